@@ -1,0 +1,134 @@
+package dev.cutover.driver;
+
+import dev.cutover.driver.config.Secrets;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.util.Properties;
+import java.util.logging.Logger;
+import javax.sql.DataSource;
+
+/**
+ * A DataSource for pools configured by class name (HikariCP's {@code dataSourceClassName}): bean
+ * setters for the URL, credentials and the common Cutover settings; any other setting goes in
+ * the URL or {@link #setCutoverProperties}.
+ */
+public class CutoverDataSource implements DataSource {
+  private final CutoverDriver driver = new CutoverDriver();
+  private final Properties properties = new Properties();
+  private String url;
+  private int loginTimeout;
+
+  public void setUrl(String url) {
+    this.url = url;
+  }
+
+  public String getUrl() {
+    return url;
+  }
+
+  public void setUser(String user) {
+    properties.setProperty("user", user);
+  }
+
+  public void setPassword(String password) {
+    properties.setProperty("password", password);
+  }
+
+  public void setNewUrl(String newUrl) {
+    properties.setProperty("cutover.new.url", newUrl);
+  }
+
+  public void setNewUser(String user) {
+    properties.setProperty("cutover.new.user", user);
+  }
+
+  public void setNewPassword(String password) {
+    properties.setProperty("cutover.new.password", password);
+  }
+
+  public void setService(String service) {
+    properties.setProperty("cutover.service", service);
+  }
+
+  public void setFlagProvider(String provider) {
+    properties.setProperty("cutover.flag.provider", provider);
+  }
+
+  public void setFlagKey(String key) {
+    properties.setProperty("cutover.flag.key", key);
+  }
+
+  public void setFlagValue(String value) {
+    properties.setProperty("cutover.flag.value", value);
+  }
+
+  /** Any further settings, Cutover's or PgJDBC's, as JDBC properties. */
+  public void setCutoverProperties(Properties more) {
+    properties.putAll(more);
+  }
+
+  @Override
+  public Connection getConnection() throws SQLException {
+    if (url == null) {
+      throw new SQLException("cutover: CutoverDataSource needs a url (jdbc:cutover:postgresql://...)", "22023");
+    }
+    Properties p = new Properties();
+    p.putAll(properties);
+    return driver.connect(url, p);
+  }
+
+  @Override
+  public Connection getConnection(String user, String password) throws SQLException {
+    Properties p = new Properties();
+    p.putAll(properties);
+    p.setProperty("user", user);
+    p.setProperty("password", password);
+    return driver.connect(url, p);
+  }
+
+  @Override
+  public PrintWriter getLogWriter() {
+    return null;
+  }
+
+  @Override
+  public void setLogWriter(PrintWriter out) {
+    // logging goes through SLF4J
+  }
+
+  @Override
+  public void setLoginTimeout(int seconds) {
+    loginTimeout = seconds;
+    properties.setProperty("loginTimeout", Integer.toString(seconds));
+  }
+
+  @Override
+  public int getLoginTimeout() {
+    return loginTimeout;
+  }
+
+  @Override
+  public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+    throw new SQLFeatureNotSupportedException("cutover logs through SLF4J");
+  }
+
+  @Override
+  public <T> T unwrap(Class<T> iface) throws SQLException {
+    if (iface.isInstance(this)) {
+      return iface.cast(this);
+    }
+    throw new SQLException("cutover: CutoverDataSource does not wrap " + iface.getName(), "22023");
+  }
+
+  @Override
+  public boolean isWrapperFor(Class<?> iface) {
+    return iface.isInstance(this);
+  }
+
+  @Override
+  public String toString() {
+    return "CutoverDataSource[" + Secrets.maskUrl(url) + "]";
+  }
+}

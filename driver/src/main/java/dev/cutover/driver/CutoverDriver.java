@@ -1,0 +1,114 @@
+package dev.cutover.driver;
+
+import dev.cutover.driver.config.CutoverSettings;
+import dev.cutover.driver.config.SettingSources;
+import dev.cutover.driver.jdbc.Connections;
+import dev.cutover.driver.switching.Router;
+import dev.cutover.driver.switching.SwitchListener;
+import java.sql.Connection;
+import java.sql.Driver;
+import java.sql.DriverManager;
+import java.sql.DriverPropertyInfo;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+
+/**
+ * The JDBC driver for {@code jdbc:cutover:postgresql:} URLs. Each distinct set of settings gets
+ * one router, shared by every connection opened with those settings; the router follows the
+ * routing flag and switches all of them together.
+ */
+public final class CutoverDriver implements Driver {
+  private static final Map<CutoverSettings, Router> ROUTERS = new ConcurrentHashMap<>();
+
+  static {
+    try {
+      DriverManager.registerDriver(new CutoverDriver());
+    } catch (SQLException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  @Override
+  public Connection connect(String url, Properties info) throws SQLException {
+    if (!acceptsURL(url)) {
+      return null;
+    }
+    CutoverSettings settings;
+    try {
+      settings = CutoverSettings.resolve(url, info, SettingSources.system());
+    } catch (IllegalArgumentException e) {
+      throw new SQLException("cutover: " + e.getMessage(), "22023", e);
+    }
+    return Connections.open(router(settings));
+  }
+
+  private static Router router(CutoverSettings settings) throws SQLException {
+    Router router = ROUTERS.get(settings);
+    if (router != null) {
+      return router;
+    }
+    synchronized (ROUTERS) {
+      router = ROUTERS.get(settings);
+      if (router == null) {
+        router = Router.start(settings);
+        ROUTERS.put(settings, router);
+      }
+      return router;
+    }
+  }
+
+  /** Registers a listener told about every switch in this JVM, completed or aborted. */
+  public static void addSwitchListener(SwitchListener listener) {
+    Router.addListener(listener);
+  }
+
+  public static void removeSwitchListener(SwitchListener listener) {
+    Router.removeListener(listener);
+  }
+
+  /**
+   * Closes every router: they stop following their flags. Connections already open keep working
+   * on the side they use; new ones start a fresh router.
+   */
+  public static void shutdown() {
+    synchronized (ROUTERS) {
+      ROUTERS.values().forEach(Router::close);
+      ROUTERS.clear();
+    }
+  }
+
+  @Override
+  public boolean acceptsURL(String url) {
+    return CutoverSettings.accepts(url);
+  }
+
+  @Override
+  public DriverPropertyInfo[] getPropertyInfo(String url, Properties info) {
+    return new DriverPropertyInfo[0];
+  }
+
+  @Override
+  public int getMajorVersion() {
+    return 0;
+  }
+
+  @Override
+  public int getMinorVersion() {
+    return 1;
+  }
+
+  /** Not compliant: PostgreSQL itself is not, and we add nothing to that. */
+  @Override
+  public boolean jdbcCompliant() {
+    return false;
+  }
+
+  @Override
+  public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+    throw new SQLFeatureNotSupportedException("cutover logs through SLF4J");
+  }
+}

@@ -1,0 +1,187 @@
+package dev.cutover.driver.control;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+
+/**
+ * Installs and removes the {@code cutover} control schema: the fence, the barrier markers and
+ * the functions application roles call to use them. Both operations are idempotent and run in
+ * one transaction under an advisory lock, so concurrent installers cannot interleave.
+ *
+ * <p>Design notes. The fence state is a sequence value, not a table row: sequence reads bypass
+ * MVCC, so a REPEATABLE READ transaction that began before the fence still sees it, and
+ * sequences are not logically replicated, so raising the fence on one side can never fence the
+ * other through a {@code FOR ALL TABLES} publication. The only replicated rows are barrier
+ * markers, whose keys are unique per switch. The version is a function, not a row, for the same
+ * reason. Every function runs {@code SECURITY DEFINER} with a fixed {@code search_path}, so
+ * application roles can raise the fence and write markers without owning anything.
+ *
+ * <p>Installing needs the owner of the application tables (or a superuser): it adds a
+ * statement-level trigger {@code cutover_fence} to every ordinary and partitioned table outside
+ * the system schemas. Tables created later are guarded by installing again.
+ */
+public final class ControlSchema {
+  /** The schema version this driver installs and understands. */
+  public static final int VERSION = 1;
+
+  public static final String SCHEMA = "cutover";
+  static final String TRIGGER = "cutover_fence";
+  private static final long INSTALL_LOCK = 0x63_75_74_6f_76_65_72L; // "cutover"
+
+  private static final String[] DEFINITION = {
+    "CREATE SCHEMA IF NOT EXISTS cutover",
+    "CREATE SEQUENCE IF NOT EXISTS cutover.fence_state MINVALUE 0 MAXVALUE 1 START 0 NO CYCLE",
+    "CREATE TABLE IF NOT EXISTS cutover.barrier ("
+        + " marker text PRIMARY KEY,"
+        + " written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+    "CREATE OR REPLACE FUNCTION cutover.version() RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT " + VERSION + "'",
+    "CREATE OR REPLACE FUNCTION cutover.fence_guard() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+        + " SET search_path = pg_catalog, pg_temp AS $$\n"
+        + "BEGIN\n"
+        + "  IF (SELECT last_value FROM cutover.fence_state) = 1 THEN\n"
+        + "    RAISE EXCEPTION 'cutover: % on %.% refused: this database is fenced because traffic moved to the other database',"
+        + " TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME\n"
+        + "      USING ERRCODE = '25006',"
+        + " HINT = 'Write through the Cutover driver, which routes to the serving database.';\n"
+        + "  END IF;\n"
+        + "  RETURN NULL;\n"
+        + "END $$",
+    "CREATE OR REPLACE FUNCTION cutover.raise_fence(lock_timeout_ms integer) RETURNS integer LANGUAGE plpgsql"
+        + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$\n"
+        + "DECLARE t record; n integer := 0;\n"
+        + "BEGIN\n"
+        + "  PERFORM setval('cutover.fence_state', 1, true);\n"
+        // Writers that passed the guard before the fence hold ROW EXCLUSIVE until they end;
+        // SHARE waits for them, so when this returns no pre-fence write can still commit.
+        + "  PERFORM set_config('lock_timeout', lock_timeout_ms || 'ms', true);\n"
+        + "  FOR t IN SELECT n.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
+        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = '" + TRIGGER + "' ORDER BY c.oid LOOP\n"
+        + "    EXECUTE format('LOCK TABLE %I.%I IN SHARE MODE', t.nspname, t.relname);\n"
+        + "    n := n + 1;\n"
+        + "  END LOOP;\n"
+        + "  RETURN n;\n"
+        + "END $$",
+    "CREATE OR REPLACE FUNCTION cutover.lower_fence() RETURNS void LANGUAGE sql SECURITY DEFINER"
+        + " SET search_path = pg_catalog, pg_temp AS $$ SELECT setval('cutover.fence_state', 0, true) $$",
+    "CREATE OR REPLACE FUNCTION cutover.fence_raised() RETURNS boolean LANGUAGE sql SECURITY DEFINER"
+        + " SET search_path = pg_catalog, pg_temp AS $$ SELECT last_value = 1 FROM cutover.fence_state $$",
+    "CREATE OR REPLACE FUNCTION cutover.write_barrier(marker text) RETURNS void LANGUAGE sql SECURITY DEFINER"
+        + " SET search_path = pg_catalog, pg_temp AS $$ INSERT INTO cutover.barrier (marker) VALUES (marker) $$",
+    "CREATE OR REPLACE FUNCTION cutover.barrier_arrived(marker text) RETURNS boolean LANGUAGE sql SECURITY DEFINER"
+        + " SET search_path = pg_catalog, pg_temp AS $$ SELECT EXISTS (SELECT 1 FROM cutover.barrier b WHERE b.marker = $1) $$",
+    "REVOKE ALL ON ALL TABLES IN SCHEMA cutover FROM PUBLIC",
+    "REVOKE ALL ON ALL SEQUENCES IN SCHEMA cutover FROM PUBLIC",
+    "GRANT USAGE ON SCHEMA cutover TO PUBLIC",
+  };
+
+  private ControlSchema() {}
+
+  /**
+   * Installs or completes the control schema and guards every application table with the fence
+   * trigger.
+   *
+   * @return the number of tables that were newly guarded
+   * @throws SQLException when a newer schema version is installed, or privileges are missing
+   */
+  public static int install(Connection c) throws SQLException {
+    return inTransaction(c, () -> {
+      OptionalInt installed = installedVersion(c);
+      if (installed.isPresent() && installed.getAsInt() > VERSION) {
+        throw new SQLException("cutover: the control schema on this database is version " + installed.getAsInt()
+            + ", newer than this driver's " + VERSION + "; upgrade the driver", "55000");
+      }
+      try (Statement s = c.createStatement()) {
+        for (String sql : DEFINITION) {
+          s.execute(sql);
+        }
+        int guarded = 0;
+        for (String table : unguardedTables(s)) {
+          s.execute("CREATE TRIGGER " + TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + table
+              + " FOR EACH STATEMENT EXECUTE FUNCTION cutover.fence_guard()");
+          guarded++;
+        }
+        return guarded;
+      }
+    });
+  }
+
+  /** Removes the fence triggers and the schema; does nothing where they are absent. */
+  public static void uninstall(Connection c) throws SQLException {
+    inTransaction(c, () -> {
+      try (Statement s = c.createStatement()) {
+        List<String> guarded = new ArrayList<>();
+        try (ResultSet rs = s.executeQuery(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
+                + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = '" + TRIGGER + "'")) {
+          while (rs.next()) {
+            guarded.add(rs.getString(1));
+          }
+        }
+        for (String table : guarded) {
+          s.execute("DROP TRIGGER IF EXISTS " + TRIGGER + " ON " + table);
+        }
+        s.execute("DROP SCHEMA IF EXISTS cutover CASCADE");
+      }
+      return null;
+    });
+  }
+
+  /** The installed version, or empty when there is no control schema. */
+  public static OptionalInt installedVersion(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      try (ResultSet rs = s.executeQuery("SELECT to_regproc('cutover.version') IS NOT NULL")) {
+        rs.next();
+        if (!rs.getBoolean(1)) {
+          return OptionalInt.empty();
+        }
+      }
+      try (ResultSet rs = s.executeQuery("SELECT cutover.version()")) {
+        rs.next();
+        return OptionalInt.of(rs.getInt(1));
+      }
+    }
+  }
+
+  private static List<String> unguardedTables(Statement s) throws SQLException {
+    List<String> tables = new ArrayList<>();
+    try (ResultSet rs = s.executeQuery(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            + " WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'"
+            + " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') AND n.nspname NOT LIKE 'pg\\_%'"
+            + " AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '" + TRIGGER + "')"
+            + " ORDER BY 1")) {
+      while (rs.next()) {
+        tables.add(rs.getString(1));
+      }
+    }
+    return tables;
+  }
+
+  @FunctionalInterface
+  private interface Work<T> {
+    T run() throws SQLException;
+  }
+
+  private static <T> T inTransaction(Connection c, Work<T> work) throws SQLException {
+    boolean autoCommit = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try {
+      try (Statement s = c.createStatement()) {
+        s.execute("SELECT pg_advisory_xact_lock(" + INSTALL_LOCK + ")");
+      }
+      T result = work.run();
+      c.commit();
+      return result;
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(autoCommit);
+    }
+  }
+}

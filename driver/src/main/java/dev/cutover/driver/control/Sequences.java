@@ -1,0 +1,86 @@
+package dev.cutover.driver.control;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Moves every sequence on a target past its value on a source, so that no value is handed out
+ * twice after a switch (serial, identity and standalone sequences alike). A sequence is only
+ * ever moved forward in its own direction; one the target lacks is reported, not created.
+ */
+public final class Sequences {
+  private static final String READ =
+      "SELECT schemaname, sequencename, last_value, increment_by, min_value, max_value FROM pg_sequences"
+          + " WHERE last_value IS NOT NULL AND schemaname <> 'cutover' ORDER BY 1, 2";
+
+  private static final String MOVE =
+      "SELECT v.sch, v.seq, s.sequencename IS NOT NULL AS present,"
+          + " CASE WHEN s.sequencename IS NOT NULL AND ("
+          + "   (s.increment_by > 0 AND COALESCE(s.last_value, s.min_value - 1) < v.floor)"
+          + "   OR (s.increment_by < 0 AND COALESCE(s.last_value, s.max_value + 1) > v.floor))"
+          + " THEN setval(format('%I.%I', v.sch, v.seq)::regclass, v.floor, true) END AS moved_to"
+          + " FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v(sch, seq, floor)"
+          + " LEFT JOIN pg_sequences s ON s.schemaname = v.sch AND s.sequencename = v.seq";
+
+  /** What a move did: how many sequences moved and which ones the target lacks. */
+  public record Result(int examined, int moved, List<String> missing) {}
+
+  private Sequences() {}
+
+  /**
+   * Sets each sequence on {@code target} to at least the source's last value plus {@code margin}
+   * increments (clamped to the sequence's bounds).
+   */
+  public static Result advance(Connection source, Connection target, long margin) throws SQLException {
+    List<String> schemas = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    List<Long> floors = new ArrayList<>();
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(READ)) {
+      while (rs.next()) {
+        schemas.add(rs.getString(1));
+        names.add(rs.getString(2));
+        floors.add(floor(rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6), margin));
+      }
+    }
+    if (schemas.isEmpty()) {
+      return new Result(0, 0, List.of());
+    }
+    int moved = 0;
+    List<String> missing = new ArrayList<>();
+    try (PreparedStatement ps = target.prepareStatement(MOVE)) {
+      Array sch = target.createArrayOf("text", schemas.toArray());
+      Array seq = target.createArrayOf("text", names.toArray());
+      Array flo = target.createArrayOf("bigint", floors.toArray());
+      ps.setArray(1, sch);
+      ps.setArray(2, seq);
+      ps.setArray(3, flo);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          if (!rs.getBoolean(3)) {
+            missing.add(rs.getString(1) + "." + rs.getString(2));
+          } else if (rs.getObject(4) != null) {
+            moved++;
+          }
+        }
+      }
+    }
+    return new Result(schemas.size(), moved, missing);
+  }
+
+  static long floor(long last, long increment, long min, long max, long margin) {
+    long step;
+    try {
+      step = Math.multiplyExact(increment, margin);
+      long target = Math.addExact(last, step);
+      return Math.max(min, Math.min(max, target));
+    } catch (ArithmeticException overflow) {
+      return increment > 0 ? max : min;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+package dev.cutover.driver.jdbc;
+
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+
+/**
+ * Database metadata whose {@link #getConnection()} is ours and whose result sets are wrapped;
+ * all else is generated delegation.
+ */
+public abstract class LogicalMetaData implements DatabaseMetaData {
+  private final LogicalConnection connection;
+  /** The physical metadata; read by generated delegation. */
+  protected final DatabaseMetaData metadata;
+
+  protected LogicalMetaData(LogicalConnection connection, DatabaseMetaData metadata) {
+    this.connection = connection;
+    this.metadata = metadata;
+  }
+
+  @Override
+  public Connection getConnection() throws SQLException {
+    return connection;
+  }
+
+  /** Wraps a metadata result; called by the generated methods that return a ResultSet. */
+  protected final ResultSet wrap(ResultSet rs) {
+    return rs == null ? null : Wrappers.resultSet(null, rs);
+  }
+
+  @Override
+  public <T> T unwrap(Class<T> iface) throws SQLException {
+    return iface.isInstance(this) ? iface.cast(this) : metadata.unwrap(iface);
+  }
+
+  @Override
+  public boolean isWrapperFor(Class<?> iface) throws SQLException {
+    return iface.isInstance(this) || metadata.isWrapperFor(iface);
+  }
+}

@@ -1,0 +1,409 @@
+package dev.cutover.driver.switching;
+
+import dev.cutover.driver.config.CutoverSettings;
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.control.Fence;
+import dev.cutover.flags.FlagListener;
+import dev.cutover.flags.RoutingFlag;
+import dev.cutover.flags.RoutingFlags;
+import dev.cutover.flags.Target;
+import java.lang.management.ManagementFactory;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.management.ObjectName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Routes the logical connections that share one configuration to the database that serves, and
+ * runs their switches on its own thread. One router per distinct setting set: a pool's
+ * connections all share one, so a switch moves the whole pool as one event.
+ *
+ * <p>Concurrency: sessions read {@link #route()} (one volatile read) at every transaction
+ * boundary and take the slow path only when it changed. The switch thread is the only writer of
+ * the route; it publishes a closed gate before it looks at sessions, and sessions announce a
+ * transaction before they read the route, so either the switch sees the transaction or the
+ * transaction sees the gate.
+ */
+public final class Router implements RouterMXBean {
+  private static final Logger LOG = LoggerFactory.getLogger(Router.class);
+  private static final AtomicLong IDS = new AtomicLong();
+  private static final List<SwitchListener> LISTENERS = new CopyOnWriteArrayList<>();
+  private static final long WARM_TTL_SECONDS = 60;
+
+  private final CutoverSettings settings;
+  private final Map<Target, Endpoint> endpoints = new EnumMap<>(Target.class);
+  private final RoutingFlag flag;
+  private final FlagListener flagListener = target -> schedule();
+  private final boolean control;
+  private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+  private final ConcurrentLinkedQueue<Warm> warm = new ConcurrentLinkedQueue<>();
+  private final ScheduledExecutorService switcher;
+  private final long gateMaxPauseNanos;
+  private final ObjectName name;
+  private volatile Route route = new Route(Target.OLD, null);
+  private volatile boolean switching;
+  private volatile SwitchEvent last;
+  private final AtomicLong completed = new AtomicLong();
+  private final AtomicLong aborted = new AtomicLong();
+  private final AtomicLong rolledBack = new AtomicLong();
+  private final AtomicLong gateWaits = new AtomicLong();
+
+  private record Warm(Target side, Connection connection, long bornNanos) {}
+
+  private Router(CutoverSettings settings, RoutingFlag flag, boolean control) {
+    this.settings = settings;
+    this.flag = flag;
+    this.control = control;
+    this.gateMaxPauseNanos = settings.gateMaxPause().toNanos();
+    endpoints.put(Target.OLD, new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties()));
+    endpoints.put(Target.NEW, new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties()));
+    long id = IDS.incrementAndGet();
+    this.switcher = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "cutover-switch-" + settings.service() + "-" + id);
+      t.setDaemon(true);
+      return t;
+    });
+    this.name = objectName(settings.service(), id);
+  }
+
+  /**
+   * Starts a router: opens the flag, checks that both databases answer and whether they carry
+   * the control schema, and, when the flag already asks for new, switches before serving.
+   *
+   * @throws SQLException 08001 when a database that must serve is unreachable, 22023 for a bad
+   *     flag setting
+   */
+  public static Router start(CutoverSettings settings) throws SQLException {
+    RoutingFlag flag;
+    try {
+      flag = RoutingFlags.open(settings.values());
+    } catch (IllegalArgumentException e) {
+      throw new SQLException("cutover: " + e.getMessage(), "22023", e);
+    }
+    try {
+      Endpoint oldSide = new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties());
+      Endpoint newSide = new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties());
+      boolean onNew = flag.target() == Target.NEW;
+      boolean control;
+      try (Connection n = newSide.open()) {
+        Connection o = null;
+        try {
+          o = oldSide.open();
+        } catch (SQLException e) {
+          if (!onNew) {
+            throw e;
+          }
+          LOG.warn("cutover {}: the old database is unreachable and the flag says new; serving new without a switch",
+              settings.service());
+        }
+        boolean alreadyMoved;
+        try {
+          control = o != null && hasControl(o, "old") && hasControl(n, "new");
+          alreadyMoved = onNew && (o == null || control && Fence.isRaised(o));
+        } finally {
+          if (o != null) {
+            o.close();
+          }
+        }
+        Router router = new Router(settings, flag, control);
+        if (alreadyMoved) {
+          router.route = new Route(Target.NEW, null);
+        }
+        router.begin();
+        return router;
+      }
+    } catch (SQLException | RuntimeException e) {
+      flag.close();
+      throw e;
+    }
+  }
+
+  private static boolean hasControl(Connection c, String side) throws SQLException {
+    OptionalInt version = ControlSchema.installedVersion(c);
+    if (version.isPresent() && version.getAsInt() != ControlSchema.VERSION) {
+      LOG.warn("cutover: the control schema on the {} database is version {}, this driver speaks {}; ignoring it",
+          side, version.getAsInt(), ControlSchema.VERSION);
+      return false;
+    }
+    return version.isPresent();
+  }
+
+  private void begin() {
+    if (!control) {
+      LOG.warn("cutover {}: no control schema (version {}) on both databases: switches will drain and move"
+              + " sequences, but cannot guarantee {}. Install it with ControlSchema.install or the replicator.",
+          settings.service(), ControlSchema.VERSION, notGuaranteed());
+    }
+    try {
+      ManagementFactory.getPlatformMBeanServer().registerMBean(this, name);
+    } catch (Exception e) {
+      LOG.warn("cutover {}: cannot register MBean {}", settings.service(), name, e);
+    }
+    flag.addListener(flagListener);
+    if (flag.target() != route.serving()) {
+      try {
+        switcher.submit(this::converge).get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (java.util.concurrent.ExecutionException e) {
+        LOG.error("cutover {}: the initial switch failed", settings.service(), e.getCause());
+      }
+    }
+    LOG.info("cutover {}: routing {} ({}); flag {}", settings.service(), route.serving().value(), settings, flag);
+  }
+
+  List<String> notGuaranteed() {
+    return control
+        ? List.of()
+        : List.of("I1/I4 replication caught up (no barrier)", "I2 single writer (source not fenced)");
+  }
+
+  private void schedule() {
+    try {
+      switcher.execute(this::converge);
+    } catch (RejectedExecutionException closed) {
+      LOG.debug("cutover {}: router closed, flag change ignored", settings.service());
+    }
+  }
+
+  /** Switches toward the flag's current value if it differs from the serving side. */
+  private void converge() {
+    Target desired = flag.target();
+    Target serving = route.serving();
+    if (desired == serving) {
+      return;
+    }
+    switching = true;
+    try {
+      publish(new Switchover(this, serving, desired).run());
+    } finally {
+      switching = false;
+    }
+  }
+
+  private void publish(SwitchEvent event) {
+    last = event;
+    (event.outcome() == Outcome.COMPLETED ? completed : aborted).incrementAndGet();
+    rolledBack.addAndGet(event.rolledBack());
+    gateWaits.addAndGet(event.gateWaits());
+    if (event.outcome() == Outcome.COMPLETED) {
+      LOG.info("cutover: {}", event.summary());
+    } else {
+      LOG.error("cutover: {}", event.summary());
+    }
+    for (SwitchListener listener : LISTENERS) {
+      try {
+        listener.onSwitch(event);
+      } catch (RuntimeException e) {
+        LOG.error("cutover: switch listener {} failed", listener, e);
+      }
+    }
+  }
+
+  /** Registers a listener told about every switch of every router in this JVM. */
+  public static void addListener(SwitchListener listener) {
+    LISTENERS.add(listener);
+  }
+
+  public static void removeListener(SwitchListener listener) {
+    LISTENERS.remove(listener);
+  }
+
+  /** The route sessions must obey now. */
+  public Route route() {
+    return route;
+  }
+
+  public long gateMaxPauseNanos() {
+    return gateMaxPauseNanos;
+  }
+
+  public CutoverSettings settings() {
+    return settings;
+  }
+
+  Endpoint endpoint(Target side) {
+    return endpoints.get(side);
+  }
+
+  boolean control() {
+    return control;
+  }
+
+  Collection<Session> sessions() {
+    return sessions;
+  }
+
+  public void register(Session session) {
+    sessions.add(session);
+  }
+
+  public void unregister(Session session) {
+    sessions.remove(session);
+  }
+
+  /** A physical connection to {@code side}: one opened ahead by the last switch, or a new one. */
+  public Connection acquire(Target side) throws SQLException {
+    Warm w;
+    while ((w = warm.poll()) != null) {
+      if (w.side() == side) {
+        return w.connection();
+      }
+      closeQuietly(w.connection());
+    }
+    return endpoints.get(side).open();
+  }
+
+  void closeGate(Gate gate) {
+    route = new Route(route.serving(), gate);
+  }
+
+  /** Makes {@code serving} the route, hands out the pre-opened connections and opens the gate. */
+  void release(Target serving, List<Connection> prewarmed) {
+    Warm stale;
+    while ((stale = warm.poll()) != null) {
+      closeQuietly(stale.connection());
+    }
+    long now = System.nanoTime();
+    for (Connection c : prewarmed) {
+      warm.add(new Warm(serving, c, now));
+    }
+    Gate gate = route.gate();
+    route = new Route(serving, null);
+    if (gate != null) {
+      gate.open();
+    }
+    if (!prewarmed.isEmpty()) {
+      try {
+        switcher.schedule(this::expireWarm, WARM_TTL_SECONDS, TimeUnit.SECONDS);
+      } catch (RejectedExecutionException closed) {
+        expireWarm();
+      }
+    }
+  }
+
+  /** Closes pre-opened connections nobody claimed, so an idle pool does not hold them forever. */
+  private void expireWarm() {
+    long cutoff = System.nanoTime() - TimeUnit.SECONDS.toNanos(WARM_TTL_SECONDS) + 1;
+    warm.removeIf(w -> {
+      if (w.bornNanos() - cutoff <= 0) {
+        closeQuietly(w.connection());
+        return true;
+      }
+      return false;
+    });
+  }
+
+  /** Stops following the flag and closes what the router holds; open logical connections keep working. */
+  public void close() {
+    flag.removeListener(flagListener);
+    flag.close();
+    switcher.shutdownNow();
+    release(route.serving(), List.of());
+    try {
+      ManagementFactory.getPlatformMBeanServer().unregisterMBean(name);
+    } catch (Exception e) {
+      LOG.debug("cutover: MBean {} already gone", name);
+    }
+  }
+
+  static void closeQuietly(AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception e) {
+      LOG.debug("cutover: closing {} failed: {}", c, e.toString());
+    }
+  }
+
+  private static ObjectName objectName(String service, long id) {
+    try {
+      return new ObjectName("dev.cutover:type=Router,service=" + ObjectName.quote(service) + ",id=" + id);
+    } catch (javax.management.MalformedObjectNameException e) {
+      throw new IllegalArgumentException("cutover.service=" + service + " cannot name an MBean", e);
+    }
+  }
+
+  @Override
+  public String getService() {
+    return settings.service();
+  }
+
+  @Override
+  public String getServing() {
+    return route.serving().value();
+  }
+
+  @Override
+  public String getFlagTarget() {
+    return flag.target().value();
+  }
+
+  @Override
+  public String getFlagHealth() {
+    return flag.health().name();
+  }
+
+  @Override
+  public boolean isSwitching() {
+    return switching;
+  }
+
+  @Override
+  public boolean isControlSchemaPresent() {
+    return control;
+  }
+
+  @Override
+  public int getLogicalConnections() {
+    return sessions.size();
+  }
+
+  @Override
+  public long getSwitchesCompleted() {
+    return completed.get();
+  }
+
+  @Override
+  public long getSwitchesAborted() {
+    return aborted.get();
+  }
+
+  @Override
+  public long getTransactionsRolledBack() {
+    return rolledBack.get();
+  }
+
+  @Override
+  public long getGateWaits() {
+    return gateWaits.get();
+  }
+
+  @Override
+  public String getLastSwitch() {
+    SwitchEvent e = last;
+    return e == null ? "" : e.summary();
+  }
+
+  @Override
+  public String toString() {
+    return "Router[" + settings.service() + " serving " + route.serving().value() + "]";
+  }
+}

@@ -1,0 +1,32 @@
+package dev.cutover.driver.switching;
+
+/** A router's state and counters, registered as {@code dev.cutover:type=Router,service=…,id=…}. */
+public interface RouterMXBean {
+  String getService();
+
+  /** {@code old} or {@code new}. */
+  String getServing();
+
+  /** What the flag asks for now. */
+  String getFlagTarget();
+
+  /** VALID, INTERRUPTED or OFF. */
+  String getFlagHealth();
+
+  boolean isSwitching();
+
+  boolean isControlSchemaPresent();
+
+  int getLogicalConnections();
+
+  long getSwitchesCompleted();
+
+  long getSwitchesAborted();
+
+  long getTransactionsRolledBack();
+
+  long getGateWaits();
+
+  /** The last switch's summary, or empty. */
+  String getLastSwitch();
+}

@@ -1,0 +1,89 @@
+package dev.cutover.testkit;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+
+/**
+ * A running, real PostgreSQL server that tests connect to, replicate between and stop.
+ *
+ * <p>Servers come from {@link PostgresPair#start(int, int)}, which picks the provider (embedded
+ * binaries, Testcontainers or external URLs). Tests isolate themselves inside one shared server
+ * with {@link #createDatabase(String)}. Every server has {@code wal_level=logical} and room for
+ * replication slots, so it can be either side of a logical replication.
+ */
+public interface PostgresServer extends AutoCloseable {
+
+  /** The database every PostgreSQL server has, used when none is named. */
+  String DEFAULT_DATABASE = "postgres";
+
+  /** The server's major version, as the server reports it (for example 12 or 17). */
+  int majorVersion();
+
+  /** Host name for JDBC connections from this JVM. */
+  String host();
+
+  /** Port for JDBC connections from this JVM. */
+  int port();
+
+  /** A superuser that can create databases, publications and subscriptions. */
+  String user();
+
+  /** The user's password; empty when the server trusts local connections. */
+  String password();
+
+  /** A JDBC URL for {@code database}, without credentials (see {@link #user()}, {@link #password()}). */
+  default String jdbcUrl(String database) {
+    return "jdbc:postgresql://" + host() + ":" + port() + "/" + database;
+  }
+
+  /** A JDBC URL for the {@code postgres} database. */
+  default String jdbcUrl() {
+    return jdbcUrl(DEFAULT_DATABASE);
+  }
+
+  /**
+   * Opens a connection to {@code database} through PgJDBC itself rather than {@code DriverManager},
+   * so that a test never silently gets another registered driver (such as the Cutover driver).
+   */
+  default Connection connect(String database) throws SQLException {
+    Properties properties = new Properties();
+    properties.setProperty("user", user());
+    properties.setProperty("password", password());
+    return Sql.DRIVER.connect(jdbcUrl(database), properties);
+  }
+
+  /** Opens a connection to the {@code postgres} database. */
+  default Connection connect() throws SQLException {
+    return connect(DEFAULT_DATABASE);
+  }
+
+  /**
+   * A libpq connection string for {@code database}, as another server on this machine reaches this
+   * one; meant for {@code CREATE SUBSCRIPTION ... CONNECTION '...'}.
+   */
+  default String libpqConnection(String database) {
+    return Sql.libpq(host(), port(), database, user(), password());
+  }
+
+  /**
+   * Creates a new database and returns its name, so that tests sharing this server do not see each
+   * other's tables. The name is quoted, so it is used exactly as given.
+   */
+  default String createDatabase(String name) throws SQLException {
+    try (Connection connection = connect(); Statement statement = connection.createStatement()) {
+      statement.execute("CREATE DATABASE " + Sql.identifier(name));
+    }
+    return name;
+  }
+
+  /** Stops the server and deletes its data, or only lets it go when this JVM did not start it. */
+  void stop();
+
+  /** Same as {@link #stop()}. */
+  @Override
+  default void close() {
+    stop();
+  }
+}
