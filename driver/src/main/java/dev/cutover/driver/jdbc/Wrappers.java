@@ -43,6 +43,9 @@ import net.bytebuddy.matcher.ElementMatcher;
  * what one would write by hand.
  */
 final class Wrappers {
+  /** Interface methods the base class leaves open: abstract ones and defaults it does not override. */
+  private static final ElementMatcher.Junction<MethodDescription> UNIMPLEMENTED = isAbstract().or(isDefaultMethod());
+
   private static final MethodHandle CONNECTION;
   private static final MethodHandle STATEMENT;
   private static final MethodHandle PREPARED;
@@ -130,8 +133,6 @@ final class Wrappers {
   }
 
   // ---- generation -----------------------------------------------------------------------
-
-  private static final ElementMatcher.Junction<MethodDescription> UNIMPLEMENTED = isAbstract().or(isDefaultMethod());
 
   private static Implementation delegate(String field) {
     return MethodCall.invokeSelf().onField(field).withAllArguments();

@@ -1,0 +1,137 @@
+package dev.cutover.driver;
+
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.flags.ManualFlag;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.LogicalReplication;
+import dev.cutover.testkit.LogicalReplication.InitialData;
+import dev.cutover.testkit.PostgresPair;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One application database on both servers of a pair: the same schema on old and new, the
+ * control schema on both (unless asked not to), and native logical replication old → new.
+ * Each instance has its own database, flag and service name, so test classes never meet.
+ */
+final class Replicated {
+  private static final AtomicInteger IDS = new AtomicInteger();
+  static final Duration SYNC = Duration.ofSeconds(30);
+
+  final PostgresPair pair;
+  final String database;
+  final String flagKey;
+  private final String forward;
+  private final String reverse;
+  private boolean reverseArmed;
+
+  private Replicated(PostgresPair pair, String database) {
+    this.pair = pair;
+    this.database = database;
+    this.flagKey = database + "-flag";
+    this.forward = database + "_fwd";
+    this.reverse = database + "_rev";
+  }
+
+  /** Creates the database with {@code schema} on both sides and starts replicating old → new. */
+  static Replicated create(PostgresPair pair, String schema, boolean control) throws Exception {
+    Replicated r = new Replicated(pair, "app" + IDS.incrementAndGet() + "_" + Long.toString(System.nanoTime() % 100000, 36));
+    pair.oldServer().createDatabase(r.database);
+    pair.newServer().createDatabase(r.database);
+    for (Connection c : new Connection[] {r.oldDirect(), r.newDirect()}) {
+      try (c; Statement s = c.createStatement()) {
+        s.execute(schema);
+        if (control) {
+          ControlSchema.install(c);
+        }
+      }
+    }
+    ManualFlag.named(r.flagKey).set(Target.OLD);
+    try (Connection o = r.oldDirect(); Connection n = r.newDirect()) {
+      LogicalReplication.publishAll(o, r.database + "_pub");
+      LogicalReplication.subscribe(n, r.forward, pair.oldServer().libpqConnection(r.database), r.database + "_pub",
+          InitialData.COPY);
+      LogicalReplication.awaitSynced(o, n, r.forward, SYNC);
+    }
+    return r;
+  }
+
+  Connection oldDirect() throws SQLException {
+    return pair.oldServer().connect(database);
+  }
+
+  Connection newDirect() throws SQLException {
+    return pair.newServer().connect(database);
+  }
+
+  /** The application's URL: old as the main URL, new and the flag as parameters. */
+  String url(String... extra) {
+    StringBuilder url = new StringBuilder("jdbc:cutover:postgresql://")
+        .append(pair.oldServer().host()).append(':').append(pair.oldServer().port()).append('/').append(database)
+        .append("?cutover.new.url=").append(URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8))
+        .append("&cutover.flag.provider=manual&cutover.flag.key=").append(flagKey)
+        .append("&cutover.service=").append(database);
+    for (String e : extra) {
+      url.append('&').append(e);
+    }
+    return url.toString();
+  }
+
+  String user() {
+    return pair.oldServer().user();
+  }
+
+  void flip(Target target) {
+    ManualFlag.named(flagKey).set(target);
+  }
+
+  /** Waits until everything committed on the source side so far has been applied on the other. */
+  void awaitReplicated() throws Exception {
+    if (reverseArmed) {
+      try (Connection o = oldDirect(); Connection n = newDirect()) {
+        LogicalReplication.awaitSynced(n, o, reverse, SYNC);
+      }
+    } else {
+      try (Connection o = oldDirect(); Connection n = newDirect()) {
+        LogicalReplication.awaitSynced(o, n, forward, SYNC);
+      }
+    }
+  }
+
+  void stopForward() throws SQLException {
+    try (Connection n = newDirect()) {
+      LogicalReplication.disable(n, forward);
+    }
+  }
+
+  void startForward() throws SQLException {
+    try (Connection n = newDirect(); Statement s = n.createStatement()) {
+      s.execute("ALTER SUBSCRIPTION " + forward + " ENABLE");
+    }
+  }
+
+  /**
+   * Arms new → old replication for a flip back: the forward subscription is dropped first, as
+   * old (12) cannot filter by origin and would otherwise loop rows back.
+   */
+  void armReverse() throws Exception {
+    try (Connection o = oldDirect(); Connection n = newDirect()) {
+      LogicalReplication.drop(o, n, forward, SYNC);
+      LogicalReplication.publishAll(n, database + "_rpub");
+      LogicalReplication.subscribe(o, reverse, pair.newServer().libpqConnection(database), database + "_rpub",
+          InitialData.SKIP);
+      LogicalReplication.awaitSynced(n, o, reverse, SYNC);
+    }
+    reverseArmed = true;
+  }
+
+  static String lower(String s) {
+    return s.toLowerCase(Locale.ROOT);
+  }
+}

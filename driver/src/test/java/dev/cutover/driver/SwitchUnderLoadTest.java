@@ -1,0 +1,142 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The product's promise under load: a HikariCP pool of 10 with 8 writers moves from old to new
+ * when the flag flips, and back again once reverse replication is armed, and every invariant
+ * holds both ways.
+ */
+@ExtendWith(PostgresPairExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SwitchUnderLoadTest {
+  private static Replicated db;
+  private static HikariDataSource pool;
+  private static SwitchEvents events;
+
+  @BeforeAll
+  static void setUp(PostgresPair pair) throws Exception {
+    db = Replicated.create(pair, Workload.SCHEMA, true);
+    for (Supplier<Connection> side : java.util.List.<Supplier<Connection>>of(() -> direct(true), () -> direct(false))) {
+      try (Connection c = side.get(); Statement s = c.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE intruder LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        s.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO intruder");
+        s.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO intruder");
+      }
+    }
+    events = new SwitchEvents(db.database);
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(db.url());
+    config.setUsername(db.user());
+    config.setMaximumPoolSize(10);
+    config.setMinimumIdle(10);
+    config.setPoolName("switch-under-load");
+    pool = new HikariDataSource(config);
+  }
+
+  private static Connection direct(boolean old) {
+    try {
+      return old ? db.oldDirect() : db.newDirect();
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (pool != null) {
+      pool.close();
+    }
+    if (events != null) {
+      events.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void flip_oldToNewUnderLoad_keepsEveryInvariant() throws Exception {
+    switchUnderLoad(Target.NEW, 0);
+  }
+
+  @Test
+  @Order(2)
+  void flip_newToOldWithReverseReplication_keepsEveryInvariant() throws Exception {
+    db.armReverse();
+    switchUnderLoad(Target.OLD, 100);
+  }
+
+  private void switchUnderLoad(Target to, int writerBase) throws Exception {
+    long idsBefore = maxId(to == Target.NEW);
+    SwitchEvent event;
+    try (Workload load = new Workload(pool, 8, writerBase)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> load.commits.get() >= 200);
+      db.flip(to);
+      event = events.next();
+      long atSwitch = load.commits.get();
+      await().atMost(Duration.ofSeconds(30)).until(() -> load.commits.get() >= atSwitch + 200);
+      load.close();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.rolledBack()).isZero();
+      // I5 (and more): no transaction failed, before, during or after the flip.
+      assertThat(load.failures).isEmpty();
+      // I4: every writer read its own last write, including right after the flip.
+      assertThat(load.unreadWrites).isEmpty();
+      // I1: every acknowledged commit is on the side that now serves.
+      try (Connection serving = direct(to == Target.OLD)) {
+        assertThat(load.missingFrom(serving)).isEmpty();
+      }
+    }
+    // I2: the side that no longer serves refuses writes from any role, with the fence message.
+    Target fencedSide = to.other();
+    try (Connection intruder = intruder(fencedSide == Target.OLD); Statement s = intruder.createStatement()) {
+      assertThatThrownBy(() -> s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-1, -1)"))
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("fenced");
+    }
+    // I6: the serving side's sequence was moved past every id handed out before.
+    try (Connection serving = direct(to == Target.OLD); Statement s = serving.createStatement();
+        ResultSet rs = s.executeQuery("SELECT last_value FROM booking_id_seq")) {
+      rs.next();
+      assertThat(rs.getLong(1)).isGreaterThan(idsBefore);
+    }
+  }
+
+  private static long maxId(boolean onOld) throws SQLException {
+    try (Connection c = direct(onOld); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT coalesce(max(id), 0) FROM booking")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static Connection intruder(boolean old) throws SQLException {
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", "intruder");
+    var server = old ? db.pair.oldServer() : db.pair.newServer();
+    return new org.postgresql.Driver().connect(server.jdbcUrl(db.database), p);
+  }
+}
