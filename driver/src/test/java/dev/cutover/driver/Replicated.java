@@ -110,6 +110,12 @@ final class Replicated {
     }
   }
 
+  void dropForward() throws Exception {
+    try (Connection o = oldDirect(); Connection n = newDirect()) {
+      LogicalReplication.drop(o, n, forward, SYNC);
+    }
+  }
+
   void startForward() throws SQLException {
     try (Connection n = newDirect(); Statement s = n.createStatement()) {
       s.execute("ALTER SUBSCRIPTION " + forward + " ENABLE");
@@ -121,8 +127,8 @@ final class Replicated {
    * old (12) cannot filter by origin and would otherwise loop rows back.
    */
   void armReverse() throws Exception {
+    dropForward();
     try (Connection o = oldDirect(); Connection n = newDirect()) {
-      LogicalReplication.drop(o, n, forward, SYNC);
       LogicalReplication.publishAll(n, database + "_rpub");
       LogicalReplication.subscribe(o, reverse, pair.newServer().libpqConnection(database), database + "_rpub",
           InitialData.SKIP);

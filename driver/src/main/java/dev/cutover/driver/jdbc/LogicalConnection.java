@@ -408,18 +408,24 @@ public abstract class LogicalConnection implements Connection, Session {
   }
 
   private Statement statement(StatementRecipe recipe) throws SQLException {
-    checkOpen();
-    return Wrappers.statement(this, recipe, recipe.create(physical));
+    return Wrappers.statement(this, recipe, create(recipe));
   }
 
   private PreparedStatement prepared(StatementRecipe recipe) throws SQLException {
-    checkOpen();
-    return Wrappers.prepared(this, recipe, (PreparedStatement) recipe.create(physical));
+    return Wrappers.prepared(this, recipe, (PreparedStatement) create(recipe));
   }
 
   private CallableStatement callable(StatementRecipe recipe) throws SQLException {
+    return Wrappers.callable(this, recipe, (CallableStatement) create(recipe));
+  }
+
+  private Statement create(StatementRecipe recipe) throws SQLException {
     checkOpen();
-    return Wrappers.callable(this, recipe, (CallableStatement) recipe.create(physical));
+    try {
+      return recipe.create(physical);
+    } catch (SQLException e) {
+      throw translate(e);
+    }
   }
 
   final Connection physical() {

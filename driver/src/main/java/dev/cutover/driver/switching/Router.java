@@ -56,7 +56,7 @@ public final class Router implements RouterMXBean {
   private final long gateMaxPauseNanos;
   private final ObjectName name;
   private volatile Route route = new Route(Target.OLD, null);
-  private volatile boolean switching;
+  private volatile boolean holding;
   private volatile SwitchEvent last;
   private final AtomicLong completed = new AtomicLong();
   private final AtomicLong aborted = new AtomicLong();
@@ -188,12 +188,7 @@ public final class Router implements RouterMXBean {
     if (desired == serving) {
       return;
     }
-    switching = true;
-    try {
-      publish(new Switchover(this, serving, desired).run());
-    } finally {
-      switching = false;
-    }
+    publish(new Switchover(this, serving, desired).run());
   }
 
   private void publish(SwitchEvent event) {
@@ -271,6 +266,7 @@ public final class Router implements RouterMXBean {
 
   void closeGate(Gate gate) {
     route = new Route(route.serving(), gate);
+    holding = true;
   }
 
   /** Makes {@code serving} the route, hands out the pre-opened connections and opens the gate. */
@@ -285,6 +281,7 @@ public final class Router implements RouterMXBean {
     }
     Gate gate = route.gate();
     route = new Route(serving, null);
+    holding = false;
     if (gate != null) {
       gate.open();
     }
@@ -362,8 +359,8 @@ public final class Router implements RouterMXBean {
   }
 
   @Override
-  public boolean isSwitching() {
-    return switching;
+  public boolean isHolding() {
+    return holding;
   }
 
   @Override

@@ -13,7 +13,8 @@ public interface RouterMXBean {
   /** VALID, INTERRUPTED or OFF. */
   String getFlagHealth();
 
-  boolean isSwitching();
+  /** Whether a switch holds new transactions at its gate right now. */
+  boolean isHolding();
 
   boolean isControlSchemaPresent();
 

@@ -1,0 +1,89 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** I7: a switch that cannot complete leaves traffic on old with nothing lost, and says why. */
+@ExtendWith(PostgresPairExtension.class)
+class AbortTest {
+  private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
+
+  @Test
+  void flip_replicationStopped_barrierTimesOutAndTrafficStaysOnOld(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=1s"))) {
+      DrainTest.insert(app, "before");
+      db.stopForward();
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("barrier").contains("cutover.barrier.timeout");
+      assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+      assertThat(RouterBean.attribute(db.database, "SwitchesAborted")).isEqualTo(1L);
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+      try (Connection old = db.oldDirect(); Statement s = old.createStatement();
+          ResultSet rs = s.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
+        rs.next();
+        assertThat(rs.getString(1)).isEqualTo("before,after");
+        assertThat(Fence.isRaised(old)).isFalse();
+      }
+      db.startForward();
+      db.awaitReplicated();
+    }
+  }
+
+  @Test
+  void flip_newDatabaseGone_abortsBeforeHoldingAnything(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url())) {
+      db.dropForward();
+      try (Connection admin = pair.newServer().connect(); Statement s = admin.createStatement()) {
+        s.execute("DROP DATABASE " + db.database + " WITH (FORCE)");
+      }
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("new database is unreachable");
+      assertThat(event.gateWaits()).isZero();
+      DrainTest.insert(app, "still-old");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+  }
+
+  @Test
+  void flip_withoutControlSchema_switchesAndSaysWhatIsNotGuaranteed(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, false);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url())) {
+      DrainTest.insert(app, "before");
+      db.awaitReplicated();
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.notGuaranteed()).anyMatch(s -> s.startsWith("I2")).anyMatch(s -> s.startsWith("I1"));
+      assertThat(RouterBean.attribute(db.database, "ControlSchemaPresent")).isEqualTo(false);
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+    }
+  }
+}

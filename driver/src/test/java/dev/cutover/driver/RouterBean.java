@@ -1,0 +1,21 @@
+package dev.cutover.driver;
+
+import java.lang.management.ManagementFactory;
+import java.util.Set;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+
+/** Reads a router's MBean, as an operator's tool would. */
+final class RouterBean {
+  private RouterBean() {}
+
+  static Object attribute(String service, String name) throws Exception {
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    Set<ObjectName> names = server.queryNames(
+        new ObjectName("dev.cutover:type=Router,service=" + ObjectName.quote(service) + ",*"), null);
+    if (names.size() != 1) {
+      throw new AssertionError("expected one router MBean for " + service + ", found " + names);
+    }
+    return server.getAttribute(names.iterator().next(), name);
+  }
+}

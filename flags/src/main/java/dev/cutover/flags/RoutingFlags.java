@@ -1,0 +1,115 @@
+package dev.cutover.flags;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Opens the routing flag that a driver's settings describe. Settings use the driver's keys
+ * ({@code cutover.flag.*}, {@code cutover.service}, {@code cutover.instance}); errors name the key
+ * and the bad value, never a secret.
+ *
+ * <p>Providers ({@value #PROVIDER}):
+ *
+ * <ul>
+ *   <li>{@code fixed} (the default): {@value #VALUE}, {@code old} unless set; see {@link FixedFlag}.
+ *   <li>{@code manual}: the in-JVM flag named {@value #KEY}; see {@link ManualFlag}.
+ *   <li>{@code launchdarkly}: the LaunchDarkly flag {@value #KEY}; see {@link LaunchDarklyFlag} for
+ *       its settings ({@code cutover.flag.ld.*}).
+ *   <li>{@code file}: the text file {@value #FILE}, with {@value #DEFAULT} while its content is not
+ *       a target; see {@link FileFlag}.
+ * </ul>
+ */
+public final class RoutingFlags {
+  public static final String PROVIDER = "cutover.flag.provider";
+  public static final String VALUE = "cutover.flag.value";
+  public static final String KEY = "cutover.flag.key";
+  /** The target until the source delivers a value; {@code old} unless set. */
+  public static final String DEFAULT = "cutover.flag.default";
+  /** The file the {@code file} provider watches. */
+  public static final String FILE = "cutover.flag.file";
+  /** The service name: LaunchDarkly's context key; {@code default} unless set. */
+  public static final String SERVICE = "cutover.service";
+  /** This instance's id: the LaunchDarkly context's {@code instanceId}; generated unless set. */
+  public static final String INSTANCE = "cutover.instance";
+
+  public static final String LD_SDK_KEY = "cutover.flag.ld.sdk-key";
+  public static final String LD_RELAY_URI = "cutover.flag.ld.relay-uri";
+  public static final String LD_STREAM_URI = "cutover.flag.ld.stream-uri";
+  public static final String LD_POLLING_URI = "cutover.flag.ld.polling-uri";
+  public static final String LD_EVENTS_URI = "cutover.flag.ld.events-uri";
+  public static final String LD_POLLING = "cutover.flag.ld.polling";
+  public static final String LD_POLL_INTERVAL = "cutover.flag.ld.poll-interval";
+  public static final String LD_RECONNECT_DELAY = "cutover.flag.ld.reconnect-delay";
+  public static final String LD_START_WAIT = "cutover.flag.ld.start-wait";
+  public static final String LD_EVENTS = "cutover.flag.ld.events";
+
+  /** Every setting this module reads, so the driver can reject unknown keys. */
+  public static final Set<String> SETTINGS =
+      Set.of(
+          PROVIDER,
+          VALUE,
+          KEY,
+          DEFAULT,
+          FILE,
+          SERVICE,
+          INSTANCE,
+          LD_SDK_KEY,
+          LD_RELAY_URI,
+          LD_STREAM_URI,
+          LD_POLLING_URI,
+          LD_EVENTS_URI,
+          LD_POLLING,
+          LD_POLL_INTERVAL,
+          LD_RECONNECT_DELAY,
+          LD_START_WAIT,
+          LD_EVENTS);
+
+  /** Settings whose values are secrets: mask them wherever settings are shown. */
+  public static final Set<String> SECRETS = Set.of(LD_SDK_KEY);
+
+  private static final String PROVIDERS = "launchdarkly, file, fixed, manual";
+
+  private RoutingFlags() {}
+
+  /**
+   * Opens the flag the settings describe. For {@code launchdarkly} this waits up to {@value
+   * #LD_START_WAIT} for the first value.
+   *
+   * @throws IllegalArgumentException when the provider is unknown or a setting it needs is missing
+   *     or invalid; the message names the key and the bad value
+   */
+  public static RoutingFlag open(Map<String, String> settings) {
+    return open(settings, System::getenv);
+  }
+
+  static RoutingFlag open(Map<String, String> values, Function<String, String> env) {
+    Settings settings = new Settings(values);
+    String provider = values.getOrDefault(PROVIDER, "fixed");
+    switch (provider.trim()) {
+      case "fixed":
+        return new FixedFlag(settings.target(VALUE, Target.OLD));
+      case "manual":
+        return ManualFlag.named(settings.required(KEY, "the name of the in-JVM flag to follow"));
+      case "launchdarkly":
+        return LaunchDarklyFlag.open(LaunchDarklySettings.from(settings, env));
+      case "file":
+        return FileFlag.open(
+            path(settings.required(FILE, "the text file holding old or new")),
+            settings.target(DEFAULT, Target.OLD));
+      default:
+        throw new IllegalArgumentException(
+            PROVIDER + "=" + provider + " is not a flag provider: use one of " + PROVIDERS);
+    }
+  }
+
+  private static Path path(String value) {
+    try {
+      return Path.of(value);
+    } catch (InvalidPathException e) {
+      throw new IllegalArgumentException(FILE + "=" + value + " is not a path: " + e.getReason(), e);
+    }
+  }
+}
