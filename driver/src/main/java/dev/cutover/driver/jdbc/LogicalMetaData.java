@@ -1,5 +1,6 @@
 package dev.cutover.driver.jdbc;
 
+import dev.cutover.driver.config.Secrets;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.ResultSet;
@@ -22,6 +23,12 @@ public abstract class LogicalMetaData implements DatabaseMetaData {
   @Override
   public Connection getConnection() throws SQLException {
     return connection;
+  }
+
+  /** The physical URL with passwords masked: applications log this value. */
+  @Override
+  public String getURL() throws SQLException {
+    return Secrets.maskUrl(metadata.getURL());
   }
 
   /** Wraps a metadata result; called by the generated methods that return a ResultSet. */

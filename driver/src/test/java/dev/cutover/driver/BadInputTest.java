@@ -1,0 +1,118 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.net.ServerSocket;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Bad input gets one clear SQLException that says what to do, and never shows a password. */
+@ExtendWith(PostgresPairExtension.class)
+class BadInputTest {
+  private static final String SECRET = "s3cr3t-Pa55";
+  private static String oldBase;
+  private static String newUrl;
+  private static final List<String> messages = new ArrayList<>();
+
+  @BeforeAll
+  static void setUp(PostgresPair pair) {
+    oldBase = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/postgres";
+    newUrl = pair.newServer().jdbcUrl("postgres");
+  }
+
+  private static SQLException connectFails(String url) {
+    Properties p = new Properties();
+    p.setProperty("user", "postgres");
+    p.setProperty("password", SECRET);
+    p.setProperty("cutover.new.password", SECRET);
+    SQLException e = catchThrowableOfType(SQLException.class, () -> DriverManager.getConnection(url, p).close());
+    assertThat((Throwable) e).as("connecting to %s", url).isNotNull();
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      messages.add(String.valueOf(t.getMessage()));
+    }
+    System.out.println("[bad input] " + e.getSQLState() + " " + e.getMessage());
+    return e;
+  }
+
+  private static String withNew(String params) {
+    return oldBase + "?password=" + SECRET + "&cutover.new.url="
+        + URLEncoder.encode(newUrl + "?password=" + SECRET, StandardCharsets.UTF_8) + params;
+  }
+
+  @Test
+  void connect_malformedUrl_namesTheExpectedForm() {
+    SQLException e = connectFails("jdbc:cutover:postgresql://localhost:notaport/db?password=" + SECRET);
+    assertThat(e.getMessage()).contains("malformed URL").contains("jdbc:cutover:postgresql://host[:port]/database");
+    assertThat(e.getSQLState()).isEqualTo("22023");
+  }
+
+  @Test
+  void connect_missingNewUrl_saysWhereToSetIt() {
+    SQLException e = connectFails(oldBase + "?password=" + SECRET);
+    assertThat(e.getMessage()).contains("cutover.new.url is required").contains("CUTOVER_NEW_URL");
+  }
+
+  @Test
+  void connect_newUnreachableAtStart_namesTheNewDatabase() throws Exception {
+    int closedPort;
+    try (ServerSocket s = new ServerSocket(0)) {
+      closedPort = s.getLocalPort();
+    }
+    String unreachable = "jdbc:postgresql://127.0.0.1:" + closedPort + "/app?password=" + SECRET;
+    SQLException e = connectFails(oldBase + "?cutover.new.url=" + URLEncoder.encode(unreachable, StandardCharsets.UTF_8)
+        + "&cutover.service=unreachable");
+    assertThat(e.getMessage()).contains("cannot connect to the new database").contains(":" + closedPort);
+    assertThat(e.getSQLState()).startsWith("08");
+  }
+
+  @Test
+  void connect_unknownFlagValue_namesTheKeyAndValue() {
+    SQLException e = connectFails(withNew("&cutover.flag.value=sideways&cutover.service=sideways"));
+    assertThat(e.getMessage()).contains("cutover.flag.value").contains("sideways");
+    assertThat(e.getSQLState()).isEqualTo("22023");
+  }
+
+  @Test
+  void connect_unknownSetting_listsTheKnownOnes() {
+    SQLException e = connectFails(withNew("&cutover.drian.timeout=5s"));
+    assertThat(e.getMessage()).contains("cutover.drian.timeout is not a Cutover setting").contains("cutover.drain.timeout");
+  }
+
+  @Test
+  void connect_badDuration_namesKeyAndValue() {
+    SQLException e = connectFails(withNew("&cutover.drain.timeout=soon"));
+    assertThat(e.getMessage()).contains("cutover.drain.timeout=soon").contains("5s");
+  }
+
+  @Test
+  void passwords_appearInNoMessageAndNoLogLine() throws Exception {
+    try (LogCapture logs = new LogCapture()) {
+      connectFails("jdbc:cutover:postgresql://localhost:notaport/db?password=" + SECRET);
+      connectFails(oldBase + "?password=" + SECRET);
+      connectFails(withNew("&cutover.flag.value=sideways&cutover.service=secrets"));
+      connectFails(oldBase + "?cutover.new.url=" + URLEncoder.encode("jdbc:postgresql://127.0.0.1:1/x?password="
+          + SECRET, StandardCharsets.UTF_8) + "&cutover.service=secrets-unreachable");
+      Properties p = new Properties();
+      p.setProperty("user", "postgres");
+      p.setProperty("password", SECRET);
+      try (Connection c = DriverManager.getConnection(withNew("&cutover.service=secrets-ok"), p)) {
+        messages.add(c.toString());
+        messages.add(String.valueOf(c.getMetaData().getURL()));
+      }
+      assertThat(logs.lines()).isNotEmpty().noneMatch(line -> line.contains(SECRET));
+    }
+    assertThat(messages).isNotEmpty().noneMatch(m -> m.contains(SECRET));
+  }
+}
