@@ -1,0 +1,97 @@
+package dev.cutover.driver.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CutoverSettingsTest {
+  private static final String NEW = "jdbc:postgresql://new-host:5432/app";
+
+  private static SettingSources none() {
+    return SettingSources.of(Map.of(), null);
+  }
+
+  @Test
+  void resolve_urlWithOurParameters_stripsThemFromWhatPgJdbcSees() {
+    Properties info = new Properties();
+    info.setProperty("user", "app");
+    info.setProperty("password", "pw");
+    info.setProperty("cutover.service", "booking");
+    CutoverSettings s = CutoverSettings.resolve(
+        "jdbc:cutover:postgresql://old-host/app?sslmode=disable&cutover.new.url=" + NEW + "&ApplicationName=x", info, none());
+
+    assertThat(s.oldUrl()).isEqualTo("jdbc:postgresql://old-host/app?sslmode=disable&ApplicationName=x");
+    assertThat(s.oldProperties()).containsOnlyKeys("user", "password");
+    assertThat(s.newUrl()).isEqualTo(NEW);
+    assertThat(s.newProperties()).containsEntry("user", "app").containsEntry("password", "pw");
+    assertThat(s.service()).isEqualTo("booking");
+  }
+
+  @Test
+  void resolve_everySource_urlBeatsPropertiesBeatsFileBeatsEnvironment(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("cutover.properties");
+    Files.writeString(file, "cutover.new.url=" + NEW + "\ncutover.drain.timeout=3s\ncutover.barrier.timeout=4s\n");
+    SettingSources sources = SettingSources.of(Map.of(
+        "CUTOVER_DRAIN_TIMEOUT", "1s", "CUTOVER_BARRIER_TIMEOUT", "1s", "CUTOVER_GATE_MAX_PAUSE", "9s",
+        "CUTOVER_SEQUENCE_MARGIN", "7"), file.toString());
+    Properties info = new Properties();
+    info.setProperty("cutover.drain.timeout", "2s");
+    info.setProperty("cutover.sequence.margin", "70");
+
+    CutoverSettings s = CutoverSettings.resolve(
+        "jdbc:cutover:postgresql://old/app?cutover.sequence.margin=700", info, sources);
+
+    assertThat(s.sequenceMargin()).as("URL beats properties").isEqualTo(700);
+    assertThat(s.drainTimeout()).as("properties beat file").isEqualTo(Duration.ofSeconds(2));
+    assertThat(s.barrierTimeout()).as("file beats environment").isEqualTo(Duration.ofSeconds(4));
+    assertThat(s.gateMaxPause()).as("environment beats defaults").isEqualTo(Duration.ofSeconds(9));
+  }
+
+  @Test
+  void resolve_newCredentials_overrideTheOldSides() {
+    Properties info = new Properties();
+    info.setProperty("user", "app");
+    info.setProperty("password", "old-pw");
+    info.setProperty("cutover.new.user", "app_new");
+    info.setProperty("cutover.new.password", "new-pw");
+    CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW, info, none());
+    assertThat(s.newProperties()).containsEntry("user", "app_new").containsEntry("password", "new-pw");
+    assertThat(s.toString()).doesNotContain("old-pw").doesNotContain("new-pw");
+  }
+
+  @Test
+  void resolve_defaults_giveAGateLongerThanDrainAndBarrier() {
+    CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW, null, none());
+    assertThat(s.service()).isEqualTo("default");
+    assertThat(s.gateMaxPause()).isEqualTo(s.drainTimeout().plus(s.barrierTimeout()).plusSeconds(5));
+    assertThat(s.sequenceMargin()).isEqualTo(1000);
+  }
+
+  @Test
+  void resolve_fileWithForeignKey_isRejected(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("c.properties");
+    Files.writeString(file, "spring.datasource.url=x\n");
+    assertThatThrownBy(() -> SettingSources.of(Map.of(), file.toString()))
+        .hasMessageContaining("spring.datasource.url");
+  }
+
+  @Test
+  void resolve_missingConfigFile_namesIt() {
+    assertThatThrownBy(() -> SettingSources.of(Map.of("CUTOVER_CONFIG", "/nonexistent/cutover.properties"), null))
+        .hasMessageContaining("/nonexistent/cutover.properties");
+  }
+
+  @Test
+  void maskUrl_hidesEveryPasswordForm() {
+    assertThat(Secrets.maskUrl("jdbc:postgresql://h/db?user=u&password=p1&sslpassword=p2"))
+        .isEqualTo("jdbc:postgresql://h/db?user=u&password=***&sslpassword=***");
+    assertThat(Secrets.maskUrl("postgresql://u:p3@h/db")).isEqualTo("postgresql://u:***@h/db");
+  }
+}

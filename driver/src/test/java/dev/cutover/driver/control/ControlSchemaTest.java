@@ -1,0 +1,108 @@
+package dev.cutover.driver.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+@ExtendWith(PostgresPairExtension.class)
+class ControlSchemaTest {
+
+  private static Connection database(PostgresServer server, String name, String schema) throws SQLException {
+    server.createDatabase(name);
+    Connection c = server.connect(name);
+    try (Statement s = c.createStatement()) {
+      s.execute(schema);
+    }
+    return c;
+  }
+
+  @Test
+  void install_twice_isIdempotentAndGuardsNewTables(PostgresPair pair) throws Exception {
+    try (Connection c = database(pair.oldServer(), "install_twice", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      assertThat(ControlSchema.installedVersion(c)).isEmpty();
+      assertThat(ControlSchema.install(c)).isEqualTo(1);
+      assertThat(ControlSchema.install(c)).isZero();
+      try (Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE b (id int PRIMARY KEY)");
+      }
+      assertThat(ControlSchema.install(c)).isEqualTo(1);
+      assertThat(ControlSchema.installedVersion(c)).isEqualTo(OptionalInt.of(ControlSchema.VERSION));
+    }
+  }
+
+  @Test
+  void uninstall_twice_leavesNothingOfOurs(PostgresPair pair) throws Exception {
+    try (Connection c = database(pair.oldServer(), "uninstall_twice", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      ControlSchema.install(c);
+      ControlSchema.uninstall(c);
+      ControlSchema.uninstall(c);
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+          "SELECT (SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_fence')"
+              + " + (SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover')")) {
+        rs.next();
+        assertThat(rs.getInt(1)).isZero();
+      }
+      assertThat(ControlSchema.installedVersion(c)).isEmpty();
+    }
+  }
+
+  @Test
+  void fence_raised_blocksEveryWriteEvenFromOlderSnapshots(PostgresPair pair) throws Exception {
+    try (Connection admin = database(pair.oldServer(), "fence_snapshots",
+            "CREATE TABLE a (id int PRIMARY KEY); INSERT INTO a VALUES (1)");
+        Connection early = pair.oldServer().connect("fence_snapshots")) {
+      ControlSchema.install(admin);
+      early.setAutoCommit(false);
+      early.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      try (Statement s = early.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM a")) {
+        rs.next(); // the snapshot is taken now, before the fence
+      }
+
+      assertThat(Fence.raise(admin, Duration.ofSeconds(5))).isEqualTo(1);
+      assertThat(Fence.isRaised(admin)).isTrue();
+
+      try (Statement s = early.createStatement()) {
+        assertThatThrownBy(() -> s.executeUpdate("UPDATE a SET id = 2"))
+            .isInstanceOf(SQLException.class)
+            .hasMessageContaining("fenced")
+            .hasMessageContaining("UPDATE on public.a");
+      }
+      early.rollback();
+      try (Statement s = admin.createStatement()) {
+        assertThatThrownBy(() -> s.execute("TRUNCATE a")).hasMessageContaining("fenced");
+      }
+      Fence.lower(admin);
+      try (Statement s = admin.createStatement()) {
+        assertThat(s.executeUpdate("UPDATE a SET id = 3")).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
+  void raise_writerStillOpen_waitsForItThenTimesOut(PostgresPair pair) throws Exception {
+    try (Connection admin = database(pair.oldServer(), "fence_waits", "CREATE TABLE a (id int PRIMARY KEY)");
+        Connection writer = pair.oldServer().connect("fence_waits")) {
+      ControlSchema.install(admin);
+      writer.setAutoCommit(false);
+      try (Statement s = writer.createStatement()) {
+        s.executeUpdate("INSERT INTO a VALUES (1)");
+      }
+      assertThatThrownBy(() -> Fence.raise(admin, Duration.ofMillis(200)))
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("lock timeout");
+      writer.rollback();
+      Fence.lower(admin);
+    }
+  }
+}
