@@ -18,7 +18,7 @@ public abstract class LogicalResultSet implements ResultSet {
   /** The statement that produced it, or {@code null} for metadata results, as JDBC allows. */
   @Override
   public Statement getStatement() throws SQLException {
-    results.getStatement();
+    results.getStatement(); // PgJDBC's closed check, so a closed result set fails as it would there
     return owner;
   }
 

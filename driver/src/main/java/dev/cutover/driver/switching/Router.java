@@ -359,6 +359,11 @@ public final class Router implements RouterMXBean {
   }
 
   @Override
+  public long getFlagRejectedValues() {
+    return flag.rejectedValues();
+  }
+
+  @Override
   public boolean isHolding() {
     return holding;
   }

@@ -16,6 +16,9 @@ public interface RouterMXBean {
   /** Whether a switch holds new transactions at its gate right now. */
   boolean isHolding();
 
+  /** Flag values that were neither old nor new, and so were ignored. */
+  long getFlagRejectedValues();
+
   boolean isControlSchemaPresent();
 
   int getLogicalConnections();
