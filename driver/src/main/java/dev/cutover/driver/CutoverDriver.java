@@ -81,6 +81,22 @@ public final class CutoverDriver implements Driver {
     }
   }
 
+  /**
+   * Closes the routers of one service: they stop following their flag (a LaunchDarkly client or
+   * a file watcher is stopped). Open connections keep working; new ones start a fresh router.
+   */
+  public static void shutdown(String service) {
+    synchronized (ROUTERS) {
+      ROUTERS.values().removeIf(router -> {
+        if (router.getService().equals(service)) {
+          router.close();
+          return true;
+        }
+        return false;
+      });
+    }
+  }
+
   @Override
   public boolean acceptsURL(String url) {
     return CutoverSettings.accepts(url);

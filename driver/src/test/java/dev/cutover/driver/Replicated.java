@@ -13,6 +13,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -77,6 +79,25 @@ final class Replicated {
         .append("?cutover.new.url=").append(URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8))
         .append("&cutover.flag.provider=manual&cutover.flag.key=").append(flagKey)
         .append("&cutover.service=").append(database);
+    for (String e : extra) {
+      url.append('&').append(e);
+    }
+    return url.toString();
+  }
+
+  /**
+   * The application's URL following a flag source other than the in-JVM manual flag: {@code flag}
+   * holds the {@code cutover.flag.*} settings, the provider included (values are URL-encoded here);
+   * {@code extra} are further parameters written as key=value. The service is this database, as
+   * with {@link #url}.
+   */
+  String urlWithFlag(Map<String, String> flag, String... extra) {
+    StringBuilder url = new StringBuilder("jdbc:cutover:postgresql://")
+        .append(pair.oldServer().host()).append(':').append(pair.oldServer().port()).append('/').append(database)
+        .append("?cutover.new.url=").append(URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8))
+        .append("&cutover.service=").append(database);
+    new TreeMap<>(flag).forEach((key, value) ->
+        url.append('&').append(key).append('=').append(URLEncoder.encode(value, StandardCharsets.UTF_8)));
     for (String e : extra) {
       url.append('&').append(e);
     }

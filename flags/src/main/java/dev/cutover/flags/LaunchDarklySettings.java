@@ -54,6 +54,11 @@ record LaunchDarklySettings(
               + RoutingFlags.PROVIDER
               + "=launchdarkly: the server-side SDK key of the LaunchDarkly environment");
     }
+    if (!sdkKey.chars().allMatch(c -> c > ' ' && c < 127)) {
+      throw new IllegalArgumentException(
+          RoutingFlags.LD_SDK_KEY + " (or " + SDK_KEY_ENV + ") holds a character that is not printable ASCII:"
+              + " check for a pasted space, accent or quote");
+    }
     String instance = settings.get(RoutingFlags.INSTANCE);
     return new LaunchDarklySettings(
         sdkKey,

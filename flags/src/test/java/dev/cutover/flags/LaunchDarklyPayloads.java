@@ -3,14 +3,15 @@ package dev.cutover.flags;
 /**
  * What LaunchDarkly's service endpoints send, as JSON text: flags, the streaming {@code put}
  * event and the polling body. Flags are minimal but complete enough for the real SDK to evaluate.
+ * Public (and in the flags test-jar) for the driver's end-to-end tests.
  */
-final class LaunchDarklyPayloads {
-  static final String FLAG_KEY = "app-db-cutover";
+public final class LaunchDarklyPayloads {
+  public static final String FLAG_KEY = "app-db-cutover";
 
   private LaunchDarklyPayloads() {}
 
   /** A string flag with variations old, new (and any extras) serving {@code served} to everyone. */
-  static String stringFlag(int version, String served, String... extraVariations) {
+  public static String stringFlag(int version, String served, String... extraVariations) {
     StringBuilder variations = new StringBuilder("\"old\",\"new\"");
     for (String extra : extraVariations) {
       variations.append(",\"").append(extra).append('"');
@@ -21,12 +22,12 @@ final class LaunchDarklyPayloads {
   }
 
   /** A boolean flag serving {@code served} to everyone. */
-  static String boolFlag(int version, boolean served) {
+  public static String boolFlag(int version, boolean served) {
     return flag(version, "[false,true]", served ? 1 : 0, "");
   }
 
   /** A number flag: never a routing target. */
-  static String numberFlag(int version, int served) {
+  public static String numberFlag(int version, int served) {
     return flag(version, "[" + served + "]", 0, "");
   }
 
@@ -34,7 +35,7 @@ final class LaunchDarklyPayloads {
    * A string flag serving old to everyone except the contexts of kind service with key {@code
    * serviceKey}, and the contexts whose instanceId is {@code instanceId}, which get new.
    */
-  static String targetedFlag(int version, String serviceKey, String instanceId) {
+  public static String targetedFlag(int version, String serviceKey, String instanceId) {
     String targeting =
         ",\"contextTargets\":[{\"contextKind\":\"service\",\"values\":[\""
             + serviceKey
@@ -61,17 +62,17 @@ final class LaunchDarklyPayloads {
   }
 
   /** The polling body ({@code GET /sdk/latest-all}) holding one flag. */
-  static String all(String flag) {
+  public static String all(String flag) {
     return "{\"flags\":{\"" + FLAG_KEY + "\":" + flag + "},\"segments\":{}}";
   }
 
   /** A streaming {@code put} event replacing all data with one flag. */
-  static String put(String flag) {
+  public static String put(String flag) {
     return "event: put\ndata: {\"path\":\"/\",\"data\":" + all(flag) + "}\n\n";
   }
 
   /** A streaming {@code patch} event updating one flag (its version must grow). */
-  static String patch(String flag) {
+  public static String patch(String flag) {
     return "event: patch\ndata: {\"path\":\"/flags/" + FLAG_KEY + "\",\"data\":" + flag + "}\n\n";
   }
 

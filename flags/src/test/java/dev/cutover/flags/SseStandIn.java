@@ -16,9 +16,10 @@ import java.util.concurrent.Executors;
 /**
  * A LaunchDarkly streaming stand-in that, unlike WireMock, holds {@code GET /all} open: each
  * connection gets {@code put} with the current flag, then every event {@link #send}s, as
- * LaunchDarkly's own service does. Loopback only.
+ * LaunchDarkly's own service does. Loopback only. Public (and in the flags test-jar) so that the
+ * driver's end-to-end tests can drive a live pool through it.
  */
-final class SseStandIn implements AutoCloseable {
+public final class SseStandIn implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService threads = Executors.newCachedThreadPool();
   private final List<OutputStream> streams = new CopyOnWriteArrayList<>();
@@ -26,7 +27,7 @@ final class SseStandIn implements AutoCloseable {
   private volatile String initialPut;
   private final List<String> authorizations = new CopyOnWriteArrayList<>();
 
-  SseStandIn(String initialPut) throws IOException {
+  public SseStandIn(String initialPut) throws IOException {
     this.initialPut = initialPut;
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.setExecutor(threads);
@@ -34,20 +35,20 @@ final class SseStandIn implements AutoCloseable {
     server.start();
   }
 
-  String baseUrl() {
+  public String baseUrl() {
     return "http://127.0.0.1:" + server.getAddress().getPort();
   }
 
-  List<String> authorizations() {
+  public List<String> authorizations() {
     return authorizations;
   }
 
-  int openStreams() {
+  public int openStreams() {
     return streams.size();
   }
 
   /** Sends one SSE event to every open stream. */
-  void send(String event) throws IOException {
+  public void send(String event) throws IOException {
     byte[] bytes = event.getBytes(StandardCharsets.UTF_8);
     for (OutputStream out : streams) {
       synchronized (out) {

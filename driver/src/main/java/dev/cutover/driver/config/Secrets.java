@@ -6,7 +6,7 @@ import java.util.regex.Pattern;
 /** Masks secrets in text that may reach a log, an exception or {@code toString()}. */
 public final class Secrets {
   private static final Pattern URL_PASSWORD =
-      Pattern.compile("(?i)([?&;](?:password|sslpassword|cutover\\.new\\.password)=)[^&;]*");
+      Pattern.compile("(?i)([?&;][^=&;]*(?:password|sdk-key|secret)[^=&;]*=)[^&;]*");
   private static final Pattern USERINFO = Pattern.compile("(//[^/@:]+:)[^/@]*@");
 
   private Secrets() {}

@@ -94,6 +94,9 @@ public final class Router implements RouterMXBean {
       flag = RoutingFlags.open(settings.values());
     } catch (IllegalArgumentException e) {
       throw new SQLException("cutover: " + e.getMessage(), "22023", e);
+    } catch (RuntimeException e) {
+      throw new SQLException("cutover: cannot open the routing flag (" + RoutingFlags.PROVIDER + "="
+          + settings.values().getOrDefault(RoutingFlags.PROVIDER, "fixed") + "): " + e.getMessage(), "22023", e);
     }
     try {
       Endpoint oldSide = new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties());
