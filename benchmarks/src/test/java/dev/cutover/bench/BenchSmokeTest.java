@@ -1,0 +1,48 @@
+package dev.cutover.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cutover.testkit.PostgresPair;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every benchmark runs end to end at toy size and writes its table; no figure is asserted. */
+class BenchSmokeTest {
+  private final Bench bench = smokeBench();
+
+  private static Bench smokeBench() {
+    Bench b = new Bench();
+    b.smoke = true;
+    return b;
+  }
+
+  @Test
+  void overhead_smoke_measuresEveryWorkloadOnBothDrivers(@TempDir Path out) throws Exception {
+    try (PostgresPair pair = PostgresPair.start(17, 17)) {
+      Report report = bench.overhead().run(pair);
+      assertThat(report.rows()).hasSize(Workload.values().length);
+      assertThat(Files.readString(report.publish(out))).contains("\"cutover tx/s\"");
+    }
+  }
+
+  @Test
+  void switchPause_smoke_completesEverySwitchWithoutFailures(@TempDir Path out) throws Exception {
+    try (PostgresPair pair = PostgresPair.start(12, 17)) {
+      Report report = bench.pause().run(pair);
+      assertThat(report.rows()).hasSize(2).allSatisfy(row -> {
+        assertThat(row.get(3)).isEqualTo("completed");
+        assertThat(row.get(9)).isEqualTo("0");
+      });
+      assertThat(report.publish(out)).exists();
+    }
+  }
+
+  @Test
+  void jmh_smoke_measuresBothDrivers(@TempDir Path out) throws Exception {
+    Report report = new JmhRun(true).run();
+    assertThat(report.rows()).extracting(row -> row.get(0)).containsExactlyInAnyOrder("plain", "cutover");
+    assertThat(report.publish(out)).exists();
+  }
+}
