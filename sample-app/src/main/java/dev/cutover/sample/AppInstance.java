@@ -1,0 +1,75 @@
+package dev.cutover.sample;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One simulated deployment of the booking service: its own HikariCP pool, hence its own Cutover
+ * driver router and switch (its URL names the instance), and its own worker threads.
+ */
+final class AppInstance implements AutoCloseable {
+  private static final long JOIN_MILLIS = TimeUnit.SECONDS.toMillis(30);
+
+  private final String id;
+  private final HikariDataSource pool;
+  private final BookingService service;
+  private final List<LoadWorker> workers = new ArrayList<>();
+  private final List<Thread> threads = new ArrayList<>();
+
+  /** Opens the pool, which connects to the serving database. */
+  AppInstance(String id, String jdbcUrl, String user, String password, int poolSize) {
+    this.id = id;
+    HikariConfig config = new HikariConfig();
+    config.setPoolName(id);
+    config.setJdbcUrl(jdbcUrl);
+    config.setUsername(user);
+    if (!password.isEmpty()) {
+      config.setPassword(password);
+    }
+    config.setMaximumPoolSize(poolSize);
+    config.setMinimumIdle(poolSize);
+    this.pool = new HikariDataSource(config);
+    this.service = new BookingService(pool);
+  }
+
+  String id() {
+    return id;
+  }
+
+  /** Starts {@code workerCount} workers sharing {@code transactionsPerSecond}. */
+  void start(int workerCount, double transactionsPerSecond, SeedData.Catalog catalog, HotSlots hotSlots, Ledger ledger,
+      Timeline timeline, long seed) {
+    for (int w = 0; w < workerCount; w++) {
+      LoadWorker worker = new LoadWorker(id, service, catalog, hotSlots, ledger, timeline,
+          transactionsPerSecond / workerCount, seed * 31 + w);
+      workers.add(worker);
+      Thread thread = new Thread(worker, id + "-worker-" + (w + 1));
+      thread.setDaemon(true);
+      threads.add(thread);
+    }
+    threads.forEach(Thread::start);
+  }
+
+  /** Asks every worker to stop after its current transaction, without waiting. */
+  void stop() {
+    workers.forEach(LoadWorker::stop);
+  }
+
+  /** Stops the workers, waits for them, then closes the pool. */
+  @Override
+  public void close() {
+    stop();
+    for (Thread thread : threads) {
+      try {
+        thread.join(JOIN_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    pool.close();
+  }
+}
