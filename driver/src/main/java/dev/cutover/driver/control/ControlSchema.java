@@ -21,6 +21,9 @@ import java.util.OptionalInt;
  * reason. Every function runs {@code SECURITY DEFINER} with a fixed {@code search_path}, so
  * application roles can raise the fence and write markers without owning anything.
  *
+ * <p>Coordination between the instances of a service lives in UNLOGGED tables, which logical
+ * replication never publishes: each database has its own heartbeats and switch decisions.
+ *
  * <p>Installing needs the owner of the application tables (or a superuser): it adds a
  * statement-level trigger {@code cutover_fence} to every ordinary and partitioned table outside
  * the system schemas. Tables created later are guarded by installing again.
@@ -32,6 +35,10 @@ public final class ControlSchema {
   public static final String SCHEMA = "cutover";
   static final String TRIGGER = "cutover_fence";
   private static final long INSTALL_LOCK = 0x63_75_74_6f_76_65_72L; // "cutover"
+  /** Advisory lock class (first key) serialising switch starts of a service. */
+  static final int BEGIN_LOCK = 0x63757431;
+  /** Advisory lock class (first key) held by the leader of a service's switch. */
+  static final int LEADER_LOCK = 0x63757432;
 
   private static final String[] DEFINITION = {
     "CREATE SCHEMA IF NOT EXISTS cutover",
@@ -74,6 +81,58 @@ public final class ControlSchema {
         + " SET search_path = pg_catalog, pg_temp AS $$ INSERT INTO cutover.barrier (marker) VALUES (marker) $$",
     "CREATE OR REPLACE FUNCTION cutover.barrier_arrived(marker text) RETURNS boolean LANGUAGE sql SECURITY DEFINER"
         + " SET search_path = pg_catalog, pg_temp AS $$ SELECT EXISTS (SELECT 1 FROM cutover.barrier b WHERE b.marker = $1) $$",
+    // Coordination between the instances of a service. UNLOGGED: never published, so each
+    // database keeps its own, and a crash simply forgets a switch in progress (it aborts).
+    "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.instance ("
+        + " service text NOT NULL, instance text NOT NULL,"
+        + " heartbeat_at timestamptz NOT NULL DEFAULT clock_timestamp(), drained_for text,"
+        + " PRIMARY KEY (service, instance))",
+    "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.switch ("
+        + " service text PRIMARY KEY, id text NOT NULL, source text NOT NULL, target text NOT NULL,"
+        + " state text NOT NULL CHECK (state IN ('draining', 'released', 'aborted')), marker text, reason text,"
+        + " updated_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+    "CREATE OR REPLACE FUNCTION cutover.heartbeat(p_service text, p_instance text)"
+        + " RETURNS TABLE (switch_id text, switch_target text) LANGUAGE plpgsql SECURITY DEFINER"
+        + " SET search_path = pg_catalog, pg_temp AS $$\n"
+        + "BEGIN\n"
+        + "  INSERT INTO cutover.instance AS i (service, instance) VALUES (p_service, p_instance)\n"
+        + "    ON CONFLICT (service, instance) DO UPDATE SET heartbeat_at = clock_timestamp();\n"
+        + "  RETURN QUERY SELECT s.id, s.target FROM cutover.switch s WHERE s.service = p_service AND s.state = 'draining';\n"
+        + "END $$",
+    "CREATE OR REPLACE FUNCTION cutover.leave(p_service text, p_instance text) RETURNS void LANGUAGE sql"
+        + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS"
+        + " $$ DELETE FROM cutover.instance WHERE service = p_service AND instance = p_instance $$",
+    "CREATE OR REPLACE FUNCTION cutover.begin_switch(p_service text, p_id text, p_source text, p_target text)"
+        + " RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$\n"
+        + "DECLARE running text;\n"
+        + "BEGIN\n"
+        + "  PERFORM pg_advisory_xact_lock(" + BEGIN_LOCK + ", hashtext(p_service));\n"
+        + "  SELECT s.id INTO running FROM cutover.switch s WHERE s.service = p_service AND s.state = 'draining'\n"
+        + "    AND s.source = p_source AND s.target = p_target;\n"
+        + "  IF running IS NOT NULL THEN RETURN running; END IF;\n"
+        + "  INSERT INTO cutover.switch AS s (service, id, source, target, state)\n"
+        + "    VALUES (p_service, p_id, p_source, p_target, 'draining')\n"
+        + "    ON CONFLICT (service) DO UPDATE SET id = EXCLUDED.id, source = EXCLUDED.source, target = EXCLUDED.target,\n"
+        + "      state = 'draining', marker = NULL, reason = NULL, updated_at = clock_timestamp();\n"
+        + "  RETURN p_id;\n"
+        + "END $$",
+    "CREATE OR REPLACE FUNCTION cutover.drained(p_service text, p_instance text, p_switch text) RETURNS void"
+        + " LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$"
+        + " INSERT INTO cutover.instance AS i (service, instance, drained_for) VALUES (p_service, p_instance, p_switch)"
+        + " ON CONFLICT (service, instance) DO UPDATE SET drained_for = p_switch, heartbeat_at = clock_timestamp() $$",
+    "CREATE OR REPLACE FUNCTION cutover.undrained(p_service text, p_switch text, p_ttl_ms integer)"
+        + " RETURNS SETOF text LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$"
+        + " SELECT i.instance FROM cutover.instance i WHERE i.service = p_service"
+        + " AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond'"
+        + " AND i.drained_for IS DISTINCT FROM p_switch ORDER BY 1 $$",
+    "CREATE OR REPLACE FUNCTION cutover.finish_switch(p_service text, p_switch text, p_state text, p_marker text,"
+        + " p_reason text) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$"
+        + " UPDATE cutover.switch SET state = p_state, marker = p_marker, reason = p_reason,"
+        + " updated_at = clock_timestamp() WHERE service = p_service AND id = p_switch $$",
+    "CREATE OR REPLACE FUNCTION cutover.switch_state(p_service text)"
+        + " RETURNS TABLE (switch_id text, switch_state text, switch_marker text, switch_reason text)"
+        + " LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$"
+        + " SELECT s.id, s.state, s.marker, s.reason FROM cutover.switch s WHERE s.service = p_service $$",
     "REVOKE ALL ON ALL TABLES IN SCHEMA cutover FROM PUBLIC",
     "REVOKE ALL ON ALL SEQUENCES IN SCHEMA cutover FROM PUBLIC",
     "GRANT USAGE ON SCHEMA cutover TO PUBLIC",

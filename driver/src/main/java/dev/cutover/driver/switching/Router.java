@@ -2,6 +2,7 @@ package dev.cutover.driver.switching;
 
 import dev.cutover.driver.config.CutoverSettings;
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.control.Coordination;
 import dev.cutover.driver.control.Fence;
 import dev.cutover.flags.FlagListener;
 import dev.cutover.flags.RoutingFlag;
@@ -10,10 +11,12 @@ import dev.cutover.flags.Target;
 import java.lang.management.ManagementFactory;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -44,15 +47,25 @@ public final class Router implements RouterMXBean {
   private static final AtomicLong IDS = new AtomicLong();
   private static final List<SwitchListener> LISTENERS = new CopyOnWriteArrayList<>();
   private static final long WARM_TTL_SECONDS = 60;
+  private static final long HEARTBEAT_MILLIS = 1000;
+  /** An instance whose heartbeat is older than this no longer holds a switch back (it is fenced out). */
+  static final Duration INSTANCE_TTL = Duration.ofSeconds(5);
 
   private final CutoverSettings settings;
   private final Map<Target, Endpoint> endpoints = new EnumMap<>(Target.class);
   private final RoutingFlag flag;
-  private final FlagListener flagListener = target -> schedule();
+  private final FlagListener flagListener = target -> schedule(this::flagChanged);
   private final boolean control;
   private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
   private final ConcurrentLinkedQueue<Warm> warm = new ConcurrentLinkedQueue<>();
   private final ScheduledExecutorService switcher;
+  private final ScheduledExecutorService heartbeats;
+  private final String instance;
+  /** The flag value to ignore after joining a switch the flag has not announced yet (switch thread only). */
+  private Target staleFlag;
+  /** The heartbeat's connection and its side (heartbeat thread only). */
+  private Connection beat;
+  private Target beatSide;
   private final long gateMaxPauseNanos;
   private final ObjectName name;
   private volatile Route route = new Route(Target.OLD, null);
@@ -73,11 +86,9 @@ public final class Router implements RouterMXBean {
     endpoints.put(Target.OLD, new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties()));
     endpoints.put(Target.NEW, new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties()));
     long id = IDS.incrementAndGet();
-    this.switcher = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "cutover-switch-" + settings.service() + "-" + id);
-      t.setDaemon(true);
-      return t;
-    });
+    this.instance = settings.values().getOrDefault(RoutingFlags.INSTANCE, defaultInstance(id));
+    this.switcher = daemonThread("cutover-switch-" + settings.service() + "-" + id);
+    this.heartbeats = daemonThread("cutover-heartbeat-" + settings.service() + "-" + id);
     this.name = objectName(settings.service(), id);
   }
 
@@ -136,6 +147,25 @@ public final class Router implements RouterMXBean {
     }
   }
 
+  private static ScheduledExecutorService daemonThread(String name) {
+    return Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** host:pid:router, unique in the service unless {@code cutover.instance} says otherwise. */
+  private static String defaultInstance(long routerId) {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      host = "unknown-host";
+    }
+    return host + ":" + ProcessHandle.current().pid() + ":" + routerId;
+  }
+
   private static boolean hasControl(Connection c, String side) throws SQLException {
     OptionalInt version = ControlSchema.installedVersion(c);
     if (version.isPresent() && version.getAsInt() != ControlSchema.VERSION) {
@@ -157,6 +187,10 @@ public final class Router implements RouterMXBean {
     } catch (Exception e) {
       LOG.warn("cutover {}: cannot register MBean {}", settings.service(), name, e);
     }
+    if (control) {
+      heartbeat();
+      heartbeats.scheduleWithFixedDelay(this::heartbeat, HEARTBEAT_MILLIS, HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
+    }
     flag.addListener(flagListener);
     if (flag.target() != route.serving()) {
       try {
@@ -176,22 +210,69 @@ public final class Router implements RouterMXBean {
         : List.of("I1/I4 replication caught up (no barrier)", "I2 single writer (source not fenced)");
   }
 
-  private void schedule() {
+  private void schedule(Runnable task) {
     try {
-      switcher.execute(this::converge);
+      switcher.execute(task);
     } catch (RejectedExecutionException closed) {
       LOG.debug("cutover {}: router closed, flag change ignored", settings.service());
     }
   }
 
+  private void flagChanged() {
+    staleFlag = null;
+    converge();
+  }
+
   /** Switches toward the flag's current value if it differs from the serving side. */
   private void converge() {
     Target desired = flag.target();
-    Target serving = route.serving();
-    if (desired == serving) {
-      return;
+    if (desired != staleFlag) {
+      switchTo(desired);
     }
-    publish(new Switchover(this, serving, desired).run());
+  }
+
+  /**
+   * Joins a switch the service's other instances have started, even if this instance's flag has
+   * not announced it (a stream interrupted, a slower poll): holding back would leave the leader
+   * waiting, and beginning transactions on a database about to be fenced would fail them. The
+   * flag's stale value is then ignored until the flag changes.
+   */
+  private void join(Target target) {
+    Target flagged = flag.target();
+    staleFlag = flagged == target ? null : flagged;
+    switchTo(target);
+  }
+
+  private void switchTo(Target target) {
+    if (target != route.serving()) {
+      publish(new Switchover(this, route.serving(), target).run());
+    }
+  }
+
+  /**
+   * Tells the serving database this instance is alive, and learns of switches its peers began.
+   * Runs on its own thread, with its own connection, so that it goes on during a switch.
+   */
+  private void heartbeat() {
+    Target side = route.serving();
+    try {
+      if (beat == null || beatSide != side) {
+        closeQuietly(beat);
+        beat = null;
+        beat = endpoint(side).open();
+        beatSide = side;
+      }
+      Optional<Coordination.Running> running = Coordination.heartbeat(beat, settings.service(), instance);
+      if (running.isPresent() && running.get().target() != side && !holding) {
+        Target target = running.get().target();
+        schedule(() -> join(target));
+      }
+    } catch (SQLException | RuntimeException e) {
+      LOG.warn("cutover {}: heartbeat of instance {} on the {} database failed: {}", settings.service(), instance,
+          side.value(), e.getMessage());
+      closeQuietly(beat);
+      beat = null;
+    }
   }
 
   private void publish(SwitchEvent event) {
@@ -229,6 +310,11 @@ public final class Router implements RouterMXBean {
 
   public long gateMaxPauseNanos() {
     return gateMaxPauseNanos;
+  }
+
+  /** This instance's name among the service's instances. */
+  public String instance() {
+    return instance;
   }
 
   public CutoverSettings settings() {
@@ -314,6 +400,18 @@ public final class Router implements RouterMXBean {
     flag.removeListener(flagListener);
     flag.close();
     switcher.shutdownNow();
+    heartbeats.shutdownNow();
+    try {
+      heartbeats.awaitTermination(5, TimeUnit.SECONDS);
+      if (beat != null) {
+        Coordination.leave(beat, settings.service(), instance);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (SQLException e) {
+      LOG.debug("cutover {}: could not deregister instance {}: {}", settings.service(), instance, e.getMessage());
+    }
+    closeQuietly(beat);
     release(route.serving(), List.of());
     try {
       ManagementFactory.getPlatformMBeanServer().unregisterMBean(name);
@@ -409,6 +507,6 @@ public final class Router implements RouterMXBean {
 
   @Override
   public String toString() {
-    return "Router[" + settings.service() + " serving " + route.serving().value() + "]";
+    return "Router[" + settings.service() + "/" + instance + " serving " + route.serving().value() + "]";
   }
 }

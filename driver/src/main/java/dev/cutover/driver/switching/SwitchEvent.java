@@ -9,15 +9,18 @@ import java.util.List;
  * One switch, as it ended: what moved, what it cost and what was not guaranteed.
  *
  * @param service the service whose traffic switched
- * @param id unique per switch; also the barrier marker's prefix in logs
+ * @param instance the instance (router) this event is about
+ * @param id the switch's id, shared by every instance of the service
  * @param from the side that served before
  * @param to the side the flag asked for
  * @param outcome completed or aborted
  * @param reason why it aborted; empty when completed
+ * @param leader whether this instance led the switch (fenced, wrote the barrier, moved sequences)
  * @param gateWaits transactions that waited at the gate
  * @param gateWaitMax the longest wait of any transaction
  * @param gateWaitP99 the 99th percentile of those waits
  * @param drain time until in-flight transactions ended (or were rolled back)
+ * @param coordinate time waiting for the service's other instances to drain (or for the leader)
  * @param fence time to fence the source, waiting for writers that began before it
  * @param barrier time until the marker was seen on the target
  * @param sequences time to move the target's sequences
@@ -30,15 +33,18 @@ import java.util.List;
  */
 public record SwitchEvent(
     String service,
+    String instance,
     String id,
     Target from,
     Target to,
     Outcome outcome,
     String reason,
+    boolean leader,
     long gateWaits,
     Duration gateWaitMax,
     Duration gateWaitP99,
     Duration drain,
+    Duration coordinate,
     Duration fence,
     Duration barrier,
     Duration sequences,
@@ -52,11 +58,13 @@ public record SwitchEvent(
   /** One line for logs and the MBean. */
   public String summary() {
     return String.format(
-        "switch %s %s %s -> %s %s%s in %d ms (gate waits %d, max %.1f ms, p99 %.1f ms; drain %d ms,"
-            + " fence %d ms, barrier %d ms, sequences %d ms; rolled back %d, sequences moved %d, prewarmed %d)%s",
-        service, id, from.value(), to.value(), outcome.name().toLowerCase(java.util.Locale.ROOT),
-        reason.isEmpty() ? "" : " (" + reason + ")", total.toMillis(), gateWaits, gateWaitMax.toNanos() / 1e6,
-        gateWaitP99.toNanos() / 1e6, drain.toMillis(), fence.toMillis(), barrier.toMillis(), sequences.toMillis(),
+        "switch %s/%s %s %s -> %s %s%s in %d ms (%s; gate waits %d, max %.1f ms, p99 %.1f ms; drain %d ms,"
+            + " coordinate %d ms, fence %d ms, barrier %d ms, sequences %d ms; rolled back %d, sequences moved %d,"
+            + " prewarmed %d)%s",
+        service, instance, id, from.value(), to.value(), outcome.name().toLowerCase(java.util.Locale.ROOT),
+        reason.isEmpty() ? "" : " (" + reason + ")", total.toMillis(), leader ? "leader" : "follower", gateWaits,
+        gateWaitMax.toNanos() / 1e6, gateWaitP99.toNanos() / 1e6, drain.toMillis(), coordinate.toMillis(),
+        fence.toMillis(), barrier.toMillis(), sequences.toMillis(),
         rolledBack, sequencesMoved, prewarmed, notGuaranteed.isEmpty() ? "" : "; not guaranteed: " + notGuaranteed);
   }
 }

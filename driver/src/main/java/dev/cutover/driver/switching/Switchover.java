@@ -1,6 +1,7 @@
 package dev.cutover.driver.switching;
 
 import dev.cutover.driver.control.Barrier;
+import dev.cutover.driver.control.Coordination;
 import dev.cutover.driver.control.Fence;
 import dev.cutover.driver.control.Sequences;
 import dev.cutover.flags.Target;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -27,13 +29,25 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One switch of one router from {@code from} to {@code to}, in the order of the design: gate,
- * drain, fence, barrier, sequences, release. Any failure before release aborts: the fence is
- * lowered, traffic stays on {@code from} and the event says why. Runs on the router's thread.
+ * drain, coordinate, and, on the leader, fence, barrier and sequences; then release. Any failure
+ * before release aborts: the leader lowers the fence and publishes the abort, traffic stays on
+ * {@code from} and the event says why. Runs on the router's thread.
+ *
+ * <p>Instances of a service meet in the control schema of {@code from}: all join one switch id,
+ * each drains its own transactions and says so, and the leader (an advisory lock) fences only
+ * when every live instance has drained, so no instance can begin a transaction on a fenced
+ * database. Followers wait for the leader's decision and check the barrier themselves; if the
+ * leader's session dies, its lock is free and the next instance to try takes over, repeating the
+ * idempotent steps.
  */
 final class Switchover {
   private static final Logger LOG = LoggerFactory.getLogger(Switchover.class);
   private static final long DRAIN_POLL_NANOS = 100_000;
   private static final long BACKEND_EXIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+  /** How long a live peer may take, beyond the drain timeout, to hear of the switch and drain. */
+  private static final long PEER_SLACK_NANOS = TimeUnit.SECONDS.toNanos(3);
+  private static final long FIRST_POLL_NANOS = 200_000;
+  private static final long MAX_POLL_NANOS = 5_000_000;
   private static final ExecutorService WARMER = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "cutover-prewarm");
     t.setDaemon(true);
@@ -48,6 +62,8 @@ final class Switchover {
 
   private long gateClosed;
   private long drainNanos;
+  private long coordinateNanos;
+  private boolean leader;
   private long fenceNanos;
   private long barrierNanos;
   private long sequenceNanos;
@@ -69,53 +85,35 @@ final class Switchover {
   }
 
   SwitchEvent run() {
-    LOG.info("cutover {}: switch {} {} -> {} begins", router.getService(), id, from.value(), to.value());
-    boolean fenced = false;
+    LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.getService(), id, from.value(),
+        to.value(), router.instance());
+    boolean[] fenced = {false};
     CompletableFuture<List<Connection>> warming = null;
+    String switchId = id;
     String reason = "";
     try (Connection source = router.endpoint(from).open(); Connection target = open(to)) {
+      if (router.control()) {
+        switchId = Coordination.begin(source, router.getService(), id, from, to);
+      }
+
       // 1. Gate: new transactions wait from here on. Connections were opened before, off the pause.
       gateClosed = System.nanoTime();
       router.closeGate(gate);
       warming = prewarm(router.sessions().size());
 
-      // 2. Drain.
+      // 2. Drain this instance's transactions.
       long t = System.nanoTime();
       rolledBack = drain(source);
       drainNanos = System.nanoTime() - t;
 
-      // 3. Fence (one instance: it is its own leader).
-      t = System.nanoTime();
+      // 3-5. Coordinate with the service's other instances; the leader fences, waits for the
+      // barrier and moves sequences. Without the control schema this instance acts alone.
       if (router.control()) {
-        fenced = true;
-        Fence.raise(source, router.settings().drainTimeout());
+        Coordination.drained(source, router.getService(), router.instance(), switchId);
+        coordinate(source, target, switchId, fenced);
+      } else {
+        moveSequences(source, target);
       }
-      fenceNanos = System.nanoTime() - t;
-
-      // 4. Barrier.
-      t = System.nanoTime();
-      if (router.control()) {
-        String marker = Barrier.write(source);
-        Duration timeout = router.settings().barrierTimeout();
-        if (!Barrier.await(target, marker, timeout)) {
-          throw new Abort("the barrier marker written on " + from.value() + " did not reach " + to.value()
-              + " within " + timeout.toMillis() + " ms (cutover.barrier.timeout): is replication running and"
-              + " is cutover.barrier published?");
-        }
-      }
-      barrierNanos = System.nanoTime() - t;
-
-      // 5. Sequences.
-      t = System.nanoTime();
-      Sequences.Result moved = Sequences.advance(source, target, router.settings().sequenceMargin());
-      sequencesMoved = moved.moved();
-      if (!moved.missing().isEmpty()) {
-        LOG.warn("cutover {}: sequences missing on {}: {}", router.getService(), to.value(), moved.missing());
-      }
-      if (router.control()) {
-        Fence.lower(target);
-      }
-      sequenceNanos = System.nanoTime() - t;
 
       // 6. Release onto connections opened ahead.
       List<Connection> ready = await(warming);
@@ -128,9 +126,121 @@ final class Switchover {
       LOG.debug("cutover {}: switch {} failed", router.getService(), id, e);
     }
     if (!reason.isEmpty()) {
-      abort(fenced, warming);
+      abort(switchId, reason, fenced[0], warming);
     }
-    return event(reason);
+    return event(switchId, reason);
+  }
+
+  /**
+   * Waits for the leader's decision on {@code switchId}, becoming the leader when nobody holds
+   * the role (at first, or because the leader's session died).
+   */
+  private void coordinate(Connection source, Connection target, String switchId, boolean[] fenced)
+      throws SQLException, Abort {
+    long t = System.nanoTime();
+    long deadline = gateClosed + router.gateMaxPauseNanos();
+    long pause = FIRST_POLL_NANOS;
+    while (true) {
+      if (follow(target, switchId, Coordination.decision(source, router.getService()))) {
+        coordinateNanos = System.nanoTime() - t;
+        return;
+      }
+      if (Coordination.tryLead(source, router.getService())) {
+        leader = true;
+        try {
+          if (!follow(target, switchId, Coordination.decision(source, router.getService()))) {
+            awaitPeers(source, switchId);
+            coordinateNanos = System.nanoTime() - t;
+            lead(source, target, switchId, fenced);
+          }
+        } finally {
+          Coordination.resign(source, router.getService());
+        }
+        return;
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new Abort("no decision from the leader of " + router.getService() + " within "
+            + TimeUnit.NANOSECONDS.toMillis(router.gateMaxPauseNanos()) + " ms (cutover.gate.max-pause)");
+      }
+      LockSupport.parkNanos(pause);
+      pause = Math.min(MAX_POLL_NANOS, pause * 2);
+    }
+  }
+
+  /**
+   * Applies a decision already taken on {@code switchId}: released means the barrier marker must
+   * be visible here too; aborted ends this instance's switch as well.
+   *
+   * @return whether a decision was taken
+   */
+  private boolean follow(Connection target, String switchId, Optional<Coordination.Decision> decision)
+      throws SQLException, Abort {
+    if (decision.isEmpty() || !decision.get().id().equals(switchId)) {
+      throw new Abort("switch " + switchId + " was superseded by a later flip");
+    }
+    Coordination.Decision d = decision.get();
+    if (d.aborted()) {
+      throw new Abort(d.reason());
+    }
+    if (!d.released()) {
+      return false;
+    }
+    long t = System.nanoTime();
+    awaitBarrier(target, d.marker());
+    barrierNanos = System.nanoTime() - t;
+    return true;
+  }
+
+  /** As leader: waits until every live instance of the service has drained for this switch. */
+  private void awaitPeers(Connection source, String switchId) throws SQLException, Abort {
+    long deadline = gateClosed + router.settings().drainTimeout().toNanos() + PEER_SLACK_NANOS;
+    long pause = FIRST_POLL_NANOS;
+    List<String> waiting;
+    while (!(waiting = Coordination.undrained(source, router.getService(), switchId, Router.INSTANCE_TTL)).isEmpty()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new Abort("instances " + waiting + " of " + router.getService() + " did not drain within "
+            + TimeUnit.NANOSECONDS.toMillis(deadline - gateClosed) + " ms: do they see the flag?");
+      }
+      LockSupport.parkNanos(pause);
+      pause = Math.min(MAX_POLL_NANOS, pause * 2);
+    }
+  }
+
+  /** As leader, once every instance has drained: fence, barrier, sequences, then publish the release. */
+  private void lead(Connection source, Connection target, String switchId, boolean[] fenced)
+      throws SQLException, Abort {
+    long t = System.nanoTime();
+    fenced[0] = true;
+    Fence.raise(source, router.settings().drainTimeout());
+    fenceNanos = System.nanoTime() - t;
+
+    t = System.nanoTime();
+    String marker = Barrier.write(source);
+    awaitBarrier(target, marker);
+    barrierNanos = System.nanoTime() - t;
+
+    moveSequences(source, target);
+    Fence.lower(target);
+    Coordination.finish(source, router.getService(), switchId, "released", marker, null);
+  }
+
+  private void awaitBarrier(Connection target, String marker) throws SQLException, Abort {
+    Duration timeout = router.settings().barrierTimeout();
+    if (!Barrier.await(target, marker, timeout)) {
+      throw new Abort("the barrier marker written on " + from.value() + " did not reach " + to.value()
+          + " within " + timeout.toMillis() + " ms (cutover.barrier.timeout): is replication running and"
+          + " is cutover.barrier published?");
+    }
+  }
+
+  private void moveSequences(Connection source, Connection target) throws SQLException {
+    long t = System.nanoTime();
+    Sequences.Result moved = Sequences.advance(source, target, router.settings().sequenceMargin());
+    sequencesMoved = moved.moved();
+    if (!moved.missing().isEmpty()) {
+      LOG.warn("cutover {}: sequences missing on {}: {}", router.getService(), to.value(), moved.missing());
+    }
+    sequenceNanos = System.nanoTime() - t;
   }
 
   private Connection open(Target side) throws SQLException, Abort {
@@ -247,14 +357,22 @@ final class Switchover {
     }
   }
 
-  /** Leaves traffic where it was: lowers the fence if this switch raised it, and opens the gate. */
-  private void abort(boolean fenced, CompletableFuture<List<Connection>> warming) {
-    if (fenced) {
+  /**
+   * Leaves traffic where it was: a leader lowers the fence it raised and publishes the abort, so
+   * that every instance stays; then this instance opens its gate on the source.
+   */
+  private void abort(String switchId, String reason, boolean fenced, CompletableFuture<List<Connection>> warming) {
+    if (leader || fenced) {
       try (Connection source = router.endpoint(from).open()) {
-        Fence.lower(source);
+        if (fenced) {
+          Fence.lower(source);
+        }
+        if (router.control()) {
+          Coordination.finish(source, router.getService(), switchId, "aborted", null, reason);
+        }
       } catch (SQLException e) {
         LOG.error("cutover {}: switch {} aborted but the fence on {} could not be lowered: {}; lower it with"
-            + " SELECT cutover.lower_fence()", router.getService(), id, from.value(), e.getMessage());
+            + " SELECT cutover.lower_fence()", router.getService(), switchId, from.value(), e.getMessage());
       }
     }
     if (warming != null) {
@@ -263,17 +381,17 @@ final class Switchover {
     router.release(from, List.of());
   }
 
-  private SwitchEvent event(String reason) {
+  private SwitchEvent event(String switchId, String reason) {
     Histogram waits = gate.waits();
     long total = gateClosed == 0 ? 0 : System.nanoTime() - gateClosed;
     return new SwitchEvent(
-        router.getService(), id, from, to,
-        reason.isEmpty() ? Outcome.COMPLETED : Outcome.ABORTED, reason,
+        router.getService(), router.instance(), switchId, from, to,
+        reason.isEmpty() ? Outcome.COMPLETED : Outcome.ABORTED, reason, leader,
         waits.getTotalCount(),
         Duration.ofNanos(waits.getTotalCount() == 0 ? 0 : waits.getMaxValue()),
         Duration.ofNanos(waits.getTotalCount() == 0 ? 0 : waits.getValueAtPercentile(99)),
-        Duration.ofNanos(drainNanos), Duration.ofNanos(fenceNanos), Duration.ofNanos(barrierNanos),
-        Duration.ofNanos(sequenceNanos), Duration.ofNanos(total),
+        Duration.ofNanos(drainNanos), Duration.ofNanos(coordinateNanos), Duration.ofNanos(fenceNanos),
+        Duration.ofNanos(barrierNanos), Duration.ofNanos(sequenceNanos), Duration.ofNanos(total),
         rolledBack, sequencesMoved, prewarmed, router.notGuaranteed(), Instant.now());
   }
 }
