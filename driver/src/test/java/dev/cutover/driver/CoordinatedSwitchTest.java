@@ -1,0 +1,182 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.flags.ManualFlag;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Several instances of one service (one router each) switch as one event. */
+@ExtendWith(PostgresPairExtension.class)
+class CoordinatedSwitchTest {
+
+  private static HikariDataSource instance(Replicated db, String name, String flagKey) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(db.url("cutover.instance=" + name).replace("cutover.flag.key=" + db.flagKey,
+        "cutover.flag.key=" + flagKey));
+    config.setUsername(db.user());
+    config.setMaximumPoolSize(4);
+    config.setPoolName(name);
+    return new HikariDataSource(config);
+  }
+
+  private static List<SwitchEvent> events(SwitchEvents events, int count) throws InterruptedException {
+    List<SwitchEvent> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      out.add(events.next());
+    }
+    return out;
+  }
+
+  @Test
+  void flip_fourInstancesUnderLoad_oneLeaderAndNoFailedTransaction(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    List<HikariDataSource> pools = new ArrayList<>();
+    List<Workload> loads = new ArrayList<>();
+    try (SwitchEvents events = new SwitchEvents(db.database)) {
+      for (int i = 0; i < 4; i++) {
+        HikariDataSource pool = instance(db, "i" + i, db.flagKey);
+        pools.add(pool);
+        loads.add(new Workload(pool, 2, i * 10));
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> loads.stream().allMatch(l -> l.commits.get() >= 30));
+
+      db.flip(Target.NEW);
+      List<SwitchEvent> ended = events(events, 4);
+      long[] atSwitch = loads.stream().mapToLong(l -> l.commits.get()).toArray();
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        for (int i = 0; i < loads.size(); i++) {
+          if (loads.get(i).commits.get() < atSwitch[i] + 30) {
+            return false;
+          }
+        }
+        return true;
+      });
+      loads.forEach(Workload::close);
+
+      assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
+      assertThat(ended).extracting(SwitchEvent::id).containsOnly(ended.get(0).id());
+      assertThat(ended).filteredOn(SwitchEvent::leader).hasSize(1);
+      try (Connection serving = db.newDirect()) {
+        for (Workload load : loads) {
+          assertThat(load.failures).isEmpty();
+          assertThat(load.unreadWrites).isEmpty();
+          assertThat(load.missingFrom(serving)).isEmpty();
+        }
+      }
+    } finally {
+      loads.forEach(Workload::close);
+      pools.forEach(HikariDataSource::close);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  @Test
+  void flip_instanceWhoseFlagNeverMoves_joinsThroughItsHeartbeat(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    String deafFlag = db.flagKey + "-deaf";
+    ManualFlag.named(deafFlag).set(Target.OLD);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource hearing = instance(db, "hearing", db.flagKey);
+        HikariDataSource deaf = instance(db, "deaf", deafFlag);
+        Workload deafLoad = new Workload(deaf, 2, 0)) {
+      try (Connection c = hearing.getConnection()) {
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.oldServer().port());
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> deafLoad.commits.get() >= 30);
+
+      db.flip(Target.NEW);
+      List<SwitchEvent> ended = events(events, 2);
+      long atSwitch = deafLoad.commits.get();
+      await().atMost(Duration.ofSeconds(30)).until(() -> deafLoad.commits.get() >= atSwitch + 30);
+      deafLoad.close();
+
+      assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
+      assertThat(ended).extracting(SwitchEvent::instance).containsExactlyInAnyOrder("hearing", "deaf");
+      assertThat(deafLoad.failures).isEmpty();
+      try (Connection c = deaf.getConnection()) {
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.newServer().port());
+      }
+      try (Connection serving = db.newDirect()) {
+        assertThat(deafLoad.missingFrom(serving)).isEmpty();
+      }
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  @Test
+  void flip_peerStoppedHeartbeating_isFencedOutAndTheSwitchCompletes(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    try (Connection old = db.oldDirect(); PreparedStatement beat = old.prepareStatement(
+        "SELECT * FROM cutover.heartbeat(?, 'crashed-instance')")) {
+      beat.setString(1, db.database);
+      beat.execute();
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource live = instance(db, "live", db.flagKey)) {
+      try (Connection c = live.getConnection()) {
+        DrainTest.sideOf(c);
+      }
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.leader()).isTrue();
+      try (Connection c = live.getConnection()) {
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.newServer().port());
+      }
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  @Test
+  void flip_livePeerNeverDrains_switchAbortsAndEveryoneStaysOnOld(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    ScheduledExecutorService hung = Executors.newSingleThreadScheduledExecutor();
+    try (Connection old = db.oldDirect(); PreparedStatement beat = old.prepareStatement(
+            "SELECT * FROM cutover.heartbeat(?, 'hung-instance')");
+        SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource live = instance(db, "live", db.flagKey + "&cutover.drain.timeout=1s")) {
+      beat.setString(1, db.database);
+      hung.scheduleWithFixedDelay(() -> {
+        try {
+          beat.execute();
+        } catch (java.sql.SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      }, 0, 500, TimeUnit.MILLISECONDS);
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("hung-instance").contains("did not drain");
+      try (Connection c = live.getConnection(); java.sql.Statement s = c.createStatement()) {
+        assertThat(s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-1, 1)")).isEqualTo(1);
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.oldServer().port());
+      }
+    } finally {
+      hung.shutdownNow();
+      hung.awaitTermination(5, TimeUnit.SECONDS);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+}
