@@ -1,0 +1,210 @@
+package dev.cutover.replicator;
+
+import dev.cutover.driver.config.Secrets;
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Objects;
+import java.util.Properties;
+
+/**
+ * How to reach one of the two databases: a plain PgJDBC URL and credentials, and optionally the
+ * libpq connection string by which the other server reaches this one (for subscriptions).
+ *
+ * <p>{@link #toString()} masks the password, whether it was given apart or inside the URL.
+ */
+public final class Endpoint {
+  private static final org.postgresql.Driver PGJDBC = new org.postgresql.Driver();
+  private static final String APPLICATION_NAME = "cutover-replicator";
+
+  private final Side side;
+  private final String url;
+  private final String user;
+  private final String password;
+  private final String conninfo;
+
+  private Endpoint(Side side, String url, String user, String password, String conninfo) {
+    this.side = Objects.requireNonNull(side, "side");
+    this.url = Objects.requireNonNull(url, "url");
+    this.user = user == null || user.isBlank() ? null : user;
+    this.password = password == null || password.isEmpty() ? null : password;
+    this.conninfo = conninfo == null || conninfo.isBlank() ? null : conninfo;
+  }
+
+  /**
+   * An endpoint from a {@code jdbc:postgresql://host:port/database} URL; {@code user} and
+   * {@code password} may be null (then the URL's own, or PgJDBC's defaults, apply).
+   */
+  public static Endpoint of(Side side, String url, String user, String password) {
+    return new Endpoint(side, url, user, password, null);
+  }
+
+  /**
+   * The same endpoint, reached by the other server through {@code conninfo} (a libpq connection
+   * string) instead of one derived from the JDBC URL; for when the servers see each other under
+   * other names than this machine does.
+   */
+  public Endpoint withConninfo(String conninfo) {
+    return new Endpoint(side, url, user, password, conninfo);
+  }
+
+  public Side side() {
+    return side;
+  }
+
+  /** The URL with passwords masked. */
+  public String maskedUrl() {
+    return Secrets.maskUrl(url);
+  }
+
+  /**
+   * Opens a connection through PgJDBC itself (never DriverManager, so a registered Cutover driver
+   * is never picked by accident).
+   *
+   * @throws ReplicatorException {@link Failure#CONNECTION} for a URL PgJDBC does not accept, an
+   *     unreachable server, refused credentials or a missing database
+   */
+  public Connection connect() throws ReplicatorException {
+    return connect(new Properties());
+  }
+
+  /**
+   * A replication connection ({@code replication=database}) in the simple query mode PgJDBC's
+   * replication API needs.
+   */
+  public Connection connectReplication() throws ReplicatorException {
+    Properties p = new Properties();
+    p.setProperty("replication", "database");
+    p.setProperty("assumeMinServerVersion", "10");
+    p.setProperty("preferQueryMode", "simple");
+    return connect(p);
+  }
+
+  private Connection connect(Properties extra) throws ReplicatorException {
+    if (!PGJDBC.acceptsURL(url)) {
+      String hint = url.startsWith("jdbc:cutover:") ? "use the plain jdbc:postgresql: URL of each database"
+          : "use jdbc:postgresql://host:port/database";
+      throw new ReplicatorException(Failure.CONNECTION,
+          side.label() + ": '" + maskedUrl() + "' is not a PostgreSQL JDBC URL", hint + " in --" + side.label() + "-url");
+    }
+    Properties p = new Properties();
+    if (user != null) {
+      p.setProperty("user", user);
+    }
+    if (password != null) {
+      p.setProperty("password", password);
+    }
+    p.setProperty("ApplicationName", APPLICATION_NAME);
+    p.setProperty("connectTimeout", "10");
+    p.putAll(extra);
+    try {
+      Connection c = PGJDBC.connect(url, p);
+      if (c == null) {
+        throw new ReplicatorException(Failure.CONNECTION, side.label() + ": PgJDBC did not accept '" + maskedUrl() + "'",
+            "use jdbc:postgresql://host:port/database in --" + side.label() + "-url");
+      }
+      return c;
+    } catch (SQLException e) {
+      throw connectionFailure(e);
+    }
+  }
+
+  private ReplicatorException connectionFailure(SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    String what = side.label() + ": cannot connect to " + maskedUrl() + " (" + firstLine(e.getMessage()) + ")";
+    String env = "CUTOVER_" + side.name() + "_PASSWORD";
+    String remedy;
+    if (state.startsWith("28")) {
+      remedy = "check --" + side.label() + "-user and the password in " + env;
+    } else if (state.equals("3D000")) {
+      remedy = "create the database or fix its name in --" + side.label() + "-url";
+    } else if (state.startsWith("08")) {
+      remedy = "check host and port in --" + side.label() + "-url and that the server accepts connections from here";
+    } else {
+      remedy = "check --" + side.label() + "-url, --" + side.label() + "-user and " + env;
+    }
+    return new ReplicatorException(Failure.CONNECTION, Secrets.maskUrl(what), remedy, e);
+  }
+
+  /**
+   * The libpq connection string by which the other server reaches this database: the explicit one
+   * if given, else host, port, database, user, password and sslmode taken from the JDBC URL.
+   */
+  public String conninfo() {
+    if (conninfo != null) {
+      return conninfo;
+    }
+    Properties parsed = org.postgresql.Driver.parseURL(url, null);
+    if (parsed == null) {
+      throw new IllegalStateException(side.label() + ": '" + maskedUrl() + "' is not a PostgreSQL JDBC URL");
+    }
+    String host = first(parsed.getProperty("PGHOST", "localhost"));
+    String port = first(parsed.getProperty("PGPORT", "5432"));
+    StringBuilder b = new StringBuilder();
+    b.append("host=").append(Sql.conninfoValue(host));
+    b.append(" port=").append(Sql.conninfoValue(port));
+    b.append(" dbname=").append(Sql.conninfoValue(parsed.getProperty("PGDBNAME", "postgres")));
+    String u = user != null ? user : parsed.getProperty("user");
+    if (u != null) {
+      b.append(" user=").append(Sql.conninfoValue(u));
+    }
+    String pw = password != null ? password : parsed.getProperty("password");
+    if (pw != null && !pw.isEmpty()) {
+      b.append(" password=").append(Sql.conninfoValue(pw));
+    }
+    String sslmode = parsed.getProperty("sslmode");
+    if (sslmode != null) {
+      b.append(" sslmode=").append(Sql.conninfoValue(sslmode));
+    }
+    return b.toString();
+  }
+
+  /** The database name in the URL. */
+  public String database() {
+    Properties parsed = org.postgresql.Driver.parseURL(url, null);
+    return parsed == null ? "" : parsed.getProperty("PGDBNAME", "");
+  }
+
+  /** The user the endpoint connects as, or null for the URL's / PgJDBC's default. */
+  public String user() {
+    return user;
+  }
+
+  /** The password, for tools that need it in their environment (pg_dump's PGPASSWORD); never shown. */
+  public String password() {
+    if (password != null) {
+      return password;
+    }
+    Properties parsed = org.postgresql.Driver.parseURL(url, null);
+    return parsed == null ? null : parsed.getProperty("password");
+  }
+
+  /** Host and port as the URL names them (the first of several). */
+  public String host() {
+    Properties parsed = org.postgresql.Driver.parseURL(url, null);
+    return parsed == null ? "localhost" : first(parsed.getProperty("PGHOST", "localhost"));
+  }
+
+  public String port() {
+    Properties parsed = org.postgresql.Driver.parseURL(url, null);
+    return parsed == null ? "5432" : first(parsed.getProperty("PGPORT", "5432"));
+  }
+
+  private static String first(String commaSeparated) {
+    int comma = commaSeparated.indexOf(',');
+    return comma < 0 ? commaSeparated : commaSeparated.substring(0, comma);
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "no message";
+    }
+    int nl = message.indexOf('\n');
+    return nl < 0 ? message : message.substring(0, nl);
+  }
+
+  @Override
+  public String toString() {
+    return side.label() + " " + maskedUrl() + (user == null ? "" : " as " + user);
+  }
+}

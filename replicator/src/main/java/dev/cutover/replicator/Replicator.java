@@ -1,0 +1,236 @@
+package dev.cutover.replicator;
+
+import dev.cutover.driver.control.Barrier;
+import dev.cutover.driver.control.Sequences;
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Preflight;
+import dev.cutover.replicator.cleanup.Cleanup;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.ForwardStart;
+import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.schema.SchemaCopy;
+import dev.cutover.replicator.status.StatusReader;
+import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The replicator as a library: everything the {@code cutover-replicator} CLI does, for one pair
+ * of databases. Each method opens the connections it needs and closes them before it returns;
+ * an instance holds no connection and may be shared between threads.
+ *
+ * <pre>{@code
+ * Replicator r = Replicator.builder()
+ *     .old(Endpoint.of(Side.OLD, "jdbc:postgresql://old/app", "admin", password))
+ *     .nw(Endpoint.of(Side.NEW, "jdbc:postgresql://new/app", "admin", password))
+ *     .build();
+ * r.check();                     // preflight, read-only
+ * r.start(StartOptions.defaults(), new CopyProgress(), CopyListener.NONE);
+ * try (HeartbeatWriter beat = r.heartbeat(Duration.ofSeconds(1))) {
+ *   r.awaitCaughtUp(Duration.ofMinutes(1));
+ *   r.verify(Verifier.Options.defaults());
+ *   ... the switch (driver) ...
+ * }
+ * r.cleanup();
+ * }</pre>
+ *
+ * <p>Failures the operator can fix come as {@link ReplicatorException} with a {@link Failure}
+ * and a remedy; a {@code permission denied} from the server becomes {@link Failure#PRIVILEGE}.
+ */
+public final class Replicator {
+  private final Endpoint old;
+  private final Endpoint nw;
+  private final Names names;
+
+  private Replicator(Endpoint old, Endpoint nw, Names names) {
+    this.old = old;
+    this.nw = nw;
+    this.names = names;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builds a {@link Replicator}; old and new are required. */
+  public static final class Builder {
+    private Endpoint old;
+    private Endpoint nw;
+    private String name;
+
+    private Builder() {}
+
+    public Builder old(Endpoint endpoint) {
+      if (endpoint.side() != Side.OLD) {
+        throw new IllegalArgumentException("old endpoint must have side OLD, not " + endpoint.side());
+      }
+      this.old = endpoint;
+      return this;
+    }
+
+    public Builder nw(Endpoint endpoint) {
+      if (endpoint.side() != Side.NEW) {
+        throw new IllegalArgumentException("new endpoint must have side NEW, not " + endpoint.side());
+      }
+      this.nw = endpoint;
+      return this;
+    }
+
+    /** The label in slot names (slots are per server); defaults to old's database name. */
+    public Builder name(String label) {
+      this.name = label;
+      return this;
+    }
+
+    public Replicator build() {
+      Objects.requireNonNull(old, "old endpoint");
+      Objects.requireNonNull(nw, "new endpoint");
+      String label = name == null || name.isBlank() ? old.database() : name;
+      return new Replicator(old, nw, Names.of(label.isEmpty() ? "app" : label));
+    }
+  }
+
+  public Endpoint old() {
+    return old;
+  }
+
+  public Endpoint nw() {
+    return nw;
+  }
+
+  public Names names() {
+    return names;
+  }
+
+  /** Preflight of both sides; changes nothing. */
+  public CheckReport check() throws Exception {
+    return translate(() -> Preflight.run(old, nw, names));
+  }
+
+  /** Copies old's schema into an empty new database with pg_dump. */
+  public SchemaCopy.Report schema(SchemaCopy.Options options) throws Exception {
+    return translate(() -> SchemaCopy.run(old, nw, options));
+  }
+
+  /** Control schema, publication, snapshot-consistent parallel copy, index builds, subscription. */
+  public StartReport start(StartOptions options, CopyProgress progress, CopyListener listener) throws Exception {
+    return translate(() -> new ForwardStart(old, nw, names, options, listener).run(progress));
+  }
+
+  /** Both directions' state, lag and problems. */
+  public StatusReport status() throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return StatusReader.read(o, n, names);
+      }
+    });
+  }
+
+  /** Starts writing a heartbeat on old (the forward source) every {@code interval}; close it to stop. */
+  public HeartbeatWriter heartbeat(Duration interval) {
+    return heartbeat(Side.OLD, interval);
+  }
+
+  /** Starts writing a heartbeat on {@code source} every {@code interval}; close it to stop. */
+  public HeartbeatWriter heartbeat(Side source, Duration interval) {
+    return HeartbeatWriter.start(source == Side.OLD ? old : nw, interval);
+  }
+
+  /**
+   * Waits until everything committed on the source so far has been applied on the target: a
+   * barrier marker written now on the source arrives on the target. The source is old while
+   * forward replication exists, else new while reverse does.
+   *
+   * @return how long it took
+   * @throws ReplicatorException {@link Failure#TIMEOUT} after {@code timeout}; {@link Failure#PRECONDITION} without replication
+   */
+  public Duration awaitCaughtUp(Duration timeout) throws Exception {
+    return translate(() -> {
+      long t0 = System.nanoTime();
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        Connection source;
+        Connection target;
+        if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
+          source = o;
+          target = n;
+        } else if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
+          source = n;
+          target = o;
+        } else {
+          throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
+        }
+        String marker = Barrier.write(source);
+        if (!Barrier.await(target, marker, timeout)) {
+          throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
+              "see `cutover-replicator status`");
+        }
+      }
+      return Duration.ofNanos(System.nanoTime() - t0);
+    });
+  }
+
+  /**
+   * Moves every sequence on the other side past its value on {@code from}, by {@code margin}
+   * increments: the driver's switch runs the same code ({@link Sequences#advance}).
+   */
+  public Sequences.Result sequences(Side from, long margin) throws Exception {
+    if (margin < 0) {
+      throw new IllegalArgumentException("sequence margin must not be negative, not " + margin);
+    }
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return from == Side.OLD ? Sequences.advance(o, n, margin) : Sequences.advance(n, o, margin);
+      }
+    });
+  }
+
+  /** Arms replication from new back to old (see {@link Reverse} for the rules per version). */
+  public Reverse.Report reverse(Reverse.Options options) throws Exception {
+    return translate(() -> Reverse.arm(old, nw, names, options));
+  }
+
+  /** Compares every replicated table on both sides. */
+  public VerifyReport verify(Verifier.Options options) throws Exception {
+    return translate(() -> Verifier.run(old, nw, options));
+  }
+
+  /** Removes everything the replicator created, on both sides. */
+  public Cleanup.Report cleanup() throws Exception {
+    return translate(() -> Cleanup.run(old, nw, Duration.ofSeconds(10)));
+  }
+
+  @FunctionalInterface
+  private interface Work<T> {
+    T run() throws Exception;
+  }
+
+  /** A server's permission error becomes a {@link Failure#PRIVILEGE} with a remedy. */
+  private static <T> T translate(Work<T> work) throws Exception {
+    try {
+      return work.run();
+    } catch (SQLException e) {
+      if ("42501".equals(e.getSQLState())) {
+        throw new ReplicatorException(Failure.PRIVILEGE, "permission denied: " + firstLine(e.getMessage()),
+            "connect as the tables' owner or a superuser (RDS: a member of rds_superuser)", e);
+      }
+      throw e;
+    }
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+}

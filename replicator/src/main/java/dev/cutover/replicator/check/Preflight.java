@@ -1,0 +1,312 @@
+package dev.cutover.replicator.check;
+
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Names;
+import dev.cutover.replicator.check.Finding.Severity;
+import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Column;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableInfo;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * {@code check}: looks at both databases before anything is changed and says what would go
+ * wrong, with a remedy for each finding. Read-only.
+ */
+public final class Preflight {
+  private final Connection old;
+  private final Connection nw;
+  private final Names names;
+  private final List<Finding> findings = new ArrayList<>();
+
+  private Preflight(Connection old, Connection nw, Names names) {
+    this.old = old;
+    this.nw = nw;
+    this.names = names;
+  }
+
+  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names) throws Exception {
+    try (Connection o = oldEp.connect(); Connection n = newEp.connect()) {
+      Preflight p = new Preflight(o, n, names);
+      p.versions();
+      p.settings();
+      p.privileges();
+      p.tables();
+      p.sequences();
+      p.extensions();
+      p.largeObjects();
+      p.leftovers();
+      List<Finding> sorted = new ArrayList<>(p.findings);
+      sorted.sort(Comparator.comparing(Finding::severity));
+      return new CheckReport(Sql.string(o, "SHOW server_version"), Sql.string(n, "SHOW server_version"), List.copyOf(sorted));
+    }
+  }
+
+  private void add(Severity s, String side, String code, String message, String remedy) {
+    findings.add(new Finding(s, side, code, message, remedy));
+  }
+
+  private void versions() throws SQLException {
+    int o = Sql.majorVersion(old);
+    int n = Sql.majorVersion(nw);
+    add(Severity.INFO, "both", "versions", "old runs PostgreSQL " + Sql.string(old, "SHOW server_version") + ", new "
+        + Sql.string(nw, "SHOW server_version"), "");
+    for (int[] v : new int[][] {{o, 0}, {n, 1}}) {
+      if (v[0] < 12) {
+        add(Severity.ERROR, v[1] == 0 ? "old" : "new", "unsupported-version", "PostgreSQL " + v[0] + " is older than 12",
+            "upgrade it in place to 12 or newer first, or use pg_dump");
+      }
+    }
+    if (n < o) {
+      add(Severity.WARNING, "new", "downgrade", "new (" + n + ") is older than old (" + o + ")",
+          "logical replication works, but pg_dump " + o + " output may not restore on " + n + ": create the schema by hand");
+    }
+    if (o < 16 || n < 16) {
+      add(Severity.INFO, "both", "reverse-after-fence", "PostgreSQL " + Math.min(o, n)
+          + " cannot filter replication by origin: reverse replication can be armed only after the switch fenced old", "");
+    }
+    String oc = Sql.string(old, "SELECT datcollate FROM pg_database WHERE datname = current_database()");
+    String nc = Sql.string(nw, "SELECT datcollate FROM pg_database WHERE datname = current_database()");
+    if (oc != null && !oc.equals(nc)) {
+      add(Severity.WARNING, "both", "collation", "old's collation is " + oc + ", new's " + nc
+          + ": text sorts differently, unique indexes on text may disagree", "create new with LC_COLLATE = '" + oc + "'");
+    }
+  }
+
+  private void settings() throws SQLException {
+    String wal = Sql.string(old, "SHOW wal_level");
+    if (!"logical".equals(wal)) {
+      add(Severity.ERROR, "old", "wal-level", "wal_level is " + wal + ", logical replication needs logical",
+          "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
+    }
+    String walNew = Sql.string(nw, "SHOW wal_level");
+    if (!"logical".equals(walNew)) {
+      add(Severity.WARNING, "new", "wal-level", "wal_level is " + walNew + ": reverse replication (for a lossless flip back) needs logical",
+          "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
+    }
+    slotRoom(old, "old", 1);
+    slotRoom(nw, "new", 1);
+    long workers = Sql.number(nw, "SELECT setting::bigint FROM pg_settings WHERE name = 'max_logical_replication_workers'");
+    if (workers < 1) {
+      add(Severity.ERROR, "new", "replication-workers", "max_logical_replication_workers is " + workers,
+          "ALTER SYSTEM SET max_logical_replication_workers = 4 and restart");
+    }
+  }
+
+  private void slotRoom(Connection c, String side, int needed) throws SQLException {
+    long slots = Sql.number(c, "SELECT setting::bigint FROM pg_settings WHERE name = 'max_replication_slots'");
+    long used = Sql.number(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name NOT LIKE 'cutover\\_%'");
+    if (slots - used < needed) {
+      add(side.equals("old") ? Severity.ERROR : Severity.WARNING, side, "replication-slots", "max_replication_slots is " + slots
+          + " and " + used + " are in use; the cutover needs " + needed + " more",
+          "ALTER SYSTEM SET max_replication_slots = " + (used + needed + 2) + " and restart");
+    }
+    long senders = Sql.number(c, "SELECT setting::bigint FROM pg_settings WHERE name = 'max_wal_senders'");
+    long active = Sql.number(c, "SELECT count(*) FROM pg_stat_replication");
+    if (senders - active < needed) {
+      add(side.equals("old") ? Severity.ERROR : Severity.WARNING, side, "wal-senders", "max_wal_senders is " + senders + " and "
+          + active + " are in use", "ALTER SYSTEM SET max_wal_senders = " + (active + needed + 2) + " and restart");
+    }
+  }
+
+  private void privileges() throws SQLException {
+    for (Object[] side : new Object[][] {{old, "old"}, {nw, "new"}}) {
+      Connection c = (Connection) side[0];
+      String label = (String) side[1];
+      String user = Catalog.currentUser(c);
+      if (Catalog.superuser(c)) {
+        add(Severity.INFO, label, "privileges", "connected as superuser " + user, "");
+        continue;
+      }
+      if (!Catalog.canReplicate(c)) {
+        add(label.equals("old") ? Severity.ERROR : Severity.WARNING, label, "replication-privilege", "role " + user
+            + " may not create replication slots" + (label.equals("new") ? " (needed for reverse replication)" : ""),
+            "ALTER ROLE " + Sql.ident(user) + " REPLICATION (RDS: GRANT rds_replication TO " + Sql.ident(user) + ")");
+      }
+      if (!Catalog.canSkipTriggers(c)) {
+        add(label.equals("new") ? Severity.ERROR : Severity.WARNING, label, "subscription-privilege", "role " + user
+            + " may not create subscriptions or copy with triggers off" + (label.equals("old") ? " (needed for reverse replication)" : ""),
+            "connect as a superuser (RDS: a member of rds_superuser)");
+      }
+    }
+  }
+
+  private void tables() throws SQLException {
+    List<TableName> onOld = Catalog.applicationTables(old);
+    List<TableName> onNew = Catalog.applicationTables(nw);
+    for (TableName t : onOld) {
+      TableInfo o = Catalog.require(old, t, "old");
+      if (!o.replicable()) {
+        String reason = o.replicaIdentity() == 'n' ? "has REPLICA IDENTITY NOTHING" : o.replicaIdentity() == 'i'
+            ? "has no usable replica identity index" : "has no primary key";
+        add(Severity.ERROR, "old", "table-without-key", "table " + t + " " + reason
+            + ": once published, UPDATE and DELETE on it fail on old and cannot be replicated",
+            "add a primary key, or ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL");
+      }
+      Optional<TableInfo> n = Catalog.describe(nw, t);
+      if (n.isEmpty()) {
+        add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new",
+            "create the schema on new (`cutover-replicator schema`)");
+        continue;
+      }
+      columns(o, n.get());
+      if (!o.key().equals(n.get().key())) {
+        add(Severity.WARNING, "new", "key-differs", "table " + t + " is keyed by " + o.key() + " on old but " + n.get().key()
+            + " on new", "give new the same primary key as old");
+      }
+      indexes(t);
+      if (Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.quoted() + ")")) {
+        add(Severity.ERROR, "new", "table-not-empty", "table " + t + " on new already has rows; start copies into empty tables only",
+            "TRUNCATE it on new, or create the schema into an empty database");
+      }
+    }
+    for (TableName t : onNew) {
+      if (!onOld.contains(t)) {
+        add(Severity.INFO, "new", "extra-table", "table " + t + " exists only on new; it is neither copied nor replicated", "");
+      }
+    }
+    for (TableName t : Catalog.unloggedTables(old)) {
+      add(Severity.WARNING, "old", "unlogged-table", "unlogged table " + t + " is not replicated",
+          "ALTER TABLE " + t.quoted() + " SET LOGGED, or copy it yourself at the switch");
+    }
+  }
+
+  private void columns(TableInfo o, TableInfo n) {
+    for (Column c : o.columns()) {
+      Column other = n.column(c.name());
+      if (other == null) {
+        add(Severity.ERROR, "new", "missing-column", "column " + c.name() + " of " + o.name() + " is missing on new",
+            "ALTER TABLE " + o.name().quoted() + " ADD COLUMN " + Sql.ident(c.name()) + " " + c.type() + " on new");
+      } else if (!other.type().equals(c.type())) {
+        add(Severity.ERROR, "new", "column-type", "column " + c.name() + " of " + o.name() + " is " + c.type() + " on old but "
+            + other.type() + " on new", "ALTER TABLE " + o.name().quoted() + " ALTER COLUMN " + Sql.ident(c.name()) + " TYPE "
+            + c.type() + " on new");
+      }
+    }
+    for (Column c : n.columns()) {
+      if (o.column(c.name()) == null && c.notNull()) {
+        add(Severity.WARNING, "new", "extra-column", "column " + c.name() + " of " + o.name() + " exists only on new and is NOT NULL",
+            "give it a default, or drop it on new");
+      }
+    }
+  }
+
+  private void indexes(TableName t) throws SQLException {
+    Map<String, String> o = definitions(old, t);
+    Map<String, String> n = definitions(nw, t);
+    for (Map.Entry<String, String> e : o.entrySet()) {
+      String other = n.get(e.getKey());
+      if (other == null) {
+        add(Severity.INFO, "new", "missing-index", "index " + e.getKey() + " of " + t + " is missing on new; start builds it", "");
+      } else if (!other.equals(e.getValue())) {
+        add(Severity.WARNING, "new", "index-differs", "index " + e.getKey() + " of " + t + " differs: old " + e.getValue()
+            + ", new " + other, "start rebuilds it as on old; fix new's schema if that is not what you want");
+      }
+    }
+  }
+
+  private static Map<String, String> definitions(Connection c, TableName t) throws SQLException {
+    Map<String, String> out = new LinkedHashMap<>();
+    String previous = Sql.string(c, "SHOW search_path");
+    Sql.execute(c, "SET search_path = pg_catalog");
+    try (PreparedStatement ps = c.prepareStatement("SELECT ic.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+        + " JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = ?::regclass ORDER BY 1")) {
+      ps.setString(1, t.regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(rs.getString(1), rs.getString(2));
+        }
+      }
+    } finally {
+      Sql.bool(c, "SELECT set_config('search_path', ?, false) IS NOT NULL", previous);
+    }
+    return out;
+  }
+
+  private void sequences() throws SQLException {
+    List<String> onOld = Sql.strings(old, "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences"
+        + " WHERE schemaname NOT IN ('cutover') ORDER BY 1");
+    TreeSet<String> onNew = new TreeSet<>(Sql.strings(nw, "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences"));
+    long identity = Sql.number(old, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attidentity <> '' AND NOT a.attisdropped AND "
+        + Catalog.SYSTEM_SCHEMA_FILTER);
+    if (!onOld.isEmpty()) {
+      add(Severity.INFO, "both", "sequences", onOld.size() + " sequence(s) on old (" + identity
+          + " behind identity columns): replication does not move them; `cutover-replicator sequences` and the driver's switch do", "");
+    }
+    for (String s : onOld) {
+      if (!onNew.contains(s)) {
+        add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", "create the schema on new (`cutover-replicator schema`)");
+      }
+    }
+  }
+
+  private void extensions() throws SQLException {
+    Map<String, String> onOld = new LinkedHashMap<>();
+    try (PreparedStatement ps = old.prepareStatement("SELECT extname, extversion FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        onOld.put(rs.getString(1), rs.getString(2));
+      }
+    }
+    for (Map.Entry<String, String> e : onOld.entrySet()) {
+      String installed = Sql.string(nw, "SELECT extversion FROM pg_extension WHERE extname = ?", e.getKey());
+      if (installed != null) {
+        continue;
+      }
+      boolean available = Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = ?)", e.getKey());
+      add(Severity.ERROR, "new", "missing-extension", "extension " + e.getKey() + " " + e.getValue() + " is installed on old but not on new"
+          + (available ? "" : ", and new's server does not offer it"),
+          available ? "CREATE EXTENSION " + Sql.ident(e.getKey()) + " on new" : "install the extension's package on new's server, then CREATE EXTENSION");
+    }
+  }
+
+  private void largeObjects() throws SQLException {
+    long n = Sql.number(old, "SELECT count(*) FROM pg_largeobject_metadata");
+    if (n > 0) {
+      add(Severity.WARNING, "old", "large-objects", n + " large object(s) on old: logical replication does not carry them",
+          "move them into bytea columns, or copy them at the switch with pg_dump --large-objects");
+    }
+  }
+
+  private void leftovers() throws SQLException {
+    for (Object[] side : new Object[][] {{old, "old"}, {nw, "new"}}) {
+      Connection c = (Connection) side[0];
+      String label = (String) side[1];
+      List<String> ours = new ArrayList<>();
+      ReplicationObjects.ourSlots(c).forEach(s -> ours.add("slot " + s));
+      ReplicationObjects.ourPublications(c).forEach(s -> ours.add("publication " + s));
+      ReplicationObjects.ourSubscriptions(c).forEach(s -> ours.add("subscription " + s));
+      if (!ours.isEmpty()) {
+        add(Severity.WARNING, label, "leftovers", "objects of an earlier run: " + String.join(", ", ours)
+            + (ours.stream().anyMatch(s -> s.startsWith("slot")) ? " (a slot keeps WAL until dropped)" : ""),
+            "`cutover-replicator status` if it is running, else `cutover-replicator cleanup`");
+      }
+      if (ControlSchema.installedVersion(c).isPresent()) {
+        add(Severity.INFO, label, "control-schema", "the control schema is installed (version " + ControlSchema.installedVersion(c).getAsInt() + ")", "");
+      }
+    }
+    for (String slot : new String[] {names.forwardSlot(), names.reverseSlot()}) {
+      for (Object[] side : new Object[][] {{old, "old"}, {nw, "new"}}) {
+        Connection c = (Connection) side[0];
+        if (ReplicationObjects.slotExists(c, slot) && !ReplicationObjects.ourSlots(c).contains(slot)) {
+          add(Severity.ERROR, (String) side[1], "slot-name-taken", "slot " + slot + " exists for another database on this server",
+              "choose another --name");
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,49 @@
+package dev.cutover.replicator.cli;
+
+import dev.cutover.replicator.Replicator;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** What every command shares: connection options, output, the run's context. */
+abstract class BaseCommand implements Callable<Integer> {
+  @Mixin
+  ConnectionOptions connection;
+
+  @Spec
+  CommandSpec spec;
+
+  ReplicatorCli.Context context;
+
+  @Override
+  public final Integer call() throws Exception {
+    context.json = connection.json;
+    return run(connection.replicator(context.env, spec.commandLine()));
+  }
+
+  abstract int run(Replicator replicator) throws Exception;
+
+  PrintWriter out() {
+    return context.out;
+  }
+
+  PrintWriter err() {
+    return context.err;
+  }
+
+  boolean json() {
+    return connection.json;
+  }
+
+  /** Prints {@code report} as JSON when asked, else runs {@code human}. */
+  void print(Object report, Runnable human) {
+    if (json()) {
+      out().println(Json.write(report));
+    } else {
+      human.run();
+    }
+    out().flush();
+  }
+}

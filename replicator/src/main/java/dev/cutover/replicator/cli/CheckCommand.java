@@ -1,0 +1,28 @@
+package dev.cutover.replicator.cli;
+
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Finding;
+import picocli.CommandLine.Command;
+
+@Command(name = "check", mixinStandardHelpOptions = true,
+    description = {"Preflight of both databases; changes nothing.",
+        "Versions, wal_level, slot and sender limits, privileges, tables without a key, schema parity, sequences, extensions, unlogged tables, large objects, leftovers of an earlier run. Exit code 6 when any finding is an error."})
+final class CheckCommand extends BaseCommand {
+  @Override
+  int run(Replicator r) throws Exception {
+    CheckReport report = r.check();
+    print(report, () -> {
+      out().println("old: PostgreSQL " + report.oldVersion() + "   new: PostgreSQL " + report.newVersion());
+      for (Finding f : report.findings()) {
+        out().printf("%-7s %-4s %s%n", f.severity(), f.side(), f.message());
+        if (!f.remedy().isEmpty()) {
+          out().println("             remedy: " + f.remedy());
+        }
+      }
+      out().println(report.errors() + " error(s), " + report.warnings() + " warning(s)");
+    });
+    return report.errors() > 0 ? Failure.CHECK_FAILED.exitCode() : 0;
+  }
+}

@@ -1,0 +1,24 @@
+package dev.cutover.replicator.cli;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.cleanup.Cleanup;
+import picocli.CommandLine.Command;
+
+@Command(name = "cleanup", mixinStandardHelpOptions = true,
+    description = {"Removes everything the replicator created, on both sides.",
+        "Subscriptions, publications and slots named cutover_*, the cutover schema and its fence triggers, and nothing else. Idempotent. Run it once the cutover is final: without the control schema the driver cannot fence."})
+final class CleanupCommand extends BaseCommand {
+  @Override
+  int run(Replicator r) throws Exception {
+    Cleanup.Report report = r.cleanup();
+    print(report, () -> {
+      if (report.nothingFound()) {
+        out().println("nothing of ours on old or new");
+        return;
+      }
+      report.removedOnOld().forEach(s -> out().println("old: removed " + s));
+      report.removedOnNew().forEach(s -> out().println("new: removed " + s));
+    });
+    return 0;
+  }
+}

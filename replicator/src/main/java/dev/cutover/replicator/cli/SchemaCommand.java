@@ -1,0 +1,28 @@
+package dev.cutover.replicator.cli;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.schema.SchemaCopy;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "schema", mixinStandardHelpOptions = true,
+    description = {"Copies old's schema into the empty new database with pg_dump.",
+        "pg_dump --schema-only without the cutover schema, its triggers, publications and subscriptions, applied in one transaction. Without a pg_dump of at least old's version it prints the exact commands to run (exit code 9)."})
+final class SchemaCommand extends BaseCommand {
+  @Option(names = "--pg-dump", paramLabel = "PATH", description = "pg_dump to use (default: the newest on PATH or under /usr/lib/postgresql).")
+  String pgDump;
+
+  @Option(names = "--no-owner", description = "Do not set owners (when new's roles differ from old's).")
+  boolean noOwner;
+
+  @Option(names = "--no-privileges", description = "Do not copy GRANTs.")
+  boolean noPrivileges;
+
+  @Override
+  int run(Replicator r) throws Exception {
+    SchemaCopy.Report report = r.schema(new SchemaCopy.Options(pgDump, noOwner, noPrivileges));
+    print(report, () -> out().println("schema copied with " + report.pgDump() + " (" + report.pgDumpMajor() + "): "
+        + Units.bytes(report.dumpBytes()) + " of DDL, " + report.tables() + " table(s) on new, " + Units.millis(report.millis())));
+    return 0;
+  }
+}

@@ -1,0 +1,84 @@
+package dev.cutover.replicator.cli;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.status.StatusReport;
+import java.time.Duration;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "status", mixinStandardHelpOptions = true,
+    description = {"Shows replication state, lag and problems per direction.",
+        "Per-table state, lag in bytes (slot) and in time (heartbeat), slot health (wal_status, safe_wal_size), apply errors and conflicts, and what is wrong. With --watch it prints again every interval and writes the heartbeat on old meanwhile."})
+final class StatusCommand extends BaseCommand {
+  @Option(names = "--watch", description = "Print again every --interval until interrupted (or --count times).")
+  boolean watch;
+
+  @Option(names = "--interval", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "2s",
+      description = "Time between prints with --watch (default: ${DEFAULT-VALUE}).")
+  Duration interval;
+
+  @Option(names = "--count", paramLabel = "N", defaultValue = "0", description = "With --watch, stop after N prints (0: never).")
+  int count;
+
+  @Option(names = "--no-heartbeat", description = "With --watch, only read; do not write the heartbeat on old.")
+  boolean noHeartbeat;
+
+  @Option(names = "--heartbeat-interval", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "1s",
+      description = "How often --watch writes the heartbeat (default: ${DEFAULT-VALUE}).")
+  Duration heartbeatInterval;
+
+  @Override
+  int run(Replicator r) throws Exception {
+    if (!watch) {
+      show(r.status());
+      return 0;
+    }
+    try (HeartbeatWriter beat = noHeartbeat ? null : r.heartbeat(heartbeatInterval)) {
+      for (int i = 0; count == 0 || i < count; i++) {
+        if (i > 0) {
+          Thread.sleep(interval.toMillis());
+        }
+        show(r.status());
+      }
+    }
+    return 0;
+  }
+
+  private void show(StatusReport report) {
+    print(report, () -> {
+      if (report.directions().isEmpty()) {
+        out().println("no replication between old and new (run `cutover-replicator start`)");
+      }
+      for (StatusReport.Direction d : report.directions()) {
+        String arrow = d.name().equals("forward") ? "old -> new" : "new -> old";
+        out().println(d.name() + " (" + arrow + "): " + d.state().toUpperCase(java.util.Locale.ROOT));
+        out().println("  lag: " + (d.lagBytes() == null ? "?" : Units.bytes(d.lagBytes())) + " of WAL, "
+            + (d.heartbeatLagMillis() == null ? "? (no heartbeat)" : Units.millis(d.heartbeatLagMillis()) + " by heartbeat")
+            + (d.lastBeatAgeMillis() == null ? "" : " (last beat " + Units.millis(d.lastBeatAgeMillis()) + " ago)"));
+        if (d.slot() != null) {
+          out().println("  slot " + d.slot().name() + ": " + (d.slot().active() ? "active" : "inactive")
+              + (d.slot().walStatus() == null ? "" : ", wal_status " + d.slot().walStatus())
+              + (d.slot().safeWalSizeBytes() == null ? "" : ", safe_wal_size " + Units.bytes(d.slot().safeWalSizeBytes()))
+              + ", confirmed " + d.slot().confirmedFlushLsn() + " of " + d.slot().currentLsn());
+        }
+        out().println("  subscription: " + (d.subscriptionEnabled() ? "enabled" : "disabled") + ", apply worker "
+            + (d.applyWorkerRunning() ? "running" : "not running")
+            + (d.applyErrors() == null ? "" : ", " + d.applyErrors() + " apply error(s), " + d.syncErrors() + " sync error(s)")
+            + conflicts(d.conflicts()));
+        long ready = d.tables().values().stream().filter(s -> s.equals("ready")).count();
+        out().println("  tables: " + ready + " of " + d.tables().size() + " ready"
+            + (ready == d.tables().size() ? "" : " " + d.tables()));
+        for (String p : d.problems()) {
+          out().println("  ! " + p);
+        }
+      }
+    });
+  }
+
+  private static String conflicts(Map<String, Long> c) {
+    long total = c.values().stream().mapToLong(Long::longValue).sum();
+    return c.isEmpty() ? "" : ", " + total + " conflict(s) " + (total == 0 ? "" : c.toString());
+  }
+}

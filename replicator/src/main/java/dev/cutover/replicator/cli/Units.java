@@ -1,0 +1,87 @@
+package dev.cutover.replicator.cli;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+
+/** Parsing and printing of durations and sizes. */
+final class Units {
+  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+  private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|kB|KB|MB|GB)?");
+
+  private Units() {}
+
+  /** {@code 250ms}, {@code 5s}, {@code 10m}, {@code 1h}, or milliseconds. */
+  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      Matcher m = DURATION.matcher(value.trim());
+      if (!m.matches()) {
+        throw new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 250ms, 5s, 10m or 1h");
+      }
+      long n = Long.parseLong(m.group(1));
+      String unit = m.group(2) == null ? "ms" : m.group(2);
+      return switch (unit) {
+        case "s" -> Duration.ofSeconds(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        default -> Duration.ofMillis(n);
+      };
+    }
+  }
+
+  /** {@code 256MB}, {@code 64kB}, {@code 1GB}, or bytes. */
+  static final class SizeConverter implements CommandLine.ITypeConverter<Long> {
+    @Override
+    public Long convert(String value) {
+      Matcher m = SIZE.matcher(value.trim());
+      if (!m.matches()) {
+        throw new CommandLine.TypeConversionException("'" + value + "' is not a size such as 64kB, 256MB or 1GB");
+      }
+      long n = Long.parseLong(m.group(1));
+      String unit = m.group(2) == null ? "B" : m.group(2);
+      return switch (unit) {
+        case "kB", "KB" -> n * 1024;
+        case "MB" -> n * 1024 * 1024;
+        case "GB" -> n * 1024 * 1024 * 1024;
+        default -> n;
+      };
+    }
+  }
+
+  static String bytes(long b) {
+    if (b < 1024) {
+      return b + " B";
+    }
+    double v = b;
+    String[] units = {"kB", "MB", "GB", "TB"};
+    int i = -1;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return String.format(Locale.ROOT, "%.1f %s", v, units[i]);
+  }
+
+  static String count(long n) {
+    return String.format(Locale.ROOT, "%,d", n);
+  }
+
+  static String millis(long ms) {
+    if (ms < 1000) {
+      return ms + " ms";
+    }
+    if (ms < 60_000) {
+      return String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+    }
+    long s = ms / 1000;
+    return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)
+        : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+  }
+
+  static String duration(Duration d) {
+    return d == null ? "?" : millis(d.toMillis());
+  }
+}

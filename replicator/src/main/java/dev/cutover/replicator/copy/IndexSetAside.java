@@ -1,0 +1,240 @@
+package dev.cutover.replicator.copy;
+
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableInfo;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Primary keys, unique constraints and secondary indexes set aside on the new side while the
+ * initial copy fills bare tables, and built again afterwards with old's definitions.
+ *
+ * <p>What stays: indexes a foreign key references (dropping them would mean dropping and
+ * validating the foreign key again, which costs more than it saves; the copy runs with
+ * {@code session_replication_role = replica}, so foreign keys are not checked row by row), and
+ * every index of a partition (they belong to their parent's index). Definitions are read with
+ * {@code search_path = pg_catalog}, so every name in them is schema-qualified and they mean the
+ * same on both servers.
+ */
+public final class IndexSetAside {
+  /** One index or index-backed constraint. */
+  public record Definition(TableName table, String name, boolean constraint, String createSql, String dropSql) {}
+
+  private final List<Definition> dropped;
+  private final List<Definition> rebuild;
+  private final Map<TableName, String> replicaIdentity;
+
+  private IndexSetAside(List<Definition> dropped, List<Definition> rebuild, Map<TableName, String> replicaIdentity) {
+    this.dropped = dropped;
+    this.rebuild = rebuild;
+    this.replicaIdentity = replicaIdentity;
+  }
+
+  /** Nothing set aside (for {@code --keep-indexes}). */
+  public static IndexSetAside none() {
+    return new IndexSetAside(List.of(), List.of(), Map.of());
+  }
+
+  /**
+   * Plans what to set aside on new for {@code tables} (pairs of old and new descriptions) and
+   * what to build afterwards: old's definition of each dropped index, old's indexes that new
+   * lacks, and new's own definition of indexes old does not have.
+   */
+  public static IndexSetAside plan(Connection old, Connection nw, List<TableInfo[]> tables) throws SQLException {
+    List<Definition> dropped = new ArrayList<>();
+    List<Definition> rebuild = new ArrayList<>();
+    Map<TableName, String> identity = new LinkedHashMap<>();
+    List<TableInfo[]> bySize = new ArrayList<>(tables);
+    bySize.sort(Comparator.comparingLong((TableInfo[] t) -> t[0].bytes()).reversed());
+    withCatalogPath(old, () -> withCatalogPath(nw, () -> {
+      for (TableInfo[] pair : bySize) {
+        TableInfo o = pair[0];
+        TableInfo n = pair[1];
+        if (n.partition() || o.partition() || "cutover".equals(n.name().schema())) {
+          continue;
+        }
+        Map<String, Definition> onOld = indexes(old, o.name(), false);
+        Map<String, Definition> onNew = indexes(nw, n.name(), false);
+        Map<String, Definition> droppable = indexes(nw, n.name(), true);
+        dropped.addAll(droppable.values());
+        for (Definition d : onOld.values()) {
+          if (droppable.containsKey(d.name()) || !onNew.containsKey(d.name())) {
+            rebuild.add(new Definition(n.name(), d.name(), d.constraint(), d.createSql(), d.dropSql()));
+          }
+        }
+        for (Definition d : droppable.values()) {
+          if (!onOld.containsKey(d.name())) {
+            rebuild.add(d);
+          }
+        }
+        String oldIdentity = identityClause(old, o.name());
+        String newIdentity = identityClause(nw, n.name());
+        String target = oldIdentity != null ? oldIdentity : newIdentity;
+        if (target != null) {
+          identity.put(n.name(), target);
+        }
+      }
+      return null;
+    }));
+    return new IndexSetAside(List.copyOf(dropped), List.copyOf(rebuild), identity);
+  }
+
+  /** What was set aside. */
+  public List<Definition> dropped() {
+    return dropped;
+  }
+
+  /** What is built after the copy, largest tables first. */
+  public List<Definition> rebuild() {
+    return rebuild;
+  }
+
+  /** {@code ALTER TABLE ... REPLICA IDENTITY ...} to run after the rebuild, per table. */
+  public Map<TableName, String> replicaIdentity() {
+    return replicaIdentity;
+  }
+
+  /** Drops everything set aside, in one transaction on new. */
+  public void drop(Connection nw) throws SQLException {
+    if (dropped.isEmpty()) {
+      return;
+    }
+    boolean auto = nw.getAutoCommit();
+    nw.setAutoCommit(false);
+    try {
+      for (Definition d : dropped) {
+        Sql.execute(nw, d.dropSql());
+      }
+      nw.commit();
+    } catch (SQLException e) {
+      nw.rollback();
+      throw e;
+    } finally {
+      nw.setAutoCommit(auto);
+    }
+  }
+
+  /** Builds one index or constraint (on a connection whose search_path is pg_catalog). */
+  public static void build(Connection nw, Definition d) throws SQLException {
+    Sql.execute(nw, d.createSql());
+  }
+
+  /**
+   * Puts back new's own definitions of what was dropped, for when the copy fails; skips what
+   * exists already.
+   */
+  public void restore(Connection nw) throws SQLException {
+    withCatalogPath(nw, () -> {
+      for (Definition d : dropped) {
+        boolean exists = Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", Sql.qualified(d.table().schema(), d.name()));
+        if (!exists) {
+          Sql.execute(nw, d.createSql());
+        }
+      }
+      for (Map.Entry<TableName, String> e : replicaIdentity.entrySet()) {
+        applyIdentity(nw, e.getKey(), e.getValue());
+      }
+      return null;
+    });
+  }
+
+  /** Applies a replica identity clause such as {@code FULL} or {@code USING INDEX "t_pkey"}. */
+  public static void applyIdentity(Connection nw, TableName table, String clause) throws SQLException {
+    Sql.execute(nw, "ALTER TABLE " + table.quoted() + " REPLICA IDENTITY " + clause);
+  }
+
+  private static String identityClause(Connection c, TableName table) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT c.relreplident,"
+        + " (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
+        + "  WHERE i.indrelid = c.oid AND i.indisreplident)"
+        + " FROM pg_class c WHERE c.oid = ?::regclass")) {
+      ps.setString(1, table.regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return null;
+        }
+        return switch (rs.getString(1)) {
+          case "f" -> "FULL";
+          case "n" -> "NOTHING";
+          case "i" -> rs.getString(2) == null ? null : "USING INDEX " + Sql.ident(rs.getString(2));
+          default -> null;
+        };
+      }
+    }
+  }
+
+  /**
+   * Index definitions of {@code table} by index name; with {@code droppableOnly}, only those the
+   * copy may set aside.
+   */
+  static Map<String, Definition> indexes(Connection c, TableName table, boolean droppableOnly) throws SQLException {
+    Map<String, Definition> out = new LinkedHashMap<>();
+    String sql = "SELECT ic.relname, pg_get_indexdef(i.indexrelid), con.conname, pg_get_constraintdef(con.oid)"
+        + " FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
+        + " LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid"
+        + "   AND con.contype IN ('p', 'u', 'x')"
+        + " WHERE i.indrelid = ?::regclass"
+        + (droppableOnly
+            ? " AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)"
+                + " AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid OR h.inhparent = i.indexrelid)"
+            : "")
+        + " ORDER BY ic.relname";
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, table.regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String index = rs.getString(1);
+          String constraint = rs.getString(3);
+          Definition d;
+          if (constraint != null) {
+            d = new Definition(table, index, true,
+                "ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + Sql.ident(constraint) + " " + rs.getString(4),
+                "ALTER TABLE " + table.quoted() + " DROP CONSTRAINT " + Sql.ident(constraint));
+          } else {
+            d = new Definition(table, index, false, rs.getString(2),
+                "DROP INDEX " + Sql.qualified(table.schema(), index));
+          }
+          out.put(index, d);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Definitions of every index on {@code table} as {@code pg_get_indexdef} gives them, by name. */
+  public static Map<String, String> indexDefinitions(Connection c, TableName table) throws SQLException {
+    Map<String, String> out = new HashMap<>();
+    withCatalogPath(c, () -> {
+      for (Definition d : indexes(c, table, false).values()) {
+        out.put(d.name(), Sql.string(c, "SELECT pg_get_indexdef(?::regclass)", Sql.qualified(table.schema(), d.name())));
+      }
+      return null;
+    });
+    return out;
+  }
+
+  @FunctionalInterface
+  interface Work<T> {
+    T run() throws SQLException;
+  }
+
+  /** Runs {@code work} with {@code search_path = pg_catalog}, restoring the previous path after. */
+  static <T> T withCatalogPath(Connection c, Work<T> work) throws SQLException {
+    String previous = Sql.string(c, "SHOW search_path");
+    Sql.execute(c, "SET search_path = pg_catalog");
+    try {
+      return work.run();
+    } finally {
+      Sql.bool(c, "SELECT set_config('search_path', ?, false) IS NOT NULL", previous);
+    }
+  }
+}

@@ -1,0 +1,305 @@
+package dev.cutover.replicator.copy;
+
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.sql.Column;
+import dev.cutover.replicator.sql.Parallel;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableInfo;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+import org.postgresql.copy.CopyManager;
+import org.postgresql.copy.CopyOut;
+
+/**
+ * Copies tables from old to new under one exported snapshot, in parallel: every worker imports
+ * the snapshot of the replication slot into a REPEATABLE READ transaction on old, so all of them
+ * see exactly the rows committed before the slot's consistent point, and the subscription that
+ * later streams from that slot starts exactly after them. No row is copied twice or missed.
+ *
+ * <p>Large tables are split into chunks: by block ranges ({@code ctid}, a TID range scan) where
+ * old is 14 or newer, else by ranges of a single-column integer key. Each chunk is one COPY
+ * from old piped into one COPY into new, in binary where every column has the same built-in type
+ * on both sides (binary arrays carry element type oids, which only built-in types share), else in
+ * text. The new side runs with {@code session_replication_role = replica}: no trigger fires, as
+ * for replication itself.
+ */
+public final class InitialCopy {
+  private static final int BUFFER = 256 * 1024;
+  private static final Set<String> INTEGER_TYPES = Set.of("smallint", "integer", "bigint");
+
+  /**
+   * How to copy.
+   *
+   * @param jobs parallel workers (each holds one connection to each side)
+   * @param chunkBytes a table larger than this (heap size on old) is split into chunks of about this size
+   * @param binary whether binary COPY may be used at all
+   */
+  public record Options(int jobs, long chunkBytes, boolean binary) {
+    public Options {
+      if (jobs < 1) {
+        throw new IllegalArgumentException("jobs must be at least 1, not " + jobs);
+      }
+      if (chunkBytes < 1) {
+        throw new IllegalArgumentException("chunk size must be positive, not " + chunkBytes);
+      }
+    }
+  }
+
+  /** The same table on both sides. */
+  public record TablePair(TableInfo old, TableInfo nw) {}
+
+  /** One COPY: a whole table, or the rows matching {@code predicate}. */
+  record Chunk(TablePair table, String predicate, int index, int of, long estimatedBytes, boolean binary) {}
+
+  private final Endpoint old;
+  private final Endpoint nw;
+  private final String snapshot;
+  private final Options options;
+  private final CopyProgress progress;
+  private final CopyListener listener;
+  private volatile boolean failed;
+
+  public InitialCopy(Endpoint old, Endpoint nw, String snapshot, Options options, CopyProgress progress, CopyListener listener) {
+    this.old = old;
+    this.nw = nw;
+    this.snapshot = snapshot;
+    this.options = options;
+    this.progress = progress;
+    this.listener = listener;
+  }
+
+  /**
+   * Why a table cannot be copied into its counterpart (a column of old missing or generated on
+   * new), or null when it can.
+   */
+  public static String incompatibility(TablePair t) {
+    for (Column c : t.old().copiedColumns()) {
+      Column n = t.nw().column(c.name());
+      if (n == null) {
+        return "column " + c.name() + " of " + t.old().name() + " is missing on new";
+      }
+      if (n.generated()) {
+        return "column " + c.name() + " of " + t.old().name() + " is generated on new but not on old";
+      }
+    }
+    return null;
+  }
+
+  /** Whether binary COPY is safe: the same built-in type for every copied column on both sides. */
+  static boolean binaryCompatible(TablePair t) {
+    for (Column c : t.old().copiedColumns()) {
+      Column n = t.nw().column(c.name());
+      if (n == null || !c.builtInType() || !n.builtInType() || c.typeOid() != n.typeOid() || !c.type().equals(n.type())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Plans chunks (under the snapshot) and copies them all. */
+  public void run(List<TablePair> tables, int oldMajor) throws Exception {
+    List<Chunk> chunks = plan(tables, oldMajor);
+    chunks.sort(Comparator.comparingLong(Chunk::estimatedBytes).reversed());
+    listener.phase("copy", progress);
+    Parallel.run("cutover-copy", options.jobs(), chunks, this::openWorker, this::copyChunk);
+  }
+
+  private List<Chunk> plan(List<TablePair> tables, int oldMajor) throws Exception {
+    List<Chunk> chunks = new ArrayList<>();
+    int maxChunks = Math.max(1, options.jobs() * 4);
+    List<TablePair> bySize = new ArrayList<>(tables);
+    bySize.sort(Comparator.comparingLong((TablePair t) -> t.old().bytes()).reversed());
+    try (Worker planner = openWorker()) {
+      for (TablePair t : bySize) {
+        boolean binary = options.binary() && binaryCompatible(t);
+        long bytes = t.old().bytes();
+        int n = (int) Math.min(maxChunks, Math.max(1, (bytes + options.chunkBytes() - 1) / options.chunkBytes()));
+        List<String> predicates = n > 1 ? split(planner.old, t.old(), n, oldMajor) : List.of();
+        if (predicates.isEmpty()) {
+          predicates = java.util.Collections.singletonList(null);
+        }
+        progress.add(t.old().name(), t.old().estimatedRows(), bytes, predicates.size(), binary);
+        for (int i = 0; i < predicates.size(); i++) {
+          chunks.add(new Chunk(t, predicates.get(i), i + 1, predicates.size(), bytes / predicates.size(), binary));
+        }
+      }
+    }
+    return chunks;
+  }
+
+  /** Predicates that split a table into about {@code n} parts, or an empty list when it cannot be split. */
+  private static List<String> split(Connection old, TableInfo t, int n, int oldMajor) throws SQLException {
+    List<String> out = new ArrayList<>();
+    if (oldMajor >= 14) {
+      long pages = Sql.number(old, "SELECT pg_relation_size(?::regclass) / current_setting('block_size')::bigint", t.name().regclass());
+      if (pages < n) {
+        return out;
+      }
+      long previous = 0;
+      for (int i = 1; i <= n; i++) {
+        long next = i == n ? -1 : pages * i / n;
+        String lower = previous == 0 ? null : "ctid >= '(" + previous + ",0)'::tid";
+        String upper = next < 0 ? null : "ctid < '(" + next + ",0)'::tid";
+        out.add(lower == null ? upper : upper == null ? lower : lower + " AND " + upper);
+        previous = next;
+      }
+      return out;
+    }
+    if (t.key().size() != 1 || !"primary key".equals(t.keyKind())) {
+      return out;
+    }
+    Column k = t.column(t.key().get(0));
+    if (k == null || !INTEGER_TYPES.contains(k.type())) {
+      return out;
+    }
+    String col = Sql.ident(k.name());
+    long min;
+    long max;
+    try (PreparedStatement ps = old.prepareStatement("SELECT min(" + col + "), max(" + col + ") FROM ONLY " + t.name().quoted());
+        ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      if (rs.getObject(1) == null) {
+        return out;
+      }
+      min = rs.getLong(1);
+      max = rs.getLong(2);
+    }
+    long span;
+    try {
+      span = Math.subtractExact(max, min);
+    } catch (ArithmeticException overflow) {
+      return out;
+    }
+    if (span < n) {
+      return out;
+    }
+    long previous = Long.MIN_VALUE;
+    for (int i = 1; i <= n; i++) {
+      long next = i == n ? Long.MIN_VALUE : min + span / n * i;
+      String lower = previous == Long.MIN_VALUE ? null : col + " >= " + previous;
+      String upper = next == Long.MIN_VALUE ? null : col + " < " + next;
+      out.add(lower == null ? upper : upper == null ? lower : lower + " AND " + upper);
+      previous = next;
+    }
+    return out;
+  }
+
+  /** A worker's two connections: old inside the snapshot, new ready for COPY without triggers. */
+  private final class Worker implements AutoCloseable {
+    final Connection old;
+    final Connection nw;
+
+    Worker(Connection old, Connection nw) {
+      this.old = old;
+      this.nw = nw;
+    }
+
+    @Override
+    public void close() throws SQLException {
+      try {
+        old.close();
+      } finally {
+        if (nw != null) {
+          nw.close();
+        }
+      }
+    }
+  }
+
+  private Worker openWorker() throws Exception {
+    Connection o = old.connect();
+    Connection n = null;
+    try {
+      Sql.execute(o, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      Sql.execute(o, "SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+      n = nw.connect();
+      Sql.execute(n, "SET session_replication_role = replica");
+      Sql.execute(n, "SET synchronous_commit = off");
+      n.setAutoCommit(false);
+      return new Worker(o, n);
+    } catch (Exception e) {
+      o.close();
+      if (n != null) {
+        n.close();
+      }
+      throw e;
+    }
+  }
+
+  private void copyChunk(Worker w, Chunk chunk) throws Exception {
+    if (failed) {
+      return;
+    }
+    TableInfo t = chunk.table().old();
+    CopyProgress.TableProgress tp = progress.get(t.name());
+    listener.chunkStarting(t.name(), chunk.index(), chunk.of());
+    tp.started();
+    String columns = t.copiedColumnList();
+    String format = chunk.binary() ? " (FORMAT binary)" : "";
+    String outSql = chunk.predicate() == null
+        ? "COPY " + t.name().quoted() + " (" + columns + ") TO STDOUT" + format
+        : "COPY (SELECT " + columns + " FROM ONLY " + t.name().quoted() + " WHERE " + chunk.predicate() + ") TO STDOUT" + format;
+    String inSql = "COPY " + chunk.table().nw().name().quoted() + " (" + columns + ") FROM STDIN" + format;
+    CopyManager outApi = w.old.unwrap(PGConnection.class).getCopyAPI();
+    CopyManager inApi = w.nw.unwrap(PGConnection.class).getCopyAPI();
+    CopyOut out = outApi.copyOut(outSql);
+    CopyIn in = null;
+    long counted = 0;
+    try {
+      in = inApi.copyIn(inSql);
+      byte[] buffer = new byte[BUFFER];
+      int fill = 0;
+      long messages = 0;
+      byte[] message;
+      while ((message = out.readFromCopy()) != null) {
+        messages++;
+        if (fill + message.length > BUFFER) {
+          in.writeToCopy(buffer, 0, fill);
+          tp.add(messages, fill);
+          counted += messages;
+          messages = 0;
+          fill = 0;
+          if (failed) {
+            throw new IllegalStateException("another copy worker failed");
+          }
+        }
+        if (message.length > BUFFER) {
+          in.writeToCopy(message, 0, message.length);
+          tp.add(0, message.length);
+        } else {
+          System.arraycopy(message, 0, buffer, fill, message.length);
+          fill += message.length;
+        }
+      }
+      if (fill > 0) {
+        in.writeToCopy(buffer, 0, fill);
+      }
+      tp.add(messages, fill);
+      counted += messages;
+      long copied = in.endCopy();
+      w.nw.commit();
+      tp.add(copied - counted, 0);
+    } catch (Exception e) {
+      failed = true;
+      if (in != null && in.isActive()) {
+        in.cancelCopy();
+      }
+      if (out.isActive()) {
+        out.cancelCopy();
+      }
+      w.nw.rollback();
+      throw e;
+    }
+    if (tp.chunkDone()) {
+      listener.tableCopied(tp);
+    }
+  }
+}

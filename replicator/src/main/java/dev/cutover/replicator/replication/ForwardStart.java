@@ -1,0 +1,290 @@
+package dev.cutover.replicator.replication;
+
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.copy.IndexSetAside;
+import dev.cutover.replicator.copy.InitialCopy;
+import dev.cutover.replicator.copy.InitialCopy.TablePair;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Parallel;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableInfo;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.postgresql.PGConnection;
+import org.postgresql.replication.ReplicationSlotInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code start}: control schema on both sides, publication on old, a replication slot with an
+ * exported snapshot, the parallel copy under that snapshot into bare tables, index builds, and a
+ * subscription that streams from that very slot. The copy ends where streaming begins, so nothing
+ * written during the copy is lost or applied twice.
+ *
+ * <p>Order matters: the publication exists before the slot, so the slot decodes with it; the
+ * indexes are built before the subscription starts, so applying an UPDATE finds its row by key
+ * instead of scanning; the replication connection that exported the snapshot stays open and idle
+ * until every worker has imported it. If anything fails after the slot exists, the slot and a
+ * subscription are dropped, the copied tables on new (verified empty before) are truncated and
+ * the indexes set aside are put back, so {@code start} can simply be run again.
+ */
+public final class ForwardStart {
+  private static final Logger LOG = LoggerFactory.getLogger(ForwardStart.class);
+
+  private final Endpoint old;
+  private final Endpoint nw;
+  private final Names names;
+  private final StartOptions options;
+  private final CopyListener listener;
+
+  public ForwardStart(Endpoint old, Endpoint nw, Names names, StartOptions options, CopyListener listener) {
+    this.old = old;
+    this.nw = nw;
+    this.names = names;
+    this.options = options;
+    this.listener = listener;
+  }
+
+  public StartReport run(CopyProgress progress) throws ReplicatorException, Exception {
+    long t0 = System.nanoTime();
+    String slot = names.forwardSlot();
+    try (Connection o = old.connect(); Connection n = nw.connect()) {
+      int oldMajor = Sql.majorVersion(o);
+      int newMajor = Sql.majorVersion(n);
+      preconditions(o, n, oldMajor, newMajor, slot);
+
+      installControlSchema(o);
+      installControlSchema(n);
+      Heartbeat.install(o);
+      Heartbeat.install(n);
+      // Our own tables on new are filled by the copy like every other one.
+      Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat");
+      ReplicationObjects.createPublication(o, Names.FORWARD);
+
+      List<TablePair> tables = pairs(o, n);
+      IndexSetAside aside = options.deferIndexes() ? IndexSetAside.plan(o, n, tables.stream()
+          .map(p -> new TableInfo[] {p.old(), p.nw()}).collect(Collectors.toList())) : IndexSetAside.none();
+
+      boolean subscribed = false;
+      boolean dropped = false;
+      String consistentPoint;
+      long copyMillis;
+      long indexMillis;
+      Connection replication = old.connectReplication();
+      try {
+        ReplicationSlotInfo info = replication.unwrap(PGConnection.class).getReplicationAPI()
+            .createReplicationSlot().logical().withSlotName(slot).withOutputPlugin("pgoutput").make();
+        consistentPoint = info.getConsistentPoint().asString();
+        LOG.info("slot {} on old: snapshot {} at {}", slot, info.getSnapshotName(), consistentPoint);
+        try {
+          aside.drop(n);
+          dropped = true;
+          long c0 = System.nanoTime();
+          new InitialCopy(old, nw, info.getSnapshotName(),
+              new InitialCopy.Options(options.jobs(), options.chunkBytes(), options.binary()), progress, listener)
+              .run(tables, oldMajor);
+          copyMillis = (System.nanoTime() - c0) / 1_000_000;
+          // Every worker is done with the snapshot; the slot stays (it is persistent).
+          closeQuietly(replication);
+
+          progress.indexesPlanned(aside.rebuild().size());
+          listener.phase("indexes", progress);
+          long i0 = System.nanoTime();
+          rebuild(aside, tables, progress);
+          indexMillis = (System.nanoTime() - i0) / 1_000_000;
+
+          listener.phase("subscription", progress);
+          ReplicationObjects.createSubscription(n, Names.FORWARD, old.conninfo(), Names.FORWARD, slot, false, false);
+          subscribed = true;
+        } catch (Exception e) {
+          closeQuietly(replication);
+          undo(o, n, slot, tables, aside, dropped, subscribed, e);
+          throw e;
+        }
+      } finally {
+        closeQuietly(replication);
+      }
+      List<StartReport.TableCopy> copies = new ArrayList<>();
+      for (CopyProgress.TableProgress t : progress.tables()) {
+        copies.add(new StartReport.TableCopy(t.table().toString(), t.rows(), t.bytes(), t.chunks(), t.binary(), t.elapsed().toMillis()));
+      }
+      return new StartReport(slot, consistentPoint, copies, aside.dropped().size(), aside.rebuild().size(),
+          copyMillis, indexMillis, (System.nanoTime() - t0) / 1_000_000);
+    }
+  }
+
+  private void preconditions(Connection o, Connection n, int oldMajor, int newMajor, String slot)
+      throws SQLException, ReplicatorException {
+    for (int[] v : new int[][] {{oldMajor, 0}, {newMajor, 1}}) {
+      if (v[0] < 12) {
+        String side = v[1] == 0 ? "old" : "new";
+        throw new ReplicatorException(Failure.PRECONDITION, side + " runs PostgreSQL " + v[0] + ", older than 12",
+            "the replicator supports PostgreSQL 12 to 18");
+      }
+    }
+    String walLevel = Sql.string(o, "SHOW wal_level");
+    if (!"logical".equals(walLevel)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old has wal_level = " + walLevel + ", logical replication needs logical",
+          "ALTER SYSTEM SET wal_level = logical and restart old (RDS: rds.logical_replication = 1 in the parameter group)");
+    }
+    requirePrivileges(o, "old", n, "new");
+    if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + Names.FORWARD + " from an earlier start",
+          "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");
+    }
+    if (ReplicationObjects.slotExists(o, slot)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old already has replication slot " + slot + " from an earlier start",
+          "run `cutover-replicator cleanup` to remove it, then start again");
+    }
+    List<String> problems = new ArrayList<>();
+    for (TableName t : Catalog.applicationTables(o)) {
+      Optional<TableInfo> onNew = Catalog.describe(n, t);
+      if (onNew.isEmpty()) {
+        problems.add(t + " is missing on new");
+        continue;
+      }
+      String incompatible = InitialCopy.incompatibility(new TablePair(Catalog.require(o, t, "old"), onNew.get()));
+      if (incompatible != null) {
+        problems.add(incompatible);
+      } else if (Sql.bool(n, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.quoted() + ")")) {
+        problems.add(t + " on new already has rows");
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new ReplicatorException(Failure.PRECONDITION, "new is not ready for the copy: " + String.join(", ", problems),
+          "create the schema with `cutover-replicator schema` into an empty database (start copies into empty tables only)");
+    }
+  }
+
+  /**
+   * Fails with {@link Failure#PRIVILEGE} unless the source may create slots and publications and
+   * the target may subscribe and write with triggers off.
+   */
+  public static void requirePrivileges(Connection source, String sourceLabel, Connection target, String targetLabel)
+      throws SQLException, ReplicatorException {
+    if (!Catalog.canReplicate(source)) {
+      String user = Catalog.currentUser(source);
+      throw new ReplicatorException(Failure.PRIVILEGE, sourceLabel + ": role " + user + " may not create replication slots",
+          "ALTER ROLE " + Sql.ident(user) + " REPLICATION, or connect as a superuser (RDS: GRANT rds_replication TO " + Sql.ident(user) + ")");
+    }
+    if (!Catalog.canSkipTriggers(target)) {
+      String user = Catalog.currentUser(target);
+      throw new ReplicatorException(Failure.PRIVILEGE, targetLabel + ": role " + user + " may not create subscriptions nor copy with triggers off",
+          "connect to " + targetLabel + " as a superuser (RDS: a member of rds_superuser)");
+    }
+  }
+
+  /**
+   * Installs the control schema on a database that applications keep writing to.
+   *
+   * <p>{@link ControlSchema#install} adds its trigger to one table after another in one
+   * transaction, each needing SHARE ROW EXCLUSIVE; a writer whose transaction touches several
+   * tables can then hold one lock the install needs while waiting for one the install holds, a
+   * deadlock in which the server cancels one of them (the install, in practice, every time). So the
+   * tables are locked first, in one statement, with a short {@code lock_timeout}: either all locks
+   * are had at once (writers wait behind them for at most that long) or none are, and it is tried
+   * again a moment later. The install then runs inside that same transaction.
+   */
+  public static void installControlSchema(Connection c) throws SQLException {
+    List<String> unguarded = Sql.strings(c, "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c"
+        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'"
+        + " AND " + Catalog.SYSTEM_SCHEMA_FILTER
+        + " AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'cutover_fence') ORDER BY c.oid");
+    if (unguarded.isEmpty()) {
+      ControlSchema.install(c);
+      return;
+    }
+    boolean auto = c.getAutoCommit();
+    long pause = 20;
+    for (int attempt = 1; ; attempt++) {
+      c.setAutoCommit(false);
+      try {
+        Sql.execute(c, "SET LOCAL lock_timeout = '200ms'");
+        Sql.execute(c, "LOCK TABLE " + String.join(", ", unguarded) + " IN SHARE ROW EXCLUSIVE MODE");
+        ControlSchema.install(c);
+        c.commit();
+        return;
+      } catch (SQLException e) {
+        c.rollback();
+        boolean busy = "55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState());
+        if (!busy || attempt >= 50) {
+          throw e;
+        }
+        LOG.debug("control schema install: tables busy ({}), retrying", e.getSQLState());
+        java.util.concurrent.locks.LockSupport.parkNanos(java.time.Duration.ofMillis(pause + (long) (Math.random() * pause)).toNanos());
+        pause = Math.min(500, pause * 2);
+      } finally {
+        c.setAutoCommit(auto);
+      }
+    }
+  }
+
+  private List<TablePair> pairs(Connection o, Connection n) throws SQLException {
+    List<TablePair> out = new ArrayList<>();
+    for (TableName t : Catalog.publishedTables(o, Names.FORWARD)) {
+      out.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));
+    }
+    return out;
+  }
+
+  private void rebuild(IndexSetAside aside, List<TablePair> tables, CopyProgress progress) throws Exception {
+    String mem = options.maintenanceWorkMem().replace(" ", "");
+    Parallel.run("cutover-index", options.jobs(), aside.rebuild(), () -> {
+      Connection c = nw.connect();
+      Sql.execute(c, "SET search_path = pg_catalog");
+      Sql.execute(c, "SET maintenance_work_mem = " + Sql.literal(mem));
+      return c;
+    }, (c, d) -> {
+      long s = System.nanoTime();
+      IndexSetAside.build(c, d);
+      progress.indexBuilt();
+      listener.indexBuilt(d.table(), d.name(), (System.nanoTime() - s) / 1_000_000);
+    });
+    try (Connection c = nw.connect()) {
+      for (var e : aside.replicaIdentity().entrySet()) {
+        IndexSetAside.applyIdentity(c, e.getKey(), e.getValue());
+      }
+    }
+    Parallel.run("cutover-analyze", options.jobs(), tables, nw::connect,
+        (c, t) -> Sql.execute(c, "ANALYZE " + t.nw().name().quoted()));
+  }
+
+  private static void closeQuietly(Connection c) {
+    try {
+      c.close();
+    } catch (SQLException ignored) {
+      // Closing the replication connection only ends its exported snapshot.
+    }
+  }
+
+  /** Puts new back as it was and removes the slot, so start can run again. */
+  private void undo(Connection o, Connection n, String slot, List<TablePair> tables, IndexSetAside aside,
+      boolean dropped, boolean subscribed, Exception cause) {
+    try {
+      if (subscribed) {
+        ReplicationObjects.dropSubscription(n, Names.FORWARD);
+      }
+      ReplicationObjects.dropSlot(o, slot, Duration.ofSeconds(10));
+      if (!tables.isEmpty()) {
+        Sql.execute(n, "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));
+      }
+      if (dropped) {
+        aside.restore(n);
+      }
+    } catch (Exception e) {
+      cause.addSuppressed(e);
+    }
+  }
+}

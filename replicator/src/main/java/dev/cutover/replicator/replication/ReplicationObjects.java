@@ -1,0 +1,165 @@
+package dev.cutover.replicator.replication;
+
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Collectors;
+
+/**
+ * Creating, finding and dropping publications, subscriptions and replication slots. Every name
+ * is quoted; every connection string is a literal.
+ */
+public final class ReplicationObjects {
+  private static final String OBJECT_IN_USE = "55006";
+
+  private ReplicationObjects() {}
+
+  /**
+   * Creates {@code name} on {@code c} if it is missing: {@code FOR ALL TABLES} for a superuser,
+   * else for every application table plus the control tables (which needs only ownership).
+   *
+   * @return whether it was created now
+   */
+  public static boolean createPublication(Connection c, String name) throws SQLException {
+    if (publicationExists(c, name)) {
+      return false;
+    }
+    if (Catalog.superuser(c)) {
+      Sql.execute(c, "CREATE PUBLICATION " + Sql.ident(name) + " FOR ALL TABLES");
+    } else {
+      List<TableName> tables = new ArrayList<>(Catalog.applicationTables(c));
+      tables.add(new TableName("cutover", "barrier"));
+      tables.add(new TableName("cutover", "replication_heartbeat"));
+      Sql.execute(c, "CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE "
+          + tables.stream().map(TableName::quoted).collect(Collectors.joining(", ")));
+    }
+    return true;
+  }
+
+  public static boolean publicationExists(Connection c, String name) throws SQLException {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)", name);
+  }
+
+  public static boolean subscriptionExists(Connection c, String name) throws SQLException {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = ?"
+        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))", name);
+  }
+
+  /** Whether the slot exists on this server (slots are server-wide). */
+  public static boolean slotExists(Connection c, String slot) throws SQLException {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)", slot);
+  }
+
+  /** The subscription's slot name, or null. */
+  public static String subscriptionSlot(Connection c, String name) throws SQLException {
+    return Sql.string(c, "SELECT subslotname FROM pg_subscription WHERE subname = ?"
+        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", name);
+  }
+
+  /**
+   * Subscribes {@code c} to {@code publication} through {@code conninfo}.
+   *
+   * @param slot the slot to stream from
+   * @param createSlot whether the subscription creates the slot (false: it exists, e.g. made with an exported snapshot)
+   * @param originNone whether to skip changes that were themselves replicated (16+; stops loops in two-way setups)
+   */
+  public static void createSubscription(Connection c, String name, String conninfo, String publication, String slot,
+      boolean createSlot, boolean originNone) throws SQLException {
+    Sql.execute(c, "CREATE SUBSCRIPTION " + Sql.ident(name)
+        + " CONNECTION " + Sql.literal(conninfo)
+        + " PUBLICATION " + Sql.ident(publication)
+        + " WITH (create_slot = " + createSlot + ", slot_name = " + Sql.literal(slot)
+        + ", copy_data = false, enabled = true" + (originNone ? ", origin = none" : "") + ")");
+  }
+
+  /**
+   * Drops a subscription but not its slot: the slot is on the other server and is dropped there
+   * with {@link #dropSlot}, which can wait for the walsender to let it go.
+   *
+   * @return whether there was one
+   */
+  public static boolean dropSubscription(Connection c, String name) throws SQLException {
+    if (!subscriptionExists(c, name)) {
+      return false;
+    }
+    String q = Sql.ident(name);
+    Sql.execute(c, "ALTER SUBSCRIPTION " + q + " DISABLE");
+    Sql.execute(c, "ALTER SUBSCRIPTION " + q + " SET (slot_name = NONE)");
+    Sql.execute(c, "DROP SUBSCRIPTION " + q);
+    return true;
+  }
+
+  public static boolean dropPublication(Connection c, String name) throws SQLException {
+    if (!publicationExists(c, name)) {
+      return false;
+    }
+    Sql.execute(c, "DROP PUBLICATION " + Sql.ident(name));
+    return true;
+  }
+
+  /**
+   * Drops a slot of this database. A walsender may hold it for a moment after its subscription
+   * went away; this waits up to {@code wait} for it to let go and then terminates that walsender
+   * (the slot is ours, so is its walsender).
+   *
+   * @return whether there was one
+   */
+  public static boolean dropSlot(Connection c, String slot, Duration wait) throws SQLException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    boolean existed = false;
+    while (true) {
+      Integer activePid = null;
+      boolean present = false;
+      try (PreparedStatement ps = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?")) {
+        ps.setString(1, slot);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            present = true;
+            activePid = (Integer) rs.getObject(1);
+          }
+        }
+      }
+      if (!present) {
+        return existed;
+      }
+      existed = true;
+      if (activePid == null) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+          ps.setString(1, slot);
+          ps.execute();
+          return true;
+        } catch (SQLException e) {
+          if (!OBJECT_IN_USE.equals(e.getSQLState()) && !"42704".equals(e.getSQLState())) {
+            throw e;
+          }
+        }
+      } else if (System.nanoTime() - deadline > 0) {
+        Sql.bool(c, "SELECT pg_terminate_backend(?)", activePid);
+      }
+      LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+    }
+  }
+
+  /** Our slots (name starting with {@code cutover_}) that belong to the current database. */
+  public static List<String> ourSlots(Connection c) throws SQLException {
+    return Sql.strings(c, "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'cutover\\_%'"
+        + " AND database = current_database() ORDER BY 1");
+  }
+
+  public static List<String> ourPublications(Connection c) throws SQLException {
+    return Sql.strings(c, "SELECT pubname FROM pg_publication WHERE pubname LIKE 'cutover\\_%' ORDER BY 1");
+  }
+
+  public static List<String> ourSubscriptions(Connection c) throws SQLException {
+    return Sql.strings(c, "SELECT subname FROM pg_subscription WHERE subname LIKE 'cutover\\_%'"
+        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1");
+  }
+}

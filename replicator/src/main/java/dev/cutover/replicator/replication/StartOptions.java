@@ -1,0 +1,47 @@
+package dev.cutover.replicator.replication;
+
+/**
+ * How {@code start} copies.
+ *
+ * @param jobs parallel copy and index-build workers; each holds a connection to each side
+ * @param chunkBytes tables larger than this on old are copied in chunks of about this size
+ * @param binary whether binary COPY may be used where both sides' column types allow it
+ * @param deferIndexes whether to set primary keys and indexes aside during the copy and build them after
+ * @param maintenanceWorkMem {@code maintenance_work_mem} for the index builds on new, e.g. {@code 256MB}
+ */
+public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean deferIndexes, String maintenanceWorkMem) {
+  public static final long DEFAULT_CHUNK_BYTES = 256L * 1024 * 1024;
+
+  public StartOptions {
+    if (jobs < 1 || jobs > 64) {
+      throw new IllegalArgumentException("jobs must be between 1 and 64, not " + jobs);
+    }
+    if (chunkBytes < 8192) {
+      throw new IllegalArgumentException("chunk size must be at least 8192 bytes, not " + chunkBytes);
+    }
+    if (maintenanceWorkMem == null || !maintenanceWorkMem.matches("\\d+\\s*(kB|MB|GB)?")) {
+      throw new IllegalArgumentException("maintenance_work_mem must look like 256MB, not '" + maintenanceWorkMem + "'");
+    }
+  }
+
+  /** Two workers per core (at least two), 256 MB chunks, binary where possible, indexes deferred. */
+  public static StartOptions defaults() {
+    return new StartOptions(Math.max(2, Runtime.getRuntime().availableProcessors()), DEFAULT_CHUNK_BYTES, true, true, "256MB");
+  }
+
+  public StartOptions withJobs(int n) {
+    return new StartOptions(n, chunkBytes, binary, deferIndexes, maintenanceWorkMem);
+  }
+
+  public StartOptions withChunkBytes(long n) {
+    return new StartOptions(jobs, n, binary, deferIndexes, maintenanceWorkMem);
+  }
+
+  public StartOptions withBinary(boolean b) {
+    return new StartOptions(jobs, chunkBytes, b, deferIndexes, maintenanceWorkMem);
+  }
+
+  public StartOptions withDeferIndexes(boolean b) {
+    return new StartOptions(jobs, chunkBytes, binary, b, maintenanceWorkMem);
+  }
+}

@@ -1,0 +1,30 @@
+package dev.cutover.replicator.replication;
+
+import java.util.List;
+
+/**
+ * What {@code start} did.
+ *
+ * @param slot the replication slot on old the subscription streams from
+ * @param consistentPoint the LSN where the copy's snapshot ends and streaming begins
+ * @param tables per table: rows and bytes copied, chunks, format, time
+ * @param indexesSetAside indexes and constraints dropped on new before the copy
+ * @param indexesBuilt indexes and constraints built on new after it
+ * @param copyMillis the parallel copy
+ * @param indexMillis the index builds and ANALYZE
+ * @param totalMillis everything, from connecting to the subscription's creation
+ */
+public record StartReport(String slot, String consistentPoint, List<TableCopy> tables, int indexesSetAside,
+    int indexesBuilt, long copyMillis, long indexMillis, long totalMillis) {
+
+  /** One table's copy. */
+  public record TableCopy(String table, long rows, long bytes, int chunks, boolean binary, long millis) {}
+
+  public long rows() {
+    return tables.stream().mapToLong(TableCopy::rows).sum();
+  }
+
+  public long bytes() {
+    return tables.stream().mapToLong(TableCopy::bytes).sum();
+  }
+}

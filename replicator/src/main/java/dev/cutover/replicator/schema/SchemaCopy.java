@@ -1,0 +1,245 @@
+package dev.cutover.replicator.schema;
+
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * {@code schema}: copies old's schema into an empty new database with {@code pg_dump
+ * --schema-only}, leaving out the control schema, its fence triggers, publications and
+ * subscriptions. The dump runs on new in one transaction: all of it or nothing.
+ *
+ * <p>pg_dump must be at least old's major version. Without one, it fails with
+ * {@link Failure#TOOL_MISSING} and a message holding the exact commands to run by hand.
+ * Extensions come first: every extension old has must be available on new's server before
+ * anything is created, since the dump creates them before the objects that use them.
+ */
+public final class SchemaCopy {
+  private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
+  private static final String FENCE_TRIGGER = "CREATE TRIGGER cutover_fence ";
+
+  /**
+   * @param pgDump the pg_dump to use; null to look on PATH and in /usr/lib/postgresql/(version)/bin
+   * @param noOwner pass {@code --no-owner} (when new's roles differ from old's)
+   * @param noPrivileges pass {@code --no-privileges}
+   */
+  public record Options(String pgDump, boolean noOwner, boolean noPrivileges) {}
+
+  /**
+   * What was done.
+   *
+   * @param pgDump the pg_dump used
+   * @param pgDumpMajor its major version
+   * @param dumpBytes size of the schema dump
+   * @param tables application tables on new afterwards
+   * @param millis time taken
+   */
+  public record Report(String pgDump, int pgDumpMajor, long dumpBytes, int tables, long millis) {}
+
+  private SchemaCopy() {}
+
+  public static Report run(Endpoint old, Endpoint nw, Options options) throws ReplicatorException, SQLException, IOException,
+      InterruptedException {
+    long t0 = System.nanoTime();
+    try (Connection o = old.connect(); Connection n = nw.connect()) {
+      int oldMajor = Sql.majorVersion(o);
+      List<String> existing = Catalog.applicationTables(n).stream().map(Object::toString).collect(Collectors.toList());
+      if (!existing.isEmpty()) {
+        throw new ReplicatorException(Failure.PRECONDITION, "new is not empty: it has " + existing.size() + " table(s), e.g. "
+            + existing.get(0), "point --new-url at an empty database (CREATE DATABASE ...)");
+      }
+      List<String> missing = new ArrayList<>();
+      for (String ext : Sql.strings(o, "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1")) {
+        if (!Sql.bool(n, "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = ?)", ext)) {
+          missing.add(ext);
+        }
+      }
+      if (!missing.isEmpty()) {
+        throw new ReplicatorException(Failure.PRECONDITION, "new's server does not offer extension(s) " + String.join(", ", missing)
+            + " that old uses", "install their packages on new's server first (RDS: check rds.allowed_extensions)");
+      }
+      Tool tool = find(options.pgDump(), oldMajor);
+      if (tool == null || tool.major < oldMajor) {
+        String found = tool == null ? (options.pgDump() == null ? "no pg_dump on PATH" : "no pg_dump at " + options.pgDump())
+            : tool.path + " is version " + tool.major;
+        throw new ReplicatorException(Failure.TOOL_MISSING, found + ", and old runs PostgreSQL " + oldMajor
+            + " (pg_dump must be " + oldMajor + " or newer)",
+            "install postgresql-client-" + oldMajor + " (or newer) and retry, or run: " + manualCommand(old, nw, options));
+      }
+      byte[] dump = dump(tool.path, old, options);
+      String script = filter(new String(dump, StandardCharsets.UTF_8));
+      boolean auto = n.getAutoCommit();
+      n.setAutoCommit(false);
+      try (Statement s = n.createStatement()) {
+        s.setEscapeProcessing(false);
+        s.execute(script);
+        n.commit();
+      } catch (SQLException e) {
+        n.rollback();
+        throw e;
+      } finally {
+        n.setAutoCommit(auto);
+        Sql.execute(n, "RESET search_path");
+      }
+      int tables = Catalog.applicationTables(n).size();
+      return new Report(tool.path, tool.major, dump.length, tables, (System.nanoTime() - t0) / 1_000_000);
+    }
+  }
+
+  /** Leaves out psql meta-commands ({@code \restrict} in recent pg_dump) and our fence triggers. */
+  static String filter(String dump) {
+    return dump.lines()
+        .filter(l -> !l.startsWith("\\"))
+        .filter(l -> !l.startsWith(FENCE_TRIGGER))
+        .collect(Collectors.joining("\n", "", "\n"));
+  }
+
+  private static List<String> arguments(Endpoint e, Options options) {
+    List<String> args = new ArrayList<>(List.of("--schema-only", "--exclude-schema=cutover", "--no-publications", "--no-subscriptions"));
+    if (options.noOwner()) {
+      args.add("--no-owner");
+    }
+    if (options.noPrivileges()) {
+      args.add("--no-privileges");
+    }
+    args.add("--host=" + e.host());
+    args.add("--port=" + e.port());
+    if (e.user() != null) {
+      args.add("--username=" + e.user());
+    }
+    args.add("--dbname=" + e.database());
+    return args;
+  }
+
+  private static byte[] dump(String pgDump, Endpoint old, Options options) throws IOException, InterruptedException, ReplicatorException {
+    List<String> command = new ArrayList<>();
+    command.add(pgDump);
+    command.addAll(arguments(old, options));
+    ProcessBuilder pb = new ProcessBuilder(command);
+    if (old.password() != null) {
+      pb.environment().put("PGPASSWORD", old.password());
+    }
+    Process p = pb.start();
+    CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
+    byte[] out = readAll(p.getInputStream());
+    if (!p.waitFor(10, TimeUnit.MINUTES)) {
+      p.destroyForcibly();
+      throw new ReplicatorException(Failure.TIMEOUT, "pg_dump did not finish within 10 minutes", "run it by hand");
+    }
+    if (p.exitValue() != 0) {
+      String message = new String(err.join(), StandardCharsets.UTF_8).trim().replace('\n', ' ');
+      throw new ReplicatorException(Failure.CONNECTION, "pg_dump failed on old: " + message,
+          "check --old-url, --old-user and CUTOVER_OLD_PASSWORD");
+    }
+    return out;
+  }
+
+  private static byte[] readAll(InputStream in) {
+    try (in) {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      in.transferTo(b);
+      return b.toByteArray();
+    } catch (IOException e) {
+      return new byte[0];
+    }
+  }
+
+  /** The commands to copy the schema by hand, passwords taken from the environment, never shown. */
+  public static String manualCommand(Endpoint old, Endpoint nw, Options options) {
+    String dump = "PGPASSWORD=\"$CUTOVER_OLD_PASSWORD\" pg_dump " + arguments(old, options).stream().map(SchemaCopy::shell)
+        .collect(Collectors.joining(" "));
+    String restore = "PGPASSWORD=\"$CUTOVER_NEW_PASSWORD\" psql --set ON_ERROR_STOP=1 --single-transaction --host="
+        + shell(nw.host()) + " --port=" + shell(nw.port()) + (nw.user() == null ? "" : " --username=" + shell(nw.user()))
+        + " --dbname=" + shell(nw.database());
+    return dump + " | grep -v '^CREATE TRIGGER cutover_fence ' | " + restore;
+  }
+
+  private static String shell(String s) {
+    return s.matches("[A-Za-z0-9_./=:@-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
+  }
+
+  private record Tool(String path, int major) {}
+
+  /** The major version of the newest pg_dump this machine offers, or empty. */
+  public static java.util.OptionalInt availablePgDump() {
+    Tool t = find(null, 0);
+    return t == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(t.major);
+  }
+
+  /** The given pg_dump, or the newest on PATH or under /usr/lib/postgresql; null when none. */
+  static Tool find(String given, int wanted) {
+    List<Path> candidates = new ArrayList<>();
+    if (given != null) {
+      candidates.add(Paths.get(given));
+    } else {
+      String path = System.getenv("PATH");
+      if (path != null) {
+        for (String dir : path.split(File.pathSeparator)) {
+          if (!dir.isEmpty()) {
+            candidates.add(Paths.get(dir, "pg_dump"));
+          }
+        }
+      }
+      Path lib = Paths.get("/usr/lib/postgresql");
+      if (Files.isDirectory(lib)) {
+        try (DirectoryStream<Path> versions = Files.newDirectoryStream(lib)) {
+          for (Path v : versions) {
+            candidates.add(v.resolve("bin").resolve("pg_dump"));
+          }
+        } catch (IOException ignored) {
+          // An unreadable directory offers no candidates.
+        }
+      }
+    }
+    Tool best = null;
+    for (Path c : candidates) {
+      if (!Files.isExecutable(c)) {
+        continue;
+      }
+      int major = version(c);
+      if (major > 0 && (best == null || major > best.major)) {
+        best = new Tool(c.toString(), major);
+      }
+    }
+    return best;
+  }
+
+  private static int version(Path pgDump) {
+    try {
+      Process p = new ProcessBuilder(pgDump.toString(), "--version").redirectErrorStream(true).start();
+      String out = new String(readAll(p.getInputStream()), StandardCharsets.UTF_8);
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return -1;
+      }
+      Matcher m = VERSION.matcher(out);
+      return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    } catch (IOException | InterruptedException e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      return -1;
+    }
+  }
+}

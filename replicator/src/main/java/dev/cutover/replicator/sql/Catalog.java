@@ -1,0 +1,146 @@
+package dev.cutover.replicator.sql;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** Catalog queries about application tables, shared by check, start and verify. */
+public final class Catalog {
+  /** Schemas that never hold application tables. */
+  public static final String SYSTEM_SCHEMA_FILTER =
+      "n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') AND n.nspname NOT LIKE 'pg\\_%'";
+
+  private Catalog() {}
+
+  /** Ordinary tables (including partitions) outside the system schemas and {@code cutover}. */
+  public static List<TableName> applicationTables(Connection c) throws SQLException {
+    return tables(c, "c.relkind = 'r' AND c.relpersistence = 'p' AND " + SYSTEM_SCHEMA_FILTER);
+  }
+
+  /** Unlogged tables, which logical replication never carries. */
+  public static List<TableName> unloggedTables(Connection c) throws SQLException {
+    return tables(c, "c.relkind IN ('r', 'p') AND c.relpersistence = 'u' AND " + SYSTEM_SCHEMA_FILTER);
+  }
+
+  /** The tables a publication carries (leaf tables of partitioned ones). */
+  public static List<TableName> publishedTables(Connection c, String publication) throws SQLException {
+    List<TableName> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ? ORDER BY 1, 2")) {
+      ps.setString(1, publication);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new TableName(rs.getString(1), rs.getString(2)));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static List<TableName> tables(Connection c, String where) throws SQLException {
+    List<TableName> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname, c.relname FROM pg_class c"
+        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " + where + " ORDER BY 1, 2");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(new TableName(rs.getString(1), rs.getString(2)));
+      }
+    }
+    return out;
+  }
+
+  /** Everything about {@code table}, or empty when it does not exist on this server. */
+  public static Optional<TableInfo> describe(Connection c, TableName table) throws SQLException {
+    long oid;
+    char replident;
+    long bytes;
+    long reltuples;
+    boolean partition;
+    try (PreparedStatement ps = c.prepareStatement("SELECT c.oid, c.relreplident, pg_relation_size(c.oid),"
+        + " c.reltuples::bigint, c.relispartition FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')")) {
+      ps.setString(1, table.schema());
+      ps.setString(2, table.name());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        oid = rs.getLong(1);
+        replident = rs.getString(2).charAt(0);
+        bytes = rs.getLong(3);
+        reltuples = rs.getLong(4);
+        partition = rs.getBoolean(5);
+      }
+    }
+    List<Column> columns = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod),"
+        + " a.atttypid::bigint, a.attgenerated <> '', a.attnotnull FROM pg_attribute a"
+        + " WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")) {
+      ps.setLong(1, oid);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          columns.add(new Column(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getBoolean(4), rs.getBoolean(5)));
+        }
+      }
+    }
+    String keyKind = "none";
+    List<String> key = List.of();
+    // Primary key first, then the replica identity index, then any unique index over NOT NULL
+    // columns without expressions or predicate: all three identify a row.
+    try (PreparedStatement ps = c.prepareStatement("SELECT CASE WHEN i.indisprimary THEN 'primary key'"
+        + " WHEN i.indisreplident THEN 'replica identity index' ELSE 'unique index' END,"
+        + " array(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)"
+        + "   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[]"
+        + " FROM pg_index i WHERE i.indrelid = ? AND i.indisunique AND i.indisvalid AND i.indpred IS NULL"
+        + " AND i.indexprs IS NULL AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey::int2[]) k(attnum)"
+        + "   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)"
+        + " AND 0 <> ALL (i.indkey::int2[])"
+        + " ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1")) {
+      ps.setLong(1, oid);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          keyKind = rs.getString(1);
+          String[] names = (String[]) rs.getArray(2).getArray();
+          key = List.of(names);
+        }
+      }
+    }
+    return Optional.of(new TableInfo(table, List.copyOf(columns), key, keyKind, replident, bytes, reltuples, partition));
+  }
+
+  /** {@link #describe} that fails when the table is missing. */
+  public static TableInfo require(Connection c, TableName table, String side) throws SQLException {
+    return describe(c, table).orElseThrow(() -> new SQLException(
+        "table " + table + " does not exist on the " + side + " database", "42P01"));
+  }
+
+  /** Whether the current role is a superuser. */
+  public static boolean superuser(Connection c) throws SQLException {
+    return Sql.bool(c, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
+  }
+
+  /** Whether the current role may create replication slots: superuser, REPLICATION, or RDS's rds_replication/rds_superuser. */
+  public static boolean canReplicate(Connection c) throws SQLException {
+    return Sql.bool(c, "SELECT r.rolsuper OR r.rolreplication"
+        + " OR EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname IN ('rds_replication', 'rds_superuser', 'azure_pg_admin', 'cloudsqlsuperuser')"
+        + "   AND pg_has_role(r.oid, g.oid, 'member'))"
+        + " FROM pg_roles r WHERE r.rolname = current_user");
+  }
+
+  /** Whether the current role may set session_replication_role (superuser, or RDS rds_superuser). */
+  public static boolean canSkipTriggers(Connection c) throws SQLException {
+    return Sql.bool(c, "SELECT r.rolsuper"
+        + " OR EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname IN ('rds_superuser', 'azure_pg_admin', 'cloudsqlsuperuser')"
+        + "   AND pg_has_role(r.oid, g.oid, 'member'))"
+        + " FROM pg_roles r WHERE r.rolname = current_user");
+  }
+
+  /** The current role's name. */
+  public static String currentUser(Connection c) throws SQLException {
+    return Sql.string(c, "SELECT current_user");
+  }
+}

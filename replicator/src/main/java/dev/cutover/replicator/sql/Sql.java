@@ -1,0 +1,133 @@
+package dev.cutover.replicator.sql;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * Quoting and small query helpers. Every identifier the replicator puts into a statement goes
+ * through {@link #ident(String)}, every string literal through {@link #literal(String)}; nothing
+ * is concatenated unquoted.
+ */
+public final class Sql {
+  private static final Pattern CONNINFO_PASSWORD =
+      Pattern.compile("(?i)(?<![a-z_])(password\\s*=\\s*)('(?:[^'\\\\]|\\\\.)*'|[^\\s&;]+)");
+  private static final Pattern USERINFO = Pattern.compile("(//[^/@:\\s]+:)[^/@\\s]*@");
+
+  private Sql() {}
+
+  /** A double-quoted identifier ({@code quote_ident} that always quotes): keeps case, allows reserved words. */
+  public static String ident(String name) {
+    requireNoNul(name);
+    return '"' + name.replace("\"", "\"\"") + '"';
+  }
+
+  /** {@code "schema"."name"}. */
+  public static String qualified(String schema, String name) {
+    return ident(schema) + '.' + ident(name);
+  }
+
+  /** A single-quoted string literal (standard_conforming_strings is on in every supported version). */
+  public static String literal(String value) {
+    requireNoNul(value);
+    return '\'' + value.replace("'", "''") + '\'';
+  }
+
+  /** A value for a libpq connection string: single-quoted, backslashes and quotes escaped. */
+  public static String conninfoValue(String value) {
+    requireNoNul(value);
+    return '\'' + value.replace("\\", "\\\\").replace("'", "\\'") + '\'';
+  }
+
+  /** A libpq connection string with {@code password=...} replaced by {@code password=***}. */
+  public static String maskConninfo(String conninfo) {
+    return conninfo == null ? null : CONNINFO_PASSWORD.matcher(conninfo).replaceAll("$1***");
+  }
+
+  /**
+   * Text with passwords masked: {@code password=...} as a URL parameter or in a libpq connection
+   * string, and {@code user:password@} in URLs. Leaves words such as {@code PGPASSWORD} alone.
+   */
+  public static String maskSecrets(String text) {
+    if (text == null) {
+      return null;
+    }
+    return USERINFO.matcher(maskConninfo(text)).replaceAll("$1***@");
+  }
+
+  /** The server's major version ({@code server_version_num} / 10000, e.g. 17). */
+  public static int majorVersion(Connection c) throws SQLException {
+    return Integer.parseInt(string(c, "SHOW server_version_num")) / 10_000;
+  }
+
+  public static void execute(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  /** The first column of the first row, or null when there is no row. */
+  public static String string(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? rs.getString(1) : null;
+    }
+  }
+
+  public static long number(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
+  }
+
+  public static boolean bool(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+      return rs.next() && rs.getBoolean(1);
+    }
+  }
+
+  /** The first column of every row. */
+  public static List<String> strings(Connection c, String sql, Object... args) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  public static PreparedStatement prepare(Connection c, String sql, Object... args) throws SQLException {
+    PreparedStatement ps = c.prepareStatement(sql);
+    try {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+    } catch (SQLException e) {
+      ps.close();
+      throw e;
+    }
+    return ps;
+  }
+
+  /** Whether a relation or function exists (e.g. {@code to_regclass('cutover.barrier')}). */
+  public static boolean relationExists(Connection c, String qualifiedName) throws SQLException {
+    return bool(c, "SELECT to_regclass(?) IS NOT NULL", qualifiedName);
+  }
+
+  /** Lower-case ASCII, for comparing setting values. */
+  public static String lower(String s) {
+    return s == null ? null : s.toLowerCase(Locale.ROOT);
+  }
+
+  private static void requireNoNul(String value) {
+    if (value.indexOf('\0') >= 0) {
+      throw new IllegalArgumentException("PostgreSQL names and values cannot contain a NUL character: " + value.replace('\0', '?'));
+    }
+  }
+}

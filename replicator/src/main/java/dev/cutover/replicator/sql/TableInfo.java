@@ -1,0 +1,57 @@
+package dev.cutover.replicator.sql;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * What the replicator needs to know about one table on one server.
+ *
+ * @param name the table
+ * @param columns every column, in attnum order
+ * @param key the columns of the primary key, or else of the replica identity index, or else of a
+ *     unique index over NOT NULL columns; empty when the table has no key
+ * @param keyKind {@code primary key}, {@code replica identity index}, {@code unique index} or {@code none}
+ * @param replicaIdentity {@code relreplident}: d(efault), n(othing), f(ull), i(ndex)
+ * @param bytes heap size in bytes
+ * @param estimatedRows {@code reltuples}, or -1 when never analyzed
+ * @param partition whether the table is a partition of a partitioned table
+ */
+public record TableInfo(TableName name, List<Column> columns, List<String> key, String keyKind,
+    char replicaIdentity, long bytes, long estimatedRows, boolean partition) {
+
+  /** The columns COPY moves: all but generated ones. */
+  public List<Column> copiedColumns() {
+    return columns.stream().filter(c -> !c.generated()).collect(Collectors.toList());
+  }
+
+  /** Quoted, comma-separated names of {@link #copiedColumns()}. */
+  public String copiedColumnList() {
+    return copiedColumns().stream().map(c -> Sql.ident(c.name())).collect(Collectors.joining(", "));
+  }
+
+  public boolean hasKey() {
+    return !key.isEmpty();
+  }
+
+  /**
+   * Whether UPDATE and DELETE can be replicated: a primary key under the default identity, an
+   * identity index, or FULL.
+   */
+  public boolean replicable() {
+    return switch (replicaIdentity) {
+      case 'f' -> true;
+      case 'i' -> true;
+      case 'd' -> "primary key".equals(keyKind);
+      default -> false;
+    };
+  }
+
+  public Column column(String columnName) {
+    for (Column c : columns) {
+      if (c.name().equals(columnName)) {
+        return c;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,184 @@
+package dev.cutover.replicator.status;
+
+import dev.cutover.replicator.Names;
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.replication.Heartbeat;
+import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Reads {@link StatusReport}s from the two databases. */
+public final class StatusReader {
+  /** A source beat older than this means no heartbeat writer is running. */
+  static final long WRITER_GONE_MILLIS = 5_000;
+
+  private StatusReader() {}
+
+  public static StatusReport read(Connection old, Connection nw, Names names) throws SQLException {
+    List<StatusReport.Direction> directions = new ArrayList<>();
+    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, Names.FORWARD, names.forwardSlot());
+    if (forward != null) {
+      directions.add(forward);
+    }
+    StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, Names.REVERSE, names.reverseSlot());
+    if (reverse != null) {
+      directions.add(reverse);
+    }
+    return new StatusReport(Instant.now(), directions);
+  }
+
+  private static StatusReport.Direction direction(String name, Side sourceSide, Connection source, Connection target,
+      String subscription, String slotName) throws SQLException {
+    boolean subExists = ReplicationObjects.subscriptionExists(target, subscription);
+    boolean slotExists = ReplicationObjects.slotExists(source, slotName);
+    if (!subExists && !slotExists) {
+      return null;
+    }
+    List<String> problems = new ArrayList<>();
+    String targetLabel = sourceSide.other().label();
+    String sourceLabel = sourceSide.label();
+    boolean enabled = false;
+    boolean worker = false;
+    Map<String, String> tables = new LinkedHashMap<>();
+    Long applyErrors = null;
+    Long syncErrors = null;
+    Map<String, Long> conflicts = new LinkedHashMap<>();
+    if (subExists) {
+      enabled = Sql.bool(target, "SELECT subenabled FROM pg_subscription WHERE subname = ?"
+          + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", subscription);
+      worker = Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = ? AND pid IS NOT NULL AND relid IS NULL)",
+          subscription);
+      try (PreparedStatement ps = target.prepareStatement("SELECT format('%I.%I', n.nspname, c.relname), r.srsubstate"
+          + " FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid JOIN pg_class c ON c.oid = r.srrelid"
+          + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.subname = ?"
+          + " AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1")) {
+        ps.setString(1, subscription);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            tables.put(rs.getString(1), tableState(rs.getString(2)));
+          }
+        }
+      }
+      if (Sql.majorVersion(target) >= 15) {
+        try (PreparedStatement ps = target.prepareStatement("SELECT * FROM pg_stat_subscription_stats WHERE subname = ?")) {
+          ps.setString(1, subscription);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (rs.next()) {
+              ResultSetMetaData md = rs.getMetaData();
+              for (int i = 1; i <= md.getColumnCount(); i++) {
+                String col = md.getColumnName(i);
+                if (col.equals("apply_error_count")) {
+                  applyErrors = rs.getLong(i);
+                } else if (col.equals("sync_error_count")) {
+                  syncErrors = rs.getLong(i);
+                } else if (col.startsWith("confl_")) {
+                  conflicts.put(col.substring("confl_".length()), rs.getLong(i));
+                }
+              }
+            }
+          }
+        }
+      }
+      if (!enabled) {
+        problems.add("subscription " + subscription + " on " + targetLabel + " is disabled: nothing is applied and lag grows;"
+            + " ALTER SUBSCRIPTION " + subscription + " ENABLE to resume");
+      } else if (!worker) {
+        problems.add("no apply worker runs for " + subscription + " on " + targetLabel
+            + ": it is starting, or failing (see the " + targetLabel + " server log); lag grows meanwhile");
+      }
+      if (applyErrors != null && applyErrors > 0) {
+        problems.add(applyErrors + " apply error(s) on " + targetLabel + " since statistics were reset; see its server log");
+      }
+    } else {
+      problems.add("slot " + slotName + " on " + sourceLabel + " has no subscription on " + targetLabel
+          + ": it retains WAL for nothing; run cleanup");
+    }
+
+    StatusReport.Slot slot = null;
+    Long lagBytes = null;
+    if (slotExists) {
+      boolean v13 = Sql.majorVersion(source) >= 13;
+      try (PreparedStatement ps = source.prepareStatement("SELECT active, "
+          + (v13 ? "wal_status, safe_wal_size" : "NULL::text, NULL::bigint")
+          + ", confirmed_flush_lsn::text, pg_current_wal_lsn()::text,"
+          + " pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
+          + " FROM pg_replication_slots WHERE slot_name = ?")) {
+        ps.setString(1, slotName);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            slot = new StatusReport.Slot(slotName, rs.getBoolean(1), rs.getString(2), (Long) rs.getObject(3),
+                rs.getString(4), rs.getString(5));
+            lagBytes = (Long) rs.getObject(6);
+          }
+        }
+      }
+      if (slot != null) {
+        if ("lost".equals(slot.walStatus())) {
+          problems.add("slot " + slotName + " on " + sourceLabel + " lost WAL it needed (max_slot_wal_keep_size):"
+              + " replication cannot resume; run cleanup and start again");
+        } else if ("unreserved".equals(slot.walStatus())) {
+          problems.add("slot " + slotName + " on " + sourceLabel + " is about to lose WAL (safe_wal_size "
+              + slot.safeWalSizeBytes() + " bytes): resume the subscription now");
+        }
+        if (!slot.active() && enabled) {
+          problems.add("no walsender holds slot " + slotName + " on " + sourceLabel + " yet");
+        }
+      }
+    } else {
+      problems.add("slot " + slotName + " on " + sourceLabel + " is missing: replication cannot run; run cleanup and start again");
+    }
+
+    Long beatLag = null;
+    Long beatAge = null;
+    Optional<Heartbeat.Beat> onSource = Heartbeat.read(source, sourceSide);
+    Optional<Heartbeat.Beat> onTarget = Heartbeat.read(target, sourceSide);
+    if (onSource.isPresent()) {
+      beatAge = onSource.get().age().toMillis();
+      beatLag = onTarget.map(t -> Math.max(0, onSource.get().at().toEpochMilli() - t.at().toEpochMilli()))
+          .orElse(null);
+      if (beatAge > WRITER_GONE_MILLIS) {
+        problems.add("no heartbeat writer runs on " + sourceLabel + " (last beat " + beatAge / 1000
+            + " s ago), so time lag is stale: run `cutover-replicator heartbeat` or `status --watch`");
+      }
+      if (onTarget.isEmpty()) {
+        problems.add("no heartbeat has reached " + targetLabel + " yet");
+      }
+    } else {
+      problems.add("no heartbeat on " + sourceLabel + ": time lag unknown; run `cutover-replicator heartbeat` or `status --watch`");
+    }
+
+    String state;
+    if (slot == null || (slot.walStatus() != null && slot.walStatus().equals("lost"))) {
+      state = "broken";
+    } else if (!subExists || !enabled || !worker) {
+      state = "stopped";
+    } else if (beatLag != null && beatLag > 2_000 || lagBytes != null && lagBytes > 16L * 1024 * 1024) {
+      state = "catching-up";
+    } else {
+      state = "streaming";
+    }
+    return new StatusReport.Direction(name, sourceLabel, state, enabled, worker, tables, slot, lagBytes, beatLag, beatAge,
+        applyErrors, syncErrors, conflicts, problems);
+  }
+
+  private static String tableState(String code) {
+    return switch (code) {
+      case "i" -> "init";
+      case "d" -> "data-copy";
+      case "f" -> "finished-copy";
+      case "s" -> "synchronized";
+      case "r" -> "ready";
+      default -> code;
+    };
+  }
+}

@@ -1,0 +1,548 @@
+package dev.cutover.replicator.verify;
+
+import dev.cutover.driver.control.Barrier;
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Column;
+import dev.cutover.replicator.sql.Parallel;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableInfo;
+import dev.cutover.replicator.sql.TableName;
+import dev.cutover.replicator.verify.VerifyReport.Difference;
+import dev.cutover.replicator.verify.VerifyReport.TableResult;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+
+/**
+ * {@code verify}: compares every replicated table on both sides. Tables with a key are cut into
+ * ranges of the key (boundaries taken from the source); each range's row count and checksum (md5
+ * of the ordered md5s of each row's text) are compared, and a range that differs is halved at its
+ * median key until few rows are left, which are compared row by row. A table without a key is
+ * compared as a whole, as a multiset of rows.
+ *
+ * <p>Rows written while verify runs can differ only because replication has not applied them yet.
+ * So every difference is rechecked after replication has passed the moment it was found: a
+ * barrier marker is written on the source and awaited on the target (replication applies in
+ * commit order), then the differing rows are compared again, up to three rounds. Only what still
+ * differs is reported. Without a running subscription nothing can pass, and differences are
+ * reported as found.
+ *
+ * <p>Both sessions show values the same way ({@code TimeZone = UTC}, ISO dates, hex bytea), so a
+ * row's text is the same on both servers for the same values. Ranges use the database's collation
+ * for text keys; {@code check} warns when the two databases' collations differ.
+ */
+public final class Verifier {
+  /**
+   * How to compare.
+   *
+   * @param chunkRows rows per first-level range
+   * @param leafRows a differing range with at most this many rows is compared row by row
+   * @param maxKeysPerTable differing keys listed per table (all are counted)
+   * @param catchUpTimeout how long a barrier may take before differences are reported unrechecked
+   * @param recheckRounds how many times a difference is rechecked
+   * @param jobs tables compared in parallel
+   */
+  public record Options(long chunkRows, int leafRows, int maxKeysPerTable, Duration catchUpTimeout, int recheckRounds, int jobs) {
+    public Options {
+      if (chunkRows < 1 || leafRows < 1 || maxKeysPerTable < 0 || recheckRounds < 0 || jobs < 1) {
+        throw new IllegalArgumentException("verify options must be positive: " + chunkRows + ", " + leafRows + ", "
+            + maxKeysPerTable + ", " + recheckRounds + ", " + jobs);
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(10_000, 256, 100, Duration.ofSeconds(30), 3, 2);
+    }
+  }
+
+  private static final int KEYLESS_ROW_DIFF_LIMIT = 100_000;
+  private static final String SEP = "\u0001";
+
+  private final Endpoint sourceEp;
+  private final Endpoint targetEp;
+  private final Options options;
+  private final boolean replicating;
+
+  private Verifier(Endpoint source, Endpoint target, Options options, boolean replicating) {
+    this.sourceEp = source;
+    this.targetEp = target;
+    this.options = options;
+    this.replicating = replicating;
+  }
+
+  /** Verifies in the direction replication runs: old → new while forward exists, else new → old while reverse does. */
+  public static VerifyReport run(Endpoint old, Endpoint nw, Options options) throws Exception {
+    Endpoint source = old;
+    Endpoint target = nw;
+    boolean replicating;
+    List<TableName> tables;
+    try (Connection o = old.connect(); Connection n = nw.connect()) {
+      if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
+        replicating = true;
+      } else if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
+        source = nw;
+        target = old;
+        replicating = true;
+      } else {
+        replicating = false;
+      }
+      Connection s = source == old ? o : n;
+      String publication = source == old ? Names.FORWARD : Names.REVERSE;
+      tables = ReplicationObjects.publicationExists(s, publication) ? Catalog.publishedTables(s, publication)
+          : Catalog.applicationTables(s);
+      tables = tables.stream().filter(t -> !t.schema().equals("cutover")).collect(Collectors.toList());
+    }
+    return new Verifier(source, target, options, replicating).verify(tables);
+  }
+
+  private record Pair(Connection source, Connection target) implements AutoCloseable {
+    @Override
+    public void close() throws SQLException {
+      try {
+        source.close();
+      } finally {
+        target.close();
+      }
+    }
+  }
+
+  private Pair open() throws Exception {
+    Connection s = sourceEp.connect();
+    try {
+      Connection t = targetEp.connect();
+      for (Connection c : new Connection[] {s, t}) {
+        Sql.execute(c, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
+            + " SET bytea_output = 'hex'; SET extra_float_digits = 1");
+      }
+      return new Pair(s, t);
+    } catch (Exception e) {
+      s.close();
+      throw e;
+    }
+  }
+
+  private VerifyReport verify(List<TableName> tables) throws Exception {
+    long t0 = System.nanoTime();
+    Map<TableName, Compared> results = Collections.synchronizedMap(new LinkedHashMap<>());
+    AtomicLong rows = new AtomicLong();
+    Parallel.run("cutover-verify", options.jobs(), tables, this::open, (pair, table) -> {
+      Compared c = compareTable(pair, table);
+      rows.addAndGet(c.sourceRows);
+      results.put(table, c);
+    });
+    boolean rechecked = false;
+    String note = "";
+    boolean anyDifference = results.values().stream().anyMatch(c -> c.count > 0);
+    long found = results.values().stream().mapToLong(c -> c.count).sum();
+    if (anyDifference) {
+      if (!replicating) {
+        note = "replication is not running, so differences were not rechecked";
+      } else {
+        rechecked = true;
+        try (Pair pair = open()) {
+          for (int round = 0; round < options.recheckRounds() && results.values().stream().anyMatch(c -> c.count > 0); round++) {
+            String marker = Barrier.write(pair.source);
+            if (!Barrier.await(pair.target, marker, options.catchUpTimeout())) {
+              rechecked = false;
+              note = "replication did not pass a barrier within " + options.catchUpTimeout().toMillis()
+                  + " ms, so differences are reported as found";
+              break;
+            }
+            for (Compared c : results.values()) {
+              if (c.count > 0) {
+                recheck(pair, c);
+              }
+            }
+          }
+        }
+      }
+    }
+    List<TableResult> out = new ArrayList<>();
+    for (TableName t : tables) {
+      Compared c = results.get(t);
+      if (c != null) {
+        out.add(new TableResult(t.toString(), c.info == null ? List.of() : c.info.key(), c.sourceRows, c.targetRows, c.ranges,
+            c.count, List.copyOf(c.differences.values()), c.millis));
+      }
+    }
+    long remaining = out.stream().mapToLong(TableResult::differenceCount).sum();
+    return new VerifyReport(sourceEp.side().label(), targetEp.side().label(), out, rows.get(),
+        (System.nanoTime() - t0) / 1_000_000, rechecked, note, Math.max(0, found - remaining));
+  }
+
+  /** One table's comparison, kept for the recheck. */
+  private final class Compared {
+    final TableName table;
+    TableInfo info;
+    String rowText;
+    long sourceRows;
+    long targetRows;
+    int ranges;
+    long count;
+    long millis;
+    /** Listed differences by key (map key: the key's values joined, or the row's md5 for key-less tables). */
+    final Map<String, Difference> differences = new LinkedHashMap<>();
+    final Map<String, List<String>> keyValues = new HashMap<>();
+
+    Compared(TableName table) {
+      this.table = table;
+    }
+
+    void add(String mapKey, List<String> values, Difference d) {
+      count++;
+      if (differences.size() < options.maxKeysPerTable()) {
+        differences.put(mapKey, d);
+        keyValues.put(mapKey, values);
+      }
+    }
+  }
+
+  private Compared compareTable(Pair p, TableName table) throws SQLException {
+    long t0 = System.nanoTime();
+    Compared c = new Compared(table);
+    Optional<TableInfo> s = Catalog.describe(p.source, table);
+    Optional<TableInfo> t = Catalog.describe(p.target, table);
+    if (s.isEmpty()) {
+      return c;
+    }
+    c.info = s.get();
+    if (t.isEmpty()) {
+      c.sourceRows = Sql.number(p.source, "SELECT count(*) FROM ONLY " + table.quoted());
+      c.add("*", List.of(), new Difference("*", "table-missing-on-target"));
+      c.count = c.sourceRows;
+      c.millis = (System.nanoTime() - t0) / 1_000_000;
+      return c;
+    }
+    List<String> cols = new ArrayList<>();
+    for (Column col : c.info.columns()) {
+      if (t.get().column(col.name()) != null) {
+        cols.add(Sql.ident(col.name()));
+      }
+    }
+    c.rowText = "ROW(" + String.join(", ", cols) + ")::text";
+    if (c.info.hasKey()) {
+      compareByKey(p, c);
+    } else {
+      compareWhole(p, c);
+    }
+    c.millis = (System.nanoTime() - t0) / 1_000_000;
+    return c;
+  }
+
+  // ---- tables with a key ----
+
+  private String keyList(TableInfo info) {
+    return info.key().stream().map(Sql::ident).collect(Collectors.joining(", "));
+  }
+
+  /**
+   * The key columns as text, aliased so that {@code ORDER BY} on the key names sorts by the
+   * columns themselves, not by these text outputs.
+   */
+  private String keyTexts(TableInfo info) {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < info.key().size(); i++) {
+      out.add(Sql.ident(info.key().get(i)) + "::text AS cutover_k" + i);
+    }
+    return String.join(", ", out);
+  }
+
+  /** {@code (k1, k2) >= (?::t1, ?::t2)}; the key's row form works for one column too. */
+  private String bound(TableInfo info, String op) {
+    String params = info.key().stream().map(k -> "?::" + info.column(k).type()).collect(Collectors.joining(", "));
+    return "(" + keyList(info) + ") " + op + " (" + params + ")";
+  }
+
+  private String predicate(TableInfo info, List<String> lo, List<String> hi) {
+    List<String> parts = new ArrayList<>();
+    if (lo != null) {
+      parts.add(bound(info, ">="));
+    }
+    if (hi != null) {
+      parts.add(bound(info, "<"));
+    }
+    return parts.isEmpty() ? "true" : String.join(" AND ", parts);
+  }
+
+  private static int bind(PreparedStatement ps, int index, List<String> lo, List<String> hi) throws SQLException {
+    for (List<String> b : java.util.Arrays.asList(lo, hi)) {
+      if (b != null) {
+        for (String v : b) {
+          ps.setString(index++, v);
+        }
+      }
+    }
+    return index;
+  }
+
+  private void compareByKey(Pair p, Compared c) throws SQLException {
+    TableInfo info = c.info;
+    List<List<String>> boundaries = new ArrayList<>();
+    String keys = keyList(info);
+    try (PreparedStatement ps = p.source.prepareStatement("SELECT " + keyTexts(info) + " FROM (SELECT " + keys
+        + ", row_number() OVER (ORDER BY " + keys + ") AS cutover_rn FROM ONLY " + info.name().quoted() + ") s"
+        + " WHERE (cutover_rn - 1) % ? = 0 ORDER BY " + keys)) {
+      ps.setLong(1, options.chunkRows());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          boundaries.add(values(rs, info.key().size(), 1));
+        }
+      }
+    }
+    // The first range is open below so that target rows below the source's smallest key count.
+    List<List<String>> starts = new ArrayList<>();
+    starts.add(null);
+    if (boundaries.size() > 1) {
+      starts.addAll(boundaries.subList(1, boundaries.size()));
+    }
+    c.ranges = starts.size();
+    for (int i = 0; i < starts.size(); i++) {
+      List<String> lo = starts.get(i);
+      List<String> hi = i + 1 < starts.size() ? starts.get(i + 1) : null;
+      Sum src = sum(p.source, c, lo, hi);
+      Sum tgt = sum(p.target, c, lo, hi);
+      c.sourceRows += src.rows;
+      c.targetRows += tgt.rows;
+      if (!src.equals(tgt)) {
+        bisect(p, c, lo, hi, src, tgt);
+      }
+    }
+  }
+
+  private record Sum(long rows, String md5) {}
+
+  private Sum sum(Connection conn, Compared c, List<String> lo, List<String> hi) throws SQLException {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT count(*), coalesce(md5(string_agg(md5(" + c.rowText + "), ''"
+        + " ORDER BY " + keyList(c.info) + ")), '') FROM ONLY " + c.info.name().quoted() + " WHERE " + predicate(c.info, lo, hi))) {
+      bind(ps, 1, lo, hi);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return new Sum(rs.getLong(1), rs.getString(2));
+      }
+    }
+  }
+
+  private void bisect(Pair p, Compared c, List<String> lo, List<String> hi, Sum src, Sum tgt) throws SQLException {
+    long n = Math.max(src.rows, tgt.rows);
+    if (n <= options.leafRows()) {
+      rowDiff(p, c, lo, hi);
+      return;
+    }
+    Connection bigger = src.rows >= tgt.rows ? p.source : p.target;
+    List<String> mid;
+    try (PreparedStatement ps = bigger.prepareStatement("SELECT " + keyTexts(c.info) + " FROM ONLY " + c.info.name().quoted()
+        + " WHERE " + predicate(c.info, lo, hi) + " ORDER BY " + keyList(c.info) + " OFFSET ? LIMIT 1")) {
+      int i = bind(ps, 1, lo, hi);
+      ps.setLong(i, n / 2);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          rowDiff(p, c, lo, hi);
+          return;
+        }
+        mid = values(rs, c.info.key().size(), 1);
+      }
+    }
+    if (mid.equals(lo)) {
+      rowDiff(p, c, lo, hi);
+      return;
+    }
+    for (Range half : List.of(new Range(lo, mid), new Range(mid, hi))) {
+      Sum s = sum(p.source, c, half.lo(), half.hi());
+      Sum t = sum(p.target, c, half.lo(), half.hi());
+      if (!s.equals(t)) {
+        bisect(p, c, half.lo(), half.hi(), s, t);
+      }
+    }
+  }
+
+  /** Keys from {@code lo} (inclusive, null: unbounded) to {@code hi} (exclusive, null: unbounded). */
+  private record Range(List<String> lo, List<String> hi) {}
+
+  private void rowDiff(Pair p, Compared c, List<String> lo, List<String> hi) throws SQLException {
+    Map<String, String> src = rows(p.source, c, lo, hi);
+    Map<String, String> tgt = rows(p.target, c, lo, hi);
+    for (Map.Entry<String, String> e : src.entrySet()) {
+      String other = tgt.get(e.getKey());
+      if (other == null) {
+        c.add(e.getKey(), split(e.getKey()), new Difference(display(c.info, e.getKey()), "missing-on-target"));
+      } else if (!other.equals(e.getValue())) {
+        c.add(e.getKey(), split(e.getKey()), new Difference(display(c.info, e.getKey()), "different"));
+      }
+    }
+    for (String k : tgt.keySet()) {
+      if (!src.containsKey(k)) {
+        c.add(k, split(k), new Difference(display(c.info, k), "extra-on-target"));
+      }
+    }
+  }
+
+  private Map<String, String> rows(Connection conn, Compared c, List<String> lo, List<String> hi) throws SQLException {
+    Map<String, String> out = new LinkedHashMap<>();
+    int k = c.info.key().size();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT " + keyTexts(c.info) + ", md5(" + c.rowText + ") AS cutover_h FROM ONLY "
+        + c.info.name().quoted() + " WHERE " + predicate(c.info, lo, hi) + " ORDER BY " + keyList(c.info))) {
+      bind(ps, 1, lo, hi);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(String.join(SEP, values(rs, k, 1)), rs.getString(k + 1));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static List<String> values(ResultSet rs, int n, int first) throws SQLException {
+    List<String> v = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      v.add(rs.getString(first + i));
+    }
+    return v;
+  }
+
+  private static List<String> split(String joined) {
+    return List.of(joined.split(SEP, -1));
+  }
+
+  private static String display(TableInfo info, String joined) {
+    List<String> v = split(joined);
+    if (info.key().size() == 1) {
+      return info.key().get(0) + "=" + v.get(0);
+    }
+    return "(" + String.join(", ", info.key()) + ")=(" + String.join(", ", v) + ")";
+  }
+
+  // ---- tables without a key ----
+
+  private void compareWhole(Pair p, Compared c) throws SQLException {
+    c.ranges = 1;
+    String sql = "SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM (SELECT md5(" + c.rowText
+        + ") AS h FROM ONLY " + c.info.name().quoted() + ") s";
+    Sum src = wholeSum(p.source, sql);
+    Sum tgt = wholeSum(p.target, sql);
+    c.sourceRows = src.rows;
+    c.targetRows = tgt.rows;
+    if (!src.equals(tgt)) {
+      multisetDiff(p, c);
+    }
+  }
+
+  private static Sum wholeSum(Connection conn, String sql) throws SQLException {
+    try (PreparedStatement ps = conn.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return new Sum(rs.getLong(1), rs.getString(2));
+    }
+  }
+
+  private void multisetDiff(Pair p, Compared c) throws SQLException {
+    if (Math.max(c.sourceRows, c.targetRows) > KEYLESS_ROW_DIFF_LIMIT) {
+      c.add("*", List.of(), new Difference("(table without a key: " + c.sourceRows + " rows on source, " + c.targetRows
+          + " on target, contents differ)", "different"));
+      return;
+    }
+    Map<String, Integer> src = multiset(p.source, c);
+    Map<String, Integer> tgt = multiset(p.target, c);
+    Map<String, String> text = new HashMap<>();
+    texts(p.source, c, text);
+    texts(p.target, c, text);
+    for (Map.Entry<String, Integer> e : src.entrySet()) {
+      int diff = e.getValue() - tgt.getOrDefault(e.getKey(), 0);
+      for (int i = 0; i < diff; i++) {
+        c.add(e.getKey() + "#" + i, List.of(), new Difference(text.get(e.getKey()), "missing-on-target"));
+      }
+    }
+    for (Map.Entry<String, Integer> e : tgt.entrySet()) {
+      int diff = e.getValue() - src.getOrDefault(e.getKey(), 0);
+      for (int i = 0; i < diff; i++) {
+        c.add(e.getKey() + "#x" + i, List.of(), new Difference(text.get(e.getKey()), "extra-on-target"));
+      }
+    }
+  }
+
+  private static Map<String, Integer> multiset(Connection conn, Compared c) throws SQLException {
+    Map<String, Integer> out = new HashMap<>();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT md5(" + c.rowText + ") FROM ONLY " + c.info.name().quoted());
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.merge(rs.getString(1), 1, Integer::sum);
+      }
+    }
+    return out;
+  }
+
+  private static void texts(Connection conn, Compared c, Map<String, String> into) throws SQLException {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT md5(" + c.rowText + "), left(" + c.rowText + ", 200) FROM ONLY "
+        + c.info.name().quoted()); ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        into.putIfAbsent(rs.getString(1), rs.getString(2));
+      }
+    }
+  }
+
+  // ---- recheck ----
+
+  private void recheck(Pair p, Compared c) throws SQLException {
+    if (c.info == null) {
+      return;
+    }
+    if (!c.info.hasKey() || c.differences.containsKey("*")) {
+      Compared again = compareTable(p, c.table);
+      c.differences.clear();
+      c.differences.putAll(again.differences);
+      c.count = again.count;
+      c.sourceRows = again.sourceRows;
+      c.targetRows = again.targetRows;
+      return;
+    }
+    long unlisted = c.count - c.differences.size();
+    Map<String, Difference> still = new LinkedHashMap<>();
+    for (Map.Entry<String, Difference> e : c.differences.entrySet()) {
+      List<String> key = c.keyValues.get(e.getKey());
+      String s = rowHash(p.source, c, key);
+      String t = rowHash(p.target, c, key);
+      if (s == null && t == null || s != null && s.equals(t)) {
+        continue;
+      }
+      String kind = s == null ? "extra-on-target" : t == null ? "missing-on-target" : "different";
+      still.put(e.getKey(), new Difference(e.getValue().key(), kind));
+    }
+    c.differences.clear();
+    c.differences.putAll(still);
+    c.count = unlisted + still.size();
+  }
+
+  private String rowHash(Connection conn, Compared c, List<String> key) throws SQLException {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT md5(" + c.rowText + ") FROM ONLY " + c.info.name().quoted()
+        + " WHERE " + bound(c.info, "="))) {
+      for (int i = 0; i < key.size(); i++) {
+        ps.setString(i + 1, key.get(i));
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    }
+  }
+
+  /** Fails with {@link Failure#DIFFERENCES} when the report has any. */
+  public static void requireNoDifferences(VerifyReport report) throws ReplicatorException {
+    if (report.differences() > 0) {
+      throw new ReplicatorException(Failure.DIFFERENCES, report.differences() + " row(s) differ between " + report.source()
+          + " and " + report.target(), "see the listed keys; a row changed by hand on the target must be fixed by hand");
+    }
+  }
+}

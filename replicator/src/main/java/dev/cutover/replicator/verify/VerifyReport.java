@@ -1,0 +1,51 @@
+package dev.cutover.replicator.verify;
+
+import java.util.List;
+
+/**
+ * What {@code verify} found.
+ *
+ * @param source the side replication copies from ({@code old} while forward runs)
+ * @param target the other side
+ * @param tables per table
+ * @param rows rows compared (source side)
+ * @param millis time taken
+ * @param rechecked whether differences were rechecked after replication had passed them
+ * @param note why they were not, or an empty string
+ * @param inFlight differences found at first that replication had resolved by the recheck
+ */
+public record VerifyReport(String source, String target, List<TableResult> tables, long rows, long millis, boolean rechecked,
+    String note, long inFlight) {
+
+  /** Differences across all tables. */
+  public long differences() {
+    return tables.stream().mapToLong(TableResult::differenceCount).sum();
+  }
+
+  public double rowsPerSecond() {
+    return millis <= 0 ? rows : rows * 1000.0 / millis;
+  }
+
+  /**
+   * One table.
+   *
+   * @param table {@code schema.name}
+   * @param key the columns rows are compared by, empty for a table without a key (compared as a whole)
+   * @param sourceRows rows on the source
+   * @param targetRows rows on the target
+   * @param ranges key ranges compared at the first level
+   * @param differenceCount rows that differ
+   * @param differences the first of them, with their keys
+   * @param millis time taken
+   */
+  public record TableResult(String table, List<String> key, long sourceRows, long targetRows, int ranges, long differenceCount,
+      List<Difference> differences, long millis) {}
+
+  /**
+   * A row that differs.
+   *
+   * @param key the row's key, e.g. {@code id=42} or {@code (a, b)=(1, x)}; the row's text for a table without a key
+   * @param kind {@code missing-on-target}, {@code extra-on-target} or {@code different}
+   */
+  public record Difference(String key, String kind) {}
+}

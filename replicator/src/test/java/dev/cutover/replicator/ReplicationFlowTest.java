@@ -1,0 +1,282 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.control.Sequences;
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.cleanup.Cleanup;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The replicator end to end on real servers: old → new at the build's default versions (12 → 17
+ * unless {@code -Dcutover.test.old/new} say otherwise). {@link ReplicationFlow16To18Test} runs the
+ * same tests on 16 → 18, where reverse replication runs beside forward.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class ReplicationFlowTest {
+  static final Duration CATCH_UP = Duration.ofSeconds(30);
+
+  /** Small chunks, so that even the test's few megabytes are copied in parallel ranges. */
+  static StartOptions options() {
+    return StartOptions.defaults().withJobs(2).withChunkBytes(512 * 1024);
+  }
+
+  static StartReport start(Replicator r) throws Exception {
+    return r.start(options(), new CopyProgress(), CopyListener.NONE);
+  }
+
+  @Test
+  void start_writesDuringCopy_convergesAndVerifiesClean(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "flow");
+    Replicator r = db.replicator();
+    StartReport report;
+    long commitsBeforeCopy;
+    long[] commitsAtFirstChunk = new long[1];
+    try (Writer writer = new Writer(db)) {
+      await().atMost(Duration.ofSeconds(20)).until(() -> writer.commits.get() >= 5);
+      commitsBeforeCopy = writer.commits.get();
+      AtomicBoolean first = new AtomicBoolean(true);
+      CopyListener duringCopy = new CopyListener() {
+        @Override
+        public void chunkStarting(dev.cutover.replicator.sql.TableName table, int chunk, int chunks) {
+          // The snapshot is taken: writes committed from now on must arrive through the slot.
+          if (first.getAndSet(false)) {
+            long seen = writer.commits.get();
+            await().atMost(Duration.ofSeconds(20)).until(() -> writer.commits.get() >= seen + 20);
+            commitsAtFirstChunk[0] = writer.commits.get();
+          }
+        }
+      };
+      report = r.start(options(), new CopyProgress(), duringCopy);
+      await().atMost(Duration.ofSeconds(20)).until(() -> writer.commits.get() >= commitsAtFirstChunk[0] + 20);
+    }
+    assertThat(commitsAtFirstChunk[0]).isGreaterThan(commitsBeforeCopy);
+    assertThat(report.tables()).extracting(StartReport.TableCopy::table).containsAll(AppDatabase.TABLES);
+    assertThat(report.tables()).filteredOn(t -> t.table().equals("public.event")).first()
+        .satisfies(t -> assertThat(t.chunks()).isGreaterThan(1));
+    assertThat(report.indexesSetAside()).isGreaterThanOrEqualTo(6);
+
+    r.awaitCaughtUp(CATCH_UP);
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("differences: %s", verify.tables()).isZero();
+    assertThat(verify.tables()).extracting(VerifyReport.TableResult::table).containsAll(AppDatabase.TABLES);
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      for (String t : AppDatabase.TABLES) {
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM " + t)).as(t).isEqualTo(AppDatabase.count(o, "SELECT count(*) FROM " + t));
+      }
+    }
+  }
+
+  @Test
+  void verify_writesInFlight_reportsNoDifference(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "inflight");
+    Replicator r = db.replicator();
+    start(r);
+    try (Writer writer = new Writer(db)) {
+      long seen = writer.commits.get();
+      await().atMost(Duration.ofSeconds(20)).until(() -> writer.commits.get() >= seen + 20);
+      VerifyReport report = r.verify(Verifier.Options.defaults());
+      assertThat(report.differences()).as("%s", report).isZero();
+      System.out.println("verify during writes: " + report.inFlight() + " in-flight difference(s) resolved by the recheck");
+      assertThat(writer.commits.get()).as("the writer kept writing while verify ran").isGreaterThan(seen + 20);
+      assertThat(writer.failures).isEmpty();
+    }
+  }
+
+  @Test
+  void start_indexesSetAside_areRebuiltIdenticalToOld(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "indexes");
+    start(db.replicator());
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      assertThat(indexDefinitions(n)).isEqualTo(indexDefinitions(o)).hasSizeGreaterThanOrEqualTo(11);
+      assertThat(AppDatabase.strings(n, "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
+          + " WHERE connamespace = 'public'::regnamespace AND contype <> 'n' ORDER BY 1"))
+          .isEqualTo(AppDatabase.strings(o, "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
+              + " WHERE connamespace = 'public'::regnamespace AND contype <> 'n' ORDER BY 1"));
+    }
+  }
+
+  /** Index name → definition, with the schema qualification removed. */
+  static Map<String, String> indexDefinitions(Connection c) throws Exception {
+    return AppDatabase.strings(c, "SELECT indexrelid::regclass::text || '|' || pg_get_indexdef(indexrelid) FROM pg_index"
+        + " WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)").stream()
+        .collect(Collectors.toMap(s -> s.substring(0, s.indexOf('|')), s -> s.substring(s.indexOf('|') + 1).replace("public.", ""),
+            (a, b) -> a, TreeMap::new));
+  }
+
+  @Test
+  void check_tableWithoutKey_flaggedWithRemedy(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "check");
+    CheckReport report = db.replicator().check();
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("table-without-key"))
+        .singleElement()
+        .satisfies(f -> {
+          assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
+          assertThat(f.message()).contains("public.audit_log");
+          assertThat(f.remedy()).contains("add a primary key").contains("ALTER TABLE \"public\".\"audit_log\" REPLICA IDENTITY FULL");
+        });
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("sequences")).isNotEmpty();
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("missing-table") || f.code().equals("column-type")).isEmpty();
+  }
+
+  @Test
+  void status_subscriptionDisabled_reportsGrowingLag(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "status");
+    Replicator r = db.replicator();
+    start(r);
+    try (HeartbeatWriter beat = r.heartbeat(Duration.ofMillis(100))) {
+      await().atMost(CATCH_UP).untilAsserted(() -> {
+        StatusReport.Direction f = r.status().forward();
+        assertThat(f.heartbeatLagMillis()).isNotNull().isLessThan(1_000);
+        assertThat(f.state()).isEqualTo("streaming");
+        assertThat(f.tables()).containsEntry("public.event", "ready");
+      });
+      try (Connection n = db.nw()) {
+        AppDatabase.execute(n, "ALTER SUBSCRIPTION cutover_fwd DISABLE");
+      }
+      await().atMost(CATCH_UP).untilAsserted(() -> {
+        StatusReport.Direction f = r.status().forward();
+        assertThat(f.heartbeatLagMillis()).isGreaterThan(1_500);
+        assertThat(f.state()).isEqualTo("stopped");
+        assertThat(f.problems()).anyMatch(p -> p.contains("disabled") && p.contains("lag grows"));
+      });
+      long lag = r.status().forward().heartbeatLagMillis();
+      await().atMost(CATCH_UP).until(() -> r.status().forward().heartbeatLagMillis() > lag);
+    }
+  }
+
+  @Test
+  void reverse_writesOnNew_reachOldWithoutLoop(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "reverse");
+    Replicator r = db.replicator();
+    start(r);
+    boolean twoWay = pair.oldServer().majorVersion() >= 16 && pair.newServer().majorVersion() >= 16;
+    Reverse.Options options = new Reverse.Options(Duration.ZERO, CATCH_UP);
+    if (!twoWay) {
+      assertThatThrownBy(() -> r.reverse(options))
+          .isInstanceOfSatisfying(ReplicatorException.class, e -> assertThat(e.failure()).isEqualTo(Failure.PRECONDITION))
+          .hasMessageContaining("not fenced");
+      try (Connection o = db.old()) {
+        Fence.raise(o, Duration.ofSeconds(5));
+      }
+    }
+    Reverse.Report report = r.reverse(options);
+    assertThat(report.mode()).isEqualTo(twoWay ? "two-way" : "after-fence");
+
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      AppDatabase.execute(n, "INSERT INTO customer (id, email) VALUES (900001, 'made-on-new@example.com')");
+      await().atMost(CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900001") == 1);
+      if (twoWay) {
+        // Forward still runs: a row written on old still reaches new, and the row from new did
+        // not come back (it would fail there as a duplicate and stop forward's apply).
+        AppDatabase.execute(o, "INSERT INTO customer (id, email) VALUES (900002, 'made-on-old@example.com')");
+        await().atMost(CATCH_UP).until(() -> AppDatabase.count(n, "SELECT count(*) FROM customer WHERE id = 900002") == 1);
+      }
+      AppDatabase.execute(n, "UPDATE customer SET profile = '{\"moved\": 1}' WHERE id = 900001");
+      await().atMost(CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900001 AND profile->>'moved' = '1'") == 1);
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM customer WHERE email = 'made-on-new@example.com'")).isEqualTo(1);
+      if (Sql.majorVersion(n) >= 15) {
+        assertThat(AppDatabase.count(n, "SELECT coalesce(sum(apply_error_count), 0) FROM pg_stat_subscription_stats")).isZero();
+      }
+      if (Sql.majorVersion(o) >= 15) {
+        assertThat(AppDatabase.count(o, "SELECT coalesce(sum(apply_error_count), 0) FROM pg_stat_subscription_stats")).isZero();
+      }
+    }
+    StatusReport status = r.status();
+    assertThat(status.reverse()).isNotNull();
+    assertThat(status.reverse().problems()).noneMatch(p -> p.contains("error"));
+    assertThat(status.forward() != null).isEqualTo(twoWay);
+  }
+
+  @Test
+  void verify_rowChangedByHandOnNew_reportsItsKey(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "verify");
+    Replicator r = db.replicator();
+    start(r);
+    try (Connection n = db.nw()) {
+      AppDatabase.execute(n, "UPDATE customer SET email = 'changed-by-hand@example.com' WHERE id = 1234");
+      AppDatabase.execute(n, "DELETE FROM event WHERE id = 777");
+      AppDatabase.execute(n, "INSERT INTO audit_log (message) VALUES ('only on new')");
+    }
+    VerifyReport report = r.verify(Verifier.Options.defaults());
+    assertThat(report.rechecked()).isTrue();
+    assertThat(report.differences()).as("%s", report).isEqualTo(3);
+    assertThat(table(report, "public.customer").differences())
+        .containsExactly(new VerifyReport.Difference("id=1234", "different"));
+    assertThat(table(report, "public.event").differences())
+        .containsExactly(new VerifyReport.Difference("id=777", "missing-on-target"));
+    assertThat(table(report, "public.audit_log").differences()).singleElement()
+        .satisfies(d -> assertThat(d.key()).contains("only on new"));
+    assertThat(report.rowsPerSecond()).isPositive();
+  }
+
+  static VerifyReport.TableResult table(VerifyReport report, String name) {
+    return report.tables().stream().filter(t -> t.table().equals(name)).findFirst().orElseThrow();
+  }
+
+  @Test
+  void sequences_afterStart_moveNewPastOld(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "sequences");
+    Replicator r = db.replicator();
+    start(r);
+    Sequences.Result result = r.sequences(Side.OLD, 1000);
+    assertThat(result.missing()).isEmpty();
+    assertThat(result.moved()).isGreaterThanOrEqualTo(3);
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      long oldValue = AppDatabase.count(o, "SELECT last_value FROM customer_id_seq");
+      assertThat(AppDatabase.count(n, "SELECT last_value FROM customer_id_seq")).isEqualTo(oldValue + 1000);
+      assertThat(AppDatabase.count(n, "SELECT nextval('event_id_seq')")).isGreaterThan(20_000);
+    }
+  }
+
+  @Test
+  void cleanup_afterStartAndReverse_leavesNothingOfOurs(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "cleanup");
+    Replicator r = db.replicator();
+    start(r);
+    try (Connection o = db.old()) {
+      Fence.raise(o, Duration.ofSeconds(5));
+    }
+    r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
+    Cleanup.Report first = r.cleanup();
+    assertThat(first.removedOnOld()).contains("schema cutover");
+    assertThat(first.removedOnNew()).contains("schema cutover");
+    assertThat(r.cleanup().nothingFound()).isTrue();
+    for (Connection c : List.of(db.old(), db.nw())) {
+      try (c) {
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'cutover%'"
+            + " AND database = current_database()")).isZero();
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_publication")).isZero();
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_subscription WHERE subdbid ="
+            + " (SELECT oid FROM pg_database WHERE datname = current_database())")).isZero();
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover%'")).isZero();
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM customer")).isGreaterThanOrEqualTo(2000);
+      }
+    }
+  }
+}

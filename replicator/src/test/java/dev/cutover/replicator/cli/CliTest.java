@@ -1,0 +1,196 @@
+package dev.cutover.replicator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The command line: help, exit codes, one-line errors with remedies, JSON, and a run end to end. */
+@ExtendWith(PostgresPairExtension.class)
+class CliTest {
+  private static final Map<String, String> ENV = Map.of("CUTOVER_OLD_PASSWORD", "s3cret-old", "CUTOVER_NEW_PASSWORD", "s3cret-new");
+
+  record Run(int code, String out, String err) {}
+
+  static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = ReplicatorCli.run(new PrintWriter(out, true), new PrintWriter(err, true), ENV, false, args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  static String[] with(String[] head, String... tail) {
+    List<String> all = new ArrayList<>(List.of(head));
+    all.addAll(List.of(tail));
+    return all.toArray(String[]::new);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"check", "schema", "start", "status", "heartbeat", "catch-up", "sequences", "reverse", "verify", "cleanup"})
+  void help_everyCommand_printsUsageAndExitsZero(String command) {
+    Run r = run(command, "--help");
+    assertThat(r.code()).isZero();
+    assertThat(r.out()).contains("Usage: cutover-replicator " + command).contains("--old-url").contains("--json");
+  }
+
+  @Test
+  void help_topLevel_listsCommandsAndExitCodes() {
+    Run r = run("--help");
+    assertThat(r.code()).isZero();
+    assertThat(r.out()).contains("check", "start", "verify", "cleanup", "Exit codes:", "7", "verify found differences");
+  }
+
+  @Test
+  void check_notAJdbcUrl_failsOnOneLineWithRemedyAndExitCode3() {
+    Run r = run("check", "--old-url", "postgres://db.example.com/app", "--new-url", "jdbc:postgresql://127.0.0.1:1/app");
+    assertThat(r.code()).isEqualTo(3);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("old: 'postgres://db.example.com/app' is not a PostgreSQL JDBC URL")
+        .contains("use jdbc:postgresql://host:port/database in --old-url");
+  }
+
+  @Test
+  void check_unreachableServer_failsOnOneLineWithoutPassword() {
+    Run r = run("check", "--old-url", "jdbc:postgresql://127.0.0.1:1/app?password=hunter2", "--new-url",
+        "jdbc:postgresql://127.0.0.1:1/app");
+    assertThat(r.code()).isEqualTo(3);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("old: cannot connect to").contains("check host and port");
+    assertThat(r.err()).doesNotContain("hunter2");
+  }
+
+  @Test
+  void check_missingUrl_isAUsageErrorWithExitCode2() {
+    Run r = run("check", "--new-url", "jdbc:postgresql://127.0.0.1:1/app");
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err()).contains("--old-url");
+  }
+
+  static String[] urls(PostgresPair pair, String db) {
+    return new String[] {"--old-url", pair.oldServer().jdbcUrl(db), "--new-url", pair.newServer().jdbcUrl(db),
+        "--old-user", pair.oldServer().user(), "--new-user", pair.newServer().user()};
+  }
+
+  static void sql(PostgresServer server, String db, String sql) throws Exception {
+    try (Connection c = server.connect(db); Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  @Test
+  void start_roleWithoutPrivileges_failsOnOneLineWithRemedyAndExitCode4(PostgresPair pair) throws Exception {
+    String db = "cli_noprivs";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE ROLE plain_app LOGIN; CREATE TABLE t (id int PRIMARY KEY); ALTER TABLE t OWNER TO plain_app");
+    }
+    Run r = run("start", "--old-url", pair.oldServer().jdbcUrl(db), "--new-url", pair.newServer().jdbcUrl(db),
+        "--old-user", "plain_app", "--new-user", pair.newServer().user());
+    assertThat(r.code()).isEqualTo(4);
+    assertThat(r.err().strip()).doesNotContain("\n")
+        .contains("old: role plain_app may not create replication slots")
+        .contains("ALTER ROLE \"plain_app\" REPLICATION");
+  }
+
+  @Test
+  void schema_noUsablePgDump_printsTheExactCommandAndExitCode9(PostgresPair pair) throws Exception {
+    String db = "cli_schema";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    sql(pair.oldServer(), db, "CREATE TABLE t (id int PRIMARY KEY)");
+    Run r = run(with(new String[] {"schema", "--pg-dump", "/nonexistent/bin/pg_dump"}, urls(pair, db)));
+    assertThat(r.code()).isEqualTo(9);
+    assertThat(r.err().strip()).doesNotContain("\n")
+        .contains("no pg_dump at /nonexistent/bin/pg_dump")
+        .contains("pg_dump --schema-only --exclude-schema=cutover --no-publications --no-subscriptions --host=" + pair.oldServer().host())
+        .contains("--dbname=" + db)
+        .contains("psql --set ON_ERROR_STOP=1 --single-transaction")
+        .contains("PGPASSWORD=\"$CUTOVER_OLD_PASSWORD\"")
+        .doesNotContain("s3cret");
+  }
+
+  @Test
+  void schema_compatiblePgDumpOnPath_copiesSchemaWithoutOurObjects(PostgresPair pair) throws Exception {
+    java.util.OptionalInt pgDump = dev.cutover.replicator.schema.SchemaCopy.availablePgDump();
+    org.junit.jupiter.api.Assumptions.assumeTrue(pgDump.isPresent() && pgDump.getAsInt() >= pair.oldServer().majorVersion(),
+        "needs a pg_dump of at least old's version on PATH");
+    String db = "cli_schema_copy";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    sql(pair.oldServer(), db, "CREATE TABLE parent (id int PRIMARY KEY, doc jsonb);"
+        + " CREATE TABLE child (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, parent int REFERENCES parent, at timestamptz);"
+        + " CREATE INDEX child_at ON child (at); CREATE PUBLICATION someone_elses_pub FOR TABLE parent");
+    try (Connection c = pair.oldServer().connect(db)) {
+      dev.cutover.driver.control.ControlSchema.install(c);
+    }
+    Run r = run(with(new String[] {"schema"}, urls(pair, db)));
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("schema copied with").contains("2 table(s) on new");
+    try (Connection c = pair.newServer().connect(db); Statement s = c.createStatement()) {
+      var rs = s.executeQuery("SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'),"
+          + " (SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_fence'), (SELECT count(*) FROM pg_publication),"
+          + " (SELECT count(*) FROM pg_indexes WHERE indexname = 'child_at')");
+      rs.next();
+      assertThat(List.of(rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getInt(4))).containsExactly(0, 0, 0, 1);
+    }
+  }
+
+  @Test
+  void commands_endToEnd_startStatusVerifySequencesCleanup(PostgresPair pair) throws Exception {
+    String db = "cli_flow";
+    String schema = "CREATE TABLE account (id bigserial PRIMARY KEY, name text NOT NULL, balance numeric(12,2) NOT NULL);"
+        + " CREATE INDEX account_name ON account (name);"
+        + " CREATE TABLE note (body text NOT NULL)";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, schema);
+    }
+    sql(pair.oldServer(), db, "INSERT INTO account (name, balance) SELECT 'a' || g, g FROM generate_series(1, 5000) g;"
+        + " INSERT INTO note SELECT 'n' || g FROM generate_series(1, 10) g");
+    String[] u = urls(pair, db);
+
+    Run check = run(with(new String[] {"check", "--json"}, u));
+    assertThat(check.code()).isEqualTo(6);
+    assertThat(check.out()).startsWith("{").contains("\"code\":\"table-without-key\"").contains("REPLICA IDENTITY FULL");
+
+    Run start = run(with(new String[] {"start", "--jobs", "2", "--chunk-size", "64kB"}, u));
+    assertThat(start.code()).as(start.err()).isZero();
+    assertThat(start.out()).contains("replication old -> new started from slot cutover_fwd_cli_flow").contains("public.account")
+        .contains("binary");
+    assertThat(start.err()).contains("copying 4 table(s)").contains("copied public.account: 5,000 rows");
+
+    assertThat(run(with(new String[] {"catch-up", "--timeout", "30s"}, u)).code()).isZero();
+    Run status = run(with(new String[] {"status", "--watch", "--count", "2", "--interval", "300ms", "--heartbeat-interval", "100ms"}, u));
+    assertThat(status.code()).isZero();
+    assertThat(status.out()).contains("forward (old -> new):").contains("slot cutover_fwd_cli_flow: active").contains("by heartbeat");
+
+    Run statusJson = run(with(new String[] {"status", "--json"}, u));
+    assertThat(statusJson.out()).contains("\"name\":\"forward\"").contains("\"lagBytes\":");
+
+    assertThat(run(with(new String[] {"verify"}, u)).out()).contains("no differences");
+    sql(pair.newServer(), db, "UPDATE account SET balance = -1 WHERE id = 42");
+    Run verify = run(with(new String[] {"verify"}, u));
+    assertThat(verify.code()).isEqualTo(7);
+    assertThat(verify.out()).contains("different: id=42");
+
+    Run sequences = run(with(new String[] {"sequences", "--margin", "10"}, u));
+    assertThat(sequences.code()).isZero();
+    assertThat(sequences.out()).contains("1 of 1 sequence(s) on new moved past old + 10 increments");
+
+    Run cleanup = run(with(new String[] {"cleanup"}, u));
+    assertThat(cleanup.code()).isZero();
+    assertThat(cleanup.out()).contains("old: removed publication cutover_fwd").contains("new: removed subscription cutover_fwd")
+        .contains("old: removed replication slot cutover_fwd_cli_flow");
+    assertThat(run(with(new String[] {"cleanup"}, u)).out()).contains("nothing of ours");
+  }
+}
