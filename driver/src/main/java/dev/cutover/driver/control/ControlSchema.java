@@ -7,6 +7,9 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Installs and removes the {@code cutover} control schema: the fence, the barrier markers and
@@ -35,6 +38,12 @@ public final class ControlSchema {
   public static final String SCHEMA = "cutover";
   static final String TRIGGER = "cutover_fence";
   private static final long INSTALL_LOCK = 0x63_75_74_6f_76_65_72L; // "cutover"
+  private static final String LOCK_NOT_AVAILABLE = "55P03";
+  private static final String DEADLOCK = "40P01";
+  private static final long LOCK_TIMEOUT_MILLIS = 200;
+  private static final long FIRST_RETRY_MILLIS = 20;
+  private static final long MAX_RETRY_MILLIS = 500;
+  private static final int MAX_ATTEMPTS = 50;
   /** Advisory lock class (first key) serialising switch starts of a service. */
   static final int BEGIN_LOCK = 0x63757431;
   /** Advisory lock class (first key) held by the leader of a service's switch. */
@@ -142,31 +151,55 @@ public final class ControlSchema {
 
   /**
    * Installs or completes the control schema and guards every application table with the fence
-   * trigger.
+   * trigger. Safe while applications write: it waits for a moment when it can lock every table
+   * it guards at once (retrying for up to about 20 s).
    *
    * @return the number of tables that were newly guarded
    * @throws SQLException when a newer schema version is installed, or privileges are missing
    */
   public static int install(Connection c) throws SQLException {
-    return inTransaction(c, () -> {
-      OptionalInt installed = installedVersion(c);
-      if (installed.isPresent() && installed.getAsInt() > VERSION) {
-        throw new SQLException("cutover: the control schema on this database is version " + installed.getAsInt()
-            + ", newer than this driver's " + VERSION + "; upgrade the driver", "55000");
-      }
-      try (Statement s = c.createStatement()) {
-        for (String sql : DEFINITION) {
-          s.execute(sql);
+    long pause = FIRST_RETRY_MILLIS;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return inTransaction(c, () -> installOnce(c));
+      } catch (SQLException e) {
+        boolean busy = LOCK_NOT_AVAILABLE.equals(e.getSQLState()) || DEADLOCK.equals(e.getSQLState());
+        if (!busy || attempt >= MAX_ATTEMPTS) {
+          throw e;
         }
-        int guarded = 0;
-        for (String table : unguardedTables(s)) {
-          s.execute("CREATE TRIGGER " + TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + table
-              + " FOR EACH STATEMENT EXECUTE FUNCTION cutover.fence_guard()");
-          guarded++;
-        }
-        return guarded;
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pause + ThreadLocalRandom.current().nextLong(pause)));
+        pause = Math.min(MAX_RETRY_MILLIS, pause * 2);
       }
-    });
+    }
+  }
+
+  /**
+   * One attempt. Adding a trigger needs SHARE ROW EXCLUSIVE on its table; taken one table after
+   * another, a writer whose transaction spans several tables can deadlock with the install. So
+   * every table is locked first, in one statement with a short lock timeout: all at once, or none
+   * and the caller tries again a moment later. Writers wait at most that long.
+   */
+  private static int installOnce(Connection c) throws SQLException {
+    OptionalInt installed = installedVersion(c);
+    if (installed.isPresent() && installed.getAsInt() > VERSION) {
+      throw new SQLException("cutover: the control schema on this database is version " + installed.getAsInt()
+          + ", newer than this driver's " + VERSION + "; upgrade the driver", "55000");
+    }
+    try (Statement s = c.createStatement()) {
+      List<String> unguarded = unguardedTables(s);
+      if (!unguarded.isEmpty()) {
+        s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
+        s.execute("LOCK TABLE " + String.join(", ", unguarded) + " IN SHARE ROW EXCLUSIVE MODE");
+      }
+      for (String sql : DEFINITION) {
+        s.execute(sql);
+      }
+      for (String table : unguarded) {
+        s.execute("CREATE TRIGGER " + TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + table
+            + " FOR EACH STATEMENT EXECUTE FUNCTION cutover.fence_guard()");
+      }
+      return unguarded.size();
+    }
   }
 
   /** Removes the fence triggers and the schema; does nothing where they are absent. */

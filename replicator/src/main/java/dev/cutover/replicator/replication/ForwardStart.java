@@ -65,8 +65,8 @@ public final class ForwardStart {
       int newMajor = Sql.majorVersion(n);
       preconditions(o, n, oldMajor, newMajor, slot);
 
-      installControlSchema(o);
-      installControlSchema(n);
+      ControlSchema.install(o);
+      ControlSchema.install(n);
       Heartbeat.install(o);
       Heartbeat.install(n);
       // Our own tables on new are filled by the copy like every other one.
@@ -183,51 +183,6 @@ public final class ForwardStart {
       String user = Catalog.currentUser(target);
       throw new ReplicatorException(Failure.PRIVILEGE, targetLabel + ": role " + user + " may not create subscriptions nor copy with triggers off",
           "connect to " + targetLabel + " as a superuser (RDS: a member of rds_superuser)");
-    }
-  }
-
-  /**
-   * Installs the control schema on a database that applications keep writing to.
-   *
-   * <p>{@link ControlSchema#install} adds its trigger to one table after another in one
-   * transaction, each needing SHARE ROW EXCLUSIVE; a writer whose transaction touches several
-   * tables can then hold one lock the install needs while waiting for one the install holds, a
-   * deadlock in which the server cancels one of them (the install, in practice, every time). So the
-   * tables are locked first, in one statement, with a short {@code lock_timeout}: either all locks
-   * are had at once (writers wait behind them for at most that long) or none are, and it is tried
-   * again a moment later. The install then runs inside that same transaction.
-   */
-  public static void installControlSchema(Connection c) throws SQLException {
-    List<String> unguarded = Sql.strings(c, "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c"
-        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'"
-        + " AND " + Catalog.SYSTEM_SCHEMA_FILTER
-        + " AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'cutover_fence') ORDER BY c.oid");
-    if (unguarded.isEmpty()) {
-      ControlSchema.install(c);
-      return;
-    }
-    boolean auto = c.getAutoCommit();
-    long pause = 20;
-    for (int attempt = 1; ; attempt++) {
-      c.setAutoCommit(false);
-      try {
-        Sql.execute(c, "SET LOCAL lock_timeout = '200ms'");
-        Sql.execute(c, "LOCK TABLE " + String.join(", ", unguarded) + " IN SHARE ROW EXCLUSIVE MODE");
-        ControlSchema.install(c);
-        c.commit();
-        return;
-      } catch (SQLException e) {
-        c.rollback();
-        boolean busy = "55P03".equals(e.getSQLState()) || "40P01".equals(e.getSQLState());
-        if (!busy || attempt >= 50) {
-          throw e;
-        }
-        LOG.debug("control schema install: tables busy ({}), retrying", e.getSQLState());
-        java.util.concurrent.locks.LockSupport.parkNanos(java.time.Duration.ofMillis(pause + (long) (Math.random() * pause)).toNanos());
-        pause = Math.min(500, pause * 2);
-      } finally {
-        c.setAutoCommit(auto);
-      }
     }
   }
 
