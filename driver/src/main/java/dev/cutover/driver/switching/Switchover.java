@@ -146,9 +146,9 @@ final class Switchover {
         return;
       }
       if (Coordination.tryLead(source, router.getService())) {
-        leader = true;
         try {
           if (!follow(target, switchId, Coordination.decision(source, router.getService()))) {
+            leader = true;
             awaitPeers(source, switchId);
             coordinateNanos = System.nanoTime() - t;
             lead(source, target, switchId, fenced);
