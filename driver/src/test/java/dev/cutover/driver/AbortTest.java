@@ -1,6 +1,7 @@
 package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.control.Fence;
 import dev.cutover.driver.switching.Outcome;
@@ -11,6 +12,7 @@ import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -20,7 +22,7 @@ class AbortTest {
   private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
 
   @Test
-  void flip_replicationStopped_barrierTimesOutAndTrafficStaysOnOld(PostgresPair pair) throws Exception {
+  void flip_replicationStopped_isRefusedBeforeHoldingAnything(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     try (SwitchEvents events = new SwitchEvents(db.database);
         Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=1s"))) {
@@ -31,7 +33,35 @@ class AbortTest {
       SwitchEvent event = events.next();
 
       assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
-      assertThat(event.reason()).contains("barrier").contains("cutover.barrier.timeout");
+      assertThat(event.reason()).contains("not delivering").contains("cutover.barrier.timeout")
+          .contains("cutover.switch.force");
+      assertThat(event.gateWaits()).isZero();
+      assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+      db.startForward();
+      db.awaitReplicated();
+    }
+  }
+
+  @Test
+  void flip_replicationStopsInsideTheWindow_barrierTimesOutAndTrafficStaysOnOld(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=1s"));
+        Connection straggler = DrainTest.connect(db.url("cutover.barrier.timeout=1s"))) {
+      DrainTest.insert(app, "before");
+      straggler.setAutoCommit(false);
+      DrainTest.insert(straggler, "in flight");
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+      db.stopForward();
+      straggler.commit();
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("barrier marker").contains("cutover.barrier.timeout");
       assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
       assertThat(RouterBean.attribute(db.database, "SwitchesAborted")).isEqualTo(1L);
       DrainTest.insert(app, "after");
@@ -39,7 +69,7 @@ class AbortTest {
       try (Connection old = db.oldDirect(); Statement s = old.createStatement();
           ResultSet rs = s.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
         rs.next();
-        assertThat(rs.getString(1)).isEqualTo("before,after");
+        assertThat(rs.getString(1)).isEqualTo("before,in flight,after");
         assertThat(Fence.isRaised(old)).isFalse();
       }
       db.startForward();

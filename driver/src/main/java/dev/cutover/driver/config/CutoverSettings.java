@@ -132,6 +132,7 @@ public final class CutoverSettings {
   }
 
   private void validate() {
+    force();
     drainTimeout();
     barrierTimeout();
     gateMaxPause();
@@ -209,6 +210,18 @@ public final class CutoverSettings {
       throw new IllegalArgumentException(
           SettingKey.SEQUENCE_MARGIN.key() + "=" + v + " must be a positive whole number", e);
     }
+  }
+
+  /**
+   * Whether a switch may go on without proof that replication delivers (no probe, no barrier):
+   * for an emergency, accepting that writes not yet replicated stay behind.
+   */
+  public boolean force() {
+    String v = get(SettingKey.SWITCH_FORCE).trim();
+    if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+      return Boolean.parseBoolean(v);
+    }
+    throw new IllegalArgumentException(SettingKey.SWITCH_FORCE.key() + "=" + v + " must be true or false");
   }
 
   /** Every {@code cutover.*} value that was set, for the flag module. */

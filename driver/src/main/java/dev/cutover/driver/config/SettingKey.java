@@ -18,7 +18,8 @@ public enum SettingKey {
   DRAIN_TIMEOUT("cutover.drain.timeout", "5s"),
   BARRIER_TIMEOUT("cutover.barrier.timeout", "10s"),
   GATE_MAX_PAUSE("cutover.gate.max-pause", null),
-  SEQUENCE_MARGIN("cutover.sequence.margin", "1000");
+  SEQUENCE_MARGIN("cutover.sequence.margin", "1000"),
+  SWITCH_FORCE("cutover.switch.force", "false");
 
   private static final Map<String, SettingKey> BY_KEY =
       Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(k -> k.key, Function.identity()));

@@ -205,9 +205,10 @@ public final class Router implements RouterMXBean {
   }
 
   List<String> notGuaranteed() {
-    return control
-        ? List.of()
-        : List.of("I1/I4 replication caught up (no barrier)", "I2 single writer (source not fenced)");
+    if (!control) {
+      return List.of("I1/I4 replication caught up (no barrier)", "I2 single writer (source not fenced)");
+    }
+    return settings.force() ? List.of("I1/I4 replication caught up (cutover.switch.force=true)") : List.of();
   }
 
   private void schedule(Runnable task) {

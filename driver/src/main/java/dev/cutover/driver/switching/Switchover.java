@@ -93,6 +93,7 @@ final class Switchover {
     String reason = "";
     try (Connection source = router.endpoint(from).open(); Connection target = open(to)) {
       if (router.control()) {
+        probe(source, target);
         switchId = Coordination.begin(source, router.getService(), id, from, to);
       }
 
@@ -129,6 +130,26 @@ final class Switchover {
       abort(switchId, reason, fenced[0], warming);
     }
     return event(switchId, reason);
+  }
+
+  /**
+   * Before holding anything: proves that replication from the source delivers to the target, with
+   * a marker like the barrier's. A flip back without reverse replication would leave the writes
+   * made since the last switch behind, so it is refused here, with the remedy, unless forced.
+   */
+  private void probe(Connection source, Connection target) throws SQLException, Abort {
+    if (router.settings().force()) {
+      return;
+    }
+    Duration timeout = router.settings().barrierTimeout();
+    if (!Barrier.await(target, Barrier.write(source), timeout)) {
+      throw new Abort("replication from " + from.value() + " to " + to.value() + " is not delivering: a probe"
+          + " marker did not arrive within " + timeout.toMillis() + " ms (cutover.barrier.timeout), so the switch"
+          + " would lose the writes not yet replicated; " + (to == Target.OLD
+              ? "arm reverse replication (cutover-replicator reverse)"
+              : "check the subscription (cutover-replicator status)")
+          + ", or set cutover.switch.force=true to switch without this guarantee");
+    }
   }
 
   /**
@@ -216,7 +237,9 @@ final class Switchover {
 
     t = System.nanoTime();
     String marker = Barrier.write(source);
-    awaitBarrier(target, marker);
+    if (!router.settings().force()) {
+      awaitBarrier(target, marker);
+    }
     barrierNanos = System.nanoTime() - t;
 
     moveSequences(source, target);
