@@ -64,6 +64,8 @@ final class Switchover {
   private long drainNanos;
   private long coordinateNanos;
   private boolean leader;
+  /** What the switch is doing, for the reason of an unexpected failure. */
+  private String phase = "connecting";
   private long fenceNanos;
   private long barrierNanos;
   private long sequenceNanos;
@@ -93,14 +95,20 @@ final class Switchover {
     String reason = "";
     try (Connection source = router.endpoint(from).open(); Connection target = open(to)) {
       if (router.control()) {
+        phase = "probing replication";
         probe(source, target);
         switchId = Coordination.begin(source, router.getService(), id, from, to);
       }
+      // Connections to the target are opened while traffic still flows: for a large pool this
+      // is the slowest step, and it must not lengthen the pause.
+      phase = "opening connections to " + to.value();
+      warming = prewarm(router.sessions().size());
+      List<Connection> ready = await(warming);
 
-      // 1. Gate: new transactions wait from here on. Connections were opened before, off the pause.
+      // 1. Gate: new transactions wait from here on.
+      phase = "draining";
       gateClosed = System.nanoTime();
       router.closeGate(gate);
-      warming = prewarm(router.sessions().size());
 
       // 2. Drain this instance's transactions.
       long t = System.nanoTime();
@@ -109,6 +117,7 @@ final class Switchover {
 
       // 3-5. Coordinate with the service's other instances; the leader fences, waits for the
       // barrier and moves sequences. Without the control schema this instance acts alone.
+      phase = "coordinating";
       if (router.control()) {
         Coordination.drained(source, router.getService(), router.instance(), switchId);
         coordinate(source, target, switchId, fenced);
@@ -117,13 +126,12 @@ final class Switchover {
       }
 
       // 6. Release onto connections opened ahead.
-      List<Connection> ready = await(warming);
       prewarmed = ready.size();
       router.release(to, ready);
     } catch (Abort e) {
       reason = e.getMessage();
     } catch (SQLException | RuntimeException e) {
-      reason = e.getMessage() == null ? e.toString() : e.getMessage();
+      reason = "failed while " + phase + ": " + (e.getMessage() == null ? e.toString() : e.getMessage());
       LOG.debug("cutover {}: switch {} failed", router.getService(), id, e);
     }
     if (!reason.isEmpty()) {
@@ -231,17 +239,20 @@ final class Switchover {
   private void lead(Connection source, Connection target, String switchId, boolean[] fenced)
       throws SQLException, Abort {
     long t = System.nanoTime();
+    phase = "fencing " + from.value();
     fenced[0] = true;
     Fence.raise(source, router.settings().drainTimeout());
     fenceNanos = System.nanoTime() - t;
 
     t = System.nanoTime();
+    phase = "waiting for the barrier";
     String marker = Barrier.write(source);
     if (!router.settings().force()) {
       awaitBarrier(target, marker);
     }
     barrierNanos = System.nanoTime() - t;
 
+    phase = "moving sequences";
     moveSequences(source, target);
     Fence.lower(target);
     Coordination.finish(source, router.getService(), switchId, "released", marker, null);

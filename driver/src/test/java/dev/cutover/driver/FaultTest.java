@@ -1,0 +1,188 @@
+package dev.cutover.driver;
+
+import static dev.cutover.flags.LaunchDarklyPayloads.patch;
+import static dev.cutover.flags.LaunchDarklyPayloads.put;
+import static dev.cutover.flags.LaunchDarklyPayloads.stringFlag;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.flags.RoutingFlags;
+import dev.cutover.flags.SseStandIn;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Parts of the system failing in the middle of a switch. Tests that kill a server start their
+ * own pair; invariants are checked on what survives.
+ */
+class FaultTest {
+  private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
+
+  private static PostgresPair killablePair() {
+    return PostgresPair.start(Integer.getInteger("cutover.test.old", 12), Integer.getInteger("cutover.test.new", 17));
+  }
+
+  @Test
+  void newKilledDuringBarrier_switchAbortsAndOldKeepsServing() throws Exception {
+    try (PostgresPair pair = killablePair()) {
+      Replicated db = Replicated.create(pair, SCHEMA, true);
+      try (SwitchEvents events = new SwitchEvents(db.database);
+          Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=20s"));
+          Connection straggler = DrainTest.connect(db.url("cutover.barrier.timeout=20s"));
+          Connection watch = db.oldDirect()) {
+        DrainTest.insert(app, "before");
+        straggler.setAutoCommit(false);
+        DrainTest.insert(straggler, "in flight");
+        db.flip(Target.NEW);
+        await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+        db.stopForward(); // the barrier cannot arrive now: the leader waits for it
+        straggler.commit();
+        await().atMost(Duration.ofSeconds(10)).until(() -> Fence.isRaised(watch));
+
+        pair.newServer().stop();
+        SwitchEvent event = events.next();
+
+        assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+        assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+        assertThat(Fence.isRaised(watch)).as("the aborting leader lowered the fence").isFalse();
+        DrainTest.insert(app, "after");
+        try (Statement s = watch.createStatement();
+            ResultSet rs = s.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
+          rs.next();
+          assertThat(rs.getString(1)).isEqualTo("before,in flight,after");
+        }
+      }
+    }
+  }
+
+  @Test
+  void oldKilledDuringDrain_switchAbortsAndNothingIsWrittenToNew() throws Exception {
+    try (PostgresPair pair = killablePair()) {
+      Replicated db = Replicated.create(pair, SCHEMA, true);
+      try (SwitchEvents events = new SwitchEvents(db.database);
+          Connection app = DrainTest.connect(db.url("cutover.drain.timeout=1s"));
+          Connection straggler = DrainTest.connect(db.url("cutover.drain.timeout=1s"))) {
+        DrainTest.insert(app, "before");
+        db.awaitReplicated();
+        straggler.setAutoCommit(false);
+        DrainTest.insert(straggler, "in flight");
+        db.flip(Target.NEW);
+        await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+
+        pair.oldServer().stop();
+        SwitchEvent event = events.next();
+
+        assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+        assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+        SQLException e = catchThrowableOfType(SQLException.class, () -> DrainTest.insert(app, "after"));
+        assertThat((Throwable) e).as("old is gone: the write fails rather than going to new unproven").isNotNull();
+        try (Connection nw = db.newDirect(); Statement s = nw.createStatement();
+            ResultSet rs = s.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
+          rs.next();
+          assertThat(rs.getString(1)).as("new holds only what replication brought").isEqualTo("before");
+        }
+      }
+    }
+  }
+
+  @Test
+  void launchDarklyUnreachableMidSwitch_switchCompletesAndNothingFlipsBack(
+      @org.junit.jupiter.api.extension.ExtendWith(dev.cutover.testkit.PostgresPairExtension.class) PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    SseStandIn standIn = new SseStandIn(put(stringFlag(1, "old")));
+    String url = db.urlWithFlag(Map.of(
+        RoutingFlags.PROVIDER, "launchdarkly",
+        RoutingFlags.KEY, "app-db-cutover",
+        RoutingFlags.LD_STREAM_URI, standIn.baseUrl(),
+        RoutingFlags.LD_EVENTS, "false",
+        RoutingFlags.LD_RECONNECT_DELAY, "50"));
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        LivePool live = new LivePool(db, url, Map.of(RoutingFlags.LD_SDK_KEY, "sdk-fault-test"))) {
+      live.assertServedBy(pair.oldServer(), "old");
+      standIn.send(patch(stringFlag(2, "new")));
+      standIn.close(); // LaunchDarkly goes away while the switch runs
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.COMPLETED);
+      await().atMost(Duration.ofSeconds(10))
+          .until(() -> !"VALID".equals(RouterBean.attribute(db.database, "FlagHealth")));
+      await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+          .until(() -> "new".equals(RouterBean.attribute(db.database, "Serving"))
+              && (Long) RouterBean.attribute(db.database, "SwitchesCompleted") == 1);
+      live.assertServedBy(pair.newServer(), "new");
+    } finally {
+      standIn.close();
+    }
+  }
+
+  @Test
+  void fourPoolsOfFifty_switchAtOnce_withoutFailures(
+      @org.junit.jupiter.api.extension.ExtendWith(dev.cutover.testkit.PostgresPairExtension.class) PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    List<HikariDataSource> pools = new ArrayList<>();
+    List<Workload> loads = new ArrayList<>();
+    try (SwitchEvents events = new SwitchEvents(db.database)) {
+      for (int i = 0; i < 4; i++) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(db.url("cutover.instance=big" + i));
+        config.setUsername(db.user());
+        config.setMaximumPoolSize(50);
+        config.setMinimumIdle(50);
+        config.setPoolName("big" + i);
+        HikariDataSource pool = new HikariDataSource(config);
+        pools.add(pool);
+        await().atMost(Duration.ofSeconds(60)).until(() -> pool.getHikariPoolMXBean().getTotalConnections() == 50);
+        loads.add(new Workload(pool, 4, i * 10));
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> loads.stream().allMatch(l -> l.commits.get() >= 20));
+
+      db.flip(Target.NEW);
+      List<SwitchEvent> ended = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        ended.add(events.next());
+      }
+      long[] atSwitch = loads.stream().mapToLong(l -> l.commits.get()).toArray();
+      await().atMost(Duration.ofSeconds(60)).until(() -> {
+        for (int i = 0; i < loads.size(); i++) {
+          if (loads.get(i).commits.get() < atSwitch[i] + 20) {
+            return false;
+          }
+        }
+        return true;
+      });
+      loads.forEach(Workload::close);
+
+      assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
+      assertThat(ended).extracting(SwitchEvent::prewarmed).allSatisfy(n -> assertThat(n).isEqualTo(50));
+      assertThat(pools).allSatisfy(p -> assertThat(p.getHikariPoolMXBean().getTotalConnections()).isEqualTo(50));
+      try (Connection serving = db.newDirect()) {
+        for (Workload load : loads) {
+          assertThat(load.failures).isEmpty();
+          assertThat(load.unreadWrites).isEmpty();
+          assertThat(load.missingFrom(serving)).isEmpty();
+        }
+      }
+    } finally {
+      loads.forEach(Workload::close);
+      pools.forEach(HikariDataSource::close);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+}
