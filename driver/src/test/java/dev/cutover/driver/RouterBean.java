@@ -9,6 +9,18 @@ import javax.management.ObjectName;
 final class RouterBean {
   private RouterBean() {}
 
+  /** Whether any router (instance) of {@code service} holds transactions at its gate. */
+  static boolean anyHolding(String service) throws Exception {
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    for (ObjectName n : server.queryNames(
+        new ObjectName("dev.cutover:type=Router,service=" + ObjectName.quote(service) + ",*"), null)) {
+      if ((Boolean) server.getAttribute(n, "Holding")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static Object attribute(String service, String name) throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
     Set<ObjectName> names = server.queryNames(

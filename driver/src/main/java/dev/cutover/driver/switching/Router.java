@@ -89,7 +89,7 @@ public final class Router implements RouterMXBean {
     this.instance = settings.values().getOrDefault(RoutingFlags.INSTANCE, defaultInstance(id));
     this.switcher = daemonThread("cutover-switch-" + settings.service() + "-" + id);
     this.heartbeats = daemonThread("cutover-heartbeat-" + settings.service() + "-" + id);
-    this.name = objectName(settings.service(), id);
+    this.name = objectName(settings.service(), instance, id);
   }
 
   /**
@@ -432,9 +432,10 @@ public final class Router implements RouterMXBean {
     }
   }
 
-  private static ObjectName objectName(String service, long id) {
+  private static ObjectName objectName(String service, String instance, long id) {
     try {
-      return new ObjectName("dev.cutover:type=Router,service=" + ObjectName.quote(service) + ",id=" + id);
+      return new ObjectName("dev.cutover:type=Router,service=" + ObjectName.quote(service) + ",instance="
+          + ObjectName.quote(instance) + ",id=" + id);
     } catch (javax.management.MalformedObjectNameException e) {
       throw new IllegalArgumentException("cutover.service=" + service + " cannot name an MBean", e);
     }

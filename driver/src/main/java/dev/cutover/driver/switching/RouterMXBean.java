@@ -1,6 +1,6 @@
 package dev.cutover.driver.switching;
 
-/** A router's state and counters, registered as {@code dev.cutover:type=Router,service=…,id=…}. */
+/** A router's state and counters, registered as {@code dev.cutover:type=Router,service=…,instance=…,id=…}. */
 public interface RouterMXBean {
   String getService();
 

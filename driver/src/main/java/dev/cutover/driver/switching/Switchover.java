@@ -120,7 +120,22 @@ final class Switchover {
       phase = "coordinating";
       if (router.control()) {
         Coordination.drained(source, router.getService(), router.instance(), switchId);
-        coordinate(source, target, switchId, fenced);
+        try {
+          coordinate(source, target, switchId, fenced);
+        } catch (SQLException e) {
+          if (!leader || !sessionLost(e)) {
+            throw e;
+          }
+          // This instance led and lost its session, and with it the lock: another instance may
+          // lead now and raise the fence again. Never touch the fence from here on: follow.
+          LOG.warn("cutover {}: switch {}: the leader's session was lost ({}); following whoever leads now",
+              router.getService(), switchId, e.getMessage());
+          leader = false;
+          fenced[0] = false;
+          try (Connection again = router.endpoint(from).open(); Connection targetAgain = open(to)) {
+            coordinate(again, targetAgain, switchId, fenced);
+          }
+        }
       } else {
         moveSequences(source, target);
       }
@@ -256,6 +271,12 @@ final class Switchover {
     moveSequences(source, target);
     Fence.lower(target);
     Coordination.finish(source, router.getService(), switchId, "released", marker, null);
+  }
+
+  /** The session died (connection broken, backend terminated), as opposed to a statement failing. */
+  private static boolean sessionLost(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && (state.startsWith("08") || state.equals("57P01"));
   }
 
   private void awaitBarrier(Connection target, String marker) throws SQLException, Abort {

@@ -1,0 +1,76 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The leader's session dies mid-switch: another instance takes over and finishes the switch. */
+@ExtendWith(PostgresPairExtension.class)
+class LeaderTakeoverTest {
+
+  @Test
+  void leaderSessionKilledWhileAwaitingBarrier_anotherInstanceFinishesTheSwitch(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    List<HikariDataSource> pools = new ArrayList<>();
+    List<Workload> loads = new ArrayList<>();
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection watch = db.oldDirect()) {
+      for (int i = 0; i < 2; i++) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(db.url("cutover.instance=t" + i, "cutover.barrier.timeout=20s"));
+        config.setUsername(db.user());
+        config.setMaximumPoolSize(4);
+        HikariDataSource pool = new HikariDataSource(config);
+        pools.add(pool);
+        loads.add(new Workload(pool, 2, i * 10));
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> loads.stream().allMatch(l -> l.commits.get() >= 20));
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10)).until(() -> RouterBean.anyHolding(db.database));
+      db.stopForward(); // the leader will wait for a barrier that cannot come yet
+      await().atMost(Duration.ofSeconds(10)).until(() -> Fence.isRaised(watch));
+      try (Statement s = watch.createStatement(); ResultSet rs = s.executeQuery(
+          "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+              + " AND classid = " + 0x63757432 + "::oid")) {
+        assertThat(rs.next()).as("a leader holds the lock").isTrue();
+      }
+      db.startForward();
+
+      List<SwitchEvent> ended = List.of(events.next(), events.next());
+      long[] atSwitch = loads.stream().mapToLong(l -> l.commits.get()).toArray();
+      await().atMost(Duration.ofSeconds(30)).until(() ->
+          loads.get(0).commits.get() >= atSwitch[0] + 20 && loads.get(1).commits.get() >= atSwitch[1] + 20);
+      loads.forEach(Workload::close);
+
+      assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
+      assertThat(ended).filteredOn(SwitchEvent::leader).hasSize(1);
+      try (Connection serving = db.newDirect()) {
+        for (Workload load : loads) {
+          assertThat(load.failures).isEmpty();
+          assertThat(load.missingFrom(serving)).isEmpty();
+        }
+      }
+      assertThat(Fence.isRaised(watch)).as("old stays fenced after the switch").isTrue();
+    } finally {
+      loads.forEach(Workload::close);
+      pools.forEach(HikariDataSource::close);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+}
