@@ -10,6 +10,11 @@ import java.sql.Statement;
  * CLI by hand. Arguments: rows, old major, new major.
  */
 public final class DemoServers {
+  private static final String SCHEMA = "CREATE TABLE account (id bigserial PRIMARY KEY, owner uuid NOT NULL, email text NOT NULL,"
+      + " balance numeric(14,2) NOT NULL, created timestamptz NOT NULL, profile jsonb NOT NULL, pad text NOT NULL);"
+      + " CREATE INDEX account_owner ON account (owner); CREATE INDEX account_email ON account (email);"
+      + " CREATE INDEX account_created ON account (created)";
+
   private DemoServers() {}
 
   public static void main(String[] args) throws Exception {
@@ -20,7 +25,7 @@ public final class DemoServers {
       pair.newServer().createDatabase("demo");
       try (Connection o = pair.oldServer().connect("demo"); Connection n = pair.newServer().connect("demo");
           Statement so = o.createStatement(); Statement sn = n.createStatement()) {
-        String schema = CopySpeed.SCHEMA + "; CREATE TABLE small (id int PRIMARY KEY, v text)";
+        String schema = SCHEMA + "; CREATE TABLE small (id int PRIMARY KEY, v text)";
         so.execute(schema);
         sn.execute(schema);
         so.execute("INSERT INTO account (owner, email, balance, created, profile, pad) SELECT md5(g::text)::uuid,"

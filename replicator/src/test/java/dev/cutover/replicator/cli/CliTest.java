@@ -122,8 +122,11 @@ class CliTest {
   @Test
   void schema_compatiblePgDumpOnPath_copiesSchemaWithoutOurObjects(PostgresPair pair) throws Exception {
     java.util.OptionalInt pgDump = dev.cutover.replicator.schema.SchemaCopy.availablePgDump();
-    org.junit.jupiter.api.Assumptions.assumeTrue(pgDump.isPresent() && pgDump.getAsInt() >= pair.oldServer().majorVersion(),
-        "needs a pg_dump of at least old's version on PATH");
+    org.assertj.core.api.Assertions.assertThat(pgDump)
+        .as("this test needs pg_dump %d+ on PATH: install Debian's postgresql-client (.ci/run does)",
+            pair.oldServer().majorVersion())
+        .hasValueSatisfying(v -> org.assertj.core.api.Assertions.assertThat(v)
+            .isGreaterThanOrEqualTo(pair.oldServer().majorVersion()));
     String db = "cli_schema_copy";
     pair.oldServer().createDatabase(db);
     pair.newServer().createDatabase(db);
