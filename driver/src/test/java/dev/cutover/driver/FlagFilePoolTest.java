@@ -24,6 +24,7 @@ class FlagFilePoolTest {
   void flagFile_writtenNewThenOld_movesLivePoolAndBack(PostgresPair pair, @TempDir Path dir) throws Exception {
     Path file = Files.writeString(dir.resolve("app-db-cutover"), "old\n");
     Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    db.prepareReverse();
     String url = db.urlWithFlag(Map.of(RoutingFlags.PROVIDER, "file", RoutingFlags.FILE, file.toString()));
     try (LivePool live = new LivePool(db, url, Map.of())) {
       live.assertServedBy(pair.oldServer(), "old");

@@ -29,6 +29,7 @@ class LaunchDarklyPoolTest {
   @Test
   void standInChange_oldToNewAndBack_movesLivePoolBothWays(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    db.prepareReverse();
     try (SseStandIn standIn = new SseStandIn(put(stringFlag(1, "old")));
         LivePool live = open(db, standIn)) {
       live.assertServedBy(pair.oldServer(), "old");

@@ -144,15 +144,29 @@ final class Replicated {
   }
 
   /**
-   * Arms new → old replication for a flip back: the forward subscription is dropped first, as
-   * old (12) cannot filter by origin and would otherwise loop rows back.
+   * Prepares the way back before the first flip: a publication on new, and a request that the
+   * switch create the reverse slot at the fence, before release, so that it starts exactly where
+   * new begins to take writes. Old (12) cannot filter by origin, so reverse replication cannot
+   * run beside forward replication; this is how a later subscription still misses nothing.
+   */
+  void prepareReverse() throws SQLException {
+    try (Connection n = newDirect(); Statement s = n.createStatement()) {
+      LogicalReplication.publishAll(n, database + "_rpub");
+      s.execute("SELECT cutover.request_slot_at_switch('" + reverse + "')");
+    }
+  }
+
+  /**
+   * Arms new → old replication after the switch, from the slot the switch created: the forward
+   * subscription is dropped first (old would otherwise loop rows back), then old subscribes
+   * without copying, starting where new began to take writes.
    */
   void armReverse() throws Exception {
     dropForward();
-    try (Connection o = oldDirect(); Connection n = newDirect()) {
-      LogicalReplication.publishAll(n, database + "_rpub");
-      LogicalReplication.subscribe(o, reverse, pair.newServer().libpqConnection(database), database + "_rpub",
-          InitialData.SKIP);
+    try (Connection o = oldDirect(); Connection n = newDirect(); Statement s = o.createStatement()) {
+      s.execute("CREATE SUBSCRIPTION " + reverse + " CONNECTION '" + pair.newServer().libpqConnection(database)
+          .replace("'", "''") + "' PUBLICATION " + database + "_rpub WITH (create_slot = false, slot_name = '"
+          + reverse + "', copy_data = false)");
       LogicalReplication.awaitSynced(n, o, reverse, SYNC);
     }
     reverseArmed = true;

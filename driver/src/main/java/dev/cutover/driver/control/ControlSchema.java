@@ -142,6 +142,25 @@ public final class ControlSchema {
         + " RETURNS TABLE (switch_id text, switch_state text, switch_marker text, switch_reason text)"
         + " LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$"
         + " SELECT s.id, s.state, s.marker, s.reason FROM cutover.switch s WHERE s.service = p_service $$",
+    // Slots to create at the switch, after the barrier and before release: a reverse subscription
+    // made later from such a slot starts exactly where the target began to take writes, which on
+    // versions without origin filtering is the only lossless way back.
+    "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.slot_at_switch (slot_name name PRIMARY KEY)",
+    "CREATE OR REPLACE FUNCTION cutover.request_slot_at_switch(p_slot name) RETURNS void LANGUAGE sql"
+        + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS"
+        + " $$ INSERT INTO cutover.slot_at_switch VALUES (p_slot) ON CONFLICT DO NOTHING $$",
+    "CREATE OR REPLACE FUNCTION cutover.create_slots_at_switch() RETURNS integer LANGUAGE plpgsql"
+        + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$\n"
+        + "DECLARE s name; n integer := 0;\n"
+        + "BEGIN\n"
+        + "  FOR s IN SELECT r.slot_name FROM cutover.slot_at_switch r WHERE NOT EXISTS\n"
+        + "      (SELECT 1 FROM pg_replication_slots p WHERE p.slot_name = r.slot_name) LOOP\n"
+        + "    PERFORM pg_create_logical_replication_slot(s, 'pgoutput');\n"
+        + "    n := n + 1;\n"
+        + "  END LOOP;\n"
+        + "  DELETE FROM cutover.slot_at_switch;\n"
+        + "  RETURN n;\n"
+        + "END $$",
     "REVOKE ALL ON ALL TABLES IN SCHEMA cutover FROM PUBLIC",
     "REVOKE ALL ON ALL SEQUENCES IN SCHEMA cutover FROM PUBLIC",
     "GRANT USAGE ON SCHEMA cutover TO PUBLIC",

@@ -112,6 +112,20 @@ public final class Coordination {
     }
   }
 
+  /**
+   * Creates, on the switch's target, the replication slots requested for this moment (see
+   * {@code cutover.request_slot_at_switch}); a request is used once.
+   *
+   * @return the number of slots created
+   */
+  public static int createSlotsAtSwitch(Connection target) throws SQLException {
+    try (PreparedStatement ps = target.prepareStatement("SELECT cutover.create_slots_at_switch()");
+        ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
   /** Publishes the leader's decision on {@code switchId}. */
   public static void finish(Connection c, String service, String switchId, String state, String marker,
       String reason) throws SQLException {

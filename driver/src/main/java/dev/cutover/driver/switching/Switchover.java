@@ -270,6 +270,8 @@ final class Switchover {
     phase = "moving sequences";
     moveSequences(source, target);
     Fence.lower(target);
+    phase = "creating the slots requested for the way back";
+    Coordination.createSlotsAtSwitch(target);
     Coordination.finish(source, router.getService(), switchId, "released", marker, null);
   }
 
