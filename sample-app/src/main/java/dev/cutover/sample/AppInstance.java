@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 
 /**
  * One simulated deployment of the booking service: its own HikariCP pool, hence its own Cutover
@@ -19,16 +20,15 @@ final class AppInstance implements AutoCloseable {
   private final List<LoadWorker> workers = new ArrayList<>();
   private final List<Thread> threads = new ArrayList<>();
 
-  /** Opens the pool, which connects to the serving database. */
-  AppInstance(String id, String jdbcUrl, String user, String password, int poolSize) {
+  /**
+   * Opens the pool, which connects to the serving database. The pool gets the Cutover data source
+   * itself, not its URL and credentials, so secrets stay out of the pool's configuration (and its log).
+   */
+  AppInstance(String id, DataSource dataSource, int poolSize) {
     this.id = id;
     HikariConfig config = new HikariConfig();
     config.setPoolName(id);
-    config.setJdbcUrl(jdbcUrl);
-    config.setUsername(user);
-    if (!password.isEmpty()) {
-      config.setPassword(password);
-    }
+    config.setDataSource(dataSource);
     config.setMaximumPoolSize(poolSize);
     config.setMinimumIdle(poolSize);
     this.pool = new HikariDataSource(config);

@@ -30,12 +30,29 @@ final class BookingSchema {
 
   private BookingSchema() {}
 
-  /** Creates the tables in an empty database. */
+  /** Creates the tables in one transaction: all of them or none. */
   static void create(Connection c) throws SQLException {
+    inTransaction(c, DDL);
+  }
+
+  /** Drops the tables (and with them their sequences and indexes) in one transaction. */
+  static void drop(Connection c) throws SQLException {
+    inTransaction(c, "DROP TABLE payments, bookings, users, houses");
+  }
+
+  private static void inTransaction(Connection c, String... statements) throws SQLException {
+    boolean autoCommit = c.getAutoCommit();
+    c.setAutoCommit(false);
     try (Statement s = c.createStatement()) {
-      for (String sql : DDL) {
+      for (String sql : statements) {
         s.execute(sql);
       }
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(autoCommit);
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.cutover.sample;
 
+import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.Target;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -7,12 +8,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Map;
 
 /**
  * The routing flag as a text file that every instance's driver watches ({@code
- * cutover.flag.provider=file}): the operator's switch in a rehearsal.
+ * cutover.flag.provider=file}): the operator's switch in a rehearsal, flipped by the rehearsal.
  */
-final class FlagFile implements AutoCloseable {
+final class FlagFile implements FlagControl {
   private final Path directory;
   private final Path file;
 
@@ -32,8 +34,14 @@ final class FlagFile implements AutoCloseable {
     }
   }
 
-  Path path() {
-    return file;
+  @Override
+  public Map<String, String> driverSettings() {
+    return Map.of(RoutingFlags.PROVIDER, "file", RoutingFlags.FILE, file.toString());
+  }
+
+  @Override
+  public long flip(int number, Target to) {
+    return set(to);
   }
 
   /**
@@ -49,6 +57,11 @@ final class FlagFile implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the flag file " + file, e);
     }
+  }
+
+  @Override
+  public String describe() {
+    return "flag file " + file + ", flipped by the rehearsal";
   }
 
   @Override

@@ -13,14 +13,13 @@ final class Fleet implements AutoCloseable {
     this.instances = instances;
   }
 
-  /** Opens every instance's pool through its own {@code jdbc:cutover:} URL; no load yet. */
-  static Fleet open(RehearsalPlan plan, RehearsalDatabases databases, FlagFile flag) {
+  /** Opens every instance's pool through its own {@code jdbc:cutover:} URL, following {@code flag}; no load yet. */
+  static Fleet open(RehearsalPlan plan, RehearsalDatabases databases, FlagControl flag) {
     List<AppInstance> instances = new ArrayList<>();
     try {
       for (int i = 1; i <= plan.instances(); i++) {
         String id = RehearsalDatabases.SERVICE + "-" + i;
-        instances.add(new AppInstance(id, databases.cutoverUrl(id, flag.path()), databases.user(), databases.password(),
-            plan.poolSize()));
+        instances.add(new AppInstance(id, databases.dataSource(id, flag.driverSettings()), plan.poolSize()));
       }
     } catch (RuntimeException e) {
       instances.forEach(AppInstance::close);

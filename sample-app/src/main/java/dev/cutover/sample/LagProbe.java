@@ -4,22 +4,22 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-/** Samples replication lag into the timeline twice a second, on its own thread. */
+/** Samples replication lag (the replicator's status) into the timeline twice a second, on its own thread. */
 final class LagProbe implements AutoCloseable {
-  private final ReplicationSetup replication;
+  private final Replication replication;
   private final ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "rehearsal-lag-probe");
     t.setDaemon(true);
     return t;
   });
 
-  LagProbe(ReplicationSetup replication) {
+  LagProbe(Replication replication) {
     this.replication = replication;
   }
 
   void start(Timeline timeline) {
-    sampler.scheduleWithFixedDelay(() -> replication.lag()
-        .ifPresent(lag -> timeline.lag(System.nanoTime(), lag.bytes(), lag.millis())), 0, 500, TimeUnit.MILLISECONDS);
+    sampler.scheduleWithFixedDelay(() -> replication.lag().ifPresent(lag -> timeline.lag(System.nanoTime(),
+        lag.bytes() == null ? -1 : lag.bytes(), lag.millis() == null ? -1 : lag.millis())), 0, 500, TimeUnit.MILLISECONDS);
   }
 
   @Override

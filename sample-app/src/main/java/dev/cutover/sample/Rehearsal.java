@@ -1,11 +1,16 @@
 package dev.cutover.sample;
 
 import dev.cutover.driver.CutoverDriver;
-import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.flags.Target;
-import dev.cutover.testkit.PostgresPair;
+import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.cleanup.Cleanup;
+import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.sql.Sql;
 import java.io.PrintStream;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -22,10 +27,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A full cutover rehearsal, top to bottom: start old and new, create and seed the booking schema,
- * replicate old into new, run the booking service's instances under load, flip the flag (arming
- * replication the other way after each flip, so the next flip is lossless), stop the load, verify,
- * and report.
+ * A full cutover rehearsal, top to bottom: start old and new (or connect to given databases),
+ * create and seed the booking schema, let the replicator check, copy and catch up, run the booking
+ * service's instances under load, flip the flag (arming replication the other way after each flip,
+ * so the next flip is lossless), stop the load, verify, clean up, and report.
  */
 final class Rehearsal {
   private static final Duration SYNC = Duration.ofSeconds(60);
@@ -41,52 +46,143 @@ final class Rehearsal {
     this.out = out;
   }
 
-  /** One flip as it happened: when the flag file changed, by both clocks, and what the instances reported. */
+  /** One flip as it happened: when the flag changed, by both clocks, and what the instances reported. */
   private record Flip(int number, Target to, long atNanos, Instant atWall, List<SwitchEvent> events, long armMillis) {}
 
+  /** What the replicator did before the load, and how long everything before the load took. */
+  private record Prepared(SeedData.Catalog catalog, double setupSeconds, double replicationSeconds, List<String> check,
+      String initialCopy, long caughtUpMillis, List<String> wayBack) {}
+
   /**
-   * Runs the rehearsal and returns its report; the databases are gone when this returns.
+   * Runs the rehearsal and returns its report. Whatever happens, the replicator's objects and the
+   * tables the rehearsal created are removed and embedded servers are stopped before this returns.
    *
-   * @throws RehearsalException when the rehearsal cannot run (a server does not start, replication
-   *     cannot be set up); invariants that break are in the report, not thrown
+   * @throws RehearsalException when the rehearsal cannot run (a server does not start, a given
+   *     database is refused, the replicator's check finds an error); invariants that break are in
+   *     the report, not thrown
    */
   Report run() throws RehearsalException, InterruptedException {
-    progress("starting embedded PostgreSQL %d (old) and %d (new)", plan.oldVersion(), plan.newVersion());
-    try (PostgresPair pair = PostgresPair.start(plan.oldVersion(), plan.newVersion())) {
+    try (FlagControl flag = FlagControl.open(plan.flag(), out); RehearsalDatabases databases = databases()) {
       double serversSeconds = seconds(began);
-      progress("started %s", pair);
-      return run(pair, serversSeconds);
-    } catch (SQLException | TimeoutException | RuntimeException e) {
-      throw new RehearsalException("the rehearsal could not run: " + e.getMessage(), e);
+      progress("old: %s", databases.describe(Target.OLD));
+      progress("new: %s", databases.describe(Target.NEW));
+      return run(databases, flag, serversSeconds);
+    } catch (RehearsalException | InterruptedException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new RehearsalException("the rehearsal could not run: " + message(e), e);
     }
   }
 
-  private Report run(PostgresPair pair, double serversSeconds)
-      throws SQLException, TimeoutException, InterruptedException, RehearsalException {
-    long setupBegan = System.nanoTime();
-    RehearsalDatabases databases = RehearsalDatabases.create(pair, "booking");
-    SeedData.Catalog catalog;
-    try (Connection old = databases.direct(Target.OLD); Connection nw = databases.direct(Target.NEW)) {
-      BookingSchema.create(old);
-      BookingSchema.create(nw);
-      catalog = SeedData.insert(old, plan.houses(), plan.users(), LocalDate.now().plusDays(1), plan.seed());
-      // After the tables, so they get their fence triggers; before replication, so the barrier table is published.
-      ControlSchema.install(old);
-      ControlSchema.install(nw);
+  private RehearsalDatabases databases() throws RehearsalException, SQLException {
+    if (plan.databases() instanceof RehearsalPlan.Given given) {
+      progress("checking the given databases");
+      return RehearsalDatabases.given(given);
     }
-    progress("seeded old: %d houses, %d users, %d bookings; control schema installed on both",
-        plan.houses(), plan.users(), catalog.seededBookings());
+    RehearsalPlan.Embedded embedded = (RehearsalPlan.Embedded) plan.databases();
+    progress("starting embedded PostgreSQL %d (old) and %d (new)", embedded.oldVersion(), embedded.newVersion());
+    return RehearsalDatabases.start(embedded);
+  }
 
-    ReplicationSetup replication = new NativeReplication(databases);
-    List<String> blockers = replication.check();
-    if (!blockers.isEmpty()) {
-      throw new RehearsalException("replication cannot run: " + String.join("; ", blockers), null);
+  /** What the load phase produced, up to and including verification. */
+  private record Ran(Prepared prepared, Report.Setup setup, List<String> wayBack, List<Flip> flips, Ledger ledger,
+      Timeline timeline, Verification verification, List<String> problems, double loadSeconds, double verifySeconds) {}
+
+  private Report run(RehearsalDatabases databases, FlagControl flag, double serversSeconds) throws Exception {
+    Replication replication = null;
+    Ran ran;
+    List<String> cleanup;
+    long cleanupBegan;
+    try {
+      long setupBegan = System.nanoTime();
+      databases.createTables();
+      SeedData.Catalog catalog;
+      try (Connection old = databases.direct(Target.OLD)) {
+        catalog = SeedData.insert(old, plan.houses(), plan.users(), LocalDate.now().plusDays(1), plan.seed());
+      }
+      progress("created the booking tables on both sides; seeded old: %d houses, %d users, %d bookings",
+          plan.houses(), plan.users(), catalog.seededBookings());
+      double setupSeconds = seconds(setupBegan);
+
+      replication = new Replication(databases);
+      Prepared prepared = prepare(replication, catalog, setupSeconds);
+      AutoCloseable heartbeats = replication.heartbeats();
+      try {
+        ran = load(databases, flag, replication, prepared);
+      } finally {
+        heartbeats.close();
+      }
+    } finally {
+      cleanupBegan = System.nanoTime();
+      cleanup = cleanUp(replication, databases);
     }
-    long copyBegan = System.nanoTime();
-    replication.start(SYNC);
-    progress("replicating old -> new: initial copy and catch-up took %.1f s", seconds(copyBegan));
-    double setupSeconds = seconds(setupBegan);
+    Report.Timings timings = new Report.Timings(serversSeconds, ran.prepared().setupSeconds(),
+        ran.prepared().replicationSeconds(), ran.loadSeconds(), ran.verifySeconds(), seconds(cleanupBegan), seconds(began));
+    Report.ReplicationSummary summary = new Report.ReplicationSummary(ran.prepared().check(), ran.prepared().initialCopy(),
+        ran.prepared().caughtUpMillis(), ran.wayBack(), cleanup);
+    return report(ran, summary, timings);
+  }
 
+  /**
+   * Removes what the rehearsal made, also after a failure: the replicator's objects (it refused to
+   * start beside any it had not made) and, in given databases, the tables it created.
+   */
+  private List<String> cleanUp(Replication replication, RehearsalDatabases databases) {
+    List<String> done = new ArrayList<>();
+    if (replication != null) {
+      try {
+        Cleanup.Report removed = replication.cleanup();
+        removed.removedOnOld().forEach(r -> done.add("old: removed " + r));
+        removed.removedOnNew().forEach(r -> done.add("new: removed " + r));
+      } catch (Exception e) {
+        done.add("the replicator's cleanup failed: " + message(e));
+      }
+    }
+    done.addAll(databases.dropCreatedTables());
+    done.forEach(line -> progress("cleanup: %s", line));
+    return done;
+  }
+
+  /** The replicator's check (errors stop the rehearsal), start, catch-up, and the way back where it can be armed now. */
+  private Prepared prepare(Replication replication, SeedData.Catalog catalog, double setupSeconds) throws Exception {
+    long replicationBegan = System.nanoTime();
+    CheckReport check = replication.check();
+    progress("check: %d error(s), %d warning(s), %d note(s)", check.errors(), check.warnings(),
+        check.findings().size() - check.errors() - check.warnings());
+    List<String> findings = new ArrayList<>();
+    for (Finding f : check.findings()) {
+      String line = String.format(Locale.ROOT, "%-7s %-4s %s%s", f.severity().name().toLowerCase(Locale.ROOT), f.side(),
+          f.message(), f.remedy().isEmpty() ? "" : " (" + f.remedy() + ")");
+      findings.add(line);
+      progress("  %s", line);
+    }
+    if (check.errors() > 0) {
+      throw new RehearsalException("the replicator's check found " + check.errors() + " error(s), listed above", null);
+    }
+
+    StartReport started = replication.start();
+    String initialCopy = String.format(Locale.ROOT, "%d rows (%d kB) of %d tables copied in %d ms from one snapshot,"
+            + " %d indexes and constraints built after the copy in %d ms; subscription %s streams from slot %s at %s"
+            + " (%d ms in all)", started.rows(), started.bytes() / 1024, started.tables().size(), started.copyMillis(),
+        started.indexesBuilt(), started.indexMillis(), Names.FORWARD, started.slot(), started.consistentPoint(),
+        started.totalMillis());
+    progress("start: %s", initialCopy);
+    long caughtUp = replication.awaitCaughtUp(SYNC).toMillis();
+    progress("caught up: new applied everything old had committed, %d ms after start", caughtUp);
+    List<String> wayBack = new ArrayList<>();
+    Replication.Armed armed = replication.armBeforeFlips();
+    if (armed != null) {
+      wayBack.add("before the first flip, in " + armed.millis() + " ms: " + String.join("; ", armed.steps()));
+      progress("way back armed %s", wayBack.get(0));
+    }
+    return new Prepared(catalog, setupSeconds, seconds(replicationBegan), findings, initialCopy, caughtUp, wayBack);
+  }
+
+  /** Runs the instances, flips the flag, arms the way back after each flip, stops the load and verifies. */
+  private Ran load(RehearsalDatabases databases, FlagControl flag, Replication replication, Prepared prepared)
+      throws Exception {
+    SeedData.Catalog catalog = prepared.catalog();
+    List<String> wayBack = new ArrayList<>(prepared.wayBack());
     Ledger ledger = new Ledger();
     List<Flip> flips = new ArrayList<>();
     List<String> problems = new ArrayList<>();
@@ -94,27 +190,32 @@ final class Rehearsal {
     Timeline timeline;
     long loadBegan;
     long loadEnded;
-    try (FlagFile flag = FlagFile.create(Target.OLD); SwitchLog switches = new SwitchLog(RehearsalDatabases.SERVICE)) {
+    try (SwitchLog switches = new SwitchLog(RehearsalDatabases.SERVICE)) {
       try (Fleet fleet = Fleet.open(plan, databases, flag); LagProbe probe = new LagProbe(replication)) {
         loadBegan = System.nanoTime();
         timeline = new Timeline(loadBegan);
         fleet.start(catalog, new HotSlots(catalog.houses(), catalog.firstDay(), loadBegan), ledger, timeline);
         probe.start(timeline);
-        progress("load: %d instances x %d connections, %d tx/s in all; flag file %s", fleet.size(), plan.poolSize(),
-            plan.rate(), flag.path());
+        progress("load: %d instances x %d connections, %d tx/s in all; %s", fleet.size(), plan.poolSize(), plan.rate(),
+            flag.describe());
         long phaseEnds = System.nanoTime() + plan.phase().toNanos();
         for (int number = 1; number <= plan.flips(); number++) {
           sleepUntil(phaseEnds);
           Target to = serving.other();
           try {
-            replication.replicateInto(to, SYNC); // armed after the previous flip already; a no-op then
             replication.awaitCaughtUp(SYNC);
-          } catch (SQLException | TimeoutException | IllegalStateException e) {
-            problems.add("flip " + number + ": replication into " + to.value() + " was not ready: " + e.getMessage());
+          } catch (Exception e) {
+            problems.add("flip " + number + ": replication into " + to.value() + " did not catch up: " + message(e));
             break;
           }
-          Instant atWall = Instant.now();
-          long at = flag.set(to);
+          long at;
+          try {
+            at = flag.flip(number, to);
+          } catch (TimeoutException e) {
+            problems.add("flip " + number + ": " + e.getMessage());
+            break;
+          }
+          Instant atWall = Instant.now().minusNanos(System.nanoTime() - at);
           progress("flip %d: flag set to %s", number, to.value());
           List<SwitchEvent> events = switches.next(plan.instances(), SWITCH_WAIT);
           events.forEach(e -> progress("  %s", e.summary()));
@@ -125,14 +226,15 @@ final class Rehearsal {
             serving = to;
             // Arm the way back at once, under load, even after the last flip: a rollback must not
             // need a second migration, and verification compares both sides.
-            long armBegan = System.nanoTime();
             try {
-              replication.replicateInto(serving.other(), SYNC);
-              armMillis = (System.nanoTime() - armBegan) / 1_000_000;
-              progress("armed the way back in %d ms: %s", armMillis, replication.describe());
-            } catch (SQLException | TimeoutException | IllegalStateException e) {
-              problems.add("after flip " + number + ": could not replicate into " + serving.other().value() + ": "
-                  + e.getMessage());
+              Replication.Armed armed = replication.armWayBack(serving, SYNC);
+              armMillis = armed.millis();
+              String line = "after flip " + number + " (" + serving.value() + " -> " + serving.other().value() + "), in "
+                  + armed.millis() + " ms: " + String.join("; ", armed.steps());
+              wayBack.add(line);
+              progress("way back armed %s", line);
+            } catch (Exception e) {
+              problems.add("after flip " + number + ": could not replicate into " + serving.other().value() + ": " + message(e));
             }
           } else {
             problems.add("flip " + number + ": " + events.size() + " of " + plan.instances() + " instances reported a switch"
@@ -143,14 +245,14 @@ final class Rehearsal {
           if (!problems.isEmpty()) {
             break;
           }
-          phaseEnds = at + plan.phase().toNanos();
+          phaseEnds = System.nanoTime() + plan.phase().toNanos();
         }
         sleepUntil(phaseEnds);
         loadEnded = System.nanoTime();
         progress("stopping the load");
       } finally {
-        // The load is over: every router stops watching the flag file before it is deleted. The
-        // driver only offers a JVM-wide shutdown, which suits the rehearsal's own JVM.
+        // The load is over: every router stops following the flag before the flag source closes.
+        // The driver only offers a JVM-wide shutdown, which suits the rehearsal's own JVM.
         CutoverDriver.shutdown();
       }
     }
@@ -159,18 +261,29 @@ final class Rehearsal {
     long verifyBegan = System.nanoTime();
     List<Ledger.Acknowledged> acknowledged = ledger.acknowledged();
     Verification verification = Verifier.verify(databases, replication, serving, acknowledged);
-    progress("verified %d acknowledged bookings against %s", acknowledged.size(), serving.value());
+    Verification.Replicated replicated = verification.replicated();
+    progress("verified %d acknowledged bookings against %s; replicator verify %s", acknowledged.size(), serving.value(),
+        replicated == null ? "did not run: " + verification.note()
+            : String.format(Locale.ROOT, "%s: %d rows compared in %d ms, %d difference(s)", replicated.direction(),
+                replicated.rows(), replicated.millis(), replicated.differences()));
     double verifySeconds = seconds(verifyBegan);
+    String advice = flag.closingAdvice(serving);
+    if (!advice.isEmpty()) {
+      progress("%s", advice);
+    }
 
-    Report.Setup setup = new Report.Setup(pair.oldServer().toString(), pair.newServer().toString(), plan.instances(), plan.poolSize(),
-        plan.rate(), plan.flips(), plan.phase().toMillis() / 1000.0, plan.houses(), plan.users(),
-        catalog.seededBookings(), replication.describe());
-    Report.Timings timings = new Report.Timings(serversSeconds, setupSeconds, loadSeconds, verifySeconds, seconds(began));
-    return report(setup, flips, ledger, timeline, verification, problems, timings);
+    Report.Setup setup = new Report.Setup(databases.describe(Target.OLD), databases.describe(Target.NEW),
+        databases.embedded() ? "embedded, created by the rehearsal" : "given (--old-url, --new-url)", flag.describe(),
+        plan.instances(), plan.poolSize(), plan.rate(), plan.flips(), plan.phase().toMillis() / 1000.0, plan.houses(),
+        plan.users(), catalog.seededBookings(), replication.describe());
+    return new Ran(prepared, setup, wayBack, flips, ledger, timeline, verification, problems, loadSeconds, verifySeconds);
   }
 
-  private Report report(Report.Setup setup, List<Flip> flips, Ledger ledger, Timeline timeline,
-      Verification verification, List<String> problems, Report.Timings timings) {
+  private Report report(Ran ran, Report.ReplicationSummary replication, Report.Timings timings) {
+    List<Flip> flips = ran.flips();
+    Ledger ledger = ran.ledger();
+    Timeline timeline = ran.timeline();
+    Verification verification = ran.verification();
     List<Timeline.Second> seconds = timeline.seconds();
     List<Report.FlipResult> flipResults = new ArrayList<>();
     List<String> summaries = new ArrayList<>();
@@ -234,10 +347,11 @@ final class Rehearsal {
         new Report.Check("failed transactions that began after a flip", String.valueOf(after), after == 0),
         new Report.Check("own writes not read back by the same instance", String.valueOf(unread), unread == 0),
         new Report.Check("switches completed", completed + "/" + expected, completed == expected),
-        new Report.Check("old and new hold the same rows after catch-up", verification.tablesMatch() ? "yes" : "no",
+        new Report.Check("rows that differ between old and new (replicator verify)",
+            verification.replicated() == null ? "not run" : String.valueOf(verification.replicated().differences()),
             verification.tablesMatch()));
-    return new Report(setup, invariants, flipResults, load, new Report.FailureKinds(before, inFlight, after),
-        bySqlState, errorSamples, afterDetails, seconds, summaries, verification, List.copyOf(problems), timings);
+    return new Report(ran.setup(), invariants, replication, flipResults, load, new Report.FailureKinds(before, inFlight, after),
+        bySqlState, errorSamples, afterDetails, seconds, summaries, verification, List.copyOf(ran.problems()), timings);
   }
 
   private Report.FlipResult flipResult(Flip flip, double atSecond, List<Timeline.Second> seconds) {
@@ -277,6 +391,11 @@ final class Rehearsal {
     return new Report.FlipResult(flip.number(), flip.to().value(), atSecond, completed, plan.instances(),
         flip.events().isEmpty() ? 0 : closedMin, closedMax, gateWaits, gateMax, gateP99, drain, barrier, total, rolledBack,
         transactionMax, flip.armMillis(), aborts);
+  }
+
+  /** An exception's message for the report, with any password masked (a subscription's connection string holds one). */
+  private static String message(Exception e) {
+    return Sql.maskSecrets(e instanceof ReplicatorException r ? r.oneLine() : String.valueOf(e.getMessage()));
   }
 
   private static String firstLine(String message) {

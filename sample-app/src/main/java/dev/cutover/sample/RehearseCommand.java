@@ -1,36 +1,48 @@
 package dev.cutover.sample;
 
+import dev.cutover.replicator.ReplicatorException;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
-/** {@code rehearse}: the whole cutover, on embedded PostgreSQL, with a report. */
+/** {@code rehearse}: the whole cutover, on embedded PostgreSQL or two given databases, with a report. */
 @Command(name = "rehearse", mixinStandardHelpOptions = true, sortOptions = false,
     description = {
-        "Rehearses a cutover of a booking service under load, on embedded PostgreSQL.",
-        "Starts an old and a new server, seeds data, replicates old into new, runs simulated instances",
-        "through the Cutover driver, flips the flag file (there and back by default), verifies that",
-        "nothing was lost, and writes a report (table here, JSON and HTML in --report-dir).",
-        "Exit code: 0 every invariant held, 1 an invariant broke, 2 bad options, 3 could not run."})
+        "Rehearses a cutover of a booking service under load.",
+        "Starts an old and a new server (or uses two given databases), seeds data, lets the Cutover replicator check,"
+            + " copy and replicate old into new, runs simulated instances through the Cutover driver, flips the flag"
+            + " (there and back by default) arming replication the other way after each flip, verifies that nothing was"
+            + " lost, cleans up, and writes a report (table here, JSON and HTML in --report-dir).",
+        "Exit code: 0 every invariant held, 1 an invariant broke, 2 bad options, 3 could not run.", ""},
+    footer = {"",
+        "Environment: CUTOVER_OLD_USER and CUTOVER_NEW_USER (defaults of --old-user, --new-user); CUTOVER_OLD_PASSWORD"
+            + " and CUTOVER_NEW_PASSWORD (the only way to give passwords; never printed); LD_SDK_KEY (default of"
+            + " --ld-sdk-key)."})
 final class RehearseCommand implements Callable<Integer> {
   static final int PASSED = 0;
   static final int BROKEN = 1;
+  static final int USAGE = 2;
   static final int CANNOT_RUN = 3;
 
   private static final RehearsalPlan DEFAULTS = RehearsalPlan.defaults();
+  private static final RehearsalPlan.Embedded DEFAULT_VERSIONS = (RehearsalPlan.Embedded) DEFAULTS.databases();
 
-  @Option(names = "--old-version", paramLabel = "MAJOR", description = "Old server's major version, 12-18 (default: ${DEFAULT-VALUE}).")
-  int oldVersion = DEFAULTS.oldVersion();
+  @Option(names = "--old-version", paramLabel = "MAJOR",
+      description = "Old embedded server's major version, 12-18 (default: 12).")
+  Integer oldVersion;
 
-  @Option(names = "--new-version", paramLabel = "MAJOR", description = "New server's major version, 12-18 (default: ${DEFAULT-VALUE}).")
-  int newVersion = DEFAULTS.newVersion();
+  @Option(names = "--new-version", paramLabel = "MAJOR",
+      description = "New embedded server's major version, 12-18 (default: 17).")
+  Integer newVersion;
 
   @Option(names = "--houses", description = "Houses to seed (default: ${DEFAULT-VALUE}).")
   int houses = DEFAULTS.houses();
@@ -60,45 +72,70 @@ final class RehearseCommand implements Callable<Integer> {
   @Option(names = "--seed", description = "Seeds the data and the load (default: ${DEFAULT-VALUE}).")
   long seed = DEFAULTS.seed();
 
-  @Option(names = "--old-url", paramLabel = "JDBC_URL", description = "A real old database instead of an embedded one (not supported yet).")
+  @Option(names = "--old-url", paramLabel = "JDBC_URL", description = "An existing database to move from, instead of an"
+      + " embedded server: jdbc:postgresql://host:port/db. It must be empty (see --allow-existing); the role needs"
+      + " superuser, or REPLICATION and table ownership.")
   String oldUrl;
 
-  @Option(names = "--new-url", paramLabel = "JDBC_URL", description = "A real new database instead of an embedded one (not supported yet).")
+  @Option(names = "--new-url", paramLabel = "JDBC_URL", description = "An existing, empty database to move to (superuser,"
+      + " or RDS rds_superuser); required with --old-url.")
   String newUrl;
+
+  @Option(names = "--old-user", paramLabel = "ROLE", description = "Role on the old database (default: CUTOVER_OLD_USER, else the URL's).")
+  String oldUser;
+
+  @Option(names = "--new-user", paramLabel = "ROLE", description = "Role on the new database (default: CUTOVER_NEW_USER, else the URL's).")
+  String newUser;
+
+  @Option(names = "--allow-existing", description = "Rehearse in given databases that hold other tables. They take part:"
+      + " copied into new (where they must exist, empty), fenced at each flip, verified, and left in place; nothing else"
+      + " may write to them meanwhile.")
+  boolean allowExisting;
+
+  @Option(names = "--ld-flag-key", paramLabel = "KEY", description = "Route by this LaunchDarkly flag (old/new or"
+      + " false/true) instead of a flag file. The rehearsal cannot flip it: it prints what to set at each flip and waits"
+      + " (--flip-timeout). Needs LD_SDK_KEY or --ld-sdk-key.")
+  String ldFlagKey;
+
+  @Option(names = "--ld-sdk-key", paramLabel = "SDK_KEY", description = "LaunchDarkly server-side SDK key (default: LD_SDK_KEY; prefer the variable).")
+  String ldSdkKey;
+
+  @Option(names = "--ld-base-uri", paramLabel = "URI", description = "Base URI of a LaunchDarkly Relay Proxy (streaming, polling and events).")
+  URI ldBaseUri;
+
+  @Option(names = "--flip-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "How long to wait for the operator to flip the LaunchDarkly flag, per flip (default: 10m).")
+  Duration flipTimeout = Duration.ofMinutes(10);
 
   private final PrintStream out;
   private final PrintStream err;
+  private final Map<String, String> env;
 
   RehearseCommand() {
-    this(System.out, System.err);
+    this(System.out, System.err, System.getenv());
   }
 
-  RehearseCommand(PrintStream out, PrintStream err) {
+  RehearseCommand(PrintStream out, PrintStream err, Map<String, String> env) {
     this.out = out;
     this.err = err;
+    this.env = env;
   }
 
   @Override
   public Integer call() throws InterruptedException {
-    if (oldUrl != null || newUrl != null) {
-      err.println("rehearse: --old-url/--new-url: rehearsing on real databases is not supported yet: it needs the"
-          + " replicator (issue 4) to check privileges, refuse non-empty databases and clean up only what it created;"
-          + " leave both options out to rehearse on embedded PostgreSQL");
-      return CANNOT_RUN;
-    }
     RehearsalPlan plan;
     try {
-      plan = new RehearsalPlan(oldVersion, newVersion, houses, users, instances, poolSize, rate, flips, phase, reportDir, seed);
+      plan = plan();
     } catch (IllegalArgumentException e) {
       err.println("rehearse: " + e.getMessage());
-      return 2;
+      return USAGE;
     }
     Report report;
     try {
       report = new Rehearsal(plan, out).run();
     } catch (RehearsalException e) {
       err.println("rehearse: " + e.getMessage());
-      if (e.getCause() != null) {
+      if (e.getCause() != null && !(e.getCause() instanceof ReplicatorException)) {
         e.getCause().printStackTrace(err);
       }
       return CANNOT_RUN;
@@ -112,6 +149,56 @@ final class RehearseCommand implements Callable<Integer> {
       return CANNOT_RUN;
     }
     return report.passed() ? PASSED : BROKEN;
+  }
+
+  /**
+   * The plan the options and the environment describe.
+   *
+   * @throws IllegalArgumentException naming the option and the bad value (never a secret)
+   */
+  RehearsalPlan plan() {
+    return new RehearsalPlan(databases(), flagSource(), houses, users, instances, poolSize, rate, flips, phase, reportDir, seed);
+  }
+
+  private RehearsalPlan.Databases databases() {
+    if (oldUrl == null && newUrl == null) {
+      if (oldUser != null || newUser != null || allowExisting) {
+        throw new IllegalArgumentException((allowExisting ? "--allow-existing" : oldUser != null ? "--old-user" : "--new-user")
+            + " applies to given databases only: add --old-url and --new-url");
+      }
+      return new RehearsalPlan.Embedded(oldVersion == null ? DEFAULT_VERSIONS.oldVersion() : oldVersion,
+          newVersion == null ? DEFAULT_VERSIONS.newVersion() : newVersion);
+    }
+    if (oldUrl == null || newUrl == null) {
+      throw new IllegalArgumentException((oldUrl == null ? "--new-url" : "--old-url") + " needs "
+          + (oldUrl == null ? "--old-url" : "--new-url") + ": a rehearsal on given databases needs both");
+    }
+    if (oldVersion != null || newVersion != null) {
+      throw new IllegalArgumentException((oldVersion != null ? "--old-version" : "--new-version")
+          + " applies to embedded servers only, not with --old-url and --new-url");
+    }
+    return new RehearsalPlan.Given(login("--old-url", oldUrl, oldUser, "CUTOVER_OLD_USER", "CUTOVER_OLD_PASSWORD"),
+        login("--new-url", newUrl, newUser, "CUTOVER_NEW_USER", "CUTOVER_NEW_PASSWORD"), allowExisting);
+  }
+
+  private RehearsalPlan.Login login(String option, String url, String user, String userVariable, String passwordVariable) {
+    try {
+      return new RehearsalPlan.Login(url, user != null ? user : env.get(userVariable), env.get(passwordVariable));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+    }
+  }
+
+  private RehearsalPlan.FlagSource flagSource() {
+    if (ldFlagKey == null) {
+      if (ldSdkKey != null || ldBaseUri != null) {
+        throw new IllegalArgumentException((ldSdkKey != null ? "--ld-sdk-key" : "--ld-base-uri")
+            + " needs --ld-flag-key: the LaunchDarkly flag that says old or new");
+      }
+      return new RehearsalPlan.FlagSource.File();
+    }
+    String sdkKey = ldSdkKey != null ? ldSdkKey : env.get("LD_SDK_KEY");
+    return new RehearsalPlan.FlagSource.LaunchDarkly(ldFlagKey, sdkKey == null ? null : sdkKey.trim(), ldBaseUri, flipTimeout);
   }
 
   /** Reads 10s, 1500ms, 2m, a bare number of seconds, or ISO-8601 (PT10S). */

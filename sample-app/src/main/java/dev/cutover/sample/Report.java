@@ -8,6 +8,7 @@ import java.util.Map;
  *
  * @param setup what ran
  * @param invariants the checks that decide the exit code
+ * @param replication what the replicator found and did: check, initial copy, the way back, cleanup
  * @param flips each flip of the flag and the switches it caused
  * @param load totals of the load
  * @param failures failed transactions by when they happened relative to the flips
@@ -20,14 +21,31 @@ import java.util.Map;
  * @param problems anything that went wrong in the rehearsal itself (also breaks it)
  * @param timings how long each stage took
  */
-record Report(Setup setup, List<Check> invariants, List<FlipResult> flips, LoadTotals load, FailureKinds failures,
+record Report(Setup setup, List<Check> invariants, ReplicationSummary replication, List<FlipResult> flips, LoadTotals load, FailureKinds failures,
     Map<String, Long> errorsBySqlState, List<String> errorSamples, List<String> failedAfterFlip,
     List<Timeline.Second> seconds,
     List<String> switchSummaries, Verification verification, List<String> problems, Timings timings) {
 
-  /** What ran. */
-  record Setup(String oldServer, String newServer, int instances, int poolSize, int rate, int flips,
-      double phaseSeconds, int houses, int users, int seededBookings, String replication) {}
+  /**
+   * What ran.
+   *
+   * @param databases {@code embedded} (created by the rehearsal) or {@code given} (--old-url/--new-url)
+   * @param flag the flag source and who flips it
+   */
+  record Setup(String oldServer, String newServer, String databases, String flag, int instances, int poolSize, int rate,
+      int flips, double phaseSeconds, int houses, int users, int seededBookings, String replication) {}
+
+  /**
+   * The replicator's part, as lines for people.
+   *
+   * @param check every finding of the preflight, errors first
+   * @param initialCopy what {@code start} copied and built
+   * @param caughtUpMillis how long new took to catch up after {@code start}
+   * @param wayBack how the way back was armed, before the flips or after each one
+   * @param cleanup what was removed at the end, per side
+   */
+  record ReplicationSummary(List<String> check, String initialCopy, long caughtUpMillis, List<String> wayBack,
+      List<String> cleanup) {}
 
   /** One invariant: its name, the value found, whether it holds. */
   record Check(String name, String value, boolean ok) {}
@@ -52,9 +70,19 @@ record Report(Setup setup, List<Check> invariants, List<FlipResult> flips, LoadT
    */
   record FailureKinds(long beforeAnyFlip, long inFlightAtFlip, long beganAfterFlip) {}
 
-  /** Seconds spent in each stage. */
-  record Timings(double serversSeconds, double setupSeconds, double loadSeconds, double verifySeconds,
-      double totalSeconds) {}
+  /**
+   * Seconds spent in each stage.
+   *
+   * @param serversSeconds starting embedded servers, or connecting to given databases
+   * @param setupSeconds creating the tables and seeding old
+   * @param replicationSeconds the replicator's check, start and catch-up (and arming two-way replication)
+   * @param loadSeconds the load with its flips
+   * @param verifySeconds catch-up, the application's checks and the replicator's verify
+   * @param cleanupSeconds the replicator's cleanup and dropping what the rehearsal created
+   * @param totalSeconds all of it
+   */
+  record Timings(double serversSeconds, double setupSeconds, double replicationSeconds, double loadSeconds,
+      double verifySeconds, double cleanupSeconds, double totalSeconds) {}
 
   boolean passed() {
     return problems.isEmpty() && invariants.stream().allMatch(Check::ok);

@@ -38,6 +38,7 @@ final class ReportPage {
         .append(String.format(Locale.ROOT, "%d instances &times; %d connections, %d tx/s target, %d flip(s), %.0f s per phase;"
             + " %d houses, %d users, %d seeded bookings", s.instances(), s.poolSize(), s.rate(), s.flips(), s.phaseSeconds(),
             s.houses(), s.users(), s.seededBookings()))
+        .append("<br>Databases: ").append(esc(s.databases())).append("; flag: ").append(esc(s.flag()))
         .append("<br>Replication: ").append(esc(s.replication())).append("</p>\n");
 
     h.append("<h2>Invariants</h2>\n<table><tr><th class=\"l\">check</th><th>value</th><th></th></tr>\n");
@@ -60,7 +61,9 @@ final class ReportPage {
         new Series("p99", "#ef6c00", Timeline.Second::p99Millis),
         new Series("max", "#6a1b9a", Timeline.Second::maxMillis)), seconds));
     h.append("<h2>Replication lag</h2>\n").append(chart(r, "unconfirmed WAL of the running replication", "kB", List.of(
-        new Series("lag", "#00838f", x -> x.lagBytes() < 0 ? Double.NaN : x.lagBytes() / 1024.0)), seconds));
+        new Series("lag", "#00838f", x -> x.lagBytes() < 0 ? Double.NaN : x.lagBytes() / 1024.0)), seconds))
+        .append(chart(r, "heartbeat lag of the running replication (resolution: the 100 ms beat)", "ms", List.of(
+            new Series("lag", "#00838f", x -> x.lagMillis() < 0 ? Double.NaN : x.lagMillis())), seconds));
 
     h.append("<h2>Flips</h2>\n<table><tr><th>#</th><th>to</th><th>at s</th><th>switches</th><th>gates closed ms after the flag (first&ndash;last)</th><th>gate waits</th>")
         .append("<th>gate max ms</th><th>gate p99 ms</th><th>drain ms</th><th>barrier ms</th><th>total ms</th>")
@@ -99,19 +102,43 @@ final class ReportPage {
 
     Verification v = r.verification();
     h.append("<h2>Verify</h2>\n<p>Serving at the end: ").append(v.serving().value()).append("; ").append(v.acknowledged())
-        .append(" acknowledged bookings checked.").append(v.caughtUp() ? "" : " Not caught up: " + esc(v.note())).append("</p>\n")
-        .append("<table><tr><th class=\"l\">table</th><th>old rows</th><th>new rows</th><th>same rows</th></tr>\n");
-    for (Verification.TableComparison t : v.tables()) {
-      h.append("<tr><td class=\"l\">").append(t.table()).append("</td><td>").append(t.oldRows()).append("</td><td>")
-          .append(t.newRows()).append("</td><td class=\"").append(t.same() ? "ok\">yes" : "bad\">no").append("</td></tr>\n");
+        .append(" acknowledged bookings checked there.");
+    if (!v.note().isEmpty()) {
+      h.append(" ").append(esc(v.note()));
     }
-    h.append("</table>\n");
+    h.append("</p>\n");
+    Verification.Replicated rv = v.replicated();
+    if (rv != null) {
+      h.append(String.format(Locale.ROOT, "<p>The replicator's verify (%s): %d rows compared in %d ms, %d difference(s)%s.%s</p>%n",
+          esc(rv.direction()), rv.rows(), rv.millis(), rv.differences(),
+          rv.inFlight() > 0 ? ", " + rv.inFlight() + " in flight resolved by the recheck" : "",
+          rv.note().isEmpty() ? "" : " " + esc(rv.note())));
+      h.append("<table><tr><th class=\"l\">table</th><th>old rows</th><th>new rows</th><th>differences</th></tr>\n");
+      for (Verification.TableResult t : rv.tables()) {
+        h.append("<tr><td class=\"l\">").append(esc(t.table())).append("</td><td>").append(t.oldRows()).append("</td><td>")
+            .append(t.newRows()).append("</td><td class=\"").append(t.differences() == 0 ? "ok\">0" : "bad\">" + t.differences()
+                + " (" + esc(String.join(", ", t.examples())) + ")").append("</td></tr>\n");
+      }
+      h.append("</table>\n");
+    }
+    if (!v.missingSamples().isEmpty()) {
+      h.append("<p class=\"bad\">Missing:</p><pre>").append(esc(String.join("\n", v.missingSamples()))).append("</pre>\n");
+    }
+
+    Report.ReplicationSummary rs = r.replication();
+    h.append("<h2>Replication</h2>\n<table>")
+        .append(row("check", String.join("\n", rs.check())))
+        .append(row("start", rs.initialCopy()))
+        .append(row("caught up", rs.caughtUpMillis() + " ms after start"))
+        .append(row("way back", String.join("\n", rs.wayBack())))
+        .append(row("cleanup", String.join("\n", rs.cleanup())))
+        .append("</table>\n");
 
     h.append("<h2>Switch events</h2>\n<pre>").append(esc(String.join("\n", r.switchSummaries()))).append("</pre>\n");
     Report.Timings t = r.timings();
-    h.append(String.format(Locale.ROOT, "<p>Timing: servers %.1f s, schema + seed + initial copy %.1f s, load %.1f s,"
-        + " verify %.1f s; total %.1f s.</p>%n", t.serversSeconds(), t.setupSeconds(), t.loadSeconds(), t.verifySeconds(),
-        t.totalSeconds()));
+    h.append(String.format(Locale.ROOT, "<p>Timing: servers or connect %.1f s, tables + seed %.1f s, check + initial copy + catch-up"
+        + " %.1f s, load %.1f s, verify %.1f s, cleanup %.1f s; total %.1f s.</p>%n", t.serversSeconds(), t.setupSeconds(),
+        t.replicationSeconds(), t.loadSeconds(), t.verifySeconds(), t.cleanupSeconds(), t.totalSeconds()));
     h.append("</body></html>\n");
     return h.toString();
   }
@@ -194,7 +221,7 @@ final class ReportPage {
   }
 
   private static String row(String name, String value) {
-    return "<tr><td class=\"l\">" + esc(name) + "</td><td class=\"l\">" + esc(value) + "</td></tr>\n";
+    return "<tr><td class=\"l\">" + esc(name) + "</td><td class=\"l\">" + esc(value).replace("\n", "<br>") + "</td></tr>\n";
   }
 
   private static String esc(String s) {

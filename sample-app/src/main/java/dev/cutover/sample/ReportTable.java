@@ -14,6 +14,7 @@ final class ReportTable {
     line(out, "Cutover rehearsal: %s -> %s", s.oldServer(), s.newServer());
     line(out, "  %d instances x %d connections, %d tx/s target, %d flip(s), %.0f s per phase; %d houses, %d users",
         s.instances(), s.poolSize(), s.rate(), s.flips(), s.phaseSeconds(), s.houses(), s.users());
+    line(out, "  databases: %s; flag: %s", s.databases(), s.flag());
     line(out, "  replication: %s", s.replication());
     line(out, "");
     line(out, "Invariants");
@@ -65,18 +66,43 @@ final class ReportTable {
     Verification v = r.verification();
     line(out, "");
     line(out, "Verify (serving: %s; %d acknowledged bookings checked)", v.serving().value(), v.acknowledged());
-    for (Verification.TableComparison t : v.tables()) {
-      line(out, "  %-10s old %8d rows, new %8d rows  %s", t.table(), t.oldRows(), t.newRows(), t.same() ? "same" : "DIFFERENT");
+    Verification.Replicated rv = v.replicated();
+    if (rv != null) {
+      line(out, "  replicator verify %s: %d rows compared in %d ms, %d difference(s)%s", rv.direction(), rv.rows(),
+          rv.millis(), rv.differences(), rv.inFlight() > 0 ? " (" + rv.inFlight() + " in flight, resolved by the recheck)" : "");
+      for (Verification.TableResult t : rv.tables()) {
+        line(out, "  %-28s old %8d rows, new %8d rows  %s", t.table(), t.oldRows(), t.newRows(),
+            t.differences() == 0 ? "same" : t.differences() + " DIFFER: " + String.join(", ", t.examples()));
+      }
+      if (!rv.note().isEmpty()) {
+        line(out, "  %s", rv.note());
+      }
     }
-    if (!v.caughtUp()) {
-      line(out, "  not caught up: %s", v.note());
+    if (!v.note().isEmpty()) {
+      line(out, "  %s", v.note());
     }
     for (String m : v.missingSamples()) {
       line(out, "  missing: %s", m);
     }
 
+    Report.ReplicationSummary rs = r.replication();
     line(out, "");
-    line(out, "Per second (tx/s committed; latency in ms; lag of the replication running then)");
+    line(out, "Replication");
+    for (String finding : rs.check()) {
+      line(out, "  check: %s", finding);
+    }
+    line(out, "  start: %s", rs.initialCopy());
+    line(out, "  caught up %d ms after start", rs.caughtUpMillis());
+    for (String armed : rs.wayBack()) {
+      line(out, "  way back armed %s", armed);
+    }
+    for (String removed : rs.cleanup()) {
+      line(out, "  cleanup: %s", removed);
+    }
+
+    line(out, "");
+    line(out, "Per second (tx/s committed; latency in ms; lag of the replication running then: WAL the target has not"
+        + " confirmed, and heartbeat lag in steps of the 100 ms beat)");
     line(out, "  %5s %6s %5s %6s %8s %8s %8s %9s %8s", "t s", "tx/s", "fail", "races", "p50", "p99", "max", "lag kB", "lag ms");
     int flip = 0;
     for (Timeline.Second sec : r.seconds()) {
@@ -98,8 +124,9 @@ final class ReportTable {
     }
     Report.Timings t = r.timings();
     line(out, "");
-    line(out, "Timing: servers %.1f s, schema + seed + initial copy %.1f s, load %.1f s, verify %.1f s; total %.1f s",
-        t.serversSeconds(), t.setupSeconds(), t.loadSeconds(), t.verifySeconds(), t.totalSeconds());
+    line(out, "Timing: servers or connect %.1f s, tables + seed %.1f s, check + initial copy + catch-up %.1f s, load %.1f s,"
+        + " verify %.1f s, cleanup %.1f s; total %.1f s", t.serversSeconds(), t.setupSeconds(), t.replicationSeconds(), t.loadSeconds(),
+        t.verifySeconds(), t.cleanupSeconds(), t.totalSeconds());
     line(out, "");
     line(out, r.passed() ? "PASSED: every invariant held" : "FAILED: an invariant broke (see above)");
   }

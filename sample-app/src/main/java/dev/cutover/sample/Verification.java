@@ -4,7 +4,8 @@ import dev.cutover.flags.Target;
 import java.util.List;
 
 /**
- * What the databases hold after the load stopped, compared with what the application was told.
+ * What the databases hold after the load stopped, compared with what the application was told,
+ * and the replicator's comparison of old and new.
  *
  * @param serving the side that served at the end
  * @param acknowledged bookings the application saw commit
@@ -14,16 +15,41 @@ import java.util.List;
  * @param duplicatesAcknowledged house-and-day pairs acknowledged to more than one booking
  * @param duplicatesStored house-and-day pairs held twice on the serving side
  * @param caughtUp whether the other side caught up with the serving one
- * @param tables row count and checksum of every table on both sides
- * @param note why catching up failed, or empty
+ * @param replicated the replicator's verify, or null when it could not run
+ * @param note why catching up or the replicator's verify failed, or empty
  */
 record Verification(Target serving, int acknowledged, int missing, List<String> missingSamples,
-    int duplicatesAcknowledged, int duplicatesStored, boolean caughtUp, List<TableComparison> tables, String note) {
+    int duplicatesAcknowledged, int duplicatesStored, boolean caughtUp, Replicated replicated, String note) {
 
-  /** One table on both sides. */
-  record TableComparison(String table, long oldRows, long newRows, boolean same) {}
+  /**
+   * The replicator's verify: every replicated table compared by key ranges and checksums, every
+   * difference rechecked after replication had passed it.
+   *
+   * @param direction {@code old -> new} or {@code new -> old}: source and target of the comparison
+   * @param rows rows compared (source side)
+   * @param millis time taken
+   * @param differences rows that still differ after the rechecks
+   * @param inFlight differences found at first that replication resolved by the recheck
+   * @param rechecked whether differences were rechecked
+   * @param note why they were not, or empty
+   * @param tables per table
+   */
+  record Replicated(String direction, long rows, long millis, long differences, long inFlight, boolean rechecked, String note,
+      List<TableResult> tables) {}
 
+  /**
+   * One table as the replicator compared it.
+   *
+   * @param table {@code schema.name}
+   * @param oldRows rows on old
+   * @param newRows rows on new
+   * @param differences rows that differ
+   * @param examples the first differing rows, as {@code kind key}
+   */
+  record TableResult(String table, long oldRows, long newRows, long differences, List<String> examples) {}
+
+  /** Whether old and new hold the same rows: caught up, and the replicator's verify found no difference. */
   boolean tablesMatch() {
-    return caughtUp && tables.stream().allMatch(TableComparison::same);
+    return caughtUp && replicated != null && replicated.differences() == 0;
   }
 }

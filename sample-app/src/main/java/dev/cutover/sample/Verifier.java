@@ -1,6 +1,8 @@
 package dev.cutover.sample;
 
 import dev.cutover.flags.Target;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.verify.VerifyReport;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -12,29 +14,29 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 
-/** Checks, after the load, that the databases hold what the application was told. */
+/** Checks, after the load, that the databases hold what the application was told, and that old and new agree. */
 final class Verifier {
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
   private static final int SAMPLES = 5;
 
   private Verifier() {}
 
-  static Verification verify(RehearsalDatabases databases, ReplicationSetup replication, Target serving,
-      List<Ledger.Acknowledged> acknowledged) throws SQLException, InterruptedException {
+  /**
+   * Waits for the other side to catch up, checks every acknowledged booking on the serving side
+   * and runs the replicator's verify. Failures of catching up or of the replicator's verify are
+   * in the result, not thrown.
+   */
+  static Verification verify(RehearsalDatabases databases, Replication replication, Target serving,
+      List<Ledger.Acknowledged> acknowledged) throws SQLException {
+    List<String> notes = new ArrayList<>();
     boolean caughtUp = true;
-    String note = "";
-    if (replication.into() == serving) {
+    try {
+      replication.awaitCaughtUp(CATCH_UP);
+    } catch (Exception e) {
       caughtUp = false;
-      note = "replication runs into the serving side, so the other side is not kept up to date";
-    } else {
-      try {
-        replication.awaitCaughtUp(CATCH_UP);
-      } catch (TimeoutException | SQLException | IllegalStateException e) {
-        caughtUp = false;
-        note = e.getMessage();
-      }
+      notes.add("not caught up: " + message(e));
     }
 
     int missing = 0;
@@ -65,17 +67,30 @@ final class Verifier {
     }
     int acknowledgedDuplicates = (int) perNight.values().stream().filter(n -> n > 1).count();
 
-    List<Verification.TableComparison> tables = new ArrayList<>();
-    try (Connection old = databases.direct(Target.OLD); Connection nw = databases.direct(Target.NEW)) {
-      for (String table : BookingSchema.TABLES) {
-        String[] o = fingerprint(old, table);
-        String[] n = fingerprint(nw, table);
-        tables.add(new Verification.TableComparison(table, Long.parseLong(o[0]), Long.parseLong(n[0]),
-            o[0].equals(n[0]) && o[1].equals(n[1])));
-      }
+    Verification.Replicated replicated = null;
+    try {
+      replicated = replicated(replication.verify());
+    } catch (Exception e) {
+      notes.add("the replicator's verify failed: " + message(e));
     }
     return new Verification(serving, acknowledged.size(), missing, samples, acknowledgedDuplicates, storedDuplicates,
-        caughtUp, tables, note);
+        caughtUp, replicated, String.join("; ", notes));
+  }
+
+  private static Verification.Replicated replicated(VerifyReport report) {
+    boolean oldIsSource = report.source().equals("old");
+    List<Verification.TableResult> tables = new ArrayList<>();
+    for (VerifyReport.TableResult t : report.tables()) {
+      tables.add(new Verification.TableResult(t.table(), oldIsSource ? t.sourceRows() : t.targetRows(),
+          oldIsSource ? t.targetRows() : t.sourceRows(), t.differenceCount(),
+          t.differences().stream().limit(SAMPLES).map(d -> d.kind() + " " + d.key()).collect(Collectors.toList())));
+    }
+    return new Verification.Replicated(report.source() + " -> " + report.target(), report.rows(), report.millis(),
+        report.differences(), report.inFlight(), report.rechecked(), report.note(), tables);
+  }
+
+  private static String message(Exception e) {
+    return e instanceof ReplicatorException r ? r.oneLine() : String.valueOf(e.getMessage());
   }
 
   /** Every booking with its payment's amount (null when it has none). */
@@ -90,14 +105,5 @@ final class Verifier {
       }
     }
     return bookings;
-  }
-
-  /** Row count and an md5 over every row in key order: equal on both sides when they hold the same rows. */
-  private static String[] fingerprint(Connection c, String table) throws SQLException {
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-        "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM " + table + " t")) {
-      rs.next();
-      return new String[] {rs.getString(1), rs.getString(2)};
-    }
   }
 }
