@@ -21,6 +21,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -191,6 +192,11 @@ public final class Replicator {
         return from == Side.OLD ? Sequences.advance(o, n, margin) : Sequences.advance(n, o, margin);
       }
     });
+  }
+
+  /** Before the switch: prepares the way back so that {@link #reverse} misses nothing (see {@link Reverse#prepare}). */
+  public List<String> prepareReverse() throws Exception {
+    return translate(() -> Reverse.prepare(old, nw, names));
   }
 
   /** Arms replication from new back to old (see {@link Reverse} for the rules per version). */

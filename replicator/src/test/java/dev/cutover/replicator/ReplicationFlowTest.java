@@ -212,6 +212,53 @@ class ReplicationFlowTest {
     assertThat(status.forward() != null).isEqualTo(twoWay);
   }
 
+  /**
+   * The way back through a real switch of the driver: on 16+ reverse runs before the switch; below
+   * 16 it is prepared before the switch (the switch creates the slot at the fence) and armed after
+   * it. Either way a write made on new right after the switch reaches old.
+   */
+  @Test
+  void reverse_preparedBeforeTheSwitch_missesNoWriteMadeOnNewRightAfterIt(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "prepared");
+    Replicator r = db.replicator();
+    start(r);
+    boolean twoWay = pair.oldServer().majorVersion() >= 16 && pair.newServer().majorVersion() >= 16;
+    Reverse.Options options = new Reverse.Options(Duration.ZERO, CATCH_UP);
+    if (twoWay) {
+      r.reverse(options);
+    } else {
+      assertThat(r.prepareReverse()).anyMatch(step -> step.contains("the switch will create slot"));
+    }
+    dev.cutover.flags.ManualFlag flag = dev.cutover.flags.ManualFlag.named(db.name + "-flag");
+    flag.set(dev.cutover.flags.Target.OLD);
+    String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + db.name
+        + "?cutover.new.url=" + java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db.name), java.nio.charset.StandardCharsets.UTF_8)
+        + "&cutover.flag.provider=manual&cutover.flag.key=" + db.name + "-flag&cutover.service=" + db.name;
+    java.util.concurrent.LinkedBlockingQueue<dev.cutover.driver.switching.SwitchEvent> events =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    dev.cutover.driver.switching.SwitchListener listener = events::add;
+    dev.cutover.driver.CutoverDriver.addSwitchListener(listener);
+    java.util.Properties props = new java.util.Properties();
+    props.setProperty("user", pair.oldServer().user());
+    try (Connection app = java.sql.DriverManager.getConnection(url, props)) {
+      flag.set(dev.cutover.flags.Target.NEW);
+      dev.cutover.driver.switching.SwitchEvent event = events.poll(60, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(event).isNotNull();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(dev.cutover.driver.switching.Outcome.COMPLETED);
+      AppDatabase.execute(app, "INSERT INTO customer (id, email) VALUES (900101, 'right-after-the-switch@example.com')");
+    } finally {
+      dev.cutover.driver.CutoverDriver.removeSwitchListener(listener);
+      dev.cutover.driver.CutoverDriver.shutdown(db.name);
+    }
+    if (!twoWay) {
+      Reverse.Report report = r.reverse(options);
+      assertThat(report.steps()).anyMatch(step -> step.contains("nothing written on new since the switch is missed"));
+    }
+    try (Connection o = db.old()) {
+      await().atMost(CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900101") == 1);
+    }
+  }
+
   @Test
   void verify_rowChangedByHandOnNew_reportsItsKey(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "verify");

@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "reverse", mixinStandardHelpOptions = true,
     description = {"Arms replication new -> old, so that flipping back loses nothing.",
-        "PostgreSQL 16+ on both sides: origin = none on both subscriptions, forward keeps running. Older: refused until old is fenced (the switch fences it); then forward is drained (barrier), dropped, and only then reverse is created, without an initial copy. Exit code 5 when refused."})
+        "PostgreSQL 16+ on both sides: origin = none on both subscriptions, forward keeps running; arm it before the switch. Older: run `reverse --prepare` before the switch (the switch then creates the reverse slot at the fence, before release), and `reverse` after it: forward is dropped and reverse streams from that slot, missing nothing. Unprepared, reverse is refused until old is fenced, and writes made on new between the switch and reverse are not carried back. Exit code 5 when refused."})
 final class ReverseCommand extends BaseCommand {
   @Option(names = "--wait-for-fence", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "0s",
       description = "Below 16: wait this long for old's fence instead of refusing at once (default: ${DEFAULT-VALUE}).")
@@ -18,8 +18,20 @@ final class ReverseCommand extends BaseCommand {
       description = "How long forward may take to deliver the barrier (default: ${DEFAULT-VALUE}).")
   Duration drainTimeout;
 
+  @Option(names = "--prepare", description = "Below 16, before the switch: create the reverse publication on new and"
+      + " ask the switch to create the reverse slot at the fence.")
+  boolean prepare;
+
   @Override
   int run(Replicator r) throws Exception {
+    if (prepare) {
+      java.util.List<String> steps = r.prepareReverse();
+      print(steps, () -> {
+        out().println("the way back is prepared:");
+        steps.forEach(step -> out().println("  - " + step));
+      });
+      return 0;
+    }
     Reverse.Report report = r.reverse(new Reverse.Options(waitForFence, drainTimeout));
     print(report, () -> {
       out().println("reverse replication (new -> old) armed, " + report.mode() + ":");
