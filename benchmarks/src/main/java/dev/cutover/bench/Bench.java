@@ -1,5 +1,6 @@
 package dev.cutover.bench;
 
+import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.PostgresPair;
 import java.nio.file.Path;
 import java.util.List;
@@ -10,17 +11,35 @@ import picocli.CommandLine.Option;
 
 /** Cutover's benchmarks: every figure beside a baseline measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {
-    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.All.class},
+    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.Copy.class, Bench.Lag.class, Bench.All.class},
     description = "Prints a table per benchmark and writes JSON next to it.")
 public final class Bench {
+  /** PostgreSQL versions of the copy and lag benchmarks: the upgrade the design brief names. */
+  static final int OLD_MAJOR = 12;
+  static final int NEW_MAJOR = 17;
+  static final long DEFAULT_ROWS = 5_000_000;
+  static final long SMOKE_ROWS = 20_000;
+  static final int DEFAULT_RATE = 2000;
+  static final int SMOKE_RATE = 200;
+
   @Option(names = "--smoke", description = "tiny sizes: runs each benchmark end to end quickly, figures mean little")
   boolean smoke;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--out", description = "where JSON results go (default: ${DEFAULT-VALUE})")
   Path out = Path.of("target", "bench");
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Bench()).execute(args));
+    CommandLine cli = new CommandLine(new Bench());
+    cli.setExecutionExceptionHandler((e, line, parsed) -> {
+      if (e instanceof PgClient.MissingClientException) {
+        line.getErr().println("bench: " + e.getMessage());
+        return 4;
+      }
+      throw e;
+    });
+    System.exit(cli.execute(args));
   }
 
   @Command(name = "overhead", mixinStandardHelpOptions = true,
@@ -63,12 +82,70 @@ public final class Bench {
     }
   }
 
+  @Command(name = "copy", mixinStandardHelpOptions = true,
+      description = "initial copy of a pgbench-shaped database 12 -> 17: replicator start vs pg_dump | psql vs a plain"
+          + " subscription into an indexed schema; needs pg_dump and psql on PATH (" + PgClient.INSTALL + ")")
+  static final class Copy implements Callable<Integer> {
+    @CommandLine.ParentCommand Bench bench;
+
+    @Option(names = "--rows", description = "pgbench_accounts rows (default 5,000,000, about 1 GB with indexes; --smoke: 20,000)")
+    Long rows;
+
+    @Option(names = "--jobs", description = "the replicator's copy and index-build workers (default: its own, cores but at least 2)")
+    Integer jobs;
+
+    @Option(names = "--chunk-mb", description = "the replicator's chunk size in MB (default: its own, 256)")
+    Integer chunkMb;
+
+    @Override
+    public Integer call() throws Exception {
+      StartOptions options = StartOptions.defaults();
+      try {
+        options = jobs == null ? options : options.withJobs(jobs);
+        options = chunkMb == null ? options : options.withChunkBytes((long) chunkMb << 20);
+      } catch (IllegalArgumentException e) {
+        throw bench.badOption(e.getMessage());
+      }
+      CopyBenchmark copy = bench.copy(rows, options);
+      try (PostgresPair pair = PostgresPair.start(OLD_MAJOR, NEW_MAJOR)) {
+        copy.run(pair).publish(bench.out);
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "lag", mixinStandardHelpOptions = true,
+      description = "replication lag 12 -> 17 (p50, p99, max) under a paced TPC-B-like write load, against the same probe idle")
+  static final class Lag implements Callable<Integer> {
+    @CommandLine.ParentCommand Bench bench;
+
+    @Option(names = "--rate", description = "writer transactions per second (default 2000; --smoke: 200)")
+    Integer rate;
+
+    @Override
+    public Integer call() throws Exception {
+      try (PostgresPair pair = PostgresPair.start(OLD_MAJOR, NEW_MAJOR)) {
+        bench.lag(rate).run(pair).publish(bench.out);
+      }
+      return 0;
+    }
+  }
+
   @Command(name = "all", mixinStandardHelpOptions = true, description = "every benchmark in turn")
   static final class All implements Callable<Integer> {
     @CommandLine.ParentCommand Bench bench;
 
+    @Option(names = "--rows", description = "the copy benchmark's pgbench_accounts rows (default 5,000,000; --smoke: 20,000)")
+    Long rows;
+
+    @Option(names = "--rate", description = "the lag benchmark's writer tx/s (default 2000; --smoke: 200)")
+    Integer rate;
+
     @Override
     public Integer call() throws Exception {
+      // Before anything runs: the copy benchmark's baseline needs pg_dump and psql.
+      CopyBenchmark copy = bench.copy(rows, StartOptions.defaults());
+      LagBenchmark lag = bench.lag(rate);
       try (PostgresPair pair = PostgresPair.start(17, 17)) {
         bench.overhead().run(pair).publish(bench.out);
       }
@@ -76,6 +153,12 @@ public final class Bench {
         bench.pause().run(pair).publish(bench.out);
       }
       new JmhRun(bench.smoke).run().publish(bench.out);
+      try (PostgresPair pair = PostgresPair.start(OLD_MAJOR, NEW_MAJOR)) {
+        copy.run(pair).publish(bench.out);
+      }
+      try (PostgresPair pair = PostgresPair.start(OLD_MAJOR, NEW_MAJOR)) {
+        lag.run(pair).publish(bench.out);
+      }
       return 0;
     }
   }
@@ -88,5 +171,33 @@ public final class Bench {
     return smoke
         ? new SwitchPauseBenchmark(List.of(200), List.of(1, 2), 0.5, 0.5)
         : new SwitchPauseBenchmark(List.of(500, 2000, 0), List.of(1, 4), 3, 2);
+  }
+
+  /**
+   * The copy benchmark at {@code rows} accounts (null: the default for the mode), the replicator
+   * started with {@code options}.
+   *
+   * @throws PgClient.MissingClientException when pg_dump or psql is missing: fails, never skips
+   */
+  CopyBenchmark copy(Long rows, StartOptions options) {
+    long n = rows != null ? rows : smoke ? SMOKE_ROWS : DEFAULT_ROWS;
+    if (n < 1 || n > Integer.MAX_VALUE) {
+      throw badOption("--rows must be between 1 and " + Integer.MAX_VALUE + ", not " + n);
+    }
+    return new CopyBenchmark(n, PgClient.require(OLD_MAJOR), options);
+  }
+
+  LagBenchmark lag(Integer rate) {
+    int r = rate != null ? rate : smoke ? SMOKE_RATE : DEFAULT_RATE;
+    if (r < 1) {
+      throw badOption("--rate must be at least 1 tx/s, not " + r);
+    }
+    return smoke
+        ? new LagBenchmark(r, 20_000, 2, 1, 0.5, 2)
+        : new LagBenchmark(r, 1_000_000, 8, 10, 3, 30);
+  }
+
+  RuntimeException badOption(String message) {
+    return spec == null ? new IllegalArgumentException(message) : new CommandLine.ParameterException(spec.commandLine(), message);
   }
 }

@@ -2,6 +2,7 @@ package dev.cutover.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.PostgresPair;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,5 +45,26 @@ class BenchSmokeTest {
     Report report = new JmhRun(true).run();
     assertThat(report.rows()).extracting(row -> row.get(0)).containsExactlyInAnyOrder("plain", "cutover");
     assertThat(report.publish(out)).exists();
+  }
+
+  /** Fails, never skips, when pg_dump or psql is missing: CI installs postgresql-client first. */
+  @Test
+  void copy_smoke_copiesEveryRowThreeWays(@TempDir Path out) throws Exception {
+    CopyBenchmark copy = bench.copy(null, StartOptions.defaults());
+    try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
+      Report report = copy.run(pair);
+      assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly(
+          "replicator start -> caught up", "pg_dump | psql (full dump)", "plain subscription (copy_data = true)");
+      assertThat(Files.readString(report.publish(out))).contains("\"replicator faster by\"");
+    }
+  }
+
+  @Test
+  void lag_smoke_measuresIdleAndLoadedLag(@TempDir Path out) throws Exception {
+    try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
+      Report report = bench.lag(null).run(pair);
+      assertThat(report.rows()).hasSize(2).allSatisfy(row -> assertThat(Long.parseLong(row.get(4))).isPositive());
+      assertThat(report.publish(out)).exists();
+    }
   }
 }
