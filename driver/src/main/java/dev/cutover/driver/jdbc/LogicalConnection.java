@@ -185,11 +185,6 @@ public abstract class LogicalConnection implements Connection, Session {
   }
 
   @Override
-  public final Target side() {
-    return side;
-  }
-
-  @Override
   public final int doom(String reason) {
     doomReason = reason;
     if (!ACTIVITY.compareAndSet(this, BUSY, DOOMED)) {

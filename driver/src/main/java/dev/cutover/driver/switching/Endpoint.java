@@ -20,10 +20,6 @@ public final class Endpoint {
     this.properties = properties;
   }
 
-  public Target side() {
-    return side;
-  }
-
   /** Opens a physical connection; failures name the side and the masked URL, cause chained. */
   public Connection open() throws SQLException {
     try {

@@ -1,7 +1,5 @@
 package dev.cutover.driver.switching;
 
-import dev.cutover.flags.Target;
-
 /**
  * What the switch sees of a logical connection: whether a transaction is in flight, and the
  * means to end one that outlives the drain.
@@ -15,9 +13,6 @@ public interface Session {
   int DOOMED = 2;
 
   int activity();
-
-  /** The side of the physical connection now held. */
-  Target side();
 
   /**
    * Rolls back the in-flight transaction by aborting the physical connection, if it is still
