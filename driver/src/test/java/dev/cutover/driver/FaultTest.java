@@ -66,6 +66,8 @@ class FaultTest {
           rs.next();
           assertThat(rs.getString(1)).isEqualTo("before,in flight,after");
         }
+      } finally {
+        CutoverDriver.shutdown(db.database);
       }
     }
   }
@@ -96,6 +98,8 @@ class FaultTest {
           rs.next();
           assertThat(rs.getString(1)).as("new holds only what replication brought").isEqualTo("before");
         }
+      } finally {
+        CutoverDriver.shutdown(db.database);
       }
     }
   }

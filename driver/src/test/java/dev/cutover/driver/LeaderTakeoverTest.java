@@ -41,9 +41,16 @@ class LeaderTakeoverTest {
       }
       await().atMost(Duration.ofSeconds(30)).until(() -> loads.stream().allMatch(l -> l.commits.get() >= 20));
 
-      db.flip(Target.NEW);
-      await().atMost(Duration.ofSeconds(10)).until(() -> RouterBean.anyHolding(db.database));
-      db.stopForward(); // the leader will wait for a barrier that cannot come yet
+      try (Connection straggler = pools.get(0).getConnection()) {
+        straggler.setAutoCommit(false);
+        try (Statement s = straggler.createStatement()) {
+          s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-1, 1)");
+        }
+        db.flip(Target.NEW);
+        await().atMost(Duration.ofSeconds(10)).until(() -> RouterBean.anyHolding(db.database));
+        db.stopForward(); // the leader will wait for a barrier that cannot come yet
+        straggler.commit();
+      }
       await().atMost(Duration.ofSeconds(10)).until(() -> Fence.isRaised(watch));
       try (Statement s = watch.createStatement(); ResultSet rs = s.executeQuery(
           "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"

@@ -66,6 +66,8 @@ public final class Router implements RouterMXBean {
   /** The heartbeat's connection and its side (heartbeat thread only). */
   private Connection beat;
   private Target beatSide;
+  /** Whether the last heartbeat failed, so an outage is logged once (heartbeat thread only). */
+  private boolean beatFailing;
   private final long gateMaxPauseNanos;
   private final ObjectName name;
   private volatile Route route = new Route(Target.OLD, null);
@@ -268,9 +270,17 @@ public final class Router implements RouterMXBean {
         Target target = running.get().target();
         schedule(() -> join(target));
       }
+      if (beatFailing) {
+        beatFailing = false;
+        LOG.info("cutover {}: heartbeat of instance {} on the {} database works again", settings.service(), instance,
+            side.value());
+      }
     } catch (SQLException | RuntimeException e) {
-      LOG.warn("cutover {}: heartbeat of instance {} on the {} database failed: {}", settings.service(), instance,
-          side.value(), e.getMessage());
+      if (!beatFailing) {
+        beatFailing = true;
+        LOG.warn("cutover {}: heartbeat of instance {} on the {} database failed: {}; retrying every second",
+            settings.service(), instance, side.value(), e.getMessage());
+      }
       closeQuietly(beat);
       beat = null;
     }

@@ -123,7 +123,7 @@ final class Switchover {
         try {
           coordinate(source, target, switchId, fenced);
         } catch (SQLException e) {
-          if (!leader || !sessionLost(e)) {
+          if (!leader || alive(source)) {
             throw e;
           }
           // This instance led and lost its session, and with it the lock: another instance may
@@ -275,10 +275,17 @@ final class Switchover {
     Coordination.finish(source, router.getService(), switchId, "released", marker, null);
   }
 
-  /** The session died (connection broken, backend terminated), as opposed to a statement failing. */
-  private static boolean sessionLost(SQLException e) {
-    String state = e.getSQLState();
-    return state != null && (state.startsWith("08") || state.equals("57P01"));
+  /**
+   * Whether the source session, which holds the leader's lock, is still there. A failure elsewhere
+   * (the target dying, a statement failing) leaves this instance the leader, responsible for the
+   * fence it raised.
+   */
+  private static boolean alive(Connection source) {
+    try {
+      return source.isValid(2);
+    } catch (SQLException e) {
+      return false;
+    }
   }
 
   private void awaitBarrier(Connection target, String marker) throws SQLException, Abort {
