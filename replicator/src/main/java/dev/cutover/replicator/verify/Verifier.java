@@ -199,6 +199,8 @@ public final class Verifier {
     /** Listed differences by key (map key: the key's values joined, or the row's md5 for key-less tables). */
     final Map<String, Difference> differences = new LinkedHashMap<>();
     final Map<String, List<String>> keyValues = new HashMap<>();
+    /** Key-less tables: every differing row's md5, with its text, for the recheck. */
+    final Map<String, String> differingRows = new HashMap<>();
 
     Compared(TableName table) {
       this.table = table;
@@ -460,18 +462,62 @@ public final class Verifier {
     Map<String, String> text = new HashMap<>();
     texts(p.source, c, text);
     texts(p.target, c, text);
-    for (Map.Entry<String, Integer> e : src.entrySet()) {
-      int diff = e.getValue() - tgt.getOrDefault(e.getKey(), 0);
-      for (int i = 0; i < diff; i++) {
-        c.add(e.getKey() + "#" + i, List.of(), new Difference(text.get(e.getKey()), "missing-on-target"));
+    java.util.Set<String> hashes = new java.util.HashSet<>(src.keySet());
+    hashes.addAll(tgt.keySet());
+    for (String h : hashes) {
+      if (!src.getOrDefault(h, 0).equals(tgt.getOrDefault(h, 0))) {
+        c.differingRows.put(h, text.get(h));
       }
     }
-    for (Map.Entry<String, Integer> e : tgt.entrySet()) {
-      int diff = e.getValue() - src.getOrDefault(e.getKey(), 0);
-      for (int i = 0; i < diff; i++) {
-        c.add(e.getKey() + "#x" + i, List.of(), new Difference(text.get(e.getKey()), "extra-on-target"));
+    listRowDifferences(c, src, tgt);
+  }
+
+  /** Lists, per differing row, the copies one side has more than the other. */
+  private void listRowDifferences(Compared c, Map<String, Integer> src, Map<String, Integer> tgt) {
+    for (Map.Entry<String, String> row : c.differingRows.entrySet()) {
+      int diff = src.getOrDefault(row.getKey(), 0) - tgt.getOrDefault(row.getKey(), 0);
+      for (int i = 0; i < Math.abs(diff); i++) {
+        c.add(row.getKey() + (diff > 0 ? "#" : "#x") + i, List.of(),
+            new Difference(row.getValue(), diff > 0 ? "missing-on-target" : "extra-on-target"));
       }
     }
+  }
+
+  /**
+   * Rechecks a key-less table's differing rows as the keyed recheck does: counts on the source,
+   * then a barrier, then counts on the target. Replication applies in commit order, so a row
+   * that was only in flight now matches; rows written since do not matter, as only the rows
+   * found differing are counted.
+   *
+   * @return false when the barrier did not pass in time (the differences stay as found)
+   */
+  private boolean recheckKeyless(Pair p, Compared c) throws SQLException {
+    Map<String, Integer> src = rowCounts(p.source, c);
+    String marker = Barrier.write(p.source);
+    if (!Barrier.await(p.target, marker, options.catchUpTimeout())) {
+      return false;
+    }
+    Map<String, Integer> tgt = rowCounts(p.target, c);
+    c.differences.clear();
+    c.keyValues.clear();
+    c.count = 0;
+    c.differingRows.keySet().removeIf(h -> src.getOrDefault(h, 0).equals(tgt.getOrDefault(h, 0)));
+    listRowDifferences(c, src, tgt);
+    return true;
+  }
+
+  private static Map<String, Integer> rowCounts(Connection conn, Compared c) throws SQLException {
+    Map<String, Integer> out = new HashMap<>();
+    try (PreparedStatement ps = conn.prepareStatement("SELECT md5(" + c.rowText + "), count(*) FROM ONLY "
+        + c.info.name().quoted() + " WHERE md5(" + c.rowText + ") = ANY(?) GROUP BY 1")) {
+      ps.setArray(1, conn.createArrayOf("text", c.differingRows.keySet().toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(rs.getString(1), rs.getInt(2));
+        }
+      }
+    }
+    return out;
   }
 
   private static Map<String, Integer> multiset(Connection conn, Compared c) throws SQLException {
@@ -500,7 +546,11 @@ public final class Verifier {
     if (c.info == null) {
       return;
     }
-    if (!c.info.hasKey() || c.differences.containsKey("*")) {
+    if (!c.info.hasKey() && !c.differences.containsKey("*")) {
+      recheckKeyless(p, c);
+      return;
+    }
+    if (c.differences.containsKey("*")) {
       Compared again = compareTable(p, c.table);
       c.differences.clear();
       c.differences.putAll(again.differences);
