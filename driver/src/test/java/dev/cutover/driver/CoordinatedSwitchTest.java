@@ -59,15 +59,8 @@ class CoordinatedSwitchTest {
 
       db.flip(Target.NEW);
       List<SwitchEvent> ended = events(events, 4);
-      long[] atSwitch = loads.stream().mapToLong(l -> l.commits.get()).toArray();
-      await().atMost(Duration.ofSeconds(30)).until(() -> {
-        for (int i = 0; i < loads.size(); i++) {
-          if (loads.get(i).commits.get() < atSwitch[i] + 30) {
-            return false;
-          }
-        }
-        return true;
-      });
+      long[] atSwitch = Workload.commitsOf(loads);
+      await().atMost(Duration.ofSeconds(30)).until(() -> Workload.advanced(loads, atSwitch, 30));
       loads.forEach(Workload::close);
 
       assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));

@@ -162,15 +162,8 @@ class FaultTest {
       for (int i = 0; i < 4; i++) {
         ended.add(events.next());
       }
-      long[] atSwitch = loads.stream().mapToLong(l -> l.commits.get()).toArray();
-      await().atMost(Duration.ofSeconds(60)).until(() -> {
-        for (int i = 0; i < loads.size(); i++) {
-          if (loads.get(i).commits.get() < atSwitch[i] + 20) {
-            return false;
-          }
-        }
-        return true;
-      });
+      long[] atSwitch = Workload.commitsOf(loads);
+      await().atMost(Duration.ofSeconds(60)).until(() -> Workload.advanced(loads, atSwitch, 20));
       loads.forEach(Workload::close);
 
       assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));

@@ -60,9 +60,8 @@ class LeaderTakeoverTest {
       db.startForward();
 
       List<SwitchEvent> ended = List.of(events.next(), events.next());
-      long[] atSwitch = loads.stream().mapToLong(l -> l.commits.get()).toArray();
-      await().atMost(Duration.ofSeconds(30)).until(() ->
-          loads.get(0).commits.get() >= atSwitch[0] + 20 && loads.get(1).commits.get() >= atSwitch[1] + 20);
+      long[] atSwitch = Workload.commitsOf(loads);
+      await().atMost(Duration.ofSeconds(30)).until(() -> Workload.advanced(loads, atSwitch, 20));
       loads.forEach(Workload::close);
 
       assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));

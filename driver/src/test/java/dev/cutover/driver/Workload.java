@@ -49,6 +49,21 @@ final class Workload implements AutoCloseable {
     threads.forEach(Thread::start);
   }
 
+  /** Each workload's commits so far, to wait for progress from this moment. */
+  static long[] commitsOf(List<Workload> loads) {
+    return loads.stream().mapToLong(l -> l.commits.get()).toArray();
+  }
+
+  /** Whether every workload has committed at least {@code more} transactions since {@code at}. */
+  static boolean advanced(List<Workload> loads, long[] at, int more) {
+    for (int i = 0; i < loads.size(); i++) {
+      if (loads.get(i).commits.get() < at[i] + more) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   static long key(int writer, int seq) {
     return (long) writer << 32 | seq;
   }
