@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +24,11 @@ public final class SettingSources {
   private static final Logger LOG = LoggerFactory.getLogger(SettingSources.class);
   static final String CONFIG_PROPERTY = "cutover.config";
   static final String CONFIG_VARIABLE = "CUTOVER_CONFIG";
+  /**
+   * Variables already reported, so each is named once per JVM rather than at every connection
+   * (the replicator's own {@code CUTOVER_OLD_*} variables live in the same environment).
+   */
+  private static final Set<String> IGNORED_VARIABLES = ConcurrentHashMap.newKeySet();
 
   private final Map<String, String> environment;
   private final Map<String, String> file;
@@ -65,8 +72,9 @@ public final class SettingSources {
     }
     for (String name : env.keySet()) {
       if (name.startsWith("CUTOVER_") && !name.equals(CONFIG_VARIABLE)
-          && out.keySet().stream().noneMatch(k -> SettingKey.environmentName(k).equals(name))) {
-        LOG.warn("environment variable {} matches no Cutover setting and is ignored", name);
+          && out.keySet().stream().noneMatch(k -> SettingKey.environmentName(k).equals(name))
+          && IGNORED_VARIABLES.add(name)) {
+        LOG.warn("environment variable {} matches no driver setting and is ignored by the driver", name);
       }
     }
     return out;

@@ -71,7 +71,6 @@ public final class Router implements RouterMXBean {
   private final long gateMaxPauseNanos;
   private final ObjectName name;
   private volatile Route route = new Route(Target.OLD, null);
-  private volatile boolean holding;
   private volatile SwitchEvent last;
   private final AtomicLong completed = new AtomicLong();
   private final AtomicLong aborted = new AtomicLong();
@@ -266,7 +265,7 @@ public final class Router implements RouterMXBean {
         beatSide = side;
       }
       Optional<Coordination.Running> running = Coordination.heartbeat(beat, settings.service(), instance);
-      if (running.isPresent() && running.get().target() != side && !holding) {
+      if (running.isPresent() && running.get().target() != side && !isHolding()) {
         Target target = running.get().target();
         schedule(() -> join(target));
       }
@@ -366,7 +365,6 @@ public final class Router implements RouterMXBean {
 
   void closeGate(Gate gate) {
     route = new Route(route.serving(), gate);
-    holding = true;
   }
 
   /** Makes {@code serving} the route, hands out the pre-opened connections and opens the gate. */
@@ -381,7 +379,6 @@ public final class Router implements RouterMXBean {
     }
     Gate gate = route.gate();
     route = new Route(serving, null);
-    holding = false;
     if (gate != null) {
       gate.open();
     }
@@ -478,7 +475,7 @@ public final class Router implements RouterMXBean {
 
   @Override
   public boolean isHolding() {
-    return holding;
+    return route.gate() != null;
   }
 
   @Override

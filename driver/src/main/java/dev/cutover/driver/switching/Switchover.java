@@ -64,6 +64,8 @@ final class Switchover {
   private long drainNanos;
   private long coordinateNanos;
   private boolean leader;
+  /** Whether this instance raised the source's fence and must lower it if the switch aborts. */
+  private boolean fenced;
   /** What the switch is doing, for the reason of an unexpected failure. */
   private String phase = "connecting";
   private long fenceNanos;
@@ -89,7 +91,6 @@ final class Switchover {
   SwitchEvent run() {
     LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.getService(), id, from.value(),
         to.value(), router.instance());
-    boolean[] fenced = {false};
     CompletableFuture<List<Connection>> warming = null;
     String switchId = id;
     String reason = "";
@@ -121,7 +122,7 @@ final class Switchover {
       if (router.control()) {
         Coordination.drained(source, router.getService(), router.instance(), switchId);
         try {
-          coordinate(source, target, switchId, fenced);
+          coordinate(source, target, switchId);
         } catch (SQLException e) {
           if (!leader || alive(source)) {
             throw e;
@@ -131,9 +132,9 @@ final class Switchover {
           LOG.warn("cutover {}: switch {}: the leader's session was lost ({}); following whoever leads now",
               router.getService(), switchId, e.getMessage());
           leader = false;
-          fenced[0] = false;
+          fenced = false;
           try (Connection again = router.endpoint(from).open(); Connection targetAgain = open(to)) {
-            coordinate(again, targetAgain, switchId, fenced);
+            coordinate(again, targetAgain, switchId);
           }
         }
       } else {
@@ -150,7 +151,7 @@ final class Switchover {
       LOG.debug("cutover {}: switch {} failed", router.getService(), id, e);
     }
     if (!reason.isEmpty()) {
-      abort(switchId, reason, fenced[0], warming);
+      abort(switchId, reason, warming);
     }
     return event(switchId, reason);
   }
@@ -179,7 +180,7 @@ final class Switchover {
    * Waits for the leader's decision on {@code switchId}, becoming the leader when nobody holds
    * the role (at first, or because the leader's session died).
    */
-  private void coordinate(Connection source, Connection target, String switchId, boolean[] fenced)
+  private void coordinate(Connection source, Connection target, String switchId)
       throws SQLException, Abort {
     long t = System.nanoTime();
     long deadline = gateClosed + router.gateMaxPauseNanos();
@@ -195,7 +196,7 @@ final class Switchover {
             leader = true;
             awaitPeers(source, switchId);
             coordinateNanos = System.nanoTime() - t;
-            lead(source, target, switchId, fenced);
+            lead(source, target, switchId);
           }
         } finally {
           Coordination.resign(source, router.getService());
@@ -251,11 +252,11 @@ final class Switchover {
   }
 
   /** As leader, once every instance has drained: fence, barrier, sequences, then publish the release. */
-  private void lead(Connection source, Connection target, String switchId, boolean[] fenced)
+  private void lead(Connection source, Connection target, String switchId)
       throws SQLException, Abort {
     long t = System.nanoTime();
     phase = "fencing " + from.value();
-    fenced[0] = true;
+    fenced = true;
     Fence.raise(source, router.settings().drainTimeout());
     fenceNanos = System.nanoTime() - t;
 
@@ -425,7 +426,7 @@ final class Switchover {
    * Leaves traffic where it was: a leader lowers the fence it raised and publishes the abort, so
    * that every instance stays; then this instance opens its gate on the source.
    */
-  private void abort(String switchId, String reason, boolean fenced, CompletableFuture<List<Connection>> warming) {
+  private void abort(String switchId, String reason, CompletableFuture<List<Connection>> warming) {
     if (leader || fenced) {
       try (Connection source = router.endpoint(from).open()) {
         if (fenced) {
