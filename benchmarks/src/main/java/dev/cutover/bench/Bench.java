@@ -17,6 +17,8 @@ public final class Bench {
   /** PostgreSQL versions of the copy and lag benchmarks: the upgrade the design brief names. */
   static final int OLD_MAJOR = 12;
   static final int NEW_MAJOR = 17;
+  /** Overhead runs plain and Cutover against one server; the pair's second is only Cutover's new side. */
+  static final int SAME_MAJOR = 17;
   static final long DEFAULT_ROWS = 5_000_000;
   static final long SMOKE_ROWS = 20_000;
   static final int DEFAULT_RATE = 2000;
@@ -49,9 +51,7 @@ public final class Bench {
 
     @Override
     public Integer call() throws Exception {
-      try (PostgresPair pair = PostgresPair.start(17, 17)) {
-        bench.overhead().run(pair).publish(bench.out);
-      }
+      bench.onPair(SAME_MAJOR, SAME_MAJOR, bench.overhead()::run);
       return 0;
     }
   }
@@ -63,9 +63,7 @@ public final class Bench {
 
     @Override
     public Integer call() throws Exception {
-      try (PostgresPair pair = PostgresPair.start(12, 17)) {
-        bench.pause().run(pair).publish(bench.out);
-      }
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.pause()::run);
       return 0;
     }
   }
@@ -106,10 +104,7 @@ public final class Bench {
       } catch (IllegalArgumentException e) {
         throw bench.badOption(e.getMessage());
       }
-      CopyBenchmark copy = bench.copy(rows, options);
-      try (PostgresPair pair = PostgresPair.start(OLD_MAJOR, NEW_MAJOR)) {
-        copy.run(pair).publish(bench.out);
-      }
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.copy(rows, options)::run);
       return 0;
     }
   }
@@ -124,9 +119,7 @@ public final class Bench {
 
     @Override
     public Integer call() throws Exception {
-      try (PostgresPair pair = PostgresPair.start(OLD_MAJOR, NEW_MAJOR)) {
-        bench.lag(rate).run(pair).publish(bench.out);
-      }
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate)::run);
       return 0;
     }
   }
@@ -146,20 +139,25 @@ public final class Bench {
       // Before anything runs: the copy benchmark's baseline needs pg_dump and psql.
       CopyBenchmark copy = bench.copy(rows, StartOptions.defaults());
       LagBenchmark lag = bench.lag(rate);
-      try (PostgresPair pair = PostgresPair.start(17, 17)) {
-        bench.overhead().run(pair).publish(bench.out);
-      }
-      try (PostgresPair pair = PostgresPair.start(12, 17)) {
-        bench.pause().run(pair).publish(bench.out);
-      }
+      bench.onPair(SAME_MAJOR, SAME_MAJOR, bench.overhead()::run);
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.pause()::run);
       new JmhRun(bench.smoke).run().publish(bench.out);
-      try (PostgresPair pair = PostgresPair.start(OLD_MAJOR, NEW_MAJOR)) {
-        copy.run(pair).publish(bench.out);
-      }
-      try (PostgresPair pair = PostgresPair.start(OLD_MAJOR, NEW_MAJOR)) {
-        lag.run(pair).publish(bench.out);
-      }
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, copy::run);
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, lag::run);
       return 0;
+    }
+  }
+
+  /** A benchmark that runs on a pair of servers. */
+  @FunctionalInterface
+  interface OnPair {
+    Report run(PostgresPair pair) throws Exception;
+  }
+
+  /** Starts a pair, runs {@code benchmark} on it, publishes its report and stops the pair. */
+  void onPair(int oldMajor, int newMajor, OnPair benchmark) throws Exception {
+    try (PostgresPair pair = PostgresPair.start(oldMajor, newMajor)) {
+      benchmark.run(pair).publish(out);
     }
   }
 

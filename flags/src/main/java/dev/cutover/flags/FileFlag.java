@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * the file every {@value #FALLBACK_POLL_MS} ms as well; either way a change is seen well within a
  * second. One daemon thread owned by this flag watches, reads and calls the listeners.
  */
-public final class FileFlag implements RoutingFlag {
+public final class FileFlag extends DecidingFlag {
   private static final Logger LOG = LoggerFactory.getLogger(FileFlag.class);
 
   static final long FALLBACK_POLL_MS = 250;
@@ -38,7 +38,6 @@ public final class FileFlag implements RoutingFlag {
   private static final int MAX_BYTES = 4096;
 
   private final Path file;
-  private final Decision decision;
   private final WatchService watcher; // null when the file system offers none
   private final Thread thread;
 
@@ -47,8 +46,8 @@ public final class FileFlag implements RoutingFlag {
   private volatile boolean closed;
 
   private FileFlag(Path file, Target defaultTarget) {
+    super(new Decision("flag file " + file, defaultTarget));
     this.file = file;
-    this.decision = new Decision("flag file " + file, defaultTarget);
     this.watcher = watch(file.getParent());
     this.thread = new Thread(this::run, "cutover-flag-file-" + file.getFileName());
     this.thread.setDaemon(true);
@@ -170,30 +169,10 @@ public final class FileFlag implements RoutingFlag {
     return file;
   }
 
-  @Override
-  public Target target() {
-    return decision.target();
-  }
-
   /** VALID while the file can be read, INTERRUPTED while it cannot, OFF once closed. */
   @Override
   public FlagHealth health() {
     return closed ? FlagHealth.OFF : health;
-  }
-
-  @Override
-  public long rejectedValues() {
-    return decision.rejected();
-  }
-
-  @Override
-  public void addListener(FlagListener listener) {
-    decision.addListener(listener);
-  }
-
-  @Override
-  public void removeListener(FlagListener listener) {
-    decision.removeListener(listener);
   }
 
   @Override

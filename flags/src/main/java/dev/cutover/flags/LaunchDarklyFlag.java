@@ -69,7 +69,7 @@ import org.slf4j.LoggerFactory;
  * listeners to a single thread of its own, so a slow listener never delays the SDK, and listeners
  * hear changes in order, one at a time.
  */
-public final class LaunchDarklyFlag implements RoutingFlag {
+public final class LaunchDarklyFlag extends DecidingFlag {
   private static final Logger LOG = LoggerFactory.getLogger(LaunchDarklyFlag.class);
 
   /** The context kind LaunchDarkly evaluates the flag for. */
@@ -82,7 +82,6 @@ public final class LaunchDarklyFlag implements RoutingFlag {
   private final Target defaultTarget;
   private final LDClient client;
   private final ExecutorService updates;
-  private final Decision decision;
   private final Evaluations evaluations;
   private final FlagChangeListener changeListener = this::onFlagChange;
   private final DataSourceStatusProvider.StatusListener statusListener = this::onStatus;
@@ -95,15 +94,13 @@ public final class LaunchDarklyFlag implements RoutingFlag {
 
   private LaunchDarklyFlag(
       LaunchDarklySettings settings, LDContext context, LDClient client, ExecutorService updates) {
+    super(new Decision("LaunchDarkly flag " + settings.flagKey() + " for service " + settings.service(),
+        settings.defaultTarget()));
     this.flagKey = settings.flagKey();
     this.context = context;
     this.defaultTarget = settings.defaultTarget();
     this.client = client;
     this.updates = updates;
-    this.decision =
-        new Decision(
-            "LaunchDarkly flag " + flagKey + " for service " + settings.service(),
-            settings.defaultTarget());
     this.evaluations = new Evaluations(client, flagKey);
   }
 
@@ -331,11 +328,6 @@ public final class LaunchDarklyFlag implements RoutingFlag {
     }
   }
 
-  @Override
-  public Target target() {
-    return decision.target();
-  }
-
   /**
    * What LaunchDarkly currently answers for another context, for tools that show which services
    * would move. Answers are cached per context until the flag changes; nothing is counted or
@@ -407,21 +399,6 @@ public final class LaunchDarklyFlag implements RoutingFlag {
       text.append(": ").append(error.getMessage());
     }
     return text.append(" at ").append(error.getTime()).toString();
-  }
-
-  @Override
-  public long rejectedValues() {
-    return decision.rejected();
-  }
-
-  @Override
-  public void addListener(FlagListener listener) {
-    decision.addListener(listener);
-  }
-
-  @Override
-  public void removeListener(FlagListener listener) {
-    decision.removeListener(listener);
   }
 
   /** Closes the SDK client and the update thread; the target keeps its last value. */

@@ -1,0 +1,33 @@
+package dev.cutover.flags;
+
+/**
+ * A flag source whose answer lives in a {@link Decision}: the part every watching source shares
+ * (the current target, listeners, the count of rejected values).
+ */
+abstract class DecidingFlag implements RoutingFlag {
+  final Decision decision;
+
+  DecidingFlag(Decision decision) {
+    this.decision = decision;
+  }
+
+  @Override
+  public final Target target() {
+    return decision.target();
+  }
+
+  @Override
+  public final long rejectedValues() {
+    return decision.rejected();
+  }
+
+  @Override
+  public final void addListener(FlagListener listener) {
+    decision.addListener(listener);
+  }
+
+  @Override
+  public final void removeListener(FlagListener listener) {
+    decision.removeListener(listener);
+  }
+}
