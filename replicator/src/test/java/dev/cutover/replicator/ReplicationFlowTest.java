@@ -120,6 +120,66 @@ class ReplicationFlowTest {
     }
   }
 
+  @Test
+  void start_wholeTables_arriveFrozenUnlessAForeignKeyReferencesThem(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "frozen");
+    StartReport report = start(db.replicator());
+    Map<String, Boolean> frozen = report.tables().stream()
+        .collect(Collectors.toMap(StartReport.TableCopy::table, StartReport.TableCopy::frozen));
+    assertThat(frozen)
+        .containsEntry("public.audit_log", true)
+        .containsEntry("public.order_line", true)
+        .as("referenced by a foreign key: truncating it alone is not allowed")
+        .containsEntry("public.customer", false)
+        .containsEntry("public.orders", false)
+        .containsEntry("public.item", false)
+        .as("split into chunks, which run in parallel transactions")
+        .containsEntry("public.event", false);
+    try (Connection n = db.nw()) {
+      AppDatabase.execute(n, "CREATE EXTENSION IF NOT EXISTS pageinspect");
+      for (String table : List.of("audit_log", "order_line")) {
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM " + table)).as(table).isPositive();
+        assertThat(unfrozenTuples(n, table)).as("tuples of " + table + " not frozen").isZero();
+      }
+      assertThat(unfrozenTuples(n, "customer")).isPositive();
+    }
+  }
+
+  /** Tuples of {@code table} whose xmin is not marked frozen ({@code HEAP_XMIN_FROZEN}, 0x0300), read from the pages. */
+  private static long unfrozenTuples(Connection c, String table) throws Exception {
+    return AppDatabase.count(c, "SELECT count(*) FROM generate_series(0, pg_relation_size(?::regclass) / current_setting('block_size')::int - 1) b,"
+        + " heap_page_items(get_raw_page(?, b::int)) WHERE t_infomask IS NOT NULL AND t_infomask & 768 <> 768", table, table);
+  }
+
+  @Test
+  void start_rowsWrittenOnNewDuringTheCopy_failsAndRemovesNoRow(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "intruder");
+    CopyListener intruder = new CopyListener() {
+      @Override
+      public void chunkStarting(dev.cutover.replicator.sql.TableName table, int chunk, int chunks) {
+        if (table.toString().equals("public.audit_log")) {
+          try (Connection n = db.nw()) {
+            AppDatabase.execute(n, "INSERT INTO audit_log (message) VALUES ('written on new by someone else')");
+          } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+          }
+        }
+      }
+    };
+    Replicator r = db.replicator();
+    assertThatThrownBy(() -> r.start(options(), new CopyProgress(), intruder))
+        .isInstanceOfSatisfying(ReplicatorException.class, e -> {
+          assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
+          assertThat(e.getMessage()).contains("public.audit_log on new got rows from elsewhere");
+          assertThat(e.remedy()).contains("stop what writes to new");
+        });
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM audit_log WHERE message = 'written on new by someone else'")).isOne();
+      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()")).as("the slot is gone").isZero();
+      assertThat(indexDefinitions(n)).as("indexes set aside are back").isEqualTo(indexDefinitions(o));
+    }
+  }
+
   /** Index name → definition, with the schema qualification removed. */
   static Map<String, String> indexDefinitions(Connection c) throws Exception {
     return AppDatabase.strings(c, "SELECT indexrelid::regclass::text || '|' || pg_get_indexdef(indexrelid) FROM pg_index"

@@ -15,9 +15,10 @@ final class StartCommand extends BaseCommand {
   @Option(names = "--jobs", paramLabel = "N", description = "Parallel copy and index workers (default: cores, at least 2).")
   Integer jobs;
 
-  @Option(names = "--chunk-size", paramLabel = "SIZE", converter = Units.SizeConverter.class, defaultValue = "256MB",
-      description = "Tables larger than this are copied in parallel chunks of about this size (default: ${DEFAULT-VALUE}).")
-  long chunkSize;
+  @Option(names = "--chunk-size", paramLabel = "SIZE", converter = Units.SizeConverter.class,
+      description = "Tables larger than this are copied in parallel chunks of about this size; a table copied whole goes in one stream with COPY FREEZE"
+          + " (default: whole tables with 2 jobs or fewer, else 256MB).")
+  Long chunkSize;
 
   @Option(names = "--text", description = "Use text COPY even where binary would work.")
   boolean text;
@@ -35,7 +36,8 @@ final class StartCommand extends BaseCommand {
   @Override
   int run(Replicator r) throws Exception {
     StartOptions defaults = StartOptions.defaults();
-    StartOptions options = new StartOptions(jobs == null ? defaults.jobs() : jobs, chunkSize, !text, !keepIndexes, maintenanceWorkMem);
+    StartOptions options = new StartOptions(jobs == null ? defaults.jobs() : jobs,
+        chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem);
     CopyProgress progress = new CopyProgress();
     StartReport report;
     if (noProgress) {
@@ -48,8 +50,8 @@ final class StartCommand extends BaseCommand {
     print(report, () -> {
       out().println("replication old -> new started from slot " + report.slot() + " at " + report.consistentPoint());
       for (StartReport.TableCopy t : report.tables()) {
-        out().printf(Locale.ROOT, "  %-40s %12s rows %10s  %d chunk(s) %s  %s%n", t.table(), Units.count(t.rows()), Units.bytes(t.bytes()),
-            t.chunks(), t.binary() ? "binary" : "text", Units.millis(t.millis()));
+        out().printf(Locale.ROOT, "  %-40s %12s rows %10s  %d chunk(s) %s%s  %s%n", t.table(), Units.count(t.rows()), Units.bytes(t.bytes()),
+            t.chunks(), t.binary() ? "binary" : "text", t.frozen() ? " frozen" : "", Units.millis(t.millis()));
       }
       double seconds = Math.max(0.001, report.copyMillis() / 1000.0);
       out().printf(Locale.ROOT, "copied %s rows, %s in %s (%s rows/s, %s/s); %d index(es) set aside, %d built in %s; total %s%n",

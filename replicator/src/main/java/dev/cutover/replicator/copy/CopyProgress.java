@@ -21,8 +21,8 @@ public final class CopyProgress {
   private final AtomicLong indexesBuilt = new AtomicLong();
   private final long startedNanos = System.nanoTime();
 
-  TableProgress add(TableName table, long estimatedRows, long estimatedBytes, int chunks, boolean binary) {
-    TableProgress t = new TableProgress(table, estimatedRows, estimatedBytes, chunks, binary);
+  TableProgress add(TableName table, long estimatedRows, long estimatedBytes, int chunks, boolean binary, boolean frozen) {
+    TableProgress t = new TableProgress(table, estimatedRows, estimatedBytes, chunks, binary, frozen);
     tables.put(table, t);
     order.add(table);
     return t;
@@ -80,18 +80,20 @@ public final class CopyProgress {
     private final long estimatedBytes;
     private final int chunks;
     private final boolean binary;
+    private final boolean frozen;
     private final AtomicLong rows = new AtomicLong();
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicInteger chunksDone = new AtomicInteger();
     private final AtomicLong firstStart = new AtomicLong();
     private final AtomicLong finished = new AtomicLong();
 
-    TableProgress(TableName table, long estimatedRows, long estimatedBytes, int chunks, boolean binary) {
+    TableProgress(TableName table, long estimatedRows, long estimatedBytes, int chunks, boolean binary, boolean frozen) {
       this.table = table;
       this.estimatedRows = estimatedRows;
       this.estimatedBytes = estimatedBytes;
       this.chunks = chunks;
       this.binary = binary;
+      this.frozen = frozen;
     }
 
     void started() {
@@ -145,6 +147,11 @@ public final class CopyProgress {
 
     public boolean binary() {
       return binary;
+    }
+
+    /** Whether the rows went in with COPY FREEZE. */
+    public boolean frozen() {
+      return frozen;
     }
 
     public boolean done() {

@@ -1,15 +1,19 @@
 package dev.cutover.replicator.copy;
 
 import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Parallel;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
+import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
@@ -24,12 +28,18 @@ import org.postgresql.copy.CopyOut;
  * see exactly the rows committed before the slot's consistent point, and the subscription that
  * later streams from that slot starts exactly after them. No row is copied twice or missed.
  *
- * <p>Large tables are split into chunks: by block ranges ({@code ctid}, a TID range scan) where
- * old is 14 or newer, else by ranges of a single-column integer key. Each chunk is one COPY
- * from old piped into one COPY into new, in binary where every column has the same built-in type
- * on both sides (binary arrays carry element type oids, which only built-in types share), else in
- * text. The new side runs with {@code session_replication_role = replica}: no trigger fires, as
- * for replication itself.
+ * <p>A table copied whole goes in one stream with {@code COPY FREEZE}, in the transaction that
+ * truncates it (it was verified empty, and is locked and checked again): its rows arrive frozen and
+ * in old's order, so nothing on new has to set hint bits or freeze them later, and index builds
+ * read an ordered heap. Tables that another table's foreign key references are not truncated
+ * (that would need the other table too), so they are copied without FREEZE. Large tables may be
+ * split into chunks instead: by block ranges ({@code ctid}, a TID range scan) where old is 14 or
+ * newer, else by ranges of a single-column integer key, in a multiple of the jobs so that no
+ * worker is left with one chunk alone at the end. Each chunk is one COPY from old piped into one
+ * COPY into new, in binary where every column has the same built-in type on both sides (binary
+ * arrays carry element type oids, which only built-in types share), else in text. The new side
+ * runs with {@code session_replication_role = replica}: no trigger fires, as for replication
+ * itself.
  */
 public final class InitialCopy {
   private static final int BUFFER = 256 * 1024;
@@ -39,7 +49,8 @@ public final class InitialCopy {
    * How to copy.
    *
    * @param jobs parallel workers (each holds one connection to each side)
-   * @param chunkBytes a table larger than this (heap size on old) is split into chunks of about this size
+   * @param chunkBytes a table larger than this (heap size on old) is split into chunks of about this size;
+   *     {@link Long#MAX_VALUE} never splits
    * @param binary whether binary COPY may be used at all
    */
   public record Options(int jobs, long chunkBytes, boolean binary) {
@@ -56,8 +67,8 @@ public final class InitialCopy {
   /** The same table on both sides. */
   public record TablePair(TableInfo old, TableInfo nw) {}
 
-  /** One COPY: a whole table, or the rows matching {@code predicate}. */
-  record Chunk(TablePair table, String predicate, int index, int of, long estimatedBytes, boolean binary) {}
+  /** One COPY: a whole table (frozen where it may be), or the rows matching {@code predicate}. */
+  record Chunk(TablePair table, String predicate, int index, int of, long estimatedBytes, boolean binary, boolean freeze) {}
 
   private final Endpoint old;
   private final Endpoint nw;
@@ -121,18 +132,35 @@ public final class InitialCopy {
       for (TablePair t : bySize) {
         boolean binary = options.binary() && binaryCompatible(t);
         long bytes = t.old().bytes();
-        int n = (int) Math.min(maxChunks, Math.max(1, (bytes + options.chunkBytes() - 1) / options.chunkBytes()));
-        List<String> predicates = n > 1 ? split(planner.old, t.old(), n, oldMajor) : List.of();
+        List<String> predicates = bytes > options.chunkBytes() ? split(planner.old, t.old(), chunks(bytes, maxChunks), oldMajor) : List.of();
+        boolean freeze = predicates.isEmpty() && freezable(planner.nw, t.nw());
         if (predicates.isEmpty()) {
-          predicates = java.util.Collections.singletonList(null);
+          predicates = Collections.singletonList(null);
         }
-        progress.add(t.old().name(), t.old().estimatedRows(), bytes, predicates.size(), binary);
+        progress.add(t.old().name(), t.old().estimatedRows(), bytes, predicates.size(), binary, freeze);
         for (int i = 0; i < predicates.size(); i++) {
-          chunks.add(new Chunk(t, predicates.get(i), i + 1, predicates.size(), bytes / predicates.size(), binary));
+          chunks.add(new Chunk(t, predicates.get(i), i + 1, predicates.size(), bytes / predicates.size(), binary, freeze));
         }
       }
     }
     return chunks;
+  }
+
+  /** How many chunks for {@code bytes}: a multiple of the jobs, at most {@code max}. */
+  private int chunks(long bytes, int max) {
+    long wanted = (bytes - 1) / options.chunkBytes() + 1;
+    long rounded = (wanted + options.jobs() - 1) / options.jobs() * options.jobs();
+    return (int) Math.min(max, rounded);
+  }
+
+  /**
+   * Whether new's table may be truncated and filled with COPY FREEZE: a plain table that no other
+   * table's foreign key references.
+   */
+  private static boolean freezable(Connection nw, TableInfo t) throws SQLException {
+    return Sql.bool(nw, "SELECT c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM pg_constraint f"
+        + " WHERE f.contype = 'f' AND f.confrelid = c.oid AND f.conrelid <> c.oid)"
+        + " FROM pg_class c WHERE c.oid = ?::regclass", t.name().regclass());
   }
 
   /** Predicates that split a table into about {@code n} parts, or an empty list when it cannot be split. */
@@ -192,6 +220,21 @@ public final class InitialCopy {
     return out;
   }
 
+  /**
+   * Truncates new's table in the current transaction, which COPY FREEZE requires, after checking
+   * under an exclusive lock that it is still empty: rows that reached it since the preflight are
+   * never removed; start fails with {@link Failure#PRECONDITION} instead.
+   */
+  private static void truncateEmpty(Connection nw, TableName table) throws SQLException, ReplicatorException {
+    Sql.execute(nw, "LOCK TABLE ONLY " + table.quoted() + " IN ACCESS EXCLUSIVE MODE");
+    if (Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM ONLY " + table.quoted() + ")")) {
+      throw new ReplicatorException(Failure.PRECONDITION, table + " on new got rows from elsewhere while start was copying,"
+          + " so start stopped and left every table on new as it was (some may hold rows it copied)",
+          "find and stop what writes to new, empty its tables, then run start again");
+    }
+    Sql.execute(nw, "TRUNCATE ONLY " + table.quoted());
+  }
+
   /** A worker's two connections: old inside the snapshot, new ready for COPY without triggers. */
   private final class Worker implements AutoCloseable {
     final Connection old;
@@ -247,13 +290,18 @@ public final class InitialCopy {
     String outSql = chunk.predicate() == null
         ? "COPY " + t.name().quoted() + " (" + columns + ") TO STDOUT" + format
         : "COPY (SELECT " + columns + " FROM ONLY " + t.name().quoted() + " WHERE " + chunk.predicate() + ") TO STDOUT" + format;
-    String inSql = "COPY " + chunk.table().nw().name().quoted() + " (" + columns + ") FROM STDIN" + format;
+    TableName target = chunk.table().nw().name();
+    String inFormat = chunk.binary() && chunk.freeze() ? " (FORMAT binary, FREEZE)" : chunk.freeze() ? " (FREEZE)" : format;
+    String inSql = "COPY " + target.quoted() + " (" + columns + ") FROM STDIN" + inFormat;
     CopyManager outApi = w.old.unwrap(PGConnection.class).getCopyAPI();
     CopyManager inApi = w.nw.unwrap(PGConnection.class).getCopyAPI();
     CopyOut out = outApi.copyOut(outSql);
     CopyIn in = null;
     long counted = 0;
     try {
+      if (chunk.freeze()) {
+        truncateEmpty(w.nw, target);
+      }
       in = inApi.copyIn(inSql);
       byte[] buffer = new byte[BUFFER];
       int fill = 0;

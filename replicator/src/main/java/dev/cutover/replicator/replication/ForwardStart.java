@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * instead of scanning; the replication connection that exported the snapshot stays open and idle
  * until every worker has imported it. If anything fails after the slot exists, the slot and a
  * subscription are dropped, the copied tables on new (verified empty before) are truncated and
- * the indexes set aside are put back, so {@code start} can simply be run again.
+ * the indexes set aside are put back, so {@code start} can simply be run again; except when rows
+ * reached new from elsewhere during the copy, which are never removed.
  */
 public final class ForwardStart {
   private static final Logger LOG = LoggerFactory.getLogger(ForwardStart.class);
@@ -93,7 +94,7 @@ public final class ForwardStart {
           dropped = true;
           long c0 = System.nanoTime();
           new InitialCopy(old, nw, info.getSnapshotName(),
-              new InitialCopy.Options(options.jobs(), options.chunkBytes(), options.binary()), progress, listener)
+              new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary()), progress, listener)
               .run(tables, oldMajor);
           copyMillis = (System.nanoTime() - c0) / 1_000_000;
           // Every worker is done with the snapshot; the slot stays (it is persistent).
@@ -110,7 +111,8 @@ public final class ForwardStart {
           subscribed = true;
         } catch (Exception e) {
           closeQuietly(replication);
-          undo(o, n, slot, tables, aside, dropped, subscribed, e);
+          // A ReplicatorException here means rows written on new by someone else: those are theirs, keep every row.
+          undo(o, n, slot, e instanceof ReplicatorException ? List.of() : tables, aside, dropped, subscribed, e);
           throw e;
         }
       } finally {
@@ -118,7 +120,7 @@ public final class ForwardStart {
       }
       List<StartReport.TableCopy> copies = new ArrayList<>();
       for (CopyProgress.TableProgress t : progress.tables()) {
-        copies.add(new StartReport.TableCopy(t.table().toString(), t.rows(), t.bytes(), t.chunks(), t.binary(), t.elapsed().toMillis()));
+        copies.add(new StartReport.TableCopy(t.table().toString(), t.rows(), t.bytes(), t.chunks(), t.binary(), t.frozen(), t.elapsed().toMillis()));
       }
       return new StartReport(slot, consistentPoint, copies, aside.dropped().size(), aside.rebuild().size(),
           copyMillis, indexMillis, (System.nanoTime() - t0) / 1_000_000);

@@ -18,7 +18,7 @@ public record StartReport(String slot, String consistentPoint, List<TableCopy> t
     int indexesBuilt, long copyMillis, long indexMillis, long totalMillis) {
 
   /** One table's copy. */
-  public record TableCopy(String table, long rows, long bytes, int chunks, boolean binary, long millis) {}
+  public record TableCopy(String table, long rows, long bytes, int chunks, boolean binary, boolean frozen, long millis) {}
 
   public long rows() {
     return tables.stream().mapToLong(TableCopy::rows).sum();
