@@ -21,7 +21,7 @@ final class AppDatabase {
 
   static final String SCHEMA = String.join("\n",
       "CREATE TABLE customer (id serial PRIMARY KEY, email text NOT NULL UNIQUE, profile jsonb NOT NULL DEFAULT '{}',",
-      "  created timestamptz NOT NULL DEFAULT now());",
+      "  created timestamptz NOT NULL DEFAULT now(), handle text UNIQUE DEFERRABLE INITIALLY DEFERRED);",
       "CREATE TABLE orders (id uuid PRIMARY KEY DEFAULT md5(random()::text || clock_timestamp()::text)::uuid,",
       "  customer int NOT NULL REFERENCES customer, total numeric(12,2) NOT NULL, placed timestamptz NOT NULL,",
       "  tags text[] NOT NULL DEFAULT '{}');",
@@ -36,7 +36,8 @@ final class AppDatabase {
       "CREATE INDEX event_at ON event (at DESC);",
       "CREATE INDEX event_kind_lower ON event (lower(kind)) WHERE kind <> 'noise';",
       "CREATE UNIQUE INDEX event_note ON event (note) INCLUDE (kind);",
-      "CREATE TABLE audit_log (at timestamptz NOT NULL DEFAULT now(), message text NOT NULL);");
+      "CREATE TABLE audit_log (at timestamptz NOT NULL DEFAULT now(), message text NOT NULL);",
+      "CREATE TABLE booking (id int PRIMARY KEY, during tsrange NOT NULL, EXCLUDE USING gist (during WITH &&));");
 
   static final String SEED = String.join("\n",
       "INSERT INTO customer (email, profile) SELECT 'c' || g || '@example.com', jsonb_build_object('n', g, 'vip', g % 7 = 0)",
@@ -51,10 +52,12 @@ final class AppDatabase {
       "  CASE WHEN g % 10 = 0 THEN 'noise' ELSE 'kind' || g % 5 END, jsonb_build_object('g', g, 'pad', repeat('p', 200)),",
       "  ARRAY[g, g * 2], CASE WHEN g % 2 = 0 THEN 'note' || g END FROM generate_series(1, 20000) g;",
       "INSERT INTO audit_log (at, message) SELECT now(), 'seed ' || g FROM generate_series(1, 500) g;",
+      "INSERT INTO booking (id, during) SELECT g, tsrange(timestamp '2024-01-01' + g * interval '1 hour',",
+      "  timestamp '2024-01-01' + (g + 1) * interval '1 hour') FROM generate_series(1, 200) g;",
       "ANALYZE;");
 
   static final List<String> TABLES = List.of("public.customer", "public.orders", "public.item", "public.order_line", "public.event",
-      "public.audit_log");
+      "public.audit_log", "public.booking");
 
   final PostgresPair pair;
   final String name;

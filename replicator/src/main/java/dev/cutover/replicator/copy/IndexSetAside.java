@@ -26,8 +26,14 @@ import java.util.Map;
  * same on both servers.
  */
 public final class IndexSetAside {
-  /** One index or index-backed constraint. */
-  public record Definition(TableName table, String name, boolean constraint, String createSql, String dropSql) {}
+  /**
+   * One index or index-backed constraint. A primary key or unique constraint is built as a plain
+   * unique index ({@code createSql}, which takes a SHARE lock, so other builds on the same table
+   * run beside it) and made a constraint afterwards by {@code attachSql} ({@code ADD CONSTRAINT
+   * ... USING INDEX}, catalog only). {@code attachSql} is null for plain indexes and for exclusion
+   * constraints, which {@code createSql} adds whole.
+   */
+  public record Definition(TableName table, String name, boolean constraint, String createSql, String attachSql, String dropSql) {}
 
   private final List<Definition> dropped;
   private final List<Definition> rebuild;
@@ -68,7 +74,7 @@ public final class IndexSetAside {
         dropped.addAll(droppable.values());
         for (Definition d : onOld.values()) {
           if (droppable.containsKey(d.name()) || !onNew.containsKey(d.name())) {
-            rebuild.add(new Definition(n.name(), d.name(), d.constraint(), d.createSql(), d.dropSql()));
+            rebuild.add(new Definition(n.name(), d.name(), d.constraint(), d.createSql(), d.attachSql(), d.dropSql()));
           }
         }
         for (Definition d : droppable.values()) {
@@ -123,9 +129,16 @@ public final class IndexSetAside {
     }
   }
 
-  /** Builds one index or constraint (on a connection whose search_path is pg_catalog). */
+  /** Builds one index, or the index of a constraint (on a connection whose search_path is pg_catalog). */
   public static void build(Connection nw, Definition d) throws SQLException {
     Sql.execute(nw, d.createSql());
+  }
+
+  /** Makes a built index the constraint it backs; nothing for plain indexes. */
+  public static void attach(Connection nw, Definition d) throws SQLException {
+    if (d.attachSql() != null) {
+      Sql.execute(nw, d.attachSql());
+    }
   }
 
   /**
@@ -137,7 +150,8 @@ public final class IndexSetAside {
       for (Definition d : dropped) {
         boolean exists = Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", Sql.qualified(d.table().schema(), d.name()));
         if (!exists) {
-          Sql.execute(nw, d.createSql());
+          build(nw, d);
+          attach(nw, d);
         }
       }
       for (Map.Entry<TableName, String> e : replicaIdentity.entrySet()) {
@@ -178,7 +192,8 @@ public final class IndexSetAside {
    */
   static Map<String, Definition> indexes(Connection c, TableName table, boolean droppableOnly) throws SQLException {
     Map<String, Definition> out = new LinkedHashMap<>();
-    String sql = "SELECT ic.relname, pg_get_indexdef(i.indexrelid), con.conname, pg_get_constraintdef(con.oid)"
+    String sql = "SELECT ic.relname, pg_get_indexdef(i.indexrelid), con.conname, pg_get_constraintdef(con.oid),"
+        + " con.contype, con.condeferrable, con.condeferred"
         + " FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
         + " LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid"
         + "   AND con.contype IN ('p', 'u', 'x')"
@@ -192,22 +207,29 @@ public final class IndexSetAside {
       ps.setString(1, table.regclass());
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          String index = rs.getString(1);
-          String constraint = rs.getString(3);
-          Definition d;
-          if (constraint != null) {
-            d = new Definition(table, index, true,
-                "ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + Sql.ident(constraint) + " " + rs.getString(4),
-                "ALTER TABLE " + table.quoted() + " DROP CONSTRAINT " + Sql.ident(constraint));
-          } else {
-            d = new Definition(table, index, false, rs.getString(2),
-                "DROP INDEX " + Sql.qualified(table.schema(), index));
-          }
-          out.put(index, d);
+          Definition d = definition(table, rs);
+          out.put(d.name(), d);
         }
       }
     }
     return out;
+  }
+
+  /** One row of {@link #indexes}: name, index definition, constraint name and definition, kind, deferrability. */
+  private static Definition definition(TableName table, ResultSet rs) throws SQLException {
+    String index = rs.getString(1);
+    String constraint = rs.getString(3);
+    if (constraint == null) {
+      return new Definition(table, index, false, rs.getString(2), null, "DROP INDEX " + Sql.qualified(table.schema(), index));
+    }
+    String alter = "ALTER TABLE " + table.quoted() + " ";
+    String drop = alter + "DROP CONSTRAINT " + Sql.ident(constraint);
+    if ("x".equals(rs.getString(5))) {
+      return new Definition(table, index, true, alter + "ADD CONSTRAINT " + Sql.ident(constraint) + " " + rs.getString(4), null, drop);
+    }
+    String attach = alter + "ADD CONSTRAINT " + Sql.ident(constraint) + ("p".equals(rs.getString(5)) ? " PRIMARY KEY" : " UNIQUE")
+        + " USING INDEX " + Sql.ident(index) + (rs.getBoolean(6) ? " DEFERRABLE" : "") + (rs.getBoolean(7) ? " INITIALLY DEFERRED" : "");
+    return new Definition(table, index, true, rs.getString(2), attach, drop);
   }
 
   /** Definitions of every index on {@code table} as {@code pg_get_indexdef} gives them, by name. */

@@ -210,6 +210,9 @@ public final class ForwardStart {
       listener.indexBuilt(d.table(), d.name(), (System.nanoTime() - s) / 1_000_000);
     });
     try (Connection c = nw.connect()) {
+      for (IndexSetAside.Definition d : aside.rebuild()) {
+        IndexSetAside.attach(c, d);
+      }
       for (var e : aside.replicaIdentity().entrySet()) {
         IndexSetAside.applyIdentity(c, e.getKey(), e.getValue());
       }
