@@ -21,6 +21,7 @@ public final class Bench {
   static final int SAME_MAJOR = 17;
   static final long DEFAULT_ROWS = 5_000_000;
   static final long SMOKE_ROWS = 20_000;
+  static final int DEFAULT_COPY_ROUNDS = 3;
   static final int DEFAULT_RATE = 2000;
   static final int SMOKE_RATE = 200;
 
@@ -92,7 +93,10 @@ public final class Bench {
     @Option(names = "--jobs", description = "the replicator's copy and index-build workers (default: its own, cores but at least 2)")
     Integer jobs;
 
-    @Option(names = "--chunk-mb", description = "the replicator's chunk size in MB (default: its own, 256)")
+    @Option(names = "--rounds", description = "times each method runs, the median counts (default 3; --smoke: 1)")
+    Integer rounds;
+
+    @Option(names = "--chunk-mb", description = "the replicator's chunk size in MB (default: its own: whole tables with 2 jobs or fewer, else 256)")
     Integer chunkMb;
 
     @Override
@@ -104,7 +108,7 @@ public final class Bench {
       } catch (IllegalArgumentException e) {
         throw bench.badOption(e.getMessage());
       }
-      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.copy(rows, options)::run);
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.copy(rows, rounds, options)::run);
       return 0;
     }
   }
@@ -137,7 +141,7 @@ public final class Bench {
     @Override
     public Integer call() throws Exception {
       // Before anything runs: the copy benchmark's baseline needs pg_dump and psql.
-      CopyBenchmark copy = bench.copy(rows, StartOptions.defaults());
+      CopyBenchmark copy = bench.copy(rows, null, StartOptions.defaults());
       LagBenchmark lag = bench.lag(rate);
       bench.onPair(SAME_MAJOR, SAME_MAJOR, bench.overhead()::run);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.pause()::run);
@@ -177,12 +181,16 @@ public final class Bench {
    *
    * @throws PgClient.MissingClientException when pg_dump or psql is missing: fails, never skips
    */
-  CopyBenchmark copy(Long rows, StartOptions options) {
+  CopyBenchmark copy(Long rows, Integer rounds, StartOptions options) {
     long n = rows != null ? rows : smoke ? SMOKE_ROWS : DEFAULT_ROWS;
     if (n < 1 || n > Integer.MAX_VALUE) {
       throw badOption("--rows must be between 1 and " + Integer.MAX_VALUE + ", not " + n);
     }
-    return new CopyBenchmark(n, PgClient.require(OLD_MAJOR), options);
+    int r = rounds != null ? rounds : smoke ? 1 : DEFAULT_COPY_ROUNDS;
+    if (r < 1) {
+      throw badOption("--rounds must be at least 1, not " + r);
+    }
+    return new CopyBenchmark(n, PgClient.require(OLD_MAJOR), options, r);
   }
 
   LagBenchmark lag(Integer rate) {

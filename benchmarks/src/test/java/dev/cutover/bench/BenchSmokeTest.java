@@ -50,7 +50,7 @@ class BenchSmokeTest {
   /** Fails, never skips, when pg_dump or psql is missing: CI installs postgresql-client first. */
   @Test
   void copy_smoke_copiesEveryRowThreeWays(@TempDir Path out) throws Exception {
-    CopyBenchmark copy = bench.copy(null, StartOptions.defaults());
+    CopyBenchmark copy = bench.copy(null, null, StartOptions.defaults());
     try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
       Report report = copy.run(pair);
       assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly(
