@@ -152,6 +152,40 @@ class ReplicationFlowTest {
   }
 
   @Test
+  void start_buildsATablesIndexesWhileAnotherTableIsStillCopying(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "overlap");
+    java.util.concurrent.CountDownLatch otherTableIndexed = new java.util.concurrent.CountDownLatch(1);
+    AtomicBoolean overlapped = new AtomicBoolean();
+    CopyListener listener = new CopyListener() {
+      @Override
+      public void chunkStarting(dev.cutover.replicator.sql.TableName table, int chunk, int chunks) {
+        // The largest table goes first; hold its copy until the other worker has built an index of another table.
+        if (table.toString().equals("public.event")) {
+          try {
+            overlapped.set(otherTableIndexed.await(20, java.util.concurrent.TimeUnit.SECONDS));
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      }
+
+      @Override
+      public void indexBuilt(dev.cutover.replicator.sql.TableName table, String index, long millis) {
+        if (!table.toString().equals("public.event")) {
+          otherTableIndexed.countDown();
+        }
+      }
+    };
+    StartReport report = db.replicator().start(StartOptions.defaults().withJobs(2), new CopyProgress(), listener);
+    assertThat(overlapped).as("an index of another table was built while public.event waited to copy").isTrue();
+    assertThat(report.indexesBuilt()).isEqualTo(report.indexesSetAside());
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      assertThat(indexDefinitions(n)).isEqualTo(indexDefinitions(o));
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM event")).isEqualTo(AppDatabase.count(o, "SELECT count(*) FROM event"));
+    }
+  }
+
+  @Test
   void start_rowsWrittenOnNewDuringTheCopy_failsAndRemovesNoRow(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "intruder");
     CopyListener intruder = new CopyListener() {

@@ -31,9 +31,11 @@ public final class IndexSetAside {
    * unique index ({@code createSql}, which takes a SHARE lock, so other builds on the same table
    * run beside it) and made a constraint afterwards by {@code attachSql} ({@code ADD CONSTRAINT
    * ... USING INDEX}, catalog only). {@code attachSql} is null for plain indexes and for exclusion
-   * constraints, which {@code createSql} adds whole.
+   * constraints, which {@code createSql} adds whole. {@code bytes} is the index's size where it
+   * was read, to build large ones first.
    */
-  public record Definition(TableName table, String name, boolean constraint, String createSql, String attachSql, String dropSql) {}
+  public record Definition(TableName table, String name, boolean constraint, String createSql, String attachSql, String dropSql,
+      long bytes) {}
 
   private final List<Definition> dropped;
   private final List<Definition> rebuild;
@@ -74,7 +76,7 @@ public final class IndexSetAside {
         dropped.addAll(droppable.values());
         for (Definition d : onOld.values()) {
           if (droppable.containsKey(d.name()) || !onNew.containsKey(d.name())) {
-            rebuild.add(new Definition(n.name(), d.name(), d.constraint(), d.createSql(), d.attachSql(), d.dropSql()));
+            rebuild.add(new Definition(n.name(), d.name(), d.constraint(), d.createSql(), d.attachSql(), d.dropSql(), d.bytes()));
           }
         }
         for (Definition d : droppable.values()) {
@@ -193,7 +195,7 @@ public final class IndexSetAside {
   static Map<String, Definition> indexes(Connection c, TableName table, boolean droppableOnly) throws SQLException {
     Map<String, Definition> out = new LinkedHashMap<>();
     String sql = "SELECT ic.relname, pg_get_indexdef(i.indexrelid), con.conname, pg_get_constraintdef(con.oid),"
-        + " con.contype, con.condeferrable, con.condeferred"
+        + " con.contype, con.condeferrable, con.condeferred, pg_relation_size(i.indexrelid)"
         + " FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
         + " LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid"
         + "   AND con.contype IN ('p', 'u', 'x')"
@@ -215,21 +217,23 @@ public final class IndexSetAside {
     return out;
   }
 
-  /** One row of {@link #indexes}: name, index definition, constraint name and definition, kind, deferrability. */
+  /** One row of {@link #indexes}: name, index definition, constraint name and definition, kind, deferrability, size. */
   private static Definition definition(TableName table, ResultSet rs) throws SQLException {
     String index = rs.getString(1);
     String constraint = rs.getString(3);
+    long bytes = rs.getLong(8);
     if (constraint == null) {
-      return new Definition(table, index, false, rs.getString(2), null, "DROP INDEX " + Sql.qualified(table.schema(), index));
+      return new Definition(table, index, false, rs.getString(2), null, "DROP INDEX " + Sql.qualified(table.schema(), index), bytes);
     }
     String alter = "ALTER TABLE " + table.quoted() + " ";
     String drop = alter + "DROP CONSTRAINT " + Sql.ident(constraint);
     if ("x".equals(rs.getString(5))) {
-      return new Definition(table, index, true, alter + "ADD CONSTRAINT " + Sql.ident(constraint) + " " + rs.getString(4), null, drop);
+      return new Definition(table, index, true, alter + "ADD CONSTRAINT " + Sql.ident(constraint) + " " + rs.getString(4), null, drop,
+          bytes);
     }
     String attach = alter + "ADD CONSTRAINT " + Sql.ident(constraint) + ("p".equals(rs.getString(5)) ? " PRIMARY KEY" : " UNIQUE")
         + " USING INDEX " + Sql.ident(index) + (rs.getBoolean(6) ? " DEFERRABLE" : "") + (rs.getBoolean(7) ? " INITIALLY DEFERRED" : "");
-    return new Definition(table, index, true, rs.getString(2), attach, drop);
+    return new Definition(table, index, true, rs.getString(2), attach, drop, bytes);
   }
 
   /** Definitions of every index on {@code table} as {@code pg_get_indexdef} gives them, by name. */

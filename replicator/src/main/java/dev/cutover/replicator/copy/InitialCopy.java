@@ -4,7 +4,6 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Column;
-import dev.cutover.replicator.sql.Parallel;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
@@ -115,15 +114,16 @@ public final class InitialCopy {
     return true;
   }
 
-  /** Plans chunks (under the snapshot) and copies them all. */
-  public void run(List<TablePair> tables, int oldMajor) throws Exception {
-    List<Chunk> chunks = plan(tables, oldMajor);
-    chunks.sort(Comparator.comparingLong(Chunk::estimatedBytes).reversed());
-    listener.phase("copy", progress);
-    Parallel.run("cutover-copy", options.jobs(), chunks, this::openWorker, this::copyChunk);
+  /**
+   * Makes every copy still running stop at its next buffer, and later ones not start; called by
+   * whoever recorded the first failure, so the failures this causes come second.
+   */
+  void abort() {
+    failed = true;
   }
 
-  private List<Chunk> plan(List<TablePair> tables, int oldMajor) throws Exception {
+  /** Plans the chunks of every table (splitting under the snapshot), registering each table with the progress. */
+  List<Chunk> plan(List<TablePair> tables, int oldMajor) throws Exception {
     List<Chunk> chunks = new ArrayList<>();
     int maxChunks = Math.max(1, options.jobs() * 4);
     List<TablePair> bySize = new ArrayList<>(tables);
@@ -236,7 +236,7 @@ public final class InitialCopy {
   }
 
   /** A worker's two connections: old inside the snapshot, new ready for COPY without triggers. */
-  private final class Worker implements AutoCloseable {
+  final class Worker implements AutoCloseable {
     final Connection old;
     final Connection nw;
 
@@ -257,7 +257,8 @@ public final class InitialCopy {
     }
   }
 
-  private Worker openWorker() throws Exception {
+  /** Opens a worker; the snapshot must still be exported (its replication connection open and idle). */
+  Worker openWorker() throws Exception {
     Connection o = old.connect();
     Connection n = null;
     try {
@@ -277,9 +278,10 @@ public final class InitialCopy {
     }
   }
 
-  private void copyChunk(Worker w, Chunk chunk) throws Exception {
+  /** Copies one chunk, reporting to the progress and the listener; returns whether it was its table's last. */
+  boolean copyChunk(Worker w, Chunk chunk) throws Exception {
     if (failed) {
-      return;
+      throw new IllegalStateException("another worker failed");
     }
     TableInfo t = chunk.table().old();
     CopyProgress.TableProgress tp = progress.get(t.name());
@@ -316,7 +318,7 @@ public final class InitialCopy {
           messages = 0;
           fill = 0;
           if (failed) {
-            throw new IllegalStateException("another copy worker failed");
+            throw new IllegalStateException("another worker failed");
           }
         }
         if (message.length > BUFFER) {
@@ -336,7 +338,6 @@ public final class InitialCopy {
       w.nw.commit();
       tp.add(copied - counted, 0);
     } catch (Exception e) {
-      failed = true;
       if (in != null && in.isActive()) {
         in.cancelCopy();
       }
@@ -346,8 +347,10 @@ public final class InitialCopy {
       w.nw.rollback();
       throw e;
     }
-    if (tp.chunkDone()) {
-      listener.tableCopied(tp);
+    if (!tp.chunkDone()) {
+      return false;
     }
+    listener.tableCopied(tp);
+    return true;
   }
 }

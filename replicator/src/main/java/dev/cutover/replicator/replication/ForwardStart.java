@@ -10,8 +10,8 @@ import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.IndexSetAside;
 import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.copy.InitialCopy.TablePair;
+import dev.cutover.replicator.copy.Loader;
 import dev.cutover.replicator.sql.Catalog;
-import dev.cutover.replicator.sql.Parallel;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
@@ -92,19 +92,14 @@ public final class ForwardStart {
         try {
           aside.drop(n);
           dropped = true;
-          long c0 = System.nanoTime();
-          new InitialCopy(old, nw, info.getSnapshotName(),
-              new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary()), progress, listener)
-              .run(tables, oldMajor);
-          copyMillis = (System.nanoTime() - c0) / 1_000_000;
-          // Every worker is done with the snapshot; the slot stays (it is persistent).
-          closeQuietly(replication);
-
-          progress.indexesPlanned(aside.rebuild().size());
-          listener.phase("indexes", progress);
-          long i0 = System.nanoTime();
-          rebuild(aside, tables, progress);
-          indexMillis = (System.nanoTime() - i0) / 1_000_000;
+          Loader.Timing timing = new Loader(
+              new InitialCopy(old, nw, info.getSnapshotName(),
+                  new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary()), progress, listener),
+              nw, aside, options.maintenanceWorkMem().replace(" ", ""), options.jobs(), progress, listener)
+              // Once every worker has imported the snapshot, the exporting connection may go; the slot stays.
+              .run(tables, oldMajor, () -> closeQuietly(replication));
+          copyMillis = timing.copyMillis();
+          indexMillis = timing.afterCopyMillis();
 
           listener.phase("subscription", progress);
           ReplicationObjects.createSubscription(n, Names.FORWARD, old.conninfo(), Names.FORWARD, slot, false, false);
@@ -194,31 +189,6 @@ public final class ForwardStart {
       out.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));
     }
     return out;
-  }
-
-  private void rebuild(IndexSetAside aside, List<TablePair> tables, CopyProgress progress) throws Exception {
-    String mem = options.maintenanceWorkMem().replace(" ", "");
-    Parallel.run("cutover-index", options.jobs(), aside.rebuild(), () -> {
-      Connection c = nw.connect();
-      Sql.execute(c, "SET search_path = pg_catalog");
-      Sql.execute(c, "SET maintenance_work_mem = " + Sql.literal(mem));
-      return c;
-    }, (c, d) -> {
-      long s = System.nanoTime();
-      IndexSetAside.build(c, d);
-      progress.indexBuilt();
-      listener.indexBuilt(d.table(), d.name(), (System.nanoTime() - s) / 1_000_000);
-    });
-    try (Connection c = nw.connect()) {
-      for (IndexSetAside.Definition d : aside.rebuild()) {
-        IndexSetAside.attach(c, d);
-      }
-      for (var e : aside.replicaIdentity().entrySet()) {
-        IndexSetAside.applyIdentity(c, e.getKey(), e.getValue());
-      }
-    }
-    Parallel.run("cutover-analyze", options.jobs(), tables, nw::connect,
-        (c, t) -> Sql.execute(c, "ANALYZE " + t.nw().name().quoted()));
   }
 
   private static void closeQuietly(Connection c) {

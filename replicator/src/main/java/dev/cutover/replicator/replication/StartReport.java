@@ -10,8 +10,9 @@ import java.util.List;
  * @param tables per table: rows and bytes copied, chunks, format, time
  * @param indexesSetAside indexes and constraints dropped on new before the copy
  * @param indexesBuilt indexes and constraints built on new after it
- * @param copyMillis the parallel copy
- * @param indexMillis the index builds and ANALYZE
+ * @param copyMillis the copy, until its last chunk was in
+ * @param indexMillis index builds and ANALYZE still running after the copy ended (each table's
+ *     start as soon as its own copy ends)
  * @param totalMillis everything, from connecting to the subscription's creation
  */
 public record StartReport(String slot, String consistentPoint, List<TableCopy> tables, int indexesSetAside,

@@ -1,0 +1,291 @@
+package dev.cutover.replicator.copy;
+
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.copy.InitialCopy.Chunk;
+import dev.cutover.replicator.copy.InitialCopy.TablePair;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * Runs start's copy, index builds and ANALYZE as one queue of jobs on a fixed number of workers:
+ * a table's indexes are built as soon as its last chunk is in, while other tables are still being
+ * copied, and its finish (constraints attached, replica identity, ANALYZE) follows its last
+ * build. With one dominant table this changes little; with many tables most builds hide behind
+ * the copy of others.
+ *
+ * <p>Copies go first, largest first, since each one unlocks builds; then builds, largest index
+ * first; then finishes. The first failure stops every worker from taking another job (and running
+ * copies at their next buffer) and is rethrown, later ones suppressed into it. Every worker's
+ * connection to old is opened before any job runs, while the snapshot is still exported, and
+ * closed once no copy is left, so old's xmin horizon is not held back by the builds.
+ */
+public final class Loader {
+  /** What the load took: until the last copy ended, and after it until everything was built. */
+  public record Timing(long copyMillis, long afterCopyMillis) {}
+
+  private sealed interface Job permits CopyJob, BuildJob, FinishJob {
+    /** Copies before builds before finishes. */
+    int rank();
+
+    /** Within a rank, heavier first. */
+    long weight();
+  }
+
+  private record CopyJob(Chunk chunk) implements Job {
+    public int rank() {
+      return 0;
+    }
+
+    public long weight() {
+      return chunk.estimatedBytes();
+    }
+  }
+
+  private record BuildJob(IndexSetAside.Definition index) implements Job {
+    public int rank() {
+      return 1;
+    }
+
+    public long weight() {
+      return index.bytes();
+    }
+  }
+
+  private record FinishJob(TableName table, long weight) implements Job {
+    public int rank() {
+      return 2;
+    }
+  }
+
+  /** One table's outstanding work. */
+  private static final class TableWork {
+    final List<IndexSetAside.Definition> builds = new ArrayList<>();
+    final long bytes;
+    int buildsLeft;
+
+    TableWork(long bytes) {
+      this.bytes = bytes;
+    }
+  }
+
+  private final InitialCopy copy;
+  private final Endpoint nw;
+  private final IndexSetAside aside;
+  private final String maintenanceWorkMem;
+  private final int workers;
+  private final CopyProgress progress;
+  private final CopyListener listener;
+
+  private final PriorityQueue<Job> ready = new PriorityQueue<>(
+      Comparator.comparingInt(Job::rank).thenComparing(Comparator.comparingLong(Job::weight).reversed()));
+  private final Map<TableName, TableWork> tables = new HashMap<>();
+  private int running;
+  private int copiesLeft;
+  private Exception failure;
+  private long copyEnded;
+
+  /**
+   * @param maintenanceWorkMem {@code maintenance_work_mem} for the builds, e.g. {@code 256MB}
+   * @param workers how many jobs run at once
+   */
+  public Loader(InitialCopy copy, Endpoint nw, IndexSetAside aside, String maintenanceWorkMem, int workers, CopyProgress progress,
+      CopyListener listener) {
+    this.copy = copy;
+    this.nw = nw;
+    this.aside = aside;
+    this.maintenanceWorkMem = maintenanceWorkMem;
+    this.workers = workers;
+    this.progress = progress;
+    this.listener = listener;
+  }
+
+  /**
+   * Copies {@code pairs}, builds what {@code aside} set aside and analyzes every table.
+   * {@code copied} runs once every worker has imported the snapshot, so the connection that
+   * exports it may close.
+   */
+  public Timing run(List<TablePair> pairs, int oldMajor, Runnable copied) throws Exception {
+    long started = System.nanoTime();
+    List<Chunk> chunks = copy.plan(pairs, oldMajor);
+    progress.indexesPlanned(aside.rebuild().size());
+    for (TablePair p : pairs) {
+      tables.put(p.nw().name(), new TableWork(p.old().bytes()));
+    }
+    for (IndexSetAside.Definition d : aside.rebuild()) {
+      TableWork t = tables.get(d.table());
+      t.builds.add(d);
+      t.buildsLeft++;
+    }
+    for (Chunk c : chunks) {
+      ready.add(new CopyJob(c));
+    }
+    copiesLeft = chunks.size();
+    List<InitialCopy.Worker> copyWorkers = new ArrayList<>();
+    try {
+      for (int i = 0; i < Math.min(workers, chunks.size()); i++) {
+        copyWorkers.add(copy.openWorker());
+      }
+    } catch (Exception e) {
+      closeAll(copyWorkers, e);
+      throw e;
+    } finally {
+      copied.run();
+    }
+    listener.phase("copy", progress);
+    List<Thread> threads = new ArrayList<>();
+    for (int w = 0; w < workers; w++) {
+      InitialCopy.Worker own = w < copyWorkers.size() ? copyWorkers.get(w) : null;
+      Thread t = new Thread(() -> work(own), "cutover-load-" + w);
+      t.setDaemon(true);
+      threads.add(t);
+      t.start();
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    long end = System.nanoTime();
+    long copyEnd = copyEnded == 0 ? end : copyEnded;
+    return new Timing((copyEnd - started) / 1_000_000, (end - copyEnd) / 1_000_000);
+  }
+
+  private void work(InitialCopy.Worker copyWorker) {
+    InitialCopy.Worker own = copyWorker;
+    Connection builder = null;
+    try {
+      Job job;
+      while ((job = take()) != null) {
+        if (!(job instanceof CopyJob) && own != null) {
+          own.close();
+          own = null;
+        }
+        if (job instanceof CopyJob c) {
+          boolean last = copy.copyChunk(own, c.chunk());
+          done(last ? copied(c.chunk().table().nw().name()) : List.of(), true);
+          continue;
+        }
+        if (builder == null) {
+          builder = openBuilder();
+        }
+        if (job instanceof BuildJob b) {
+          long s = System.nanoTime();
+          IndexSetAside.build(builder, b.index());
+          progress.indexBuilt();
+          listener.indexBuilt(b.index().table(), b.index().name(), (System.nanoTime() - s) / 1_000_000);
+          done(built(b.index().table()), false);
+        } else if (job instanceof FinishJob f) {
+          finish(builder, f.table());
+          done(List.of(), false);
+        }
+      }
+    } catch (Exception e) {
+      fail(e);
+    } finally {
+      try {
+        if (own != null) {
+          own.close();
+        }
+        if (builder != null) {
+          builder.close();
+        }
+      } catch (Exception e) {
+        fail(e);
+      }
+    }
+  }
+
+  private Connection openBuilder() throws Exception {
+    Connection c = nw.connect();
+    Sql.execute(c, "SET search_path = pg_catalog");
+    Sql.execute(c, "SET maintenance_work_mem = " + Sql.literal(maintenanceWorkMem));
+    return c;
+  }
+
+  /** Attaches the table's constraints, sets its replica identity and analyzes it. */
+  private void finish(Connection c, TableName table) throws Exception {
+    for (IndexSetAside.Definition d : tables.get(table).builds) {
+      IndexSetAside.attach(c, d);
+    }
+    String identity = aside.replicaIdentity().get(table);
+    if (identity != null) {
+      IndexSetAside.applyIdentity(c, table, identity);
+    }
+    Sql.execute(c, "ANALYZE " + table.quoted());
+  }
+
+  /** The jobs a table's last chunk unlocks: its builds, or its finish when it has none. */
+  private synchronized List<Job> copied(TableName table) {
+    TableWork t = tables.get(table);
+    List<Job> next = new ArrayList<>();
+    for (IndexSetAside.Definition d : t.builds) {
+      next.add(new BuildJob(d));
+    }
+    if (next.isEmpty()) {
+      next.add(new FinishJob(table, t.bytes));
+    }
+    return next;
+  }
+
+  /** The job a table's last build unlocks: its finish. */
+  private synchronized List<Job> built(TableName table) {
+    TableWork t = tables.get(table);
+    return --t.buildsLeft == 0 ? List.of(new FinishJob(table, t.bytes)) : List.of();
+  }
+
+  /** The next job, or null when there is none left or a worker failed. */
+  private synchronized Job take() throws InterruptedException {
+    while (failure == null) {
+      Job next = ready.poll();
+      if (next != null) {
+        running++;
+        return next;
+      }
+      if (running == 0) {
+        return null;
+      }
+      wait();
+    }
+    return null;
+  }
+
+  private synchronized void done(List<Job> unlocked, boolean wasCopy) {
+    running--;
+    ready.addAll(unlocked);
+    if (wasCopy && --copiesLeft == 0) {
+      copyEnded = System.nanoTime();
+      if (!aside.rebuild().isEmpty()) {
+        listener.phase("indexes", progress);
+      }
+    }
+    notifyAll();
+  }
+
+  private synchronized void fail(Exception e) {
+    if (failure == null) {
+      failure = e;
+      copy.abort();
+    } else if (failure != e) {
+      failure.addSuppressed(e);
+    }
+    notifyAll();
+  }
+
+  private static void closeAll(List<InitialCopy.Worker> workers, Exception cause) {
+    for (InitialCopy.Worker w : workers) {
+      try {
+        w.close();
+      } catch (Exception e) {
+        cause.addSuppressed(e);
+      }
+    }
+  }
+}
