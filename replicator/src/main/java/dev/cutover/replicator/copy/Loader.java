@@ -17,8 +17,10 @@ import java.util.PriorityQueue;
  * Runs start's copy, index builds and ANALYZE as one queue of jobs on a fixed number of workers:
  * a table's indexes are built as soon as its last chunk is in, while other tables are still being
  * copied, and its finish (constraints attached, replica identity, ANALYZE) follows its last
- * build. With one dominant table this changes little; with many tables most builds hide behind
- * the copy of others.
+ * build. When one table copies longest, the workers done copying build the other tables' indexes
+ * meanwhile instead of waiting for it (one table of 3M rows and four of 500k, 2 cores: 5.2–5.7 s
+ * against 6.0–6.7 s for copy-then-build); with tables of one size on busy cores it changes
+ * nothing.
  *
  * <p>Copies go first, largest first, since each one unlocks builds; then builds, largest index
  * first; then finishes. The first failure stops every worker from taking another job (and running
