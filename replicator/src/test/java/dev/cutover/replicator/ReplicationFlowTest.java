@@ -186,6 +186,19 @@ class ReplicationFlowTest {
   }
 
   @Test
+  void start_moreJobsThanTables_copiesAndBuildsEverything(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "manyjobs");
+    StartReport report = db.replicator().start(StartOptions.defaults().withJobs(24), new CopyProgress(), CopyListener.NONE);
+    assertThat(report.tables().size()).isLessThan(24);
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      for (String t : AppDatabase.TABLES) {
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM " + t)).as(t).isEqualTo(AppDatabase.count(o, "SELECT count(*) FROM " + t));
+      }
+      assertThat(indexDefinitions(n)).isEqualTo(indexDefinitions(o));
+    }
+  }
+
+  @Test
   void start_rowsWrittenOnNewDuringTheCopy_failsAndRemovesNoRow(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "intruder");
     CopyListener intruder = new CopyListener() {

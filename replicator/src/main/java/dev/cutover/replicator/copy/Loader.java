@@ -33,7 +33,7 @@ public final class Loader {
   public record Timing(long copyMillis, long afterCopyMillis) {}
 
   private sealed interface Job permits CopyJob, BuildJob, FinishJob {
-    /** Copies before builds before finishes. */
+    /** Builds before finishes (copies wait in a queue of their own, taken first). */
     int rank();
 
     /** Within a rank, heavier first. */
@@ -85,6 +85,9 @@ public final class Loader {
   private final CopyProgress progress;
   private final CopyListener listener;
 
+  /** Copies waiting, for workers that hold a connection to old. */
+  private final PriorityQueue<Job> copies = new PriorityQueue<>(Comparator.comparingLong(Job::weight).reversed());
+  /** Builds and finishes waiting, for any worker. */
   private final PriorityQueue<Job> ready = new PriorityQueue<>(
       Comparator.comparingInt(Job::rank).thenComparing(Comparator.comparingLong(Job::weight).reversed()));
   private final Map<TableName, TableWork> tables = new HashMap<>();
@@ -126,7 +129,7 @@ public final class Loader {
       t.buildsLeft++;
     }
     for (Chunk c : chunks) {
-      ready.add(new CopyJob(c));
+      copies.add(new CopyJob(c));
     }
     copiesLeft = chunks.size();
     List<InitialCopy.Worker> copyWorkers = new ArrayList<>();
@@ -165,8 +168,9 @@ public final class Loader {
     Connection builder = null;
     try {
       Job job;
-      while ((job = take()) != null) {
+      while ((job = take(own != null)) != null) {
         if (!(job instanceof CopyJob) && own != null) {
+          // No copy is left to take: leave old's snapshot now rather than after the builds.
           own.close();
           own = null;
         }
@@ -243,15 +247,19 @@ public final class Loader {
     return --t.buildsLeft == 0 ? List.of(new FinishJob(table, t.bytes)) : List.of();
   }
 
-  /** The next job, or null when there is none left or a worker failed. */
-  private synchronized Job take() throws InterruptedException {
+  /**
+   * The next job, or null when there is none left or a worker failed: a copy if {@code canCopy}
+   * and one is waiting, else a build or finish; a worker without a connection to old never gets
+   * a copy.
+   */
+  private synchronized Job take(boolean canCopy) throws InterruptedException {
     while (failure == null) {
-      Job next = ready.poll();
+      Job next = canCopy && !copies.isEmpty() ? copies.poll() : ready.poll();
       if (next != null) {
         running++;
         return next;
       }
-      if (running == 0) {
+      if (running == 0 && copies.isEmpty()) {
         return null;
       }
       wait();
