@@ -119,19 +119,7 @@ public final class Loader {
   public Timing run(List<TablePair> pairs, int oldMajor, Runnable copied) throws Exception {
     long started = System.nanoTime();
     List<Chunk> chunks = copy.plan(pairs, oldMajor);
-    progress.indexesPlanned(aside.rebuild().size());
-    for (TablePair p : pairs) {
-      tables.put(p.nw().name(), new TableWork(p.old().bytes()));
-    }
-    for (IndexSetAside.Definition d : aside.rebuild()) {
-      TableWork t = tables.get(d.table());
-      t.builds.add(d);
-      t.buildsLeft++;
-    }
-    for (Chunk c : chunks) {
-      copies.add(new CopyJob(c));
-    }
-    copiesLeft = chunks.size();
+    queue(pairs, chunks);
     List<InitialCopy.Worker> copyWorkers = new ArrayList<>();
     try {
       for (int i = 0; i < Math.min(workers, chunks.size()); i++) {
@@ -152,15 +140,48 @@ public final class Loader {
       threads.add(t);
       t.start();
     }
-    for (Thread t : threads) {
-      t.join();
-    }
+    joinAll(threads);
     if (failure != null) {
       throw failure;
     }
     long end = System.nanoTime();
     long copyEnd = copyEnded == 0 ? end : copyEnded;
     return new Timing((copyEnd - started) / 1_000_000, (end - copyEnd) / 1_000_000);
+  }
+
+  /** Queues every chunk and notes each table's builds. */
+  private void queue(List<TablePair> pairs, List<Chunk> chunks) {
+    progress.indexesPlanned(aside.rebuild().size());
+    for (TablePair p : pairs) {
+      tables.put(p.nw().name(), new TableWork(p.old().bytes()));
+    }
+    for (IndexSetAside.Definition d : aside.rebuild()) {
+      TableWork t = tables.get(d.table());
+      t.builds.add(d);
+      t.buildsLeft++;
+    }
+    for (Chunk c : chunks) {
+      copies.add(new CopyJob(c));
+    }
+    copiesLeft = chunks.size();
+  }
+
+  /** Waits for every worker; an interrupt stops them rather than leave them copying while the caller undoes the start. */
+  private void joinAll(List<Thread> threads) {
+    boolean interrupted = false;
+    for (Thread t : threads) {
+      while (t.isAlive()) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          fail(e);
+          interrupted = true;
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void work(InitialCopy.Worker copyWorker) {
