@@ -22,7 +22,7 @@ import picocli.CommandLine.Command;
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:success",
-        "1:unexpected error (message on standard error)",
+        "1:unexpected error (message on standard error; for a bug, its stack trace too)",
         "2:bad command line",
         "3:cannot connect (bad URL, unreachable server, refused credentials)",
         "4:missing privilege",
@@ -105,12 +105,30 @@ public final class ReplicatorCli {
     }
     message = Sql.maskSecrets(message);
     context.err.println("cutover-replicator: " + message);
+    if ("unexpected".equals(kind)) {
+      printTrace(e, context.err);
+    }
     context.err.flush();
     if (context.json) {
       context.out.println(Json.write(Map.of("error", message, "kind", kind, "exitCode", code)));
       context.out.flush();
     }
     return code;
+  }
+
+  /**
+   * The stack trace of an error nobody foresaw (a bug worth reporting), with every message passed
+   * through {@link Sql#maskSecrets} like the one-line message.
+   */
+  private static void printTrace(Throwable e, PrintWriter err) {
+    err.println("cutover-replicator: this looks like a bug in cutover-replicator; please report it with the trace below");
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      err.println((t == e ? "" : "Caused by: ") + t.getClass().getName()
+          + (t.getMessage() == null ? "" : ": " + Sql.maskSecrets(t.getMessage())));
+      for (StackTraceElement frame : t.getStackTrace()) {
+        err.println("\tat " + frame);
+      }
+    }
   }
 
   /** Shared by the commands of one run. */

@@ -46,6 +46,24 @@ class CliTest {
   }
 
   @Test
+  void unexpectedError_printsItsTraceWithSecretsMasked() {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    ReplicatorCli.Context context = new ReplicatorCli.Context(new PrintWriter(out, true), new PrintWriter(err, true), ENV, false);
+    Exception bug = new IllegalStateException("no route", new IllegalArgumentException("postgresql://app:hunter2@db/x"));
+
+    int code = ReplicatorCli.failure(bug, context);
+
+    assertThat(code).isEqualTo(1);
+    assertThat(err.toString())
+        .contains("cutover-replicator: IllegalStateException: no route")
+        .contains("please report it with the trace below")
+        .contains("\tat dev.cutover.replicator.cli.CliTest.unexpectedError_printsItsTraceWithSecretsMasked")
+        .contains("Caused by: java.lang.IllegalArgumentException: postgresql://app:***@db/x")
+        .doesNotContain("hunter2");
+  }
+
+  @Test
   void help_topLevel_listsCommandsAndExitCodes() {
     Run r = run("--help");
     assertThat(r.code()).isZero();
