@@ -141,6 +141,61 @@ class CoordinatedSwitchTest {
   }
 
   @Test
+  void flip_peerNotReadyYet_gateStaysOpenUntilItIs(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    ScheduledExecutorService slow = Executors.newSingleThreadScheduledExecutor();
+    try (Connection old = db.oldDirect(); PreparedStatement beat = old.prepareStatement(
+            "SELECT * FROM cutover.heartbeat(?, 'slow-instance')");
+        SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource live = instance(db, "live", db.flagKey + "&cutover.drain.timeout=30s")) {
+      beat.setString(1, db.database);
+      slow.scheduleWithFixedDelay(() -> {
+        try {
+          beat.execute();
+        } catch (java.sql.SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      }, 0, 500, TimeUnit.MILLISECONDS);
+      await().atMost(Duration.ofSeconds(10)).until(() -> count(old, "SELECT count(*) FROM cutover.instance WHERE instance = 'live'") == 1);
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10)).until(() -> count(old,
+          "SELECT count(*) FROM cutover.instance WHERE instance = 'live' AND drained_for LIKE 'ready:%'") == 1);
+
+      // Ready, waiting for the slow peer: the gate is open and writes still go to old.
+      assertThat(RouterBean.anyHolding(db.database)).isFalse();
+      try (Connection c = live.getConnection(); java.sql.Statement st = c.createStatement()) {
+        assertThat(st.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-2, 1)")).isEqualTo(1);
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.oldServer().port());
+      }
+
+      // The peer catches up and drains: the switch completes.
+      try (PreparedStatement drained = old.prepareStatement(
+          "SELECT cutover.drained(?, 'slow-instance', (SELECT id FROM cutover.switch WHERE service = ?))")) {
+        drained.setString(1, db.database);
+        drained.setString(2, db.database);
+        drained.execute();
+      }
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      try (Connection c = live.getConnection()) {
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.newServer().port());
+      }
+    } finally {
+      slow.shutdownNow();
+      slow.awaitTermination(5, TimeUnit.SECONDS);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  private static long count(Connection c, String sql) throws java.sql.SQLException {
+    try (java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  @Test
   void flip_livePeerNeverDrains_switchAbortsAndEveryoneStaysOnOld(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
     ScheduledExecutorService hung = Executors.newSingleThreadScheduledExecutor();

@@ -134,6 +134,13 @@ public final class ControlSchema {
         + " SELECT i.instance FROM cutover.instance i WHERE i.service = p_service"
         + " AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond'"
         + " AND i.drained_for IS DISTINCT FROM p_switch ORDER BY 1 $$",
+    // Live instances not yet ready for a switch: neither marked ready (connections to the target
+    // open, gate still open) nor already drained for it.
+    "CREATE OR REPLACE FUNCTION cutover.unready(p_service text, p_switch text, p_ttl_ms integer)"
+        + " RETURNS SETOF text LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$"
+        + " SELECT i.instance FROM cutover.instance i WHERE i.service = p_service"
+        + " AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond'"
+        + " AND (i.drained_for IS NULL OR i.drained_for NOT IN (p_switch, '" + Coordination.READY + "' || p_switch)) ORDER BY 1 $$",
     "CREATE OR REPLACE FUNCTION cutover.finish_switch(p_service text, p_switch text, p_state text, p_marker text,"
         + " p_reason text) RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$"
         + " UPDATE cutover.switch SET state = p_state, marker = p_marker, reason = p_reason,"

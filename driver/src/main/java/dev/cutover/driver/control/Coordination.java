@@ -16,6 +16,9 @@ import java.util.Optional;
  * Every call is one statement on a connection the caller owns.
  */
 public final class Coordination {
+  /** Prefix of an instance's state when it is ready for a switch but has not closed its gate yet. */
+  static final String READY = "ready:";
+
   private Coordination() {}
 
   /** A switch other instances have started, as seen in a heartbeat. */
@@ -72,10 +75,28 @@ public final class Coordination {
     call(c, "SELECT cutover.drained(?, ?, ?)", service, instance, switchId);
   }
 
+  /**
+   * Records that {@code instance} is ready for {@code switchId}: its connections to the target are
+   * open and it is about to close its gate.
+   */
+  public static void ready(Connection c, String service, String instance, String switchId) throws SQLException {
+    call(c, "SELECT cutover.drained(?, ?, ?)", service, instance, READY + switchId);
+  }
+
+  /** Live instances (heartbeat within {@code ttl}) neither ready nor drained for {@code switchId}. */
+  public static List<String> unready(Connection c, String service, String switchId, Duration ttl) throws SQLException {
+    return instances(c, "SELECT * FROM cutover.unready(?, ?, ?)", service, switchId, ttl);
+  }
+
   /** Live instances (heartbeat within {@code ttl}) that have not drained for {@code switchId}. */
   public static List<String> undrained(Connection c, String service, String switchId, Duration ttl)
       throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT * FROM cutover.undrained(?, ?, ?)")) {
+    return instances(c, "SELECT * FROM cutover.undrained(?, ?, ?)", service, switchId, ttl);
+  }
+
+  private static List<String> instances(Connection c, String sql, String service, String switchId, Duration ttl)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
       ps.setString(1, service);
       ps.setString(2, switchId);
       ps.setInt(3, (int) ttl.toMillis());
