@@ -33,38 +33,23 @@ public final class Loader {
   public record Timing(long copyMillis, long afterCopyMillis) {}
 
   private sealed interface Job permits CopyJob, BuildJob, FinishJob {
-    /** Builds before finishes (copies wait in a queue of their own, taken first). */
-    int rank();
-
-    /** Within a rank, heavier first. */
+    /** Heavier first within a queue. */
     long weight();
   }
 
   private record CopyJob(Chunk chunk) implements Job {
-    public int rank() {
-      return 0;
-    }
-
     public long weight() {
       return chunk.estimatedBytes();
     }
   }
 
   private record BuildJob(IndexSetAside.Definition index) implements Job {
-    public int rank() {
-      return 1;
-    }
-
     public long weight() {
       return index.bytes();
     }
   }
 
-  private record FinishJob(TableName table, long weight) implements Job {
-    public int rank() {
-      return 2;
-    }
-  }
+  private record FinishJob(TableName table, long weight) implements Job {}
 
   /** One table's outstanding work. */
   private static final class TableWork {
@@ -87,9 +72,9 @@ public final class Loader {
 
   /** Copies waiting, for workers that hold a connection to old. */
   private final PriorityQueue<Job> copies = new PriorityQueue<>(Comparator.comparingLong(Job::weight).reversed());
-  /** Builds and finishes waiting, for any worker. */
+  /** Builds, then finishes, waiting for any worker. */
   private final PriorityQueue<Job> ready = new PriorityQueue<>(
-      Comparator.comparingInt(Job::rank).thenComparing(Comparator.comparingLong(Job::weight).reversed()));
+      Comparator.comparing((Job j) -> j instanceof FinishJob).thenComparing(Comparator.comparingLong(Job::weight).reversed()));
   private final Map<TableName, TableWork> tables = new HashMap<>();
   private int running;
   private int copiesLeft;
