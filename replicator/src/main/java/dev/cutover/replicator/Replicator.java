@@ -199,7 +199,10 @@ public final class Replicator {
     return translate(() -> Reverse.prepare(old, nw, names));
   }
 
-  /** Arms replication from new back to old (see {@link Reverse} for the rules per version). */
+  /**
+   * Turns replication around: arms new → old while old → new runs, and old → new again after a
+   * flip back (see {@link Reverse} for the rules per version).
+   */
   public Reverse.Report reverse(Reverse.Options options) throws Exception {
     return translate(() -> Reverse.arm(old, nw, names, options));
   }

@@ -325,7 +325,7 @@ class ReplicationFlowTest {
    * it. Either way a write made on new right after the switch reaches old.
    */
   @Test
-  void reverse_preparedBeforeTheSwitch_missesNoWriteMadeOnNewRightAfterIt(PostgresPair pair) throws Exception {
+  void reverse_preparedBeforeEachSwitch_missesNoWriteEitherWay(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "prepared");
     Replicator r = db.replicator();
     start(r);
@@ -334,7 +334,7 @@ class ReplicationFlowTest {
     if (twoWay) {
       r.reverse(options);
     } else {
-      assertThat(r.prepareReverse()).anyMatch(step -> step.contains("the switch will create slot"));
+      assertThat(r.prepareReverse()).anyMatch(step -> step.contains("will create slot cutover_rev_") && step.contains("on new"));
     }
     dev.cutover.flags.ManualFlag flag = dev.cutover.flags.ManualFlag.named(db.name + "-flag");
     flag.set(dev.cutover.flags.Target.OLD);
@@ -347,23 +347,39 @@ class ReplicationFlowTest {
     dev.cutover.driver.CutoverDriver.addSwitchListener(listener);
     java.util.Properties props = new java.util.Properties();
     props.setProperty("user", pair.oldServer().user());
-    try (Connection app = java.sql.DriverManager.getConnection(url, props)) {
+    try (Connection app = java.sql.DriverManager.getConnection(url, props); Connection o = db.old(); Connection n = db.nw()) {
       flag.set(dev.cutover.flags.Target.NEW);
-      dev.cutover.driver.switching.SwitchEvent event = events.poll(60, java.util.concurrent.TimeUnit.SECONDS);
-      assertThat(event).isNotNull();
-      assertThat(event.outcome()).as(event.summary()).isEqualTo(dev.cutover.driver.switching.Outcome.COMPLETED);
+      assertCompleted(events.poll(60, java.util.concurrent.TimeUnit.SECONDS));
       AppDatabase.execute(app, "INSERT INTO customer (id, email) VALUES (900101, 'right-after-the-switch@example.com')");
+      if (!twoWay) {
+        Reverse.Report report = r.reverse(options);
+        assertThat(report.way()).isEqualTo("new -> old");
+        assertThat(report.steps()).anyMatch(step -> step.contains("nothing written on new since the switch is missed"));
+      }
+      await().atMost(CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900101") == 1);
+
+      // And back: after the flip back, replication turns around once more, to old -> new.
+      if (!twoWay) {
+        assertThat(r.prepareReverse()).anyMatch(step -> step.contains("will create slot cutover_fwd_") && step.contains("on old"));
+      }
+      flag.set(dev.cutover.flags.Target.OLD);
+      assertCompleted(events.poll(60, java.util.concurrent.TimeUnit.SECONDS));
+      AppDatabase.execute(app, "INSERT INTO customer (id, email) VALUES (900102, 'right-after-the-flip-back@example.com')");
+      if (!twoWay) {
+        Reverse.Report report = r.reverse(options);
+        assertThat(report.way()).isEqualTo("old -> new");
+        assertThat(report.steps()).anyMatch(step -> step.contains("nothing written on old since the switch is missed"));
+      }
+      await().atMost(CATCH_UP).until(() -> AppDatabase.count(n, "SELECT count(*) FROM customer WHERE id = 900102") == 1);
     } finally {
       dev.cutover.driver.CutoverDriver.removeSwitchListener(listener);
       dev.cutover.driver.CutoverDriver.shutdown(db.name);
     }
-    if (!twoWay) {
-      Reverse.Report report = r.reverse(options);
-      assertThat(report.steps()).anyMatch(step -> step.contains("nothing written on new since the switch is missed"));
-    }
-    try (Connection o = db.old()) {
-      await().atMost(CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900101") == 1);
-    }
+  }
+
+  private static void assertCompleted(dev.cutover.driver.switching.SwitchEvent event) {
+    assertThat(event).isNotNull();
+    assertThat(event.outcome()).as(event.summary()).isEqualTo(dev.cutover.driver.switching.Outcome.COMPLETED);
   }
 
   @Test

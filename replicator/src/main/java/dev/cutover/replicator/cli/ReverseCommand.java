@@ -7,19 +7,19 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "reverse", mixinStandardHelpOptions = true,
-    description = {"Arms replication new -> old, so that flipping back loses nothing.",
-        "PostgreSQL 16+ on both sides: origin = none on both subscriptions, forward keeps running; arm it before the switch. Older: run `reverse --prepare` before the switch (the switch then creates the reverse slot at the fence, before release), and `reverse` after it: forward is dropped and reverse streams from that slot, missing nothing. Unprepared, reverse is refused until old is fenced, and writes made on new between the switch and reverse are not carried back. Exit code 5 when refused."})
+    description = {"Turns replication around, so that flipping back loses nothing: arms new -> old while old -> new runs, and old -> new again after a flip back.",
+        "PostgreSQL 16+ on both sides: origin = none on both subscriptions, both directions keep running; arm it before the switch. Older: run `reverse --prepare` before each switch (the switch then creates the way back's slot at the fence, before release), and `reverse` after it: the running direction is dropped and the way back streams from that slot, missing nothing. Unprepared, reverse is refused until the side left behind is fenced, and writes made between the switch and reverse are not carried back. Exit code 5 when refused."})
 final class ReverseCommand extends BaseCommand {
   @Option(names = "--wait-for-fence", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "0s",
-      description = "Below 16: wait this long for old's fence instead of refusing at once (default: ${DEFAULT-VALUE}).")
+      description = "Below 16: wait this long for the fence on the side left behind instead of refusing at once (default: ${DEFAULT-VALUE}).")
   Duration waitForFence;
 
   @Option(names = "--drain-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
-      description = "How long forward may take to deliver the barrier (default: ${DEFAULT-VALUE}).")
+      description = "How long the running direction may take to deliver the barrier (default: ${DEFAULT-VALUE}).")
   Duration drainTimeout;
 
-  @Option(names = "--prepare", description = "Below 16, before the switch: create the reverse publication on new and"
-      + " ask the switch to create the reverse slot at the fence.")
+  @Option(names = "--prepare", description = "Below 16, before the switch: create the way back's publication on the side"
+      + " about to serve and ask the switch to create its slot at the fence.")
   boolean prepare;
 
   @Override
@@ -34,7 +34,7 @@ final class ReverseCommand extends BaseCommand {
     }
     Reverse.Report report = r.reverse(new Reverse.Options(waitForFence, drainTimeout));
     print(report, () -> {
-      out().println("reverse replication (new -> old) armed, " + report.mode() + ":");
+      out().println("replication " + report.way() + " armed, " + report.mode() + ":");
       for (String step : report.steps()) {
         out().println("  - " + step);
       }

@@ -16,45 +16,71 @@ import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * {@code reverse}: arms replication from new back to old, so that flipping back loses nothing.
+ * {@code reverse}: turns replication around, so that flipping back loses nothing. The first time
+ * it arms new → old (the way back after the switch); after a flip back it arms old → new again,
+ * and so on: it always arms the way opposite to the replication running now.
  *
  * <p>Two ways, chosen by version. Where both servers are 16 or newer, both subscriptions get
- * {@code origin = none}: each side publishes only changes made locally, so forward and reverse
- * run together without a loop, and reverse can be armed before the switch. Older servers cannot
- * filter by origin (a PostgreSQL 12 subscriber cannot ask for it), so a row replicated to new
- * would come straight back; there reverse may only start once forward has nothing left to carry:
- * old is fenced (the switch raised the fence), a barrier marker written on old after the fence
- * has reached new, and forward is dropped. Only then is reverse created, without an initial copy.
- * To miss nothing, {@link #prepare} it before the switch: the reverse publication is created on new
- * and the switch's leader creates the reverse slot after its barrier and before release, so the
- * slot starts exactly where new begins to take writes, and {@link #arm} later streams from it.
- * Unprepared, writes committed on new between the switch's release and {@code arm} are not
- * carried back.
+ * {@code origin = none}: each side publishes only changes made locally, so both directions run
+ * together without a loop, and the way back can be armed before the switch. Older servers cannot
+ * filter by origin (a PostgreSQL 12 subscriber cannot ask for it), so a replicated row would come
+ * straight back; there the way back may only start once the running direction has nothing left to
+ * carry: its source is fenced (the switch raised the fence), a barrier marker written there after
+ * the fence has arrived, and the running subscription is dropped. Only then is the way back
+ * created, without an initial copy. To miss nothing, {@link #prepare} it before the switch: its
+ * publication is created and the switch's leader creates its slot after the barrier and before
+ * release, so the slot starts exactly where the serving side begins to take writes, and {@link #arm}
+ * later streams from it. Unprepared, writes committed between the switch's release and
+ * {@code arm} are not carried back.
  */
 public final class Reverse {
   /**
    * How to arm it.
    *
-   * @param waitForFence how long to wait for old's fence on servers older than 16 (zero: refuse at once)
-   * @param drainTimeout how long the barrier may take to reach new
+   * @param waitForFence how long to wait for the fence on servers older than 16 (zero: refuse at once)
+   * @param drainTimeout how long the barrier may take to arrive
    */
   public record Options(Duration waitForFence, Duration drainTimeout) {}
 
   /**
    * What was done.
    *
-   * @param mode {@code two-way} (origin = none, forward kept) or {@code after-fence} (forward dropped first)
-   * @param slot the slot on new the reverse subscription streams from
+   * @param way {@code new -> old} or {@code old -> new}: the direction armed
+   * @param mode {@code two-way} (origin = none, the other direction kept) or {@code after-fence} (the other dropped first)
+   * @param slot the slot the armed subscription streams from
    * @param steps what was done, in order
    */
-  public record Report(String mode, String slot, List<String> steps) {}
+  public record Report(String way, String mode, String slot, List<String> steps) {}
+
+  /** One direction of replication and the names of its objects (publication and subscription share one). */
+  private record Way(String label, Endpoint from, Endpoint to, String fromName, String toName, String name, String slot) {
+    static Way forward(Endpoint old, Endpoint nw, Names names) {
+      return new Way("old -> new", old, nw, "old", "new", Names.FORWARD, names.forwardSlot());
+    }
+
+    static Way reverse(Endpoint old, Endpoint nw, Names names) {
+      return new Way("new -> old", nw, old, "new", "old", Names.REVERSE, names.reverseSlot());
+    }
+  }
+
+  /** The direction running now and the one to arm. */
+  private record Turn(Way running, Way back) {
+    /** After a flip back, reverse runs (on old) and forward is gone (from new): arm forward. Otherwise arm reverse. */
+    static Turn of(Connection o, Connection n, Endpoint old, Endpoint nw, Names names) throws SQLException {
+      Way forward = Way.forward(old, nw, names);
+      Way reverse = Way.reverse(old, nw, names);
+      boolean reverseRuns = ReplicationObjects.subscriptionExists(o, Names.REVERSE);
+      boolean forwardRuns = ReplicationObjects.subscriptionExists(n, Names.FORWARD);
+      return reverseRuns && !forwardRuns ? new Turn(reverse, forward) : new Turn(forward, reverse);
+    }
+  }
 
   private Reverse() {}
 
   /**
-   * Before the switch, on servers that cannot filter by origin: creates the reverse publication on
-   * new and asks the switch to create the reverse slot at the fence. With 16+ on both sides there
-   * is nothing to prepare: {@link #arm} can run at any time.
+   * Before the switch, on servers that cannot filter by origin: creates the way back's
+   * publication on the side about to serve and asks the switch to create its slot at the fence.
+   * With 16+ on both sides there is nothing to prepare: {@link #arm} can run at any time.
    *
    * @return what was done
    */
@@ -65,33 +91,42 @@ public final class Reverse {
         steps.add("nothing to prepare: with 16+ on both sides, reverse can be armed at any time");
         return steps;
       }
-      if (ControlSchema.installedVersion(n).isEmpty()) {
-        throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on new",
+      Way back = Turn.of(o, n, old, nw, names).back();
+      Connection from = back.from() == old ? o : n;
+      if (ControlSchema.installedVersion(from).isEmpty()) {
+        throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on " + back.fromName(),
             "run `cutover-replicator start` first");
       }
-      Heartbeat.install(n);
-      if (ReplicationObjects.createPublication(n, Names.REVERSE)) {
-        steps.add("publication " + Names.REVERSE + " created on new");
+      Heartbeat.install(from);
+      if (ReplicationObjects.createPublication(from, back.name())) {
+        steps.add("publication " + back.name() + " created on " + back.fromName());
       }
-      Sql.string(n, "SELECT cutover.request_slot_at_switch(?)::text", names.reverseSlot());
-      steps.add("the switch will create slot " + names.reverseSlot() + " on new after its barrier and before release;"
-          + " run `cutover-replicator reverse` after the switch to stream from it");
+      Sql.string(from, "SELECT cutover.request_slot_at_switch(?)::text", back.slot());
+      steps.add("the switch to " + back.fromName() + " will create slot " + back.slot() + " on " + back.fromName()
+          + " after its barrier and before release; run `cutover-replicator reverse` after the switch to stream "
+          + back.label() + " from it");
     }
     return steps;
   }
 
+  /** Arms the direction opposite to the one running now (see the class comment for the rules per version). */
   public static Report arm(Endpoint old, Endpoint nw, Names names, Options options) throws ReplicatorException, SQLException {
     List<String> steps = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      ForwardStart.requirePrivileges(n, "new", o, "old");
-      if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
-        throw new ReplicatorException(Failure.PRECONDITION, "old already has subscription " + Names.REVERSE + ": reverse is armed",
-            "see `cutover-replicator status`");
+      Turn turn = Turn.of(o, n, old, nw, names);
+      Way running = turn.running();
+      Way back = turn.back();
+      Connection from = back.from() == old ? o : n;
+      Connection to = back.to() == old ? o : n;
+      ForwardStart.requirePrivileges(from, back.fromName(), to, back.toName());
+      if (ReplicationObjects.subscriptionExists(to, back.name())) {
+        throw new ReplicatorException(Failure.PRECONDITION, back.toName() + " already has subscription " + back.name()
+            + ": " + back.label() + " is armed", "see `cutover-replicator status`");
       }
-      String walLevel = Sql.string(n, "SHOW wal_level");
+      String walLevel = Sql.string(from, "SHOW wal_level");
       if (!"logical".equals(walLevel)) {
-        throw new ReplicatorException(Failure.PRECONDITION, "new has wal_level = " + walLevel + ", reverse replication needs logical",
-            "ALTER SYSTEM SET wal_level = logical and restart new");
+        throw new ReplicatorException(Failure.PRECONDITION, back.fromName() + " has wal_level = " + walLevel
+            + ", replication " + back.label() + " needs logical", "ALTER SYSTEM SET wal_level = logical and restart " + back.fromName());
       }
       if (ControlSchema.installedVersion(o).isEmpty() || ControlSchema.installedVersion(n).isEmpty()) {
         throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on old or new",
@@ -100,72 +135,74 @@ public final class Reverse {
       int oldMajor = Sql.majorVersion(o);
       int newMajor = Sql.majorVersion(n);
       boolean twoWay = oldMajor >= 16 && newMajor >= 16;
+      boolean runs = ReplicationObjects.subscriptionExists(from, running.name());
       String mode;
       boolean prepared = false;
       if (twoWay) {
         mode = "two-way";
-        if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)
-            && !"none".equals(Sql.string(n, "SELECT suborigin FROM pg_subscription WHERE subname = ?"
-                + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", Names.FORWARD))) {
-          Sql.execute(n, "ALTER SUBSCRIPTION " + Sql.ident(Names.FORWARD) + " SET (origin = none)");
-          steps.add("forward subscription on new set to origin = none (it skips changes old received from new)");
+        if (runs && !"none".equals(Sql.string(from, "SELECT suborigin FROM pg_subscription WHERE subname = ?"
+            + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", running.name()))) {
+          Sql.execute(from, "ALTER SUBSCRIPTION " + Sql.ident(running.name()) + " SET (origin = none)");
+          steps.add(running.label() + " subscription on " + running.toName() + " set to origin = none (it skips changes "
+              + running.fromName() + " received from " + running.toName() + ")");
         }
       } else {
         mode = "after-fence";
-        awaitFence(o, oldMajor, newMajor, options.waitForFence());
-        steps.add("old is fenced: no write can commit there any more");
-        prepared = ReplicationObjects.slotExists(n, names.reverseSlot());
+        awaitFence(to, back.toName(), Math.min(oldMajor, newMajor), options.waitForFence());
+        steps.add(back.toName() + " is fenced: no write can commit there any more");
+        prepared = ReplicationObjects.slotExists(from, back.slot());
         if (prepared) {
-          steps.add("the switch created slot " + names.reverseSlot() + " on new after its barrier: forward had drained"
-              + " at the fence, and the slot holds every write made on new since");
+          steps.add("the switch created slot " + back.slot() + " on " + back.fromName() + " after its barrier: "
+              + running.label() + " had drained at the fence, and the slot holds every write made on " + back.fromName() + " since");
         }
-        if (ReplicationObjects.subscriptionExists(n, Names.FORWARD) && !prepared) {
-          String marker = Barrier.write(o);
-          if (!Barrier.await(n, marker, options.drainTimeout())) {
-            throw new ReplicatorException(Failure.TIMEOUT, "forward replication did not deliver a barrier marker to new within "
-                + options.drainTimeout().toMillis() + " ms", "check `cutover-replicator status` and retry reverse");
+        if (runs && !prepared) {
+          String marker = Barrier.write(to);
+          if (!Barrier.await(from, marker, options.drainTimeout())) {
+            throw new ReplicatorException(Failure.TIMEOUT, running.label() + " replication did not deliver a barrier marker to "
+                + running.toName() + " within " + options.drainTimeout().toMillis() + " ms", "check `cutover-replicator status` and retry reverse");
           }
-          steps.add("forward replication drained: a marker written on old after the fence reached new");
+          steps.add(running.label() + " replication drained: a marker written on " + running.fromName() + " after the fence reached "
+              + running.toName());
         }
-        if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
-          ReplicationObjects.dropSubscription(n, Names.FORWARD);
-          ReplicationObjects.dropSlot(o, names.forwardSlot(), Duration.ofSeconds(10));
-          steps.add("forward subscription and slot " + names.forwardSlot() + " dropped (PostgreSQL " + Math.min(oldMajor, newMajor)
-              + " cannot filter by origin, so forward and reverse cannot run together)");
+        if (runs) {
+          ReplicationObjects.dropSubscription(from, running.name());
+          ReplicationObjects.dropSlot(to, running.slot(), Duration.ofSeconds(10));
+          steps.add(running.label() + " subscription and slot " + running.slot() + " dropped (PostgreSQL " + Math.min(oldMajor, newMajor)
+              + " cannot filter by origin, so both directions cannot run together)");
         }
       }
       Heartbeat.install(o);
       Heartbeat.install(n);
-      if (ReplicationObjects.createPublication(n, Names.REVERSE)) {
-        steps.add("publication " + Names.REVERSE + " created on new");
+      if (ReplicationObjects.createPublication(from, back.name())) {
+        steps.add("publication " + back.name() + " created on " + back.fromName());
       }
       if (prepared) {
-        ReplicationObjects.createSubscription(o, Names.REVERSE, nw.conninfo(), Names.REVERSE, names.reverseSlot(), false, false);
-        steps.add("subscription " + Names.REVERSE + " created on old from slot " + names.reverseSlot()
-            + ", without an initial copy: nothing written on new since the switch is missed");
-        return new Report(mode, names.reverseSlot(), steps);
+        ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), false, false);
+        steps.add("subscription " + back.name() + " created on " + back.toName() + " from slot " + back.slot()
+            + ", without an initial copy: nothing written on " + back.fromName() + " since the switch is missed");
+        return new Report(back.label(), mode, back.slot(), steps);
       }
-      if (ReplicationObjects.slotExists(n, names.reverseSlot())) {
-        ReplicationObjects.dropSlot(n, names.reverseSlot(), Duration.ofSeconds(10));
-        steps.add("leftover slot " + names.reverseSlot() + " on new dropped");
+      if (ReplicationObjects.slotExists(from, back.slot())) {
+        ReplicationObjects.dropSlot(from, back.slot(), Duration.ofSeconds(10));
+        steps.add("leftover slot " + back.slot() + " on " + back.fromName() + " dropped");
       }
-      ReplicationObjects.createSubscription(o, Names.REVERSE, nw.conninfo(), Names.REVERSE, names.reverseSlot(), true, twoWay);
-      steps.add("subscription " + Names.REVERSE + " created on old from new's new slot " + names.reverseSlot()
-          + ", without an initial copy" + (twoWay ? ", origin = none"
-              : "; writes committed on new between the switch and now are not carried back (prepare with"
+      ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), true, twoWay);
+      steps.add("subscription " + back.name() + " created on " + back.toName() + " from " + back.fromName() + "'s new slot "
+          + back.slot() + ", without an initial copy" + (twoWay ? ", origin = none"
+              : "; writes committed on " + back.fromName() + " between the switch and now are not carried back (prepare with"
                   + " `cutover-replicator reverse --prepare` before the next switch)"));
-      return new Report(mode, names.reverseSlot(), steps);
+      return new Report(back.label(), mode, back.slot(), steps);
     }
   }
 
-  private static void awaitFence(Connection o, int oldMajor, int newMajor, Duration wait) throws SQLException, ReplicatorException {
+  private static void awaitFence(Connection fenced, String side, int major, Duration wait) throws SQLException, ReplicatorException {
     long deadline = System.nanoTime() + wait.toNanos();
-    while (!Fence.isRaised(o)) {
+    while (!Fence.isRaised(fenced)) {
       if (System.nanoTime() - deadline >= 0) {
-        throw new ReplicatorException(Failure.PRECONDITION, "old is not fenced, and PostgreSQL " + Math.min(oldMajor, newMajor)
-            + " cannot filter replication by origin, so reverse replication may start only after forward has drained at the fence",
-            "run reverse right after the switch has fenced old, or now with --wait-for-fence 10m to arm it the moment the fence rises"
-                + " (with 16+ on both sides reverse can be armed at any time)");
+        throw new ReplicatorException(Failure.PRECONDITION, side + " is not fenced, and PostgreSQL " + major
+            + " cannot filter replication by origin, so replication may turn around only after it has drained at the fence",
+            "run reverse right after the switch has fenced " + side + ", or now with --wait-for-fence 10m to arm it the moment"
+                + " the fence rises (with 16+ on both sides reverse can be armed at any time)");
       }
       LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
     }
