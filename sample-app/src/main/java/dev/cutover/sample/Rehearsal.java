@@ -208,6 +208,14 @@ final class Rehearsal {
             problems.add("flip " + number + ": replication into " + to.value() + " did not catch up: " + message(e));
             break;
           }
+          try {
+            for (String step : replication.prepareFlip()) {
+              progress("way back prepared: %s", step);
+            }
+          } catch (Exception e) {
+            problems.add("flip " + number + ": could not prepare the way back: " + message(e));
+            break;
+          }
           long at;
           try {
             at = flag.flip(number, to);

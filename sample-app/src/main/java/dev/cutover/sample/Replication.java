@@ -28,8 +28,9 @@ import java.util.concurrent.TimeoutException;
  * <p>The way back depends on the servers. Where both are 16 or newer the replicator's {@code
  * reverse()} runs both directions at once ({@code origin = none}), armed once before the first
  * flip, and nothing is left to do at a flip. Older servers replicate one direction at a time and
- * turn around after each switch: {@link Turnaround}, which closes the gap that {@code reverse()}
- * leaves there.
+ * turn around at each switch, as the replicator does it: {@code prepareReverse()} before the flip
+ * (the switch creates the way back's slot at its fence), {@code reverse()} after it (the running
+ * direction is dropped and the way back streams from that slot).
  */
 final class Replication {
   private static final Duration HEARTBEAT = Duration.ofMillis(100);
@@ -122,6 +123,14 @@ final class Replication {
   }
 
   /**
+   * Right before a flip, where one direction runs at a time: asks the switch to create the way
+   * back's slot at its fence, so that {@link #armWayBack} misses nothing; returns what was done.
+   */
+  List<String> prepareFlip() throws Exception {
+    return mode == Mode.TWO_WAY ? List.of() : replicator.prepareReverse();
+  }
+
+  /**
    * Makes replication run from {@code serving} into the other side, right after a switch to
    * {@code serving} completed (which fenced the other side).
    */
@@ -132,8 +141,7 @@ final class Replication {
       steps = List.of("nothing to do: " + serving.value() + " -> " + serving.other().value() + " runs already");
     } else {
       into = null; // no direction while turning around
-      steps = Turnaround.run(databases.endpoint(serving), databases.endpoint(serving.other()), replicator.names(), timeout)
-          .steps();
+      steps = replicator.reverse(new Reverse.Options(Duration.ZERO, timeout)).steps();
     }
     into = serving.other();
     return new Armed((System.nanoTime() - began) / 1_000_000, steps);
@@ -168,6 +176,6 @@ final class Replication {
   String describe() {
     return "Cutover replicator (snapshot-consistent initial copy, PostgreSQL logical replication); way back: "
         + (mode == Mode.TWO_WAY ? "reverse armed before the first flip, both directions at once (origin = none)"
-            : "turned around after each switch from a snapshot, one direction at a time");
+            : "turned around at each switch from a slot the switch creates at its fence, one direction at a time");
   }
 }
