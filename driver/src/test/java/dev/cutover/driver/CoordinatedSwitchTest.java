@@ -143,19 +143,9 @@ class CoordinatedSwitchTest {
   @Test
   void flip_peerNotReadyYet_gateStaysOpenUntilItIs(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
-    ScheduledExecutorService slow = Executors.newSingleThreadScheduledExecutor();
-    try (Connection old = db.oldDirect(); PreparedStatement beat = old.prepareStatement(
-            "SELECT * FROM cutover.heartbeat(?, 'slow-instance')");
+    try (Connection old = db.oldDirect(); Peer slow = new Peer(db, "slow-instance");
         SwitchEvents events = new SwitchEvents(db.database);
         HikariDataSource live = instance(db, "live", db.flagKey + "&cutover.drain.timeout=30s")) {
-      beat.setString(1, db.database);
-      slow.scheduleWithFixedDelay(() -> {
-        try {
-          beat.execute();
-        } catch (java.sql.SQLException e) {
-          throw new IllegalStateException(e);
-        }
-      }, 0, 500, TimeUnit.MILLISECONDS);
       await().atMost(Duration.ofSeconds(10)).until(() -> count(old, "SELECT count(*) FROM cutover.instance WHERE instance = 'live'") == 1);
 
       db.flip(Target.NEW);
@@ -182,8 +172,6 @@ class CoordinatedSwitchTest {
         assertThat(DrainTest.sideOf(c)).isEqualTo(pair.newServer().port());
       }
     } finally {
-      slow.shutdownNow();
-      slow.awaitTermination(5, TimeUnit.SECONDS);
       CutoverDriver.shutdown(db.database);
     }
   }
@@ -198,20 +186,9 @@ class CoordinatedSwitchTest {
   @Test
   void flip_livePeerNeverDrains_switchAbortsAndEveryoneStaysOnOld(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
-    ScheduledExecutorService hung = Executors.newSingleThreadScheduledExecutor();
-    try (Connection old = db.oldDirect(); PreparedStatement beat = old.prepareStatement(
-            "SELECT * FROM cutover.heartbeat(?, 'hung-instance')");
+    try (Peer hung = new Peer(db, "hung-instance");
         SwitchEvents events = new SwitchEvents(db.database);
         HikariDataSource live = instance(db, "live", db.flagKey + "&cutover.drain.timeout=1s")) {
-      beat.setString(1, db.database);
-      hung.scheduleWithFixedDelay(() -> {
-        try {
-          beat.execute();
-        } catch (java.sql.SQLException e) {
-          throw new IllegalStateException(e);
-        }
-      }, 0, 500, TimeUnit.MILLISECONDS);
-
       db.flip(Target.NEW);
       SwitchEvent event = events.next();
 
@@ -222,9 +199,34 @@ class CoordinatedSwitchTest {
         assertThat(DrainTest.sideOf(c)).isEqualTo(pair.oldServer().port());
       }
     } finally {
-      hung.shutdownNow();
-      hung.awaitTermination(5, TimeUnit.SECONDS);
       CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /** An instance of the service that only heartbeats (every 500 ms), as a live peer that never switches by itself. */
+  private static final class Peer implements AutoCloseable {
+    private final ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor();
+    private final Connection connection;
+
+    Peer(Replicated db, String name) throws java.sql.SQLException {
+      connection = db.oldDirect();
+      PreparedStatement beat = connection.prepareStatement("SELECT * FROM cutover.heartbeat(?, ?)");
+      beat.setString(1, db.database);
+      beat.setString(2, name);
+      beats.scheduleWithFixedDelay(() -> {
+        try {
+          beat.execute();
+        } catch (java.sql.SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      }, 0, 500, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() throws Exception {
+      beats.shutdownNow();
+      beats.awaitTermination(5, TimeUnit.SECONDS);
+      connection.close();
     }
   }
 }
