@@ -216,6 +216,17 @@ final class Switchover {
     }
   }
 
+  /** The service's latest switch, if it is still {@code switchId} and not aborted; else the abort to end this one with. */
+  private static Coordination.Decision stillOn(String switchId, Optional<Coordination.Decision> decision) throws Abort {
+    if (decision.isEmpty() || !decision.get().id().equals(switchId)) {
+      throw new Abort("switch " + switchId + " was superseded by a later flip");
+    }
+    if (decision.get().aborted()) {
+      throw new Abort(decision.get().reason());
+    }
+    return decision.get();
+  }
+
   /**
    * Applies a decision already taken on {@code switchId}: released means the barrier marker must
    * be visible here too; aborted ends this instance's switch as well.
@@ -224,13 +235,7 @@ final class Switchover {
    */
   private boolean follow(Connection target, String switchId, Optional<Coordination.Decision> decision)
       throws SQLException, Abort {
-    if (decision.isEmpty() || !decision.get().id().equals(switchId)) {
-      throw new Abort("switch " + switchId + " was superseded by a later flip");
-    }
-    Coordination.Decision d = decision.get();
-    if (d.aborted()) {
-      throw new Abort(d.reason());
-    }
+    Coordination.Decision d = stillOn(switchId, decision);
     if (!d.released()) {
       return false;
     }
@@ -255,13 +260,7 @@ final class Switchover {
     long pause = FIRST_POLL_NANOS;
     List<String> waiting;
     while (!(waiting = Coordination.unready(source, router.getService(), switchId, Router.INSTANCE_TTL)).isEmpty()) {
-      Optional<Coordination.Decision> decision = Coordination.decision(source, router.getService());
-      if (decision.isEmpty() || !decision.get().id().equals(switchId)) {
-        throw new Abort("switch " + switchId + " was superseded by a later flip");
-      }
-      if (decision.get().aborted()) {
-        throw new Abort(decision.get().reason());
-      }
+      stillOn(switchId, Coordination.decision(source, router.getService()));
       if (System.nanoTime() - deadline > 0) {
         LOG.info("cutover {}: switch {}: instances {} not ready after {} ms; closing the gate anyway", router.getService(),
             switchId, waiting, timeout.toMillis());
