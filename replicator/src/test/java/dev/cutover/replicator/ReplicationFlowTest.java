@@ -6,6 +6,11 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.control.Fence;
 import dev.cutover.driver.control.Sequences;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.switching.SwitchListener;
+import dev.cutover.flags.ManualFlag;
+import dev.cutover.flags.Target;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.cleanup.Cleanup;
@@ -26,6 +31,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -336,50 +344,48 @@ class ReplicationFlowTest {
     } else {
       assertThat(r.prepareReverse()).anyMatch(step -> step.contains("will create slot cutover_rev_") && step.contains("on new"));
     }
-    dev.cutover.flags.ManualFlag flag = dev.cutover.flags.ManualFlag.named(db.name + "-flag");
-    flag.set(dev.cutover.flags.Target.OLD);
+    ManualFlag flag = ManualFlag.named(db.name + "-flag");
+    flag.set(Target.OLD);
     String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + db.name
         + "?cutover.new.url=" + java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db.name), java.nio.charset.StandardCharsets.UTF_8)
         + "&cutover.flag.provider=manual&cutover.flag.key=" + db.name + "-flag&cutover.service=" + db.name;
-    java.util.concurrent.LinkedBlockingQueue<dev.cutover.driver.switching.SwitchEvent> events =
-        new java.util.concurrent.LinkedBlockingQueue<>();
-    dev.cutover.driver.switching.SwitchListener listener = events::add;
+    BlockingQueue<SwitchEvent> events = new LinkedBlockingQueue<>();
+    SwitchListener listener = events::add;
     dev.cutover.driver.CutoverDriver.addSwitchListener(listener);
     java.util.Properties props = new java.util.Properties();
     props.setProperty("user", pair.oldServer().user());
     try (Connection app = java.sql.DriverManager.getConnection(url, props); Connection o = db.old(); Connection n = db.nw()) {
-      flag.set(dev.cutover.flags.Target.NEW);
-      assertCompleted(events.poll(60, java.util.concurrent.TimeUnit.SECONDS));
-      AppDatabase.execute(app, "INSERT INTO customer (id, email) VALUES (900101, 'right-after-the-switch@example.com')");
-      if (!twoWay) {
-        Reverse.Report report = r.reverse(options);
-        assertThat(report.way()).isEqualTo("new -> old");
-        assertThat(report.steps()).anyMatch(step -> step.contains("nothing written on new since the switch is missed"));
-      }
-      await().atMost(CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900101") == 1);
+      flipWriteAndCarryBack(flag, events, app, Target.NEW, 900101, r, twoWay, o);
 
       // And back: after the flip back, replication turns around once more, to old -> new.
       if (!twoWay) {
         assertThat(r.prepareReverse()).anyMatch(step -> step.contains("will create slot cutover_fwd_") && step.contains("on old"));
       }
-      flag.set(dev.cutover.flags.Target.OLD);
-      assertCompleted(events.poll(60, java.util.concurrent.TimeUnit.SECONDS));
-      AppDatabase.execute(app, "INSERT INTO customer (id, email) VALUES (900102, 'right-after-the-flip-back@example.com')");
-      if (!twoWay) {
-        Reverse.Report report = r.reverse(options);
-        assertThat(report.way()).isEqualTo("old -> new");
-        assertThat(report.steps()).anyMatch(step -> step.contains("nothing written on old since the switch is missed"));
-      }
-      await().atMost(CATCH_UP).until(() -> AppDatabase.count(n, "SELECT count(*) FROM customer WHERE id = 900102") == 1);
+      flipWriteAndCarryBack(flag, events, app, Target.OLD, 900102, r, twoWay, n);
     } finally {
       dev.cutover.driver.CutoverDriver.removeSwitchListener(listener);
       dev.cutover.driver.CutoverDriver.shutdown(db.name);
     }
   }
 
-  private static void assertCompleted(dev.cutover.driver.switching.SwitchEvent event) {
+  /**
+   * Flips to {@code to}, writes customer {@code id} through the application right after the
+   * switch, turns replication around (below 16, from the slot the switch created) and waits for
+   * the row on {@code otherSide}.
+   */
+  private static void flipWriteAndCarryBack(ManualFlag flag, BlockingQueue<SwitchEvent> events, Connection app, Target to, long id,
+      Replicator r, boolean twoWay, Connection otherSide) throws Exception {
+    flag.set(to);
+    SwitchEvent event = events.poll(60, TimeUnit.SECONDS);
     assertThat(event).isNotNull();
-    assertThat(event.outcome()).as(event.summary()).isEqualTo(dev.cutover.driver.switching.Outcome.COMPLETED);
+    assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+    AppDatabase.execute(app, "INSERT INTO customer (id, email) VALUES (" + id + ", 'right-after-switch-" + id + "@example.com')");
+    if (!twoWay) {
+      Reverse.Report report = r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
+      assertThat(report.way()).isEqualTo(to.value() + " -> " + to.other().value());
+      assertThat(report.steps()).anyMatch(step -> step.contains("nothing written on " + to.value() + " since the switch is missed"));
+    }
+    await().atMost(CATCH_UP).until(() -> AppDatabase.count(otherSide, "SELECT count(*) FROM customer WHERE id = ?", id) == 1);
   }
 
   @Test
