@@ -263,13 +263,7 @@ final class LagBenchmark {
   /** One writer connection: takes the next transaction slot, waits for it, runs pgbench's TPC-B transaction. */
   private static void write(PostgresServer old, PgbenchDatabase data, Phased phase, AtomicLong nextSlot, long intervalNanos,
       AtomicLong committed, Recorder latency, List<Exception> failures) {
-    try (Connection c = old.connect(DB);
-        PreparedStatement account = c.prepareStatement("UPDATE pgbench_accounts SET abalance = abalance + ? WHERE aid = ?");
-        PreparedStatement balance = c.prepareStatement("SELECT abalance FROM pgbench_accounts WHERE aid = ?");
-        PreparedStatement teller = c.prepareStatement("UPDATE pgbench_tellers SET tbalance = tbalance + ? WHERE tid = ?");
-        PreparedStatement branch = c.prepareStatement("UPDATE pgbench_branches SET bbalance = bbalance + ? WHERE bid = ?");
-        PreparedStatement history = c.prepareStatement(
-            "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)")) {
+    try (Connection c = old.connect(DB); TpcbTransaction tx = new TpcbTransaction(c)) {
       c.setAutoCommit(false);
       ThreadLocalRandom random = ThreadLocalRandom.current();
       while (phase.get() != Phase.DONE) {
@@ -286,24 +280,7 @@ final class LagBenchmark {
         int bid = 1 + random.nextInt(data.branches());
         int delta = random.nextInt(-5000, 5001);
         long t0 = System.nanoTime();
-        account.setInt(1, delta);
-        account.setInt(2, aid);
-        account.executeUpdate();
-        balance.setInt(1, aid);
-        try (ResultSet rs = balance.executeQuery()) {
-          rs.next();
-        }
-        teller.setInt(1, delta);
-        teller.setInt(2, tid);
-        teller.executeUpdate();
-        branch.setInt(1, delta);
-        branch.setInt(2, bid);
-        branch.executeUpdate();
-        history.setInt(1, tid);
-        history.setInt(2, bid);
-        history.setInt(3, aid);
-        history.setInt(4, delta);
-        history.executeUpdate();
+        tx.run(aid, tid, bid, delta);
         c.commit();
         latency.recordValue((System.nanoTime() - t0) / 1000);
         committed.incrementAndGet();

@@ -31,31 +31,8 @@ enum Workload {
       int delta = random.nextInt(-5000, 5001);
       try (Connection c = pool.getConnection()) {
         c.setAutoCommit(false);
-        try (PreparedStatement account = c.prepareStatement(
-                "UPDATE pgbench_accounts SET abalance = abalance + ? WHERE aid = ?");
-            PreparedStatement balance = c.prepareStatement("SELECT abalance FROM pgbench_accounts WHERE aid = ?");
-            PreparedStatement teller = c.prepareStatement(
-                "UPDATE pgbench_tellers SET tbalance = tbalance + ? WHERE tid = ?");
-            PreparedStatement branch = c.prepareStatement(
-                "UPDATE pgbench_branches SET bbalance = bbalance + ? WHERE bid = 1");
-            PreparedStatement history = c.prepareStatement(
-                "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (?, 1, ?, ?, now())")) {
-          account.setInt(1, delta);
-          account.setInt(2, aid);
-          account.executeUpdate();
-          balance.setInt(1, aid);
-          try (ResultSet rs = balance.executeQuery()) {
-            rs.next();
-          }
-          teller.setInt(1, delta);
-          teller.setInt(2, tid);
-          teller.executeUpdate();
-          branch.setInt(1, delta);
-          branch.executeUpdate();
-          history.setInt(1, tid);
-          history.setInt(2, aid);
-          history.setInt(3, delta);
-          history.executeUpdate();
+        try (TpcbTransaction tx = new TpcbTransaction(c)) {
+          tx.run(aid, tid, 1, delta);
           c.commit();
         } catch (SQLException e) {
           c.rollback();
