@@ -68,9 +68,7 @@ class CoordinatedSwitchTest {
       assertThat(ended).filteredOn(SwitchEvent::leader).hasSize(1);
       try (Connection serving = db.newDirect()) {
         for (Workload load : loads) {
-          assertThat(load.failures).isEmpty();
-          assertThat(load.unreadWrites).isEmpty();
-          assertThat(load.missingFrom(serving)).isEmpty();
+          load.assertIntact(serving);
         }
       }
     } finally {

@@ -171,9 +171,7 @@ class FaultTest {
       assertThat(pools).allSatisfy(p -> assertThat(p.getHikariPoolMXBean().getTotalConnections()).isEqualTo(50));
       try (Connection serving = db.newDirect()) {
         for (Workload load : loads) {
-          assertThat(load.failures).isEmpty();
-          assertThat(load.unreadWrites).isEmpty();
-          assertThat(load.missingFrom(serving)).isEmpty();
+          load.assertIntact(serving);
         }
       }
     } finally {

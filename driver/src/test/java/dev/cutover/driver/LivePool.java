@@ -124,10 +124,8 @@ final class LivePool implements AutoCloseable {
       long atSwitch = load.commits.get();
       await().atMost(Duration.ofSeconds(20)).until(() -> load.commits.get() >= atSwitch + COMMITS_EACH_SIDE);
       load.close();
-      assertThat(load.failures).as("failed transactions").isEmpty();
-      assertThat(load.unreadWrites).as("writes a writer could not read back").isEmpty();
       try (Connection direct = to == Target.NEW ? db.newDirect() : db.oldDirect()) {
-        assertThat(load.missingFrom(direct)).as("acknowledged writes missing on %s", to.value()).isEmpty();
+        load.assertIntact(direct);
       }
     } finally {
       load.close(); // stops the writers when an assertion failed first; a second close is harmless

@@ -173,6 +173,16 @@ final class Workload implements AutoCloseable {
     }
   }
 
+  /**
+   * The workload's invariants across a switch: no failed transaction, every write read back by its
+   * writer, every acknowledged write present on {@code serving}.
+   */
+  void assertIntact(Connection serving) throws SQLException {
+    org.assertj.core.api.Assertions.assertThat(failures).as("failed transactions").isEmpty();
+    org.assertj.core.api.Assertions.assertThat(unreadWrites).as("writes a writer could not read back").isEmpty();
+    org.assertj.core.api.Assertions.assertThat(missingFrom(serving)).as("acknowledged writes missing on the serving side").isEmpty();
+  }
+
   /** The acknowledged bookings missing from a database reached by {@code direct}. */
   Set<Long> missingFrom(Connection direct) throws SQLException {
     Set<Long> present = new java.util.HashSet<>();
