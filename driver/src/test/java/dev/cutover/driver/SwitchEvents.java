@@ -1,29 +1,20 @@
 package dev.cutover.driver;
 
 import dev.cutover.driver.switching.SwitchEvent;
-import dev.cutover.driver.switching.SwitchListener;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
-/** Collects the switch events of one service, to await them in tests. */
-final class SwitchEvents implements SwitchListener, AutoCloseable {
+/** A service's switch events for tests: the next one within 60 s or an assertion error, each printed. */
+final class SwitchEvents implements AutoCloseable {
   private final String service;
-  private final LinkedBlockingQueue<SwitchEvent> events = new LinkedBlockingQueue<>();
+  private final SwitchEventQueue queue;
 
   SwitchEvents(String service) {
     this.service = service;
-    CutoverDriver.addSwitchListener(this);
-  }
-
-  @Override
-  public void onSwitch(SwitchEvent event) {
-    if (event.service().equals(service)) {
-      events.add(event);
-    }
+    this.queue = new SwitchEventQueue(service);
   }
 
   SwitchEvent next() throws InterruptedException {
-    SwitchEvent e = events.poll(60, TimeUnit.SECONDS);
+    SwitchEvent e = queue.next(Duration.ofSeconds(60));
     if (e == null) {
       throw new AssertionError("no switch of " + service + " ended within 60 s");
     }
@@ -33,6 +24,6 @@ final class SwitchEvents implements SwitchListener, AutoCloseable {
 
   @Override
   public void close() {
-    CutoverDriver.removeSwitchListener(this);
+    queue.close();
   }
 }

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.control.Sequences;
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
-import dev.cutover.driver.switching.SwitchListener;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.check.CheckReport;
@@ -31,9 +31,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -349,12 +346,10 @@ class ReplicationFlowTest {
     String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + db.name
         + "?cutover.new.url=" + java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db.name), java.nio.charset.StandardCharsets.UTF_8)
         + "&cutover.flag.provider=manual&cutover.flag.key=" + db.name + "-flag&cutover.service=" + db.name;
-    BlockingQueue<SwitchEvent> events = new LinkedBlockingQueue<>();
-    SwitchListener listener = events::add;
-    dev.cutover.driver.CutoverDriver.addSwitchListener(listener);
     java.util.Properties props = new java.util.Properties();
     props.setProperty("user", pair.oldServer().user());
-    try (Connection app = java.sql.DriverManager.getConnection(url, props); Connection o = db.old(); Connection n = db.nw()) {
+    try (SwitchEventQueue events = new SwitchEventQueue(db.name);
+        Connection app = java.sql.DriverManager.getConnection(url, props); Connection o = db.old(); Connection n = db.nw()) {
       flipWriteAndCarryBack(flag, events, app, Target.NEW, 900101, r, twoWay, o);
 
       // And back: after the flip back, replication turns around once more, to old -> new.
@@ -363,7 +358,6 @@ class ReplicationFlowTest {
       }
       flipWriteAndCarryBack(flag, events, app, Target.OLD, 900102, r, twoWay, n);
     } finally {
-      dev.cutover.driver.CutoverDriver.removeSwitchListener(listener);
       dev.cutover.driver.CutoverDriver.shutdown(db.name);
     }
   }
@@ -373,10 +367,10 @@ class ReplicationFlowTest {
    * switch, turns replication around (below 16, from the slot the switch created) and waits for
    * the row on {@code otherSide}.
    */
-  private static void flipWriteAndCarryBack(ManualFlag flag, BlockingQueue<SwitchEvent> events, Connection app, Target to, long id,
+  private static void flipWriteAndCarryBack(ManualFlag flag, SwitchEventQueue events, Connection app, Target to, long id,
       Replicator r, boolean twoWay, Connection otherSide) throws Exception {
     flag.set(to);
-    SwitchEvent event = events.poll(60, TimeUnit.SECONDS);
+    SwitchEvent event = events.next(Duration.ofSeconds(60));
     assertThat(event).isNotNull();
     assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
     AppDatabase.execute(app, "INSERT INTO customer (id, email) VALUES (" + id + ", 'right-after-switch-" + id + "@example.com')");

@@ -1,6 +1,7 @@
 package dev.cutover.sample;
 
 import dev.cutover.driver.CutoverDriver;
+import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.flags.Target;
@@ -190,7 +191,7 @@ final class Rehearsal {
     Timeline timeline;
     long loadBegan;
     long loadEnded;
-    try (SwitchLog switches = new SwitchLog(RehearsalDatabases.SERVICE)) {
+    try (SwitchEventQueue switches = new SwitchEventQueue(RehearsalDatabases.SERVICE)) {
       try (Fleet fleet = Fleet.open(plan, databases, flag); LagProbe probe = new LagProbe(replication)) {
         loadBegan = System.nanoTime();
         timeline = new Timeline(loadBegan);

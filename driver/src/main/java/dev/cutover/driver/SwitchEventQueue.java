@@ -1,6 +1,5 @@
-package dev.cutover.sample;
+package dev.cutover.driver;
 
-import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.driver.switching.SwitchListener;
 import java.time.Duration;
@@ -9,12 +8,16 @@ import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** The switch events of one service, as its instances' drivers report them. */
-final class SwitchLog implements SwitchListener, AutoCloseable {
+/**
+ * The switch events of one service, as this JVM's routers end them, queued to be awaited: by a
+ * rehearsal, a deploy script or a test that flips the flag and waits for the outcome. Registers
+ * itself on creation; closing unregisters it.
+ */
+public final class SwitchEventQueue implements SwitchListener, AutoCloseable {
   private final String service;
   private final LinkedBlockingQueue<SwitchEvent> events = new LinkedBlockingQueue<>();
 
-  SwitchLog(String service) {
+  public SwitchEventQueue(String service) {
     this.service = service;
     CutoverDriver.addSwitchListener(this);
   }
@@ -27,8 +30,13 @@ final class SwitchLog implements SwitchListener, AutoCloseable {
     }
   }
 
-  /** Waits for the next {@code count} events, up to {@code timeout}; returns fewer if time runs out. */
-  List<SwitchEvent> next(int count, Duration timeout) throws InterruptedException {
+  /** The next event, or null if none ends within {@code timeout}. */
+  public SwitchEvent next(Duration timeout) throws InterruptedException {
+    return events.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** The next {@code count} events, waiting at most {@code timeout} in all; fewer if time runs out. */
+  public List<SwitchEvent> next(int count, Duration timeout) throws InterruptedException {
     List<SwitchEvent> next = new ArrayList<>(count);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (next.size() < count) {
