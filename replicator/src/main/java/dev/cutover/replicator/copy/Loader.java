@@ -18,9 +18,9 @@ import java.util.PriorityQueue;
  * a table's indexes are built as soon as its last chunk is in, while other tables are still being
  * copied, and its finish (constraints attached, replica identity, ANALYZE) follows its last
  * build. When one table copies longest, the workers done copying build the other tables' indexes
- * meanwhile instead of waiting for it (one table of 3M rows and four of 500k, 2 cores: 5.2–5.7 s
- * against 6.0–6.7 s for copy-then-build); with tables of one size on busy cores it changes
- * nothing.
+ * meanwhile instead of idling. On two cores shared by both servers no gain shows, since the copy
+ * already keeps both busy ({@code benchmarks/side-checks queue}); it is meant for servers with
+ * cores the copy leaves idle.
  *
  * <p>Copies go first, largest first, since each one unlocks builds; then builds, largest index
  * first; then finishes. The first failure stops every worker from taking another job (and running
