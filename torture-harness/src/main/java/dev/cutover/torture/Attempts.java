@@ -64,8 +64,17 @@ final class Attempts {
     return attempts;
   }
 
+  /**
+   * An attempt's outcome is each instance's last word on it: an instance that aborted and then
+   * rejoined the same switch through its heartbeat and completed it, completed it.
+   */
   private Attempt attempt(String key) {
-    List<JournalReader.Event> es = events.get(key);
+    Map<String, JournalReader.Event> last = new LinkedHashMap<>();
+    for (JournalReader.Event e : events.get(key)) {
+      last.remove(e.instance());
+      last.put(e.instance(), e);
+    }
+    List<JournalReader.Event> es = new ArrayList<>(last.values());
     long completed = es.stream().filter(JournalReader.Event::completed).count();
     Outcome outcome = completed == es.size() ? Outcome.COMPLETED : completed == 0 ? Outcome.ABORTED : Outcome.SPLIT;
     JournalReader.Event aborted = es.stream().filter(e -> !e.completed()).filter(JournalReader.Event::leader).findFirst()
@@ -74,7 +83,7 @@ final class Attempts {
     return new Attempt(rounds.get(key), first.id(), first.from(), first.to(), outcome,
         aborted == null ? "" : category(aborted.reason()), aborted == null ? "" : aborted.reason(),
         es.stream().map(e -> e.instance() + (e.completed() ? "" : " (aborted)")).toList(),
-        es.stream().mapToLong(JournalReader.Event::gateWaitMaxMicros).max().orElse(0));
+        events.get(key).stream().mapToLong(JournalReader.Event::gateWaitMaxMicros).max().orElse(0));
   }
 
   /** The category of an abort reason, for the summary. */

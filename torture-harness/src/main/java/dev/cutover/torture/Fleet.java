@@ -143,7 +143,7 @@ final class Fleet implements AutoCloseable {
       Process p = new ProcessBuilder(
               Path.of(System.getProperty("java.home"), "bin", "java").toString(),
               "-Xmx160m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-              "-Dtorture.log.file=" + dir.resolve("driver.log"),
+              "-D" + DriverLog.PROPERTY + "=" + dir.resolve("driver.log"),
               "-cp", System.getProperty("java.class.path"),
               AppInstance.class.getName(), dir.toString())
           .redirectErrorStream(true)

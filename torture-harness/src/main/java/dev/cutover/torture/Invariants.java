@@ -201,7 +201,7 @@ final class Invariants {
       }
     }
     if (!phantoms.isEmpty()) {
-      found.add(new Violation("I1/I3", phantoms.size() + " transaction(s) reported as not committed are on " + side
+      found.add(new Violation("NOT-COMMITTED", phantoms.size() + " transaction(s) reported as not committed are on " + side
           + " (a retry would apply them twice): " + first(phantoms)));
     }
   }

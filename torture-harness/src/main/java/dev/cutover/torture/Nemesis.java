@@ -60,8 +60,16 @@ final class Nemesis implements AutoCloseable {
       Target to = step.away() ? serving.other() : serving;
       actions.add(at(step.at(), () -> {
         long t = runMillis.getAsLong();
+        // As the replicator's docs ask: the way back prepared right before the flag moves, so that
+        // a crash since the round began cannot have lost the request (see BUGS.md B2).
+        String note = "";
+        try {
+          operator.prepareFlip();
+        } catch (Exception e) {
+          note = "reverse --prepare failed: " + e.getMessage();
+        }
         operator.setFlag(to);
-        applied.add(new Applied("flag -> " + to.value(), t, t, ""));
+        applied.add(new Applied("flag -> " + to.value(), t, runMillis.getAsLong(), note));
       }));
     }
     for (Schedule.Fault fault : round.faults()) {

@@ -73,6 +73,23 @@ final class Operator {
     }
   }
 
+  /**
+   * Whether the service's latest switch recorded on {@code side} is still under way (begun, no
+   * decision yet): instances that aborted their part rejoin it through their heartbeat. A side
+   * that does not answer (killed) counts as none.
+   */
+  boolean switchUnderWay(Target side) {
+    try (Connection c = cluster.direct(side); java.sql.PreparedStatement ps = c.prepareStatement(
+        "SELECT switch_state FROM cutover.switch_state(?)")) {
+      ps.setString(1, InstanceSpec.SERVICE);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && "draining".equals(rs.getString(1));
+      }
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
   /** Lowers the fence on {@code side}: the remedy the driver's log names when an aborting leader could not. */
   void lowerFence(Target side) throws SQLException {
     try (Connection c = cluster.direct(side)) {

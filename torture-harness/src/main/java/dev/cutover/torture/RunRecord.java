@@ -44,10 +44,16 @@ record RunRecord(String tool, RunOptions options, String machine, String servers
     JSON.writeValue(file.toFile(), this);
   }
 
+  /** Reads a record; an unreadable file or another JSON document is an IOException naming the file. */
   static RunRecord read(Path file) throws IOException {
-    RunRecord r = JSON.readValue(file.toFile(), RunRecord.class);
+    RunRecord r;
+    try {
+      r = JSON.readValue(file.toFile(), RunRecord.class);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IOException(file + " is not a record written by " + TOOL + " (its record.json): " + e.getOriginalMessage(), e);
+    }
     if (!TOOL.equals(r.tool()) || r.options() == null || r.rounds() == null) {
-      throw new IOException(file + " is not a record written by " + TOOL);
+      throw new IOException(file + " is not a record written by " + TOOL + " (its record.json)");
     }
     return r;
   }

@@ -78,6 +78,7 @@ final class Summary {
     rows.add(row("external writer", externalCommitted + " committed, " + externalRefused + " refused by the fence"));
     rows.add(row("faults injected", faults.values().stream().mapToLong(Long::longValue).sum()));
     faults.forEach((kind, n) -> rows.add(row("  " + kind, n)));
+    rows.add(row("rounds checked for I5 (no fault that fails transactions)", i5Checked));
     rows.add(row("findings (no invariant broken)", findings.size()));
     rows.add(row("invariant violations", violations.size()));
     return rows;

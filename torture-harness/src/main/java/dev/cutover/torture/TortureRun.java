@@ -78,7 +78,7 @@ final class TortureRun {
   Result run() throws Exception {
     directory = Files.createDirectories(out.resolve("run-" + options.seed() + "-"
         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))));
-    System.setProperty("torture.log.file", directory.resolve("driver.log").toString());
+    DriverLog.into(directory.resolve("driver.log"));
     progress("seed %d; files in %s", options.seed(), directory);
     progress("starting embedded PostgreSQL %d (old) and %d (new), copying and replicating", options.oldVersion(), options.newVersion());
     Path record = directory.resolve("record.json");
@@ -260,7 +260,10 @@ final class TortureRun {
       return texts;
     }
 
-    /** The operator before a flip: replication from the serving side exists, has caught up, and the way back is prepared. */
+    /**
+     * The operator before a round: replication from the serving side exists and has caught up (the
+     * way back is prepared right before each flag move, by the nemesis).
+     */
     private void beforeFlip(List<String> notes) {
       try {
         if (cluster.mode() == Cluster.Mode.TURNAROUND && !operator.replicatesFrom(serving)) {
@@ -269,7 +272,6 @@ final class TortureRun {
         if (operator.replicatesFrom(serving) && !operator.catchUp(serving, Duration.ofSeconds(5))) {
           notes.add("before the flip: replication from " + serving.value() + " had not caught up within 5 s");
         }
-        operator.prepareFlip();
       } catch (Exception e) {
         notes.add("before the flip: " + e.getMessage());
       }
@@ -462,7 +464,9 @@ final class TortureRun {
      * Waits until every live instance follows {@code flag}: its router has seen it, runs no switch,
      * and serves it or has tried to since {@code before} (a refused or aborted switch leaves it where
      * it was); the same for two status periods running, since a router sees the flag a moment before
-     * its switch thread starts. Returns the instances that did not within {@link #SETTLE}.
+     * its switch thread starts; and no switch is recorded under way on either side, since an
+     * instance that aborted its part rejoins such a switch at its next heartbeat. Returns what was
+     * still moving after {@link #SETTLE}.
      */
     private List<String> settle(Target flag, Map<String, Long> before) {
       long deadline = System.nanoTime() + SETTLE.toNanos();
@@ -481,6 +485,12 @@ final class TortureRun {
             waiting.add(m.name);
           } else if (seq - quietSince.computeIfAbsent(m.name, k -> seq) < 2) {
             waiting.add(m.name);
+          }
+        }
+        for (Target side : Target.values()) {
+          if (operator.switchUnderWay(side)) {
+            waiting.add("a switch recorded on " + side.value() + " without a decision");
+            quietSince.clear();
           }
         }
         if (waiting.isEmpty()) {
