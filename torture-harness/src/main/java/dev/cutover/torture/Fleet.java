@@ -80,7 +80,7 @@ final class Fleet implements AutoCloseable {
   private final Options options;
   private final long seed;
   private final Map<String, Member> live = new LinkedHashMap<>();
-  private final List<Member> all = new ArrayList<>();
+  private final List<Member> all = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Map<String, Integer> generations = new HashMap<>();
   private final AtomicLong commands = new AtomicLong();
 
@@ -90,6 +90,19 @@ final class Fleet implements AutoCloseable {
     this.flagFile = flagFile;
     this.options = options;
     this.seed = seed;
+    // The instances' JVMs must not outlive the harness, however it ends (a stopped run, Ctrl-C).
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      for (Member m : allUnlocked()) {
+        if (m.process != null) {
+          m.process.destroyForcibly();
+        }
+      }
+    }, "torture-fleet-reaper"));
+  }
+
+  /** For the shutdown hook, which must not wait for a lock a stopped thread may hold. */
+  private List<Member> allUnlocked() {
+    return new ArrayList<>(all);
   }
 
   List<String> threadSlots() {

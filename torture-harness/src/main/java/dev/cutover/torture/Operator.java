@@ -90,6 +90,34 @@ final class Operator {
     }
   }
 
+  private static final java.util.regex.Pattern LOOPED_MARKER =
+      java.util.regex.Pattern.compile("Key \\(marker\\)=\\(([0-9a-f-]{36})\\) already exists");
+
+  /**
+   * The remedy for a barrier marker that replication carried back to the side it was written on
+   * (the apply worker then fails on it for ever): delete it there, so that the copy arriving applies.
+   * Markers are control data; nothing of the application's is touched.
+   *
+   * @param errors apply-worker errors from {@code side}'s log
+   * @return the markers deleted
+   */
+  List<String> removeLoopedMarkers(Target side, List<String> errors) throws SQLException {
+    List<String> removed = new ArrayList<>();
+    for (String error : errors) {
+      java.util.regex.Matcher m = LOOPED_MARKER.matcher(error);
+      if (m.find() && !removed.contains(m.group(1))) {
+        try (Connection c = cluster.direct(side);
+            java.sql.PreparedStatement ps = c.prepareStatement("DELETE FROM cutover.barrier WHERE marker = ?")) {
+          ps.setString(1, m.group(1));
+          if (ps.executeUpdate() > 0) {
+            removed.add(m.group(1));
+          }
+        }
+      }
+    }
+    return removed;
+  }
+
   /** Lowers the fence on {@code side}: the remedy the driver's log names when an aborting leader could not. */
   void lowerFence(Target side) throws SQLException {
     try (Connection c = cluster.direct(side)) {
