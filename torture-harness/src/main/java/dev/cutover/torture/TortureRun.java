@@ -249,10 +249,7 @@ final class TortureRun {
         summary.i5Checked++;
         found.addAll(i5(batch, left));
       }
-      if (settled && attempts.moved() % 2 != (serving == Target.NEW ? 1 : 0)) {
-        found.add(new Invariants.Violation("I7", "the switch events say the service moved " + attempts.moved()
-            + " times in all, but " + serving.value() + " serves (the unfenced side)"));
-      }
+      found.addAll(i7(before, List.copyOf(roundAttempts.values()), settled));
       previousDisruptive = disruptive;
       previousSettled = settled;
       stranded = left;
@@ -421,6 +418,22 @@ final class TortureRun {
             + " without faults that could fence them out: their transactions fail"));
       }
       return found;
+    }
+
+    /**
+     * I7: when every switch attempt of a round aborted, the service still serves where it did; and it
+     * never moves without an attempt that completed (for some instances at least).
+     */
+    private List<Invariants.Violation> i7(Target before, List<Attempts.Attempt> roundAttempts, boolean settled) {
+      if (!settled) {
+        return List.of(); // events may still be on their way
+      }
+      boolean anyMoved = roundAttempts.stream().anyMatch(a -> a.outcome() != Attempts.Outcome.ABORTED);
+      if (serving != before && !anyMoved) {
+        return List.of(new Invariants.Violation("I7", "the service moved from " + before.value() + " to " + serving.value()
+            + " (the unfenced side) although every switch attempt of the round aborted: " + describe(roundAttempts)));
+      }
+      return List.of();
     }
 
     /** Every check after a round, and the summary's counts of what the journals said. */
