@@ -159,6 +159,9 @@ final class TortureRun {
         pending = JournalReader.Batch.empty();
         if (!violations.isEmpty()) {
           summary.stopReason = "invariant violated in round " + number;
+          Path state = directory.resolve("state");
+          List<String> missed = StateDump.write(cluster, state);
+          progress("both databases' tables dumped into %s%s", state, missed.isEmpty() ? "" : " (not read: " + missed + ")");
           return;
         }
       }
@@ -570,6 +573,7 @@ final class TortureRun {
     }
     files.put("instances' journals", directory.resolve("instances").toString());
     files.put("driver log (harness JVM)", directory.resolve("driver.log").toString());
+    files.put("both databases' tables after a violation", directory.resolve("state").toString());
     RunRecord r = new RunRecord(RunRecord.TOOL, options, summary.machine(), summary.servers, rounds,
         summary.violations.stream().map(Invariants.Violation::toString).toList(), files, tails);
     try {
