@@ -39,15 +39,15 @@ final class ExternalWriter implements AutoCloseable {
           long op = ops.getAndIncrement();
           ps.setString(1, NAME);
           ps.setLong(2, op);
-          ps.setString(3, AppInstance.Kind.EXTERNAL.name());
+          ps.setString(3, Workload.Kind.EXTERNAL.name());
           ps.setNull(4, java.sql.Types.INTEGER);
           ps.setNull(5, java.sql.Types.INTEGER);
           ps.setLong(6, 0);
           try (ResultSet rs = ps.executeQuery()) {
             rs.next();
-            journal.ack(op, AppInstance.Kind.EXTERNAL.name(), rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4));
+            journal.ack(op, Workload.Kind.EXTERNAL.name(), rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4));
           } catch (SQLException e) {
-            journal.failure(op, 1, AppInstance.Kind.EXTERNAL.name(), state(e), Journal.Phase.AT_COMMIT, side.value(),
+            journal.failure(op, 1, Workload.Kind.EXTERNAL.name(), state(e), Journal.Phase.AT_COMMIT, side.value(),
                 e.getMessage());
             if (!"25006".equals(e.getSQLState())) {
               break; // reconnect

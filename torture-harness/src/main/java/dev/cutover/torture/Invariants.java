@@ -149,7 +149,7 @@ final class Invariants {
             different.add(a.instance() + " op " + a.op() + " acknowledged as id " + a.id() + " tick " + a.tick() + " ticket "
                 + a.ticket() + " on " + a.origin() + ", stored as id " + rs.getLong(3) + " tick " + rs.getLong(4) + " ticket "
                 + rs.getLong(5) + " on " + rs.getString(6));
-          } else if (a.kind().equals(AppInstance.Kind.STRAGGLER.name()) && !rs.getBoolean(7)) {
+          } else if (a.kind().equals(Workload.Kind.STRAGGLER.name()) && !rs.getBoolean(7)) {
             missing.add(a.instance() + " op " + a.op() + " (the straggler's first write, in scratch)");
           }
         }

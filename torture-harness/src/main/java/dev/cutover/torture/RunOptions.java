@@ -15,9 +15,10 @@ package dev.cutover.torture;
  * @param poolSize HikariCP pool size per instance
  * @param drainMillis {@code cutover.drain.timeout}
  * @param barrierMillis {@code cutover.barrier.timeout}
+ * @param without kinds of fault the nemesis leaves out (none by default)
  */
 record RunOptions(int oldVersion, int newVersion, double minutes, int maxAttempts, long seed, int threads, int processes,
-    double rate, int writers, int poolSize, long drainMillis, long barrierMillis) {
+    double rate, int writers, int poolSize, long drainMillis, long barrierMillis, java.util.Set<Schedule.FaultKind> without) {
 
   RunOptions {
     if (minutes <= 0) {
@@ -31,6 +32,10 @@ record RunOptions(int oldVersion, int newVersion, double minutes, int maxAttempt
       throw new IllegalArgumentException("--rate must be above 0, --writers at least 1 and --pool at least writers + 3"
           + " (reader, read-back, straggler or cursor), not " + rate + ", " + writers + ", " + poolSize);
     }
+    without = without == null ? java.util.Set.of() : java.util.Set.copyOf(without);
+    if (without.size() == Schedule.FaultKind.values().length) {
+      throw new IllegalArgumentException("--without leaves no fault for the nemesis");
+    }
     if (drainMillis < 1 || barrierMillis < 1) {
       throw new IllegalArgumentException("--drain and --barrier must be at least 1 ms, not " + drainMillis + ", " + barrierMillis);
     }
@@ -40,13 +45,10 @@ record RunOptions(int oldVersion, int newVersion, double minutes, int maxAttempt
     return new Fleet.Options(threads, processes, rate, writers, poolSize, drainMillis, barrierMillis);
   }
 
-  RunOptions withSeed(long s) {
-    return new RunOptions(oldVersion, newVersion, minutes, maxAttempts, s, threads, processes, rate, writers, poolSize,
-        drainMillis, barrierMillis);
-  }
-
-  RunOptions withLimits(double m, int attempts) {
-    return new RunOptions(oldVersion, newVersion, m, attempts, seed, threads, processes, rate, writers, poolSize,
-        drainMillis, barrierMillis);
+  /** The kinds of fault the nemesis picks from. */
+  java.util.Set<Schedule.FaultKind> faults() {
+    java.util.Set<Schedule.FaultKind> kinds = java.util.EnumSet.allOf(Schedule.FaultKind.class);
+    kinds.removeAll(without);
+    return kinds;
   }
 }

@@ -58,10 +58,28 @@ public final class Torture implements Callable<Integer> {
   @Option(names = "--barrier", description = "cutover.barrier.timeout in ms (default: ${DEFAULT-VALUE})")
   long barrierMillis = 3000;
 
+  @Option(names = "--without", split = ",", paramLabel = "KIND",
+      description = "kinds of fault to leave out, e.g. kill_server,crash_backend (to look past a known open bug; every"
+          + " kind by default): ${COMPLETION-CANDIDATES}", converter = FaultKindConverter.class)
+  java.util.Set<Schedule.FaultKind> without = java.util.Set.of();
+
   @Option(names = "--out", description = "where runs are written (default: ${DEFAULT-VALUE})")
   Path out = Path.of("target", "torture");
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** Fault kinds as written in the table and the record: lower case. */
+  static final class FaultKindConverter implements CommandLine.ITypeConverter<Schedule.FaultKind> {
+    @Override
+    public Schedule.FaultKind convert(String value) {
+      try {
+        return Schedule.FaultKind.valueOf(value.trim().toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException("no fault '" + value + "'; the kinds are "
+            + java.util.Arrays.stream(Schedule.FaultKind.values()).map(k -> k.name().toLowerCase(java.util.Locale.ROOT)).toList());
+      }
+    }
+  }
 
   public static void main(String[] args) {
     System.exit(new CommandLine(new Torture()).setExecutionExceptionHandler((e, line, parsed) -> {
@@ -83,7 +101,7 @@ public final class Torture implements Callable<Integer> {
       } else {
         options = new RunOptions(oldVersion, newVersion, minutes, maxAttempts,
             seed != null ? seed : ThreadLocalRandom.current().nextLong(1, 1_000_000), threads, processes, rate, 2, 6,
-            drainMillis, barrierMillis);
+            drainMillis, barrierMillis, without);
       }
     } catch (IllegalArgumentException | java.io.IOException e) {
       spec.commandLine().getErr().println("torture: " + e.getMessage());

@@ -16,7 +16,7 @@ class RunRecordTest {
 
   @Test
   void read_writtenRecord_givesBackOptionsAndPlans(@TempDir Path tmp) throws IOException {
-    RunOptions options = new RunOptions(12, 17, 5, 0, 99, 2, 2, 20, 2, 6, 1000, 3000);
+    RunOptions options = new RunOptions(12, 17, 5, 0, 99, 2, 2, 20, 2, 6, 1000, 3000, java.util.Set.of(Schedule.FaultKind.KILL_APP));
     Schedule.Generator g = new Schedule.Generator(99, List.of("i0", "p0"), List.of("p0"));
     List<RunRecord.RoundLog> rounds = IntStream.rangeClosed(1, 30).mapToObj(n -> new RunRecord.RoundLog(n, n * 1000L,
         n * 1000L + 900, "old", "new", g.round(n), List.of(new Nemesis.Applied("flag -> new", 1, 1, "")),

@@ -55,6 +55,16 @@ class ScheduleTest {
   }
 
   @Test
+  void round_kindsLeftOut_neverPlayed() {
+    Schedule.Generator g = new Schedule.Generator(7, SLOTS, PROCESSES,
+        EnumSet.complementOf(EnumSet.of(Schedule.FaultKind.KILL_SERVER, Schedule.FaultKind.CRASH_BACKEND)));
+    for (int n = 1; n <= 300; n++) {
+      assertThat(g.round(n).faults()).noneMatch(f -> f.kind() == Schedule.FaultKind.KILL_SERVER
+          || f.kind() == Schedule.FaultKind.CRASH_BACKEND);
+    }
+  }
+
+  @Test
   void round_withoutSeparateJvms_neverKillsAnApplication() {
     Schedule.Generator g = new Schedule.Generator(7, List.of("i0", "i1"), List.of());
     for (int n = 1; n <= 300; n++) {
