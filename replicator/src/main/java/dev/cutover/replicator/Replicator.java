@@ -229,7 +229,7 @@ public final class Replicator {
     } catch (SQLException e) {
       if ("42501".equals(e.getSQLState())) {
         throw new ReplicatorException(Failure.PRIVILEGE, "permission denied: " + firstLine(e.getMessage()),
-            "connect as the tables' owner or a superuser (RDS: a member of rds_superuser)", e);
+            "run `cutover-replicator check`, which names each privilege this step needs and the grant that gives it", e);
       }
       throw e;
     }
