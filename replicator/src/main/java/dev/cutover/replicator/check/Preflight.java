@@ -44,12 +44,17 @@ public final class Preflight {
     this.names = names;
   }
 
-  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names) throws Exception {
+  /**
+   * @param appRoles the application's roles ({@code --app-role}): their privileges on new are checked
+   */
+  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles) throws Exception {
     try (Connection o = oldEp.connect(); Connection n = newEp.connect()) {
       Preflight p = new Preflight(o, n, names);
       p.versions();
       p.settings();
       p.privileges(Requirements.loginHasPassword(oldEp), Requirements.loginHasPassword(newEp));
+      p.findings.addAll(RoleParity.check(o, n));
+      p.findings.addAll(AppRolePrivileges.check(o, n, appRoles));
       p.tables();
       p.sequences();
       p.extensions();
