@@ -90,6 +90,9 @@ class LeastPrivilege13To17Test {
     Run verify = ProviderAdmin.cli(pair, db, "verify");
     assertThat(verify.code()).as(verify.out() + verify.err()).isZero();
     assertThat(verify.out()).contains("no differences");
+    Run sequences = ProviderAdmin.cli(pair, db, "sequences");
+    assertThat(sequences.code()).as(sequences.err()).isZero();
+    assertThat(sequences.out()).contains("3 of 3 sequence(s) on new moved past old");
 
     for (String[] reverse : List.of(new String[] {"reverse", "--prepare"}, new String[] {"reverse"})) {
       Run refused = ProviderAdmin.cli(pair, db, reverse);
@@ -113,6 +116,30 @@ class LeastPrivilege13To17Test {
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_publication")).isZero();
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
       }
+    }
+  }
+
+  /** A role old grants to but new lacks: check names it, and schema stops before creating anything, saying which role to create. */
+  @Test
+  void schema_grantToRoleMissingOnNew_stopsBeforeAnythingAndNamesIt(PostgresPair pair) throws Exception {
+    String db = ProviderAdmin.database(pair, "lp_roles");
+    try (Connection c = pair.oldServer().connect()) {
+      AppDatabase.execute(c, "CREATE ROLE reporting LOGIN");
+    }
+    ProviderAdmin.shop(pair.oldServer(), db, false);
+    try (Connection c = ProviderAdmin.admin(pair.oldServer(), db)) {
+      AppDatabase.execute(c, "GRANT SELECT ON shop.orders TO reporting");
+    }
+    assertThat(ProviderAdmin.replicator(pair.oldServer(), db, pair.newServer(), db).check().findings())
+        .filteredOn(f -> f.code().equals("missing-role")).singleElement()
+        .satisfies(f -> assertThat(f.remedy()).startsWith("CREATE ROLE \"reporting\""));
+
+    Run schema = ProviderAdmin.cli(pair, db, "schema");
+    assertThat(schema.code()).isEqualTo(Failure.PRECONDITION.exitCode());
+    assertThat(schema.err().strip()).doesNotContain("\n").contains("new lacks role(s) reporting")
+        .contains("CREATE ROLE \"reporting\"").contains("--no-privileges");
+    try (Connection n = ProviderAdmin.admin(pair.newServer(), db)) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_namespace WHERE nspname = 'shop'")).isZero();
     }
   }
 

@@ -58,6 +58,8 @@ class LeastPrivilege16To17Test {
     assertThat(status.out()).contains("tables: 5 of 5 ready");
     Run verify = ProviderAdmin.cli(pair, db, "verify");
     assertThat(verify.code()).as(verify.out() + verify.err()).isZero();
+    Run sequences = ProviderAdmin.cli(pair, db, "sequences");
+    assertThat(sequences.code()).as(sequences.err()).isZero();
 
     try (Connection o = pair.oldServer().connect()) {
       AppDatabase.execute(o, "REVOKE pg_create_subscription FROM " + ProviderAdmin.ADMIN);

@@ -28,14 +28,13 @@ public final class Capabilities {
   private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
   /**
-   * A table or sequence whose owner's privileges the role lacks.
+   * An application table whose owner's privileges the role lacks.
    *
    * @param owner the owning role
-   * @param name schema-qualified and quoted
-   * @param table whether it is a table (else a sequence not owned by a column)
-   * @param superuserOwner whether the owner is a superuser (no GRANT of it is possible)
+   * @param name schema-qualified, quoted where needed
+   * @param superuserOwner whether the owner is a superuser (then no GRANT of it helps)
    */
-  public record ForeignObject(String owner, String name, boolean table, boolean superuserOwner) {}
+  public record ForeignTable(String owner, String name, boolean superuserOwner) {}
 
   private final Side side;
   private final int major;
@@ -46,11 +45,11 @@ public final class Capabilities {
   private final boolean replicaRole;
   private final boolean subscriptions;
   private final boolean createOnDatabase;
-  private final List<ForeignObject> foreign;
+  private final List<ForeignTable> foreign;
   private final List<String> ownersNotSettable;
 
   private Capabilities(Side side, int major, String role, String database, boolean superuser, boolean slots,
-      boolean replicaRole, boolean subscriptions, boolean createOnDatabase, List<ForeignObject> foreign,
+      boolean replicaRole, boolean subscriptions, boolean createOnDatabase, List<ForeignTable> foreign,
       List<String> ownersNotSettable) {
     this.side = side;
     this.major = major;
@@ -76,7 +75,7 @@ public final class Capabilities {
       return new Capabilities(side, major, role, database, true, true, true, true, true, List.of(), List.of());
     }
     return new Capabilities(side, major, role, database, false, trySlot(c), tryReplicaRole(c, major),
-        trySubscription(c, major), createOnDatabase, foreignObjects(c), major >= 16 ? ownersNotSettable(c) : List.of());
+        trySubscription(c, major), createOnDatabase, foreignTables(c), major >= 16 ? ownersNotSettable(c) : List.of());
   }
 
   /** A temporary physical slot that reserves no WAL: needs exactly what a logical slot needs (REPLICATION). */
@@ -137,20 +136,19 @@ public final class Capabilities {
     return "cutover_probe_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
   }
 
-  /** Application tables, and sequences no column owns, whose owner's privileges the role lacks. */
-  private static List<ForeignObject> foreignObjects(Connection c) throws SQLException {
-    List<ForeignObject> out = new ArrayList<>();
+  /**
+   * Application tables (those the fence guards) whose owner's privileges the role lacks: the
+   * fence trigger, a publication's table list, setting indexes aside and COPY FREEZE need them.
+   */
+  private static List<ForeignTable> foreignTables(Connection c) throws SQLException {
+    List<ForeignTable> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_userbyid(c.relowner), format('%I.%I', n.nspname, c.relname),"
-        + " c.relkind <> 'S', r.rolsuper FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        + " JOIN pg_roles r ON r.oid = c.relowner"
-        + " WHERE c.relkind IN ('r', 'p', 'S') AND c.relpersistence <> 't' AND " + Catalog.SYSTEM_SCHEMA_FILTER
-        + " AND NOT pg_has_role(c.relowner, 'USAGE')"
-        + " AND (c.relkind <> 'S' OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass"
-        + "   AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))"
-        + " ORDER BY 1, 2");
+        + " r.rolsuper FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner"
+        + " WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't' AND " + Catalog.SYSTEM_SCHEMA_FILTER
+        + " AND NOT pg_has_role(c.relowner, 'USAGE') ORDER BY 1, 2");
         ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
-        out.add(new ForeignObject(rs.getString(1), rs.getString(2), rs.getBoolean(3), rs.getBoolean(4)));
+        out.add(new ForeignTable(rs.getString(1), rs.getString(2), rs.getBoolean(3)));
       }
     }
     return List.copyOf(out);
@@ -217,8 +215,8 @@ public final class Capabilities {
     return createOnDatabase;
   }
 
-  /** Application tables and free-standing sequences whose owner's privileges the role lacks. */
-  public List<ForeignObject> foreign() {
+  /** Application tables whose owner's privileges the role lacks. */
+  public List<ForeignTable> foreign() {
     return foreign;
   }
 
@@ -234,7 +232,7 @@ public final class Capabilities {
     }
     return "connected as " + role + " (not superuser): replication slots " + yesNo(slots) + ", session_replication_role "
         + yesNo(replicaRole) + ", subscriptions " + yesNo(subscriptions) + ", CREATE on database " + yesNo(createOnDatabase)
-        + ", owner of every application table " + yesNo(foreign.stream().noneMatch(ForeignObject::table));
+        + ", owner of every application table " + yesNo(foreign.isEmpty());
   }
 
   private static String yesNo(boolean b) {

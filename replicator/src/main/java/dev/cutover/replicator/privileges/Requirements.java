@@ -4,7 +4,7 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
-import dev.cutover.replicator.privileges.Capabilities.ForeignObject;
+import dev.cutover.replicator.privileges.Capabilities.ForeignTable;
 import dev.cutover.replicator.sql.Sql;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,7 +24,7 @@ import java.util.stream.Collectors;
  * <tr><th>step</th><th>source</th><th>target</th></tr>
  * <tr><td>{@code start}</td><td>a slot (REPLICATION), CREATE on the database (control schema, publication),
  *     the owner's privileges on every application table (fence trigger, publication's table list)</td>
- *     <td>CREATE on the database, the owner's privileges on the tables and sequences (indexes set aside,
+ *     <td>CREATE on the database, the owner's privileges on the tables (fence trigger, indexes set aside,
  *     COPY FREEZE), {@code session_replication_role} (copy with triggers and foreign keys off), a subscription
  *     (superuser below 16, {@code pg_create_subscription} from 16), on 16+ SET ROLE to the tables' owners
  *     and a password to log in to the source</td></tr>
@@ -55,7 +55,7 @@ public final class Requirements {
     if (!nw.createOnDatabase()) {
       gaps.add(createOnDatabase(nw, "the control schema"));
     }
-    ownership(nw, false, gaps);
+    ownership(nw, gaps);
     if (!nw.replicaRole()) {
       gaps.add(replicaRole(nw));
     }
@@ -98,7 +98,7 @@ public final class Requirements {
     if (!c.createOnDatabase()) {
       gaps.add(createOnDatabase(c, "the control schema and a publication"));
     }
-    ownership(c, true, gaps);
+    ownership(c, gaps);
   }
 
   private static void target(Capabilities c, Side source, boolean loginHasPassword, List<Gap> gaps) {
@@ -139,24 +139,21 @@ public final class Requirements {
         + ", as the database's owner");
   }
 
-  /** Objects the role cannot act as owner of, per owner: a GRANT of the owner, or ALTER ... OWNER TO where the owner is a superuser. */
-  private static void ownership(Capabilities c, boolean tablesOnly, List<Gap> gaps) {
-    Map<String, List<ForeignObject>> byOwner = new LinkedHashMap<>();
-    for (ForeignObject o : c.foreign()) {
-      if (o.table() || !tablesOnly) {
-        byOwner.computeIfAbsent(o.owner(), k -> new ArrayList<>()).add(o);
-      }
+  /** Tables the role cannot act as owner of, per owner: a GRANT of the owner, or ALTER TABLE ... OWNER TO where the owner is a superuser. */
+  private static void ownership(Capabilities c, List<Gap> gaps) {
+    Map<String, List<ForeignTable>> byOwner = new LinkedHashMap<>();
+    for (ForeignTable t : c.foreign()) {
+      byOwner.computeIfAbsent(t.owner(), k -> new ArrayList<>()).add(t);
     }
     String r = Sql.ident(c.role());
-    for (Map.Entry<String, List<ForeignObject>> e : byOwner.entrySet()) {
-      List<ForeignObject> objects = e.getValue();
-      String remedy = objects.get(0).superuserOwner()
-          ? objects.stream().map(o -> "ALTER " + (o.table() ? "TABLE " : "SEQUENCE ") + o.name() + " OWNER TO " + r)
-              .collect(Collectors.joining("; ")) + ", as a superuser"
+    for (Map.Entry<String, List<ForeignTable>> e : byOwner.entrySet()) {
+      List<ForeignTable> tables = e.getValue();
+      String remedy = tables.get(0).superuserOwner()
+          ? tables.stream().map(t -> "ALTER TABLE " + t.name() + " OWNER TO " + r).collect(Collectors.joining("; ")) + ", as a superuser"
           : "GRANT " + Sql.ident(e.getKey()) + " TO " + r;
-      gaps.add(new Gap(c.side(), "ownership", "role " + c.role() + " lacks the owner's privileges on " + objects.size()
-          + " object(s) owned by " + e.getKey() + " (" + objects.stream().limit(5).map(ForeignObject::name)
-          .collect(Collectors.joining(", ")) + (objects.size() > 5 ? ", ..." : "") + ")", remedy));
+      gaps.add(new Gap(c.side(), "ownership", "role " + c.role() + " lacks the owner's privileges on " + tables.size()
+          + " table(s) owned by " + e.getKey() + " (" + tables.stream().limit(5).map(ForeignTable::name)
+          .collect(Collectors.joining(", ")) + (tables.size() > 5 ? ", ..." : "") + ")", remedy));
     }
   }
 
