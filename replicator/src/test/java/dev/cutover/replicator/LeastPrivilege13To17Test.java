@@ -38,8 +38,7 @@ class LeastPrivilege13To17Test {
 
   @BeforeAll
   static void providerRoles(PostgresPair pair) throws Exception {
-    ProviderAdmin.install(pair.oldServer());
-    ProviderAdmin.install(pair.newServer());
+    ProviderAdmin.install(pair);
   }
 
   private static StartOptions options() {
@@ -110,13 +109,8 @@ class LeastPrivilege13To17Test {
 
     Run cleanup = ProviderAdmin.cli(pair, db, "cleanup");
     assertThat(cleanup.code()).as(cleanup.err()).isZero();
-    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
-      try (Connection c = ProviderAdmin.admin(s, db)) {
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'cutover%'")).isZero();
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_publication")).isZero();
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
-      }
-    }
+    ProviderAdmin.assertNothingOfOurs(pair.oldServer(), db);
+    ProviderAdmin.assertNothingOfOurs(pair.newServer(), db);
   }
 
   /** A role old grants to but new lacks: check names it, and schema stops before creating anything, saying which role to create. */
@@ -168,13 +162,8 @@ class LeastPrivilege13To17Test {
           assertThat(e.getMessage()).contains("new: PostgreSQL 13 lets only a superuser create a subscription")
               .contains("new: role rds_admin may not set session_replication_role").contains("start changed nothing");
         });
-    for (String db : List.of(oldDb, newDb)) {
-      try (Connection c = ProviderAdmin.admin(s, db)) {
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'cutover%'")).isZero();
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_publication")).isZero();
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
-      }
-    }
+    ProviderAdmin.assertNothingOfOurs(s, oldDb);
+    ProviderAdmin.assertNothingOfOurs(s, newDb);
   }
 
   /**

@@ -6,11 +6,9 @@ import static org.awaitility.Awaitility.await;
 import dev.cutover.replicator.ProviderAdmin.Run;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
-import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -28,8 +26,7 @@ class LeastPrivilege16To17Test {
 
   @BeforeAll
   static void providerRoles(PostgresPair pair) throws Exception {
-    ProviderAdmin.install(pair.oldServer());
-    ProviderAdmin.install(pair.newServer());
+    ProviderAdmin.install(pair);
   }
 
   /**
@@ -89,13 +86,7 @@ class LeastPrivilege16To17Test {
 
     Run cleanup = ProviderAdmin.cli(pair, db, "cleanup");
     assertThat(cleanup.code()).as(cleanup.err()).isZero();
-    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
-      try (Connection c = ProviderAdmin.admin(s, db)) {
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'cutover%'")).isZero();
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_subscription")).isZero();
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_publication")).isZero();
-        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
-      }
-    }
+    ProviderAdmin.assertNothingOfOurs(pair.oldServer(), db);
+    ProviderAdmin.assertNothingOfOurs(pair.newServer(), db);
   }
 }

@@ -1,5 +1,6 @@
 package dev.cutover.replicator;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.cli.ReplicatorCli;
@@ -73,6 +74,24 @@ final class ProviderAdmin {
         return true;
       }
     });
+  }
+
+  /** Both servers of the pair, once per test class. */
+  static void install(PostgresPair pair) throws Exception {
+    install(pair.oldServer());
+    install(pair.newServer());
+  }
+
+  /** Asserts that {@code db} on {@code server} holds no slot, publication, subscription or control schema. */
+  static void assertNothingOfOurs(PostgresServer server, String db) throws SQLException {
+    try (Connection c = admin(server, db)) {
+      assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'cutover%'"
+          + " AND database = current_database()")).as("slots").isZero();
+      assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_publication")).as("publications").isZero();
+      assertThat(AppDatabase.count(c, "SELECT count(subname) FROM pg_subscription WHERE subdbid ="
+          + " (SELECT oid FROM pg_database WHERE datname = current_database())")).as("subscriptions").isZero();
+      assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).as("control schema").isZero();
+    }
   }
 
   /** Puts md5 (which accepts SCRAM secrets too) in front of the server's trust rules for {@code roles}. */
