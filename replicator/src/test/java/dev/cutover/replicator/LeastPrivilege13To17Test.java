@@ -210,7 +210,8 @@ class LeastPrivilege13To17Test {
 
   /**
    * A role merely named rds_superuser grants nothing; what it is granted counts through membership;
-   * the REPLICATION attribute, which PostgreSQL does not inherit, is asked of the role itself.
+   * the REPLICATION attribute, which PostgreSQL does not inherit, is asked of the role itself; and
+   * the subscription's login is tried before anything starts.
    */
   @Test
   void check_providerRoleName_countsOnlyThroughWhatItGrants(PostgresPair pair) throws Exception {
@@ -244,6 +245,13 @@ class LeastPrivilege13To17Test {
     try (Connection c = s.connect()) {
       AppDatabase.execute(c, "ALTER ROLE named_admin REPLICATION");
     }
+    // Everything is granted now, and check tries the login its subscription would make: this server trusts named_admin.
+    assertThat(r.check().findings()).filteredOn(f -> f.severity() == Severity.ERROR).singleElement().satisfies(f -> {
+      assertThat(f.code()).isEqualTo("subscription-login");
+      assertThat(f.message()).contains("a subscription on new cannot log in to old").contains("password is required");
+      assertThat(f.remedy()).contains("let old's pg_hba.conf ask named_admin for a password");
+    });
+    ProviderAdmin.askForPasswords(s, "named_admin");
     assertThat(errors(r.check())).isEmpty();
   }
 

@@ -62,18 +62,8 @@ final class ProviderAdmin {
       if (major >= 15) {
         AppDatabase.execute(c, "GRANT SET ON PARAMETER session_replication_role TO " + ADMIN);
       }
-      askForPasswords(c, List.of(ADMIN, APP));
     }
-    // A reload is asynchronous: wait until the server refuses the admin without a password.
-    await().atMost(Duration.ofSeconds(20)).until(() -> {
-      Properties p = new Properties();
-      p.setProperty("user", ADMIN);
-      try (Connection ignored = new org.postgresql.Driver().connect(server.jdbcUrl(), p)) {
-        return false;
-      } catch (SQLException e) {
-        return true;
-      }
-    });
+    askForPasswords(server, ADMIN, APP);
   }
 
   /** Both servers of the pair, once per test class. */
@@ -94,23 +84,37 @@ final class ProviderAdmin {
     }
   }
 
-  /** Puts md5 (which accepts SCRAM secrets too) in front of the server's trust rules for {@code roles}. */
-  private static void askForPasswords(Connection superuser, List<String> roles) throws SQLException {
-    String file = AppDatabase.strings(superuser, "SHOW hba_file").get(0);
-    List<String> lines = new ArrayList<>();
-    for (String role : roles) {
-      lines.add("host all " + role + " 127.0.0.1/32 md5");
-      lines.add("host all " + role + " ::1/128 md5");
+  /**
+   * Puts md5 (which accepts SCRAM secrets too) in front of the server's trust rules for
+   * {@code roles}, and waits until the reload is in force: the first role cannot log in without one.
+   */
+  static void askForPasswords(PostgresServer server, String... roles) throws Exception {
+    try (Connection superuser = server.connect()) {
+      String file = AppDatabase.strings(superuser, "SHOW hba_file").get(0);
+      List<String> lines = new ArrayList<>();
+      for (String role : roles) {
+        lines.add("host all " + role + " 127.0.0.1/32 md5");
+        lines.add("host all " + role + " ::1/128 md5");
+      }
+      for (String line : AppDatabase.strings(superuser, "SELECT regexp_split_to_table(pg_read_file(" + literal(file) + "), E'\\n')")) {
+        lines.add(line.replace('\t', ' '));
+      }
+      StringBuilder array = new StringBuilder("ARRAY[");
+      for (int i = 0; i < lines.size(); i++) {
+        array.append(i == 0 ? "" : ", ").append(literal(lines.get(i)));
+      }
+      AppDatabase.execute(superuser, "COPY (SELECT unnest(" + array + "]::text[])) TO " + literal(file));
+      AppDatabase.execute(superuser, "SELECT pg_reload_conf()");
     }
-    for (String line : AppDatabase.strings(superuser, "SELECT regexp_split_to_table(pg_read_file(" + literal(file) + "), E'\\n')")) {
-      lines.add(line.replace('\t', ' '));
-    }
-    StringBuilder array = new StringBuilder("ARRAY[");
-    for (int i = 0; i < lines.size(); i++) {
-      array.append(i == 0 ? "" : ", ").append(literal(lines.get(i)));
-    }
-    AppDatabase.execute(superuser, "COPY (SELECT unnest(" + array + "]::text[])) TO " + literal(file));
-    AppDatabase.execute(superuser, "SELECT pg_reload_conf()");
+    await().atMost(Duration.ofSeconds(20)).until(() -> {
+      Properties p = new Properties();
+      p.setProperty("user", roles[0]);
+      try (Connection ignored = new org.postgresql.Driver().connect(server.jdbcUrl(), p)) {
+        return false;
+      } catch (SQLException e) {
+        return true;
+      }
+    });
   }
 
   private static String literal(String s) {

@@ -8,6 +8,7 @@ import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Gap;
 import dev.cutover.replicator.privileges.Requirements;
+import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
@@ -52,7 +53,7 @@ public final class Preflight {
       Preflight p = new Preflight(o, n, names);
       p.versions();
       p.settings();
-      p.privileges(Requirements.loginHasPassword(oldEp), Requirements.loginHasPassword(newEp));
+      p.privileges(oldEp, newEp);
       p.findings.addAll(RoleParity.check(o, n));
       p.findings.addAll(AppRolePrivileges.check(o, n, appRoles));
       p.tables();
@@ -134,17 +135,25 @@ public final class Preflight {
   }
 
   /** What start needs (errors) and what the way back needs (warnings), by capability: see {@link Requirements}. */
-  private void privileges(boolean oldLoginHasPassword, boolean newLoginHasPassword) throws SQLException {
+  private void privileges(Endpoint oldEp, Endpoint newEp) throws SQLException {
     Capabilities o = Capabilities.probe(old, Side.OLD);
     Capabilities n = Capabilities.probe(nw, Side.NEW);
     add(Severity.INFO, "old", "privileges", o.summary(), "");
     add(Severity.INFO, "new", "privileges", n.summary(), "");
+    List<Gap> start = new ArrayList<>(Requirements.start(o, n, Requirements.loginHasPassword(oldEp)));
+    if (n.subscriptions() && o.slots()) {
+      SubscriptionLogin.check(nw, Side.NEW, oldEp.conninfo(), Names.FORWARD).ifPresent(start::add);
+    }
+    List<Gap> wayBack = new ArrayList<>(Requirements.wayBack(n, o, Requirements.loginHasPassword(newEp)));
+    if (o.subscriptions() && n.slots()) {
+      SubscriptionLogin.check(old, Side.OLD, newEp.conninfo(), Names.REVERSE).ifPresent(wayBack::add);
+    }
     Set<String> reported = new HashSet<>();
-    for (Gap g : Requirements.start(o, n, oldLoginHasPassword)) {
+    for (Gap g : start) {
       reported.add(g.side() + g.code());
       add(Severity.ERROR, g.side().label(), g.code(), g.message(), g.remedy());
     }
-    for (Gap g : Requirements.wayBack(n, o, newLoginHasPassword)) {
+    for (Gap g : wayBack) {
       if (reported.add(g.side() + g.code())) {
         add(Severity.WARNING, g.side().label(), g.code(), g.message() + " (needed for reverse replication, the lossless way back)",
             g.remedy());

@@ -6,10 +6,13 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.privileges.Capabilities.ForeignTable;
 import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -86,6 +89,19 @@ public final class Requirements {
     }
     throw new ReplicatorException(Failure.PRIVILEGE, gaps.stream().map(Gap::describe).collect(Collectors.joining("; "))
         + " (" + step + " changed nothing)", gaps.stream().map(Gap::remedy).distinct().collect(Collectors.joining("; ")));
+  }
+
+  /**
+   * Fails with {@link Failure#CONNECTION} when a subscription on {@code target} could not log in
+   * to the other side through {@code conninfo} ({@link SubscriptionLogin}); call it once
+   * {@link #require} passed (a login without REPLICATION on the source fails for that reason alone).
+   */
+  public static void requireLogin(Capabilities target, Connection c, String conninfo, String publication, String step)
+      throws SQLException, ReplicatorException {
+    Optional<Gap> gap = SubscriptionLogin.check(c, target.side(), conninfo, publication);
+    if (gap.isPresent()) {
+      throw new ReplicatorException(Failure.CONNECTION, gap.get().describe() + " (" + step + " changed nothing)", gap.get().remedy());
+    }
   }
 
   private static void source(Capabilities c, List<Gap> gaps) {

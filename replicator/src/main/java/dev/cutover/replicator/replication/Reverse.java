@@ -199,10 +199,15 @@ public final class Reverse {
     }
   }
 
-  /** Fails with {@link Failure#PRIVILEGE}, naming each grant, unless the role may arm {@code back} on both sides. */
+  /**
+   * Fails with {@link Failure#PRIVILEGE}, naming each grant, unless the role may arm {@code back} on
+   * both sides, or with {@link Failure#CONNECTION} when its subscription could not log in.
+   */
   private static void requirePrivileges(Way back, Connection from, Connection to, String step) throws SQLException, ReplicatorException {
-    Requirements.require(Requirements.wayBack(Capabilities.probe(from, back.from().side()), Capabilities.probe(to, back.to().side()),
+    Capabilities target = Capabilities.probe(to, back.to().side());
+    Requirements.require(Requirements.wayBack(Capabilities.probe(from, back.from().side()), target,
         Requirements.loginHasPassword(back.from())), step);
+    Requirements.requireLogin(target, to, back.from().conninfo(), back.name(), step);
   }
 
   private static void awaitFence(Connection fenced, String side, int major, Duration wait) throws SQLException, ReplicatorException {
