@@ -96,9 +96,9 @@ public final class Requirements {
    * to the other side through {@code conninfo} ({@link SubscriptionLogin}); call it once
    * {@link #require} passed (a login without REPLICATION on the source fails for that reason alone).
    */
-  public static void requireLogin(Capabilities target, Connection c, String conninfo, String publication, String step)
+  public static void requireLogin(Connection target, Side side, String conninfo, String publication, String step)
       throws SQLException, ReplicatorException {
-    Optional<Gap> gap = SubscriptionLogin.check(c, target.side(), conninfo, publication);
+    Optional<Gap> gap = SubscriptionLogin.check(target, side, conninfo, publication);
     if (gap.isPresent()) {
       throw new ReplicatorException(Failure.CONNECTION, gap.get().describe() + " (" + step + " changed nothing)", gap.get().remedy());
     }

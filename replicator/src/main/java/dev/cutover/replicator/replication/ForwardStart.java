@@ -139,9 +139,9 @@ public final class ForwardStart {
       throw new ReplicatorException(Failure.PRECONDITION, "old has wal_level = " + walLevel + ", logical replication needs logical",
           "ALTER SYSTEM SET wal_level = logical and restart old (RDS: rds.logical_replication = 1 in the parameter group)");
     }
-    Capabilities target = Capabilities.probe(n, Side.NEW);
-    Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), target, Requirements.loginHasPassword(old)), "start");
-    Requirements.requireLogin(target, n, old.conninfo(), Names.FORWARD, "start");
+    Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
+        Requirements.loginHasPassword(old)), "start");
+    Requirements.requireLogin(n, Side.NEW, old.conninfo(), Names.FORWARD, "start");
     if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
       throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + Names.FORWARD + " from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");

@@ -204,10 +204,9 @@ public final class Reverse {
    * both sides, or with {@link Failure#CONNECTION} when its subscription could not log in.
    */
   private static void requirePrivileges(Way back, Connection from, Connection to, String step) throws SQLException, ReplicatorException {
-    Capabilities target = Capabilities.probe(to, back.to().side());
-    Requirements.require(Requirements.wayBack(Capabilities.probe(from, back.from().side()), target,
+    Requirements.require(Requirements.wayBack(Capabilities.probe(from, back.from().side()), Capabilities.probe(to, back.to().side()),
         Requirements.loginHasPassword(back.from())), step);
-    Requirements.requireLogin(target, to, back.from().conninfo(), back.name(), step);
+    Requirements.requireLogin(to, back.to().side(), back.from().conninfo(), back.name(), step);
   }
 
   private static void awaitFence(Connection fenced, String side, int major, Duration wait) throws SQLException, ReplicatorException {
