@@ -72,26 +72,44 @@ final class Workload {
     int b = 1 + (a + r.nextInt(TortureSchema.ACCOUNTS - 1)) % TortureSchema.ACCOUNTS;
     long amount = 1 + r.nextInt(1000);
     long op = ops.getAndIncrement();
+    transaction(Kind.TRANSFER, op, 1, c -> {
+      // Lower account first, so that two transfers never wait for each other in a cycle.
+      Where w1 = move(c, a < b ? -amount : amount, Math.min(a, b));
+      Where w2 = move(c, a < b ? amount : -amount, Math.max(a, b));
+      Recorded rec = record(c, op, Kind.TRANSFER, a, b, amount);
+      sameTransaction(Kind.TRANSFER, op, w1, w2, rec.where());
+      return List.of(rec);
+    });
+  }
+
+  /** The statements of one explicit transaction; returns the rows it recorded, acknowledged once it commits. */
+  @FunctionalInterface
+  private interface Statements {
+    List<Recorded> run(Connection c) throws SQLException;
+  }
+
+  /**
+   * Runs {@code statements} in one transaction ({@code setAutoCommit(false)}, {@code commit()}),
+   * journals the failure with where it stood (before commit nothing can have committed), and
+   * acknowledges the rows after the commit returned.
+   */
+  private void transaction(Kind kind, long firstOp, int count, Statements statements) {
     String last = lastSwitch.get();
     Journal.Phase phase = Journal.Phase.BEFORE_COMMIT;
     List<Recorded> committed = null;
     try (Connection c = pool.getConnection()) {
       c.setAutoCommit(false);
       try {
-        // Lower account first, so that two transfers never wait for each other in a cycle.
-        Where w1 = move(c, a < b ? -amount : amount, Math.min(a, b));
-        Where w2 = move(c, a < b ? amount : -amount, Math.max(a, b));
-        Recorded rec = record(c, op, Kind.TRANSFER, a, b, amount);
-        sameTransaction(Kind.TRANSFER, op, w1, w2, rec.where());
+        List<Recorded> rows = statements.run(c);
         phase = Journal.Phase.AT_COMMIT;
         c.commit();
-        committed = List.of(rec);
+        committed = rows;
       } catch (SQLException e) {
-        failed(op, 1, Kind.TRANSFER, e, phase, last);
+        failed(firstOp, count, kind, e, phase, last);
         rollbackQuietly(c);
       }
     } catch (SQLException e) {
-      failed(op, 1, Kind.TRANSFER, e, phase, last);
+      failed(firstOp, count, kind, e, phase, last);
     }
     acknowledged(committed);
   }
@@ -112,36 +130,23 @@ final class Workload {
   /** Three operations in one JDBC batch, read back inside the transaction. */
   private void batch() {
     long first = ops.getAndAdd(3);
-    String last = lastSwitch.get();
-    Journal.Phase phase = Journal.Phase.BEFORE_COMMIT;
-    List<Recorded> committed = null;
-    try (Connection c = pool.getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        Where before = whereAmI(c);
-        try (PreparedStatement ps = c.prepareStatement(TortureSchema.RECORD_QUIETLY)) {
-          for (long op = first; op < first + 3; op++) {
-            bindRecord(ps, op, Kind.BATCH, null, null, 0);
-            ps.addBatch();
-          }
-          ps.executeBatch();
+    transaction(Kind.BATCH, first, 3, c -> {
+      Where before = whereAmI(c);
+      try (PreparedStatement ps = c.prepareStatement(TortureSchema.RECORD_QUIETLY)) {
+        for (long op = first; op < first + 3; op++) {
+          bindRecord(ps, op, Kind.BATCH, null, null, 0);
+          ps.addBatch();
         }
-        Map<Long, Recorded> rows = ownRows(c, new long[] {first, first + 1, first + 2}, whereAmI(c));
-        sameTransaction(Kind.BATCH, first, before, rows.isEmpty() ? before : rows.values().iterator().next().where());
-        if (rows.size() != 3) {
-          journal.violation("I4", "batch ops " + first + ".." + (first + 2) + " not all visible in their own transaction: " + rows.keySet());
-        }
-        phase = Journal.Phase.AT_COMMIT;
-        c.commit();
-        committed = new ArrayList<>(rows.values());
-      } catch (SQLException e) {
-        failed(first, 3, Kind.BATCH, e, phase, last);
-        rollbackQuietly(c);
+        ps.executeBatch();
       }
-    } catch (SQLException e) {
-      failed(first, 3, Kind.BATCH, e, phase, last);
-    }
-    acknowledged(committed);
+      Map<Long, Recorded> rows = ownRows(c, new long[] {first, first + 1, first + 2}, whereAmI(c));
+      sameTransaction(Kind.BATCH, first, before, rows.isEmpty() ? before : rows.values().iterator().next().where());
+      if (rows.size() != 3) {
+        journal.violation("I4", "batch ops " + first + ".." + (first + 2) + " not all visible in their own transaction: "
+            + rows.keySet());
+      }
+      return new ArrayList<>(rows.values());
+    });
   }
 
   /** Transaction boundaries sent as SQL text: the driver must see them from the server's state. */
@@ -182,36 +187,22 @@ final class Workload {
   /** A transaction held open for {@code millis} after its first write: a straggler for the drain. */
   void straggler(long millis) {
     long op = ops.getAndIncrement();
-    String last = lastSwitch.get();
-    Journal.Phase phase = Journal.Phase.BEFORE_COMMIT;
-    List<Recorded> committed = null;
-    try (Connection c = pool.getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        Where w1;
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO scratch (instance, op) VALUES (?, ?)"
-            + " RETURNING current_setting('" + TortureSchema.SIDE_SETTING + "'), pg_backend_pid(), txid_current()")) {
-          ps.setString(1, instance);
-          ps.setLong(2, op);
-          try (ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            w1 = new Where(rs.getString(1), rs.getInt(2), rs.getLong(3));
-          }
+    transaction(Kind.STRAGGLER, op, 1, c -> {
+      Where w1;
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO scratch (instance, op) VALUES (?, ?)"
+          + " RETURNING current_setting('" + TortureSchema.SIDE_SETTING + "'), pg_backend_pid(), txid_current()")) {
+        ps.setString(1, instance);
+        ps.setLong(2, op);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          w1 = new Where(rs.getString(1), rs.getInt(2), rs.getLong(3));
         }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(millis)); // the straggler's own work, by design
-        Recorded rec = record(c, op, Kind.STRAGGLER, null, null, 0);
-        sameTransaction(Kind.STRAGGLER, op, w1, rec.where());
-        phase = Journal.Phase.AT_COMMIT;
-        c.commit();
-        committed = List.of(rec);
-      } catch (SQLException e) {
-        failed(op, 1, Kind.STRAGGLER, e, phase, last);
-        rollbackQuietly(c);
       }
-    } catch (SQLException e) {
-      failed(op, 1, Kind.STRAGGLER, e, phase, last);
-    }
-    acknowledged(committed);
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(millis)); // the straggler's own work, by design
+      Recorded rec = record(c, op, Kind.STRAGGLER, null, null, 0);
+      sameTransaction(Kind.STRAGGLER, op, w1, rec.where());
+      return List.of(rec);
+    });
   }
 
   /** A read-only transaction that keeps a cursor open for {@code millis}, fetching slowly. */
