@@ -162,11 +162,14 @@ final class Rounds {
     batch.addAll(more);
     run.attempts.add(plan.number(), more.events()).forEach(a -> roundAttempts.put(a.id() + a.from(), a));
 
+    long checking = System.nanoTime();
     found.addAll(checks.afterRound(plan, before, serving, batch, List.copyOf(roundAttempts.values()), settled, left, notes));
+    long checkMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - checking);
+    run.summary.longestCheckMillis = Math.max(run.summary.longestCheckMillis, checkMillis);
     run.record(found);
     List<String> texts = found.stream().map(Invariants.Violation::toString).toList();
-    run.rounds.add(new RunRecord.RoundLog(plan.number(), startedAt, run.runMillis(), before.value(), serving.value(), plan, applied,
-        List.copyOf(roundAttempts.values()), notes, texts));
+    run.rounds.add(new RunRecord.RoundLog(plan.number(), startedAt, run.runMillis(), checkMillis, before.value(), serving.value(),
+        plan, applied, List.copyOf(roundAttempts.values()), notes, texts));
     run.progress("round %d: %s; serving %s%s; %s", plan.number(), TortureRun.describe(List.copyOf(roundAttempts.values())), serving.value(),
         caughtUp ? "" : " (replication not caught up)", texts.isEmpty() ? "invariants hold" : "VIOLATED: " + texts);
     return texts;

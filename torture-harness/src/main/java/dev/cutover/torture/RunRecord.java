@@ -23,6 +23,7 @@ record RunRecord(String tool, RunOptions options, String machine, String servers
    * One round as it happened.
    *
    * @param startedAt when it began, ms from the start of the run
+   * @param checkMillis how long the checks after it took
    * @param servingBefore the side that served when it began
    * @param servingAfter the side that served after it
    * @param plan what the schedule said
@@ -31,7 +32,7 @@ record RunRecord(String tool, RunOptions options, String machine, String servers
    * @param notes what the operator did and saw (turnarounds, fixes, instances left behind)
    * @param violations what the checks after the round found
    */
-  record RoundLog(int number, long startedAt, long endedAt, String servingBefore, String servingAfter, Schedule.Round plan,
+  record RoundLog(int number, long startedAt, long endedAt, long checkMillis, String servingBefore, String servingAfter, Schedule.Round plan,
       List<Nemesis.Applied> applied, List<Attempts.Attempt> attempts, List<String> notes, List<String> violations) {}
 
   static final String TOOL = "cutover-torture";

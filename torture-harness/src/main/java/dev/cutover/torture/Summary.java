@@ -30,6 +30,7 @@ final class Summary {
   long externalRefused;
   long externalCommitted;
   long i5Checked;
+  long longestCheckMillis;
   double seconds;
   String servers = "";
   String stopReason = "";
@@ -79,6 +80,7 @@ final class Summary {
     rows.add(row("faults injected", faults.values().stream().mapToLong(Long::longValue).sum()));
     faults.forEach((kind, n) -> rows.add(row("  " + kind, n)));
     rows.add(row("rounds checked for I5 (no fault that fails transactions)", i5Checked));
+    rows.add(row("longest check after a round", longestCheckMillis + " ms"));
     rows.add(row("findings (no invariant broken)", findings.size()));
     rows.add(row("invariant violations", violations.size()));
     return rows;
@@ -134,6 +136,7 @@ final class Summary {
     doc.put("externalWriter", Map.of("committed", externalCommitted, "refusedByFence", externalRefused));
     doc.put("faults", faults);
     doc.put("roundsCheckedForI5", i5Checked);
+    doc.put("longestCheckMillis", longestCheckMillis);
     doc.put("findings", findings);
     doc.put("violations", violations.stream().map(Invariants.Violation::toString).toList());
     return doc;

@@ -19,7 +19,7 @@ class RunRecordTest {
     RunOptions options = new RunOptions(12, 17, 5, 0, 99, 2, 2, 20, 2, 6, 1000, 3000, java.util.Set.of(Schedule.FaultKind.KILL_APP));
     Schedule.Generator g = new Schedule.Generator(99, List.of("i0", "p0"), List.of("p0"));
     List<RunRecord.RoundLog> rounds = IntStream.rangeClosed(1, 30).mapToObj(n -> new RunRecord.RoundLog(n, n * 1000L,
-        n * 1000L + 900, "old", "new", g.round(n), List.of(new Nemesis.Applied("flag -> new", 1, 1, "")),
+        n * 1000L + 900, 120, "old", "new", g.round(n), List.of(new Nemesis.Applied("flag -> new", 1, 1, "")),
         List.of(new Attempts.Attempt(n, "id" + n, "old", "new", Attempts.Outcome.COMPLETED, "", "", List.of("i0.1"), 1234)),
         List.of("a note"), List.of())).toList();
     RunRecord written = new RunRecord(RunRecord.TOOL, options, "machine", "servers", rounds, List.of("I1: lost"),

@@ -47,7 +47,7 @@ class TortureSmokeTest {
     Schedule.Generator generator = new Schedule.Generator(SEED, List.of("i0", "i1", "p0", "p1"), List.of("p0", "p1"));
     List<Schedule.Round> plans = List.of(generator.round(1), generator.round(2), generator.round(3));
     RunRecord written = new RunRecord(RunRecord.TOOL, options(0), "", "", plans.stream().map(p -> new RunRecord.RoundLog(
-        p.number(), 0, 0, "", "", p, List.of(), List.of(), List.of(), List.of())).toList(), List.of(), java.util.Map.of(),
+        p.number(), 0, 0, 0, "", "", p, List.of(), List.of(), List.of(), List.of())).toList(), List.of(), java.util.Map.of(),
         java.util.Map.of());
     Path file = out.resolve("given.json");
     written.write(file);
