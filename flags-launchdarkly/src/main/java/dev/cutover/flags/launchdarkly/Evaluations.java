@@ -1,4 +1,4 @@
-package dev.cutover.flags;
+package dev.cutover.flags.launchdarkly;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;

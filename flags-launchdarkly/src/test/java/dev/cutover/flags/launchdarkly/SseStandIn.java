@@ -1,4 +1,4 @@
-package dev.cutover.flags;
+package dev.cutover.flags.launchdarkly;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

@@ -1,4 +1,4 @@
-package dev.cutover.flags;
+package dev.cutover.flags.launchdarkly;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
@@ -7,15 +7,19 @@ import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
 import static com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED;
-import static dev.cutover.flags.LaunchDarklyPayloads.FLAG_KEY;
-import static dev.cutover.flags.LaunchDarklyPayloads.boolFlag;
-import static dev.cutover.flags.LaunchDarklyPayloads.numberFlag;
-import static dev.cutover.flags.LaunchDarklyPayloads.put;
-import static dev.cutover.flags.LaunchDarklyPayloads.stringFlag;
-import static dev.cutover.flags.LaunchDarklyPayloads.targetedFlag;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.FLAG_KEY;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.boolFlag;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.numberFlag;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.put;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.stringFlag;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.targetedFlag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.flags.RoutingFlags;
+import dev.cutover.flags.Target;
+import dev.cutover.flags.Decision;
+import dev.cutover.flags.FlagHealth;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;

@@ -7,18 +7,19 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Reads and validates one flag setting at a time. Every error names the key and the bad value,
- * except for secrets, whose values never appear in a message.
+ * A flag source's settings, read and validated one at a time: for {@link FlagProvider}s. Every
+ * error is an {@link IllegalArgumentException} that names the key and the bad value, except for
+ * secrets, whose values never appear in a message.
  */
-final class Settings {
+public final class FlagSettings {
   private final Map<String, String> values;
 
-  Settings(Map<String, String> values) {
+  public FlagSettings(Map<String, String> values) {
     this.values = values;
   }
 
   /** The trimmed value, or null when the key is absent or blank. */
-  String get(String key) {
+  public String get(String key) {
     String value = values.get(key);
     if (value == null || value.isBlank()) {
       return null;
@@ -26,12 +27,12 @@ final class Settings {
     return value.trim();
   }
 
-  String get(String key, String fallback) {
+  public String get(String key, String fallback) {
     String value = get(key);
     return value == null ? fallback : value;
   }
 
-  String required(String key, String what) {
+  public String required(String key, String what) {
     String value = get(key);
     if (value == null) {
       throw new IllegalArgumentException(key + " is required: " + what);
@@ -39,7 +40,7 @@ final class Settings {
     return value;
   }
 
-  Target target(String key, Target fallback) {
+  public Target target(String key, Target fallback) {
     String value = get(key);
     if (value == null) {
       return fallback;
@@ -51,7 +52,7 @@ final class Settings {
     }
   }
 
-  boolean bool(String key, boolean fallback) {
+  public boolean bool(String key, boolean fallback) {
     String value = get(key);
     if (value == null) {
       return fallback;
@@ -67,7 +68,7 @@ final class Settings {
   }
 
   /** A non-negative duration written in milliseconds. */
-  Duration millis(String key, Duration fallback) {
+  public Duration millis(String key, Duration fallback) {
     String value = get(key);
     if (value == null) {
       return fallback;
@@ -86,7 +87,7 @@ final class Settings {
   }
 
   /** An absolute http or https URI, or null when absent. */
-  URI uri(String key) {
+  public URI uri(String key) {
     String value = get(key);
     if (value == null) {
       return null;

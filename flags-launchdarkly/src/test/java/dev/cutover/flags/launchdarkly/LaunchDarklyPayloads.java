@@ -1,4 +1,4 @@
-package dev.cutover.flags;
+package dev.cutover.flags.launchdarkly;
 
 /**
  * What LaunchDarkly's service endpoints send, as JSON text: flags, the streaming {@code put}

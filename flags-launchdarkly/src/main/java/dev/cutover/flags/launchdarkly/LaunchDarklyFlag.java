@@ -1,4 +1,4 @@
-package dev.cutover.flags;
+package dev.cutover.flags.launchdarkly;
 
 import com.launchdarkly.sdk.ContextKind;
 import com.launchdarkly.sdk.EvaluationDetail;
@@ -11,6 +11,11 @@ import com.launchdarkly.sdk.server.LDConfig;
 import com.launchdarkly.sdk.server.integrations.ServiceEndpointsBuilder;
 import com.launchdarkly.sdk.server.interfaces.DataSourceStatusProvider;
 import com.launchdarkly.sdk.server.interfaces.FlagChangeListener;
+import dev.cutover.flags.DecidingFlag;
+import dev.cutover.flags.Decision;
+import dev.cutover.flags.FlagHealth;
+import dev.cutover.flags.RoutingFlags;
+import dev.cutover.flags.Target;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;

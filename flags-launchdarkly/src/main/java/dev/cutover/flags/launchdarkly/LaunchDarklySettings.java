@@ -1,5 +1,8 @@
-package dev.cutover.flags;
+package dev.cutover.flags.launchdarkly;
 
+import dev.cutover.flags.FlagSettings;
+import dev.cutover.flags.RoutingFlags;
+import dev.cutover.flags.Target;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -39,7 +42,7 @@ record LaunchDarklySettings(
    *
    * @throws IllegalArgumentException naming the key and the bad value (never the SDK key's value)
    */
-  static LaunchDarklySettings from(Settings settings, Function<String, String> env) {
+  static LaunchDarklySettings from(FlagSettings settings, Function<String, String> env) {
     String sdkKey = settings.get(RoutingFlags.LD_SDK_KEY);
     if (sdkKey == null) {
       String fromEnv = env.apply(SDK_KEY_ENV);

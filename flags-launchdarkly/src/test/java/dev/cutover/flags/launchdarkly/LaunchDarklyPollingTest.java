@@ -1,4 +1,4 @@
-package dev.cutover.flags;
+package dev.cutover.flags.launchdarkly;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
@@ -7,13 +7,17 @@ import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.wireMockConfig;
 import static com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED;
-import static dev.cutover.flags.LaunchDarklyPayloads.FLAG_KEY;
-import static dev.cutover.flags.LaunchDarklyPayloads.all;
-import static dev.cutover.flags.LaunchDarklyPayloads.boolFlag;
-import static dev.cutover.flags.LaunchDarklyPayloads.stringFlag;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.FLAG_KEY;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.all;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.boolFlag;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.stringFlag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.flags.RoutingFlags;
+import dev.cutover.flags.Target;
+import dev.cutover.flags.FlagHealth;
+import dev.cutover.flags.FlagSettings;
 import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import com.launchdarkly.sdk.server.Components;
@@ -165,7 +169,7 @@ class LaunchDarklyPollingTest {
 
   private void openFastPolling(UnaryOperator<LDConfig.Builder> more) {
     LaunchDarklySettings parsed =
-        LaunchDarklySettings.from(new Settings(settings()), name -> null);
+        LaunchDarklySettings.from(new FlagSettings(settings()), name -> null);
     flag = LaunchDarklyFlag.open(parsed, config -> more.apply(config.dataSource(pollingEvery(FAST_POLL))));
   }
 
