@@ -5,6 +5,7 @@ import dev.cutover.driver.config.SettingSources;
 import dev.cutover.driver.jdbc.Connections;
 import dev.cutover.driver.switching.Router;
 import dev.cutover.driver.switching.SwitchListener;
+import dev.cutover.flags.CutoverVersion;
 import java.sql.Connection;
 import java.sql.Driver;
 import java.sql.DriverManager;
@@ -107,14 +108,15 @@ public final class CutoverDriver implements Driver {
     return new DriverPropertyInfo[0];
   }
 
+  /** The major number of Cutover's version ({@link CutoverVersion}). */
   @Override
   public int getMajorVersion() {
-    return 0;
+    return CutoverVersion.major();
   }
 
   @Override
   public int getMinorVersion() {
-    return 1;
+    return CutoverVersion.minor();
   }
 
   /** Not compliant: PostgreSQL itself is not, and we add nothing to that. */

@@ -150,8 +150,7 @@ public final class ReplicatorCli {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = ReplicatorCli.class.getPackage().getImplementationVersion();
-      return new String[] {"cutover-replicator " + (v == null ? "0.1.0-SNAPSHOT" : v)};
+      return new String[] {"cutover-replicator " + dev.cutover.flags.CutoverVersion.get()};
     }
   }
 }
