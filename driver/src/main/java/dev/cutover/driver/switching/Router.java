@@ -449,6 +449,11 @@ public final class Router implements RouterMXBean {
   }
 
   @Override
+  public String getInstance() {
+    return instance;
+  }
+
+  @Override
   public String getServing() {
     return route.serving().value();
   }
