@@ -53,9 +53,10 @@ class CutoverMetricsTest {
   void started_router_gaugesFollowItUntilStopped() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     FakeRouter router = new FakeRouter();
+    RouterMXBean bean = router.bean();
     try (CutoverMetrics metrics = new CutoverMetrics()) {
       metrics.bindTo(registry);
-      metrics.started(router);
+      metrics.started(bean);
 
       assertThat(registry.get("cutover.serving").tag("service", "booking").gauge().value()).isZero();
       router.serving = "new";
@@ -67,7 +68,7 @@ class CutoverMetricsTest {
       router.health = "OFF";
       assertThat(registry.get("cutover.flag.health").gauge().value()).isEqualTo(2);
 
-      metrics.stopped(router);
+      metrics.stopped(bean);
       assertThat(registry.find("cutover.serving").gauges()).isEmpty();
     }
   }
@@ -79,25 +80,30 @@ class CutoverMetricsTest {
         Duration.ofMillis(42), 0, 2, 10, List.of(), Instant.now());
   }
 
-  /** A router as the MXBean shows it, with values a test can change. */
-  static final class FakeRouter implements RouterMXBean {
+  /**
+   * A router as the MXBean shows it, with values a test can change; a proxy, so that attributes
+   * the MXBean gains later need no change here.
+   */
+  static final class FakeRouter {
     volatile String serving = "old";
     volatile String health = "VALID";
     volatile boolean holding;
 
-    @Override public String getService() { return "booking"; }
-    @Override public String getInstance() { return "web-1"; }
-    @Override public String getServing() { return serving; }
-    @Override public String getFlagTarget() { return serving; }
-    @Override public String getFlagHealth() { return health; }
-    @Override public boolean isHolding() { return holding; }
-    @Override public long getFlagRejectedValues() { return 0; }
-    @Override public boolean isControlSchemaPresent() { return true; }
-    @Override public int getLogicalConnections() { return 0; }
-    @Override public long getSwitchesCompleted() { return 0; }
-    @Override public long getSwitchesAborted() { return 0; }
-    @Override public long getTransactionsRolledBack() { return 0; }
-    @Override public long getGateWaits() { return 0; }
-    @Override public String getLastSwitch() { return ""; }
+    RouterMXBean bean() {
+      return (RouterMXBean) java.lang.reflect.Proxy.newProxyInstance(RouterMXBean.class.getClassLoader(),
+          new Class<?>[] {RouterMXBean.class}, (proxy, method, args) -> switch (method.getName()) {
+            case "getService" -> "booking";
+            case "getInstance" -> "web-1";
+            case "getServing", "getFlagTarget" -> serving;
+            case "getFlagHealth" -> health;
+            case "isHolding" -> holding;
+            case "isControlSchemaPresent" -> true;
+            case "hashCode" -> System.identityHashCode(proxy);
+            case "equals" -> proxy == args[0];
+            case "toString" -> "FakeRouter";
+            default -> method.getReturnType() == long.class ? 0L : method.getReturnType() == int.class ? 0
+                : method.getReturnType() == boolean.class ? false : "";
+          });
+    }
   }
 }
