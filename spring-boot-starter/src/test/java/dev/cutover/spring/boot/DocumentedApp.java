@@ -155,6 +155,18 @@ final class DocumentedApp implements AutoCloseable {
     await().atMost(Duration.ofSeconds(30)).until(() -> acknowledged.size() >= count);
   }
 
+  /** The versions Flyway recorded as applied on old, where the application started. */
+  List<String> migratedOnOld() throws Exception {
+    List<String> versions = new ArrayList<>();
+    try (Connection c = pair.oldServer().connect(DATABASE); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT version FROM flyway_schema_history WHERE success ORDER BY installed_rank")) {
+      while (rs.next()) {
+        versions.add(rs.getString(1));
+      }
+    }
+    return versions;
+  }
+
   /** The bookings on new, by seq. */
   List<Integer> bookingsOnNew() throws Exception {
     List<Integer> seqs = new ArrayList<>();

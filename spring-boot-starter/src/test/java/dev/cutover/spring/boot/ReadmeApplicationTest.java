@@ -56,6 +56,7 @@ class ReadmeApplicationTest {
 
   @Test
   void readmeConfiguration_flipUnderWrites_movesToNewWithNothingLost() throws Exception {
+    assertThat(app.migratedOnOld()).as("Flyway migrated at start, through the Cutover data source").containsExactly("1");
     assertThat(app.get("/actuator/health")).contains("\"cutover\"").contains("\"serving\":\"old\"")
         .contains("\"flagHealth\":\"VALID\"").contains("\"controlSchema\":true");
     List<DocumentedApp.Writes> writes = new ArrayList<>();
