@@ -123,6 +123,6 @@ class SwitchStatusTest {
     return DriverManager.getConnection("jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port()
         + "/" + DB + "?cutover.new.url=" + URLEncoder.encode(pair.newServer().jdbcUrl(DB), StandardCharsets.UTF_8)
         + "&cutover.service=" + SERVICE + "&cutover.instance=" + instance + "&cutover.flag.provider=manual"
-        + "&cutover.flag.key=" + SERVICE + "&cutover.drain.timeout=15s", p);
+        + "&cutover.flag.key=" + SERVICE + "&cutover.drain.timeout=30s", p); // long: the test holds a transaction open on purpose
   }
 }
