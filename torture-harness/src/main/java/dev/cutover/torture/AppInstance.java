@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.RouterNames;
 import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.driver.switching.SwitchListener;
 import java.io.IOException;
@@ -17,7 +18,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -173,9 +173,11 @@ final class AppInstance implements AutoCloseable {
       try {
         ObjectName name = router;
         if (name == null) {
-          Set<ObjectName> found = beans.queryNames(new ObjectName("dev.cutover:type=Router,service="
-              + ObjectName.quote(InstanceSpec.SERVICE) + ",instance=" + ObjectName.quote(spec.name()) + ",*"), null);
-          name = found.isEmpty() ? null : found.iterator().next();
+          for (ObjectName candidate : beans.queryNames(RouterNames.pattern(InstanceSpec.SERVICE), null)) {
+            if (spec.name().equals(beans.getAttribute(candidate, "Instance"))) {
+              name = candidate;
+            }
+          }
           router = name;
         }
         if (name != null) {
