@@ -125,6 +125,22 @@ final class Replicated {
     }
   }
 
+  /**
+   * Installs the control schema on both databases after the fact, as the replicator's start does
+   * for an application already running, and lets replication pick up its barrier table.
+   */
+  void installControlSchema() throws Exception {
+    for (Connection c : new Connection[] {oldDirect(), newDirect()}) {
+      try (c) {
+        ControlSchema.install(c);
+      }
+    }
+    try (Connection n = newDirect(); Statement s = n.createStatement()) {
+      s.execute("ALTER SUBSCRIPTION " + forward + " REFRESH PUBLICATION");
+    }
+    awaitReplicated();
+  }
+
   void stopForward() throws SQLException {
     try (Connection n = newDirect()) {
       LogicalReplication.disable(n, forward);

@@ -137,6 +137,63 @@ class SessionMoveTest {
   }
 
   @Test
+  void cursorHeldPastDrainTimeout_getsRetryable40001OnNextNext_andThePooledConnectionRetriesWithItsState()
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection old = db.oldDirect(); Statement s = old.createStatement()) {
+      s.execute("INSERT INTO tenant_a.note (body) SELECT 'row ' || g FROM generate_series(1, 10) g");
+      s.execute("INSERT INTO doc (tenant, body) VALUES (7, 'ours')");
+    }
+    db.awaitReplicated();
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(db.url("cutover.drain.timeout=300ms"));
+    config.setUsername(db.user());
+    config.setConnectionInitSql(INIT_SQL);
+    config.setMaximumPoolSize(2);
+    config.setMinimumIdle(2);
+    config.setPoolName("cursor-straggler");
+    try (SwitchEvents events = new SwitchEvents(db.database); HikariDataSource pool = new HikariDataSource(config);
+        Connection c = pool.getConnection()) {
+      c.setAutoCommit(false);
+      try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT body FROM note ORDER BY id")) {
+        ps.setFetchSize(2);
+        ResultSet rs = ps.executeQuery();
+        assertThat(rs.next()).isTrue();
+
+        db.flip(Target.NEW);
+        dev.cutover.driver.switching.SwitchEvent event = events.next();
+        assertThat(event.outcome()).isEqualTo(Outcome.COMPLETED);
+        assertThat(event.rolledBack()).isEqualTo(1);
+
+        assertThatThrownBy(rs::next)
+            .isInstanceOf(java.sql.SQLTransactionRollbackException.class)
+            .hasMessageContaining("cutover.drain.timeout")
+            .satisfies(e -> {
+              assertThat(((SQLException) e).getSQLState()).isEqualTo("40001");
+              for (Throwable t = e; t != null; t = t.getCause()) {
+                assertThat(t.getMessage()).as("cause chain").doesNotContain("has been closed");
+              }
+            });
+        assertThatThrownBy(c::getSchema).as("a generated method's error is translated too")
+            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
+        c.rollback();
+
+        int rows = 0;
+        try (ResultSet again = ps.executeQuery()) {
+          while (again.next()) {
+            rows++;
+          }
+        }
+        c.commit();
+        assertThat(rows).isEqualTo(10);
+      }
+      assertSession(c, pair.newServer().port());
+      c.commit();
+      assertThat(pool.getHikariPoolMXBean().getTotalConnections()).as("HikariCP evicted nothing").isEqualTo(2);
+    }
+  }
+
+  @Test
   void flip_sessionHoldingWhatCannotMove_failsLoudlyNamingIt() throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url())) {
