@@ -74,9 +74,18 @@ final class Replicated {
 
   /** The application's URL: old as the main URL, new and the flag as parameters. */
   String url(String... extra) {
-    StringBuilder url = new StringBuilder("jdbc:cutover:postgresql://")
-        .append(pair.oldServer().host()).append(':').append(pair.oldServer().port()).append('/').append(database)
-        .append("?cutover.new.url=").append(URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8))
+    return urlVia(pair.oldServer().jdbcUrl(database), pair.newServer().jdbcUrl(database), extra);
+  }
+
+  /**
+   * The application's URL reaching the databases through something in between (a pooler, a
+   * relay): {@code oldUrl} and {@code newUrl} are jdbc:postgresql: URLs, the old one's parameters
+   * kept as PgJDBC's.
+   */
+  String urlVia(String oldUrl, String newUrl, String... extra) {
+    String old = oldUrl.substring("jdbc:postgresql://".length());
+    StringBuilder url = new StringBuilder("jdbc:cutover:postgresql://").append(old).append(old.contains("?") ? '&' : '?')
+        .append("cutover.new.url=").append(URLEncoder.encode(newUrl, StandardCharsets.UTF_8))
         .append("&cutover.flag.provider=manual&cutover.flag.key=").append(flagKey)
         .append("&cutover.service=").append(database);
     for (String e : extra) {
