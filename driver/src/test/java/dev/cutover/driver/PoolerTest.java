@@ -1,6 +1,7 @@
 package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
@@ -10,6 +11,9 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.TcpProxy;
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -46,6 +50,46 @@ class PoolerTest {
       assertThat(event.gateWaits()).isZero();
       DrainTest.insert(app, "still on old");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+  }
+
+  @Test
+  void transactionOutlivingDrainTimeoutThroughPgBouncer_getsRetryable40001_andLeavesNothingBehind(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (PgBouncer bouncer = PgBouncer.start(Map.of(
+            "app_old", new PgBouncer.Backend(pair.oldServer(), db.database),
+            "app_new", new PgBouncer.Backend(pair.newServer(), db.database)));
+        SwitchEvents events = new SwitchEvents(db.database);
+        Connection slow = DrainTest.connect(db.urlVia(bouncer.jdbcUrl("app_old") + "?prepareThreshold=0",
+            bouncer.jdbcUrl("app_new") + "?prepareThreshold=0", "cutover.drain.timeout=300ms",
+            "cutover.old.direct-url=" + java.net.URLEncoder.encode(pair.oldServer().jdbcUrl(db.database),
+                java.nio.charset.StandardCharsets.UTF_8),
+            "cutover.new.direct-url=" + java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db.database),
+                java.nio.charset.StandardCharsets.UTF_8)))) {
+      slow.setAutoCommit(false);
+      DrainTest.insert(slow, "doomed");
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.rolledBack()).isEqualTo(1);
+
+      assertThatThrownBy(() -> DrainTest.insert(slow, "doomed-2"))
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"))
+          .hasMessageContaining("cutover.drain.timeout");
+      slow.rollback();
+      DrainTest.insert(slow, "retried");
+      slow.commit();
+      assertThat(DrainTest.sideOf(slow)).isEqualTo(pair.newServer().port());
+    }
+    db.awaitReplicated();
+    for (Connection direct : new Connection[] {db.oldDirect(), db.newDirect()}) {
+      try (direct; Statement s = direct.createStatement();
+          ResultSet rs = s.executeQuery("SELECT string_agg(body, ',') FROM note")) {
+        rs.next();
+        assertThat(rs.getString(1)).as("rows on " + direct.getMetaData().getURL()).isIn("retried", null);
+      }
     }
   }
 

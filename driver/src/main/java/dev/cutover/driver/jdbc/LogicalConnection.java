@@ -305,7 +305,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     Doom d = new Doom(reason);
     doom = d;
     if (!ACTIVITY.compareAndSet(this, BUSY, DOOMED)) {
-      return 0;
+      return -1;
     }
     boolean pooled = router.handover().pooled(side);
     List<String> names = pooled ? null : orEmpty(router.handover().customSettings());

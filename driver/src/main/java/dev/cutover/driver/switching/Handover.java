@@ -92,27 +92,37 @@ public final class Handover {
   }
 
   /**
+   * What {@link #rollBack} did.
+   *
+   * @param count transactions rolled back
+   * @param pids their server processes, to wait for (none behind a pooler, where they are unknown)
+   */
+  record RolledBack(int count, List<Integer> pids) {}
+
+  /**
    * Rolls back every session still in a transaction, in parallel, each bounded by {@code
    * timeoutNanos}.
-   *
-   * @return the server processes to wait for
    */
-  List<Integer> rollBack(String why, long timeoutNanos) {
+  RolledBack rollBack(String why, long timeoutNanos) {
     List<CompletableFuture<Integer>> dooming = new ArrayList<>();
     for (Session s : router.sessions()) {
       if (s.activity() == Session.BUSY) {
         dooming.add(CompletableFuture.supplyAsync(() -> s.doom(why, timeoutNanos), WORKERS));
       }
     }
+    int count = 0;
     List<Integer> pids = new ArrayList<>();
     for (CompletableFuture<Integer> f : dooming) {
       // doom bounds itself; the margin covers the thread hand-off
       Integer pid = await(f, timeoutNanos + TimeUnit.SECONDS.toNanos(1));
+      if (pid != null && pid >= 0) {
+        count++;
+      }
       if (pid != null && pid > 0) {
         pids.add(pid);
       }
     }
-    return pids;
+    return new RolledBack(count, pids);
   }
 
   /**

@@ -48,8 +48,8 @@ public interface Session {
    * the session. Blocks for at most {@code timeoutNanos}; past that the physical connection is
    * aborted and the state is lost, which the session reports when it is used again.
    *
-   * @return the backend process id to wait for, or 0 when the transaction had already ended or the
-   *     process is unknown (behind a pooler)
+   * @return the backend process id to wait for; 0 when it rolled the transaction back but the
+   *     process is unknown (behind a pooler); -1 when the transaction had already ended
    */
   int doom(String reason, long timeoutNanos);
 

@@ -435,9 +435,10 @@ final class Switchover {
     String why = "cutover: transaction rolled back: it was still open "
         + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms after the switch from " + from.value() + " to "
         + to.value() + " began (cutover.drain.timeout); retry it";
-    List<Integer> pids = router.handover().rollBack(why, handoverNanos());
+    Handover.RolledBack rolled = router.handover().rollBack(why, handoverNanos());
+    List<Integer> pids = rolled.pids();
     if (pids.isEmpty()) {
-      return 0;
+      return rolled.count();
     }
     Array array = source.createArrayOf("int4", pids.toArray());
     try (PreparedStatement kill = source.prepareStatement("SELECT pg_terminate_backend(p) FROM unnest(?) p");
@@ -451,7 +452,7 @@ final class Switchover {
         try (ResultSet rs = alive.executeQuery()) {
           rs.next();
           if (rs.getInt(1) == 0) {
-            return pids.size();
+            return rolled.count();
           }
         }
         if (System.nanoTime() - deadline > 0) {
