@@ -116,6 +116,28 @@ class PoolerTest {
   }
 
   @Test
+  void start_directUrlNotAnswering_servesAndRefusesSwitches(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    int closedPort;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url(
+        "cutover.new.direct-url=" + java.net.URLEncoder.encode("jdbc:postgresql://127.0.0.1:" + closedPort + "/"
+            + db.database, java.nio.charset.StandardCharsets.UTF_8)))) {
+      DrainTest.insert(app, "served although the direct URL is wrong");
+      assertThat((String[]) RouterBean.attribute(db.database, "PendingGuarantees"))
+          .anySatisfy(p -> assertThat(p).contains("cutover.new.direct-url does not answer").contains(":" + closedPort));
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("new database is unreachable").contains(":" + closedPort);
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+  }
+
+  @Test
   void flip_throughPlainTcpRelays_isNotTakenForAPooler(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     try (TcpProxy toOld = TcpProxy.in(pair.oldServer()); TcpProxy toNew = TcpProxy.in(pair.newServer());

@@ -28,14 +28,15 @@ record Startup(Target serving, boolean control, List<String> pending) {
     SQLException newError = null;
     Connection o = null;
     Connection n = null;
+    List<String> pending = new ArrayList<>();
     try {
       try {
-        o = router.endpoint(Target.OLD).open();
+        o = open(router, Target.OLD, pending);
       } catch (SQLException e) {
         oldError = e;
       }
       try {
-        n = router.endpoint(Target.NEW).open();
+        n = open(router, Target.NEW, pending);
       } catch (SQLException e) {
         newError = e;
       }
@@ -45,7 +46,6 @@ record Startup(Target serving, boolean control, List<String> pending) {
         neither.addSuppressed(newError);
         throw neither;
       }
-      List<String> pending = new ArrayList<>();
       String oldControl = o == null ? null : SwitchCheck.controlProblem(o, Target.OLD);
       String newControl = n == null ? null : SwitchCheck.controlProblem(n, Target.NEW);
       Target serving;
@@ -72,7 +72,7 @@ record Startup(Target serving, boolean control, List<String> pending) {
       }
       for (Connection c : new Connection[] {o, n}) {
         Target side = c == o ? Target.OLD : Target.NEW;
-        if (c != null) {
+        if (c != null && pending.stream().noneMatch(p -> p.startsWith(directUrlKey(side)))) {
           String pooler = SwitchCheck.poolerProblem(router, side, c);
           if (pooler != null) {
             pending.add(pooler + "; until then every switch is refused");
@@ -95,5 +95,28 @@ record Startup(Target serving, boolean control, List<String> pending) {
       Router.closeQuietly(o);
       Router.closeQuietly(n);
     }
+  }
+
+  /**
+   * A session to {@code side} for the switch (its direct URL when it has one). When only the direct
+   * URL fails, the side still serves through the application's URL, and the failure waits in
+   * {@code pending}: a wrong direct URL must not keep the application from starting.
+   */
+  private static Connection open(Router router, Target side, List<String> pending) throws SQLException {
+    try {
+      return router.endpoint(side).open();
+    } catch (SQLException e) {
+      if (router.settings().directUrl(side).isEmpty()) {
+        throw e;
+      }
+      Connection app = router.openApp(side);
+      pending.add(directUrlKey(side) + " does not answer (" + e.getMessage() + "): every switch is refused until it"
+          + " does");
+      return app;
+    }
+  }
+
+  private static String directUrlKey(Target side) {
+    return "cutover." + side.value() + ".direct-url";
   }
 }
