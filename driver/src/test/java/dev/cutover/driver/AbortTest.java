@@ -188,10 +188,7 @@ class AbortTest {
   @Test
   void start_newUnreachable_servesOldAndSaysWhatWaits(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
-    int closedPort;
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-      closedPort = socket.getLocalPort();
-    }
+    int closedPort = Ports.closed();
     String url = db.url().replace(java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db.database),
         java.nio.charset.StandardCharsets.UTF_8), java.net.URLEncoder.encode("jdbc:postgresql://127.0.0.1:" + closedPort
         + "/" + db.database + "?connectTimeout=2", java.nio.charset.StandardCharsets.UTF_8));

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
-import java.net.ServerSocket;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -66,10 +65,7 @@ class BadInputTest {
 
   @Test
   void connect_newUnreachableAtStart_servesOldAndLogsTheNewDatabase() throws Exception {
-    int closedPort;
-    try (ServerSocket s = new ServerSocket(0)) {
-      closedPort = s.getLocalPort();
-    }
+    int closedPort = Ports.closed();
     String unreachable = "jdbc:postgresql://127.0.0.1:" + closedPort + "/app?password=" + SECRET;
     Properties p = new Properties();
     p.setProperty("user", "postgres");
@@ -84,10 +80,7 @@ class BadInputTest {
 
   @Test
   void connect_oldUnreachableWhileItMustServe_namesTheOldDatabase() throws Exception {
-    int closedPort;
-    try (ServerSocket s = new ServerSocket(0)) {
-      closedPort = s.getLocalPort();
-    }
+    int closedPort = Ports.closed();
     SQLException e = connectFails("jdbc:cutover:postgresql://127.0.0.1:" + closedPort + "/app?password=" + SECRET
         + "&cutover.new.url=" + URLEncoder.encode(newUrl + "?password=" + SECRET, StandardCharsets.UTF_8)
         + "&cutover.service=old-unreachable");

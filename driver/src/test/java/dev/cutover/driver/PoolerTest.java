@@ -10,11 +10,12 @@ import dev.cutover.testkit.PgBouncer;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.TcpProxy;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -29,12 +30,9 @@ class PoolerTest {
   @Test
   void flip_throughPgBouncerWithoutDirectUrl_isRefusedNamingTheSetting(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
-    try (PgBouncer bouncer = PgBouncer.start(Map.of(
-            "app_old", new PgBouncer.Backend(pair.oldServer(), db.database),
-            "app_new", new PgBouncer.Backend(pair.newServer(), db.database)));
+    try (PgBouncer bouncer = db.pgBouncer();
         SwitchEvents events = new SwitchEvents(db.database);
-        Connection app = DrainTest.connect(db.urlVia(bouncer.jdbcUrl("app_old") + "?prepareThreshold=0",
-            bouncer.jdbcUrl("app_new") + "?prepareThreshold=0"))) {
+        Connection app = DrainTest.connect(db.urlThrough(bouncer))) {
       DrainTest.insert(app, "through the pooler");
       assertThat((String[]) RouterBean.attribute(db.database, "PendingGuarantees"))
           .anySatisfy(p -> assertThat(p).contains("cutover.old.direct-url"))
@@ -57,16 +55,9 @@ class PoolerTest {
   void transactionOutlivingDrainTimeoutThroughPgBouncer_getsRetryable40001_andLeavesNothingBehind(PostgresPair pair)
       throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
-    try (PgBouncer bouncer = PgBouncer.start(Map.of(
-            "app_old", new PgBouncer.Backend(pair.oldServer(), db.database),
-            "app_new", new PgBouncer.Backend(pair.newServer(), db.database)));
+    try (PgBouncer bouncer = db.pgBouncer();
         SwitchEvents events = new SwitchEvents(db.database);
-        Connection slow = DrainTest.connect(db.urlVia(bouncer.jdbcUrl("app_old") + "?prepareThreshold=0",
-            bouncer.jdbcUrl("app_new") + "?prepareThreshold=0", "cutover.drain.timeout=300ms",
-            "cutover.old.direct-url=" + java.net.URLEncoder.encode(pair.oldServer().jdbcUrl(db.database),
-                java.nio.charset.StandardCharsets.UTF_8),
-            "cutover.new.direct-url=" + java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db.database),
-                java.nio.charset.StandardCharsets.UTF_8)))) {
+        Connection slow = DrainTest.connect(db.urlThrough(bouncer, db.directUrls("cutover.drain.timeout=300ms")))) {
       slow.setAutoCommit(false);
       DrainTest.insert(slow, "doomed");
 
@@ -96,16 +87,11 @@ class PoolerTest {
   @Test
   void flip_directUrlThatIsThePoolerToo_isRefused(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
-    try (PgBouncer bouncer = PgBouncer.start(Map.of(
-            "app_old", new PgBouncer.Backend(pair.oldServer(), db.database),
-            "app_new", new PgBouncer.Backend(pair.newServer(), db.database)));
+    try (PgBouncer bouncer = db.pgBouncer();
         SwitchEvents events = new SwitchEvents(db.database);
-        Connection app = DrainTest.connect(db.urlVia(bouncer.jdbcUrl("app_old") + "?prepareThreshold=0",
-            bouncer.jdbcUrl("app_new") + "?prepareThreshold=0",
-            "cutover.old.direct-url=" + java.net.URLEncoder.encode(pair.oldServer().jdbcUrl(db.database),
-                java.nio.charset.StandardCharsets.UTF_8),
-            "cutover.new.direct-url=" + java.net.URLEncoder.encode(bouncer.jdbcUrl("app_new"),
-                java.nio.charset.StandardCharsets.UTF_8)))) {
+        Connection app = DrainTest.connect(db.urlThrough(bouncer,
+            "cutover.old.direct-url=" + URLEncoder.encode(pair.oldServer().jdbcUrl(db.database), StandardCharsets.UTF_8),
+            "cutover.new.direct-url=" + URLEncoder.encode(bouncer.jdbcUrl("app_new"), StandardCharsets.UTF_8)))) {
       db.flip(Target.NEW);
       SwitchEvent event = events.next();
       assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
@@ -118,13 +104,10 @@ class PoolerTest {
   @Test
   void start_directUrlNotAnswering_servesAndRefusesSwitches(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
-    int closedPort;
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-      closedPort = socket.getLocalPort();
-    }
+    int closedPort = Ports.closed();
     try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url(
-        "cutover.new.direct-url=" + java.net.URLEncoder.encode("jdbc:postgresql://127.0.0.1:" + closedPort + "/"
-            + db.database, java.nio.charset.StandardCharsets.UTF_8)))) {
+        "cutover.new.direct-url=" + URLEncoder.encode("jdbc:postgresql://127.0.0.1:" + closedPort + "/" + db.database,
+            StandardCharsets.UTF_8)))) {
       DrainTest.insert(app, "served although the direct URL is wrong");
       assertThat((String[]) RouterBean.attribute(db.database, "PendingGuarantees"))
           .anySatisfy(p -> assertThat(p).contains("cutover.new.direct-url does not answer").contains(":" + closedPort));

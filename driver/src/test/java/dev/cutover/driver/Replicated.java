@@ -5,6 +5,7 @@ import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.LogicalReplication;
 import dev.cutover.testkit.LogicalReplication.InitialData;
+import dev.cutover.testkit.PgBouncer;
 import dev.cutover.testkit.PostgresPair;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -111,6 +112,30 @@ final class Replicated {
       url.append('&').append(e);
     }
     return url.toString();
+  }
+
+  /** PgBouncer in transaction mode in front of both databases, as {@code app_old} and {@code app_new}. */
+  PgBouncer pgBouncer() throws java.io.IOException {
+    return PgBouncer.start(Map.of(
+        "app_old", new PgBouncer.Backend(pair.oldServer(), database),
+        "app_new", new PgBouncer.Backend(pair.newServer(), database)));
+  }
+
+  /**
+   * The application's URL through {@code bouncer} (without server-side prepared statements, which
+   * PgBouncer 1.18 cannot pool).
+   */
+  String urlThrough(PgBouncer bouncer, String... extra) {
+    return urlVia(bouncer.jdbcUrl("app_old") + "?prepareThreshold=0", bouncer.jdbcUrl("app_new") + "?prepareThreshold=0",
+        extra);
+  }
+
+  /** The settings that send the switch's own sessions to the databases themselves. */
+  String[] directUrls(String... extra) {
+    String[] all = java.util.Arrays.copyOf(extra, extra.length + 2);
+    all[extra.length] = "cutover.old.direct-url=" + URLEncoder.encode(pair.oldServer().jdbcUrl(database), StandardCharsets.UTF_8);
+    all[extra.length + 1] = "cutover.new.direct-url=" + URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8);
+    return all;
   }
 
   String user() {

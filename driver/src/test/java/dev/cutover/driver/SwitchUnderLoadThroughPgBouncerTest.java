@@ -3,12 +3,9 @@ package dev.cutover.driver;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.testkit.PgBouncer;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -25,12 +22,8 @@ class SwitchUnderLoadThroughPgBouncerTest extends SwitchUnderLoadTest {
 
   @Override
   String applicationUrl() throws Exception {
-    bouncer = PgBouncer.start(Map.of(
-        "app_old", new PgBouncer.Backend(db.pair.oldServer(), db.database),
-        "app_new", new PgBouncer.Backend(db.pair.newServer(), db.database)));
-    return db.urlVia(bouncer.jdbcUrl("app_old") + "?prepareThreshold=0", bouncer.jdbcUrl("app_new") + "?prepareThreshold=0",
-        "cutover.old.direct-url=" + URLEncoder.encode(db.pair.oldServer().jdbcUrl(db.database), StandardCharsets.UTF_8),
-        "cutover.new.direct-url=" + URLEncoder.encode(db.pair.newServer().jdbcUrl(db.database), StandardCharsets.UTF_8));
+    bouncer = db.pgBouncer();
+    return db.urlThrough(bouncer, db.directUrls());
   }
 
   @Test
