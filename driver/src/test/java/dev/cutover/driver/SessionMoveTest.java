@@ -243,6 +243,24 @@ class SessionMoveTest {
   }
 
   @Test
+  void flip_advisoryLockHeldOnNewBySomeoneElse_isRefusedNamingTheLock() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection holder = DrainTest.connect(db.url());
+        Connection squatter = db.newDirect()) {
+      query(holder, "SELECT pg_advisory_lock(77)::text");
+      query(squatter, "SELECT pg_advisory_lock(77)::text");
+
+      db.flip(Target.NEW);
+      dev.cutover.driver.switching.SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("advisory lock 77").contains("another session holds it");
+      assertThat(DrainTest.sideOf(holder)).isEqualTo(pair.oldServer().port());
+      assertThat(query(holder, "SELECT pg_advisory_unlock(77)")).isEqualTo("t");
+    }
+  }
+
+  @Test
   void flip_listenerWaitingForNotifications_receivesThoseSentOnNew() throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     java.util.concurrent.BlockingQueue<String> received = new java.util.concurrent.LinkedBlockingQueue<>();

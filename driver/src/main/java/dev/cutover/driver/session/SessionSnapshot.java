@@ -167,7 +167,7 @@ public final class SessionSnapshot {
 
   /**
    * Sets this state up on {@code target}, a fresh connection to the other side, in one exchange:
-   * settings, then session authorization, then role, then {@code LISTEN}s, then advisory locks.
+   * {@code LISTEN}s, advisory locks, settings, then session authorization, then role.
    * Settings the target's PostgreSQL does not know (removed or renamed in its version) are skipped
    * and logged once each.
    *
@@ -177,28 +177,9 @@ public final class SessionSnapshot {
    * @throws SQLException naming the setting, role or lock that could not be set up
    */
   public void applyTo(BaseConnection target, boolean takeLocks, List<String> moreChannels) throws SQLException {
+    // Channels and locks first: the settings may make later transactions read-only.
     StringBuilder sql = new StringBuilder();
     int results = 0;
-    int settingsResult = -1;
-    if (!settings.isEmpty()) {
-      sql.append("SELECT s.n, CASE WHEN s.n LIKE '%.%' OR EXISTS (SELECT 1 FROM pg_catalog.pg_settings p"
-          + " WHERE p.name = s.n) THEN pg_catalog.set_config(s.n, s.v, false) END FROM (VALUES ");
-      for (int i = 0; i < settings.size(); i++) {
-        sql.append(i == 0 ? "(" : ", (").append(literal(settings.get(i)[0])).append(", ")
-            .append(literal(settings.get(i)[1])).append(')');
-      }
-      sql.append(") s(n, v)");
-      settingsResult = results++;
-    }
-    if (authorization != null) {
-      separate(sql).append("SELECT pg_catalog.set_config('session_authorization', ").append(literal(authorization))
-          .append(", false)");
-      results++;
-    }
-    if (role != null) {
-      separate(sql).append("SELECT pg_catalog.set_config('role', ").append(literal(role)).append(", false)");
-      results++;
-    }
     for (String channel : channels) {
       separate(sql).append("LISTEN ").append(target.escapeIdentifier(channel));
     }
@@ -212,6 +193,24 @@ public final class SessionSnapshot {
         sql.append(i == 0 ? "" : ", ").append(locks.get(i).tryLockCall());
       }
       locksResult = results++;
+    }
+    int settingsResult = -1;
+    if (!settings.isEmpty()) {
+      separate(sql).append("SELECT s.n, CASE WHEN s.n LIKE '%.%' OR EXISTS (SELECT 1 FROM pg_catalog.pg_settings p"
+          + " WHERE p.name = s.n) THEN pg_catalog.set_config(s.n, s.v, false) END FROM (VALUES ");
+      for (int i = 0; i < settings.size(); i++) {
+        sql.append(i == 0 ? "(" : ", (").append(literal(settings.get(i)[0])).append(", ")
+            .append(literal(settings.get(i)[1])).append(')');
+      }
+      sql.append(") s(n, v)");
+      settingsResult = results;
+    }
+    if (authorization != null) {
+      separate(sql).append("SELECT pg_catalog.set_config('session_authorization', ").append(literal(authorization))
+          .append(", false)");
+    }
+    if (role != null) {
+      separate(sql).append("SELECT pg_catalog.set_config('role', ").append(literal(role)).append(", false)");
     }
     if (sql.length() == 0) {
       return;
