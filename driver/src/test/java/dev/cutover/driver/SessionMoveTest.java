@@ -194,6 +194,41 @@ class SessionMoveTest {
   }
 
   @Test
+  void stragglerOnASilentNetwork_whoseStateCannotBeRead_refusesUseAfterRollbackInsteadOfLosingIt() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (dev.cutover.testkit.TcpProxy link = dev.cutover.testkit.TcpProxy.in(pair.oldServer());
+        SwitchEvents events = new SwitchEvents(db.database);
+        Connection straggler = DrainTest.connect(db.urlVia(link.redirect(pair.oldServer().jdbcUrl(db.database)),
+            pair.newServer().jdbcUrl(db.database), db.directUrls("cutover.drain.timeout=2s")))) {
+      try (Statement s = straggler.createStatement()) {
+        s.execute("SET search_path = tenant_a, public");
+      }
+      straggler.setAutoCommit(false);
+      insertNote(straggler, "in flight");
+
+      db.flip(Target.NEW);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+      link.stall();
+      dev.cutover.driver.switching.SwitchEvent event = events.next();
+      link.resume();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.rolledBack()).isEqualTo(1);
+
+      assertThatThrownBy(() -> insertNote(straggler, "again"))
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
+      straggler.rollback();
+      assertThatThrownBy(() -> insertNote(straggler, "retried without its search_path"))
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).startsWith("08"))
+          .hasMessageContaining("could not be read before the switch ended its transaction");
+      assertThat(straggler.isValid(1)).isFalse();
+    }
+    try (Connection n = db.newDirect(); Statement s = n.createStatement()) {
+      assertThat(count(s, "SELECT count(*) FROM tenant_a.note")).isZero();
+    }
+  }
+
+  @Test
   void flip_sessionHoldingWhatCannotMove_failsLoudlyNamingIt() throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url())) {

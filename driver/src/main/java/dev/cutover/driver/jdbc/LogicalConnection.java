@@ -272,8 +272,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     inTransaction = false;
     route = null;
     if (d.lost() != null) {
-      lost = "cutover: this connection cannot be used any more: " + d.lost()
-          + ", so it cannot go on without them; close it and take another (a pool replaces it on this error)";
+      lose(d.lost() + ", and it cannot go on without it", null);
       return;
     }
     Target serving = router.route().serving();
