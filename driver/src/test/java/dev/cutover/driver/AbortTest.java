@@ -186,6 +186,28 @@ class AbortTest {
   }
 
   @Test
+  void start_flagSaysOldWhileTheServiceServesNew_servesNewUntilASwitchBackCompletes(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection first = DrainTest.connect(db.url("cutover.barrier.timeout=1s"))) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      db.flip(Target.OLD);
+      SwitchEvent back = events.next();
+      assertThat(back.outcome()).as("no reverse replication: the way back is refused").isEqualTo(Outcome.ABORTED);
+
+      try (Connection later = DrainTest.connect(db.url("cutover.barrier.timeout=1s", "cutover.instance=started-later"))) {
+        SwitchEvent initial = events.next();
+        assertThat(initial.instance()).isEqualTo("started-later");
+        assertThat(initial.from()).as("it starts where the service serves").isEqualTo(Target.NEW);
+        assertThat(initial.outcome()).isEqualTo(Outcome.ABORTED);
+        DrainTest.insert(later, "written where the service serves");
+        assertThat(DrainTest.sideOf(later)).isEqualTo(pair.newServer().port());
+      }
+    }
+  }
+
+  @Test
   void start_newUnreachable_servesOldAndSaysWhatWaits(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     int closedPort = Ports.closed();

@@ -9,9 +9,11 @@ import java.util.List;
 
 /**
  * What a router finds when it starts: which side serves, and what it could not check on the
- * other. Only the database that serves must answer; an unreachable other side is reported (log
- * and the router's {@code PendingGuarantees}), and the next switch checks it again and is refused
- * while it stays unreachable.
+ * other. The side that serves is where the service serves now: the unfenced one when the other is
+ * fenced, whatever the flag says (the router then switches toward the flag, or that switch aborts
+ * as it did for the service). Only the database that serves must answer; an unreachable other side
+ * is reported (log and the router's {@code PendingGuarantees}), and the next switch checks it again
+ * and is refused while it stays unreachable.
  *
  * @param serving the side that serves from the start
  * @param control whether both databases carry this driver's control schema
@@ -53,7 +55,11 @@ record Startup(Target serving, boolean control, List<String> pending) {
         if (o == null) {
           throw oldError;
         }
-        serving = Target.OLD;
+        // The service serves new if old is fenced and new is not (a switch back that aborted):
+        // start there, and let the initial switch follow the flag back to old, or abort.
+        boolean servedByNew = oldControl == null && Fence.isRaised(o) && n != null && newControl == null
+            && !Fence.isRaised(n);
+        serving = servedByNew ? Target.NEW : Target.OLD;
       } else if (o == null) {
         serving = Target.NEW;
         pending.add("the old database did not answer at start (" + oldError.getMessage() + "): the flag says new,"
