@@ -358,12 +358,12 @@ final class Switchover {
     }
   }
 
-  /** Opens, in parallel with the drain and barrier, as many connections to the target as there are sessions. */
   /** How long a session may take to give up its transaction, or its channels, to the switch. */
   private long handoverNanos() {
     return Math.min(router.settings().drainTimeout().toNanos(), BACKEND_EXIT_NANOS);
   }
 
+  /** Opens, in parallel with the drain and barrier, as many connections to the target as there are sessions. */
   private CompletableFuture<List<Connection>> prewarm(int count) {
     List<CompletableFuture<Connection>> opening = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
