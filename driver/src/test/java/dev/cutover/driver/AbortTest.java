@@ -133,9 +133,9 @@ class AbortTest {
 
   @Test
   void flip_controlSchemaOnOneSideOnly_isRefusedNamingTheOther(PostgresPair pair) throws Exception {
-    Replicated db = Replicated.create(pair, SCHEMA, true);
-    try (Connection n = db.newDirect()) {
-      ControlSchema.uninstall(n);
+    Replicated db = Replicated.create(pair, SCHEMA, false);
+    try (Connection o = db.oldDirect()) {
+      ControlSchema.install(o);
     }
     try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url())) {
       db.flip(Target.NEW);
