@@ -681,8 +681,14 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     }
   }
 
-  /** {@code fresh} after those kept from a side left behind, without the wake channel's. */
+  /**
+   * {@code fresh} after those kept from a side left behind, without the wake channel's. PgJDBC
+   * before 42.2.15 returns null for none; this never does.
+   */
   private PGNotification[] received(PGNotification[] fresh) {
+    if (fresh == null) {
+      fresh = NO_NOTIFICATIONS;
+    }
     if (fresh.length == 0 && pending.length == 0) {
       return NO_NOTIFICATIONS;
     }

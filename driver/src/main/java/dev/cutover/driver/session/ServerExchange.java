@@ -67,6 +67,18 @@ public final class ServerExchange {
     return new Answer(collector.results, collector.first);
   }
 
+  /** PgJDBC's {@code Tuple}, in a class of its own so that versions without it never load it. */
+  private static final class Tuples {
+    static byte[][] values(Object tuple) {
+      Tuple t = (Tuple) tuple;
+      byte[][] values = new byte[t.fieldCount()][];
+      for (int i = 0; i < values.length; i++) {
+        values[i] = t.get(i);
+      }
+      return values;
+    }
+  }
+
   /** Keeps rows as text and the first error; never throws while the answer is read. */
   private static final class Collector extends ResultHandlerBase {
     private final BaseConnection connection;
@@ -77,16 +89,21 @@ public final class ServerExchange {
       this.connection = connection;
     }
 
+    /**
+     * Raw {@code List}: PgJDBC hands rows over as {@code Tuple}s since 42.2.11 and as {@code
+     * byte[][]} before (the supported range starts at 42.2.9); both erase to this signature.
+     */
     @Override
-    public void handleResultRows(Query fromQuery, Field[] fields, List<Tuple> tuples, ResultCursor cursor) {
+    @SuppressWarnings("rawtypes")
+    public void handleResultRows(Query fromQuery, Field[] fields, List tuples, ResultCursor cursor) {
       List<String[]> rows = new ArrayList<>(tuples.size());
       try {
         Encoding encoding = connection.getEncoding();
-        for (Tuple t : tuples) {
-          String[] row = new String[t.fieldCount()];
+        for (Object tuple : tuples) {
+          byte[][] values = tuple instanceof byte[][] ? (byte[][]) tuple : Tuples.values(tuple);
+          String[] row = new String[values.length];
           for (int i = 0; i < row.length; i++) {
-            byte[] value = t.get(i);
-            row[i] = value == null ? null : encoding.decode(value);
+            row[i] = values[i] == null ? null : encoding.decode(values[i]);
           }
           rows.add(row);
         }
