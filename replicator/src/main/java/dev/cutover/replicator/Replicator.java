@@ -160,10 +160,10 @@ public final class Replicator {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
         Connection source;
         Connection target;
-        if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
+        if (ReplicationObjects.subscriptionExists(n, names.forward())) {
           source = o;
           target = n;
-        } else if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
+        } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
           source = n;
           target = o;
         } else {
@@ -209,12 +209,12 @@ public final class Replicator {
 
   /** Compares every replicated table on both sides. */
   public VerifyReport verify(Verifier.Options options) throws Exception {
-    return translate(() -> Verifier.run(old, nw, options));
+    return translate(() -> Verifier.run(old, nw, names, options));
   }
 
   /** Removes everything the replicator created, on both sides. */
   public Cleanup.Report cleanup() throws Exception {
-    return translate(() -> Cleanup.run(old, nw, Duration.ofSeconds(10)));
+    return translate(() -> Cleanup.run(old, nw, names, Duration.ofSeconds(10)));
   }
 
   @FunctionalInterface

@@ -268,7 +268,7 @@ class ReplicationFlowTest {
         assertThat(f.tables()).containsEntry("public.event", "ready");
       });
       try (Connection n = db.nw()) {
-        AppDatabase.execute(n, "ALTER SUBSCRIPTION cutover_fwd DISABLE");
+        AppDatabase.execute(n, "ALTER SUBSCRIPTION " + r.names().forward() + " DISABLE");
       }
       await().atMost(CATCH_UP).untilAsserted(() -> {
         StatusReport.Direction f = r.status().forward();

@@ -287,9 +287,15 @@ public final class Preflight {
       Connection c = (Connection) side[0];
       String label = (String) side[1];
       List<String> ours = new ArrayList<>();
-      ReplicationObjects.ourSlots(c).forEach(s -> ours.add("slot " + s));
-      ReplicationObjects.ourPublications(c).forEach(s -> ours.add("publication " + s));
-      ReplicationObjects.ourSubscriptions(c).forEach(s -> ours.add("subscription " + s));
+      List<String> others = new ArrayList<>();
+      List<String> mine = List.of(names.forward(), names.reverse());
+      ReplicationObjects.ourSlots(c).forEach(s -> (mine.contains(s) ? ours : others).add("slot " + s));
+      ReplicationObjects.ourPublications(c).forEach(s -> (mine.contains(s) ? ours : others).add("publication " + s));
+      ReplicationObjects.ourSubscriptions(c).forEach(s -> (mine.contains(s) ? ours : others).add("subscription " + s));
+      if (!others.isEmpty()) {
+        add(Severity.INFO, label, "other-migrations", "objects of other migrations (other --name) in this database: "
+            + String.join(", ", others) + "; this one leaves them alone", "");
+      }
       if (!ours.isEmpty()) {
         add(Severity.WARNING, label, "leftovers", "objects of an earlier run: " + String.join(", ", ours)
             + (ours.stream().anyMatch(s -> s.startsWith("slot")) ? " (a slot keeps WAL until dropped)" : ""),

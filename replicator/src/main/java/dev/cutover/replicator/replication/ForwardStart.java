@@ -72,7 +72,7 @@ public final class ForwardStart {
       Heartbeat.install(n);
       // Our own tables on new are filled by the copy like every other one.
       Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat");
-      ReplicationObjects.createPublication(o, Names.FORWARD);
+      ReplicationObjects.createPublication(o, names.forward());
 
       List<TablePair> tables = pairs(o, n);
       IndexSetAside aside = options.deferIndexes() ? IndexSetAside.plan(o, n, tables.stream()
@@ -102,7 +102,7 @@ public final class ForwardStart {
           indexMillis = timing.afterCopyMillis();
 
           listener.phase("subscription", progress);
-          ReplicationObjects.createSubscription(n, Names.FORWARD, old.conninfo(), Names.FORWARD, slot, false, false);
+          ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false);
           subscribed = true;
         } catch (Exception e) {
           closeQuietly(replication);
@@ -137,8 +137,8 @@ public final class ForwardStart {
           "ALTER SYSTEM SET wal_level = logical and restart old (RDS: rds.logical_replication = 1 in the parameter group)");
     }
     requirePrivileges(o, "old", n, "new");
-    if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
-      throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + Names.FORWARD + " from an earlier start",
+    if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+      throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + names.forward() + " from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");
     }
     if (ReplicationObjects.slotExists(o, slot)) {
@@ -185,7 +185,7 @@ public final class ForwardStart {
 
   private List<TablePair> pairs(Connection o, Connection n) throws SQLException {
     List<TablePair> out = new ArrayList<>();
-    for (TableName t : Catalog.publishedTables(o, Names.FORWARD)) {
+    for (TableName t : Catalog.publishedTables(o, names.forward())) {
       out.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));
     }
     return out;
@@ -204,7 +204,7 @@ public final class ForwardStart {
       boolean dropped, boolean subscribed, Exception cause) {
     try {
       if (subscribed) {
-        ReplicationObjects.dropSubscription(n, Names.FORWARD);
+        ReplicationObjects.dropSubscription(n, names.forward());
       }
       ReplicationObjects.dropSlot(o, slot, Duration.ofSeconds(10));
       if (!tables.isEmpty()) {

@@ -49,13 +49,32 @@ public final class ReplicationObjects {
   }
 
   public static boolean subscriptionExists(Connection c, String name) throws SQLException {
-    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = ?"
-        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))", name);
+    return subscriptionOid(c, name) != null;
   }
 
-  /** Whether the slot exists on this server (slots are server-wide). */
+  /**
+   * The oid of this database's subscription {@code name}, or null. Subscriptions of other
+   * databases on the same server may have the same name; server-wide views such as
+   * {@code pg_stat_subscription} must be read by this oid.
+   */
+  public static Long subscriptionOid(Connection c, String name) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT oid::bigint FROM pg_subscription WHERE subname = ?"
+        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : null;
+      }
+    }
+  }
+
+  /** Whether the slot exists on this server, for any database (slots are server-wide). */
   public static boolean slotExists(Connection c, String slot) throws SQLException {
     return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)", slot);
+  }
+
+  /** Whether the slot exists and belongs to the current database. */
+  public static boolean ownSlotExists(Connection c, String slot) throws SQLException {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND database = current_database())", slot);
   }
 
   /** The subscription's slot name, or null. */
@@ -106,7 +125,7 @@ public final class ReplicationObjects {
   }
 
   /**
-   * Drops a slot of this database. A walsender may hold it for a moment after its subscription
+   * Drops a slot of this database (a slot of the same name for another database is left alone). A walsender may hold it for a moment after its subscription
    * went away; this waits up to {@code wait} for it to let go and then terminates that walsender
    * (the slot is ours, so is its walsender).
    *
@@ -118,7 +137,8 @@ public final class ReplicationObjects {
     while (true) {
       Integer activePid = null;
       boolean present = false;
-      try (PreparedStatement ps = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?"
+          + " AND database = current_database()")) {
         ps.setString(1, slot);
         try (ResultSet rs = ps.executeQuery()) {
           if (rs.next()) {

@@ -26,11 +26,11 @@ public final class StatusReader {
 
   public static StatusReport read(Connection old, Connection nw, Names names) throws SQLException {
     List<StatusReport.Direction> directions = new ArrayList<>();
-    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, Names.FORWARD, names.forwardSlot());
+    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, names.forward(), names.forwardSlot());
     if (forward != null) {
       directions.add(forward);
     }
-    StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, Names.REVERSE, names.reverseSlot());
+    StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, names.reverse(), names.reverseSlot());
     if (reverse != null) {
       directions.add(reverse);
     }
@@ -39,8 +39,9 @@ public final class StatusReader {
 
   private static StatusReport.Direction direction(String name, Side sourceSide, Connection source, Connection target,
       String subscription, String slotName) throws SQLException {
-    boolean subExists = ReplicationObjects.subscriptionExists(target, subscription);
-    boolean slotExists = ReplicationObjects.slotExists(source, slotName);
+    Long subId = ReplicationObjects.subscriptionOid(target, subscription);
+    boolean subExists = subId != null;
+    boolean slotExists = ReplicationObjects.ownSlotExists(source, slotName);
     if (!subExists && !slotExists) {
       return null;
     }
@@ -54,15 +55,15 @@ public final class StatusReader {
     Long syncErrors = null;
     Map<String, Long> conflicts = new LinkedHashMap<>();
     if (subExists) {
-      enabled = Sql.bool(target, "SELECT subenabled FROM pg_subscription WHERE subname = ?"
-          + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", subscription);
-      worker = Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = ? AND pid IS NOT NULL AND relid IS NULL)",
-          subscription);
+      // pg_stat_subscription and pg_stat_subscription_stats show every database's subscriptions,
+      // and another migration on the same server may use a similar name: read them by this oid.
+      enabled = Sql.bool(target, "SELECT subenabled FROM pg_subscription WHERE oid = ?::oid", subId);
+      worker = Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subid = ?::oid AND pid IS NOT NULL"
+          + " AND relid IS NULL)", subId);
       try (PreparedStatement ps = target.prepareStatement("SELECT format('%I.%I', n.nspname, c.relname), r.srsubstate"
-          + " FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid JOIN pg_class c ON c.oid = r.srrelid"
-          + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.subname = ?"
-          + " AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1")) {
-        ps.setString(1, subscription);
+          + " FROM pg_subscription_rel r JOIN pg_class c ON c.oid = r.srrelid"
+          + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.srsubid = ?::oid ORDER BY 1")) {
+        ps.setLong(1, subId);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
             tables.put(rs.getString(1), tableState(rs.getString(2)));
@@ -70,8 +71,8 @@ public final class StatusReader {
         }
       }
       if (Sql.majorVersion(target) >= 15) {
-        try (PreparedStatement ps = target.prepareStatement("SELECT * FROM pg_stat_subscription_stats WHERE subname = ?")) {
-          ps.setString(1, subscription);
+        try (PreparedStatement ps = target.prepareStatement("SELECT * FROM pg_stat_subscription_stats WHERE subid = ?::oid")) {
+          ps.setLong(1, subId);
           try (ResultSet rs = ps.executeQuery()) {
             if (rs.next()) {
               ResultSetMetaData md = rs.getMetaData();
@@ -112,7 +113,7 @@ public final class StatusReader {
           + (v13 ? "wal_status, safe_wal_size" : "NULL::text, NULL::bigint")
           + ", confirmed_flush_lsn::text, pg_current_wal_lsn()::text,"
           + " pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
-          + " FROM pg_replication_slots WHERE slot_name = ?")) {
+          + " FROM pg_replication_slots WHERE slot_name = ? AND database = current_database()")) {
         ps.setString(1, slotName);
         try (ResultSet rs = ps.executeQuery()) {
           if (rs.next()) {

@@ -87,15 +87,15 @@ public final class Verifier {
   }
 
   /** Verifies in the direction replication runs: old → new while forward exists, else new → old while reverse does. */
-  public static VerifyReport run(Endpoint old, Endpoint nw, Options options) throws Exception {
+  public static VerifyReport run(Endpoint old, Endpoint nw, Names names, Options options) throws Exception {
     Endpoint source = old;
     Endpoint target = nw;
     boolean replicating;
     List<TableName> tables;
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
+      if (ReplicationObjects.subscriptionExists(n, names.forward())) {
         replicating = true;
-      } else if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
+      } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
         source = nw;
         target = old;
         replicating = true;
@@ -103,7 +103,7 @@ public final class Verifier {
         replicating = false;
       }
       Connection s = source == old ? o : n;
-      String publication = source == old ? Names.FORWARD : Names.REVERSE;
+      String publication = source == old ? names.forward() : names.reverse();
       tables = ReplicationObjects.publicationExists(s, publication) ? Catalog.publishedTables(s, publication)
           : Catalog.applicationTables(s);
       tables = tables.stream().filter(t -> !t.schema().equals("cutover")).collect(Collectors.toList());
