@@ -7,6 +7,8 @@ import dev.cutover.replicator.check.Preflight;
 import dev.cutover.replicator.cleanup.Cleanup;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.copy.LargeObjects;
+import dev.cutover.replicator.copy.MaterializedViews;
 import dev.cutover.replicator.replication.ForwardStart;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.replication.ReplicationObjects;
@@ -17,6 +19,7 @@ import dev.cutover.replicator.schema.SchemaCopy;
 import dev.cutover.replicator.status.StatusReader;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyProgress;
 import dev.cutover.replicator.verify.VerifyReport;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -207,9 +210,35 @@ public final class Replicator {
     return translate(() -> Reverse.arm(old, nw, names, options));
   }
 
-  /** Compares every replicated table on both sides. */
+  /** Compares every replicated table on both sides, and the large objects and unlogged tables start copied. */
   public VerifyReport verify(Verifier.Options options) throws Exception {
-    return translate(() -> Verifier.run(old, nw, names, options));
+    return verify(options, new VerifyProgress());
+  }
+
+  /** {@link #verify(Verifier.Options)}, with counters another thread may poll meanwhile. */
+  public VerifyReport verify(Verifier.Options options, VerifyProgress progress) throws Exception {
+    return translate(() -> Verifier.run(old, nw, names, options, progress));
+  }
+
+  /**
+   * Brings new's large objects to old's current state (replication does not carry them): run it
+   * right before the switch.
+   */
+  public LargeObjects.SyncReport syncLargeObjects() throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return LargeObjects.sync(o, n);
+      }
+    });
+  }
+
+  /** Refreshes on new every materialized view populated on old; returns the views refreshed. */
+  public List<String> refreshMaterializedViews() throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return MaterializedViews.refreshAsOnOld(o, n);
+      }
+    });
   }
 
   /** Removes everything the replicator created, on both sides. */

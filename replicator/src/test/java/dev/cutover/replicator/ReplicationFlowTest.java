@@ -17,6 +17,7 @@ import dev.cutover.replicator.cleanup.Cleanup;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.replication.KeylessTables;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
@@ -47,7 +48,7 @@ class ReplicationFlowTest {
 
   /** Small chunks, so that even the test's few megabytes are copied in parallel ranges. */
   static StartOptions options() {
-    return StartOptions.defaults().withJobs(2).withChunkBytes(512 * 1024);
+    return StartOptions.defaults().withJobs(2).withChunkBytes(512 * 1024).withKeyless(KeylessTables.ALL_FULL);
   }
 
   static StartReport start(Replicator r) throws Exception {
@@ -181,7 +182,7 @@ class ReplicationFlowTest {
         }
       }
     };
-    StartReport report = db.replicator().start(StartOptions.defaults().withJobs(2), new CopyProgress(), listener);
+    StartReport report = db.replicator().start(options().withChunkBytes(StartOptions.AUTO_CHUNKS), new CopyProgress(), listener);
     assertThat(overlapped).as("an index of another table was built while public.event waited to copy").isTrue();
     assertThat(report.indexesBuilt()).isEqualTo(report.indexesSetAside());
     try (Connection o = db.old(); Connection n = db.nw()) {
@@ -193,7 +194,7 @@ class ReplicationFlowTest {
   @Test
   void start_moreJobsThanTables_copiesAndBuildsEverything(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "manyjobs");
-    StartReport report = db.replicator().start(StartOptions.defaults().withJobs(24), new CopyProgress(), CopyListener.NONE);
+    StartReport report = db.replicator().start(options().withJobs(24).withChunkBytes(StartOptions.AUTO_CHUNKS), new CopyProgress(), CopyListener.NONE);
     assertThat(report.tables().size()).isLessThan(24);
     try (Connection o = db.old(); Connection n = db.nw()) {
       for (String t : AppDatabase.TABLES) {

@@ -5,6 +5,7 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Sql;
@@ -158,11 +159,11 @@ public final class Preflight {
       }
       Optional<TableInfo> n = Catalog.describe(nw, t);
       if (n.isEmpty()) {
-        add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new",
-            "create the schema on new (`cutover-replicator schema`)");
+        add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new (`cutover-replicator schema` creates the"
+            + " whole schema into an empty database)", "run on new: " + String.join("; ", createWithMissingParents(t)));
         continue;
       }
-      columns(o, n.get());
+      columns(o, n.get(), t);
       if (!o.key().equals(n.get().key())) {
         add(Severity.WARNING, "new", "key-differs", "table " + t + " is keyed by " + o.key() + " on old but " + n.get().key()
             + " on new", "give new the same primary key as old");
@@ -179,27 +180,34 @@ public final class Preflight {
       }
     }
     for (TableName t : Catalog.unloggedTables(old)) {
-      add(Severity.WARNING, "old", "unlogged-table", "unlogged table " + t + " is not replicated",
-          "ALTER TABLE " + t.quoted() + " SET LOGGED, or copy it yourself at the switch");
+      add(Severity.WARNING, "old", "unlogged-table", "unlogged table " + t + " is not replicated: start copies it from its snapshot,"
+          + " but its changes after start do not reach new", "ALTER TABLE " + t.quoted() + " SET LOGGED on old before start,"
+          + " or copy it yourself at the switch");
+    }
+    List<String> views = dev.cutover.replicator.copy.MaterializedViews.populated(old);
+    if (!views.isEmpty()) {
+      add(Severity.INFO, "new", "materialized-views", views.size() + " populated materialized view(s) on old: start refreshes them on"
+          + " new after its copy; a REFRESH on old is repeated on new where DDL capture runs, else `cutover-replicator refresh`"
+          + " before the switch", "");
     }
   }
 
-  private void columns(TableInfo o, TableInfo n) {
+  private void columns(TableInfo o, TableInfo n, TableName t) throws SQLException {
     for (Column c : o.columns()) {
       Column other = n.column(c.name());
       if (other == null) {
         add(Severity.ERROR, "new", "missing-column", "column " + c.name() + " of " + o.name() + " is missing on new",
-            "ALTER TABLE " + o.name().quoted() + " ADD COLUMN " + Sql.ident(c.name()) + " " + c.type() + " on new");
+            "run on new: " + CatalogDdl.addColumn(old, t, c.name()));
       } else if (!other.type().equals(c.type())) {
         add(Severity.ERROR, "new", "column-type", "column " + c.name() + " of " + o.name() + " is " + c.type() + " on old but "
-            + other.type() + " on new", "ALTER TABLE " + o.name().quoted() + " ALTER COLUMN " + Sql.ident(c.name()) + " TYPE "
-            + c.type() + " on new");
+            + other.type() + " on new", "run on new: " + CatalogDdl.alterColumnType(old, t, c.name()));
       }
     }
     for (Column c : n.columns()) {
       if (o.column(c.name()) == null && c.notNull()) {
-        add(Severity.WARNING, "new", "extra-column", "column " + c.name() + " of " + o.name() + " exists only on new and is NOT NULL",
-            "give it a default, or drop it on new");
+        add(Severity.WARNING, "new", "extra-column", "column " + c.name() + " of " + o.name() + " exists only on new and is NOT NULL:"
+            + " replicated rows have no value for it (or give it a DEFAULT)", "run on new: ALTER TABLE " + o.name().quoted()
+            + " ALTER COLUMN " + Sql.ident(c.name()) + " DROP NOT NULL");
       }
     }
   }
@@ -237,9 +245,9 @@ public final class Preflight {
   }
 
   private void sequences() throws SQLException {
-    List<String> onOld = Sql.strings(old, "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences"
+    List<String> onOld = Sql.strings(old, "SELECT schemaname || '.' || sequencename FROM pg_sequences"
         + " WHERE schemaname NOT IN ('cutover') ORDER BY 1");
-    TreeSet<String> onNew = new TreeSet<>(Sql.strings(nw, "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences"));
+    TreeSet<String> onNew = new TreeSet<>(Sql.strings(nw, "SELECT schemaname || '.' || sequencename FROM pg_sequences"));
     long identity = Sql.number(old, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
         + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attidentity <> '' AND NOT a.attisdropped AND "
         + Catalog.SYSTEM_SCHEMA_FILTER);
@@ -247,11 +255,42 @@ public final class Preflight {
       add(Severity.INFO, "both", "sequences", onOld.size() + " sequence(s) on old (" + identity
           + " behind identity columns): replication does not move them; `cutover-replicator sequences` and the driver's switch do", "");
     }
-    for (String s : onOld) {
-      if (!onNew.contains(s)) {
-        add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", "create the schema on new (`cutover-replicator schema`)");
+    try (PreparedStatement ps = old.prepareStatement("SELECT schemaname, sequencename FROM pg_sequences"
+        + " WHERE schemaname NOT IN ('cutover') ORDER BY 1, 2"); ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        String s = rs.getString(1) + "." + rs.getString(2);
+        if (!onNew.contains(s)) {
+          // An identity column's sequence comes with its column; only the others are created by hand.
+          String remedy = identitySequence(rs.getString(1), rs.getString(2)) ? "create its column on new (see missing-column)"
+              : "run on new: " + CatalogDdl.createSequence(old, rs.getString(1), rs.getString(2));
+          add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", remedy);
+        }
       }
     }
+  }
+
+  /** The statements creating {@code t} on new, preceded by those of its partitioned parents new lacks too. */
+  private List<String> createWithMissingParents(TableName t) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (PreparedStatement ps = old.prepareStatement("SELECT n.nspname, p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent"
+        + " JOIN pg_namespace n ON n.oid = p.relnamespace WHERE i.inhrelid = ?::regclass AND p.relkind = 'p'")) {
+      ps.setString(1, t.regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          TableName parent = new TableName(rs.getString(1), rs.getString(2));
+          if (!Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", parent.quoted())) {
+            out.addAll(createWithMissingParents(parent));
+          }
+        }
+      }
+    }
+    out.addAll(CatalogDdl.createTable(old, t));
+    return out;
+  }
+
+  private boolean identitySequence(String schema, String name) throws SQLException {
+    return Sql.bool(old, "SELECT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = ?::regclass AND d.deptype = 'i'"
+        + " AND d.classid = 'pg_class'::regclass)", Sql.qualified(schema, name));
   }
 
   private void extensions() throws SQLException {
@@ -277,8 +316,14 @@ public final class Preflight {
   private void largeObjects() throws SQLException {
     long n = Sql.number(old, "SELECT count(*) FROM pg_largeobject_metadata");
     if (n > 0) {
-      add(Severity.WARNING, "old", "large-objects", n + " large object(s) on old: logical replication does not carry them",
-          "move them into bytea columns, or copy them at the switch with pg_dump --large-objects");
+      java.util.OptionalInt pgDump = dev.cutover.replicator.schema.SchemaCopy.availablePgDump();
+      // pg_dump's switch for large objects is -b/--blobs before 16 and --large-objects from 16.
+      String dumpSwitch = pgDump.isPresent() && pgDump.getAsInt() >= 16 ? "--large-objects" : "--blobs";
+      add(Severity.WARNING, "old", "large-objects", n + " large object(s) on old: logical replication does not carry them; start"
+          + " copies them from its snapshot, but those written on old after start are not on new",
+          "run `cutover-replicator sync-large-objects` right before the switch (verify compares them), or move them into bytea"
+          + " columns; by hand, for the ones new lacks: pg_dump --data-only " + dumpSwitch
+          + " --schema=public --exclude-table-data='*' (only the large objects) piped into psql on new");
     }
   }
 

@@ -63,7 +63,7 @@ public final class IndexSetAside {
     Map<TableName, String> identity = new LinkedHashMap<>();
     List<TableInfo[]> bySize = new ArrayList<>(tables);
     bySize.sort(Comparator.comparingLong((TableInfo[] t) -> t[0].bytes()).reversed());
-    withCatalogPath(old, () -> withCatalogPath(nw, () -> {
+    Sql.withCatalogPath(old, () -> Sql.withCatalogPath(nw, () -> {
       for (TableInfo[] pair : bySize) {
         TableInfo o = pair[0];
         TableInfo n = pair[1];
@@ -148,7 +148,7 @@ public final class IndexSetAside {
    * exists already.
    */
   public void restore(Connection nw) throws SQLException {
-    withCatalogPath(nw, () -> {
+    Sql.withCatalogPath(nw, () -> {
       for (Definition d : dropped) {
         boolean exists = Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", Sql.qualified(d.table().schema(), d.name()));
         if (!exists) {
@@ -239,28 +239,12 @@ public final class IndexSetAside {
   /** Definitions of every index on {@code table} as {@code pg_get_indexdef} gives them, by name. */
   public static Map<String, String> indexDefinitions(Connection c, TableName table) throws SQLException {
     Map<String, String> out = new HashMap<>();
-    withCatalogPath(c, () -> {
+    Sql.withCatalogPath(c, () -> {
       for (Definition d : indexes(c, table, false).values()) {
         out.put(d.name(), Sql.string(c, "SELECT pg_get_indexdef(?::regclass)", Sql.qualified(table.schema(), d.name())));
       }
       return null;
     });
     return out;
-  }
-
-  @FunctionalInterface
-  interface Work<T> {
-    T run() throws SQLException;
-  }
-
-  /** Runs {@code work} with {@code search_path = pg_catalog}, restoring the previous path after. */
-  static <T> T withCatalogPath(Connection c, Work<T> work) throws SQLException {
-    String previous = Sql.string(c, "SHOW search_path");
-    Sql.execute(c, "SET search_path = pg_catalog");
-    try {
-      return work.run();
-    } finally {
-      Sql.bool(c, "SELECT set_config('search_path', ?, false) IS NOT NULL", previous);
-    }
   }
 }

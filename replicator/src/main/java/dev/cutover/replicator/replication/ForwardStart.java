@@ -8,6 +8,8 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.IndexSetAside;
+import dev.cutover.replicator.copy.LargeObjects;
+import dev.cutover.replicator.copy.MaterializedViews;
 import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.copy.InitialCopy.TablePair;
 import dev.cutover.replicator.copy.Loader;
@@ -65,6 +67,7 @@ public final class ForwardStart {
       int oldMajor = Sql.majorVersion(o);
       int newMajor = Sql.majorVersion(n);
       preconditions(o, n, oldMajor, newMajor, slot);
+      ReplicaIdentities.setFull(o, ReplicaIdentities.check(o, options.keyless()));
 
       ControlSchema.install(o);
       ControlSchema.install(n);
@@ -75,6 +78,13 @@ public final class ForwardStart {
       ReplicationObjects.createPublication(o, names.forward());
 
       List<TablePair> tables = pairs(o, n);
+      List<String> warnings = new ArrayList<>();
+      for (TableName t : unlogged(o)) {
+        warnings.add("unlogged table " + t + " was copied from the snapshot, but logical replication does not carry unlogged"
+            + " tables: its changes on old after start are not on new (ALTER TABLE " + t.quoted() + " SET LOGGED on old and"
+            + " start again to replicate it, or copy it yourself at the switch)");
+      }
+      boolean largeObjects = LargeObjects.count(o) > 0;
       IndexSetAside aside = options.deferIndexes() ? IndexSetAside.plan(o, n, tables.stream()
           .map(p -> new TableInfo[] {p.old(), p.nw()}).collect(Collectors.toList())) : IndexSetAside.none();
 
@@ -83,6 +93,8 @@ public final class ForwardStart {
       String consistentPoint;
       long copyMillis;
       long indexMillis;
+      Loader.Timing timing;
+      List<String> views;
       Connection replication = old.connectReplication();
       try {
         ReplicationSlotInfo info = replication.unwrap(PGConnection.class).getReplicationAPI()
@@ -92,14 +104,16 @@ public final class ForwardStart {
         try {
           aside.drop(n);
           dropped = true;
-          Loader.Timing timing = new Loader(
+          timing = new Loader(
               new InitialCopy(old, nw, info.getSnapshotName(),
                   new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary()), progress, listener),
               nw, aside, options.maintenanceWorkMem().replace(" ", ""), options.jobs(), progress, listener)
               // Once every worker has imported the snapshot, the exporting connection may go; the slot stays.
-              .run(tables, oldMajor, () -> closeQuietly(replication));
+              .run(tables, oldMajor, largeObjects, () -> closeQuietly(replication));
           copyMillis = timing.copyMillis();
           indexMillis = timing.afterCopyMillis();
+          // New holds old's rows as of the snapshot: materialized views computed now match old's, refreshed there then.
+          views = MaterializedViews.refreshAsOnOld(o, n);
 
           listener.phase("subscription", progress);
           ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false);
@@ -117,8 +131,13 @@ public final class ForwardStart {
       for (CopyProgress.TableProgress t : progress.tables()) {
         copies.add(new StartReport.TableCopy(t.table().toString(), t.rows(), t.bytes(), t.chunks(), t.binary(), t.frozen(), t.elapsed().toMillis()));
       }
+      if (timing.largeObjects() > 0) {
+        warnings.add(timing.largeObjects() + " large object(s) were copied from the snapshot, but logical replication does not carry"
+            + " large objects: run `cutover-replicator sync-large-objects` right before the switch, and `verify` compares them");
+      }
       return new StartReport(slot, consistentPoint, copies, aside.dropped().size(), aside.rebuild().size(),
-          copyMillis, indexMillis, (System.nanoTime() - t0) / 1_000_000);
+          copyMillis, indexMillis, (System.nanoTime() - t0) / 1_000_000, timing.largeObjects(), timing.largeObjectBytes(), views,
+          List.copyOf(warnings));
     }
   }
 
@@ -146,7 +165,9 @@ public final class ForwardStart {
           "run `cutover-replicator cleanup` to remove it, then start again");
     }
     List<String> problems = new ArrayList<>();
-    for (TableName t : Catalog.applicationTables(o)) {
+    List<TableName> copied = new ArrayList<>(Catalog.applicationTables(o));
+    copied.addAll(unlogged(o));
+    for (TableName t : copied) {
       Optional<TableInfo> onNew = Catalog.describe(n, t);
       if (onNew.isEmpty()) {
         problems.add(t + " is missing on new");
@@ -158,6 +179,9 @@ public final class ForwardStart {
       } else if (Sql.bool(n, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.quoted() + ")")) {
         problems.add(t + " on new already has rows");
       }
+    }
+    if (LargeObjects.count(o) > 0 && LargeObjects.count(n) > 0) {
+      problems.add("new already has " + LargeObjects.count(n) + " large object(s)");
     }
     if (!problems.isEmpty()) {
       throw new ReplicatorException(Failure.PRECONDITION, "new is not ready for the copy: " + String.join(", ", problems),
@@ -183,12 +207,19 @@ public final class ForwardStart {
     }
   }
 
+  /** The published tables and the unlogged ones (copied from the snapshot, never replicated). */
   private List<TablePair> pairs(Connection o, Connection n) throws SQLException {
     List<TablePair> out = new ArrayList<>();
-    for (TableName t : Catalog.publishedTables(o, names.forward())) {
+    List<TableName> tables = new ArrayList<>(Catalog.publishedTables(o, names.forward()));
+    tables.addAll(unlogged(o));
+    for (TableName t : tables) {
       out.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));
     }
     return out;
+  }
+
+  private static List<TableName> unlogged(Connection o) throws SQLException {
+    return Catalog.unloggedTables(o);
   }
 
   private static void closeQuietly(Connection c) {

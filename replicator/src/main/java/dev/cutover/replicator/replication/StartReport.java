@@ -14,9 +14,15 @@ import java.util.List;
  * @param indexMillis index builds and ANALYZE still running after the copy ended (each table's
  *     start as soon as its own copy ends)
  * @param totalMillis everything, from connecting to the subscription's creation
+ * @param largeObjects large objects copied from the snapshot
+ * @param largeObjectBytes their bytes
+ * @param materializedViews materialized views refreshed on new (those populated on old)
+ * @param warnings what start copied but replication will not keep up to date (unlogged tables,
+ *     large objects), one sentence each with what to do
  */
 public record StartReport(String slot, String consistentPoint, List<TableCopy> tables, int indexesSetAside,
-    int indexesBuilt, long copyMillis, long indexMillis, long totalMillis) {
+    int indexesBuilt, long copyMillis, long indexMillis, long totalMillis, long largeObjects, long largeObjectBytes,
+    List<String> materializedViews, List<String> warnings) {
 
   /** One table's copy. */
   public record TableCopy(String table, long rows, long bytes, int chunks, boolean binary, boolean frozen, long millis) {}

@@ -184,7 +184,11 @@ class CliTest {
     assertThat(check.code()).isEqualTo(6);
     assertThat(check.out()).startsWith("{").contains("\"code\":\"table-without-key\"").contains("REPLICA IDENTITY FULL");
 
-    Run start = run(with(new String[] {"start", "--jobs", "2", "--chunk-size", "64kB"}, u));
+    Run refused = run(with(new String[] {"start", "--jobs", "2"}, u));
+    assertThat(refused.code()).isEqualTo(5);
+    assertThat(refused.err()).contains("public.note").contains("--replica-identity-full=public.note");
+
+    Run start = run(with(new String[] {"start", "--jobs", "2", "--chunk-size", "64kB", "--replica-identity-full=public.note"}, u));
     assertThat(start.code()).as(start.err()).isZero();
     assertThat(start.out()).contains("replication old -> new started from slot cutover_fwd_cli_flow").contains("public.account")
         .contains("binary");
