@@ -9,6 +9,7 @@ import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.copy.MaterializedViews;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.ForwardStart;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.replication.ReplicationObjects;
@@ -229,6 +230,23 @@ public final class Replicator {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
         return LargeObjects.sync(o, n);
       }
+    });
+  }
+
+  /**
+   * Marks the schema change {@code id} (from {@code status}) as done by hand on both sides: its
+   * replay is skipped, and status no longer asks for it.
+   */
+  public void ddlDone(String id) throws Exception {
+    translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        for (Connection c : List.of(o, n)) {
+          if (DdlCapture.logExists(c)) {
+            DdlCapture.markDone(c, id);
+          }
+        }
+      }
+      return null;
     });
   }
 

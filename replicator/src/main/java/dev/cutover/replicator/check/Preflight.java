@@ -49,6 +49,7 @@ public final class Preflight {
       p.sequences();
       p.extensions();
       p.largeObjects();
+      p.findings.addAll(DdlCheck.findings(o));
       p.leftovers();
       List<Finding> sorted = new ArrayList<>(p.findings);
       sorted.sort(Comparator.comparing(Finding::severity));
@@ -160,7 +161,7 @@ public final class Preflight {
       Optional<TableInfo> n = Catalog.describe(nw, t);
       if (n.isEmpty()) {
         add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new (`cutover-replicator schema` creates the"
-            + " whole schema into an empty database)", "run on new: " + String.join("; ", createWithMissingParents(t)));
+            + " whole schema into an empty database)", "run on new: " + String.join("; ", CatalogDdl.createMissing(old, nw, t)));
         continue;
       }
       columns(o, n.get(), t);
@@ -267,25 +268,6 @@ public final class Preflight {
         }
       }
     }
-  }
-
-  /** The statements creating {@code t} on new, preceded by those of its partitioned parents new lacks too. */
-  private List<String> createWithMissingParents(TableName t) throws SQLException {
-    List<String> out = new ArrayList<>();
-    try (PreparedStatement ps = old.prepareStatement("SELECT n.nspname, p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent"
-        + " JOIN pg_namespace n ON n.oid = p.relnamespace WHERE i.inhrelid = ?::regclass AND p.relkind = 'p'")) {
-      ps.setString(1, t.regclass());
-      try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next()) {
-          TableName parent = new TableName(rs.getString(1), rs.getString(2));
-          if (!Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", parent.quoted())) {
-            out.addAll(createWithMissingParents(parent));
-          }
-        }
-      }
-    }
-    out.addAll(CatalogDdl.createTable(old, t));
-    return out;
   }
 
   private boolean identitySequence(String schema, String name) throws SQLException {

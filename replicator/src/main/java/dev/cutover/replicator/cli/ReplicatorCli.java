@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
     description = "Moves a live application's data from an old to a new PostgreSQL database with logical replication.",
     subcommands = {CheckCommand.class, SchemaCommand.class, StartCommand.class, StatusCommand.class, HeartbeatCommand.class,
         CatchUpCommand.class, SequencesCommand.class, ReverseCommand.class, VerifyCommand.class, SyncLargeObjectsCommand.class,
-        RefreshCommand.class, CleanupCommand.class,
+        RefreshCommand.class, DdlDoneCommand.class, CleanupCommand.class,
         CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {

@@ -7,7 +7,9 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.copy.IndexSetAside;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.copy.MaterializedViews;
 import dev.cutover.replicator.copy.InitialCopy;
@@ -73,12 +75,19 @@ public final class ForwardStart {
       ControlSchema.install(n);
       Heartbeat.install(o);
       Heartbeat.install(n);
+      List<String> warnings = new ArrayList<>();
+      for (String w : new String[] {DdlCapture.install(o, Side.OLD), DdlCapture.install(n, Side.NEW)}) {
+        if (w != null) {
+          warnings.add(w);
+        }
+      }
+      // Schema changes before the copy's snapshot are in the copied schema already.
+      Sql.execute(o, "TRUNCATE cutover.ddl_log");
       // Our own tables on new are filled by the copy like every other one.
-      Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat");
+      Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat, cutover.ddl_log");
       ReplicationObjects.createPublication(o, names.forward());
 
       List<TablePair> tables = pairs(o, n);
-      List<String> warnings = new ArrayList<>();
       for (TableName t : unlogged(o)) {
         warnings.add("unlogged table " + t + " was copied from the snapshot, but logical replication does not carry unlogged"
             + " tables: its changes on old after start are not on new (ALTER TABLE " + t.quoted() + " SET LOGGED on old and"
@@ -102,6 +111,7 @@ public final class ForwardStart {
         consistentPoint = info.getConsistentPoint().asString();
         LOG.info("slot {} on old: snapshot {} at {}", slot, info.getSnapshotName(), consistentPoint);
         try {
+          DdlCapture.requireNoneBefore(old, info.getSnapshotName());
           aside.drop(n);
           dropped = true;
           timing = new Loader(

@@ -38,6 +38,9 @@ public final class ReplicationObjects {
       List<TableName> tables = new ArrayList<>(Catalog.applicationTables(c));
       tables.add(new TableName("cutover", "barrier"));
       tables.add(new TableName("cutover", "replication_heartbeat"));
+      if (Sql.relationExists(c, "cutover.ddl_log")) {
+        tables.add(new TableName("cutover", "ddl_log"));
+      }
       Sql.execute(c, "CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE "
           + tables.stream().map(TableName::quoted).collect(Collectors.joining(", ")));
     }

@@ -128,6 +128,29 @@ public final class CatalogDdl {
     });
   }
 
+  /**
+   * The statements that create {@code table} of {@code source} on {@code target}, preceded by
+   * those of its partitioned parents {@code target} lacks too.
+   */
+  public static List<String> createMissing(Connection source, Connection target, TableName table) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (PreparedStatement ps = source.prepareStatement("SELECT n.nspname, p.relname FROM pg_inherits i"
+        + " JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace"
+        + " WHERE i.inhrelid = ?::regclass AND p.relkind = 'p'")) {
+      ps.setString(1, table.regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          TableName parent = new TableName(rs.getString(1), rs.getString(2));
+          if (!Sql.relationExists(target, parent.quoted())) {
+            out.addAll(createMissing(source, target, parent));
+          }
+        }
+      }
+    }
+    out.addAll(createTable(source, table));
+    return out;
+  }
+
   /** {@code CREATE SEQUENCE} with old's type, bounds, increment, cache and cycle (its value moves at the switch). */
   public static String createSequence(Connection c, String schema, String name) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT data_type::text, start_value, min_value, max_value, increment_by,"

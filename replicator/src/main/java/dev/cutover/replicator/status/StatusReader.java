@@ -2,6 +2,7 @@ package dev.cutover.replicator.status;
 
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Sql;
@@ -26,11 +27,11 @@ public final class StatusReader {
 
   public static StatusReport read(Connection old, Connection nw, Names names) throws SQLException {
     List<StatusReport.Direction> directions = new ArrayList<>();
-    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, names.forward(), names.forwardSlot());
+    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, names.forward(), names.forwardSlot(), names.reverse());
     if (forward != null) {
       directions.add(forward);
     }
-    StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, names.reverse(), names.reverseSlot());
+    StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, names.reverse(), names.reverseSlot(), names.forward());
     if (reverse != null) {
       directions.add(reverse);
     }
@@ -38,7 +39,7 @@ public final class StatusReader {
   }
 
   private static StatusReport.Direction direction(String name, Side sourceSide, Connection source, Connection target,
-      String subscription, String slotName) throws SQLException {
+      String subscription, String slotName, String otherWay) throws SQLException {
     Long subId = ReplicationObjects.subscriptionOid(target, subscription);
     boolean subExists = subId != null;
     boolean slotExists = ReplicationObjects.ownSlotExists(source, slotName);
@@ -100,6 +101,8 @@ public final class StatusReader {
       if (applyErrors != null && applyErrors > 0) {
         problems.add(applyErrors + " apply error(s) on " + targetLabel + " since statistics were reset; see its server log");
       }
+      problems.addAll(SchemaChanges.problems(source, target, sourceLabel, targetLabel, subscription, enabled && worker,
+          ReplicationObjects.subscriptionExists(source, otherWay)));
     } else {
       problems.add("slot " + slotName + " on " + sourceLabel + " has no subscription on " + targetLabel
           + ": it retains WAL for nothing; run cleanup");
