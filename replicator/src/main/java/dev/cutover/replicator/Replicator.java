@@ -13,6 +13,7 @@ import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.ForwardStart;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.replication.ResumedStart;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
@@ -126,9 +127,13 @@ public final class Replicator {
     return translate(() -> SchemaCopy.run(old, nw, options));
   }
 
-  /** Control schema, publication, snapshot-consistent parallel copy, index builds, subscription. */
+  /**
+   * Control schema, publication, snapshot-consistent parallel copy, index builds, subscription; with
+   * {@link StartOptions#resume()}, continues a start whose process died ({@link ResumedStart}).
+   */
   public StartReport start(StartOptions options, CopyProgress progress, CopyListener listener) throws Exception {
-    return translate(() -> new ForwardStart(old, nw, names, options, listener).run(progress));
+    return translate(() -> options.resume() ? new ResumedStart(old, nw, names, options, listener).run(progress)
+        : new ForwardStart(old, nw, names, options, listener).run(progress));
   }
 
   /** Both directions' state, lag and problems. */

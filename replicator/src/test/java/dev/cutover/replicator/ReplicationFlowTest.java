@@ -445,6 +445,7 @@ class ReplicationFlowTest {
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_subscription WHERE subdbid ="
             + " (SELECT oid FROM pg_database WHERE datname = current_database())")).isZero();
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover%'")).isZero();
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'cutover%'")).isZero();
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM customer")).isGreaterThanOrEqualTo(2000);
       }

@@ -3,6 +3,7 @@ package dev.cutover.replicator.cleanup;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -80,6 +81,10 @@ public final class Cleanup {
     }
     long triggers = Sql.number(c, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_fence'");
     boolean schema = Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')");
+    if (DdlCapture.installed(c)) {
+      DdlCapture.uninstall(c);
+      removed.add("schema change capture (event triggers cutover_ddl_*)");
+    }
     if (triggers > 0 || schema) {
       ControlSchema.uninstall(c);
       if (triggers > 0) {

@@ -89,6 +89,12 @@ final class StartCommand extends BaseCommand {
           Units.count(report.rows()), Units.bytes(report.bytes()), Units.millis(report.copyMillis()),
           Units.count(Math.round(report.rows() / seconds)), Units.bytes(Math.round(report.bytes() / seconds)),
           report.indexesSetAside(), report.indexesBuilt(), Units.millis(report.indexMillis()), Units.millis(report.totalMillis()));
+      if (report.resumed() != null) {
+        StartReport.Resumed r2 = report.resumed();
+        out().println("resumed: kept " + r2.kept().size() + " table(s) the interrupted start had copied (" + Units.count(r2.keptRows())
+            + " rows, " + Units.bytes(r2.keptBytes()) + ", " + Units.millis(r2.savedMillis()) + " of copying saved), copied "
+            + r2.copiedAgain().size() + " again from a new consistent point");
+      }
       if (report.largeObjects() > 0) {
         out().println("copied " + Units.count(report.largeObjects()) + " large object(s), " + Units.bytes(report.largeObjectBytes()));
       }

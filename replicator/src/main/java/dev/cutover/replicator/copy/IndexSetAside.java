@@ -47,6 +47,11 @@ public final class IndexSetAside {
     this.replicaIdentity = replicaIdentity;
   }
 
+  /** What an interrupted start had set aside, as {@link StartState} recorded it. */
+  static IndexSetAside of(List<Definition> dropped, List<Definition> rebuild, Map<TableName, String> replicaIdentity) {
+    return new IndexSetAside(List.copyOf(dropped), List.copyOf(rebuild), Map.copyOf(replicaIdentity));
+  }
+
   /** Nothing set aside (for {@code --keep-indexes}). */
   public static IndexSetAside none() {
     return new IndexSetAside(List.of(), List.of(), Map.of());
@@ -131,14 +136,20 @@ public final class IndexSetAside {
     }
   }
 
-  /** Builds one index, or the index of a constraint (on a connection whose search_path is pg_catalog). */
+  /**
+   * Builds one index, or the index of a constraint (on a connection whose search_path is
+   * pg_catalog), unless it exists: a resumed start builds what the interrupted one had not.
+   */
   public static void build(Connection nw, Definition d) throws SQLException {
-    Sql.execute(nw, d.createSql());
+    if (!Sql.relationExists(nw, Sql.qualified(d.table().schema(), d.name()))) {
+      Sql.execute(nw, d.createSql());
+    }
   }
 
-  /** Makes a built index the constraint it backs; nothing for plain indexes. */
+  /** Makes a built index the constraint it backs, unless it is already; nothing for plain indexes. */
   public static void attach(Connection nw, Definition d) throws SQLException {
-    if (d.attachSql() != null) {
+    if (d.attachSql() != null && !Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass"
+        + " AND conindid = ?::regclass)", d.table().regclass(), Sql.qualified(d.table().schema(), d.name()))) {
       Sql.execute(nw, d.attachSql());
     }
   }

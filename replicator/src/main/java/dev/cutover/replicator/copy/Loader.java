@@ -113,9 +113,22 @@ public final class Loader {
    * imported the snapshot, so the connection that exports it may close.
    */
   public Timing run(List<TablePair> pairs, int oldMajor, boolean largeObjects, Runnable copied) throws Exception {
+    return run(pairs, List.of(), oldMajor, largeObjects, copied);
+  }
+
+  /**
+   * {@link #run(List, int, boolean, Runnable)} for a resumed start: {@code done} were copied
+   * already, so only their indexes are built (those missing) and they are analyzed.
+   */
+  public Timing run(List<TablePair> pairs, List<TablePair> done, int oldMajor, boolean largeObjects, Runnable copied) throws Exception {
     long started = System.nanoTime();
     List<Chunk> chunks = copy.plan(pairs, oldMajor);
-    queue(pairs, chunks);
+    List<TablePair> all = new ArrayList<>(pairs);
+    all.addAll(done);
+    queue(all, chunks);
+    for (TablePair p : done) {
+      ready.addAll(copied(p.nw().name()));
+    }
     if (largeObjects) {
       copies.add(new LargeObjectsJob());
       copiesLeft++;

@@ -12,6 +12,7 @@ import dev.cutover.replicator.copy.IndexSetAside;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.copy.MaterializedViews;
+import dev.cutover.replicator.copy.StartState;
 import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.copy.InitialCopy.TablePair;
 import dev.cutover.replicator.copy.Loader;
@@ -87,12 +88,8 @@ public final class ForwardStart {
       Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat, cutover.ddl_log");
       ReplicationObjects.createPublication(o, names.forward());
 
-      List<TablePair> tables = pairs(o, n);
-      for (TableName t : unlogged(o)) {
-        warnings.add("unlogged table " + t + " was copied from the snapshot, but logical replication does not carry unlogged"
-            + " tables: its changes on old after start are not on new (ALTER TABLE " + t.quoted() + " SET LOGGED on old and"
-            + " start again to replicate it, or copy it yourself at the switch)");
-      }
+      List<TablePair> tables = pairs(o, n, names);
+      warnings.addAll(unloggedWarnings(o));
       boolean largeObjects = LargeObjects.count(o) > 0;
       IndexSetAside aside = options.deferIndexes() ? IndexSetAside.plan(o, n, tables.stream()
           .map(p -> new TableInfo[] {p.old(), p.nw()}).collect(Collectors.toList())) : IndexSetAside.none();
@@ -100,8 +97,6 @@ public final class ForwardStart {
       boolean subscribed = false;
       boolean dropped = false;
       String consistentPoint;
-      long copyMillis;
-      long indexMillis;
       Loader.Timing timing;
       List<String> views;
       Connection replication = old.connectReplication();
@@ -112,22 +107,24 @@ public final class ForwardStart {
         LOG.info("slot {} on old: snapshot {} at {}", slot, info.getSnapshotName(), consistentPoint);
         try {
           DdlCapture.requireNoneBefore(old, info.getSnapshotName());
+          // For start --resume after a crash: the slot, and what is set aside before it is gone from new's catalog.
+          StartState.begin(n, slot, consistentPoint);
+          StartState.recordAside(n, aside);
           aside.drop(n);
           dropped = true;
           timing = new Loader(
               new InitialCopy(old, nw, info.getSnapshotName(),
-                  new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary()), progress, listener),
+                  new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary()), progress, listener, true),
               nw, aside, options.maintenanceWorkMem().replace(" ", ""), options.jobs(), progress, listener)
               // Once every worker has imported the snapshot, the exporting connection may go; the slot stays.
               .run(tables, oldMajor, largeObjects, () -> closeQuietly(replication));
-          copyMillis = timing.copyMillis();
-          indexMillis = timing.afterCopyMillis();
           // New holds old's rows as of the snapshot: materialized views computed now match old's, refreshed there then.
           views = MaterializedViews.refreshAsOnOld(o, n);
 
           listener.phase("subscription", progress);
           ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false);
           subscribed = true;
+          StartState.finish(n);
         } catch (Exception e) {
           closeQuietly(replication);
           // A ReplicatorException here means rows written on new by someone else: those are theirs, keep every row.
@@ -137,18 +134,36 @@ public final class ForwardStart {
       } finally {
         closeQuietly(replication);
       }
-      List<StartReport.TableCopy> copies = new ArrayList<>();
-      for (CopyProgress.TableProgress t : progress.tables()) {
-        copies.add(new StartReport.TableCopy(t.table().toString(), t.rows(), t.bytes(), t.chunks(), t.binary(), t.frozen(), t.elapsed().toMillis()));
-      }
-      if (timing.largeObjects() > 0) {
-        warnings.add(timing.largeObjects() + " large object(s) were copied from the snapshot, but logical replication does not carry"
-            + " large objects: run `cutover-replicator sync-large-objects` right before the switch, and `verify` compares them");
-      }
-      return new StartReport(slot, consistentPoint, copies, aside.dropped().size(), aside.rebuild().size(),
-          copyMillis, indexMillis, (System.nanoTime() - t0) / 1_000_000, timing.largeObjects(), timing.largeObjectBytes(), views,
-          List.copyOf(warnings));
+      return report(slot, consistentPoint, progress, aside, timing, t0, views, warnings, null);
     }
+  }
+
+  /** What a start (or a resumed one) did, from its progress and timing. */
+  static StartReport report(String slot, String consistentPoint, CopyProgress progress, IndexSetAside aside, Loader.Timing timing,
+      long t0, List<String> views, List<String> warnings, StartReport.Resumed resumed) {
+    List<StartReport.TableCopy> copies = new ArrayList<>();
+    for (CopyProgress.TableProgress t : progress.tables()) {
+      copies.add(new StartReport.TableCopy(t.table().toString(), t.rows(), t.bytes(), t.chunks(), t.binary(), t.frozen(), t.elapsed().toMillis()));
+    }
+    List<String> all = new ArrayList<>(warnings);
+    if (timing.largeObjects() > 0) {
+      all.add(timing.largeObjects() + " large object(s) were copied from the snapshot, but logical replication does not carry"
+          + " large objects: run `cutover-replicator sync-large-objects` right before the switch, and `verify` compares them");
+    }
+    return new StartReport(slot, consistentPoint, copies, aside.dropped().size(), aside.rebuild().size(), timing.copyMillis(),
+        timing.afterCopyMillis(), (System.nanoTime() - t0) / 1_000_000, timing.largeObjects(), timing.largeObjectBytes(), views,
+        List.copyOf(all), resumed);
+  }
+
+  /** The warning for each unlogged table, which start copies but replication does not carry. */
+  static List<String> unloggedWarnings(Connection o) throws SQLException {
+    List<String> out = new ArrayList<>();
+    for (TableName t : unlogged(o)) {
+      out.add("unlogged table " + t + " was copied from the snapshot, but logical replication does not carry unlogged"
+          + " tables: its changes on old after start are not on new (ALTER TABLE " + t.quoted() + " SET LOGGED on old and"
+          + " start again to replicate it, or copy it yourself at the switch)");
+    }
+    return out;
   }
 
   private void preconditions(Connection o, Connection n, int oldMajor, int newMajor, String slot)
@@ -172,7 +187,8 @@ public final class ForwardStart {
     }
     if (ReplicationObjects.slotExists(o, slot)) {
       throw new ReplicatorException(Failure.PRECONDITION, "old already has replication slot " + slot + " from an earlier start",
-          "run `cutover-replicator cleanup` to remove it, then start again");
+          StartState.exists(n) ? "run `cutover-replicator start --resume` to continue that start, or `cutover-replicator cleanup`"
+              + " to start over" : "run `cutover-replicator cleanup` to remove it, then start again");
     }
     List<String> problems = new ArrayList<>();
     List<TableName> copied = new ArrayList<>(Catalog.applicationTables(o));
@@ -218,7 +234,7 @@ public final class ForwardStart {
   }
 
   /** The published tables and the unlogged ones (copied from the snapshot, never replicated). */
-  private List<TablePair> pairs(Connection o, Connection n) throws SQLException {
+  static List<TablePair> pairs(Connection o, Connection n, Names names) throws SQLException {
     List<TablePair> out = new ArrayList<>();
     List<TableName> tables = new ArrayList<>(Catalog.publishedTables(o, names.forward()));
     tables.addAll(unlogged(o));
@@ -232,7 +248,7 @@ public final class ForwardStart {
     return Catalog.unloggedTables(o);
   }
 
-  private static void closeQuietly(Connection c) {
+  static void closeQuietly(Connection c) {
     try {
       c.close();
     } catch (SQLException ignored) {

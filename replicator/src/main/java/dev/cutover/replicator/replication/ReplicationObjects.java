@@ -95,11 +95,17 @@ public final class ReplicationObjects {
    */
   public static void createSubscription(Connection c, String name, String conninfo, String publication, String slot,
       boolean createSlot, boolean originNone) throws SQLException {
+    createSubscription(c, name, conninfo, publication, slot, createSlot, originNone, true);
+  }
+
+  /** {@link #createSubscription(Connection, String, String, String, String, boolean, boolean)}, enabled or not. */
+  static void createSubscription(Connection c, String name, String conninfo, String publication, String slot,
+      boolean createSlot, boolean originNone, boolean enabled) throws SQLException {
     Sql.execute(c, "CREATE SUBSCRIPTION " + Sql.ident(name)
         + " CONNECTION " + Sql.literal(conninfo)
         + " PUBLICATION " + Sql.ident(publication)
         + " WITH (create_slot = " + createSlot + ", slot_name = " + Sql.literal(slot)
-        + ", copy_data = false, enabled = true" + (originNone ? ", origin = none" : "") + ")");
+        + ", copy_data = false, enabled = " + enabled + (originNone ? ", origin = none" : "") + ")");
   }
 
   /**
