@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 
 /** Cutover's benchmarks: every figure beside a baseline measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {
-    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.Copy.class, Bench.Lag.class, Bench.All.class},
+    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.Copy.class, Bench.Lag.class, Bench.Verify.class, Bench.All.class},
     description = "Prints a table per benchmark and writes JSON next to it.")
 public final class Bench {
   /** PostgreSQL versions of the copy and lag benchmarks: the upgrade the design brief names. */
@@ -128,6 +128,24 @@ public final class Bench {
     }
   }
 
+  @Command(name = "verify", mixinStandardHelpOptions = true,
+      description = "verify's rows/s per side on a pgbench-shaped database 12 -> 17, against one md5(string_agg(...)) scan per side")
+  static final class Verify implements Callable<Integer> {
+    @CommandLine.ParentCommand Bench bench;
+
+    @Option(names = "--rows", description = "pgbench_accounts rows (default 5,000,000; --smoke: 20,000)")
+    Long rows;
+
+    @Option(names = "--rounds", description = "times verify and the baseline run, the median counts (default 3; --smoke: 1)")
+    Integer rounds;
+
+    @Override
+    public Integer call() throws Exception {
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.verify(rows, rounds)::run);
+      return 0;
+    }
+  }
+
   @Command(name = "all", mixinStandardHelpOptions = true, description = "every benchmark in turn")
   static final class All implements Callable<Integer> {
     @CommandLine.ParentCommand Bench bench;
@@ -148,6 +166,7 @@ public final class Bench {
       new JmhRun(bench.smoke).run().publish(bench.out);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, copy::run);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, lag::run);
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.verify(rows, null)::run);
       return 0;
     }
   }
@@ -191,6 +210,19 @@ public final class Bench {
       throw badOption("--rounds must be at least 1, not " + r);
     }
     return new CopyBenchmark(n, PgClient.require(OLD_MAJOR), options, r);
+  }
+
+  /** The verify benchmark at {@code rows} accounts and {@code rounds} (null: the defaults for the mode). */
+  VerifyBenchmark verify(Long rows, Integer rounds) {
+    long n = rows != null ? rows : smoke ? SMOKE_ROWS : DEFAULT_ROWS;
+    if (n < 1 || n > Integer.MAX_VALUE) {
+      throw badOption("--rows must be between 1 and " + Integer.MAX_VALUE + ", not " + n);
+    }
+    int r = rounds != null ? rounds : smoke ? 1 : DEFAULT_COPY_ROUNDS;
+    if (r < 1) {
+      throw badOption("--rounds must be at least 1, not " + r);
+    }
+    return new VerifyBenchmark(n, r);
   }
 
   LagBenchmark lag(Integer rate) {
