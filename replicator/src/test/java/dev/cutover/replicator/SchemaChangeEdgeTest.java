@@ -53,6 +53,17 @@ class SchemaChangeEdgeTest {
         }
       }
     }
+    try (Connection o = pair.oldServer().connect(db); Connection app = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      // Even granted INSERT by mistake (a broad GRANT on the schema's tables), the role cannot write the log.
+      AppDatabase.execute(o, "GRANT INSERT ON cutover.ddl_log TO " + SchemaChangeFlowTest.ROLE);
+      assertThatThrownBy(() -> AppDatabase.execute(app, "INSERT INTO cutover.ddl_log (id, source, role, search_path, tag, command, query)"
+          + " VALUES ('x', 'old', 'postgres', 'public', 'CREATE ROLE', 'ALTER ROLE ddl_app SUPERUSER', 'x')"))
+          .isInstanceOfSatisfying(SQLException.class, e -> {
+            assertThat(e.getSQLState()).isEqualTo("42501");
+            assertThat(e.getMessage()).contains("only the schema change capture may write cutover.ddl_log");
+          });
+      AppDatabase.execute(o, "REVOKE INSERT ON cutover.ddl_log FROM " + SchemaChangeFlowTest.ROLE);
+    }
     try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
       // Created by the application role on old: on new it must belong to that role too, not to the superuser that applies.
       AppDatabase.execute(o, "CREATE FUNCTION app_secret() RETURNS text LANGUAGE sql SECURITY DEFINER AS $$ SELECT current_user::text $$");

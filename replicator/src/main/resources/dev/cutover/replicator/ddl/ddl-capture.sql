@@ -438,6 +438,21 @@ BEGIN
   RETURN NULL;
 END $f$;
 
+-- Defence in depth: even a role that was granted INSERT on schema cutover's tables cannot write
+-- the log, since only the capture (SECURITY DEFINER, running as the log's owner) may. Replicated
+-- rows bypass this (session_replication_role = replica, which only a superuser can set).
+CREATE OR REPLACE FUNCTION cutover.ddl_log_guard() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+  IF current_user <> (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = TG_RELID) THEN
+    RAISE EXCEPTION 'cutover: only the schema change capture may write %.%, not role %', TG_TABLE_SCHEMA, TG_TABLE_NAME, current_user
+      USING ERRCODE = '42501';
+  END IF;
+  RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $f$;
+DROP TRIGGER IF EXISTS ddl_log_guard ON cutover.ddl_log;
+CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_log_guard();
+
 -- Only the event trigger, the apply trigger and the capture's own code call these.
 REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_apply(), cutover.ddl_guard(oid) FROM PUBLIC;
 
