@@ -119,7 +119,15 @@ public final class Replicator {
 
   /** Preflight of both sides; changes nothing. */
   public CheckReport check() throws Exception {
-    return translate(() -> Preflight.run(old, nw, names));
+    return check(List.of());
+  }
+
+  /**
+   * Preflight of both sides, and of what the application's roles may do on new; changes nothing
+   * (privileges it can only learn by trying are tried in transactions that are rolled back).
+   */
+  public CheckReport check(List<String> appRoles) throws Exception {
+    return translate(() -> Preflight.run(old, nw, names, List.copyOf(appRoles)));
   }
 
   /** Copies old's schema into an empty new database with pg_dump. */
@@ -281,7 +289,7 @@ public final class Replicator {
     } catch (SQLException e) {
       if ("42501".equals(e.getSQLState())) {
         throw new ReplicatorException(Failure.PRIVILEGE, "permission denied: " + firstLine(e.getMessage()),
-            "connect as the tables' owner or a superuser (RDS: a member of rds_superuser)", e);
+            "run `cutover-replicator check`, which names each privilege this step needs and the grant that gives it", e);
       }
       throw e;
     }

@@ -78,7 +78,8 @@ final class RehearseCommand implements Callable<Integer> {
   String oldUrl;
 
   @Option(names = "--new-url", paramLabel = "JDBC_URL", description = "An existing, empty database to move to (superuser,"
-      + " or RDS rds_superuser); required with --old-url.")
+      + " or on 16+ pg_create_subscription and SET on session_replication_role; `cutover-replicator check` names what is"
+      + " missing); required with --old-url.")
   String newUrl;
 
   @Option(names = "--old-user", paramLabel = "ROLE", description = "Role on the old database (default: CUTOVER_OLD_USER, else the URL's).")

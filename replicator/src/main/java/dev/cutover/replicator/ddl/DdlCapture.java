@@ -132,6 +132,11 @@ public final class DdlCapture {
     return Sql.relationExists(c, "cutover.ddl_log");
   }
 
+  /** Whether the log exists here and this role may read it (it is revoked from PUBLIC). */
+  public static boolean logReadable(Connection c) throws SQLException {
+    return logExists(c) && Sql.bool(c, "SELECT has_table_privilege('cutover.ddl_log', 'SELECT')");
+  }
+
   /** Removes the event triggers; the rest goes with the control schema. */
   public static void uninstall(Connection c) throws SQLException {
     for (String[] t : EVENT_TRIGGERS) {

@@ -39,12 +39,13 @@ public final class SchemaChanges {
   public static List<String> problems(Connection source, Connection target, String sourceLabel, String targetLabel,
       String subscription, boolean applying, boolean otherWayRuns) throws SQLException {
     List<String> out = new ArrayList<>();
-    boolean logs = DdlCapture.logExists(source) && DdlCapture.logExists(target);
+    boolean logs = DdlCapture.logReadable(source) && DdlCapture.logReadable(target);
     if (!DdlCapture.installed(source)) {
       out.add("schema changes on " + sourceLabel + " are not captured (no event triggers: they need a superuser); a change"
           + " there stops replication until it is made on " + targetLabel + " too, and the differences below say what to run");
     }
     if (logs) {
+      unregistered(target, targetLabel, subscription, out);
       byHand(target, sourceLabel, targetLabel, out);
       if (!otherWayRuns) {
         alone(target, sourceLabel, targetLabel, out);
@@ -55,6 +56,18 @@ public final class SchemaChanges {
     }
     drift(source, target, sourceLabel, targetLabel, subscription, out);
     return out;
+  }
+
+  /** Tables a replayed change created that the apply's role could not add to the subscription. */
+  private static void unregistered(Connection target, String targetLabel, String subscription, List<String> out) throws SQLException {
+    List<String> tables = Sql.strings(target, "SELECT r.relid::regclass::text FROM cutover.ddl_refresh r"
+        + " WHERE EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid)"
+        + " AND NOT EXISTS (SELECT 1 FROM pg_subscription_rel s WHERE s.srrelid = r.relid) ORDER BY 1");
+    if (!tables.isEmpty()) {
+      out.add("table(s) " + String.join(", ", tables) + " created on " + targetLabel + " by schema changes are not replicated yet"
+          + " (only a superuser may add them to the subscription as the change applies): run on " + targetLabel + ": ALTER SUBSCRIPTION "
+          + Sql.ident(subscription) + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams them");
+    }
   }
 
   /** Changes from the source that arrived without a statement (run inside a function, say). */

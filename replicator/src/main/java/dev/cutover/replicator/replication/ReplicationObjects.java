@@ -52,22 +52,8 @@ public final class ReplicationObjects {
   }
 
   public static boolean subscriptionExists(Connection c, String name) throws SQLException {
-    return subscriptionOid(c, name) != null;
-  }
-
-  /**
-   * The oid of this database's subscription {@code name}, or null. Subscriptions of other
-   * databases on the same server may have the same name; server-wide views such as
-   * {@code pg_stat_subscription} must be read by this oid.
-   */
-  public static Long subscriptionOid(Connection c, String name) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT oid::bigint FROM pg_subscription WHERE subname = ?"
-        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
-      ps.setString(1, name);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getLong(1) : null;
-      }
-    }
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = ?"
+        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))", name);
   }
 
   /** Whether the slot exists on this server, for any database (slots are server-wide). */

@@ -4,6 +4,7 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.InitialCopy;
@@ -13,6 +14,8 @@ import dev.cutover.replicator.copy.Loader;
 import dev.cutover.replicator.copy.MaterializedViews;
 import dev.cutover.replicator.copy.StartState;
 import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
@@ -117,7 +120,13 @@ public final class ResumedStart {
   }
 
   private StartState.Recorded preconditions(Connection o, Connection n, String slot) throws SQLException, ReplicatorException {
-    ForwardStart.requirePrivileges(o, "old", n, "new");
+    Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
+        Requirements.loginHasPassword(old)), "start --resume");
+    if (!Catalog.superuser(n)) {
+      throw new ReplicatorException(Failure.PRIVILEGE, "new: start --resume marks the tables it copies again in pg_subscription_rel,"
+          + " which only a superuser may write, and " + Catalog.currentUser(n) + " is not one",
+          "resume as a superuser of new, or run `cutover-replicator cleanup`, empty new's tables and start again");
+    }
     String cleanupAndStart = "run `cutover-replicator cleanup`, then start again";
     if (ReplicationObjects.subscriptionExists(n, names.forward())) {
       throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new has subscription " + names.forward(),
@@ -167,7 +176,9 @@ public final class ResumedStart {
    * the subscription created disabled: the apply worker skips their changes committed before it.
    */
   private void synchronizedAt(Connection n, List<TablePair> tables, String point) throws SQLException {
-    Long sub = ReplicationObjects.subscriptionOid(n, names.forward());
+    // As a superuser (required here), pg_subscription.oid is readable on every version.
+    long sub = Sql.number(n, "SELECT oid::bigint FROM pg_subscription WHERE subname = ?"
+        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", names.forward());
     List<TableName> unlogged = Catalog.unloggedTables(n);
     try (PreparedStatement ps = n.prepareStatement("UPDATE pg_subscription_rel SET srsubstate = 's', srsublsn = ?::pg_lsn"
         + " WHERE srsubid = ?::oid AND srrelid = ?::regclass")) {

@@ -26,7 +26,10 @@ REVOKE ALL ON cutover.ddl_log FROM PUBLIC;
 -- apply skips them), and tables whose REPLICA IDENTITY FULL was set here for lack of a key.
 CREATE UNLOGGED TABLE IF NOT EXISTS cutover.ddl_done (id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE UNLOGGED TABLE IF NOT EXISTS cutover.ddl_auto_identity (relid oid PRIMARY KEY);
-REVOKE ALL ON cutover.ddl_done, cutover.ddl_auto_identity FROM PUBLIC;
+-- Tables a replayed change created that the apply's role may not register with the subscription
+-- (pg_subscription_rel is for superusers): status asks for REFRESH PUBLICATION.
+CREATE UNLOGGED TABLE IF NOT EXISTS cutover.ddl_refresh (relid oid PRIMARY KEY, subid oid NOT NULL);
+REVOKE ALL ON cutover.ddl_done, cutover.ddl_auto_identity, cutover.ddl_refresh FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION cutover.ddl_side() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT :side::text $$;
 
@@ -414,9 +417,13 @@ BEGIN
     PERFORM cutover.ddl_guard(r.oid);
     IF sub IS NOT NULL AND r.relkind = 'r' AND r.relpersistence = 'p'
         AND NOT EXISTS (SELECT 1 FROM pg_subscription_rel s WHERE s.srsubid = sub AND s.srrelid = r.oid) THEN
-      -- Before 13 the LSN column is NOT NULL and 0/0 means none.
-      lsn := CASE WHEN current_setting('server_version_num')::int < 130000 THEN '0/0'::pg_lsn END;
-      INSERT INTO pg_subscription_rel (srsubid, srrelid, srsubstate, srsublsn) VALUES (sub, r.oid, 'r', lsn);
+      IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        -- Before 13 the LSN column is NOT NULL and 0/0 means none.
+        lsn := CASE WHEN current_setting('server_version_num')::int < 130000 THEN '0/0'::pg_lsn END;
+        INSERT INTO pg_subscription_rel (srsubid, srrelid, srsubstate, srsublsn) VALUES (sub, r.oid, 'r', lsn);
+      ELSE
+        INSERT INTO cutover.ddl_refresh VALUES (r.oid, sub) ON CONFLICT DO NOTHING;
+      END IF;
     END IF;
   END LOOP;
   FOR r IN SELECT to_regclass(o->>'identity') AS rel FROM jsonb_array_elements(NEW.objects) o WHERE o->>'type' = 'table' LOOP
