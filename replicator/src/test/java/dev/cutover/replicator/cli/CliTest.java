@@ -38,7 +38,8 @@ class CliTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"check", "schema", "start", "status", "heartbeat", "catch-up", "sequences", "reverse", "verify", "cleanup"})
+  @ValueSource(strings = {"check", "schema", "start", "status", "heartbeat", "catch-up", "sequences", "reverse", "verify",
+      "sync-large-objects", "refresh", "ddl-done", "cleanup"})
   void help_everyCommand_printsUsageAndExitsZero(String command) {
     Run r = run(command, "--help");
     assertThat(r.code()).isZero();
