@@ -21,7 +21,7 @@ public final class Bench {
   static final int SAME_MAJOR = 17;
   static final long DEFAULT_ROWS = 5_000_000;
   static final long SMOKE_ROWS = 20_000;
-  static final int DEFAULT_COPY_ROUNDS = 3;
+  static final int DEFAULT_ROUNDS = 3;
   static final int DEFAULT_RATE = 2000;
   static final int SMOKE_RATE = 200;
 
@@ -201,28 +201,30 @@ public final class Bench {
    * @throws PgClient.MissingClientException when pg_dump or psql is missing: fails, never skips
    */
   CopyBenchmark copy(Long rows, Integer rounds, StartOptions options) {
-    long n = rows != null ? rows : smoke ? SMOKE_ROWS : DEFAULT_ROWS;
-    if (n < 1 || n > Integer.MAX_VALUE) {
-      throw badOption("--rows must be between 1 and " + Integer.MAX_VALUE + ", not " + n);
-    }
-    int r = rounds != null ? rounds : smoke ? 1 : DEFAULT_COPY_ROUNDS;
-    if (r < 1) {
-      throw badOption("--rounds must be at least 1, not " + r);
-    }
-    return new CopyBenchmark(n, PgClient.require(OLD_MAJOR), options, r);
+    return new CopyBenchmark(rows(rows), PgClient.require(OLD_MAJOR), options, rounds(rounds));
   }
 
   /** The verify benchmark at {@code rows} accounts and {@code rounds} (null: the defaults for the mode). */
   VerifyBenchmark verify(Long rows, Integer rounds) {
+    return new VerifyBenchmark(rows(rows), rounds(rounds));
+  }
+
+  /** pgbench_accounts rows: {@code rows}, or the default for the mode; validated. */
+  private long rows(Long rows) {
     long n = rows != null ? rows : smoke ? SMOKE_ROWS : DEFAULT_ROWS;
     if (n < 1 || n > Integer.MAX_VALUE) {
       throw badOption("--rows must be between 1 and " + Integer.MAX_VALUE + ", not " + n);
     }
-    int r = rounds != null ? rounds : smoke ? 1 : DEFAULT_COPY_ROUNDS;
+    return n;
+  }
+
+  /** Rounds of a benchmark whose median counts: {@code rounds}, or the default for the mode; validated. */
+  private int rounds(Integer rounds) {
+    int r = rounds != null ? rounds : smoke ? 1 : DEFAULT_ROUNDS;
     if (r < 1) {
       throw badOption("--rounds must be at least 1, not " + r);
     }
-    return new VerifyBenchmark(n, r);
+    return r;
   }
 
   LagBenchmark lag(Integer rate) {

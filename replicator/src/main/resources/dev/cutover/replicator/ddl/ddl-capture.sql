@@ -165,9 +165,10 @@ END $f$;
 -- schema change: the driver's fence trigger (tables created after start are otherwise unguarded
 -- at the switch), a replica identity (a table without key gets FULL, so UPDATE and DELETE on it
 -- keep working once published; back to DEFAULT when a primary key appears), membership of our
--- publications that list their tables. Returns what could not be done, or null.
+-- publications that list their tables. Returns what could not be done, or null. Its own DDL is not
+-- captured (SET cutover.ddl_capture = off for its duration, a clause restores the caller's).
 CREATE OR REPLACE FUNCTION cutover.ddl_guard(rel oid) RETURNS text LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp AS $f$
+SET search_path = pg_catalog, pg_temp SET cutover.ddl_capture = off AS $f$
 DECLARE
   c record;
   pub name;
@@ -209,17 +210,27 @@ END $f$;
 
 -- The event trigger: logs each schema change made on this side into cutover.ddl_log, with the
 -- statement to run on the other side, the role and search_path it ran with, and what it touched.
--- It must read the session's search_path, which a SET clause would hide: so it fixes the path
--- itself, before anything unqualified runs, and puts the session's back at the end (SECURITY
--- DEFINER code must never resolve names through a path the caller chose).
-CREATE OR REPLACE FUNCTION cutover.ddl_capture() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET extra_float_digits = 3 AS $f$
+-- It must read the session's search_path, which a SET clause would hide: so it reads it, fixes the
+-- path before anything unqualified runs (SECURITY DEFINER code must never resolve names through a
+-- path the caller chose), and puts the session's back after cutover.ddl_record has done the work.
+CREATE OR REPLACE FUNCTION cutover.ddl_capture() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$
 DECLARE
   path text := pg_catalog.current_setting('search_path');
-  set_path text := pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-  q text := pg_catalog.current_query();
   ctx text;
-  nested boolean;
+BEGIN
+  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+  GET DIAGNOSTICS ctx = PG_CONTEXT;
+  -- Our own frame is the only line, unless the command ran inside a function or DO block.
+  PERFORM cutover.ddl_record(tg_event, tg_tag, path, strpos(ctx, E'\n') > 0, ctx);
+  PERFORM set_config('search_path', path, true);
+END $f$;
+
+-- The work of the event trigger, called only by it (as the log's owner; revoked from PUBLIC).
+CREATE OR REPLACE FUNCTION cutover.ddl_record(tg_event text, tg_tag text, path text, nested boolean, ctx text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
+SET extra_float_digits = 3 AS $f$
+DECLARE
+  q text := current_query();
   stmts text[];
   key text;
   seen text;
@@ -238,13 +249,8 @@ DECLARE
   capture text := current_setting('cutover.ddl_capture', true);
 BEGIN
   IF capture = 'off' THEN
-    PERFORM set_config('search_path', path, true);
     RETURN;
   END IF;
-  GET DIAGNOSTICS ctx = PG_CONTEXT;
-  -- Our own frame is the first line; more lines mean the command ran inside a function or DO block.
-  nested := strpos(ctx, E'\n') > 0;
-
   IF tg_event = 'table_rewrite' THEN
     -- A new column filled row by row with a volatile default (random(), clock_timestamp(), a
     -- sequence): the rewrite is not in the change stream, and new would compute other values.
@@ -260,7 +266,6 @@ BEGIN
         END IF;
       END IF;
     END IF;
-    PERFORM set_config('search_path', path, true);
     RETURN;
   END IF;
 
@@ -268,13 +273,11 @@ BEGIN
     -- Remember for ddl_command_end whether this DROP touched anything that is replicated.
     PERFORM set_config('cutover.ddl_drop_skip', (NOT EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
       WHERE d.original AND NOT d.is_temporary AND coalesce(d.schema_name, '') <> 'cutover'))::text, true);
-    PERFORM set_config('search_path', path, true);
     RETURN;
   END IF;
 
   IF tg_tag IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'DROP PUBLICATION', 'CREATE SUBSCRIPTION', 'ALTER SUBSCRIPTION',
       'DROP SUBSCRIPTION', 'CREATE EVENT TRIGGER', 'ALTER EVENT TRIGGER', 'DROP EVENT TRIGGER') THEN
-    PERFORM set_config('search_path', path, true);
     RETURN;
   END IF;
   -- CREATE TABLE AS and SELECT INTO are logged when they start: their rows come in the stream right
@@ -283,20 +286,16 @@ BEGIN
     IF tg_event = 'ddl_command_end' AND NOT nested THEN
       -- The end of a CREATE TABLE AS: only the guard of the table it made.
       FOR r IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP
-        PERFORM set_config('cutover.ddl_capture', 'off', true);
-        guard := cutover.ddl_guard(r.objid);
-        PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
+        PERFORM cutover.ddl_guard(r.objid);
       END LOOP;
     END IF;
-    PERFORM set_config('search_path', path, true);
     RETURN;
   END IF;
 
   IF tg_event = 'ddl_command_end' THEN
     FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
       IF r.in_extension THEN
-        PERFORM set_config('search_path', path, true);
-    RETURN;
+        RETURN;
       END IF;
       IF coalesce(r.schema_name, '') NOT LIKE 'pg\_temp%' AND coalesce(r.schema_name, '') <> 'cutover'
           AND NOT (r.object_type = 'trigger' AND r.object_identity LIKE 'cutover\_fence on %') THEN
@@ -314,8 +313,7 @@ BEGIN
       skip := false;
     END IF;
     IF skip THEN
-      PERFORM set_config('search_path', path, true);
-    RETURN;
+      RETURN;
     END IF;
   END IF;
 
@@ -339,8 +337,7 @@ BEGIN
     END LOOP;
     PERFORM set_config('cutover.ddl_seen', key || '|' || p, false);
     IF stmt ~* '^create\s+(global\s+|local\s+)?temp(orary)?\s' OR (tg_tag = 'SELECT INTO' AND stmt ~* '\minto\s+temp(orary)?\s') THEN
-      PERFORM set_config('search_path', path, true);
-    RETURN;
+      RETURN;
     ELSIF stmt IS NULL THEN
       note := 'no statement of the query matches ' || tg_tag || '; do it on the other side by hand';
     ELSE
@@ -366,12 +363,9 @@ BEGIN
       CASE WHEN current_setting('role') = 'none' THEN session_user ELSE current_setting('role') END,
       path, tg_tag, cmd, q, objs, missing, tg_tag IN ('CREATE TABLE AS', 'SELECT INTO'), note);
 
-  PERFORM set_config('cutover.ddl_capture', 'off', true);
   FOR i IN 1 .. coalesce(array_length(touched, 1), 0) LOOP
     guard := concat_ws('; ', guard, cutover.ddl_guard(touched[i]));
   END LOOP;
-  PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
-  PERFORM set_config('search_path', path, true);
   IF guard <> '' THEN
     RAISE WARNING 'cutover: %', guard;
   END IF;
@@ -461,7 +455,8 @@ DROP TRIGGER IF EXISTS ddl_log_guard ON cutover.ddl_log;
 CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_log_guard();
 
 -- Only the event trigger, the apply trigger and the capture's own code call these.
-REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_apply(), cutover.ddl_guard(oid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, boolean, text), cutover.ddl_apply(),
+  cutover.ddl_guard(oid) FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS ddl_apply ON cutover.ddl_log;
 CREATE TRIGGER ddl_apply AFTER INSERT ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_apply();
