@@ -173,7 +173,7 @@ public final class Preflight {
             ? "has no usable replica identity index" : "has no primary key";
         add(Severity.ERROR, "old", "table-without-key", "table " + t + " " + reason
             + ": once published, UPDATE and DELETE on it fail on old and cannot be replicated",
-            "add a primary key, or ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL");
+            "add a primary key, or ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL (what `start --replica-identity-full` does)");
       }
       Optional<TableInfo> n = Catalog.describe(nw, t);
       if (n.isEmpty()) {

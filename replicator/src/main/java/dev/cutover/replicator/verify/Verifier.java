@@ -97,14 +97,17 @@ public final class Verifier {
     t.setDaemon(true);
     return t;
   });
-  private boolean extendedHashes;
+  /** Whether both servers have the extended hash functions (11+), see {@link RowHash}. */
+  private final boolean extendedHashes;
 
-  private Verifier(Endpoint source, Endpoint target, Options options, boolean replicating, VerifyProgress progress) {
+  private Verifier(Endpoint source, Endpoint target, Options options, boolean replicating, VerifyProgress progress,
+      boolean extendedHashes) {
     this.sourceEp = source;
     this.targetEp = target;
     this.options = options;
     this.replicating = replicating;
     this.progress = progress;
+    this.extendedHashes = extendedHashes;
   }
 
   /** {@link #run(Endpoint, Endpoint, Names, Options, VerifyProgress)} without anyone watching. */
@@ -146,8 +149,7 @@ public final class Verifier {
       }
       progress.planned(tables.size() + unlogged.size(), estimate);
     }
-    Verifier v = new Verifier(source, target, options, replicating, progress);
-    v.extendedHashes = extended;
+    Verifier v = new Verifier(source, target, options, replicating, progress, extended);
     try {
       return v.verify(tables, unlogged);
     } finally {
