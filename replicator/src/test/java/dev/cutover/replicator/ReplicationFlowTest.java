@@ -394,13 +394,17 @@ class ReplicationFlowTest {
       AppDatabase.execute(n, "INSERT INTO audit_log (message) VALUES ('only on new')");
       AppDatabase.execute(n, "DELETE FROM audit_log WHERE message = 'seed 7'");
     }
-    VerifyReport report = r.verify(Verifier.Options.defaults());
+    // Ranges of 2,000 keys: event (20,000 rows) is summed in ten ranges per side, and only the one holding id 777 narrowed.
+    Verifier.Options defaults = Verifier.Options.defaults();
+    VerifyReport report = r.verify(new Verifier.Options(2_000, defaults.leafRows(), defaults.maxKeysPerTable(), defaults.catchUpTimeout(),
+        defaults.recheckRounds(), defaults.jobs()));
     assertThat(report.rechecked()).isTrue();
     assertThat(report.differences()).as("%s", report).isEqualTo(4);
     assertThat(table(report, "public.customer").differences())
         .containsExactly(new VerifyReport.Difference("id=1234", "different"));
     assertThat(table(report, "public.event").differences())
         .containsExactly(new VerifyReport.Difference("id=777", "missing-on-target"));
+    assertThat(table(report, "public.event").ranges()).isGreaterThan(5);
     assertThat(table(report, "public.audit_log").differences()).hasSize(2)
         .anySatisfy(d -> assertThat(d.key() + " " + d.kind()).contains("only on new").contains("extra-on-target"))
         .anySatisfy(d -> assertThat(d.key() + " " + d.kind()).contains("seed 7").contains("missing-on-target"));
