@@ -166,14 +166,16 @@ END $f$;
 -- at the switch), a replica identity (a table without key gets FULL, so UPDATE and DELETE on it
 -- keep working once published; back to DEFAULT when a primary key appears), membership of our
 -- publications that list their tables. Returns what could not be done, or null. Its own DDL is not
--- captured (SET cutover.ddl_capture = off for its duration, a clause restores the caller's).
+-- captured: cutover.ddl_capture is off while it runs (set and put back here, since only a
+-- superuser may give a function a SET clause on a custom setting).
 CREATE OR REPLACE FUNCTION cutover.ddl_guard(rel oid) RETURNS text LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp SET cutover.ddl_capture = off AS $f$
+SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
   c record;
   pub name;
   note text;
   haskey boolean;
+  capture text := current_setting('cutover.ddl_capture', true);
 BEGIN
   SELECT k.oid, k.relkind, k.relpersistence, k.relreplident, n.nspname INTO c
     FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = rel;
@@ -181,6 +183,7 @@ BEGIN
       OR c.nspname LIKE 'pg\_%' THEN
     RETURN NULL;
   END IF;
+  PERFORM set_config('cutover.ddl_capture', 'off', true);
   IF to_regproc('cutover.fence_guard') IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'cutover_fence') THEN
     EXECUTE format('CREATE TRIGGER cutover_fence BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s'
@@ -205,6 +208,7 @@ BEGIN
         pub, SQLERRM, pub, rel::regclass));
     END;
   END LOOP;
+  PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
   RETURN nullif(note, '');
 END $f$;
 

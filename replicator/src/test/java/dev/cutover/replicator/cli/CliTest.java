@@ -193,7 +193,7 @@ class CliTest {
     assertThat(start.code()).as(start.err()).isZero();
     assertThat(start.out()).contains("replication old -> new started from slot cutover_fwd_cli_flow").contains("public.account")
         .contains("binary");
-    assertThat(start.err()).contains("copying 4 table(s)").contains("copied public.account: 5,000 rows");
+    assertThat(start.err()).contains("copying 5 table(s)").contains("copied public.account: 5,000 rows");
 
     assertThat(run(with(new String[] {"catch-up", "--timeout", "30s"}, u)).code()).isZero();
     Run status = run(with(new String[] {"status", "--watch", "--count", "2", "--interval", "300ms", "--heartbeat-interval", "100ms"}, u));
