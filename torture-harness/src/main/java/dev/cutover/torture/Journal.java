@@ -52,6 +52,11 @@ final class Journal implements AutoCloseable {
     line("V", invariant, detail);
   }
 
+  /** Something worth a look that breaks no invariant. */
+  void finding(String detail) {
+    line("N", detail);
+  }
+
   void event(SwitchEvent e) {
     line("E", e.id(), e.from().value(), e.to().value(), e.outcome().name(), e.reason(), e.leader(),
         e.gateWaitMax().toNanos() / 1000, e.total().toMillis(), e.rolledBack());

@@ -26,9 +26,9 @@ final class JournalReader {
       long gateWaitMaxMicros, long totalMillis, int rolledBack) {}
 
   /** What one read found. */
-  record Batch(List<Ack> acks, List<Failure> failures, List<Violation> violations, List<Event> events) {
+  record Batch(List<Ack> acks, List<Failure> failures, List<Violation> violations, List<Event> events, List<String> findings) {
     static Batch empty() {
-      return new Batch(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+      return new Batch(new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
     }
 
     void addAll(Batch other) {
@@ -36,6 +36,7 @@ final class JournalReader {
       failures.addAll(other.failures);
       violations.addAll(other.violations);
       events.addAll(other.events);
+      findings.addAll(other.findings);
     }
   }
 
@@ -92,6 +93,7 @@ final class JournalReader {
       case "F" -> batch.failures.add(new Failure(instance, Long.parseLong(f[1]), Integer.parseInt(f[2]), f[3], f[4],
           Journal.Phase.valueOf(f[5]), f[6], f[7]));
       case "V" -> batch.violations.add(new Violation(instance, f[1], f[2]));
+      case "N" -> batch.findings.add(instance + ": " + f[1]);
       case "E" -> batch.events.add(new Event(instance, f[1], f[2], f[3], "COMPLETED".equals(f[4]), f[5],
           Boolean.parseBoolean(f[6]), Long.parseLong(f[7]), Long.parseLong(f[8]), Integer.parseInt(f[9])));
       default -> throw new IllegalStateException("unknown journal line in " + file + ": " + line);

@@ -129,7 +129,8 @@ final class Operator {
   boolean replicatesFrom(Target source) throws SQLException {
     Target subscriber = source.other();
     try (Connection c = cluster.direct(subscriber)) {
-      return ReplicationObjects.subscriptionExists(c, source == Target.OLD ? Names.FORWARD : Names.REVERSE);
+      Names names = cluster.replicator().names();
+      return ReplicationObjects.subscriptionExists(c, source == Target.OLD ? names.forward() : names.reverse());
     }
   }
 

@@ -129,6 +129,7 @@ final class RoundChecks {
       }
     }
     allAcks.addAll(batch.acks());
+    batch.findings().forEach(f -> run.finding(notes, f));
     List<Invariants.Violation> found = new ArrayList<>();
     for (JournalReader.Violation v : batch.violations()) {
       found.add(new Invariants.Violation(v.invariant(), v.instance() + ": " + v.detail()));

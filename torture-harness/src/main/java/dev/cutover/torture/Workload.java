@@ -36,6 +36,7 @@ final class Workload {
   private final Journal journal;
   private final Supplier<String> lastSwitch;
   private final AtomicLong ops = new AtomicLong(1);
+  private final java.util.concurrent.atomic.AtomicBoolean carriedSettingSeen = new java.util.concurrent.atomic.AtomicBoolean();
 
   /**
    * @param lastSwitch the instance's latest switch event ("id:COMPLETED", "id:ABORTED", "none"),
@@ -48,8 +49,13 @@ final class Workload {
     this.lastSwitch = lastSwitch;
   }
 
-  /** Where a statement ran: side, backend, transaction. */
-  private record Where(String side, int pid, long xid) {}
+  /** Where a statement ran: side, backend, transaction; and the session's {@code torture.side}, which need not agree. */
+  private record Where(String side, int pid, long xid, String setting) {
+    /** Equal for I3: the same side, backend and transaction. */
+    boolean samePlace(Where o) {
+      return side.equals(o.side) && pid == o.pid && xid == o.xid;
+    }
+  }
 
   /** A ledger row as the statement that wrote it returned it. */
   private record Recorded(long op, String kind, long id, long tick, long ticket, String origin, Where where) {}
@@ -189,13 +195,12 @@ final class Workload {
     long op = ops.getAndIncrement();
     transaction(Kind.STRAGGLER, op, 1, c -> {
       Where w1;
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO scratch (instance, op) VALUES (?, ?)"
-          + " RETURNING current_setting('" + TortureSchema.SIDE_SETTING + "'), pg_backend_pid(), txid_current()")) {
+      try (PreparedStatement ps = c.prepareStatement(TortureSchema.HOLD)) {
         ps.setString(1, instance);
         ps.setLong(2, op);
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
-          w1 = new Where(rs.getString(1), rs.getInt(2), rs.getLong(3));
+          w1 = where(rs, 1);
         }
       }
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(millis)); // the straggler's own work, by design
@@ -237,9 +242,14 @@ final class Workload {
       ps.setInt(2, account);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return new Where(rs.getString(1), rs.getInt(2), rs.getLong(3));
+        return where(rs, 1);
       }
     }
+  }
+
+  /** A {@link Where} from four columns starting at {@code first}: side, backend, transaction, the session's setting. */
+  private static Where where(ResultSet rs, int first) throws SQLException {
+    return new Where(rs.getString(first), rs.getInt(first + 1), rs.getLong(first + 2), rs.getString(first + 3));
   }
 
   private Recorded record(Connection c, long op, Kind kind, Integer from, Integer to, long amount) throws SQLException {
@@ -264,14 +274,13 @@ final class Workload {
     if (!rs.next()) {
       throw new SQLException("torture: the ledger insert returned no row: is the clock row missing?", "P0002");
     }
-    return new Recorded(op, kind.name(), rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4),
-        new Where(rs.getString(4), rs.getInt(5), rs.getLong(6)));
+    return new Recorded(op, kind.name(), rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4), where(rs, 4));
   }
 
   private static Where whereAmI(Connection c) throws SQLException {
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(TortureSchema.WHERE_AM_I)) {
       rs.next();
-      return new Where(rs.getString(1), rs.getInt(2), rs.getLong(3));
+      return where(rs, 1);
     }
   }
 
@@ -291,12 +300,20 @@ final class Workload {
     return rows;
   }
 
-  /** I3: every statement of one transaction ran on the same side, backend and transaction. */
+  /**
+   * I3: every statement of one transaction ran on the same side, backend and transaction. And,
+   * journalled once as a finding, whether the session reports another side in its database-level
+   * setting than the database it runs on: a setting carried over from the other database.
+   */
   private void sameTransaction(Kind kind, long op, Where... wheres) {
     for (Where w : wheres) {
-      if (!w.equals(wheres[0])) {
+      if (!w.samePlace(wheres[0])) {
         journal.violation("I3", kind + " op " + op + " ran its statements in different places: " + List.of(wheres));
         return;
+      }
+      if (w.setting() != null && !w.setting().equals(w.side()) && carriedSettingSeen.compareAndSet(false, true)) {
+        journal.finding("a session on " + w.side() + " has " + TortureSchema.SIDE_SETTING + " = '" + w.setting()
+            + "', the database-level setting of " + w.setting() + ": the driver carried it across a switch (BUGS.md B6)");
       }
     }
   }
