@@ -17,6 +17,11 @@ abstract class DecidingFlag implements RoutingFlag {
   }
 
   @Override
+  public final boolean delivered() {
+    return decision.delivered();
+  }
+
+  @Override
   public final long rejectedValues() {
     return decision.rejected();
   }

@@ -26,6 +26,7 @@ final class Decision {
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
   private final AtomicLong rejected = new AtomicLong();
   private volatile Target target;
+  private volatile boolean delivered;
 
   Decision(String source, Target initial) {
     this.source = source;
@@ -34,6 +35,11 @@ final class Decision {
 
   Target target() {
     return target;
+  }
+
+  /** Whether a value has been adopted, even one equal to the initial target. */
+  boolean delivered() {
+    return delivered;
   }
 
   long rejected() {
@@ -50,6 +56,7 @@ final class Decision {
 
   /** Makes {@code next} the target and tells the listeners, when it differs from the current one. */
   void adopt(Target next) {
+    delivered = true;
     Target previous = target;
     if (previous == next) {
       return;
