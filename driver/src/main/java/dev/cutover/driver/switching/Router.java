@@ -3,7 +3,6 @@ package dev.cutover.driver.switching;
 import dev.cutover.driver.config.CutoverSettings;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.Coordination;
-import dev.cutover.driver.control.Fence;
 import dev.cutover.flags.FlagListener;
 import dev.cutover.flags.RoutingFlag;
 import dev.cutover.flags.RoutingFlags;
@@ -48,11 +47,16 @@ public final class Router implements RouterMXBean {
   private static final List<SwitchListener> LISTENERS = new CopyOnWriteArrayList<>();
   private static final long WARM_TTL_SECONDS = 60;
   private static final long HEARTBEAT_MILLIS = 1000;
+  private static final long FIRST_VALUE_POLL_MILLIS = 250;
   /** An instance whose heartbeat is older than this no longer holds a switch back (it is fenced out). */
   static final Duration INSTANCE_TTL = Duration.ofSeconds(5);
+  /** The phase an instance publishes when no switch runs. */
+  static final String IDLE = "idle";
 
   private final CutoverSettings settings;
   private final Map<Target, Endpoint> endpoints = new EnumMap<>(Target.class);
+  /** The same sides for the switch's own connections, with timeouts derived from the switch settings. */
+  private final Map<Target, Endpoint> controlEndpoints = new EnumMap<>(Target.class);
   private final RoutingFlag flag;
   private final FlagListener flagListener = target -> schedule(this::flagChanged);
   private final boolean control;
@@ -71,6 +75,8 @@ public final class Router implements RouterMXBean {
   private final long gateMaxPauseNanos;
   private final ObjectName name;
   private volatile Route route = new Route(Target.OLD, null);
+  /** What the running switch is doing, published with the heartbeat (switch thread writes). */
+  private volatile String phase = IDLE;
   private volatile SwitchEvent last;
   private final AtomicLong completed = new AtomicLong();
   private final AtomicLong aborted = new AtomicLong();
@@ -86,6 +92,7 @@ public final class Router implements RouterMXBean {
     this.gateMaxPauseNanos = settings.gateMaxPause().toNanos();
     endpoints.put(Target.OLD, new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties()));
     endpoints.put(Target.NEW, new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties()));
+    endpoints.forEach((side, e) -> controlEndpoints.put(side, controlTimeouts(e, settings)));
     long id = IDS.incrementAndGet();
     this.instance = settings.values().getOrDefault(RoutingFlags.INSTANCE, defaultInstance(id));
     this.switcher = daemonThread("cutover-switch-" + settings.service() + "-" + id);
@@ -126,19 +133,17 @@ public final class Router implements RouterMXBean {
           LOG.warn("cutover {}: the old database is unreachable and the flag says new; serving new without a switch",
               settings.service());
         }
-        boolean alreadyMoved;
+        Target serving;
         try {
           control = o != null && hasControl(o, "old") && hasControl(n, "new");
-          alreadyMoved = onNew && (o == null || control && Fence.isRaised(o));
+          serving = o == null ? Target.NEW : ServingSide.atStart(o, control, settings.service());
         } finally {
           if (o != null) {
             o.close();
           }
         }
         Router router = new Router(settings, flag, control);
-        if (alreadyMoved) {
-          router.route = new Route(Target.NEW, null);
-        }
+        router.route = new Route(serving, null);
         router.begin();
         return router;
       }
@@ -167,8 +172,22 @@ public final class Router implements RouterMXBean {
     return host + ":" + ProcessHandle.current().pid() + ":" + routerId;
   }
 
+  /**
+   * The timeouts of a switch's own connections: connecting (and logging in) within the barrier
+   * timeout, and no single read outlasting the gate's maximum pause, however silent the network.
+   */
+  static Endpoint controlTimeouts(Endpoint side, CutoverSettings settings) {
+    return side.withTimeouts(settings.barrierTimeout(), settings.gateMaxPause());
+  }
+
   private static boolean hasControl(Connection c, String side) throws SQLException {
-    OptionalInt version = ControlSchema.installedVersion(c);
+    OptionalInt version;
+    try {
+      version = ControlSchema.installedVersion(c);
+    } catch (SQLException e) {
+      throw new SQLException(e.getMessage().replaceFirst("^cutover: ", "cutover: on the " + side + " database, "),
+          e.getSQLState(), e);
+    }
     if (version.isPresent() && version.getAsInt() != ControlSchema.VERSION) {
       LOG.warn("cutover: the control schema on the {} database is version {}, this driver speaks {}; ignoring it",
           side, version.getAsInt(), ControlSchema.VERSION);
@@ -193,7 +212,13 @@ public final class Router implements RouterMXBean {
       heartbeats.scheduleWithFixedDelay(this::heartbeat, HEARTBEAT_MILLIS, HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
     }
     flag.addListener(flagListener);
-    if (flag.target() != route.serving()) {
+    if (!flag.delivered()) {
+      // Its default is no decision: serve where the service serves now, and follow the flag
+      // once it delivers a value (the listener hears only changes, so look for it).
+      LOG.warn("cutover {}: the flag has delivered no value yet ({}); routing to {}, where the service serves now,"
+          + " not to cutover.flag.default, until it does", settings.service(), flag, route.serving().value());
+      awaitFirstValue();
+    } else if (flag.target() != route.serving()) {
       try {
         switcher.submit(this::converge).get();
       } catch (InterruptedException e) {
@@ -205,11 +230,32 @@ public final class Router implements RouterMXBean {
     LOG.info("cutover {}: routing {} ({}); flag {}", settings.service(), route.serving().value(), settings, flag);
   }
 
+  /** Polls (on the switch thread) until the flag has delivered a value, then follows it. */
+  private void awaitFirstValue() {
+    try {
+      switcher.schedule(() -> {
+        if (flag.delivered()) {
+          LOG.info("cutover {}: the flag delivered its first value: {}", settings.service(), flag.target().value());
+          flagChanged();
+        } else {
+          awaitFirstValue();
+        }
+      }, FIRST_VALUE_POLL_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException closed) {
+      LOG.debug("cutover {}: router closed before the flag delivered a value", settings.service());
+    }
+  }
+
   List<String> notGuaranteed() {
+    return notGuaranteed(settings.force());
+  }
+
+  /** @param force whether the switch went without the probe and the barrier */
+  List<String> notGuaranteed(boolean force) {
     if (!control) {
       return List.of("I1/I4 replication caught up (no barrier)", "I2 single writer (source not fenced)");
     }
-    return settings.force() ? List.of("I1/I4 replication caught up (cutover.switch.force=true)") : List.of();
+    return force ? List.of("I1/I4 replication caught up (cutover.switch.force)") : List.of();
   }
 
   private void schedule(Runnable task) {
@@ -237,12 +283,27 @@ public final class Router implements RouterMXBean {
    * Joins a switch the service's other instances have started, even if this instance's flag has
    * not announced it (a stream interrupted, a slower poll): holding back would leave the leader
    * waiting, and beginning transactions on a database about to be fenced would fail them. The
-   * flag's stale value is then ignored until the flag changes.
+   * heartbeat calls this only when a live peer reports that its own flag asks for {@code target}
+   * (control-table data alone never starts a switch), and such a joiner never leads. The flag's
+   * stale value is then ignored until the flag changes.
    */
   private void join(Target target) {
     Target flagged = flag.target();
     staleFlag = flagged == target ? null : flagged;
     switchTo(target);
+  }
+
+  /**
+   * Follows a switch that its leader released while this instance stayed behind (it gave up
+   * waiting, or its network failed), once it has verified the release for itself: the fence still
+   * stands on the side it routes to, so staying would only fail its writes.
+   */
+  private void catchUp(String switchId, Target target) {
+    if (target != route.serving()) {
+      Target flagged = flag.target();
+      staleFlag = flagged == target ? null : flagged;
+      publish(new Switchover(this, route.serving(), target, switchId).run());
+    }
   }
 
   private void switchTo(Target target) {
@@ -261,13 +322,18 @@ public final class Router implements RouterMXBean {
       if (beat == null || beatSide != side) {
         closeQuietly(beat);
         beat = null;
-        beat = endpoint(side).open();
+        beat = controlEndpoint(side).open();
         beatSide = side;
       }
-      Optional<Coordination.Running> running = Coordination.heartbeat(beat, settings.service(), instance);
+      Optional<Coordination.Running> running = Coordination.heartbeat(beat, settings.service(), instance,
+          new Coordination.Beat(flag.delivered() ? flag.target() : null, side, phase), INSTANCE_TTL);
       if (running.isPresent() && running.get().target() != side && !isHolding()) {
-        Target target = running.get().target();
-        schedule(() -> join(target));
+        Coordination.Running r = running.get();
+        if (r.released()) {
+          schedule(() -> catchUp(r.id(), r.target()));
+        } else if (r.peerAsks() || flagAsks(r.target())) {
+          schedule(() -> join(r.target()));
+        }
       }
       if (beatFailing) {
         beatFailing = false;
@@ -333,6 +399,19 @@ public final class Router implements RouterMXBean {
 
   Endpoint endpoint(Target side) {
     return endpoints.get(side);
+  }
+
+  Endpoint controlEndpoint(Target side) {
+    return controlEndpoints.get(side);
+  }
+
+  /** Whether this instance's own flag has delivered a value and asks for {@code side}. */
+  boolean flagAsks(Target side) {
+    return flag.delivered() && flag.target() == side;
+  }
+
+  void phase(String now) {
+    phase = now;
   }
 
   boolean control() {
@@ -476,6 +555,11 @@ public final class Router implements RouterMXBean {
   @Override
   public boolean isHolding() {
     return route.gate() != null;
+  }
+
+  @Override
+  public String getPhase() {
+    return phase;
   }
 
   @Override

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -24,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
+import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,11 +36,21 @@ import org.slf4j.LoggerFactory;
  * {@code from} and the event says why. Runs on the router's thread.
  *
  * <p>Instances of a service meet in the control schema of {@code from}: all join one switch id,
- * each drains its own transactions and says so, and the leader (an advisory lock) fences only
- * when every live instance has drained, so no instance can begin a transaction on a fenced
- * database. Followers wait for the leader's decision and check the barrier themselves; if the
- * leader's session dies, its lock is free and the next instance to try takes over, repeating the
- * idempotent steps.
+ * each drains its own transactions and says so, and the leader (an advisory lock whose key only
+ * the control plane knows) fences only when every live instance has drained, so no instance can
+ * begin a transaction on a fenced database. Only an instance whose own flag asks for {@code to}
+ * may lead; one that joined because a peer's flag asks only follows. If the leader's session
+ * dies, its lock is free and the next instance to try takes over, repeating the idempotent steps.
+ *
+ * <p>A follower trusts no decision it cannot check: before it moves it verifies on the source that
+ * the fence the switch raised still stands and that the released marker was written under it, on
+ * the target that the marker arrived, and it moves the target's sequences itself (never
+ * backwards). A release without a real fence and barrier is never followed.
+ *
+ * <p>Every wait is bounded: the switch's connections carry connect, login and socket timeouts,
+ * and a {@link SwitchWatchdog} aborts the connections of a switch that outlives its budget
+ * (before the gate closes) or {@code cutover.gate.max-pause} (after), and of a step that outlives
+ * its own timeout.
  */
 final class Switchover {
   private static final Logger LOG = LoggerFactory.getLogger(Switchover.class);
@@ -46,6 +58,10 @@ final class Switchover {
   private static final long BACKEND_EXIT_NANOS = TimeUnit.SECONDS.toNanos(5);
   /** How long a live peer may take, beyond the drain timeout, to hear of the switch and drain. */
   private static final long PEER_SLACK_NANOS = TimeUnit.SECONDS.toNanos(3);
+  /** What a step may take beyond its own timeout before the watchdog ends it (a round trip, a busy machine). */
+  static final Duration STEP_SLACK = Duration.ofMillis(500);
+  /** How often a leader waiting for the barrier looks for an operator's abort. */
+  private static final Duration ABORT_CHECK = Duration.ofMillis(100);
   private static final long FIRST_POLL_NANOS = 200_000;
   private static final long MAX_POLL_NANOS = 5_000_000;
   private static final ExecutorService WARMER = Executors.newCachedThreadPool(r -> {
@@ -57,16 +73,22 @@ final class Switchover {
   private final Router router;
   private final Target from;
   private final Target to;
+  /** The released switch this one catches up with, or {@code null} for a switch of its own. */
+  private final String released;
   private final String id = UUID.randomUUID().toString();
   private final Gate gate = new Gate();
+  private final SwitchWatchdog watchdog;
 
   private long gateClosed;
   private long drainNanos;
   private long coordinateNanos;
   private boolean leader;
-  /** Whether this instance raised the source's fence and must lower it if the switch aborts. */
-  private boolean fenced;
-  /** What the switch is doing, for the reason of an unexpected failure. */
+  /** Whether this instance tried to raise the source's fence, so that an abort must see it lowered. */
+  private boolean fenceAttempted;
+  /** The backend of the session that holds the leader's lock, to end it if it outlives its connection. */
+  private int leaderPid;
+  /** Whether this switch goes without the probe and the barrier (the setting, or the operator's). */
+  private boolean force;
   private String phase = "connecting";
   private long fenceNanos;
   private long barrierNanos;
@@ -83,36 +105,67 @@ final class Switchover {
   }
 
   Switchover(Router router, Target from, Target to) {
+    this(router, from, to, null);
+  }
+
+  /**
+   * @param released a switch of the service from {@code from} to {@code to} that its leader has
+   *     released and that this instance missed: it is followed (once verified) instead of starting
+   *     a switch of this instance's own
+   */
+  Switchover(Router router, Target from, Target to, String released) {
     this.router = router;
     this.from = from;
     this.to = to;
+    this.released = released;
+    this.watchdog = new SwitchWatchdog(router.getService() + "/" + router.instance() + " " + from.value() + " -> "
+        + to.value());
   }
 
   SwitchEvent run() {
-    LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.getService(), id, from.value(),
-        to.value(), router.instance());
+    LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.getService(), released != null ? released : id,
+        from.value(), to.value(), router.instance());
     CompletableFuture<List<Connection>> warming = null;
-    String switchId = id;
+    String switchId = released != null ? released : id;
     String reason = "";
-    try (Connection source = router.endpoint(from).open(); Connection target = open(to)) {
+    Connection source = null;
+    Connection target = null;
+    boolean done = false;
+    Duration budget = preGateBudget();
+    watchdog.deadline(budget, () -> "stuck for " + budget.toMillis() + " ms before closing its gate, while " + phase
+        + " (no transaction was held); is the network to the " + to.value() + " database silent?");
+    try {
+      source = openControl(from);
+      watchdog.watch(source);
+      target = openControl(to);
+      watchdog.watch(target);
       if (router.control()) {
-        phase = "probing replication";
-        probe(source, target);
-        switchId = Coordination.begin(source, router.getService(), id, from, to);
+        force = router.settings().force() || Coordination.forced(source, router.getService());
+        if (released == null) {
+          probe(source, target);
+          switchId = Coordination.begin(source, router.getService(), id, from, to);
+        } else {
+          Coordination.Verified v = Coordination.verifyRelease(source, router.getService(), released);
+          if (!v.ok()) {
+            throw new Abort("the release of switch " + released + " cannot be followed: " + v.problem());
+          }
+        }
       }
       // Connections to the target are opened while traffic still flows: for a large pool this
       // is the slowest step, and it must not lengthen the pause.
-      phase = "opening connections to " + to.value();
+      phase("opening connections to " + to.value());
       warming = prewarm(router.sessions().size());
       List<Connection> ready = await(warming);
-      if (router.control()) {
-        phase = "waiting for the other instances to be ready";
+      if (router.control() && released == null) {
+        phase("waiting for the other instances to be ready");
         awaitReadyPeers(source, switchId);
       }
 
       // 1. Gate: new transactions wait from here on.
-      phase = "draining";
+      phase("draining");
       gateClosed = System.nanoTime();
+      watchdog.deadline(router.settings().gateMaxPause(), () -> "not released within "
+          + router.settings().gateMaxPause().toMillis() + " ms of closing its gate (cutover.gate.max-pause), while " + phase);
       router.closeGate(gate);
 
       // 2. Drain this instance's transactions.
@@ -122,25 +175,10 @@ final class Switchover {
 
       // 3-5. Coordinate with the service's other instances; the leader fences, waits for the
       // barrier and moves sequences. Without the control schema this instance acts alone.
-      phase = "coordinating";
+      phase("coordinating");
       if (router.control()) {
         Coordination.drained(source, router.getService(), router.instance(), switchId);
-        try {
-          coordinate(source, target, switchId);
-        } catch (SQLException e) {
-          if (!leader || alive(source)) {
-            throw e;
-          }
-          // This instance led and lost its session, and with it the lock: another instance may
-          // lead now and raise the fence again. Never touch the fence from here on: follow.
-          LOG.warn("cutover {}: switch {}: the leader's session was lost ({}); following whoever leads now",
-              router.getService(), switchId, e.getMessage());
-          leader = false;
-          fenced = false;
-          try (Connection again = router.endpoint(from).open(); Connection targetAgain = open(to)) {
-            coordinate(again, targetAgain, switchId);
-          }
-        }
+        source = coordinate(source, target, switchId);
       } else {
         moveSequences(source, target);
       }
@@ -148,29 +186,71 @@ final class Switchover {
       // 6. Release onto connections opened ahead.
       prewarmed = ready.size();
       router.release(to, ready);
+      done = true;
     } catch (Abort e) {
       reason = e.getMessage();
     } catch (SQLException | RuntimeException e) {
-      reason = "failed while " + phase + ": " + (e.getMessage() == null ? e.toString() : e.getMessage());
-      LOG.debug("cutover {}: switch {} failed", router.getService(), id, e);
+      reason = watchdog.reason() != null ? watchdog.reason()
+          : "failed while " + phase + ": " + (e.getMessage() == null ? e.toString() : e.getMessage());
+      LOG.debug("cutover {}: switch {} failed", router.getService(), switchId, e);
+    } finally {
+      watchdog.close();
     }
-    if (!reason.isEmpty()) {
-      abort(switchId, reason, warming);
+    if (!done) {
+      if (reason.isEmpty()) {
+        reason = "failed while " + phase;
+      }
+      abort(source, switchId, reason, warming);
     }
+    Router.closeQuietly(source);
+    Router.closeQuietly(target);
+    router.phase(Router.IDLE);
     return event(switchId, reason);
+  }
+
+  private void phase(String now) {
+    phase = now;
+    router.phase(now);
+  }
+
+  /**
+   * What the steps before the gate may take at most: two connections, the probe, opening the
+   * target's connections and waiting for the peers to be ready, each bounded by its own timeout.
+   */
+  private Duration preGateBudget() {
+    Duration barrier = router.settings().barrierTimeout();
+    return barrier.multipliedBy(4).plus(router.settings().drainTimeout()).plus(STEP_SLACK.multipliedBy(4));
+  }
+
+  /** A connection for the switch's own statements, with timeouts derived from the switch settings. */
+  private Connection openControl(Target side) throws SQLException, Abort {
+    phase("connecting to the " + side.value() + " database");
+    try {
+      return router.controlEndpoint(side).open();
+    } catch (SQLException e) {
+      throw new Abort("the " + side.value() + " database is unreachable: " + e.getMessage());
+    }
   }
 
   /**
    * Before holding anything: proves that replication from the source delivers to the target, with
-   * a marker like the barrier's. A flip back without reverse replication would leave the writes
-   * made since the last switch behind, so it is refused here, with the remedy, unless forced.
+   * a probe marker. A flip back without reverse replication would leave the writes made since the
+   * last switch behind, so it is refused here, with the remedy, unless forced.
    */
   private void probe(Connection source, Connection target) throws SQLException, Abort {
-    if (router.settings().force()) {
+    if (force) {
       return;
     }
+    phase("probing replication");
     Duration timeout = router.settings().barrierTimeout();
-    if (!Barrier.await(target, Barrier.write(source), timeout)) {
+    String marker = Barrier.write(source);
+    boolean arrived;
+    try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
+        + " database did not answer within " + timeout.plus(STEP_SLACK).toMillis() + " ms while probing replication"
+        + " (cutover.barrier.timeout), before the gate closed: is the network to it silent?")) {
+      arrived = Barrier.await(target, marker, timeout);
+    }
+    if (!arrived) {
       throw new Abort("replication from " + from.value() + " to " + to.value() + " is not delivering: a probe"
           + " marker did not arrive within " + timeout.toMillis() + " ms (cutover.barrier.timeout), so the switch"
           + " would lose the writes not yet replicated; " + (to == Target.OLD
@@ -181,68 +261,100 @@ final class Switchover {
   }
 
   /**
-   * Waits for the leader's decision on {@code switchId}, becoming the leader when nobody holds
-   * the role (at first, or because the leader's session died).
+   * Waits for a decision on {@code switchId} it can verify, becoming the leader when nobody holds
+   * the role and this instance's own flag asks for the target.
+   *
+   * @return the source connection to go on with (a new one when the leader's session was lost)
    */
-  private void coordinate(Connection source, Connection target, String switchId)
-      throws SQLException, Abort {
+  private Connection coordinate(Connection source, Connection target, String switchId) throws SQLException, Abort {
     long t = System.nanoTime();
     long deadline = gateClosed + router.gateMaxPauseNanos();
     long pause = FIRST_POLL_NANOS;
+    String distrust = null;
     while (true) {
-      if (follow(target, switchId, Coordination.decision(source, router.getService()))) {
-        coordinateNanos = System.nanoTime() - t;
-        return;
-      }
-      if (Coordination.tryLead(source, router.getService())) {
-        try {
-          if (!follow(target, switchId, Coordination.decision(source, router.getService()))) {
-            leader = true;
-            awaitPeers(source, switchId);
-            coordinateNanos = System.nanoTime() - t;
-            lead(source, target, switchId);
-          }
-        } finally {
-          Coordination.resign(source, router.getService());
+      Coordination.Decision d = stillOn(switchId, Coordination.decision(source, router.getService()), false);
+      if (d.released()) {
+        Coordination.Verified v = Coordination.verifyRelease(source, router.getService(), switchId);
+        if (v.ok()) {
+          follow(source, target, v.marker());
+          coordinateNanos = System.nanoTime() - t;
+          return source;
         }
-        return;
+        if (!v.problem().equals(distrust)) {
+          distrust = v.problem();
+          LOG.warn("cutover {}: switch {}: a release was published that this instance cannot verify ({}); not following it",
+              router.getService(), switchId, distrust);
+        }
+      } else if (router.flagAsks(to) && Coordination.tryLead(source, router.getService(), switchId)) {
+        leader = true;
+        leaderPid = source.unwrap(PGConnection.class).getBackendPID();
+        if (!stillOn(switchId, Coordination.decision(source, router.getService()), true).released()) {
+          awaitPeers(source, switchId);
+          coordinateNanos = System.nanoTime() - t;
+          try {
+            lead(source, target, switchId);
+            return source;
+          } catch (SQLException e) {
+            if (alive(source) || watchdog.reason() != null) {
+              throw e;
+            }
+          }
+          // This instance led and lost its session, and with it the lock: another instance may
+          // lead now and raise the fence again. Never touch the fence from here on: follow.
+          LOG.warn("cutover {}: switch {}: the leader's session was lost; following whoever leads now",
+              router.getService(), switchId);
+          leader = false;
+          fenceAttempted = false;
+          Router.closeQuietly(source);
+          source = openControl(from);
+          watchdog.watch(source);
+          phase("coordinating");
+          continue;
+        }
+        leader = false;
+        Coordination.resign(source, router.getService(), switchId);
       }
       if (System.nanoTime() - deadline > 0) {
-        throw new Abort("no decision from the leader of " + router.getService() + " within "
-            + TimeUnit.NANOSECONDS.toMillis(router.gateMaxPauseNanos()) + " ms (cutover.gate.max-pause)");
+        throw new Abort("no decision this instance could verify from the leader of " + router.getService() + " within "
+            + TimeUnit.NANOSECONDS.toMillis(router.gateMaxPauseNanos()) + " ms (cutover.gate.max-pause)"
+            + (distrust == null ? "" : "; a release was published but " + distrust));
       }
       LockSupport.parkNanos(pause);
       pause = Math.min(MAX_POLL_NANOS, pause * 2);
     }
   }
 
-  /** The service's latest switch, if it is still {@code switchId} and not aborted; else the abort to end this one with. */
-  private static Coordination.Decision stillOn(String switchId, Optional<Coordination.Decision> decision) throws Abort {
+  /**
+   * The service's latest switch, if it is still {@code switchId} and not aborted; else the abort to
+   * end this one with. A leader also stops at an operator's request to abort.
+   */
+  private static Coordination.Decision stillOn(String switchId, Optional<Coordination.Decision> decision,
+      boolean leading) throws Abort {
     if (decision.isEmpty() || !decision.get().id().equals(switchId)) {
       throw new Abort("switch " + switchId + " was superseded by a later flip");
     }
     if (decision.get().aborted()) {
       throw new Abort(decision.get().reason());
     }
+    if (leading && decision.get().abortRequested() != null) {
+      throw new Abort("aborted on request: " + decision.get().abortRequested());
+    }
     return decision.get();
   }
 
   /**
-   * Applies a decision already taken on {@code switchId}: released means the barrier marker must
-   * be visible here too; aborted ends this instance's switch as well.
-   *
-   * @return whether a decision was taken
+   * Follows a release verified on the source: the marker must be visible on the target too, and
+   * the target's sequences are moved past the source's (idempotent: the leader did it already).
    */
-  private boolean follow(Connection target, String switchId, Optional<Coordination.Decision> decision)
-      throws SQLException, Abort {
-    Coordination.Decision d = stillOn(switchId, decision);
-    if (!d.released()) {
-      return false;
-    }
+  private void follow(Connection source, Connection target, String marker) throws SQLException, Abort {
+    phase("checking the leader's barrier marker");
     long t = System.nanoTime();
-    awaitBarrier(target, d.marker());
+    if (!force) {
+      awaitBarrier(target, marker, () -> { });
+    }
     barrierNanos = System.nanoTime() - t;
-    return true;
+    phase("moving sequences");
+    moveSequences(source, target);
   }
 
   /**
@@ -260,7 +372,7 @@ final class Switchover {
     long pause = FIRST_POLL_NANOS;
     List<String> waiting;
     while (!(waiting = Coordination.unready(source, router.getService(), switchId, Router.INSTANCE_TTL)).isEmpty()) {
-      stillOn(switchId, Coordination.decision(source, router.getService()));
+      stillOn(switchId, Coordination.decision(source, router.getService()), false);
       if (System.nanoTime() - deadline > 0) {
         LOG.info("cutover {}: switch {}: instances {} not ready after {} ms; closing the gate anyway", router.getService(),
             switchId, waiting, timeout.toMillis());
@@ -277,6 +389,7 @@ final class Switchover {
     long pause = FIRST_POLL_NANOS;
     List<String> waiting;
     while (!(waiting = Coordination.undrained(source, router.getService(), switchId, Router.INSTANCE_TTL)).isEmpty()) {
+      stillOn(switchId, Coordination.decision(source, router.getService()), true);
       if (System.nanoTime() - deadline > 0) {
         throw new Abort("instances " + waiting + " of " + router.getService() + " did not drain within "
             + TimeUnit.NANOSECONDS.toMillis(deadline - gateClosed) + " ms: do they see the flag?");
@@ -286,29 +399,71 @@ final class Switchover {
     }
   }
 
-  /** As leader, once every instance has drained: fence, barrier, sequences, then publish the release. */
-  private void lead(Connection source, Connection target, String switchId)
-      throws SQLException, Abort {
+  /**
+   * As leader, once every instance has drained: fence (guarding tables created since the install),
+   * barrier, sequences, the target opened (its fence lowered, requested slots created, under the
+   * switch's lock there), then the release.
+   */
+  private void lead(Connection source, Connection target, String switchId) throws SQLException, Abort {
     long t = System.nanoTime();
-    phase = "fencing " + from.value();
-    fenced = true;
-    Fence.raise(source, router.settings().drainTimeout());
+    phase("fencing " + from.value());
+    fenceAttempted = true;
+    Duration lockTimeout = router.settings().drainTimeout();
+    try (SwitchWatchdog.Step step = watchdog.step(lockTimeout.plus(STEP_SLACK), source, () -> "the " + from.value()
+        + " database did not finish raising its fence within " + lockTimeout.plus(STEP_SLACK).toMillis() + " ms")) {
+      Fence.raise(source, router.getService(), switchId, lockTimeout);
+    } catch (SQLException e) {
+      if (watchdog.reason() == null && alive(source)) {
+        throw new Abort("cannot fence " + from.value() + ": " + e.getMessage());
+      }
+      throw e;
+    }
     fenceNanos = System.nanoTime() - t;
 
     t = System.nanoTime();
-    phase = "waiting for the barrier";
-    String marker = Barrier.write(source);
-    if (!router.settings().force()) {
-      awaitBarrier(target, marker);
+    phase("waiting for the barrier");
+    String marker = Barrier.writeForSwitch(source, router.getService(), switchId);
+    if (!force) {
+      awaitBarrier(target, marker, () -> abortRequested(source, switchId));
     }
     barrierNanos = System.nanoTime() - t;
 
-    phase = "moving sequences";
+    phase("moving sequences");
     moveSequences(source, target);
-    Fence.lower(target);
-    phase = "creating the slots requested for the way back";
-    Coordination.createSlotsAtSwitch(target);
-    Coordination.finish(source, router.getService(), switchId, "released", marker, null);
+    phase("opening " + to.value());
+    openTarget(target, switchId);
+    phase("releasing");
+    Coordination.release(source, router.getService(), switchId, marker, router.instance());
+  }
+
+  /**
+   * Throws the abort an operator asked for; a source that cannot answer is left to the next step
+   * (the release), which needs it too.
+   */
+  private void abortRequested(Connection source, String switchId) throws Abort {
+    try {
+      stillOn(switchId, Coordination.decision(source, router.getService()), true);
+    } catch (SQLException e) {
+      LOG.debug("cutover {}: switch {}: cannot look for an abort request: {}", router.getService(), switchId,
+          e.getMessage());
+    }
+  }
+
+  /** Takes the switch's lock on the target too (waiting for a stale holder, at most the barrier timeout), then opens it. */
+  private void openTarget(Connection target, String switchId) throws SQLException, Abort {
+    Duration timeout = router.settings().barrierTimeout();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long pause = FIRST_POLL_NANOS;
+    while (!Coordination.tryLead(target, router.getService(), switchId)) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new Abort("the lock of switch " + switchId + " on " + to.value() + " stayed taken for " + timeout.toMillis()
+            + " ms (cutover.barrier.timeout)");
+      }
+      LockSupport.parkNanos(pause);
+      pause = Math.min(MAX_POLL_NANOS, pause * 2);
+    }
+    Coordination.openTarget(target, router.getService(), switchId);
+    Coordination.resign(target, router.getService(), switchId);
   }
 
   /**
@@ -318,15 +473,22 @@ final class Switchover {
    */
   private static boolean alive(Connection source) {
     try {
-      return source.isValid(2);
+      return source != null && source.isValid(2);
     } catch (SQLException e) {
       return false;
     }
   }
 
-  private void awaitBarrier(Connection target, String marker) throws SQLException, Abort {
+  private <E extends Exception> void awaitBarrier(Connection target, String marker, Barrier.Check<E> stillWanted)
+      throws SQLException, Abort, E {
     Duration timeout = router.settings().barrierTimeout();
-    if (!Barrier.await(target, marker, timeout)) {
+    boolean arrived;
+    try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
+        + " database did not answer within " + timeout.plus(STEP_SLACK).toMillis() + " ms while the switch waited for"
+        + " the barrier marker (cutover.barrier.timeout): is the network to it silent?")) {
+      arrived = Barrier.await(target, marker, timeout, stillWanted, ABORT_CHECK);
+    }
+    if (!arrived) {
       throw new Abort("the barrier marker written on " + from.value() + " did not reach " + to.value()
           + " within " + timeout.toMillis() + " ms (cutover.barrier.timeout): is replication running and"
           + " is cutover.barrier published?");
@@ -343,14 +505,6 @@ final class Switchover {
     sequenceNanos = System.nanoTime() - t;
   }
 
-  private Connection open(Target side) throws SQLException, Abort {
-    try {
-      return router.endpoint(side).open();
-    } catch (SQLException e) {
-      throw new Abort("the " + side.value() + " database is unreachable: " + e.getMessage());
-    }
-  }
-
   /** Opens, in parallel with the drain and barrier, as many connections to the target as there are sessions. */
   private CompletableFuture<List<Connection>> prewarm(int count) {
     List<CompletableFuture<Connection>> opening = new ArrayList<>(count);
@@ -359,7 +513,7 @@ final class Switchover {
         try {
           return router.endpoint(to).open();
         } catch (SQLException e) {
-          throw new java.util.concurrent.CompletionException(e);
+          throw new CompletionException(e);
         }
       }, WARMER));
     }
@@ -373,7 +527,7 @@ final class Switchover {
           }
           if (failure != null) {
             ready.forEach(Router::closeQuietly);
-            throw new java.util.concurrent.CompletionException(failure);
+            throw new CompletionException(failure);
           }
           return ready;
         });
@@ -387,7 +541,9 @@ final class Switchover {
       while (cause.getCause() != null && !(cause instanceof SQLException)) {
         cause = cause.getCause();
       }
-      throw new Abort("cannot open connections to " + to.value() + ": " + cause.getMessage());
+      throw new Abort("cannot open connections to " + to.value() + ": " + (e instanceof TimeoutException
+          ? "none answered within " + router.settings().barrierTimeout().toMillis() + " ms (cutover.barrier.timeout)"
+          : cause.getMessage()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new Abort("interrupted while opening connections to " + to.value());
@@ -458,27 +614,73 @@ final class Switchover {
   }
 
   /**
-   * Leaves traffic where it was: a leader lowers the fence it raised and publishes the abort, so
-   * that every instance stays; then this instance opens its gate on the source.
+   * Leaves traffic where it was. An instance that led (or that gives up on a switch nobody leads
+   * any more) ends the switch in the control schema, which lowers the fence the switch raised
+   * unless it was released meanwhile; then this instance opens its gate on the source.
    */
-  private void abort(String switchId, String reason, CompletableFuture<List<Connection>> warming) {
-    if (leader || fenced) {
-      try (Connection source = router.endpoint(from).open()) {
-        if (fenced) {
-          Fence.lower(source);
-        }
-        if (router.control()) {
-          Coordination.finish(source, router.getService(), switchId, "aborted", null, reason);
-        }
-      } catch (SQLException e) {
-        LOG.error("cutover {}: switch {} aborted but the fence on {} could not be lowered: {}; lower it with"
-            + " SELECT cutover.lower_fence()", router.getService(), switchId, from.value(), e.getMessage());
-      }
+  private void abort(Connection source, String switchId, String reason, CompletableFuture<List<Connection>> warming) {
+    if (router.control() && (leader || fenceAttempted || gateClosed != 0)) {
+      end(source, switchId, reason);
     }
     if (warming != null) {
       warming.thenAccept(list -> list.forEach(Router::closeQuietly));
     }
     router.release(from, List.of());
+  }
+
+  /**
+   * Ends {@code switchId} in the control schema of the source: through the switch's own
+   * connection when it still works, else through a fresh one, after ending this instance's earlier
+   * session (a silent network can keep it, and the lock it holds, alive on the server). The server
+   * refuses while another instance leads the switch: that instance decides.
+   */
+  private void end(Connection source, String switchId, String reason) {
+    boolean fresh = !alive(source);
+    Connection c = fresh ? null : source;
+    try {
+      if (fresh) {
+        c = router.controlEndpoint(from).open();
+        if (leaderPid > 0) {
+          endSession(c, leaderPid);
+        }
+        Coordination.tryLead(c, router.getService(), switchId);
+      }
+      if (!Coordination.abort(c, router.getService(), switchId, reason)) {
+        LOG.error("cutover {}: switch {} was released although this instance gave up on it ({}); it stays on {}"
+            + " until it catches up with the release", router.getService(), switchId, reason, from.value());
+      }
+    } catch (SQLException e) {
+      if (leader || fenceAttempted) {
+        LOG.error("cutover {}: switch {} aborted but the fence on {} could not be lowered: {}; lower it as the installer"
+            + " with SELECT cutover.lower_fence()", router.getService(), switchId, from.value(), e.getMessage());
+      } else {
+        LOG.debug("cutover {}: switch {}: not ended here: {}", router.getService(), switchId, e.getMessage());
+      }
+    } finally {
+      if (fresh) {
+        Router.closeQuietly(c);
+      }
+    }
+  }
+
+  /** Terminates this instance's own earlier backend and waits (briefly) until it is gone. */
+  private static void endSession(Connection c, int pid) throws SQLException {
+    try (PreparedStatement kill = c.prepareStatement("SELECT pg_terminate_backend(?)");
+        PreparedStatement gone = c.prepareStatement("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ?)")) {
+      kill.setInt(1, pid);
+      kill.execute();
+      gone.setInt(1, pid);
+      long deadline = System.nanoTime() + BACKEND_EXIT_NANOS;
+      while (System.nanoTime() - deadline < 0) {
+        try (ResultSet rs = gone.executeQuery()) {
+          rs.next();
+          if (rs.getBoolean(1)) {
+            return;
+          }
+        }
+        LockSupport.parkNanos(DRAIN_POLL_NANOS * 10);
+      }
+    }
   }
 
   private SwitchEvent event(String switchId, String reason) {
@@ -492,6 +694,6 @@ final class Switchover {
         Duration.ofNanos(waits.getTotalCount() == 0 ? 0 : waits.getValueAtPercentile(99)),
         Duration.ofNanos(drainNanos), Duration.ofNanos(coordinateNanos), Duration.ofNanos(fenceNanos),
         Duration.ofNanos(barrierNanos), Duration.ofNanos(sequenceNanos), Duration.ofNanos(total),
-        rolledBack, sequencesMoved, prewarmed, router.notGuaranteed(), Instant.now());
+        rolledBack, sequencesMoved, prewarmed, router.notGuaranteed(force), Instant.now());
   }
 }

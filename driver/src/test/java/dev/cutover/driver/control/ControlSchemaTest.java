@@ -12,6 +12,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.OptionalInt;
+import java.util.UUID;
+import dev.cutover.flags.Target;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -27,17 +29,35 @@ class ControlSchemaTest {
     return c;
   }
 
+  /** Raises the fence the way a switch's leader does: a switch in progress, its lock, then the raise. */
+  static long raiseAsLeader(Connection c, Duration lockTimeout) throws SQLException {
+    String id = Coordination.begin(c, "svc", UUID.randomUUID().toString(), Target.OLD, Target.NEW);
+    assertThat(Coordination.tryLead(c, "svc", id)).isTrue();
+    return Fence.raise(c, "svc", id, lockTimeout);
+  }
+
   @Test
-  void install_twice_isIdempotentAndGuardsNewTables(PostgresPair pair) throws Exception {
+  void install_twice_isIdempotentAndASuperuserInstallGuardsTablesAsTheyAreCreated(PostgresPair pair) throws Exception {
     try (Connection c = database(pair.oldServer(), "install_twice", "CREATE TABLE a (id int PRIMARY KEY)")) {
       assertThat(ControlSchema.installedVersion(c)).isEmpty();
       assertThat(ControlSchema.install(c)).isEqualTo(1);
       assertThat(ControlSchema.install(c)).isZero();
       try (Statement s = c.createStatement()) {
         s.execute("CREATE TABLE b (id int PRIMARY KEY)");
+        s.execute("CREATE TABLE c AS SELECT 1 AS id");
       }
-      assertThat(ControlSchema.install(c)).isEqualTo(1);
+      assertThat(guarded(c, "b")).as("guarded by the event trigger as it was created").isTrue();
+      assertThat(guarded(c, "c")).isTrue();
+      assertThat(ControlSchema.install(c)).isZero();
       assertThat(ControlSchema.installedVersion(c)).isEqualTo(OptionalInt.of(ControlSchema.VERSION));
+    }
+  }
+
+  static boolean guarded(Connection c, String table) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_trigger"
+        + " WHERE tgname = 'cutover_fence' AND tgenabled = 'O' AND tgrelid = '" + table + "'::regclass")) {
+      rs.next();
+      return rs.getInt(1) == 1;
     }
   }
 
@@ -69,7 +89,7 @@ class ControlSchemaTest {
         rs.next(); // the snapshot is taken now, before the fence
       }
 
-      assertThat(Fence.raise(admin, Duration.ofSeconds(5))).isEqualTo(1);
+      assertThat(raiseAsLeader(admin, Duration.ofSeconds(5)) % 2).isEqualTo(1);
       assertThat(Fence.isRaised(admin)).isTrue();
 
       try (Statement s = early.createStatement()) {
@@ -98,11 +118,11 @@ class ControlSchemaTest {
       try (Statement s = writer.createStatement()) {
         s.executeUpdate("INSERT INTO a VALUES (1)");
       }
-      assertThatThrownBy(() -> Fence.raise(admin, Duration.ofMillis(200)))
+      assertThatThrownBy(() -> raiseAsLeader(admin, Duration.ofMillis(200)))
           .isInstanceOf(SQLException.class)
           .hasMessageContaining("lock timeout");
+      assertThat(Fence.isRaised(admin)).as("a raise that fails lowers the fence it raised").isFalse();
       writer.rollback();
-      Fence.lower(admin);
     }
   }
 }
