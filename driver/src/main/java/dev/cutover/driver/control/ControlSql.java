@@ -461,11 +461,12 @@ final class ControlSql {
         BEGIN
           SELECT string_agg(format('%%I.%%I', ns.nspname, c.relname), ', ' ORDER BY ns.nspname, c.relname) INTO refused %2$s
             AND NOT (CASE WHEN EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '%3$s')
-              THEN pg_has_role(c.relowner, 'USAGE') ELSE has_table_privilege(c.oid, 'TRIGGER') END);
+              THEN pg_has_role(c.relowner, 'USAGE')
+              ELSE has_table_privilege(c.oid, 'TRIGGER') AND has_table_privilege(c.oid, 'UPDATE') END);
           IF refused IS NOT NULL THEN
             RAISE EXCEPTION 'cutover: table(s) %% cannot be fenced: role %% may not add (or enable) the fence trigger cutover_fence on them',
                 refused, current_user USING ERRCODE = '42501',
-              HINT = format('Install the control schema again as their owner or a superuser (cutover-replicator start, ControlSchema.install), or GRANT TRIGGER ON %%s TO %%I.', refused, current_user);
+              HINT = format('Install the control schema again as their owner or a superuser (cutover-replicator start, ControlSchema.install), or GRANT TRIGGER, UPDATE ON %%s TO %%I (to add the trigger and to lock the table while the fence rises).', refused, current_user);
           END IF;
           SELECT string_agg(format('%%I.%%I', ns.nspname, c.relname), ', ') INTO tables %2$s;
           IF tables IS NULL THEN

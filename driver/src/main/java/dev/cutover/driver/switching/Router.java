@@ -48,6 +48,7 @@ public final class Router implements RouterMXBean {
   private static final long WARM_TTL_SECONDS = 60;
   private static final long HEARTBEAT_MILLIS = 1000;
   private static final long FIRST_VALUE_POLL_MILLIS = 250;
+  private static final long CATCH_UP_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(10);
   /** An instance whose heartbeat is older than this no longer holds a switch back (it is fenced out). */
   static final Duration INSTANCE_TTL = Duration.ofSeconds(5);
   /** The phase an instance publishes when no switch runs. */
@@ -67,6 +68,9 @@ public final class Router implements RouterMXBean {
   private final String instance;
   /** The flag value to ignore after joining a switch the flag has not announced yet (switch thread only). */
   private Target staleFlag;
+  /** The released switch this instance last tried to catch up with, and when (switch thread only). */
+  private String caughtUp;
+  private long caughtUpAt;
   /** The heartbeat's connection and its side (heartbeat thread only). */
   private Connection beat;
   private Target beatSide;
@@ -299,6 +303,12 @@ public final class Router implements RouterMXBean {
    * stands on the side it routes to, so staying would only fail its writes.
    */
   private void catchUp(String switchId, Target target) {
+    long now = System.nanoTime();
+    if (switchId.equals(caughtUp) && now - caughtUpAt < CATCH_UP_BACKOFF_NANOS) {
+      return; // tried a moment ago (the other side unreachable?): not every second
+    }
+    caughtUp = switchId;
+    caughtUpAt = now;
     if (target != route.serving()) {
       Target flagged = flag.target();
       staleFlag = flagged == target ? null : flagged;

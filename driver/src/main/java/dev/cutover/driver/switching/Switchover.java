@@ -60,6 +60,8 @@ final class Switchover {
   private static final long PEER_SLACK_NANOS = TimeUnit.SECONDS.toNanos(3);
   /** What a step may take beyond its own timeout before the watchdog ends it (a round trip, a busy machine). */
   static final Duration STEP_SLACK = Duration.ofMillis(500);
+  /** What an abort may take, at most, between the switch giving up and the gate opening. */
+  private static final Duration ABORT_MARGIN = Duration.ofSeconds(1);
   /** How often a leader waiting for the barrier looks for an operator's abort. */
   private static final Duration ABORT_CHECK = Duration.ofMillis(100);
   private static final long FIRST_POLL_NANOS = 200_000;
@@ -164,8 +166,9 @@ final class Switchover {
       // 1. Gate: new transactions wait from here on.
       phase("draining");
       gateClosed = System.nanoTime();
-      watchdog.deadline(router.settings().gateMaxPause(), () -> "not released within "
-          + router.settings().gateMaxPause().toMillis() + " ms of closing its gate (cutover.gate.max-pause), while " + phase);
+      Duration held = heldAtMost();
+      watchdog.deadline(held, () -> "not released within " + held.toMillis() + " ms of closing its gate"
+          + " (cutover.gate.max-pause less the time to abort), while " + phase);
       router.closeGate(gate);
 
       // 2. Drain this instance's transactions.
@@ -211,6 +214,17 @@ final class Switchover {
   private void phase(String now) {
     phase = now;
     router.phase(now);
+  }
+
+  /**
+   * How long the gate may stay closed before the switch gives up: {@code cutover.gate.max-pause}
+   * less a margin to abort in, so that the gate opens before a transaction that arrived at it as it
+   * closed has waited the maximum pause (it would get 40001).
+   */
+  private Duration heldAtMost() {
+    Duration max = router.settings().gateMaxPause();
+    Duration margin = max.dividedBy(4).compareTo(ABORT_MARGIN) < 0 ? max.dividedBy(4) : ABORT_MARGIN;
+    return max.minus(margin);
   }
 
   /**
@@ -268,7 +282,7 @@ final class Switchover {
    */
   private Connection coordinate(Connection source, Connection target, String switchId) throws SQLException, Abort {
     long t = System.nanoTime();
-    long deadline = gateClosed + router.gateMaxPauseNanos();
+    long deadline = gateClosed + heldAtMost().toNanos();
     long pause = FIRST_POLL_NANOS;
     String distrust = null;
     while (true) {
@@ -316,7 +330,7 @@ final class Switchover {
       }
       if (System.nanoTime() - deadline > 0) {
         throw new Abort("no decision this instance could verify from the leader of " + router.getService() + " within "
-            + TimeUnit.NANOSECONDS.toMillis(router.gateMaxPauseNanos()) + " ms (cutover.gate.max-pause)"
+            + heldAtMost().toMillis() + " ms (cutover.gate.max-pause less the time to abort)"
             + (distrust == null ? "" : "; a release was published but " + distrust));
       }
       LockSupport.parkNanos(pause);

@@ -62,6 +62,51 @@ class ControlSchemaTest {
   }
 
   @Test
+  void install_overVersion1_upgradesInPlace_keepingTheFenceAndRevokingPublic(PostgresPair pair) throws Exception {
+    try (Connection c = database(pair.oldServer(), "upgrade_v1", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      VersionOne.install(c, "a");
+      try (Statement s = c.createStatement()) {
+        s.execute("SELECT cutover.raise_fence(1000)");
+      }
+      assertThat(ControlSchema.installedVersion(c)).isEqualTo(OptionalInt.of(1));
+
+      assertThat(ControlSchema.install(c)).isZero();
+
+      assertThat(ControlSchema.installedVersion(c)).isEqualTo(OptionalInt.of(ControlSchema.VERSION));
+      assertThat(Fence.isRaised(c)).as("the fence version 1 raised still stands").isTrue();
+      try (Statement s = c.createStatement()) {
+        assertThatThrownBy(() -> s.execute("INSERT INTO a VALUES (1)")).hasMessageContaining("fenced");
+      }
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT"
+          + " (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'cutover'"
+          + "   AND has_function_privilege('public', p.oid, 'EXECUTE')),"
+          + " to_regprocedure('cutover.finish_switch(text, text, text, text, text)') IS NULL"
+          + "   AND to_regprocedure('cutover.heartbeat(text, text)') IS NULL AND to_regclass('cutover.fence_state') IS NULL,"
+          + " has_schema_privilege('public', 'cutover', 'USAGE')")) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("functions PUBLIC may execute").isZero();
+        assertThat(rs.getBoolean(2)).as("version 1's functions and fence are gone").isTrue();
+        assertThat(rs.getBoolean(3)).as("PUBLIC's usage of the schema").isFalse();
+      }
+      Fence.lower(c);
+      try (Statement s = c.createStatement()) {
+        assertThat(s.executeUpdate("INSERT INTO a VALUES (1)")).isEqualTo(1);
+      }
+      assertThat(ControlSchema.install(c)).isZero();
+    }
+  }
+
+  @Test
+  void install_namedRoleThatDoesNotExist_failsNamingIt(PostgresPair pair) throws Exception {
+    try (Connection c = database(pair.oldServer(), "install_missing_role", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      assertThatThrownBy(() -> ControlSchema.install(c, java.util.List.of("no_such_app")))
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("role \"no_such_app\"").hasMessageContaining("--app-role");
+      assertThat(ControlSchema.installedVersion(c)).as("nothing of it stays").isEmpty();
+    }
+  }
+
+  @Test
   void uninstall_twice_leavesNothingOfOurs(PostgresPair pair) throws Exception {
     try (Connection c = database(pair.oldServer(), "uninstall_twice", "CREATE TABLE a (id int PRIMARY KEY)")) {
       ControlSchema.install(c);
