@@ -85,6 +85,12 @@ final class Replicated {
     return url.toString();
   }
 
+  /** The application's URL with the new database reached through {@code newUrl} (a proxy in front of it). */
+  String urlWithNew(String newUrl, String... extra) {
+    return url(extra).replace(URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8),
+        URLEncoder.encode(newUrl, StandardCharsets.UTF_8));
+  }
+
   /**
    * The application's URL following a flag source other than the in-JVM manual flag: {@code flag}
    * holds the {@code cutover.flag.*} settings, the provider included (values are URL-encoded here);
