@@ -43,6 +43,7 @@ final class ControlSql {
       "begin_switch(text, text, text, text)",
       "drained(text, text, text)",
       "undrained(text, text, integer)",
+      "asking(text, text, integer)",
       "unready(text, text, integer)",
       "switch_state(text)",
       "forced(text)",
@@ -405,6 +406,9 @@ final class ControlSql {
         + " SELECT i.instance FROM cutover.instance i WHERE i.service = p_service"
         + " AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond'"
         + " AND i.drained_for IS DISTINCT FROM p_switch ORDER BY 1 $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.asking(p_service text, p_target text, p_ttl_ms integer) RETURNS boolean"
+        + " LANGUAGE sql" + DEFINER + " AS $$ SELECT EXISTS (SELECT 1 FROM cutover.instance i WHERE i.service = p_service"
+        + " AND i.flag_target = p_target AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond') $$");
     // Live instances not yet ready for a switch: neither marked ready (connections to the target
     // open, gate still open) nor already drained for it.
     f.add("CREATE OR REPLACE FUNCTION cutover.unready(p_service text, p_switch text, p_ttl_ms integer)"

@@ -87,6 +87,19 @@ public final class Coordination {
     return string(c, "SELECT cutover.begin_switch(?, ?, ?, ?)", service, proposedId, source.value(), target.value());
   }
 
+  /** Whether a live instance (heartbeat within {@code ttl}) reports that its own flag asks for {@code target}. */
+  public static boolean asking(Connection c, String service, Target target, Duration ttl) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT cutover.asking(?, ?, ?)")) {
+      ps.setString(1, service);
+      ps.setString(2, target.value());
+      ps.setInt(3, (int) ttl.toMillis());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
   /** Records that {@code instance} has no transaction in flight and holds new ones for {@code switchId}. */
   public static void drained(Connection c, String service, String instance, String switchId) throws SQLException {
     call(c, "SELECT cutover.drained(?, ?, ?)", service, instance, switchId);

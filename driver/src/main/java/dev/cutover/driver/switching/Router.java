@@ -68,6 +68,10 @@ public final class Router implements RouterMXBean {
   private final String instance;
   /** The flag value to ignore after joining a switch the flag has not announced yet (switch thread only). */
   private Target staleFlag;
+  /** Whether the switch thread runs a switch now: the heartbeat then schedules no join. */
+  private volatile boolean switching;
+  /** The switch a join or catch-up was scheduled for and has not started yet (heartbeat writes, switch thread clears). */
+  private volatile String pendingJoin;
   /** The released switch this instance last tried to catch up with, and when (switch thread only). */
   private String caughtUp;
   private long caughtUpAt;
@@ -291,10 +295,17 @@ public final class Router implements RouterMXBean {
    * (control-table data alone never starts a switch), and such a joiner never leads. The flag's
    * stale value is then ignored until the flag changes.
    */
-  private void join(Target target) {
-    Target flagged = flag.target();
-    staleFlag = flagged == target ? null : flagged;
-    switchTo(target);
+  private void join(String switchId, Target target) {
+    pendingJoin = null;
+    if (target == route.serving()) {
+      return;
+    }
+    SwitchEvent event = run(new Switchover(this, route.serving(), target, switchId, false));
+    if (event != null) {
+      Target flagged = flag.target();
+      staleFlag = flagged == target ? null : flagged;
+      publish(event);
+    }
   }
 
   /**
@@ -303,6 +314,7 @@ public final class Router implements RouterMXBean {
    * stands on the side it routes to, so staying would only fail its writes.
    */
   private void catchUp(String switchId, Target target) {
+    pendingJoin = null;
     long now = System.nanoTime();
     if (switchId.equals(caughtUp) && now - caughtUpAt < CATCH_UP_BACKOFF_NANOS) {
       return; // tried a moment ago (the other side unreachable?): not every second
@@ -310,15 +322,28 @@ public final class Router implements RouterMXBean {
     caughtUp = switchId;
     caughtUpAt = now;
     if (target != route.serving()) {
-      Target flagged = flag.target();
-      staleFlag = flagged == target ? null : flagged;
-      publish(new Switchover(this, route.serving(), target, switchId).run());
+      SwitchEvent event = run(new Switchover(this, route.serving(), target, switchId, true));
+      if (event != null) {
+        Target flagged = flag.target();
+        staleFlag = flagged == target ? null : flagged;
+        publish(event);
+      }
     }
   }
 
   private void switchTo(Target target) {
     if (target != route.serving()) {
-      publish(new Switchover(this, route.serving(), target).run());
+      publish(run(new Switchover(this, route.serving(), target)));
+    }
+  }
+
+  /** Runs a switch on the switch thread; the heartbeat schedules no join meanwhile. */
+  private SwitchEvent run(Switchover switchover) {
+    switching = true;
+    try {
+      return switchover.run();
+    } finally {
+      switching = false;
     }
   }
 
@@ -337,12 +362,15 @@ public final class Router implements RouterMXBean {
       }
       Optional<Coordination.Running> running = Coordination.heartbeat(beat, settings.service(), instance,
           new Coordination.Beat(flag.delivered() ? flag.target() : null, side, phase), INSTANCE_TTL);
-      if (running.isPresent() && running.get().target() != side && !isHolding()) {
+      if (running.isPresent() && running.get().target() != side && !switching
+          && !running.get().id().equals(pendingJoin)) {
         Coordination.Running r = running.get();
         if (r.released()) {
+          pendingJoin = r.id();
           schedule(() -> catchUp(r.id(), r.target()));
         } else if (r.peerAsks() || flagAsks(r.target())) {
-          schedule(() -> join(r.target()));
+          pendingJoin = r.id();
+          schedule(() -> join(r.id(), r.target()));
         }
       }
       if (beatFailing) {

@@ -62,6 +62,8 @@ final class Switchover {
   static final Duration STEP_SLACK = Duration.ofMillis(500);
   /** What an abort may take, at most, between the switch giving up and the gate opening. */
   private static final Duration ABORT_MARGIN = Duration.ofSeconds(1);
+  /** How often an instance that joined on a peer's word checks that some live instance's flag still asks. */
+  private static final long ASKING_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
   /** How often a leader waiting for the barrier looks for an operator's abort. */
   private static final Duration ABORT_CHECK = Duration.ofMillis(100);
   private static final long FIRST_POLL_NANOS = 200_000;
@@ -75,8 +77,10 @@ final class Switchover {
   private final Router router;
   private final Target from;
   private final Target to;
-  /** The released switch this one catches up with, or {@code null} for a switch of its own. */
-  private final String released;
+  /** The switch of the service this one joins, or {@code null} for a switch of its own. */
+  private final String joined;
+  /** Whether {@link #joined} was released already and is only followed (caught up with). */
+  private final boolean released;
   private final String id = UUID.randomUUID().toString();
   private final Gate gate = new Gate();
   private final SwitchWatchdog watchdog;
@@ -99,6 +103,13 @@ final class Switchover {
   private int sequencesMoved;
   private int prewarmed;
 
+  /** The switch to join ended before this instance could: nothing was held or changed. */
+  private static final class NothingToJoin extends Exception {
+    NothingToJoin() {
+      super(null, null, false, false);
+    }
+  }
+
   /** Why the switch cannot go on; its message becomes the event's reason. */
   private static final class Abort extends Exception {
     Abort(String message) {
@@ -107,28 +118,35 @@ final class Switchover {
   }
 
   Switchover(Router router, Target from, Target to) {
-    this(router, from, to, null);
+    this(router, from, to, null, false);
   }
 
   /**
-   * @param released a switch of the service from {@code from} to {@code to} that its leader has
-   *     released and that this instance missed: it is followed (once verified) instead of starting
-   *     a switch of this instance's own
+   * @param joined a switch of the service from {@code from} to {@code to} that a peer runs: this
+   *     instance joins it only while it is in progress (never starting one of its own), or, when
+   *     {@code released}, follows its release once verified (it missed it)
    */
-  Switchover(Router router, Target from, Target to, String released) {
+  Switchover(Router router, Target from, Target to, String joined, boolean released) {
     this.router = router;
     this.from = from;
     this.to = to;
+    this.joined = joined;
     this.released = released;
     this.watchdog = new SwitchWatchdog(router.getService() + "/" + router.instance() + " " + from.value() + " -> "
         + to.value());
   }
 
+  /**
+   * Runs the switch to its end.
+   *
+   * @return how it ended, or {@code null} when the switch it was to join had ended before (nothing
+   *     was held or changed)
+   */
   SwitchEvent run() {
-    LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.getService(), released != null ? released : id,
+    LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.getService(), joined != null ? joined : id,
         from.value(), to.value(), router.instance());
     CompletableFuture<List<Connection>> warming = null;
-    String switchId = released != null ? released : id;
+    String switchId = joined != null ? joined : id;
     String reason = "";
     Connection source = null;
     Connection target = null;
@@ -143,13 +161,19 @@ final class Switchover {
       watchdog.watch(target);
       if (router.control()) {
         force = router.settings().force() || Coordination.forced(source, router.getService());
-        if (released == null) {
+        if (joined == null) {
           probe(source, target);
           switchId = Coordination.begin(source, router.getService(), id, from, to);
-        } else {
-          Coordination.Verified v = Coordination.verifyRelease(source, router.getService(), released);
+        } else if (released) {
+          Coordination.Verified v = Coordination.verifyRelease(source, router.getService(), joined);
           if (!v.ok()) {
-            throw new Abort("the release of switch " + released + " cannot be followed: " + v.problem());
+            throw new Abort("the release of switch " + joined + " cannot be followed: " + v.problem());
+          }
+        } else {
+          probe(source, target);
+          Optional<Coordination.Decision> d = Coordination.decision(source, router.getService());
+          if (d.isEmpty() || !d.get().id().equals(joined) || !"draining".equals(d.get().state())) {
+            throw new NothingToJoin();
           }
         }
       }
@@ -158,7 +182,7 @@ final class Switchover {
       phase("opening connections to " + to.value());
       warming = prewarm(router.sessions().size());
       List<Connection> ready = await(warming);
-      if (router.control() && released == null) {
+      if (router.control() && !released) {
         phase("waiting for the other instances to be ready");
         awaitReadyPeers(source, switchId);
       }
@@ -166,7 +190,7 @@ final class Switchover {
       // 1. Gate: new transactions wait from here on.
       phase("draining");
       gateClosed = System.nanoTime();
-      Duration held = heldAtMost();
+      Duration held = heldAtMost().plus(abortMargin().dividedBy(2));
       watchdog.deadline(held, () -> "not released within " + held.toMillis() + " ms of closing its gate"
           + " (cutover.gate.max-pause less the time to abort), while " + phase);
       router.closeGate(gate);
@@ -190,6 +214,11 @@ final class Switchover {
       prewarmed = ready.size();
       router.release(to, ready);
       done = true;
+    } catch (NothingToJoin e) {
+      LOG.info("cutover {}: switch {} ended before instance {} could join it", router.getService(), joined,
+          router.instance());
+      done = true;
+      switchId = null;
     } catch (Abort e) {
       reason = e.getMessage();
     } catch (SQLException | RuntimeException e) {
@@ -208,7 +237,7 @@ final class Switchover {
     Router.closeQuietly(source);
     Router.closeQuietly(target);
     router.phase(Router.IDLE);
-    return event(switchId, reason);
+    return switchId == null ? null : event(switchId, reason);
   }
 
   private void phase(String now) {
@@ -222,9 +251,13 @@ final class Switchover {
    * closed has waited the maximum pause (it would get 40001).
    */
   private Duration heldAtMost() {
-    Duration max = router.settings().gateMaxPause();
-    Duration margin = max.dividedBy(4).compareTo(ABORT_MARGIN) < 0 ? max.dividedBy(4) : ABORT_MARGIN;
-    return max.minus(margin);
+    return router.settings().gateMaxPause().minus(abortMargin());
+  }
+
+  /** {@link #ABORT_MARGIN}, or a quarter of a shorter maximum pause; the watchdog fires half-way into it. */
+  private Duration abortMargin() {
+    Duration quarter = router.settings().gateMaxPause().dividedBy(4);
+    return quarter.compareTo(ABORT_MARGIN) < 0 ? quarter : ABORT_MARGIN;
   }
 
   /**
@@ -284,8 +317,17 @@ final class Switchover {
     long t = System.nanoTime();
     long deadline = gateClosed + heldAtMost().toNanos();
     long pause = FIRST_POLL_NANOS;
+    long askedAt = System.nanoTime();
     String distrust = null;
     while (true) {
+      if (!router.flagAsks(to) && System.nanoTime() - askedAt > ASKING_CHECK_NANOS) {
+        // Joined because a peer's flag asked: once no live instance's does, there is nothing to wait for.
+        if (!Coordination.asking(source, router.getService(), to, Router.INSTANCE_TTL)) {
+          throw new Abort("no live instance's flag asks for " + to.value() + " any more; this instance joined the"
+              + " switch because a peer's did");
+        }
+        askedAt = System.nanoTime();
+      }
       Coordination.Decision d = stillOn(switchId, Coordination.decision(source, router.getService()), false);
       if (d.released()) {
         Coordination.Verified v = Coordination.verifyRelease(source, router.getService(), switchId);
@@ -649,19 +691,19 @@ final class Switchover {
    * refuses while another instance leads the switch: that instance decides.
    */
   private void end(Connection source, String switchId, String reason) {
-    boolean fresh = !alive(source);
-    Connection c = fresh ? null : source;
     try {
-      if (fresh) {
-        c = router.controlEndpoint(from).open();
-        if (leaderPid > 0) {
-          endSession(c, leaderPid);
+      if (alive(source)) {
+        try {
+          end(source, switchId, reason, false);
+          return;
+        } catch (SQLException e) {
+          if (e.getSQLState() == null || !e.getSQLState().startsWith("08")) {
+            throw e;
+          }
         }
-        Coordination.tryLead(c, router.getService(), switchId);
       }
-      if (!Coordination.abort(c, router.getService(), switchId, reason)) {
-        LOG.error("cutover {}: switch {} was released although this instance gave up on it ({}); it stays on {}"
-            + " until it catches up with the release", router.getService(), switchId, reason, from.value());
+      try (Connection c = router.controlEndpoint(from).open()) {
+        end(c, switchId, reason, true);
       }
     } catch (SQLException e) {
       if (leader || fenceAttempted) {
@@ -670,10 +712,19 @@ final class Switchover {
       } else {
         LOG.debug("cutover {}: switch {}: not ended here: {}", router.getService(), switchId, e.getMessage());
       }
-    } finally {
-      if (fresh) {
-        Router.closeQuietly(c);
+    }
+  }
+
+  private void end(Connection c, String switchId, String reason, boolean fresh) throws SQLException {
+    if (fresh) {
+      if (leaderPid > 0) {
+        endSession(c, leaderPid);
       }
+      Coordination.tryLead(c, router.getService(), switchId);
+    }
+    if (!Coordination.abort(c, router.getService(), switchId, reason)) {
+      LOG.error("cutover {}: switch {} was released although this instance gave up on it ({}); it stays on {}"
+          + " until it catches up with the release", router.getService(), switchId, reason, from.value());
     }
   }
 
