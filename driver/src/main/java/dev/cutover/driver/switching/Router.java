@@ -263,7 +263,11 @@ public final class Router implements RouterMXBean {
     if (!control) {
       return List.of("I1/I4 replication caught up (no barrier)", "I2 single writer (source not fenced)");
     }
-    return force ? List.of("I1/I4 replication caught up (cutover.switch.force)") : List.of();
+    if (!force) {
+      return List.of();
+    }
+    return List.of(settings.force() ? "I1/I4 replication caught up (cutover.switch.force=true)"
+        : "I1/I4 replication caught up (forced by an operator in the control schema)");
   }
 
   private void schedule(Runnable task) {

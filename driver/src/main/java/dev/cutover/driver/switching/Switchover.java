@@ -320,7 +320,7 @@ final class Switchover {
     long askedAt = System.nanoTime();
     String distrust = null;
     while (true) {
-      if (!router.flagAsks(to) && System.nanoTime() - askedAt > ASKING_CHECK_NANOS) {
+      if (!mayLead() && System.nanoTime() - askedAt > ASKING_CHECK_NANOS) {
         // Joined because a peer's flag asked: once no live instance's does, there is nothing to wait for.
         if (!Coordination.asking(source, router.getService(), to, Router.INSTANCE_TTL)) {
           throw new Abort("no live instance's flag asks for " + to.value() + " any more; this instance joined the"
@@ -341,7 +341,7 @@ final class Switchover {
           LOG.warn("cutover {}: switch {}: a release was published that this instance cannot verify ({}); not following it",
               router.getService(), switchId, distrust);
         }
-      } else if (router.flagAsks(to) && Coordination.tryLead(source, router.getService(), switchId)) {
+      } else if (mayLead() && Coordination.tryLead(source, router.getService(), switchId)) {
         leader = true;
         leaderPid = source.unwrap(PGConnection.class).getBackendPID();
         if (!stillOn(switchId, Coordination.decision(source, router.getService()), true).released()) {
@@ -378,6 +378,15 @@ final class Switchover {
       LockSupport.parkNanos(pause);
       pause = Math.min(MAX_POLL_NANOS, pause * 2);
     }
+  }
+
+  /**
+   * Whether this instance may lead: its own flag asked for this switch when it began it, or asks
+   * now. One that joined because a peer's flag asked only follows, so that control-table data
+   * alone (a peer's word) never fences a database.
+   */
+  private boolean mayLead() {
+    return joined == null || router.flagAsks(to);
   }
 
   /**
