@@ -111,6 +111,17 @@ class BadInputTest {
         messages.add(c.toString());
         messages.add(String.valueOf(c.getMetaData().getURL()));
       }
+      // A password in a user-info URL, on either side: PgJDBC quotes the "host" in its own exceptions.
+      String userInfo = "//postgres:" + SECRET + "@" + oldBase.substring("jdbc:cutover:postgresql://".length());
+      connectFails("jdbc:cutover:postgresql:" + userInfo + "?cutover.service=secrets-userinfo-old&cutover.new.url="
+          + URLEncoder.encode(newUrl, StandardCharsets.UTF_8));
+      connectFails(oldBase + "?cutover.service=secrets-userinfo-new&cutover.new.url=" + URLEncoder.encode(
+          "jdbc:postgresql://postgres:" + SECRET + "@" + newUrl.substring("jdbc:postgresql://".length()),
+          StandardCharsets.UTF_8));
+      CutoverDataSource ds = new CutoverDataSource();
+      ds.setUrl("jdbc:cutover:postgresql:" + userInfo + "?password=" + SECRET);
+      messages.add(ds.getUrl());
+      messages.add(ds.toString());
       assertThat(logs.lines()).isNotEmpty().noneMatch(line -> line.contains(SECRET));
     }
     assertThat(messages).isNotEmpty().noneMatch(m -> m.contains(SECRET));

@@ -150,7 +150,7 @@ public final class SchemaCopy {
     if (p.exitValue() != 0) {
       String message = new String(err.join(), StandardCharsets.UTF_8).trim().replace('\n', ' ');
       throw new ReplicatorException(Failure.CONNECTION, "pg_dump failed on old: " + message,
-          "check --old-url, --old-user and CUTOVER_OLD_PASSWORD");
+          "check --old-url, --old-user and CUTOVER_REPLICATOR_OLD_PASSWORD");
     }
     return out;
   }
@@ -167,9 +167,9 @@ public final class SchemaCopy {
 
   /** The commands to copy the schema by hand, passwords taken from the environment, never shown. */
   public static String manualCommand(Endpoint old, Endpoint nw, Options options) {
-    String dump = "PGPASSWORD=\"$CUTOVER_OLD_PASSWORD\" pg_dump " + arguments(old, options).stream().map(SchemaCopy::shell)
+    String dump = "PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\" pg_dump " + arguments(old, options).stream().map(SchemaCopy::shell)
         .collect(Collectors.joining(" "));
-    String restore = "PGPASSWORD=\"$CUTOVER_NEW_PASSWORD\" psql --set ON_ERROR_STOP=1 --single-transaction --host="
+    String restore = "PGPASSWORD=\"$CUTOVER_REPLICATOR_NEW_PASSWORD\" psql --set ON_ERROR_STOP=1 --single-transaction --host="
         + shell(nw.host()) + " --port=" + shell(nw.port()) + (nw.user() == null ? "" : " --username=" + shell(nw.user()))
         + " --dbname=" + shell(nw.database());
     return dump + " | grep -v '^CREATE TRIGGER cutover_fence ' | " + restore;

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** The command line: help, exit codes, one-line errors with remedies, JSON, and a run end to end. */
 @ExtendWith(PostgresPairExtension.class)
 class CliTest {
-  private static final Map<String, String> ENV = Map.of("CUTOVER_OLD_PASSWORD", "s3cret-old", "CUTOVER_NEW_PASSWORD", "s3cret-new");
+  private static final Map<String, String> ENV = Map.of("CUTOVER_REPLICATOR_OLD_PASSWORD", "s3cret-old", "CUTOVER_REPLICATOR_NEW_PASSWORD", "s3cret-new");
 
   record Run(int code, String out, String err) {}
 
@@ -133,7 +133,7 @@ class CliTest {
         .contains("pg_dump --schema-only --exclude-schema=cutover --no-publications --no-subscriptions --host=" + pair.oldServer().host())
         .contains("--dbname=" + db)
         .contains("psql --set ON_ERROR_STOP=1 --single-transaction")
-        .contains("PGPASSWORD=\"$CUTOVER_OLD_PASSWORD\"")
+        .contains("PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\"")
         .doesNotContain("s3cret");
   }
 
