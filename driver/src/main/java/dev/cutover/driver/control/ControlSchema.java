@@ -175,6 +175,51 @@ public final class ControlSchema {
     return roles;
   }
 
+  /**
+   * The roles that may use the control plane on this database (every function it grants), by
+   * name; superusers, who may anyway, are left out. Empty without a version-2 schema.
+   */
+  public static List<String> grantedRoles(Connection c) throws SQLException {
+    return names(c, "SELECT r.rolname FROM pg_roles r WHERE NOT r.rolsuper AND " + grantedTo("r.oid") + " ORDER BY 1");
+  }
+
+  /** Whether {@code role} may use the control plane on this database. */
+  public static boolean granted(Connection c, String role) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + grantedTo("r.oid") + " FROM pg_roles r WHERE r.rolname = ?")) {
+      ps.setString(1, role);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
+    }
+  }
+
+  /** Functions of the control schema that every role may execute (a version-1 install left them so). */
+  public static List<String> publicFunctions(Connection c) throws SQLException {
+    return names(c, "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        + " WHERE n.nspname = 'cutover' AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1");
+  }
+
+  /** SQL: whether the role {@code roleOid} may execute every function the control plane grants. */
+  private static String grantedTo(String roleOid) {
+    StringBuilder sql = new StringBuilder("(SELECT count(*) = " + ControlSql.GRANTED.size()
+        + " AND bool_and(has_function_privilege(" + roleOid + ", f.oid, 'EXECUTE')) FROM (");
+    for (int i = 0; i < ControlSql.GRANTED.size(); i++) {
+      sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT to_regprocedure('cutover.")
+          .append(ControlSql.GRANTED.get(i)).append("') AS oid");
+    }
+    return sql.append(") f WHERE f.oid IS NOT NULL)").toString();
+  }
+
+  private static List<String> names(Connection c, String sql) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
   private static void grant(Connection c, String role) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
       ps.setString(1, role);

@@ -38,7 +38,8 @@ public final class Preflight {
     this.names = names;
   }
 
-  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names) throws Exception {
+  /** @param appRoles the roles the application connects as ({@code --app-role}; none: the defaults) */
+  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles) throws Exception {
     try (Connection o = oldEp.connect(); Connection n = newEp.connect()) {
       Preflight p = new Preflight(o, n, names);
       p.versions();
@@ -49,6 +50,7 @@ public final class Preflight {
       p.extensions();
       p.largeObjects();
       p.leftovers();
+      p.findings.addAll(ControlPlaneCheck.run(o, n, appRoles));
       List<Finding> sorted = new ArrayList<>(p.findings);
       sorted.sort(Comparator.comparing(Finding::severity));
       return new CheckReport(Sql.string(o, "SHOW server_version"), Sql.string(n, "SHOW server_version"), List.copyOf(sorted));

@@ -4,12 +4,22 @@ import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
+import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
     description = {"Preflight of both databases; changes nothing.",
         "Versions, wal_level, slot and sender limits, privileges, tables without a key, schema parity, sequences, extensions, unlogged tables, large objects, leftovers of an earlier run. Exit code 6 when any finding is an error."})
 final class CheckCommand extends BaseCommand {
+  @Mixin
+  AppRoleOptions roles;
+
+  @Override
+  List<String> appRoles() {
+    return roles.appRoles;
+  }
+
   @Override
   int run(Replicator r) throws Exception {
     CheckReport report = r.check();

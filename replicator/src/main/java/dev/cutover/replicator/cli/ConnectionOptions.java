@@ -38,7 +38,7 @@ final class ConnectionOptions {
   @Option(names = "--json", description = "Print the result as JSON on standard output.")
   boolean json;
 
-  Replicator replicator(java.util.Map<String, String> env, picocli.CommandLine commandLine) {
+  Replicator replicator(java.util.Map<String, String> env, picocli.CommandLine commandLine, java.util.List<String> appRoles) {
     require(commandLine, oldUrl, "--old-url", "CUTOVER_REPLICATOR_OLD_URL");
     require(commandLine, newUrl, "--new-url", "CUTOVER_REPLICATOR_NEW_URL");
     Endpoint old = Endpoint.of(Side.OLD, oldUrl, oldUser, env.get("CUTOVER_REPLICATOR_OLD_PASSWORD"));
@@ -49,7 +49,7 @@ final class ConnectionOptions {
     if (newConninfo != null) {
       nw = nw.withConninfo(newConninfo);
     }
-    return Replicator.builder().old(old).nw(nw).name(name).build();
+    return Replicator.builder().old(old).nw(nw).name(name).appRoles(appRoles).build();
   }
 
   private static void require(picocli.CommandLine commandLine, String value, String option, String env) {

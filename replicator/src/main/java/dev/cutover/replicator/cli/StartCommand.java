@@ -5,7 +5,9 @@ import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import java.util.Locale;
+import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "start", mixinStandardHelpOptions = true,
@@ -32,6 +34,14 @@ final class StartCommand extends BaseCommand {
 
   @Option(names = "--no-progress", description = "Do not show progress on standard error.")
   boolean noProgress;
+
+  @Mixin
+  AppRoleOptions roles;
+
+  @Override
+  List<String> appRoles() {
+    return roles.appRoles;
+  }
 
   @Override
   int run(Replicator r) throws Exception {

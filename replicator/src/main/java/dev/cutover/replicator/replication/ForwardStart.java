@@ -49,13 +49,17 @@ public final class ForwardStart {
   private final Names names;
   private final StartOptions options;
   private final CopyListener listener;
+  private final List<String> appRoles;
 
-  public ForwardStart(Endpoint old, Endpoint nw, Names names, StartOptions options, CopyListener listener) {
+  /** @param appRoles the roles granted the control plane on both sides (none: the control schema's defaults) */
+  public ForwardStart(Endpoint old, Endpoint nw, Names names, StartOptions options, CopyListener listener,
+      List<String> appRoles) {
     this.old = old;
     this.nw = nw;
     this.names = names;
     this.options = options;
     this.listener = listener;
+    this.appRoles = List.copyOf(appRoles);
   }
 
   public StartReport run(CopyProgress progress) throws ReplicatorException, Exception {
@@ -66,8 +70,8 @@ public final class ForwardStart {
       int newMajor = Sql.majorVersion(n);
       preconditions(o, n, oldMajor, newMajor, slot);
 
-      ControlSchema.install(o);
-      ControlSchema.install(n);
+      ControlSchema.install(o, appRoles);
+      ControlSchema.install(n, appRoles);
       Heartbeat.install(o);
       Heartbeat.install(n);
       // Our own tables on new are filled by the copy like every other one.

@@ -38,6 +38,9 @@ import java.util.stream.Collectors;
 public final class SchemaCopy {
   private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
   private static final String FENCE_TRIGGER = "CREATE TRIGGER cutover_fence ";
+  /** Our event triggers (database-wide, so pg_dump keeps them whatever schema it leaves out): several lines each. */
+  private static final Pattern EVENT_TRIGGERS =
+      Pattern.compile("(?ms)^(?:CREATE EVENT TRIGGER cutover_\\w+ .*?;|ALTER EVENT TRIGGER cutover_\\w+ [^;]*;)\\n?");
 
   /**
    * @param pgDump the pg_dump to use; null to look on PATH and in /usr/lib/postgresql/(version)/bin
@@ -107,9 +110,9 @@ public final class SchemaCopy {
     }
   }
 
-  /** Leaves out psql meta-commands ({@code \restrict} in recent pg_dump) and our fence triggers. */
+  /** Leaves out psql meta-commands ({@code \restrict} in recent pg_dump), our fence triggers and event triggers. */
   static String filter(String dump) {
-    return dump.lines()
+    return EVENT_TRIGGERS.matcher(dump).replaceAll("").lines()
         .filter(l -> !l.startsWith("\\"))
         .filter(l -> !l.startsWith(FENCE_TRIGGER))
         .collect(Collectors.joining("\n", "", "\n"));
@@ -172,7 +175,8 @@ public final class SchemaCopy {
     String restore = "PGPASSWORD=\"$CUTOVER_REPLICATOR_NEW_PASSWORD\" psql --set ON_ERROR_STOP=1 --single-transaction --host="
         + shell(nw.host()) + " --port=" + shell(nw.port()) + (nw.user() == null ? "" : " --username=" + shell(nw.user()))
         + " --dbname=" + shell(nw.database());
-    return dump + " | grep -v '^CREATE TRIGGER cutover_fence ' | " + restore;
+    return dump + " | grep -v '^CREATE TRIGGER cutover_fence ' | sed -e '/^CREATE EVENT TRIGGER cutover_/,/;$/d'"
+        + " -e '/^ALTER EVENT TRIGGER cutover_/d' | " + restore;
   }
 
   private static String shell(String s) {
