@@ -143,6 +143,13 @@ final class Replicated {
     }
   }
 
+  /** Lets the forward subscription see tables published since it was created (the control schema's barrier). */
+  void refreshForward() throws SQLException {
+    try (Connection n = newDirect(); Statement s = n.createStatement()) {
+      s.execute("ALTER SUBSCRIPTION " + forward + " REFRESH PUBLICATION WITH (copy_data = false)");
+    }
+  }
+
   void startForward() throws SQLException {
     try (Connection n = newDirect(); Statement s = n.createStatement()) {
       s.execute("ALTER SUBSCRIPTION " + forward + " ENABLE");

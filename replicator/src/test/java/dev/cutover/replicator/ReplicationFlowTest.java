@@ -59,7 +59,7 @@ class ReplicationFlowTest {
   private static void fenceAsASwitch(Connection o) throws java.sql.SQLException {
     String id = Coordination.begin(o, "flow-test", "fence-" + System.nanoTime(), Target.OLD, Target.NEW);
     assertThat(Coordination.tryLead(o, "flow-test", id)).isTrue();
-    Fence.raise(o, "flow-test", id, Duration.ofSeconds(5));
+    Fence.raise(o, "flow-test", id, "test", Duration.ofSeconds(5));
   }
 
   @Test

@@ -47,7 +47,7 @@ final class ControlSql {
       "unready(text, text, integer)",
       "switch_state(text)",
       "forced(text)",
-      "raise_fence(text, text, integer)",
+      "raise_fence(text, text, text, integer)",
       "fence_raised()",
       "write_barrier(text, text)",
       "write_probe()",
@@ -200,13 +200,13 @@ final class ControlSql {
 
     // The fence.
     f.add(guardTables(major));
-    f.add(switchRow("raise_fence(p_service text, p_switch text, p_lock_timeout_ms integer) RETURNS bigint", """
+    f.add(switchRow("raise_fence(p_service text, p_switch text, p_instance text, p_lock_timeout_ms integer) RETURNS bigint", """
           DECLARE s record; e bigint; raised boolean := false; t record;
           BEGIN
             PERFORM cutover.require_lead(p_service, p_switch);
+            %2$s
             PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
             PERFORM pg_advisory_xact_lock(%1$d, 0);
-            %2$s
             PERFORM cutover.guard_tables();
             e := cutover.epoch();
             IF e %% 2 = 0 THEN
@@ -224,7 +224,7 @@ final class ControlSql {
               END LOOP;
               INSERT INTO cutover.fence AS f (singleton, settled_epoch) VALUES (true, e)
                 ON CONFLICT (singleton) DO UPDATE SET settled_epoch = EXCLUDED.settled_epoch;
-              UPDATE cutover.switch w SET fence_epoch = e, updated_at = clock_timestamp()
+              UPDATE cutover.switch w SET fence_epoch = e, leader = p_instance, updated_at = clock_timestamp()
                 WHERE w.service = p_service AND w.id = p_switch;
             EXCEPTION WHEN OTHERS THEN
               -- A failed raise never leaves a fence of its own standing.
@@ -234,7 +234,7 @@ final class ControlSql {
               RAISE;
             END;
             RETURN e;
-          END""".formatted(FENCE_LOCK, inProgress(true), TRIGGER)));
+          END""".formatted(FENCE_LOCK, inProgress(false), TRIGGER)));
     f.add(switchRow("write_barrier(p_service text, p_switch text) RETURNS text", """
           DECLARE s record; e bigint := cutover.epoch(); m text;
           BEGIN
@@ -256,8 +256,8 @@ final class ControlSql {
           DECLARE s record; e bigint;
           BEGIN
             PERFORM cutover.require_lead(p_service, p_switch);
-            PERFORM pg_advisory_xact_lock_shared(%1$d, 0);
             %2$s
+            PERFORM pg_advisory_xact_lock_shared(%1$d, 0);
             e := cutover.epoch();
             IF e %% 2 = 0 OR s.fence_epoch IS DISTINCT FROM e OR (SELECT f.settled_epoch FROM cutover.fence f) IS DISTINCT FROM e
                 OR NOT EXISTS (SELECT 1 FROM cutover.marker_log l WHERE l.marker = p_marker AND l.switch_id = p_switch
@@ -308,11 +308,13 @@ final class ControlSql {
         CREATE OR REPLACE FUNCTION cutover.abort_switch(p_service text, p_switch text, p_reason text) RETURNS text
           LANGUAGE plpgsql%s AS $$
         BEGIN
-          PERFORM pg_advisory_xact_lock(%d, 0);
           IF cutover.led_by_another(p_service, p_switch) THEN
             RAISE EXCEPTION 'cutover: refused: another session leads switch %% of %%; it decides', p_switch, p_service
               USING ERRCODE = '42501';
           END IF;
+          -- The switch's row first, then the fence: the order every function takes them in.
+          PERFORM 1 FROM cutover.switch w WHERE w.service = p_service AND w.id = p_switch FOR UPDATE;
+          PERFORM pg_advisory_xact_lock(%d, 0);
           RETURN cutover.end_switch(p_service, p_switch, p_reason);
         END $$""".formatted(DEFINER, FENCE_LOCK));
     f.add("""
@@ -320,14 +322,14 @@ final class ControlSql {
           LANGUAGE plpgsql%s AS $$
         DECLARE s record;
         BEGIN
-          PERFORM pg_advisory_xact_lock(%d, 0);
           SELECT * INTO s FROM cutover.switch w WHERE w.service = p_service AND w.state = 'draining' FOR UPDATE;
           IF NOT FOUND THEN RETURN 'none'; END IF;
           UPDATE cutover.switch w SET abort_requested = coalesce(p_reason, 'aborted by an operator')
             WHERE w.service = p_service AND w.id = s.id;
           IF cutover.led_by_another(p_service, s.id) THEN
-            RETURN 'requested';
+            RETURN 'requested'; -- its leader's next step is refused, and it aborts
           END IF;
+          PERFORM pg_advisory_xact_lock(%d, 0);
           RETURN cutover.end_switch(p_service, s.id, p_reason);
         END $$""".formatted(DEFINER, FENCE_LOCK));
     f.add("""

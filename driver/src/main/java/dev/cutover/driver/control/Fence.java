@@ -16,7 +16,7 @@ public final class Fence {
   private Fence() {}
 
   /**
-   * Raises the fence for {@code switchId}, which this session leads (it holds the switch's leader
+   * Raises the fence for {@code switchId}, which this session leads as {@code instance} (it holds the switch's leader
    * lock, see {@link Coordination#tryLead}), after guarding tables created since the install; then
    * waits (up to {@code lockTimeout}) until every write that passed the guard before it has ended,
    * so that none can commit afterwards. A raise that fails lowers the fence it raised.
@@ -25,11 +25,13 @@ public final class Fence {
    * @throws SQLException 42501 naming a table the installer cannot guard, or when this session
    *     does not lead; 55P03 when a writer outlived {@code lockTimeout}
    */
-  public static long raise(Connection c, String service, String switchId, Duration lockTimeout) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT cutover.raise_fence(?, ?, ?)")) {
+  public static long raise(Connection c, String service, String switchId, String instance, Duration lockTimeout)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT cutover.raise_fence(?, ?, ?, ?)")) {
       ps.setString(1, service);
       ps.setString(2, switchId);
-      ps.setInt(3, (int) Math.min(Integer.MAX_VALUE, Math.max(1, lockTimeout.toMillis())));
+      ps.setString(3, instance);
+      ps.setInt(4, (int) Math.min(Integer.MAX_VALUE, Math.max(1, lockTimeout.toMillis())));
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         return rs.getLong(1);

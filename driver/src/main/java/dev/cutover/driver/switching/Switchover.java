@@ -26,6 +26,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 import org.postgresql.PGConnection;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,6 +64,8 @@ final class Switchover {
   static final Duration STEP_SLACK = Duration.ofMillis(500);
   /** What an abort may take, at most, between the switch giving up and the gate opening. */
   private static final Duration ABORT_MARGIN = Duration.ofSeconds(1);
+  /** SQLState of a step refused because an operator asked to abort the switch (query_canceled). */
+  private static final String OPERATOR_ABORT = "57014";
   /** How often an instance that joined on a peer's word checks that some live instance's flag still asks. */
   private static final long ASKING_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
   /** How often a leader waiting for the barrier looks for an operator's abort. */
@@ -102,6 +106,15 @@ final class Switchover {
   private int rolledBack;
   private int sequencesMoved;
   private int prewarmed;
+
+  /** What PostgreSQL said, without PgJDBC's "ERROR:" and context lines (the hint stays: it holds the remedy). */
+  private static String serverMessage(SQLException e) {
+    if (e instanceof PSQLException p && p.getServerErrorMessage() != null) {
+      ServerErrorMessage m = p.getServerErrorMessage();
+      return m.getMessage() + (m.getHint() == null ? "" : " (" + m.getHint() + ")");
+    }
+    return e.getMessage() == null ? e.toString() : e.getMessage();
+  }
 
   /** The switch to join ended before this instance could: nothing was held or changed. */
   private static final class NothingToJoin extends Exception {
@@ -221,7 +234,12 @@ final class Switchover {
       switchId = null;
     } catch (Abort e) {
       reason = e.getMessage();
-    } catch (SQLException | RuntimeException e) {
+    } catch (SQLException e) {
+      reason = watchdog.reason() != null ? watchdog.reason()
+          : (OPERATOR_ABORT.equals(e.getSQLState()) ? "aborted on request while " : "failed while ") + phase + ": "
+              + serverMessage(e);
+      LOG.debug("cutover {}: switch {} failed", router.getService(), switchId, e);
+    } catch (RuntimeException e) {
       reason = watchdog.reason() != null ? watchdog.reason()
           : "failed while " + phase + ": " + (e.getMessage() == null ? e.toString() : e.getMessage());
       LOG.debug("cutover {}: switch {} failed", router.getService(), switchId, e);
@@ -476,10 +494,10 @@ final class Switchover {
     Duration lockTimeout = router.settings().drainTimeout();
     try (SwitchWatchdog.Step step = watchdog.step(lockTimeout.plus(STEP_SLACK), source, () -> "the " + from.value()
         + " database did not finish raising its fence within " + lockTimeout.plus(STEP_SLACK).toMillis() + " ms")) {
-      Fence.raise(source, router.getService(), switchId, lockTimeout);
+      Fence.raise(source, router.getService(), switchId, router.instance(), lockTimeout);
     } catch (SQLException e) {
       if (watchdog.reason() == null && alive(source)) {
-        throw new Abort("cannot fence " + from.value() + ": " + e.getMessage());
+        throw new Abort("cannot fence " + from.value() + ": " + serverMessage(e));
       }
       throw e;
     }

@@ -11,7 +11,7 @@ public final class Attacks {
   public static final List<String> OUTSIDER = List.of(
       "SELECT cutover.lower_fence()",
       "SELECT cutover.raise_fence(1)",
-      "SELECT cutover.raise_fence('svc', 'x', 100)",
+      "SELECT cutover.raise_fence('svc', 'x', 'ghost', 100)",
       "SELECT cutover.begin_switch('svc', 'forged', 'old', 'new')",
       "SELECT cutover.write_barrier('m')",
       "SELECT cutover.write_barrier('svc', 'forged')",

@@ -114,7 +114,7 @@ class ControlPlaneSecurityTest {
     try (Connection member = as(pair.oldServer(), db, "member_cp")) {
       String id = Coordination.begin(member, "svc", "s1", Target.OLD, Target.NEW);
       for (String step : List.of(
-          "SELECT cutover.raise_fence('svc', '" + id + "', 100)",
+          "SELECT cutover.raise_fence('svc', '" + id + "', 'm', 100)",
           "SELECT cutover.write_barrier('svc', '" + id + "')",
           "SELECT cutover.release_switch('svc', '" + id + "', 'probe:x', 'm')",
           "SELECT cutover.open_target('svc', '" + id + "')")) {
@@ -138,7 +138,7 @@ class ControlPlaneSecurityTest {
       assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm')")
           .getSQLState()).isEqualTo("55000");
 
-      long epoch = Fence.raise(member, "svc", id, Duration.ofSeconds(5));
+      long epoch = Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
       assertThat(epoch % 2).isEqualTo(1);
       assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm')")
           .getMessage()).contains("barrier marker written on this database under the fence");
@@ -168,7 +168,7 @@ class ControlPlaneSecurityTest {
         s.execute("UPDATE cutover.switch SET state = 'draining', marker = NULL WHERE id = '" + id + "'");
       }
       assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
-      Fence.raise(member, "svc", id, Duration.ofSeconds(5));
+      Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
       try (Statement s = admin.createStatement()) {
         s.execute("UPDATE cutover.switch SET state = 'released', marker = '" + probe + "' WHERE id = '" + id + "'");
       }
@@ -183,7 +183,7 @@ class ControlPlaneSecurityTest {
     try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp")) {
       String id = Coordination.begin(member, "svc", "s4", Target.OLD, Target.NEW);
       assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
-      long first = Fence.raise(member, "svc", id, Duration.ofSeconds(5));
+      long first = Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
       Coordination.release(member, "svc", id, Barrier.writeForSwitch(member, "svc", id), "m");
       Fence.lower(admin);
       try (Statement s = admin.createStatement()) {
@@ -206,7 +206,7 @@ class ControlPlaneSecurityTest {
       }
       String id = Coordination.begin(member, "svc", "s5", Target.OLD, Target.NEW);
       assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
-      assertThat(Fence.raise(member, "svc", id, Duration.ofSeconds(5)) % 2).isEqualTo(1);
+      assertThat(Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5)) % 2).isEqualTo(1);
       assertThat(Coordination.abort(member, "svc", id, "done")).isTrue();
       assertThat(Fence.isRaised(member)).isFalse();
     }
@@ -235,7 +235,7 @@ class ControlPlaneSecurityTest {
         Connection operator = as(pair.oldServer(), db, "member_cp")) {
       String id = Coordination.begin(member, "svc", "s6", Target.OLD, Target.NEW);
       assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
-      Fence.raise(member, "svc", id, Duration.ofSeconds(5));
+      Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
 
       assertThat(OperatorControl.abort(operator, "svc", "change freeze")).isEqualTo(OperatorControl.AbortOutcome.REQUESTED);
       assertThat(fails(member, "SELECT cutover.write_barrier('svc', '" + id + "')").getMessage())
@@ -289,7 +289,7 @@ class ControlPlaneSecurityTest {
       }
       String id = Coordination.begin(owner, "svc", "s7", Target.OLD, Target.NEW);
       assertThat(Coordination.tryLead(owner, "svc", id)).isTrue();
-      SQLException e = catchThrowableOfType(SQLException.class, () -> Fence.raise(owner, "svc", id, Duration.ofSeconds(5)));
+      SQLException e = catchThrowableOfType(SQLException.class, () -> Fence.raise(owner, "svc", id, "test", Duration.ofSeconds(5)));
       assertThat(e.getSQLState()).isEqualTo("42501");
       assertThat(e.getMessage()).contains("public.theirs").contains("cannot be fenced").doesNotContain("later");
       assertThat(((org.postgresql.util.PSQLException) e).getServerErrorMessage().getHint())
@@ -300,7 +300,7 @@ class ControlPlaneSecurityTest {
       try (Connection other = as(server, db, "other_cp"); Statement s = other.createStatement()) {
         s.execute("GRANT TRIGGER, UPDATE ON theirs TO owner_cp");
       }
-      Fence.raise(owner, "svc", id, Duration.ofSeconds(5));
+      Fence.raise(owner, "svc", id, "test", Duration.ofSeconds(5));
       assertThat(ControlSchemaTest.guarded(owner, "theirs")).isTrue();
       assertThat(ControlSchemaTest.guarded(owner, "later")).isTrue();
       try (Connection other = as(server, db, "other_cp"); Statement s = other.createStatement()) {

@@ -33,7 +33,7 @@ class ControlSchemaTest {
   static long raiseAsLeader(Connection c, Duration lockTimeout) throws SQLException {
     String id = Coordination.begin(c, "svc", UUID.randomUUID().toString(), Target.OLD, Target.NEW);
     assertThat(Coordination.tryLead(c, "svc", id)).isTrue();
-    return Fence.raise(c, "svc", id, lockTimeout);
+    return Fence.raise(c, "svc", id, "test", lockTimeout);
   }
 
   @Test
