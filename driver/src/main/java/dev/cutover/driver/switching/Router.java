@@ -128,7 +128,7 @@ public final class Router implements RouterMXBean {
     try {
       Endpoint oldSide = new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties());
       Endpoint newSide = new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties());
-      boolean onNew = flag.target() == Target.NEW;
+      boolean onNew = flag.delivered() && flag.target() == Target.NEW; // a default is no decision
       boolean control;
       try (Connection n = newSide.open()) {
         Connection o = null;
