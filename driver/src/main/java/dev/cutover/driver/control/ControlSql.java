@@ -83,6 +83,10 @@ final class ControlSql {
   private static final String APPLICATION_TABLES =
       "c.relkind IN ('r', 'p') AND c.relpersistence <> 't'"
           + " AND ns.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') AND ns.nspname NOT LIKE 'pg\\_%'";
+  /** FROM and WHERE of the application tables lacking an enabled fence trigger ({@code c}, {@code ns}). */
+  private static final String UNGUARDED = "FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE "
+      + APPLICATION_TABLES + " AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '"
+      + TRIGGER + "' AND g.tgenabled = 'O')";
   private static final String THIS_DATABASE = "(SELECT d.oid FROM pg_database d WHERE d.datname = current_database())";
 
   private ControlSql() {}
@@ -458,23 +462,24 @@ final class ControlSql {
    * remedy, when the installer may not add a trigger to one of them.
    */
   private static String guardTables(int major) {
-    String unguarded = "FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE " + APPLICATION_TABLES
-        + " AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '" + TRIGGER
-        + "' AND g.tgenabled = 'O')";
     return """
         CREATE OR REPLACE FUNCTION cutover.guard_tables() RETURNS integer LANGUAGE plpgsql%1$s AS $$
         DECLARE t record; n integer := 0; refused text; tables text;
         BEGIN
-          SELECT string_agg(format('%%I.%%I', ns.nspname, c.relname), ', ' ORDER BY ns.nspname, c.relname) INTO refused %2$s
-            AND NOT (CASE WHEN EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '%3$s')
-              THEN pg_has_role(c.relowner, 'USAGE')
-              ELSE has_table_privilege(c.oid, 'TRIGGER') AND has_table_privilege(c.oid, 'UPDATE') END);
+          -- One pass over the catalog; usually nothing is unguarded and this is all the work.
+          SELECT string_agg(u.name, ', ' ORDER BY u.name) FILTER (WHERE NOT u.allowed),
+                 string_agg(u.name, ', ') FILTER (WHERE u.allowed)
+            INTO refused, tables
+            FROM (SELECT format('%%I.%%I', ns.nspname, c.relname) AS name,
+                    CASE WHEN EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '%3$s')
+                      THEN pg_has_role(c.relowner, 'USAGE')
+                      ELSE has_table_privilege(c.oid, 'TRIGGER') AND has_table_privilege(c.oid, 'UPDATE') END AS allowed
+                  %2$s) u;
           IF refused IS NOT NULL THEN
             RAISE EXCEPTION 'cutover: table(s) %% cannot be fenced: role %% may not add (or enable) the fence trigger cutover_fence on them',
                 refused, current_user USING ERRCODE = '42501',
               HINT = format('Install the control schema again as their owner or a superuser (cutover-replicator start, ControlSchema.install), or GRANT TRIGGER, UPDATE ON %%s TO %%I (to add the trigger and to lock the table while the fence rises).', refused, current_user);
           END IF;
-          SELECT string_agg(format('%%I.%%I', ns.nspname, c.relname), ', ') INTO tables %2$s;
           IF tables IS NULL THEN
             RETURN 0;
           END IF;
@@ -490,7 +495,7 @@ final class ControlSql {
             n := n + 1;
           END LOOP;
           RETURN n;
-        END $$""".formatted(DEFINER, unguarded, TRIGGER, execute(major));
+        END $$""".formatted(DEFINER, UNGUARDED, TRIGGER, execute(major));
   }
 
   /** The event trigger's function: guards a table in the transaction that creates it (superuser installs only). */

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * How the instances of one service meet in the control schema of the database that serves them:
@@ -156,19 +157,21 @@ public final class Coordination {
   }
 
   /**
-   * On the switch's target, as its leader (the leader takes the switch's lock there too): lowers
-   * the target's fence, if a switch away from it had raised it, and creates the replication slots
-   * the replicator requested for this moment (a request is used once).
+   * On the switch's target: takes the switch's lock there and, when it got it, opens the target as
+   * the leader: lowers its fence, if a switch away from it had raised it, and creates the
+   * replication slots the replicator requested for this moment (a request is used once). One
+   * statement; the lock stays with the session.
    *
-   * @return the number of slots created
+   * @return the number of slots created, or empty when another session holds the lock
    */
-  public static int openTarget(Connection target, String service, String switchId) throws SQLException {
-    try (PreparedStatement ps = target.prepareStatement("SELECT cutover.open_target(?, ?)")) {
-      ps.setString(1, service);
-      ps.setString(2, switchId);
+  public static OptionalInt openTarget(Connection target, String service, String switchId) throws SQLException {
+    try (PreparedStatement ps = target.prepareStatement("SELECT CASE WHEN pg_try_advisory_lock(" + ControlSql.LEADER_LOCK
+        + ", cutover.lead_key(?, ?)) THEN cutover.open_target(?, ?) END")) {
+      bind(ps, service, switchId, service, switchId);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return rs.getInt(1);
+        int slots = rs.getInt(1);
+        return rs.wasNull() ? OptionalInt.empty() : OptionalInt.of(slots);
       }
     }
   }

@@ -45,9 +45,9 @@ import org.slf4j.LoggerFactory;
  * dies, its lock is free and the next instance to try takes over, repeating the idempotent steps.
  *
  * <p>A follower trusts no decision it cannot check: before it moves it verifies on the source that
- * the fence the switch raised still stands and that the released marker was written under it, on
- * the target that the marker arrived, and it moves the target's sequences itself (never
- * backwards). A release without a real fence and barrier is never followed.
+ * the fence the switch raised still stands and that the released marker was written under it, and
+ * on the target that the marker arrived. A release without a real fence and barrier is never
+ * followed.
  *
  * <p>Every wait is bounded: the switch's connections carry connect, login and socket timeouts,
  * and a {@link SwitchWatchdog} aborts the connections of a switch that outlives its budget
@@ -350,7 +350,7 @@ final class Switchover {
       if (d.released()) {
         Coordination.Verified v = Coordination.verifyRelease(source, router.getService(), switchId);
         if (v.ok()) {
-          follow(source, target, v.marker());
+          follow(target, v.marker());
           coordinateNanos = System.nanoTime() - t;
           return source;
         }
@@ -425,19 +425,14 @@ final class Switchover {
     return decision.get();
   }
 
-  /**
-   * Follows a release verified on the source: the marker must be visible on the target too, and
-   * the target's sequences are moved past the source's (idempotent: the leader did it already).
-   */
-  private void follow(Connection source, Connection target, String marker) throws SQLException, Abort {
+  /** Follows a release verified on the source: the marker must be visible on the target too. */
+  private void follow(Connection target, String marker) throws SQLException, Abort {
     phase("checking the leader's barrier marker");
     long t = System.nanoTime();
     if (!force) {
       awaitBarrier(target, marker, () -> { });
     }
     barrierNanos = System.nanoTime() - t;
-    phase("moving sequences");
-    moveSequences(source, target);
   }
 
   /**
@@ -470,9 +465,13 @@ final class Switchover {
   private void awaitPeers(Connection source, String switchId) throws SQLException, Abort {
     long deadline = gateClosed + router.settings().drainTimeout().toNanos() + PEER_SLACK_NANOS;
     long pause = FIRST_POLL_NANOS;
+    long checked = System.nanoTime();
     List<String> waiting;
     while (!(waiting = Coordination.undrained(source, router.getService(), switchId, Router.INSTANCE_TTL)).isEmpty()) {
-      stillOn(switchId, Coordination.decision(source, router.getService()), true);
+      if (System.nanoTime() - checked > ABORT_CHECK.toNanos()) {
+        abortRequested(source, switchId);
+        checked = System.nanoTime();
+      }
       if (System.nanoTime() - deadline > 0) {
         throw new Abort("instances " + waiting + " of " + router.getService() + " did not drain within "
             + TimeUnit.NANOSECONDS.toMillis(deadline - gateClosed) + " ms: do they see the flag?");
@@ -537,7 +536,7 @@ final class Switchover {
     Duration timeout = router.settings().barrierTimeout();
     long deadline = System.nanoTime() + timeout.toNanos();
     long pause = FIRST_POLL_NANOS;
-    while (!Coordination.tryLead(target, router.getService(), switchId)) {
+    while (Coordination.openTarget(target, router.getService(), switchId).isEmpty()) {
       if (System.nanoTime() - deadline > 0) {
         throw new Abort("the lock of switch " + switchId + " on " + to.value() + " stayed taken for " + timeout.toMillis()
             + " ms (cutover.barrier.timeout)");
@@ -545,8 +544,6 @@ final class Switchover {
       LockSupport.parkNanos(pause);
       pause = Math.min(MAX_POLL_NANOS, pause * 2);
     }
-    Coordination.openTarget(target, router.getService(), switchId);
-    Coordination.resign(target, router.getService(), switchId);
   }
 
   /**
