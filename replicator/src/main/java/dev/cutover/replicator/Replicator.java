@@ -131,7 +131,16 @@ public final class Replicator {
 
   /** Preflight of both sides; changes nothing. */
   public CheckReport check() throws Exception {
-    return translate(() -> Preflight.run(old, nw, names, appRoles));
+    return check(appRoles);
+  }
+
+  /**
+   * Preflight of both sides, and of what the application's roles may do on new and on the control
+   * plane; changes nothing (privileges it can only learn by trying are tried in transactions that
+   * are rolled back).
+   */
+  public CheckReport check(List<String> appRoles) throws Exception {
+    return translate(() -> Preflight.run(old, nw, names, List.copyOf(appRoles)));
   }
 
   /** Copies old's schema into an empty new database with pg_dump. */
@@ -246,7 +255,7 @@ public final class Replicator {
     } catch (SQLException e) {
       if ("42501".equals(e.getSQLState())) {
         throw new ReplicatorException(Failure.PRIVILEGE, "permission denied: " + firstLine(e.getMessage()),
-            "connect as the tables' owner or a superuser (RDS: a member of rds_superuser)", e);
+            "run `cutover-replicator check`, which names each privilege this step needs and the grant that gives it", e);
       }
       throw e;
     }

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.cutover.driver.control.Coordination;
-import dev.cutover.driver.control.Fence;
 import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.control.Sequences;
 import dev.cutover.driver.switching.Outcome;
@@ -53,13 +51,6 @@ class ReplicationFlowTest {
 
   static StartReport start(Replicator r) throws Exception {
     return r.start(options(), new CopyProgress(), CopyListener.NONE);
-  }
-
-  /** Fences old as a switch's leader does: a switch in progress, its leader's lock, the raise. */
-  private static void fenceAsASwitch(Connection o) throws java.sql.SQLException {
-    String id = Coordination.begin(o, "flow-test", "fence-" + System.nanoTime(), Target.OLD, Target.NEW);
-    assertThat(Coordination.tryLead(o, "flow-test", id)).isTrue();
-    Fence.raise(o, "flow-test", id, "test", Duration.ofSeconds(5));
   }
 
   @Test
@@ -301,7 +292,7 @@ class ReplicationFlowTest {
           .isInstanceOfSatisfying(ReplicatorException.class, e -> assertThat(e.failure()).isEqualTo(Failure.PRECONDITION))
           .hasMessageContaining("not fenced");
       try (Connection o = db.old()) {
-        fenceAsASwitch(o);
+        AppDatabase.fenceAsASwitch(o);
       }
     }
     Reverse.Report report = r.reverse(options);
@@ -437,7 +428,7 @@ class ReplicationFlowTest {
     Replicator r = db.replicator();
     start(r);
     try (Connection o = db.old()) {
-      fenceAsASwitch(o);
+      AppDatabase.fenceAsASwitch(o);
     }
     r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
     Cleanup.Report first = r.cleanup();

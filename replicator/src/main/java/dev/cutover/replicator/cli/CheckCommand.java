@@ -4,25 +4,19 @@ import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
-import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
     description = {"Preflight of both databases; changes nothing.",
-        "Versions, wal_level, slot and sender limits, privileges, tables without a key, schema parity, sequences, extensions, unlogged tables, large objects, leftovers of an earlier run. Exit code 6 when any finding is an error."})
+        "Versions, wal_level, slot and sender limits, privileges (by capability, with the grant to add), the application roles' privileges on new (--app-role), roles missing on new, tables without a key, schema parity, sequences, extensions, unlogged tables, large objects, leftovers of an earlier run. Exit code 6 when any finding is an error."})
 final class CheckCommand extends BaseCommand {
   @Mixin
-  AppRoleOptions roles;
-
-  @Override
-  List<String> appRoles() {
-    return roles.appRoles;
-  }
+  AppRoleOptions app;
 
   @Override
   int run(Replicator r) throws Exception {
-    CheckReport report = r.check();
+    CheckReport report = r.check(app.appRoles);
     print(report, () -> {
       out().println("old: PostgreSQL " + report.oldVersion() + "   new: PostgreSQL " + report.newVersion());
       for (Finding f : report.findings()) {
