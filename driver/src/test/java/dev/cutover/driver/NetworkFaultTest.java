@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.flags.Target;
@@ -16,6 +17,7 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -36,7 +38,7 @@ class NetworkFaultTest {
     config.setUsername(db.user());
     config.setMaximumPoolSize(4);
     config.setMinimumIdle(4);
-    config.setPoolName("silent-" + db.database);
+    config.setPoolName("silent-" + db.database + "-" + proxy.port());
     return new HikariDataSource(config);
   }
 
@@ -138,6 +140,53 @@ class NetworkFaultTest {
       assertThat(event.gateWaits()).isZero();
       assertOldServesOn(db, load, watch);
       db.startForward();
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * Torture B3: the leader's link to new is reset while it waits for the barrier, then replication
+   * resumes. The leader aborts while it still holds the lock, so no other instance can take over a
+   * switch that is ending: afterwards old is unfenced and every instance serves it (no split).
+   */
+  @Test
+  void leadersLinkToNewIsCutWhileItAwaitsTheBarrier_noOtherInstanceCompletesTheSwitch(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    try (TcpProxy link0 = TcpProxy.in(pair.newServer());
+        TcpProxy link1 = TcpProxy.in(pair.newServer());
+        SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource i0 = pool(db, link0, "cutover.instance=i0", "cutover.barrier.timeout=20s");
+        HikariDataSource i1 = pool(db, link1, "cutover.instance=i1", "cutover.barrier.timeout=20s");
+        Workload load0 = new Workload(i0, 2, 0);
+        Workload load1 = new Workload(i1, 2, 10);
+        Connection watch = db.oldDirect()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> load0.commits.get() >= 20 && load1.commits.get() >= 20);
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(20)).until(() -> RouterBean.anyHolding(db.database));
+      db.stopForward(); // past the probe: the leader now waits at the barrier
+      String leader = await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, db.database)
+          .instances().stream().filter(i -> "waiting for the barrier".equals(i.phase()))
+          .map(OperatorControl.InstanceView::instance).findFirst().orElse(null), java.util.Objects::nonNull);
+      (leader.equals("i0") ? link0 : link1).cut();
+      db.startForward(); // a successor could now finish the switch, if it were allowed to take it over
+      List<SwitchEvent> ended = List.of(events.next(), events.next());
+
+      assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.ABORTED));
+      assertThat(Fence.isRaised(watch)).isFalse();
+      for (HikariDataSource pool : List.of(i0, i1)) {
+        try (Connection c = pool.getConnection()) {
+          assertThat(DrainTest.sideOf(c)).isEqualTo(pair.oldServer().port());
+        }
+      }
+      long[] at = Workload.commitsOf(List.of(load0, load1));
+      await().atMost(Duration.ofSeconds(20)).until(() -> Workload.advanced(List.of(load0, load1), at, 20));
+      load0.close();
+      load1.close();
+      load0.assertIntact(watch);
+      load1.assertIntact(watch);
     } finally {
       db.flip(Target.OLD);
       CutoverDriver.shutdown(db.database);

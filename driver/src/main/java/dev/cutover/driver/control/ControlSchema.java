@@ -118,6 +118,12 @@ public final class ControlSchema {
       for (String sql : ControlSql.functions(major)) {
         s.execute(sql);
       }
+      if (!exists(s, "SELECT 1 FROM pg_trigger WHERE tgname = 'cutover_barrier_once'"
+          + " AND tgrelid = 'cutover.barrier'::regclass")) {
+        for (String sql : ControlSql.barrierOnce(major)) {
+          s.execute(sql);
+        }
+      }
       if (superuser(s)) {
         s.execute(ControlSql.guardNewTables(major));
         if (!exists(s, "SELECT 1 FROM pg_event_trigger WHERE evtname = '" + ControlSql.EVENT_TRIGGER + "'")) {

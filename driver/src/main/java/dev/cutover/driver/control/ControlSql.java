@@ -130,7 +130,11 @@ final class ControlSql {
         "ALTER TABLE cutover.switch ADD COLUMN IF NOT EXISTS fence_epoch bigint,"
             + " ADD COLUMN IF NOT EXISTS abort_requested text, ADD COLUMN IF NOT EXISTS leader text,"
             + " ADD COLUMN IF NOT EXISTS began_at timestamptz",
-        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.slot_at_switch (slot_name name PRIMARY KEY)",
+        // Logged: a request lost in a crash would leave the way back to be armed from a later slot,
+        // silently missing the writes in between. On the side about to serve, where no subscription
+        // reads it before the slot exists, and the slot's own start comes after the insert.
+        "CREATE TABLE IF NOT EXISTS cutover.slot_at_switch (slot_name name PRIMARY KEY)",
+        "ALTER TABLE cutover.slot_at_switch SET LOGGED",
         // Unlogged: a replicated row would collide with the other side's; lost in a crash = not forced.
         "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.service_setting ("
             + " service text PRIMARY KEY, force boolean NOT NULL DEFAULT false,"
@@ -199,6 +203,16 @@ final class ControlSql {
           INSERT INTO cutover.barrier (marker) VALUES (m);
           RETURN m;
         END $$""".formatted(DEFINER));
+    // A marker that arrives a second time (replicated back on a server that cannot filter by origin,
+    // or written on both sides by hand) is skipped, so the apply side never fails on a duplicate key.
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.barrier_once() RETURNS trigger LANGUAGE plpgsql%s AS $$
+        BEGIN
+          IF EXISTS (SELECT 1 FROM cutover.barrier b WHERE b.marker = NEW.marker) THEN
+            RETURN NULL;
+          END IF;
+          RETURN NEW;
+        END $$""".formatted(DEFINER));
     f.add("CREATE OR REPLACE FUNCTION cutover.barrier_arrived(p_marker text) RETURNS boolean LANGUAGE sql" + DEFINER
         + " AS $$ SELECT EXISTS (SELECT 1 FROM cutover.barrier b WHERE b.marker = p_marker) $$");
 
@@ -249,6 +263,14 @@ final class ControlSql {
                 OR (SELECT f.settled_epoch FROM cutover.fence f) IS DISTINCT FROM e THEN
               RAISE EXCEPTION 'cutover: refused: the barrier marker of switch %% is written only while the fence it raised stands (fence epoch %%, raised by the switch: %%)',
                 p_switch, e, s.fence_epoch USING ERRCODE = '55000';
+            END IF;
+            -- A leader that takes over repeats the steps: the marker written under this same fence
+            -- still proves the barrier, and a second one written after the way back's slot exists
+            -- would travel back through it.
+            SELECT l.marker INTO m FROM cutover.marker_log l WHERE l.service = p_service AND l.switch_id = p_switch
+              AND l.fence_epoch = e ORDER BY l.written_at LIMIT 1;
+            IF m IS NOT NULL THEN
+              RETURN m;
             END IF;
             m := cutover.new_marker('barrier');
             PERFORM cutover.trim_markers();
@@ -512,6 +534,14 @@ final class ControlSql {
               || ' FOR EACH STATEMENT %s cutover.fence_guard()', t.nspname, t.relname);
           END LOOP;
         END $$""".formatted(DEFINER, APPLICATION_TABLES, TRIGGER, TRIGGER, execute(major));
+  }
+
+  /** The row trigger that makes a marker arriving twice harmless; it fires in replication apply too (ALWAYS). */
+  static List<String> barrierOnce(int major) {
+    return List.of(
+        "CREATE TRIGGER cutover_barrier_once BEFORE INSERT ON cutover.barrier FOR EACH ROW " + execute(major)
+            + " cutover.barrier_once()",
+        "ALTER TABLE cutover.barrier ENABLE ALWAYS TRIGGER cutover_barrier_once");
   }
 
   static String eventTrigger(int major) {

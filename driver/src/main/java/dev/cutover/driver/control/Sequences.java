@@ -38,14 +38,39 @@ public final class Sequences {
           + " FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v(sch, seq, floor)"
           + " LEFT JOIN pg_sequences s ON s.schemaname = v.sch AND s.sequencename = v.seq";
 
+  /**
+   * Sequences the connected role can neither read nor use ({@code SELECT} or {@code USAGE}): their
+   * last value is hidden from it, so a switch running as it would move them not at all.
+   */
+  private static final String UNREADABLE =
+      "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          + " WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover')"
+          + " AND n.nspname NOT LIKE 'pg\\_%' AND CASE WHEN c.relkind = 'S' THEN NOT (has_sequence_privilege(c.oid, 'SELECT')"
+          + " OR has_sequence_privilege(c.oid, 'USAGE')) END ORDER BY 1";
+
   /** What a move did: how many sequences moved and which ones the target lacks. */
   public record Result(int examined, int moved, List<String> missing) {}
 
   private Sequences() {}
 
   /**
+   * The sequences of {@code source} the connected role may not read: a switch would hand out their
+   * values twice, so it refuses to start while there are any (checked before its gate closes).
+   */
+  public static List<String> unreadable(Connection source) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(UNREADABLE)) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  /**
    * Sets each sequence on {@code target} to at least the source's last value plus {@code margin}
-   * increments (clamped to the sequence's bounds).
+   * increments (clamped to the sequence's bounds). Sequences the connected role may not read are
+   * not seen: check {@link #unreadable} first.
    */
   public static Result advance(Connection source, Connection target, long margin) throws SQLException {
     List<String> schemas = new ArrayList<>();

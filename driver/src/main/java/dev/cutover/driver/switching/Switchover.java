@@ -172,6 +172,7 @@ final class Switchover {
       watchdog.watch(source);
       target = openControl(to);
       watchdog.watch(target);
+      requireReadableSequences(source);
       if (router.control()) {
         force = router.settings().force() || Coordination.forced(source, router.getService());
         if (joined == null) {
@@ -294,6 +295,18 @@ final class Switchover {
       return router.controlEndpoint(side).open();
     } catch (SQLException e) {
       throw new Abort("the " + side.value() + " database is unreachable: " + e.getMessage());
+    }
+  }
+
+  /** Before holding anything: every sequence of the source must be readable, or the switch would not move it (I6). */
+  private void requireReadableSequences(Connection source) throws SQLException, Abort {
+    phase("checking sequences");
+    List<String> hidden = Sequences.unreadable(source);
+    if (!hidden.isEmpty()) {
+      String user = "\"" + source.getMetaData().getUserName().replace("\"", "\"\"") + "\"";
+      throw new Abort("role " + user + " may not read sequence(s) " + String.join(", ", hidden) + " on " + from.value()
+          + ", so the switch could not move them on " + to.value() + " and their values would be handed out twice; GRANT"
+          + " SELECT ON SEQUENCE " + String.join(", ", hidden) + " TO " + user + " on " + from.value());
     }
   }
 

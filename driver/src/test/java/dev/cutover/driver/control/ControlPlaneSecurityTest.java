@@ -310,4 +310,46 @@ class ControlPlaneSecurityTest {
       Coordination.abort(owner, "svc", id, "test over");
     }
   }
+
+  @Test
+  void markerArrivingASecondTime_isSkippedByTheApplySide_notADuplicateKey(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp")) {
+      String marker = Barrier.write(member);
+      try (Statement s = admin.createStatement()) {
+        s.execute("SET session_replication_role = replica"); // as a replication apply worker runs
+        assertThat(s.executeUpdate("INSERT INTO cutover.barrier (marker) VALUES ('" + marker + "')")).isZero();
+        s.execute("RESET session_replication_role");
+      }
+      assertThat(string(admin, "SELECT count(*) FROM cutover.barrier WHERE marker = '" + marker + "'")).isEqualTo("1");
+    }
+  }
+
+  @Test
+  void leaderTakingOver_getsTheMarkerWrittenUnderTheSameFence_notASecondOne(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection first = as(pair.oldServer(), db, "member_cp");
+        Connection successor = as(pair.oldServer(), db, "member_cp")) {
+      String id = Coordination.begin(first, "svc", "s8", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(first, "svc", id)).isTrue();
+      Fence.raise(first, "svc", id, "first", Duration.ofSeconds(5));
+      String marker = Barrier.writeForSwitch(first, "svc", id);
+      first.close(); // the first leader's session dies
+
+      assertThat(Coordination.tryLead(successor, "svc", id)).isTrue();
+      Fence.raise(successor, "svc", id, "successor", Duration.ofSeconds(5));
+      assertThat(Barrier.writeForSwitch(successor, "svc", id)).isEqualTo(marker);
+      assertThat(string(admin, "SELECT count(*) FROM cutover.barrier WHERE marker LIKE 'barrier:%'")).isEqualTo("1");
+      Coordination.abort(successor, "svc", id, "test over");
+    }
+  }
+
+  @Test
+  void slotRequests_surviveACrash_theirTableIsLogged(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db)) {
+      assertThat(string(admin, "SELECT relpersistence FROM pg_class WHERE oid = 'cutover.slot_at_switch'::regclass"))
+          .isEqualTo("p");
+    }
+  }
 }
