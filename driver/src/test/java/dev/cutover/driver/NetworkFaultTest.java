@@ -157,16 +157,25 @@ class NetworkFaultTest {
     try (TcpProxy link0 = TcpProxy.in(pair.newServer());
         TcpProxy link1 = TcpProxy.in(pair.newServer());
         SwitchEvents events = new SwitchEvents(db.database);
-        HikariDataSource i0 = pool(db, link0, "cutover.instance=i0", "cutover.barrier.timeout=20s");
-        HikariDataSource i1 = pool(db, link1, "cutover.instance=i1", "cutover.barrier.timeout=20s");
+        HikariDataSource i0 = pool(db, link0, "cutover.instance=i0", "cutover.barrier.timeout=20s",
+            "cutover.drain.timeout=20s");
+        HikariDataSource i1 = pool(db, link1, "cutover.instance=i1", "cutover.barrier.timeout=20s",
+            "cutover.drain.timeout=20s");
         Workload load0 = new Workload(i0, 2, 0);
         Workload load1 = new Workload(i1, 2, 10);
-        Connection watch = db.oldDirect()) {
+        Connection watch = db.oldDirect();
+        Connection outsideWriter = db.oldDirect()) {
       await().atMost(Duration.ofSeconds(30)).until(() -> load0.commits.get() >= 20 && load1.commits.get() >= 20);
+      // A writer outside the driver holds the raise, so that replication stops between the probe and the barrier.
+      outsideWriter.setAutoCommit(false);
+      try (Statement s = outsideWriter.createStatement()) {
+        s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-1, 1)");
+      }
 
       db.flip(Target.NEW);
-      await().atMost(Duration.ofSeconds(20)).until(() -> RouterBean.anyHolding(db.database));
-      db.stopForward(); // past the probe: the leader now waits at the barrier
+      await().atMost(Duration.ofSeconds(20)).until(() -> Fence.isRaised(watch));
+      db.stopForward();
+      outsideWriter.commit(); // the raise completes; the leader now waits for a barrier that cannot come
       String leader = await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, db.database)
           .instances().stream().filter(i -> "waiting for the barrier".equals(i.phase()))
           .map(OperatorControl.InstanceView::instance).findFirst().orElse(null), java.util.Objects::nonNull);
