@@ -87,7 +87,7 @@ final class LagBenchmark {
         .old(Endpoint.of(Side.OLD, old.jdbcUrl(DB), old.user(), old.password()))
         .nw(Endpoint.of(Side.NEW, nw.jdbcUrl(DB), nw.user(), nw.password()))
         .build();
-    r.start(StartOptions.defaults(), new CopyProgress(), CopyListener.NONE);
+    r.start(StartOptions.defaults().withKeyless(PgbenchDatabase.HISTORY_FULL), new CopyProgress(), CopyListener.NONE);
     r.awaitCaughtUp(Duration.ofMinutes(5));
 
     Phased phase = new Phased();

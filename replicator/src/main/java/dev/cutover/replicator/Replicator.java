@@ -7,9 +7,13 @@ import dev.cutover.replicator.check.Preflight;
 import dev.cutover.replicator.cleanup.Cleanup;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.copy.LargeObjects;
+import dev.cutover.replicator.copy.MaterializedViews;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.ForwardStart;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.replication.ResumedStart;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
@@ -17,6 +21,7 @@ import dev.cutover.replicator.schema.SchemaCopy;
 import dev.cutover.replicator.status.StatusReader;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyProgress;
 import dev.cutover.replicator.verify.VerifyReport;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -148,9 +153,13 @@ public final class Replicator {
     return translate(() -> SchemaCopy.run(old, nw, options));
   }
 
-  /** Control schema, publication, snapshot-consistent parallel copy, index builds, subscription. */
+  /**
+   * Control schema, publication, snapshot-consistent parallel copy, index builds, subscription; with
+   * {@link StartOptions#resume()}, continues a start whose process died ({@link ResumedStart}).
+   */
   public StartReport start(StartOptions options, CopyProgress progress, CopyListener listener) throws Exception {
-    return translate(() -> new ForwardStart(old, nw, names, options, listener, appRoles).run(progress));
+    return translate(() -> options.resume() ? new ResumedStart(old, nw, names, options, listener).run(progress)
+        : new ForwardStart(old, nw, names, options, listener, appRoles).run(progress));
   }
 
   /** Both directions' state, lag and problems. */
@@ -186,10 +195,10 @@ public final class Replicator {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
         Connection source;
         Connection target;
-        if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
+        if (ReplicationObjects.subscriptionExists(n, names.forward())) {
           source = o;
           target = n;
-        } else if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
+        } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
           source = n;
           target = o;
         } else {
@@ -233,14 +242,57 @@ public final class Replicator {
     return translate(() -> Reverse.arm(old, nw, names, options));
   }
 
-  /** Compares every replicated table on both sides. */
+  /** Compares every replicated table on both sides, and the large objects and unlogged tables start copied. */
   public VerifyReport verify(Verifier.Options options) throws Exception {
-    return translate(() -> Verifier.run(old, nw, options));
+    return verify(options, new VerifyProgress());
+  }
+
+  /** {@link #verify(Verifier.Options)}, with counters another thread may poll meanwhile. */
+  public VerifyReport verify(Verifier.Options options, VerifyProgress progress) throws Exception {
+    return translate(() -> Verifier.run(old, nw, names, options, progress));
+  }
+
+  /**
+   * Brings new's large objects to old's current state (replication does not carry them): run it
+   * right before the switch.
+   */
+  public LargeObjects.SyncReport syncLargeObjects() throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return LargeObjects.sync(o, n);
+      }
+    });
+  }
+
+  /**
+   * Marks the schema change {@code id} (from {@code status}) as done by hand on both sides: its
+   * replay is skipped, and status no longer asks for it.
+   */
+  public void ddlDone(String id) throws Exception {
+    translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        for (Connection c : List.of(o, n)) {
+          if (DdlCapture.logExists(c)) {
+            DdlCapture.markDone(c, id);
+          }
+        }
+      }
+      return null;
+    });
+  }
+
+  /** Refreshes on new every materialized view populated on old; returns the views refreshed. */
+  public List<String> refreshMaterializedViews() throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return MaterializedViews.refreshAsOnOld(o, n);
+      }
+    });
   }
 
   /** Removes everything the replicator created, on both sides. */
   public Cleanup.Report cleanup() throws Exception {
-    return translate(() -> Cleanup.run(old, nw, Duration.ofSeconds(10)));
+    return translate(() -> Cleanup.run(old, nw, names, Duration.ofSeconds(10)));
   }
 
   @FunctionalInterface

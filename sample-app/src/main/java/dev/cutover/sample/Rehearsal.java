@@ -5,7 +5,6 @@ import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.flags.Target;
-import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
@@ -165,9 +164,9 @@ final class Rehearsal {
 
     StartReport started = replication.start();
     String initialCopy = String.format(Locale.ROOT, "%d rows (%d kB) of %d tables copied in %d ms from one snapshot,"
-            + " %d indexes and constraints built after the copy in %d ms; subscription %s streams from slot %s at %s"
+            + " %d indexes and constraints built after the copy in %d ms; subscription %s streams from its slot at %s"
             + " (%d ms in all)", started.rows(), started.bytes() / 1024, started.tables().size(), started.copyMillis(),
-        started.indexesBuilt(), started.indexMillis(), Names.FORWARD, started.slot(), started.consistentPoint(),
+        started.indexesBuilt(), started.indexMillis(), started.slot(), started.consistentPoint(),
         started.totalMillis());
     progress("start: %s", initialCopy);
     long caughtUp = replication.awaitCaughtUp(SYNC).toMillis();

@@ -21,9 +21,9 @@ public final class Catalog {
     return tables(c, "c.relkind = 'r' AND c.relpersistence = 'p' AND " + SYSTEM_SCHEMA_FILTER);
   }
 
-  /** Unlogged tables, which logical replication never carries. */
+  /** Unlogged tables (those holding rows), which logical replication never carries. */
   public static List<TableName> unloggedTables(Connection c) throws SQLException {
-    return tables(c, "c.relkind IN ('r', 'p') AND c.relpersistence = 'u' AND " + SYSTEM_SCHEMA_FILTER);
+    return tables(c, "c.relkind = 'r' AND c.relpersistence = 'u' AND " + SYSTEM_SCHEMA_FILTER);
   }
 
   /** The tables a publication carries (leaf tables of partitioned ones). */
