@@ -259,7 +259,7 @@ class CliTest {
         .containsPattern("INFO +old +roles that may use the control plane on old: .*cli_app")
         .containsPattern("INFO +new +roles that can connect to new but may not use the control plane .*cli_reporting")
         .containsPattern("WARNING old +1 function\\(s\\) of the control schema are executable by every role \\(PUBLIC\\):"
-            + " cutover.lower_fence\\(\\)")
+            + " cutover.lower_fence\\(\\)\n")
         .containsPattern("INFO +old +superusers can write past the fence on old .*" + pair.oldServer().user())
         .doesNotContain("app-role-not-granted").doesNotContain("cli_app (--app-role) may not use");
     if (pair.newServer().majorVersion() >= 15) {
