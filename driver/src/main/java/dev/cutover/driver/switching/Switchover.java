@@ -172,6 +172,11 @@ final class Switchover {
       watchdog.watch(source);
       target = openControl(to);
       watchdog.watch(target);
+      phase("checking both databases");
+      Optional<String> refused = router.check(from, to, source, target);
+      if (refused.isPresent()) {
+        throw new Abort(refused.get());
+      }
       requireReadableSequences(source);
       if (router.control()) {
         force = router.settings().force() || Coordination.forced(source, router.getService());
@@ -213,6 +218,8 @@ final class Switchover {
       long t = System.nanoTime();
       rolledBack = drain(source);
       drainNanos = System.nanoTime() - t;
+      phase = "taking the sessions' advisory locks and LISTEN channels on " + to.value();
+      router.handover().reserve(source, ready, from, to, handoverNanos());
 
       // 3-5. Coordinate with the service's other instances; the leader fences, waits for the
       // barrier and moves sequences. Without the control schema this instance acts alone.
@@ -292,7 +299,7 @@ final class Switchover {
   private Connection openControl(Target side) throws SQLException, Abort {
     phase("connecting to the " + side.value() + " database");
     try {
-      return router.controlEndpoint(side).open();
+      return router.endpoint(side).open();
     } catch (SQLException e) {
       throw new Abort("the " + side.value() + " database is unreachable: " + e.getMessage());
     }
@@ -598,13 +605,18 @@ final class Switchover {
     sequenceNanos = System.nanoTime() - t;
   }
 
+  /** How long a session may take to give up its transaction, or its channels, to the switch. */
+  private long handoverNanos() {
+    return Math.min(router.settings().drainTimeout().toNanos(), BACKEND_EXIT_NANOS);
+  }
+
   /** Opens, in parallel with the drain and barrier, as many connections to the target as there are sessions. */
   private CompletableFuture<List<Connection>> prewarm(int count) {
     List<CompletableFuture<Connection>> opening = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       opening.add(CompletableFuture.supplyAsync(() -> {
         try {
-          return router.endpoint(to).open();
+          return router.openApp(to);
         } catch (SQLException e) {
           throw new CompletionException(e);
         }
@@ -672,15 +684,10 @@ final class Switchover {
     String why = "cutover: transaction rolled back: it was still open "
         + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms after the switch from " + from.value() + " to "
         + to.value() + " began (cutover.drain.timeout); retry it";
-    List<Integer> pids = new ArrayList<>();
-    for (Session s : router.sessions()) {
-      int pid = s.doom(why);
-      if (pid > 0) {
-        pids.add(pid);
-      }
-    }
+    Handover.RolledBack rolled = router.handover().rollBack(why, handoverNanos());
+    List<Integer> pids = rolled.pids();
     if (pids.isEmpty()) {
-      return 0;
+      return rolled.count();
     }
     Array array = source.createArrayOf("int4", pids.toArray());
     try (PreparedStatement kill = source.prepareStatement("SELECT pg_terminate_backend(p) FROM unnest(?) p");
@@ -694,7 +701,7 @@ final class Switchover {
         try (ResultSet rs = alive.executeQuery()) {
           rs.next();
           if (rs.getInt(1) == 0) {
-            return pids.size();
+            return rolled.count();
           }
         }
         if (System.nanoTime() - deadline > 0) {
@@ -739,7 +746,7 @@ final class Switchover {
           }
         }
       }
-      try (Connection c = router.controlEndpoint(from).open()) {
+      try (Connection c = router.endpoint(from).open()) {
         end(c, switchId, reason, true);
       }
     } catch (SQLException e) {
