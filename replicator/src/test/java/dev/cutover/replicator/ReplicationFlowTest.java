@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.cutover.driver.control.Fence;
 import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.control.Sequences;
 import dev.cutover.driver.switching.Outcome;
@@ -294,7 +293,7 @@ class ReplicationFlowTest {
           .isInstanceOfSatisfying(ReplicatorException.class, e -> assertThat(e.failure()).isEqualTo(Failure.PRECONDITION))
           .hasMessageContaining("not fenced");
       try (Connection o = db.old()) {
-        Fence.raise(o, Duration.ofSeconds(5));
+        AppDatabase.fenceAsASwitch(o);
       }
     }
     Reverse.Report report = r.reverse(options);
@@ -436,7 +435,7 @@ class ReplicationFlowTest {
     Replicator r = db.replicator();
     start(r);
     try (Connection o = db.old()) {
-      Fence.raise(o, Duration.ofSeconds(5));
+      AppDatabase.fenceAsASwitch(o);
     }
     r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
     Cleanup.Report first = r.cleanup();
