@@ -15,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 
 /**
@@ -26,6 +27,10 @@ final class Nemesis implements AutoCloseable {
 
   /** An action as it happened: what, when it began and ended in the run, and anything worth saying. */
   record Applied(String what, long startedAt, long endedAt, String note) {}
+
+  /** What a flag step records when the operator left the flag where it was, unprepared. */
+  static final String NOT_MOVED = "flag not moved (unprepared) -> ";
+  private static final Duration PREPARE_RETRY = Duration.ofSeconds(15);
 
   private final Cluster cluster;
   private final Fleet fleet;
@@ -60,16 +65,17 @@ final class Nemesis implements AutoCloseable {
       Target to = step.away() ? serving.other() : serving;
       actions.add(at(step.at(), () -> {
         long t = runMillis.getAsLong();
-        // As the replicator's docs ask: the way back prepared right before the flag moves, so that
-        // a crash since the round began cannot have lost the request (see BUGS.md B2).
-        String note = "";
-        try {
-          operator.prepareFlip();
-        } catch (Exception e) {
-          note = "reverse --prepare failed: " + e.getMessage();
+        // As the replicator's docs ask: the way back prepared right before the flag moves. An
+        // operator whose prepare fails (a server down) retries while it recovers and does not move
+        // the flag unprepared: reverse would refuse after such a switch (exit 5, BUGS.md B2).
+        String failure = prepareFlip();
+        if (failure != null) {
+          applied.add(new Applied(NOT_MOVED + to.value(), t, runMillis.getAsLong(), "reverse --prepare kept failing for "
+              + PREPARE_RETRY.toSeconds() + " s: " + failure));
+          return;
         }
         operator.setFlag(to);
-        applied.add(new Applied("flag -> " + to.value(), t, runMillis.getAsLong(), note));
+        applied.add(new Applied("flag -> " + to.value(), t, runMillis.getAsLong(), ""));
       }));
     }
     for (Schedule.Fault fault : round.faults()) {
@@ -84,6 +90,22 @@ final class Nemesis implements AutoCloseable {
     }
     applied.addAll(heal());
     return applied;
+  }
+
+  /** {@code reverse --prepare}, retried while a server recovers; the last failure, or null once it succeeded. */
+  private String prepareFlip() {
+    long deadline = System.nanoTime() + PREPARE_RETRY.toNanos();
+    while (true) {
+      try {
+        operator.prepareFlip();
+        return null;
+      } catch (Exception e) {
+        if (System.nanoTime() - deadline >= 0) {
+          return String.valueOf(e.getMessage());
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+      }
+    }
   }
 
   private Future<?> at(long millis, Runnable action) {

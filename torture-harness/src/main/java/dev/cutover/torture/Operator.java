@@ -4,7 +4,9 @@ import dev.cutover.driver.control.Barrier;
 import dev.cutover.driver.control.Fence;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
+import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.replication.Reverse;
 import java.io.IOException;
@@ -139,24 +141,45 @@ final class Operator {
     return cluster.mode() == Cluster.Mode.TURNAROUND ? cluster.replicator().prepareReverse() : List.of();
   }
 
-  /** What turning replication around did, and whether the switch had created the slot it streams from. */
-  record Turn(boolean prepared, List<String> steps) {}
+  /**
+   * What turning replication around did: whether the switch had created the slot it streams from,
+   * and, where it had not, whether {@code reverse} refused as documented (exit 5) before the
+   * operator armed it with {@code --accept-missing-writes}.
+   */
+  record Turn(boolean prepared, boolean refused, List<String> steps) {}
 
   /**
    * After the service moved to {@code serving}: replication from {@code serving} into the other
-   * side (reverse). Nothing to do with both directions running already, or when it runs.
+   * side (reverse). Nothing to do with both directions running already, or when it runs. Where the
+   * switch made no slot for the way back, {@code reverse} refuses; the operator then does what the
+   * refusal's remedy says, {@code reverse --accept-missing-writes}, and the run reports it.
    */
   Turn turnAround(Target serving) throws Exception {
     if (cluster.mode() == Cluster.Mode.TWO_WAY || replicatesFrom(serving)) {
-      return new Turn(true, List.of());
+      return new Turn(true, false, List.of());
     }
     Names names = cluster.replicator().names();
+    String slot = serving == Target.NEW ? names.reverseSlot() : names.forwardSlot();
     boolean prepared;
     try (Connection c = cluster.direct(serving)) {
-      prepared = ReplicationObjects.slotExists(c, serving == Target.NEW ? names.reverseSlot() : names.forwardSlot());
+      prepared = ReplicationObjects.slotExists(c, slot);
     }
-    Reverse.Report report = cluster.replicator().reverse(new Reverse.Options(FENCE_WAIT, REVERSE_DRAIN));
-    return new Turn(prepared, report.steps());
+    Reverse.Report report;
+    try {
+      report = cluster.replicator().reverse(new Reverse.Options(FENCE_WAIT, REVERSE_DRAIN));
+    } catch (ReplicatorException e) {
+      if (prepared || !refusedForMissingSlot(e, slot)) {
+        throw e;
+      }
+      report = cluster.replicator().reverse(new Reverse.Options(FENCE_WAIT, REVERSE_DRAIN, true));
+      return new Turn(false, true, report.steps());
+    }
+    return new Turn(prepared, false, report.steps());
+  }
+
+  /** Whether {@code reverse} refused because the switch made no slot for the way back (exit 5, BUGS.md B2). */
+  static boolean refusedForMissingSlot(ReplicatorException e, String slot) {
+    return e.failure() == Failure.PRECONDITION && e.getMessage().startsWith("no slot " + slot + " ");
   }
 
   /**

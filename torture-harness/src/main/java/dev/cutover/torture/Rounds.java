@@ -123,6 +123,7 @@ final class Rounds {
         .map(s -> (s.away() ? before.other() : before).value() + " at " + s.at() + " ms").toList(),
         plan.faults().isEmpty() ? "none" : plan.faults());
     List<Nemesis.Applied> applied = nemesis.play(plan, before, newServed);
+    run.summary.flipsNotPrepared += applied.stream().filter(a -> a.what().startsWith(Nemesis.NOT_MOVED)).count();
     plan.faults().forEach(f -> run.summary.fault(f.kind().name().toLowerCase(Locale.ROOT)));
     List<String> unsettled = settle(operator.flag(), counters);
     boolean settled = unsettled.isEmpty();
@@ -200,10 +201,15 @@ final class Rounds {
         if (!turn.steps().isEmpty()) {
           notes.add("reverse: " + String.join("; ", turn.steps()));
         }
+        if (turn.refused()) {
+          run.summary.reverseRefused++;
+          notes.add("reverse refused (exit 5): the switch made no slot for the way back from " + serving.value()
+              + "; the operator ran reverse --accept-missing-writes");
+        }
         if (!turn.prepared()) {
           run.finding(notes, "the way back from " + serving.value() + " was armed without the slot the switch should have"
-              + " created (reverse --prepare ran before the flip): writes made on " + serving.value()
-              + " between the switch and now will not reach " + serving.other().value());
+              + " created (reverse --prepare ran before the flip)" + (turn.refused() ? ", after reverse refused" : ", and reverse did not refuse")
+              + ": writes made on " + serving.value() + " between the switch and now will not reach " + serving.other().value());
         }
         return;
       } catch (Exception e) {

@@ -31,6 +31,8 @@ final class Summary {
   long externalCommitted;
   long i5Checked;
   long longestCheckMillis;
+  long reverseRefused;
+  long flipsNotPrepared;
   double seconds;
   String servers = "";
   String stopReason = "";
@@ -79,6 +81,8 @@ final class Summary {
     rows.add(row("external writer", externalCommitted + " committed, " + externalRefused + " refused by the fence"));
     rows.add(row("faults injected", faults.values().stream().mapToLong(Long::longValue).sum()));
     faults.forEach((kind, n) -> rows.add(row("  " + kind, n)));
+    rows.add(row("flag moves skipped (reverse --prepare kept failing)", flipsNotPrepared));
+    rows.add(row("reverse refused (no way-back slot; armed with --accept-missing-writes)", reverseRefused));
     rows.add(row("rounds checked for I5 (no fault that fails transactions)", i5Checked));
     rows.add(row("longest check after a round", longestCheckMillis + " ms"));
     rows.add(row("findings (no invariant broken)", findings.size()));
@@ -135,6 +139,8 @@ final class Summary {
     doc.put("certainlyNotCommitted", definiteFailures);
     doc.put("externalWriter", Map.of("committed", externalCommitted, "refusedByFence", externalRefused));
     doc.put("faults", faults);
+    doc.put("flagMovesSkippedUnprepared", flipsNotPrepared);
+    doc.put("reverseRefused", reverseRefused);
     doc.put("roundsCheckedForI5", i5Checked);
     doc.put("longestCheckMillis", longestCheckMillis);
     doc.put("findings", findings);
