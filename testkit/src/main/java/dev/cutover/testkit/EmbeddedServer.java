@@ -23,7 +23,7 @@ final class EmbeddedServer implements PostgresServer {
     EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
         .setPgBinaryResolver(new BundledBinaries(majorVersion))
         .setPGStartupWait(STARTUP_WAIT);
-    ServerSettings.ALL.forEach(builder::setServerConfig);
+    ServerSettings.forVersion(majorVersion).forEach(builder::setServerConfig);
     return new EmbeddedServer(majorVersion, builder.start());
   }
 
