@@ -2,6 +2,13 @@ package dev.cutover.replicator;
 
 import dev.cutover.driver.control.Barrier;
 import dev.cutover.driver.control.Sequences;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.capture.CaptureStart;
+import dev.cutover.replicator.capture.CaptureWays;
+import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Preflight;
 import dev.cutover.replicator.cleanup.Cleanup;
@@ -122,9 +129,37 @@ public final class Replicator {
     return translate(() -> SchemaCopy.run(old, nw, options));
   }
 
-  /** Control schema, publication, snapshot-consistent parallel copy, index builds, subscription. */
+  /**
+   * Control schema, a snapshot-consistent parallel copy with index builds, and replication from
+   * the copy's snapshot on: a publication, slot and subscription, or capture triggers whose
+   * changes {@link #apply} applies, as {@link StartOptions#capture()} asks or the databases allow
+   * ({@link EngineChoice}).
+   */
   public StartReport start(StartOptions options, CopyProgress progress, CopyListener listener) throws Exception {
-    return translate(() -> new ForwardStart(old, nw, names, options, listener).run(progress));
+    return translate(() -> {
+      EngineChoice choice = engine(options.capture());
+      if (choice.engine() == Capture.TRIGGERS) {
+        return new CaptureStart(old, nw, options, listener, choice).run(progress);
+      }
+      return new ForwardStart(old, nw, names, options, listener).run(progress);
+    });
+  }
+
+  /** Which engine {@code requested} comes to on these databases, and why. */
+  public EngineChoice engine(Capture requested) throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return EngineChoice.decide(o, n, requested);
+      }
+    });
+  }
+
+  /**
+   * Applies trigger-captured changes of every armed direction until closed, on threads of its own
+   * ({@code cutover-replicator apply}); a direction armed later (reverse) is picked up.
+   */
+  public ApplyProcess apply(Applier.Options options) throws Exception {
+    return translate(() -> ApplyProcess.start(old, nw, options));
   }
 
   /** Both directions' state, lag and problems. */
@@ -160,7 +195,11 @@ public final class Replicator {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
         Connection source;
         Connection target;
-        if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
+        Way captured = CaptureWays.serving(o, n, old, nw);
+        if (captured != null) {
+          source = captured.sourceOf(o, n);
+          target = captured.targetOf(o, n);
+        } else if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
           source = o;
           target = n;
         } else if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
@@ -172,7 +211,7 @@ public final class Replicator {
         String marker = Barrier.write(source);
         if (!Barrier.await(target, marker, timeout)) {
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
-              "see `cutover-replicator status`");
+              captured != null ? "is `cutover-replicator apply` running? see `cutover-replicator status`" : "see `cutover-replicator status`");
         }
       }
       return Duration.ofNanos(System.nanoTime() - t0);

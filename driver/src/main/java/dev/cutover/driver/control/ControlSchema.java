@@ -82,8 +82,9 @@ public final class ControlSchema {
         + "  END LOOP;\n"
         + "  RETURN n;\n"
         + "END $$",
-    "CREATE OR REPLACE FUNCTION cutover.lower_fence() RETURNS void LANGUAGE sql SECURITY DEFINER"
-        + " SET search_path = pg_catalog, pg_temp AS $$ SELECT setval('cutover.fence_state', 0, true) $$",
+    // plpgsql, because before 11 an SQL function declared void may not end in a SELECT of a value.
+    "CREATE OR REPLACE FUNCTION cutover.lower_fence() RETURNS void LANGUAGE plpgsql SECURITY DEFINER"
+        + " SET search_path = pg_catalog, pg_temp AS $$ BEGIN PERFORM setval('cutover.fence_state', 0, true); END $$",
     "CREATE OR REPLACE FUNCTION cutover.fence_raised() RETURNS boolean LANGUAGE sql SECURITY DEFINER"
         + " SET search_path = pg_catalog, pg_temp AS $$ SELECT last_value = 1 FROM cutover.fence_state $$",
     "CREATE OR REPLACE FUNCTION cutover.write_barrier(marker text) RETURNS void LANGUAGE sql SECURITY DEFINER"
@@ -222,7 +223,8 @@ public final class ControlSchema {
       }
       for (String table : unguarded) {
         s.execute("CREATE TRIGGER " + TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + table
-            + " FOR EACH STATEMENT EXECUTE FUNCTION cutover.fence_guard()");
+            // EXECUTE PROCEDURE: the spelling every version from 9.6 accepts (EXECUTE FUNCTION came with 11).
+            + " FOR EACH STATEMENT EXECUTE PROCEDURE cutover.fence_guard()");
       }
       return unguarded.size();
     }

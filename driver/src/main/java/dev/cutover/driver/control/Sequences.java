@@ -28,6 +28,12 @@ public final class Sequences {
           + " FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v(sch, seq, floor)"
           + " LEFT JOIN pg_sequences s ON s.schemaname = v.sch AND s.sequencename = v.seq";
 
+  /** Before 10 there is no pg_sequences: the sequences the role may read, each read on its own (see {@link #readEach}). */
+  private static final String LIST_BEFORE_10 =
+      "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          + " WHERE c.relkind = 'S' AND n.nspname NOT IN ('cutover', 'pg_catalog', 'information_schema')"
+          + " AND has_sequence_privilege(c.oid, 'SELECT') ORDER BY 1, 2";
+
   /** What a move did: how many sequences moved and which ones the target lacks. */
   public record Result(int examined, int moved, List<String> missing) {}
 
@@ -41,11 +47,15 @@ public final class Sequences {
     List<String> schemas = new ArrayList<>();
     List<String> names = new ArrayList<>();
     List<Long> floors = new ArrayList<>();
-    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(READ)) {
-      while (rs.next()) {
-        schemas.add(rs.getString(1));
-        names.add(rs.getString(2));
-        floors.add(floor(rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6), margin));
+    if (source.getMetaData().getDatabaseMajorVersion() < 10) {
+      readEach(source, schemas, names, floors, margin);
+    } else {
+      try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(READ)) {
+        while (rs.next()) {
+          schemas.add(rs.getString(1));
+          names.add(rs.getString(2));
+          floors.add(floor(rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6), margin));
+        }
       }
     }
     if (schemas.isEmpty()) {
@@ -71,6 +81,31 @@ public final class Sequences {
       }
     }
     return new Result(schemas.size(), moved, missing);
+  }
+
+  /**
+   * A 9.6 source (for trigger capture): each sequence's own relation holds its state; one never
+   * called yet is skipped, as pg_sequences shows it with a null last_value.
+   */
+  private static void readEach(Connection source, List<String> schemas, List<String> names, List<Long> floors, long margin)
+      throws SQLException {
+    List<String[]> sequences = new ArrayList<>();
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(LIST_BEFORE_10)) {
+      while (rs.next()) {
+        sequences.add(new String[] {rs.getString(1), rs.getString(2)});
+      }
+    }
+    for (String[] q : sequences) {
+      String relation = '"' + q[0].replace("\"", "\"\"") + "\".\"" + q[1].replace("\"", "\"\"") + '"';
+      try (Statement s = source.createStatement();
+          ResultSet rs = s.executeQuery("SELECT last_value, increment_by, min_value, max_value, is_called FROM " + relation)) {
+        if (rs.next() && rs.getBoolean(5)) {
+          schemas.add(q[0]);
+          names.add(q[1]);
+          floors.add(floor(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), margin));
+        }
+      }
+    }
   }
 
   static long floor(long last, long increment, long min, long max, long margin) {

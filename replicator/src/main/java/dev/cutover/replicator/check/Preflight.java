@@ -237,10 +237,9 @@ public final class Preflight {
   }
 
   private void sequences() throws SQLException {
-    List<String> onOld = Sql.strings(old, "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences"
-        + " WHERE schemaname NOT IN ('cutover') ORDER BY 1");
-    TreeSet<String> onNew = new TreeSet<>(Sql.strings(nw, "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences"));
-    long identity = Sql.number(old, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+    List<String> onOld = Catalog.sequences(old);
+    TreeSet<String> onNew = new TreeSet<>(Catalog.sequences(nw));
+    long identity = Sql.majorVersionOf(old) < 10 ? 0 : Sql.number(old, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
         + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attidentity <> '' AND NOT a.attisdropped AND "
         + Catalog.SYSTEM_SCHEMA_FILTER);
     if (!onOld.isEmpty()) {

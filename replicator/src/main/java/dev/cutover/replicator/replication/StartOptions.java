@@ -1,5 +1,7 @@
 package dev.cutover.replicator.replication;
 
+import dev.cutover.replicator.capture.Capture;
+
 /**
  * How {@code start} copies.
  *
@@ -9,8 +11,9 @@ package dev.cutover.replicator.replication;
  * @param binary whether binary COPY may be used where both sides' column types allow it
  * @param deferIndexes whether to set primary keys and indexes aside during the copy and build them after
  * @param maintenanceWorkMem {@code maintenance_work_mem} for the index builds on new, e.g. {@code 256MB}
+ * @param capture which engine: logical replication, trigger capture, or the one the databases allow
  */
-public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean deferIndexes, String maintenanceWorkMem) {
+public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean deferIndexes, String maintenanceWorkMem, Capture capture) {
   public static final long DEFAULT_CHUNK_BYTES = 256L * 1024 * 1024;
   /** {@code chunkBytes} that lets the number of jobs decide, see {@link #splitBytes()}. */
   public static final long AUTO_CHUNKS = 0;
@@ -25,6 +28,12 @@ public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean de
     if (maintenanceWorkMem == null || !maintenanceWorkMem.matches("\\d+\\s*(kB|MB|GB)?")) {
       throw new IllegalArgumentException("maintenance_work_mem must look like 256MB, not '" + maintenanceWorkMem + "'");
     }
+    java.util.Objects.requireNonNull(capture, "capture");
+  }
+
+  /** Options with the engine chosen by the databases ({@link Capture#AUTO}). */
+  public StartOptions(int jobs, long chunkBytes, boolean binary, boolean deferIndexes, String maintenanceWorkMem) {
+    this(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, Capture.AUTO);
   }
 
   /** One worker per core (at least two), chunks by the number of jobs, binary where possible, indexes deferred. */
@@ -46,18 +55,22 @@ public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean de
   }
 
   public StartOptions withJobs(int n) {
-    return new StartOptions(n, chunkBytes, binary, deferIndexes, maintenanceWorkMem);
+    return new StartOptions(n, chunkBytes, binary, deferIndexes, maintenanceWorkMem, capture);
   }
 
   public StartOptions withChunkBytes(long n) {
-    return new StartOptions(jobs, n, binary, deferIndexes, maintenanceWorkMem);
+    return new StartOptions(jobs, n, binary, deferIndexes, maintenanceWorkMem, capture);
   }
 
   public StartOptions withBinary(boolean b) {
-    return new StartOptions(jobs, chunkBytes, b, deferIndexes, maintenanceWorkMem);
+    return new StartOptions(jobs, chunkBytes, b, deferIndexes, maintenanceWorkMem, capture);
   }
 
   public StartOptions withDeferIndexes(boolean b) {
-    return new StartOptions(jobs, chunkBytes, binary, b, maintenanceWorkMem);
+    return new StartOptions(jobs, chunkBytes, binary, b, maintenanceWorkMem, capture);
+  }
+
+  public StartOptions withCapture(Capture c) {
+    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, c);
   }
 }

@@ -1,12 +1,14 @@
 package dev.cutover.replicator.replication;
 
+import dev.cutover.replicator.capture.Capture;
 import java.util.List;
 
 /**
  * What {@code start} did.
  *
- * @param slot the replication slot on old the subscription streams from
- * @param consistentPoint the LSN where the copy's snapshot ends and streaming begins
+ * @param slot the replication slot on old the subscription streams from; null with trigger capture
+ * @param consistentPoint where the copy's snapshot ends and replication begins: the slot's LSN, or
+ *     with trigger capture the snapshot's {@code txid_current_snapshot()}
  * @param tables per table: rows and bytes copied, chunks, format, time
  * @param indexesSetAside indexes and constraints dropped on new before the copy
  * @param indexesBuilt indexes and constraints built on new after it
@@ -14,9 +16,18 @@ import java.util.List;
  * @param indexMillis index builds and ANALYZE still running after the copy ended (each table's
  *     start as soon as its own copy ends)
  * @param totalMillis everything, from connecting to the subscription's creation
+ * @param engine {@link Capture#LOGICAL} or {@link Capture#TRIGGERS}
+ * @param engineReason why that engine (see {@code EngineChoice.explain})
  */
 public record StartReport(String slot, String consistentPoint, List<TableCopy> tables, int indexesSetAside,
-    int indexesBuilt, long copyMillis, long indexMillis, long totalMillis) {
+    int indexesBuilt, long copyMillis, long indexMillis, long totalMillis, Capture engine, String engineReason) {
+
+  /** A start with logical replication. */
+  public StartReport(String slot, String consistentPoint, List<TableCopy> tables, int indexesSetAside, int indexesBuilt,
+      long copyMillis, long indexMillis, long totalMillis) {
+    this(slot, consistentPoint, tables, indexesSetAside, indexesBuilt, copyMillis, indexMillis, totalMillis, Capture.LOGICAL,
+        "logical replication");
+  }
 
   /** One table's copy. */
   public record TableCopy(String table, long rows, long bytes, int chunks, boolean binary, boolean frozen, long millis) {}

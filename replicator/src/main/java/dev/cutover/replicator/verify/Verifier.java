@@ -5,6 +5,9 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.capture.CaptureSchema;
+import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
@@ -86,13 +89,24 @@ public final class Verifier {
     this.replicating = replicating;
   }
 
-  /** Verifies in the direction replication runs: old → new while forward exists, else new → old while reverse does. */
+  /**
+   * Verifies in the direction replication runs: old → new while forward exists, else new → old
+   * while reverse does; with trigger capture, from the serving side (see {@link CaptureWays}),
+   * every captured table.
+   */
   public static VerifyReport run(Endpoint old, Endpoint nw, Options options) throws Exception {
     Endpoint source = old;
     Endpoint target = nw;
     boolean replicating;
     List<TableName> tables;
     try (Connection o = old.connect(); Connection n = nw.connect()) {
+      Way captured = CaptureWays.serving(o, n, old, nw);
+      if (captured != null) {
+        Connection s = captured.sourceOf(o, n);
+        List<TableName> carried = CaptureSchema.capturedTables(s).stream().filter(t -> !t.schema().equals("cutover"))
+            .collect(Collectors.toList());
+        return new Verifier(captured.source(), captured.target(), options, true).verify(carried);
+      }
       if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
         replicating = true;
       } else if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
@@ -234,7 +248,7 @@ public final class Verifier {
     List<String> cols = new ArrayList<>();
     for (Column col : c.info.columns()) {
       if (t.get().column(col.name()) != null) {
-        cols.add(Sql.ident(col.name()));
+        cols.add(compared(col));
       }
     }
     c.rowText = "ROW(" + String.join(", ", cols) + ")::text";
@@ -245,6 +259,18 @@ public final class Verifier {
     }
     c.millis = (System.nanoTime() - t0) / 1_000_000;
     return c;
+  }
+
+  /**
+   * A column as the row text shows it. Floats by their bits: before PostgreSQL 12 their text
+   * drops digits that 12 and later print, so equal values could compare different across versions.
+   */
+  private static String compared(Column col) {
+    return switch (col.type()) {
+      case "double precision" -> "float8send(" + Sql.ident(col.name()) + ")";
+      case "real" -> "float4send(" + Sql.ident(col.name()) + ")";
+      default -> Sql.ident(col.name());
+    };
   }
 
   // ---- tables with a key ----

@@ -1,0 +1,267 @@
+package dev.cutover.replicator.capture;
+
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Column;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableInfo;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Trigger capture on a source database: the change log, the capture function and the triggers
+ * that call it, all in the control schema {@code cutover} (installed after the driver's control
+ * schema, removed with it).
+ *
+ * <p>Design notes. Every captured table gets two triggers named {@value #ROW_TRIGGER} (AFTER
+ * INSERT, UPDATE, DELETE, FOR EACH ROW) and {@value #TRUNCATE_TRIGGER} (AFTER TRUNCATE, FOR EACH
+ * STATEMENT), both calling {@code cutover.capture()}, which appends one row per change to the
+ * change log: a sequence number taken after the row was changed and locked, the writing
+ * transaction's {@code txid_current()}, the table's schema and name as the change saw them, the
+ * operation, the new row as {@code row_to_json} (for INSERT and UPDATE) and the old row's key
+ * (for DELETE, and for an UPDATE that changed the key; the whole old row where the table has no
+ * key). AFTER triggers named {@code cutover_*} fire after PostgreSQL's own foreign key triggers
+ * ({@code RI_ConstraintTrigger_*} sorts first), so the rows an {@code ON DELETE CASCADE} removes are
+ * logged before the row that caused it.
+ *
+ * <p>{@code row_to_json} keeps the text of {@code json} values as written and shows dates and
+ * timestamps in ISO form whatever the writer's DateStyle; numbers keep every digit. Two session
+ * settings still change how a value prints: {@code extra_float_digits} (floats lose digits below 3
+ * before PostgreSQL 12) and DateStyle inside range values. Tables whose columns those reach get the
+ * trigger argument {@code s}, and the function then prints the row with both set to exact values
+ * and puts them back.
+ *
+ * <p>The function is {@code SECURITY DEFINER} with a fixed search path: application roles write
+ * their tables and so the log, but cannot read, change or forge log rows. The log is two tables,
+ * {@code change_log_0} and {@code change_log_1}; the function writes into one of them (its text
+ * names it), and the applier rotates to the other when it is empty and truncates a retired one
+ * once every row in it has been applied (see {@link ChangeLog}), so the log is trimmed without
+ * DELETE and VACUUM, as PgQ rotates its event tables.
+ */
+public final class CaptureSchema {
+  public static final String ROW_TRIGGER = "cutover_capture";
+  public static final String TRUNCATE_TRIGGER = "cutover_capture_truncate";
+  static final String FUNCTION = "cutover.capture";
+  static final int LOGS = 2;
+  private static final String LOCK_NOT_AVAILABLE = "55P03";
+  private static final String DEADLOCK = "40P01";
+  private static final int MAX_ATTEMPTS = 50;
+  /** Column types whose text, inside a row's JSON, depends on session settings on some versions. */
+  private static final Set<String> FLOAT_TYPES = Set.of("real", "double precision", "real[]", "double precision[]",
+      "point", "line", "lseg", "box", "path", "polygon", "circle");
+
+  private CaptureSchema() {}
+
+  /** The log table written now or retired, by number. */
+  static String logTable(int n) {
+    return "cutover.change_log_" + n;
+  }
+
+  /**
+   * Creates the change log, its state and the capture function on {@code c} if they are missing
+   * (the control schema must exist). Idempotent; the function keeps writing into the current log.
+   */
+  public static void install(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute("CREATE SEQUENCE IF NOT EXISTS cutover.change_seq");
+      for (int n = 0; n < LOGS; n++) {
+        s.execute("CREATE TABLE IF NOT EXISTS " + logTable(n) + " ("
+            + " seq bigint NOT NULL DEFAULT nextval('cutover.change_seq'),"
+            + " txid bigint NOT NULL DEFAULT txid_current(),"
+            + " nsp text NOT NULL, rel text NOT NULL, op text NOT NULL,"
+            + " new_row json, old_key json)");
+        s.execute("CREATE INDEX IF NOT EXISTS change_log_" + n + "_txid ON " + logTable(n) + " (txid)");
+      }
+      s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_state ("
+          + " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+          + " current_log int NOT NULL CHECK (current_log IN (0, 1)),"
+          + " switched_at timestamptz NOT NULL, previous_switched_at timestamptz)");
+      s.execute("INSERT INTO cutover.capture_state (current_log, switched_at) SELECT 0, now()"
+          + " WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)");
+      s.execute("REVOKE ALL ON cutover.change_log_0, cutover.change_log_1, cutover.capture_state FROM PUBLIC");
+      s.execute("REVOKE ALL ON SEQUENCE cutover.change_seq FROM PUBLIC");
+      int current = (int) Sql.number(c, "SELECT current_log FROM cutover.capture_state");
+      s.execute(functionSql(current));
+      s.execute("REVOKE ALL ON FUNCTION cutover.capture() FROM PUBLIC");
+    }
+  }
+
+  /** Whether the change log exists on {@code c}. */
+  public static boolean installed(Connection c) throws SQLException {
+    return Sql.relationExists(c, "cutover.capture_state");
+  }
+
+  /**
+   * The capture function, writing into log {@code n}. Replaced by the applier when it rotates the
+   * log: backends compile it again at their next call, and a transaction that straddles the
+   * rotation may write into both logs, which is why readers always read both.
+   */
+  static String functionSql(int n) {
+    String log = logTable(n);
+    return "CREATE OR REPLACE FUNCTION cutover.capture() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
+        + " SET search_path = pg_catalog, pg_temp AS $$\n"
+        + "DECLARE\n"
+        + "  n json; o json; i integer; changed boolean; fd text; ds text;\n"
+        + "BEGIN\n"
+        + "  IF TG_OP = 'TRUNCATE' THEN\n"
+        + "    INSERT INTO " + log + " (nsp, rel, op) VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'T');\n"
+        + "    RETURN NULL;\n"
+        + "  END IF;\n"
+        + "  IF TG_ARGV[0] = 's' THEN\n"
+        // Print floats exactly and ranges of dates in ISO form, whatever the writer's session says.
+        + "    fd := current_setting('extra_float_digits');\n"
+        + "    ds := current_setting('DateStyle');\n"
+        + "    PERFORM set_config('extra_float_digits', '3', true);\n"
+        + "    PERFORM set_config('DateStyle', 'ISO, MDY', true);\n"
+        + "  END IF;\n"
+        + "  IF TG_OP <> 'DELETE' THEN n := row_to_json(NEW); END IF;\n"
+        + "  IF TG_OP <> 'INSERT' THEN o := row_to_json(OLD); END IF;\n"
+        + "  IF TG_ARGV[0] = 's' THEN\n"
+        + "    PERFORM set_config('extra_float_digits', fd, true);\n"
+        + "    PERFORM set_config('DateStyle', ds, true);\n"
+        + "  END IF;\n"
+        // With a key (arguments after the first), keep only the old key, and for an UPDATE only when it changed.
+        + "  IF o IS NOT NULL AND TG_NARGS > 1 THEN\n"
+        + "    IF TG_OP = 'UPDATE' THEN\n"
+        + "      changed := false;\n"
+        + "      FOR i IN 1 .. TG_NARGS - 1 LOOP\n"
+        + "        IF (o -> TG_ARGV[i])::text IS DISTINCT FROM (n -> TG_ARGV[i])::text THEN changed := true; EXIT; END IF;\n"
+        + "      END LOOP;\n"
+        + "      IF NOT changed THEN o := NULL; END IF;\n"
+        + "    END IF;\n"
+        + "    IF o IS NOT NULL THEN\n"
+        + "      SELECT json_object_agg(k, o -> k) INTO o FROM unnest(TG_ARGV[1:TG_NARGS - 1]) k;\n"
+        + "    END IF;\n"
+        + "  END IF;\n"
+        + "  INSERT INTO " + log + " (nsp, rel, op, new_row, old_key)"
+        + " VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, left(TG_OP, 1), n, o);\n"
+        + "  RETURN NULL;\n"
+        + "END $$";
+  }
+
+  /**
+   * Adds the capture triggers to every table of {@code tables} that lacks them, all in one
+   * transaction: every table is locked first in one statement with a short lock timeout (a writer
+   * waits at most that long), and when the locks are busy it rolls back and tries again with a
+   * growing pause, as the control schema's install does. Returns the source's
+   * {@code txid_current_snapshot()} taken inside that transaction after the locks: every write to
+   * these tables by a transaction that is not visible in it is captured, every write by one that is
+   * visible happened before the triggers and is not (so this snapshot is where applying starts when
+   * nothing needs copying, as for reverse).
+   *
+   * @param major the source's major version, for how values print
+   */
+  public static String addTriggers(Connection c, List<TableName> tables, int major) throws SQLException {
+    long pause = 20;
+    for (int attempt = 1; ; attempt++) {
+      boolean autoCommit = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try {
+        String snapshot = addTriggersOnce(c, tables, major);
+        c.commit();
+        return snapshot;
+      } catch (SQLException e) {
+        c.rollback();
+        boolean busy = LOCK_NOT_AVAILABLE.equals(e.getSQLState()) || DEADLOCK.equals(e.getSQLState());
+        if (!busy || attempt >= MAX_ATTEMPTS) {
+          throw e;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pause + ThreadLocalRandom.current().nextLong(pause)));
+        pause = Math.min(500, pause * 2);
+      } finally {
+        c.setAutoCommit(autoCommit);
+      }
+    }
+  }
+
+  private static String addTriggersOnce(Connection c, List<TableName> tables, int major) throws SQLException {
+    List<TableName> missing = new ArrayList<>();
+    for (TableName t : tables) {
+      if (!Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::regclass AND tgname = ?)", t.regclass(), ROW_TRIGGER)) {
+        missing.add(t);
+      }
+    }
+    try (Statement s = c.createStatement()) {
+      s.execute("SET LOCAL lock_timeout = '200ms'");
+      if (!missing.isEmpty()) {
+        s.execute("LOCK TABLE " + String.join(", ", missing.stream().map(TableName::quoted).toList()) + " IN SHARE ROW EXCLUSIVE MODE");
+      }
+      for (TableName t : missing) {
+        TableInfo info = Catalog.require(c, t, "source");
+        List<String> args = new ArrayList<>();
+        args.add(pinsSettings(c, info, major) ? "s" : "-");
+        if (info.replicaIdentity() != 'f') {
+          args.addAll(info.key());
+        }
+        String rowArgs = String.join(", ", args.stream().map(Sql::literal).toList());
+        s.execute("CREATE TRIGGER " + ROW_TRIGGER + " AFTER INSERT OR UPDATE OR DELETE ON " + t.quoted()
+            + " FOR EACH ROW EXECUTE PROCEDURE cutover.capture(" + rowArgs + ")");
+        s.execute("CREATE TRIGGER " + TRUNCATE_TRIGGER + " AFTER TRUNCATE ON " + t.quoted()
+            + " FOR EACH STATEMENT EXECUTE PROCEDURE cutover.capture('-')");
+      }
+    }
+    return Sql.string(c, "SELECT txid_current_snapshot()::text");
+  }
+
+  /**
+   * Whether a row of this table prints differently under other session settings: a float (below
+   * 12, where extra_float_digits 0 drops digits) or a range (its bounds print with DateStyle).
+   */
+  private static boolean pinsSettings(Connection c, TableInfo info, int major) throws SQLException {
+    for (Column col : info.columns()) {
+      if (major < 12 && FLOAT_TYPES.contains(col.type())) {
+        return true;
+      }
+    }
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+        + " LEFT JOIN pg_type e ON e.oid = t.typelem WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+        + " AND (t.typtype IN ('r', 'm') OR e.typtype IN ('r', 'm') OR t.typtype = 'c' OR (? AND t.typtype = 'd')))",
+        info.name().regclass(), major < 12);
+  }
+
+  /** Tables that carry the capture triggers on {@code c}. */
+  public static List<TableName> capturedTables(Connection c) throws SQLException {
+    List<TableName> out = new ArrayList<>();
+    for (String[] row : Sql.rows(c, "SELECT n.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
+        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = ? ORDER BY 1, 2", ROW_TRIGGER)) {
+      out.add(new TableName(row[0], row[1]));
+    }
+    return out;
+  }
+
+  /**
+   * Drops the capture triggers, the log and the function; nothing where they are absent.
+   *
+   * @return how many tables had capture triggers
+   */
+  public static int uninstall(Connection c) throws SQLException {
+    List<TableName> tables = capturedTables(c);
+    boolean autoCommit = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try (Statement s = c.createStatement()) {
+      for (TableName t : tables) {
+        s.execute("DROP TRIGGER IF EXISTS " + ROW_TRIGGER + " ON " + t.quoted());
+        s.execute("DROP TRIGGER IF EXISTS " + TRUNCATE_TRIGGER + " ON " + t.quoted());
+      }
+      if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
+        s.execute("DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
+        s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state");
+        s.execute("DROP SEQUENCE IF EXISTS cutover.change_seq");
+      }
+      c.commit();
+    } catch (SQLException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(autoCommit);
+    }
+    return tables.size();
+  }
+}
