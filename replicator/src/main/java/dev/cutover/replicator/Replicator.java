@@ -119,9 +119,14 @@ public final class Replicator {
     return names;
   }
 
-  /** Preflight of both sides; changes nothing. */
+  /** Preflight of both sides for the engine the databases allow; changes nothing. */
   public CheckReport check() throws Exception {
-    return translate(() -> Preflight.run(old, nw, names));
+    return check(Capture.AUTO);
+  }
+
+  /** Preflight of both sides for the engine {@code requested} comes to; changes nothing. */
+  public CheckReport check(Capture requested) throws Exception {
+    return translate(() -> Preflight.run(old, nw, names, requested));
   }
 
   /** Copies old's schema into an empty new database with pg_dump. */

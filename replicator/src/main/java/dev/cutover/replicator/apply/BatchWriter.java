@@ -15,7 +15,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -46,7 +46,6 @@ final class BatchWriter {
   private final String targetLabel;
   private final TriggersOff triggersOff;
   private final Map<TableName, TableInfo> tables = new HashMap<>();
-  private final Map<TableName, List<String>> firing = new HashMap<>();
   private final Map<TableName, Boolean> cascading = new HashMap<>();
   private final Map<String, String> prepared = new HashMap<>();
   private int statementCount;
@@ -55,7 +54,7 @@ final class BatchWriter {
   private final List<String> sql = new ArrayList<>();
   /** Per entry of {@link #sql}: the change it applies, or null for other statements. */
   private final List<Change> applies = new ArrayList<>();
-  private final Map<TableName, List<String>> disabled = new LinkedHashMap<>();
+  private final Set<TableName> disabled = new HashSet<>();
   private final List<TableName> truncating = new ArrayList<>();
   private long truncatingTxid;
   private long changes;
@@ -66,6 +65,9 @@ final class BatchWriter {
     this.targetLabel = targetLabel;
     this.triggersOff = triggersOff;
     triggersOff.session(target);
+    if (triggersOff == TriggersOff.IN_TRANSACTION) {
+      TriggerSwitch.install(target);
+    }
     Sql.execute(target, "SET standard_conforming_strings = on");
     target.setAutoCommit(false);
   }
@@ -104,8 +106,8 @@ final class BatchWriter {
    */
   long commit(java.util.function.LongFunction<String> advance) throws SQLException, ReplicatorException {
     endTruncate();
-    for (Map.Entry<TableName, List<String>> e : disabled.entrySet()) {
-      sql.add(TriggersOff.alter(e.getKey(), e.getValue(), true));
+    if (!disabled.isEmpty()) {
+      sql.add(TriggerSwitch.on());
       applies.add(null);
     }
     send();
@@ -151,21 +153,13 @@ final class BatchWriter {
     }
   }
 
-  /** Disables the table's triggers before its first change in this batch, where the mode needs it. */
-  private void turnOff(TableName table) throws SQLException {
-    if (triggersOff == TriggersOff.REPLICA_ROLE || disabled.containsKey(table)) {
+  /** Turns the table's triggers off before its first change in this batch, where the mode needs it. */
+  private void turnOff(TableName table) {
+    if (triggersOff == TriggersOff.REPLICA_ROLE || !disabled.add(table)) {
       return;
     }
-    List<String> names = firing.get(table);
-    if (names == null) {
-      names = triggersOff.firing(target, table);
-      firing.put(table, names);
-    }
-    if (!names.isEmpty()) {
-      sql.add(TriggersOff.alter(table, names, false));
-      applies.add(null);
-      disabled.put(table, names);
-    }
+    sql.add(TriggerSwitch.off(table));
+    applies.add(null);
   }
 
   /** Sends the statements gathered so far in one round trip and checks what each change did. */
@@ -227,7 +221,6 @@ final class BatchWriter {
     }
     prepared.clear();
     tables.clear();
-    firing.clear();
     cascading.clear();
   }
 

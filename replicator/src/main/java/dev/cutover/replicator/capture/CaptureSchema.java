@@ -157,14 +157,15 @@ public final class CaptureSchema {
    * nothing needs copying, as for reverse).
    *
    * @param major the source's major version, for how values print
+   * @return that snapshot, and the source's clock when it was taken
    */
-  public static String addTriggers(Connection c, List<TableName> tables, int major) throws SQLException {
+  public static ChangeLog.Tick addTriggers(Connection c, List<TableName> tables, int major) throws SQLException {
     long pause = 20;
     for (int attempt = 1; ; attempt++) {
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
       try {
-        String snapshot = addTriggersOnce(c, tables, major);
+        ChangeLog.Tick snapshot = addTriggersOnce(c, tables, major);
         c.commit();
         return snapshot;
       } catch (SQLException e) {
@@ -181,7 +182,7 @@ public final class CaptureSchema {
     }
   }
 
-  private static String addTriggersOnce(Connection c, List<TableName> tables, int major) throws SQLException {
+  private static ChangeLog.Tick addTriggersOnce(Connection c, List<TableName> tables, int major) throws SQLException {
     List<TableName> missing = new ArrayList<>();
     for (TableName t : tables) {
       if (!Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::regclass AND tgname = ?)", t.regclass(), ROW_TRIGGER)) {
@@ -207,7 +208,7 @@ public final class CaptureSchema {
             + " FOR EACH STATEMENT EXECUTE PROCEDURE cutover.capture('-')");
       }
     }
-    return Sql.string(c, "SELECT txid_current_snapshot()::text");
+    return ChangeLog.tick(c);
   }
 
   /**

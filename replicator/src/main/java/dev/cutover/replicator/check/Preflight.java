@@ -3,6 +3,9 @@ package dev.cutover.replicator.check;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Names;
+import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.capture.CaptureChecks;
+import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
@@ -30,20 +33,34 @@ public final class Preflight {
   private final Connection old;
   private final Connection nw;
   private final Names names;
+  private final EngineChoice engine;
   private final List<Finding> findings = new ArrayList<>();
 
-  private Preflight(Connection old, Connection nw, Names names) {
+  private Preflight(Connection old, Connection nw, Names names, EngineChoice engine) {
     this.old = old;
     this.nw = nw;
     this.names = names;
+    this.engine = engine;
   }
 
   public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names) throws Exception {
+    return run(oldEp, newEp, names, Capture.AUTO);
+  }
+
+  /** The preflight for the engine {@code requested} comes to (see {@link EngineChoice}); it says which and why. */
+  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, Capture requested) throws Exception {
     try (Connection o = oldEp.connect(); Connection n = newEp.connect()) {
-      Preflight p = new Preflight(o, n, names);
+      Preflight p = new Preflight(o, n, names, EngineChoice.decide(o, n, requested));
+      p.add(p.triggers() || p.engine.blockers().isEmpty() ? Severity.INFO : Severity.ERROR, "both", "engine",
+          "engine: " + p.engine.explain(), p.triggers() || p.engine.blockers().isEmpty() ? ""
+              : "fix what stands in the way, or use --capture triggers (or auto)");
       p.versions();
-      p.settings();
-      p.privileges();
+      if (p.triggers()) {
+        p.findings.addAll(CaptureChecks.run(o, n));
+      } else {
+        p.settings();
+        p.privileges();
+      }
       p.tables();
       p.sequences();
       p.extensions();
@@ -55,6 +72,11 @@ public final class Preflight {
     }
   }
 
+  /** Whether trigger capture is the engine checked for. */
+  private boolean triggers() {
+    return engine.engine() == Capture.TRIGGERS;
+  }
+
   private void add(Severity s, String side, String code, String message, String remedy) {
     findings.add(new Finding(s, side, code, message, remedy));
   }
@@ -64,17 +86,21 @@ public final class Preflight {
     int n = Sql.majorVersion(nw);
     add(Severity.INFO, "both", "versions", "old runs PostgreSQL " + Sql.string(old, "SHOW server_version") + ", new "
         + Sql.string(nw, "SHOW server_version"), "");
-    for (int[] v : new int[][] {{o, 0}, {n, 1}}) {
-      if (v[0] < 12) {
-        add(Severity.ERROR, v[1] == 0 ? "old" : "new", "unsupported-version", "PostgreSQL " + v[0] + " is older than 12",
-            "upgrade it in place to 12 or newer first, or use pg_dump");
-      }
+    int oldest = triggers() ? EngineChoice.TRIGGERS_MIN : EngineChoice.LOGICAL_MIN;
+    if (o < oldest) {
+      add(Severity.ERROR, "old", "unsupported-version", "PostgreSQL " + Sql.string(old, "SHOW server_version") + " is older than "
+          + (triggers() ? "9.6, the oldest source trigger capture supports" : "12, the oldest source logical replication supports here"),
+          triggers() ? "upgrade it in place to 9.6 or newer first, or use pg_dump" : "use --capture triggers (9.6 and newer)");
+    }
+    if (n < 12) {
+      add(Severity.ERROR, "new", "unsupported-version", "PostgreSQL " + n + " is older than 12, the oldest target",
+          "move to PostgreSQL 12 to 18");
     }
     if (n < o) {
       add(Severity.WARNING, "new", "downgrade", "new (" + n + ") is older than old (" + o + ")",
           "logical replication works, but pg_dump " + o + " output may not restore on " + n + ": create the schema by hand");
     }
-    if (o < 16 || n < 16) {
+    if (!triggers() && (o < 16 || n < 16)) {
       add(Severity.INFO, "both", "reverse-after-fence", "PostgreSQL " + Math.min(o, n)
           + " cannot filter replication by origin: reverse replication can be armed only after the switch fenced old", "");
     }
@@ -149,7 +175,10 @@ public final class Preflight {
     List<TableName> onNew = Catalog.applicationTables(nw);
     for (TableName t : onOld) {
       TableInfo o = Catalog.require(old, t, "old");
-      if (!o.replicable()) {
+      if (!o.replicable() && triggers()) {
+        add(Severity.INFO, "old", "table-without-key", "table " + t + " has no key: trigger capture logs its whole old row for UPDATE"
+            + " and DELETE, and new finds the row by all its columns (a scan per change)", "add a primary key for faster apply");
+      } else if (!o.replicable()) {
         String reason = o.replicaIdentity() == 'n' ? "has REPLICA IDENTITY NOTHING" : o.replicaIdentity() == 'i'
             ? "has no usable replica identity index" : "has no primary key";
         add(Severity.ERROR, "old", "table-without-key", "table " + t + " " + reason
@@ -164,7 +193,7 @@ public final class Preflight {
       }
       columns(o, n.get());
       if (!o.key().equals(n.get().key())) {
-        add(Severity.WARNING, "new", "key-differs", "table " + t + " is keyed by " + o.key() + " on old but " + n.get().key()
+        add(triggers() ? Severity.ERROR : Severity.WARNING, "new", "key-differs", "table " + t + " is keyed by " + o.key() + " on old but " + n.get().key()
             + " on new", "give new the same primary key as old");
       }
       indexes(t);

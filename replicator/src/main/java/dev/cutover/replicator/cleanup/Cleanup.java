@@ -2,6 +2,10 @@ package dev.cutover.replicator.cleanup;
 
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -12,8 +16,9 @@ import java.util.List;
 
 /**
  * {@code cleanup}: removes from both databases what the replicator created, and nothing else:
- * subscriptions, publications and slots whose names start with {@code cutover_} (slots only of
- * this database), then the control schema with its fence triggers and heartbeat table.
+ * trigger capture (capture triggers, change log), subscriptions, publications and slots whose
+ * names start with {@code cutover_} (slots only of this database), then the control schema with
+ * its fence triggers, heartbeat table and apply positions.
  * Idempotent: a second run finds nothing and says so.
  *
  * <p>Order: subscriptions first (on both sides), so no walsender needs the slots any more; then
@@ -33,6 +38,8 @@ public final class Cleanup {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
+      uncapture(o, "old", onOld);
+      uncapture(n, "new", onNew);
       for (String sub : ReplicationObjects.ourSubscriptions(n)) {
         ReplicationObjects.dropSubscription(n, sub);
         onNew.add("subscription " + sub);
@@ -61,6 +68,23 @@ public final class Cleanup {
       uninstall(n, onNew);
     }
     return new Report(onOld, onNew);
+  }
+
+  /**
+   * Removes trigger capture from one side (its triggers, change log and functions), refusing while
+   * an apply process still writes into it: cleanup would pull the tables from under it.
+   */
+  private static void uncapture(Connection c, String side, List<String> removed) throws SQLException, ReplicatorException {
+    for (String way : List.of(Way.FORWARD, Way.REVERSE)) {
+      if (Way.applying(c, way)) {
+        throw new ReplicatorException(Failure.PRECONDITION, side + ": `cutover-replicator apply` still applies " + way + " here",
+            "stop it first (once the cutover is final, nothing needs applying)");
+      }
+    }
+    int tables = CaptureSchema.uninstall(c);
+    if (tables > 0) {
+      removed.add("capture triggers on " + tables + " table(s) and the change log");
+    }
   }
 
   private static void uninstall(Connection c, List<String> removed) throws SQLException {

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
@@ -33,11 +34,17 @@ final class StartCommand extends BaseCommand {
   @Option(names = "--no-progress", description = "Do not show progress on standard error.")
   boolean noProgress;
 
+  @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "auto", converter = CaptureConverter.class,
+      description = "logical (publication, slot, subscription on new), triggers (row triggers into a change log on old, applied by"
+          + " `cutover-replicator apply`; needs only table ownership, sources from 9.6, new never connects to old), or auto: logical"
+          + " where old, the roles and new allow it, else triggers; `check` says which and why (default: ${DEFAULT-VALUE}).")
+  Capture capture;
+
   @Override
   int run(Replicator r) throws Exception {
     StartOptions defaults = StartOptions.defaults();
     StartOptions options = new StartOptions(jobs == null ? defaults.jobs() : jobs,
-        chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem);
+        chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, capture);
     CopyProgress progress = new CopyProgress();
     StartReport report;
     if (noProgress) {
@@ -48,7 +55,12 @@ final class StartCommand extends BaseCommand {
       }
     }
     print(report, () -> {
-      out().println("replication old -> new started from slot " + report.slot() + " at " + report.consistentPoint());
+      if (report.engine() == Capture.TRIGGERS) {
+        out().println("trigger capture old -> new started: " + report.engineReason());
+        out().println("the copy is old's snapshot " + report.consistentPoint() + "; applying starts right after it");
+      } else {
+        out().println("replication old -> new started from slot " + report.slot() + " at " + report.consistentPoint());
+      }
       for (StartReport.TableCopy t : report.tables()) {
         out().printf(Locale.ROOT, "  %-40s %12s rows %10s  %d chunk(s) %s%s  %s%n", t.table(), Units.count(t.rows()), Units.bytes(t.bytes()),
             t.chunks(), t.binary() ? "binary" : "text", t.frozen() ? " frozen" : "", Units.millis(t.millis()));
@@ -58,7 +70,9 @@ final class StartCommand extends BaseCommand {
           Units.count(report.rows()), Units.bytes(report.bytes()), Units.millis(report.copyMillis()),
           Units.count(Math.round(report.rows() / seconds)), Units.bytes(Math.round(report.bytes() / seconds)),
           report.indexesSetAside(), report.indexesBuilt(), Units.millis(report.indexMillis()), Units.millis(report.totalMillis()));
-      out().println("next: `cutover-replicator status --watch` (it also writes the heartbeat), then `verify`");
+      out().println(report.engine() == Capture.TRIGGERS
+          ? "next: `cutover-replicator apply` (keep it running), `cutover-replicator status --watch`, then `verify`"
+          : "next: `cutover-replicator status --watch` (it also writes the heartbeat), then `verify`");
     });
     return 0;
   }
