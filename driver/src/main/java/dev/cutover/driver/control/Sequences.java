@@ -32,7 +32,7 @@ public final class Sequences {
   private static final String LIST_BEFORE_10 =
       "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
           + " WHERE c.relkind = 'S' AND n.nspname NOT IN ('cutover', 'pg_catalog', 'information_schema')"
-          + " AND has_sequence_privilege(c.oid, 'SELECT') ORDER BY 1, 2";
+          + " AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT') END ORDER BY 1, 2";
 
   /** What a move did: how many sequences moved and which ones the target lacks. */
   public record Result(int examined, int moved, List<String> missing) {}
@@ -63,6 +63,9 @@ public final class Sequences {
     }
     int moved = 0;
     List<String> missing = new ArrayList<>();
+    if (target.getMetaData().getDatabaseMajorVersion() < 10) {
+      return moveEach(target, schemas, names, floors);
+    }
     try (PreparedStatement ps = target.prepareStatement(MOVE)) {
       Array sch = target.createArrayOf("text", schemas.toArray());
       Array seq = target.createArrayOf("text", names.toArray());
@@ -106,6 +109,39 @@ public final class Sequences {
         }
       }
     }
+  }
+
+  /** {@link #MOVE} on a 9.6 target (a flip back to a trigger-capture source), one sequence at a time. */
+  private static Result moveEach(Connection target, List<String> schemas, List<String> names, List<Long> floors) throws SQLException {
+    int moved = 0;
+    List<String> missing = new ArrayList<>();
+    for (int i = 0; i < schemas.size(); i++) {
+      String relation = '"' + schemas.get(i).replace("\"", "\"\"") + "\".\"" + names.get(i).replace("\"", "\"\"") + '"';
+      try (PreparedStatement exists = target.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+        exists.setString(1, relation);
+        try (ResultSet rs = exists.executeQuery()) {
+          rs.next();
+          if (!rs.getBoolean(1)) {
+            missing.add(schemas.get(i) + "." + names.get(i));
+            continue;
+          }
+        }
+      }
+      try (PreparedStatement ps = target.prepareStatement("SELECT setval(?::regclass, ?, true) FROM " + relation + " WHERE"
+          + " (increment_by > 0 AND CASE WHEN is_called THEN last_value ELSE min_value - 1 END < ?)"
+          + " OR (increment_by < 0 AND CASE WHEN is_called THEN last_value ELSE max_value + 1 END > ?)")) {
+        ps.setString(1, relation);
+        ps.setLong(2, floors.get(i));
+        ps.setLong(3, floors.get(i));
+        ps.setLong(4, floors.get(i));
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            moved++;
+          }
+        }
+      }
+    }
+    return new Result(schemas.size(), moved, missing);
   }
 
   static long floor(long last, long increment, long min, long max, long margin) {

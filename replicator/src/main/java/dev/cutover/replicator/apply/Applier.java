@@ -71,6 +71,8 @@ public final class Applier implements AutoCloseable {
   private volatile boolean stopping;
   private volatile Connection source;
   private volatile Connection target;
+  /** The position last logged as where applying starts, so that retries from the same one stay quiet. */
+  private String announced;
 
   private Applier(Way way, Options options) {
     this.way = way;
@@ -163,8 +165,11 @@ public final class Applier implements AutoCloseable {
     ApplyProgress.Position at = ApplyProgress.read(target, way.name()).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
         way.label() + " is not armed: " + targetLabel + " has no apply position for it",
         way.name().equals(Way.FORWARD) ? "run `cutover-replicator start --capture triggers`" : "run `cutover-replicator reverse`"));
-    LOG.info("{} apply from {} ({} on {})", way.label(), at.snapshot(), mode == TriggersOff.REPLICA_ROLE
-        ? "session_replication_role = replica" : "triggers disabled inside each batch", targetLabel);
+    if (!at.snapshot().text().equals(announced)) {
+      LOG.info("{} apply from {} ({} on {})", way.label(), at.snapshot(), mode == TriggersOff.REPLICA_ROLE
+          ? "session_replication_role = replica" : "triggers disabled inside each batch", targetLabel);
+      announced = at.snapshot().text();
+    }
     BatchWriter writer = new BatchWriter(target, targetLabel, mode);
     TxidSnapshot applied = at.snapshot();
     long lastWrite = System.nanoTime();

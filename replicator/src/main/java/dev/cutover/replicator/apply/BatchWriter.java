@@ -212,6 +212,14 @@ final class BatchWriter {
     return known;
   }
 
+  /** Whether the table has a GENERATED ALWAYS identity column (10+), which takes the source's value only when told to. */
+  private boolean alwaysIdentity(TableName table) throws SQLException {
+    if (Sql.majorVersionOf(target) < 10) {
+      return false;
+    }
+    return Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ?::regclass AND attidentity = 'a')", table.regclass());
+  }
+
   /** Forgets what was learnt about the target's tables and statements, after a schema change. */
   private void forget() throws SQLException {
     try (Statement s = target.createStatement()) {
@@ -248,10 +256,14 @@ final class BatchWriter {
   private String insert(TableName t, Change c) throws SQLException {
     TableInfo info = table(t);
     List<String> cols = writable(info, JsonKeys.of(c.newRow()));
-    String list = cols.stream().map(Sql::ident).collect(Collectors.joining(", "));
-    String name = statement("I|" + t + "|" + cols, "(json) AS INSERT INTO " + t.quoted() + " (" + list + ") OVERRIDING SYSTEM VALUE"
-        + " SELECT " + cols.stream().map(col -> "r." + Sql.ident(col)).collect(Collectors.joining(", "))
-        + " FROM json_populate_record(NULL::" + t.quoted() + ", $1) r");
+    String shape = "I|" + t + "|" + cols;
+    String name = prepared.get(shape);
+    if (name == null) {
+      name = statement(shape, "(json) AS INSERT INTO " + t.quoted() + " (" + cols.stream().map(Sql::ident).collect(Collectors.joining(", "))
+          + ")" + (alwaysIdentity(t) ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT "
+          + cols.stream().map(col -> "r." + Sql.ident(col)).collect(Collectors.joining(", "))
+          + " FROM json_populate_record(NULL::" + t.quoted() + ", $1) r");
+    }
     return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ")";
   }
 

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.apply;
 
+import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
@@ -7,22 +8,36 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 /**
- * Turns a target table's ordinary triggers off inside an apply transaction and on again before it
- * commits, for a role that may not set {@code session_replication_role} (see
+ * Keeps a target table's own triggers from firing for applied changes, inside an apply
+ * transaction, for a role that may not set {@code session_replication_role} (see
  * {@code TriggersOff.IN_TRANSACTION}), in SQL functions on the target so that it costs no round
- * trip of its own: {@code cutover.triggers_off(table)} reads the triggers that fire now (in this
- * very transaction, so a trigger created a moment ago, such as the reverse capture's, is
- * included), disables them and notes them in a transaction-local setting;
- * {@code cutover.triggers_on()} enables exactly those again. Both run with the applier's own
- * rights.
+ * trip of its own. {@code cutover.triggers_off(table)} looks at the triggers as they are now (in
+ * this very transaction, so a trigger created a moment ago counts):
+ * <ul>
+ *   <li>the target's capture triggers (reverse armed) are told to skip this session through its
+ *       apply token (see {@code CaptureSchema.functionSql}), rather than disabled;</li>
+ *   <li>the fence trigger is disabled only while the target is fenced (otherwise it lets every
+ *       write through anyway);</li>
+ *   <li>every other enabled ordinary trigger (the application's) is disabled.</li>
+ * </ul>
+ * What it disables it notes in a transaction-local setting, and {@code cutover.triggers_on()}
+ * enables exactly those again before commit. ALTER TABLE is transactional, so no other session
+ * ever sees them disabled; it also makes the table's cached plans be made again, which is why a
+ * table that needs nothing disabled is left alone. Both functions run with the applier's rights.
  */
 final class TriggerSwitch {
   private static final String[] DEFINITION = {
     "CREATE OR REPLACE FUNCTION cutover.triggers_off(t regclass) RETURNS void LANGUAGE plpgsql AS $$\n"
-        + "DECLARE names text[];\n"
+        + "DECLARE names text[]; fenced boolean;\n"
         + "BEGIN\n"
+        + "  IF pg_catalog.to_regclass('cutover.capture_state') IS NOT NULL THEN\n"
+        + "    PERFORM pg_catalog.set_config('cutover.apply_token', (SELECT s.apply_token FROM cutover.capture_state s), true);\n"
+        + "  END IF;\n"
+        + "  fenced := cutover.fence_raised();\n"
         + "  SELECT pg_catalog.array_agg(g.tgname::text ORDER BY g.tgname) INTO names FROM pg_catalog.pg_trigger g\n"
-        + "    WHERE g.tgrelid = t AND NOT g.tgisinternal AND g.tgenabled = 'O';\n"
+        + "    WHERE g.tgrelid = t AND NOT g.tgisinternal AND g.tgenabled = 'O'\n"
+        + "    AND g.tgname NOT IN ('" + CaptureSchema.ROW_TRIGGER + "', '" + CaptureSchema.TRUNCATE_TRIGGER + "')\n"
+        + "    AND (fenced OR g.tgname <> 'cutover_fence');\n"
         + "  IF names IS NOT NULL THEN\n"
         + "    EXECUTE 'ALTER TABLE ' || t::oid::pg_catalog.regclass::text || ' '\n"
         + "      || (SELECT pg_catalog.string_agg('DISABLE TRIGGER ' || pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(names) n);\n"

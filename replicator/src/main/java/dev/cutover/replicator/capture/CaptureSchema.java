@@ -5,10 +5,13 @@ import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
+import java.security.SecureRandom;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -82,13 +85,17 @@ public final class CaptureSchema {
       s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_state ("
           + " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
           + " current_log int NOT NULL CHECK (current_log IN (0, 1)),"
-          + " switched_at timestamptz NOT NULL, previous_switched_at timestamptz)");
-      s.execute("INSERT INTO cutover.capture_state (current_log, switched_at) SELECT 0, now()"
-          + " WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)");
+          + " switched_at timestamptz NOT NULL, previous_switched_at timestamptz, apply_token text NOT NULL)");
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token)"
+          + " SELECT 0, now(), ? WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)")) {
+        byte[] token = new byte[24];
+        new SecureRandom().nextBytes(token);
+        ps.setString(1, HexFormat.of().formatHex(token));
+        ps.executeUpdate();
+      }
       s.execute("REVOKE ALL ON cutover.change_log_0, cutover.change_log_1, cutover.capture_state FROM PUBLIC");
       s.execute("REVOKE ALL ON SEQUENCE cutover.change_seq FROM PUBLIC");
-      int current = (int) Sql.number(c, "SELECT current_log FROM cutover.capture_state");
-      s.execute(functionSql(current));
+      s.execute(functionSql(c, (int) Sql.number(c, "SELECT current_log FROM cutover.capture_state")));
       s.execute("REVOKE ALL ON FUNCTION cutover.capture() FROM PUBLIC");
     }
   }
@@ -102,14 +109,23 @@ public final class CaptureSchema {
    * The capture function, writing into log {@code n}. Replaced by the applier when it rotates the
    * log: backends compile it again at their next call, and a transaction that straddles the
    * rotation may write into both logs, which is why readers always read both.
+   *
+   * <p>A session whose {@code cutover.apply_token} setting holds this side's token (kept in
+   * {@code cutover.capture_state}, which only the owner can read; the function knows only its md5)
+   * is an apply process writing changes that came from the other side: they are not captured, so
+   * nothing loops when both directions run. Other sessions pay one setting lookup per row.
    */
-  static String functionSql(int n) {
+  static String functionSql(Connection c, int n) throws SQLException {
     String log = logTable(n);
+    String tokenMd5 = Sql.string(c, "SELECT md5(apply_token) FROM cutover.capture_state");
     return "CREATE OR REPLACE FUNCTION cutover.capture() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
         + " SET search_path = pg_catalog, pg_temp AS $$\n"
         + "DECLARE\n"
         + "  n json; o json; i integer; changed boolean; fd text; ds text;\n"
         + "BEGIN\n"
+        + "  IF current_setting('cutover.apply_token', true) <> '' THEN\n"
+        + "    IF md5(current_setting('cutover.apply_token', true)) = " + Sql.literal(tokenMd5) + " THEN RETURN NULL; END IF;\n"
+        + "  END IF;\n"
         + "  IF TG_OP = 'TRUNCATE' THEN\n"
         + "    INSERT INTO " + log + " (nsp, rel, op) VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'T');\n"
         + "    RETURN NULL;\n"

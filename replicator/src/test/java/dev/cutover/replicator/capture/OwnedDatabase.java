@@ -71,6 +71,11 @@ final class OwnedDatabase {
 
   /** A new database of that schema on both servers, owned by {@link #ROLE}, seeded on old. */
   static OwnedDatabase create(PostgresPair pair, String prefix) throws SQLException {
+    return create(pair, prefix, SCHEMA, SEED);
+  }
+
+  /** A new database of {@code schema} on both servers, owned by {@link #ROLE}, {@code seed} run on old. */
+  static OwnedDatabase create(PostgresPair pair, String prefix, String schema, String seed) throws SQLException {
     OwnedDatabase db = new OwnedDatabase(pair, prefix + "_" + IDS.incrementAndGet());
     for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
       try (Connection admin = server.connect(); Statement s = admin.createStatement()) {
@@ -79,9 +84,9 @@ final class OwnedDatabase {
       }
     }
     try (Connection o = db.old(); Connection n = db.nw(); Statement so = o.createStatement(); Statement sn = n.createStatement()) {
-      so.execute(SCHEMA);
-      sn.execute(SCHEMA);
-      so.execute(SEED);
+      so.execute(schema);
+      sn.execute(schema);
+      so.execute(seed);
     }
     return db;
   }
