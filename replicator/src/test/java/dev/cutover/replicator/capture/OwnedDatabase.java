@@ -63,10 +63,13 @@ final class OwnedDatabase {
 
   final PostgresPair pair;
   final String name;
+  /** The local address every connection to old comes from (null: the system's choice). */
+  private final String oldFrom;
 
-  private OwnedDatabase(PostgresPair pair, String name) {
+  private OwnedDatabase(PostgresPair pair, String name, String oldFrom) {
     this.pair = pair;
     this.name = name;
+    this.oldFrom = oldFrom;
   }
 
   /** A new database of that schema on both servers, owned by {@link #ROLE}, seeded on old. */
@@ -76,9 +79,17 @@ final class OwnedDatabase {
 
   /** A new database of {@code schema} on both servers, owned by {@link #ROLE}, {@code seed} run on old. */
   static OwnedDatabase create(PostgresPair pair, String prefix, String schema, String seed) throws SQLException {
-    OwnedDatabase db = new OwnedDatabase(pair, prefix + "_" + IDS.incrementAndGet());
+    return create(pair, prefix, schema, seed, null);
+  }
+
+  /**
+   * The same, every connection to old (the test's, the replicator's) made from the local address
+   * {@code oldFrom}, e.g. {@code 127.0.0.2}, so that old's pg_hba.conf can admit it alone.
+   */
+  static OwnedDatabase create(PostgresPair pair, String prefix, String schema, String seed, String oldFrom) throws SQLException {
+    OwnedDatabase db = new OwnedDatabase(pair, prefix + "_" + IDS.incrementAndGet(), oldFrom);
     for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
-      try (Connection admin = server.connect(); Statement s = admin.createStatement()) {
+      try (Connection admin = admin(server, server == pair.oldServer() ? oldFrom : null); Statement s = admin.createStatement()) {
         s.execute("DO $$ BEGIN CREATE ROLE " + ROLE + " LOGIN NOSUPERUSER NOREPLICATION; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
         s.execute("CREATE DATABASE \"" + db.name + "\" OWNER " + ROLE);
       }
@@ -102,12 +113,28 @@ final class OwnedDatabase {
   Connection connect(PostgresServer server) throws SQLException {
     Properties p = new Properties();
     p.setProperty("user", ROLE);
-    return PGJDBC.connect(server.jdbcUrl(name), p);
+    return PGJDBC.connect(url(server), p);
+  }
+
+  /** The JDBC URL of this database on {@code server} (from {@code oldFrom} for old). */
+  String url(PostgresServer server) {
+    return server.jdbcUrl(name) + (server == pair.oldServer() && oldFrom != null ? "?localSocketAddress=" + oldFrom : "");
+  }
+
+  /** A superuser connection to {@code server}'s postgres database, from {@code from} when given. */
+  static Connection admin(PostgresServer server, String from) throws SQLException {
+    if (from == null) {
+      return server.connect();
+    }
+    Properties p = new Properties();
+    p.setProperty("user", server.user());
+    p.setProperty("localSocketAddress", from);
+    return PGJDBC.connect(server.jdbcUrl(), p);
   }
 
   Endpoint endpoint(Side side) {
     PostgresServer server = side == Side.OLD ? pair.oldServer() : pair.newServer();
-    return Endpoint.of(side, server.jdbcUrl(name), ROLE, null);
+    return Endpoint.of(side, url(server), ROLE, null);
   }
 
   Replicator replicator() {

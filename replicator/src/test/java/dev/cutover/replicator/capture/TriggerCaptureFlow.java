@@ -29,13 +29,18 @@ import org.junit.jupiter.api.Test;
 abstract class TriggerCaptureFlow {
   static final Duration CATCH_UP = Duration.ofSeconds(60);
 
+  /** A database of {@link OwnedDatabase}'s schema for one test; a subclass may reach old differently. */
+  OwnedDatabase database(PostgresPair pair, String prefix) throws Exception {
+    return OwnedDatabase.create(pair, prefix);
+  }
+
   static StartOptions options() {
     return StartOptions.defaults().withJobs(2).withCapture(Capture.TRIGGERS);
   }
 
   @Test
   void check_roleOwningOnlyTheTables_choosesTriggerCaptureAndSaysWhy(PostgresPair pair) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, "check");
+    OwnedDatabase db = database(pair, "check");
     CheckReport report = db.replicator().check();
     assertThat(report.findings()).filteredOn(f -> f.code().equals("engine")).singleElement().satisfies(f -> {
       assertThat(f.severity()).isEqualTo(Finding.Severity.INFO);
@@ -57,7 +62,7 @@ abstract class TriggerCaptureFlow {
    */
   @Test
   void start_concurrentWritesOfEveryKind_verifyFindsNoDifference(PostgresPair pair) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, "flow");
+    OwnedDatabase db = database(pair, "flow");
     Replicator r = db.replicator();
     try (MixedWrites writes = new MixedWrites(db); Connection longBeforeCopy = db.old(); Connection longAcrossTicks = db.old()) {
       await().atMost(CATCH_UP).until(() -> writes.commits.get() >= 20);
