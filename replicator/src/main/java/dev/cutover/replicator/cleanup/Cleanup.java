@@ -38,8 +38,10 @@ public final class Cleanup {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      uncapture(o, "old", onOld);
-      uncapture(n, "new", onNew);
+      refuseWhileApplying(o, "old");
+      refuseWhileApplying(n, "new");
+      uncapture(o, onOld);
+      uncapture(n, onNew);
       for (String sub : ReplicationObjects.ourSubscriptions(n)) {
         ReplicationObjects.dropSubscription(n, sub);
         onNew.add("subscription " + sub);
@@ -70,17 +72,18 @@ public final class Cleanup {
     return new Report(onOld, onNew);
   }
 
-  /**
-   * Removes trigger capture from one side (its triggers, change log and functions), refusing while
-   * an apply process still writes into it: cleanup would pull the tables from under it.
-   */
-  private static void uncapture(Connection c, String side, List<String> removed) throws SQLException, ReplicatorException {
+  /** Refuses while an apply process still writes into this side: cleanup would pull its tables from under it. */
+  private static void refuseWhileApplying(Connection c, String side) throws SQLException, ReplicatorException {
     for (String way : List.of(Way.FORWARD, Way.REVERSE)) {
       if (Way.applying(c, way)) {
         throw new ReplicatorException(Failure.PRECONDITION, side + ": `cutover-replicator apply` still applies " + way + " here",
-            "stop it first (once the cutover is final, nothing needs applying)");
+            "stop it first (once the cutover is final, nothing needs applying); nothing was removed");
       }
     }
+  }
+
+  /** Removes trigger capture from one side: its triggers, change log and functions. */
+  private static void uncapture(Connection c, List<String> removed) throws SQLException {
     int tables = CaptureSchema.uninstall(c);
     if (tables > 0) {
       removed.add("capture triggers on " + tables + " table(s) and the change log");

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.Replicator;
@@ -129,5 +130,57 @@ abstract class TriggerCaptureFlow {
         assertThat(status.capture().pendingRows()).isZero();
       }
     }
+  }
+
+  /**
+   * Status while no apply process runs (stopped, changes waiting on old), then while one runs with
+   * a log rotated at every trim (the applied rows are truncated away), the CLI's view of it, and
+   * cleanup, which refuses while apply runs and then leaves nothing of ours on either side.
+   */
+  @Test
+  void status_applyStoppedThenTrimming_showsTheLogAndCleanupRemovesIt(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "status");
+    Replicator r = db.replicator();
+    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "UPDATE account SET balance = balance + 1 WHERE id <= 100");
+    }
+    StatusReport.Direction stopped = r.status().forward();
+    assertThat(stopped.state()).isEqualTo("stopped");
+    assertThat(stopped.capture().applying()).isFalse();
+    assertThat(stopped.capture().pendingRows()).isEqualTo(100);
+    assertThat(stopped.problems()).anyMatch(p -> p.contains("no `cutover-replicator apply` runs"));
+
+    Applier.Options trimming = new Applier.Options(Duration.ofMillis(10), Duration.ofMillis(50), Duration.ZERO, Duration.ZERO,
+        Duration.ofSeconds(30));
+    try (ApplyProcess apply = r.apply(trimming)) {
+      r.awaitCaughtUp(CATCH_UP);
+      await().atMost(CATCH_UP).untilAsserted(() -> {
+        StatusReport.Direction f = r.status().forward();
+        assertThat(f.state()).isEqualTo("streaming");
+        assertThat(f.capture().logRows()).as("rows left in the change log once applied and trimmed").isZero();
+        assertThat(f.capture().changes()).isGreaterThanOrEqualTo(100);
+      });
+      java.io.StringWriter out = new java.io.StringWriter();
+      java.io.StringWriter err = new java.io.StringWriter();
+      int code = dev.cutover.replicator.cli.ReplicatorCli.run(new java.io.PrintWriter(out), new java.io.PrintWriter(err), java.util.Map.of(),
+          false, "status", "--old-url", db.url(pair.oldServer()), "--new-url", db.url(pair.newServer()), "--old-user", OwnedDatabase.ROLE, "--new-user", OwnedDatabase.ROLE);
+      assertThat(code).as(err.toString()).isZero();
+      assertThat(out.toString()).contains("forward (old -> new): STREAMING").contains("engine: trigger capture")
+          .contains("change log on old: 0 row(s)").contains("apply into new: running");
+      assertThatThrownBy(r::cleanup).isInstanceOfSatisfying(dev.cutover.replicator.ReplicatorException.class,
+          e -> assertThat(e.getMessage()).contains("still applies forward"));
+    }
+    dev.cutover.replicator.cleanup.Cleanup.Report removed = r.cleanup();
+    assertThat(removed.removedOnOld()).anyMatch(s -> s.startsWith("capture triggers on 7 table(s)")).contains("schema cutover");
+    assertThat(removed.removedOnNew()).contains("schema cutover");
+    for (Connection c : java.util.List.of(db.old(), db.nw())) {
+      try (c) {
+        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover%'")).isZero();
+        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
+        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM account")).isEqualTo(401);
+      }
+    }
+    assertThat(r.cleanup().nothingFound()).isTrue();
   }
 }
