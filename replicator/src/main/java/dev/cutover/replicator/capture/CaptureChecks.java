@@ -74,13 +74,20 @@ public final class CaptureChecks {
   }
 
   private void schemaRights(Connection c, String side) throws SQLException {
-    boolean schema = Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')");
-    if (!schema && !Sql.bool(c, "SELECT has_database_privilege(current_database(), 'CREATE')")) {
-      String user = Catalog.currentUser(c);
-      add(Severity.ERROR, side, "capture-schema", "role " + user + " may not create schemas in this database, and the control schema"
-          + " cutover (fence, barrier, change log) must be created there",
-          "GRANT CREATE ON DATABASE " + Sql.ident(Sql.string(c, "SELECT current_database()")) + " TO " + Sql.ident(user));
+    String remedy = controlSchemaRemedy(c);
+    if (remedy != null) {
+      add(Severity.ERROR, side, "capture-schema", "role " + Catalog.currentUser(c) + " may not create schemas in this database, and the"
+          + " control schema cutover (fence, barrier, change log) must be created there", remedy);
     }
+  }
+
+  /** The grant that lets the role create the control schema, or null when it exists or the role may create it. */
+  static String controlSchemaRemedy(Connection c) throws SQLException {
+    if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")
+        || Sql.bool(c, "SELECT has_database_privilege(current_database(), 'CREATE')")) {
+      return null;
+    }
+    return "GRANT CREATE ON DATABASE " + Sql.ident(Sql.string(c, "SELECT current_database()")) + " TO " + Sql.ident(Catalog.currentUser(c));
   }
 
   private void triggersOff(Connection c, String side, String way) throws SQLException {

@@ -174,6 +174,14 @@ public final class CaptureStart {
       throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + Names.FORWARD + " from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");
     }
+    for (Object[] side : new Object[][] {{o, "old"}, {n, "new"}}) {
+      String remedy = CaptureChecks.controlSchemaRemedy((Connection) side[0]);
+      if (remedy != null) {
+        throw new ReplicatorException(Failure.PRIVILEGE, side[1] + ": role " + Catalog.currentUser((Connection) side[0])
+            + " may not create the control schema cutover in this database", remedy + " (trigger capture: "
+            + choice.explain() + ")");
+      }
+    }
     List<TableName> onOld = Catalog.applicationTables(o);
     requireOwner(o, "old", onOld);
     requireOwner(n, "new", onOld.stream().filter(t -> describeQuietly(n, t).isPresent()).toList());
