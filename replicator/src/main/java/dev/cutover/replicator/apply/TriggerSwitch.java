@@ -1,6 +1,5 @@
 package dev.cutover.replicator.apply;
 
-import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
@@ -36,7 +35,7 @@ final class TriggerSwitch {
         + "  fenced := cutover.fence_raised();\n"
         + "  SELECT pg_catalog.array_agg(g.tgname::text ORDER BY g.tgname) INTO names FROM pg_catalog.pg_trigger g\n"
         + "    WHERE g.tgrelid = t AND NOT g.tgisinternal AND g.tgenabled = 'O'\n"
-        + "    AND g.tgname NOT IN ('" + CaptureSchema.ROW_TRIGGER + "', '" + CaptureSchema.TRUNCATE_TRIGGER + "')\n"
+        + "    AND g.tgfoid IS DISTINCT FROM pg_catalog.to_regproc('cutover.capture')::pg_catalog.oid\n"
         + "    AND (fenced OR g.tgname <> 'cutover_fence');\n"
         + "  IF names IS NOT NULL THEN\n"
         + "    EXECUTE 'ALTER TABLE ' || t::oid::pg_catalog.regclass::text || ' '\n"

@@ -23,16 +23,18 @@ import java.util.concurrent.locks.LockSupport;
  * that call it, all in the control schema {@code cutover} (installed after the driver's control
  * schema, removed with it).
  *
- * <p>Design notes. Every captured table gets two triggers named {@value #ROW_TRIGGER} (AFTER
- * INSERT, UPDATE, DELETE, FOR EACH ROW) and {@value #TRUNCATE_TRIGGER} (AFTER TRUNCATE, FOR EACH
- * STATEMENT), both calling {@code cutover.capture()}, which appends one row per change to the
- * change log: a sequence number taken after the row was changed and locked, the writing
- * transaction's {@code txid_current()}, the table's schema and name as the change saw them, the
- * operation, the new row as {@code row_to_json} (for INSERT and UPDATE) and the old row's key
- * (for DELETE, and for an UPDATE that changed the key; the whole old row where the table has no
- * key). AFTER triggers named {@code cutover_*} fire after PostgreSQL's own foreign key triggers
- * ({@code RI_ConstraintTrigger_*} sorts first), so the rows an {@code ON DELETE CASCADE} removes are
- * logged before the row that caused it.
+ * <p>Design notes. Every captured table gets AFTER triggers, all calling {@code cutover.capture()},
+ * which appends one row per change to the change log: a sequence number taken after the row was
+ * changed and locked, the writing transaction's {@code txid_current()}, the table's schema and
+ * name as the change saw them, the operation, the new row as {@code row_to_json} (for INSERT and
+ * UPDATE) and the old row's key (for DELETE, and for an UPDATE that changed the key; the whole old
+ * row where the table has no key). One trigger per kind of change, so that the common case costs
+ * least: {@value #ROW_TRIGGER} (INSERT), {@code cutover_capture_update} (an UPDATE that kept the
+ * key: its {@code WHEN} clause compares the key columns in C, and the function prints only the new
+ * row), {@code cutover_capture_key} (an UPDATE that changed the key), {@code cutover_capture_delete}
+ * and {@value #TRUNCATE_TRIGGER} (FOR EACH STATEMENT). A table without a key has one UPDATE trigger
+ * that logs the whole old row. The WHEN clauses refer to the key columns by number, so renaming
+ * them is harmless; dropping one needs the capture triggers gone first.
  *
  * <p>{@code row_to_json} keeps the text of {@code json} values as written and shows dates and
  * timestamps in ISO form whatever the writer's DateStyle; numbers keep every digit. Two session
@@ -41,16 +43,21 @@ import java.util.concurrent.locks.LockSupport;
  * trigger argument {@code s}, and the function then prints the row with both set to exact values
  * and puts them back.
  *
- * <p>The function is {@code SECURITY DEFINER} with a fixed search path: application roles write
- * their tables and so the log, but cannot read, change or forge log rows. The log is two tables,
+ * <p>The function is {@code SECURITY DEFINER} and names everything with its schema: application
+ * roles write their tables and so the log, but cannot read, change or forge log rows, nor make
+ * it run an object of theirs. The log is two tables,
  * {@code change_log_0} and {@code change_log_1}; the function writes into one of them (its text
  * names it), and the applier rotates to the other when it is empty and truncates a retired one
  * once every row in it has been applied (see {@link ChangeLog}), so the log is trimmed without
  * DELETE and VACUUM, as PgQ rotates its event tables.
  */
 public final class CaptureSchema {
+  /** The INSERT trigger, which every captured table has. */
   public static final String ROW_TRIGGER = "cutover_capture";
   public static final String TRUNCATE_TRIGGER = "cutover_capture_truncate";
+  /** Every capture trigger a table may have. */
+  public static final List<String> TRIGGERS = List.of(ROW_TRIGGER, "cutover_capture_update", "cutover_capture_key",
+      "cutover_capture_delete", TRUNCATE_TRIGGER);
   static final String FUNCTION = "cutover.capture";
   static final int LOGS = 2;
   private static final String LOCK_NOT_AVAILABLE = "55P03";
@@ -118,46 +125,42 @@ public final class CaptureSchema {
   static String functionSql(Connection c, int n) throws SQLException {
     String log = logTable(n);
     String tokenMd5 = Sql.string(c, "SELECT md5(apply_token) FROM cutover.capture_state");
-    return "CREATE OR REPLACE FUNCTION cutover.capture() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER"
-        + " SET search_path = pg_catalog, pg_temp AS $$\n"
+    // SECURITY DEFINER without a SET search_path clause, which would cost every row a settings
+    // save and restore: instead every name below is schema-qualified, operators included, so a
+    // caller's search_path (or pg_temp) cannot slip its own objects in.
+    return "CREATE OR REPLACE FUNCTION cutover.capture() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
         + "DECLARE\n"
-        + "  n json; o json; i integer; changed boolean; fd text; ds text;\n"
+        + "  n pg_catalog.json; o pg_catalog.json; fd pg_catalog.text; ds pg_catalog.text;\n"
         + "BEGIN\n"
-        + "  IF current_setting('cutover.apply_token', true) <> '' THEN\n"
-        + "    IF md5(current_setting('cutover.apply_token', true)) = " + Sql.literal(tokenMd5) + " THEN RETURN NULL; END IF;\n"
+        + "  IF pg_catalog.current_setting('cutover.apply_token', true) OPERATOR(pg_catalog.<>) '' THEN\n"
+        + "    IF pg_catalog.md5(pg_catalog.current_setting('cutover.apply_token', true)) OPERATOR(pg_catalog.=) "
+        + Sql.literal(tokenMd5) + " THEN RETURN NULL; END IF;\n"
         + "  END IF;\n"
-        + "  IF TG_OP = 'TRUNCATE' THEN\n"
+        + "  IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN\n"
         + "    INSERT INTO " + log + " (nsp, rel, op) VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'T');\n"
         + "    RETURN NULL;\n"
         + "  END IF;\n"
-        + "  IF TG_ARGV[0] = 's' THEN\n"
+        + "  IF TG_ARGV[0] OPERATOR(pg_catalog.=) 's' THEN\n"
         // Print floats exactly and ranges of dates in ISO form, whatever the writer's session says.
-        + "    fd := current_setting('extra_float_digits');\n"
-        + "    ds := current_setting('DateStyle');\n"
-        + "    PERFORM set_config('extra_float_digits', '3', true);\n"
-        + "    PERFORM set_config('DateStyle', 'ISO, MDY', true);\n"
+        + "    fd := pg_catalog.current_setting('extra_float_digits');\n"
+        + "    ds := pg_catalog.current_setting('DateStyle');\n"
+        + "    PERFORM pg_catalog.set_config('extra_float_digits', '3', true);\n"
+        + "    PERFORM pg_catalog.set_config('DateStyle', 'ISO, MDY', true);\n"
         + "  END IF;\n"
-        + "  IF TG_OP <> 'DELETE' THEN n := row_to_json(NEW); END IF;\n"
-        + "  IF TG_OP <> 'INSERT' THEN o := row_to_json(OLD); END IF;\n"
-        + "  IF TG_ARGV[0] = 's' THEN\n"
-        + "    PERFORM set_config('extra_float_digits', fd, true);\n"
-        + "    PERFORM set_config('DateStyle', ds, true);\n"
+        + "  IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN n := pg_catalog.row_to_json(NEW); END IF;\n"
+        // The trigger says whether the old row matters (flag o): a DELETE, a key change, a table without a key.
+        + "  IF TG_ARGV[1] OPERATOR(pg_catalog.=) 'o' THEN o := pg_catalog.row_to_json(OLD); END IF;\n"
+        + "  IF TG_ARGV[0] OPERATOR(pg_catalog.=) 's' THEN\n"
+        + "    PERFORM pg_catalog.set_config('extra_float_digits', fd, true);\n"
+        + "    PERFORM pg_catalog.set_config('DateStyle', ds, true);\n"
         + "  END IF;\n"
-        // With a key (arguments after the first), keep only the old key, and for an UPDATE only when it changed.
-        + "  IF o IS NOT NULL AND TG_NARGS > 1 THEN\n"
-        + "    IF TG_OP = 'UPDATE' THEN\n"
-        + "      changed := false;\n"
-        + "      FOR i IN 1 .. TG_NARGS - 1 LOOP\n"
-        + "        IF (o -> TG_ARGV[i])::text IS DISTINCT FROM (n -> TG_ARGV[i])::text THEN changed := true; EXIT; END IF;\n"
-        + "      END LOOP;\n"
-        + "      IF NOT changed THEN o := NULL; END IF;\n"
-        + "    END IF;\n"
-        + "    IF o IS NOT NULL THEN\n"
-        + "      SELECT json_object_agg(k, o -> k) INTO o FROM unnest(TG_ARGV[1:TG_NARGS - 1]) k;\n"
-        + "    END IF;\n"
+        // With a key (arguments after the first two), keep only the old key.
+        + "  IF o IS NOT NULL AND TG_NARGS OPERATOR(pg_catalog.>) 2 THEN\n"
+        + "    SELECT pg_catalog.json_object_agg(k, o OPERATOR(pg_catalog.->) k) INTO o"
+        + " FROM pg_catalog.unnest(TG_ARGV[2:TG_NARGS OPERATOR(pg_catalog.-) 1]) k;\n"
         + "  END IF;\n"
         + "  INSERT INTO " + log + " (nsp, rel, op, new_row, old_key)"
-        + " VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, left(TG_OP, 1), n, o);\n"
+        + " VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.left(TG_OP, 1), n, o);\n"
         + "  RETURN NULL;\n"
         + "END $$";
   }
@@ -211,20 +214,40 @@ public final class CaptureSchema {
         s.execute("LOCK TABLE " + String.join(", ", missing.stream().map(TableName::quoted).toList()) + " IN SHARE ROW EXCLUSIVE MODE");
       }
       for (TableName t : missing) {
-        TableInfo info = Catalog.require(c, t, "source");
-        List<String> args = new ArrayList<>();
-        args.add(pinsSettings(c, info, major) ? "s" : "-");
-        if (info.replicaIdentity() != 'f') {
-          args.addAll(info.key());
+        for (String sql : triggerSql(t, Catalog.require(c, t, "source"), pinsSettings(c, Catalog.require(c, t, "source"), major))) {
+          s.execute(sql);
         }
-        String rowArgs = String.join(", ", args.stream().map(Sql::literal).toList());
-        s.execute("CREATE TRIGGER " + ROW_TRIGGER + " AFTER INSERT OR UPDATE OR DELETE ON " + t.quoted()
-            + " FOR EACH ROW EXECUTE PROCEDURE cutover.capture(" + rowArgs + ")");
-        s.execute("CREATE TRIGGER " + TRUNCATE_TRIGGER + " AFTER TRUNCATE ON " + t.quoted()
-            + " FOR EACH STATEMENT EXECUTE PROCEDURE cutover.capture('-')");
       }
     }
     return ChangeLog.tick(c);
+  }
+
+  /**
+   * The capture triggers of one table. Arguments of {@code cutover.capture}: {@code s} or {@code -}
+   * (pin the settings that change how values print), {@code o} or {@code -} (log the old row),
+   * then the key columns to keep of the old row (none: keep all of it).
+   */
+  private static List<String> triggerSql(TableName t, TableInfo info, boolean pins) {
+    String flag = Sql.literal(pins ? "s" : "-");
+    boolean keyed = info.replicaIdentity() != 'f' && info.hasKey();
+    String key = keyed ? ", " + String.join(", ", info.key().stream().map(Sql::literal).toList()) : "";
+    String on = " ON " + t.quoted() + " FOR EACH ROW";
+    String capture = " EXECUTE PROCEDURE cutover.capture(" + flag;
+    List<String> sql = new ArrayList<>();
+    sql.add("CREATE TRIGGER " + ROW_TRIGGER + " AFTER INSERT" + on + capture + ", '-')");
+    if (keyed) {
+      String oldKey = "ROW(" + String.join(", ", info.key().stream().map(k -> "OLD." + Sql.ident(k)).toList()) + ")";
+      String newKey = "ROW(" + String.join(", ", info.key().stream().map(k -> "NEW." + Sql.ident(k)).toList()) + ")";
+      sql.add("CREATE TRIGGER cutover_capture_update AFTER UPDATE" + on + " WHEN (" + oldKey + " IS NOT DISTINCT FROM " + newKey + ")"
+          + capture + ", '-')");
+      sql.add("CREATE TRIGGER cutover_capture_key AFTER UPDATE" + on + " WHEN (" + oldKey + " IS DISTINCT FROM " + newKey + ")"
+          + capture + ", 'o'" + key + ")");
+    } else {
+      sql.add("CREATE TRIGGER cutover_capture_update AFTER UPDATE" + on + capture + ", 'o')");
+    }
+    sql.add("CREATE TRIGGER cutover_capture_delete AFTER DELETE" + on + capture + ", 'o'" + key + ")");
+    sql.add("CREATE TRIGGER " + TRUNCATE_TRIGGER + " AFTER TRUNCATE ON " + t.quoted() + " FOR EACH STATEMENT" + capture + ", '-')");
+    return sql;
   }
 
   /**
@@ -264,8 +287,9 @@ public final class CaptureSchema {
     c.setAutoCommit(false);
     try (Statement s = c.createStatement()) {
       for (TableName t : tables) {
-        s.execute("DROP TRIGGER IF EXISTS " + ROW_TRIGGER + " ON " + t.quoted());
-        s.execute("DROP TRIGGER IF EXISTS " + TRUNCATE_TRIGGER + " ON " + t.quoted());
+        for (String trigger : TRIGGERS) {
+          s.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + t.quoted());
+        }
       }
       if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
         s.execute("DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
