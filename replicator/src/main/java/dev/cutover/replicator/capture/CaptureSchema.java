@@ -62,7 +62,8 @@ public final class CaptureSchema {
   static final int LOGS = 2;
   private static final String LOCK_NOT_AVAILABLE = "55P03";
   private static final String DEADLOCK = "40P01";
-  private static final int MAX_ATTEMPTS = 50;
+  /** How long adding triggers keeps trying to lock every table at once (writers, an apply, may hold them). */
+  private static final long LOCK_TRYING_NANOS = TimeUnit.MINUTES.toNanos(2);
   /** Column types whose text, inside a row's JSON, depends on session settings on some versions. */
   private static final Set<String> FLOAT_TYPES = Set.of("real", "double precision", "real[]", "double precision[]",
       "point", "line", "lseg", "box", "path", "polygon", "circle");
@@ -169,7 +170,7 @@ public final class CaptureSchema {
    * Adds the capture triggers to every table of {@code tables} that lacks them, all in one
    * transaction: every table is locked first in one statement with a short lock timeout (a writer
    * waits at most that long), and when the locks are busy it rolls back and tries again with a
-   * growing pause, as the control schema's install does. Returns the source's
+   * growing pause, as the control schema's install does, for up to two minutes. Returns the source's
    * {@code txid_current_snapshot()} taken inside that transaction after the locks: every write to
    * these tables by a transaction that is not visible in it is captured, every write by one that is
    * visible happened before the triggers and is not (so this snapshot is where applying starts when
@@ -180,7 +181,8 @@ public final class CaptureSchema {
    */
   public static ChangeLog.Tick addTriggers(Connection c, List<TableName> tables, int major) throws SQLException {
     long pause = 20;
-    for (int attempt = 1; ; attempt++) {
+    long deadline = System.nanoTime() + LOCK_TRYING_NANOS;
+    while (true) {
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
       try {
@@ -190,7 +192,7 @@ public final class CaptureSchema {
       } catch (SQLException e) {
         c.rollback();
         boolean busy = LOCK_NOT_AVAILABLE.equals(e.getSQLState()) || DEADLOCK.equals(e.getSQLState());
-        if (!busy || attempt >= MAX_ATTEMPTS) {
+        if (!busy || System.nanoTime() - deadline > 0) {
           throw e;
         }
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pause + ThreadLocalRandom.current().nextLong(pause)));
