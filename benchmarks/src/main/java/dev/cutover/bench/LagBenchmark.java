@@ -6,6 +6,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
@@ -49,10 +50,10 @@ import org.HdrHistogram.Recorder;
  * baseline), a warm-up of the writer (not reported), then {@code load}. The writer is open-loop:
  * transaction slots every 1/rate seconds shared by its connections; when the machine cannot keep
  * up it falls behind and the achieved rate is reported as it is. Then the apply ceiling: with
- * apply stopped (subscription disabled, or the apply process closed) a backlog of TPC-B
- * transactions is written as fast as the writers go, apply resumes, and the ceiling is the backlog
- * divided by the time until a barrier written after it arrives: below that rate lag does not
- * grow. Last, for trigger capture, the overhead: closed-loop TPC-B writers on old, alternately
+ * apply stopped (subscription disabled, or the apply process closed while its ticker keeps
+ * recording, as for an apply that is behind) a backlog of TPC-B transactions is written as fast as
+ * the writers go, apply resumes, and the ceiling is the backlog divided by the time until a barrier
+ * written after it arrives: below that rate lag does not grow. Last, for trigger capture, the overhead: closed-loop TPC-B writers on old, alternately
  * with the capture triggers disabled and enabled (apply stopped meanwhile, so that only the
  * triggers' cost shows), three rounds each.
  */
@@ -377,10 +378,15 @@ final class LagBenchmark {
     public void close() {}
   }
 
-  /** Trigger capture: the replicator's apply process in this JVM; pausing closes it. */
+  /**
+   * Trigger capture: the replicator's apply process in this JVM. Pausing closes it but keeps a
+   * ticker recording on old, as a running apply process that is behind would: the backlog is then
+   * applied in batches of half a second of old's transactions, as in production.
+   */
   private static final class Triggers implements Engine {
     private final Replicator r;
     private ApplyProcess apply;
+    private Ticker ticker;
 
     Triggers(Replicator r) throws Exception {
       this.r = r;
@@ -397,11 +403,16 @@ final class LagBenchmark {
       if (apply != null) {
         apply.close();
         apply = null;
+        ticker = Ticker.start(r.old(), Applier.Options.defaults().tickEvery());
       }
     }
 
     @Override
     public void resume() throws Exception {
+      if (ticker != null) {
+        ticker.close();
+        ticker = null;
+      }
       if (apply == null) {
         apply = r.apply(Applier.Options.defaults());
       }
@@ -410,6 +421,10 @@ final class LagBenchmark {
     @Override
     public void close() {
       pause();
+      if (ticker != null) {
+        ticker.close();
+        ticker = null;
+      }
     }
   }
 

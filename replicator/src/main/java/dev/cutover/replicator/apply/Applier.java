@@ -3,7 +3,7 @@ package dev.cutover.replicator.apply;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.ChangeLog;
-import dev.cutover.replicator.capture.TxidSnapshot;
+import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -45,17 +45,38 @@ public final class Applier implements AutoCloseable {
    * @param trimEvery how often the source's log is trimmed
    * @param rotateAfter how long the capture writes into one log table before it rotates
    * @param lockWait how long to wait for another applier of the same way to let go
+   * @param batchSpan how much of the source's time one batch covers at most when apply is behind
+   *     (cut at the ticks a {@link Ticker} records)
+   * @param tickEvery how often the applier's ticker records a tick on the source
    */
-  public record Options(Duration poll, Duration idleWrite, Duration trimEvery, Duration rotateAfter, Duration lockWait) {
+  public record Options(Duration poll, Duration idleWrite, Duration trimEvery, Duration rotateAfter, Duration lockWait,
+      Duration batchSpan, Duration tickEvery) {
     public Options {
-      if (poll.isNegative() || idleWrite.isNegative() || trimEvery.isNegative() || rotateAfter.isNegative() || lockWait.isNegative()) {
-        throw new IllegalArgumentException("apply durations must not be negative");
+      for (Duration d : new Duration[] {poll, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan}) {
+        if (d.isNegative()) {
+          throw new IllegalArgumentException("apply durations must not be negative, not " + d);
+        }
+      }
+      if (tickEvery.toMillis() < 10) {
+        throw new IllegalArgumentException("ticks must be at least 10ms apart, not " + tickEvery.toMillis() + "ms");
       }
     }
 
     public static Options defaults() {
       return new Options(Duration.ofMillis(10), Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(10),
-          Duration.ofSeconds(30));
+          Duration.ofSeconds(30), Duration.ofMillis(500), Duration.ofMillis(100));
+    }
+
+    public Options withPoll(Duration d) {
+      return new Options(d, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery);
+    }
+
+    public Options withLockWait(Duration d) {
+      return new Options(poll, idleWrite, trimEvery, rotateAfter, d, batchSpan, tickEvery);
+    }
+
+    public Options withTrimming(Duration every, Duration rotate) {
+      return new Options(poll, idleWrite, every, rotate, lockWait, batchSpan, tickEvery);
     }
   }
 
@@ -170,31 +191,43 @@ public final class Applier implements AutoCloseable {
           ? "session_replication_role = replica" : "triggers disabled inside each batch", targetLabel);
       announced = at.snapshot().text();
     }
-    BatchWriter writer = new BatchWriter(target, targetLabel, mode);
-    TxidSnapshot applied = at.snapshot();
+    try (Ticker ticker = Ticker.start(way.source(), options.tickEvery())) {
+      apply(new BatchWriter(target, targetLabel, mode), new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
+    }
+  }
+
+  /** Applies batch after batch from {@code applied} until stopped. */
+  /**
+   * Applies batch after batch from {@code from} until stopped. {@code applied} is how far the
+   * target is, {@code persisted} the position written there: a batch without changes moves only
+   * {@code applied} (and the written position every {@code idleWrite}), since rereading an empty
+   * batch after a restart costs nothing. The log is trimmed by the written position.
+   */
+  private void apply(BatchWriter writer, ChangeLog.Tick from) throws Exception {
+    ChangeLog.Tick applied = from;
+    ChangeLog.Tick persisted = from;
     long lastWrite = System.nanoTime();
     long lastTrim = 0;
     while (!stopping) {
-      ChangeLog.Tick tick = ChangeLog.tick(source);
+      ChangeLog.Tick tick = ChangeLog.nextTick(source, applied.sourceTime(), options.batchSpan());
       long n = 0;
-      if (!tick.snapshot().text().equals(applied.text())) {
+      if (!tick.snapshot().text().equals(applied.snapshot().text())) {
         try {
-          n = ChangeLog.read(source, applied, tick.snapshot(), FETCH, writer::add);
+          n = ChangeLog.read(source, applied.snapshot(), tick.snapshot(), FETCH, writer::add);
         } catch (Exception e) {
           writer.rollback();
           throw e;
         }
       }
-      boolean write = n > 0 || System.nanoTime() - lastWrite >= options.idleWrite().toNanos();
-      if (write && !tick.snapshot().text().equals(applied.text())) {
+      boolean idleWriteDue = System.nanoTime() - lastWrite >= options.idleWrite().toNanos();
+      if (n > 0 || idleWriteDue && !tick.snapshot().text().equals(persisted.snapshot().text())) {
         long batchChanges = n;
         long notFound = writer.commit(m -> ApplyProgress.advanceSql(way.name(), tick, batchChanges, m));
         if (notFound > 0) {
           missing.addAndGet(notFound);
-          LOG.warn("{} apply: {} change(s) found no row on {} (counted in status)", way.label(), notFound, targetLabel);
+          LOG.warn("{} apply: {} change(s) found no row on {} (counted in status)", way.label(), notFound, way.target().side().label());
         }
-        applied = tick.snapshot();
-        appliedSourceTime = tick.sourceTime();
+        persisted = tick;
         batches.incrementAndGet();
         changes.addAndGet(n);
         lastWrite = System.nanoTime();
@@ -202,8 +235,10 @@ public final class Applier implements AutoCloseable {
       } else {
         writer.rollback();
       }
+      applied = tick;
+      appliedSourceTime = tick.sourceTime();
       if (System.nanoTime() - lastTrim >= options.trimEvery().toNanos()) {
-        ChangeLog.trim(source, applied, options.rotateAfter());
+        ChangeLog.trim(source, persisted, options.rotateAfter());
         lastTrim = System.nanoTime();
       }
       if (n == 0 && !stopping) {

@@ -101,7 +101,10 @@ public final class CaptureSchema {
         ps.setString(1, HexFormat.of().formatHex(token));
         ps.executeUpdate();
       }
-      s.execute("REVOKE ALL ON cutover.change_log_0, cutover.change_log_1, cutover.capture_state FROM PUBLIC");
+      s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_tick (id bigserial PRIMARY KEY, snapshot text NOT NULL,"
+          + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
+      s.execute("CREATE INDEX IF NOT EXISTS capture_tick_at ON cutover.capture_tick (at)");
+      s.execute("REVOKE ALL ON cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick FROM PUBLIC");
       s.execute("REVOKE ALL ON SEQUENCE cutover.change_seq FROM PUBLIC");
       s.execute(functionSql(c, (int) Sql.number(c, "SELECT current_log FROM cutover.capture_state")));
       s.execute("REVOKE ALL ON FUNCTION cutover.capture() FROM PUBLIC");
@@ -295,7 +298,7 @@ public final class CaptureSchema {
       }
       if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
         s.execute("DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
-        s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state");
+        s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
         s.execute("DROP SEQUENCE IF EXISTS cutover.change_seq");
       }
       c.commit();

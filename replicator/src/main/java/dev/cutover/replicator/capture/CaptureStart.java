@@ -47,7 +47,8 @@ import org.slf4j.LoggerFactory;
  * it is in the copy and its logged changes (if it wrote after the triggers) are never applied; a
  * transaction not visible in it is not in the copy and all its changes are in the log, since it
  * committed after the triggers were there. The first batch the applier takes is therefore exactly
- * what the copy did not see: no drift window, nothing twice.
+ * what the copy did not see: no drift window, nothing twice. A {@link Ticker} runs meanwhile, so
+ * that what is written during a long copy is applied in batches of bounded size.
  *
  * <p>Where new's role may not set {@code session_replication_role}, the copy turns new's triggers
  * off inside each chunk's transaction and sets foreign keys aside until every table is in
@@ -112,7 +113,8 @@ public final class CaptureStart {
       ChangeLog.Tick start;
       Loader.Timing timing;
       Connection exporter = old.connect();
-      try {
+      // Ticks during the copy cut what it does not see into batches of their own (see Ticker).
+      try (Ticker ticker = Ticker.start(old, java.time.Duration.ofMillis(100))) {
         keys.drop(n);
         keysDropped = true;
         if (options.deferIndexes()) {

@@ -64,6 +64,32 @@ public final class ChangeLog {
 
   private ChangeLog() {}
 
+  /**
+   * Where the next batch after {@code appliedAt} (the source's clock at the applied tick) ends: a
+   * fresh tick when the source is less than {@code span} ahead, else the latest recorded tick (see
+   * {@link Ticker}) within {@code span} of it (or the first one after it), so that a backlog is
+   * applied in batches of about {@code span} of the source's transactions, never as one.
+   */
+  public static Tick nextTick(Connection source, java.time.Instant appliedAt, Duration span) throws SQLException {
+    try (PreparedStatement ps = source.prepareStatement("SELECT snapshot, at FROM ("
+        + " (SELECT snapshot, at, 1 AS rank FROM cutover.capture_tick WHERE at > ? AND at <= ? ORDER BY at DESC LIMIT 1)"
+        + " UNION ALL (SELECT snapshot, at, 2 FROM cutover.capture_tick WHERE at > ? ORDER BY at LIMIT 1)) t"
+        + " WHERE EXISTS (SELECT 1 FROM cutover.capture_tick WHERE at > ?) ORDER BY rank LIMIT 1")) {
+      java.sql.Timestamp after = java.sql.Timestamp.from(appliedAt);
+      java.sql.Timestamp until = java.sql.Timestamp.from(appliedAt.plus(span));
+      ps.setTimestamp(1, after);
+      ps.setTimestamp(2, until);
+      ps.setTimestamp(3, after);
+      ps.setTimestamp(4, until);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          return new Tick(TxidSnapshot.parse(rs.getString(1)), rs.getTimestamp(2).toInstant());
+        }
+      }
+    }
+    return tick(source);
+  }
+
   /** Takes a tick on the source (in its own statement, outside any transaction of the caller's). */
   public static Tick tick(Connection source) throws SQLException {
     try (Statement s = source.createStatement();
@@ -112,7 +138,8 @@ public final class ChangeLog {
   }
 
   /**
-   * Trims the log once {@code applied} (the last snapshot whose batch is committed on the target):
+   * Trims the log once {@code applied} (the last tick whose batch is committed on the target), and
+   * the ticks before it:
    * truncates the retired table when every row in it has been applied, or else, when it is empty
    * and the current table has been written for {@code rotateAfter}, rotates so that the capture
    * function writes into the empty one. The truncate runs under an exclusive lock taken without
@@ -122,7 +149,15 @@ public final class ChangeLog {
    *
    * @return rows removed
    */
-  public static long trim(Connection source, TxidSnapshot applied, Duration rotateAfter) throws SQLException {
+  public static long trim(Connection source, Tick applied, Duration rotateAfter) throws SQLException {
+    try (PreparedStatement ps = source.prepareStatement("DELETE FROM cutover.capture_tick WHERE at < ?")) {
+      ps.setTimestamp(1, java.sql.Timestamp.from(applied.sourceTime()));
+      ps.executeUpdate();
+    }
+    return trimLog(source, applied.snapshot(), rotateAfter);
+  }
+
+  private static long trimLog(Connection source, TxidSnapshot applied, Duration rotateAfter) throws SQLException {
     boolean autoCommit = source.getAutoCommit();
     source.setAutoCommit(false);
     try (Statement s = source.createStatement()) {

@@ -35,8 +35,7 @@ final class ApplyCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
-    Applier.Options defaults = Applier.Options.defaults();
-    Applier.Options options = new Applier.Options(poll, defaults.idleWrite(), defaults.trimEvery(), defaults.rotateAfter(), lockWait);
+    Applier.Options options = Applier.Options.defaults().withPoll(poll).withLockWait(lockWait);
     CountDownLatch stopped = new CountDownLatch(1);
     ApplyProcess process = r.apply(options);
     Thread hook = new Thread(() -> {

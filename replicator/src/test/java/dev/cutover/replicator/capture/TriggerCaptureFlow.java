@@ -151,8 +151,7 @@ abstract class TriggerCaptureFlow {
     assertThat(stopped.capture().pendingRows()).isEqualTo(100);
     assertThat(stopped.problems()).anyMatch(p -> p.contains("no `cutover-replicator apply` runs"));
 
-    Applier.Options trimming = new Applier.Options(Duration.ofMillis(10), Duration.ofMillis(50), Duration.ZERO, Duration.ZERO,
-        Duration.ofSeconds(30));
+    Applier.Options trimming = Applier.Options.defaults().withTrimming(Duration.ZERO, Duration.ZERO);
     try (ApplyProcess apply = r.apply(trimming)) {
       r.awaitCaughtUp(CATCH_UP);
       await().atMost(CATCH_UP).untilAsserted(() -> {
