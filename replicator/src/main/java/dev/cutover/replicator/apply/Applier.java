@@ -179,7 +179,7 @@ public final class Applier implements AutoCloseable {
 
   private void applyUntilStopped() throws Exception {
     source = way.source().connect();
-    target = way.target().connect();
+    target = way.target().connectSimpleProtocol();
     String targetLabel = way.target().side().label();
     lock(target);
     TriggersOff mode = TriggersOff.detect(target);

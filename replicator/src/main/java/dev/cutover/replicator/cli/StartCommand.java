@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "start", mixinStandardHelpOptions = true,
     description = {"Starts replication old -> new with a fast, snapshot-consistent initial copy.",
-        "Control schema on both sides, publication on old, a slot with an exported snapshot, a parallel copy under that snapshot into bare tables (binary COPY where the types allow, whole tables with COPY FREEZE), index builds with old's definitions as soon as each table is in, and a subscription that streams from the same slot: nothing written during the copy is lost or applied twice."})
+        "Control schema on both sides, publication on old, a slot with an exported snapshot, a parallel copy under that snapshot into bare tables (binary COPY where the types allow, whole tables with COPY FREEZE), index builds with old's definitions as soon as each table is in, and a subscription that streams from the same slot: nothing written during the copy is lost or applied twice.",
+        "With --capture triggers (or auto, where logical replication is out of reach): capture triggers on old's tables first, then the same copy from a snapshot exported with pg_export_snapshot(), and `cutover-replicator apply` applies exactly what that snapshot did not see. Needs only ownership of the tables on both sides."})
 final class StartCommand extends BaseCommand {
   @Option(names = "--jobs", paramLabel = "N", description = "Parallel copy and index workers (default: cores, at least 2).")
   Integer jobs;
