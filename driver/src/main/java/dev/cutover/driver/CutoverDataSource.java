@@ -12,7 +12,8 @@ import javax.sql.DataSource;
 /**
  * A DataSource for pools configured by class name (HikariCP's {@code dataSourceClassName}): bean
  * setters for the URL, credentials and the common Cutover settings; any other setting goes in
- * the URL or {@link #setCutoverProperties}.
+ * the URL or {@link #setCutoverProperties}. Values are checked when the first connection is
+ * opened, with the same messages as the driver's.
  */
 public class CutoverDataSource implements DataSource {
   private final CutoverDriver driver = new CutoverDriver();
@@ -62,6 +63,36 @@ public class CutoverDataSource implements DataSource {
 
   public void setFlagValue(String value) {
     properties.setProperty("cutover.flag.value", value);
+  }
+
+  /** {@code cutover.flag.file}: the file the {@code file} provider watches. */
+  public void setFlagFile(String path) {
+    properties.setProperty("cutover.flag.file", path);
+  }
+
+  /** {@code cutover.flag.default}: the target until the flag source delivers its first value. */
+  public void setFlagDefault(String target) {
+    properties.setProperty("cutover.flag.default", target);
+  }
+
+  /** {@code cutover.instance}: this instance's id among the service's instances. */
+  public void setInstance(String instance) {
+    properties.setProperty("cutover.instance", instance);
+  }
+
+  /** {@code cutover.drain.timeout}, as the driver writes durations: {@code 5s}, {@code 250ms}, {@code 5000}. */
+  public void setDrainTimeout(String duration) {
+    properties.setProperty("cutover.drain.timeout", duration);
+  }
+
+  /** {@code cutover.barrier.timeout}, for example {@code 10s}. */
+  public void setBarrierTimeout(String duration) {
+    properties.setProperty("cutover.barrier.timeout", duration);
+  }
+
+  /** {@code cutover.gate.max-pause}, for example {@code 20s}. */
+  public void setGateMaxPause(String duration) {
+    properties.setProperty("cutover.gate.max-pause", duration);
   }
 
   /** Any further settings, Cutover's or PgJDBC's, as JDBC properties. */

@@ -4,16 +4,20 @@ import dev.cutover.driver.config.CutoverSettings;
 import dev.cutover.driver.config.SettingSources;
 import dev.cutover.driver.jdbc.Connections;
 import dev.cutover.driver.switching.Router;
+import dev.cutover.driver.switching.RouterMXBean;
 import dev.cutover.driver.switching.SwitchListener;
+import dev.cutover.flags.CutoverVersion;
 import java.sql.Connection;
 import java.sql.Driver;
 import java.sql.DriverManager;
 import java.sql.DriverPropertyInfo;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Logger;
 
 /**
@@ -23,6 +27,7 @@ import java.util.logging.Logger;
  */
 public final class CutoverDriver implements Driver {
   private static final Map<CutoverSettings, Router> ROUTERS = new ConcurrentHashMap<>();
+  private static final List<RouterListener> ROUTER_LISTENERS = new CopyOnWriteArrayList<>();
 
   static {
     try {
@@ -56,9 +61,32 @@ public final class CutoverDriver implements Driver {
       if (router == null) {
         router = Router.start(settings);
         ROUTERS.put(settings, router);
+        for (RouterListener listener : ROUTER_LISTENERS) {
+          listener.started(router);
+        }
       }
       return router;
     }
+  }
+
+  /** The routers of this JVM now: one per distinct setting set in use (each pool has one). */
+  public static List<RouterMXBean> routers() {
+    return List.copyOf(ROUTERS.values());
+  }
+
+  /**
+   * Tells {@code listener} about every router that starts or stops from now on, and at once about
+   * those already running, so that it misses none (metrics register per-router gauges this way).
+   */
+  public static void addRouterListener(RouterListener listener) {
+    synchronized (ROUTERS) {
+      ROUTER_LISTENERS.add(listener);
+      ROUTERS.values().forEach(listener::started);
+    }
+  }
+
+  public static void removeRouterListener(RouterListener listener) {
+    ROUTER_LISTENERS.remove(listener);
   }
 
   /** Registers a listener told about every switch in this JVM, completed or aborted. */
@@ -76,8 +104,15 @@ public final class CutoverDriver implements Driver {
    */
   public static void shutdown() {
     synchronized (ROUTERS) {
-      ROUTERS.values().forEach(Router::close);
+      ROUTERS.values().forEach(CutoverDriver::close);
       ROUTERS.clear();
+    }
+  }
+
+  private static void close(Router router) {
+    router.close();
+    for (RouterListener listener : ROUTER_LISTENERS) {
+      listener.stopped(router);
     }
   }
 
@@ -89,7 +124,7 @@ public final class CutoverDriver implements Driver {
     synchronized (ROUTERS) {
       ROUTERS.values().removeIf(router -> {
         if (router.getService().equals(service)) {
-          router.close();
+          close(router);
           return true;
         }
         return false;
@@ -107,14 +142,15 @@ public final class CutoverDriver implements Driver {
     return new DriverPropertyInfo[0];
   }
 
+  /** The major number of Cutover's version ({@link CutoverVersion}). */
   @Override
   public int getMajorVersion() {
-    return 0;
+    return CutoverVersion.major();
   }
 
   @Override
   public int getMinorVersion() {
-    return 1;
+    return CutoverVersion.minor();
   }
 
   /** Not compliant: PostgreSQL itself is not, and we add nothing to that. */

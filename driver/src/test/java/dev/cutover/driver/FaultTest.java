@@ -1,8 +1,8 @@
 package dev.cutover.driver;
 
-import static dev.cutover.flags.LaunchDarklyPayloads.patch;
-import static dev.cutover.flags.LaunchDarklyPayloads.put;
-import static dev.cutover.flags.LaunchDarklyPayloads.stringFlag;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.patch;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.put;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.stringFlag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
@@ -13,7 +13,7 @@ import dev.cutover.driver.control.Fence;
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.flags.RoutingFlags;
-import dev.cutover.flags.SseStandIn;
+import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import java.sql.Connection;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.cutover.driver.switching.RouterNames;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -14,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import javax.management.ObjectName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -120,7 +120,7 @@ class FlagProviderSettingsTest {
 
   private static void assertNoRouter(String service) throws Exception {
     assertThat(ManagementFactory.getPlatformMBeanServer().queryNames(
-            new ObjectName("dev.cutover:type=Router,service=" + ObjectName.quote(service) + ",*"), null))
+            RouterNames.pattern(service), null))
         .as("router MBeans of %s after a failed connect", service)
         .isEmpty();
   }

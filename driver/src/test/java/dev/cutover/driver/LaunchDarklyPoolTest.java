@@ -1,14 +1,14 @@
 package dev.cutover.driver;
 
-import static dev.cutover.flags.LaunchDarklyPayloads.FLAG_KEY;
-import static dev.cutover.flags.LaunchDarklyPayloads.patch;
-import static dev.cutover.flags.LaunchDarklyPayloads.put;
-import static dev.cutover.flags.LaunchDarklyPayloads.stringFlag;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.FLAG_KEY;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.patch;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.put;
+import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.stringFlag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.flags.RoutingFlags;
-import dev.cutover.flags.SseStandIn;
+import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;

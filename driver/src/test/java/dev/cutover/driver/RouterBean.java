@@ -1,5 +1,6 @@
 package dev.cutover.driver;
 
+import dev.cutover.driver.switching.RouterNames;
 import java.lang.management.ManagementFactory;
 import java.util.Set;
 import javax.management.MBeanServer;
@@ -12,8 +13,7 @@ final class RouterBean {
   /** Whether any router (instance) of {@code service} holds transactions at its gate. */
   static boolean anyHolding(String service) throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-    for (ObjectName n : server.queryNames(
-        new ObjectName("dev.cutover:type=Router,service=" + ObjectName.quote(service) + ",*"), null)) {
+    for (ObjectName n : server.queryNames(RouterNames.pattern(service), null)) {
       if ((Boolean) server.getAttribute(n, "Holding")) {
         return true;
       }
@@ -23,8 +23,7 @@ final class RouterBean {
 
   static Object attribute(String service, String name) throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-    Set<ObjectName> names = server.queryNames(
-        new ObjectName("dev.cutover:type=Router,service=" + ObjectName.quote(service) + ",*"), null);
+    Set<ObjectName> names = server.queryNames(RouterNames.pattern(service), null);
     if (names.size() != 1) {
       throw new AssertionError("expected one router MBean for " + service + ", found " + names);
     }

@@ -2,12 +2,13 @@ package dev.cutover.flags;
 
 /**
  * A flag source whose answer lives in a {@link Decision}: the part every watching source shares
- * (the current target, listeners, the count of rejected values).
+ * (the current target, listeners, the count of rejected values). Sources in other artifacts (the
+ * LaunchDarkly one) extend it too.
  */
-abstract class DecidingFlag implements RoutingFlag {
-  final Decision decision;
+public abstract class DecidingFlag implements RoutingFlag {
+  protected final Decision decision;
 
-  DecidingFlag(Decision decision) {
+  protected DecidingFlag(Decision decision) {
     this.decision = decision;
   }
 

@@ -7,13 +7,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The current routing target of one flag source, its listeners and its record of rejected values.
+ * The current routing target of one flag source, its listeners and its record of rejected values:
+ * the part every watching source shares ({@link DecidingFlag}).
  *
  * <p>Concurrency: {@link #target()} is a volatile read and may be called from any thread. {@link
  * #adopt} and {@link #reject} are called only from the source's single update thread, so listeners
  * hear changes in the order they happened and never concurrently with themselves.
  */
-final class Decision {
+public final class Decision {
   private static final Logger LOG = LoggerFactory.getLogger(Decision.class);
 
   /** Distinct bad values remembered for log-once; past this every bad value is still counted. */
@@ -27,29 +28,33 @@ final class Decision {
   private final AtomicLong rejected = new AtomicLong();
   private volatile Target target;
 
-  Decision(String source, Target initial) {
+  /**
+   * @param source names the source in log lines (never a secret)
+   * @param initial the target until the source delivers one
+   */
+  public Decision(String source, Target initial) {
     this.source = source;
     this.target = initial;
   }
 
-  Target target() {
+  public Target target() {
     return target;
   }
 
-  long rejected() {
+  public long rejected() {
     return rejected.get();
   }
 
-  void addListener(FlagListener listener) {
+  public void addListener(FlagListener listener) {
     listeners.add(listener);
   }
 
-  void removeListener(FlagListener listener) {
+  public void removeListener(FlagListener listener) {
     listeners.remove(listener);
   }
 
   /** Makes {@code next} the target and tells the listeners, when it differs from the current one. */
-  void adopt(Target next) {
+  public void adopt(Target next) {
     Target previous = target;
     if (previous == next) {
       return;
@@ -63,7 +68,7 @@ final class Decision {
    * Counts a value that is not a routing target and keeps the current one. Each distinct value is
    * logged once, so a flag stuck on a bad value does not flood the log.
    */
-  void reject(String value, String why) {
+  public void reject(String value, String why) {
     rejected.incrementAndGet();
     if (warnOnce("value:" + value)) {
       LOG.error(
@@ -79,7 +84,7 @@ final class Decision {
    * True the first time {@code what} is seen, for problems that should be logged once. Callers
    * prefix {@code what} with the kind of problem so that kinds do not collide.
    */
-  boolean warnOnce(String what) {
+  public boolean warnOnce(String what) {
     return reported.size() < MAX_REMEMBERED && reported.add(what);
   }
 

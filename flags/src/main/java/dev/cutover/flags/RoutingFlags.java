@@ -2,7 +2,10 @@ package dev.cutover.flags;
 
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -16,11 +19,14 @@ import java.util.function.Function;
  * <ul>
  *   <li>{@code fixed} (the default): {@value #VALUE}, {@code old} unless set; see {@link FixedFlag}.
  *   <li>{@code manual}: the in-JVM flag named {@value #KEY}; see {@link ManualFlag}.
- *   <li>{@code launchdarkly}: the LaunchDarkly flag {@value #KEY}; see {@link LaunchDarklyFlag} for
- *       its settings ({@code cutover.flag.ld.*}).
+ *   <li>{@code launchdarkly}: the LaunchDarkly flag {@value #KEY}, from the artifact {@value
+ *       #LAUNCHDARKLY_ARTIFACT}, which must be on the class path; see its {@code LaunchDarklyFlag}
+ *       for the settings ({@code cutover.flag.ld.*}).
  *   <li>{@code file}: the text file {@value #FILE}, with {@value #DEFAULT} while its content is not
  *       a target; see {@link FileFlag}.
  * </ul>
+ *
+ * <p>Any other name is looked up among the {@link FlagProvider}s on the class path.
  */
 public final class RoutingFlags {
   public static final String PROVIDER = "cutover.flag.provider";
@@ -71,6 +77,8 @@ public final class RoutingFlags {
   public static final Set<String> SECRETS = Set.of(LD_SDK_KEY);
 
   private static final String PROVIDERS = "launchdarkly, file, fixed, manual";
+  /** The artifact that brings the {@code launchdarkly} provider (and the LaunchDarkly SDK). */
+  public static final String LAUNCHDARKLY_ARTIFACT = "dev.cutover:cutover-flags-launchdarkly";
 
   private RoutingFlags() {}
 
@@ -86,7 +94,7 @@ public final class RoutingFlags {
   }
 
   static RoutingFlag open(Map<String, String> values, Function<String, String> env) {
-    Settings settings = new Settings(values);
+    FlagSettings settings = new FlagSettings(values);
     String provider = values.getOrDefault(PROVIDER, "fixed");
     switch (provider.trim()) {
       case "fixed":
@@ -94,15 +102,40 @@ public final class RoutingFlags {
       case "manual":
         return ManualFlag.named(settings.required(KEY, "the name of the in-JVM flag to follow"));
       case "launchdarkly":
-        return LaunchDarklyFlag.open(LaunchDarklySettings.from(settings, env));
+        return provider("launchdarkly")
+            .orElseThrow(() -> new IllegalArgumentException(PROVIDER + "=launchdarkly needs the LaunchDarkly flag source"
+                + " on the class path: add the dependency " + LAUNCHDARKLY_ARTIFACT + ":" + CutoverVersion.get()
+                + " (it brings the LaunchDarkly SDK), or route by cutover.flag.provider=file"))
+            .open(settings, env);
       case "file":
         return FileFlag.open(
             path(settings.required(FILE, "the text file holding old or new")),
             settings.target(DEFAULT, Target.OLD));
       default:
-        throw new IllegalArgumentException(
-            PROVIDER + "=" + provider + " is not a flag provider: use one of " + PROVIDERS);
+        return provider(provider.trim().toLowerCase(Locale.ROOT))
+            .orElseThrow(() -> new IllegalArgumentException(
+                PROVIDER + "=" + provider + " is not a flag provider: use one of " + PROVIDERS))
+            .open(settings, env);
     }
+  }
+
+  /**
+   * The provider of that name on the class path: the thread's context class loader is asked
+   * first (an application server's or Spring Boot's), then the one that loaded this class.
+   */
+  static Optional<FlagProvider> provider(String name) {
+    ClassLoader context = Thread.currentThread().getContextClassLoader();
+    Optional<FlagProvider> found = context == null ? Optional.empty() : find(name, context);
+    return found.isPresent() ? found : find(name, RoutingFlags.class.getClassLoader());
+  }
+
+  private static Optional<FlagProvider> find(String name, ClassLoader loader) {
+    for (FlagProvider p : ServiceLoader.load(FlagProvider.class, loader)) {
+      if (p.name().equals(name)) {
+        return Optional.of(p);
+      }
+    }
+    return Optional.empty();
   }
 
   private static Path path(String value) {

@@ -1,9 +1,10 @@
 /**
  * Where the routing decision comes from: a {@link dev.cutover.flags.RoutingFlag} says whether the
  * old or the new database should serve, and tells listeners when that changes. {@link
- * dev.cutover.flags.RoutingFlags#open} builds one from the driver's settings: {@link
- * dev.cutover.flags.LaunchDarklyFlag} (production), {@link dev.cutover.flags.FileFlag}
- * (rehearsals), {@link dev.cutover.flags.FixedFlag}, {@link dev.cutover.flags.ManualFlag}.
+ * dev.cutover.flags.RoutingFlags#open} builds one from the driver's settings: the LaunchDarkly
+ * flag (production; its own artifact, {@code cutover-flags-launchdarkly}, found as a {@link
+ * dev.cutover.flags.FlagProvider}), {@link dev.cutover.flags.FileFlag} (rehearsals), {@link
+ * dev.cutover.flags.FixedFlag}, {@link dev.cutover.flags.ManualFlag}.
  *
  * <h2>Design notes</h2>
  *

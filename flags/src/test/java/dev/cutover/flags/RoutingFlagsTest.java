@@ -3,14 +3,10 @@ package dev.cutover.flags;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class RoutingFlagsTest {
-  private static final String SDK_KEY = "sdk-routing-flags-secret-0003";
-
   @Test
   void open_noProvider_fixedOld() {
     RoutingFlag flag = RoutingFlags.open(Map.of());
@@ -29,56 +25,13 @@ class RoutingFlagsTest {
   }
 
   @Test
-  void open_launchdarklyWithoutFlagKey_throwsNamingKey() {
-    Map<String, String> settings = launchDarkly();
-    settings.remove(RoutingFlags.KEY);
-
-    assertThatThrownBy(() -> RoutingFlags.open(settings, name -> null))
+  void open_launchdarklyWithoutItsArtifact_namesTheArtifactToAdd() {
+    // This module's tests run without cutover-flags-launchdarkly, as an application without it would.
+    assertThatThrownBy(() -> RoutingFlags.open(
+            Map.of(RoutingFlags.PROVIDER, "launchdarkly", RoutingFlags.KEY, "app-db-cutover")))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("cutover.flag.key is required");
-  }
-
-  @Test
-  void open_launchdarklyWithoutSdkKey_throwsNamingSettingAndVariable() {
-    Map<String, String> settings = launchDarkly();
-    settings.remove(RoutingFlags.LD_SDK_KEY);
-
-    assertThatThrownBy(() -> RoutingFlags.open(settings, name -> null))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("cutover.flag.ld.sdk-key")
-        .hasMessageContaining("LD_SDK_KEY");
-  }
-
-  @Test
-  void open_badStartWait_throwsNamingKeyAndValueButNotSdkKey() {
-    Map<String, String> settings = launchDarkly();
-    settings.put(RoutingFlags.LD_START_WAIT, "5s");
-
-    assertThatThrownBy(() -> RoutingFlags.open(settings, name -> null))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("cutover.flag.ld.start-wait=5s")
-        .satisfies(e -> assertThat(e.getMessage()).doesNotContain(SDK_KEY));
-  }
-
-  @Test
-  void open_badUri_throwsNamingKeyAndValue() {
-    Map<String, String> settings = launchDarkly();
-    settings.put(RoutingFlags.LD_RELAY_URI, "relay.internal:8030");
-
-    assertThatThrownBy(() -> RoutingFlags.open(settings, name -> null))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("cutover.flag.ld.relay-uri=relay.internal:8030");
-  }
-
-  @Test
-  void open_badDefault_throwsNamingKey() {
-    Map<String, String> settings = launchDarkly();
-    settings.put(RoutingFlags.DEFAULT, "blue");
-
-    assertThatThrownBy(() -> RoutingFlags.open(settings, name -> null))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("cutover.flag.default")
-        .hasMessageContaining("blue");
+        .hasMessageContaining("cutover.flag.provider=launchdarkly")
+        .hasMessageContaining("dev.cutover:cutover-flags-launchdarkly:" + CutoverVersion.get());
   }
 
   @Test
@@ -89,42 +42,9 @@ class RoutingFlagsTest {
   }
 
   @Test
-  void from_sdkKeyOnlyInEnvironment_usesEnvironment() {
-    Map<String, String> settings = launchDarkly();
-    settings.remove(RoutingFlags.LD_SDK_KEY);
-
-    LaunchDarklySettings parsed =
-        LaunchDarklySettings.from(
-            new Settings(settings), name -> name.equals("LD_SDK_KEY") ? SDK_KEY : null);
-
-    assertThat(parsed.sdkKey()).isEqualTo(SDK_KEY);
-  }
-
-  @Test
-  void from_sdkKeyInSettingAndEnvironment_settingWins() {
-    LaunchDarklySettings parsed =
-        LaunchDarklySettings.from(new Settings(launchDarkly()), name -> "from-environment");
-
-    assertThat(parsed.sdkKey()).isEqualTo(SDK_KEY);
-  }
-
-  @Test
-  void from_defaults_streamingOldDefaultServiceGeneratedInstance() {
-    LaunchDarklySettings parsed = LaunchDarklySettings.from(new Settings(launchDarkly()), n -> null);
-
-    assertThat(parsed.polling()).isFalse();
-    assertThat(parsed.defaultTarget()).isEqualTo(Target.OLD);
-    assertThat(parsed.service()).isEqualTo("default");
-    assertThat(parsed.instance()).isNotBlank();
-    assertThat(parsed.startWait()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(parsed.sendEvents()).isTrue();
-  }
-
-  @Test
-  void toString_settings_masksSdkKey() {
-    LaunchDarklySettings parsed = LaunchDarklySettings.from(new Settings(launchDarkly()), n -> null);
-
-    assertThat(parsed.toString()).doesNotContain(SDK_KEY).contains("sdkKey=****");
+  void version_fromTheBuild_isTheProjectVersion() {
+    assertThat(CutoverVersion.get()).matches("\\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
+    assertThat(CutoverVersion.get()).startsWith(CutoverVersion.major() + "." + CutoverVersion.minor() + ".");
   }
 
   @Test
@@ -149,13 +69,5 @@ class RoutingFlagsTest {
             "cutover.flag.ld.start-wait",
             "cutover.flag.ld.events");
     assertThat(RoutingFlags.SETTINGS).containsAll(RoutingFlags.SECRETS);
-  }
-
-  private static Map<String, String> launchDarkly() {
-    Map<String, String> settings = new HashMap<>();
-    settings.put(RoutingFlags.PROVIDER, "launchdarkly");
-    settings.put(RoutingFlags.KEY, "app-db-cutover");
-    settings.put(RoutingFlags.LD_SDK_KEY, SDK_KEY);
-    return settings;
   }
 }

@@ -32,11 +32,20 @@ public final class Endpoint {
   }
 
   /**
-   * An endpoint from a {@code jdbc:postgresql://host:port/database} URL; {@code user} and
-   * {@code password} may be null (then the URL's own, or PgJDBC's defaults, apply).
+   * An endpoint from a {@code jdbc:postgresql://host:port/database} URL, a {@code postgres://} URI
+   * or a libpq key=value string ({@link ConnectionString}); {@code user} and {@code password} may be
+   * null (then the URL's own, or PgJDBC's defaults, apply). A user or password inside a URI or
+   * key=value string wins over the ones given apart, which are defaults from the environment.
    */
   public static Endpoint of(Side side, String url, String user, String password) {
-    return new Endpoint(side, url, user, password, null);
+    ConnectionString parsed;
+    try {
+      parsed = ConnectionString.parse(url);
+    } catch (IllegalArgumentException e) {
+      return new Endpoint(side, url, user, password, null); // connect() says what is wrong with it
+    }
+    return new Endpoint(side, parsed.jdbcUrl(), parsed.user() != null ? parsed.user() : user,
+        parsed.password() != null ? parsed.password() : password, null);
   }
 
   /**
@@ -94,9 +103,10 @@ public final class Endpoint {
   private Connection connect(Properties extra) throws ReplicatorException {
     if (!PGJDBC.acceptsURL(url)) {
       String hint = url.startsWith("jdbc:cutover:") ? "use the plain jdbc:postgresql: URL of each database"
-          : "use jdbc:postgresql://host:port/database";
+          : "use jdbc:postgresql://host:port/database, postgres://user@host:port/database or host=... dbname=...";
       throw new ReplicatorException(Failure.CONNECTION,
-          side.label() + ": '" + maskedUrl() + "' is not a PostgreSQL JDBC URL", hint + " in --" + side.label() + "-url");
+          side.label() + ": '" + Sql.maskSecrets(maskedUrl()) + "' is not a PostgreSQL JDBC URL",
+          hint + " in --" + side.label() + "-url");
     }
     Properties p = new Properties();
     if (user != null) {

@@ -121,12 +121,21 @@ public final class Replicator {
 
   /** Preflight of both sides for the engine the databases allow; changes nothing. */
   public CheckReport check() throws Exception {
-    return check(Capture.AUTO);
+    return check(List.of(), Capture.AUTO);
   }
 
-  /** Preflight of both sides for the engine {@code requested} comes to; changes nothing. */
-  public CheckReport check(Capture requested) throws Exception {
-    return translate(() -> Preflight.run(old, nw, names, requested));
+  /** Preflight for the engine the databases allow, and of what the application's roles may do on new; changes nothing. */
+  public CheckReport check(List<String> appRoles) throws Exception {
+    return check(appRoles, Capture.AUTO);
+  }
+
+  /**
+   * Preflight of both sides for the engine {@code requested} comes to, and of what the
+   * application's roles may do on new; changes nothing (privileges it can only learn by trying are
+   * tried in transactions that are rolled back).
+   */
+  public CheckReport check(List<String> appRoles, Capture requested) throws Exception {
+    return translate(() -> Preflight.run(old, nw, names, List.copyOf(appRoles), requested));
   }
 
   /** Copies old's schema into an empty new database with pg_dump. */
@@ -273,7 +282,7 @@ public final class Replicator {
     } catch (SQLException e) {
       if ("42501".equals(e.getSQLState())) {
         throw new ReplicatorException(Failure.PRIVILEGE, "permission denied: " + firstLine(e.getMessage()),
-            "connect as the tables' owner or a superuser (RDS: a member of rds_superuser)", e);
+            "run `cutover-replicator check`, which names each privilege this step needs and the grant that gives it", e);
       }
       throw e;
     }

@@ -149,7 +149,7 @@ final class LoadWorker implements Runnable {
     String state = e instanceof SQLException && ((SQLException) e).getSQLState() != null
         ? ((SQLException) e).getSQLState()
         : "none (" + e.getClass().getSimpleName() + ")";
-    timeline.failed(ended);
+    timeline.failed(began, ended);
     ledger.failed(new Ledger.Failure(instance, operation, state, String.valueOf(e.getMessage()), began, ended));
   }
 

@@ -41,6 +41,7 @@ final class Rehearsal {
   private final RehearsalPlan plan;
   private final PrintStream out;
   private final long began = System.nanoTime();
+  private final Instant startedAt = Instant.now();
 
   Rehearsal(RehearsalPlan plan, PrintStream out) {
     this.plan = plan;
@@ -87,8 +88,9 @@ final class Rehearsal {
   }
 
   /** What the load phase produced, up to and including verification. */
-  private record Ran(Prepared prepared, Report.Setup setup, List<String> wayBack, List<Flip> flips, Ledger ledger,
-      Timeline timeline, Verification verification, List<String> problems, double loadSeconds, double verifySeconds) {}
+  private record Ran(Prepared prepared, Report.Environment environment, Report.Setup setup, List<String> wayBack,
+      List<Flip> flips, Ledger ledger, Timeline timeline, Verification verification, List<String> problems,
+      double loadSeconds, double verifySeconds) {}
 
   private Report run(RehearsalDatabases databases, FlagControl flag, double serversSeconds) throws Exception {
     Replication replication = null;
@@ -287,7 +289,9 @@ final class Rehearsal {
         databases.embedded() ? "embedded, created by the rehearsal" : "given (--old-url, --new-url)", flag.describe(),
         plan.instances(), plan.poolSize(), plan.rate(), plan.flips(), plan.phase().toMillis() / 1000.0, plan.houses(),
         plan.users(), catalog.seededBookings(), replication.describe());
-    return new Ran(prepared, setup, wayBack, flips, ledger, timeline, verification, problems, loadSeconds, verifySeconds);
+    Report.Environment environment = RunEnvironment.describe(startedAt, databases, flag.describe());
+    return new Ran(prepared, environment, setup, wayBack, flips, ledger, timeline, verification, problems, loadSeconds,
+        verifySeconds);
   }
 
   private Report report(Ran ran, Report.ReplicationSummary replication, Report.Timings timings) {
@@ -300,7 +304,7 @@ final class Rehearsal {
     List<String> summaries = new ArrayList<>();
     int completed = 0;
     for (Flip flip : flips) {
-      flipResults.add(flipResult(flip, timeline.secondsAt(flip.atNanos()), seconds));
+      flipResults.add(flipResult(flip, timeline, seconds));
       for (SwitchEvent e : flip.events()) {
         summaries.add(e.summary());
         if (e.outcome() == Outcome.COMPLETED) {
@@ -357,15 +361,23 @@ final class Rehearsal {
             verification.duplicatesAcknowledged() + verification.duplicatesStored() == 0),
         new Report.Check("failed transactions that began after a flip", String.valueOf(after), after == 0),
         new Report.Check("own writes not read back by the same instance", String.valueOf(unread), unread == 0),
+        new Report.Check("flips rehearsed (at least one)", String.valueOf(flips.size()), !flips.isEmpty()),
         new Report.Check("switches completed", completed + "/" + expected, completed == expected),
         new Report.Check("rows that differ between old and new (replicator verify)",
             verification.replicated() == null ? "not run" : String.valueOf(verification.replicated().differences()),
             verification.tablesMatch()));
-    return new Report(ran.setup(), invariants, replication, flipResults, load, new Report.FailureKinds(before, inFlight, after),
+    return new Report(ran.environment(), ran.setup(), invariants, replication, flipResults, load, new Report.FailureKinds(before, inFlight, after),
         bySqlState, errorSamples, afterDetails, seconds, summaries, verification, List.copyOf(ran.problems()), timings);
   }
 
-  private Report.FlipResult flipResult(Flip flip, double atSecond, List<Timeline.Second> seconds) {
+  /** Transactions shown before a flip's first switch and after its last. */
+  private static final long AROUND_MILLIS = 250;
+  /** At most this long after the flip, however long a switch took. */
+  private static final long AFTER_LIMIT_MILLIS = 5_000;
+
+  private Report.FlipResult flipResult(Flip flip, Timeline timeline, List<Timeline.Second> seconds) {
+    double atSecond = timeline.secondsAt(flip.atNanos());
+    List<Report.InstanceSwitch> instances = new ArrayList<>();
     long gateWaits = 0;
     double gateMax = 0;
     double gateP99 = 0;
@@ -380,6 +392,10 @@ final class Rehearsal {
     for (SwitchEvent e : flip.events()) {
       // The event ends at `at` and began `total` earlier, when its gate closed.
       double closed = Duration.between(flip.atWall(), e.at().minus(e.total())).toNanos() / 1e6;
+      instances.add(new Report.InstanceSwitch(e.instance(), e.outcome().name().toLowerCase(Locale.ROOT), e.leader(), closed,
+          millis(e.drain()), millis(e.coordinate()), millis(e.fence()), millis(e.barrier()), millis(e.sequences()),
+          millis(e.total()), e.gateWaits(), millis(e.gateWaitMax()), millis(e.gateWaitP99()), e.rolledBack(), e.prewarmed(),
+          e.reason()));
       closedMin = Math.min(closedMin, closed);
       closedMax = Math.max(closedMax, closed);
       gateWaits += e.gateWaits();
@@ -399,9 +415,12 @@ final class Rehearsal {
     int first = (int) Math.floor(atSecond);
     double transactionMax = seconds.stream().filter(s -> s.second() >= first && s.second() <= first + 1)
         .mapToDouble(Timeline.Second::maxMillis).max().orElse(0);
-    return new Report.FlipResult(flip.number(), flip.to().value(), atSecond, completed, plan.instances(),
-        flip.events().isEmpty() ? 0 : closedMin, closedMax, gateWaits, gateMax, gateP99, drain, barrier, total, rolledBack,
-        transactionMax, flip.armMillis(), aborts);
+    instances.sort(java.util.Comparator.comparing(Report.InstanceSwitch::instance));
+    long after = Math.min(AFTER_LIMIT_MILLIS, Math.round(closedMax + total) + AROUND_MILLIS);
+    return new Report.FlipResult(flip.number(), flip.to().value(), atSecond, flip.atWall().toString(), completed,
+        plan.instances(), flip.events().isEmpty() ? 0 : closedMin, closedMax, gateWaits, gateMax, gateP99, drain, barrier,
+        total, rolledBack, transactionMax, flip.armMillis(), aborts, List.copyOf(instances),
+        timeline.around(flip.atNanos(), AROUND_MILLIS, after));
   }
 
   /** An exception's message for the report, with any password masked (a subscription's connection string holds one). */

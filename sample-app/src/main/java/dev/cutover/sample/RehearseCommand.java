@@ -23,7 +23,7 @@ import picocli.CommandLine.TypeConversionException;
             + " copy and replicate old into new, runs simulated instances through the Cutover driver, flips the flag"
             + " (there and back by default) arming replication the other way after each flip, verifies that nothing was"
             + " lost, cleans up, and writes a report (table here, JSON and HTML in --report-dir).",
-        "Exit code: 0 every invariant held, 1 an invariant broke, 2 bad options, 3 could not run.", ""},
+        "Exit code: 0 every invariant held, 1 an invariant broke or no flip was rehearsed, 2 bad options, 3 could not run.", ""},
     footer = {"",
         "Environment: CUTOVER_OLD_USER and CUTOVER_NEW_USER (defaults of --old-user, --new-user); CUTOVER_OLD_PASSWORD"
             + " and CUTOVER_NEW_PASSWORD (the only way to give passwords; never printed); LD_SDK_KEY (default of"
@@ -73,7 +73,8 @@ final class RehearseCommand implements Callable<Integer> {
       description = "Load before the first flip, between flips and after the last: 10s, 1500ms, 1m (default: 10s).")
   Duration phase = DEFAULTS.phase();
 
-  @Option(names = "--report-dir", paramLabel = "DIR", description = "Where report.json and report.html go (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--report-dir", paramLabel = "DIR", description = "Where each run's report.json and report.html go, in a folder"
+      + " named by its start, with latest/ pointing at the newest (default: ${DEFAULT-VALUE}).")
   Path reportDir = DEFAULTS.reportDir();
 
   @Option(names = "--seed", description = "Seeds the data and the load (default: ${DEFAULT-VALUE}).")
@@ -85,7 +86,8 @@ final class RehearseCommand implements Callable<Integer> {
   String oldUrl;
 
   @Option(names = "--new-url", paramLabel = "JDBC_URL", description = "An existing, empty database to move to (superuser,"
-      + " or RDS rds_superuser); required with --old-url.")
+      + " or on 16+ pg_create_subscription and SET on session_replication_role; `cutover-replicator check` names what is"
+      + " missing); required with --old-url.")
   String newUrl;
 
   @Option(names = "--old-user", paramLabel = "ROLE", description = "Role on the old database (default: CUTOVER_OLD_USER, else the URL's).")
@@ -149,13 +151,14 @@ final class RehearseCommand implements Callable<Integer> {
     }
     ReportTable.print(report, out);
     try {
-      Path written = ReportFiles.write(report, plan.reportDir());
-      out.println("Report: " + written.resolve(ReportFiles.JSON).toAbsolutePath() + " and " + ReportFiles.HTML);
+      Path written = ReportFiles.writeRun(report, plan.reportDir(), java.time.Instant.parse(report.environment().runAt()));
+      out.println("Report: " + written.resolve(ReportFiles.HTML).toAbsolutePath() + " and " + ReportFiles.JSON
+          + " (also " + plan.reportDir().resolve(ReportFiles.LATEST).resolve(ReportFiles.HTML) + ")");
     } catch (IOException e) {
       err.println("rehearse: cannot write the report to " + plan.reportDir() + ": " + e.getMessage());
       return CANNOT_RUN;
     }
-    return report.passed() ? PASSED : BROKEN;
+    return report.passed() && !report.flips().isEmpty() ? PASSED : BROKEN;
   }
 
   /**

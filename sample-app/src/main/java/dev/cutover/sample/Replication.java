@@ -83,7 +83,7 @@ final class Replication {
 
   /** The replicator's preflight; changes nothing. */
   CheckReport check() throws Exception {
-    return replicator.check(capture);
+    return replicator.check(java.util.List.of(), capture);
   }
 
   /**

@@ -6,6 +6,7 @@ import java.util.Map;
 /**
  * Everything a rehearsal found, in the shape the table, the JSON and the HTML page show it.
  *
+ * @param environment when, with what and on what it ran, with the caveats that limit what it shows
  * @param setup what ran
  * @param invariants the checks that decide the exit code
  * @param replication what the replicator found and did: check, initial copy, the way back, cleanup
@@ -21,10 +22,21 @@ import java.util.Map;
  * @param problems anything that went wrong in the rehearsal itself (also breaks it)
  * @param timings how long each stage took
  */
-record Report(Setup setup, List<Check> invariants, ReplicationSummary replication, List<FlipResult> flips, LoadTotals load, FailureKinds failures,
+record Report(Environment environment, Setup setup, List<Check> invariants, ReplicationSummary replication, List<FlipResult> flips, LoadTotals load, FailureKinds failures,
     Map<String, Long> errorsBySqlState, List<String> errorSamples, List<String> failedAfterFlip,
     List<Timeline.Second> seconds,
     List<String> switchSummaries, Verification verification, List<String> problems, Timings timings) {
+
+  /**
+   * When, with what and on what the rehearsal ran: a go/no-go record names its conditions.
+   *
+   * @param runAt when it started (UTC, ISO-8601)
+   * @param machine processors, memory, operating system and Java of the machine that ran it
+   * @param oldSettings the old server's version and the settings that bear on the figures
+   * @param caveats what limits the figures (servers on the same host, fsync off, ...)
+   */
+  record Environment(String runAt, String cutoverVersion, String machine, Map<String, String> oldSettings,
+      Map<String, String> newSettings, List<String> caveats) {}
 
   /**
    * What ran.
@@ -55,10 +67,19 @@ record Report(Setup setup, List<Check> invariants, ReplicationSummary replicatio
    * over instances. {@code gateClosed*} say how long after the flag file changed the instances'
    * gates closed (each router notices the flag, then opens its connections, then closes its gate); {@code armMillis} is how long arming the way back took afterwards (-1: not done).
    */
-  record FlipResult(int number, String to, double atSecond, int switchesCompleted, int switchesExpected,
+  record FlipResult(int number, String to, double atSecond, String atTime, int switchesCompleted, int switchesExpected,
       double gateClosedMinMillis, double gateClosedMaxMillis, long gateWaits, double gateWaitMaxMillis, double gateWaitP99Millis, double drainMaxMillis,
       double barrierMaxMillis, double totalMaxMillis, int rolledBack, double transactionMaxMillis, long armMillis,
-      List<String> abortReasons) {}
+      List<String> abortReasons, List<InstanceSwitch> instances, List<Timeline.TxPoint> transactions) {}
+
+  /**
+   * One instance's switch in a flip, in milliseconds; {@code gateClosedMillis} counts from the
+   * moment the flag changed, the phases follow one another from there (fence, barrier and
+   * sequences on the leader only; a follower's check of the barrier is part of its coordinate).
+   */
+  record InstanceSwitch(String instance, String outcome, boolean leader, double gateClosedMillis, double drainMillis,
+      double coordinateMillis, double fenceMillis, double barrierMillis, double sequencesMillis, double totalMillis,
+      long gateWaits, double gateWaitMaxMillis, double gateWaitP99Millis, int rolledBack, int prewarmed, String reason) {}
 
   /** Totals over the whole load. */
   record LoadTotals(double seconds, long committed, double perSecond, long bookingsAcknowledged, long contendedWins,
@@ -86,5 +107,13 @@ record Report(Setup setup, List<Check> invariants, ReplicationSummary replicatio
 
   boolean passed() {
     return problems.isEmpty() && invariants.stream().allMatch(Check::ok);
+  }
+
+  /** The verdict in words: go only when every invariant held and at least one flip was rehearsed. */
+  String verdict() {
+    if (flips.isEmpty() && problems.isEmpty()) {
+      return "No go: no flip was rehearsed (--flips 0), so nothing was shown";
+    }
+    return passed() ? "Go: every invariant held" : "No go: an invariant broke";
   }
 }

@@ -30,10 +30,13 @@ final class ReportPage {
         .append("th{background:#f3f3f3}td.l,th.l{text-align:left}.ok{color:#17803d;font-weight:600}.bad{color:#c62828;font-weight:700}")
         .append(".verdict{font-size:1.4em;padding:.5em 1em;border-radius:6px;display:inline-block}")
         .append(".pass{background:#e6f4ea}.fail{background:#fdecea}code,pre{font-size:.85em}pre{white-space:pre-wrap}")
+        .append("#run-metadata td,#run-metadata th{text-align:left}.caveat{color:#8a4b00}")
         .append("</style></head><body>\n");
     h.append("<h1>Cutover rehearsal</h1>\n");
-    h.append("<p class=\"verdict ").append(r.passed() ? "pass\">Passed: every invariant held" : "fail\">Failed: an invariant broke")
+    boolean go = r.passed() && !r.flips().isEmpty();
+    h.append("<p id=\"verdict\" class=\"verdict ").append(go ? "pass" : "fail").append("\">").append(esc(r.verdict()))
         .append("</p>\n");
+    metadata(h, r.environment());
     h.append("<p>").append(esc(s.oldServer())).append(" &rarr; ").append(esc(s.newServer())).append("<br>")
         .append(String.format(Locale.ROOT, "%d instances &times; %d connections, %d tx/s target, %d flip(s), %.0f s per phase;"
             + " %d houses, %d users, %d seeded bookings", s.instances(), s.poolSize(), s.rate(), s.flips(), s.phaseSeconds(),
@@ -60,7 +63,8 @@ final class ReportPage {
         new Series("p50", "#2e7d32", Timeline.Second::p50Millis),
         new Series("p99", "#ef6c00", Timeline.Second::p99Millis),
         new Series("max", "#6a1b9a", Timeline.Second::maxMillis)), seconds));
-    h.append("<h2>Replication lag</h2>\n").append(chart(r, "unconfirmed WAL of the running replication", "kB", List.of(
+    h.append("<h2>Replication lag</h2>\n<p>A gap in a line is a second in which the lag could not be measured, not a lag of 0.</p>\n")
+        .append(chart(r, "unconfirmed WAL of the running replication", "kB", List.of(
         new Series("lag", "#00838f", x -> x.lagBytes() < 0 ? Double.NaN : x.lagBytes() / 1024.0)), seconds))
         .append(chart(r, "heartbeat lag of the running replication (resolution: the 100 ms beat)", "ms", List.of(
             new Series("lag", "#00838f", x -> x.lagMillis() < 0 ? Double.NaN : x.lagMillis())), seconds));
@@ -77,6 +81,9 @@ final class ReportPage {
           f.transactionMaxMillis(), f.armMillis() < 0 ? "-" : String.valueOf(f.armMillis())));
     }
     h.append("</table>\n");
+    for (Report.FlipResult f : r.flips()) {
+      flip(h, f);
+    }
 
     Report.LoadTotals l = r.load();
     Report.FailureKinds k = r.failures();
@@ -134,7 +141,6 @@ final class ReportPage {
         .append(row("cleanup", String.join("\n", rs.cleanup())))
         .append("</table>\n");
 
-    h.append("<h2>Switch events</h2>\n<pre>").append(esc(String.join("\n", r.switchSummaries()))).append("</pre>\n");
     Report.Timings t = r.timings();
     h.append(String.format(Locale.ROOT, "<p>Timing: servers or connect %.1f s, tables + seed %.1f s, check + initial copy + catch-up"
         + " %.1f s, load %.1f s, verify %.1f s, cleanup %.1f s; total %.1f s.</p>%n", t.serversSeconds(), t.setupSeconds(),
@@ -181,18 +187,19 @@ final class ReportPage {
     int legendX = WIDTH - RIGHT - 170 * series.size();
     for (int i = 0; i < series.size(); i++) {
       Series s = series.get(i);
+      // A second without a value ends the line: unknown is drawn as a gap, never as zero.
       StringBuilder points = new StringBuilder();
       for (Timeline.Second sec : seconds) {
         double v = s.value().applyAsDouble(sec);
         if (!Double.isFinite(v)) {
+          polyline(svg, s.color(), points);
           continue;
         }
         double x = LEFT + plotW * (sec.second() + 0.5) / n;
         double y = TOP + plotH - (top == 0 ? 0 : plotH * v / top);
         points.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
       }
-      svg.append("<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"").append(s.color()).append("\" points=\"")
-          .append(points.toString().trim()).append("\"/>\n");
+      polyline(svg, s.color(), points);
       int lx = legendX + 170 * i;
       svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"8\" width=\"12\" height=\"3\" fill=\"%s\"/>"
           + "<text x=\"%d\" y=\"14\">%s</text>%n", lx, s.color(), lx + 16, esc(s.name())));
@@ -200,6 +207,67 @@ final class ReportPage {
     svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>%n",
         LEFT, TOP, plotW, plotH));
     return svg.append("</svg>\n").toString();
+  }
+
+  /** Draws the points gathered so far as one line (a dot when there is one point) and starts afresh. */
+  private static void polyline(StringBuilder svg, String color, StringBuilder points) {
+    String p = points.toString().trim();
+    if (!p.isEmpty()) {
+      if (p.indexOf(' ') < 0) {
+        String[] xy = p.split(",");
+        svg.append("<circle cx=\"").append(xy[0]).append("\" cy=\"").append(xy[1]).append("\" r=\"2\" fill=\"").append(color)
+            .append("\"/>\n");
+      } else {
+        svg.append("<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"").append(color).append("\" points=\"").append(p)
+            .append("\"/>\n");
+      }
+    }
+    points.setLength(0);
+  }
+
+  /** When, with what and on what the rehearsal ran, and what limits its figures. */
+  private static void metadata(StringBuilder h, Report.Environment e) {
+    h.append("<section id=\"run-metadata\"><h2>Run</h2>\n<table>")
+        .append(row("run", e.runAt()))
+        .append(row("Cutover", e.cutoverVersion()))
+        .append(row("machine", e.machine()))
+        .append(row("old server", settings(e.oldSettings())))
+        .append(row("new server", settings(e.newSettings())))
+        .append("</table>\n");
+    if (!e.caveats().isEmpty()) {
+      h.append("<p>Caveats:</p><ul>");
+      for (String c : e.caveats()) {
+        h.append("<li class=\"caveat\">").append(esc(c)).append("</li>");
+      }
+      h.append("</ul>\n");
+    }
+    h.append("</section>\n");
+  }
+
+  private static String settings(Map<String, String> settings) {
+    StringBuilder s = new StringBuilder();
+    settings.forEach((k, v) -> s.append(s.length() == 0 ? "" : ", ").append(k).append(" = ").append(v));
+    return s.toString();
+  }
+
+  /** One flip: its timeline at millisecond resolution and a table of every instance's switch. */
+  private static void flip(StringBuilder h, Report.FlipResult f) {
+    h.append(String.format(Locale.ROOT, "<section class=\"flip\" id=\"flip-%d\"><h3>Flip %d to %s at %s (%.2f s into the load)</h3>%n",
+        f.number(), f.number(), f.to(), esc(f.atTime()), f.atSecond()));
+    h.append(FlipTimeline.svg(f));
+    h.append(String.format(Locale.ROOT, "<table id=\"flip-%d-instances\"><tr><th class=\"l\">instance</th><th>outcome</th><th>role</th>"
+        + "<th>gate closed ms after the flag</th><th>drain</th><th>coordinate</th><th>fence</th><th>barrier</th><th>sequences</th>"
+        + "<th>total</th><th>gate waits</th><th>gate max</th><th>gate p99</th><th>rolled back</th><th>pre-opened</th>"
+        + "<th class=\"l\">reason</th></tr>%n", f.number()));
+    for (Report.InstanceSwitch i : f.instances()) {
+      h.append(String.format(Locale.ROOT, "<tr><td class=\"l\">%s</td><td class=\"%s\">%s</td><td>%s</td><td>%.1f</td><td>%.1f</td>"
+              + "<td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%d</td><td>%.1f</td><td>%.1f</td><td>%d</td>"
+              + "<td>%d</td><td class=\"l\">%s</td></tr>%n", esc(i.instance()), "completed".equals(i.outcome()) ? "ok" : "bad",
+          i.outcome(), i.leader() ? "leader" : "follower", i.gateClosedMillis(), i.drainMillis(), i.coordinateMillis(),
+          i.fenceMillis(), i.barrierMillis(), i.sequencesMillis(), i.totalMillis(), i.gateWaits(), i.gateWaitMaxMillis(),
+          i.gateWaitP99Millis(), i.rolledBack(), i.prewarmed(), esc(i.reason())));
+    }
+    h.append("</table></section>\n");
   }
 
   /** 1, 2 or 5 times a power of ten, at least {@code max}. */
@@ -216,7 +284,7 @@ final class ReportPage {
     return 10 * magnitude;
   }
 
-  private static String number(double v) {
+  static String number(double v) {
     return v == Math.rint(v) ? String.valueOf((long) v) : String.format(Locale.ROOT, "%.2f", v);
   }
 
@@ -224,7 +292,7 @@ final class ReportPage {
     return "<tr><td class=\"l\">" + esc(name) + "</td><td class=\"l\">" + esc(value).replace("\n", "<br>") + "</td></tr>\n";
   }
 
-  private static String esc(String s) {
+  static String esc(String s) {
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
   }
 }

@@ -16,6 +16,13 @@ final class ReportTable {
         s.instances(), s.poolSize(), s.rate(), s.flips(), s.phaseSeconds(), s.houses(), s.users());
     line(out, "  databases: %s; flag: %s", s.databases(), s.flag());
     line(out, "  replication: %s", s.replication());
+    Report.Environment env = r.environment();
+    line(out, "  run %s, Cutover %s; %s", env.runAt(), env.cutoverVersion(), env.machine());
+    line(out, "  old: %s", env.oldSettings());
+    line(out, "  new: %s", env.newSettings());
+    for (String caveat : env.caveats()) {
+      line(out, "  caveat: %s", caveat);
+    }
     line(out, "");
     line(out, "Invariants");
     for (Report.Check c : r.invariants()) {
@@ -128,7 +135,7 @@ final class ReportTable {
         + " verify %.1f s, cleanup %.1f s; total %.1f s", t.serversSeconds(), t.setupSeconds(), t.replicationSeconds(), t.loadSeconds(),
         t.verifySeconds(), t.cleanupSeconds(), t.totalSeconds());
     line(out, "");
-    line(out, r.passed() ? "PASSED: every invariant held" : "FAILED: an invariant broke (see above)");
+    line(out, "%s", r.verdict().toUpperCase(java.util.Locale.ROOT));
   }
 
   private static void line(PrintStream out, String format, Object... args) {

@@ -3,6 +3,7 @@ package dev.cutover.sample;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.ConcurrentHistogram;
@@ -10,7 +11,8 @@ import org.HdrHistogram.Histogram;
 
 /**
  * Throughput, latency and replication lag second by second since the load began, plus the whole
- * run's latency. Transactions are counted in the second they ended.
+ * run's latency; and every transaction's start and end, so that the report can show the moments
+ * around a flip at millisecond resolution. Transactions are counted in the second they ended.
  */
 final class Timeline {
   private static final long MAX_LATENCY_MICROS = TimeUnit.MINUTES.toMicros(5);
@@ -28,7 +30,20 @@ final class Timeline {
     volatile double lagMillis = -1;
   }
 
+  /** One transaction as it happened: {@code kind} is committed, conflict (lost the race) or failed. */
+  private record Tx(long beganNanos, long endedNanos, String kind) {}
+
+  /**
+   * A transaction around a flip, relative to the moment the flag changed.
+   *
+   * @param endedMillis when it ended, in ms after the flag changed (negative: before)
+   * @param latencyMillis how long it took
+   * @param kind committed, conflict or failed
+   */
+  record TxPoint(double endedMillis, double latencyMillis, String kind) {}
+
   private final long startNanos;
+  private final ConcurrentLinkedQueue<Tx> transactions = new ConcurrentLinkedQueue<>();
   private final ConcurrentHashMap<Integer, Bucket> seconds = new ConcurrentHashMap<>();
   private final ConcurrentHistogram overall = new ConcurrentHistogram(MAX_LATENCY_MICROS, 3);
 
@@ -49,6 +64,7 @@ final class Timeline {
     Bucket b = bucket(endedNanos);
     b.committed.increment();
     record(b, beganNanos, endedNanos);
+    transactions.add(new Tx(beganNanos, endedNanos, "committed"));
   }
 
   /** A booking that lost the race for its night: a completed transaction, counted apart. */
@@ -56,10 +72,25 @@ final class Timeline {
     Bucket b = bucket(endedNanos);
     b.conflicts.increment();
     record(b, beganNanos, endedNanos);
+    transactions.add(new Tx(beganNanos, endedNanos, "conflict"));
   }
 
-  void failed(long endedNanos) {
+  void failed(long beganNanos, long endedNanos) {
     bucket(endedNanos).failed.increment();
+    transactions.add(new Tx(beganNanos, endedNanos, "failed"));
+  }
+
+  /** Transactions that ended between {@code before} ms before {@code atNanos} and {@code after} ms after it, oldest first. */
+  List<TxPoint> around(long atNanos, long beforeMillis, long afterMillis) {
+    List<TxPoint> points = new ArrayList<>();
+    for (Tx t : transactions) {
+      double ended = (t.endedNanos() - atNanos) / 1e6;
+      if (ended >= -beforeMillis && ended <= afterMillis) {
+        points.add(new TxPoint(ended, (t.endedNanos() - t.beganNanos()) / 1e6, t.kind()));
+      }
+    }
+    points.sort(java.util.Comparator.comparingDouble(TxPoint::endedMillis));
+    return points;
   }
 
   void lag(long atNanos, long bytes, double millis) {

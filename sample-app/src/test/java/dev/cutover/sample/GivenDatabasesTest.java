@@ -72,12 +72,13 @@ class GivenDatabasesTest {
 
     System.out.println(printed());
     assertThat(exit).as("exit code").isEqualTo(RehearseCommand.PASSED);
-    String report = Files.readString(reportDir.resolve(ReportFiles.JSON));
+    Path latest = reportDir.resolve(ReportFiles.LATEST);
+    String report = Files.readString(latest.resolve(ReportFiles.JSON));
     assertThat(report).startsWith("{\n  \"passed\": true").contains("\"databases\": \"given (--old-url, --new-url)\"",
         "\"table\": \"public.guestbook\"");
     assertThat(out.toString(StandardCharsets.UTF_8)).containsPattern("public\\.guestbook +old +25 rows, new +25 rows  same")
         .contains("rows that differ between old and new (replicator verify)");
-    for (String text : List.of(printed(), report, Files.readString(reportDir.resolve(ReportFiles.HTML)))) {
+    for (String text : List.of(printed(), report, Files.readString(latest.resolve(ReportFiles.HTML)))) {
       assertThat(text).doesNotContain(OLD_PASSWORD, NEW_PASSWORD);
     }
     try (Connection o = oldServer.connect("given_old"); Connection n = newServer.connect("given_new")) {

@@ -440,17 +440,17 @@ public final class Router implements RouterMXBean {
   }
 
   private static ObjectName objectName(String service, String instance, long id) {
-    try {
-      return new ObjectName("dev.cutover:type=Router,service=" + ObjectName.quote(service) + ",instance="
-          + ObjectName.quote(instance) + ",id=" + id);
-    } catch (javax.management.MalformedObjectNameException e) {
-      throw new IllegalArgumentException("cutover.service=" + service + " cannot name an MBean", e);
-    }
+    return RouterNames.of(service, instance, id);
   }
 
   @Override
   public String getService() {
     return settings.service();
+  }
+
+  @Override
+  public String getInstance() {
+    return instance;
   }
 
   @Override

@@ -4,6 +4,9 @@ package dev.cutover.driver.switching;
 public interface RouterMXBean {
   String getService();
 
+  /** This instance's id among the service's instances ({@code cutover.instance}, or host:pid:n). */
+  String getInstance();
+
   /** {@code old} or {@code new}. */
   String getServing();
 

@@ -1,5 +1,7 @@
 package dev.cutover.replicator.capture;
 
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -11,9 +13,10 @@ import java.util.List;
  * Which engine replicates, and why: logical replication when nothing stands in its way, trigger
  * capture when something does or when asked for. What can be seen from here: the source's version
  * (the native engine needs 12 or newer; 9.6 has no logical decoding at all), its
- * {@code wal_level}, whether the role on old may create replication slots, whether the role on new
- * may create subscriptions. What cannot: whether new's server can reach old's at all (a private
- * network); then ask for {@code --capture triggers}.
+ * {@code wal_level}, whether the role on old may create replication slots (tried). What cannot:
+ * whether new's server can reach old's at all (a private network); then ask for
+ * {@code --capture triggers}. A role on new that may not subscribe does not change the engine: that
+ * is a grant to add, which check names with the other privileges.
  *
  * @param engine {@link Capture#LOGICAL} or {@link Capture#TRIGGERS}
  * @param requested what was asked for
@@ -37,11 +40,8 @@ public record EngineChoice(Capture engine, Capture requested, List<String> block
     if (major >= 10 && !"logical".equals(wal)) {
       blockers.add("old has wal_level = " + wal + ", not logical");
     }
-    if (!Catalog.canReplicate(old)) {
+    if (major >= 10 && !Capabilities.probe(old, Side.OLD).slots()) {
       blockers.add("role " + Catalog.currentUser(old) + " on old may not create replication slots (no REPLICATION)");
-    }
-    if (!Catalog.canSkipTriggers(nw)) {
-      blockers.add("role " + Catalog.currentUser(nw) + " on new may not create subscriptions");
     }
     Capture engine = switch (requested) {
       case LOGICAL -> Capture.LOGICAL;

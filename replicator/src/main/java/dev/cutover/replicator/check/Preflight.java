@@ -3,10 +3,15 @@ package dev.cutover.replicator.check;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Names;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.capture.CaptureChecks;
 import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.Finding.Severity;
+import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.privileges.Gap;
+import dev.cutover.replicator.privileges.Requirements;
+import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
@@ -19,10 +24,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -43,24 +50,33 @@ public final class Preflight {
     this.engine = engine;
   }
 
-  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names) throws Exception {
-    return run(oldEp, newEp, names, Capture.AUTO);
+  /**
+   * @param appRoles the application's roles ({@code --app-role}): their privileges on new are checked
+   */
+  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles) throws Exception {
+    return run(oldEp, newEp, names, appRoles, Capture.AUTO);
   }
 
-  /** The preflight for the engine {@code requested} comes to (see {@link EngineChoice}); it says which and why. */
-  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, Capture requested) throws Exception {
+  /**
+   * The preflight for the engine {@code requested} comes to (see {@link EngineChoice}); its first
+   * finding says which and why.
+   */
+  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles, Capture requested)
+      throws Exception {
     try (Connection o = oldEp.connect(); Connection n = newEp.connect()) {
       Preflight p = new Preflight(o, n, names, EngineChoice.decide(o, n, requested));
-      p.add(p.triggers() || p.engine.blockers().isEmpty() ? Severity.INFO : Severity.ERROR, "both", "engine",
-          "engine: " + p.engine.explain(), p.triggers() || p.engine.blockers().isEmpty() ? ""
-              : "fix what stands in the way, or use --capture triggers (or auto)");
+      boolean clear = p.triggers() || p.engine.blockers().isEmpty();
+      p.add(clear ? Severity.INFO : Severity.ERROR, "both", "engine", "engine: " + p.engine.explain(),
+          clear ? "" : "fix what stands in the way, or use --capture triggers (or auto)");
       p.versions();
       if (p.triggers()) {
         p.findings.addAll(CaptureChecks.run(o, n));
       } else {
         p.settings();
-        p.privileges();
+        p.privileges(oldEp, newEp);
       }
+      p.findings.addAll(RoleParity.check(o, n));
+      p.findings.addAll(AppRolePrivileges.check(o, n, appRoles));
       p.tables();
       p.sequences();
       p.extensions();
@@ -148,24 +164,29 @@ public final class Preflight {
     }
   }
 
-  private void privileges() throws SQLException {
-    for (Object[] side : new Object[][] {{old, "old"}, {nw, "new"}}) {
-      Connection c = (Connection) side[0];
-      String label = (String) side[1];
-      String user = Catalog.currentUser(c);
-      if (Catalog.superuser(c)) {
-        add(Severity.INFO, label, "privileges", "connected as superuser " + user, "");
-        continue;
-      }
-      if (!Catalog.canReplicate(c)) {
-        add(label.equals("old") ? Severity.ERROR : Severity.WARNING, label, "replication-privilege", "role " + user
-            + " may not create replication slots" + (label.equals("new") ? " (needed for reverse replication)" : ""),
-            "ALTER ROLE " + Sql.ident(user) + " REPLICATION (RDS: GRANT rds_replication TO " + Sql.ident(user) + ")");
-      }
-      if (!Catalog.canSkipTriggers(c)) {
-        add(label.equals("new") ? Severity.ERROR : Severity.WARNING, label, "subscription-privilege", "role " + user
-            + " may not create subscriptions or copy with triggers off" + (label.equals("old") ? " (needed for reverse replication)" : ""),
-            "connect as a superuser (RDS: a member of rds_superuser)");
+  /** What start needs (errors) and what the way back needs (warnings), by capability: see {@link Requirements}. */
+  private void privileges(Endpoint oldEp, Endpoint newEp) throws SQLException {
+    Capabilities o = Capabilities.probe(old, Side.OLD);
+    Capabilities n = Capabilities.probe(nw, Side.NEW);
+    add(Severity.INFO, "old", "privileges", o.summary(), "");
+    add(Severity.INFO, "new", "privileges", n.summary(), "");
+    List<Gap> start = new ArrayList<>(Requirements.start(o, n, Requirements.loginHasPassword(oldEp)));
+    if (n.subscriptions() && o.slots()) {
+      SubscriptionLogin.check(nw, Side.NEW, oldEp.conninfo(), Names.FORWARD).ifPresent(start::add);
+    }
+    List<Gap> wayBack = new ArrayList<>(Requirements.wayBack(n, o, Requirements.loginHasPassword(newEp)));
+    if (o.subscriptions() && n.slots()) {
+      SubscriptionLogin.check(old, Side.OLD, newEp.conninfo(), Names.REVERSE).ifPresent(wayBack::add);
+    }
+    Set<String> reported = new HashSet<>();
+    for (Gap g : start) {
+      reported.add(g.side() + g.code());
+      add(Severity.ERROR, g.side().label(), g.code(), g.message(), g.remedy());
+    }
+    for (Gap g : wayBack) {
+      if (reported.add(g.side() + g.code())) {
+        add(Severity.WARNING, g.side().label(), g.code(), g.message() + " (needed for reverse replication, the lossless way back)",
+            g.remedy());
       }
     }
   }
@@ -197,7 +218,8 @@ public final class Preflight {
             + " on new", "give new the same primary key as old");
       }
       indexes(t);
-      if (Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.quoted() + ")")) {
+      if (Sql.bool(nw, "SELECT has_table_privilege(?, 'SELECT')", t.regclass())
+          && Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.quoted() + ")")) {
         add(Severity.ERROR, "new", "table-not-empty", "table " + t + " on new already has rows; start copies into empty tables only",
             "TRUNCATE it on new, or create the schema into an empty database");
       }

@@ -15,6 +15,7 @@ final class CatchUpCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
+    Units.requirePositive(spec.commandLine(), "--timeout", timeout);
     Duration took = r.awaitCaughtUp(timeout);
     print(java.util.Map.of("millis", took.toMillis()), () -> out().println("caught up in " + Units.duration(took)));
     return 0;

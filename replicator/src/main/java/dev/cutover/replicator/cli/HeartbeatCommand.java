@@ -26,6 +26,8 @@ final class HeartbeatCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
+    Units.requirePositive(spec.commandLine(), "--interval", interval);
+    Units.requirePositive(spec.commandLine(), "--duration", duration);
     Side side = switch (source.toLowerCase(Locale.ROOT)) {
       case "old" -> Side.OLD;
       case "new" -> Side.NEW;

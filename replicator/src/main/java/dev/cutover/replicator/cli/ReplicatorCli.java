@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
     description = "Moves a live application's data from an old to a new PostgreSQL database with logical replication or trigger capture.",
     subcommands = {CheckCommand.class, SchemaCommand.class, StartCommand.class, ApplyCommand.class, StatusCommand.class, HeartbeatCommand.class,
         CatchUpCommand.class, SequencesCommand.class, ReverseCommand.class, VerifyCommand.class, CleanupCommand.class,
-        CommandLine.HelpCommand.class},
+        SwitchStatusCommand.class, SwitchAbortCommand.class, SwitchForceCommand.class, CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:success",
@@ -67,24 +67,27 @@ public final class ReplicatorCli {
     cli.setOut(out);
     cli.setErr(err);
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> failure(e, context));
-    cli.setParameterExceptionHandler((e, args1) -> {
-      err.println("cutover-replicator: " + e.getMessage());
-      CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
-      err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
-      err.flush();
-      return 2;
-    });
+    cli.setParameterExceptionHandler((e, args1) -> usage(e, err));
     int code = cli.execute(args);
     out.flush();
     err.flush();
     return code;
   }
 
+  /** A bad command line or option value: the problem, then the command's usage; exit code 2. */
+  private static int usage(CommandLine.ParameterException e, PrintWriter err) {
+    err.println("cutover-replicator: " + Sql.maskSecrets(e.getMessage()));
+    CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+    err.println();
+    e.getCommandLine().usage(err);
+    err.flush();
+    return 2;
+  }
+
   /** One line on standard error (and a JSON object on standard output with --json); the failure's exit code. */
   static int failure(Exception e, Context context) {
     if (e instanceof CommandLine.ParameterException pe) {
-      context.err.println("cutover-replicator: " + pe.getMessage());
-      return 2;
+      return usage(pe, context.err);
     }
     int code;
     String message;
@@ -150,8 +153,7 @@ public final class ReplicatorCli {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = ReplicatorCli.class.getPackage().getImplementationVersion();
-      return new String[] {"cutover-replicator " + (v == null ? "0.1.0-SNAPSHOT" : v)};
+      return new String[] {"cutover-replicator " + dev.cutover.flags.CutoverVersion.get()};
     }
   }
 }

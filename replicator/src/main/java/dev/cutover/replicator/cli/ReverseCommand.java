@@ -24,6 +24,7 @@ final class ReverseCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
+    Units.requirePositive(spec.commandLine(), "--drain-timeout", drainTimeout);
     if (prepare) {
       java.util.List<String> steps = r.prepareReverse();
       print(steps, () -> {

@@ -44,8 +44,19 @@ final class StartCommand extends BaseCommand {
   @Override
   int run(Replicator r) throws Exception {
     StartOptions defaults = StartOptions.defaults();
-    StartOptions options = new StartOptions(jobs == null ? defaults.jobs() : jobs,
-        chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, capture);
+    if (jobs != null && (jobs < 1 || jobs > 64)) {
+      throw Units.usage(spec.commandLine(), "--jobs must be between 1 and 64, not " + jobs);
+    }
+    if (chunkSize != null && chunkSize < 8192) {
+      throw Units.usage(spec.commandLine(), "--chunk-size must be at least 8kB, not " + chunkSize + " bytes");
+    }
+    StartOptions options;
+    try {
+      options = new StartOptions(jobs == null ? defaults.jobs() : jobs,
+          chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, capture);
+    } catch (IllegalArgumentException e) {
+      throw Units.usage(spec.commandLine(), "--maintenance-work-mem: " + e.getMessage());
+    }
     CopyProgress progress = new CopyProgress();
     StartReport report;
     if (noProgress) {

@@ -31,6 +31,9 @@ final class StatusCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
+    Units.requirePositive(spec.commandLine(), "--interval", interval);
+    Units.requireNonNegative(spec.commandLine(), "--count", count);
+    Units.requirePositive(spec.commandLine(), "--heartbeat-interval", heartbeatInterval);
     if (!watch) {
       show(r.status());
       return 0;

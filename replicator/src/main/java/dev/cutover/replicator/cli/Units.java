@@ -51,6 +51,29 @@ final class Units {
     }
   }
 
+  /** A bad option value: exit code 2 with the command's usage, like an unknown option. */
+  static CommandLine.ParameterException usage(CommandLine command, String message) {
+    return new CommandLine.ParameterException(command, message);
+  }
+
+  static void requirePositive(CommandLine command, String option, long value) {
+    if (value < 1) {
+      throw usage(command, option + " must be at least 1, not " + value);
+    }
+  }
+
+  static void requireNonNegative(CommandLine command, String option, long value) {
+    if (value < 0) {
+      throw usage(command, option + " must not be negative, not " + value);
+    }
+  }
+
+  static void requirePositive(CommandLine command, String option, Duration value) {
+    if (value != null && (value.isZero() || value.isNegative())) {
+      throw usage(command, option + " must be longer than 0, not " + value.toMillis() + "ms");
+    }
+  }
+
   static String bytes(long b) {
     if (b < 1024) {
       return b + " B";

@@ -28,6 +28,10 @@ final class VerifyCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
+    Units.requirePositive(spec.commandLine(), "--chunk-rows", chunkRows);
+    Units.requireNonNegative(spec.commandLine(), "--max-keys", maxKeys);
+    Units.requirePositive(spec.commandLine(), "--catch-up-timeout", catchUpTimeout);
+    Units.requirePositive(spec.commandLine(), "--jobs", jobs);
     VerifyReport report = r.verify(new Verifier.Options(chunkRows, 256, maxKeys, catchUpTimeout, 3, jobs));
     print(report, () -> {
       for (VerifyReport.TableResult t : report.tables()) {

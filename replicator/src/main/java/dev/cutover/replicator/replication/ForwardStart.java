@@ -5,12 +5,15 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.IndexSetAside;
 import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.copy.InitialCopy.TablePair;
 import dev.cutover.replicator.copy.Loader;
+import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
@@ -136,7 +139,9 @@ public final class ForwardStart {
       throw new ReplicatorException(Failure.PRECONDITION, "old has wal_level = " + walLevel + ", logical replication needs logical",
           "ALTER SYSTEM SET wal_level = logical and restart old (RDS: rds.logical_replication = 1 in the parameter group)");
     }
-    requirePrivileges(o, "old", n, "new");
+    Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
+        Requirements.loginHasPassword(old)), "start");
+    Requirements.requireLogin(n, Side.NEW, old.conninfo(), Names.FORWARD, "start");
     if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
       throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + Names.FORWARD + " from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");
@@ -162,24 +167,6 @@ public final class ForwardStart {
     if (!problems.isEmpty()) {
       throw new ReplicatorException(Failure.PRECONDITION, "new is not ready for the copy: " + String.join(", ", problems),
           "create the schema with `cutover-replicator schema` into an empty database (start copies into empty tables only)");
-    }
-  }
-
-  /**
-   * Fails with {@link Failure#PRIVILEGE} unless the source may create slots and publications and
-   * the target may subscribe and write with triggers off.
-   */
-  public static void requirePrivileges(Connection source, String sourceLabel, Connection target, String targetLabel)
-      throws SQLException, ReplicatorException {
-    if (!Catalog.canReplicate(source)) {
-      String user = Catalog.currentUser(source);
-      throw new ReplicatorException(Failure.PRIVILEGE, sourceLabel + ": role " + user + " may not create replication slots",
-          "ALTER ROLE " + Sql.ident(user) + " REPLICATION, or connect as a superuser (RDS: GRANT rds_replication TO " + Sql.ident(user) + ")");
-    }
-    if (!Catalog.canSkipTriggers(target)) {
-      String user = Catalog.currentUser(target);
-      throw new ReplicatorException(Failure.PRIVILEGE, targetLabel + ": role " + user + " may not create subscriptions nor copy with triggers off",
-          "connect to " + targetLabel + " as a superuser (RDS: a member of rds_superuser)");
     }
   }
 

@@ -9,6 +9,8 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.capture.CaptureReverse;
 import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -93,12 +95,14 @@ public final class Reverse {
         steps.add("nothing to prepare: with trigger capture, reverse can be armed at any time and both directions run together");
         return steps;
       }
+      Way back = Turn.of(o, n, old, nw, names).back();
+      Connection from = back.from() == old ? o : n;
+      // The reverse that must follow has to succeed: refuse now, not after the switch.
+      requirePrivileges(back, from, back.to() == old ? o : n, "reverse --prepare");
       if (Sql.majorVersion(o) >= 16 && Sql.majorVersion(n) >= 16) {
         steps.add("nothing to prepare: with 16+ on both sides, reverse can be armed at any time");
         return steps;
       }
-      Way back = Turn.of(o, n, old, nw, names).back();
-      Connection from = back.from() == old ? o : n;
       if (ControlSchema.installedVersion(from).isEmpty()) {
         throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on " + back.fromName(),
             "run `cutover-replicator start` first");
@@ -129,7 +133,7 @@ public final class Reverse {
       Way back = turn.back();
       Connection from = back.from() == old ? o : n;
       Connection to = back.to() == old ? o : n;
-      ForwardStart.requirePrivileges(from, back.fromName(), to, back.toName());
+      requirePrivileges(back, from, to, "reverse");
       if (ReplicationObjects.subscriptionExists(to, back.name())) {
         throw new ReplicatorException(Failure.PRECONDITION, back.toName() + " already has subscription " + back.name()
             + ": " + back.label() + " is armed", "see `cutover-replicator status`");
@@ -204,6 +208,16 @@ public final class Reverse {
                   + " `cutover-replicator reverse --prepare` before the next switch)"));
       return new Report(back.label(), mode, back.slot(), steps);
     }
+  }
+
+  /**
+   * Fails with {@link Failure#PRIVILEGE}, naming each grant, unless the role may arm {@code back} on
+   * both sides, or with {@link Failure#CONNECTION} when its subscription could not log in.
+   */
+  private static void requirePrivileges(Way back, Connection from, Connection to, String step) throws SQLException, ReplicatorException {
+    Requirements.require(Requirements.wayBack(Capabilities.probe(from, back.from().side()), Capabilities.probe(to, back.to().side()),
+        Requirements.loginHasPassword(back.from())), step);
+    Requirements.requireLogin(to, back.to().side(), back.from().conninfo(), back.name(), step);
   }
 
   private static void awaitFence(Connection fenced, String side, int major, Duration wait) throws SQLException, ReplicatorException {

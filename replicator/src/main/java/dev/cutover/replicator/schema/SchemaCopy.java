@@ -38,6 +38,8 @@ import java.util.stream.Collectors;
 public final class SchemaCopy {
   private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
   private static final String FENCE_TRIGGER = "CREATE TRIGGER cutover_fence ";
+  private static final String INSUFFICIENT_PRIVILEGE = "42501";
+  private static final Pattern DENIED = Pattern.compile("permission denied (?:for|to create) (database|schema|extension) \"?([^\"\\s]+)\"?");
 
   /**
    * @param pgDump the pg_dump to use; null to look on PATH and in /usr/lib/postgresql/(version)/bin
@@ -54,8 +56,12 @@ public final class SchemaCopy {
    * @param dumpBytes size of the schema dump
    * @param tables application tables on new afterwards
    * @param millis time taken
+   * @param ownersMapped old's owners that the connecting role cannot become on new, whose objects it
+   *     now owns itself ({@code --no-owner} chosen for them); empty when owners were kept or --no-owner was asked for
+   * @param warnings what was not carried over and why, one sentence each
    */
-  public record Report(String pgDump, int pgDumpMajor, long dumpBytes, int tables, long millis) {}
+  public record Report(String pgDump, int pgDumpMajor, long dumpBytes, int tables, long millis, List<String> ownersMapped,
+      List<String> warnings) {}
 
   private SchemaCopy() {}
 
@@ -87,24 +93,63 @@ public final class SchemaCopy {
             + " (pg_dump must be " + oldMajor + " or newer)",
             "install postgresql-client-" + oldMajor + " (or newer) and retry, or run: " + manualCommand(old, nw, options));
       }
-      byte[] dump = dump(tool.path, old, options);
-      String script = filter(new String(dump, StandardCharsets.UTF_8));
+      RestorePolicy policy = new RestorePolicy(n);
+      String user = Catalog.currentUser(n);
+      List<String> warnings = new ArrayList<>();
+      Options effective = options;
+      String dump = new String(dump(tool.path, old, options), StandardCharsets.UTF_8);
+      List<String> mapped = options.noOwner() ? List.of() : policy.ownersNotBecomable(dump);
+      if (!mapped.isEmpty()) {
+        effective = new Options(options.pgDump(), true, options.noPrivileges());
+        dump = new String(dump(tool.path, old, effective), StandardCharsets.UTF_8);
+        warnings.add("ownership mapped to " + user + ": it cannot become " + String.join(", ", mapped) + " on new, so it owns"
+            + " everything it creates there (as with --no-owner); `cutover-replicator check --app-role ROLE` names what the"
+            + " application's roles then lack on new");
+      }
+      if (!effective.noPrivileges()) {
+        policy.requireGrantees(dump);
+      }
+      RestorePolicy.Adjusted script = policy.adjust(filter(dump));
+      warnings.addAll(script.warnings());
       boolean auto = n.getAutoCommit();
       n.setAutoCommit(false);
       try (Statement s = n.createStatement()) {
         s.setEscapeProcessing(false);
-        s.execute(script);
+        s.execute(script.script());
         n.commit();
       } catch (SQLException e) {
         n.rollback();
+        if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+          String message = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+          throw new ReplicatorException(Failure.PRIVILEGE, "new: the schema could not be created as " + user + ": " + message
+              + " (schema changed nothing)", privilegeRemedy(message, user), e);
+        }
         throw e;
       } finally {
         n.setAutoCommit(auto);
         Sql.execute(n, "RESET search_path");
       }
       int tables = Catalog.applicationTables(n).size();
-      return new Report(tool.path, tool.major, dump.length, tables, (System.nanoTime() - t0) / 1_000_000);
+      return new Report(tool.path, tool.major, dump.length(), tables, (System.nanoTime() - t0) / 1_000_000, mapped,
+          List.copyOf(warnings));
     }
+  }
+
+  /** The grant that lets {@code role} run the statement the server refused, read from its message. */
+  static String privilegeRemedy(String message, String role) {
+    String r = Sql.ident(role);
+    Matcher m = DENIED.matcher(message);
+    if (m.find()) {
+      String object = Sql.ident(m.group(2));
+      return switch (m.group(1)) {
+        case "database" -> "GRANT CREATE ON DATABASE " + object + " TO " + r + ", as the database's owner, then run schema again";
+        case "schema" -> "GRANT CREATE ON SCHEMA " + object + " TO " + r + ", as the schema's owner, then run schema again";
+        default -> "CREATE EXTENSION " + object + " on new as a superuser (or the provider's admin role) first; schema then"
+            + " finds it installed";
+      };
+    }
+    return "grant " + r + " what that statement needs on new, or create that object there first as a role that may;"
+        + " `cutover-replicator check` names the privileges each step needs";
   }
 
   /** Leaves out psql meta-commands ({@code \restrict} in recent pg_dump) and our fence triggers. */
@@ -149,6 +194,11 @@ public final class SchemaCopy {
     }
     if (p.exitValue() != 0) {
       String message = new String(err.join(), StandardCharsets.UTF_8).trim().replace('\n', ' ');
+      if (message.contains("permission denied")) {
+        throw new ReplicatorException(Failure.PRIVILEGE, "pg_dump failed on old: " + message, "pg_dump reads and locks every"
+            + " object it dumps: connect to old as their owner, or GRANT SELECT on them (USAGE on their schemas) to "
+            + (old.user() == null ? "the role schema connects as" : Sql.ident(old.user())));
+      }
       throw new ReplicatorException(Failure.CONNECTION, "pg_dump failed on old: " + message,
           "check --old-url, --old-user and CUTOVER_OLD_PASSWORD");
     }

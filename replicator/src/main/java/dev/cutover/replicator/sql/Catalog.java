@@ -131,22 +131,6 @@ public final class Catalog {
     return Sql.bool(c, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
   }
 
-  /** Whether the current role may create replication slots: superuser, REPLICATION, or RDS's rds_replication/rds_superuser. */
-  public static boolean canReplicate(Connection c) throws SQLException {
-    return Sql.bool(c, "SELECT r.rolsuper OR r.rolreplication"
-        + " OR EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname IN ('rds_replication', 'rds_superuser', 'azure_pg_admin', 'cloudsqlsuperuser')"
-        + "   AND pg_has_role(r.oid, g.oid, 'member'))"
-        + " FROM pg_roles r WHERE r.rolname = current_user");
-  }
-
-  /** Whether the current role may set session_replication_role (superuser, or RDS rds_superuser). */
-  public static boolean canSkipTriggers(Connection c) throws SQLException {
-    return Sql.bool(c, "SELECT r.rolsuper"
-        + " OR EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname IN ('rds_superuser', 'azure_pg_admin', 'cloudsqlsuperuser')"
-        + "   AND pg_has_role(r.oid, g.oid, 'member'))"
-        + " FROM pg_roles r WHERE r.rolname = current_user");
-  }
-
   /** The current role's name. */
   public static String currentUser(Connection c) throws SQLException {
     return Sql.string(c, "SELECT current_user");

@@ -5,6 +5,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -27,14 +28,16 @@ public final class StatusReader {
 
   public static StatusReport read(Connection old, Connection nw, Names names) throws SQLException {
     List<StatusReport.Direction> directions = new ArrayList<>();
-    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, Names.FORWARD, names.forwardSlot());
+    boolean forwardExists = exists(old, nw, Names.FORWARD, names.forwardSlot());
+    boolean reverseExists = exists(nw, old, Names.REVERSE, names.reverseSlot());
+    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, Names.FORWARD, names.forwardSlot(), !reverseExists);
     if (forward == null) {
       forward = CaptureStatus.direction(Way.FORWARD, Side.OLD, old, nw);
     }
     if (forward != null) {
       directions.add(forward);
     }
-    StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, Names.REVERSE, names.reverseSlot());
+    StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, Names.REVERSE, names.reverseSlot(), !forwardExists);
     if (reverse == null) {
       reverse = CaptureStatus.direction(Way.REVERSE, Side.NEW, nw, old);
     }
@@ -44,8 +47,15 @@ public final class StatusReader {
     return new StatusReport(Instant.now(), directions);
   }
 
+  private static boolean exists(Connection source, Connection target, String subscription, String slot) throws SQLException {
+    return ReplicationObjects.subscriptionExists(target, subscription) || ReplicationObjects.slotExists(source, slot);
+  }
+
+  /**
+   * @param alone whether the other direction is absent: only then may the advice be {@code cleanup}, which removes both
+   */
   private static StatusReport.Direction direction(String name, Side sourceSide, Connection source, Connection target,
-      String subscription, String slotName) throws SQLException {
+      String subscription, String slotName, boolean alone) throws SQLException {
     boolean subExists = ReplicationObjects.subscriptionExists(target, subscription);
     boolean slotExists = ReplicationObjects.slotExists(source, slotName);
     if (!subExists && !slotExists) {
@@ -60,24 +70,34 @@ public final class StatusReader {
     Long applyErrors = null;
     Long syncErrors = null;
     Map<String, Long> conflicts = new LinkedHashMap<>();
+    boolean prepared = false;
     if (subExists) {
       enabled = Sql.bool(target, "SELECT subenabled FROM pg_subscription WHERE subname = ?"
           + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", subscription);
-      worker = Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = ? AND pid IS NOT NULL AND relid IS NULL)",
-          subscription);
-      try (PreparedStatement ps = target.prepareStatement("SELECT format('%I.%I', n.nspname, c.relname), r.srsubstate"
-          + " FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid JOIN pg_class c ON c.oid = r.srrelid"
-          + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.subname = ?"
-          + " AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1")) {
-        ps.setString(1, subscription);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            tables.put(rs.getString(1), tableState(rs.getString(2)));
+      Long oid = SubscriptionOid.of(target, subscription);
+      if (oid == null) {
+        worker = Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subname = ? AND pid IS NOT NULL"
+            + " AND relid IS NULL)", subscription);
+        problems.add("per-table states unknown: role " + Catalog.currentUser(target) + " may not read the oid of "
+            + subscription + " on " + targetLabel + " (pg_subscription.oid is for superusers before PostgreSQL 15), and another"
+            + " database of that server has a subscription of the same name");
+      } else {
+        worker = Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_stat_subscription WHERE subid = ? AND pid IS NOT NULL"
+            + " AND relid IS NULL)", oid);
+        try (PreparedStatement ps = target.prepareStatement("SELECT format('%I.%I', n.nspname, c.relname), r.srsubstate"
+            + " FROM pg_subscription_rel r JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            + " WHERE r.srsubid = ? ORDER BY 1")) {
+          ps.setLong(1, oid);
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              tables.put(rs.getString(1), tableState(rs.getString(2)));
+            }
           }
         }
       }
       if (Sql.majorVersion(target) >= 15) {
-        try (PreparedStatement ps = target.prepareStatement("SELECT * FROM pg_stat_subscription_stats WHERE subname = ?")) {
+        try (PreparedStatement ps = target.prepareStatement("SELECT * FROM pg_stat_subscription_stats WHERE subname = ?"
+            + (oid == null ? "" : " AND subid = " + oid))) {
           ps.setString(1, subscription);
           try (ResultSet rs = ps.executeQuery()) {
             if (rs.next()) {
@@ -106,9 +126,15 @@ public final class StatusReader {
       if (applyErrors != null && applyErrors > 0) {
         problems.add(applyErrors + " apply error(s) on " + targetLabel + " since statistics were reset; see its server log");
       }
+    } else if (ReplicationObjects.publicationExists(source, subscription)) {
+      prepared = true;
+      problems.add("slot " + slotName + " on " + sourceLabel + " holds the way back " + sourceLabel + " -> " + targetLabel
+          + ", made at the switch after `reverse --prepare`: run `cutover-replicator reverse` to stream from it (cleanup would"
+          + " drop it, and a flip back would then lose writes)");
     } else {
       problems.add("slot " + slotName + " on " + sourceLabel + " has no subscription on " + targetLabel
-          + ": it retains WAL for nothing; run cleanup");
+          + ": it retains WAL for nothing; " + (alone ? "run cleanup" : "drop it (SELECT pg_drop_replication_slot('" + slotName
+          + "') on " + sourceLabel + "); cleanup would also remove the other direction"));
     }
 
     StatusReport.Slot slot = null;
@@ -132,7 +158,7 @@ public final class StatusReader {
       if (slot != null) {
         if ("lost".equals(slot.walStatus())) {
           problems.add("slot " + slotName + " on " + sourceLabel + " lost WAL it needed (max_slot_wal_keep_size):"
-              + " replication cannot resume; run cleanup and start again");
+              + " replication cannot resume; " + redo(name, subscription, targetLabel, alone));
         } else if ("unreserved".equals(slot.walStatus())) {
           problems.add("slot " + slotName + " on " + sourceLabel + " is about to lose WAL (safe_wal_size "
               + slot.safeWalSizeBytes() + " bytes): resume the subscription now");
@@ -142,7 +168,8 @@ public final class StatusReader {
         }
       }
     } else {
-      problems.add("slot " + slotName + " on " + sourceLabel + " is missing: replication cannot run; run cleanup and start again");
+      problems.add("slot " + slotName + " on " + sourceLabel + " is missing: replication cannot run; "
+          + redo(name, subscription, targetLabel, alone));
     }
 
     Beats beats = beats(sourceSide, source, target, problems);
@@ -150,7 +177,9 @@ public final class StatusReader {
     Long beatAge = beats.ageMillis();
 
     String state;
-    if (slot == null || (slot.walStatus() != null && slot.walStatus().equals("lost"))) {
+    if (prepared) {
+      state = "prepared";
+    } else if (slot == null || (slot.walStatus() != null && slot.walStatus().equals("lost"))) {
       state = "broken";
     } else if (!subExists || !enabled || !worker) {
       state = "stopped";
@@ -161,6 +190,16 @@ public final class StatusReader {
     }
     return new StatusReport.Direction(name, sourceLabel, state, enabled, worker, tables, slot, lagBytes, beatLag, beatAge,
         applyErrors, syncErrors, conflicts, problems);
+  }
+
+  /** How to get a broken direction back: start over only when it is alone, else rebuild just this direction. */
+  private static String redo(String direction, String subscription, String target, boolean alone) {
+    if (alone && direction.equals("forward")) {
+      return "run cleanup and start again";
+    }
+    return "drop subscription " + subscription + " on " + target + " (ALTER SUBSCRIPTION " + subscription + " DISABLE; ALTER SUBSCRIPTION "
+        + subscription + " SET (slot_name = NONE); DROP SUBSCRIPTION " + subscription + ") and arm it again with"
+        + " `cutover-replicator reverse`" + (alone ? "" : "; cleanup would also remove the other direction");
   }
 
   /**

@@ -31,7 +31,8 @@ public record StatusReport(Instant at, List<Direction> directions) {
    *
    * @param name {@code forward} or {@code reverse}
    * @param source {@code old} or {@code new}: where the publication and the slot are
-   * @param state one word: {@code streaming}, {@code catching-up}, {@code stopped}, {@code broken}
+   * @param state one word: {@code streaming}, {@code catching-up}, {@code stopped}, {@code broken}, or {@code prepared}
+   *     (a way back whose slot the switch made, waiting for {@code reverse})
    * @param subscriptionEnabled whether the subscription is enabled
    * @param applyWorkerRunning whether an apply worker runs for it on the target
    * @param tables per table: {@code ready}, {@code init}, {@code data-copy}, {@code finished-copy}, {@code synchronized}

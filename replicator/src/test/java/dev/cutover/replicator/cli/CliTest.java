@@ -72,10 +72,10 @@ class CliTest {
 
   @Test
   void check_notAJdbcUrl_failsOnOneLineWithRemedyAndExitCode3() {
-    Run r = run("check", "--old-url", "postgres://db.example.com/app", "--new-url", "jdbc:postgresql://127.0.0.1:1/app");
+    Run r = run("check", "--old-url", "mysql://db.example.com/app", "--new-url", "jdbc:postgresql://127.0.0.1:1/app");
     assertThat(r.code()).isEqualTo(3);
-    assertThat(r.err().strip()).doesNotContain("\n").contains("old: 'postgres://db.example.com/app' is not a PostgreSQL JDBC URL")
-        .contains("use jdbc:postgresql://host:port/database in --old-url");
+    assertThat(r.err().strip()).doesNotContain("\n").contains("old: 'mysql://db.example.com/app' is not a PostgreSQL JDBC URL")
+        .contains("use jdbc:postgresql://host:port/database, postgres://user@host:port/database or host=... dbname=... in --old-url");
   }
 
   @Test

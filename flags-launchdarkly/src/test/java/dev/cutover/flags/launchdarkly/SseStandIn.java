@@ -1,0 +1,87 @@
+package dev.cutover.flags.launchdarkly;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * A LaunchDarkly streaming stand-in that, unlike WireMock, holds {@code GET /all} open: each
+ * connection gets {@code put} with the current flag, then every event {@link #send}s, as
+ * LaunchDarkly's own service does. Loopback only. Public (and in the flags test-jar) so that the
+ * driver's end-to-end tests can drive a live pool through it.
+ */
+public final class SseStandIn implements AutoCloseable {
+  private final HttpServer server;
+  private final ExecutorService threads = Executors.newCachedThreadPool();
+  private final List<OutputStream> streams = new CopyOnWriteArrayList<>();
+  private final CountDownLatch closed = new CountDownLatch(1);
+  private volatile String initialPut;
+  private final List<String> authorizations = new CopyOnWriteArrayList<>();
+
+  public SseStandIn(String initialPut) throws IOException {
+    this.initialPut = initialPut;
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.setExecutor(threads);
+    server.createContext("/all", this::stream);
+    server.start();
+  }
+
+  public String baseUrl() {
+    return "http://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  public List<String> authorizations() {
+    return authorizations;
+  }
+
+  public int openStreams() {
+    return streams.size();
+  }
+
+  /** Sends one SSE event to every open stream. */
+  public void send(String event) throws IOException {
+    byte[] bytes = event.getBytes(StandardCharsets.UTF_8);
+    for (OutputStream out : streams) {
+      synchronized (out) {
+        out.write(bytes);
+        out.flush();
+      }
+    }
+  }
+
+  private void stream(HttpExchange exchange) throws IOException {
+    authorizations.add(exchange.getRequestHeaders().getFirst("Authorization"));
+    exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
+    exchange.sendResponseHeaders(200, 0); // chunked, open-ended
+    OutputStream out = exchange.getResponseBody();
+    synchronized (out) {
+      out.write(initialPut.getBytes(StandardCharsets.UTF_8));
+      out.flush();
+    }
+    streams.add(out);
+    try {
+      closed.await(); // hold the stream open until the stand-in closes
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      streams.remove(out);
+      exchange.close();
+    }
+  }
+
+  @Override
+  public void close() {
+    closed.countDown();
+    server.stop(0);
+    threads.shutdownNow();
+  }
+}

@@ -1,0 +1,143 @@
+package dev.cutover.micrometer;
+
+import dev.cutover.driver.CutoverDriver;
+import dev.cutover.driver.RouterListener;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.RouterMXBean;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.switching.SwitchListener;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The Cutover driver's switches and routers as Micrometer meters, for any {@link MeterRegistry}:
+ * {@code new CutoverMetrics().bindTo(registry)}; close it to stop. Spring Boot's starter registers
+ * one for you.
+ *
+ * <p>Per switch and instance (tags {@code service}, {@code instance}, {@code outcome} = {@code
+ * completed} or {@code aborted}):
+ *
+ * <ul>
+ *   <li>{@code cutover.switches}: counter of switches.
+ *   <li>{@code cutover.switch.duration}: timer, gate closed to gate opened.
+ *   <li>{@code cutover.switch.phase} (extra tag {@code phase} = {@code drain}, {@code coordinate},
+ *       {@code fence}, {@code barrier}, {@code sequences}): timer per phase.
+ *   <li>{@code cutover.gate.wait.max}: timer of the longest wait of any transaction at the gate;
+ *       {@code cutover.gate.waits}: counter of transactions that waited.
+ *   <li>{@code cutover.transactions.rolled.back}: counter of stragglers rolled back with 40001.
+ * </ul>
+ *
+ * <p>Per router (tags {@code service}, {@code instance}), as gauges read when the registry
+ * publishes: {@code cutover.serving} (0 old, 1 new), {@code cutover.flag.health} (0 VALID, 1
+ * INTERRUPTED, 2 OFF), {@code cutover.switch.active} (1 while a switch holds the gate), {@code
+ * cutover.control.schema} (1 when both databases carry it). Gauges appear when a router starts and
+ * go when it stops.
+ *
+ * <p>Timers publish a percentile histogram, so dashboards can show a phase's p99 across instances.
+ * Listeners run on the switch thread and the driver's router registry: recording is a few
+ * counter and timer updates, nothing blocks.
+ */
+public final class CutoverMetrics implements MeterBinder, SwitchListener, RouterListener, AutoCloseable {
+  private static final String[] PHASES = {"drain", "coordinate", "fence", "barrier", "sequences"};
+
+  private volatile MeterRegistry registry;
+  private final Map<RouterMXBean, List<Meter>> routerMeters = new ConcurrentHashMap<>();
+
+  @Override
+  public void bindTo(MeterRegistry registry) {
+    this.registry = registry;
+    CutoverDriver.addSwitchListener(this);
+    CutoverDriver.addRouterListener(this);
+  }
+
+  @Override
+  public void onSwitch(SwitchEvent e) {
+    MeterRegistry r = registry;
+    if (r == null) {
+      return;
+    }
+    Tags tags = Tags.of("service", e.service(), "instance", e.instance(),
+        "outcome", e.outcome() == Outcome.COMPLETED ? "completed" : "aborted");
+    Counter.builder("cutover.switches").description("Switches that ended, by outcome").tags(tags).register(r).increment();
+    timer("cutover.switch.duration", "A switch from gate closed to gate opened", tags, r).record(e.total());
+    Duration[] phases = {e.drain(), e.coordinate(), e.fence(), e.barrier(), e.sequences()};
+    for (int i = 0; i < PHASES.length; i++) {
+      timer("cutover.switch.phase", "Time spent in one phase of a switch", tags.and("phase", PHASES[i]), r)
+          .record(phases[i]);
+    }
+    timer("cutover.gate.wait.max", "The longest wait of any transaction at the gate during a switch", tags, r)
+        .record(e.gateWaitMax());
+    Counter.builder("cutover.gate.waits").description("Transactions that waited at the gate").tags(tags).register(r)
+        .increment(e.gateWaits());
+    Counter.builder("cutover.transactions.rolled.back")
+        .description("Transactions still open after the drain timeout, rolled back with SQLState 40001")
+        .tags(tags).register(r).increment(e.rolledBack());
+  }
+
+  private static Timer timer(String name, String description, Tags tags, MeterRegistry r) {
+    return Timer.builder(name).description(description).tags(tags).publishPercentileHistogram().register(r);
+  }
+
+  @Override
+  public void started(RouterMXBean router) {
+    MeterRegistry r = registry;
+    if (r == null) {
+      return;
+    }
+    Tags tags = Tags.of("service", router.getService(), "instance", router.getInstance());
+    List<Meter> meters = new ArrayList<>();
+    meters.add(Gauge.builder("cutover.serving", router, b -> "new".equals(b.getServing()) ? 1 : 0)
+        .description("The database serving this router's connections: 0 old, 1 new").tags(tags).register(r));
+    meters.add(Gauge.builder("cutover.flag.health", router, CutoverMetrics::flagHealth)
+        .description("The routing flag's source: 0 VALID, 1 INTERRUPTED, 2 OFF (the last value stands)")
+        .tags(tags).register(r));
+    meters.add(Gauge.builder("cutover.switch.active", router, b -> b.isHolding() ? 1 : 0)
+        .description("1 while a switch holds new transactions at the gate").tags(tags).register(r));
+    meters.add(Gauge.builder("cutover.control.schema", router, b -> b.isControlSchemaPresent() ? 1 : 0)
+        .description("1 when both databases carry the control schema (fence and barrier possible)")
+        .tags(tags).register(r));
+    meters.add(FunctionCounter.builder("cutover.flag.rejected.values", router, RouterMXBean::getFlagRejectedValues)
+        .description("Flag values that were neither old nor new, ignored").tags(tags).register(r));
+    routerMeters.put(router, meters);
+  }
+
+  @Override
+  public void stopped(RouterMXBean router) {
+    List<Meter> meters = routerMeters.remove(router);
+    MeterRegistry r = registry;
+    if (meters != null && r != null) {
+      meters.forEach(r::remove);
+    }
+  }
+
+  private static double flagHealth(RouterMXBean router) {
+    switch (router.getFlagHealth().toUpperCase(Locale.ROOT)) {
+      case "VALID":
+        return 0;
+      case "INTERRUPTED":
+        return 1;
+      default:
+        return 2;
+    }
+  }
+
+  /** Stops listening and removes the per-router gauges; meters of past switches stay in the registry. */
+  @Override
+  public void close() {
+    CutoverDriver.removeSwitchListener(this);
+    CutoverDriver.removeRouterListener(this);
+    new ArrayList<>(routerMeters.keySet()).forEach(this::stopped);
+  }
+}

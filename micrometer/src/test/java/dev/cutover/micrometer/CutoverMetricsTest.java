@@ -1,0 +1,109 @@
+package dev.cutover.micrometer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.RouterMXBean;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.flags.Target;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The binder without Spring: a switch event and a router become the documented meters. */
+class CutoverMetricsTest {
+
+  @Test
+  void onSwitch_completedEvent_countsAndTimesEveryPhase() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (CutoverMetrics metrics = new CutoverMetrics()) {
+      metrics.bindTo(registry);
+
+      metrics.onSwitch(event(Outcome.COMPLETED));
+
+      assertThat(registry.get("cutover.switches").tags("service", "booking", "outcome", "completed").counter().count())
+          .isEqualTo(1);
+      assertThat(registry.get("cutover.switch.duration").tag("instance", "web-1").timer().totalTime(TimeUnit.MILLISECONDS))
+          .isEqualTo(42);
+      assertThat(registry.get("cutover.switch.phase").tag("phase", "barrier").timer().totalTime(TimeUnit.MILLISECONDS))
+          .isEqualTo(7);
+      assertThat(registry.get("cutover.switch.phase").timers()).hasSize(5);
+      assertThat(registry.get("cutover.gate.wait.max").timer().max(TimeUnit.MILLISECONDS)).isEqualTo(31);
+      assertThat(registry.get("cutover.gate.waits").counter().count()).isEqualTo(12);
+    }
+  }
+
+  @Test
+  void onSwitch_abortedEvent_countedApart() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (CutoverMetrics metrics = new CutoverMetrics()) {
+      metrics.bindTo(registry);
+      metrics.onSwitch(event(Outcome.COMPLETED));
+      metrics.onSwitch(event(Outcome.ABORTED));
+
+      assertThat(registry.get("cutover.switches").tag("outcome", "aborted").counter().count()).isEqualTo(1);
+      assertThat(registry.get("cutover.switches").tag("outcome", "completed").counter().count()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void started_router_gaugesFollowItUntilStopped() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    FakeRouter router = new FakeRouter();
+    RouterMXBean bean = router.bean();
+    try (CutoverMetrics metrics = new CutoverMetrics()) {
+      metrics.bindTo(registry);
+      metrics.started(bean);
+
+      assertThat(registry.get("cutover.serving").tag("service", "booking").gauge().value()).isZero();
+      router.serving = "new";
+      router.health = "INTERRUPTED";
+      router.holding = true;
+      assertThat(registry.get("cutover.serving").gauge().value()).isEqualTo(1);
+      assertThat(registry.get("cutover.flag.health").gauge().value()).isEqualTo(1);
+      assertThat(registry.get("cutover.switch.active").gauge().value()).isEqualTo(1);
+      router.health = "OFF";
+      assertThat(registry.get("cutover.flag.health").gauge().value()).isEqualTo(2);
+
+      metrics.stopped(bean);
+      assertThat(registry.find("cutover.serving").gauges()).isEmpty();
+    }
+  }
+
+  private static SwitchEvent event(Outcome outcome) {
+    return new SwitchEvent("booking", "web-1", "s-1", Target.OLD, Target.NEW, outcome,
+        outcome == Outcome.COMPLETED ? "" : "barrier timeout", true, 12, Duration.ofMillis(31), Duration.ofMillis(30),
+        Duration.ofMillis(3), Duration.ofMillis(20), Duration.ofMillis(2), Duration.ofMillis(7), Duration.ofMillis(1),
+        Duration.ofMillis(42), 0, 2, 10, List.of(), Instant.now());
+  }
+
+  /**
+   * A router as the MXBean shows it, with values a test can change; a proxy, so that attributes
+   * the MXBean gains later need no change here.
+   */
+  static final class FakeRouter {
+    volatile String serving = "old";
+    volatile String health = "VALID";
+    volatile boolean holding;
+
+    RouterMXBean bean() {
+      return (RouterMXBean) java.lang.reflect.Proxy.newProxyInstance(RouterMXBean.class.getClassLoader(),
+          new Class<?>[] {RouterMXBean.class}, (proxy, method, args) -> switch (method.getName()) {
+            case "getService" -> "booking";
+            case "getInstance" -> "web-1";
+            case "getServing", "getFlagTarget" -> serving;
+            case "getFlagHealth" -> health;
+            case "isHolding" -> holding;
+            case "isControlSchemaPresent" -> true;
+            case "hashCode" -> System.identityHashCode(proxy);
+            case "equals" -> proxy == args[0];
+            case "toString" -> "FakeRouter";
+            default -> method.getReturnType() == long.class ? 0L : method.getReturnType() == int.class ? 0
+                : method.getReturnType() == boolean.class ? false : "";
+          });
+    }
+  }
+}

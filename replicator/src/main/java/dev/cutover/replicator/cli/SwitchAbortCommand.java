@@ -1,0 +1,43 @@
+package dev.cutover.replicator.cli;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.operator.SwitchControl;
+import dev.cutover.replicator.operator.SwitchStatus;
+import dev.cutover.replicator.operator.SwitchStatusReader;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "switch-abort", mixinStandardHelpOptions = true,
+    description = {"Aborts a service's switch in progress: its leader lowers the fence and every instance stays where it was.",
+        "Goes through the control plane's own abort, so only roles granted the control plane may (exit 4 otherwise)."})
+final class SwitchAbortCommand extends BaseCommand {
+  @Option(names = "--service", paramLabel = "NAME", required = true, description = "The service whose switch to abort.")
+  String service;
+
+  @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "aborted by an operator (cutover-replicator switch-abort)",
+      description = "Why; it goes into every instance's switch event (default: ${DEFAULT-VALUE}).")
+  String reason;
+
+  @Override
+  int run(Replicator r) throws Exception {
+    SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), List.of(service));
+    SwitchStatus.Switch current = status.services().isEmpty() ? null : status.services().get(0).currentSwitch();
+    String outcome;
+    if (current == null || !current.inProgress()) {
+      outcome = "none";
+    } else {
+      outcome = SwitchControl.abort(current.recordedOn().equals(Side.OLD.label()) ? r.old() : r.nw(), service, reason);
+    }
+    String result = outcome;
+    print(Map.of("service", service, "outcome", result), () -> out().println(switch (result) {
+      case "none" -> "no switch of " + service + " is in progress";
+      case "released" -> "the switch of " + service + " was released already; the decision stands";
+      case "aborted" -> "the switch of " + service + " is aborted and its fence lowered";
+      default -> "abort of " + service + "'s switch requested: its leader aborts at its next step";
+    }));
+    return 0;
+  }
+}

@@ -1,0 +1,81 @@
+package dev.cutover.replicator.cli;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.operator.SwitchStatus;
+import dev.cutover.replicator.operator.SwitchStatusReader;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "switch-status", mixinStandardHelpOptions = true,
+    description = {"Shows each service's switch as the control schema on both sides records it.",
+        "Live instances with their heartbeat age, the side each serves and its phase in a switch; the fence on each side;"
+            + " the current or last switch with its state, leader and reason. Read-only; needs the role that installed the"
+            + " control schema (or a superuser). --watch repeats it."})
+final class SwitchStatusCommand extends BaseCommand {
+  @Option(names = "--service", paramLabel = "NAME", description = "Only this service (repeatable; default: every service found).")
+  List<String> services = new ArrayList<>();
+
+  @Option(names = "--watch", description = "Print again every --interval until interrupted (or --count times).")
+  boolean watch;
+
+  @Option(names = "--interval", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "1s",
+      description = "Time between prints with --watch (default: ${DEFAULT-VALUE}).")
+  Duration interval;
+
+  @Option(names = "--count", paramLabel = "N", defaultValue = "0", description = "With --watch, stop after N prints (0: never).")
+  int count;
+
+  @Override
+  int run(Replicator r) throws Exception {
+    Units.requireNonNegative(spec.commandLine(), "--count", count);
+    Units.requirePositive(spec.commandLine(), "--interval", interval);
+    for (int i = 0; i == 0 || watch && (count == 0 || i < count); i++) {
+      if (i > 0) {
+        Thread.sleep(interval.toMillis());
+      }
+      SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), services);
+      print(status, () -> render(status));
+    }
+    return 0;
+  }
+
+  private void render(SwitchStatus s) {
+    out().printf(Locale.ROOT, "control schema: old %s, new %s; fence: old %s, new %s%n", version(s.controlSchema().get("old")),
+        version(s.controlSchema().get("new")), fence(s.fence().get("old")), fence(s.fence().get("new")));
+    if (s.services().isEmpty()) {
+      out().println("no service has connected through the Cutover driver yet");
+    }
+    for (SwitchStatus.Service service : s.services()) {
+      out().printf(Locale.ROOT, "%nservice %s: %d live instance(s)%n", service.name(), service.live());
+      out().printf(Locale.ROOT, "  %-40s %-7s %12s  %-4s %s%n", "instance", "serving", "heartbeat", "live", "phase");
+      for (SwitchStatus.Instance i : service.instances()) {
+        out().printf(Locale.ROOT, "  %-40s %-7s %12s  %-4s %s%n", i.name(), i.serving(), Units.millis(i.heartbeatAgeMillis()) + " ago",
+            i.live() ? "yes" : "no", i.phase());
+      }
+      SwitchStatus.Switch sw = service.currentSwitch();
+      if (sw == null) {
+        out().println("  no switch recorded");
+        continue;
+      }
+      out().printf(Locale.ROOT, "  %s switch %s: %s -> %s, %s%s (recorded on %s at %s)%n", sw.inProgress() ? "current" : "last",
+          sw.id(), sw.source(), sw.target(), sw.state().toUpperCase(Locale.ROOT),
+          sw.reason() == null ? "" : ": " + sw.reason(), sw.recordedOn(), sw.updatedAt());
+      out().println("  leader: " + (sw.leader() == null ? (sw.inProgress() ? "none holds the lock right now" : "-")
+          : "backend " + sw.leader().pid() + (sw.leader().client() == null ? "" : " from " + sw.leader().client())
+              + (sw.leader().applicationName() == null || sw.leader().applicationName().isEmpty() ? ""
+                  : " (" + sw.leader().applicationName() + ")")));
+    }
+  }
+
+  private static String version(Integer v) {
+    return v == null ? "absent" : "version " + v;
+  }
+
+  private static String fence(Boolean raised) {
+    return raised == null ? "-" : raised ? "RAISED" : "down";
+  }
+}

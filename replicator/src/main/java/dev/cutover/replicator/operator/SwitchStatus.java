@@ -1,0 +1,68 @@
+package dev.cutover.replicator.operator;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the control schema on both databases says about each service's switches: its live
+ * instances, the fence on each side, and its current or last switch. The operator's view
+ * ({@code cutover-replicator switch-status}); {@link SwitchStatusReader} reads it.
+ *
+ * @param controlSchema the control schema's version by side, {@code old} and {@code new} ({@code null}: not installed)
+ * @param fence whether each side is fenced, by side ({@code null} without a control schema)
+ * @param services each service found on either side, by name
+ */
+public record SwitchStatus(Map<String, Integer> controlSchema, Map<String, Boolean> fence, List<Service> services) {
+
+  /** {@code old} and {@code new}, in that order; values may be null. */
+  static <T> Map<String, T> sides(T old, T nw) {
+    Map<String, T> sides = new LinkedHashMap<>();
+    sides.put("old", old);
+    sides.put("new", nw);
+    return java.util.Collections.unmodifiableMap(sides);
+  }
+
+  /**
+   * One service.
+   *
+   * @param instances every instance that heartbeats on either side, newest heartbeat first
+   * @param currentSwitch the service's latest switch on either side, or null when it never switched
+   */
+  public record Service(String name, List<Instance> instances, Switch currentSwitch) {
+    /** Instances whose heartbeat is recent enough that a switch waits for them. */
+    public long live() {
+      return instances.stream().filter(Instance::live).count();
+    }
+  }
+
+  /**
+   * One instance, as it last heartbeat: an instance heartbeats on the database that serves it, so
+   * {@code serving} is the side whose control schema holds its freshest heartbeat.
+   *
+   * @param heartbeatAgeMillis how long ago it last heartbeat there
+   * @param live whether that is within the time after which a switch goes on without it (5 s)
+   * @param phase {@code ready} (connections to the target open, gate about to close) or {@code
+   *     drained} (no transaction in flight, waiting for the leader) for the current switch; else
+   *     {@code idle}
+   */
+  public record Instance(String name, String serving, long heartbeatAgeMillis, boolean live, String phase) {}
+
+  /**
+   * A switch as the control schema of the side it started from records it.
+   *
+   * @param recordedOn the side whose control schema holds it (its source)
+   * @param state {@code draining} (in progress), {@code released} (completed) or {@code aborted}
+   * @param leader the session leading it now, when one holds the leader's lock; else null
+   */
+  public record Switch(String id, String recordedOn, String source, String target, String state, String reason,
+      Instant updatedAt, Leader leader) {
+    public boolean inProgress() {
+      return "draining".equals(state);
+    }
+  }
+
+  /** The backend that holds a service's leader lock: the leading instance's control session. */
+  public record Leader(int pid, String applicationName, String client) {}
+}

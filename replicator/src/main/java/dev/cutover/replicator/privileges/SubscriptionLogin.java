@@ -1,0 +1,53 @@
+package dev.cutover.replicator.privileges;
+
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Whether a subscription on one server can log in to the other as the replicator would make it:
+ * tried by creating one that connects ({@code connect = true}, no slot, disabled) in a transaction
+ * that is rolled back. The server opens the replication connection and reads the publication's
+ * tables, then nothing of it remains. This finds before the copy what would otherwise stop
+ * {@code start} after it: a source new cannot reach, refused credentials, or a non-superuser's
+ * subscription (16+) that logs in where the source asks for no password.
+ */
+public final class SubscriptionLogin {
+  private SubscriptionLogin() {}
+
+  /**
+   * A gap when the subscription could not log in, else empty.
+   *
+   * @param target the server the subscription would be on, connected as the role that would own it
+   * @param side that server's side
+   * @param conninfo how it reaches the source
+   * @param publication the publication it would subscribe to (need not exist yet)
+   */
+  public static Optional<Gap> check(Connection target, Side side, String conninfo, String publication) throws SQLException {
+    String name = "cutover_probe_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
+    String role = Sql.string(target, "SELECT current_user");
+    boolean autoCommit = target.getAutoCommit();
+    target.setAutoCommit(false);
+    try {
+      Sql.execute(target, "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION " + Sql.literal(conninfo) + " PUBLICATION "
+          + Sql.ident(publication) + " WITH (enabled = false, create_slot = false, slot_name = NONE, copy_data = false)");
+      return Optional.empty();
+    } catch (SQLException e) {
+      String message = Sql.maskSecrets(e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
+      String source = side.other().label();
+      String remedy = message.contains("password is required")
+          ? "let " + source + "'s pg_hba.conf ask " + role + " for a password (scram-sha-256 or md5) and give it in " + source
+              + "'s connection (its environment variable, or password= in --" + source + "-conninfo)"
+          : "make " + source + " reachable from " + side.label() + "'s server as --" + source + "-conninfo says (host, port,"
+              + " user, password; " + source + "'s pg_hba.conf must admit replication connections of that user from there)";
+      return Optional.of(new Gap(side, "subscription-login", "a subscription on " + side.label() + " cannot log in to " + source
+          + ": " + message, remedy));
+    } finally {
+      target.rollback();
+      target.setAutoCommit(autoCommit);
+    }
+  }
+}

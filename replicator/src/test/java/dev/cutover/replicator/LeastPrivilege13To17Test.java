@@ -1,0 +1,303 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.driver.control.Fence;
+import dev.cutover.replicator.ProviderAdmin.Run;
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.check.Finding.Severity;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import dev.cutover.testkit.PostgresVersions;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The replicator run by an RDS-like admin (not a superuser) from PostgreSQL 13 to 17, with the
+ * application as a plain role: every command works, or is refused before it changes anything with
+ * the grant to add or, where 13 allows none (a subscription on a 13 server), the reason and the
+ * alternative. Privileges are judged by what a role may do, never by its name.
+ */
+@ExtendWith(PostgresPairExtension.class)
+@PostgresVersions(oldMajor = 13, newMajor = 17)
+class LeastPrivilege13To17Test {
+  private static final Duration CATCH_UP = Duration.ofSeconds(30);
+
+  @BeforeAll
+  static void providerRoles(PostgresPair pair) throws Exception {
+    ProviderAdmin.install(pair);
+  }
+
+  private static StartOptions options() {
+    return StartOptions.defaults().withJobs(2);
+  }
+
+  /**
+   * The whole native flow from 13 to 17 as the admin. The way back needs a subscription on old,
+   * which PostgreSQL 13 allows only a superuser: check warns, and reverse (and its --prepare) is
+   * refused up front naming the alternatives, without touching anything.
+   */
+  @Test
+  void rdsAdmin_everyCommand_runsOrIsRefusedUpFront(PostgresPair pair) throws Exception {
+    String db = ProviderAdmin.database(pair, "lp_flow");
+    ProviderAdmin.shop(pair.oldServer(), db, true);
+
+    Run schema = ProviderAdmin.cli(pair, db, "schema");
+    assertThat(schema.code()).as(schema.err()).isZero();
+    assertThat(schema.out()).contains("3 table(s) on new")
+        .contains("warning: ownership mapped to rds_admin: it cannot become postgres on new")
+        .contains("warning: GRANT CREATE ON SCHEMA public TO PUBLIC was not copied");
+    try (Connection n = ProviderAdmin.admin(pair.newServer(), db)) {
+      assertThat(AppDatabase.strings(n, "SELECT has_schema_privilege('public', 'public', 'CREATE')::text"
+          + " || has_schema_privilege('public', 'public', 'USAGE')::text")).as("public stays closed, still usable").containsExactly("falsetrue");
+      assertThat(AppDatabase.strings(n, "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace"
+          + " IN ('shop'::regnamespace, 'public'::regnamespace)")).containsExactly(ProviderAdmin.ADMIN);
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'shop'::regnamespace"
+          + " AND has_table_privilege('shop_app', c.oid, 'INSERT') AND c.relkind = 'r'")).as("grants carried").isEqualTo(2);
+    }
+
+    Run check = ProviderAdmin.cli(pair, db, "check", "--app-role", ProviderAdmin.APP, "--json");
+    assertThat(check.code()).as(check.out()).isZero();
+    assertThat(check.out()).doesNotContain("\"severity\":\"error\"")
+        .contains("\"code\":\"subscription-privilege\"").contains("PostgreSQL 13 lets only a superuser create a subscription")
+        .contains("--capture triggers");
+
+    Run start = ProviderAdmin.cli(pair, db, "start", "--jobs", "2", "--no-progress");
+    assertThat(start.code()).as(start.err()).isZero();
+    try (Connection app = ProviderAdmin.app(pair.oldServer(), db)) {
+      AppDatabase.execute(app, "INSERT INTO shop.customer (email) VALUES ('after-start@example.com');"
+          + " INSERT INTO shop.orders (customer, total) SELECT id, 9.5 FROM shop.customer WHERE email = 'after-start@example.com';"
+          + " UPDATE public.note SET body = 'changed' WHERE id = 7; DELETE FROM shop.orders WHERE id = 3");
+    }
+    assertThat(ProviderAdmin.cli(pair, db, "catch-up", "--timeout", "30s").code()).isZero();
+    Run status = ProviderAdmin.cli(pair, db, "status");
+    assertThat(status.code()).as(status.err()).isZero();
+    assertThat(status.out()).contains("forward (old -> new)").contains("tables: 5 of 5 ready");
+    Run verify = ProviderAdmin.cli(pair, db, "verify");
+    assertThat(verify.code()).as(verify.out() + verify.err()).isZero();
+    assertThat(verify.out()).contains("no differences");
+    Run sequences = ProviderAdmin.cli(pair, db, "sequences");
+    assertThat(sequences.code()).as(sequences.err()).isZero();
+    assertThat(sequences.out()).contains("3 of 3 sequence(s) on new moved past old");
+
+    for (String[] reverse : List.of(new String[] {"reverse", "--prepare"}, new String[] {"reverse"})) {
+      Run refused = ProviderAdmin.cli(pair, db, reverse);
+      assertThat(refused.code()).as(refused.err()).isEqualTo(Failure.PRIVILEGE.exitCode());
+      assertThat(refused.err().strip()).doesNotContain("\n")
+          .contains("old: PostgreSQL 13 lets only a superuser create a subscription, and role rds_admin is not one")
+          .contains(String.join(" ", reverse) + " changed nothing")
+          .contains("upgrade old to 16+ where GRANT pg_create_subscription suffices").contains("`--capture triggers`");
+    }
+    try (Connection n = ProviderAdmin.admin(pair.newServer(), db)) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_publication WHERE pubname = 'cutover_rev'")).isZero();
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM cutover.slot_at_switch")).isZero();
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_subscription WHERE subname = 'cutover_fwd'")).as("forward untouched").isOne();
+    }
+
+    Run cleanup = ProviderAdmin.cli(pair, db, "cleanup");
+    assertThat(cleanup.code()).as(cleanup.err()).isZero();
+    ProviderAdmin.assertNothingOfOurs(pair.oldServer(), db);
+    ProviderAdmin.assertNothingOfOurs(pair.newServer(), db);
+  }
+
+  /** A role old grants to but new lacks: check names it, and schema stops before creating anything, saying which role to create. */
+  @Test
+  void schema_grantToRoleMissingOnNew_stopsBeforeAnythingAndNamesIt(PostgresPair pair) throws Exception {
+    String db = ProviderAdmin.database(pair, "lp_roles");
+    try (Connection c = pair.oldServer().connect()) {
+      AppDatabase.execute(c, "CREATE ROLE reporting LOGIN");
+    }
+    ProviderAdmin.shop(pair.oldServer(), db, false);
+    try (Connection c = ProviderAdmin.admin(pair.oldServer(), db)) {
+      AppDatabase.execute(c, "GRANT SELECT ON shop.orders TO reporting");
+    }
+    assertThat(ProviderAdmin.replicator(pair.oldServer(), db, pair.newServer(), db).check().findings())
+        .filteredOn(f -> f.code().equals("missing-role")).singleElement()
+        .satisfies(f -> assertThat(f.remedy()).startsWith("CREATE ROLE \"reporting\""));
+
+    Run schema = ProviderAdmin.cli(pair, db, "schema");
+    assertThat(schema.code()).isEqualTo(Failure.PRECONDITION.exitCode());
+    assertThat(schema.err().strip()).doesNotContain("\n").contains("new lacks role(s) reporting")
+        .contains("CREATE ROLE \"reporting\"").contains("--no-privileges");
+    try (Connection n = ProviderAdmin.admin(pair.newServer(), db)) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_namespace WHERE nspname = 'shop'")).isZero();
+    }
+  }
+
+  /** 13 -> 13 on one server: new would need a subscription and session_replication_role, both superuser-only on 13. */
+  @Test
+  void check_subscriptionOn13Target_isRefusedBeforeAnythingStarts(PostgresPair pair) throws Exception {
+    PostgresServer s = pair.oldServer();
+    String oldDb = ProviderAdmin.database(s, "lp13_old");
+    String newDb = ProviderAdmin.database(s, "lp13_new");
+    ProviderAdmin.shop(s, oldDb, true);
+    ProviderAdmin.shop(s, newDb, false);
+    Replicator r = ProviderAdmin.replicator(s, oldDb, s, newDb);
+
+    CheckReport report = r.check(List.of(ProviderAdmin.APP));
+    assertThat(report.findings()).filteredOn(f -> f.severity() == Severity.ERROR).extracting(Finding::code)
+        .containsExactlyInAnyOrder("subscription-privilege", "replica-role-privilege");
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("subscription-privilege") && f.side().equals("new")).singleElement()
+        .satisfies(f -> {
+          assertThat(f.message()).isEqualTo("PostgreSQL 13 lets only a superuser create a subscription, and role rds_admin is not one");
+          assertThat(f.remedy()).contains("connect to new as a superuser").contains("`--capture triggers`");
+        });
+
+    assertThatThrownBy(() -> r.start(options(), new CopyProgress(), CopyListener.NONE))
+        .isInstanceOfSatisfying(ReplicatorException.class, e -> {
+          assertThat(e.failure()).isEqualTo(Failure.PRIVILEGE);
+          assertThat(e.getMessage()).contains("new: PostgreSQL 13 lets only a superuser create a subscription")
+              .contains("new: role rds_admin may not set session_replication_role").contains("start changed nothing");
+        });
+    ProviderAdmin.assertNothingOfOurs(s, oldDb);
+    ProviderAdmin.assertNothingOfOurs(s, newDb);
+  }
+
+  /**
+   * Status as the admin where a superuser armed the way back on 13 (pg_subscription.oid is not
+   * readable by other roles there): after the switch made the prepared slot it advises
+   * {@code reverse}, never {@code cleanup}; once armed it reads the 13 subscription's tables.
+   */
+  @Test
+  void status_preparedWayBackAndSubscriptionOn13_advisesReverseAndReadsForAdmin(PostgresPair pair) throws Exception {
+    String db = ProviderAdmin.database(pair, "lp_status");
+    ProviderAdmin.shop(pair.oldServer(), db, true);
+    ProviderAdmin.shop(pair.newServer(), db, false);
+    Replicator admin = ProviderAdmin.replicator(pair.oldServer(), db, pair.newServer(), db);
+    Replicator superuser = ProviderAdmin.superuser(pair, db);
+    admin.start(options(), new CopyProgress(), CopyListener.NONE);
+    superuser.prepareReverse();
+    try (Connection n = pair.newServer().connect(db)) {
+      // What the switch's leader runs after its barrier, before release.
+      AppDatabase.execute(n, "SELECT cutover.create_slots_at_switch()");
+    }
+
+    StatusReport.Direction prepared = admin.status().reverse();
+    assertThat(prepared.state()).isEqualTo("prepared");
+    assertThat(prepared.problems()).anyMatch(p -> p.contains("run `cutover-replicator reverse` to stream from it"))
+        .noneMatch(p -> p.contains("run cleanup"));
+
+    try (Connection o = pair.oldServer().connect(db)) {
+      Fence.raise(o, Duration.ofSeconds(5));
+    }
+    superuser.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
+    try (Connection n = ProviderAdmin.app(pair.newServer(), db)) {
+      AppDatabase.execute(n, "INSERT INTO public.note (id, body) VALUES (100001, 'written on new')");
+    }
+    try (Connection o = pair.oldServer().connect(db)) {
+      await().atMost(CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM public.note WHERE id = 100001") == 1);
+    }
+    Run status = ProviderAdmin.cli(pair, db, "status");
+    assertThat(status.code()).as(status.err()).isZero();
+    StatusReport.Direction back = admin.status().reverse();
+    assertThat(back.tables()).containsEntry("shop.customer", "ready").containsEntry("public.note", "ready");
+    assertThat(back.applyWorkerRunning()).isTrue();
+    superuser.cleanup();
+  }
+
+  /**
+   * A role merely named rds_superuser grants nothing; what it is granted counts through membership;
+   * the REPLICATION attribute, which PostgreSQL does not inherit, is asked of the role itself; and
+   * the subscription's login is tried before anything starts.
+   */
+  @Test
+  void check_providerRoleName_countsOnlyThroughWhatItGrants(PostgresPair pair) throws Exception {
+    PostgresServer s = pair.newServer();
+    try (Connection c = s.connect()) {
+      AppDatabase.execute(c, "CREATE ROLE rds_superuser NOLOGIN; CREATE ROLE named_admin LOGIN PASSWORD 'pw' IN ROLE rds_superuser");
+      AppDatabase.execute(c, "CREATE DATABASE lpname_old OWNER named_admin");
+      AppDatabase.execute(c, "CREATE DATABASE lpname_new OWNER named_admin");
+    }
+    for (String db : List.of("lpname_old", "lpname_new")) {
+      try (Connection c = ProviderAdmin.connect(s, db, "named_admin", "pw")) {
+        AppDatabase.execute(c, "CREATE TABLE t (id int PRIMARY KEY)");
+      }
+    }
+    Replicator r = Replicator.builder()
+        .old(Endpoint.of(Side.OLD, s.jdbcUrl("lpname_old"), "named_admin", "pw"))
+        .nw(Endpoint.of(Side.NEW, s.jdbcUrl("lpname_new"), "named_admin", "pw"))
+        .build();
+
+    assertThat(errors(r.check())).containsExactlyInAnyOrder(
+        "old replication-privilege ALTER ROLE \"named_admin\" REPLICATION, as a superuser (on a managed service, grant its"
+            + " replication role instead, e.g. RDS: GRANT rds_replication TO \"named_admin\")",
+        "new subscription-privilege GRANT pg_create_subscription TO \"named_admin\", as a superuser",
+        "new replica-role-privilege GRANT SET ON PARAMETER session_replication_role TO \"named_admin\", as a superuser");
+
+    try (Connection c = s.connect()) {
+      AppDatabase.execute(c, "GRANT pg_create_subscription TO rds_superuser;"
+          + " GRANT SET ON PARAMETER session_replication_role TO rds_superuser");
+    }
+    assertThat(errors(r.check())).extracting(e -> e.substring(0, e.indexOf(' ', 4))).containsExactly("old replication-privilege");
+    try (Connection c = s.connect()) {
+      AppDatabase.execute(c, "ALTER ROLE named_admin REPLICATION");
+    }
+    // Everything is granted now, and check tries the login its subscription would make: this server trusts named_admin.
+    assertThat(r.check().findings()).filteredOn(f -> f.severity() == Severity.ERROR).singleElement().satisfies(f -> {
+      assertThat(f.code()).isEqualTo("subscription-login");
+      assertThat(f.message()).contains("a subscription on new cannot log in to old").contains("password is required");
+      assertThat(f.remedy()).contains("let old's pg_hba.conf ask named_admin for a password");
+    });
+    ProviderAdmin.askForPasswords(s, "named_admin");
+    assertThat(errors(r.check())).isEmpty();
+  }
+
+  private static List<String> errors(CheckReport report) {
+    return report.findings().stream().filter(f -> f.severity() == Severity.ERROR)
+        .map(f -> f.side() + " " + f.code() + " " + f.remedy()).toList();
+  }
+
+  /**
+   * The application owns its schema on old; the admin cannot become it on new, so schema maps
+   * ownership to the admin and the application has no privileges there: check names each grant,
+   * and after running exactly those, finds nothing more.
+   */
+  @Test
+  void check_appRoleWithoutPrivilegesOnNew_reportsTheExactGrants(PostgresPair pair) throws Exception {
+    String db = ProviderAdmin.database(pair, "lp_app");
+    try (Connection c = pair.oldServer().connect(db)) {
+      AppDatabase.execute(c, "GRANT CREATE ON DATABASE lp_app TO shop_app; GRANT shop_app TO rds_admin");
+    }
+    try (Connection c = ProviderAdmin.app(pair.oldServer(), db)) {
+      AppDatabase.execute(c, ProviderAdmin.SHOP.replace("public.note", "shop.note"));
+      AppDatabase.execute(c, ProviderAdmin.SEED.replace("public.note", "shop.note"));
+    }
+    Run schema = ProviderAdmin.cli(pair, db, "schema");
+    assertThat(schema.code()).as(schema.err()).isZero();
+    assertThat(schema.out()).contains("ownership mapped to rds_admin: it cannot become postgres, shop_app on new");
+    Replicator r = ProviderAdmin.replicator(pair.oldServer(), db, pair.newServer(), db);
+
+    List<Finding> appFindings = r.check(List.of(ProviderAdmin.APP)).findings().stream()
+        .filter(f -> f.code().startsWith("app-role")).toList();
+    assertThat(appFindings).filteredOn(f -> f.severity() == Severity.ERROR).extracting(Finding::remedy).containsExactlyInAnyOrder(
+        "GRANT USAGE ON SCHEMA shop TO \"shop_app\"",
+        "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE shop.customer, shop.note, shop.orders"
+            + " TO \"shop_app\"",
+        "GRANT USAGE, SELECT, UPDATE ON SEQUENCE shop.customer_id_seq, shop.note_id_seq, shop.orders_id_seq TO \"shop_app\"");
+    assertThat(appFindings).filteredOn(f -> f.code().equals("app-role-ownership")).singleElement()
+        .satisfies(f -> assertThat(f.remedy()).startsWith("ALTER SCHEMA shop OWNER TO \"shop_app\"; ALTER TABLE shop.customer OWNER TO"));
+
+    try (Connection n = ProviderAdmin.admin(pair.newServer(), db)) {
+      for (Finding f : appFindings) {
+        if (f.severity() == Severity.ERROR) {
+          AppDatabase.execute(n, f.remedy());
+        }
+      }
+    }
+    assertThat(r.check(List.of(ProviderAdmin.APP)).findings())
+        .filteredOn(f -> f.code().startsWith("app-role") && f.severity() == Severity.ERROR).isEmpty();
+  }
+}

@@ -1,0 +1,38 @@
+package dev.cutover.replicator.cli;
+
+import static dev.cutover.replicator.cli.CliTest.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** A bad option value is a usage error: exit code 2, the problem and the command's usage, no stack trace. */
+class OptionValuesTest {
+  private static final String[] URLS = {"--old-url", "jdbc:postgresql://127.0.0.1:1/app", "--new-url",
+      "jdbc:postgresql://127.0.0.1:1/app"};
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "start --jobs 0|--jobs must be between 1 and 64, not 0",
+      "start --jobs 65|--jobs must be between 1 and 64, not 65",
+      "start --chunk-size 10|--chunk-size must be at least 8kB",
+      "start --maintenance-work-mem lots|--maintenance-work-mem",
+      "status --watch --interval 0|--interval must be longer than 0",
+      "status --count -1|--count must not be negative",
+      "verify --jobs 0|--jobs must be at least 1, not 0",
+      "verify --chunk-rows 0|--chunk-rows must be at least 1",
+      "catch-up --timeout 0s|--timeout must be longer than 0",
+      "heartbeat --interval 0|--interval must be longer than 0",
+      "reverse --drain-timeout 0|--drain-timeout must be longer than 0",
+      "sequences --margin -5|--margin must not be negative",
+      "switch-force --service s maybe|switch-force takes on or off",
+      "start --jobs many|Invalid value for option '--jobs'"})
+  void badValue_exitsTwoWithUsageAndNoTrace(String command, String message) {
+    CliTest.Run r = run(CliTest.with(command.split(" "), URLS));
+
+    assertThat(r.code()).as(r.err()).isEqualTo(2);
+    String name = command.split(" ")[0];
+    assertThat(r.err()).contains(message).contains("Usage: cutover-replicator " + name)
+        .doesNotContain("report it").doesNotContain("\tat ");
+  }
+}

@@ -1,0 +1,128 @@
+package dev.cutover.replicator.cli;
+
+import static dev.cutover.replicator.cli.CliTest.run;
+import static dev.cutover.replicator.cli.CliTest.sql;
+import static dev.cutover.replicator.cli.CliTest.urls;
+import static dev.cutover.replicator.cli.CliTest.with;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.driver.CutoverDriver;
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.flags.ManualFlag;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.LogicalReplication;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The operator's view of a live switch: two instances of a service (two routers), one of them
+ * holding a transaction open while the flag flips, as {@code switch-status --json} and its table
+ * show them on both databases: who is live and serves what, each one's phase, the leader, the
+ * fence, and the switch's state before, during and after.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class SwitchStatusTest {
+  private static final String DB = "operator_view";
+  private static final String SERVICE = "operator-view";
+
+  @Test
+  void switchStatus_twoInstancesThroughASwitch_showsInstancesPhasesLeaderAndFence(PostgresPair pair) throws Exception {
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(DB);
+      sql(s, DB, "CREATE TABLE item (id bigserial PRIMARY KEY, name text NOT NULL)");
+      try (Connection c = s.connect(DB)) {
+        ControlSchema.install(c);
+      }
+    }
+    try (Connection o = pair.oldServer().connect(DB); Connection n = pair.newServer().connect(DB)) {
+      LogicalReplication.publishAll(o, "ov_pub");
+      LogicalReplication.subscribe(n, "ov_sub", pair.oldServer().libpqConnection(DB), "ov_pub", LogicalReplication.InitialData.COPY);
+      LogicalReplication.awaitSynced(o, n, "ov_sub", Duration.ofSeconds(30));
+    }
+    String[] u = urls(pair, DB);
+    String[] status = with(new String[] {"switch-status", "--service", SERVICE, "--json"}, u);
+    ManualFlag.named(SERVICE).set(Target.OLD);
+    try (Connection web1 = connect(pair, "web-1"); Connection web2 = connect(pair, "web-2")) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> run(status).out(),
+          json -> instance(json, "web-1", "old", "idle") && instance(json, "web-2", "old", "idle"));
+      assertThat(run(status).out()).contains("\"fence\":{\"old\":false,\"new\":false}").contains("\"currentSwitch\":null");
+
+      web1.setAutoCommit(false);
+      try (Statement s = web1.createStatement()) {
+        s.executeUpdate("INSERT INTO item (name) VALUES ('held open across the flip')");
+      }
+      ManualFlag.named(SERVICE).set(Target.NEW);
+
+      // web-2 has drained and leads, waiting for web-1, which is ready but still has a transaction.
+      String during = await().atMost(Duration.ofSeconds(10)).until(() -> run(status).out(),
+          json -> json.contains("\"state\":\"draining\"") && instance(json, "web-1", "old", "ready")
+              && instance(json, "web-2", "old", "drained") && json.contains("\"leader\":{\"pid\":"));
+      assertThat(during).contains("\"source\":\"old\",\"target\":\"new\"").contains("\"fence\":{\"old\":false,\"new\":false}");
+      CliTest.Run table = run(with(new String[] {"switch-status", "--service", SERVICE}, u));
+      assertThat(table.code()).isZero();
+      assertThat(table.out()).contains("service operator-view: 2 live instance(s)").contains("current switch")
+          .contains("DRAINING").contains("leader: backend ");
+      System.out.println("[switch-status during the switch]\n" + table.out());
+
+      web1.commit();
+      String after = await().atMost(Duration.ofSeconds(30)).until(() -> run(status).out(),
+          json -> json.contains("\"state\":\"released\"") && instance(json, "web-1", "new", "idle")
+              && instance(json, "web-2", "new", "idle"));
+      assertThat(after).contains("\"fence\":{\"old\":true,\"new\":false}");
+      System.out.println("[switch-status after the switch]\n" + run(with(new String[] {"switch-status", "--service", SERVICE}, u)).out());
+    } finally {
+      CutoverDriver.shutdown(SERVICE);
+    }
+  }
+
+  @Test
+  void switchAbort_controlSchemaWithoutOperatorFunctions_refusedWithRemedy(PostgresPair pair) throws Exception {
+    String db = "operator_abort";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      try (Connection c = s.connect(db)) {
+        ControlSchema.install(c);
+      }
+      sql(s, db, "INSERT INTO cutover.switch (service, id, source, target, state) VALUES ('billing', 's-1', 'old', 'new', 'draining')");
+    }
+    CliTest.Run abort = run(with(new String[] {"switch-abort", "--service", "billing"}, urls(pair, db)));
+    CliTest.Run force = run(with(new String[] {"switch-force", "--service", "billing", "on"}, urls(pair, db)));
+
+    if (ControlSchema.VERSION == 1) {
+      assertThat(abort.code()).isEqualTo(5);
+      assertThat(abort.err()).contains("has no cutover.request_abort()").contains("install the current control schema");
+      assertThat(force.code()).isEqualTo(5);
+    } else {
+      assertThat(abort.code()).as(abort.err()).isZero();
+      assertThat(force.code()).as(force.err()).isZero();
+    }
+  }
+
+  /** Whether the JSON lists {@code name} as live, serving {@code side}, in {@code phase}. */
+  private static boolean instance(String json, String name, String side, String phase) {
+    return Pattern.compile("\\{\"name\":\"" + name + "\",\"serving\":\"" + side + "\",\"heartbeatAgeMillis\":\\d+,"
+        + "\"live\":true,\"phase\":\"" + phase + "\"}").matcher(json).find();
+  }
+
+  private static Connection connect(PostgresPair pair, String instance) throws Exception {
+    Properties p = new Properties();
+    p.setProperty("user", pair.oldServer().user());
+    return DriverManager.getConnection("jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port()
+        + "/" + DB + "?cutover.new.url=" + URLEncoder.encode(pair.newServer().jdbcUrl(DB), StandardCharsets.UTF_8)
+        + "&cutover.service=" + SERVICE + "&cutover.instance=" + instance + "&cutover.flag.provider=manual"
+        + "&cutover.flag.key=" + SERVICE + "&cutover.drain.timeout=30s", p); // long: the test holds a transaction open on purpose
+  }
+}

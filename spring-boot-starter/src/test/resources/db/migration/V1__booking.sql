@@ -1,0 +1,1 @@
+CREATE TABLE booking (id bigserial PRIMARY KEY, guest text NOT NULL, seq int NOT NULL UNIQUE);
