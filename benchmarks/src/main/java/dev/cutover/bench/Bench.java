@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 
 /** Cutover's benchmarks: every figure beside a baseline measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {
-    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.Copy.class, Bench.Lag.class, Bench.All.class},
+    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.Copy.class, Bench.Lag.class, Bench.Verify.class, Bench.All.class},
     description = "Prints a table per benchmark and writes JSON next to it.")
 public final class Bench {
   /** PostgreSQL versions of the copy and lag benchmarks: the upgrade the design brief names. */
@@ -21,7 +21,7 @@ public final class Bench {
   static final int SAME_MAJOR = 17;
   static final long DEFAULT_ROWS = 5_000_000;
   static final long SMOKE_ROWS = 20_000;
-  static final int DEFAULT_COPY_ROUNDS = 3;
+  static final int DEFAULT_ROUNDS = 3;
   static final int DEFAULT_RATE = 2000;
   static final int SMOKE_RATE = 200;
 
@@ -138,6 +138,24 @@ public final class Bench {
     }
   }
 
+  @Command(name = "verify", mixinStandardHelpOptions = true,
+      description = "verify's rows/s per side on a pgbench-shaped database 12 -> 17, against one md5(string_agg(...)) scan per side")
+  static final class Verify implements Callable<Integer> {
+    @CommandLine.ParentCommand Bench bench;
+
+    @Option(names = "--rows", description = "pgbench_accounts rows (default 5,000,000; --smoke: 20,000)")
+    Long rows;
+
+    @Option(names = "--rounds", description = "times verify and the baseline run, the median counts (default 3; --smoke: 1)")
+    Integer rounds;
+
+    @Override
+    public Integer call() throws Exception {
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.verify(rows, rounds)::run);
+      return 0;
+    }
+  }
+
   @Command(name = "all", mixinStandardHelpOptions = true, description = "every benchmark in turn")
   static final class All implements Callable<Integer> {
     @CommandLine.ParentCommand Bench bench;
@@ -158,6 +176,7 @@ public final class Bench {
       new JmhRun(bench.smoke).run().publish(bench.out);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, copy::run);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, lag::run);
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.verify(rows, null)::run);
       return 0;
     }
   }
@@ -192,15 +211,30 @@ public final class Bench {
    * @throws PgClient.MissingClientException when pg_dump or psql is missing: fails, never skips
    */
   CopyBenchmark copy(Long rows, Integer rounds, StartOptions options) {
+    return new CopyBenchmark(rows(rows), PgClient.require(OLD_MAJOR), options, rounds(rounds));
+  }
+
+  /** The verify benchmark at {@code rows} accounts and {@code rounds} (null: the defaults for the mode). */
+  VerifyBenchmark verify(Long rows, Integer rounds) {
+    return new VerifyBenchmark(rows(rows), rounds(rounds));
+  }
+
+  /** pgbench_accounts rows: {@code rows}, or the default for the mode; validated. */
+  private long rows(Long rows) {
     long n = rows != null ? rows : smoke ? SMOKE_ROWS : DEFAULT_ROWS;
     if (n < 1 || n > Integer.MAX_VALUE) {
       throw badOption("--rows must be between 1 and " + Integer.MAX_VALUE + ", not " + n);
     }
-    int r = rounds != null ? rounds : smoke ? 1 : DEFAULT_COPY_ROUNDS;
+    return n;
+  }
+
+  /** Rounds of a benchmark whose median counts: {@code rounds}, or the default for the mode; validated. */
+  private int rounds(Integer rounds) {
+    int r = rounds != null ? rounds : smoke ? 1 : DEFAULT_ROUNDS;
     if (r < 1) {
       throw badOption("--rounds must be at least 1, not " + r);
     }
-    return new CopyBenchmark(n, PgClient.require(OLD_MAJOR), options, r);
+    return r;
   }
 
   /** The lag benchmark at {@code rate} tx/s (null: the default for the mode), with trigger capture beside logical replication or not. */

@@ -197,7 +197,7 @@ final class CopyBenchmark {
         .build();
     System.err.println("copy: replicator start until caught up...");
     long t0 = System.nanoTime();
-    StartReport started = r.start(options, new CopyProgress(), new CopyListener() {
+    StartReport started = r.start(options.withKeyless(PgbenchDatabase.HISTORY_FULL), new CopyProgress(), new CopyListener() {
       @Override
       public void indexBuilt(TableName table, String index, long millis) {
         indexBuilds.add(String.format(Locale.ROOT, "%s %.1f s", index, millis / 1000.0));

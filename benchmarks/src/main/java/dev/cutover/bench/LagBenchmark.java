@@ -155,8 +155,8 @@ final class LagBenchmark {
         .old(Endpoint.of(Side.OLD, old.jdbcUrl(db), old.user(), old.password()))
         .nw(Endpoint.of(Side.NEW, nw.jdbcUrl(db), nw.user(), nw.password()))
         .build();
-    r.start(StartOptions.defaults().withCapture(engine), new CopyProgress(), CopyListener.NONE);
-    try (Engine running = engine == Capture.TRIGGERS ? new Triggers(r) : new Native(nw, db)) {
+    r.start(StartOptions.defaults().withKeyless(PgbenchDatabase.HISTORY_FULL).withCapture(engine), new CopyProgress(), CopyListener.NONE);
+    try (Engine running = engine == Capture.TRIGGERS ? new Triggers(r) : new Native(nw, db, r.names().forward())) {
       r.awaitCaughtUp(Duration.ofMinutes(5));
       lag(old, nw, db, data, r, running, report, targets);
       r.awaitCaughtUp(Duration.ofMinutes(5));
@@ -347,10 +347,12 @@ final class LagBenchmark {
   private static final class Native implements Engine {
     private final PostgresServer nw;
     private final String db;
+    private final String subscription;
 
-    Native(PostgresServer nw, String db) {
+    Native(PostgresServer nw, String db, String subscription) {
       this.nw = nw;
       this.db = db;
+      this.subscription = subscription;
     }
 
     @Override
@@ -370,7 +372,7 @@ final class LagBenchmark {
 
     private void subscription(boolean enable) throws SQLException {
       try (Connection n = nw.connect(db); Statement s = n.createStatement()) {
-        s.execute("ALTER SUBSCRIPTION cutover_fwd " + (enable ? "ENABLE" : "DISABLE"));
+        s.execute("ALTER SUBSCRIPTION " + subscription + (enable ? " ENABLE" : " DISABLE"));
       }
     }
 

@@ -1,5 +1,7 @@
 package dev.cutover.bench;
 
+import dev.cutover.replicator.replication.KeylessTables;
+import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -21,6 +23,8 @@ final class PgbenchDatabase {
   static final int ACCOUNTS_PER_BRANCH = 100_000;
   static final int TELLERS_PER_BRANCH = 10;
   static final List<String> TABLES = List.of("pgbench_branches", "pgbench_tellers", "pgbench_accounts", "pgbench_history");
+  /** pgbench_history has no key, as in pgbench; it is only inserted into, so REPLICA IDENTITY FULL costs nothing. */
+  static final KeylessTables HISTORY_FULL = KeylessTables.full(java.util.Set.of(new TableName("public", "pgbench_history")));
 
   private static final String[] TABLE_DDL = {
       "CREATE TABLE pgbench_branches (bid int NOT NULL, bbalance int, filler char(88))",

@@ -60,6 +60,16 @@ class BenchSmokeTest {
   }
 
   @Test
+  void verify_smoke_measuresVerifyAgainstTheBaselineAndFindsAChangedRow(@TempDir Path out) throws Exception {
+    try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
+      Report report = bench.verify(null, null).run(pair);
+      assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly("cutover-replicator verify",
+          "baseline: md5(string_agg(md5(row), '' ORDER BY key)), both sides at once");
+      assertThat(Files.readString(report.publish(out))).contains("\"rows/s per side\"");
+    }
+  }
+
+  @Test
   void lag_smoke_measuresBothEnginesIdleAndLoaded(@TempDir Path out) throws Exception {
     try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
       Report report = bench.lag(null, true).run(pair);

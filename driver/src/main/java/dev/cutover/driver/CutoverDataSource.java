@@ -102,20 +102,30 @@ public class CutoverDataSource implements DataSource {
 
   @Override
   public Connection getConnection() throws SQLException {
-    if (url == null) {
-      throw new SQLException("cutover: CutoverDataSource needs a url (jdbc:cutover:postgresql://...)", "22023");
+    return connect(new Properties());
+  }
+
+  /** A connection as {@code user}; a null user or password leaves the configured one in place. */
+  @Override
+  public Connection getConnection(String user, String password) throws SQLException {
+    Properties credentials = new Properties();
+    if (user != null) {
+      credentials.setProperty("user", user);
+    }
+    if (password != null) {
+      credentials.setProperty("password", password);
+    }
+    return connect(credentials);
+  }
+
+  private Connection connect(Properties overrides) throws SQLException {
+    if (url == null || !driver.acceptsURL(url)) {
+      throw new SQLException("cutover: CutoverDataSource needs a url starting with jdbc:cutover:postgresql:// (setUrl),"
+          + " not " + (url == null ? "none" : "'" + Secrets.maskUrl(url) + "'"), "22023");
     }
     Properties p = new Properties();
     p.putAll(properties);
-    return driver.connect(url, p);
-  }
-
-  @Override
-  public Connection getConnection(String user, String password) throws SQLException {
-    Properties p = new Properties();
-    p.putAll(properties);
-    p.setProperty("user", user);
-    p.setProperty("password", password);
+    p.putAll(overrides);
     return driver.connect(url, p);
   }
 

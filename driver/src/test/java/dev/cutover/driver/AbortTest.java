@@ -3,6 +3,7 @@ package dev.cutover.driver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.Fence;
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
@@ -99,21 +100,133 @@ class AbortTest {
   }
 
   @Test
-  void flip_withoutControlSchema_switchesAndSaysWhatIsNotGuaranteed(PostgresPair pair) throws Exception {
+  void flip_withoutControlSchema_isRefusedUnlessForced(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, false);
     try (SwitchEvents events = new SwitchEvents(db.database);
         Connection app = DrainTest.connect(db.url())) {
       DrainTest.insert(app, "before");
       db.awaitReplicated();
+      assertThat((String[]) RouterBean.attribute(db.database, "PendingGuarantees"))
+          .anySatisfy(p -> assertThat(p).contains("no Cutover control schema"));
 
       db.flip(Target.NEW);
-      SwitchEvent event = events.next();
-
-      assertThat(event.outcome()).isEqualTo(Outcome.COMPLETED);
-      assertThat(event.notGuaranteed()).anyMatch(s -> s.startsWith("I2")).anyMatch(s -> s.startsWith("I1"));
+      SwitchEvent refused = events.next();
+      assertThat(refused.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(refused.reason()).contains("the old database has no Cutover control schema")
+          .contains("the new database has no Cutover control schema").contains("cutover.switch.force=true");
+      assertThat(refused.gateWaits()).isZero();
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+    CutoverDriver.shutdown(db.database);
+    db.flip(Target.OLD);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.switch.force=true"))) {
+      db.flip(Target.NEW);
+      SwitchEvent forced = events.next();
+      assertThat(forced.outcome()).isEqualTo(Outcome.COMPLETED);
+      assertThat(forced.notGuaranteed()).anyMatch(s -> s.startsWith("I2")).anyMatch(s -> s.startsWith("I1"));
       assertThat(RouterBean.attribute(db.database, "ControlSchemaPresent")).isEqualTo(false);
       DrainTest.insert(app, "after");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+    }
+  }
+
+  @Test
+  void flip_controlSchemaOnOneSideOnly_isRefusedNamingTheOther(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, false);
+    try (Connection o = db.oldDirect()) {
+      ControlSchema.install(o);
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url())) {
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("the new database has no Cutover control schema")
+          .doesNotContain("the old database has no");
+      try (Connection old = db.oldDirect()) {
+        assertThat(Fence.isRaised(old)).isFalse();
+      }
+      DrainTest.insert(app, "still-old");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+  }
+
+  @Test
+  void flip_controlSchemaInstalledAfterTheApplicationStarted_fencesAndWaitsForTheBarrier(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, false);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url())) {
+      DrainTest.insert(app, "before the replicator");
+      assertThat(RouterBean.attribute(db.database, "ControlSchemaPresent")).isEqualTo(false);
+
+      db.installControlSchema();
+      DrainTest.insert(app, "after the replicator");
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.leader()).isTrue();
+      assertThat(event.notGuaranteed()).isEmpty();
+      assertThat(RouterBean.attribute(db.database, "ControlSchemaPresent")).isEqualTo(true);
+      try (Connection old = db.oldDirect(); Statement s = old.createStatement()) {
+        assertThat(Fence.isRaised(old)).as("the switch fenced old").isTrue();
+        try (ResultSet rs = s.executeQuery("SELECT count(*) FROM cutover.barrier")) {
+          rs.next();
+          assertThat(rs.getInt(1)).as("probe and barrier markers written on old").isGreaterThanOrEqualTo(2);
+        }
+      }
+      try (Connection n = db.newDirect(); Statement s = n.createStatement();
+          ResultSet rs = s.executeQuery("SELECT count(*) FROM cutover.barrier")) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("the markers the switch waited for arrived on new").isGreaterThanOrEqualTo(2);
+      }
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+    }
+  }
+
+  @Test
+  void start_flagSaysOldWhileTheServiceServesNew_servesNewUntilASwitchBackCompletes(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection first = DrainTest.connect(db.url("cutover.barrier.timeout=1s"))) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      db.flip(Target.OLD);
+      SwitchEvent back = events.next();
+      assertThat(back.outcome()).as("no reverse replication: the way back is refused").isEqualTo(Outcome.ABORTED);
+
+      try (Connection later = DrainTest.connect(db.url("cutover.barrier.timeout=1s", "cutover.instance=started-later"))) {
+        SwitchEvent initial = events.next();
+        assertThat(initial.instance()).isEqualTo("started-later");
+        assertThat(initial.from()).as("it starts where the service serves").isEqualTo(Target.NEW);
+        assertThat(initial.outcome()).isEqualTo(Outcome.ABORTED);
+        DrainTest.insert(later, "written where the service serves");
+        assertThat(DrainTest.sideOf(later)).isEqualTo(pair.newServer().port());
+      }
+    }
+  }
+
+  @Test
+  void start_newUnreachable_servesOldAndSaysWhatWaits(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    int closedPort = Ports.closed();
+    String url = db.url().replace(java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db.database),
+        java.nio.charset.StandardCharsets.UTF_8), java.net.URLEncoder.encode("jdbc:postgresql://127.0.0.1:" + closedPort
+        + "/" + db.database + "?connectTimeout=2", java.nio.charset.StandardCharsets.UTF_8));
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(url)) {
+      DrainTest.insert(app, "while new is down");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+      assertThat((String[]) RouterBean.attribute(db.database, "PendingGuarantees"))
+          .anySatisfy(p -> assertThat(p).contains("the new database did not answer at start")
+              .contains(":" + closedPort).contains("I2").contains("I1/I4"));
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("new database is unreachable");
+      DrainTest.insert(app, "still on old");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
     }
   }
 }

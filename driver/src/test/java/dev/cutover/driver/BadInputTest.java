@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
-import java.net.ServerSocket;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -65,15 +64,27 @@ class BadInputTest {
   }
 
   @Test
-  void connect_newUnreachableAtStart_namesTheNewDatabase() throws Exception {
-    int closedPort;
-    try (ServerSocket s = new ServerSocket(0)) {
-      closedPort = s.getLocalPort();
-    }
+  void connect_newUnreachableAtStart_servesOldAndLogsTheNewDatabase() throws Exception {
+    int closedPort = Ports.closed();
     String unreachable = "jdbc:postgresql://127.0.0.1:" + closedPort + "/app?password=" + SECRET;
-    SQLException e = connectFails(oldBase + "?cutover.new.url=" + URLEncoder.encode(unreachable, StandardCharsets.UTF_8)
-        + "&cutover.service=unreachable");
-    assertThat(e.getMessage()).contains("cannot connect to the new database").contains(":" + closedPort);
+    Properties p = new Properties();
+    p.setProperty("user", "postgres");
+    try (LogCapture logs = new LogCapture(); Connection c = DriverManager.getConnection(oldBase + "?cutover.new.url="
+        + URLEncoder.encode(unreachable, StandardCharsets.UTF_8) + "&cutover.service=unreachable", p)) {
+      assertThat(c.isValid(1)).isTrue();
+      assertThat(logs.lines()).anySatisfy(line -> assertThat(line).contains("the new database did not answer at start")
+          .contains("cannot connect to the new database").contains(":" + closedPort));
+      messages.addAll(logs.lines());
+    }
+  }
+
+  @Test
+  void connect_oldUnreachableWhileItMustServe_namesTheOldDatabase() throws Exception {
+    int closedPort = Ports.closed();
+    SQLException e = connectFails("jdbc:cutover:postgresql://127.0.0.1:" + closedPort + "/app?password=" + SECRET
+        + "&cutover.new.url=" + URLEncoder.encode(newUrl + "?password=" + SECRET, StandardCharsets.UTF_8)
+        + "&cutover.service=old-unreachable");
+    assertThat(e.getMessage()).contains("cannot connect to the old database").contains(":" + closedPort);
     assertThat(e.getSQLState()).startsWith("08");
   }
 
@@ -102,11 +113,16 @@ class BadInputTest {
       connectFails("jdbc:cutover:postgresql://localhost:notaport/db?password=" + SECRET);
       connectFails(oldBase + "?password=" + SECRET);
       connectFails(withNew("&cutover.flag.value=sideways&cutover.service=secrets"));
-      connectFails(oldBase + "?cutover.new.url=" + URLEncoder.encode("jdbc:postgresql://127.0.0.1:1/x?password="
-          + SECRET, StandardCharsets.UTF_8) + "&cutover.service=secrets-unreachable");
+      connectFails("jdbc:cutover:postgresql://127.0.0.1:1/x?password=" + SECRET + "&cutover.new.url="
+          + URLEncoder.encode(newUrl, StandardCharsets.UTF_8) + "&cutover.service=secrets-old-unreachable");
       Properties p = new Properties();
       p.setProperty("user", "postgres");
       p.setProperty("password", SECRET);
+      try (Connection c = DriverManager.getConnection(oldBase + "?cutover.new.url=" + URLEncoder.encode(
+          "jdbc:postgresql://127.0.0.1:1/x?password=" + SECRET, StandardCharsets.UTF_8)
+          + "&cutover.service=secrets-new-unreachable", p)) {
+        messages.add(c.toString());
+      }
       try (Connection c = DriverManager.getConnection(withNew("&cutover.service=secrets-ok"), p)) {
         messages.add(c.toString());
         messages.add(String.valueOf(c.getMetaData().getURL()));

@@ -1,12 +1,16 @@
 package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.sql.SQLException;
 import org.junit.jupiter.api.Test;
 
-/** The data source's setters reach the driver's settings: a bad value fails with the driver's own message. */
+/**
+ * The data source's setters reach the driver's settings: a bad value fails with the driver's own
+ * message; a data source without a usable URL says so, whichever getConnection is called.
+ */
 class CutoverDataSourceTest {
 
   private static CutoverDataSource dataSource() {
@@ -49,5 +53,24 @@ class CutoverDataSourceTest {
     SQLException e = catchThrowableOfType(SQLException.class, ds::getConnection);
 
     assertThat(e.getMessage()).contains("cutover.flag.file=/nonexistent/cutover-flag: no such file");
+  }
+
+  @Test
+  void getConnectionWithCredentials_noUrl_failsNamingTheSetter() {
+    CutoverDataSource ds = new CutoverDataSource();
+    assertThatThrownBy(() -> ds.getConnection("app", "secret"))
+        .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("22023"))
+        .hasMessageContaining("setUrl")
+        .hasMessageNotContaining("secret");
+    assertThatThrownBy(ds::getConnection).hasMessageContaining("jdbc:cutover:postgresql://");
+  }
+
+  @Test
+  void getConnection_plainPostgresUrl_isRefusedRatherThanReturningNull() {
+    CutoverDataSource ds = new CutoverDataSource();
+    ds.setUrl("jdbc:postgresql://localhost/app?password=secret");
+    assertThatThrownBy(() -> ds.getConnection(null, null))
+        .hasMessageContaining("jdbc:postgresql://localhost/app")
+        .hasMessageNotContaining("secret");
   }
 }

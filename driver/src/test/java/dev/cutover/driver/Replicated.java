@@ -5,6 +5,7 @@ import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.LogicalReplication;
 import dev.cutover.testkit.LogicalReplication.InitialData;
+import dev.cutover.testkit.PgBouncer;
 import dev.cutover.testkit.PostgresPair;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -74,9 +75,18 @@ final class Replicated {
 
   /** The application's URL: old as the main URL, new and the flag as parameters. */
   String url(String... extra) {
-    StringBuilder url = new StringBuilder("jdbc:cutover:postgresql://")
-        .append(pair.oldServer().host()).append(':').append(pair.oldServer().port()).append('/').append(database)
-        .append("?cutover.new.url=").append(URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8))
+    return urlVia(pair.oldServer().jdbcUrl(database), pair.newServer().jdbcUrl(database), extra);
+  }
+
+  /**
+   * The application's URL reaching the databases through something in between (a pooler, a
+   * relay): {@code oldUrl} and {@code newUrl} are jdbc:postgresql: URLs, the old one's parameters
+   * kept as PgJDBC's.
+   */
+  String urlVia(String oldUrl, String newUrl, String... extra) {
+    String old = oldUrl.substring("jdbc:postgresql://".length());
+    StringBuilder url = new StringBuilder("jdbc:cutover:postgresql://").append(old).append(old.contains("?") ? '&' : '?')
+        .append("cutover.new.url=").append(URLEncoder.encode(newUrl, StandardCharsets.UTF_8))
         .append("&cutover.flag.provider=manual&cutover.flag.key=").append(flagKey)
         .append("&cutover.service=").append(database);
     for (String e : extra) {
@@ -104,6 +114,30 @@ final class Replicated {
     return url.toString();
   }
 
+  /** PgBouncer in transaction mode in front of both databases, as {@code app_old} and {@code app_new}. */
+  PgBouncer pgBouncer() throws java.io.IOException {
+    return PgBouncer.start(Map.of(
+        "app_old", new PgBouncer.Backend(pair.oldServer(), database),
+        "app_new", new PgBouncer.Backend(pair.newServer(), database)));
+  }
+
+  /**
+   * The application's URL through {@code bouncer} (without server-side prepared statements, which
+   * PgBouncer 1.18 cannot pool).
+   */
+  String urlThrough(PgBouncer bouncer, String... extra) {
+    return urlVia(bouncer.jdbcUrl("app_old") + "?prepareThreshold=0", bouncer.jdbcUrl("app_new") + "?prepareThreshold=0",
+        extra);
+  }
+
+  /** The settings that send the switch's own sessions to the databases themselves. */
+  String[] directUrls(String... extra) {
+    String[] all = java.util.Arrays.copyOf(extra, extra.length + 2);
+    all[extra.length] = "cutover.old.direct-url=" + URLEncoder.encode(pair.oldServer().jdbcUrl(database), StandardCharsets.UTF_8);
+    all[extra.length + 1] = "cutover.new.direct-url=" + URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8);
+    return all;
+  }
+
   String user() {
     return pair.oldServer().user();
   }
@@ -123,6 +157,22 @@ final class Replicated {
         LogicalReplication.awaitSynced(o, n, forward, SYNC);
       }
     }
+  }
+
+  /**
+   * Installs the control schema on both databases after the fact, as the replicator's start does
+   * for an application already running, and lets replication pick up its barrier table.
+   */
+  void installControlSchema() throws Exception {
+    for (Connection c : new Connection[] {oldDirect(), newDirect()}) {
+      try (c) {
+        ControlSchema.install(c);
+      }
+    }
+    try (Connection n = newDirect(); Statement s = n.createStatement()) {
+      s.execute("ALTER SUBSCRIPTION " + forward + " REFRESH PUBLICATION");
+    }
+    awaitReplicated();
   }
 
   void stopForward() throws SQLException {

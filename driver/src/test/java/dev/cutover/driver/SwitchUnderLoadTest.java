@@ -22,25 +22,27 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The product's promise under load: a HikariCP pool of 10 with 8 writers moves from old to new
  * when the flag flips, and back again once reverse replication is armed, and every invariant
- * holds both ways.
+ * holds both ways. A subclass runs the same through a connection pooler ({@link #applicationUrl}).
  */
 @ExtendWith(PostgresPairExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SwitchUnderLoadTest {
-  private static Replicated db;
-  private static HikariDataSource pool;
-  private static SwitchEvents events;
+  Replicated db;
+  HikariDataSource pool;
+  private SwitchEvents events;
   /** Every write acknowledged in any phase, to check the way back lost none. */
-  private static final java.util.Set<Long> everAcknowledged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.Set<Long> everAcknowledged = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   @BeforeAll
-  static void setUp(PostgresPair pair) throws Exception {
+  void setUp(PostgresPair pair) throws Exception {
     db = Replicated.create(pair, Workload.SCHEMA, true);
     for (Supplier<Connection> side : java.util.List.<Supplier<Connection>>of(() -> direct(true), () -> direct(false))) {
       try (Connection c = side.get(); Statement s = c.createStatement()) {
@@ -52,7 +54,7 @@ class SwitchUnderLoadTest {
     db.prepareReverse();
     events = new SwitchEvents(db.database);
     HikariConfig config = new HikariConfig();
-    config.setJdbcUrl(db.url());
+    config.setJdbcUrl(applicationUrl());
     config.setUsername(db.user());
     config.setMaximumPoolSize(10);
     config.setMinimumIdle(10);
@@ -60,7 +62,12 @@ class SwitchUnderLoadTest {
     pool = new HikariDataSource(config);
   }
 
-  private static Connection direct(boolean old) {
+  /** The URL of the application's pool. */
+  String applicationUrl() throws Exception {
+    return db.url();
+  }
+
+  private Connection direct(boolean old) {
     try {
       return old ? db.oldDirect() : db.newDirect();
     } catch (SQLException e) {
@@ -69,7 +76,7 @@ class SwitchUnderLoadTest {
   }
 
   @AfterAll
-  static void tearDown() {
+  void tearDown() {
     if (pool != null) {
       pool.close();
     }
@@ -131,7 +138,7 @@ class SwitchUnderLoadTest {
     }
   }
 
-  private static java.util.Set<Long> present(Connection c) throws SQLException {
+  private java.util.Set<Long> present(Connection c) throws SQLException {
     java.util.Set<Long> keys = new java.util.HashSet<>();
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT writer, seq FROM booking")) {
       while (rs.next()) {
@@ -141,7 +148,7 @@ class SwitchUnderLoadTest {
     return keys;
   }
 
-  private static long maxId(boolean onOld) throws SQLException {
+  private long maxId(boolean onOld) throws SQLException {
     try (Connection c = direct(onOld); Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT coalesce(max(id), 0) FROM booking")) {
       rs.next();
@@ -149,7 +156,7 @@ class SwitchUnderLoadTest {
     }
   }
 
-  private static Connection intruder(boolean old) throws SQLException {
+  private Connection intruder(boolean old) throws SQLException {
     java.util.Properties p = new java.util.Properties();
     p.setProperty("user", "intruder");
     var server = old ? db.pair.oldServer() : db.pair.newServer();

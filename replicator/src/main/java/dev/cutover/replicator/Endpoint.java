@@ -124,6 +124,13 @@ public final class Endpoint {
         throw new ReplicatorException(Failure.CONNECTION, side.label() + ": PgJDBC did not accept '" + maskedUrl() + "'",
             "use jdbc:postgresql://host:port/database in --" + side.label() + "-url");
       }
+      // The replicator's own schema changes (index builds, control schema) are not the application's: not captured.
+      try (java.sql.Statement s = c.createStatement()) {
+        s.execute("SET cutover.ddl_capture = off");
+      } catch (SQLException e) {
+        c.close();
+        throw e;
+      }
       return c;
     } catch (SQLException e) {
       throw connectionFailure(e);

@@ -4,20 +4,20 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * The names of everything the replicator creates. All start with {@code cutover_}, which is how
- * {@code cleanup} recognises its own objects and leaves everything else alone.
+ * The names of everything the replicator creates. All start with {@code cutover_} and carry the
+ * migration's label (by default the old database's name), which is how {@code cleanup} and
+ * {@code status} recognise this migration's objects and leave everything else alone, including
+ * another migration's on the same servers.
  *
- * <p>Publications and subscriptions belong to one database, so their names are fixed. Replication
- * slots belong to the whole server, so theirs carry a label (by default the old database's name)
- * and cleanup also matches the slot's database.
+ * <p>One direction's publication, subscription and slot share one name, {@code cutover_fwd_<label>}
+ * or {@code cutover_rev_<label>}. Slots and {@code pg_stat_subscription} are server-wide, so every
+ * query about them also filters by the current database.
  */
 public final class Names {
   /** Every object the replicator creates starts with this. */
   public static final String PREFIX = "cutover_";
-  /** Publication on old and subscription on new, old → new. */
-  public static final String FORWARD = "cutover_fwd";
-  /** Publication on new and subscription on old, new → old. */
-  public static final String REVERSE = "cutover_rev";
+  private static final String FORWARD = PREFIX + "fwd_";
+  private static final String REVERSE = PREFIX + "rev_";
   private static final int MAX_LABEL = 40;
 
   private final String label;
@@ -48,14 +48,24 @@ public final class Names {
     return label;
   }
 
-  /** The replication slot on old that the forward subscription streams from. */
-  public String forwardSlot() {
-    return FORWARD + "_" + label;
+  /** Old → new: the publication on old, the subscription on new and the slot on old it streams from. */
+  public String forward() {
+    return FORWARD + label;
   }
 
-  /** The replication slot on new that the reverse subscription streams from. */
+  /** New → old: the publication on new, the subscription on old and the slot on new it streams from. */
+  public String reverse() {
+    return REVERSE + label;
+  }
+
+  /** The replication slot on old that the forward subscription streams from ({@link #forward()}). */
+  public String forwardSlot() {
+    return forward();
+  }
+
+  /** The replication slot on new that the reverse subscription streams from ({@link #reverse()}). */
   public String reverseSlot() {
-    return REVERSE + "_" + label;
+    return reverse();
   }
 
   @Override

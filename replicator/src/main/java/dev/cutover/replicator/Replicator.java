@@ -14,9 +14,13 @@ import dev.cutover.replicator.check.Preflight;
 import dev.cutover.replicator.cleanup.Cleanup;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.copy.LargeObjects;
+import dev.cutover.replicator.copy.MaterializedViews;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.ForwardStart;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.replication.ResumedStart;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
@@ -24,6 +28,7 @@ import dev.cutover.replicator.schema.SchemaCopy;
 import dev.cutover.replicator.status.StatusReader;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyProgress;
 import dev.cutover.replicator.verify.VerifyReport;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -147,13 +152,17 @@ public final class Replicator {
    * Control schema, a snapshot-consistent parallel copy with index builds, and replication from
    * the copy's snapshot on: a publication, slot and subscription, or capture triggers whose
    * changes {@link #apply} applies, as {@link StartOptions#capture()} asks or the databases allow
-   * ({@link EngineChoice}).
+   * ({@link EngineChoice}); with {@link StartOptions#resume()}, continues a logical replication
+   * start whose process died ({@link ResumedStart}).
    */
   public StartReport start(StartOptions options, CopyProgress progress, CopyListener listener) throws Exception {
     return translate(() -> {
+      if (options.resume()) {
+        return new ResumedStart(old, nw, names, options, listener).run(progress);
+      }
       EngineChoice choice = engine(options.capture());
       if (choice.engine() == Capture.TRIGGERS) {
-        return new CaptureStart(old, nw, options, listener, choice).run(progress);
+        return new CaptureStart(old, nw, names, options, listener, choice).run(progress);
       }
       return new ForwardStart(old, nw, names, options, listener).run(progress);
     });
@@ -213,10 +222,10 @@ public final class Replicator {
         if (captured != null) {
           source = captured.sourceOf(o, n);
           target = captured.targetOf(o, n);
-        } else if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
+        } else if (ReplicationObjects.subscriptionExists(n, names.forward())) {
           source = o;
           target = n;
-        } else if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
+        } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
           source = n;
           target = o;
         } else {
@@ -260,14 +269,57 @@ public final class Replicator {
     return translate(() -> Reverse.arm(old, nw, names, options));
   }
 
-  /** Compares every replicated table on both sides. */
+  /** Compares every replicated table on both sides, and the large objects and unlogged tables start copied. */
   public VerifyReport verify(Verifier.Options options) throws Exception {
-    return translate(() -> Verifier.run(old, nw, options));
+    return verify(options, new VerifyProgress());
+  }
+
+  /** {@link #verify(Verifier.Options)}, with counters another thread may poll meanwhile. */
+  public VerifyReport verify(Verifier.Options options, VerifyProgress progress) throws Exception {
+    return translate(() -> Verifier.run(old, nw, names, options, progress));
+  }
+
+  /**
+   * Brings new's large objects to old's current state (replication does not carry them): run it
+   * right before the switch.
+   */
+  public LargeObjects.SyncReport syncLargeObjects() throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return LargeObjects.sync(o, n);
+      }
+    });
+  }
+
+  /**
+   * Marks the schema change {@code id} (from {@code status}) as done by hand on both sides: its
+   * replay is skipped, and status no longer asks for it.
+   */
+  public void ddlDone(String id) throws Exception {
+    translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        for (Connection c : List.of(o, n)) {
+          if (DdlCapture.logExists(c)) {
+            DdlCapture.markDone(c, id);
+          }
+        }
+      }
+      return null;
+    });
+  }
+
+  /** Refreshes on new every materialized view populated on old; returns the views refreshed. */
+  public List<String> refreshMaterializedViews() throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return MaterializedViews.refreshAsOnOld(o, n);
+      }
+    });
   }
 
   /** Removes everything the replicator created, on both sides. */
   public Cleanup.Report cleanup() throws Exception {
-    return translate(() -> Cleanup.run(old, nw, Duration.ofSeconds(10)));
+    return translate(() -> Cleanup.run(old, nw, names, Duration.ofSeconds(10)));
   }
 
   @FunctionalInterface

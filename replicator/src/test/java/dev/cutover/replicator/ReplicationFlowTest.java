@@ -17,6 +17,7 @@ import dev.cutover.replicator.cleanup.Cleanup;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.replication.KeylessTables;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
@@ -47,7 +48,7 @@ class ReplicationFlowTest {
 
   /** Small chunks, so that even the test's few megabytes are copied in parallel ranges. */
   static StartOptions options() {
-    return StartOptions.defaults().withJobs(2).withChunkBytes(512 * 1024);
+    return StartOptions.defaults().withJobs(2).withChunkBytes(512 * 1024).withKeyless(KeylessTables.ALL_FULL);
   }
 
   static StartReport start(Replicator r) throws Exception {
@@ -181,7 +182,7 @@ class ReplicationFlowTest {
         }
       }
     };
-    StartReport report = db.replicator().start(StartOptions.defaults().withJobs(2), new CopyProgress(), listener);
+    StartReport report = db.replicator().start(options().withChunkBytes(StartOptions.AUTO_CHUNKS), new CopyProgress(), listener);
     assertThat(overlapped).as("an index of another table was built while public.event waited to copy").isTrue();
     assertThat(report.indexesBuilt()).isEqualTo(report.indexesSetAside());
     try (Connection o = db.old(); Connection n = db.nw()) {
@@ -193,7 +194,7 @@ class ReplicationFlowTest {
   @Test
   void start_moreJobsThanTables_copiesAndBuildsEverything(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "manyjobs");
-    StartReport report = db.replicator().start(StartOptions.defaults().withJobs(24), new CopyProgress(), CopyListener.NONE);
+    StartReport report = db.replicator().start(options().withJobs(24).withChunkBytes(StartOptions.AUTO_CHUNKS), new CopyProgress(), CopyListener.NONE);
     assertThat(report.tables().size()).isLessThan(24);
     try (Connection o = db.old(); Connection n = db.nw()) {
       for (String t : AppDatabase.TABLES) {
@@ -268,7 +269,7 @@ class ReplicationFlowTest {
         assertThat(f.tables()).containsEntry("public.event", "ready");
       });
       try (Connection n = db.nw()) {
-        AppDatabase.execute(n, "ALTER SUBSCRIPTION cutover_fwd DISABLE");
+        AppDatabase.execute(n, "ALTER SUBSCRIPTION " + r.names().forward() + " DISABLE");
       }
       await().atMost(CATCH_UP).untilAsserted(() -> {
         StatusReport.Direction f = r.status().forward();
@@ -391,16 +392,22 @@ class ReplicationFlowTest {
       AppDatabase.execute(n, "UPDATE customer SET email = 'changed-by-hand@example.com' WHERE id = 1234");
       AppDatabase.execute(n, "DELETE FROM event WHERE id = 777");
       AppDatabase.execute(n, "INSERT INTO audit_log (message) VALUES ('only on new')");
+      AppDatabase.execute(n, "DELETE FROM audit_log WHERE message = 'seed 7'");
     }
-    VerifyReport report = r.verify(Verifier.Options.defaults());
+    // Ranges of 2,000 keys: event (20,000 rows) is summed in ten ranges per side, and only the one holding id 777 narrowed.
+    Verifier.Options defaults = Verifier.Options.defaults();
+    VerifyReport report = r.verify(new Verifier.Options(2_000, defaults.leafRows(), defaults.maxKeysPerTable(), defaults.catchUpTimeout(),
+        defaults.recheckRounds(), defaults.jobs()));
     assertThat(report.rechecked()).isTrue();
-    assertThat(report.differences()).as("%s", report).isEqualTo(3);
+    assertThat(report.differences()).as("%s", report).isEqualTo(4);
     assertThat(table(report, "public.customer").differences())
         .containsExactly(new VerifyReport.Difference("id=1234", "different"));
     assertThat(table(report, "public.event").differences())
         .containsExactly(new VerifyReport.Difference("id=777", "missing-on-target"));
-    assertThat(table(report, "public.audit_log").differences()).singleElement()
-        .satisfies(d -> assertThat(d.key()).contains("only on new"));
+    assertThat(table(report, "public.event").ranges()).isGreaterThan(5);
+    assertThat(table(report, "public.audit_log").differences()).hasSize(2)
+        .anySatisfy(d -> assertThat(d.key() + " " + d.kind()).contains("only on new").contains("extra-on-target"))
+        .anySatisfy(d -> assertThat(d.key() + " " + d.kind()).contains("seed 7").contains("missing-on-target"));
     assertThat(report.rowsPerSecond()).isPositive();
   }
 
@@ -444,6 +451,7 @@ class ReplicationFlowTest {
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_subscription WHERE subdbid ="
             + " (SELECT oid FROM pg_database WHERE datname = current_database())")).isZero();
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover%'")).isZero();
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'cutover%'")).isZero();
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
         assertThat(AppDatabase.count(c, "SELECT count(*) FROM customer")).isGreaterThanOrEqualTo(2000);
       }

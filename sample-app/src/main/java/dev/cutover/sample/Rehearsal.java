@@ -5,7 +5,6 @@ import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.flags.Target;
-import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
@@ -167,7 +166,7 @@ final class Rehearsal {
     StartReport started = replication.start();
     String stream = started.slot() == null
         ? "trigger capture applies from the copy's snapshot " + started.consistentPoint() + " on (" + started.engineReason() + ")"
-        : "subscription " + Names.FORWARD + " streams from slot " + started.slot() + " at " + started.consistentPoint();
+        : "subscription " + started.slot() + " streams from its slot at " + started.consistentPoint();
     String initialCopy = String.format(Locale.ROOT, "%d rows (%d kB) of %d tables copied in %d ms from one snapshot,"
             + " %d indexes and constraints built after the copy in %d ms; %s (%d ms in all)", started.rows(), started.bytes() / 1024,
         started.tables().size(), started.copyMillis(), started.indexesBuilt(), started.indexMillis(), stream, started.totalMillis());

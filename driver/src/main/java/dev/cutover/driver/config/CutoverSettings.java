@@ -1,6 +1,7 @@
 package dev.cutover.driver.config;
 
 import dev.cutover.flags.RoutingFlags;
+import dev.cutover.flags.Target;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -9,9 +10,11 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
  * The settings of one Cutover connection, resolved from every source and validated.
@@ -25,6 +28,8 @@ public final class CutoverSettings {
   public static final String URL_PREFIX = "jdbc:cutover:postgresql:";
   static final String OURS = "cutover.";
   private static final String PG_PREFIX = "jdbc:postgresql:";
+  private static final Pattern CUSTOM_SETTING =
+      Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)+");
 
   private final String oldUrl;
   private final Properties oldProperties;
@@ -89,7 +94,10 @@ public final class CutoverSettings {
       }
       pgUrl = pgUrl.substring(0, query) + (kept.isEmpty() ? "" : "?" + String.join("&", kept));
     }
-    if (org.postgresql.Driver.parseURL(pgUrl, new Properties()) == null) {
+    // PgJDBC lets URL parameters win over properties; the new side's credentials default to
+    // whatever the old side really uses, so they are read the same way.
+    Properties effective = org.postgresql.Driver.parseURL(pgUrl, pg);
+    if (effective == null) {
       throw new IllegalArgumentException(
           "malformed URL '" + Secrets.maskUrl(url) + "': expected "
               + URL_PREFIX + "//host[:port]/database[?key=value&...]");
@@ -111,8 +119,9 @@ public final class CutoverSettings {
     newPg.putAll(pg);
     newPg.remove("user");
     newPg.remove("password");
-    putIfPresent(newPg, "user", merged.getOrDefault(SettingKey.NEW_USER.key(), pg.getProperty("user")));
-    putIfPresent(newPg, "password", merged.getOrDefault(SettingKey.NEW_PASSWORD.key(), pg.getProperty("password")));
+    putIfPresent(newPg, "user", merged.getOrDefault(SettingKey.NEW_USER.key(), effective.getProperty("user")));
+    putIfPresent(newPg, "password",
+        merged.getOrDefault(SettingKey.NEW_PASSWORD.key(), effective.getProperty("password")));
 
     CutoverSettings settings = new CutoverSettings(pgUrl, pg, newUrl, newPg, merged);
     settings.validate();
@@ -137,6 +146,9 @@ public final class CutoverSettings {
     barrierTimeout();
     gateMaxPause();
     sequenceMargin();
+    directUrl(Target.OLD);
+    directUrl(Target.NEW);
+    customSettings();
   }
 
   private static void putIfPresent(Properties p, String key, String value) {
@@ -222,6 +234,47 @@ public final class CutoverSettings {
       return Boolean.parseBoolean(v);
     }
     throw new IllegalArgumentException(SettingKey.SWITCH_FORCE.key() + "=" + v + " must be true or false");
+  }
+
+  /**
+   * The URL of a direct session to {@code side}, bypassing a connection pooler in front of it:
+   * what the switch needs a real session for (its leader lock, the fence, the barrier, ending
+   * stragglers) goes there, while the application's connections keep going through the pooler.
+   * Credentials are the side's own unless the URL names others.
+   */
+  public Optional<String> directUrl(Target side) {
+    SettingKey key = side == Target.OLD ? SettingKey.OLD_DIRECT_URL : SettingKey.NEW_DIRECT_URL;
+    String v = get(key);
+    if (v == null || v.isBlank()) {
+      return Optional.empty();
+    }
+    if (!v.startsWith(PG_PREFIX) || org.postgresql.Driver.parseURL(v, new Properties()) == null) {
+      throw new IllegalArgumentException(key.key() + "='" + Secrets.maskUrl(v) + "' is malformed: expected "
+          + PG_PREFIX + "//host[:port]/database, the database itself rather than the pooler in front of it");
+    }
+    return Optional.of(v);
+  }
+
+  /**
+   * Custom settings (placeholders such as {@code app.tenant_id}) a session's move carries besides
+   * those the driver finds itself: PostgreSQL lists them nowhere, so a name no policy or function
+   * reads must be given here.
+   */
+  public List<String> customSettings() {
+    String v = get(SettingKey.SESSION_CUSTOM_SETTINGS).trim();
+    List<String> names = new ArrayList<>();
+    if (v.isEmpty()) {
+      return names;
+    }
+    for (String name : v.split(",")) {
+      String n = name.trim();
+      if (!CUSTOM_SETTING.matcher(n).matches()) {
+        throw new IllegalArgumentException(SettingKey.SESSION_CUSTOM_SETTINGS.key() + "=" + v + " holds '" + n
+            + "', which is not a custom setting name: write prefix.name, comma-separated (app.tenant_id,app.user)");
+      }
+      names.add(n.toLowerCase(java.util.Locale.ROOT));
+    }
+    return names;
   }
 
   /** Every {@code cutover.*} value that was set, for the flag module. */

@@ -10,7 +10,7 @@ import java.sql.SQLException;
  * Database metadata whose {@link #getConnection()} is ours and whose result sets are wrapped;
  * all else is generated delegation.
  */
-public abstract class LogicalMetaData implements DatabaseMetaData {
+public abstract class LogicalMetaData implements DatabaseMetaData, Translating {
   private final LogicalConnection connection;
   /** The physical metadata; read by generated delegation. */
   protected final DatabaseMetaData metadata;
@@ -33,7 +33,12 @@ public abstract class LogicalMetaData implements DatabaseMetaData {
 
   /** Wraps a metadata result; called by the generated methods that return a ResultSet. */
   protected final ResultSet wrap(ResultSet rs) {
-    return rs == null ? null : Wrappers.resultSet(null, rs);
+    return rs == null ? null : Wrappers.resultSet(connection, null, rs);
+  }
+
+  @Override
+  public final SQLException translate(SQLException e) {
+    return connection.translate(e);
   }
 
   @Override

@@ -64,8 +64,6 @@ public abstract class LogicalPreparedStatement extends LogicalStatement implemen
     begin();
     try {
       return results(prepared.executeQuery());
-    } catch (SQLException e) {
-      throw fail(e);
     } finally {
       end();
     }
@@ -76,8 +74,6 @@ public abstract class LogicalPreparedStatement extends LogicalStatement implemen
     begin();
     try {
       return prepared.executeUpdate();
-    } catch (SQLException e) {
-      throw fail(e);
     } finally {
       end();
     }
@@ -88,8 +84,6 @@ public abstract class LogicalPreparedStatement extends LogicalStatement implemen
     begin();
     try {
       return prepared.executeLargeUpdate();
-    } catch (SQLException e) {
-      throw fail(e);
     } finally {
       end();
     }
@@ -100,8 +94,6 @@ public abstract class LogicalPreparedStatement extends LogicalStatement implemen
     begin();
     try {
       return prepared.execute();
-    } catch (SQLException e) {
-      throw fail(e);
     } finally {
       end();
     }

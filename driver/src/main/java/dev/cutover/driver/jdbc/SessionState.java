@@ -2,13 +2,23 @@ package dev.cutover.driver.jdbc;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executor;
+import org.postgresql.PGConnection;
+import org.postgresql.jdbc.AutoSave;
+import org.postgresql.util.PGobject;
 
 /**
- * The JDBC-level session settings an application changed on a logical connection, replayed on
- * every physical connection it moves to. Only settings that were set are replayed, so a fresh
+ * The JDBC-level settings an application changed on a logical connection, replayed on every
+ * physical connection it moves to. Only settings that were set are replayed, so a fresh
  * connection keeps the server's defaults otherwise.
+ *
+ * <p>Some of them live in PgJDBC only (autocommit, read-only, holdability, network timeout,
+ * PgJDBC's own options); the others change the server session (isolation, schema, application
+ * name), and a {@link dev.cutover.driver.session.SessionSnapshot} carries their server-side
+ * effect when the session's state is read: then only the first kind is replayed here.
  */
 final class SessionState {
   private Boolean autoCommit;
@@ -19,6 +29,11 @@ final class SessionState {
   private Integer networkTimeout;
   private Properties clientInfo;
   private Integer holdability;
+  private Integer prepareThreshold;
+  private Integer defaultFetchSize;
+  private AutoSave autosave;
+  private Boolean adaptiveFetch;
+  private Map<String, Class<? extends PGobject>> dataTypes;
 
   void autoCommit(boolean value) {
     autoCommit = value;
@@ -61,27 +76,74 @@ final class SessionState {
     holdability = value;
   }
 
-  void applyTo(Connection c) throws SQLException {
-    if (autoCommit != null) {
-      c.setAutoCommit(autoCommit);
+  void prepareThreshold(int value) {
+    prepareThreshold = value;
+  }
+
+  void defaultFetchSize(int value) {
+    defaultFetchSize = value;
+  }
+
+  void autosave(AutoSave value) {
+    autosave = value;
+  }
+
+  void adaptiveFetch(boolean value) {
+    adaptiveFetch = value;
+  }
+
+  void dataType(String type, Class<? extends PGobject> javaClass) {
+    if (dataTypes == null) {
+      dataTypes = new LinkedHashMap<>();
     }
+    dataTypes.put(type, javaClass);
+  }
+
+  /** Replays everything, for a move whose server-side session state was not read (behind a pooler). */
+  void applyTo(Connection c) throws SQLException {
+    applyClientSideTo(c);
     if (isolation != null) {
       c.setTransactionIsolation(isolation);
-    }
-    if (readOnly != null) {
-      c.setReadOnly(readOnly);
     }
     if (schema != null) {
       c.setSchema(schema);
     }
-    if (networkTimeout != null) {
-      c.setNetworkTimeout(networkExecutor, networkTimeout);
-    }
     if (clientInfo != null) {
       c.setClientInfo(clientInfo);
     }
+  }
+
+  /** Replays what only PgJDBC keeps; none of it costs a round trip on a connection outside a transaction. */
+  void applyClientSideTo(Connection c) throws SQLException {
+    if (autoCommit != null) {
+      c.setAutoCommit(autoCommit);
+    }
+    if (readOnly != null) {
+      c.setReadOnly(readOnly);
+    }
+    if (networkTimeout != null) {
+      c.setNetworkTimeout(networkExecutor, networkTimeout);
+    }
     if (holdability != null) {
       c.setHoldability(holdability);
+    }
+    PGConnection pg = c.unwrap(PGConnection.class);
+    if (prepareThreshold != null) {
+      pg.setPrepareThreshold(prepareThreshold);
+    }
+    if (defaultFetchSize != null) {
+      pg.setDefaultFetchSize(defaultFetchSize);
+    }
+    if (autosave != null) {
+      pg.setAutosave(autosave);
+    }
+    if (adaptiveFetch != null) {
+      pg.setAdaptiveFetch(adaptiveFetch);
+    }
+    if (dataTypes != null) {
+      for (Map.Entry<String, Class<? extends PGobject>> t : dataTypes.entrySet()) {
+        pg.addDataType(t.getKey(), t.getValue());
+      }
     }
   }
 }

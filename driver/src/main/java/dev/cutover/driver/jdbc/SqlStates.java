@@ -17,6 +17,11 @@ final class SqlStates {
     return new SQLTransactionRollbackException(message, SERIALIZATION_FAILURE, cause);
   }
 
+  /** The connection lost session state it could not carry; the message names it. */
+  static SQLException lost(String message, SQLException cause) {
+    return new SQLNonTransientConnectionException(message, CONNECTION_DOES_NOT_EXIST, cause);
+  }
+
   static SQLException closed(String what) {
     return new SQLNonTransientConnectionException(
         "cutover: this " + what + " is closed", CONNECTION_DOES_NOT_EXIST);

@@ -3,7 +3,6 @@ package dev.cutover.driver.switching;
 import dev.cutover.driver.config.CutoverSettings;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.Coordination;
-import dev.cutover.driver.control.Fence;
 import dev.cutover.flags.FlagListener;
 import dev.cutover.flags.RoutingFlag;
 import dev.cutover.flags.RoutingFlags;
@@ -17,7 +16,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -52,10 +50,18 @@ public final class Router implements RouterMXBean {
   static final Duration INSTANCE_TTL = Duration.ofSeconds(5);
 
   private final CutoverSettings settings;
+  /** Where the switch's own sessions go: a side's direct URL when it has one, else the application's URL. */
   private final Map<Target, Endpoint> endpoints = new EnumMap<>(Target.class);
+  /** Where the application's connections go (through a pooler, if there is one). */
+  private final Map<Target, Endpoint> appEndpoints = new EnumMap<>(Target.class);
   private final RoutingFlag flag;
   private final FlagListener flagListener = target -> schedule(this::flagChanged);
-  private final boolean control;
+  /** Whether both databases carried the control schema at the last check (start, then every switch). */
+  private volatile boolean control;
+  private final Handover handover = new Handover(this);
+  private final java.util.concurrent.atomic.AtomicBoolean heartbeating = new java.util.concurrent.atomic.AtomicBoolean();
+  /** What could not be checked or is refused, for operators (MBean {@code PendingGuarantees}). */
+  private volatile List<String> pending = List.of();
   private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
   private final ConcurrentLinkedQueue<Warm> warm = new ConcurrentLinkedQueue<>();
   private final ScheduledExecutorService switcher;
@@ -79,13 +85,16 @@ public final class Router implements RouterMXBean {
 
   private record Warm(Target side, Connection connection, long bornNanos) {}
 
-  private Router(CutoverSettings settings, RoutingFlag flag, boolean control) {
+  private Router(CutoverSettings settings, RoutingFlag flag) {
     this.settings = settings;
     this.flag = flag;
-    this.control = control;
     this.gateMaxPauseNanos = settings.gateMaxPause().toNanos();
-    endpoints.put(Target.OLD, new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties()));
-    endpoints.put(Target.NEW, new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties()));
+    appEndpoints.put(Target.OLD, new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties()));
+    appEndpoints.put(Target.NEW, new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties()));
+    endpoints.put(Target.OLD, settings.directUrl(Target.OLD)
+        .map(url -> new Endpoint(Target.OLD, url, settings.oldProperties())).orElse(appEndpoints.get(Target.OLD)));
+    endpoints.put(Target.NEW, settings.directUrl(Target.NEW)
+        .map(url -> new Endpoint(Target.NEW, url, settings.newProperties())).orElse(appEndpoints.get(Target.NEW)));
     long id = IDS.incrementAndGet();
     this.instance = settings.values().getOrDefault(RoutingFlags.INSTANCE, defaultInstance(id));
     this.switcher = daemonThread("cutover-switch-" + settings.service() + "-" + id);
@@ -94,10 +103,10 @@ public final class Router implements RouterMXBean {
   }
 
   /**
-   * Starts a router: opens the flag, checks that both databases answer and whether they carry
-   * the control schema, and, when the flag already asks for new, switches before serving.
+   * Starts a router: opens the flag, checks the databases (only the one that serves must answer;
+   * see {@link Startup}) and, when the flag already asks for new, switches before serving.
    *
-   * @throws SQLException 08001 when a database that must serve is unreachable, 22023 for a bad
+   * @throws SQLException 08001 when the database that must serve is unreachable, 22023 for a bad
    *     flag setting
    */
   public static Router start(CutoverSettings settings) throws SQLException {
@@ -110,39 +119,17 @@ public final class Router implements RouterMXBean {
       throw new SQLException("cutover: cannot open the routing flag (" + RoutingFlags.PROVIDER + "="
           + settings.values().getOrDefault(RoutingFlags.PROVIDER, "fixed") + "): " + e.getMessage(), "22023", e);
     }
+    Router router = new Router(settings, flag);
     try {
-      Endpoint oldSide = new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties());
-      Endpoint newSide = new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties());
-      boolean onNew = flag.target() == Target.NEW;
-      boolean control;
-      try (Connection n = newSide.open()) {
-        Connection o = null;
-        try {
-          o = oldSide.open();
-        } catch (SQLException e) {
-          if (!onNew) {
-            throw e;
-          }
-          LOG.warn("cutover {}: the old database is unreachable and the flag says new; serving new without a switch",
-              settings.service());
-        }
-        boolean alreadyMoved;
-        try {
-          control = o != null && hasControl(o, "old") && hasControl(n, "new");
-          alreadyMoved = onNew && (o == null || control && Fence.isRaised(o));
-        } finally {
-          if (o != null) {
-            o.close();
-          }
-        }
-        Router router = new Router(settings, flag, control);
-        if (alreadyMoved) {
-          router.route = new Route(Target.NEW, null);
-        }
-        router.begin();
-        return router;
-      }
+      Startup found = Startup.probe(router, flag.target());
+      router.control = found.control();
+      router.pending = found.pending();
+      router.route = new Route(found.serving(), null);
+      router.begin();
+      return router;
     } catch (SQLException | RuntimeException e) {
+      router.switcher.shutdownNow();
+      router.heartbeats.shutdownNow();
       flag.close();
       throw e;
     }
@@ -167,29 +154,17 @@ public final class Router implements RouterMXBean {
     return host + ":" + ProcessHandle.current().pid() + ":" + routerId;
   }
 
-  private static boolean hasControl(Connection c, String side) throws SQLException {
-    OptionalInt version = ControlSchema.installedVersion(c);
-    if (version.isPresent() && version.getAsInt() != ControlSchema.VERSION) {
-      LOG.warn("cutover: the control schema on the {} database is version {}, this driver speaks {}; ignoring it",
-          side, version.getAsInt(), ControlSchema.VERSION);
-      return false;
-    }
-    return version.isPresent();
-  }
-
   private void begin() {
-    if (!control) {
-      LOG.warn("cutover {}: no control schema (version {}) on both databases: switches will drain and move"
-              + " sequences, but cannot guarantee {}. Install it with ControlSchema.install or the replicator.",
-          settings.service(), ControlSchema.VERSION, notGuaranteed());
+    for (String p : pending) {
+      LOG.warn("cutover {}: {}", settings.service(), p);
     }
     try {
       ManagementFactory.getPlatformMBeanServer().registerMBean(this, name);
     } catch (Exception e) {
       LOG.warn("cutover {}: cannot register MBean {}", settings.service(), name, e);
     }
-    if (control) {
-      heartbeat();
+    if (control && heartbeating.compareAndSet(false, true)) {
+      heartbeat(); // before serving, on this thread: the heartbeat thread has not started yet
       heartbeats.scheduleWithFixedDelay(this::heartbeat, HEARTBEAT_MILLIS, HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
     }
     flag.addListener(flagListener);
@@ -339,6 +314,35 @@ public final class Router implements RouterMXBean {
     return control;
   }
 
+  /**
+   * Records what the last switch found; a control schema installed after the router started
+   * (the replicator started after the application) starts the heartbeats from then on.
+   */
+  void control(boolean present) {
+    control = present;
+    if (present && heartbeating.compareAndSet(false, true)) {
+      heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  void pending(List<String> found) {
+    pending = found;
+  }
+
+  /** How this router's sessions keep their locks and channels across a switch. */
+  public Handover handover() {
+    return handover;
+  }
+
+  /**
+   * Checks both databases before a switch holds anything (see {@link SwitchCheck}).
+   *
+   * @return why the switch must be refused, or empty
+   */
+  Optional<String> check(Target from, Target to, Connection source, Connection target) throws SQLException {
+    return SwitchCheck.run(this, from, to, source, target);
+  }
+
   Collection<Session> sessions() {
     return sessions;
   }
@@ -349,6 +353,7 @@ public final class Router implements RouterMXBean {
 
   public void unregister(Session session) {
     sessions.remove(session);
+    handover.drop(session);
   }
 
   /** A physical connection to {@code side}: one opened ahead by the last switch, or a new one. */
@@ -360,7 +365,25 @@ public final class Router implements RouterMXBean {
       }
       closeQuietly(w.connection());
     }
-    return endpoints.get(side).open();
+    return openApp(side);
+  }
+
+  /**
+   * The physical connection for {@code session} moving to {@code side}: the one the last switch
+   * reserved for it (holding its locks, listening on its channels), else as {@link #acquire}.
+   */
+  public Handover.Acquired acquire(Session session, Target side) throws SQLException {
+    return handover.acquire(session, side);
+  }
+
+  /** Releases what a switch reserved for {@code session}, which stays on the side it is on. */
+  public void stay(Session session) {
+    handover.drop(session);
+  }
+
+  /** A new application connection to {@code side}, through its pooler if it has one. */
+  Connection openApp(Target side) throws SQLException {
+    return appEndpoints.get(side).open();
   }
 
   void closeGate(Gate gate) {
@@ -369,6 +392,7 @@ public final class Router implements RouterMXBean {
 
   /** Makes {@code serving} the route, hands out the pre-opened connections and opens the gate. */
   void release(Target serving, List<Connection> prewarmed) {
+    handover.discard(serving);
     Warm stale;
     while ((stale = warm.poll()) != null) {
       closeQuietly(stale.connection());
@@ -421,6 +445,7 @@ public final class Router implements RouterMXBean {
     }
     closeQuietly(beat);
     release(route.serving(), List.of());
+    handover.closeAll();
     try {
       ManagementFactory.getPlatformMBeanServer().unregisterMBean(name);
     } catch (Exception e) {
@@ -481,6 +506,11 @@ public final class Router implements RouterMXBean {
   @Override
   public boolean isControlSchemaPresent() {
     return control;
+  }
+
+  @Override
+  public List<String> getPendingGuarantees() {
+    return pending;
   }
 
   @Override

@@ -1,5 +1,7 @@
 package dev.cutover.driver.switching;
 
+import java.util.List;
+
 /** A router's state and counters, registered as {@code dev.cutover:type=Router,service=…,instance=…,id=…}. */
 public interface RouterMXBean {
   String getService();
@@ -22,7 +24,15 @@ public interface RouterMXBean {
   /** Flag values that were neither old nor new, and so were ignored. */
   long getFlagRejectedValues();
 
+  /** Whether both databases carried the control schema at the last check (at start, then at every switch). */
   boolean isControlSchemaPresent();
+
+  /**
+   * What could not be checked or makes switches refused, each naming the guarantee that waits
+   * and what it waits for (an unreachable database, a missing control schema, a pooler without a
+   * direct URL); empty when the last check found nothing.
+   */
+  List<String> getPendingGuarantees();
 
   int getLogicalConnections();
 

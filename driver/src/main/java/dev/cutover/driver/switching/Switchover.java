@@ -95,6 +95,11 @@ final class Switchover {
     String switchId = id;
     String reason = "";
     try (Connection source = router.endpoint(from).open(); Connection target = open(to)) {
+      phase = "checking both databases";
+      Optional<String> refused = router.check(from, to, source, target);
+      if (refused.isPresent()) {
+        throw new Abort(refused.get());
+      }
       if (router.control()) {
         phase = "probing replication";
         probe(source, target);
@@ -119,6 +124,8 @@ final class Switchover {
       long t = System.nanoTime();
       rolledBack = drain(source);
       drainNanos = System.nanoTime() - t;
+      phase = "taking the sessions' advisory locks and LISTEN channels on " + to.value();
+      router.handover().reserve(source, ready, from, to, handoverNanos());
 
       // 3-5. Coordinate with the service's other instances; the leader fences, waits for the
       // barrier and moves sequences. Without the control schema this instance acts alone.
@@ -351,13 +358,18 @@ final class Switchover {
     }
   }
 
+  /** How long a session may take to give up its transaction, or its channels, to the switch. */
+  private long handoverNanos() {
+    return Math.min(router.settings().drainTimeout().toNanos(), BACKEND_EXIT_NANOS);
+  }
+
   /** Opens, in parallel with the drain and barrier, as many connections to the target as there are sessions. */
   private CompletableFuture<List<Connection>> prewarm(int count) {
     List<CompletableFuture<Connection>> opening = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       opening.add(CompletableFuture.supplyAsync(() -> {
         try {
-          return router.endpoint(to).open();
+          return router.openApp(to);
         } catch (SQLException e) {
           throw new java.util.concurrent.CompletionException(e);
         }
@@ -423,15 +435,10 @@ final class Switchover {
     String why = "cutover: transaction rolled back: it was still open "
         + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms after the switch from " + from.value() + " to "
         + to.value() + " began (cutover.drain.timeout); retry it";
-    List<Integer> pids = new ArrayList<>();
-    for (Session s : router.sessions()) {
-      int pid = s.doom(why);
-      if (pid > 0) {
-        pids.add(pid);
-      }
-    }
+    Handover.RolledBack rolled = router.handover().rollBack(why, handoverNanos());
+    List<Integer> pids = rolled.pids();
     if (pids.isEmpty()) {
-      return 0;
+      return rolled.count();
     }
     Array array = source.createArrayOf("int4", pids.toArray());
     try (PreparedStatement kill = source.prepareStatement("SELECT pg_terminate_backend(p) FROM unnest(?) p");
@@ -445,7 +452,7 @@ final class Switchover {
         try (ResultSet rs = alive.executeQuery()) {
           rs.next();
           if (rs.getInt(1) == 0) {
-            return pids.size();
+            return rolled.count();
           }
         }
         if (System.nanoTime() - deadline > 0) {

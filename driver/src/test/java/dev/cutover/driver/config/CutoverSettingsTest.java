@@ -67,6 +67,50 @@ class CutoverSettingsTest {
   }
 
   @Test
+  void resolve_credentialsInTheUrl_defaultTheNewSide() {
+    CutoverSettings s = CutoverSettings.resolve(
+        "jdbc:cutover:postgresql://old/app?user=app&password=url-pw&cutover.new.url=" + NEW, null, none());
+    assertThat(s.newProperties()).containsEntry("user", "app").containsEntry("password", "url-pw");
+    assertThat(s.toString()).doesNotContain("url-pw");
+  }
+
+  @Test
+  void resolve_urlCredentialsBeatProperties_asPgJdbcDoesForTheOldSide() {
+    Properties info = new Properties();
+    info.setProperty("user", "from-properties");
+    CutoverSettings s = CutoverSettings.resolve(
+        "jdbc:cutover:postgresql://old/app?user=from-url&cutover.new.url=" + NEW, info, none());
+    assertThat(s.newProperties()).containsEntry("user", "from-url");
+  }
+
+  @Test
+  void resolve_directUrls_areReadPerSide() {
+    CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://pooler/app?cutover.new.url=" + NEW
+        + "&cutover.old.direct-url=jdbc:postgresql://old-db:5432/app", null, none());
+    assertThat(s.directUrl(dev.cutover.flags.Target.OLD)).contains("jdbc:postgresql://old-db:5432/app");
+    assertThat(s.directUrl(dev.cutover.flags.Target.NEW)).isEmpty();
+  }
+
+  @Test
+  void resolve_malformedDirectUrl_namesTheKey() {
+    assertThatThrownBy(() -> CutoverSettings.resolve("jdbc:cutover:postgresql://pooler/app?cutover.new.url=" + NEW
+        + "&cutover.new.direct-url=postgres://new-db/app?password=secret", null, none()))
+        .hasMessageContaining("cutover.new.direct-url")
+        .hasMessageContaining("jdbc:postgresql://host[:port]/database")
+        .hasMessageNotContaining("secret");
+  }
+
+  @Test
+  void resolve_customSettings_areValidatedNames() {
+    CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW
+        + "&cutover.session.custom-settings=app.tenant_id,%20App.User", null, none());
+    assertThat(s.customSettings()).containsExactly("app.tenant_id", "app.user");
+    assertThatThrownBy(() -> CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW
+        + "&cutover.session.custom-settings=tenant", null, none()))
+        .hasMessageContaining("cutover.session.custom-settings").hasMessageContaining("'tenant'");
+  }
+
+  @Test
   void resolve_defaults_giveAGateLongerThanDrainAndBarrier() {
     CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW, null, none());
     assertThat(s.service()).isEqualTo("default");

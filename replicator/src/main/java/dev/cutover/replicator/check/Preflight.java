@@ -13,6 +13,7 @@ import dev.cutover.replicator.privileges.Gap;
 import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Sql;
@@ -81,6 +82,7 @@ public final class Preflight {
       p.sequences();
       p.extensions();
       p.largeObjects();
+      p.findings.addAll(DdlCheck.findings(o));
       p.leftovers();
       List<Finding> sorted = new ArrayList<>(p.findings);
       sorted.sort(Comparator.comparing(Finding::severity));
@@ -172,11 +174,11 @@ public final class Preflight {
     add(Severity.INFO, "new", "privileges", n.summary(), "");
     List<Gap> start = new ArrayList<>(Requirements.start(o, n, Requirements.loginHasPassword(oldEp)));
     if (n.subscriptions() && o.slots()) {
-      SubscriptionLogin.check(nw, Side.NEW, oldEp.conninfo(), Names.FORWARD).ifPresent(start::add);
+      SubscriptionLogin.check(nw, Side.NEW, oldEp.conninfo(), names.forward()).ifPresent(start::add);
     }
     List<Gap> wayBack = new ArrayList<>(Requirements.wayBack(n, o, Requirements.loginHasPassword(newEp)));
     if (o.subscriptions() && n.slots()) {
-      SubscriptionLogin.check(old, Side.OLD, newEp.conninfo(), Names.REVERSE).ifPresent(wayBack::add);
+      SubscriptionLogin.check(old, Side.OLD, newEp.conninfo(), names.reverse()).ifPresent(wayBack::add);
     }
     Set<String> reported = new HashSet<>();
     for (Gap g : start) {
@@ -204,15 +206,15 @@ public final class Preflight {
             ? "has no usable replica identity index" : "has no primary key";
         add(Severity.ERROR, "old", "table-without-key", "table " + t + " " + reason
             + ": once published, UPDATE and DELETE on it fail on old and cannot be replicated",
-            "add a primary key, or ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL");
+            "add a primary key, or ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL (what `start --replica-identity-full` does)");
       }
       Optional<TableInfo> n = Catalog.describe(nw, t);
       if (n.isEmpty()) {
-        add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new",
-            "create the schema on new (`cutover-replicator schema`)");
+        add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new (`cutover-replicator schema` creates the"
+            + " whole schema into an empty database)", "run on new: " + String.join("; ", CatalogDdl.createMissing(old, nw, t)));
         continue;
       }
-      columns(o, n.get());
+      columns(o, n.get(), t);
       if (!o.key().equals(n.get().key())) {
         add(triggers() ? Severity.ERROR : Severity.WARNING, "new", "key-differs", "table " + t + " is keyed by " + o.key() + " on old but " + n.get().key()
             + " on new", "give new the same primary key as old");
@@ -230,27 +232,34 @@ public final class Preflight {
       }
     }
     for (TableName t : Catalog.unloggedTables(old)) {
-      add(Severity.WARNING, "old", "unlogged-table", "unlogged table " + t + " is not replicated",
-          "ALTER TABLE " + t.quoted() + " SET LOGGED, or copy it yourself at the switch");
+      add(Severity.WARNING, "old", "unlogged-table", "unlogged table " + t + " is not replicated: start copies it from its snapshot,"
+          + " but its changes after start do not reach new", "ALTER TABLE " + t.quoted() + " SET LOGGED on old before start,"
+          + " or copy it yourself at the switch");
+    }
+    List<String> views = dev.cutover.replicator.copy.MaterializedViews.populated(old);
+    if (!views.isEmpty()) {
+      add(Severity.INFO, "new", "materialized-views", views.size() + " populated materialized view(s) on old: start refreshes them on"
+          + " new after its copy; a REFRESH on old is repeated on new where DDL capture runs, else `cutover-replicator refresh`"
+          + " before the switch", "");
     }
   }
 
-  private void columns(TableInfo o, TableInfo n) {
+  private void columns(TableInfo o, TableInfo n, TableName t) throws SQLException {
     for (Column c : o.columns()) {
       Column other = n.column(c.name());
       if (other == null) {
         add(Severity.ERROR, "new", "missing-column", "column " + c.name() + " of " + o.name() + " is missing on new",
-            "ALTER TABLE " + o.name().quoted() + " ADD COLUMN " + Sql.ident(c.name()) + " " + c.type() + " on new");
+            "run on new: " + CatalogDdl.addColumn(old, t, c.name()));
       } else if (!other.type().equals(c.type())) {
         add(Severity.ERROR, "new", "column-type", "column " + c.name() + " of " + o.name() + " is " + c.type() + " on old but "
-            + other.type() + " on new", "ALTER TABLE " + o.name().quoted() + " ALTER COLUMN " + Sql.ident(c.name()) + " TYPE "
-            + c.type() + " on new");
+            + other.type() + " on new", "run on new: " + CatalogDdl.alterColumnType(old, t, c.name()));
       }
     }
     for (Column c : n.columns()) {
       if (o.column(c.name()) == null && c.notNull()) {
-        add(Severity.WARNING, "new", "extra-column", "column " + c.name() + " of " + o.name() + " exists only on new and is NOT NULL",
-            "give it a default, or drop it on new");
+        add(Severity.WARNING, "new", "extra-column", "column " + c.name() + " of " + o.name() + " exists only on new and is NOT NULL:"
+            + " replicated rows have no value for it (or give it a DEFAULT)", "run on new: ALTER TABLE " + o.name().quoted()
+            + " ALTER COLUMN " + Sql.ident(c.name()) + " DROP NOT NULL");
       }
     }
   }
@@ -288,8 +297,9 @@ public final class Preflight {
   }
 
   private void sequences() throws SQLException {
-    List<String> onOld = Catalog.sequences(old);
-    TreeSet<String> onNew = new TreeSet<>(Catalog.sequences(nw));
+    List<String[]> sequences = Catalog.sequences(old);
+    List<String> onOld = sequences.stream().map(q -> q[0] + "." + q[1]).toList();
+    TreeSet<String> onNew = new TreeSet<>(Catalog.sequences(nw).stream().map(q -> q[0] + "." + q[1]).toList());
     long identity = Sql.majorVersionOf(old) < 10 ? 0 : Sql.number(old, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
         + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attidentity <> '' AND NOT a.attisdropped AND "
         + Catalog.SYSTEM_SCHEMA_FILTER);
@@ -297,11 +307,20 @@ public final class Preflight {
       add(Severity.INFO, "both", "sequences", onOld.size() + " sequence(s) on old (" + identity
           + " behind identity columns): replication does not move them; `cutover-replicator sequences` and the driver's switch do", "");
     }
-    for (String s : onOld) {
+    for (String[] q : sequences) {
+      String s = q[0] + "." + q[1];
       if (!onNew.contains(s)) {
-        add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", "create the schema on new (`cutover-replicator schema`)");
+        // An identity column's sequence comes with its column; only the others are created by hand.
+        String remedy = identitySequence(q[0], q[1]) ? "create its column on new (see missing-column)"
+            : "run on new: " + CatalogDdl.createSequence(old, q[0], q[1]);
+        add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", remedy);
       }
     }
+  }
+
+  private boolean identitySequence(String schema, String name) throws SQLException {
+    return Sql.bool(old, "SELECT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = ?::regclass AND d.deptype = 'i'"
+        + " AND d.classid = 'pg_class'::regclass)", Sql.qualified(schema, name));
   }
 
   private void extensions() throws SQLException {
@@ -327,8 +346,14 @@ public final class Preflight {
   private void largeObjects() throws SQLException {
     long n = Sql.number(old, "SELECT count(*) FROM pg_largeobject_metadata");
     if (n > 0) {
-      add(Severity.WARNING, "old", "large-objects", n + " large object(s) on old: logical replication does not carry them",
-          "move them into bytea columns, or copy them at the switch with pg_dump --large-objects");
+      java.util.OptionalInt pgDump = dev.cutover.replicator.schema.SchemaCopy.availablePgDump();
+      // pg_dump's switch for large objects is -b/--blobs before 16 and --large-objects from 16.
+      String dumpSwitch = pgDump.isPresent() && pgDump.getAsInt() >= 16 ? "--large-objects" : "--blobs";
+      add(Severity.WARNING, "old", "large-objects", n + " large object(s) on old: logical replication does not carry them; start"
+          + " copies them from its snapshot, but those written on old after start are not on new",
+          "run `cutover-replicator sync-large-objects` right before the switch (verify compares them), or move them into bytea"
+          + " columns; by hand, for the ones new lacks: pg_dump --data-only " + dumpSwitch
+          + " --schema=public --exclude-table-data='*' (only the large objects) piped into psql on new");
     }
   }
 
@@ -337,9 +362,15 @@ public final class Preflight {
       Connection c = (Connection) side[0];
       String label = (String) side[1];
       List<String> ours = new ArrayList<>();
-      ReplicationObjects.ourSlots(c).forEach(s -> ours.add("slot " + s));
-      ReplicationObjects.ourPublications(c).forEach(s -> ours.add("publication " + s));
-      ReplicationObjects.ourSubscriptions(c).forEach(s -> ours.add("subscription " + s));
+      List<String> others = new ArrayList<>();
+      List<String> mine = List.of(names.forward(), names.reverse());
+      ReplicationObjects.ourSlots(c).forEach(s -> (mine.contains(s) ? ours : others).add("slot " + s));
+      ReplicationObjects.ourPublications(c).forEach(s -> (mine.contains(s) ? ours : others).add("publication " + s));
+      ReplicationObjects.ourSubscriptions(c).forEach(s -> (mine.contains(s) ? ours : others).add("subscription " + s));
+      if (!others.isEmpty()) {
+        add(Severity.INFO, label, "other-migrations", "objects of other migrations (other --name) in this database: "
+            + String.join(", ", others) + "; this one leaves them alone", "");
+      }
       if (!ours.isEmpty()) {
         add(Severity.WARNING, label, "leftovers", "objects of an earlier run: " + String.join(", ", ours)
             + (ours.stream().anyMatch(s -> s.startsWith("slot")) ? " (a slot keeps WAL until dropped)" : ""),

@@ -3,9 +3,11 @@ package dev.cutover.replicator.cleanup;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -15,18 +17,22 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code cleanup}: removes from both databases what the replicator created, and nothing else:
- * trigger capture (capture triggers, change log), subscriptions, publications and slots whose
- * names start with {@code cutover_} (slots only of this database), then the control schema with
- * its fence triggers, heartbeat table and apply positions.
- * Idempotent: a second run finds nothing and says so.
+ * {@code cleanup}: removes from both databases what the replicator created for this migration, and
+ * nothing else: the subscriptions, publications and slots named for its label (slots only of this
+ * database), trigger capture (capture triggers, change log), then the control schema with its
+ * fence triggers, heartbeat table and apply positions, unless another migration's objects still
+ * use this database. Idempotent: a second run finds nothing and says so. While an apply process
+ * still holds either side it refuses before removing anything.
  *
  * <p>Order: subscriptions first (on both sides), so no walsender needs the slots any more; then
  * slots, waiting for walsenders to let go; then publications; then the control schema.
  */
 public final class Cleanup {
-  /** What was removed, per side, e.g. {@code subscription cutover_fwd}. */
-  public record Report(List<String> removedOnOld, List<String> removedOnNew) {
+  /**
+   * What was removed, per side, e.g. {@code subscription cutover_fwd_app}, and what was kept
+   * because another migration uses it.
+   */
+  public record Report(List<String> removedOnOld, List<String> removedOnNew, List<String> kept) {
     public boolean nothingFound() {
       return removedOnOld.isEmpty() && removedOnNew.isEmpty();
     }
@@ -34,42 +40,44 @@ public final class Cleanup {
 
   private Cleanup() {}
 
-  public static Report run(Endpoint old, Endpoint nw, Duration slotWait) throws Exception {
+  public static Report run(Endpoint old, Endpoint nw, Names names, Duration slotWait) throws Exception {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
+    List<String> kept = new ArrayList<>();
+    List<String> ours = List.of(names.forward(), names.reverse());
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       refuseWhileApplying(o, "old");
       refuseWhileApplying(n, "new");
       uncapture(o, onOld);
       uncapture(n, onNew);
-      for (String sub : ReplicationObjects.ourSubscriptions(n)) {
-        ReplicationObjects.dropSubscription(n, sub);
-        onNew.add("subscription " + sub);
+      for (String name : ours) {
+        if (ReplicationObjects.dropSubscription(n, name)) {
+          onNew.add("subscription " + name);
+        }
+        if (ReplicationObjects.dropSubscription(o, name)) {
+          onOld.add("subscription " + name);
+        }
       }
-      for (String sub : ReplicationObjects.ourSubscriptions(o)) {
-        ReplicationObjects.dropSubscription(o, sub);
-        onOld.add("subscription " + sub);
+      for (String name : ours) {
+        if (ReplicationObjects.dropSlot(o, name, slotWait)) {
+          onOld.add("replication slot " + name);
+        }
+        if (ReplicationObjects.dropSlot(n, name, slotWait)) {
+          onNew.add("replication slot " + name);
+        }
       }
-      for (String slot : ReplicationObjects.ourSlots(o)) {
-        ReplicationObjects.dropSlot(o, slot, slotWait);
-        onOld.add("replication slot " + slot);
+      for (String name : ours) {
+        if (ReplicationObjects.dropPublication(o, name)) {
+          onOld.add("publication " + name);
+        }
+        if (ReplicationObjects.dropPublication(n, name)) {
+          onNew.add("publication " + name);
+        }
       }
-      for (String slot : ReplicationObjects.ourSlots(n)) {
-        ReplicationObjects.dropSlot(n, slot, slotWait);
-        onNew.add("replication slot " + slot);
-      }
-      for (String pub : ReplicationObjects.ourPublications(o)) {
-        ReplicationObjects.dropPublication(o, pub);
-        onOld.add("publication " + pub);
-      }
-      for (String pub : ReplicationObjects.ourPublications(n)) {
-        ReplicationObjects.dropPublication(n, pub);
-        onNew.add("publication " + pub);
-      }
-      uninstall(o, onOld);
-      uninstall(n, onNew);
+      uninstall(o, "old", onOld, kept);
+      uninstall(n, "new", onNew, kept);
     }
-    return new Report(onOld, onNew);
+    return new Report(onOld, onNew, kept);
   }
 
   /** Refuses while an apply process still writes into this side: cleanup would pull its tables from under it. */
@@ -90,9 +98,21 @@ public final class Cleanup {
     }
   }
 
-  private static void uninstall(Connection c, List<String> removed) throws SQLException {
+  /** Removes the control schema, unless another migration still has objects in this database. */
+  private static void uninstall(Connection c, String side, List<String> removed, List<String> kept) throws SQLException {
+    List<String> others = new ArrayList<>(ReplicationObjects.ourSubscriptions(c));
+    others.addAll(ReplicationObjects.ourPublications(c));
+    others.addAll(ReplicationObjects.ourSlots(c));
+    if (!others.isEmpty()) {
+      kept.add("the control schema on " + side + ", which another migration's " + String.join(", ", others) + " still use");
+      return;
+    }
     long triggers = Sql.number(c, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_fence'");
     boolean schema = Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')");
+    if (DdlCapture.installed(c)) {
+      DdlCapture.uninstall(c);
+      removed.add("schema change capture (event triggers cutover_ddl_*)");
+    }
     if (triggers > 0 || schema) {
       ControlSchema.uninstall(c);
       if (triggers > 0) {

@@ -18,6 +18,7 @@ final class CleanupCommand extends BaseCommand {
       }
       report.removedOnOld().forEach(s -> out().println("old: removed " + s));
       report.removedOnNew().forEach(s -> out().println("new: removed " + s));
+      report.kept().forEach(s -> out().println("kept " + s));
     });
     return 0;
   }

@@ -5,7 +5,12 @@ import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.replication.KeylessTables;
+import dev.cutover.replicator.sql.TableName;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -41,6 +46,32 @@ final class StartCommand extends BaseCommand {
           + " where old, the roles and new allow it, else triggers; `check` says which and why (default: ${DEFAULT-VALUE}).")
   Capture capture;
 
+  @Option(names = "--replica-identity-full", arity = "0..1", split = ",", paramLabel = "TABLE", fallbackValue = ALL,
+      description = "Give tables without primary key or replica identity REPLICA IDENTITY FULL on old, all of them or those named"
+          + " (schema.table, comma-separated); without it start refuses such tables, since UPDATE and DELETE on them fail on old once published.")
+  List<String> replicaIdentityFull;
+
+  @Option(names = "--resume", description = "Continue an interrupted start: keep the tables it finished, copy the rest again from a new"
+      + " consistent point, and subscribe from the same slot (no drift window).")
+  boolean resume;
+
+  private static final String ALL = "*";
+
+  private KeylessTables keyless() {
+    if (replicaIdentityFull == null) {
+      return KeylessTables.REFUSE;
+    }
+    if (replicaIdentityFull.contains(ALL)) {
+      return KeylessTables.ALL_FULL;
+    }
+    Set<TableName> tables = new LinkedHashSet<>();
+    for (String name : replicaIdentityFull) {
+      int dot = name.indexOf('.');
+      tables.add(dot < 0 ? new TableName("public", name.strip()) : new TableName(name.substring(0, dot).strip(), name.substring(dot + 1).strip()));
+    }
+    return KeylessTables.full(tables);
+  }
+
   @Override
   int run(Replicator r) throws Exception {
     StartOptions defaults = StartOptions.defaults();
@@ -53,7 +84,7 @@ final class StartCommand extends BaseCommand {
     StartOptions options;
     try {
       options = new StartOptions(jobs == null ? defaults.jobs() : jobs,
-          chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, capture);
+          chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, keyless(), resume, capture);
     } catch (IllegalArgumentException e) {
       throw Units.usage(spec.commandLine(), "--maintenance-work-mem: " + e.getMessage());
     }
@@ -82,6 +113,21 @@ final class StartCommand extends BaseCommand {
           Units.count(report.rows()), Units.bytes(report.bytes()), Units.millis(report.copyMillis()),
           Units.count(Math.round(report.rows() / seconds)), Units.bytes(Math.round(report.bytes() / seconds)),
           report.indexesSetAside(), report.indexesBuilt(), Units.millis(report.indexMillis()), Units.millis(report.totalMillis()));
+      if (report.resumed() != null) {
+        StartReport.Resumed r2 = report.resumed();
+        out().println("resumed: kept " + r2.kept().size() + " table(s) the interrupted start had copied (" + Units.count(r2.keptRows())
+            + " rows, " + Units.bytes(r2.keptBytes()) + ", " + Units.millis(r2.savedMillis()) + " of copying saved), copied "
+            + r2.copiedAgain().size() + " again from a new consistent point");
+      }
+      if (report.largeObjects() > 0) {
+        out().println("copied " + Units.count(report.largeObjects()) + " large object(s), " + Units.bytes(report.largeObjectBytes()));
+      }
+      if (!report.materializedViews().isEmpty()) {
+        out().println("refreshed " + report.materializedViews().size() + " materialized view(s) on new: " + String.join(", ", report.materializedViews()));
+      }
+      for (String w : report.warnings()) {
+        out().println("warning: " + w);
+      }
       out().println(report.engine() == Capture.TRIGGERS
           ? "next: `cutover-replicator apply` (keep it running), `cutover-replicator status --watch`, then `verify`"
           : "next: `cutover-replicator status --watch` (it also writes the heartbeat), then `verify`");

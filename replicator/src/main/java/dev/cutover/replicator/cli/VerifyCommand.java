@@ -3,6 +3,7 @@ package dev.cutover.replicator.cli;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyProgress;
 import dev.cutover.replicator.verify.VerifyReport;
 import java.time.Duration;
 import java.util.Locale;
@@ -11,9 +12,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
     description = {"Compares both sides table by table and lists the rows that differ.",
-        "Key ranges with checksums, bisected down to the differing rows; differences are rechecked after replication has passed them, so rows in flight are not reported. Exit code 7 when rows differ."})
+        "Each server sums a hash of its rows per key range, both at once; only ranges that differ are narrowed down to the differing rows, and differences are rechecked after replication has passed them, so rows in flight are not reported. Large objects and unlogged tables (copied by start, not replicated) are compared too. Exit code 7 when rows or large objects differ."})
 final class VerifyCommand extends BaseCommand {
-  @Option(names = "--chunk-rows", paramLabel = "N", defaultValue = "10000", description = "Rows per checksum range (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--chunk-rows", paramLabel = "N", defaultValue = "100000", description = "Rows per checksum range (default: ${DEFAULT-VALUE}).")
   long chunkRows;
 
   @Option(names = "--max-keys", paramLabel = "N", defaultValue = "100", description = "Differing keys listed per table (default: ${DEFAULT-VALUE}).")
@@ -32,7 +33,12 @@ final class VerifyCommand extends BaseCommand {
     Units.requireNonNegative(spec.commandLine(), "--max-keys", maxKeys);
     Units.requirePositive(spec.commandLine(), "--catch-up-timeout", catchUpTimeout);
     Units.requirePositive(spec.commandLine(), "--jobs", jobs);
-    VerifyReport report = r.verify(new Verifier.Options(chunkRows, 256, maxKeys, catchUpTimeout, 3, jobs));
+    Verifier.Options options = new Verifier.Options(chunkRows, 256, maxKeys, catchUpTimeout, 3, jobs);
+    VerifyProgress progress = new VerifyProgress();
+    VerifyReport report;
+    try (VerifyProgressLine line = new VerifyProgressLine(err(), context.terminal && !json(), progress)) {
+      report = r.verify(options, progress);
+    }
     print(report, () -> {
       for (VerifyReport.TableResult t : report.tables()) {
         out().printf(Locale.ROOT, "%-40s %12s rows on %s, %12s on %s, %5d range(s): %s%n", t.table(), Units.count(t.sourceRows()),
@@ -43,6 +49,18 @@ final class VerifyCommand extends BaseCommand {
         }
         if (t.differenceCount() > t.differences().size()) {
           out().println("    ... and " + (t.differenceCount() - t.differences().size()) + " more");
+        }
+      }
+      for (VerifyReport.TableResult t : report.notReplicated()) {
+        out().printf(Locale.ROOT, "%-40s %12s rows on %s, %12s on %s: %s (unlogged: copied by start, not replicated)%n", t.table(),
+            Units.count(t.sourceRows()), report.source(), Units.count(t.targetRows()), report.target(),
+            t.differenceCount() == 0 ? "same" : t.differenceCount() + " differ");
+      }
+      if (report.largeObjects() > 0 || !report.largeObjectDifferences().isEmpty()) {
+        out().println(report.largeObjects() + " large object(s) on " + report.source() + ": " + (report.largeObjectDifferences().isEmpty()
+            ? "same" : report.largeObjectDifferences().size() + " differ (replication does not carry them: `cutover-replicator sync-large-objects`)"));
+        for (var d : report.largeObjectDifferences().subList(0, Math.min(maxKeys, report.largeObjectDifferences().size()))) {
+          out().println("    " + d.kind() + ": large object " + d.oid());
         }
       }
       out().printf(Locale.ROOT, "%s row(s) compared in %s (%s rows/s): %s%n", Units.count(report.rows()), Units.millis(report.millis()),

@@ -47,6 +47,11 @@ public final class IndexSetAside {
     this.replicaIdentity = replicaIdentity;
   }
 
+  /** What an interrupted start had set aside, as {@link StartState} recorded it. */
+  static IndexSetAside of(List<Definition> dropped, List<Definition> rebuild, Map<TableName, String> replicaIdentity) {
+    return new IndexSetAside(List.copyOf(dropped), List.copyOf(rebuild), Map.copyOf(replicaIdentity));
+  }
+
   /** Nothing set aside (for {@code --keep-indexes}). */
   public static IndexSetAside none() {
     return new IndexSetAside(List.of(), List.of(), Map.of());
@@ -63,7 +68,7 @@ public final class IndexSetAside {
     Map<TableName, String> identity = new LinkedHashMap<>();
     List<TableInfo[]> bySize = new ArrayList<>(tables);
     bySize.sort(Comparator.comparingLong((TableInfo[] t) -> t[0].bytes()).reversed());
-    withCatalogPath(old, () -> withCatalogPath(nw, () -> {
+    Sql.withCatalogPath(old, () -> Sql.withCatalogPath(nw, () -> {
       for (TableInfo[] pair : bySize) {
         TableInfo o = pair[0];
         TableInfo n = pair[1];
@@ -131,14 +136,20 @@ public final class IndexSetAside {
     }
   }
 
-  /** Builds one index, or the index of a constraint (on a connection whose search_path is pg_catalog). */
+  /**
+   * Builds one index, or the index of a constraint (on a connection whose search_path is
+   * pg_catalog), unless it exists: a resumed start builds what the interrupted one had not.
+   */
   public static void build(Connection nw, Definition d) throws SQLException {
-    Sql.execute(nw, d.createSql());
+    if (!Sql.relationExists(nw, Sql.qualified(d.table().schema(), d.name()))) {
+      Sql.execute(nw, d.createSql());
+    }
   }
 
-  /** Makes a built index the constraint it backs; nothing for plain indexes. */
+  /** Makes a built index the constraint it backs, unless it is already; nothing for plain indexes. */
   public static void attach(Connection nw, Definition d) throws SQLException {
-    if (d.attachSql() != null) {
+    if (d.attachSql() != null && !Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass"
+        + " AND conindid = ?::regclass)", d.table().regclass(), Sql.qualified(d.table().schema(), d.name()))) {
       Sql.execute(nw, d.attachSql());
     }
   }
@@ -148,7 +159,7 @@ public final class IndexSetAside {
    * exists already.
    */
   public void restore(Connection nw) throws SQLException {
-    withCatalogPath(nw, () -> {
+    Sql.withCatalogPath(nw, () -> {
       for (Definition d : dropped) {
         boolean exists = Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", Sql.qualified(d.table().schema(), d.name()));
         if (!exists) {
@@ -239,28 +250,12 @@ public final class IndexSetAside {
   /** Definitions of every index on {@code table} as {@code pg_get_indexdef} gives them, by name. */
   public static Map<String, String> indexDefinitions(Connection c, TableName table) throws SQLException {
     Map<String, String> out = new HashMap<>();
-    withCatalogPath(c, () -> {
+    Sql.withCatalogPath(c, () -> {
       for (Definition d : indexes(c, table, false).values()) {
         out.put(d.name(), Sql.string(c, "SELECT pg_get_indexdef(?::regclass)", Sql.qualified(table.schema(), d.name())));
       }
       return null;
     });
     return out;
-  }
-
-  @FunctionalInterface
-  interface Work<T> {
-    T run() throws SQLException;
-  }
-
-  /** Runs {@code work} with {@code search_path = pg_catalog}, restoring the previous path after. */
-  static <T> T withCatalogPath(Connection c, Work<T> work) throws SQLException {
-    String previous = Sql.string(c, "SHOW search_path");
-    Sql.execute(c, "SET search_path = pg_catalog");
-    try {
-      return work.run();
-    } finally {
-      Sql.bool(c, "SELECT set_config('search_path', ?, false) IS NOT NULL", previous);
-    }
   }
 }

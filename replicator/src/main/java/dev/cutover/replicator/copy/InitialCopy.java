@@ -83,15 +83,22 @@ public final class InitialCopy {
   private final Options options;
   private final CopyProgress progress;
   private final CopyListener listener;
+  private final boolean record;
   private volatile boolean failed;
 
-  public InitialCopy(Endpoint old, Endpoint nw, String snapshot, Options options, CopyProgress progress, CopyListener listener) {
+  /**
+   * @param record whether each chunk is recorded on new ({@link StartState}) in the transaction that commits it, for
+   *     {@code start --resume}
+   */
+  public InitialCopy(Endpoint old, Endpoint nw, String snapshot, Options options, CopyProgress progress, CopyListener listener,
+      boolean record) {
     this.old = old;
     this.nw = nw;
     this.snapshot = snapshot;
     this.options = options;
     this.progress = progress;
     this.listener = listener;
+    this.record = record;
   }
 
   /**
@@ -286,6 +293,20 @@ public final class InitialCopy {
     }
   }
 
+  /** Copies every large object under the snapshot; returns how many and their bytes. */
+  long[] copyLargeObjects(Worker w) throws Exception {
+    if (failed) {
+      throw new IllegalStateException("another worker failed");
+    }
+    long count = LargeObjects.count(w.old);
+    long bytes = LargeObjects.copyAll(w.old, w.nw);
+    if (record) {
+      StartState.recordLargeObjects(w.nw);
+      w.nw.commit();
+    }
+    return new long[] {count, bytes};
+  }
+
   /** Copies one chunk, reporting to the progress and the listener; returns whether it was its table's last. */
   boolean copyChunk(Worker w, Chunk chunk) throws Exception {
     if (failed) {
@@ -295,6 +316,57 @@ public final class InitialCopy {
     CopyProgress.TableProgress tp = progress.get(t.name());
     listener.chunkStarting(t.name(), chunk.index(), chunk.of());
     tp.started();
+    long started = System.nanoTime();
+    if (t.copiedColumns().isEmpty()) {
+      copyRowsWithoutColumns(w, chunk, tp, started);
+    } else {
+      copyStream(w, chunk, tp, started);
+    }
+    if (!tp.chunkDone()) {
+      return false;
+    }
+    listener.tableCopied(tp);
+    return true;
+  }
+
+  /**
+   * A table without columns, or with generated columns only: COPY cannot name an empty column
+   * list, and there is nothing to send but the number of rows. New gets as many rows (its
+   * generated columns computed as on old).
+   */
+  private void copyRowsWithoutColumns(Worker w, Chunk chunk, CopyProgress.TableProgress tp, long started) throws Exception {
+    TableInfo t = chunk.table().old();
+    long rows = Sql.number(w.old, "SELECT count(*) FROM ONLY " + t.name().quoted()
+        + (chunk.predicate() == null ? "" : " WHERE " + chunk.predicate()));
+    TableName target = chunk.table().nw().name();
+    try {
+      if (chunk.freeze()) {
+        truncateEmpty(w.nw, target);
+      }
+      try (PreparedStatement ps = w.nw.prepareStatement("INSERT INTO " + target.quoted() + " SELECT FROM generate_series(1, ?)")) {
+        ps.setLong(1, rows);
+        ps.executeUpdate();
+      }
+      recorded(w, chunk, rows, 0, started);
+      w.nw.commit();
+    } catch (Exception e) {
+      w.nw.rollback();
+      throw e;
+    }
+    tp.add(rows, 0);
+  }
+
+  /** Records the chunk for a resumed start, in the transaction about to commit its rows. */
+  private void recorded(Worker w, Chunk chunk, long rows, long bytes, long started) throws SQLException {
+    if (record) {
+      StartState.recordChunk(w.nw, chunk.table().nw().name(), chunk.index(), chunk.of(), rows, bytes,
+          (System.nanoTime() - started) / 1_000_000);
+    }
+  }
+
+  /** One COPY from old piped into one COPY into new. */
+  private void copyStream(Worker w, Chunk chunk, CopyProgress.TableProgress tp, long started) throws Exception {
+    TableInfo t = chunk.table().old();
     String columns = t.copiedColumnList();
     String format = chunk.binary() ? " (FORMAT binary)" : "";
     String outSql = chunk.predicate() == null
@@ -308,6 +380,7 @@ public final class InitialCopy {
     CopyOut out = outApi.copyOut(outSql);
     CopyIn in = null;
     long counted = 0;
+    long bytes = 0;
     try {
       if (chunk.freeze()) {
         truncateEmpty(w.nw, target);
@@ -323,6 +396,7 @@ public final class InitialCopy {
         if (fill + message.length > BUFFER) {
           in.writeToCopy(buffer, 0, fill);
           tp.add(messages, fill);
+          bytes += fill;
           counted += messages;
           messages = 0;
           fill = 0;
@@ -333,6 +407,7 @@ public final class InitialCopy {
         if (message.length > BUFFER) {
           in.writeToCopy(message, 0, message.length);
           tp.add(0, message.length);
+          bytes += message.length;
         } else {
           System.arraycopy(message, 0, buffer, fill, message.length);
           fill += message.length;
@@ -342,9 +417,11 @@ public final class InitialCopy {
         in.writeToCopy(buffer, 0, fill);
       }
       tp.add(messages, fill);
+      bytes += fill;
       counted += messages;
       long copied = in.endCopy();
       options.triggersOff().enable(w.nw, target, disabled);
+      recorded(w, chunk, copied, bytes, started);
       w.nw.commit();
       tp.add(copied - counted, 0);
     } catch (Exception e) {
@@ -357,10 +434,5 @@ public final class InitialCopy {
       w.nw.rollback();
       throw e;
     }
-    if (!tp.chunkDone()) {
-      return false;
-    }
-    listener.tableCopied(tp);
-    return true;
   }
 }

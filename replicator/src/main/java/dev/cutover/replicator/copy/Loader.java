@@ -29,10 +29,13 @@ import java.util.PriorityQueue;
  * closed once no copy is left, so old's xmin horizon is not held back by the builds.
  */
 public final class Loader {
-  /** What the load took: until the last copy ended, and after it until everything was built. */
-  public record Timing(long copyMillis, long afterCopyMillis) {}
+  /**
+   * What the load took: until the last copy ended, and after it until everything was built; and
+   * the large objects copied (count and bytes).
+   */
+  public record Timing(long copyMillis, long afterCopyMillis, long largeObjects, long largeObjectBytes) {}
 
-  private sealed interface Job permits CopyJob, BuildJob, FinishJob {
+  private sealed interface Job permits CopyJob, LargeObjectsJob, BuildJob, FinishJob {
     /** Heavier first within a queue. */
     long weight();
   }
@@ -40,6 +43,13 @@ public final class Loader {
   private record CopyJob(Chunk chunk) implements Job {
     public long weight() {
       return chunk.estimatedBytes();
+    }
+  }
+
+  /** Every large object, copied by one worker under the snapshot after the tables' chunks. */
+  private record LargeObjectsJob() implements Job {
+    public long weight() {
+      return 0;
     }
   }
 
@@ -80,6 +90,7 @@ public final class Loader {
   private int copiesLeft;
   private Exception failure;
   private long copyEnded;
+  private volatile long[] largeObjectsCopied = {0, 0};
 
   /**
    * @param maintenanceWorkMem {@code maintenance_work_mem} for the builds, e.g. {@code 256MB}
@@ -97,17 +108,34 @@ public final class Loader {
   }
 
   /**
-   * Copies {@code pairs}, builds what {@code aside} set aside and analyzes every table.
-   * {@code copied} runs once every worker has imported the snapshot, so the connection that
-   * exports it may close.
+   * Copies {@code pairs} (and every large object when {@code largeObjects}), builds what
+   * {@code aside} set aside and analyzes every table. {@code copied} runs once every worker has
+   * imported the snapshot, so the connection that exports it may close.
    */
-  public Timing run(List<TablePair> pairs, int oldMajor, Runnable copied) throws Exception {
+  public Timing run(List<TablePair> pairs, int oldMajor, boolean largeObjects, Runnable copied) throws Exception {
+    return run(pairs, List.of(), oldMajor, largeObjects, copied);
+  }
+
+  /**
+   * {@link #run(List, int, boolean, Runnable)} for a resumed start: {@code done} were copied
+   * already, so only their indexes are built (those missing) and they are analyzed.
+   */
+  public Timing run(List<TablePair> pairs, List<TablePair> done, int oldMajor, boolean largeObjects, Runnable copied) throws Exception {
     long started = System.nanoTime();
     List<Chunk> chunks = copy.plan(pairs, oldMajor);
-    queue(pairs, chunks);
+    List<TablePair> all = new ArrayList<>(pairs);
+    all.addAll(done);
+    queue(all, chunks);
+    for (TablePair p : done) {
+      ready.addAll(copied(p.nw().name()));
+    }
+    if (largeObjects) {
+      copies.add(new LargeObjectsJob());
+      copiesLeft++;
+    }
     List<InitialCopy.Worker> copyWorkers = new ArrayList<>();
     try {
-      for (int i = 0; i < Math.min(workers, chunks.size()); i++) {
+      for (int i = 0; i < Math.min(workers, copiesLeft); i++) {
         copyWorkers.add(copy.openWorker());
       }
     } catch (Exception e) {
@@ -131,7 +159,7 @@ public final class Loader {
     }
     long end = System.nanoTime();
     long copyEnd = copyEnded == 0 ? end : copyEnded;
-    return new Timing((copyEnd - started) / 1_000_000, (end - copyEnd) / 1_000_000);
+    return new Timing((copyEnd - started) / 1_000_000, (end - copyEnd) / 1_000_000, largeObjectsCopied[0], largeObjectsCopied[1]);
   }
 
   /** Queues every chunk and notes each table's builds. */
@@ -175,10 +203,15 @@ public final class Loader {
     try {
       Job job;
       while ((job = take(own != null)) != null) {
-        if (!(job instanceof CopyJob) && own != null) {
+        if (!(job instanceof CopyJob || job instanceof LargeObjectsJob) && own != null) {
           // No copy is left to take: leave old's snapshot now rather than after the builds.
           own.close();
           own = null;
+        }
+        if (job instanceof LargeObjectsJob) {
+          largeObjectsCopied = copy.copyLargeObjects(own);
+          done(List.of(), true);
+          continue;
         }
         if (job instanceof CopyJob c) {
           boolean last = copy.copyChunk(own, c.chunk());

@@ -11,7 +11,11 @@ import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.IndexSetAside;
 import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.copy.InitialCopy.TablePair;
+import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.copy.Loader;
+import dev.cutover.replicator.copy.MaterializedViews;
+import dev.cutover.replicator.copy.StartState;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.sql.Catalog;
@@ -68,24 +72,35 @@ public final class ForwardStart {
       int oldMajor = Sql.majorVersion(o);
       int newMajor = Sql.majorVersion(n);
       preconditions(o, n, oldMajor, newMajor, slot);
+      ReplicaIdentities.setFull(o, ReplicaIdentities.check(o, options.keyless()));
 
       ControlSchema.install(o);
       ControlSchema.install(n);
       Heartbeat.install(o);
       Heartbeat.install(n);
+      List<String> warnings = new ArrayList<>();
+      for (String w : new String[] {DdlCapture.install(o, Side.OLD), DdlCapture.install(n, Side.NEW)}) {
+        if (w != null) {
+          warnings.add(w);
+        }
+      }
+      // Schema changes before the copy's snapshot are in the copied schema already.
+      Sql.execute(o, "TRUNCATE cutover.ddl_log");
       // Our own tables on new are filled by the copy like every other one.
-      Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat");
-      ReplicationObjects.createPublication(o, Names.FORWARD);
+      Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat, cutover.ddl_log");
+      ReplicationObjects.createPublication(o, names.forward());
 
-      List<TablePair> tables = pairs(o, n);
+      List<TablePair> tables = pairs(o, n, names);
+      warnings.addAll(unloggedWarnings(o));
+      boolean largeObjects = LargeObjects.count(o) > 0;
       IndexSetAside aside = options.deferIndexes() ? IndexSetAside.plan(o, n, tables.stream()
           .map(p -> new TableInfo[] {p.old(), p.nw()}).collect(Collectors.toList())) : IndexSetAside.none();
 
       boolean subscribed = false;
       boolean dropped = false;
       String consistentPoint;
-      long copyMillis;
-      long indexMillis;
+      Loader.Timing timing;
+      List<String> views;
       Connection replication = old.connectReplication();
       try {
         ReplicationSlotInfo info = replication.unwrap(PGConnection.class).getReplicationAPI()
@@ -93,20 +108,25 @@ public final class ForwardStart {
         consistentPoint = info.getConsistentPoint().asString();
         LOG.info("slot {} on old: snapshot {} at {}", slot, info.getSnapshotName(), consistentPoint);
         try {
+          DdlCapture.requireNoneBefore(old, info.getSnapshotName());
+          // For start --resume after a crash: the slot, and what is set aside before it is gone from new's catalog.
+          StartState.begin(n, slot, consistentPoint);
+          StartState.recordAside(n, aside);
           aside.drop(n);
           dropped = true;
-          Loader.Timing timing = new Loader(
+          timing = new Loader(
               new InitialCopy(old, nw, info.getSnapshotName(),
-                  new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary()), progress, listener),
+                  new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary()), progress, listener, true),
               nw, aside, options.maintenanceWorkMem().replace(" ", ""), options.jobs(), progress, listener)
               // Once every worker has imported the snapshot, the exporting connection may go; the slot stays.
-              .run(tables, oldMajor, () -> closeQuietly(replication));
-          copyMillis = timing.copyMillis();
-          indexMillis = timing.afterCopyMillis();
+              .run(tables, oldMajor, largeObjects, () -> closeQuietly(replication));
+          // New holds old's rows as of the snapshot: materialized views computed now match old's, refreshed there then.
+          views = MaterializedViews.refreshAsOnOld(o, n);
 
           listener.phase("subscription", progress);
-          ReplicationObjects.createSubscription(n, Names.FORWARD, old.conninfo(), Names.FORWARD, slot, false, false);
+          ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false);
           subscribed = true;
+          StartState.finish(n);
         } catch (Exception e) {
           closeQuietly(replication);
           // A ReplicatorException here means rows written on new by someone else: those are theirs, keep every row.
@@ -116,13 +136,36 @@ public final class ForwardStart {
       } finally {
         closeQuietly(replication);
       }
-      List<StartReport.TableCopy> copies = new ArrayList<>();
-      for (CopyProgress.TableProgress t : progress.tables()) {
-        copies.add(new StartReport.TableCopy(t.table().toString(), t.rows(), t.bytes(), t.chunks(), t.binary(), t.frozen(), t.elapsed().toMillis()));
-      }
-      return new StartReport(slot, consistentPoint, copies, aside.dropped().size(), aside.rebuild().size(),
-          copyMillis, indexMillis, (System.nanoTime() - t0) / 1_000_000);
+      return report(slot, consistentPoint, progress, aside, timing, t0, views, warnings, null);
     }
+  }
+
+  /** What a start (or a resumed one) did, from its progress and timing. */
+  static StartReport report(String slot, String consistentPoint, CopyProgress progress, IndexSetAside aside, Loader.Timing timing,
+      long t0, List<String> views, List<String> warnings, StartReport.Resumed resumed) {
+    List<StartReport.TableCopy> copies = new ArrayList<>();
+    for (CopyProgress.TableProgress t : progress.tables()) {
+      copies.add(new StartReport.TableCopy(t.table().toString(), t.rows(), t.bytes(), t.chunks(), t.binary(), t.frozen(), t.elapsed().toMillis()));
+    }
+    List<String> all = new ArrayList<>(warnings);
+    if (timing.largeObjects() > 0) {
+      all.add(timing.largeObjects() + " large object(s) were copied from the snapshot, but logical replication does not carry"
+          + " large objects: run `cutover-replicator sync-large-objects` right before the switch, and `verify` compares them");
+    }
+    return new StartReport(slot, consistentPoint, copies, aside.dropped().size(), aside.rebuild().size(), timing.copyMillis(),
+        timing.afterCopyMillis(), (System.nanoTime() - t0) / 1_000_000, timing.largeObjects(), timing.largeObjectBytes(), views,
+        List.copyOf(all), resumed);
+  }
+
+  /** The warning for each unlogged table, which start copies but replication does not carry. */
+  static List<String> unloggedWarnings(Connection o) throws SQLException {
+    List<String> out = new ArrayList<>();
+    for (TableName t : unlogged(o)) {
+      out.add("unlogged table " + t + " was copied from the snapshot, but logical replication does not carry unlogged"
+          + " tables: its changes on old after start are not on new (ALTER TABLE " + t.quoted() + " SET LOGGED on old and"
+          + " start again to replicate it, or copy it yourself at the switch)");
+    }
+    return out;
   }
 
   private void preconditions(Connection o, Connection n, int oldMajor, int newMajor, String slot)
@@ -141,17 +184,20 @@ public final class ForwardStart {
     }
     Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
         Requirements.loginHasPassword(old)), "start");
-    Requirements.requireLogin(n, Side.NEW, old.conninfo(), Names.FORWARD, "start");
-    if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
-      throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + Names.FORWARD + " from an earlier start",
+    Requirements.requireLogin(n, Side.NEW, old.conninfo(), names.forward(), "start");
+    if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+      throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + names.forward() + " from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");
     }
     if (ReplicationObjects.slotExists(o, slot)) {
       throw new ReplicatorException(Failure.PRECONDITION, "old already has replication slot " + slot + " from an earlier start",
-          "run `cutover-replicator cleanup` to remove it, then start again");
+          StartState.exists(n) ? "run `cutover-replicator start --resume` to continue that start, or `cutover-replicator cleanup`"
+              + " to start over" : "run `cutover-replicator cleanup` to remove it, then start again");
     }
     List<String> problems = new ArrayList<>();
-    for (TableName t : Catalog.applicationTables(o)) {
+    List<TableName> copied = new ArrayList<>(Catalog.applicationTables(o));
+    copied.addAll(unlogged(o));
+    for (TableName t : copied) {
       Optional<TableInfo> onNew = Catalog.describe(n, t);
       if (onNew.isEmpty()) {
         problems.add(t + " is missing on new");
@@ -164,21 +210,31 @@ public final class ForwardStart {
         problems.add(t + " on new already has rows");
       }
     }
+    if (LargeObjects.count(o) > 0 && LargeObjects.count(n) > 0) {
+      problems.add("new already has " + LargeObjects.count(n) + " large object(s)");
+    }
     if (!problems.isEmpty()) {
       throw new ReplicatorException(Failure.PRECONDITION, "new is not ready for the copy: " + String.join(", ", problems),
           "create the schema with `cutover-replicator schema` into an empty database (start copies into empty tables only)");
     }
   }
 
-  private List<TablePair> pairs(Connection o, Connection n) throws SQLException {
+  /** The published tables and the unlogged ones (copied from the snapshot, never replicated). */
+  static List<TablePair> pairs(Connection o, Connection n, Names names) throws SQLException {
     List<TablePair> out = new ArrayList<>();
-    for (TableName t : Catalog.publishedTables(o, Names.FORWARD)) {
+    List<TableName> tables = new ArrayList<>(Catalog.publishedTables(o, names.forward()));
+    tables.addAll(unlogged(o));
+    for (TableName t : tables) {
       out.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));
     }
     return out;
   }
 
-  private static void closeQuietly(Connection c) {
+  private static List<TableName> unlogged(Connection o) throws SQLException {
+    return Catalog.unloggedTables(o);
+  }
+
+  static void closeQuietly(Connection c) {
     try {
       c.close();
     } catch (SQLException ignored) {
@@ -191,7 +247,7 @@ public final class ForwardStart {
       boolean dropped, boolean subscribed, Exception cause) {
     try {
       if (subscribed) {
-        ReplicationObjects.dropSubscription(n, Names.FORWARD);
+        ReplicationObjects.dropSubscription(n, names.forward());
       }
       ReplicationObjects.dropSlot(o, slot, Duration.ofSeconds(10));
       if (!tables.isEmpty()) {

@@ -39,6 +39,9 @@ public final class ReplicationObjects {
       List<TableName> tables = new ArrayList<>(Catalog.applicationTables(c));
       tables.add(new TableName("cutover", "barrier"));
       tables.add(new TableName("cutover", "replication_heartbeat"));
+      if (Sql.relationExists(c, "cutover.ddl_log")) {
+        tables.add(new TableName("cutover", "ddl_log"));
+      }
       Sql.execute(c, "CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE "
           + tables.stream().map(TableName::quoted).collect(Collectors.joining(", ")));
     }
@@ -54,9 +57,14 @@ public final class ReplicationObjects {
         + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))", name);
   }
 
-  /** Whether the slot exists on this server (slots are server-wide). */
+  /** Whether the slot exists on this server, for any database (slots are server-wide). */
   public static boolean slotExists(Connection c, String slot) throws SQLException {
     return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)", slot);
+  }
+
+  /** Whether the slot exists and belongs to the current database. */
+  public static boolean ownSlotExists(Connection c, String slot) throws SQLException {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND database = current_database())", slot);
   }
 
   /** The subscription's slot name, or null. */
@@ -74,11 +82,17 @@ public final class ReplicationObjects {
    */
   public static void createSubscription(Connection c, String name, String conninfo, String publication, String slot,
       boolean createSlot, boolean originNone) throws SQLException {
+    createSubscription(c, name, conninfo, publication, slot, createSlot, originNone, true);
+  }
+
+  /** {@link #createSubscription(Connection, String, String, String, String, boolean, boolean)}, enabled or not. */
+  static void createSubscription(Connection c, String name, String conninfo, String publication, String slot,
+      boolean createSlot, boolean originNone, boolean enabled) throws SQLException {
     Sql.execute(c, "CREATE SUBSCRIPTION " + Sql.ident(name)
         + " CONNECTION " + Sql.literal(conninfo)
         + " PUBLICATION " + Sql.ident(publication)
         + " WITH (create_slot = " + createSlot + ", slot_name = " + Sql.literal(slot)
-        + ", copy_data = false, enabled = true" + (originNone ? ", origin = none" : "") + ")");
+        + ", copy_data = false, enabled = " + enabled + (originNone ? ", origin = none" : "") + ")");
   }
 
   /**
@@ -107,7 +121,7 @@ public final class ReplicationObjects {
   }
 
   /**
-   * Drops a slot of this database. A walsender may hold it for a moment after its subscription
+   * Drops a slot of this database (a slot of the same name for another database is left alone). A walsender may hold it for a moment after its subscription
    * went away; this waits up to {@code wait} for it to let go and then terminates that walsender
    * (the slot is ours, so is its walsender).
    *
@@ -119,7 +133,8 @@ public final class ReplicationObjects {
     while (true) {
       Integer activePid = null;
       boolean present = false;
-      try (PreparedStatement ps = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?"
+          + " AND database = current_database()")) {
         ps.setString(1, slot);
         try (ResultSet rs = ps.executeQuery()) {
           if (rs.next()) {

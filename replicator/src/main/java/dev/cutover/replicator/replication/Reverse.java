@@ -59,11 +59,11 @@ public final class Reverse {
   /** One direction of replication and the names of its objects (publication and subscription share one). */
   private record Way(String label, Endpoint from, Endpoint to, String fromName, String toName, String name, String slot) {
     static Way forward(Endpoint old, Endpoint nw, Names names) {
-      return new Way("old -> new", old, nw, "old", "new", Names.FORWARD, names.forwardSlot());
+      return new Way("old -> new", old, nw, "old", "new", names.forward(), names.forwardSlot());
     }
 
     static Way reverse(Endpoint old, Endpoint nw, Names names) {
-      return new Way("new -> old", nw, old, "new", "old", Names.REVERSE, names.reverseSlot());
+      return new Way("new -> old", nw, old, "new", "old", names.reverse(), names.reverseSlot());
     }
   }
 
@@ -73,8 +73,8 @@ public final class Reverse {
     static Turn of(Connection o, Connection n, Endpoint old, Endpoint nw, Names names) throws SQLException {
       Way forward = Way.forward(old, nw, names);
       Way reverse = Way.reverse(old, nw, names);
-      boolean reverseRuns = ReplicationObjects.subscriptionExists(o, Names.REVERSE);
-      boolean forwardRuns = ReplicationObjects.subscriptionExists(n, Names.FORWARD);
+      boolean reverseRuns = ReplicationObjects.subscriptionExists(o, names.reverse());
+      boolean forwardRuns = ReplicationObjects.subscriptionExists(n, names.forward());
       return reverseRuns && !forwardRuns ? new Turn(reverse, forward) : new Turn(forward, reverse);
     }
   }
@@ -165,7 +165,7 @@ public final class Reverse {
         mode = "after-fence";
         awaitFence(to, back.toName(), Math.min(oldMajor, newMajor), options.waitForFence());
         steps.add(back.toName() + " is fenced: no write can commit there any more");
-        prepared = ReplicationObjects.slotExists(from, back.slot());
+        prepared = ReplicationObjects.ownSlotExists(from, back.slot());
         if (prepared) {
           steps.add("the switch created slot " + back.slot() + " on " + back.fromName() + " after its barrier: "
               + running.label() + " had drained at the fence, and the slot holds every write made on " + back.fromName() + " since");
@@ -197,7 +197,7 @@ public final class Reverse {
             + ", without an initial copy: nothing written on " + back.fromName() + " since the switch is missed");
         return new Report(back.label(), mode, back.slot(), steps);
       }
-      if (ReplicationObjects.slotExists(from, back.slot())) {
+      if (ReplicationObjects.ownSlotExists(from, back.slot())) {
         ReplicationObjects.dropSlot(from, back.slot(), Duration.ofSeconds(10));
         steps.add("leftover slot " + back.slot() + " on " + back.fromName() + " dropped");
       }

@@ -21,9 +21,9 @@ public final class Catalog {
     return tables(c, "c.relkind = 'r' AND c.relpersistence = 'p' AND " + SYSTEM_SCHEMA_FILTER);
   }
 
-  /** Unlogged tables, which logical replication never carries. */
+  /** Unlogged tables (those holding rows), which logical replication never carries. */
   public static List<TableName> unloggedTables(Connection c) throws SQLException {
-    return tables(c, "c.relkind IN ('r', 'p') AND c.relpersistence = 'u' AND " + SYSTEM_SCHEMA_FILTER);
+    return tables(c, "c.relkind = 'r' AND c.relpersistence = 'u' AND " + SYSTEM_SCHEMA_FILTER);
   }
 
   /** The tables a publication carries (leaf tables of partitioned ones). */
@@ -53,10 +53,10 @@ public final class Catalog {
     return out;
   }
 
-  /** Sequences outside the system schemas and {@code cutover}, as {@code schema.name} with identifiers quoted where needed. */
-  public static List<String> sequences(Connection c) throws SQLException {
-    return Sql.strings(c, "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        + " WHERE c.relkind = 'S' AND " + SYSTEM_SCHEMA_FILTER + " ORDER BY 1");
+  /** Sequences outside the system schemas and {@code cutover}: schema and name each (pg_class, since 9.6 has no pg_sequences). */
+  public static List<String[]> sequences(Connection c) throws SQLException {
+    return Sql.rows(c, "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " WHERE c.relkind = 'S' AND " + SYSTEM_SCHEMA_FILTER + " ORDER BY 1, 2");
   }
 
   /** Everything about {@code table}, or empty when it does not exist on this server. */

@@ -139,6 +139,27 @@ public final class Sql {
     return ps;
   }
 
+  /** Work against the database that may throw {@link SQLException}. */
+  @FunctionalInterface
+  public interface Work<T> {
+    T run() throws SQLException;
+  }
+
+  /**
+   * Runs {@code work} with {@code search_path = pg_catalog}, restoring the previous path after:
+   * names in definitions read meanwhile ({@code pg_get_indexdef}, {@code pg_get_expr}) come out
+   * schema-qualified, so they mean the same on the other server whatever its path.
+   */
+  public static <T> T withCatalogPath(Connection c, Work<T> work) throws SQLException {
+    String previous = string(c, "SHOW search_path");
+    execute(c, "SET search_path = pg_catalog");
+    try {
+      return work.run();
+    } finally {
+      bool(c, "SELECT set_config('search_path', ?, false) IS NOT NULL", previous);
+    }
+  }
+
   /** Whether a relation or function exists (e.g. {@code to_regclass('cutover.barrier')}). */
   public static boolean relationExists(Connection c, String qualifiedName) throws SQLException {
     return bool(c, "SELECT to_regclass(?) IS NOT NULL", qualifiedName);

@@ -3,6 +3,7 @@ package dev.cutover.replicator.status;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
@@ -28,16 +29,16 @@ public final class StatusReader {
 
   public static StatusReport read(Connection old, Connection nw, Names names) throws SQLException {
     List<StatusReport.Direction> directions = new ArrayList<>();
-    boolean forwardExists = exists(old, nw, Names.FORWARD, names.forwardSlot());
-    boolean reverseExists = exists(nw, old, Names.REVERSE, names.reverseSlot());
-    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, Names.FORWARD, names.forwardSlot(), !reverseExists);
+    boolean forwardExists = exists(old, nw, names.forward(), names.forwardSlot());
+    boolean reverseExists = exists(nw, old, names.reverse(), names.reverseSlot());
+    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, names.forward(), names.forwardSlot(), !reverseExists);
     if (forward == null) {
       forward = CaptureStatus.direction(Way.FORWARD, Side.OLD, old, nw);
     }
     if (forward != null) {
       directions.add(forward);
     }
-    StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, Names.REVERSE, names.reverseSlot(), !forwardExists);
+    StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, names.reverse(), names.reverseSlot(), !forwardExists);
     if (reverse == null) {
       reverse = CaptureStatus.direction(Way.REVERSE, Side.NEW, nw, old);
     }
@@ -48,7 +49,7 @@ public final class StatusReader {
   }
 
   private static boolean exists(Connection source, Connection target, String subscription, String slot) throws SQLException {
-    return ReplicationObjects.subscriptionExists(target, subscription) || ReplicationObjects.slotExists(source, slot);
+    return ReplicationObjects.subscriptionExists(target, subscription) || ReplicationObjects.ownSlotExists(source, slot);
   }
 
   /**
@@ -57,7 +58,7 @@ public final class StatusReader {
   private static StatusReport.Direction direction(String name, Side sourceSide, Connection source, Connection target,
       String subscription, String slotName, boolean alone) throws SQLException {
     boolean subExists = ReplicationObjects.subscriptionExists(target, subscription);
-    boolean slotExists = ReplicationObjects.slotExists(source, slotName);
+    boolean slotExists = ReplicationObjects.ownSlotExists(source, slotName);
     if (!subExists && !slotExists) {
       return null;
     }
@@ -126,6 +127,7 @@ public final class StatusReader {
       if (applyErrors != null && applyErrors > 0) {
         problems.add(applyErrors + " apply error(s) on " + targetLabel + " since statistics were reset; see its server log");
       }
+      problems.addAll(SchemaChanges.problems(source, target, sourceLabel, targetLabel, subscription, enabled && worker, !alone));
     } else if (ReplicationObjects.publicationExists(source, subscription)) {
       prepared = true;
       problems.add("slot " + slotName + " on " + sourceLabel + " holds the way back " + sourceLabel + " -> " + targetLabel
@@ -145,7 +147,7 @@ public final class StatusReader {
           + (v13 ? "wal_status, safe_wal_size" : "NULL::text, NULL::bigint")
           + ", confirmed_flush_lsn::text, pg_current_wal_lsn()::text,"
           + " pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
-          + " FROM pg_replication_slots WHERE slot_name = ?")) {
+          + " FROM pg_replication_slots WHERE slot_name = ? AND database = current_database()")) {
         ps.setString(1, slotName);
         try (ResultSet rs = ps.executeQuery()) {
           if (rs.next()) {

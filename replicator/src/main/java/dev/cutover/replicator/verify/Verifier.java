@@ -8,6 +8,7 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.CaptureWays;
+import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
@@ -29,15 +30,21 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
 /**
- * {@code verify}: compares every replicated table on both sides. Tables with a key are cut into
- * ranges of the key (boundaries taken from the source); each range's row count and checksum (md5
- * of the ordered md5s of each row's text) are compared, and a range that differs is halved at its
- * median key until few rows are left, which are compared row by row. A table without a key is
- * compared as a whole, as a multiset of rows.
+ * {@code verify}: compares every replicated table on both sides, and the large objects and
+ * unlogged tables {@code start} copied (which replication does not keep up to date).
+ *
+ * <p>Each server hashes its own rows, both at once: a table with a single-column key is read in
+ * one pass per side that groups the rows into ranges of the key (boundaries from a sample of the
+ * source's keys, {@code width_bucket}) and sums a hash of each row per range ({@link RowHash});
+ * only the ranges whose count or sum differ are narrowed, by halving at the median key until few
+ * rows are left, which are compared row by row. A table with a composite key is summed whole first
+ * and narrowed the same way; a table without a key is compared as a multiset of rows.
  *
  * <p>Rows written while verify runs can differ only because replication has not applied them yet.
  * So every difference is rechecked after replication has passed the moment it was found: a
@@ -70,46 +77,68 @@ public final class Verifier {
     }
 
     public static Options defaults() {
-      return new Options(10_000, 256, 100, Duration.ofSeconds(30), 3, 2);
+      return new Options(DEFAULT_CHUNK_ROWS, 256, 100, Duration.ofSeconds(30), 3, 2);
     }
   }
 
+  /** Rows per first-level range by default. */
+  public static final long DEFAULT_CHUNK_ROWS = 100_000;
   private static final int KEYLESS_ROW_DIFF_LIMIT = 100_000;
+  /** Sampled keys per range, to place the range boundaries. */
+  private static final int SAMPLES_PER_RANGE = 10;
+  private static final int MAX_RANGES = 100_000;
   private static final String SEP = "\u0001";
 
   private final Endpoint sourceEp;
   private final Endpoint targetEp;
   private final Options options;
   private final boolean replicating;
+  private final VerifyProgress progress;
+  /** Runs the target's half of each comparison while the calling thread runs the source's. */
+  private final ExecutorService targetSide = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "cutover-verify-target");
+    t.setDaemon(true);
+    return t;
+  });
+  /** Whether both servers have the extended hash functions (11+), see {@link RowHash}. */
+  private final boolean extendedHashes;
 
-  private Verifier(Endpoint source, Endpoint target, Options options, boolean replicating) {
+  private Verifier(Endpoint source, Endpoint target, Options options, boolean replicating, VerifyProgress progress,
+      boolean extendedHashes) {
     this.sourceEp = source;
     this.targetEp = target;
     this.options = options;
     this.replicating = replicating;
+    this.progress = progress;
+    this.extendedHashes = extendedHashes;
+  }
+
+  /** {@link #run(Endpoint, Endpoint, Names, Options, VerifyProgress)} without anyone watching. */
+  public static VerifyReport run(Endpoint old, Endpoint nw, Names names, Options options) throws Exception {
+    return run(old, nw, names, options, new VerifyProgress());
   }
 
   /**
    * Verifies in the direction replication runs: old → new while forward exists, else new → old
    * while reverse does; with trigger capture, from the serving side (see {@link CaptureWays}),
-   * every captured table.
+   * every captured table; {@code progress} can be polled from another thread meanwhile.
    */
-  public static VerifyReport run(Endpoint old, Endpoint nw, Options options) throws Exception {
+  public static VerifyReport run(Endpoint old, Endpoint nw, Names names, Options options, VerifyProgress progress) throws Exception {
     Endpoint source = old;
     Endpoint target = nw;
     boolean replicating;
     List<TableName> tables;
+    List<TableName> unlogged;
+    boolean extended;
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       Way captured = CaptureWays.serving(o, n, old, nw);
       if (captured != null) {
-        Connection s = captured.sourceOf(o, n);
-        List<TableName> carried = CaptureSchema.capturedTables(s).stream().filter(t -> !t.schema().equals("cutover"))
-            .collect(Collectors.toList());
-        return new Verifier(captured.source(), captured.target(), options, true).verify(carried);
-      }
-      if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
+        source = captured.source();
+        target = captured.target();
         replicating = true;
-      } else if (ReplicationObjects.subscriptionExists(o, Names.REVERSE)) {
+      } else if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+        replicating = true;
+      } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
         source = nw;
         target = old;
         replicating = true;
@@ -117,12 +146,28 @@ public final class Verifier {
         replicating = false;
       }
       Connection s = source == old ? o : n;
-      String publication = source == old ? Names.FORWARD : Names.REVERSE;
+      String publication = source == old ? names.forward() : names.reverse();
       tables = ReplicationObjects.publicationExists(s, publication) ? Catalog.publishedTables(s, publication)
           : Catalog.applicationTables(s);
+      if (captured != null) {
+        tables = CaptureSchema.capturedTables(s);
+      }
       tables = tables.stream().filter(t -> !t.schema().equals("cutover")).collect(Collectors.toList());
+      // Trigger capture's start copies no unlogged tables, so there is nothing of them to compare.
+      unlogged = captured != null ? List.of() : Catalog.unloggedTables(s);
+      extended = Sql.majorVersion(o) >= 11 && Sql.majorVersion(n) >= 11;
+      long estimate = 0;
+      for (TableName t : tables) {
+        estimate += Math.max(0, Sql.number(s, "SELECT reltuples::bigint FROM pg_class WHERE oid = ?::regclass", t.regclass()));
+      }
+      progress.planned(tables.size() + unlogged.size(), estimate);
     }
-    return new Verifier(source, target, options, replicating).verify(tables);
+    Verifier v = new Verifier(source, target, options, replicating, progress, extended);
+    try {
+      return v.verify(tables, unlogged);
+    } finally {
+      v.targetSide.shutdownNow();
+    }
   }
 
   private record Pair(Connection source, Connection target) implements AutoCloseable {
@@ -151,15 +196,26 @@ public final class Verifier {
     }
   }
 
-  private VerifyReport verify(List<TableName> tables) throws Exception {
+  private VerifyReport verify(List<TableName> tables, List<TableName> unlogged) throws Exception {
     long t0 = System.nanoTime();
     Map<TableName, Compared> results = Collections.synchronizedMap(new LinkedHashMap<>());
+    Map<TableName, Compared> snapshotOnly = Collections.synchronizedMap(new LinkedHashMap<>());
     AtomicLong rows = new AtomicLong();
-    Parallel.run("cutover-verify", options.jobs(), tables, this::open, (pair, table) -> {
+    List<TableName> all = new ArrayList<>(tables);
+    all.addAll(unlogged);
+    Parallel.run("cutover-verify", options.jobs(), all, this::open, (pair, table) -> {
       Compared c = compareTable(pair, table);
       rows.addAndGet(c.sourceRows);
-      results.put(table, c);
+      (unlogged.contains(table) ? snapshotOnly : results).put(table, c);
+      progress.tableDone(c.sourceRows);
     });
+    List<LargeObjects.Difference> largeObjectDifferences;
+    long largeObjects;
+    try (Pair pair = open()) {
+      largeObjects = LargeObjects.count(pair.source);
+      largeObjectDifferences = largeObjects > 0 || LargeObjects.count(pair.target) > 0
+          ? LargeObjects.compare(pair.source, pair.target) : List.of();
+    }
     boolean rechecked = false;
     String note = "";
     boolean anyDifference = results.values().stream().anyMatch(c -> c.count > 0);
@@ -187,6 +243,14 @@ public final class Verifier {
         }
       }
     }
+    List<TableResult> out = results(tables, results);
+    long remaining = out.stream().mapToLong(TableResult::differenceCount).sum();
+    return new VerifyReport(sourceEp.side().label(), targetEp.side().label(), out, rows.get(),
+        (System.nanoTime() - t0) / 1_000_000, rechecked, note, Math.max(0, found - remaining), results(unlogged, snapshotOnly),
+        largeObjects, largeObjectDifferences);
+  }
+
+  private static List<TableResult> results(List<TableName> tables, Map<TableName, Compared> results) {
     List<TableResult> out = new ArrayList<>();
     for (TableName t : tables) {
       Compared c = results.get(t);
@@ -195,9 +259,7 @@ public final class Verifier {
             c.count, List.copyOf(c.differences.values()), c.millis));
       }
     }
-    long remaining = out.stream().mapToLong(TableResult::differenceCount).sum();
-    return new VerifyReport(sourceEp.side().label(), targetEp.side().label(), out, rows.get(),
-        (System.nanoTime() - t0) / 1_000_000, rechecked, note, Math.max(0, found - remaining));
+    return out;
   }
 
   /** One table's comparison, kept for the recheck. */
@@ -205,6 +267,8 @@ public final class Verifier {
     final TableName table;
     TableInfo info;
     String rowText;
+    /** {@code count(*), sum(row hash)} over the rows both sides have columns for ({@link RowHash}). */
+    String aggregate;
     long sourceRows;
     long targetRows;
     int ranges;
@@ -252,6 +316,7 @@ public final class Verifier {
       }
     }
     c.rowText = "ROW(" + String.join(", ", cols) + ")::text";
+    c.aggregate = RowHash.aggregate(RowHash.expression(c.info, t.get(), extendedHashes));
     if (c.info.hasKey()) {
       compareByKey(p, c);
     } else {
@@ -265,7 +330,7 @@ public final class Verifier {
    * A column as the row text shows it. Floats by their bits: before PostgreSQL 12 their text
    * drops digits that 12 and later print, so equal values could compare different across versions.
    */
-  private static String compared(Column col) {
+  static String compared(Column col) {
     return switch (col.type()) {
       case "double precision" -> "float8send(" + Sql.ident(col.name()) + ")";
       case "real" -> "float4send(" + Sql.ident(col.name()) + ")";
@@ -319,45 +384,122 @@ public final class Verifier {
     return index;
   }
 
+  /**
+   * First level: one pass per side, both at once, summing row hashes per range of the key; then
+   * only the ranges that differ are narrowed. A composite key is summed as one range first.
+   */
   private void compareByKey(Pair p, Compared c) throws SQLException {
     TableInfo info = c.info;
-    List<List<String>> boundaries = new ArrayList<>();
-    String keys = keyList(info);
-    try (PreparedStatement ps = p.source.prepareStatement("SELECT " + keyTexts(info) + " FROM (SELECT " + keys
-        + ", row_number() OVER (ORDER BY " + keys + ") AS cutover_rn FROM ONLY " + info.name().quoted() + ") s"
-        + " WHERE (cutover_rn - 1) % ? = 0 ORDER BY " + keys)) {
-      ps.setLong(1, options.chunkRows());
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          boundaries.add(values(rs, info.key().size(), 1));
-        }
-      }
+    List<String> boundaries = info.key().size() == 1 ? boundaries(p.source, c) : List.of();
+    String table = "FROM ONLY " + info.name().quoted();
+    Map<Integer, Sum> src;
+    Map<Integer, Sum> tgt;
+    if (boundaries.isEmpty()) {
+      String sql = "SELECT 0, " + c.aggregate + " " + table;
+      Map<Integer, Sum>[] both = onBothSides(p, sql, null);
+      src = both[0];
+      tgt = both[1];
+    } else {
+      String key = Sql.ident(info.key().get(0));
+      // Grouped by an xid, a type that can be hashed but not sorted: the planner estimates as many
+      // groups as keys, and with a sortable key PostgreSQL 12 would sort every row (on disk) rather
+      // than hash a few dozen groups. The hash table stays within work_mem on every version.
+      String sql = "SELECT width_bucket(" + key + ", ?::text[]::" + info.column(info.key().get(0)).type() + "[])::text::xid, "
+          + c.aggregate + " " + table + " GROUP BY 1";
+      Map<Integer, Sum>[] both = onBothSides(p, sql, boundaries);
+      src = both[0];
+      tgt = both[1];
     }
-    // The first range is open below so that target rows below the source's smallest key count.
-    List<List<String>> starts = new ArrayList<>();
-    starts.add(null);
-    if (boundaries.size() > 1) {
-      starts.addAll(boundaries.subList(1, boundaries.size()));
-    }
-    c.ranges = starts.size();
-    for (int i = 0; i < starts.size(); i++) {
-      List<String> lo = starts.get(i);
-      List<String> hi = i + 1 < starts.size() ? starts.get(i + 1) : null;
-      Sum src = sum(p.source, c, lo, hi);
-      Sum tgt = sum(p.target, c, lo, hi);
-      c.sourceRows += src.rows;
-      c.targetRows += tgt.rows;
-      if (!src.equals(tgt)) {
-        bisect(p, c, lo, hi, src, tgt);
+    c.ranges = boundaries.size() + 1;
+    java.util.TreeSet<Integer> buckets = new java.util.TreeSet<>(src.keySet());
+    buckets.addAll(tgt.keySet());
+    for (int b : buckets) {
+      Sum s = src.getOrDefault(b, Sum.EMPTY);
+      Sum t = tgt.getOrDefault(b, Sum.EMPTY);
+      c.sourceRows += s.rows;
+      c.targetRows += t.rows;
+      if (!s.equals(t)) {
+        // width_bucket: 0 below the first boundary, i in [boundary i, boundary i+1), n at or above the last.
+        List<String> lo = b == 0 ? null : List.of(boundaries.get(b - 1));
+        List<String> hi = b >= boundaries.size() ? null : List.of(boundaries.get(b));
+        bisect(p, c, lo, hi, s, t);
       }
     }
   }
 
-  private record Sum(long rows, String md5) {}
+  /**
+   * Range boundaries for a single-column key: every so many keys of a sample of the source
+   * ({@code TABLESAMPLE SYSTEM}, whole pages, so it costs a fraction of a scan), or none when the
+   * table fits in one range.
+   */
+  private List<String> boundaries(Connection source, Compared c) throws SQLException {
+    long estimate = Sql.number(source, "SELECT reltuples::bigint FROM pg_class WHERE oid = ?::regclass", c.info.name().regclass());
+    if (estimate <= options.chunkRows()) {
+      return List.of();
+    }
+    long ranges = Math.min(MAX_RANGES, (estimate + options.chunkRows() - 1) / options.chunkRows());
+    double percent = Math.min(100.0, 100.0 * ranges * SAMPLES_PER_RANGE / estimate);
+    String key = Sql.ident(c.info.key().get(0));
+    List<String> sample = Sql.strings(source, "SELECT " + key + "::text FROM (SELECT " + key + " FROM ONLY " + c.info.name().quoted()
+        + " TABLESAMPLE SYSTEM (" + String.format(java.util.Locale.ROOT, "%.6f", percent) + ") ORDER BY 1) s");
+    List<String> out = new ArrayList<>();
+    long every = Math.max(1, sample.size() / ranges);
+    for (int i = (int) every; i < sample.size(); i += every) {
+      String b = sample.get(i);
+      if (out.isEmpty() || !out.get(out.size() - 1).equals(b)) {
+        out.add(b);
+      }
+    }
+    return out;
+  }
+
+  /** Runs one aggregate query on both sides at once: the source on this thread, the target on another. */
+  @SuppressWarnings("unchecked")
+  private Map<Integer, Sum>[] onBothSides(Pair p, String sql, List<String> boundaries) throws SQLException {
+    java.util.concurrent.Future<Map<Integer, Sum>> target = targetSide.submit(() -> sums(p.target, sql, boundaries));
+    Map<Integer, Sum> source;
+    try {
+      source = sums(p.source, sql, boundaries);
+    } catch (SQLException e) {
+      target.cancel(true);
+      throw e;
+    }
+    try {
+      return new Map[] {source, target.get()};
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof SQLException se) {
+        throw se;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SQLException("verify was interrupted", "57014", e);
+    }
+  }
+
+  private static Map<Integer, Sum> sums(Connection conn, String sql, List<String> boundaries) throws SQLException {
+    Map<Integer, Sum> out = new HashMap<>();
+    try (PreparedStatement ps = conn.prepareStatement(sql)) {
+      if (boundaries != null) {
+        ps.setArray(1, conn.createArrayOf("text", boundaries.toArray()));
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(rs.getInt(1), new Sum(rs.getLong(2), rs.getString(3)));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** A range's row count and the sum of its row hashes. */
+  private record Sum(long rows, String hashes) {
+    static final Sum EMPTY = new Sum(0, "0");
+  }
 
   private Sum sum(Connection conn, Compared c, List<String> lo, List<String> hi) throws SQLException {
-    try (PreparedStatement ps = conn.prepareStatement("SELECT count(*), coalesce(md5(string_agg(md5(" + c.rowText + "), ''"
-        + " ORDER BY " + keyList(c.info) + ")), '') FROM ONLY " + c.info.name().quoted() + " WHERE " + predicate(c.info, lo, hi))) {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT " + c.aggregate + " FROM ONLY " + c.info.name().quoted()
+        + " WHERE " + predicate(c.info, lo, hi))) {
       bind(ps, 1, lo, hi);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
@@ -459,21 +601,13 @@ public final class Verifier {
 
   private void compareWhole(Pair p, Compared c) throws SQLException {
     c.ranges = 1;
-    String sql = "SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM (SELECT md5(" + c.rowText
-        + ") AS h FROM ONLY " + c.info.name().quoted() + ") s";
-    Sum src = wholeSum(p.source, sql);
-    Sum tgt = wholeSum(p.target, sql);
+    Map<Integer, Sum>[] both = onBothSides(p, "SELECT 0, " + c.aggregate + " FROM ONLY " + c.info.name().quoted(), null);
+    Sum src = both[0].getOrDefault(0, Sum.EMPTY);
+    Sum tgt = both[1].getOrDefault(0, Sum.EMPTY);
     c.sourceRows = src.rows;
     c.targetRows = tgt.rows;
     if (!src.equals(tgt)) {
       multisetDiff(p, c);
-    }
-  }
-
-  private static Sum wholeSum(Connection conn, String sql) throws SQLException {
-    try (PreparedStatement ps = conn.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
-      rs.next();
-      return new Sum(rs.getLong(1), rs.getString(2));
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.verify;
 
+import dev.cutover.replicator.copy.LargeObjects;
 import java.util.List;
 
 /**
@@ -13,13 +14,19 @@ import java.util.List;
  * @param rechecked whether differences were rechecked after replication had passed them
  * @param note why they were not, or an empty string
  * @param inFlight differences found at first that replication had resolved by the recheck
+ * @param notReplicated unlogged tables, which start copied from its snapshot but replication does not
+ *     carry: compared for the record, their differences are not counted in {@link #differences()}
+ * @param largeObjects large objects on the source
+ * @param largeObjectDifferences large objects missing, extra or different on the target (start copied
+ *     them from its snapshot; {@code sync-large-objects} brings them up to date)
  */
 public record VerifyReport(String source, String target, List<TableResult> tables, long rows, long millis, boolean rechecked,
-    String note, long inFlight) {
+    String note, long inFlight, List<TableResult> notReplicated, long largeObjects,
+    List<LargeObjects.Difference> largeObjectDifferences) {
 
-  /** Differences across all tables. */
+  /** Rows that differ across the replicated tables, plus large objects that differ. */
   public long differences() {
-    return tables.stream().mapToLong(TableResult::differenceCount).sum();
+    return tables.stream().mapToLong(TableResult::differenceCount).sum() + largeObjectDifferences.size();
   }
 
   public double rowsPerSecond() {

@@ -38,7 +38,8 @@ class CliTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"check", "schema", "start", "status", "heartbeat", "catch-up", "sequences", "reverse", "verify", "cleanup"})
+  @ValueSource(strings = {"check", "schema", "start", "status", "heartbeat", "catch-up", "sequences", "reverse", "verify",
+      "sync-large-objects", "refresh", "ddl-done", "cleanup"})
   void help_everyCommand_printsUsageAndExitsZero(String command) {
     Run r = run(command, "--help");
     assertThat(r.code()).isZero();
@@ -192,11 +193,15 @@ class CliTest {
     assertThat(check.code()).isEqualTo(6);
     assertThat(check.out()).startsWith("{").contains("\"code\":\"table-without-key\"").contains("REPLICA IDENTITY FULL");
 
-    Run start = run(with(new String[] {"start", "--jobs", "2", "--chunk-size", "64kB"}, u));
+    Run refused = run(with(new String[] {"start", "--jobs", "2"}, u));
+    assertThat(refused.code()).isEqualTo(5);
+    assertThat(refused.err()).contains("public.note").contains("--replica-identity-full=public.note");
+
+    Run start = run(with(new String[] {"start", "--jobs", "2", "--chunk-size", "64kB", "--replica-identity-full=public.note"}, u));
     assertThat(start.code()).as(start.err()).isZero();
     assertThat(start.out()).contains("replication old -> new started from slot cutover_fwd_cli_flow").contains("public.account")
         .contains("binary");
-    assertThat(start.err()).contains("copying 4 table(s)").contains("copied public.account: 5,000 rows");
+    assertThat(start.err()).contains("copying 5 table(s)").contains("copied public.account: 5,000 rows");
 
     assertThat(run(with(new String[] {"catch-up", "--timeout", "30s"}, u)).code()).isZero();
     Run status = run(with(new String[] {"status", "--watch", "--count", "2", "--interval", "300ms", "--heartbeat-interval", "100ms"}, u));

@@ -1,0 +1,368 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.postgresql.PGConnection;
+
+/**
+ * A session moves whole: what an application set with SQL (HikariCP's connectionInitSql
+ * included) is in force on new from the first statement after the flip, and what cannot move
+ * makes the session fail loudly, naming it.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class SessionMoveTest {
+  /** Two tenants' schemas, a table guarded by row-level security on app.tenant_id, and a role to run as. */
+  static final String SCHEMA = "DO $$ BEGIN CREATE ROLE tenant_role NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+      + "CREATE SCHEMA tenant_a; CREATE TABLE tenant_a.note (id serial PRIMARY KEY, body text NOT NULL);"
+      + "CREATE SCHEMA tenant_b; CREATE TABLE tenant_b.note (id serial PRIMARY KEY, body text NOT NULL);"
+      + "CREATE TABLE public.doc (id serial PRIMARY KEY, tenant int NOT NULL, body text NOT NULL);"
+      + "ALTER TABLE public.doc ENABLE ROW LEVEL SECURITY;"
+      + "CREATE POLICY tenant_only ON public.doc USING (tenant = current_setting('app.tenant_id')::int);"
+      + "GRANT USAGE ON SCHEMA tenant_a, tenant_b TO tenant_role;"
+      + "GRANT ALL ON ALL TABLES IN SCHEMA tenant_a, tenant_b, public TO tenant_role;"
+      + "GRANT ALL ON ALL SEQUENCES IN SCHEMA tenant_a, tenant_b, public TO tenant_role;";
+  static final String INIT_SQL = "SET search_path = tenant_a, public; SET TIME ZONE 'Asia/Kathmandu';"
+      + " SET application_name = 'session-move'; SET app.tenant_id = '7'; SET statement_timeout = '1500ms';"
+      + " SET ROLE tenant_role";
+  private static final int POOL = 3;
+  private static PostgresPair pair;
+
+  @BeforeAll
+  static void setUp(PostgresPair p) {
+    pair = p;
+  }
+
+  @Test
+  void flip_connectionInitSqlState_isInForceOnNewOnHeldAndReborrowedConnections() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection old = db.oldDirect(); Statement s = old.createStatement()) {
+      s.execute("INSERT INTO doc (tenant, body) VALUES (7, 'ours'), (8, 'theirs')");
+    }
+    db.awaitReplicated();
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(db.url());
+    config.setUsername(db.user());
+    config.setConnectionInitSql(INIT_SQL);
+    config.setMaximumPoolSize(POOL);
+    config.setMinimumIdle(POOL);
+    config.setPoolName("session-move");
+    try (SwitchEvents events = new SwitchEvents(db.database); HikariDataSource pool = new HikariDataSource(config);
+        Connection held = pool.getConnection()) {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> pool.getHikariPoolMXBean().getTotalConnections() == POOL);
+      assertSession(held, pair.oldServer().port());
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      assertSession(held, pair.newServer().port());
+      insertNote(held, "held");
+      held.close();
+      List<Connection> borrowed = new ArrayList<>();
+      try {
+        for (int i = 0; i < POOL; i++) {
+          borrowed.add(pool.getConnection());
+        }
+        for (Connection c : borrowed) {
+          assertSession(c, pair.newServer().port());
+          insertNote(c, "reborrowed");
+        }
+        try (Statement s = borrowed.get(0).createStatement()) {
+          assertThatThrownBy(() -> s.execute("SELECT pg_sleep(5)"))
+              .as("statement_timeout is in force on new")
+              .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("57014"));
+        }
+      } finally {
+        for (Connection c : borrowed) {
+          c.close();
+        }
+      }
+      assertThat(pool.getHikariPoolMXBean().getTotalConnections()).as("no connection evicted").isEqualTo(POOL);
+    }
+    try (Connection n = db.newDirect(); Statement s = n.createStatement()) {
+      assertThat(count(s, "SELECT count(*) FROM tenant_a.note")).as("writes in tenant_a on new").isEqualTo(1 + POOL);
+      assertThat(count(s, "SELECT count(*) FROM tenant_b.note")).isZero();
+      assertThat(count(s, "SELECT count(*) FROM doc WHERE body = 'written on new' AND tenant = 7")).isEqualTo(1 + POOL);
+    }
+  }
+
+  /** Every setting of {@link #INIT_SQL}, the row-level-security policy it feeds, and the server it runs on. */
+  private static void assertSession(Connection c, int port) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_setting('port')::int,"
+        + " current_schema(), current_setting('TimeZone'), current_setting('application_name'),"
+        + " current_setting('app.tenant_id'), current_setting('statement_timeout'), current_user,"
+        + " (SELECT string_agg(body, ',' ORDER BY id) FROM doc)")) {
+      rs.next();
+      assertThat(rs.getInt(1)).as("server").isEqualTo(port);
+      assertThat(rs.getString(2)).as("search_path").isEqualTo("tenant_a");
+      assertThat(rs.getString(3)).as("TimeZone").isEqualTo("Asia/Kathmandu");
+      assertThat(rs.getString(4)).as("application_name").isEqualTo("session-move");
+      assertThat(rs.getString(5)).as("app.tenant_id").isEqualTo("7");
+      assertThat(rs.getString(6)).as("statement_timeout").isEqualTo("1500ms");
+      assertThat(rs.getString(7)).as("role").isEqualTo("tenant_role");
+      assertThat(rs.getString(8)).as("rows row-level security lets tenant 7 see").startsWith("ours").doesNotContain("theirs");
+    }
+    assertThat(c.unwrap(PGConnection.class).getParameterStatus("TimeZone"))
+        .as("PgJDBC knows the time zone it converts timestamps with").isEqualTo("Asia/Kathmandu");
+  }
+
+  private static void insertNote(Connection c, String body) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.executeUpdate("INSERT INTO note (body) VALUES ('" + body + "')");
+      s.executeUpdate("INSERT INTO doc (tenant, body) VALUES (7, 'written on new')");
+    }
+  }
+
+  private static int count(Statement s, String sql) throws SQLException {
+    try (ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  @Test
+  void cursorHeldPastDrainTimeout_getsRetryable40001OnNextNext_andThePooledConnectionRetriesWithItsState()
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection old = db.oldDirect(); Statement s = old.createStatement()) {
+      s.execute("INSERT INTO tenant_a.note (body) SELECT 'row ' || g FROM generate_series(1, 10) g");
+      s.execute("INSERT INTO doc (tenant, body) VALUES (7, 'ours')");
+    }
+    db.awaitReplicated();
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(db.url("cutover.drain.timeout=300ms"));
+    config.setUsername(db.user());
+    config.setConnectionInitSql(INIT_SQL);
+    config.setMaximumPoolSize(2);
+    config.setMinimumIdle(2);
+    config.setPoolName("cursor-straggler");
+    try (SwitchEvents events = new SwitchEvents(db.database); HikariDataSource pool = new HikariDataSource(config);
+        Connection c = pool.getConnection()) {
+      c.setAutoCommit(false);
+      try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT body FROM note ORDER BY id")) {
+        ps.setFetchSize(2);
+        ResultSet rs = ps.executeQuery();
+        assertThat(rs.next()).isTrue();
+
+        db.flip(Target.NEW);
+        dev.cutover.driver.switching.SwitchEvent event = events.next();
+        assertThat(event.outcome()).isEqualTo(Outcome.COMPLETED);
+        assertThat(event.rolledBack()).isEqualTo(1);
+
+        assertThatThrownBy(rs::next)
+            .isInstanceOf(java.sql.SQLTransactionRollbackException.class)
+            .hasMessageContaining("cutover.drain.timeout")
+            .satisfies(e -> {
+              assertThat(((SQLException) e).getSQLState()).isEqualTo("40001");
+              for (Throwable t = e; t != null; t = t.getCause()) {
+                assertThat(t.getMessage()).as("cause chain").doesNotContain("has been closed");
+              }
+            });
+        assertThatThrownBy(c::getSchema).as("a generated method's error is translated too")
+            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
+        c.rollback();
+
+        int rows = 0;
+        try (ResultSet again = ps.executeQuery()) {
+          while (again.next()) {
+            rows++;
+          }
+        }
+        c.commit();
+        assertThat(rows).isEqualTo(10);
+      }
+      // The retry ran on the same HikariCP proxy: one HikariCP evicts is closed to its holder at once.
+      assertSession(c, pair.newServer().port());
+      c.commit();
+    }
+  }
+
+  @Test
+  void stragglerOnASilentNetwork_whoseStateCannotBeRead_refusesUseAfterRollbackInsteadOfLosingIt() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (dev.cutover.testkit.TcpProxy link = dev.cutover.testkit.TcpProxy.in(pair.oldServer());
+        SwitchEvents events = new SwitchEvents(db.database);
+        Connection straggler = DrainTest.connect(db.urlVia(link.redirect(pair.oldServer().jdbcUrl(db.database)),
+            pair.newServer().jdbcUrl(db.database), db.directUrls("cutover.drain.timeout=2s")))) {
+      try (Statement s = straggler.createStatement()) {
+        s.execute("SET search_path = tenant_a, public");
+      }
+      straggler.setAutoCommit(false);
+      insertNote(straggler, "in flight");
+
+      db.flip(Target.NEW);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+      link.stall();
+      dev.cutover.driver.switching.SwitchEvent event = events.next();
+      link.resume();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.rolledBack()).isEqualTo(1);
+
+      assertThatThrownBy(() -> insertNote(straggler, "again"))
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
+      straggler.rollback();
+      assertThatThrownBy(() -> insertNote(straggler, "retried without its search_path"))
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).startsWith("08"))
+          .hasMessageContaining("could not be read before the switch ended its transaction");
+      assertThat(straggler.isValid(1)).isFalse();
+    }
+    try (Connection n = db.newDirect(); Statement s = n.createStatement()) {
+      assertThat(count(s, "SELECT count(*) FROM tenant_a.note")).isZero();
+    }
+  }
+
+  @Test
+  void flip_sessionHoldingWhatCannotMove_failsLoudlyNamingIt() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url())) {
+      try (Statement s = c.createStatement()) {
+        s.execute("CREATE TEMPORARY TABLE scratch (n int)");
+        s.execute("PREPARE by_id (int) AS SELECT $1");
+        s.execute("BEGIN; DECLARE kept CURSOR WITH HOLD FOR SELECT 1; COMMIT");
+      }
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      try (Statement s = c.createStatement()) {
+        assertThatThrownBy(() -> s.execute("SELECT 1"))
+            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).startsWith("08"))
+            .hasMessageContaining("temporary table scratch")
+            .hasMessageContaining("prepared statement (SQL PREPARE) by_id")
+            .hasMessageContaining("WITH HOLD cursor kept")
+            .hasMessageContaining("close it");
+      }
+      assertThatThrownBy(c::commit).hasMessageContaining("temporary table scratch");
+      assertThat(c.isValid(1)).isFalse();
+    }
+  }
+
+  @Test
+  void flip_advisoryLocksHeldAcrossIt_stayExclusiveOnNewUntilReleased() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection holder = DrainTest.connect(db.url());
+        Connection other = DrainTest.connect(db.url())) {
+      assertThat(query(holder, "SELECT pg_advisory_lock(4242)::text, pg_advisory_lock(1, -2)::text")).isNotNull();
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      assertThat(DrainTest.sideOf(other)).isEqualTo(pair.newServer().port());
+      assertThat(query(other, "SELECT pg_try_advisory_lock(4242)")).as("taken on new by another session").isEqualTo("f");
+      assertThat(query(other, "SELECT pg_try_advisory_lock(1, -2)")).isEqualTo("f");
+      try (Connection direct = db.newDirect()) {
+        assertThat(query(direct, "SELECT pg_try_advisory_lock(4242)")).as("taken on new by any client").isEqualTo("f");
+      }
+
+      assertThat(query(holder, "SELECT pg_advisory_unlock(4242)")).as("the holder still holds it, on new").isEqualTo("t");
+      assertThat(DrainTest.sideOf(holder)).isEqualTo(pair.newServer().port());
+      assertThat(query(other, "SELECT pg_try_advisory_lock(4242)")).as("free once released").isEqualTo("t");
+      assertThat(query(other, "SELECT pg_try_advisory_lock(1, -2)")).as("still held by the holder").isEqualTo("f");
+    }
+  }
+
+  @Test
+  void flip_advisoryLockHeldOnNewBySomeoneElse_isRefusedNamingTheLock() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection holder = DrainTest.connect(db.url());
+        Connection squatter = db.newDirect()) {
+      query(holder, "SELECT pg_advisory_lock(77)::text");
+      query(squatter, "SELECT pg_advisory_lock(77)::text");
+
+      db.flip(Target.NEW);
+      dev.cutover.driver.switching.SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("advisory lock 77").contains("another session holds it");
+      assertThat(DrainTest.sideOf(holder)).isEqualTo(pair.oldServer().port());
+      assertThat(query(holder, "SELECT pg_advisory_unlock(77)")).isEqualTo("t");
+    }
+  }
+
+  @Test
+  void flip_listenerWaitingForNotifications_receivesThoseSentOnNew() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    java.util.concurrent.BlockingQueue<String> received = new java.util.concurrent.LinkedBlockingQueue<>();
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection listener = DrainTest.connect(db.url())) {
+      PGConnection pg = listener.unwrap(PGConnection.class);
+      assertThat(pg).as("PgJDBC's API through the logical connection, so it follows the moves").isSameAs(listener);
+      try (Statement s = listener.createStatement()) {
+        s.execute("LISTEN jobs");
+      }
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.CompletableFuture<Void> waiting = java.util.concurrent.CompletableFuture.runAsync(() -> {
+        try {
+          while (!stop.get()) {
+            for (org.postgresql.PGNotification n : pg.getNotifications(30_000)) {
+              received.add(n.getParameter());
+            }
+          }
+        } catch (SQLException e) {
+          received.add("failed: " + e.getMessage());
+        }
+      });
+      try {
+        notify(db.oldDirect(), "before");
+        assertThat(received.poll(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("before");
+
+        db.flip(Target.NEW);
+        assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+        notify(db.newDirect(), "after");
+
+        assertThat(received.poll(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("after");
+      } finally {
+        stop.set(true);
+        notify(db.newDirect(), "stop");
+        waiting.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      assertThat(DrainTest.sideOf(listener)).isEqualTo(pair.newServer().port());
+    }
+  }
+
+  private static void notify(Connection direct, String payload) throws SQLException {
+    try (direct; Statement s = direct.createStatement()) {
+      s.execute("NOTIFY jobs, '" + payload + "'");
+    }
+  }
+
+  private static String query(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  @Test
+  void connect_credentialsOnlyInTheUrl_areTheNewSidesToo() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection c = DriverManager.getConnection(db.url("user=" + db.user()), new Properties())) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+          "SELECT current_setting('port')::int, current_user")) {
+        rs.next();
+        assertThat(rs.getInt(1)).isEqualTo(pair.newServer().port());
+        assertThat(rs.getString(2)).isEqualTo(db.user());
+      }
+    }
+  }
+}

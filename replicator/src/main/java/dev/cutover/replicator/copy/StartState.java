@@ -1,0 +1,165 @@
+package dev.cutover.replicator.copy;
+
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a {@code start} has done so far, kept on new so that {@code start --resume} can continue
+ * after the process died: the slot and its consistent point, the indexes set aside (their
+ * definitions are gone from new's catalog once dropped), and every chunk copied, recorded in the
+ * transaction that commits its rows, so a chunk is recorded exactly when its rows are in.
+ *
+ * <p>The tables are UNLOGGED: never published, so reverse replication does not carry them, and
+ * cheap to write; a crash of new's server itself empties them, and then start cannot resume (it
+ * says so).
+ */
+public final class StartState {
+  private static final String[] DEFINITION = {
+    "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.start_state (key text PRIMARY KEY, value text NOT NULL)",
+    "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.start_chunks (table_schema name, table_name name, chunk int, chunks int NOT NULL,"
+        + " rows bigint NOT NULL, bytes bigint NOT NULL, millis bigint NOT NULL, PRIMARY KEY (table_schema, table_name, chunk))",
+    "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.start_indexes (ord int PRIMARY KEY, dropped boolean NOT NULL,"
+        + " table_schema name NOT NULL, table_name name NOT NULL, name name NOT NULL, is_constraint boolean NOT NULL,"
+        + " create_sql text NOT NULL, attach_sql text, drop_sql text NOT NULL, bytes bigint NOT NULL)",
+    "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.start_identity (table_schema name, table_name name, clause text NOT NULL,"
+        + " PRIMARY KEY (table_schema, table_name))",
+    "REVOKE ALL ON cutover.start_state, cutover.start_chunks, cutover.start_indexes, cutover.start_identity FROM PUBLIC",
+  };
+
+  /**
+   * A table whose every chunk was copied.
+   *
+   * @param millis the copy's time, summed over its chunks
+   */
+  public record CopiedTable(TableName table, long rows, long bytes, long millis) {}
+
+  /**
+   * What an interrupted start left.
+   *
+   * @param slot its slot on old
+   * @param consistentPoint where that slot's stream begins
+   * @param copied the tables it copied completely
+   * @param aside the indexes it set aside, to build
+   * @param largeObjectsCopied whether it copied every large object
+   */
+  public record Recorded(String slot, String consistentPoint, List<CopiedTable> copied, IndexSetAside aside,
+      boolean largeObjectsCopied) {}
+
+  private StartState() {}
+
+  /** Creates the tables (idempotent) and forgets any earlier start; records the slot and its point. */
+  public static void begin(Connection nw, String slot, String consistentPoint) throws SQLException {
+    for (String sql : DEFINITION) {
+      Sql.execute(nw, sql);
+    }
+    Sql.execute(nw, "TRUNCATE cutover.start_state, cutover.start_chunks, cutover.start_indexes, cutover.start_identity");
+    put(nw, "slot", slot);
+    put(nw, "consistent_point", consistentPoint);
+  }
+
+  /** Records what is set aside, before it is dropped. */
+  public static void recordAside(Connection nw, IndexSetAside aside) throws SQLException {
+    int ord = 0;
+    List<IndexSetAside.Definition> rebuild = aside.rebuild();
+    try (PreparedStatement ps = nw.prepareStatement("INSERT INTO cutover.start_indexes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      for (List<IndexSetAside.Definition> list : List.of(aside.dropped(), rebuild)) {
+        for (IndexSetAside.Definition d : list) {
+          ps.setInt(1, ord++);
+          ps.setBoolean(2, list != rebuild);
+          ps.setString(3, d.table().schema());
+          ps.setString(4, d.table().name());
+          ps.setString(5, d.name());
+          ps.setBoolean(6, d.constraint());
+          ps.setString(7, d.createSql());
+          ps.setString(8, d.attachSql());
+          ps.setString(9, d.dropSql());
+          ps.setLong(10, d.bytes());
+          ps.addBatch();
+        }
+      }
+      ps.executeBatch();
+    }
+    try (PreparedStatement ps = nw.prepareStatement("INSERT INTO cutover.start_identity VALUES (?, ?, ?)")) {
+      for (Map.Entry<TableName, String> e : aside.replicaIdentity().entrySet()) {
+        ps.setString(1, e.getKey().schema());
+        ps.setString(2, e.getKey().name());
+        ps.setString(3, e.getValue());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  /** Records one copied chunk in the caller's transaction, the one that commits its rows. */
+  static void recordChunk(Connection nw, TableName table, int chunk, int chunks, long rows, long bytes, long millis) throws SQLException {
+    try (PreparedStatement ps = Sql.prepare(nw, "INSERT INTO cutover.start_chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+        table.schema(), table.name(), chunk, chunks, rows, bytes, millis)) {
+      ps.executeUpdate();
+    }
+  }
+
+  /** Records that every large object was copied, in the caller's transaction. */
+  static void recordLargeObjects(Connection nw) throws SQLException {
+    put(nw, "large_objects", "copied");
+  }
+
+  /** Whether an interrupted start left its record on new. */
+  public static boolean exists(Connection nw) throws SQLException {
+    return Sql.relationExists(nw, "cutover.start_state") && Sql.string(nw, "SELECT value FROM cutover.start_state WHERE key = 'slot'") != null;
+  }
+
+  public static Recorded read(Connection nw) throws SQLException {
+    List<CopiedTable> copied = new ArrayList<>();
+    try (PreparedStatement ps = nw.prepareStatement("SELECT table_schema, table_name, sum(rows), sum(bytes), sum(millis)"
+        + " FROM cutover.start_chunks GROUP BY 1, 2 HAVING count(*) = max(chunks) ORDER BY 1, 2"); ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        copied.add(new CopiedTable(new TableName(rs.getString(1), rs.getString(2)), rs.getLong(3), rs.getLong(4), rs.getLong(5)));
+      }
+    }
+    List<IndexSetAside.Definition> dropped = new ArrayList<>();
+    List<IndexSetAside.Definition> rebuild = new ArrayList<>();
+    try (PreparedStatement ps = nw.prepareStatement("SELECT dropped, table_schema, table_name, name, is_constraint, create_sql,"
+        + " attach_sql, drop_sql, bytes FROM cutover.start_indexes ORDER BY ord"); ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        IndexSetAside.Definition d = new IndexSetAside.Definition(new TableName(rs.getString(2), rs.getString(3)), rs.getString(4),
+            rs.getBoolean(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getLong(9));
+        (rs.getBoolean(1) ? dropped : rebuild).add(d);
+      }
+    }
+    Map<TableName, String> identity = new LinkedHashMap<>();
+    try (PreparedStatement ps = nw.prepareStatement("SELECT table_schema, table_name, clause FROM cutover.start_identity");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        identity.put(new TableName(rs.getString(1), rs.getString(2)), rs.getString(3));
+      }
+    }
+    return new Recorded(get(nw, "slot"), get(nw, "consistent_point"), copied, IndexSetAside.of(dropped, rebuild, identity),
+        "copied".equals(get(nw, "large_objects")));
+  }
+
+  /** Forgets the record once start has subscribed: nothing is left to resume. */
+  public static void finish(Connection nw) throws SQLException {
+    if (Sql.relationExists(nw, "cutover.start_state")) {
+      Sql.execute(nw, "TRUNCATE cutover.start_state, cutover.start_chunks, cutover.start_indexes, cutover.start_identity");
+    }
+  }
+
+  private static void put(Connection nw, String key, String value) throws SQLException {
+    try (PreparedStatement ps = Sql.prepare(nw, "INSERT INTO cutover.start_state VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+        + " SET value = excluded.value", key, value)) {
+      ps.executeUpdate();
+    }
+  }
+
+  private static String get(Connection nw, String key) throws SQLException {
+    return Sql.string(nw, "SELECT value FROM cutover.start_state WHERE key = ?", key);
+  }
+}

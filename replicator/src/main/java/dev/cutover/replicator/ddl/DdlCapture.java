@@ -1,0 +1,164 @@
+package dev.cutover.replicator.ddl;
+
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * Schema changes made during the migration window travel in the change stream, so that each
+ * applies on the other side at the same point as on its own: the rows written before it apply
+ * against the old shape, those after against the new one.
+ *
+ * <p>Design notes. On each side, event triggers ({@code ddl_command_end}; {@code ddl_command_start}
+ * for CREATE TABLE AS and SELECT INTO, whose rows follow in the stream; {@code sql_drop};
+ * {@code table_rewrite}) call the SECURITY DEFINER function {@code cutover.ddl_capture()}, which
+ * inserts the statement, the role and search_path it ran with, and the objects it touched into
+ * {@code cutover.ddl_log}, a replicated table. On the other side a trigger on that table, ENABLE
+ * ALWAYS so that it fires inside the apply worker (and the trigger engine's applier), both with
+ * {@code session_replication_role = replica}, runs the statement as that role ({@code
+ * cutover.ddl_apply()}). Event triggers do not fire under that role, so nothing loops back.
+ *
+ * <ul>
+ *   <li><b>Which statement.</b> {@code current_query()} is the client's whole query string, which
+ *       may hold several statements (or data changes, which replicate by themselves). It is split
+ *       at top-level semicolons as PostgreSQL's lexer would, and each event is matched to the next
+ *       statement whose keywords are its command tag's. A command run inside a function or DO
+ *       block (the PL/pgSQL context shows more than our own frame) has no statement of its own:
+ *       it is logged without one, and {@code status} asks for it by hand.</li>
+ *   <li><b>Who may write the log.</b> Only the event trigger's function: the table is revoked
+ *       from PUBLIC, and the function takes no argument. The role a change is replayed as is the
+ *       session's current role (the {@code role} setting, else {@code session_user}), which is
+ *       exactly what the session could do anyway; the replay never runs as the superuser that
+ *       owns the apply (a SECURITY DEFINER function created on old by an application role would
+ *       otherwise belong to the superuser on new).</li>
+ *   <li><b>New tables join replication with their rows.</b> A table created on old is published
+ *       at once (FOR ALL TABLES; a listed publication gets it added in the same transaction). The
+ *       apply worker skips changes of tables that are not in {@code pg_subscription_rel}; the
+ *       replay inserts the table there, state ready, in the same transaction that creates it.
+ *       Every row it will ever hold comes later in the stream, so no copy is needed. (A
+ *       {@code REFRESH PUBLICATION} cannot run inside the apply transaction, and one run later by
+ *       a process would have to copy the rows the apply worker skipped meanwhile.)</li>
+ *   <li><b>Values computed at the change.</b> A column added with a non-constant default
+ *       ({@code now()}, {@code current_user}) gives existing rows one value, stored as the
+ *       column's missing value: the log carries old's, and the replay sets it on new. A column
+ *       filled row by row with a volatile default ({@code random()}, a sequence) rewrites the
+ *       table, which is not in the stream: refused on a table that has rows, with the way to do
+ *       it that replicates.</li>
+ *   <li><b>What every new table needs.</b> The driver's fence trigger, so that the switch fences
+ *       it too; REPLICA IDENTITY FULL while it has no key, so that UPDATE and DELETE on it keep
+ *       working on old once published.</li>
+ * </ul>
+ *
+ * <p>Event triggers need a superuser (RDS: rds_superuser). Without one nothing is captured:
+ * {@code check} says so, and {@code status} compares both schemas and prints the statements to
+ * run. The replicator's own sessions set {@code cutover.ddl_capture = off}, so its index builds and
+ * control-schema installs are not captured.
+ */
+public final class DdlCapture {
+  /** Event triggers, in the database (not in the schema): dropped explicitly. */
+  private static final String[][] EVENT_TRIGGERS = {
+    {"cutover_ddl_start", "ddl_command_start WHEN TAG IN ('CREATE TABLE AS', 'SELECT INTO')"},
+    {"cutover_ddl_end", "ddl_command_end"},
+    {"cutover_ddl_drop", "sql_drop"},
+    {"cutover_ddl_rewrite", "table_rewrite"},
+  };
+  private static final String SCRIPT = script();
+
+  private DdlCapture() {}
+
+  /** Whether the current role may create event triggers: a superuser, or on RDS a member of rds_superuser. */
+  public static boolean canInstall(Connection c) throws SQLException {
+    return Catalog.superuser(c) || Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname = 'rds_superuser'"
+        + " AND pg_has_role(current_user, g.oid, 'member'))");
+  }
+
+  /**
+   * Installs the log and its apply trigger on {@code c}, the {@code side} database, and the
+   * capture where the role may create event triggers; needs the control schema. Idempotent.
+   *
+   * @return a warning when schema changes on this side cannot be captured, else null
+   */
+  public static String install(Connection c, Side side) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute(SCRIPT.replace(":side", Sql.literal(side.label())));
+    }
+    if (!canInstall(c)) {
+      return "schema changes on " + side.label() + " are not captured: event triggers need a superuser (RDS: rds_superuser), and "
+          + Catalog.currentUser(c) + " is not one; a change there stops replication until it is made on the other side too"
+          + " (`cutover-replicator status` compares both schemas and prints the statements)";
+    }
+    try (Statement s = c.createStatement()) {
+      for (String[] t : EVENT_TRIGGERS) {
+        s.execute("DROP EVENT TRIGGER IF EXISTS " + t[0]);
+        s.execute("CREATE EVENT TRIGGER " + t[0] + " ON " + t[1] + " EXECUTE PROCEDURE cutover.ddl_capture()");
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Fails when old's log holds a schema change inside {@code snapshot}: one made while start was
+   * getting ready, after the tables were planned and before the copy's snapshot, which the copy
+   * cannot place.
+   */
+  public static void requireNoneBefore(Endpoint old, String snapshot) throws Exception {
+    try (Connection c = old.connect()) {
+      Sql.execute(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      Sql.execute(c, "SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+      if (logExists(c) && Sql.number(c, "SELECT count(*) FROM cutover.ddl_log") > 0) {
+        throw new ReplicatorException(Failure.PRECONDITION, "old: the schema changed while start was getting ready ("
+            + Sql.string(c, "SELECT string_agg(tag, ', ' ORDER BY at) FROM cutover.ddl_log") + ")", "run start again");
+      }
+    }
+  }
+
+  /** Whether schema changes on this database are captured (the event trigger exists and is enabled). */
+  public static boolean installed(Connection c) throws SQLException {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'cutover_ddl_end' AND evtenabled <> 'D')");
+  }
+
+  /** Whether the log exists here (it may without capture: the side only receives). */
+  public static boolean logExists(Connection c) throws SQLException {
+    return Sql.relationExists(c, "cutover.ddl_log");
+  }
+
+  /** Whether the log exists here and this role may read it (it is revoked from PUBLIC). */
+  public static boolean logReadable(Connection c) throws SQLException {
+    return logExists(c) && Sql.bool(c, "SELECT has_table_privilege('cutover.ddl_log', 'SELECT')");
+  }
+
+  /** Removes the event triggers; the rest goes with the control schema. */
+  public static void uninstall(Connection c) throws SQLException {
+    for (String[] t : EVENT_TRIGGERS) {
+      Sql.execute(c, "DROP EVENT TRIGGER IF EXISTS " + t[0]);
+    }
+  }
+
+  /** Marks a schema change as done by hand: its replay is skipped, and status stops asking for it. */
+  public static void markDone(Connection c, String id) throws SQLException {
+    try (java.sql.PreparedStatement ps = Sql.prepare(c, "INSERT INTO cutover.ddl_done (id) VALUES (?) ON CONFLICT DO NOTHING", id)) {
+      ps.executeUpdate();
+    }
+  }
+
+  private static String script() {
+    try (InputStream in = DdlCapture.class.getResourceAsStream("/dev/cutover/replicator/ddl/ddl-capture.sql")) {
+      if (in == null) {
+        throw new IllegalStateException("ddl-capture.sql is missing from the replicator's jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,182 @@
+package dev.cutover.replicator.ddl;
+
+import dev.cutover.replicator.schema.CatalogDdl;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What {@code status} says about schema changes for one direction of replication: changes the
+ * capture could not turn into a statement, changes made on the target alone, a change the apply
+ * seems stuck at, and, compared catalog to catalog, tables and columns the source has and the
+ * target lacks (which stop replication at their first row), each with the statements to run.
+ * Where nothing is captured (no superuser) the comparison is what detects a change.
+ */
+public final class SchemaChanges {
+  /** Run first in a session that makes a change by hand, so that it is not captured as a change of its own. */
+  static final String BY_HAND = "SET cutover.ddl_capture = off";
+
+  private SchemaChanges() {}
+
+  /**
+   * Problems about schema changes from {@code source} to {@code target}, one sentence each with
+   * what to do.
+   *
+   * @param subscription the direction's subscription on the target
+   * @param applying whether its apply worker runs
+   * @param otherWayRuns whether replication also runs the other way (then changes on the target travel back)
+   */
+  public static List<String> problems(Connection source, Connection target, String sourceLabel, String targetLabel,
+      String subscription, boolean applying, boolean otherWayRuns) throws SQLException {
+    List<String> out = new ArrayList<>();
+    boolean logs = DdlCapture.logReadable(source) && DdlCapture.logReadable(target);
+    if (!DdlCapture.installed(source)) {
+      out.add("schema changes on " + sourceLabel + " are not captured (no event triggers: they need a superuser); a change"
+          + " there stops replication until it is made on " + targetLabel + " too, and the differences below say what to run");
+    }
+    if (logs) {
+      unregistered(target, targetLabel, subscription, out);
+      byHand(target, sourceLabel, targetLabel, out);
+      if (!otherWayRuns) {
+        alone(target, sourceLabel, targetLabel, out);
+      }
+      if (!applying) {
+        stuck(source, target, sourceLabel, targetLabel, out);
+      }
+    }
+    drift(source, target, sourceLabel, targetLabel, subscription, out);
+    return out;
+  }
+
+  /** Tables a replayed change created that the apply's role could not add to the subscription. */
+  private static void unregistered(Connection target, String targetLabel, String subscription, List<String> out) throws SQLException {
+    List<String> tables = Sql.strings(target, "SELECT r.relid::regclass::text FROM cutover.ddl_refresh r"
+        + " WHERE EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = r.relid)"
+        + " AND NOT EXISTS (SELECT 1 FROM pg_subscription_rel s WHERE s.srrelid = r.relid) ORDER BY 1");
+    if (!tables.isEmpty()) {
+      out.add("table(s) " + String.join(", ", tables) + " created on " + targetLabel + " by schema changes are not replicated yet"
+          + " (only a superuser may add them to the subscription as the change applies): run on " + targetLabel + ": ALTER SUBSCRIPTION "
+          + Sql.ident(subscription) + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams them");
+    }
+  }
+
+  /** Changes from the source that arrived without a statement (run inside a function, say). */
+  private static void byHand(Connection target, String sourceLabel, String targetLabel, List<String> out) throws SQLException {
+    try (PreparedStatement ps = target.prepareStatement("SELECT l.id, l.tag, l.objects::text, l.note, l.query FROM cutover.ddl_log l"
+        + " WHERE l.source = ? AND l.command IS NULL AND NOT EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = l.id)"
+        + " ORDER BY l.at")) {
+      ps.setString(1, sourceLabel);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add("schema change " + rs.getString(1) + " on " + sourceLabel + " (" + rs.getString(2) + " " + rs.getString(3) + ") "
+              + rs.getString(4) + "; query: " + oneLine(rs.getString(5)) + "; once done on " + targetLabel + " (after " + BY_HAND
+              + "), `cutover-replicator ddl-done " + rs.getString(1) + "`");
+        }
+      }
+    }
+  }
+
+  /** Changes made on the target itself, which the source does not have. */
+  private static void alone(Connection target, String sourceLabel, String targetLabel, List<String> out) throws SQLException {
+    try (PreparedStatement ps = target.prepareStatement("SELECT l.id, l.tag, l.role, l.at::text, l.query FROM cutover.ddl_log l"
+        + " WHERE l.source = ? AND NOT EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = l.id) ORDER BY l.at")) {
+      ps.setString(1, targetLabel);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add("schema change " + rs.getString(1) + " made on " + targetLabel + " alone (" + rs.getString(2) + " by " + rs.getString(3)
+              + " at " + rs.getString(4) + "): " + oneLine(rs.getString(5)) + "; " + sourceLabel + " does not have it: make it there"
+              + " too or undo it, then `cutover-replicator ddl-done " + rs.getString(1) + "`");
+        }
+      }
+    }
+  }
+
+  /** The first change of the source's log that has not reached the target, while nothing is applied. */
+  private static void stuck(Connection source, Connection target, String sourceLabel, String targetLabel, List<String> out)
+      throws SQLException {
+    Set<String> arrived = new HashSet<>(Sql.strings(target, "SELECT id FROM cutover.ddl_log WHERE source = ?", sourceLabel));
+    arrived.addAll(Sql.strings(target, "SELECT id FROM cutover.ddl_done"));
+    try (PreparedStatement ps = source.prepareStatement("SELECT id, coalesce(command, query) FROM cutover.ddl_log WHERE source = ?"
+        + " ORDER BY at")) {
+      ps.setString(1, sourceLabel);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          if (!arrived.contains(rs.getString(1))) {
+            out.add("nothing is applied on " + targetLabel + ", and the next schema change from " + sourceLabel + " is " + rs.getString(1)
+                + " (" + oneLine(rs.getString(2)) + "): if it fails there (see " + targetLabel + "'s server log), make it possible,"
+                + " or run it by hand and `cutover-replicator ddl-done " + rs.getString(1) + "`");
+            return;
+          }
+        }
+      }
+    }
+  }
+
+  /** Tables and columns of the source's replicated tables that the target lacks, with the statements to run there. */
+  private static void drift(Connection source, Connection target, String sourceLabel, String targetLabel, String subscription,
+      List<String> out) throws SQLException {
+    Map<String, Map<String, String>> s = columns(source);
+    Map<String, Map<String, String>> t = columns(target);
+    boolean tablesMissing = false;
+    for (Map.Entry<String, Map<String, String>> e : s.entrySet()) {
+      TableName table = name(e.getKey());
+      Map<String, String> other = t.get(e.getKey());
+      if (other == null) {
+        tablesMissing = true;
+        out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + " (if a schema change is on its way, it"
+            + " arrives with replication); else run on " + targetLabel + ": " + BY_HAND + "; "
+            + String.join("; ", CatalogDdl.createMissing(source, target, table)));
+        continue;
+      }
+      for (String column : e.getValue().keySet()) {
+        if (!other.containsKey(column)) {
+          out.add("column " + column + " of " + table + " is on " + sourceLabel + " but not on " + targetLabel + " (if a schema change is"
+              + " on its way, it arrives with replication); else run on " + targetLabel + ": " + BY_HAND + "; "
+              + CatalogDdl.addColumn(source, table, column));
+        }
+      }
+    }
+    if (tablesMissing) {
+      out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
+          + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams their changes");
+    }
+  }
+
+  /** Columns (name to type) by table (schema and name joined by U+0001) of the logged application tables, in one query. */
+  private static Map<String, Map<String, String>> columns(Connection c) throws SQLException {
+    Map<String, Map<String, String>> out = new LinkedHashMap<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname, c.relname, a.attname,"
+        + " format_type(a.atttypid, a.atttypmod) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+        + " WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND " + Catalog.SYSTEM_SCHEMA_FILTER + " ORDER BY 1, 2, a.attnum");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        Map<String, String> cols = out.computeIfAbsent(rs.getString(1) + "\u0001" + rs.getString(2), k -> new LinkedHashMap<>());
+        if (rs.getString(3) != null) {
+          cols.put(rs.getString(3), rs.getString(4));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static TableName name(String key) {
+    int sep = key.indexOf('\u0001');
+    return new TableName(key.substring(0, sep), key.substring(sep + 1));
+  }
+
+  private static String oneLine(String s) {
+    String t = s == null ? "" : s.replaceAll("\\s+", " ").strip();
+    return t.length() > 300 ? t.substring(0, 300) + "…" : t;
+  }
+}

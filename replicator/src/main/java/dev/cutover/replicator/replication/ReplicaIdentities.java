@@ -1,0 +1,58 @@
+package dev.cutover.replicator.replication;
+
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableInfo;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Tables of old that would break the application once published: without a replica identity,
+ * UPDATE and DELETE on a published table fail on old. {@code start} refuses them unless told, by
+ * {@link KeylessTables}, to give them {@code REPLICA IDENTITY FULL}.
+ */
+final class ReplicaIdentities {
+  private ReplicaIdentities() {}
+
+  /** Old's application tables whose UPDATE and DELETE could not be replicated. */
+  static List<TableName> missing(Connection old) throws SQLException {
+    List<TableName> out = new ArrayList<>();
+    for (TableName t : Catalog.applicationTables(old)) {
+      TableInfo info = Catalog.require(old, t, "old");
+      if (!info.replicable()) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Fails with {@link Failure#PRECONDITION} when a table without replica identity is not covered
+   * by {@code policy}; else returns the tables to give {@code REPLICA IDENTITY FULL}.
+   */
+  static List<TableName> check(Connection old, KeylessTables policy) throws SQLException, ReplicatorException {
+    List<TableName> missing = missing(old);
+    List<TableName> refused = missing.stream().filter(t -> !policy.covers(t)).collect(Collectors.toList());
+    if (!refused.isEmpty()) {
+      String names = refused.stream().map(TableName::toString).collect(Collectors.joining(","));
+      throw new ReplicatorException(Failure.PRECONDITION, "old: " + refused.size() + " table(s) have no primary key or replica identity ("
+          + names + "): once published, UPDATE and DELETE on them would fail on old",
+          "add a primary key to each, or let start set REPLICA IDENTITY FULL on them: `start --replica-identity-full` (all) or"
+              + " `--replica-identity-full=" + names + "`");
+    }
+    return missing;
+  }
+
+  /** Gives each of {@code tables} {@code REPLICA IDENTITY FULL} on old. */
+  static void setFull(Connection old, List<TableName> tables) throws SQLException {
+    for (TableName t : tables) {
+      Sql.execute(old, "ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL");
+    }
+  }
+}

@@ -1,0 +1,196 @@
+package dev.cutover.replicator.replication;
+
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.copy.InitialCopy;
+import dev.cutover.replicator.copy.InitialCopy.TablePair;
+import dev.cutover.replicator.copy.LargeObjects;
+import dev.cutover.replicator.copy.Loader;
+import dev.cutover.replicator.copy.MaterializedViews;
+import dev.cutover.replicator.copy.StartState;
+import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.privileges.Requirements;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.postgresql.PGConnection;
+import org.postgresql.replication.ReplicationSlotInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code start --resume}: continues a start whose process died during the copy, from what it
+ * recorded on new ({@link StartState}), without a drift window.
+ *
+ * <p>The interrupted start's snapshot died with its process (an exported snapshot lives as long as
+ * the session that exported it), but its slot did not: the slot still streams from the point
+ * where that snapshot ended. So the tables it copied completely are kept as they are, and the
+ * rest are emptied and copied again under a new snapshot, exported by a temporary slot created
+ * now at a later point. The subscription then streams from the original slot; for the tables
+ * copied again, their rows in {@code pg_subscription_rel} say "synchronized up to the new point"
+ * (state {@code s}, the state a table-sync worker leaves behind), so the apply worker skips their
+ * changes that the new snapshot already holds and applies every later one, then marks them
+ * ready itself. Chunks of a partly copied table are not kept: they belong to the dead snapshot,
+ * and mixed with chunks of another a row moved between them (an UPDATE changes its place) would
+ * be doubled or lost.
+ *
+ * <p>Refused when the original slot is gone (nothing can stream from the old point), when new's
+ * record of the start is gone (new's server restarted: the record is unlogged), or when old's
+ * schema changed since (its changes would reach the re-copied tables twice).
+ */
+public final class ResumedStart {
+  private static final Logger LOG = LoggerFactory.getLogger(ResumedStart.class);
+
+  private final Endpoint old;
+  private final Endpoint nw;
+  private final Names names;
+  private final StartOptions options;
+  private final CopyListener listener;
+
+  public ResumedStart(Endpoint old, Endpoint nw, Names names, StartOptions options, CopyListener listener) {
+    this.old = old;
+    this.nw = nw;
+    this.names = names;
+    this.options = options;
+    this.listener = listener;
+  }
+
+  public StartReport run(CopyProgress progress) throws Exception {
+    long t0 = System.nanoTime();
+    String slot = names.forwardSlot();
+    try (Connection o = old.connect(); Connection n = nw.connect()) {
+      StartState.Recorded recorded = preconditions(o, n, slot);
+      List<TablePair> all = ForwardStart.pairs(o, n, names);
+      Set<TableName> kept = recorded.copied().stream().map(StartState.CopiedTable::table).collect(Collectors.toSet());
+      List<TablePair> done = all.stream().filter(p -> kept.contains(p.nw().name())).collect(Collectors.toList());
+      List<TablePair> again = all.stream().filter(p -> !kept.contains(p.nw().name())).collect(Collectors.toList());
+      empty(n, again);
+      boolean largeObjects = !recorded.largeObjectsCopied() && LargeObjects.count(o) > 0;
+      if (largeObjects) {
+        Sql.execute(n, "SELECT lo_unlink(oid) FROM pg_largeobject_metadata");
+      }
+      LOG.info("resuming start from slot {}: keeping {} table(s), copying {} again", slot, done.size(), again.size());
+
+      Loader.Timing timing;
+      String point;
+      Connection replication = old.connectReplication();
+      try {
+        ReplicationSlotInfo info = replication.unwrap(PGConnection.class).getReplicationAPI().createReplicationSlot().logical()
+            .withSlotName(slot + "_resume").withTemporaryOption().withOutputPlugin("pgoutput").make();
+        point = info.getConsistentPoint().asString();
+        DdlCapture.requireNoneBefore(old, info.getSnapshotName());
+        timing = new Loader(new InitialCopy(old, nw, info.getSnapshotName(),
+            new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary()), progress, listener, true),
+            nw, recorded.aside(), options.maintenanceWorkMem().replace(" ", ""), options.jobs(), progress, listener)
+            .run(again, done, Sql.majorVersion(o), largeObjects, () -> ForwardStart.closeQuietly(replication));
+      } finally {
+        // The temporary slot goes with its session: it only exported the snapshot.
+        ForwardStart.closeQuietly(replication);
+      }
+      List<String> views = MaterializedViews.refreshAsOnOld(o, n);
+
+      listener.phase("subscription", progress);
+      ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false, false);
+      synchronizedAt(n, again, point);
+      Sql.execute(n, "ALTER SUBSCRIPTION " + Sql.ident(names.forward()) + " ENABLE");
+      StartState.finish(n);
+
+      StartReport.Resumed resumed = new StartReport.Resumed(
+          recorded.copied().stream().map(c -> c.table().toString()).collect(Collectors.toList()),
+          recorded.copied().stream().mapToLong(StartState.CopiedTable::rows).sum(),
+          recorded.copied().stream().mapToLong(StartState.CopiedTable::bytes).sum(),
+          recorded.copied().stream().mapToLong(StartState.CopiedTable::millis).sum(),
+          again.stream().map(p -> p.nw().name().toString()).collect(Collectors.toList()));
+      List<String> warnings = ForwardStart.unloggedWarnings(o);
+      return ForwardStart.report(slot, recorded.consistentPoint(), progress, recorded.aside(), timing, t0, views, warnings, resumed);
+    }
+  }
+
+  private StartState.Recorded preconditions(Connection o, Connection n, String slot) throws SQLException, ReplicatorException {
+    Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
+        Requirements.loginHasPassword(old)), "start --resume");
+    if (!Catalog.superuser(n)) {
+      throw new ReplicatorException(Failure.PRIVILEGE, "new: start --resume marks the tables it copies again in pg_subscription_rel,"
+          + " which only a superuser may write, and " + Catalog.currentUser(n) + " is not one",
+          "resume as a superuser of new, or run `cutover-replicator cleanup`, empty new's tables and start again");
+    }
+    String cleanupAndStart = "run `cutover-replicator cleanup`, then start again";
+    if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+      throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new has subscription " + names.forward(),
+          "see `cutover-replicator status`");
+    }
+    if (!ReplicationObjects.ownSlotExists(o, slot)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "there is no start to resume: old has no replication slot " + slot,
+          "run `cutover-replicator start` (after `cutover-replicator cleanup` and emptying new's tables, if an earlier one left rows there)");
+    }
+    if (!StartState.exists(n)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "new has no record of the interrupted start (its server restarted since,"
+          + " which empties the unlogged record)", cleanupAndStart);
+    }
+    StartState.Recorded recorded = StartState.read(n);
+    if (!slot.equals(recorded.slot())) {
+      throw new ReplicatorException(Failure.PRECONDITION, "new's record is of a start from slot " + recorded.slot() + ", not " + slot,
+          "resume with the --name of that start, or " + cleanupAndStart);
+    }
+    if (DdlCapture.logExists(o) && Sql.number(o, "SELECT count(*) FROM cutover.ddl_log") > 0) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old's schema changed since start was interrupted, which the tables"
+          + " copied again would receive twice", cleanupAndStart);
+    }
+    return recorded;
+  }
+
+  /**
+   * Empties the tables copied again: they may hold chunks of the interrupted copy. With triggers
+   * off, as the copy runs, a DELETE does not cascade to tables that reference them, which are
+   * kept; a table no foreign key references is truncated.
+   */
+  private static void empty(Connection n, List<TablePair> tables) throws SQLException {
+    Sql.execute(n, "SET session_replication_role = replica");
+    try {
+      for (TablePair p : tables) {
+        TableName t = p.nw().name();
+        boolean referenced = Sql.bool(n, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = ?::regclass"
+            + " AND conrelid <> confrelid)", t.regclass());
+        Sql.execute(n, (referenced ? "DELETE FROM ONLY " : "TRUNCATE ONLY ") + t.quoted());
+      }
+    } finally {
+      Sql.execute(n, "RESET session_replication_role");
+    }
+  }
+
+  /**
+   * Marks the tables copied again as synchronized up to {@code point}, the new snapshot's end, in
+   * the subscription created disabled: the apply worker skips their changes committed before it.
+   */
+  private void synchronizedAt(Connection n, List<TablePair> tables, String point) throws SQLException {
+    // As a superuser (required here), pg_subscription.oid is readable on every version.
+    long sub = Sql.number(n, "SELECT oid::bigint FROM pg_subscription WHERE subname = ?"
+        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", names.forward());
+    List<TableName> unlogged = Catalog.unloggedTables(n);
+    try (PreparedStatement ps = n.prepareStatement("UPDATE pg_subscription_rel SET srsubstate = 's', srsublsn = ?::pg_lsn"
+        + " WHERE srsubid = ?::oid AND srrelid = ?::regclass")) {
+      for (TablePair p : tables) {
+        if (!unlogged.contains(p.nw().name())) {
+          ps.setString(1, point);
+          ps.setLong(2, sub);
+          ps.setString(3, p.nw().name().regclass());
+          ps.addBatch();
+        }
+      }
+      ps.executeBatch();
+    }
+  }
+}

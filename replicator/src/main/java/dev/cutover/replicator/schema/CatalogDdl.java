@@ -1,0 +1,205 @@
+package dev.cutover.replicator.schema;
+
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Statements that recreate a table, a column or a sequence of old exactly as old's catalog
+ * describes it, for the remedies {@code check} and {@code status} print: type with its modifier,
+ * collation where it is not the type's default, DEFAULT, stored or virtual generation, identity,
+ * NOT NULL; for a table also its partitioning, constraints, indexes and replica identity.
+ *
+ * <p>Everything is read with {@code search_path = pg_catalog}, so every name in an expression or
+ * definition comes out schema-qualified and means the same when run on new with any path.
+ */
+public final class CatalogDdl {
+  /** The column's collation, qualified, when it is not its type's default. */
+  private static final String COLLATION = "CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN"
+      + " (SELECT format('%I.%I', n.nspname, k.collname) FROM pg_collation k JOIN pg_namespace n ON n.oid = k.collnamespace"
+      + " WHERE k.oid = a.attcollation) END";
+
+  private CatalogDdl() {}
+
+  /** {@code ALTER TABLE ... ADD COLUMN ...} for {@code column} of {@code table} as old has it. */
+  public static String addColumn(Connection c, TableName table, String column) throws SQLException {
+    return Sql.withCatalogPath(c, () -> {
+      for (String[] def : columns(c, table)) {
+        if (def[0].equals(column)) {
+          return "ALTER TABLE " + table.quoted() + " ADD COLUMN " + def[1];
+        }
+      }
+      throw new SQLException("column " + column + " of " + table + " does not exist", "42703");
+    });
+  }
+
+  /**
+   * {@code ALTER TABLE ... ALTER COLUMN ... TYPE ...} that gives {@code column} of {@code table}
+   * on another server the type and collation it has here.
+   */
+  public static String alterColumnType(Connection c, TableName table, String column) throws SQLException {
+    return Sql.withCatalogPath(c, () -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT format_type(a.atttypid, a.atttypmod), " + COLLATION
+          + " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = ?::regclass AND a.attname = ?")) {
+        ps.setString(1, table.regclass());
+        ps.setString(2, column);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            throw new SQLException("column " + column + " of " + table + " does not exist", "42703");
+          }
+          String col = Sql.ident(column);
+          return "ALTER TABLE " + table.quoted() + " ALTER COLUMN " + col + " TYPE " + rs.getString(1)
+              + (rs.getString(2) == null ? "" : " COLLATE " + rs.getString(2)) + " USING " + col + "::" + rs.getString(1);
+        }
+      }
+    });
+  }
+
+  /**
+   * The statements that create {@code table} as old has it: the table (or partition) with every
+   * column, then its constraints, the indexes that back no constraint, and its replica identity.
+   */
+  public static List<String> createTable(Connection c, TableName table) throws SQLException {
+    return Sql.withCatalogPath(c, () -> {
+      List<String> out = new ArrayList<>();
+      String persistence;
+      String partitionOf = null;
+      String bound = null;
+      String partitionKey;
+      char identity;
+      try (PreparedStatement ps = c.prepareStatement("SELECT c.relpersistence, c.relispartition,"
+          + " (SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid), pg_get_expr(c.relpartbound, c.oid),"
+          + " CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, c.relreplident FROM pg_class c WHERE c.oid = ?::regclass")) {
+        ps.setString(1, table.regclass());
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          persistence = rs.getString(1);
+          if (rs.getBoolean(2)) {
+            partitionOf = rs.getString(3);
+            bound = rs.getString(4);
+          }
+          partitionKey = rs.getString(5);
+          identity = rs.getString(6).charAt(0);
+        }
+      }
+      StringBuilder create = new StringBuilder("CREATE ").append("u".equals(persistence) ? "UNLOGGED " : "").append("TABLE ")
+          .append(table.quoted());
+      if (partitionOf != null) {
+        create.append(" PARTITION OF ").append(partitionOf).append(' ').append(bound);
+      } else {
+        List<String> defs = new ArrayList<>();
+        for (String[] def : columns(c, table)) {
+          defs.add(def[1]);
+        }
+        create.append(" (").append(String.join(", ", defs)).append(')');
+      }
+      if (partitionKey != null) {
+        create.append(" PARTITION BY ").append(partitionKey);
+      }
+      out.add(create.toString());
+      // Constraints a partition inherits come with PARTITION OF; only its own are added.
+      try (PreparedStatement ps = c.prepareStatement("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+          + " WHERE conrelid = ?::regclass AND contype IN ('p', 'u', 'c', 'x', 'f') AND conislocal ORDER BY contype = 'f', conname")) {
+        ps.setString(1, table.regclass());
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add("ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + Sql.ident(rs.getString(1)) + " " + rs.getString(2));
+          }
+        }
+      }
+      out.addAll(Sql.strings(c, "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = ?::regclass"
+          + " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)"
+          + " AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid) ORDER BY i.indexrelid", table.regclass()));
+      if (identity == 'f' || identity == 'n') {
+        out.add("ALTER TABLE " + table.quoted() + " REPLICA IDENTITY " + (identity == 'f' ? "FULL" : "NOTHING"));
+      } else if (identity == 'i') {
+        String index = Sql.string(c, "SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
+            + " WHERE i.indrelid = ?::regclass AND i.indisreplident", table.regclass());
+        if (index != null) {
+          out.add("ALTER TABLE " + table.quoted() + " REPLICA IDENTITY USING INDEX " + Sql.ident(index));
+        }
+      }
+      return out;
+    });
+  }
+
+  /**
+   * The statements that create {@code table} of {@code source} on {@code target}, preceded by
+   * those of its partitioned parents {@code target} lacks too.
+   */
+  public static List<String> createMissing(Connection source, Connection target, TableName table) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (PreparedStatement ps = source.prepareStatement("SELECT n.nspname, p.relname FROM pg_inherits i"
+        + " JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace"
+        + " WHERE i.inhrelid = ?::regclass AND p.relkind = 'p'")) {
+      ps.setString(1, table.regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          TableName parent = new TableName(rs.getString(1), rs.getString(2));
+          if (!Sql.relationExists(target, parent.quoted())) {
+            out.addAll(createMissing(source, target, parent));
+          }
+        }
+      }
+    }
+    out.addAll(createTable(source, table));
+    return out;
+  }
+
+  /** {@code CREATE SEQUENCE} with old's type, bounds, increment, cache and cycle (its value moves at the switch). */
+  public static String createSequence(Connection c, String schema, String name) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT data_type::text, start_value, min_value, max_value, increment_by,"
+        + " cache_size, cycle FROM pg_sequences WHERE schemaname = ? AND sequencename = ?")) {
+      ps.setString(1, schema);
+      ps.setString(2, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw new SQLException("sequence " + schema + "." + name + " does not exist", "42P01");
+        }
+        return "CREATE SEQUENCE " + Sql.qualified(schema, name) + " AS " + rs.getString(1) + " INCREMENT BY " + rs.getLong(5)
+            + " MINVALUE " + rs.getLong(3) + " MAXVALUE " + rs.getLong(4) + " START WITH " + rs.getLong(2) + " CACHE " + rs.getLong(6)
+            + (rs.getBoolean(7) ? " CYCLE" : " NO CYCLE");
+      }
+    }
+  }
+
+  /** Every column of {@code table}: name, and its full definition for CREATE TABLE or ADD COLUMN. */
+  private static List<String[]> columns(Connection c, TableName table) throws SQLException {
+    List<String[]> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod), " + COLLATION + ","
+        + " a.attnotnull, a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid)"
+        + " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+        + " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+        + " WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")) {
+      ps.setString(1, table.regclass());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          StringBuilder def = new StringBuilder(Sql.ident(rs.getString(1))).append(' ').append(rs.getString(2));
+          if (rs.getString(3) != null) {
+            def.append(" COLLATE ").append(rs.getString(3));
+          }
+          String identity = rs.getString(5);
+          String generated = rs.getString(6);
+          String expression = rs.getString(7);
+          if ("s".equals(generated) || "v".equals(generated)) {
+            def.append(" GENERATED ALWAYS AS (").append(expression).append(") ").append("s".equals(generated) ? "STORED" : "VIRTUAL");
+          } else if ("a".equals(identity) || "d".equals(identity)) {
+            def.append(" GENERATED ").append("a".equals(identity) ? "ALWAYS" : "BY DEFAULT").append(" AS IDENTITY");
+          } else if (expression != null) {
+            def.append(" DEFAULT ").append(expression);
+          }
+          if (rs.getBoolean(4)) {
+            def.append(" NOT NULL");
+          }
+          out.add(new String[] {rs.getString(1), def.toString()});
+        }
+      }
+    }
+    return out;
+  }
+}

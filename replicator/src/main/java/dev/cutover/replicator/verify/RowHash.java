@@ -1,0 +1,91 @@
+package dev.cutover.replicator.verify;
+
+import dev.cutover.replicator.sql.Column;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableInfo;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The SQL expression that hashes one row into a {@code bigint} the same way on both servers, and
+ * the aggregate over many rows: {@code count(*)} and {@code sum} of the row hashes. A sum does not
+ * depend on row order, so a range needs no sort, and unlike XOR two equal rows do not cancel out.
+ *
+ * <p>Each column is hashed by itself with a seed of its position and the hashes are XORed. Where
+ * both sides give a column the same type and PostgreSQL has a hash function for it whose result
+ * does not depend on the server's version (the {@code *extended} hash functions of PostgreSQL 11+:
+ * integers, text, bpchar, uuid, numeric, jsonb; bytea through md5), the value is hashed as it is
+ * stored. Any other column is hashed as its text, which both sessions print the same way (UTC,
+ * ISO dates, hex bytea). Turning every row into text ({@code ROW(...)::text}) is the slow part of
+ * hashing a row; hashing each column as stored avoids it for the common types (see
+ * docs/benchmarks.md, {@code ./bench verify}). Servers older than 11 lack the extended hash
+ * functions, so there the row's text goes through md5, slower but the same on both sides.
+ */
+final class RowHash {
+  private static final Set<String> INTEGERS = Set.of("smallint", "integer", "bigint");
+
+  private RowHash() {}
+
+  /**
+   * The row hash of {@code source}'s columns that {@code target} has too.
+   *
+   * @param extended whether both servers have the extended hash functions (11+)
+   */
+  static String expression(TableInfo source, TableInfo target, boolean extended) {
+    List<String> parts = new ArrayList<>();
+    List<String> texts = new ArrayList<>();
+    int seed = 0;
+    for (Column c : source.columns()) {
+      Column other = target.column(c.name());
+      if (other == null) {
+        continue;
+      }
+      seed++;
+      String col = Sql.ident(c.name());
+      texts.add(Verifier.compared(c));
+      parts.add("coalesce(" + hash(col, c.type(), other.type(), seed) + ", " + (-seed) + ")");
+    }
+    if (!extended) {
+      return "('x' || substr(md5(ROW(" + String.join(", ", texts) + ")::text), 1, 16))::bit(64)::bigint";
+    }
+    return parts.isEmpty() ? "0::bigint" : String.join(" # ", parts);
+  }
+
+  /** The hash of one column; {@code type} and {@code otherType} are both sides' {@code format_type}. */
+  private static String hash(String col, String type, String otherType, int seed) {
+    String base = baseType(type);
+    String otherBase = baseType(otherType);
+    if (INTEGERS.contains(base) && INTEGERS.contains(otherBase)) {
+      // hashint8extended of a value that fits in 32 bits equals hashint4extended: integers of any width agree.
+      return "hashint8extended(" + col + "::bigint, " + seed + ")";
+    }
+    if (!type.equals(otherType)) {
+      return "hashtextextended(" + col + "::text, " + seed + ")";
+    }
+    return switch (base) {
+      case "text", "character varying", "name" -> "hashtextextended(" + col + "::text, " + seed + ")";
+      case "character" -> "hashbpcharextended(" + col + ", " + seed + ")";
+      case "uuid" -> "uuid_hash_extended(" + col + ", " + seed + ")";
+      case "numeric" -> "hash_numeric_extended(" + col + ", " + seed + ")";
+      case "jsonb" -> "jsonb_hash_extended(" + col + ", " + seed + ")";
+      case "bytea" -> "hashtextextended(md5(" + col + "), " + seed + ")";
+      case "boolean" -> "hashint8extended(" + col + "::int, " + seed + ")";
+      // By their bits: before 12 a float's text drops digits that 12 and later print.
+      case "double precision" -> "hashtextextended(md5(float8send(" + col + ")), " + seed + ")";
+      case "real" -> "hashtextextended(md5(float4send(" + col + ")), " + seed + ")";
+      default -> "hashtextextended(" + col + "::text, " + seed + ")";
+    };
+  }
+
+  /** {@code character varying(40)} → {@code character varying}; arrays keep their brackets. */
+  private static String baseType(String type) {
+    int paren = type.indexOf('(');
+    return paren < 0 ? type : type.substring(0, paren) + (type.endsWith("[]") ? "[]" : "");
+  }
+
+  /** {@code count(*), sum(hash)} of the rows a query selects, as two columns. */
+  static String aggregate(String rowHash) {
+    return "count(*), coalesce(sum(" + rowHash + "), 0)::text";
+  }
+}

@@ -1,0 +1,467 @@
+-- Schema changes carried in the change stream (installed by the replicator in schema cutover,
+-- removed with it by cleanup). See DdlCapture.java for the design; the side this copy runs on
+-- ('old' or 'new') replaces :side.
+
+-- One row per schema change made on this side; replicated like any table, so that the other side
+-- executes it (trigger ddl_apply) at the same point of the stream. Nobody but the event trigger's
+-- SECURITY DEFINER function writes it: a role that could insert here could run any SQL on the
+-- other side.
+CREATE TABLE IF NOT EXISTS cutover.ddl_log (
+  id text PRIMARY KEY,
+  source text NOT NULL,
+  at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  role name NOT NULL,
+  search_path text NOT NULL,
+  tag text NOT NULL,
+  command text,
+  query text NOT NULL,
+  objects jsonb NOT NULL DEFAULT '[]',
+  missing_values jsonb NOT NULL DEFAULT '[]',
+  rows_follow boolean NOT NULL DEFAULT false,
+  note text
+);
+REVOKE ALL ON cutover.ddl_log FROM PUBLIC;
+
+-- Local bookkeeping, never replicated (UNLOGGED): schema changes the operator did by hand (the
+-- apply skips them), and tables whose REPLICA IDENTITY FULL was set here for lack of a key.
+CREATE UNLOGGED TABLE IF NOT EXISTS cutover.ddl_done (id text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE UNLOGGED TABLE IF NOT EXISTS cutover.ddl_auto_identity (relid oid PRIMARY KEY);
+-- Tables a replayed change created that the apply's role may not register with the subscription
+-- (pg_subscription_rel is for superusers): status asks for REFRESH PUBLICATION.
+CREATE UNLOGGED TABLE IF NOT EXISTS cutover.ddl_refresh (relid oid PRIMARY KEY, subid oid NOT NULL);
+REVOKE ALL ON cutover.ddl_done, cutover.ddl_auto_identity, cutover.ddl_refresh FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION cutover.ddl_side() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT :side::text $$;
+
+-- The top-level statements of a query string, trimmed, comments kept: splits at semicolons that
+-- are outside quotes, dollar quotes and comments, as PostgreSQL's own lexer does.
+CREATE OR REPLACE FUNCTION cutover.ddl_split(q text) RETURNS text[] LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  n int := length(q);
+  pos int := 1;
+  first int := 1;
+  stmts text[] := '{}';
+  rest text;
+  c text;
+  m text;
+  tag text;
+  depth int;
+  a int;
+  b int;
+BEGIN
+  WHILE pos <= n LOOP
+    rest := substr(q, pos);
+    pos := pos + length(substring(rest FROM '^[^'';"$/-]*'));
+    EXIT WHEN pos > n;
+    c := substr(q, pos, 1);
+    rest := substr(q, pos);
+    IF c = ';' THEN
+      m := btrim(substr(q, first, pos - first), E' \t\r\n');
+      IF m <> '' THEN
+        stmts := stmts || m;
+      END IF;
+      pos := pos + 1;
+      first := pos;
+    ELSIF c = '''' THEN
+      IF pos > 1 AND substr(q, pos - 1, 1) IN ('E', 'e') AND (pos = 2 OR substr(q, pos - 2, 1) !~ '[[:alnum:]_$]') THEN
+        m := substring(rest FROM '^''(?:[^''\\]|\\.|'''')*''');
+      ELSE
+        m := substring(rest FROM '^''(?:[^'']|'''')*''');
+      END IF;
+      pos := pos + coalesce(length(m), length(rest));
+    ELSIF c = '"' THEN
+      m := substring(rest FROM '^"(?:[^"]|"")*"');
+      pos := pos + coalesce(length(m), length(rest));
+    ELSIF c = '$' THEN
+      tag := CASE WHEN pos > 1 AND substr(q, pos - 1, 1) ~ '[[:alnum:]_$]' THEN NULL
+                  ELSE substring(rest FROM '^\$(?:[[:alpha:]_][[:alnum:]_]*)?\$') END;
+      IF tag IS NULL THEN
+        pos := pos + 1;
+      ELSE
+        a := strpos(substr(rest, length(tag) + 1), tag);
+        pos := CASE WHEN a = 0 THEN n + 1 ELSE pos + 2 * length(tag) + a - 1 END;
+      END IF;
+    ELSIF c = '-' AND substr(q, pos + 1, 1) = '-' THEN
+      a := strpos(rest, E'\n');
+      pos := CASE WHEN a = 0 THEN n + 1 ELSE pos + a END;
+    ELSIF c = '/' AND substr(q, pos + 1, 1) = '*' THEN
+      depth := 1;
+      pos := pos + 2;
+      WHILE depth > 0 AND pos <= n LOOP
+        rest := substr(q, pos);
+        a := strpos(rest, '/*');
+        b := strpos(rest, '*/');
+        IF b = 0 THEN
+          pos := n + 1;
+        ELSIF a > 0 AND a < b THEN
+          depth := depth + 1;
+          pos := pos + a + 1;
+        ELSE
+          depth := depth - 1;
+          pos := pos + b + 1;
+        END IF;
+      END LOOP;
+    ELSE
+      pos := pos + 1;
+    END IF;
+  END LOOP;
+  m := btrim(substr(q, first), E' \t\r\n');
+  IF m <> '' THEN
+    stmts := stmts || m;
+  END IF;
+  RETURN stmts;
+END $f$;
+
+-- A statement without the comments and white space it starts with.
+CREATE OR REPLACE FUNCTION cutover.ddl_unlead(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  t text := s;
+  before text;
+BEGIN
+  LOOP
+    before := t;
+    t := regexp_replace(t, '^[[:space:]]+', '');
+    t := regexp_replace(t, '^--[^\n]*', '');
+    IF left(t, 2) = '/*' AND strpos(t, '*/') > 0 THEN
+      t := substr(t, strpos(t, '*/') + 2);
+    END IF;
+    EXIT WHEN t = before;
+  END LOOP;
+  RETURN t;
+END $f$;
+
+-- Whether a statement is the command an event trigger fired for: its first keywords are the
+-- command tag's (CREATE's modifiers such as OR REPLACE, UNIQUE, UNLOGGED left out).
+CREATE OR REPLACE FUNCTION cutover.ddl_matches(tg_tag text, stmt text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  words text[] := regexp_split_to_array(upper(left(cutover.ddl_unlead(stmt), 300)), '[^[:alnum:]_]+');
+  tagwords text[] := string_to_array(tg_tag, ' ');
+BEGIN
+  IF words[1] = 'CREATE' THEN
+    words := array_remove(words, 'TEMP');
+    words := array_remove(words, 'TEMPORARY');
+    words := array_remove(words, 'UNLOGGED');
+    words := array_remove(words, 'GLOBAL');
+    words := array_remove(words, 'LOCAL');
+    words := array_remove(words, 'UNIQUE');
+    words := array_remove(words, 'RECURSIVE');
+    words := array_remove(words, 'CONSTRAINT');
+    words := array_remove(words, 'TRUSTED');
+    words := array_remove(words, 'PROCEDURAL');
+    IF words[2] = 'OR' AND words[3] = 'REPLACE' THEN
+      words := words[1:1] || words[4:];
+    END IF;
+  END IF;
+  IF tg_tag = 'SELECT INTO' THEN
+    RETURN words[1] IN ('SELECT', 'WITH') AND 'INTO' = ANY (words);
+  END IF;
+  RETURN words[1] = tagwords[1] AND (array_length(tagwords, 1) = 1 OR words[2] = tagwords[2]);
+END $f$;
+
+-- What every application table on this side needs, created or altered here or by a replayed
+-- schema change: the driver's fence trigger (tables created after start are otherwise unguarded
+-- at the switch), a replica identity (a table without key gets FULL, so UPDATE and DELETE on it
+-- keep working once published; back to DEFAULT when a primary key appears), membership of our
+-- publications that list their tables. Returns what could not be done, or null. Its own DDL is not
+-- captured: cutover.ddl_capture is off while it runs (set and put back here, since only a
+-- superuser may give a function a SET clause on a custom setting).
+CREATE OR REPLACE FUNCTION cutover.ddl_guard(rel oid) RETURNS text LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  c record;
+  pub name;
+  note text;
+  haskey boolean;
+  capture text := current_setting('cutover.ddl_capture', true);
+BEGIN
+  SELECT k.oid, k.relkind, k.relpersistence, k.relreplident, n.nspname INTO c
+    FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = rel;
+  IF NOT FOUND OR c.relkind NOT IN ('r', 'p') OR c.relpersistence <> 'p' OR c.nspname IN ('cutover', 'pg_catalog', 'information_schema')
+      OR c.nspname LIKE 'pg\_%' THEN
+    RETURN NULL;
+  END IF;
+  PERFORM set_config('cutover.ddl_capture', 'off', true);
+  IF to_regproc('cutover.fence_guard') IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = rel AND tgname = 'cutover_fence') THEN
+    EXECUTE format('CREATE TRIGGER cutover_fence BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s'
+      || ' FOR EACH STATEMENT EXECUTE PROCEDURE cutover.fence_guard()', rel::regclass);
+  END IF;
+  IF c.relkind = 'r' THEN
+    haskey := EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary);
+    IF c.relreplident = 'd' AND NOT haskey THEN
+      EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', rel::regclass);
+      INSERT INTO cutover.ddl_auto_identity VALUES (rel) ON CONFLICT DO NOTHING;
+    ELSIF c.relreplident = 'f' AND haskey AND EXISTS (SELECT 1 FROM cutover.ddl_auto_identity WHERE relid = rel) THEN
+      EXECUTE format('ALTER TABLE %s REPLICA IDENTITY DEFAULT', rel::regclass);
+      DELETE FROM cutover.ddl_auto_identity WHERE relid = rel;
+    END IF;
+  END IF;
+  FOR pub IN SELECT p.pubname FROM pg_publication p WHERE p.pubname LIKE 'cutover\_%' AND NOT p.puballtables
+      AND NOT EXISTS (SELECT 1 FROM pg_publication_rel r WHERE r.prpubid = p.oid AND r.prrelid = rel) LOOP
+    BEGIN
+      EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s', pub, rel::regclass);
+    EXCEPTION WHEN OTHERS THEN
+      note := concat_ws('; ', note, format('not added to publication %s (%s): run ALTER PUBLICATION %I ADD TABLE %s as its owner',
+        pub, SQLERRM, pub, rel::regclass));
+    END;
+  END LOOP;
+  PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
+  RETURN nullif(note, '');
+END $f$;
+
+-- The event trigger: logs each schema change made on this side into cutover.ddl_log, with the
+-- statement to run on the other side, the role and search_path it ran with, and what it touched.
+-- It must read the session's search_path, which a SET clause would hide: so it reads it, fixes the
+-- path before anything unqualified runs (SECURITY DEFINER code must never resolve names through a
+-- path the caller chose), and puts the session's back after cutover.ddl_record has done the work.
+CREATE OR REPLACE FUNCTION cutover.ddl_capture() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$
+DECLARE
+  path text := pg_catalog.current_setting('search_path');
+  ctx text;
+BEGIN
+  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+  GET DIAGNOSTICS ctx = PG_CONTEXT;
+  -- Our own frame is the only line, unless the command ran inside a function or DO block.
+  PERFORM cutover.ddl_record(tg_event, tg_tag, path, strpos(ctx, E'\n') > 0, ctx);
+  PERFORM set_config('search_path', path, true);
+END $f$;
+
+-- The work of the event trigger, called only by it (as the log's owner; revoked from PUBLIC).
+CREATE OR REPLACE FUNCTION cutover.ddl_record(tg_event text, tg_tag text, path text, nested boolean, ctx text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
+SET extra_float_digits = 3 AS $f$
+DECLARE
+  q text := current_query();
+  stmts text[];
+  key text;
+  seen text;
+  p int := 0;
+  i int;
+  stmt text;
+  cmd text;
+  note text;
+  guard text;
+  objs jsonb := '[]';
+  missing jsonb := '[]';
+  touched oid[] := '{}';
+  r record;
+  skip boolean := true;
+  hasrows boolean;
+  capture text := current_setting('cutover.ddl_capture', true);
+BEGIN
+  IF capture = 'off' THEN
+    RETURN;
+  END IF;
+  IF tg_event = 'table_rewrite' THEN
+    -- A new column filled row by row with a volatile default (random(), clock_timestamp(), a
+    -- sequence): the rewrite is not in the change stream, and new would compute other values.
+    IF pg_event_trigger_table_rewrite_reason() & 2 <> 0 THEN
+      SELECT k.oid, k.relpersistence, n.nspname INTO r FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
+        WHERE k.oid = pg_event_trigger_table_rewrite_oid();
+      IF r.relpersistence = 'p' AND r.nspname <> 'cutover' THEN
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', r.oid::regclass) INTO hasrows;
+        IF hasrows THEN
+          RAISE EXCEPTION 'cutover: % on % fills a new column with a volatile default for every existing row, which replication cannot carry: new would compute other values', tg_tag, r.oid::regclass
+            USING ERRCODE = '0A000',
+              HINT = 'Add the column without a default (or with a constant one), fill it with UPDATE, which replicates, then ALTER COLUMN ... SET DEFAULT; or SET cutover.ddl_capture = off to do it anyway and fix new by hand (verify lists the rows that differ).';
+        END IF;
+      END IF;
+    END IF;
+    RETURN;
+  END IF;
+
+  IF tg_event = 'sql_drop' THEN
+    -- Remember for ddl_command_end whether this DROP touched anything that is replicated.
+    PERFORM set_config('cutover.ddl_drop_skip', (NOT EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
+      WHERE d.original AND NOT d.is_temporary AND coalesce(d.schema_name, '') <> 'cutover'))::text, true);
+    RETURN;
+  END IF;
+
+  IF tg_tag IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'DROP PUBLICATION', 'CREATE SUBSCRIPTION', 'ALTER SUBSCRIPTION',
+      'DROP SUBSCRIPTION', 'CREATE EVENT TRIGGER', 'ALTER EVENT TRIGGER', 'DROP EVENT TRIGGER') THEN
+    RETURN;
+  END IF;
+  -- CREATE TABLE AS and SELECT INTO are logged when they start: their rows come in the stream right
+  -- after, and must find the table. Everything else when it ends.
+  IF (tg_event = 'ddl_command_start') <> (tg_tag IN ('CREATE TABLE AS', 'SELECT INTO')) THEN
+    IF tg_event = 'ddl_command_end' AND NOT nested THEN
+      -- The end of a CREATE TABLE AS: only the guard of the table it made.
+      FOR r IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP
+        PERFORM cutover.ddl_guard(r.objid);
+      END LOOP;
+    END IF;
+    RETURN;
+  END IF;
+
+  IF tg_event = 'ddl_command_end' THEN
+    FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+      IF r.in_extension THEN
+        RETURN;
+      END IF;
+      IF coalesce(r.schema_name, '') NOT LIKE 'pg\_temp%' AND coalesce(r.schema_name, '') <> 'cutover'
+          AND NOT (r.object_type = 'trigger' AND r.object_identity LIKE 'cutover\_fence on %') THEN
+        skip := false;
+      END IF;
+      objs := objs || jsonb_build_array(jsonb_build_object('type', r.object_type, 'identity', r.object_identity, 'tag', r.command_tag));
+      IF r.object_type = 'table' THEN
+        touched := touched || r.objid;
+      END IF;
+    END LOOP;
+    IF tg_tag LIKE 'DROP %' THEN
+      skip := coalesce(current_setting('cutover.ddl_drop_skip', true), 'false') = 'true';
+      PERFORM set_config('cutover.ddl_drop_skip', 'false', true);
+    ELSIF jsonb_array_length(objs) = 0 THEN
+      skip := false;
+    END IF;
+    IF skip THEN
+      RETURN;
+    END IF;
+  END IF;
+
+  IF nested THEN
+    note := 'ran inside a function or DO block (' || replace(ctx, E'\n', ' <- ') || '), so its statement is unknown; do it on the other side by hand';
+  ELSE
+    -- Which statement of the client's query string this is: the next one after the last matched
+    -- (kept per query string in a session setting) whose keywords are the command's.
+    key := md5(q) || '/' || statement_timestamp()::text;
+    seen := current_setting('cutover.ddl_seen', true);
+    IF seen IS NOT NULL AND split_part(seen, '|', 1) = key THEN
+      p := split_part(seen, '|', 2)::int;
+    END IF;
+    stmts := cutover.ddl_split(q);
+    FOR i IN p + 1 .. coalesce(array_length(stmts, 1), 0) LOOP
+      IF cutover.ddl_matches(tg_tag, stmts[i]) THEN
+        stmt := cutover.ddl_unlead(stmts[i]);
+        p := i;
+        EXIT;
+      END IF;
+    END LOOP;
+    PERFORM set_config('cutover.ddl_seen', key || '|' || p, false);
+    IF stmt ~* '^create\s+(global\s+|local\s+)?temp(orary)?\s' OR (tg_tag = 'SELECT INTO' AND stmt ~* '\minto\s+temp(orary)?\s') THEN
+      RETURN;
+    ELSIF stmt IS NULL THEN
+      note := 'no statement of the query matches ' || tg_tag || '; do it on the other side by hand';
+    ELSE
+      -- The other side runs it inside the apply transaction, where CONCURRENTLY is not allowed.
+      cmd := regexp_replace(stmt, '^(create\s+(unique\s+)?index\s+)concurrently\s', '\1', 'i');
+      cmd := regexp_replace(cmd, '^(drop\s+index\s+)concurrently\s', '\1', 'i');
+      cmd := regexp_replace(cmd, '(\sdetach\s+partition\s.*)\sconcurrently\s*$', '\1', 'i');
+    END IF;
+  END IF;
+
+  -- Columns added with a non-constant DEFAULT (now(), current_user): existing rows read the value
+  -- computed here, which the other side sets instead of computing its own.
+  IF tg_tag = 'ALTER TABLE' THEN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('table', format('%I.%I', n.nspname, k.relname), 'column', a.attname,
+        'value', (a.attmissingval::text::text[])[1])), '[]') INTO missing
+      FROM pg_attribute a JOIN pg_class k ON k.oid = a.attrelid JOIN pg_namespace n ON n.oid = k.relnamespace
+      JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum JOIN pg_type t ON t.oid = a.atttypid
+      WHERE a.attrelid = ANY (touched) AND a.atthasmissing AND NOT a.attisdropped AND d.adbin::text NOT LIKE '{CONST %' AND t.typcategory <> 'A';
+  END IF;
+
+  INSERT INTO cutover.ddl_log (id, source, role, search_path, tag, command, query, objects, missing_values, rows_follow, note)
+    VALUES (md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text), cutover.ddl_side(),
+      CASE WHEN current_setting('role') = 'none' THEN session_user ELSE current_setting('role') END,
+      path, tg_tag, cmd, q, objs, missing, tg_tag IN ('CREATE TABLE AS', 'SELECT INTO'), note);
+
+  FOR i IN 1 .. coalesce(array_length(touched, 1), 0) LOOP
+    guard := concat_ws('; ', guard, cutover.ddl_guard(touched[i]));
+  END LOOP;
+  IF guard <> '' THEN
+    RAISE WARNING 'cutover: %', guard;
+  END IF;
+END $f$;
+
+-- On the side that receives cutover.ddl_log rows: runs each schema change from the other side as
+-- it arrives, inside the apply transaction (native apply worker, or the trigger engine's applier,
+-- both with session_replication_role = replica), so at the same point of the stream as there. Runs
+-- it as the role that ran it there, with its search_path. Tables it creates are guarded, and join
+-- the native subscription whose apply worker runs this as ready: every row they will ever hold
+-- comes after this point of the stream.
+CREATE OR REPLACE FUNCTION cutover.ddl_apply() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  before oid[];
+  r record;
+  sub oid;
+  lsn pg_lsn;
+  col record;
+BEGIN
+  IF current_setting('session_replication_role') <> 'replica' OR NEW.source = cutover.ddl_side() OR NEW.command IS NULL
+      OR EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = NEW.id) THEN
+    RETURN NULL;
+  END IF;
+  SELECT array_agg(oid) INTO before FROM pg_class WHERE relkind IN ('r', 'p');
+  PERFORM set_config('search_path', NEW.search_path, true);
+  EXECUTE format('SET LOCAL ROLE %I', NEW.role);
+  BEGIN
+    EXECUTE NEW.command;
+  EXCEPTION WHEN OTHERS THEN
+    RAISE EXCEPTION 'cutover: the schema change % from % failed here: %', NEW.id, NEW.source, SQLERRM
+      USING ERRCODE = SQLSTATE, DETAIL = 'statement: ' || NEW.command || ' (as role ' || NEW.role || ', search_path ' || NEW.search_path || ')',
+        HINT = 'Make it possible here (a missing role or extension, say), or run it by hand and run `cutover-replicator ddl-done ' || NEW.id || '` so that it is skipped.';
+  END;
+  RESET ROLE;
+  PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+  SELECT subid INTO sub FROM pg_stat_subscription WHERE pid = pg_backend_pid();
+  FOR r IN SELECT k.oid, k.relkind, k.relpersistence FROM pg_class k WHERE k.relkind IN ('r', 'p') AND k.oid <> ALL (coalesce(before, '{}')) LOOP
+    IF NEW.rows_follow AND r.relkind = 'r' THEN
+      -- CREATE TABLE AS computed its rows here too; the stream brings old's right after.
+      EXECUTE format('TRUNCATE %s', r.oid::regclass);
+    END IF;
+    PERFORM cutover.ddl_guard(r.oid);
+    IF sub IS NOT NULL AND r.relkind = 'r' AND r.relpersistence = 'p'
+        AND NOT EXISTS (SELECT 1 FROM pg_subscription_rel s WHERE s.srsubid = sub AND s.srrelid = r.oid) THEN
+      IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        -- Before 13 the LSN column is NOT NULL and 0/0 means none.
+        lsn := CASE WHEN current_setting('server_version_num')::int < 130000 THEN '0/0'::pg_lsn END;
+        INSERT INTO pg_subscription_rel (srsubid, srrelid, srsubstate, srsublsn) VALUES (sub, r.oid, 'r', lsn);
+      ELSE
+        INSERT INTO cutover.ddl_refresh VALUES (r.oid, sub) ON CONFLICT DO NOTHING;
+      END IF;
+    END IF;
+  END LOOP;
+  FOR r IN SELECT to_regclass(o->>'identity') AS rel FROM jsonb_array_elements(NEW.objects) o WHERE o->>'type' = 'table' LOOP
+    IF r.rel IS NOT NULL THEN
+      PERFORM cutover.ddl_guard(r.rel);
+    END IF;
+  END LOOP;
+  -- Give existing rows the value the other side computed for a column added with a non-constant
+  -- default: copied into pg_attribute.attmissingval from a scratch column that got it as a constant.
+  FOR col IN SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod) AS type, m->>'value' AS value
+      FROM jsonb_array_elements(NEW.missing_values) m JOIN pg_attribute a ON a.attrelid = to_regclass(m->>'table') AND a.attname = m->>'column'
+      WHERE a.atthasmissing AND (a.attmissingval::text::text[])[1] IS DISTINCT FROM m->>'value' LOOP
+    CREATE TEMP TABLE cutover_missing_value (x int);
+    EXECUTE format('ALTER TABLE pg_temp.cutover_missing_value ADD COLUMN v %s DEFAULT %L', col.type, col.value);
+    UPDATE pg_attribute a SET attmissingval = s.attmissingval FROM pg_attribute s
+      WHERE s.attrelid = 'pg_temp.cutover_missing_value'::regclass AND s.attname = 'v' AND a.attrelid = col.attrelid AND a.attname = col.attname;
+    DROP TABLE pg_temp.cutover_missing_value;
+  END LOOP;
+  RETURN NULL;
+END $f$;
+
+-- Defence in depth: even a role that was granted INSERT on schema cutover's tables cannot write
+-- the log, since only the capture (SECURITY DEFINER, running as the log's owner) may. Replicated
+-- rows bypass this (session_replication_role = replica, which only a superuser can set).
+CREATE OR REPLACE FUNCTION cutover.ddl_log_guard() RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+  IF current_user <> (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = TG_RELID) THEN
+    RAISE EXCEPTION 'cutover: only the schema change capture may write %.%, not role %', TG_TABLE_SCHEMA, TG_TABLE_NAME, current_user
+      USING ERRCODE = '42501';
+  END IF;
+  RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $f$;
+DROP TRIGGER IF EXISTS ddl_log_guard ON cutover.ddl_log;
+CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_log_guard();
+
+-- Only the event trigger, the apply trigger and the capture's own code call these.
+REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, boolean, text), cutover.ddl_apply(),
+  cutover.ddl_guard(oid) FROM PUBLIC;
+
+DROP TRIGGER IF EXISTS ddl_apply ON cutover.ddl_log;
+CREATE TRIGGER ddl_apply AFTER INSERT ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_apply();
+ALTER TABLE cutover.ddl_log ENABLE ALWAYS TRIGGER ddl_apply;

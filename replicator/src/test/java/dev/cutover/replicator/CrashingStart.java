@@ -1,0 +1,41 @@
+package dev.cutover.replicator;
+
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.sql.TableName;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A start in a JVM of its own that stops in the middle of its copy, for {@link ResumeTest} to kill
+ * (SIGKILL, as a crash): once some tables are in, the next chunk to start blocks, prints a line
+ * and waits for the end. Arguments: old URL, new URL, user, how many chunk starts to let through.
+ */
+public final class CrashingStart {
+  static final String STOPPED = "CRASHING-START-STOPPED";
+
+  private CrashingStart() {}
+
+  public static void main(String[] args) throws Exception {
+    int allowed = Integer.parseInt(args[3]);
+    Replicator r = Replicator.builder().old(Endpoint.of(Side.OLD, args[0], args[2], null))
+        .nw(Endpoint.of(Side.NEW, args[1], args[2], null)).build();
+    AtomicInteger starts = new AtomicInteger();
+    CopyListener stopper = new CopyListener() {
+      @Override
+      public void chunkStarting(TableName table, int chunk, int chunks) {
+        if (starts.incrementAndGet() > allowed) {
+          System.out.println(STOPPED);
+          System.out.flush();
+          try {
+            Thread.sleep(Long.MAX_VALUE);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      }
+    };
+    r.start(StartOptions.defaults().withJobs(2), new CopyProgress(), stopper);
+    System.out.println("CRASHING-START-FINISHED (it should have been killed)");
+  }
+}

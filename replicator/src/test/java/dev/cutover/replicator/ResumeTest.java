@@ -1,0 +1,150 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A start killed (SIGKILL, in a JVM of its own) in the middle of a multi-table copy while the
+ * application writes, then {@code start --resume}: the tables it had finished are kept, the others
+ * copied again from a new point, and no row is lost or doubled.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class ResumeTest {
+  private static final int TABLES = 5;
+
+  @Test
+  void startResume_afterStartWasKilledMidCopy_keepsFinishedTablesAndLosesOrDoublesNoRow(PostgresPair pair) throws Exception {
+    String db = "resume";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      try (Connection c = s.connect(db)) {
+        for (int t = 1; t <= TABLES; t++) {
+          AppDatabase.execute(c, "CREATE TABLE t" + t + " (id bigserial PRIMARY KEY, grp int NOT NULL, body text NOT NULL);"
+              + " CREATE INDEX t" + t + "_grp ON t" + t + " (grp)");
+        }
+        AppDatabase.execute(c, "ALTER TABLE t2 ADD CONSTRAINT t2_t1 FOREIGN KEY (grp) REFERENCES t1 (id)");
+      }
+    }
+    try (Connection o = pair.oldServer().connect(db)) {
+      for (int t = 1; t <= TABLES; t++) {
+        // Sizes differ so that the copy's order (largest first) is t1, t2, ...
+        AppDatabase.execute(o, "INSERT INTO t" + t + " (grp, body) SELECT 1 + g % 50, repeat('x', 100) FROM generate_series(1, "
+            + (60_000 - t * 10_000) + ") g");
+      }
+      AppDatabase.execute(o, "ANALYZE");
+    }
+
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    try (Writer writer = new Writer(pair.oldServer(), db)) {
+      writer.awaitMore(20);
+      // Two jobs: t1 and t2 go first; the third chunk to start (t3) stops, and the process is killed there.
+      Process crashing = new ProcessBuilder(javaBinary(), "-cp", testClassPath(), CrashingStart.class.getName(),
+          pair.oldServer().jdbcUrl(db), pair.newServer().jdbcUrl(db), pair.oldServer().user(), "2").redirectErrorStream(true).start();
+      List<String> output = new ArrayList<>();
+      try (BufferedReader lines = new BufferedReader(new InputStreamReader(crashing.getInputStream(), StandardCharsets.UTF_8))) {
+        String line;
+        while ((line = lines.readLine()) != null && !line.contains(CrashingStart.STOPPED)) {
+          output.add(line);
+        }
+        assertThat(line).as("the start stopped mid-copy: %s", output).isNotNull();
+        writer.awaitMore(20);
+        crashing.destroyForcibly();
+        assertThat(crashing.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      }
+      writer.awaitMore(20);
+
+      assertThatThrownBy(() -> r.start(ReplicationFlowTest.options(), new CopyProgress(), CopyListener.NONE))
+          .isInstanceOfSatisfying(ReplicatorException.class, e -> assertThat(e.remedy()).contains("start --resume"));
+      StartReport report = r.start(StartOptions.defaults().withJobs(2).withResume(true), new CopyProgress(), CopyListener.NONE);
+      StartReport.Resumed resumed = report.resumed();
+      System.out.println("resumed: kept " + resumed.kept() + " (" + resumed.keptRows() + " rows, " + resumed.savedMillis()
+          + " ms of copying saved), copied again " + resumed.copiedAgain());
+      assertThat(resumed.kept()).contains("public.t1").doesNotContain("public.t5");
+      assertThat(resumed.copiedAgain()).contains("public.t5");
+      assertThat(resumed.keptRows()).isGreaterThanOrEqualTo(50_000);
+      assertThat(resumed.savedMillis()).isPositive();
+      writer.awaitMore(20);
+    }
+    r.awaitCaughtUp(ReplicationFlowTest.CATCH_UP);
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      for (int t = 1; t <= TABLES; t++) {
+        String sql = "SELECT count(*) || '/' || count(DISTINCT id) || '/' || sum(grp) FROM t" + t;
+        assertThat(AppDatabase.strings(n, sql)).as("t" + t).isEqualTo(AppDatabase.strings(o, sql));
+      }
+      assertThat(ReplicationFlowTest.indexDefinitions(n)).isEqualTo(ReplicationFlowTest.indexDefinitions(o));
+    }
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+    r.cleanup();
+  }
+
+  private static String javaBinary() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /** Surefire runs tests through a manifest-only jar; the real class path is in this property. */
+  private static String testClassPath() {
+    return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+  }
+
+  /** The application: inserts into and updates every table, one transaction each, until closed. */
+  private static final class Writer implements AutoCloseable {
+    private final AtomicLong commits = new AtomicLong();
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile SQLException failure;
+
+    Writer(PostgresServer old, String db) {
+      thread = new Thread(() -> {
+        try (Connection c = old.connect(db); Statement s = c.createStatement()) {
+          for (int i = 1; running; i++) {
+            int t = 1 + i % TABLES;
+            s.execute("INSERT INTO t" + t + " (grp, body) VALUES (" + (1 + i % 50) + ", 'w" + i + "');"
+                + " UPDATE t" + t + " SET grp = 1 + (grp + 1) % 50 WHERE id = " + (1 + (i * 7) % 10_000));
+            commits.incrementAndGet();
+          }
+        } catch (SQLException e) {
+          failure = e;
+        }
+      }, "resume-writer");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    void awaitMore(long n) {
+      long seen = commits.get();
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> commits.get() >= seen + n || failure != null);
+      assertThat((Object) failure).as("the writer failed").isNull();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running = false;
+      thread.join(30_000);
+    }
+  }
+}

@@ -1,0 +1,161 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Schema changes that cannot simply be carried: who may write the log, changes inside functions,
+ * volatile defaults, changes made on new alone, and old without capture. Each is refused, or
+ * detected and reported with what to run, never silently lost.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class SchemaChangeEdgeTest {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  private static Replicator started(PostgresPair pair, String db) throws Exception {
+    SchemaChangeFlowTest.database(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    ReplicationFlowTest.start(r);
+    return r;
+  }
+
+  private static List<String> schemaProblems(Replicator r) throws Exception {
+    return r.status().forward().problems().stream().filter(p -> !p.contains("heartbeat")).toList();
+  }
+
+  @Test
+  void ddlLog_ordinaryRole_cannotWriteItOrRunAnythingAsAnotherRoleOnEitherSide(PostgresPair pair) throws Exception {
+    String db = "ddl_security";
+    Replicator r = started(pair, db);
+    for (var server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection app = SchemaChangeFlowTest.app(server, db)) {
+        for (String attempt : List.of(
+            "INSERT INTO cutover.ddl_log (id, source, role, search_path, tag, command, query) VALUES"
+                + " ('x', 'old', 'postgres', 'public', 'CREATE ROLE', 'ALTER ROLE ddl_app SUPERUSER', 'x')",
+            "UPDATE cutover.ddl_log SET command = 'ALTER ROLE ddl_app SUPERUSER'",
+            "DELETE FROM cutover.ddl_log",
+            "INSERT INTO cutover.ddl_done VALUES ('x')",
+            "SELECT cutover.ddl_guard('account'::regclass)")) {
+          assertThatThrownBy(() -> AppDatabase.execute(app, attempt)).as(attempt).isInstanceOfSatisfying(SQLException.class,
+              e -> assertThat(e.getSQLState()).isEqualTo("42501"));
+        }
+      }
+    }
+    try (Connection o = pair.oldServer().connect(db); Connection app = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      // Even granted INSERT by mistake (a broad GRANT on the schema's tables), the role cannot write the log.
+      AppDatabase.execute(o, "GRANT INSERT ON cutover.ddl_log TO " + SchemaChangeFlowTest.ROLE);
+      assertThatThrownBy(() -> AppDatabase.execute(app, "INSERT INTO cutover.ddl_log (id, source, role, search_path, tag, command, query)"
+          + " VALUES ('x', 'old', 'postgres', 'public', 'CREATE ROLE', 'ALTER ROLE ddl_app SUPERUSER', 'x')"))
+          .isInstanceOfSatisfying(SQLException.class, e -> {
+            assertThat(e.getSQLState()).isEqualTo("42501");
+            assertThat(e.getMessage()).contains("only the schema change capture may write cutover.ddl_log");
+          });
+      AppDatabase.execute(o, "REVOKE INSERT ON cutover.ddl_log FROM " + SchemaChangeFlowTest.ROLE);
+    }
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      // Created by the application role on old: on new it must belong to that role too, not to the superuser that applies.
+      AppDatabase.execute(o, "CREATE FUNCTION app_secret() RETURNS text LANGUAGE sql SECURITY DEFINER AS $$ SELECT current_user::text $$");
+    }
+    r.awaitCaughtUp(WAIT);
+    try (Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, "SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'app_secret'"))
+          .containsExactly(SchemaChangeFlowTest.ROLE);
+      // A superuser's own insert on new is not a replicated one: nothing runs.
+      AppDatabase.execute(n, "INSERT INTO cutover.ddl_log (id, source, role, search_path, tag, command, query) VALUES"
+          + " ('local', 'old', 'postgres', 'public', 'CREATE TABLE', 'CREATE TABLE not_run (a int)', 'x')");
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_class WHERE relname = 'not_run'")).isZero();
+    }
+    r.cleanup();
+  }
+
+  @Test
+  void status_changesThatNeedAHand_reportedWithWhatToRunUntilMarkedDone(PostgresPair pair) throws Exception {
+    String db = "ddl_by_hand";
+    Replicator r = started(pair, db);
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      // A volatile default would give new other values: refused while the table has rows.
+      assertThatThrownBy(() -> AppDatabase.execute(o, "ALTER TABLE account ADD COLUMN token float8 DEFAULT random()"))
+          .hasMessageContaining("volatile default").hasMessageContaining("public.account");
+      // Inside a function: no statement of its own to carry.
+      AppDatabase.execute(o, "CREATE FUNCTION make_audit() RETURNS void LANGUAGE plpgsql AS"
+          + " $$ BEGIN EXECUTE 'CREATE INDEX account_balance ON account (balance)'; END $$; SELECT make_audit()");
+    }
+    try (Connection n = SchemaChangeFlowTest.app(pair.newServer(), db)) {
+      AppDatabase.execute(n, "CREATE INDEX only_on_new ON account (owner)");
+    }
+    r.awaitCaughtUp(WAIT);
+    List<String> problems = schemaProblems(r);
+    assertThat(problems).anyMatch(p -> p.contains("CREATE INDEX") && p.contains("inside a function") && p.contains("ddl-done"));
+    assertThat(problems).anyMatch(p -> p.contains("made on new alone") && p.contains("only_on_new"));
+
+    try (Connection n = SchemaChangeFlowTest.app(pair.newServer(), db)) {
+      assertThat(problems).anyMatch(p -> p.contains("SET cutover.ddl_capture = off"));
+      AppDatabase.execute(n, "SET cutover.ddl_capture = off; CREATE INDEX account_balance ON account (balance)");
+    }
+    for (String p : problems) {
+      r.ddlDone(p.substring("schema change ".length(), p.indexOf(' ', "schema change ".length())));
+    }
+    assertThat(schemaProblems(r)).isEmpty();
+    r.cleanup();
+  }
+
+  @Test
+  void status_oldWithoutCapture_detectsTheChangeAndPrintsTheStatementsThatResumeReplication(PostgresPair pair) throws Exception {
+    String db = "ddl_uncaptured";
+    Replicator r = started(pair, db);
+    try (Connection o = pair.oldServer().connect(db)) {
+      // As for a role that may not create event triggers.
+      AppDatabase.execute(o, "ALTER EVENT TRIGGER cutover_ddl_end DISABLE; ALTER EVENT TRIGGER cutover_ddl_start DISABLE");
+    }
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "ALTER TABLE account ADD COLUMN region text NOT NULL DEFAULT 'eu'");
+      AppDatabase.execute(o, "INSERT INTO account (owner, region) VALUES ('after region', 'us')");
+      AppDatabase.execute(o, "CREATE TABLE invoice (id int PRIMARY KEY, total numeric(10,2) NOT NULL DEFAULT 0)");
+      AppDatabase.execute(o, "INSERT INTO invoice SELECT g, g FROM generate_series(1, 20) g");
+    }
+    await().atMost(WAIT).untilAsserted(() -> {
+      StatusReport.Direction f = r.status().forward();
+      assertThat(f.applyWorkerRunning()).isFalse();
+      assertThat(f.problems()).anyMatch(p -> p.contains("not captured"));
+    });
+    List<String> problems = schemaProblems(r);
+    try (Connection n = pair.newServer().connect(db)) {
+      for (String p : problems) {
+        int run = p.indexOf("run on new: ");
+        if (run < 0) {
+          run = p.indexOf("run there: ");
+          if (run < 0) {
+            continue;
+          }
+          run += "run there: ".length();
+        } else {
+          run += "run on new: ".length();
+        }
+        String statements = p.substring(run);
+        int tail = statements.indexOf(", which copies");
+        AppDatabase.execute(n, tail < 0 ? statements : statements.substring(0, tail));
+      }
+    }
+    assertThat(problems).anyMatch(p -> p.contains("column region of public.account"))
+        .anyMatch(p -> p.contains("table public.invoice")).anyMatch(p -> p.contains("REFRESH PUBLICATION WITH (copy_data = true)"));
+    r.awaitCaughtUp(WAIT);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero());
+    try (Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, "SELECT region FROM account WHERE owner = 'after region'")).containsExactly("us");
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM invoice")).isEqualTo(20);
+    }
+    r.cleanup();
+  }
+}

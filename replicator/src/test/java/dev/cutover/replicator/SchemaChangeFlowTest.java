@@ -1,0 +1,197 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Schema changes on old while the application writes, at 12 → 17 (and 16 → 18 in
+ * {@link SchemaChangeFlow16To18Test}): each reaches new at its point of the change stream, so
+ * replication never stops, and the rows written before and after each change are on new.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class SchemaChangeFlowTest {
+  static final String ROLE = "ddl_app";
+
+  static final String SCHEMA = String.join("\n",
+      "CREATE TABLE account (id bigserial PRIMARY KEY, owner text NOT NULL, balance int NOT NULL DEFAULT 0, legacy text);",
+      "CREATE TABLE measurement (id bigint NOT NULL, at date NOT NULL, v int, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);",
+      "CREATE TABLE measurement_2024 PARTITION OF measurement FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');");
+
+  /** A database owned by an application role (as which the schema changes run) on both servers, seeded on old. */
+  static String database(PostgresPair pair, String db) throws SQLException {
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = s.connect()) {
+        AppDatabase.execute(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + ROLE + "') THEN"
+            + " CREATE ROLE " + ROLE + " LOGIN; END IF; END $$");
+        AppDatabase.execute(c, "CREATE DATABASE " + db + " OWNER " + ROLE);
+      }
+      try (Connection c = s.connect(db)) {
+        AppDatabase.execute(c, "GRANT CREATE ON SCHEMA public TO " + ROLE + "; SET ROLE " + ROLE + ";" + SCHEMA);
+      }
+    }
+    try (Connection o = app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "INSERT INTO account (owner, balance, legacy) SELECT 'seed' || g, g, 'x' FROM generate_series(1, 200) g;"
+          + " INSERT INTO measurement SELECT g, date '2024-01-01' + g % 300, g FROM generate_series(1, 300) g");
+    }
+    return db;
+  }
+
+  /** A connection as the application role. */
+  static Connection app(PostgresServer s, String db) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", ROLE);
+    return org.postgresql.Driver.class.cast(new org.postgresql.Driver()).connect(s.jdbcUrl(db), p);
+  }
+
+  static Replicator replicator(PostgresPair pair, String db) {
+    return Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+  }
+
+  /** The application: inserts and updates accounts and measurements, each in its own transaction, until closed. */
+  static final class AppWriter implements AutoCloseable {
+    final AtomicLong commits = new AtomicLong();
+    final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    AppWriter(PostgresServer old, String db) {
+      thread = new Thread(() -> {
+        try (Connection c = app(old, db); Statement s = c.createStatement()) {
+          for (int i = 1; running; i++) {
+            try {
+              s.execute("INSERT INTO account (owner, balance) VALUES ('writer" + i + "', " + i + ");"
+                  + " UPDATE account SET balance = balance + 1 WHERE id = " + (1 + i % 200) + ";"
+                  + " INSERT INTO measurement VALUES (" + (1000 + i) + ", date '2024-06-01', " + i + ")");
+              commits.incrementAndGet();
+            } catch (SQLException e) {
+              failures.add(e.getMessage());
+            }
+          }
+        } catch (SQLException e) {
+          failures.add(e.getMessage());
+        }
+      }, "ddl-app-writer");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    void awaitMore(long n) {
+      long seen = commits.get();
+      await().atMost(Duration.ofSeconds(30)).until(() -> commits.get() >= seen + n);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running = false;
+      thread.join(30_000);
+    }
+  }
+
+  @Test
+  void start_schemaChangesOnOldWhileWriting_carriedInStreamOrderAndVerifyClean(PostgresPair pair) throws Exception {
+    String db = database(pair, "ddl_flow");
+    Replicator r = replicator(pair, db);
+    ReplicationFlowTest.start(r);
+    try (AppWriter writer = new AppWriter(pair.oldServer(), db); Connection o = app(pair.oldServer(), db)) {
+      writer.awaitMore(10);
+      // A table created, with rows in the same transaction and after it.
+      AppDatabase.execute(o, "BEGIN; CREATE TABLE ledger (id bigserial PRIMARY KEY, account bigint NOT NULL, amount int NOT NULL);"
+          + " INSERT INTO ledger (account, amount) VALUES (1, 10); COMMIT");
+      AppDatabase.execute(o, "INSERT INTO ledger (account, amount) VALUES (2, 20)");
+      writer.awaitMore(5);
+      // Columns added with a constant and with a non-constant DEFAULT, rows before and after.
+      AppDatabase.execute(o, "INSERT INTO account (owner) VALUES ('before add')");
+      AppDatabase.execute(o, "ALTER TABLE account ADD COLUMN status text NOT NULL DEFAULT 'active',"
+          + " ADD COLUMN joined timestamptz DEFAULT now()");
+      AppDatabase.execute(o, "INSERT INTO account (owner, status) VALUES ('after add', 'new')");
+      writer.awaitMore(5);
+      // A column dropped.
+      AppDatabase.execute(o, "INSERT INTO account (owner, legacy) VALUES ('before drop', 'old value')");
+      AppDatabase.execute(o, "ALTER TABLE account DROP COLUMN legacy");
+      AppDatabase.execute(o, "INSERT INTO account (owner) VALUES ('after drop')");
+      writer.awaitMore(5);
+      // Indexes created, one CONCURRENTLY (which new builds inside its apply transaction).
+      AppDatabase.execute(o, "CREATE INDEX account_owner ON account (owner)");
+      AppDatabase.execute(o, "CREATE INDEX CONCURRENTLY account_status ON account (status) WHERE status <> 'active'");
+      writer.awaitMore(5);
+      // A partition attached with rows it had before, and one created; rows routed to both after.
+      AppDatabase.execute(o, "CREATE TABLE measurement_2025 (LIKE measurement INCLUDING DEFAULTS);"
+          + " INSERT INTO measurement_2025 VALUES (1, '2025-03-01', 1), (2, '2025-04-01', 2)");
+      AppDatabase.execute(o, "ALTER TABLE measurement ATTACH PARTITION measurement_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')");
+      AppDatabase.execute(o, "CREATE TABLE measurement_2026 PARTITION OF measurement FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
+      AppDatabase.execute(o, "INSERT INTO measurement VALUES (3, '2025-05-01', 3), (4, '2026-05-01', 4)");
+      // Schema changes and data changes in one query string; a view, a sequence, a materialized view and its refresh.
+      AppDatabase.execute(o, "CREATE TABLE note (id int PRIMARY KEY, body text); INSERT INTO note VALUES (1, 'same query');"
+          + " ALTER TABLE note ADD COLUMN extra int DEFAULT 5; INSERT INTO note (id, body) VALUES (2, 'after alter')");
+      AppDatabase.execute(o, "CREATE VIEW rich AS SELECT id, owner FROM account WHERE balance > 100;"
+          + " CREATE SEQUENCE ticket_seq START 500; CREATE MATERIALIZED VIEW account_count AS SELECT count(*) AS n FROM account");
+      writer.awaitMore(5);
+      AppDatabase.execute(o, "REFRESH MATERIALIZED VIEW account_count");
+      writer.awaitMore(5);
+      assertThat(writer.failures).isEmpty();
+    }
+    r.awaitCaughtUp(ReplicationFlowTest.CATCH_UP);
+
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+    assertThat(verify.tables()).extracting(VerifyReport.TableResult::table)
+        .contains("public.account", "public.ledger", "public.measurement_2025", "public.measurement_2026", "public.note");
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, "SELECT owner || ':' || coalesce(status, '-') FROM account WHERE owner IN"
+          + " ('before add', 'after add', 'before drop', 'after drop') ORDER BY id"))
+          .containsExactly("before add:active", "after add:new", "before drop:active", "after drop:active");
+      assertThat(AppDatabase.strings(n, "SELECT account || '/' || amount FROM ledger ORDER BY id")).containsExactly("1/10", "2/20");
+      assertThat(AppDatabase.strings(n, "SELECT id || '@' || at FROM measurement WHERE at >= '2025-01-01' ORDER BY id"))
+          .containsExactly("1@2025-03-01", "2@2025-04-01", "3@2025-05-01", "4@2026-05-01");
+      assertThat(AppDatabase.strings(n, "SELECT id || ':' || body || ':' || extra FROM note ORDER BY id"))
+          .containsExactly("1:same query:5", "2:after alter:5");
+      for (String catalog : List.of(COLUMNS, INDEXES, "SELECT relname || ' ' || pg_get_userbyid(relowner) || ' ' || relkind::text"
+          + " FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1")) {
+        assertThat(AppDatabase.strings(n, catalog)).as(catalog).isEqualTo(AppDatabase.strings(o, catalog));
+      }
+      // The REFRESH ran on new where it committed on old: it saw every transaction committed before it there, a
+      // few of which its snapshot on old may not have seen while the writer ran.
+      long refreshedOnOld = AppDatabase.count(o, "SELECT n FROM account_count");
+      assertThat(AppDatabase.count(n, "SELECT n FROM account_count")).isBetween(refreshedOnOld, AppDatabase.count(n, "SELECT count(*) FROM account"));
+      assertThat(AppDatabase.strings(n, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'ledger'")).containsExactly(ROLE);
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_fence' AND tgrelid = 'ledger'::regclass"))
+          .as("tables created during the window are fenced at the switch on new too").isOne();
+      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_fence' AND tgrelid = 'ledger'::regclass"))
+          .isOne();
+      if (pair.newServer().majorVersion() >= 15) {
+        assertThat(AppDatabase.count(n, "SELECT coalesce(sum(apply_error_count), 0) FROM pg_stat_subscription_stats"))
+            .as("replication never stopped").isZero();
+      }
+    }
+    StatusReport.Direction forward = r.status().forward();
+    assertThat(forward.state()).isIn("streaming", "catching-up");
+    assertThat(forward.problems()).noneMatch(p -> p.contains("schema change") || p.contains(" table ") || p.contains("column"));
+    assertThat(forward.tables()).containsEntry("public.ledger", "ready").containsEntry("public.measurement_2026", "ready");
+  }
+
+  static final String COLUMNS = "SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' '"
+      + " || coalesce(pg_get_expr(d.adbin, d.adrelid), '-') || ' ' || a.attnotnull::text FROM pg_attribute a"
+      + " JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+      + " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1";
+
+  static final String INDEXES = "SELECT indexrelid::regclass::text || ' ' || pg_get_indexdef(indexrelid) FROM pg_index"
+      + " WHERE indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace) ORDER BY 1";
+}
