@@ -36,7 +36,7 @@ public final class ForeignKeySetAside {
   /** Every foreign key on new that references or belongs to one of {@code tables}. */
   public static ForeignKeySetAside plan(Connection nw, List<TableName> tables) throws SQLException {
     List<Key> keys = new ArrayList<>();
-    IndexSetAside.withCatalogPath(nw, () -> {
+    Sql.withCatalogPath(nw, () -> {
       List<String> names = tables.stream().map(TableName::regclass).toList();
       for (String[] row : Sql.rows(nw, "SELECT n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
           + " JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE k.contype = 'f'"
@@ -64,7 +64,7 @@ public final class ForeignKeySetAside {
 
   /** Adds back those that are missing, in one transaction, validating each against the rows. */
   public void restore(Connection nw) throws SQLException {
-    inTransaction(nw, () -> IndexSetAside.withCatalogPath(nw, () -> {
+    inTransaction(nw, () -> Sql.withCatalogPath(nw, () -> {
       for (Key k : keys) {
         if (!Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND conname = ?)",
             k.table().regclass(), k.name())) {
