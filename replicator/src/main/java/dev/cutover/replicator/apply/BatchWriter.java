@@ -93,6 +93,7 @@ final class BatchWriter {
     if (table.equals(DDL_LOG)) {
       send();
       forget();
+      captureAfterSchemaChange();
     } else if (sql.size() >= GROUP) {
       send();
     }
@@ -218,6 +219,19 @@ final class BatchWriter {
       return false;
     }
     return Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ?::regclass AND attidentity = 'a')", table.regclass());
+  }
+
+  /**
+   * After a schema change replayed here: where this side captures too (the way back is armed), a
+   * table it created gets its capture triggers, and altered ones get theirs again, in the batch's
+   * transaction. The event trigger that does this for the application's own schema changes does
+   * not fire for an apply session.
+   */
+  private void captureAfterSchemaChange() throws SQLException {
+    if (Sql.bool(target, "SELECT to_regprocedure('cutover.capture_table(pg_catalog.regclass)') IS NOT NULL")) {
+      Sql.bool(target, "SELECT count(cutover.capture_table(c.oid)) >= 0 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          + " WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND " + Catalog.SYSTEM_SCHEMA_FILTER);
+    }
   }
 
   /** Forgets what was learnt about the target's tables and statements, after a schema change. */

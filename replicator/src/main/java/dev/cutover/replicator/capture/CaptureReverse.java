@@ -49,7 +49,7 @@ public final class CaptureReverse {
       Heartbeat.install(n);
       CaptureSchema.install(n);
       List<dev.cutover.replicator.sql.TableName> tables = CaptureStart.capturable(n);
-      ChangeLog.Tick start = CaptureSchema.addTriggers(n, tables, Sql.majorVersionOf(n));
+      ChangeLog.Tick start = CaptureSchema.addTriggers(n, tables);
       steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");
       ApplyProgress.arm(o, Way.REVERSE, start);
       steps.add("old applies new's changes from snapshot " + start.snapshot() + " on (taken as the triggers were added, so no write"

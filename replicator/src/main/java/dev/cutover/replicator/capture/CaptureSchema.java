@@ -1,9 +1,7 @@
 package dev.cutover.replicator.capture;
 
-import dev.cutover.replicator.sql.Catalog;
-import dev.cutover.replicator.sql.Column;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.sql.Sql;
-import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -13,7 +11,6 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -34,7 +31,16 @@ import java.util.concurrent.locks.LockSupport;
  * row), {@code cutover_capture_key} (an UPDATE that changed the key), {@code cutover_capture_delete}
  * and {@value #TRUNCATE_TRIGGER} (FOR EACH STATEMENT). A table without a key has one UPDATE trigger
  * that logs the whole old row. The WHEN clauses refer to the key columns by number, so renaming
- * them is harmless; dropping one needs the capture triggers gone first.
+ * them is harmless; dropping one needs the capture triggers gone first (or CASCADE, after which
+ * the event trigger below makes them again). The triggers are made by one SQL function,
+ * {@code cutover.capture_table(regclass)} (capture-tables.sql), for start, reverse and the event
+ * trigger alike.
+ *
+ * <p>Where the role may create event triggers (a superuser, as schema change capture needs too),
+ * the event trigger {@value #EVENT_TRIGGER} gives a table created after start its capture triggers
+ * in the creating transaction, logs the rows a CREATE TABLE AS computed, and makes an altered
+ * table's triggers again (its key or column types may have changed); see capture-new-tables.sql.
+ * Without it, a table created after start is not captured: {@code status} lists it.
  *
  * <p>{@code row_to_json} keeps the text of {@code json} values as written and shows dates and
  * timestamps in ISO form whatever the writer's DateStyle; numbers keep every digit. Two session
@@ -59,14 +65,17 @@ public final class CaptureSchema {
   public static final List<String> TRIGGERS = List.of(ROW_TRIGGER, "cutover_capture_update", "cutover_capture_key",
       "cutover_capture_delete", TRUNCATE_TRIGGER);
   static final String FUNCTION = "cutover.capture";
+  /** The event trigger that captures tables created on this side after start, and redoes altered tables' triggers. */
+  public static final String EVENT_TRIGGER = "cutover_capture_new";
+  /** {@code cutover.capture_table(regclass)}: (re)creates one table's capture triggers. */
+  private static final String TABLE_FUNCTION = resource("capture-tables.sql");
+  /** {@code cutover.capture_new()} and its event trigger. */
+  private static final String NEW_TABLES = resource("capture-new-tables.sql");
   static final int LOGS = 2;
   private static final String LOCK_NOT_AVAILABLE = "55P03";
   private static final String DEADLOCK = "40P01";
   /** How long adding triggers keeps trying to lock every table at once (writers, an apply, may hold them). */
   private static final long LOCK_TRYING_NANOS = TimeUnit.MINUTES.toNanos(2);
-  /** Column types whose text, inside a row's JSON, depends on session settings on some versions. */
-  private static final Set<String> FLOAT_TYPES = Set.of("real", "double precision", "real[]", "double precision[]",
-      "point", "line", "lseg", "box", "path", "polygon", "circle");
 
   private CaptureSchema() {}
 
@@ -108,7 +117,16 @@ public final class CaptureSchema {
       s.execute("REVOKE ALL ON SEQUENCE cutover.change_seq FROM PUBLIC");
       s.execute(functionSql(c, (int) Sql.number(c, "SELECT current_log FROM cutover.capture_state")));
       s.execute("REVOKE ALL ON FUNCTION cutover.capture() FROM PUBLIC");
+      s.execute(TABLE_FUNCTION);
+      if (DdlCapture.canInstall(c)) {
+        s.execute(NEW_TABLES);
+      }
     }
+  }
+
+  /** Whether tables created or altered on {@code c} get their capture triggers by themselves (the event trigger). */
+  public static boolean followsSchemaChanges(Connection c) throws SQLException {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ? AND evtenabled <> 'D')", EVENT_TRIGGER);
   }
 
   /** Whether the change log exists on {@code c}. */
@@ -179,17 +197,16 @@ public final class CaptureSchema {
    * visible happened before the triggers and is not (so this snapshot is where applying starts when
    * nothing needs copying, as for reverse).
    *
-   * @param major the source's major version, for how values print
    * @return that snapshot, and the source's clock when it was taken
    */
-  public static ChangeLog.Tick addTriggers(Connection c, List<TableName> tables, int major) throws SQLException {
+  public static ChangeLog.Tick addTriggers(Connection c, List<TableName> tables) throws SQLException {
     long pause = 20;
     long deadline = System.nanoTime() + LOCK_TRYING_NANOS;
     while (true) {
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
       try {
-        ChangeLog.Tick snapshot = addTriggersOnce(c, tables, major);
+        ChangeLog.Tick snapshot = addTriggersOnce(c, tables);
         c.commit();
         return snapshot;
       } catch (SQLException e) {
@@ -206,7 +223,7 @@ public final class CaptureSchema {
     }
   }
 
-  private static ChangeLog.Tick addTriggersOnce(Connection c, List<TableName> tables, int major) throws SQLException {
+  private static ChangeLog.Tick addTriggersOnce(Connection c, List<TableName> tables) throws SQLException {
     List<TableName> missing = new ArrayList<>();
     for (TableName t : tables) {
       if (!Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::regclass AND tgname = ?)", t.regclass(), ROW_TRIGGER)) {
@@ -218,57 +235,11 @@ public final class CaptureSchema {
       if (!missing.isEmpty()) {
         s.execute("LOCK TABLE " + String.join(", ", missing.stream().map(TableName::quoted).toList()) + " IN SHARE ROW EXCLUSIVE MODE");
       }
-      for (TableName t : missing) {
-        for (String sql : triggerSql(t, Catalog.require(c, t, "source"), pinsSettings(c, Catalog.require(c, t, "source"), major))) {
-          s.execute(sql);
-        }
-      }
+    }
+    for (TableName t : missing) {
+      Sql.bool(c, "SELECT cutover.capture_table(?::regclass) IS NULL", t.regclass());
     }
     return ChangeLog.tick(c);
-  }
-
-  /**
-   * The capture triggers of one table. Arguments of {@code cutover.capture}: {@code s} or {@code -}
-   * (pin the settings that change how values print), {@code o} or {@code -} (log the old row),
-   * then the key columns to keep of the old row (none: keep all of it).
-   */
-  private static List<String> triggerSql(TableName t, TableInfo info, boolean pins) {
-    String flag = Sql.literal(pins ? "s" : "-");
-    boolean keyed = info.replicaIdentity() != 'f' && info.hasKey();
-    String key = keyed ? ", " + String.join(", ", info.key().stream().map(Sql::literal).toList()) : "";
-    String on = " ON " + t.quoted() + " FOR EACH ROW";
-    String capture = " EXECUTE PROCEDURE cutover.capture(" + flag;
-    List<String> sql = new ArrayList<>();
-    sql.add("CREATE TRIGGER " + ROW_TRIGGER + " AFTER INSERT" + on + capture + ", '-')");
-    if (keyed) {
-      String oldKey = "ROW(" + String.join(", ", info.key().stream().map(k -> "OLD." + Sql.ident(k)).toList()) + ")";
-      String newKey = "ROW(" + String.join(", ", info.key().stream().map(k -> "NEW." + Sql.ident(k)).toList()) + ")";
-      sql.add("CREATE TRIGGER cutover_capture_update AFTER UPDATE" + on + " WHEN (" + oldKey + " IS NOT DISTINCT FROM " + newKey + ")"
-          + capture + ", '-')");
-      sql.add("CREATE TRIGGER cutover_capture_key AFTER UPDATE" + on + " WHEN (" + oldKey + " IS DISTINCT FROM " + newKey + ")"
-          + capture + ", 'o'" + key + ")");
-    } else {
-      sql.add("CREATE TRIGGER cutover_capture_update AFTER UPDATE" + on + capture + ", 'o')");
-    }
-    sql.add("CREATE TRIGGER cutover_capture_delete AFTER DELETE" + on + capture + ", 'o'" + key + ")");
-    sql.add("CREATE TRIGGER " + TRUNCATE_TRIGGER + " AFTER TRUNCATE ON " + t.quoted() + " FOR EACH STATEMENT" + capture + ", '-')");
-    return sql;
-  }
-
-  /**
-   * Whether a row of this table prints differently under other session settings: a float (below
-   * 12, where extra_float_digits 0 drops digits) or a range (its bounds print with DateStyle).
-   */
-  private static boolean pinsSettings(Connection c, TableInfo info, int major) throws SQLException {
-    for (Column col : info.columns()) {
-      if (major < 12 && FLOAT_TYPES.contains(col.type())) {
-        return true;
-      }
-    }
-    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
-        + " LEFT JOIN pg_type e ON e.oid = t.typelem WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped"
-        + " AND (t.typtype IN ('r', 'm') OR e.typtype IN ('r', 'm') OR t.typtype = 'c' OR (? AND t.typtype = 'd')))",
-        info.name().regclass(), major < 12);
   }
 
   /** Tables that carry the capture triggers on {@code c}. */
@@ -291,6 +262,12 @@ public final class CaptureSchema {
     boolean autoCommit = c.getAutoCommit();
     c.setAutoCommit(false);
     try (Statement s = c.createStatement()) {
+      if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ?)", EVENT_TRIGGER)) {
+        s.execute("DROP EVENT TRIGGER " + EVENT_TRIGGER);
+      }
+      if (Sql.bool(c, "SELECT to_regprocedure('cutover.capture_new()') IS NOT NULL")) {
+        s.execute("DROP FUNCTION cutover.capture_new()");
+      }
       for (TableName t : tables) {
         for (String trigger : TRIGGERS) {
           s.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + t.quoted());
@@ -298,6 +275,7 @@ public final class CaptureSchema {
       }
       if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
         s.execute("DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
+        s.execute("DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass)");
         s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
         s.execute("DROP SEQUENCE IF EXISTS cutover.change_seq");
       }
@@ -309,5 +287,16 @@ public final class CaptureSchema {
       c.setAutoCommit(autoCommit);
     }
     return tables.size();
+  }
+
+  private static String resource(String name) {
+    try (java.io.InputStream in = CaptureSchema.class.getResourceAsStream("/dev/cutover/replicator/capture/" + name)) {
+      if (in == null) {
+        throw new IllegalStateException(name + " is missing from the replicator's jar");
+      }
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 }

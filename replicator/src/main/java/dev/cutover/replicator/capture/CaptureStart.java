@@ -3,6 +3,8 @@ package dev.cutover.replicator.capture;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Names;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
@@ -10,10 +12,13 @@ import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.ForeignKeySetAside;
 import dev.cutover.replicator.copy.IndexSetAside;
+import dev.cutover.replicator.copy.LargeObjects;
+import dev.cutover.replicator.copy.MaterializedViews;
 import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.copy.InitialCopy.TablePair;
 import dev.cutover.replicator.copy.Loader;
 import dev.cutover.replicator.copy.TriggersOff;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.replication.StartOptions;
@@ -22,7 +27,6 @@ import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
-import dev.cutover.replicator.Names;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -61,13 +65,15 @@ public final class CaptureStart {
 
   private final Endpoint old;
   private final Endpoint nw;
+  private final Names names;
   private final StartOptions options;
   private final CopyListener listener;
   private final EngineChoice choice;
 
-  public CaptureStart(Endpoint old, Endpoint nw, StartOptions options, CopyListener listener, EngineChoice choice) {
+  public CaptureStart(Endpoint old, Endpoint nw, Names names, StartOptions options, CopyListener listener, EngineChoice choice) {
     this.old = old;
     this.nw = nw;
+    this.names = names;
     this.options = options;
     this.listener = listener;
     this.choice = choice;
@@ -93,14 +99,32 @@ public final class CaptureStart {
       ControlSchema.install(n);
       Heartbeat.install(o);
       Heartbeat.install(n);
+      List<String> warnings = new ArrayList<>();
+      // Schema changes travel as rows of cutover.ddl_log, captured like any table. Its replay and
+      // capture use catalogs of PostgreSQL 10+ (publications), so not with an older source.
+      if (oldMajor >= 10) {
+        for (String w : new String[] {DdlCapture.install(o, Side.OLD), DdlCapture.install(n, Side.NEW)}) {
+          if (w != null) {
+            warnings.add(w);
+          }
+        }
+        // Schema changes before the copy's snapshot are in the copied schema already.
+        Sql.execute(o, "TRUNCATE cutover.ddl_log");
+      } else {
+        warnings.add("schema changes on old are not captured (PostgreSQL " + oldMajor + "): make each on new too, before the"
+            + " application's rows in the new shape reach it, or apply stops until it is");
+      }
       // Our own tables on new are filled by the copy like every other one.
       Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat");
+      if (DdlCapture.logExists(n)) {
+        Sql.execute(n, "TRUNCATE cutover.ddl_log");
+      }
       TriggersOff triggersOff = TriggersOff.detect(n);
       ApplyProgress.install(n);
 
       List<TableName> captured = capturable(o);
       CaptureSchema.install(o);
-      CaptureSchema.addTriggers(o, captured, oldMajor);
+      CaptureSchema.addTriggers(o, captured);
       List<TablePair> tables = new ArrayList<>();
       for (TableName t : captured) {
         tables.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));
@@ -112,6 +136,8 @@ public final class CaptureStart {
       boolean indexesDropped = false;
       ChangeLog.Tick start;
       Loader.Timing timing;
+      List<String> views;
+      boolean largeObjects = LargeObjects.count(o) > 0;
       Connection exporter = old.connect();
       // Ticks during the copy cut what it does not see into batches of their own (see Ticker).
       try (Ticker ticker = Ticker.start(old, java.time.Duration.ofMillis(100))) {
@@ -131,13 +157,18 @@ public final class CaptureStart {
           }
         }
         LOG.info("capture triggers on {} table(s) of old; copy snapshot {} at {}", captured.size(), snapshot, start.snapshot());
+        if (oldMajor >= 10) {
+          DdlCapture.requireNoneBefore(old, snapshot);
+        }
         aside.drop(n);
         indexesDropped = true;
         timing = new Loader(
             new InitialCopy(old, nw, snapshot, new InitialCopy.Options(options.jobs(), options.splitBytes(), options.binary(), triggersOff),
-                progress, listener),
+                progress, listener, false),
             nw, aside, options.maintenanceWorkMem().replace(" ", ""), options.jobs(), progress, listener)
-            .run(tables, oldMajor, () -> closeQuietly(exporter));
+            .run(tables, oldMajor, largeObjects, () -> closeQuietly(exporter));
+        // New holds old's rows as of the snapshot: materialized views computed now match old's.
+        views = MaterializedViews.refreshAsOnOld(o, n);
         listener.phase("foreign keys", progress);
         keys.restore(n);
         ApplyProgress.arm(n, Way.FORWARD, start);
@@ -155,8 +186,17 @@ public final class CaptureStart {
       }
       return new StartReport(null, start.snapshot().text(), copies, aside.dropped().size() + keys.keys().size(),
           aside.rebuild().size() + keys.keys().size(), timing.copyMillis(), timing.afterCopyMillis(), (System.nanoTime() - t0) / 1_000_000,
-          Capture.TRIGGERS, choice.explain());
+          timing.largeObjects(), timing.largeObjectBytes(), views, warnings(warnings, timing), null, Capture.TRIGGERS, choice.explain());
     }
+  }
+
+  private static List<String> warnings(List<String> warnings, Loader.Timing timing) {
+    List<String> all = new ArrayList<>(warnings);
+    if (timing.largeObjects() > 0) {
+      all.add(timing.largeObjects() + " large object(s) were copied from the snapshot, but trigger capture does not carry"
+          + " large objects: run `cutover-replicator sync-large-objects` right before the switch, and `verify` compares them");
+    }
+    return List.copyOf(all);
   }
 
   private void preconditions(Connection o, Connection n, int oldMajor) throws SQLException, ReplicatorException {
@@ -172,8 +212,8 @@ public final class CaptureStart {
       throw new ReplicatorException(Failure.PRECONDITION, "old already has trigger capture from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");
     }
-    if (ReplicationObjects.subscriptionExists(n, Names.FORWARD)) {
-      throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + Names.FORWARD + " from an earlier start",
+    if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+      throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + names.forward() + " from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");
     }
     for (Object[] side : new Object[][] {{o, "old"}, {n, "new"}}) {

@@ -5,6 +5,7 @@ import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.ChangeLog;
+import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -40,6 +41,17 @@ final class CaptureStatus {
     Map<String, String> tables = new LinkedHashMap<>();
     for (TableName t : logged ? CaptureSchema.capturedTables(source) : List.<TableName>of()) {
       tables.put(t.toString(), "captured");
+    }
+    List<String> uncaptured = new ArrayList<>();
+    for (TableName t : logged ? Catalog.applicationTables(source) : List.<TableName>of()) {
+      if (tables.putIfAbsent(t.toString(), "not captured") == null) {
+        uncaptured.add(t.toString());
+      }
+    }
+    if (!uncaptured.isEmpty()) {
+      problems.add(uncaptured.size() + " table(s) on " + sourceLabel + " have no capture triggers (created after start, where no event"
+          + " trigger could give them theirs: that needs a superuser): their changes do not reach " + targetLabel + ": "
+          + String.join(", ", uncaptured) + "; run `cutover-replicator cleanup` and start again");
     }
     boolean applying = Way.applying(target, name);
     StatusReport.Captured captured = null;
