@@ -5,6 +5,7 @@ import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.copy.TriggersOff;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
@@ -41,6 +42,31 @@ public final class CaptureChecks {
     c.values(tables);
     c.leftovers();
     return c.findings;
+  }
+
+  /**
+   * Whether schema changes on old, and tables created there after start, are carried by trigger
+   * capture (instead of the native engine's {@code ddl-capture} finding).
+   */
+  public static List<Finding> schemaChanges(Connection old) throws SQLException {
+    int major = Sql.majorVersionOf(old);
+    boolean events = DdlCapture.canInstall(old);
+    String by = "connect to old as a superuser (RDS: a member of rds_superuser) for start, or make every schema change on both sides";
+    if (major < 10) {
+      return List.of(new Finding(Severity.WARNING, "old", "ddl-capture", "schema changes on old (PostgreSQL " + Sql.string(old,
+          "SHOW server_version") + ") are not captured: the first row written after one stops the apply until the same change is made"
+          + " on new" + (events ? "; tables created on old get their capture triggers as they are created" : "; tables created on"
+          + " old after start are not captured"), "make every schema change on both sides, new first"));
+    }
+    if (events) {
+      return List.of(new Finding(Severity.INFO, "old", "ddl-capture", "schema changes on old during the migration (CREATE, ALTER, DROP,"
+          + " ...) travel through the change log and are made on new at the same point; tables created on old get their capture"
+          + " triggers as they are created, so their rows follow", ""));
+    }
+    return List.of(new Finding(Severity.WARNING, "old", "ddl-capture", "role " + Catalog.currentUser(old) + " cannot create event"
+        + " triggers, so schema changes on old during the migration are not captured (the first row written after one stops the"
+        + " apply until the same change is made on new), and tables created on old after start are not captured (`status` names"
+        + " them)", by));
   }
 
   private void add(Severity s, String side, String code, String message, String remedy) {

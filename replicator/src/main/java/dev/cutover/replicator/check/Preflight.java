@@ -82,7 +82,7 @@ public final class Preflight {
       p.sequences();
       p.extensions();
       p.largeObjects();
-      p.findings.addAll(DdlCheck.findings(o));
+      p.findings.addAll(p.triggers() ? CaptureChecks.schemaChanges(o) : DdlCheck.findings(o));
       p.leftovers();
       List<Finding> sorted = new ArrayList<>(p.findings);
       sorted.sort(Comparator.comparing(Finding::severity));
