@@ -196,7 +196,6 @@ public final class Applier implements AutoCloseable {
     }
   }
 
-  /** Applies batch after batch from {@code applied} until stopped. */
   /**
    * Applies batch after batch from {@code from} until stopped. {@code applied} is how far the
    * target is, {@code persisted} the position written there: a batch without changes moves only
@@ -272,6 +271,15 @@ public final class Applier implements AutoCloseable {
   }
 
   private void closeQuietly() {
+    if (target != null) {
+      // Released before closing: a closed connection's backend may still hold it for a moment, and
+      // cleanup, which refuses while a direction is applied, could see it.
+      try {
+        Sql.bool(target, "SELECT pg_advisory_unlock(" + LOCK_CLASS + ", " + way.lockKey() + ") IS NOT NULL");
+      } catch (SQLException ignored) {
+        // A broken connection holds nothing once its backend is gone.
+      }
+    }
     for (Connection c : new Connection[] {source, target}) {
       if (c != null) {
         try {

@@ -228,8 +228,8 @@ final class BatchWriter {
    * not fire for an apply session.
    */
   private void captureAfterSchemaChange() throws SQLException {
-    if (Sql.bool(target, "SELECT to_regprocedure('cutover.capture_table(pg_catalog.regclass)') IS NOT NULL")) {
-      Sql.bool(target, "SELECT count(cutover.capture_table(c.oid)) >= 0 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    if (Sql.bool(target, "SELECT to_regprocedure('cutover.capture_table(pg_catalog.regclass, boolean)') IS NOT NULL")) {
+      Sql.bool(target, "SELECT count(cutover.capture_table(c.oid, true)) >= 0 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
           + " WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND " + Catalog.SYSTEM_SCHEMA_FILTER);
     }
   }

@@ -275,7 +275,7 @@ public final class CaptureSchema {
       }
       if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
         s.execute("DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
-        s.execute("DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass)");
+        s.execute("DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass, boolean)");
         s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
         s.execute("DROP SEQUENCE IF EXISTS cutover.change_seq");
       }

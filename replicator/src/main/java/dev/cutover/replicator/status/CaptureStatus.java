@@ -5,6 +5,7 @@ import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.ChangeLog;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
@@ -82,6 +83,10 @@ final class CaptureStatus {
       if (p.missing() > 0) {
         problems.add(p.missing() + " change(s) found no row on " + targetLabel + " (changed there by someone else?): run verify");
       }
+    }
+    if (logged && at.isPresent()) {
+      boolean otherWay = ApplyProgress.read(source, sourceSide == Side.OLD ? Way.REVERSE : Way.FORWARD).isPresent();
+      problems.addAll(SchemaChanges.logProblems(source, target, sourceLabel, targetLabel, applying, otherWay));
     }
     StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, problems);
     return new StatusReport.Direction(name, sourceLabel, state, false, applying, tables, null, null, beats.lagMillis(),

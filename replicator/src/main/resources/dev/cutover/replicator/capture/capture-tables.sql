@@ -7,9 +7,12 @@
 -- '-' (log the old row), then the key columns to keep of the old row (none: keep all of it). The
 -- key is the target's way of finding a row: primary key, else replica identity index, else a
 -- unique index over NOT NULL columns without expressions or predicate (as Catalog.describe); none
--- under REPLICA IDENTITY FULL. One function for start, reverse and the event trigger below, so they
--- agree. The WHEN clauses compare the key in C, so an UPDATE that keeps its key logs only the new row.
-CREATE OR REPLACE FUNCTION cutover.capture_table(rel pg_catalog.regclass) RETURNS void LANGUAGE plpgsql
+-- under REPLICA IDENTITY FULL. One function for start, reverse, the apply and the event trigger, so
+-- they agree. The WHEN clauses compare the key in C, so an UPDATE that keeps its key logs only the
+-- new row. With only_if_changed, triggers that already carry these arguments are left as they are
+-- (an ALTER TABLE that changed nothing they depend on, such as one disabling a trigger). Its own
+-- DDL is not captured as a schema change: cutover.ddl_capture is off while it runs.
+CREATE OR REPLACE FUNCTION cutover.capture_table(rel pg_catalog.regclass, only_if_changed boolean DEFAULT false) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
   flag text := '-';
@@ -21,6 +24,7 @@ DECLARE
   t text;
   old_key text;
   new_key text;
+  capture text;
 BEGIN
   IF current_setting('server_version_num')::int < 120000 AND EXISTS (SELECT 1 FROM pg_attribute a
       WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND format_type(a.atttypid, NULL) IN ('real', 'double precision',
@@ -41,6 +45,16 @@ BEGIN
       AND 0 <> ALL (i.indkey::int2[])
     ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1;
   keyed := coalesce(cardinality(key), 0) > 0 AND (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel) <> 'f';
+  IF only_if_changed
+      AND (SELECT string_to_array(encode(g.tgargs, 'escape'), '\000') FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_delete')
+        = ARRAY[flag, 'o'] || (CASE WHEN keyed THEN key ELSE '{}'::text[] END) || ''::text
+      AND keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_key')
+      AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
+        'cutover_capture_truncate')) = 3 THEN
+    RETURN;
+  END IF;
+  capture := current_setting('cutover.ddl_capture', true);
+  PERFORM set_config('cutover.ddl_capture', 'off', true);
   FOREACH t IN ARRAY ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete',
       'cutover_capture_truncate'] LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, rel);
@@ -63,5 +77,6 @@ BEGIN
   END IF;
   EXECUTE 'CREATE TRIGGER cutover_capture_delete AFTER DELETE' || on_ || cap || ', ''o''' || args || ')';
   EXECUTE format('CREATE TRIGGER cutover_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT%s, ''-'')', rel, cap);
+  PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
 END $f$;
-REVOKE ALL ON FUNCTION cutover.capture_table(pg_catalog.regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cutover.capture_table(pg_catalog.regclass, boolean) FROM PUBLIC;
