@@ -25,8 +25,9 @@ public class CutoverDataSource implements DataSource {
     this.url = url;
   }
 
+  /** The URL with its secrets masked (user-info and parameter passwords), as it may be shown or logged. */
   public String getUrl() {
-    return url;
+    return Secrets.maskUrl(url);
   }
 
   public void setUser(String user) {

@@ -131,6 +131,33 @@ class AbortTest {
     }
   }
 
+  /** From the torture harness's report: a sequence the application role may not read would not be moved (I6). */
+  @Test
+  void flip_applicationRoleCannotReadASequenceOnOld_isRefusedBeforeHoldingAnything(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA + "; CREATE SEQUENCE invoice_no", true);
+    for (Connection c : new Connection[] {db.oldDirect(), db.newDirect()}) {
+      try (c; Statement s = c.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE seq_blind LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON note TO seq_blind; GRANT USAGE, UPDATE ON note_id_seq TO seq_blind");
+        dev.cutover.driver.control.ControlSchema.install(c, java.util.List.of("seq_blind"));
+      }
+    }
+    java.util.Properties asApp = new java.util.Properties();
+    asApp.setProperty("user", "seq_blind");
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = java.sql.DriverManager.getConnection(db.url(), asApp)) {
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("may not read sequence(s) public.invoice_no")
+          .contains("GRANT SELECT ON SEQUENCE public.invoice_no TO \"seq_blind\"");
+      assertThat(event.gateWaits()).isZero();
+      DrainTest.insert(app, "still on old");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+  }
+
   @Test
   void flip_controlSchemaOnOneSideOnly_isRefusedNamingTheOther(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, false);

@@ -127,6 +127,23 @@ class BadInputTest {
         messages.add(c.toString());
         messages.add(String.valueOf(c.getMetaData().getURL()));
       }
+      // A password in a user-info URL, on either side: PgJDBC quotes the "host" in its own exceptions.
+      String userInfo = "//postgres:" + SECRET + "@" + oldBase.substring("jdbc:cutover:postgresql://".length());
+      connectFails("jdbc:cutover:postgresql:" + userInfo + "?cutover.service=secrets-userinfo-old&cutover.new.url="
+          + URLEncoder.encode(newUrl, StandardCharsets.UTF_8));
+      // Only the serving side must answer at start: old serves, and what new said waits in the MBean.
+      try (Connection c = DriverManager.getConnection(oldBase + "?cutover.service=secrets-userinfo-new&cutover.new.url="
+          + URLEncoder.encode("jdbc:postgresql://postgres:" + SECRET + "@" + newUrl.substring("jdbc:postgresql://".length()),
+              StandardCharsets.UTF_8), p)) {
+        messages.addAll(List.of((String[]) RouterBean.attribute("secrets-userinfo-new", "PendingGuarantees")));
+        assertThat(messages).anyMatch(m -> m.contains("the new database did not answer at start"));
+      } finally {
+        CutoverDriver.shutdown("secrets-userinfo-new");
+      }
+      CutoverDataSource ds = new CutoverDataSource();
+      ds.setUrl("jdbc:cutover:postgresql:" + userInfo + "?password=" + SECRET);
+      messages.add(ds.getUrl());
+      messages.add(ds.toString());
       assertThat(logs.lines()).isNotEmpty().noneMatch(line -> line.contains(SECRET));
     }
     assertThat(messages).isNotEmpty().noneMatch(m -> m.contains(SECRET));

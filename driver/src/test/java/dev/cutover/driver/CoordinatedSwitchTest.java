@@ -116,7 +116,7 @@ class CoordinatedSwitchTest {
   void flip_peerStoppedHeartbeating_isFencedOutAndTheSwitchCompletes(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
     try (Connection old = db.oldDirect(); PreparedStatement beat = old.prepareStatement(
-        "SELECT * FROM cutover.heartbeat(?, 'crashed-instance')")) {
+        "SELECT * FROM cutover.heartbeat(?, 'crashed-instance', NULL, 'old', 'idle', 5000)")) {
       beat.setString(1, db.database);
       beat.execute();
     }
@@ -208,7 +208,7 @@ class CoordinatedSwitchTest {
 
     Peer(Replicated db, String name) throws java.sql.SQLException {
       connection = db.oldDirect();
-      PreparedStatement beat = connection.prepareStatement("SELECT * FROM cutover.heartbeat(?, ?)");
+      PreparedStatement beat = connection.prepareStatement("SELECT * FROM cutover.heartbeat(?, ?, NULL, 'old', 'idle', 5000)");
       beat.setString(1, db.database);
       beat.setString(2, name);
       beats.scheduleWithFixedDelay(() -> {

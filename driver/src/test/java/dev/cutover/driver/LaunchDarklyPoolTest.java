@@ -7,11 +7,15 @@ import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.stringFlag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.TcpProxy;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -25,6 +29,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(PostgresPairExtension.class)
 class LaunchDarklyPoolTest {
   private static final String SDK_KEY = "sdk-e2e-pool-secret-7f3a";
+  private static final String NOTES = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
 
   @Test
   void standInChange_oldToNewAndBack_movesLivePoolBothWays(PostgresPair pair) throws Exception {
@@ -76,6 +81,73 @@ class LaunchDarklyPoolTest {
       assertThat(RouterBean.attribute(db.database, "SwitchesCompleted")).isEqualTo(1L);
       assertThat(RouterBean.attribute(db.database, "FlagRejectedValues")).isEqualTo(1L);
     }
+  }
+
+  @Test
+  void startWhileLaunchDarklyIsUnreachable_defaultNew_staysWhereTheServiceServesUntilAValueArrives(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, NOTES, true);
+    try (SseStandIn standIn = new SseStandIn(put(stringFlag(1, "new")));
+        TcpProxy network = TcpProxy.start("127.0.0.1", port(standIn));
+        SwitchEvents events = new SwitchEvents(db.database)) {
+      network.stall(); // LaunchDarkly answers nothing: the SDK connects and waits
+      try (Connection c = DrainTest.connect(unreachable(db, network, "new"))) {
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.oldServer().port());
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+            .until(() -> "old".equals(RouterBean.attribute(db.database, "Serving"))
+                && !(Boolean) RouterBean.attribute(db.database, "Holding"));
+        assertThat(RouterBean.attribute(db.database, "SwitchesCompleted")).isEqualTo(0L);
+
+        network.resume(); // the value it delivers equals the default: it is a decision only now
+        SwitchEvent event = events.next();
+        assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+        assertThat(event.to()).isEqualTo(Target.NEW);
+        DrainTest.insert(c, "after the value arrived");
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.newServer().port());
+      }
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  @Test
+  void startWhileLaunchDarklyIsUnreachable_serviceAlreadyOnNew_startsOnNewWhateverTheDefault(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, NOTES, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection first = DrainTest.connect(db.url())) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+    }
+    CutoverDriver.shutdown(db.database);
+    try (SseStandIn standIn = new SseStandIn(put(stringFlag(1, "new")));
+        TcpProxy network = TcpProxy.start("127.0.0.1", port(standIn))) {
+      network.stall();
+      try (Connection c = DrainTest.connect(unreachable(db, network, "old"))) {
+        assertThat(DrainTest.sideOf(c)).as("where the service serves, not cutover.flag.default")
+            .isEqualTo(pair.newServer().port());
+        DrainTest.insert(c, "written on new");
+        assertThat(RouterBean.attribute(db.database, "SwitchesCompleted")).isEqualTo(0L);
+      }
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  private static int port(SseStandIn standIn) {
+    return Integer.parseInt(standIn.baseUrl().substring(standIn.baseUrl().lastIndexOf(':') + 1));
+  }
+
+  /** The service's URL with its flag behind {@code network}, which the test silences, and {@code defaultTarget}. */
+  private static String unreachable(Replicated db, TcpProxy network, String defaultTarget) {
+    return db.urlWithFlag(Map.of(
+        RoutingFlags.PROVIDER, "launchdarkly",
+        RoutingFlags.KEY, FLAG_KEY,
+        RoutingFlags.DEFAULT, defaultTarget,
+        RoutingFlags.LD_STREAM_URI, "http://" + network.host() + ":" + network.port(),
+        RoutingFlags.LD_EVENTS, "false",
+        RoutingFlags.LD_START_WAIT, "300",
+        RoutingFlags.LD_SDK_KEY, SDK_KEY));
   }
 
   private static LivePool open(Replicated db, SseStandIn standIn) {

@@ -95,6 +95,12 @@ final class Replicated {
     return url.toString();
   }
 
+  /** The application's URL with the new database reached through {@code newUrl} (a proxy in front of it). */
+  String urlWithNew(String newUrl, String... extra) {
+    return url(extra).replace(URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8),
+        URLEncoder.encode(newUrl, StandardCharsets.UTF_8));
+  }
+
   /**
    * The application's URL following a flag source other than the in-JVM manual flag: {@code flag}
    * holds the {@code cutover.flag.*} settings, the provider included (values are URL-encoded here);
@@ -184,6 +190,13 @@ final class Replicated {
   void dropForward() throws Exception {
     try (Connection o = oldDirect(); Connection n = newDirect()) {
       LogicalReplication.drop(o, n, forward, SYNC);
+    }
+  }
+
+  /** Lets the forward subscription see tables published since it was created (the control schema's barrier). */
+  void refreshForward() throws SQLException {
+    try (Connection n = newDirect(); Statement s = n.createStatement()) {
+      s.execute("ALTER SUBSCRIPTION " + forward + " REFRESH PUBLICATION WITH (copy_data = false)");
     }
   }
 

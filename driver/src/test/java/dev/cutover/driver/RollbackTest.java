@@ -1,15 +1,27 @@
 package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.control.Coordination;
+import dev.cutover.driver.control.Fence;
 import dev.cutover.driver.switching.Outcome;
 import dev.cutover.driver.switching.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -61,6 +73,83 @@ class RollbackTest {
         rs.next();
         assertThat(rs.getInt(1)).as("forced without reverse replication: the write on new stayed there").isZero();
       }
+    }
+  }
+
+  /** Torture B4: the flag names the side the service does not serve (its flip back was refused); a new instance starts. */
+  @Test
+  void start_flagNamesTheSideTheServiceDoesNotServe_routesWhereItServes(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection first = DrainTest.connect(db.url("cutover.instance=first", "cutover.barrier.timeout=1s"))) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      db.flip(Target.OLD);
+      assertThat(events.next().outcome()).as("no reverse replication: the flip back is refused").isEqualTo(Outcome.ABORTED);
+
+      try (Connection late = DrainTest.connect(db.url("cutover.instance=late", "cutover.barrier.timeout=1s"))) {
+        DrainTest.insert(late, "written by the late instance");
+        assertThat(DrainTest.sideOf(late)).as("the unfenced side, where the service serves").isEqualTo(pair.newServer().port());
+      }
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * Torture B1: a client outside the driver writes on new, fenced by an earlier flip back, in a
+   * loop; the switch to new creates the way back's slot before it lowers new's fence, so every row
+   * that client commits on new reaches old once the way back is armed.
+   */
+  @Test
+  void flip_outsideWriterOnAFencedNew_everyRowItCommitsThereReachesOldThroughThePreparedSlot(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    db.prepareReverse();
+    try (Connection n = db.newDirect()) {
+      String earlier = Coordination.begin(n, "earlier", "earlier", Target.NEW, Target.OLD);
+      assertThat(Coordination.tryLead(n, "earlier", earlier)).isTrue();
+      Fence.raise(n, "earlier", earlier, "test", Duration.ofSeconds(5));
+    }
+    Set<Integer> committed = ConcurrentHashMap.newKeySet();
+    AtomicBoolean writing = new AtomicBoolean(true);
+    Thread outside = new Thread(() -> {
+      try (Connection n = db.newDirect(); PreparedStatement ps = n.prepareStatement("INSERT INTO note (id, body) VALUES (?, 'outside')")) {
+        for (int id = 1_000_000; writing.get(); id++) {
+          ps.setInt(1, id);
+          try {
+            ps.executeUpdate();
+            committed.add(id);
+          } catch (SQLException fenced) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1)); // 25006 until the switch opens new
+          }
+        }
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    }, "outside-writer");
+    outside.start();
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url())) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      await().atMost(Duration.ofSeconds(20)).until(() -> committed.size() >= 50);
+      writing.set(false);
+      outside.join(TimeUnit.SECONDS.toMillis(20));
+
+      db.armReverse();
+      db.awaitReplicated();
+      try (Connection old = db.oldDirect(); Statement s = old.createStatement();
+          ResultSet rs = s.executeQuery("SELECT id FROM note WHERE body = 'outside'")) {
+        Set<Integer> onOld = new HashSet<>();
+        while (rs.next()) {
+          onOld.add(rs.getInt(1));
+        }
+        assertThat(committed).isNotEmpty();
+        assertThat(onOld).as("rows committed on new that the way back carried to old").containsAll(committed);
+      }
+    } finally {
+      writing.set(false);
+      CutoverDriver.shutdown(db.database);
     }
   }
 }

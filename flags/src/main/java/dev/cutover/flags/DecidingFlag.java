@@ -18,6 +18,11 @@ public abstract class DecidingFlag implements RoutingFlag {
   }
 
   @Override
+  public final boolean delivered() {
+    return decision.delivered();
+  }
+
+  @Override
   public final long rejectedValues() {
     return decision.rejected();
   }

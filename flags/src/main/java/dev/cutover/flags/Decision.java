@@ -27,6 +27,7 @@ public final class Decision {
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
   private final AtomicLong rejected = new AtomicLong();
   private volatile Target target;
+  private volatile boolean delivered;
 
   /**
    * @param source names the source in log lines (never a secret)
@@ -39,6 +40,11 @@ public final class Decision {
 
   public Target target() {
     return target;
+  }
+
+  /** Whether a value has been adopted, even one equal to the initial target. */
+  public boolean delivered() {
+    return delivered;
   }
 
   public long rejected() {
@@ -55,6 +61,7 @@ public final class Decision {
 
   /** Makes {@code next} the target and tells the listeners, when it differs from the current one. */
   public void adopt(Target next) {
+    delivered = true;
     Target previous = target;
     if (previous == next) {
       return;

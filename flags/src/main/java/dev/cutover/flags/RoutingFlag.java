@@ -16,6 +16,15 @@ public interface RoutingFlag extends AutoCloseable {
   FlagHealth health();
 
   /**
+   * Whether the source has delivered a value since it opened. Until it has, {@link #target()} is
+   * only the configured default, which must not move traffic by itself. Sources that always have
+   * a value answer true.
+   */
+  default boolean delivered() {
+    return true;
+  }
+
+  /**
    * How many values the source delivered that were not routing targets (each was ignored, and each
    * distinct one logged once). Sources that cannot deliver bad values answer 0.
    */

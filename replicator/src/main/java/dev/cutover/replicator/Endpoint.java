@@ -140,7 +140,7 @@ public final class Endpoint {
   private ReplicatorException connectionFailure(SQLException e) {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
     String what = side.label() + ": cannot connect to " + maskedUrl() + " (" + firstLine(e.getMessage()) + ")";
-    String env = "CUTOVER_" + side.name() + "_PASSWORD";
+    String env = "CUTOVER_REPLICATOR_" + side.name() + "_PASSWORD";
     String remedy;
     if (state.startsWith("28")) {
       remedy = "check --" + side.label() + "-user and the password in " + env;

@@ -63,11 +63,13 @@ public final class Replicator {
   private final Endpoint old;
   private final Endpoint nw;
   private final Names names;
+  private final List<String> appRoles;
 
-  private Replicator(Endpoint old, Endpoint nw, Names names) {
+  private Replicator(Endpoint old, Endpoint nw, Names names, List<String> appRoles) {
     this.old = old;
     this.nw = nw;
     this.names = names;
+    this.appRoles = appRoles;
   }
 
   public static Builder builder() {
@@ -79,6 +81,7 @@ public final class Replicator {
     private Endpoint old;
     private Endpoint nw;
     private String name;
+    private List<String> appRoles = List.of();
 
     private Builder() {}
 
@@ -104,11 +107,20 @@ public final class Replicator {
       return this;
     }
 
+    /**
+     * The roles the application connects as: {@code start} grants them the control plane, {@code
+     * check} reports what they lack. None: the installing role and the owners of the tables.
+     */
+    public Builder appRoles(List<String> roles) {
+      this.appRoles = List.copyOf(roles);
+      return this;
+    }
+
     public Replicator build() {
       Objects.requireNonNull(old, "old endpoint");
       Objects.requireNonNull(nw, "new endpoint");
       String label = name == null || name.isBlank() ? old.database() : name;
-      return new Replicator(old, nw, Names.of(label.isEmpty() ? "app" : label));
+      return new Replicator(old, nw, Names.of(label.isEmpty() ? "app" : label), appRoles);
     }
   }
 
@@ -124,9 +136,14 @@ public final class Replicator {
     return names;
   }
 
+  /** The roles named to use the control plane (empty: the defaults of {@link dev.cutover.driver.control.ControlSchema#install}). */
+  public List<String> appRoles() {
+    return appRoles;
+  }
+
   /** Preflight of both sides for the engine the databases allow; changes nothing. */
   public CheckReport check() throws Exception {
-    return check(List.of(), Capture.AUTO);
+    return check(appRoles, Capture.AUTO);
   }
 
   /** Preflight for the engine the databases allow, and of what the application's roles may do on new; changes nothing. */
@@ -136,8 +153,8 @@ public final class Replicator {
 
   /**
    * Preflight of both sides for the engine {@code requested} comes to, and of what the
-   * application's roles may do on new; changes nothing (privileges it can only learn by trying are
-   * tried in transactions that are rolled back).
+   * application's roles may do on new and on the control plane; changes nothing (privileges it can
+   * only learn by trying are tried in transactions that are rolled back).
    */
   public CheckReport check(List<String> appRoles, Capture requested) throws Exception {
     return translate(() -> Preflight.run(old, nw, names, List.copyOf(appRoles), requested));
@@ -162,9 +179,9 @@ public final class Replicator {
       }
       EngineChoice choice = engine(options.capture());
       if (choice.engine() == Capture.TRIGGERS) {
-        return new CaptureStart(old, nw, names, options, listener, choice).run(progress);
+        return new CaptureStart(old, nw, names, options, listener, choice, appRoles).run(progress);
       }
-      return new ForwardStart(old, nw, names, options, listener).run(progress);
+      return new ForwardStart(old, nw, names, options, listener, appRoles).run(progress);
     });
   }
 

@@ -1,5 +1,8 @@
 package dev.cutover.replicator;
 
+import dev.cutover.driver.control.Coordination;
+import dev.cutover.driver.control.Fence;
+import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
@@ -119,6 +122,22 @@ final class AppDatabase {
       }
     }
     return out;
+  }
+
+  /** Fences {@code c}'s database as a switch's leader does: a switch in progress, its lock, the raise. */
+  static void fenceAsASwitch(Connection c) throws SQLException {
+    String id = Coordination.begin(c, "replicator-test", "fence-" + System.nanoTime(), Target.OLD, Target.NEW);
+    if (!Coordination.tryLead(c, "replicator-test", id)) {
+      throw new IllegalStateException("the test switch's lock is taken");
+    }
+    Fence.raise(c, "replicator-test", id, "test", java.time.Duration.ofSeconds(5));
+  }
+
+  /** On a switch's target, what its leader runs after the barrier and before the release: the requested slots. */
+  static void openAsASwitch(Connection target) throws SQLException {
+    if (Coordination.openTarget(target, "replicator-test", "open-" + System.nanoTime()).isEmpty()) {
+      throw new IllegalStateException("the test switch's lock is taken");
+    }
   }
 
   static void execute(Connection c, String sql) throws SQLException {

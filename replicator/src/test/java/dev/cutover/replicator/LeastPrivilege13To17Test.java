@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.cutover.driver.control.Fence;
 import dev.cutover.replicator.ProviderAdmin.Run;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.check.CheckReport;
@@ -183,7 +182,7 @@ class LeastPrivilege13To17Test {
     superuser.prepareReverse();
     try (Connection n = pair.newServer().connect(db)) {
       // What the switch's leader runs after its barrier, before release.
-      AppDatabase.execute(n, "SELECT cutover.create_slots_at_switch()");
+      AppDatabase.openAsASwitch(n);
     }
 
     StatusReport.Direction prepared = admin.status().reverse();
@@ -192,7 +191,7 @@ class LeastPrivilege13To17Test {
         .noneMatch(p -> p.contains("run cleanup"));
 
     try (Connection o = pair.oldServer().connect(db)) {
-      Fence.raise(o, Duration.ofSeconds(5));
+      AppDatabase.fenceAsASwitch(o);
     }
     superuser.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
     try (Connection n = ProviderAdmin.app(pair.newServer(), db)) {

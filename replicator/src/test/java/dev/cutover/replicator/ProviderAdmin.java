@@ -187,7 +187,7 @@ final class ProviderAdmin {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     int code = ReplicatorCli.run(new PrintWriter(out, true), new PrintWriter(err, true),
-        Map.of("CUTOVER_OLD_PASSWORD", ADMIN_PASSWORD, "CUTOVER_NEW_PASSWORD", ADMIN_PASSWORD), false, all.toArray(String[]::new));
+        Map.of("CUTOVER_REPLICATOR_OLD_PASSWORD", ADMIN_PASSWORD, "CUTOVER_REPLICATOR_NEW_PASSWORD", ADMIN_PASSWORD), false, all.toArray(String[]::new));
     return new Run(code, out.toString(), err.toString());
   }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.cutover.driver.control.Fence;
 import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.control.Sequences;
 import dev.cutover.driver.switching.Outcome;
@@ -294,10 +293,14 @@ class ReplicationFlowTest {
           .isInstanceOfSatisfying(ReplicatorException.class, e -> assertThat(e.failure()).isEqualTo(Failure.PRECONDITION))
           .hasMessageContaining("not fenced");
       try (Connection o = db.old()) {
-        Fence.raise(o, Duration.ofSeconds(5));
+        AppDatabase.fenceAsASwitch(o);
       }
+      assertThatThrownBy(() -> r.reverse(options))
+          .as("unprepared, a way back would miss what new took since the switch: refused unless accepted")
+          .isInstanceOfSatisfying(ReplicatorException.class, e -> assertThat(e.failure()).isEqualTo(Failure.PRECONDITION))
+          .hasMessageContaining("reverse --prepare` was not run");
     }
-    Reverse.Report report = r.reverse(options);
+    Reverse.Report report = r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP, true));
     assertThat(report.mode()).isEqualTo(twoWay ? "two-way" : "after-fence");
 
     try (Connection o = db.old(); Connection n = db.nw()) {
@@ -436,9 +439,9 @@ class ReplicationFlowTest {
     Replicator r = db.replicator();
     start(r);
     try (Connection o = db.old()) {
-      Fence.raise(o, Duration.ofSeconds(5));
+      AppDatabase.fenceAsASwitch(o);
     }
-    r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
+    r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP, true));
     Cleanup.Report first = r.cleanup();
     assertThat(first.removedOnOld()).contains("schema cutover");
     assertThat(first.removedOnNew()).contains("schema cutover");

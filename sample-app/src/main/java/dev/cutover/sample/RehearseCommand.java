@@ -25,8 +25,8 @@ import picocli.CommandLine.TypeConversionException;
             + " lost, cleans up, and writes a report (table here, JSON and HTML in --report-dir).",
         "Exit code: 0 every invariant held, 1 an invariant broke or no flip was rehearsed, 2 bad options, 3 could not run.", ""},
     footer = {"",
-        "Environment: CUTOVER_OLD_USER and CUTOVER_NEW_USER (defaults of --old-user, --new-user); CUTOVER_OLD_PASSWORD"
-            + " and CUTOVER_NEW_PASSWORD (the only way to give passwords; never printed); LD_SDK_KEY (default of"
+        "Environment: CUTOVER_REPLICATOR_OLD_USER and CUTOVER_REPLICATOR_NEW_USER (defaults of --old-user, --new-user); CUTOVER_REPLICATOR_OLD_PASSWORD"
+            + " and CUTOVER_REPLICATOR_NEW_PASSWORD (the only way to give passwords; never printed); LD_SDK_KEY (default of"
             + " --ld-sdk-key)."})
 final class RehearseCommand implements Callable<Integer> {
   static final int PASSED = 0;
@@ -90,10 +90,10 @@ final class RehearseCommand implements Callable<Integer> {
       + " missing); required with --old-url.")
   String newUrl;
 
-  @Option(names = "--old-user", paramLabel = "ROLE", description = "Role on the old database (default: CUTOVER_OLD_USER, else the URL's).")
+  @Option(names = "--old-user", paramLabel = "ROLE", description = "Role on the old database (default: CUTOVER_REPLICATOR_OLD_USER, else the URL's).")
   String oldUser;
 
-  @Option(names = "--new-user", paramLabel = "ROLE", description = "Role on the new database (default: CUTOVER_NEW_USER, else the URL's).")
+  @Option(names = "--new-user", paramLabel = "ROLE", description = "Role on the new database (default: CUTOVER_REPLICATOR_NEW_USER, else the URL's).")
   String newUser;
 
   @Option(names = "--allow-existing", description = "Rehearse in given databases that hold other tables. They take part:"
@@ -188,8 +188,8 @@ final class RehearseCommand implements Callable<Integer> {
       throw new IllegalArgumentException((oldVersion != null ? "--old-version" : "--new-version")
           + " applies to embedded servers only, not with --old-url and --new-url");
     }
-    return new RehearsalPlan.Given(login("--old-url", oldUrl, oldUser, "CUTOVER_OLD_USER", "CUTOVER_OLD_PASSWORD"),
-        login("--new-url", newUrl, newUser, "CUTOVER_NEW_USER", "CUTOVER_NEW_PASSWORD"), allowExisting);
+    return new RehearsalPlan.Given(login("--old-url", oldUrl, oldUser, "CUTOVER_REPLICATOR_OLD_USER", "CUTOVER_REPLICATOR_OLD_PASSWORD"),
+        login("--new-url", newUrl, newUser, "CUTOVER_REPLICATOR_NEW_USER", "CUTOVER_REPLICATOR_NEW_PASSWORD"), allowExisting);
   }
 
   private RehearsalPlan.Login login(String option, String url, String user, String userVariable, String passwordVariable) {

@@ -42,8 +42,8 @@ class GivenDatabasesTest {
     List<String> args = new ArrayList<>(List.of("--old-url", oldServer.jdbcUrl(oldDb), "--new-url", newServer.jdbcUrl(newDb)));
     args.addAll(List.of(more));
     // The servers trust local connections, so the passwords are sent nowhere; they must not show anywhere either.
-    Map<String, String> env = Map.of("CUTOVER_OLD_USER", oldServer.user(), "CUTOVER_NEW_USER", newServer.user(),
-        "CUTOVER_OLD_PASSWORD", OLD_PASSWORD, "CUTOVER_NEW_PASSWORD", NEW_PASSWORD);
+    Map<String, String> env = Map.of("CUTOVER_REPLICATOR_OLD_USER", oldServer.user(), "CUTOVER_REPLICATOR_NEW_USER", newServer.user(),
+        "CUTOVER_REPLICATOR_OLD_PASSWORD", OLD_PASSWORD, "CUTOVER_REPLICATOR_NEW_PASSWORD", NEW_PASSWORD);
     return new CommandLine(new RehearseCommand(new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8), env)).execute(args.toArray(String[]::new));
   }

@@ -71,8 +71,8 @@ class SampleAppTest {
 
   @Test
   void plan_givenUrls_takeCredentialsFromTheEnvironmentAndMaskThem() {
-    Map<String, String> env = Map.of("CUTOVER_OLD_USER", "admin", "CUTOVER_OLD_PASSWORD", "old-secret",
-        "CUTOVER_NEW_PASSWORD", "new-secret");
+    Map<String, String> env = Map.of("CUTOVER_REPLICATOR_OLD_USER", "admin", "CUTOVER_REPLICATOR_OLD_PASSWORD", "old-secret",
+        "CUTOVER_REPLICATOR_NEW_PASSWORD", "new-secret");
     RehearsalPlan plan = command(env, "--old-url", "jdbc:postgresql://old-host:5432/app", "--new-url",
         "jdbc:postgresql://new-host:5432/app", "--new-user", "owner", "--allow-existing").plan();
 

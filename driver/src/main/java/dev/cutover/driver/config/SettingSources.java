@@ -25,9 +25,12 @@ public final class SettingSources {
   static final String CONFIG_PROPERTY = "cutover.config";
   static final String CONFIG_VARIABLE = "CUTOVER_CONFIG";
   /**
-   * Variables already reported, so each is named once per JVM rather than at every connection
-   * (the replicator's own {@code CUTOVER_OLD_*} variables live in the same environment).
+   * The replicator's own variables (its admin credentials among them): the driver never reads
+   * them and says nothing about them, so an application started from the operator's shell never
+   * connects with them.
    */
+  static final String REPLICATOR_PREFIX = "CUTOVER_REPLICATOR_";
+  /** Variables already reported, so each is named once per JVM rather than at every connection. */
   private static final Set<String> IGNORED_VARIABLES = ConcurrentHashMap.newKeySet();
 
   private final Map<String, String> environment;
@@ -71,7 +74,7 @@ public final class SettingSources {
       }
     }
     for (String name : env.keySet()) {
-      if (name.startsWith("CUTOVER_") && !name.equals(CONFIG_VARIABLE)
+      if (name.startsWith("CUTOVER_") && !name.equals(CONFIG_VARIABLE) && !name.startsWith(REPLICATOR_PREFIX)
           && out.keySet().stream().noneMatch(k -> SettingKey.environmentName(k).equals(name))
           && IGNORED_VARIABLES.add(name)) {
         LOG.warn("environment variable {} matches no driver setting and is ignored by the driver", name);

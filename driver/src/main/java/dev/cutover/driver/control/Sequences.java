@@ -18,6 +18,16 @@ public final class Sequences {
   private static final String READ =
       "SELECT schemaname, sequencename, last_value, increment_by, min_value, max_value FROM pg_sequences"
           + " WHERE last_value IS NOT NULL AND schemaname <> 'cutover' ORDER BY 1, 2";
+  private static final String READ_NONE =
+      "SELECT NULL::text, NULL::text, 0::bigint, 0::bigint, 0::bigint, 0::bigint WHERE false";
+  /** Before PostgreSQL 10 (no {@code pg_sequences}): the sequences, each then read from its own relation. */
+  private static final String LIST_BEFORE_10 =
+      "SELECT format('SELECT %L::text, %L::text, last_value, increment_by, min_value, max_value FROM %I.%I WHERE is_called',"
+          + " n.nspname, c.relname, n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          + " WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover')"
+          + " AND n.nspname NOT LIKE 'pg\\_%'"
+          // has_sequence_privilege fails on any other relation, and WHERE may be evaluated in any order
+          + " AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT') END ORDER BY n.nspname, c.relname";
 
   private static final String MOVE =
       "SELECT v.sch, v.seq, s.sequencename IS NOT NULL AS present,"
@@ -28,11 +38,15 @@ public final class Sequences {
           + " FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v(sch, seq, floor)"
           + " LEFT JOIN pg_sequences s ON s.schemaname = v.sch AND s.sequencename = v.seq";
 
-  /** Before 10 there is no pg_sequences: the sequences the role may read, each read on its own (see {@link #readEach}). */
-  private static final String LIST_BEFORE_10 =
-      "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-          + " WHERE c.relkind = 'S' AND n.nspname NOT IN ('cutover', 'pg_catalog', 'information_schema')"
-          + " AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT') END ORDER BY 1, 2";
+  /**
+   * Sequences the connected role can neither read nor use ({@code SELECT} or {@code USAGE}): their
+   * last value is hidden from it, so a switch running as it would move them not at all.
+   */
+  private static final String UNREADABLE =
+      "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          + " WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover')"
+          + " AND n.nspname NOT LIKE 'pg\\_%' AND CASE WHEN c.relkind = 'S' THEN NOT (has_sequence_privilege(c.oid, 'SELECT')"
+          + " OR has_sequence_privilege(c.oid, 'USAGE')) END ORDER BY 1";
 
   /** What a move did: how many sequences moved and which ones the target lacks. */
   public record Result(int examined, int moved, List<String> missing) {}
@@ -40,32 +54,43 @@ public final class Sequences {
   private Sequences() {}
 
   /**
+   * The sequences of {@code source} the connected role may not read: a switch would hand out their
+   * values twice, so it refuses to start while there are any (checked before its gate closes).
+   */
+  public static List<String> unreadable(Connection source) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(UNREADABLE)) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  /**
    * Sets each sequence on {@code target} to at least the source's last value plus {@code margin}
-   * increments (clamped to the sequence's bounds).
+   * increments (clamped to the sequence's bounds). Sequences the connected role may not read are
+   * not seen: check {@link #unreadable} first.
    */
   public static Result advance(Connection source, Connection target, long margin) throws SQLException {
     List<String> schemas = new ArrayList<>();
     List<String> names = new ArrayList<>();
     List<Long> floors = new ArrayList<>();
-    if (source.getMetaData().getDatabaseMajorVersion() < 10) {
-      readEach(source, schemas, names, floors, margin);
-    } else {
-      try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(READ)) {
-        while (rs.next()) {
-          schemas.add(rs.getString(1));
-          names.add(rs.getString(2));
-          floors.add(floor(rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6), margin));
-        }
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(read(source))) {
+      while (rs.next()) {
+        schemas.add(rs.getString(1));
+        names.add(rs.getString(2));
+        floors.add(floor(rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6), margin));
       }
     }
     if (schemas.isEmpty()) {
       return new Result(0, 0, List.of());
     }
-    int moved = 0;
-    List<String> missing = new ArrayList<>();
     if (target.getMetaData().getDatabaseMajorVersion() < 10) {
       return moveEach(target, schemas, names, floors);
     }
+    int moved = 0;
+    List<String> missing = new ArrayList<>();
     try (PreparedStatement ps = target.prepareStatement(MOVE)) {
       Array sch = target.createArrayOf("text", schemas.toArray());
       Array seq = target.createArrayOf("text", names.toArray());
@@ -86,32 +111,7 @@ public final class Sequences {
     return new Result(schemas.size(), moved, missing);
   }
 
-  /**
-   * A 9.6 source (for trigger capture): each sequence's own relation holds its state; one never
-   * called yet is skipped, as pg_sequences shows it with a null last_value.
-   */
-  private static void readEach(Connection source, List<String> schemas, List<String> names, List<Long> floors, long margin)
-      throws SQLException {
-    List<String[]> sequences = new ArrayList<>();
-    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(LIST_BEFORE_10)) {
-      while (rs.next()) {
-        sequences.add(new String[] {rs.getString(1), rs.getString(2)});
-      }
-    }
-    for (String[] q : sequences) {
-      String relation = '"' + q[0].replace("\"", "\"\"") + "\".\"" + q[1].replace("\"", "\"\"") + '"';
-      try (Statement s = source.createStatement();
-          ResultSet rs = s.executeQuery("SELECT last_value, increment_by, min_value, max_value, is_called FROM " + relation)) {
-        if (rs.next() && rs.getBoolean(5)) {
-          schemas.add(q[0]);
-          names.add(q[1]);
-          floors.add(floor(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), margin));
-        }
-      }
-    }
-  }
-
-  /** {@link #MOVE} on a 9.6 target (a flip back to a trigger-capture source), one sequence at a time. */
+  /** {@link #MOVE} on a target before 10 (a flip back to a 9.6 source), one sequence at a time. */
   private static Result moveEach(Connection target, List<String> schemas, List<String> names, List<Long> floors) throws SQLException {
     int moved = 0;
     List<String> missing = new ArrayList<>();
@@ -142,6 +142,20 @@ public final class Sequences {
       }
     }
     return new Result(schemas.size(), moved, missing);
+  }
+
+  /** The query that reads every sequence of {@code source} with its last value, in one round trip. */
+  private static String read(Connection source) throws SQLException {
+    if (source.getMetaData().getDatabaseMajorVersion() >= 10) {
+      return READ;
+    }
+    List<String> each = new ArrayList<>();
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery(LIST_BEFORE_10)) {
+      while (rs.next()) {
+        each.add(rs.getString(1));
+      }
+    }
+    return each.isEmpty() ? READ_NONE : String.join(" UNION ALL ", each) + " ORDER BY 1, 2";
   }
 
   static long floor(long last, long increment, long min, long max, long margin) {

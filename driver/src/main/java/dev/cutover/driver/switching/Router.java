@@ -46,11 +46,18 @@ public final class Router implements RouterMXBean {
   private static final List<SwitchListener> LISTENERS = new CopyOnWriteArrayList<>();
   private static final long WARM_TTL_SECONDS = 60;
   private static final long HEARTBEAT_MILLIS = 1000;
+  private static final long FIRST_VALUE_POLL_MILLIS = 250;
+  private static final long CATCH_UP_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(10);
   /** An instance whose heartbeat is older than this no longer holds a switch back (it is fenced out). */
   static final Duration INSTANCE_TTL = Duration.ofSeconds(5);
+  /** The phase an instance publishes when no switch runs. */
+  static final String IDLE = "idle";
 
   private final CutoverSettings settings;
-  /** Where the switch's own sessions go: a side's direct URL when it has one, else the application's URL. */
+  /**
+   * Where the switch's own sessions go (its control connections and heartbeats): a side's direct
+   * URL when it has one, else the application's URL, with timeouts derived from the switch settings.
+   */
   private final Map<Target, Endpoint> endpoints = new EnumMap<>(Target.class);
   /** Where the application's connections go (through a pooler, if there is one). */
   private final Map<Target, Endpoint> appEndpoints = new EnumMap<>(Target.class);
@@ -69,6 +76,13 @@ public final class Router implements RouterMXBean {
   private final String instance;
   /** The flag value to ignore after joining a switch the flag has not announced yet (switch thread only). */
   private Target staleFlag;
+  /** Whether the switch thread runs a switch now: the heartbeat then schedules no join. */
+  private volatile boolean switching;
+  /** The switch a join or catch-up was scheduled for and has not started yet (heartbeat writes, switch thread clears). */
+  private volatile String pendingJoin;
+  /** The released switch this instance last tried to catch up with, and when (switch thread only). */
+  private String caughtUp;
+  private long caughtUpAt;
   /** The heartbeat's connection and its side (heartbeat thread only). */
   private Connection beat;
   private Target beatSide;
@@ -77,6 +91,8 @@ public final class Router implements RouterMXBean {
   private final long gateMaxPauseNanos;
   private final ObjectName name;
   private volatile Route route = new Route(Target.OLD, null);
+  /** What the running switch is doing, published with the heartbeat (switch thread writes). */
+  private volatile String phase = IDLE;
   private volatile SwitchEvent last;
   private final AtomicLong completed = new AtomicLong();
   private final AtomicLong aborted = new AtomicLong();
@@ -91,10 +107,10 @@ public final class Router implements RouterMXBean {
     this.gateMaxPauseNanos = settings.gateMaxPause().toNanos();
     appEndpoints.put(Target.OLD, new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties()));
     appEndpoints.put(Target.NEW, new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties()));
-    endpoints.put(Target.OLD, settings.directUrl(Target.OLD)
-        .map(url -> new Endpoint(Target.OLD, url, settings.oldProperties())).orElse(appEndpoints.get(Target.OLD)));
-    endpoints.put(Target.NEW, settings.directUrl(Target.NEW)
-        .map(url -> new Endpoint(Target.NEW, url, settings.newProperties())).orElse(appEndpoints.get(Target.NEW)));
+    endpoints.put(Target.OLD, controlTimeouts(settings.directUrl(Target.OLD)
+        .map(url -> new Endpoint(Target.OLD, url, settings.oldProperties())).orElse(appEndpoints.get(Target.OLD)), settings));
+    endpoints.put(Target.NEW, controlTimeouts(settings.directUrl(Target.NEW)
+        .map(url -> new Endpoint(Target.NEW, url, settings.newProperties())).orElse(appEndpoints.get(Target.NEW)), settings));
     long id = IDS.incrementAndGet();
     this.instance = settings.values().getOrDefault(RoutingFlags.INSTANCE, defaultInstance(id));
     this.switcher = daemonThread("cutover-switch-" + settings.service() + "-" + id);
@@ -121,7 +137,8 @@ public final class Router implements RouterMXBean {
     }
     Router router = new Router(settings, flag);
     try {
-      Startup found = Startup.probe(router, flag.target());
+      // A default is no decision: until the flag delivers a value, start where the service serves.
+      Startup found = Startup.probe(router, flag.delivered() ? flag.target() : null);
       router.control = found.control();
       router.pending = found.pending();
       router.route = new Route(found.serving(), null);
@@ -154,6 +171,14 @@ public final class Router implements RouterMXBean {
     return host + ":" + ProcessHandle.current().pid() + ":" + routerId;
   }
 
+  /**
+   * The timeouts of a switch's own connections: connecting (and logging in) within the barrier
+   * timeout, and no single read outlasting the gate's maximum pause, however silent the network.
+   */
+  static Endpoint controlTimeouts(Endpoint side, CutoverSettings settings) {
+    return side.withTimeouts(settings.barrierTimeout(), settings.gateMaxPause());
+  }
+
   private void begin() {
     for (String p : pending) {
       LOG.warn("cutover {}: {}", settings.service(), p);
@@ -168,7 +193,13 @@ public final class Router implements RouterMXBean {
       heartbeats.scheduleWithFixedDelay(this::heartbeat, HEARTBEAT_MILLIS, HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
     }
     flag.addListener(flagListener);
-    if (flag.target() != route.serving()) {
+    if (!flag.delivered()) {
+      // Its default is no decision: serve where the service serves now, and follow the flag
+      // once it delivers a value (the listener hears only changes, so look for it).
+      LOG.warn("cutover {}: the flag has delivered no value yet ({}); routing to {}, where the service serves now,"
+          + " not to cutover.flag.default, until it does", settings.service(), flag, route.serving().value());
+      awaitFirstValue();
+    } else if (flag.target() != route.serving()) {
       try {
         switcher.submit(this::converge).get();
       } catch (InterruptedException e) {
@@ -180,11 +211,36 @@ public final class Router implements RouterMXBean {
     LOG.info("cutover {}: routing {} ({}); flag {}", settings.service(), route.serving().value(), settings, flag);
   }
 
+  /** Polls (on the switch thread) until the flag has delivered a value, then follows it. */
+  private void awaitFirstValue() {
+    try {
+      switcher.schedule(() -> {
+        if (flag.delivered()) {
+          LOG.info("cutover {}: the flag delivered its first value: {}", settings.service(), flag.target().value());
+          flagChanged();
+        } else {
+          awaitFirstValue();
+        }
+      }, FIRST_VALUE_POLL_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException closed) {
+      LOG.debug("cutover {}: router closed before the flag delivered a value", settings.service());
+    }
+  }
+
   List<String> notGuaranteed() {
+    return notGuaranteed(settings.force());
+  }
+
+  /** @param force whether the switch went without the probe and the barrier */
+  List<String> notGuaranteed(boolean force) {
     if (!control) {
       return List.of("I1/I4 replication caught up (no barrier)", "I2 single writer (source not fenced)");
     }
-    return settings.force() ? List.of("I1/I4 replication caught up (cutover.switch.force=true)") : List.of();
+    if (!force) {
+      return List.of();
+    }
+    return List.of(settings.force() ? "I1/I4 replication caught up (cutover.switch.force=true)"
+        : "I1/I4 replication caught up (forced by an operator in the control schema)");
   }
 
   private void schedule(Runnable task) {
@@ -212,17 +268,59 @@ public final class Router implements RouterMXBean {
    * Joins a switch the service's other instances have started, even if this instance's flag has
    * not announced it (a stream interrupted, a slower poll): holding back would leave the leader
    * waiting, and beginning transactions on a database about to be fenced would fail them. The
-   * flag's stale value is then ignored until the flag changes.
+   * heartbeat calls this only when a live peer reports that its own flag asks for {@code target}
+   * (control-table data alone never starts a switch), and such a joiner never leads. The flag's
+   * stale value is then ignored until the flag changes.
    */
-  private void join(Target target) {
-    Target flagged = flag.target();
-    staleFlag = flagged == target ? null : flagged;
-    switchTo(target);
+  private void join(String switchId, Target target) {
+    pendingJoin = null;
+    if (target == route.serving()) {
+      return;
+    }
+    SwitchEvent event = run(new Switchover(this, route.serving(), target, switchId, false));
+    if (event != null) {
+      Target flagged = flag.target();
+      staleFlag = flagged == target ? null : flagged;
+      publish(event);
+    }
+  }
+
+  /**
+   * Follows a switch that its leader released while this instance stayed behind (it gave up
+   * waiting, or its network failed), once it has verified the release for itself: the fence still
+   * stands on the side it routes to, so staying would only fail its writes.
+   */
+  private void catchUp(String switchId, Target target) {
+    pendingJoin = null;
+    long now = System.nanoTime();
+    if (switchId.equals(caughtUp) && now - caughtUpAt < CATCH_UP_BACKOFF_NANOS) {
+      return; // tried a moment ago (the other side unreachable?): not every second
+    }
+    caughtUp = switchId;
+    caughtUpAt = now;
+    if (target != route.serving()) {
+      SwitchEvent event = run(new Switchover(this, route.serving(), target, switchId, true));
+      if (event != null) {
+        Target flagged = flag.target();
+        staleFlag = flagged == target ? null : flagged;
+        publish(event);
+      }
+    }
   }
 
   private void switchTo(Target target) {
     if (target != route.serving()) {
-      publish(new Switchover(this, route.serving(), target).run());
+      publish(run(new Switchover(this, route.serving(), target)));
+    }
+  }
+
+  /** Runs a switch on the switch thread; the heartbeat schedules no join meanwhile. */
+  private SwitchEvent run(Switchover switchover) {
+    switching = true;
+    try {
+      return switchover.run();
+    } finally {
+      switching = false;
     }
   }
 
@@ -239,10 +337,18 @@ public final class Router implements RouterMXBean {
         beat = endpoint(side).open();
         beatSide = side;
       }
-      Optional<Coordination.Running> running = Coordination.heartbeat(beat, settings.service(), instance);
-      if (running.isPresent() && running.get().target() != side && !isHolding()) {
-        Target target = running.get().target();
-        schedule(() -> join(target));
+      Optional<Coordination.Running> running = Coordination.heartbeat(beat, settings.service(), instance,
+          new Coordination.Beat(flag.delivered() ? flag.target() : null, side, phase), INSTANCE_TTL);
+      if (running.isPresent() && running.get().target() != side && !switching
+          && !running.get().id().equals(pendingJoin)) {
+        Coordination.Running r = running.get();
+        if (r.released()) {
+          pendingJoin = r.id();
+          schedule(() -> catchUp(r.id(), r.target()));
+        } else if (r.peerAsks() || flagAsks(r.target())) {
+          pendingJoin = r.id();
+          schedule(() -> join(r.id(), r.target()));
+        }
       }
       if (beatFailing) {
         beatFailing = false;
@@ -308,6 +414,15 @@ public final class Router implements RouterMXBean {
 
   Endpoint endpoint(Target side) {
     return endpoints.get(side);
+  }
+
+  /** Whether this instance's own flag has delivered a value and asks for {@code side}. */
+  boolean flagAsks(Target side) {
+    return flag.delivered() && flag.target() == side;
+  }
+
+  void phase(String now) {
+    phase = now;
   }
 
   boolean control() {
@@ -501,6 +616,11 @@ public final class Router implements RouterMXBean {
   @Override
   public boolean isHolding() {
     return route.gate() != null;
+  }
+
+  @Override
+  public String getPhase() {
+    return phase;
   }
 
   @Override

@@ -18,6 +18,9 @@ public interface RouterMXBean {
   /** VALID, INTERRUPTED or OFF. */
   String getFlagHealth();
 
+  /** What the running switch is doing (also published to the control schema), or {@code idle}. */
+  String getPhase();
+
   /** Whether a switch holds new transactions at its gate right now. */
   boolean isHolding();
 

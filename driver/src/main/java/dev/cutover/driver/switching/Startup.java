@@ -1,11 +1,13 @@
 package dev.cutover.driver.switching;
 
+import dev.cutover.driver.control.Coordination;
 import dev.cutover.driver.control.Fence;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What a router finds when it starts: which side serves, and what it could not check on the
@@ -22,7 +24,8 @@ import java.util.List;
 record Startup(Target serving, boolean control, List<String> pending) {
 
   /**
-   * @param flagged the side the flag asks for at start
+   * @param flagged the side the flag asks for at start, or {@code null} while it has delivered no
+   *     value (its default is no decision: then the service's own state alone decides, as for old)
    * @throws SQLException 08001 when the database that must serve does not answer
    */
   static Startup probe(Router router, Target flagged) throws SQLException {
@@ -51,20 +54,20 @@ record Startup(Target serving, boolean control, List<String> pending) {
       String oldControl = o == null ? null : SwitchCheck.controlProblem(o, Target.OLD);
       String newControl = n == null ? null : SwitchCheck.controlProblem(n, Target.NEW);
       Target serving;
-      if (flagged == Target.OLD) {
+      if (flagged != Target.NEW) {
         if (o == null) {
           throw oldError;
         }
         // The service serves new if old is fenced and new is not (a switch back that aborted):
         // start there, and let the initial switch follow the flag back to old, or abort.
-        boolean servedByNew = oldControl == null && Fence.isRaised(o) && n != null && newControl == null
+        boolean servedByNew = movedAway(o, oldControl, router) && n != null && newControl == null
             && !Fence.isRaised(n);
         serving = servedByNew ? Target.NEW : Target.OLD;
       } else if (o == null) {
         serving = Target.NEW;
         pending.add("the old database did not answer at start (" + oldError.getMessage() + "): the flag says new,"
             + " so new serves without a switch; nothing fenced old (I2) if it comes back");
-      } else if (oldControl == null && Fence.isRaised(o)) {
+      } else if (movedAway(o, oldControl, router)) {
         if (n == null) {
           throw newError;
         }
@@ -101,6 +104,19 @@ record Startup(Target serving, boolean control, List<String> pending) {
       Router.closeQuietly(o);
       Router.closeQuietly(n);
     }
+  }
+
+  /**
+   * Whether the service moved away from old: its fence stands and no switch from it is still in
+   * progress (an instance starting during one starts on old and joins it through its heartbeat,
+   * rather than writing on new before the barrier).
+   */
+  private static boolean movedAway(Connection o, String oldControl, Router router) throws SQLException {
+    if (oldControl != null || !Fence.isRaised(o)) {
+      return false;
+    }
+    Optional<Coordination.Decision> last = Coordination.decision(o, router.getService());
+    return last.isEmpty() || last.get().released() || last.get().aborted();
   }
 
   /**

@@ -101,7 +101,15 @@ final class SwitchCheck {
 
   /** Why {@code side} cannot coordinate a switch, or {@code null} when its control schema is there. */
   static String controlProblem(Connection c, Target side) throws SQLException {
-    OptionalInt version = ControlSchema.installedVersion(c);
+    OptionalInt version;
+    try {
+      version = ControlSchema.installedVersion(c);
+    } catch (SQLException e) {
+      if (!"42501".equals(e.getSQLState())) {
+        throw e;
+      }
+      return "on the " + side.value() + " database, " + e.getMessage().replaceFirst("^cutover: ", "");
+    }
     if (version.isEmpty()) {
       return "the " + side.value() + " database has no Cutover control schema";
     }

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -24,6 +25,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
+import org.postgresql.PGConnection;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,11 +38,21 @@ import org.slf4j.LoggerFactory;
  * {@code from} and the event says why. Runs on the router's thread.
  *
  * <p>Instances of a service meet in the control schema of {@code from}: all join one switch id,
- * each drains its own transactions and says so, and the leader (an advisory lock) fences only
- * when every live instance has drained, so no instance can begin a transaction on a fenced
- * database. Followers wait for the leader's decision and check the barrier themselves; if the
- * leader's session dies, its lock is free and the next instance to try takes over, repeating the
- * idempotent steps.
+ * each drains its own transactions and says so, and the leader (an advisory lock whose key only
+ * the control plane knows) fences only when every live instance has drained, so no instance can
+ * begin a transaction on a fenced database. Only an instance whose own flag asks for {@code to}
+ * may lead; one that joined because a peer's flag asks only follows. If the leader's session
+ * dies, its lock is free and the next instance to try takes over, repeating the idempotent steps.
+ *
+ * <p>A follower trusts no decision it cannot check: before it moves it verifies on the source that
+ * the fence the switch raised still stands and that the released marker was written under it, and
+ * on the target that the marker arrived. A release without a real fence and barrier is never
+ * followed.
+ *
+ * <p>Every wait is bounded: the switch's connections carry connect, login and socket timeouts,
+ * and a {@link SwitchWatchdog} aborts the connections of a switch that outlives its budget
+ * (before the gate closes) or {@code cutover.gate.max-pause} (after), and of a step that outlives
+ * its own timeout.
  */
 final class Switchover {
   private static final Logger LOG = LoggerFactory.getLogger(Switchover.class);
@@ -46,6 +60,16 @@ final class Switchover {
   private static final long BACKEND_EXIT_NANOS = TimeUnit.SECONDS.toNanos(5);
   /** How long a live peer may take, beyond the drain timeout, to hear of the switch and drain. */
   private static final long PEER_SLACK_NANOS = TimeUnit.SECONDS.toNanos(3);
+  /** What a step may take beyond its own timeout before the watchdog ends it (a round trip, a busy machine). */
+  static final Duration STEP_SLACK = Duration.ofMillis(500);
+  /** What an abort may take, at most, between the switch giving up and the gate opening. */
+  private static final Duration ABORT_MARGIN = Duration.ofSeconds(1);
+  /** SQLState of a step refused because an operator asked to abort the switch (query_canceled). */
+  private static final String OPERATOR_ABORT = "57014";
+  /** How often an instance that joined on a peer's word checks that some live instance's flag still asks. */
+  private static final long ASKING_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+  /** How often a leader waiting for the barrier looks for an operator's abort. */
+  private static final Duration ABORT_CHECK = Duration.ofMillis(100);
   private static final long FIRST_POLL_NANOS = 200_000;
   private static final long MAX_POLL_NANOS = 5_000_000;
   private static final ExecutorService WARMER = Executors.newCachedThreadPool(r -> {
@@ -57,16 +81,24 @@ final class Switchover {
   private final Router router;
   private final Target from;
   private final Target to;
+  /** The switch of the service this one joins, or {@code null} for a switch of its own. */
+  private final String joined;
+  /** Whether {@link #joined} was released already and is only followed (caught up with). */
+  private final boolean released;
   private final String id = UUID.randomUUID().toString();
   private final Gate gate = new Gate();
+  private final SwitchWatchdog watchdog;
 
   private long gateClosed;
   private long drainNanos;
   private long coordinateNanos;
   private boolean leader;
-  /** Whether this instance raised the source's fence and must lower it if the switch aborts. */
-  private boolean fenced;
-  /** What the switch is doing, for the reason of an unexpected failure. */
+  /** Whether this instance tried to raise the source's fence, so that an abort must see it lowered. */
+  private boolean fenceAttempted;
+  /** The backend of the session that holds the leader's lock, to end it if it outlives its connection. */
+  private int leaderPid;
+  /** Whether this switch goes without the probe and the barrier (the setting, or the operator's). */
+  private boolean force;
   private String phase = "connecting";
   private long fenceNanos;
   private long barrierNanos;
@@ -74,6 +106,22 @@ final class Switchover {
   private int rolledBack;
   private int sequencesMoved;
   private int prewarmed;
+
+  /** What PostgreSQL said, without PgJDBC's "ERROR:" and context lines (the hint stays: it holds the remedy). */
+  private static String serverMessage(SQLException e) {
+    if (e instanceof PSQLException p && p.getServerErrorMessage() != null) {
+      ServerErrorMessage m = p.getServerErrorMessage();
+      return m.getMessage() + (m.getHint() == null ? "" : " (" + m.getHint() + ")");
+    }
+    return e.getMessage() == null ? e.toString() : e.getMessage();
+  }
+
+  /** The switch to join ended before this instance could: nothing was held or changed. */
+  private static final class NothingToJoin extends Exception {
+    NothingToJoin() {
+      super(null, null, false, false);
+    }
+  }
 
   /** Why the switch cannot go on; its message becomes the event's reason. */
   private static final class Abort extends Exception {
@@ -83,41 +131,87 @@ final class Switchover {
   }
 
   Switchover(Router router, Target from, Target to) {
+    this(router, from, to, null, false);
+  }
+
+  /**
+   * @param joined a switch of the service from {@code from} to {@code to} that a peer runs: this
+   *     instance joins it only while it is in progress (never starting one of its own), or, when
+   *     {@code released}, follows its release once verified (it missed it)
+   */
+  Switchover(Router router, Target from, Target to, String joined, boolean released) {
     this.router = router;
     this.from = from;
     this.to = to;
+    this.joined = joined;
+    this.released = released;
+    this.watchdog = new SwitchWatchdog(router.getService() + "/" + router.instance() + " " + from.value() + " -> "
+        + to.value());
   }
 
+  /**
+   * Runs the switch to its end.
+   *
+   * @return how it ended, or {@code null} when the switch it was to join had ended before (nothing
+   *     was held or changed)
+   */
   SwitchEvent run() {
-    LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.getService(), id, from.value(),
-        to.value(), router.instance());
+    LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.getService(), joined != null ? joined : id,
+        from.value(), to.value(), router.instance());
     CompletableFuture<List<Connection>> warming = null;
-    String switchId = id;
+    String switchId = joined != null ? joined : id;
     String reason = "";
-    try (Connection source = router.endpoint(from).open(); Connection target = open(to)) {
-      phase = "checking both databases";
+    Connection source = null;
+    Connection target = null;
+    boolean done = false;
+    Duration budget = preGateBudget();
+    watchdog.deadline(budget, () -> "stuck for " + budget.toMillis() + " ms before closing its gate, while " + phase
+        + " (no transaction was held); is the network to the " + to.value() + " database silent?");
+    try {
+      source = openControl(from);
+      watchdog.watch(source);
+      target = openControl(to);
+      watchdog.watch(target);
+      phase("checking both databases");
       Optional<String> refused = router.check(from, to, source, target);
       if (refused.isPresent()) {
         throw new Abort(refused.get());
       }
+      requireReadableSequences(source);
       if (router.control()) {
-        phase = "probing replication";
-        probe(source, target);
-        switchId = Coordination.begin(source, router.getService(), id, from, to);
+        force = router.settings().force() || Coordination.forced(source, router.getService());
+        if (joined == null) {
+          probe(source, target);
+          switchId = Coordination.begin(source, router.getService(), id, from, to);
+        } else if (released) {
+          Coordination.Verified v = Coordination.verifyRelease(source, router.getService(), joined);
+          if (!v.ok()) {
+            throw new Abort("the release of switch " + joined + " cannot be followed: " + v.problem());
+          }
+        } else {
+          probe(source, target);
+          Optional<Coordination.Decision> d = Coordination.decision(source, router.getService());
+          if (d.isEmpty() || !d.get().id().equals(joined) || !"draining".equals(d.get().state())) {
+            throw new NothingToJoin();
+          }
+        }
       }
       // Connections to the target are opened while traffic still flows: for a large pool this
       // is the slowest step, and it must not lengthen the pause.
-      phase = "opening connections to " + to.value();
+      phase("opening connections to " + to.value());
       warming = prewarm(router.sessions().size());
       List<Connection> ready = await(warming);
-      if (router.control()) {
-        phase = "waiting for the other instances to be ready";
+      if (router.control() && !released) {
+        phase("waiting for the other instances to be ready");
         awaitReadyPeers(source, switchId);
       }
 
       // 1. Gate: new transactions wait from here on.
-      phase = "draining";
+      phase("draining");
       gateClosed = System.nanoTime();
+      Duration held = heldAtMost().plus(abortMargin().dividedBy(2));
+      watchdog.deadline(held, () -> "not released within " + held.toMillis() + " ms of closing its gate"
+          + " (cutover.gate.max-pause less the time to abort), while " + phase);
       router.closeGate(gate);
 
       // 2. Drain this instance's transactions.
@@ -129,25 +223,10 @@ final class Switchover {
 
       // 3-5. Coordinate with the service's other instances; the leader fences, waits for the
       // barrier and moves sequences. Without the control schema this instance acts alone.
-      phase = "coordinating";
+      phase("coordinating");
       if (router.control()) {
         Coordination.drained(source, router.getService(), router.instance(), switchId);
-        try {
-          coordinate(source, target, switchId);
-        } catch (SQLException e) {
-          if (!leader || alive(source)) {
-            throw e;
-          }
-          // This instance led and lost its session, and with it the lock: another instance may
-          // lead now and raise the fence again. Never touch the fence from here on: follow.
-          LOG.warn("cutover {}: switch {}: the leader's session was lost ({}); following whoever leads now",
-              router.getService(), switchId, e.getMessage());
-          leader = false;
-          fenced = false;
-          try (Connection again = router.endpoint(from).open(); Connection targetAgain = open(to)) {
-            coordinate(again, targetAgain, switchId);
-          }
-        }
+        source = coordinate(source, target, switchId);
       } else {
         moveSequences(source, target);
       }
@@ -155,29 +234,108 @@ final class Switchover {
       // 6. Release onto connections opened ahead.
       prewarmed = ready.size();
       router.release(to, ready);
+      done = true;
+    } catch (NothingToJoin e) {
+      LOG.info("cutover {}: switch {} ended before instance {} could join it", router.getService(), joined,
+          router.instance());
+      done = true;
+      switchId = null;
     } catch (Abort e) {
       reason = e.getMessage();
-    } catch (SQLException | RuntimeException e) {
-      reason = "failed while " + phase + ": " + (e.getMessage() == null ? e.toString() : e.getMessage());
-      LOG.debug("cutover {}: switch {} failed", router.getService(), id, e);
+    } catch (SQLException e) {
+      reason = watchdog.reason() != null ? watchdog.reason()
+          : (OPERATOR_ABORT.equals(e.getSQLState()) ? "aborted on request while " : "failed while ") + phase + ": "
+              + serverMessage(e);
+      LOG.debug("cutover {}: switch {} failed", router.getService(), switchId, e);
+    } catch (RuntimeException e) {
+      reason = watchdog.reason() != null ? watchdog.reason()
+          : "failed while " + phase + ": " + (e.getMessage() == null ? e.toString() : e.getMessage());
+      LOG.debug("cutover {}: switch {} failed", router.getService(), switchId, e);
+    } finally {
+      watchdog.close();
     }
-    if (!reason.isEmpty()) {
-      abort(switchId, reason, warming);
+    if (!done) {
+      if (reason.isEmpty()) {
+        reason = "failed while " + phase;
+      }
+      abort(source, switchId, reason, warming);
     }
-    return event(switchId, reason);
+    Router.closeQuietly(source);
+    Router.closeQuietly(target);
+    router.phase(Router.IDLE);
+    return switchId == null ? null : event(switchId, reason);
+  }
+
+  private void phase(String now) {
+    phase = now;
+    router.phase(now);
+  }
+
+  /**
+   * How long the gate may stay closed before the switch gives up: {@code cutover.gate.max-pause}
+   * less a margin to abort in, so that the gate opens before a transaction that arrived at it as it
+   * closed has waited the maximum pause (it would get 40001).
+   */
+  private Duration heldAtMost() {
+    return router.settings().gateMaxPause().minus(abortMargin());
+  }
+
+  /** {@link #ABORT_MARGIN}, or a quarter of a shorter maximum pause; the watchdog fires half-way into it. */
+  private Duration abortMargin() {
+    Duration quarter = router.settings().gateMaxPause().dividedBy(4);
+    return quarter.compareTo(ABORT_MARGIN) < 0 ? quarter : ABORT_MARGIN;
+  }
+
+  /**
+   * What the steps before the gate may take at most: two connections, the probe, opening the
+   * target's connections and waiting for the peers to be ready, each bounded by its own timeout.
+   */
+  private Duration preGateBudget() {
+    Duration barrier = router.settings().barrierTimeout();
+    return barrier.multipliedBy(4).plus(router.settings().drainTimeout()).plus(STEP_SLACK.multipliedBy(4));
+  }
+
+  /** A connection for the switch's own statements, with timeouts derived from the switch settings. */
+  private Connection openControl(Target side) throws SQLException, Abort {
+    phase("connecting to the " + side.value() + " database");
+    try {
+      return router.endpoint(side).open();
+    } catch (SQLException e) {
+      throw new Abort("the " + side.value() + " database is unreachable: " + e.getMessage());
+    }
+  }
+
+  /** Before holding anything: every sequence of the source must be readable, or the switch would not move it (I6). */
+  private void requireReadableSequences(Connection source) throws SQLException, Abort {
+    phase("checking sequences");
+    List<String> hidden = Sequences.unreadable(source);
+    if (!hidden.isEmpty()) {
+      String user = "\"" + source.getMetaData().getUserName().replace("\"", "\"\"") + "\"";
+      throw new Abort("role " + user + " may not read sequence(s) " + String.join(", ", hidden) + " on " + from.value()
+          + ", so the switch could not move them on " + to.value() + " and their values would be handed out twice; GRANT"
+          + " SELECT ON SEQUENCE " + String.join(", ", hidden) + " TO " + user + " on " + from.value());
+    }
   }
 
   /**
    * Before holding anything: proves that replication from the source delivers to the target, with
-   * a marker like the barrier's. A flip back without reverse replication would leave the writes
-   * made since the last switch behind, so it is refused here, with the remedy, unless forced.
+   * a probe marker. A flip back without reverse replication would leave the writes made since the
+   * last switch behind, so it is refused here, with the remedy, unless forced.
    */
   private void probe(Connection source, Connection target) throws SQLException, Abort {
-    if (router.settings().force()) {
+    if (force) {
       return;
     }
+    phase("probing replication");
     Duration timeout = router.settings().barrierTimeout();
-    if (!Barrier.await(target, Barrier.write(source), timeout)) {
+    String marker = Barrier.write(source);
+    boolean arrived;
+    try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
+        + " database did not answer within " + timeout.plus(STEP_SLACK).toMillis() + " ms while probing replication"
+        + " (cutover.barrier.timeout), before the gate closed: is the network to it silent?")) {
+      arrived = Barrier.await(target, marker, timeout);
+    }
+    if (!arrived) {
       throw new Abort("replication from " + from.value() + " to " + to.value() + " is not delivering: a probe"
           + " marker did not arrive within " + timeout.toMillis() + " ms (cutover.barrier.timeout), so the switch"
           + " would lose the writes not yet replicated; " + (to == Target.OLD
@@ -188,68 +346,113 @@ final class Switchover {
   }
 
   /**
-   * Waits for the leader's decision on {@code switchId}, becoming the leader when nobody holds
-   * the role (at first, or because the leader's session died).
+   * Waits for a decision on {@code switchId} it can verify, becoming the leader when nobody holds
+   * the role and this instance's own flag asks for the target.
+   *
+   * @return the source connection to go on with (a new one when the leader's session was lost)
    */
-  private void coordinate(Connection source, Connection target, String switchId)
-      throws SQLException, Abort {
+  private Connection coordinate(Connection source, Connection target, String switchId) throws SQLException, Abort {
     long t = System.nanoTime();
-    long deadline = gateClosed + router.gateMaxPauseNanos();
+    long deadline = gateClosed + heldAtMost().toNanos();
     long pause = FIRST_POLL_NANOS;
+    long askedAt = System.nanoTime();
+    String distrust = null;
     while (true) {
-      if (follow(target, switchId, Coordination.decision(source, router.getService()))) {
-        coordinateNanos = System.nanoTime() - t;
-        return;
-      }
-      if (Coordination.tryLead(source, router.getService())) {
-        try {
-          if (!follow(target, switchId, Coordination.decision(source, router.getService()))) {
-            leader = true;
-            awaitPeers(source, switchId);
-            coordinateNanos = System.nanoTime() - t;
-            lead(source, target, switchId);
-          }
-        } finally {
-          Coordination.resign(source, router.getService());
+      if (!mayLead() && System.nanoTime() - askedAt > ASKING_CHECK_NANOS) {
+        // Joined because a peer's flag asked: once no live instance's does, there is nothing to wait for.
+        if (!Coordination.asking(source, router.getService(), to, Router.INSTANCE_TTL)) {
+          throw new Abort("no live instance's flag asks for " + to.value() + " any more; this instance joined the"
+              + " switch because a peer's did");
         }
-        return;
+        askedAt = System.nanoTime();
+      }
+      Coordination.Decision d = stillOn(switchId, Coordination.decision(source, router.getService()), false);
+      if (d.released()) {
+        Coordination.Verified v = Coordination.verifyRelease(source, router.getService(), switchId);
+        if (v.ok()) {
+          follow(target, v.marker());
+          coordinateNanos = System.nanoTime() - t;
+          return source;
+        }
+        if (!v.problem().equals(distrust)) {
+          distrust = v.problem();
+          LOG.warn("cutover {}: switch {}: a release was published that this instance cannot verify ({}); not following it",
+              router.getService(), switchId, distrust);
+        }
+      } else if (mayLead() && Coordination.tryLead(source, router.getService(), switchId)) {
+        leader = true;
+        leaderPid = source.unwrap(PGConnection.class).getBackendPID();
+        if (!stillOn(switchId, Coordination.decision(source, router.getService()), true).released()) {
+          awaitPeers(source, switchId);
+          coordinateNanos = System.nanoTime() - t;
+          try {
+            lead(source, target, switchId);
+            return source;
+          } catch (SQLException e) {
+            if (alive(source) || watchdog.reason() != null) {
+              throw e;
+            }
+          }
+          // This instance led and lost its session, and with it the lock: another instance may
+          // lead now and raise the fence again. Never touch the fence from here on: follow.
+          LOG.warn("cutover {}: switch {}: the leader's session was lost; following whoever leads now",
+              router.getService(), switchId);
+          leader = false;
+          fenceAttempted = false;
+          Router.closeQuietly(source);
+          source = openControl(from);
+          watchdog.watch(source);
+          phase("coordinating");
+          continue;
+        }
+        leader = false;
+        Coordination.resign(source, router.getService(), switchId);
       }
       if (System.nanoTime() - deadline > 0) {
-        throw new Abort("no decision from the leader of " + router.getService() + " within "
-            + TimeUnit.NANOSECONDS.toMillis(router.gateMaxPauseNanos()) + " ms (cutover.gate.max-pause)");
+        throw new Abort("no decision this instance could verify from the leader of " + router.getService() + " within "
+            + heldAtMost().toMillis() + " ms (cutover.gate.max-pause less the time to abort)"
+            + (distrust == null ? "" : "; a release was published but " + distrust));
       }
       LockSupport.parkNanos(pause);
       pause = Math.min(MAX_POLL_NANOS, pause * 2);
     }
   }
 
-  /** The service's latest switch, if it is still {@code switchId} and not aborted; else the abort to end this one with. */
-  private static Coordination.Decision stillOn(String switchId, Optional<Coordination.Decision> decision) throws Abort {
+  /**
+   * Whether this instance may lead: its own flag asked for this switch when it began it, or asks
+   * now. One that joined because a peer's flag asked only follows, so that control-table data
+   * alone (a peer's word) never fences a database.
+   */
+  private boolean mayLead() {
+    return joined == null || router.flagAsks(to);
+  }
+
+  /**
+   * The service's latest switch, if it is still {@code switchId} and not aborted; else the abort to
+   * end this one with. A leader also stops at an operator's request to abort.
+   */
+  private static Coordination.Decision stillOn(String switchId, Optional<Coordination.Decision> decision,
+      boolean leading) throws Abort {
     if (decision.isEmpty() || !decision.get().id().equals(switchId)) {
       throw new Abort("switch " + switchId + " was superseded by a later flip");
     }
     if (decision.get().aborted()) {
       throw new Abort(decision.get().reason());
     }
+    if (leading && decision.get().abortRequested() != null) {
+      throw new Abort("aborted on request: " + decision.get().abortRequested());
+    }
     return decision.get();
   }
 
-  /**
-   * Applies a decision already taken on {@code switchId}: released means the barrier marker must
-   * be visible here too; aborted ends this instance's switch as well.
-   *
-   * @return whether a decision was taken
-   */
-  private boolean follow(Connection target, String switchId, Optional<Coordination.Decision> decision)
-      throws SQLException, Abort {
-    Coordination.Decision d = stillOn(switchId, decision);
-    if (!d.released()) {
-      return false;
-    }
+  /** Follows a release verified on the source: the marker must be visible on the target too. */
+  private void follow(Connection target, String marker) throws SQLException, Abort {
+    phase("checking the leader's barrier marker");
     long t = System.nanoTime();
-    awaitBarrier(target, d.marker());
+    if (!force) {
+      awaitBarrier(target, marker, () -> { });
+    }
     barrierNanos = System.nanoTime() - t;
-    return true;
   }
 
   /**
@@ -267,7 +470,7 @@ final class Switchover {
     long pause = FIRST_POLL_NANOS;
     List<String> waiting;
     while (!(waiting = Coordination.unready(source, router.getService(), switchId, Router.INSTANCE_TTL)).isEmpty()) {
-      stillOn(switchId, Coordination.decision(source, router.getService()));
+      stillOn(switchId, Coordination.decision(source, router.getService()), false);
       if (System.nanoTime() - deadline > 0) {
         LOG.info("cutover {}: switch {}: instances {} not ready after {} ms; closing the gate anyway", router.getService(),
             switchId, waiting, timeout.toMillis());
@@ -282,8 +485,13 @@ final class Switchover {
   private void awaitPeers(Connection source, String switchId) throws SQLException, Abort {
     long deadline = gateClosed + router.settings().drainTimeout().toNanos() + PEER_SLACK_NANOS;
     long pause = FIRST_POLL_NANOS;
+    long checked = System.nanoTime();
     List<String> waiting;
     while (!(waiting = Coordination.undrained(source, router.getService(), switchId, Router.INSTANCE_TTL)).isEmpty()) {
+      if (System.nanoTime() - checked > ABORT_CHECK.toNanos()) {
+        abortRequested(source, switchId);
+        checked = System.nanoTime();
+      }
       if (System.nanoTime() - deadline > 0) {
         throw new Abort("instances " + waiting + " of " + router.getService() + " did not drain within "
             + TimeUnit.NANOSECONDS.toMillis(deadline - gateClosed) + " ms: do they see the flag?");
@@ -293,29 +501,69 @@ final class Switchover {
     }
   }
 
-  /** As leader, once every instance has drained: fence, barrier, sequences, then publish the release. */
-  private void lead(Connection source, Connection target, String switchId)
-      throws SQLException, Abort {
+  /**
+   * As leader, once every instance has drained: fence (guarding tables created since the install),
+   * barrier, sequences, the target opened (its fence lowered, requested slots created, under the
+   * switch's lock there), then the release.
+   */
+  private void lead(Connection source, Connection target, String switchId) throws SQLException, Abort {
     long t = System.nanoTime();
-    phase = "fencing " + from.value();
-    fenced = true;
-    Fence.raise(source, router.settings().drainTimeout());
+    phase("fencing " + from.value());
+    fenceAttempted = true;
+    Duration lockTimeout = router.settings().drainTimeout();
+    try (SwitchWatchdog.Step step = watchdog.step(lockTimeout.plus(STEP_SLACK), source, () -> "the " + from.value()
+        + " database did not finish raising its fence within " + lockTimeout.plus(STEP_SLACK).toMillis() + " ms")) {
+      Fence.raise(source, router.getService(), switchId, router.instance(), lockTimeout);
+    } catch (SQLException e) {
+      if (watchdog.reason() == null && alive(source)) {
+        throw new Abort("cannot fence " + from.value() + ": " + serverMessage(e));
+      }
+      throw e;
+    }
     fenceNanos = System.nanoTime() - t;
 
     t = System.nanoTime();
-    phase = "waiting for the barrier";
-    String marker = Barrier.write(source);
-    if (!router.settings().force()) {
-      awaitBarrier(target, marker);
+    phase("waiting for the barrier");
+    String marker = Barrier.writeForSwitch(source, router.getService(), switchId);
+    if (!force) {
+      awaitBarrier(target, marker, () -> abortRequested(source, switchId));
     }
     barrierNanos = System.nanoTime() - t;
 
-    phase = "moving sequences";
+    phase("moving sequences");
     moveSequences(source, target);
-    Fence.lower(target);
-    phase = "creating the slots requested for the way back";
-    Coordination.createSlotsAtSwitch(target);
-    Coordination.finish(source, router.getService(), switchId, "released", marker, null);
+    phase("opening " + to.value());
+    openTarget(target, switchId);
+    phase("releasing");
+    Coordination.release(source, router.getService(), switchId, marker, router.instance());
+  }
+
+  /**
+   * Throws the abort an operator asked for; a source that cannot answer is left to the next step
+   * (the release), which needs it too.
+   */
+  private void abortRequested(Connection source, String switchId) throws Abort {
+    try {
+      stillOn(switchId, Coordination.decision(source, router.getService()), true);
+    } catch (SQLException e) {
+      LOG.debug("cutover {}: switch {}: cannot look for an abort request: {}", router.getService(), switchId,
+          e.getMessage());
+    }
+  }
+
+  /** Takes the switch's lock on the target too (waiting for a stale holder, at most the barrier timeout), then opens it. */
+  private void openTarget(Connection target, String switchId) throws SQLException, Abort {
+    Duration timeout = router.settings().barrierTimeout();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long pause = FIRST_POLL_NANOS;
+    while (Coordination.openTarget(target, router.getService(), switchId).isEmpty()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new Abort("the lock of switch " + switchId + " on " + to.value() + " stayed taken for " + timeout.toMillis()
+            + " ms (cutover.barrier.timeout)");
+      }
+      LockSupport.parkNanos(pause);
+      pause = Math.min(MAX_POLL_NANOS, pause * 2);
+    }
   }
 
   /**
@@ -325,15 +573,22 @@ final class Switchover {
    */
   private static boolean alive(Connection source) {
     try {
-      return source.isValid(2);
+      return source != null && source.isValid(2);
     } catch (SQLException e) {
       return false;
     }
   }
 
-  private void awaitBarrier(Connection target, String marker) throws SQLException, Abort {
+  private <E extends Exception> void awaitBarrier(Connection target, String marker, Barrier.Check<E> stillWanted)
+      throws SQLException, Abort, E {
     Duration timeout = router.settings().barrierTimeout();
-    if (!Barrier.await(target, marker, timeout)) {
+    boolean arrived;
+    try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
+        + " database did not answer within " + timeout.plus(STEP_SLACK).toMillis() + " ms while the switch waited for"
+        + " the barrier marker (cutover.barrier.timeout): is the network to it silent?")) {
+      arrived = Barrier.await(target, marker, timeout, stillWanted, ABORT_CHECK);
+    }
+    if (!arrived) {
       throw new Abort("the barrier marker written on " + from.value() + " did not reach " + to.value()
           + " within " + timeout.toMillis() + " ms (cutover.barrier.timeout): is replication running and"
           + " is cutover.barrier published?");
@@ -350,14 +605,6 @@ final class Switchover {
     sequenceNanos = System.nanoTime() - t;
   }
 
-  private Connection open(Target side) throws SQLException, Abort {
-    try {
-      return router.endpoint(side).open();
-    } catch (SQLException e) {
-      throw new Abort("the " + side.value() + " database is unreachable: " + e.getMessage());
-    }
-  }
-
   /** How long a session may take to give up its transaction, or its channels, to the switch. */
   private long handoverNanos() {
     return Math.min(router.settings().drainTimeout().toNanos(), BACKEND_EXIT_NANOS);
@@ -371,7 +618,7 @@ final class Switchover {
         try {
           return router.openApp(to);
         } catch (SQLException e) {
-          throw new java.util.concurrent.CompletionException(e);
+          throw new CompletionException(e);
         }
       }, WARMER));
     }
@@ -385,7 +632,7 @@ final class Switchover {
           }
           if (failure != null) {
             ready.forEach(Router::closeQuietly);
-            throw new java.util.concurrent.CompletionException(failure);
+            throw new CompletionException(failure);
           }
           return ready;
         });
@@ -399,7 +646,9 @@ final class Switchover {
       while (cause.getCause() != null && !(cause instanceof SQLException)) {
         cause = cause.getCause();
       }
-      throw new Abort("cannot open connections to " + to.value() + ": " + cause.getMessage());
+      throw new Abort("cannot open connections to " + to.value() + ": " + (e instanceof TimeoutException
+          ? "none answered within " + router.settings().barrierTimeout().toMillis() + " ms (cutover.barrier.timeout)"
+          : cause.getMessage()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new Abort("interrupted while opening connections to " + to.value());
@@ -465,27 +714,82 @@ final class Switchover {
   }
 
   /**
-   * Leaves traffic where it was: a leader lowers the fence it raised and publishes the abort, so
-   * that every instance stays; then this instance opens its gate on the source.
+   * Leaves traffic where it was. An instance that led (or that gives up on a switch nobody leads
+   * any more) ends the switch in the control schema, which lowers the fence the switch raised
+   * unless it was released meanwhile; then this instance opens its gate on the source.
    */
-  private void abort(String switchId, String reason, CompletableFuture<List<Connection>> warming) {
-    if (leader || fenced) {
-      try (Connection source = router.endpoint(from).open()) {
-        if (fenced) {
-          Fence.lower(source);
-        }
-        if (router.control()) {
-          Coordination.finish(source, router.getService(), switchId, "aborted", null, reason);
-        }
-      } catch (SQLException e) {
-        LOG.error("cutover {}: switch {} aborted but the fence on {} could not be lowered: {}; lower it with"
-            + " SELECT cutover.lower_fence()", router.getService(), switchId, from.value(), e.getMessage());
-      }
+  private void abort(Connection source, String switchId, String reason, CompletableFuture<List<Connection>> warming) {
+    if (router.control() && (leader || fenceAttempted || gateClosed != 0)) {
+      end(source, switchId, reason);
     }
     if (warming != null) {
       warming.thenAccept(list -> list.forEach(Router::closeQuietly));
     }
     router.release(from, List.of());
+  }
+
+  /**
+   * Ends {@code switchId} in the control schema of the source: through the switch's own
+   * connection when it still works, else through a fresh one, after ending this instance's earlier
+   * session (a silent network can keep it, and the lock it holds, alive on the server). The server
+   * refuses while another instance leads the switch: that instance decides.
+   */
+  private void end(Connection source, String switchId, String reason) {
+    try {
+      if (alive(source)) {
+        try {
+          end(source, switchId, reason, false);
+          return;
+        } catch (SQLException e) {
+          if (e.getSQLState() == null || !e.getSQLState().startsWith("08")) {
+            throw e;
+          }
+        }
+      }
+      try (Connection c = router.endpoint(from).open()) {
+        end(c, switchId, reason, true);
+      }
+    } catch (SQLException e) {
+      if (leader || fenceAttempted) {
+        LOG.error("cutover {}: switch {} aborted but the fence on {} could not be lowered: {}; lower it as the installer"
+            + " with SELECT cutover.lower_fence()", router.getService(), switchId, from.value(), e.getMessage());
+      } else {
+        LOG.debug("cutover {}: switch {}: not ended here: {}", router.getService(), switchId, e.getMessage());
+      }
+    }
+  }
+
+  private void end(Connection c, String switchId, String reason, boolean fresh) throws SQLException {
+    if (fresh) {
+      if (leaderPid > 0) {
+        endSession(c, leaderPid);
+      }
+      Coordination.tryLead(c, router.getService(), switchId);
+    }
+    if (!Coordination.abort(c, router.getService(), switchId, reason)) {
+      LOG.error("cutover {}: switch {} was released although this instance gave up on it ({}); it stays on {}"
+          + " until it catches up with the release", router.getService(), switchId, reason, from.value());
+    }
+  }
+
+  /** Terminates this instance's own earlier backend and waits (briefly) until it is gone. */
+  private static void endSession(Connection c, int pid) throws SQLException {
+    try (PreparedStatement kill = c.prepareStatement("SELECT pg_terminate_backend(?)");
+        PreparedStatement gone = c.prepareStatement("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ?)")) {
+      kill.setInt(1, pid);
+      kill.execute();
+      gone.setInt(1, pid);
+      long deadline = System.nanoTime() + BACKEND_EXIT_NANOS;
+      while (System.nanoTime() - deadline < 0) {
+        try (ResultSet rs = gone.executeQuery()) {
+          rs.next();
+          if (rs.getBoolean(1)) {
+            return;
+          }
+        }
+        LockSupport.parkNanos(DRAIN_POLL_NANOS * 10);
+      }
+    }
   }
 
   private SwitchEvent event(String switchId, String reason) {
@@ -499,6 +803,6 @@ final class Switchover {
         Duration.ofNanos(waits.getTotalCount() == 0 ? 0 : waits.getValueAtPercentile(99)),
         Duration.ofNanos(drainNanos), Duration.ofNanos(coordinateNanos), Duration.ofNanos(fenceNanos),
         Duration.ofNanos(barrierNanos), Duration.ofNanos(sequenceNanos), Duration.ofNanos(total),
-        rolledBack, sequencesMoved, prewarmed, router.notGuaranteed(), Instant.now());
+        rolledBack, sequencesMoved, prewarmed, router.notGuaranteed(force), Instant.now());
   }
 }

@@ -138,4 +138,47 @@ class CutoverSettingsTest {
         .isEqualTo("jdbc:postgresql://h/db?user=u&password=***&sslpassword=***");
     assertThat(Secrets.maskUrl("postgresql://u:p3@h/db")).isEqualTo("postgresql://u:***@h/db");
   }
+
+  @Test
+  void resolve_replicatorsVariablesInTheEnvironment_areNeverTakenAndNeverMentioned() {
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(SettingSources.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+        new ch.qos.logback.core.read.ListAppender<>();
+    lines.start();
+    log.addAppender(lines);
+    try {
+      SettingSources env = SettingSources.of(Map.of(
+          "CUTOVER_REPLICATOR_NEW_URL", "jdbc:postgresql://admin-host/app",
+          "CUTOVER_REPLICATOR_NEW_USER", "admin", "CUTOVER_REPLICATOR_NEW_PASSWORD", "admin-secret",
+          "CUTOVER_REPLICATOR_OLD_USER", "admin", "CUTOVER_REPLICATOR_OLD_PASSWORD", "admin-secret"), null);
+      Properties info = new Properties();
+      info.setProperty("user", "app");
+      CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW, info, env);
+
+      assertThat(s.newProperties()).containsEntry("user", "app").doesNotContainKey("password");
+      assertThat(s.oldProperties()).containsEntry("user", "app").doesNotContainKey("password");
+      assertThat(s.values()).doesNotContainValue("admin").doesNotContainValue("admin-secret");
+      assertThat(lines.list).noneMatch(e -> e.getFormattedMessage().contains("CUTOVER_REPLICATOR"));
+    } finally {
+      log.detachAppender(lines);
+    }
+  }
+
+  @Test
+  void secrets_inAUserInfoUrl_areMaskedInMessagesAndInACopiedCauseChain() {
+    String url = "jdbc:postgresql://bob:pa%24%24word-9@db-host:5432/app";
+    Properties p = new Properties();
+    p.setProperty("password", "prop-secret-1");
+    java.util.Set<String> secrets = Secrets.of(url + "?sslpassword=ssl-secret-2", p);
+    assertThat(secrets).contains("prop-secret-1", "pa%24%24word-9", "pa$$word-9", "ssl-secret-2");
+
+    java.sql.SQLException pgjdbc = new java.sql.SQLException("The connection attempt failed.", "08001",
+        new java.net.UnknownHostException("bob:pa$$word-9@db-host"));
+    Throwable scrubbed = Secrets.scrub(pgjdbc, secrets);
+    assertThat(((java.sql.SQLException) scrubbed).getSQLState()).isEqualTo("08001");
+    assertThat(scrubbed.getCause().getMessage()).isEqualTo("java.net.UnknownHostException: bob:***@db-host");
+    assertThat(scrubbed.getCause().getStackTrace()).isEqualTo(pgjdbc.getCause().getStackTrace());
+    java.sql.SQLException harmless = new java.sql.SQLException("Connection refused", "08001");
+    assertThat(Secrets.scrub(harmless, secrets)).isSameAs(harmless);
+  }
 }

@@ -12,6 +12,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.OptionalInt;
+import java.util.UUID;
+import dev.cutover.flags.Target;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -27,17 +29,80 @@ class ControlSchemaTest {
     return c;
   }
 
+  /** Raises the fence the way a switch's leader does: a switch in progress, its lock, then the raise. */
+  static long raiseAsLeader(Connection c, Duration lockTimeout) throws SQLException {
+    String id = Coordination.begin(c, "svc", UUID.randomUUID().toString(), Target.OLD, Target.NEW);
+    assertThat(Coordination.tryLead(c, "svc", id)).isTrue();
+    return Fence.raise(c, "svc", id, "test", lockTimeout);
+  }
+
   @Test
-  void install_twice_isIdempotentAndGuardsNewTables(PostgresPair pair) throws Exception {
+  void install_twice_isIdempotentAndASuperuserInstallGuardsTablesAsTheyAreCreated(PostgresPair pair) throws Exception {
     try (Connection c = database(pair.oldServer(), "install_twice", "CREATE TABLE a (id int PRIMARY KEY)")) {
       assertThat(ControlSchema.installedVersion(c)).isEmpty();
       assertThat(ControlSchema.install(c)).isEqualTo(1);
       assertThat(ControlSchema.install(c)).isZero();
       try (Statement s = c.createStatement()) {
         s.execute("CREATE TABLE b (id int PRIMARY KEY)");
+        s.execute("CREATE TABLE c AS SELECT 1 AS id");
       }
-      assertThat(ControlSchema.install(c)).isEqualTo(1);
+      assertThat(guarded(c, "b")).as("guarded by the event trigger as it was created").isTrue();
+      assertThat(guarded(c, "c")).isTrue();
+      assertThat(ControlSchema.install(c)).isZero();
       assertThat(ControlSchema.installedVersion(c)).isEqualTo(OptionalInt.of(ControlSchema.VERSION));
+    }
+  }
+
+  static boolean guarded(Connection c, String table) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_trigger"
+        + " WHERE tgname = 'cutover_fence' AND tgenabled = 'O' AND tgrelid = '" + table + "'::regclass")) {
+      rs.next();
+      return rs.getInt(1) == 1;
+    }
+  }
+
+  @Test
+  void install_overVersion1_upgradesInPlace_keepingTheFenceAndRevokingPublic(PostgresPair pair) throws Exception {
+    try (Connection c = database(pair.oldServer(), "upgrade_v1", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      VersionOne.install(c, "a");
+      try (Statement s = c.createStatement()) {
+        s.execute("SELECT cutover.raise_fence(1000)");
+      }
+      assertThat(ControlSchema.installedVersion(c)).isEqualTo(OptionalInt.of(1));
+
+      assertThat(ControlSchema.install(c)).isZero();
+
+      assertThat(ControlSchema.installedVersion(c)).isEqualTo(OptionalInt.of(ControlSchema.VERSION));
+      assertThat(Fence.isRaised(c)).as("the fence version 1 raised still stands").isTrue();
+      try (Statement s = c.createStatement()) {
+        assertThatThrownBy(() -> s.execute("INSERT INTO a VALUES (1)")).hasMessageContaining("fenced");
+      }
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT"
+          + " (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'cutover'"
+          + "   AND has_function_privilege('public', p.oid, 'EXECUTE')),"
+          + " to_regprocedure('cutover.finish_switch(text, text, text, text, text)') IS NULL"
+          + "   AND to_regprocedure('cutover.heartbeat(text, text)') IS NULL AND to_regclass('cutover.fence_state') IS NULL,"
+          + " has_schema_privilege('public', 'cutover', 'USAGE')")) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("functions PUBLIC may execute").isZero();
+        assertThat(rs.getBoolean(2)).as("version 1's functions and fence are gone").isTrue();
+        assertThat(rs.getBoolean(3)).as("PUBLIC's usage of the schema").isFalse();
+      }
+      Fence.lower(c);
+      try (Statement s = c.createStatement()) {
+        assertThat(s.executeUpdate("INSERT INTO a VALUES (1)")).isEqualTo(1);
+      }
+      assertThat(ControlSchema.install(c)).isZero();
+    }
+  }
+
+  @Test
+  void install_namedRoleThatDoesNotExist_failsNamingIt(PostgresPair pair) throws Exception {
+    try (Connection c = database(pair.oldServer(), "install_missing_role", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      assertThatThrownBy(() -> ControlSchema.install(c, java.util.List.of("no_such_app")))
+          .isInstanceOf(SQLException.class)
+          .hasMessageContaining("role \"no_such_app\"").hasMessageContaining("--app-role");
+      assertThat(ControlSchema.installedVersion(c)).as("nothing of it stays").isEmpty();
     }
   }
 
@@ -69,7 +134,7 @@ class ControlSchemaTest {
         rs.next(); // the snapshot is taken now, before the fence
       }
 
-      assertThat(Fence.raise(admin, Duration.ofSeconds(5))).isEqualTo(1);
+      assertThat(raiseAsLeader(admin, Duration.ofSeconds(5)) % 2).isEqualTo(1);
       assertThat(Fence.isRaised(admin)).isTrue();
 
       try (Statement s = early.createStatement()) {
@@ -98,11 +163,11 @@ class ControlSchemaTest {
       try (Statement s = writer.createStatement()) {
         s.executeUpdate("INSERT INTO a VALUES (1)");
       }
-      assertThatThrownBy(() -> Fence.raise(admin, Duration.ofMillis(200)))
+      assertThatThrownBy(() -> raiseAsLeader(admin, Duration.ofMillis(200)))
           .isInstanceOf(SQLException.class)
           .hasMessageContaining("lock timeout");
+      assertThat(Fence.isRaised(admin)).as("a raise that fails lowers the fence it raised").isFalse();
       writer.rollback();
-      Fence.lower(admin);
     }
   }
 }

@@ -69,14 +69,18 @@ public final class CaptureStart {
   private final StartOptions options;
   private final CopyListener listener;
   private final EngineChoice choice;
+  private final List<String> appRoles;
 
-  public CaptureStart(Endpoint old, Endpoint nw, Names names, StartOptions options, CopyListener listener, EngineChoice choice) {
+  /** @param appRoles the roles granted the control plane on both sides (none: the control schema's defaults) */
+  public CaptureStart(Endpoint old, Endpoint nw, Names names, StartOptions options, CopyListener listener, EngineChoice choice,
+      List<String> appRoles) {
     this.old = old;
     this.nw = nw;
     this.names = names;
     this.options = options;
     this.listener = listener;
     this.choice = choice;
+    this.appRoles = List.copyOf(appRoles);
   }
 
   /** The tables trigger capture carries: the application's, and the control tables that must travel (barrier, heartbeat, DDL log). */
@@ -95,8 +99,8 @@ public final class CaptureStart {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       int oldMajor = Sql.majorVersionOf(o);
       preconditions(o, n, oldMajor);
-      ControlSchema.install(o);
-      ControlSchema.install(n);
+      ControlSchema.install(o, appRoles);
+      ControlSchema.install(n, appRoles);
       Heartbeat.install(o);
       Heartbeat.install(n);
       List<String> warnings = new ArrayList<>();

@@ -52,7 +52,8 @@ public final class Preflight {
   }
 
   /**
-   * @param appRoles the application's roles ({@code --app-role}): their privileges on new are checked
+   * @param appRoles the application's roles ({@code --app-role}): their privileges on new and their
+   *     control-plane grant on both sides are checked (none: the control schema's defaults)
    */
   public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles) throws Exception {
     return run(oldEp, newEp, names, appRoles, Capture.AUTO);
@@ -84,6 +85,7 @@ public final class Preflight {
       p.largeObjects();
       p.findings.addAll(p.triggers() ? CaptureChecks.schemaChanges(o) : DdlCheck.findings(o));
       p.leftovers();
+      p.findings.addAll(ControlPlaneCheck.run(o, n, appRoles));
       List<Finding> sorted = new ArrayList<>(p.findings);
       sorted.sort(Comparator.comparing(Finding::severity));
       return new CheckReport(Sql.string(o, "SHOW server_version"), Sql.string(n, "SHOW server_version"), List.copyOf(sorted));

@@ -2,6 +2,7 @@ package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.Replicator;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,7 +21,12 @@ abstract class BaseCommand implements Callable<Integer> {
   @Override
   public final Integer call() throws Exception {
     context.json = connection.json;
-    return run(connection.replicator(context.env, spec.commandLine()));
+    return run(connection.replicator(context.env, spec.commandLine(), appRoles()));
+  }
+
+  /** The roles named with {@code --app-role}, for the commands that take it. */
+  List<String> appRoles() {
+    return List.of();
   }
 
   abstract int run(Replicator replicator) throws Exception;

@@ -7,20 +7,20 @@ import picocli.CommandLine.Option;
 
 /** The options every command takes: the two databases, credentials, output format. */
 final class ConnectionOptions {
-  @Option(names = "--old-url", paramLabel = "JDBC_URL", defaultValue = "${env:CUTOVER_OLD_URL}",
-      description = "Old database: jdbc:postgresql://host:port/db (env CUTOVER_OLD_URL).")
+  @Option(names = "--old-url", paramLabel = "JDBC_URL", defaultValue = "${env:CUTOVER_REPLICATOR_OLD_URL}",
+      description = "Old database: jdbc:postgresql://host:port/db (env CUTOVER_REPLICATOR_OLD_URL).")
   String oldUrl;
 
-  @Option(names = "--new-url", paramLabel = "JDBC_URL", defaultValue = "${env:CUTOVER_NEW_URL}",
-      description = "New database: jdbc:postgresql://host:port/db (env CUTOVER_NEW_URL).")
+  @Option(names = "--new-url", paramLabel = "JDBC_URL", defaultValue = "${env:CUTOVER_REPLICATOR_NEW_URL}",
+      description = "New database: jdbc:postgresql://host:port/db (env CUTOVER_REPLICATOR_NEW_URL).")
   String newUrl;
 
-  @Option(names = "--old-user", paramLabel = "ROLE", defaultValue = "${env:CUTOVER_OLD_USER}",
-      description = "Role on old (env CUTOVER_OLD_USER); its password comes from env CUTOVER_OLD_PASSWORD.")
+  @Option(names = "--old-user", paramLabel = "ROLE", defaultValue = "${env:CUTOVER_REPLICATOR_OLD_USER}",
+      description = "Role on old (env CUTOVER_REPLICATOR_OLD_USER); its password comes from env CUTOVER_REPLICATOR_OLD_PASSWORD.")
   String oldUser;
 
-  @Option(names = "--new-user", paramLabel = "ROLE", defaultValue = "${env:CUTOVER_NEW_USER}",
-      description = "Role on new (env CUTOVER_NEW_USER); its password comes from env CUTOVER_NEW_PASSWORD.")
+  @Option(names = "--new-user", paramLabel = "ROLE", defaultValue = "${env:CUTOVER_REPLICATOR_NEW_USER}",
+      description = "Role on new (env CUTOVER_REPLICATOR_NEW_USER); its password comes from env CUTOVER_REPLICATOR_NEW_PASSWORD.")
   String newUser;
 
   @Option(names = "--old-conninfo", paramLabel = "CONNINFO",
@@ -38,18 +38,18 @@ final class ConnectionOptions {
   @Option(names = "--json", description = "Print the result as JSON on standard output.")
   boolean json;
 
-  Replicator replicator(java.util.Map<String, String> env, picocli.CommandLine commandLine) {
-    require(commandLine, oldUrl, "--old-url", "CUTOVER_OLD_URL");
-    require(commandLine, newUrl, "--new-url", "CUTOVER_NEW_URL");
-    Endpoint old = Endpoint.of(Side.OLD, oldUrl, oldUser, env.get("CUTOVER_OLD_PASSWORD"));
-    Endpoint nw = Endpoint.of(Side.NEW, newUrl, newUser, env.get("CUTOVER_NEW_PASSWORD"));
+  Replicator replicator(java.util.Map<String, String> env, picocli.CommandLine commandLine, java.util.List<String> appRoles) {
+    require(commandLine, oldUrl, "--old-url", "CUTOVER_REPLICATOR_OLD_URL");
+    require(commandLine, newUrl, "--new-url", "CUTOVER_REPLICATOR_NEW_URL");
+    Endpoint old = Endpoint.of(Side.OLD, oldUrl, oldUser, env.get("CUTOVER_REPLICATOR_OLD_PASSWORD"));
+    Endpoint nw = Endpoint.of(Side.NEW, newUrl, newUser, env.get("CUTOVER_REPLICATOR_NEW_PASSWORD"));
     if (oldConninfo != null) {
       old = old.withConninfo(oldConninfo);
     }
     if (newConninfo != null) {
       nw = nw.withConninfo(newConninfo);
     }
-    return Replicator.builder().old(old).nw(nw).name(name).build();
+    return Replicator.builder().old(old).nw(nw).name(name).appRoles(appRoles).build();
   }
 
   private static void require(picocli.CommandLine commandLine, String value, String option, String env) {

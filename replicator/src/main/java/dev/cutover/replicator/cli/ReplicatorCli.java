@@ -32,7 +32,7 @@ import picocli.CommandLine.Command;
         "7:verify found differences",
         "8:timeout (replication did not catch up)",
         "9:pg_dump missing or too old"},
-    footer = {"", "Passwords come from the environment: CUTOVER_OLD_PASSWORD, CUTOVER_NEW_PASSWORD."})
+    footer = {"", "Passwords come from the environment: CUTOVER_REPLICATOR_OLD_PASSWORD, CUTOVER_REPLICATOR_NEW_PASSWORD."})
 public final class ReplicatorCli {
   /** Exit code for an unexpected error. */
   public static final int UNEXPECTED = 1;

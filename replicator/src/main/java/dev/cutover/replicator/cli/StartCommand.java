@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "start", mixinStandardHelpOptions = true,
@@ -55,6 +56,9 @@ final class StartCommand extends BaseCommand {
       + " consistent point, and subscribe from the same slot (no drift window).")
   boolean resume;
 
+  @Mixin
+  AppRoleOptions roles;
+
   private static final String ALL = "*";
 
   private KeylessTables keyless() {
@@ -70,6 +74,11 @@ final class StartCommand extends BaseCommand {
       tables.add(dot < 0 ? new TableName("public", name.strip()) : new TableName(name.substring(0, dot).strip(), name.substring(dot + 1).strip()));
     }
     return KeylessTables.full(tables);
+  }
+
+  @Override
+  List<String> appRoles() {
+    return roles.appRoles;
   }
 
   @Override

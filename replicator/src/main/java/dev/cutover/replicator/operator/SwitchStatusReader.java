@@ -28,8 +28,6 @@ import java.util.TreeSet;
 public final class SwitchStatusReader {
   /** As the driver's {@code Router.INSTANCE_TTL}: an older heartbeat no longer holds a switch back. */
   static final long LIVE_MILLIS = 5_000;
-  /** The driver's advisory lock class for a service's leader ({@code ControlSchema.LEADER_LOCK}). */
-  private static final int LEADER_LOCK = 0x63757432;
   private static final String READY = "ready:";
 
   private SwitchStatusReader() {}
@@ -81,12 +79,11 @@ public final class SwitchStatusReader {
       }
       Map<String, SwitchStatus.Switch> switches = new HashMap<>();
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT s.service, s.id, s.source, s.target, s.state, s.reason, s.updated_at, l.pid, a.application_name,"
+          "SELECT s.service, s.id, s.source, s.target, s.state, s.reason, s.updated_at, l.holder, a.application_name,"
               + " host(a.client_addr) FROM cutover.switch s"
-              + " LEFT JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
-              + "  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-              + "  AND l.classid = " + LEADER_LOCK + "::oid AND l.objid = hashtext(s.service)::oid"
-              + " LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+              // the leader's lock key is the control schema's secret: only its own function finds the holder
+              + " LEFT JOIN LATERAL cutover.lead_holders(s.service, s.id) l ON true"
+              + " LEFT JOIN pg_stat_activity a ON a.pid = l.holder"
               + " WHERE cardinality(?::text[]) = 0 OR s.service = ANY (?::text[])")) {
         bindServices(c, ps, services);
         try (ResultSet rs = ps.executeQuery()) {
@@ -100,7 +97,7 @@ public final class SwitchStatusReader {
         }
       }
       boolean fenced;
-      try (PreparedStatement ps = c.prepareStatement("SELECT last_value = 1 FROM cutover.fence_state");
+      try (PreparedStatement ps = c.prepareStatement("SELECT cutover.fence_raised()");
           ResultSet rs = ps.executeQuery()) {
         rs.next();
         fenced = rs.getBoolean(1);

@@ -56,13 +56,17 @@ public final class ForwardStart {
   private final Names names;
   private final StartOptions options;
   private final CopyListener listener;
+  private final List<String> appRoles;
 
-  public ForwardStart(Endpoint old, Endpoint nw, Names names, StartOptions options, CopyListener listener) {
+  /** @param appRoles the roles granted the control plane on both sides (none: the control schema's defaults) */
+  public ForwardStart(Endpoint old, Endpoint nw, Names names, StartOptions options, CopyListener listener,
+      List<String> appRoles) {
     this.old = old;
     this.nw = nw;
     this.names = names;
     this.options = options;
     this.listener = listener;
+    this.appRoles = List.copyOf(appRoles);
   }
 
   public StartReport run(CopyProgress progress) throws ReplicatorException, Exception {
@@ -74,8 +78,8 @@ public final class ForwardStart {
       preconditions(o, n, oldMajor, newMajor, slot);
       ReplicaIdentities.setFull(o, ReplicaIdentities.check(o, options.keyless()));
 
-      ControlSchema.install(o);
-      ControlSchema.install(n);
+      ControlSchema.install(o, appRoles);
+      ControlSchema.install(n, appRoles);
       Heartbeat.install(o);
       Heartbeat.install(n);
       List<String> warnings = new ArrayList<>();
@@ -225,6 +229,9 @@ public final class ForwardStart {
     List<TableName> tables = new ArrayList<>(Catalog.publishedTables(o, names.forward()));
     tables.addAll(unlogged(o));
     for (TableName t : tables) {
+      if (t.schema().equals("cutover") && t.name().equals("slot_at_switch")) {
+        continue; // the control schema's slot requests belong to the side they were made on
+      }
       out.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));
     }
     return out;

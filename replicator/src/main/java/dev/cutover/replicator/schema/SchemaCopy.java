@@ -38,6 +38,9 @@ import java.util.stream.Collectors;
 public final class SchemaCopy {
   private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
   private static final String FENCE_TRIGGER = "CREATE TRIGGER cutover_fence ";
+  /** Our event triggers (database-wide, so pg_dump keeps them whatever schema it leaves out): several lines each. */
+  private static final Pattern EVENT_TRIGGERS =
+      Pattern.compile("(?ms)^(?:CREATE EVENT TRIGGER cutover_\\w+ .*?;|ALTER EVENT TRIGGER cutover_\\w+ [^;]*;)\\n?");
   private static final String INSUFFICIENT_PRIVILEGE = "42501";
   private static final Pattern DENIED = Pattern.compile("permission denied (?:for|to create) (database|schema|extension) \"?([^\"\\s]+)\"?");
 
@@ -152,9 +155,9 @@ public final class SchemaCopy {
         + " `cutover-replicator check` names the privileges each step needs";
   }
 
-  /** Leaves out psql meta-commands ({@code \restrict} in recent pg_dump) and our fence triggers. */
+  /** Leaves out psql meta-commands ({@code \restrict} in recent pg_dump), our fence triggers and event triggers. */
   static String filter(String dump) {
-    return dump.lines()
+    return EVENT_TRIGGERS.matcher(dump).replaceAll("").lines()
         .filter(l -> !l.startsWith("\\"))
         .filter(l -> !l.startsWith(FENCE_TRIGGER))
         .collect(Collectors.joining("\n", "", "\n"));
@@ -200,7 +203,7 @@ public final class SchemaCopy {
             + (old.user() == null ? "the role schema connects as" : Sql.ident(old.user())));
       }
       throw new ReplicatorException(Failure.CONNECTION, "pg_dump failed on old: " + message,
-          "check --old-url, --old-user and CUTOVER_OLD_PASSWORD");
+          "check --old-url, --old-user and CUTOVER_REPLICATOR_OLD_PASSWORD");
     }
     return out;
   }
@@ -217,12 +220,13 @@ public final class SchemaCopy {
 
   /** The commands to copy the schema by hand, passwords taken from the environment, never shown. */
   public static String manualCommand(Endpoint old, Endpoint nw, Options options) {
-    String dump = "PGPASSWORD=\"$CUTOVER_OLD_PASSWORD\" pg_dump " + arguments(old, options).stream().map(SchemaCopy::shell)
+    String dump = "PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\" pg_dump " + arguments(old, options).stream().map(SchemaCopy::shell)
         .collect(Collectors.joining(" "));
-    String restore = "PGPASSWORD=\"$CUTOVER_NEW_PASSWORD\" psql --set ON_ERROR_STOP=1 --single-transaction --host="
+    String restore = "PGPASSWORD=\"$CUTOVER_REPLICATOR_NEW_PASSWORD\" psql --set ON_ERROR_STOP=1 --single-transaction --host="
         + shell(nw.host()) + " --port=" + shell(nw.port()) + (nw.user() == null ? "" : " --username=" + shell(nw.user()))
         + " --dbname=" + shell(nw.database());
-    return dump + " | grep -v '^CREATE TRIGGER cutover_fence ' | " + restore;
+    return dump + " | grep -v '^CREATE TRIGGER cutover_fence ' | sed -e '/^CREATE EVENT TRIGGER cutover_/,/;$/d'"
+        + " -e '/^ALTER EVENT TRIGGER cutover_/d' | " + restore;
   }
 
   private static String shell(String s) {

@@ -342,6 +342,10 @@ BEGIN
     PERFORM set_config('cutover.ddl_seen', key || '|' || p, false);
     IF stmt ~* '^create\s+(global\s+|local\s+)?temp(orary)?\s' OR (tg_tag = 'SELECT INTO' AND stmt ~* '\minto\s+temp(orary)?\s') THEN
       RETURN;
+    ELSIF tg_tag IN ('GRANT', 'REVOKE') AND stmt ~* '\mon\s+(all\s+[a-z]+\s+in\s+)?(schema\s+"?cutover"?(\s|,|;|$)|([a-z]+\s+)?"?cutover"?\s*\.)' THEN
+      -- Privileges on the control schema are each side's own (its installer grants them there);
+      -- GRANT has no object identity to filter on above, so its text says which schema it names.
+      RETURN;
     ELSIF stmt IS NULL THEN
       note := 'no statement of the query matches ' || tg_tag || '; do it on the other side by hand';
     ELSE
@@ -460,7 +464,8 @@ CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_lo
 
 -- Only the event trigger, the apply trigger and the capture's own code call these.
 REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, boolean, text), cutover.ddl_apply(),
-  cutover.ddl_guard(oid) FROM PUBLIC;
+  cutover.ddl_guard(oid), cutover.ddl_side(), cutover.ddl_split(text), cutover.ddl_unlead(text),
+  cutover.ddl_matches(text, text), cutover.ddl_log_guard() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS ddl_apply ON cutover.ddl_log;
 CREATE TRIGGER ddl_apply AFTER INSERT ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_apply();

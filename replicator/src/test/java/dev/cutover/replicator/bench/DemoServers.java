@@ -34,8 +34,8 @@ public final class DemoServers {
             + " INSERT INTO small SELECT g, 'v' || g FROM generate_series(1, 1000) g");
         so.execute("VACUUM ANALYZE");
       }
-      System.out.println("CUTOVER_OLD_URL=" + pair.oldServer().jdbcUrl("demo") + " CUTOVER_OLD_USER=" + pair.oldServer().user());
-      System.out.println("CUTOVER_NEW_URL=" + pair.newServer().jdbcUrl("demo") + " CUTOVER_NEW_USER=" + pair.newServer().user());
+      System.out.println("CUTOVER_REPLICATOR_OLD_URL=" + pair.oldServer().jdbcUrl("demo") + " CUTOVER_REPLICATOR_OLD_USER=" + pair.oldServer().user());
+      System.out.println("CUTOVER_REPLICATOR_NEW_URL=" + pair.newServer().jdbcUrl("demo") + " CUTOVER_REPLICATOR_NEW_USER=" + pair.newServer().user());
       System.out.flush();
       while (System.in.read() >= 0) {
         // keep running until stdin closes

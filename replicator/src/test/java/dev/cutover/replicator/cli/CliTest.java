@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** The command line: help, exit codes, one-line errors with remedies, JSON, and a run end to end. */
 @ExtendWith(PostgresPairExtension.class)
 class CliTest {
-  private static final Map<String, String> ENV = Map.of("CUTOVER_OLD_PASSWORD", "s3cret-old", "CUTOVER_NEW_PASSWORD", "s3cret-new");
+  private static final Map<String, String> ENV = Map.of("CUTOVER_REPLICATOR_OLD_PASSWORD", "s3cret-old", "CUTOVER_REPLICATOR_NEW_PASSWORD", "s3cret-new");
 
   record Run(int code, String out, String err) {}
 
@@ -142,7 +142,7 @@ class CliTest {
         .contains("pg_dump --schema-only --exclude-schema=cutover --no-publications --no-subscriptions --host=" + pair.oldServer().host())
         .contains("--dbname=" + db)
         .contains("psql --set ON_ERROR_STOP=1 --single-transaction")
-        .contains("PGPASSWORD=\"$CUTOVER_OLD_PASSWORD\"")
+        .contains("PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\"")
         .doesNotContain("s3cret");
   }
 
@@ -226,5 +226,55 @@ class CliTest {
     assertThat(cleanup.out()).contains("old: removed publication cutover_fwd").contains("new: removed subscription cutover_fwd")
         .contains("old: removed replication slot cutover_fwd_cli_flow");
     assertThat(run(with(new String[] {"cleanup"}, u)).out()).contains("nothing of ours");
+  }
+
+  @Test
+  void startAndCheck_appRole_grantsTheControlPlaneToItAlone_andCheckNamesWhoLacksItAndWhoBypassesTheFence(
+      PostgresPair pair) throws Exception {
+    String db = "cli_app_role";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE account (id bigserial PRIMARY KEY, name text NOT NULL)");
+      for (String role : List.of("cli_app", "cli_reporting")) {
+        sql(s, db, "DO $$ BEGIN CREATE ROLE " + role + " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      }
+      if (s.majorVersion() >= 15) {
+        sql(s, db, "DO $$ BEGIN CREATE ROLE cli_setter LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+            + " GRANT SET ON PARAMETER session_replication_role TO cli_setter");
+      }
+    }
+    String[] u = urls(pair, db);
+
+    Run before = run(with(new String[] {"check", "--json", "--app-role", "cli_app", "--app-role", "cli_ghost"}, u));
+    assertThat(before.code()).isEqualTo(6);
+    assertThat(before.out()).contains("\"code\":\"app-role-missing\"").contains("role cli_ghost named by --app-role")
+        .contains("start will grant the control plane to cli_app only");
+
+    Run start = run(with(new String[] {"start", "--no-progress", "--app-role", "cli_app"}, u));
+    assertThat(start.code()).as(start.err()).isZero();
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = s.connect(db); Statement st = c.createStatement();
+          var rs = st.executeQuery("SELECT has_function_privilege('cli_app', 'cutover.write_barrier(text, text)', 'EXECUTE'),"
+              + " has_function_privilege('cli_reporting', 'cutover.write_barrier(text, text)', 'EXECUTE')")) {
+        rs.next();
+        assertThat(List.of(rs.getBoolean(1), rs.getBoolean(2))).containsExactly(true, false);
+      }
+    }
+    sql(pair.oldServer(), db, "GRANT EXECUTE ON FUNCTION cutover.lower_fence() TO PUBLIC"); // as a version-1 install left it
+
+    Run after = run(with(new String[] {"check", "--app-role", "cli_app"}, u));
+    assertThat(after.out())
+        .containsPattern("INFO +old +roles that may use the control plane on old: .*cli_app")
+        .containsPattern("INFO +new +roles that can connect to new but may not use the control plane .*cli_reporting")
+        .containsPattern("WARNING old +1 function\\(s\\) of the control schema are executable by every role \\(PUBLIC\\):"
+            + " cutover.lower_fence\\(\\)\n")
+        .containsPattern("INFO +old +superusers can write past the fence on old .*" + pair.oldServer().user())
+        .doesNotContain("app-role-not-granted").doesNotContain("cli_app (--app-role) may not use");
+    if (pair.newServer().majorVersion() >= 15) {
+      assertThat(after.out()).containsPattern("WARNING new +roles granted SET on session_replication_role on new skip"
+          + " the fence and every trigger: cli_setter").contains("REVOKE SET ON PARAMETER session_replication_role FROM \"cli_setter\"");
+    }
+    sql(pair.oldServer(), db, "REVOKE EXECUTE ON FUNCTION cutover.lower_fence() FROM PUBLIC");
+    assertThat(run(with(new String[] {"cleanup"}, u)).code()).isZero();
   }
 }

@@ -33,6 +33,6 @@ class SqlTest {
         .isEqualTo("jdbc:postgresql://h/db?user=a&password=***&ssl=true");
     assertThat(Sql.maskSecrets("host='h' password='p\\'w d' dbname='x'")).isEqualTo("host='h' password=*** dbname='x'");
     assertThat(Sql.maskSecrets("postgresql://bob:hunter2@h/db")).isEqualTo("postgresql://bob:***@h/db");
-    assertThat(Sql.maskSecrets("PGPASSWORD=\"$CUTOVER_OLD_PASSWORD\" pg_dump")).isEqualTo("PGPASSWORD=\"$CUTOVER_OLD_PASSWORD\" pg_dump");
+    assertThat(Sql.maskSecrets("PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\" pg_dump")).isEqualTo("PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\" pg_dump");
   }
 }

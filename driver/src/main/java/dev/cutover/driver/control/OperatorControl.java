@@ -1,0 +1,114 @@
+package dev.cutover.driver.control;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * What an operator reads and does about a service's switches, on one database (the one that
+ * serves is where its instances meet): the view of instances, fence and switch; an abort of the
+ * switch in progress; and the per-service force setting that routers read at their next switch.
+ * The view and the abort are granted with the control plane; the force setting is for the
+ * installer only, since it lets a switch go without proof that replication caught up.
+ */
+public final class OperatorControl {
+  private OperatorControl() {}
+
+  /**
+   * One instance as it last heartbeat.
+   *
+   * @param flagTarget what its flag asks for, {@code null} while its flag has delivered nothing
+   * @param phase what its current switch is doing, {@code idle} when none runs
+   * @param drainedFor the switch it has drained for (or {@code ready:<switch>} when ready to)
+   */
+  public record InstanceView(String instance, Duration heartbeatAge, String serving, String flagTarget, String phase,
+      String drainedFor) {}
+
+  /** The service's current or last switch on this database. */
+  public record SwitchView(String id, String source, String target, String state, String leader, String reason,
+      String abortRequested, Instant beganAt, Instant updatedAt) {}
+
+  /** Everything the operator view shows of one service on one database. */
+  public record ServiceView(String service, boolean fenceRaised, long fenceEpoch, boolean forced,
+      Optional<SwitchView> lastSwitch, List<InstanceView> instances) {}
+
+  /** What {@link #abort} did. */
+  public enum AbortOutcome {
+    /** No switch of the service is in progress on this database. */
+    NONE,
+    /** Its leader will abort it at its next step, lowering the fence. */
+    REQUESTED,
+    /** Nobody led it: it is aborted and its fence lowered now. */
+    ABORTED,
+    /** It had been released already; the decision stands. */
+    RELEASED
+  }
+
+  public static ServiceView read(Connection c, String service) throws SQLException {
+    boolean raised;
+    long epoch;
+    boolean forced;
+    Optional<SwitchView> last;
+    try (PreparedStatement ps = c.prepareStatement("SELECT * FROM cutover.service_status(?)")) {
+      ps.setString(1, service);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        raised = rs.getBoolean("fence_raised");
+        epoch = rs.getLong("fence_epoch");
+        forced = rs.getBoolean("forced");
+        last = rs.getString("switch_id") == null ? Optional.empty() : Optional.of(new SwitchView(
+            rs.getString("switch_id"), rs.getString("switch_source"), rs.getString("switch_target"),
+            rs.getString("switch_state"), rs.getString("switch_leader"), rs.getString("switch_reason"),
+            rs.getString("abort_requested"), instant(rs.getTimestamp("began_at")), instant(rs.getTimestamp("updated_at"))));
+      }
+    }
+    List<InstanceView> instances = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT * FROM cutover.service_instances(?)")) {
+      ps.setString(1, service);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          instances.add(new InstanceView(rs.getString("instance_name"), Duration.ofMillis(rs.getLong("heartbeat_age_ms")),
+              rs.getString("serving"), rs.getString("flag_target"), rs.getString("phase"), rs.getString("drained_for")));
+        }
+      }
+    }
+    return new ServiceView(service, raised, epoch, forced, last, List.copyOf(instances));
+  }
+
+  /** Aborts the switch of {@code service} in progress on this database; {@code reason} goes into its event. */
+  public static AbortOutcome abort(Connection c, String service, String reason) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT cutover.request_abort(?, ?)")) {
+      ps.setString(1, service);
+      ps.setString(2, reason);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return AbortOutcome.valueOf(rs.getString(1).toUpperCase(Locale.ROOT));
+      }
+    }
+  }
+
+  /**
+   * Sets whether {@code service}'s switches from this database go without the probe and the
+   * barrier (like {@code cutover.switch.force=true}, without a redeploy). The fence is raised
+   * either way. For the installer only.
+   */
+  public static void setForce(Connection c, String service, boolean force) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT cutover.set_force(?, ?)")) {
+      ps.setString(1, service);
+      ps.setBoolean(2, force);
+      ps.execute();
+    }
+  }
+
+  private static Instant instant(Timestamp t) {
+    return t == null ? null : t.toInstant();
+  }
+}

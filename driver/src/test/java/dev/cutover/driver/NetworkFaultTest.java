@@ -1,0 +1,204 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.control.OperatorControl;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.TcpProxy;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The network path to new goes silent (packets dropped, no RST: a {@link TcpProxy} in front of new
+ * that stops forwarding) while a live pool switches: every wait of the switch is still bounded, the
+ * switch aborts, old's fence comes down and traffic stays on old with nothing lost.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class NetworkFaultTest {
+  private static final Duration BARRIER = Duration.ofSeconds(2);
+  /** Far above what the switch may take after the stall (barrier timeout and a step's slack), for a busy machine. */
+  private static final Duration GENEROUS = BARRIER.plusSeconds(8);
+
+  private static HikariDataSource pool(Replicated db, TcpProxy proxy, String... settings) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(db.urlWithNew(proxy.redirect(db.pair.newServer().jdbcUrl(db.database)), settings));
+    config.setUsername(db.user());
+    config.setMaximumPoolSize(4);
+    config.setMinimumIdle(4);
+    config.setPoolName("silent-" + db.database + "-" + proxy.port());
+    return new HikariDataSource(config);
+  }
+
+  /** After the abort: the pool still routes to old, its writers go on there, and nothing they wrote is missing. */
+  private static void assertOldServesOn(Replicated db, Workload load, Connection watch) throws Exception {
+    assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+    long atAbort = load.commits.get();
+    await().atMost(Duration.ofSeconds(20)).until(() -> load.commits.get() >= atAbort + 30);
+    load.close();
+    load.assertIntact(watch);
+  }
+
+  @Test
+  void newGoesSilentRightAfterTheFence_switchAbortsWithinTheBarrierTimeout_andOldServesOn(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer());
+        SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource pool = pool(db, proxy, "cutover.barrier.timeout=" + BARRIER.toMillis() + "ms",
+            "cutover.drain.timeout=10s");
+        Workload load = new Workload(pool, 2, 0);
+        Connection watch = db.oldDirect();
+        Connection outsideWriter = db.oldDirect()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> load.commits.get() >= 30);
+      // A writer outside the driver holds the raise (it waits for writers already past the fence),
+      // so that the link can go silent between the fence and the barrier.
+      outsideWriter.setAutoCommit(false);
+      try (Statement s = outsideWriter.createStatement()) {
+        s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-1, 1)");
+      }
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(20)).until(() -> Fence.isRaised(watch));
+      proxy.stall();
+      Instant stalled = Instant.now();
+      outsideWriter.commit();
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("new database did not answer").contains("barrier")
+          .contains("cutover.barrier.timeout");
+      assertThat(Duration.between(stalled, event.at())).isLessThan(GENEROUS);
+      assertThat(Fence.isRaised(watch)).as("the aborting leader lowered old's fence").isFalse();
+      assertOldServesOn(db, load, watch);
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  @Test
+  void newGoesSilentBeforeTheFlip_switchAbortsBeforeItsGate_andTheEventSaysWhy(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer());
+        SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource pool = pool(db, proxy, "cutover.barrier.timeout=" + BARRIER.toMillis() + "ms");
+        Workload load = new Workload(pool, 2, 0);
+        Connection watch = db.oldDirect()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> load.commits.get() >= 30);
+      proxy.stall();
+      Instant stalled = Instant.now();
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("new database");
+      assertThat(event.gateWaits()).as("no transaction was held").isZero();
+      assertThat(Duration.between(stalled, event.at())).isLessThan(GENEROUS);
+      assertThat(Fence.isRaised(watch)).isFalse();
+      assertOldServesOn(db, load, watch);
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  @Test
+  void newGoesSilentWhileTheSwitchProbesReplication_switchAbortsBeforeItsGate_andSaysSo(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer());
+        SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource pool = pool(db, proxy, "cutover.barrier.timeout=" + BARRIER.toMillis() + "ms");
+        Workload load = new Workload(pool, 2, 0);
+        Connection watch = db.oldDirect()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> load.commits.get() >= 30);
+      db.stopForward(); // the probe keeps polling new until its timeout: the link goes silent meanwhile
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(20)).until(() -> "probing replication".equals(
+          RouterBean.attribute(db.database, "Phase")));
+      proxy.stall();
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("new database did not answer").contains("probing replication")
+          .contains("before the gate closed");
+      assertThat(event.gateWaits()).isZero();
+      assertOldServesOn(db, load, watch);
+      db.startForward();
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * Torture B3: the leader's link to new is reset while it waits for the barrier, then replication
+   * resumes. The leader aborts while it still holds the lock, so no other instance can take over a
+   * switch that is ending: afterwards old is unfenced and every instance serves it (no split).
+   */
+  @Test
+  void leadersLinkToNewIsCutWhileItAwaitsTheBarrier_noOtherInstanceCompletesTheSwitch(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    try (TcpProxy link0 = TcpProxy.in(pair.newServer());
+        TcpProxy link1 = TcpProxy.in(pair.newServer());
+        SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource i0 = pool(db, link0, "cutover.instance=i0", "cutover.barrier.timeout=20s",
+            "cutover.drain.timeout=20s");
+        HikariDataSource i1 = pool(db, link1, "cutover.instance=i1", "cutover.barrier.timeout=20s",
+            "cutover.drain.timeout=20s");
+        Workload load0 = new Workload(i0, 2, 0);
+        Workload load1 = new Workload(i1, 2, 10);
+        Connection watch = db.oldDirect();
+        Connection outsideWriter = db.oldDirect()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> load0.commits.get() >= 20 && load1.commits.get() >= 20);
+      // A writer outside the driver holds the raise, so that replication stops between the probe and the barrier.
+      outsideWriter.setAutoCommit(false);
+      try (Statement s = outsideWriter.createStatement()) {
+        s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-1, 1)");
+      }
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(20)).until(() -> Fence.isRaised(watch));
+      db.stopForward();
+      outsideWriter.commit(); // the raise completes; the leader now waits for a barrier that cannot come
+      String leader = await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, db.database)
+          .instances().stream().filter(i -> "waiting for the barrier".equals(i.phase()))
+          .map(OperatorControl.InstanceView::instance).findFirst().orElse(null), java.util.Objects::nonNull);
+      (leader.equals("i0") ? link0 : link1).cut();
+      db.startForward(); // a successor could now finish the switch, if it were allowed to take it over
+      List<SwitchEvent> ended = List.of(events.next(), events.next());
+
+      assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.ABORTED));
+      assertThat(Fence.isRaised(watch)).isFalse();
+      for (HikariDataSource pool : List.of(i0, i1)) {
+        try (Connection c = pool.getConnection()) {
+          assertThat(DrainTest.sideOf(c)).isEqualTo(pair.oldServer().port());
+        }
+      }
+      long[] at = Workload.commitsOf(List.of(load0, load1));
+      await().atMost(Duration.ofSeconds(20)).until(() -> Workload.advanced(List.of(load0, load1), at, 20));
+      load0.close();
+      load1.close();
+      load0.assertIntact(watch);
+      load1.assertIntact(watch);
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+}

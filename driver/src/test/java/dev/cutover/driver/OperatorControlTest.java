@@ -1,0 +1,100 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.control.OperatorControl;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** What an operator sees of a switch and does to it, through the control schema alone. */
+@ExtendWith(PostgresPairExtension.class)
+class OperatorControlTest {
+  private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
+
+  @Test
+  void abort_whileTheLeaderFences_theLeaderAbortsLowersTheFenceAndTheViewShowedItAll(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.instance=op-1", "cutover.drain.timeout=20s"));
+        Connection operator = db.oldDirect();
+        Connection outsideWriter = db.oldDirect()) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> OperatorControl.read(operator, db.database).instances().size() == 1);
+      outsideWriter.setAutoCommit(false);
+      try (Statement s = outsideWriter.createStatement()) {
+        s.executeUpdate("INSERT INTO note (body) VALUES ('outside the driver')"); // holds the raise
+      }
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(20)).until(() -> {
+        OperatorControl.ServiceView v = OperatorControl.read(operator, db.database);
+        return v.fenceRaised() && v.instances().get(0).phase().equals("fencing old");
+      });
+
+      OperatorControl.ServiceView view = OperatorControl.read(operator, db.database);
+      assertThat(view.instances()).singleElement().satisfies(i -> {
+        assertThat(i.instance()).isEqualTo("op-1");
+        assertThat(i.serving()).isEqualTo("old");
+        assertThat(i.flagTarget()).isEqualTo("new");
+        assertThat(i.heartbeatAge()).isLessThan(Duration.ofSeconds(5));
+      });
+      assertThat(view.lastSwitch()).get().satisfies(s -> {
+        assertThat(s.state()).isEqualTo("draining");
+        assertThat(s.source()).isEqualTo("old");
+        assertThat(s.target()).isEqualTo("new");
+      });
+
+      assertThat(OperatorControl.abort(operator, db.database, "change freeze"))
+          .isEqualTo(OperatorControl.AbortOutcome.REQUESTED);
+      outsideWriter.commit();
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("aborted on request").contains("change freeze");
+      assertThat(Fence.isRaised(operator)).isFalse();
+      assertThat(OperatorControl.read(operator, db.database).lastSwitch()).get().satisfies(s -> {
+        assertThat(s.state()).isEqualTo("aborted");
+        assertThat(s.reason()).isEqualTo("change freeze");
+        assertThat(s.leader()).isEqualTo("op-1");
+      });
+      DrainTest.insert(app, "still on old");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  @Test
+  void force_setByTheOperator_isReadAtTheNextSwitchWithoutARedeploy(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=1s"));
+        Connection admin = db.oldDirect()) {
+      DrainTest.insert(app, "before");
+      db.awaitReplicated();
+      db.stopForward(); // the probe would refuse the switch
+      OperatorControl.setForce(admin, db.database, true);
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.notGuaranteed()).anyMatch(s -> s.contains("forced by an operator"));
+      assertThat(Fence.isRaised(admin)).as("force skips the barrier, never the fence").isTrue();
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+      db.startForward();
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+}

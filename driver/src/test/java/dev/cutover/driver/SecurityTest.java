@@ -1,0 +1,201 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.driver.control.Attacks;
+import dev.cutover.driver.control.Barrier;
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.control.Coordination;
+import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.flags.ManualFlag;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The switch against other roles on the same databases, with live pools switching: a role with
+ * only CONNECT and table grants can neither steer, block nor bypass it; a role granted the control
+ * plane (a malicious instance of the service) cannot make the honest instances follow a release
+ * without a real fence and barrier.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class SecurityTest {
+  private static final String INTRUDER = "intruder";
+  private static final String MALLORY = "mallory";
+  private static final org.postgresql.Driver PG = new org.postgresql.Driver();
+
+  /** The database on both servers, with an intruder (CONNECT and table grants) and mallory (the control plane too). */
+  private static Replicated database(PostgresPair pair) throws Exception {
+    for (PostgresServer server : new PostgresServer[] {pair.oldServer(), pair.newServer()}) {
+      try (Connection c = server.connect(); Statement s = c.createStatement()) {
+        for (String role : new String[] {INTRUDER, MALLORY}) {
+          s.execute("DO $$ BEGIN CREATE ROLE " + role + " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        }
+      }
+    }
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    for (Connection c : new Connection[] {db.oldDirect(), db.newDirect()}) {
+      try (c; Statement s = c.createStatement()) {
+        s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + INTRUDER + ", " + MALLORY);
+        s.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + INTRUDER + ", " + MALLORY);
+        ControlSchema.install(c, List.of(MALLORY));
+      }
+    }
+    return db;
+  }
+
+  private static Connection as(PostgresServer server, String database, String role) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", role);
+    return PG.connect(server.jdbcUrl(database), p);
+  }
+
+  @Test
+  void outsider_triesEveryAttackWhileALivePoolSwitches_eachIsRefusedAndThePoolLosesNothing(PostgresPair pair)
+      throws Exception {
+    Replicated db = database(pair);
+    ConcurrentLinkedQueue<String> notRefused = new ConcurrentLinkedQueue<>();
+    AtomicLong refused = new AtomicLong();
+    ScheduledExecutorService attacker = Executors.newSingleThreadScheduledExecutor();
+    try (Connection onOld = as(pair.oldServer(), db.database, INTRUDER);
+        Connection onNew = as(pair.newServer(), db.database, INTRUDER);
+        LivePool live = new LivePool(db, db.url(), Map.of())) {
+      // The squatter's guesses at the leader's lock: the version-1 key and the service's name.
+      for (Connection c : List.of(onOld, onNew)) {
+        try (Statement s = c.createStatement()) {
+          s.execute("SELECT pg_advisory_lock(" + 0x63757432 + ", hashtext('" + db.database + "'))");
+        }
+      }
+      attacker.scheduleWithFixedDelay(() -> {
+        for (Connection c : List.of(onOld, onNew)) {
+          for (String attack : Attacks.OUTSIDER) {
+            String sql = attack.replace("'svc'", "'" + db.database + "'");
+            try (Statement s = c.createStatement()) {
+              s.execute(sql);
+              notRefused.add(sql);
+            } catch (SQLException e) {
+              if ("42501".equals(e.getSQLState())) {
+                refused.incrementAndGet();
+              } else {
+                notRefused.add(sql + ": " + e.getSQLState() + " " + e.getMessage());
+              }
+            }
+          }
+        }
+      }, 0, 20, TimeUnit.MILLISECONDS);
+
+      live.flipUnderLoad("an outsider attacks throughout", Target.NEW, 0, () -> db.flip(Target.NEW));
+
+      attacker.shutdown();
+      assertThat(attacker.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(notRefused).as("attacks that were not refused with 42501").isEmpty();
+      assertThat(refused.get()).isGreaterThan(Attacks.OUTSIDER.size() * 2L);
+      // The fence holds for everyone else: the intruder's own writes on old are refused now.
+      try (Statement s = onOld.createStatement()) {
+        assertThat(catchThrowableOfType(SQLException.class,
+            () -> s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-9, 1)")).getSQLState()).isEqualTo("25006");
+        assertThat(catchThrowableOfType(SQLException.class,
+            () -> s.execute("ALTER TABLE booking DISABLE TRIGGER cutover_fence")).getSQLState()).isEqualTo("42501");
+      }
+    } finally {
+      attacker.shutdownNow();
+      ManualFlag.named(db.flagKey).set(Target.OLD);
+    }
+  }
+
+  @Test
+  void member_forgesASwitchAndItsRelease_honestInstancesNeverFollowAndLoseNothing(PostgresPair pair) throws Exception {
+    Replicated db = database(pair);
+    // The honest instances' flag stays on old throughout: no honest flag asks for this switch.
+    List<HikariDataSource> pools = new ArrayList<>();
+    List<Workload> loads = new ArrayList<>();
+    ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor();
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection mallory = as(pair.oldServer(), db.database, MALLORY);
+        Connection admin = db.oldDirect()) {
+      for (int i = 0; i < 2; i++) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(db.url("cutover.instance=honest" + i, "cutover.gate.max-pause=4s"));
+        config.setUsername(db.user());
+        config.setMaximumPoolSize(3);
+        HikariDataSource pool = new HikariDataSource(config);
+        pools.add(pool);
+        loads.add(new Workload(pool, 2, i * 10));
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> loads.stream().allMatch(l -> l.commits.get() >= 20));
+
+      // Mallory starts a switch no honest flag asked for, and claims its own flag asks for it.
+      String id = Coordination.begin(mallory, db.database, "forged", Target.OLD, Target.NEW);
+      beats.scheduleWithFixedDelay(() -> {
+        try (PreparedStatement ps = mallory.prepareStatement(
+            "SELECT * FROM cutover.heartbeat(?, 'mallory', 'new', 'old', 'idle', 5000)")) {
+          ps.setString(1, db.database);
+          ps.execute();
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      }, 0, 200, TimeUnit.MILLISECONDS);
+      await().atMost(Duration.ofSeconds(20)).until(() -> Coordination.undrained(admin, db.database, id,
+          Duration.ofSeconds(5)).equals(List.of("mallory")));
+
+      // The honest instances hold their gates for it; Mallory takes the lead and forges the release.
+      assertThat(Coordination.tryLead(mallory, db.database, id)).isTrue();
+      String probe = Barrier.write(mallory);
+      assertThat((Throwable) catchThrowableOfType(SQLException.class,
+          () -> Barrier.writeForSwitch(mallory, db.database, id)))
+          .hasMessageContaining("only while the fence it raised stands");
+      assertThat((Throwable) catchThrowableOfType(SQLException.class,
+          () -> Coordination.release(mallory, db.database, id, probe, "mallory"))).hasMessageContaining("refused");
+      // Even a release written straight into the tables (as if the checks were bypassed) is not followed.
+      try (Statement s = admin.createStatement()) {
+        s.execute("UPDATE cutover.switch SET state = 'released', marker = '" + probe + "' WHERE id = '" + id + "'");
+      }
+
+      List<SwitchEvent> ended = List.of(events.next(), events.next());
+      beats.shutdown();
+      assertThat(beats.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
+      assertThat(ended).allSatisfy(e -> {
+        assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.ABORTED);
+        assertThat(e.reason()).contains("no decision this instance could verify")
+            .contains("a release was published but the fence it raised does not stand");
+      });
+      assertThat(ended).extracting(SwitchEvent::leader).containsOnly(false);
+      assertThat(Fence.isRaised(admin)).isFalse();
+      long[] atAbort = Workload.commitsOf(loads);
+      await().atMost(Duration.ofSeconds(30)).until(() -> Workload.advanced(loads, atAbort, 20));
+      loads.forEach(Workload::close);
+      for (Workload load : loads) {
+        load.assertIntact(admin);
+      }
+      assertThat(RouterBean.anyHolding(db.database)).isFalse();
+    } finally {
+      beats.shutdownNow();
+      loads.forEach(Workload::close);
+      pools.forEach(HikariDataSource::close);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+}

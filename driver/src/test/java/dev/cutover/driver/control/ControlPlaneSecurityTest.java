@@ -1,0 +1,355 @@
+package dev.cutover.driver.control;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Who may do what to the control plane, in SQL, on one database: a role with only CONNECT and table
+ * grants ("intruder") may execute nothing of it; a role granted the control plane ("member") may
+ * steer a switch only as its leader, and may never release one without a real fence and barrier.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class ControlPlaneSecurityTest {
+  private static final String SCHEMA = "CREATE TABLE a (id int PRIMARY KEY); GRANT SELECT, INSERT, UPDATE, DELETE"
+      + " ON a TO intruder_cp, member_cp";
+  private static final AtomicInteger DATABASES = new AtomicInteger();
+  private static final org.postgresql.Driver PG = new org.postgresql.Driver();
+
+  @BeforeAll
+  static void roles(PostgresPair pair) throws SQLException {
+    try (Connection c = pair.oldServer().connect(); Statement s = c.createStatement()) {
+      for (String role : new String[] {"intruder_cp", "member_cp", "owner_cp", "other_cp"}) {
+        s.execute("DO $$ BEGIN CREATE ROLE " + role + " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      }
+    }
+  }
+
+  /** A fresh database with table {@code a} and the control schema, granted to {@code member_cp} and postgres. */
+  private static String database(PostgresServer server) throws SQLException {
+    String name = "cp" + DATABASES.incrementAndGet();
+    server.createDatabase(name);
+    try (Connection c = server.connect(name); Statement s = c.createStatement()) {
+      s.execute(SCHEMA);
+      ControlSchema.install(c, List.of("member_cp", server.user()));
+    }
+    return name;
+  }
+
+  static Connection as(PostgresServer server, String database, String role) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", role);
+    return PG.connect(server.jdbcUrl(database), p);
+  }
+
+  private static SQLException fails(Connection c, String sql) {
+    SQLException e = catchThrowableOfType(SQLException.class, () -> {
+      try (Statement s = c.createStatement()) {
+        s.execute(sql);
+      }
+    });
+    assertThat((Throwable) e).as("%s should be refused", sql).isNotNull();
+    return e;
+  }
+
+  private static String string(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  @Test
+  void outsider_mayExecuteNoFunctionNorTouchAnyTableOfTheControlSchema(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection intruder = as(pair.oldServer(), db, "intruder_cp")) {
+      assertThat(string(admin, "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+          + " WHERE n.nspname = 'cutover' AND has_function_privilege('intruder_cp', p.oid, 'EXECUTE')")).isEqualTo("0");
+      assertThat(string(admin, "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+          + " WHERE n.nspname = 'cutover' AND has_function_privilege('public', p.oid, 'EXECUTE')")).isEqualTo("0");
+      List<String> attacks = Attacks.OUTSIDER.stream().map(a -> a.replace("'intruder'", "'intruder_cp'")).toList();
+      for (String attack : attacks) {
+        assertThat(fails(intruder, attack).getSQLState()).as(attack).isEqualTo("42501");
+      }
+      // Around the control plane: the fence itself cannot be bypassed either.
+      assertThat(fails(intruder, "ALTER TABLE a DISABLE TRIGGER cutover_fence").getSQLState()).isEqualTo("42501");
+      assertThat(fails(intruder, "DROP TRIGGER cutover_fence ON a").getSQLState()).isEqualTo("42501");
+    }
+  }
+
+  @Test
+  void installerOnlyFunctions_areNotGrantedToTheControlPlaneRoles(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db)) {
+      for (String f : ControlSql.INSTALLER_ONLY) {
+        assertThat(string(admin, "SELECT has_function_privilege('member_cp', 'cutover." + f + "', 'EXECUTE')"))
+            .as(f).isEqualTo("f");
+      }
+      for (String f : ControlSql.GRANTED) {
+        assertThat(string(admin, "SELECT has_function_privilege('member_cp', 'cutover." + f + "', 'EXECUTE')"))
+            .as(f).isEqualTo("t");
+      }
+    }
+  }
+
+  @Test
+  void member_withoutTheLeadersLock_canNeitherFenceNorWriteTheBarrierNorRelease(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection member = as(pair.oldServer(), db, "member_cp")) {
+      String id = Coordination.begin(member, "svc", "s1", Target.OLD, Target.NEW);
+      for (String step : List.of(
+          "SELECT cutover.raise_fence('svc', '" + id + "', 'm', 100)",
+          "SELECT cutover.write_barrier('svc', '" + id + "')",
+          "SELECT cutover.release_switch('svc', '" + id + "', 'probe:x', 'm')",
+          "SELECT cutover.open_target('svc', '" + id + "')")) {
+        SQLException e = fails(member, step);
+        assertThat(e.getSQLState()).as(step).isEqualTo("42501");
+        assertThat(e.getMessage()).contains("does not lead");
+      }
+      assertThat(Fence.isRaised(member)).isFalse();
+    }
+  }
+
+  @Test
+  void member_leading_cannotReleaseWithoutAFenceAndABarrierWrittenUnderIt(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection member = as(pair.oldServer(), db, "member_cp")) {
+      String id = Coordination.begin(member, "svc", "s2", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+      String probe = Barrier.write(member);
+      assertThat(fails(member, "SELECT cutover.write_barrier('svc', '" + id + "')").getMessage())
+          .contains("only while the fence it raised stands");
+      assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm')")
+          .getSQLState()).isEqualTo("55000");
+
+      long epoch = Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
+      assertThat(epoch % 2).isEqualTo(1);
+      assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm')")
+          .getMessage()).contains("barrier marker written on this database under the fence");
+      assertThat(Coordination.decision(member, "svc")).get().extracting(Coordination.Decision::state)
+          .isEqualTo("draining");
+
+      String marker = Barrier.writeForSwitch(member, "svc", id);
+      Coordination.release(member, "svc", id, marker, "m");
+      assertThat(Coordination.verifyRelease(member, "svc", id).marker()).isEqualTo(marker);
+      assertThat(Coordination.abort(member, "svc", id, "too late")).as("a released switch stays released").isFalse();
+      assertThat(Fence.isRaised(member)).isTrue();
+    }
+  }
+
+  @Test
+  void releaseForgedInTheTables_failsTheFollowersVerification(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp")) {
+      String id = Coordination.begin(member, "svc", "s3", Target.OLD, Target.NEW);
+      String probe = Barrier.write(member);
+      // As if the server-side checks had been bypassed: a released decision with a marker that exists.
+      try (Statement s = admin.createStatement()) {
+        s.execute("UPDATE cutover.switch SET state = 'released', marker = '" + probe + "' WHERE id = '" + id + "'");
+      }
+      assertThat(Coordination.verifyRelease(member, "svc", id).problem()).contains("fence");
+      try (Statement s = admin.createStatement()) {
+        s.execute("UPDATE cutover.switch SET state = 'draining', marker = NULL WHERE id = '" + id + "'");
+      }
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+      Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
+      try (Statement s = admin.createStatement()) {
+        s.execute("UPDATE cutover.switch SET state = 'released', marker = '" + probe + "' WHERE id = '" + id + "'");
+      }
+      assertThat(Coordination.verifyRelease(member, "svc", id).problem()).contains("not written on this database");
+      Fence.lower(admin);
+    }
+  }
+
+  @Test
+  void fenceLoweredAndRaisedAgain_isNotTheFenceTheReleaseWasWrittenUnder(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp")) {
+      String id = Coordination.begin(member, "svc", "s4", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+      long first = Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
+      Coordination.release(member, "svc", id, Barrier.writeForSwitch(member, "svc", id), "m");
+      Fence.lower(admin);
+      try (Statement s = admin.createStatement()) {
+        s.execute("SELECT setval('cutover.fence_epoch', " + (first + 2) + ", true)");
+      }
+      assertThat(Fence.isRaised(member)).isTrue();
+      assertThat(Coordination.verifyRelease(member, "svc", id).problem()).contains("does not stand");
+    }
+  }
+
+  @Test
+  void leadersLockSquattedByAnOutsider_doesNotStopTheLeader(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection intruder = as(pair.oldServer(), db, "intruder_cp");
+        Connection member = as(pair.oldServer(), db, "member_cp")) {
+      // The intruder takes every key it can guess: the class with the service's hash, and the version-1 key.
+      try (Statement s = intruder.createStatement()) {
+        s.execute("SELECT pg_advisory_lock(" + ControlSql.LEADER_LOCK + ", hashtext('svc'))");
+        s.execute("SELECT pg_advisory_lock(" + ControlSql.LEADER_LOCK + ", hashtext('s5'))");
+      }
+      String id = Coordination.begin(member, "svc", "s5", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+      assertThat(Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5)) % 2).isEqualTo(1);
+      assertThat(Coordination.abort(member, "svc", id, "done")).isTrue();
+      assertThat(Fence.isRaised(member)).isFalse();
+    }
+  }
+
+  @Test
+  void markers_areMadeByTheServer_uniqueByKind_andOldOnesAreTrimmed(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp")) {
+      try (Statement s = admin.createStatement()) {
+        s.execute("INSERT INTO cutover.barrier VALUES ('probe:ancient', clock_timestamp() - interval '2 days')");
+      }
+      List<String> markers = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        markers.add(Barrier.write(member));
+      }
+      assertThat(markers).doesNotHaveDuplicates().allMatch(m -> m.startsWith("probe:") && m.length() > 30);
+      assertThat(string(admin, "SELECT count(*) FROM cutover.barrier WHERE marker = 'probe:ancient'")).isEqualTo("0");
+    }
+  }
+
+  @Test
+  void operatorAbort_withoutALeader_abortsAndLowersTheFenceTheSwitchRaised(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection member = as(pair.oldServer(), db, "member_cp");
+        Connection operator = as(pair.oldServer(), db, "member_cp")) {
+      String id = Coordination.begin(member, "svc", "s6", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+      Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
+
+      assertThat(OperatorControl.abort(operator, "svc", "change freeze")).isEqualTo(OperatorControl.AbortOutcome.REQUESTED);
+      assertThat(fails(member, "SELECT cutover.write_barrier('svc', '" + id + "')").getMessage())
+          .contains("change freeze");
+      Coordination.resign(member, "svc", id);
+
+      assertThat(OperatorControl.abort(operator, "svc", "change freeze")).isEqualTo(OperatorControl.AbortOutcome.ABORTED);
+      assertThat(Fence.isRaised(operator)).isFalse();
+      OperatorControl.ServiceView view = OperatorControl.read(operator, "svc");
+      assertThat(view.lastSwitch()).get().satisfies(s -> {
+        assertThat(s.state()).isEqualTo("aborted");
+        assertThat(s.reason()).isEqualTo("change freeze");
+      });
+      assertThat(OperatorControl.abort(operator, "svc", "again")).isEqualTo(OperatorControl.AbortOutcome.NONE);
+    }
+  }
+
+  @Test
+  void force_isSetByTheInstallerOnly_andReadByTheControlPlane(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp")) {
+      assertThat(fails(member, "SELECT cutover.set_force('svc', true)").getSQLState()).isEqualTo("42501");
+      OperatorControl.setForce(admin, "svc", true);
+      assertThat(Coordination.forced(member, "svc")).isTrue();
+      assertThat(OperatorControl.read(member, "svc").forced()).isTrue();
+      OperatorControl.setForce(admin, "svc", false);
+      assertThat(Coordination.forced(member, "svc")).isFalse();
+    }
+  }
+
+  @Test
+  void raise_tableTheInstallerCannotGuard_failsNamingItAndTheRemedy_andLeavesTheFenceDown(PostgresPair pair)
+      throws Exception {
+    PostgresServer server = pair.oldServer();
+    String db = "cp_owner" + DATABASES.incrementAndGet();
+    server.createDatabase(db);
+    try (Connection admin = server.connect(db); Statement s = admin.createStatement()) {
+      s.execute("GRANT CREATE ON SCHEMA public TO owner_cp, other_cp");
+      s.execute("GRANT CREATE ON DATABASE " + db + " TO owner_cp");
+    }
+    try (Connection owner = as(server, db, "owner_cp")) {
+      try (Statement s = owner.createStatement()) {
+        s.execute("CREATE TABLE mine (id int PRIMARY KEY)");
+      }
+      assertThat(ControlSchema.install(owner)).isEqualTo(1);
+      try (Connection other = as(server, db, "other_cp"); Statement s = other.createStatement()) {
+        s.execute("CREATE TABLE theirs (id int PRIMARY KEY)");
+      }
+      try (Statement s = owner.createStatement()) {
+        s.execute("CREATE TABLE later (id int PRIMARY KEY)");
+      }
+      String id = Coordination.begin(owner, "svc", "s7", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(owner, "svc", id)).isTrue();
+      SQLException e = catchThrowableOfType(SQLException.class, () -> Fence.raise(owner, "svc", id, "test", Duration.ofSeconds(5)));
+      assertThat(e.getSQLState()).isEqualTo("42501");
+      assertThat(e.getMessage()).contains("public.theirs").contains("cannot be fenced").doesNotContain("later");
+      assertThat(((org.postgresql.util.PSQLException) e).getServerErrorMessage().getHint())
+          .contains("GRANT TRIGGER, UPDATE ON public.theirs TO owner_cp");
+      assertThat(Fence.isRaised(owner)).isFalse();
+
+      // Granted what the hint says, the raise guards both tables created after the install.
+      try (Connection other = as(server, db, "other_cp"); Statement s = other.createStatement()) {
+        s.execute("GRANT TRIGGER, UPDATE ON theirs TO owner_cp");
+      }
+      Fence.raise(owner, "svc", id, "test", Duration.ofSeconds(5));
+      assertThat(ControlSchemaTest.guarded(owner, "theirs")).isTrue();
+      assertThat(ControlSchemaTest.guarded(owner, "later")).isTrue();
+      try (Connection other = as(server, db, "other_cp"); Statement s = other.createStatement()) {
+        assertThat(catchThrowableOfType(SQLException.class, () -> s.execute("INSERT INTO theirs VALUES (1)"))
+            .getSQLState()).isEqualTo("25006");
+      }
+      Coordination.abort(owner, "svc", id, "test over");
+    }
+  }
+
+  @Test
+  void markerArrivingASecondTime_isSkippedByTheApplySide_notADuplicateKey(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp")) {
+      String marker = Barrier.write(member);
+      try (Statement s = admin.createStatement()) {
+        s.execute("SET session_replication_role = replica"); // as a replication apply worker runs
+        assertThat(s.executeUpdate("INSERT INTO cutover.barrier (marker) VALUES ('" + marker + "')")).isZero();
+        s.execute("RESET session_replication_role");
+      }
+      assertThat(string(admin, "SELECT count(*) FROM cutover.barrier WHERE marker = '" + marker + "'")).isEqualTo("1");
+    }
+  }
+
+  @Test
+  void leaderTakingOver_getsTheMarkerWrittenUnderTheSameFence_notASecondOne(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection first = as(pair.oldServer(), db, "member_cp");
+        Connection successor = as(pair.oldServer(), db, "member_cp")) {
+      String id = Coordination.begin(first, "svc", "s8", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(first, "svc", id)).isTrue();
+      Fence.raise(first, "svc", id, "first", Duration.ofSeconds(5));
+      String marker = Barrier.writeForSwitch(first, "svc", id);
+      first.close(); // the first leader's session dies; the server lets its lock go a moment later
+
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Coordination.tryLead(successor, "svc", id));
+      Fence.raise(successor, "svc", id, "successor", Duration.ofSeconds(5));
+      assertThat(Barrier.writeForSwitch(successor, "svc", id)).isEqualTo(marker);
+      assertThat(string(admin, "SELECT count(*) FROM cutover.barrier WHERE marker LIKE 'barrier:%'")).isEqualTo("1");
+      Coordination.abort(successor, "svc", id, "test over");
+    }
+  }
+
+  @Test
+  void slotRequests_surviveACrash_theirTableIsLogged(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db)) {
+      assertThat(string(admin, "SELECT relpersistence FROM pg_class WHERE oid = 'cutover.slot_at_switch'::regclass"))
+          .isEqualTo("p");
+    }
+  }
+}

@@ -1,0 +1,130 @@
+package dev.cutover.replicator.check;
+
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.check.Finding.Severity;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+
+/**
+ * {@code check}'s findings about the control plane and the fence, per database: which roles may
+ * use the control plane and which the application needs ({@code --app-role}), grants to PUBLIC
+ * left by a version-1 install, and the roles that can bypass the fence (superusers, owners of the
+ * application tables, and from PostgreSQL 15 roles granted {@code SET} on {@code
+ * session_replication_role}). Read-only.
+ */
+final class ControlPlaneCheck {
+  private final List<Finding> findings = new ArrayList<>();
+  private final List<String> appRoles;
+
+  private ControlPlaneCheck(List<String> appRoles) {
+    this.appRoles = appRoles;
+  }
+
+  static List<Finding> run(Connection old, Connection nw, List<String> appRoles) throws SQLException {
+    ControlPlaneCheck check = new ControlPlaneCheck(appRoles);
+    check.side(old, "old");
+    check.side(nw, "new");
+    return check.findings;
+  }
+
+  private void add(Severity severity, String side, String code, String message, String remedy) {
+    findings.add(new Finding(severity, side, code, message, remedy));
+  }
+
+  private void side(Connection c, String side) throws SQLException {
+    List<String> named = new ArrayList<>();
+    for (String role : appRoles) {
+      if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ?)", role)) {
+        named.add(role);
+      } else {
+        add(Severity.ERROR, side, "app-role-missing", "role " + role + " named by --app-role does not exist on " + side
+            + "'s server", "CREATE ROLE " + Sql.ident(role) + " LOGIN on " + side + ", or correct --app-role");
+      }
+    }
+    OptionalInt version;
+    try {
+      version = ControlSchema.installedVersion(c);
+    } catch (SQLException e) {
+      if (!"42501".equals(e.getSQLState())) {
+        throw e;
+      }
+      add(Severity.ERROR, side, "control-plane-denied", "role " + Catalog.currentUser(c) + " may not use the control"
+          + " schema installed on " + side, "run the replicator as the role that installed it, or as a superuser");
+      return;
+    }
+    if (version.isEmpty()) {
+      add(Severity.INFO, side, "control-plane-roles", "start will grant the control plane to "
+          + String.join(", ", named.isEmpty() ? ControlSchema.defaultRoles(c) : named) + " only" + (named.isEmpty()
+              ? " (the installing role and the owners of the application tables; name the application's roles with --app-role)"
+              : ""), "");
+    } else {
+      installed(c, side, version.getAsInt(), named);
+    }
+    bypass(c, side);
+  }
+
+  private void installed(Connection c, String side, int version, List<String> named) throws SQLException {
+    if (version < ControlSchema.VERSION) {
+      add(Severity.WARNING, side, "control-schema-outdated", "the control schema on " + side + " is version " + version
+          + ": every role may execute its functions, so any role can lower or raise the fence or steer a switch",
+          "install version " + ControlSchema.VERSION + " with this replicator (start upgrades it in place); meanwhile,"
+              + " as its installer: REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cutover FROM PUBLIC");
+      return;
+    }
+    List<String> open = ControlSchema.publicFunctions(c);
+    if (!open.isEmpty()) {
+      add(Severity.WARNING, side, "control-plane-public", open.size() + " function(s) of the control schema are"
+          + " executable by every role (PUBLIC): " + String.join(", ", open),
+          "as the installer: REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cutover FROM PUBLIC");
+    }
+    for (String role : named) {
+      if (!ControlSchema.granted(c, role) && !Sql.bool(c, "SELECT rolsuper FROM pg_roles WHERE rolname = ?", role)) {
+        add(Severity.ERROR, side, "app-role-not-granted", "role " + role + " (--app-role) may not use the control"
+            + " plane on " + side + ": a Cutover driver connecting as it refuses to start",
+            "as the installer on " + side + ": SELECT cutover.grant_control_plane(" + Sql.literal(role) + ")");
+      }
+    }
+    List<String> granted = ControlSchema.grantedRoles(c);
+    add(Severity.INFO, side, "control-plane-roles", "roles that may use the control plane on " + side + ": "
+        + (granted.isEmpty() ? "none but superusers" : String.join(", ", granted)), "");
+    List<String> without = Sql.strings(c, "SELECT r.rolname FROM pg_roles r WHERE r.rolcanlogin AND NOT r.rolsuper"
+        + " AND has_database_privilege(r.oid, current_database(), 'CONNECT') AND r.rolname <> ALL (?::text[])"
+        + " ORDER BY 1", c.createArrayOf("text", granted.toArray()));
+    if (!without.isEmpty()) {
+      add(Severity.INFO, side, "roles-without-control-plane", "roles that can connect to " + side + " but may not use"
+          + " the control plane (a Cutover driver connecting as one refuses to start): " + String.join(", ", without),
+          "grant it to those that run the application: SELECT cutover.grant_control_plane('ROLE') as the installer");
+    }
+  }
+
+  /** Who can write past the fence: the guarantee that old takes no write after a switch holds for everyone else. */
+  private void bypass(Connection c, String side) throws SQLException {
+    List<String> superusers = Sql.strings(c, "SELECT rolname FROM pg_roles WHERE rolsuper AND rolcanlogin ORDER BY 1");
+    add(Severity.INFO, side, "fence-bypass-superusers", "superusers can write past the fence on " + side
+        + " (session_replication_role, DISABLE TRIGGER): " + String.join(", ", superusers), "");
+    List<String> owners = Sql.strings(c, "SELECT DISTINCT m.rolname FROM pg_class c JOIN pg_namespace n"
+        + " ON n.oid = c.relnamespace JOIN pg_roles m ON pg_has_role(m.oid, c.relowner, 'MEMBER')"
+        + " WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't' AND NOT m.rolsuper AND "
+        + Catalog.SYSTEM_SCHEMA_FILTER + " ORDER BY 1");
+    if (!owners.isEmpty()) {
+      add(Severity.INFO, side, "fence-bypass-owners", "owners of application tables on " + side + " (and their members)"
+          + " can disable the fence trigger on them: " + String.join(", ", owners),
+          "let the application connect as a role that does not own its tables");
+    }
+    if (Sql.majorVersion(c) >= 15) {
+      List<String> setters = Sql.strings(c, "SELECT rolname FROM pg_roles WHERE NOT rolsuper"
+          + " AND has_parameter_privilege(oid, 'session_replication_role', 'SET') ORDER BY 1");
+      if (!setters.isEmpty()) {
+        add(Severity.WARNING, side, "fence-bypass-parameter", "roles granted SET on session_replication_role on " + side
+            + " skip the fence and every trigger: " + String.join(", ", setters),
+            "REVOKE SET ON PARAMETER session_replication_role FROM " + String.join(", ", setters.stream().map(Sql::ident)
+                .toList()) + " on " + side + ", unless the role runs replication");
+      }
+    }
+  }
+}
