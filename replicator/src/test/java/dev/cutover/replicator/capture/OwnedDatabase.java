@@ -138,7 +138,28 @@ final class OwnedDatabase {
   }
 
   Replicator replicator() {
-    return Replicator.builder().old(endpoint(Side.OLD)).nw(endpoint(Side.NEW)).build();
+    return replicator(List.of());
+  }
+
+  /** The replicator, as {@link #ROLE}, granting the control plane to {@code appRoles} at start. */
+  Replicator replicator(List<String> appRoles) {
+    return Replicator.builder().old(endpoint(Side.OLD)).nw(endpoint(Side.NEW)).appRoles(appRoles).build();
+  }
+
+  /**
+   * A login role of the application on both servers, neither owner nor superuser: the DML and
+   * sequence privileges of schema public, granted by {@link #ROLE}.
+   */
+  void applicationRole(String role) throws SQLException {
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection admin = admin(server, server == pair.oldServer() ? oldFrom : null); Statement s = admin.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE " + role + " LOGIN NOSUPERUSER NOREPLICATION; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      }
+      try (Connection c = connect(server); Statement s = c.createStatement()) {
+        s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role);
+        s.execute("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO " + role);
+      }
+    }
   }
 
   static long count(Connection c, String sql, Object... args) throws SQLException {

@@ -43,7 +43,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The driver's switch, unchanged, over trigger capture from 9.6: a HikariCP pool of 10 through
- * the Cutover driver with 8 writers, run by the role that owns the tables. A switch while apply is
+ * the Cutover driver with 8 writers, as an application role that neither owns the tables nor may
+ * execute the replicator's functions (the control plane granted to it by {@code start --app-role});
+ * the replicator and its apply run as the role that owns the tables. A switch while apply is
  * stopped aborts and leaves everything on old (I7); with apply running it completes to new (I1:
  * every acknowledged write is there at once, I2: old is fenced, I4: each writer reads its own
  * write, I5: nothing fails after the flip, I6: no key handed out twice); reverse capture, armed
@@ -54,14 +56,25 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class SwitchOverCaptureTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
   private static final int WRITERS = 8;
+  /** The application's role: DML and sequence grants, and the control plane granted by start (--app-role). */
+  private static final String APP = "app_writer";
   static final String SCHEMA = "CREATE TABLE booking (id serial PRIMARY KEY, writer int NOT NULL, seq int NOT NULL, UNIQUE (writer, seq));"
       + "CREATE TABLE payment (id bigserial PRIMARY KEY, booking int NOT NULL REFERENCES booking, amount numeric(10,2) NOT NULL);";
 
   @Test
   void switchAndBack_hikariPoolOfEightWriters_keepsEveryInvariant(PostgresPair pair) throws Exception {
     OwnedDatabase db = OwnedDatabase.create(pair, "switch", SCHEMA, "INSERT INTO booking (writer, seq) SELECT 0, g FROM generate_series(1, 100) g;");
-    Replicator r = db.replicator();
+    db.applicationRole(APP);
+    Replicator r = db.replicator(List.of(APP));
     r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      for (Connection c : List.of(o, n)) {
+        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace"
+            + " WHERE ns.nspname = 'cutover' AND has_function_privilege('" + APP + "', p.oid, 'EXECUTE')"
+            + " AND p.proname IN ('capture', 'capture_table', 'lower_fence', 'request_slot_at_switch', 'grant_control_plane')"))
+            .as("the application role may execute none of the replicator's own functions").isZero();
+      }
+    }
     ManualFlag flag = ManualFlag.named(db.name + "-flag");
     flag.set(Target.OLD);
     String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + db.name
@@ -70,7 +83,7 @@ class SwitchOverCaptureTest {
         + "&cutover.barrier.timeout=10s";
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(url);
-    config.setUsername(OwnedDatabase.ROLE);
+    config.setUsername(APP);
     config.setMaximumPoolSize(10);
     config.setPoolName("capture-switch");
     try (SwitchEventQueue events = new SwitchEventQueue(db.name); HikariDataSource pool = new HikariDataSource(config);
