@@ -1,6 +1,7 @@
 package dev.cutover.replicator.capture;
 
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.control.Fence;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -28,8 +29,12 @@ import java.util.List;
 public final class CaptureReverse {
   private CaptureReverse() {}
 
-  /** Arms new → old; refuses when forward does not run with trigger capture or reverse is armed already. */
-  public static Reverse.Report arm(Endpoint old, Endpoint nw) throws SQLException, ReplicatorException {
+  /**
+   * Arms new → old; refuses when forward does not run with trigger capture or reverse is armed
+   * already, and, unless {@code acceptMissingWrites}, when old is fenced: traffic moved to new
+   * before the way back was armed, so the writes new took since would never reach old.
+   */
+  public static Reverse.Report arm(Endpoint old, Endpoint nw, boolean acceptMissingWrites) throws SQLException, ReplicatorException {
     List<String> steps = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       if (!CaptureWays.forwardArmed(n)) {
@@ -43,6 +48,16 @@ public final class CaptureReverse {
       if (ControlSchema.installedVersion(o).isEmpty() || ControlSchema.installedVersion(n).isEmpty()) {
         throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on old or new",
             "run `cutover-replicator start` first");
+      }
+      if (Fence.isRaised(o)) {
+        if (!acceptMissingWrites) {
+          throw new ReplicatorException(Failure.PRECONDITION, "old is fenced: traffic moved to new before the way back was armed,"
+              + " so capture armed now would miss every write committed on new since the switch",
+              "arm reverse before the switch next time; to arm this way back anyway, run reverse --accept-missing-writes and"
+                  + " reconcile those writes on old (cutover-replicator verify lists them)");
+        }
+        steps.add("old is fenced: writes committed on new between the switch and now are NOT carried back"
+            + " (--accept-missing-writes); reconcile them on old (cutover-replicator verify lists them)");
       }
       CaptureStart.requireOwner(n, "new", Catalog.applicationTables(n));
       CaptureStart.requireOwner(o, "old", Catalog.applicationTables(o));

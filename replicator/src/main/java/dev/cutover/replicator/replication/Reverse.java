@@ -132,7 +132,7 @@ public final class Reverse {
   public static Report arm(Endpoint old, Endpoint nw, Names names, Options options) throws ReplicatorException, SQLException {
     try (Connection n = nw.connect()) {
       if (CaptureWays.forwardArmed(n)) {
-        return CaptureReverse.arm(old, nw);
+        return CaptureReverse.arm(old, nw, options.acceptMissingWrites());
       }
     }
     List<String> steps = new ArrayList<>();
