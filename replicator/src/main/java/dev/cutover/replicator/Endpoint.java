@@ -89,6 +89,17 @@ public final class Endpoint {
     return connect(p);
   }
 
+  /**
+   * A connection that sends every statement with the simple query protocol: a string of many
+   * statements goes as one message and is parsed once, which the trigger-capture apply uses for its
+   * groups of {@code EXECUTE}s (about a third faster than a JDBC batch of them).
+   */
+  public Connection connectSimpleProtocol() throws ReplicatorException {
+    Properties p = new Properties();
+    p.setProperty("preferQueryMode", "simple");
+    return connect(p);
+  }
+
   private Connection connect(Properties extra) throws ReplicatorException {
     if (!PGJDBC.acceptsURL(url)) {
       String hint = url.startsWith("jdbc:cutover:") ? "use the plain jdbc:postgresql: URL of each database"

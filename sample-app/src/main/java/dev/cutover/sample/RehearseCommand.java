@@ -1,6 +1,7 @@
 package dev.cutover.sample;
 
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.capture.Capture;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -36,13 +37,19 @@ final class RehearseCommand implements Callable<Integer> {
   private static final RehearsalPlan DEFAULTS = RehearsalPlan.defaults();
   private static final RehearsalPlan.Embedded DEFAULT_VERSIONS = (RehearsalPlan.Embedded) DEFAULTS.databases();
 
-  @Option(names = "--old-version", paramLabel = "MAJOR",
-      description = "Old embedded server's major version, 12-18 (default: 12).")
+  @Option(names = "--old-version", paramLabel = "MAJOR", converter = MajorVersionConverter.class,
+      description = "Old embedded server's major version: 9.6, or 10-18; below 12 the replicator uses trigger capture (default: 12).")
   Integer oldVersion;
 
-  @Option(names = "--new-version", paramLabel = "MAJOR",
+  @Option(names = "--new-version", paramLabel = "MAJOR", converter = MajorVersionConverter.class,
       description = "New embedded server's major version, 12-18 (default: 17).")
   Integer newVersion;
+
+  @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "auto", converter = CaptureConverter.class,
+      description = "The replicator's engine: logical (publication and subscription), triggers (capture triggers on old and the"
+          + " replicator's apply process, both directions armed before the first flip), or auto: what the databases allow (default:"
+          + " ${DEFAULT-VALUE}).")
+  Capture capture;
 
   @Option(names = "--houses", description = "Houses to seed (default: ${DEFAULT-VALUE}).")
   int houses = DEFAULTS.houses();
@@ -160,7 +167,8 @@ final class RehearseCommand implements Callable<Integer> {
    * @throws IllegalArgumentException naming the option and the bad value (never a secret)
    */
   RehearsalPlan plan() {
-    return new RehearsalPlan(databases(), flagSource(), houses, users, instances, poolSize, rate, flips, phase, reportDir, seed);
+    return new RehearsalPlan(databases(), flagSource(), houses, users, instances, poolSize, rate, flips, phase, reportDir, seed,
+        capture == null ? Capture.AUTO : capture);
   }
 
   private RehearsalPlan.Databases databases() {
@@ -202,6 +210,38 @@ final class RehearseCommand implements Callable<Integer> {
     }
     String sdkKey = ldSdkKey != null ? ldSdkKey : env.get("LD_SDK_KEY");
     return new RehearsalPlan.FlagSource.LaunchDarkly(ldFlagKey, sdkKey == null ? null : sdkKey.trim(), ldBaseUri, flipTimeout);
+  }
+
+  /** {@code 9.6} (major 9, as {@code server_version_num / 10000} counts it) or a major from 10 on. */
+  static final class MajorVersionConverter implements ITypeConverter<Integer> {
+    @Override
+    public Integer convert(String value) {
+      String v = value.trim();
+      if (v.equals("9.6")) {
+        return 9;
+      }
+      try {
+        int major = Integer.parseInt(v);
+        if (major >= 10) {
+          return major;
+        }
+      } catch (NumberFormatException e) {
+        // named below
+      }
+      throw new TypeConversionException("'" + value + "' is not a PostgreSQL version this rehearsal runs: write 9.6, or 10 to 18");
+    }
+  }
+
+  /** {@code auto}, {@code logical} or {@code triggers}. */
+  static final class CaptureConverter implements ITypeConverter<Capture> {
+    @Override
+    public Capture convert(String value) {
+      try {
+        return Capture.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
   }
 
   /** Reads 10s, 1500ms, 2m, a bare number of seconds, or ISO-8601 (PT10S). */

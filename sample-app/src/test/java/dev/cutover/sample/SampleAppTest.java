@@ -91,6 +91,15 @@ class SampleAppTest {
   }
 
   @Test
+  void plan_oldVersion96WithTriggerCapture_embeddedNineAndTheEngine() {
+    RehearsalPlan plan = command(Map.of(), "--old-version", "9.6", "--capture", "triggers").plan();
+    assertThat(plan.databases()).isEqualTo(new RehearsalPlan.Embedded(9, 17));
+    assertThat(plan.capture()).isEqualTo(dev.cutover.replicator.capture.Capture.TRIGGERS);
+    assertThatThrownBy(() -> new RehearseCommand.MajorVersionConverter().convert("9.5"))
+        .isInstanceOf(TypeConversionException.class).hasMessageContaining("write 9.6, or 10 to 18");
+  }
+
+  @Test
   void plan_ldFlagKeyWithSdkKeyFromEnvironment_wiresLaunchDarklyThroughTheRelay() {
     RehearsalPlan plan = command(Map.of("LD_SDK_KEY", "sdk-from-env"), "--ld-flag-key", "app-db-cutover",
         "--ld-base-uri", "http://relay.internal:8030", "--flip-timeout", "90s").plan();

@@ -86,6 +86,9 @@ public final class Sequences {
     if (schemas.isEmpty()) {
       return new Result(0, 0, List.of());
     }
+    if (target.getMetaData().getDatabaseMajorVersion() < 10) {
+      return moveEach(target, schemas, names, floors);
+    }
     int moved = 0;
     List<String> missing = new ArrayList<>();
     try (PreparedStatement ps = target.prepareStatement(MOVE)) {
@@ -100,6 +103,39 @@ public final class Sequences {
           if (!rs.getBoolean(3)) {
             missing.add(rs.getString(1) + "." + rs.getString(2));
           } else if (rs.getObject(4) != null) {
+            moved++;
+          }
+        }
+      }
+    }
+    return new Result(schemas.size(), moved, missing);
+  }
+
+  /** {@link #MOVE} on a target before 10 (a flip back to a 9.6 source), one sequence at a time. */
+  private static Result moveEach(Connection target, List<String> schemas, List<String> names, List<Long> floors) throws SQLException {
+    int moved = 0;
+    List<String> missing = new ArrayList<>();
+    for (int i = 0; i < schemas.size(); i++) {
+      String relation = '"' + schemas.get(i).replace("\"", "\"\"") + "\".\"" + names.get(i).replace("\"", "\"\"") + '"';
+      try (PreparedStatement exists = target.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+        exists.setString(1, relation);
+        try (ResultSet rs = exists.executeQuery()) {
+          rs.next();
+          if (!rs.getBoolean(1)) {
+            missing.add(schemas.get(i) + "." + names.get(i));
+            continue;
+          }
+        }
+      }
+      try (PreparedStatement ps = target.prepareStatement("SELECT setval(?::regclass, ?, true) FROM " + relation + " WHERE"
+          + " (increment_by > 0 AND CASE WHEN is_called THEN last_value ELSE min_value - 1 END < ?)"
+          + " OR (increment_by < 0 AND CASE WHEN is_called THEN last_value ELSE max_value + 1 END > ?)")) {
+        ps.setString(1, relation);
+        ps.setLong(2, floors.get(i));
+        ps.setLong(3, floors.get(i));
+        ps.setLong(4, floors.get(i));
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
             moved++;
           }
         }

@@ -66,6 +66,14 @@ public final class Sql {
     return Integer.parseInt(string(c, "SHOW server_version_num")) / 10_000;
   }
 
+  /**
+   * The server's major version as the driver learnt it at connect (no round trip), e.g. 9 for 9.6
+   * or 17: for catalog queries that differ between versions.
+   */
+  public static int majorVersionOf(Connection c) throws SQLException {
+    return c.getMetaData().getDatabaseMajorVersion();
+  }
+
   public static void execute(Connection c, String sql) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute(sql);
@@ -97,6 +105,22 @@ public final class Sql {
     try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  /** Every row, each column as text. */
+  public static List<String[]> rows(Connection c, String sql, Object... args) throws SQLException {
+    List<String[]> out = new ArrayList<>();
+    try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+      int n = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        String[] row = new String[n];
+        for (int i = 0; i < n; i++) {
+          row[i] = rs.getString(i + 1);
+        }
+        out.add(row);
       }
     }
     return out;

@@ -5,6 +5,9 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.capture.CaptureSchema;
+import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
@@ -117,7 +120,8 @@ public final class Verifier {
 
   /**
    * Verifies in the direction replication runs: old → new while forward exists, else new → old
-   * while reverse does; {@code progress} can be polled from another thread meanwhile.
+   * while reverse does; with trigger capture, from the serving side (see {@link CaptureWays}),
+   * every captured table; {@code progress} can be polled from another thread meanwhile.
    */
   public static VerifyReport run(Endpoint old, Endpoint nw, Names names, Options options, VerifyProgress progress) throws Exception {
     Endpoint source = old;
@@ -127,7 +131,12 @@ public final class Verifier {
     List<TableName> unlogged;
     boolean extended;
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+      Way captured = CaptureWays.serving(o, n, old, nw);
+      if (captured != null) {
+        source = captured.source();
+        target = captured.target();
+        replicating = true;
+      } else if (ReplicationObjects.subscriptionExists(n, names.forward())) {
         replicating = true;
       } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
         source = nw;
@@ -140,8 +149,12 @@ public final class Verifier {
       String publication = source == old ? names.forward() : names.reverse();
       tables = ReplicationObjects.publicationExists(s, publication) ? Catalog.publishedTables(s, publication)
           : Catalog.applicationTables(s);
+      if (captured != null) {
+        tables = CaptureSchema.capturedTables(s);
+      }
       tables = tables.stream().filter(t -> !t.schema().equals("cutover")).collect(Collectors.toList());
-      unlogged = Catalog.unloggedTables(s);
+      // Trigger capture's start copies no unlogged tables, so there is nothing of them to compare.
+      unlogged = captured != null ? List.of() : Catalog.unloggedTables(s);
       extended = Sql.majorVersion(o) >= 11 && Sql.majorVersion(n) >= 11;
       long estimate = 0;
       for (TableName t : tables) {
@@ -299,7 +312,7 @@ public final class Verifier {
     List<String> cols = new ArrayList<>();
     for (Column col : c.info.columns()) {
       if (t.get().column(col.name()) != null) {
-        cols.add(Sql.ident(col.name()));
+        cols.add(compared(col));
       }
     }
     c.rowText = "ROW(" + String.join(", ", cols) + ")::text";
@@ -311,6 +324,18 @@ public final class Verifier {
     }
     c.millis = (System.nanoTime() - t0) / 1_000_000;
     return c;
+  }
+
+  /**
+   * A column as the row text shows it. Floats by their bits: before PostgreSQL 12 their text
+   * drops digits that 12 and later print, so equal values could compare different across versions.
+   */
+  static String compared(Column col) {
+    return switch (col.type()) {
+      case "double precision" -> "float8send(" + Sql.ident(col.name()) + ")";
+      case "real" -> "float4send(" + Sql.ident(col.name()) + ")";
+      default -> Sql.ident(col.name());
+    };
   }
 
   // ---- tables with a key ----
