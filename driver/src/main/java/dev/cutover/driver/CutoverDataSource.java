@@ -1,6 +1,6 @@
 package dev.cutover.driver;
 
-import dev.cutover.driver.config.Secrets;
+import dev.cutover.common.Secrets;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;

@@ -1,11 +1,11 @@
 package dev.cutover.driver;
 
-import dev.cutover.driver.config.CutoverSettings;
-import dev.cutover.driver.config.SettingSources;
-import dev.cutover.driver.jdbc.Connections;
-import dev.cutover.driver.switching.Router;
-import dev.cutover.driver.switching.RouterMXBean;
-import dev.cutover.driver.switching.SwitchListener;
+import dev.cutover.driver.internal.config.CutoverSettings;
+import dev.cutover.driver.internal.config.SettingSources;
+import dev.cutover.driver.internal.jdbc.Connections;
+import dev.cutover.driver.internal.switching.Router;
+import dev.cutover.driver.RouterMXBean;
+import dev.cutover.driver.SwitchListener;
 import dev.cutover.flags.CutoverVersion;
 import java.sql.Connection;
 import java.sql.Driver;

@@ -2,10 +2,10 @@ package dev.cutover.micrometer;
 
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.RouterListener;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.RouterMXBean;
-import dev.cutover.driver.switching.SwitchEvent;
-import dev.cutover.driver.switching.SwitchListener;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.RouterMXBean;
+import dev.cutover.driver.SwitchEvent;
+import dev.cutover.driver.SwitchListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;

@@ -2,9 +2,9 @@ package dev.cutover.micrometer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.RouterMXBean;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.RouterMXBean;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;

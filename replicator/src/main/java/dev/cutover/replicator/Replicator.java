@@ -1,7 +1,7 @@
 package dev.cutover.replicator;
 
-import dev.cutover.driver.control.Barrier;
-import dev.cutover.driver.control.Sequences;
+import dev.cutover.driver.internal.control.Barrier;
+import dev.cutover.driver.internal.control.Sequences;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Preflight;
 import dev.cutover.replicator.cleanup.Cleanup;

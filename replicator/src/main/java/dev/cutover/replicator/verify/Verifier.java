@@ -1,6 +1,6 @@
 package dev.cutover.replicator.verify;
 
-import dev.cutover.driver.control.Barrier;
+import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;

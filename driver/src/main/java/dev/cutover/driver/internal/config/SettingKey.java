@@ -1,0 +1,81 @@
+package dev.cutover.driver.internal.config;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/** The driver's own settings: each key, its default, and how it is read. */
+public enum SettingKey {
+  NEW_URL("cutover.new.url", null),
+  NEW_USER("cutover.new.user", null),
+  NEW_PASSWORD("cutover.new.password", null),
+  OLD_DIRECT_URL("cutover.old.direct-url", null),
+  NEW_DIRECT_URL("cutover.new.direct-url", null),
+  SESSION_CUSTOM_SETTINGS("cutover.session.custom-settings", ""),
+  SERVICE("cutover.service", "default"),
+  INSTANCE("cutover.instance", null),
+  DRAIN_TIMEOUT("cutover.drain.timeout", "5s"),
+  BARRIER_TIMEOUT("cutover.barrier.timeout", "10s"),
+  GATE_MAX_PAUSE("cutover.gate.max-pause", null),
+  SEQUENCE_MARGIN("cutover.sequence.margin", "1000"),
+  SWITCH_FORCE("cutover.switch.force", "false");
+
+  private static final Map<String, SettingKey> BY_KEY =
+      Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(k -> k.key, Function.identity()));
+
+  private final String key;
+  private final String defaultValue;
+
+  SettingKey(String key, String defaultValue) {
+    this.key = key;
+    this.defaultValue = defaultValue;
+  }
+
+  public String key() {
+    return key;
+  }
+
+  String defaultValue() {
+    return defaultValue;
+  }
+
+  /** {@code cutover.gate.max-pause} → {@code CUTOVER_GATE_MAX_PAUSE}. */
+  static String environmentName(String key) {
+    return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+  }
+
+  static Optional<SettingKey> of(String key) {
+    return Optional.ofNullable(BY_KEY.get(key));
+  }
+
+  /** Reads a duration written as milliseconds ({@code 250}) or with a unit: ms, s, m. */
+  static Duration parseDuration(String key, String value) {
+    String v = value.trim().toLowerCase(Locale.ROOT);
+    try {
+      if (v.endsWith("ms")) {
+        return checkPositive(key, value, Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2).trim())));
+      }
+      if (v.endsWith("s")) {
+        return checkPositive(key, value, Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1).trim()) * 1000)));
+      }
+      if (v.endsWith("m")) {
+        return checkPositive(key, value, Duration.ofSeconds(Math.round(Double.parseDouble(v.substring(0, v.length() - 1).trim()) * 60)));
+      }
+      return checkPositive(key, value, Duration.ofMillis(Long.parseLong(v)));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          key + "=" + value + " is not a duration: write milliseconds (5000) or a unit (250ms, 5s, 1m)", e);
+    }
+  }
+
+  private static Duration checkPositive(String key, String value, Duration d) {
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(key + "=" + value + " must be a positive duration");
+    }
+    return d;
+  }
+}
