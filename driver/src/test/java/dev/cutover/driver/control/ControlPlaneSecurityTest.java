@@ -147,7 +147,7 @@ class ControlPlaneSecurityTest {
       assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm')")
           .getMessage()).contains("barrier marker written on this database under the fence");
       assertThat(Coordination.decision(member, "svc")).get().extracting(Coordination.Decision::state)
-          .isEqualTo("draining");
+          .isEqualTo(SwitchState.DRAINING);
 
       String marker = Barrier.writeForSwitch(member, "svc", id);
       Coordination.release(member, "svc", id, marker, "m");
@@ -250,7 +250,7 @@ class ControlPlaneSecurityTest {
       assertThat(Fence.isRaised(operator)).isFalse();
       OperatorControl.ServiceView view = OperatorControl.read(operator, "svc");
       assertThat(view.lastSwitch()).get().satisfies(s -> {
-        assertThat(s.state()).isEqualTo("aborted");
+        assertThat(s.state()).isEqualTo(SwitchState.ABORTED);
         assertThat(s.reason()).isEqualTo("change freeze");
       });
       assertThat(OperatorControl.abort(operator, "svc", "again")).isEqualTo(OperatorControl.AbortOutcome.NONE);

@@ -193,6 +193,21 @@ public final class CutoverSettings {
     return get(SettingKey.SERVICE);
   }
 
+  /** This instance's id among the service's instances, when set. */
+  public Optional<String> instance() {
+    return Optional.ofNullable(get(SettingKey.INSTANCE));
+  }
+
+  /** PgJDBC properties for {@code side} (a copy). */
+  public Properties properties(Target side) {
+    return side == Target.OLD ? oldProperties() : newProperties();
+  }
+
+  /** How long a router nothing uses any more stays before it closes. */
+  public Duration routerLinger() {
+    return SettingKey.parseDuration(SettingKey.ROUTER_LINGER.key(), get(SettingKey.ROUTER_LINGER));
+  }
+
   public Duration drainTimeout() {
     return SettingKey.parseDuration(SettingKey.DRAIN_TIMEOUT.key(), get(SettingKey.DRAIN_TIMEOUT));
   }

@@ -22,7 +22,8 @@ public enum SettingKey {
   BARRIER_TIMEOUT("cutover.barrier.timeout", "10s"),
   GATE_MAX_PAUSE("cutover.gate.max-pause", null),
   SEQUENCE_MARGIN("cutover.sequence.margin", "1000"),
-  SWITCH_FORCE("cutover.switch.force", "false");
+  SWITCH_FORCE("cutover.switch.force", "false"),
+  ROUTER_LINGER("cutover.router.linger", "30s");
 
   private static final Map<String, SettingKey> BY_KEY =
       Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(k -> k.key, Function.identity()));

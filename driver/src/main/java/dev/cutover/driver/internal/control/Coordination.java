@@ -1,6 +1,7 @@
 package dev.cutover.driver.internal.control;
 
 import dev.cutover.driver.control.OperatorControl;
+import dev.cutover.driver.control.SwitchState;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -44,14 +45,20 @@ public final class Coordination {
    */
   public record Beat(Target flagTarget, Target serving, String phase) {}
 
-  /** The leader's decision on a switch; {@code state} is draining, released or aborted. */
-  public record Decision(String id, String state, String marker, String reason, String abortRequested) {
+  /**
+   * The service's latest switch as the leader left it.
+   *
+   * @param marker the barrier marker it was released with, or {@code null}
+   * @param reason why it aborted, or {@code null}
+   * @param abortRequested why an operator asked to abort it, or {@code null}
+   */
+  public record Decision(String id, SwitchState state, String marker, String reason, String abortRequested) {
     public boolean released() {
-      return "released".equals(state);
+      return state == SwitchState.RELEASED;
     }
 
     public boolean aborted() {
-      return "aborted".equals(state);
+      return state == SwitchState.ABORTED;
     }
   }
 
@@ -218,7 +225,9 @@ public final class Coordination {
    * @return false when the switch had been released already: the decision stands
    */
   public static boolean abort(Connection c, String service, String switchId, String reason) throws SQLException {
-    return !"released".equals(string(c, "SELECT cutover.abort_switch(?, ?, ?)", service, switchId, reason));
+    // The switch's state as it ends, or 'superseded' when a later switch replaced it.
+    return !SwitchState.RELEASED.value().equals(string(c, "SELECT cutover.abort_switch(?, ?, ?)", service, switchId,
+        reason));
   }
 
   /** The latest switch of {@code service}. */
@@ -227,8 +236,8 @@ public final class Coordination {
       ps.setString(1, service);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next()
-            ? Optional.of(new Decision(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                rs.getString(5)))
+            ? Optional.of(new Decision(rs.getString(1), SwitchState.of(rs.getString(2)), rs.getString(3),
+                rs.getString(4), rs.getString(5)))
             : Optional.empty();
       }
     }

@@ -1,7 +1,7 @@
 package dev.cutover.driver.internal.jdbc;
 
 import dev.cutover.driver.internal.switching.Route;
-import dev.cutover.driver.internal.switching.Router;
+import dev.cutover.driver.internal.switching.Routing;
 import java.sql.Connection;
 import java.sql.SQLException;
 
@@ -10,9 +10,9 @@ public final class Connections {
   private Connections() {}
 
   /** A logical connection bound to a physical connection to the side that serves now. */
-  public static Connection open(Router router) throws SQLException {
+  public static Connection open(Routing router) throws SQLException {
     Route route = router.route();
-    Connection physical = router.acquire(route.serving());
+    Connection physical = router.connect(route.serving());
     try {
       return Wrappers.connection(router, physical, route.serving(), route.gate() == null ? route : null);
     } catch (SQLException | RuntimeException e) {

@@ -4,7 +4,7 @@ import dev.cutover.driver.internal.session.ServerExchange;
 import dev.cutover.driver.internal.session.SessionSnapshot;
 import dev.cutover.driver.internal.switching.Handover;
 import dev.cutover.driver.internal.switching.Route;
-import dev.cutover.driver.internal.switching.Router;
+import dev.cutover.driver.internal.switching.Routing;
 import dev.cutover.driver.internal.switching.Session;
 import dev.cutover.flags.Target;
 import java.lang.invoke.MethodHandles;
@@ -76,7 +76,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     }
   }
 
-  private final Router router;
+  private final Routing router;
   private final SessionState state = new SessionState();
   /** The physical connection; read by generated delegation, written only by the owner. */
   protected volatile Connection physical;
@@ -100,7 +100,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   /** Notifications received on a side this connection left, not yet handed out (owner only). */
   private PGNotification[] pending = NO_NOTIFICATIONS;
 
-  protected LogicalConnection(Router router, Connection physical, Target side, Route route) throws SQLException {
+  protected LogicalConnection(Routing router, Connection physical, Target side, Route route) throws SQLException {
     this.router = router;
     this.route = route;
     bind(physical, side);
@@ -152,7 +152,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   /** The slow path: wait at a closed gate, then move to the side that serves. */
   private void enter(Route r) throws SQLException {
-    long deadline = System.nanoTime() + router.gateMaxPauseNanos();
+    long deadline = System.nanoTime() + router.gateMaxPause().toNanos();
     while (r.gate() != null) {
       activity = IDLE;
       boolean opened;
@@ -163,8 +163,8 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
         throw SqlStates.retry("cutover: interrupted while waiting for a switch to finish; retry", e);
       }
       if (!opened) {
-        throw SqlStates.retry("cutover: waited " + router.settings().gateMaxPause().toMillis()
-            + " ms (cutover.gate.max-pause) for the switch of " + router.getService() + " to finish; retry", null);
+        throw SqlStates.retry("cutover: waited " + router.gateMaxPause().toMillis()
+            + " ms (cutover.gate.max-pause) for the switch of " + router.service() + " to finish; retry", null);
       }
       activity = BUSY;
       r = router.route();
@@ -183,9 +183,8 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
    */
   private void moveTo(Target target) throws SQLException {
     SessionSnapshot carried = null;
-    Handover handover = router.handover();
-    if (!handover.pooled(side)) {
-      List<String> names = handover.customSettings();
+    if (!router.pooled(side)) {
+      List<String> names = router.customSettings();
       try {
         carried = SessionSnapshot.read(pg, names == null ? List.of() : names);
       } catch (SQLException e) {
@@ -209,7 +208,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   private void install(SessionSnapshot carried, Handover.Acquired acquired, Target target) throws SQLException {
     Connection fresh = acquired.connection();
     try {
-      if (carried != null && !router.handover().pooled(target)) {
+      if (carried != null && !router.pooled(target)) {
         carried.applyTo(fresh.unwrap(BaseConnection.class), !acquired.reserved(),
             listens ? List.of(WAKE_CHANNEL) : List.of());
         state.applyClientSideTo(fresh);
@@ -267,7 +266,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
    */
   private void recover() throws SQLException {
     Doom d = doom;
-    d.await(router.gateMaxPauseNanos());
+    d.await(router.gateMaxPause().toNanos());
     closeQuietly(physical);
     inTransaction = false;
     route = null;
@@ -306,8 +305,8 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     if (!ACTIVITY.compareAndSet(this, BUSY, DOOMED)) {
       return -1;
     }
-    boolean pooled = router.handover().pooled(side);
-    List<String> names = pooled ? null : orEmpty(router.handover().customSettings());
+    boolean pooled = router.pooled(side);
+    List<String> names = pooled ? null : orEmpty(router.customSettings());
     BaseConnection c = pgConnection;
     Future<SessionSnapshot> capture = CAPTURE.submit(() -> {
       try {
@@ -349,7 +348,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   @Override
   public final int backendPid() {
-    return router.handover().pooled(side) ? 0 : pid;
+    return router.pooled(side) ? 0 : pid;
   }
 
   @Override
@@ -664,7 +663,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     if (inTransaction) {
       return;
     }
-    if (!listens && !router.handover().pooled(side) && pg.getTransactionState() == TransactionState.IDLE) {
+    if (!listens && !router.pooled(side) && pg.getTransactionState() == TransactionState.IDLE) {
       ServerExchange.run(pg, "LISTEN " + WAKE_CHANNEL).rowsOrThrow();
       listens = true;
     }
@@ -767,6 +766,6 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   @Override
   public String toString() {
-    return "LogicalConnection[" + router.getService() + " on " + side.value() + (closed ? ", closed" : "") + "]";
+    return "LogicalConnection[" + router.service() + " on " + side.value() + (closed ? ", closed" : "") + "]";
   }
 }

@@ -14,7 +14,7 @@ import static net.bytebuddy.matcher.ElementMatchers.returns;
 import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
 
 import dev.cutover.driver.internal.switching.Route;
-import dev.cutover.driver.internal.switching.Router;
+import dev.cutover.driver.internal.switching.Routing;
 import dev.cutover.flags.Target;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -74,7 +74,7 @@ final class Wrappers {
   static {
     try {
       CONNECTION = constructor(generate(LogicalConnection.class, pgConnection(delegating("physical"))),
-          Router.class, Connection.class, Target.class, Route.class);
+          Routing.class, Connection.class, Target.class, Route.class);
       STATEMENT = constructor(generate(LogicalStatement.class, delegating("statement")),
           LogicalConnection.class, StatementRecipe.class, Statement.class);
       PREPARED = constructor(generate(LogicalPreparedStatement.class, preparedStatement(delegating("statement"))),
@@ -93,7 +93,7 @@ final class Wrappers {
 
   private Wrappers() {}
 
-  static LogicalConnection connection(Router router, Connection physical, Target side, Route route)
+  static LogicalConnection connection(Routing router, Connection physical, Target side, Route route)
       throws SQLException {
     try {
       return (LogicalConnection) CONNECTION.invoke(router, physical, side, route);

@@ -13,8 +13,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.postgresql.core.BaseConnection;
@@ -39,11 +37,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Handover {
   private static final Logger LOG = LoggerFactory.getLogger(Handover.class);
-  private static final ExecutorService WORKERS = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "cutover-handover");
-    t.setDaemon(true);
-    return t;
-  });
 
   private final Router router;
   private final Map<Session, Reserved> reserved = new ConcurrentHashMap<>();
@@ -107,7 +100,7 @@ public final class Handover {
     List<CompletableFuture<Integer>> dooming = new ArrayList<>();
     for (Session s : router.sessions()) {
       if (s.activity() == Session.BUSY) {
-        dooming.add(CompletableFuture.supplyAsync(() -> s.doom(why, timeoutNanos), WORKERS));
+        dooming.add(CompletableFuture.supplyAsync(() -> s.doom(why, timeoutNanos), DriverThreads.blocking()));
       }
     }
     int count = 0;
@@ -214,14 +207,14 @@ public final class Handover {
         } catch (SQLException e) {
           throw new java.util.concurrent.CompletionException(e);
         }
-      }, WORKERS));
+      }, DriverThreads.blocking()));
     }
     long deadline = System.nanoTime() + timeoutNanos;
     reading.forEach((s, f) -> {
       List<String> read = await(f, deadline - System.nanoTime());
       if (read == null) {
         LOG.warn("cutover {}: could not read the LISTEN channels of {} within {} ms; it listens again on the target"
-            + " when it moves, and may miss notifications sent there before", router.getService(), s,
+            + " when it moves, and may miss notifications sent there before", router.service(), s,
             TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
       } else {
         channels.put(s, listening(s, read));
@@ -250,7 +243,7 @@ public final class Handover {
     if (r != null && r.side() == side && reserved.remove(session, r)) {
       return new Acquired(r.connection(), true);
     }
-    return new Acquired(router.acquire(side), false);
+    return new Acquired(router.connect(side), false);
   }
 
   /** Releases what was reserved for {@code session} (it closed, or it stays where it is). */

@@ -115,7 +115,7 @@ record Startup(Target serving, boolean control, List<String> pending) {
     if (oldControl != null || !Fence.isRaised(o)) {
       return false;
     }
-    Optional<Coordination.Decision> last = Coordination.decision(o, router.getService());
+    Optional<Coordination.Decision> last = Coordination.decision(o, router.service());
     return last.isEmpty() || last.get().released() || last.get().aborted();
   }
 

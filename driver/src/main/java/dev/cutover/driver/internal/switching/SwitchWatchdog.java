@@ -6,8 +6,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -26,15 +24,11 @@ import org.slf4j.LoggerFactory;
  * connection; and a step's ({@link #step}: a wait with its own timeout, such as the barrier's),
  * which aborts only the connection that step waits on.
  *
- * <p>Concurrency: deadlines fire on one shared timer thread; the reason is written once.
+ * <p>Concurrency: deadlines fire on the driver's timer thread ({@link DriverThreads}); the reason is
+ * written once.
  */
 final class SwitchWatchdog implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SwitchWatchdog.class);
-  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "cutover-watchdog");
-    t.setDaemon(true);
-    return t;
-  });
   /** PgJDBC's abort only closes the socket: safe to run on the timer thread. */
   private static final Executor DIRECT = Runnable::run;
 
@@ -58,12 +52,12 @@ final class SwitchWatchdog implements AutoCloseable {
     if (deadline != null) {
       deadline.cancel(false);
     }
-    deadline = TIMER.schedule(() -> fire(why, watched), budget.toNanos(), TimeUnit.NANOSECONDS);
+    deadline = DriverThreads.timer().schedule(() -> fire(why, watched), budget.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   /** A deadline for one wait: when it passes before the step is closed, {@code c} is aborted. */
   Step step(Duration budget, Connection c, Supplier<String> why) {
-    ScheduledFuture<?> f = TIMER.schedule(() -> fire(why, List.of(c)), budget.toNanos(), TimeUnit.NANOSECONDS);
+    ScheduledFuture<?> f = DriverThreads.timer().schedule(() -> fire(why, List.of(c)), budget.toNanos(), TimeUnit.NANOSECONDS);
     return () -> f.cancel(false);
   }
 
