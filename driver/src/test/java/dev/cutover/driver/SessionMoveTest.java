@@ -104,6 +104,44 @@ class SessionMoveTest {
     }
   }
 
+  /**
+   * A custom setting each database configures for itself ({@code ALTER DATABASE … SET}) is the
+   * database's, not the session's: after the move the session sees new's value, while one the
+   * session set itself moves with it (torture finding B6).
+   */
+  @Test
+  void flip_customSettingConfiguredPerDatabase_keepsTheTargetsOwnValue() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection o = db.oldDirect(); Connection n = db.newDirect();
+        Statement os = o.createStatement(); Statement ns = n.createStatement()) {
+      os.execute("ALTER DATABASE \"" + db.database + "\" SET app.region = 'old'");
+      ns.execute("ALTER DATABASE \"" + db.database + "\" SET app.region = 'new'");
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection c = DriverManager.getConnection(db.url(), db.user(), "")) {
+      try (Statement s = c.createStatement()) {
+        s.execute("SET app.tenant_id = '7'");
+      }
+      assertThat(setting(c, "app.region")).isEqualTo("old");
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      assertThat(setting(c, "current_setting('port')")).isEqualTo(String.valueOf(pair.newServer().port()));
+      assertThat(setting(c, "app.region")).as("new's own configuration").isEqualTo("new");
+      assertThat(setting(c, "app.tenant_id")).as("what the session set").isEqualTo("7");
+    }
+  }
+
+  private static String setting(Connection c, String nameOrExpression) throws SQLException {
+    String expression = nameOrExpression.contains("(") ? nameOrExpression
+        : "current_setting('" + nameOrExpression + "')";
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT " + expression)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
   /** Every setting of {@link #INIT_SQL}, the row-level-security policy it feeds, and the server it runs on. */
   private static void assertSession(Connection c, int port) throws SQLException {
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_setting('port')::int,"

@@ -295,8 +295,12 @@ class ReplicationFlowTest {
       try (Connection o = db.old()) {
         AppDatabase.fenceAsASwitch(o);
       }
+      assertThatThrownBy(() -> r.reverse(options))
+          .as("unprepared, a way back would miss what new took since the switch: refused unless accepted")
+          .isInstanceOfSatisfying(ReplicatorException.class, e -> assertThat(e.failure()).isEqualTo(Failure.PRECONDITION))
+          .hasMessageContaining("reverse --prepare` was not run");
     }
-    Reverse.Report report = r.reverse(options);
+    Reverse.Report report = r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP, true));
     assertThat(report.mode()).isEqualTo(twoWay ? "two-way" : "after-fence");
 
     try (Connection o = db.old(); Connection n = db.nw()) {
@@ -437,7 +441,7 @@ class ReplicationFlowTest {
     try (Connection o = db.old()) {
       AppDatabase.fenceAsASwitch(o);
     }
-    r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
+    r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP, true));
     Cleanup.Report first = r.cleanup();
     assertThat(first.removedOnOld()).contains("schema cutover");
     assertThat(first.removedOnNew()).contains("schema cutover");

@@ -77,6 +77,18 @@ class SchemaChangeEdgeTest {
           + " ('local', 'old', 'postgres', 'public', 'CREATE TABLE', 'CREATE TABLE not_run (a int)', 'x')");
       assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_class WHERE relname = 'not_run'")).isZero();
     }
+    try (Connection o = pair.oldServer().connect(db)) {
+      // Privileges on the control schema are each side's own; on the application's tables they are carried.
+      AppDatabase.execute(o, "GRANT EXECUTE ON FUNCTION cutover.lower_fence() TO PUBLIC;"
+          + " GRANT SELECT ON account TO PUBLIC");
+    }
+    r.awaitCaughtUp(WAIT);
+    try (Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM information_schema.role_table_grants"
+          + " WHERE table_name = 'account' AND grantee = 'PUBLIC' AND privilege_type = 'SELECT'")).isEqualTo(1);
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_proc p, aclexplode(p.proacl) a"
+          + " WHERE p.proname = 'lower_fence' AND a.grantee = 0")).as("new's control schema untouched").isZero();
+    }
     r.cleanup();
   }
 

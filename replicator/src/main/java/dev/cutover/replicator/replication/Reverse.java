@@ -33,7 +33,8 @@ import java.util.concurrent.locks.LockSupport;
  * publication is created and the switch's leader creates its slot after the barrier and before
  * release, so the slot starts exactly where the serving side begins to take writes, and {@link #arm}
  * later streams from it. Unprepared, writes committed between the switch's release and
- * {@code arm} are not carried back.
+ * {@code arm} would not be carried back, so {@code arm} refuses unless told to accept that
+ * ({@link Options#acceptMissingWrites}): a lossy way back is never armed silently.
  */
 public final class Reverse {
   /**
@@ -41,8 +42,16 @@ public final class Reverse {
    *
    * @param waitForFence how long to wait for the fence on servers older than 16 (zero: refuse at once)
    * @param drainTimeout how long the barrier may take to arrive
+   * @param acceptMissingWrites below 16, arm the way back from a fresh slot when the switch made
+   *     none ({@code reverse --prepare} was not run, or its request was lost), accepting that writes
+   *     committed on the serving side since the switch are not carried back
    */
-  public record Options(Duration waitForFence, Duration drainTimeout) {}
+  public record Options(Duration waitForFence, Duration drainTimeout, boolean acceptMissingWrites) {
+    /** Options that never arm a way back missing writes. */
+    public Options(Duration waitForFence, Duration drainTimeout) {
+      this(waitForFence, drainTimeout, false);
+    }
+  }
 
   /**
    * What was done.
@@ -158,6 +167,13 @@ public final class Reverse {
         if (prepared) {
           steps.add("the switch created slot " + back.slot() + " on " + back.fromName() + " after its barrier: "
               + running.label() + " had drained at the fence, and the slot holds every write made on " + back.fromName() + " since");
+        }
+        if (!prepared && !options.acceptMissingWrites()) {
+          throw new ReplicatorException(Failure.PRECONDITION, "no slot " + back.slot() + " on " + back.fromName()
+              + ": the switch created none (`cutover-replicator reverse --prepare` was not run before it), so a way back"
+              + " armed now would miss every write committed on " + back.fromName() + " since the switch",
+              "prepare before the next switch; to arm this way back anyway, run reverse --accept-missing-writes and"
+                  + " reconcile those writes on " + back.toName() + " (cutover-replicator verify lists them)");
         }
         if (runs && !prepared) {
           String marker = Barrier.write(to);

@@ -23,7 +23,9 @@ public class CutoverProperties {
   /** This instance's id among the service's instances. Default: host:pid:n. */
   private String instance;
 
+  private final Old oldDatabase = new Old();
   private final New newDatabase = new New();
+  private final Session session = new Session();
   private final Drain drain = new Drain();
   private final Barrier barrier = new Barrier();
   private final Gate gate = new Gate();
@@ -47,9 +49,18 @@ public class CutoverProperties {
     this.instance = instance;
   }
 
+  /** The database moved from (its URL and credentials are spring.datasource's). */
+  public Old getOld() {
+    return oldDatabase;
+  }
+
   /** The database to move to. */
   public New getNew() {
     return newDatabase;
+  }
+
+  public Session getSession() {
+    return session;
   }
 
   public Drain getDrain() {
@@ -84,6 +95,9 @@ public class CutoverProperties {
     put(s, "cutover.new.url", newDatabase.url);
     put(s, "cutover.new.user", newDatabase.user);
     put(s, "cutover.new.password", newDatabase.password);
+    put(s, "cutover.old.direct-url", oldDatabase.directUrl);
+    put(s, "cutover.new.direct-url", newDatabase.directUrl);
+    put(s, "cutover.session.custom-settings", session.customSettings);
     put(s, "cutover.drain.timeout", drain.timeout);
     put(s, "cutover.barrier.timeout", barrier.timeout);
     put(s, "cutover.gate.max-pause", gate.maxPause);
@@ -124,6 +138,34 @@ public class CutoverProperties {
     s.put(key, text);
   }
 
+  /** {@code cutover.old.*}: the database moved from. */
+  public static class Old {
+    /** jdbc:postgresql: URL of old itself when the application reaches it through a pooler: the switch's own sessions go there. */
+    private String directUrl;
+
+    public String getDirectUrl() {
+      return directUrl;
+    }
+
+    public void setDirectUrl(String directUrl) {
+      this.directUrl = directUrl;
+    }
+  }
+
+  /** {@code cutover.session.*}: what a session carries when it moves. */
+  public static class Session {
+    /** Custom settings (app.tenant_id,app.user) carried besides those the driver finds itself. */
+    private String customSettings;
+
+    public String getCustomSettings() {
+      return customSettings;
+    }
+
+    public void setCustomSettings(String customSettings) {
+      this.customSettings = customSettings;
+    }
+  }
+
   /** {@code cutover.new.*}: the database to move to. */
   public static class New {
     /** jdbc:postgresql: URL of the database to move to. Required (here, in the URL or in cutover.properties). */
@@ -134,6 +176,17 @@ public class CutoverProperties {
 
     /** Password on the new database. Default: the old side's. */
     private String password;
+
+    /** jdbc:postgresql: URL of new itself when the application reaches it through a pooler: the switch's own sessions go there. */
+    private String directUrl;
+
+    public String getDirectUrl() {
+      return directUrl;
+    }
+
+    public void setDirectUrl(String directUrl) {
+      this.directUrl = directUrl;
+    }
 
     public String getUrl() {
       return url;

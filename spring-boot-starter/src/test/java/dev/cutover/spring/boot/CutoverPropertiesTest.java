@@ -48,7 +48,8 @@ class CutoverPropertiesTest {
   void toDriverSettings_setValues_onlyThoseInTheDriversForm() {
     runner.withPropertyValues("cutover.new.url=jdbc:postgresql://new/app", "cutover.drain.timeout=3s",
         "cutover.gate.max-pause=1m", "cutover.flag.default=new", "cutover.flag.ld.start-wait=2s",
-        "cutover.switch.force=true").run(context -> {
+        "cutover.switch.force=true", "cutover.old.direct-url=jdbc:postgresql://old-direct/app",
+        "cutover.session.custom-settings=app.tenant_id").run(context -> {
           assertThat(context).hasNotFailed();
           assertThat(context.getBean(CutoverProperties.class).toDriverSettings()).containsExactlyInAnyOrderEntriesOf(Map.of(
               "cutover.new.url", "jdbc:postgresql://new/app",
@@ -56,7 +57,9 @@ class CutoverPropertiesTest {
               "cutover.gate.max-pause", "60000",
               "cutover.flag.default", "new",
               "cutover.flag.ld.start-wait", "2000",
-              "cutover.switch.force", "true"));
+              "cutover.switch.force", "true",
+              "cutover.old.direct-url", "jdbc:postgresql://old-direct/app",
+              "cutover.session.custom-settings", "app.tenant_id"));
         });
   }
 

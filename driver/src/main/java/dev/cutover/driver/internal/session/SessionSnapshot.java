@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * <p>What moves: every setting whose source is the session ({@code SET}, {@code set_config},
  * HikariCP's {@code connectionInitSql}), custom settings such as {@code app.tenant_id} (PostgreSQL
  * hides these placeholders from {@code pg_settings}, so they are read by name: see {@link
- * CustomSettings}), {@code SET SESSION AUTHORIZATION}, {@code SET ROLE} (applied last, so settings
+ * CustomSettings}) unless they still hold the value the source database configures for them,
+ * {@code SET SESSION AUTHORIZATION}, {@code SET ROLE} (applied last, so settings
  * that need the login role's privileges are set first), {@code LISTEN} channels and session-level
  * advisory locks. What cannot move is named in {@link #lost()}: temporary tables, {@code WITH
  * HOLD} cursors and statements prepared with SQL {@code PREPARE}; a session holding any of them
@@ -48,6 +49,19 @@ public final class SessionSnapshot {
     this.lost = lost;
   }
 
+  /**
+   * The value {@code ALTER DATABASE/ROLE … SET} gives custom setting {@code n} in this database for
+   * the login role, in PostgreSQL's order (database and role, then role, then database). A custom
+   * setting that still has it is the source's configuration, not the session's: carried, it would
+   * override the target's own (an {@code app.region} that differs per side).
+   */
+  private static final String CONFIGURED_DEFAULT = "SELECT pg_catalog.substr(c, pg_catalog.strpos(c, '=') + 1)"
+      + " FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) c"
+      + " WHERE pg_catalog.lower(pg_catalog.split_part(c, '=', 1)) = n"
+      + " AND s.setdatabase IN (0, (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()))"
+      + " AND s.setrole IN (0, (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = session_user))"
+      + " ORDER BY (s.setrole <> 0 AND s.setdatabase <> 0) DESC, (s.setrole <> 0) DESC LIMIT 1";
+
   /** The read statement for a set of custom setting names; built once per set. */
   private record Query(List<String> customNames, String sql) {
     Query(List<String> customNames) {
@@ -67,6 +81,7 @@ public final class SessionSnapshot {
           + " UNION ALL SELECT 'setting', n, pg_catalog.current_setting(n, true) FROM pg_catalog.unnest(" + custom
           + ") n WHERE pg_catalog.current_setting(n, true) IS NOT NULL"
           + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_settings p WHERE p.name = n)"
+          + " AND pg_catalog.current_setting(n, true) IS DISTINCT FROM (" + CONFIGURED_DEFAULT + ")"
           + " UNION ALL SELECT 'authorization', pg_catalog.current_setting('session_authorization'), NULL"
           + " FROM pg_catalog.pg_stat_activity a WHERE a.pid = pg_catalog.pg_backend_pid()"
           + " AND a.usename IS DISTINCT FROM pg_catalog.current_setting('session_authorization')"
