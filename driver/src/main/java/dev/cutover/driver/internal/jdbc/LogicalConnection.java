@@ -84,13 +84,22 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   protected volatile BaseConnection pgConnection;
   /** The same again, for the owner's hot path (a plain field). */
   private BaseConnection pg;
+  /** The side {@link #physical} is on; written by the owner, read by the switch (volatile). */
   private volatile Target side;
+  /** The backend of {@link #physical}; written by the owner, read by the switch (volatile). */
   private volatile int pid;
+  /** The route the session last obeyed (owner only; compared by reference with the router's). */
   private Route route;
+  /** Whether the server holds a transaction open (owner only, from ReadyForQuery). */
   private boolean inTransaction;
+  /**
+   * IDLE, BUSY or DOOMED. The switch only ever moves BUSY to DOOMED, by compare-and-set; the owner
+   * leaves BUSY only by compare-and-set too, so that it never overwrites a doom. IDLE and DOOMED
+   * are left by the owner alone.
+   */
   @SuppressWarnings("unused") // accessed through ACTIVITY
   private volatile int activity;
-  /** Set by the switch before it rolls this session's transaction back. */
+  /** Set by the switch before it moves {@link #activity} to DOOMED; read by the owner after seeing DOOMED. */
   private volatile Doom doom;
   /** Why this connection cannot be used any more (session state that could not move), or null. */
   private volatile String lost;
@@ -150,11 +159,21 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     }
   }
 
-  /** The slow path: wait at a closed gate, then move to the side that serves. */
+  /**
+   * The slow path: wait at a closed gate, then move to the side that serves. Going idle to wait is
+   * a compare-and-set: the switch may have doomed the announced transaction after {@link #begin}
+   * announced it (it closes the gate, then dooms what is busy), and a plain write would hide that
+   * doom and leave the session on the connection the switch ended. No statement has run yet, so
+   * the session only takes up the state the switch captured and waits like any other.
+   */
   private void enter(Route r) throws SQLException {
     long deadline = System.nanoTime() + router.gateMaxPause().toNanos();
     while (r.gate() != null) {
-      activity = IDLE;
+      if (!ACTIVITY.compareAndSet(this, BUSY, IDLE)) {
+        recover();
+        checkOpen();
+        ACTIVITY.setVolatile(this, IDLE); // the switch changes only BUSY: DOOMED and IDLE are the owner's
+      }
       boolean opened;
       try {
         opened = r.gate().await(deadline - System.nanoTime());
@@ -166,7 +185,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
         throw SqlStates.retry("cutover: waited " + router.gateMaxPause().toMillis()
             + " ms (cutover.gate.max-pause) for the switch of " + router.service() + " to finish; retry", null);
       }
-      activity = BUSY;
+      ACTIVITY.setVolatile(this, BUSY); // from IDLE, which only the owner leaves
       r = router.route();
     }
     if (r.serving() != side) {
