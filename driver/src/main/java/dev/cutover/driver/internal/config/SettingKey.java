@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.config;
 
+import dev.cutover.common.Durations;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
@@ -53,30 +54,8 @@ public enum SettingKey {
     return Optional.ofNullable(BY_KEY.get(key));
   }
 
-  /** Reads a duration written as milliseconds ({@code 250}) or with a unit: ms, s, m. */
+  /** Reads a duration in the syntax every module shares ({@link Durations}); zero is refused. */
   static Duration parseDuration(String key, String value) {
-    String v = value.trim().toLowerCase(Locale.ROOT);
-    try {
-      if (v.endsWith("ms")) {
-        return checkPositive(key, value, Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2).trim())));
-      }
-      if (v.endsWith("s")) {
-        return checkPositive(key, value, Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1).trim()) * 1000)));
-      }
-      if (v.endsWith("m")) {
-        return checkPositive(key, value, Duration.ofSeconds(Math.round(Double.parseDouble(v.substring(0, v.length() - 1).trim()) * 60)));
-      }
-      return checkPositive(key, value, Duration.ofMillis(Long.parseLong(v)));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          key + "=" + value + " is not a duration: write milliseconds (5000) or a unit (250ms, 5s, 1m)", e);
-    }
-  }
-
-  private static Duration checkPositive(String key, String value, Duration d) {
-    if (d.isNegative() || d.isZero()) {
-      throw new IllegalArgumentException(key + "=" + value + " must be a positive duration");
-    }
-    return d;
+    return Durations.positive(key, value);
   }
 }
