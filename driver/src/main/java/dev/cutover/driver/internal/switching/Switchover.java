@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.HdrHistogram.Histogram;
 import org.postgresql.PGConnection;
+import org.postgresql.core.Utils;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 import org.slf4j.Logger;
@@ -234,7 +235,7 @@ final class Switchover {
     }
     List<String> hidden = Sequences.unreadable(source);
     if (!hidden.isEmpty()) {
-      String user = "\"" + source.getMetaData().getUserName().replace("\"", "\"\"") + "\"";
+      String user = Utils.escapeIdentifier(null, source.getMetaData().getUserName()).toString();
       throw new Abort("role " + user + " may not read sequence(s) " + String.join(", ", hidden) + " on " + from.value()
           + ", so the switch could not move them on " + to.value() + " and their values would be handed out twice; GRANT"
           + " SELECT ON SEQUENCE " + String.join(", ", hidden) + " TO " + user + " on " + from.value());
