@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.jdbc;
 
+import dev.cutover.common.Threads;
 import dev.cutover.driver.internal.session.ServerExchange;
 import dev.cutover.driver.internal.session.SessionSnapshot;
 import dev.cutover.driver.internal.switching.Handover;
@@ -22,7 +23,6 @@ import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -62,11 +62,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   private static final VarHandle ACTIVITY;
   private static final PGNotification[] NO_NOTIFICATIONS = new PGNotification[0];
   /** Runs the capture of a session the switch rolls back, so that the switch can bound it. */
-  private static final ExecutorService CAPTURE = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "cutover-capture");
-    t.setDaemon(true);
-    return t;
-  });
+  private static final ExecutorService CAPTURE = Threads.pool("cutover-capture");
 
   static {
     try {
