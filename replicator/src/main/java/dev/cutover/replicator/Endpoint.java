@@ -1,6 +1,6 @@
 package dev.cutover.replicator;
 
-import dev.cutover.driver.config.Secrets;
+import dev.cutover.common.Secrets;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;

@@ -1,7 +1,7 @@
 package dev.cutover.replicator;
 
-import dev.cutover.driver.control.Barrier;
-import dev.cutover.driver.control.Sequences;
+import dev.cutover.driver.internal.control.Barrier;
+import dev.cutover.driver.internal.control.Sequences;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.capture.Capture;

@@ -2,8 +2,8 @@ package dev.cutover.sample;
 
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.SwitchEventQueue;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.check.CheckReport;

@@ -1,6 +1,6 @@
 package dev.cutover.sample;
 
-import dev.cutover.driver.config.Secrets;
+import dev.cutover.common.Secrets;
 import dev.cutover.replicator.capture.Capture;
 import java.net.URI;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package dev.cutover.sample;
 
+import dev.cutover.common.Durations;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.Capture;
 import java.io.IOException;
@@ -244,27 +245,14 @@ final class RehearseCommand implements Callable<Integer> {
     }
   }
 
-  /** Reads 10s, 1500ms, 2m, a bare number of seconds, or ISO-8601 (PT10S). */
+  /** Reads a duration as every Cutover module does ({@link Durations}: 10s, 1500ms, 2m; a bare number is milliseconds). */
   static final class DurationConverter implements ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-      String v = value.trim().toLowerCase(Locale.ROOT);
       try {
-        if (v.startsWith("pt")) {
-          return Duration.parse(v.toUpperCase(Locale.ROOT));
-        }
-        if (v.endsWith("ms")) {
-          return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2).trim()));
-        }
-        if (v.endsWith("s")) {
-          return Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1).trim()) * 1000));
-        }
-        if (v.endsWith("m")) {
-          return Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1).trim()) * 60_000));
-        }
-        return Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000));
-      } catch (RuntimeException e) {
-        throw new TypeConversionException("'" + value + "' is not a duration: write 10s, 1500ms, 2m or PT10S");
+        return Durations.parse("duration", value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException("'" + value + "' is not a duration: write " + Durations.SYNTAX);
       }
     }
   }

@@ -1,6 +1,6 @@
 package dev.cutover.sample;
 
-import dev.cutover.driver.control.Barrier;
+import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;

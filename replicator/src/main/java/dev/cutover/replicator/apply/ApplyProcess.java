@@ -1,5 +1,6 @@
 package dev.cutover.replicator.apply;
 
+import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -9,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -35,11 +35,7 @@ public final class ApplyProcess implements AutoCloseable {
     this.old = old;
     this.nw = nw;
     this.options = options;
-    this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "cutover-apply-watch");
-      t.setDaemon(true);
-      return t;
-    });
+    this.watcher = Threads.scheduler("cutover-apply-watch");
   }
 
   /**

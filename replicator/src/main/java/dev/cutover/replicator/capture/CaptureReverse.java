@@ -1,7 +1,7 @@
 package dev.cutover.replicator.capture;
 
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;

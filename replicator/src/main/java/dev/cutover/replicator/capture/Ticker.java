@@ -1,11 +1,11 @@
 package dev.cutover.replicator.capture;
 
+import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -34,11 +34,7 @@ public final class Ticker implements AutoCloseable {
 
   private Ticker(Endpoint source, Duration interval) {
     this.source = source;
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "cutover-ticker-" + source.side().label());
-      t.setDaemon(true);
-      return t;
-    });
+    this.scheduler = Threads.scheduler("cutover-ticker-" + source.side().label());
     scheduler.scheduleWithFixedDelay(this::tick, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
   }
 

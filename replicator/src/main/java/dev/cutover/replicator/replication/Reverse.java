@@ -1,8 +1,8 @@
 package dev.cutover.replicator.replication;
 
-import dev.cutover.driver.control.Barrier;
+import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;

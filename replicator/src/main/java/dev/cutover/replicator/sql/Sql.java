@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
+import org.postgresql.core.Utils;
 
 /**
  * Quoting and small query helpers. Every identifier the replicator puts into a statement goes
@@ -22,10 +23,14 @@ public final class Sql {
 
   private Sql() {}
 
-  /** A double-quoted identifier ({@code quote_ident} that always quotes): keeps case, allows reserved words. */
+  /** A double-quoted identifier ({@code quote_ident} that always quotes): keeps case, allows reserved words; PgJDBC's escaping. */
   public static String ident(String name) {
     requireNoNul(name);
-    return '"' + name.replace("\"", "\"\"") + '"';
+    try {
+      return Utils.escapeIdentifier(null, name).toString();
+    } catch (SQLException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
   }
 
   /** {@code "schema"."name"}. */
@@ -33,10 +38,14 @@ public final class Sql {
     return ident(schema) + '.' + ident(name);
   }
 
-  /** A single-quoted string literal (standard_conforming_strings is on in every supported version). */
+  /** A single-quoted string literal (standard_conforming_strings is on in every supported version); PgJDBC's escaping. */
   public static String literal(String value) {
     requireNoNul(value);
-    return '\'' + value.replace("'", "''") + '\'';
+    try {
+      return Utils.escapeLiteral(new StringBuilder("'"), value, true).append('\'').toString();
+    } catch (SQLException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
   }
 
   /** A value for a libpq connection string: single-quoted, backslashes and quotes escaped. */

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.verify;
 
-import dev.cutover.driver.control.Barrier;
+import dev.cutover.common.Threads;
+import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -31,7 +32,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
@@ -95,11 +95,7 @@ public final class Verifier {
   private final boolean replicating;
   private final VerifyProgress progress;
   /** Runs the target's half of each comparison while the calling thread runs the source's. */
-  private final ExecutorService targetSide = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "cutover-verify-target");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService targetSide = Threads.pool("cutover-verify-target");
   /** Whether both servers have the extended hash functions (11+), see {@link RowHash}. */
   private final boolean extendedHashes;
 

@@ -3,8 +3,8 @@ package dev.cutover.replicator.capture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import dev.cutover.driver.control.Coordination;
-import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
