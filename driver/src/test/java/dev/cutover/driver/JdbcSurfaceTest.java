@@ -218,6 +218,7 @@ class JdbcSurfaceTest {
       bindTyped(ps);
       ps.setInt(1, 0);
       ps.setInt(1, 123_456_789); // set twice: the last value counts
+      assertThatThrownBy(() -> ps.setInt(13, 1)).isInstanceOf(SQLException.class); // refused: nothing to replay
       assertThat(ps.executeUpdate()).isEqualTo(1);
 
       db.flip(Target.NEW);
