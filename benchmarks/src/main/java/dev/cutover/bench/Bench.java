@@ -121,9 +121,19 @@ public final class Bench {
     @Option(names = "--rate", description = "writer transactions per second (default 2000; --smoke: 200)")
     Integer rate;
 
+    @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "logical",
+        description = "logical: logical replication alone; triggers: trigger capture beside it in the same run, with what its"
+            + " triggers cost the writer on old and each engine's apply ceiling (default: ${DEFAULT-VALUE})")
+    String capture;
+
     @Override
     public Integer call() throws Exception {
-      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate)::run);
+      boolean triggers = switch (capture) {
+        case "logical" -> false;
+        case "triggers" -> true;
+        default -> throw bench.badOption("--capture must be logical or triggers, not '" + capture + "'");
+      };
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, triggers)::run);
       return 0;
     }
   }
@@ -160,7 +170,7 @@ public final class Bench {
     public Integer call() throws Exception {
       // Before anything runs: the copy benchmark's baseline needs pg_dump and psql.
       CopyBenchmark copy = bench.copy(rows, null, StartOptions.defaults());
-      LagBenchmark lag = bench.lag(rate);
+      LagBenchmark lag = bench.lag(rate, true);
       bench.onPair(SAME_MAJOR, SAME_MAJOR, bench.overhead()::run);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.pause()::run);
       new JmhRun(bench.smoke).run().publish(bench.out);
@@ -227,14 +237,15 @@ public final class Bench {
     return r;
   }
 
-  LagBenchmark lag(Integer rate) {
+  /** The lag benchmark at {@code rate} tx/s (null: the default for the mode), with trigger capture beside logical replication or not. */
+  LagBenchmark lag(Integer rate, boolean triggers) {
     int r = rate != null ? rate : smoke ? SMOKE_RATE : DEFAULT_RATE;
     if (r < 1) {
       throw badOption("--rate must be at least 1 tx/s, not " + r);
     }
     return smoke
-        ? new LagBenchmark(r, 20_000, 2, 1, 0.5, 2)
-        : new LagBenchmark(r, 1_000_000, 8, 10, 3, 30);
+        ? new LagBenchmark(r, 20_000, 2, 1, 0.5, 2, 300, 0.5, triggers)
+        : new LagBenchmark(r, 1_000_000, 8, 10, 3, 30, 20_000, 5, triggers);
   }
 
   RuntimeException badOption(String message) {

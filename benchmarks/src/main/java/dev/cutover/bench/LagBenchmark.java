@@ -3,6 +3,10 @@ package dev.cutover.bench;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
@@ -28,29 +32,54 @@ import org.HdrHistogram.Recorder;
 
 /**
  * End-to-end replication lag old → new under a steady TPC-B-like write load, against the same
- * probe with no load, in one run.
+ * probe with no load, in one run; with {@code --capture triggers}, for both engines side by side,
+ * plus what capture triggers cost the writer on old and how fast each engine can apply.
  *
  * <p>Replication is what the product sets up: the replicator's {@code start} (native logical
- * replication, pgoutput, with the control schema's fence triggers on old's tables). A probe
- * inserts a row with a sequence number and {@code clock_timestamp()} on old every 10 ms, each in
- * its own transaction; on new an {@code ENABLE ALWAYS} trigger stamps the row with
- * {@code clock_timestamp()} when the apply worker inserts it, just before that transaction
- * commits and the row becomes visible. Lag = applied − sent, per probe: 100 samples a second,
- * nothing polled, no load added on new. Both stamps come from the same clock because both
- * servers run on this machine; between machines, use the replicator's heartbeat instead (its
- * resolution is its interval).
+ * replication, pgoutput, with the control schema's fence triggers on old's tables), and with
+ * trigger capture the same start with {@code --capture triggers} and the replicator's apply
+ * process running in this JVM. A probe inserts a row with a sequence number and
+ * {@code clock_timestamp()} on old every 10 ms, each in its own transaction; on new a trigger
+ * stamps the row with {@code clock_timestamp()} when it becomes visible there (see
+ * {@link #createProbe}). Lag = applied − sent, per probe: 100 samples a second, nothing polled,
+ * no load added on new. Both stamps come
+ * from the same clock because both servers run on this machine; between machines, use the
+ * replicator's heartbeat instead (its resolution is its interval).
  *
- * <p>Phases, with the probe running throughout: {@code idle} (no writer: the baseline), a
- * warm-up of the writer (not reported), then {@code load}. The writer is open-loop: transaction
- * slots every 1/rate seconds shared by its connections; when the machine cannot keep up it
- * falls behind and the achieved rate is reported as it is.
+ * <p>Phases per engine, with the probe running throughout: {@code idle} (no writer: the
+ * baseline), a warm-up of the writer (not reported), then {@code load}. The writer is open-loop:
+ * transaction slots every 1/rate seconds shared by its connections; when the machine cannot keep
+ * up it falls behind and the achieved rate is reported as it is. Then the apply ceiling: with
+ * apply stopped (subscription disabled, or the apply process closed while its ticker keeps
+ * recording, as for an apply that is behind) a backlog of TPC-B transactions is written as fast as
+ * the writers go, apply resumes, and the ceiling is the backlog divided by the time until a barrier
+ * written after it arrives: below that rate lag does not grow. Last, for trigger capture, the overhead: closed-loop TPC-B writers on old, alternately
+ * with the capture triggers disabled and enabled (apply stopped meanwhile, so that only the
+ * triggers' cost shows), three rounds each.
  */
 final class LagBenchmark {
   static final String DB = "lag";
   private static final long PROBE_INTERVAL_NANOS = 10_000_000L;
   private static final double TARGET_P99_MS = 50;
+  private static final double TRIGGERS_TARGET_P99_MS = 200;
+  private static final double TARGET_OVERHEAD = 0.20;
+  private static final int OVERHEAD_ROUNDS = 3;
 
   private enum Phase { IDLE, WARMUP, LOAD, DONE }
+
+  /** How one engine replicates the benchmark's database. */
+  private interface Engine extends AutoCloseable {
+    String label();
+
+    /** Pauses applying (the source keeps capturing). */
+    void pause() throws Exception;
+
+    /** Applies again. */
+    void resume() throws Exception;
+
+    @Override
+    void close() throws Exception;
+  }
 
   private final int rate;
   private final int accounts;
@@ -58,8 +87,17 @@ final class LagBenchmark {
   private final double idleSeconds;
   private final double warmupSeconds;
   private final double loadSeconds;
+  private final int backlog;
+  private final double overheadSeconds;
+  private final boolean triggers;
 
-  LagBenchmark(int rate, int accounts, int clients, double idleSeconds, double warmupSeconds, double loadSeconds) {
+  /**
+   * @param backlog transactions written while apply is paused, for the ceiling
+   * @param overheadSeconds length of each overhead round
+   * @param triggers whether trigger capture runs beside logical replication
+   */
+  LagBenchmark(int rate, int accounts, int clients, double idleSeconds, double warmupSeconds, double loadSeconds, int backlog,
+      double overheadSeconds, boolean triggers) {
     if (rate < 1) {
       throw new IllegalArgumentException("rate must be at least 1 tx/s, not " + rate);
     }
@@ -69,52 +107,89 @@ final class LagBenchmark {
     this.idleSeconds = idleSeconds;
     this.warmupSeconds = warmupSeconds;
     this.loadSeconds = loadSeconds;
+    this.backlog = backlog;
+    this.overheadSeconds = overheadSeconds;
+    this.triggers = triggers;
   }
 
   Report run(PostgresPair pair) throws Exception {
+    PgbenchDatabase data = new PgbenchDatabase(accounts, false);
+    Report report = new Report("replication lag", "engine", "phase", "writer target tx/s", "writer achieved tx/s", "writer p99 ms",
+        "probes", "lag p50 ms", "lag p99 ms", "lag max ms");
+    List<String> targets = new ArrayList<>();
+    List<String> ceilings = new ArrayList<>();
+    measure(pair, data, DB, Capture.LOGICAL, report, targets, ceilings);
+    if (triggers) {
+      measure(pair, data, DB + "_triggers", Capture.TRIGGERS, report, targets, ceilings);
+    }
+    report.fact("replication", "replicator start, PostgreSQL " + pair.oldServer().majorVersion() + " -> " + pair.newServer().majorVersion()
+        + ", embedded, same machine, loopback: native logical replication (pgoutput)" + (triggers ? "; trigger capture with the"
+        + " replicator's apply process in this JVM, as the servers' superuser (so apply runs with session_replication_role = replica)" : ""));
+    report.fact("probe", "a row every 10 ms on old (sent = clock_timestamp()), stamped on new by an ENABLE ALWAYS trigger as it becomes"
+        + " visible (logical replication: BEFORE INSERT, each transaction commits right after; trigger capture: a deferred constraint"
+        + " trigger, at the commit of the batch); lag = applied - sent");
+    report.fact("writer", String.format(Locale.ROOT, "pgbench's TPC-B transaction (3 updates, 1 select, 1 insert),"
+        + " %d connections, open-loop at %d tx/s; %,d accounts, %d tellers, %d branch(es), no secondary indexes;"
+        + " %s s idle, %s s warm-up, %s s measured", clients, rate, accounts, data.tellers(), data.branches(),
+        secs(idleSeconds), secs(warmupSeconds), secs(loadSeconds)));
+    report.fact("apply ceiling", String.join("; ", ceilings) + String.format(Locale.ROOT, " (a backlog of %,d TPC-B transactions"
+        + " written while apply was stopped, divided by the time from resuming until a barrier written after it arrived)", backlog));
+    report.fact("target", String.join("; ", targets));
+    return report;
+  }
+
+  /** Lag idle and under load, then the apply ceiling (and, for trigger capture, the overhead) of one engine on its own database. */
+  private void measure(PostgresPair pair, PgbenchDatabase data, String db, Capture engine, Report report, List<String> targets,
+      List<String> ceilings) throws Exception {
     PostgresServer old = pair.oldServer();
     PostgresServer nw = pair.newServer();
-    PgbenchDatabase data = new PgbenchDatabase(accounts, false);
-    old.createDatabase(DB);
-    nw.createDatabase(DB);
-    try (Connection o = old.connect(DB); Connection n = nw.connect(DB)) {
+    old.createDatabase(db);
+    nw.createDatabase(db);
+    try (Connection o = old.connect(db); Connection n = nw.connect(db)) {
       data.createAndFill(o);
       data.createSchema(n);
-      createProbe(o, false);
-      createProbe(n, true);
+      createProbe(o, null);
+      createProbe(n, engine);
     }
     Replicator r = Replicator.builder()
-        .old(Endpoint.of(Side.OLD, old.jdbcUrl(DB), old.user(), old.password()))
-        .nw(Endpoint.of(Side.NEW, nw.jdbcUrl(DB), nw.user(), nw.password()))
+        .old(Endpoint.of(Side.OLD, old.jdbcUrl(db), old.user(), old.password()))
+        .nw(Endpoint.of(Side.NEW, nw.jdbcUrl(db), nw.user(), nw.password()))
         .build();
-    r.start(StartOptions.defaults().withKeyless(PgbenchDatabase.HISTORY_FULL), new CopyProgress(), CopyListener.NONE);
-    r.awaitCaughtUp(Duration.ofMinutes(5));
+    r.start(StartOptions.defaults().withKeyless(PgbenchDatabase.HISTORY_FULL).withCapture(engine), new CopyProgress(), CopyListener.NONE);
+    try (Engine running = engine == Capture.TRIGGERS ? new Triggers(r) : new Native(nw, db, r.names().forward())) {
+      r.awaitCaughtUp(Duration.ofMinutes(5));
+      lag(old, nw, db, data, r, running, report, targets);
+      r.awaitCaughtUp(Duration.ofMinutes(5));
+      ceilings.add(running.label() + " " + String.format(Locale.ROOT, "%.0f tx/s", ceiling(old, db, data, r, running)));
+      if (engine == Capture.TRIGGERS) {
+        running.pause();
+        report.fact("capture overhead", overhead(old, db, data));
+      }
+    }
+    r.cleanup();
+  }
 
+  private void lag(PostgresServer old, PostgresServer nw, String db, PgbenchDatabase data, Replicator r, Engine engine, Report report,
+      List<String> targets) throws Exception {
     Phased phase = new Phased();
     List<Exception> failures = new CopyOnWriteArrayList<>();
-    Thread probe = new Thread(() -> probe(old, phase, failures), "lag-probe");
+    Thread probe = new Thread(() -> probe(old, db, phase, failures), "lag-probe");
     probe.setDaemon(true);
     AtomicLong committed = new AtomicLong();
     Recorder writerLatency = new Recorder(3);
     AtomicLong nextSlot = new AtomicLong();
     long intervalNanos = (long) (1e9 / rate);
-    List<Thread> writers = new ArrayList<>();
-    for (int i = 0; i < clients; i++) {
-      Thread t = new Thread(() -> write(old, data, phase, nextSlot, intervalNanos, committed, writerLatency, failures),
-          "lag-writer-" + i);
-      t.setDaemon(true);
-      writers.add(t);
-    }
+    List<Thread> writers = writers(old, db, data, phase::get, nextSlot, intervalNanos, committed, writerLatency, failures);
 
     long loadNanos;
     long loadCommitted;
     Histogram loadLatency;
     try {
       probe.start();
-      System.err.printf(Locale.ROOT, "lag: %s s with the probe only...%n", secs(idleSeconds));
+      System.err.printf(Locale.ROOT, "lag (%s): %s s with the probe only...%n", engine.label(), secs(idleSeconds));
       sleep(idleSeconds);
-      System.err.printf(Locale.ROOT, "lag: writer at %d tx/s, %d connections: %s s warm-up, %s s measured...%n",
-          rate, clients, secs(warmupSeconds), secs(loadSeconds));
+      System.err.printf(Locale.ROOT, "lag (%s): writer at %d tx/s, %d connections: %s s warm-up, %s s measured...%n",
+          engine.label(), rate, clients, secs(warmupSeconds), secs(loadSeconds));
       phase.set(Phase.WARMUP);
       nextSlot.set(System.nanoTime());
       writers.forEach(Thread::start);
@@ -142,7 +217,7 @@ final class LagBenchmark {
 
     Map<Phase, Histogram> lag = new EnumMap<>(Phase.class);
     Map<Phase, Long> sent = new EnumMap<>(Phase.class);
-    try (Connection o = old.connect(DB); Connection n = nw.connect(DB)) {
+    try (Connection o = old.connect(db); Connection n = nw.connect(db)) {
       readLag(n, lag);
       checkHistory(o, n);
       try (Statement s = o.createStatement();
@@ -155,38 +230,220 @@ final class LagBenchmark {
     for (Phase p : List.of(Phase.IDLE, Phase.LOAD)) {
       long arrived = lag.containsKey(p) ? lag.get(p).getTotalCount() : 0;
       if (arrived == 0 || arrived != sent.getOrDefault(p, 0L)) {
-        throw new IllegalStateException("lag probe, phase " + p + ": " + sent.getOrDefault(p, 0L) + " sent on old, "
-            + arrived + " applied on new");
+        throw new IllegalStateException("lag probe (" + engine.label() + "), phase " + p + ": " + sent.getOrDefault(p, 0L)
+            + " sent on old, " + arrived + " applied on new");
       }
     }
-    r.cleanup();
-
     double achieved = loadCommitted / (loadNanos / 1e9);
-    Report report = new Report("replication lag", "phase", "writer target tx/s", "writer achieved tx/s", "writer p99 ms",
-        "probes", "lag p50 ms", "lag p99 ms", "lag max ms");
     Histogram idle = lag.get(Phase.IDLE);
     Histogram load = lag.get(Phase.LOAD);
-    report.row("idle (baseline)", "0", "0", "", idle.getTotalCount(), ms(idle.getValueAtPercentile(50)),
+    report.row(engine.label(), "idle (baseline)", "0", "0", "", idle.getTotalCount(), ms(idle.getValueAtPercentile(50)),
         ms(idle.getValueAtPercentile(99)), ms(idle.getMaxValue()));
-    report.row("TPC-B-like load", Integer.toString(rate), String.format(Locale.ROOT, "%.0f", achieved),
+    report.row(engine.label(), "TPC-B-like load", Integer.toString(rate), String.format(Locale.ROOT, "%.0f", achieved),
         ms(loadLatency.getValueAtPercentile(99)), load.getTotalCount(), ms(load.getValueAtPercentile(50)),
         ms(load.getValueAtPercentile(99)), ms(load.getMaxValue()));
     double p99 = load.getValueAtPercentile(99) / 1000.0;
-    report.fact("replication", "replicator start (native logical replication, pgoutput), PostgreSQL " + old.majorVersion()
-        + " -> " + nw.majorVersion() + ", embedded, same machine, loopback");
-    report.fact("probe", "a row every 10 ms on old (sent = clock_timestamp()), stamped on new by an ENABLE ALWAYS trigger"
-        + " as the apply worker inserts it; lag = applied - sent");
-    report.fact("writer", String.format(Locale.ROOT, "pgbench's TPC-B transaction (3 updates, 1 select, 1 insert),"
-        + " %d connections, open-loop at %d tx/s; %,d accounts, %d tellers, %d branch(es), no secondary indexes;"
-        + " %s s idle, %s s warm-up, %s s measured", clients, rate, accounts, data.tellers(), data.branches(),
-        secs(idleSeconds), secs(warmupSeconds), secs(loadSeconds)));
-    report.fact("achieved", achieved >= rate * 0.98
-        ? String.format(Locale.ROOT, "%.0f tx/s (target reached)", achieved)
-        : String.format(Locale.ROOT, "%.0f tx/s, %.0f%% of the %d tx/s asked: the machine could not keep up", achieved,
-            100 * achieved / rate, rate));
-    report.fact("target", "lag p99 < " + (int) TARGET_P99_MS + " ms under load: "
-        + (p99 < TARGET_P99_MS ? "met" : "NOT MET") + String.format(Locale.ROOT, " (%.2f ms)", p99));
-    return report;
+    double target = engine instanceof Triggers ? TRIGGERS_TARGET_P99_MS : TARGET_P99_MS;
+    targets.add(engine.label() + String.format(Locale.ROOT, ": lag p99 < %.0f ms under load: %s (%.2f ms) at %.0f tx/s%s", target,
+        p99 < target ? "met" : "NOT MET", p99, achieved, achieved >= rate * 0.98 ? "" : String.format(Locale.ROOT,
+            " (%.0f%% of the %d tx/s asked: the machine could not keep up)", 100 * achieved / rate, rate)));
+  }
+
+  /** Transactions per second the engine applies: a backlog written while it was paused, over the time it took to apply it. */
+  private double ceiling(PostgresServer old, String db, PgbenchDatabase data, Replicator r, Engine engine) throws Exception {
+    engine.pause();
+    System.err.printf(Locale.ROOT, "lag (%s): apply stopped, writing a backlog of %,d transactions...%n", engine.label(), backlog);
+    AtomicLong committed = new AtomicLong();
+    List<Exception> failures = new CopyOnWriteArrayList<>();
+    List<Thread> writers = writers(old, db, data, () -> committed.get() < backlog ? Phase.LOAD : Phase.DONE, new AtomicLong(), 0,
+        committed, new Recorder(3), failures);
+    writers.forEach(Thread::start);
+    for (Thread t : writers) {
+      t.join();
+    }
+    if (!failures.isEmpty()) {
+      throw failures.get(0);
+    }
+    long t0 = System.nanoTime();
+    engine.resume();
+    r.awaitCaughtUp(Duration.ofMinutes(10));
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    System.err.printf(Locale.ROOT, "lag (%s): %,d transactions applied in %.2f s%n", engine.label(), committed.get(), seconds);
+    return committed.get() / seconds;
+  }
+
+  /** Closed-loop TPC-B on old with the capture triggers off and on, alternately; what they cost the writer. */
+  private String overhead(PostgresServer old, String db, PgbenchDatabase data) throws Exception {
+    double[] plain = new double[OVERHEAD_ROUNDS];
+    double[] captured = new double[OVERHEAD_ROUNDS];
+    for (int round = 0; round < OVERHEAD_ROUNDS; round++) {
+      captureTriggers(old, db, false);
+      plain[round] = closedLoop(old, db, data);
+      captureTriggers(old, db, true);
+      captured[round] = closedLoop(old, db, data);
+      System.err.printf(Locale.ROOT, "lag: overhead round %d: %.0f tx/s without capture triggers, %.0f with%n", round + 1,
+          plain[round], captured[round]);
+    }
+    double p = median(plain);
+    double c = median(captured);
+    double fewer = 1 - c / p;
+    return String.format(Locale.ROOT, "closed-loop TPC-B, %d connections, %d rounds of %s s each way (medians): %.0f tx/s without"
+        + " capture triggers, %.0f tx/s with them: %.1f%% fewer (target <= %.0f%%: %s); rounds without %s, with %s", clients,
+        OVERHEAD_ROUNDS, secs(overheadSeconds), p, c, 100 * fewer, 100 * TARGET_OVERHEAD, fewer <= TARGET_OVERHEAD ? "met" : "NOT MET",
+        list(plain), list(captured));
+  }
+
+  private double closedLoop(PostgresServer old, String db, PgbenchDatabase data) throws Exception {
+    Phased phase = new Phased();
+    phase.set(Phase.LOAD);
+    AtomicLong committed = new AtomicLong();
+    List<Exception> failures = new CopyOnWriteArrayList<>();
+    List<Thread> writers = writers(old, db, data, phase::get, new AtomicLong(), 0, committed, new Recorder(3), failures);
+    writers.forEach(Thread::start);
+    sleep(0.5); // connections open, statements prepared
+    long c0 = committed.get();
+    long t0 = System.nanoTime();
+    sleep(overheadSeconds);
+    long c1 = committed.get();
+    long t1 = System.nanoTime();
+    phase.set(Phase.DONE);
+    for (Thread t : writers) {
+      t.join(30_000);
+    }
+    if (!failures.isEmpty()) {
+      throw failures.get(0);
+    }
+    return (c1 - c0) / ((t1 - t0) / 1e9);
+  }
+
+  /** Turns the capture triggers of the pgbench tables off or on again (every trigger calling {@code cutover.capture}). */
+  private static void captureTriggers(PostgresServer old, String db, boolean enable) throws SQLException {
+    List<String> alters = new ArrayList<>();
+    try (Connection o = old.connect(db); Statement s = o.createStatement()) {
+      try (ResultSet rs = s.executeQuery("SELECT format('ALTER TABLE %s " + (enable ? "ENABLE" : "DISABLE") + " TRIGGER %I', tgrelid::regclass, tgname)"
+          + " FROM pg_trigger WHERE tgfoid = 'cutover.capture'::regproc AND tgrelid::regclass::text LIKE 'pgbench\\_%'")) {
+        while (rs.next()) {
+          alters.add(rs.getString(1));
+        }
+      }
+      // The benchmark's own switch, not a schema change for new to replay (its triggers are on old only).
+      s.execute("SET cutover.ddl_capture = off");
+      for (String alter : alters) {
+        s.execute(alter);
+      }
+    }
+  }
+
+  private List<Thread> writers(PostgresServer old, String db, PgbenchDatabase data, java.util.function.Supplier<Phase> phase,
+      AtomicLong nextSlot, long intervalNanos, AtomicLong committed, Recorder latency, List<Exception> failures) {
+    List<Thread> writers = new ArrayList<>();
+    for (int i = 0; i < clients; i++) {
+      Thread t = new Thread(() -> write(old, db, data, phase, nextSlot, intervalNanos, committed, latency, failures), "lag-writer-" + i);
+      t.setDaemon(true);
+      writers.add(t);
+    }
+    return writers;
+  }
+
+  /** Logical replication: pausing disables the subscription on new. */
+  private static final class Native implements Engine {
+    private final PostgresServer nw;
+    private final String db;
+    private final String subscription;
+
+    Native(PostgresServer nw, String db, String subscription) {
+      this.nw = nw;
+      this.db = db;
+      this.subscription = subscription;
+    }
+
+    @Override
+    public String label() {
+      return "logical replication";
+    }
+
+    @Override
+    public void pause() throws SQLException {
+      subscription(false);
+    }
+
+    @Override
+    public void resume() throws SQLException {
+      subscription(true);
+    }
+
+    private void subscription(boolean enable) throws SQLException {
+      try (Connection n = nw.connect(db); Statement s = n.createStatement()) {
+        s.execute("ALTER SUBSCRIPTION " + subscription + (enable ? " ENABLE" : " DISABLE"));
+      }
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /**
+   * Trigger capture: the replicator's apply process in this JVM. Pausing closes it but keeps a
+   * ticker recording on old, as a running apply process that is behind would: the backlog is then
+   * applied in batches of half a second of old's transactions, as in production.
+   */
+  private static final class Triggers implements Engine {
+    private final Replicator r;
+    private ApplyProcess apply;
+    private Ticker ticker;
+
+    Triggers(Replicator r) throws Exception {
+      this.r = r;
+      this.apply = r.apply(Applier.Options.defaults());
+    }
+
+    @Override
+    public String label() {
+      return "trigger capture";
+    }
+
+    @Override
+    public void pause() {
+      if (apply != null) {
+        apply.close();
+        apply = null;
+        ticker = Ticker.start(r.old(), Applier.Options.defaults().tickEvery());
+      }
+    }
+
+    @Override
+    public void resume() throws Exception {
+      if (ticker != null) {
+        ticker.close();
+        ticker = null;
+      }
+      if (apply == null) {
+        apply = r.apply(Applier.Options.defaults());
+      }
+    }
+
+    @Override
+    public void close() {
+      pause();
+      if (ticker != null) {
+        ticker.close();
+        ticker = null;
+      }
+    }
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
+  }
+
+  private static String list(double[] values) {
+    List<String> out = new ArrayList<>();
+    for (double v : values) {
+      out.add(String.format(Locale.ROOT, "%.0f", v));
+    }
+    return String.join(" / ", out);
   }
 
   private static String secs(double seconds) {
@@ -197,16 +454,29 @@ final class LagBenchmark {
     return micros / 1000.0;
   }
 
-  private static void createProbe(Connection c, boolean stampOnApply) throws SQLException {
+  /**
+   * The probe table; on new ({@code engine} not null) with the trigger that stamps each row as it
+   * becomes visible there. Logical replication commits each source transaction on its own right
+   * after applying it, so a BEFORE INSERT stamp is that moment. Trigger capture applies a batch of
+   * source transactions in one transaction, so the stamp is an UPDATE by a deferred constraint
+   * trigger, which fires as that transaction commits. Both are ENABLE ALWAYS: apply runs with
+   * session_replication_role = replica, where only those fire.
+   */
+  private static void createProbe(Connection c, Capture engine) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute("CREATE TABLE bench_lag_probe (seq bigint PRIMARY KEY, phase text NOT NULL,"
           + " sent_at timestamptz NOT NULL, applied_at timestamptz)");
-      if (stampOnApply) {
+      if (engine == Capture.LOGICAL) {
         s.execute("CREATE FUNCTION bench_lag_stamp() RETURNS trigger LANGUAGE plpgsql AS"
             + " $$BEGIN NEW.applied_at := clock_timestamp(); RETURN NEW; END$$");
-        s.execute("CREATE TRIGGER bench_lag_stamp BEFORE INSERT ON bench_lag_probe"
-            + " FOR EACH ROW EXECUTE FUNCTION bench_lag_stamp()");
-        // The apply worker runs with session_replication_role = replica: only ALWAYS triggers fire.
+        s.execute("CREATE TRIGGER bench_lag_stamp BEFORE INSERT ON bench_lag_probe FOR EACH ROW EXECUTE PROCEDURE bench_lag_stamp()");
+      } else if (engine == Capture.TRIGGERS) {
+        s.execute("CREATE FUNCTION bench_lag_stamp() RETURNS trigger LANGUAGE plpgsql AS"
+            + " $$BEGIN UPDATE bench_lag_probe SET applied_at = clock_timestamp() WHERE seq = NEW.seq; RETURN NULL; END$$");
+        s.execute("CREATE CONSTRAINT TRIGGER bench_lag_stamp AFTER INSERT ON bench_lag_probe DEFERRABLE INITIALLY DEFERRED"
+            + " FOR EACH ROW EXECUTE PROCEDURE bench_lag_stamp()");
+      }
+      if (engine != null) {
         s.execute("ALTER TABLE bench_lag_probe ENABLE ALWAYS TRIGGER bench_lag_stamp");
       }
     }
@@ -236,8 +506,8 @@ final class LagBenchmark {
   }
 
   /** Inserts a probe row every 10 ms on its own connection until the phase is DONE. */
-  private static void probe(PostgresServer old, Phased phase, List<Exception> failures) {
-    try (Connection c = old.connect(DB);
+  private static void probe(PostgresServer old, String db, Phased phase, List<Exception> failures) {
+    try (Connection c = old.connect(db);
         PreparedStatement ps = c.prepareStatement(
             "INSERT INTO bench_lag_probe (seq, phase, sent_at) VALUES (?, ?, clock_timestamp())")) {
       long next = System.nanoTime();
@@ -260,10 +530,13 @@ final class LagBenchmark {
     }
   }
 
-  /** One writer connection: takes the next transaction slot, waits for it, runs pgbench's TPC-B transaction. */
-  private static void write(PostgresServer old, PgbenchDatabase data, Phased phase, AtomicLong nextSlot, long intervalNanos,
-      AtomicLong committed, Recorder latency, List<Exception> failures) {
-    try (Connection c = old.connect(DB); TpcbTransaction tx = new TpcbTransaction(c)) {
+  /**
+   * One writer connection: takes the next transaction slot, waits for it, runs pgbench's TPC-B
+   * transaction, until the phase is DONE; with an interval of 0 it runs as fast as it can.
+   */
+  private static void write(PostgresServer old, String db, PgbenchDatabase data, java.util.function.Supplier<Phase> phase,
+      AtomicLong nextSlot, long intervalNanos, AtomicLong committed, Recorder latency, List<Exception> failures) {
+    try (Connection c = old.connect(db); TpcbTransaction tx = new TpcbTransaction(c)) {
       c.setAutoCommit(false);
       ThreadLocalRandom random = ThreadLocalRandom.current();
       while (phase.get() != Phase.DONE) {

@@ -70,11 +70,13 @@ class BenchSmokeTest {
   }
 
   @Test
-  void lag_smoke_measuresIdleAndLoadedLag(@TempDir Path out) throws Exception {
+  void lag_smoke_measuresBothEnginesIdleAndLoaded(@TempDir Path out) throws Exception {
     try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
-      Report report = bench.lag(null).run(pair);
-      assertThat(report.rows()).hasSize(2).allSatisfy(row -> assertThat(Long.parseLong(row.get(4))).isPositive());
-      assertThat(report.publish(out)).exists();
+      Report report = bench.lag(null, true).run(pair);
+      assertThat(report.rows()).hasSize(4).allSatisfy(row -> assertThat(Long.parseLong(row.get(5))).isPositive());
+      assertThat(report.rows()).extracting(row -> row.get(0))
+          .containsExactly("logical replication", "logical replication", "trigger capture", "trigger capture");
+      assertThat(Files.readString(report.publish(out))).contains("\"capture overhead\"").contains("\"apply ceiling\"");
     }
   }
 }

@@ -1,11 +1,15 @@
 package dev.cutover.driver;
 
-import dev.cutover.driver.config.Secrets;
+import dev.cutover.common.Secrets;
+import dev.cutover.driver.internal.config.CutoverSettings;
+import dev.cutover.driver.internal.switching.Routers;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 
@@ -14,10 +18,14 @@ import javax.sql.DataSource;
  * setters for the URL, credentials and the common Cutover settings; any other setting goes in
  * the URL or {@link #setCutoverProperties}. Values are checked when the first connection is
  * opened, with the same messages as the driver's.
+ *
+ * <p>Closing it ({@link #close}: Spring calls it on a data source bean) closes at once the routers
+ * its connections used once none of them is open, rather than after {@code cutover.router.linger}.
  */
-public class CutoverDataSource implements DataSource {
-  private final CutoverDriver driver = new CutoverDriver();
+public class CutoverDataSource implements DataSource, AutoCloseable {
   private final Properties properties = new Properties();
+  /** The setting sets its connections were opened with, whose routers {@link #close} ends. */
+  private final Set<CutoverSettings> used = ConcurrentHashMap.newKeySet();
   private String url;
   private int loginTimeout;
 
@@ -120,14 +128,28 @@ public class CutoverDataSource implements DataSource {
   }
 
   private Connection connect(Properties overrides) throws SQLException {
-    if (url == null || !driver.acceptsURL(url)) {
+    if (url == null || !CutoverSettings.accepts(url)) {
       throw new SQLException("cutover: CutoverDataSource needs a url starting with jdbc:cutover:postgresql:// (setUrl),"
           + " not " + (url == null ? "none" : "'" + Secrets.maskUrl(url) + "'"), "22023");
     }
     Properties p = new Properties();
     p.putAll(properties);
     p.putAll(overrides);
-    return driver.connect(url, p);
+    CutoverSettings settings = CutoverDriver.settings(url, p);
+    used.add(settings);
+    return CutoverDriver.open(settings);
+  }
+
+  /**
+   * Closes the routers this data source's connections used, now, once none of their connections
+   * is open; one still in use closes after its last connection as usual. Connections stay usable.
+   */
+  @Override
+  public void close() {
+    for (CutoverSettings settings : used) {
+      Routers.closeIfUnused(settings);
+    }
+    used.clear();
   }
 
   @Override

@@ -1,11 +1,11 @@
 package dev.cutover.driver;
 
-import dev.cutover.driver.config.CutoverSettings;
-import dev.cutover.driver.config.SettingSources;
-import dev.cutover.driver.jdbc.Connections;
-import dev.cutover.driver.switching.Router;
-import dev.cutover.driver.switching.RouterMXBean;
-import dev.cutover.driver.switching.SwitchListener;
+import dev.cutover.driver.internal.config.CutoverSettings;
+import dev.cutover.driver.internal.config.SettingSources;
+import dev.cutover.driver.internal.jdbc.Connections;
+import dev.cutover.driver.internal.switching.Router;
+import dev.cutover.driver.internal.switching.Routers;
+import dev.cutover.driver.internal.switching.SwitchListeners;
 import dev.cutover.flags.CutoverVersion;
 import java.sql.Connection;
 import java.sql.Driver;
@@ -14,21 +14,21 @@ import java.sql.DriverPropertyInfo;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Logger;
 
 /**
  * The JDBC driver for {@code jdbc:cutover:postgresql:} URLs. Each distinct set of settings gets
  * one router, shared by every connection opened with those settings; the router follows the
  * routing flag and switches all of them together.
+ *
+ * <p>Lifetime: a router starts with the first connection of its settings and closes when its last
+ * connection has been closed for {@code cutover.router.linger} (30 s): a pool that closes leaves no
+ * thread, connection or flag client behind. In an application server, call {@link #shutdown()}
+ * when the application stops (a {@code ServletContextListener}'s {@code contextDestroyed}), so that
+ * nothing of it outlives an undeploy, and deregister the driver there if the server does not.
  */
 public final class CutoverDriver implements Driver {
-  private static final Map<CutoverSettings, Router> ROUTERS = new ConcurrentHashMap<>();
-  private static final List<RouterListener> ROUTER_LISTENERS = new CopyOnWriteArrayList<>();
-
   static {
     try {
       DriverManager.registerDriver(new CutoverDriver());
@@ -42,36 +42,31 @@ public final class CutoverDriver implements Driver {
     if (!acceptsURL(url)) {
       return null;
     }
-    CutoverSettings settings;
+    return open(settings(url, info));
+  }
+
+  /** The settings of a connection, resolved from every source, or the error a connection attempt gets. */
+  static CutoverSettings settings(String url, Properties info) throws SQLException {
     try {
-      settings = CutoverSettings.resolve(url, info, SettingSources.system());
+      return CutoverSettings.resolve(url, info, SettingSources.system());
     } catch (IllegalArgumentException e) {
       throw new SQLException("cutover: " + e.getMessage(), "22023", e);
     }
-    return Connections.open(router(settings));
   }
 
-  private static Router router(CutoverSettings settings) throws SQLException {
-    Router router = ROUTERS.get(settings);
-    if (router != null) {
-      return router;
-    }
-    synchronized (ROUTERS) {
-      router = ROUTERS.get(settings);
-      if (router == null) {
-        router = Router.start(settings);
-        ROUTERS.put(settings, router);
-        for (RouterListener listener : ROUTER_LISTENERS) {
-          listener.started(router);
-        }
-      }
-      return router;
+  /** A logical connection on the router of {@code settings}, which starts now if none runs. */
+  static Connection open(CutoverSettings settings) throws SQLException {
+    Router router = Routers.acquire(settings);
+    try {
+      return Connections.open(router);
+    } finally {
+      Routers.release(router);
     }
   }
 
   /** The routers of this JVM now: one per distinct setting set in use (each pool has one). */
   public static List<RouterMXBean> routers() {
-    return List.copyOf(ROUTERS.values());
+    return Routers.routers();
   }
 
   /**
@@ -79,57 +74,39 @@ public final class CutoverDriver implements Driver {
    * those already running, so that it misses none (metrics register per-router gauges this way).
    */
   public static void addRouterListener(RouterListener listener) {
-    synchronized (ROUTERS) {
-      ROUTER_LISTENERS.add(listener);
-      ROUTERS.values().forEach(listener::started);
-    }
+    Routers.addListener(listener);
   }
 
   public static void removeRouterListener(RouterListener listener) {
-    ROUTER_LISTENERS.remove(listener);
+    Routers.removeListener(listener);
   }
 
   /** Registers a listener told about every switch in this JVM, completed or aborted. */
   public static void addSwitchListener(SwitchListener listener) {
-    Router.addListener(listener);
+    SwitchListeners.add(listener);
   }
 
   public static void removeSwitchListener(SwitchListener listener) {
-    Router.removeListener(listener);
+    SwitchListeners.remove(listener);
   }
 
   /**
-   * Closes every router: they stop following their flags. Connections already open keep working
-   * on the side they use; new ones start a fresh router.
+   * Closes every router now, whatever still uses it, and ends the threads the driver shares: for an
+   * application that stops (an application server's undeploy, a test run's end). Routers stop
+   * following their flags (a LaunchDarkly client is closed), leave the control schema and close the
+   * connections they hold. Connections already open keep working on the side they use; a new one
+   * starts a fresh router.
    */
   public static void shutdown() {
-    synchronized (ROUTERS) {
-      ROUTERS.values().forEach(CutoverDriver::close);
-      ROUTERS.clear();
-    }
-  }
-
-  private static void close(Router router) {
-    router.close();
-    for (RouterListener listener : ROUTER_LISTENERS) {
-      listener.stopped(router);
-    }
+    Routers.shutdownAll();
   }
 
   /**
-   * Closes the routers of one service: they stop following their flag (a LaunchDarkly client or
-   * a file watcher is stopped). Open connections keep working; new ones start a fresh router.
+   * Closes the routers of one service now, as {@link #shutdown()} does for all: they stop following
+   * their flag. Open connections keep working; new ones start a fresh router.
    */
   public static void shutdown(String service) {
-    synchronized (ROUTERS) {
-      ROUTERS.values().removeIf(router -> {
-        if (router.getService().equals(service)) {
-          close(router);
-          return true;
-        }
-        return false;
-      });
-    }
+    Routers.shutdown(router -> router.service().equals(service));
   }
 
   @Override

@@ -1,6 +1,6 @@
 package dev.cutover.driver;
 
-import dev.cutover.driver.switching.RouterMXBean;
+import dev.cutover.driver.RouterMXBean;
 
 /**
  * Told when a router starts (the first connection of a setting set) and when it stops ({@link

@@ -1,7 +1,7 @@
 package dev.cutover.driver;
 
-import dev.cutover.driver.switching.SwitchEvent;
-import dev.cutover.driver.switching.SwitchListener;
+import dev.cutover.driver.SwitchEvent;
+import dev.cutover.driver.SwitchListener;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.driver.control.Fence;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;

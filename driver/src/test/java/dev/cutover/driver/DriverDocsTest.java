@@ -2,8 +2,8 @@ package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cutover.driver.switching.RouterMXBean;
-import dev.cutover.driver.switching.RouterNames;
+import dev.cutover.driver.RouterMXBean;
+import dev.cutover.driver.internal.switching.RouterNames;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.lang.management.ManagementFactory;

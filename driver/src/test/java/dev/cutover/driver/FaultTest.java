@@ -9,9 +9,9 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.cutover.driver.control.Fence;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.flags.Target;

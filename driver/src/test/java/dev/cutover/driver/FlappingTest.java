@@ -6,8 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.LogicalReplication;
@@ -57,7 +57,7 @@ class FlappingTest {
     ManualFlag flag = ManualFlag.named("flapping-flag");
     flag.set(Target.OLD);
     LinkedBlockingQueue<SwitchEvent> events = new LinkedBlockingQueue<>();
-    dev.cutover.driver.switching.SwitchListener listener = e -> {
+    dev.cutover.driver.SwitchListener listener = e -> {
       if (e.service().equals(db)) {
         events.add(e);
       }

@@ -2,7 +2,7 @@ package dev.cutover.driver;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.Outcome;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

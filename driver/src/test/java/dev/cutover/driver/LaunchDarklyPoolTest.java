@@ -7,8 +7,8 @@ import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.stringFlag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.flags.Target;

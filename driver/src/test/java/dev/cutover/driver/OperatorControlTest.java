@@ -3,10 +3,11 @@ package dev.cutover.driver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.control.OperatorControl;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.control.SwitchState;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -48,7 +49,7 @@ class OperatorControlTest {
         assertThat(i.heartbeatAge()).isLessThan(Duration.ofSeconds(5));
       });
       assertThat(view.lastSwitch()).get().satisfies(s -> {
-        assertThat(s.state()).isEqualTo("draining");
+        assertThat(s.state()).isEqualTo(SwitchState.DRAINING);
         assertThat(s.source()).isEqualTo("old");
         assertThat(s.target()).isEqualTo("new");
       });
@@ -62,7 +63,7 @@ class OperatorControlTest {
       assertThat(event.reason()).contains("aborted on request").contains("change freeze");
       assertThat(Fence.isRaised(operator)).isFalse();
       assertThat(OperatorControl.read(operator, db.database).lastSwitch()).get().satisfies(s -> {
-        assertThat(s.state()).isEqualTo("aborted");
+        assertThat(s.state()).isEqualTo(SwitchState.ABORTED);
         assertThat(s.reason()).isEqualTo("change freeze");
         assertThat(s.leader()).isEqualTo("op-1");
       });

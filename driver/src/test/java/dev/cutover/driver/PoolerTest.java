@@ -3,8 +3,8 @@ package dev.cutover.driver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PgBouncer;
 import dev.cutover.testkit.PostgresPair;

@@ -1,6 +1,6 @@
 package dev.cutover.driver;
 
-import dev.cutover.driver.switching.RouterNames;
+import dev.cutover.driver.internal.switching.RouterNames;
 import java.lang.management.ManagementFactory;
 import java.util.Set;
 import javax.management.MBeanServer;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.cutover.driver.switching.Outcome;
+import dev.cutover.driver.Outcome;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -201,7 +201,7 @@ class SessionMoveTest {
         assertThat(rs.next()).isTrue();
 
         db.flip(Target.NEW);
-        dev.cutover.driver.switching.SwitchEvent event = events.next();
+        dev.cutover.driver.SwitchEvent event = events.next();
         assertThat(event.outcome()).isEqualTo(Outcome.COMPLETED);
         assertThat(event.rolledBack()).isEqualTo(1);
 
@@ -250,7 +250,7 @@ class SessionMoveTest {
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
           .until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
       link.stall();
-      dev.cutover.driver.switching.SwitchEvent event = events.next();
+      dev.cutover.driver.SwitchEvent event = events.next();
       link.resume();
       assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
       assertThat(event.rolledBack()).isEqualTo(1);
@@ -326,7 +326,7 @@ class SessionMoveTest {
       query(squatter, "SELECT pg_advisory_lock(77)::text");
 
       db.flip(Target.NEW);
-      dev.cutover.driver.switching.SwitchEvent event = events.next();
+      dev.cutover.driver.SwitchEvent event = events.next();
 
       assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
       assertThat(event.reason()).contains("advisory lock 77").contains("another session holds it");

@@ -1,6 +1,6 @@
 package dev.cutover.driver;
 
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.SwitchEvent;
 import java.time.Duration;
 
 /** A service's switch events for tests: the next one within 60 s or an assertion error, each printed. */

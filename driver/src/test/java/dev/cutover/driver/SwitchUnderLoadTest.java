@@ -6,8 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;

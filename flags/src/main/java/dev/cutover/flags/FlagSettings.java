@@ -1,5 +1,6 @@
 package dev.cutover.flags;
 
+import dev.cutover.common.Durations;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -67,23 +68,10 @@ public final class FlagSettings {
     }
   }
 
-  /** A non-negative duration written in milliseconds. */
+  /** A duration in the syntax every module shares ({@link Durations}: {@code 5s}, or a bare number of milliseconds). */
   public Duration millis(String key, Duration fallback) {
     String value = get(key);
-    if (value == null) {
-      return fallback;
-    }
-    long ms;
-    try {
-      ms = Long.parseLong(value);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          key + "=" + value + " is not a number of milliseconds", e);
-    }
-    if (ms < 0) {
-      throw new IllegalArgumentException(key + "=" + value + " must not be negative");
-    }
-    return Duration.ofMillis(ms);
+    return value == null ? fallback : Durations.parse(key, value);
   }
 
   /** An absolute http or https URI, or null when absent. */

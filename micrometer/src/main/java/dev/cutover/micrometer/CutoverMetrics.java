@@ -2,10 +2,11 @@ package dev.cutover.micrometer;
 
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.RouterListener;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.RouterMXBean;
-import dev.cutover.driver.switching.SwitchEvent;
-import dev.cutover.driver.switching.SwitchListener;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.Phase;
+import dev.cutover.driver.RouterMXBean;
+import dev.cutover.driver.SwitchEvent;
+import dev.cutover.driver.SwitchListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -14,7 +15,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -32,8 +32,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * <ul>
  *   <li>{@code cutover.switches}: counter of switches.
  *   <li>{@code cutover.switch.duration}: timer, gate closed to gate opened.
- *   <li>{@code cutover.switch.phase} (extra tag {@code phase} = {@code drain}, {@code coordinate},
- *       {@code fence}, {@code barrier}, {@code sequences}): timer per phase.
+ *   <li>{@code cutover.switch.phase} (extra tag {@code phase}: each {@link Phase} the switch went
+ *       through, as {@link Phase#tag()} names it: {@code drain}, {@code coordinate}, {@code fence},
+ *       {@code barrier}, {@code sequences}, ...): timer per phase.
  *   <li>{@code cutover.gate.wait.max}: timer of the longest wait of any transaction at the gate;
  *       {@code cutover.gate.waits}: counter of transactions that waited.
  *   <li>{@code cutover.transactions.rolled.back}: counter of stragglers rolled back with 40001.
@@ -50,8 +51,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * counter and timer updates, nothing blocks.
  */
 public final class CutoverMetrics implements MeterBinder, SwitchListener, RouterListener, AutoCloseable {
-  private static final String[] PHASES = {"drain", "coordinate", "fence", "barrier", "sequences"};
-
   private volatile MeterRegistry registry;
   private final Map<RouterMXBean, List<Meter>> routerMeters = new ConcurrentHashMap<>();
 
@@ -72,11 +71,9 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
         "outcome", e.outcome() == Outcome.COMPLETED ? "completed" : "aborted");
     Counter.builder("cutover.switches").description("Switches that ended, by outcome").tags(tags).register(r).increment();
     timer("cutover.switch.duration", "A switch from gate closed to gate opened", tags, r).record(e.total());
-    Duration[] phases = {e.drain(), e.coordinate(), e.fence(), e.barrier(), e.sequences()};
-    for (int i = 0; i < PHASES.length; i++) {
-      timer("cutover.switch.phase", "Time spent in one phase of a switch", tags.and("phase", PHASES[i]), r)
-          .record(phases[i]);
-    }
+    e.timings().forEach((phase, spent) ->
+        timer("cutover.switch.phase", "Time spent in one phase of a switch", tags.and("phase", phase.tag()), r)
+            .record(spent));
     timer("cutover.gate.wait.max", "The longest wait of any transaction at the gate during a switch", tags, r)
         .record(e.gateWaitMax());
     Counter.builder("cutover.gate.waits").description("Transactions that waited at the gate").tags(tags).register(r)

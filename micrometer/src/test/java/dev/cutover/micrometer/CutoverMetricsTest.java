@@ -2,9 +2,10 @@ package dev.cutover.micrometer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.RouterMXBean;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.Phase;
+import dev.cutover.driver.RouterMXBean;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
@@ -74,10 +75,13 @@ class CutoverMetricsTest {
   }
 
   private static SwitchEvent event(Outcome outcome) {
-    return new SwitchEvent("booking", "web-1", "s-1", Target.OLD, Target.NEW, outcome,
-        outcome == Outcome.COMPLETED ? "" : "barrier timeout", true, 12, Duration.ofMillis(31), Duration.ofMillis(30),
-        Duration.ofMillis(3), Duration.ofMillis(20), Duration.ofMillis(2), Duration.ofMillis(7), Duration.ofMillis(1),
-        Duration.ofMillis(42), 0, 2, 10, List.of(), Instant.now());
+    SwitchEvent.Builder b = SwitchEvent.builder().instance("booking", "web-1").switchOf("s-1", Target.OLD, Target.NEW)
+        .leader(true).gateWaits(12, Duration.ofMillis(31), Duration.ofMillis(30))
+        .timing(Phase.DRAIN, Duration.ofMillis(3)).timing(Phase.COORDINATE, Duration.ofMillis(20))
+        .timing(Phase.FENCE, Duration.ofMillis(2)).timing(Phase.BARRIER, Duration.ofMillis(7))
+        .timing(Phase.SEQUENCES, Duration.ofMillis(1)).total(Duration.ofMillis(42))
+        .rolledBack(0).sequencesMoved(2).prewarmed(10).notGuaranteed(List.of()).at(Instant.now());
+    return (outcome == Outcome.COMPLETED ? b.completed() : b.aborted("barrier timeout")).build();
   }
 
   /**

@@ -1,7 +1,14 @@
 package dev.cutover.replicator;
 
-import dev.cutover.driver.control.Barrier;
-import dev.cutover.driver.control.Sequences;
+import dev.cutover.driver.internal.control.Barrier;
+import dev.cutover.driver.internal.control.Sequences;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.capture.CaptureStart;
+import dev.cutover.replicator.capture.CaptureWays;
+import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Preflight;
 import dev.cutover.replicator.cleanup.Cleanup;
@@ -134,18 +141,23 @@ public final class Replicator {
     return appRoles;
   }
 
-  /** Preflight of both sides; changes nothing. */
+  /** Preflight of both sides for the engine the databases allow; changes nothing. */
   public CheckReport check() throws Exception {
-    return check(appRoles);
+    return check(appRoles, Capture.AUTO);
+  }
+
+  /** Preflight for the engine the databases allow, and of what the application's roles may do on new; changes nothing. */
+  public CheckReport check(List<String> appRoles) throws Exception {
+    return check(appRoles, Capture.AUTO);
   }
 
   /**
-   * Preflight of both sides, and of what the application's roles may do on new and on the control
-   * plane; changes nothing (privileges it can only learn by trying are tried in transactions that
-   * are rolled back).
+   * Preflight of both sides for the engine {@code requested} comes to, and of what the
+   * application's roles may do on new and on the control plane; changes nothing (privileges it can
+   * only learn by trying are tried in transactions that are rolled back).
    */
-  public CheckReport check(List<String> appRoles) throws Exception {
-    return translate(() -> Preflight.run(old, nw, names, List.copyOf(appRoles)));
+  public CheckReport check(List<String> appRoles, Capture requested) throws Exception {
+    return translate(() -> Preflight.run(old, nw, names, List.copyOf(appRoles), requested));
   }
 
   /** Copies old's schema into an empty new database with pg_dump. */
@@ -154,12 +166,40 @@ public final class Replicator {
   }
 
   /**
-   * Control schema, publication, snapshot-consistent parallel copy, index builds, subscription; with
-   * {@link StartOptions#resume()}, continues a start whose process died ({@link ResumedStart}).
+   * Control schema, a snapshot-consistent parallel copy with index builds, and replication from
+   * the copy's snapshot on: a publication, slot and subscription, or capture triggers whose
+   * changes {@link #apply} applies, as {@link StartOptions#capture()} asks or the databases allow
+   * ({@link EngineChoice}); with {@link StartOptions#resume()}, continues a logical replication
+   * start whose process died ({@link ResumedStart}).
    */
   public StartReport start(StartOptions options, CopyProgress progress, CopyListener listener) throws Exception {
-    return translate(() -> options.resume() ? new ResumedStart(old, nw, names, options, listener).run(progress)
-        : new ForwardStart(old, nw, names, options, listener, appRoles).run(progress));
+    return translate(() -> {
+      if (options.resume()) {
+        return new ResumedStart(old, nw, names, options, listener).run(progress);
+      }
+      EngineChoice choice = engine(options.capture());
+      if (choice.engine() == Capture.TRIGGERS) {
+        return new CaptureStart(old, nw, names, options, listener, choice, appRoles).run(progress);
+      }
+      return new ForwardStart(old, nw, names, options, listener, appRoles).run(progress);
+    });
+  }
+
+  /** Which engine {@code requested} comes to on these databases, and why. */
+  public EngineChoice engine(Capture requested) throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return EngineChoice.decide(o, n, requested);
+      }
+    });
+  }
+
+  /**
+   * Applies trigger-captured changes of every armed direction until closed, on threads of its own
+   * ({@code cutover-replicator apply}); a direction armed later (reverse) is picked up.
+   */
+  public ApplyProcess apply(Applier.Options options) throws Exception {
+    return translate(() -> ApplyProcess.start(old, nw, options));
   }
 
   /** Both directions' state, lag and problems. */
@@ -195,7 +235,11 @@ public final class Replicator {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
         Connection source;
         Connection target;
-        if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+        Way captured = CaptureWays.serving(o, n, old, nw);
+        if (captured != null) {
+          source = captured.sourceOf(o, n);
+          target = captured.targetOf(o, n);
+        } else if (ReplicationObjects.subscriptionExists(n, names.forward())) {
           source = o;
           target = n;
         } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
@@ -207,7 +251,7 @@ public final class Replicator {
         String marker = Barrier.write(source);
         if (!Barrier.await(target, marker, timeout)) {
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
-              "see `cutover-replicator status`");
+              captured != null ? "is `cutover-replicator apply` running? see `cutover-replicator status`" : "see `cutover-replicator status`");
         }
       }
       return Duration.ofNanos(System.nanoTime() - t0);

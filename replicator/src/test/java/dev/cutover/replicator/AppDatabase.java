@@ -1,7 +1,7 @@
 package dev.cutover.replicator;
 
-import dev.cutover.driver.control.Coordination;
-import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.ProviderAdmin.Run;
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.check.Finding.Severity;
@@ -230,7 +231,8 @@ class LeastPrivilege13To17Test {
         .nw(Endpoint.of(Side.NEW, s.jdbcUrl("lpname_new"), "named_admin", "pw"))
         .build();
 
-    assertThat(errors(r.check())).containsExactlyInAnyOrder(
+    // Logical replication's grants, asked for by name: left to choose, check would take trigger capture for a role without REPLICATION.
+    assertThat(errors(r.check(List.of(), Capture.LOGICAL))).containsExactlyInAnyOrder(
         "old replication-privilege ALTER ROLE \"named_admin\" REPLICATION, as a superuser (on a managed service, grant its"
             + " replication role instead, e.g. RDS: GRANT rds_replication TO \"named_admin\")",
         "new subscription-privilege GRANT pg_create_subscription TO \"named_admin\", as a superuser",
@@ -240,7 +242,7 @@ class LeastPrivilege13To17Test {
       AppDatabase.execute(c, "GRANT pg_create_subscription TO rds_superuser;"
           + " GRANT SET ON PARAMETER session_replication_role TO rds_superuser");
     }
-    assertThat(errors(r.check())).extracting(e -> e.substring(0, e.indexOf(' ', 4))).containsExactly("old replication-privilege");
+    assertThat(errors(r.check(List.of(), Capture.LOGICAL))).extracting(e -> e.substring(0, e.indexOf(' ', 4))).containsExactly("old replication-privilege");
     try (Connection c = s.connect()) {
       AppDatabase.execute(c, "ALTER ROLE named_admin REPLICATION");
     }

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.SwitchEventQueue;
-import dev.cutover.driver.control.Sequences;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.internal.control.Sequences;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.check.CheckReport;

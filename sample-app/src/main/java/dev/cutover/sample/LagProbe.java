@@ -1,17 +1,13 @@
 package dev.cutover.sample;
 
-import java.util.concurrent.Executors;
+import dev.cutover.common.Threads;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /** Samples replication lag (the replicator's status) into the timeline twice a second, on its own thread. */
 final class LagProbe implements AutoCloseable {
   private final Replication replication;
-  private final ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "rehearsal-lag-probe");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService sampler = Threads.scheduler("rehearsal-lag-probe");
 
   LagProbe(Replication replication) {
     this.replication = replication;

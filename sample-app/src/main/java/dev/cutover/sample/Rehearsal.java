@@ -2,8 +2,8 @@ package dev.cutover.sample;
 
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.SwitchEventQueue;
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.check.CheckReport;
@@ -81,7 +81,8 @@ final class Rehearsal {
       return RehearsalDatabases.given(given);
     }
     RehearsalPlan.Embedded embedded = (RehearsalPlan.Embedded) plan.databases();
-    progress("starting embedded PostgreSQL %d (old) and %d (new)", embedded.oldVersion(), embedded.newVersion());
+    progress("starting embedded PostgreSQL %s (old) and %d (new)", embedded.oldVersion() == 9 ? "9.6" : embedded.oldVersion(),
+        embedded.newVersion());
     return RehearsalDatabases.start(embedded);
   }
 
@@ -106,7 +107,7 @@ final class Rehearsal {
           plan.houses(), plan.users(), catalog.seededBookings());
       double setupSeconds = seconds(setupBegan);
 
-      replication = new Replication(databases);
+      replication = new Replication(databases, plan.capture());
       Prepared prepared = prepare(replication, catalog, setupSeconds);
       AutoCloseable heartbeats = replication.heartbeats();
       try {
@@ -163,11 +164,12 @@ final class Rehearsal {
     }
 
     StartReport started = replication.start();
+    String stream = started.slot() == null
+        ? "trigger capture applies from the copy's snapshot " + started.consistentPoint() + " on (" + started.engineReason() + ")"
+        : "subscription " + started.slot() + " streams from its slot at " + started.consistentPoint();
     String initialCopy = String.format(Locale.ROOT, "%d rows (%d kB) of %d tables copied in %d ms from one snapshot,"
-            + " %d indexes and constraints built after the copy in %d ms; subscription %s streams from its slot at %s"
-            + " (%d ms in all)", started.rows(), started.bytes() / 1024, started.tables().size(), started.copyMillis(),
-        started.indexesBuilt(), started.indexMillis(), started.slot(), started.consistentPoint(),
-        started.totalMillis());
+            + " %d indexes and constraints built after the copy in %d ms; %s (%d ms in all)", started.rows(), started.bytes() / 1024,
+        started.tables().size(), started.copyMillis(), started.indexesBuilt(), started.indexMillis(), stream, started.totalMillis());
     progress("start: %s", initialCopy);
     long caughtUp = replication.awaitCaughtUp(SYNC).toMillis();
     progress("caught up: new applied everything old had committed, %d ms after start", caughtUp);

@@ -1,7 +1,7 @@
 package dev.cutover.sample;
 
 import dev.cutover.driver.CutoverDataSource;
-import dev.cutover.driver.config.Secrets;
+import dev.cutover.common.Secrets;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.ReplicatorException;

@@ -1,6 +1,7 @@
 package dev.cutover.sample;
 
-import dev.cutover.driver.config.Secrets;
+import dev.cutover.common.Secrets;
+import dev.cutover.replicator.capture.Capture;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,12 +20,13 @@ import java.time.Duration;
  * @param phase how long traffic runs before the first flip, between flips and after the last
  * @param reportDir where report.json and report.html go
  * @param seed seeds the data and the load's random choices
+ * @param capture the replicator's engine: logical replication, trigger capture, or the one the databases allow
  */
 record RehearsalPlan(Databases databases, FlagSource flag, int houses, int users, int instances, int poolSize, int rate,
-    int flips, Duration phase, Path reportDir, long seed) {
+    int flips, Duration phase, Path reportDir, long seed, Capture capture) {
 
   RehearsalPlan {
-    if (databases == null || flag == null) {
+    if (databases == null || flag == null || capture == null) {
       throw new IllegalArgumentException("a rehearsal needs its databases and its flag source");
     }
     between("--houses", houses, 1, 1_000_000);
@@ -41,6 +43,12 @@ record RehearsalPlan(Databases databases, FlagSource flag, int houses, int users
     }
   }
 
+  /** A plan whose engine the databases choose ({@link Capture#AUTO}). */
+  RehearsalPlan(Databases databases, FlagSource flag, int houses, int users, int instances, int poolSize, int rate, int flips,
+      Duration phase, Path reportDir, long seed) {
+    this(databases, flag, houses, users, instances, poolSize, rate, flips, phase, reportDir, seed, Capture.AUTO);
+  }
+
   /** The defaults of the {@code rehearse} command: embedded 12 and 17, the flag file, 4 instances, there and back. */
   static RehearsalPlan defaults() {
     return new RehearsalPlan(new Embedded(12, 17), new FlagSource.File(), 200, 1000, 4, 4, 400, 2, Duration.ofSeconds(10),
@@ -53,12 +61,12 @@ record RehearsalPlan(Databases databases, FlagSource flag, int houses, int users
   /**
    * Two embedded servers the rehearsal starts, creates its database on, and throws away.
    *
-   * @param oldVersion PostgreSQL major version of the old server (12 to 18)
+   * @param oldVersion PostgreSQL major version of the old server (9 for 9.6, or 10 to 18; below 12 only trigger capture moves it)
    * @param newVersion PostgreSQL major version of the new server (12 to 18)
    */
   record Embedded(int oldVersion, int newVersion) implements Databases {
     Embedded {
-      between("--old-version", oldVersion, 12, 18);
+      between("--old-version", oldVersion, 9, 18);
       between("--new-version", newVersion, 12, 18);
     }
   }

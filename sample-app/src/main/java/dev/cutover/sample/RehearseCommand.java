@@ -1,6 +1,8 @@
 package dev.cutover.sample;
 
+import dev.cutover.common.Durations;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.capture.Capture;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -36,13 +38,19 @@ final class RehearseCommand implements Callable<Integer> {
   private static final RehearsalPlan DEFAULTS = RehearsalPlan.defaults();
   private static final RehearsalPlan.Embedded DEFAULT_VERSIONS = (RehearsalPlan.Embedded) DEFAULTS.databases();
 
-  @Option(names = "--old-version", paramLabel = "MAJOR",
-      description = "Old embedded server's major version, 12-18 (default: 12).")
+  @Option(names = "--old-version", paramLabel = "MAJOR", converter = MajorVersionConverter.class,
+      description = "Old embedded server's major version: 9.6, or 10-18; below 12 the replicator uses trigger capture (default: 12).")
   Integer oldVersion;
 
-  @Option(names = "--new-version", paramLabel = "MAJOR",
+  @Option(names = "--new-version", paramLabel = "MAJOR", converter = MajorVersionConverter.class,
       description = "New embedded server's major version, 12-18 (default: 17).")
   Integer newVersion;
+
+  @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "auto", converter = CaptureConverter.class,
+      description = "The replicator's engine: logical (publication and subscription), triggers (capture triggers on old and the"
+          + " replicator's apply process, both directions armed before the first flip), or auto: what the databases allow (default:"
+          + " ${DEFAULT-VALUE}).")
+  Capture capture;
 
   @Option(names = "--houses", description = "Houses to seed (default: ${DEFAULT-VALUE}).")
   int houses = DEFAULTS.houses();
@@ -160,7 +168,8 @@ final class RehearseCommand implements Callable<Integer> {
    * @throws IllegalArgumentException naming the option and the bad value (never a secret)
    */
   RehearsalPlan plan() {
-    return new RehearsalPlan(databases(), flagSource(), houses, users, instances, poolSize, rate, flips, phase, reportDir, seed);
+    return new RehearsalPlan(databases(), flagSource(), houses, users, instances, poolSize, rate, flips, phase, reportDir, seed,
+        capture == null ? Capture.AUTO : capture);
   }
 
   private RehearsalPlan.Databases databases() {
@@ -204,27 +213,46 @@ final class RehearseCommand implements Callable<Integer> {
     return new RehearsalPlan.FlagSource.LaunchDarkly(ldFlagKey, sdkKey == null ? null : sdkKey.trim(), ldBaseUri, flipTimeout);
   }
 
-  /** Reads 10s, 1500ms, 2m, a bare number of seconds, or ISO-8601 (PT10S). */
+  /** {@code 9.6} (major 9, as {@code server_version_num / 10000} counts it) or a major from 10 on. */
+  static final class MajorVersionConverter implements ITypeConverter<Integer> {
+    @Override
+    public Integer convert(String value) {
+      String v = value.trim();
+      if (v.equals("9.6")) {
+        return 9;
+      }
+      try {
+        int major = Integer.parseInt(v);
+        if (major >= 10) {
+          return major;
+        }
+      } catch (NumberFormatException e) {
+        // named below
+      }
+      throw new TypeConversionException("'" + value + "' is not a PostgreSQL version this rehearsal runs: write 9.6, or 10 to 18");
+    }
+  }
+
+  /** {@code auto}, {@code logical} or {@code triggers}. */
+  static final class CaptureConverter implements ITypeConverter<Capture> {
+    @Override
+    public Capture convert(String value) {
+      try {
+        return Capture.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  /** Reads a duration as every Cutover module does ({@link Durations}: 10s, 1500ms, 2m; a bare number is milliseconds). */
   static final class DurationConverter implements ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-      String v = value.trim().toLowerCase(Locale.ROOT);
       try {
-        if (v.startsWith("pt")) {
-          return Duration.parse(v.toUpperCase(Locale.ROOT));
-        }
-        if (v.endsWith("ms")) {
-          return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2).trim()));
-        }
-        if (v.endsWith("s")) {
-          return Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1).trim()) * 1000));
-        }
-        if (v.endsWith("m")) {
-          return Duration.ofMillis(Math.round(Double.parseDouble(v.substring(0, v.length() - 1).trim()) * 60_000));
-        }
-        return Duration.ofMillis(Math.round(Double.parseDouble(v) * 1000));
-      } catch (RuntimeException e) {
-        throw new TypeConversionException("'" + value + "' is not a duration: write 10s, 1500ms, 2m or PT10S");
+        return Durations.parse("duration", value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException("'" + value + "' is not a duration: write " + Durations.SYNTAX);
       }
     }
   }

@@ -1,9 +1,12 @@
 package dev.cutover.sample;
 
-import dev.cutover.driver.control.Barrier;
+import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.cleanup.Cleanup;
 import dev.cutover.replicator.copy.CopyListener;
@@ -25,12 +28,15 @@ import java.util.concurrent.TimeoutException;
  * Replication between the rehearsal's databases, through the Cutover replicator: preflight, the
  * snapshot-consistent initial copy, catch-up, the way back after each flip, lag, verify, cleanup.
  *
- * <p>The way back depends on the servers. Where both are 16 or newer the replicator's {@code
- * reverse()} runs both directions at once ({@code origin = none}), armed once before the first
- * flip, and nothing is left to do at a flip. Older servers replicate one direction at a time and
- * turn around at each switch, as the replicator does it: {@code prepareReverse()} before the flip
- * (the switch creates the way back's slot at its fence), {@code reverse()} after it (the running
- * direction is dropped and the way back streams from that slot).
+ * <p>The way back depends on the engine and the servers. With trigger capture (the replicator's
+ * {@code start} chooses it for sources before 12, or when asked), the replicator's apply process
+ * runs in the rehearsal's JVM and {@code reverse()} arms new → old beside old → new before the
+ * first flip: both directions run at once and nothing is left to do at a flip. With logical
+ * replication where both servers are 16 or newer, the same holds ({@code origin = none}). Older
+ * servers replicate one direction at a time and turn around at each switch, as the replicator does
+ * it: {@code prepareReverse()} before the flip (the switch creates the way back's slot at its
+ * fence), {@code reverse()} after it (the running direction is dropped and the way back streams
+ * from that slot).
  */
 final class Replication {
   private static final Duration HEARTBEAT = Duration.ofMillis(100);
@@ -56,12 +62,17 @@ final class Replication {
 
   private final RehearsalDatabases databases;
   private final Replicator replicator;
-  private final Mode mode;
+  private final Capture capture;
+  /** The way back; with trigger capture known only once start has chosen the engine. */
+  private Mode mode;
+  /** With trigger capture: the replicator's apply process, until cleanup. */
+  private ApplyProcess apply;
   /** The side replication writes into; read by the lag probe's thread. */
   private volatile Target into = Target.NEW;
 
-  Replication(RehearsalDatabases databases) throws Exception {
+  Replication(RehearsalDatabases databases, Capture capture) throws Exception {
     this.databases = databases;
+    this.capture = capture;
     this.replicator = Replicator.builder().old(databases.endpoint(Target.OLD)).nw(databases.endpoint(Target.NEW)).build();
     int lowest;
     try (Connection old = databases.direct(Target.OLD); Connection nw = databases.direct(Target.NEW)) {
@@ -72,12 +83,20 @@ final class Replication {
 
   /** The replicator's preflight; changes nothing. */
   CheckReport check() throws Exception {
-    return replicator.check();
+    return replicator.check(java.util.List.of(), capture);
   }
 
-  /** Control schema, publication, snapshot-consistent copy of old into new with deferred indexes, subscription. */
+  /**
+   * Control schema, snapshot-consistent copy of old into new with deferred indexes, and replication
+   * from there: a subscription, or capture triggers and the apply process, started here.
+   */
   StartReport start() throws Exception {
-    return replicator.start(StartOptions.defaults(), new CopyProgress(), CopyListener.NONE);
+    StartReport report = replicator.start(StartOptions.defaults().withCapture(capture), new CopyProgress(), CopyListener.NONE);
+    if (report.engine() == Capture.TRIGGERS) {
+      apply = replicator.apply(Applier.Options.defaults());
+      mode = Mode.TWO_WAY;
+    }
+    return report;
   }
 
   /** Heartbeat writers on both sides, so that either direction's lag is measured in time; close to stop them. */
@@ -167,13 +186,21 @@ final class Replication {
     return replicator.verify(dev.cutover.replicator.verify.Verifier.Options.defaults()); // not the sample's own Verifier
   }
 
-  /** The replicator's cleanup: our subscriptions, slots, publications and the control schema, on both sides. */
+  /** The replicator's cleanup (after stopping its apply process): everything of ours, on both sides. */
   Cleanup.Report cleanup() throws Exception {
+    if (apply != null) {
+      apply.close();
+      apply = null;
+    }
     return replicator.cleanup();
   }
 
   /** One line for the report. */
   String describe() {
+    if (apply != null || capture == Capture.TRIGGERS) {
+      return "Cutover replicator (snapshot-consistent initial copy, trigger capture with the replicator's apply process); way back:"
+          + " reverse capture armed before the first flip, both directions at once";
+    }
     return "Cutover replicator (snapshot-consistent initial copy, PostgreSQL logical replication); way back: "
         + (mode == Mode.TWO_WAY ? "reverse armed before the first flip, both directions at once (origin = none)"
             : "turned around at each switch from a slot the switch creates at its fence, one direction at a time");

@@ -91,6 +91,15 @@ class SampleAppTest {
   }
 
   @Test
+  void plan_oldVersion96WithTriggerCapture_embeddedNineAndTheEngine() {
+    RehearsalPlan plan = command(Map.of(), "--old-version", "9.6", "--capture", "triggers").plan();
+    assertThat(plan.databases()).isEqualTo(new RehearsalPlan.Embedded(9, 17));
+    assertThat(plan.capture()).isEqualTo(dev.cutover.replicator.capture.Capture.TRIGGERS);
+    assertThatThrownBy(() -> new RehearseCommand.MajorVersionConverter().convert("9.5"))
+        .isInstanceOf(TypeConversionException.class).hasMessageContaining("write 9.6, or 10 to 18");
+  }
+
+  @Test
   void plan_ldFlagKeyWithSdkKeyFromEnvironment_wiresLaunchDarklyThroughTheRelay() {
     RehearsalPlan plan = command(Map.of("LD_SDK_KEY", "sdk-from-env"), "--ld-flag-key", "app-db-cutover",
         "--ld-base-uri", "http://relay.internal:8030", "--flip-timeout", "90s").plan();
@@ -180,8 +189,7 @@ class SampleAppTest {
     assertThat(converter.convert("10s")).isEqualTo(Duration.ofSeconds(10));
     assertThat(converter.convert("1500ms")).isEqualTo(Duration.ofMillis(1500));
     assertThat(converter.convert("2m")).isEqualTo(Duration.ofMinutes(2));
-    assertThat(converter.convert("7")).isEqualTo(Duration.ofSeconds(7));
-    assertThat(converter.convert("PT3S")).isEqualTo(Duration.ofSeconds(3));
+    assertThat(converter.convert("7")).isEqualTo(Duration.ofMillis(7));
     assertThatThrownBy(() -> converter.convert("soon")).isInstanceOf(TypeConversionException.class).hasMessageContaining("soon");
   }
 

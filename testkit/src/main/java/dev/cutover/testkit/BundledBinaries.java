@@ -10,16 +10,17 @@ import java.io.InputStream;
  * <p>The zonky binaries artifacts of every version hold the same entry name, and Maven keeps one
  * version of an artifact per classpath, so the build unpacks each version's archive into its own
  * folder ({@code dev/cutover/testkit/binaries/<major>/}) of this jar. A record, because zonky caches
- * extracted binaries per resolver by {@code equals}.
+ * extracted binaries per resolver by {@code equals}. PostgreSQL 9.6 is major {@code 9}, as
+ * {@code server_version_num / 10000} gives it (the only 9.x bundled).
  */
 record BundledBinaries(int major) implements PgBinaryResolver {
 
-  static final int OLDEST = 12;
+  static final int OLDEST = 9;
   static final int NEWEST = 18;
 
   BundledBinaries {
     if (major < OLDEST || major > NEWEST) {
-      throw new IllegalArgumentException("Embedded PostgreSQL major version must be " + OLDEST + " to " + NEWEST + ", not " + major);
+      throw new IllegalArgumentException("Embedded PostgreSQL major version must be " + OLDEST + " (9.6) to " + NEWEST + ", not " + major);
     }
   }
 

@@ -30,8 +30,8 @@ final class ContainerServer implements PostgresServer {
   static ContainerServer start(int majorVersion) {
     String alias = "postgres-" + majorVersion + "-" + UUID.randomUUID().toString().substring(0, 8);
     List<String> command = new ArrayList<>(List.of("postgres"));
-    ServerSettings.ALL.forEach((key, value) -> command.addAll(List.of("-c", key + "=" + value)));
-    PostgreSQLContainer<?> container = new PostgreSQLContainer<>(DockerImageName.parse("postgres:" + majorVersion))
+    ServerSettings.forVersion(majorVersion).forEach((key, value) -> command.addAll(List.of("-c", key + "=" + value)));
+    PostgreSQLContainer<?> container = new PostgreSQLContainer<>(DockerImageName.parse("postgres:" + (majorVersion == 9 ? "9.6" : majorVersion)))
         .withNetwork(Network.SHARED)
         .withNetworkAliases(alias);
     container.setCommand(command.toArray(String[]::new));

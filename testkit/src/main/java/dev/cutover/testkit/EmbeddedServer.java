@@ -23,7 +23,7 @@ final class EmbeddedServer implements PostgresServer {
     EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
         .setPgBinaryResolver(new BundledBinaries(majorVersion))
         .setPGStartupWait(STARTUP_WAIT);
-    ServerSettings.ALL.forEach(builder::setServerConfig);
+    ServerSettings.forVersion(majorVersion).forEach(builder::setServerConfig);
     return new EmbeddedServer(majorVersion, builder.start());
   }
 
@@ -58,12 +58,17 @@ final class EmbeddedServer implements PostgresServer {
     try {
       postgres.close();
     } catch (IOException e) {
-      throw new UncheckedIOException("Could not stop embedded PostgreSQL " + majorVersion + " on port " + port(), e);
+      throw new UncheckedIOException("Could not stop embedded PostgreSQL " + label() + " on port " + port(), e);
     }
   }
 
   @Override
   public String toString() {
-    return "embedded PostgreSQL " + majorVersion + " on port " + port();
+    return "embedded PostgreSQL " + label() + " on port " + port();
+  }
+
+  /** The major version as PostgreSQL names it: 9.6 before 10. */
+  private String label() {
+    return majorVersion == 9 ? "9.6" : String.valueOf(majorVersion);
   }
 }

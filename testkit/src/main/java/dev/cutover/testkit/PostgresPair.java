@@ -9,7 +9,7 @@ import java.util.concurrent.Future;
  * The two servers of a cutover: the old one the application leaves and the new one it moves to.
  *
  * <p>The provider comes from the system property {@code cutover.test.postgres}: {@code embedded}
- * (default, bundled binaries 12 to 18), {@code testcontainers} (Docker images) or {@code external}
+ * (default, bundled binaries 9.6 and 10 to 18), {@code testcontainers} (Docker images) or {@code external}
  * (URLs in {@code CUTOVER_TEST_OLD_URL} / {@code CUTOVER_TEST_NEW_URL}, credentials in
  * {@code CUTOVER_TEST_USER} / {@code CUTOVER_TEST_PASSWORD}). In JUnit tests, prefer
  * {@link PostgresPairExtension}, which shares one pair per test class.

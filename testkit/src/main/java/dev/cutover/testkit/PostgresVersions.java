@@ -18,9 +18,9 @@ import java.lang.annotation.Target;
 @Target(ElementType.TYPE)
 public @interface PostgresVersions {
 
-  /** Major version of the old server, 12 to 18 for embedded servers. */
+  /** Major version of the old server, 9 (9.6) or 10 to 18 for embedded servers. */
   int oldMajor();
 
-  /** Major version of the new server, 12 to 18 for embedded servers. */
+  /** Major version of the new server, 9 (9.6) or 10 to 18 for embedded servers. */
   int newMajor();
 }

@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -10,7 +11,7 @@ final class ServerSettings {
 
   /**
    * {@code pg_stat_statements} is preloaded so that a test can count the statements a server saw
-   * (after {@code CREATE EXTENSION pg_stat_statements}); the zonky binaries 12 to 18 and the
+   * (after {@code CREATE EXTENSION pg_stat_statements}); the zonky binaries 9.6 to 18 and the
    * official images all ship it. {@code fsync=off} because test data never has to survive a crash.
    * {@code max_connections=300} leaves room for several pools of 50 and the connections a switch
    * opens ahead. {@code synchronous_commit=on} is PostgreSQL's default, restated because zonky turns it off, and
@@ -26,6 +27,20 @@ final class ServerSettings {
       "shared_preload_libraries", "pg_stat_statements",
       "fsync", "off",
       "synchronous_commit", "on");
+
+  /**
+   * {@link #ALL} as far as {@code majorVersion} knows them: 9.6 refuses to start with a setting it
+   * does not have, and {@code max_logical_replication_workers} (native logical replication) came
+   * with 10.
+   */
+  static Map<String, String> forVersion(int majorVersion) {
+    if (majorVersion >= 10) {
+      return ALL;
+    }
+    Map<String, String> settings = new HashMap<>(ALL);
+    settings.remove("max_logical_replication_workers");
+    return Map.copyOf(settings);
+  }
 
   private ServerSettings() {}
 }

@@ -63,8 +63,8 @@ class DefaultVersionsTest {
 
   @Test
   void start_versionWithoutBinaries_namesTheVersion() {
-    assertThatThrownBy(() -> PostgresPair.start(11, 17))
+    assertThatThrownBy(() -> PostgresPair.start(8, 17))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("12 to 18, not 11");
+        .hasMessageContaining("9 (9.6) to 18, not 8");
   }
 }

@@ -1,6 +1,6 @@
 package dev.cutover.torture;
 
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.SwitchEvent;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,7 +1,7 @@
 package dev.cutover.torture;
 
-import dev.cutover.driver.control.Barrier;
-import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.internal.control.Barrier;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.Failure;

@@ -1,5 +1,7 @@
 package dev.cutover.driver.control;
 
+import dev.cutover.driver.internal.control.ControlSql;
+import dev.cutover.driver.internal.control.Coordination;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

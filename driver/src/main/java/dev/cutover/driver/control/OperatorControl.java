@@ -33,7 +33,7 @@ public final class OperatorControl {
       String drainedFor) {}
 
   /** The service's current or last switch on this database. */
-  public record SwitchView(String id, String source, String target, String state, String leader, String reason,
+  public record SwitchView(String id, String source, String target, SwitchState state, String leader, String reason,
       String abortRequested, Instant beganAt, Instant updatedAt) {}
 
   /** Everything the operator view shows of one service on one database. */
@@ -66,7 +66,7 @@ public final class OperatorControl {
         forced = rs.getBoolean("forced");
         last = rs.getString("switch_id") == null ? Optional.empty() : Optional.of(new SwitchView(
             rs.getString("switch_id"), rs.getString("switch_source"), rs.getString("switch_target"),
-            rs.getString("switch_state"), rs.getString("switch_leader"), rs.getString("switch_reason"),
+            SwitchState.of(rs.getString("switch_state")), rs.getString("switch_leader"), rs.getString("switch_reason"),
             rs.getString("abort_requested"), instant(rs.getTimestamp("began_at")), instant(rs.getTimestamp("updated_at"))));
       }
     }

@@ -3,6 +3,10 @@ package dev.cutover.driver.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.cutover.driver.internal.control.Barrier;
+import dev.cutover.driver.internal.control.ControlSql;
+import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -143,7 +147,7 @@ class ControlPlaneSecurityTest {
       assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm')")
           .getMessage()).contains("barrier marker written on this database under the fence");
       assertThat(Coordination.decision(member, "svc")).get().extracting(Coordination.Decision::state)
-          .isEqualTo("draining");
+          .isEqualTo(SwitchState.DRAINING);
 
       String marker = Barrier.writeForSwitch(member, "svc", id);
       Coordination.release(member, "svc", id, marker, "m");
@@ -246,7 +250,7 @@ class ControlPlaneSecurityTest {
       assertThat(Fence.isRaised(operator)).isFalse();
       OperatorControl.ServiceView view = OperatorControl.read(operator, "svc");
       assertThat(view.lastSwitch()).get().satisfies(s -> {
-        assertThat(s.state()).isEqualTo("aborted");
+        assertThat(s.state()).isEqualTo(SwitchState.ABORTED);
         assertThat(s.reason()).isEqualTo("change freeze");
       });
       assertThat(OperatorControl.abort(operator, "svc", "again")).isEqualTo(OperatorControl.AbortOutcome.NONE);

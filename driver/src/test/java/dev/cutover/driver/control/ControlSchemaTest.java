@@ -3,6 +3,9 @@ package dev.cutover.driver.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
@@ -13,7 +16,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.OptionalInt;
 import java.util.UUID;
-import dev.cutover.flags.Target;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 

@@ -1,5 +1,6 @@
 package dev.cutover.driver.control;
 
+import dev.cutover.driver.internal.control.Coordination;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;

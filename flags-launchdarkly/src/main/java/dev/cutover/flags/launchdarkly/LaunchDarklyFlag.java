@@ -11,12 +11,12 @@ import com.launchdarkly.sdk.server.LDConfig;
 import com.launchdarkly.sdk.server.integrations.ServiceEndpointsBuilder;
 import com.launchdarkly.sdk.server.interfaces.DataSourceStatusProvider;
 import com.launchdarkly.sdk.server.interfaces.FlagChangeListener;
+import dev.cutover.common.Threads;
 import dev.cutover.flags.DecidingFlag;
 import dev.cutover.flags.Decision;
 import dev.cutover.flags.FlagHealth;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.Target;
-import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -85,7 +85,9 @@ public final class LaunchDarklyFlag extends DecidingFlag {
   private final String flagKey;
   private final LDContext context;
   private final Target defaultTarget;
+  /** The client this flag shares with every flag of the same SDK key and connection settings. */
   private final LDClient client;
+  private final LaunchDarklyClients.Lease lease;
   private final ExecutorService updates;
   private final Evaluations evaluations;
   private final FlagChangeListener changeListener = this::onFlagChange;
@@ -98,46 +100,41 @@ public final class LaunchDarklyFlag extends DecidingFlag {
   private volatile boolean closed;
 
   private LaunchDarklyFlag(
-      LaunchDarklySettings settings, LDContext context, LDClient client, ExecutorService updates) {
+      LaunchDarklySettings settings, LDContext context, LaunchDarklyClients.Lease lease, ExecutorService updates) {
     super(new Decision("LaunchDarkly flag " + settings.flagKey() + " for service " + settings.service(),
         settings.defaultTarget()));
     this.flagKey = settings.flagKey();
     this.context = context;
     this.defaultTarget = settings.defaultTarget();
-    this.client = client;
+    this.client = lease.client();
+    this.lease = lease;
     this.updates = updates;
     this.evaluations = new Evaluations(client, flagKey);
   }
 
   static LaunchDarklyFlag open(LaunchDarklySettings settings) {
-    return open(settings, UnaryOperator.identity());
+    return open(settings, null);
   }
 
   /**
    * Starts the SDK and waits up to the start wait for the first value.
    *
-   * @param tweak adjusts the SDK configuration after the settings have been applied (tests)
+   * @param tweak adjusts the SDK configuration after the settings have been applied (tests), or
+   *     {@code null}; a flag with a tweak shares its client only with flags of the same tweak
    */
   static LaunchDarklyFlag open(
       LaunchDarklySettings settings, UnaryOperator<LDConfig.Builder> tweak) {
     LDContext context = context(settings);
-    LDConfig config = tweak.apply(configure(settings)).build();
-    ExecutorService updates =
-        Executors.newSingleThreadExecutor(
-            r -> {
-              Thread thread = new Thread(r, "cutover-flag-" + settings.flagKey());
-              thread.setDaemon(true);
-              return thread;
-            });
-    LDClient client;
+    LaunchDarklyClients.Lease lease;
     try {
-      client = new LDClient(settings.sdkKey(), config);
+      lease = LaunchDarklyClients.acquire(settings, tweak,
+          s -> (tweak == null ? configure(s) : tweak.apply(configure(s))).build());
     } catch (RuntimeException e) {
-      updates.shutdownNow();
       throw new IllegalStateException(
           "the LaunchDarkly client for flag " + settings.flagKey() + " could not start", e);
     }
-    LaunchDarklyFlag flag = new LaunchDarklyFlag(settings, context, client, updates);
+    ExecutorService updates = Executors.newSingleThreadExecutor(Threads.daemon("cutover-flag-" + settings.flagKey()));
+    LaunchDarklyFlag flag = new LaunchDarklyFlag(settings, context, lease, updates);
     flag.start(settings);
     return flag;
   }
@@ -406,7 +403,10 @@ public final class LaunchDarklyFlag extends DecidingFlag {
     return text.append(" at ").append(error.getTime()).toString();
   }
 
-  /** Closes the SDK client and the update thread; the target keeps its last value. */
+  /**
+   * Stops listening and ends the update thread; the SDK client closes when no other flag uses it.
+   * The target keeps its last value.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -415,11 +415,7 @@ public final class LaunchDarklyFlag extends DecidingFlag {
     closed = true;
     client.getFlagTracker().removeFlagChangeListener(changeListener);
     client.getDataSourceStatusProvider().removeStatusListener(statusListener);
-    try {
-      client.close();
-    } catch (IOException e) {
-      LOG.warn("closing the LaunchDarkly client for flag {} failed", flagKey, e);
-    }
+    lease.release().run();
     updates.shutdown();
     try {
       if (!updates.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)) {

@@ -56,11 +56,11 @@ class LaunchDarklySettingsTest {
   @Test
   void open_badStartWait_throwsNamingKeyAndValueButNotSdkKey() {
     Map<String, String> settings = launchDarkly();
-    settings.put(RoutingFlags.LD_START_WAIT, "5s");
+    settings.put(RoutingFlags.LD_START_WAIT, "soon");
 
     assertThatThrownBy(() -> open(settings, name -> null))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("cutover.flag.ld.start-wait=5s")
+        .hasMessageContaining("cutover.flag.ld.start-wait=soon")
         .satisfies(e -> assertThat(e.getMessage()).doesNotContain(SDK_KEY));
   }
 

@@ -43,8 +43,27 @@ public final class SseStandIn implements AutoCloseable {
     return authorizations;
   }
 
+  /**
+   * The streams open now. A client that went away is noticed when a comment line written to it
+   * fails ({@link #ping}), as LaunchDarkly's own keep-alive comments would.
+   */
   public int openStreams() {
+    ping();
     return streams.size();
+  }
+
+  /** Writes an SSE comment to every stream and drops those whose client is gone. */
+  private void ping() {
+    for (OutputStream out : streams) {
+      try {
+        synchronized (out) {
+          out.write(":\n".getBytes(StandardCharsets.UTF_8));
+          out.flush();
+        }
+      } catch (IOException gone) {
+        streams.remove(out);
+      }
+    }
   }
 
   /** Sends one SSE event to every open stream. */

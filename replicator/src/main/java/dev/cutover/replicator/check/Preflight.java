@@ -4,6 +4,9 @@ import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.capture.CaptureChecks;
+import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Gap;
@@ -38,12 +41,14 @@ public final class Preflight {
   private final Connection old;
   private final Connection nw;
   private final Names names;
+  private final EngineChoice engine;
   private final List<Finding> findings = new ArrayList<>();
 
-  private Preflight(Connection old, Connection nw, Names names) {
+  private Preflight(Connection old, Connection nw, Names names, EngineChoice engine) {
     this.old = old;
     this.nw = nw;
     this.names = names;
+    this.engine = engine;
   }
 
   /**
@@ -51,24 +56,45 @@ public final class Preflight {
    *     control-plane grant on both sides are checked (none: the control schema's defaults)
    */
   public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles) throws Exception {
+    return run(oldEp, newEp, names, appRoles, Capture.AUTO);
+  }
+
+  /**
+   * The preflight for the engine {@code requested} comes to (see {@link EngineChoice}); its first
+   * finding says which and why.
+   */
+  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles, Capture requested)
+      throws Exception {
     try (Connection o = oldEp.connect(); Connection n = newEp.connect()) {
-      Preflight p = new Preflight(o, n, names);
+      Preflight p = new Preflight(o, n, names, EngineChoice.decide(o, n, requested));
+      // Information only: what stands in logical replication's way is an error of its own below.
+      p.add(Severity.INFO, "both", "engine", "engine: " + p.engine.explain(), p.triggers() || p.engine.blockers().isEmpty() ? ""
+          : "fix what stands in the way (below), or use --capture triggers (or auto)");
       p.versions();
-      p.settings();
-      p.privileges(oldEp, newEp);
+      if (p.triggers()) {
+        p.findings.addAll(CaptureChecks.run(o, n));
+      } else {
+        p.settings();
+        p.privileges(oldEp, newEp);
+      }
       p.findings.addAll(RoleParity.check(o, n));
       p.findings.addAll(AppRolePrivileges.check(o, n, appRoles));
       p.tables();
       p.sequences();
       p.extensions();
       p.largeObjects();
-      p.findings.addAll(DdlCheck.findings(o));
+      p.findings.addAll(p.triggers() ? CaptureChecks.schemaChanges(o) : DdlCheck.findings(o));
       p.leftovers();
       p.findings.addAll(ControlPlaneCheck.run(o, n, appRoles));
       List<Finding> sorted = new ArrayList<>(p.findings);
       sorted.sort(Comparator.comparing(Finding::severity));
       return new CheckReport(Sql.string(o, "SHOW server_version"), Sql.string(n, "SHOW server_version"), List.copyOf(sorted));
     }
+  }
+
+  /** Whether trigger capture is the engine checked for. */
+  private boolean triggers() {
+    return engine.engine() == Capture.TRIGGERS;
   }
 
   private void add(Severity s, String side, String code, String message, String remedy) {
@@ -80,17 +106,21 @@ public final class Preflight {
     int n = Sql.majorVersion(nw);
     add(Severity.INFO, "both", "versions", "old runs PostgreSQL " + Sql.string(old, "SHOW server_version") + ", new "
         + Sql.string(nw, "SHOW server_version"), "");
-    for (int[] v : new int[][] {{o, 0}, {n, 1}}) {
-      if (v[0] < 12) {
-        add(Severity.ERROR, v[1] == 0 ? "old" : "new", "unsupported-version", "PostgreSQL " + v[0] + " is older than 12",
-            "upgrade it in place to 12 or newer first, or use pg_dump");
-      }
+    int oldest = triggers() ? EngineChoice.TRIGGERS_MIN : EngineChoice.LOGICAL_MIN;
+    if (o < oldest) {
+      add(Severity.ERROR, "old", "unsupported-version", "PostgreSQL " + Sql.string(old, "SHOW server_version") + " is older than "
+          + (triggers() ? "9.6, the oldest source trigger capture supports" : "12, the oldest source logical replication supports here"),
+          triggers() ? "upgrade it in place to 9.6 or newer first, or use pg_dump" : "use --capture triggers (9.6 and newer)");
+    }
+    if (n < 12) {
+      add(Severity.ERROR, "new", "unsupported-version", "PostgreSQL " + n + " is older than 12, the oldest target",
+          "move to PostgreSQL 12 to 18");
     }
     if (n < o) {
       add(Severity.WARNING, "new", "downgrade", "new (" + n + ") is older than old (" + o + ")",
           "logical replication works, but pg_dump " + o + " output may not restore on " + n + ": create the schema by hand");
     }
-    if (o < 16 || n < 16) {
+    if (!triggers() && (o < 16 || n < 16)) {
       add(Severity.INFO, "both", "reverse-after-fence", "PostgreSQL " + Math.min(o, n)
           + " cannot filter replication by origin: reverse replication can be armed only after the switch fenced old", "");
     }
@@ -170,7 +200,10 @@ public final class Preflight {
     List<TableName> onNew = Catalog.applicationTables(nw);
     for (TableName t : onOld) {
       TableInfo o = Catalog.require(old, t, "old");
-      if (!o.replicable()) {
+      if (!o.replicable() && triggers()) {
+        add(Severity.INFO, "old", "table-without-key", "table " + t + " has no key: trigger capture logs its whole old row for UPDATE"
+            + " and DELETE, and new finds the row by all its columns (a scan per change)", "add a primary key for faster apply");
+      } else if (!o.replicable()) {
         String reason = o.replicaIdentity() == 'n' ? "has REPLICA IDENTITY NOTHING" : o.replicaIdentity() == 'i'
             ? "has no usable replica identity index" : "has no primary key";
         add(Severity.ERROR, "old", "table-without-key", "table " + t + " " + reason
@@ -185,7 +218,7 @@ public final class Preflight {
       }
       columns(o, n.get(), t);
       if (!o.key().equals(n.get().key())) {
-        add(Severity.WARNING, "new", "key-differs", "table " + t + " is keyed by " + o.key() + " on old but " + n.get().key()
+        add(triggers() ? Severity.ERROR : Severity.WARNING, "new", "key-differs", "table " + t + " is keyed by " + o.key() + " on old but " + n.get().key()
             + " on new", "give new the same primary key as old");
       }
       indexes(t);
@@ -266,26 +299,23 @@ public final class Preflight {
   }
 
   private void sequences() throws SQLException {
-    List<String> onOld = Sql.strings(old, "SELECT schemaname || '.' || sequencename FROM pg_sequences"
-        + " WHERE schemaname NOT IN ('cutover') ORDER BY 1");
-    TreeSet<String> onNew = new TreeSet<>(Sql.strings(nw, "SELECT schemaname || '.' || sequencename FROM pg_sequences"));
-    long identity = Sql.number(old, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+    List<String[]> sequences = Catalog.sequences(old);
+    List<String> onOld = sequences.stream().map(q -> q[0] + "." + q[1]).toList();
+    TreeSet<String> onNew = new TreeSet<>(Catalog.sequences(nw).stream().map(q -> q[0] + "." + q[1]).toList());
+    long identity = Sql.majorVersionOf(old) < 10 ? 0 : Sql.number(old, "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
         + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE a.attidentity <> '' AND NOT a.attisdropped AND "
         + Catalog.SYSTEM_SCHEMA_FILTER);
     if (!onOld.isEmpty()) {
       add(Severity.INFO, "both", "sequences", onOld.size() + " sequence(s) on old (" + identity
           + " behind identity columns): replication does not move them; `cutover-replicator sequences` and the driver's switch do", "");
     }
-    try (PreparedStatement ps = old.prepareStatement("SELECT schemaname, sequencename FROM pg_sequences"
-        + " WHERE schemaname NOT IN ('cutover') ORDER BY 1, 2"); ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        String s = rs.getString(1) + "." + rs.getString(2);
-        if (!onNew.contains(s)) {
-          // An identity column's sequence comes with its column; only the others are created by hand.
-          String remedy = identitySequence(rs.getString(1), rs.getString(2)) ? "create its column on new (see missing-column)"
-              : "run on new: " + CatalogDdl.createSequence(old, rs.getString(1), rs.getString(2));
-          add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", remedy);
-        }
+    for (String[] q : sequences) {
+      String s = q[0] + "." + q[1];
+      if (!onNew.contains(s)) {
+        // An identity column's sequence comes with its column; only the others are created by hand.
+        String remedy = identitySequence(q[0], q[1]) ? "create its column on new (see missing-column)"
+            : "run on new: " + CatalogDdl.createSequence(old, q[0], q[1]);
+        add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", remedy);
       }
     }
   }

@@ -2,7 +2,11 @@ package dev.cutover.replicator.cleanup;
 
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Sql;
@@ -15,8 +19,10 @@ import java.util.List;
 /**
  * {@code cleanup}: removes from both databases what the replicator created for this migration, and
  * nothing else: the subscriptions, publications and slots named for its label (slots only of this
- * database), then the control schema with its fence triggers and heartbeat table, unless another
- * migration's objects still use this database. Idempotent: a second run finds nothing and says so.
+ * database), trigger capture (capture triggers, change log), then the control schema with its
+ * fence triggers, heartbeat table and apply positions, unless another migration's objects still
+ * use this database. Idempotent: a second run finds nothing and says so. While an apply process
+ * still holds either side it refuses before removing anything.
  *
  * <p>Order: subscriptions first (on both sides), so no walsender needs the slots any more; then
  * slots, waiting for walsenders to let go; then publications; then the control schema.
@@ -40,6 +46,10 @@ public final class Cleanup {
     List<String> kept = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
     try (Connection o = old.connect(); Connection n = nw.connect()) {
+      refuseWhileApplying(o, "old");
+      refuseWhileApplying(n, "new");
+      uncapture(o, onOld);
+      uncapture(n, onNew);
       for (String name : ours) {
         if (ReplicationObjects.dropSubscription(n, name)) {
           onNew.add("subscription " + name);
@@ -68,6 +78,24 @@ public final class Cleanup {
       uninstall(n, "new", onNew, kept);
     }
     return new Report(onOld, onNew, kept);
+  }
+
+  /** Refuses while an apply process still writes into this side: cleanup would pull its tables from under it. */
+  private static void refuseWhileApplying(Connection c, String side) throws SQLException, ReplicatorException {
+    for (String way : List.of(Way.FORWARD, Way.REVERSE)) {
+      if (Way.applying(c, way)) {
+        throw new ReplicatorException(Failure.PRECONDITION, side + ": `cutover-replicator apply` still applies " + way + " here",
+            "stop it first (once the cutover is final, nothing needs applying); nothing was removed");
+      }
+    }
+  }
+
+  /** Removes trigger capture from one side: its triggers, change log and functions. */
+  private static void uncapture(Connection c, List<String> removed) throws SQLException {
+    int tables = CaptureSchema.uninstall(c);
+    if (tables > 0) {
+      removed.add("capture triggers on " + tables + " table(s) and the change log");
+    }
   }
 
   /** Removes the control schema, unless another migration still has objects in this database. */

@@ -4,19 +4,25 @@ import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.capture.Capture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 @Command(name = "check", mixinStandardHelpOptions = true,
     description = {"Preflight of both databases; changes nothing.",
-        "Versions, wal_level, slot and sender limits, privileges (by capability, with the grant to add), the application roles' privileges on new (--app-role), roles missing on new, tables without a key, schema parity, sequences, extensions, unlogged tables, large objects, leftovers of an earlier run. Exit code 6 when any finding is an error."})
+        "Which engine replicates and why (logical replication, or trigger capture where logical decoding is out of reach), versions, wal_level, slot and sender limits, privileges (by capability, with the grant to add; for trigger capture, table ownership), the application roles' privileges on new (--app-role), roles missing on new, tables without a key, schema parity, sequences, extensions, unlogged tables, large objects, leftovers of an earlier run. Exit code 6 when any finding is an error."})
 final class CheckCommand extends BaseCommand {
   @Mixin
   AppRoleOptions app;
 
+  @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "auto", converter = CaptureConverter.class,
+      description = "Check for logical, triggers, or auto (the engine start would choose) (default: ${DEFAULT-VALUE}).")
+  Capture capture;
+
   @Override
   int run(Replicator r) throws Exception {
-    CheckReport report = r.check(app.appRoles);
+    CheckReport report = r.check(app.appRoles, capture);
     print(report, () -> {
       out().println("old: PostgreSQL " + report.oldVersion() + "   new: PostgreSQL " + report.newVersion());
       for (Finding f : report.findings()) {

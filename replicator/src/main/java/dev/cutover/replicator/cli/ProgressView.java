@@ -1,5 +1,6 @@
 package dev.cutover.replicator.cli;
 
+import dev.cutover.common.Threads;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.sql.TableName;
@@ -27,9 +28,7 @@ final class ProgressView implements CopyListener, AutoCloseable {
   ProgressView(PrintWriter err, boolean terminal) {
     this.err = err;
     this.terminal = terminal;
-    this.painter = new Thread(this::paintLoop, "cutover-progress");
-    painter.setDaemon(true);
-    painter.start();
+    this.painter = Threads.start("cutover-progress", this::paintLoop);
   }
 
   @Override

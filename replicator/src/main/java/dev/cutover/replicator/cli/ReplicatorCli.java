@@ -15,8 +15,8 @@ import picocli.CommandLine.Command;
  * {@code docs/replicator.md} and {@code --help}.
  */
 @Command(name = "cutover-replicator", mixinStandardHelpOptions = true, versionProvider = ReplicatorCli.Version.class,
-    description = "Moves a live application's data from an old to a new PostgreSQL database with logical replication.",
-    subcommands = {CheckCommand.class, SchemaCommand.class, StartCommand.class, StatusCommand.class, HeartbeatCommand.class,
+    description = "Moves a live application's data from an old to a new PostgreSQL database with logical replication or trigger capture.",
+    subcommands = {CheckCommand.class, SchemaCommand.class, StartCommand.class, ApplyCommand.class, StatusCommand.class, HeartbeatCommand.class,
         CatchUpCommand.class, SequencesCommand.class, ReverseCommand.class, VerifyCommand.class, SyncLargeObjectsCommand.class,
         RefreshCommand.class, DdlDoneCommand.class, CleanupCommand.class, SwitchStatusCommand.class, SwitchAbortCommand.class,
         SwitchForceCommand.class, CommandLine.HelpCommand.class},

@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "reverse", mixinStandardHelpOptions = true,
     description = {"Turns replication around, so that flipping back loses nothing: arms new -> old while old -> new runs, and old -> new again after a flip back.",
-        "PostgreSQL 16+ on both sides: origin = none on both subscriptions, both directions keep running; arm it before the switch. Older: run `reverse --prepare` before each switch (the switch then creates the way back's slot at the fence, before release), and `reverse` after it: the running direction is dropped and the way back streams from that slot, missing nothing. Unprepared, reverse is refused (writes made between the switch and reverse would not be carried back) unless --accept-missing-writes. Exit code 5 when refused."})
+        "PostgreSQL 16+ on both sides: origin = none on both subscriptions, both directions keep running; arm it before the switch. Older: run `reverse --prepare` before each switch (the switch then creates the way back's slot at the fence, before release), and `reverse` after it: the running direction is dropped and the way back streams from that slot, missing nothing. Unprepared, reverse is refused (writes made between the switch and reverse would not be carried back) unless --accept-missing-writes. Trigger capture: arm it any time before the switch, both directions run together; armed after it (old fenced) it is refused the same way. Exit code 5 when refused."})
 final class ReverseCommand extends BaseCommand {
   @Option(names = "--wait-for-fence", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "0s",
       description = "Below 16: wait this long for the fence on the side left behind instead of refusing at once (default: ${DEFAULT-VALUE}).")
@@ -19,7 +19,8 @@ final class ReverseCommand extends BaseCommand {
   Duration drainTimeout;
 
   @Option(names = "--accept-missing-writes", description = "Below 16, when the switch created no slot for the way back:"
-      + " arm it from a new slot anyway; writes committed on the serving side since the switch are not carried back.")
+      + " arm it from a new slot anyway (trigger capture: arm it although old is fenced already); writes committed on the"
+      + " serving side since the switch are not carried back.")
   boolean acceptMissingWrites;
 
   @Option(names = "--prepare", description = "Below 16, before the switch: create the way back's publication on the side"

@@ -1,6 +1,6 @@
 package dev.cutover.replicator.cli;
 
-import dev.cutover.driver.control.Sequences;
+import dev.cutover.driver.internal.control.Sequences;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
 import java.util.Locale;

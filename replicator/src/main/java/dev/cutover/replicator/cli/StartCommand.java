@@ -1,6 +1,7 @@
 package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "start", mixinStandardHelpOptions = true,
     description = {"Starts replication old -> new with a fast, snapshot-consistent initial copy.",
-        "Control schema on both sides, publication on old, a slot with an exported snapshot, a parallel copy under that snapshot into bare tables (binary COPY where the types allow, whole tables with COPY FREEZE), index builds with old's definitions as soon as each table is in, and a subscription that streams from the same slot: nothing written during the copy is lost or applied twice."})
+        "Control schema on both sides, publication on old, a slot with an exported snapshot, a parallel copy under that snapshot into bare tables (binary COPY where the types allow, whole tables with COPY FREEZE), index builds with old's definitions as soon as each table is in, and a subscription that streams from the same slot: nothing written during the copy is lost or applied twice.",
+        "With --capture triggers (or auto, where logical replication is out of reach): capture triggers on old's tables first, then the same copy from a snapshot exported with pg_export_snapshot(), and `cutover-replicator apply` applies exactly what that snapshot did not see. Needs only ownership of the tables on both sides."})
 final class StartCommand extends BaseCommand {
   @Option(names = "--jobs", paramLabel = "N", description = "Parallel copy and index workers (default: cores, at least 2).")
   Integer jobs;
@@ -38,6 +40,12 @@ final class StartCommand extends BaseCommand {
 
   @Option(names = "--no-progress", description = "Do not show progress on standard error.")
   boolean noProgress;
+
+  @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "auto", converter = CaptureConverter.class,
+      description = "logical (publication, slot, subscription on new), triggers (row triggers into a change log on old, applied by"
+          + " `cutover-replicator apply`; needs only table ownership, sources from 9.6, new never connects to old), or auto: logical"
+          + " where old, the roles and new allow it, else triggers; `check` says which and why (default: ${DEFAULT-VALUE}).")
+  Capture capture;
 
   @Option(names = "--replica-identity-full", arity = "0..1", split = ",", paramLabel = "TABLE", fallbackValue = ALL,
       description = "Give tables without primary key or replica identity REPLICA IDENTITY FULL on old, all of them or those named"
@@ -85,7 +93,7 @@ final class StartCommand extends BaseCommand {
     StartOptions options;
     try {
       options = new StartOptions(jobs == null ? defaults.jobs() : jobs,
-          chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, keyless(), resume);
+          chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, keyless(), resume, capture);
     } catch (IllegalArgumentException e) {
       throw Units.usage(spec.commandLine(), "--maintenance-work-mem: " + e.getMessage());
     }
@@ -99,7 +107,12 @@ final class StartCommand extends BaseCommand {
       }
     }
     print(report, () -> {
-      out().println("replication old -> new started from slot " + report.slot() + " at " + report.consistentPoint());
+      if (report.engine() == Capture.TRIGGERS) {
+        out().println("trigger capture old -> new started: " + report.engineReason());
+        out().println("the copy is old's snapshot " + report.consistentPoint() + "; applying starts right after it");
+      } else {
+        out().println("replication old -> new started from slot " + report.slot() + " at " + report.consistentPoint());
+      }
       for (StartReport.TableCopy t : report.tables()) {
         out().printf(Locale.ROOT, "  %-40s %12s rows %10s  %d chunk(s) %s%s  %s%n", t.table(), Units.count(t.rows()), Units.bytes(t.bytes()),
             t.chunks(), t.binary() ? "binary" : "text", t.frozen() ? " frozen" : "", Units.millis(t.millis()));
@@ -124,7 +137,9 @@ final class StartCommand extends BaseCommand {
       for (String w : report.warnings()) {
         out().println("warning: " + w);
       }
-      out().println("next: `cutover-replicator status --watch` (it also writes the heartbeat), then `verify`");
+      out().println(report.engine() == Capture.TRIGGERS
+          ? "next: `cutover-replicator apply` (keep it running), `cutover-replicator status --watch`, then `verify`"
+          : "next: `cutover-replicator status --watch` (it also writes the heartbeat), then `verify`");
     });
     return 0;
   }

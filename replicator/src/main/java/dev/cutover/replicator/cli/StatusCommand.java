@@ -57,9 +57,13 @@ final class StatusCommand extends BaseCommand {
       for (StatusReport.Direction d : report.directions()) {
         String arrow = d.name().equals("forward") ? "old -> new" : "new -> old";
         out().println(d.name() + " (" + arrow + "): " + d.state().toUpperCase(java.util.Locale.ROOT));
-        out().println("  lag: " + (d.lagBytes() == null ? "?" : Units.bytes(d.lagBytes())) + " of WAL, "
-            + (d.heartbeatLagMillis() == null ? "? (no heartbeat)" : Units.millis(d.heartbeatLagMillis()) + " by heartbeat")
-            + (d.lastBeatAgeMillis() == null ? "" : " (last beat " + Units.millis(d.lastBeatAgeMillis()) + " ago)"));
+        String beat = (d.heartbeatLagMillis() == null ? "? (no heartbeat)" : Units.millis(d.heartbeatLagMillis()) + " by heartbeat")
+            + (d.lastBeatAgeMillis() == null ? "" : " (last beat " + Units.millis(d.lastBeatAgeMillis()) + " ago)");
+        if (d.capture() != null) {
+          showCapture(d, beat);
+          continue;
+        }
+        out().println("  lag: " + (d.lagBytes() == null ? "?" : Units.bytes(d.lagBytes())) + " of WAL, " + beat);
         if (d.slot() != null) {
           out().println("  slot " + d.slot().name() + ": " + (d.slot().active() ? "active" : "inactive")
               + (d.slot().walStatus() == null ? "" : ", wal_status " + d.slot().walStatus())
@@ -78,6 +82,24 @@ final class StatusCommand extends BaseCommand {
         }
       }
     });
+  }
+
+  /** A direction of trigger capture: change log, position, apply process. */
+  private void showCapture(StatusReport.Direction d, String beat) {
+    StatusReport.Captured c = d.capture();
+    String target = d.source().equals("old") ? "new" : "old";
+    out().println("  engine: trigger capture; lag: " + Units.millis(c.appliedAgeMillis()) + " since the applied snapshot was taken, "
+        + beat);
+    out().println("  change log on " + d.source() + ": " + Units.count(c.logRows()) + " row(s), " + Units.bytes(c.logBytes()) + ", "
+        + Units.count(c.pendingRows()) + " not applied yet" + (c.logRows() == 0 ? "" : ", oldest written " + Units.millis(c.logAgeMillis())
+        + " ago"));
+    out().println("  apply into " + target + ": " + (c.applying() ? "running" : "NOT running") + ", " + Units.count(c.batches())
+        + " batch(es), " + Units.count(c.changes()) + " change(s) so far" + (c.notFound() == 0 ? "" : ", " + c.notFound()
+        + " found no row") + "; applied up to " + c.appliedSnapshot());
+    out().println("  tables: " + d.tables().size() + " captured");
+    for (String p : d.problems()) {
+      out().println("  ! " + p);
+    }
   }
 
   private static String conflicts(Map<String, Long> c) {

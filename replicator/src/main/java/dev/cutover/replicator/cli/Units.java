@@ -1,5 +1,6 @@
 package dev.cutover.replicator.cli;
 
+import dev.cutover.common.Durations;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -8,27 +9,19 @@ import picocli.CommandLine;
 
 /** Parsing and printing of durations and sizes. */
 final class Units {
-  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|kB|KB|MB|GB)?");
 
   private Units() {}
 
-  /** {@code 250ms}, {@code 5s}, {@code 10m}, {@code 1h}, or milliseconds. */
+  /** {@code 250ms}, {@code 5s}, {@code 10m}, {@code 1h}, or milliseconds: as every module reads one ({@link Durations}). */
   static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-      Matcher m = DURATION.matcher(value.trim());
-      if (!m.matches()) {
-        throw new CommandLine.TypeConversionException("'" + value + "' is not a duration such as 250ms, 5s, 10m or 1h");
+      try {
+        return Durations.parse("duration", value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException("'" + value + "' is not a duration: write " + Durations.SYNTAX);
       }
-      long n = Long.parseLong(m.group(1));
-      String unit = m.group(2) == null ? "ms" : m.group(2);
-      return switch (unit) {
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        case "h" -> Duration.ofHours(n);
-        default -> Duration.ofMillis(n);
-      };
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.cli;
 
+import dev.cutover.common.Threads;
 import dev.cutover.replicator.verify.VerifyProgress;
 import java.io.PrintWriter;
 
@@ -18,9 +19,7 @@ final class VerifyProgressLine implements AutoCloseable {
     this.err = err;
     this.terminal = terminal;
     this.progress = progress;
-    this.painter = new Thread(this::loop, "cutover-verify-progress");
-    painter.setDaemon(true);
-    painter.start();
+    this.painter = Threads.start("cutover-verify-progress", this::loop);
   }
 
   private void loop() {

@@ -36,9 +36,11 @@ import org.postgresql.copy.CopyOut;
  * newer, else by ranges of a single-column integer key, in a multiple of the jobs so that no
  * worker is left with one chunk alone at the end. Each chunk is one COPY from old piped into one
  * COPY into new, in binary where every column has the same built-in type on both sides (binary
- * arrays carry element type oids, which only built-in types share), else in text. The new side
- * runs with {@code session_replication_role = replica}: no trigger fires, as for replication
- * itself.
+ * arrays carry element type oids, which only built-in types share), else in text. No trigger of
+ * the new side fires, as for replication itself: the session runs with
+ * {@code session_replication_role = replica}, or, for a role that may not set it, each chunk's
+ * transaction disables the tables' triggers and enables them again before commit
+ * ({@link TriggersOff}).
  */
 public final class InitialCopy {
   private static final int BUFFER = 256 * 1024;
@@ -51,8 +53,9 @@ public final class InitialCopy {
    * @param chunkBytes a table larger than this (heap size on old) is split into chunks of about this size;
    *     {@link Long#MAX_VALUE} never splits
    * @param binary whether binary COPY may be used at all
+   * @param triggersOff how new's triggers are kept from firing
    */
-  public record Options(int jobs, long chunkBytes, boolean binary) {
+  public record Options(int jobs, long chunkBytes, boolean binary, TriggersOff triggersOff) {
     public Options {
       if (jobs < 1) {
         throw new IllegalArgumentException("jobs must be at least 1, not " + jobs);
@@ -60,6 +63,11 @@ public final class InitialCopy {
       if (chunkBytes < 1) {
         throw new IllegalArgumentException("chunk size must be positive, not " + chunkBytes);
       }
+    }
+
+    /** With {@code session_replication_role = replica} on new. */
+    public Options(int jobs, long chunkBytes, boolean binary) {
+      this(jobs, chunkBytes, binary, TriggersOff.REPLICA_ROLE);
     }
   }
 
@@ -272,7 +280,7 @@ public final class InitialCopy {
       Sql.execute(o, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       Sql.execute(o, "SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
       n = nw.connect();
-      Sql.execute(n, "SET session_replication_role = replica");
+      options.triggersOff().session(n);
       Sql.execute(n, "SET synchronous_commit = off");
       n.setAutoCommit(false);
       return new Worker(o, n);
@@ -377,6 +385,7 @@ public final class InitialCopy {
       if (chunk.freeze()) {
         truncateEmpty(w.nw, target);
       }
+      List<String> disabled = options.triggersOff().disable(w.nw, target);
       in = inApi.copyIn(inSql);
       byte[] buffer = new byte[BUFFER];
       int fill = 0;
@@ -411,6 +420,7 @@ public final class InitialCopy {
       bytes += fill;
       counted += messages;
       long copied = in.endCopy();
+      options.triggersOff().enable(w.nw, target, disabled);
       recorded(w, chunk, copied, bytes, started);
       w.nw.commit();
       tp.add(copied - counted, 0);

@@ -46,16 +46,35 @@ public final class SchemaChanges {
     }
     if (logs) {
       unregistered(target, targetLabel, subscription, out);
-      byHand(target, sourceLabel, targetLabel, out);
-      if (!otherWayRuns) {
-        alone(target, sourceLabel, targetLabel, out);
-      }
-      if (!applying) {
-        stuck(source, target, sourceLabel, targetLabel, out);
-      }
+      logProblems(source, target, sourceLabel, targetLabel, applying, otherWayRuns, out);
     }
     drift(source, target, sourceLabel, targetLabel, subscription, out);
     return out;
+  }
+
+  /**
+   * What the schema change logs alone tell about one direction of trigger capture, which carries
+   * {@code cutover.ddl_log} like any table: changes that need a hand, and the next one while
+   * nothing is applied. Nothing where either side has no readable log.
+   */
+  public static List<String> logProblems(Connection source, Connection target, String sourceLabel, String targetLabel,
+      boolean applying, boolean otherWayRuns) throws SQLException {
+    List<String> out = new ArrayList<>();
+    if (DdlCapture.logReadable(source) && DdlCapture.logReadable(target)) {
+      logProblems(source, target, sourceLabel, targetLabel, applying, otherWayRuns, out);
+    }
+    return out;
+  }
+
+  private static void logProblems(Connection source, Connection target, String sourceLabel, String targetLabel, boolean applying,
+      boolean otherWayRuns, List<String> out) throws SQLException {
+    byHand(target, sourceLabel, targetLabel, out);
+    if (!otherWayRuns) {
+      alone(target, sourceLabel, targetLabel, out);
+    }
+    if (!applying) {
+      stuck(source, target, sourceLabel, targetLabel, out);
+    }
   }
 
   /** Tables a replayed change created that the apply's role could not add to the subscription. */

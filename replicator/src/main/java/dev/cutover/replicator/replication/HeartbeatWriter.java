@@ -1,11 +1,11 @@
 package dev.cutover.replicator.replication;
 
+import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.ReplicatorException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,11 +33,7 @@ public final class HeartbeatWriter implements AutoCloseable {
 
   private HeartbeatWriter(Endpoint source, Duration interval) {
     this.source = source;
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "cutover-heartbeat-" + source.side().label());
-      t.setDaemon(true);
-      return t;
-    });
+    this.scheduler = Threads.scheduler("cutover-heartbeat-" + source.side().label());
     scheduler.scheduleAtFixedRate(this::beat, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
   }
 

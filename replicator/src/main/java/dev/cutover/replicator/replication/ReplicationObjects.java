@@ -15,7 +15,8 @@ import java.util.stream.Collectors;
 
 /**
  * Creating, finding and dropping publications, subscriptions and replication slots. Every name
- * is quoted; every connection string is a literal.
+ * is quoted; every connection string is a literal. A server older than 10 (a trigger-capture
+ * source) has neither publications nor subscriptions: the lookups find none there.
  */
 public final class ReplicationObjects {
   private static final String OBJECT_IN_USE = "55006";
@@ -48,11 +49,11 @@ public final class ReplicationObjects {
   }
 
   public static boolean publicationExists(Connection c, String name) throws SQLException {
-    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)", name);
+    return logical(c) && Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)", name);
   }
 
   public static boolean subscriptionExists(Connection c, String name) throws SQLException {
-    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = ?"
+    return logical(c) && Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = ?"
         + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))", name);
   }
 
@@ -68,7 +69,7 @@ public final class ReplicationObjects {
 
   /** The subscription's slot name, or null. */
   public static String subscriptionSlot(Connection c, String name) throws SQLException {
-    return Sql.string(c, "SELECT subslotname FROM pg_subscription WHERE subname = ?"
+    return !logical(c) ? null : Sql.string(c, "SELECT subslotname FROM pg_subscription WHERE subname = ?"
         + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", name);
   }
 
@@ -170,11 +171,16 @@ public final class ReplicationObjects {
   }
 
   public static List<String> ourPublications(Connection c) throws SQLException {
-    return Sql.strings(c, "SELECT pubname FROM pg_publication WHERE pubname LIKE 'cutover\\_%' ORDER BY 1");
+    return !logical(c) ? List.of() : Sql.strings(c, "SELECT pubname FROM pg_publication WHERE pubname LIKE 'cutover\\_%' ORDER BY 1");
   }
 
   public static List<String> ourSubscriptions(Connection c) throws SQLException {
-    return Sql.strings(c, "SELECT subname FROM pg_subscription WHERE subname LIKE 'cutover\\_%'"
+    return !logical(c) ? List.of() : Sql.strings(c, "SELECT subname FROM pg_subscription WHERE subname LIKE 'cutover\\_%'"
         + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1");
+  }
+
+  /** Whether the server has publications and subscriptions at all (10+). */
+  private static boolean logical(Connection c) throws SQLException {
+    return Sql.majorVersionOf(c) >= 10;
   }
 }

@@ -1,11 +1,13 @@
 package dev.cutover.replicator.replication;
 
-import dev.cutover.driver.control.Barrier;
+import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.driver.control.Fence;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
+import dev.cutover.replicator.capture.CaptureReverse;
+import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Requirements;
@@ -98,6 +100,10 @@ public final class Reverse {
   public static List<String> prepare(Endpoint old, Endpoint nw, Names names) throws ReplicatorException, SQLException {
     List<String> steps = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
+      if (CaptureWays.forwardArmed(n)) {
+        steps.add("nothing to prepare: with trigger capture, reverse can be armed at any time and both directions run together");
+        return steps;
+      }
       Way back = Turn.of(o, n, old, nw, names).back();
       Connection from = back.from() == old ? o : n;
       // The reverse that must follow has to succeed: refuse now, not after the switch.
@@ -124,6 +130,11 @@ public final class Reverse {
 
   /** Arms the direction opposite to the one running now (see the class comment for the rules per version). */
   public static Report arm(Endpoint old, Endpoint nw, Names names, Options options) throws ReplicatorException, SQLException {
+    try (Connection n = nw.connect()) {
+      if (CaptureWays.forwardArmed(n)) {
+        return CaptureReverse.arm(old, nw, options.acceptMissingWrites());
+      }
+    }
     List<String> steps = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       Turn turn = Turn.of(o, n, old, nw, names);

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.replication;
 
+import dev.cutover.replicator.capture.Capture;
 /**
  * How {@code start} copies.
  *
@@ -11,9 +12,10 @@ package dev.cutover.replicator.replication;
  * @param maintenanceWorkMem {@code maintenance_work_mem} for the index builds on new, e.g. {@code 256MB}
  * @param keyless what to do with published tables that have no replica identity
  * @param resume whether to continue an interrupted start (see {@code ResumedStart}) instead of beginning one
+ * @param capture which engine: logical replication, trigger capture, or the one the databases allow
  */
 public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean deferIndexes, String maintenanceWorkMem,
-    KeylessTables keyless, boolean resume) {
+    KeylessTables keyless, boolean resume, Capture capture) {
   public static final long DEFAULT_CHUNK_BYTES = 256L * 1024 * 1024;
   /** {@code chunkBytes} that lets the number of jobs decide, see {@link #splitBytes()}. */
   public static final long AUTO_CHUNKS = 0;
@@ -29,6 +31,13 @@ public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean de
       throw new IllegalArgumentException("maintenance_work_mem must look like 256MB, not '" + maintenanceWorkMem + "'");
     }
     java.util.Objects.requireNonNull(keyless, "keyless");
+    java.util.Objects.requireNonNull(capture, "capture");
+  }
+
+  /** Options with the engine chosen by the databases ({@link Capture#AUTO}). */
+  public StartOptions(int jobs, long chunkBytes, boolean binary, boolean deferIndexes, String maintenanceWorkMem,
+      KeylessTables keyless, boolean resume) {
+    this(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, Capture.AUTO);
   }
 
   /**
@@ -37,7 +46,7 @@ public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean de
    */
   public static StartOptions defaults() {
     return new StartOptions(Math.max(2, Runtime.getRuntime().availableProcessors()), AUTO_CHUNKS, true, true, "256MB",
-        KeylessTables.REFUSE, false);
+        KeylessTables.REFUSE, false, Capture.AUTO);
   }
 
   /**
@@ -54,26 +63,30 @@ public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean de
   }
 
   public StartOptions withJobs(int n) {
-    return new StartOptions(n, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume);
+    return new StartOptions(n, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, capture);
   }
 
   public StartOptions withChunkBytes(long n) {
-    return new StartOptions(jobs, n, binary, deferIndexes, maintenanceWorkMem, keyless, resume);
+    return new StartOptions(jobs, n, binary, deferIndexes, maintenanceWorkMem, keyless, resume, capture);
   }
 
   public StartOptions withBinary(boolean b) {
-    return new StartOptions(jobs, chunkBytes, b, deferIndexes, maintenanceWorkMem, keyless, resume);
+    return new StartOptions(jobs, chunkBytes, b, deferIndexes, maintenanceWorkMem, keyless, resume, capture);
   }
 
   public StartOptions withDeferIndexes(boolean b) {
-    return new StartOptions(jobs, chunkBytes, binary, b, maintenanceWorkMem, keyless, resume);
+    return new StartOptions(jobs, chunkBytes, binary, b, maintenanceWorkMem, keyless, resume, capture);
   }
 
   public StartOptions withKeyless(KeylessTables k) {
-    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, k, resume);
+    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, k, resume, capture);
   }
 
   public StartOptions withResume(boolean r) {
-    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, r);
+    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, r, capture);
+  }
+
+  public StartOptions withCapture(Capture c) {
+    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, c);
   }
 }

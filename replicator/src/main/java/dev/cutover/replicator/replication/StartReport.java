@@ -1,12 +1,14 @@
 package dev.cutover.replicator.replication;
 
+import dev.cutover.replicator.capture.Capture;
 import java.util.List;
 
 /**
  * What {@code start} did.
  *
- * @param slot the replication slot on old the subscription streams from
- * @param consistentPoint the LSN where the copy's snapshot ends and streaming begins
+ * @param slot the replication slot on old the subscription streams from; null with trigger capture
+ * @param consistentPoint where the copy's snapshot ends and replication begins: the slot's LSN, or
+ *     with trigger capture the snapshot's {@code txid_current_snapshot()}
  * @param tables per table: rows and bytes copied, chunks, format, time
  * @param indexesSetAside indexes and constraints dropped on new before the copy
  * @param indexesBuilt indexes and constraints built on new after it
@@ -20,10 +22,20 @@ import java.util.List;
  * @param warnings what start copied but replication will not keep up to date (unlogged tables,
  *     large objects), one sentence each with what to do
  * @param resumed for {@code start --resume}, what it kept and copied again; else null
+ * @param engine {@link Capture#LOGICAL} or {@link Capture#TRIGGERS}
+ * @param engineReason why that engine (see {@code EngineChoice.explain})
  */
 public record StartReport(String slot, String consistentPoint, List<TableCopy> tables, int indexesSetAside,
     int indexesBuilt, long copyMillis, long indexMillis, long totalMillis, long largeObjects, long largeObjectBytes,
-    List<String> materializedViews, List<String> warnings, Resumed resumed) {
+    List<String> materializedViews, List<String> warnings, Resumed resumed, Capture engine, String engineReason) {
+
+  /** A start with logical replication. */
+  public StartReport(String slot, String consistentPoint, List<TableCopy> tables, int indexesSetAside, int indexesBuilt,
+      long copyMillis, long indexMillis, long totalMillis, long largeObjects, long largeObjectBytes, List<String> materializedViews,
+      List<String> warnings, Resumed resumed) {
+    this(slot, consistentPoint, tables, indexesSetAside, indexesBuilt, copyMillis, indexMillis, totalMillis, largeObjects,
+        largeObjectBytes, materializedViews, warnings, resumed, Capture.LOGICAL, "logical replication");
+  }
 
   /**
    * What {@code start --resume} kept of the interrupted start and copied again.

@@ -53,6 +53,12 @@ public final class Catalog {
     return out;
   }
 
+  /** Sequences outside the system schemas and {@code cutover}: schema and name each (pg_class, since 9.6 has no pg_sequences). */
+  public static List<String[]> sequences(Connection c) throws SQLException {
+    return Sql.rows(c, "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " WHERE c.relkind = 'S' AND " + SYSTEM_SCHEMA_FILTER + " ORDER BY 1, 2");
+  }
+
   /** Everything about {@code table}, or empty when it does not exist on this server. */
   public static Optional<TableInfo> describe(Connection c, TableName table) throws SQLException {
     long oid;
@@ -60,8 +66,10 @@ public final class Catalog {
     long bytes;
     long reltuples;
     boolean partition;
+    int major = Sql.majorVersionOf(c);
     try (PreparedStatement ps = c.prepareStatement("SELECT c.oid, c.relreplident, pg_relation_size(c.oid),"
-        + " c.reltuples::bigint, c.relispartition FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " c.reltuples::bigint, " + (major >= 10 ? "c.relispartition" : "false")
+        + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         + " WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')")) {
       ps.setString(1, table.schema());
       ps.setString(2, table.name());
@@ -78,7 +86,7 @@ public final class Catalog {
     }
     List<Column> columns = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod),"
-        + " a.atttypid::bigint, a.attgenerated <> '', a.attnotnull FROM pg_attribute a"
+        + " a.atttypid::bigint, " + (major >= 12 ? "a.attgenerated <> ''" : "false") + ", a.attnotnull FROM pg_attribute a"
         + " WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")) {
       ps.setLong(1, oid);
       try (ResultSet rs = ps.executeQuery()) {

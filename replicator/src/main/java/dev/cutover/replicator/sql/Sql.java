@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
+import org.postgresql.core.Utils;
 
 /**
  * Quoting and small query helpers. Every identifier the replicator puts into a statement goes
@@ -22,10 +23,14 @@ public final class Sql {
 
   private Sql() {}
 
-  /** A double-quoted identifier ({@code quote_ident} that always quotes): keeps case, allows reserved words. */
+  /** A double-quoted identifier ({@code quote_ident} that always quotes): keeps case, allows reserved words; PgJDBC's escaping. */
   public static String ident(String name) {
     requireNoNul(name);
-    return '"' + name.replace("\"", "\"\"") + '"';
+    try {
+      return Utils.escapeIdentifier(null, name).toString();
+    } catch (SQLException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
   }
 
   /** {@code "schema"."name"}. */
@@ -33,10 +38,14 @@ public final class Sql {
     return ident(schema) + '.' + ident(name);
   }
 
-  /** A single-quoted string literal (standard_conforming_strings is on in every supported version). */
+  /** A single-quoted string literal (standard_conforming_strings is on in every supported version); PgJDBC's escaping. */
   public static String literal(String value) {
     requireNoNul(value);
-    return '\'' + value.replace("'", "''") + '\'';
+    try {
+      return Utils.escapeLiteral(new StringBuilder("'"), value, true).append('\'').toString();
+    } catch (SQLException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
   }
 
   /** A value for a libpq connection string: single-quoted, backslashes and quotes escaped. */
@@ -64,6 +73,14 @@ public final class Sql {
   /** The server's major version ({@code server_version_num} / 10000, e.g. 17). */
   public static int majorVersion(Connection c) throws SQLException {
     return Integer.parseInt(string(c, "SHOW server_version_num")) / 10_000;
+  }
+
+  /**
+   * The server's major version as the driver learnt it at connect (no round trip), e.g. 9 for 9.6
+   * or 17: for catalog queries that differ between versions.
+   */
+  public static int majorVersionOf(Connection c) throws SQLException {
+    return c.getMetaData().getDatabaseMajorVersion();
   }
 
   public static void execute(Connection c, String sql) throws SQLException {
@@ -97,6 +114,22 @@ public final class Sql {
     try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  /** Every row, each column as text. */
+  public static List<String[]> rows(Connection c, String sql, Object... args) throws SQLException {
+    List<String[]> out = new ArrayList<>();
+    try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+      int n = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        String[] row = new String[n];
+        for (int i = 0; i < n; i++) {
+          row[i] = rs.getString(i + 1);
+        }
+        out.add(row);
       }
     }
     return out;

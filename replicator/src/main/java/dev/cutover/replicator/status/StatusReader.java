@@ -2,6 +2,7 @@ package dev.cutover.replicator.status;
 
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
@@ -31,10 +32,16 @@ public final class StatusReader {
     boolean forwardExists = exists(old, nw, names.forward(), names.forwardSlot());
     boolean reverseExists = exists(nw, old, names.reverse(), names.reverseSlot());
     StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, names.forward(), names.forwardSlot(), !reverseExists);
+    if (forward == null) {
+      forward = CaptureStatus.direction(Way.FORWARD, Side.OLD, old, nw);
+    }
     if (forward != null) {
       directions.add(forward);
     }
     StatusReport.Direction reverse = direction("reverse", Side.NEW, nw, old, names.reverse(), names.reverseSlot(), !forwardExists);
+    if (reverse == null) {
+      reverse = CaptureStatus.direction(Way.REVERSE, Side.NEW, nw, old);
+    }
     if (reverse != null) {
       directions.add(reverse);
     }
@@ -167,24 +174,9 @@ public final class StatusReader {
           + redo(name, subscription, targetLabel, alone));
     }
 
-    Long beatLag = null;
-    Long beatAge = null;
-    Optional<Heartbeat.Beat> onSource = Heartbeat.read(source, sourceSide);
-    Optional<Heartbeat.Beat> onTarget = Heartbeat.read(target, sourceSide);
-    if (onSource.isPresent()) {
-      beatAge = onSource.get().age().toMillis();
-      beatLag = onTarget.map(t -> Math.max(0, onSource.get().at().toEpochMilli() - t.at().toEpochMilli()))
-          .orElse(null);
-      if (beatAge > WRITER_GONE_MILLIS) {
-        problems.add("no heartbeat writer runs on " + sourceLabel + " (last beat " + beatAge / 1000
-            + " s ago), so time lag is stale: run `cutover-replicator heartbeat` or `status --watch`");
-      }
-      if (onTarget.isEmpty()) {
-        problems.add("no heartbeat has reached " + targetLabel + " yet");
-      }
-    } else {
-      problems.add("no heartbeat on " + sourceLabel + ": time lag unknown; run `cutover-replicator heartbeat` or `status --watch`");
-    }
+    Beats beats = beats(sourceSide, source, target, problems);
+    Long beatLag = beats.lagMillis();
+    Long beatAge = beats.ageMillis();
 
     String state;
     if (prepared) {
@@ -210,6 +202,37 @@ public final class StatusReader {
     return "drop subscription " + subscription + " on " + target + " (ALTER SUBSCRIPTION " + subscription + " DISABLE; ALTER SUBSCRIPTION "
         + subscription + " SET (slot_name = NONE); DROP SUBSCRIPTION " + subscription + ") and arm it again with"
         + " `cutover-replicator reverse`" + (alone ? "" : "; cleanup would also remove the other direction");
+  }
+
+  /**
+   * Lag by heartbeat between a source and its target: the newest beat on the source minus the
+   * newest that reached the target, both by the source's clock.
+   *
+   * @param lagMillis that difference, or null without beats on both sides
+   * @param ageMillis the age of the newest beat on the source, or null without one
+   */
+  record Beats(Long lagMillis, Long ageMillis) {}
+
+  /** Reads the heartbeat on both sides, adding to {@code problems} what keeps it from measuring lag. */
+  static Beats beats(Side sourceSide, Connection source, Connection target, List<String> problems) throws SQLException {
+    String sourceLabel = sourceSide.label();
+    String targetLabel = sourceSide.other().label();
+    Optional<Heartbeat.Beat> onSource = Heartbeat.read(source, sourceSide);
+    Optional<Heartbeat.Beat> onTarget = Heartbeat.read(target, sourceSide);
+    if (onSource.isEmpty()) {
+      problems.add("no heartbeat on " + sourceLabel + ": time lag unknown; run `cutover-replicator heartbeat` or `status --watch`");
+      return new Beats(null, null);
+    }
+    long age = onSource.get().age().toMillis();
+    Long lag = onTarget.map(t -> Math.max(0, onSource.get().at().toEpochMilli() - t.at().toEpochMilli())).orElse(null);
+    if (age > WRITER_GONE_MILLIS) {
+      problems.add("no heartbeat writer runs on " + sourceLabel + " (last beat " + age / 1000
+          + " s ago), so time lag is stale: run `cutover-replicator heartbeat` or `status --watch`");
+    }
+    if (onTarget.isEmpty()) {
+      problems.add("no heartbeat has reached " + targetLabel + " yet");
+    }
+    return new Beats(lag, age);
   }
 
   private static String tableState(String code) {

@@ -45,10 +45,38 @@ public record StatusReport(Instant at, List<Direction> directions) {
    * @param syncErrors table-sync errors (15+), or null
    * @param conflicts conflict counters by kind (18+), empty before
    * @param problems what is wrong, one sentence each with what to do
+   * @param capture with trigger capture, its change log and apply; null with logical replication
    */
   public record Direction(String name, String source, String state, boolean subscriptionEnabled, boolean applyWorkerRunning,
       Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
-      Long applyErrors, Long syncErrors, Map<String, Long> conflicts, List<String> problems) {}
+      Long applyErrors, Long syncErrors, Map<String, Long> conflicts, List<String> problems, Captured capture) {
+
+    /** A direction of logical replication. */
+    public Direction(String name, String source, String state, boolean subscriptionEnabled, boolean applyWorkerRunning,
+        Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
+        Long applyErrors, Long syncErrors, Map<String, Long> conflicts, List<String> problems) {
+      this(name, source, state, subscriptionEnabled, applyWorkerRunning, tables, slot, lagBytes, heartbeatLagMillis, lastBeatAgeMillis,
+          applyErrors, syncErrors, conflicts, problems, null);
+    }
+  }
+
+  /**
+   * A direction of trigger capture: its change log on the source and its apply position on the target.
+   *
+   * @param logRows rows in the change log (both tables)
+   * @param logBytes the change log's size with indexes
+   * @param pendingRows rows of committed transactions not applied yet
+   * @param logAgeMillis how long ago the oldest table of the log began to be written (0 when empty): it is trimmed
+   *     once applied, so a growing age means apply is behind or stopped
+   * @param appliedSnapshot the source's snapshot up to which everything is applied
+   * @param appliedAgeMillis how long ago (source clock) that snapshot was taken: the lag of apply in time
+   * @param batches batches applied so far
+   * @param changes changes applied so far
+   * @param notFound UPDATEs and DELETEs that found no row on the target
+   * @param applying whether an apply process holds this direction now
+   */
+  public record Captured(long logRows, long logBytes, long pendingRows, long logAgeMillis, String appliedSnapshot, Long appliedAgeMillis,
+      long batches, long changes, long notFound, boolean applying) {}
 
   /**
    * A replication slot's health.

@@ -1,10 +1,14 @@
 package dev.cutover.replicator.verify;
 
-import dev.cutover.driver.control.Barrier;
+import dev.cutover.common.Threads;
+import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.capture.CaptureSchema;
+import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
@@ -28,7 +32,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
@@ -92,11 +95,7 @@ public final class Verifier {
   private final boolean replicating;
   private final VerifyProgress progress;
   /** Runs the target's half of each comparison while the calling thread runs the source's. */
-  private final ExecutorService targetSide = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "cutover-verify-target");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService targetSide = Threads.pool("cutover-verify-target");
   /** Whether both servers have the extended hash functions (11+), see {@link RowHash}. */
   private final boolean extendedHashes;
 
@@ -117,7 +116,8 @@ public final class Verifier {
 
   /**
    * Verifies in the direction replication runs: old → new while forward exists, else new → old
-   * while reverse does; {@code progress} can be polled from another thread meanwhile.
+   * while reverse does; with trigger capture, from the serving side (see {@link CaptureWays}),
+   * every captured table; {@code progress} can be polled from another thread meanwhile.
    */
   public static VerifyReport run(Endpoint old, Endpoint nw, Names names, Options options, VerifyProgress progress) throws Exception {
     Endpoint source = old;
@@ -127,7 +127,12 @@ public final class Verifier {
     List<TableName> unlogged;
     boolean extended;
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+      Way captured = CaptureWays.serving(o, n, old, nw);
+      if (captured != null) {
+        source = captured.source();
+        target = captured.target();
+        replicating = true;
+      } else if (ReplicationObjects.subscriptionExists(n, names.forward())) {
         replicating = true;
       } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
         source = nw;
@@ -140,8 +145,12 @@ public final class Verifier {
       String publication = source == old ? names.forward() : names.reverse();
       tables = ReplicationObjects.publicationExists(s, publication) ? Catalog.publishedTables(s, publication)
           : Catalog.applicationTables(s);
+      if (captured != null) {
+        tables = CaptureSchema.capturedTables(s);
+      }
       tables = tables.stream().filter(t -> !t.schema().equals("cutover")).collect(Collectors.toList());
-      unlogged = Catalog.unloggedTables(s);
+      // Trigger capture's start copies no unlogged tables, so there is nothing of them to compare.
+      unlogged = captured != null ? List.of() : Catalog.unloggedTables(s);
       extended = Sql.majorVersion(o) >= 11 && Sql.majorVersion(n) >= 11;
       long estimate = 0;
       for (TableName t : tables) {
@@ -299,7 +308,7 @@ public final class Verifier {
     List<String> cols = new ArrayList<>();
     for (Column col : c.info.columns()) {
       if (t.get().column(col.name()) != null) {
-        cols.add(Sql.ident(col.name()));
+        cols.add(compared(col));
       }
     }
     c.rowText = "ROW(" + String.join(", ", cols) + ")::text";
@@ -311,6 +320,18 @@ public final class Verifier {
     }
     c.millis = (System.nanoTime() - t0) / 1_000_000;
     return c;
+  }
+
+  /**
+   * A column as the row text shows it. Floats by their bits: before PostgreSQL 12 their text
+   * drops digits that 12 and later print, so equal values could compare different across versions.
+   */
+  static String compared(Column col) {
+    return switch (col.type()) {
+      case "double precision" -> "float8send(" + Sql.ident(col.name()) + ")";
+      case "real" -> "float4send(" + Sql.ident(col.name()) + ")";
+      default -> Sql.ident(col.name());
+    };
   }
 
   // ---- tables with a key ----

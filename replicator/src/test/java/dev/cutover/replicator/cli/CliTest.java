@@ -113,12 +113,20 @@ class CliTest {
       s.createDatabase(db);
       sql(s, db, "CREATE ROLE plain_app LOGIN; CREATE TABLE t (id int PRIMARY KEY); ALTER TABLE t OWNER TO plain_app");
     }
-    Run r = run("start", "--old-url", pair.oldServer().jdbcUrl(db), "--new-url", pair.newServer().jdbcUrl(db),
+    Run r = run("start", "--capture", "logical", "--old-url", pair.oldServer().jdbcUrl(db), "--new-url", pair.newServer().jdbcUrl(db),
         "--old-user", "plain_app", "--new-user", pair.newServer().user());
     assertThat(r.code()).isEqualTo(4);
     assertThat(r.err().strip()).doesNotContain("\n")
         .contains("old: role plain_app may not create replication slots")
         .contains("ALTER ROLE \"plain_app\" REPLICATION");
+    // Left to choose, start takes trigger capture, which needs only the tables and room for its schema.
+    Run auto = run("start", "--old-url", pair.oldServer().jdbcUrl(db), "--new-url", pair.newServer().jdbcUrl(db),
+        "--old-user", "plain_app", "--new-user", pair.newServer().user());
+    assertThat(auto.code()).isEqualTo(4);
+    assertThat(auto.err().strip()).doesNotContain("\n")
+        .contains("old: role plain_app may not create the control schema cutover")
+        .contains("GRANT CREATE ON DATABASE \"cli_noprivs\" TO \"plain_app\"")
+        .contains("may not create replication slots (no REPLICATION)");
   }
 
   @Test

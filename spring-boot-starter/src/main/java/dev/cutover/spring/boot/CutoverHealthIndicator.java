@@ -1,7 +1,7 @@
 package dev.cutover.spring.boot;
 
 import dev.cutover.driver.CutoverDriver;
-import dev.cutover.driver.switching.RouterMXBean;
+import dev.cutover.driver.RouterMXBean;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -31,6 +31,7 @@ public class CutoverProperties {
   private final Gate gate = new Gate();
   private final Sequence sequence = new Sequence();
   private final Switch switchSettings = new Switch();
+  private final Router router = new Router();
   private final Flag flag = new Flag();
 
   public String getService() {
@@ -83,6 +84,10 @@ public class CutoverProperties {
     return switchSettings;
   }
 
+  public Router getRouter() {
+    return router;
+  }
+
   public Flag getFlag() {
     return flag;
   }
@@ -103,6 +108,7 @@ public class CutoverProperties {
     put(s, "cutover.gate.max-pause", gate.maxPause);
     put(s, "cutover.sequence.margin", sequence.margin);
     put(s, "cutover.switch.force", switchSettings.force);
+    put(s, "cutover.router.linger", router.linger);
     put(s, "cutover.flag.provider", flag.provider);
     put(s, "cutover.flag.value", flag.value);
     put(s, "cutover.flag.key", flag.key);
@@ -280,6 +286,20 @@ public class CutoverProperties {
 
     public void setForce(Boolean force) {
       this.force = force;
+    }
+  }
+
+  /** {@code cutover.router.*}. */
+  public static class Router {
+    /** How long a router (flag client, heartbeat, warm connections) outlives its last connection. Default: 30s. */
+    private Duration linger;
+
+    public Duration getLinger() {
+      return linger;
+    }
+
+    public void setLinger(Duration linger) {
+      this.linger = linger;
     }
   }
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.CutoverDriver;
-import dev.cutover.driver.config.SettingKey;
+import dev.cutover.driver.internal.config.SettingKey;
 import dev.cutover.flags.RoutingFlags;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.spring.boot.app.DocumentedApplication;
 import dev.cutover.testkit.LogicalReplication;
 import dev.cutover.testkit.PostgresPair;

@@ -5,8 +5,8 @@ import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.put;
 import static dev.cutover.flags.launchdarkly.LaunchDarklyPayloads.stringFlag;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cutover.driver.switching.Outcome;
-import dev.cutover.driver.switching.SwitchEvent;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;

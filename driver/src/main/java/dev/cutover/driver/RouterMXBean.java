@@ -1,0 +1,52 @@
+package dev.cutover.driver;
+
+import java.util.List;
+
+/** A router's state and counters, registered as {@code dev.cutover:type=Router,service=…,instance=…,id=…}. */
+public interface RouterMXBean {
+  String getService();
+
+  /** This instance's id among the service's instances ({@code cutover.instance}, or host:pid:n). */
+  String getInstance();
+
+  /** {@code old} or {@code new}. */
+  String getServing();
+
+  /** What the flag asks for now. */
+  String getFlagTarget();
+
+  /** VALID, INTERRUPTED or OFF. */
+  String getFlagHealth();
+
+  /** What the running switch is doing (also published to the control schema), or {@code idle}. */
+  String getPhase();
+
+  /** Whether a switch holds new transactions at its gate right now. */
+  boolean isHolding();
+
+  /** Flag values that were neither old nor new, and so were ignored. */
+  long getFlagRejectedValues();
+
+  /** Whether both databases carried the control schema at the last check (at start, then at every switch). */
+  boolean isControlSchemaPresent();
+
+  /**
+   * What could not be checked or makes switches refused, each naming the guarantee that waits
+   * and what it waits for (an unreachable database, a missing control schema, a pooler without a
+   * direct URL); empty when the last check found nothing.
+   */
+  List<String> getPendingGuarantees();
+
+  int getLogicalConnections();
+
+  long getSwitchesCompleted();
+
+  long getSwitchesAborted();
+
+  long getTransactionsRolledBack();
+
+  long getGateWaits();
+
+  /** The last switch's summary, or empty. */
+  String getLastSwitch();
+}

@@ -1,0 +1,334 @@
+package dev.cutover.driver.internal.config;
+
+import dev.cutover.common.Secrets;
+import dev.cutover.flags.RoutingFlags;
+import dev.cutover.flags.Target;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * The settings of one Cutover connection, resolved from every source and validated.
+ *
+ * <p>Precedence, highest first: URL parameters, JDBC {@link Properties}, the {@code
+ * cutover.properties} file, {@code CUTOVER_*} environment variables, defaults. Keys starting
+ * with {@code cutover.} are ours and never reach PgJDBC; everything else is passed through
+ * unchanged. Two connections with equal settings share one router (and one switch).
+ */
+public final class CutoverSettings {
+  public static final String URL_PREFIX = "jdbc:cutover:postgresql:";
+  static final String OURS = "cutover.";
+  private static final String PG_PREFIX = "jdbc:postgresql:";
+  private static final Pattern CUSTOM_SETTING =
+      Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)+");
+
+  private final String oldUrl;
+  private final Properties oldProperties;
+  private final String newUrl;
+  private final Properties newProperties;
+  private final Map<String, String> values;
+
+  private CutoverSettings(
+      String oldUrl, Properties oldProperties, String newUrl, Properties newProperties, Map<String, String> values) {
+    this.oldUrl = oldUrl;
+    this.oldProperties = oldProperties;
+    this.newUrl = newUrl;
+    this.newProperties = newProperties;
+    this.values = Collections.unmodifiableMap(values);
+  }
+
+  public static boolean accepts(String url) {
+    return url != null && url.startsWith(URL_PREFIX);
+  }
+
+  /**
+   * Resolves the settings for a {@code jdbc:cutover:postgresql:} URL.
+   *
+   * @throws IllegalArgumentException naming the key or the (masked) URL when anything is invalid
+   */
+  public static CutoverSettings resolve(String url, Properties info, SettingSources sources) {
+    if (!accepts(url)) {
+      throw new IllegalArgumentException(
+          "'" + Secrets.maskUrl(url) + "' is not a Cutover URL: it must start with " + URL_PREFIX);
+    }
+    Map<String, String> merged = new TreeMap<>();
+    sources.environment().forEach((k, v) -> merged.put(k, v));
+    sources.file().forEach((k, v) -> merged.put(k, v));
+
+    Properties pg = new Properties();
+    if (info != null) {
+      for (String name : info.stringPropertyNames()) {
+        String value = info.getProperty(name);
+        if (name.startsWith(OURS)) {
+          merged.put(name, value);
+        } else {
+          pg.setProperty(name, value);
+        }
+      }
+    }
+
+    String pgUrl = PG_PREFIX + url.substring(URL_PREFIX.length());
+    int query = pgUrl.indexOf('?');
+    List<String> kept = new ArrayList<>();
+    if (query >= 0) {
+      for (String pair : pgUrl.substring(query + 1).split("&")) {
+        if (pair.isEmpty()) {
+          continue;
+        }
+        int eq = pair.indexOf('=');
+        String name = decode(eq < 0 ? pair : pair.substring(0, eq), url);
+        if (name.startsWith(OURS)) {
+          merged.put(name, eq < 0 ? "" : decode(pair.substring(eq + 1), url));
+        } else {
+          kept.add(pair);
+        }
+      }
+      pgUrl = pgUrl.substring(0, query) + (kept.isEmpty() ? "" : "?" + String.join("&", kept));
+    }
+    // PgJDBC lets URL parameters win over properties; the new side's credentials default to
+    // whatever the old side really uses, so they are read the same way.
+    Properties effective = org.postgresql.Driver.parseURL(pgUrl, pg);
+    if (effective == null) {
+      throw new IllegalArgumentException(
+          "malformed URL '" + Secrets.maskUrl(url) + "': expected "
+              + URL_PREFIX + "//host[:port]/database[?key=value&...]");
+    }
+
+    checkKnown(merged);
+    String newUrl = merged.get(SettingKey.NEW_URL.key());
+    if (newUrl == null || newUrl.isBlank()) {
+      throw new IllegalArgumentException(
+          SettingKey.NEW_URL.key() + " is required: the jdbc:postgresql: URL of the database to move to"
+              + " (set it as a URL parameter, a JDBC property, in cutover.properties or as CUTOVER_NEW_URL)");
+    }
+    if (!newUrl.startsWith(PG_PREFIX) || org.postgresql.Driver.parseURL(newUrl, new Properties()) == null) {
+      throw new IllegalArgumentException(
+          SettingKey.NEW_URL.key() + "='" + Secrets.maskUrl(newUrl) + "' is malformed: expected "
+              + PG_PREFIX + "//host[:port]/database");
+    }
+    Properties newPg = new Properties();
+    newPg.putAll(pg);
+    newPg.remove("user");
+    newPg.remove("password");
+    putIfPresent(newPg, "user", merged.getOrDefault(SettingKey.NEW_USER.key(), effective.getProperty("user")));
+    putIfPresent(newPg, "password",
+        merged.getOrDefault(SettingKey.NEW_PASSWORD.key(), effective.getProperty("password")));
+
+    CutoverSettings settings = new CutoverSettings(pgUrl, pg, newUrl, newPg, merged);
+    settings.validate();
+    return settings;
+  }
+
+  private static void checkKnown(Map<String, String> merged) {
+    for (String key : merged.keySet()) {
+      if (SettingKey.of(key).isEmpty() && !RoutingFlags.SETTINGS.contains(key)) {
+        TreeSet<String> known = new TreeSet<>(RoutingFlags.SETTINGS);
+        for (SettingKey k : SettingKey.values()) {
+          known.add(k.key());
+        }
+        throw new IllegalArgumentException(key + " is not a Cutover setting; known settings: " + known);
+      }
+    }
+  }
+
+  private void validate() {
+    force();
+    drainTimeout();
+    barrierTimeout();
+    gateMaxPause();
+    sequenceMargin();
+    directUrl(Target.OLD);
+    directUrl(Target.NEW);
+    customSettings();
+  }
+
+  private static void putIfPresent(Properties p, String key, String value) {
+    if (value != null) {
+      p.setProperty(key, value);
+    }
+  }
+
+  private static String decode(String s, String url) {
+    try {
+      return URLDecoder.decode(s, StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("malformed URL '" + Secrets.maskUrl(url) + "': " + e.getMessage(), e);
+    }
+  }
+
+  private String get(SettingKey key) {
+    return values.getOrDefault(key.key(), key.defaultValue());
+  }
+
+  /** The old database's PgJDBC URL, without our parameters. */
+  public String oldUrl() {
+    return oldUrl;
+  }
+
+  /** PgJDBC properties for the old database (a copy). */
+  public Properties oldProperties() {
+    return copy(oldProperties);
+  }
+
+  public String newUrl() {
+    return newUrl;
+  }
+
+  /** PgJDBC properties for the new database: the old side's, with the new side's credentials. */
+  public Properties newProperties() {
+    return copy(newProperties);
+  }
+
+  public String service() {
+    return get(SettingKey.SERVICE);
+  }
+
+  /** This instance's id among the service's instances, when set. */
+  public Optional<String> instance() {
+    return Optional.ofNullable(get(SettingKey.INSTANCE));
+  }
+
+  /** PgJDBC properties for {@code side} (a copy). */
+  public Properties properties(Target side) {
+    return side == Target.OLD ? oldProperties() : newProperties();
+  }
+
+  /** How long a router nothing uses any more stays before it closes. */
+  public Duration routerLinger() {
+    return SettingKey.parseDuration(SettingKey.ROUTER_LINGER.key(), get(SettingKey.ROUTER_LINGER));
+  }
+
+  public Duration drainTimeout() {
+    return SettingKey.parseDuration(SettingKey.DRAIN_TIMEOUT.key(), get(SettingKey.DRAIN_TIMEOUT));
+  }
+
+  public Duration barrierTimeout() {
+    return SettingKey.parseDuration(SettingKey.BARRIER_TIMEOUT.key(), get(SettingKey.BARRIER_TIMEOUT));
+  }
+
+  /** How long a transaction may wait at the gate; by default the drain and barrier budgets plus 5 s. */
+  public Duration gateMaxPause() {
+    String v = get(SettingKey.GATE_MAX_PAUSE);
+    if (v == null) {
+      return drainTimeout().plus(barrierTimeout()).plusSeconds(5);
+    }
+    return SettingKey.parseDuration(SettingKey.GATE_MAX_PAUSE.key(), v);
+  }
+
+  /** How many increments past the old side's value each sequence on the new side is moved. */
+  public long sequenceMargin() {
+    String v = get(SettingKey.SEQUENCE_MARGIN);
+    try {
+      long margin = Long.parseLong(v.trim());
+      if (margin < 1) {
+        throw new NumberFormatException();
+      }
+      return margin;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          SettingKey.SEQUENCE_MARGIN.key() + "=" + v + " must be a positive whole number", e);
+    }
+  }
+
+  /**
+   * Whether a switch may go on without proof that replication delivers (no probe, no barrier):
+   * for an emergency, accepting that writes not yet replicated stay behind.
+   */
+  public boolean force() {
+    String v = get(SettingKey.SWITCH_FORCE).trim();
+    if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+      return Boolean.parseBoolean(v);
+    }
+    throw new IllegalArgumentException(SettingKey.SWITCH_FORCE.key() + "=" + v + " must be true or false");
+  }
+
+  /**
+   * The URL of a direct session to {@code side}, bypassing a connection pooler in front of it:
+   * what the switch needs a real session for (its leader lock, the fence, the barrier, ending
+   * stragglers) goes there, while the application's connections keep going through the pooler.
+   * Credentials are the side's own unless the URL names others.
+   */
+  public Optional<String> directUrl(Target side) {
+    SettingKey key = side == Target.OLD ? SettingKey.OLD_DIRECT_URL : SettingKey.NEW_DIRECT_URL;
+    String v = get(key);
+    if (v == null || v.isBlank()) {
+      return Optional.empty();
+    }
+    if (!v.startsWith(PG_PREFIX) || org.postgresql.Driver.parseURL(v, new Properties()) == null) {
+      throw new IllegalArgumentException(key.key() + "='" + Secrets.maskUrl(v) + "' is malformed: expected "
+          + PG_PREFIX + "//host[:port]/database, the database itself rather than the pooler in front of it");
+    }
+    return Optional.of(v);
+  }
+
+  /**
+   * Custom settings (placeholders such as {@code app.tenant_id}) a session's move carries besides
+   * those the driver finds itself: PostgreSQL lists them nowhere, so a name no policy or function
+   * reads must be given here.
+   */
+  public List<String> customSettings() {
+    String v = get(SettingKey.SESSION_CUSTOM_SETTINGS).trim();
+    List<String> names = new ArrayList<>();
+    if (v.isEmpty()) {
+      return names;
+    }
+    for (String name : v.split(",")) {
+      String n = name.trim();
+      if (!CUSTOM_SETTING.matcher(n).matches()) {
+        throw new IllegalArgumentException(SettingKey.SESSION_CUSTOM_SETTINGS.key() + "=" + v + " holds '" + n
+            + "', which is not a custom setting name: write prefix.name, comma-separated (app.tenant_id,app.user)");
+      }
+      names.add(n.toLowerCase(java.util.Locale.ROOT));
+    }
+    return names;
+  }
+
+  /** Every {@code cutover.*} value that was set, for the flag module. */
+  public Map<String, String> values() {
+    return values;
+  }
+
+  private static Properties copy(Properties p) {
+    Properties c = new Properties();
+    c.putAll(p);
+    return c;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof CutoverSettings)) {
+      return false;
+    }
+    CutoverSettings s = (CutoverSettings) o;
+    return oldUrl.equals(s.oldUrl)
+        && oldProperties.equals(s.oldProperties)
+        && newUrl.equals(s.newUrl)
+        && newProperties.equals(s.newProperties)
+        && values.equals(s.values);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(oldUrl, newUrl, values.keySet(), oldProperties.keySet());
+  }
+
+  /** Masked: safe to log. */
+  @Override
+  public String toString() {
+    Map<String, String> shown = new TreeMap<>();
+    values.forEach((k, v) -> shown.put(k, Secrets.show(k, v)));
+    return "CutoverSettings[old=" + Secrets.maskUrl(oldUrl) + ", user=" + oldProperties.getProperty("user")
+        + ", new=" + Secrets.maskUrl(newUrl) + ", newUser=" + newProperties.getProperty("user")
+        + ", settings=" + shown + "]";
+  }
+}

@@ -1,0 +1,100 @@
+package dev.cutover.driver.internal.control;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The replication barrier: a marker row written on the source. Logical replication applies in
+ * commit order, so once the marker is visible on the target every earlier write is there too,
+ * whatever engine replicates. The server makes every marker's key, so no caller can write one
+ * that collides with another (a duplicate key would stop replication).
+ *
+ * <p>Two kinds: a probe ({@link #write}), which any instance or the replicator writes to see
+ * whether replication delivers, and a switch's barrier marker ({@link #writeForSwitch}), which only
+ * the switch's leader writes, only under the fence it raised.
+ */
+public final class Barrier {
+  private static final long FIRST_POLL_NANOS = 200_000;
+  private static final long MAX_POLL_NANOS = 5_000_000;
+
+  /** A condition checked while waiting; it throws to stop the wait. */
+  @FunctionalInterface
+  public interface Check<E extends Exception> {
+    void check() throws E;
+  }
+
+  private Barrier() {}
+
+  /** Writes a probe marker on {@code source} and returns it. */
+  public static String write(Connection source) throws SQLException {
+    try (PreparedStatement ps = source.prepareStatement("SELECT cutover.write_probe()");
+        ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  /**
+   * Writes the barrier marker of {@code switchId} on {@code source}: refused unless this session
+   * leads the switch and the fence it raised stands.
+   */
+  public static String writeForSwitch(Connection source, String service, String switchId) throws SQLException {
+    try (PreparedStatement ps = source.prepareStatement("SELECT cutover.write_barrier(?, ?)")) {
+      ps.setString(1, service);
+      ps.setString(2, switchId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getString(1);
+      }
+    }
+  }
+
+  /**
+   * Waits until {@code marker} is visible on {@code target}.
+   *
+   * @return whether it arrived within {@code timeout}
+   */
+  public static boolean await(Connection target, String marker, Duration timeout) throws SQLException {
+    return await(target, marker, timeout, () -> { }, timeout);
+  }
+
+  /**
+   * Waits until {@code marker} is visible on {@code target}, running {@code stillWanted} about
+   * every {@code checkEvery}: an exception it throws ends the wait.
+   *
+   * @return whether it arrived within {@code timeout}
+   */
+  public static <E extends Exception> boolean await(Connection target, String marker, Duration timeout,
+      Check<E> stillWanted, Duration checkEvery) throws SQLException, E {
+    long start = System.nanoTime();
+    long deadline = start + timeout.toNanos();
+    long nextCheck = start + checkEvery.toNanos();
+    long pause = FIRST_POLL_NANOS;
+    try (PreparedStatement ps = target.prepareStatement("SELECT cutover.barrier_arrived(?)")) {
+      ps.setString(1, marker);
+      while (true) {
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          if (rs.getBoolean(1)) {
+            return true;
+          }
+        }
+        long now = System.nanoTime();
+        if (now - deadline > 0) {
+          return false;
+        }
+        if (now - nextCheck > 0) {
+          stillWanted.check();
+          nextCheck = now + checkEvery.toNanos();
+        }
+        LockSupport.parkNanos(Math.min(pause, Math.max(0, deadline - now) + TimeUnit.MICROSECONDS.toNanos(1)));
+        pause = Math.min(MAX_POLL_NANOS, pause * 2);
+      }
+    }
+  }
+}

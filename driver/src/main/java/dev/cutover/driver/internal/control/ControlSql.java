@@ -1,0 +1,584 @@
+package dev.cutover.driver.internal.control;
+
+import dev.cutover.driver.control.ControlSchema;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The SQL of the control schema, version {@value ControlSchema#VERSION}, for one server version
+ * (9.6 to 18): what differs is the trigger syntax ({@code EXECUTE PROCEDURE} before 11) and where
+ * marker randomness comes from ({@code gen_random_uuid()} from 13).
+ *
+ * <p>Every function runs {@code SECURITY DEFINER} with a fixed {@code search_path}, as the
+ * installer. Three kinds:
+ *
+ * <ul>
+ *   <li>{@link #GRANTED}: what driver instances (and the operator view) call; {@code EXECUTE} only
+ *       for the roles named at install.
+ *   <li>{@link #INSTALLER_ONLY}: slot requests, the force setting, the emergency fence lowering and
+ *       the grant itself; never granted, so only the installer (or a superuser) may call them.
+ *   <li>Internal helpers, called only from the functions above (which run as the installer).
+ * </ul>
+ *
+ * <p>Every step that steers a switch checks the caller server-side: it must hold the switch's
+ * leader lock in this database ({@code pg_locks}: advisory, this backend, granted), whose key is
+ * derived from a secret that only the control plane can read, so a role outside it can neither
+ * compute nor squat the key in advance.
+ */
+public final class ControlSql {
+  /** Advisory lock class (first key) serialising switch starts of a service. */
+  public static final int BEGIN_LOCK = 0x63757431;
+  /** Advisory lock class (first key) held by the leader of a switch. */
+  public static final int LEADER_LOCK = 0x63757432;
+  /** Advisory lock class (first key) serialising changes of this database's fence. */
+  public static final int FENCE_LOCK = 0x63757433;
+  public static final String TRIGGER = "cutover_fence";
+  public static final String EVENT_TRIGGER = "cutover_guard_new_tables";
+
+  /** Functions an instance of the service calls: granted to the control-plane roles only. */
+  public static final List<String> GRANTED = List.of(
+      "version()",
+      "lead_key(text, text)",
+      "heartbeat(text, text, text, text, text, integer)",
+      "leave(text, text)",
+      "begin_switch(text, text, text, text)",
+      "drained(text, text, text)",
+      "undrained(text, text, integer)",
+      "asking(text, text, integer)",
+      "unready(text, text, integer)",
+      "switch_state(text)",
+      "forced(text)",
+      "raise_fence(text, text, text, integer)",
+      "fence_raised()",
+      "write_barrier(text, text)",
+      "write_probe()",
+      "barrier_arrived(text)",
+      "release_switch(text, text, text, text)",
+      "verify_release(text, text)",
+      "abort_switch(text, text, text)",
+      "open_target(text, text)",
+      "service_status(text)",
+      "service_instances(text)",
+      "request_abort(text, text)");
+
+  /** Functions only the installer (the replicator's role) may call. */
+  public static final List<String> INSTALLER_ONLY = List.of(
+      "request_slot_at_switch(name)",
+      "set_force(text, boolean)",
+      "lower_fence()",
+      "grant_control_plane(name)");
+
+  /** Version 1 functions whose signature or result changed; dropped when upgrading in place. */
+  public static final List<String> VERSION_1_ONLY = List.of(
+      "heartbeat(text, text)",
+      "raise_fence(integer)",
+      "write_barrier(text)",
+      "finish_switch(text, text, text, text, text)",
+      "create_slots_at_switch()",
+      "barrier_arrived(text)",
+      "switch_state(text)");
+
+  /** Markers older than this are deleted as new ones are written, so they never accumulate. */
+  private static final String MARKER_TTL = "interval '1 day'";
+  private static final String DEFINER = " SECURITY DEFINER SET search_path = pg_catalog, pg_temp";
+  private static final String APPLICATION_TABLES =
+      "c.relkind IN ('r', 'p') AND c.relpersistence <> 't'"
+          + " AND ns.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') AND ns.nspname NOT LIKE 'pg\\_%'";
+  /** FROM and WHERE of the application tables lacking an enabled fence trigger ({@code c}, {@code ns}). */
+  private static final String UNGUARDED = "FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE "
+      + APPLICATION_TABLES + " AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '"
+      + TRIGGER + "' AND g.tgenabled = 'O')";
+  private static final String THIS_DATABASE = "(SELECT d.oid FROM pg_database d WHERE d.datname = current_database())";
+
+  private ControlSql() {}
+
+  /** {@code EXECUTE FUNCTION} from 11, {@code EXECUTE PROCEDURE} before. */
+  public static String execute(int major) {
+    return major >= 11 ? "EXECUTE FUNCTION" : "EXECUTE PROCEDURE";
+  }
+
+  /** Tables and sequences of version 2, created or completed in place (idempotent). */
+  public static List<String> objects() {
+    return List.of(
+        "CREATE SCHEMA IF NOT EXISTS cutover",
+        // Odd: raised. Every raise and every lower moves it on, so a lower followed by a raise can
+        // never pass for a fence that stayed up. A sequence: read past MVCC, never replicated.
+        "CREATE SEQUENCE IF NOT EXISTS cutover.fence_epoch MINVALUE 0 START 0 NO CYCLE",
+        // The secret behind leader-lock keys (set once at install from the installer's random source).
+        "CREATE SEQUENCE IF NOT EXISTS cutover.lead_secret MINVALUE 1 MAXVALUE 9223372036854775807 START 1 NO CYCLE",
+        // Replicated: markers prove replication has delivered everything written before them.
+        "CREATE TABLE IF NOT EXISTS cutover.barrier ("
+            + " marker text PRIMARY KEY,"
+            + " written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        // Local (unlogged, never replicated): which barrier markers this database wrote, for which
+        // switch, under which fence epoch; a marker that arrived by replication is not in here.
+        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.marker_log ("
+            + " marker text PRIMARY KEY, service text NOT NULL, switch_id text NOT NULL, fence_epoch bigint NOT NULL,"
+            + " written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        // The epoch whose raise completed (every earlier writer had ended); a failed raise never gets here.
+        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.fence ("
+            + " singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), settled_epoch bigint NOT NULL)",
+        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.instance ("
+            + " service text NOT NULL, instance text NOT NULL,"
+            + " heartbeat_at timestamptz NOT NULL DEFAULT clock_timestamp(), drained_for text,"
+            + " PRIMARY KEY (service, instance))",
+        "ALTER TABLE cutover.instance ADD COLUMN IF NOT EXISTS flag_target text,"
+            + " ADD COLUMN IF NOT EXISTS serving text, ADD COLUMN IF NOT EXISTS phase text",
+        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.switch ("
+            + " service text PRIMARY KEY, id text NOT NULL, source text NOT NULL, target text NOT NULL,"
+            + " state text NOT NULL CHECK (state IN ('draining', 'released', 'aborted')), marker text, reason text,"
+            + " updated_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        "ALTER TABLE cutover.switch ADD COLUMN IF NOT EXISTS fence_epoch bigint,"
+            + " ADD COLUMN IF NOT EXISTS abort_requested text, ADD COLUMN IF NOT EXISTS leader text,"
+            + " ADD COLUMN IF NOT EXISTS began_at timestamptz",
+        // Logged: a request lost in a crash would leave the way back to be armed from a later slot,
+        // silently missing the writes in between. On the side about to serve, where no subscription
+        // reads it before the slot exists, and the slot's own start comes after the insert.
+        "CREATE TABLE IF NOT EXISTS cutover.slot_at_switch (slot_name name PRIMARY KEY)",
+        "ALTER TABLE cutover.slot_at_switch SET LOGGED",
+        // Unlogged: a replicated row would collide with the other side's; lost in a crash = not forced.
+        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.service_setting ("
+            + " service text PRIMARY KEY, force boolean NOT NULL DEFAULT false,"
+            + " updated_at timestamptz NOT NULL DEFAULT clock_timestamp())");
+  }
+
+  /** Every function of version 2 for a server of {@code major} version. */
+  public static List<String> functions(int major) {
+    List<String> f = new ArrayList<>();
+    f.add("CREATE OR REPLACE FUNCTION cutover.version() RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT "
+        + ControlSchema.VERSION + "'");
+    f.add("CREATE OR REPLACE FUNCTION cutover.epoch() RETURNS bigint LANGUAGE sql" + DEFINER
+        + " AS $$ SELECT last_value FROM cutover.fence_epoch $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.fence_raised() RETURNS boolean LANGUAGE sql" + DEFINER
+        + " AS $$ SELECT cutover.epoch() % 2 = 1 $$");
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.fence_guard() RETURNS trigger LANGUAGE plpgsql%s AS $$
+        BEGIN
+          IF (SELECT last_value FROM cutover.fence_epoch) %% 2 = 1 THEN
+            RAISE EXCEPTION 'cutover: %% on %%.%% refused: this database is fenced because traffic moved to the other database',
+              TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+              USING ERRCODE = '25006', HINT = 'Write through the Cutover driver, which routes to the serving database.';
+          END IF;
+          RETURN NULL;
+        END $$""".formatted(DEFINER));
+
+    // Leadership: an advisory lock whose key only the control plane can compute.
+    f.add("CREATE OR REPLACE FUNCTION cutover.lead_key(p_service text, p_switch text) RETURNS integer LANGUAGE sql"
+        + DEFINER + " AS $$ SELECT hashtext((SELECT s.last_value FROM cutover.lead_secret s)::text"
+        + " || ':' || p_service || ':' || p_switch) $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.lead_holders(p_service text, p_switch text)"
+        + " RETURNS TABLE (holder integer, holder_role oid) LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT l.pid, a.usesysid FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+        + " WHERE l.locktype = 'advisory' AND l.granted AND l.database = " + THIS_DATABASE
+        + " AND l.classid = " + LEADER_LOCK + "::oid AND l.objid = cutover.lead_key(p_service, p_switch)::oid"
+        + " AND l.objsubid = 2 $$");
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.require_lead(p_service text, p_switch text) RETURNS void LANGUAGE plpgsql%s AS $$
+        BEGIN
+          IF NOT EXISTS (SELECT 1 FROM cutover.lead_holders(p_service, p_switch) h WHERE h.holder = pg_backend_pid()) THEN
+            RAISE EXCEPTION 'cutover: refused: this session does not lead switch %% of service %% (it must hold the switch''s leader lock in this database)',
+              p_switch, p_service USING ERRCODE = '42501';
+          END IF;
+        END $$""".formatted(DEFINER));
+    // Whether a session of a control-plane role other than the caller leads: only then is an abort
+    // left to that leader. A lock held by any other role is no leader (it may be squatting).
+    f.add("CREATE OR REPLACE FUNCTION cutover.led_by_another(p_service text, p_switch text) RETURNS boolean"
+        + " LANGUAGE sql" + DEFINER + " AS $$ SELECT EXISTS (SELECT 1 FROM cutover.lead_holders(p_service, p_switch) h"
+        + " WHERE h.holder <> pg_backend_pid() AND h.holder_role IS NOT NULL"
+        + " AND has_function_privilege(h.holder_role, 'cutover.write_barrier(text, text)', 'EXECUTE')) $$");
+
+    // Markers: unique keys made here, never by a caller, so none can collide with another.
+    f.add("CREATE OR REPLACE FUNCTION cutover.new_marker(p_kind text) RETURNS text LANGUAGE sql VOLATILE" + DEFINER
+        + " AS $$ SELECT p_kind || ':' || " + (major >= 13
+            ? "replace(gen_random_uuid()::text, '-', '')"
+            : "md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text || txid_current()::text)")
+        + " $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.trim_markers() RETURNS void LANGUAGE sql" + DEFINER + " AS $$"
+        + " DELETE FROM cutover.barrier WHERE written_at < clock_timestamp() - " + MARKER_TTL + ";"
+        + " DELETE FROM cutover.marker_log WHERE written_at < clock_timestamp() - " + MARKER_TTL + " $$");
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.write_probe() RETURNS text LANGUAGE plpgsql%s AS $$
+        DECLARE m text := cutover.new_marker('probe');
+        BEGIN
+          PERFORM cutover.trim_markers();
+          INSERT INTO cutover.barrier (marker) VALUES (m);
+          RETURN m;
+        END $$""".formatted(DEFINER));
+    // A marker that arrives a second time (replicated back on a server that cannot filter by origin,
+    // or written on both sides by hand) is skipped, so the apply side never fails on a duplicate key.
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.barrier_once() RETURNS trigger LANGUAGE plpgsql%s AS $$
+        BEGIN
+          IF EXISTS (SELECT 1 FROM cutover.barrier b WHERE b.marker = NEW.marker) THEN
+            RETURN NULL;
+          END IF;
+          RETURN NEW;
+        END $$""".formatted(DEFINER));
+    f.add("CREATE OR REPLACE FUNCTION cutover.barrier_arrived(p_marker text) RETURNS boolean LANGUAGE sql" + DEFINER
+        + " AS $$ SELECT EXISTS (SELECT 1 FROM cutover.barrier b WHERE b.marker = p_marker) $$");
+
+    // The fence.
+    f.add(guardTables(major));
+    f.add(switchRow("raise_fence(p_service text, p_switch text, p_instance text, p_lock_timeout_ms integer) RETURNS bigint", """
+          DECLARE s record; e bigint; raised boolean := false; t record;
+          BEGIN
+            PERFORM cutover.require_lead(p_service, p_switch);
+            %2$s
+            PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
+            PERFORM pg_advisory_xact_lock(%1$d, 0);
+            PERFORM cutover.guard_tables();
+            e := cutover.epoch();
+            IF e %% 2 = 0 THEN
+              e := e + 1;
+              PERFORM setval('cutover.fence_epoch', e, true);
+              raised := true;
+            END IF;
+            BEGIN
+              -- Tables created since the first pass; then every writer that passed the guard before
+              -- the fence holds ROW EXCLUSIVE until it ends: SHARE waits for each of them.
+              PERFORM cutover.guard_tables();
+              FOR t IN SELECT ns.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+                  JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE g.tgname = '%3$s' ORDER BY c.oid LOOP
+                EXECUTE format('LOCK TABLE %%I.%%I IN SHARE MODE', t.nspname, t.relname);
+              END LOOP;
+              INSERT INTO cutover.fence AS f (singleton, settled_epoch) VALUES (true, e)
+                ON CONFLICT (singleton) DO UPDATE SET settled_epoch = EXCLUDED.settled_epoch;
+              UPDATE cutover.switch w SET fence_epoch = e, leader = p_instance, updated_at = clock_timestamp()
+                WHERE w.service = p_service AND w.id = p_switch;
+            EXCEPTION WHEN OTHERS THEN
+              -- A failed raise never leaves a fence of its own standing.
+              IF raised THEN
+                PERFORM setval('cutover.fence_epoch', e + 1, true);
+              END IF;
+              RAISE;
+            END;
+            RETURN e;
+          END""".formatted(FENCE_LOCK, inProgress(false), TRIGGER)));
+    f.add(switchRow("write_barrier(p_service text, p_switch text) RETURNS text", """
+          DECLARE s record; e bigint := cutover.epoch(); m text;
+          BEGIN
+            PERFORM cutover.require_lead(p_service, p_switch);
+            PERFORM pg_advisory_xact_lock_shared(%1$d, 0);
+            %2$s
+            IF e %% 2 = 0 OR s.fence_epoch IS DISTINCT FROM e
+                OR (SELECT f.settled_epoch FROM cutover.fence f) IS DISTINCT FROM e THEN
+              RAISE EXCEPTION 'cutover: refused: the barrier marker of switch %% is written only while the fence it raised stands (fence epoch %%, raised by the switch: %%)',
+                p_switch, e, s.fence_epoch USING ERRCODE = '55000';
+            END IF;
+            -- A leader that takes over repeats the steps: the marker written under this same fence
+            -- still proves the barrier, and a second one written after the way back's slot exists
+            -- would travel back through it.
+            SELECT l.marker INTO m FROM cutover.marker_log l WHERE l.service = p_service AND l.switch_id = p_switch
+              AND l.fence_epoch = e ORDER BY l.written_at LIMIT 1;
+            IF m IS NOT NULL THEN
+              RETURN m;
+            END IF;
+            m := cutover.new_marker('barrier');
+            PERFORM cutover.trim_markers();
+            INSERT INTO cutover.barrier (marker) VALUES (m);
+            INSERT INTO cutover.marker_log (marker, service, switch_id, fence_epoch) VALUES (m, p_service, p_switch, e);
+            RETURN m;
+          END""".formatted(FENCE_LOCK, inProgress(false))));
+    f.add(switchRow("release_switch(p_service text, p_switch text, p_marker text, p_instance text) RETURNS void", """
+          DECLARE s record; e bigint;
+          BEGIN
+            PERFORM cutover.require_lead(p_service, p_switch);
+            %2$s
+            PERFORM pg_advisory_xact_lock_shared(%1$d, 0);
+            e := cutover.epoch();
+            IF e %% 2 = 0 OR s.fence_epoch IS DISTINCT FROM e OR (SELECT f.settled_epoch FROM cutover.fence f) IS DISTINCT FROM e
+                OR NOT EXISTS (SELECT 1 FROM cutover.marker_log l WHERE l.marker = p_marker AND l.switch_id = p_switch
+                  AND l.service = p_service AND l.fence_epoch = e) THEN
+              RAISE EXCEPTION 'cutover: refused: switch %% of %% is released only with a barrier marker written on this database under the fence it raised, which still stands',
+                p_switch, p_service USING ERRCODE = '55000';
+            END IF;
+            UPDATE cutover.switch w SET state = 'released', marker = p_marker, leader = p_instance, reason = NULL,
+              updated_at = clock_timestamp() WHERE w.service = p_service AND w.id = p_switch;
+          END""".formatted(FENCE_LOCK, inProgress(true))));
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.verify_release(p_service text, p_switch text)
+          RETURNS TABLE (released_marker text, problem text) LANGUAGE plpgsql%s AS $$
+        DECLARE s record; e bigint := cutover.epoch();
+        BEGIN
+          SELECT * INTO s FROM cutover.switch w WHERE w.service = p_service;
+          IF NOT FOUND OR s.id <> p_switch OR s.state <> 'released' THEN
+            RETURN QUERY SELECT NULL::text, 'switch ' || p_switch || ' is not released'; RETURN;
+          END IF;
+          IF e %% 2 = 0 OR s.fence_epoch IS DISTINCT FROM e OR (SELECT f.settled_epoch FROM cutover.fence f) IS DISTINCT FROM e THEN
+            RETURN QUERY SELECT NULL::text, 'the fence it raised does not stand (fence epoch ' || e || ', raised by the switch: '
+              || coalesce(s.fence_epoch::text, 'none') || ')'; RETURN;
+          END IF;
+          IF NOT EXISTS (SELECT 1 FROM cutover.marker_log l WHERE l.marker = s.marker AND l.switch_id = p_switch
+              AND l.service = p_service AND l.fence_epoch = e) THEN
+            RETURN QUERY SELECT NULL::text, 'its marker was not written on this database under that fence'; RETURN;
+          END IF;
+          RETURN QUERY SELECT s.marker, NULL::text;
+        END $$""".formatted(DEFINER));
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.end_switch(p_service text, p_switch text, p_reason text) RETURNS text
+          LANGUAGE plpgsql%s AS $$
+        DECLARE s record; e bigint;
+        BEGIN
+          SELECT * INTO s FROM cutover.switch w WHERE w.service = p_service AND w.id = p_switch FOR UPDATE;
+          IF NOT FOUND THEN RETURN 'superseded'; END IF;
+          IF s.state <> 'draining' THEN RETURN s.state; END IF;
+          e := cutover.epoch();
+          -- Lower the fence this switch raised, or the remnant of a raise that died before it settled.
+          IF e %% 2 = 1 AND (s.fence_epoch = e OR (SELECT f.settled_epoch FROM cutover.fence f) IS DISTINCT FROM e) THEN
+            PERFORM setval('cutover.fence_epoch', e + 1, true);
+          END IF;
+          UPDATE cutover.switch w SET state = 'aborted', marker = NULL, reason = coalesce(s.abort_requested, p_reason),
+            updated_at = clock_timestamp() WHERE w.service = p_service AND w.id = p_switch;
+          RETURN 'aborted';
+        END $$""".formatted(DEFINER));
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.abort_switch(p_service text, p_switch text, p_reason text) RETURNS text
+          LANGUAGE plpgsql%s AS $$
+        BEGIN
+          IF cutover.led_by_another(p_service, p_switch) THEN
+            RAISE EXCEPTION 'cutover: refused: another session leads switch %% of %%; it decides', p_switch, p_service
+              USING ERRCODE = '42501';
+          END IF;
+          -- The switch's row first, then the fence: the order every function takes them in.
+          PERFORM 1 FROM cutover.switch w WHERE w.service = p_service AND w.id = p_switch FOR UPDATE;
+          PERFORM pg_advisory_xact_lock(%d, 0);
+          RETURN cutover.end_switch(p_service, p_switch, p_reason);
+        END $$""".formatted(DEFINER, FENCE_LOCK));
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.request_abort(p_service text, p_reason text) RETURNS text
+          LANGUAGE plpgsql%s AS $$
+        DECLARE s record;
+        BEGIN
+          SELECT * INTO s FROM cutover.switch w WHERE w.service = p_service AND w.state = 'draining' FOR UPDATE;
+          IF NOT FOUND THEN RETURN 'none'; END IF;
+          UPDATE cutover.switch w SET abort_requested = coalesce(p_reason, 'aborted by an operator')
+            WHERE w.service = p_service AND w.id = s.id;
+          IF cutover.led_by_another(p_service, s.id) THEN
+            RETURN 'requested'; -- its leader's next step is refused, and it aborts
+          END IF;
+          PERFORM pg_advisory_xact_lock(%d, 0);
+          RETURN cutover.end_switch(p_service, s.id, p_reason);
+        END $$""".formatted(DEFINER, FENCE_LOCK));
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.open_target(p_service text, p_switch text) RETURNS integer
+          LANGUAGE plpgsql%s AS $$
+        DECLARE r name; n integer := 0; e bigint;
+        BEGIN
+          PERFORM cutover.require_lead(p_service, p_switch);
+          -- Slots first: a logical slot cannot be created in a transaction that has written.
+          FOR r IN SELECT q.slot_name FROM cutover.slot_at_switch q WHERE NOT EXISTS
+              (SELECT 1 FROM pg_replication_slots p WHERE p.slot_name = q.slot_name) LOOP
+            PERFORM pg_create_logical_replication_slot(r, 'pgoutput');
+            n := n + 1;
+          END LOOP;
+          PERFORM pg_advisory_xact_lock(%d, 0);
+          e := cutover.epoch();
+          IF e %% 2 = 1 THEN
+            PERFORM setval('cutover.fence_epoch', e + 1, true);
+          END IF;
+          DELETE FROM cutover.slot_at_switch;
+          RETURN n;
+        END $$""".formatted(DEFINER, FENCE_LOCK));
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.lower_fence() RETURNS void LANGUAGE plpgsql%s AS $$
+        DECLARE e bigint;
+        BEGIN
+          PERFORM pg_advisory_xact_lock(%d, 0);
+          e := cutover.epoch();
+          IF e %% 2 = 1 THEN
+            PERFORM setval('cutover.fence_epoch', e + 1, true);
+          END IF;
+        END $$""".formatted(DEFINER, FENCE_LOCK));
+
+    // Coordination between the instances of a service (unlogged tables: never published).
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.heartbeat(p_service text, p_instance text, p_flag text, p_serving text,
+            p_phase text, p_ttl_ms integer)
+          RETURNS TABLE (switch_id text, switch_target text, switch_released boolean, peer_asks boolean)
+          LANGUAGE plpgsql%s AS $$
+        BEGIN
+          INSERT INTO cutover.instance AS i (service, instance, flag_target, serving, phase)
+            VALUES (p_service, p_instance, p_flag, p_serving, p_phase)
+            ON CONFLICT (service, instance) DO UPDATE SET heartbeat_at = clock_timestamp(),
+              flag_target = EXCLUDED.flag_target, serving = EXCLUDED.serving, phase = EXCLUDED.phase;
+          -- The switch in progress, or the last one released from here while its fence still stands.
+          RETURN QUERY SELECT s.id, s.target, s.state = 'released', EXISTS (SELECT 1 FROM cutover.instance p
+              WHERE p.service = p_service AND p.instance <> p_instance AND p.flag_target = s.target
+              AND p.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond')
+            FROM cutover.switch s WHERE s.service = p_service AND (s.state = 'draining'
+              OR s.state = 'released' AND s.fence_epoch = cutover.epoch() AND cutover.epoch() %% 2 = 1);
+        END $$""".formatted(DEFINER));
+    f.add("CREATE OR REPLACE FUNCTION cutover.leave(p_service text, p_instance text) RETURNS void LANGUAGE sql"
+        + DEFINER + " AS $$ DELETE FROM cutover.instance WHERE service = p_service AND instance = p_instance $$");
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.begin_switch(p_service text, p_id text, p_source text, p_target text)
+          RETURNS text LANGUAGE plpgsql%s AS $$
+        DECLARE running text;
+        BEGIN
+          PERFORM pg_advisory_xact_lock(%d, hashtext(p_service));
+          SELECT s.id INTO running FROM cutover.switch s WHERE s.service = p_service AND s.state = 'draining'
+            AND s.source = p_source AND s.target = p_target;
+          IF running IS NOT NULL THEN RETURN running; END IF;
+          INSERT INTO cutover.switch AS s (service, id, source, target, state, began_at)
+            VALUES (p_service, p_id, p_source, p_target, 'draining', clock_timestamp())
+            ON CONFLICT (service) DO UPDATE SET id = EXCLUDED.id, source = EXCLUDED.source, target = EXCLUDED.target,
+              state = 'draining', marker = NULL, reason = NULL, fence_epoch = NULL, abort_requested = NULL, leader = NULL,
+              began_at = EXCLUDED.began_at, updated_at = clock_timestamp();
+          RETURN p_id;
+        END $$""".formatted(DEFINER, BEGIN_LOCK));
+    f.add("CREATE OR REPLACE FUNCTION cutover.drained(p_service text, p_instance text, p_switch text) RETURNS void"
+        + " LANGUAGE sql" + DEFINER + " AS $$"
+        + " INSERT INTO cutover.instance AS i (service, instance, drained_for) VALUES (p_service, p_instance, p_switch)"
+        + " ON CONFLICT (service, instance) DO UPDATE SET drained_for = p_switch, heartbeat_at = clock_timestamp() $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.undrained(p_service text, p_switch text, p_ttl_ms integer)"
+        + " RETURNS SETOF text LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT i.instance FROM cutover.instance i WHERE i.service = p_service"
+        + " AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond'"
+        + " AND i.drained_for IS DISTINCT FROM p_switch ORDER BY 1 $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.asking(p_service text, p_target text, p_ttl_ms integer) RETURNS boolean"
+        + " LANGUAGE sql" + DEFINER + " AS $$ SELECT EXISTS (SELECT 1 FROM cutover.instance i WHERE i.service = p_service"
+        + " AND i.flag_target = p_target AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond') $$");
+    // Live instances not yet ready for a switch: neither marked ready (connections to the target
+    // open, gate still open) nor already drained for it.
+    f.add("CREATE OR REPLACE FUNCTION cutover.unready(p_service text, p_switch text, p_ttl_ms integer)"
+        + " RETURNS SETOF text LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT i.instance FROM cutover.instance i WHERE i.service = p_service"
+        + " AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond'"
+        + " AND (i.drained_for IS NULL OR i.drained_for NOT IN (p_switch, '" + Coordination.READY
+        + "' || p_switch)) ORDER BY 1 $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.switch_state(p_service text)"
+        + " RETURNS TABLE (switch_id text, switch_state text, switch_marker text, switch_reason text,"
+        + " switch_abort_requested text) LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT s.id, s.state, s.marker, s.reason, s.abort_requested FROM cutover.switch s"
+        + " WHERE s.service = p_service $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.forced(p_service text) RETURNS boolean LANGUAGE sql" + DEFINER
+        + " AS $$ SELECT coalesce((SELECT s.force FROM cutover.service_setting s WHERE s.service = p_service), false) $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.set_force(p_service text, p_force boolean) RETURNS void LANGUAGE sql"
+        + DEFINER + " AS $$ INSERT INTO cutover.service_setting AS s (service, force) VALUES (p_service, p_force)"
+        + " ON CONFLICT (service) DO UPDATE SET force = EXCLUDED.force, updated_at = clock_timestamp() $$");
+
+    // The operator view.
+    f.add("CREATE OR REPLACE FUNCTION cutover.service_status(p_service text) RETURNS TABLE (fence_raised boolean,"
+        + " fence_epoch bigint, forced boolean, switch_id text, switch_source text, switch_target text, switch_state text,"
+        + " switch_leader text, switch_reason text, abort_requested text, began_at timestamptz, updated_at timestamptz)"
+        + " LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT cutover.fence_raised(), cutover.epoch(), cutover.forced(p_service), s.id, s.source, s.target, s.state,"
+        + " s.leader, s.reason, s.abort_requested, s.began_at, s.updated_at"
+        + " FROM (SELECT 1) one LEFT JOIN cutover.switch s ON s.service = p_service $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.service_instances(p_service text) RETURNS TABLE (instance_name text,"
+        + " heartbeat_age_ms bigint, serving text, flag_target text, phase text, drained_for text)"
+        + " LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT i.instance, (extract(epoch FROM clock_timestamp() - i.heartbeat_at) * 1000)::bigint, i.serving,"
+        + " i.flag_target, i.phase, i.drained_for FROM cutover.instance i WHERE i.service = p_service ORDER BY 1 $$");
+
+    // Installer only.
+    f.add("CREATE OR REPLACE FUNCTION cutover.request_slot_at_switch(p_slot name) RETURNS void LANGUAGE sql" + DEFINER
+        + " AS $$ INSERT INTO cutover.slot_at_switch VALUES (p_slot) ON CONFLICT DO NOTHING $$");
+    f.add(grantControlPlane());
+    return f;
+  }
+
+  /**
+   * Guards every application table that lacks an enabled fence trigger: adds it, or enables it
+   * again (a disabled or replica-only trigger would let writes through). Locks them all at once,
+   * so a writer spanning several tables cannot deadlock with it. Fails, naming the tables and the
+   * remedy, when the installer may not add a trigger to one of them.
+   */
+  private static String guardTables(int major) {
+    return """
+        CREATE OR REPLACE FUNCTION cutover.guard_tables() RETURNS integer LANGUAGE plpgsql%1$s AS $$
+        DECLARE t record; n integer := 0; refused text; tables text;
+        BEGIN
+          -- One pass over the catalog; usually nothing is unguarded and this is all the work.
+          SELECT string_agg(u.name, ', ' ORDER BY u.name) FILTER (WHERE NOT u.allowed),
+                 string_agg(u.name, ', ') FILTER (WHERE u.allowed)
+            INTO refused, tables
+            FROM (SELECT format('%%I.%%I', ns.nspname, c.relname) AS name,
+                    CASE WHEN EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '%3$s')
+                      THEN pg_has_role(c.relowner, 'USAGE')
+                      ELSE has_table_privilege(c.oid, 'TRIGGER') AND has_table_privilege(c.oid, 'UPDATE') END AS allowed
+                  %2$s) u;
+          IF refused IS NOT NULL THEN
+            RAISE EXCEPTION 'cutover: table(s) %% cannot be fenced: role %% may not add (or enable) the fence trigger cutover_fence on them',
+                refused, current_user USING ERRCODE = '42501',
+              HINT = format('Install the control schema again as their owner or a superuser (cutover-replicator start, ControlSchema.install), or GRANT TRIGGER, UPDATE ON %%s TO %%I (to add the trigger and to lock the table while the fence rises).', refused, current_user);
+          END IF;
+          IF tables IS NULL THEN
+            RETURN 0;
+          END IF;
+          EXECUTE 'LOCK TABLE ' || tables || ' IN SHARE ROW EXCLUSIVE MODE';
+          FOR t IN SELECT ns.nspname, c.relname, EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid
+              AND g.tgname = '%3$s') AS present %2$s LOOP
+            IF t.present THEN
+              EXECUTE format('ALTER TABLE %%I.%%I ENABLE TRIGGER %3$s', t.nspname, t.relname);
+            ELSE
+              EXECUTE format('CREATE TRIGGER %3$s BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %%I.%%I'
+                || ' FOR EACH STATEMENT %4$s cutover.fence_guard()', t.nspname, t.relname);
+            END IF;
+            n := n + 1;
+          END LOOP;
+          RETURN n;
+        END $$""".formatted(DEFINER, UNGUARDED, TRIGGER, execute(major));
+  }
+
+  /** The event trigger's function: guards a table in the transaction that creates it (superuser installs only). */
+  public static String guardNewTables(int major) {
+    return """
+        CREATE OR REPLACE FUNCTION cutover.guard_new_tables() RETURNS event_trigger LANGUAGE plpgsql%s AS $$
+        DECLARE t record;
+        BEGIN
+          FOR t IN SELECT DISTINCT ns.nspname, c.relname FROM pg_event_trigger_ddl_commands() d
+              JOIN pg_class c ON c.oid = d.objid JOIN pg_namespace ns ON ns.oid = c.relnamespace
+              WHERE d.classid = 'pg_class'::regclass AND %s
+              AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '%s') LOOP
+            EXECUTE format('CREATE TRIGGER %s BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %%I.%%I'
+              || ' FOR EACH STATEMENT %s cutover.fence_guard()', t.nspname, t.relname);
+          END LOOP;
+        END $$""".formatted(DEFINER, APPLICATION_TABLES, TRIGGER, TRIGGER, execute(major));
+  }
+
+  /** The row trigger that makes a marker arriving twice harmless; it fires in replication apply too (ALWAYS). */
+  public static List<String> barrierOnce(int major) {
+    return List.of(
+        "CREATE TRIGGER cutover_barrier_once BEFORE INSERT ON cutover.barrier FOR EACH ROW " + execute(major)
+            + " cutover.barrier_once()",
+        "ALTER TABLE cutover.barrier ENABLE ALWAYS TRIGGER cutover_barrier_once");
+  }
+
+  public static String eventTrigger(int major) {
+    return "CREATE EVENT TRIGGER " + EVENT_TRIGGER + " ON ddl_command_end"
+        + " WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO') " + execute(major) + " cutover.guard_new_tables()";
+  }
+
+  /** Grants the control plane to a role: usage of the schema and {@code EXECUTE} on {@link #GRANTED}. */
+  private static String grantControlPlane() {
+    StringBuilder body = new StringBuilder("  EXECUTE format('GRANT USAGE ON SCHEMA cutover TO %I', p_role);\n");
+    for (String signature : GRANTED) {
+      body.append("  EXECUTE format('GRANT EXECUTE ON FUNCTION cutover.").append(signature).append(" TO %I', p_role);\n");
+    }
+    return "CREATE OR REPLACE FUNCTION cutover.grant_control_plane(p_role name) RETURNS void LANGUAGE plpgsql"
+        + DEFINER + " AS $$\nBEGIN\n" + body + "END $$";
+  }
+
+  /** A plpgsql function of the control schema that steers a switch (see {@link #inProgress}). */
+  private static String switchRow(String signature, String body) {
+    return "CREATE OR REPLACE FUNCTION cutover." + signature + " LANGUAGE plpgsql" + DEFINER + " AS $$\n" + body + " $$";
+  }
+
+  /**
+   * Reads the switch row into {@code s} (locked for update or not) and refuses unless the switch is
+   * in progress and no operator asked to abort it.
+   */
+  private static String inProgress(boolean forUpdate) {
+    return """
+        SELECT * INTO s FROM cutover.switch w WHERE w.service = p_service AND w.id = p_switch%s;
+            IF NOT FOUND OR s.state <> 'draining' THEN
+              RAISE EXCEPTION 'cutover: refused: switch %% of %% is not in progress (%%)', p_switch, p_service,
+                coalesce(s.state, 'unknown') USING ERRCODE = '55000';
+            END IF;
+            IF s.abort_requested IS NOT NULL THEN
+              RAISE EXCEPTION 'cutover: switch %% of %% was aborted: %%', p_switch, p_service, s.abort_requested
+                USING ERRCODE = '57014';
+            END IF;""".formatted(forUpdate ? " FOR UPDATE" : "");
+  }
+}

@@ -1,0 +1,29 @@
+package dev.cutover.driver.internal.jdbc;
+
+import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLTransactionRollbackException;
+
+/** The SQLStates Cutover raises, with the exceptions that carry them. */
+final class SqlStates {
+  /** Retry the transaction: a switch rolled it back or held it too long. */
+  static final String SERIALIZATION_FAILURE = "40001";
+  /** The logical connection was closed. */
+  static final String CONNECTION_DOES_NOT_EXIST = "08003";
+
+  private SqlStates() {}
+
+  static SQLException retry(String message, Throwable cause) {
+    return new SQLTransactionRollbackException(message, SERIALIZATION_FAILURE, cause);
+  }
+
+  /** The connection lost session state it could not carry; the message names it. */
+  static SQLException lost(String message, SQLException cause) {
+    return new SQLNonTransientConnectionException(message, CONNECTION_DOES_NOT_EXIST, cause);
+  }
+
+  static SQLException closed(String what) {
+    return new SQLNonTransientConnectionException(
+        "cutover: this " + what + " is closed", CONNECTION_DOES_NOT_EXIST);
+  }
+}

@@ -1,0 +1,75 @@
+package dev.cutover.driver.internal.switching;
+
+import dev.cutover.common.Secrets;
+import dev.cutover.flags.Target;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.Set;
+
+/**
+ * How to open a physical connection to one side. Secrets stay inside: messages are masked, and so
+ * is the cause chain, since PgJDBC's own exceptions may quote a URL's user info.
+ */
+public final class Endpoint {
+  private static final org.postgresql.Driver PG = new org.postgresql.Driver();
+
+  private final Target side;
+  private final String url;
+  /** The URL PgJDBC gets: {@link #url} with the switch's own timeouts for control connections. */
+  private final String connectUrl;
+  private final Properties properties;
+
+  public Endpoint(Target side, String url, Properties properties) {
+    this(side, url, url, properties);
+  }
+
+  private Endpoint(Target side, String url, String connectUrl, Properties properties) {
+    this.side = side;
+    this.url = url;
+    this.connectUrl = connectUrl;
+    this.properties = properties;
+  }
+
+  /**
+   * The same side for a switch's own connections (control schema, heartbeats): PgJDBC's connect,
+   * login and socket timeouts set to the given bounds (whole seconds, rounded up), whatever the
+   * application set, so that no call of a switch can wait on a silent network for ever.
+   * Application connections keep the application's own settings.
+   */
+  public Endpoint withTimeouts(Duration connect, Duration socket) {
+    String timeouts = "connectTimeout=" + seconds(connect) + "&loginTimeout=" + seconds(connect) + "&socketTimeout="
+        + seconds(socket);
+    // Parameters in the URL win over properties, and the last of a repeated one wins: append ours.
+    return new Endpoint(side, url, url + (url.indexOf('?') < 0 ? "?" : "&") + timeouts, properties);
+  }
+
+  private static long seconds(Duration d) {
+    return Math.max(1, (d.toMillis() + 999) / 1000);
+  }
+
+  /** Opens a physical connection; failures name the side and the masked URL, cause chained. */
+  public Connection open() throws SQLException {
+    try {
+      Connection c = PG.connect(connectUrl, properties);
+      if (c == null) {
+        throw new SQLException("cutover: PgJDBC did not accept " + this, "08001");
+      }
+      return c;
+    } catch (SQLException e) {
+      if (e.getMessage() != null && e.getMessage().startsWith("cutover:")) {
+        throw e;
+      }
+      String state = e.getSQLState() != null ? e.getSQLState() : "08001";
+      Set<String> secrets = Secrets.of(url, properties);
+      throw new SQLException("cutover: cannot connect to the " + side.value() + " database " + Secrets.maskUrl(url)
+          + ": " + Secrets.mask(e.getMessage(), secrets), state, Secrets.scrub(e, secrets));
+    }
+  }
+
+  @Override
+  public String toString() {
+    return side.value() + " database " + Secrets.maskUrl(url);
+  }
+}

@@ -1,0 +1,273 @@
+package dev.cutover.driver.internal.switching;
+
+import dev.cutover.driver.internal.session.AdvisoryLock;
+import dev.cutover.driver.internal.session.SessionSnapshot;
+import dev.cutover.flags.Target;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.postgresql.core.BaseConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * How a router's sessions keep what they hold across a switch, beyond the settings each session
+ * carries itself when it moves ({@link SessionSnapshot}).
+ *
+ * <p>Two steps run on the switch thread, under the closed gate. {@link #rollBack} ends the
+ * stragglers' transactions, each session reading its own state first so that its recovery keeps
+ * it. {@link #reserve} then takes on the target, on a connection reserved for each session, what
+ * no one else may take there before the session arrives: its session-level advisory locks (still
+ * exclusive across the switch) and its LISTEN channels (so a notification sent on the target right
+ * after release is not missed). A session takes its reservation when it moves ({@link #acquire}).
+ *
+ * <p>Behind a transaction pooler a session has no state of its own, so neither step carries any.
+ *
+ * <p>Concurrency: reservations are written by the switch thread and taken by session owners; the
+ * map is concurrent and each entry is removed exactly once.
+ */
+public final class Handover {
+  private static final Logger LOG = LoggerFactory.getLogger(Handover.class);
+
+  private final Router router;
+  private final Map<Session, Reserved> reserved = new ConcurrentHashMap<>();
+  private volatile boolean oldPooled;
+  private volatile boolean newPooled;
+  private volatile List<String> customSettings;
+
+  private record Reserved(Target side, Connection connection) {}
+
+  /**
+   * A physical connection for a session that moves.
+   *
+   * @param connection the connection
+   * @param reserved whether the switch reserved it for this session (it then holds the session's
+   *     advisory locks and listens on its channels already)
+   */
+  public record Acquired(Connection connection, boolean reserved) {}
+
+  Handover(Router router) {
+    this.router = router;
+  }
+
+  /** Whether the application's connections to {@code side} go through a pooler (no session state of their own). */
+  public boolean pooled(Target side) {
+    return side == Target.OLD ? oldPooled : newPooled;
+  }
+
+  void pooled(Target side, boolean pooled) {
+    if (side == Target.OLD) {
+      oldPooled = pooled;
+    } else {
+      newPooled = pooled;
+    }
+  }
+
+  /**
+   * The custom settings a session reads by name when it moves, found at the last switch's start;
+   * {@code null} before the first switch or when the source is pooled (nothing to read then).
+   */
+  public List<String> customSettings() {
+    return customSettings;
+  }
+
+  void customSettings(List<String> names) {
+    customSettings = names;
+  }
+
+  /**
+   * What {@link #rollBack} did.
+   *
+   * @param count transactions rolled back
+   * @param pids their server processes, to wait for (none behind a pooler, where they are unknown)
+   */
+  record RolledBack(int count, List<Integer> pids) {}
+
+  /**
+   * Rolls back every session still in a transaction, in parallel, each bounded by {@code
+   * timeoutNanos}.
+   */
+  RolledBack rollBack(String why, long timeoutNanos) {
+    List<CompletableFuture<Integer>> dooming = new ArrayList<>();
+    for (Session s : router.sessions()) {
+      if (s.activity() == Session.BUSY) {
+        dooming.add(CompletableFuture.supplyAsync(() -> s.doom(why, timeoutNanos), DriverThreads.blocking()));
+      }
+    }
+    int count = 0;
+    List<Integer> pids = new ArrayList<>();
+    for (CompletableFuture<Integer> f : dooming) {
+      // doom bounds itself; the margin covers the thread hand-off
+      Integer pid = await(f, timeoutNanos + TimeUnit.SECONDS.toNanos(1));
+      if (pid != null && pid >= 0) {
+        count++;
+      }
+      if (pid != null && pid > 0) {
+        pids.add(pid);
+      }
+    }
+    return new RolledBack(count, pids);
+  }
+
+  /**
+   * Takes on {@code to}, for each session that holds any, the advisory locks and LISTEN channels it
+   * holds on {@code from}, on a connection reserved for it (taken from {@code ready}, the
+   * connections opened ahead, or opened now).
+   *
+   * @throws SQLException when a lock is held on the target by someone else: the switch aborts,
+   *     since the lock would no longer be exclusive
+   */
+  void reserve(Connection source, List<Connection> ready, Target from, Target to, long timeoutNanos)
+      throws SQLException {
+    discard(to);
+    if (pooled(from) || pooled(to)) {
+      return;
+    }
+    Map<Session, List<AdvisoryLock>> locks = new HashMap<>();
+    Map<Session, List<String>> channels = new HashMap<>();
+    Map<Integer, Session> idle = new HashMap<>();
+    List<Session> listeners = new ArrayList<>();
+    for (Session s : router.sessions()) {
+      if (s.side() != from) {
+        continue;
+      }
+      SessionSnapshot held = s.held();
+      if (s.activity() == Session.DOOMED) {
+        if (held != null) {
+          locks.put(s, held.locks());
+          channels.put(s, listening(s, held.channels()));
+        }
+      } else if (s.backendPid() > 0) {
+        idle.put(s.backendPid(), s);
+        if (s.listens()) {
+          listeners.add(s);
+        }
+      }
+    }
+    AdvisoryLock.heldBy(source, idle.keySet()).forEach((pid, held) -> locks.put(idle.get(pid), held));
+    readChannels(source, listeners, channels, timeoutNanos);
+
+    for (Session s : router.sessions()) {
+      List<AdvisoryLock> l = locks.getOrDefault(s, List.of());
+      List<String> c = channels.getOrDefault(s, List.of());
+      if (l.isEmpty() && c.isEmpty()) {
+        continue;
+      }
+      Connection connection = ready.isEmpty() ? router.openApp(to) : ready.remove(ready.size() - 1);
+      try {
+        SessionSnapshot.holding(l, c).applyTo(connection.unwrap(BaseConnection.class), true, List.of());
+      } catch (SQLException | RuntimeException e) {
+        Router.closeQuietly(connection);
+        throw e;
+      }
+      Reserved previous = reserved.put(s, new Reserved(to, connection));
+      if (previous != null) {
+        Router.closeQuietly(previous.connection());
+      }
+    }
+  }
+
+  /** A listener keeps listening on the wake channel wherever it goes. */
+  private static List<String> listening(Session s, List<String> channels) {
+    if (!s.listens()) {
+      return channels;
+    }
+    List<String> all = new ArrayList<>(channels);
+    all.add(Session.WAKE_CHANNEL);
+    return all;
+  }
+
+  /**
+   * Wakes the sessions that wait for notifications (their wait holds their connection) and reads
+   * their channels. One that cannot be read in time re-listens when it moves, and may miss what is
+   * sent on the target in between: logged, not fatal.
+   */
+  private void readChannels(Connection source, List<Session> listeners, Map<Session, List<String>> channels,
+      long timeoutNanos) throws SQLException {
+    if (listeners.isEmpty()) {
+      return;
+    }
+    try (Statement s = source.createStatement()) {
+      s.execute("SELECT pg_catalog.pg_notify('" + Session.WAKE_CHANNEL + "', '')");
+    }
+    Map<Session, CompletableFuture<List<String>>> reading = new HashMap<>();
+    for (Session s : listeners) {
+      reading.put(s, CompletableFuture.supplyAsync(() -> {
+        try {
+          return s.channels();
+        } catch (SQLException e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      }, DriverThreads.blocking()));
+    }
+    long deadline = System.nanoTime() + timeoutNanos;
+    reading.forEach((s, f) -> {
+      List<String> read = await(f, deadline - System.nanoTime());
+      if (read == null) {
+        LOG.warn("cutover {}: could not read the LISTEN channels of {} within {} ms; it listens again on the target"
+            + " when it moves, and may miss notifications sent there before", router.service(), s,
+            TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
+      } else {
+        channels.put(s, listening(s, read));
+      }
+    });
+  }
+
+  private static <T> T await(CompletableFuture<T> f, long timeoutNanos) {
+    try {
+      return f.get(Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  /**
+   * The connection for {@code session} to {@code side}: its reservation there, else one opened
+   * ahead, else a new one. A reservation on the other side stays (a session rolled back by a switch
+   * recovers on the source before the switch releases).
+   */
+  Acquired acquire(Session session, Target side) throws SQLException {
+    Reserved r = reserved.get(session);
+    if (r != null && r.side() == side && reserved.remove(session, r)) {
+      return new Acquired(r.connection(), true);
+    }
+    return new Acquired(router.connect(side), false);
+  }
+
+  /** Releases what was reserved for {@code session} (it closed, or it stays where it is). */
+  void drop(Session session) {
+    Reserved r = reserved.remove(session);
+    if (r != null) {
+      Router.closeQuietly(r.connection());
+    }
+  }
+
+  /** Releases the reservations not on {@code keep}: after a switch aborted, or before the next one. */
+  void discard(Target keep) {
+    reserved.entrySet().removeIf(e -> {
+      if (e.getValue().side() != keep) {
+        Router.closeQuietly(e.getValue().connection());
+        return true;
+      }
+      return false;
+    });
+  }
+
+  /** Releases every reservation. */
+  void closeAll() {
+    reserved.values().forEach(r -> Router.closeQuietly(r.connection()));
+    reserved.clear();
+  }
+}

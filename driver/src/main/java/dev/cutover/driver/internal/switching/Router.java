@@ -1,0 +1,324 @@
+package dev.cutover.driver.internal.switching;
+
+import dev.cutover.driver.RouterMXBean;
+import dev.cutover.driver.internal.config.CutoverSettings;
+import dev.cutover.flags.RoutingFlag;
+import dev.cutover.flags.RoutingFlags;
+import dev.cutover.flags.Target;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The routing state of one service instance: the logical connections that share one setting set
+ * (a pool's connections share one, so a switch moves the whole pool as one event), the side that
+ * serves them and the gate of a running switch. Its jobs are each a class of its own: following the
+ * flag ({@link FlagFollower}), running switches ({@link SwitchRunner}, {@link Switchover}), the
+ * heartbeat ({@link Heartbeat}), connections opened ahead ({@link WarmConnections}), sessions'
+ * reservations ({@link Handover}) and the MXBean ({@link RouterBean}). {@link Routers} starts and
+ * closes routers.
+ *
+ * <p>Concurrency: sessions read {@link #route()} (one volatile read) at every transaction boundary
+ * and take the slow path only when it changed. The switch thread is the only writer of the route;
+ * it publishes a closed gate before it looks at sessions, and sessions announce a transaction
+ * before they read the route, so either the switch sees the transaction or the transaction sees
+ * the gate. {@link #control}, {@link #pending} and {@link #phase} are written by the switch thread
+ * (and at start) and read by any.
+ */
+public final class Router implements Routing {
+  private static final Logger LOG = LoggerFactory.getLogger(Router.class);
+  private static final AtomicLong IDS = new AtomicLong();
+  /** The phase an instance publishes when no switch runs. */
+  static final String IDLE = dev.cutover.driver.Phase.IDLE.describe(Target.OLD);
+
+  private final CutoverSettings settings;
+  private final String instance;
+  /**
+   * Where the switch's own sessions go (its control connections and heartbeats): a side's direct
+   * URL when it has one, else the application's URL, with timeouts derived from the switch settings.
+   */
+  private final Map<Target, Endpoint> endpoints = new EnumMap<>(Target.class);
+  /** Where the application's connections go (through a pooler, if there is one). */
+  private final Map<Target, Endpoint> appEndpoints = new EnumMap<>(Target.class);
+  private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
+  private final Handover handover = new Handover(this);
+  private final WarmConnections warm = new WarmConnections();
+  private final SwitchRunner switches;
+  private final FlagFollower follower;
+  private final Heartbeat heartbeat;
+  private final RouterBean bean;
+  private volatile Route route = new Route(Target.OLD, null);
+  /** Whether both databases carried the control schema at the last check (start, then every switch). */
+  private volatile boolean control;
+  /** What could not be checked or is refused, for operators (MBean {@code PendingGuarantees}). */
+  private volatile List<String> pending = List.of();
+  /** What the running switch is doing, published with the heartbeat. */
+  private volatile String phase = IDLE;
+
+  private Router(CutoverSettings settings, RoutingFlag flag) {
+    this.settings = settings;
+    appEndpoints.put(Target.OLD, new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties()));
+    appEndpoints.put(Target.NEW, new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties()));
+    for (Target side : Target.values()) {
+      Endpoint direct = settings.directUrl(side).map(url -> new Endpoint(side, url, settings.properties(side)))
+          .orElse(appEndpoints.get(side));
+      endpoints.put(side, direct.withTimeouts(settings.barrierTimeout(), settings.gateMaxPause()));
+    }
+    long id = IDS.incrementAndGet();
+    this.instance = settings.instance().orElse(defaultInstance(id));
+    this.switches = new SwitchRunner(settings.service(), "cutover-switch-" + settings.service() + "-" + id);
+    this.follower = new FlagFollower(this, flag, switches);
+    this.heartbeat = new Heartbeat(this, follower, "cutover-heartbeat-" + settings.service() + "-" + id);
+    this.bean = new RouterBean(this, switches, id);
+  }
+
+  /**
+   * Starts a router: opens the flag, checks the databases (only the one that serves must answer;
+   * see {@link Startup}) and, when the flag already asks for the other side, switches before
+   * serving. Use {@link Routers#acquire}, which shares one router per setting set.
+   *
+   * @throws SQLException 08001 when the database that must serve is unreachable, 22023 for a bad
+   *     flag setting
+   */
+  static Router start(CutoverSettings settings) throws SQLException {
+    RoutingFlag flag;
+    try {
+      flag = RoutingFlags.open(settings.values());
+    } catch (IllegalArgumentException e) {
+      throw new SQLException("cutover: " + e.getMessage(), "22023", e);
+    } catch (RuntimeException e) {
+      throw new SQLException("cutover: cannot open the routing flag (" + RoutingFlags.PROVIDER + "="
+          + settings.values().getOrDefault(RoutingFlags.PROVIDER, "fixed") + "): " + e.getMessage(), "22023", e);
+    }
+    Router router = new Router(settings, flag);
+    try {
+      // A default is no decision: until the flag delivers a value, start where the service serves.
+      Startup found = Startup.probe(router, flag.delivered() ? flag.target() : null);
+      router.control = found.control();
+      router.pending = found.pending();
+      router.route = new Route(found.serving(), null);
+      router.begin();
+      return router;
+    } catch (SQLException | RuntimeException e) {
+      router.close();
+      throw e;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      router.close();
+      throw new SQLException("cutover: interrupted while the router of " + settings.service() + " started", "08001", e);
+    }
+  }
+
+  /** host:pid:router, unique in the service unless {@code cutover.instance} says otherwise. */
+  private static String defaultInstance(long routerId) {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      host = "unknown-host";
+    }
+    return host + ":" + ProcessHandle.current().pid() + ":" + routerId;
+  }
+
+  private void begin() throws InterruptedException {
+    for (String p : pending) {
+      LOG.warn("cutover {}: {}", settings.service(), p);
+    }
+    bean.register();
+    if (control) {
+      heartbeat.startNow(); // before serving, on this thread: peers see this instance from its first transaction
+    }
+    follower.start();
+    LOG.info("cutover {}: routing {} ({}); flag {}", settings.service(), route.serving().value(), settings,
+        follower.flag());
+  }
+
+  /** Invariants a switch cannot give: without the control schema none; forced, not the barrier's. */
+  List<String> notGuaranteed(boolean force) {
+    if (!control) {
+      return List.of("I1/I4 replication caught up (no barrier)", "I2 single writer (source not fenced)");
+    }
+    if (!force) {
+      return List.of();
+    }
+    return List.of(settings.force() ? "I1/I4 replication caught up (cutover.switch.force=true)"
+        : "I1/I4 replication caught up (forced by an operator in the control schema)");
+  }
+
+  @Override
+  public Route route() {
+    return route;
+  }
+
+  /** Publishes {@code next} to the sessions: a closed gate to hold them, or the side that serves and no gate. */
+  void route(Route next) {
+    route = next;
+  }
+
+  @Override
+  public Duration gateMaxPause() {
+    return settings.gateMaxPause();
+  }
+
+  @Override
+  public String service() {
+    return settings.service();
+  }
+
+  /** This instance's name among the service's instances. */
+  public String instance() {
+    return instance;
+  }
+
+  public CutoverSettings settings() {
+    return settings;
+  }
+
+  /** The switch's own sessions to {@code side}. */
+  Endpoint endpoint(Target side) {
+    return endpoints.get(side);
+  }
+
+  /** A new application connection to {@code side}, through its pooler if it has one. */
+  Connection openApp(Target side) throws SQLException {
+    return appEndpoints.get(side).open();
+  }
+
+  RoutingFlag flag() {
+    return follower.flag();
+  }
+
+  String phase() {
+    return phase;
+  }
+
+  /** What the running switch is doing now (or {@link #IDLE}), for the heartbeat and the MBean. */
+  void phase(String now) {
+    phase = now;
+  }
+
+  boolean control() {
+    return control;
+  }
+
+  /**
+   * Records what a switch found; a control schema installed after the router started (the
+   * replicator started after the application) starts the heartbeat from then on.
+   */
+  void control(boolean present) {
+    control = present;
+    if (present) {
+      heartbeat.start();
+    }
+  }
+
+  List<String> pending() {
+    return pending;
+  }
+
+  void pending(List<String> found) {
+    pending = found;
+  }
+
+  Handover handover() {
+    return handover;
+  }
+
+  WarmConnections warm() {
+    return warm;
+  }
+
+  RouterMXBean bean() {
+    return bean;
+  }
+
+  Collection<Session> sessions() {
+    return sessions;
+  }
+
+  @Override
+  public boolean pooled(Target side) {
+    return handover.pooled(side);
+  }
+
+  @Override
+  public List<String> customSettings() {
+    return handover.customSettings();
+  }
+
+  @Override
+  public void register(Session session) {
+    Routers.retain(this);
+    sessions.add(session);
+  }
+
+  @Override
+  public void unregister(Session session) {
+    sessions.remove(session);
+    handover.drop(session);
+    Routers.release(this);
+  }
+
+  @Override
+  public Connection connect(Target side) throws SQLException {
+    Connection ahead = warm.take(side);
+    return ahead != null ? ahead : openApp(side);
+  }
+
+  @Override
+  public Handover.Acquired acquire(Session session, Target side) throws SQLException {
+    return handover.acquire(session, side);
+  }
+
+  @Override
+  public void stay(Session session) {
+    handover.drop(session);
+  }
+
+  /** Nothing uses the router any more: connections opened ahead would only wait to expire. */
+  void idle() {
+    warm.closeAll();
+  }
+
+  /** Stops following the flag and closes what the router holds; open logical connections keep working. */
+  void close() {
+    follower.close();
+    switches.close();
+    heartbeat.close();
+    warm.closeAll();
+    handover.closeAll();
+    Gate gate = route.gate();
+    route = new Route(route.serving(), null);
+    if (gate != null) {
+      gate.open();
+    }
+    bean.unregister();
+  }
+
+  static void closeQuietly(AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception e) {
+      LOG.debug("cutover: closing {} failed: {}", c, e.toString());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Router[" + settings.service() + "/" + instance + " serving " + route.serving().value() + "]";
+  }
+}

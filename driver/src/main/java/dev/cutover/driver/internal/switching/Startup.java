@@ -1,0 +1,144 @@
+package dev.cutover.driver.internal.switching;
+
+import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.flags.Target;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What a router finds when it starts: which side serves, and what it could not check on the
+ * other. The side that serves is where the service serves now: the unfenced one when the other is
+ * fenced, whatever the flag says (the router then switches toward the flag, or that switch aborts
+ * as it did for the service). Only the database that serves must answer; an unreachable other side
+ * is reported (log and the router's {@code PendingGuarantees}), and the next switch checks it again
+ * and is refused while it stays unreachable.
+ *
+ * @param serving the side that serves from the start
+ * @param control whether both databases carry this driver's control schema
+ * @param pending what could not be checked, each saying which guarantee waits for what
+ */
+record Startup(Target serving, boolean control, List<String> pending) {
+
+  /**
+   * @param flagged the side the flag asks for at start, or {@code null} while it has delivered no
+   *     value (its default is no decision: then the service's own state alone decides, as for old)
+   * @throws SQLException 08001 when the database that must serve does not answer
+   */
+  static Startup probe(Router router, Target flagged) throws SQLException {
+    SQLException oldError = null;
+    SQLException newError = null;
+    Connection o = null;
+    Connection n = null;
+    List<String> pending = new ArrayList<>();
+    try {
+      try {
+        o = open(router, Target.OLD, pending);
+      } catch (SQLException e) {
+        oldError = e;
+      }
+      try {
+        n = open(router, Target.NEW, pending);
+      } catch (SQLException e) {
+        newError = e;
+      }
+      if (o == null && n == null) {
+        SQLException neither = new SQLException("cutover: neither database answers: " + oldError.getMessage() + "; "
+            + newError.getMessage(), "08001", oldError);
+        neither.addSuppressed(newError);
+        throw neither;
+      }
+      String oldControl = o == null ? null : SwitchCheck.controlProblem(o, Target.OLD);
+      String newControl = n == null ? null : SwitchCheck.controlProblem(n, Target.NEW);
+      Target serving;
+      if (flagged != Target.NEW) {
+        if (o == null) {
+          throw oldError;
+        }
+        // The service serves new if old is fenced and new is not (a switch back that aborted):
+        // start there, and let the initial switch follow the flag back to old, or abort.
+        boolean servedByNew = movedAway(o, oldControl, router) && n != null && newControl == null
+            && !Fence.isRaised(n);
+        serving = servedByNew ? Target.NEW : Target.OLD;
+      } else if (o == null) {
+        serving = Target.NEW;
+        pending.add("the old database did not answer at start (" + oldError.getMessage() + "): the flag says new,"
+            + " so new serves without a switch; nothing fenced old (I2) if it comes back");
+      } else if (movedAway(o, oldControl, router)) {
+        if (n == null) {
+          throw newError;
+        }
+        serving = Target.NEW;
+      } else {
+        serving = Target.OLD;
+      }
+      if (n == null) {
+        pending.add("the new database did not answer at start (" + newError.getMessage() + "): its control schema"
+            + " (fence I2, barrier I1/I4) is checked at the next switch, which is refused while it does not answer");
+      }
+      for (Connection c : new Connection[] {o, n}) {
+        Target side = c == o ? Target.OLD : Target.NEW;
+        if (c != null && pending.stream().noneMatch(p -> p.startsWith(directUrlKey(side)))) {
+          String pooler = SwitchCheck.poolerProblem(router, side, c);
+          if (pooler != null) {
+            pending.add(pooler + "; until then every switch is refused");
+          }
+        }
+      }
+      boolean control = o != null && n != null && oldControl == null && newControl == null;
+      if (o != null && n != null && !control) {
+        List<String> missing = new ArrayList<>();
+        for (String problem : new String[] {oldControl, newControl}) {
+          if (problem != null) {
+            missing.add(problem);
+          }
+        }
+        pending.add(String.join(" and ", missing) + ": switches are refused (fence I2, barrier I1/I4) until it is"
+            + " installed, unless cutover.switch.force=true");
+      }
+      return new Startup(serving, control, List.copyOf(pending));
+    } finally {
+      Router.closeQuietly(o);
+      Router.closeQuietly(n);
+    }
+  }
+
+  /**
+   * Whether the service moved away from old: its fence stands and no switch from it is still in
+   * progress (an instance starting during one starts on old and joins it through its heartbeat,
+   * rather than writing on new before the barrier).
+   */
+  private static boolean movedAway(Connection o, String oldControl, Router router) throws SQLException {
+    if (oldControl != null || !Fence.isRaised(o)) {
+      return false;
+    }
+    Optional<Coordination.Decision> last = Coordination.decision(o, router.service());
+    return last.isEmpty() || last.get().released() || last.get().aborted();
+  }
+
+  /**
+   * A session to {@code side} for the switch (its direct URL when it has one). When only the direct
+   * URL fails, the side still serves through the application's URL, and the failure waits in
+   * {@code pending}: a wrong direct URL must not keep the application from starting.
+   */
+  private static Connection open(Router router, Target side, List<String> pending) throws SQLException {
+    try {
+      return router.endpoint(side).open();
+    } catch (SQLException e) {
+      if (router.settings().directUrl(side).isEmpty()) {
+        throw e;
+      }
+      Connection app = router.openApp(side);
+      pending.add(directUrlKey(side) + " does not answer (" + e.getMessage() + "): every switch is refused until it"
+          + " does");
+      return app;
+    }
+  }
+
+  private static String directUrlKey(Target side) {
+    return "cutover." + side.value() + ".direct-url";
+  }
+}

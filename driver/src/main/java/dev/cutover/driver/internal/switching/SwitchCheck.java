@@ -1,0 +1,146 @@
+package dev.cutover.driver.internal.switching;
+
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.internal.session.CustomSettings;
+import dev.cutover.flags.Target;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.postgresql.PGConnection;
+
+/**
+ * What every switch checks on both databases before it holds anything, rather than once when the
+ * router starts: a database gains its control schema when the replicator starts after the
+ * application, and either side can sit behind a connection pooler.
+ *
+ * <ul>
+ *   <li>The switch's own connections (leader lock, fence, barrier, ending stragglers by process id)
+ *       must be real sessions. A pooler or proxy that answers the protocol itself reports, at
+ *       connect, a backend process id that is not the server process answering: that is how one
+ *       is told from a plain TCP relay, which passes the server's own id through. Without a direct
+ *       URL for that side the switch is refused, whatever {@code cutover.switch.force} says.
+ *   <li>Both databases must carry the control schema of this driver's version, or the switch is
+ *       refused unless {@code cutover.switch.force=true}.
+ *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
+ * </ul>
+ */
+final class SwitchCheck {
+  private SwitchCheck() {}
+
+  /** The reason to refuse the switch, or empty; records what it found on the router. */
+  static Optional<String> run(Router router, Target from, Target to, Connection source, Connection target)
+      throws SQLException {
+    List<String> problems = new ArrayList<>();
+    for (Target side : new Target[] {from, to}) {
+      Connection c = side == from ? source : target;
+      String pooler = poolerProblem(router, side, c);
+      if (pooler != null) {
+        problems.add(pooler);
+      } else {
+        router.handover().pooled(side, appPooled(router, side));
+      }
+    }
+    if (!problems.isEmpty()) {
+      return refuse(router, String.join("; ", problems));
+    }
+    List<String> missing = new ArrayList<>();
+    for (Target side : new Target[] {from, to}) {
+      String problem = controlProblem(side == from ? source : target, side);
+      if (problem != null) {
+        missing.add(problem);
+      }
+    }
+    router.control(missing.isEmpty());
+    if (!missing.isEmpty() && !router.settings().force()) {
+      return refuse(router, String.join(" and ", missing) + ": a switch could neither fence "
+          + from.value() + " (I2) nor prove that replication caught up (I1, I4); install it on both databases"
+          + " (cutover-replicator start does, or ControlSchema.install), or set cutover.switch.force=true to switch"
+          + " without these guarantees");
+    }
+    router.handover().customSettings(router.handover().pooled(from)
+        ? null : CustomSettings.discover(source, router.settings().customSettings()));
+    router.pending(List.of());
+    return Optional.empty();
+  }
+
+  private static Optional<String> refuse(Router router, String reason) {
+    router.pending(List.of(reason));
+    return Optional.of(reason);
+  }
+
+  /** Why the switch's own connection to {@code side} is no real session, or {@code null} when it is one. */
+  static String poolerProblem(Router router, Target side, Connection c) throws SQLException {
+    Identity id = Identity.of(c);
+    if (id.direct()) {
+      return null;
+    }
+    String key = "cutover." + side.value() + ".direct-url";
+    if (router.settings().directUrl(side).isPresent()) {
+      return key + " reaches a connection pooler or proxy too (" + id + "): point it at the database itself";
+    }
+    return "the " + side.value() + " database is reached through a connection pooler or proxy (" + id + "): the"
+        + " switch needs a session of its own there for its leader lock, the fence, the barrier and ending"
+        + " stragglers; set " + key + " to a jdbc:postgresql: URL of the database itself"
+        + (id.server() == null ? "" : " (the pooler's server is " + id.server() + ")");
+  }
+
+  /** Whether the application's connections to {@code side} go through a pooler: only possible with a direct URL. */
+  private static boolean appPooled(Router router, Target side) throws SQLException {
+    if (router.settings().directUrl(side).isEmpty()) {
+      return false;
+    }
+    try (Connection app = router.openApp(side)) {
+      return !Identity.of(app).direct();
+    }
+  }
+
+  /** Why {@code side} cannot coordinate a switch, or {@code null} when its control schema is there. */
+  static String controlProblem(Connection c, Target side) throws SQLException {
+    OptionalInt version;
+    try {
+      version = ControlSchema.installedVersion(c);
+    } catch (SQLException e) {
+      if (!"42501".equals(e.getSQLState())) {
+        throw e;
+      }
+      return "on the " + side.value() + " database, " + e.getMessage().replaceFirst("^cutover: ", "");
+    }
+    if (version.isEmpty()) {
+      return "the " + side.value() + " database has no Cutover control schema";
+    }
+    if (version.getAsInt() != ControlSchema.VERSION) {
+      return "the control schema on the " + side.value() + " database is version " + version.getAsInt()
+          + ", this driver speaks " + ControlSchema.VERSION;
+    }
+    return null;
+  }
+
+  /**
+   * Who answers on a connection: the backend process PgJDBC was told of at connect, and the one
+   * that runs its statements.
+   */
+  private record Identity(int reported, int answering, String server) {
+    static Identity of(Connection c) throws SQLException {
+      int reported = c.unwrap(PGConnection.class).getBackendPID();
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.pg_backend_pid(),"
+          + " pg_catalog.host(pg_catalog.inet_server_addr()) || ':' || pg_catalog.inet_server_port()")) {
+        rs.next();
+        return new Identity(reported, rs.getInt(1), rs.getString(2));
+      }
+    }
+
+    boolean direct() {
+      return reported == answering;
+    }
+
+    @Override
+    public String toString() {
+      return "the backend process it reported at connect, " + reported + ", is not the one that answers, " + answering;
+    }
+  }
+}

@@ -1,0 +1,883 @@
+package dev.cutover.driver.internal.switching;
+
+import dev.cutover.common.Poll;
+import dev.cutover.driver.Phase;
+import dev.cutover.driver.SwitchEvent;
+import dev.cutover.driver.control.SwitchState;
+import dev.cutover.driver.internal.control.Barrier;
+import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.internal.control.Sequences;
+import dev.cutover.flags.Target;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.HdrHistogram.Histogram;
+import org.postgresql.PGConnection;
+import org.postgresql.core.Utils;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One switch of one router from {@code from} to {@code to}. {@link #run()} reads as the protocol
+ * does (docs/driver.md), one method per {@link Phase}, in order, below it:
+ *
+ * <ol start="0">
+ *   <li>{@link #check}: both databases, before anything is held; then, traffic still flowing,
+ *       {@link #ready}: replication probed, the switch joined, connections to the target opened,
+ *       the service's other instances ready.
+ *   <li>{@link #closeGate}: new transactions wait.
+ *   <li>{@link #drain}: this instance's transactions finish or are rolled back; sessions' locks and
+ *       channels are taken on the target.
+ *   <li>{@link #coordinate}: the instances meet in the source's control schema; each says it
+ *       drained, one leads. The leader then goes through {@link #fence}, {@link #barrier} and
+ *       {@link #moveSequences}, opens the target and publishes the release ({@link #lead}); a
+ *       follower {@link #follow}s the release only once it has verified the fence and the barrier
+ *       itself.
+ *   <li>{@link #release}: sessions move onto the connections opened ahead, the gate opens.
+ * </ol>
+ *
+ * <p>Any failure before release aborts ({@link #abort}): an instance that led lowers the fence it
+ * raised and publishes the abort, traffic stays on {@code from} and the event says why. Without
+ * the control schema an instance switches alone: it drains and moves sequences, and the event says
+ * what was not guaranteed.
+ *
+ * <p>Who leads: an advisory lock whose key only the control plane knows, taken only once every
+ * live instance has drained, and only by an instance whose own flag asks for {@code to}; one that
+ * joined because a peer's flag asks only follows. If the leader's session dies, its lock is free
+ * and the next instance to try (this one again, on a fresh session) repeats the idempotent steps.
+ *
+ * <p>Every wait is bounded: the switch's connections carry connect, login and socket timeouts,
+ * and a {@link SwitchWatchdog} aborts the connections of a switch that outlives its budget
+ * (before the gate closes) or {@code cutover.gate.max-pause} (after), and of a step that outlives
+ * its own timeout. Runs on the router's switch thread; every field is that thread's.
+ */
+final class Switchover {
+  private static final Logger LOG = LoggerFactory.getLogger(Switchover.class);
+  /** How often the drain looks at its sessions, and how long a terminated backend may take to go. */
+  private static final Poll DRAIN_POLL = Poll.every(Duration.ofNanos(100_000));
+  private static final Poll BACKEND_POLL = Poll.every(Duration.ofMillis(1));
+  private static final Duration BACKEND_EXIT = Duration.ofSeconds(5);
+  /** How long a live peer may take, beyond the drain timeout, to hear of the switch and drain. */
+  private static final Duration PEER_SLACK = Duration.ofSeconds(3);
+  /** What a step may take beyond its own timeout before the watchdog ends it (a round trip, a busy machine). */
+  static final Duration STEP_SLACK = Duration.ofMillis(500);
+  /** What an abort may take, at most, between the switch giving up and the gate opening. */
+  private static final Duration ABORT_MARGIN = Duration.ofSeconds(1);
+  /** SQLState of a step refused because an operator asked to abort the switch (query_canceled). */
+  private static final String OPERATOR_ABORT = "57014";
+  /** How often an instance that joined on a peer's word checks that some live instance's flag still asks. */
+  private static final long ASKING_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+  /** How often a leader waiting for its peers or the barrier looks for an operator's abort. */
+  private static final Duration ABORT_CHECK = Duration.ofMillis(100);
+
+  private final Router router;
+  private final FlagFollower follower;
+  private final Target from;
+  private final Target to;
+  /** The switch of the service this one joins, or {@code null} for a switch of its own. */
+  private final String joined;
+  /** Whether {@link #joined} was released already and is only followed (caught up with). */
+  private final boolean caughtUp;
+  private final Gate gate = new Gate();
+  private final SwitchWatchdog watchdog;
+  private final PhaseClock clock = new PhaseClock();
+
+  private String switchId;
+  private Connection source;
+  private Connection target;
+  private CompletableFuture<List<Connection>> warming;
+  private List<Connection> prewarmed = List.of();
+  private long gateClosed;
+  private boolean leader;
+  /** Whether this instance tried to raise the source's fence, so that an abort must see it lowered. */
+  private boolean fenceAttempted;
+  /** The leader's barrier marker, written after the fence: once it is on the target, every earlier write is too. */
+  private String marker;
+  /** The backend of the session that holds the leader's lock, to end it if it outlives its connection. */
+  private int leaderPid;
+  /** Whether this switch goes without the probe and the barrier (the setting, or the operator's). */
+  private boolean force;
+  private int rolledBack;
+  private int sequencesMoved;
+
+  /** The switch to join ended before this instance could: nothing was held or changed. */
+  private static final class NothingToJoin extends Exception {
+    NothingToJoin() {
+      super(null, null, false, false);
+    }
+  }
+
+  /**
+   * Why the switch cannot go on, found by the switch itself; its message becomes the event's reason.
+   * An {@link SQLException} so that it leaves a wait on the databases like their own errors do.
+   */
+  private static final class Abort extends SQLException {
+    Abort(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * @param joined a switch of the service from {@code from} to {@code to} that a peer runs, or
+   *     {@code null} to begin one: this instance joins it only while it is in progress (never
+   *     starting one of its own), or, when {@code caughtUp}, follows its release once verified
+   *     (it missed it)
+   */
+  Switchover(Router router, FlagFollower follower, Target from, Target to, String joined, boolean caughtUp) {
+    this.router = router;
+    this.follower = follower;
+    this.from = from;
+    this.to = to;
+    this.joined = joined;
+    this.caughtUp = caughtUp;
+    this.switchId = joined != null ? joined : UUID.randomUUID().toString();
+    this.watchdog = new SwitchWatchdog(router.service() + "/" + router.instance() + " " + from.value() + " -> "
+        + to.value());
+  }
+
+  /**
+   * Runs the switch to its end.
+   *
+   * @return how it ended, or {@code null} when the switch it was to join had ended before (nothing
+   *     was held or changed)
+   */
+  SwitchEvent run() {
+    LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.service(), switchId, from.value(),
+        to.value(), router.instance());
+    String reason = "";
+    boolean done = false;
+    Duration budget = preGateBudget();
+    watchdog.deadline(budget, () -> "stuck for " + budget.toMillis() + " ms before closing its gate, while "
+        + router.phase() + " (no transaction was held); is the network to the " + to.value() + " database silent?");
+    try {
+      // 0. Before anything is held: both databases, then readiness while traffic flows.
+      check();
+      ready();
+      // 1. Gate: new transactions wait from here on.
+      closeGate();
+      // 2. Drain this instance's transactions; take its sessions' locks and channels on the target.
+      drain();
+      // 3-5. Coordinate with the service's other instances: the leader fences, waits for the
+      // barrier and moves sequences; a follower verifies what the leader released. Without the
+      // control schema this instance acts alone, and the event says what it could not guarantee.
+      if (!router.control()) {
+        moveSequences();
+      } else {
+        Role role = coordinate();
+        if (role.leader()) {
+          lead();
+        } else {
+          follow(role.releasedMarker());
+        }
+      }
+      // 6. Release onto the connections opened ahead.
+      release(to, prewarmed);
+      done = true;
+    } catch (NothingToJoin e) {
+      LOG.info("cutover {}: switch {} ended before instance {} could join it", router.service(), joined,
+          router.instance());
+      done = true;
+      switchId = null;
+    } catch (Abort e) {
+      reason = e.getMessage();
+    } catch (SQLException e) {
+      reason = watchdog.reason() != null ? watchdog.reason()
+          : (OPERATOR_ABORT.equals(e.getSQLState()) ? "aborted on request while " : "failed while ")
+              + router.phase() + ": " + serverMessage(e);
+      LOG.debug("cutover {}: switch {} failed", router.service(), switchId, e);
+    } catch (RuntimeException e) {
+      reason = watchdog.reason() != null ? watchdog.reason()
+          : "failed while " + router.phase() + ": " + (e.getMessage() == null ? e.toString() : e.getMessage());
+      LOG.debug("cutover {}: switch {} failed", router.service(), switchId, e);
+    } finally {
+      watchdog.close();
+    }
+    if (!done) {
+      abort(reason.isEmpty() ? "failed while " + router.phase() : reason);
+    }
+    Router.closeQuietly(source);
+    Router.closeQuietly(target);
+    clock.stop();
+    router.phase(Router.IDLE);
+    return switchId == null ? null : event(reason);
+  }
+
+  // ---- 0. check and ready: nothing held yet -------------------------------------------------
+
+  /**
+   * Opens the switch's own sessions and checks both databases ({@link SwitchCheck}): a control
+   * schema of this driver's version (unless forced), real sessions rather than a pooler's, and
+   * every sequence of the source readable, or the switch could not move it (I6).
+   */
+  private void check() throws SQLException {
+    source = openControl(from);
+    target = openControl(to);
+    phase(Phase.CHECK, to);
+    Optional<String> refused = SwitchCheck.run(router, from, to, source, target);
+    if (refused.isPresent()) {
+      throw new Abort(refused.get());
+    }
+    List<String> hidden = Sequences.unreadable(source);
+    if (!hidden.isEmpty()) {
+      String user = Utils.escapeIdentifier(null, source.getMetaData().getUserName()).toString();
+      throw new Abort("role " + user + " may not read sequence(s) " + String.join(", ", hidden) + " on " + from.value()
+          + ", so the switch could not move them on " + to.value() + " and their values would be handed out twice; GRANT"
+          + " SELECT ON SEQUENCE " + String.join(", ", hidden) + " TO " + user + " on " + from.value());
+    }
+    if (router.control()) {
+      force = router.settings().force() || Coordination.forced(source, router.service());
+    }
+  }
+
+  /** A connection for the switch's own statements, watched: with timeouts derived from the switch settings. */
+  private Connection openControl(Target side) throws SQLException {
+    phase(Phase.CONNECT, side);
+    Connection c;
+    try {
+      c = router.endpoint(side).open();
+    } catch (SQLException e) {
+      throw new Abort("the " + side.value() + " database is unreachable: " + e.getMessage());
+    }
+    watchdog.watch(c);
+    return c;
+  }
+
+  /**
+   * While traffic still flows: proves replication delivers, begins (or joins, or verifies the
+   * release of) the service's switch, opens as many connections to the target as there are
+   * sessions (for a large pool the slowest step, which must not lengthen the pause) and waits until
+   * the service's other instances are ready too, so that the gates close together.
+   */
+  private void ready() throws SQLException, NothingToJoin {
+    if (router.control()) {
+      if (joined == null) {
+        probe();
+        switchId = Coordination.begin(source, router.service(), switchId, from, to);
+      } else if (caughtUp) {
+        Coordination.Verified v = Coordination.verifyRelease(source, router.service(), joined);
+        if (!v.ok()) {
+          throw new Abort("the release of switch " + joined + " cannot be followed: " + v.problem());
+        }
+      } else {
+        probe();
+        Optional<Coordination.Decision> d = Coordination.decision(source, router.service());
+        if (d.isEmpty() || !d.get().id().equals(joined) || d.get().state() != SwitchState.DRAINING) {
+          throw new NothingToJoin();
+        }
+      }
+    }
+    phase(Phase.PREWARM, to);
+    warming = prewarm(router.sessions().size());
+    prewarmed = awaitPrewarmed();
+    if (router.control() && !caughtUp) {
+      phase(Phase.READY, to);
+      awaitReadyPeers();
+    }
+  }
+
+  /**
+   * Proves with a probe marker that replication from the source delivers to the target. A flip back
+   * without reverse replication would leave the writes made since the last switch behind, so it is
+   * refused here, with the remedy, unless forced.
+   */
+  private void probe() throws SQLException {
+    if (force) {
+      return;
+    }
+    phase(Phase.PROBE, to);
+    Duration timeout = router.settings().barrierTimeout();
+    String marker = Barrier.write(source);
+    boolean arrived;
+    try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
+        + " database did not answer within " + timeout.plus(STEP_SLACK).toMillis() + " ms while probing replication"
+        + " (cutover.barrier.timeout), before the gate closed: is the network to it silent?")) {
+      arrived = Barrier.await(target, marker, timeout);
+    }
+    if (!arrived) {
+      throw new Abort("replication from " + from.value() + " to " + to.value() + " is not delivering: a probe"
+          + " marker did not arrive within " + timeout.toMillis() + " ms (cutover.barrier.timeout), so the switch"
+          + " would lose the writes not yet replicated; " + (to == Target.OLD
+              ? "arm reverse replication (cutover-replicator reverse)"
+              : "check the subscription (cutover-replicator status)")
+          + ", or set cutover.switch.force=true to switch without this guarantee");
+    }
+  }
+
+  /** Opens, in parallel, as many connections to the target as there are sessions. */
+  private CompletableFuture<List<Connection>> prewarm(int count) {
+    List<CompletableFuture<Connection>> opening = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      opening.add(CompletableFuture.supplyAsync(() -> {
+        try {
+          return router.openApp(to);
+        } catch (SQLException e) {
+          throw new CompletionException(e);
+        }
+      }, DriverThreads.blocking()));
+    }
+    return CompletableFuture.allOf(opening.toArray(new CompletableFuture<?>[0]))
+        .handle((ignored, failure) -> {
+          List<Connection> opened = new ArrayList<>(count);
+          for (CompletableFuture<Connection> f : opening) {
+            if (!f.isCompletedExceptionally()) {
+              opened.add(f.join());
+            }
+          }
+          if (failure != null) {
+            opened.forEach(Router::closeQuietly);
+            throw new CompletionException(failure);
+          }
+          return opened;
+        });
+  }
+
+  private List<Connection> awaitPrewarmed() throws SQLException {
+    Duration timeout = router.settings().barrierTimeout();
+    try {
+      return new ArrayList<>(warming.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
+    } catch (ExecutionException | TimeoutException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      while (cause.getCause() != null && !(cause instanceof SQLException)) {
+        cause = cause.getCause();
+      }
+      throw new Abort("cannot open connections to " + to.value() + ": " + (e instanceof TimeoutException
+          ? "none answered within " + timeout.toMillis() + " ms (cutover.barrier.timeout)"
+          : cause.getMessage()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Abort("interrupted while opening connections to " + to.value());
+    }
+  }
+
+  /**
+   * Marks this instance ready and waits, with traffic still flowing, until every live instance of
+   * the service is ready too, so that the gates close together and none holds its transactions
+   * while a peer is still opening connections or has not seen the flag yet (four pools of 50 had
+   * waited up to 158 ms for the slowest). Bounded by {@code cutover.drain.timeout}; after that the
+   * gate closes anyway and the leader's wait for drained peers decides as before.
+   */
+  private void awaitReadyPeers() throws SQLException {
+    Coordination.ready(source, router.service(), router.instance(), switchId);
+    Duration timeout = router.settings().drainTimeout();
+    List<List<String>> waiting = new ArrayList<>(List.of(List.of()));
+    boolean all = Poll.FAST.within(timeout, () -> {
+      waiting.set(0, Coordination.unready(source, router.service(), switchId, Heartbeat.INSTANCE_TTL));
+      if (waiting.get(0).isEmpty()) {
+        return true;
+      }
+      stillOn(Coordination.decision(source, router.service()), false);
+      return false;
+    });
+    if (!all) {
+      LOG.info("cutover {}: switch {}: instances {} not ready after {} ms; closing the gate anyway", router.service(),
+          switchId, waiting.get(0), timeout.toMillis());
+    }
+  }
+
+  // ---- 1. gate --------------------------------------------------------------------------
+
+  /**
+   * Publishes a closed gate: a transaction that wants to begin waits from here on. From now the
+   * switch has {@code cutover.gate.max-pause}, less the time to abort, to release or give up.
+   */
+  private void closeGate() {
+    phase(Phase.DRAIN, from);
+    gateClosed = System.nanoTime();
+    Duration held = heldAtMost().plus(abortMargin().dividedBy(2));
+    watchdog.deadline(held, () -> "not released within " + held.toMillis() + " ms of closing its gate"
+        + " (cutover.gate.max-pause less the time to abort), while " + router.phase());
+    router.route(new Route(router.route().serving(), gate));
+  }
+
+  // ---- 2. drain -------------------------------------------------------------------------
+
+  /**
+   * Waits until no session has a transaction in flight; after the drain timeout, rolls the
+   * stragglers back and waits until their server processes are gone, so none can still commit.
+   * Then takes on the target what sessions hold that no one else may take there before they
+   * arrive (advisory locks, LISTEN channels).
+   */
+  private void drain() throws SQLException {
+    Duration timeout = router.settings().drainTimeout();
+    if (!DRAIN_POLL.until(gateClosed + timeout.toNanos(), () -> !anyBusy())) {
+      rolledBack = rollBackStragglers(timeout);
+    }
+    phase(Phase.HANDOVER, to);
+    router.handover().reserve(source, prewarmed, from, to, handoverNanos());
+  }
+
+  private boolean anyBusy() {
+    for (Session s : router.sessions()) {
+      if (s.activity() == Session.BUSY) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private int rollBackStragglers(Duration timeout) throws SQLException {
+    String why = "cutover: transaction rolled back: it was still open " + timeout.toMillis()
+        + " ms after the switch from " + from.value() + " to " + to.value() + " began (cutover.drain.timeout); retry it";
+    Handover.RolledBack rolled = router.handover().rollBack(why, handoverNanos());
+    List<Integer> pids = rolled.pids();
+    if (pids.isEmpty()) {
+      return rolled.count();
+    }
+    Array array = source.createArrayOf("int4", pids.toArray());
+    try (PreparedStatement kill = source.prepareStatement("SELECT pg_terminate_backend(p) FROM unnest(?) p");
+        PreparedStatement alive = source.prepareStatement("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = ANY(?)")) {
+      kill.setArray(1, array);
+      kill.execute();
+      alive.setArray(1, array);
+      if (!BACKEND_POLL.within(BACKEND_EXIT, () -> bool(alive))) {
+        throw new Abort("rolled-back transactions on " + from.value() + " (backends " + pids
+            + ") did not end within " + BACKEND_EXIT.toSeconds() + " s");
+      }
+      return rolled.count();
+    }
+  }
+
+  /** How long a session may take to give up its transaction, or its channels, to the switch. */
+  private long handoverNanos() {
+    return Math.min(router.settings().drainTimeout().toNanos(), BACKEND_EXIT.toNanos());
+  }
+
+  // ---- 3. coordinate ----------------------------------------------------------------------
+
+  /** What coordination decided for this instance: to lead, or to follow a release it verified. */
+  private record Role(boolean leader, String releasedMarker) {
+    static final Role LEADER = new Role(true, null);
+  }
+
+  /**
+   * Says this instance drained, then waits for a decision on the switch it can verify: the lock,
+   * once every live instance has drained (then this instance leads), or a release whose fence and
+   * marker it checked on the source. Bounded by the gate's maximum pause.
+   */
+  private Role coordinate() throws SQLException {
+    phase(Phase.COORDINATE, from);
+    Coordination.drained(source, router.service(), router.instance(), switchId);
+    long deadline = gateClosed + heldAtMost().toNanos();
+    String[] distrust = {null};
+    long[] askedAt = {System.nanoTime()};
+    Role[] role = {null};
+    Poll.FAST.until(deadline, () -> {
+      role[0] = decide(askedAt, distrust);
+      return role[0] != null;
+    });
+    if (role[0] == null) {
+      throw new Abort("no decision this instance could verify from the leader of " + router.service() + " within "
+          + heldAtMost().toMillis() + " ms (cutover.gate.max-pause less the time to abort)"
+          + (distrust[0] == null ? "" : "; a release was published but " + distrust[0]));
+    }
+    return role[0];
+  }
+
+  /** One look at the switch: a verified release to follow, the lead, or nothing yet ({@code null}). */
+  private Role decide(long[] askedAt, String[] distrust) throws SQLException {
+    if (!mayLead() && System.nanoTime() - askedAt[0] > ASKING_CHECK_NANOS) {
+      // Joined because a peer's flag asked: once no live instance's does, there is nothing to wait for.
+      if (!Coordination.asking(source, router.service(), to, Heartbeat.INSTANCE_TTL)) {
+        throw new Abort("no live instance's flag asks for " + to.value() + " any more; this instance joined the"
+            + " switch because a peer's did");
+      }
+      askedAt[0] = System.nanoTime();
+    }
+    Coordination.Decision d = stillOn(Coordination.decision(source, router.service()), false);
+    if (d.released()) {
+      Coordination.Verified v = Coordination.verifyRelease(source, router.service(), switchId);
+      if (v.ok()) {
+        return new Role(false, v.marker());
+      }
+      if (!v.problem().equals(distrust[0])) {
+        distrust[0] = v.problem();
+        LOG.warn("cutover {}: switch {}: a release was published that this instance cannot verify ({}); not following it",
+            router.service(), switchId, distrust[0]);
+      }
+      return null;
+    }
+    if (!mayLead() || !Coordination.tryLead(source, router.service(), switchId)) {
+      return null;
+    }
+    leader = true;
+    leaderPid = source.unwrap(PGConnection.class).getBackendPID();
+    if (stillOn(Coordination.decision(source, router.service()), true).released()) {
+      leader = false; // released while this instance took the lock: follow that release
+      Coordination.resign(source, router.service(), switchId);
+      return null;
+    }
+    awaitDrainedPeers();
+    return Role.LEADER;
+  }
+
+  /**
+   * Whether this instance may lead: its own flag asked for this switch when it began it, or asks
+   * now. One that joined because a peer's flag asked only follows, so that control-table data
+   * alone (a peer's word) never fences a database.
+   */
+  private boolean mayLead() {
+    return joined == null || follower.asks(to);
+  }
+
+  /**
+   * The service's latest switch, if it is still this one and not aborted; else the abort to end
+   * this one with. A leader also stops at an operator's request to abort.
+   */
+  private Coordination.Decision stillOn(Optional<Coordination.Decision> decision, boolean leading) throws SQLException {
+    if (decision.isEmpty() || !decision.get().id().equals(switchId)) {
+      throw new Abort("switch " + switchId + " was superseded by a later flip");
+    }
+    if (decision.get().aborted()) {
+      throw new Abort(decision.get().reason());
+    }
+    if (leading && decision.get().abortRequested() != null) {
+      throw new Abort("aborted on request: " + decision.get().abortRequested());
+    }
+    return decision.get();
+  }
+
+  /** As leader: waits until every live instance of the service has drained for this switch. */
+  private void awaitDrainedPeers() throws SQLException {
+    long deadline = gateClosed + router.settings().drainTimeout().toNanos() + PEER_SLACK.toNanos();
+    long[] checked = {System.nanoTime()};
+    List<List<String>> waiting = new ArrayList<>(List.of(List.of()));
+    boolean all = Poll.FAST.until(deadline, () -> {
+      waiting.set(0, Coordination.undrained(source, router.service(), switchId, Heartbeat.INSTANCE_TTL));
+      if (waiting.get(0).isEmpty()) {
+        return true;
+      }
+      if (System.nanoTime() - checked[0] > ABORT_CHECK.toNanos()) {
+        abortRequested();
+        checked[0] = System.nanoTime();
+      }
+      return false;
+    });
+    if (!all) {
+      throw new Abort("instances " + waiting.get(0) + " of " + router.service() + " did not drain within "
+          + TimeUnit.NANOSECONDS.toMillis(deadline - gateClosed) + " ms: do they see the flag?");
+    }
+  }
+
+  /**
+   * Throws the abort an operator asked for; a source that cannot answer is left to the next step
+   * (the release), which needs it too.
+   */
+  private void abortRequested() throws SQLException {
+    Optional<Coordination.Decision> decision;
+    try {
+      decision = Coordination.decision(source, router.service());
+    } catch (SQLException e) {
+      LOG.debug("cutover {}: switch {}: cannot look for an abort request: {}", router.service(), switchId,
+          e.getMessage());
+      return;
+    }
+    stillOn(decision, true);
+  }
+
+  /**
+   * The leader's steps, once every instance has drained: {@link #fence}, {@link #barrier}, {@link
+   * #moveSequences}, then the target opened and the release published. Each is idempotent: if this
+   * instance's session (and with it the lock) is lost on the way, whoever leads next, this instance
+   * on a fresh session included, repeats them.
+   */
+  private void lead() throws SQLException {
+    try {
+      fence();
+      barrier();
+      moveSequences();
+      openTarget();
+      publishRelease();
+    } catch (SQLException e) {
+      if (e instanceof Abort || alive(source) || watchdog.reason() != null) {
+        throw e;
+      }
+      // This instance led and lost its session, and with it the lock: another instance may lead
+      // now and raise the fence again. Never touch the fence from the lost session's side: start over.
+      LOG.warn("cutover {}: switch {}: the leader's session was lost; following whoever leads now",
+          router.service(), switchId);
+      leader = false;
+      fenceAttempted = false;
+      Router.closeQuietly(source);
+      source = openControl(from);
+      Role role = coordinate();
+      if (role.leader()) {
+        lead();
+      } else {
+        follow(role.releasedMarker());
+      }
+    }
+  }
+
+  // ---- 3-5. the leader's steps, in order --------------------------------------------------
+
+  /**
+   * Raises the source's fence (guarding tables created since the install), so that no session of
+   * any role can write there any more, and waits for writers that passed the fence check before it
+   * was raised.
+   */
+  private void fence() throws SQLException {
+    phase(Phase.FENCE, from);
+    fenceAttempted = true;
+    Duration lockTimeout = router.settings().drainTimeout();
+    try (SwitchWatchdog.Step step = watchdog.step(lockTimeout.plus(STEP_SLACK), source, () -> "the " + from.value()
+        + " database did not finish raising its fence within " + lockTimeout.plus(STEP_SLACK).toMillis() + " ms")) {
+      Fence.raise(source, router.service(), switchId, router.instance(), lockTimeout);
+    } catch (SQLException e) {
+      if (watchdog.reason() == null && alive(source)) {
+        throw new Abort("cannot fence " + from.value() + ": " + serverMessage(e));
+      }
+      throw e;
+    }
+  }
+
+  /** Writes the switch's barrier marker on the source, under the fence, and waits until the target has it. */
+  private void barrier() throws SQLException {
+    phase(Phase.BARRIER, to);
+    marker = Barrier.writeForSwitch(source, router.service(), switchId);
+    if (!force) {
+      awaitMarker(marker, this::abortRequested);
+    }
+  }
+
+  /** Moves every sequence on the target to at least the source's value plus the margin (never backwards). */
+  private void moveSequences() throws SQLException {
+    phase(Phase.SEQUENCES, to);
+    Sequences.Result moved = Sequences.advance(source, target, router.settings().sequenceMargin());
+    sequencesMoved = moved.moved();
+    if (!moved.missing().isEmpty()) {
+      LOG.warn("cutover {}: sequences missing on {}: {}", router.service(), to.value(), moved.missing());
+    }
+  }
+
+  /**
+   * Takes the switch's lock on the target too (waiting for a stale holder, at most the barrier
+   * timeout) and opens it there: creates the replication slots the replicator requested, then
+   * lowers its fence, for a flip back.
+   */
+  private void openTarget() throws SQLException {
+    phase(Phase.RELEASE, to);
+    Duration timeout = router.settings().barrierTimeout();
+    if (!Poll.FAST.within(timeout, () -> Coordination.openTarget(target, router.service(), switchId).isPresent())) {
+      throw new Abort("the lock of switch " + switchId + " on " + to.value() + " stayed taken for " + timeout.toMillis()
+          + " ms (cutover.barrier.timeout)");
+    }
+  }
+
+  /** Publishes the release in the source's control schema, which refuses it without the fence and the marker. */
+  private void publishRelease() throws SQLException {
+    Coordination.release(source, router.service(), switchId, marker, router.instance());
+  }
+
+  // ---- 4, follower -------------------------------------------------------------------------
+
+  /**
+   * Follows a release verified on the source (the fence the switch raised still stands, the
+   * marker was written under it): the marker must be visible on the target too.
+   */
+  private void follow(String releasedMarker) throws SQLException {
+    phase(Phase.BARRIER, to);
+    if (!force) {
+      awaitMarker(releasedMarker, () -> { });
+    }
+  }
+
+  private <E extends Exception> void awaitMarker(String expected, Barrier.Check<E> stillWanted)
+      throws SQLException, E {
+    Duration timeout = router.settings().barrierTimeout();
+    boolean arrived;
+    try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
+        + " database did not answer within " + timeout.plus(STEP_SLACK).toMillis() + " ms while the switch waited for"
+        + " the barrier marker (cutover.barrier.timeout): is the network to it silent?")) {
+      arrived = Barrier.await(target, expected, timeout, stillWanted, ABORT_CHECK);
+    }
+    if (!arrived) {
+      throw new Abort("the barrier marker written on " + from.value() + " did not reach " + to.value()
+          + " within " + timeout.toMillis() + " ms (cutover.barrier.timeout): is replication running and"
+          + " is cutover.barrier published?");
+    }
+  }
+
+  // ---- 6. release ---------------------------------------------------------------------------
+
+  /**
+   * Makes {@code serving} the side that serves: reservations for the other side are let go, the
+   * connections opened ahead are handed out to sessions as they begin their next transaction (a
+   * session with a reservation gets its own), and the gate opens. An abort releases onto the source
+   * with nothing opened ahead.
+   */
+  private void release(Target serving, List<Connection> opened) {
+    phase(Phase.RELEASE, serving);
+    router.handover().discard(serving);
+    router.warm().replace(serving, opened);
+    router.route(new Route(serving, null));
+    gate.open();
+  }
+
+  // ---- abort --------------------------------------------------------------------------------
+
+  /**
+   * Leaves traffic where it was. An instance that led (or that gives up on a switch nobody leads
+   * any more) ends the switch in the control schema, which lowers the fence the switch raised
+   * unless it was released meanwhile; then this instance opens its gate on the source.
+   */
+  private void abort(String reason) {
+    if (router.control() && (leader || fenceAttempted || gateClosed != 0)) {
+      end(reason);
+    }
+    if (warming != null) {
+      warming.thenAccept(list -> list.forEach(Router::closeQuietly));
+    }
+    release(from, List.of());
+  }
+
+  /**
+   * Ends the switch in the control schema of the source: through the switch's own connection when
+   * it still works, else through a fresh one, after ending this instance's earlier session (a
+   * silent network can keep it, and the lock it holds, alive on the server). The server refuses
+   * while another instance leads the switch: that instance decides.
+   */
+  private void end(String reason) {
+    try {
+      if (alive(source)) {
+        try {
+          end(source, reason, false);
+          return;
+        } catch (SQLException e) {
+          if (e.getSQLState() == null || !e.getSQLState().startsWith("08")) {
+            throw e;
+          }
+        }
+      }
+      try (Connection c = router.endpoint(from).open()) {
+        end(c, reason, true);
+      }
+    } catch (SQLException e) {
+      if (leader || fenceAttempted) {
+        LOG.error("cutover {}: switch {} aborted but the fence on {} could not be lowered: {}; lower it as the installer"
+            + " with SELECT cutover.lower_fence()", router.service(), switchId, from.value(), e.getMessage());
+      } else {
+        LOG.debug("cutover {}: switch {}: not ended here: {}", router.service(), switchId, e.getMessage());
+      }
+    }
+  }
+
+  private void end(Connection c, String reason, boolean fresh) throws SQLException {
+    if (fresh) {
+      if (leaderPid > 0) {
+        endSession(c, leaderPid);
+      }
+      Coordination.tryLead(c, router.service(), switchId);
+    }
+    if (!Coordination.abort(c, router.service(), switchId, reason)) {
+      LOG.error("cutover {}: switch {} was released although this instance gave up on it ({}); it stays on {}"
+          + " until it catches up with the release", router.service(), switchId, reason, from.value());
+    }
+  }
+
+  /** Terminates this instance's own earlier backend and waits (briefly) until it is gone. */
+  private static void endSession(Connection c, int pid) throws SQLException {
+    try (PreparedStatement kill = c.prepareStatement("SELECT pg_terminate_backend(?)");
+        PreparedStatement gone = c.prepareStatement("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ?)")) {
+      kill.setInt(1, pid);
+      kill.execute();
+      gone.setInt(1, pid);
+      BACKEND_POLL.within(BACKEND_EXIT, () -> bool(gone));
+    }
+  }
+
+  // ---- bounds and helpers -----------------------------------------------------------------
+
+  /**
+   * How long the gate may stay closed before the switch gives up: {@code cutover.gate.max-pause}
+   * less a margin to abort in, so that the gate opens before a transaction that arrived at it as it
+   * closed has waited the maximum pause (it would get 40001).
+   */
+  private Duration heldAtMost() {
+    return router.settings().gateMaxPause().minus(abortMargin());
+  }
+
+  /** {@link #ABORT_MARGIN}, or a quarter of a shorter maximum pause; the watchdog fires half-way into it. */
+  private Duration abortMargin() {
+    Duration quarter = router.settings().gateMaxPause().dividedBy(4);
+    return quarter.compareTo(ABORT_MARGIN) < 0 ? quarter : ABORT_MARGIN;
+  }
+
+  /**
+   * What the steps before the gate may take at most: two connections, the probe, opening the
+   * target's connections and waiting for the peers to be ready, each bounded by its own timeout.
+   */
+  private Duration preGateBudget() {
+    Duration barrier = router.settings().barrierTimeout();
+    return barrier.multipliedBy(4).plus(router.settings().drainTimeout()).plus(STEP_SLACK.multipliedBy(4));
+  }
+
+  /** Enters {@code phase}: its time starts, and the instance publishes it (heartbeat, MBean). */
+  private void phase(Phase phase, Target side) {
+    clock.enter(phase);
+    router.phase(phase.describe(side));
+  }
+
+  /**
+   * Whether the source session, which holds the leader's lock, is still there. A failure elsewhere
+   * (the target dying, a statement failing) leaves this instance the leader, responsible for the
+   * fence it raised.
+   */
+  private static boolean alive(Connection c) {
+    try {
+      return c != null && c.isValid(2);
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  private static boolean bool(PreparedStatement query) throws SQLException {
+    try (ResultSet rs = query.executeQuery()) {
+      rs.next();
+      return rs.getBoolean(1);
+    }
+  }
+
+  /** What PostgreSQL said, without PgJDBC's "ERROR:" and context lines (the hint stays: it holds the remedy). */
+  private static String serverMessage(SQLException e) {
+    if (e instanceof PSQLException p && p.getServerErrorMessage() != null) {
+      ServerErrorMessage m = p.getServerErrorMessage();
+      return m.getMessage() + (m.getHint() == null ? "" : " (" + m.getHint() + ")");
+    }
+    return e.getMessage() == null ? e.toString() : e.getMessage();
+  }
+
+  private SwitchEvent event(String reason) {
+    Histogram waits = gate.waits();
+    boolean any = waits.getTotalCount() > 0;
+    SwitchEvent.Builder b = SwitchEvent.builder()
+        .instance(router.service(), router.instance())
+        .switchOf(switchId, from, to)
+        .leader(leader)
+        .gateWaits(waits.getTotalCount(), Duration.ofNanos(any ? waits.getMaxValue() : 0),
+            Duration.ofNanos(any ? waits.getValueAtPercentile(99) : 0))
+        .total(Duration.ofNanos(gateClosed == 0 ? 0 : System.nanoTime() - gateClosed))
+        .rolledBack(rolledBack)
+        .sequencesMoved(sequencesMoved)
+        .prewarmed(reason.isEmpty() ? prewarmed.size() : 0)
+        .notGuaranteed(router.notGuaranteed(force))
+        .at(Instant.now());
+    clock.timings().forEach(b::timing);
+    return (reason.isEmpty() ? b.completed() : b.aborted(reason)).build();
+  }
+}

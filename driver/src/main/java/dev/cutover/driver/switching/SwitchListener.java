@@ -1,7 +1,0 @@
-package dev.cutover.driver.switching;
-
-/** Told about every switch when it ends, on the switch's own thread: return quickly. */
-@FunctionalInterface
-public interface SwitchListener {
-  void onSwitch(SwitchEvent event);
-}

@@ -1,0 +1,295 @@
+package dev.cutover.replicator.apply;
+
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.capture.ChangeLog;
+import dev.cutover.replicator.capture.Ticker;
+import dev.cutover.replicator.copy.TriggersOff;
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies one {@link Way} continuously on its own thread: tick the source, read the batch since
+ * the last applied tick, apply it on the target in one transaction that also moves the position,
+ * trim the source's log, repeat; when a batch is empty, wait {@code poll} first.
+ *
+ * <p>Design notes. Holds two connections and nothing else: new never connects to old. Only one
+ * applier per way may run: it holds a session advisory lock on the target (released by the
+ * server when its connection ends, also after kill -9), and a second one waits for it. Every
+ * failure that is not a refusal (a lost connection, a server restart, a statement that fails)
+ * rolls the batch back, closes both connections and starts over from the position on the target
+ * after a pause that grows to {@link #MAX_BACKOFF}: a batch is applied whole or not at all, and
+ * never twice. An empty batch moves the position only every {@code idleWrite}, so an idle
+ * cutover does not write on the target at every poll.
+ */
+public final class Applier implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
+  /** Advisory lock class ("cut3") of appliers; the object id is 1 for forward, 2 for reverse. */
+  static final int LOCK_CLASS = 0x63757433;
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+  private static final int FETCH = 1000;
+
+  /**
+   * How an applier runs.
+   *
+   * @param poll wait after an empty batch
+   * @param idleWrite how often an empty batch is written anyway (position and lag stay fresh)
+   * @param trimEvery how often the source's log is trimmed
+   * @param rotateAfter how long the capture writes into one log table before it rotates
+   * @param lockWait how long to wait for another applier of the same way to let go
+   * @param batchSpan how much of the source's time one batch covers at most when apply is behind
+   *     (cut at the ticks a {@link Ticker} records)
+   * @param tickEvery how often the applier's ticker records a tick on the source
+   */
+  public record Options(Duration poll, Duration idleWrite, Duration trimEvery, Duration rotateAfter, Duration lockWait,
+      Duration batchSpan, Duration tickEvery) {
+    public Options {
+      for (Duration d : new Duration[] {poll, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan}) {
+        if (d.isNegative()) {
+          throw new IllegalArgumentException("apply durations must not be negative, not " + d);
+        }
+      }
+      if (tickEvery.toMillis() < 10) {
+        throw new IllegalArgumentException("ticks must be at least 10ms apart, not " + tickEvery.toMillis() + "ms");
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(Duration.ofMillis(10), Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(10),
+          Duration.ofSeconds(30), Duration.ofMillis(500), Duration.ofMillis(100));
+    }
+
+    public Options withPoll(Duration d) {
+      return new Options(d, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery);
+    }
+
+    public Options withLockWait(Duration d) {
+      return new Options(poll, idleWrite, trimEvery, rotateAfter, d, batchSpan, tickEvery);
+    }
+
+    public Options withTrimming(Duration every, Duration rotate) {
+      return new Options(poll, idleWrite, every, rotate, lockWait, batchSpan, tickEvery);
+    }
+  }
+
+  private final Way way;
+  private final Options options;
+  private final Thread thread;
+  private final AtomicLong batches = new AtomicLong();
+  private final AtomicLong changes = new AtomicLong();
+  private final AtomicLong missing = new AtomicLong();
+  private final AtomicReference<String> lastError = new AtomicReference<>();
+  private final AtomicReference<ReplicatorException> refusal = new AtomicReference<>();
+  private volatile Instant appliedSourceTime;
+  private volatile boolean stopping;
+  private volatile Connection source;
+  private volatile Connection target;
+  /** The position last logged as where applying starts, so that retries from the same one stay quiet. */
+  private String announced;
+
+  private Applier(Way way, Options options) {
+    this.way = way;
+    this.options = options;
+    this.thread = new Thread(this::run, "cutover-apply-" + way.name());
+    thread.setDaemon(true);
+  }
+
+  /** Starts applying {@code way} on a new thread. */
+  public static Applier start(Way way, Options options) {
+    Applier a = new Applier(way, options);
+    a.thread.start();
+    return a;
+  }
+
+  public Way way() {
+    return way;
+  }
+
+  /** Batches committed by this applier. */
+  public long batches() {
+    return batches.get();
+  }
+
+  /** Changes applied by this applier. */
+  public long changes() {
+    return changes.get();
+  }
+
+  /** Changes that found no row (counted, as PostgreSQL's own apply skips them). */
+  public long missing() {
+    return missing.get();
+  }
+
+  /** The source's clock at the last tick applied, or null before the first. */
+  public Instant appliedSourceTime() {
+    return appliedSourceTime;
+  }
+
+  /** The last failure, or null since the last batch went through. */
+  public String lastError() {
+    return lastError.get();
+  }
+
+  /** Why the applier stopped for good (the way is not armed, another applier holds it), or null while it runs. */
+  public ReplicatorException refusal() {
+    return refusal.get();
+  }
+
+  /** Whether its thread still runs. */
+  public boolean running() {
+    return thread.isAlive();
+  }
+
+  private void run() {
+    long backoff = 100;
+    while (!stopping) {
+      try {
+        applyUntilStopped();
+        return;
+      } catch (ReplicatorException e) {
+        if (e.failure() == Failure.PRECONDITION && e.getCause() == null) {
+          refusal.set(e);
+          LOG.error("{} apply stopped: {}", way.label(), e.oneLine());
+          return;
+        }
+        fail(e.oneLine());
+      } catch (Exception e) {
+        fail(Sql.maskSecrets(String.valueOf(e.getMessage())));
+      } finally {
+        closeQuietly();
+      }
+      LockSupport.parkNanos(Duration.ofMillis(backoff).toNanos());
+      backoff = Math.min(MAX_BACKOFF.toMillis(), backoff * 2);
+    }
+  }
+
+  private void fail(String message) {
+    if (!stopping && !message.equals(lastError.getAndSet(message))) {
+      LOG.warn("{} apply: {}; retrying from the last applied position", way.label(), message);
+    }
+  }
+
+  private void applyUntilStopped() throws Exception {
+    source = way.source().connect();
+    target = way.target().connectSimpleProtocol();
+    String targetLabel = way.target().side().label();
+    lock(target);
+    TriggersOff mode = TriggersOff.detect(target);
+    ApplyProgress.Position at = ApplyProgress.read(target, way.name()).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
+        way.label() + " is not armed: " + targetLabel + " has no apply position for it",
+        way.name().equals(Way.FORWARD) ? "run `cutover-replicator start --capture triggers`" : "run `cutover-replicator reverse`"));
+    if (!at.snapshot().text().equals(announced)) {
+      LOG.info("{} apply from {} ({} on {})", way.label(), at.snapshot(), mode == TriggersOff.REPLICA_ROLE
+          ? "session_replication_role = replica" : "triggers disabled inside each batch", targetLabel);
+      announced = at.snapshot().text();
+    }
+    try (Ticker ticker = Ticker.start(way.source(), options.tickEvery())) {
+      apply(new BatchWriter(target, targetLabel, mode), new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
+    }
+  }
+
+  /**
+   * Applies batch after batch from {@code from} until stopped. {@code applied} is how far the
+   * target is, {@code persisted} the position written there: a batch without changes moves only
+   * {@code applied} (and the written position every {@code idleWrite}), since rereading an empty
+   * batch after a restart costs nothing. The log is trimmed by the written position.
+   */
+  private void apply(BatchWriter writer, ChangeLog.Tick from) throws Exception {
+    ChangeLog.Tick applied = from;
+    ChangeLog.Tick persisted = from;
+    long lastWrite = System.nanoTime();
+    long lastTrim = 0;
+    while (!stopping) {
+      ChangeLog.Tick tick = ChangeLog.nextTick(source, applied.sourceTime(), options.batchSpan());
+      long n = 0;
+      if (!tick.snapshot().text().equals(applied.snapshot().text())) {
+        try {
+          n = ChangeLog.read(source, applied.snapshot(), tick.snapshot(), FETCH, writer::add);
+        } catch (Exception e) {
+          writer.rollback();
+          throw e;
+        }
+      }
+      boolean idleWriteDue = System.nanoTime() - lastWrite >= options.idleWrite().toNanos();
+      if (n > 0 || idleWriteDue && !tick.snapshot().text().equals(persisted.snapshot().text())) {
+        long batchChanges = n;
+        long notFound = writer.commit(m -> ApplyProgress.advanceSql(way.name(), tick, batchChanges, m));
+        if (notFound > 0) {
+          missing.addAndGet(notFound);
+          LOG.warn("{} apply: {} change(s) found no row on {} (counted in status)", way.label(), notFound, way.target().side().label());
+        }
+        persisted = tick;
+        batches.incrementAndGet();
+        changes.addAndGet(n);
+        lastWrite = System.nanoTime();
+        lastError.set(null);
+      } else {
+        writer.rollback();
+      }
+      applied = tick;
+      appliedSourceTime = tick.sourceTime();
+      if (System.nanoTime() - lastTrim >= options.trimEvery().toNanos()) {
+        ChangeLog.trim(source, persisted, options.rotateAfter());
+        lastTrim = System.nanoTime();
+      }
+      if (n == 0 && !stopping) {
+        LockSupport.parkNanos(options.poll().toNanos());
+      }
+    }
+  }
+
+  /** Takes the way's lock on the target, waiting up to {@code lockWait} for another applier to let go. */
+  private void lock(Connection c) throws SQLException, ReplicatorException {
+    long deadline = System.nanoTime() + options.lockWait().toNanos();
+    while (!Sql.bool(c, "SELECT pg_try_advisory_lock(" + LOCK_CLASS + ", " + way.lockKey() + ")")) {
+      if (System.nanoTime() - deadline >= 0 || stopping) {
+        throw new ReplicatorException(Failure.PRECONDITION, way.target().side().label() + ": another apply process applies "
+            + way.label() + " (it holds its lock)", "stop the other `cutover-replicator apply` first; only one may apply a direction");
+      }
+      LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+    }
+  }
+
+  /** Stops after the batch in flight (which is committed or rolled back whole) and waits for the thread. */
+  @Override
+  public void close() {
+    stopping = true;
+    LockSupport.unpark(thread);
+    try {
+      thread.join(30_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void closeQuietly() {
+    if (target != null) {
+      // Released before closing: a closed connection's backend may still hold it for a moment, and
+      // cleanup, which refuses while a direction is applied, could see it.
+      try {
+        Sql.bool(target, "SELECT pg_advisory_unlock(" + LOCK_CLASS + ", " + way.lockKey() + ") IS NOT NULL");
+      } catch (SQLException ignored) {
+        // A broken connection holds nothing once its backend is gone.
+      }
+    }
+    for (Connection c : new Connection[] {source, target}) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (SQLException ignored) {
+          // The connection is going away anyway; the position on the target is what counts.
+        }
+      }
+    }
+    source = null;
+    target = null;
+  }
+}

@@ -1,0 +1,100 @@
+package dev.cutover.replicator.apply;
+
+import dev.cutover.common.Threads;
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code cutover-replicator apply}: applies every armed direction of trigger-capture replication,
+ * one {@link Applier} each, and starts the other direction's applier as soon as it is armed
+ * (reverse is armed while forward runs), looking every {@value #ARMED_CHECK_SECONDS} seconds.
+ * Close it to stop: each applier finishes or rolls back its batch in flight.
+ */
+public final class ApplyProcess implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ApplyProcess.class);
+  private static final int ARMED_CHECK_SECONDS = 1;
+
+  private final Endpoint old;
+  private final Endpoint nw;
+  private final Applier.Options options;
+  private final Map<String, Applier> appliers = new LinkedHashMap<>();
+  private final ScheduledExecutorService watcher;
+
+  private ApplyProcess(Endpoint old, Endpoint nw, Applier.Options options) {
+    this.old = old;
+    this.nw = nw;
+    this.options = options;
+    this.watcher = Threads.scheduler("cutover-apply-watch");
+  }
+
+  /**
+   * Starts applying every armed direction.
+   *
+   * @throws ReplicatorException {@link Failure#PRECONDITION} when no direction is armed
+   */
+  public static ApplyProcess start(Endpoint old, Endpoint nw, Applier.Options options) throws Exception {
+    ApplyProcess p = new ApplyProcess(old, nw, options);
+    if (p.startArmed() == 0) {
+      p.close();
+      throw new ReplicatorException(Failure.PRECONDITION, "no trigger-capture replication is armed between old and new",
+          "run `cutover-replicator start --capture triggers` first");
+    }
+    p.watcher.scheduleWithFixedDelay(p::watch, ARMED_CHECK_SECONDS, ARMED_CHECK_SECONDS, TimeUnit.SECONDS);
+    return p;
+  }
+
+  private void watch() {
+    try {
+      startArmed();
+    } catch (Exception e) {
+      LOG.debug("looking for armed directions failed: {}", e.getMessage());
+    }
+  }
+
+  /** Starts an applier for each armed direction that has none; returns how many run. */
+  private synchronized int startArmed() throws Exception {
+    try (Connection o = old.connect(); Connection n = nw.connect()) {
+      for (Way way : List.of(Way.forward(old, nw), Way.reverse(old, nw))) {
+        if (!appliers.containsKey(way.name()) && ApplyProgress.armed(way.targetOf(o, n), way.name())) {
+          appliers.put(way.name(), Applier.start(way, options));
+        }
+      }
+    }
+    return appliers.size();
+  }
+
+  /** The appliers running or stopped, by direction. */
+  public synchronized List<Applier> appliers() {
+    return new ArrayList<>(appliers.values());
+  }
+
+  /** Waits until every applier has stopped for good (a refusal), or {@code timeout} passed; for the CLI's foreground run. */
+  public void await(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() - deadline < 0) {
+      if (appliers().stream().noneMatch(Applier::running)) {
+        return;
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  @Override
+  public void close() {
+    watcher.shutdownNow();
+    for (Applier a : appliers()) {
+      a.close();
+    }
+  }
+}

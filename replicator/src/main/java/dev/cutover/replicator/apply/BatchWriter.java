@@ -1,0 +1,355 @@
+package dev.cutover.replicator.apply;
+
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.capture.ChangeLog.Change;
+import dev.cutover.replicator.copy.TriggersOff;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Column;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableInfo;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Writes batches of captured changes into one target connection, each batch in one transaction,
+ * in the order given; one instance per connection, used by one thread.
+ *
+ * <p>Design notes. Each change becomes {@code EXECUTE} of a statement prepared once per session
+ * and shape (table, operation, columns) with {@code PREPARE}; the row travels as JSON and
+ * {@code json_populate_record} turns it into the target table's row type, so every value goes
+ * through its type's input function on the target exactly as the source printed it. Statements
+ * are sent in groups of {@value #GROUP}, each group one string in one simple-protocol message
+ * (the connection comes from {@code Endpoint.connectSimpleProtocol}: a third faster than a JDBC
+ * batch of the same statements), and the position update ends the batch. A row is found by the target's key (primary key, else replica identity or
+ * unique index); by the old key where the change carries one (the key changed); and, for a
+ * table without a key, by the whole old row's text, one matching row at a time. Consecutive
+ * TRUNCATEs of one transaction become one statement, as they were one on the source (tables a
+ * foreign key ties together can only be truncated together). After a change of
+ * {@code cutover.ddl_log} (a schema change run on the target by its trigger) everything learnt
+ * about the target's tables is forgotten.
+ */
+final class BatchWriter {
+  private static final int GROUP = 500;
+  private static final TableName DDL_LOG = new TableName("cutover", "ddl_log");
+
+  private final Connection target;
+  private final String targetLabel;
+  private final TriggersOff triggersOff;
+  private final Map<TableName, TableInfo> tables = new HashMap<>();
+  private final Map<TableName, Boolean> cascading = new HashMap<>();
+  private final Map<String, String> prepared = new HashMap<>();
+  private int statementCount;
+
+  /** The current batch. */
+  private final List<String> sql = new ArrayList<>();
+  /** Per entry of {@link #sql}: the change it applies, or null for other statements. */
+  private final List<Change> applies = new ArrayList<>();
+  private final Set<TableName> disabled = new HashSet<>();
+  private final List<TableName> truncating = new ArrayList<>();
+  private long truncatingTxid;
+  private long changes;
+  private long missing;
+
+  BatchWriter(Connection target, String targetLabel, TriggersOff triggersOff) throws SQLException {
+    this.target = target;
+    this.targetLabel = targetLabel;
+    this.triggersOff = triggersOff;
+    triggersOff.session(target);
+    if (triggersOff == TriggersOff.IN_TRANSACTION) {
+      TriggerSwitch.install(target);
+    }
+    Sql.execute(target, "SET standard_conforming_strings = on");
+    target.setAutoCommit(false);
+  }
+
+  /** Adds one change of the current batch; sends what has gathered when a group is full. */
+  void add(Change c) throws SQLException, ReplicatorException {
+    changes++;
+    TableName table = new TableName(c.schema(), c.table());
+    if (c.op() != 'T' || c.txid() != truncatingTxid) {
+      endTruncate();
+    }
+    turnOff(table);
+    switch (c.op()) {
+      case 'T' -> {
+        truncating.add(table);
+        truncatingTxid = c.txid();
+      }
+      case 'I' -> queue(insert(table, c), c);
+      case 'U' -> queue(update(table, c), c);
+      case 'D' -> queue(delete(table, c), c);
+      default -> throw new IllegalStateException("unknown change kind '" + c.op() + "' in the change log");
+    }
+    if (table.equals(DDL_LOG)) {
+      send();
+      forget();
+      captureAfterSchemaChange();
+    } else if (sql.size() >= GROUP) {
+      send();
+    }
+  }
+
+  /**
+   * Ends the batch: triggers turned back on, the position moved by the statement {@code advance}
+   * makes of the count of changes that found no row (UPDATE, DELETE), commit.
+   *
+   * @return that count
+   */
+  long commit(java.util.function.LongFunction<String> advance) throws SQLException, ReplicatorException {
+    endTruncate();
+    if (!disabled.isEmpty()) {
+      sql.add(TriggerSwitch.on());
+      applies.add(null);
+    }
+    send();
+    long notFound = missing;
+    sql.add(advance.apply(notFound));
+    applies.add(null);
+    send();
+    target.commit();
+    reset();
+    return notFound;
+  }
+
+  /** Changes added to the current batch so far. */
+  long changes() {
+    return changes;
+  }
+
+  /** Abandons the current batch (rolls back). */
+  void rollback() throws SQLException {
+    reset();
+    target.rollback();
+  }
+
+  private void reset() {
+    sql.clear();
+    applies.clear();
+    disabled.clear();
+    truncating.clear();
+    changes = 0;
+    missing = 0;
+  }
+
+  private void queue(String statement, Change c) {
+    sql.add(statement);
+    applies.add(c);
+  }
+
+  private void endTruncate() {
+    if (!truncating.isEmpty()) {
+      sql.add("TRUNCATE ONLY " + truncating.stream().map(TableName::quoted).collect(Collectors.joining(", ")));
+      applies.add(null);
+      truncating.clear();
+    }
+  }
+
+  /** Turns the table's triggers off before its first change in this batch, where the mode needs it. */
+  private void turnOff(TableName table) {
+    if (triggersOff == TriggersOff.REPLICA_ROLE || !disabled.add(table)) {
+      return;
+    }
+    sql.add(TriggerSwitch.off(table));
+    applies.add(null);
+  }
+
+  /**
+   * Sends the statements gathered so far as one string in one round trip and checks what each
+   * change did: every statement returns exactly one update count, in order.
+   */
+  private void send() throws SQLException, ReplicatorException {
+    if (sql.isEmpty()) {
+      return;
+    }
+    int i = 0;
+    try (Statement s = target.createStatement()) {
+      s.execute(String.join(";\n", sql));
+      do {
+        Change c = i < applies.size() ? applies.get(i) : null;
+        if (c != null && c.op() != 'I' && s.getUpdateCount() == 0 && !cascaded(new TableName(c.schema(), c.table()))) {
+          missing++;
+        }
+        i++;
+      } while (s.getMoreResults() || s.getUpdateCount() != -1);
+    } catch (SQLException e) {
+      List<Change> group = applies.stream().filter(java.util.Objects::nonNull).toList();
+      String what = group.isEmpty() ? "a statement of the batch" : "changes " + group.get(0).seq() + " to "
+          + group.get(group.size() - 1).seq() + " (" + group.stream().map(c -> kind(c.op()) + " " + c.schema() + "." + c.table())
+          .distinct().limit(5).collect(Collectors.joining(", ")) + ")";
+      throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: "
+          + firstLine(e.getMessage()), "fix the cause on " + targetLabel + " (see `cutover-replicator status`);"
+          + " apply retries the whole batch and loses nothing", e);
+    }
+    sql.clear();
+    applies.clear();
+  }
+
+  /**
+   * Whether a change of this table that finds no row is expected: with foreign keys checked
+   * ({@link TriggersOff#IN_TRANSACTION}) the target's own ON DELETE/UPDATE actions have already
+   * done what the source logged after the change that caused them (PostgreSQL fires a
+   * cascade's row triggers after the causing row's).
+   */
+  private boolean cascaded(TableName table) throws SQLException {
+    if (triggersOff == TriggersOff.REPLICA_ROLE) {
+      return false;
+    }
+    Boolean known = cascading.get(table);
+    if (known == null) {
+      known = Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND conrelid = ?::regclass"
+          + " AND (confdeltype IN ('c', 'n', 'd') OR confupdtype IN ('c', 'n', 'd')))", table.regclass());
+      cascading.put(table, known);
+    }
+    return known;
+  }
+
+  /** Whether the table has a GENERATED ALWAYS identity column (10+), which takes the source's value only when told to. */
+  private boolean alwaysIdentity(TableName table) throws SQLException {
+    if (Sql.majorVersionOf(target) < 10) {
+      return false;
+    }
+    return Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ?::regclass AND attidentity = 'a')", table.regclass());
+  }
+
+  /**
+   * After a schema change replayed here: where this side captures too (the way back is armed), a
+   * table it created gets its capture triggers, and altered ones get theirs again, in the batch's
+   * transaction. The event trigger that does this for the application's own schema changes does
+   * not fire for an apply session.
+   */
+  private void captureAfterSchemaChange() throws SQLException {
+    if (Sql.bool(target, "SELECT to_regprocedure('cutover.capture_table(pg_catalog.regclass, boolean)') IS NOT NULL")) {
+      Sql.bool(target, "SELECT count(cutover.capture_table(c.oid, true)) >= 0 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          + " WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND " + Catalog.SYSTEM_SCHEMA_FILTER);
+    }
+  }
+
+  /** Forgets what was learnt about the target's tables and statements, after a schema change. */
+  private void forget() throws SQLException {
+    try (Statement s = target.createStatement()) {
+      for (String name : prepared.values()) {
+        s.execute("DEALLOCATE " + name);
+      }
+    }
+    prepared.clear();
+    tables.clear();
+    cascading.clear();
+  }
+
+  private TableInfo table(TableName t) throws SQLException {
+    TableInfo info = tables.get(t);
+    if (info == null) {
+      info = Catalog.require(target, t, targetLabel);
+      tables.put(t, info);
+    }
+    return info;
+  }
+
+  /** Columns of {@code row} the target table has and can be written (not generated). */
+  private List<String> writable(TableInfo info, List<String> row) {
+    Set<String> present = Set.copyOf(row);
+    List<String> out = new ArrayList<>();
+    for (Column c : info.columns()) {
+      if (!c.generated() && present.contains(c.name())) {
+        out.add(c.name());
+      }
+    }
+    return out;
+  }
+
+  private String insert(TableName t, Change c) throws SQLException {
+    TableInfo info = table(t);
+    List<String> cols = writable(info, JsonKeys.of(c.newRow()));
+    String shape = "I|" + t + "|" + cols;
+    String name = prepared.get(shape);
+    if (name == null) {
+      name = statement(shape, "(json) AS INSERT INTO " + t.quoted() + " (" + cols.stream().map(Sql::ident).collect(Collectors.joining(", "))
+          + ")" + (alwaysIdentity(t) ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT "
+          + cols.stream().map(col -> "r." + Sql.ident(col)).collect(Collectors.joining(", "))
+          + " FROM json_populate_record(NULL::" + t.quoted() + ", $1) r");
+    }
+    return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ")";
+  }
+
+  private String update(TableName t, Change c) throws SQLException {
+    TableInfo info = table(t);
+    List<String> cols = writable(info, JsonKeys.of(c.newRow()));
+    String set = cols.stream().map(col -> Sql.ident(col) + " = r." + Sql.ident(col)).collect(Collectors.joining(", "));
+    String from = "FROM json_populate_record(NULL::" + t.quoted() + ", $1) r";
+    if (c.oldKey() == null) {
+      String name = statement("U|" + t + "|" + cols + "|" + info.key(), "(json) AS UPDATE " + t.quoted() + " SET " + set + " " + from
+          + " WHERE " + keyMatch(t, info, info.key(), "r"));
+      return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ")";
+    }
+    List<String> old = JsonKeys.of(c.oldKey());
+    String match = old.containsAll(info.key()) && info.hasKey() ? keyMatch(t, info, info.key(), "o") : rowMatch(t, info, old, "o");
+    String name = statement("UO|" + t + "|" + cols + "|" + old, "(json, json) AS UPDATE " + t.quoted() + " SET " + set + " " + from
+        + ", json_populate_record(NULL::" + t.quoted() + ", $2) o WHERE " + match);
+    return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ", " + Sql.literal(c.oldKey()) + ")";
+  }
+
+  private String delete(TableName t, Change c) throws SQLException {
+    TableInfo info = table(t);
+    List<String> old = JsonKeys.of(c.oldKey());
+    String match = old.containsAll(info.key()) && info.hasKey() ? keyMatch(t, info, info.key(), "o") : rowMatch(t, info, old, "o");
+    String name = statement("D|" + t + "|" + old, "(json) AS DELETE FROM " + t.quoted() + " USING json_populate_record(NULL::"
+        + t.quoted() + ", $1) o WHERE " + match);
+    return "EXECUTE " + name + "(" + Sql.literal(c.oldKey()) + ")";
+  }
+
+  /** {@code t.k1 = o.k1 AND ...} over the target's key. */
+  private static String keyMatch(TableName t, TableInfo info, List<String> key, String alias) {
+    if (key.isEmpty()) {
+      throw new IllegalStateException("table " + info.name() + " has no key on the target, and the change carries no old row");
+    }
+    return key.stream().map(k -> t.quoted() + "." + Sql.ident(k) + " = " + alias + "." + Sql.ident(k)).collect(Collectors.joining(" AND "));
+  }
+
+  /** One row whose text over the old row's columns equals the old row's: for tables without a key. */
+  private String rowMatch(TableName t, TableInfo info, List<String> old, String alias) {
+    List<String> cols = old.stream().filter(col -> info.column(col) != null).toList();
+    String mine = cols.stream().map(col -> "m." + Sql.ident(col)).collect(Collectors.joining(", "));
+    String theirs = cols.stream().map(col -> alias + "." + Sql.ident(col)).collect(Collectors.joining(", "));
+    return t.quoted() + ".ctid = (SELECT m.ctid FROM " + t.quoted() + " m WHERE ROW(" + mine + ")::text = ROW(" + theirs
+        + ")::text LIMIT 1)";
+  }
+
+  /** The name of the prepared statement of this shape, preparing it (first in the batch) if it is new. */
+  private String statement(String shape, String definition) {
+    String name = prepared.get(shape);
+    if (name == null) {
+      name = "cutover_apply_" + (++statementCount);
+      sql.add("PREPARE " + name + " " + definition);
+      applies.add(null);
+      prepared.put(shape, name);
+    }
+    return name;
+  }
+
+  private static String kind(char op) {
+    return switch (op) {
+      case 'I' -> "INSERT";
+      case 'U' -> "UPDATE";
+      case 'D' -> "DELETE";
+      default -> "TRUNCATE";
+    };
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+}

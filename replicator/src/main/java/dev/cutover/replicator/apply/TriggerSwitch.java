@@ -1,0 +1,86 @@
+package dev.cutover.replicator.apply;
+
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * Keeps a target table's own triggers from firing for applied changes, inside an apply
+ * transaction, for a role that may not set {@code session_replication_role} (see
+ * {@code TriggersOff.IN_TRANSACTION}), in SQL functions on the target so that it costs no round
+ * trip of its own. {@code cutover.triggers_off(table)} looks at the triggers as they are now (in
+ * this very transaction, so a trigger created a moment ago counts):
+ * <ul>
+ *   <li>the target's capture triggers (reverse armed) are told to skip this session through its
+ *       apply token (see {@code CaptureSchema.functionSql}), rather than disabled;</li>
+ *   <li>the fence trigger is disabled only while the target is fenced (otherwise it lets every
+ *       write through anyway);</li>
+ *   <li>every other enabled ordinary trigger (the application's) is disabled.</li>
+ * </ul>
+ * What it disables it notes in a transaction-local setting, and {@code cutover.triggers_on()}
+ * enables exactly those again before commit. ALTER TABLE is transactional, so no other session
+ * ever sees them disabled; it also makes the table's cached plans be made again, which is why a
+ * table that needs nothing disabled is left alone. Both functions run with the applier's rights.
+ */
+final class TriggerSwitch {
+  private static final String[] DEFINITION = {
+    "CREATE OR REPLACE FUNCTION cutover.triggers_off(t regclass) RETURNS void LANGUAGE plpgsql AS $$\n"
+        + "DECLARE names text[]; fenced boolean;\n"
+        + "BEGIN\n"
+        + "  IF pg_catalog.to_regclass('cutover.capture_state') IS NOT NULL THEN\n"
+        + "    PERFORM pg_catalog.set_config('cutover.apply_token', (SELECT s.apply_token FROM cutover.capture_state s), true);\n"
+        + "  END IF;\n"
+        + "  fenced := cutover.fence_raised();\n"
+        + "  SELECT pg_catalog.array_agg(g.tgname::text ORDER BY g.tgname) INTO names FROM pg_catalog.pg_trigger g\n"
+        + "    WHERE g.tgrelid = t AND NOT g.tgisinternal AND g.tgenabled = 'O'\n"
+        + "    AND g.tgfoid IS DISTINCT FROM pg_catalog.to_regproc('cutover.capture')::pg_catalog.oid\n"
+        + "    AND (fenced OR g.tgname <> 'cutover_fence');\n"
+        + "  IF names IS NOT NULL THEN\n"
+        + "    EXECUTE 'ALTER TABLE ' || t::oid::pg_catalog.regclass::text || ' '\n"
+        + "      || (SELECT pg_catalog.string_agg('DISABLE TRIGGER ' || pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(names) n);\n"
+        + "    PERFORM pg_catalog.set_config('cutover.triggers_off',\n"
+        + "      coalesce(pg_catalog.current_setting('cutover.triggers_off', true), '') || (ARRAY[t::oid::text] || names)::text || ';', true);\n"
+        + "  END IF;\n"
+        + "END $$",
+    "CREATE OR REPLACE FUNCTION cutover.triggers_on() RETURNS void LANGUAGE plpgsql AS $$\n"
+        + "DECLARE e text; a text[];\n"
+        + "BEGIN\n"
+        + "  FOREACH e IN ARRAY pg_catalog.string_to_array(coalesce(pg_catalog.current_setting('cutover.triggers_off', true), ''), ';') LOOP\n"
+        + "    IF e <> '' THEN\n"
+        + "      a := e::text[];\n"
+        + "      EXECUTE 'ALTER TABLE ' || a[1]::oid::pg_catalog.regclass::text || ' '\n"
+        + "        || (SELECT pg_catalog.string_agg('ENABLE TRIGGER ' || pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(a[2:]) n);\n"
+        + "    END IF;\n"
+        + "  END LOOP;\n"
+        + "  PERFORM pg_catalog.set_config('cutover.triggers_off', '', true);\n"
+        + "END $$",
+    "REVOKE ALL ON FUNCTION cutover.triggers_off(regclass) FROM PUBLIC",
+    "REVOKE ALL ON FUNCTION cutover.triggers_on() FROM PUBLIC",
+  };
+
+  private TriggerSwitch() {}
+
+  /** Creates or replaces the two functions on a target (in the control schema). */
+  static void install(Connection target) throws SQLException {
+    try (Statement s = target.createStatement()) {
+      for (String sql : DEFINITION) {
+        s.execute(sql);
+      }
+    }
+    if (!target.getAutoCommit()) {
+      target.commit();
+    }
+  }
+
+  /** The statement, for a JDBC batch (which takes no result rows), that turns {@code table}'s triggers off. */
+  static String off(TableName table) {
+    return "DO $$BEGIN PERFORM cutover.triggers_off(" + Sql.literal(table.quoted()) + "::regclass); END$$";
+  }
+
+  /** The statement that turns on again what {@link #off} turned off in this transaction. */
+  static String on() {
+    return "DO $$BEGIN PERFORM cutover.triggers_on(); END$$";
+  }
+}

@@ -1,0 +1,302 @@
+package dev.cutover.replicator.capture;
+
+import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Trigger capture on a source database: the change log, the capture function and the triggers
+ * that call it, all in the control schema {@code cutover} (installed after the driver's control
+ * schema, removed with it).
+ *
+ * <p>Design notes. Every captured table gets AFTER triggers, all calling {@code cutover.capture()},
+ * which appends one row per change to the change log: a sequence number taken after the row was
+ * changed and locked, the writing transaction's {@code txid_current()}, the table's schema and
+ * name as the change saw them, the operation, the new row as {@code row_to_json} (for INSERT and
+ * UPDATE) and the old row's key (for DELETE, and for an UPDATE that changed the key; the whole old
+ * row where the table has no key). One trigger per kind of change, so that the common case costs
+ * least: {@value #ROW_TRIGGER} (INSERT), {@code cutover_capture_update} (an UPDATE that kept the
+ * key: its {@code WHEN} clause compares the key columns in C, and the function prints only the new
+ * row), {@code cutover_capture_key} (an UPDATE that changed the key), {@code cutover_capture_delete}
+ * and {@value #TRUNCATE_TRIGGER} (FOR EACH STATEMENT). A table without a key has one UPDATE trigger
+ * that logs the whole old row. The WHEN clauses refer to the key columns by number, so renaming
+ * them is harmless; dropping one needs the capture triggers gone first (or CASCADE, after which
+ * the event trigger below makes them again). The triggers are made by one SQL function,
+ * {@code cutover.capture_table(regclass)} (capture-tables.sql), for start, reverse and the event
+ * trigger alike.
+ *
+ * <p>Where the role may create event triggers (a superuser, as schema change capture needs too),
+ * the event trigger {@value #EVENT_TRIGGER} gives a table created after start its capture triggers
+ * in the creating transaction, logs the rows a CREATE TABLE AS computed, and makes an altered
+ * table's triggers again (its key or column types may have changed); see capture-new-tables.sql.
+ * Without it, a table created after start is not captured: {@code status} lists it.
+ *
+ * <p>{@code row_to_json} keeps the text of {@code json} values as written and shows dates and
+ * timestamps in ISO form whatever the writer's DateStyle; numbers keep every digit. Two session
+ * settings still change how a value prints: {@code extra_float_digits} (floats lose digits below 3
+ * before PostgreSQL 12) and DateStyle inside range values. Tables whose columns those reach get the
+ * trigger argument {@code s}, and the function then prints the row with both set to exact values
+ * and puts them back.
+ *
+ * <p>The function is {@code SECURITY DEFINER} and names everything with its schema: application
+ * roles write their tables and so the log, but cannot read, change or forge log rows, nor make
+ * it run an object of theirs. The log is two tables,
+ * {@code change_log_0} and {@code change_log_1}; the function writes into one of them (its text
+ * names it), and the applier rotates to the other when it is empty and truncates a retired one
+ * once every row in it has been applied (see {@link ChangeLog}), so the log is trimmed without
+ * DELETE and VACUUM, as PgQ rotates its event tables.
+ */
+public final class CaptureSchema {
+  /** The INSERT trigger, which every captured table has. */
+  public static final String ROW_TRIGGER = "cutover_capture";
+  public static final String TRUNCATE_TRIGGER = "cutover_capture_truncate";
+  /** Every capture trigger a table may have. */
+  public static final List<String> TRIGGERS = List.of(ROW_TRIGGER, "cutover_capture_update", "cutover_capture_key",
+      "cutover_capture_delete", TRUNCATE_TRIGGER);
+  static final String FUNCTION = "cutover.capture";
+  /** The event trigger that captures tables created on this side after start, and redoes altered tables' triggers. */
+  public static final String EVENT_TRIGGER = "cutover_capture_new";
+  /** {@code cutover.capture_table(regclass)}: (re)creates one table's capture triggers. */
+  private static final String TABLE_FUNCTION = resource("capture-tables.sql");
+  /** {@code cutover.capture_new()} and its event trigger. */
+  private static final String NEW_TABLES = resource("capture-new-tables.sql");
+  static final int LOGS = 2;
+  private static final String LOCK_NOT_AVAILABLE = "55P03";
+  private static final String DEADLOCK = "40P01";
+  /** How long adding triggers keeps trying to lock every table at once (writers, an apply, may hold them). */
+  private static final long LOCK_TRYING_NANOS = TimeUnit.MINUTES.toNanos(2);
+
+  private CaptureSchema() {}
+
+  /** The log table written now or retired, by number. */
+  static String logTable(int n) {
+    return "cutover.change_log_" + n;
+  }
+
+  /**
+   * Creates the change log, its state and the capture function on {@code c} if they are missing
+   * (the control schema must exist). Idempotent; the function keeps writing into the current log.
+   */
+  public static void install(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute("CREATE SEQUENCE IF NOT EXISTS cutover.change_seq");
+      for (int n = 0; n < LOGS; n++) {
+        s.execute("CREATE TABLE IF NOT EXISTS " + logTable(n) + " ("
+            + " seq bigint NOT NULL DEFAULT nextval('cutover.change_seq'),"
+            + " txid bigint NOT NULL DEFAULT txid_current(),"
+            + " nsp text NOT NULL, rel text NOT NULL, op text NOT NULL,"
+            + " new_row json, old_key json)");
+        s.execute("CREATE INDEX IF NOT EXISTS change_log_" + n + "_txid ON " + logTable(n) + " (txid)");
+      }
+      s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_state ("
+          + " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+          + " current_log int NOT NULL CHECK (current_log IN (0, 1)),"
+          + " switched_at timestamptz NOT NULL, previous_switched_at timestamptz, apply_token text NOT NULL)");
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token)"
+          + " SELECT 0, now(), ? WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)")) {
+        byte[] token = new byte[24];
+        new SecureRandom().nextBytes(token);
+        ps.setString(1, HexFormat.of().formatHex(token));
+        ps.executeUpdate();
+      }
+      s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_tick (id bigserial PRIMARY KEY, snapshot text NOT NULL,"
+          + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
+      s.execute("CREATE INDEX IF NOT EXISTS capture_tick_at ON cutover.capture_tick (at)");
+      s.execute("REVOKE ALL ON cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick FROM PUBLIC");
+      s.execute("REVOKE ALL ON SEQUENCE cutover.change_seq FROM PUBLIC");
+      s.execute(functionSql(c, (int) Sql.number(c, "SELECT current_log FROM cutover.capture_state")));
+      s.execute("REVOKE ALL ON FUNCTION cutover.capture() FROM PUBLIC");
+      s.execute(TABLE_FUNCTION);
+      if (DdlCapture.canInstall(c)) {
+        s.execute(NEW_TABLES);
+      }
+    }
+  }
+
+  /** Whether tables created or altered on {@code c} get their capture triggers by themselves (the event trigger). */
+  public static boolean followsSchemaChanges(Connection c) throws SQLException {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ? AND evtenabled <> 'D')", EVENT_TRIGGER);
+  }
+
+  /** Whether the change log exists on {@code c}. */
+  public static boolean installed(Connection c) throws SQLException {
+    return Sql.relationExists(c, "cutover.capture_state");
+  }
+
+  /**
+   * The capture function, writing into log {@code n}. Replaced by the applier when it rotates the
+   * log: backends compile it again at their next call, and a transaction that straddles the
+   * rotation may write into both logs, which is why readers always read both.
+   *
+   * <p>A session whose {@code cutover.apply_token} setting holds this side's token (kept in
+   * {@code cutover.capture_state}, which only the owner can read; the function knows only its md5)
+   * is an apply process writing changes that came from the other side: they are not captured, so
+   * nothing loops when both directions run. Other sessions pay one setting lookup per row.
+   */
+  static String functionSql(Connection c, int n) throws SQLException {
+    String log = logTable(n);
+    String tokenMd5 = Sql.string(c, "SELECT md5(apply_token) FROM cutover.capture_state");
+    // SECURITY DEFINER without a SET search_path clause, which would cost every row a settings
+    // save and restore: instead every name below is schema-qualified, operators included, so a
+    // caller's search_path (or pg_temp) cannot slip its own objects in.
+    return "CREATE OR REPLACE FUNCTION cutover.capture() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
+        + "DECLARE\n"
+        + "  n pg_catalog.json; o pg_catalog.json; fd pg_catalog.text; ds pg_catalog.text;\n"
+        + "BEGIN\n"
+        + "  IF pg_catalog.current_setting('cutover.apply_token', true) OPERATOR(pg_catalog.<>) '' THEN\n"
+        + "    IF pg_catalog.md5(pg_catalog.current_setting('cutover.apply_token', true)) OPERATOR(pg_catalog.=) "
+        + Sql.literal(tokenMd5) + " THEN RETURN NULL; END IF;\n"
+        + "  END IF;\n"
+        + "  IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN\n"
+        + "    INSERT INTO " + log + " (nsp, rel, op) VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'T');\n"
+        + "    RETURN NULL;\n"
+        + "  END IF;\n"
+        + "  IF TG_ARGV[0] OPERATOR(pg_catalog.=) 's' THEN\n"
+        // Print floats exactly and ranges of dates in ISO form, whatever the writer's session says.
+        + "    fd := pg_catalog.current_setting('extra_float_digits');\n"
+        + "    ds := pg_catalog.current_setting('DateStyle');\n"
+        + "    PERFORM pg_catalog.set_config('extra_float_digits', '3', true);\n"
+        + "    PERFORM pg_catalog.set_config('DateStyle', 'ISO, MDY', true);\n"
+        + "  END IF;\n"
+        + "  IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN n := pg_catalog.row_to_json(NEW); END IF;\n"
+        // The trigger says whether the old row matters (flag o): a DELETE, a key change, a table without a key.
+        + "  IF TG_ARGV[1] OPERATOR(pg_catalog.=) 'o' THEN o := pg_catalog.row_to_json(OLD); END IF;\n"
+        + "  IF TG_ARGV[0] OPERATOR(pg_catalog.=) 's' THEN\n"
+        + "    PERFORM pg_catalog.set_config('extra_float_digits', fd, true);\n"
+        + "    PERFORM pg_catalog.set_config('DateStyle', ds, true);\n"
+        + "  END IF;\n"
+        // With a key (arguments after the first two), keep only the old key.
+        + "  IF o IS NOT NULL AND TG_NARGS OPERATOR(pg_catalog.>) 2 THEN\n"
+        + "    SELECT pg_catalog.json_object_agg(k, o OPERATOR(pg_catalog.->) k) INTO o"
+        + " FROM pg_catalog.unnest(TG_ARGV[2:TG_NARGS OPERATOR(pg_catalog.-) 1]) k;\n"
+        + "  END IF;\n"
+        + "  INSERT INTO " + log + " (nsp, rel, op, new_row, old_key)"
+        + " VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.left(TG_OP, 1), n, o);\n"
+        + "  RETURN NULL;\n"
+        + "END $$";
+  }
+
+  /**
+   * Adds the capture triggers to every table of {@code tables} that lacks them, all in one
+   * transaction: every table is locked first in one statement with a short lock timeout (a writer
+   * waits at most that long), and when the locks are busy it rolls back and tries again with a
+   * growing pause, as the control schema's install does, for up to two minutes. Returns the source's
+   * {@code txid_current_snapshot()} taken inside that transaction after the locks: every write to
+   * these tables by a transaction that is not visible in it is captured, every write by one that is
+   * visible happened before the triggers and is not (so this snapshot is where applying starts when
+   * nothing needs copying, as for reverse).
+   *
+   * @return that snapshot, and the source's clock when it was taken
+   */
+  public static ChangeLog.Tick addTriggers(Connection c, List<TableName> tables) throws SQLException {
+    long pause = 20;
+    long deadline = System.nanoTime() + LOCK_TRYING_NANOS;
+    while (true) {
+      boolean autoCommit = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try {
+        ChangeLog.Tick snapshot = addTriggersOnce(c, tables);
+        c.commit();
+        return snapshot;
+      } catch (SQLException e) {
+        c.rollback();
+        boolean busy = LOCK_NOT_AVAILABLE.equals(e.getSQLState()) || DEADLOCK.equals(e.getSQLState());
+        if (!busy || System.nanoTime() - deadline > 0) {
+          throw e;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pause + ThreadLocalRandom.current().nextLong(pause)));
+        pause = Math.min(500, pause * 2);
+      } finally {
+        c.setAutoCommit(autoCommit);
+      }
+    }
+  }
+
+  private static ChangeLog.Tick addTriggersOnce(Connection c, List<TableName> tables) throws SQLException {
+    List<TableName> missing = new ArrayList<>();
+    for (TableName t : tables) {
+      if (!Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::regclass AND tgname = ?)", t.regclass(), ROW_TRIGGER)) {
+        missing.add(t);
+      }
+    }
+    try (Statement s = c.createStatement()) {
+      s.execute("SET LOCAL lock_timeout = '200ms'");
+      if (!missing.isEmpty()) {
+        s.execute("LOCK TABLE " + String.join(", ", missing.stream().map(TableName::quoted).toList()) + " IN SHARE ROW EXCLUSIVE MODE");
+      }
+    }
+    for (TableName t : missing) {
+      Sql.bool(c, "SELECT cutover.capture_table(?::regclass) IS NULL", t.regclass());
+    }
+    return ChangeLog.tick(c);
+  }
+
+  /** Tables that carry the capture triggers on {@code c}. */
+  public static List<TableName> capturedTables(Connection c) throws SQLException {
+    List<TableName> out = new ArrayList<>();
+    for (String[] row : Sql.rows(c, "SELECT n.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
+        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = ? ORDER BY 1, 2", ROW_TRIGGER)) {
+      out.add(new TableName(row[0], row[1]));
+    }
+    return out;
+  }
+
+  /**
+   * Drops the capture triggers, the log and the function; nothing where they are absent.
+   *
+   * @return how many tables had capture triggers
+   */
+  public static int uninstall(Connection c) throws SQLException {
+    List<TableName> tables = capturedTables(c);
+    boolean autoCommit = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try (Statement s = c.createStatement()) {
+      if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ?)", EVENT_TRIGGER)) {
+        s.execute("DROP EVENT TRIGGER " + EVENT_TRIGGER);
+      }
+      if (Sql.bool(c, "SELECT to_regprocedure('cutover.capture_new()') IS NOT NULL")) {
+        s.execute("DROP FUNCTION cutover.capture_new()");
+      }
+      for (TableName t : tables) {
+        for (String trigger : TRIGGERS) {
+          s.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + t.quoted());
+        }
+      }
+      if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
+        s.execute("DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
+        s.execute("DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass, boolean)");
+        s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
+        s.execute("DROP SEQUENCE IF EXISTS cutover.change_seq");
+      }
+      c.commit();
+    } catch (SQLException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(autoCommit);
+    }
+    return tables.size();
+  }
+
+  private static String resource(String name) {
+    try (java.io.InputStream in = CaptureSchema.class.getResourceAsStream("/dev/cutover/replicator/capture/" + name)) {
+      if (in == null) {
+        throw new IllegalStateException(name + " is missing from the replicator's jar");
+      }
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}

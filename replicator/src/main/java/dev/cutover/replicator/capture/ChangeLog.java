@@ -1,0 +1,213 @@
+package dev.cutover.replicator.capture;
+
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * Reading and trimming a source's change log (see {@link CaptureSchema}).
+ *
+ * <p>Design notes. A batch is delimited by two ticks, {@code txid_current_snapshot()}s of the
+ * source: it holds exactly the changes of the transactions that are visible in the later one and
+ * not in the earlier one, i.e. that committed between the two, however long ago they began and
+ * wrote (PgQ's rule, {@code pgq.batch_event_sql}). Sequence order alone would not do: a long
+ * transaction takes low sequence numbers and commits late, and its changes must come after those
+ * of every transaction that committed before it. Within a batch, changes are applied in sequence
+ * order; two transactions that touch the same row cannot interleave there, because the second
+ * waits for the first's row lock (or unique index entry) and logs its change only after the first
+ * committed. A row's changes therefore keep commit order, and changes that commute may interleave.
+ *
+ * <p>The candidates are found by txid on an index: those that began after the earlier tick
+ * ({@code txid >= xmax}) and those running at it (its {@code xip}); the visibility tests then keep
+ * exactly the batch. A transaction that committed after the later tick is visible to the query
+ * itself but not in the tick, so it waits for the next batch.
+ */
+public final class ChangeLog {
+  /** One captured change. {@code op} is I, U, D or T; {@code newRow} and {@code oldKey} are JSON text or null. */
+  public record Change(long seq, long txid, String schema, String table, char op, String newRow, String oldKey) {}
+
+  /** Receives the changes of a batch in order. */
+  @FunctionalInterface
+  public interface Sink {
+    void accept(Change change) throws Exception;
+  }
+
+  /**
+   * A tick: the source's snapshot and its clock when it was taken.
+   *
+   * @param snapshot where the next batch ends
+   * @param sourceTime the source's {@code clock_timestamp()} at that moment
+   */
+  public record Tick(TxidSnapshot snapshot, Instant sourceTime) {}
+
+  /**
+   * What the log holds on a source.
+   *
+   * @param rows rows in both log tables
+   * @param bytes their size with indexes
+   * @param pending rows not yet applied (not visible in the applied snapshot), or -1 when unknown
+   * @param oldestAgeMillis how long ago the older of the two tables began to be written, when it holds rows
+   */
+  public record Size(long rows, long bytes, long pending, long oldestAgeMillis) {}
+
+  private static final String BATCH_PART = "SELECT seq, txid, nsp, rel, op, new_row::text, old_key::text FROM %s"
+      + " WHERE ((txid >= ? AND txid < ?) OR txid = ANY (?))"
+      + " AND txid_visible_in_snapshot(txid, ?::txid_snapshot) AND NOT txid_visible_in_snapshot(txid, ?::txid_snapshot)";
+  private static final String BATCH = String.format(BATCH_PART, CaptureSchema.logTable(0)) + " UNION ALL "
+      + String.format(BATCH_PART, CaptureSchema.logTable(1)) + " ORDER BY 1";
+
+  private ChangeLog() {}
+
+  /**
+   * Where the next batch after {@code appliedAt} (the source's clock at the applied tick) ends: a
+   * fresh tick when the source is less than {@code span} ahead, else the latest recorded tick (see
+   * {@link Ticker}) within {@code span} of it (or the first one after it), so that a backlog is
+   * applied in batches of about {@code span} of the source's transactions, never as one.
+   */
+  public static Tick nextTick(Connection source, java.time.Instant appliedAt, Duration span) throws SQLException {
+    try (PreparedStatement ps = source.prepareStatement("SELECT snapshot, at FROM ("
+        + " (SELECT snapshot, at, 1 AS rank FROM cutover.capture_tick WHERE at > ? AND at <= ? ORDER BY at DESC LIMIT 1)"
+        + " UNION ALL (SELECT snapshot, at, 2 FROM cutover.capture_tick WHERE at > ? ORDER BY at LIMIT 1)) t"
+        + " WHERE EXISTS (SELECT 1 FROM cutover.capture_tick WHERE at > ?) ORDER BY rank LIMIT 1")) {
+      java.sql.Timestamp after = java.sql.Timestamp.from(appliedAt);
+      java.sql.Timestamp until = java.sql.Timestamp.from(appliedAt.plus(span));
+      ps.setTimestamp(1, after);
+      ps.setTimestamp(2, until);
+      ps.setTimestamp(3, after);
+      ps.setTimestamp(4, until);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          return new Tick(TxidSnapshot.parse(rs.getString(1)), rs.getTimestamp(2).toInstant());
+        }
+      }
+    }
+    return tick(source);
+  }
+
+  /** Takes a tick on the source (in its own statement, outside any transaction of the caller's). */
+  public static Tick tick(Connection source) throws SQLException {
+    try (Statement s = source.createStatement();
+        ResultSet rs = s.executeQuery("SELECT txid_current_snapshot()::text, clock_timestamp()")) {
+      rs.next();
+      return new Tick(TxidSnapshot.parse(rs.getString(1)), rs.getTimestamp(2).toInstant());
+    }
+  }
+
+  /**
+   * Streams the batch {@code (from, to]} to {@code sink} in sequence order, reading with a cursor
+   * so that a large batch is never held in memory.
+   *
+   * @return how many changes it held
+   */
+  public static long read(Connection source, TxidSnapshot from, TxidSnapshot to, int fetchSize, Sink sink) throws Exception {
+    boolean autoCommit = source.getAutoCommit();
+    source.setAutoCommit(false);
+    long n = 0;
+    try (PreparedStatement ps = source.prepareStatement(BATCH)) {
+      Array xip = source.createArrayOf("bigint", from.xip().toArray());
+      for (int part = 0; part < 2; part++) {
+        int i = part * 5;
+        ps.setLong(i + 1, from.xmax());
+        ps.setLong(i + 2, to.xmax());
+        ps.setArray(i + 3, xip);
+        ps.setString(i + 4, to.text());
+        ps.setString(i + 5, from.text());
+      }
+      ps.setFetchSize(fetchSize);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          sink.accept(new Change(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5).charAt(0),
+              rs.getString(6), rs.getString(7)));
+          n++;
+        }
+      }
+      source.commit();
+    } catch (Exception e) {
+      source.rollback();
+      throw e;
+    } finally {
+      source.setAutoCommit(autoCommit);
+    }
+    return n;
+  }
+
+  /**
+   * Trims the log once {@code applied} (the last tick whose batch is committed on the target), and
+   * the ticks before it:
+   * truncates the retired table when every row in it has been applied, or else, when it is empty
+   * and the current table has been written for {@code rotateAfter}, rotates so that the capture
+   * function writes into the empty one. The truncate runs under an exclusive lock taken without
+   * waiting more than a moment: holding it proves that no transaction that wrote there is still
+   * running, so every row is committed (and checked to be applied) or belongs to an aborted
+   * transaction. Nothing that is not applied is ever removed.
+   *
+   * @return rows removed
+   */
+  public static long trim(Connection source, Tick applied, Duration rotateAfter) throws SQLException {
+    try (PreparedStatement ps = source.prepareStatement("DELETE FROM cutover.capture_tick WHERE at < ?")) {
+      ps.setTimestamp(1, java.sql.Timestamp.from(applied.sourceTime()));
+      ps.executeUpdate();
+    }
+    return trimLog(source, applied.snapshot(), rotateAfter);
+  }
+
+  private static long trimLog(Connection source, TxidSnapshot applied, Duration rotateAfter) throws SQLException {
+    boolean autoCommit = source.getAutoCommit();
+    source.setAutoCommit(false);
+    try (Statement s = source.createStatement()) {
+      s.execute("SET LOCAL lock_timeout = '50ms'");
+      String[] state = Sql.rows(source, "SELECT current_log, extract(epoch FROM now() - switched_at) * 1000"
+          + " FROM cutover.capture_state FOR UPDATE").get(0);
+      int current = Integer.parseInt(state[0]);
+      String retired = CaptureSchema.logTable(1 - current);
+      long removed = 0;
+      if (Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM " + retired + ")")) {
+        s.execute("LOCK TABLE " + retired + " IN ACCESS EXCLUSIVE MODE");
+        if (!Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM " + retired + " WHERE NOT txid_visible_in_snapshot(txid, ?::txid_snapshot))",
+            applied.text())) {
+          removed = Sql.number(source, "SELECT count(*) FROM " + retired);
+          s.execute("TRUNCATE " + retired);
+        }
+      } else if (Double.parseDouble(state[1]) >= rotateAfter.toMillis()) {
+        s.execute(CaptureSchema.functionSql(source, 1 - current));
+        s.execute("UPDATE cutover.capture_state SET current_log = " + (1 - current)
+            + ", previous_switched_at = switched_at, switched_at = now()");
+      }
+      source.commit();
+      return removed;
+    } catch (SQLException e) {
+      source.rollback();
+      if ("55P03".equals(e.getSQLState())) {
+        return 0; // someone still writes into the retired table: next time
+      }
+      throw e;
+    } finally {
+      source.setAutoCommit(autoCommit);
+    }
+  }
+
+  /** The log's size on a source, and what of it {@code applied} has not yet covered (null: unknown). */
+  public static Size size(Connection source, TxidSnapshot applied) throws SQLException {
+    String[] row = Sql.rows(source, "SELECT (SELECT count(*) FROM cutover.change_log_0) + (SELECT count(*) FROM cutover.change_log_1),"
+        + " pg_total_relation_size('cutover.change_log_0') + pg_total_relation_size('cutover.change_log_1'),"
+        + " CASE WHEN EXISTS (SELECT 1 FROM cutover.change_log_0 WHERE current_log = 1)"
+        + "   OR EXISTS (SELECT 1 FROM cutover.change_log_1 WHERE current_log = 0)"
+        + "   THEN extract(epoch FROM now() - coalesce(previous_switched_at, switched_at)) * 1000"
+        + "   ELSE extract(epoch FROM now() - switched_at) * 1000 END"
+        + " FROM cutover.capture_state").get(0);
+    long rows = Long.parseLong(row[0]);
+    long pending = -1;
+    if (applied != null) {
+      pending = Sql.number(source, "SELECT (SELECT count(*) FROM cutover.change_log_0 WHERE NOT txid_visible_in_snapshot(txid, ?::txid_snapshot))"
+          + " + (SELECT count(*) FROM cutover.change_log_1 WHERE NOT txid_visible_in_snapshot(txid, ?::txid_snapshot))",
+          applied.text(), applied.text());
+    }
+    return new Size(rows, Long.parseLong(row[1]), pending, rows == 0 ? 0 : Math.round(Double.parseDouble(row[2])));
+  }
+}

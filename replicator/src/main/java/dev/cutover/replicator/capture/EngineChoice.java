@@ -1,0 +1,66 @@
+package dev.cutover.replicator.capture;
+
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Which engine replicates, and why: logical replication when nothing stands in its way, trigger
+ * capture when something does or when asked for. What can be seen from here: the source's version
+ * (the native engine needs 12 or newer; 9.6 has no logical decoding at all), its
+ * {@code wal_level}, whether the role on old may create replication slots (tried). What cannot:
+ * whether new's server can reach old's at all (a private network); then ask for
+ * {@code --capture triggers}. A role on new that may not subscribe does not change the engine: that
+ * is a grant to add, which check names with the other privileges.
+ *
+ * @param engine {@link Capture#LOGICAL} or {@link Capture#TRIGGERS}
+ * @param requested what was asked for
+ * @param blockers why logical replication cannot run here, one sentence each; empty when it can
+ */
+public record EngineChoice(Capture engine, Capture requested, List<String> blockers) {
+  /** The oldest source the native engine supports. */
+  public static final int LOGICAL_MIN = 12;
+  /** The oldest source trigger capture supports (9.6, as {@code server_version_num / 10000}). */
+  public static final int TRIGGERS_MIN = 9;
+
+  public static EngineChoice decide(Connection old, Connection nw, Capture requested) throws SQLException {
+    List<String> blockers = new ArrayList<>();
+    int major = Sql.majorVersionOf(old);
+    if (major < 10) {
+      blockers.add("old runs PostgreSQL " + Sql.string(old, "SHOW server_version") + ", which has no logical decoding");
+    } else if (major < LOGICAL_MIN) {
+      blockers.add("old runs PostgreSQL " + major + "; the native engine needs " + LOGICAL_MIN + " or newer");
+    }
+    String wal = Sql.string(old, "SHOW wal_level");
+    if (major >= 10 && !"logical".equals(wal)) {
+      blockers.add("old has wal_level = " + wal + ", not logical");
+    }
+    if (major >= 10 && !Capabilities.probe(old, Side.OLD).slots()) {
+      blockers.add("role " + Catalog.currentUser(old) + " on old may not create replication slots (no REPLICATION)");
+    }
+    Capture engine = switch (requested) {
+      case LOGICAL -> Capture.LOGICAL;
+      case TRIGGERS -> Capture.TRIGGERS;
+      case AUTO -> blockers.isEmpty() ? Capture.LOGICAL : Capture.TRIGGERS;
+    };
+    return new EngineChoice(engine, requested, List.copyOf(blockers));
+  }
+
+  /** One sentence for check and start: which engine and why. */
+  public String explain() {
+    if (engine == Capture.LOGICAL) {
+      return requested == Capture.LOGICAL && !blockers.isEmpty()
+          ? "logical replication, as asked, although " + String.join("; ", blockers)
+          : "logical replication (publication and slot on old, subscription on new): nothing stands in its way"
+              + " (if new cannot reach old over the network, use --capture triggers)";
+    }
+    return "trigger capture (row triggers into a change log on old, applied by `cutover-replicator apply`, which connects to"
+        + " both sides; new never connects to old)" + (requested == Capture.TRIGGERS ? ", as asked"
+            : ", because " + String.join("; ", blockers));
+  }
+}

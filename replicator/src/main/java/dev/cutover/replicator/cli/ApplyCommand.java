@@ -1,0 +1,96 @@
+package dev.cutover.replicator.cli;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "apply", mixinStandardHelpOptions = true,
+    description = {"Applies trigger-captured changes (start --capture triggers) until interrupted.",
+        "Connects to both sides (new never connects to old) and applies every armed direction: old -> new from start on, and new -> old as soon as `reverse` arms it. Each batch (the changes of the transactions committed between two snapshots of the source) is applied in one transaction on the target together with its position, so the process can be stopped or killed at any moment and restarted: it goes on from where the target stands, losing nothing and applying nothing twice. Run one per migration, for as long as the cutover lasts. Exit code 5 when nothing is armed or another apply process runs."})
+final class ApplyCommand extends BaseCommand {
+  @Option(names = "--poll", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "10ms",
+      description = "Wait after an empty batch before looking again (default: ${DEFAULT-VALUE}).")
+  Duration poll;
+
+  @Option(names = "--progress", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "10s",
+      description = "Print what was applied on standard error this often (default: ${DEFAULT-VALUE}).")
+  Duration progress;
+
+  @Option(names = "--duration", paramLabel = "DURATION", converter = Units.DurationConverter.class,
+      description = "Stop after this long (default: run until interrupted).")
+  Duration duration;
+
+  @Option(names = "--lock-wait", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
+      description = "How long to wait for another apply process of the same direction to let go (default: ${DEFAULT-VALUE}).")
+  Duration lockWait;
+
+  @Override
+  int run(Replicator r) throws Exception {
+    Applier.Options options = Applier.Options.defaults().withPoll(poll).withLockWait(lockWait);
+    CountDownLatch stopped = new CountDownLatch(1);
+    ApplyProcess process = r.apply(options);
+    Thread hook = new Thread(() -> {
+      process.close();
+      stopped.countDown();
+    }, "cutover-apply-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    err().println("cutover-replicator: applying " + String.join(", ", process.appliers().stream().map(a -> a.way().label()).toList())
+        + " until interrupted" + (duration == null ? "" : " or " + Units.duration(duration) + " passed"));
+    err().flush();
+    long until = duration == null ? Long.MAX_VALUE : System.nanoTime() + duration.toNanos();
+    long nextPrint = System.nanoTime() + progress.toNanos();
+    try {
+      while (System.nanoTime() - until < 0 && stopped.getCount() > 0) {
+        process.await(Duration.ofMillis(Math.min(500, Math.max(1, progress.toMillis()))));
+        ReplicatorException refused = refusal(process.appliers());
+        if (refused != null) {
+          throw refused;
+        }
+        if (System.nanoTime() - nextPrint >= 0) {
+          process.appliers().forEach(a -> err().println("cutover-replicator: " + line(a)));
+          err().flush();
+          nextPrint = System.nanoTime() + progress.toNanos();
+        }
+      }
+    } finally {
+      process.close();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // The hook runs already and closes the process itself.
+      }
+    }
+    Map<String, Object> result = new LinkedHashMap<>();
+    for (Applier a : process.appliers()) {
+      result.put(a.way().name(), Map.of("batches", a.batches(), "changes", a.changes(), "notFound", a.missing()));
+    }
+    print(result, () -> process.appliers().forEach(a -> out().println(line(a))));
+    return 0;
+  }
+
+  private static ReplicatorException refusal(List<Applier> appliers) {
+    for (Applier a : appliers) {
+      if (a.refusal() != null) {
+        return a.refusal();
+      }
+    }
+    return null;
+  }
+
+  private static String line(Applier a) {
+    Instant at = a.appliedSourceTime();
+    return a.way().label() + ": " + Units.count(a.batches()) + " batch(es), " + Units.count(a.changes()) + " change(s) applied"
+        + (a.missing() == 0 ? "" : ", " + a.missing() + " found no row")
+        + (at == null ? "" : ", up to the source's " + at)
+        + (a.lastError() == null ? "" : "; retrying after: " + a.lastError());
+  }
+}

@@ -1,0 +1,17 @@
+package dev.cutover.replicator.cli;
+
+import dev.cutover.replicator.capture.Capture;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/** {@code --capture auto|logical|triggers}. */
+final class CaptureConverter implements ITypeConverter<Capture> {
+  @Override
+  public Capture convert(String value) {
+    try {
+      return Capture.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw new TypeConversionException(e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,102 @@
+package dev.cutover.replicator.status;
+
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.ApplyProgress;
+import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.capture.CaptureSchema;
+import dev.cutover.replicator.capture.ChangeLog;
+import dev.cutover.replicator.ddl.SchemaChanges;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A direction of trigger capture as {@code status} shows it: the change log on the source (size,
+ * rows still to apply, age), the position on the target, whether an apply process holds the
+ * direction, lag by heartbeat and by the age of the last applied snapshot, and what is wrong.
+ */
+final class CaptureStatus {
+  /** A direction whose last applied snapshot is older than this (while changes wait) is catching up. */
+  private static final long BEHIND_MILLIS = 2_000;
+
+  private CaptureStatus() {}
+
+  /** The direction {@code name} from {@code source} to {@code target}, or null where it has no trace. */
+  static StatusReport.Direction direction(String name, Side sourceSide, Connection source, Connection target) throws SQLException {
+    boolean logged = CaptureSchema.installed(source);
+    Optional<ApplyProgress.Position> at = ApplyProgress.read(target, name);
+    if (!logged && at.isEmpty()) {
+      return null;
+    }
+    String sourceLabel = sourceSide.label();
+    String targetLabel = sourceSide.other().label();
+    List<String> problems = new ArrayList<>();
+    Map<String, String> tables = new LinkedHashMap<>();
+    for (TableName t : logged ? CaptureSchema.capturedTables(source) : List.<TableName>of()) {
+      tables.put(t.toString(), "captured");
+    }
+    List<String> uncaptured = new ArrayList<>();
+    for (TableName t : logged ? Catalog.applicationTables(source) : List.<TableName>of()) {
+      if (tables.putIfAbsent(t.toString(), "not captured") == null) {
+        uncaptured.add(t.toString());
+      }
+    }
+    if (!uncaptured.isEmpty()) {
+      problems.add(uncaptured.size() + " table(s) on " + sourceLabel + " have no capture triggers (created after start, where no event"
+          + " trigger could give them theirs: that needs a superuser): their changes do not reach " + targetLabel + ": "
+          + String.join(", ", uncaptured) + "; run `cutover-replicator cleanup` and start again");
+    }
+    boolean applying = Way.applying(target, name);
+    StatusReport.Captured captured = null;
+    String state;
+    if (!logged) {
+      state = "broken";
+      problems.add(targetLabel + " holds an apply position for " + name + " but " + sourceLabel + " has no change log: run cleanup and start again");
+    } else if (at.isEmpty()) {
+      state = "broken";
+      problems.add(sourceLabel + " captures changes but " + targetLabel + " has no apply position for " + name + " (an interrupted"
+          + " start?): the log only grows; run `cutover-replicator cleanup` and start again");
+    } else {
+      ApplyProgress.Position p = at.get();
+      ChangeLog.Size size = ChangeLog.size(source, p.snapshot());
+      Instant sourceNow = sourceClock(source);
+      long appliedAge = Math.max(0, Duration.between(p.sourceTime(), sourceNow).toMillis());
+      captured = new StatusReport.Captured(size.rows(), size.bytes(), size.pending(), size.oldestAgeMillis(), p.snapshot().text(),
+          appliedAge, p.batches(), p.changes(), p.missing(), applying);
+      if (!applying) {
+        state = "stopped";
+        problems.add("no `cutover-replicator apply` runs for " + name + ": changes wait in the change log on " + sourceLabel + " ("
+            + size.pending() + " row(s) now) and lag grows; start it");
+      } else if (size.pending() > 0 && appliedAge > BEHIND_MILLIS) {
+        state = "catching-up";
+      } else {
+        state = "streaming";
+      }
+      if (p.missing() > 0) {
+        problems.add(p.missing() + " change(s) found no row on " + targetLabel + " (changed there by someone else?): run verify");
+      }
+    }
+    if (logged && at.isPresent()) {
+      boolean otherWay = ApplyProgress.read(source, sourceSide == Side.OLD ? Way.REVERSE : Way.FORWARD).isPresent();
+      problems.addAll(SchemaChanges.logProblems(source, target, sourceLabel, targetLabel, applying, otherWay));
+    }
+    StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, problems);
+    return new StatusReport.Direction(name, sourceLabel, state, false, applying, tables, null, null, beats.lagMillis(),
+        beats.ageMillis(), null, null, Map.of(), problems, captured);
+  }
+
+  private static Instant sourceClock(Connection source) throws SQLException {
+    try (var s = source.createStatement(); var rs = s.executeQuery("SELECT clock_timestamp()")) {
+      rs.next();
+      return rs.getTimestamp(1).toInstant();
+    }
+  }
+}

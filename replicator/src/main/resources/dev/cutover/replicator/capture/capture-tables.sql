@@ -1,0 +1,82 @@
+-- Trigger capture: which tables carry capture triggers, and with which arguments (installed on the
+-- source of each direction by CaptureSchema.install; removed by cleanup). See CaptureSchema.java.
+
+-- (Re)creates the capture triggers of one table, as its key and column types are now. Arguments of
+-- cutover.capture: 's' or '-' (pin the settings that change how values print: a float below 12,
+-- where extra_float_digits 0 drops digits, or a range, whose bounds print with DateStyle), 'o' or
+-- '-' (log the old row), then the key columns to keep of the old row (none: keep all of it). The
+-- key is the target's way of finding a row: primary key, else replica identity index, else a
+-- unique index over NOT NULL columns without expressions or predicate (as Catalog.describe); none
+-- under REPLICA IDENTITY FULL. One function for start, reverse, the apply and the event trigger, so
+-- they agree. The WHEN clauses compare the key in C, so an UPDATE that keeps its key logs only the
+-- new row. With only_if_changed, triggers that already carry these arguments are left as they are
+-- (an ALTER TABLE that changed nothing they depend on, such as one disabling a trigger). Its own
+-- DDL is not captured as a schema change: cutover.ddl_capture is off while it runs.
+CREATE OR REPLACE FUNCTION cutover.capture_table(rel pg_catalog.regclass, only_if_changed boolean DEFAULT false) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  flag text := '-';
+  key text[];
+  keyed boolean;
+  args text;
+  on_ text := format(' ON %s FOR EACH ROW', rel);
+  cap text;
+  t text;
+  old_key text;
+  new_key text;
+  capture text;
+BEGIN
+  IF current_setting('server_version_num')::int < 120000 AND EXISTS (SELECT 1 FROM pg_attribute a
+      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND format_type(a.atttypid, NULL) IN ('real', 'double precision',
+        'real[]', 'double precision[]', 'point', 'line', 'lseg', 'box', 'path', 'polygon', 'circle')) THEN
+    flag := 's';
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid LEFT JOIN pg_type e ON e.oid = y.typelem
+      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+        AND (y.typtype IN ('r', 'm') OR e.typtype IN ('r', 'm') OR y.typtype = 'c'
+          OR (current_setting('server_version_num')::int < 120000 AND y.typtype = 'd'))) THEN
+    flag := 's';
+  END IF;
+  SELECT array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord) INTO key
+    FROM pg_index i WHERE i.indrelid = rel AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+      AND i.indexprs IS NULL AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey::int2[]) k(attnum)
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)
+      AND 0 <> ALL (i.indkey::int2[])
+    ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1;
+  keyed := coalesce(cardinality(key), 0) > 0 AND (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel) <> 'f';
+  IF only_if_changed
+      AND (SELECT string_to_array(encode(g.tgargs, 'escape'), '\000') FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_delete')
+        = ARRAY[flag, 'o'] || (CASE WHEN keyed THEN key ELSE '{}'::text[] END) || ''::text
+      AND keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_key')
+      AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
+        'cutover_capture_truncate')) = 3 THEN
+    RETURN;
+  END IF;
+  capture := current_setting('cutover.ddl_capture', true);
+  PERFORM set_config('cutover.ddl_capture', 'off', true);
+  FOREACH t IN ARRAY ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete',
+      'cutover_capture_truncate'] LOOP
+    EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, rel);
+  END LOOP;
+  cap := format(' EXECUTE PROCEDURE cutover.capture(%L', flag);
+  args := '';
+  IF keyed THEN
+    args := ', ' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
+    old_key := (SELECT string_agg('OLD.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
+    new_key := (SELECT string_agg('NEW.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
+  END IF;
+  EXECUTE 'CREATE TRIGGER cutover_capture AFTER INSERT' || on_ || cap || ', ''-'')';
+  IF keyed THEN
+    EXECUTE format('CREATE TRIGGER cutover_capture_update AFTER UPDATE%s WHEN (ROW(%s) IS NOT DISTINCT FROM ROW(%s))%s, ''-'')',
+      on_, old_key, new_key, cap);
+    EXECUTE format('CREATE TRIGGER cutover_capture_key AFTER UPDATE%s WHEN (ROW(%s) IS DISTINCT FROM ROW(%s))%s, ''o''%s)',
+      on_, old_key, new_key, cap, args);
+  ELSE
+    EXECUTE 'CREATE TRIGGER cutover_capture_update AFTER UPDATE' || on_ || cap || ', ''o'')';
+  END IF;
+  EXECUTE 'CREATE TRIGGER cutover_capture_delete AFTER DELETE' || on_ || cap || ', ''o''' || args || ')';
+  EXECUTE format('CREATE TRIGGER cutover_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT%s, ''-'')', rel, cap);
+  PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
+END $f$;
+REVOKE ALL ON FUNCTION cutover.capture_table(pg_catalog.regclass, boolean) FROM PUBLIC;

@@ -1,0 +1,106 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.capture.CaptureSchema;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Schema changes with trigger capture (run by a superuser, who may create event triggers): they
+ * travel as rows of {@code cutover.ddl_log} through the change log, in order with the rows around
+ * them; tables created after start are captured from their first row (CREATE TABLE AS's rows
+ * included), altered tables keep capturing with their new key, and with the way back armed, a
+ * table created by a replayed change on new is captured there too.
+ */
+@ExtendWith(PostgresPairExtension.class)
+class SchemaChangeTriggerCaptureTest {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  @Test
+  void apply_schemaChangesWhileWriting_arriveInOrderAndNewTablesAreCaptured(PostgresPair pair) throws Exception {
+    String db = "ddl_triggers";
+    SchemaChangeFlowTest.database(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withJobs(2).withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults());
+        SchemaChangeFlowTest.AppWriter writer = new SchemaChangeFlowTest.AppWriter(pair.oldServer(), db)) {
+      writer.awaitMore(20);
+      try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+        // A column, and rows that use it right after, in the same transaction and in later ones.
+        AppDatabase.execute(o, "BEGIN; ALTER TABLE account ADD COLUMN region text NOT NULL DEFAULT 'eu';"
+            + " INSERT INTO account (owner, region) VALUES ('same tx', 'us'); COMMIT");
+        AppDatabase.execute(o, "UPDATE account SET region = 'apac' WHERE id % 7 = 0");
+        // A table created after start, written at once.
+        AppDatabase.execute(o, "CREATE TABLE invoice (id int PRIMARY KEY, total numeric(10,2) NOT NULL, paid boolean);"
+            + " INSERT INTO invoice SELECT g, g * 1.5, false FROM generate_series(1, 50) g;"
+            + " UPDATE invoice SET paid = true, id = id + 1000 WHERE id <= 10; DELETE FROM invoice WHERE id = 20");
+        // Rows computed by the statement that creates the table.
+        AppDatabase.execute(o, "CREATE TABLE rich AS SELECT id, owner, balance FROM account WHERE balance > 100");
+        // A table without a key gets one: its updates are then found by it.
+        AppDatabase.execute(o, "CREATE TABLE note (a int NOT NULL, b text); INSERT INTO note SELECT g, 'n' || g FROM generate_series(1, 30) g;"
+            + " ALTER TABLE note ADD PRIMARY KEY (a); UPDATE note SET b = 'keyed' WHERE a <= 5; DELETE FROM note WHERE a = 30");
+        AppDatabase.execute(o, "CREATE TABLE measurement_2025 PARTITION OF measurement FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+            + " INSERT INTO measurement VALUES (1, '2025-03-01', 3)");
+      }
+      writer.awaitMore(20);
+      r.awaitCaughtUp(WAIT);
+
+      // The way back: a table created on old from now on is created on new by the replay, and captured there too.
+      r.reverse(new Reverse.Options(Duration.ZERO, WAIT));
+      try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+        AppDatabase.execute(o, "CREATE TABLE late (id int PRIMARY KEY, v text); INSERT INTO late VALUES (1, 'x')");
+      }
+      writer.close();
+      assertThat(writer.failures).isEmpty();
+      r.awaitCaughtUp(WAIT);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.refusal()).as("%s", a.lastError()).isNull());
+
+      VerifyReport verify = r.verify(Verifier.Options.defaults());
+      assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+      assertThat(verify.tables()).extracting(VerifyReport.TableResult::table)
+          .contains("public.invoice", "public.rich", "public.note", "public.measurement_2025", "public.late");
+      try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+        for (String q : new String[] {"SELECT count(*) FROM rich", "SELECT count(*) FROM invoice WHERE paid",
+            "SELECT count(*) FROM account WHERE region = 'apac'", "SELECT count(*) FROM note WHERE b = 'keyed'"}) {
+          assertThat(AppDatabase.count(n, q)).as(q).isEqualTo(AppDatabase.count(o, q)).isPositive();
+        }
+        String keyTrigger = "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_capture_key' AND tgrelid = 'note'::regclass";
+        assertThat(AppDatabase.count(o, keyTrigger)).as("note captured by its new key").isOne();
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_capture' AND tgrelid = 'late'::regclass"))
+            .as("a table the replay created on new is captured for the way back").isOne();
+        // An ALTER TABLE that changes nothing the capture depends on leaves its triggers as they are.
+        AppDatabase.execute(o, "ALTER TABLE invoice DISABLE TRIGGER cutover_capture_update");
+        assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_capture_update'"
+            + " AND tgrelid = 'invoice'::regclass AND tgenabled = 'D'")).isOne();
+        AppDatabase.execute(o, "ALTER TABLE invoice ENABLE TRIGGER cutover_capture_update");
+      }
+      // Neither missing capture, nor the capture's own trigger statements taken for the application's schema changes.
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("no capture triggers") || p.startsWith("schema change"));
+      // One that needs a hand (inside a DO block, no statement of its own) is asked for, as with logical replication.
+      try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+        AppDatabase.execute(o, "DO $$ BEGIN EXECUTE 'CREATE INDEX invoice_total ON invoice (total)'; END $$");
+      }
+      r.awaitCaughtUp(WAIT);
+      assertThat(r.status().forward().problems()).anyMatch(p -> p.startsWith("schema change") && p.contains("ddl-done"));
+    }
+    r.cleanup();
+    try (Connection o = pair.oldServer().connect(db)) {
+      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_event_trigger WHERE evtname = '" + CaptureSchema.EVENT_TRIGGER + "'")).isZero();
+      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover_capture%'")).isZero();
+    }
+  }
+}

@@ -1,0 +1,192 @@
+package dev.cutover.replicator.capture;
+
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.Side;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresServer;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One application database on both servers of a pair, owned by a role like the ones managed
+ * providers give: LOGIN, owner of its database and of every table in it, and nothing else (no
+ * superuser, no REPLICATION, no event triggers). The schema covers what must round-trip exactly
+ * through trigger capture on every source from 9.6: numeric, floats, timestamps and intervals,
+ * bytea, arrays, json kept as written and jsonb, an enum, a composite type, a domain, a range,
+ * NULLs, a foreign key with ON DELETE CASCADE, a composite key, and a table without a key.
+ */
+final class OwnedDatabase {
+  static final String ROLE = "app_owner";
+  private static final AtomicInteger IDS = new AtomicInteger();
+  private static final org.postgresql.Driver PGJDBC = new org.postgresql.Driver();
+
+  static final String SCHEMA = String.join("\n",
+      "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');",
+      "CREATE TYPE price AS (amount numeric(12,2), currency char(3));",
+      "CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);",
+      "CREATE TABLE account (id serial PRIMARY KEY, email text NOT NULL UNIQUE, balance numeric(14,4) NOT NULL DEFAULT 0,",
+      "  ratio double precision, small real, created timestamptz NOT NULL DEFAULT now(), birthday date, wake time,",
+      "  span interval, photo bytea, tags text[], scores int[], doc json, meta jsonb, mood mood, price price,",
+      "  level positive_int, active boolean, uid uuid, addr inet, during tstzrange, bits bit varying(16), nums numeric[]);",
+      "CREATE TABLE entry (account_id int NOT NULL REFERENCES account ON DELETE CASCADE, n int NOT NULL,",
+      "  amount numeric(12,2) NOT NULL, note text, PRIMARY KEY (account_id, n));",
+      "CREATE INDEX entry_amount ON entry (amount);",
+      "CREATE TABLE counter (name text PRIMARY KEY, value bigint NOT NULL);",
+      "CREATE TABLE scratch (id int PRIMARY KEY, payload text);",
+      "CREATE TABLE keyless (a int, b text);");
+
+  static final String SEED = String.join("\n",
+      "INSERT INTO account (email, balance, ratio, small, birthday, wake, span, photo, tags, scores, doc, meta, mood, price,",
+      "  level, active, uid, addr, during, bits, nums)",
+      "SELECT 'a' || g || '@example.com', g * 1.0001, g / 7.0::float8, g / 3.0::real, date '2000-01-01' + g, time '06:30' + g * interval '1 s',",
+      "  g * interval '1 day 3 hours', decode(md5(g::text), 'hex'), ARRAY['t' || g, NULL, 'x y'], ARRAY[g, -g],",
+      "  ('{ \"g\" : ' || g || ',  \"k\": [1, 2] }')::json, jsonb_build_object('g', g), (ARRAY['sad', 'ok', 'happy']::mood[])[1 + g % 3],",
+      "  ROW(g * 2.5, 'EUR')::price, 1 + g % 9, g % 2 = 0, md5(g::text)::uuid, ('10.0.' || g % 250 || '.1')::inet,",
+      "  tstzrange(timestamptz '2024-01-01 00:00+00' + g * interval '1 h', NULL), B'1011', ARRAY[g * 0.5, NULL]",
+      "FROM generate_series(1, 400) g;",
+      "INSERT INTO account (email) VALUES ('nulls@example.com');",
+      "INSERT INTO entry SELECT a.id, k, a.id * k / 10.0, CASE WHEN k = 2 THEN NULL ELSE 'note ' || k END FROM account a, generate_series(1, 3) k;",
+      "INSERT INTO counter SELECT 'c' || g, 0 FROM generate_series(1, 4) g;",
+      "INSERT INTO scratch SELECT g, repeat('s', g) FROM generate_series(1, 50) g;",
+      "INSERT INTO keyless SELECT g % 10, 'k' || g % 10 FROM generate_series(1, 60) g;",
+      "ANALYZE;");
+
+  static final List<String> TABLES = List.of("public.account", "public.entry", "public.counter", "public.scratch", "public.keyless");
+
+  final PostgresPair pair;
+  final String name;
+  /** The local address every connection to old comes from (null: the system's choice). */
+  private final String oldFrom;
+
+  private OwnedDatabase(PostgresPair pair, String name, String oldFrom) {
+    this.pair = pair;
+    this.name = name;
+    this.oldFrom = oldFrom;
+  }
+
+  /** A new database of that schema on both servers, owned by {@link #ROLE}, seeded on old. */
+  static OwnedDatabase create(PostgresPair pair, String prefix) throws SQLException {
+    return create(pair, prefix, SCHEMA, SEED);
+  }
+
+  /** A new database of {@code schema} on both servers, owned by {@link #ROLE}, {@code seed} run on old. */
+  static OwnedDatabase create(PostgresPair pair, String prefix, String schema, String seed) throws SQLException {
+    return create(pair, prefix, schema, seed, null);
+  }
+
+  /**
+   * The same, every connection to old (the test's, the replicator's) made from the local address
+   * {@code oldFrom}, e.g. {@code 127.0.0.2}, so that old's pg_hba.conf can admit it alone.
+   */
+  static OwnedDatabase create(PostgresPair pair, String prefix, String schema, String seed, String oldFrom) throws SQLException {
+    OwnedDatabase db = new OwnedDatabase(pair, prefix + "_" + IDS.incrementAndGet(), oldFrom);
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection admin = admin(server, server == pair.oldServer() ? oldFrom : null); Statement s = admin.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE " + ROLE + " LOGIN NOSUPERUSER NOREPLICATION; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        s.execute("CREATE DATABASE \"" + db.name + "\" OWNER " + ROLE);
+      }
+    }
+    try (Connection o = db.old(); Connection n = db.nw(); Statement so = o.createStatement(); Statement sn = n.createStatement()) {
+      so.execute(schema);
+      sn.execute(schema);
+      so.execute(seed);
+    }
+    return db;
+  }
+
+  Connection old() throws SQLException {
+    return connect(pair.oldServer());
+  }
+
+  Connection nw() throws SQLException {
+    return connect(pair.newServer());
+  }
+
+  Connection connect(PostgresServer server) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", ROLE);
+    return PGJDBC.connect(url(server), p);
+  }
+
+  /** The JDBC URL of this database on {@code server} (from {@code oldFrom} for old). */
+  String url(PostgresServer server) {
+    return server.jdbcUrl(name) + (server == pair.oldServer() && oldFrom != null ? "?localSocketAddress=" + oldFrom : "");
+  }
+
+  /** A superuser connection to {@code server}'s postgres database, from {@code from} when given. */
+  static Connection admin(PostgresServer server, String from) throws SQLException {
+    if (from == null) {
+      return server.connect();
+    }
+    Properties p = new Properties();
+    p.setProperty("user", server.user());
+    p.setProperty("localSocketAddress", from);
+    return PGJDBC.connect(server.jdbcUrl(), p);
+  }
+
+  Endpoint endpoint(Side side) {
+    PostgresServer server = side == Side.OLD ? pair.oldServer() : pair.newServer();
+    return Endpoint.of(side, url(server), ROLE, null);
+  }
+
+  Replicator replicator() {
+    return replicator(List.of());
+  }
+
+  /** The replicator, as {@link #ROLE}, granting the control plane to {@code appRoles} at start. */
+  Replicator replicator(List<String> appRoles) {
+    return Replicator.builder().old(endpoint(Side.OLD)).nw(endpoint(Side.NEW)).appRoles(appRoles).build();
+  }
+
+  /**
+   * A login role of the application on both servers, neither owner nor superuser: the DML and
+   * sequence privileges of schema public, granted by {@link #ROLE}.
+   */
+  void applicationRole(String role) throws SQLException {
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection admin = admin(server, server == pair.oldServer() ? oldFrom : null); Statement s = admin.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE " + role + " LOGIN NOSUPERUSER NOREPLICATION; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      }
+      try (Connection c = connect(server); Statement s = c.createStatement()) {
+        s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role);
+        s.execute("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO " + role);
+      }
+    }
+  }
+
+  static long count(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  static List<String> strings(Connection c, String sql) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  static void execute(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+}

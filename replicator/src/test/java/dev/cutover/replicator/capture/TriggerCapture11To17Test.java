@@ -1,0 +1,55 @@
+package dev.cutover.replicator.capture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.flags.Target;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresVersions;
+import java.sql.Connection;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Trigger capture from PostgreSQL 11 (logical decoding, but older than the native engine supports) to 17. */
+@ExtendWith(PostgresPairExtension.class)
+@PostgresVersions(oldMajor = 11, newMajor = 17)
+class TriggerCapture11To17Test extends TriggerCaptureFlow {
+
+  /**
+   * Old fenced (traffic moved to new) before the way back was armed: capture armed now would miss
+   * what new took since, so reverse refuses, and arms only when told to accept that, saying so.
+   */
+  @Test
+  void reverse_oldFencedBeforeArming_refusesUnlessMissingWritesAccepted(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "late");
+    Replicator r = db.replicator();
+    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    try (Connection o = db.old()) {
+      String id = Coordination.begin(o, "svc", "s1", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(o, "svc", id)).isTrue();
+      Fence.raise(o, "svc", id, "test", Duration.ofSeconds(5));
+
+      ReplicatorException refused = catchThrowableOfType(ReplicatorException.class,
+          () -> r.reverse(new Reverse.Options(Duration.ZERO, Duration.ofSeconds(5))));
+      assertThat(refused).isNotNull();
+      assertThat(refused.failure()).isEqualTo(Failure.PRECONDITION);
+      assertThat(refused.oneLine()).contains("old is fenced").contains("--accept-missing-writes");
+      assertThat(CaptureWays.reverseArmed(o)).as("nothing armed by the refusal").isFalse();
+
+      Reverse.Report armed = r.reverse(new Reverse.Options(Duration.ZERO, Duration.ofSeconds(5), true));
+      assertThat(armed.mode()).isEqualTo("capture");
+      assertThat(armed.steps()).anyMatch(s -> s.contains("NOT carried back"));
+      assertThat(CaptureWays.reverseArmed(o)).isTrue();
+    }
+  }
+}

@@ -1,0 +1,187 @@
+package dev.cutover.replicator.capture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.sql.TableName;
+import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.PostgresPair;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Trigger capture end to end, run by a role that only owns the tables ({@link OwnedDatabase}),
+ * on the version pair of each subclass.
+ */
+abstract class TriggerCaptureFlow {
+  static final Duration CATCH_UP = Duration.ofSeconds(60);
+
+  /** A database of {@link OwnedDatabase}'s schema for one test; a subclass may reach old differently. */
+  OwnedDatabase database(PostgresPair pair, String prefix) throws Exception {
+    return OwnedDatabase.create(pair, prefix);
+  }
+
+  static StartOptions options() {
+    return StartOptions.defaults().withJobs(2).withCapture(Capture.TRIGGERS);
+  }
+
+  @Test
+  void check_roleOwningOnlyTheTables_choosesTriggerCaptureAndSaysWhy(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "check");
+    CheckReport report = db.replicator().check();
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("engine")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Finding.Severity.INFO);
+      assertThat(f.message()).contains("trigger capture").containsAnyOf("which has no logical decoding", "may not create replication slots");
+    });
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("capture-ownership")).allSatisfy(f ->
+        assertThat(f.severity()).isEqualTo(Finding.Severity.INFO));
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("table-without-key")).singleElement()
+        .satisfies(f -> assertThat(f.severity()).isEqualTo(Finding.Severity.INFO));
+    assertThat(report.errors()).as("%s", report.findings()).isZero();
+  }
+
+  /**
+   * Writes of every kind run before, during and after the copy, and two long transactions stay
+   * open: one began before the copy's snapshot (it has a txid, but writes only once the copy
+   * runs, since a writer holding locks would keep the triggers from being installed) and commits
+   * after it; one stays open across several ticks of the applier. Every row arrives exactly once,
+   * with the same value on new as on old.
+   */
+  @Test
+  void start_concurrentWritesOfEveryKind_verifyFindsNoDifference(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "flow");
+    Replicator r = db.replicator();
+    try (MixedWrites writes = new MixedWrites(db); Connection longBeforeCopy = db.old(); Connection longAcrossTicks = db.old()) {
+      await().atMost(CATCH_UP).until(() -> writes.commits.get() >= 20);
+      longBeforeCopy.setAutoCommit(false);
+      OwnedDatabase.execute(longBeforeCopy, "SELECT txid_current()");
+      AtomicBoolean first = new AtomicBoolean(true);
+      CopyListener duringCopy = new CopyListener() {
+        @Override
+        public void chunkStarting(TableName table, int chunk, int chunks) {
+          if (first.getAndSet(false)) {
+            try {
+              OwnedDatabase.execute(longBeforeCopy, "INSERT INTO account (email, ratio) VALUES ('long-before-copy@example.com', 1e300)");
+              OwnedDatabase.execute(longBeforeCopy, "UPDATE counter SET value = value + 100 WHERE name = 'c3'");
+            } catch (java.sql.SQLException e) {
+              throw new IllegalStateException(e);
+            }
+            long seen = writes.commits.get();
+            await().atMost(CATCH_UP).until(() -> writes.commits.get() >= seen + 20);
+          }
+        }
+      };
+      StartReport report = r.start(options(), new CopyProgress(), duringCopy);
+      assertThat(report.engine()).isEqualTo(Capture.TRIGGERS);
+      assertThat(report.slot()).isNull();
+      writes.truncateToo();
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+        Applier forward = apply.appliers().get(0);
+        OwnedDatabase.execute(longBeforeCopy, "INSERT INTO entry VALUES ((SELECT id FROM account WHERE email = 'long-before-copy@example.com'), 1, 9.99, NULL)");
+        longBeforeCopy.commit();
+        longAcrossTicks.setAutoCommit(false);
+        for (int k = 0; k < 4; k++) {
+          long batches = forward.batches();
+          OwnedDatabase.execute(longAcrossTicks, "INSERT INTO account (email) VALUES ('long-across-ticks-" + k + "@example.com')");
+          OwnedDatabase.execute(longAcrossTicks, "UPDATE counter SET value = value + 1 WHERE name = 'c4'");
+          await().atMost(CATCH_UP).until(() -> forward.batches() >= batches + 2);
+          try (Connection n = db.nw()) {
+            assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-ticks-%'"))
+                .as("nothing of a transaction still open on old is applied").isZero();
+          }
+        }
+        longAcrossTicks.commit();
+        long seen = writes.commits.get();
+        await().atMost(CATCH_UP).until(() -> writes.commits.get() >= seen + 50);
+        writes.close();
+        assertThat(writes.failures).isEmpty();
+        r.awaitCaughtUp(CATCH_UP);
+
+        VerifyReport verify = r.verify(Verifier.Options.defaults());
+        assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+        assertThat(verify.tables()).extracting(VerifyReport.TableResult::table).containsAll(OwnedDatabase.TABLES);
+        try (Connection o = db.old(); Connection n = db.nw()) {
+          for (String t : OwnedDatabase.TABLES) {
+            assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM " + t)).as(t).isEqualTo(OwnedDatabase.count(o, "SELECT count(*) FROM " + t));
+          }
+          assertThat(OwnedDatabase.strings(n, "SELECT name || '=' || value FROM counter ORDER BY 1"))
+              .isEqualTo(OwnedDatabase.strings(o, "SELECT name || '=' || value FROM counter ORDER BY 1"));
+          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-ticks-%'")).isEqualTo(4);
+          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email = 'long-before-copy@example.com' AND ratio = 1e300")).isOne();
+        }
+        assertThat(forward.missing()).as("changes that found no row").isZero();
+        StatusReport.Direction status = r.status().forward();
+        assertThat(status.state()).isEqualTo("streaming");
+        assertThat(status.capture().applying()).isTrue();
+        assertThat(status.capture().pendingRows()).isZero();
+      }
+    }
+  }
+
+  /**
+   * Status while no apply process runs (stopped, changes waiting on old), then while one runs with
+   * a log rotated at every trim (the applied rows are truncated away), the CLI's view of it, and
+   * cleanup, which refuses while apply runs and then leaves nothing of ours on either side.
+   */
+  @Test
+  void status_applyStoppedThenTrimming_showsTheLogAndCleanupRemovesIt(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "status");
+    Replicator r = db.replicator();
+    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "UPDATE account SET balance = balance + 1 WHERE id <= 100");
+    }
+    StatusReport.Direction stopped = r.status().forward();
+    assertThat(stopped.state()).isEqualTo("stopped");
+    assertThat(stopped.capture().applying()).isFalse();
+    assertThat(stopped.capture().pendingRows()).isEqualTo(100);
+    assertThat(stopped.problems()).anyMatch(p -> p.contains("no `cutover-replicator apply` runs"));
+
+    Applier.Options trimming = Applier.Options.defaults().withTrimming(Duration.ZERO, Duration.ZERO);
+    try (ApplyProcess apply = r.apply(trimming)) {
+      r.awaitCaughtUp(CATCH_UP);
+      await().atMost(CATCH_UP).untilAsserted(() -> {
+        StatusReport.Direction f = r.status().forward();
+        assertThat(f.state()).isEqualTo("streaming");
+        assertThat(f.capture().logRows()).as("rows left in the change log once applied and trimmed").isZero();
+        assertThat(f.capture().changes()).isGreaterThanOrEqualTo(100);
+      });
+      java.io.StringWriter out = new java.io.StringWriter();
+      java.io.StringWriter err = new java.io.StringWriter();
+      int code = dev.cutover.replicator.cli.ReplicatorCli.run(new java.io.PrintWriter(out), new java.io.PrintWriter(err), java.util.Map.of(),
+          false, "status", "--old-url", db.url(pair.oldServer()), "--new-url", db.url(pair.newServer()), "--old-user", OwnedDatabase.ROLE, "--new-user", OwnedDatabase.ROLE);
+      assertThat(code).as(err.toString()).isZero();
+      assertThat(out.toString()).contains("forward (old -> new): STREAMING").contains("engine: trigger capture")
+          .contains("change log on old: 0 row(s)").contains("apply into new: running");
+      assertThatThrownBy(r::cleanup).isInstanceOfSatisfying(dev.cutover.replicator.ReplicatorException.class,
+          e -> assertThat(e.getMessage()).contains("still applies forward"));
+    }
+    dev.cutover.replicator.cleanup.Cleanup.Report removed = r.cleanup();
+    // The application's five tables, the barrier, the heartbeat, and from 10 on the schema change log.
+    int captured = 7 + (pair.oldServer().majorVersion() >= 10 ? 1 : 0);
+    assertThat(removed.removedOnOld()).anyMatch(s -> s.startsWith("capture triggers on " + captured + " table(s)")).contains("schema cutover");
+    assertThat(removed.removedOnNew()).contains("schema cutover");
+    for (Connection c : java.util.List.of(db.old(), db.nw())) {
+      try (c) {
+        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover%'")).isZero();
+        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
+        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM account")).isEqualTo(401);
+      }
+    }
+    assertThat(r.cleanup().nothingFound()).isTrue();
+  }
+}
