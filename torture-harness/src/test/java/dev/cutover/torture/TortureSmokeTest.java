@@ -1,0 +1,69 @@
+package dev.cutover.torture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The torture run CI affords: a fixed seed, a few dozen switch attempts under random faults with
+ * 2 instances in this JVM and 2 in their own, every invariant checked after every round. The long
+ * run is {@code ./torture --minutes 60}. The timeout is a bound on a hung run, not a timing goal.
+ */
+class TortureSmokeTest {
+  static final long SEED = 17;
+  private static final PrintStream OUT = System.out;
+
+  private static RunOptions options(int maxAttempts) {
+    return new RunOptions(Integer.getInteger("cutover.test.old", 12), Integer.getInteger("cutover.test.new", 17), 4,
+        maxAttempts, SEED, 2, 2, 20, 2, 6, 1000, 3000, java.util.Set.of());
+  }
+
+  @Test
+  @Timeout(value = 8, unit = TimeUnit.MINUTES)
+  void run_fixedSeed_aFewDozenSwitchAttemptsUnderFaults_everyInvariantHolds(@TempDir(cleanup = CleanupMode.ON_SUCCESS) Path out) throws Exception {
+    TortureRun.Result result = new TortureRun(options(24), null, out, OUT).run();
+
+    assertThat(result.summary().violations).as("invariant violations").isEmpty();
+    assertThat(result.summary().stopReason).isEqualTo("--max-attempts reached");
+    assertThat(result.attempts().all()).hasSizeGreaterThanOrEqualTo(24);
+    assertThat(result.attempts().count(Attempts.Outcome.COMPLETED)).as("completed switches").isGreaterThanOrEqualTo(10);
+    assertThat(result.summary().faults.values().stream().mapToLong(Long::longValue).sum()).as("faults").isGreaterThanOrEqualTo(15);
+    assertThat(result.summary().acknowledged).isGreaterThan(1000);
+    assertThat(Files.readString(out.resolve("summary.json"))).contains("\"violations\" : [ ]");
+    assertThat(RunRecord.read(result.record()).rounds()).hasSize((int) result.summary().rounds);
+  }
+
+  @Test
+  @Timeout(value = 4, unit = TimeUnit.MINUTES)
+  void replay_recordOfARun_playsItsRoundsAndFaultsAgain(@TempDir(cleanup = CleanupMode.ON_SUCCESS) Path out) throws Exception {
+    Schedule.Generator generator = new Schedule.Generator(SEED, List.of("i0", "i1", "p0", "p1"), List.of("p0", "p1"));
+    List<Schedule.Round> plans = List.of(generator.round(1), generator.round(2), generator.round(3));
+    RunRecord written = new RunRecord(RunRecord.TOOL, options(0), "", "", plans.stream().map(p -> new RunRecord.RoundLog(
+        p.number(), 0, 0, 0, "", "", p, List.of(), List.of(), List.of(), List.of())).toList(), List.of(), java.util.Map.of(),
+        java.util.Map.of());
+    Path file = out.resolve("given.json");
+    written.write(file);
+
+    RunRecord given = RunRecord.read(file);
+    TortureRun.Result result = new TortureRun(given.options(), given.plans(), out.resolve("replay"), OUT).run();
+
+    assertThat(result.summary().stopReason).isEqualTo("replayed every round of the record");
+    RunRecord replayed = RunRecord.read(result.record());
+    assertThat(replayed.plans()).isEqualTo(plans);
+    for (RunRecord.RoundLog round : replayed.rounds()) {
+      for (Schedule.Fault fault : round.plan().faults()) {
+        assertThat(round.applied()).as("round %d played %s", round.number(), fault)
+            .anySatisfy(a -> assertThat(a.what()).isEqualTo(fault.toString()));
+      }
+    }
+    assertThat(result.summary().violations).isEmpty();
+  }
+}
