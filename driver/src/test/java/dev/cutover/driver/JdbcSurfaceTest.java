@@ -9,6 +9,7 @@ import dev.cutover.testkit.PostgresPair;
 import java.io.StringReader;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.math.BigDecimal;
 import java.sql.CallableStatement;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
@@ -17,9 +18,13 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.sql.Statement;
+import java.sql.Timestamp;
 import java.sql.Types;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Calendar;
 import java.util.List;
+import java.util.TimeZone;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
@@ -176,6 +181,99 @@ class JdbcSurfaceTest {
       assertThat(batch.executeBatch()).hasSize(2);
       assertThat(names(db.newDirect())).containsExactly("prepared-before", "batched-1", "batched-2");
       assertThat(names(db.oldDirect())).isEmpty();
+    }
+  }
+
+  private static final String TYPED_SCHEMA = "CREATE SCHEMA app; CREATE TABLE app.typed (id serial PRIMARY KEY,"
+      + " i int, l bigint, s smallint, b boolean, d double precision, f real, n numeric, t text,"
+      + " ts timestamptz, bin bytea, nul int, o int)";
+  private static final String TYPED_INSERT = "INSERT INTO app.typed (i, l, s, b, d, f, n, t, ts, bin, nul, o)"
+      + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  private static final String TYPED_ROW = "123456789|9000000000|-7|t|25000000000.125|1.5|12345.678|text|1700000000123|"
+      + "\\x0102ff|null|42";
+
+  /** Sets a parameter of every kind of argument the log packs: ints, long, double, float, boolean, references, two ints. */
+  private static void bindTyped(PreparedStatement ps) throws SQLException {
+    ps.setInt(1, 123_456_789);
+    ps.setLong(2, 9_000_000_000L);
+    ps.setShort(3, (short) -7);
+    ps.setBoolean(4, true);
+    ps.setDouble(5, 25_000_000_000.125);
+    ps.setFloat(6, 1.5f);
+    ps.setBigDecimal(7, new BigDecimal("12345.678"));
+    ps.setString(8, "text");
+    ps.setTimestamp(9, new Timestamp(1_700_000_000_123L), Calendar.getInstance(TimeZone.getTimeZone("UTC")));
+    ps.setBytes(10, new byte[] {1, 2, (byte) 0xff});
+    ps.setNull(11, Types.INTEGER);
+    ps.setObject(12, "42", Types.INTEGER);
+  }
+
+  @Test
+  void preparedWithSettersOfEveryKind_executedAcrossSwitch_replaysExactValuesAndTakesNewOnes() throws Exception {
+    Replicated db = Replicated.create(pair, TYPED_SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url());
+        PreparedStatement ps = c.prepareStatement(TYPED_INSERT)) {
+      bindTyped(ps);
+      ps.setInt(1, 0);
+      ps.setInt(1, 123_456_789); // set twice: the last value counts
+      assertThatThrownBy(() -> ps.setInt(13, 1)).isInstanceOf(SQLException.class); // refused: nothing to replay
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      assertThat(ps.executeUpdate()).isEqualTo(1); // not bound again: the recorded values
+      ps.setLong(2, -1L);
+      ps.setNull(8, Types.VARCHAR);
+      ps.setDouble(5, -0.5);
+      assertThat(ps.executeUpdate()).isEqualTo(1); // bound again in part
+      ps.clearParameters();
+      bindTyped(ps);
+      assertThat(ps.executeUpdate()).isEqualTo(1);
+
+      assertThat(typedRows(db.oldDirect())).containsExactly(TYPED_ROW);
+      assertThat(typedRows(db.newDirect())).containsExactly(TYPED_ROW, TYPED_ROW,
+          "123456789|-1|-7|t|-0.5|1.5|12345.678|null|1700000000123|\\x0102ff|null|42", TYPED_ROW);
+    }
+  }
+
+  @Test
+  void batchOfSeveralTypesAndCallableRegistrations_preparedBeforeSwitch_runOnNewAsSetUp() throws Exception {
+    Replicated db = Replicated.create(pair, TYPED_SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url());
+        PreparedStatement batch = c.prepareStatement(TYPED_INSERT);
+        CallableStatement rounded = c.prepareCall("{? = call round(?, 2)}")) {
+      bindTyped(batch);
+      batch.addBatch();
+      batch.setLong(2, 5L);
+      batch.setBoolean(4, false);
+      batch.addBatch();
+      rounded.registerOutParameter(1, Types.NUMERIC, 2);
+      rounded.setBigDecimal(2, new BigDecimal("3.14159"));
+      rounded.execute();
+      assertThat(rounded.getBigDecimal(1)).isEqualByComparingTo("3.14");
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      assertThat(batch.executeBatch()).containsExactly(1, 1);
+      rounded.execute();
+      assertThat(rounded.getBigDecimal(1)).isEqualByComparingTo("3.14");
+      assertThat(typedRows(db.oldDirect())).isEmpty();
+      assertThat(typedRows(db.newDirect())).containsExactly(TYPED_ROW,
+          "123456789|5|-7|f|25000000000.125|1.5|12345.678|text|1700000000123|\\x0102ff|null|42");
+    }
+  }
+
+  private static List<String> typedRows(Connection direct) throws SQLException {
+    try (direct; Statement s = direct.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT concat_ws('|', i, l, s, b, d, f, n, coalesce(t, 'null'), (extract(epoch FROM ts) * 1000)::bigint, bin,"
+            + " coalesce(nul::text, 'null'), o) FROM app.typed ORDER BY id")) {
+      List<String> rows = new ArrayList<>();
+      while (rs.next()) {
+        rows.add(rs.getString(1));
+      }
+      return rows;
     }
   }
 

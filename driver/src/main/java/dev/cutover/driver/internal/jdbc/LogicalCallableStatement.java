@@ -8,8 +8,9 @@ public abstract class LogicalCallableStatement extends LogicalPreparedStatement 
   /** The physical statement as a CallableStatement; read by generated delegation. */
   protected CallableStatement callable;
 
-  protected LogicalCallableStatement(LogicalConnection connection, StatementRecipe recipe, CallableStatement cs) {
-    super(connection, recipe, cs);
+  protected LogicalCallableStatement(LogicalConnection connection, StatementRecipe recipe, String sql,
+      CallableStatement cs) {
+    super(connection, recipe, sql, cs);
   }
 
   @Override

@@ -1,23 +1,23 @@
 package dev.cutover.driver.internal.jdbc;
 
-import java.lang.reflect.Method;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
 /**
  * A prepared statement that remembers its parameters, so that one prepared before a switch and
  * executed after it runs on the new side with the same values. The parameter setters are
- * generated: each records its call in the {@link ParameterLog} and delegates.
+ * generated: each delegates, then records its call in the {@link ParameterLog}.
  */
 public abstract class LogicalPreparedStatement extends LogicalStatement implements PreparedStatement {
   /** The physical statement as a PreparedStatement; read by generated delegation. */
   protected PreparedStatement prepared;
-  private final ParameterLog parameters = new ParameterLog();
+  /** What the generated setters recorded (they call it directly, after delegating). */
+  final ParameterLog parameters = new ParameterLog();
 
-  protected LogicalPreparedStatement(LogicalConnection connection, StatementRecipe recipe, PreparedStatement ps) {
-    super(connection, recipe, ps);
+  protected LogicalPreparedStatement(LogicalConnection connection, StatementRecipe recipe, String sql,
+      PreparedStatement ps) {
+    super(connection, recipe, sql, ps);
   }
 
   @Override
@@ -29,16 +29,6 @@ public abstract class LogicalPreparedStatement extends LogicalStatement implemen
   @Override
   void replay(Statement fresh) throws SQLException {
     parameters.replay((PreparedStatement) fresh);
-  }
-
-  /** Called by the generated setters before they delegate. */
-  final void recordParameter(Method setter, Object[] args) {
-    parameters.set(setter, args);
-  }
-
-  /** Called by the generated out-parameter registrations before they delegate. */
-  final void recordOutParameter(Method register, Object[] args) {
-    parameters.registerOut(register, args);
   }
 
   @Override
@@ -57,45 +47,5 @@ public abstract class LogicalPreparedStatement extends LogicalStatement implemen
   public void addBatch() throws SQLException {
     prepared.addBatch();
     parameters.addBatch();
-  }
-
-  @Override
-  public ResultSet executeQuery() throws SQLException {
-    begin();
-    try {
-      return results(prepared.executeQuery());
-    } finally {
-      end();
-    }
-  }
-
-  @Override
-  public int executeUpdate() throws SQLException {
-    begin();
-    try {
-      return prepared.executeUpdate();
-    } finally {
-      end();
-    }
-  }
-
-  @Override
-  public long executeLargeUpdate() throws SQLException {
-    begin();
-    try {
-      return prepared.executeLargeUpdate();
-    } finally {
-      end();
-    }
-  }
-
-  @Override
-  public boolean execute() throws SQLException {
-    begin();
-    try {
-      return prepared.execute();
-    } finally {
-      end();
-    }
   }
 }

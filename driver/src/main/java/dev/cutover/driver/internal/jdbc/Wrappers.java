@@ -1,6 +1,7 @@
 package dev.cutover.driver.internal.jdbc;
 
 import static net.bytebuddy.matcher.ElementMatchers.declaresException;
+import static net.bytebuddy.matcher.ElementMatchers.is;
 import static net.bytebuddy.matcher.ElementMatchers.isAbstract;
 import static net.bytebuddy.matcher.ElementMatchers.isDeclaredBy;
 import static net.bytebuddy.matcher.ElementMatchers.isDefaultMethod;
@@ -11,7 +12,6 @@ import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.returns;
-import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
 
 import dev.cutover.driver.internal.switching.Route;
 import dev.cutover.driver.internal.switching.Routing;
@@ -35,11 +35,7 @@ import net.bytebuddy.dynamic.loading.ClassLoadingStrategy;
 import net.bytebuddy.dynamic.scaffold.subclass.ConstructorStrategy;
 import net.bytebuddy.implementation.Implementation;
 import net.bytebuddy.implementation.MethodCall;
-import net.bytebuddy.implementation.MethodDelegation;
 import net.bytebuddy.implementation.SuperMethodCall;
-import net.bytebuddy.implementation.bind.annotation.AllArguments;
-import net.bytebuddy.implementation.bind.annotation.Origin;
-import net.bytebuddy.implementation.bind.annotation.This;
 import net.bytebuddy.matcher.ElementMatcher;
 import org.postgresql.PGConnection;
 
@@ -63,6 +59,7 @@ final class Wrappers {
       .and(not(isFinal())).and(not(isAbstract())).and(declaresException(SQLException.class))
       .and(isDeclaredBy(nameStartsWith(Wrappers.class.getPackageName() + ".Logical")));
   private static final Advice TRANSLATE = Advice.to(Translate.class);
+  private static final LogMethods LOG_METHODS;
 
   private static final MethodHandle CONNECTION;
   private static final MethodHandle STATEMENT;
@@ -73,15 +70,17 @@ final class Wrappers {
 
   static {
     try {
+      LOG_METHODS = new LogMethods();
       CONNECTION = constructor(generate(LogicalConnection.class, pgConnection(delegating("physical"))),
           Routing.class, Connection.class, Target.class, Route.class);
-      STATEMENT = constructor(generate(LogicalStatement.class, delegating("statement")),
-          LogicalConnection.class, StatementRecipe.class, Statement.class);
-      PREPARED = constructor(generate(LogicalPreparedStatement.class, preparedStatement(delegating("statement"))),
-          LogicalConnection.class, StatementRecipe.class, PreparedStatement.class);
+      STATEMENT = constructor(generate(LogicalStatement.class, statement(delegating("statement"))),
+          LogicalConnection.class, StatementRecipe.class, String.class, Statement.class);
+      PREPARED = constructor(generate(LogicalPreparedStatement.class,
+              preparedStatement(statement(delegating("statement")))),
+          LogicalConnection.class, StatementRecipe.class, String.class, PreparedStatement.class);
       CALLABLE = constructor(generate(LogicalCallableStatement.class, callableStatement(
-              preparedStatement(delegating("statement")))),
-          LogicalConnection.class, StatementRecipe.class, CallableStatement.class);
+              preparedStatement(statement(delegating("statement"))))),
+          LogicalConnection.class, StatementRecipe.class, String.class, CallableStatement.class);
       RESULT_SET = constructor(generate(LogicalResultSet.class, delegating("results")),
           LogicalConnection.class, Statement.class, ResultSet.class);
       METADATA = constructor(generate(LogicalMetaData.class, metadata(delegating("metadata"))),
@@ -105,15 +104,15 @@ final class Wrappers {
   }
 
   static Statement statement(LogicalConnection c, StatementRecipe recipe, Statement s) {
-    return (Statement) create(STATEMENT, c, recipe, s);
+    return (Statement) create(STATEMENT, c, recipe, null, s);
   }
 
-  static PreparedStatement prepared(LogicalConnection c, StatementRecipe recipe, PreparedStatement s) {
-    return (PreparedStatement) create(PREPARED, c, recipe, s);
+  static PreparedStatement prepared(LogicalConnection c, StatementRecipe recipe, String sql, PreparedStatement s) {
+    return (PreparedStatement) create(PREPARED, c, recipe, sql, s);
   }
 
-  static CallableStatement callable(LogicalConnection c, StatementRecipe recipe, CallableStatement s) {
-    return (CallableStatement) create(CALLABLE, c, recipe, s);
+  static CallableStatement callable(LogicalConnection c, StatementRecipe recipe, String sql, CallableStatement s) {
+    return (CallableStatement) create(CALLABLE, c, recipe, sql, s);
   }
 
   static ResultSet resultSet(LogicalConnection connection, Statement owner, ResultSet rs) {
@@ -132,9 +131,10 @@ final class Wrappers {
     }
   }
 
-  private static Object create(MethodHandle ctor, LogicalConnection c, StatementRecipe recipe, Statement s) {
+  private static Object create(MethodHandle ctor, LogicalConnection c, StatementRecipe recipe, String sql,
+      Statement s) {
     try {
-      return ctor.invoke(c, recipe, s);
+      return ctor.invoke(c, recipe, sql, s);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -179,23 +179,65 @@ final class Wrappers {
         .method(UNIMPLEMENTED.and(isDeclaredBy(PGConnection.class))).intercept(delegate("pgConnection"));
   }
 
-  /** PreparedStatement methods use the typed field; parameter setters are recorded first. */
+  /**
+   * The statement boundary: every {@code execute*} method {@code declaring} declares goes to
+   * {@code field} between {@link LogicalStatement#begin} and {@link LogicalStatement#end} (see
+   * {@link Execute}); those returning results wrap them, batches end with their execution.
+   */
+  private static Shape executing(Shape shape, Class<?> declaring, String field) {
+    ElementMatcher.Junction<MethodDescription> execute = UNIMPLEMENTED.and(isDeclaredBy(declaring))
+        .and(nameStartsWith("execute"));
+    return b -> shape.apply(b)
+        .method(execute).intercept(boundary(Execute.Ended.class, field))
+        .method(execute.and(returns(ResultSet.class))).intercept(boundary(Execute.Query.class, field))
+        .method(execute.and(named("executeBatch").or(named("executeLargeBatch"))))
+        .intercept(boundary(Execute.Batch.class, field));
+  }
+
+  private static Implementation boundary(Class<?> exit, String field) {
+    return TRANSLATE.wrap(Advice.to(Execute.class, exit).wrap(delegateCall(field)));
+  }
+
+  private static Shape statement(Shape plain) {
+    return executing(plain, Statement.class, "statement");
+  }
+
+  /** PreparedStatement methods use the typed field; parameter setters are recorded once they succeeded. */
   private static Shape preparedStatement(Shape statement) {
-    return b -> statement.apply(b)
-        .method(UNIMPLEMENTED.and(isDeclaredBy(PreparedStatement.class))).intercept(delegate("prepared"))
-        .method(UNIMPLEMENTED.and(isDeclaredBy(PreparedStatement.class)).and(nameStartsWith("set"))
-                .and(takesArgument(0, int.class)))
-        .intercept(TRANSLATE.wrap(MethodDelegation.to(ParameterRecorder.class)
-            .andThen(MethodCall.invokeSelf().onField("prepared").withAllArguments())));
+    return executing(b -> recording(statement.apply(b)
+        .method(UNIMPLEMENTED.and(isDeclaredBy(PreparedStatement.class))).intercept(delegate("prepared")),
+        PreparedStatement.class, "prepared", false), PreparedStatement.class, "prepared");
   }
 
   private static Shape callableStatement(Shape prepared) {
-    return b -> prepared.apply(b)
-        .method(UNIMPLEMENTED.and(isDeclaredBy(CallableStatement.class))).intercept(delegate("callable"))
-        .method(UNIMPLEMENTED.and(isDeclaredBy(CallableStatement.class)).and(named("registerOutParameter"))
-                .and(takesArgument(0, int.class)))
-        .intercept(TRANSLATE.wrap(MethodDelegation.to(OutParameterRecorder.class)
-            .andThen(MethodCall.invokeSelf().onField("callable").withAllArguments())));
+    return b -> recording(prepared.apply(b)
+        .method(UNIMPLEMENTED.and(isDeclaredBy(CallableStatement.class))).intercept(delegate("callable")),
+        CallableStatement.class, "callable", true);
+  }
+
+  /**
+   * Each recorded method {@code declaring} declares ({@link ParameterLog#RECORDED}) delegates to
+   * {@code field}, then opens its slot in the statement's {@link ParameterLog} and puts its
+   * arguments, each with the put for its type: no array, no boxing.
+   */
+  private static DynamicType.Builder<?> recording(DynamicType.Builder<?> b, Class<?> declaring, String field,
+      boolean registrations) {
+    for (Method m : ParameterLog.RECORDED) {
+      if (m.getDeclaringClass() != declaring) {
+        continue;
+      }
+      Implementation.Composable call = delegateCall(field)
+          .andThen(MethodCall.invoke(LOG_METHODS.open(registrations)).onField("parameters")
+              .with(ParameterLog.number(m)).withArgument(0));
+      for (int a = 1; a < m.getParameterCount(); a++) {
+        MethodCall.WithoutSpecifiedTarget put = MethodCall.invoke(LOG_METHODS.put(m.getParameterTypes()[a]));
+        call = call.andThen((registrations
+            ? put.onMethodCall(MethodCall.invoke(LOG_METHODS.outLog).onField("parameters"))
+            : put.onField("parameters")).withArgument(a));
+      }
+      b = b.method(is(m)).intercept(TRANSLATE.wrap(call));
+    }
+    return b;
   }
 
   /** Metadata methods that return result sets wrap them, so their statement and connection are ours. */
@@ -239,21 +281,88 @@ final class Wrappers {
     }
   }
 
-  /** Target of the generated parameter setters. */
-  public static final class ParameterRecorder {
-    private ParameterRecorder() {}
+  /**
+   * The statement boundary, woven around every {@code execute*} method (inside the translation
+   * point): a statement closed or a transaction refused fails before the call; once it ran,
+   * successful or not, the connection reads where the transaction stands.
+   */
+  static final class Execute {
+    private Execute() {}
 
-    public static void record(@This LogicalPreparedStatement self, @Origin Method setter, @AllArguments Object[] args) {
-      self.recordParameter(setter, args);
+    @Advice.OnMethodEnter
+    static void enter(@Advice.This LogicalStatement self) throws SQLException {
+      self.begin();
+    }
+
+    /** After an execution that returns a count or a flag. */
+    static final class Ended {
+      private Ended() {}
+
+      @Advice.OnMethodExit(onThrowable = Throwable.class)
+      static void exit(@Advice.This LogicalStatement self) {
+        self.end();
+      }
+    }
+
+    /** After an execution that returns results: ours, pointing back at the statement. */
+    static final class Query {
+      private Query() {}
+
+      @Advice.OnMethodExit(onThrowable = Throwable.class)
+      static void exit(@Advice.This LogicalStatement self, @Advice.Return(readOnly = false) ResultSet results) {
+        results = self.results(results);
+        self.end();
+      }
+    }
+
+    /** After a batch: it ends with its execution, successful or not, as in PgJDBC. */
+    static final class Batch {
+      private Batch() {}
+
+      @Advice.OnMethodExit(onThrowable = Throwable.class)
+      static void exit(@Advice.This LogicalStatement self) {
+        self.batchDone();
+        self.end();
+      }
     }
   }
 
-  /** Target of the generated out-parameter registrations. */
-  public static final class OutParameterRecorder {
-    private OutParameterRecorder() {}
+  /** The {@link ParameterLog} methods generated setters call. */
+  private static final class LogMethods {
+    private final Method set;
+    private final Method registerOut;
+    private final Method outLog;
+    private final Method putInt;
+    private final Method putLong;
+    private final Method putFloat;
+    private final Method putDouble;
+    private final Method putBoolean;
+    private final Method putRef;
 
-    public static void record(@This LogicalPreparedStatement self, @Origin Method register, @AllArguments Object[] args) {
-      self.recordOutParameter(register, args);
+    LogMethods() throws NoSuchMethodException {
+      set = ParameterLog.class.getDeclaredMethod("set", int.class, int.class);
+      registerOut = ParameterLog.class.getDeclaredMethod("registerOut", int.class, int.class);
+      outLog = ParameterLog.class.getDeclaredMethod("outLog");
+      putInt = ParameterLog.class.getDeclaredMethod("putInt", int.class);
+      putLong = ParameterLog.class.getDeclaredMethod("putLong", long.class);
+      putFloat = ParameterLog.class.getDeclaredMethod("putFloat", float.class);
+      putDouble = ParameterLog.class.getDeclaredMethod("putDouble", double.class);
+      putBoolean = ParameterLog.class.getDeclaredMethod("putBoolean", boolean.class);
+      putRef = ParameterLog.class.getDeclaredMethod("putRef", Object.class);
+    }
+
+    Method open(boolean registration) {
+      return registration ? registerOut : set;
+    }
+
+    /** The put for an argument of type {@code t}; byte, short and char widen to int. */
+    Method put(Class<?> t) {
+      return !t.isPrimitive() ? putRef
+          : t == long.class ? putLong
+          : t == double.class ? putDouble
+          : t == float.class ? putFloat
+          : t == boolean.class ? putBoolean
+          : putInt;
     }
   }
 }
