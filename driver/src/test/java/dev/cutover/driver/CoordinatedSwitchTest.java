@@ -10,7 +10,6 @@ import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
@@ -20,10 +19,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Several instances of one service (one router each) switch as one event. */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class CoordinatedSwitchTest {
 
   private static HikariDataSource instance(Replicated db, String name, String flagKey) {

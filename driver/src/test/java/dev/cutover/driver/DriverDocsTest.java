@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.cutover.driver.RouterMXBean;
 import dev.cutover.driver.internal.switching.RouterNames;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,14 +19,13 @@ import java.util.Set;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * docs/driver.md as written: its URL and its {@code cutover.properties}, read from the page (only
  * the placeholder hosts and the flag file's path replaced), connect; its JMX query finds the
  * service's router.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class DriverDocsTest {
 
   @Test

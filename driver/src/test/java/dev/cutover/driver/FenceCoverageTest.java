@@ -9,7 +9,6 @@ import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -18,10 +17,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The fence covers what the application or its migration tool creates after the install. */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class FenceCoverageTest {
   private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
   private static final String LATE = "CREATE TABLE late (id int PRIMARY KEY, body text)";

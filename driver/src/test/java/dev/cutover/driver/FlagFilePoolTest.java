@@ -5,19 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * End to end with the rehearsal flag source: writing a word into the flag file moves a live
  * HikariCP pool through the driver, on real PostgreSQL with native logical replication.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class FlagFilePoolTest {
 
   @Test

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.cutover.driver.internal.switching.RouterNames;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.lang.management.ManagementFactory;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -16,13 +15,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A flag source that cannot be opened fails {@code DriverManager.getConnection} with one clear
  * SQLException naming the setting, leaves no router behind, and never shows the SDK key.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class FlagProviderSettingsTest {
   private static final String SDK_KEY = "sdk-e2e-settings-secret-91c2";
 

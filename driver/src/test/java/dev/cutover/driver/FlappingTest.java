@@ -12,7 +12,6 @@ import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.LogicalReplication;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -23,14 +22,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The flag flaps old → new → old → new → old under load, with replication running both ways
  * (origin = none, PostgreSQL 16+ on both sides): the service ends on the last value, every switch
  * completes, and no transaction fails or goes missing.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 @PostgresVersions(oldMajor = 16, newMajor = 17)
 class FlappingTest {
   private static final Duration SYNC = Duration.ofSeconds(30);

@@ -8,17 +8,15 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.Outcome;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** What a pool does to its connections never waits at the gate, so a switch cannot exhaust or evict a pool. */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class HousekeepingTest {
   private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
 

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.cutover.driver.Outcome;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.io.StringReader;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -28,11 +27,10 @@ import java.util.List;
 import java.util.TimeZone;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.PGConnection;
 
 /** The JDBC surface an application sees: our objects all the way down, PgJDBC within reach. */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class JdbcSurfaceTest {
   private static final String SCHEMA = "CREATE SCHEMA app; CREATE TABLE app.item (id serial PRIMARY KEY, name text NOT NULL)";
   private static PostgresPair pair;

@@ -13,20 +13,18 @@ import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.TcpProxy;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * End to end with the real LaunchDarkly SDK: a live HikariCP pool through the driver follows a
  * flag served by a local streaming stand-in ({@link SseStandIn}, held-open {@code GET /all}), on
  * real PostgreSQL with native logical replication.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class LaunchDarklyPoolTest {
   private static final String SDK_KEY = "sdk-e2e-pool-secret-7f3a";
   private static final String NOTES = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";

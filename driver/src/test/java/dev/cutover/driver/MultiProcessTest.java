@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -18,11 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Instances in separate JVMs meet only in the control schema, and still switch as one event. */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class MultiProcessTest {
 
   @Test

@@ -11,7 +11,6 @@ import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.TcpProxy;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -19,14 +18,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The network path to new goes silent (packets dropped, no RST: a {@link TcpProxy} in front of new
  * that stops forwarding) while a live pool switches: every wait of the switch is still bounded, the
  * switch aborts, old's fence comes down and traffic stays on old with nothing lost.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class NetworkFaultTest {
   private static final Duration BARRIER = Duration.ofSeconds(2);
   /** Far above what the switch may take after the stall (barrier timeout and a step's slack), for a busy machine. */

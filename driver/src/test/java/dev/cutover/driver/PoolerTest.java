@@ -8,7 +8,6 @@ import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PgBouncer;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.TcpProxy;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -17,13 +16,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What the switch needs a real session for cannot go through a transaction pooler: without a
  * direct URL the driver tells a pooler from a plain relay and refuses to switch, naming the setting.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class PoolerTest {
   private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
 

@@ -3,7 +3,6 @@ package dev.cutover.driver;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -14,10 +13,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /** In steady state the driver sends the server exactly what plain PgJDBC sends: no extra round trip. */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class RoundTripTest {
 
   @Test

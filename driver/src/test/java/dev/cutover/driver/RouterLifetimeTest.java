@@ -4,20 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A router's documented lifetime: a data source that closes takes its unused routers with it, and
  * a router still used by an open connection lingers only for {@code cutover.router.linger} after
  * that connection closes, so a pool that goes away leaves no router (flag client, heartbeat) behind.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class RouterLifetimeTest {
 
   @Test

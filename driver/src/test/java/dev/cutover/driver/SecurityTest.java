@@ -16,7 +16,6 @@ import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -33,7 +32,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The switch against other roles on the same databases, with live pools switching: a role with
@@ -41,7 +39,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * plane (a malicious instance of the service) cannot make the honest instances follow a release
  * without a real fence and barrier.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class SecurityTest {
   private static final String INTRUDER = "intruder";
   private static final String MALLORY = "mallory";

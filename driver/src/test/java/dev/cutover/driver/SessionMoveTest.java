@@ -8,7 +8,6 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.Outcome;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -19,7 +18,6 @@ import java.util.List;
 import java.util.Properties;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.PGConnection;
 
 /**
@@ -27,7 +25,7 @@ import org.postgresql.PGConnection;
  * included) is in force on new from the first statement after the flip, and what cannot move
  * makes the session fail loudly, naming it.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class SessionMoveTest {
   /** Two tenants' schemas, a table guarded by row-level security on app.tenant_id, and a role to run as. */
   static final String SCHEMA = "DO $$ BEGIN CREATE ROLE tenant_role NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"

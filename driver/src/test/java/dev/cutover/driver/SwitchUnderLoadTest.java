@@ -9,8 +9,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -24,16 +24,16 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The product's promise under load: a HikariCP pool of 10 with 8 writers moves from old to new
  * when the flag flips, and back again once reverse replication is armed, and every invariant
  * holds both ways. A subclass runs the same through a connection pooler ({@link #applicationUrl}).
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@NoLeakedConnections.PerClass
 class SwitchUnderLoadTest {
   Replicated db;
   HikariDataSource pool;

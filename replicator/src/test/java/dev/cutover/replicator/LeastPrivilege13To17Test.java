@@ -14,6 +14,7 @@ import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * the grant to add or, where 13 allows none (a subscription on a 13 server), the reason and the
  * alternative. Privileges are judged by what a role may do, never by its name.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 13, newMajor = 17)
 class LeastPrivilege13To17Test {
   private static final Duration CATCH_UP = Duration.ofSeconds(30);

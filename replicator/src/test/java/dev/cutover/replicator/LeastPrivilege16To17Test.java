@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.ProviderAdmin.Run;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * back included, and {@code reverse --prepare} refuses up front while the admin lacks what the
  * reverse after it needs.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 16, newMajor = 17)
 class LeastPrivilege16To17Test {
   private static final Duration CATCH_UP = Duration.ofSeconds(30);

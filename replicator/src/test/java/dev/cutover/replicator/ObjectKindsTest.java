@@ -10,6 +10,7 @@ import dev.cutover.replicator.replication.KeylessTables;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * what replication does not carry: tables without columns or with generated columns only, a table
  * without a key, materialized views, large objects, an unlogged table.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class ObjectKindsTest {
   /** As {@code schema} leaves it on new: materialized views exist but hold no data. */
   private static final String SCHEMA = String.join("\n",

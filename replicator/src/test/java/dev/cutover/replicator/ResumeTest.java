@@ -9,6 +9,7 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * application writes, then {@code start --resume}: the tables it had finished are kept, the others
  * copied again from a new point, and no row is lost or doubled.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class ResumeTest {
   private static final int TABLES = 5;
 

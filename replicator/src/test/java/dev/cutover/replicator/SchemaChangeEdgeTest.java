@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * volatile defaults, changes made on new alone, and old without capture. Each is refused, or
  * detected and reported with what to run, never silently lost.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class SchemaChangeEdgeTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
 

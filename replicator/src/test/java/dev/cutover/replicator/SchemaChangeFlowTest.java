@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@link SchemaChangeFlow16To18Test}): each reaches new at its point of the change stream, so
  * replication never stops, and the rows written before and after each change are on new.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class SchemaChangeFlowTest {
   static final String ROLE = "ddl_app";
 

@@ -12,6 +12,7 @@ import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * included), altered tables keep capturing with their new key, and with the way back armed, a
  * table created by a replayed change on new is captured there too.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class SchemaChangeTriggerCaptureTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
 

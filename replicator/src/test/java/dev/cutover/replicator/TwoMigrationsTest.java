@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.cleanup.Cleanup;
 import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Two migrations on one pair of servers, each of its own database: every object carries the
  * migration's label, and status, verify and cleanup of one never read or touch the other's.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class TwoMigrationsTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
 

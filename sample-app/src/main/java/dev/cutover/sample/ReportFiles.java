@@ -1,5 +1,6 @@
 package dev.cutover.sample;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -8,8 +9,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * Writes the report as {@code report.json} and {@code report.html} into a folder: each run into a
@@ -60,11 +59,11 @@ final class ReportFiles {
   /** Writes both files, creating the folder if needed, and returns the folder. */
   static Path write(Report report, Path directory) throws IOException {
     Files.createDirectories(directory);
-    Map<String, Object> root = new LinkedHashMap<>();
-    root.put("passed", report.passed());
-    root.putAll(Json.fields(report));
-    Files.writeString(directory.resolve(JSON), Json.write(root), StandardCharsets.UTF_8);
+    Files.writeString(directory.resolve(JSON), Json.write(new Document(report.passed(), report)), StandardCharsets.UTF_8);
     Files.writeString(directory.resolve(HTML), ReportPage.render(report), StandardCharsets.UTF_8);
     return directory;
   }
+
+  /** What report.json holds: whether the rehearsal passed, then the report's fields. */
+  record Document(boolean passed, @JsonUnwrapped Report report) {}
 }

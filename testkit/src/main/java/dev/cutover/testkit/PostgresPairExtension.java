@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import java.util.Optional;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -32,12 +33,22 @@ public final class PostgresPairExtension implements ParameterResolver {
   /** The store of the class context, which JUnit closes (stopping the pair) after the class. */
   @Override
   public PostgresPair resolveParameter(ParameterContext parameter, ExtensionContext context) {
+    ExtensionContext classContext = classContext(context);
+    Class<?> testClass = classContext.getRequiredTestClass();
+    return classContext.getStore(NAMESPACE).getOrComputeIfAbsent(PostgresPair.class, key -> start(testClass), PostgresPair.class);
+  }
+
+  /** The pair this extension started for the test class of {@code context}, if a parameter has asked for it yet. */
+  static Optional<PostgresPair> started(ExtensionContext context) {
+    return Optional.ofNullable(classContext(context).getStore(NAMESPACE).get(PostgresPair.class, PostgresPair.class));
+  }
+
+  private static ExtensionContext classContext(ExtensionContext context) {
     ExtensionContext classContext = context;
     while (classContext.getTestMethod().isPresent()) {
       classContext = classContext.getParent().orElseThrow();
     }
-    Class<?> testClass = classContext.getRequiredTestClass();
-    return classContext.getStore(NAMESPACE).getOrComputeIfAbsent(PostgresPair.class, key -> start(testClass), PostgresPair.class);
+    return classContext;
   }
 
   private static PostgresPair start(Class<?> testClass) {

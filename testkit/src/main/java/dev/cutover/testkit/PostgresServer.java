@@ -48,7 +48,13 @@ public interface PostgresServer extends AutoCloseable {
    * so that a test never silently gets another registered driver (such as the Cutover driver).
    */
   default Connection connect(String database) throws SQLException {
+    return connect(database, new Properties());
+  }
+
+  /** Opens a connection to {@code database} with further PgJDBC properties, such as {@code ApplicationName}. */
+  default Connection connect(String database, Properties pgjdbcProperties) throws SQLException {
     Properties properties = new Properties();
+    properties.putAll(pgjdbcProperties);
     properties.setProperty("user", user());
     properties.setProperty("password", password());
     return Sql.DRIVER.connect(jdbcUrl(database), properties);

@@ -3,13 +3,13 @@ package dev.cutover.driver.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.cutover.driver.LeakCheckedPair;
 import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -22,14 +22,13 @@ import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Who may do what to the control plane, in SQL, on one database: a role with only CONNECT and table
  * grants ("intruder") may execute nothing of it; a role granted the control plane ("member") may
  * steer a switch only as its leader, and may never release one without a real fence and barrier.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class ControlPlaneSecurityTest {
   private static final String SCHEMA = "CREATE TABLE a (id int PRIMARY KEY); GRANT SELECT, INSERT, UPDATE, DELETE"
       + " ON a TO intruder_cp, member_cp";

@@ -3,13 +3,13 @@ package dev.cutover.driver.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cutover.driver.LeakCheckedPair;
 import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.internal.control.Sequences;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
@@ -20,14 +20,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The control schema on a PostgreSQL 9.6 source (trigger capture's oldest), switched to 17 and back
  * by a role granted only the control plane: each step of a switch as its leader takes it, with the
  * barrier marker carried to the target the way the apply carries it (a row of {@code cutover.barrier}).
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 @PostgresVersions(oldMajor = 9, newMajor = 17)
 class ControlSchema96Test {
   private static final String ROLE = "app96";

@@ -3,11 +3,11 @@ package dev.cutover.driver.control;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cutover.driver.LeakCheckedPair;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -17,9 +17,8 @@ import java.time.Duration;
 import java.util.OptionalInt;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class ControlSchemaTest {
 
   private static Connection database(PostgresServer server, String name, String schema) throws SQLException {

@@ -1,106 +1,62 @@
 package dev.cutover.replicator.cli;
 
-import java.lang.reflect.RecordComponent;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import dev.cutover.replicator.JsonReports;
+import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Collection;
 import java.util.Locale;
-import java.util.Map;
 
-/** Writes reports as JSON: records become objects, enums lower-case strings, durations milliseconds. */
+/**
+ * Writes reports as one line of JSON ({@link JsonReports}' rules): enums as lower-case strings with
+ * dashes ({@code table-without-key}), durations as milliseconds, fractions with one decimal.
+ */
 final class Json {
+  private static final ObjectMapper MAPPER = JsonReports.mapper().addModule(new SimpleModule("cutover-cli")
+      .addSerializer(Enum.class, new EnumSerializer())
+      .addSerializer(Duration.class, new DurationSerializer())
+      .addSerializer(Double.class, new OneDecimalSerializer())
+      .addSerializer(double.class, new OneDecimalSerializer())).build();
+
   private Json() {}
 
   static String write(Object value) {
-    StringBuilder b = new StringBuilder();
-    write(b, value);
-    return b.toString();
-  }
-
-  private static void write(StringBuilder b, Object v) {
-    if (v == null) {
-      b.append("null");
-    } else if (v instanceof String s) {
-      string(b, s);
-    } else if (v instanceof Boolean || v instanceof Integer || v instanceof Long || v instanceof Short) {
-      b.append(v);
-    } else if (v instanceof Double d) {
-      b.append(d.isNaN() || d.isInfinite() ? "null" : String.format(Locale.ROOT, "%.1f", d));
-    } else if (v instanceof Number n) {
-      b.append(n);
-    } else if (v instanceof Enum<?> e) {
-      string(b, e.name().toLowerCase(Locale.ROOT).replace('_', '-'));
-    } else if (v instanceof Character c) {
-      string(b, c.toString());
-    } else if (v instanceof Instant i) {
-      string(b, i.toString());
-    } else if (v instanceof Duration d) {
-      b.append(d.toMillis());
-    } else if (v instanceof Map<?, ?> m) {
-      b.append('{');
-      boolean first = true;
-      for (Map.Entry<?, ?> e : m.entrySet()) {
-        if (!first) {
-          b.append(',');
-        }
-        first = false;
-        string(b, String.valueOf(e.getKey()));
-        b.append(':');
-        write(b, e.getValue());
-      }
-      b.append('}');
-    } else if (v instanceof Collection<?> c) {
-      b.append('[');
-      boolean first = true;
-      for (Object o : c) {
-        if (!first) {
-          b.append(',');
-        }
-        first = false;
-        write(b, o);
-      }
-      b.append(']');
-    } else if (v.getClass().isRecord()) {
-      b.append('{');
-      boolean first = true;
-      for (RecordComponent rc : v.getClass().getRecordComponents()) {
-        if (!first) {
-          b.append(',');
-        }
-        first = false;
-        string(b, rc.getName());
-        b.append(':');
-        try {
-          write(b, rc.getAccessor().invoke(v));
-        } catch (ReflectiveOperationException e) {
-          throw new IllegalStateException("cannot read " + rc.getName() + " of " + v.getClass().getSimpleName(), e);
-        }
-      }
-      b.append('}');
-    } else {
-      string(b, v.toString());
+    try {
+      return MAPPER.writeValueAsString(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a " + value.getClass().getSimpleName() + " as JSON", e);
     }
   }
 
-  private static void string(StringBuilder b, String s) {
-    b.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '\n' -> b.append("\\n");
-        case '\r' -> b.append("\\r");
-        case '\t' -> b.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-        }
+  /** {@code TABLE_WITHOUT_KEY} as {@code "table-without-key"}. */
+  @SuppressWarnings("rawtypes")
+  private static final class EnumSerializer extends JsonSerializer<Enum> {
+    @Override
+    public void serialize(Enum value, JsonGenerator out, SerializerProvider provider) throws IOException {
+      out.writeString(value.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+    }
+  }
+
+  private static final class DurationSerializer extends JsonSerializer<Duration> {
+    @Override
+    public void serialize(Duration value, JsonGenerator out, SerializerProvider provider) throws IOException {
+      out.writeNumber(value.toMillis());
+    }
+  }
+
+  /** One decimal ({@code 12.3}); null for NaN and infinities, which JSON cannot write. */
+  private static final class OneDecimalSerializer extends JsonSerializer<Double> {
+    @Override
+    public void serialize(Double value, JsonGenerator out, SerializerProvider provider) throws IOException {
+      if (value.isNaN() || value.isInfinite()) {
+        out.writeNull();
+      } else {
+        out.writeNumber(String.format(Locale.ROOT, "%.1f", value));
       }
     }
-    b.append('"');
   }
 }

@@ -3,6 +3,7 @@ package dev.cutover.replicator.capture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * subscription is refused), and trigger capture from 11 to 17 passes the same tests as with a
  * direct route ({@link TriggerCaptureFlow}).
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 11, newMajor = 17)
 class MiddleMan11To17Test extends TriggerCaptureFlow {
   static final String REPLICATOR_ADDRESS = "127.0.0.2";

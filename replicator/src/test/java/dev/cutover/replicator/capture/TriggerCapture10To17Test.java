@@ -1,5 +1,6 @@
 package dev.cutover.replicator.capture;
 
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -8,6 +9,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Trigger capture from PostgreSQL 10, the first version with {@code pg_sequences}, partitioning and
  * schema change capture ({@code cutover.ddl_log}), to 17.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 10, newMajor = 17)
 class TriggerCapture10To17Test extends TriggerCaptureFlow {}

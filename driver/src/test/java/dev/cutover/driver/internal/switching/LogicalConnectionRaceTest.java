@@ -3,10 +3,10 @@ package dev.cutover.driver.internal.switching;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.LeakCheckedPair;
 import dev.cutover.driver.internal.jdbc.Connections;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -19,14 +19,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Begin against doom, interleaved deterministically: a {@link Routing} stand-in runs the switch's
  * steps (close the gate, doom every busy session) inside the route read that {@code begin()} makes
  * right after it announced the transaction, which is the window a real switch thread can hit.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class LogicalConnectionRaceTest {
 
   @Test

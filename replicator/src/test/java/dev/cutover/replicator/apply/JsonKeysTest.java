@@ -1,0 +1,25 @@
+package dev.cutover.replicator.apply;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class JsonKeysTest {
+  @Test
+  void of_rowWithNestedValuesAndEscapedNames_topLevelNamesInOrder() {
+    String row = "{\"id\":1,\"doc\":{\"id\":2,\"k\":[1,{\"x\":\"}\"}]},\"we\\\"ird\\u00e9\":\"a,b\",\"tags\":[\"{\"],\"n\":null}";
+    assertThat(JsonKeys.of(row)).containsExactly("id", "doc", "we\"irdé", "tags", "n");
+  }
+
+  @Test
+  void of_emptyObject_noNames() {
+    assertThat(JsonKeys.of(" { } ")).isEmpty();
+  }
+
+  @Test
+  void of_notAnObject_failsNamingTheText() {
+    assertThatThrownBy(() -> JsonKeys.of("[1]")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a JSON object: [1]");
+    assertThatThrownBy(() -> JsonKeys.of("{\"a\":")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("{\"a\":");
+  }
+}
