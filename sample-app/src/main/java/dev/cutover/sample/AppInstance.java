@@ -31,6 +31,8 @@ final class AppInstance implements AutoCloseable {
     config.setDataSource(dataSource);
     config.setMaximumPoolSize(poolSize);
     config.setMinimumIdle(poolSize);
+    // As docs/driver.md advises: HikariCP's one-time isolation detection must not meet a reset link.
+    config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
     this.pool = new HikariDataSource(config);
     this.service = new BookingService(pool);
   }

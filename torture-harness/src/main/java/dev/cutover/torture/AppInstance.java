@@ -70,6 +70,9 @@ final class AppInstance implements AutoCloseable {
     config.setConnectionTimeout(5_000);
     config.setValidationTimeout(1_000);
     config.setInitializationFailTimeout(-1); // a server may be down when an instance starts
+    // HikariCP detects the default isolation once; a reset during that detection starves the pool for
+    // good unless the level is configured (BUGS B7, docs/driver.md "HikariCP: set transactionIsolation").
+    config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
     config.setPoolName(spec.name());
     this.pool = new HikariDataSource(config);
     this.workload = new Workload(spec.name(), pool, journal, () -> lastSwitch);
