@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The link to the database that serves is reset while HikariCP sets up a pool's first connection
  * through the driver, between its validation ({@code isValid}) and its detection of the default
- * isolation level ({@code getTransactionIsolation}), as in torture seed 101 (BUGS.md B7).
+ * isolation level ({@code getTransactionIsolation}), as in torture seed 101 (docs/faults.md B7).
  *
  * <p>HikariCP (6.3.3; its issues 887, 1944, 2269) then logs "Default transaction isolation level
  * detection failed", never detects it again, and calls {@code setTransactionIsolation(-1)} on

@@ -71,7 +71,7 @@ final class AppInstance implements AutoCloseable {
     config.setValidationTimeout(1_000);
     config.setInitializationFailTimeout(-1); // a server may be down when an instance starts
     // HikariCP detects the default isolation once; a reset during that detection starves the pool for
-    // good unless the level is configured (BUGS B7, docs/driver.md "HikariCP: set transactionIsolation").
+    // good unless the level is configured (docs/faults.md B7; docs/driver.md "HikariCP: set transactionIsolation").
     config.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
     config.setPoolName(spec.name());
     this.pool = new HikariDataSource(config);

@@ -67,7 +67,7 @@ final class Nemesis implements AutoCloseable {
         long t = runMillis.getAsLong();
         // As the replicator's docs ask: the way back prepared right before the flag moves. An
         // operator whose prepare fails (a server down) retries while it recovers and does not move
-        // the flag unprepared: reverse would refuse after such a switch (exit 5, BUGS.md B2).
+        // the flag unprepared: reverse would refuse after such a switch (exit 5, docs/faults.md B2).
         String failure = prepareFlip();
         if (failure != null) {
           applied.add(new Applied(NOT_MOVED + to.value(), t, runMillis.getAsLong(), "reverse --prepare kept failing for "

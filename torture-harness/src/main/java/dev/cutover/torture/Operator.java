@@ -177,7 +177,7 @@ final class Operator {
     return new Turn(prepared, false, report.steps());
   }
 
-  /** Whether {@code reverse} refused because the switch made no slot for the way back (exit 5, BUGS.md B2). */
+  /** Whether {@code reverse} refused because the switch made no slot for the way back (exit 5, docs/faults.md B2). */
   static boolean refusedForMissingSlot(ReplicatorException e, String slot) {
     return e.failure() == Failure.PRECONDITION && e.getMessage().startsWith("no slot " + slot + " ");
   }

@@ -239,7 +239,7 @@ final class Rounds {
         List<String> removed = operator.removeLoopedMarkers(serving.other(), errors);
         if (!removed.isEmpty()) {
           run.finding(notes, "the operator removed barrier marker(s) " + removed + " on " + serving.other().value()
-              + " that replication had carried back to where they were written (BUGS.md B5), so that it applies again");
+              + " that replication had carried back to where they were written (docs/faults.md B5), so that it applies again");
           caughtUp = operator.catchUp(serving, CATCH_UP);
         }
       }

@@ -313,7 +313,7 @@ final class Workload {
       }
       if (w.setting() != null && !w.setting().equals(w.side()) && carriedSettingSeen.compareAndSet(false, true)) {
         journal.finding("a session on " + w.side() + " has " + TortureSchema.SIDE_SETTING + " = '" + w.setting()
-            + "', the database-level setting of " + w.setting() + ": the driver carried it across a switch (BUGS.md B6)");
+            + "', the database-level setting of " + w.setting() + ": the driver carried it across a switch (docs/faults.md B6)");
       }
     }
   }
