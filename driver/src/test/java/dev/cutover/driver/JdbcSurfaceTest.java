@@ -238,11 +238,16 @@ class JdbcSurfaceTest {
   }
 
   @Test
-  void batchOfSeveralTypesAndCallableRegistrations_preparedBeforeSwitch_runOnNewAsSetUp() throws Exception {
+  void batchCallableAndStatementSettings_setUpBeforeSwitch_runOnNewAsSetUp() throws Exception {
     Replicated db = Replicated.create(pair, TYPED_SCHEMA, true);
     try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url());
         PreparedStatement batch = c.prepareStatement(TYPED_INSERT);
-        CallableStatement rounded = c.prepareCall("{? = call round(?, 2)}")) {
+        CallableStatement rounded = c.prepareCall("{? = call round(?, 2)}");
+        Statement limited = c.createStatement()) {
+      limited.setMaxRows(2);
+      limited.setFetchSize(1000);
+      limited.setQueryTimeout(7);
+      limited.setPoolable(false);
       bindTyped(batch);
       batch.addBatch();
       batch.setLong(2, 5L);
@@ -262,6 +267,17 @@ class JdbcSurfaceTest {
       assertThat(typedRows(db.oldDirect())).isEmpty();
       assertThat(typedRows(db.newDirect())).containsExactly(TYPED_ROW,
           "123456789|5|-7|f|25000000000.125|1.5|12345.678|text|1700000000123|\\x0102ff|null|42");
+      int rows = 0;
+      try (ResultSet rs = limited.executeQuery("SELECT generate_series(1, 5)")) {
+        while (rs.next()) {
+          rows++;
+        }
+      }
+      assertThat(rows).isEqualTo(2);
+      assertThat(limited.getMaxRows()).isEqualTo(2);
+      assertThat(limited.getFetchSize()).isEqualTo(1000);
+      assertThat(limited.getQueryTimeout()).isEqualTo(7);
+      assertThat(limited.isPoolable()).isFalse();
     }
   }
 

@@ -3,44 +3,64 @@ package dev.cutover.driver.internal.jdbc;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-/** Statement-level settings the application changed, replayed when a statement is recreated. */
+/**
+ * Statement-level settings the application changed, replayed when a statement is recreated. Kept
+ * as primitives with one bit per setting that was set, so that recording one (which frameworks do
+ * per statement) does not box.
+ */
 final class StatementSettings {
-  private Integer fetchSize;
-  private Integer fetchDirection;
-  private Long maxRows;
-  private Integer maxFieldSize;
-  private Integer queryTimeout;
-  private Boolean escapeProcessing;
-  private Boolean poolable;
+  private static final int FETCH_SIZE = 1;
+  private static final int FETCH_DIRECTION = 1 << 1;
+  private static final int MAX_ROWS = 1 << 2;
+  private static final int MAX_FIELD_SIZE = 1 << 3;
+  private static final int QUERY_TIMEOUT = 1 << 4;
+  private static final int ESCAPE_PROCESSING = 1 << 5;
+  private static final int POOLABLE = 1 << 6;
+  private static final int CLOSE_ON_COMPLETION = 1 << 7;
+
+  private int set;
+  private int fetchSize;
+  private int fetchDirection;
+  private long maxRows;
+  private int maxFieldSize;
+  private int queryTimeout;
+  private boolean escapeProcessing;
+  private boolean poolable;
   private String cursorName;
-  private boolean closeOnCompletion;
 
   void fetchSize(int v) {
     fetchSize = v;
+    set |= FETCH_SIZE;
   }
 
   void fetchDirection(int v) {
     fetchDirection = v;
+    set |= FETCH_DIRECTION;
   }
 
   void maxRows(long v) {
     maxRows = v;
+    set |= MAX_ROWS;
   }
 
   void maxFieldSize(int v) {
     maxFieldSize = v;
+    set |= MAX_FIELD_SIZE;
   }
 
   void queryTimeout(int v) {
     queryTimeout = v;
+    set |= QUERY_TIMEOUT;
   }
 
   void escapeProcessing(boolean v) {
     escapeProcessing = v;
+    set |= ESCAPE_PROCESSING;
   }
 
   void poolable(boolean v) {
     poolable = v;
+    set |= POOLABLE;
   }
 
   void cursorName(String v) {
@@ -48,35 +68,39 @@ final class StatementSettings {
   }
 
   void closeOnCompletion() {
-    closeOnCompletion = true;
+    set |= CLOSE_ON_COMPLETION;
   }
 
   void applyTo(Statement s) throws SQLException {
-    if (fetchSize != null) {
+    if ((set & FETCH_SIZE) != 0) {
       s.setFetchSize(fetchSize);
     }
-    if (fetchDirection != null) {
+    if ((set & FETCH_DIRECTION) != 0) {
       s.setFetchDirection(fetchDirection);
     }
-    if (maxRows != null) {
-      s.setLargeMaxRows(maxRows);
+    if ((set & MAX_ROWS) != 0) {
+      if (maxRows <= Integer.MAX_VALUE) {
+        s.setMaxRows((int) maxRows); // PgJDBC does not implement setLargeMaxRows
+      } else {
+        s.setLargeMaxRows(maxRows);
+      }
     }
-    if (maxFieldSize != null) {
+    if ((set & MAX_FIELD_SIZE) != 0) {
       s.setMaxFieldSize(maxFieldSize);
     }
-    if (queryTimeout != null) {
+    if ((set & QUERY_TIMEOUT) != 0) {
       s.setQueryTimeout(queryTimeout);
     }
-    if (escapeProcessing != null) {
+    if ((set & ESCAPE_PROCESSING) != 0) {
       s.setEscapeProcessing(escapeProcessing);
     }
-    if (poolable != null) {
+    if ((set & POOLABLE) != 0) {
       s.setPoolable(poolable);
     }
     if (cursorName != null) {
       s.setCursorName(cursorName);
     }
-    if (closeOnCompletion) {
+    if ((set & CLOSE_ON_COMPLETION) != 0) {
       s.closeOnCompletion();
     }
   }
