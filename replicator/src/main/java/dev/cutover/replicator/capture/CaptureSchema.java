@@ -39,7 +39,7 @@ import java.util.concurrent.locks.LockSupport;
  * same in every session (no {@code s} argument, below) need only the new row: their triggers call
  * {@value #ROW_FUNCTION}, which does just that in one statement, without the general function's
  * tests of its arguments; measured by hand on PostgreSQL 15, this cuts the capture's own CPU cost
- * per TPC-B transaction by about a sixth (see docs/benchmarks.md).
+ * per TPC-B transaction by about 14% (see docs/design-decisions.md).
  *
  * <p>Where the role may create event triggers (a superuser, as schema change capture needs too),
  * the event trigger {@value #EVENT_TRIGGER} gives a table created after start its capture triggers
