@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.cutover.driver.control.CatchUp;
 import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.driver.control.SwitchState;
+import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.Outcome;
@@ -102,6 +103,40 @@ class OperatorControlTest {
     }
   }
 
+  /**
+   * The release is the point of no return: an abort asked for while the leader opens new (new
+   * slow to answer) must not lower old's fence once new is open. Before the release came first,
+   * the leader opened new, its release was then refused and its abort lowered old's fence too:
+   * both databases took writes (I2; found by the torture smoke run in CI).
+   */
+  @Test
+  void abort_askedWhileTheLeaderOpensNew_neverLeavesBothDatabasesOpen(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.instance=op-3"));
+        Connection operator = db.oldDirect();
+        Connection newSide = db.newDirect();
+        Connection holdsNewsFence = db.newDirect()) {
+      DrainTest.insert(app, "before");
+      fenceLock(holdsNewsFence, "pg_advisory_lock");
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(20)).until(() -> waitsForTheFenceLock(newSide));
+
+      OperatorControl.AbortOutcome asked = OperatorControl.abort(operator, db.database, "change freeze");
+      fenceLock(holdsNewsFence, "pg_advisory_unlock");
+      SwitchEvent event = events.next();
+
+      assertThat(OperatorControl.fenceRaised(operator)).as("exactly one side open").isNotEqualTo(OperatorControl.fenceRaised(newSide));
+      assertThat(asked).as("asked after the release").isEqualTo(OperatorControl.AbortOutcome.NONE);
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(OperatorControl.fenceRaised(operator)).isTrue();
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
   @Test
   void lowerFence_fenceALeaderRaised_isLoweredAndWritesPassAgain(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
@@ -131,6 +166,21 @@ class OperatorControlTest {
       assertThat(CatchUp.await(o, n, Duration.ofMillis(300))).isFalse();
       db.startForward();
       assertThat(CatchUp.await(o, n, Duration.ofSeconds(30))).as("the probe written while stopped arrives too").isTrue();
+    }
+  }
+
+  private static void fenceLock(Connection c, String function) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute("SELECT " + function + "(" + ControlSql.FENCE_LOCK + ", 0)");
+    }
+  }
+
+  /** Whether a session on {@code c}'s database waits for the fence's lock (a switch opening it). */
+  private static boolean waitsForTheFenceLock(Connection c) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT EXISTS (SELECT 1 FROM pg_locks"
+        + " WHERE locktype = 'advisory' AND NOT granted AND classid::bigint = " + ControlSql.FENCE_LOCK + ")")) {
+      rs.next();
+      return rs.getBoolean(1);
     }
   }
 

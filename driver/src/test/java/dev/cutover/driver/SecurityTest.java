@@ -166,7 +166,7 @@ class SecurityTest {
           () -> Barrier.writeForSwitch(mallory, db.database, id)))
           .hasMessageContaining("only while the fence it raised stands");
       assertThat((Throwable) catchThrowableOfType(SQLException.class,
-          () -> Coordination.release(mallory, db.database, id, probe, "mallory"))).hasMessageContaining("refused");
+          () -> Coordination.release(mallory, db.database, id, probe, "mallory", 0))).hasMessageContaining("refused");
       // Even a release written straight into the tables (as if the checks were bypassed) is not followed.
       try (Statement s = admin.createStatement()) {
         s.execute("UPDATE cutover.switch SET state = 'released', marker = '" + probe + "' WHERE id = '" + id + "'");

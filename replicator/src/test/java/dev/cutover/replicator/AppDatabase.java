@@ -133,9 +133,10 @@ final class AppDatabase {
     Fence.raise(c, "replicator-test", id, "test", java.time.Duration.ofSeconds(5));
   }
 
-  /** On a switch's target, what its leader runs after the barrier and before the release: the requested slots. */
+  /** On a switch's target, what its leader runs once it has released the switch: the requested slots. */
   static void openAsASwitch(Connection target) throws SQLException {
-    if (Coordination.openTarget(target, "replicator-test", "open-" + System.nanoTime()).isEmpty()) {
+    long epoch = Coordination.targetEpoch(target, "replicator-test");
+    if (Coordination.openTarget(target, "replicator-test", "open-" + System.nanoTime(), epoch).isEmpty()) {
       throw new IllegalStateException("the test switch's lock is taken");
     }
   }

@@ -111,11 +111,19 @@ public final class ControlSchema {
     int major = majorVersion(c);
     try (Statement s = c.createStatement()) {
       s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
+      // An install from before the release carried the target's fence epoch has the old steps.
+      boolean replaceSteps = installed.isPresent() && !exists(s, "SELECT 1 FROM pg_attribute"
+          + " WHERE attrelid = to_regclass('cutover.switch') AND attname = 'target_epoch'");
       for (String sql : ControlSql.objects()) {
         s.execute(sql);
       }
       if (installed.isPresent() && installed.getAsInt() < VERSION) {
         upgradeFromVersion1(s);
+      }
+      if (replaceSteps) {
+        for (String signature : ControlSql.REPLACED) {
+          s.execute("DROP FUNCTION IF EXISTS cutover." + signature);
+        }
       }
       for (String sql : ControlSql.functions(major)) {
         s.execute(sql);
@@ -150,18 +158,12 @@ public final class ControlSchema {
     }
   }
 
-  /**
-   * Version 1 had a 0/1 fence sequence and functions anyone could call with other signatures: the
-   * fence's state moves to the epoch, the old functions go.
-   */
+  /** Version 1 had a 0/1 fence sequence: the fence's state moves to the epoch. */
   private static void upgradeFromVersion1(Statement s) throws SQLException {
     if (exists(s, "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         + " WHERE n.nspname = 'cutover' AND c.relname = 'fence_state'")) {
       s.execute("SELECT setval('cutover.fence_epoch', 1, true) FROM cutover.fence_state WHERE last_value = 1");
       s.execute("DROP SEQUENCE cutover.fence_state");
-    }
-    for (String signature : ControlSql.VERSION_1_ONLY) {
-      s.execute("DROP FUNCTION IF EXISTS cutover." + signature);
     }
   }
 

@@ -119,8 +119,8 @@ class ControlPlaneSecurityTest {
       for (String step : List.of(
           "SELECT cutover.raise_fence('svc', '" + id + "', 'm', 100)",
           "SELECT cutover.write_barrier('svc', '" + id + "')",
-          "SELECT cutover.release_switch('svc', '" + id + "', 'probe:x', 'm')",
-          "SELECT cutover.open_target('svc', '" + id + "')")) {
+          "SELECT cutover.release_switch('svc', '" + id + "', 'probe:x', 'm', 0)",
+          "SELECT cutover.open_target('svc', '" + id + "', 0)")) {
         SQLException e = fails(member, step);
         assertThat(e.getSQLState()).as(step).isEqualTo("42501");
         assertThat(e.getMessage()).contains("does not lead");
@@ -138,18 +138,18 @@ class ControlPlaneSecurityTest {
       String probe = Barrier.write(member);
       assertThat(fails(member, "SELECT cutover.write_barrier('svc', '" + id + "')").getMessage())
           .contains("only while the fence it raised stands");
-      assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm')")
+      assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm', 0)")
           .getSQLState()).isEqualTo("55000");
 
       long epoch = Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
       assertThat(epoch % 2).isEqualTo(1);
-      assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm')")
+      assertThat(fails(member, "SELECT cutover.release_switch('svc', '" + id + "', '" + probe + "', 'm', 0)")
           .getMessage()).contains("barrier marker written on this database under the fence");
       assertThat(Coordination.decision(member, "svc")).get().extracting(Coordination.Decision::state)
           .isEqualTo(SwitchState.DRAINING);
 
       String marker = Barrier.writeForSwitch(member, "svc", id);
-      Coordination.release(member, "svc", id, marker, "m");
+      Coordination.release(member, "svc", id, marker, "m", 0);
       assertThat(Coordination.verifyRelease(member, "svc", id).marker()).isEqualTo(marker);
       assertThat(Coordination.abort(member, "svc", id, "too late")).as("a released switch stays released").isFalse();
       assertThat(Fence.isRaised(member)).isTrue();
@@ -187,13 +187,40 @@ class ControlPlaneSecurityTest {
       String id = Coordination.begin(member, "svc", "s4", Target.OLD, Target.NEW);
       assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
       long first = Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5));
-      Coordination.release(member, "svc", id, Barrier.writeForSwitch(member, "svc", id), "m");
+      Coordination.release(member, "svc", id, Barrier.writeForSwitch(member, "svc", id), "m", 0);
       Fence.lower(admin);
       try (Statement s = admin.createStatement()) {
         s.execute("SELECT setval('cutover.fence_epoch', " + (first + 2) + ", true)");
       }
       assertThat(Fence.isRaised(member)).isTrue();
       assertThat(Coordination.verifyRelease(member, "svc", id).problem()).contains("does not stand");
+    }
+  }
+
+  @Test
+  void openTarget_byALateFollowerAfterALaterSwitchFencedItAgain_isRefusedAndTheFenceStays(PostgresPair pair)
+      throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection member = as(pair.oldServer(), db, "member_cp")) {
+      // This database as the target of switch "back", fenced by an earlier switch away from it.
+      String away = Coordination.begin(member, "a", "s6", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "a", away)).isTrue();
+      long released = Fence.raise(member, "a", away, "test", Duration.ofSeconds(5));
+      assertThat(Coordination.targetEpoch(member, "b")).isEqualTo(released);
+
+      assertThat(Coordination.openTarget(member, "b", "back", released)).hasValue(0);
+      assertThat(Fence.isRaised(member)).isFalse();
+      assertThat(Coordination.openTarget(member, "b", "back", released)).as("idempotent").hasValue(0);
+
+      // A later switch leaves this database again; a follower of "back" that comes late must not reopen it.
+      String again = Coordination.begin(member, "c", "s7", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "c", again)).isTrue();
+      assertThat(Fence.raise(member, "c", again, "test", Duration.ofSeconds(5))).isEqualTo(released + 2);
+      SQLException stale = catchThrowableOfType(SQLException.class,
+          () -> Coordination.openTarget(member, "b", "back", released));
+      assertThat(stale.getSQLState()).isEqualTo("55000");
+      assertThat(stale.getMessage()).contains("not the one the switch was released with");
+      assertThat(Fence.isRaised(member)).isTrue();
     }
   }
 

@@ -53,10 +53,10 @@ public final class ControlSql {
       "write_barrier(text, text)",
       "write_probe()",
       "barrier_arrived(text)",
-      "release_switch(text, text, text, text)",
+      "release_switch(text, text, text, text, bigint)",
       "verify_release(text, text)",
       "abort_switch(text, text, text)",
-      "open_target(text, text)",
+      "open_target(text, text, bigint)",
       "service_status(text)",
       "service_instances(text)",
       "request_abort(text, text)");
@@ -68,15 +68,18 @@ public final class ControlSql {
       "lower_fence()",
       "grant_control_plane(name)");
 
-  /** Version 1 functions whose signature or result changed; dropped when upgrading in place. */
-  public static final List<String> VERSION_1_ONLY = List.of(
+  /** Earlier functions whose signature or result changed; dropped when upgrading in place. */
+  public static final List<String> REPLACED = List.of(
       "heartbeat(text, text)",
       "raise_fence(integer)",
       "write_barrier(text)",
       "finish_switch(text, text, text, text, text)",
       "create_slots_at_switch()",
       "barrier_arrived(text)",
-      "switch_state(text)");
+      "switch_state(text)",
+      "release_switch(text, text, text, text)",
+      "verify_release(text, text)",
+      "open_target(text, text)");
 
   /** Markers older than this are deleted as new ones are written, so they never accumulate. */
   private static final String MARKER_TTL = "interval '1 day'";
@@ -130,7 +133,7 @@ public final class ControlSql {
             + " updated_at timestamptz NOT NULL DEFAULT clock_timestamp())",
         "ALTER TABLE cutover.switch ADD COLUMN IF NOT EXISTS fence_epoch bigint,"
             + " ADD COLUMN IF NOT EXISTS abort_requested text, ADD COLUMN IF NOT EXISTS leader text,"
-            + " ADD COLUMN IF NOT EXISTS began_at timestamptz",
+            + " ADD COLUMN IF NOT EXISTS began_at timestamptz, ADD COLUMN IF NOT EXISTS target_epoch bigint",
         // Logged: a request lost in a crash would leave the way back to be armed from a later slot,
         // silently missing the writes in between. On the side about to serve, where no subscription
         // reads it before the slot exists, and the slot's own start comes after the insert.
@@ -279,7 +282,12 @@ public final class ControlSql {
             INSERT INTO cutover.marker_log (marker, service, switch_id, fence_epoch) VALUES (m, p_service, p_switch, e);
             RETURN m;
           END""".formatted(FENCE_LOCK, inProgress(false))));
-    f.add(switchRow("release_switch(p_service text, p_switch text, p_marker text, p_instance text) RETURNS void", """
+    // The release is the switch's point of no return: from here on nobody lowers the source's fence
+    // (end_switch leaves a released switch alone) and the target is opened afterwards, so that an
+    // abort can never leave both databases open. p_target_epoch is the target's fence epoch as the
+    // leader saw it before the release: open_target refuses once a later switch fenced it again.
+    f.add(switchRow("release_switch(p_service text, p_switch text, p_marker text, p_instance text,"
+        + " p_target_epoch bigint) RETURNS void", """
           DECLARE s record; e bigint;
           BEGIN
             PERFORM cutover.require_lead(p_service, p_switch);
@@ -293,26 +301,27 @@ public final class ControlSql {
                 p_switch, p_service USING ERRCODE = '55000';
             END IF;
             UPDATE cutover.switch w SET state = 'released', marker = p_marker, leader = p_instance, reason = NULL,
-              updated_at = clock_timestamp() WHERE w.service = p_service AND w.id = p_switch;
+              target_epoch = p_target_epoch, updated_at = clock_timestamp() WHERE w.service = p_service AND w.id = p_switch;
           END""".formatted(FENCE_LOCK, inProgress(true))));
     f.add("""
         CREATE OR REPLACE FUNCTION cutover.verify_release(p_service text, p_switch text)
-          RETURNS TABLE (released_marker text, problem text) LANGUAGE plpgsql%s AS $$
+          RETURNS TABLE (released_marker text, problem text, target_epoch bigint) LANGUAGE plpgsql%s AS $$
         DECLARE s record; e bigint := cutover.epoch();
         BEGIN
           SELECT * INTO s FROM cutover.switch w WHERE w.service = p_service;
           IF NOT FOUND OR s.id <> p_switch OR s.state <> 'released' THEN
-            RETURN QUERY SELECT NULL::text, 'switch ' || p_switch || ' is not released'; RETURN;
+            RETURN QUERY SELECT NULL::text, 'switch ' || p_switch || ' is not released', NULL::bigint; RETURN;
           END IF;
           IF e %% 2 = 0 OR s.fence_epoch IS DISTINCT FROM e OR (SELECT f.settled_epoch FROM cutover.fence f) IS DISTINCT FROM e THEN
             RETURN QUERY SELECT NULL::text, 'the fence it raised does not stand (fence epoch ' || e || ', raised by the switch: '
-              || coalesce(s.fence_epoch::text, 'none') || ')'; RETURN;
+              || coalesce(s.fence_epoch::text, 'none') || ')', NULL::bigint; RETURN;
           END IF;
           IF NOT EXISTS (SELECT 1 FROM cutover.marker_log l WHERE l.marker = s.marker AND l.switch_id = p_switch
               AND l.service = p_service AND l.fence_epoch = e) THEN
-            RETURN QUERY SELECT NULL::text, 'its marker was not written on this database under that fence'; RETURN;
+            RETURN QUERY SELECT NULL::text, 'its marker was not written on this database under that fence', NULL::bigint;
+            RETURN;
           END IF;
-          RETURN QUERY SELECT s.marker, NULL::text;
+          RETURN QUERY SELECT s.marker, NULL::text, s.target_epoch;
         END $$""".formatted(DEFINER));
     f.add("""
         CREATE OR REPLACE FUNCTION cutover.end_switch(p_service text, p_switch text, p_reason text) RETURNS text
@@ -359,20 +368,28 @@ public final class ControlSql {
           PERFORM pg_advisory_xact_lock(%d, 0);
           RETURN cutover.end_switch(p_service, s.id, p_reason);
         END $$""".formatted(DEFINER, FENCE_LOCK));
+    // Called after the release, by its leader or by any instance that follows it: idempotent, and a
+    // no-op refusal once the target's fence was raised again by a later switch (a late follower must
+    // never reopen a database the service has left since).
     f.add("""
-        CREATE OR REPLACE FUNCTION cutover.open_target(p_service text, p_switch text) RETURNS integer
-          LANGUAGE plpgsql%s AS $$
+        CREATE OR REPLACE FUNCTION cutover.open_target(p_service text, p_switch text, p_target_epoch bigint)
+          RETURNS integer LANGUAGE plpgsql%1$s AS $$
         DECLARE r name; n integer := 0; e bigint;
         BEGIN
           PERFORM cutover.require_lead(p_service, p_switch);
-          -- Slots first: a logical slot cannot be created in a transaction that has written.
+          PERFORM pg_advisory_xact_lock(%2$d, 0);
+          e := cutover.epoch();
+          IF e %% 2 = 1 AND e IS DISTINCT FROM p_target_epoch THEN
+            RAISE EXCEPTION 'cutover: refused: switch %% of %% does not open this database: its fence (epoch %%) is not the one the switch was released with (epoch %%)',
+              p_switch, p_service, e, coalesce(p_target_epoch::text, 'unknown') USING ERRCODE = '55000';
+          END IF;
+          -- Slots before the fence comes down (an advisory lock is not a write: a logical slot can
+          -- still be created in this transaction).
           FOR r IN SELECT q.slot_name FROM cutover.slot_at_switch q WHERE NOT EXISTS
               (SELECT 1 FROM pg_replication_slots p WHERE p.slot_name = q.slot_name) LOOP
             PERFORM pg_create_logical_replication_slot(r, 'pgoutput');
             n := n + 1;
           END LOOP;
-          PERFORM pg_advisory_xact_lock(%d, 0);
-          e := cutover.epoch();
           IF e %% 2 = 1 THEN
             PERFORM setval('cutover.fence_epoch', e + 1, true);
           END IF;

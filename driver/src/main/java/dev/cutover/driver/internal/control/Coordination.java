@@ -165,17 +165,22 @@ public final class Coordination {
   }
 
   /**
-   * On the switch's target: takes the switch's lock there and, when it got it, opens the target as
-   * the leader: lowers its fence, if a switch away from it had raised it, and creates the
-   * replication slots the replicator requested for this moment (a request is used once). One
-   * statement; the lock stays with the session.
+   * On the switch's target, after its release: takes the switch's lock there and, when it got it,
+   * opens the target: creates the replication slots the replicator requested for this moment (a
+   * request is used once), then lowers its fence if a switch away from it had raised it. Any
+   * instance that follows the release may do it (it is idempotent), but the server refuses (55000)
+   * once the target's fence is no longer the one the release recorded: a later switch left it again.
+   * One statement; the lock stays with the session.
    *
+   * @param targetEpoch the target's fence epoch the release recorded ({@link #targetEpoch})
    * @return the number of slots created, or empty when another session holds the lock
    */
-  public static OptionalInt openTarget(Connection target, String service, String switchId) throws SQLException {
+  public static OptionalInt openTarget(Connection target, String service, String switchId, long targetEpoch)
+      throws SQLException {
     try (PreparedStatement ps = target.prepareStatement("SELECT CASE WHEN pg_try_advisory_lock(" + ControlSql.LEADER_LOCK
-        + ", cutover.lead_key(?, ?)) THEN cutover.open_target(?, ?) END")) {
+        + ", cutover.lead_key(?, ?)) THEN cutover.open_target(?, ?, ?) END")) {
       bind(ps, service, switchId, service, switchId);
+      ps.setLong(5, targetEpoch);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         int slots = rs.getInt(1);
@@ -184,13 +189,31 @@ public final class Coordination {
     }
   }
 
+  /** The fence epoch of the database {@code c} is connected to (odd while raised), for the release to record. */
+  public static long targetEpoch(Connection c, String service) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT fence_epoch FROM cutover.service_status(?)")) {
+      ps.setString(1, service);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
   /**
    * Publishes the release of {@code switchId} with its barrier marker, as its leader: refused
-   * unless the fence the switch raised stands and {@code marker} was written under it.
+   * unless the fence the switch raised stands and {@code marker} was written under it. From here
+   * on the switch cannot abort; the target is opened afterwards ({@link #openTarget}).
+   *
+   * @param targetEpoch the target's fence epoch now, which followers need to open it
    */
-  public static void release(Connection c, String service, String switchId, String marker, String instance)
-      throws SQLException {
-    call(c, "SELECT cutover.release_switch(?, ?, ?, ?)", service, switchId, marker, instance);
+  public static void release(Connection c, String service, String switchId, String marker, String instance,
+      long targetEpoch) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT cutover.release_switch(?, ?, ?, ?, ?)")) {
+      bind(ps, service, switchId, marker, instance);
+      ps.setLong(5, targetEpoch);
+      ps.execute();
+    }
   }
 
   /**
@@ -198,21 +221,22 @@ public final class Coordination {
    * switch raised still stands (same epoch) and the released marker was written on this database
    * under it. The caller then checks that the marker arrived on the target.
    *
-   * @return the marker, or the reason the release cannot be trusted
+   * @return the marker and the target's epoch the release recorded, or the reason the release cannot be trusted
    */
   public static Verified verifyRelease(Connection c, String service, String switchId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT released_marker, problem FROM cutover.verify_release(?, ?)")) {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT released_marker, problem, target_epoch FROM cutover.verify_release(?, ?)")) {
       ps.setString(1, service);
       ps.setString(2, switchId);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return new Verified(rs.getString(1), rs.getString(2));
+        return new Verified(rs.getString(1), rs.getString(2), rs.getLong(3));
       }
     }
   }
 
-  /** A release as checked on the source: the marker, or why it is not to be followed. */
-  public record Verified(String marker, String problem) {
+  /** A release as checked on the source: the marker and the target's epoch it recorded, or why it is not to be followed. */
+  public record Verified(String marker, String problem, long targetEpoch) {
     public boolean ok() {
       return marker != null;
     }

@@ -14,6 +14,8 @@ final class Doom {
   private final CountDownLatch done = new CountDownLatch(1);
   private volatile SessionSnapshot held;
   private volatile String lost;
+  /** Whether the doomed transaction is over for the application (owner only; see {@link #rolledBack()}). */
+  private boolean rolledBack;
 
   Doom(String reason) {
     this.reason = reason;
@@ -44,6 +46,20 @@ final class Doom {
 
   String lost() {
     return lost;
+  }
+
+  /**
+   * The doomed transaction is over for the application (it called rollback, or its autocommit
+   * statement failed): its calls from now on belong to new transactions, which must not get this
+   * doom's error even while the session has not recovered yet.
+   */
+  void rolledBack() {
+    rolledBack = true;
+  }
+
+  /** Whether {@link #rolledBack()} was called. */
+  boolean isRolledBack() {
+    return rolledBack;
   }
 
   /**

@@ -167,8 +167,8 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     while (r.gate() != null) {
       if (!ACTIVITY.compareAndSet(this, BUSY, IDLE)) {
         recover();
-        checkOpen();
         ACTIVITY.setVolatile(this, IDLE); // the switch changes only BUSY: DOOMED and IDLE are the owner's
+        checkOpen();
       }
       boolean opened;
       try {
@@ -261,7 +261,8 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
       return SqlStates.lost(why, e);
     }
     Doom d = doom;
-    if (d != null && (int) ACTIVITY.getVolatile(this) == DOOMED && !SqlStates.SERIALIZATION_FAILURE.equals(e.getSQLState())) {
+    if (d != null && !d.isRolledBack() && (int) ACTIVITY.getVolatile(this) == DOOMED
+        && !SqlStates.SERIALIZATION_FAILURE.equals(e.getSQLState())) {
       return d.error(e);
     }
     return e;
@@ -405,6 +406,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   public void rollback() throws SQLException {
     checkOpen();
     if ((int) ACTIVITY.getVolatile(this) == DOOMED) {
+      doom.rolledBack(); // over even if the session cannot recover now: the next call recovers it (checkOpen)
       recover();
       activity = IDLE;
       return;
@@ -748,6 +750,15 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     state.dataType(type, klass);
   }
 
+  /**
+   * Fails on a closed or lost connection, and recovers a session whose doomed transaction is over
+   * for the application: it called {@link #rollback()} (whose own recovery may have failed, the
+   * serving side being unreachable then), or, in autocommit mode outside a transaction begun in
+   * SQL, the statement that was the transaction has failed. Every call that needs the physical
+   * connection comes here (or to {@link #begin}), so the next use, a pool's {@code setAutoCommit}
+   * or {@code prepareStatement} included, runs on a recovered session or fails with the reason it
+   * cannot, never with the doom of a transaction that is over (torture finding B8).
+   */
   final void checkOpen() throws SQLException {
     if (closed) {
       throw SqlStates.closed("connection");
@@ -755,6 +766,14 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     String why = lost;
     if (why != null) {
       throw SqlStates.lost(why, null);
+    }
+    Doom d = doom;
+    if (d != null && (int) ACTIVITY.getVolatile(this) == DOOMED
+        && (d.isRolledBack() || !inTransaction && state.autoCommit())) {
+      d.rolledBack();
+      recover();
+      ACTIVITY.setVolatile(this, IDLE); // the switch changes only BUSY: DOOMED is the owner's
+      checkOpen(); // lost, if the state the switch captured could not be kept
     }
   }
 

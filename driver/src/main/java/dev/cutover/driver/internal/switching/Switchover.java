@@ -183,7 +183,7 @@ final class Switchover {
         if (role.leader()) {
           lead();
         } else {
-          follow(role.releasedMarker());
+          follow(role);
         }
       }
       // 6. Release onto the connections opened ahead.
@@ -461,8 +461,8 @@ final class Switchover {
   // ---- 3. coordinate ----------------------------------------------------------------------
 
   /** What coordination decided for this instance: to lead, or to follow a release it verified. */
-  private record Role(boolean leader, String releasedMarker) {
-    static final Role LEADER = new Role(true, null);
+  private record Role(boolean leader, String releasedMarker, long targetEpoch) {
+    static final Role LEADER = new Role(true, null, 0);
   }
 
   /**
@@ -503,7 +503,7 @@ final class Switchover {
     if (d.released()) {
       Coordination.Verified v = Coordination.verifyRelease(source, router.service(), switchId);
       if (v.ok()) {
-        return new Role(false, v.marker());
+        return new Role(false, v.marker(), v.targetEpoch());
       }
       if (!v.problem().equals(distrust[0])) {
         distrust[0] = v.problem();
@@ -592,17 +592,20 @@ final class Switchover {
 
   /**
    * The leader's steps, once every instance has drained: {@link #fence}, {@link #barrier}, {@link
-   * #moveSequences}, then the target opened and the release published. Each is idempotent: if this
+   * #moveSequences}, then the release published and the target opened. Each is idempotent: if this
    * instance's session (and with it the lock) is lost on the way, whoever leads next, this instance
-   * on a fresh session included, repeats them.
+   * on a fresh session included, repeats them, or follows the release and opens the target.
+   *
+   * <p>The release comes before the target opens, never after: an abort (which lowers the source's
+   * fence unless the switch was released) can then never leave both databases open.
    */
   private void lead() throws SQLException {
     try {
       fence();
       barrier();
       moveSequences();
-      openTarget();
-      publishRelease();
+      long targetEpoch = publishRelease();
+      openTarget(targetEpoch);
     } catch (SQLException e) {
       if (e instanceof Abort || alive(source) || watchdog.reason() != null) {
         throw e;
@@ -619,7 +622,7 @@ final class Switchover {
       if (role.leader()) {
         lead();
       } else {
-        follow(role.releasedMarker());
+        follow(role);
       }
     }
   }
@@ -666,35 +669,58 @@ final class Switchover {
   }
 
   /**
-   * Takes the switch's lock on the target too (waiting for a stale holder, at most the barrier
-   * timeout) and opens it there: creates the replication slots the replicator requested, then
-   * lowers its fence, for a flip back.
+   * Once the switch is released, takes its lock on the target too (waiting while the leader or
+   * another follower holds it, at most the barrier timeout) and opens it there: creates the
+   * replication slots the replicator requested, then lowers its fence, for a flip back. Every
+   * instance does it before it routes there, so the slots exist before its first write on the
+   * target, and a leader that died after its release leaves no database fenced for good.
    */
-  private void openTarget() throws SQLException {
+  private void openTarget(long targetEpoch) throws SQLException {
     phase(Phase.RELEASE, to);
     Duration timeout = router.settings().barrierTimeout();
-    if (!Poll.FAST.within(timeout, () -> Coordination.openTarget(target, router.service(), switchId).isPresent())) {
-      throw new Abort("the lock of switch " + switchId + " on " + to.value() + " stayed taken for " + timeout.toMillis()
-          + " ms (cutover.barrier.timeout)");
+    boolean opened;
+    try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
+        + " database did not answer within " + timeout.plus(STEP_SLACK).toMillis() + " ms while the switch opened it")) {
+      opened = Poll.FAST.within(timeout,
+          () -> Coordination.openTarget(target, router.service(), switchId, targetEpoch).isPresent());
+    } catch (SQLException e) {
+      if (watchdog.reason() == null && alive(target)) {
+        throw new Abort("switch " + switchId + " was released but cannot open " + to.value() + ": " + serverMessage(e));
+      }
+      throw e;
     }
+    if (!opened) {
+      throw new Abort("switch " + switchId + " was released but its lock on " + to.value() + " stayed taken for "
+          + timeout.toMillis() + " ms (cutover.barrier.timeout)");
+    }
+    Coordination.resign(target, router.service(), switchId); // the next follower need not wait for this session
   }
 
-  /** Publishes the release in the source's control schema, which refuses it without the fence and the marker. */
-  private void publishRelease() throws SQLException {
-    Coordination.release(source, router.service(), switchId, marker, router.instance());
+  /**
+   * Publishes the release in the source's control schema, which refuses it without the fence and
+   * the marker, with the target's fence epoch as it is now.
+   *
+   * @return that epoch
+   */
+  private long publishRelease() throws SQLException {
+    long targetEpoch = Coordination.targetEpoch(target, router.service());
+    Coordination.release(source, router.service(), switchId, marker, router.instance(), targetEpoch);
+    return targetEpoch;
   }
 
   // ---- 4, follower -------------------------------------------------------------------------
 
   /**
    * Follows a release verified on the source (the fence the switch raised still stands, the
-   * marker was written under it): the marker must be visible on the target too.
+   * marker was written under it): the marker must be visible on the target too, and the target
+   * opened, by the leader or, if it died after its release, by this instance.
    */
-  private void follow(String releasedMarker) throws SQLException {
+  private void follow(Role released) throws SQLException {
     phase(Phase.BARRIER, to);
     if (!force) {
-      awaitMarker(releasedMarker, () -> { });
+      awaitMarker(released.releasedMarker(), () -> { });
     }
+    openTarget(released.targetEpoch());
   }
 
   private <E extends Exception> void awaitMarker(String expected, Barrier.Check<E> stillWanted)

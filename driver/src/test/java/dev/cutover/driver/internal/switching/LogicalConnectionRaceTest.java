@@ -1,6 +1,7 @@
 package dev.cutover.driver.internal.switching;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.LeakCheckedPair;
@@ -9,10 +10,12 @@ import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -23,7 +26,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Begin against doom, interleaved deterministically: a {@link Routing} stand-in runs the switch's
  * steps (close the gate, doom every busy session) inside the route read that {@code begin()} makes
- * right after it announced the transaction, which is the window a real switch thread can hit.
+ * right after it announced the transaction, which is the window a real switch thread can hit. The
+ * same stand-in dooms sessions directly and refuses connections, for what follows a doom: when the
+ * doomed transaction is over, the session must recover, not keep failing with its doom.
  */
 @LeakCheckedPair
 class LogicalConnectionRaceTest {
@@ -54,6 +59,91 @@ class LogicalConnectionRaceTest {
     }
   }
 
+  /**
+   * Torture finding B8: a straggler doomed by a switch rolls back at a moment the serving side
+   * cannot be reached (its server restarting), so the session cannot recover then. A pool's next
+   * uses of the connection (setAutoCommit, prepareStatement, execute, commit) must recover it once
+   * the side answers, not fail with the old doom's 40001 until the pool happens to validate it.
+   */
+  @Test
+  void rollback_whileTheServingSideRefusesConnections_laterTransactionsRecoverTheSession(PostgresPair pair)
+      throws Exception {
+    SwitchingStandIn routing = new SwitchingStandIn(pair.oldServer());
+    try (Connection app = Connections.open(routing)) {
+      app.setAutoCommit(false);
+      try (Statement s = app.createStatement()) {
+        s.execute("SELECT 1");
+      }
+      routing.refusing = true;
+      assertThat(routing.session.doom("switch under test", TimeUnit.SECONDS.toNanos(5))).isPositive();
+
+      assertThatThrownBy(() -> app.prepareStatement("SELECT 2"))
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
+      List<String> rollbackStates = new ArrayList<>();
+      for (int i = 0; i < 2; i++) { // the application's rollback, then the pool's on close
+        try {
+          app.rollback();
+        } catch (SQLException e) {
+          rollbackStates.add(e.getSQLState());
+        }
+      }
+      routing.refusing = false;
+
+      for (int i = 0; i < 5; i++) {
+        app.setAutoCommit(false);
+        try (PreparedStatement ps = app.prepareStatement("SELECT ?::int")) {
+          ps.setInt(1, i);
+          try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            assertThat(rs.getInt(1)).isEqualTo(i);
+          }
+        }
+        app.commit();
+        app.setAutoCommit(true);
+      }
+      assertThat(rollbackStates).as("the reason the session could not recover, not the doom")
+          .containsExactly("08001", "08001");
+    }
+  }
+
+  /**
+   * A statement in autocommit doomed while it runs (a slow statement past the drain timeout): the
+   * statement is its own transaction, so it fails with 40001 and the next ones, on new statement
+   * objects as a pool's users create them, run on a recovered session without a rollback.
+   */
+  @Test
+  void autocommitStatement_doomedWhileItRuns_nextStatementsRunWithoutARollback(PostgresPair pair) throws Exception {
+    SwitchingStandIn routing = new SwitchingStandIn(pair.oldServer());
+    ExecutorService application = Executors.newSingleThreadExecutor();
+    try (Connection app = Connections.open(routing)) {
+      int before;
+      try (Statement s = app.createStatement()) {
+        before = pid(s);
+      }
+      Future<String> slow = application.submit(() -> {
+        try (Statement s = app.createStatement()) {
+          return text(s, "SELECT pg_catalog.pg_sleep(30)::text");
+        }
+      });
+      try (Connection watch = pair.oldServer().connect(); Statement w = watch.createStatement()) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> "active".equals(text(w,
+            "SELECT coalesce((SELECT state FROM pg_catalog.pg_stat_activity WHERE pid = " + before + "), 'none')")));
+      }
+      assertThat(routing.session.doom("switch under test", TimeUnit.SECONDS.toNanos(5))).isPositive();
+      assertThatThrownBy(() -> slow.get(10, TimeUnit.SECONDS))
+          .hasCauseInstanceOf(SQLException.class)
+          .satisfies(e -> assertThat(((SQLException) e.getCause()).getSQLState()).isEqualTo("40001"));
+
+      for (int i = 0; i < 5; i++) {
+        try (Statement s = app.createStatement()) {
+          assertThat(pid(s)).isNotEqualTo(before);
+        }
+      }
+    } finally {
+      application.shutdownNow();
+    }
+  }
+
   private static int pid(Statement s) throws SQLException {
     return Integer.parseInt(text(s, "SELECT pg_catalog.pg_backend_pid()"));
   }
@@ -70,7 +160,9 @@ class LogicalConnectionRaceTest {
     private final PostgresServer server;
     volatile Route route = new Route(Target.OLD, null);
     private volatile Gate switchGate;
-    private volatile Session session;
+    volatile Session session;
+    /** Whether new connections are refused, as by a server that is restarting. */
+    volatile boolean refusing;
     volatile int doomed;
 
     SwitchingStandIn(PostgresServer server) {
@@ -115,6 +207,9 @@ class LogicalConnectionRaceTest {
 
     @Override
     public Connection connect(Target side) throws SQLException {
+      if (refusing) {
+        throw new SQLException("the stand-in refuses connections", "08001");
+      }
       return server.connect();
     }
 
