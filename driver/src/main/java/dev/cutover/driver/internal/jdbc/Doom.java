@@ -16,6 +16,8 @@ final class Doom {
   private volatile String lost;
   /** Whether the doomed transaction is over for the application (owner only; see {@link #rolledBack()}). */
   private boolean rolledBack;
+  /** Whether the session took a new connection after this doom (owner only; see {@link #reconnected()}). */
+  private boolean reconnected;
 
   Doom(String reason) {
     this.reason = reason;
@@ -55,6 +57,16 @@ final class Doom {
    */
   void rolledBack() {
     rolledBack = true;
+  }
+
+  /** The session runs on a new connection with the state {@link #held()}; it must not take another for this doom. */
+  void reconnected() {
+    reconnected = true;
+  }
+
+  /** Whether {@link #reconnected()} was called. */
+  boolean isReconnected() {
+    return reconnected;
   }
 
   /** Whether {@link #rolledBack()} was called. */

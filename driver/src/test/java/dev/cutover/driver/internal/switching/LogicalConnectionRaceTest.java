@@ -144,6 +144,132 @@ class LogicalConnectionRaceTest {
     }
   }
 
+  /**
+   * Torture finding B8, SQL boundaries: a transaction begun with SQL {@code BEGIN} on an autocommit
+   * connection (as HikariCP users write it) is doomed. Its next plain statement fails with 40001 and
+   * is not run on its own in autocommit; the application's SQL {@code ROLLBACK} ends it and succeeds;
+   * every later BEGIN/INSERT/COMMIT on the same connection runs (no 40001 storm until the pool evicts it).
+   */
+  @Test
+  void sqlRollback_afterTheSwitchDoomedATransactionBegunInSql_endsItAndLaterTransactionsRun(PostgresPair pair)
+      throws Exception {
+    SwitchingStandIn routing = new SwitchingStandIn(pair.oldServer());
+    createTable(pair, "b8_rollback");
+    try (Connection app = Connections.open(routing)) {
+      try (Statement s = app.createStatement()) {
+        s.execute("BEGIN");
+        s.execute("INSERT INTO b8_rollback VALUES ('doomed')");
+        assertThat(routing.session.doom("switch under test", TimeUnit.SECONDS.toNanos(5))).isPositive();
+        for (int i = 0; i < 2; i++) { // the first failure does not end the transaction
+          assertFailsWithDoom(() -> s.execute("INSERT INTO b8_rollback VALUES ('after the doom')"));
+        }
+        s.execute(" /* the application gives up */ Rollback Work;");
+      }
+      for (int i = 0; i < 5; i++) { // each a new borrower of the pooled connection
+        try (Statement s = app.createStatement();
+            PreparedStatement insert = app.prepareStatement("INSERT INTO b8_rollback VALUES (?)")) {
+          s.execute("BEGIN");
+          insert.setString(1, "cycle " + i);
+          insert.executeUpdate();
+          s.execute("COMMIT");
+        }
+      }
+    }
+    assertThat(rows(pair, "b8_rollback")).containsExactlyInAnyOrder(
+        "cycle 0", "cycle 1", "cycle 2", "cycle 3", "cycle 4");
+  }
+
+  /**
+   * A doomed transaction begun in SQL that the application commits in SQL (a prepared COMMIT here):
+   * nothing was committed, so the COMMIT fails with 40001, and the transaction is over: the next
+   * BEGIN runs on a recovered session.
+   */
+  @Test
+  void sqlCommit_afterTheSwitchDoomedATransactionBegunInSql_fails40001AndTheNextBeginRuns(PostgresPair pair)
+      throws Exception {
+    SwitchingStandIn routing = new SwitchingStandIn(pair.oldServer());
+    createTable(pair, "b8_commit");
+    try (Connection app = Connections.open(routing)) {
+      try (Statement s = app.createStatement(); PreparedStatement commit = app.prepareStatement("commit")) {
+        s.execute("begin");
+        s.execute("INSERT INTO b8_commit VALUES ('doomed')");
+        assertThat(routing.session.doom("switch under test", TimeUnit.SECONDS.toNanos(5))).isPositive();
+        assertFailsWithDoom(commit::execute);
+      }
+      for (int i = 0; i < 3; i++) {
+        try (Statement s = app.createStatement()) {
+          s.execute("START TRANSACTION ISOLATION LEVEL READ COMMITTED");
+          s.execute("INSERT INTO b8_commit VALUES ('cycle " + i + "')");
+          s.execute("END");
+        }
+      }
+    }
+    assertThat(rows(pair, "b8_commit")).containsExactlyInAnyOrder("cycle 0", "cycle 1", "cycle 2");
+  }
+
+  /**
+   * A doomed transaction begun in SQL whose application gave up without a rollback (its statement
+   * failed, the pool took the connection back as it is, autocommit being on): the next borrower's
+   * BEGIN starts a new transaction on a recovered session; statements other than a transaction's
+   * end before that keep failing with 40001 and never run in autocommit.
+   */
+  @Test
+  void sqlBegin_afterTheSwitchDoomedATransactionBegunInSql_startsANewTransaction(PostgresPair pair)
+      throws Exception {
+    SwitchingStandIn routing = new SwitchingStandIn(pair.oldServer());
+    createTable(pair, "b8_begin");
+    try (Connection app = Connections.open(routing)) {
+      try (Statement s = app.createStatement()) {
+        s.execute("BEGIN");
+        s.execute("INSERT INTO b8_begin VALUES ('doomed')");
+        assertThat(routing.session.doom("switch under test", TimeUnit.SECONDS.toNanos(5))).isPositive();
+      }
+      for (int i = 0; i < 2; i++) {
+        try (PreparedStatement insert = app.prepareStatement("INSERT INTO b8_begin VALUES ('not atomic')")) {
+          assertFailsWithDoom(insert::executeUpdate);
+        }
+      }
+      try (Statement s = app.createStatement()) { // created on a session whose transaction is doomed
+        assertFailsWithDoom(() -> s.executeUpdate("INSERT INTO b8_begin VALUES ('not atomic')"));
+        assertThat(app.getAutoCommit()).isTrue();
+      }
+      for (int i = 0; i < 3; i++) {
+        try (Statement s = app.createStatement()) {
+          s.execute("-- the next borrower\n  begin isolation level repeatable read");
+          s.execute("INSERT INTO b8_begin VALUES ('cycle " + i + "')");
+          s.execute("COMMIT");
+        }
+      }
+    }
+    assertThat(rows(pair, "b8_begin")).containsExactlyInAnyOrder("cycle 0", "cycle 1", "cycle 2");
+  }
+
+  private interface Call {
+    void run() throws SQLException;
+  }
+
+  private static void assertFailsWithDoom(Call call) {
+    assertThatThrownBy(call::run)
+        .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
+  }
+
+  private static void createTable(PostgresPair pair, String table) throws SQLException {
+    try (Connection c = pair.oldServer().connect(); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE " + table + " (v text NOT NULL)");
+    }
+  }
+
+  private static List<String> rows(PostgresPair pair, String table) throws SQLException {
+    List<String> rows = new ArrayList<>();
+    try (Connection c = pair.oldServer().connect(); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT v FROM " + table)) {
+      while (rs.next()) {
+        rows.add(rs.getString(1));
+      }
+    }
+    return rows;
+  }
+
   private static int pid(Statement s) throws SQLException {
     return Integer.parseInt(text(s, "SELECT pg_catalog.pg_backend_pid()"));
   }
