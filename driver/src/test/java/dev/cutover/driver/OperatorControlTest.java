@@ -1,12 +1,15 @@
 package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.cutover.driver.internal.control.ControlSql;
-import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.control.CatchUp;
 import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.driver.control.SwitchState;
+import dev.cutover.driver.internal.control.ControlSql;
+import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
@@ -62,7 +65,7 @@ class OperatorControlTest {
 
       assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
       assertThat(event.reason()).contains("aborted on request").contains("change freeze");
-      assertThat(Fence.isRaised(operator)).isFalse();
+      assertThat(OperatorControl.fenceRaised(operator)).isFalse();
       assertThat(OperatorControl.read(operator, db.database).lastSwitch()).get().satisfies(s -> {
         assertThat(s.state()).isEqualTo(SwitchState.ABORTED);
         assertThat(s.reason()).isEqualTo("change freeze");
@@ -91,7 +94,7 @@ class OperatorControlTest {
 
       assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
       assertThat(event.notGuaranteed()).anyMatch(s -> s.contains("forced by an operator"));
-      assertThat(Fence.isRaised(admin)).as("force skips the barrier, never the fence").isTrue();
+      assertThat(OperatorControl.fenceRaised(admin)).as("force skips the barrier, never the fence").isTrue();
       DrainTest.insert(app, "after");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
       db.startForward();
@@ -123,14 +126,46 @@ class OperatorControlTest {
       fenceLock(holdsNewsFence, "pg_advisory_unlock");
       SwitchEvent event = events.next();
 
-      assertThat(Fence.isRaised(operator)).as("exactly one side open").isNotEqualTo(Fence.isRaised(newSide));
+      assertThat(OperatorControl.fenceRaised(operator)).as("exactly one side open").isNotEqualTo(OperatorControl.fenceRaised(newSide));
       assertThat(asked).as("asked after the release").isEqualTo(OperatorControl.AbortOutcome.NONE);
       assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
-      assertThat(Fence.isRaised(operator)).isTrue();
+      assertThat(OperatorControl.fenceRaised(operator)).isTrue();
       DrainTest.insert(app, "after");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
     } finally {
       CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  @Test
+  void lowerFence_fenceALeaderRaised_isLoweredAndWritesPassAgain(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection leader = db.oldDirect(); Connection installer = db.oldDirect()) {
+      String id = Coordination.begin(leader, db.database, "stuck", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(leader, db.database, id)).isTrue();
+      assertThat(OperatorControl.fenceRaised(installer)).isFalse();
+      Fence.raise(leader, db.database, id, "test", Duration.ofSeconds(5));
+      assertThat(OperatorControl.fenceRaised(installer)).isTrue();
+      assertThatThrownBy(() -> insert(installer, "fenced")).isInstanceOf(SQLException.class);
+
+      OperatorControl.lowerFence(installer);
+
+      assertThat(OperatorControl.fenceRaised(installer)).isFalse();
+      insert(installer, "after the installer lowered the fence");
+    }
+  }
+
+  @Test
+  void catchUp_replicationRunningThenStopped_arrivesThenNot(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection o = db.oldDirect(); Connection n = db.newDirect()) {
+      assertThat(CatchUp.await(o, n, Duration.ofSeconds(30))).isTrue();
+      db.stopForward();
+      await().atMost(Duration.ofSeconds(20)).until(() -> applyWorkers(n) == 0);
+
+      assertThat(CatchUp.await(o, n, Duration.ofMillis(300))).isFalse();
+      db.startForward();
+      assertThat(CatchUp.await(o, n, Duration.ofSeconds(30))).as("the probe written while stopped arrives too").isTrue();
     }
   }
 
@@ -146,6 +181,22 @@ class OperatorControlTest {
         + " WHERE locktype = 'advisory' AND NOT granted AND classid::bigint = " + ControlSql.FENCE_LOCK + ")")) {
       rs.next();
       return rs.getBoolean(1);
+    }
+  }
+
+  private static void insert(Connection c, String body) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.executeUpdate("INSERT INTO note (body) VALUES ('" + body + "')");
+    }
+  }
+
+  /** Apply workers running for the subscriptions of {@code c}'s database. */
+  private static int applyWorkers(Connection c) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_subscription w"
+        + " JOIN pg_subscription p ON p.oid = w.subid WHERE w.pid IS NOT NULL"
+        + " AND p.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+      rs.next();
+      return rs.getInt(1);
     }
   }
 }

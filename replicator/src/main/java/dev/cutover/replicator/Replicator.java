@@ -1,13 +1,13 @@
 package dev.cutover.replicator;
 
-import dev.cutover.driver.internal.control.Barrier;
-import dev.cutover.driver.internal.control.Sequences;
+import dev.cutover.driver.control.CatchUp;
+import dev.cutover.driver.control.SequenceMove;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.capture.CaptureStart;
 import dev.cutover.replicator.capture.CaptureWays;
-import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Preflight;
@@ -248,8 +248,7 @@ public final class Replicator {
         } else {
           throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
         }
-        String marker = Barrier.write(source);
-        if (!Barrier.await(target, marker, timeout)) {
+        if (!CatchUp.await(source, target, timeout)) {
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
               captured != null ? "is `cutover-replicator apply` running? see `cutover-replicator status`" : "see `cutover-replicator status`");
         }
@@ -260,15 +259,15 @@ public final class Replicator {
 
   /**
    * Moves every sequence on the other side past its value on {@code from}, by {@code margin}
-   * increments: the driver's switch runs the same code ({@link Sequences#advance}).
+   * increments: the driver's switch runs the same code ({@link SequenceMove#advance}).
    */
-  public Sequences.Result sequences(Side from, long margin) throws Exception {
+  public SequenceMove.Result sequences(Side from, long margin) throws Exception {
     if (margin < 0) {
       throw new IllegalArgumentException("sequence margin must not be negative, not " + margin);
     }
     return translate(() -> {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return from == Side.OLD ? Sequences.advance(o, n, margin) : Sequences.advance(n, o, margin);
+        return from == Side.OLD ? SequenceMove.advance(o, n, margin) : SequenceMove.advance(n, o, margin);
       }
     });
   }

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.SwitchEventQueue;
-import dev.cutover.driver.internal.control.Sequences;
+import dev.cutover.driver.control.SequenceMove;
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.ManualFlag;
@@ -423,7 +423,7 @@ class ReplicationFlowTest {
     AppDatabase db = AppDatabase.create(pair, "sequences");
     Replicator r = db.replicator();
     start(r);
-    Sequences.Result result = r.sequences(Side.OLD, 1000);
+    SequenceMove.Result result = r.sequences(Side.OLD, 1000);
     assertThat(result.missing()).isEmpty();
     assertThat(result.moved()).isGreaterThanOrEqualTo(3);
     try (Connection o = db.old(); Connection n = db.nw()) {

@@ -1,6 +1,6 @@
 package dev.cutover.sample;
 
-import dev.cutover.driver.internal.control.Barrier;
+import dev.cutover.driver.control.CatchUp;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
@@ -120,7 +120,7 @@ final class Replication {
     // Both directions exist; the replicator's catch-up always takes the forward one.
     long began = System.nanoTime();
     try (Connection source = databases.direct(into.other()); Connection target = databases.direct(into)) {
-      if (!Barrier.await(target, Barrier.write(source), timeout)) {
+      if (!CatchUp.await(source, target, timeout)) {
         throw new TimeoutException(into.other().value() + " -> " + into.value() + " replication did not catch up within "
             + timeout.toMillis() + " ms");
       }

@@ -5,7 +5,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.Outcome;
-import dev.cutover.driver.internal.switching.RouterNames;
+import dev.cutover.driver.RouterObjectNames;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.driver.SwitchListener;
 import java.io.IOException;
@@ -176,7 +176,7 @@ final class AppInstance implements AutoCloseable {
       try {
         ObjectName name = router;
         if (name == null) {
-          for (ObjectName candidate : beans.queryNames(RouterNames.pattern(InstanceSpec.SERVICE), null)) {
+          for (ObjectName candidate : beans.queryNames(RouterObjectNames.service(InstanceSpec.SERVICE), null)) {
             if (spec.name().equals(beans.getAttribute(candidate, "Instance"))) {
               name = candidate;
             }

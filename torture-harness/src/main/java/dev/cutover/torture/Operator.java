@@ -1,7 +1,7 @@
 package dev.cutover.torture;
 
-import dev.cutover.driver.internal.control.Barrier;
-import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.control.CatchUp;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.Failure;
@@ -71,7 +71,7 @@ final class Operator {
   /** Whether {@code side} is fenced (its writes refused for every role). */
   boolean fenced(Target side) throws SQLException {
     try (Connection c = cluster.direct(side)) {
-      return Fence.isRaised(c);
+      return OperatorControl.fenceRaised(c);
     }
   }
 
@@ -123,7 +123,7 @@ final class Operator {
   /** Lowers the fence on {@code side}: the remedy the driver's log names when an aborting leader could not. */
   void lowerFence(Target side) throws SQLException {
     try (Connection c = cluster.direct(side)) {
-      Fence.lower(c);
+      OperatorControl.lowerFence(c);
     }
   }
 
@@ -188,7 +188,7 @@ final class Operator {
    */
   boolean catchUp(Target source, Duration timeout) throws SQLException {
     try (Connection from = cluster.direct(source); Connection to = cluster.direct(source.other())) {
-      return Barrier.await(to, Barrier.write(from), timeout);
+      return CatchUp.await(from, to, timeout);
     }
   }
 

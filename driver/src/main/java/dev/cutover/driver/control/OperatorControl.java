@@ -1,5 +1,6 @@
 package dev.cutover.driver.control;
 
+import dev.cutover.driver.internal.control.Fence;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -15,9 +16,10 @@ import java.util.Optional;
 /**
  * What an operator reads and does about a service's switches, on one database (the one that
  * serves is where its instances meet): the view of instances, fence and switch; an abort of the
- * switch in progress; and the per-service force setting that routers read at their next switch.
- * The view and the abort are granted with the control plane; the force setting is for the
- * installer only, since it lets a switch go without proof that replication caught up.
+ * switch in progress; the per-service force setting that routers read at their next switch; and
+ * the fence of the database. The view, the fence's state and the abort are granted with the
+ * control plane; the force setting and lowering the fence are for the installer only, since they
+ * let a switch go without proof that replication caught up, or writes land on a side left behind.
  */
 public final class OperatorControl {
   private OperatorControl() {}
@@ -106,6 +108,23 @@ public final class OperatorControl {
       ps.setBoolean(2, force);
       ps.execute();
     }
+  }
+
+  /**
+   * Whether the fence of the connected database stands, whichever service's switch raised it: its
+   * application writes are refused. One round trip; {@link #read} gives the fence with its epoch.
+   */
+  public static boolean fenceRaised(Connection c) throws SQLException {
+    return Fence.isRaised(c);
+  }
+
+  /**
+   * Lowers the fence of the connected database whatever switch raised it: the installer's remedy
+   * for a switch that could not lower it (no application role may call it). Lowering the old
+   * side's fence after a completed switch lets writes land where they are lost.
+   */
+  public static void lowerFence(Connection c) throws SQLException {
+    Fence.lower(c);
   }
 
   private static Instant instant(Timestamp t) {

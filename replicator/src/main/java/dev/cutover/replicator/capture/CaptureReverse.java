@@ -1,7 +1,7 @@
 package dev.cutover.replicator.capture;
 
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -49,7 +49,7 @@ public final class CaptureReverse {
         throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on old or new",
             "run `cutover-replicator start` first");
       }
-      if (Fence.isRaised(o)) {
+      if (OperatorControl.fenceRaised(o)) {
         if (!acceptMissingWrites) {
           throw new ReplicatorException(Failure.PRECONDITION, "old is fenced: traffic moved to new before the way back was armed,"
               + " so capture armed now would miss every write committed on new since the switch",

@@ -1,7 +1,7 @@
 package dev.cutover.replicator.capture;
 
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
@@ -34,7 +34,7 @@ public final class CaptureWays {
   public static Way serving(Connection o, Connection n, Endpoint old, Endpoint nw) throws SQLException {
     boolean forward = forwardArmed(n);
     boolean reverse = reverseArmed(o);
-    if (reverse && (!forward || ControlSchema.installedVersion(o).isPresent() && Fence.isRaised(o))) {
+    if (reverse && (!forward || ControlSchema.installedVersion(o).isPresent() && OperatorControl.fenceRaised(o))) {
       return Way.reverse(old, nw);
     }
     return forward ? Way.forward(old, nw) : null;

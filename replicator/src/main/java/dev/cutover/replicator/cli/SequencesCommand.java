@@ -1,6 +1,6 @@
 package dev.cutover.replicator.cli;
 
-import dev.cutover.driver.internal.control.Sequences;
+import dev.cutover.driver.control.SequenceMove;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
 import java.util.Locale;
@@ -29,7 +29,7 @@ final class SequencesCommand extends BaseCommand {
     if (margin < 0) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--margin must not be negative, not " + margin);
     }
-    Sequences.Result result = r.sequences(side, margin);
+    SequenceMove.Result result = r.sequences(side, margin);
     print(result, () -> {
       out().println(result.moved() + " of " + result.examined() + " sequence(s) on " + side.other().label() + " moved past "
           + side.label() + " + " + margin + " increments");

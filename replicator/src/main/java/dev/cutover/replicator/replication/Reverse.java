@@ -1,14 +1,14 @@
 package dev.cutover.replicator.replication;
 
-import dev.cutover.driver.internal.control.Barrier;
+import dev.cutover.driver.control.CatchUp;
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.CaptureReverse;
 import dev.cutover.replicator.capture.CaptureWays;
-import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.sql.Sql;
@@ -187,8 +187,7 @@ public final class Reverse {
                   + " reconcile those writes on " + back.toName() + " (cutover-replicator verify lists them)");
         }
         if (runs && !prepared) {
-          String marker = Barrier.write(to);
-          if (!Barrier.await(from, marker, options.drainTimeout())) {
+          if (!CatchUp.await(to, from, options.drainTimeout())) {
             throw new ReplicatorException(Failure.TIMEOUT, running.label() + " replication did not deliver a barrier marker to "
                 + running.toName() + " within " + options.drainTimeout().toMillis() + " ms", "check `cutover-replicator status` and retry reverse");
           }
@@ -238,7 +237,7 @@ public final class Reverse {
 
   private static void awaitFence(Connection fenced, String side, int major, Duration wait) throws SQLException, ReplicatorException {
     long deadline = System.nanoTime() + wait.toNanos();
-    while (!Fence.isRaised(fenced)) {
+    while (!OperatorControl.fenceRaised(fenced)) {
       if (System.nanoTime() - deadline >= 0) {
         throw new ReplicatorException(Failure.PRECONDITION, side + " is not fenced, and PostgreSQL " + major
             + " cannot filter replication by origin, so replication may turn around only after it has drained at the fence",

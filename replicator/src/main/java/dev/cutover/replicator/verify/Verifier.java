@@ -1,7 +1,7 @@
 package dev.cutover.replicator.verify;
 
 import dev.cutover.common.Threads;
-import dev.cutover.driver.internal.control.Barrier;
+import dev.cutover.driver.control.CatchUp;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -223,8 +223,7 @@ public final class Verifier {
         rechecked = true;
         try (Pair pair = open()) {
           for (int round = 0; round < options.recheckRounds() && results.values().stream().anyMatch(c -> c.count > 0); round++) {
-            String marker = Barrier.write(pair.source);
-            if (!Barrier.await(pair.target, marker, options.catchUpTimeout())) {
+            if (!CatchUp.await(pair.source, pair.target, options.catchUpTimeout())) {
               rechecked = false;
               note = "replication did not pass a barrier within " + options.catchUpTimeout().toMillis()
                   + " ms, so differences are reported as found";
@@ -649,8 +648,7 @@ public final class Verifier {
    */
   private boolean recheckKeyless(Pair p, Compared c) throws SQLException {
     Map<String, Integer> src = rowCounts(p.source, c);
-    String marker = Barrier.write(p.source);
-    if (!Barrier.await(p.target, marker, options.catchUpTimeout())) {
+    if (!CatchUp.await(p.source, p.target, options.catchUpTimeout())) {
       return false;
     }
     Map<String, Integer> tgt = rowCounts(p.target, c);

@@ -14,6 +14,10 @@ final class Doom {
   private final CountDownLatch done = new CountDownLatch(1);
   private volatile SessionSnapshot held;
   private volatile String lost;
+  /** Whether the doomed transaction is over for the application (owner only; see {@link #rolledBack()}). */
+  private boolean rolledBack;
+  /** Whether the session took a new connection after this doom (owner only; see {@link #reconnected()}). */
+  private boolean reconnected;
 
   Doom(String reason) {
     this.reason = reason;
@@ -44,6 +48,30 @@ final class Doom {
 
   String lost() {
     return lost;
+  }
+
+  /**
+   * The doomed transaction is over for the application (it called rollback, or its autocommit
+   * statement failed): its calls from now on belong to new transactions, which must not get this
+   * doom's error even while the session has not recovered yet.
+   */
+  void rolledBack() {
+    rolledBack = true;
+  }
+
+  /** The session runs on a new connection with the state {@link #held()}; it must not take another for this doom. */
+  void reconnected() {
+    reconnected = true;
+  }
+
+  /** Whether {@link #reconnected()} was called. */
+  boolean isReconnected() {
+    return reconnected;
+  }
+
+  /** Whether {@link #rolledBack()} was called. */
+  boolean isRolledBack() {
+    return rolledBack;
   }
 
   /**

@@ -123,9 +123,12 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   // ---- transaction boundaries -------------------------------------------------------------
 
-  /** Called before a statement runs: admits a new transaction and rebinds a stale statement. */
-  final void beforeStatement(LogicalStatement statement) throws SQLException {
-    checkOpen();
+  /**
+   * Called before a statement runs: admits a new transaction and rebinds a stale statement.
+   * {@code sql} is the statement's text when known (read only on a session a switch rolled back).
+   */
+  final void beforeStatement(LogicalStatement statement, String sql) throws SQLException {
+    checkOpen(true, sql);
     if (!inTransaction) {
       begin();
     }
@@ -167,8 +170,8 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     while (r.gate() != null) {
       if (!ACTIVITY.compareAndSet(this, BUSY, IDLE)) {
         recover();
-        checkOpen();
         ACTIVITY.setVolatile(this, IDLE); // the switch changes only BUSY: DOOMED and IDLE are the owner's
+        checkOpen();
       }
       boolean opened;
       try {
@@ -239,8 +242,11 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   /** Called after a statement (or commit, rollback): ends the transaction when the server says so. */
   final void afterStatement() {
     if (pg.getTransactionState() == TransactionState.IDLE) {
-      inTransaction = false;
-      ACTIVITY.compareAndSet(this, BUSY, IDLE);
+      // A connection the switch ended reads as idle: the doomed transaction stays open for the
+      // application until it ends it (see checkOpen), or its next statements would run in autocommit.
+      if (ACTIVITY.compareAndSet(this, BUSY, IDLE) || (int) ACTIVITY.getVolatile(this) != DOOMED) {
+        inTransaction = false;
+      }
     } else {
       inTransaction = true;
     }
@@ -261,7 +267,8 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
       return SqlStates.lost(why, e);
     }
     Doom d = doom;
-    if (d != null && (int) ACTIVITY.getVolatile(this) == DOOMED && !SqlStates.SERIALIZATION_FAILURE.equals(e.getSQLState())) {
+    if (d != null && !d.isRolledBack() && (int) ACTIVITY.getVolatile(this) == DOOMED
+        && !SqlStates.SERIALIZATION_FAILURE.equals(e.getSQLState())) {
       return d.error(e);
     }
     return e;
@@ -280,11 +287,21 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
    * connection becomes unusable (the next call says why) rather than going on without it.
    */
   private void recover() throws SQLException {
-    Doom d = doom;
+    inTransaction = false;
+    reconnect(doom);
+  }
+
+  /**
+   * The connection part of {@link #recover}, done once per doom: it may come before the doomed
+   * transaction is over for the application (see {@link #doomed}).
+   */
+  private void reconnect(Doom d) throws SQLException {
+    route = null;
+    if (d.isReconnected()) {
+      return;
+    }
     d.await(router.gateMaxPause().toNanos());
     closeQuietly(physical);
-    inTransaction = false;
-    route = null;
     if (d.lost() != null) {
       lose(d.lost() + ", and it cannot go on without it", null);
       return;
@@ -293,6 +310,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     Handover.Acquired acquired = router.acquire(this, serving);
     install(d.held(), acquired, serving);
     bind(acquired.connection(), serving);
+    d.reconnected();
   }
 
   /** Makes this connection unusable for the reason given; returns the error to throw now. */
@@ -405,6 +423,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   public void rollback() throws SQLException {
     checkOpen();
     if ((int) ACTIVITY.getVolatile(this) == DOOMED) {
+      doom.rolledBack(); // over even if the session cannot recover now: the next call recovers it (checkOpen)
       recover();
       activity = IDLE;
       return;
@@ -428,7 +447,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   @Override
   public Savepoint setSavepoint() throws SQLException {
-    beforeStatement(null);
+    beforeStatement(null, null);
     try {
       return physical.setSavepoint();
     } finally {
@@ -438,7 +457,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   @Override
   public Savepoint setSavepoint(String name) throws SQLException {
-    beforeStatement(null);
+    beforeStatement(null, null);
     try {
       return physical.setSavepoint(name);
     } finally {
@@ -748,13 +767,64 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     state.dataType(type, klass);
   }
 
+  /**
+   * Fails on a closed or lost connection, and recovers a session whose doomed transaction is over
+   * for the application: it called {@link #rollback()} (whose own recovery may have failed, the
+   * serving side being unreachable then), or, in autocommit mode outside a transaction begun in
+   * SQL, the statement that was the transaction has failed. Every call that needs the physical
+   * connection comes here (or to {@link #begin}), so the next use, a pool's {@code setAutoCommit}
+   * or {@code prepareStatement} included, runs on a recovered session or fails with the reason it
+   * cannot, never with the doom of a transaction that is over (torture finding B8).
+   */
   final void checkOpen() throws SQLException {
+    checkOpen(false, null);
+  }
+
+  /** {@link #checkOpen()} for a call that is a {@code statement} (with its {@code sql}, when known) or not. */
+  private void checkOpen(boolean statement, String sql) throws SQLException {
     if (closed) {
       throw SqlStates.closed("connection");
     }
     String why = lost;
     if (why != null) {
       throw SqlStates.lost(why, null);
+    }
+    Doom d = doom;
+    if (d != null && (int) ACTIVITY.getVolatile(this) == DOOMED) {
+      doomed(d, statement, sql);
+    }
+  }
+
+  /**
+   * A call on a session a switch rolled back, treated as PostgreSQL treats one in an aborted
+   * transaction. A transaction begun in SQL on an autocommit connection is over for the
+   * application at its SQL {@code ROLLBACK} (which then runs, and succeeds, on the recovered
+   * session), at the next {@code BEGIN} (a pool gives the connection to its next user without a
+   * rollback), or at its {@code COMMIT}, which fails with the doom's 40001 since nothing was
+   * committed. Any other statement fails with the doom's 40001 and never runs on its own in
+   * autocommit, which would break the transaction's atomicity. Other calls of an autocommit
+   * session (a pool user's {@code createStatement}) run on a new connection already, taken once.
+   */
+  private void doomed(Doom d, boolean statement, String sql) throws SQLException {
+    boolean autoCommit = state.autoCommit();
+    int command = statement ? TransactionCommand.of(sql) : TransactionCommand.OTHER;
+    if (d.isRolledBack() || autoCommit && !inTransaction || command == TransactionCommand.ROLLBACK
+        || autoCommit && command == TransactionCommand.BEGIN) {
+      d.rolledBack();
+      recover();
+      ACTIVITY.setVolatile(this, IDLE); // the switch changes only BUSY: DOOMED is the owner's
+      checkOpen(); // lost, if the state the switch captured could not be kept
+    } else if (command == TransactionCommand.COMMIT) {
+      d.rolledBack(); // over, as PostgreSQL's COMMIT of an aborted transaction: the next call recovers
+      throw d.error(null);
+    } else if (statement) {
+      throw d.error(null);
+    } else if (autoCommit) {
+      reconnect(d);
+      String why = lost; // if the state the switch captured could not be kept
+      if (why != null) {
+        throw SqlStates.lost(why, null);
+      }
     }
   }
 

@@ -75,12 +75,20 @@ public abstract class LogicalStatement implements Statement, Translating {
     return settings;
   }
 
-  /** Before an execution: refuses a closed statement, admits the transaction, rebinds after a move. */
+  /**
+   * Before an execution of the SQL the statement was prepared with (none for a plain statement's
+   * batch): refuses a closed statement, admits the transaction, rebinds after a move.
+   */
   final void begin() throws SQLException {
+    begin(sql);
+  }
+
+  /** Before an execution of {@code sql}, given as the method's first argument. */
+  final void begin(String sql) throws SQLException {
     if (closed) {
       throw SqlStates.closed("statement");
     }
-    connection.beforeStatement(this);
+    connection.beforeStatement(this, sql);
   }
 
   /** After an execution, successful or not. */

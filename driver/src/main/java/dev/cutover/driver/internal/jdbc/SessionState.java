@@ -39,6 +39,11 @@ final class SessionState {
     autoCommit = value;
   }
 
+  /** Whether the connection is in autocommit mode (as every PgJDBC connection starts). */
+  boolean autoCommit() {
+    return autoCommit == null || autoCommit;
+  }
+
   void isolation(int value) {
     isolation = value;
   }

@@ -12,6 +12,7 @@ import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.returns;
+import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
 
 import dev.cutover.driver.internal.switching.Route;
 import dev.cutover.driver.internal.switching.Routing;
@@ -187,15 +188,19 @@ final class Wrappers {
   private static Shape executing(Shape shape, Class<?> declaring, String field) {
     ElementMatcher.Junction<MethodDescription> execute = UNIMPLEMENTED.and(isDeclaredBy(declaring))
         .and(nameStartsWith("execute"));
+    ElementMatcher.Junction<MethodDescription> query = execute.and(returns(ResultSet.class));
+    ElementMatcher.Junction<MethodDescription> sql = takesArgument(0, String.class);
     return b -> shape.apply(b)
-        .method(execute).intercept(boundary(Execute.Ended.class, field))
-        .method(execute.and(returns(ResultSet.class))).intercept(boundary(Execute.Query.class, field))
+        .method(execute).intercept(boundary(Execute.class, Execute.Ended.class, field))
+        .method(execute.and(sql)).intercept(boundary(Execute.Sql.class, Execute.Ended.class, field))
+        .method(query).intercept(boundary(Execute.class, Execute.Query.class, field))
+        .method(query.and(sql)).intercept(boundary(Execute.Sql.class, Execute.Query.class, field))
         .method(execute.and(named("executeBatch").or(named("executeLargeBatch"))))
-        .intercept(boundary(Execute.Batch.class, field));
+        .intercept(boundary(Execute.class, Execute.Batch.class, field));
   }
 
-  private static Implementation boundary(Class<?> exit, String field) {
-    return TRANSLATE.wrap(Advice.to(Execute.class, exit).wrap(delegateCall(field)));
+  private static Implementation boundary(Class<?> enter, Class<?> exit, String field) {
+    return TRANSLATE.wrap(Advice.to(enter, exit).wrap(delegateCall(field)));
   }
 
   private static Shape statement(Shape plain) {
@@ -292,6 +297,16 @@ final class Wrappers {
     @Advice.OnMethodEnter
     static void enter(@Advice.This LogicalStatement self) throws SQLException {
       self.begin();
+    }
+
+    /** Before an execution of the SQL given as the first argument (a reference passed on, no copy). */
+    static final class Sql {
+      private Sql() {}
+
+      @Advice.OnMethodEnter
+      static void enter(@Advice.This LogicalStatement self, @Advice.Argument(0) String sql) throws SQLException {
+        self.begin(sql);
+      }
     }
 
     /** After an execution that returns a count or a flag. */

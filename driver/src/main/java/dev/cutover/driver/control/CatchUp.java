@@ -1,0 +1,27 @@
+package dev.cutover.driver.control;
+
+import dev.cutover.driver.internal.control.Barrier;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+
+/**
+ * Proof that replication has delivered everything committed so far: a probe marker written on the
+ * source, awaited on the target. Replication applies in commit order, so once the marker is
+ * visible every write committed on the source before it is there too, whatever engine replicates.
+ * The replicator, the operator and their tools use it; a switch uses its own marker, written under
+ * the fence.
+ */
+public final class CatchUp {
+  private CatchUp() {}
+
+  /**
+   * Writes a probe marker on {@code source} and waits until it is visible on {@code target}. Both
+   * need the control schema, and the role of {@code source} its control-plane grant.
+   *
+   * @return whether replication delivered it within {@code timeout}
+   */
+  public static boolean await(Connection source, Connection target, Duration timeout) throws SQLException {
+    return Barrier.await(target, Barrier.write(source), timeout);
+  }
+}
