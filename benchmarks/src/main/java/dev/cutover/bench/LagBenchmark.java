@@ -316,12 +316,12 @@ final class LagBenchmark {
     return (c1 - c0) / ((t1 - t0) / 1e9);
   }
 
-  /** Turns the capture triggers of the pgbench tables off or on again (every trigger calling {@code cutover.capture}). */
+  /** Turns the capture triggers of the pgbench tables off or on again (every trigger calling a capture function). */
   private static void captureTriggers(PostgresServer old, String db, boolean enable) throws SQLException {
     List<String> alters = new ArrayList<>();
     try (Connection o = old.connect(db); Statement s = o.createStatement()) {
       try (ResultSet rs = s.executeQuery("SELECT format('ALTER TABLE %s " + (enable ? "ENABLE" : "DISABLE") + " TRIGGER %I', tgrelid::regclass, tgname)"
-          + " FROM pg_trigger WHERE tgfoid = 'cutover.capture'::regproc AND tgrelid::regclass::text LIKE 'pgbench\\_%'")) {
+          + " FROM pg_trigger WHERE tgfoid IN ('cutover.capture'::regproc, 'cutover.capture_row'::regproc) AND tgrelid::regclass::text LIKE 'pgbench\\_%'")) {
         while (rs.next()) {
           alters.add(rs.getString(1));
         }

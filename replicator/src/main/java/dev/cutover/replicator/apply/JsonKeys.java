@@ -37,6 +37,37 @@ final class JsonKeys {
     }
   }
 
+  /**
+   * The text of the top-level members {@code names} of a JSON object, in that order (a string's
+   * value unescaped, a number as written), or null when one is missing, null or not a scalar.
+   *
+   * @throws IllegalArgumentException when {@code json} is not a well-formed object
+   */
+  static List<String> values(String json, List<String> names) {
+    String[] out = new String[names.size()];
+    int found = 0;
+    try (JsonParser parser = FACTORY.createParser(json)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        throw new IllegalArgumentException("not a JSON object: " + abbreviate(json));
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        int i = names.indexOf(parser.currentName());
+        JsonToken value = parser.nextToken();
+        if (i >= 0 && out[i] == null) {
+          if (!value.isScalarValue() || value == JsonToken.VALUE_NULL) {
+            return null;
+          }
+          out[i] = parser.getText();
+          found++;
+        }
+        parser.skipChildren();
+      }
+      return found == out.length ? List.of(out) : null;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("not a well-formed JSON object: " + abbreviate(json), e);
+    }
+  }
+
   private static String abbreviate(String s) {
     return s.length() <= 80 ? s : s.substring(0, 80) + "...";
   }

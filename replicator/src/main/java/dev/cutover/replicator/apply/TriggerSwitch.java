@@ -36,6 +36,7 @@ final class TriggerSwitch {
         + "  SELECT pg_catalog.array_agg(g.tgname::text ORDER BY g.tgname) INTO names FROM pg_catalog.pg_trigger g\n"
         + "    WHERE g.tgrelid = t AND NOT g.tgisinternal AND g.tgenabled = 'O'\n"
         + "    AND g.tgfoid IS DISTINCT FROM pg_catalog.to_regproc('cutover.capture')::pg_catalog.oid\n"
+        + "    AND g.tgfoid IS DISTINCT FROM pg_catalog.to_regproc('cutover.capture_row')::pg_catalog.oid\n"
         + "    AND (fenced OR g.tgname <> 'cutover_fence');\n"
         + "  IF names IS NOT NULL THEN\n"
         + "    EXECUTE 'ALTER TABLE ' || t::oid::pg_catalog.regclass::text || ' '\n"

@@ -175,7 +175,9 @@ public final class ChangeLog {
           s.execute("TRUNCATE " + retired);
         }
       } else if (Double.parseDouble(state[1]) >= rotateAfter.toMillis()) {
-        s.execute(CaptureSchema.functionSql(source, 1 - current));
+        for (String sql : CaptureSchema.functionSql(source, 1 - current)) {
+          s.execute(sql);
+        }
         s.execute("UPDATE cutover.capture_state SET current_log = " + (1 - current)
             + ", previous_switched_at = switched_at, switched_at = now()");
       }

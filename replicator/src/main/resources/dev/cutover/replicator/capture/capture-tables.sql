@@ -9,7 +9,8 @@
 -- unique index over NOT NULL columns without expressions or predicate (as Catalog.describe); none
 -- under REPLICA IDENTITY FULL. One function for start, reverse, the apply and the event trigger, so
 -- they agree. The WHEN clauses compare the key in C, so an UPDATE that keeps its key logs only the
--- new row. With only_if_changed, triggers that already carry these arguments are left as they are
+-- new row. Triggers that log only the new row with nothing to pin (INSERT, an UPDATE that keeps the
+-- key, flag '-') call cutover.capture_row(), which does only that and so costs the writer less. With only_if_changed, triggers that already carry these arguments are left as they are
 -- (an ALTER TABLE that changed nothing they depend on, such as one disabling a trigger). Its own
 -- DDL is not captured as a schema change: cutover.ddl_capture is off while it runs.
 CREATE OR REPLACE FUNCTION cutover.capture_table(rel pg_catalog.regclass, only_if_changed boolean DEFAULT false) RETURNS void LANGUAGE plpgsql
@@ -25,6 +26,7 @@ DECLARE
   old_key text;
   new_key text;
   capture text;
+  row_only text;
 BEGIN
   IF current_setting('server_version_num')::int < 120000 AND EXISTS (SELECT 1 FROM pg_attribute a
       WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND format_type(a.atttypid, NULL) IN ('real', 'double precision',
@@ -60,16 +62,17 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, rel);
   END LOOP;
   cap := format(' EXECUTE PROCEDURE cutover.capture(%L', flag);
+  row_only := CASE WHEN flag = '-' THEN ' EXECUTE PROCEDURE cutover.capture_row()' ELSE cap || ', ''-'')' END;
   args := '';
   IF keyed THEN
     args := ', ' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
     old_key := (SELECT string_agg('OLD.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
     new_key := (SELECT string_agg('NEW.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
   END IF;
-  EXECUTE 'CREATE TRIGGER cutover_capture AFTER INSERT' || on_ || cap || ', ''-'')';
+  EXECUTE 'CREATE TRIGGER cutover_capture AFTER INSERT' || on_ || row_only;
   IF keyed THEN
-    EXECUTE format('CREATE TRIGGER cutover_capture_update AFTER UPDATE%s WHEN (ROW(%s) IS NOT DISTINCT FROM ROW(%s))%s, ''-'')',
-      on_, old_key, new_key, cap);
+    EXECUTE format('CREATE TRIGGER cutover_capture_update AFTER UPDATE%s WHEN (ROW(%s) IS NOT DISTINCT FROM ROW(%s))%s',
+      on_, old_key, new_key, row_only);
     EXECUTE format('CREATE TRIGGER cutover_capture_key AFTER UPDATE%s WHEN (ROW(%s) IS DISTINCT FROM ROW(%s))%s, ''o''%s)',
       on_, old_key, new_key, cap, args);
   ELSE

@@ -22,4 +22,17 @@ class JsonKeysTest {
     assertThatThrownBy(() -> JsonKeys.of("[1]")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a JSON object: [1]");
     assertThatThrownBy(() -> JsonKeys.of("{\"a\":")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("{\"a\":");
   }
+
+  @Test
+  void values_keyColumnsInAnyOrder_theirTextInTheOrderAsked() {
+    String row = "{\"a\":1,\"doc\":{\"b\":\"nested\"},\"b\":\"x\\\"y\",\"c\":-20}";
+    assertThat(JsonKeys.values(row, java.util.List.of("c", "b", "a"))).containsExactly("-20", "x\"y", "1");
+  }
+
+  @Test
+  void values_keyMissingNullOrNotScalar_null() {
+    assertThat(JsonKeys.values("{\"a\":1}", java.util.List.of("a", "b"))).isNull();
+    assertThat(JsonKeys.values("{\"a\":null}", java.util.List.of("a"))).isNull();
+    assertThat(JsonKeys.values("{\"a\":[1]}", java.util.List.of("a"))).isNull();
+  }
 }
