@@ -97,6 +97,42 @@ class ControlSchemaTest {
     }
   }
 
+  /**
+   * A version-2 install from before the release recorded the target's fence epoch: its release,
+   * verification and open steps have other signatures or results, which a plain CREATE OR REPLACE
+   * cannot change.
+   */
+  @Test
+  void install_overAVersion2WithoutTheTargetEpoch_replacesTheChangedSteps(PostgresPair pair) throws Exception {
+    try (Connection c = database(pair.oldServer(), "upgrade_v2", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      ControlSchema.install(c);
+      try (Statement s = c.createStatement()) {
+        s.execute("ALTER TABLE cutover.switch DROP COLUMN target_epoch");
+        s.execute("DROP FUNCTION cutover.verify_release(text, text)");
+        s.execute("DROP FUNCTION cutover.open_target(text, text, bigint)");
+        s.execute("DROP FUNCTION cutover.release_switch(text, text, text, text, bigint)");
+        s.execute("CREATE FUNCTION cutover.verify_release(p_service text, p_switch text)"
+            + " RETURNS TABLE (released_marker text, problem text) LANGUAGE sql AS $$ SELECT NULL::text, 'old'::text $$");
+        s.execute("CREATE FUNCTION cutover.open_target(text, text) RETURNS integer LANGUAGE sql AS 'SELECT 0'");
+        s.execute("CREATE FUNCTION cutover.release_switch(text, text, text, text) RETURNS void LANGUAGE sql AS ''");
+      }
+
+      assertThat(ControlSchema.install(c)).isZero();
+
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT"
+          + " to_regprocedure('cutover.open_target(text, text)') IS NULL"
+          + "   AND to_regprocedure('cutover.release_switch(text, text, text, text)') IS NULL,"
+          + " to_regprocedure('cutover.open_target(text, text, bigint)') IS NOT NULL"
+          + "   AND to_regprocedure('cutover.release_switch(text, text, text, text, bigint)') IS NOT NULL,"
+          + " (SELECT count(*) FROM cutover.verify_release('svc', 'none') v WHERE v.target_epoch IS NULL)")) {
+        rs.next();
+        assertThat(rs.getBoolean(1)).as("the earlier steps are gone").isTrue();
+        assertThat(rs.getBoolean(2)).as("the steps with the target's epoch are there").isTrue();
+        assertThat(rs.getInt(3)).as("verify_release answers with the target's epoch column").isEqualTo(1);
+      }
+    }
+  }
+
   @Test
   void install_namedRoleThatDoesNotExist_failsNamingIt(PostgresPair pair) throws Exception {
     try (Connection c = database(pair.oldServer(), "install_missing_role", "CREATE TABLE a (id int PRIMARY KEY)")) {
