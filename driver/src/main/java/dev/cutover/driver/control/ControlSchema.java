@@ -1,5 +1,6 @@
 package dev.cutover.driver.control;
 
+import dev.cutover.common.LockRetry;
 import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.driver.internal.control.Coordination;
 import java.security.SecureRandom;
@@ -8,12 +9,10 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Installs and removes the {@code cutover} control schema: the fence, the barrier markers and
@@ -50,12 +49,9 @@ public final class ControlSchema {
   public static final String SCHEMA = "cutover";
   static final String TRIGGER = ControlSql.TRIGGER;
   private static final long INSTALL_LOCK = 0x63_75_74_6f_76_65_72L; // "cutover"
-  private static final String LOCK_NOT_AVAILABLE = "55P03";
-  private static final String DEADLOCK = "40P01";
   private static final long LOCK_TIMEOUT_MILLIS = 200;
-  private static final long FIRST_RETRY_MILLIS = 20;
-  private static final long MAX_RETRY_MILLIS = 500;
-  private static final int MAX_ATTEMPTS = 50;
+  /** How long an install keeps trying to lock every table it guards at once. */
+  private static final Duration LOCK_RETRY = Duration.ofSeconds(20);
   /** Advisory lock class (first key) held by the leader of a switch. */
   static final int LEADER_LOCK = ControlSql.LEADER_LOCK;
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -82,20 +78,9 @@ public final class ControlSchema {
    *     privileges are missing
    */
   public static int install(Connection c, List<String> roles) throws SQLException {
-    long pause = FIRST_RETRY_MILLIS;
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return inTransaction(c, () -> installOnce(c, roles));
-      } catch (SQLException e) {
-        boolean busy = LOCK_NOT_AVAILABLE.equals(e.getSQLState()) || DEADLOCK.equals(e.getSQLState());
-        if (!busy || attempt >= MAX_ATTEMPTS) {
-          throw e;
-        }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pause + ThreadLocalRandom.current().nextLong(pause)));
-        pause = Math.min(MAX_RETRY_MILLIS, pause * 2);
-      }
-    }
+    return LockRetry.within(LOCK_RETRY, () -> inTransaction(c, () -> installOnce(c, roles)));
   }
+
 
   /**
    * One attempt, every statement under a short lock timeout: adding a trigger needs SHARE ROW

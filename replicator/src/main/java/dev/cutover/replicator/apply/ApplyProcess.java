@@ -1,5 +1,6 @@
 package dev.cutover.replicator.apply;
 
+import dev.cutover.common.Poll;
 import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
@@ -22,6 +23,8 @@ import org.slf4j.LoggerFactory;
  * Close it to stop: each applier finishes or rolls back its batch in flight.
  */
 public final class ApplyProcess implements AutoCloseable {
+  /** How often the foreground run looks whether every applier has stopped. */
+  private static final Duration STOPPED_POLL = Duration.ofMillis(200);
   private static final Logger LOG = LoggerFactory.getLogger(ApplyProcess.class);
   private static final int ARMED_CHECK_SECONDS = 1;
 
@@ -81,12 +84,9 @@ public final class ApplyProcess implements AutoCloseable {
 
   /** Waits until every applier has stopped for good (a refusal), or {@code timeout} passed; for the CLI's foreground run. */
   public void await(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() - deadline < 0) {
-      if (appliers().stream().noneMatch(Applier::running)) {
-        return;
-      }
-      Thread.sleep(200);
+    Poll.every(STOPPED_POLL).within(timeout, () -> appliers().stream().noneMatch(Applier::running));
+    if (Thread.interrupted()) {
+      throw new InterruptedException("stopped waiting for the appliers");
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.capture;
 
+import dev.cutover.common.LockRetry;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
@@ -8,12 +9,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Trigger capture on a source database: the change log, the capture function and the triggers
@@ -79,10 +78,8 @@ public final class CaptureSchema {
   /** {@code cutover.capture_new()} and its event trigger. */
   private static final String NEW_TABLES = resource("capture-new-tables.sql");
   static final int LOGS = 2;
-  private static final String LOCK_NOT_AVAILABLE = "55P03";
-  private static final String DEADLOCK = "40P01";
   /** How long adding triggers keeps trying to lock every table at once (writers, an apply, may hold them). */
-  private static final long LOCK_TRYING_NANOS = TimeUnit.MINUTES.toNanos(2);
+  private static final Duration LOCK_TRYING = Duration.ofMinutes(2);
 
   private CaptureSchema() {}
 
@@ -220,9 +217,7 @@ public final class CaptureSchema {
    * @return that snapshot, and the source's clock when it was taken
    */
   public static ChangeLog.Tick addTriggers(Connection c, List<TableName> tables) throws SQLException {
-    long pause = 20;
-    long deadline = System.nanoTime() + LOCK_TRYING_NANOS;
-    while (true) {
+    return LockRetry.within(LOCK_TRYING, () -> {
       boolean autoCommit = c.getAutoCommit();
       c.setAutoCommit(false);
       try {
@@ -231,17 +226,13 @@ public final class CaptureSchema {
         return snapshot;
       } catch (SQLException e) {
         c.rollback();
-        boolean busy = LOCK_NOT_AVAILABLE.equals(e.getSQLState()) || DEADLOCK.equals(e.getSQLState());
-        if (!busy || System.nanoTime() - deadline > 0) {
-          throw e;
-        }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(pause + ThreadLocalRandom.current().nextLong(pause)));
-        pause = Math.min(500, pause * 2);
+        throw e;
       } finally {
         c.setAutoCommit(autoCommit);
       }
-    }
+    });
   }
+
 
   private static ChangeLog.Tick addTriggersOnce(Connection c, List<TableName> tables) throws SQLException {
     List<TableName> missing = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.replication;
 
+import dev.cutover.common.Poll;
 import dev.cutover.driver.control.CatchUp;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.OperatorControl;
@@ -17,7 +18,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * {@code reverse}: turns replication around, so that flipping back loses nothing. The first time
@@ -39,6 +39,8 @@ import java.util.concurrent.locks.LockSupport;
  * ({@link Options#acceptMissingWrites}): a lossy way back is never armed silently.
  */
 public final class Reverse {
+  /** How often reverse looks whether the switch has fenced the side it waits for. */
+  private static final Duration FENCE_POLL = Duration.ofMillis(20);
   /**
    * How to arm it.
    *
@@ -236,15 +238,11 @@ public final class Reverse {
   }
 
   private static void awaitFence(Connection fenced, String side, int major, Duration wait) throws SQLException, ReplicatorException {
-    long deadline = System.nanoTime() + wait.toNanos();
-    while (!OperatorControl.fenceRaised(fenced)) {
-      if (System.nanoTime() - deadline >= 0) {
-        throw new ReplicatorException(Failure.PRECONDITION, side + " is not fenced, and PostgreSQL " + major
-            + " cannot filter replication by origin, so replication may turn around only after it has drained at the fence",
-            "run reverse right after the switch has fenced " + side + ", or now with --wait-for-fence 10m to arm it the moment"
-                + " the fence rises (with 16+ on both sides reverse can be armed at any time)");
-      }
-      LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
+    if (!Poll.every(FENCE_POLL).within(wait, () -> OperatorControl.fenceRaised(fenced))) {
+      throw new ReplicatorException(Failure.PRECONDITION, side + " is not fenced, and PostgreSQL " + major
+          + " cannot filter replication by origin, so replication may turn around only after it has drained at the fence",
+          "run reverse right after the switch has fenced " + side + ", or now with --wait-for-fence 10m to arm it the moment"
+              + " the fence rises (with 16+ on both sides reverse can be armed at any time)");
     }
   }
 }
