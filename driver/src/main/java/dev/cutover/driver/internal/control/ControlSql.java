@@ -383,6 +383,9 @@ public final class ControlSql {
             RAISE EXCEPTION 'cutover: refused: switch %% of %% does not open this database: its fence (epoch %%) is not the one the switch was released with (epoch %%)',
               p_switch, p_service, e, coalesce(p_target_epoch::text, 'unknown') USING ERRCODE = '55000';
           END IF;
+          IF e IS DISTINCT FROM p_target_epoch THEN
+            RETURN 0; -- opened already: every open moves the epoch on
+          END IF;
           -- Slots before the fence comes down (an advisory lock is not a write: a logical slot can
           -- still be created in this transaction).
           FOR r IN SELECT q.slot_name FROM cutover.slot_at_switch q WHERE NOT EXISTS
@@ -390,9 +393,8 @@ public final class ControlSql {
             PERFORM pg_create_logical_replication_slot(r, 'pgoutput');
             n := n + 1;
           END LOOP;
-          IF e %% 2 = 1 THEN
-            PERFORM setval('cutover.fence_epoch', e + 1, true);
-          END IF;
+          -- Lowered if raised; moved on (still open) if not: a follower sees the open without the lock.
+          PERFORM setval('cutover.fence_epoch', e + CASE WHEN e %% 2 = 1 THEN 1 ELSE 2 END, true);
           DELETE FROM cutover.slot_at_switch;
           RETURN n;
         END $$""".formatted(DEFINER, FENCE_LOCK));

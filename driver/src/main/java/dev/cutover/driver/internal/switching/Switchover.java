@@ -669,20 +669,34 @@ final class Switchover {
   }
 
   /**
-   * Once the switch is released, takes its lock on the target too (waiting while the leader or
-   * another follower holds it, at most the barrier timeout) and opens it there: creates the
-   * replication slots the replicator requested, then lowers its fence, for a flip back. Every
-   * instance does it before it routes there, so the slots exist before its first write on the
-   * target, and a leader that died after its release leaves no database fenced for good.
+   * Once the switch is released, makes sure the target is open before this instance routes there:
+   * done once its fence epoch has moved past the one the release recorded (every open moves it, so
+   * a follower sees this without a lock); otherwise it takes the switch's lock on the target
+   * (waiting while the leader or another follower holds it, at most the barrier timeout) and opens
+   * it: creates the replication slots the replicator requested, then lowers its fence, for a flip
+   * back. So the slots exist before this instance's first write on the target, and a leader that
+   * died after its release leaves no database fenced for good.
    */
   private void openTarget(long targetEpoch) throws SQLException {
     phase(Phase.RELEASE, to);
     Duration timeout = router.settings().barrierTimeout();
+    boolean[] locked = {false};
     boolean opened;
     try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
         + " database did not answer within " + timeout.plus(STEP_SLACK).toMillis() + " ms while the switch opened it")) {
-      opened = Poll.FAST.within(timeout,
-          () -> Coordination.openTarget(target, router.service(), switchId, targetEpoch).isPresent());
+      long[] now = {targetEpoch};
+      opened = Poll.FAST.within(timeout, () -> {
+        now[0] = Coordination.targetEpoch(target, router.service());
+        if (now[0] != targetEpoch) {
+          return true; // opened, or fenced again since (below)
+        }
+        locked[0] = Coordination.openTarget(target, router.service(), switchId, targetEpoch).isPresent();
+        return locked[0];
+      });
+      if (now[0] != targetEpoch && now[0] % 2 == 1) {
+        throw new Abort("switch " + switchId + " was released, but " + to.value() + " was fenced again since (fence epoch "
+            + now[0] + ", released with " + targetEpoch + "): a later switch left it");
+      }
     } catch (SQLException e) {
       if (watchdog.reason() == null && alive(target)) {
         throw new Abort("switch " + switchId + " was released but cannot open " + to.value() + ": " + serverMessage(e));
@@ -693,7 +707,9 @@ final class Switchover {
       throw new Abort("switch " + switchId + " was released but its lock on " + to.value() + " stayed taken for "
           + timeout.toMillis() + " ms (cutover.barrier.timeout)");
     }
-    Coordination.resign(target, router.service(), switchId); // the next follower need not wait for this session
+    if (locked[0]) {
+      Coordination.resign(target, router.service(), switchId); // the next follower need not wait for this session
+    }
   }
 
   /**
