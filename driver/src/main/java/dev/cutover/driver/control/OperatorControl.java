@@ -34,9 +34,22 @@ public final class OperatorControl {
   public record InstanceView(String instance, Duration heartbeatAge, String serving, String flagTarget, String phase,
       String drainedFor) {}
 
-  /** The service's current or last switch on this database. */
+  /**
+   * The service's current or last switch on this database.
+   *
+   * @param leaderBackend the backend holding the switch's leader lock now, if one does
+   */
   public record SwitchView(String id, String source, String target, SwitchState state, String leader, String reason,
-      String abortRequested, Instant beganAt, Instant updatedAt) {}
+      String abortRequested, Instant beganAt, Instant updatedAt, Optional<LeaderBackend> leaderBackend) {}
+
+  /**
+   * The backend holding a switch's leader lock: the leading instance's control session.
+   *
+   * @param clientAddress its client's address, {@code null} for a local socket or where the server
+   *     hides it from the reading role (seeing it takes that backend's role or {@code
+   *     pg_read_all_stats})
+   */
+  public record LeaderBackend(int pid, String applicationName, String clientAddress) {}
 
   /** Everything the operator view shows of one service on one database. */
   public record ServiceView(String service, boolean fenceRaised, long fenceEpoch, boolean forced,
@@ -54,11 +67,28 @@ public final class OperatorControl {
     RELEASED
   }
 
+  /** Every service this database knows of, from its instances' heartbeats and its switches, by name. */
+  public static List<String> services(Connection c) throws SQLException {
+    List<String> services = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT * FROM cutover.service_names()");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        services.add(rs.getString(1));
+      }
+    }
+    return List.copyOf(services);
+  }
+
+  /**
+   * What this database records of {@code service}: the fence, the force setting, the current or
+   * last switch with the backend leading it, and the instances that heartbeat here.
+   */
   public static ServiceView read(Connection c, String service) throws SQLException {
     boolean raised;
     long epoch;
     boolean forced;
     Optional<SwitchView> last;
+    Optional<LeaderBackend> leader = leader(c, service);
     try (PreparedStatement ps = c.prepareStatement("SELECT * FROM cutover.service_status(?)")) {
       ps.setString(1, service);
       try (ResultSet rs = ps.executeQuery()) {
@@ -69,7 +99,8 @@ public final class OperatorControl {
         last = rs.getString("switch_id") == null ? Optional.empty() : Optional.of(new SwitchView(
             rs.getString("switch_id"), rs.getString("switch_source"), rs.getString("switch_target"),
             SwitchState.of(rs.getString("switch_state")), rs.getString("switch_leader"), rs.getString("switch_reason"),
-            rs.getString("abort_requested"), instant(rs.getTimestamp("began_at")), instant(rs.getTimestamp("updated_at"))));
+            rs.getString("abort_requested"), instant(rs.getTimestamp("began_at")), instant(rs.getTimestamp("updated_at")),
+            leader));
       }
     }
     List<InstanceView> instances = new ArrayList<>();
@@ -125,6 +156,16 @@ public final class OperatorControl {
    */
   public static void lowerFence(Connection c) throws SQLException {
     Fence.lower(c);
+  }
+
+  private static Optional<LeaderBackend> leader(Connection c, String service) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT * FROM cutover.switch_leader(?)")) {
+      ps.setString(1, service);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(new LeaderBackend(rs.getInt("leader_pid"), rs.getString("application_name"),
+            rs.getString("client_addr"))) : Optional.empty();
+      }
+    }
   }
 
   private static Instant instant(Timestamp t) {

@@ -38,7 +38,7 @@ class ControlPlaneSecurityTest {
   @BeforeAll
   static void roles(PostgresPair pair) throws SQLException {
     try (Connection c = pair.oldServer().connect(); Statement s = c.createStatement()) {
-      for (String role : new String[] {"intruder_cp", "member_cp", "owner_cp", "other_cp"}) {
+      for (String role : new String[] {"intruder_cp", "member_cp", "owner_cp", "other_cp", "ops_cp"}) {
         s.execute("DO $$ BEGIN CREATE ROLE " + role + " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
       }
     }
@@ -280,6 +280,35 @@ class ControlPlaneSecurityTest {
         assertThat(s.reason()).isEqualTo("change freeze");
       });
       assertThat(OperatorControl.abort(operator, "svc", "again")).isEqualTo(OperatorControl.AbortOutcome.NONE);
+    }
+  }
+
+  @Test
+  void operatorView_switchLed_listsTheServiceAndTheLeadersBackend_clientAddressOnlyForWhoMaySeeIt(PostgresPair pair)
+      throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp");
+        Connection ops = as(pair.oldServer(), db, "ops_cp"); Connection intruder = as(pair.oldServer(), db, "intruder_cp")) {
+      try (Statement s = admin.createStatement()) {
+        s.execute("SELECT cutover.grant_control_plane('ops_cp')");
+      }
+      String id = Coordination.begin(member, "svc", "s8", Target.OLD, Target.NEW);
+      assertThat(OperatorControl.read(ops, "svc").lastSwitch()).get()
+          .satisfies(s -> assertThat(s.leaderBackend()).as("nobody leads yet").isEmpty());
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+      int leader = Integer.parseInt(string(member, "SELECT pg_backend_pid()"));
+
+      assertThat(OperatorControl.services(ops)).containsExactly("svc");
+      OperatorControl.LeaderBackend seenByOps = OperatorControl.read(ops, "svc").lastSwitch().orElseThrow()
+          .leaderBackend().orElseThrow();
+      assertThat(seenByOps.pid()).isEqualTo(leader);
+      assertThat(seenByOps.clientAddress()).as("another role's backend: its address is hidden").isNull();
+      assertThat(OperatorControl.read(admin, "svc").lastSwitch().orElseThrow().leaderBackend().orElseThrow().clientAddress())
+          .as("a superuser sees where the leader connects from").isNotNull();
+      assertThat(fails(intruder, "SELECT * FROM cutover.switch_leader('svc')").getSQLState()).isEqualTo("42501");
+
+      Coordination.resign(member, "svc", id);
+      assertThat(OperatorControl.read(ops, "svc").lastSwitch().orElseThrow().leaderBackend()).isEmpty();
     }
   }
 

@@ -59,6 +59,9 @@ class ControlSchema96Test {
 
       String id = Coordination.begin(old, "svc", "to-new", Target.OLD, Target.NEW);
       assertThat(Coordination.tryLead(old, "svc", id)).isTrue();
+      assertThat(OperatorControl.services(old)).containsExactly("svc");
+      assertThat(OperatorControl.read(old, "svc").lastSwitch().orElseThrow().leaderBackend()).as("the operator view on 9.6")
+          .hasValueSatisfying(l -> assertThat(l.clientAddress()).as("its own session").isNotNull());
       Fence.raise(old, "svc", id, "i1", Duration.ofSeconds(5));
       assertThat(Fence.isRaised(old)).isTrue();
       assertThatThrownBy(() -> execute(old, "INSERT INTO account (v) VALUES (0)"))

@@ -14,7 +14,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.List;
 import java.util.OptionalInt;
+import java.util.Properties;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -129,6 +131,39 @@ class ControlSchemaTest {
         assertThat(rs.getBoolean(1)).as("the earlier steps are gone").isTrue();
         assertThat(rs.getBoolean(2)).as("the steps with the target's epoch are there").isTrue();
         assertThat(rs.getInt(3)).as("verify_release answers with the target's epoch column").isEqualTo(1);
+      }
+    }
+  }
+
+  /**
+   * A version-2 install from before the operator view listed services and the leader's backend: a
+   * role granted the control plane then may call the functions added since once the install is
+   * repeated, without being named again.
+   */
+  @Test
+  void install_overAVersion2WithoutTheAddedOperatorFunctions_addsThemAndGrantsThemToRolesGrantedBefore(
+      PostgresPair pair) throws Exception {
+    try (Connection c = database(pair.oldServer(), "upgrade_operator_view", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      try (Statement s = c.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE early_ops LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      }
+      ControlSchema.install(c, List.of("early_ops", pair.oldServer().user()));
+      try (Statement s = c.createStatement()) {
+        s.execute("DROP FUNCTION cutover.switch_leader(text)");
+        s.execute("DROP FUNCTION cutover.switch_leader_pid(text)");
+        s.execute("DROP FUNCTION cutover.service_names()");
+        s.execute("INSERT INTO cutover.switch (service, id, source, target, state) VALUES ('svc', 's-1', 'old', 'new', 'draining')");
+      }
+
+      assertThat(ControlSchema.install(c)).isZero();
+
+      assertThat(ControlSchema.granted(c, "early_ops")).as("granted every function of the control plane").isTrue();
+      Properties p = new Properties();
+      p.setProperty("user", "early_ops");
+      try (Connection early = new org.postgresql.Driver().connect(pair.oldServer().jdbcUrl("upgrade_operator_view"), p)) {
+        assertThat(OperatorControl.services(early)).containsExactly("svc");
+        assertThat(OperatorControl.read(early, "svc").lastSwitch()).get()
+            .satisfies(s -> assertThat(s.leaderBackend()).isEmpty());
       }
     }
   }

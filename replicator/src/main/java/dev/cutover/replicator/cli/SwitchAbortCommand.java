@@ -6,6 +6,7 @@ import dev.cutover.replicator.operator.SwitchControl;
 import dev.cutover.replicator.operator.SwitchStatus;
 import dev.cutover.replicator.operator.SwitchStatusReader;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -29,7 +30,8 @@ final class SwitchAbortCommand extends BaseCommand {
     if (current == null || !current.inProgress()) {
       outcome = "none";
     } else {
-      outcome = SwitchControl.abort(current.recordedOn().equals(Side.OLD.label()) ? r.old() : r.nw(), service, reason);
+      outcome = SwitchControl.abort(current.recordedOn().equals(Side.OLD.label()) ? r.old() : r.nw(), service, reason)
+          .name().toLowerCase(Locale.ROOT);
     }
     String result = outcome;
     print(Map.of("service", service, "outcome", result), () -> out().println(switch (result) {

@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 @Command(name = "switch-status", mixinStandardHelpOptions = true,
     description = {"Shows each service's switch as the control schema on both sides records it.",
         "Live instances with their heartbeat age, the side each serves and its phase in a switch; the fence on each side;"
-            + " the current or last switch with its state, leader and reason. Read-only; needs the role that installed the"
-            + " control schema (or a superuser). --watch repeats it."})
+            + " the current or last switch with its state, leader and reason. Read-only; needs a role granted the control plane"
+            + " (start --app-role) or its installer. --watch repeats it."})
 final class SwitchStatusCommand extends BaseCommand {
   @Option(names = "--service", paramLabel = "NAME", description = "Only this service (repeatable; default: every service found).")
   List<String> services = new ArrayList<>();

@@ -1,15 +1,12 @@
 package dev.cutover.replicator.operator;
 
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.Endpoint;
-import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -20,10 +17,9 @@ import java.util.OptionalInt;
 import java.util.TreeSet;
 
 /**
- * Reads {@link SwitchStatus} from the control schema's tables on both databases ({@code
- * cutover.instance}, {@code cutover.switch}, the fence) and the leader's advisory lock. Read-only;
- * the tables are the installer's, so this needs the role that installed the control schema (the
- * replicator's) or a superuser.
+ * Reads {@link SwitchStatus} from both databases through the control schema's operator view
+ * ({@link OperatorControl}): the services each knows, their instances, switches and leaders, and
+ * the fence. Read-only; any role granted the control plane may, as may the installer.
  */
 public final class SwitchStatusReader {
   /** As the driver's {@code Router.INSTANCE_TTL}: an older heartbeat no longer holds a switch back. */
@@ -66,57 +62,21 @@ public final class SwitchStatusReader {
         return new SideView(null, null, Map.of(), Map.of());
       }
       Map<String, Map<String, Row>> instances = new HashMap<>();
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT service, instance, (extract(epoch FROM clock_timestamp() - heartbeat_at) * 1000)::bigint, drained_for"
-              + " FROM cutover.instance WHERE cardinality(?::text[]) = 0 OR service = ANY (?::text[])")) {
-        bindServices(c, ps, services);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            instances.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>())
-                .put(rs.getString(2), new Row(Math.max(0, rs.getLong(3)), rs.getString(4)));
-          }
-        }
-      }
       Map<String, SwitchStatus.Switch> switches = new HashMap<>();
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT s.service, s.id, s.source, s.target, s.state, s.reason, s.updated_at, l.holder, a.application_name,"
-              + " host(a.client_addr) FROM cutover.switch s"
-              // the leader's lock key is the control schema's secret: only its own function finds the holder
-              + " LEFT JOIN LATERAL cutover.lead_holders(s.service, s.id) l ON true"
-              + " LEFT JOIN pg_stat_activity a ON a.pid = l.holder"
-              + " WHERE cardinality(?::text[]) = 0 OR s.service = ANY (?::text[])")) {
-        bindServices(c, ps, services);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            Timestamp at = rs.getTimestamp(7);
-            int pid = rs.getInt(8);
-            SwitchStatus.Leader leader = rs.wasNull() ? null : new SwitchStatus.Leader(pid, rs.getString(9), rs.getString(10));
-            switches.put(rs.getString(1), new SwitchStatus.Switch(rs.getString(2), side, rs.getString(3), rs.getString(4),
-                rs.getString(5), rs.getString(6), at == null ? null : at.toInstant(), leader));
-          }
+      for (String service : services.isEmpty() ? OperatorControl.services(c) : services) {
+        OperatorControl.ServiceView view = OperatorControl.read(c, service);
+        for (OperatorControl.InstanceView i : view.instances()) {
+          instances.computeIfAbsent(service, k -> new LinkedHashMap<>())
+              .put(i.instance(), new Row(Math.max(0, i.heartbeatAge().toMillis()), i.drainedFor()));
         }
+        view.lastSwitch().ifPresent(s -> switches.put(service, new SwitchStatus.Switch(s.id(), side, s.source(),
+            s.target(), s.state().value(), s.reason(), s.updatedAt(), s.leaderBackend()
+                .map(l -> new SwitchStatus.Leader(l.pid(), l.applicationName(), l.clientAddress())).orElse(null))));
       }
-      boolean fenced;
-      try (PreparedStatement ps = c.prepareStatement("SELECT cutover.fence_raised()");
-          ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        fenced = rs.getBoolean(1);
-      }
-      return new SideView(version.getAsInt(), fenced, instances, switches);
+      return new SideView(version.getAsInt(), OperatorControl.fenceRaised(c), instances, switches);
     } catch (SQLException e) {
-      if ("42501".equals(e.getSQLState())) {
-        throw new ReplicatorException(Failure.PRIVILEGE, side + ": " + firstLine(e.getMessage()) + " reading the control schema",
-            "connect as the role that installed it (the replicator's) or a superuser (--" + side + "-user)", e);
-      }
-      throw new ReplicatorException(Failure.CONNECTION, side + ": cannot read the control schema: " + firstLine(e.getMessage()),
-          "check --" + side + "-url and that the database answers", e);
+      throw ControlPlaneFailure.of(side, "read the control schema", ControlPlaneFailure.GRANT, e);
     }
-  }
-
-  private static void bindServices(Connection c, PreparedStatement ps, List<String> services) throws SQLException {
-    java.sql.Array array = c.createArrayOf("text", services.toArray());
-    ps.setArray(1, array);
-    ps.setArray(2, array);
   }
 
   /** The newer of the two sides' records of a service's switch. */
@@ -154,13 +114,5 @@ public final class SwitchStatusReader {
       return "ready";
     }
     return drainedFor.equals(current.id()) ? "drained" : "idle";
-  }
-
-  private static String firstLine(String message) {
-    if (message == null) {
-      return "no message";
-    }
-    int nl = message.indexOf('\n');
-    return nl < 0 ? message : message.substring(0, nl);
   }
 }

@@ -111,6 +111,67 @@ class SwitchStatusTest {
     }
   }
 
+  @Test
+  void switchStatus_roleGrantedOnlyTheOperatorView_showsWhatTheInstallerSees(PostgresPair pair) throws Exception {
+    String db = operatorViewDatabase(pair, "operator_ops");
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      sql(s, db, "GRANT USAGE ON SCHEMA cutover TO ops_view; GRANT EXECUTE ON FUNCTION cutover.version(),"
+          + " cutover.fence_raised(), cutover.service_names(), cutover.service_status(text), cutover.service_instances(text),"
+          + " cutover.switch_leader(text), cutover.switch_leader_pid(text) TO ops_view");
+    }
+    CliTest.Run installer = run(with(new String[] {"switch-status", "--json"}, urls(pair, db)));
+    CliTest.Run ops = run(with(new String[] {"switch-status", "--json"}, as(pair, db, "ops_view")));
+
+    assertThat(installer.code()).as(installer.err()).isZero();
+    assertThat(installer.out()).contains("\"name\":\"billing\"").contains("\"state\":\"draining\"");
+    assertThat(ops.code()).as(ops.err()).isZero();
+    assertThat(ops.out()).isEqualTo(installer.out());
+  }
+
+  @Test
+  void switchStatus_roleWithoutTheGrant_exits4NamingTheGrant(PostgresPair pair) throws Exception {
+    String db = operatorViewDatabase(pair, "operator_outsider");
+
+    CliTest.Run outsider = run(with(new String[] {"switch-status"}, as(pair, db, "ops_view")));
+
+    assertThat(outsider.code()).as(outsider.err()).isEqualTo(4);
+    assertThat(outsider.err()).contains("old: ").contains("ops_view may not use it").contains("--app-role");
+  }
+
+  @Test
+  void switchStatus_controlSchemaWithoutTheOperatorView_exits5WithTheUpgrade(PostgresPair pair) throws Exception {
+    String db = operatorViewDatabase(pair, "operator_old_schema");
+    sql(pair.newServer(), db, "DROP FUNCTION cutover.service_names()");
+
+    CliTest.Run old = run(with(new String[] {"switch-status"}, urls(pair, db)));
+
+    assertThat(old.code()).as(old.err()).isEqualTo(5);
+    assertThat(old.err()).contains("new: the control schema here is missing or older than this replicator")
+        .contains("cutover-replicator start");
+  }
+
+  /**
+   * A database on both servers with the control schema, a switch of {@code billing} recorded on
+   * old, and a login role {@code ops_view} granted nothing of it.
+   */
+  private static String operatorViewDatabase(PostgresPair pair, String db) throws Exception {
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "DO $$ BEGIN CREATE ROLE ops_view LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      try (Connection c = s.connect(db)) {
+        ControlSchema.install(c);
+      }
+    }
+    sql(pair.oldServer(), db, "INSERT INTO cutover.switch (service, id, source, target, state, reason)"
+        + " VALUES ('billing', 's-1', 'old', 'new', 'draining', 'test')");
+    return db;
+  }
+
+  private static String[] as(PostgresPair pair, String db, String role) {
+    return new String[] {"--old-url", pair.oldServer().jdbcUrl(db), "--new-url", pair.newServer().jdbcUrl(db),
+        "--old-user", role, "--new-user", role};
+  }
+
   /** Whether the JSON lists {@code name} as live, serving {@code side}, in {@code phase}. */
   private static boolean instance(String json, String name, String side, String phase) {
     return Pattern.compile("\\{\"name\":\"" + name + "\",\"serving\":\"" + side + "\",\"heartbeatAgeMillis\":\\d+,"

@@ -59,7 +59,20 @@ public final class ControlSql {
       "open_target(text, text, bigint)",
       "service_status(text)",
       "service_instances(text)",
-      "request_abort(text, text)");
+      "request_abort(text, text)",
+      "service_names()",
+      "switch_leader_pid(text)",
+      "switch_leader(text)");
+
+  /**
+   * Operator functions added to version 2 after its release. An install grants them to every role
+   * that may already call {@code service_status(text)}, the view they complete, so a role granted
+   * before an upgrade keeps a working operator view.
+   */
+  public static final List<String> ADDED_IN_PLACE = List.of(
+      "service_names()",
+      "switch_leader_pid(text)",
+      "switch_leader(text)");
 
   /** Functions only the installer (the replicator's role) may call. */
   public static final List<String> INSTALLER_ONLY = List.of(
@@ -489,6 +502,19 @@ public final class ControlSql {
         + " LANGUAGE sql" + DEFINER + " AS $$"
         + " SELECT i.instance, (extract(epoch FROM clock_timestamp() - i.heartbeat_at) * 1000)::bigint, i.serving,"
         + " i.flag_target, i.phase, i.drained_for FROM cutover.instance i WHERE i.service = p_service ORDER BY 1 $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.service_names() RETURNS SETOF text LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT i.service FROM cutover.instance i UNION SELECT s.service FROM cutover.switch s ORDER BY 1 $$");
+    // The leader's lock key is the control plane's secret: only a definer's function finds its holder.
+    f.add("CREATE OR REPLACE FUNCTION cutover.switch_leader_pid(p_service text) RETURNS integer LANGUAGE sql" + DEFINER
+        + " AS $$ SELECT min(h.holder) FROM cutover.switch s, cutover.lead_holders(s.service, s.id) h"
+        + " WHERE s.service = p_service $$");
+    // With the caller's rights: pg_stat_activity shows the leader's client address only to a role
+    // allowed to see that backend (its own role, pg_read_all_stats), not to every operator.
+    f.add("CREATE OR REPLACE FUNCTION cutover.switch_leader(p_service text) RETURNS TABLE (leader_pid integer,"
+        + " application_name text, client_addr text) LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$"
+        + " SELECT l.pid, a.application_name, host(a.client_addr)"
+        + " FROM (SELECT cutover.switch_leader_pid(p_service) AS pid) l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+        + " WHERE l.pid IS NOT NULL $$");
 
     // Installer only.
     f.add("CREATE OR REPLACE FUNCTION cutover.request_slot_at_switch(p_slot name) RETURNS void LANGUAGE sql" + DEFINER
@@ -577,6 +603,21 @@ public final class ControlSql {
     }
     return "CREATE OR REPLACE FUNCTION cutover.grant_control_plane(p_role name) RETURNS void LANGUAGE plpgsql"
         + DEFINER + " AS $$\nBEGIN\n" + body + "END $$";
+  }
+
+  /**
+   * Grants {@link #ADDED_IN_PLACE} to every role holding {@code EXECUTE} on {@code
+   * service_status(text)} itself (not through membership); idempotent.
+   */
+  public static String grantAddedInPlace() {
+    StringBuilder grants = new StringBuilder();
+    for (String signature : ADDED_IN_PLACE) {
+      grants.append("    EXECUTE format('GRANT EXECUTE ON FUNCTION cutover.").append(signature).append(" TO %I', r.rolname);\n");
+    }
+    return "DO $$\nDECLARE r record;\nBEGIN\n  FOR r IN SELECT DISTINCT g.rolname FROM pg_proc p"
+        + " CROSS JOIN LATERAL aclexplode(p.proacl) a JOIN pg_roles g ON g.oid = a.grantee"
+        + " WHERE p.oid = 'cutover.service_status(text)'::regprocedure AND a.privilege_type = 'EXECUTE'"
+        + " AND a.grantee <> p.proowner LOOP\n" + grants + "  END LOOP;\nEND $$";
   }
 
   /** A plpgsql function of the control schema that steers a switch (see {@link #inProgress}). */
