@@ -3,6 +3,7 @@ package dev.cutover.torture;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.common.Threads;
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.RouterObjectNames;
@@ -14,6 +15,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -233,14 +235,7 @@ final class AppInstance implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    for (Thread t : threads) {
-      try {
-        t.join(10_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
-    }
+    Threads.joinAll(threads, Duration.ofSeconds(10));
     CutoverDriver.removeSwitchListener(listener);
     pool.close();
     journal.close();
