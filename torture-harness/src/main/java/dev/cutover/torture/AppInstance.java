@@ -9,6 +9,7 @@ import dev.cutover.driver.Outcome;
 import dev.cutover.driver.RouterObjectNames;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.driver.SwitchListener;
+import dev.cutover.testkit.Pacer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -42,7 +43,6 @@ final class AppInstance implements AutoCloseable {
   static final String COMMANDS = "cmd";
   static final String STOP = "stop";
   private static final long STATUS_MILLIS = 100;
-  private static final long MAX_BACKLOG_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final InstanceSpec spec;
@@ -113,24 +113,14 @@ final class AppInstance implements AutoCloseable {
 
   /** Runs {@code step} at {@code perSecond} on a fixed schedule; a worker a second behind drops its backlog. */
   private void paced(double perSecond, Runnable step) {
-    long interval = (long) (1e9 / perSecond);
-    long due = System.nanoTime();
-    while (running) {
-      long wait = due - System.nanoTime();
-      if (wait > 0) {
-        LockSupport.parkNanos(wait);
-        continue;
-      }
-      if (-wait > MAX_BACKLOG_NANOS) {
-        due = System.nanoTime();
-      }
-      due += interval;
+    new Pacer(perSecond, 0).run(() -> running, () -> {
       try {
         step.run();
       } catch (RuntimeException e) {
         journal.violation("HARNESS", "unexpected " + e);
       }
-    }
+      return 1;
+    });
   }
 
   // ---- commands, events, status ---------------------------------------------------------------
