@@ -19,7 +19,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -108,8 +107,8 @@ final class CopyBenchmark {
         .toList().get(rounds / 2);
     StartReport started = replicator.report();
     double replicatorSeconds = replicator.seconds();
-    double dump = median(dumpSeconds);
-    double subscription = median(subscriptionSeconds);
+    double dump = Report.median(dumpSeconds);
+    double subscription = Report.median(subscriptionSeconds);
 
     Report report = new Report("copy", "method", "seconds (median)", "rounds", "replicator faster by", "target", "met", "what it does");
     StartReport.TableCopy accounts = started.tables().stream().filter(t -> t.table().endsWith("pgbench_accounts"))
@@ -170,14 +169,8 @@ final class CopyBenchmark {
     }
   }
 
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
-  }
-
   private static String rounds(double[] values) {
-    return Arrays.stream(values).mapToObj(v -> String.format(Locale.ROOT, "%.1f", v)).collect(Collectors.joining(" / "));
+    return Report.rounds("%.1f", values);
   }
 
   private record ReplicatorRun(StartReport report, double seconds, List<String> indexBuilds) {}

@@ -1,5 +1,6 @@
 package dev.cutover.bench;
 
+import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
@@ -205,10 +206,8 @@ final class LagBenchmark {
       loadLatency = writerLatency.getIntervalHistogram();
     } finally {
       phase.set(Phase.DONE);
-      for (Thread t : writers) {
-        t.join(30_000);
-      }
-      probe.join(30_000);
+      Threads.joinAll(writers, Duration.ofSeconds(30));
+      Threads.joinAll(List.of(probe), Duration.ofSeconds(30));
     }
     if (!failures.isEmpty()) {
       throw failures.get(0);
@@ -284,13 +283,13 @@ final class LagBenchmark {
       System.err.printf(Locale.ROOT, "lag: overhead round %d: %.0f tx/s without capture triggers, %.0f with%n", round + 1,
           plain[round], captured[round]);
     }
-    double p = median(plain);
-    double c = median(captured);
+    double p = Report.median(plain);
+    double c = Report.median(captured);
     double fewer = 1 - c / p;
     return String.format(Locale.ROOT, "closed-loop TPC-B, %d connections, %d rounds of %s s each way (medians): %.0f tx/s without"
         + " capture triggers, %.0f tx/s with them: %.1f%% fewer (target <= %.0f%%: %s); rounds without %s, with %s", clients,
         OVERHEAD_ROUNDS, secs(overheadSeconds), p, c, 100 * fewer, 100 * TARGET_OVERHEAD, fewer <= TARGET_OVERHEAD ? "met" : "NOT MET",
-        list(plain), list(captured));
+        Report.rounds("%.0f", plain), Report.rounds("%.0f", captured));
   }
 
   private double closedLoop(PostgresServer old, String db, PgbenchDatabase data) throws Exception {
@@ -307,9 +306,7 @@ final class LagBenchmark {
     long c1 = committed.get();
     long t1 = System.nanoTime();
     phase.set(Phase.DONE);
-    for (Thread t : writers) {
-      t.join(30_000);
-    }
+    Threads.joinAll(writers, Duration.ofSeconds(30));
     if (!failures.isEmpty()) {
       throw failures.get(0);
     }
@@ -432,19 +429,6 @@ final class LagBenchmark {
     }
   }
 
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    java.util.Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
-  }
-
-  private static String list(double[] values) {
-    List<String> out = new ArrayList<>();
-    for (double v : values) {
-      out.add(String.format(Locale.ROOT, "%.0f", v));
-    }
-    return String.join(" / ", out);
-  }
 
   private static String secs(double seconds) {
     return seconds == Math.rint(seconds) ? Long.toString((long) seconds) : Double.toString(seconds);

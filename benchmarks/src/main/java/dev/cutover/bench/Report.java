@@ -7,9 +7,12 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /** A benchmark's result: a table on stdout and the same rows as JSON. */
 final class Report {
@@ -29,6 +32,18 @@ final class Report {
       r.add(c instanceof Double ? String.format("%.2f", (Double) c) : String.valueOf(c));
     }
     rows.add(r);
+  }
+
+  /** The median of a benchmark's rounds (the upper one of an even count). */
+  static double median(double[] rounds) {
+    double[] sorted = rounds.clone();
+    Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
+  }
+
+  /** Every round's value in order, {@code format}ted, as {@code 1.2 / 1.4 / 1.3}. */
+  static String rounds(String format, double[] rounds) {
+    return Arrays.stream(rounds).mapToObj(v -> String.format(Locale.ROOT, format, v)).collect(Collectors.joining(" / "));
   }
 
   void fact(String key, Object value) {

@@ -1,6 +1,7 @@
 package dev.cutover.bench;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.common.Threads;
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.Outcome;
@@ -136,9 +137,7 @@ final class SwitchPauseBenchmark {
           before.getIntervalHistogram().getValueAtPercentile(99) / 1e6);
     } finally {
       end.set(Math.min(end.get(), System.nanoTime()));
-      for (Thread t : threads) {
-        t.join(10_000);
-      }
+      Threads.joinAll(threads, Duration.ofSeconds(10));
       pools.forEach(HikariDataSource::close);
       CutoverDriver.removeSwitchListener(listener);
       CutoverDriver.shutdown(db);

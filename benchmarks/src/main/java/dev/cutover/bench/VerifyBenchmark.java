@@ -85,8 +85,8 @@ final class VerifyBenchmark {
     requireFindsAChangedRow(pair, r);
     Map<String, Double> candidates = candidates(pair.newServer());
 
-    double verify = median(verifySeconds);
-    double baseline = median(baselineSeconds);
+    double verify = Report.median(verifySeconds);
+    double baseline = Report.median(baselineSeconds);
     double verifyRate = compared / verify;
     double baselineRate = rows / baseline;
     Report report = new Report("verify", "method", "seconds (median)", "rounds", "rows/s per side", "vs baseline", "target", "met");
@@ -176,14 +176,8 @@ final class VerifyBenchmark {
     return (System.nanoTime() - t0) / 1e9;
   }
 
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
-  }
-
   private static String rounds(double[] values) {
-    return Arrays.stream(values).mapToObj(v -> String.format(Locale.ROOT, "%.2f", v)).collect(Collectors.joining(" / "));
+    return Report.rounds("%.2f", values);
   }
 
   private static String count(double n) {

@@ -1,9 +1,12 @@
 package dev.cutover.common;
 
+import java.time.Duration;
+import java.util.Collection;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -35,6 +38,28 @@ public final class Threads {
   /** One daemon thread named {@code name} that runs tasks in order, at a time or after a delay. */
   public static ScheduledExecutorService scheduler(String name) {
     return Executors.newSingleThreadScheduledExecutor(daemon(name));
+  }
+
+  /**
+   * Waits for {@code threads} to end, for at most {@code timeout} in all: for stopping workers that
+   * were all told to stop at once. An interrupt ends the waiting and stays set on the calling thread.
+   *
+   * @return whether every thread ended
+   */
+  public static boolean joinAll(Collection<Thread> threads, Duration timeout) {
+    long deadline = Poll.deadline(timeout);
+    for (Thread t : threads) {
+      try {
+        t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+      if (t.isAlive()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Daemon threads named {@code name-<n>}, made as tasks need them and ended after a minute idle. */

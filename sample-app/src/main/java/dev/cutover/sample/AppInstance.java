@@ -2,9 +2,10 @@ package dev.cutover.sample;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.common.Threads;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 
 /**
@@ -12,7 +13,7 @@ import javax.sql.DataSource;
  * driver router and switch (its URL names the instance), and its own worker threads.
  */
 final class AppInstance implements AutoCloseable {
-  private static final long JOIN_MILLIS = TimeUnit.SECONDS.toMillis(30);
+  private static final Duration JOIN = Duration.ofSeconds(30);
 
   private final String id;
   private final HikariDataSource pool;
@@ -64,14 +65,7 @@ final class AppInstance implements AutoCloseable {
   @Override
   public void close() {
     stop();
-    for (Thread thread : threads) {
-      try {
-        thread.join(JOIN_MILLIS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
-    }
+    Threads.joinAll(threads, JOIN);
     pool.close();
   }
 }

@@ -1,5 +1,6 @@
 package dev.cutover.sample;
 
+import dev.cutover.common.Transactions;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -41,18 +42,13 @@ final class BookingSchema {
   }
 
   private static void inTransaction(Connection c, String... statements) throws SQLException {
-    boolean autoCommit = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try (Statement s = c.createStatement()) {
-      for (String sql : statements) {
-        s.execute(sql);
+    Transactions.inTransaction(c, () -> {
+      try (Statement s = c.createStatement()) {
+        for (String sql : statements) {
+          s.execute(sql);
+        }
       }
-      c.commit();
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(autoCommit);
-    }
+      return null;
+    });
   }
 }

@@ -1,12 +1,11 @@
 package dev.cutover.sample;
 
+import dev.cutover.testkit.Pacer;
 import java.sql.SQLException;
 import java.time.LocalDate;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One thread of an application instance: calls the booking service at a steady pace, the way
@@ -27,7 +26,6 @@ final class LoadWorker implements Runnable {
   static final int BOOKABLE_DAYS = 365;
   static final int CONTENDED_PERCENT = 10;
   static final int BOOKING_PERCENT = 30;
-  private static final long MAX_BACKLOG_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final String instance;
   private final BookingService service;
@@ -35,7 +33,7 @@ final class LoadWorker implements Runnable {
   private final HotSlots hotSlots;
   private final Ledger ledger;
   private final Timeline timeline;
-  private final long intervalNanos;
+  private final double transactionsPerSecond;
   private final SplittableRandom random;
   private volatile boolean running = true;
 
@@ -47,7 +45,7 @@ final class LoadWorker implements Runnable {
     this.hotSlots = hotSlots;
     this.ledger = ledger;
     this.timeline = timeline;
-    this.intervalNanos = (long) (1e9 / transactionsPerSecond);
+    this.transactionsPerSecond = transactionsPerSecond;
     this.random = new SplittableRandom(seed);
   }
 
@@ -58,18 +56,7 @@ final class LoadWorker implements Runnable {
   @Override
   public void run() {
     // Start at a random offset within one interval, so that workers do not fire in lockstep.
-    long due = System.nanoTime() + random.nextLong(intervalNanos);
-    while (running) {
-      long wait = due - System.nanoTime();
-      if (wait > 0) {
-        LockSupport.parkNanos(wait);
-        continue;
-      }
-      if (-wait > MAX_BACKLOG_NANOS) {
-        due = System.nanoTime();
-      }
-      due += step() * intervalNanos;
-    }
+    new Pacer(transactionsPerSecond, random.nextLong((long) (1e9 / transactionsPerSecond))).run(() -> running, this::step);
   }
 
   /** Runs one scheduled operation and returns how many transactions it took. */

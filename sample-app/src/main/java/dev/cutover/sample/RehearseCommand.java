@@ -1,8 +1,9 @@
 package dev.cutover.sample;
 
-import dev.cutover.common.Durations;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.cli.CaptureConverter;
+import dev.cutover.replicator.cli.Units.DurationConverter;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -230,30 +231,6 @@ final class RehearseCommand implements Callable<Integer> {
         // named below
       }
       throw new TypeConversionException("'" + value + "' is not a PostgreSQL version this rehearsal runs: write 9.6, or 10 to 18");
-    }
-  }
-
-  /** {@code auto}, {@code logical} or {@code triggers}. */
-  static final class CaptureConverter implements ITypeConverter<Capture> {
-    @Override
-    public Capture convert(String value) {
-      try {
-        return Capture.parse(value);
-      } catch (IllegalArgumentException e) {
-        throw new TypeConversionException(e.getMessage());
-      }
-    }
-  }
-
-  /** Reads a duration as every Cutover module does ({@link Durations}: 10s, 1500ms, 2m; a bare number is milliseconds). */
-  static final class DurationConverter implements ITypeConverter<Duration> {
-    @Override
-    public Duration convert(String value) {
-      try {
-        return Durations.parse("duration", value);
-      } catch (IllegalArgumentException e) {
-        throw new TypeConversionException("'" + value + "' is not a duration: write " + Durations.SYNTAX);
-      }
     }
   }
 }

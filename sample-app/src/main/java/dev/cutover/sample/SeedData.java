@@ -1,5 +1,7 @@
 package dev.cutover.sample;
 
+import static dev.cutover.common.Transactions.inTransaction;
+
 import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.Date;
@@ -32,9 +34,7 @@ final class SeedData {
     List<UUID> houseIds = new ArrayList<>(houses);
     List<UUID> userIds = new ArrayList<>(users);
     List<BigDecimal> prices = new ArrayList<>(houses);
-    boolean autoCommit = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try {
+    return inTransaction(c, () -> {
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO houses (id, name, city, nightly_price) VALUES (?, ?, ?, ?)")) {
         for (int i = 0; i < houses; i++) {
           UUID id = new UUID(random.nextLong(), random.nextLong());
@@ -81,14 +81,8 @@ final class SeedData {
           }
         }
       }
-      c.commit();
       return new Catalog(List.copyOf(houseIds), List.copyOf(userIds), firstDay, bookings);
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(autoCommit);
-    }
+    });
   }
 
   private static void batch(PreparedStatement ps, int i) throws SQLException {

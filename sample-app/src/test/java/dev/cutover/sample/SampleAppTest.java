@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.Target;
+import dev.cutover.replicator.cli.Units;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -185,7 +186,7 @@ class SampleAppTest {
 
   @Test
   void convert_durationForms_readAsWritten() {
-    RehearseCommand.DurationConverter converter = new RehearseCommand.DurationConverter();
+    Units.DurationConverter converter = new Units.DurationConverter();
     assertThat(converter.convert("10s")).isEqualTo(Duration.ofSeconds(10));
     assertThat(converter.convert("1500ms")).isEqualTo(Duration.ofMillis(1500));
     assertThat(converter.convert("2m")).isEqualTo(Duration.ofMinutes(2));

@@ -3,17 +3,20 @@ package dev.cutover.torture;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.common.Threads;
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.RouterObjectNames;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.driver.SwitchListener;
+import dev.cutover.testkit.Pacer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +43,6 @@ final class AppInstance implements AutoCloseable {
   static final String COMMANDS = "cmd";
   static final String STOP = "stop";
   private static final long STATUS_MILLIS = 100;
-  private static final long MAX_BACKLOG_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final InstanceSpec spec;
@@ -111,24 +113,14 @@ final class AppInstance implements AutoCloseable {
 
   /** Runs {@code step} at {@code perSecond} on a fixed schedule; a worker a second behind drops its backlog. */
   private void paced(double perSecond, Runnable step) {
-    long interval = (long) (1e9 / perSecond);
-    long due = System.nanoTime();
-    while (running) {
-      long wait = due - System.nanoTime();
-      if (wait > 0) {
-        LockSupport.parkNanos(wait);
-        continue;
-      }
-      if (-wait > MAX_BACKLOG_NANOS) {
-        due = System.nanoTime();
-      }
-      due += interval;
+    new Pacer(perSecond, 0).run(() -> running, () -> {
       try {
         step.run();
       } catch (RuntimeException e) {
         journal.violation("HARNESS", "unexpected " + e);
       }
-    }
+      return 1;
+    });
   }
 
   // ---- commands, events, status ---------------------------------------------------------------
@@ -233,14 +225,7 @@ final class AppInstance implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    for (Thread t : threads) {
-      try {
-        t.join(10_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
-    }
+    Threads.joinAll(threads, Duration.ofSeconds(10));
     CutoverDriver.removeSwitchListener(listener);
     pool.close();
     journal.close();

@@ -1,6 +1,7 @@
 package dev.cutover.torture;
 
 import dev.cutover.flags.Target;
+import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -245,13 +246,13 @@ final class Invariants {
     String where = side.value();
     if (f.distinctTicks() != f.rows()) {
       found.add(new Violation("I2", f.rows() - f.distinctTicks() + " tick(s) taken twice on " + where
-          + " (two databases accepted writes from the same point): " + first(list(c,
+          + " (two databases accepted writes from the same point): " + first(Sql.strings(c,
               "SELECT tick || ': ' || string_agg(origin || ' ' || instance || ' op ' || op, ', ') FROM ledger"
                   + " GROUP BY tick HAVING count(*) > 1 ORDER BY tick LIMIT " + LISTED))));
     }
     if (f.maxTick() != f.distinctTicks()) {
       found.add(new Violation("I1", f.maxTick() - f.distinctTicks() + " tick(s) missing on " + where + " (commits lost):"
-          + " the first gaps at " + first(list(c, "SELECT g::text FROM generate_series(1, " + f.maxTick() + ") g"
+          + " the first gaps at " + first(Sql.strings(c, "SELECT g::text FROM generate_series(1, " + f.maxTick() + ") g"
               + " WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.tick = g) ORDER BY g LIMIT " + LISTED))));
     }
     if (f.clock() != f.maxTick()) {
@@ -260,14 +261,14 @@ final class Invariants {
     }
     if (f.distinctTickets() != f.rows()) {
       found.add(new Violation("I6", f.rows() - f.distinctTickets() + " ticket(s) handed out twice on " + where + ": "
-          + first(list(c, "SELECT ticket || ': ' || string_agg(origin || ' ' || instance || ' op ' || op, ', ') FROM ledger"
+          + first(Sql.strings(c, "SELECT ticket || ': ' || string_agg(origin || ' ' || instance || ' op ' || op, ', ') FROM ledger"
               + " GROUP BY ticket HAVING count(*) > 1 ORDER BY ticket LIMIT " + LISTED))));
     }
     if (f.balance() != TortureSchema.TOTAL || f.accounts() != TortureSchema.ACCOUNTS) {
       found.add(new Violation("TOTAL", "accounts on " + where + " sum to " + f.balance() + " over " + f.accounts()
           + ", not " + TortureSchema.TOTAL + " over " + TortureSchema.ACCOUNTS));
     }
-    List<String> unbalanced = list(c, "SELECT a.id || ': ' || a.balance || ' held, ' || (" + TortureSchema.OPENING_BALANCE
+    List<String> unbalanced = Sql.strings(c, "SELECT a.id || ': ' || a.balance || ' held, ' || (" + TortureSchema.OPENING_BALANCE
         + " + coalesce(i.amount, 0) - coalesce(o.amount, 0)) || ' by the ledger' FROM account a"
         + " LEFT JOIN (SELECT to_account AS id, sum(amount) AS amount FROM ledger WHERE kind = 'TRANSFER' GROUP BY 1) i ON i.id = a.id"
         + " LEFT JOIN (SELECT from_account AS id, sum(amount) AS amount FROM ledger WHERE kind = 'TRANSFER' GROUP BY 1) o ON o.id = a.id"
@@ -345,16 +346,6 @@ final class Invariants {
           + " the service only " + moved + " times: both sides took writes in turn"));
       originChanges = moved; // report each excess once
     }
-  }
-
-  private static List<String> list(Connection c, String sql) throws SQLException {
-    List<String> out = new ArrayList<>();
-    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-      while (rs.next()) {
-        out.add(rs.getString(1));
-      }
-    }
-    return out;
   }
 
   private static String first(List<String> items) {

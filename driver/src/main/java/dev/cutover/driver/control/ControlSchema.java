@@ -1,6 +1,7 @@
 package dev.cutover.driver.control;
 
 import dev.cutover.common.LockRetry;
+import dev.cutover.common.Transactions;
 import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.driver.internal.control.Coordination;
 import java.security.SecureRandom;
@@ -303,26 +304,13 @@ public final class ControlSchema {
     }
   }
 
-  @FunctionalInterface
-  private interface Work<T> {
-    T run() throws SQLException;
-  }
-
-  private static <T> T inTransaction(Connection c, Work<T> work) throws SQLException {
-    boolean autoCommit = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try {
+  /** {@code work} in one transaction that first takes the install lock, so that installers and uninstallers go one at a time. */
+  private static <T> T inTransaction(Connection c, Transactions.Work<T> work) throws SQLException {
+    return Transactions.inTransaction(c, () -> {
       try (Statement s = c.createStatement()) {
         s.execute("SELECT pg_advisory_xact_lock(" + INSTALL_LOCK + ")");
       }
-      T result = work.run();
-      c.commit();
-      return result;
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(autoCommit);
-    }
+      return work.run();
+    });
   }
 }

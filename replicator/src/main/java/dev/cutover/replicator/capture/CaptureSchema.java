@@ -1,5 +1,7 @@
 package dev.cutover.replicator.capture;
 
+import static dev.cutover.common.Transactions.inTransaction;
+
 import dev.cutover.common.LockRetry;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.sql.Sql;
@@ -217,20 +219,7 @@ public final class CaptureSchema {
    * @return that snapshot, and the source's clock when it was taken
    */
   public static ChangeLog.Tick addTriggers(Connection c, List<TableName> tables) throws SQLException {
-    return LockRetry.within(LOCK_TRYING, () -> {
-      boolean autoCommit = c.getAutoCommit();
-      c.setAutoCommit(false);
-      try {
-        ChangeLog.Tick snapshot = addTriggersOnce(c, tables);
-        c.commit();
-        return snapshot;
-      } catch (SQLException e) {
-        c.rollback();
-        throw e;
-      } finally {
-        c.setAutoCommit(autoCommit);
-      }
-    });
+    return LockRetry.within(LOCK_TRYING, () -> inTransaction(c, () -> addTriggersOnce(c, tables)));
   }
 
 
@@ -270,8 +259,11 @@ public final class CaptureSchema {
    */
   public static int uninstall(Connection c) throws SQLException {
     List<TableName> tables = capturedTables(c);
-    boolean autoCommit = c.getAutoCommit();
-    c.setAutoCommit(false);
+    inTransaction(c, () -> dropCapture(c, tables));
+    return tables.size();
+  }
+
+  private static Void dropCapture(Connection c, List<TableName> tables) throws SQLException {
     try (Statement s = c.createStatement()) {
       if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ?)", EVENT_TRIGGER)) {
         s.execute("DROP EVENT TRIGGER " + EVENT_TRIGGER);
@@ -291,14 +283,8 @@ public final class CaptureSchema {
         s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
         s.execute("DROP SEQUENCE IF EXISTS cutover.change_seq");
       }
-      c.commit();
-    } catch (SQLException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(autoCommit);
     }
-    return tables.size();
+    return null;
   }
 
   private static String resource(String name) {

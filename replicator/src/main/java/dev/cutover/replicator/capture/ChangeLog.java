@@ -1,5 +1,7 @@
 package dev.cutover.replicator.capture;
 
+import static dev.cutover.common.Transactions.inTransaction;
+
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Array;
 import java.sql.Connection;
@@ -158,8 +160,17 @@ public final class ChangeLog {
   }
 
   private static long trimLog(Connection source, TxidSnapshot applied, Duration rotateAfter) throws SQLException {
-    boolean autoCommit = source.getAutoCommit();
-    source.setAutoCommit(false);
+    try {
+      return inTransaction(source, () -> trimOrRotate(source, applied, rotateAfter));
+    } catch (SQLException e) {
+      if ("55P03".equals(e.getSQLState())) {
+        return 0; // someone still writes into the retired table: next time
+      }
+      throw e;
+    }
+  }
+
+  private static long trimOrRotate(Connection source, TxidSnapshot applied, Duration rotateAfter) throws SQLException {
     try (Statement s = source.createStatement()) {
       s.execute("SET LOCAL lock_timeout = '50ms'");
       String[] state = Sql.rows(source, "SELECT current_log, extract(epoch FROM now() - switched_at) * 1000"
@@ -181,16 +192,7 @@ public final class ChangeLog {
         s.execute("UPDATE cutover.capture_state SET current_log = " + (1 - current)
             + ", previous_switched_at = switched_at, switched_at = now()");
       }
-      source.commit();
       return removed;
-    } catch (SQLException e) {
-      source.rollback();
-      if ("55P03".equals(e.getSQLState())) {
-        return 0; // someone still writes into the retired table: next time
-      }
-      throw e;
-    } finally {
-      source.setAutoCommit(autoCommit);
     }
   }
 

@@ -1,15 +1,9 @@
 package dev.cutover.replicator.capture;
 
-import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
-import java.sql.Connection;
-import java.sql.SQLException;
+import dev.cutover.replicator.sql.PeriodicWrite;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Records a tick (the source's {@code txid_current_snapshot()}) in {@code cutover.capture_tick}
@@ -25,17 +19,14 @@ import org.slf4j.LoggerFactory;
  * one for its source (PgQ's ticker plays this part there).
  */
 public final class Ticker implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(Ticker.class);
-
-  private final Endpoint source;
-  private final ScheduledExecutorService scheduler;
-  private Connection connection;
-  private boolean warned;
+  private final PeriodicWrite ticks;
 
   private Ticker(Endpoint source, Duration interval) {
-    this.source = source;
-    this.scheduler = Threads.scheduler("cutover-ticker-" + source.side().label());
-    scheduler.scheduleWithFixedDelay(this::tick, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    this.ticks = PeriodicWrite.start("ticker", source, interval, c -> {
+      try (Statement s = c.createStatement()) {
+        s.execute("INSERT INTO cutover.capture_tick (snapshot) VALUES (txid_current_snapshot()::text)");
+      }
+    });
   }
 
   /** Starts ticking on {@code source} (whose change log must exist) every {@code interval}. */
@@ -43,43 +34,8 @@ public final class Ticker implements AutoCloseable {
     return new Ticker(source, interval);
   }
 
-  private void tick() {
-    try {
-      if (connection == null || connection.isClosed()) {
-        connection = source.connect();
-      }
-      try (Statement s = connection.createStatement()) {
-        s.execute("INSERT INTO cutover.capture_tick (snapshot) VALUES (txid_current_snapshot()::text)");
-      }
-      warned = false;
-    } catch (Exception e) {
-      if (!warned) {
-        LOG.warn("ticker on {}: {}", source.side().label(), e.getMessage());
-        warned = true;
-      }
-      closeConnection();
-    }
-  }
-
-  private void closeConnection() {
-    if (connection != null) {
-      try {
-        connection.close();
-      } catch (SQLException ignored) {
-        // Reopened at the next tick.
-      }
-      connection = null;
-    }
-  }
-
   @Override
   public void close() {
-    scheduler.shutdownNow();
-    try {
-      scheduler.awaitTermination(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    closeConnection();
+    ticks.close();
   }
 }

@@ -4,8 +4,8 @@ import dev.cutover.replicator.capture.Capture;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
-/** {@code --capture auto|logical|triggers}. */
-final class CaptureConverter implements ITypeConverter<Capture> {
+/** {@code --capture auto|logical|triggers}, for the replicator's commands and the sample app's. */
+public final class CaptureConverter implements ITypeConverter<Capture> {
   @Override
   public Capture convert(String value) {
     try {

@@ -1,10 +1,10 @@
 package dev.cutover.replicator.cli;
 
-import dev.cutover.common.Threads;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.sql.TableName;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 
@@ -19,16 +19,15 @@ final class ProgressView implements CopyListener, AutoCloseable {
 
   private final PrintWriter err;
   private final boolean terminal;
-  private final Thread painter;
+  private final Repaint painter;
   private volatile CopyProgress progress;
   private volatile String phase = "preparing";
-  private volatile boolean running = true;
   private int drawn;
 
   ProgressView(PrintWriter err, boolean terminal) {
     this.err = err;
     this.terminal = terminal;
-    this.painter = Threads.start("cutover-progress", this::paintLoop);
+    this.painter = Repaint.every("cutover-progress", Duration.ofMillis(terminal ? 500 : 10_000), this::paint);
   }
 
   @Override
@@ -64,22 +63,6 @@ final class ProgressView implements CopyListener, AutoCloseable {
       case "subscription" -> "creating the subscription from the slot";
       default -> phase;
     };
-  }
-
-  private void paintLoop() {
-    long every = terminal ? 500 : 10_000;
-    long next = System.currentTimeMillis() + every;
-    while (running) {
-      try {
-        Thread.sleep(Math.max(1, Math.min(200, next - System.currentTimeMillis())));
-      } catch (InterruptedException e) {
-        return;
-      }
-      if (System.currentTimeMillis() >= next) {
-        paint();
-        next += every;
-      }
-    }
   }
 
   private synchronized void paint() {
@@ -147,13 +130,7 @@ final class ProgressView implements CopyListener, AutoCloseable {
 
   @Override
   public void close() {
-    running = false;
-    painter.interrupt();
-    try {
-      painter.join(1000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    painter.close();
     if (terminal) {
       paint();
     }

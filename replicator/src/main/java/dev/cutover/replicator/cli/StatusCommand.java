@@ -34,17 +34,8 @@ final class StatusCommand extends BaseCommand {
     Units.requirePositive(spec.commandLine(), "--interval", interval);
     Units.requireNonNegative(spec.commandLine(), "--count", count);
     Units.requirePositive(spec.commandLine(), "--heartbeat-interval", heartbeatInterval);
-    if (!watch) {
-      show(r.status());
-      return 0;
-    }
-    try (HeartbeatWriter beat = noHeartbeat ? null : r.heartbeat(heartbeatInterval)) {
-      for (int i = 0; count == 0 || i < count; i++) {
-        if (i > 0) {
-          Thread.sleep(interval.toMillis());
-        }
-        show(r.status());
-      }
+    try (HeartbeatWriter beat = !watch || noHeartbeat ? null : r.heartbeat(heartbeatInterval)) {
+      Repaint.watch(watch, interval, count, () -> show(r.status()));
     }
     return 0;
   }

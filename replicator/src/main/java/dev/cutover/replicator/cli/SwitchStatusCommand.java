@@ -33,13 +33,10 @@ final class SwitchStatusCommand extends BaseCommand {
   int run(Replicator r) throws Exception {
     Units.requireNonNegative(spec.commandLine(), "--count", count);
     Units.requirePositive(spec.commandLine(), "--interval", interval);
-    for (int i = 0; i == 0 || watch && (count == 0 || i < count); i++) {
-      if (i > 0) {
-        Thread.sleep(interval.toMillis());
-      }
+    Repaint.watch(watch, interval, count, () -> {
       SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), services);
       print(status, () -> render(status));
-    }
+    });
     return 0;
   }
 

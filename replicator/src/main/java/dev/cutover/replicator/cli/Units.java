@@ -7,14 +7,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
 
-/** Parsing and printing of durations and sizes. */
-final class Units {
+/** Parsing and printing of durations and sizes; its duration converter serves the sample app's commands too. */
+public final class Units {
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|kB|KB|MB|GB)?");
 
   private Units() {}
 
   /** {@code 250ms}, {@code 5s}, {@code 10m}, {@code 1h}, or milliseconds: as every module reads one ({@link Durations}). */
-  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+  public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
       try {

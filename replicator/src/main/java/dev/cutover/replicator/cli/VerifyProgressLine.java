@@ -1,8 +1,8 @@
 package dev.cutover.replicator.cli;
 
-import dev.cutover.common.Threads;
 import dev.cutover.replicator.verify.VerifyProgress;
 import java.io.PrintWriter;
+import java.time.Duration;
 
 /**
  * A verify's progress on standard error, one line: on a terminal redrawn in place every second,
@@ -12,26 +12,13 @@ final class VerifyProgressLine implements AutoCloseable {
   private final PrintWriter err;
   private final boolean terminal;
   private final VerifyProgress progress;
-  private final Thread painter;
-  private volatile boolean running = true;
+  private final Repaint painter;
 
   VerifyProgressLine(PrintWriter err, boolean terminal, VerifyProgress progress) {
     this.err = err;
     this.terminal = terminal;
     this.progress = progress;
-    this.painter = Threads.start("cutover-verify-progress", this::loop);
-  }
-
-  private void loop() {
-    long every = terminal ? 1_000 : 10_000;
-    while (running) {
-      try {
-        Thread.sleep(every);
-      } catch (InterruptedException e) {
-        return;
-      }
-      paint();
-    }
+    this.painter = Repaint.every("cutover-verify-progress", Duration.ofSeconds(terminal ? 1 : 10), this::paint);
   }
 
   private synchronized void paint() {
@@ -45,13 +32,7 @@ final class VerifyProgressLine implements AutoCloseable {
 
   @Override
   public void close() {
-    running = false;
-    painter.interrupt();
-    try {
-      painter.join(1000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    painter.close();
     if (terminal) {
       paint();
       err.println();

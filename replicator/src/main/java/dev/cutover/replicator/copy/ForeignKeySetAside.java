@@ -1,5 +1,7 @@
 package dev.cutover.replicator.copy;
 
+import static dev.cutover.common.Transactions.inTransaction;
+
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
@@ -59,6 +61,7 @@ public final class ForeignKeySetAside {
       for (Key k : keys) {
         Sql.execute(nw, "ALTER TABLE " + k.table().quoted() + " DROP CONSTRAINT " + Sql.ident(k.name()));
       }
+      return null;
     });
   }
 
@@ -73,24 +76,5 @@ public final class ForeignKeySetAside {
       }
       return null;
     }));
-  }
-
-  @FunctionalInterface
-  private interface Work {
-    void run() throws SQLException;
-  }
-
-  private static void inTransaction(Connection c, Work work) throws SQLException {
-    boolean auto = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try {
-      work.run();
-      c.commit();
-    } catch (SQLException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(auto);
-    }
   }
 }

@@ -1,5 +1,7 @@
 package dev.cutover.replicator.copy;
 
+import static dev.cutover.common.Transactions.inTransaction;
+
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
@@ -121,19 +123,12 @@ public final class IndexSetAside {
     if (dropped.isEmpty()) {
       return;
     }
-    boolean auto = nw.getAutoCommit();
-    nw.setAutoCommit(false);
-    try {
+    inTransaction(nw, () -> {
       for (Definition d : dropped) {
         Sql.execute(nw, d.dropSql());
       }
-      nw.commit();
-    } catch (SQLException e) {
-      nw.rollback();
-      throw e;
-    } finally {
-      nw.setAutoCommit(auto);
-    }
+      return null;
+    });
   }
 
   /**

@@ -1,5 +1,7 @@
 package dev.cutover.replicator.copy;
 
+import static dev.cutover.common.Transactions.inTransaction;
+
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -73,34 +75,24 @@ public final class LargeObjects {
     long replaced = 0;
     long removed = 0;
     long bytes = 0;
-    boolean auto = nw.getAutoCommit();
-    nw.setAutoCommit(false);
-    try {
-      for (Difference d : compare(old, nw)) {
-        switch (d.kind()) {
-          case "extra-on-target" -> {
-            Sql.bool(nw, "SELECT lo_unlink(?::oid) IS NOT NULL", d.oid());
-            removed++;
-          }
-          case "different" -> {
-            Sql.bool(nw, "SELECT lo_unlink(?::oid) IS NOT NULL", d.oid());
-            bytes += copy(old, nw, d.oid());
-            replaced++;
-          }
-          default -> {
-            bytes += copy(old, nw, d.oid());
-            copied++;
-          }
-        }
-        nw.commit();
+    for (Difference d : compare(old, nw)) {
+      bytes += inTransaction(nw, () -> mend(old, nw, d));
+      switch (d.kind()) {
+        case "extra-on-target" -> removed++;
+        case "different" -> replaced++;
+        default -> copied++;
       }
-    } catch (SQLException e) {
-      nw.rollback();
-      throw e;
-    } finally {
-      nw.setAutoCommit(auto);
     }
     return new SyncReport(copied, replaced, removed, bytes);
+  }
+
+  /** Removes new's copy of {@code d}'s object where it is extra or different, copies old's where it is not extra; the bytes copied. */
+  private static long mend(Connection old, Connection nw, Difference d) throws SQLException {
+    if (!d.kind().equals("extra-on-target") && !d.kind().equals("different")) {
+      return copy(old, nw, d.oid());
+    }
+    Sql.bool(nw, "SELECT lo_unlink(?::oid) IS NOT NULL", d.oid());
+    return d.kind().equals("different") ? copy(old, nw, d.oid()) : 0;
   }
 
   /** The objects that are missing, extra or different on {@code target}, by oid. */

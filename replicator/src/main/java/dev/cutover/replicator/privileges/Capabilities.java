@@ -1,5 +1,6 @@
 package dev.cutover.replicator.privileges;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
@@ -122,14 +123,10 @@ public final class Capabilities {
   }
 
   private static void rolledBack(Connection c, String sql) throws SQLException {
-    boolean autoCommit = c.getAutoCommit();
-    c.setAutoCommit(false);
-    try {
+    Transactions.rolledBack(c, () -> {
       Sql.execute(c, sql);
-    } finally {
-      c.rollback();
-      c.setAutoCommit(autoCommit);
-    }
+      return null;
+    });
   }
 
   private static String probeName() {

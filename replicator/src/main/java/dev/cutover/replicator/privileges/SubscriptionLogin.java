@@ -1,5 +1,6 @@
 package dev.cutover.replicator.privileges;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -29,12 +30,12 @@ public final class SubscriptionLogin {
   public static Optional<Gap> check(Connection target, Side side, String conninfo, String publication) throws SQLException {
     String name = "cutover_probe_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
     String role = Sql.string(target, "SELECT current_user");
-    boolean autoCommit = target.getAutoCommit();
-    target.setAutoCommit(false);
     try {
-      Sql.execute(target, "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION " + Sql.literal(conninfo) + " PUBLICATION "
-          + Sql.ident(publication) + " WITH (enabled = false, create_slot = false, slot_name = NONE, copy_data = false)");
-      return Optional.empty();
+      return Transactions.rolledBack(target, () -> {
+        Sql.execute(target, "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION " + Sql.literal(conninfo) + " PUBLICATION "
+            + Sql.ident(publication) + " WITH (enabled = false, create_slot = false, slot_name = NONE, copy_data = false)");
+        return Optional.empty();
+      });
     } catch (SQLException e) {
       String message = Sql.maskSecrets(e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
       String source = side.other().label();
@@ -45,9 +46,6 @@ public final class SubscriptionLogin {
               + " user, password; " + source + "'s pg_hba.conf must admit replication connections of that user from there)";
       return Optional.of(new Gap(side, "subscription-login", "a subscription on " + side.label() + " cannot log in to " + source
           + ": " + message, remedy));
-    } finally {
-      target.rollback();
-      target.setAutoCommit(autoCommit);
     }
   }
 }

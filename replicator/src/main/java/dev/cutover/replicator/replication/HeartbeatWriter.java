@@ -1,17 +1,8 @@
 package dev.cutover.replicator.replication;
 
-import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
-import dev.cutover.replicator.ReplicatorException;
-import java.sql.Connection;
-import java.sql.SQLException;
+import dev.cutover.replicator.sql.PeriodicWrite;
 import java.time.Duration;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Writes a heartbeat on a source database at a fixed interval, on its own daemon thread and
@@ -23,18 +14,10 @@ import org.slf4j.LoggerFactory;
  * {@code Replicator.heartbeat(...)}.
  */
 public final class HeartbeatWriter implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(HeartbeatWriter.class);
-
-  private final Endpoint source;
-  private final ScheduledExecutorService scheduler;
-  private final AtomicLong beats = new AtomicLong();
-  private final AtomicReference<String> lastError = new AtomicReference<>();
-  private Connection connection;
+  private final PeriodicWrite beats;
 
   private HeartbeatWriter(Endpoint source, Duration interval) {
-    this.source = source;
-    this.scheduler = Threads.scheduler("cutover-heartbeat-" + source.side().label());
-    scheduler.scheduleAtFixedRate(this::beat, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    this.beats = PeriodicWrite.start("heartbeat", source, interval, c -> Heartbeat.beat(c, source.side()));
   }
 
   /**
@@ -49,55 +32,19 @@ public final class HeartbeatWriter implements AutoCloseable {
     return new HeartbeatWriter(source, interval);
   }
 
-  private void beat() {
-    try {
-      if (connection == null || connection.isClosed()) {
-        connection = source.connect();
-      }
-      Heartbeat.beat(connection, source.side());
-      beats.incrementAndGet();
-      lastError.set(null);
-    } catch (SQLException | ReplicatorException e) {
-      if (lastError.getAndSet(e.getMessage()) == null) {
-        LOG.warn("heartbeat on {} failed: {}", source, e.getMessage());
-      }
-      closeConnection();
-    }
-  }
-
   /** Beats written so far. */
   public long beats() {
-    return beats.get();
+    return beats.written();
   }
 
   /** The last failure's message, or null when the last beat succeeded. */
   public String lastError() {
-    return lastError.get();
+    return beats.lastError();
   }
 
   /** Stops beating and closes the connection. */
   @Override
   public void close() {
-    scheduler.shutdown();
-    try {
-      if (!scheduler.awaitTermination(5, TimeUnit.SECONDS)) {
-        scheduler.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      scheduler.shutdownNow();
-    }
-    closeConnection();
-  }
-
-  private void closeConnection() {
-    if (connection != null) {
-      try {
-        connection.close();
-      } catch (SQLException ignored) {
-        // Closing a broken connection; nothing to do.
-      }
-      connection = null;
-    }
+    beats.close();
   }
 }

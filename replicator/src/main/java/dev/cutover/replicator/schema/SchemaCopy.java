@@ -1,5 +1,7 @@
 package dev.cutover.replicator.schema;
 
+import static dev.cutover.common.Transactions.inTransaction;
+
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -114,14 +116,15 @@ public final class SchemaCopy {
       }
       RestorePolicy.Adjusted script = policy.adjust(filter(dump));
       warnings.addAll(script.warnings());
-      boolean auto = n.getAutoCommit();
-      n.setAutoCommit(false);
-      try (Statement s = n.createStatement()) {
-        s.setEscapeProcessing(false);
-        s.execute(script.script());
-        n.commit();
+      try {
+        inTransaction(n, () -> {
+          try (Statement s = n.createStatement()) {
+            s.setEscapeProcessing(false);
+            s.execute(script.script());
+          }
+          return null;
+        });
       } catch (SQLException e) {
-        n.rollback();
         if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
           String message = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
           throw new ReplicatorException(Failure.PRIVILEGE, "new: the schema could not be created as " + user + ": " + message
@@ -129,7 +132,6 @@ public final class SchemaCopy {
         }
         throw e;
       } finally {
-        n.setAutoCommit(auto);
         Sql.execute(n, "RESET search_path");
       }
       int tables = Catalog.applicationTables(n).size();

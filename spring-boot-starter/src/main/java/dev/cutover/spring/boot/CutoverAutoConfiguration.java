@@ -2,6 +2,8 @@ package dev.cutover.spring.boot;
 
 import dev.cutover.micrometer.CutoverMetrics;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 import liquibase.integration.spring.SpringLiquibase;
 import org.flywaydb.core.Flyway;
@@ -45,11 +47,20 @@ public class CutoverAutoConfiguration {
 
   @Bean
   static BeanPostProcessor cutoverDataSourcePostProcessor(Environment environment) {
+    return applyingSettings(environment, DataSource.class, ds -> ds, beanName -> "data source " + beanName);
+  }
+
+  /** Hands the settings, before it is initialised, to the data source of each bean of {@code type}, named {@code owner} in errors. */
+  private static <T> BeanPostProcessor applyingSettings(Environment environment, Class<T> type, Function<T, DataSource> dataSource,
+      UnaryOperator<String> owner) {
     CutoverSettingsApplier applier = new CutoverSettingsApplier(() -> settings(environment));
     return new BeanPostProcessor() {
       @Override
       public Object postProcessBeforeInitialization(Object bean, String beanName) {
-        return bean instanceof DataSource ds ? applier.apply(ds, "data source " + beanName) : bean;
+        if (type.isInstance(bean)) {
+          applier.apply(dataSource.apply(type.cast(bean)), owner.apply(beanName));
+        }
+        return bean;
       }
     };
   }
@@ -60,16 +71,7 @@ public class CutoverAutoConfiguration {
   static class FlywaySettings {
     @Bean
     static BeanPostProcessor cutoverFlywayPostProcessor(Environment environment) {
-      CutoverSettingsApplier applier = new CutoverSettingsApplier(() -> settings(environment));
-      return new BeanPostProcessor() {
-        @Override
-        public Object postProcessBeforeInitialization(Object bean, String beanName) {
-          if (bean instanceof Flyway flyway) {
-            applier.apply(flyway.getConfiguration().getDataSource(), "Flyway");
-          }
-          return bean;
-        }
-      };
+      return applyingSettings(environment, Flyway.class, f -> f.getConfiguration().getDataSource(), beanName -> "Flyway");
     }
   }
 
@@ -79,16 +81,7 @@ public class CutoverAutoConfiguration {
   static class LiquibaseSettings {
     @Bean
     static BeanPostProcessor cutoverLiquibasePostProcessor(Environment environment) {
-      CutoverSettingsApplier applier = new CutoverSettingsApplier(() -> settings(environment));
-      return new BeanPostProcessor() {
-        @Override
-        public Object postProcessBeforeInitialization(Object bean, String beanName) {
-          if (bean instanceof SpringLiquibase liquibase) {
-            applier.apply(liquibase.getDataSource(), "Liquibase");
-          }
-          return bean;
-        }
-      };
+      return applyingSettings(environment, SpringLiquibase.class, SpringLiquibase::getDataSource, beanName -> "Liquibase");
     }
   }
 
