@@ -3,6 +3,7 @@ package dev.cutover.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cutover.common.Queries;
 import dev.cutover.driver.CutoverDataSource;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.testkit.PostgresPair;
@@ -14,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -165,12 +165,6 @@ class GivenDatabasesTest {
   }
 
   private static List<String> strings(Connection c, String sql) throws SQLException {
-    List<String> values = new ArrayList<>();
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-      while (rs.next()) {
-        values.add(rs.getString(1));
-      }
-    }
-    return values;
+    return Queries.strings(c, sql);
   }
 }

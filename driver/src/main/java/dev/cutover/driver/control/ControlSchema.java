@@ -1,6 +1,7 @@
 package dev.cutover.driver.control;
 
 import dev.cutover.common.LockRetry;
+import dev.cutover.common.Queries;
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.driver.internal.control.Coordination;
@@ -211,13 +212,7 @@ public final class ControlSchema {
   }
 
   private static List<String> names(Connection c, String sql) throws SQLException {
-    List<String> out = new ArrayList<>();
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-      while (rs.next()) {
-        out.add(rs.getString(1));
-      }
-    }
-    return out;
+    return Queries.strings(c, sql);
   }
 
   private static void grant(Connection c, String role) throws SQLException {

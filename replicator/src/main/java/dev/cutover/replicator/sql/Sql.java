@@ -1,5 +1,6 @@
 package dev.cutover.replicator.sql;
 
+import dev.cutover.common.Queries;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -110,13 +111,7 @@ public final class Sql {
 
   /** The first column of every row. */
   public static List<String> strings(Connection c, String sql, Object... args) throws SQLException {
-    List<String> out = new ArrayList<>();
-    try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        out.add(rs.getString(1));
-      }
-    }
-    return out;
+    return Queries.strings(c, sql, args);
   }
 
   /** Every row, each column as text. */
@@ -136,16 +131,7 @@ public final class Sql {
   }
 
   public static PreparedStatement prepare(Connection c, String sql, Object... args) throws SQLException {
-    PreparedStatement ps = c.prepareStatement(sql);
-    try {
-      for (int i = 0; i < args.length; i++) {
-        ps.setObject(i + 1, args[i]);
-      }
-    } catch (SQLException e) {
-      ps.close();
-      throw e;
-    }
-    return ps;
+    return Queries.prepare(c, sql, args);
   }
 
   /** Work against the database that may throw {@link SQLException}. */
