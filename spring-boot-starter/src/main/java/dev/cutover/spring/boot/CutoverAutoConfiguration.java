@@ -1,11 +1,13 @@
 package dev.cutover.spring.boot;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.micrometer.CutoverMetrics;
 import java.util.Map;
 import javax.sql.DataSource;
 import liquibase.integration.spring.SpringLiquibase;
 import org.flywaydb.core.Flyway;
 import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.beans.factory.config.DestructionAwareBeanPostProcessor;
 import org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -43,13 +45,29 @@ public class CutoverAutoConfiguration {
         .toDriverSettings();
   }
 
+  /**
+   * Applies the settings to every data source bean and, when the context closes, closes a
+   * HikariCP pool's router with the pool, so that the context leaves nothing running.
+   */
   @Bean
   static BeanPostProcessor cutoverDataSourcePostProcessor(Environment environment) {
     CutoverSettingsApplier applier = new CutoverSettingsApplier(() -> settings(environment));
-    return new BeanPostProcessor() {
+    return new DestructionAwareBeanPostProcessor() {
       @Override
       public Object postProcessBeforeInitialization(Object bean, String beanName) {
         return bean instanceof DataSource ds ? applier.apply(ds, "data source " + beanName) : bean;
+      }
+
+      @Override
+      public void postProcessBeforeDestruction(Object bean, String beanName) {
+        if (bean instanceof HikariDataSource hikari) {
+          CutoverSettingsApplier.closeRouter(hikari, "data source " + beanName);
+        }
+      }
+
+      @Override
+      public boolean requiresDestruction(Object bean) {
+        return bean instanceof HikariDataSource;
       }
     };
   }
