@@ -21,6 +21,7 @@ import java.util.stream.Collectors;
 public final class ReplicationObjects {
   private static final String OBJECT_IN_USE = "55006";
   private static final String UNDEFINED_OBJECT = "42704";
+  private static final String INSUFFICIENT_PRIVILEGE = "42501";
   private static final String THIS_DATABASE = " AND database = current_database()";
   private static final Poll SLOT_POLL = Poll.every(Duration.ofMillis(5), Duration.ofMillis(100));
 
@@ -130,7 +131,8 @@ public final class ReplicationObjects {
    * it) and waits up to {@code wait} again, so that it never waits longer than twice {@code wait}.
    *
    * @return whether there was one
-   * @throws SQLException with SQLState 55006 when the slot is still held after both waits
+   * @throws SQLException with SQLState 55006 when the slot is still held after both waits, or its
+   *     holder is a process this role may not terminate
    */
   public static boolean dropSlot(Connection c, String slot, Duration wait) throws SQLException {
     if (!Sql.bool(c, "SELECT count(*) > 0 FROM pg_replication_slots WHERE slot_name = ?" + THIS_DATABASE, slot)) {
@@ -139,15 +141,26 @@ public final class ReplicationObjects {
     if (SLOT_POLL.within(wait, () -> droppedUnlessHeld(c, slot))) {
       return true;
     }
-    Sql.bool(c, "SELECT bool_and(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = ?"
-        + THIS_DATABASE, slot);
+    try {
+      Sql.bool(c, "SELECT bool_and(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = ?"
+          + THIS_DATABASE, slot);
+    } catch (SQLException refused) {
+      if (!INSUFFICIENT_PRIVILEGE.equals(refused.getSQLState())) {
+        throw refused;
+      }
+      throw stillHeld(c, slot, "which this role may not terminate (" + refused.getMessage() + ")", refused);
+    }
     if (SLOT_POLL.within(wait, () -> droppedUnlessHeld(c, slot))) {
       return true;
     }
+    throw stillHeld(c, slot, wait.toMillis() + " ms after it was terminated", null);
+  }
+
+  private static SQLException stillHeld(Connection c, String slot, String why, SQLException cause) throws SQLException {
     String holder = Sql.string(c, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?" + THIS_DATABASE, slot);
-    throw new SQLException("Replication slot " + slot + " is still held by process " + holder + " " + wait.toMillis()
-        + " ms after its holder was terminated; stop what reads it (a subscription or pg_recvlogical;"
-        + " pg_stat_activity shows the process) and run cleanup again", OBJECT_IN_USE);
+    return new SQLException("Replication slot " + slot + " is still held by process " + holder + ", " + why
+        + "; stop what reads it (a subscription or pg_recvlogical; pg_stat_activity shows the process) and run cleanup again",
+        OBJECT_IN_USE, cause);
   }
 
   /** Drops the slot unless a process holds it; whether it is gone. */

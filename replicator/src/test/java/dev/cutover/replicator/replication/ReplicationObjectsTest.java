@@ -1,6 +1,7 @@
 package dev.cutover.replicator.replication;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.cutover.common.Poll;
 import dev.cutover.replicator.sql.Sql;
@@ -47,15 +48,8 @@ class ReplicationObjectsTest {
     PostgresServer server = pair.oldServer();
     String db = server.createDatabase("drop_held");
     try (Connection c = server.connect(db)) {
-      Sql.execute(c, "CREATE PUBLICATION cutover_held FOR ALL TABLES");
-      createSlot(c, "cutover_held");
-      Connection walsender = replicationConnection(server, db);
+      Connection walsender = holdWithWalsender(c, server, db, "cutover_held");
       try {
-        walsender.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
-            .withSlotName("cutover_held").withSlotOption("proto_version", "1")
-            .withSlotOption("publication_names", "cutover_held").start();
-        assertThat(POLL.within(Duration.ofSeconds(30), () -> Sql.string(c, SLOT_HOLDER, "cutover_held") != null))
-            .as("the walsender holds the slot").isTrue();
         String holder = Sql.string(c, SLOT_HOLDER, "cutover_held");
 
         assertThat(ReplicationObjects.dropSlot(c, "cutover_held", Duration.ofMillis(200))).isTrue();
@@ -65,16 +59,55 @@ class ReplicationObjectsTest {
             () -> Sql.bool(c, "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = ?", Integer.valueOf(holder))))
             .as("the walsender was terminated").isTrue();
       } finally {
-        closeTerminated(walsender);
+        closeWalsender(walsender);
       }
     }
   }
 
-  private static void closeTerminated(Connection walsender) {
+  @Test
+  void dropSlot_holderThisRoleMayNotTerminate_fails55006NamingTheSlotAndTheRemedy(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.oldServer();
+    String db = server.createDatabase("drop_refused");
+    try (Connection c = server.connect(db)) {
+      Sql.execute(c, "CREATE ROLE cutover_slot_dropper LOGIN REPLICATION");
+      Connection walsender = holdWithWalsender(c, server, db, "cutover_refused");
+      try (Connection dropper = connectAs(server, db, "cutover_slot_dropper")) {
+        SQLException e = catchThrowableOfType(SQLException.class,
+            () -> ReplicationObjects.dropSlot(dropper, "cutover_refused", Duration.ofMillis(100)));
+
+        assertThat(e.getSQLState()).isEqualTo("55006");
+        assertThat(e.getMessage()).contains("Replication slot cutover_refused is still held by process",
+            "which this role may not terminate", "run cleanup again");
+      } finally {
+        closeWalsender(walsender);
+      }
+      assertThat(ReplicationObjects.dropSlot(c, "cutover_refused", Duration.ofSeconds(30))).isTrue();
+    }
+  }
+
+  /** Creates {@code slot} and a publication of its name, and a walsender that reads the slot, returned once it holds it. */
+  private static Connection holdWithWalsender(Connection c, PostgresServer server, String db, String slot) throws SQLException {
+    Sql.execute(c, "CREATE PUBLICATION " + slot + " FOR ALL TABLES");
+    createSlot(c, slot);
+    Connection walsender = replicationConnection(server, db);
+    walsender.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
+        .withSlotName(slot).withSlotOption("proto_version", "1").withSlotOption("publication_names", slot).start();
+    assertThat(POLL.within(Duration.ofSeconds(30), () -> Sql.string(c, SLOT_HOLDER, slot) != null))
+        .as("the walsender holds the slot").isTrue();
+    return walsender;
+  }
+
+  private static Connection connectAs(PostgresServer server, String db, String role) throws SQLException {
+    Properties properties = new Properties();
+    properties.setProperty("user", role);
+    return new org.postgresql.Driver().connect(server.jdbcUrl(db), properties);
+  }
+
+  private static void closeWalsender(Connection walsender) {
     try {
       walsender.close();
     } catch (SQLException expected) {
-      // its walsender is gone, so it cannot say goodbye; the socket is closed all the same
+      // a walsender that streams or was terminated cannot always say goodbye; the socket is closed all the same
     }
   }
 
