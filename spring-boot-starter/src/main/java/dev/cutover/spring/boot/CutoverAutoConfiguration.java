@@ -45,29 +45,13 @@ public class CutoverAutoConfiguration {
         .toDriverSettings();
   }
 
-  /**
-   * Applies the settings to every data source bean and, when the context closes, closes a
-   * HikariCP pool's router with the pool, so that the context leaves nothing running.
-   */
   @Bean
   static BeanPostProcessor cutoverDataSourcePostProcessor(Environment environment) {
     CutoverSettingsApplier applier = new CutoverSettingsApplier(() -> settings(environment));
-    return new DestructionAwareBeanPostProcessor() {
+    return new BeanPostProcessor() {
       @Override
       public Object postProcessBeforeInitialization(Object bean, String beanName) {
         return bean instanceof DataSource ds ? applier.apply(ds, "data source " + beanName) : bean;
-      }
-
-      @Override
-      public void postProcessBeforeDestruction(Object bean, String beanName) {
-        if (bean instanceof HikariDataSource hikari) {
-          CutoverSettingsApplier.closeRouter(hikari, "data source " + beanName);
-        }
-      }
-
-      @Override
-      public boolean requiresDestruction(Object bean) {
-        return bean instanceof HikariDataSource;
       }
     };
   }
@@ -129,5 +113,24 @@ public class CutoverAutoConfiguration {
     CutoverMetrics cutoverMetrics() {
       return new CutoverMetrics();
     }
+  }
+
+  /**
+   * Closes a HikariCP pool's router with the pool when the context closes, rather than
+   * {@code cutover.router.linger} later, so that a closed context leaves nothing running.
+   */
+  @Bean
+  static DestructionAwareBeanPostProcessor cutoverRouterCloser() {
+    return new DestructionAwareBeanPostProcessor() {
+      @Override
+      public void postProcessBeforeDestruction(Object bean, String beanName) {
+        CutoverSettingsApplier.closeRouter((HikariDataSource) bean, "data source " + beanName);
+      }
+
+      @Override
+      public boolean requiresDestruction(Object bean) {
+        return bean instanceof HikariDataSource;
+      }
+    };
   }
 }
