@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Every benchmark runs end to end at toy size and writes its table; no figure is asserted. */
+// Not leak-checked: each benchmark starts the pair of versions it measures and stops it inside the test.
 class BenchSmokeTest {
   private final Bench bench = smokeBench();
 

@@ -1,6 +1,7 @@
 package dev.cutover.common;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -42,6 +43,12 @@ public final class Poll {
     boolean met() throws E;
   }
 
+  /** A question asked again and again until it has an answer; null means none yet. It may fail, which ends the wait. */
+  @FunctionalInterface
+  public interface Question<T, E extends Exception> {
+    T ask() throws E;
+  }
+
   /** {@code timeout} from now, as a deadline for {@link #until}. */
   public static long deadline(Duration timeout) {
     return System.nanoTime() + timeout.toNanos();
@@ -60,22 +67,43 @@ public final class Poll {
    *     (the interrupt stays set)
    */
   public <E extends Exception> boolean until(long deadline, Condition<E> condition) throws E {
-    long pause = firstNanos;
-    while (true) {
-      if (condition.met()) {
-        return true;
-      }
-      long left = deadline - System.nanoTime();
-      if (left <= 0 || Thread.currentThread().isInterrupted()) {
-        return false;
-      }
-      LockSupport.parkNanos(Math.min(pause, left));
-      pause = Math.min(maxNanos, pause * 2);
-    }
+    return firstAnswer(deadline, () -> condition.met() ? Boolean.TRUE : null) != null;
   }
 
   /** {@link #until(long, Condition)} with a deadline {@code timeout} from now. */
   public <E extends Exception> boolean within(Duration timeout, Condition<E> condition) throws E {
     return until(deadline(timeout), condition);
+  }
+
+  /**
+   * Asks {@code question} until it answers or {@code deadline} passes, like {@link #until}, for a
+   * wait whose caller needs what it saw when the wait ended (which of several outcomes came).
+   *
+   * @return the first answer; empty when the deadline passed or the thread was interrupted
+   *     (the interrupt stays set)
+   */
+  public <T, E extends Exception> Optional<T> answer(long deadline, Question<T, E> question) throws E {
+    return Optional.ofNullable(firstAnswer(deadline, question));
+  }
+
+  /** {@link #answer(long, Question)} with a deadline {@code timeout} from now. */
+  public <T, E extends Exception> Optional<T> answer(Duration timeout, Question<T, E> question) throws E {
+    return answer(deadline(timeout), question);
+  }
+
+  private <T, E extends Exception> T firstAnswer(long deadline, Question<T, E> question) throws E {
+    long pause = firstNanos;
+    while (true) {
+      T answer = question.ask();
+      if (answer != null) {
+        return answer;
+      }
+      long left = deadline - System.nanoTime();
+      if (left <= 0 || Thread.currentThread().isInterrupted()) {
+        return null;
+      }
+      LockSupport.parkNanos(Math.min(pause, left));
+      pause = Math.min(maxNanos, pause * 2);
+    }
   }
 }

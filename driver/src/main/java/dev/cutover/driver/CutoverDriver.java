@@ -91,6 +91,18 @@ public final class CutoverDriver implements Driver {
   }
 
   /**
+   * Closes now, rather than after {@code cutover.router.linger}, the router that connections to
+   * {@code url} with {@code info} use, if none of them is open: for a pool configured by URL (such
+   * as HikariCP's {@code jdbcUrl}) that has closed, as {@link CutoverDataSource#close} does for its
+   * own. A router still in use closes after its last connection as usual.
+   *
+   * @throws SQLException (22023) when {@code url} and {@code info} are not valid settings
+   */
+  public static void closeIfUnused(String url, Properties info) throws SQLException {
+    Routers.closeIfUnused(settings(url, info));
+  }
+
+  /**
    * Closes every router now, whatever still uses it, and ends the threads the driver shares: for an
    * application that stops (an application server's undeploy, a test run's end). Routers stop
    * following their flags (a LaunchDarkly client is closed), leave the control schema and close the

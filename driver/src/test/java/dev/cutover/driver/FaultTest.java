@@ -16,6 +16,7 @@ import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension.OwnPair;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -27,87 +28,78 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Parts of the system failing in the middle of a switch. Tests that kill a server start their
- * own pair; invariants are checked on what survives.
+ * Parts of the system failing in the middle of a switch. Tests that kill a server have a pair of
+ * their own; invariants are checked on what survives.
  */
+@LeakCheckedPair
 class FaultTest {
   private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
 
-  private static PostgresPair killablePair() {
-    return PostgresPair.start(Integer.getInteger("cutover.test.old", 12), Integer.getInteger("cutover.test.new", 17));
-  }
-
   @Test
-  void newKilledDuringBarrier_switchAbortsAndOldKeepsServing() throws Exception {
-    try (PostgresPair pair = killablePair()) {
-      Replicated db = Replicated.create(pair, SCHEMA, true);
-      try (SwitchEvents events = new SwitchEvents(db.database);
-          Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=20s"));
-          Connection straggler = DrainTest.connect(db.url("cutover.barrier.timeout=20s"));
-          Connection watch = db.oldDirect()) {
-        DrainTest.insert(app, "before");
-        straggler.setAutoCommit(false);
-        DrainTest.insert(straggler, "in flight");
-        db.flip(Target.NEW);
-        await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
-        db.stopForward(); // the barrier cannot arrive now: the leader waits for it
-        straggler.commit();
-        await().atMost(Duration.ofSeconds(10)).until(() -> Fence.isRaised(watch));
+  void newKilledDuringBarrier_switchAbortsAndOldKeepsServing(@OwnPair PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=20s"));
+        Connection straggler = DrainTest.connect(db.url("cutover.barrier.timeout=20s"));
+        Connection watch = db.oldDirect()) {
+      DrainTest.insert(app, "before");
+      straggler.setAutoCommit(false);
+      DrainTest.insert(straggler, "in flight");
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+      db.stopForward(); // the barrier cannot arrive now: the leader waits for it
+      straggler.commit();
+      await().atMost(Duration.ofSeconds(10)).until(() -> Fence.isRaised(watch));
 
-        pair.newServer().stop();
-        SwitchEvent event = events.next();
+      pair.newServer().stop();
+      SwitchEvent event = events.next();
 
-        assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
-        assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
-        assertThat(Fence.isRaised(watch)).as("the aborting leader lowered the fence").isFalse();
-        DrainTest.insert(app, "after");
-        try (Statement s = watch.createStatement();
-            ResultSet rs = s.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
-          rs.next();
-          assertThat(rs.getString(1)).isEqualTo("before,in flight,after");
-        }
-      } finally {
-        CutoverDriver.shutdown(db.database);
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+      assertThat(Fence.isRaised(watch)).as("the aborting leader lowered the fence").isFalse();
+      DrainTest.insert(app, "after");
+      try (Statement s = watch.createStatement();
+          ResultSet rs = s.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
+        rs.next();
+        assertThat(rs.getString(1)).isEqualTo("before,in flight,after");
       }
+    } finally {
+      CutoverDriver.shutdown(db.database);
     }
   }
 
   @Test
-  void oldKilledDuringDrain_switchAbortsAndNothingIsWrittenToNew() throws Exception {
-    try (PostgresPair pair = killablePair()) {
-      Replicated db = Replicated.create(pair, SCHEMA, true);
-      try (SwitchEvents events = new SwitchEvents(db.database);
-          Connection app = DrainTest.connect(db.url("cutover.drain.timeout=1s"));
-          Connection straggler = DrainTest.connect(db.url("cutover.drain.timeout=1s"))) {
-        DrainTest.insert(app, "before");
-        db.awaitReplicated();
-        straggler.setAutoCommit(false);
-        DrainTest.insert(straggler, "in flight");
-        db.flip(Target.NEW);
-        await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+  void oldKilledDuringDrain_switchAbortsAndNothingIsWrittenToNew(@OwnPair PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.drain.timeout=1s"));
+        Connection straggler = DrainTest.connect(db.url("cutover.drain.timeout=1s"))) {
+      DrainTest.insert(app, "before");
+      db.awaitReplicated();
+      straggler.setAutoCommit(false);
+      DrainTest.insert(straggler, "in flight");
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
 
-        pair.oldServer().stop();
-        SwitchEvent event = events.next();
+      pair.oldServer().stop();
+      SwitchEvent event = events.next();
 
-        assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
-        assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
-        SQLException e = catchThrowableOfType(SQLException.class, () -> DrainTest.insert(app, "after"));
-        assertThat((Throwable) e).as("old is gone: the write fails rather than going to new unproven").isNotNull();
-        try (Connection nw = db.newDirect(); Statement s = nw.createStatement();
-            ResultSet rs = s.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
-          rs.next();
-          assertThat(rs.getString(1)).as("new holds only what replication brought").isEqualTo("before");
-        }
-      } finally {
-        CutoverDriver.shutdown(db.database);
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+      SQLException e = catchThrowableOfType(SQLException.class, () -> DrainTest.insert(app, "after"));
+      assertThat((Throwable) e).as("old is gone: the write fails rather than going to new unproven").isNotNull();
+      try (Connection nw = db.newDirect(); Statement s = nw.createStatement();
+          ResultSet rs = s.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
+        rs.next();
+        assertThat(rs.getString(1)).as("new holds only what replication brought").isEqualTo("before");
       }
+    } finally {
+      CutoverDriver.shutdown(db.database);
     }
   }
 
   @Test
-  void launchDarklyUnreachableMidSwitch_switchCompletesAndNothingFlipsBack(
-      @org.junit.jupiter.api.extension.ExtendWith(dev.cutover.testkit.PostgresPairExtension.class) PostgresPair pair)
-      throws Exception {
+  void launchDarklyUnreachableMidSwitch_switchCompletesAndNothingFlipsBack(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     SseStandIn standIn = new SseStandIn(put(stringFlag(1, "old")));
     String url = db.urlWithFlag(Map.of(
@@ -136,9 +128,7 @@ class FaultTest {
   }
 
   @Test
-  void fourPoolsOfFifty_switchAtOnce_withoutFailures(
-      @org.junit.jupiter.api.extension.ExtendWith(dev.cutover.testkit.PostgresPairExtension.class) PostgresPair pair)
-      throws Exception {
+  void fourPoolsOfFifty_switchAtOnce_withoutFailures(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
     List<HikariDataSource> pools = new ArrayList<>();
     List<Workload> loads = new ArrayList<>();

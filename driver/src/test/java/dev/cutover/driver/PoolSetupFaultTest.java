@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.TcpProxy;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
@@ -20,7 +19,6 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The link to the database that serves is reset while HikariCP sets up a pool's first connection
@@ -33,7 +31,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * without SQLState. Configuring the pool's {@code transactionIsolation} avoids the broken branch;
  * docs/driver.md recommends it.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class PoolSetupFaultTest {
   /** Far above a connection's setup once the link is back (a few retries' backoff), for a busy machine. */
   private static final Duration RECOVERY = Duration.ofSeconds(30);

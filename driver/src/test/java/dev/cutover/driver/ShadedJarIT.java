@@ -7,7 +7,6 @@ import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.PostgresPairExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -21,7 +20,6 @@ import java.util.jar.JarFile;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The published driver jar, as an application gets it: run by Failsafe after packaging, with the
@@ -30,7 +28,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * all from the jar), carries nothing outside {@code dev.cutover} and {@code META-INF}, and its
  * installed pom names only PgJDBC and slf4j-api.
  */
-@ExtendWith(PostgresPairExtension.class)
+@LeakCheckedPair
 class ShadedJarIT {
 
   @Test

@@ -3,6 +3,7 @@ package dev.cutover.flyway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.driver.CutoverDriver;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.net.URLEncoder;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Flyway given a {@code jdbc:cutover:} URL, as its command line and Maven plugin give it: it finds
  * this plugin, opens connections through the Cutover driver and migrates the serving database.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class CutoverDatabaseTypeTest {
 
   @Test

@@ -24,6 +24,7 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
@@ -41,7 +42,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * unless {@code -Dcutover.test.old/new} say otherwise). {@link ReplicationFlow16To18Test} runs the
  * same tests on 16 → 18, where reverse replication runs beside forward.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class ReplicationFlowTest {
   static final Duration CATCH_UP = Duration.ofSeconds(30);
 

@@ -3,6 +3,7 @@ package dev.cutover.replicator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.flags.CutoverVersion;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.io.IOException;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * through its script with no Maven repository and no checkout around (HOME points nowhere), with
  * {@code postgres://} and key=value connection strings.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class ReplicatorDistributionIT {
   @TempDir
   static Path unpacked;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.cutover.common.Queries;
 import dev.cutover.driver.CutoverDataSource;
 import dev.cutover.flags.RoutingFlags;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
@@ -30,7 +31,7 @@ import picocli.CommandLine;
  * ones. Credentials come from the environment and never show; a database that is not empty is
  * refused and left untouched; with {@code --allow-existing} a table of others takes part and stays.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class GivenDatabasesTest {
   private static final String OLD_PASSWORD = "old-pw-never-shown";
   private static final String NEW_PASSWORD = "new-pw-never-shown";

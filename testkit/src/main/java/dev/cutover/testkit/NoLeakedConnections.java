@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -38,7 +39,8 @@ import org.junit.platform.commons.support.AnnotationSupport;
  *
  * <p>Register it after {@link PostgresPairExtension}:
  * {@code @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})}. Servers started
- * during a test are new, so every client session on them counts as opened by the test. Sessions
+ * during a test are new, so every client session on them counts as opened by the test; that
+ * includes a test's {@link PostgresPairExtension.OwnPair}, checked before it is stopped. Sessions
  * that end themselves, a test stopping a server and the server's own processes are never reported.
  */
 public final class NoLeakedConnections implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
@@ -150,7 +152,7 @@ public final class NoLeakedConnections implements BeforeAllCallback, AfterAllCal
   }
 
   private static List<PostgresServer> servers(ExtensionContext context) {
-    return PostgresPairExtension.started(context).map(pair -> List.of(pair.oldServer(), pair.newServer())).orElse(List.of());
+    return PostgresPairExtension.started(context).stream().flatMap(pair -> Stream.of(pair.oldServer(), pair.newServer())).toList();
   }
 
   /** The sessions each server had when the test or class began, by pid (and, for a class, those its tests reported). */

@@ -60,6 +60,16 @@ class NoLeakedConnectionsTest {
         .contains("application_name 'shared-by-class'");
   }
 
+  @Test
+  void afterEach_testLeavesConnectionOpenOnItsOwnPair_testFailsBeforeThePairStops() {
+    EngineExecutionResults results = run(LeaksOnItsOwnPair.class);
+
+    results.testEvents().assertStatistics(stats -> stats.failed(1));
+    assertThat(failureMessage(results.testEvents()))
+        .contains("test LeaksOnItsOwnPair.leavesAConnectionOpen left physical connections open")
+        .contains("application_name 'leaky-own-pair'");
+  }
+
   private static EngineExecutionResults run(Class<?> testClass) {
     return EngineTestKit.engine("junit-jupiter").selectors(selectClass(testClass)).execute();
   }
@@ -123,6 +133,17 @@ class NoLeakedConnectionsTest {
     @Test
     void second() throws SQLException {
       select42(shared);
+    }
+  }
+
+  @ExtendWith(PostgresPairExtension.class)
+  static class LeaksOnItsOwnPair {
+    @RegisterExtension
+    static final NoLeakedConnections LEAKS = NoLeakedConnections.waitingAtMost(Duration.ofMillis(500));
+
+    @Test
+    void leavesAConnectionOpen(@PostgresPairExtension.OwnPair PostgresPair pair) throws SQLException {
+      select42(open(pair.oldServer(), "leaky-own-pair"));
     }
   }
 }

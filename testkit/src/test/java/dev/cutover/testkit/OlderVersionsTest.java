@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The sources older than 12 that only trigger capture can move: 9.6 (major 9) and 10 start with the shared settings. */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 9, newMajor = 10)
 class OlderVersionsTest {
 

@@ -11,6 +11,9 @@ class OverriddenVersionsTest {
   @RegisterExtension
   static final PostgresPairExtension POSTGRES = new PostgresPairExtension();
 
+  @RegisterExtension
+  static final NoLeakedConnections LEAKS = new NoLeakedConnections();
+
   @Test
   void start_versionsAnnotation_oldIs16AndNewIs18(PostgresPair pair) {
     assertThat(pair.oldServer().majorVersion()).isEqualTo(16);

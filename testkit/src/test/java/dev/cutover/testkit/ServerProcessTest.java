@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class ServerProcessTest {
 
   private static long count(Connection c, String sql) throws SQLException {

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  * 2 instances in this JVM and 2 in their own, every invariant checked after every round. The long
  * run is {@code ./torture --minutes 60}. The timeout is a bound on a hung run, not a timing goal.
  */
+// Not leak-checked: the run starts its servers and instance processes itself and stops them before it returns.
 class TortureSmokeTest {
   static final long SEED = 17;
   private static final PrintStream OUT = System.out;

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.replication;
 
+import dev.cutover.common.Poll;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
@@ -10,7 +11,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 
 /**
@@ -20,6 +20,10 @@ import java.util.stream.Collectors;
  */
 public final class ReplicationObjects {
   private static final String OBJECT_IN_USE = "55006";
+  private static final String UNDEFINED_OBJECT = "42704";
+  private static final String INSUFFICIENT_PRIVILEGE = "42501";
+  private static final String THIS_DATABASE = " AND database = current_database()";
+  private static final Poll SLOT_POLL = Poll.every(Duration.ofMillis(5), Duration.ofMillis(100));
 
   private ReplicationObjects() {}
 
@@ -121,46 +125,68 @@ public final class ReplicationObjects {
   }
 
   /**
-   * Drops a slot of this database (a slot of the same name for another database is left alone). A walsender may hold it for a moment after its subscription
-   * went away; this waits up to {@code wait} for it to let go and then terminates that walsender
-   * (the slot is ours, so is its walsender).
+   * Drops a slot of this database (a slot of the same name for another database is left alone).
+   * A walsender may hold it for a moment after its subscription went away: this waits up to
+   * {@code wait} for it to let go, then terminates the holder (the slot is ours, so is what reads
+   * it) and waits up to {@code wait} again, so that it never waits longer than twice {@code wait}.
    *
    * @return whether there was one
+   * @throws SQLException with SQLState 55006 when the slot is still held after both waits, or its
+   *     holder is a process this role may not terminate
    */
   public static boolean dropSlot(Connection c, String slot, Duration wait) throws SQLException {
-    long deadline = System.nanoTime() + wait.toNanos();
-    boolean existed = false;
-    while (true) {
-      Integer activePid = null;
-      boolean present = false;
-      try (PreparedStatement ps = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?"
-          + " AND database = current_database()")) {
-        ps.setString(1, slot);
-        try (ResultSet rs = ps.executeQuery()) {
-          if (rs.next()) {
-            present = true;
-            activePid = (Integer) rs.getObject(1);
-          }
-        }
+    if (!Sql.bool(c, "SELECT count(*) > 0 FROM pg_replication_slots WHERE slot_name = ?" + THIS_DATABASE, slot)) {
+      return false;
+    }
+    if (SLOT_POLL.within(wait, () -> droppedUnlessHeld(c, slot))) {
+      return true;
+    }
+    try {
+      Sql.bool(c, "SELECT bool_and(pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = ?"
+          + THIS_DATABASE, slot);
+    } catch (SQLException refused) {
+      if (!INSUFFICIENT_PRIVILEGE.equals(refused.getSQLState())) {
+        throw refused;
       }
-      if (!present) {
-        return existed;
-      }
-      existed = true;
-      if (activePid == null) {
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
-          ps.setString(1, slot);
-          ps.execute();
+      throw stillHeld(c, slot, "which this role may not terminate (" + refused.getMessage() + ")", refused);
+    }
+    if (SLOT_POLL.within(wait, () -> droppedUnlessHeld(c, slot))) {
+      return true;
+    }
+    throw stillHeld(c, slot, wait.toMillis() + " ms after it was terminated", null);
+  }
+
+  private static SQLException stillHeld(Connection c, String slot, String why, SQLException cause) throws SQLException {
+    String holder = Sql.string(c, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?" + THIS_DATABASE, slot);
+    return new SQLException("Replication slot " + slot + " is still held by process " + holder + ", " + why
+        + "; stop what reads it (a subscription or pg_recvlogical; pg_stat_activity shows the process) and run cleanup again",
+        OBJECT_IN_USE, cause);
+  }
+
+  /** Drops the slot unless a process holds it; whether it is gone. */
+  private static boolean droppedUnlessHeld(Connection c, String slot) throws SQLException {
+    Integer activePid;
+    try (PreparedStatement ps = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?" + THIS_DATABASE)) {
+      ps.setString(1, slot);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
           return true;
-        } catch (SQLException e) {
-          if (!OBJECT_IN_USE.equals(e.getSQLState()) && !"42704".equals(e.getSQLState())) {
-            throw e;
-          }
         }
-      } else if (System.nanoTime() - deadline > 0) {
-        Sql.bool(c, "SELECT pg_terminate_backend(?)", activePid);
+        activePid = (Integer) rs.getObject(1);
       }
-      LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+    }
+    if (activePid != null) {
+      return false;
+    }
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+      ps.setString(1, slot);
+      ps.execute();
+      return true;
+    } catch (SQLException e) {
+      if (OBJECT_IN_USE.equals(e.getSQLState()) || UNDEFINED_OBJECT.equals(e.getSQLState())) {
+        return false; // taken or dropped since it was read: the next look tells
+      }
+      throw e;
     }
   }
 

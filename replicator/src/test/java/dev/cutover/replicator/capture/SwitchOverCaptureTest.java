@@ -20,6 +20,7 @@ import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
@@ -51,7 +52,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * write, I5: nothing fails after the flip, I6: no key handed out twice); reverse capture, armed
  * before the flip, carries new's writes back, and the flip back to old loses nothing.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 9, newMajor = 17)
 class SwitchOverCaptureTest {
   private static final Duration WAIT = Duration.ofSeconds(60);

@@ -12,6 +12,7 @@ import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.LogicalReplication;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * show them on both databases: who is live and serves what, each one's phase, the leader, the
  * fence, and the switch's state before, during and after.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class SwitchStatusTest {
   private static final String DB = "operator_view";
   private static final String SERVICE = "operator-view";

@@ -1,5 +1,6 @@
 package dev.cutover.spring.boot;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.micrometer.CutoverMetrics;
 import java.util.Map;
 import java.util.function.Function;
@@ -8,6 +9,7 @@ import javax.sql.DataSource;
 import liquibase.integration.spring.SpringLiquibase;
 import org.flywaydb.core.Flyway;
 import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.beans.factory.config.DestructionAwareBeanPostProcessor;
 import org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -104,5 +106,24 @@ public class CutoverAutoConfiguration {
     CutoverMetrics cutoverMetrics() {
       return new CutoverMetrics();
     }
+  }
+
+  /**
+   * Closes a HikariCP pool's router with the pool when the context closes, rather than
+   * {@code cutover.router.linger} later, so that a closed context leaves nothing running.
+   */
+  @Bean
+  static DestructionAwareBeanPostProcessor cutoverRouterCloser() {
+    return new DestructionAwareBeanPostProcessor() {
+      @Override
+      public void postProcessBeforeDestruction(Object bean, String beanName) {
+        CutoverSettingsApplier.closeRouter((HikariDataSource) bean, "data source " + beanName);
+      }
+
+      @Override
+      public boolean requiresDestruction(Object bean) {
+        return bean instanceof HikariDataSource;
+      }
+    };
   }
 }

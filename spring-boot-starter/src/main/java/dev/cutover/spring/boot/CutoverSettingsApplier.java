@@ -1,6 +1,8 @@
 package dev.cutover.spring.boot;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.driver.CutoverDriver;
+import java.sql.SQLException;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -53,6 +55,33 @@ final class CutoverSettingsApplier {
           + " cutover.properties", owner, dataSource.getClass().getName());
     }
     return dataSource;
+  }
+
+  /**
+   * Closes a HikariCP pool of a {@code jdbc:cutover:} URL, then at once the router its connections
+   * used: HikariCP closes only its connections, and the router (its flag client, heartbeat and warm
+   * connections) would outlive the application context by {@code cutover.router.linger}. The
+   * router is found by the properties HikariCP hands the driver: its data source properties, with
+   * its username and password unless those properties name them.
+   */
+  static void closeRouter(HikariDataSource hikari, String owner) {
+    if (!isCutover(hikari.getJdbcUrl())) {
+      return;
+    }
+    hikari.close();
+    Properties info = new Properties();
+    info.putAll(hikari.getDataSourceProperties());
+    if (hikari.getUsername() != null) {
+      info.put("user", info.getProperty("user", hikari.getUsername()));
+    }
+    if (hikari.getPassword() != null) {
+      info.put("password", info.getProperty("password", hikari.getPassword()));
+    }
+    try {
+      CutoverDriver.closeIfUnused(hikari.getJdbcUrl(), info);
+    } catch (SQLException e) {
+      LOG.debug("cutover: {} has no router to close: {}", owner, e.getMessage()); // its settings never opened one
+    }
   }
 
   private static boolean isCutover(String url) {

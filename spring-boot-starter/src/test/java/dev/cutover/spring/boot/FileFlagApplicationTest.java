@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.io.IOException;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * the same application with the LaunchDarkly artifact and SDK absent from the class path (this
  * class runs in its own Surefire execution that leaves them out).
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@NoLeakedConnections.PerClass
 class FileFlagApplicationTest {
   private static Path flagFile;
   private static DocumentedApp app;

@@ -3,6 +3,7 @@ package dev.cutover.spring.boot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.driver.CutoverDriver;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import java.sql.Connection;
@@ -21,7 +22,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
  * from the application's, without its JDBC properties: the starter hands the {@code cutover.*}
  * settings to that one too, so it reaches the serving database through the driver.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class MigrationDataSourcesTest {
 
   private static ApplicationContextRunner runner(PostgresPair pair, String db, String service) throws Exception {

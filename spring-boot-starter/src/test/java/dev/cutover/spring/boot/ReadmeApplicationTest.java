@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.launchdarkly.SseStandIn;
+import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,7 +29,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * boots, Flyway migrates through the Cutover data source, and a flip under writes moves it to new
  * with nothing lost; health and metrics show it.
  */
-@ExtendWith(PostgresPairExtension.class)
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@NoLeakedConnections.PerClass
 class ReadmeApplicationTest {
   private static SseStandIn launchDarkly;
   private static DocumentedApp app;

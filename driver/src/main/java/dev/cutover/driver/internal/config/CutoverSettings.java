@@ -24,6 +24,10 @@ import java.util.regex.Pattern;
  * cutover.properties} file, {@code CUTOVER_*} environment variables, defaults. Keys starting
  * with {@code cutover.} are ours and never reach PgJDBC; everything else is passed through
  * unchanged. Two connections with equal settings share one router (and one switch).
+ *
+ * <p>Our parameters are taken out of the URL's query here, by hand, rather than by PgJDBC's
+ * {@code Driver.parseURL}, which logs the whole URL when it cannot parse it: the new side's
+ * password or a flag provider's key must never reach a log.
  */
 public final class CutoverSettings {
   public static final String URL_PREFIX = "jdbc:cutover:postgresql:";
@@ -81,14 +85,17 @@ public final class CutoverSettings {
     int query = pgUrl.indexOf('?');
     List<String> kept = new ArrayList<>();
     if (query >= 0) {
+      int position = 0;
       for (String pair : pgUrl.substring(query + 1).split("&")) {
+        position++;
         if (pair.isEmpty()) {
           continue;
         }
         int eq = pair.indexOf('=');
-        String name = decode(eq < 0 ? pair : pair.substring(0, eq), url);
+        String rawName = eq < 0 ? pair : pair.substring(0, eq);
+        String name = decode(rawName, url, "the name of URL parameter " + position);
         if (name.startsWith(OURS)) {
-          merged.put(name, eq < 0 ? "" : decode(pair.substring(eq + 1), url));
+          merged.put(name, eq < 0 ? "" : decode(pair.substring(eq + 1), url, "the value of URL parameter " + name));
         } else {
           kept.add(pair);
         }
@@ -158,11 +165,17 @@ public final class CutoverSettings {
     }
   }
 
-  private static String decode(String s, String url) {
+  /**
+   * Percent-decodes part of the URL's query. The error names {@code what} and the URL up to its
+   * query, never the text (a value may be a password) nor the decoder's message or cause, which
+   * quote it.
+   */
+  private static String decode(String s, String url, String what) {
     try {
       return URLDecoder.decode(s, StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("malformed URL '" + Secrets.maskUrl(url) + "': " + e.getMessage(), e);
+      throw new IllegalArgumentException(what + " in '" + Secrets.maskUrl(url.substring(0, url.indexOf('?')))
+          + "?...' has a malformed percent-escape: write % as %25, and each escape as % and two hex digits");
     }
   }
 

@@ -680,22 +680,20 @@ final class Switchover {
   private void openTarget(long targetEpoch) throws SQLException {
     phase(Phase.RELEASE, to);
     Duration timeout = router.settings().barrierTimeout();
-    boolean[] locked = {false};
-    boolean opened;
+    Optional<TargetOpening> opening;
     try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
         + " database did not answer within " + timeout.plus(STEP_SLACK).toMillis() + " ms while the switch opened it")) {
-      long[] now = {targetEpoch};
-      opened = Poll.FAST.within(timeout, () -> {
-        now[0] = Coordination.targetEpoch(target, router.service());
-        if (now[0] != targetEpoch) {
-          return true; // opened, or fenced again since (below)
+      opening = Poll.FAST.answer(timeout, () -> {
+        long epoch = Coordination.targetEpoch(target, router.service());
+        if (epoch != targetEpoch) {
+          return new TargetOpening(epoch, false); // opened, or fenced again since (below)
         }
-        locked[0] = Coordination.openTarget(target, router.service(), switchId, targetEpoch).isPresent();
-        return locked[0];
+        return Coordination.openTarget(target, router.service(), switchId, targetEpoch).isPresent()
+            ? new TargetOpening(epoch, true) : null;
       });
-      if (now[0] != targetEpoch && now[0] % 2 == 1) {
+      if (opening.isPresent() && opening.get().fencedAgain()) {
         throw new Abort("switch " + switchId + " was released, but " + to.value() + " was fenced again since (fence epoch "
-            + now[0] + ", released with " + targetEpoch + "): a later switch left it");
+            + opening.get().epoch() + ", released with " + targetEpoch + "): a later switch left it");
       }
     } catch (SQLException e) {
       if (watchdog.reason() == null && alive(target)) {
@@ -703,12 +701,23 @@ final class Switchover {
       }
       throw e;
     }
-    if (!opened) {
+    if (opening.isEmpty()) {
       throw new Abort("switch " + switchId + " was released but its lock on " + to.value() + " stayed taken for "
           + timeout.toMillis() + " ms (cutover.barrier.timeout)");
     }
-    if (locked[0]) {
+    if (opening.get().locked()) {
       Coordination.resign(target, router.service(), switchId); // the next follower need not wait for this session
+    }
+  }
+
+  /**
+   * What {@link #openTarget} found: the target's fence epoch, and whether this instance took the
+   * switch's lock and opened it (else another instance had moved the epoch on).
+   */
+  private record TargetOpening(long epoch, boolean locked) {
+    /** An odd epoch another instance left: fenced by a later switch, not opened. */
+    boolean fencedAgain() {
+      return !locked && epoch % 2 == 1;
     }
   }
 

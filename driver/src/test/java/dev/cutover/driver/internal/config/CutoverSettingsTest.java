@@ -2,6 +2,7 @@ package dev.cutover.driver.internal.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.cutover.common.Secrets;
 import java.nio.file.Files;
@@ -33,6 +34,40 @@ class CutoverSettingsTest {
     assertThat(s.newUrl()).isEqualTo(NEW);
     assertThat(s.newProperties()).containsEntry("user", "app").containsEntry("password", "pw");
     assertThat(s.service()).isEqualTo("booking");
+  }
+
+  @Test
+  void resolve_malformedEscapeInPasswordValue_failsNamingTheSettingButNeverTheValue() {
+    Throwable e = catchThrowable(() -> CutoverSettings.resolve("jdbc:cutover:postgresql://old-host/app?cutover.new.url=" + NEW
+        + "&cutover.new.password=Hunter2-pw%zz", null, none()));
+
+    assertThat(e).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the value of URL parameter cutover.new.password in 'jdbc:cutover:postgresql://old-host/app?...'")
+        .hasMessageContaining("malformed percent-escape")
+        .hasMessageNotContaining("Hunter2").hasMessageNotContaining("zz")
+        .hasNoCause();
+  }
+
+  @Test
+  void resolve_strayPercentEndingSdkKeyValue_failsNamingTheSettingButNeverTheValue() {
+    Throwable e = catchThrowable(() -> CutoverSettings.resolve("jdbc:cutover:postgresql://old-host/app?cutover.new.url=" + NEW
+        + "&cutover.flag.ld.sdk-key=sdk-7f3e%", null, none()));
+
+    assertThat(e).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the value of URL parameter cutover.flag.ld.sdk-key")
+        .hasMessageNotContaining("sdk-7f3e")
+        .hasNoCause();
+  }
+
+  @Test
+  void resolve_malformedEscapeInParameterName_failsNamingItsPosition() {
+    Throwable e = catchThrowable(() -> CutoverSettings.resolve("jdbc:cutover:postgresql://old-host/app?cutover.new.url=" + NEW
+        + "&cutover.drain%g1timeout=1s", null, none()));
+
+    assertThat(e).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("the name of URL parameter 2 in 'jdbc:cutover:postgresql://old-host/app?...'")
+        .hasMessageNotContaining("%g1")
+        .hasNoCause();
   }
 
   @Test
