@@ -71,6 +71,12 @@ final class StatementSettings {
     set |= CLOSE_ON_COMPLETION;
   }
 
+  /** Forgets every setting, for a statement that reuses this object. */
+  void clear() {
+    set = 0;
+    cursorName = null;
+  }
+
   void applyTo(Statement s) throws SQLException {
     if ((set & FETCH_SIZE) != 0) {
       s.setFetchSize(fetchSize);
