@@ -139,76 +139,11 @@ public abstract class LogicalStatement implements Statement, Translating {
     return live().connection;
   }
 
-  // ---- settings carried to a recreated statement -------------------------------------------
+  // ---- settings carried to a recreated statement: the setters are generated (Wrappers.settings) ----
 
-  @Override
-  public void setFetchSize(int rows) throws SQLException {
-    StatementState s = live();
-    s.statement.setFetchSize(rows);
-    s.settings().fetchSize(rows);
-  }
-
-  @Override
-  public void setFetchDirection(int direction) throws SQLException {
-    StatementState s = live();
-    s.statement.setFetchDirection(direction);
-    s.settings().fetchDirection(direction);
-  }
-
-  @Override
-  public void setMaxRows(int max) throws SQLException {
-    StatementState s = live();
-    s.statement.setMaxRows(max);
-    s.settings().maxRows(max);
-  }
-
-  @Override
-  public void setLargeMaxRows(long max) throws SQLException {
-    StatementState s = live();
-    s.statement.setLargeMaxRows(max);
-    s.settings().maxRows(max);
-  }
-
-  @Override
-  public void setMaxFieldSize(int max) throws SQLException {
-    StatementState s = live();
-    s.statement.setMaxFieldSize(max);
-    s.settings().maxFieldSize(max);
-  }
-
-  @Override
-  public void setQueryTimeout(int seconds) throws SQLException {
-    StatementState s = live();
-    s.statement.setQueryTimeout(seconds);
-    s.settings().queryTimeout(seconds);
-  }
-
-  @Override
-  public void setEscapeProcessing(boolean enable) throws SQLException {
-    StatementState s = live();
-    s.statement.setEscapeProcessing(enable);
-    s.settings().escapeProcessing(enable);
-  }
-
-  @Override
-  public void setPoolable(boolean poolable) throws SQLException {
-    StatementState s = live();
-    s.statement.setPoolable(poolable);
-    s.settings().poolable(poolable);
-  }
-
-  @Override
-  public void setCursorName(String name) throws SQLException {
-    StatementState s = live();
-    s.statement.setCursorName(name);
-    s.settings().cursorName(name);
-  }
-
-  @Override
-  public void closeOnCompletion() throws SQLException {
-    StatementState s = live();
-    s.statement.closeOnCompletion();
-    s.settings().closeOnCompletion();
+  /** What the generated setters of {@link StatementSettings#RECORDED} record into, after delegating. */
+  final StatementSettings settings() throws SQLException {
+    return live().settings();
   }
 
   // ---- lifecycle --------------------------------------------------------------------------

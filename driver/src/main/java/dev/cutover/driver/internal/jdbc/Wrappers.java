@@ -13,6 +13,7 @@ import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.returns;
 import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
+import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
 
 import dev.cutover.driver.internal.switching.Route;
 import dev.cutover.driver.internal.switching.Routing;
@@ -67,6 +68,8 @@ final class Wrappers {
   private static final Delegate CALLABLE_DELEGATE;
   /** {@link LogicalPreparedStatement#parameters()}, which generated setters record into. */
   private static final Method PARAMETERS;
+  /** {@link LogicalStatement#settings()}, which generated statement settings record into. */
+  private static final Method SETTINGS;
 
   private static final MethodHandle CONNECTION;
   private static final MethodHandle STATEMENT;
@@ -82,6 +85,7 @@ final class Wrappers {
       PREPARED_DELEGATE = Delegate.getter(LogicalPreparedStatement.class, "prepared");
       CALLABLE_DELEGATE = Delegate.getter(LogicalCallableStatement.class, "callable");
       PARAMETERS = LogicalPreparedStatement.class.getDeclaredMethod("parameters");
+      SETTINGS = LogicalStatement.class.getDeclaredMethod("settings");
       CONNECTION = constructor(generate(LogicalConnection.class, pgConnection(delegating(Delegate.field("physical")))),
           Routing.class, Connection.class, Target.class, Route.class);
       STATEMENT = constructor(generate(LogicalStatement.class, statement(delegating(STATEMENT_DELEGATE))),
@@ -212,7 +216,21 @@ final class Wrappers {
   }
 
   private static Shape statement(Shape plain) {
-    return executing(plain, Statement.class, STATEMENT_DELEGATE);
+    return executing(b -> settings(plain.apply(b)), Statement.class, STATEMENT_DELEGATE);
+  }
+
+  /**
+   * Each statement setting ({@link StatementSettings#RECORDED}) delegates to the physical
+   * statement, then records the value in the statement's {@link StatementSettings}, through the
+   * recording method of the same signature.
+   */
+  private static DynamicType.Builder<?> settings(DynamicType.Builder<?> b) {
+    for (Method m : StatementSettings.RECORDED) {
+      b = b.method(isDeclaredBy(Statement.class).and(named(m.getName())).and(takesArguments(m.getParameterTypes())))
+          .intercept(TRANSLATE.wrap(delegateCall(STATEMENT_DELEGATE)
+              .andThen(MethodCall.invoke(m).onMethodCall(MethodCall.invoke(SETTINGS)).withAllArguments())));
+    }
+    return b;
   }
 
   /** PreparedStatement methods use the typed getter; parameter setters are recorded once they succeeded. */
