@@ -3,6 +3,7 @@ package dev.cutover.driver.internal.jdbc;
 import java.sql.CallableStatement;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -33,7 +34,10 @@ final class StatementState {
   private StatementSettings settings;
   /** A plain statement's pending batch, created on the first {@code addBatch}. */
   private List<String> batch;
-  /** One result set state to reuse for this statement's next results ({@link #takeResults}). */
+  /**
+   * One result set state to reuse for this statement's next results ({@link #takeResults}); a plain
+   * field, owned by the thread using the statement (JDBC statements are used by one at a time).
+   */
   private ResultSetState spareResults;
 
   StatementState(LogicalConnection connection) {
@@ -101,7 +105,7 @@ final class StatementState {
   }
 
   /** The spare result set state, or a new one: for results {@code owner} hands out. */
-  ResultSetState takeResults(LogicalStatement owner, java.sql.ResultSet rs) {
+  ResultSetState takeResults(LogicalStatement owner, ResultSet rs) {
     ResultSetState r = spareResults;
     spareResults = null;
     return (r == null ? new ResultSetState(connection) : r).start(owner, rs);
