@@ -16,8 +16,8 @@ import java.sql.Statement;
  *
  * <p>The object holds only its {@link StatementState}, which it drops at close and, when it
  * closed cleanly, gives back to its connection for the next statement: in steady state preparing
- * a statement allocates this object alone. A closed statement has no state, so whatever it is
- * asked fails as closed and never sees a later statement's parameters.
+ * a statement allocates this object alone. A closed statement has no state, so every call but
+ * {@code close} and {@code isClosed} fails as closed and none sees a later statement's parameters.
  */
 public abstract class LogicalStatement implements Statement, Translating {
   /** Null once closed. */
