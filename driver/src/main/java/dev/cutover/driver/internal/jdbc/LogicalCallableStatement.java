@@ -1,21 +1,16 @@
 package dev.cutover.driver.internal.jdbc;
 
 import java.sql.CallableStatement;
-import java.sql.Statement;
+import java.sql.SQLException;
 
 /** A callable statement that follows its connection like a prepared one; all else is generated. */
 public abstract class LogicalCallableStatement extends LogicalPreparedStatement implements CallableStatement {
-  /** The physical statement as a CallableStatement; read by generated delegation. */
-  protected CallableStatement callable;
-
-  protected LogicalCallableStatement(LogicalConnection connection, StatementRecipe recipe, String sql,
-      CallableStatement cs) {
-    super(connection, recipe, sql, cs);
+  protected LogicalCallableStatement(StatementState state) {
+    super(state);
   }
 
-  @Override
-  void use(Statement s) {
-    super.use(s);
-    callable = (CallableStatement) s;
+  /** The physical statement as a CallableStatement; read by generated delegation. */
+  protected final CallableStatement callable() throws SQLException {
+    return live().callable;
   }
 }

@@ -60,6 +60,7 @@ import org.postgresql.util.PGobject;
  */
 public abstract class LogicalConnection implements Connection, PGConnection, Session, Translating {
   private static final VarHandle ACTIVITY;
+  private static final VarHandle SPARE;
   private static final PGNotification[] NO_NOTIFICATIONS = new PGNotification[0];
   /** Runs the capture of a session the switch rolls back, so that the switch can bound it. */
   private static final ExecutorService CAPTURE = Threads.pool("cutover-capture");
@@ -67,6 +68,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   static {
     try {
       ACTIVITY = MethodHandles.lookup().findVarHandle(LogicalConnection.class, "activity", int.class);
+      SPARE = MethodHandles.lookup().findVarHandle(LogicalConnection.class, "spare", StatementState.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -102,6 +104,12 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   private volatile boolean closed;
   /** Whether the application waits for notifications through this connection (it then listens on the wake channel). */
   private volatile boolean listens;
+  /**
+   * The state of a statement closed cleanly, for the next statement to take. Any thread may close a
+   * statement, so both ends are atomic exchanges: a state is taken by one statement at most.
+   */
+  @SuppressWarnings("unused") // accessed through SPARE
+  private volatile StatementState spare;
   /** Notifications received on a side this connection left, not yet handed out (owner only). */
   private PGNotification[] pending = NO_NOTIFICATIONS;
 
@@ -127,12 +135,12 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
    * Called before a statement runs: admits a new transaction and rebinds a stale statement.
    * {@code sql} is the statement's text when known (read only on a session a switch rolled back).
    */
-  final void beforeStatement(LogicalStatement statement, String sql) throws SQLException {
+  final void beforeStatement(LogicalStatement statement, StatementState state, String sql) throws SQLException {
     checkOpen(true, sql);
     if (!inTransaction) {
       begin();
     }
-    if (statement != null && statement.bound != physical) {
+    if (statement != null && state.bound != physical) {
       statement.rebind(physical);
     }
   }
@@ -447,7 +455,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   @Override
   public Savepoint setSavepoint() throws SQLException {
-    beforeStatement(null, null);
+    beforeStatement(null, null, null);
     try {
       return physical.setSavepoint();
     } finally {
@@ -457,7 +465,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   @Override
   public Savepoint setSavepoint(String name) throws SQLException {
-    beforeStatement(null, null);
+    beforeStatement(null, null, null);
     try {
       return physical.setSavepoint(name);
     } finally {
@@ -600,20 +608,33 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   }
 
   private Statement statement(StatementRecipe recipe) throws SQLException {
-    return Wrappers.statement(this, recipe, create(recipe, null));
+    return Wrappers.statement(create(recipe, null));
   }
 
   private PreparedStatement prepared(StatementRecipe recipe, String sql) throws SQLException {
-    return Wrappers.prepared(this, recipe, sql, (PreparedStatement) create(recipe, sql));
+    return Wrappers.prepared(create(recipe, sql));
   }
 
   private CallableStatement callable(StatementRecipe recipe, String sql) throws SQLException {
-    return Wrappers.callable(this, recipe, sql, (CallableStatement) create(recipe, sql));
+    return Wrappers.callable(create(recipe, sql));
   }
 
-  private Statement create(StatementRecipe recipe, String sql) throws SQLException {
+  /** The physical statement, in the spare state of a statement closed before (or a new one). */
+  private StatementState create(StatementRecipe recipe, String sql) throws SQLException {
     checkOpen();
-    return recipe.create(physical, sql);
+    Statement s = recipe.create(physical, sql);
+    StatementState state = (StatementState) SPARE.getAndSet(this, (StatementState) null);
+    return (state == null ? new StatementState(this) : state).start(recipe, sql, s);
+  }
+
+  /**
+   * Keeps the state of a statement that closed cleanly for the next one, unless a move or a doom
+   * replaced the physical connection it was on since it last ran.
+   */
+  final void giveBack(StatementState state) {
+    if (state.bound == physical) {
+      SPARE.setVolatile(this, state);
+    }
   }
 
   final Connection physical() {

@@ -33,7 +33,7 @@ public abstract class LogicalMetaData implements DatabaseMetaData, Translating {
 
   /** Wraps a metadata result; called by the generated methods that return a ResultSet. */
   protected final ResultSet wrap(ResultSet rs) {
-    return rs == null ? null : Wrappers.resultSet(connection, null, rs);
+    return rs == null ? null : Wrappers.resultSet(new ResultSetState(connection).start(null, rs));
   }
 
   @Override

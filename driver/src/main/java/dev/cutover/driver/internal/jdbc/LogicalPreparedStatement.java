@@ -2,50 +2,38 @@ package dev.cutover.driver.internal.jdbc;
 
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 
 /**
  * A prepared statement that remembers its parameters, so that one prepared before a switch and
  * executed after it runs on the new side with the same values. The parameter setters are
- * generated: each delegates, then records its call in the {@link ParameterLog}.
+ * generated: each delegates, then records its call in the state's {@link ParameterLog}.
  */
 public abstract class LogicalPreparedStatement extends LogicalStatement implements PreparedStatement {
+  protected LogicalPreparedStatement(StatementState state) {
+    super(state);
+  }
+
   /** The physical statement as a PreparedStatement; read by generated delegation. */
-  protected PreparedStatement prepared;
-  /** What the generated setters recorded (they call it directly, after delegating). */
-  final ParameterLog parameters = new ParameterLog();
-
-  protected LogicalPreparedStatement(LogicalConnection connection, StatementRecipe recipe, String sql,
-      PreparedStatement ps) {
-    super(connection, recipe, sql, ps);
+  protected final PreparedStatement prepared() throws SQLException {
+    return live().prepared;
   }
 
-  @Override
-  void use(Statement s) {
-    super.use(s);
-    prepared = (PreparedStatement) s;
-  }
-
-  @Override
-  void replay(Statement fresh) throws SQLException {
-    parameters.replay((PreparedStatement) fresh);
-  }
-
-  @Override
-  void batchDone() {
-    super.batchDone();
-    parameters.clearBatch();
+  /** What the generated setters record into, after delegating. */
+  final ParameterLog parameters() throws SQLException {
+    return live().parameters;
   }
 
   @Override
   public void clearParameters() throws SQLException {
-    prepared.clearParameters();
-    parameters.clear();
+    StatementState s = live();
+    s.prepared.clearParameters();
+    s.parameters.clear();
   }
 
   @Override
   public void addBatch() throws SQLException {
-    prepared.addBatch();
-    parameters.addBatch();
+    StatementState s = live();
+    s.prepared.addBatch();
+    s.parameters.addBatch();
   }
 }

@@ -4,8 +4,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A statement that can follow its logical connection to the other database: it remembers how it
@@ -15,64 +13,47 @@ import java.util.List;
  * woven around the generated delegation to {@link #statement} in one place ({@link
  * Wrappers.Execute}). Errors of every method go through the connection's {@link
  * LogicalConnection#translate} (woven in by {@link Wrappers}).
+ *
+ * <p>The object holds only its {@link StatementState}, which it drops at close and, when it
+ * closed cleanly, gives back to its connection for the next statement: in steady state preparing
+ * a statement allocates this object alone. A closed statement has no state, so every call but
+ * {@code close} and {@code isClosed} fails as closed and none sees a later statement's parameters.
  */
 public abstract class LogicalStatement implements Statement, Translating {
-  final LogicalConnection connection;
-  private final StatementRecipe recipe;
-  /** The SQL it was created with, given to {@link #recipe} again; null for a plain statement. */
-  private final String sql;
-  /** The physical statement; read by generated delegation. */
-  protected Statement statement;
-  /** The physical connection {@link #statement} belongs to. */
-  Connection bound;
-  private StatementSettings settings;
-  private List<String> batch;
-  private boolean closed;
+  /** Null once closed. */
+  private StatementState state;
 
-  protected LogicalStatement(LogicalConnection connection, StatementRecipe recipe, String sql, Statement statement) {
-    this.connection = connection;
-    this.recipe = recipe;
-    this.sql = sql;
-    this.bound = connection.physical();
-    use(statement);
+  protected LogicalStatement(StatementState state) {
+    this.state = state;
   }
 
-  /** Points the generated delegation at a physical statement. */
-  void use(Statement s) {
-    statement = s;
+  /** The state of an open statement. */
+  final StatementState live() throws SQLException {
+    StatementState s = state;
+    if (s == null) {
+      throw SqlStates.closed("statement");
+    }
+    return s;
+  }
+
+  /** The physical statement; read by generated delegation. */
+  protected final Statement statement() throws SQLException {
+    return live().statement;
   }
 
   /** Recreates this statement on {@code physical}, with its settings and pending work. */
   final void rebind(Connection physical) throws SQLException {
-    Statement fresh = recipe.create(physical, sql);
+    StatementState s = live();
+    Statement fresh = s.recipe.create(physical, s.sql);
     try {
-      if (settings != null) {
-        settings.applyTo(fresh);
-      }
-      replay(fresh);
+      s.replay(fresh);
     } catch (SQLException e) {
       LogicalConnection.closeQuietly(fresh);
       throw e;
     }
-    Statement previous = statement;
-    use(fresh);
-    bound = physical;
+    Statement previous = s.statement;
+    s.use(fresh, physical);
     LogicalConnection.closeQuietly(previous);
-  }
-
-  void replay(Statement fresh) throws SQLException {
-    if (batch != null) {
-      for (String sql : batch) {
-        fresh.addBatch(sql);
-      }
-    }
-  }
-
-  final StatementSettings settings() {
-    if (settings == null) {
-      settings = new StatementSettings();
-    }
-    return settings;
   }
 
   /**
@@ -80,52 +61,64 @@ public abstract class LogicalStatement implements Statement, Translating {
    * batch): refuses a closed statement, admits the transaction, rebinds after a move.
    */
   final void begin() throws SQLException {
-    begin(sql);
+    StatementState s = live();
+    s.connection.beforeStatement(this, s, s.sql);
   }
 
   /** Before an execution of {@code sql}, given as the method's first argument. */
   final void begin(String sql) throws SQLException {
-    if (closed) {
-      throw SqlStates.closed("statement");
-    }
-    connection.beforeStatement(this, sql);
+    StatementState s = live();
+    s.connection.beforeStatement(this, s, sql);
   }
 
   /** After an execution, successful or not. */
   final void end() {
-    connection.afterStatement();
+    StatementState s = state;
+    if (s != null) {
+      s.connection.afterStatement();
+    }
   }
 
   @Override
   public final SQLException translate(SQLException e) {
-    return connection.translate(e);
+    StatementState s = state;
+    return s == null ? e : s.connection.translate(e);
   }
 
   final ResultSet results(ResultSet rs) {
-    return rs == null ? null : Wrappers.resultSet(connection, this, rs);
+    StatementState s = state;
+    return rs == null || s == null ? rs : Wrappers.resultSet(s.takeResults(this, rs));
+  }
+
+  /** Takes back the state of results it produced, closed cleanly, for its next results. */
+  final void giveBack(ResultSetState r) {
+    StatementState s = state;
+    if (s != null) {
+      s.giveBack(r);
+    }
   }
 
   // ---- execution: the execute* methods are generated around begin() and end() (Wrappers.Execute) ----
 
   @Override
   public void addBatch(String sql) throws SQLException {
-    statement.addBatch(sql);
-    if (batch == null) {
-      batch = new ArrayList<>();
-    }
-    batch.add(sql);
+    StatementState s = live();
+    s.statement.addBatch(sql);
+    s.addBatch(sql);
   }
 
   @Override
   public void clearBatch() throws SQLException {
-    statement.clearBatch();
-    batchDone();
+    StatementState s = live();
+    s.statement.clearBatch();
+    s.batchDone();
   }
 
   /** A batch ends with its execution, successful or not, as in PgJDBC. */
-  void batchDone() {
-    if (batch != null) {
-      batch.clear();
+  final void batchDone() {
+    StatementState s = state;
+    if (s != null) {
+      s.batchDone();
     }
   }
 
@@ -133,106 +126,56 @@ public abstract class LogicalStatement implements Statement, Translating {
 
   @Override
   public ResultSet getResultSet() throws SQLException {
-    return results(statement.getResultSet());
+    return results(statement().getResultSet());
   }
 
   @Override
   public ResultSet getGeneratedKeys() throws SQLException {
-    return results(statement.getGeneratedKeys());
+    return results(statement().getGeneratedKeys());
   }
 
   @Override
   public Connection getConnection() throws SQLException {
-    if (closed) {
-      throw SqlStates.closed("statement");
-    }
-    return connection;
+    return live().connection;
   }
 
-  // ---- settings carried to a recreated statement -------------------------------------------
+  // ---- settings carried to a recreated statement: the setters are generated (Wrappers.settings) ----
 
-  @Override
-  public void setFetchSize(int rows) throws SQLException {
-    statement.setFetchSize(rows);
-    settings().fetchSize(rows);
-  }
-
-  @Override
-  public void setFetchDirection(int direction) throws SQLException {
-    statement.setFetchDirection(direction);
-    settings().fetchDirection(direction);
-  }
-
-  @Override
-  public void setMaxRows(int max) throws SQLException {
-    statement.setMaxRows(max);
-    settings().maxRows(max);
-  }
-
-  @Override
-  public void setLargeMaxRows(long max) throws SQLException {
-    statement.setLargeMaxRows(max);
-    settings().maxRows(max);
-  }
-
-  @Override
-  public void setMaxFieldSize(int max) throws SQLException {
-    statement.setMaxFieldSize(max);
-    settings().maxFieldSize(max);
-  }
-
-  @Override
-  public void setQueryTimeout(int seconds) throws SQLException {
-    statement.setQueryTimeout(seconds);
-    settings().queryTimeout(seconds);
-  }
-
-  @Override
-  public void setEscapeProcessing(boolean enable) throws SQLException {
-    statement.setEscapeProcessing(enable);
-    settings().escapeProcessing(enable);
-  }
-
-  @Override
-  public void setPoolable(boolean poolable) throws SQLException {
-    statement.setPoolable(poolable);
-    settings().poolable(poolable);
-  }
-
-  @Override
-  public void setCursorName(String name) throws SQLException {
-    statement.setCursorName(name);
-    settings().cursorName(name);
-  }
-
-  @Override
-  public void closeOnCompletion() throws SQLException {
-    statement.closeOnCompletion();
-    settings().closeOnCompletion();
+  /** What the generated setters of {@link StatementSettings#RECORDED} record into, after delegating. */
+  final StatementSettings settings() throws SQLException {
+    return live().settings();
   }
 
   // ---- lifecycle --------------------------------------------------------------------------
 
+  /**
+   * Drops the state, closes the physical statement and, if that succeeded and the statement is
+   * still on its connection's physical connection (no switch or doom replaced it meanwhile), gives
+   * the state back to the connection for its next statement.
+   */
   @Override
   public void close() throws SQLException {
-    if (!closed) {
-      closed = true;
-      statement.close();
+    StatementState s = state;
+    if (s == null) {
+      return;
     }
+    state = null;
+    s.statement.close();
+    s.connection.giveBack(s);
   }
 
   @Override
   public boolean isClosed() throws SQLException {
-    return closed;
+    return state == null;
   }
 
   @Override
   public <T> T unwrap(Class<T> iface) throws SQLException {
-    return iface.isInstance(this) ? iface.cast(this) : statement.unwrap(iface);
+    return iface.isInstance(this) ? iface.cast(this) : statement().unwrap(iface);
   }
 
   @Override
   public boolean isWrapperFor(Class<?> iface) throws SQLException {
-    return iface.isInstance(this) || statement.isWrapperFor(iface);
+    return iface.isInstance(this) || statement().isWrapperFor(iface);
   }
 }

@@ -130,6 +130,15 @@ final class ParameterLog {
     slots = 0;
   }
 
+  /** Forgets everything recorded, registrations and pending batch included; keeps the arrays for reuse. */
+  void reset() {
+    clear();
+    clearBatch();
+    if (out != null) {
+      out.clear();
+    }
+  }
+
   /** Keeps the current parameters as the next row of the pending batch; they stay set, as in JDBC. */
   void addBatch() {
     if (batch == null) {

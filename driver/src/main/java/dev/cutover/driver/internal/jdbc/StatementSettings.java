@@ -1,14 +1,22 @@
 package dev.cutover.driver.internal.jdbc;
 
+import java.lang.reflect.Method;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Statement-level settings the application changed, replayed when a statement is recreated. Kept
  * as primitives with one bit per setting that was set, so that recording one (which frameworks do
- * per statement) does not box.
+ * per statement) does not box. Each recording method has the name and parameters of the {@link
+ * Statement} setter it records ({@link #RECORDED}): {@link Wrappers} generates that setter as a
+ * call to the physical statement, then to the recording method.
  */
 final class StatementSettings {
+  /** The recording methods: those with the signature of a {@link Statement} method. */
+  static final List<Method> RECORDED = recorded();
+
   private static final int FETCH_SIZE = 1;
   private static final int FETCH_DIRECTION = 1 << 1;
   private static final int MAX_ROWS = 1 << 2;
@@ -28,47 +36,57 @@ final class StatementSettings {
   private boolean poolable;
   private String cursorName;
 
-  void fetchSize(int v) {
+  void setFetchSize(int v) {
     fetchSize = v;
     set |= FETCH_SIZE;
   }
 
-  void fetchDirection(int v) {
+  void setFetchDirection(int v) {
     fetchDirection = v;
     set |= FETCH_DIRECTION;
   }
 
-  void maxRows(long v) {
+  void setMaxRows(int v) {
+    setLargeMaxRows(v);
+  }
+
+  void setLargeMaxRows(long v) {
     maxRows = v;
     set |= MAX_ROWS;
   }
 
-  void maxFieldSize(int v) {
+  void setMaxFieldSize(int v) {
     maxFieldSize = v;
     set |= MAX_FIELD_SIZE;
   }
 
-  void queryTimeout(int v) {
+  void setQueryTimeout(int v) {
     queryTimeout = v;
     set |= QUERY_TIMEOUT;
   }
 
-  void escapeProcessing(boolean v) {
+  void setEscapeProcessing(boolean v) {
     escapeProcessing = v;
     set |= ESCAPE_PROCESSING;
   }
 
-  void poolable(boolean v) {
+  void setPoolable(boolean v) {
     poolable = v;
     set |= POOLABLE;
   }
 
-  void cursorName(String v) {
+  void setCursorName(String v) {
     cursorName = v;
   }
 
   void closeOnCompletion() {
     set |= CLOSE_ON_COMPLETION;
+  }
+
+  /** Forgets every setting, for a statement that reuses this object. */
+  void clear() {
+    set = 0;
+    cursorName = null;
   }
 
   void applyTo(Statement s) throws SQLException {
@@ -103,5 +121,18 @@ final class StatementSettings {
     if ((set & CLOSE_ON_COMPLETION) != 0) {
       s.closeOnCompletion();
     }
+  }
+
+  private static List<Method> recorded() {
+    List<Method> methods = new ArrayList<>();
+    for (Method m : StatementSettings.class.getDeclaredMethods()) {
+      try {
+        Statement.class.getMethod(m.getName(), m.getParameterTypes());
+        methods.add(m);
+      } catch (NoSuchMethodException e) {
+        // not a recording method
+      }
+    }
+    return List.copyOf(methods);
   }
 }
