@@ -6,6 +6,7 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.PostgresPair;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,12 +71,13 @@ class BenchSmokeTest {
   }
 
   @Test
-  void lag_smoke_measuresBothEnginesIdleAndLoaded(@TempDir Path out) throws Exception {
+  void lag_smoke_measuresBothEnginesIdleAndLoadedAndEachApplyPacing(@TempDir Path out) throws Exception {
     try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
-      Report report = bench.lag(null, true).run(pair);
-      assertThat(report.rows()).hasSize(4).allSatisfy(row -> assertThat(Long.parseLong(row.get(5))).isPositive());
-      assertThat(report.rows()).extracting(row -> row.get(0))
-          .containsExactly("logical replication", "logical replication", "trigger capture", "trigger capture");
+      Report report = bench.lag(null, true, List.of("0ms", "50ms")).run(pair);
+      assertThat(report.rows()).hasSize(6).allSatisfy(row -> assertThat(Long.parseLong(row.get(5))).isPositive());
+      assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly("logical replication", "logical replication",
+          "trigger capture, batch every 0ms", "trigger capture, batch every 0ms",
+          "trigger capture, batch every 50ms", "trigger capture, batch every 50ms");
       assertThat(Files.readString(report.publish(out))).contains("\"capture overhead\"").contains("\"apply ceiling\"");
     }
   }
