@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 
 /** Cutover's benchmarks: every figure beside a baseline measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {
-    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.Copy.class, Bench.Lag.class, Bench.Verify.class, Bench.All.class},
+    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.Copy.class, Bench.Lag.class, Bench.CaptureCost.class, Bench.Verify.class,
+    Bench.All.class},
     description = "Prints a table per benchmark and writes JSON next to it.")
 public final class Bench {
   /** PostgreSQL versions of the copy and lag benchmarks: the upgrade the design brief names. */
@@ -150,6 +151,25 @@ public final class Bench {
     }
   }
 
+  @Command(name = "capture-cost", mixinStandardHelpOptions = true,
+      description = "what one captured TPC-B write costs old's backend (CPU µs per transaction), taken apart: no trigger, an empty"
+          + " plpgsql row trigger, + the apply-token check, + row_to_json, the real capture triggers")
+  static final class CaptureCost implements Callable<Integer> {
+    @CommandLine.ParentCommand Bench bench;
+
+    @Option(names = "--transactions", description = "measured per variant and round (default 5,000; --smoke: 200)")
+    Integer transactions;
+
+    @Option(names = "--rounds", description = "rounds of every variant in turn, the median counts (default 3; --smoke: 1)")
+    Integer rounds;
+
+    @Override
+    public Integer call() throws Exception {
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.captureCost(transactions, rounds)::run);
+      return 0;
+    }
+  }
+
   @Command(name = "verify", mixinStandardHelpOptions = true,
       description = "verify's rows/s per side on a pgbench-shaped database 12 -> 17, against one md5(string_agg(...)) scan per side")
   static final class Verify implements Callable<Integer> {
@@ -276,6 +296,15 @@ public final class Bench {
     return smoke
         ? new LagBenchmark(r, 20_000, 2, 1, 0.5, 2, 300, 0.5, triggers, pacing)
         : new LagBenchmark(r, 1_000_000, 8, 10, 3, 30, 20_000, 5, triggers, pacing);
+  }
+
+  /** The capture cost benchmark at {@code transactions} per variant and {@code rounds} (null: the defaults for the mode). */
+  CaptureCostBenchmark captureCost(Integer transactions, Integer rounds) {
+    int n = transactions != null ? transactions : smoke ? 200 : 5_000;
+    if (n < 1) {
+      throw badOption("--transactions must be at least 1, not " + n);
+    }
+    return smoke ? new CaptureCostBenchmark(20_000, 100, n, rounds(rounds)) : new CaptureCostBenchmark(100_000, 1_000, n, rounds(rounds));
   }
 
   RuntimeException badOption(String message) {

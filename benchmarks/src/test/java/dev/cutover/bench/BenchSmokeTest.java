@@ -61,6 +61,16 @@ class BenchSmokeTest {
   }
 
   @Test
+  void captureCost_smoke_measuresEveryVariant(@TempDir Path out) throws Exception {
+    try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
+      Report report = bench.captureCost(null, null).run(pair);
+      assertThat(report.rows()).hasSize(CaptureCostBenchmark.Variant.values().length)
+          .allSatisfy(row -> assertThat(Double.parseDouble(row.get(1))).isPositive());
+      assertThat(Files.readString(report.publish(out))).contains("\"backend CPU µs/tx (median)\"");
+    }
+  }
+
+  @Test
   void verify_smoke_measuresVerifyAgainstTheBaselineAndFindsAChangedRow(@TempDir Path out) throws Exception {
     try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
       Report report = bench.verify(null, null).run(pair);
