@@ -153,7 +153,7 @@ public final class Bench {
 
   @Command(name = "capture-cost", mixinStandardHelpOptions = true,
       description = "what one captured TPC-B write costs old's backend (CPU µs per transaction), taken apart: no trigger, an empty"
-          + " plpgsql row trigger, + the apply-token check, + row_to_json, the real capture triggers")
+          + " plpgsql row trigger, + the apply-token check, + row_to_json, + a log insert, + its index, the real capture triggers")
   static final class CaptureCost implements Callable<Integer> {
     @CommandLine.ParentCommand Bench bench;
 

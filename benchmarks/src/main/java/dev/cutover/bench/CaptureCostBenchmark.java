@@ -28,7 +28,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * What one captured write costs on old, taken apart: the same TPC-B transaction on one connection
  * with no trigger, with an empty plpgsql AFTER ROW trigger on its four tables, with that trigger
  * making the apply-token check the capture function makes, with {@code row_to_json(NEW)} added,
- * and with the real capture triggers ({@code start --capture triggers}, apply not running).
+ * with the row inserted into a log table shaped like the change log (without, then with its txid
+ * index), and with the real capture triggers ({@code start --capture triggers}, apply not running).
  *
  * <p>The figure is the backend's own CPU time per transaction ({@code /proc/PID/schedstat} of
  * {@code pg_backend_pid()}, nanoseconds: the server runs on this machine), which others' load on a
@@ -47,6 +48,19 @@ final class CaptureCostBenchmark {
         END IF;
       """;
 
+  /** The log tables of the variants that insert, shaped like {@code cutover.change_log_0} (CaptureSchema). */
+  private static final String[] LOG_DDL = {
+      "CREATE SEQUENCE bench_cc_seq",
+      "CREATE TABLE bench_cc_log (seq bigint NOT NULL DEFAULT nextval('bench_cc_seq'), txid bigint NOT NULL DEFAULT txid_current(),"
+          + " nsp text NOT NULL, rel text NOT NULL, op text NOT NULL, new_row json, old_key json)",
+      "CREATE TABLE bench_cc_indexed_log (LIKE bench_cc_log INCLUDING DEFAULTS)",
+      "CREATE INDEX ON bench_cc_indexed_log (txid)"};
+
+  private static String logInsert(String table) {
+    return "BEGIN\n" + TOKEN_CHECK + "  INSERT INTO public." + table + " (nsp, rel, op, new_row) VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME,"
+        + " pg_catalog.left(TG_OP, 1), pg_catalog.row_to_json(NEW));\n  RETURN NULL; END";
+  }
+
   /** One way of writing: its trigger function on the pgbench tables, or none. */
   enum Variant {
     NONE("no trigger", null),
@@ -54,7 +68,9 @@ final class CaptureCostBenchmark {
     TOKEN("+ the apply-token check", "BEGIN\n" + TOKEN_CHECK + "  RETURN NULL; END"),
     ROW_TO_JSON("+ row_to_json(NEW)", "DECLARE n pg_catalog.json; BEGIN\n" + TOKEN_CHECK
         + "  n := pg_catalog.row_to_json(NEW); RETURN NULL; END"),
-    CAPTURE("the capture triggers (cutover.capture_row: + SECURITY DEFINER, the log insert)", null);
+    LOG("+ inserting it into a log shaped like the change log, without its index", logInsert("bench_cc_log")),
+    INDEXED_LOG("+ the log's index on txid", logInsert("bench_cc_indexed_log")),
+    CAPTURE("the capture triggers (cutover.capture_row(): + SECURITY DEFINER, WHEN clause, the real log)", null);
 
     final String label;
     private final String body;
@@ -150,6 +166,12 @@ final class CaptureCostBenchmark {
   private static void createVariants(PostgresServer old) throws SQLException {
     try (Connection o = old.connect(DB); Statement s = o.createStatement()) {
       s.execute("SET cutover.ddl_capture = off"); // the benchmark's own triggers, not schema changes for new
+      for (String sql : LOG_DDL) {
+        s.execute(sql);
+      }
+      // start's event trigger gave them capture triggers as they were created: the log is not captured.
+      s.execute("ALTER TABLE bench_cc_log DISABLE TRIGGER USER");
+      s.execute("ALTER TABLE bench_cc_indexed_log DISABLE TRIGGER USER");
       for (Variant v : Variant.values()) {
         if (v.body == null) {
           continue;
