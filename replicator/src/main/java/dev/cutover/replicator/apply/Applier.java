@@ -34,10 +34,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Why pace: an applier that keeps up would otherwise apply tiny batches back to back, each
  * costing a snapshot read and a log read on the source and a commit with a position write on the
- * target; on the source they compete with the application's writers, and their fixed cost caps
- * the apply rate. Waiting {@code batchEvery} gathers the same changes into fewer, larger batches;
- * lag stays bounded by about {@code batchEvery} plus the time to apply one. A backlog (a batch
- * cut at a recorded tick) is never paced.
+ * target, and on the source they compete with the application's writers. Waiting
+ * {@code batchEvery} gathers the same changes into fewer, larger batches; lag stays bounded by
+ * about {@code batchEvery} plus the time to apply one. A backlog (a batch cut at a recorded tick)
+ * is never paced, so pacing cannot make apply fall further behind.
  */
 public final class Applier implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
