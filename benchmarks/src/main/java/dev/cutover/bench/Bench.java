@@ -1,8 +1,12 @@
 package dev.cutover.bench;
 
+import dev.cutover.common.Durations;
+import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.PostgresPair;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -11,7 +15,8 @@ import picocli.CommandLine.Option;
 
 /** Cutover's benchmarks: every figure beside a baseline measured in the same run. */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {
-    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.Copy.class, Bench.Lag.class, Bench.Verify.class, Bench.All.class},
+    Bench.Overhead.class, Bench.Pause.class, Bench.Jmh.class, Bench.Copy.class, Bench.Lag.class, Bench.CaptureCost.class, Bench.Verify.class,
+    Bench.All.class},
     description = "Prints a table per benchmark and writes JSON next to it.")
 public final class Bench {
   /** PostgreSQL versions of the copy and lag benchmarks: the upgrade the design brief names. */
@@ -126,6 +131,11 @@ public final class Bench {
             + " triggers cost the writer on old and each engine's apply ceiling (default: ${DEFAULT-VALUE})")
     String capture;
 
+    @Option(names = "--batch-every", paramLabel = "DURATION", split = ",",
+        description = "with --capture triggers: apply pacing (the apply process's --batch-every), one lag measurement per value in"
+            + " the order given, e.g. 0ms,50ms,0ms,50ms (default: the apply process's default, 50ms)")
+    List<String> batchEvery;
+
     @Override
     public Integer call() throws Exception {
       boolean triggers = switch (capture) {
@@ -133,7 +143,29 @@ public final class Bench {
         case "triggers" -> true;
         default -> throw bench.badOption("--capture must be logical or triggers, not '" + capture + "'");
       };
-      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, triggers)::run);
+      if (batchEvery != null && !triggers) {
+        throw bench.badOption("--batch-every needs --capture triggers");
+      }
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, triggers, batchEvery)::run);
+      return 0;
+    }
+  }
+
+  @Command(name = "capture-cost", mixinStandardHelpOptions = true,
+      description = "what one captured TPC-B write costs old's backend (CPU µs per transaction), taken apart: no trigger, an empty"
+          + " plpgsql row trigger, + the apply-token check, + row_to_json, + a log insert, + its index, the real capture triggers")
+  static final class CaptureCost implements Callable<Integer> {
+    @CommandLine.ParentCommand Bench bench;
+
+    @Option(names = "--transactions", description = "measured per variant and round (default 5,000; --smoke: 200)")
+    Integer transactions;
+
+    @Option(names = "--rounds", description = "rounds of every variant in turn, the median counts (default 3; --smoke: 1)")
+    Integer rounds;
+
+    @Override
+    public Integer call() throws Exception {
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.captureCost(transactions, rounds)::run);
       return 0;
     }
   }
@@ -170,7 +202,7 @@ public final class Bench {
     public Integer call() throws Exception {
       // Before anything runs: the copy benchmark's baseline needs pg_dump and psql.
       CopyBenchmark copy = bench.copy(rows, null, StartOptions.defaults());
-      LagBenchmark lag = bench.lag(rate, true);
+      LagBenchmark lag = bench.lag(rate, true, null);
       bench.onPair(SAME_MAJOR, SAME_MAJOR, bench.overhead()::run);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.pause()::run);
       new JmhRun(bench.smoke).run().publish(bench.out);
@@ -237,15 +269,42 @@ public final class Bench {
     return r;
   }
 
-  /** The lag benchmark at {@code rate} tx/s (null: the default for the mode), with trigger capture beside logical replication or not. */
-  LagBenchmark lag(Integer rate, boolean triggers) {
+  /**
+   * The lag benchmark at {@code rate} tx/s (null: the default for the mode), with trigger capture
+   * beside logical replication or not, its apply paced at each of {@code batchEvery} in turn (null:
+   * the apply process's default).
+   */
+  LagBenchmark lag(Integer rate, boolean triggers, List<String> batchEvery) {
     int r = rate != null ? rate : smoke ? SMOKE_RATE : DEFAULT_RATE;
     if (r < 1) {
       throw badOption("--rate must be at least 1 tx/s, not " + r);
     }
+    List<Duration> pacing = new ArrayList<>();
+    for (String value : batchEvery == null ? List.<String>of() : batchEvery) {
+      try {
+        pacing.add(Durations.parse("--batch-every", value.trim()));
+      } catch (IllegalArgumentException e) {
+        throw badOption(e.getMessage());
+      }
+      if (pacing.get(pacing.size() - 1).isNegative()) {
+        throw badOption("--batch-every must not be negative, not " + value);
+      }
+    }
+    if (pacing.isEmpty()) {
+      pacing.add(Applier.Options.defaults().batchEvery());
+    }
     return smoke
-        ? new LagBenchmark(r, 20_000, 2, 1, 0.5, 2, 300, 0.5, triggers)
-        : new LagBenchmark(r, 1_000_000, 8, 10, 3, 30, 20_000, 5, triggers);
+        ? new LagBenchmark(r, 20_000, 2, 1, 0.5, 2, 300, 0.5, triggers, pacing)
+        : new LagBenchmark(r, 1_000_000, 8, 10, 3, 30, 20_000, 5, triggers, pacing);
+  }
+
+  /** The capture cost benchmark at {@code transactions} per variant and {@code rounds} (null: the defaults for the mode). */
+  CaptureCostBenchmark captureCost(Integer transactions, Integer rounds) {
+    int n = transactions != null ? transactions : smoke ? 200 : 5_000;
+    if (n < 1) {
+      throw badOption("--transactions must be at least 1, not " + n);
+    }
+    return smoke ? new CaptureCostBenchmark(20_000, 100, n, rounds(rounds)) : new CaptureCostBenchmark(100_000, 1_000, n, rounds(rounds));
   }
 
   RuntimeException badOption(String message) {

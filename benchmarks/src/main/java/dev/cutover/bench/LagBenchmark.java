@@ -56,7 +56,9 @@ import org.HdrHistogram.Recorder;
  * the writers go, apply resumes, and the ceiling is the backlog divided by the time until a barrier
  * written after it arrives: below that rate lag does not grow. Last, for trigger capture, the overhead: closed-loop TPC-B writers on old, alternately
  * with the capture triggers disabled and enabled (apply stopped meanwhile, so that only the
- * triggers' cost shows), three rounds each.
+ * triggers' cost shows), three rounds each. Trigger capture's lag is measured once per apply
+ * pacing ({@code Applier.Options.batchEvery}) asked, in the order asked, so that settings can be
+ * interleaved in one run; the probe table is emptied (and that replicated) before each.
  */
 final class LagBenchmark {
   static final String DB = "lag";
@@ -91,16 +93,21 @@ final class LagBenchmark {
   private final int backlog;
   private final double overheadSeconds;
   private final boolean triggers;
+  private final List<Duration> batchEvery;
 
   /**
    * @param backlog transactions written while apply is paused, for the ceiling
    * @param overheadSeconds length of each overhead round
    * @param triggers whether trigger capture runs beside logical replication
+   * @param batchEvery trigger capture's apply pacing, one lag measurement each, in this order
    */
   LagBenchmark(int rate, int accounts, int clients, double idleSeconds, double warmupSeconds, double loadSeconds, int backlog,
-      double overheadSeconds, boolean triggers) {
+      double overheadSeconds, boolean triggers, List<Duration> batchEvery) {
     if (rate < 1) {
       throw new IllegalArgumentException("rate must be at least 1 tx/s, not " + rate);
+    }
+    if (batchEvery.isEmpty()) {
+      throw new IllegalArgumentException("batchEvery must name at least one apply pacing");
     }
     this.rate = rate;
     this.accounts = accounts;
@@ -111,6 +118,7 @@ final class LagBenchmark {
     this.backlog = backlog;
     this.overheadSeconds = overheadSeconds;
     this.triggers = triggers;
+    this.batchEvery = List.copyOf(batchEvery);
   }
 
   Report run(PostgresPair pair) throws Exception {
@@ -159,7 +167,14 @@ final class LagBenchmark {
     r.start(StartOptions.defaults().withKeyless(PgbenchDatabase.HISTORY_FULL).withCapture(engine), new CopyProgress(), CopyListener.NONE);
     try (Engine running = engine == Capture.TRIGGERS ? new Triggers(r) : new Native(nw, db, r.names().forward())) {
       r.awaitCaughtUp(Duration.ofMinutes(5));
-      lag(old, nw, db, data, r, running, report, targets);
+      if (running instanceof Triggers t) {
+        for (Duration pacing : batchEvery) {
+          t.pace(pacing);
+          lag(old, nw, db, data, r, running, report, targets);
+        }
+      } else {
+        lag(old, nw, db, data, r, running, report, targets);
+      }
       r.awaitCaughtUp(Duration.ofMinutes(5));
       ceilings.add(running.label() + " " + String.format(Locale.ROOT, "%.0f tx/s", ceiling(old, db, data, r, running)));
       if (engine == Capture.TRIGGERS) {
@@ -172,6 +187,10 @@ final class LagBenchmark {
 
   private void lag(PostgresServer old, PostgresServer nw, String db, PgbenchDatabase data, Replicator r, Engine engine, Report report,
       List<String> targets) throws Exception {
+    try (Connection o = old.connect(db); Statement s = o.createStatement()) {
+      s.execute("DELETE FROM bench_lag_probe"); // an earlier round's probes, on new too once caught up
+    }
+    r.awaitCaughtUp(Duration.ofMinutes(5));
     Phased phase = new Phased();
     List<Exception> failures = new CopyOnWriteArrayList<>();
     Thread probe = new Thread(() -> probe(old, db, phase, failures), "lag-probe");
@@ -386,17 +405,25 @@ final class LagBenchmark {
    */
   private static final class Triggers implements Engine {
     private final Replicator r;
+    private Applier.Options options = Applier.Options.defaults();
     private ApplyProcess apply;
     private Ticker ticker;
 
     Triggers(Replicator r) throws Exception {
       this.r = r;
-      this.apply = r.apply(Applier.Options.defaults());
+      this.apply = r.apply(options);
+    }
+
+    /** Applies from now on with {@code batchEvery} (the apply process restarts, from its position on new). */
+    void pace(Duration batchEvery) throws Exception {
+      pause();
+      options = options.withBatchEvery(batchEvery);
+      resume();
     }
 
     @Override
     public String label() {
-      return "trigger capture";
+      return "trigger capture, batch every " + options.batchEvery().toMillis() + "ms";
     }
 
     @Override
@@ -415,7 +442,7 @@ final class LagBenchmark {
         ticker = null;
       }
       if (apply == null) {
-        apply = r.apply(Applier.Options.defaults());
+        apply = r.apply(options);
       }
     }
 

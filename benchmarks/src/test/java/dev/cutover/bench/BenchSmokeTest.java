@@ -6,6 +6,7 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.PostgresPair;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,6 +62,16 @@ class BenchSmokeTest {
   }
 
   @Test
+  void captureCost_smoke_measuresEveryVariant(@TempDir Path out) throws Exception {
+    try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
+      Report report = bench.captureCost(null, null).run(pair);
+      assertThat(report.rows()).hasSize(CaptureCostBenchmark.Variant.values().length)
+          .allSatisfy(row -> assertThat(Double.parseDouble(row.get(1))).isPositive());
+      assertThat(Files.readString(report.publish(out))).contains("\"backend CPU µs/tx (median)\"");
+    }
+  }
+
+  @Test
   void verify_smoke_measuresVerifyAgainstTheBaselineAndFindsAChangedRow(@TempDir Path out) throws Exception {
     try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
       Report report = bench.verify(null, null).run(pair);
@@ -71,12 +82,13 @@ class BenchSmokeTest {
   }
 
   @Test
-  void lag_smoke_measuresBothEnginesIdleAndLoaded(@TempDir Path out) throws Exception {
+  void lag_smoke_measuresBothEnginesIdleAndLoadedAndEachApplyPacing(@TempDir Path out) throws Exception {
     try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
-      Report report = bench.lag(null, true).run(pair);
-      assertThat(report.rows()).hasSize(4).allSatisfy(row -> assertThat(Long.parseLong(row.get(5))).isPositive());
-      assertThat(report.rows()).extracting(row -> row.get(0))
-          .containsExactly("logical replication", "logical replication", "trigger capture", "trigger capture");
+      Report report = bench.lag(null, true, List.of("0ms", "50ms")).run(pair);
+      assertThat(report.rows()).hasSize(6).allSatisfy(row -> assertThat(Long.parseLong(row.get(5))).isPositive());
+      assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly("logical replication", "logical replication",
+          "trigger capture, batch every 0ms", "trigger capture, batch every 0ms",
+          "trigger capture, batch every 50ms", "trigger capture, batch every 50ms");
       assertThat(Files.readString(report.publish(out))).contains("\"capture overhead\"").contains("\"apply ceiling\"");
     }
   }

@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -19,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Applies one {@link Way} continuously on its own thread: tick the source, read the batch since
  * the last applied tick, apply it on the target in one transaction that also moves the position,
- * trim the source's log, repeat; when a batch is empty, wait {@code poll} first.
+ * trim the source's log, repeat; when a batch is empty, wait {@code poll} first, and when it
+ * reached the source's present, start the next one {@code batchEvery} after it started.
  *
  * <p>Design notes. Holds two connections and nothing else: new never connects to old. Only one
  * applier per way may run: it holds a session advisory lock on the target (released by the
@@ -29,6 +31,14 @@ import org.slf4j.LoggerFactory;
  * after a pause that grows to {@link #MAX_BACKOFF}: a batch is applied whole or not at all, and
  * never twice. An empty batch moves the position only every {@code idleWrite}, so an idle
  * cutover does not write on the target at every poll.
+ *
+ * <p>Why pace: an applier that keeps up would otherwise apply tiny batches back to back, each
+ * costing a snapshot read and a log read on the source and a commit with a position write on the
+ * target, and on the source they compete with the application's writers. Waiting
+ * {@code batchEvery} gathers the same changes into fewer, larger batches; lag stays bounded by
+ * about {@code batchEvery} plus the time to apply one. A backlog (a batch cut at a recorded tick)
+ * is never paced, so pacing cannot make apply fall further behind. Off by default: a switch's
+ * barrier arrives through the same batches, and pacing would lengthen its wait inside the gate.
  */
 public final class Applier implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
@@ -41,6 +51,8 @@ public final class Applier implements AutoCloseable {
    * How an applier runs.
    *
    * @param poll wait after an empty batch
+   * @param batchEvery the least time from the start of a batch that reached the source's present
+   *     to the start of the next (0: as soon as possible)
    * @param idleWrite how often an empty batch is written anyway (position and lag stay fresh)
    * @param trimEvery how often the source's log is trimmed
    * @param rotateAfter how long the capture writes into one log table before it rotates
@@ -49,10 +61,10 @@ public final class Applier implements AutoCloseable {
    *     (cut at the ticks a {@link Ticker} records)
    * @param tickEvery how often the applier's ticker records a tick on the source
    */
-  public record Options(Duration poll, Duration idleWrite, Duration trimEvery, Duration rotateAfter, Duration lockWait,
+  public record Options(Duration poll, Duration batchEvery, Duration idleWrite, Duration trimEvery, Duration rotateAfter, Duration lockWait,
       Duration batchSpan, Duration tickEvery) {
     public Options {
-      for (Duration d : new Duration[] {poll, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan}) {
+      for (Duration d : new Duration[] {poll, batchEvery, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan}) {
         if (d.isNegative()) {
           throw new IllegalArgumentException("apply durations must not be negative, not " + d);
         }
@@ -63,20 +75,24 @@ public final class Applier implements AutoCloseable {
     }
 
     public static Options defaults() {
-      return new Options(Duration.ofMillis(10), Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(10),
+      return new Options(Duration.ofMillis(10), Duration.ZERO, Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(10),
           Duration.ofSeconds(30), Duration.ofMillis(500), Duration.ofMillis(100));
     }
 
     public Options withPoll(Duration d) {
-      return new Options(d, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery);
+      return new Options(d, batchEvery, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery);
     }
 
     public Options withLockWait(Duration d) {
-      return new Options(poll, idleWrite, trimEvery, rotateAfter, d, batchSpan, tickEvery);
+      return new Options(poll, batchEvery, idleWrite, trimEvery, rotateAfter, d, batchSpan, tickEvery);
+    }
+
+    public Options withBatchEvery(Duration d) {
+      return new Options(poll, d, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery);
     }
 
     public Options withTrimming(Duration every, Duration rotate) {
-      return new Options(poll, idleWrite, every, rotate, lockWait, batchSpan, tickEvery);
+      return new Options(poll, batchEvery, idleWrite, every, rotate, lockWait, batchSpan, tickEvery);
     }
   }
 
@@ -208,7 +224,9 @@ public final class Applier implements AutoCloseable {
     long lastWrite = System.nanoTime();
     long lastTrim = 0;
     while (!stopping) {
-      ChangeLog.Tick tick = ChangeLog.nextTick(source, applied.sourceTime(), options.batchSpan());
+      long started = System.nanoTime();
+      Optional<ChangeLog.Tick> backlog = ChangeLog.backlogTick(source, applied.sourceTime(), options.batchSpan());
+      ChangeLog.Tick tick = backlog.isPresent() ? backlog.get() : ChangeLog.tick(source);
       long n = 0;
       if (!tick.snapshot().text().equals(applied.snapshot().text())) {
         try {
@@ -240,9 +258,19 @@ public final class Applier implements AutoCloseable {
         ChangeLog.trim(source, persisted, options.rotateAfter());
         lastTrim = System.nanoTime();
       }
-      if (n == 0 && !stopping) {
-        LockSupport.parkNanos(options.poll().toNanos());
+      if (n == 0) {
+        pauseUntil(System.nanoTime() + options.poll().toNanos());
+      } else if (backlog.isEmpty()) {
+        pauseUntil(started + options.batchEvery().toNanos());
       }
+    }
+  }
+
+  /** Waits until {@code deadline} ({@link System#nanoTime()}) or until stopped. */
+  private void pauseUntil(long deadline) {
+    long left;
+    while (!stopping && (left = deadline - System.nanoTime()) > 0) {
+      LockSupport.parkNanos(left);
     }
   }
 

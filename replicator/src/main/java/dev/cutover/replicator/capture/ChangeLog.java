@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 
 /**
  * Reading and trimming a source's change log (see {@link CaptureSchema}).
@@ -67,12 +68,13 @@ public final class ChangeLog {
   private ChangeLog() {}
 
   /**
-   * Where the next batch after {@code appliedAt} (the source's clock at the applied tick) ends: a
-   * fresh tick when the source is less than {@code span} ahead, else the latest recorded tick (see
-   * {@link Ticker}) within {@code span} of it (or the first one after it), so that a backlog is
-   * applied in batches of about {@code span} of the source's transactions, never as one.
+   * Where the next batch after {@code appliedAt} (the source's clock at the applied tick) ends when
+   * the source is more than {@code span} ahead: the latest recorded tick (see {@link Ticker}) within
+   * {@code span} of it (or the first one after it), so that a backlog is applied in batches of about
+   * {@code span} of the source's transactions, never as one. Empty when the source is less than
+   * {@code span} ahead: the batch then ends at a fresh {@link #tick}.
    */
-  public static Tick nextTick(Connection source, java.time.Instant appliedAt, Duration span) throws SQLException {
+  public static Optional<Tick> backlogTick(Connection source, java.time.Instant appliedAt, Duration span) throws SQLException {
     try (PreparedStatement ps = source.prepareStatement("SELECT snapshot, at FROM ("
         + " (SELECT snapshot, at, 1 AS rank FROM cutover.capture_tick WHERE at > ? AND at <= ? ORDER BY at DESC LIMIT 1)"
         + " UNION ALL (SELECT snapshot, at, 2 FROM cutover.capture_tick WHERE at > ? ORDER BY at LIMIT 1)) t"
@@ -84,12 +86,9 @@ public final class ChangeLog {
       ps.setTimestamp(3, after);
       ps.setTimestamp(4, until);
       try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next()) {
-          return new Tick(TxidSnapshot.parse(rs.getString(1)), rs.getTimestamp(2).toInstant());
-        }
+        return rs.next() ? Optional.of(new Tick(TxidSnapshot.parse(rs.getString(1)), rs.getTimestamp(2).toInstant())) : Optional.empty();
       }
     }
-    return tick(source);
   }
 
   /** Takes a tick on the source (in its own statement, outside any transaction of the caller's). */

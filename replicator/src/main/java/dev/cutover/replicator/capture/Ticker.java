@@ -8,7 +8,7 @@ import java.time.Duration;
 /**
  * Records a tick (the source's {@code txid_current_snapshot()}) in {@code cutover.capture_tick}
  * every interval, on its own daemon thread and connection, until closed: the boundaries at which
- * a backlog is cut into batches (see {@link ChangeLog#nextTick}).
+ * a backlog is cut into batches (see {@link ChangeLog#backlogTick}).
  *
  * <p>Why: a batch is applied in one transaction on the target, and a row updated many times in
  * one transaction leaves every version it made there (none can be pruned before commit), so each

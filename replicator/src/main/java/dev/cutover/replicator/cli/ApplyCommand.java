@@ -21,6 +21,11 @@ final class ApplyCommand extends BaseCommand {
       description = "Wait after an empty batch before looking again (default: ${DEFAULT-VALUE}).")
   Duration poll;
 
+  @Option(names = "--batch-every", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "0ms",
+      description = "Once caught up, start a batch no sooner than this after the previous one started: fewer, larger batches, lag about this"
+          + " plus the time to apply one; 0 applies as soon as possible (default: ${DEFAULT-VALUE}).")
+  Duration batchEvery;
+
   @Option(names = "--progress", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "10s",
       description = "Print what was applied on standard error this often (default: ${DEFAULT-VALUE}).")
   Duration progress;
@@ -35,7 +40,7 @@ final class ApplyCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
-    Applier.Options options = Applier.Options.defaults().withPoll(poll).withLockWait(lockWait);
+    Applier.Options options = Applier.Options.defaults().withPoll(poll).withBatchEvery(batchEvery).withLockWait(lockWait);
     CountDownLatch stopped = new CountDownLatch(1);
     ApplyProcess process = r.apply(options);
     Thread hook = new Thread(() -> {
