@@ -5,13 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.CutoverDriver;
+import dev.cutover.driver.internal.config.CutoverSettings;
 import dev.cutover.driver.internal.config.SettingKey;
+import dev.cutover.driver.internal.config.SettingSources;
 import dev.cutover.flags.RoutingFlags;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
+import java.util.Properties;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -40,6 +46,32 @@ class CutoverPropertiesTest {
   }
 
   @Test
+  void bind_bareNumberAndDecimalUnit_meanWhatTheyMeanToTheDriver() {
+    runner.withPropertyValues("cutover.new.url=jdbc:postgresql://new/app", "cutover.drain.timeout=5000",
+        "cutover.barrier.timeout=1.5m", "cutover.flag.ld.start-wait=0").run(context -> {
+          assertThat(context).hasNotFailed();
+          Properties info = new Properties();
+          info.putAll(context.getBean(CutoverProperties.class).toDriverSettings());
+          CutoverSettings settings = CutoverSettings.resolve("jdbc:cutover:postgresql://old/app", info, SettingSources.of(Map.of(), null));
+
+          assertThat(settings.drainTimeout()).isEqualTo(Duration.ofSeconds(5));
+          assertThat(settings.barrierTimeout()).isEqualTo(Duration.ofSeconds(90));
+          assertThat(settings.values()).containsEntry("cutover.flag.ld.start-wait", "0");
+        });
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cutover.drain.timeout=-5s", "cutover.gate.max-pause=PT5S", "cutover.router.linger=1d",
+      "cutover.barrier.timeout=0", "cutover.flag.ld.poll-interval=30 seconds"})
+  void bind_durationTheDriverRefuses_failsAtStartNamingTheKey(String setting) {
+    String key = setting.substring(0, setting.indexOf('='));
+    runner.withPropertyValues(setting).run(context -> {
+      assertThat(context).hasFailed();
+      assertThat(context.getStartupFailure()).hasStackTraceContaining(key + "=" + setting.substring(key.length() + 1));
+    });
+  }
+
+  @Test
   void bind_badTarget_failsAtStart() {
     runner.withPropertyValues("cutover.flag.default=blue").run(context -> assertThat(context).hasFailed());
   }
@@ -53,10 +85,10 @@ class CutoverPropertiesTest {
           assertThat(context).hasNotFailed();
           assertThat(context.getBean(CutoverProperties.class).toDriverSettings()).containsExactlyInAnyOrderEntriesOf(Map.of(
               "cutover.new.url", "jdbc:postgresql://new/app",
-              "cutover.drain.timeout", "3000",
-              "cutover.gate.max-pause", "60000",
+              "cutover.drain.timeout", "3s",
+              "cutover.gate.max-pause", "1m",
               "cutover.flag.default", "new",
-              "cutover.flag.ld.start-wait", "2000",
+              "cutover.flag.ld.start-wait", "2s",
               "cutover.switch.force", "true",
               "cutover.old.direct-url", "jdbc:postgresql://old-direct/app",
               "cutover.session.custom-settings", "app.tenant_id"));
