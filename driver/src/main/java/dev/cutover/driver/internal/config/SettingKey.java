@@ -58,7 +58,8 @@ public enum SettingKey {
     return key;
   }
 
-  String defaultValue() {
+  /** The value read when the key is not set, as it would be written; null when there is none. */
+  public String defaultValue() {
     return defaultValue;
   }
 
