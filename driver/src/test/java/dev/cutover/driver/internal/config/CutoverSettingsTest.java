@@ -159,6 +159,14 @@ class CutoverSettingsTest {
   }
 
   @Test
+  void resolve_badLinger_failsAtOnceNamingTheKey() {
+    assertThatThrownBy(() -> CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW
+        + "&cutover.router.linger=PT30S", null, none()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cutover.router.linger=PT30S is not a duration");
+  }
+
+  @Test
   void resolve_defaults_giveAGateLongerThanDrainAndBarrier() {
     CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW, null, none());
     assertThat(s.service()).isEqualTo("default");
