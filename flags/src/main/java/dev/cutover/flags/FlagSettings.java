@@ -33,6 +33,11 @@ public final class FlagSettings {
     return value == null ? fallback : value;
   }
 
+  /** The trimmed value, or the key's default when it is absent or blank. */
+  public String get(FlagKey key) {
+    return get(key.key(), key.defaultValue());
+  }
+
   public String required(String key, String what) {
     String value = get(key);
     if (value == null) {
@@ -51,6 +56,16 @@ public final class FlagSettings {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The target set, or the key's default. */
+  public Target target(FlagKey key) {
+    return target(key.key(), Target.parse(key.defaultValue()));
+  }
+
+  /** The boolean set, or the key's default. */
+  public boolean bool(FlagKey key) {
+    return bool(key.key(), Boolean.parseBoolean(key.defaultValue()));
   }
 
   public boolean bool(String key, boolean fallback) {
@@ -72,6 +87,11 @@ public final class FlagSettings {
   public Duration millis(String key, Duration fallback) {
     String value = get(key);
     return value == null ? fallback : Durations.parse(key, value);
+  }
+
+  /** The duration set, or the key's default, both read by {@link Durations}. */
+  public Duration millis(FlagKey key) {
+    return Durations.parse(key.key(), get(key));
   }
 
   /** An absolute http or https URI, or null when absent. */

@@ -52,26 +52,8 @@ public final class RoutingFlags {
   public static final String LD_START_WAIT = "cutover.flag.ld.start-wait";
   public static final String LD_EVENTS = "cutover.flag.ld.events";
 
-  /** Every setting this module reads, so the driver can reject unknown keys. */
-  public static final Set<String> SETTINGS =
-      Set.of(
-          PROVIDER,
-          VALUE,
-          KEY,
-          DEFAULT,
-          FILE,
-          SERVICE,
-          INSTANCE,
-          LD_SDK_KEY,
-          LD_RELAY_URI,
-          LD_STREAM_URI,
-          LD_POLLING_URI,
-          LD_EVENTS_URI,
-          LD_POLLING,
-          LD_POLL_INTERVAL,
-          LD_RECONNECT_DELAY,
-          LD_START_WAIT,
-          LD_EVENTS);
+  /** Every setting this module reads ({@link FlagKey}), so the driver can reject unknown keys. */
+  public static final Set<String> SETTINGS = FlagKey.KEYS;
 
   /** Settings whose values are secrets: mask them wherever settings are shown. */
   public static final Set<String> SECRETS = Set.of(LD_SDK_KEY);
@@ -95,10 +77,10 @@ public final class RoutingFlags {
 
   static RoutingFlag open(Map<String, String> values, Function<String, String> env) {
     FlagSettings settings = new FlagSettings(values);
-    String provider = values.getOrDefault(PROVIDER, "fixed");
+    String provider = values.getOrDefault(PROVIDER, FlagKey.PROVIDER.defaultValue());
     switch (provider.trim()) {
       case "fixed":
-        return new FixedFlag(settings.target(VALUE, Target.OLD));
+        return new FixedFlag(settings.target(FlagKey.VALUE));
       case "manual":
         return ManualFlag.named(settings.required(KEY, "the name of the in-JVM flag to follow"));
       case "launchdarkly":
@@ -110,7 +92,7 @@ public final class RoutingFlags {
       case "file":
         return FileFlag.open(
             path(settings.required(FILE, "the text file holding old or new")),
-            settings.target(DEFAULT, Target.OLD));
+            settings.target(FlagKey.DEFAULT));
       default:
         return provider(provider.trim().toLowerCase(Locale.ROOT))
             .orElseThrow(() -> new IllegalArgumentException(

@@ -1,6 +1,8 @@
 package dev.cutover.torture;
 
+import dev.cutover.replicator.cli.Units;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import picocli.CommandLine;
@@ -52,11 +54,13 @@ public final class Torture implements Callable<Integer> {
   @Option(names = "--rate", description = "operations per second per instance (default: ${DEFAULT-VALUE})")
   double rate = 20;
 
-  @Option(names = "--drain", description = "cutover.drain.timeout in ms (default: ${DEFAULT-VALUE})")
-  long drainMillis = 1000;
+  @Option(names = "--drain", defaultValue = "1s", converter = Units.DurationConverter.class,
+      description = "cutover.drain.timeout: 1s, 500ms, or a bare number of milliseconds (default: ${DEFAULT-VALUE})")
+  Duration drain;
 
-  @Option(names = "--barrier", description = "cutover.barrier.timeout in ms (default: ${DEFAULT-VALUE})")
-  long barrierMillis = 3000;
+  @Option(names = "--barrier", defaultValue = "3s", converter = Units.DurationConverter.class,
+      description = "cutover.barrier.timeout: 3s, 500ms, or a bare number of milliseconds (default: ${DEFAULT-VALUE})")
+  Duration barrier;
 
   @Option(names = "--without", split = ",", paramLabel = "KIND",
       description = "kinds of fault to leave out, e.g. kill_server,crash_backend (to look past a known open bug; every"
@@ -101,7 +105,7 @@ public final class Torture implements Callable<Integer> {
       } else {
         options = new RunOptions(oldVersion, newVersion, minutes, maxAttempts,
             seed != null ? seed : ThreadLocalRandom.current().nextLong(1, 1_000_000), threads, processes, rate, 2, 6,
-            drainMillis, barrierMillis, without);
+            drain.toMillis(), barrier.toMillis(), without);
       }
     } catch (IllegalArgumentException | java.io.IOException e) {
       spec.commandLine().getErr().println("torture: " + e.getMessage());

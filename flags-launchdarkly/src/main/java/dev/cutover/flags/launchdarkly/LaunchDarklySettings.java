@@ -1,5 +1,6 @@
 package dev.cutover.flags.launchdarkly;
 
+import dev.cutover.flags.FlagKey;
 import dev.cutover.flags.FlagSettings;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.Target;
@@ -32,10 +33,6 @@ record LaunchDarklySettings(
     boolean sendEvents) {
 
   static final String SDK_KEY_ENV = "LD_SDK_KEY";
-  static final String DEFAULT_SERVICE = "default";
-  static final Duration DEFAULT_START_WAIT = Duration.ofSeconds(5);
-  static final Duration DEFAULT_RECONNECT_DELAY = Duration.ofSeconds(1);
-  static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(30);
 
   /**
    * Reads the settings; {@code env} looks up environment variables (the SDK key's fallback).
@@ -66,19 +63,19 @@ record LaunchDarklySettings(
     return new LaunchDarklySettings(
         sdkKey,
         settings.required(RoutingFlags.KEY, "the LaunchDarkly flag key that decides old or new"),
-        settings.get(RoutingFlags.SERVICE, DEFAULT_SERVICE),
+        settings.get(FlagKey.SERVICE),
         instance == null ? UUID.randomUUID().toString() : instance,
         localHost(),
-        settings.target(RoutingFlags.DEFAULT, Target.OLD),
+        settings.target(FlagKey.DEFAULT),
         settings.uri(RoutingFlags.LD_RELAY_URI),
         settings.uri(RoutingFlags.LD_STREAM_URI),
         settings.uri(RoutingFlags.LD_POLLING_URI),
         settings.uri(RoutingFlags.LD_EVENTS_URI),
-        settings.bool(RoutingFlags.LD_POLLING, false),
-        settings.millis(RoutingFlags.LD_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
-        settings.millis(RoutingFlags.LD_RECONNECT_DELAY, DEFAULT_RECONNECT_DELAY),
-        settings.millis(RoutingFlags.LD_START_WAIT, DEFAULT_START_WAIT),
-        settings.bool(RoutingFlags.LD_EVENTS, true));
+        settings.bool(FlagKey.LD_POLLING),
+        settings.millis(FlagKey.LD_POLL_INTERVAL),
+        settings.millis(FlagKey.LD_RECONNECT_DELAY),
+        settings.millis(FlagKey.LD_START_WAIT),
+        settings.bool(FlagKey.LD_EVENTS));
   }
 
   /** The container's host name when set, else the resolver's; never fails. */

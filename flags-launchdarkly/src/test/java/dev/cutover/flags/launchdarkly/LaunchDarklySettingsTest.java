@@ -118,6 +118,20 @@ class LaunchDarklySettingsTest {
   }
 
   @Test
+  void from_bareNumberDurations_areMillisecondsAsInTheDriver() {
+    Map<String, String> settings = launchDarkly();
+    settings.put(RoutingFlags.LD_START_WAIT, "5000");
+    settings.put(RoutingFlags.LD_RECONNECT_DELAY, "250");
+    settings.put(RoutingFlags.LD_POLL_INTERVAL, "1.5m");
+
+    LaunchDarklySettings parsed = LaunchDarklySettings.from(new FlagSettings(settings), n -> null);
+
+    assertThat(parsed.startWait()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(parsed.reconnectDelay()).isEqualTo(Duration.ofMillis(250));
+    assertThat(parsed.pollInterval()).isEqualTo(Duration.ofSeconds(90));
+  }
+
+  @Test
   void toString_settings_masksSdkKey() {
     LaunchDarklySettings parsed = LaunchDarklySettings.from(new FlagSettings(launchDarkly()), n -> null);
 

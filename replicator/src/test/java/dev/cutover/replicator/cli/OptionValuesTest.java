@@ -3,8 +3,11 @@ package dev.cutover.replicator.cli;
 import static dev.cutover.replicator.cli.CliTest.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import picocli.CommandLine;
 
 /** A bad option value is a usage error: exit code 2, the problem and the command's usage, no stack trace. */
 class OptionValuesTest {
@@ -34,5 +37,14 @@ class OptionValuesTest {
     String name = command.split(" ")[0];
     assertThat(r.err()).contains(message).contains("Usage: cutover-replicator " + name)
         .doesNotContain("report it").doesNotContain("\tat ");
+  }
+
+  @Test
+  void duration_bareNumber_isMillisecondsAsInTheDriver() {
+    HeartbeatCommand heartbeat = new HeartbeatCommand();
+    new CommandLine(heartbeat).parseArgs(CliTest.with(new String[] {"--interval", "5000", "--duration", "1.5m"}, URLS));
+
+    assertThat(heartbeat.interval).isEqualTo(Duration.ofSeconds(5));
+    assertThat(heartbeat.duration).isEqualTo(Duration.ofSeconds(90));
   }
 }

@@ -1,15 +1,15 @@
 package dev.cutover.spring.boot;
 
+import dev.cutover.common.Durations;
 import dev.cutover.flags.Target;
 import java.net.URI;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
  * The driver's settings as Spring Boot binds them from {@code cutover.*} in application.properties,
- * YAML or the environment: typed (durations as {@code 5s}, targets as {@code old}/{@code new}),
+ * YAML or the environment: typed (durations in the driver's syntax, {@code 5s} or {@code 5000} milliseconds, targets as {@code old}/{@code new}),
  * unknown keys refused at start-up, and handed to every data source whose URL is {@code
  * jdbc:cutover:} as JDBC properties. Only what is set is handed on, so the driver's own defaults,
  * its {@code cutover.properties} file and its environment variables keep their documented order.
@@ -128,15 +128,30 @@ public class CutoverProperties {
     return s;
   }
 
-  /** Durations go as milliseconds, targets as old/new, everything else as text. */
+  /**
+   * Checks a duration as the driver will read it ({@link Durations}: a bare number is milliseconds)
+   * rather than by Spring's own conversion, which reads {@code 1d}, {@code PT5S} and {@code -5s} and
+   * refuses {@code 1.5m}; a bad value fails the binding, naming {@code key}. The text is handed on
+   * as written.
+   */
+  static String duration(String key, String value, boolean positive) {
+    if (value != null) {
+      if (positive) {
+        Durations.positive(key, value);
+      } else {
+        Durations.parse(key, value);
+      }
+    }
+    return value;
+  }
+
+  /** Targets go as old/new, everything else as text. */
   private static void put(Map<String, String> s, String key, Object value) {
     if (value == null) {
       return;
     }
     String text;
-    if (value instanceof Duration d) {
-      text = Long.toString(d.toMillis());
-    } else if (value instanceof Target t) {
+    if (value instanceof Target t) {
       text = t.value();
     } else {
       text = value.toString();
@@ -222,42 +237,42 @@ public class CutoverProperties {
   /** {@code cutover.drain.*}. */
   public static class Drain {
     /** How long in-flight transactions may run after a flip before they are rolled back (40001). Default: 5s. */
-    private Duration timeout;
+    private String timeout;
 
-    public Duration getTimeout() {
+    public String getTimeout() {
       return timeout;
     }
 
-    public void setTimeout(Duration timeout) {
-      this.timeout = timeout;
+    public void setTimeout(String timeout) {
+      this.timeout = duration("cutover.drain.timeout", timeout, true);
     }
   }
 
   /** {@code cutover.barrier.*}. */
   public static class Barrier {
     /** How long the barrier marker may take to replicate before the switch aborts. Default: 10s. */
-    private Duration timeout;
+    private String timeout;
 
-    public Duration getTimeout() {
+    public String getTimeout() {
       return timeout;
     }
 
-    public void setTimeout(Duration timeout) {
-      this.timeout = timeout;
+    public void setTimeout(String timeout) {
+      this.timeout = duration("cutover.barrier.timeout", timeout, true);
     }
   }
 
   /** {@code cutover.gate.*}. */
   public static class Gate {
     /** The longest a transaction waits at the gate before it gets 40001. Default: drain + barrier + 5s. */
-    private Duration maxPause;
+    private String maxPause;
 
-    public Duration getMaxPause() {
+    public String getMaxPause() {
       return maxPause;
     }
 
-    public void setMaxPause(Duration maxPause) {
-      this.maxPause = maxPause;
+    public void setMaxPause(String maxPause) {
+      this.maxPause = duration("cutover.gate.max-pause", maxPause, true);
     }
   }
 
@@ -292,14 +307,14 @@ public class CutoverProperties {
   /** {@code cutover.router.*}. */
   public static class Router {
     /** How long a router (flag client, heartbeat, warm connections) outlives its last connection. Default: 30s. */
-    private Duration linger;
+    private String linger;
 
-    public Duration getLinger() {
+    public String getLinger() {
       return linger;
     }
 
-    public void setLinger(Duration linger) {
-      this.linger = linger;
+    public void setLinger(String linger) {
+      this.linger = duration("cutover.router.linger", linger, true);
     }
   }
 
@@ -388,13 +403,13 @@ public class CutoverProperties {
       private Boolean polling;
 
       /** Time between polls; at least 30s (the SDK's minimum). Default: 30s. */
-      private Duration pollInterval;
+      private String pollInterval;
 
       /** Wait before the first reconnect of an interrupted stream (the SDK backs off from there). Default: 1s. */
-      private Duration reconnectDelay;
+      private String reconnectDelay;
 
       /** How long opening the flag waits for its first value; 0 opens at once on the default. Default: 5s. */
-      private Duration startWait;
+      private String startWait;
 
       /** Send analytics events to LaunchDarkly. Default: true. */
       private Boolean events;
@@ -447,28 +462,28 @@ public class CutoverProperties {
         this.polling = polling;
       }
 
-      public Duration getPollInterval() {
+      public String getPollInterval() {
         return pollInterval;
       }
 
-      public void setPollInterval(Duration pollInterval) {
-        this.pollInterval = pollInterval;
+      public void setPollInterval(String pollInterval) {
+        this.pollInterval = duration("cutover.flag.ld.poll-interval", pollInterval, false);
       }
 
-      public Duration getReconnectDelay() {
+      public String getReconnectDelay() {
         return reconnectDelay;
       }
 
-      public void setReconnectDelay(Duration reconnectDelay) {
-        this.reconnectDelay = reconnectDelay;
+      public void setReconnectDelay(String reconnectDelay) {
+        this.reconnectDelay = duration("cutover.flag.ld.reconnect-delay", reconnectDelay, false);
       }
 
-      public Duration getStartWait() {
+      public String getStartWait() {
         return startWait;
       }
 
-      public void setStartWait(Duration startWait) {
-        this.startWait = startWait;
+      public void setStartWait(String startWait) {
+        this.startWait = duration("cutover.flag.ld.start-wait", startWait, false);
       }
 
       public Boolean getEvents() {

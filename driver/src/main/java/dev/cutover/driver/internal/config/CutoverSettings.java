@@ -41,6 +41,16 @@ public final class CutoverSettings {
   private final String newUrl;
   private final Properties newProperties;
   private final Map<String, String> values;
+  // Read once, here, so that a bad value fails the first connection and no later call parses again.
+  private final boolean force;
+  private final Duration drainTimeout;
+  private final Duration barrierTimeout;
+  private final Duration gateMaxPause;
+  private final Duration routerLinger;
+  private final long sequenceMargin;
+  private final Optional<String> oldDirectUrl;
+  private final Optional<String> newDirectUrl;
+  private final List<String> customSettings;
 
   private CutoverSettings(
       String oldUrl, Properties oldProperties, String newUrl, Properties newProperties, Map<String, String> values) {
@@ -49,6 +59,16 @@ public final class CutoverSettings {
     this.newUrl = newUrl;
     this.newProperties = newProperties;
     this.values = Collections.unmodifiableMap(values);
+    this.force = readForce();
+    this.drainTimeout = duration(SettingKey.DRAIN_TIMEOUT);
+    this.barrierTimeout = duration(SettingKey.BARRIER_TIMEOUT);
+    this.gateMaxPause = get(SettingKey.GATE_MAX_PAUSE) == null
+        ? SettingKey.gateMaxPause(drainTimeout, barrierTimeout) : duration(SettingKey.GATE_MAX_PAUSE);
+    this.sequenceMargin = readSequenceMargin();
+    this.oldDirectUrl = readDirectUrl(SettingKey.OLD_DIRECT_URL);
+    this.newDirectUrl = readDirectUrl(SettingKey.NEW_DIRECT_URL);
+    this.customSettings = readCustomSettings();
+    this.routerLinger = duration(SettingKey.ROUTER_LINGER);
   }
 
   public static boolean accepts(String url) {
@@ -131,9 +151,7 @@ public final class CutoverSettings {
     putIfPresent(newPg, "password",
         merged.getOrDefault(SettingKey.NEW_PASSWORD.key(), effective.getProperty("password")));
 
-    CutoverSettings settings = new CutoverSettings(pgUrl, pg, newUrl, newPg, merged);
-    settings.validate();
-    return settings;
+    return new CutoverSettings(pgUrl, pg, newUrl, newPg, merged);
   }
 
   private static void checkKnown(Map<String, String> merged) {
@@ -146,17 +164,6 @@ public final class CutoverSettings {
         throw new IllegalArgumentException(key + " is not a Cutover setting; known settings: " + known);
       }
     }
-  }
-
-  private void validate() {
-    force();
-    drainTimeout();
-    barrierTimeout();
-    gateMaxPause();
-    sequenceMargin();
-    directUrl(Target.OLD);
-    directUrl(Target.NEW);
-    customSettings();
   }
 
   private static void putIfPresent(Properties p, String key, String value) {
@@ -181,6 +188,10 @@ public final class CutoverSettings {
 
   private String get(SettingKey key) {
     return values.getOrDefault(key.key(), key.defaultValue());
+  }
+
+  private Duration duration(SettingKey key) {
+    return SettingKey.parseDuration(key.key(), get(key));
   }
 
   /** The old database's PgJDBC URL, without our parameters. */
@@ -218,28 +229,28 @@ public final class CutoverSettings {
 
   /** How long a router nothing uses any more stays before it closes. */
   public Duration routerLinger() {
-    return SettingKey.parseDuration(SettingKey.ROUTER_LINGER.key(), get(SettingKey.ROUTER_LINGER));
+    return routerLinger;
   }
 
   public Duration drainTimeout() {
-    return SettingKey.parseDuration(SettingKey.DRAIN_TIMEOUT.key(), get(SettingKey.DRAIN_TIMEOUT));
+    return drainTimeout;
   }
 
   public Duration barrierTimeout() {
-    return SettingKey.parseDuration(SettingKey.BARRIER_TIMEOUT.key(), get(SettingKey.BARRIER_TIMEOUT));
+    return barrierTimeout;
   }
 
-  /** How long a transaction may wait at the gate; by default the drain and barrier budgets plus 5 s. */
+  /** How long a transaction may wait at the gate; by default {@link SettingKey#gateMaxPause}. */
   public Duration gateMaxPause() {
-    String v = get(SettingKey.GATE_MAX_PAUSE);
-    if (v == null) {
-      return drainTimeout().plus(barrierTimeout()).plusSeconds(5);
-    }
-    return SettingKey.parseDuration(SettingKey.GATE_MAX_PAUSE.key(), v);
+    return gateMaxPause;
   }
 
   /** How many increments past the old side's value each sequence on the new side is moved. */
   public long sequenceMargin() {
+    return sequenceMargin;
+  }
+
+  private long readSequenceMargin() {
     String v = get(SettingKey.SEQUENCE_MARGIN);
     try {
       long margin = Long.parseLong(v.trim());
@@ -258,6 +269,10 @@ public final class CutoverSettings {
    * for an emergency, accepting that writes not yet replicated stay behind.
    */
   public boolean force() {
+    return force;
+  }
+
+  private boolean readForce() {
     String v = get(SettingKey.SWITCH_FORCE).trim();
     if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
       return Boolean.parseBoolean(v);
@@ -272,7 +287,10 @@ public final class CutoverSettings {
    * Credentials are the side's own unless the URL names others.
    */
   public Optional<String> directUrl(Target side) {
-    SettingKey key = side == Target.OLD ? SettingKey.OLD_DIRECT_URL : SettingKey.NEW_DIRECT_URL;
+    return side == Target.OLD ? oldDirectUrl : newDirectUrl;
+  }
+
+  private Optional<String> readDirectUrl(SettingKey key) {
     String v = get(key);
     if (v == null || v.isBlank()) {
       return Optional.empty();
@@ -290,20 +308,24 @@ public final class CutoverSettings {
    * reads must be given here.
    */
   public List<String> customSettings() {
-    String v = get(SettingKey.SESSION_CUSTOM_SETTINGS).trim();
-    List<String> names = new ArrayList<>();
-    if (v.isEmpty()) {
-      return names;
+    return customSettings;
+  }
+
+  private List<String> readCustomSettings() {
+    String v = get(SettingKey.SESSION_CUSTOM_SETTINGS);
+    if (v == null || v.isBlank()) {
+      return List.of();
     }
-    for (String name : v.split(",")) {
+    List<String> names = new ArrayList<>();
+    for (String name : v.trim().split(",")) {
       String n = name.trim();
       if (!CUSTOM_SETTING.matcher(n).matches()) {
-        throw new IllegalArgumentException(SettingKey.SESSION_CUSTOM_SETTINGS.key() + "=" + v + " holds '" + n
+        throw new IllegalArgumentException(SettingKey.SESSION_CUSTOM_SETTINGS.key() + "=" + v.trim() + " holds '" + n
             + "', which is not a custom setting name: write prefix.name, comma-separated (app.tenant_id,app.user)");
       }
       names.add(n.toLowerCase(java.util.Locale.ROOT));
     }
-    return names;
+    return List.copyOf(names);
   }
 
   /** Every {@code cutover.*} value that was set, for the flag module. */

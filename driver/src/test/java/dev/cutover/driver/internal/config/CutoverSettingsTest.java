@@ -147,6 +147,26 @@ class CutoverSettingsTest {
   }
 
   @Test
+  void resolve_bareNumberDurations_areMilliseconds() {
+    CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW
+        + "&cutover.drain.timeout=5000&cutover.barrier.timeout=1.5m&cutover.gate.max-pause=250&cutover.router.linger=1h",
+        null, none());
+
+    assertThat(s.drainTimeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(s.barrierTimeout()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(s.gateMaxPause()).isEqualTo(Duration.ofMillis(250));
+    assertThat(s.routerLinger()).isEqualTo(Duration.ofHours(1));
+  }
+
+  @Test
+  void resolve_badLinger_failsAtOnceNamingTheKey() {
+    assertThatThrownBy(() -> CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW
+        + "&cutover.router.linger=PT30S", null, none()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cutover.router.linger=PT30S is not a duration");
+  }
+
+  @Test
   void resolve_defaults_giveAGateLongerThanDrainAndBarrier() {
     CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://old/app?cutover.new.url=" + NEW, null, none());
     assertThat(s.service()).isEqualTo("default");
