@@ -10,6 +10,7 @@ import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -128,6 +129,32 @@ class SessionMoveTest {
       assertThat(setting(c, "current_setting('port')")).isEqualTo(String.valueOf(pair.newServer().port()));
       assertThat(setting(c, "app.region")).as("new's own configuration").isEqualTo("new");
       assertThat(setting(c, "app.tenant_id")).as("what the session set").isEqualTo("7");
+    }
+  }
+
+  /**
+   * A value with a quote, a backslash and a newline arrives intact on a side whose
+   * standard_conforming_strings is off, where a backslash in a plain literal is an escape.
+   */
+  @Test
+  void flip_settingWithQuoteBackslashAndNewline_arrivesIntactWhereStandardConformingStringsIsOff() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection n = db.newDirect(); Statement ns = n.createStatement()) {
+      ns.execute("ALTER DATABASE \"" + db.database + "\" SET standard_conforming_strings = off");
+    }
+    String value = "it's C:\\new\\table\nsecond line";
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection c = DriverManager.getConnection(db.url(), db.user(), "")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT set_config('app.tenant_id', ?, false)")) {
+        ps.setString(1, value);
+        ps.execute();
+      }
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      assertThat(setting(c, "current_setting('standard_conforming_strings')")).isEqualTo("off");
+      assertThat(setting(c, "app.tenant_id")).isEqualTo(value);
     }
   }
 
