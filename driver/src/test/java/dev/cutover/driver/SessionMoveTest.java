@@ -20,6 +20,7 @@ import java.util.Properties;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
+import org.postgresql.core.Utils;
 
 /**
  * A session moves whole: what an application set with SQL (HikariCP's connectionInitSql
@@ -113,8 +114,8 @@ class SessionMoveTest {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     try (Connection o = db.oldDirect(); Connection n = db.newDirect();
         Statement os = o.createStatement(); Statement ns = n.createStatement()) {
-      os.execute("ALTER DATABASE \"" + db.database + "\" SET app.region = 'old'");
-      ns.execute("ALTER DATABASE \"" + db.database + "\" SET app.region = 'new'");
+      os.execute("ALTER DATABASE " + Utils.escapeIdentifier(null, db.database) + " SET app.region = 'old'");
+      ns.execute("ALTER DATABASE " + Utils.escapeIdentifier(null, db.database) + " SET app.region = 'new'");
     }
     try (SwitchEvents events = new SwitchEvents(db.database);
         Connection c = DriverManager.getConnection(db.url(), db.user(), "")) {
@@ -140,7 +141,7 @@ class SessionMoveTest {
   void flip_settingWithQuoteBackslashAndNewline_arrivesIntactWhereStandardConformingStringsIsOff() throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     try (Connection n = db.newDirect(); Statement ns = n.createStatement()) {
-      ns.execute("ALTER DATABASE \"" + db.database + "\" SET standard_conforming_strings = off");
+      ns.execute("ALTER DATABASE " + Utils.escapeIdentifier(null, db.database) + " SET standard_conforming_strings = off");
     }
     String value = "it's C:\\new\\table\nsecond line";
     try (SwitchEvents events = new SwitchEvents(db.database);
