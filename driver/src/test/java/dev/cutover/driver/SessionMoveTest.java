@@ -156,6 +156,8 @@ class SessionMoveTest {
 
       assertThat(setting(c, "current_setting('standard_conforming_strings')")).isEqualTo("off");
       assertThat(setting(c, "app.tenant_id")).isEqualTo(value);
+    } finally {
+      db.dropForward(); // frees its apply worker: the servers run max_logical_replication_workers = 10
     }
   }
 
@@ -402,8 +404,9 @@ class SessionMoveTest {
   }
 
   private static void notify(Connection direct, String payload) throws SQLException {
-    try (direct; Statement s = direct.createStatement()) {
-      s.execute("NOTIFY jobs, '" + payload + "'");
+    try (direct; PreparedStatement ps = direct.prepareStatement("SELECT pg_notify('jobs', ?)")) {
+      ps.setString(1, payload);
+      ps.execute();
     }
   }
 
