@@ -7,6 +7,7 @@ import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import dev.cutover.testkit.LogicalReplication;
 import dev.cutover.testkit.PostgresPair;
@@ -311,7 +312,7 @@ final class CopyBenchmark {
 
   private static void drop(PostgresServer server, String db) throws SQLException {
     try (Connection c = server.connect(); Statement s = c.createStatement()) {
-      s.execute("DROP DATABASE \"" + db + "\"");
+      s.execute("DROP DATABASE " + Sql.ident(db));
     }
   }
 }

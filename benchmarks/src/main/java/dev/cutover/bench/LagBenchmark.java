@@ -11,6 +11,7 @@ import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
@@ -390,7 +391,7 @@ final class LagBenchmark {
 
     private void subscription(boolean enable) throws SQLException {
       try (Connection n = nw.connect(db); Statement s = n.createStatement()) {
-        s.execute("ALTER SUBSCRIPTION " + subscription + (enable ? " ENABLE" : " DISABLE"));
+        s.execute("ALTER SUBSCRIPTION " + Sql.ident(subscription) + (enable ? " ENABLE" : " DISABLE"));
       }
     }
 

@@ -196,7 +196,11 @@ public final class SwitchEvent {
     return "SwitchEvent[" + summary() + "]";
   }
 
-  /** Builds a {@link SwitchEvent}; the service, instance, id, sides, outcome and time are required. */
+  /**
+   * Builds a {@link SwitchEvent}; the service, instance, id, sides, outcome and time are required.
+   * Public because the switch that produces events lives in an internal package, and for tests of
+   * listeners (metrics, alerting) that need an event without running a switch.
+   */
   public static final class Builder {
     private String service;
     private String instance;

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.junit.jupiter.api.Test;
+import org.postgresql.core.Utils;
 
 /**
  * The flag flaps old → new → old → new → old under load, with replication running both ways
@@ -102,8 +103,9 @@ class FlappingTest {
   private static void subscribe(Connection subscriber, String name, String publisher, String publication)
       throws Exception {
     try (Statement s = subscriber.createStatement()) {
-      s.execute("CREATE SUBSCRIPTION " + name + " CONNECTION '" + publisher.replace("'", "''") + "' PUBLICATION "
-          + publication + " WITH (copy_data = false, origin = none)");
+      s.execute("CREATE SUBSCRIPTION " + Utils.escapeIdentifier(null, name) + " CONNECTION "
+          + Utils.escapeLiteral(new StringBuilder("'"), publisher, true).append('\'') + " PUBLICATION "
+          + Utils.escapeIdentifier(null, publication) + " WITH (copy_data = false, origin = none)");
     }
   }
 }

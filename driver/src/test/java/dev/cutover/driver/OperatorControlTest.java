@@ -27,6 +27,18 @@ class OperatorControlTest {
   private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
 
   @Test
+  void instanceViewStep_phaseTextOfEachStepOrUnknown_namesTheStepOrNone() {
+    assertThat(view("connecting to the new database").step()).contains(Phase.CONNECT);
+    assertThat(view("idle").step()).contains(Phase.IDLE);
+    assertThat(view("waiting for the barrier").step()).contains(Phase.BARRIER);
+    assertThat(view("juggling old").step()).as("a step of another driver version").isEmpty();
+  }
+
+  private static OperatorControl.InstanceView view(String phase) {
+    return new OperatorControl.InstanceView("i-1", Duration.ZERO, "old", "old", phase, null);
+  }
+
+  @Test
   void abort_whileTheLeaderFences_theLeaderAbortsLowersTheFenceAndTheViewShowedItAll(PostgresPair pair)
       throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
@@ -51,6 +63,7 @@ class OperatorControlTest {
         assertThat(i.serving()).isEqualTo("old");
         assertThat(i.flagTarget()).isEqualTo("new");
         assertThat(i.heartbeatAge()).isLessThan(Duration.ofSeconds(5));
+        assertThat(i.step()).contains(Phase.FENCE);
       });
       assertThat(view.lastSwitch()).get().satisfies(s -> {
         assertThat(s.state()).isEqualTo(SwitchState.DRAINING);

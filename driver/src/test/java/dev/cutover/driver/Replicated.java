@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.postgresql.core.Utils;
 
 /**
  * One application database on both servers of a pair: the same schema on old and new, the
@@ -176,7 +177,7 @@ final class Replicated {
       }
     }
     try (Connection n = newDirect(); Statement s = n.createStatement()) {
-      s.execute("ALTER SUBSCRIPTION " + forward + " REFRESH PUBLICATION");
+      s.execute("ALTER SUBSCRIPTION " + Utils.escapeIdentifier(null, forward) + " REFRESH PUBLICATION");
     }
     awaitReplicated();
   }
@@ -196,13 +197,13 @@ final class Replicated {
   /** Lets the forward subscription see tables published since it was created (the control schema's barrier). */
   void refreshForward() throws SQLException {
     try (Connection n = newDirect(); Statement s = n.createStatement()) {
-      s.execute("ALTER SUBSCRIPTION " + forward + " REFRESH PUBLICATION WITH (copy_data = false)");
+      s.execute("ALTER SUBSCRIPTION " + Utils.escapeIdentifier(null, forward) + " REFRESH PUBLICATION WITH (copy_data = false)");
     }
   }
 
   void startForward() throws SQLException {
     try (Connection n = newDirect(); Statement s = n.createStatement()) {
-      s.execute("ALTER SUBSCRIPTION " + forward + " ENABLE");
+      s.execute("ALTER SUBSCRIPTION " + Utils.escapeIdentifier(null, forward) + " ENABLE");
     }
   }
 
@@ -227,9 +228,10 @@ final class Replicated {
   void armReverse() throws Exception {
     dropForward();
     try (Connection o = oldDirect(); Connection n = newDirect(); Statement s = o.createStatement()) {
-      s.execute("CREATE SUBSCRIPTION " + reverse + " CONNECTION '" + pair.newServer().libpqConnection(database)
-          .replace("'", "''") + "' PUBLICATION " + database + "_rpub WITH (create_slot = false, slot_name = '"
-          + reverse + "', copy_data = false)");
+      s.execute("CREATE SUBSCRIPTION " + Utils.escapeIdentifier(null, reverse) + " CONNECTION "
+          + literal(pair.newServer().libpqConnection(database)) + " PUBLICATION "
+          + Utils.escapeIdentifier(null, database + "_rpub") + " WITH (create_slot = false, slot_name = "
+          + literal(reverse) + ", copy_data = false)");
       LogicalReplication.awaitSynced(n, o, reverse, SYNC);
     }
     reverseArmed = true;
@@ -237,5 +239,9 @@ final class Replicated {
 
   static String lower(String s) {
     return s.toLowerCase(Locale.ROOT);
+  }
+
+  private static String literal(String value) throws SQLException {
+    return Utils.escapeLiteral(new StringBuilder("'"), value, true).append('\'').toString();
   }
 }

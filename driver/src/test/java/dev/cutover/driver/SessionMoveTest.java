@@ -10,6 +10,7 @@ import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -19,6 +20,7 @@ import java.util.Properties;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
+import org.postgresql.core.Utils;
 
 /**
  * A session moves whole: what an application set with SQL (HikariCP's connectionInitSql
@@ -112,8 +114,8 @@ class SessionMoveTest {
     Replicated db = Replicated.create(pair, SCHEMA, true);
     try (Connection o = db.oldDirect(); Connection n = db.newDirect();
         Statement os = o.createStatement(); Statement ns = n.createStatement()) {
-      os.execute("ALTER DATABASE \"" + db.database + "\" SET app.region = 'old'");
-      ns.execute("ALTER DATABASE \"" + db.database + "\" SET app.region = 'new'");
+      os.execute("ALTER DATABASE " + Utils.escapeIdentifier(null, db.database) + " SET app.region = 'old'");
+      ns.execute("ALTER DATABASE " + Utils.escapeIdentifier(null, db.database) + " SET app.region = 'new'");
     }
     try (SwitchEvents events = new SwitchEvents(db.database);
         Connection c = DriverManager.getConnection(db.url(), db.user(), "")) {
@@ -128,6 +130,34 @@ class SessionMoveTest {
       assertThat(setting(c, "current_setting('port')")).isEqualTo(String.valueOf(pair.newServer().port()));
       assertThat(setting(c, "app.region")).as("new's own configuration").isEqualTo("new");
       assertThat(setting(c, "app.tenant_id")).as("what the session set").isEqualTo("7");
+    }
+  }
+
+  /**
+   * A value with a quote, a backslash and a newline arrives intact on a side whose
+   * standard_conforming_strings is off, where a backslash in a plain literal is an escape.
+   */
+  @Test
+  void flip_settingWithQuoteBackslashAndNewline_arrivesIntactWhereStandardConformingStringsIsOff() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection n = db.newDirect(); Statement ns = n.createStatement()) {
+      ns.execute("ALTER DATABASE " + Utils.escapeIdentifier(null, db.database) + " SET standard_conforming_strings = off");
+    }
+    String value = "it's C:\\new\\table\nsecond line";
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection c = DriverManager.getConnection(db.url(), db.user(), "")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT set_config('app.tenant_id', ?, false)")) {
+        ps.setString(1, value);
+        ps.execute();
+      }
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      assertThat(setting(c, "current_setting('standard_conforming_strings')")).isEqualTo("off");
+      assertThat(setting(c, "app.tenant_id")).isEqualTo(value);
+    } finally {
+      db.dropForward(); // frees its apply worker: the servers run max_logical_replication_workers = 10
     }
   }
 
@@ -374,8 +404,9 @@ class SessionMoveTest {
   }
 
   private static void notify(Connection direct, String payload) throws SQLException {
-    try (direct; Statement s = direct.createStatement()) {
-      s.execute("NOTIFY jobs, '" + payload + "'");
+    try (direct; PreparedStatement ps = direct.prepareStatement("SELECT pg_notify('jobs', ?)")) {
+      ps.setString(1, payload);
+      ps.execute();
     }
   }
 

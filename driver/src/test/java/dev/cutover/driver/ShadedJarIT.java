@@ -41,6 +41,16 @@ class ShadedJarIT {
     }
   }
 
+  /** cutover-flags-launchdarkly and the other modules find the flags API and common helpers in the jar, unrelocated. */
+  @Test
+  void classPath_shadedJarOnly_flagsAndCommonFromTheJarUnrelocated() throws Exception {
+    String jar = CutoverDriver.class.getProtectionDomain().getCodeSource().getLocation().getPath();
+    for (String type : List.of("dev.cutover.flags.Target", "dev.cutover.common.Threads")) {
+      assertThat(Class.forName(type).getProtectionDomain().getCodeSource().getLocation().getPath()).as(type)
+          .isEqualTo(jar);
+    }
+  }
+
   @Test
   void flip_throughTheShadedJar_switchesALiveConnection(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, Workload.SCHEMA, true);

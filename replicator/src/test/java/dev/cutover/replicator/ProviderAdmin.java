@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.cli.ReplicatorCli;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
 import java.io.PrintWriter;
@@ -54,8 +55,8 @@ final class ProviderAdmin {
   static void install(PostgresServer server) throws Exception {
     int major = server.majorVersion();
     try (Connection c = server.connect()) {
-      AppDatabase.execute(c, "CREATE ROLE " + ADMIN + " LOGIN CREATEDB CREATEROLE REPLICATION PASSWORD '" + ADMIN_PASSWORD + "'");
-      AppDatabase.execute(c, "CREATE ROLE " + APP + " LOGIN PASSWORD '" + APP_PASSWORD + "'");
+      AppDatabase.execute(c, "CREATE ROLE " + ADMIN + " LOGIN CREATEDB CREATEROLE REPLICATION PASSWORD " + Sql.literal(ADMIN_PASSWORD));
+      AppDatabase.execute(c, "CREATE ROLE " + APP + " LOGIN PASSWORD " + Sql.literal(APP_PASSWORD));
       if (major >= 16) {
         AppDatabase.execute(c, "GRANT pg_create_subscription TO " + ADMIN);
       }
@@ -96,14 +97,14 @@ final class ProviderAdmin {
         lines.add("host all " + role + " 127.0.0.1/32 md5");
         lines.add("host all " + role + " ::1/128 md5");
       }
-      for (String line : AppDatabase.strings(superuser, "SELECT regexp_split_to_table(pg_read_file(" + literal(file) + "), E'\\n')")) {
+      for (String line : AppDatabase.strings(superuser, "SELECT regexp_split_to_table(pg_read_file(" + Sql.literal(file) + "), E'\\n')")) {
         lines.add(line.replace('\t', ' '));
       }
       StringBuilder array = new StringBuilder("ARRAY[");
       for (int i = 0; i < lines.size(); i++) {
-        array.append(i == 0 ? "" : ", ").append(literal(lines.get(i)));
+        array.append(i == 0 ? "" : ", ").append(Sql.literal(lines.get(i)));
       }
-      AppDatabase.execute(superuser, "COPY (SELECT unnest(" + array + "]::text[])) TO " + literal(file));
+      AppDatabase.execute(superuser, "COPY (SELECT unnest(" + array + "]::text[])) TO " + Sql.literal(file));
       AppDatabase.execute(superuser, "SELECT pg_reload_conf()");
     }
     await().atMost(Duration.ofSeconds(20)).until(() -> {
@@ -117,9 +118,6 @@ final class ProviderAdmin {
     });
   }
 
-  private static String literal(String s) {
-    return "'" + s.replace("'", "''") + "'";
-  }
 
   /** A database owned by the admin on {@code server}. */
   static String database(PostgresServer server, String name) throws SQLException {

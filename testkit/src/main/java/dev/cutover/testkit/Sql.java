@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import org.postgresql.core.Utils;
 
 /** Quoting and small queries shared by the servers and the replication helper. */
 final class Sql {
@@ -13,16 +14,27 @@ final class Sql {
 
   private Sql() {}
 
-  /** A double-quoted SQL identifier, so names keep their case and may be reserved words. */
+  /** A double-quoted SQL identifier, so names keep their case and may be reserved words; PgJDBC's escaping. */
   static String identifier(String name) {
     requireNoNul(name);
-    return '"' + name.replace("\"", "\"\"") + '"';
+    try {
+      return Utils.escapeIdentifier(null, name).toString();
+    } catch (SQLException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
   }
 
-  /** A single-quoted SQL string literal (standard_conforming_strings is on since PostgreSQL 9.1). */
+  /**
+   * A single-quoted SQL string literal, PgJDBC's escaping (standard_conforming_strings is on since
+   * PostgreSQL 9.1 and the test servers never turn it off).
+   */
   static String literal(String value) {
     requireNoNul(value);
-    return '\'' + value.replace("'", "''") + '\'';
+    try {
+      return Utils.escapeLiteral(new StringBuilder("'"), value, true).append('\'').toString();
+    } catch (SQLException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
   }
 
   /** A libpq connection string; each value is quoted as libpq wants (backslash escapes). */

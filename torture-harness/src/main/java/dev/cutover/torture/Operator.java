@@ -9,6 +9,7 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.sql.Sql;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -214,7 +215,7 @@ final class Operator {
           }
         }
         for (String name : names) {
-          s.execute("ALTER SUBSCRIPTION \"" + name + "\" " + (enable ? "ENABLE" : "DISABLE"));
+          s.execute("ALTER SUBSCRIPTION " + Sql.ident(name) + " " + (enable ? "ENABLE" : "DISABLE"));
           changed.add(name + " on " + side.value());
         }
       }

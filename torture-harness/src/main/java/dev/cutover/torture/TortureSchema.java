@@ -1,5 +1,6 @@
 package dev.cutover.torture;
 
+import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -94,8 +95,8 @@ final class TortureSchema {
   /** Creates the tables on one side (the database exists) and names the side for {@code origin}. */
   static void create(Connection c, String side) throws SQLException {
     try (Statement s = c.createStatement()) {
-      s.execute("ALTER DATABASE " + DATABASE + " SET " + SIDE_SETTING + " = '" + side + "'");
-      s.execute("CREATE FUNCTION " + SIDE + " RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT '" + side + "'::text $$");
+      s.execute("ALTER DATABASE " + DATABASE + " SET " + SIDE_SETTING + " = " + Sql.literal(side));
+      s.execute("CREATE FUNCTION " + SIDE + " RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT " + Sql.literal(side) + "::text $$");
       for (String sql : TABLES) {
         s.execute(sql);
       }

@@ -1,5 +1,6 @@
 package dev.cutover.torture;
 
+import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
 import javax.sql.DataSource;
 
 /**
@@ -166,8 +168,8 @@ final class Workload {
         s.execute("BEGIN");
         List<Recorded> rows = new ArrayList<>();
         for (long op = first; op < first + 2; op++) {
-          try (ResultSet rs = s.executeQuery(TortureSchema.RECORD.replaceFirst("\\?", "'" + instance + "'")
-              .replaceFirst("\\?", Long.toString(op)).replaceFirst("\\?", "'" + Kind.SQL.name() + "'")
+          try (ResultSet rs = s.executeQuery(TortureSchema.RECORD.replaceFirst("\\?", Matcher.quoteReplacement(Sql.literal(instance)))
+              .replaceFirst("\\?", Long.toString(op)).replaceFirst("\\?", Sql.literal(Kind.SQL.name()))
               .replaceFirst("\\?", "NULL").replaceFirst("\\?", "NULL").replaceFirst("\\?", "0"))) {
             rows.add(recorded(rs, op, Kind.SQL));
           }

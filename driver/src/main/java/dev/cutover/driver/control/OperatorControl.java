@@ -1,6 +1,8 @@
 package dev.cutover.driver.control;
 
+import dev.cutover.driver.Phase;
 import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.flags.Target;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -28,11 +30,26 @@ public final class OperatorControl {
    * One instance as it last heartbeat.
    *
    * @param flagTarget what its flag asks for, {@code null} while its flag has delivered nothing
-   * @param phase what its current switch is doing, {@code idle} when none runs
+   * @param phase what its current switch is doing, as it published it ({@code fencing old}; {@code idle}
+   *     when none runs): the text, not a {@link Phase}, because it names the side too and an instance
+   *     of another driver version may publish a step this one does not know
    * @param drainedFor the switch it has drained for (or {@code ready:<switch>} when ready to)
    */
   public record InstanceView(String instance, Duration heartbeatAge, String serving, String flagTarget, String phase,
-      String drainedFor) {}
+      String drainedFor) {
+
+    /** The step {@link #phase} names; empty for text this driver version does not publish. */
+    public Optional<Phase> step() {
+      for (Phase p : Phase.values()) {
+        for (Target side : Target.values()) {
+          if (p.describe(side).equals(phase)) {
+            return Optional.of(p);
+          }
+        }
+      }
+      return Optional.empty();
+    }
+  }
 
   /**
    * The service's current or last switch on this database.

@@ -3,6 +3,7 @@ package dev.cutover.replicator.capture;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
@@ -91,7 +92,7 @@ final class OwnedDatabase {
     for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
       try (Connection admin = admin(server, server == pair.oldServer() ? oldFrom : null); Statement s = admin.createStatement()) {
         s.execute("DO $$ BEGIN CREATE ROLE " + ROLE + " LOGIN NOSUPERUSER NOREPLICATION; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
-        s.execute("CREATE DATABASE \"" + db.name + "\" OWNER " + ROLE);
+        s.execute("CREATE DATABASE " + Sql.ident(db.name) + " OWNER " + ROLE);
       }
     }
     try (Connection o = db.old(); Connection n = db.nw(); Statement so = o.createStatement(); Statement sn = n.createStatement()) {

@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import org.postgresql.core.Utils;
 
 /**
  * Moves every sequence on a target past its value on a source, so that no value is handed out
@@ -116,7 +117,8 @@ public final class Sequences {
     int moved = 0;
     List<String> missing = new ArrayList<>();
     for (int i = 0; i < schemas.size(); i++) {
-      String relation = '"' + schemas.get(i).replace("\"", "\"\"") + "\".\"" + names.get(i).replace("\"", "\"\"") + '"';
+      String relation = Utils.escapeIdentifier(Utils.escapeIdentifier(null, schemas.get(i)).append('.'), names.get(i))
+          .toString();
       try (PreparedStatement exists = target.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
         exists.setString(1, relation);
         try (ResultSet rs = exists.executeQuery()) {

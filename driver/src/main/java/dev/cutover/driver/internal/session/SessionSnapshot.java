@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.postgresql.core.BaseConnection;
+import org.postgresql.core.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +29,8 @@ public final class SessionSnapshot {
   private static final Logger LOG = LoggerFactory.getLogger(SessionSnapshot.class);
   /** Settings already reported as having no equivalent on the target, so each is logged once. */
   private static final Set<String> REPORTED = ConcurrentHashMap.newKeySet();
-  private static volatile Query cached = new Query(List.of());
+  /** The last read statement built; null until the first read. */
+  private static volatile Query cached;
 
   private final int pid;
   private final List<String[]> settings;
@@ -62,16 +64,19 @@ public final class SessionSnapshot {
       + " AND s.setrole IN (0, (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = session_user))"
       + " ORDER BY (s.setrole <> 0 AND s.setdatabase <> 0) DESC, (s.setrole <> 0) DESC LIMIT 1";
 
-  /** The read statement for a set of custom setting names; built once per set. */
-  private record Query(List<String> customNames, String sql) {
-    Query(List<String> customNames) {
-      this(customNames, build(customNames));
+  /**
+   * The read statement for a set of custom setting names, written for the server's
+   * standard_conforming_strings; built once per set.
+   */
+  private record Query(List<String> customNames, boolean standardConformingStrings, String sql) {
+    Query(List<String> customNames, boolean standardConformingStrings) throws SQLException {
+      this(customNames, standardConformingStrings, build(customNames, standardConformingStrings));
     }
 
-    private static String build(List<String> names) {
+    private static String build(List<String> names, boolean standardConformingStrings) throws SQLException {
       StringBuilder custom = new StringBuilder("ARRAY[");
       for (int i = 0; i < names.size(); i++) {
-        custom.append(i == 0 ? "" : ", ").append(literal(names.get(i)));
+        literal(custom.append(i == 0 ? "" : ", "), names.get(i), standardConformingStrings);
       }
       custom.append("]::text[]");
       return "SELECT 'pid', pg_catalog.pg_backend_pid()::text, NULL"
@@ -99,10 +104,12 @@ public final class SessionSnapshot {
     }
   }
 
-  private static String query(List<String> customNames) {
+  private static String query(BaseConnection c, List<String> customNames) throws SQLException {
     Query q = cached;
-    if (!q.customNames().equals(customNames)) {
-      q = new Query(List.copyOf(customNames));
+    boolean standardConformingStrings = c.getStandardConformingStrings();
+    if (q == null || q.standardConformingStrings() != standardConformingStrings
+        || !q.customNames().equals(customNames)) {
+      q = new Query(List.copyOf(customNames), standardConformingStrings);
       cached = q;
     }
     return q.sql();
@@ -114,7 +121,7 @@ public final class SessionSnapshot {
    * @param customNames custom settings to carry by name (see {@link CustomSettings})
    */
   public static SessionSnapshot read(BaseConnection c, List<String> customNames) throws SQLException {
-    return parse(ServerExchange.run(c, query(customNames)).rowsOrThrow());
+    return parse(ServerExchange.run(c, query(c, customNames)).rowsOrThrow());
   }
 
   /**
@@ -129,14 +136,22 @@ public final class SessionSnapshot {
    * @return the session state, or {@code null} when it could not be read (or was not asked for)
    */
   public static SessionSnapshot captureAndEnd(BaseConnection c, List<String> customNames) {
+    String read = null;
+    if (customNames != null) {
+      try {
+        read = query(c, customNames);
+      } catch (SQLException nulInName) {
+        // A configured name PostgreSQL could never hold: the session still ends, unread.
+      }
+    }
     String sql = "ROLLBACK"
-        + (customNames == null ? "" : "; " + query(customNames))
+        + (read == null ? "" : "; " + read)
         // Back to the login role, which may end its own session whatever SET ROLE chose.
         + "; RESET SESSION AUTHORIZATION; RESET ROLE"
         + "; SELECT pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid())";
     ServerExchange.Answer answer = ServerExchange.run(c, sql);
     List<String[]> rows = answer.rows(0);
-    if (customNames == null || rows.isEmpty() || !"pid".equals(rows.get(0)[0])) {
+    if (read == null || rows.isEmpty() || !"pid".equals(rows.get(0)[0])) {
       return null;
     }
     return parse(rows);
@@ -194,6 +209,7 @@ public final class SessionSnapshot {
   public void applyTo(BaseConnection target, boolean takeLocks, List<String> moreChannels) throws SQLException {
     // Channels and locks first: the settings may make later transactions read-only.
     StringBuilder sql = new StringBuilder();
+    boolean standardConformingStrings = target.getStandardConformingStrings();
     int results = 0;
     for (String channel : channels) {
       separate(sql).append("LISTEN ").append(target.escapeIdentifier(channel));
@@ -214,18 +230,19 @@ public final class SessionSnapshot {
       separate(sql).append("SELECT s.n, CASE WHEN s.n LIKE '%.%' OR EXISTS (SELECT 1 FROM pg_catalog.pg_settings p"
           + " WHERE p.name = s.n) THEN pg_catalog.set_config(s.n, s.v, false) END FROM (VALUES ");
       for (int i = 0; i < settings.size(); i++) {
-        sql.append(i == 0 ? "(" : ", (").append(literal(settings.get(i)[0])).append(", ")
-            .append(literal(settings.get(i)[1])).append(')');
+        literal(literal(sql.append(i == 0 ? "(" : ", ("), settings.get(i)[0], standardConformingStrings).append(", "),
+            settings.get(i)[1], standardConformingStrings).append(')');
       }
       sql.append(") s(n, v)");
       settingsResult = results;
     }
     if (authorization != null) {
-      separate(sql).append("SELECT pg_catalog.set_config('session_authorization', ").append(literal(authorization))
-          .append(", false)");
+      literal(separate(sql).append("SELECT pg_catalog.set_config('session_authorization', "), authorization,
+          standardConformingStrings).append(", false)");
     }
     if (role != null) {
-      separate(sql).append("SELECT pg_catalog.set_config('role', ").append(literal(role)).append(", false)");
+      literal(separate(sql).append("SELECT pg_catalog.set_config('role', "), role, standardConformingStrings)
+          .append(", false)");
     }
     if (sql.length() == 0) {
       return;
@@ -258,22 +275,10 @@ public final class SessionSnapshot {
     return sql.length() == 0 ? sql : sql.append("; ");
   }
 
-  /** A text literal; standard_conforming_strings is on in every supported version unless a session turned it off. */
-  private static String literal(String value) {
-    StringBuilder b = new StringBuilder(value.length() + 8);
-    boolean backslash = value.indexOf('\\') >= 0;
-    if (backslash) {
-      b.append('E');
-    }
-    b.append('\'');
-    for (int i = 0; i < value.length(); i++) {
-      char ch = value.charAt(i);
-      if (ch == '\'' || ch == '\\') {
-        b.append(ch);
-      }
-      b.append(ch);
-    }
-    return b.append('\'').toString();
+  /** Appends {@code value} as a text literal, escaped by PgJDBC for the server's standard_conforming_strings. */
+  private static StringBuilder literal(StringBuilder sql, String value, boolean standardConformingStrings)
+      throws SQLException {
+    return Utils.escapeLiteral(sql.append('\''), value, standardConformingStrings).append('\'');
   }
 
   /** The server process the state was read from. */
