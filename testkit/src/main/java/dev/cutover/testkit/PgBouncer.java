@@ -151,10 +151,10 @@ public final class PgBouncer implements AutoCloseable {
         return false;
       }
     });
-    if (Thread.currentThread().isInterrupted()) {
-      throw new IllegalStateException("interrupted while pgbouncer started");
-    }
     if (!listening) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new IllegalStateException("interrupted while pgbouncer started");
+      }
       throw new IllegalStateException("pgbouncer did not listen on port " + port + " within " + START_MILLIS
           + " ms: " + tail(log));
     }
