@@ -1,5 +1,6 @@
 package dev.cutover.bench;
 
+import dev.cutover.common.Poll;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
@@ -273,22 +274,21 @@ final class CopyBenchmark {
   /** Waits until every table of the subscription is in state {@code r} (ready). */
   private static void awaitReady(Connection nw, String subscription, Duration timeout)
       throws SQLException, InterruptedException, TimeoutException {
-    long deadline = System.nanoTime() + timeout.toNanos();
     try (PreparedStatement ps = nw.prepareStatement("SELECT count(*) FILTER (WHERE r.srsubstate <> 'r'), count(*)"
         + " FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid"
         + " WHERE s.subname = ? AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
       ps.setString(1, subscription);
-      while (true) {
+      boolean ready = Poll.every(Duration.ofMillis(50)).within(timeout, () -> {
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
-          if (rs.getLong(2) > 0 && rs.getLong(1) == 0) {
-            return;
-          }
+          return rs.getLong(2) > 0 && rs.getLong(1) == 0;
         }
-        if (System.nanoTime() - deadline > 0) {
-          throw new TimeoutException("subscription " + subscription + " did not reach state r on every table within " + timeout);
+      });
+      if (!ready) {
+        if (Thread.interrupted()) {
+          throw new InterruptedException();
         }
-        Thread.sleep(50);
+        throw new TimeoutException("subscription " + subscription + " did not reach state r on every table within " + timeout);
       }
     }
   }

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -194,8 +195,7 @@ final class LagBenchmark {
     r.awaitCaughtUp(Duration.ofMinutes(5));
     Phased phase = new Phased();
     List<Exception> failures = new CopyOnWriteArrayList<>();
-    Thread probe = new Thread(() -> probe(old, db, phase, failures), "lag-probe");
-    probe.setDaemon(true);
+    Thread probe = Threads.daemon("lag-probe").newThread(() -> probe(old, db, phase, failures));
     AtomicLong committed = new AtomicLong();
     Recorder writerLatency = new Recorder(3);
     AtomicLong nextSlot = new AtomicLong();
@@ -354,10 +354,9 @@ final class LagBenchmark {
   private List<Thread> writers(PostgresServer old, String db, PgbenchDatabase data, java.util.function.Supplier<Phase> phase,
       AtomicLong nextSlot, long intervalNanos, AtomicLong committed, Recorder latency, List<Exception> failures) {
     List<Thread> writers = new ArrayList<>();
+    ThreadFactory factory = Threads.daemon("lag-writer");
     for (int i = 0; i < clients; i++) {
-      Thread t = new Thread(() -> write(old, db, data, phase, nextSlot, intervalNanos, committed, latency, failures), "lag-writer-" + i);
-      t.setDaemon(true);
-      writers.add(t);
+      writers.add(factory.newThread(() -> write(old, db, data, phase, nextSlot, intervalNanos, committed, latency, failures)));
     }
     return writers;
   }

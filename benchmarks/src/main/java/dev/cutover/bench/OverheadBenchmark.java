@@ -1,6 +1,7 @@
 package dev.cutover.bench;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.common.Threads;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.HdrHistogram.Histogram;
@@ -99,8 +101,9 @@ final class OverheadBenchmark {
     List<Exception> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
     long start = System.nanoTime();
     long end = start + (long) (seconds * 1e9);
+    ThreadFactory factory = Threads.daemon("overhead-client");
     for (int i = 0; i < clients; i++) {
-      Thread t = new Thread(() -> {
+      Thread t = factory.newThread(() -> {
         try {
           while (System.nanoTime() < end) {
             long t0 = System.nanoTime();

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -89,6 +90,7 @@ final class SwitchPauseBenchmark {
     CutoverDriver.addSwitchListener(listener);
     List<HikariDataSource> pools = new ArrayList<>();
     List<Thread> threads = new ArrayList<>();
+    ThreadFactory writers = Threads.daemon("switch-pause-writer");
     AtomicLong done = new AtomicLong();
     AtomicLong failed = new AtomicLong();
     org.HdrHistogram.Recorder before = new org.HdrHistogram.Recorder(3);
@@ -105,9 +107,7 @@ final class SwitchPauseBenchmark {
         int instance = i;
         long interval = rate == 0 ? 0 : (long) (1e9 * instances * THREADS_PER_INSTANCE / rate);
         for (int t = 0; t < THREADS_PER_INSTANCE; t++) {
-          Thread thread = new Thread(() -> write(pool, instance, interval, end, done, failed, before, flipAt));
-          thread.setDaemon(true);
-          threads.add(thread);
+          threads.add(writers.newThread(() -> write(pool, instance, interval, end, done, failed, before, flipAt)));
         }
       }
       threads.forEach(Thread::start);

@@ -1,5 +1,6 @@
 package dev.cutover.flags;
 
+import dev.cutover.common.Threads;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
@@ -49,8 +50,7 @@ public final class FileFlag extends DecidingFlag {
     super(new Decision("flag file " + file, defaultTarget));
     this.file = file;
     this.watcher = watch(file.getParent());
-    this.thread = new Thread(this::run, "cutover-flag-file-" + file.getFileName());
-    this.thread.setDaemon(true);
+    this.thread = Threads.daemon("cutover-flag-file-" + file.getFileName()).newThread(this::run);
   }
 
   /**

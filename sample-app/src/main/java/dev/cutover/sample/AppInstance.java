@@ -6,6 +6,7 @@ import dev.cutover.common.Threads;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadFactory;
 import javax.sql.DataSource;
 
 /**
@@ -45,13 +46,12 @@ final class AppInstance implements AutoCloseable {
   /** Starts {@code workerCount} workers sharing {@code transactionsPerSecond}. */
   void start(int workerCount, double transactionsPerSecond, SeedData.Catalog catalog, HotSlots hotSlots, Ledger ledger,
       Timeline timeline, long seed) {
+    ThreadFactory factory = Threads.daemon(id + "-worker");
     for (int w = 0; w < workerCount; w++) {
       LoadWorker worker = new LoadWorker(id, service, catalog, hotSlots, ledger, timeline,
           transactionsPerSecond / workerCount, seed * 31 + w);
       workers.add(worker);
-      Thread thread = new Thread(worker, id + "-worker-" + (w + 1));
-      thread.setDaemon(true);
-      threads.add(thread);
+      threads.add(factory.newThread(worker));
     }
     threads.forEach(Thread::start);
   }

@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import dev.cutover.common.Poll;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -26,7 +27,7 @@ public final class LogicalReplication {
     SKIP
   }
 
-  private static final Duration POLL_INTERVAL = Duration.ofMillis(20);
+  private static final Poll POLL = Poll.every(Duration.ofMillis(20));
   private static final String OBJECT_IN_USE = "55006";
 
   private LogicalReplication() {}
@@ -63,14 +64,10 @@ public final class LogicalReplication {
   public static void awaitSynced(Connection old, Connection nw, String subscription, Duration timeout) throws SQLException, TimeoutException, InterruptedException {
     String target = currentWalLsn(old);
     String slot = subscriptionInfo(nw, subscription).slot();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    String missing = syncMissing(old, nw, subscription, slot, target);
-    while (missing != null) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new TimeoutException("Subscription " + subscription + " did not sync within " + timeout.toMillis() + " ms: " + missing);
-      }
-      Thread.sleep(POLL_INTERVAL.toMillis());
-      missing = syncMissing(old, nw, subscription, slot, target);
+    String[] missing = {null};
+    if (!POLL.within(timeout, () -> (missing[0] = syncMissing(old, nw, subscription, slot, target)) == null)) {
+      throwIfInterrupted();
+      throw new TimeoutException("Subscription " + subscription + " did not sync within " + timeout.toMillis() + " ms: " + missing[0]);
     }
   }
 
@@ -97,10 +94,9 @@ public final class LogicalReplication {
   }
 
   private static void dropSlots(Connection old, String slot, String syncSlotPattern, Duration timeout) throws SQLException, TimeoutException, InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    List<String> remaining = slots(old, slot, syncSlotPattern);
-    while (!remaining.isEmpty()) {
-      for (String name : remaining) {
+    List<String> remaining = new ArrayList<>();
+    boolean dropped = POLL.within(timeout, () -> {
+      for (String name : slots(old, slot, syncSlotPattern)) {
         try (PreparedStatement statement = old.prepareStatement("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ? AND NOT active")) {
           statement.setString(1, name);
           statement.execute();
@@ -111,14 +107,20 @@ public final class LogicalReplication {
           }
         }
       }
-      remaining = slots(old, slot, syncSlotPattern);
-      if (remaining.isEmpty()) {
-        return;
-      }
-      if (System.nanoTime() - deadline > 0) {
-        throw new TimeoutException("Replication slots " + remaining + " on the old server were still in use after " + timeout.toMillis() + " ms");
-      }
-      Thread.sleep(POLL_INTERVAL.toMillis());
+      remaining.clear();
+      remaining.addAll(slots(old, slot, syncSlotPattern));
+      return remaining.isEmpty();
+    });
+    if (!dropped) {
+      throwIfInterrupted();
+      throw new TimeoutException("Replication slots " + remaining + " on the old server were still in use after " + timeout.toMillis() + " ms");
+    }
+  }
+
+  /** A {@link Poll} wait ends early, without throwing, when the thread is interrupted; these methods throw. */
+  private static void throwIfInterrupted() throws InterruptedException {
+    if (Thread.interrupted()) {
+      throw new InterruptedException();
     }
   }
 

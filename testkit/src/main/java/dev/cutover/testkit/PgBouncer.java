@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import dev.cutover.common.Poll;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -7,6 +8,7 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -137,27 +139,24 @@ public final class PgBouncer implements AutoCloseable {
   }
 
   private void awaitListening(Path log) {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_MILLIS);
-    while (true) {
+    boolean listening = Poll.every(Duration.ofMillis(50)).within(Duration.ofMillis(START_MILLIS), () -> {
       if (!process.isAlive()) {
         throw new IllegalStateException("pgbouncer exited with status " + process.exitValue() + " at start: "
             + tail(log));
       }
       try (Socket s = new Socket()) {
         s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-        return;
+        return true;
       } catch (IOException notYet) {
-        if (System.nanoTime() - deadline > 0) {
-          throw new IllegalStateException("pgbouncer did not listen on port " + port + " within " + START_MILLIS
-              + " ms: " + tail(log));
-        }
+        return false;
       }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while pgbouncer started", e);
+    });
+    if (!listening) {
+      if (Thread.currentThread().isInterrupted()) {
+        throw new IllegalStateException("interrupted while pgbouncer started");
       }
+      throw new IllegalStateException("pgbouncer did not listen on port " + port + " within " + START_MILLIS
+          + " ms: " + tail(log));
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import dev.cutover.common.Threads;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,11 +33,7 @@ public final class PostgresPair implements AutoCloseable {
    */
   public static PostgresPair start(int oldMajorVersion, int newMajorVersion) {
     Provider provider = Provider.fromSystemProperty();
-    ExecutorService starters = Executors.newFixedThreadPool(2, runnable -> {
-      Thread thread = new Thread(runnable, "postgres-pair-starter");
-      thread.setDaemon(true);
-      return thread;
-    });
+    ExecutorService starters = Executors.newFixedThreadPool(2, Threads.daemon("postgres-pair-starter"));
     try {
       Future<PostgresServer> oldServer = starters.submit(() -> provider.start(Provider.Side.OLD, oldMajorVersion));
       Future<PostgresServer> newServer = starters.submit(() -> provider.start(Provider.Side.NEW, newMajorVersion));

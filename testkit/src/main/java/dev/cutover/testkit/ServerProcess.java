@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import dev.cutover.common.Poll;
 import io.zonky.test.db.postgres.util.LinuxUtils;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,7 +35,8 @@ import java.util.regex.Pattern;
  */
 public final class ServerProcess {
   private static final Pattern BINARY = Pattern.compile("^(\\S+|\"[^\"]+\")");
-  private static final long POLL_MILLIS = 10;
+  /** A foreign process's exit cannot be awaited, only asked about. */
+  private static final Poll EXIT_POLL = Poll.every(Duration.ofMillis(10));
 
   private final PostgresServer server;
   private final Path dataDirectory;
@@ -131,13 +133,13 @@ public final class ServerProcess {
     all.add(postmaster);
     postmaster.descendants().forEach(all::add);
     all.forEach(ProcessHandle::destroyForcibly);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    long deadline = Poll.deadline(Duration.ofSeconds(30));
     for (ProcessHandle p : all) {
-      while (p.isAlive()) {
-        if (System.nanoTime() - deadline > 0) {
-          throw new IllegalStateException("process " + p.pid() + " of " + server + " survived SIGKILL for 30 s");
+      if (!EXIT_POLL.until(deadline, () -> !p.isAlive())) {
+        if (Thread.currentThread().isInterrupted()) {
+          throw new IllegalStateException("interrupted while waiting for a killed process to exit");
         }
-        sleep(POLL_MILLIS);
+        throw new IllegalStateException("process " + p.pid() + " of " + server + " survived SIGKILL for 30 s");
       }
     }
     return true;
@@ -201,15 +203,6 @@ public final class ServerProcess {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while signalling process " + pid, e);
-    }
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis); // polling a foreign process's exit: nothing to await
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while waiting for a killed process to exit", e);
     }
   }
 

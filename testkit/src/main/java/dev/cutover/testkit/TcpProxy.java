@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import dev.cutover.common.Threads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -48,9 +49,7 @@ public final class TcpProxy implements AutoCloseable {
     this.targetHost = targetHost;
     this.targetPort = targetPort;
     this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread acceptor = new Thread(this::acceptLoop, "tcp-proxy-" + listener.getLocalPort() + "-accept");
-    acceptor.setDaemon(true);
-    acceptor.start();
+    Threads.start("tcp-proxy-" + listener.getLocalPort() + "-accept", this::acceptLoop);
   }
 
   /** Starts relaying from a free loopback port to {@code host:port}. */
@@ -199,7 +198,7 @@ public final class TcpProxy implements AutoCloseable {
     }
 
     private void pump(InputStream in, OutputStream out, String direction) {
-      Thread t = new Thread(() -> {
+      Threads.start("tcp-proxy-" + port() + "-" + direction, () -> {
         byte[] buffer = new byte[CHUNK];
         try {
           int n;
@@ -223,9 +222,7 @@ public final class TcpProxy implements AutoCloseable {
         if (client.isClosed() || (client.isOutputShutdown() && server.isOutputShutdown())) {
           reset();
         }
-      }, "tcp-proxy-" + port() + "-" + direction);
-      t.setDaemon(true);
-      t.start();
+      });
     }
 
     void reset() {

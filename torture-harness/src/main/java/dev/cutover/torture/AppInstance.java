@@ -3,6 +3,7 @@ package dev.cutover.torture;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.common.Poll;
 import dev.cutover.common.Threads;
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.Outcome;
@@ -43,6 +44,8 @@ final class AppInstance implements AutoCloseable {
   static final String COMMANDS = "cmd";
   static final String STOP = "stop";
   private static final long STATUS_MILLIS = 100;
+  /** Longer than any torture run: an instance still up after it was orphaned, not stopped. */
+  private static final Duration LONGEST_LIFE = Duration.ofDays(7);
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final InstanceSpec spec;
@@ -80,15 +83,19 @@ final class AppInstance implements AutoCloseable {
     this.workload = new Workload(spec.name(), pool, journal, () -> lastSwitch);
   }
 
-  /** In its own JVM: {@code AppInstance <folder>}; runs until {@code <folder>/stop} exists or it is killed. */
+  /**
+   * In its own JVM: {@code AppInstance <folder>}; runs until {@code <folder>/stop} exists, the
+   * harness that started it has gone (killed before it could drop the file), {@link #LONGEST_LIFE}
+   * has passed, or it is killed, so that no instance outlives its run for long.
+   */
   public static void main(String[] args) throws Exception {
     Path directory = Path.of(args[0]);
     InstanceSpec spec = JSON.readValue(directory.resolve(InstanceSpec.FILE).toFile(), InstanceSpec.class);
+    ProcessHandle harness = ProcessHandle.current().parent().orElse(null);
     try (AppInstance instance = new AppInstance(spec)) {
       instance.start();
-      while (!Files.exists(directory.resolve(STOP))) {
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-      }
+      Poll.every(Duration.ofMillis(50)).within(LONGEST_LIFE,
+          () -> Files.exists(directory.resolve(STOP)) || harness == null || !harness.isAlive());
     }
     System.exit(0);
   }
@@ -105,10 +112,7 @@ final class AppInstance implements AutoCloseable {
   }
 
   private void thread(String name, Runnable body) {
-    Thread t = new Thread(body, spec.name() + "-" + name);
-    t.setDaemon(true);
-    threads.add(t);
-    t.start();
+    threads.add(Threads.start(spec.name() + "-" + name, body));
   }
 
   /** Runs {@code step} at {@code perSecond} on a fixed schedule; a worker a second behind drops its backlog. */
@@ -139,9 +143,7 @@ final class AppInstance implements AutoCloseable {
             case "cursor" -> () -> workload.cursor(millis);
             default -> () -> journal.violation("HARNESS", "unknown command " + words[0]);
           };
-          Thread t = new Thread(command, spec.name() + "-" + words[0]);
-          t.setDaemon(true);
-          t.start();
+          Threads.start(spec.name() + "-" + words[0], command);
         }
       } catch (IOException e) {
         // the folder appears with the first command

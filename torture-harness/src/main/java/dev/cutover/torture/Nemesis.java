@@ -1,5 +1,7 @@
 package dev.cutover.torture;
 
+import dev.cutover.common.Poll;
+import dev.cutover.common.Threads;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.ServerProcess;
 import dev.cutover.testkit.TcpProxy;
@@ -15,7 +17,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 
 /**
@@ -31,17 +32,14 @@ final class Nemesis implements AutoCloseable {
   /** What a flag step records when the operator left the flag where it was, unprepared. */
   static final String NOT_MOVED = "flag not moved (unprepared) -> ";
   private static final Duration PREPARE_RETRY = Duration.ofSeconds(15);
+  private static final Duration RESUME_RETRY = Duration.ofSeconds(5);
 
   private final Cluster cluster;
   private final Fleet fleet;
   private final Operator operator;
   private final ExternalWriter external;
   private final LongSupplier runMillis;
-  private final ScheduledExecutorService timeline = Executors.newScheduledThreadPool(8, r -> {
-    Thread t = new Thread(r, "nemesis");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService timeline = Executors.newScheduledThreadPool(8, Threads.daemon("nemesis"));
 
   Nemesis(Cluster cluster, Fleet fleet, Operator operator, ExternalWriter external, LongSupplier runMillis) {
     this.cluster = cluster;
@@ -94,18 +92,17 @@ final class Nemesis implements AutoCloseable {
 
   /** {@code reverse --prepare}, retried while a server recovers; the last failure, or null once it succeeded. */
   private String prepareFlip() {
-    long deadline = System.nanoTime() + PREPARE_RETRY.toNanos();
-    while (true) {
+    String[] failure = {null};
+    boolean prepared = Poll.every(Duration.ofMillis(500)).within(PREPARE_RETRY, () -> {
       try {
         operator.prepareFlip();
-        return null;
+        return true;
       } catch (Exception e) {
-        if (System.nanoTime() - deadline >= 0) {
-          return String.valueOf(e.getMessage());
-        }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+        failure[0] = String.valueOf(e.getMessage());
+        return false;
       }
-    }
+    });
+    return prepared ? null : failure[0];
   }
 
   private Future<?> at(long millis, Runnable action) {
@@ -230,17 +227,17 @@ final class Nemesis implements AutoCloseable {
         }
       }
     }
-    for (int attempt = 0; attempt < 50; attempt++) {
+    Poll.every(Duration.ofMillis(100)).within(RESUME_RETRY, () -> {
       try {
         List<String> enabled = operator.resumeReplication();
         if (!enabled.isEmpty()) {
           healed.add(new Applied("heal: enabled " + enabled, t, runMillis.getAsLong(), ""));
         }
-        break;
+        return true;
       } catch (SQLException e) {
-        sleepQuietly(100); // a restarted server may still be recovering
+        return false; // a restarted server may still be recovering
       }
-    }
+    });
     for (String slot : fleet.processSlots()) {
       if (!fleet.occupied(slot)) {
         try {
@@ -251,14 +248,6 @@ final class Nemesis implements AutoCloseable {
       }
     }
     return healed;
-  }
-
-  private static void sleepQuietly(long millis) {
-    try {
-      Thread.sleep(millis); // retry pause
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.cutover.torture;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.cutover.common.Poll;
 import dev.cutover.flags.Target;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -11,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +28,8 @@ final class Rounds {
   private static final Duration SETTLE = Duration.ofSeconds(30);
   private static final Duration CATCH_UP = Duration.ofSeconds(20);
   private static final Duration WARM_UP = Duration.ofSeconds(120);
+  /** How long a fence check is retried while a killed server recovers. */
+  private static final Duration FENCED_RETRY = Duration.ofSeconds(20);
 
   private final TortureRun run;
   private final Cluster cluster;
@@ -97,16 +101,15 @@ final class Rounds {
   private JournalReader.Batch warmUp() {
     JournalReader.Batch pending = JournalReader.Batch.empty();
     Map<String, Integer> acks = new HashMap<>();
-    long deadline = System.nanoTime() + WARM_UP.toNanos();
-    while (System.nanoTime() - deadline < 0) {
+    boolean warm = Poll.every(Duration.ofMillis(200)).within(WARM_UP, () -> {
       JournalReader.Batch b = readJournals();
       b.acks().forEach(a -> acks.merge(a.instance(), 1, Integer::sum));
       pending.addAll(b);
-      if (fleet.live().stream().allMatch(m -> acks.getOrDefault(m.name, 0) > 0)) {
-        run.progress("warm: every instance has committed (%d operations so far)", pending.acks().size());
-        return pending;
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+      return fleet.live().stream().allMatch(m -> acks.getOrDefault(m.name, 0) > 0);
+    });
+    if (warm) {
+      run.progress("warm: every instance has committed (%d operations so far)", pending.acks().size());
+      return pending;
     }
     throw new IllegalStateException("instances " + fleet.live().stream().filter(m -> !acks.containsKey(m.name)).toList()
         + " committed nothing within " + WARM_UP.toSeconds() + " s; see their folders under " + run.directory);
@@ -283,16 +286,19 @@ final class Rounds {
   }
 
   private boolean fenced(Target side) throws SQLException {
-    SQLException last = null;
-    for (int attempt = 0; attempt < 100; attempt++) {
+    SQLException[] last = {null};
+    Optional<Boolean> fenced = Poll.every(Duration.ofMillis(200)).answer(FENCED_RETRY, () -> {
       try {
         return operator.fenced(side);
       } catch (SQLException e) {
-        last = e; // restarting after a kill: recovery takes a moment
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+        last[0] = e; // restarting after a kill: recovery takes a moment
+        return null;
       }
+    });
+    if (fenced.isPresent()) {
+      return fenced.get();
     }
-    throw last;
+    throw last[0];
   }
 
   /** Live instances not serving the serving side. */
@@ -338,11 +344,10 @@ final class Rounds {
    * still moving after {@link #SETTLE}.
    */
   private List<String> settle(Target flag, Map<String, Long> before) {
-    long deadline = System.nanoTime() + SETTLE.toNanos();
     Map<String, Long> quietSince = new HashMap<>();
-    List<String> waiting;
-    do {
-      waiting = new ArrayList<>();
+    List<String> waiting = new ArrayList<>();
+    Poll.every(Duration.ofMillis(50)).within(SETTLE, () -> {
+      waiting.clear();
       for (Fleet.Member m : fleet.live()) {
         JsonNode s = m.status();
         boolean done = s != null && s.has("serving") && s.get("flag").asText().equals(flag.value())
@@ -362,11 +367,8 @@ final class Rounds {
           quietSince.clear();
         }
       }
-      if (waiting.isEmpty()) {
-        return waiting;
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-    } while (System.nanoTime() - deadline < 0);
+      return waiting.isEmpty();
+    });
     return waiting;
   }
 }

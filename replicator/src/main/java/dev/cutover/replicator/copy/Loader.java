@@ -1,5 +1,6 @@
 package dev.cutover.replicator.copy;
 
+import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.copy.InitialCopy.Chunk;
 import dev.cutover.replicator.copy.InitialCopy.TablePair;
@@ -12,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Runs start's copy, index builds and ANALYZE as one queue of jobs on a fixed number of workers:
@@ -146,10 +148,10 @@ public final class Loader {
     }
     listener.phase("copy", progress);
     List<Thread> threads = new ArrayList<>();
+    ThreadFactory factory = Threads.daemon("cutover-load");
     for (int w = 0; w < workers; w++) {
       InitialCopy.Worker own = w < copyWorkers.size() ? copyWorkers.get(w) : null;
-      Thread t = new Thread(() -> work(own), "cutover-load-" + w);
-      t.setDaemon(true);
+      Thread t = factory.newThread(() -> work(own));
       threads.add(t);
       t.start();
     }

@@ -1,9 +1,11 @@
 package dev.cutover.replicator.sql;
 
+import dev.cutover.common.Threads;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -41,8 +43,9 @@ public final class Parallel {
     AtomicReference<Exception> failure = new AtomicReference<>();
     List<Thread> threads = new ArrayList<>();
     int n = Math.max(1, Math.min(workers, items.size()));
+    ThreadFactory factory = Threads.daemon(name);
     for (int w = 0; w < n; w++) {
-      Thread t = new Thread(() -> {
+      Thread t = factory.newThread(() -> {
         try (R resource = opener.open()) {
           T item;
           while (failure.get() == null && (item = queue.poll()) != null) {
@@ -53,8 +56,7 @@ public final class Parallel {
             failure.get().addSuppressed(e);
           }
         }
-      }, name + "-" + (w + 1));
-      t.setDaemon(true);
+      });
       threads.add(t);
       t.start();
     }

@@ -1,12 +1,11 @@
 package dev.cutover.driver.internal.control;
 
+import dev.cutover.common.Poll;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * The replication barrier: a marker row written on the source. Logical replication applies in
@@ -19,13 +18,10 @@ import java.util.concurrent.locks.LockSupport;
  * the switch's leader writes, only under the fence it raised.
  */
 public final class Barrier {
-  private static final long FIRST_POLL_NANOS = 200_000;
-  private static final long MAX_POLL_NANOS = 5_000_000;
-
   /** A condition checked while waiting; it throws to stop the wait. */
   @FunctionalInterface
-  public interface Check<E extends Exception> {
-    void check() throws E;
+  public interface Check {
+    void check() throws SQLException;
   }
 
   private Barrier() {}
@@ -69,15 +65,13 @@ public final class Barrier {
    *
    * @return whether it arrived within {@code timeout}
    */
-  public static <E extends Exception> boolean await(Connection target, String marker, Duration timeout,
-      Check<E> stillWanted, Duration checkEvery) throws SQLException, E {
-    long start = System.nanoTime();
-    long deadline = start + timeout.toNanos();
-    long nextCheck = start + checkEvery.toNanos();
-    long pause = FIRST_POLL_NANOS;
+  public static boolean await(Connection target, String marker, Duration timeout, Check stillWanted,
+      Duration checkEvery) throws SQLException {
+    long deadline = Poll.deadline(timeout);
+    long[] nextCheck = {System.nanoTime() + checkEvery.toNanos()};
     try (PreparedStatement ps = target.prepareStatement("SELECT cutover.barrier_arrived(?)")) {
       ps.setString(1, marker);
-      while (true) {
+      return Poll.FAST.until(deadline, () -> {
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
           if (rs.getBoolean(1)) {
@@ -85,16 +79,12 @@ public final class Barrier {
           }
         }
         long now = System.nanoTime();
-        if (now - deadline > 0) {
-          return false;
-        }
-        if (now - nextCheck > 0) {
+        if (now - nextCheck[0] > 0 && !Poll.passed(deadline)) {
           stillWanted.check();
-          nextCheck = now + checkEvery.toNanos();
+          nextCheck[0] = now + checkEvery.toNanos();
         }
-        LockSupport.parkNanos(Math.min(pause, Math.max(0, deadline - now) + TimeUnit.MICROSECONDS.toNanos(1)));
-        pause = Math.min(MAX_POLL_NANOS, pause * 2);
-      }
+        return false;
+      });
     }
   }
 }

@@ -59,7 +59,12 @@ final class FlagFollower {
     }
   }
 
-  /** Polls (on the switch thread) until the flag has delivered a value, then follows it. */
+  /**
+   * Looks again every 250 ms (on the switch thread) until the flag has delivered a value, then
+   * follows it. Not a {@code Poll} wait: that would hold the switch thread, which joins and
+   * catch-ups need meanwhile; and not the listener, which hears a first value only if it differs
+   * from the default.
+   */
   private void awaitFirstValue() {
     switches.schedule(() -> {
       if (flag.delivered()) {

@@ -748,8 +748,7 @@ final class Switchover {
     openTarget(released.targetEpoch());
   }
 
-  private <E extends Exception> void awaitMarker(String expected, Barrier.Check<E> stillWanted)
-      throws SQLException, E {
+  private void awaitMarker(String expected, Barrier.Check stillWanted) throws SQLException {
     Duration timeout = router.settings().barrierTimeout();
     boolean arrived;
     try (SwitchWatchdog.Step step = watchdog.step(timeout.plus(STEP_SLACK), target, () -> "the " + to.value()
