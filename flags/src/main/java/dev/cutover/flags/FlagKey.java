@@ -35,7 +35,7 @@ public enum FlagKey {
   private final String documentedDefault;
 
   FlagKey(String key, String defaultValue) {
-    this(key, defaultValue, defaultValue == null ? "—" : "`" + defaultValue + "`");
+    this(key, defaultValue, documented(defaultValue));
   }
 
   /** A key whose default is not a value (computed, generated or taken from elsewhere), described in words. */
@@ -57,5 +57,13 @@ public enum FlagKey {
   /** The default as docs/driver.md's settings table writes it: {@code `5s`}, {@code —} for none, or words. */
   public String documentedDefault() {
     return documentedDefault;
+  }
+
+  /**
+   * How docs/driver.md's settings table writes a default that is a value ({@code `5s`}) or none
+   * ({@code —}); the driver's own settings are in the same table and written the same way.
+   */
+  public static String documented(String defaultValue) {
+    return defaultValue == null ? "—" : "`" + defaultValue + "`";
   }
 }

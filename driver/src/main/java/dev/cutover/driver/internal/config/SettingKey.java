@@ -40,7 +40,7 @@ public enum SettingKey {
   private final String documentedDefault;
 
   SettingKey(String key, String defaultValue) {
-    this(key, defaultValue, defaultValue == null ? "—" : "`" + defaultValue + "`");
+    this(key, defaultValue, FlagKey.documented(defaultValue));
   }
 
   /** A key whose default is not a value (required, computed, another setting's), described in words. */
