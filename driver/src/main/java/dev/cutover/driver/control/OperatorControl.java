@@ -1,5 +1,6 @@
 package dev.cutover.driver.control;
 
+import dev.cutover.common.Queries;
 import dev.cutover.driver.Phase;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
@@ -86,14 +87,7 @@ public final class OperatorControl {
 
   /** Every service this database knows of, from its instances' heartbeats and its switches, by name. */
   public static List<String> services(Connection c) throws SQLException {
-    List<String> services = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement("SELECT * FROM cutover.service_names()");
-        ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        services.add(rs.getString(1));
-      }
-    }
-    return List.copyOf(services);
+    return List.copyOf(Queries.strings(c, "SELECT * FROM cutover.service_names()"));
   }
 
   /**
