@@ -435,8 +435,17 @@ public final class Verifier {
     long ranges = Math.min(MAX_RANGES, (estimate + options.chunkRows() - 1) / options.chunkRows());
     double percent = Math.min(100.0, 100.0 * ranges * SAMPLES_PER_RANGE / estimate);
     String key = Sql.ident(c.info.key().get(0));
-    List<String> sample = Sql.strings(source, "SELECT " + key + "::text FROM (SELECT " + key + " FROM ONLY " + c.info.name().quoted()
-        + " TABLESAMPLE SYSTEM (" + String.format(java.util.Locale.ROOT, "%.6f", percent) + ") ORDER BY 1) s");
+    List<String> sample;
+    while (true) {
+      sample = Sql.strings(source, "SELECT " + key + "::text FROM (SELECT " + key + " FROM ONLY " + c.info.name().quoted()
+          + " TABLESAMPLE SYSTEM (" + String.format(java.util.Locale.ROOT, "%.6f", percent) + ") ORDER BY 1) s");
+      // SYSTEM picks whole pages at random: on a table of a few hundred pages a small percent can
+      // pick none, which would leave the whole table as one range. Sample more until it has one row per range.
+      if (sample.size() >= ranges || percent >= 100.0) {
+        break;
+      }
+      percent = Math.min(100.0, percent * 4);
+    }
     List<String> out = new ArrayList<>();
     long every = Math.max(1, sample.size() / ranges);
     for (int i = (int) every; i < sample.size(); i += every) {
