@@ -133,7 +133,7 @@ public final class Bench {
 
     @Option(names = "--batch-every", paramLabel = "DURATION", split = ",",
         description = "with --capture triggers: apply pacing (the apply process's --batch-every), one lag measurement per value in"
-            + " the order given, e.g. 0ms,50ms,0ms,50ms (default: the apply process's default, 50ms)")
+            + " the order given, e.g. 0ms,50ms,0ms,50ms (default: the apply process's default, 0ms)")
     List<String> batchEvery;
 
     @Override
