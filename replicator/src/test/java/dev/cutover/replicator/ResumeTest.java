@@ -2,6 +2,7 @@ package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
@@ -20,6 +21,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -72,6 +74,11 @@ class ResumeTest {
           output.add(line);
         }
         assertThat(line).as("the start stopped mid-copy: %s", output).isNotNull();
+        // The stop comes when the first of t1 and t2 is in; the other job goes on copying its table until it is in too.
+        try (Connection n = pair.newServer().connect(db)) {
+          await().atMost(Duration.ofSeconds(60)).until(() -> AppDatabase.strings(n, "SELECT count(*) FROM (SELECT table_name"
+              + " FROM cutover.start_chunks WHERE table_name IN ('t1', 't2') GROUP BY 1 HAVING count(*) = max(chunks)) done").equals(List.of("2")));
+        }
         writer.awaitMore(20);
         crashing.destroyForcibly();
         assertThat(crashing.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -138,7 +145,7 @@ class ResumeTest {
 
     void awaitMore(long n) {
       long seen = commits.get();
-      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> commits.get() >= seen + n || failure != null);
+      await().atMost(Duration.ofSeconds(30)).until(() -> commits.get() >= seen + n || failure != null);
       assertThat((Object) failure).as("the writer failed").isNull();
     }
 
