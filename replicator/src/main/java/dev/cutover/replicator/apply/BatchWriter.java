@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -51,10 +52,15 @@ import java.util.stream.Collectors;
  * barrier: what is held is written first. Inserts run in their order inside one statement, as they
  * would one by one; deletes by key cannot collide. Updates that keep the key go as one statement
  * only where the key is the table's sole unique index (no exclusion constraint), so rows written in
- * another order inside the statement cannot collide either, and only while no key repeats, since an
- * UPDATE ... FROM writes a row once however many source rows match it; a repeated key starts a new
- * statement, which takes key values of types whose text is canonical (integers, text, uuid) or none.
- * The batch commits as one transaction, so readers see the same state either way.
+ * another order inside the statement cannot collide either. An UPDATE ... FROM writes a row once
+ * however many source rows match it, so a key that repeats in a run keeps only its latest image:
+ * each captured update carries the whole new row, and nothing on the target sees the row between
+ * two updates of one batch, so the latest image is the row the updates in order would leave. A hot
+ * row (a counter, a branch total) is thus written once per run rather than once per change, each
+ * write walking the versions the batch's earlier ones left. Keys are compared by their text, so
+ * only tables whose key types have canonical text (integers, text, uuid) are regrouped this way;
+ * a missing row updated several times in one run counts once in {@code missing}. The batch commits
+ * as one transaction, so readers see the same state either way.
  */
 final class BatchWriter {
   private static final int GROUP = 500;
@@ -206,11 +212,16 @@ final class BatchWriter {
   private Regroup regroup(TableName t) throws SQLException {
     Regroup known = regroup.get(t);
     if (known == null) {
+      // Keys are compared by their text: a nondeterministic collation (12+) makes different texts one key.
+      boolean collations = Sql.majorVersionOf(target) >= 12;
+      String textIsKey = !collations ? "" : " AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
+          + " ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) JOIN pg_collation co ON co.oid = a.attcollation"
+          + " WHERE i.indrelid = ?::regclass AND i.indisunique AND NOT co.collisdeterministic)";
+      Object[] tables = Collections.nCopies(collations ? 5 : 4, t.regclass()).toArray();
       String[] row = Sql.rows(target, "SELECT NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::regclass AND NOT tgisinternal"
           + " AND tgenabled IN ('A', 'R')) AND NOT EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = ?::regclass AND rulename <> '_RETURN'),"
           + " (SELECT count(*) FROM pg_index WHERE indrelid = ?::regclass AND indisunique) <= 1"
-          + " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND contype = 'x')",
-          t.regclass(), t.regclass(), t.regclass(), t.regclass()).get(0);
+          + " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND contype = 'x')" + textIsKey, tables).get(0);
       TableInfo info = table(t);
       boolean canonicalKey = info.hasKey() && info.key().stream().allMatch(k -> info.column(k) != null
           && CANONICAL_KEY_TYPES.contains(info.column(k).typeOid()));
@@ -229,22 +240,24 @@ final class BatchWriter {
       TableName t = e.getKey();
       TableInfo info = table(t);
       List<Change> run = new ArrayList<>();
-      Set<List<String>> keys = new HashSet<>();
+      Map<List<String>, Integer> updated = new HashMap<>();
       String runShape = null;
       for (Change c : e.getValue()) {
         String shape = c.op() + "|" + (c.op() == 'D' ? JsonKeys.of(c.oldKey()) : writable(info, JsonKeys.of(c.newRow())));
         List<String> key = c.op() == 'U' ? JsonKeys.values(c.newRow(), info.key()) : null;
-        boolean repeated = c.op() == 'U' && (key == null || !keys.add(key));
-        if (!shape.equals(runShape) || repeated) {
+        boolean unkeyed = c.op() == 'U' && key == null;
+        if (!shape.equals(runShape) || unkeyed) {
           writeRun(t, run);
           run.clear();
-          keys.clear();
-          if (key != null) {
-            keys.add(key);
-          }
+          updated.clear();
         }
-        run.add(c);
-        runShape = key == null && c.op() == 'U' ? null : shape;
+        Integer earlier = key == null ? null : updated.putIfAbsent(key, run.size());
+        if (earlier == null) {
+          run.add(c);
+        } else {
+          run.set(earlier, c); // the row's later image supersedes the earlier one (see the class notes)
+        }
+        runShape = unkeyed ? null : shape;
       }
       writeRun(t, run);
     }

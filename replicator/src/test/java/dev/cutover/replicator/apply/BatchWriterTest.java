@@ -1,0 +1,92 @@
+package dev.cutover.replicator.apply;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cutover.replicator.capture.ChangeLog.Change;
+import dev.cutover.replicator.copy.TriggersOff;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.sql.Connection;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A batch written with {@code session_replication_role = replica}, where updates of a table are
+ * regrouped: rows updated many times in one batch end with their latest image, written once each
+ * (the row's version is the first after its insert, not one per change).
+ */
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+class BatchWriterTest {
+  private static final long TXID = 1000;
+
+  @Test
+  void commit_hotRowsUpdatedManyTimesInOneBatch_eachWrittenOnceWithItsLatestImage(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection c = server.connect(server.createDatabase("batch_writer_hot_rows"))) {
+      Sql.execute(c, "CREATE TABLE counter (name text PRIMARY KEY, value bigint NOT NULL)");
+      Sql.execute(c, "INSERT INTO counter VALUES ('a', 0), ('b', 0)");
+      Sql.execute(c, "CREATE TABLE progress (batches int NOT NULL)");
+      Sql.execute(c, "INSERT INTO progress VALUES (0)");
+      BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
+      long seq = 0;
+      for (int i = 1; i <= 500; i++) {
+        writer.add(update(++seq, "a", i));
+        writer.add(update(++seq, "b", -i));
+      }
+
+      long missing = writer.commit(m -> "UPDATE progress SET batches = batches + 1");
+
+      assertThat(missing).isZero();
+      assertThat(Sql.strings(c, "SELECT name || '=' || value || ' at ' || ctid FROM counter ORDER BY name"))
+          .as("latest images, each the row's second version (a version per change would reach other pages)")
+          .satisfiesExactly(a -> assertThat(a).matches("a=500 at \\(0,[34]\\)"), b -> assertThat(b).matches("b=-500 at \\(0,[34]\\)"));
+    }
+  }
+
+  @Test
+  void commit_missingRowUpdatedSeveralTimesInOneRun_countsOnce(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection c = server.connect(server.createDatabase("batch_writer_missing_row"))) {
+      Sql.execute(c, "CREATE TABLE counter (name text PRIMARY KEY, value bigint NOT NULL)");
+      Sql.execute(c, "INSERT INTO counter VALUES ('a', 0)");
+      BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
+      writer.add(update(1, "gone", 1));
+      writer.add(update(2, "a", 1));
+      writer.add(update(3, "gone", 2));
+      writer.add(update(4, "gone", 3));
+
+      long missing = writer.commit(m -> "SELECT 1");
+
+      assertThat(missing).isEqualTo(1);
+      assertThat(Sql.strings(c, "SELECT name || '=' || value FROM counter")).containsExactly("a=1");
+    }
+  }
+
+  @Test
+  void commit_keyWithANondeterministicCollationUpdatedUnderTwoSpellings_latestImageWins(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection c = server.connect(server.createDatabase("batch_writer_collation"))) {
+      Sql.execute(c, "CREATE COLLATION any_case (provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
+      Sql.execute(c, "CREATE TABLE counter (name text COLLATE any_case PRIMARY KEY, value bigint NOT NULL)");
+      Sql.execute(c, "INSERT INTO counter VALUES ('A', 0)");
+      BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
+      // One row on the source, its key rewritten in another case: equal keys there, so no key change was logged.
+      writer.add(update(1, "A", 1));
+      writer.add(update(2, "a", 2));
+      writer.add(update(3, "a", 3));
+      writer.add(update(4, "A", 4));
+
+      long missing = writer.commit(m -> "SELECT 1");
+
+      assertThat(missing).isZero();
+      assertThat(Sql.strings(c, "SELECT name || '=' || value FROM counter")).containsExactly("A=4");
+    }
+  }
+
+  private static Change update(long seq, String name, long value) {
+    return new Change(seq, TXID, "public", "counter", 'U', "{\"name\":\"" + name + "\",\"value\":" + value + "}", null);
+  }
+}
