@@ -2,15 +2,23 @@ package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.internal.jdbc.LogicalConnection;
+import dev.cutover.driver.internal.switching.Session;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -130,6 +138,53 @@ class StatementRecyclingTest {
         assertThat(second.getMaxRows()).isZero();
         assertThat(second.getQueryTimeout()).isZero();
       }
+    }
+  }
+
+  /**
+   * JDBC lets another thread close a statement while it executes. The execution must still end on
+   * its connection, or the connection reads as busy and a switch's drain waits for it in vain.
+   */
+  @Test
+  void statementClosedByAnotherThreadWhileItRuns_itsConnectionReadsIdleAfterwards() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection c = DrainTest.connect(db.url()); Connection watcher = DrainTest.connect(db.url())) {
+      int pid;
+      try (PreparedStatement ps = c.prepareStatement("SELECT pg_backend_pid()")) {
+        pid = single(ps);
+      }
+      Statement running = c.createStatement();
+      CompletableFuture<Void> query = CompletableFuture.runAsync(() -> {
+        try {
+          running.execute("SELECT pg_sleep(60)");
+        } catch (SQLException e) {
+          throw new CompletionException(e);
+        }
+      });
+      await().atMost(Duration.ofSeconds(30)).until(() -> active(watcher, pid));
+      CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> {
+        try {
+          running.close();
+        } catch (SQLException e) {
+          throw new CompletionException(e);
+        }
+      });
+      await().atMost(Duration.ofSeconds(30)).until(running::isClosed);
+      try (Statement s = watcher.createStatement()) {
+        s.execute("SELECT pg_cancel_backend(" + pid + ")");
+      }
+
+      assertThatThrownBy(() -> query.get(30, TimeUnit.SECONDS)).hasRootCauseInstanceOf(SQLException.class);
+      closing.get(30, TimeUnit.SECONDS);
+      assertThat(((LogicalConnection) c).activity()).as("activity after the statement ended").isEqualTo(Session.IDLE);
+    }
+  }
+
+  private static boolean active(Connection watcher, int pid) throws SQLException {
+    try (Statement s = watcher.createStatement();
+        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid
+            + " AND state = 'active' AND query LIKE '%pg_sleep(60)%'")) {
+      return rs.next() && rs.getInt(1) == 1;
     }
   }
 

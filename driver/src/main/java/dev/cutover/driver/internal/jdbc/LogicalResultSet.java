@@ -54,8 +54,8 @@ public abstract class LogicalResultSet implements ResultSet, Translating {
     if (s == null) {
       return;
     }
+    s.results.close(); // a failure is translated while the state is still here, and the state is not reused
     state = null;
-    s.results.close();
     LogicalStatement owner = s.owner;
     s.start(null, null);
     if (owner != null) {

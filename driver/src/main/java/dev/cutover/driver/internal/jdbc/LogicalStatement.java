@@ -20,10 +20,16 @@ import java.sql.Statement;
  * {@code close} and {@code isClosed} fails as closed and none sees a later statement's parameters.
  */
 public abstract class LogicalStatement implements Statement, Translating {
+  /**
+   * Kept apart from the state: another thread may close the statement while it executes, and the
+   * execution must still end on its connection (or the connection would read as busy to a drain).
+   */
+  private final LogicalConnection connection;
   /** Null once closed. */
   private StatementState state;
 
   protected LogicalStatement(StatementState state) {
+    this.connection = state.connection;
     this.state = state;
   }
 
@@ -62,32 +68,31 @@ public abstract class LogicalStatement implements Statement, Translating {
    */
   final void begin() throws SQLException {
     StatementState s = live();
-    s.connection.beforeStatement(this, s, s.sql);
+    connection.beforeStatement(this, s, s.sql);
   }
 
   /** Before an execution of {@code sql}, given as the method's first argument. */
   final void begin(String sql) throws SQLException {
     StatementState s = live();
-    s.connection.beforeStatement(this, s, sql);
+    connection.beforeStatement(this, s, sql);
   }
 
-  /** After an execution, successful or not. */
+  /** After an execution, successful or not, also when another thread closed the statement meanwhile. */
   final void end() {
-    StatementState s = state;
-    if (s != null) {
-      s.connection.afterStatement();
-    }
+    connection.afterStatement();
   }
 
   @Override
   public final SQLException translate(SQLException e) {
-    StatementState s = state;
-    return s == null ? e : s.connection.translate(e);
+    return connection.translate(e);
   }
 
   final ResultSet results(ResultSet rs) {
+    if (rs == null) {
+      return null;
+    }
     StatementState s = state;
-    return rs == null || s == null ? rs : Wrappers.resultSet(s.takeResults(this, rs));
+    return Wrappers.resultSet(s != null ? s.takeResults(this, rs) : new ResultSetState(connection).start(this, rs));
   }
 
   /** Takes back the state of results it produced, closed cleanly, for its next results. */
@@ -136,7 +141,8 @@ public abstract class LogicalStatement implements Statement, Translating {
 
   @Override
   public Connection getConnection() throws SQLException {
-    return live().connection;
+    live();
+    return connection;
   }
 
   // ---- settings carried to a recreated statement: the setters are generated (Wrappers.settings) ----
@@ -161,7 +167,7 @@ public abstract class LogicalStatement implements Statement, Translating {
     }
     state = null;
     s.statement.close();
-    s.connection.giveBack(s);
+    connection.giveBack(s);
   }
 
   @Override

@@ -13,7 +13,7 @@ import java.util.List;
  * Everything a {@link LogicalStatement} holds, apart from the object the application holds: how
  * it was created, its physical statement, settings, parameters and pending batch. A statement
  * closed cleanly gives its state back to its connection, and the connection's next statement
- * takes it ({@link LogicalConnection#takeState}), so that a statement in steady state allocates
+ * takes it (in {@code LogicalConnection.create}), so that a statement in steady state allocates
  * only its own small object. The statement drops its pointer before giving the state back: a
  * closed statement never reaches a later statement's parameters.
  */
