@@ -28,8 +28,6 @@ class BatchWriterTest {
     try (Connection c = server.connect(server.createDatabase("batch_writer_hot_rows"))) {
       Sql.execute(c, "CREATE TABLE counter (name text PRIMARY KEY, value bigint NOT NULL)");
       Sql.execute(c, "INSERT INTO counter VALUES ('a', 0), ('b', 0)");
-      Sql.execute(c, "CREATE TABLE progress (batches int NOT NULL)");
-      Sql.execute(c, "INSERT INTO progress VALUES (0)");
       BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
       long seq = 0;
       for (int i = 1; i <= 500; i++) {
@@ -37,7 +35,7 @@ class BatchWriterTest {
         writer.add(update(++seq, "b", -i));
       }
 
-      long missing = writer.commit(m -> "UPDATE progress SET batches = batches + 1");
+      long missing = writer.commit(m -> "SELECT 1");
 
       assertThat(missing).isZero();
       assertThat(Sql.strings(c, "SELECT name || '=' || value || ' at ' || ctid FROM counter ORDER BY name"))
