@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.cutover.driver.LeakCheckedPair;
 import dev.cutover.testkit.PostgresPair;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import org.junit.jupiter.api.Test;
@@ -29,10 +28,7 @@ class TransactionsTest {
   }
 
   private static long rows(Connection c) throws SQLException {
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM t")) {
-      rs.next();
-      return rs.getLong(1);
-    }
+    return Long.parseLong(Queries.strings(c, "SELECT count(*) FROM t").get(0));
   }
 
   @Test

@@ -16,7 +16,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
-import java.util.Properties;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -158,9 +157,7 @@ class ControlSchemaTest {
       assertThat(ControlSchema.install(c)).isZero();
 
       assertThat(ControlSchema.granted(c, "early_ops")).as("granted every function of the control plane").isTrue();
-      Properties p = new Properties();
-      p.setProperty("user", "early_ops");
-      try (Connection early = new org.postgresql.Driver().connect(pair.oldServer().jdbcUrl("upgrade_operator_view"), p)) {
+      try (Connection early = ControlPlaneSecurityTest.as(pair.oldServer(), "upgrade_operator_view", "early_ops")) {
         assertThat(OperatorControl.services(early)).containsExactly("svc");
         assertThat(OperatorControl.read(early, "svc").lastSwitch()).get()
             .satisfies(s -> assertThat(s.leaderBackend()).isEmpty());
