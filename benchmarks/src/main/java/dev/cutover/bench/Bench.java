@@ -282,12 +282,9 @@ public final class Bench {
     List<Duration> pacing = new ArrayList<>();
     for (String value : batchEvery == null ? List.<String>of() : batchEvery) {
       try {
-        pacing.add(Durations.parse("--batch-every", value.trim()));
+        pacing.add(Durations.parse("--batch-every", value)); // trims; a sign is not a duration
       } catch (IllegalArgumentException e) {
         throw badOption(e.getMessage());
-      }
-      if (pacing.get(pacing.size() - 1).isNegative()) {
-        throw badOption("--batch-every must not be negative, not " + value);
       }
     }
     if (pacing.isEmpty()) {

@@ -17,7 +17,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -143,12 +142,12 @@ final class CaptureCostBenchmark {
 
     Report report = new Report("capture cost per write on old", "variant", "backend CPU µs/tx (median)", "fewer tx/s than none",
         "added µs/tx vs the row above", "client wall µs/tx (median)", "CPU µs/tx per round");
-    double none = median(cpu.get(Variant.NONE));
+    double none = Report.median(cpu.get(Variant.NONE));
     double previous = none;
     for (Variant v : Variant.values()) {
-      double c = median(cpu.get(v));
+      double c = Report.median(cpu.get(v));
       report.row(v.label, c, String.format(Locale.ROOT, "%.1f%%", 100 * (1 - none / c)), v == Variant.NONE ? "" : c - previous,
-          median(wall.get(v)), list(cpu.get(v)));
+          Report.median(wall.get(v)), Report.rounds("%.0f", cpu.get(v)));
       previous = c;
     }
     report.fact("server", "PostgreSQL " + old.majorVersion() + ", embedded, same machine, loopback; the old side of a replicator"
@@ -243,19 +242,5 @@ final class CaptureCostBenchmark {
     } catch (IOException e) {
       throw new IOException("cannot read the backend's CPU time from " + schedstat + ": the server must run on this machine", e);
     }
-  }
-
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    return sorted[sorted.length / 2];
-  }
-
-  private static String list(double[] values) {
-    List<String> out = new ArrayList<>();
-    for (double v : values) {
-      out.add(String.format(Locale.ROOT, "%.0f", v));
-    }
-    return String.join(" / ", out);
   }
 }

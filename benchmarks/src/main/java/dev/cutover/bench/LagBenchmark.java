@@ -456,7 +456,6 @@ final class LagBenchmark {
     }
   }
 
-
   private static String secs(double seconds) {
     return seconds == Math.rint(seconds) ? Long.toString((long) seconds) : Double.toString(seconds);
   }

@@ -13,7 +13,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -213,15 +212,15 @@ final class BatchWriter {
     Regroup known = regroup.get(t);
     if (known == null) {
       // Keys are compared by their text: a nondeterministic collation (12+) makes different texts one key.
-      boolean collations = Sql.majorVersionOf(target) >= 12;
-      String textIsKey = !collations ? "" : " AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
+      String textIsKey = Sql.majorVersionOf(target) < 12 ? "" : " AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a"
           + " ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) JOIN pg_collation co ON co.oid = a.attcollation"
-          + " WHERE i.indrelid = ?::regclass AND i.indisunique AND NOT co.collisdeterministic)";
-      Object[] tables = Collections.nCopies(collations ? 5 : 4, t.regclass()).toArray();
-      String[] row = Sql.rows(target, "SELECT NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::regclass AND NOT tgisinternal"
-          + " AND tgenabled IN ('A', 'R')) AND NOT EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = ?::regclass AND rulename <> '_RETURN'),"
-          + " (SELECT count(*) FROM pg_index WHERE indrelid = ?::regclass AND indisunique) <= 1"
-          + " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND contype = 'x')" + textIsKey, tables).get(0);
+          + " WHERE i.indrelid = t.r AND i.indisunique AND NOT co.collisdeterministic)";
+      String[] row = Sql.rows(target, "WITH t AS (SELECT ?::regclass AS r)"
+          + " SELECT NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = t.r AND NOT tgisinternal AND tgenabled IN ('A', 'R'))"
+          + " AND NOT EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = t.r AND rulename <> '_RETURN'),"
+          + " (SELECT count(*) FROM pg_index WHERE indrelid = t.r AND indisunique) <= 1"
+          + " AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = t.r AND contype = 'x')" + textIsKey + " FROM t",
+          t.regclass()).get(0);
       TableInfo info = table(t);
       boolean canonicalKey = info.hasKey() && info.key().stream().allMatch(k -> info.column(k) != null
           && CANONICAL_KEY_TYPES.contains(info.column(k).typeOid()));

@@ -2,7 +2,7 @@ package dev.cutover.replicator.capture;
 
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.sql.PeriodicWrite;
-import java.sql.Statement;
+import dev.cutover.replicator.sql.Sql;
 import java.time.Duration;
 
 /**
@@ -22,11 +22,8 @@ public final class Ticker implements AutoCloseable {
   private final PeriodicWrite ticks;
 
   private Ticker(Endpoint source, Duration interval) {
-    this.ticks = PeriodicWrite.start("ticker", source, interval, c -> {
-      try (Statement s = c.createStatement()) {
-        s.execute("INSERT INTO cutover.capture_tick (snapshot) VALUES (txid_current_snapshot()::text)");
-      }
-    });
+    this.ticks = PeriodicWrite.start("ticker", source, interval,
+        c -> Sql.execute(c, "INSERT INTO cutover.capture_tick (snapshot) VALUES (txid_current_snapshot()::text)"));
   }
 
   /** Starts ticking on {@code source} (whose change log must exist) every {@code interval}. */

@@ -5,8 +5,8 @@ import dev.cutover.replicator.sql.PeriodicWrite;
 import java.time.Duration;
 
 /**
- * Writes a heartbeat on a source database at a fixed interval, on its own daemon thread and
- * connection, until closed. A failed beat is logged and the connection reopened at the next one,
+ * Writes a heartbeat on a source database every interval after the last one ({@link PeriodicWrite}),
+ * on its own daemon thread and connection, until closed. A failed beat is logged and the connection reopened at the next one,
  * so a restart of the source does not stop it.
  *
  * <p>Who runs it: {@code cutover-replicator heartbeat} (in the foreground, for as long as the

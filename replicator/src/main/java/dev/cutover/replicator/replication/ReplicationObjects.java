@@ -6,7 +6,6 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -165,17 +164,11 @@ public final class ReplicationObjects {
 
   /** Drops the slot unless a process holds it; whether it is gone. */
   private static boolean droppedUnlessHeld(Connection c, String slot) throws SQLException {
-    Integer activePid;
-    try (PreparedStatement ps = c.prepareStatement("SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?" + THIS_DATABASE)) {
-      ps.setString(1, slot);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return true;
-        }
-        activePid = (Integer) rs.getObject(1);
-      }
+    List<String[]> slots = Sql.rows(c, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?" + THIS_DATABASE, slot);
+    if (slots.isEmpty()) {
+      return true;
     }
-    if (activePid != null) {
+    if (slots.get(0)[0] != null) {
       return false;
     }
     try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
