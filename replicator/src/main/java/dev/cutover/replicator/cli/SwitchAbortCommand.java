@@ -1,5 +1,6 @@
 package dev.cutover.replicator.cli;
 
+import dev.cutover.driver.control.OperatorControl.AbortOutcome;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.operator.SwitchControl;
@@ -26,19 +27,13 @@ final class SwitchAbortCommand extends BaseCommand {
   int run(Replicator r) throws Exception {
     SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), List.of(service));
     SwitchStatus.Switch current = status.services().isEmpty() ? null : status.services().get(0).currentSwitch();
-    String outcome;
-    if (current == null || !current.inProgress()) {
-      outcome = "none";
-    } else {
-      outcome = SwitchControl.abort(current.recordedOn().equals(Side.OLD.label()) ? r.old() : r.nw(), service, reason)
-          .name().toLowerCase(Locale.ROOT);
-    }
-    String result = outcome;
-    print(Map.of("service", service, "outcome", result), () -> out().println(switch (result) {
-      case "none" -> "no switch of " + service + " is in progress";
-      case "released" -> "the switch of " + service + " was released already; the decision stands";
-      case "aborted" -> "the switch of " + service + " is aborted and its fence lowered";
-      default -> "abort of " + service + "'s switch requested: its leader aborts at its next step";
+    AbortOutcome outcome = current == null || !current.inProgress() ? AbortOutcome.NONE
+        : SwitchControl.abort(current.recordedOn().equals(Side.OLD.label()) ? r.old() : r.nw(), service, reason);
+    print(Map.of("service", service, "outcome", outcome.name().toLowerCase(Locale.ROOT)), () -> out().println(switch (outcome) {
+      case NONE -> "no switch of " + service + " is in progress";
+      case RELEASED -> "the switch of " + service + " was released already; the decision stands";
+      case ABORTED -> "the switch of " + service + " is aborted and its fence lowered";
+      case REQUESTED -> "abort of " + service + "'s switch requested: its leader aborts at its next step";
     }));
     return 0;
   }
