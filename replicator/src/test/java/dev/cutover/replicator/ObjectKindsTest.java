@@ -87,7 +87,9 @@ class ObjectKindsTest {
       // Writes after start: replicated kinds arrive; the large object and the unlogged table do not.
       AppDatabase.execute(o, "INSERT INTO nocols SELECT FROM generate_series(1, 2); INSERT INTO gen_only DEFAULT VALUES;"
           + " UPDATE keyless SET v = 'changed' WHERE v = 'k1'; DELETE FROM keyless WHERE v = 'k2'; INSERT INTO item VALUES (51, 'v51');"
-          + " INSERT INTO scratch VALUES (7, 'after start'); SELECT lo_put(424242, 0, '\\x4c'::bytea)");
+          + " INSERT INTO scratch VALUES (7, 'after start'); SELECT lo_put(424242, 0, '\\x4c'::bytea);"
+          + " SELECT lo_from_bytea(424243, 'made after start')");
+      AppDatabase.execute(n, "SELECT lo_from_bytea(424244, 'only on new')");
     }
     r.awaitCaughtUp(ReplicationFlowTest.CATCH_UP);
     VerifyReport verify = r.verify(Verifier.Options.defaults());
@@ -99,10 +101,12 @@ class ObjectKindsTest {
       assertThat(t.table()).isEqualTo("public.scratch");
       assertThat(t.differenceCount()).isOne();
     });
-    assertThat(verify.largeObjectDifferences()).containsExactly(new LargeObjects.Difference(424242, "different"));
-    assertThat(verify.differences()).isOne();
+    assertThat(verify.largeObjectDifferences()).containsExactly(new LargeObjects.Difference(424242, "different"),
+        new LargeObjects.Difference(424243, "missing-on-target"), new LargeObjects.Difference(424244, "extra-on-target"));
+    assertThat(verify.differences()).isEqualTo(3);
 
-    assertThat(r.syncLargeObjects()).isEqualTo(new LargeObjects.SyncReport(0, 1, 0, "Large object before start".length()));
+    assertThat(r.syncLargeObjects())
+        .isEqualTo(new LargeObjects.SyncReport(1, 1, 1, "Large object before start".length() + "made after start".length()));
     try (Connection o = pair.oldServer().connect(db)) {
       AppDatabase.execute(o, "REFRESH MATERIALIZED VIEW item_count");
     }

@@ -86,13 +86,12 @@ public final class LargeObjects {
     return new SyncReport(copied, replaced, removed, bytes);
   }
 
-  /** Removes new's copy of {@code d}'s object where it is extra or different, copies old's where it is not extra; the bytes copied. */
+  /** Removes new's copy of {@code d}'s object unless it is missing there, copies old's unless it is extra; the bytes copied. */
   private static long mend(Connection old, Connection nw, Difference d) throws SQLException {
-    if (!d.kind().equals("extra-on-target") && !d.kind().equals("different")) {
-      return copy(old, nw, d.oid());
+    if (!d.kind().equals("missing-on-target")) {
+      Sql.bool(nw, "SELECT lo_unlink(?::oid) IS NOT NULL", d.oid());
     }
-    Sql.bool(nw, "SELECT lo_unlink(?::oid) IS NOT NULL", d.oid());
-    return d.kind().equals("different") ? copy(old, nw, d.oid()) : 0;
+    return d.kind().equals("extra-on-target") ? 0 : copy(old, nw, d.oid());
   }
 
   /** The objects that are missing, extra or different on {@code target}, by oid. */
