@@ -77,8 +77,8 @@ public final class RoutingFlags {
 
   static RoutingFlag open(Map<String, String> values, Function<String, String> env) {
     FlagSettings settings = new FlagSettings(values);
-    String provider = values.getOrDefault(PROVIDER, FlagKey.PROVIDER.defaultValue());
-    switch (provider.trim()) {
+    String provider = settings.get(FlagKey.PROVIDER);
+    switch (provider) {
       case "fixed":
         return new FixedFlag(settings.target(FlagKey.VALUE));
       case "manual":
@@ -94,7 +94,7 @@ public final class RoutingFlags {
             path(settings.required(FILE, "the text file holding old or new")),
             settings.target(FlagKey.DEFAULT));
       default:
-        return provider(provider.trim().toLowerCase(Locale.ROOT))
+        return provider(provider.toLowerCase(Locale.ROOT))
             .orElseThrow(() -> new IllegalArgumentException(
                 PROVIDER + "=" + provider + " is not a flag provider: use one of " + PROVIDERS))
             .open(settings, env);
