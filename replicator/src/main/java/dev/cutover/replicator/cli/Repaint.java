@@ -2,6 +2,8 @@ package dev.cutover.replicator.cli;
 
 import dev.cutover.common.Threads;
 import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Paints again every interval: a progress painter on a background thread until closed ({@link
@@ -15,21 +17,11 @@ final class Repaint implements AutoCloseable {
     void run() throws Exception;
   }
 
-  private final Thread painter;
+  private final ScheduledExecutorService painter;
 
   private Repaint(String thread, Duration every, Runnable paint) {
-    this.painter = Threads.start(thread, () -> {
-      long next = System.nanoTime();
-      while (true) {
-        next += every.toNanos();
-        try {
-          Thread.sleep(Math.max(0, (next - System.nanoTime()) / 1_000_000));
-        } catch (InterruptedException e) {
-          return;
-        }
-        paint.run();
-      }
-    });
+    this.painter = Threads.scheduler(thread);
+    painter.scheduleAtFixedRate(paint, every.toNanos(), every.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   /** Calls {@code paint} every {@code every} on a daemon thread named {@code thread}, first after one interval, until closed. */
@@ -53,9 +45,9 @@ final class Repaint implements AutoCloseable {
   /** Stops painting: a paint under way may end first (waited for up to a second). */
   @Override
   public void close() {
-    painter.interrupt();
+    painter.shutdownNow();
     try {
-      painter.join(1000);
+      painter.awaitTermination(1, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
