@@ -55,8 +55,7 @@ final class LoadWorker implements Runnable {
 
   @Override
   public void run() {
-    // Start at a random offset within one interval, so that workers do not fire in lockstep.
-    new Pacer(transactionsPerSecond, random.nextLong((long) (1e9 / transactionsPerSecond))).run(() -> running, this::step);
+    Pacer.staggered(transactionsPerSecond, random).run(() -> running, this::step);
   }
 
   /** Runs one scheduled operation and returns how many transactions it took. */

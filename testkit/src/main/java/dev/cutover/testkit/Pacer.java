@@ -4,6 +4,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
+import java.util.random.RandomGenerator;
 
 /**
  * Runs a load generator's steps at a fixed rate: each step is due an interval (times the
@@ -27,6 +28,13 @@ public final class Pacer {
     }
     this.intervalNanos = (long) (1e9 / perSecond);
     this.due = System.nanoTime() + firstInNanos;
+  }
+
+  /** A pacer whose first step is due at a random point within one interval, so that workers do not fire in lockstep. */
+  public static Pacer staggered(double perSecond, RandomGenerator random) {
+    Pacer p = new Pacer(perSecond, 0);
+    p.due += random.nextLong(Math.max(1, p.intervalNanos));
+    return p;
   }
 
   /** Runs {@code step} whenever it is due while {@code running}; {@code step} returns how many transactions it took. */
