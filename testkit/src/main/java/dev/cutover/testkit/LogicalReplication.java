@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import dev.cutover.common.Quoting;
 import dev.cutover.common.Poll;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -34,7 +35,7 @@ public final class LogicalReplication {
 
   /** Publishes every table of the old database, including tables created later. */
   public static void publishAll(Connection old, String publication) throws SQLException {
-    execute(old, "CREATE PUBLICATION " + Sql.identifier(publication) + " FOR ALL TABLES");
+    execute(old, "CREATE PUBLICATION " + Quoting.identifier(publication) + " FOR ALL TABLES");
   }
 
   /**
@@ -42,9 +43,9 @@ public final class LogicalReplication {
    * side. Creates a slot of the subscription's name on the old server.
    */
   public static void subscribe(Connection nw, String subscription, String oldConnection, String publication, InitialData initialData) throws SQLException {
-    execute(nw, "CREATE SUBSCRIPTION " + Sql.identifier(subscription)
-        + " CONNECTION " + Sql.literal(oldConnection)
-        + " PUBLICATION " + Sql.identifier(publication)
+    execute(nw, "CREATE SUBSCRIPTION " + Quoting.identifier(subscription)
+        + " CONNECTION " + Quoting.literal(oldConnection)
+        + " PUBLICATION " + Quoting.identifier(publication)
         + " WITH (copy_data = " + (initialData == InitialData.COPY) + ")");
   }
 
@@ -73,7 +74,7 @@ public final class LogicalReplication {
 
   /** Stops the subscription's apply workers, which releases its slot on the old server; keeps everything else. */
   public static void disable(Connection nw, String subscription) throws SQLException {
-    execute(nw, "ALTER SUBSCRIPTION " + Sql.identifier(subscription) + " DISABLE");
+    execute(nw, "ALTER SUBSCRIPTION " + Quoting.identifier(subscription) + " DISABLE");
   }
 
   /**
@@ -85,7 +86,7 @@ public final class LogicalReplication {
    * keeps them while a copy is under way) are dropped too.
    */
   public static void drop(Connection old, Connection nw, String subscription, Duration timeout) throws SQLException, TimeoutException, InterruptedException {
-    String quoted = Sql.identifier(subscription);
+    String quoted = Quoting.identifier(subscription);
     SubscriptionInfo info = subscriptionInfo(nw, subscription);
     execute(nw, "ALTER SUBSCRIPTION " + quoted + " DISABLE");
     execute(nw, "ALTER SUBSCRIPTION " + quoted + " SET (slot_name = NONE)");

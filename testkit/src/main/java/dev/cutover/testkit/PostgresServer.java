@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import dev.cutover.common.Quoting;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -79,7 +80,7 @@ public interface PostgresServer extends AutoCloseable {
    */
   default String createDatabase(String name) throws SQLException {
     try (Connection connection = connect(); Statement statement = connection.createStatement()) {
-      statement.execute("CREATE DATABASE " + Sql.identifier(name));
+      statement.execute("CREATE DATABASE " + Quoting.identifier(name));
     }
     return name;
   }

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.sql;
 
 import dev.cutover.common.Queries;
+import dev.cutover.common.Quoting;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -10,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
-import org.postgresql.core.Utils;
 
 /**
  * Quoting and small query helpers. Every identifier the replicator puts into a statement goes
@@ -26,12 +26,7 @@ public final class Sql {
 
   /** A double-quoted identifier ({@code quote_ident} that always quotes): keeps case, allows reserved words; PgJDBC's escaping. */
   public static String ident(String name) {
-    requireNoNul(name);
-    try {
-      return Utils.escapeIdentifier(null, name).toString();
-    } catch (SQLException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    }
+    return Quoting.identifier(name);
   }
 
   /** {@code "schema"."name"}. */
@@ -41,18 +36,12 @@ public final class Sql {
 
   /** A single-quoted string literal (standard_conforming_strings is on in every supported version); PgJDBC's escaping. */
   public static String literal(String value) {
-    requireNoNul(value);
-    try {
-      return Utils.escapeLiteral(new StringBuilder("'"), value, true).append('\'').toString();
-    } catch (SQLException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    }
+    return Quoting.literal(value);
   }
 
   /** A value for a libpq connection string: single-quoted, backslashes and quotes escaped. */
   public static String conninfoValue(String value) {
-    requireNoNul(value);
-    return '\'' + value.replace("\\", "\\\\").replace("'", "\\'") + '\'';
+    return Quoting.conninfoValue(value);
   }
 
   /** A libpq connection string with {@code password=...} replaced by {@code password=***}. */
@@ -163,11 +152,5 @@ public final class Sql {
   /** Lower-case ASCII, for comparing setting values. */
   public static String lower(String s) {
     return s == null ? null : s.toLowerCase(Locale.ROOT);
-  }
-
-  private static void requireNoNul(String value) {
-    if (value.indexOf('\0') >= 0) {
-      throw new IllegalArgumentException("PostgreSQL names and values cannot contain a NUL character: " + value.replace('\0', '?'));
-    }
   }
 }

@@ -1,30 +1,13 @@
 package dev.cutover.replicator.sql;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 
 class SqlTest {
   @Test
-  void ident_nameWithQuotesAndCase_isDoubleQuotedWithQuotesDoubled() {
-    assertThat(Sql.ident("Order \"Lines\"")).isEqualTo("\"Order \"\"Lines\"\"\"");
+  void qualified_schemaAndName_eachQuoted() {
     assertThat(Sql.qualified("my schema", "select")).isEqualTo("\"my schema\".\"select\"");
-  }
-
-  @Test
-  void literal_quote_isDoubled() {
-    assertThat(Sql.literal("it's")).isEqualTo("'it''s'");
-  }
-
-  @Test
-  void conninfoValue_quotesAndBackslashes_areEscaped() {
-    assertThat(Sql.conninfoValue("p'a\\ss word")).isEqualTo("'p\\'a\\\\ss word'");
-  }
-
-  @Test
-  void ident_nulCharacter_isRejected() {
-    assertThatThrownBy(() -> Sql.ident("a\0b")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NUL");
   }
 
   @Test

@@ -1,0 +1,47 @@
+package dev.cutover.common;
+
+import java.sql.SQLException;
+import org.postgresql.core.Utils;
+
+/**
+ * Quoting for SQL text and libpq connection strings, one implementation for every module: PgJDBC's
+ * escaping for identifiers and literals (with {@code standard_conforming_strings} on, as since
+ * PostgreSQL 9.1), libpq's rules for connection string values. A NUL, which PostgreSQL cannot hold
+ * in a name or a text, is refused without echoing the value: it may be a password.
+ */
+public final class Quoting {
+  private Quoting() {}
+
+  /** A double-quoted identifier ({@code quote_ident} that always quotes): keeps case, allows reserved words. */
+  public static String identifier(String name) {
+    requireNoNul(name);
+    try {
+      return Utils.escapeIdentifier(null, name).toString();
+    } catch (SQLException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /** A single-quoted string literal. */
+  public static String literal(String value) {
+    requireNoNul(value);
+    try {
+      return Utils.escapeLiteral(new StringBuilder("'"), value, true).append('\'').toString();
+    } catch (SQLException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /** A value for a libpq connection string: single-quoted, backslashes and quotes escaped. */
+  public static String conninfoValue(String value) {
+    requireNoNul(value);
+    return '\'' + value.replace("\\", "\\\\").replace("'", "\\'") + '\'';
+  }
+
+  private static void requireNoNul(String value) {
+    if (value.indexOf('\0') >= 0) {
+      throw new IllegalArgumentException("PostgreSQL names and values cannot contain a NUL character (the value is not shown:"
+          + " it may be a secret)");
+    }
+  }
+}

@@ -1,0 +1,33 @@
+package dev.cutover.common;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class QuotingTest {
+  @Test
+  void identifier_nameWithQuotesAndCase_isDoubleQuotedWithQuotesDoubled() {
+    assertThat(Quoting.identifier("Order \"Lines\"")).isEqualTo("\"Order \"\"Lines\"\"\"");
+    assertThat(Quoting.identifier("select")).isEqualTo("\"select\"");
+  }
+
+  @Test
+  void literal_quoteDoubled_backslashKept() {
+    assertThat(Quoting.literal("it's a\\b")).isEqualTo("'it''s a\\b'");
+  }
+
+  @Test
+  void conninfoValue_quotesAndBackslashes_areEscaped() {
+    assertThat(Quoting.conninfoValue("p'a\\ss word")).isEqualTo("'p\\'a\\\\ss word'");
+  }
+
+  @Test
+  void nulCharacter_isRefusedWithoutEchoingTheValue() {
+    for (Runnable quote : new Runnable[] {() -> Quoting.identifier("hunter2\0"), () -> Quoting.literal("hunter2\0"),
+        () -> Quoting.conninfoValue("hunter2\0")}) {
+      assertThatThrownBy(quote::run).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NUL")
+          .hasMessageNotContaining("hunter2");
+    }
+  }
+}
