@@ -6,6 +6,7 @@ import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.sql.Sql;
+import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -60,10 +61,16 @@ public final class Applier implements AutoCloseable {
    * @param batchSpan how much of the source's time one batch covers at most when apply is behind
    *     (cut at the ticks a {@link Ticker} records)
    * @param tickEvery how often the applier's ticker records a tick on the source
+   * @param networkTimeout how long a statement may wait for an answer before its connection is
+   *     given up as silent (a peer gone without a reset) and applying starts over from the target's
+   *     position; not applied to a schema change replayed on the target, which may take long
    */
   public record Options(Duration poll, Duration batchEvery, Duration idleWrite, Duration trimEvery, Duration rotateAfter, Duration lockWait,
-      Duration batchSpan, Duration tickEvery) {
+      Duration batchSpan, Duration tickEvery, Duration networkTimeout) {
     public Options {
+      if (networkTimeout.toMillis() < 1) {
+        throw new IllegalArgumentException("the network timeout must be at least 1ms, not " + networkTimeout.toMillis() + "ms");
+      }
       for (Duration d : new Duration[] {poll, batchEvery, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan}) {
         if (d.isNegative()) {
           throw new IllegalArgumentException("apply durations must not be negative, not " + d);
@@ -76,23 +83,27 @@ public final class Applier implements AutoCloseable {
 
     public static Options defaults() {
       return new Options(Duration.ofMillis(10), Duration.ZERO, Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(10),
-          Duration.ofSeconds(30), Duration.ofMillis(500), Duration.ofMillis(100));
+          Duration.ofSeconds(30), Duration.ofMillis(500), Duration.ofMillis(100), Duration.ofSeconds(60));
     }
 
     public Options withPoll(Duration d) {
-      return new Options(d, batchEvery, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery);
+      return new Options(d, batchEvery, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery, networkTimeout);
     }
 
     public Options withLockWait(Duration d) {
-      return new Options(poll, batchEvery, idleWrite, trimEvery, rotateAfter, d, batchSpan, tickEvery);
+      return new Options(poll, batchEvery, idleWrite, trimEvery, rotateAfter, d, batchSpan, tickEvery, networkTimeout);
     }
 
     public Options withBatchEvery(Duration d) {
-      return new Options(poll, d, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery);
+      return new Options(poll, d, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery, networkTimeout);
+    }
+
+    public Options withNetworkTimeout(Duration d) {
+      return new Options(poll, batchEvery, idleWrite, trimEvery, rotateAfter, lockWait, batchSpan, tickEvery, d);
     }
 
     public Options withTrimming(Duration every, Duration rotate) {
-      return new Options(poll, batchEvery, idleWrite, every, rotate, lockWait, batchSpan, tickEvery);
+      return new Options(poll, batchEvery, idleWrite, every, rotate, lockWait, batchSpan, tickEvery, networkTimeout);
     }
   }
 
@@ -110,6 +121,8 @@ public final class Applier implements AutoCloseable {
   private volatile Connection target;
   /** The position last logged as where applying starts, so that retries from the same one stay quiet. */
   private String announced;
+  /** This applier's last session on the target ({@code pid} and {@code backend_start}), to end it if it outlived its connection. */
+  private String[] lastTargetSession;
 
   private Applier(Way way, Options options) {
     this.way = way;
@@ -176,14 +189,38 @@ public final class Applier implements AutoCloseable {
           LOG.error("{} apply stopped: {}", way.label(), e.oneLine());
           return;
         }
-        fail(e.oneLine());
+        fail(silent(e) ? silence() : e.oneLine());
       } catch (Exception e) {
-        fail(Sql.maskSecrets(String.valueOf(e.getMessage())));
+        fail(silent(e) ? silence() : Sql.maskSecrets(String.valueOf(e.getMessage())));
       } finally {
         closeQuietly();
       }
       LockSupport.parkNanos(Duration.ofMillis(backoff).toNanos());
       backoff = Math.min(MAX_BACKOFF.toMillis(), backoff * 2);
+    }
+  }
+
+  private static boolean silent(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SocketTimeoutException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Which side stopped answering (PgJDBC closes a connection whose read timed out), and for how long. */
+  private String silence() {
+    String side = closed(source) ? way.source().side().label() : closed(target) ? way.target().side().label() : "a database";
+    return "no answer from " + side + " for " + options.networkTimeout().toMillis() + "ms (a silent network, or a statement waiting that"
+        + " long, e.g. for a lock; apply --network-timeout): connection given up";
+  }
+
+  private static boolean closed(Connection c) {
+    try {
+      return c != null && c.isClosed();
+    } catch (SQLException e) {
+      return true;
     }
   }
 
@@ -196,7 +233,12 @@ public final class Applier implements AutoCloseable {
   private void applyUntilStopped() throws Exception {
     source = way.source().connect();
     target = way.target().connectSimpleProtocol();
+    int silence = (int) Math.min(Integer.MAX_VALUE, options.networkTimeout().toMillis());
+    source.setNetworkTimeout(Runnable::run, silence);
+    target.setNetworkTimeout(Runnable::run, silence);
     String targetLabel = way.target().side().label();
+    endOwnOrphan(target);
+    lastTargetSession = Sql.rows(target, "SELECT pid::text, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()").get(0);
     lock(target);
     TriggersOff mode = TriggersOff.detect(target);
     ApplyProgress.Position at = ApplyProgress.read(target, way.name()).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
@@ -271,6 +313,23 @@ public final class Applier implements AutoCloseable {
     long left;
     while (!stopping && (left = deadline - System.nanoTime()) > 0) {
       LockSupport.parkNanos(left);
+    }
+  }
+
+  /**
+   * Ends this applier's previous session on the target if it still holds the way's lock: a
+   * connection given up as silent leaves its server session running (it may be waiting on a lock,
+   * or the network may have lost the close) until the server notices, which can take hours, and
+   * meanwhile it would keep the lock and its batch's transaction. Only that very session is ended
+   * (same pid and start time, holding the lock), never another apply process.
+   */
+  private void endOwnOrphan(Connection c) throws SQLException {
+    String[] last = lastTargetSession;
+    if (last != null && Sql.bool(c, "SELECT count(pg_terminate_backend(a.pid)) > 0 FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid"
+        + " WHERE a.pid = ?::int AND a.backend_start = ?::timestamptz AND l.locktype = 'advisory' AND l.granted"
+        + " AND l.classid = " + LOCK_CLASS + " AND l.objid = " + way.lockKey() + " AND l.objsubid = 2", last[0], last[1])) {
+      LOG.info("{} apply: ended its previous session on {} (pid {}), which still held the apply lock after its connection was"
+          + " given up", way.label(), way.target().side().label(), last[0]);
     }
   }
 

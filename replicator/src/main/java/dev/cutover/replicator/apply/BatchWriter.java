@@ -136,7 +136,7 @@ final class BatchWriter {
       default -> throw new IllegalStateException("unknown change kind '" + c.op() + "' in the change log");
     }
     if (table.equals(DDL_LOG)) {
-      send();
+      sendUnbounded();
       forget();
       captureAfterSchemaChange();
     } else if (sql.size() >= GROUP) {
@@ -291,6 +291,23 @@ final class BatchWriter {
     }
     sql.add(TriggerSwitch.off(table));
     applies.add(null);
+  }
+
+  /**
+   * Sends what is gathered, ending with a schema change replayed by the target's trigger, with no
+   * network timeout: an index build or a table rewrite may take long, and giving it up would only
+   * start it over.
+   */
+  private void sendUnbounded() throws SQLException, ReplicatorException {
+    int timeout = target.getNetworkTimeout();
+    target.setNetworkTimeout(Runnable::run, 0);
+    try {
+      send();
+    } finally {
+      if (!target.isClosed()) {
+        target.setNetworkTimeout(Runnable::run, timeout);
+      }
+    }
   }
 
   /**

@@ -38,9 +38,16 @@ final class ApplyCommand extends BaseCommand {
       description = "How long to wait for another apply process of the same direction to let go (default: ${DEFAULT-VALUE}).")
   Duration lockWait;
 
+  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "60s",
+      description = "How long a statement may wait for an answer before its connection is given up as silent (a database or a network gone"
+          + " without a word) and the batch starts over on a new one; a schema change replayed on the target is not limited"
+          + " (default: ${DEFAULT-VALUE}).")
+  Duration networkTimeout;
+
   @Override
   int run(Replicator r) throws Exception {
-    Applier.Options options = Applier.Options.defaults().withPoll(poll).withBatchEvery(batchEvery).withLockWait(lockWait);
+    Applier.Options options = Applier.Options.defaults().withPoll(poll).withBatchEvery(batchEvery).withLockWait(lockWait)
+        .withNetworkTimeout(networkTimeout);
     CountDownLatch stopped = new CountDownLatch(1);
     ApplyProcess process = r.apply(options);
     Thread hook = new Thread(() -> {

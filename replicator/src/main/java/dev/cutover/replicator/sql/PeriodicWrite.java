@@ -16,11 +16,14 @@ import org.slf4j.LoggerFactory;
 /**
  * One small write on a database, again and again, on its own daemon thread and connection, until
  * closed: heartbeats and capture ticks. A failed write is logged once per run of failures and its
- * connection reopened at the next write, so a restart of the database does not stop it. Writes
+ * connection reopened at the next write, so a restart of the database does not stop it, nor does a
+ * peer that went silent: a write waits for its answer {@code SILENCE} at most. Writes
  * follow each other {@code interval} apart (fixed delay: no burst to catch up after an outage).
  */
 public final class PeriodicWrite implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PeriodicWrite.class);
+  /** How long one write may wait for an answer: a peer gone silent fails it, and the next write reconnects. */
+  private static final Duration SILENCE = Duration.ofSeconds(30);
 
   /** The write, on the loop's own connection. */
   @FunctionalInterface
@@ -53,6 +56,7 @@ public final class PeriodicWrite implements AutoCloseable {
     try {
       if (connection == null || connection.isClosed()) {
         connection = target.connect();
+        connection.setNetworkTimeout(Runnable::run, (int) SILENCE.toMillis());
       }
       write.run(connection);
       written.incrementAndGet();

@@ -54,7 +54,7 @@ class ApplyPacingTest {
     // No idle writes: every batch counted holds changes.
     Applier.Options defaults = Applier.Options.defaults();
     Applier.Options options = new Applier.Options(defaults.poll(), batchEvery, Duration.ofHours(1), defaults.trimEvery(),
-        defaults.rotateAfter(), defaults.lockWait(), defaults.batchSpan(), defaults.tickEvery());
+        defaults.rotateAfter(), defaults.lockWait(), defaults.batchSpan(), defaults.tickEvery(), defaults.networkTimeout());
     try (ApplyProcess apply = r.apply(options)) {
       Applier forward = apply.appliers().get(0);
       r.awaitCaughtUp(CATCH_UP);

@@ -1,0 +1,125 @@
+package dev.cutover.replicator.capture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.TcpProxy;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * An apply whose peer stops answering: a source behind a network that went silent (no reset, no
+ * close), and a target statement that waits longer than {@code networkTimeout}. Either way the
+ * applier gives its connection up, says which side, and starts over from the target's position;
+ * the session it left on the target, which still holds the apply lock, is ended by the next one;
+ * once the peer answers, everything arrives once.
+ */
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+class ApplySilenceTest {
+  private static final Duration CATCH_UP = Duration.ofSeconds(60);
+  private static final Applier.Options OPTIONS = Applier.Options.defaults().withNetworkTimeout(Duration.ofSeconds(2));
+
+  @Test
+  void apply_sourceGoesSilent_givesItsConnectionUpAndCatchesUpOnceItAnswers(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "silent_old");
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
+      Endpoint old = Endpoint.of(Side.OLD, proxy.redirect(db.url(pair.oldServer())), OwnedDatabase.ROLE, null);
+      try (Applier forward = Applier.start(Way.forward(old, db.endpoint(Side.NEW)), OPTIONS)) {
+        bump(db, 1);
+        awaitCounter(db, 1);
+
+        proxy.stall();
+        bump(db, 5);
+        await().atMost(CATCH_UP).until(() -> String.valueOf(forward.lastError()).contains("no answer from old for 2000ms"));
+        proxy.resume();
+
+        awaitCounter(db, 6);
+        await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
+        assertThat(forward.running()).isTrue();
+        assertThat(forward.missing()).isZero();
+      }
+    } finally {
+      r.cleanup();
+    }
+  }
+
+  @Test
+  void apply_targetStatementWaitsPastTheTimeout_endsItsOwnLeftSessionAndCatchesUp(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "silent_new");
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    try (Applier forward = Applier.start(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
+      bump(db, 1);
+      awaitCounter(db, 1);
+
+      try (Connection locker = db.nw()) {
+        locker.setAutoCommit(false);
+        OwnedDatabase.execute(locker, "LOCK TABLE counter IN ACCESS EXCLUSIVE MODE");
+        bump(db, 1);
+        // The batch waits for the lock, longer than the network timeout lets it.
+        await().atMost(CATCH_UP).until(() -> waiting(db).size() == 1);
+        long first = waiting(db).get(0);
+        // Given up, it keeps waiting on the server, holding the apply lock; the next session ends it
+        // and waits in turn, all while the lock is still held.
+        await().atMost(CATCH_UP).until(() -> {
+          List<Long> now = waiting(db);
+          return !now.isEmpty() && !now.contains(first) && gone(db, first);
+        });
+        assertThat(forward.lastError()).contains("no answer from new for 2000ms");
+        locker.rollback();
+      }
+
+      awaitCounter(db, 2);
+      await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
+      assertThat(forward.running()).as("not stopped by its own left session's lock").isTrue();
+      assertThat(forward.missing()).isZero();
+    } finally {
+      r.cleanup();
+    }
+  }
+
+  private static void bump(OwnedDatabase db, int transactions) throws Exception {
+    try (Connection o = db.old()) {
+      for (int i = 0; i < transactions; i++) {
+        OwnedDatabase.execute(o, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
+      }
+    }
+  }
+
+  /** Waits until new's counter shows exactly {@code value}: every change applied, none twice. */
+  private static void awaitCounter(OwnedDatabase db, long value) throws Exception {
+    try (Connection n = db.nw()) {
+      await().atMost(CATCH_UP).until(() -> OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c1'") >= value);
+      assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c1'")).isEqualTo(value);
+    }
+  }
+
+  /** The replicator's sessions on new that wait for a lock. */
+  private static List<Long> waiting(OwnedDatabase db) throws Exception {
+    try (Connection n = db.nw()) {
+      return OwnedDatabase.strings(n, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+          + " AND application_name = 'cutover-replicator'").stream().map(Long::valueOf).toList();
+    }
+  }
+
+  private static boolean gone(OwnedDatabase db, long pid) throws Exception {
+    try (Connection n = db.nw()) {
+      return OwnedDatabase.count(n, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", (int) pid) == 0;
+    }
+  }
+}
