@@ -121,12 +121,19 @@ public final class Applier implements AutoCloseable {
   private volatile Connection target;
   /** The position last logged as where applying starts, so that retries from the same one stay quiet. */
   private String announced;
+  /**
+   * How long a statement may go unanswered now: {@code networkTimeout}, doubled after each time it
+   * ran out and back to it after a batch went through, so a statement that is only slow (the first
+   * read of a backlog of hours, sorted) gets through within twice its time rather than never.
+   */
+  private volatile long silenceMillis;
   /** This applier's last session on the target ({@code pid} and {@code backend_start}), to end it if it outlived its connection. */
   private String[] lastTargetSession;
 
   private Applier(Way way, Options options) {
     this.way = way;
     this.options = options;
+    this.silenceMillis = options.networkTimeout().toMillis();
     this.thread = new Thread(this::run, "cutover-apply-" + way.name());
     thread.setDaemon(true);
   }
@@ -200,7 +207,11 @@ public final class Applier implements AutoCloseable {
     }
   }
 
-  private static boolean silent(Throwable e) {
+  /** Whether a connected statement went unanswered (a failed login has its own timeout and message). */
+  private boolean silent(Throwable e) {
+    if (source == null || target == null) {
+      return false;
+    }
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof SocketTimeoutException) {
         return true;
@@ -212,8 +223,10 @@ public final class Applier implements AutoCloseable {
   /** Which side stopped answering (PgJDBC closes a connection whose read timed out), and for how long. */
   private String silence() {
     String side = closed(source) ? way.source().side().label() : closed(target) ? way.target().side().label() : "a database";
-    return "no answer from " + side + " for " + options.networkTimeout().toMillis() + "ms (a silent network, or a statement waiting that"
-        + " long, e.g. for a lock; apply --network-timeout): connection given up";
+    long waited = silenceMillis;
+    silenceMillis = Math.min(Integer.MAX_VALUE, waited * 2);
+    return "no answer from " + side + " for " + waited + "ms (a silent network, or a statement waiting that long, e.g. for a lock;"
+        + " apply --network-timeout): connection given up, the next one waits " + silenceMillis + "ms";
   }
 
   private static boolean closed(Connection c) {
@@ -233,7 +246,7 @@ public final class Applier implements AutoCloseable {
   private void applyUntilStopped() throws Exception {
     source = way.source().connect();
     target = way.target().connectSimpleProtocol();
-    int silence = (int) Math.min(Integer.MAX_VALUE, options.networkTimeout().toMillis());
+    int silence = (int) silenceMillis;
     source.setNetworkTimeout(Runnable::run, silence);
     target.setNetworkTimeout(Runnable::run, silence);
     String targetLabel = way.target().side().label();
@@ -291,6 +304,7 @@ public final class Applier implements AutoCloseable {
         changes.addAndGet(n);
         lastWrite = System.nanoTime();
         lastError.set(null);
+        silenceMillis = options.networkTimeout().toMillis();
       } else {
         writer.rollback();
       }
