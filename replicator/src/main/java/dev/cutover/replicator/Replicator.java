@@ -25,6 +25,7 @@ import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.schema.SchemaCopy;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.status.StatusReader;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
@@ -233,6 +234,10 @@ public final class Replicator {
     return translate(() -> {
       long t0 = System.nanoTime();
       try (Connection o = old.connect(); Connection n = nw.connect()) {
+        // No statement may outwait the timeout: a lock in the marker's way or a silent network fails it in time.
+        int limit = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+        o.setNetworkTimeout(Runnable::run, limit);
+        n.setNetworkTimeout(Runnable::run, limit);
         Connection source;
         Connection target;
         Way captured = CaptureWays.serving(o, n, old, nw);
@@ -248,7 +253,16 @@ public final class Replicator {
         } else {
           throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
         }
-        if (!CatchUp.await(source, target, timeout)) {
+        boolean caughtUp;
+        try {
+          caughtUp = CatchUp.await(source, target, timeout);
+        } catch (SQLException e) {
+          if (!Sql.unanswered(e)) {
+            throw e;
+          }
+          caughtUp = false;
+        }
+        if (!caughtUp) {
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
               captured != null ? "is `cutover-replicator apply` running? see `cutover-replicator status`" : "see `cutover-replicator status`");
         }

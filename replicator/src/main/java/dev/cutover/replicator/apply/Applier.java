@@ -6,7 +6,6 @@ import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.sql.Sql;
-import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -209,15 +208,7 @@ public final class Applier implements AutoCloseable {
 
   /** Whether a connected statement went unanswered (a failed login has its own timeout and message). */
   private boolean silent(Throwable e) {
-    if (source == null || target == null) {
-      return false;
-    }
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SocketTimeoutException) {
-        return true;
-      }
-    }
-    return false;
+    return source != null && target != null && Sql.unanswered(e);
   }
 
   /** Which side stopped answering (PgJDBC closes a connection whose read timed out), and for how long. */

@@ -29,6 +29,19 @@ public final class Sql {
     return Quoting.identifier(name);
   }
 
+  /**
+   * Whether {@code e} comes from a statement left unanswered past its connection's network timeout
+   * ({@link Connection#setNetworkTimeout}); PgJDBC then closes the connection.
+   */
+  public static boolean unanswered(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.net.SocketTimeoutException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** {@code "schema"."name"}. */
   public static String qualified(String schema, String name) {
     return ident(schema) + '.' + ident(name);

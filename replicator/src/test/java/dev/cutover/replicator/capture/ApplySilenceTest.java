@@ -1,12 +1,17 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
@@ -25,7 +30,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * close), and a target statement that waits longer than {@code networkTimeout}. Either way the
  * applier gives its connection up, says which side, and starts over from the target's position;
  * the session it left on the target, which still holds the apply lock, is ended by the next one;
- * once the peer answers, everything arrives once.
+ * once the peer answers, everything arrives once. And catch-up, whose marker cannot be written,
+ * fails within its timeout rather than wait past it.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class ApplySilenceTest {
@@ -88,6 +94,27 @@ class ApplySilenceTest {
       await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
       assertThat(forward.running()).as("not stopped by its own left session's lock").isTrue();
       assertThat(forward.missing()).isZero();
+    } finally {
+      r.cleanup();
+    }
+  }
+
+  @Test
+  void catchUp_markerWriteBlockedOnOld_failsWithinItsTimeout(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "silent_catchup");
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(OPTIONS)) {
+      try (Connection locker = pair.oldServer().connect(db.name)) {
+        locker.setAutoCommit(false);
+        OwnedDatabase.execute(locker, "LOCK TABLE cutover.barrier IN ACCESS EXCLUSIVE MODE");
+        ReplicatorException refused = assertTimeoutPreemptively(CATCH_UP,
+            () -> catchThrowableOfType(() -> r.awaitCaughtUp(Duration.ofSeconds(2)), ReplicatorException.class));
+        assertThat(refused).as("catch-up's outcome while its marker cannot be written").isNotNull();
+        assertThat(refused.failure()).isEqualTo(Failure.TIMEOUT);
+        locker.rollback();
+      }
+      assertThat(r.awaitCaughtUp(CATCH_UP)).as("once the lock is gone").isNotNull();
     } finally {
       r.cleanup();
     }
