@@ -17,13 +17,13 @@ import org.slf4j.LoggerFactory;
  * One small write on a database, again and again, on its own daemon thread and connection, until
  * closed: heartbeats and capture ticks. A failed write is logged once per run of failures and its
  * connection reopened at the next write, so a restart of the database does not stop it, nor does a
- * peer that went silent: a write waits for its answer {@code SILENCE} at most. Writes
+ * peer that went silent: a write waits for its answer ten intervals at most (at least 5 s). Writes
  * follow each other {@code interval} apart (fixed delay: no burst to catch up after an outage).
  */
 public final class PeriodicWrite implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PeriodicWrite.class);
-  /** How long one write may wait for an answer: a peer gone silent fails it, and the next write reconnects. */
-  private static final Duration SILENCE = Duration.ofSeconds(30);
+  /** The least a write may wait for its answer (see {@link #silence}). */
+  private static final Duration MIN_SILENCE = Duration.ofSeconds(5);
 
   /** The write, on the loop's own connection. */
   @FunctionalInterface
@@ -34,6 +34,8 @@ public final class PeriodicWrite implements AutoCloseable {
   private final String role;
   private final Endpoint target;
   private final Write write;
+  /** How long one write may wait for an answer: ten intervals, at least {@link #MIN_SILENCE}; then the next write reconnects. */
+  private final int silence;
   private final ScheduledExecutorService scheduler;
   private final AtomicLong written = new AtomicLong();
   private final AtomicReference<String> lastError = new AtomicReference<>();
@@ -43,6 +45,7 @@ public final class PeriodicWrite implements AutoCloseable {
     this.role = role;
     this.target = target;
     this.write = write;
+    this.silence = (int) Math.min(Integer.MAX_VALUE, Math.max(MIN_SILENCE.toMillis(), interval.toMillis() * 10));
     this.scheduler = Threads.scheduler("cutover-" + role + "-" + target.side().label());
     scheduler.scheduleWithFixedDelay(this::once, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -56,7 +59,7 @@ public final class PeriodicWrite implements AutoCloseable {
     try {
       if (connection == null || connection.isClosed()) {
         connection = target.connect();
-        connection.setNetworkTimeout(Runnable::run, (int) SILENCE.toMillis());
+        connection.setNetworkTimeout(Runnable::run, silence);
       }
       write.run(connection);
       written.incrementAndGet();

@@ -15,6 +15,7 @@ import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -26,15 +27,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * An apply whose peer stops answering: a source behind a network that went silent (no reset, no
+ * The replicator's long-running parts when a peer stops answering. An apply: a source behind a network that went silent (no reset, no
  * close), and a target statement that waits longer than {@code networkTimeout}. Either way the
  * applier gives its connection up, says which side, and starts over from the target's position;
  * the session it left on the target, which still holds the apply lock, is ended by the next one;
- * once the peer answers, everything arrives once. And catch-up, whose marker cannot be written,
- * fails within its timeout rather than wait past it.
+ * once the peer answers, everything arrives once. Catch-up, whose marker cannot be written, fails
+ * within its timeout rather than wait past it. A heartbeat writer gives a silent write up and beats
+ * again once its database answers.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
-class ApplySilenceTest {
+class SilentPeerTest {
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
   private static final Applier.Options OPTIONS = Applier.Options.defaults().withNetworkTimeout(Duration.ofSeconds(2));
 
@@ -115,6 +117,30 @@ class ApplySilenceTest {
         locker.rollback();
       }
       assertThat(r.awaitCaughtUp(CATCH_UP)).as("once the lock is gone").isNotNull();
+    } finally {
+      r.cleanup();
+    }
+  }
+
+  @Test
+  void heartbeat_sourceGoesSilent_givesTheWriteUpAndBeatsAgainOnceItAnswers(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "silent_beat");
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
+      Replicator viaProxy = Replicator.builder()
+          .old(Endpoint.of(Side.OLD, proxy.redirect(db.url(pair.oldServer())), OwnedDatabase.ROLE, null))
+          .nw(db.endpoint(Side.NEW)).build();
+      try (HeartbeatWriter beat = viaProxy.heartbeat(Duration.ofMillis(100))) {
+        await().atMost(CATCH_UP).until(() -> beat.beats() > 0);
+
+        proxy.stall();
+        await().atMost(CATCH_UP).until(() -> beat.lastError() != null);
+        proxy.resume();
+
+        long beats = beat.beats();
+        await().atMost(CATCH_UP).until(() -> beat.beats() > beats && beat.lastError() == null);
+      }
     } finally {
       r.cleanup();
     }
