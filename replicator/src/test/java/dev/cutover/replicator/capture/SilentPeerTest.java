@@ -43,8 +43,7 @@ class SilentPeerTest {
   @Test
   void apply_sourceGoesSilent_givesItsConnectionUpAndCatchesUpOnceItAnswers(PostgresPair pair) throws Exception {
     OwnedDatabase db = OwnedDatabase.create(pair, "silent_old");
-    Replicator r = db.replicator();
-    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    Replicator r = started(db);
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
       Endpoint old = Endpoint.of(Side.OLD, proxy.redirect(db.url(pair.oldServer())), OwnedDatabase.ROLE, null);
       try (Applier forward = Applier.start(Way.forward(old, db.endpoint(Side.NEW)), OPTIONS)) {
@@ -56,10 +55,7 @@ class SilentPeerTest {
         await().atMost(CATCH_UP).until(() -> String.valueOf(forward.lastError()).contains("no answer from old for 2000ms"));
         proxy.resume();
 
-        awaitCounter(db, 6);
-        await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
-        assertThat(forward.running()).isTrue();
-        assertThat(forward.missing()).isZero();
+        awaitRecovered(forward, db, 6);
       }
     } finally {
       r.cleanup();
@@ -69,8 +65,7 @@ class SilentPeerTest {
   @Test
   void apply_targetStatementWaitsPastTheTimeout_endsItsOwnLeftSessionAndCatchesUp(PostgresPair pair) throws Exception {
     OwnedDatabase db = OwnedDatabase.create(pair, "silent_new");
-    Replicator r = db.replicator();
-    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    Replicator r = started(db);
     try (Applier forward = Applier.start(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
       bump(db, 1);
       awaitCounter(db, 1);
@@ -92,10 +87,7 @@ class SilentPeerTest {
         locker.rollback();
       }
 
-      awaitCounter(db, 2);
-      await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
-      assertThat(forward.running()).as("not stopped by its own left session's lock").isTrue();
-      assertThat(forward.missing()).isZero();
+      awaitRecovered(forward, db, 2);
     } finally {
       r.cleanup();
     }
@@ -104,8 +96,7 @@ class SilentPeerTest {
   @Test
   void catchUp_markerWriteBlockedOnOld_failsWithinItsTimeout(PostgresPair pair) throws Exception {
     OwnedDatabase db = OwnedDatabase.create(pair, "silent_catchup");
-    Replicator r = db.replicator();
-    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    Replicator r = started(db);
     try (ApplyProcess apply = r.apply(OPTIONS)) {
       try (Connection locker = pair.oldServer().connect(db.name)) {
         locker.setAutoCommit(false);
@@ -125,8 +116,7 @@ class SilentPeerTest {
   @Test
   void heartbeat_sourceGoesSilent_givesTheWriteUpAndBeatsAgainOnceItAnswers(PostgresPair pair) throws Exception {
     OwnedDatabase db = OwnedDatabase.create(pair, "silent_beat");
-    Replicator r = db.replicator();
-    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    Replicator r = started(db);
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
       Replicator viaProxy = Replicator.builder()
           .old(Endpoint.of(Side.OLD, proxy.redirect(db.url(pair.oldServer())), OwnedDatabase.ROLE, null))
@@ -146,12 +136,27 @@ class SilentPeerTest {
     }
   }
 
+  /** The replicator of {@code db}, its trigger capture started. */
+  private static Replicator started(OwnedDatabase db) throws Exception {
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    return r;
+  }
+
   private static void bump(OwnedDatabase db, int transactions) throws Exception {
     try (Connection o = db.old()) {
       for (int i = 0; i < transactions; i++) {
         OwnedDatabase.execute(o, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
       }
     }
+  }
+
+  /** Waits until the applier has applied up to {@code counter} and gone on without an error, still running, nothing missing. */
+  private static void awaitRecovered(Applier forward, OwnedDatabase db, long counter) throws Exception {
+    awaitCounter(db, counter);
+    await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
+    assertThat(forward.running()).as("not stopped for good").isTrue();
+    assertThat(forward.missing()).isZero();
   }
 
   /** Waits until new's counter shows exactly {@code value}: every change applied, none twice. */
