@@ -1,6 +1,5 @@
 package dev.cutover.replicator;
 
-import dev.cutover.driver.control.CatchUp;
 import dev.cutover.driver.control.SequenceMove;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
@@ -17,6 +16,7 @@ import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.copy.MaterializedViews;
 import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.replication.BoundedCatchUp;
 import dev.cutover.replicator.replication.ForwardStart;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.replication.ReplicationObjects;
@@ -25,7 +25,6 @@ import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.schema.SchemaCopy;
-import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.status.StatusReader;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
@@ -234,10 +233,7 @@ public final class Replicator {
     return translate(() -> {
       long t0 = System.nanoTime();
       try (Connection o = old.connect(); Connection n = nw.connect()) {
-        // No statement may outwait the timeout: a lock in the marker's way or a silent network fails it in time.
-        int limit = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
-        o.setNetworkTimeout(Runnable::run, limit);
-        n.setNetworkTimeout(Runnable::run, limit);
+        BoundedCatchUp.limit(timeout, o, n);
         Connection source;
         Connection target;
         Way captured = CaptureWays.serving(o, n, old, nw);
@@ -253,16 +249,7 @@ public final class Replicator {
         } else {
           throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
         }
-        boolean caughtUp;
-        try {
-          caughtUp = CatchUp.await(source, target, timeout);
-        } catch (SQLException e) {
-          if (!Sql.unanswered(e)) {
-            throw e;
-          }
-          caughtUp = false;
-        }
-        if (!caughtUp) {
+        if (!BoundedCatchUp.await(source, target, timeout)) {
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
               captured != null ? "is `cutover-replicator apply` running? see `cutover-replicator status`" : "see `cutover-replicator status`");
         }

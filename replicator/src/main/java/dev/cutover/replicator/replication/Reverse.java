@@ -1,7 +1,6 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.common.Poll;
-import dev.cutover.driver.control.CatchUp;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.Endpoint;
@@ -189,7 +188,7 @@ public final class Reverse {
                   + " reconcile those writes on " + back.toName() + " (cutover-replicator verify lists them)");
         }
         if (runs && !prepared) {
-          if (!CatchUp.await(to, from, options.drainTimeout())) {
+          if (!BoundedCatchUp.await(to, from, options.drainTimeout())) {
             throw new ReplicatorException(Failure.TIMEOUT, running.label() + " replication did not deliver a barrier marker to "
                 + running.toName() + " within " + options.drainTimeout().toMillis() + " ms", "check `cutover-replicator status` and retry reverse");
           }
