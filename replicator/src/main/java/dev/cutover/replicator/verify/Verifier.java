@@ -1,7 +1,6 @@
 package dev.cutover.replicator.verify;
 
 import dev.cutover.common.Threads;
-import dev.cutover.driver.control.CatchUp;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -10,6 +9,7 @@ import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.copy.LargeObjects;
+import dev.cutover.replicator.replication.BoundedCatchUp;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
@@ -27,6 +27,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -223,16 +224,16 @@ public final class Verifier {
         rechecked = true;
         try (Pair pair = open()) {
           for (int round = 0; round < options.recheckRounds() && results.values().stream().anyMatch(c -> c.count > 0); round++) {
-            if (!CatchUp.await(pair.source, pair.target, options.catchUpTimeout())) {
+            boolean passed = BoundedCatchUp.await(pair.source, pair.target, options.catchUpTimeout());
+            for (Iterator<Compared> cs = results.values().iterator(); passed && cs.hasNext(); ) {
+              Compared c = cs.next();
+              passed = c.count == 0 || recheck(pair, c);
+            }
+            if (!passed) {
               rechecked = false;
               note = "replication did not pass a barrier within " + options.catchUpTimeout().toMillis()
                   + " ms, so differences are reported as found";
               break;
-            }
-            for (Compared c : results.values()) {
-              if (c.count > 0) {
-                recheck(pair, c);
-              }
             }
           }
         }
@@ -657,7 +658,7 @@ public final class Verifier {
    */
   private boolean recheckKeyless(Pair p, Compared c) throws SQLException {
     Map<String, Integer> src = rowCounts(p.source, c);
-    if (!CatchUp.await(p.source, p.target, options.catchUpTimeout())) {
+    if (!BoundedCatchUp.await(p.source, p.target, options.catchUpTimeout())) {
       return false;
     }
     Map<String, Integer> tgt = rowCounts(p.target, c);
@@ -705,13 +706,13 @@ public final class Verifier {
 
   // ---- recheck ----
 
-  private void recheck(Pair p, Compared c) throws SQLException {
+  /** Rechecks one table's differences after a barrier passed; false when a key-less table's own barrier did not pass in time. */
+  private boolean recheck(Pair p, Compared c) throws SQLException {
     if (c.info == null) {
-      return;
+      return true;
     }
     if (!c.info.hasKey() && !c.differences.containsKey("*")) {
-      recheckKeyless(p, c);
-      return;
+      return recheckKeyless(p, c);
     }
     if (c.differences.containsKey("*")) {
       Compared again = compareTable(p, c.table);
@@ -720,7 +721,7 @@ public final class Verifier {
       c.count = again.count;
       c.sourceRows = again.sourceRows;
       c.targetRows = again.targetRows;
-      return;
+      return true;
     }
     long unlisted = c.count - c.differences.size();
     Map<String, Difference> still = new LinkedHashMap<>();
@@ -737,6 +738,7 @@ public final class Verifier {
     c.differences.clear();
     c.differences.putAll(still);
     c.count = unlisted + still.size();
+    return true;
   }
 
   private String rowHash(Connection conn, Compared c, List<String> key) throws SQLException {

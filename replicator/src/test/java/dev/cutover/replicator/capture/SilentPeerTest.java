@@ -16,6 +16,8 @@ import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -32,7 +34,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * applier gives its connection up, says which side, and starts over from the target's position;
  * the session it left on the target, which still holds the apply lock, is ended by the next one;
  * once the peer answers, everything arrives once. Catch-up, whose marker cannot be written, fails
- * within its timeout rather than wait past it. A heartbeat writer gives a silent write up and beats
+ * within its timeout rather than wait past it, and so does verify's recheck. A heartbeat writer gives a silent write up and beats
  * again once its database answers.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
@@ -108,6 +110,32 @@ class SilentPeerTest {
         locker.rollback();
       }
       assertThat(r.awaitCaughtUp(CATCH_UP)).as("once the lock is gone").isNotNull();
+    } finally {
+      r.cleanup();
+    }
+  }
+
+  @Test
+  void verify_recheckBarrierBlockedOnOld_reportsTheDifferenceAsFoundWithinItsTimeout(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "silent_verify");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(OPTIONS)) {
+      r.awaitCaughtUp(CATCH_UP);
+      try (Connection n = db.nw()) {
+        OwnedDatabase.execute(n, "UPDATE counter SET value = 99 WHERE name = 'c2'");
+      }
+      try (Connection locker = pair.oldServer().connect(db.name)) {
+        locker.setAutoCommit(false);
+        OwnedDatabase.execute(locker, "LOCK TABLE cutover.barrier IN ACCESS EXCLUSIVE MODE");
+        Verifier.Options quick = Verifier.Options.defaults();
+        Verifier.Options options = new Verifier.Options(quick.chunkRows(), quick.leafRows(), quick.maxKeysPerTable(), Duration.ofSeconds(2),
+            quick.recheckRounds(), quick.jobs());
+        VerifyReport report = assertTimeoutPreemptively(CATCH_UP, () -> r.verify(options));
+        assertThat(report.rechecked()).isFalse();
+        assertThat(report.note()).contains("did not pass a barrier within 2000 ms");
+        assertThat(report.differences()).isOne();
+        locker.rollback();
+      }
     } finally {
       r.cleanup();
     }
