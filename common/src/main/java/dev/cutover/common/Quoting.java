@@ -4,8 +4,9 @@ import java.sql.SQLException;
 import org.postgresql.core.Utils;
 
 /**
- * Quoting for SQL text and libpq connection strings, one implementation for every module: PgJDBC's
- * escaping for identifiers and literals (with {@code standard_conforming_strings} on, as since
+ * Quoting for SQL text and libpq connection strings, one implementation for the replicator and the
+ * test servers (the driver quotes in place, where a {@code SQLException} is what its callers expect):
+ * PgJDBC's escaping for identifiers and literals (with {@code standard_conforming_strings} on, as since
  * PostgreSQL 9.1), libpq's rules for connection string values. A NUL, which PostgreSQL cannot hold
  * in a name or a text, is refused without echoing the value: it may be a password.
  */
