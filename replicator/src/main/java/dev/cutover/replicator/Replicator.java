@@ -25,6 +25,7 @@ import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.schema.SchemaCopy;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.status.StatusReader;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
@@ -233,7 +234,7 @@ public final class Replicator {
     return translate(() -> {
       long t0 = System.nanoTime();
       try (Connection o = old.connect(); Connection n = nw.connect()) {
-        BoundedCatchUp.limit(timeout, o, n);
+        Sql.answerWithin(timeout, o, n);
         Connection source;
         Connection target;
         Way captured = CaptureWays.serving(o, n, old, nw);

@@ -211,7 +211,10 @@ public final class Applier implements AutoCloseable {
     return source != null && target != null && Sql.unanswered(e);
   }
 
-  /** Which side stopped answering (PgJDBC closes a connection whose read timed out), and for how long. */
+  /**
+   * What to say of an unanswered statement: which side (PgJDBC closes a connection whose read timed
+   * out) and for how long; the next connection then waits twice as long.
+   */
   private String silence() {
     String side = closed(source) ? way.source().side().label() : closed(target) ? way.target().side().label() : "a database";
     long waited = silenceMillis;
@@ -237,9 +240,7 @@ public final class Applier implements AutoCloseable {
   private void applyUntilStopped() throws Exception {
     source = way.source().connect();
     target = way.target().connectSimpleProtocol();
-    int silence = (int) silenceMillis;
-    source.setNetworkTimeout(Runnable::run, silence);
-    target.setNetworkTimeout(Runnable::run, silence);
+    Sql.answerWithin(Duration.ofMillis(silenceMillis), source, target);
     String targetLabel = way.target().side().label();
     endOwnOrphan(target);
     lastTargetSession = Sql.rows(target, "SELECT pid::text, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()").get(0);

@@ -5,6 +5,7 @@ import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -68,9 +69,7 @@ public final class ApplyProcess implements AutoCloseable {
   /** Starts an applier for each armed direction that has none; returns how many run. */
   private synchronized int startArmed() throws Exception {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      int silence = (int) Math.min(Integer.MAX_VALUE, options.networkTimeout().toMillis());
-      o.setNetworkTimeout(Runnable::run, silence);
-      n.setNetworkTimeout(Runnable::run, silence);
+      Sql.answerWithin(options.networkTimeout(), o, n);
       for (Way way : List.of(Way.forward(old, nw), Way.reverse(old, nw))) {
         if (!appliers.containsKey(way.name()) && ApplyProgress.armed(way.targetOf(o, n), way.name())) {
           appliers.put(way.name(), Applier.start(way, options));

@@ -12,6 +12,7 @@ import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -299,15 +300,10 @@ final class BatchWriter {
    * start it over.
    */
   private void sendUnbounded() throws SQLException, ReplicatorException {
-    int timeout = target.getNetworkTimeout();
-    target.setNetworkTimeout(Runnable::run, 0);
-    try {
+    Sql.answeringWithin(Duration.ZERO, () -> {
       send();
-    } finally {
-      if (!target.isClosed()) {
-        target.setNetworkTimeout(Runnable::run, timeout);
-      }
-    }
+      return null;
+    }, target);
   }
 
   /**

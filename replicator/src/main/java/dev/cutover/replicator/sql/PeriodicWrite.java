@@ -6,6 +6,8 @@ import dev.cutover.replicator.ReplicatorException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,7 +37,7 @@ public final class PeriodicWrite implements AutoCloseable {
   private final Endpoint target;
   private final Write write;
   /** How long one write may wait for an answer: ten intervals, at least {@link #MIN_SILENCE}; then the next write reconnects. */
-  private final int silence;
+  private final Duration silence;
   private final ScheduledExecutorService scheduler;
   private final AtomicLong written = new AtomicLong();
   private final AtomicReference<String> lastError = new AtomicReference<>();
@@ -45,7 +47,7 @@ public final class PeriodicWrite implements AutoCloseable {
     this.role = role;
     this.target = target;
     this.write = write;
-    this.silence = (int) Math.min(Integer.MAX_VALUE, Math.max(MIN_SILENCE.toMillis(), interval.toMillis() * 10));
+    this.silence = Collections.max(List.of(MIN_SILENCE, interval.multipliedBy(10)));
     this.scheduler = Threads.scheduler("cutover-" + role + "-" + target.side().label());
     scheduler.scheduleWithFixedDelay(this::once, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -59,7 +61,7 @@ public final class PeriodicWrite implements AutoCloseable {
     try {
       if (connection == null || connection.isClosed()) {
         connection = target.connect();
-        connection.setNetworkTimeout(Runnable::run, silence);
+        Sql.answerWithin(silence, connection);
       }
       write.run(connection);
       written.incrementAndGet();

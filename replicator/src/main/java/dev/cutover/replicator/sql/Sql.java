@@ -7,6 +7,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,8 +31,44 @@ public final class Sql {
   }
 
   /**
+   * Lets no statement on {@code connections} wait longer than {@code timeout} for its answer (zero:
+   * no limit): an unanswered one fails ({@link #unanswered}) and PgJDBC gives its connection up.
+   */
+  public static void answerWithin(Duration timeout, Connection... connections) throws SQLException {
+    int millis = timeout.isZero() ? 0 : (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+    for (Connection c : connections) {
+      c.setNetworkTimeout(Runnable::run, millis);
+    }
+  }
+
+  /** Runs {@code work} with {@link #answerWithin} on {@code connections}, putting back each one's own limit after where it is still open. */
+  public static <T, E extends Exception> T answeringWithin(Duration timeout, ThrowingWork<T, E> work, Connection... connections)
+      throws SQLException, E {
+    int[] own = new int[connections.length];
+    for (int i = 0; i < connections.length; i++) {
+      own[i] = connections[i].getNetworkTimeout();
+    }
+    answerWithin(timeout, connections);
+    try {
+      return work.run();
+    } finally {
+      for (int i = 0; i < connections.length; i++) {
+        if (!connections[i].isClosed()) {
+          connections[i].setNetworkTimeout(Runnable::run, own[i]);
+        }
+      }
+    }
+  }
+
+  /** Work that may fail with {@code E} as well as with SQLException. */
+  @FunctionalInterface
+  public interface ThrowingWork<T, E extends Exception> {
+    T run() throws SQLException, E;
+  }
+
+  /**
    * Whether {@code e} comes from a statement left unanswered past its connection's network timeout
-   * ({@link Connection#setNetworkTimeout}); PgJDBC then closes the connection.
+   * ({@link #answerWithin}); PgJDBC then closes the connection.
    */
   public static boolean unanswered(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {

@@ -27,7 +27,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -225,9 +224,8 @@ public final class Verifier {
         try (Pair pair = open()) {
           for (int round = 0; round < options.recheckRounds() && results.values().stream().anyMatch(c -> c.count > 0); round++) {
             boolean passed = BoundedCatchUp.await(pair.source, pair.target, options.catchUpTimeout());
-            for (Iterator<Compared> cs = results.values().iterator(); passed && cs.hasNext(); ) {
-              Compared c = cs.next();
-              passed = c.count == 0 || recheck(pair, c);
+            for (Compared c : results.values()) {
+              passed = passed && (c.count == 0 || recheck(pair, c));
             }
             if (!passed) {
               rechecked = false;
