@@ -47,7 +47,7 @@ class SilentPeerTest {
     OwnedDatabase db = OwnedDatabase.create(pair, "silent_old");
     Replicator r = started(db);
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
-      Endpoint old = Endpoint.of(Side.OLD, proxy.redirect(db.url(pair.oldServer())), OwnedDatabase.ROLE, null);
+      Endpoint old = oldVia(proxy, db, pair);
       try (Applier forward = Applier.start(Way.forward(old, db.endpoint(Side.NEW)), OPTIONS)) {
         bump(db, 1);
         awaitCounter(db, 1);
@@ -100,9 +100,7 @@ class SilentPeerTest {
     OwnedDatabase db = OwnedDatabase.create(pair, "silent_catchup");
     Replicator r = started(db);
     try (ApplyProcess apply = r.apply(OPTIONS)) {
-      try (Connection locker = pair.oldServer().connect(db.name)) {
-        locker.setAutoCommit(false);
-        OwnedDatabase.execute(locker, "LOCK TABLE cutover.barrier IN ACCESS EXCLUSIVE MODE");
+      try (Connection locker = barrierLocked(pair, db)) {
         ReplicatorException refused = assertTimeoutPreemptively(CATCH_UP,
             () -> catchThrowableOfType(() -> r.awaitCaughtUp(Duration.ofSeconds(2)), ReplicatorException.class));
         assertThat(refused).as("catch-up's outcome while its marker cannot be written").isNotNull();
@@ -124,9 +122,7 @@ class SilentPeerTest {
       try (Connection n = db.nw()) {
         OwnedDatabase.execute(n, "UPDATE counter SET value = 99 WHERE name = 'c2'");
       }
-      try (Connection locker = pair.oldServer().connect(db.name)) {
-        locker.setAutoCommit(false);
-        OwnedDatabase.execute(locker, "LOCK TABLE cutover.barrier IN ACCESS EXCLUSIVE MODE");
+      try (Connection locker = barrierLocked(pair, db)) {
         Verifier.Options quick = Verifier.Options.defaults();
         Verifier.Options options = new Verifier.Options(quick.chunkRows(), quick.leafRows(), quick.maxKeysPerTable(), Duration.ofSeconds(2),
             quick.recheckRounds(), quick.jobs());
@@ -147,7 +143,7 @@ class SilentPeerTest {
     Replicator r = started(db);
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
       Replicator viaProxy = Replicator.builder()
-          .old(Endpoint.of(Side.OLD, proxy.redirect(db.url(pair.oldServer())), OwnedDatabase.ROLE, null))
+          .old(oldVia(proxy, db, pair))
           .nw(db.endpoint(Side.NEW)).build();
       try (HeartbeatWriter beat = viaProxy.heartbeat(Duration.ofMillis(100))) {
         await().atMost(CATCH_UP).until(() -> beat.beats() > 0);
@@ -162,6 +158,19 @@ class SilentPeerTest {
     } finally {
       r.cleanup();
     }
+  }
+
+  /** Old's end of {@code db} as the replicator reaches it, through {@code proxy}. */
+  private static Endpoint oldVia(TcpProxy proxy, OwnedDatabase db, PostgresPair pair) {
+    return Endpoint.of(Side.OLD, proxy.redirect(db.url(pair.oldServer())), OwnedDatabase.ROLE, null);
+  }
+
+  /** A superuser session on old holding {@code cutover.barrier} locked in an open transaction: no marker can be written. */
+  private static Connection barrierLocked(PostgresPair pair, OwnedDatabase db) throws Exception {
+    Connection locker = pair.oldServer().connect(db.name);
+    locker.setAutoCommit(false);
+    OwnedDatabase.execute(locker, "LOCK TABLE cutover.barrier IN ACCESS EXCLUSIVE MODE");
+    return locker;
   }
 
   /** The replicator of {@code db}, its trigger capture started. */
