@@ -41,7 +41,10 @@ public final class Sql {
     }
   }
 
-  /** Runs {@code work} with {@link #answerWithin} on {@code connections}, putting back each one's own limit after where it is still open. */
+  /**
+   * Runs {@code work} with {@link #answerWithin} on {@code connections}, putting back each one's own
+   * limit after, where it is still open.
+   */
   public static <T, E extends Exception> T answeringWithin(Duration timeout, ThrowingWork<T, E> work, Connection... connections)
       throws SQLException, E {
     int[] own = new int[connections.length];

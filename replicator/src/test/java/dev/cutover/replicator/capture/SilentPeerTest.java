@@ -29,13 +29,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The replicator's long-running parts when a peer stops answering. An apply: a source behind a network that went silent (no reset, no
- * close), and a target statement that waits longer than {@code networkTimeout}. Either way the
- * applier gives its connection up, says which side, and starts over from the target's position;
- * the session it left on the target, which still holds the apply lock, is ended by the next one;
- * once the peer answers, everything arrives once. Catch-up, whose marker cannot be written, fails
- * within its timeout rather than wait past it, and so does verify's recheck. A heartbeat writer gives a silent write up and beats
- * again once its database answers.
+ * The replicator's long-running parts when a peer stops answering. An apply: a source behind a
+ * network that went silent (no reset, no close), and a target statement that waits longer than
+ * {@code networkTimeout}. Either way the applier gives its connection up, says which side, and
+ * starts over from the target's position; the session it left on the target, which still holds the
+ * apply lock, is ended by the next one; once the peer answers, everything arrives once. Catch-up,
+ * whose marker cannot be written, fails within its timeout rather than wait past it, and so does
+ * verify's recheck. A heartbeat writer gives a silent write up and beats again once its database
+ * answers.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class SilentPeerTest {
@@ -44,120 +45,110 @@ class SilentPeerTest {
 
   @Test
   void apply_sourceGoesSilent_givesItsConnectionUpAndCatchesUpOnceItAnswers(PostgresPair pair) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, "silent_old");
-    Replicator r = started(db);
-    try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
-      Endpoint old = oldVia(proxy, db, pair);
-      try (Applier forward = Applier.start(Way.forward(old, db.endpoint(Side.NEW)), OPTIONS)) {
-        bump(db, 1);
-        awaitCounter(db, 1);
+    withCapture(pair, "silent_old", (db, r) -> {
+      try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
+        Endpoint old = oldVia(proxy, db, pair);
+        try (Applier forward = Applier.start(Way.forward(old, db.endpoint(Side.NEW)), OPTIONS)) {
+          bump(db, 1);
+          awaitCounter(db, 1);
 
-        proxy.stall();
-        bump(db, 5);
-        await().atMost(CATCH_UP).until(() -> String.valueOf(forward.lastError()).contains("no answer from old for 2000ms"));
-        proxy.resume();
+          proxy.stall();
+          bump(db, 5);
+          await().atMost(CATCH_UP).until(() -> String.valueOf(forward.lastError()).contains("no answer from old for 2000ms"));
+          proxy.resume();
 
-        awaitRecovered(forward, db, 6);
+          awaitRecovered(forward, db, 6);
+        }
       }
-    } finally {
-      r.cleanup();
-    }
+    });
   }
 
   @Test
   void apply_targetStatementWaitsPastTheTimeout_endsItsOwnLeftSessionAndCatchesUp(PostgresPair pair) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, "silent_new");
-    Replicator r = started(db);
-    try (Applier forward = Applier.start(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
-      bump(db, 1);
-      awaitCounter(db, 1);
-
-      try (Connection locker = db.nw()) {
-        locker.setAutoCommit(false);
-        OwnedDatabase.execute(locker, "LOCK TABLE counter IN ACCESS EXCLUSIVE MODE");
+    withCapture(pair, "silent_new", (db, r) -> {
+      try (Applier forward = Applier.start(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
         bump(db, 1);
-        // The batch waits for the lock, longer than the network timeout lets it.
-        await().atMost(CATCH_UP).until(() -> waiting(db).size() == 1);
-        long first = waiting(db).get(0);
-        // Given up, it keeps waiting on the server, holding the apply lock; the next session ends it
-        // and waits in turn, all while the lock is still held.
-        await().atMost(CATCH_UP).until(() -> {
-          List<Long> now = waiting(db);
-          return !now.isEmpty() && !now.contains(first) && gone(db, first);
-        });
-        assertThat(forward.lastError()).contains("no answer from new for ");
-        locker.rollback();
-      }
+        awaitCounter(db, 1);
 
-      awaitRecovered(forward, db, 2);
-    } finally {
-      r.cleanup();
-    }
+        try (Connection locker = db.nw()) {
+          locker.setAutoCommit(false);
+          OwnedDatabase.execute(locker, "LOCK TABLE counter IN ACCESS EXCLUSIVE MODE");
+          bump(db, 1);
+          // The batch waits for the lock, longer than the network timeout lets it.
+          await().atMost(CATCH_UP).until(() -> waiting(db).size() == 1);
+          long first = waiting(db).get(0);
+          // Given up, it keeps waiting on the server, holding the apply lock; the next session ends it
+          // and waits in turn, all while the lock is still held.
+          await().atMost(CATCH_UP).until(() -> {
+            List<Long> now = waiting(db);
+            return !now.isEmpty() && !now.contains(first) && gone(db, first);
+          });
+          assertThat(forward.lastError()).contains("no answer from new for ");
+          locker.rollback();
+        }
+
+        awaitRecovered(forward, db, 2);
+      }
+    });
   }
 
   @Test
   void catchUp_markerWriteBlockedOnOld_failsWithinItsTimeout(PostgresPair pair) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, "silent_catchup");
-    Replicator r = started(db);
-    try (ApplyProcess apply = r.apply(OPTIONS)) {
-      try (Connection locker = barrierLocked(pair, db)) {
-        ReplicatorException refused = assertTimeoutPreemptively(CATCH_UP,
-            () -> catchThrowableOfType(() -> r.awaitCaughtUp(Duration.ofSeconds(2)), ReplicatorException.class));
-        assertThat(refused).as("catch-up's outcome while its marker cannot be written").isNotNull();
-        assertThat(refused.failure()).isEqualTo(Failure.TIMEOUT);
-        locker.rollback();
+    withCapture(pair, "silent_catchup", (db, r) -> {
+      try (ApplyProcess apply = r.apply(OPTIONS)) {
+        try (Connection locker = barrierLocked(pair, db)) {
+          ReplicatorException refused = assertTimeoutPreemptively(CATCH_UP,
+              () -> catchThrowableOfType(() -> r.awaitCaughtUp(Duration.ofSeconds(2)), ReplicatorException.class));
+          assertThat(refused).as("catch-up's outcome while its marker cannot be written").isNotNull();
+          assertThat(refused.failure()).isEqualTo(Failure.TIMEOUT);
+          locker.rollback();
+        }
+        assertThat(r.awaitCaughtUp(CATCH_UP)).as("once the lock is gone").isNotNull();
       }
-      assertThat(r.awaitCaughtUp(CATCH_UP)).as("once the lock is gone").isNotNull();
-    } finally {
-      r.cleanup();
-    }
+    });
   }
 
   @Test
   void verify_recheckBarrierBlockedOnOld_reportsTheDifferenceAsFoundWithinItsTimeout(PostgresPair pair) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, "silent_verify");
-    Replicator r = started(db);
-    try (ApplyProcess apply = r.apply(OPTIONS)) {
-      r.awaitCaughtUp(CATCH_UP);
-      try (Connection n = db.nw()) {
-        OwnedDatabase.execute(n, "UPDATE counter SET value = 99 WHERE name = 'c2'");
+    withCapture(pair, "silent_verify", (db, r) -> {
+      try (ApplyProcess apply = r.apply(OPTIONS)) {
+        r.awaitCaughtUp(CATCH_UP);
+        try (Connection n = db.nw()) {
+          OwnedDatabase.execute(n, "UPDATE counter SET value = 99 WHERE name = 'c2'");
+        }
+        try (Connection locker = barrierLocked(pair, db)) {
+          Verifier.Options quick = Verifier.Options.defaults();
+          Verifier.Options options = new Verifier.Options(quick.chunkRows(), quick.leafRows(), quick.maxKeysPerTable(),
+              Duration.ofSeconds(2), quick.recheckRounds(), quick.jobs());
+          VerifyReport report = assertTimeoutPreemptively(CATCH_UP, () -> r.verify(options));
+          assertThat(report.rechecked()).isFalse();
+          assertThat(report.note()).contains("did not pass a barrier within 2000 ms");
+          assertThat(report.differences()).isOne();
+          locker.rollback();
+        }
       }
-      try (Connection locker = barrierLocked(pair, db)) {
-        Verifier.Options quick = Verifier.Options.defaults();
-        Verifier.Options options = new Verifier.Options(quick.chunkRows(), quick.leafRows(), quick.maxKeysPerTable(), Duration.ofSeconds(2),
-            quick.recheckRounds(), quick.jobs());
-        VerifyReport report = assertTimeoutPreemptively(CATCH_UP, () -> r.verify(options));
-        assertThat(report.rechecked()).isFalse();
-        assertThat(report.note()).contains("did not pass a barrier within 2000 ms");
-        assertThat(report.differences()).isOne();
-        locker.rollback();
-      }
-    } finally {
-      r.cleanup();
-    }
+    });
   }
 
   @Test
   void heartbeat_sourceGoesSilent_givesTheWriteUpAndBeatsAgainOnceItAnswers(PostgresPair pair) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, "silent_beat");
-    Replicator r = started(db);
-    try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
-      Replicator viaProxy = Replicator.builder()
-          .old(oldVia(proxy, db, pair))
-          .nw(db.endpoint(Side.NEW)).build();
-      try (HeartbeatWriter beat = viaProxy.heartbeat(Duration.ofMillis(100))) {
-        await().atMost(CATCH_UP).until(() -> beat.beats() > 0);
+    withCapture(pair, "silent_beat", (db, r) -> {
+      try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
+        Replicator viaProxy = Replicator.builder()
+            .old(oldVia(proxy, db, pair))
+            .nw(db.endpoint(Side.NEW)).build();
+        try (HeartbeatWriter beat = viaProxy.heartbeat(Duration.ofMillis(100))) {
+          await().atMost(CATCH_UP).until(() -> beat.beats() > 0);
 
-        proxy.stall();
-        await().atMost(CATCH_UP).until(() -> beat.lastError() != null);
-        proxy.resume();
+          proxy.stall();
+          await().atMost(CATCH_UP).until(() -> beat.lastError() != null);
+          proxy.resume();
 
-        long beats = beat.beats();
-        await().atMost(CATCH_UP).until(() -> beat.beats() > beats && beat.lastError() == null);
+          long beats = beat.beats();
+          await().atMost(CATCH_UP).until(() -> beat.beats() > beats && beat.lastError() == null);
+        }
       }
-    } finally {
-      r.cleanup();
-    }
+    });
   }
 
   /** Old's end of {@code db} as the replicator reaches it, through {@code proxy}. */
@@ -173,11 +164,22 @@ class SilentPeerTest {
     return locker;
   }
 
-  /** The replicator of {@code db}, its trigger capture started. */
-  private static Replicator started(OwnedDatabase db) throws Exception {
+  /** What a test does with its database and replicator. */
+  @FunctionalInterface
+  private interface WithCapture {
+    void run(OwnedDatabase db, Replicator r) throws Exception;
+  }
+
+  /** Runs {@code test} on a new database whose trigger capture is started, and cleans the capture up after. */
+  private static void withCapture(PostgresPair pair, String prefix, WithCapture test) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, prefix);
     Replicator r = db.replicator();
     r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
-    return r;
+    try {
+      test.run(db, r);
+    } finally {
+      r.cleanup();
+    }
   }
 
   private static void bump(OwnedDatabase db, int transactions) throws Exception {
