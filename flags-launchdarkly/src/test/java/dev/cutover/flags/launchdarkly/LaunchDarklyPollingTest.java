@@ -18,6 +18,7 @@ import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.Target;
 import dev.cutover.flags.FlagHealth;
 import dev.cutover.flags.FlagSettings;
+import com.github.tomakehurst.wiremock.client.MappingBuilder;
 import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
 import com.launchdarkly.sdk.server.Components;
@@ -29,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -41,9 +43,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * <p>The SDK's public minimum poll interval is 30 s, so the tests that need more than the first
  * poll use the SDK's own test-only builder without that minimum (reached by reflection) and poll
  * every 100 ms.
+ *
+ * <p>Each test has an SDK key of its own, and the stand-in answers only that key, so that a last
+ * poll from the test before's closed client cannot take this test's response or scenario step.
  */
 class LaunchDarklyPollingTest {
-  private static final String SDK_KEY = "sdk-polling-test-secret-0002";
+  private static final AtomicInteger TESTS = new AtomicInteger();
   private static final String PATH = "/sdk/latest-all";
   private static final Duration FAST_POLL = Duration.ofMillis(100);
 
@@ -51,6 +56,7 @@ class LaunchDarklyPollingTest {
   static final WireMockExtension STAND_IN =
       WireMockExtension.newInstance().options(wireMockConfig().dynamicPort()).build();
 
+  private final String sdkKey = "sdk-polling-test-secret-" + TESTS.incrementAndGet();
   private final List<Target> heard = new CopyOnWriteArrayList<>();
   private LaunchDarklyFlag flag;
 
@@ -69,7 +75,7 @@ class LaunchDarklyPollingTest {
 
     assertThat(flag.target()).isEqualTo(Target.NEW);
     assertThat(flag.health()).isEqualTo(FlagHealth.VALID);
-    STAND_IN.verify(getRequestedFor(urlPathEqualTo(PATH)).withHeader("Authorization", equalTo(SDK_KEY)));
+    STAND_IN.verify(getRequestedFor(urlPathEqualTo(PATH)).withHeader("Authorization", equalTo(sdkKey)));
   }
 
   @Test
@@ -159,7 +165,7 @@ class LaunchDarklyPollingTest {
     Map<String, String> settings = new HashMap<>();
     settings.put(RoutingFlags.PROVIDER, "launchdarkly");
     settings.put(RoutingFlags.KEY, FLAG_KEY);
-    settings.put(RoutingFlags.LD_SDK_KEY, SDK_KEY);
+    settings.put(RoutingFlags.LD_SDK_KEY, sdkKey);
     settings.put(RoutingFlags.LD_POLLING, "true");
     settings.put(RoutingFlags.LD_POLLING_URI, STAND_IN.baseUrl());
     settings.put(RoutingFlags.LD_EVENTS, "false");
@@ -192,19 +198,24 @@ class LaunchDarklyPollingTest {
     return aResponse().withStatus(200).withHeader("Content-Type", "application/json").withBody(body);
   }
 
-  private static void servePoll(ResponseDefinitionBuilder response) {
-    STAND_IN.stubFor(get(urlPathEqualTo(PATH)).willReturn(response));
+  private void servePoll(ResponseDefinitionBuilder response) {
+    STAND_IN.stubFor(pollRequest().willReturn(response));
   }
 
   /** Poll i gets response i; the last one answers every poll after it. */
-  private static void serveInSequence(ResponseDefinitionBuilder... responses) {
+  private void serveInSequence(ResponseDefinitionBuilder... responses) {
     for (int i = 0; i < responses.length; i++) {
       String state = i == 0 ? STARTED : "poll-" + i;
-      var stub = get(urlPathEqualTo(PATH)).inScenario("poll").whenScenarioStateIs(state);
+      var stub = pollRequest().inScenario("poll").whenScenarioStateIs(state);
       if (i + 1 < responses.length) {
         stub = stub.willSetStateTo("poll-" + (i + 1));
       }
       STAND_IN.stubFor(stub.willReturn(responses[i]));
     }
+  }
+
+  /** This test's client's polls. */
+  private MappingBuilder pollRequest() {
+    return get(urlPathEqualTo(PATH)).withHeader("Authorization", equalTo(sdkKey));
   }
 }

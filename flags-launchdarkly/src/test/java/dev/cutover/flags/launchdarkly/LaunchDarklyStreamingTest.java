@@ -23,6 +23,7 @@ import dev.cutover.flags.FlagHealth;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import com.github.tomakehurst.wiremock.client.MappingBuilder;
 import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
 import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.junit5.WireMockExtension;
@@ -33,6 +34,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -44,15 +46,20 @@ import org.slf4j.LoggerFactory;
  * <p>WireMock ends every response, so each {@code GET /all} delivers one {@code put} event and
  * closes the stream; the SDK reconnects after the reconnect delay (50 ms here, doubling with
  * jitter), and WireMock scenario states or a newer stub decide what the next connection gets.
+ *
+ * <p>Each test has an SDK key of its own, and the stand-in answers only that key: a closed client
+ * of the test before may still send one last request, and had it matched, it would have taken the
+ * response (and the scenario step) meant for this test's client.
  */
 class LaunchDarklyStreamingTest {
-  private static final String SDK_KEY = "sdk-streaming-test-secret-0001";
+  private static final AtomicInteger TESTS = new AtomicInteger();
   private static final String SCENARIO = "flag";
 
   @RegisterExtension
   static final WireMockExtension STAND_IN =
       WireMockExtension.newInstance().options(wireMockConfig().dynamicPort()).build();
 
+  private final String sdkKey = "sdk-streaming-test-secret-" + TESTS.incrementAndGet();
   private final List<Target> heard = new CopyOnWriteArrayList<>();
   private final List<Long> heardAtNanos = new CopyOnWriteArrayList<>();
   private LaunchDarklyFlag flag;
@@ -74,7 +81,7 @@ class LaunchDarklyStreamingTest {
     assertThat(flag.rejectedValues()).isZero();
     STAND_IN.verify(
         getRequestedFor(urlPathEqualTo("/all"))
-            .withHeader("Authorization", equalTo(SDK_KEY))
+            .withHeader("Authorization", equalTo(sdkKey))
             .withHeader("Accept", equalTo("text/event-stream")));
   }
 
@@ -136,8 +143,8 @@ class LaunchDarklyStreamingTest {
 
     assertThat(flag.health()).isEqualTo(FlagHealth.OFF);
     assertThat(flag.target()).isEqualTo(Target.NEW);
-    assertThat(flag.status()).contains("OFF").contains("HTTP 401").doesNotContain(SDK_KEY);
-    assertThat(flag.toString()).doesNotContain(SDK_KEY);
+    assertThat(flag.status()).contains("OFF").contains("HTTP 401").doesNotContain(sdkKey);
+    assertThat(flag.toString()).doesNotContain(sdkKey);
   }
 
   @Test
@@ -327,7 +334,7 @@ class LaunchDarklyStreamingTest {
     Map<String, String> settings = new HashMap<>();
     settings.put(RoutingFlags.PROVIDER, "launchdarkly");
     settings.put(RoutingFlags.KEY, FLAG_KEY);
-    settings.put(RoutingFlags.LD_SDK_KEY, SDK_KEY);
+    settings.put(RoutingFlags.LD_SDK_KEY, sdkKey);
     settings.put(RoutingFlags.LD_STREAM_URI, STAND_IN.baseUrl());
     settings.put(RoutingFlags.LD_EVENTS, "false");
     settings.put(RoutingFlags.LD_RECONNECT_DELAY, "50");
@@ -350,16 +357,15 @@ class LaunchDarklyStreamingTest {
   }
 
   /** Every connection from now on gets this response (a newer stub wins over older ones). */
-  private static void serveStream(ResponseDefinitionBuilder response) {
-    STAND_IN.stubFor(get(urlPathEqualTo("/all")).willReturn(response));
+  private void serveStream(ResponseDefinitionBuilder response) {
+    STAND_IN.stubFor(streamRequest().willReturn(response));
   }
 
   /** Connection i gets response i; the last one answers every connection after it. */
-  private static void serveInSequence(ResponseDefinitionBuilder... responses) {
+  private void serveInSequence(ResponseDefinitionBuilder... responses) {
     for (int i = 0; i < responses.length; i++) {
       String state = i == 0 ? STARTED : "connection-" + i;
-      var stub =
-          get(urlPathEqualTo("/all")).inScenario(SCENARIO).whenScenarioStateIs(state);
+      var stub = streamRequest().inScenario(SCENARIO).whenScenarioStateIs(state);
       if (i + 1 < responses.length) {
         stub = stub.willSetStateTo("connection-" + (i + 1));
       }
@@ -367,8 +373,15 @@ class LaunchDarklyStreamingTest {
     }
   }
 
-  private static long requestsForStream() {
-    return STAND_IN.findAll(getRequestedFor(urlPathEqualTo("/all"))).size();
+  /** This test's client's stream requests. */
+  private MappingBuilder streamRequest() {
+    return get(urlPathEqualTo("/all")).withHeader("Authorization", equalTo(sdkKey));
+  }
+
+  private long requestsForStream() {
+    return STAND_IN
+        .findAll(getRequestedFor(urlPathEqualTo("/all")).withHeader("Authorization", equalTo(sdkKey)))
+        .size();
   }
 
   private static ListAppender<ILoggingEvent> captureDecisionLog() {
