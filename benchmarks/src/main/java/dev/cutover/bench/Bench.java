@@ -4,6 +4,7 @@ import dev.cutover.common.Durations;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.ServerSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,6 +33,11 @@ public final class Bench {
 
   @Option(names = "--smoke", description = "tiny sizes: runs each benchmark end to end quickly, figures mean little")
   boolean smoke;
+
+  @Option(names = "--fsync", paramLabel = "on|off", defaultValue = "off",
+      description = "the servers' fsync: off (the default) makes every figure CPU-bound; on makes commits wait for the disk, as in"
+          + " production (default: ${DEFAULT-VALUE})")
+  String fsync;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -221,8 +227,15 @@ public final class Bench {
 
   /** Starts a pair, runs {@code benchmark} on it, publishes its report and stops the pair. */
   void onPair(int oldMajor, int newMajor, OnPair benchmark) throws Exception {
+    if (!fsync.equals("on") && !fsync.equals("off")) {
+      throw badOption("--fsync must be on or off, not '" + fsync + "'");
+    }
+    System.setProperty(ServerSettings.FSYNC_PROPERTY, fsync);
     try (PostgresPair pair = PostgresPair.start(oldMajor, newMajor)) {
-      benchmark.run(pair).publish(out);
+      Report report = benchmark.run(pair);
+      report.fact("servers' fsync", fsync.equals("on") ? "on: a commit waits for its WAL on disk, as in production"
+          : "off: commits never wait for the disk, so the figures are CPU-bound (--fsync on for production's durability)");
+      report.publish(out);
     }
   }
 

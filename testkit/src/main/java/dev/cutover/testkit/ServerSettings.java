@@ -7,12 +7,14 @@ import java.util.Map;
  * The server settings every started server gets (embedded or in a container), so that any server
  * can be either side of a logical replication with several subscriptions at once.
  */
-final class ServerSettings {
+public final class ServerSettings {
 
   /**
    * {@code pg_stat_statements} is preloaded so that a test can count the statements a server saw
    * (after {@code CREATE EXTENSION pg_stat_statements}); the zonky binaries 9.6 to 18 and the
-   * official images all ship it. {@code fsync=off} because test data never has to survive a crash.
+   * official images all ship it. {@code fsync=off} because test data never has to survive a crash;
+   * {@code -Dcutover.test.fsync=on} ({@link #FSYNC_PROPERTY}) turns it on, for benchmarks that
+   * must show what a writer costs where commits wait for the disk, as in production.
    * {@code max_connections=300} leaves room for several pools of 50 and the connections a switch
    * opens ahead. {@code synchronous_commit=on} is PostgreSQL's default, restated because zonky turns it off, and
    * then a commit is acknowledged before its WAL is written, which is not how production behaves.
@@ -28,18 +30,29 @@ final class ServerSettings {
       "fsync", "off",
       "synchronous_commit", "on");
 
+  /** The system property that decides {@code fsync}: {@code on} or {@code off} (the default). */
+  public static final String FSYNC_PROPERTY = "cutover.test.fsync";
+
   /**
-   * {@link #ALL} as far as {@code majorVersion} knows them: 9.6 refuses to start with a setting it
-   * does not have, and {@code max_logical_replication_workers} (native logical replication) came
-   * with 10.
+   * {@link #ALL} as far as {@code majorVersion} knows them (9.6 refuses to start with a setting it
+   * does not have, and {@code max_logical_replication_workers} came with 10), with {@code fsync} as
+   * {@link #FSYNC_PROPERTY} says.
    */
   static Map<String, String> forVersion(int majorVersion) {
-    if (majorVersion >= 10) {
-      return ALL;
-    }
     Map<String, String> settings = new HashMap<>(ALL);
-    settings.remove("max_logical_replication_workers");
+    if (majorVersion < 10) {
+      settings.remove("max_logical_replication_workers");
+    }
+    settings.put("fsync", fsync());
     return Map.copyOf(settings);
+  }
+
+  private static String fsync() {
+    String value = System.getProperty(FSYNC_PROPERTY, "off");
+    if (!value.equals("on") && !value.equals("off")) {
+      throw new IllegalArgumentException("-D" + FSYNC_PROPERTY + " must be on or off, not '" + value + "'");
+    }
+    return value;
   }
 
   private ServerSettings() {}
