@@ -35,6 +35,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -61,6 +62,9 @@ import java.util.Objects;
  * and a remedy; a {@code permission denied} from the server becomes {@link Failure#PRIVILEGE}.
  */
 public final class Replicator {
+  /** How long a {@link #status()} statement may wait for its answer unless told: status reads are small. */
+  public static final Duration STATUS_TIMEOUT = Duration.ofSeconds(30);
+
   private final Endpoint old;
   private final Endpoint nw;
   private final Names names;
@@ -203,11 +207,22 @@ public final class Replicator {
     return translate(() -> ApplyProcess.start(old, nw, options));
   }
 
-  /** Both directions' state, lag and problems. */
+  /** Both directions' state, lag and problems, each statement answered within {@link #STATUS_TIMEOUT}. */
   public StatusReport status() throws Exception {
+    return status(STATUS_TIMEOUT);
+  }
+
+  /**
+   * Both directions' state, lag and problems.
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails the read as a {@link Failure#CONNECTION} naming it
+   */
+  public StatusReport status(Duration networkTimeout) throws Exception {
     return translate(() -> {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return StatusReader.read(o, n, names);
+        return BoundedRead.within(networkTimeout, "status --network-timeout", Map.of("old", o, "new", n),
+            () -> StatusReader.read(o, n, names));
       }
     });
   }

@@ -22,6 +22,11 @@ final class StatusCommand extends BaseCommand {
   @Option(names = "--count", paramLabel = "N", defaultValue = "0", description = "With --watch, stop after N prints (0: never).")
   int count;
 
+  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
+      description = "How long each statement may wait for its answer; a side silent longer is named, and --watch tries again"
+          + " at its next print (default: ${DEFAULT-VALUE}).")
+  Duration networkTimeout;
+
   @Option(names = "--no-heartbeat", description = "With --watch, only read; do not write the heartbeat on old.")
   boolean noHeartbeat;
 
@@ -34,8 +39,9 @@ final class StatusCommand extends BaseCommand {
     Units.requirePositive(spec.commandLine(), "--interval", interval);
     Units.requireNonNegative(spec.commandLine(), "--count", count);
     Units.requirePositive(spec.commandLine(), "--heartbeat-interval", heartbeatInterval);
+    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
     try (HeartbeatWriter beat = !watch || noHeartbeat ? null : r.heartbeat(heartbeatInterval)) {
-      Repaint.watch(watch, interval, count, () -> show(r.status()));
+      Repaint.watch(watch, interval, count, err(), () -> show(r.status(networkTimeout)));
     }
     return 0;
   }

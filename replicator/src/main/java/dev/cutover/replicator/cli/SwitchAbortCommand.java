@@ -25,7 +25,7 @@ final class SwitchAbortCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
-    SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), List.of(service));
+    SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), List.of(service), Replicator.STATUS_TIMEOUT, null);
     SwitchStatus.Switch current = status.services().isEmpty() ? null : status.services().get(0).currentSwitch();
     AbortOutcome outcome = current == null || !current.inProgress() ? AbortOutcome.NONE
         : SwitchControl.abort(current.recordedOn().equals(Side.OLD.label()) ? r.old() : r.nw(), service, reason);

@@ -29,12 +29,18 @@ final class SwitchStatusCommand extends BaseCommand {
   @Option(names = "--count", paramLabel = "N", defaultValue = "0", description = "With --watch, stop after N prints (0: never).")
   int count;
 
+  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
+      description = "How long each statement may wait for its answer; a side silent longer is named, and --watch tries again"
+          + " at its next print (default: ${DEFAULT-VALUE}).")
+  Duration networkTimeout;
+
   @Override
   int run(Replicator r) throws Exception {
     Units.requireNonNegative(spec.commandLine(), "--count", count);
     Units.requirePositive(spec.commandLine(), "--interval", interval);
-    Repaint.watch(watch, interval, count, () -> {
-      SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), services);
+    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    Repaint.watch(watch, interval, count, err(), () -> {
+      SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), services, networkTimeout, "switch-status --network-timeout");
       print(status, () -> render(status));
     });
     return 0;

@@ -2,11 +2,13 @@ package dev.cutover.replicator.operator;
 
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.OperatorControl;
+import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -28,10 +30,16 @@ public final class SwitchStatusReader {
 
   private SwitchStatusReader() {}
 
-  /** Reads both sides; {@code services} limits the view (empty: every service found). */
-  public static SwitchStatus read(Endpoint old, Endpoint nw, List<String> services) throws ReplicatorException {
-    SideView o = side(old, services);
-    SideView n = side(nw, services);
+  /**
+   * Reads both sides; {@code services} limits the view (empty: every service found).
+   *
+   * @param networkTimeout how long each statement may wait for its answer
+   * @param option the setting that gives it longer, named when a side stays silent
+   */
+  public static SwitchStatus read(Endpoint old, Endpoint nw, List<String> services, Duration networkTimeout, String option)
+      throws ReplicatorException {
+    SideView o = side(old, services, networkTimeout, option);
+    SideView n = side(nw, services, networkTimeout, option);
     TreeSet<String> names = new TreeSet<>(services);
     if (names.isEmpty()) {
       names.addAll(o.instances.keySet());
@@ -54,29 +62,34 @@ public final class SwitchStatusReader {
 
   private record Row(long ageMillis, String drainedFor) {}
 
-  private static SideView side(Endpoint endpoint, List<String> services) throws ReplicatorException {
+  private static SideView side(Endpoint endpoint, List<String> services, Duration networkTimeout, String option)
+      throws ReplicatorException {
     String side = endpoint.side().label();
     try (Connection c = endpoint.connect()) {
-      OptionalInt version = ControlSchema.installedVersion(c);
-      if (version.isEmpty()) {
-        return new SideView(null, null, Map.of(), Map.of());
-      }
-      Map<String, Map<String, Row>> instances = new HashMap<>();
-      Map<String, SwitchStatus.Switch> switches = new HashMap<>();
-      for (String service : services.isEmpty() ? OperatorControl.services(c) : services) {
-        OperatorControl.ServiceView view = OperatorControl.read(c, service);
-        for (OperatorControl.InstanceView i : view.instances()) {
-          instances.computeIfAbsent(service, k -> new LinkedHashMap<>())
-              .put(i.instance(), new Row(Math.max(0, i.heartbeatAge().toMillis()), i.drainedFor()));
-        }
-        view.lastSwitch().ifPresent(s -> switches.put(service, new SwitchStatus.Switch(s.id(), side, s.source(),
-            s.target(), s.state().value(), s.reason(), s.updatedAt(), s.leaderBackend()
-                .map(l -> new SwitchStatus.Leader(l.pid(), l.applicationName(), l.clientAddress())).orElse(null))));
-      }
-      return new SideView(version.getAsInt(), OperatorControl.fenceRaised(c), instances, switches);
+      return BoundedRead.within(networkTimeout, option, Map.of(side, c), () -> view(c, side, services));
     } catch (SQLException e) {
       throw ControlPlaneFailure.of(side, "read the control schema", ControlPlaneFailure.GRANT, e);
     }
+  }
+
+  private static SideView view(Connection c, String side, List<String> services) throws SQLException {
+    OptionalInt version = ControlSchema.installedVersion(c);
+    if (version.isEmpty()) {
+      return new SideView(null, null, Map.of(), Map.of());
+    }
+    Map<String, Map<String, Row>> instances = new HashMap<>();
+    Map<String, SwitchStatus.Switch> switches = new HashMap<>();
+    for (String service : services.isEmpty() ? OperatorControl.services(c) : services) {
+      OperatorControl.ServiceView view = OperatorControl.read(c, service);
+      for (OperatorControl.InstanceView i : view.instances()) {
+        instances.computeIfAbsent(service, k -> new LinkedHashMap<>())
+            .put(i.instance(), new Row(Math.max(0, i.heartbeatAge().toMillis()), i.drainedFor()));
+      }
+      view.lastSwitch().ifPresent(s -> switches.put(service, new SwitchStatus.Switch(s.id(), side, s.source(),
+          s.target(), s.state().value(), s.reason(), s.updatedAt(), s.leaderBackend()
+              .map(l -> new SwitchStatus.Leader(l.pid(), l.applicationName(), l.clientAddress())).orElse(null))));
+    }
+    return new SideView(version.getAsInt(), OperatorControl.fenceRaised(c), instances, switches);
   }
 
   /** The newer of the two sides' records of a service's switch. */

@@ -22,9 +22,16 @@ import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.TcpProxy;
+import dev.cutover.replicator.cli.ReplicatorCli;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -36,7 +43,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * apply lock, is ended by the next one; once the peer answers, everything arrives once. Catch-up,
  * whose marker cannot be written, fails within its timeout rather than wait past it, and so does
  * verify's recheck. A heartbeat writer gives a silent write up and beats again once its database
- * answers.
+ * answers. {@code status} and {@code switch-status} name the side that answers nothing within
+ * their {@code --network-timeout}, and a {@code --watch} goes on watching through it.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class SilentPeerTest {
@@ -151,6 +159,87 @@ class SilentPeerTest {
     });
   }
 
+  @Test
+  void status_oldAnswersNothingInTime_failsNamingOldWithinItsTimeout(PostgresPair pair) throws Exception {
+    withCapture(pair, "silent_status", (db, r) -> {
+      try (Connection locker = locked(pair, db, "cutover.change_log_0, cutover.change_log_1")) {
+        Run status = assertTimeoutPreemptively(CATCH_UP, () -> cli(pair, db, "status", "--network-timeout", "1s"));
+
+        assertThat(status.code()).as(status.err()).isEqualTo(Failure.CONNECTION.exitCode());
+        assertThat(status.err()).contains("old: no answer for 1000ms").contains("status --network-timeout");
+        locker.rollback();
+      }
+    });
+  }
+
+  @Test
+  void switchStatus_oldAnswersNothingInTime_failsNamingOldWithinItsTimeout(PostgresPair pair) throws Exception {
+    withCapture(pair, "silent_switch_status", (db, r) -> {
+      try (Connection locker = locked(pair, db, "cutover.instance, cutover.switch")) {
+        Run status = assertTimeoutPreemptively(CATCH_UP, () -> cli(pair, db, "switch-status", "--network-timeout", "1s"));
+
+        assertThat(status.code()).as(status.err()).isEqualTo(Failure.CONNECTION.exitCode());
+        assertThat(status.err()).contains("old: no answer for 1000ms").contains("switch-status --network-timeout");
+        locker.rollback();
+      }
+    });
+  }
+
+  /** A watch says a side went silent, keeps watching, and ends on a good print once the side answers again. */
+  @Test
+  void statusWatch_oldSilentForAWhile_saysSoAndGoesOnWatching(PostgresPair pair) throws Exception {
+    withCapture(pair, "silent_watch", (db, r) -> {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      CompletableFuture<Run> watching = CompletableFuture.supplyAsync(() -> cli(pair, db, out, err, "status", "--watch", "--count", "60",
+          "--interval", "100ms", "--network-timeout", "500ms"));
+      await().atMost(CATCH_UP).until(() -> out.toString().contains("forward (old -> new): "));
+      try (Connection locker = locked(pair, db, "cutover.change_log_0, cutover.change_log_1")) {
+        await().atMost(CATCH_UP).until(() -> err.toString().contains("old: no answer for 500ms"));
+        locker.rollback();
+      }
+      int printsBefore = prints(out);
+      Run watched = watching.get(CATCH_UP.toSeconds(), TimeUnit.SECONDS);
+
+      assertThat(watched.code()).as(watched.err()).isZero();
+      assertThat(watched.err()).contains("(trying again in 100 ms)");
+      assertThat(prints(out)).as("prints once old answered again").isGreaterThan(printsBefore);
+    });
+  }
+
+  /** A watch whose first print fails ends there: a wrong URL or a side down from the start is not waited out. */
+  @Test
+  void statusWatch_oldSilentFromTheStart_failsAtOnce(PostgresPair pair) throws Exception {
+    withCapture(pair, "silent_watch_first", (db, r) -> {
+      try (Connection locker = locked(pair, db, "cutover.change_log_0, cutover.change_log_1")) {
+        Run watched = assertTimeoutPreemptively(CATCH_UP, () -> cli(pair, db, "status", "--watch", "--network-timeout", "500ms"));
+
+        assertThat(watched.code()).isEqualTo(Failure.CONNECTION.exitCode());
+        assertThat(watched.err()).contains("old: no answer for 500ms").doesNotContain("trying again");
+        locker.rollback();
+      }
+    });
+  }
+
+  private static int prints(StringWriter out) {
+    return out.toString().split("forward \\(old -> new\\): ", -1).length - 1;
+  }
+
+  private record Run(int code, String out, String err) {}
+
+  private static Run cli(PostgresPair pair, OwnedDatabase db, String... args) {
+    return cli(pair, db, new StringWriter(), new StringWriter(), args);
+  }
+
+  /** The command line as {@link OwnedDatabase#ROLE}, printing into {@code out} and {@code err} as it goes. */
+  private static Run cli(PostgresPair pair, OwnedDatabase db, StringWriter out, StringWriter err, String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--old-url", db.url(pair.oldServer()), "--new-url", db.url(pair.newServer()),
+        "--old-user", OwnedDatabase.ROLE, "--new-user", OwnedDatabase.ROLE));
+    int code = ReplicatorCli.run(new PrintWriter(out, true), new PrintWriter(err, true), Map.of(), false, all.toArray(String[]::new));
+    return new Run(code, out.toString(), err.toString());
+  }
+
   /** Old's end of {@code db} as the replicator reaches it, through {@code proxy}. */
   private static Endpoint oldVia(TcpProxy proxy, OwnedDatabase db, PostgresPair pair) {
     return Endpoint.of(Side.OLD, proxy.redirect(db.url(pair.oldServer())), OwnedDatabase.ROLE, null);
@@ -158,9 +247,14 @@ class SilentPeerTest {
 
   /** A superuser session on old holding {@code cutover.barrier} locked in an open transaction: no marker can be written. */
   private static Connection barrierLocked(PostgresPair pair, OwnedDatabase db) throws Exception {
+    return locked(pair, db, "cutover.barrier");
+  }
+
+  /** A superuser session on old holding {@code tables} locked in an open transaction: no one can read or write them. */
+  private static Connection locked(PostgresPair pair, OwnedDatabase db, String tables) throws Exception {
     Connection locker = pair.oldServer().connect(db.name);
     locker.setAutoCommit(false);
-    OwnedDatabase.execute(locker, "LOCK TABLE cutover.barrier IN ACCESS EXCLUSIVE MODE");
+    OwnedDatabase.execute(locker, "LOCK TABLE " + tables + " IN ACCESS EXCLUSIVE MODE");
     return locker;
   }
 

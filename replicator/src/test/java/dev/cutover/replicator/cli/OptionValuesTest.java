@@ -22,6 +22,8 @@ class OptionValuesTest {
       "start --maintenance-work-mem lots|--maintenance-work-mem",
       "status --watch --interval 0|--interval must be longer than 0",
       "status --count -1|--count must not be negative",
+      "status --network-timeout 0|--network-timeout must be longer than 0",
+      "switch-status --network-timeout 0s|--network-timeout must be longer than 0",
       "verify --jobs 0|--jobs must be at least 1, not 0",
       "verify --chunk-rows 0|--chunk-rows must be at least 1",
       "catch-up --timeout 0s|--timeout must be longer than 0",

@@ -1,0 +1,56 @@
+package dev.cutover.replicator;
+
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * A read by an operator's command ({@code status}, {@code switch-status}) whose statements must each
+ * be answered in time: behind a silent network or on a frozen server the command, or its {@code
+ * --watch}, would otherwise hang without a word. The side that went silent is named (PgJDBC closes
+ * a connection whose read timed out), as a {@link Failure#CONNECTION}, which a watch outlives.
+ */
+public final class BoundedRead {
+  private BoundedRead() {}
+
+  /**
+   * Runs {@code work} with no statement on the {@code sides}' connections waiting longer than
+   * {@code timeout} for its answer.
+   *
+   * @param sides each connection by the name of its side ("old", "new")
+   * @param option the setting that gives the read longer, named in the remedy; null when there is none
+   * @throws ReplicatorException {@link Failure#CONNECTION} when a statement went unanswered
+   */
+  public static <T, E extends Exception> T within(Duration timeout, String option, Map<String, Connection> sides,
+      Sql.ThrowingWork<T, E> work) throws SQLException, E, ReplicatorException {
+    Connection[] connections = sides.values().toArray(Connection[]::new);
+    try {
+      return Sql.answeringWithin(timeout, work, connections);
+    } catch (SQLException e) {
+      if (!Sql.unanswered(e)) {
+        throw e;
+      }
+      String side = silentSide(sides);
+      throw new ReplicatorException(Failure.CONNECTION,
+          side + ": no answer for " + timeout.toMillis() + "ms (a silent network, a frozen server, or a statement waiting that long"
+              + " for a lock)",
+          "check the network to " + side + " and what its statements wait for"
+              + (option == null ? "" : ", or allow longer with " + option), e);
+    }
+  }
+
+  private static String silentSide(Map<String, Connection> sides) {
+    for (Map.Entry<String, Connection> side : sides.entrySet()) {
+      try {
+        if (side.getValue().isClosed()) {
+          return side.getKey();
+        }
+      } catch (SQLException e) {
+        return side.getKey();
+      }
+    }
+    return String.join(" or ", sides.keySet());
+  }
+}
