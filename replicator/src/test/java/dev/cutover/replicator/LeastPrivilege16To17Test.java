@@ -109,7 +109,8 @@ class LeastPrivilege16To17Test {
     if (SchemaCopy.availablePgDump().orElse(0) >= 16) {
       return List.of();
     }
-    Path unpacked = Path.of(System.getProperty("user.home"), ".cache", "cutover", "pg-dump-17", "pg_dump");
+    String home = System.getenv().getOrDefault("HOME", System.getProperty("user.home")); // where the script puts it
+    Path unpacked = Path.of(home, ".cache", "cutover", "pg-dump-17", "pg_dump");
     assertThat(unpacked).as("no pg_dump of 16 or later on this machine: run .ci/pg-dump-17, which unpacks Debian 13's"
         + " into ~/.cache/cutover/pg-dump-17 (.ci/run does), or install postgresql-client-16 or later").isExecutable();
     return List.of("--pg-dump", unpacked.toString());
