@@ -34,6 +34,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The replicator's long-running parts when a peer stops answering. An apply: a source behind a
@@ -159,27 +161,19 @@ class SilentPeerTest {
     });
   }
 
-  @Test
-  void status_oldAnswersNothingInTime_failsNamingOldWithinItsTimeout(PostgresPair pair) throws Exception {
-    withCapture(pair, "silent_status", (db, r) -> {
-      try (Connection locker = locked(pair, db, "cutover.change_log_0, cutover.change_log_1")) {
-        Run status = assertTimeoutPreemptively(CATCH_UP, () -> cli(pair, db, "status", "--network-timeout", "1s"));
+  /** Each operator read against old with the tables it reads locked: old is named within the timeout. */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "status|cutover.change_log_0, cutover.change_log_1",
+      "switch-status|cutover.instance, cutover.switch"})
+  void operatorRead_oldAnswersNothingInTime_failsNamingOldWithinItsTimeout(String command, String tables, PostgresPair pair)
+      throws Exception {
+    withCapture(pair, "silent_" + command.replace('-', '_'), (db, r) -> {
+      try (Connection locker = locked(pair, db, tables)) {
+        Run read = assertTimeoutPreemptively(CATCH_UP, () -> cli(pair, db, command, "--network-timeout", "1s"));
 
-        assertThat(status.code()).as(status.err()).isEqualTo(Failure.CONNECTION.exitCode());
-        assertThat(status.err()).contains("old: no answer for 1000ms").contains("status --network-timeout");
-        locker.rollback();
-      }
-    });
-  }
-
-  @Test
-  void switchStatus_oldAnswersNothingInTime_failsNamingOldWithinItsTimeout(PostgresPair pair) throws Exception {
-    withCapture(pair, "silent_switch_status", (db, r) -> {
-      try (Connection locker = locked(pair, db, "cutover.instance, cutover.switch")) {
-        Run status = assertTimeoutPreemptively(CATCH_UP, () -> cli(pair, db, "switch-status", "--network-timeout", "1s"));
-
-        assertThat(status.code()).as(status.err()).isEqualTo(Failure.CONNECTION.exitCode());
-        assertThat(status.err()).contains("old: no answer for 1000ms").contains("switch-status --network-timeout");
+        assertThat(read.code()).as(read.err()).isEqualTo(Failure.CONNECTION.exitCode());
+        assertThat(read.err()).contains("old: no answer for 1000ms").contains(command + " --network-timeout");
         locker.rollback();
       }
     });
