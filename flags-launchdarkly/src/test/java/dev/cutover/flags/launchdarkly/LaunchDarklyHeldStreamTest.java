@@ -88,13 +88,13 @@ class LaunchDarklyHeldStreamTest {
     System.out.println("held stream, old -> new -> old: the listener heard " + heard);
 
     standIn.send(patch(stringFlag(4, "new")));
-    await().atMost(Duration.ofSeconds(3)).until(() -> last(heard) == Target.NEW);
+    await().atMost(Duration.ofSeconds(10)).until(() -> last(heard) == Target.NEW);
   }
 
   @Test
   void patch_olderVersion_ignored() throws IOException {
     standIn.send(patch(stringFlag(2, "new")));
-    await().atMost(Duration.ofSeconds(3)).until(() -> flag.target() == Target.NEW);
+    await().atMost(Duration.ofSeconds(10)).until(() -> flag.target() == Target.NEW);
 
     standIn.send(patch(stringFlag(1, "old")));
 
