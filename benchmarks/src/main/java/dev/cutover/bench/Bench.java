@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -34,10 +35,13 @@ public final class Bench {
   @Option(names = "--smoke", description = "tiny sizes: runs each benchmark end to end quickly, figures mean little")
   boolean smoke;
 
+  /** The servers' {@code fsync}. */
+  enum Fsync { ON, OFF }
+
   @Option(names = "--fsync", paramLabel = "on|off", defaultValue = "off",
       description = "the servers' fsync: off (the default) makes every figure CPU-bound; on makes commits wait for the disk, as in"
-          + " production (default: ${DEFAULT-VALUE})")
-  String fsync;
+          + " production")
+  Fsync fsync = Fsync.OFF;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -45,7 +49,7 @@ public final class Bench {
   Path out = Path.of("target", "bench");
 
   public static void main(String[] args) {
-    CommandLine cli = new CommandLine(new Bench());
+    CommandLine cli = new CommandLine(new Bench()).setCaseInsensitiveEnumValuesAllowed(true);
     cli.setExecutionExceptionHandler((e, line, parsed) -> {
       if (e instanceof PgClient.MissingClientException) {
         line.getErr().println("bench: " + e.getMessage());
@@ -227,13 +231,10 @@ public final class Bench {
 
   /** Starts a pair, runs {@code benchmark} on it, publishes its report and stops the pair. */
   void onPair(int oldMajor, int newMajor, OnPair benchmark) throws Exception {
-    if (!fsync.equals("on") && !fsync.equals("off")) {
-      throw badOption("--fsync must be on or off, not '" + fsync + "'");
-    }
-    System.setProperty(ServerSettings.FSYNC_PROPERTY, fsync);
+    System.setProperty(ServerSettings.FSYNC_PROPERTY, fsync.name().toLowerCase(Locale.ROOT));
     try (PostgresPair pair = PostgresPair.start(oldMajor, newMajor)) {
       Report report = benchmark.run(pair);
-      report.fact("servers' fsync", fsync.equals("on") ? "on: a commit waits for its WAL on disk, as in production"
+      report.fact("servers' fsync", fsync == Fsync.ON ? "on: a commit waits for its WAL on disk, as in production"
           : "off: commits never wait for the disk, so the figures are CPU-bound (--fsync on for production's durability)");
       report.publish(out);
     }

@@ -12,9 +12,9 @@ public final class ServerSettings {
   /**
    * {@code pg_stat_statements} is preloaded so that a test can count the statements a server saw
    * (after {@code CREATE EXTENSION pg_stat_statements}); the zonky binaries 9.6 to 18 and the
-   * official images all ship it. {@code fsync=off} because test data never has to survive a crash;
-   * {@code -Dcutover.test.fsync=on} ({@link #FSYNC_PROPERTY}) turns it on, for benchmarks that
-   * must show what a writer costs where commits wait for the disk, as in production.
+   * official images all ship it. {@code fsync}, which {@link #forVersion} adds, is off because test
+   * data never has to survive a crash; {@code -Dcutover.test.fsync=on} ({@link #FSYNC_PROPERTY})
+   * turns it on, for benchmarks that must show what a writer costs where commits wait for the disk.
    * {@code max_connections=300} leaves room for several pools of 50 and the connections a switch
    * opens ahead. {@code synchronous_commit=on} is PostgreSQL's default, restated because zonky turns it off, and
    * then a commit is acknowledged before its WAL is written, which is not how production behaves.
@@ -27,7 +27,6 @@ public final class ServerSettings {
       "max_logical_replication_workers", "10",
       "max_connections", "300",
       "shared_preload_libraries", "pg_stat_statements",
-      "fsync", "off",
       "synchronous_commit", "on");
 
   /** The system property that decides {@code fsync}: {@code on} or {@code off} (the default). */
