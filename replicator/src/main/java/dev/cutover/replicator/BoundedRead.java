@@ -42,15 +42,7 @@ public final class BoundedRead {
   }
 
   private static String silentSide(Map<String, Connection> sides) {
-    for (Map.Entry<String, Connection> side : sides.entrySet()) {
-      try {
-        if (side.getValue().isClosed()) {
-          return side.getKey();
-        }
-      } catch (SQLException e) {
-        return side.getKey();
-      }
-    }
-    return String.join(" or ", sides.keySet());
+    return sides.entrySet().stream().filter(side -> Sql.givenUp(side.getValue())).map(Map.Entry::getKey).findFirst()
+        .orElse(String.join(" or ", sides.keySet()));
   }
 }

@@ -216,19 +216,11 @@ public final class Applier implements AutoCloseable {
    * out) and for how long; the next connection then waits twice as long.
    */
   private String silence() {
-    String side = closed(source) ? way.source().side().label() : closed(target) ? way.target().side().label() : "a database";
+    String side = Sql.givenUp(source) ? way.source().side().label() : Sql.givenUp(target) ? way.target().side().label() : "a database";
     long waited = silenceMillis;
     silenceMillis = Math.min(Integer.MAX_VALUE, waited * 2);
     return "no answer from " + side + " for " + waited + "ms (a silent network, or a statement waiting that long, e.g. for a lock;"
         + " apply --network-timeout): connection given up, the next one waits " + silenceMillis + "ms";
-  }
-
-  private static boolean closed(Connection c) {
-    try {
-      return c != null && c.isClosed();
-    } catch (SQLException e) {
-      return true;
-    }
   }
 
   private void fail(String message) {

@@ -82,6 +82,18 @@ public final class Sql {
     return false;
   }
 
+  /**
+   * Whether PgJDBC has given {@code c} up (closed), as it does with a connection whose statement went
+   * {@link #unanswered}: that names the side that went silent. A connection that cannot say counts.
+   */
+  public static boolean givenUp(Connection c) {
+    try {
+      return c != null && c.isClosed();
+    } catch (SQLException e) {
+      return true;
+    }
+  }
+
   /** {@code "schema"."name"}. */
   public static String qualified(String schema, String name) {
     return ident(schema) + '.' + ident(name);
