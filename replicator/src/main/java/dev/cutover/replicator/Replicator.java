@@ -3,6 +3,7 @@ package dev.cutover.replicator;
 import dev.cutover.driver.control.SequenceMove;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.capture.CaptureStart;
@@ -186,7 +187,8 @@ public final class Replicator {
       if (choice.engine() == Capture.TRIGGERS) {
         return new CaptureStart(old, nw, names, options, listener, choice, appRoles).run(progress);
       }
-      return new ForwardStart(old, nw, names, options, listener, appRoles).run(progress);
+      StartReport report = new ForwardStart(old, nw, names, options, listener, appRoles).run(progress);
+      return choice.engine() == Capture.RELAY ? report.relayed(choice.explain()) : report;
     });
   }
 
@@ -253,10 +255,11 @@ public final class Replicator {
         Connection source;
         Connection target;
         Way captured = CaptureWays.serving(o, n, old, nw);
+        boolean relayed = captured == null && RelayProgress.armed(n);
         if (captured != null) {
           source = captured.sourceOf(o, n);
           target = captured.targetOf(o, n);
-        } else if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+        } else if (relayed || ReplicationObjects.subscriptionExists(n, names.forward())) {
           source = o;
           target = n;
         } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
@@ -267,7 +270,7 @@ public final class Replicator {
         }
         if (!BoundedCatchUp.await(source, target, timeout)) {
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
-              captured != null ? "is `cutover-replicator apply` running? see `cutover-replicator status`" : "see `cutover-replicator status`");
+              captured != null || relayed ? "is `cutover-replicator apply` running? see `cutover-replicator status`" : "see `cutover-replicator status`");
         }
       }
       return Duration.ofNanos(System.nanoTime() - t0);

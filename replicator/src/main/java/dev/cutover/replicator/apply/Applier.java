@@ -2,7 +2,6 @@ package dev.cutover.replicator.apply;
 
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
-import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.sql.Sql;
@@ -10,7 +9,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -18,10 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies one {@link Way} continuously on its own thread: tick the source, read the batch since
+ * Applies one {@link Way} continuously on its own thread, batch after batch from its {@link Feed}:
+ * the source's change log cut at ticks (trigger capture: tick the source, read the batch since
  * the last applied tick, apply it on the target in one transaction that also moves the position,
  * trim the source's log, repeat; when a batch is empty, wait {@code poll} first, and when it
- * reached the source's present, start the next one {@code batchEvery} after it started.
+ * reached the source's present, start the next one {@code batchEvery} after it started), or a
+ * logical replication slot on the source ({@link SlotFeed}).
  *
  * <p>Design notes. Holds two connections and nothing else: new never connects to old. Only one
  * applier per way may run: it holds a session advisory lock on the target (released by the
@@ -45,7 +45,6 @@ public final class Applier implements AutoCloseable {
   /** Advisory lock class ("cut3") of appliers; the object id is 1 for forward, 2 for reverse. */
   static final int LOCK_CLASS = 0x63757433;
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
-  private static final int FETCH = 1000;
 
   /**
    * How an applier runs.
@@ -108,6 +107,7 @@ public final class Applier implements AutoCloseable {
 
   private final Way way;
   private final Options options;
+  private final Feed feed;
   private final Thread thread;
   private final AtomicLong batches = new AtomicLong();
   private final AtomicLong changes = new AtomicLong();
@@ -129,17 +129,27 @@ public final class Applier implements AutoCloseable {
   /** This applier's last session on the target ({@code pid} and {@code backend_start}), to end it if it outlived its connection. */
   private String[] lastTargetSession;
 
-  private Applier(Way way, Options options) {
+  private Applier(Way way, Options options, Feed feed) {
     this.way = way;
     this.options = options;
+    this.feed = feed;
     this.silenceMillis = options.networkTimeout().toMillis();
     this.thread = new Thread(this::run, "cutover-apply-" + way.name());
     thread.setDaemon(true);
   }
 
-  /** Starts applying {@code way} on a new thread. */
+  /** Starts applying {@code way}'s trigger-captured changes on a new thread. */
   public static Applier start(Way way, Options options) {
-    Applier a = new Applier(way, options);
+    return start(way, options, new TickFeed());
+  }
+
+  /** Starts applying what a logical replication slot on {@code way}'s source decodes, on a new thread. */
+  public static Applier relay(Way way, Options options) {
+    return start(way, options, new SlotFeed());
+  }
+
+  private static Applier start(Way way, Options options, Feed feed) {
+    Applier a = new Applier(way, options, feed);
     a.thread.start();
     return a;
   }
@@ -233,81 +243,67 @@ public final class Applier implements AutoCloseable {
     source = way.source().connect();
     target = way.target().connectSimpleProtocol();
     Sql.answerWithin(Duration.ofMillis(silenceMillis), source, target);
-    String targetLabel = way.target().side().label();
     endOwnOrphan(target);
     lastTargetSession = Sql.rows(target, "SELECT pid::text, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()").get(0);
     lock(target);
     TriggersOff mode = TriggersOff.detect(target);
-    ApplyProgress.Position at = ApplyProgress.read(target, way.name()).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
-        way.label() + " is not armed: " + targetLabel + " has no apply position for it",
-        way.name().equals(Way.FORWARD) ? "run `cutover-replicator start --capture triggers`" : "run `cutover-replicator reverse`"));
-    if (!at.snapshot().text().equals(announced)) {
-      LOG.info("{} apply from {} ({} on {})", way.label(), at.snapshot(), mode == TriggersOff.REPLICA_ROLE
-          ? "session_replication_role = replica" : "triggers disabled inside each batch", targetLabel);
-      announced = at.snapshot().text();
+    feed.apply(this, source, target, mode);
+  }
+
+  /** Logs where applying starts, once per position (retries from the same one stay quiet). */
+  void announce(String position, TriggersOff mode) {
+    if (!position.equals(announced)) {
+      LOG.info("{} apply from {} ({} on {})", way.label(), position, mode == TriggersOff.REPLICA_ROLE
+          ? "session_replication_role = replica" : "triggers disabled inside each batch", way.target().side().label());
+      announced = position;
     }
-    try (Ticker ticker = Ticker.start(way.source(), options.tickEvery())) {
-      apply(new BatchWriter(target, targetLabel, mode), new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
+  }
+
+  /** Counts a committed batch: its changes and those that found no row. */
+  void applied(long n, long notFound) {
+    if (notFound > 0) {
+      missing.addAndGet(notFound);
+      LOG.warn("{} apply: {} change(s) found no row on {} (counted in status)", way.label(), notFound, way.target().side().label());
     }
+    batches.incrementAndGet();
+    changes.addAndGet(n);
+    lastError.set(null);
+    silenceMillis = options.networkTimeout().toMillis();
+  }
+
+  /** The source's time up to which everything is applied now (also when nothing needed writing). */
+  void reached(Instant sourceTime) {
+    appliedSourceTime = sourceTime;
   }
 
   /**
-   * Applies batch after batch from {@code from} until stopped. {@code applied} is how far the
-   * target is, {@code persisted} the position written there: a batch without changes moves only
-   * {@code applied} (and the written position every {@code idleWrite}), since rereading an empty
-   * batch after a restart costs nothing. The log is trimmed by the written position.
+   * The failure of a replication stream that went silent ({@code what} says how it showed): the next
+   * connection waits twice as long, as after an unanswered statement.
    */
-  private void apply(BatchWriter writer, ChangeLog.Tick from) throws Exception {
-    ChangeLog.Tick applied = from;
-    ChangeLog.Tick persisted = from;
-    long lastWrite = System.nanoTime();
-    long lastTrim = 0;
-    while (!stopping) {
-      long started = System.nanoTime();
-      Optional<ChangeLog.Tick> backlog = ChangeLog.backlogTick(source, applied.sourceTime(), options.batchSpan());
-      ChangeLog.Tick tick = backlog.isPresent() ? backlog.get() : ChangeLog.tick(source);
-      long n = 0;
-      if (!tick.snapshot().text().equals(applied.snapshot().text())) {
-        try {
-          n = ChangeLog.read(source, applied.snapshot(), tick.snapshot(), FETCH, writer::add);
-        } catch (Exception e) {
-          writer.rollback();
-          throw e;
-        }
-      }
-      boolean idleWriteDue = System.nanoTime() - lastWrite >= options.idleWrite().toNanos();
-      if (n > 0 || idleWriteDue && !tick.snapshot().text().equals(persisted.snapshot().text())) {
-        long batchChanges = n;
-        long notFound = writer.commit(m -> ApplyProgress.advanceSql(way.name(), tick, batchChanges, m));
-        if (notFound > 0) {
-          missing.addAndGet(notFound);
-          LOG.warn("{} apply: {} change(s) found no row on {} (counted in status)", way.label(), notFound, way.target().side().label());
-        }
-        persisted = tick;
-        batches.incrementAndGet();
-        changes.addAndGet(n);
-        lastWrite = System.nanoTime();
-        lastError.set(null);
-        silenceMillis = options.networkTimeout().toMillis();
-      } else {
-        writer.rollback();
-      }
-      applied = tick;
-      appliedSourceTime = tick.sourceTime();
-      if (System.nanoTime() - lastTrim >= options.trimEvery().toNanos()) {
-        ChangeLog.trim(source, persisted, options.rotateAfter());
-        lastTrim = System.nanoTime();
-      }
-      if (n == 0) {
-        pauseUntil(System.nanoTime() + options.poll().toNanos());
-      } else if (backlog.isEmpty()) {
-        pauseUntil(started + options.batchEvery().toNanos());
-      }
-    }
+  ReplicatorException silentStream(String what) {
+    long waited = silenceMillis;
+    silenceMillis = Math.min(Integer.MAX_VALUE, waited * 2);
+    return new ReplicatorException(Failure.CONNECTION, what + " (a silent network, or a long transaction still being decoded;"
+        + " apply --network-timeout): stream given up, the next one waits " + silenceMillis + "ms", "check the network to "
+        + way.source().side().label());
+  }
+
+  /** Whether {@link #close} was called: a feed ends its loop. */
+  boolean stopping() {
+    return stopping;
+  }
+
+  Options options() {
+    return options;
+  }
+
+  /** How long a statement may go unanswered now (see {@link #silenceMillis}). */
+  long silenceMillis() {
+    return silenceMillis;
   }
 
   /** Waits until {@code deadline} ({@link System#nanoTime()}) or until stopped. */
-  private void pauseUntil(long deadline) {
+  void pauseUntil(long deadline) {
     long left;
     while (!stopping && (left = deadline - System.nanoTime()) > 0) {
       LockSupport.parkNanos(left);

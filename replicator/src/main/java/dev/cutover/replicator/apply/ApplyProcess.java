@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code cutover-replicator apply}: applies every armed direction of trigger-capture replication,
- * one {@link Applier} each, and starts the other direction's applier as soon as it is armed
+ * and relays forward where {@code start --capture relay} armed it, one {@link Applier} each, and starts the other direction's applier as soon as it is armed
  * (reverse is armed while forward runs), looking every {@value #ARMED_CHECK_SECONDS} seconds.
  * Close it to stop: each applier finishes or rolls back its batch in flight.
  */
@@ -51,8 +51,8 @@ public final class ApplyProcess implements AutoCloseable {
     ApplyProcess p = new ApplyProcess(old, nw, options);
     if (p.startArmed() == 0) {
       p.close();
-      throw new ReplicatorException(Failure.PRECONDITION, "no trigger-capture replication is armed between old and new",
-          "run `cutover-replicator start --capture triggers` first");
+      throw new ReplicatorException(Failure.PRECONDITION, "neither trigger capture nor relayed replication is armed between old and new",
+          "run `cutover-replicator start --capture triggers` (or `--capture relay`) first");
     }
     p.watcher.scheduleWithFixedDelay(p::watch, ARMED_CHECK_SECONDS, ARMED_CHECK_SECONDS, TimeUnit.SECONDS);
     return p;
@@ -71,8 +71,13 @@ public final class ApplyProcess implements AutoCloseable {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       Sql.answerWithin(options.networkTimeout(), o, n);
       for (Way way : List.of(Way.forward(old, nw), Way.reverse(old, nw))) {
-        if (!appliers.containsKey(way.name()) && ApplyProgress.armed(way.targetOf(o, n), way.name())) {
+        if (appliers.containsKey(way.name())) {
+          continue;
+        }
+        if (ApplyProgress.armed(way.targetOf(o, n), way.name())) {
           appliers.put(way.name(), Applier.start(way, options));
+        } else if (way.name().equals(Way.FORWARD) && RelayProgress.armed(n)) {
+          appliers.put(way.name(), Applier.relay(way, options));
         }
       }
     }

@@ -9,9 +9,14 @@ public enum Capture {
   /** PostgreSQL's logical replication: publication, slot, a subscription on the target that connects to the source. */
   LOGICAL,
   /** Row triggers into a change log on the source, applied by {@code cutover-replicator apply}; needs only table ownership. */
-  TRIGGERS;
+  TRIGGERS,
+  /**
+   * Logical decoding as {@link #LOGICAL} (publication and slot on the source), but read by
+   * {@code cutover-replicator apply}, which writes into the target: the target needs no route to the source.
+   */
+  RELAY;
 
-  /** {@code auto}, {@code logical} or {@code triggers}, as the command line spells it. */
+  /** {@code auto}, {@code logical}, {@code triggers} or {@code relay}, as the command line spells it. */
   public String label() {
     return name().toLowerCase(Locale.ROOT);
   }
@@ -27,6 +32,6 @@ public enum Capture {
         return c;
       }
     }
-    throw new IllegalArgumentException("--capture must be auto, logical or triggers, not '" + value + "'");
+    throw new IllegalArgumentException("--capture must be auto, logical, triggers or relay, not '" + value + "'");
   }
 }

@@ -46,6 +46,7 @@ public record EngineChoice(Capture engine, Capture requested, List<String> block
     Capture engine = switch (requested) {
       case LOGICAL -> Capture.LOGICAL;
       case TRIGGERS -> Capture.TRIGGERS;
+      case RELAY -> Capture.RELAY;
       case AUTO -> blockers.isEmpty() ? Capture.LOGICAL : Capture.TRIGGERS;
     };
     return new EngineChoice(engine, requested, List.copyOf(blockers));
@@ -53,6 +54,10 @@ public record EngineChoice(Capture engine, Capture requested, List<String> block
 
   /** One sentence for check and start: which engine and why. */
   public String explain() {
+    if (engine == Capture.RELAY) {
+      return "logical decoding relayed (publication and slot on old, read by `cutover-replicator apply`, which connects to both"
+          + " sides; new never connects to old), as asked" + (blockers.isEmpty() ? "" : ", although " + String.join("; ", blockers));
+    }
     if (engine == Capture.LOGICAL) {
       return requested == Capture.LOGICAL && !blockers.isEmpty()
           ? "logical replication, as asked, although " + String.join("; ", blockers)

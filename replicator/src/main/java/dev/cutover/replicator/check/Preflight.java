@@ -97,6 +97,11 @@ public final class Preflight {
     return engine.engine() == Capture.TRIGGERS;
   }
 
+  /** Whether relayed logical replication is the engine checked for: no subscription, and no way back yet. */
+  private boolean relay() {
+    return engine.engine() == Capture.RELAY;
+  }
+
   private void add(Severity s, String side, String code, String message, String remedy) {
     findings.add(new Finding(s, side, code, message, remedy));
   }
@@ -120,7 +125,10 @@ public final class Preflight {
       add(Severity.WARNING, "new", "downgrade", "new (" + n + ") is older than old (" + o + ")",
           "logical replication works, but pg_dump " + o + " output may not restore on " + n + ": create the schema by hand");
     }
-    if (!triggers() && (o < 16 || n < 16)) {
+    if (relay()) {
+      add(Severity.WARNING, "both", "no-way-back", "--capture relay has no reverse replication yet: after a switch, writes on new"
+          + " are not carried back to old, so a flip back would lose them", "for a lossless way back use --capture triggers");
+    } else if (!triggers() && (o < 16 || n < 16)) {
       add(Severity.INFO, "both", "reverse-after-fence", "PostgreSQL " + Math.min(o, n)
           + " cannot filter replication by origin: reverse replication can be armed only after the switch fenced old", "");
     }
@@ -138,12 +146,15 @@ public final class Preflight {
       add(Severity.ERROR, "old", "wal-level", "wal_level is " + wal + ", logical replication needs logical",
           "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
     }
+    slotRoom(old, "old", 1);
+    if (relay()) {
+      return;
+    }
     String walNew = Sql.string(nw, "SHOW wal_level");
     if (!"logical".equals(walNew)) {
       add(Severity.WARNING, "new", "wal-level", "wal_level is " + walNew + ": reverse replication (for a lossless flip back) needs logical",
           "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
     }
-    slotRoom(old, "old", 1);
     slotRoom(nw, "new", 1);
     long workers = Sql.number(nw, "SELECT setting::bigint FROM pg_settings WHERE name = 'max_logical_replication_workers'");
     if (workers < 1) {
@@ -174,6 +185,12 @@ public final class Preflight {
     Capabilities n = Capabilities.probe(nw, Side.NEW);
     add(Severity.INFO, "old", "privileges", o.summary(), "");
     add(Severity.INFO, "new", "privileges", n.summary(), "");
+    if (relay()) {
+      for (Gap g : Requirements.relayStart(o, n)) {
+        add(Severity.ERROR, g.side().label(), g.code(), g.message(), g.remedy());
+      }
+      return;
+    }
     List<Gap> start = new ArrayList<>(Requirements.start(o, n, Requirements.loginHasPassword(oldEp)));
     if (n.subscriptions() && o.slots()) {
       SubscriptionLogin.check(nw, Side.NEW, oldEp.conninfo(), names.forward()).ifPresent(start::add);

@@ -4,7 +4,7 @@ import dev.cutover.replicator.capture.Capture;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
-/** {@code --capture auto|logical|triggers}, for the replicator's commands and the sample app's. */
+/** {@code --capture auto|logical|triggers|relay}, for the replicator's commands and the sample app's. */
 public final class CaptureConverter implements ITypeConverter<Capture> {
   @Override
   public Capture convert(String value) {

@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
 @Command(name = "start", mixinStandardHelpOptions = true,
     description = {"Starts replication old -> new with a fast, snapshot-consistent initial copy.",
         "Control schema on both sides, publication on old, a slot with an exported snapshot, a parallel copy under that snapshot into bare tables (binary COPY where the types allow, whole tables with COPY FREEZE), index builds with old's definitions as soon as each table is in, and a subscription that streams from the same slot: nothing written during the copy is lost or applied twice.",
-        "With --capture triggers (or auto, where logical replication is out of reach): capture triggers on old's tables first, then the same copy from a snapshot exported with pg_export_snapshot(), and `cutover-replicator apply` applies exactly what that snapshot did not see. Needs only ownership of the tables on both sides."})
+        "With --capture triggers (or auto, where logical replication is out of reach): capture triggers on old's tables first, then the same copy from a snapshot exported with pg_export_snapshot(), and `cutover-replicator apply` applies exactly what that snapshot did not see. Needs only ownership of the tables on both sides.",
+        "With --capture relay: the same publication, slot and copy as logical, but no subscription: `cutover-replicator apply` reads the slot and writes into new, so new needs no route to old (a private network)."})
 final class StartCommand extends BaseCommand {
   @Option(names = "--jobs", paramLabel = "N", description = "Parallel copy and index workers (default: cores, at least 2).")
   Integer jobs;
@@ -42,7 +43,7 @@ final class StartCommand extends BaseCommand {
   boolean noProgress;
 
   @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "auto", converter = CaptureConverter.class,
-      description = "logical (publication, slot, subscription on new), triggers (row triggers into a change log on old, applied by"
+      description = "logical (publication, slot, subscription on new), relay (publication and slot on old, read by `cutover-replicator apply`, which writes into new: new never connects to old), triggers (row triggers into a change log on old, applied by"
           + " `cutover-replicator apply`; needs only table ownership, sources from 9.6, new never connects to old), or auto: logical"
           + " where old, the roles and new allow it, else triggers; `check` says which and why (default: ${DEFAULT-VALUE}).")
   Capture capture;
@@ -110,6 +111,9 @@ final class StartCommand extends BaseCommand {
       if (report.engine() == Capture.TRIGGERS) {
         out().println("trigger capture old -> new started: " + report.engineReason());
         out().println("the copy is old's snapshot " + report.consistentPoint() + "; applying starts right after it");
+      } else if (report.engine() == Capture.RELAY) {
+        out().println("relayed replication old -> new started: " + report.engineReason());
+        out().println("the copy ends where slot " + report.slot() + " begins, at " + report.consistentPoint() + "; applying starts there");
       } else {
         out().println("replication old -> new started from slot " + report.slot() + " at " + report.consistentPoint());
       }
@@ -137,7 +141,7 @@ final class StartCommand extends BaseCommand {
       for (String w : report.warnings()) {
         out().println("warning: " + w);
       }
-      out().println(report.engine() == Capture.TRIGGERS
+      out().println(report.engine() != Capture.LOGICAL
           ? "next: `cutover-replicator apply` (keep it running), `cutover-replicator status --watch`, then `verify`"
           : "next: `cutover-replicator status --watch` (it also writes the heartbeat), then `verify`");
     });

@@ -60,12 +60,17 @@ final class StatusCommand extends BaseCommand {
           showCapture(d, beat);
           continue;
         }
-        out().println("  lag: " + (d.lagBytes() == null ? "?" : Units.bytes(d.lagBytes())) + " of WAL, " + beat);
+        out().println("  " + (d.relay() != null ? "engine: relayed replication; " : "") + "lag: "
+            + (d.lagBytes() == null ? "?" : Units.bytes(d.lagBytes())) + " of WAL, " + beat);
         if (d.slot() != null) {
           out().println("  slot " + d.slot().name() + ": " + (d.slot().active() ? "active" : "inactive")
               + (d.slot().walStatus() == null ? "" : ", wal_status " + d.slot().walStatus())
               + (d.slot().safeWalSizeBytes() == null ? "" : ", safe_wal_size " + Units.bytes(d.slot().safeWalSizeBytes()))
               + ", confirmed " + d.slot().confirmedFlushLsn() + " of " + d.slot().currentLsn());
+        }
+        if (d.relay() != null) {
+          showRelay(d);
+          continue;
         }
         out().println("  subscription: " + (d.subscriptionEnabled() ? "enabled" : "disabled") + ", apply worker "
             + (d.applyWorkerRunning() ? "running" : "not running")
@@ -79,6 +84,18 @@ final class StatusCommand extends BaseCommand {
         }
       }
     });
+  }
+
+  /** A direction of relayed replication: after its slot, the apply process and position. */
+  private void showRelay(StatusReport.Direction d) {
+    StatusReport.Relayed r = d.relay();
+    out().println("  apply into new: " + (r.applying() ? "running" : "NOT running") + ", " + Units.count(r.batches()) + " batch(es), "
+        + Units.count(r.changes()) + " change(s) so far" + (r.notFound() == 0 ? "" : ", " + r.notFound() + " found no row")
+        + "; applied up to " + r.appliedLsn() + (r.appliedAgeMillis() == null ? "" : ", " + Units.millis(r.appliedAgeMillis())
+        + " ago by old's clock"));
+    for (String p : d.problems()) {
+      out().println("  ! " + p);
+    }
   }
 
   /** A direction of trigger capture: change log, position, apply process. */

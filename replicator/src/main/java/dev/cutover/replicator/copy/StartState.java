@@ -55,14 +55,25 @@ public final class StartState {
 
   private StartState() {}
 
-  /** Creates the tables (idempotent) and forgets any earlier start; records the slot and its point. */
-  public static void begin(Connection nw, String slot, String consistentPoint) throws SQLException {
+  /**
+   * Creates the tables (idempotent) and forgets any earlier start; records the slot, its point and
+   * whether new relays the slot ({@code --capture relay}) instead of subscribing to it.
+   */
+  public static void begin(Connection nw, String slot, String consistentPoint, boolean relay) throws SQLException {
     for (String sql : DEFINITION) {
       Sql.execute(nw, sql);
     }
     Sql.execute(nw, "TRUNCATE cutover.start_state, cutover.start_chunks, cutover.start_indexes, cutover.start_identity");
     put(nw, "slot", slot);
     put(nw, "consistent_point", consistentPoint);
+    if (relay) {
+      put(nw, "engine", "relay");
+    }
+  }
+
+  /** Whether the recorded start was one of relayed logical replication, which cannot be resumed. */
+  public static boolean relayed(Connection nw) throws SQLException {
+    return "relay".equals(get(nw, "engine"));
   }
 
   /** Records what is set aside, before it is dropped. */

@@ -67,6 +67,23 @@ public final class Requirements {
   }
 
   /**
+   * What {@code start --capture relay} lacks: start's source, and start's target without the
+   * subscription (the apply process writes into new with {@code session_replication_role}).
+   */
+  public static List<Gap> relayStart(Capabilities old, Capabilities nw) {
+    List<Gap> gaps = new ArrayList<>();
+    source(old, gaps);
+    if (!nw.createOnDatabase()) {
+      gaps.add(createOnDatabase(nw, "the control schema"));
+    }
+    ownership(nw, gaps);
+    if (!nw.replicaRole()) {
+      gaps.add(replicaRole(nw));
+    }
+    return gaps;
+  }
+
+  /**
    * What turning replication around lacks: {@code from} is the way back's source (the side about
    * to serve), {@code to} its target.
    *

@@ -2,6 +2,7 @@ package dev.cutover.replicator.relay;
 
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.sql.Sql;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -47,15 +48,19 @@ public final class SlotStream implements AutoCloseable {
    *     LogSequenceNumber#INVALID_LSN} or anything before the slot's {@code confirmed_flush_lsn}
    *     starts there
    * @param statusInterval how often PgJDBC reports the confirmed position to the server by itself
+   * @param networkTimeout how long any read or write on the connection may wait for the server
+   *     (zero: no limit), so that a silent server cannot hold the caller in a message, in starting
+   *     the stream or in stopping it
    * @throws IllegalArgumentException for a slot name the server would refuse
    */
-  public static SlotStream open(Endpoint source, String slot, String publication, LogSequenceNumber start, Duration statusInterval)
-      throws ReplicatorException, SQLException {
+  public static SlotStream open(Endpoint source, String slot, String publication, LogSequenceNumber start, Duration statusInterval,
+      Duration networkTimeout) throws ReplicatorException, SQLException {
     if (!SLOT_NAME.matcher(slot).matches()) {
       throw new IllegalArgumentException("slot name '" + slot + "' is not 1 to 63 lower case letters, digits and underscores");
     }
     Connection c = source.connectReplication();
     try {
+      Sql.answerWithin(networkTimeout, c);
       PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
           .withSlotName(slot)
           .withStartPosition(start)

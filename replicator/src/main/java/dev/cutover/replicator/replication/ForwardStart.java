@@ -6,6 +6,8 @@ import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.RelayProgress;
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.IndexSetAside;
@@ -37,8 +39,10 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code start}: control schema on both sides, publication on old, a replication slot with an
  * exported snapshot, the parallel copy under that snapshot into bare tables, index builds, and a
- * subscription that streams from that very slot. The copy ends where streaming begins, so nothing
- * written during the copy is lost or applied twice.
+ * subscription that streams from that very slot, or, with {@code --capture relay}, new's apply
+ * position at the slot's start, from where {@code cutover-replicator apply} relays what the slot
+ * decodes (new never connects to old). The copy ends where streaming begins, so nothing written
+ * during the copy is lost or applied twice.
  *
  * <p>Order matters: the publication exists before the slot, so the slot decodes with it; the
  * indexes are built before the subscription starts, so applying an UPDATE finds its row by key
@@ -67,6 +71,10 @@ public final class ForwardStart {
     this.options = options;
     this.listener = listener;
     this.appRoles = List.copyOf(appRoles);
+  }
+
+  private boolean relay() {
+    return options.capture() == Capture.RELAY;
   }
 
   public StartReport run(CopyProgress progress) throws ReplicatorException, Exception {
@@ -114,7 +122,7 @@ public final class ForwardStart {
         try {
           DdlCapture.requireNoneBefore(old, info.getSnapshotName());
           // For start --resume after a crash: the slot, and what is set aside before it is gone from new's catalog.
-          StartState.begin(n, slot, consistentPoint);
+          StartState.begin(n, slot, consistentPoint, relay());
           StartState.recordAside(n, aside);
           aside.drop(n);
           dropped = true;
@@ -127,9 +135,14 @@ public final class ForwardStart {
           // New holds old's rows as of the snapshot: materialized views computed now match old's, refreshed there then.
           views = MaterializedViews.refreshAsOnOld(o, n);
 
-          listener.phase("subscription", progress);
-          ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false);
-          subscribed = true;
+          if (relay()) {
+            listener.phase("relay position", progress);
+            RelayProgress.arm(n, slot, names.forward(), info.getConsistentPoint());
+          } else {
+            listener.phase("subscription", progress);
+            ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false);
+            subscribed = true;
+          }
           StartState.finish(n);
         } catch (Exception e) {
           closeQuietly(replication);
@@ -186,9 +199,22 @@ public final class ForwardStart {
       throw new ReplicatorException(Failure.PRECONDITION, "old has wal_level = " + walLevel + ", logical replication needs logical",
           "ALTER SYSTEM SET wal_level = logical and restart old (RDS: rds.logical_replication = 1 in the parameter group)");
     }
-    Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
-        Requirements.loginHasPassword(old)), "start");
-    Requirements.requireLogin(n, Side.NEW, old.conninfo(), names.forward(), "start");
+    if (relay()) {
+      Requirements.require(Requirements.relayStart(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW)), "start");
+      // pgoutput converts to the stream's client_encoding (UTF8), except from SQL_ASCII, whose bytes have no encoding.
+      if ("SQL_ASCII".equals(Sql.string(o, "SHOW server_encoding"))) {
+        throw new ReplicatorException(Failure.PRECONDITION, "old's server_encoding is SQL_ASCII, whose bytes --capture relay cannot"
+            + " read as text of any encoding", "use --capture logical or --capture triggers");
+      }
+    } else {
+      Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
+          Requirements.loginHasPassword(old)), "start");
+      Requirements.requireLogin(n, Side.NEW, old.conninfo(), names.forward(), "start");
+    }
+    if (RelayProgress.armed(n)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "new already relays old's slot from an earlier start (cutover.relay_progress)",
+          "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");
+    }
     if (ReplicationObjects.subscriptionExists(n, names.forward())) {
       throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + names.forward() + " from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");

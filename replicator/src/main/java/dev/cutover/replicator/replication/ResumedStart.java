@@ -136,6 +136,10 @@ public final class ResumedStart {
       throw new ReplicatorException(Failure.PRECONDITION, "there is no start to resume: old has no replication slot " + slot,
           "run `cutover-replicator start` (after `cutover-replicator cleanup` and emptying new's tables, if an earlier one left rows there)");
     }
+    if (StartState.exists(n) && StartState.relayed(n)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "the interrupted start was one of --capture relay, which start --resume"
+          + " cannot continue (it resumes subscriptions only)", cleanupAndStart);
+    }
     if (!StartState.exists(n)) {
       throw new ReplicatorException(Failure.PRECONDITION, "new has no record of the interrupted start (its server restarted since,"
           + " which empties the unlogged record)", cleanupAndStart);

@@ -7,6 +7,7 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.CaptureReverse;
 import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.privileges.Capabilities;
@@ -105,6 +106,7 @@ public final class Reverse {
         steps.add("nothing to prepare: with trigger capture, reverse can be armed at any time and both directions run together");
         return steps;
       }
+      refuseRelayed(n);
       Way back = Turn.of(o, n, old, nw, names).back();
       Connection from = back.from() == old ? o : n;
       // The reverse that must follow has to succeed: refuse now, not after the switch.
@@ -129,12 +131,25 @@ public final class Reverse {
     return steps;
   }
 
+  /**
+   * Refuses a way back while new relays old's slot: a way back into old would write there, the slot
+   * would decode those writes and the relay would bring them back to new.
+   */
+  private static void refuseRelayed(Connection n) throws SQLException, ReplicatorException {
+    if (RelayProgress.armed(n)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old -> new is relayed (start --capture relay), which has no way back yet:"
+          + " what a way back wrote into old would be decoded there and relayed to new again",
+          "for a lossless flip back, replicate with --capture triggers (cleanup, then start again)");
+    }
+  }
+
   /** Arms the direction opposite to the one running now (see the class comment for the rules per version). */
   public static Report arm(Endpoint old, Endpoint nw, Names names, Options options) throws ReplicatorException, SQLException {
     try (Connection n = nw.connect()) {
       if (CaptureWays.forwardArmed(n)) {
         return CaptureReverse.arm(old, nw, options.acceptMissingWrites());
       }
+      refuseRelayed(n);
     }
     List<String> steps = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {

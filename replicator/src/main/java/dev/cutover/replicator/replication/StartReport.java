@@ -22,12 +22,18 @@ import java.util.List;
  * @param warnings what start copied but replication will not keep up to date (unlogged tables,
  *     large objects), one sentence each with what to do
  * @param resumed for {@code start --resume}, what it kept and copied again; else null
- * @param engine {@link Capture#LOGICAL} or {@link Capture#TRIGGERS}
+ * @param engine {@link Capture#LOGICAL}, {@link Capture#TRIGGERS} or {@link Capture#RELAY}
  * @param engineReason why that engine (see {@code EngineChoice.explain})
  */
 public record StartReport(String slot, String consistentPoint, List<TableCopy> tables, int indexesSetAside,
     int indexesBuilt, long copyMillis, long indexMillis, long totalMillis, long largeObjects, long largeObjectBytes,
     List<String> materializedViews, List<String> warnings, Resumed resumed, Capture engine, String engineReason) {
+
+  /** This report as that of a start whose slot {@code cutover-replicator apply} relays, for {@code reason}. */
+  public StartReport relayed(String reason) {
+    return new StartReport(slot, consistentPoint, tables, indexesSetAside, indexesBuilt, copyMillis, indexMillis, totalMillis,
+        largeObjects, largeObjectBytes, materializedViews, warnings, resumed, Capture.RELAY, reason);
+  }
 
   /** A start with logical replication. */
   public StartReport(String slot, String consistentPoint, List<TableCopy> tables, int indexesSetAside, int indexesBuilt,

@@ -31,7 +31,10 @@ public final class StatusReader {
     List<StatusReport.Direction> directions = new ArrayList<>();
     boolean forwardExists = exists(old, nw, names.forward(), names.forwardSlot());
     boolean reverseExists = exists(nw, old, names.reverse(), names.reverseSlot());
-    StatusReport.Direction forward = direction("forward", Side.OLD, old, nw, names.forward(), names.forwardSlot(), !reverseExists);
+    StatusReport.Direction forward = RelayStatus.direction(old, nw);
+    if (forward == null) {
+      forward = direction("forward", Side.OLD, old, nw, names.forward(), names.forwardSlot(), !reverseExists);
+    }
     if (forward == null) {
       forward = CaptureStatus.direction(Way.FORWARD, Side.OLD, old, nw);
     }
@@ -142,21 +145,9 @@ public final class StatusReader {
     StatusReport.Slot slot = null;
     Long lagBytes = null;
     if (slotExists) {
-      boolean v13 = Sql.majorVersion(source) >= 13;
-      try (PreparedStatement ps = source.prepareStatement("SELECT active, "
-          + (v13 ? "wal_status, safe_wal_size" : "NULL::text, NULL::bigint")
-          + ", confirmed_flush_lsn::text, pg_current_wal_lsn()::text,"
-          + " pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
-          + " FROM pg_replication_slots WHERE slot_name = ? AND database = current_database()")) {
-        ps.setString(1, slotName);
-        try (ResultSet rs = ps.executeQuery()) {
-          if (rs.next()) {
-            slot = new StatusReport.Slot(slotName, rs.getBoolean(1), rs.getString(2), (Long) rs.getObject(3),
-                rs.getString(4), rs.getString(5));
-            lagBytes = (Long) rs.getObject(6);
-          }
-        }
-      }
+      SlotRead read = slot(source, slotName);
+      slot = read.slot();
+      lagBytes = read.lagBytes();
       if (slot != null) {
         if ("lost".equals(slot.walStatus())) {
           problems.add("slot " + slotName + " on " + sourceLabel + " lost WAL it needed (max_slot_wal_keep_size):"
@@ -192,6 +183,27 @@ public final class StatusReader {
     }
     return new StatusReport.Direction(name, sourceLabel, state, enabled, worker, tables, slot, lagBytes, beatLag, beatAge,
         applyErrors, syncErrors, conflicts, problems);
+  }
+
+  /** A slot as status shows it, and the source's WAL it has not confirmed; both null where it is missing. */
+  record SlotRead(StatusReport.Slot slot, Long lagBytes) {}
+
+  static SlotRead slot(Connection source, String slotName) throws SQLException {
+    boolean v13 = Sql.majorVersion(source) >= 13;
+    try (PreparedStatement ps = source.prepareStatement("SELECT active, "
+        + (v13 ? "wal_status, safe_wal_size" : "NULL::text, NULL::bigint")
+        + ", confirmed_flush_lsn::text, pg_current_wal_lsn()::text,"
+        + " pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
+        + " FROM pg_replication_slots WHERE slot_name = ? AND database = current_database()")) {
+      ps.setString(1, slotName);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          return new SlotRead(new StatusReport.Slot(slotName, rs.getBoolean(1), rs.getString(2), (Long) rs.getObject(3),
+              rs.getString(4), rs.getString(5)), (Long) rs.getObject(6));
+        }
+      }
+    }
+    return new SlotRead(null, null);
   }
 
   /** How to get a broken direction back: start over only when it is alone, else rebuild just this direction. */

@@ -46,10 +46,19 @@ public record StatusReport(Instant at, List<Direction> directions) {
    * @param conflicts conflict counters by kind (18+), empty before
    * @param problems what is wrong, one sentence each with what to do
    * @param capture with trigger capture, its change log and apply; null with logical replication
+   * @param relay with relayed replication ({@code start --capture relay}), its apply; null otherwise
    */
   public record Direction(String name, String source, String state, boolean subscriptionEnabled, boolean applyWorkerRunning,
       Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
-      Long applyErrors, Long syncErrors, Map<String, Long> conflicts, List<String> problems, Captured capture) {
+      Long applyErrors, Long syncErrors, Map<String, Long> conflicts, List<String> problems, Captured capture, Relayed relay) {
+
+    /** A direction of trigger capture. */
+    public Direction(String name, String source, String state, boolean subscriptionEnabled, boolean applyWorkerRunning,
+        Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
+        Long applyErrors, Long syncErrors, Map<String, Long> conflicts, List<String> problems, Captured capture) {
+      this(name, source, state, subscriptionEnabled, applyWorkerRunning, tables, slot, lagBytes, heartbeatLagMillis, lastBeatAgeMillis,
+          applyErrors, syncErrors, conflicts, problems, capture, null);
+    }
 
     /** A direction of logical replication. */
     public Direction(String name, String source, String state, boolean subscriptionEnabled, boolean applyWorkerRunning,
@@ -59,6 +68,20 @@ public record StatusReport(Instant at, List<Direction> directions) {
           applyErrors, syncErrors, conflicts, problems, null);
     }
   }
+
+  /**
+   * A direction of relayed replication: the slot on the source is read by {@code cutover-replicator
+   * apply}, which writes into the target.
+   *
+   * @param appliedLsn the source's WAL position up to which every transaction is applied
+   * @param appliedAgeMillis how long ago (source clock) the last applied transaction committed, or
+   *     the apply last found the stream caught up; null before the first batch
+   * @param batches batches applied so far
+   * @param changes changes applied so far
+   * @param notFound UPDATEs and DELETEs that found no row on the target
+   * @param applying whether an apply process holds this direction now
+   */
+  public record Relayed(String appliedLsn, Long appliedAgeMillis, long batches, long changes, long notFound, boolean applying) {}
 
   /**
    * A direction of trigger capture: its change log on the source and its apply position on the target.

@@ -5,6 +5,7 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.CaptureWays;
@@ -132,7 +133,7 @@ public final class Verifier {
         source = captured.source();
         target = captured.target();
         replicating = true;
-      } else if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+      } else if (ReplicationObjects.subscriptionExists(n, names.forward()) || RelayProgress.armed(n)) {
         replicating = true;
       } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
         source = nw;

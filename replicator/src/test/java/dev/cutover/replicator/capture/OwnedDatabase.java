@@ -6,6 +6,8 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -136,6 +138,18 @@ final class OwnedDatabase {
   Endpoint endpoint(Side side) {
     PostgresServer server = side == Side.OLD ? pair.oldServer() : pair.newServer();
     return Endpoint.of(side, url(server), ROLE, null);
+  }
+
+  /** {@code cutover-replicator apply} for this database, in a JVM of its own, its output going to {@code log}. */
+  Process applyJvm(Path log) throws IOException {
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder b = new ProcessBuilder(List.of(javaBin, "-cp", classpath, "dev.cutover.replicator.cli.ReplicatorCli", "apply",
+        "--old-url", url(pair.oldServer()), "--new-url", url(pair.newServer()), "--old-user", ROLE, "--new-user", ROLE,
+        "--progress", "1s"));
+    b.redirectErrorStream(true);
+    b.redirectOutput(log.toFile());
+    return b.start();
   }
 
   Replicator replicator() {

@@ -14,12 +14,10 @@ import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -47,7 +45,7 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
       before = OwnedDatabase.count(n, "SELECT count(*) FROM keyless");
     }
     Path log = Files.createTempFile("cutover-apply-", ".log");
-    Process process = applyJvm(db, log);
+    Process process = db.applyJvm(log);
     try (Connection n = db.nw()) {
       await().atMost(CATCH_UP).pollInterval(Duration.ofMillis(20)).until(() -> !process.isAlive() || OwnedDatabase.count(n,
           "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cutover-replicator'"
@@ -68,18 +66,5 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
     }
     VerifyReport verify = r.verify(Verifier.Options.defaults());
     assertThat(verify.differences()).as("%s", verify.tables()).isZero();
-  }
-
-  /** {@code cutover-replicator apply} for {@code db}, in a JVM of its own, its output going to {@code log}. */
-  private static Process applyJvm(OwnedDatabase db, Path log) throws Exception {
-    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-    ProcessBuilder b = new ProcessBuilder(List.of(java, "-cp", classpath, "dev.cutover.replicator.cli.ReplicatorCli", "apply",
-        "--old-url", db.url(db.pair.oldServer()), "--new-url", db.url(db.pair.newServer()),
-        "--old-user", OwnedDatabase.ROLE, "--new-user", OwnedDatabase.ROLE,
-        "--progress", "1s"));
-    b.redirectErrorStream(true);
-    b.redirectOutput(log.toFile());
-    return b.start();
   }
 }

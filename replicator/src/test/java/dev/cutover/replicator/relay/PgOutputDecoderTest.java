@@ -309,7 +309,7 @@ class PgOutputDecoderTest {
 
     SlotStream open(LogSequenceNumber start) throws Exception {
       Endpoint source = Endpoint.of(Side.OLD, server.jdbcUrl(database), server.user(), server.password());
-      return SlotStream.open(source, database, publication, start, Duration.ofSeconds(1));
+      return SlotStream.open(source, database, publication, start, Duration.ofSeconds(1), Duration.ofSeconds(30));
     }
 
     LogSequenceNumber confirmedFlush() throws SQLException {

@@ -1,0 +1,191 @@
+package dev.cutover.replicator.apply;
+
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.copy.TriggersOff;
+import dev.cutover.replicator.relay.JsonTypes;
+import dev.cutover.replicator.relay.PgOutputDecoder;
+import dev.cutover.replicator.relay.SlotStream;
+import dev.cutover.replicator.sql.Sql;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import org.postgresql.replication.LogSequenceNumber;
+
+/**
+ * Relayed logical replication's feed ({@code start --capture relay}): the source's slot decodes
+ * with {@code pgoutput}, {@link SlotStream} brings it over a replication connection the apply
+ * process opens, {@link PgOutputDecoder} turns it into the same changes trigger capture logs, and
+ * the same {@link BatchWriter} writes them; new never connects to old.
+ *
+ * <p>Design notes. A batch is one or more whole source transactions in commit order, committed on
+ * the target together with the position (the last one's commit end), and only then confirmed to
+ * the slot: after a crash the target holds a batch and its position or neither, and the slot
+ * resends everything after the position. A transaction whose commit lies before the position is
+ * skipped whole, should the server send it again. A batch ends when the stream has nothing more
+ * waiting between transactions, or after {@value #BATCH_CHANGES} changes. The target commits with
+ * {@code synchronous_commit = on}: confirming lets the source drop the WAL, so what came before
+ * must be on the target's disk. While idle, the position follows the server's keepalives (WAL of
+ * other tables and databases), written every {@code idleWrite}, so the slot does not hold the
+ * source's WAL. Every {@code idleWrite} the source is also asked for its flushed WAL position over
+ * the ordinary connection (answered within the network timeout, else that side is given up as
+ * silent): when it is ahead of everything the stream brought and the stream stayed silent for the
+ * network timeout, the replication connection is given up as silent too.
+ */
+final class SlotFeed implements Feed {
+  private static final int BATCH_CHANGES = 10_000;
+  private static final Duration STATUS_INTERVAL = Duration.ofSeconds(1);
+
+  @Override
+  public void apply(Applier applier, Connection source, Connection target, TriggersOff mode) throws Exception {
+    Way way = applier.way();
+    RelayProgress.Position at = RelayProgress.read(target).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
+        way.label() + " is not relayed: " + way.target().side().label() + " has no relay position",
+        "run `cutover-replicator start --capture relay`"));
+    applier.announce("slot " + at.slot() + " at " + at.lsn().asString(), mode);
+    Sql.execute(target, "SET synchronous_commit = on");
+    BatchWriter writer = new BatchWriter(target, way.target().side().label(), mode);
+    try (SlotStream stream = SlotStream.open(way.source(), at.slot(), at.publication(), at.lsn(), STATUS_INTERVAL,
+        Duration.ofMillis(applier.silenceMillis()))) {
+      new Loop(applier, source, writer, stream, new PgOutputDecoder(JsonTypes.catalogOf(source)), at).run();
+    }
+  }
+
+  /** One connection's worth of relaying: the batch in flight and the positions. */
+  private static final class Loop {
+    private final Applier applier;
+    private final Connection source;
+    private final BatchWriter writer;
+    private final SlotStream stream;
+    private final PgOutputDecoder decoder;
+    /** The position on the target. */
+    private LogSequenceNumber persisted;
+    /** The commit end of the last whole transaction read, and its commit time; null when none is waiting. */
+    private LogSequenceNumber batchEnd;
+    private Instant batchTime;
+    private long batchChanges;
+    private boolean skipping;
+    private long lastWrite = System.nanoTime();
+    private long lastLook;
+    private long lastHeard = System.nanoTime();
+    private LogSequenceNumber heard;
+    /** The source's time up to which the target is, as far as known; null before the first batch. */
+    private Instant reachedTime;
+
+    Loop(Applier applier, Connection source, BatchWriter writer, SlotStream stream, PgOutputDecoder decoder, RelayProgress.Position at) {
+      this.applier = applier;
+      this.source = source;
+      this.writer = writer;
+      this.stream = stream;
+      this.decoder = decoder;
+      this.persisted = at.lsn();
+      this.reachedTime = at.sourceTime();
+      this.heard = stream.lastReceive();
+    }
+
+    void run() throws Exception {
+      Applier.Options options = applier.options();
+      try {
+        while (!applier.stopping()) {
+          ByteBuffer message = stream.readPending();
+          if (message != null) {
+            lastHeard = System.nanoTime();
+            read(decoder.decode(message));
+            continue;
+          }
+          Optional<LogSequenceNumber> through = stream.receivedThrough();
+          if (through.isPresent() && batchChanges > 0) {
+            commit(batchEnd, batchTime);
+          } else if (System.nanoTime() - lastLook >= options.idleWrite().toNanos()) {
+            look(through);
+          } else {
+            applier.pauseUntil(System.nanoTime() + options.poll().toNanos());
+          }
+        }
+      } catch (Exception e) {
+        writer.rollback();
+        throw e;
+      }
+    }
+
+    private void read(PgOutputDecoder.Event event) throws Exception {
+      if (event instanceof PgOutputDecoder.Begin b) {
+        // A transaction that committed before the position is on the target already.
+        skipping = b.finalLsn().compareTo(persisted) < 0;
+      } else if (event instanceof PgOutputDecoder.Changes cs && !skipping) {
+        for (dev.cutover.replicator.capture.ChangeLog.Change c : cs.changes()) {
+          writer.add(c);
+        }
+        batchChanges += cs.changes().size();
+      } else if (event instanceof PgOutputDecoder.Commit c) {
+        if (!skipping) {
+          batchEnd = c.endLsn();
+          batchTime = c.commitTime();
+          if (batchChanges >= BATCH_CHANGES) {
+            commit(batchEnd, batchTime);
+          }
+        }
+        skipping = false;
+      }
+    }
+
+    /** Commits the batch with the position {@code lsn}, then confirms it to the slot. */
+    private void commit(LogSequenceNumber lsn, Instant sourceTime) throws Exception {
+      long n = batchChanges;
+      applier.applied(n, writer.commit(missing -> RelayProgress.advanceSql(lsn, sourceTime, n, missing)));
+      stream.confirm(lsn);
+      persisted = lsn;
+      applier.reached(sourceTime);
+      reachedTime = sourceTime;
+      batchEnd = null;
+      batchChanges = 0;
+      lastWrite = System.nanoTime();
+    }
+
+    /**
+     * Between transactions with nothing waiting: asks the source how far its WAL is, moves the
+     * position where only empty transactions or keepalives went past it (every {@code idleWrite}),
+     * and gives the stream up as silent where the source moved on and the stream brought nothing
+     * for the network timeout.
+     */
+    private void look(Optional<LogSequenceNumber> through) throws Exception {
+      lastLook = System.nanoTime();
+      LogSequenceNumber flushed;
+      Instant clock;
+      try (Statement s = source.createStatement();
+          ResultSet rs = s.executeQuery("SELECT pg_current_wal_flush_lsn()::text, clock_timestamp()")) {
+        rs.next();
+        flushed = LogSequenceNumber.valueOf(rs.getString(1));
+        clock = rs.getTimestamp(2).toInstant();
+      }
+      LogSequenceNumber received = stream.lastReceive();
+      if (!received.equals(heard)) {
+        heard = received;
+        lastHeard = System.nanoTime();
+      }
+      if (through.isEmpty()) {
+        return;
+      }
+      LogSequenceNumber reached = later(later(through.get(), batchEnd), persisted);
+      boolean caughtUp = flushed.compareTo(reached) <= 0;
+      if (caughtUp) {
+        applier.reached(clock);
+      } else if (System.nanoTime() - lastHeard > Duration.ofMillis(applier.silenceMillis()).toNanos()) {
+        throw applier.silentStream("the slot's stream brought nothing for " + applier.silenceMillis() + "ms while "
+            + applier.way().source().side().label() + "'s WAL moved on to " + flushed.asString());
+      }
+      if (reached.compareTo(persisted) > 0 && System.nanoTime() - lastWrite >= applier.options().idleWrite().toNanos()) {
+        commit(reached, caughtUp ? clock : batchTime != null ? batchTime : reachedTime != null ? reachedTime : clock);
+      }
+    }
+
+    private static LogSequenceNumber later(LogSequenceNumber a, LogSequenceNumber b) {
+      return b == null || a.compareTo(b) >= 0 ? a : b;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+package dev.cutover.replicator.apply;
+
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.capture.ChangeLog;
+import dev.cutover.replicator.capture.Ticker;
+import dev.cutover.replicator.copy.TriggersOff;
+import java.sql.Connection;
+import java.util.Optional;
+
+/**
+ * Trigger capture's feed: tick the source, read the change log between the last applied tick and
+ * this one, apply it with the position in the same transaction, trim the log, repeat.
+ */
+final class TickFeed implements Feed {
+  private static final int FETCH = 1000;
+
+  @Override
+  public void apply(Applier applier, Connection source, Connection target, TriggersOff mode) throws Exception {
+    Way way = applier.way();
+    ApplyProgress.Position at = ApplyProgress.read(target, way.name()).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
+        way.label() + " is not armed: " + way.target().side().label() + " has no apply position for it",
+        way.name().equals(Way.FORWARD) ? "run `cutover-replicator start --capture triggers`" : "run `cutover-replicator reverse`"));
+    applier.announce(at.snapshot().text(), mode);
+    try (Ticker ticker = Ticker.start(way.source(), applier.options().tickEvery())) {
+      loop(applier, source, new BatchWriter(target, way.target().side().label(), mode), new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
+    }
+  }
+
+  /**
+   * Applies batch after batch from {@code from} until stopped. {@code applied} is how far the
+   * target is, {@code persisted} the position written there: a batch without changes moves only
+   * {@code applied} (and the written position every {@code idleWrite}), since rereading an empty
+   * batch after a restart costs nothing. The log is trimmed by the written position.
+   */
+  private static void loop(Applier applier, Connection source, BatchWriter writer, ChangeLog.Tick from) throws Exception {
+    Applier.Options options = applier.options();
+    String direction = applier.way().name();
+    ChangeLog.Tick applied = from;
+    ChangeLog.Tick persisted = from;
+    long lastWrite = System.nanoTime();
+    long lastTrim = 0;
+    while (!applier.stopping()) {
+      long started = System.nanoTime();
+      Optional<ChangeLog.Tick> backlog = ChangeLog.backlogTick(source, applied.sourceTime(), options.batchSpan());
+      ChangeLog.Tick tick = backlog.isPresent() ? backlog.get() : ChangeLog.tick(source);
+      long n = 0;
+      if (!tick.snapshot().text().equals(applied.snapshot().text())) {
+        try {
+          n = ChangeLog.read(source, applied.snapshot(), tick.snapshot(), FETCH, writer::add);
+        } catch (Exception e) {
+          writer.rollback();
+          throw e;
+        }
+      }
+      boolean idleWriteDue = System.nanoTime() - lastWrite >= options.idleWrite().toNanos();
+      if (n > 0 || idleWriteDue && !tick.snapshot().text().equals(persisted.snapshot().text())) {
+        long batchChanges = n;
+        applier.applied(n, writer.commit(m -> ApplyProgress.advanceSql(direction, tick, batchChanges, m)));
+        persisted = tick;
+        lastWrite = System.nanoTime();
+      } else {
+        writer.rollback();
+      }
+      applied = tick;
+      applier.reached(tick.sourceTime());
+      if (System.nanoTime() - lastTrim >= options.trimEvery().toNanos()) {
+        ChangeLog.trim(source, persisted, options.rotateAfter());
+        lastTrim = System.nanoTime();
+      }
+      if (n == 0) {
+        applier.pauseUntil(System.nanoTime() + options.poll().toNanos());
+      } else if (backlog.isEmpty()) {
+        applier.pauseUntil(started + options.batchEvery().toNanos());
+      }
+    }
+  }
+}

@@ -1,0 +1,243 @@
+package dev.cutover.replicator.capture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.cleanup.Cleanup;
+import dev.cutover.replicator.cli.ReplicatorCli;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.KeylessTables;
+import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.sql.TableName;
+import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresVersions;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Relayed logical replication ({@code start --capture relay}) with the replicator in the middle:
+ * old's pg_hba.conf admits connections, replication ones included, from 127.0.0.2 only, where the
+ * test and the replicator connect from, so new's server cannot reach old at all. The role owns the
+ * tables and has REPLICATION on old and SET on {@code session_replication_role} on new, nothing more.
+ */
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@PostgresVersions(oldMajor = 13, newMajor = 17)
+class Relay13To17Test {
+  private static final String FROM = MiddleMan11To17Test.REPLICATOR_ADDRESS;
+  private static final Duration CATCH_UP = Duration.ofSeconds(60);
+
+  @BeforeAll
+  static void onlyTheReplicatorReachesOld(PostgresPair pair) throws Exception {
+    try (Connection admin = pair.oldServer().connect()) {
+      Path hba = Path.of(OwnedDatabase.strings(admin, "SHOW hba_file").get(0));
+      Files.writeString(hba, "local all all trust\n"
+          + "host all all " + FROM + "/32 trust\n"
+          + "host replication all " + FROM + "/32 trust\n"
+          + "host all all 0.0.0.0/0 reject\n"
+          + "host replication all 0.0.0.0/0 reject\n");
+      OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
+    }
+    assertThatThrownBy(() -> pair.oldServer().connect().close()).as("old refuses this machine's usual address")
+        .isInstanceOf(SQLException.class).hasMessageContaining("pg_hba.conf");
+  }
+
+  private static OwnedDatabase database(PostgresPair pair, String prefix) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, prefix, OwnedDatabase.SCHEMA, OwnedDatabase.SEED, FROM);
+    try (Connection old = OwnedDatabase.admin(pair.oldServer(), FROM); Connection nw = pair.newServer().connect()) {
+      OwnedDatabase.execute(old, "ALTER ROLE " + OwnedDatabase.ROLE + " REPLICATION");
+      OwnedDatabase.execute(nw, "GRANT SET ON PARAMETER session_replication_role TO " + OwnedDatabase.ROLE);
+    }
+    return db;
+  }
+
+  private static StartOptions relay() {
+    return StartOptions.defaults().withJobs(2).withCapture(Capture.RELAY).withKeyless(KeylessTables.ALL_FULL);
+  }
+
+  @Test
+  void check_relay_saysWhichEngineAndThatThereIsNoWayBack(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "check");
+    CheckReport report = db.replicator().check(List.of(), Capture.RELAY);
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("engine")).singleElement()
+        .satisfies(f -> assertThat(f.message()).contains("logical decoding relayed").contains("new never connects to old"));
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("no-way-back")).singleElement()
+        .satisfies(f -> assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING));
+    assertThat(report.findings()).filteredOn(f -> f.severity() == Finding.Severity.ERROR).as("%s", report.findings())
+        .extracting(Finding::code).containsExactly("table-without-key");
+  }
+
+  @Test
+  void start_withoutReplicationOnOld_isRefusedNamingTheGrant(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "norepl");
+    try (Connection old = OwnedDatabase.admin(pair.oldServer(), FROM)) {
+      OwnedDatabase.execute(old, "ALTER ROLE " + OwnedDatabase.ROLE + " NOREPLICATION");
+      try {
+        assertThatThrownBy(() -> db.replicator().start(relay(), new CopyProgress(), CopyListener.NONE))
+            .isInstanceOf(ReplicatorException.class).hasMessageContaining("may not create replication slots")
+            .hasMessageContaining("start changed nothing");
+      } finally {
+        OwnedDatabase.execute(old, "ALTER ROLE " + OwnedDatabase.ROLE + " REPLICATION");
+      }
+    }
+    try (Connection n = db.nw()) {
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account")).isZero();
+    }
+  }
+
+  /**
+   * Writes of every kind run before, during and after the copy; one transaction begins during the
+   * copy and commits once apply runs, another stays open across several batches. Every row
+   * arrives exactly once; status, the CLI's view of it, catch-up and verify all know the engine.
+   */
+  @Test
+  void start_concurrentWritesOfEveryKind_verifyFindsNoDifference(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "flow");
+    Replicator r = db.replicator();
+    try (MixedWrites writes = new MixedWrites(db); Connection longDuringCopy = db.old(); Connection longAcross = db.old()) {
+      await().atMost(CATCH_UP).until(() -> writes.commits.get() >= 20);
+      longDuringCopy.setAutoCommit(false);
+      AtomicBoolean first = new AtomicBoolean(true);
+      CopyListener duringCopy = new CopyListener() {
+        @Override
+        public void chunkStarting(TableName table, int chunk, int chunks) {
+          if (first.getAndSet(false)) {
+            try {
+              OwnedDatabase.execute(longDuringCopy, "INSERT INTO account (email, ratio) VALUES ('long-during-copy@example.com', 1e300)");
+            } catch (SQLException e) {
+              throw new IllegalStateException(e);
+            }
+            long seen = writes.commits.get();
+            await().atMost(CATCH_UP).until(() -> writes.commits.get() >= seen + 20);
+          }
+        }
+      };
+      StartReport report = r.start(relay(), new CopyProgress(), duringCopy);
+      assertThat(report.engine()).isEqualTo(Capture.RELAY);
+      assertThat(report.slot()).isNotNull();
+      writes.truncateToo();
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection n = db.nw()) {
+        Applier forward = apply.appliers().get(0);
+        OwnedDatabase.execute(longDuringCopy, "UPDATE counter SET value = value + 100 WHERE name = 'c3'");
+        longDuringCopy.commit();
+        longAcross.setAutoCommit(false);
+        for (int k = 0; k < 3; k++) {
+          long batches = forward.batches();
+          OwnedDatabase.execute(longAcross, "INSERT INTO account (email) VALUES ('long-across-" + k + "@example.com')");
+          await().atMost(CATCH_UP).until(() -> forward.batches() >= batches + 2);
+          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-%'"))
+              .as("nothing of a transaction still open on old is applied").isZero();
+        }
+        longAcross.commit();
+        long seen = writes.commits.get();
+        await().atMost(CATCH_UP).until(() -> writes.commits.get() >= seen + 50);
+        writes.close();
+        assertThat(writes.failures).isEmpty();
+        r.awaitCaughtUp(CATCH_UP);
+
+        VerifyReport verify = r.verify(Verifier.Options.defaults());
+        assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+        assertThat(verify.tables()).extracting(VerifyReport.TableResult::table).containsAll(OwnedDatabase.TABLES);
+        try (Connection o = db.old()) {
+          for (String t : OwnedDatabase.TABLES) {
+            assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM " + t)).as(t).isEqualTo(OwnedDatabase.count(o, "SELECT count(*) FROM " + t));
+          }
+          assertThat(OwnedDatabase.strings(n, "SELECT name || '=' || value FROM counter ORDER BY 1"))
+              .isEqualTo(OwnedDatabase.strings(o, "SELECT name || '=' || value FROM counter ORDER BY 1"));
+          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-%'")).isEqualTo(3);
+          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email = 'long-during-copy@example.com' AND ratio = 1e300"))
+              .isOne();
+        }
+        assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM pg_subscription")).as("new subscribes to nothing").isZero();
+        assertThat(forward.missing()).as("changes that found no row").isZero();
+        await().atMost(CATCH_UP).untilAsserted(() -> {
+          StatusReport.Direction status = r.status().forward();
+          assertThat(status.state()).isEqualTo("streaming");
+          assertThat(status.relay().applying()).isTrue();
+          assertThat(status.lagBytes()).as("WAL the slot holds once caught up and idle").isLessThan(1024 * 1024);
+        });
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ReplicatorCli.run(new PrintWriter(out), new PrintWriter(err), Map.of(), false, "status", "--old-url",
+            db.url(pair.oldServer()), "--new-url", db.url(pair.newServer()), "--old-user", OwnedDatabase.ROLE, "--new-user", OwnedDatabase.ROLE);
+        assertThat(code).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("forward (old -> new): STREAMING").contains("engine: relayed replication")
+            .contains("apply into new: running");
+        assertThatThrownBy(() -> r.reverse(new Reverse.Options(Duration.ofSeconds(5), Duration.ofSeconds(5)))).isInstanceOf(ReplicatorException.class)
+            .hasMessageContaining("no way back yet");
+        assertThatThrownBy(r::cleanup).isInstanceOf(ReplicatorException.class).hasMessageContaining("still applies forward");
+      }
+    }
+    Cleanup.Report removed = r.cleanup();
+    assertThat(removed.removedOnOld()).anyMatch(s -> s.startsWith("replication slot ")).anyMatch(s -> s.startsWith("publication "));
+    assertThat(removed.removedOnNew()).contains("schema cutover");
+    assertThat(r.cleanup().nothingFound()).isTrue();
+  }
+
+  /**
+   * {@code cutover-replicator apply} in a JVM of its own, killed with SIGKILL while it applies one
+   * transaction of 100,000 rows into a table without a key (where a transaction applied twice would
+   * leave every row twice): new holds none of it afterwards, and the next apply brings every row once.
+   */
+  @Test
+  void apply_killedWithSigkillMidTransaction_restartLosesAndRepeatsNothing(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "kill");
+    Replicator r = db.replicator();
+    r.start(relay(), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(CATCH_UP);
+    }
+    long before;
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "INSERT INTO keyless SELECT g % 10, 'big ' || g FROM generate_series(1, 100000) g");
+      before = OwnedDatabase.count(n, "SELECT count(*) FROM keyless");
+    }
+    Path log = Files.createTempFile("cutover-relay-", ".log");
+    Process process = db.applyJvm(log);
+    try (Connection n = db.nw()) {
+      await().atMost(CATCH_UP).pollInterval(Duration.ofMillis(20)).until(() -> !process.isAlive() || OwnedDatabase.count(n,
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cutover-replicator'"
+              + " AND backend_xid IS NOT NULL") > 0);
+      assertThat(process.isAlive()).as("apply runs (its output: %s)", log).isTrue();
+      process.destroyForcibly();
+      assertThat(process.waitFor()).as("killed by SIGKILL").isEqualTo(137);
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless")).as("rows of the transaction killed mid-way").isEqualTo(before);
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers().get(0).missing()).isZero();
+    }
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless WHERE b LIKE 'big %'")).isEqualTo(100_000);
+      assertThat(OwnedDatabase.count(n, "SELECT count(DISTINCT b) FROM keyless WHERE b LIKE 'big %'")).isEqualTo(100_000);
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless")).isEqualTo(OwnedDatabase.count(o, "SELECT count(*) FROM keyless"));
+    }
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+  }
+}
