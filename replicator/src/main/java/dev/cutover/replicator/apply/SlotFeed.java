@@ -148,10 +148,10 @@ final class SlotFeed implements Feed {
     }
 
     /**
-     * Between transactions with nothing waiting: asks the source how far its WAL is, moves the
-     * position where only empty transactions or keepalives went past it (every {@code idleWrite}),
-     * and gives the stream up as silent where the source moved on and the stream brought nothing
-     * for the network timeout.
+     * With nothing waiting: asks the source how far its WAL is; between transactions, moves the
+     * position where only empty transactions or keepalives went past it (every {@code idleWrite});
+     * gives the stream up as silent where the source moved on and the stream brought nothing for
+     * the network timeout, also in the middle of a transaction.
      */
     private void look(Optional<LogSequenceNumber> through) throws Exception {
       lastLook = System.nanoTime();
@@ -168,11 +168,9 @@ final class SlotFeed implements Feed {
         heard = received;
         lastHeard = System.nanoTime();
       }
-      if (through.isEmpty()) {
-        return;
-      }
-      LogSequenceNumber reached = later(later(through.get(), batchEnd), persisted);
-      boolean caughtUp = flushed.compareTo(reached) <= 0;
+      // Inside a transaction (its Begin read, its Commit not yet) the source is ahead by definition.
+      LogSequenceNumber reached = through.isEmpty() ? persisted : later(later(through.get(), batchEnd), persisted);
+      boolean caughtUp = through.isPresent() && flushed.compareTo(reached) <= 0;
       if (caughtUp) {
         applier.reached(clock);
       } else if (System.nanoTime() - lastHeard > Duration.ofMillis(applier.silenceMillis()).toNanos()) {
