@@ -2,6 +2,7 @@ package dev.cutover.bench;
 
 import dev.cutover.common.Durations;
 import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.ServerSettings;
@@ -138,7 +139,8 @@ public final class Bench {
 
     @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "logical",
         description = "logical: logical replication alone; triggers: trigger capture beside it in the same run, with what its"
-            + " triggers cost the writer on old and each engine's apply ceiling (default: ${DEFAULT-VALUE})")
+            + " triggers cost the writer on old and each engine's apply ceiling; relay: relayed replication beside it"
+            + " (default: ${DEFAULT-VALUE})")
     String capture;
 
     @Option(names = "--batch-every", paramLabel = "DURATION", split = ",",
@@ -148,15 +150,16 @@ public final class Bench {
 
     @Override
     public Integer call() throws Exception {
-      boolean triggers = switch (capture) {
-        case "logical" -> false;
-        case "triggers" -> true;
-        default -> throw bench.badOption("--capture must be logical or triggers, not '" + capture + "'");
+      Capture beside = switch (capture) {
+        case "logical" -> null;
+        case "triggers" -> Capture.TRIGGERS;
+        case "relay" -> Capture.RELAY;
+        default -> throw bench.badOption("--capture must be logical, triggers or relay, not '" + capture + "'");
       };
-      if (batchEvery != null && !triggers) {
+      if (batchEvery != null && beside != Capture.TRIGGERS) {
         throw bench.badOption("--batch-every needs --capture triggers");
       }
-      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, triggers, batchEvery)::run);
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, beside, batchEvery)::run);
       return 0;
     }
   }
@@ -212,7 +215,7 @@ public final class Bench {
     public Integer call() throws Exception {
       // Before anything runs: the copy benchmark's baseline needs pg_dump and psql.
       CopyBenchmark copy = bench.copy(rows, null, StartOptions.defaults());
-      LagBenchmark lag = bench.lag(rate, true, null);
+      LagBenchmark lag = bench.lag(rate, Capture.TRIGGERS, null);
       bench.onPair(SAME_MAJOR, SAME_MAJOR, bench.overhead()::run);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.pause()::run);
       new JmhRun(bench.smoke).run().publish(bench.out);
@@ -284,11 +287,11 @@ public final class Bench {
   }
 
   /**
-   * The lag benchmark at {@code rate} tx/s (null: the default for the mode), with trigger capture
-   * beside logical replication or not, its apply paced at each of {@code batchEvery} in turn (null:
-   * the apply process's default).
+   * The lag benchmark at {@code rate} tx/s (null: the default for the mode), with trigger capture or
+   * relayed replication {@code beside} logical replication (null: neither), trigger capture's apply
+   * paced at each of {@code batchEvery} in turn (null: the apply process's default).
    */
-  LagBenchmark lag(Integer rate, boolean triggers, List<String> batchEvery) {
+  LagBenchmark lag(Integer rate, Capture beside, List<String> batchEvery) {
     int r = rate != null ? rate : smoke ? SMOKE_RATE : DEFAULT_RATE;
     if (r < 1) {
       throw badOption("--rate must be at least 1 tx/s, not " + r);
@@ -305,8 +308,8 @@ public final class Bench {
       pacing.add(Applier.Options.defaults().batchEvery());
     }
     return smoke
-        ? new LagBenchmark(r, 20_000, 2, 1, 0.5, 2, 300, 0.5, triggers, pacing)
-        : new LagBenchmark(r, 1_000_000, 8, 10, 3, 30, 20_000, 5, triggers, pacing);
+        ? new LagBenchmark(r, 20_000, 2, 1, 0.5, 2, 300, 0.5, beside, pacing)
+        : new LagBenchmark(r, 1_000_000, 8, 10, 3, 30, 20_000, 5, beside, pacing);
   }
 
   /** The capture cost benchmark at {@code transactions} per variant and {@code rounds} (null: the defaults for the mode). */

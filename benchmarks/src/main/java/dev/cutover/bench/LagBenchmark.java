@@ -35,13 +35,14 @@ import org.HdrHistogram.Recorder;
 
 /**
  * End-to-end replication lag old → new under a steady TPC-B-like write load, against the same
- * probe with no load, in one run; with {@code --capture triggers}, for both engines side by side,
- * plus what capture triggers cost the writer on old and how fast each engine can apply.
+ * probe with no load, in one run; with {@code --capture triggers} or {@code relay}, for that
+ * engine beside logical replication, plus how fast each engine can apply and, for trigger capture,
+ * what its triggers cost the writer on old.
  *
  * <p>Replication is what the product sets up: the replicator's {@code start} (native logical
  * replication, pgoutput, with the control schema's fence triggers on old's tables), and with
- * trigger capture the same start with {@code --capture triggers} and the replicator's apply
- * process running in this JVM. A probe inserts a row with a sequence number and
+ * trigger capture or relayed replication the same start with {@code --capture triggers} or
+ * {@code relay} and the replicator's apply process running in this JVM. A probe inserts a row with a sequence number and
  * {@code clock_timestamp()} on old every 10 ms, each in its own transaction; on new a trigger
  * stamps the row with {@code clock_timestamp()} when it becomes visible there (see
  * {@link #createProbe}). Lag = applied − sent, per probe: 100 samples a second, nothing polled,
@@ -95,17 +96,19 @@ final class LagBenchmark {
   private final double loadSeconds;
   private final int backlog;
   private final double overheadSeconds;
-  private final boolean triggers;
+  /** The engine measured beside logical replication: trigger capture, relayed replication, or null. */
+  private final Capture beside;
   private final List<Duration> batchEvery;
 
   /**
    * @param backlog transactions written while apply is paused, for the ceiling
    * @param overheadSeconds length of each overhead round
-   * @param triggers whether trigger capture runs beside logical replication
+   * @param beside the engine measured beside logical replication ({@link Capture#TRIGGERS} or
+   *     {@link Capture#RELAY}), or null
    * @param batchEvery trigger capture's apply pacing, one lag measurement each, in this order
    */
   LagBenchmark(int rate, int accounts, int clients, double idleSeconds, double warmupSeconds, double loadSeconds, int backlog,
-      double overheadSeconds, boolean triggers, List<Duration> batchEvery) {
+      double overheadSeconds, Capture beside, List<Duration> batchEvery) {
     if (rate < 1) {
       throw new IllegalArgumentException("rate must be at least 1 tx/s, not " + rate);
     }
@@ -120,7 +123,7 @@ final class LagBenchmark {
     this.loadSeconds = loadSeconds;
     this.backlog = backlog;
     this.overheadSeconds = overheadSeconds;
-    this.triggers = triggers;
+    this.beside = beside;
     this.batchEvery = List.copyOf(batchEvery);
   }
 
@@ -131,12 +134,13 @@ final class LagBenchmark {
     List<String> targets = new ArrayList<>();
     List<String> ceilings = new ArrayList<>();
     measure(pair, data, DB, Capture.LOGICAL, report, targets, ceilings);
-    if (triggers) {
-      measure(pair, data, DB + "_triggers", Capture.TRIGGERS, report, targets, ceilings);
+    if (beside != null) {
+      measure(pair, data, DB + "_" + beside.label(), beside, report, targets, ceilings);
     }
     report.fact("replication", "replicator start, PostgreSQL " + pair.oldServer().majorVersion() + " -> " + pair.newServer().majorVersion()
-        + ", embedded, same machine, loopback: native logical replication (pgoutput)" + (triggers ? "; trigger capture with the"
-        + " replicator's apply process in this JVM, as the servers' superuser (so apply runs with session_replication_role = replica)" : ""));
+        + ", embedded, same machine, loopback: native logical replication (pgoutput)" + (beside == null ? "" : "; "
+        + (beside == Capture.TRIGGERS ? "trigger capture" : "relayed replication (the slot read by the apply process)") + " with the"
+        + " replicator's apply process in this JVM, as the servers' superuser (so apply runs with session_replication_role = replica)"));
     report.fact("probe", "a row every 10 ms on old (sent = clock_timestamp()), stamped on new by an ENABLE ALWAYS trigger as it becomes"
         + " visible (logical replication: BEFORE INSERT, each transaction commits right after; trigger capture: a deferred constraint"
         + " trigger, at the commit of the batch); lag = applied - sent");
@@ -168,9 +172,9 @@ final class LagBenchmark {
         .nw(Endpoint.of(Side.NEW, nw.jdbcUrl(db), nw.user(), nw.password()))
         .build();
     r.start(StartOptions.defaults().withKeyless(PgbenchDatabase.HISTORY_FULL).withCapture(engine), new CopyProgress(), CopyListener.NONE);
-    try (Engine running = engine == Capture.TRIGGERS ? new Triggers(r) : new Native(nw, db, r.names().forward())) {
+    try (Engine running = engine == Capture.LOGICAL ? new Native(nw, db, r.names().forward()) : new Applied(r, engine)) {
       r.awaitCaughtUp(Duration.ofMinutes(5));
-      if (running instanceof Triggers t) {
+      if (engine == Capture.TRIGGERS && running instanceof Applied t) {
         for (Duration pacing : batchEvery) {
           t.pace(pacing);
           lag(old, nw, db, data, r, running, report, targets);
@@ -263,7 +267,7 @@ final class LagBenchmark {
         ms(loadLatency.getValueAtPercentile(99)), load.getTotalCount(), ms(load.getValueAtPercentile(50)),
         ms(load.getValueAtPercentile(99)), ms(load.getMaxValue()));
     double p99 = load.getValueAtPercentile(99) / 1000.0;
-    double target = engine instanceof Triggers ? TRIGGERS_TARGET_P99_MS : TARGET_P99_MS;
+    double target = engine instanceof Applied ? TRIGGERS_TARGET_P99_MS : TARGET_P99_MS;
     targets.add(engine.label() + String.format(Locale.ROOT, ": lag p99 < %.0f ms under load: %s (%.2f ms) at %.0f tx/s%s", target,
         p99 < target ? "met" : "NOT MET", p99, achieved, achieved >= rate * 0.98 ? "" : String.format(Locale.ROOT,
             " (%.0f%% of the %d tx/s asked: the machine could not keep up)", 100 * achieved / rate, rate)));
@@ -406,18 +410,21 @@ final class LagBenchmark {
   }
 
   /**
-   * Trigger capture: the replicator's apply process in this JVM. Pausing closes it but keeps a
-   * ticker recording on old, as a running apply process that is behind would: the backlog is then
-   * applied in batches of half a second of old's transactions, as in production.
+   * Trigger capture or relayed replication: the replicator's apply process in this JVM. Pausing
+   * closes it (a slot keeps old's WAL meanwhile); with trigger capture it keeps a ticker recording
+   * on old, as a running apply process that is behind would: the backlog is then applied in batches
+   * of half a second of old's transactions, as in production.
    */
-  private static final class Triggers implements Engine {
+  private static final class Applied implements Engine {
     private final Replicator r;
+    private final Capture engine;
     private Applier.Options options = Applier.Options.defaults();
     private ApplyProcess apply;
     private Ticker ticker;
 
-    Triggers(Replicator r) throws Exception {
+    Applied(Replicator r, Capture engine) throws Exception {
       this.r = r;
+      this.engine = engine;
       this.apply = r.apply(options);
     }
 
@@ -430,7 +437,7 @@ final class LagBenchmark {
 
     @Override
     public String label() {
-      return "trigger capture, batch every " + options.batchEvery().toMillis() + "ms";
+      return engine == Capture.RELAY ? "relayed replication" : "trigger capture, batch every " + options.batchEvery().toMillis() + "ms";
     }
 
     @Override
@@ -438,7 +445,9 @@ final class LagBenchmark {
       if (apply != null) {
         apply.close();
         apply = null;
-        ticker = Ticker.start(r.old(), Applier.Options.defaults().tickEvery());
+        if (engine == Capture.TRIGGERS) {
+          ticker = Ticker.start(r.old(), Applier.Options.defaults().tickEvery());
+        }
       }
     }
 
@@ -487,7 +496,7 @@ final class LagBenchmark {
         s.execute("CREATE FUNCTION bench_lag_stamp() RETURNS trigger LANGUAGE plpgsql AS"
             + " $$BEGIN NEW.applied_at := clock_timestamp(); RETURN NEW; END$$");
         s.execute("CREATE TRIGGER bench_lag_stamp BEFORE INSERT ON bench_lag_probe FOR EACH ROW EXECUTE PROCEDURE bench_lag_stamp()");
-      } else if (engine == Capture.TRIGGERS) {
+      } else if (engine != null) {
         s.execute("CREATE FUNCTION bench_lag_stamp() RETURNS trigger LANGUAGE plpgsql AS"
             + " $$BEGIN UPDATE bench_lag_probe SET applied_at = clock_timestamp() WHERE seq = NEW.seq; RETURN NULL; END$$");
         s.execute("CREATE CONSTRAINT TRIGGER bench_lag_stamp AFTER INSERT ON bench_lag_probe DEFERRABLE INITIALLY DEFERRED"
