@@ -33,7 +33,7 @@ public final class ApplyProgress {
   public record Position(String direction, TxidSnapshot snapshot, Instant sourceTime, Instant appliedAt, long batches,
       long changes, long missing) {}
 
-  static final String TABLE = "cutover.apply_progress";
+  public static final String TABLE = "cutover.apply_progress";
 
   private ApplyProgress() {}
 
@@ -81,6 +81,20 @@ public final class ApplyProgress {
   /** Whether {@code direction} is armed on {@code target}. */
   public static boolean armed(Connection target, String direction) throws SQLException {
     return read(target, direction).isPresent();
+  }
+
+  /**
+   * The statement a reverse batch runs first where forward is relayed: old's slot decodes what the
+   * batch writes into old, and a transaction whose first change is this row is the way back's own,
+   * which the relay leaves out ({@link #isMark}) rather than bring it back to new.
+   */
+  static String markSql() {
+    return "UPDATE " + TABLE + " SET applied_at = clock_timestamp() WHERE direction = 'reverse'";
+  }
+
+  /** Whether {@code c}, a transaction's first change, marks it as written by the way back ({@link #markSql}). */
+  static boolean isMark(ChangeLog.Change c) {
+    return c.schema().equals("cutover") && c.table().equals("apply_progress");
   }
 
   /** The statement that moves {@code direction} to {@code tick}, run as the batch's last. */

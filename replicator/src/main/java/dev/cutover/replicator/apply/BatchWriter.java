@@ -92,10 +92,20 @@ final class BatchWriter {
   private long changes;
   private long missing;
 
+  /** The statement each batch begins with, or null. */
+  private final String opening;
+  private boolean opened;
+
   BatchWriter(Connection target, String targetLabel, TriggersOff triggersOff) throws SQLException {
+    this(target, targetLabel, triggersOff, null);
+  }
+
+  /** @param opening a statement each batch runs before anything else ({@link ApplyProgress#markSql}), or null */
+  BatchWriter(Connection target, String targetLabel, TriggersOff triggersOff, String opening) throws SQLException {
     this.target = target;
     this.targetLabel = targetLabel;
     this.triggersOff = triggersOff;
+    this.opening = opening;
     triggersOff.session(target);
     if (triggersOff == TriggersOff.IN_TRANSACTION) {
       TriggerSwitch.install(target);
@@ -109,6 +119,7 @@ final class BatchWriter {
 
   /** Adds one change of the current batch; sends what has gathered when a group is full. */
   void add(Change c) throws SQLException, ReplicatorException {
+    open();
     changes++;
     TableName table = new TableName(c.schema(), c.table());
     if (c.op() != 'T' || c.txid() != truncatingTxid) {
@@ -152,6 +163,7 @@ final class BatchWriter {
    * @return that count
    */
   long commit(java.util.function.LongFunction<String> advance) throws SQLException, ReplicatorException {
+    open();
     release();
     endTruncate();
     if (!disabled.isEmpty()) {
@@ -179,7 +191,17 @@ final class BatchWriter {
     target.rollback();
   }
 
+  /** Queues the opening statement at the start of a batch. */
+  private void open() {
+    if (!opened && opening != null) {
+      sql.add(opening);
+      applies.add(null);
+    }
+    opened = true;
+  }
+
   private void reset() {
+    opened = false;
     sql.clear();
     applies.clear();
     disabled.clear();

@@ -70,6 +70,10 @@ final class SlotFeed implements Feed {
     private Instant batchTime;
     private long batchChanges;
     private boolean skipping;
+    /** Whether the next change is its transaction's first. */
+    private boolean first;
+    /** Whether the transaction being read is the way back's own (see {@link ApplyProgress#markSql}). */
+    private boolean echo;
     private long lastWrite = System.nanoTime();
     private long lastLook;
     private long lastHeard = System.nanoTime();
@@ -117,12 +121,20 @@ final class SlotFeed implements Feed {
       if (event instanceof PgOutputDecoder.Begin b) {
         // A transaction that committed before the position is on the target already.
         skipping = b.finalLsn().compareTo(persisted) < 0;
+        first = true;
       } else if (event instanceof PgOutputDecoder.Changes cs && !skipping) {
-        for (dev.cutover.replicator.capture.ChangeLog.Change c : cs.changes()) {
-          writer.add(c);
+        if (first && ApplyProgress.isMark(cs.changes().get(0))) {
+          echo = true; // the way back wrote it into old: it came from new
         }
-        batchChanges += cs.changes().size();
+        first = false;
+        if (!echo) {
+          for (dev.cutover.replicator.capture.ChangeLog.Change c : cs.changes()) {
+            writer.add(c);
+          }
+          batchChanges += cs.changes().size();
+        }
       } else if (event instanceof PgOutputDecoder.Commit c) {
+        echo = false;
         if (!skipping) {
           batchEnd = c.endLsn();
           batchTime = c.commitTime();

@@ -23,7 +23,10 @@ final class TickFeed implements Feed {
         way.name().equals(Way.FORWARD) ? "run `cutover-replicator start --capture triggers`" : "run `cutover-replicator reverse`"));
     applier.announce(at.snapshot().text(), mode);
     try (Ticker ticker = Ticker.start(way.source(), applier.options().tickEvery())) {
-      loop(applier, source, new BatchWriter(target, way.target().side().label(), mode), new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
+      // Into old while old's slot is relayed to new: each batch marks itself, so the relay leaves it out.
+      String opening = way.name().equals(Way.REVERSE) && RelayProgress.armed(source) ? ApplyProgress.markSql() : null;
+      loop(applier, source, new BatchWriter(target, way.target().side().label(), mode, opening),
+          new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
     }
   }
 

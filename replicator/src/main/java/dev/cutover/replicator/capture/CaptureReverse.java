@@ -6,6 +6,8 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.ApplyProgress;
+import dev.cutover.replicator.apply.RelayProgress;
+import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.Reverse;
@@ -15,6 +17,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code reverse} with trigger capture: arms new → old beside old → new, before the switch.
@@ -37,9 +40,10 @@ public final class CaptureReverse {
   public static Reverse.Report arm(Endpoint old, Endpoint nw, boolean acceptMissingWrites) throws SQLException, ReplicatorException {
     List<String> steps = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      if (!CaptureWays.forwardArmed(n)) {
-        throw new ReplicatorException(Failure.PRECONDITION, "old -> new does not run with trigger capture",
-            "run `cutover-replicator start --capture triggers` first");
+      Optional<RelayProgress.Position> relayed = RelayProgress.read(n);
+      if (!CaptureWays.forwardArmed(n) && relayed.isEmpty()) {
+        throw new ReplicatorException(Failure.PRECONDITION, "old -> new runs neither with trigger capture nor relayed",
+            "run `cutover-replicator start --capture triggers` (or `--capture relay`) first");
       }
       if (CaptureWays.reverseArmed(o)) {
         throw new ReplicatorException(Failure.PRECONDITION, "old already has an apply position for new -> old: it is armed",
@@ -67,6 +71,12 @@ public final class CaptureReverse {
       ChangeLog.Tick start = CaptureSchema.addTriggers(n, tables);
       steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");
       ApplyProgress.arm(o, Way.REVERSE, start);
+      if (relayed.isPresent()) {
+        // Each reverse batch marks itself with this table's row, which the relay must see to leave it out.
+        ReplicationObjects.publish(o, relayed.get().publication(), ApplyProgress.TABLE);
+        steps.add("old -> new is relayed: each batch applied into old begins with a write of " + ApplyProgress.TABLE
+            + " (published to the slot), by which the relay leaves it out");
+      }
       steps.add("old applies new's changes from snapshot " + start.snapshot() + " on (taken as the triggers were added, so no write"
           + " made on new from now on is missed); a running `cutover-replicator apply` picks new -> old up within a second");
       steps.add("both directions run together: applied changes are not captured again, so nothing loops");

@@ -4,6 +4,7 @@ import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.apply.ApplyProgress;
+import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -28,13 +29,14 @@ public final class CaptureWays {
   }
 
   /**
-   * The way from the serving side: reverse when it is armed and old is fenced (or forward is not
-   * armed), else forward when armed; null without trigger capture.
+   * The way from the serving side: reverse when it is armed and old is fenced (or forward is
+   * neither armed nor relayed), else forward when armed; null without trigger capture from the
+   * serving side (relayed replication forward is not trigger capture).
    */
   public static Way serving(Connection o, Connection n, Endpoint old, Endpoint nw) throws SQLException {
     boolean forward = forwardArmed(n);
     boolean reverse = reverseArmed(o);
-    if (reverse && (!forward || ControlSchema.installedVersion(o).isPresent() && OperatorControl.fenceRaised(o))) {
+    if (reverse && (!forward && !RelayProgress.armed(n) || ControlSchema.installedVersion(o).isPresent() && OperatorControl.fenceRaised(o))) {
       return Way.reverse(old, nw);
     }
     return forward ? Way.forward(old, nw) : null;

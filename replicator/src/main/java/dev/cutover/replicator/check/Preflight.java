@@ -125,10 +125,7 @@ public final class Preflight {
       add(Severity.WARNING, "new", "downgrade", "new (" + n + ") is older than old (" + o + ")",
           "logical replication works, but pg_dump " + o + " output may not restore on " + n + ": create the schema by hand");
     }
-    if (relay()) {
-      add(Severity.WARNING, "both", "no-way-back", "--capture relay has no reverse replication yet: after a switch, writes on new"
-          + " are not carried back to old, so a flip back would lose them", "for a lossless way back use --capture triggers");
-    } else if (!triggers() && (o < 16 || n < 16)) {
+    if (!triggers() && !relay() && (o < 16 || n < 16)) {
       add(Severity.INFO, "both", "reverse-after-fence", "PostgreSQL " + Math.min(o, n)
           + " cannot filter replication by origin: reverse replication can be armed only after the switch fenced old", "");
     }

@@ -51,6 +51,14 @@ public final class ReplicationObjects {
     return true;
   }
 
+  /** Adds {@code table} to publication {@code name} unless it publishes it already (FOR ALL TABLES included). */
+  public static void publish(Connection c, String name, String table) throws SQLException {
+    if (!Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = ? AND format('%I.%I', schemaname, tablename)"
+        + " = ?::regclass::text)", name, table)) {
+      Sql.execute(c, "ALTER PUBLICATION " + Sql.ident(name) + " ADD TABLE " + table);
+    }
+  }
+
   public static boolean publicationExists(Connection c, String name) throws SQLException {
     return logical(c) && Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ?)", name);
   }

@@ -102,11 +102,11 @@ public final class Reverse {
   public static List<String> prepare(Endpoint old, Endpoint nw, Names names) throws ReplicatorException, SQLException {
     List<String> steps = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      if (CaptureWays.forwardArmed(n)) {
-        steps.add("nothing to prepare: with trigger capture, reverse can be armed at any time and both directions run together");
+      if (CaptureWays.forwardArmed(n) || RelayProgress.armed(n)) {
+        steps.add("nothing to prepare: with trigger capture or relayed replication, reverse (trigger capture on new) can be armed at"
+            + " any time and both directions run together");
         return steps;
       }
-      refuseRelayed(n);
       Way back = Turn.of(o, n, old, nw, names).back();
       Connection from = back.from() == old ? o : n;
       // The reverse that must follow has to succeed: refuse now, not after the switch.
@@ -131,25 +131,12 @@ public final class Reverse {
     return steps;
   }
 
-  /**
-   * Refuses a way back while new relays old's slot: a way back into old would write there, the slot
-   * would decode those writes and the relay would bring them back to new.
-   */
-  private static void refuseRelayed(Connection n) throws SQLException, ReplicatorException {
-    if (RelayProgress.armed(n)) {
-      throw new ReplicatorException(Failure.PRECONDITION, "old -> new is relayed (start --capture relay), which has no way back yet:"
-          + " what a way back wrote into old would be decoded there and relayed to new again",
-          "for a lossless flip back, replicate with --capture triggers (cleanup, then start again)");
-    }
-  }
-
   /** Arms the direction opposite to the one running now (see the class comment for the rules per version). */
   public static Report arm(Endpoint old, Endpoint nw, Names names, Options options) throws ReplicatorException, SQLException {
     try (Connection n = nw.connect()) {
-      if (CaptureWays.forwardArmed(n)) {
+      if (CaptureWays.forwardArmed(n) || RelayProgress.armed(n)) {
         return CaptureReverse.arm(old, nw, options.acceptMissingWrites());
       }
-      refuseRelayed(n);
     }
     List<String> steps = new ArrayList<>();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
