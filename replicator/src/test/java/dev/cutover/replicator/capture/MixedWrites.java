@@ -5,8 +5,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,8 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class MixedWrites implements AutoCloseable {
   final AtomicLong commits = new AtomicLong();
   final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-  private final List<Thread> threads = new ArrayList<>();
-  private volatile boolean running = true;
+  private final Loops loops = new Loops();
   private volatile boolean truncating;
   private final OwnedDatabase db;
 
@@ -46,16 +43,13 @@ final class MixedWrites implements AutoCloseable {
   }
 
   private void start(String name, Step step) {
-    Thread t = new Thread(() -> loop(step), "writes-" + name);
-    t.setDaemon(true);
-    threads.add(t);
-    t.start();
+    loops.start("writes-" + name, () -> loop(step));
   }
 
   private void loop(Step step) {
     try (Connection c = db.old()) {
       c.setAutoCommit(false);
-      for (int i = 0; running; i++) {
+      for (int i = 0; loops.running(); i++) {
         try {
           step.run(c, i);
           c.commit();
@@ -143,13 +137,6 @@ final class MixedWrites implements AutoCloseable {
 
   @Override
   public void close() {
-    running = false;
-    for (Thread t : threads) {
-      try {
-        t.join(30_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    loops.close();
   }
 }

@@ -177,6 +177,17 @@ final class OwnedDatabase {
     }
   }
 
+  /**
+   * What relayed replication ({@code start --capture relay}) asks of {@link #ROLE} beyond owning
+   * the tables: REPLICATION on old and SET on {@code session_replication_role} on new (15+).
+   */
+  void ownerMayRelay() throws SQLException {
+    try (Connection old = admin(pair.oldServer(), oldFrom); Connection nw = admin(pair.newServer(), null)) {
+      execute(old, "ALTER ROLE " + ROLE + " REPLICATION");
+      execute(nw, "GRANT SET ON PARAMETER session_replication_role TO " + ROLE);
+    }
+  }
+
   static long count(Connection c, String sql, Object... args) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {

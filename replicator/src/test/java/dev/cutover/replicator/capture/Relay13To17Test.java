@@ -69,10 +69,7 @@ class Relay13To17Test {
 
   private static OwnedDatabase database(PostgresPair pair, String prefix) throws Exception {
     OwnedDatabase db = OwnedDatabase.create(pair, prefix, OwnedDatabase.SCHEMA, OwnedDatabase.SEED, FROM);
-    try (Connection old = OwnedDatabase.admin(pair.oldServer(), FROM); Connection nw = pair.newServer().connect()) {
-      OwnedDatabase.execute(old, "ALTER ROLE " + OwnedDatabase.ROLE + " REPLICATION");
-      OwnedDatabase.execute(nw, "GRANT SET ON PARAMETER session_replication_role TO " + OwnedDatabase.ROLE);
-    }
+    db.ownerMayRelay();
     return db;
   }
 
