@@ -15,6 +15,9 @@ import dev.cutover.flags.Target;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.PostgresPair;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -50,8 +53,6 @@ final class SwitchUnderLoad implements AutoCloseable {
   final OwnedDatabase db;
   final ManualFlag flag;
   final Writers writers;
-  /** How many of the writers' bookings old held right after the switch to new completed (-1 before). */
-  long oldBookingsAtSwitch = -1;
   private final SwitchEventQueue events;
   private final HikariDataSource pool;
 
@@ -74,40 +75,57 @@ final class SwitchUnderLoad implements AutoCloseable {
     }
   }
 
-  /** A check of an engine's, run by {@link #run} at a point of the shared steps. */
-  @FunctionalInterface
-  interface Step {
-    void run() throws Exception;
-  }
-
-  /** What an engine checks once the switch to new completed and 200 more writes went to new. */
-  @FunctionalInterface
-  interface AfterSwitch {
-    /** @param onNew the writes acknowledged since the switch completed */
-    void check(SwitchUnderLoad run, ApplyProcess apply, Set<Long> onNew) throws Exception;
-  }
-
   /**
-   * The steps every engine goes through, once {@code r}'s start has run: the application role
-   * runs none of the replicator's functions; the pool and its writers; a switch while apply is
-   * stopped aborts ({@link #switchAbortsWhileApplyIsStopped}); then, with apply running and caught
-   * up, the engine's {@code beforeSwitch}, a switch that completes to new ({@link
-   * #switchCompletesToNew}), 200 more writes, and the engine's {@code afterSwitch} while apply still runs.
+   * The switch to new and back, once {@code r}'s start has run, the same for every engine that has
+   * a way back armed before the flip: the application role runs none of the replicator's
+   * functions; the pool and its writers; a switch while apply is stopped aborts ({@link
+   * #switchAbortsWhileApplyIsStopped}); then, with apply running and caught up, reverse is armed
+   * (trigger capture on new), a switch completes to new ({@link #switchCompletesToNew}), the writes
+   * made on new reach old, the flip back completes and loses nothing, and verify finds old and new
+   * equal once the writers stopped.
    */
-  static void run(PostgresPair pair, OwnedDatabase db, Replicator r, String poolName, Step beforeSwitch, AfterSwitch afterSwitch)
-      throws Exception {
+  static void switchAndBack(PostgresPair pair, OwnedDatabase db, Replicator r, String poolName) throws Exception {
     assertAppRunsNoReplicatorFunction(db);
     try (SwitchUnderLoad run = new SwitchUnderLoad(pair, db, poolName)) {
       run.switchAbortsWhileApplyIsStopped();
       try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
         r.awaitCaughtUp(WAIT);
-        beforeSwitch.run();
+        Reverse.Report reverse = r.reverse(new Reverse.Options(Duration.ZERO, WAIT));
+        assertThat(reverse.mode()).isEqualTo("capture");
         Set<Long> acknowledged = run.switchCompletesToNew();
         run.writers.awaitMore(200);
         Set<Long> onNew = new HashSet<>(run.writers.acknowledged);
         onNew.removeAll(acknowledged);
-        afterSwitch.check(run, apply, onNew);
+        run.flipBack(db, r, apply, onNew);
       }
+    }
+  }
+
+  /** Once writes went to new ({@code onNew}): they reach old, the flip back completes, and nothing is lost either way. */
+  private void flipBack(OwnedDatabase db, Replicator r, ApplyProcess apply, Set<Long> onNew) throws Exception {
+    try (Connection o = db.old()) {
+      await().atMost(WAIT).untilAsserted(() -> assertThat(writers.missingFrom(o, onNew))
+          .as("writes made on new, carried to old by reverse capture").isEmpty());
+    }
+    flag.set(Target.OLD);
+    SwitchEvent back = next();
+    assertThat(back.outcome()).as(back.summary()).isEqualTo(Outcome.COMPLETED);
+    Set<Long> beforeBack = Set.copyOf(writers.acknowledged);
+    try (Connection o = db.old()) {
+      assertThat(writers.missingFrom(o, beforeBack)).as("flip back: acknowledged on either side, missing on old").isEmpty();
+    }
+    writers.awaitMore(100);
+    stopWritersKeepingTheirInvariants();
+    r.awaitCaughtUp(WAIT);
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.source()).isEqualTo("old");
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      assertThat(writers.missingFrom(o, Set.copyOf(writers.acknowledged))).isEmpty();
+      assertThat(writers.missingFrom(n, Set.copyOf(writers.acknowledged))).isEmpty();
+    }
+    for (Applier a : apply.appliers()) {
+      assertThat(a.missing()).as(a.way().label()).isZero();
     }
   }
 
@@ -176,7 +194,6 @@ final class SwitchUnderLoad implements AutoCloseable {
     try (Connection o = db.old()) {
       assertThatThrownBy(() -> OwnedDatabase.execute(o, "INSERT INTO payment (booking, amount) VALUES (1, 0.02)"))
           .as("I2: old is fenced").isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("25006"));
-      oldBookingsAtSwitch = OwnedDatabase.count(o, "SELECT count(*) FROM booking WHERE writer > 0");
     }
     return acknowledged;
   }
