@@ -6,6 +6,7 @@ import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.cleanup.Cleanup;
@@ -164,8 +165,9 @@ final class Rehearsal {
     }
 
     StartReport started = replication.start();
-    String stream = started.slot() == null
+    String stream = started.engine() == Capture.TRIGGERS
         ? "trigger capture applies from the copy's snapshot " + started.consistentPoint() + " on (" + started.engineReason() + ")"
+        : started.engine() == Capture.RELAY ? "the apply process relays slot " + started.slot() + " from " + started.consistentPoint()
         : "subscription " + started.slot() + " streams from its slot at " + started.consistentPoint();
     String initialCopy = String.format(Locale.ROOT, "%d rows (%d kB) of %d tables copied in %d ms from one snapshot,"
             + " %d indexes and constraints built after the copy in %d ms; %s (%d ms in all)", started.rows(), started.bytes() / 1024,

@@ -49,7 +49,8 @@ final class RehearseCommand implements Callable<Integer> {
 
   @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "auto", converter = CaptureConverter.class,
       description = "The replicator's engine: logical (publication and subscription), triggers (capture triggers on old and the"
-          + " replicator's apply process, both directions armed before the first flip), or auto: what the databases allow (default:"
+          + " replicator's apply process, both directions armed before the first flip), relay (old's slot read by the replicator's apply"
+          + " process, the way back as with triggers), or auto: what the databases allow (default:"
           + " ${DEFAULT-VALUE}).")
   Capture capture;
 

@@ -29,8 +29,8 @@ import java.util.concurrent.TimeoutException;
  * snapshot-consistent initial copy, catch-up, the way back after each flip, lag, verify, cleanup.
  *
  * <p>The way back depends on the engine and the servers. With trigger capture (the replicator's
- * {@code start} chooses it for sources before 12, or when asked), the replicator's apply process
- * runs in the rehearsal's JVM and {@code reverse()} arms new → old beside old → new before the
+ * {@code start} chooses it for sources before 12, or when asked) or relayed replication (when
+ * asked), the replicator's apply process runs in the rehearsal's JVM and {@code reverse()} arms new → old beside old → new before the
  * first flip: both directions run at once and nothing is left to do at a flip. With logical
  * replication where both servers are 16 or newer, the same holds ({@code origin = none}). Older
  * servers replicate one direction at a time and turn around at each switch, as the replicator does
@@ -88,11 +88,11 @@ final class Replication {
 
   /**
    * Control schema, snapshot-consistent copy of old into new with deferred indexes, and replication
-   * from there: a subscription, or capture triggers and the apply process, started here.
+   * from there: a subscription, or capture triggers or a relayed slot and the apply process, started here.
    */
   StartReport start() throws Exception {
     StartReport report = replicator.start(StartOptions.defaults().withCapture(capture), new CopyProgress(), CopyListener.NONE);
-    if (report.engine() == Capture.TRIGGERS) {
+    if (report.engine() != Capture.LOGICAL) {
       apply = replicator.apply(Applier.Options.defaults());
       mode = Mode.TWO_WAY;
     }
@@ -197,9 +197,10 @@ final class Replication {
 
   /** One line for the report. */
   String describe() {
-    if (apply != null || capture == Capture.TRIGGERS) {
-      return "Cutover replicator (snapshot-consistent initial copy, trigger capture with the replicator's apply process); way back:"
-          + " reverse capture armed before the first flip, both directions at once";
+    if (apply != null || capture == Capture.TRIGGERS || capture == Capture.RELAY) {
+      return "Cutover replicator (snapshot-consistent initial copy, " + (capture == Capture.RELAY ? "old's slot relayed"
+          : "trigger capture") + " with the replicator's apply process); way back: reverse capture armed before the first flip,"
+          + " both directions at once";
     }
     return "Cutover replicator (snapshot-consistent initial copy, PostgreSQL logical replication); way back: "
         + (mode == Mode.TWO_WAY ? "reverse armed before the first flip, both directions at once (origin = none)"
