@@ -68,15 +68,24 @@ class Relay13To17Test {
   }
 
   private static OwnedDatabase database(PostgresPair pair, String prefix) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, prefix, OwnedDatabase.SCHEMA, OwnedDatabase.SEED, FROM);
-    try (Connection old = OwnedDatabase.admin(pair.oldServer(), FROM); Connection nw = pair.newServer().connect()) {
+    return database(pair, prefix, FROM);
+  }
+
+  /**
+   * A new {@link OwnedDatabase} whose role may relay: REPLICATION on old, SET on {@code
+   * session_replication_role} on new; every connection to old from {@code from} (null: the system's choice).
+   */
+  static OwnedDatabase database(PostgresPair pair, String prefix, String from) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, prefix, OwnedDatabase.SCHEMA, OwnedDatabase.SEED, from);
+    try (Connection old = OwnedDatabase.admin(pair.oldServer(), from); Connection nw = pair.newServer().connect()) {
       OwnedDatabase.execute(old, "ALTER ROLE " + OwnedDatabase.ROLE + " REPLICATION");
       OwnedDatabase.execute(nw, "GRANT SET ON PARAMETER session_replication_role TO " + OwnedDatabase.ROLE);
     }
     return db;
   }
 
-  private static StartOptions relay() {
+  /** Relayed replication, keyless tables with REPLICA IDENTITY FULL. */
+  static StartOptions relay() {
     return StartOptions.defaults().withJobs(2).withCapture(Capture.RELAY).withKeyless(KeylessTables.ALL_FULL);
   }
 
