@@ -187,6 +187,31 @@ class RelaySilentPeerTest {
     });
   }
 
+  /**
+   * A batch whose statement on new waits for a lock longer than the network timeout: PgJDBC gives
+   * the connection up, and the applier says new did not answer (not what the rollback on the closed
+   * connection says), then applies the batch once the lock is gone.
+   */
+  @Test
+  void apply_newStatementWaitsPastTheTimeout_namesNewAndAppliesOnceFree(PostgresPair pair) throws Exception {
+    withRelay(pair, "relay_locked", (db, r) -> {
+      try (Applier forward = Applier.relay(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
+        insert(db, "before", 1);
+        awaitSameRows(db);
+        try (Connection locker = db.nw()) {
+          locker.setAutoCommit(false);
+          OwnedDatabase.execute(locker, "LOCK TABLE keyless IN ACCESS EXCLUSIVE MODE");
+          insert(db, "locked", 3);
+          await().atMost(CATCH_UP).until(() -> forward.lastError() != null);
+          assertThat(forward.lastError()).contains("no answer from new for 2000ms");
+          locker.rollback();
+        }
+        awaitSameRows(db);
+        await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
+      }
+    });
+  }
+
   /** Runs {@code test} on a new database whose relayed replication is started (old reached from this machine's usual address). */
   private static void withRelay(PostgresPair pair, String prefix, SilentPeerTest.WithCapture test) throws Exception {
     SilentPeerTest.withStarted(Relay13To17Test.database(pair, prefix, null), Relay13To17Test.relay(), test);
