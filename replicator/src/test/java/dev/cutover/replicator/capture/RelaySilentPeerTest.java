@@ -93,9 +93,7 @@ class RelaySilentPeerTest {
   @Test
   void apply_idleWhileOldsWalMovesOn_slotAndPositionFollowOld(PostgresPair pair) throws Exception {
     withRelay(pair, "relay_idle", (db, r) -> {
-      try (Applier forward = Applier.relay(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
-        insert(db, "before", 1);
-        awaitSameRows(db);
+      try (Applier forward = applying(db)) {
         long changes = forward.changes();
 
         String left;
@@ -132,9 +130,7 @@ class RelaySilentPeerTest {
       try (Connection o = db.old()) {
         OwnedDatabase.execute(o, "CREATE TABLE unpublished (n int)");
       }
-      try (Applier forward = Applier.relay(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
-        insert(db, "before", 1);
-        awaitSameRows(db);
+      try (Applier forward = applying(db)) {
         long changes = forward.changes();
         RelayProgress.Position before = position(db);
 
@@ -195,9 +191,7 @@ class RelaySilentPeerTest {
   @Test
   void apply_newStatementWaitsPastTheTimeout_namesNewAndAppliesOnceFree(PostgresPair pair) throws Exception {
     withRelay(pair, "relay_locked", (db, r) -> {
-      try (Applier forward = Applier.relay(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
-        insert(db, "before", 1);
-        awaitSameRows(db);
+      try (Applier forward = applying(db)) {
         try (Connection locker = db.nw()) {
           locker.setAutoCommit(false);
           OwnedDatabase.execute(locker, "LOCK TABLE keyless IN ACCESS EXCLUSIVE MODE");
@@ -215,6 +209,19 @@ class RelaySilentPeerTest {
   /** Runs {@code test} on a new database whose relayed replication is started (old reached from this machine's usual address). */
   private static void withRelay(PostgresPair pair, String prefix, SilentPeerTest.WithCapture test) throws Exception {
     SilentPeerTest.withStarted(Relay13To17Test.database(pair, prefix, null), Relay13To17Test.relay(), test);
+  }
+
+  /** An applier relaying {@code db} from old to new directly, once a first row went through it. */
+  private static Applier applying(OwnedDatabase db) throws Exception {
+    Applier forward = Applier.relay(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS);
+    try {
+      insert(db, "before", 1);
+      awaitSameRows(db);
+      return forward;
+    } catch (Exception | AssertionError e) {
+      forward.close();
+      throw e;
+    }
   }
 
   /** {@code transactions} transactions on old, written directly, each inserting one row tagged {@code tag} into the keyless table. */
