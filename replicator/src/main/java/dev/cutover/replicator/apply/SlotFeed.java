@@ -112,7 +112,13 @@ final class SlotFeed implements Feed {
           }
         }
       } catch (Exception e) {
-        writer.rollback();
+        // A connection PgJDBC gave up (an unanswered statement) refuses the rollback too; what
+        // failed first is what the applier must see, to name the silent side and wait longer.
+        try {
+          writer.rollback();
+        } catch (SQLException rollback) {
+          e.addSuppressed(rollback);
+        }
         throw e;
       }
     }

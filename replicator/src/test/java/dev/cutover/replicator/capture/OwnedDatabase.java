@@ -6,6 +6,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
+import dev.cutover.testkit.TcpProxy;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -138,6 +139,11 @@ final class OwnedDatabase {
   Endpoint endpoint(Side side) {
     PostgresServer server = side == Side.OLD ? pair.oldServer() : pair.newServer();
     return Endpoint.of(side, url(server), ROLE, null);
+  }
+
+  /** Old's end of this database as the replicator reaches it through {@code proxy} (every connection, replication ones too). */
+  Endpoint oldVia(TcpProxy proxy) {
+    return Endpoint.of(Side.OLD, proxy.redirect(url(pair.oldServer())), ROLE, null);
   }
 
   /** {@code cutover-replicator apply} for this database, in a JVM of its own, its output going to {@code log}. */

@@ -68,12 +68,21 @@ class Relay13To17Test {
   }
 
   private static OwnedDatabase database(PostgresPair pair, String prefix) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, prefix, OwnedDatabase.SCHEMA, OwnedDatabase.SEED, FROM);
+    return database(pair, prefix, FROM);
+  }
+
+  /**
+   * A new {@link OwnedDatabase} whose role may relay ({@link OwnedDatabase#ownerMayRelay}); every
+   * connection to old from {@code from} (null: the system's choice).
+   */
+  static OwnedDatabase database(PostgresPair pair, String prefix, String from) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, prefix, OwnedDatabase.SCHEMA, OwnedDatabase.SEED, from);
     db.ownerMayRelay();
     return db;
   }
 
-  private static StartOptions relay() {
+  /** Relayed replication, keyless tables with REPLICA IDENTITY FULL. */
+  static StartOptions relay() {
     return StartOptions.defaults().withJobs(2).withCapture(Capture.RELAY).withKeyless(KeylessTables.ALL_FULL);
   }
 

@@ -16,6 +16,7 @@ import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
@@ -57,7 +58,7 @@ class SilentPeerTest {
   void apply_sourceGoesSilent_givesItsConnectionUpAndCatchesUpOnceItAnswers(PostgresPair pair) throws Exception {
     withCapture(pair, "silent_old", (db, r) -> {
       try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
-        Endpoint old = oldVia(proxy, db, pair);
+        Endpoint old = db.oldVia(proxy);
         try (Applier forward = Applier.start(Way.forward(old, db.endpoint(Side.NEW)), OPTIONS)) {
           bump(db, 1);
           awaitCounter(db, 1);
@@ -145,7 +146,7 @@ class SilentPeerTest {
     withCapture(pair, "silent_beat", (db, r) -> {
       try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
         Replicator viaProxy = Replicator.builder()
-            .old(oldVia(proxy, db, pair))
+            .old(db.oldVia(proxy))
             .nw(db.endpoint(Side.NEW)).build();
         try (HeartbeatWriter beat = viaProxy.heartbeat(Duration.ofMillis(100))) {
           await().atMost(CATCH_UP).until(() -> beat.beats() > 0);
@@ -234,11 +235,6 @@ class SilentPeerTest {
     return new Run(code, out.toString(), err.toString());
   }
 
-  /** Old's end of {@code db} as the replicator reaches it, through {@code proxy}. */
-  private static Endpoint oldVia(TcpProxy proxy, OwnedDatabase db, PostgresPair pair) {
-    return Endpoint.of(Side.OLD, proxy.redirect(db.url(pair.oldServer())), OwnedDatabase.ROLE, null);
-  }
-
   /** A superuser session on old holding {@code cutover.barrier} locked in an open transaction: no marker can be written. */
   private static Connection barrierLocked(PostgresPair pair, OwnedDatabase db) throws Exception {
     return locked(pair, db, "cutover.barrier");
@@ -254,15 +250,19 @@ class SilentPeerTest {
 
   /** What a test does with its database and replicator. */
   @FunctionalInterface
-  private interface WithCapture {
+  interface WithCapture {
     void run(OwnedDatabase db, Replicator r) throws Exception;
   }
 
   /** Runs {@code test} on a new database whose trigger capture is started, and cleans the capture up after. */
   private static void withCapture(PostgresPair pair, String prefix, WithCapture test) throws Exception {
-    OwnedDatabase db = OwnedDatabase.create(pair, prefix);
+    withStarted(OwnedDatabase.create(pair, prefix), TriggerCaptureFlow.options(), test);
+  }
+
+  /** Runs {@code test} on {@code db} once {@code start} with {@code options} is done, and cleans up after. */
+  static void withStarted(OwnedDatabase db, StartOptions options, WithCapture test) throws Exception {
     Replicator r = db.replicator();
-    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    r.start(options, new CopyProgress(), CopyListener.NONE);
     try {
       test.run(db, r);
     } finally {
