@@ -150,10 +150,10 @@ class Relay13To17Test {
         OwnedDatabase.execute(longDuringCopy, "UPDATE counter SET value = value + 100 WHERE name = 'c3'");
         longDuringCopy.commit();
         longAcross.setAutoCommit(false);
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 2; k++) {
           long batches = forward.batches();
           OwnedDatabase.execute(longAcross, "INSERT INTO account (email) VALUES ('long-across-" + k + "@example.com')");
-          await().atMost(CATCH_UP).until(() -> forward.batches() >= batches + 2);
+          await().atMost(CATCH_UP).until(() -> forward.batches() > batches);
           assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-%'"))
               .as("nothing of a transaction still open on old is applied").isZero();
         }
@@ -173,7 +173,7 @@ class Relay13To17Test {
           }
           assertThat(OwnedDatabase.strings(n, "SELECT name || '=' || value FROM counter ORDER BY 1"))
               .isEqualTo(OwnedDatabase.strings(o, "SELECT name || '=' || value FROM counter ORDER BY 1"));
-          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-%'")).isEqualTo(3);
+          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-%'")).isEqualTo(2);
           assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email = 'long-during-copy@example.com' AND ratio = 1e300"))
               .isOne();
         }
