@@ -28,7 +28,9 @@ import org.postgresql.replication.LogSequenceNumber;
  * the slot: after a crash the target holds a batch and its position or neither, and the slot
  * resends everything after the position. A transaction whose commit lies before the position is
  * skipped whole, should the server send it again. A batch ends when the stream has nothing more
- * waiting between transactions, or after {@value #BATCH_CHANGES} changes. The target commits with
+ * waiting between transactions, or at the first commit after {@value #BATCH_CHANGES} changes or
+ * 50 ms since its first change: under a steady load something is always waiting, and batches
+ * would otherwise grow to a second of the source's time and lag with them. The target commits with
  * {@code synchronous_commit = on}: confirming lets the source drop the WAL, so what came before
  * must be on the target's disk. While idle, the position follows the server's keepalives (WAL of
  * other tables and databases), written every {@code idleWrite}, so the slot does not hold the
@@ -39,6 +41,8 @@ import org.postgresql.replication.LogSequenceNumber;
  */
 final class SlotFeed implements Feed {
   private static final int BATCH_CHANGES = 10_000;
+  /** A batch ends at the first commit after its first change is this old: under a steady load the stream is never empty. */
+  private static final long BATCH_NANOS = Duration.ofMillis(50).toNanos();
   private static final Duration STATUS_INTERVAL = Duration.ofSeconds(1);
 
   @Override
@@ -69,6 +73,8 @@ final class SlotFeed implements Feed {
     private LogSequenceNumber batchEnd;
     private Instant batchTime;
     private long batchChanges;
+    /** When the batch's first change was read ({@link System#nanoTime()}). */
+    private long batchStarted;
     private boolean skipping;
     /** Whether the next change is its transaction's first. */
     private boolean first;
@@ -134,6 +140,9 @@ final class SlotFeed implements Feed {
         }
         first = false;
         if (!echo) {
+          if (batchChanges == 0) {
+            batchStarted = System.nanoTime();
+          }
           for (dev.cutover.replicator.capture.ChangeLog.Change c : cs.changes()) {
             writer.add(c);
           }
@@ -144,7 +153,7 @@ final class SlotFeed implements Feed {
         if (!skipping) {
           batchEnd = c.endLsn();
           batchTime = c.commitTime();
-          if (batchChanges >= BATCH_CHANGES) {
+          if (batchChanges >= BATCH_CHANGES || batchChanges > 0 && System.nanoTime() - batchStarted >= BATCH_NANOS) {
             commit(batchEnd, batchTime);
           }
         }
