@@ -14,16 +14,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "apply", mixinStandardHelpOptions = true,
-    description = {"Applies trigger-captured changes (start --capture triggers) until interrupted.",
-        "Connects to both sides (new never connects to old) and applies every armed direction: old -> new from start on, and new -> old as soon as `reverse` arms it. Each batch (the changes of the transactions committed between two snapshots of the source) is applied in one transaction on the target together with its position, so the process can be stopped or killed at any moment and restarted: it goes on from where the target stands, losing nothing and applying nothing twice. Run one per migration, for as long as the cutover lasts. Exit code 5 when nothing is armed or another apply process runs."})
+    description = {"Applies trigger-captured changes (start --capture triggers), or relays old's slot (start --capture relay), until interrupted.",
+        "Connects to both sides (new never connects to old) and applies every armed direction: old -> new from start on, and new -> old as soon as `reverse` arms it. Each batch (the changes of the transactions committed between two snapshots of the source) is applied in one transaction on the target together with its position, so the process can be stopped or killed at any moment and restarted: it goes on from where the target stands, losing nothing and applying nothing twice. With --capture relay, old -> new reads old's slot over a replication connection instead, a batch being one or more whole transactions of old, confirmed to the slot once committed on new. Run one per migration, for as long as the cutover lasts. Exit code 5 when nothing is armed or another apply process runs."})
 final class ApplyCommand extends BaseCommand {
   @Option(names = "--poll", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "10ms",
       description = "Wait after an empty batch before looking again (default: ${DEFAULT-VALUE}).")
   Duration poll;
 
   @Option(names = "--batch-every", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "0ms",
-      description = "Once caught up, start a batch no sooner than this after the previous one started: fewer, larger batches, lag about this"
-          + " plus the time to apply one; 0 applies as soon as possible (default: ${DEFAULT-VALUE}).")
+      description = "Trigger capture: once caught up, start a batch no sooner than this after the previous one started: fewer, larger batches,"
+          + " lag about this plus the time to apply one; 0 applies as soon as possible (default: ${DEFAULT-VALUE}).")
   Duration batchEvery;
 
   @Option(names = "--progress", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "10s",
