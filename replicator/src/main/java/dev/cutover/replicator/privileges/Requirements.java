@@ -53,15 +53,7 @@ public final class Requirements {
    * @param oldLoginHasPassword whether the subscription's connection to old carries a password
    */
   public static List<Gap> start(Capabilities old, Capabilities nw, boolean oldLoginHasPassword) {
-    List<Gap> gaps = new ArrayList<>();
-    source(old, gaps);
-    if (!nw.createOnDatabase()) {
-      gaps.add(createOnDatabase(nw, "the control schema"));
-    }
-    ownership(nw, gaps);
-    if (!nw.replicaRole()) {
-      gaps.add(replicaRole(nw));
-    }
+    List<Gap> gaps = relayStart(old, nw);
     target(nw, old.side(), oldLoginHasPassword, gaps);
     return gaps;
   }

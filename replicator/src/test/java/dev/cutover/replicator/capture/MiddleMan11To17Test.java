@@ -7,8 +7,6 @@ import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,14 +25,7 @@ class MiddleMan11To17Test extends TriggerCaptureFlow {
 
   @BeforeAll
   static void onlyTheReplicatorReachesOld(PostgresPair pair) throws Exception {
-    try (Connection admin = pair.oldServer().connect()) {
-      Path hba = Path.of(OwnedDatabase.strings(admin, "SHOW hba_file").get(0));
-      Files.writeString(hba, "local all all trust\n"
-          + "host all all " + REPLICATOR_ADDRESS + "/32 trust\n"
-          + "host all all 0.0.0.0/0 reject\n"
-          + "host all all ::/0 reject\n");
-      OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
-    }
+    OwnedDatabase.admitOnlyFrom(pair.oldServer(), REPLICATOR_ADDRESS);
     assertThatThrownBy(() -> pair.oldServer().connect().close()).as("old refuses this machine's usual address")
         .isInstanceOf(SQLException.class).hasMessageContaining("pg_hba.conf");
     try (Connection old = OwnedDatabase.admin(pair.oldServer(), REPLICATOR_ADDRESS); Connection nw = pair.newServer().connect()) {

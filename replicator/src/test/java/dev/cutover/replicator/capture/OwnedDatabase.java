@@ -1,21 +1,34 @@
 package dev.cutover.replicator.capture;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.cli.ReplicatorCli;
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.TcpProxy;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -144,6 +157,88 @@ final class OwnedDatabase {
   /** Old's end of this database as the replicator reaches it through {@code proxy} (every connection, replication ones too). */
   Endpoint oldVia(TcpProxy proxy) {
     return Endpoint.of(Side.OLD, proxy.redirect(url(pair.oldServer())), ROLE, null);
+  }
+
+  /**
+   * Once {@code r}'s start ran: {@code cutover-replicator apply} in a JVM of its own, killed with
+   * SIGKILL while it applies one batch of 100,000 rows into the table without a key (where a batch
+   * applied twice would leave every row twice); new holds none of the batch afterwards, and the next
+   * apply brings every row once, verify finding no difference.
+   */
+  void killApplyMidBatchAndRestart(Replicator r, Duration wait) throws Exception {
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(wait);
+    }
+    long before;
+    try (Connection o = old(); Connection n = nw()) {
+      execute(o, "INSERT INTO keyless SELECT g % 10, 'big ' || g FROM generate_series(1, 100000) g");
+      before = count(n, "SELECT count(*) FROM keyless");
+    }
+    Path log = Files.createTempFile("cutover-apply-", ".log");
+    Process process = applyJvm(log);
+    try (Connection n = nw()) {
+      await().atMost(wait).pollInterval(Duration.ofMillis(20)).until(() -> !process.isAlive() || count(n,
+          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cutover-replicator'"
+              + " AND backend_xid IS NOT NULL") > 0);
+      assertThat(process.isAlive()).as("apply runs (its output: %s)", log).isTrue();
+      process.destroyForcibly();
+      assertThat(process.waitFor()).as("killed by SIGKILL").isEqualTo(137);
+      assertThat(count(n, "SELECT count(*) FROM keyless")).as("rows of the batch killed mid-way").isEqualTo(before);
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(wait);
+      assertThat(apply.appliers().get(0).missing()).isZero();
+    }
+    try (Connection o = old(); Connection n = nw()) {
+      assertThat(count(n, "SELECT count(*) FROM keyless WHERE b LIKE 'big %'")).isEqualTo(100_000);
+      assertThat(count(n, "SELECT count(DISTINCT b) FROM keyless WHERE b LIKE 'big %'")).isEqualTo(100_000);
+      assertThat(count(n, "SELECT count(*) FROM keyless")).isEqualTo(count(o, "SELECT count(*) FROM keyless"));
+    }
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+  }
+
+  /**
+   * Once writes stopped and replication caught up: verify finds no difference in every table, and
+   * each table holds as many rows on new as on old, the counters the same values.
+   */
+  void assertConverged(Replicator r) throws Exception {
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+    assertThat(verify.tables()).extracting(VerifyReport.TableResult::table).containsAll(TABLES);
+    try (Connection o = old(); Connection n = nw()) {
+      for (String t : TABLES) {
+        assertThat(count(n, "SELECT count(*) FROM " + t)).as(t).isEqualTo(count(o, "SELECT count(*) FROM " + t));
+      }
+      assertThat(strings(n, "SELECT name || '=' || value FROM counter ORDER BY 1"))
+          .isEqualTo(strings(o, "SELECT name || '=' || value FROM counter ORDER BY 1"));
+    }
+  }
+
+  /** What {@code cutover-replicator status} prints for this database (its exit code asserted 0). */
+  String statusCli() {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = ReplicatorCli.run(new PrintWriter(out), new PrintWriter(err), Map.of(), false, "status", "--old-url", url(pair.oldServer()), "--new-url", url(pair.newServer()), "--old-user", ROLE, "--new-user", ROLE);
+    assertThat(code).as(err.toString()).isZero();
+    return out.toString();
+  }
+
+  /**
+   * Makes {@code server}'s pg_hba.conf admit connections, replication ones included, from {@code
+   * address} only (and its local socket), so that no other server on this machine reaches it.
+   */
+  static void admitOnlyFrom(PostgresServer server, String address) throws SQLException, IOException {
+    try (Connection admin = server.connect()) {
+      Path hba = Path.of(strings(admin, "SHOW hba_file").get(0));
+      Files.writeString(hba, "local all all trust\n"
+          + "host all all " + address + "/32 trust\n"
+          + "host replication all " + address + "/32 trust\n"
+          + "host all all 0.0.0.0/0 reject\n"
+          + "host all all ::/0 reject\n"
+          + "host replication all 0.0.0.0/0 reject\n");
+      execute(admin, "SELECT pg_reload_conf()");
+    }
   }
 
   /** {@code cutover-replicator apply} for this database, in a JVM of its own, its output going to {@code log}. */

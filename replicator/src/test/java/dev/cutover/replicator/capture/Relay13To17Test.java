@@ -11,7 +11,6 @@ import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.cleanup.Cleanup;
-import dev.cutover.replicator.cli.ReplicatorCli;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.KeylessTables;
@@ -26,15 +25,10 @@ import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,15 +48,7 @@ class Relay13To17Test {
 
   @BeforeAll
   static void onlyTheReplicatorReachesOld(PostgresPair pair) throws Exception {
-    try (Connection admin = pair.oldServer().connect()) {
-      Path hba = Path.of(OwnedDatabase.strings(admin, "SHOW hba_file").get(0));
-      Files.writeString(hba, "local all all trust\n"
-          + "host all all " + FROM + "/32 trust\n"
-          + "host replication all " + FROM + "/32 trust\n"
-          + "host all all 0.0.0.0/0 reject\n"
-          + "host replication all 0.0.0.0/0 reject\n");
-      OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
-    }
+    OwnedDatabase.admitOnlyFrom(pair.oldServer(), FROM);
     assertThatThrownBy(() -> pair.oldServer().connect().close()).as("old refuses this machine's usual address")
         .isInstanceOf(SQLException.class).hasMessageContaining("pg_hba.conf");
   }
@@ -164,19 +150,10 @@ class Relay13To17Test {
         assertThat(writes.failures).isEmpty();
         r.awaitCaughtUp(CATCH_UP);
 
-        VerifyReport verify = r.verify(Verifier.Options.defaults());
-        assertThat(verify.differences()).as("%s", verify.tables()).isZero();
-        assertThat(verify.tables()).extracting(VerifyReport.TableResult::table).containsAll(OwnedDatabase.TABLES);
-        try (Connection o = db.old()) {
-          for (String t : OwnedDatabase.TABLES) {
-            assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM " + t)).as(t).isEqualTo(OwnedDatabase.count(o, "SELECT count(*) FROM " + t));
-          }
-          assertThat(OwnedDatabase.strings(n, "SELECT name || '=' || value FROM counter ORDER BY 1"))
-              .isEqualTo(OwnedDatabase.strings(o, "SELECT name || '=' || value FROM counter ORDER BY 1"));
-          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-%'")).isEqualTo(2);
-          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email = 'long-during-copy@example.com' AND ratio = 1e300"))
-              .isOne();
-        }
+        db.assertConverged(r);
+        assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-%'")).isEqualTo(2);
+        assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email = 'long-during-copy@example.com' AND ratio = 1e300"))
+            .isOne();
         assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM pg_subscription")).as("new subscribes to nothing").isZero();
         assertThat(forward.missing()).as("changes that found no row").isZero();
         await().atMost(CATCH_UP).untilAsserted(() -> {
@@ -185,12 +162,7 @@ class Relay13To17Test {
           assertThat(status.relay().applying()).isTrue();
           assertThat(status.lagBytes()).as("WAL the slot holds once caught up and idle").isLessThan(1024 * 1024);
         });
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = ReplicatorCli.run(new PrintWriter(out), new PrintWriter(err), Map.of(), false, "status", "--old-url",
-            db.url(pair.oldServer()), "--new-url", db.url(pair.newServer()), "--old-user", OwnedDatabase.ROLE, "--new-user", OwnedDatabase.ROLE);
-        assertThat(code).as(err.toString()).isZero();
-        assertThat(out.toString()).contains("forward (old -> new): STREAMING").contains("engine: relayed replication")
+        assertThat(db.statusCli()).contains("forward (old -> new): STREAMING").contains("engine: relayed replication")
             .contains("apply into new: running");
         assertThatThrownBy(r::cleanup).isInstanceOf(ReplicatorException.class).hasMessageContaining("still applies forward");
       }
@@ -241,45 +213,12 @@ class Relay13To17Test {
     assertThat(verify.differences()).as("%s", verify.tables()).isZero();
   }
 
-  /**
-   * {@code cutover-replicator apply} in a JVM of its own, killed with SIGKILL while it applies one
-   * transaction of 100,000 rows into a table without a key (where a transaction applied twice would
-   * leave every row twice): new holds none of it afterwards, and the next apply brings every row once.
-   */
+  /** {@link OwnedDatabase#killApplyMidBatchAndRestart} over the relay: the batch killed is one transaction of old's. */
   @Test
   void apply_killedWithSigkillMidTransaction_restartLosesAndRepeatsNothing(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "kill");
     Replicator r = db.replicator();
     r.start(relay(), new CopyProgress(), CopyListener.NONE);
-    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
-      r.awaitCaughtUp(CATCH_UP);
-    }
-    long before;
-    try (Connection o = db.old(); Connection n = db.nw()) {
-      OwnedDatabase.execute(o, "INSERT INTO keyless SELECT g % 10, 'big ' || g FROM generate_series(1, 100000) g");
-      before = OwnedDatabase.count(n, "SELECT count(*) FROM keyless");
-    }
-    Path log = Files.createTempFile("cutover-relay-", ".log");
-    Process process = db.applyJvm(log);
-    try (Connection n = db.nw()) {
-      await().atMost(CATCH_UP).pollInterval(Duration.ofMillis(20)).until(() -> !process.isAlive() || OwnedDatabase.count(n,
-          "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cutover-replicator'"
-              + " AND backend_xid IS NOT NULL") > 0);
-      assertThat(process.isAlive()).as("apply runs (its output: %s)", log).isTrue();
-      process.destroyForcibly();
-      assertThat(process.waitFor()).as("killed by SIGKILL").isEqualTo(137);
-      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless")).as("rows of the transaction killed mid-way").isEqualTo(before);
-    }
-    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
-      r.awaitCaughtUp(CATCH_UP);
-      assertThat(apply.appliers().get(0).missing()).isZero();
-    }
-    try (Connection o = db.old(); Connection n = db.nw()) {
-      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless WHERE b LIKE 'big %'")).isEqualTo(100_000);
-      assertThat(OwnedDatabase.count(n, "SELECT count(DISTINCT b) FROM keyless WHERE b LIKE 'big %'")).isEqualTo(100_000);
-      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless")).isEqualTo(OwnedDatabase.count(o, "SELECT count(*) FROM keyless"));
-    }
-    VerifyReport verify = r.verify(Verifier.Options.defaults());
-    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+    db.killApplyMidBatchAndRestart(r, CATCH_UP);
   }
 }
