@@ -15,10 +15,11 @@ import java.util.List;
  * (the native engine needs 12 or newer; 9.6 has no logical decoding at all), its
  * {@code wal_level}, whether the role on old may create replication slots (tried). What cannot:
  * whether new's server can reach old's at all (a private network); then ask for
- * {@code --capture triggers}. A role on new that may not subscribe does not change the engine: that
- * is a grant to add, which check names with the other privileges.
+ * {@code --capture relay} (old's slot read by the apply process) or {@code --capture triggers}. A
+ * role on new that may not subscribe does not change the engine: that is a grant to add, which
+ * check names with the other privileges, or {@code --capture relay} to ask for.
  *
- * @param engine {@link Capture#LOGICAL} or {@link Capture#TRIGGERS}
+ * @param engine {@link Capture#LOGICAL}, {@link Capture#TRIGGERS}, or {@link Capture#RELAY} (only when asked for)
  * @param requested what was asked for
  * @param blockers why logical replication cannot run here, one sentence each; empty when it can
  */
@@ -62,7 +63,7 @@ public record EngineChoice(Capture engine, Capture requested, List<String> block
       return requested == Capture.LOGICAL && !blockers.isEmpty()
           ? "logical replication, as asked, although " + String.join("; ", blockers)
           : "logical replication (publication and slot on old, subscription on new): nothing stands in its way"
-              + " (if new cannot reach old over the network, use --capture triggers)";
+              + " (if new cannot reach old over the network, use --capture relay or --capture triggers)";
     }
     return "trigger capture (row triggers into a change log on old, applied by `cutover-replicator apply`, which connects to"
         + " both sides; new never connects to old)" + (requested == Capture.TRIGGERS ? ", as asked"
