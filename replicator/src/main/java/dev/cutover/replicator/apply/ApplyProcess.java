@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code cutover-replicator apply}: applies every armed direction of trigger-capture replication,
- * and relays forward where {@code start --capture relay} armed it, one {@link Applier} each, and starts the other direction's applier as soon as it is armed
+ * and relays forward where {@code start --capture relay} armed it, one {@link Applier} each, and
+ * starts the other direction's applier as soon as it is armed
  * (reverse is armed while forward runs), looking every {@value #ARMED_CHECK_SECONDS} seconds.
  * Close it to stop: each applier finishes or rolls back its batch in flight.
  */

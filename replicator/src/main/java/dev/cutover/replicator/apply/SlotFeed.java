@@ -2,6 +2,7 @@ package dev.cutover.replicator.apply;
 
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.capture.ChangeLog.Change;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.relay.JsonTypes;
 import dev.cutover.replicator.relay.PgOutputDecoder;
@@ -71,8 +72,9 @@ final class SlotFeed implements Feed {
     private final PgOutputDecoder decoder;
     /** The position on the target. */
     private LogSequenceNumber persisted;
-    /** The commit end of the last whole transaction read, and its commit time; null when none is waiting. */
+    /** The commit end of the last whole transaction read; null when none is waiting. */
     private LogSequenceNumber batchEnd;
+    /** The commit time of the last whole transaction read, else of the one the target's position ends (null: unknown). */
     private Instant batchTime;
     private long batchChanges;
     /** When the batch's first change was read ({@link System#nanoTime()}). */
@@ -86,8 +88,6 @@ final class SlotFeed implements Feed {
     private long lastLook;
     private long lastHeard = System.nanoTime();
     private LogSequenceNumber heard;
-    /** The source's time up to which the target is, as far as known; null before the first batch. */
-    private Instant reachedTime;
 
     Loop(Applier applier, Connection source, BatchWriter writer, SlotStream stream, PgOutputDecoder decoder, RelayProgress.Position at) {
       this.applier = applier;
@@ -96,7 +96,7 @@ final class SlotFeed implements Feed {
       this.stream = stream;
       this.decoder = decoder;
       this.persisted = at.lsn();
-      this.reachedTime = at.sourceTime();
+      this.batchTime = at.sourceTime();
       this.heard = stream.lastReceive();
     }
 
@@ -145,7 +145,7 @@ final class SlotFeed implements Feed {
           if (batchChanges == 0) {
             batchStarted = System.nanoTime();
           }
-          for (dev.cutover.replicator.capture.ChangeLog.Change c : cs.changes()) {
+          for (Change c : cs.changes()) {
             writer.add(c);
           }
           batchChanges += cs.changes().size();
@@ -170,7 +170,6 @@ final class SlotFeed implements Feed {
       stream.confirm(lsn);
       persisted = lsn;
       applier.reached(sourceTime);
-      reachedTime = sourceTime;
       batchEnd = null;
       batchChanges = 0;
       lastWrite = System.nanoTime();
@@ -207,7 +206,7 @@ final class SlotFeed implements Feed {
             + applier.way().source().side().label() + "'s WAL moved on to " + flushed.asString());
       }
       if (reached.compareTo(persisted) > 0 && System.nanoTime() - lastWrite >= applier.options().idleWrite().toNanos()) {
-        commit(reached, caughtUp ? clock : batchTime != null ? batchTime : reachedTime != null ? reachedTime : clock);
+        commit(reached, caughtUp || batchTime == null ? clock : batchTime);
       }
     }
 

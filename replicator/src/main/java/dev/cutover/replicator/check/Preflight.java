@@ -97,7 +97,7 @@ public final class Preflight {
     return engine.engine() == Capture.TRIGGERS;
   }
 
-  /** Whether relayed logical replication is the engine checked for: no subscription, and no way back yet. */
+  /** Whether relayed logical replication is the engine checked for: no subscription on new. */
   private boolean relay() {
     return engine.engine() == Capture.RELAY;
   }

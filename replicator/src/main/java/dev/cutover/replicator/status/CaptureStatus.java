@@ -93,7 +93,8 @@ final class CaptureStatus {
         beats.ageMillis(), null, null, Map.of(), problems, captured);
   }
 
-  private static Instant sourceClock(Connection source) throws SQLException {
+  /** The source's clock now. */
+  static Instant sourceClock(Connection source) throws SQLException {
     try (var s = source.createStatement(); var rs = s.executeQuery("SELECT clock_timestamp()")) {
       rs.next();
       return rs.getTimestamp(1).toInstant();

@@ -4,9 +4,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,11 +34,7 @@ final class RelayStatus {
     List<String> problems = new ArrayList<>();
     StatusReader.SlotRead read = StatusReader.slot(old, p.slot());
     boolean applying = Way.applying(nw, Way.FORWARD);
-    Instant oldNow;
-    try (Statement s = old.createStatement(); ResultSet rs = s.executeQuery("SELECT clock_timestamp()")) {
-      rs.next();
-      oldNow = rs.getTimestamp(1).toInstant();
-    }
+    Instant oldNow = CaptureStatus.sourceClock(old);
     Long age = p.sourceTime() == null ? null : Math.max(0, Duration.between(p.sourceTime(), oldNow).toMillis());
     String state;
     if (read.slot() == null) {
