@@ -79,9 +79,7 @@ final class StatusCommand extends BaseCommand {
         long ready = d.tables().values().stream().filter(s -> s.equals("ready")).count();
         out().println("  tables: " + ready + " of " + d.tables().size() + " ready"
             + (ready == d.tables().size() ? "" : " " + d.tables()));
-        for (String p : d.problems()) {
-          out().println("  ! " + p);
-        }
+        problems(d);
       }
     });
   }
@@ -93,9 +91,7 @@ final class StatusCommand extends BaseCommand {
         + Units.count(r.changes()) + " change(s) so far" + (r.notFound() == 0 ? "" : ", " + r.notFound() + " found no row")
         + "; applied up to " + r.appliedLsn() + (r.appliedAgeMillis() == null ? "" : ", " + Units.millis(r.appliedAgeMillis())
         + " ago by old's clock"));
-    for (String p : d.problems()) {
-      out().println("  ! " + p);
-    }
+    problems(d);
   }
 
   /** A direction of trigger capture: change log, position, apply process. */
@@ -111,6 +107,10 @@ final class StatusCommand extends BaseCommand {
         + " batch(es), " + Units.count(c.changes()) + " change(s) so far" + (c.notFound() == 0 ? "" : ", " + c.notFound()
         + " found no row") + "; applied up to " + c.appliedSnapshot());
     out().println("  tables: " + d.tables().size() + " captured");
+    problems(d);
+  }
+
+  private void problems(StatusReport.Direction d) {
     for (String p : d.problems()) {
       out().println("  ! " + p);
     }
