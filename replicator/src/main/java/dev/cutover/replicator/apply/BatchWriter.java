@@ -2,6 +2,7 @@ package dev.cutover.replicator.apply;
 
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.ChangeLog.Change;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.sql.Catalog;
@@ -28,8 +29,9 @@ import java.util.stream.Collectors;
  *
  * <p>Design notes. Each change becomes {@code EXECUTE} of a statement prepared once per session
  * and shape (table, operation, columns) with {@code PREPARE}; the row travels as JSON and
- * {@code json_populate_record} turns it into the target table's row type, so every value goes
- * through its type's input function on the target exactly as the source printed it. Statements
+ * {@code json_to_record} reads the columns it needs, each as its type on the target, so every
+ * value goes through its type's input function on the target exactly as the source printed it;
+ * a json column whose value is the JSON null is named by the change (see {@link #value}). Statements
  * are sent in groups of {@value #GROUP}, each group one string in one simple-protocol message
  * (the connection comes from {@code Endpoint.connectSimpleProtocol}: a third faster than a JDBC
  * batch of the same statements), and the position update ends the batch. A row is found by the target's key (primary key, else replica identity or
@@ -265,10 +267,12 @@ final class BatchWriter {
       Map<List<String>, Integer> updated = new HashMap<>();
       String runShape = null;
       for (Change c : e.getValue()) {
-        String shape = c.op() + "|" + (c.op() == 'D' ? JsonKeys.of(c.oldKey()) : writable(info, JsonKeys.of(c.newRow())));
+        String row = c.op() == 'D' ? c.oldKey() : c.newRow();
+        String shape = c.op() + "|" + (c.op() == 'D' ? JsonKeys.of(row) : writable(info, JsonKeys.of(row)));
         List<String> key = c.op() == 'U' ? JsonKeys.values(c.newRow(), info.key()) : null;
-        boolean unkeyed = c.op() == 'U' && key == null;
-        if (!shape.equals(runShape) || unkeyed) {
+        // An update whose key is not known by its text, or a row naming JSON nulls (see rows()), is a run of its own.
+        boolean alone = c.op() == 'U' && key == null || !JsonKeys.nulls(row).isEmpty();
+        if (!shape.equals(runShape) || alone) {
           writeRun(t, run);
           run.clear();
           updated.clear();
@@ -279,7 +283,7 @@ final class BatchWriter {
         } else {
           run.set(earlier, c); // the row's later image supersedes the earlier one (see the class notes)
         }
-        runShape = unkeyed ? null : shape;
+        runShape = alone ? null : shape;
       }
       writeRun(t, run);
     }
@@ -438,13 +442,14 @@ final class BatchWriter {
   private String insert(TableName t, List<Change> cs) throws SQLException {
     TableInfo info = table(t);
     List<String> cols = writable(info, JsonKeys.of(cs.get(0).newRow()));
-    String shape = "I|" + t + "|" + cols + "|" + many(cs);
+    List<String> nulls = JsonKeys.nulls(cs.get(0).newRow());
+    String shape = "I|" + t + "|" + cols + "|" + many(cs) + "|" + nulls;
     String name = prepared.get(shape);
     if (name == null) {
       name = statement(shape, "(json) AS INSERT INTO " + t.quoted() + " (" + cols.stream().map(Sql::ident).collect(Collectors.joining(", "))
           + ")" + (alwaysIdentity(t) ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT "
-          + cols.stream().map(col -> "r." + Sql.ident(col)).collect(Collectors.joining(", "))
-          + " FROM " + populate(t, cs) + " r");
+          + cols.stream().map(col -> value("r", col, nulls)).collect(Collectors.joining(", "))
+          + " FROM " + rows(info, "$1", many(cs), nulls, cols, "r"));
     }
     return "EXECUTE " + name + "(" + json(cs, Change::newRow) + ")";
   }
@@ -453,9 +458,10 @@ final class BatchWriter {
   private String updateByKey(TableName t, List<Change> cs) throws SQLException {
     TableInfo info = table(t);
     List<String> cols = writable(info, JsonKeys.of(cs.get(0).newRow()));
-    String set = cols.stream().map(col -> Sql.ident(col) + " = r." + Sql.ident(col)).collect(Collectors.joining(", "));
-    String name = statement("US|" + t + "|" + cols + "|" + info.key(), "(json) AS UPDATE " + t.quoted() + " SET " + set
-        + " FROM " + populate(t, cs) + " r WHERE " + keyMatch(t, info, info.key(), "r"));
+    List<String> nulls = JsonKeys.nulls(cs.get(0).newRow());
+    String name = statement("US|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + t.quoted() + " SET "
+        + set(cols, nulls) + " FROM " + rows(info, "$1", many(cs), nulls, withKey(cols, info), "r") + " WHERE "
+        + keyMatch(t, info, info.key(), "r", nulls));
     return "EXECUTE " + name + "(" + json(cs, Change::newRow) + ")";
   }
 
@@ -464,8 +470,35 @@ final class BatchWriter {
     return cs.size() > 1;
   }
 
-  private static String populate(TableName t, List<Change> cs) {
-    return (many(cs) ? "json_populate_recordset" : "json_populate_record") + "(NULL::" + t.quoted() + ", $1)";
+  /**
+   * The row, or rows ({@code many}), that parameter {@code param} holds, as the FROM item
+   * {@code alias}: the columns {@code read}, each with its type on the target
+   * ({@code json_to_record}), less those the change names as JSON nulls (one row at a time; see
+   * {@link #value}). Not {@code json_populate_record} into the table's row type: with no row to
+   * start from, it runs every column the JSON lacks (all but the key of an old key) through its
+   * type's input with NULL, which a NOT NULL domain refuses.
+   */
+  private static String rows(TableInfo info, String param, boolean many, List<String> nulls, List<String> read, String alias) {
+    if (many && !nulls.isEmpty()) {
+      throw new IllegalStateException("changes naming JSON nulls are written one row per statement");
+    }
+    List<String> typed = read.stream().filter(col -> !nulls.contains(col)).map(col -> Sql.ident(col) + " " + info.column(col).type()).toList();
+    if (typed.isEmpty() && !many) {
+      return "(SELECT) " + alias;
+    }
+    return (many ? "json_to_recordset(" : "json_to_record(") + param + ") AS " + alias + "(" + String.join(", ", typed) + ")";
+  }
+
+  /** {@code cols} and the table's key columns. */
+  private static List<String> withKey(List<String> cols, TableInfo info) {
+    List<String> out = new ArrayList<>(cols);
+    info.key().stream().filter(k -> !out.contains(k)).forEach(out::add);
+    return out;
+  }
+
+  /** The old row's columns a match by {@code old} reads: the key, or those the target has. */
+  private static List<String> matched(TableInfo info, List<String> old) {
+    return byKey(info, old) ? info.key() : old.stream().filter(col -> info.column(col) != null).toList();
   }
 
   /** The literal of the row, or of the array of the rows, that {@code part} takes from each change. */
@@ -488,17 +521,20 @@ final class BatchWriter {
   private String update(TableName t, Change c) throws SQLException {
     TableInfo info = table(t);
     List<String> cols = writable(info, JsonKeys.of(c.newRow()));
-    String set = cols.stream().map(col -> Sql.ident(col) + " = r." + Sql.ident(col)).collect(Collectors.joining(", "));
-    String from = "FROM json_populate_record(NULL::" + t.quoted() + ", $1) r";
+    List<String> nulls = JsonKeys.nulls(c.newRow());
+    String set = set(cols, nulls);
     if (c.oldKey() == null) {
-      String name = statement("U|" + t + "|" + cols + "|" + info.key(), "(json) AS UPDATE " + t.quoted() + " SET " + set + " " + from
-          + " WHERE " + keyMatch(t, info, info.key(), "r"));
+      String from = "FROM " + rows(info, "$1", false, nulls, withKey(cols, info), "r");
+      String name = statement("U|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + t.quoted() + " SET " + set
+          + " " + from + " WHERE " + keyMatch(t, info, info.key(), "r", nulls));
       return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ")";
     }
     List<String> old = JsonKeys.of(c.oldKey());
-    String match = byKey(info, old) ? keyMatch(t, info, info.key(), "o") : rowMatch(t, info, old, "o");
-    String name = statement("UO|" + t + "|" + cols + "|" + old, "(json, json) AS UPDATE " + t.quoted() + " SET " + set + " " + from
-        + ", json_populate_record(NULL::" + t.quoted() + ", $2) o WHERE " + match);
+    List<String> oldNulls = JsonKeys.nulls(c.oldKey());
+    String match = byKey(info, old) ? keyMatch(t, info, info.key(), "o", oldNulls) : rowMatch(t, info, old, "o", oldNulls);
+    String name = statement("UO|" + t + "|" + cols + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS UPDATE " + t.quoted()
+        + " SET " + set + " FROM " + rows(info, "$1", false, nulls, cols, "r") + ", "
+        + rows(info, "$2", false, oldNulls, matched(info, old), "o") + " WHERE " + match);
     return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ", " + Sql.literal(c.oldKey()) + ")";
   }
 
@@ -506,27 +542,41 @@ final class BatchWriter {
   private String delete(TableName t, List<Change> cs) throws SQLException {
     TableInfo info = table(t);
     List<String> old = JsonKeys.of(cs.get(0).oldKey());
-    String match = byKey(info, old) ? keyMatch(t, info, info.key(), "o") : rowMatch(t, info, old, "o");
-    String name = statement("D|" + t + "|" + old + "|" + many(cs), "(json) AS DELETE FROM " + t.quoted() + " USING "
-        + populate(t, cs) + " o WHERE " + match);
+    List<String> nulls = JsonKeys.nulls(cs.get(0).oldKey());
+    String match = byKey(info, old) ? keyMatch(t, info, info.key(), "o", nulls) : rowMatch(t, info, old, "o", nulls);
+    String name = statement("D|" + t + "|" + old + "|" + many(cs) + "|" + nulls, "(json) AS DELETE FROM " + t.quoted() + " USING "
+        + rows(info, "$1", many(cs), nulls, matched(info, old), "o") + " WHERE " + match);
     return "EXECUTE " + name + "(" + json(cs, Change::oldKey) + ")";
   }
 
   /** {@code t.k1 = o.k1 AND ...} over the target's key. */
-  private static String keyMatch(TableName t, TableInfo info, List<String> key, String alias) {
+  private static String keyMatch(TableName t, TableInfo info, List<String> key, String alias, List<String> nulls) {
     if (key.isEmpty()) {
       throw new IllegalStateException("table " + info.name() + " has no key on the target, and the change carries no old row");
     }
-    return key.stream().map(k -> t.quoted() + "." + Sql.ident(k) + " = " + alias + "." + Sql.ident(k)).collect(Collectors.joining(" AND "));
+    return key.stream().map(k -> t.quoted() + "." + Sql.ident(k) + " = " + value(alias, k, nulls)).collect(Collectors.joining(" AND "));
   }
 
   /** One row whose text over the old row's columns equals the old row's: for tables without a key. */
-  private String rowMatch(TableName t, TableInfo info, List<String> old, String alias) {
+  private String rowMatch(TableName t, TableInfo info, List<String> old, String alias, List<String> nulls) {
     List<String> cols = old.stream().filter(col -> info.column(col) != null).toList();
     String mine = cols.stream().map(col -> "m." + Sql.ident(col)).collect(Collectors.joining(", "));
-    String theirs = cols.stream().map(col -> alias + "." + Sql.ident(col)).collect(Collectors.joining(", "));
+    String theirs = cols.stream().map(col -> value(alias, col, nulls)).collect(Collectors.joining(", "));
     return t.quoted() + ".ctid = (SELECT m.ctid FROM " + t.quoted() + " m WHERE ROW(" + mine + ")::text = ROW(" + theirs
         + ")::text LIMIT 1)";
+  }
+
+  /** {@code SET c1 = r.c1, ...}: the new row's values of {@code cols}. */
+  private static String set(List<String> cols, List<String> nulls) {
+    return cols.stream().map(col -> Sql.ident(col) + " = " + value("r", col, nulls)).collect(Collectors.joining(", "));
+  }
+
+  /**
+   * Column {@code col} of the row {@code alias}; the JSON value {@code null} where the change names
+   * the column in {@link ChangeLog#JSON_NULLS}, as an untyped literal that takes the column's type.
+   */
+  private static String value(String alias, String col, List<String> nulls) {
+    return nulls.contains(col) ? "'null'" : alias + "." + Sql.ident(col);
   }
 
   /** The name of the prepared statement of this shape, preparing it (first in the batch) if it is new. */

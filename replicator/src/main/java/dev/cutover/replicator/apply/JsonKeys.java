@@ -3,6 +3,7 @@ package dev.cutover.replicator.apply;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.cutover.replicator.capture.ChangeLog;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,6 +64,38 @@ final class JsonKeys {
         parser.skipChildren();
       }
       return found == out.length ? List.of(out) : null;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("not a well-formed JSON object: " + abbreviate(json), e);
+    }
+  }
+
+  /**
+   * The columns a logged row names in its member {@link ChangeLog#JSON_NULLS} (its json columns
+   * that hold the JSON value {@code null}), or none. Parsed only where the member's name occurs in
+   * the text at all.
+   *
+   * @throws IllegalArgumentException when {@code json} is not a well-formed object
+   */
+  static List<String> nulls(String json) {
+    if (json == null || !json.contains(ChangeLog.JSON_NULLS)) {
+      return List.of();
+    }
+    try (JsonParser parser = FACTORY.createParser(json)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        throw new IllegalArgumentException("not a JSON object: " + abbreviate(json));
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        boolean marks = ChangeLog.JSON_NULLS.equals(parser.currentName());
+        if (parser.nextToken() == JsonToken.START_ARRAY && marks) {
+          List<String> names = new ArrayList<>();
+          while (parser.nextToken() == JsonToken.VALUE_STRING) {
+            names.add(parser.getText());
+          }
+          return List.copyOf(names);
+        }
+        parser.skipChildren();
+      }
+      return List.of();
     } catch (IOException e) {
       throw new IllegalArgumentException("not a well-formed JSON object: " + abbreviate(json), e);
     }

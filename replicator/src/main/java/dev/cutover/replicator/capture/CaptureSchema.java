@@ -73,6 +73,8 @@ public final class CaptureSchema {
   static final String FUNCTION = "cutover.capture";
   /** The lean capture function: logs the new row only (INSERT, an UPDATE that kept the key), no settings pinned. */
   static final String ROW_FUNCTION = "cutover.capture_row";
+  /** {@code cutover.json_nulls(row, json, columns)}: marks a logged row's JSON nulls (see {@link #jsonNullsSql}). */
+  static final String JSON_NULLS_FUNCTION = "cutover.json_nulls";
   /** The event trigger that captures tables created on this side after start, and redoes altered tables' triggers. */
   public static final String EVENT_TRIGGER = "cutover_capture_new";
   /** {@code cutover.capture_table(regclass)}: (re)creates one table's capture triggers. */
@@ -124,6 +126,8 @@ public final class CaptureSchema {
       for (String sql : functionSql(c, (int) Sql.number(c, "SELECT current_log FROM cutover.capture_state"))) {
         s.execute(sql);
       }
+      s.execute(jsonNullsSql());
+      s.execute("REVOKE ALL ON FUNCTION " + JSON_NULLS_FUNCTION + "(anyelement, pg_catalog.json, pg_catalog.text[]) FROM PUBLIC");
       s.execute("REVOKE ALL ON FUNCTION cutover.capture() FROM PUBLIC");
       s.execute("REVOKE ALL ON FUNCTION cutover.capture_row() FROM PUBLIC");
       s.execute(TABLE_FUNCTION);
@@ -174,13 +178,19 @@ public final class CaptureSchema {
     String general = "CREATE OR REPLACE FUNCTION cutover.capture() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
         + "DECLARE\n"
         + "  n pg_catalog.json; o pg_catalog.json; fd pg_catalog.text; ds pg_catalog.text;\n"
+        + "  kf pg_catalog.int4 := 2; jc pg_catalog.text[];\n"
         + "BEGIN\n"
         + skipApply
         + "  IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN\n"
         + "    INSERT INTO " + log + " (nsp, rel, op) VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'T');\n"
         + "    RETURN NULL;\n"
         + "  END IF;\n"
-        + "  IF TG_ARGV[0] OPERATOR(pg_catalog.=) 's' THEN\n"
+        // Flag j: the table has json columns, listed (with their count first) before the key columns.
+        + "  IF pg_catalog.strpos(TG_ARGV[0], 'j') OPERATOR(pg_catalog.>) 0 THEN\n"
+        + "    kf := 3 OPERATOR(pg_catalog.+) TG_ARGV[2]::pg_catalog.int4;\n"
+        + "    jc := TG_ARGV[3:kf OPERATOR(pg_catalog.-) 1];\n"
+        + "  END IF;\n"
+        + "  IF pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
         // Print floats exactly and ranges of dates in ISO form, whatever the writer's session says.
         + "    fd := pg_catalog.current_setting('extra_float_digits');\n"
         + "    ds := pg_catalog.current_setting('DateStyle');\n"
@@ -190,20 +200,59 @@ public final class CaptureSchema {
         + "  IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN n := pg_catalog.row_to_json(NEW); END IF;\n"
         // The trigger says whether the old row matters (flag o): a DELETE, a key change, a table without a key.
         + "  IF TG_ARGV[1] OPERATOR(pg_catalog.=) 'o' THEN o := pg_catalog.row_to_json(OLD); END IF;\n"
-        + "  IF TG_ARGV[0] OPERATOR(pg_catalog.=) 's' THEN\n"
+        + "  IF pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
         + "    PERFORM pg_catalog.set_config('extra_float_digits', fd, true);\n"
         + "    PERFORM pg_catalog.set_config('DateStyle', ds, true);\n"
         + "  END IF;\n"
         // With a key (arguments after the first two), keep only the old key.
-        + "  IF o IS NOT NULL AND TG_NARGS OPERATOR(pg_catalog.>) 2 THEN\n"
+        + "  IF o IS NOT NULL AND TG_NARGS OPERATOR(pg_catalog.>) kf THEN\n"
         + "    SELECT pg_catalog.json_object_agg(k, o OPERATOR(pg_catalog.->) k) INTO o"
-        + " FROM pg_catalog.unnest(TG_ARGV[2:TG_NARGS OPERATOR(pg_catalog.-) 1]) k;\n"
+        + " FROM pg_catalog.unnest(TG_ARGV[kf:TG_NARGS OPERATOR(pg_catalog.-) 1]) k;\n"
+        + "  END IF;\n"
+        + "  IF jc IS NOT NULL THEN\n"
+        + "    IF n IS NOT NULL THEN n := " + JSON_NULLS_FUNCTION + "(NEW, n, jc); END IF;\n"
+        + "    IF o IS NOT NULL THEN o := " + JSON_NULLS_FUNCTION + "(OLD, o, jc); END IF;\n"
         + "  END IF;\n"
         + "  INSERT INTO " + log + " (nsp, rel, op, new_row, old_key)"
         + " VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.left(TG_OP, 1), n, o);\n"
         + "  RETURN NULL;\n"
         + "END $$";
     return List.of(general, row);
+  }
+
+  /**
+   * {@value #JSON_NULLS_FUNCTION}{@code (r, j, columns)}: {@code j}, the {@code row_to_json} of row
+   * {@code r} (or its key), with the member {@link ChangeLog#JSON_NULLS} added where some of the
+   * json columns {@code columns} hold the JSON value {@code null}, which {@code j} cannot tell from
+   * SQL NULL. Each column name comes after a sign: {@code !} where its type (a domain) cannot be
+   * SQL NULL, so a {@code null} there is the JSON one; {@code ?} where it can, and the function asks
+   * whether {@code r} with that column set to SQL NULL prints the same. Only rows whose text holds
+   * {@code null} at all get that far. Called by the capture function for tables with json columns
+   * (flag {@code j}) and by the event trigger for the rows of a CREATE TABLE AS; every name is
+   * schema-qualified, as in the capture function, since it runs with the writer's search_path.
+   */
+  static String jsonNullsSql() {
+    return "CREATE OR REPLACE FUNCTION " + JSON_NULLS_FUNCTION + "(r anyelement, j pg_catalog.json, cols pg_catalog.text[])"
+        + " RETURNS pg_catalog.json LANGUAGE plpgsql AS $$\n"
+        + "DECLARE\n"
+        + "  c pg_catalog.text; k pg_catalog.text; m pg_catalog.text[];\n"
+        + "BEGIN\n"
+        + "  IF j IS NULL OR pg_catalog.strpos(j::pg_catalog.text, 'null') OPERATOR(pg_catalog.=) 0 THEN RETURN j; END IF;\n"
+        + "  FOREACH c IN ARRAY cols LOOP\n"
+        + "    k := pg_catalog.substr(c, 2);\n"
+        + "    IF pg_catalog.json_typeof(j OPERATOR(pg_catalog.->) k) OPERATOR(pg_catalog.=) 'null'\n"
+        + "        AND (pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '!'\n"
+        + "          OR pg_catalog.json_populate_record(r, pg_catalog.json_build_object(k, NULL))::pg_catalog.text"
+        + " OPERATOR(pg_catalog.<>) r::pg_catalog.text) THEN\n"
+        + "      m := pg_catalog.array_append(m, k);\n"
+        + "    END IF;\n"
+        + "  END LOOP;\n"
+        + "  IF m IS NULL THEN RETURN j; END IF;\n"
+        + "  RETURN (pg_catalog.left(j::pg_catalog.text, -1) OPERATOR(pg_catalog.||) ', '"
+        + " OPERATOR(pg_catalog.||) pg_catalog.to_json(" + Sql.literal(ChangeLog.JSON_NULLS) + "::pg_catalog.text)::pg_catalog.text"
+        + " OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||) pg_catalog.array_to_json(m)::pg_catalog.text"
+        + " OPERATOR(pg_catalog.||) '}')::pg_catalog.json;\n"
+        + "END $$";
   }
 
   /**
@@ -279,6 +328,8 @@ public final class CaptureSchema {
       if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
         s.execute("DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
         s.execute("DROP FUNCTION IF EXISTS cutover.capture_row() CASCADE");
+        s.execute("DROP FUNCTION IF EXISTS " + JSON_NULLS_FUNCTION + "(anyelement, pg_catalog.json, pg_catalog.text[])");
+        s.execute("DROP FUNCTION IF EXISTS cutover.json_columns(pg_catalog.regclass)");
         s.execute("DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass, boolean)");
         s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
         s.execute("DROP SEQUENCE IF EXISTS cutover.change_seq");

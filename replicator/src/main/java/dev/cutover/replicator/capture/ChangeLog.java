@@ -35,6 +35,16 @@ public final class ChangeLog {
   /** One captured change. {@code op} is I, U, D or T; {@code newRow} and {@code oldKey} are JSON text or null. */
   public record Change(long seq, long txid, String schema, String table, char op, String newRow, String oldKey) {}
 
+  /**
+   * The member a logged row ({@code newRow}, {@code oldKey}) carries, last, when some of its json
+   * or jsonb columns hold the JSON value {@code null}: an array of their names. In the row itself
+   * such a value prints {@code null}, as SQL NULL does, and {@code json_populate_record} makes SQL
+   * NULL of both. The name is longer than any column's (63 bytes at most), so no column can be
+   * mistaken for it, and statements that take only the target's columns leave it out by
+   * themselves.
+   */
+  public static final String JSON_NULLS = "cutover: the columns of this row whose json or jsonb value is the JSON null, not SQL NULL";
+
   /** Receives the changes of a batch in order. */
   @FunctionalInterface
   public interface Sink {

@@ -2,6 +2,7 @@ package dev.cutover.replicator.relay;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.ChangeLog.Change;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -28,8 +29,10 @@ import org.postgresql.replication.LogSequenceNumber;
  * turns back into the row: every value is a JSON string holding the source's text, which the
  * target's type input function reads, except values of json, jsonb and domains over them (see
  * {@link JsonTypes}), which are embedded as they are, since such a column takes the JSON value
- * itself. A NULL is a JSON null. A TOASTed value an UPDATE left unchanged is not in the message
- * (pgoutput marks it {@code u}), so its member is left out and the apply leaves the column as it
+ * itself. A NULL is a JSON null; a json value that is the JSON {@code null} is named in the
+ * member {@link ChangeLog#JSON_NULLS}, as trigger capture names it. A TOASTed value an UPDATE left
+ * unchanged is not in the message (pgoutput marks it {@code u}), so its member is left out and the
+ * apply leaves the column as it
  * is. An old tuple marked {@code K} (the replica identity changed) carries every column, those
  * outside the identity as NULL, so only the identity's columns are kept; one marked {@code O}
  * (REPLICA IDENTITY FULL) is the whole old row. Text is read as UTF-8: pgoutput converts values
@@ -241,6 +244,7 @@ public final class PgOutputDecoder {
           + r.columns().length);
     }
     StringWriter out = new StringWriter();
+    List<String> jsonNulls = null;
     try (JsonGenerator g = JSON.createGenerator(out)) {
       g.writeStartObject();
       for (int i = 0; i < n; i++) {
@@ -263,6 +267,10 @@ public final class PgOutputDecoder {
               g.writeFieldName(r.columns()[i]);
               if (r.json()[i]) {
                 g.writeRawValue(text);
+                if (text.strip().equals("null")) {
+                  jsonNulls = jsonNulls == null ? new ArrayList<>() : jsonNulls;
+                  jsonNulls.add(r.columns()[i]);
+                }
               } else {
                 g.writeString(text);
               }
@@ -271,6 +279,14 @@ public final class PgOutputDecoder {
           default -> throw new IllegalStateException("pgoutput value of " + r.schema() + "." + r.name() + "." + r.columns()[i]
               + " has kind '" + (char) kind + "' (byte " + kind + "), not n, u or t");
         }
+      }
+      if (jsonNulls != null) {
+        g.writeFieldName(ChangeLog.JSON_NULLS);
+        g.writeStartArray();
+        for (String name : jsonNulls) {
+          g.writeString(name);
+        }
+        g.writeEndArray();
       }
       g.writeEndObject();
     } catch (IOException e) {

@@ -36,8 +36,9 @@ BEGIN
         ds := current_setting('DateStyle');
         PERFORM set_config('extra_float_digits', '3', true);
         PERFORM set_config('DateStyle', 'ISO, MDY', true);
-        EXECUTE format('INSERT INTO cutover.change_log_%s (nsp, rel, op, new_row) SELECT %L, %L, %L, row_to_json(t) FROM %s t',
-          (SELECT s.current_log FROM cutover.capture_state s), r.nspname, r.relname, 'I', r.objid::regclass);
+        EXECUTE format('INSERT INTO cutover.change_log_%s (nsp, rel, op, new_row)'
+          ' SELECT %L, %L, %L, cutover.json_nulls(t, row_to_json(t), %L) FROM %s t',
+          (SELECT s.current_log FROM cutover.capture_state s), r.nspname, r.relname, 'I', cutover.json_columns(r.objid), r.objid::regclass);
         PERFORM set_config('extra_float_digits', fd, true);
         PERFORM set_config('DateStyle', ds, true);
       END IF;

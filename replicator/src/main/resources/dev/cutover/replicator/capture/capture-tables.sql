@@ -1,10 +1,27 @@
 -- Trigger capture: which tables carry capture triggers, and with which arguments (installed on the
 -- source of each direction by CaptureSchema.install; removed by cleanup). See CaptureSchema.java.
 
+-- A table's json columns (json, jsonb, or a domain over either at any depth), in order, each name
+-- after '!' where its domain cannot be SQL NULL and '?' where it can: the argument of
+-- cutover.json_nulls, which marks the JSON nulls row_to_json prints as it prints SQL NULL.
+CREATE OR REPLACE FUNCTION cutover.json_columns(rel pg_catalog.regclass) RETURNS text[] LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+  SELECT array(
+    WITH RECURSIVE d(attnum, attname, oid, base, nn) AS (
+      SELECT a.attnum, a.attname::text, y.oid, y.typbasetype, y.typnotnull FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
+        WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+      UNION ALL SELECT d.attnum, d.attname, t.oid, t.typbasetype, d.nn OR t.typnotnull FROM d JOIN pg_type t ON t.oid = d.base)
+    SELECT CASE WHEN bool_or(d.nn) THEN '!' ELSE '?' END || d.attname FROM d
+      GROUP BY d.attnum, d.attname HAVING bool_or(d.oid IN (114, 3802)) ORDER BY d.attnum)
+$f$;
+REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
+
 -- (Re)creates the capture triggers of one table, as its key and column types are now. Arguments of
 -- cutover.capture: 's' or '-' (pin the settings that change how values print: a float below 12,
 -- where extra_float_digits 0 drops digits, or a range, whose bounds print with DateStyle), 'o' or
--- '-' (log the old row), then the key columns to keep of the old row (none: keep all of it). The
+-- '-' (log the old row), with 'j' added to the first where the table has json columns; then, with
+-- 'j', their count and the json columns (cutover.json_columns); then the key columns to keep of the
+-- old row (none: keep all of it). The
 -- key is the target's way of finding a row: primary key, else replica identity index, else a
 -- unique index over NOT NULL columns without expressions or predicate (as Catalog.describe); none
 -- under REPLICA IDENTITY FULL. One function for start, reverse, the apply and the event trigger, so
@@ -27,6 +44,8 @@ DECLARE
   new_key text;
   capture text;
   row_only text;
+  jcols text[] := cutover.json_columns(rel);
+  jargs text := '';
 BEGIN
   IF current_setting('server_version_num')::int < 120000 AND EXISTS (SELECT 1 FROM pg_attribute a
       WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND format_type(a.atttypid, NULL) IN ('real', 'double precision',
@@ -46,10 +65,16 @@ BEGIN
         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)
       AND 0 <> ALL (i.indkey::int2[])
     ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1;
+  IF cardinality(jcols) > 0 THEN
+    flag := flag || 'j';
+    jargs := ', ' || quote_literal(cardinality(jcols)) || ', ' || (SELECT string_agg(quote_literal(j), ', ' ORDER BY o)
+      FROM unnest(jcols) WITH ORDINALITY u(j, o));
+  END IF;
   keyed := coalesce(cardinality(key), 0) > 0 AND (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel) <> 'f';
   IF only_if_changed
       AND (SELECT string_to_array(encode(g.tgargs, 'escape'), '\000') FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_delete')
-        = ARRAY[flag, 'o'] || (CASE WHEN keyed THEN key ELSE '{}'::text[] END) || ''::text
+        = ARRAY[flag, 'o'] || (CASE WHEN cardinality(jcols) > 0 THEN cardinality(jcols)::text || jcols ELSE '{}'::text[] END)
+          || (CASE WHEN keyed THEN key ELSE '{}'::text[] END) || ''::text
       AND keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_key')
       AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
         'cutover_capture_truncate')) = 3 THEN
@@ -62,7 +87,7 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, rel);
   END LOOP;
   cap := format(' EXECUTE PROCEDURE cutover.capture(%L', flag);
-  row_only := CASE WHEN flag = '-' THEN ' EXECUTE PROCEDURE cutover.capture_row()' ELSE cap || ', ''-'')' END;
+  row_only := CASE WHEN flag = '-' THEN ' EXECUTE PROCEDURE cutover.capture_row()' ELSE cap || ', ''-''' || jargs || ')' END;
   args := '';
   IF keyed THEN
     args := ', ' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
@@ -73,12 +98,12 @@ BEGIN
   IF keyed THEN
     EXECUTE format('CREATE TRIGGER cutover_capture_update AFTER UPDATE%s WHEN (ROW(%s) IS NOT DISTINCT FROM ROW(%s))%s',
       on_, old_key, new_key, row_only);
-    EXECUTE format('CREATE TRIGGER cutover_capture_key AFTER UPDATE%s WHEN (ROW(%s) IS DISTINCT FROM ROW(%s))%s, ''o''%s)',
-      on_, old_key, new_key, cap, args);
+    EXECUTE format('CREATE TRIGGER cutover_capture_key AFTER UPDATE%s WHEN (ROW(%s) IS DISTINCT FROM ROW(%s))%s, ''o''%s%s)',
+      on_, old_key, new_key, cap, jargs, args);
   ELSE
-    EXECUTE 'CREATE TRIGGER cutover_capture_update AFTER UPDATE' || on_ || cap || ', ''o'')';
+    EXECUTE 'CREATE TRIGGER cutover_capture_update AFTER UPDATE' || on_ || cap || ', ''o''' || jargs || ')';
   END IF;
-  EXECUTE 'CREATE TRIGGER cutover_capture_delete AFTER DELETE' || on_ || cap || ', ''o''' || args || ')';
+  EXECUTE 'CREATE TRIGGER cutover_capture_delete AFTER DELETE' || on_ || cap || ', ''o''' || jargs || args || ')';
   EXECUTE format('CREATE TRIGGER cutover_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT%s, ''-'')', rel, cap);
   PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
 END $f$;

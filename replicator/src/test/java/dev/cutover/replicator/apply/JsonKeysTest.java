@@ -3,6 +3,7 @@ package dev.cutover.replicator.apply;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cutover.replicator.capture.ChangeLog;
 import org.junit.jupiter.api.Test;
 
 class JsonKeysTest {
@@ -27,6 +28,20 @@ class JsonKeysTest {
   void values_keyColumnsInAnyOrder_theirTextInTheOrderAsked() {
     String row = "{\"a\":1,\"doc\":{\"b\":\"nested\"},\"b\":\"x\\\"y\",\"c\":-20}";
     assertThat(JsonKeys.values(row, java.util.List.of("c", "b", "a"))).containsExactly("-20", "x\"y", "1");
+  }
+
+  @Test
+  void nulls_rowNamingItsJsonNulls_thoseNames() {
+    String row = "{\"a\":null,\"b\":{\"x\":[null]},\"c\":null,\"" + ChangeLog.JSON_NULLS + "\": [\"c\", \"we\\\"ird\"]}";
+    assertThat(JsonKeys.nulls(row)).containsExactly("c", "we\"ird");
+  }
+
+  @Test
+  void nulls_noMember_none() {
+    assertThat(JsonKeys.nulls("{\"a\":null}")).isEmpty();
+    assertThat(JsonKeys.nulls(null)).isEmpty();
+    assertThat(JsonKeys.nulls("{\"a\":\"" + ChangeLog.JSON_NULLS + "\"}")).as("the name inside a value").isEmpty();
+    assertThat(JsonKeys.nulls("{\"a\":{\"" + ChangeLog.JSON_NULLS + "\":[\"a\"]}}")).as("the name below the top level").isEmpty();
   }
 
   @Test

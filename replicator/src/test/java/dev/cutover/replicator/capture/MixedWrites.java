@@ -81,8 +81,8 @@ final class MixedWrites implements AutoCloseable {
       r.nextBytes(photo);
       ps.setBytes(5, photo);
       ps.setArray(6, c.createArrayOf("text", new String[] {"a\"b", null, "c,d", "{x}"}));
-      ps.setString(7, "{\"spaced\" :  [1,   2], \"i\": " + i + "}");
-      ps.setString(8, "{\"i\": " + i + ", \"nested\": {\"n\": null}}");
+      ps.setString(7, i % 7 == 0 ? "null" : "{\"spaced\" :  [1,   2], \"i\": " + i + "}");
+      ps.setString(8, i % 5 == 0 ? "null" : "{\"i\": " + i + ", \"nested\": {\"n\": null}}");
       ps.setString(9, i % 2 == 0 ? "happy" : "sad");
       ps.setBigDecimal(10, new java.math.BigDecimal(i).movePointLeft(2));
       ps.setString(11, i + " days " + r.nextInt(86400) + " seconds");
@@ -94,7 +94,8 @@ final class MixedWrites implements AutoCloseable {
     }
     try (Statement s = c.createStatement()) {
       s.executeUpdate("INSERT INTO entry (account_id, n, amount, note) SELECT " + id + ", k, k * 1.5, 'w' || k FROM generate_series(1, 3) k");
-      s.executeUpdate("UPDATE account SET balance = balance + 1, active = NOT coalesce(active, false), birthday = NULL WHERE id = " + id);
+      s.executeUpdate("UPDATE account SET balance = balance + 1, active = NOT coalesce(active, false), birthday = NULL,"
+          + " prefs = CASE WHEN prefs = 'null' THEN '{\"seen\": true}' ELSE 'null' END::jsonb WHERE id = " + id);
     }
   }
 
@@ -112,9 +113,10 @@ final class MixedWrites implements AutoCloseable {
     try (Statement s = c.createStatement()) {
       s.executeUpdate("DELETE FROM account WHERE id = " + r.nextInt(1, 400));
       s.executeUpdate("UPDATE entry SET n = n + 1000, note = NULL WHERE account_id = " + r.nextInt(1, 400) + " AND n < 1000");
-      s.executeUpdate("UPDATE keyless SET b = b || 'x' WHERE ctid = (SELECT ctid FROM keyless WHERE a = " + r.nextInt(10) + " LIMIT 1)");
+      s.executeUpdate("UPDATE keyless SET b = b || 'x', j = CASE WHEN j IS NULL THEN 'null'::jsonb END"
+          + " WHERE ctid = (SELECT ctid FROM keyless WHERE a = " + r.nextInt(10) + " LIMIT 1)");
       s.executeUpdate("DELETE FROM keyless WHERE ctid = (SELECT ctid FROM keyless WHERE a = " + r.nextInt(10) + " LIMIT 1)");
-      s.executeUpdate("INSERT INTO keyless VALUES (" + r.nextInt(10) + ", 'k' || " + r.nextInt(10) + "), (NULL, NULL)");
+      s.executeUpdate("INSERT INTO keyless VALUES (" + r.nextInt(10) + ", 'k' || " + r.nextInt(10) + ", 'null'), (NULL, NULL, NULL)");
     }
   }
 

@@ -38,7 +38,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * superuser, no REPLICATION, no event triggers). The schema covers what must round-trip exactly
  * through trigger capture on every source from 9.6: numeric, floats, timestamps and intervals,
  * bytea, arrays, json kept as written and jsonb, an enum, a composite type, a domain, a range,
- * NULLs, a foreign key with ON DELETE CASCADE, a composite key, and a table without a key.
+ * NULLs, the JSON value null in json, jsonb and a NOT NULL domain over jsonb (row_to_json prints
+ * it as it prints SQL NULL), a foreign key with ON DELETE CASCADE, a composite key, and a table without a key.
  */
 final class OwnedDatabase {
   static final String ROLE = "app_owner";
@@ -49,31 +50,36 @@ final class OwnedDatabase {
       "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');",
       "CREATE TYPE price AS (amount numeric(12,2), currency char(3));",
       "CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);",
+      "CREATE DOMAIN settings AS jsonb NOT NULL;",
       "CREATE TABLE account (id serial PRIMARY KEY, email text NOT NULL UNIQUE, balance numeric(14,4) NOT NULL DEFAULT 0,",
       "  ratio double precision, small real, created timestamptz NOT NULL DEFAULT now(), birthday date, wake time,",
       "  span interval, photo bytea, tags text[], scores int[], doc json, meta jsonb, mood mood, price price,",
-      "  level positive_int, active boolean, uid uuid, addr inet, during tstzrange, bits bit varying(16), nums numeric[]);",
+      "  level positive_int, active boolean, uid uuid, addr inet, during tstzrange, bits bit varying(16), nums numeric[],",
+      "  prefs settings DEFAULT 'null');",
       "CREATE TABLE entry (account_id int NOT NULL REFERENCES account ON DELETE CASCADE, n int NOT NULL,",
       "  amount numeric(12,2) NOT NULL, note text, PRIMARY KEY (account_id, n));",
       "CREATE INDEX entry_amount ON entry (amount);",
       "CREATE TABLE counter (name text PRIMARY KEY, value bigint NOT NULL);",
       "CREATE TABLE scratch (id int PRIMARY KEY, payload text);",
-      "CREATE TABLE keyless (a int, b text);");
+      "CREATE TABLE keyless (a int, b text, j jsonb);");
 
   static final String SEED = String.join("\n",
       "INSERT INTO account (email, balance, ratio, small, birthday, wake, span, photo, tags, scores, doc, meta, mood, price,",
-      "  level, active, uid, addr, during, bits, nums)",
+      "  level, active, uid, addr, during, bits, nums, prefs)",
       "SELECT 'a' || g || '@example.com', g * 1.0001, g / 7.0::float8, g / 3.0::real, date '2000-01-01' + g, time '06:30' + g * interval '1 s',",
       "  g * interval '1 day 3 hours', decode(md5(g::text), 'hex'), ARRAY['t' || g, NULL, 'x y'], ARRAY[g, -g],",
-      "  ('{ \"g\" : ' || g || ',  \"k\": [1, 2] }')::json, jsonb_build_object('g', g), (ARRAY['sad', 'ok', 'happy']::mood[])[1 + g % 3],",
+      "  CASE WHEN g % 6 = 0 THEN 'null' ELSE '{ \"g\" : ' || g || ',  \"k\": [1, 2] }' END::json,",
+      "  CASE WHEN g % 4 = 0 THEN 'null' ELSE jsonb_build_object('g', g) END, (ARRAY['sad', 'ok', 'happy']::mood[])[1 + g % 3],",
       "  ROW(g * 2.5, 'EUR')::price, 1 + g % 9, g % 2 = 0, md5(g::text)::uuid, ('10.0.' || g % 250 || '.1')::inet,",
-      "  tstzrange(timestamptz '2024-01-01 00:00+00' + g * interval '1 h', NULL), B'1011', ARRAY[g * 0.5, NULL]",
+      "  tstzrange(timestamptz '2024-01-01 00:00+00' + g * interval '1 h', NULL), B'1011', ARRAY[g * 0.5, NULL],",
+      "  CASE WHEN g % 5 = 0 THEN '{\"p\": null}' ELSE 'null' END::settings",
       "FROM generate_series(1, 400) g;",
       "INSERT INTO account (email) VALUES ('nulls@example.com');",
       "INSERT INTO entry SELECT a.id, k, a.id * k / 10.0, CASE WHEN k = 2 THEN NULL ELSE 'note ' || k END FROM account a, generate_series(1, 3) k;",
       "INSERT INTO counter SELECT 'c' || g, 0 FROM generate_series(1, 4) g;",
       "INSERT INTO scratch SELECT g, repeat('s', g) FROM generate_series(1, 50) g;",
-      "INSERT INTO keyless SELECT g % 10, 'k' || g % 10 FROM generate_series(1, 60) g;",
+      "INSERT INTO keyless SELECT g % 10, 'k' || g % 10, CASE g % 3 WHEN 0 THEN 'null' WHEN 1 THEN '{\"k\": 1}' END::jsonb",
+      "  FROM generate_series(1, 60) g;",
       "ANALYZE;");
 
   static final List<String> TABLES = List.of("public.account", "public.entry", "public.counter", "public.scratch", "public.keyless");

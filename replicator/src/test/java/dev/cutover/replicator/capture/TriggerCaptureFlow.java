@@ -18,6 +18,7 @@ import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.testkit.PostgresPair;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +41,12 @@ abstract class TriggerCaptureFlow {
   @Test
   void check_roleOwningOnlyTheTables_choosesTriggerCaptureAndSaysWhy(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "check");
+    for (Connection c : List.of(db.old(), db.nw())) {
+      try (c) {
+        OwnedDatabase.execute(c, "CREATE TYPE version AS (at timestamptz, doc jsonb); CREATE TABLE docs (id int PRIMARY KEY,"
+            + " versions jsonb[], latest version)");
+      }
+    }
     CheckReport report = db.replicator().check();
     assertThat(report.findings()).filteredOn(f -> f.code().equals("engine")).singleElement().satisfies(f -> {
       assertThat(f.severity()).isEqualTo(Finding.Severity.INFO);
@@ -49,6 +56,11 @@ abstract class TriggerCaptureFlow {
         assertThat(f.severity()).isEqualTo(Finding.Severity.INFO));
     assertThat(report.findings()).filteredOn(f -> f.code().equals("table-without-key")).singleElement()
         .satisfies(f -> assertThat(f.severity()).isEqualTo(Finding.Severity.INFO));
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("capture-json-null")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING);
+      assertThat(f.message()).as("json inside an array or a composite; whole json values travel").contains("public.docs.versions",
+          "public.docs.latest").doesNotContain("account");
+    });
     assertThat(report.errors()).as("%s", report.findings()).isZero();
   }
 

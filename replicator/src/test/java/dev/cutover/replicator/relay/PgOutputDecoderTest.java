@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.ChangeLog.Change;
 import dev.cutover.replicator.relay.PgOutputDecoder.Begin;
 import dev.cutover.replicator.relay.PgOutputDecoder.Changes;
@@ -160,6 +161,30 @@ class PgOutputDecoderTest {
       assertThat(txs.get(3).changes()).as("one TRUNCATE of two tables: a change per table").hasSize(2)
           .allSatisfy(ch -> assertThat(ch).extracting(Change::op, Change::newRow, Change::oldKey).containsExactly('T', null, null))
           .extracting(Change::table).containsExactlyInAnyOrder("keyless", "rekeyed");
+    }
+  }
+
+  @Test
+  void decode_jsonNullsAndSqlNulls_onlyTheJsonNullsNamedInTheirMember(PostgresPair pair) throws Exception {
+    String schema = SCHEMA + "; CREATE TABLE docs (j jsonb, note text); ALTER TABLE docs REPLICA IDENTITY FULL";
+    try (Source s = Source.create(pair.oldServer(), "relay_json_null", schema, "relay_pub")) {
+      Connection c = s.connection;
+      Sql.execute(c, "INSERT INTO item (id, j, jb, d) VALUES (1, ' null ', 'null', 'null'), (2, NULL, NULL, '[null]')");
+      Sql.execute(c, "INSERT INTO docs VALUES ('null', NULL)");
+      Sql.execute(c, "DELETE FROM docs");
+
+      List<Tx> txs;
+      try (SlotStream stream = s.open(LogSequenceNumber.INVALID_LSN)) {
+        txs = new Reader(stream, new PgOutputDecoder(JsonTypes.catalogOf(c))).until(3);
+      }
+
+      List<Change> items = txs.get(0).changes();
+      assertThat(JSON.readTree(items.get(0).newRow()).get(ChangeLog.JSON_NULLS))
+          .as("json, jsonb and a domain over jsonb holding the JSON null").containsExactly(
+              JSON.getNodeFactory().textNode("j"), JSON.getNodeFactory().textNode("jb"), JSON.getNodeFactory().textNode("d"));
+      assertThat(JSON.readTree(items.get(1).newRow()).has(ChangeLog.JSON_NULLS)).as("SQL NULLs, and a null inside a value").isFalse();
+      assertThat(JSON.readTree(txs.get(2).changes().get(0).oldKey()).get(ChangeLog.JSON_NULLS)).as("the whole old row of a keyless table")
+          .containsExactly(JSON.getNodeFactory().textNode("j"));
     }
   }
 
