@@ -482,7 +482,8 @@ final class BatchWriter {
     if (many && !nulls.isEmpty()) {
       throw new IllegalStateException("changes naming JSON nulls are written one row per statement");
     }
-    List<String> typed = read.stream().filter(col -> !nulls.contains(col)).map(col -> Sql.ident(col) + " " + info.column(col).type()).toList();
+    List<String> typed = read.stream().filter(col -> !nulls.contains(col))
+        .map(col -> Sql.ident(col) + " " + info.column(col).type()).toList();
     if (typed.isEmpty() && !many) {
       return "(SELECT) " + alias;
     }

@@ -53,7 +53,9 @@ import java.util.List;
  * settings still change how a value prints: {@code extra_float_digits} (floats lose digits below 3
  * before PostgreSQL 12) and DateStyle inside range values. Tables whose columns those reach get the
  * trigger argument {@code s}, and the function then prints the row with both set to exact values
- * and puts them back.
+ * and puts them back. Tables with json columns get flag {@code j} and those columns as arguments:
+ * {@code row_to_json} prints a json value that is the JSON {@code null} as it prints SQL NULL, so
+ * the general function names such columns in the logged row ({@link #jsonNullsSql}).
  *
  * <p>The function is {@code SECURITY DEFINER} and names everything with its schema: application
  * roles write their tables and so the log, but cannot read, change or forge log rows, nor make

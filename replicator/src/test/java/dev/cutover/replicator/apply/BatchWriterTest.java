@@ -2,6 +2,7 @@ package dev.cutover.replicator.apply;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.ChangeLog.Change;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.sql.Sql;
@@ -82,6 +83,45 @@ class BatchWriterTest {
       assertThat(missing).isZero();
       assertThat(Sql.strings(c, "SELECT name || '=' || value FROM counter")).containsExactly("A=4");
     }
+  }
+
+  /**
+   * Rows as trigger capture and the relay log them where a json column holds the JSON null: named
+   * in their last member. A NOT NULL domain over jsonb takes it too, and a DELETE by key of such a
+   * table reads the key alone (populating the table's row type from it failed on the domain).
+   */
+  @Test
+  void commit_jsonNullsNamedByTheirChange_writtenAsJsonNullNotSqlNull(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection c = server.connect(server.createDatabase("batch_writer_json_null"))) {
+      Sql.execute(c, "CREATE DOMAIN settings AS jsonb NOT NULL;"
+          + " CREATE TABLE doc (id int PRIMARY KEY, j json, jb jsonb, s settings);"
+          + " CREATE TABLE loose (j jsonb, n int)");
+      Sql.execute(c, "INSERT INTO doc VALUES (9, NULL, NULL, '{}'); INSERT INTO loose VALUES (NULL, 1), ('null', 1), (NULL, 1)");
+      BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
+      writer.add(new Change(1, TXID, "public", "doc", 'I', "{\"id\":\"1\",\"j\":null,\"jb\":null,\"s\":null,"
+          + marks("j", "jb", "s") + "}", null));
+      writer.add(new Change(2, TXID, "public", "doc", 'I', "{\"id\":\"2\",\"j\":null,\"jb\":null,\"s\":{\"a\":1}}", null));
+      writer.add(new Change(3, TXID, "public", "doc", 'I', "{\"id\":\"3\",\"j\":[null],\"jb\":null,\"s\":null," + marks("s") + "}",
+          null));
+      writer.add(new Change(4, TXID, "public", "doc", 'U', "{\"id\":\"2\",\"j\":null,\"jb\":null,\"s\":null," + marks("jb", "s") + "}",
+          null));
+      writer.add(new Change(5, TXID, "public", "doc", 'D', null, "{\"id\":\"9\"}"));
+      writer.add(new Change(6, TXID, "public", "loose", 'D', null, "{\"j\":null,\"n\":\"1\"," + marks("j") + "}"));
+
+      long missing = writer.commit(m -> "SELECT 1");
+
+      assertThat(missing).isZero();
+      assertThat(Sql.strings(c, "SELECT id || ': ' || coalesce(j::text, 'SQL NULL') || ', ' || coalesce(jb::text, 'SQL NULL') || ', ' || s"
+          + " FROM doc ORDER BY id")).containsExactly("1: null, null, null", "2: SQL NULL, null, null", "3: [null], SQL NULL, null");
+      assertThat(Sql.strings(c, "SELECT coalesce(j::text, 'SQL NULL') FROM loose")).as("the JSON null row deleted, not a SQL NULL one")
+          .containsExactly("SQL NULL", "SQL NULL");
+    }
+  }
+
+  private static String marks(String... columns) {
+    return "\"" + ChangeLog.JSON_NULLS + "\":[" + java.util.Arrays.stream(columns).map(col -> "\"" + col + "\"")
+        .collect(java.util.stream.Collectors.joining(",")) + "]";
   }
 
   private static Change update(long seq, String name, long value) {

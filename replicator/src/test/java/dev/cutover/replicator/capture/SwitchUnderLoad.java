@@ -69,7 +69,7 @@ final class SwitchUnderLoad implements AutoCloseable {
       for (Connection c : List.of(o, n)) {
         assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace"
             + " WHERE ns.nspname = 'cutover' AND has_function_privilege('" + APP + "', p.oid, 'EXECUTE')"
-            + " AND p.proname IN ('capture', 'capture_table', 'lower_fence', 'request_slot_at_switch', 'grant_control_plane')"))
+            + " AND p.proname IN ('capture', 'capture_row', 'capture_table', 'json_nulls', 'json_columns', 'lower_fence', 'request_slot_at_switch', 'grant_control_plane')"))
             .as("the application role may execute none of the replicator's own functions").isZero();
       }
     }
