@@ -1,0 +1,89 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import java.sql.Connection;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Schema changes with relayed replication (started by a superuser, so schema change capture is
+ * installed on old): they travel as rows of {@code cutover.ddl_log} in old's WAL, in order with the
+ * rows around them, and new's trigger replays them; tables created after start reach new with
+ * their rows (CREATE TABLE AS's and a new partition's included); a table without a key that gets
+ * one is found by it. With the way back armed, a table the replay creates on new is captured there.
+ */
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+class SchemaChangeRelayTest {
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  @Test
+  void apply_schemaChangesWhileWriting_arriveInOrderAndNewTablesFollow(PostgresPair pair) throws Exception {
+    String db = "ddl_relay";
+    SchemaChangeFlowTest.database(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withJobs(2).withCapture(Capture.RELAY), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults());
+        SchemaChangeFlowTest.AppWriter writer = new SchemaChangeFlowTest.AppWriter(pair.oldServer(), db)) {
+      writer.awaitMore(20);
+      try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+        AppDatabase.execute(o, "BEGIN; ALTER TABLE account ADD COLUMN region text NOT NULL DEFAULT 'eu';"
+            + " INSERT INTO account (owner, region) VALUES ('same tx', 'us'); COMMIT");
+        AppDatabase.execute(o, "UPDATE account SET region = 'apac' WHERE id % 7 = 0");
+        AppDatabase.execute(o, "CREATE TABLE invoice (id int PRIMARY KEY, total numeric(10,2) NOT NULL, paid boolean);"
+            + " INSERT INTO invoice SELECT g, g * 1.5, false FROM generate_series(1, 50) g;"
+            + " UPDATE invoice SET paid = true, id = id + 1000 WHERE id <= 10; DELETE FROM invoice WHERE id = 20");
+        AppDatabase.execute(o, "CREATE TABLE rich AS SELECT id, owner, balance FROM account WHERE balance > 100");
+        AppDatabase.execute(o, "CREATE TABLE note (a int NOT NULL, b text); INSERT INTO note SELECT g, 'n' || g FROM generate_series(1, 30) g;"
+            + " ALTER TABLE note ADD PRIMARY KEY (a); UPDATE note SET b = 'keyed' WHERE a <= 5; DELETE FROM note WHERE a = 30");
+        AppDatabase.execute(o, "CREATE TABLE measurement_2025 PARTITION OF measurement FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+            + " INSERT INTO measurement VALUES (1, '2025-03-01', 3)");
+        AppDatabase.execute(o, "ALTER TABLE account DROP COLUMN region");
+      }
+      writer.awaitMore(20);
+      r.awaitCaughtUp(WAIT);
+
+      r.reverse(new Reverse.Options(Duration.ZERO, WAIT));
+      try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+        AppDatabase.execute(o, "CREATE TABLE late (id int PRIMARY KEY, v text); INSERT INTO late VALUES (1, 'x')");
+      }
+      writer.close();
+      assertThat(writer.failures).isEmpty();
+      r.awaitCaughtUp(WAIT);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.refusal()).as("%s", a.lastError()).isNull());
+
+      VerifyReport verify = r.verify(Verifier.Options.defaults());
+      assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+      assertThat(verify.tables()).extracting(VerifyReport.TableResult::table)
+          .contains("public.invoice", "public.rich", "public.note", "public.measurement_2025", "public.late");
+      try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+        for (String q : new String[] {"SELECT count(*) FROM rich", "SELECT count(*) FROM invoice WHERE paid",
+            "SELECT count(*) FROM note WHERE b = 'keyed'", "SELECT count(*) FROM measurement_2025", "SELECT count(*) FROM late"}) {
+          assertThat(AppDatabase.count(n, q)).as(q).isEqualTo(AppDatabase.count(o, q)).isPositive();
+        }
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'account'::regclass AND attname = 'region'"))
+            .as("the dropped column is gone on new").isZero();
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_capture' AND tgrelid = 'late'::regclass"))
+            .as("a table the replay created on new is captured for the way back").isOne();
+      }
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.startsWith("schema change"));
+    }
+    r.cleanup();
+    try (Connection o = pair.oldServer().connect(db)) {
+      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_replication_slots WHERE database = '" + db + "'")).isZero();
+    }
+  }
+}
