@@ -79,11 +79,13 @@ public final class Endpoint {
 
   /**
    * A replication connection ({@code replication=database}) in the simple query mode PgJDBC's
-   * replication API needs.
+   * replication API needs. pgoutput prints values with this session's settings: floats with
+   * {@code extra_float_digits = 3}, as before 12 fewer digits than that lose precision.
    */
   public Connection connectReplication() throws ReplicatorException {
     Properties p = new Properties();
     p.setProperty("replication", "database");
+    p.setProperty("options", "-c extra_float_digits=3");
     p.setProperty("assumeMinServerVersion", "10");
     p.setProperty("preferQueryMode", "simple");
     return connect(p);

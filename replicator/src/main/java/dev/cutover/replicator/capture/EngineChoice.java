@@ -12,7 +12,7 @@ import java.util.List;
 /**
  * Which engine replicates, and why: logical replication when nothing stands in its way, trigger
  * capture when something does or when asked for. What can be seen from here: the source's version
- * (the native engine needs 12 or newer; 9.6 has no logical decoding at all), its
+ * (the native engine needs 12 or newer, relayed replication 11; 9.6 has no logical decoding at all), its
  * {@code wal_level}, whether the role on old may create replication slots (tried). What cannot:
  * whether new's server can reach old's at all (a private network); then ask for
  * {@code --capture relay} (old's slot read by the apply process) or {@code --capture triggers}. A
@@ -26,6 +26,8 @@ import java.util.List;
 public record EngineChoice(Capture engine, Capture requested, List<String> blockers) {
   /** The oldest source the native engine supports. */
   public static final int LOGICAL_MIN = 12;
+  /** The oldest source relayed replication supports: pgoutput decodes TRUNCATE from 11. */
+  public static final int RELAY_MIN = 11;
   /** The oldest source trigger capture supports (9.6, as {@code server_version_num / 10000}). */
   public static final int TRIGGERS_MIN = 9;
 
@@ -35,7 +37,8 @@ public record EngineChoice(Capture engine, Capture requested, List<String> block
     if (major < 10) {
       blockers.add("old runs PostgreSQL " + Sql.string(old, "SHOW server_version") + ", which has no logical decoding");
     } else if (major < LOGICAL_MIN) {
-      blockers.add("old runs PostgreSQL " + major + "; the native engine needs " + LOGICAL_MIN + " or newer");
+      blockers.add("old runs PostgreSQL " + major + "; the native engine needs " + LOGICAL_MIN + " or newer"
+          + (major >= RELAY_MIN ? " (--capture relay reads old's slot from " + RELAY_MIN + " on, without triggers)" : ""));
     }
     String wal = Sql.string(old, "SHOW wal_level");
     if (major >= 10 && !"logical".equals(wal)) {

@@ -111,11 +111,14 @@ public final class Preflight {
     int n = Sql.majorVersion(nw);
     add(Severity.INFO, "both", "versions", "old runs PostgreSQL " + Sql.string(old, "SHOW server_version") + ", new "
         + Sql.string(nw, "SHOW server_version"), "");
-    int oldest = triggers() ? EngineChoice.TRIGGERS_MIN : EngineChoice.LOGICAL_MIN;
+    int oldest = triggers() ? EngineChoice.TRIGGERS_MIN : relay() ? EngineChoice.RELAY_MIN : EngineChoice.LOGICAL_MIN;
     if (o < oldest) {
       add(Severity.ERROR, "old", "unsupported-version", "PostgreSQL " + Sql.string(old, "SHOW server_version") + " is older than "
-          + (triggers() ? "9.6, the oldest source trigger capture supports" : "12, the oldest source logical replication supports here"),
-          triggers() ? "upgrade it in place to 9.6 or newer first, or use pg_dump" : "use --capture triggers (9.6 and newer)");
+          + (triggers() ? "9.6, the oldest source trigger capture supports" : relay()
+              ? EngineChoice.RELAY_MIN + ", the oldest source relayed replication supports (10 does not decode TRUNCATE)"
+              : "12, the oldest source logical replication supports here"),
+          triggers() ? "upgrade it in place to 9.6 or newer first, or use pg_dump"
+              : "use --capture triggers (9.6 and newer)" + (relay() ? "" : ", or --capture relay (11 and newer)"));
     }
     if (n < 12) {
       add(Severity.ERROR, "new", "unsupported-version", "PostgreSQL " + n + " is older than 12, the oldest target",

@@ -7,6 +7,7 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.RelayProgress;
+import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
@@ -187,8 +188,12 @@ public final class ForwardStart {
 
   private void preconditions(Connection o, Connection n, int oldMajor, int newMajor, String slot)
       throws SQLException, ReplicatorException {
-    for (int[] v : new int[][] {{oldMajor, 0}, {newMajor, 1}}) {
-      if (v[0] < 12) {
+    if (relay() && oldMajor < EngineChoice.RELAY_MIN) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old runs PostgreSQL " + oldMajor + ", older than " + EngineChoice.RELAY_MIN
+          + ", the oldest source relayed replication supports (PostgreSQL 10 does not decode TRUNCATE)", "use --capture triggers");
+    }
+    for (int[] v : new int[][] {{relay() ? EngineChoice.LOGICAL_MIN : oldMajor, 0}, {newMajor, 1}}) {
+      if (v[0] < EngineChoice.LOGICAL_MIN) {
         String side = v[1] == 0 ? "old" : "new";
         throw new ReplicatorException(Failure.PRECONDITION, side + " runs PostgreSQL " + v[0] + ", older than 12",
             "the replicator supports PostgreSQL 12 to 18");
