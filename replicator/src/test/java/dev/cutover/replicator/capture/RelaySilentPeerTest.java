@@ -26,7 +26,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * moves on with nothing to relay, and across a restart of the apply process. A network to old that
  * drops every packet (both the ordinary and the replication connection) is reported naming old
  * within a small multiple of the network timeout, the applier neither stops nor hangs, closing it
- * while old is silent returns, and once old answers again every row written meanwhile arrives once.
+ * while old is silent returns, and once old answers again every row written meanwhile arrives once;
+ * the same when only the replication stream is silent (the walsender stopped).
  * WAL of another database or of a table outside the publication moves the slot's confirmed position
  * and the position on new along, so an idle relay does not make old keep its WAL, and produces no
  * batch with changes. A stopped and restarted apply process brings everything once: a keyless
@@ -83,6 +84,49 @@ class RelaySilentPeerTest {
         }
       }
     });
+  }
+
+  /**
+   * Only the replication stream goes silent: old's walsender is stopped (SIGSTOP), so the stream
+   * brings neither changes nor keepalives while the ordinary connection answers and old's WAL
+   * moves on. The applier gives the stream up within twice the timeout, naming the silence, and
+   * retries; once the walsender runs again (and, its client gone, lets the slot go) every row
+   * written meanwhile arrives once.
+   */
+  @Test
+  void apply_onlyTheReplicationStreamSilent_givenUpAndResumedOnce(PostgresPair pair) throws Exception {
+    withRelay(pair, "relay_frozen", (db, r) -> {
+      try (Applier forward = applying(db)) {
+        String walsender;
+        try (Connection o = db.old()) {
+          walsender = Long.toString(OwnedDatabase.count(o, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?",
+              position(db).slot()));
+        }
+        signal("STOP", walsender);
+        try {
+          long frozen = System.nanoTime();
+          insert(db, "frozen", 10);
+          await().atMost(CATCH_UP).until(() -> forward.lastError() != null);
+          Duration noticed = Duration.ofNanos(System.nanoTime() - frozen);
+          System.out.printf("silent stream reported after %d ms: %s%n", noticed.toMillis(), forward.lastError());
+          assertThat(forward.lastError()).contains("the slot's stream brought nothing").contains("old");
+          assertThat(noticed).isLessThan(NOTICED_WITHIN);
+          assertThat(forward.running()).as("retrying, not stopped").isTrue();
+        } finally {
+          signal("CONT", walsender);
+        }
+        awaitSameRows(db);
+        await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
+        assertThat(forward.missing()).isZero();
+        VerifyReport verify = r.verify(Verifier.Options.defaults());
+        assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+      }
+    });
+  }
+
+  private static void signal(String name, String pid) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + name, pid).inheritIO().start();
+    assertThat(kill.waitFor()).as("kill -%s %s", name, pid).isZero();
   }
 
   /**
