@@ -228,7 +228,9 @@ public final class CaptureSchema {
    * json columns {@code columns} hold the JSON value {@code null}, which {@code j} cannot tell from
    * SQL NULL. Each column name comes after a sign: {@code !} where its type (a domain) cannot be
    * SQL NULL, so a {@code null} there is the JSON one; {@code ?} where it can, and the function asks
-   * whether {@code r} with that column set to SQL NULL prints the same. Only rows whose text holds
+   * whether {@code r} with that column set to SQL NULL prints the same; {@code #} where a domain's
+   * CHECK constraint might refuse that NULL (and so the writer's statement), and the function reads
+   * the column with a dynamic statement instead, which costs more. Only rows whose text holds
    * {@code null} at all get that far. Called by the capture function for tables with json columns
    * (flag {@code j}) and by the event trigger for the rows of a CREATE TABLE AS; every name is
    * schema-qualified, as in the capture function, since it runs with the writer's search_path.
@@ -237,16 +239,22 @@ public final class CaptureSchema {
     return "CREATE OR REPLACE FUNCTION " + JSON_NULLS_FUNCTION + "(r anyelement, j pg_catalog.json, cols pg_catalog.text[])"
         + " RETURNS pg_catalog.json LANGUAGE plpgsql AS $$\n"
         + "DECLARE\n"
-        + "  c pg_catalog.text; k pg_catalog.text; m pg_catalog.text[];\n"
+        + "  c pg_catalog.text; k pg_catalog.text; m pg_catalog.text[]; jn boolean;\n"
         + "BEGIN\n"
         + "  IF j IS NULL OR pg_catalog.strpos(j::pg_catalog.text, 'null') OPERATOR(pg_catalog.=) 0 THEN RETURN j; END IF;\n"
         + "  FOREACH c IN ARRAY cols LOOP\n"
         + "    k := pg_catalog.substr(c, 2);\n"
-        + "    IF pg_catalog.json_typeof(j OPERATOR(pg_catalog.->) k) OPERATOR(pg_catalog.=) 'null'\n"
-        + "        AND (pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '!'\n"
-        + "          OR pg_catalog.json_populate_record(r, pg_catalog.json_build_object(k, NULL))::pg_catalog.text"
-        + " OPERATOR(pg_catalog.<>) r::pg_catalog.text) THEN\n"
-        + "      m := pg_catalog.array_append(m, k);\n"
+        + "    IF pg_catalog.json_typeof(j OPERATOR(pg_catalog.->) k) OPERATOR(pg_catalog.=) 'null' THEN\n"
+        + "      IF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '!' THEN\n"
+        + "        jn := true;\n"
+        + "      ELSIF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '#' THEN\n"
+        + "        EXECUTE 'SELECT ($1).' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k) OPERATOR(pg_catalog.||) ' IS NOT NULL'"
+        + " INTO jn USING r;\n"
+        + "      ELSE\n"
+        + "        jn := pg_catalog.json_populate_record(r, pg_catalog.json_build_object(k, NULL))::pg_catalog.text"
+        + " OPERATOR(pg_catalog.<>) r::pg_catalog.text;\n"
+        + "      END IF;\n"
+        + "      IF jn THEN m := pg_catalog.array_append(m, k); END IF;\n"
         + "    END IF;\n"
         + "  END LOOP;\n"
         + "  IF m IS NULL THEN RETURN j; END IF;\n"

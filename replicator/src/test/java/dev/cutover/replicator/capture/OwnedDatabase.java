@@ -38,8 +38,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * superuser, no REPLICATION, no event triggers). The schema covers what must round-trip exactly
  * through trigger capture on every source from 9.6: numeric, floats, timestamps and intervals,
  * bytea, arrays, json kept as written and jsonb, an enum, a composite type, a domain, a range,
- * NULLs, the JSON value null in json, jsonb and a NOT NULL domain over jsonb (row_to_json prints
- * it as it prints SQL NULL), a foreign key with ON DELETE CASCADE, a composite key, and a table without a key.
+ * NULLs, the JSON value null in json, jsonb, a NOT NULL domain over jsonb and one whose CHECK
+ * refuses NULL (row_to_json prints it as it prints SQL NULL), a foreign key with ON DELETE CASCADE, a composite key, and a table without a key.
  */
 final class OwnedDatabase {
   static final String ROLE = "app_owner";
@@ -51,11 +51,12 @@ final class OwnedDatabase {
       "CREATE TYPE price AS (amount numeric(12,2), currency char(3));",
       "CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);",
       "CREATE DOMAIN settings AS jsonb NOT NULL;",
+      "CREATE DOMAIN audit_doc AS jsonb CHECK (VALUE IS NOT NULL);",
       "CREATE TABLE account (id serial PRIMARY KEY, email text NOT NULL UNIQUE, balance numeric(14,4) NOT NULL DEFAULT 0,",
       "  ratio double precision, small real, created timestamptz NOT NULL DEFAULT now(), birthday date, wake time,",
       "  span interval, photo bytea, tags text[], scores int[], doc json, meta jsonb, mood mood, price price,",
       "  level positive_int, active boolean, uid uuid, addr inet, during tstzrange, bits bit varying(16), nums numeric[],",
-      "  prefs settings DEFAULT 'null');",
+      "  prefs settings DEFAULT 'null', audit audit_doc DEFAULT 'null');",
       "CREATE TABLE entry (account_id int NOT NULL REFERENCES account ON DELETE CASCADE, n int NOT NULL,",
       "  amount numeric(12,2) NOT NULL, note text, PRIMARY KEY (account_id, n));",
       "CREATE INDEX entry_amount ON entry (amount);",
