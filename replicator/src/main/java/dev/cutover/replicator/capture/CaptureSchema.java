@@ -226,11 +226,12 @@ public final class CaptureSchema {
    * {@value #JSON_NULLS_FUNCTION}{@code (r, j, columns)}: {@code j}, the {@code row_to_json} of row
    * {@code r} (or its key), with the member {@link ChangeLog#JSON_NULLS} added where some of the
    * json columns {@code columns} hold the JSON value {@code null}, which {@code j} cannot tell from
-   * SQL NULL. Each column name comes after a sign: {@code !} where its type (a domain) cannot be
-   * SQL NULL, so a {@code null} there is the JSON one; {@code ?} where it can, and the function asks
-   * whether {@code r} with that column set to SQL NULL prints the same; {@code #} where a domain's
-   * CHECK constraint might refuse that NULL (and so the writer's statement), and the function reads
-   * the column with a dynamic statement instead, which costs more. Only rows whose text holds
+   * SQL NULL. Each column name comes after a sign: {@code ?} for json or jsonb itself, where the
+   * function asks whether {@code r} with that column set to SQL NULL prints the same;
+   * {@code #} for a domain, whose NOT NULL or CHECK could refuse that NULL (and so the writer's
+   * statement), where it reads the column with a dynamic statement, which costs more. The probe
+   * falls back to that statement when it fails anyway (the column's type changed since the
+   * triggers were made), so the writer never pays for it. Only rows whose text holds
    * {@code null} at all get that far. Called by the capture function for tables with json columns
    * (flag {@code j}) and by the event trigger for the rows of a CREATE TABLE AS; every name is
    * schema-qualified, as in the capture function, since it runs with the writer's search_path.
@@ -245,14 +246,18 @@ public final class CaptureSchema {
         + "  FOREACH c IN ARRAY cols LOOP\n"
         + "    k := pg_catalog.substr(c, 2);\n"
         + "    IF pg_catalog.json_typeof(j OPERATOR(pg_catalog.->) k) OPERATOR(pg_catalog.=) 'null' THEN\n"
-        + "      IF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '!' THEN\n"
-        + "        jn := true;\n"
-        + "      ELSIF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '#' THEN\n"
+        + "      jn := NULL;\n"
+        + "      IF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '?' THEN\n"
+        + "        BEGIN\n"
+        + "          jn := pg_catalog.json_populate_record(r, pg_catalog.json_build_object(k, NULL))::pg_catalog.text"
+        + " OPERATOR(pg_catalog.<>) r::pg_catalog.text;\n"
+        + "        EXCEPTION WHEN OTHERS THEN\n"
+        + "          jn := NULL;\n"
+        + "        END;\n"
+        + "      END IF;\n"
+        + "      IF jn IS NULL THEN\n"
         + "        EXECUTE 'SELECT ($1).' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k) OPERATOR(pg_catalog.||) ' IS NOT NULL'"
         + " INTO jn USING r;\n"
-        + "      ELSE\n"
-        + "        jn := pg_catalog.json_populate_record(r, pg_catalog.json_build_object(k, NULL))::pg_catalog.text"
-        + " OPERATOR(pg_catalog.<>) r::pg_catalog.text;\n"
         + "      END IF;\n"
         + "      IF jn THEN m := pg_catalog.array_append(m, k); END IF;\n"
         + "    END IF;\n"

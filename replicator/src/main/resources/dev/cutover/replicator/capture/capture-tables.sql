@@ -2,19 +2,16 @@
 -- source of each direction by CaptureSchema.install; removed by cleanup). See CaptureSchema.java.
 
 -- A table's json columns (json, jsonb, or a domain over either at any depth), in order, each name
--- after '!' where its domain cannot be SQL NULL, '#' where a domain's CHECK constraint might refuse
--- NULL, and '?' otherwise: the argument of cutover.json_nulls, which marks the JSON nulls
--- row_to_json prints as it prints SQL NULL.
+-- after '#' where its type is a domain and '?' where it is json or jsonb itself: the argument of
+-- cutover.json_nulls, which marks the JSON nulls row_to_json prints as it prints SQL NULL.
 CREATE OR REPLACE FUNCTION cutover.json_columns(rel pg_catalog.regclass) RETURNS text[] LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
   SELECT array(
-    WITH RECURSIVE d(attnum, attname, oid, base, nn) AS (
-      SELECT a.attnum, a.attname::text, y.oid, y.typbasetype, y.typnotnull FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
+    WITH RECURSIVE d(attnum, attname, oid, base) AS (
+      SELECT a.attnum, a.attname::text, y.oid, y.typbasetype FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
         WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL SELECT d.attnum, d.attname, t.oid, t.typbasetype, d.nn OR t.typnotnull FROM d JOIN pg_type t ON t.oid = d.base)
-    SELECT CASE WHEN bool_or(d.nn) THEN '!'
-        WHEN bool_or(EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contypid = d.oid AND k.contype = 'c')) THEN '#'
-        ELSE '?' END || d.attname FROM d
+      UNION ALL SELECT d.attnum, d.attname, t.oid, t.typbasetype FROM d JOIN pg_type t ON t.oid = d.base)
+    SELECT CASE WHEN bool_or(d.base <> 0) THEN '#' ELSE '?' END || d.attname FROM d
       GROUP BY d.attnum, d.attname HAVING bool_or(d.oid IN (114, 3802)) ORDER BY d.attnum)
 $f$;
 REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;

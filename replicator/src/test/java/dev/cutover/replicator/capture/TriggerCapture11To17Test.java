@@ -9,6 +9,8 @@ import dev.cutover.flags.Target;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.Reverse;
@@ -18,6 +20,7 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -51,6 +54,37 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       assertThat(armed.mode()).isEqualTo("capture");
       assertThat(armed.steps()).anyMatch(s -> s.contains("NOT carried back"));
       assertThat(CaptureWays.reverseArmed(o)).isTrue();
+    }
+  }
+
+  /**
+   * A json column retyped after start to a domain whose CHECK refuses NULL, made by hand on both
+   * sides (this role has no event trigger to make the capture triggers again): the JSON null check
+   * still probes it as plain jsonb, by setting it to NULL, which the domain refuses; the check falls
+   * back to reading the column, so the application's writes succeed and their JSON nulls arrive.
+   */
+  @Test
+  void capture_jsonColumnRetypedToACheckedDomainAfterStart_writesSucceedAndJsonNullsArrive(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "retyped");
+    Replicator r = db.replicator();
+    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      for (Connection c : List.of(db.nw(), db.old())) {
+        try (c) {
+          OwnedDatabase.execute(c, "ALTER TABLE keyless ALTER COLUMN j TYPE audit_doc USING coalesce(j, 'null')");
+        }
+      }
+      try (Connection o = db.old()) {
+        OwnedDatabase.execute(o, "INSERT INTO keyless VALUES (100, 'retyped', 'null'), (101, 'retyped', '{\"k\": 2}')");
+        OwnedDatabase.execute(o, "UPDATE keyless SET j = 'null' WHERE a = 101");
+        OwnedDatabase.execute(o, "DELETE FROM keyless WHERE ctid = (SELECT ctid FROM keyless WHERE a = 1 LIMIT 1)");
+      }
+      r.awaitCaughtUp(Duration.ofSeconds(60));
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.refusal()).as("%s", a.lastError()).isNull());
+      db.assertConverged(r);
+      try (Connection n = db.nw()) {
+        assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless WHERE a IN (100, 101) AND j = 'null'")).isEqualTo(2);
+      }
     }
   }
 }
