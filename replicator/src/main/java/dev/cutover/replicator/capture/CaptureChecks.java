@@ -165,7 +165,8 @@ public final class CaptureChecks {
     if (!nestedJson.isEmpty()) {
       String some = String.join(", ", nestedJson.subList(0, Math.min(5, nestedJson.size()))) + (nestedJson.size() > 5 ? ", ..." : "");
       add(Severity.WARNING, "old", "capture-json-null", "column(s) " + some + " hold json or jsonb inside an array or a"
-          + " composite: an element or field that is the JSON null arrives as SQL NULL with trigger capture (a whole json or jsonb value that is the JSON null is kept)",
+          + " composite: an element or field that is the JSON null arrives as SQL NULL with trigger capture (a whole json or jsonb"
+          + " value that is the JSON null is kept)",
           "where old allows logical decoding, use --capture relay or logical replication, which keep it; else make sure no such"
           + " element or field is the JSON null");
     }
