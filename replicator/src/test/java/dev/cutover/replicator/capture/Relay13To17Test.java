@@ -4,10 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.cleanup.Cleanup;
@@ -179,6 +182,26 @@ class Relay13To17Test {
    * begins with its mark), so nothing comes back to new: inserts would fail there on their keys,
    * deletes would count as missing, and a later write on old would wait behind them.
    */
+  /**
+   * {@code options} in old's URL that lower {@code extra_float_digits} take the place of the
+   * replicator's own: the relay stops rather than apply rounded floats, naming the setting and the
+   * URL.
+   */
+  @Test
+  void apply_oldUrlLowersExtraFloatDigits_refusesNamingTheSetting(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "floats");
+    Replicator r = db.replicator();
+    r.start(relay(), new CopyProgress(), CopyListener.NONE);
+    Endpoint rounded = Endpoint.of(Side.OLD, db.url(pair.oldServer()) + "&options=-c%20extra_float_digits%3D0", OwnedDatabase.ROLE, null);
+    try (Applier forward = Applier.relay(Way.forward(rounded, db.endpoint(Side.NEW)), Applier.Options.defaults())) {
+      await().atMost(CATCH_UP).until(() -> forward.refusal() != null);
+      assertThat(forward.refusal().oneLine()).contains("extra_float_digits = 0").contains("--old-url");
+      assertThat(forward.running()).as("stopped for good").isFalse();
+      assertThat(forward.changes()).isZero();
+    }
+    r.cleanup();
+  }
+
   @Test
   void reverse_besideRelay_carriesNewsWritesToOldAndNothingComesBack(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "back");
