@@ -3,6 +3,8 @@ package dev.cutover.replicator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
@@ -52,6 +54,52 @@ class SchemaChangeFlowTest {
           + " INSERT INTO measurement SELECT g, date '2024-01-01' + g % 300, g FROM generate_series(1, 300) g");
     }
     return db;
+  }
+
+  /**
+   * Schema changes an application makes on old during the window, each written to at once, as
+   * trigger capture and relayed replication must carry them: a column, tables created with rows (by
+   * CREATE TABLE AS and as a partition), a key added to a table without one.
+   */
+  static void changeSchemaWhileWriting(Connection o) throws SQLException {
+    // A column, and rows that use it right after, in the same transaction and in later ones.
+    AppDatabase.execute(o, "BEGIN; ALTER TABLE account ADD COLUMN region text NOT NULL DEFAULT 'eu';"
+        + " INSERT INTO account (owner, region) VALUES ('same tx', 'us'); COMMIT");
+    AppDatabase.execute(o, "UPDATE account SET region = 'apac' WHERE id % 7 = 0");
+    // A table created after start, written at once.
+    AppDatabase.execute(o, "CREATE TABLE invoice (id int PRIMARY KEY, total numeric(10,2) NOT NULL, paid boolean);"
+        + " INSERT INTO invoice SELECT g, g * 1.5, false FROM generate_series(1, 50) g;"
+        + " UPDATE invoice SET paid = true, id = id + 1000 WHERE id <= 10; DELETE FROM invoice WHERE id = 20");
+    // Rows computed by the statement that creates the table.
+    AppDatabase.execute(o, "CREATE TABLE rich AS SELECT id, owner, balance FROM account WHERE balance > 100");
+    // A table without a key gets one: its updates are then found by it.
+    AppDatabase.execute(o, "CREATE TABLE note (a int NOT NULL, b text); INSERT INTO note SELECT g, 'n' || g FROM generate_series(1, 30) g;"
+        + " ALTER TABLE note ADD PRIMARY KEY (a); UPDATE note SET b = 'keyed' WHERE a <= 5; DELETE FROM note WHERE a = 30");
+    AppDatabase.execute(o, "CREATE TABLE measurement_2025 PARTITION OF measurement FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+        + " INSERT INTO measurement VALUES (1, '2025-03-01', 3)");
+  }
+
+  /**
+   * After {@link #changeSchemaWhileWriting}, with {@code r}'s apply running: the way back armed,
+   * then a table created on old (the replay creates it on new, where it must be captured for the
+   * way back), the writer stopped; every applier still running once caught up, and verify finding
+   * no difference, the tables created after start included.
+   */
+  static void armWayBackAndConverge(PostgresPair pair, String db, Replicator r, ApplyProcess apply, AppWriter writer) throws Exception {
+    Duration wait = Duration.ofSeconds(60);
+    r.reverse(new Reverse.Options(Duration.ZERO, wait));
+    try (Connection o = app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "CREATE TABLE late (id int PRIMARY KEY, v text); INSERT INTO late VALUES (1, 'x')");
+    }
+    writer.close();
+    assertThat(writer.failures).isEmpty();
+    r.awaitCaughtUp(wait);
+    assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.refusal()).as("%s", a.lastError()).isNull());
+
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+    assertThat(verify.tables()).extracting(VerifyReport.TableResult::table)
+        .contains("public.invoice", "public.rich", "public.note", "public.measurement_2025", "public.late");
   }
 
   /** A connection as the application role. */

@@ -7,10 +7,7 @@ import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
-import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
-import dev.cutover.replicator.verify.Verifier;
-import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -40,35 +37,13 @@ class SchemaChangeRelayTest {
         SchemaChangeFlowTest.AppWriter writer = new SchemaChangeFlowTest.AppWriter(pair.oldServer(), db)) {
       writer.awaitMore(20);
       try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
-        AppDatabase.execute(o, "BEGIN; ALTER TABLE account ADD COLUMN region text NOT NULL DEFAULT 'eu';"
-            + " INSERT INTO account (owner, region) VALUES ('same tx', 'us'); COMMIT");
-        AppDatabase.execute(o, "UPDATE account SET region = 'apac' WHERE id % 7 = 0");
-        AppDatabase.execute(o, "CREATE TABLE invoice (id int PRIMARY KEY, total numeric(10,2) NOT NULL, paid boolean);"
-            + " INSERT INTO invoice SELECT g, g * 1.5, false FROM generate_series(1, 50) g;"
-            + " UPDATE invoice SET paid = true, id = id + 1000 WHERE id <= 10; DELETE FROM invoice WHERE id = 20");
-        AppDatabase.execute(o, "CREATE TABLE rich AS SELECT id, owner, balance FROM account WHERE balance > 100");
-        AppDatabase.execute(o, "CREATE TABLE note (a int NOT NULL, b text); INSERT INTO note SELECT g, 'n' || g FROM generate_series(1, 30) g;"
-            + " ALTER TABLE note ADD PRIMARY KEY (a); UPDATE note SET b = 'keyed' WHERE a <= 5; DELETE FROM note WHERE a = 30");
-        AppDatabase.execute(o, "CREATE TABLE measurement_2025 PARTITION OF measurement FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
-            + " INSERT INTO measurement VALUES (1, '2025-03-01', 3)");
+        SchemaChangeFlowTest.changeSchemaWhileWriting(o);
         AppDatabase.execute(o, "ALTER TABLE account DROP COLUMN region");
       }
       writer.awaitMore(20);
       r.awaitCaughtUp(WAIT);
 
-      r.reverse(new Reverse.Options(Duration.ZERO, WAIT));
-      try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
-        AppDatabase.execute(o, "CREATE TABLE late (id int PRIMARY KEY, v text); INSERT INTO late VALUES (1, 'x')");
-      }
-      writer.close();
-      assertThat(writer.failures).isEmpty();
-      r.awaitCaughtUp(WAIT);
-      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.refusal()).as("%s", a.lastError()).isNull());
-
-      VerifyReport verify = r.verify(Verifier.Options.defaults());
-      assertThat(verify.differences()).as("%s", verify.tables()).isZero();
-      assertThat(verify.tables()).extracting(VerifyReport.TableResult::table)
-          .contains("public.invoice", "public.rich", "public.note", "public.measurement_2025", "public.late");
+      SchemaChangeFlowTest.armWayBackAndConverge(pair, db, r, apply, writer);
       try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
         for (String q : new String[] {"SELECT count(*) FROM rich", "SELECT count(*) FROM invoice WHERE paid",
             "SELECT count(*) FROM note WHERE b = 'keyed'", "SELECT count(*) FROM measurement_2025", "SELECT count(*) FROM late"}) {
