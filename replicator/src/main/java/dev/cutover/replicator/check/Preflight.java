@@ -111,14 +111,21 @@ public final class Preflight {
     int n = Sql.majorVersion(nw);
     add(Severity.INFO, "both", "versions", "old runs PostgreSQL " + Sql.string(old, "SHOW server_version") + ", new "
         + Sql.string(nw, "SHOW server_version"), "");
-    int oldest = triggers() ? EngineChoice.TRIGGERS_MIN : relay() ? EngineChoice.RELAY_MIN : EngineChoice.LOGICAL_MIN;
-    if (o < oldest) {
+    String tooOld = null;
+    String remedy = null;
+    if (triggers() && o < EngineChoice.TRIGGERS_MIN) {
+      tooOld = "9.6, the oldest source trigger capture supports";
+      remedy = "upgrade it in place to 9.6 or newer first, or use pg_dump";
+    } else if (relay() && o < EngineChoice.RELAY_MIN) {
+      tooOld = EngineChoice.RELAY_MIN + ", the oldest source relayed replication supports (10 does not decode TRUNCATE)";
+      remedy = "use --capture triggers (9.6 and newer)";
+    } else if (!triggers() && !relay() && o < EngineChoice.LOGICAL_MIN) {
+      tooOld = "12, the oldest source logical replication supports here";
+      remedy = "use --capture triggers (9.6 and newer), or --capture relay (11 and newer)";
+    }
+    if (tooOld != null) {
       add(Severity.ERROR, "old", "unsupported-version", "PostgreSQL " + Sql.string(old, "SHOW server_version") + " is older than "
-          + (triggers() ? "9.6, the oldest source trigger capture supports" : relay()
-              ? EngineChoice.RELAY_MIN + ", the oldest source relayed replication supports (10 does not decode TRUNCATE)"
-              : "12, the oldest source logical replication supports here"),
-          triggers() ? "upgrade it in place to 9.6 or newer first, or use pg_dump"
-              : "use --capture triggers (9.6 and newer)" + (relay() ? "" : ", or --capture relay (11 and newer)"));
+          + tooOld, remedy);
     }
     if (n < 12) {
       add(Severity.ERROR, "new", "unsupported-version", "PostgreSQL " + n + " is older than 12, the oldest target",

@@ -192,12 +192,13 @@ public final class ForwardStart {
       throw new ReplicatorException(Failure.PRECONDITION, "old runs PostgreSQL " + oldMajor + ", older than " + EngineChoice.RELAY_MIN
           + ", the oldest source relayed replication supports (PostgreSQL 10 does not decode TRUNCATE)", "use --capture triggers");
     }
-    for (int[] v : new int[][] {{relay() ? EngineChoice.LOGICAL_MIN : oldMajor, 0}, {newMajor, 1}}) {
-      if (v[0] < EngineChoice.LOGICAL_MIN) {
-        String side = v[1] == 0 ? "old" : "new";
-        throw new ReplicatorException(Failure.PRECONDITION, side + " runs PostgreSQL " + v[0] + ", older than 12",
-            "the replicator supports PostgreSQL 12 to 18");
-      }
+    if (!relay() && oldMajor < EngineChoice.LOGICAL_MIN) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old runs PostgreSQL " + oldMajor + ", older than 12",
+          "the replicator supports PostgreSQL 12 to 18");
+    }
+    if (newMajor < EngineChoice.LOGICAL_MIN) {
+      throw new ReplicatorException(Failure.PRECONDITION, "new runs PostgreSQL " + newMajor + ", older than 12",
+          "the replicator supports PostgreSQL 12 to 18");
     }
     String walLevel = Sql.string(o, "SHOW wal_level");
     if (!"logical".equals(walLevel)) {
