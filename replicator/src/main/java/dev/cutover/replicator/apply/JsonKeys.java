@@ -23,10 +23,7 @@ final class JsonKeys {
    */
   static List<String> of(String json) {
     List<String> keys = new ArrayList<>();
-    try (JsonParser parser = FACTORY.createParser(json)) {
-      if (parser.nextToken() != JsonToken.START_OBJECT) {
-        throw new IllegalArgumentException("not a JSON object: " + abbreviate(json));
-      }
+    try (JsonParser parser = object(json)) {
       while (parser.nextToken() == JsonToken.FIELD_NAME) {
         keys.add(parser.currentName());
         parser.nextToken();
@@ -34,7 +31,7 @@ final class JsonKeys {
       }
       return keys;
     } catch (IOException e) {
-      throw new IllegalArgumentException("not a well-formed JSON object: " + abbreviate(json), e);
+      throw malformed(json, e);
     }
   }
 
@@ -47,10 +44,7 @@ final class JsonKeys {
   static List<String> values(String json, List<String> names) {
     String[] out = new String[names.size()];
     int found = 0;
-    try (JsonParser parser = FACTORY.createParser(json)) {
-      if (parser.nextToken() != JsonToken.START_OBJECT) {
-        throw new IllegalArgumentException("not a JSON object: " + abbreviate(json));
-      }
+    try (JsonParser parser = object(json)) {
       while (parser.nextToken() == JsonToken.FIELD_NAME) {
         int i = names.indexOf(parser.currentName());
         JsonToken value = parser.nextToken();
@@ -65,7 +59,7 @@ final class JsonKeys {
       }
       return found == out.length ? List.of(out) : null;
     } catch (IOException e) {
-      throw new IllegalArgumentException("not a well-formed JSON object: " + abbreviate(json), e);
+      throw malformed(json, e);
     }
   }
 
@@ -80,10 +74,7 @@ final class JsonKeys {
     if (json == null || !json.contains(ChangeLog.JSON_NULLS)) {
       return List.of();
     }
-    try (JsonParser parser = FACTORY.createParser(json)) {
-      if (parser.nextToken() != JsonToken.START_OBJECT) {
-        throw new IllegalArgumentException("not a JSON object: " + abbreviate(json));
-      }
+    try (JsonParser parser = object(json)) {
       while (parser.nextToken() == JsonToken.FIELD_NAME) {
         boolean marks = ChangeLog.JSON_NULLS.equals(parser.currentName());
         if (parser.nextToken() == JsonToken.START_ARRAY && marks) {
@@ -97,8 +88,22 @@ final class JsonKeys {
       }
       return List.of();
     } catch (IOException e) {
-      throw new IllegalArgumentException("not a well-formed JSON object: " + abbreviate(json), e);
+      throw malformed(json, e);
     }
+  }
+
+  /** A parser of {@code json} standing on the opening of its top-level object. */
+  private static JsonParser object(String json) throws IOException {
+    JsonParser parser = FACTORY.createParser(json);
+    if (parser.nextToken() != JsonToken.START_OBJECT) {
+      parser.close();
+      throw new IllegalArgumentException("not a JSON object: " + abbreviate(json));
+    }
+    return parser;
+  }
+
+  private static IllegalArgumentException malformed(String json, IOException e) {
+    return new IllegalArgumentException("not a well-formed JSON object: " + abbreviate(json), e);
   }
 
   private static String abbreviate(String s) {
