@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# By-hand measurements of trigger capture's cost on the writer, with pgbench against a throwaway
+# server (docs/benchmarks.md, "trigger capture on a table with json columns"; docs/design-decisions.md,
+# "what a row costs on the source"). Rounds run the variants in turn; medians are printed.
+#
+#   benchmarks/scripts/capture-cost.sh json    # a table with jsonb columns: no capture / the lean function / the JSON null check
+#   benchmarks/scripts/capture-cost.sh index   # TPC-B: no capture / the change log's btree on txid / a BRIN index instead
+#
+# Needs PostgreSQL's server binaries with pgbench (PGBIN, default /usr/lib/postgresql/15/bin;
+# Debian: apt-get install postgresql-15), JDK 17 and Maven. Run as root, the server runs as nobody.
+set -euo pipefail
+what="${1:?json or index}"
+rounds="${ROUNDS:-3}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+pgbin="${PGBIN:-/usr/lib/postgresql/15/bin}"
+port="${PORT:-55439}"
+data="$(mktemp -d)"
+as() { if [ "$(id -u)" = 0 ]; then su nobody -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
+[ "$(id -u)" = 0 ] && chown nobody "$data"
+as "$pgbin/initdb -D $data -U postgres >/dev/null && $pgbin/pg_ctl -D $data -o '-p $port -k /tmp' -l $data/log -w start >/dev/null"
+trap 'as "$pgbin/pg_ctl -D $data -m fast stop >/dev/null"; rm -rf "$data"' EXIT
+psql() { command psql -h /tmp -p "$port" -U postgres -d bench -qAtX "$@"; }
+pgbench() { "$pgbin/pgbench" -h /tmp -p "$port" -U postgres -n -c 4 -j 2 -T "${SECONDS_EACH:-8}" "$@" bench 2>&1 | sed -n 's/.*tps = \([0-9.]*\).*/\1/p'; }
+command psql -h /tmp -p "$port" -U postgres -qc "CREATE DATABASE bench"
+
+mvn -B -q -f "$root/pom.xml" install -DskipTests -pl benchmarks -am >/dev/null
+cp="$root/replicator/target/classes:$(cat "$root/benchmarks/target/bench.classpath")"
+install() { java -cp "$cp" "$root/benchmarks/scripts/InstallCapture.java" "jdbc:postgresql://localhost:$port/bench?user=postgres" "$@"; }
+scripts="$(mktemp -d)"
+results="$scripts/results"
+
+if [ "$what" = json ]; then
+  psql -c "CREATE TABLE ev (id bigserial PRIMARY KEY, payload jsonb, meta jsonb, note text);
+    INSERT INTO ev (payload, note) SELECT '{\"a\":1}', 'x' FROM generate_series(1, 100000)"
+  install ev
+  echo "INSERT INTO ev (payload, meta, note) VALUES ('{\"a\":1,\"b\":[1,2,3],\"c\":\"text\"}', NULL, 'x');" > "$scripts/insert.sql"
+  printf '\\set id random(1, 100000)\nUPDATE ev SET note = %s WHERE id = :id;\n' "'y'" > "$scripts/update.sql"
+  now="$(psql -c "SELECT string_agg(pg_get_triggerdef(oid), '; ') FROM pg_trigger WHERE tgrelid = 'ev'::regclass AND tgname IN ('cutover_capture', 'cutover_capture_update')")"
+  variant() {
+    psql -c "TRUNCATE cutover.change_log_0, cutover.change_log_1; ALTER TABLE ev ENABLE TRIGGER USER;
+      DROP TRIGGER cutover_capture ON ev; DROP TRIGGER cutover_capture_update ON ev"
+    case "$1" in
+      none) psql -c "$now; ALTER TABLE ev DISABLE TRIGGER USER" ;;
+      lean) psql -c "CREATE TRIGGER cutover_capture AFTER INSERT ON ev FOR EACH ROW EXECUTE PROCEDURE cutover.capture_row();
+        CREATE TRIGGER cutover_capture_update AFTER UPDATE ON ev FOR EACH ROW WHEN (OLD.id IS NOT DISTINCT FROM NEW.id)
+        EXECUTE PROCEDURE cutover.capture_row()" ;;
+      now) psql -c "$now" ;;
+    esac
+  }
+  for r in $(seq "$rounds"); do
+    for v in none lean now; do
+      variant "$v"
+      for s in insert update; do echo "$s $v $(pgbench -f "$scripts/$s.sql")" | tee -a "$results"; done
+    done
+  done
+else
+  "$pgbin/pgbench" -h /tmp -p "$port" -U postgres -i -s 10 -q bench >/dev/null 2>&1
+  install pgbench_accounts pgbench_tellers pgbench_branches pgbench_history
+  variant() {
+    psql -c "TRUNCATE cutover.change_log_0, cutover.change_log_1"
+    for t in pgbench_accounts pgbench_tellers pgbench_branches pgbench_history; do
+      psql -c "ALTER TABLE $t $([ "$1" = none ] && echo DISABLE || echo ENABLE) TRIGGER USER"
+    done
+    local using=""
+    [ "$1" = brin ] && using="USING brin"
+    for n in 0 1; do
+      psql -c "DROP INDEX cutover.change_log_${n}_txid; CREATE INDEX change_log_${n}_txid ON cutover.change_log_$n $using (txid)"
+    done
+    psql -c "CHECKPOINT"
+  }
+  for r in $(seq "$rounds"); do
+    for v in none btree brin; do variant "$v"; echo "tpcb $v $(pgbench)" | tee -a "$results"; done
+  done
+fi
+echo "medians (tx/s):"
+for k in $(awk '{print $1 "_" $2}' "$results" | sort -u); do
+  values="$(awk -v k="$k" '$1 "_" $2 == k {print $3}' "$results" | sort -n)"
+  echo "${k/_/ } $(echo "$values" | sed -n "$(( ($(echo "$values" | wc -l) + 1) / 2 ))p")"
+done
