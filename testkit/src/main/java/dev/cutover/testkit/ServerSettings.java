@@ -15,16 +15,18 @@ public final class ServerSettings {
    * official images all ship it. {@code fsync}, which {@link #forVersion} adds, is off because test
    * data never has to survive a crash; {@code -Dcutover.test.fsync=on} ({@link #FSYNC_PROPERTY})
    * turns it on, for benchmarks that must show what a writer costs where commits wait for the disk.
-   * {@code max_connections=300} leaves room for several pools of 50 and the connections a switch
+   * The replication limits let a test class keep a subscription per test (each holds an apply
+   * worker, a slot and a walsender) and still start the next one's table sync workers at once; at
+   * 10 workers a class's tenth subscription waited about 20 s for one. {@code max_connections=300} leaves room for several pools of 50 and the connections a switch
    * opens ahead. {@code synchronous_commit=on} is PostgreSQL's default, restated because zonky turns it off, and
    * then a commit is acknowledged before its WAL is written, which is not how production behaves.
    */
   static final Map<String, String> ALL = Map.of(
       "wal_level", "logical",
-      "max_replication_slots", "20",
-      "max_wal_senders", "20",
-      "max_worker_processes", "20",
-      "max_logical_replication_workers", "10",
+      "max_replication_slots", "40",
+      "max_wal_senders", "40",
+      "max_worker_processes", "40",
+      "max_logical_replication_workers", "30",
       "max_connections", "300",
       "shared_preload_libraries", "pg_stat_statements",
       "synchronous_commit", "on");
