@@ -23,6 +23,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * during the catch-up, and this test counts those as failures (docs/replicator.md).
  */
 final class MixedWrites implements AutoCloseable {
+  /**
+   * At most one transaction per writer this often. Flat out, the writers on two cores wrote far
+   * more than the apply, which shares those cores, could take before the test's end, and each flow
+   * test spent most of its time waiting for that backlog; what the writes are made to show (the
+   * kinds, and concurrent transactions on the same rows) does not need their volume.
+   */
+  private static final long PACE_NANOS = 4_000_000L;
   final AtomicLong commits = new AtomicLong();
   final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
   private final Loops loops = new Loops();
@@ -49,7 +56,10 @@ final class MixedWrites implements AutoCloseable {
   private void loop(Step step) {
     try (Connection c = db.old()) {
       c.setAutoCommit(false);
+      long next = System.nanoTime();
       for (int i = 0; loops.running(); i++) {
+        next += PACE_NANOS;
+        java.util.concurrent.locks.LockSupport.parkNanos(next - System.nanoTime());
         try {
           step.run(c, i);
           c.commit();
