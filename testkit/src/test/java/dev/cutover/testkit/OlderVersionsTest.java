@@ -19,7 +19,7 @@ class OlderVersionsTest {
       assertThat(queryRows(nw, "SHOW server_version")).startsWith("10.");
       assertThat(Sql.majorVersion(old)).isEqualTo(9);
       assertThat(queryRows(old, "SELECT count(*) FROM pg_settings WHERE name = 'max_logical_replication_workers'")).isEqualTo("0");
-      assertThat(queryRows(nw, "SHOW max_logical_replication_workers")).isEqualTo("10");
+      assertThat(queryRows(nw, "SHOW max_logical_replication_workers")).isEqualTo(ServerSettings.ALL.get("max_logical_replication_workers"));
       assertThat(queryRows(old, "SHOW wal_level")).isEqualTo("logical");
       assertThat(queryRows(old, "SHOW fsync")).isEqualTo("off");
     }
