@@ -1,5 +1,6 @@
 package dev.cutover.replicator;
 
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
@@ -9,7 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A start in a JVM of its own that stops in the middle of its copy, for {@link ResumeTest} to kill
  * (SIGKILL, as a crash): once some tables are in, the next chunk to start blocks, prints a line
- * and waits for the end. Arguments: old URL, new URL, user, how many chunk starts to let through.
+ * and waits for the end. Arguments: old URL, new URL, user, how many chunk starts to let through,
+ * the engine ({@code --capture}).
  */
 public final class CrashingStart {
   static final String STOPPED = "CRASHING-START-STOPPED";
@@ -35,7 +37,7 @@ public final class CrashingStart {
         }
       }
     };
-    r.start(StartOptions.defaults().withJobs(2), new CopyProgress(), stopper);
+    r.start(StartOptions.defaults().withJobs(2).withCapture(Capture.valueOf(args[4])), new CopyProgress(), stopper);
     System.out.println("CRASHING-START-FINISHED (it should have been killed)");
   }
 }

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.apply;
 
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -8,6 +9,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.postgresql.replication.LogSequenceNumber;
 
@@ -33,6 +37,11 @@ public final class RelayProgress {
       long changes, long missing) {}
 
   static final String TABLE = "cutover.relay_progress";
+  /**
+   * The tables a resumed start copied again under a later snapshot than the slot's, and that
+   * snapshot's point: their changes in transactions committed before it are in the copy already.
+   */
+  static final String COPIED_AGAIN = "cutover.relay_copied_again";
 
   private RelayProgress() {}
 
@@ -52,6 +61,41 @@ public final class RelayProgress {
       ps.setString(3, start.asString());
       ps.executeUpdate();
     }
+  }
+
+  /**
+   * Records, with {@link #arm} in the caller's transaction, that {@code tables} (the source's
+   * names) were copied again under a snapshot ending at {@code point}: the feed skips their changes
+   * in transactions committed before it, as a table-sync worker's {@code srsublsn} makes a
+   * subscription do.
+   */
+  public static void copiedAgain(Connection target, List<TableName> tables, LogSequenceNumber point) throws SQLException {
+    Sql.execute(target, "CREATE TABLE IF NOT EXISTS " + COPIED_AGAIN + " (table_schema name, table_name name, lsn pg_lsn NOT NULL,"
+        + " PRIMARY KEY (table_schema, table_name))");
+    Sql.execute(target, "REVOKE ALL ON " + COPIED_AGAIN + " FROM PUBLIC");
+    try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + COPIED_AGAIN + " VALUES (?, ?, ?::pg_lsn)")) {
+      for (TableName t : tables) {
+        ps.setString(1, t.schema());
+        ps.setString(2, t.name());
+        ps.setString(3, point.asString());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  /** The tables copied again ({@link #copiedAgain}) and their points; empty after an uninterrupted start. */
+  static Map<TableName, LogSequenceNumber> copiedAgain(Connection target) throws SQLException {
+    Map<TableName, LogSequenceNumber> points = new HashMap<>();
+    if (Sql.relationExists(target, COPIED_AGAIN)) {
+      try (Statement s = target.createStatement();
+          ResultSet rs = s.executeQuery("SELECT table_schema, table_name, lsn::text FROM " + COPIED_AGAIN)) {
+        while (rs.next()) {
+          points.put(new TableName(rs.getString(1), rs.getString(2)), LogSequenceNumber.valueOf(rs.getString(3)));
+        }
+      }
+    }
+    return points;
   }
 
   /** The position on {@code target}, if relaying is armed there. */

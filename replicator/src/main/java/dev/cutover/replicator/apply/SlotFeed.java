@@ -8,6 +8,7 @@ import dev.cutover.replicator.relay.JsonTypes;
 import dev.cutover.replicator.relay.PgOutputDecoder;
 import dev.cutover.replicator.relay.SlotStream;
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -15,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 import org.postgresql.replication.LogSequenceNumber;
 
@@ -28,7 +30,9 @@ import org.postgresql.replication.LogSequenceNumber;
  * the target together with the position (the last one's commit end), and only then confirmed to
  * the slot: after a crash the target holds a batch and its position or neither, and the slot
  * resends everything after the position. A transaction whose commit lies before the position is
- * skipped whole, should the server send it again. A batch ends when the stream has nothing more
+ * skipped whole, should the server send it again. After {@code start --resume}, the tables it
+ * copied again under a later snapshot skip their changes committed before that snapshot's point
+ * ({@link RelayProgress#copiedAgain}). A batch ends when the stream has nothing more
  * waiting between transactions, or at the first commit after {@value #BATCH_CHANGES} changes or
  * 20 ms since its first change: under a steady load something is always waiting, and batches
  * would otherwise grow to a second of the source's time and lag with them (measured with {@code
@@ -59,7 +63,8 @@ final class SlotFeed implements Feed {
     BatchWriter writer = new BatchWriter(target, way.target().side().label(), mode);
     try (SlotStream stream = SlotStream.open(way.source(), at.slot(), at.publication(), at.lsn(), STATUS_INTERVAL,
         Duration.ofMillis(applier.silenceMillis()))) {
-      new Loop(applier, source, writer, stream, new PgOutputDecoder(JsonTypes.catalogOf(source)), at).run();
+      new Loop(applier, source, writer, stream, new PgOutputDecoder(JsonTypes.catalogOf(source)), at,
+          RelayProgress.copiedAgain(target)).run();
     }
   }
 
@@ -70,6 +75,8 @@ final class SlotFeed implements Feed {
     private final BatchWriter writer;
     private final SlotStream stream;
     private final PgOutputDecoder decoder;
+    /** Tables a resumed start copied again, until the position passes the point of their copy. */
+    private final Map<TableName, LogSequenceNumber> copiedAgain;
     /** The position on the target. */
     private LogSequenceNumber persisted;
     /** The commit end of the last whole transaction read; null when none is waiting. */
@@ -80,6 +87,8 @@ final class SlotFeed implements Feed {
     /** When the batch's first change was read ({@link System#nanoTime()}). */
     private long batchStarted;
     private boolean skipping;
+    /** The commit position of the transaction being read. */
+    private LogSequenceNumber finalLsn;
     /** Whether the next change is its transaction's first. */
     private boolean first;
     /** Whether the transaction being read is the way back's own (see {@link ApplyProgress#markSql}). */
@@ -89,12 +98,14 @@ final class SlotFeed implements Feed {
     private long lastHeard = System.nanoTime();
     private LogSequenceNumber heard;
 
-    Loop(Applier applier, Connection source, BatchWriter writer, SlotStream stream, PgOutputDecoder decoder, RelayProgress.Position at) {
+    Loop(Applier applier, Connection source, BatchWriter writer, SlotStream stream, PgOutputDecoder decoder, RelayProgress.Position at,
+        Map<TableName, LogSequenceNumber> copiedAgain) {
       this.applier = applier;
       this.source = source;
       this.writer = writer;
       this.stream = stream;
       this.decoder = decoder;
+      this.copiedAgain = copiedAgain;
       this.persisted = at.lsn();
       this.batchTime = at.sourceTime();
       this.heard = stream.lastReceive();
@@ -135,6 +146,7 @@ final class SlotFeed implements Feed {
       if (event instanceof PgOutputDecoder.Begin b) {
         // A transaction that committed before the position is on the target already.
         skipping = b.finalLsn().compareTo(persisted) < 0;
+        finalLsn = b.finalLsn();
         first = true;
       } else if (event instanceof PgOutputDecoder.Changes cs && !skipping) {
         if (first && ApplyProgress.isMark(cs.changes().get(0))) {
@@ -146,9 +158,11 @@ final class SlotFeed implements Feed {
             batchStarted = System.nanoTime();
           }
           for (Change c : cs.changes()) {
-            writer.add(c);
+            if (copiedAgain.isEmpty() || !inCopy(c)) {
+              writer.add(c);
+              batchChanges++;
+            }
           }
-          batchChanges += cs.changes().size();
         }
       } else if (event instanceof PgOutputDecoder.Commit c) {
         echo = false;
@@ -163,12 +177,20 @@ final class SlotFeed implements Feed {
       }
     }
 
+    /** Whether {@code c}'s table was copied again under a snapshot that holds {@code c}'s transaction already. */
+    private boolean inCopy(Change c) {
+      LogSequenceNumber copied = copiedAgain.get(new TableName(c.schema(), c.table()));
+      return copied != null && finalLsn.compareTo(copied) < 0;
+    }
+
     /** Commits the batch with the position {@code lsn}, then confirms it to the slot. */
     private void commit(LogSequenceNumber lsn, Instant sourceTime) throws Exception {
       long n = batchChanges;
       applier.applied(n, writer.commit(missing -> RelayProgress.advanceSql(lsn, sourceTime, n, missing)));
       stream.confirm(lsn);
       persisted = lsn;
+      // Every transaction read from now on committed after lsn: none can be in those copies any more.
+      copiedAgain.values().removeIf(copied -> copied.compareTo(lsn) <= 0);
       applier.reached(sourceTime);
       batchEnd = null;
       batchChanges = 0;

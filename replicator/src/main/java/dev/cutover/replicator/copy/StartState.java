@@ -71,7 +71,7 @@ public final class StartState {
     }
   }
 
-  /** Whether the recorded start was one of relayed logical replication, which cannot be resumed. */
+  /** Whether the recorded start was one of relayed logical replication, which resumes into a relay position, not a subscription. */
   public static boolean relayed(Connection nw) throws SQLException {
     return "relay".equals(get(nw, "engine"));
   }

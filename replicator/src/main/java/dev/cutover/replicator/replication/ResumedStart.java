@@ -5,6 +5,7 @@ import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.InitialCopy;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.postgresql.PGConnection;
+import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.ReplicationSlotInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * copied again, their rows in {@code pg_subscription_rel} say "synchronized up to the new point"
  * (state {@code s}, the state a table-sync worker leaves behind), so the apply worker skips their
  * changes that the new snapshot already holds and applies every later one, then marks them
- * ready itself. Chunks of a partly copied table are not kept: they belong to the dead snapshot,
+ * ready itself. A relayed start ({@code --capture relay}) keeps the same points on new instead, in
+ * {@code cutover.relay_copied_again} beside its position, and the apply process skips alike.
+ * Chunks of a partly copied table are not kept: they belong to the dead snapshot,
  * and mixed with chunks of another a row moved between them (an UPDATE changes its place) would
  * be doubled or lost.
  *
@@ -102,11 +106,17 @@ public final class ResumedStart {
       }
       List<String> views = MaterializedViews.refreshAsOnOld(o, n);
 
-      listener.phase("subscription", progress);
-      ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false, false);
-      synchronizedAt(n, again, point);
-      Sql.execute(n, "ALTER SUBSCRIPTION " + Sql.ident(names.forward()) + " ENABLE");
-      StartState.finish(n);
+      boolean relayed = StartState.relayed(n);
+      if (relayed) {
+        listener.phase("relay position", progress);
+        armRelay(n, slot, recorded, again, point);
+      } else {
+        listener.phase("subscription", progress);
+        ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false, false);
+        synchronizedAt(n, again, point);
+        Sql.execute(n, "ALTER SUBSCRIPTION " + Sql.ident(names.forward()) + " ENABLE");
+        StartState.finish(n);
+      }
 
       StartReport.Resumed resumed = new StartReport.Resumed(
           recorded.copied().stream().map(c -> c.table().toString()).collect(Collectors.toList()),
@@ -115,30 +125,37 @@ public final class ResumedStart {
           recorded.copied().stream().mapToLong(StartState.CopiedTable::millis).sum(),
           again.stream().map(p -> p.nw().name().toString()).collect(Collectors.toList()));
       List<String> warnings = ForwardStart.unloggedWarnings(o);
-      return ForwardStart.report(slot, recorded.consistentPoint(), progress, recorded.aside(), timing, t0, views, warnings, resumed);
+      StartReport report = ForwardStart.report(slot, recorded.consistentPoint(), progress, recorded.aside(), timing, t0, views, warnings,
+          resumed);
+      return relayed ? report.relayed("logical decoding relayed, as the interrupted start was (read by `cutover-replicator apply`)")
+          : report;
     }
   }
 
   private StartState.Recorded preconditions(Connection o, Connection n, String slot) throws SQLException, ReplicatorException {
-    Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
-        Requirements.loginHasPassword(old)), "start --resume");
-    if (!Catalog.superuser(n)) {
-      throw new ReplicatorException(Failure.PRIVILEGE, "new: start --resume marks the tables it copies again in pg_subscription_rel,"
-          + " which only a superuser may write, and " + Catalog.currentUser(n) + " is not one",
-          "resume as a superuser of new, or run `cutover-replicator cleanup`, empty new's tables and start again");
+    if (StartState.exists(n) && StartState.relayed(n)) {
+      Requirements.require(Requirements.relayStart(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW)), "start --resume");
+    } else {
+      Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
+          Requirements.loginHasPassword(old)), "start --resume");
+      if (!Catalog.superuser(n)) {
+        throw new ReplicatorException(Failure.PRIVILEGE, "new: start --resume marks the tables it copies again in pg_subscription_rel,"
+            + " which only a superuser may write, and " + Catalog.currentUser(n) + " is not one",
+            "resume as a superuser of new, or run `cutover-replicator cleanup`, empty new's tables and start again");
+      }
     }
     String cleanupAndStart = "run `cutover-replicator cleanup`, then start again";
     if (ReplicationObjects.subscriptionExists(n, names.forward())) {
       throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new has subscription " + names.forward(),
           "see `cutover-replicator status`");
     }
+    if (RelayProgress.armed(n)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new relays old's slot (cutover.relay_progress)",
+          "see `cutover-replicator status`, and run `cutover-replicator apply`");
+    }
     if (!ReplicationObjects.ownSlotExists(o, slot)) {
       throw new ReplicatorException(Failure.PRECONDITION, "there is no start to resume: old has no replication slot " + slot,
           "run `cutover-replicator start` (after `cutover-replicator cleanup` and emptying new's tables, if an earlier one left rows there)");
-    }
-    if (StartState.exists(n) && StartState.relayed(n)) {
-      throw new ReplicatorException(Failure.PRECONDITION, "the interrupted start was one of --capture relay, which start --resume"
-          + " cannot continue (it resumes subscriptions only)", cleanupAndStart);
     }
     if (!StartState.exists(n)) {
       throw new ReplicatorException(Failure.PRECONDITION, "new has no record of the interrupted start (its server restarted since,"
@@ -172,6 +189,29 @@ public final class ResumedStart {
       }
     } finally {
       Sql.execute(n, "RESET session_replication_role");
+    }
+  }
+
+  /**
+   * Arms relaying from the interrupted start's point, with the tables copied again skipping what
+   * their copy at {@code point} holds, and forgets the start: all in one transaction, so that a
+   * crash leaves either a start to resume or a relay to apply, never a relay whose copied-again
+   * tables would take their changes twice.
+   */
+  private void armRelay(Connection n, String slot, StartState.Recorded recorded, List<TablePair> again, String point)
+      throws SQLException {
+    n.setAutoCommit(false);
+    try {
+      RelayProgress.arm(n, slot, names.forward(), LogSequenceNumber.valueOf(recorded.consistentPoint()));
+      RelayProgress.copiedAgain(n, again.stream().map(p -> p.old().name()).collect(Collectors.toList()),
+          LogSequenceNumber.valueOf(point));
+      StartState.finish(n);
+      n.commit();
+    } catch (SQLException e) {
+      n.rollback();
+      throw e;
+    } finally {
+      n.setAutoCommit(true);
     }
   }
 
