@@ -187,7 +187,7 @@ public final class Replicator {
       if (choice.engine() == Capture.TRIGGERS) {
         return new CaptureStart(old, nw, names, options, listener, choice, appRoles).run(progress);
       }
-      StartReport report = new ForwardStart(old, nw, names, options, listener, appRoles).run(progress);
+      StartReport report = new ForwardStart(old, nw, names, options.withCapture(choice.engine()), listener, appRoles).run(progress);
       return choice.engine() == Capture.RELAY ? report.relayed(choice.explain()) : report;
     });
   }

@@ -40,7 +40,7 @@ final class RehearseCommand implements Callable<Integer> {
   private static final RehearsalPlan.Embedded DEFAULT_VERSIONS = (RehearsalPlan.Embedded) DEFAULTS.databases();
 
   @Option(names = "--old-version", paramLabel = "MAJOR", converter = MajorVersionConverter.class,
-      description = "Old embedded server's major version: 9.6, or 10-18; below 12 the replicator uses trigger capture (default: 12).")
+      description = "Old embedded server's major version: 9.6, or 10-18; with --capture auto, 9.6 and 10 use trigger capture and 11 relayed logical decoding (default: 12).")
   Integer oldVersion;
 
   @Option(names = "--new-version", paramLabel = "MAJOR", converter = MajorVersionConverter.class,

@@ -10,8 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Which engine replicates, and why: logical replication when nothing stands in its way, trigger
- * capture when something does or when asked for. What can be seen from here: the source's version
+ * Which engine replicates, and why: logical replication when nothing stands in its way; relayed
+ * logical decoding when only old's version (11) keeps the native engine out and the role on new
+ * may write with triggers off, as relaying needs; trigger capture when something else does; or
+ * what was asked for. What can be seen from here: the source's version
  * (the native engine needs 12 or newer, relayed replication 11; 9.6 has no logical decoding at all), its
  * {@code wal_level}, whether the role on old may create replication slots (tried). What cannot:
  * whether new's server can reach old's at all (a private network); then ask for
@@ -19,7 +21,7 @@ import java.util.List;
  * role on new that may not subscribe does not change the engine: that is a grant to add, which
  * check names with the other privileges, or {@code --capture relay} to ask for.
  *
- * @param engine {@link Capture#LOGICAL}, {@link Capture#TRIGGERS}, or {@link Capture#RELAY} (only when asked for)
+ * @param engine {@link Capture#LOGICAL}, {@link Capture#TRIGGERS}, or {@link Capture#RELAY}
  * @param requested what was asked for
  * @param blockers why logical replication cannot run here, one sentence each; empty when it can
  */
@@ -47,11 +49,20 @@ public record EngineChoice(Capture engine, Capture requested, List<String> block
     if (major >= 10 && !Capabilities.probe(old, Side.OLD).slots()) {
       blockers.add("role " + Catalog.currentUser(old) + " on old may not create replication slots (no REPLICATION)");
     }
+    // Old's version alone keeping the native engine out, relaying may stand in for it.
+    boolean relayable = requested == Capture.AUTO && major >= RELAY_MIN && major < LOGICAL_MIN && blockers.size() == 1;
+    if (relayable && !Capabilities.probe(nw, Side.NEW).replicaRole()) {
+      blockers.add("relaying old's slot needs role " + Catalog.currentUser(nw) + " on new to set session_replication_role"
+          + " (GRANT SET ON PARAMETER session_replication_role TO " + Sql.ident(Catalog.currentUser(nw)) + " from 15; before, a superuser)");
+    }
+    if (relayable && "SQL_ASCII".equals(Sql.string(old, "SHOW server_encoding"))) {
+      blockers.add("old's server_encoding is SQL_ASCII, whose bytes a relay cannot read as text");
+    }
     Capture engine = switch (requested) {
       case LOGICAL -> Capture.LOGICAL;
       case TRIGGERS -> Capture.TRIGGERS;
       case RELAY -> Capture.RELAY;
-      case AUTO -> blockers.isEmpty() ? Capture.LOGICAL : Capture.TRIGGERS;
+      case AUTO -> blockers.isEmpty() ? Capture.LOGICAL : relayable && blockers.size() == 1 ? Capture.RELAY : Capture.TRIGGERS;
     };
     return new EngineChoice(engine, requested, List.copyOf(blockers));
   }
@@ -60,7 +71,9 @@ public record EngineChoice(Capture engine, Capture requested, List<String> block
   public String explain() {
     if (engine == Capture.RELAY) {
       return "logical decoding relayed (publication and slot on old, read by `cutover-replicator apply`, which connects to both"
-          + " sides; new never connects to old), as asked" + (blockers.isEmpty() ? "" : ", although " + String.join("; ", blockers));
+          + " sides; new never connects to old)" + (requested == Capture.RELAY
+              ? ", as asked" + (blockers.isEmpty() ? "" : ", although " + String.join("; ", blockers))
+              : ", because " + String.join("; ", blockers));
     }
     if (engine == Capture.LOGICAL) {
       return requested == Capture.LOGICAL && !blockers.isEmpty()

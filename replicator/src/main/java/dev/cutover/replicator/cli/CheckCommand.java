@@ -17,7 +17,7 @@ final class CheckCommand extends BaseCommand {
   AppRoleOptions app;
 
   @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "auto", converter = CaptureConverter.class,
-      description = "Check for logical, triggers, or auto (the engine start would choose) (default: ${DEFAULT-VALUE}).")
+      description = "Check for logical, relay, triggers, or auto (the engine start would choose) (default: ${DEFAULT-VALUE}).")
   Capture capture;
 
   @Override

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
     description = {"Starts replication old -> new with a fast, snapshot-consistent initial copy.",
         "Control schema on both sides, publication on old, a slot with an exported snapshot, a parallel copy under that snapshot into bare tables (binary COPY where the types allow, whole tables with COPY FREEZE), index builds with old's definitions as soon as each table is in, and a subscription that streams from the same slot: nothing written during the copy is lost or applied twice.",
         "With --capture triggers (or auto, where logical replication is out of reach): capture triggers on old's tables first, then the same copy from a snapshot exported with pg_export_snapshot(), and `cutover-replicator apply` applies exactly what that snapshot did not see. Needs only ownership of the tables on both sides.",
-        "With --capture relay: the same publication, slot and copy as logical, but no subscription: `cutover-replicator apply` reads the slot and writes into new, so new needs no route to old (a private network)."})
+        "With --capture relay (or auto, from PostgreSQL 11, which logical replication here does not take): the same publication, slot and copy as logical, but no subscription: `cutover-replicator apply` reads the slot and writes into new, so new needs no route to old (a private network)."})
 final class StartCommand extends BaseCommand {
   @Option(names = "--jobs", paramLabel = "N", description = "Parallel copy and index workers (default: cores, at least 2).")
   Integer jobs;
@@ -45,7 +45,8 @@ final class StartCommand extends BaseCommand {
   @Option(names = "--capture", paramLabel = "ENGINE", defaultValue = "auto", converter = CaptureConverter.class,
       description = "logical (publication, slot, subscription on new), relay (publication and slot on old, read by `cutover-replicator apply`, which writes into new: new never connects to old), triggers (row triggers into a change log on old, applied by"
           + " `cutover-replicator apply`; needs only table ownership, sources from 9.6, new never connects to old), or auto: logical"
-          + " where old, the roles and new allow it, else triggers; `check` says which and why (default: ${DEFAULT-VALUE}).")
+          + " where old, the roles and new allow it, relay where only old's version (11) keeps logical out and the role on new may set"
+          + " session_replication_role, else triggers; `check` says which and why (default: ${DEFAULT-VALUE}).")
   Capture capture;
 
   @Option(names = "--replica-identity-full", arity = "0..1", split = ",", paramLabel = "TABLE", fallbackValue = ALL,

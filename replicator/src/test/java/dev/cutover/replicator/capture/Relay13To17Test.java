@@ -56,7 +56,7 @@ class Relay13To17Test {
         .isInstanceOf(SQLException.class).hasMessageContaining("pg_hba.conf");
   }
 
-  private static OwnedDatabase database(PostgresPair pair, String prefix) throws Exception {
+  static OwnedDatabase database(PostgresPair pair, String prefix) throws Exception {
     return database(pair, prefix, FROM);
   }
 
@@ -83,6 +83,38 @@ class Relay13To17Test {
         .satisfies(f -> assertThat(f.message()).contains("logical decoding relayed").contains("new never connects to old"));
     assertThat(report.findings()).filteredOn(f -> f.severity() == Finding.Severity.ERROR).as("%s", report.findings())
         .extracting(Finding::code).containsExactly("table-without-key");
+  }
+
+  /** The engine {@code --capture auto} comes to for this role: logical from 13 (a grant short of subscribing), relay from 11. */
+  Capture autoEngine() {
+    return Capture.LOGICAL;
+  }
+
+  /**
+   * {@code --capture auto} relays only where old's version alone keeps logical replication out; a
+   * role on new that may not set {@code session_replication_role} cannot relay, and from 11 then
+   * captures with triggers, saying why.
+   */
+  @Test
+  void engine_auto_relaysOnlyWhereOldsVersionAloneKeepsLogicalOut(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "auto");
+    EngineChoice choice = db.replicator().engine(Capture.AUTO);
+    assertThat(choice.engine()).as(choice.explain()).isEqualTo(autoEngine());
+    try (Connection nw = OwnedDatabase.admin(pair.newServer(), null)) {
+      OwnedDatabase.execute(nw, "REVOKE SET ON PARAMETER session_replication_role FROM " + OwnedDatabase.ROLE);
+      try {
+        EngineChoice without = db.replicator().engine(Capture.AUTO);
+        if (autoEngine() == Capture.RELAY) {
+          assertThat(without.engine()).isEqualTo(Capture.TRIGGERS);
+          assertThat(without.explain()).contains("trigger capture").contains("session_replication_role")
+              .contains("GRANT SET ON PARAMETER session_replication_role TO \"" + OwnedDatabase.ROLE + "\"");
+        } else {
+          assertThat(without.engine()).isEqualTo(Capture.LOGICAL);
+        }
+      } finally {
+        OwnedDatabase.execute(nw, "GRANT SET ON PARAMETER session_replication_role TO " + OwnedDatabase.ROLE);
+      }
+    }
   }
 
   @Test
