@@ -68,8 +68,9 @@ public final class Preflight {
     try (Connection o = oldEp.connect(); Connection n = newEp.connect()) {
       Preflight p = new Preflight(o, n, names, EngineChoice.decide(o, n, requested));
       // Information only: what stands in logical replication's way is an error of its own below.
-      p.add(Severity.INFO, "both", "engine", "engine: " + p.engine.explain(), p.triggers() || p.engine.blockers().isEmpty() ? ""
-          : "fix what stands in the way (below), or use --capture triggers (or auto)");
+      boolean asked = requested == p.engine.engine();
+      p.add(Severity.INFO, "both", "engine", "engine: " + p.engine.explain(), p.triggers() || !asked || p.engine.blockers().isEmpty()
+          ? "" : "fix what stands in the way (below), or use --capture triggers (or auto)");
       p.versions();
       if (p.triggers()) {
         p.findings.addAll(CaptureChecks.run(o, n));

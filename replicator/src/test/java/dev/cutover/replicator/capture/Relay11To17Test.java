@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.KeylessTables;
@@ -15,6 +17,7 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -33,11 +36,21 @@ class Relay11To17Test extends Relay13To17Test {
     return Capture.RELAY;
   }
 
-  /** start with {@code --capture auto} relays from 11, says so, and apply brings new level with old. */
+  /**
+   * check and start with {@code --capture auto} relay from 11 and say why (check's findings are
+   * the relay's: only the table without a key is an error), and apply brings new level with old.
+   */
   @Test
   void start_auto_relaysAndSaysWhy(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "auto_start");
     Replicator r = db.replicator();
+    CheckReport check = r.check(List.of(), Capture.AUTO);
+    assertThat(check.findings()).filteredOn(f -> f.code().equals("engine")).singleElement().satisfies(f -> {
+      assertThat(f.message()).contains("logical decoding relayed").contains("because old runs PostgreSQL 11");
+      assertThat(f.remedy()).as("nothing to fix: the engine was chosen for it").isEmpty();
+    });
+    assertThat(check.findings()).filteredOn(f -> f.severity() == Finding.Severity.ERROR).as("%s", check.findings())
+        .extracting(Finding::code).containsExactly("table-without-key");
     StartReport report = r.start(StartOptions.defaults().withJobs(2).withKeyless(KeylessTables.ALL_FULL), new CopyProgress(),
         CopyListener.NONE);
     assertThat(report.engine()).isEqualTo(Capture.RELAY);
