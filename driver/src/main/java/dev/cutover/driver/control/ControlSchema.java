@@ -75,8 +75,9 @@ public final class ControlSchema {
    * Installs or completes the control schema, grants the control plane to {@code roles} (none:
    * the installing role and the owners of the application tables) and guards every application
    * table with the fence trigger. Safe while applications write: it waits for a moment when it can
-   * lock every table it guards at once (retrying for up to about 20 s). Grants are added, never
-   * taken away; {@code cutover-replicator check} lists who holds them.
+   * lock every table it guards at once (retrying for up to about 20 s). Control plane grants are
+   * added, never taken away ({@code cutover-replicator check} lists who holds them); anything else
+   * another role holds on the schema's objects, as default privileges grant it, is taken back ({@link #seal}).
    *
    * @return the number of tables that were newly guarded
    * @throws SQLException when a newer schema version is installed, a role does not exist, or
@@ -135,6 +136,7 @@ public final class ControlSchema {
       s.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cutover FROM PUBLIC");
       s.execute("REVOKE ALL ON ALL TABLES IN SCHEMA cutover FROM PUBLIC");
       s.execute("REVOKE ALL ON ALL SEQUENCES IN SCHEMA cutover FROM PUBLIC");
+      s.execute(ControlSql.seal());
       if (!exists(s, "SELECT 1 FROM cutover.lead_secret WHERE is_called")) {
         s.execute("SELECT setval('cutover.lead_secret', " + (1 + (RANDOM.nextLong() >>> 1) % (Long.MAX_VALUE - 1))
             + ", true)");
@@ -228,6 +230,17 @@ public final class ControlSchema {
     try (PreparedStatement ps = c.prepareStatement("SELECT cutover.grant_control_plane(?)")) {
       ps.setString(1, role);
       ps.execute();
+    }
+  }
+
+  /**
+   * Takes back what roles other than the owner hold on the control schema's objects, beyond the
+   * control plane's grants (see {@code ControlSql.seal}): for anyone who creates objects in it
+   * after {@link #install}, such as the replicator, since default privileges grant each new one.
+   */
+  public static void seal(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute(ControlSql.seal());
     }
   }
 

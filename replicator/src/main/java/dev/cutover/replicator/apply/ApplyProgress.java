@@ -1,5 +1,6 @@
 package dev.cutover.replicator.apply;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.TxidSnapshot;
 import dev.cutover.replicator.sql.Sql;
@@ -47,6 +48,7 @@ public final class ApplyProgress {
           + " batches bigint NOT NULL DEFAULT 0, changes bigint NOT NULL DEFAULT 0, missing bigint NOT NULL DEFAULT 0)");
       s.execute("REVOKE ALL ON " + TABLE + " FROM PUBLIC");
     }
+    ControlSchema.seal(target);
   }
 
   /** Arms {@code direction}: applying starts after {@code start}, a snapshot of the source. */

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.apply;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
@@ -54,6 +55,7 @@ public final class RelayProgress {
           + " batches bigint NOT NULL DEFAULT 0, changes bigint NOT NULL DEFAULT 0, missing bigint NOT NULL DEFAULT 0)");
       s.execute("REVOKE ALL ON " + TABLE + " FROM PUBLIC");
     }
+    ControlSchema.seal(target);
     try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + TABLE + " (direction, slot, publication, lsn)"
         + " VALUES ('forward', ?, ?, ?::pg_lsn)")) {
       ps.setString(1, slot);
@@ -73,6 +75,7 @@ public final class RelayProgress {
     Sql.execute(target, "CREATE TABLE IF NOT EXISTS " + COPIED_AGAIN + " (table_schema name, table_name name, lsn pg_lsn NOT NULL,"
         + " PRIMARY KEY (table_schema, table_name))");
     Sql.execute(target, "REVOKE ALL ON " + COPIED_AGAIN + " FROM PUBLIC");
+    ControlSchema.seal(target);
     try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + COPIED_AGAIN + " VALUES (?, ?, ?::pg_lsn)")) {
       for (TableName t : tables) {
         ps.setString(1, t.schema());

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.apply;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
@@ -70,6 +71,7 @@ final class TriggerSwitch {
         s.execute(sql);
       }
     }
+    ControlSchema.seal(target);
     if (!target.getAutoCommit()) {
       target.commit();
     }

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.capture;
 
+import dev.cutover.driver.control.ControlSchema;
 import static dev.cutover.common.Transactions.inTransaction;
 
 import dev.cutover.common.LockRetry;
@@ -137,6 +138,7 @@ public final class CaptureSchema {
         s.execute(NEW_TABLES);
       }
     }
+    ControlSchema.seal(c);
   }
 
   /** Whether tables created or altered on {@code c} get their capture triggers by themselves (the event trigger). */

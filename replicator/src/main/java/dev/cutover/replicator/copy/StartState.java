@@ -1,5 +1,6 @@
 package dev.cutover.replicator.copy;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
@@ -63,6 +64,7 @@ public final class StartState {
     for (String sql : DEFINITION) {
       Sql.execute(nw, sql);
     }
+    ControlSchema.seal(nw);
     Sql.execute(nw, "TRUNCATE cutover.start_state, cutover.start_chunks, cutover.start_indexes, cutover.start_identity");
     put(nw, "slot", slot);
     put(nw, "consistent_point", consistentPoint);

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.ddl;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -92,6 +93,7 @@ public final class DdlCapture {
     try (Statement s = c.createStatement()) {
       s.execute(SCRIPT.replace(":side", Sql.literal(side.label())));
     }
+    ControlSchema.seal(c);
     if (!canInstall(c)) {
       return "schema changes on " + side.label() + " are not captured: event triggers need a superuser (RDS: rds_superuser), and "
           + Catalog.currentUser(c) + " is not one; a change there stops replication until it is made on the other side too"

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.replication;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -40,6 +41,7 @@ public final class Heartbeat {
           + " beats bigint NOT NULL)");
       s.execute("REVOKE ALL ON cutover.replication_heartbeat FROM PUBLIC");
     }
+    ControlSchema.seal(c);
   }
 
   /** Writes one beat of {@code source} on its own database. */

@@ -10,12 +10,14 @@ import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.driver.SwitchEventQueue;
+import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.PostgresPair;
@@ -56,21 +58,50 @@ final class SwitchUnderLoad implements AutoCloseable {
   private final SwitchEventQueue events;
   private final HikariDataSource pool;
 
-  /** The database of {@link #SCHEMA}, 100 bookings on old, and {@link #APP} on both sides. */
+  /**
+   * The database of {@link #SCHEMA}, 100 bookings on old, and {@link #APP} on both sides; as on
+   * many managed services, the owner's default privileges give {@link #APP} everything the owner
+   * creates from now on, which the replicator's role creates in the control schema too.
+   */
   static OwnedDatabase database(PostgresPair pair) throws SQLException {
     OwnedDatabase db = OwnedDatabase.create(pair, "switch", SCHEMA, "INSERT INTO booking (writer, seq) SELECT 0, g FROM generate_series(1, 100) g;");
     db.applicationRole(APP);
+    for (Connection c : List.of(db.old(), db.nw())) {
+      try (c) {
+        for (String kind : Sql.majorVersion(c) >= 10 ? List.of("TABLES", "SEQUENCES", "FUNCTIONS", "SCHEMAS")
+            : List.of("TABLES", "SEQUENCES", "FUNCTIONS")) {
+          OwnedDatabase.execute(c, "ALTER DEFAULT PRIVILEGES GRANT ALL ON " + kind + " TO " + APP);
+        }
+      }
+    }
     return db;
   }
 
-  /** After start: on both sides {@link #APP} may execute none of the replicator's own functions. */
-  private static void assertAppRunsNoReplicatorFunction(OwnedDatabase db) throws SQLException {
+  /**
+   * On both sides {@link #APP} holds nothing in the control schema beyond the control plane's
+   * functions: no privilege on its tables and sequences (the switch's rows, the lead secret,
+   * replication positions), no other function, no CREATE, although default privileges gave it all.
+   */
+  private static void assertAppHoldsNothingOfTheReplicators(OwnedDatabase db) throws SQLException {
+    StringBuilder granted = new StringBuilder();
+    for (String signature : ControlSql.GRANTED) {
+      granted.append(granted.length() == 0 ? "" : ", ").append("to_regprocedure('cutover.").append(signature).append("')::oid");
+    }
     try (Connection o = db.old(); Connection n = db.nw()) {
       for (Connection c : List.of(o, n)) {
-        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace"
+        assertThat(OwnedDatabase.strings(c, "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace"
             + " WHERE ns.nspname = 'cutover' AND has_function_privilege('" + APP + "', p.oid, 'EXECUTE')"
-            + " AND p.proname IN ('capture', 'capture_row', 'capture_table', 'json_nulls', 'json_columns', 'lower_fence', 'request_slot_at_switch', 'grant_control_plane')"))
-            .as("the application role may execute none of the replicator's own functions").isZero();
+            + " AND p.oid <> ALL (ARRAY[" + granted + "])"))
+            .as("functions of the control schema the application role may execute beyond the control plane").isEmpty();
+        assertThat(OwnedDatabase.strings(c, "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace"
+            + " WHERE ns.nspname = 'cutover' AND (c.relkind = 'S' AND has_sequence_privilege('" + APP + "', c.oid, 'SELECT, USAGE, UPDATE')"
+            + " OR c.relkind IN ('r', 'p', 'v') AND has_table_privilege('" + APP + "', c.oid,"
+            + " 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'))"))
+            .as("tables and sequences of the control schema the application role may use").isEmpty();
+        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'"
+            + " AND has_schema_privilege('" + APP + "', oid, 'CREATE')")).as("CREATE on the control schema").isZero();
+        assertThat(OwnedDatabase.count(c, "SELECT count(*) FROM pg_class WHERE relnamespace = 'cutover'::regnamespace"))
+            .as("the control schema holds tables").isPositive();
       }
     }
   }
@@ -85,13 +116,13 @@ final class SwitchUnderLoad implements AutoCloseable {
    * equal once the writers stopped.
    */
   static void switchAndBack(PostgresPair pair, OwnedDatabase db, Replicator r, String poolName) throws Exception {
-    assertAppRunsNoReplicatorFunction(db);
     try (SwitchUnderLoad run = new SwitchUnderLoad(pair, db, poolName)) {
       run.switchAbortsWhileApplyIsStopped();
       try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
         r.awaitCaughtUp(WAIT);
         Reverse.Report reverse = r.reverse(new Reverse.Options(Duration.ZERO, WAIT));
         assertThat(reverse.mode()).isEqualTo("capture");
+        assertAppHoldsNothingOfTheReplicators(db);
         Set<Long> acknowledged = run.switchCompletesToNew();
         run.writers.awaitMore(200);
         Set<Long> onNew = new HashSet<>(run.writers.acknowledged);

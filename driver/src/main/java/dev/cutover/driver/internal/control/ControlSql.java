@@ -595,6 +595,43 @@ public final class ControlSql {
         + " WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO') " + execute(major) + " cutover.guard_new_tables()";
   }
 
+  /**
+   * Takes back, on the control schema's objects the current role owns (through membership, or as
+   * a superuser), whatever any other role holds: every privilege on tables and sequences (the
+   * switch's rows, the lead secret, replication positions), {@code EXECUTE} on functions other than
+   * {@link #GRANTED}, which the control plane grants by name, and {@code CREATE} on the schema (a
+   * role that may create there could plant a table that a later {@code CREATE TABLE IF NOT EXISTS}
+   * takes for ours); for PUBLIC also {@code USAGE}. The usual way in is default privileges ({@code
+   * ALTER DEFAULT PRIVILEGES ... GRANT ALL ON TABLES TO app}, common on managed services): they
+   * apply to every object the installing role creates, in every schema. Run after each creation.
+   */
+  public static String seal() {
+    StringBuilder granted = new StringBuilder();
+    for (String signature : GRANTED) {
+      granted.append(granted.length() == 0 ? "" : ", ").append("to_regprocedure('cutover.").append(signature).append("')::oid");
+    }
+    String grantee = "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.rolname) END";
+    return "DO $$\nDECLARE r record;\nBEGIN\n"
+        + "  FOR r IN SELECT DISTINCT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind, c.oid::regclass::text AS obj, "
+        + grantee + " AS who FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a"
+        + " LEFT JOIN pg_roles g ON g.oid = a.grantee"
+        + " WHERE n.nspname = 'cutover' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND a.grantee <> c.relowner"
+        + " AND pg_has_role(c.relowner, 'MEMBER') LOOP\n"
+        + "    EXECUTE format('REVOKE ALL ON %s %s FROM %s', r.kind, r.obj, r.who);\n  END LOOP;\n"
+        + "  FOR r IN SELECT DISTINCT p.oid::regprocedure::text AS fn, " + grantee + " AS who FROM pg_proc p"
+        + " JOIN pg_namespace n ON n.oid = p.pronamespace CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a"
+        + " LEFT JOIN pg_roles g ON g.oid = a.grantee"
+        + " WHERE n.nspname = 'cutover' AND a.grantee <> p.proowner AND pg_has_role(p.proowner, 'MEMBER')"
+        + " AND (a.grantee = 0 OR p.oid <> ALL (array_remove(ARRAY[" + granted + "], NULL))) LOOP\n"
+        + "    EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %s', r.fn, r.who);\n  END LOOP;\n"
+        + "  FOR r IN SELECT DISTINCT " + grantee + " AS who, a.privilege_type AS what FROM pg_namespace n"
+        + " CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a LEFT JOIN pg_roles g ON g.oid = a.grantee"
+        + " WHERE n.nspname = 'cutover' AND a.grantee <> n.nspowner AND pg_has_role(n.nspowner, 'MEMBER')"
+        + " AND (a.grantee = 0 OR a.privilege_type = 'CREATE') LOOP\n"
+        + "    EXECUTE format('REVOKE %s ON SCHEMA cutover FROM %s', r.what, r.who);\n  END LOOP;\nEND $$";
+  }
+
   /** Grants the control plane to a role: usage of the schema and {@code EXECUTE} on {@link #GRANTED}. */
   private static String grantControlPlane() {
     StringBuilder body = new StringBuilder("  EXECUTE format('GRANT USAGE ON SCHEMA cutover TO %I', p_role);\n");
