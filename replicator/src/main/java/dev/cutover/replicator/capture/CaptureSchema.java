@@ -1,9 +1,9 @@
 package dev.cutover.replicator.capture;
 
-import dev.cutover.driver.control.ControlSchema;
 import static dev.cutover.common.Transactions.inTransaction;
 
 import dev.cutover.common.LockRetry;
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
