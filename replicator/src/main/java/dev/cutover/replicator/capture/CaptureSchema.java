@@ -98,8 +98,18 @@ public final class CaptureSchema {
   /**
    * Creates the change log, its state and the capture function on {@code c} if they are missing
    * (the control schema must exist). Idempotent; the function keeps writing into the current log.
+   *
+   * <p>The capture triggers fire in every session ({@code ENABLE ALWAYS}): a session on old with
+   * {@code session_replication_role = replica} (a superuser's bulk load that skips foreign key
+   * checks, another replication into old) writes rows new must get, and ordinary triggers would
+   * miss them silently. On the way back's source ({@code replicaWrites} false: new, where the
+   * forward apply writes in that mode, perhaps since before the triggers existed and so without
+   * the apply token) such sessions are still not captured, as before.
+   *
+   * @param replicaWrites whether writes of sessions in {@code session_replication_role = replica}
+   *     are captured here (the forward source) or not (the way back's source)
    */
-  public static void install(Connection c) throws SQLException {
+  public static void install(Connection c, boolean replicaWrites) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute("CREATE SEQUENCE IF NOT EXISTS cutover.change_seq");
       for (int n = 0; n < LOGS; n++) {
@@ -114,11 +124,14 @@ public final class CaptureSchema {
           + " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
           + " current_log int NOT NULL CHECK (current_log IN (0, 1)),"
           + " switched_at timestamptz NOT NULL, previous_switched_at timestamptz, apply_token text NOT NULL)");
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token)"
-          + " SELECT 0, now(), ? WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)")) {
+      // Added after the first release: an install from before captured no replica-mode writes anywhere.
+      s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS replica_writes boolean NOT NULL DEFAULT false");
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token,"
+          + " replica_writes) SELECT 0, now(), ?, ? WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)")) {
         byte[] token = new byte[24];
         new SecureRandom().nextBytes(token);
         ps.setString(1, HexFormat.of().formatHex(token));
+        ps.setBoolean(2, replicaWrites);
         ps.executeUpdate();
       }
       s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_tick (id bigserial PRIMARY KEY, snapshot text NOT NULL,"
@@ -168,10 +181,13 @@ public final class CaptureSchema {
     // SECURITY DEFINER without a SET search_path clause, which would cost every row a settings
     // save and restore: instead every name below is schema-qualified, operators included, so a
     // caller's search_path (or pg_temp) cannot slip its own objects in.
+    boolean replicaWrites = Sql.bool(c, "SELECT replica_writes FROM cutover.capture_state");
     String skipApply = "  IF pg_catalog.current_setting('cutover.apply_token', true) OPERATOR(pg_catalog.<>) '' THEN\n"
         + "    IF pg_catalog.md5(pg_catalog.current_setting('cutover.apply_token', true)) OPERATOR(pg_catalog.=) "
         + Sql.literal(tokenMd5) + " THEN RETURN NULL; END IF;\n"
-        + "  END IF;\n";
+        + "  END IF;\n"
+        + (replicaWrites ? "" : "  IF pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.=) 'replica' THEN"
+            + " RETURN NULL; END IF;\n");
     String row = "CREATE OR REPLACE FUNCTION " + ROW_FUNCTION + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
         + "BEGIN\n"
         + skipApply

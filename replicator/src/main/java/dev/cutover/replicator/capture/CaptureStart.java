@@ -127,7 +127,7 @@ public final class CaptureStart {
       ApplyProgress.install(n);
 
       List<TableName> captured = capturable(o);
-      CaptureSchema.install(o);
+      CaptureSchema.install(o, true);
       CaptureSchema.addTriggers(o, captured);
       List<TablePair> tables = new ArrayList<>();
       for (TableName t : captured) {

@@ -25,10 +25,11 @@ REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 -- key is the target's way of finding a row: primary key, else replica identity index, else a
 -- unique index over NOT NULL columns without expressions or predicate (as Catalog.describe); none
 -- under REPLICA IDENTITY FULL. One function for start, reverse, the apply and the event trigger, so
--- they agree. The WHEN clauses compare the key in C, so an UPDATE that keeps its key logs only the
+-- they agree. The triggers are ENABLE ALWAYS (see CaptureSchema.install). The WHEN clauses compare the key in C, so an UPDATE that keeps its key logs only the
 -- new row. Triggers that log only the new row with nothing to pin (INSERT, an UPDATE that keeps the
 -- key, flag '-') call cutover.capture_row(), which does only that and so costs the writer less. With only_if_changed, triggers that already carry these arguments are left as they are
--- (an ALTER TABLE that changed nothing they depend on, such as one disabling a trigger). Its own
+-- (an ALTER TABLE that changed nothing they depend on, such as one disabling a trigger), unless one
+-- fires only in origin or replica mode (made by an earlier build, or enabled again since). Its own
 -- DDL is not captured as a schema change: cutover.ddl_capture is off while it runs.
 CREATE OR REPLACE FUNCTION cutover.capture_table(rel pg_catalog.regclass, only_if_changed boolean DEFAULT false) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $f$
@@ -77,7 +78,9 @@ BEGIN
           || (CASE WHEN keyed THEN key ELSE '{}'::text[] END) || ''::text
       AND keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_key')
       AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
-        'cutover_capture_truncate')) = 3 THEN
+        'cutover_capture_truncate')) = 3
+      AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = ANY (ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete', 'cutover_capture_truncate'])
+        AND g.tgenabled IN ('O', 'R')) THEN
     RETURN;
   END IF;
   capture := current_setting('cutover.ddl_capture', true);
@@ -105,6 +108,11 @@ BEGIN
   END IF;
   EXECUTE 'CREATE TRIGGER cutover_capture_delete AFTER DELETE' || on_ || cap || ', ''o''' || jargs || args || ')';
   EXECUTE format('CREATE TRIGGER cutover_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT%s, ''-'')', rel, cap);
+  -- Fired in every session, session_replication_role = replica included; the capture function
+  -- decides whom to leave out (the apply token; on the way back's source, replica-mode sessions).
+  EXECUTE format('ALTER TABLE %s ' || (SELECT string_agg(format('ENABLE ALWAYS TRIGGER %I', g.tgname), ', ' ORDER BY g.tgname)
+    FROM pg_trigger g WHERE g.tgrelid = rel
+      AND g.tgname = ANY (ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete', 'cutover_capture_truncate'])), rel);
   PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
 END $f$;
 REVOKE ALL ON FUNCTION cutover.capture_table(pg_catalog.regclass, boolean) FROM PUBLIC;

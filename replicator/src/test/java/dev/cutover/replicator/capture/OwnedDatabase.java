@@ -156,6 +156,16 @@ final class OwnedDatabase {
     return PGJDBC.connect(server.jdbcUrl(), p);
   }
 
+  /** A superuser connection to this database on old (from {@code oldFrom} when given). */
+  Connection oldAsSuperuser() throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", pair.oldServer().user());
+    if (oldFrom != null) {
+      p.setProperty("localSocketAddress", oldFrom);
+    }
+    return PGJDBC.connect(pair.oldServer().jdbcUrl(name), p);
+  }
+
   Endpoint endpoint(Side side) {
     PostgresServer server = side == Side.OLD ? pair.oldServer() : pair.newServer();
     return Endpoint.of(side, url(server), ROLE, null);

@@ -68,7 +68,8 @@ abstract class TriggerCaptureFlow {
    * Writes of every kind run before, during and after the copy, and two long transactions stay
    * open: one began before the copy's snapshot (it has a txid, but writes only once the copy
    * runs, since a writer holding locks would keep the triggers from being installed) and commits
-   * after it; one stays open across several ticks of the applier. Every row arrives exactly once,
+   * after it; one stays open across several ticks of the applier; a superuser writes with
+   * {@code session_replication_role = replica}, which ordinary triggers would not see. Every row arrives exactly once,
    * with the same value on new as on old.
    */
   @Test
@@ -103,6 +104,12 @@ abstract class TriggerCaptureFlow {
         Applier forward = apply.appliers().get(0);
         OwnedDatabase.execute(longBeforeCopy, "INSERT INTO entry VALUES ((SELECT id FROM account WHERE email = 'long-before-copy@example.com'), 1, 9.99, NULL)");
         longBeforeCopy.commit();
+        // A superuser's bulk write that skips foreign key checks, as some data fixes and loads do.
+        try (Connection bulk = db.oldAsSuperuser()) {
+          OwnedDatabase.execute(bulk, "SET session_replication_role = replica");
+          OwnedDatabase.execute(bulk, "INSERT INTO account (email) VALUES ('replica-mode@example.com')");
+          OwnedDatabase.execute(bulk, "UPDATE counter SET value = value + 1000 WHERE name = 'c3'");
+        }
         longAcrossTicks.setAutoCommit(false);
         for (int k = 0; k < 4; k++) {
           long batches = forward.batches();
@@ -125,6 +132,8 @@ abstract class TriggerCaptureFlow {
         try (Connection n = db.nw()) {
           assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email LIKE 'long-across-ticks-%'")).isEqualTo(4);
           assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email = 'long-before-copy@example.com' AND ratio = 1e300")).isOne();
+          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE email = 'replica-mode@example.com'"))
+              .as("written on old with session_replication_role = replica").isOne();
         }
         assertThat(forward.missing()).as("changes that found no row").isZero();
         StatusReport.Direction status = r.status().forward();
