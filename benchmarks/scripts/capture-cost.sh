@@ -5,11 +5,15 @@
 #
 #   benchmarks/scripts/capture-cost.sh json    # a table with jsonb columns: no capture / the lean function / the JSON null check
 #   benchmarks/scripts/capture-cost.sh index   # TPC-B: no capture / the change log's btree on txid / a BRIN index instead
+#   benchmarks/scripts/capture-cost.sh replica # one-row inserts in session_replication_role = replica into a table of the way
+#                                              # back's source (new): no capture triggers (as ordinary ones, which do not fire
+#                                              # then) / ENABLE ALWAYS capture triggers whose function leaves the session out
+#                                              # for its mode / the same for a session with the apply token (the forward apply)
 #
 # Needs PostgreSQL's server binaries with pgbench (PGBIN, default /usr/lib/postgresql/15/bin;
 # Debian: apt-get install postgresql-15), JDK 17 and Maven. Run as root, the server runs as nobody.
 set -euo pipefail
-what="${1:?json or index}"
+what="${1:?json, index or replica}"
 rounds="${ROUNDS:-3}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 pgbin="${PGBIN:-/usr/lib/postgresql/15/bin}"
@@ -51,6 +55,20 @@ if [ "$what" = json ]; then
     for v in none lean now; do
       variant "$v"
       for s in insert update; do echo "$s $v $(pgbench -f "$scripts/$s.sql")" | tee -a "$results"; done
+    done
+  done
+elif [ "$what" = replica ]; then
+  psql -c "CREATE TABLE ev (id bigserial PRIMARY KEY, note text)"
+  install --way-back ev
+  token="$(psql -c "SELECT apply_token FROM cutover.capture_state")"
+  for t in none "$token"; do
+    printf "SET session_replication_role = replica;\nSET cutover.apply_token = '%s';\nINSERT INTO ev (note) VALUES ('x');\n" \
+      "$([ "$t" = none ] && echo '' || echo "$t")" > "$scripts/$([ "$t" = none ] && echo plain || echo apply).sql"
+  done
+  for r in $(seq "$rounds"); do
+    for v in none always always-apply; do
+      if [ "$v" = none ]; then psql -c "ALTER TABLE ev DISABLE TRIGGER USER"; else psql -c "SELECT cutover.capture_table('ev')"; fi
+      echo "insert $v $(pgbench -f "$scripts/$([ "$v" = always-apply ] && echo apply || echo plain).sql")" | tee -a "$results"
     done
   done
 else
