@@ -68,6 +68,11 @@ class ResumeTest {
       AppDatabase.execute(o, "ANALYZE");
     }
 
+    // Default privileges (a managed service's usual setup) would give this role what start creates on new.
+    try (Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(n, "DO $$ BEGIN CREATE ROLE resume_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      AppDatabase.execute(n, "ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO resume_reader");
+    }
     Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
         .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
     try (Writer writer = new Writer(pair.oldServer(), db)) {
@@ -105,6 +110,14 @@ class ResumeTest {
       assertThat(resumed.keptRows()).isGreaterThanOrEqualTo(50_000);
       assertThat(resumed.savedMillis()).isPositive();
       assertThat(report.engine()).isEqualTo(engine);
+      try (Connection n = pair.newServer().connect(db)) {
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_class WHERE relnamespace = 'cutover'::regnamespace"
+            + " AND relkind = 'r' AND has_table_privilege('resume_reader', oid, 'SELECT, INSERT, UPDATE, DELETE')"))
+            .as("the control schema's tables, relay_copied_again included, are the installer's alone").isZero();
+        if (engine == Capture.RELAY) {
+          assertThat(AppDatabase.count(n, "SELECT count(*) FROM cutover.relay_copied_again")).isPositive();
+        }
+      }
       writer.awaitMore(20);
     }
     if (engine == Capture.RELAY) {
