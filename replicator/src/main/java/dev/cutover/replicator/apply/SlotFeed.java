@@ -58,6 +58,7 @@ final class SlotFeed implements Feed {
     RelayProgress.Position at = RelayProgress.read(target).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
         way.label() + " is not relayed: " + way.target().side().label() + " has no relay position",
         "run `cutover-replicator start --capture relay`"));
+    requireSlotNotAhead(source, way, at);
     applier.announce("slot " + at.slot() + " at " + at.lsn().asString(), mode);
     Sql.execute(target, "SET synchronous_commit = on");
     BatchWriter writer = new BatchWriter(target, way.target().side().label(), mode);
@@ -65,6 +66,31 @@ final class SlotFeed implements Feed {
         Duration.ofMillis(applier.silenceMillis()))) {
       new Loop(applier, source, writer, stream, new PgOutputDecoder(JsonTypes.catalogOf(source)), at,
           RelayProgress.copiedAgain(target)).run();
+    }
+  }
+
+  /**
+   * Refuses a slot that is gone, or whose confirmed position is past the target's: only this feed
+   * confirms, and only what the target has committed, so someone else read or advanced it
+   * ({@code pg_logical_slot_get_changes}, {@code pg_replication_slot_advance}, another relay of
+   * the same slot). The server would start at its position without a word, and what lay between
+   * is gone from the slot.
+   */
+  private static void requireSlotNotAhead(Connection source, Way way, RelayProgress.Position at) throws SQLException, ReplicatorException {
+    String side = way.source().side().label();
+    String confirmed = Sql.string(source, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?"
+        + " AND database = current_database()", at.slot());
+    if (confirmed == null) {
+      throw new ReplicatorException(Failure.PRECONDITION, side + " has no replication slot " + at.slot() + " any more: what was"
+          + " written there since " + at.lsn().asString() + " cannot be relayed", "run `cutover-replicator cleanup`, empty "
+          + way.target().side().label() + "'s tables and start again");
+    }
+    if (LogSequenceNumber.valueOf(confirmed).compareTo(at.lsn()) > 0) {
+      throw new ReplicatorException(Failure.PRECONDITION, side + "'s replication slot " + at.slot() + " was moved past "
+          + way.target().side().label() + "'s position by someone else (confirmed up to " + confirmed + ", applied up to "
+          + at.lsn().asString() + "): the changes between are gone from it (pg_logical_slot_get_changes,"
+          + " pg_replication_slot_advance, or a second relay of this slot)", "`cutover-replicator verify` lists what differs; run"
+          + " `cutover-replicator cleanup`, empty " + way.target().side().label() + "'s tables and start again");
     }
   }
 

@@ -234,6 +234,26 @@ class Relay13To17Test {
     r.cleanup();
   }
 
+  /** Another session moved the slot on while apply was stopped: apply refuses, naming both positions, instead of skipping the gap. */
+  @Test
+  void apply_slotMovedOnBySomeoneElse_refusesNamingTheSlot(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "moved");
+    Replicator r = db.replicator();
+    StartReport started = r.start(relay(), new CopyProgress(), CopyListener.NONE);
+    try (Connection o = db.old(); Connection su = db.oldAsSuperuser()) {
+      OwnedDatabase.execute(o, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
+      OwnedDatabase.execute(su, "SELECT pg_replication_slot_advance('" + started.slot() + "', pg_current_wal_lsn())");
+    }
+    try (Applier forward = Applier.relay(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), Applier.Options.defaults())) {
+      await().atMost(CATCH_UP).until(() -> forward.refusal() != null);
+      assertThat(forward.refusal().oneLine()).contains("slot " + started.slot() + " was moved past new's position by someone else")
+          .contains("applied up to " + started.consistentPoint());
+      assertThat(forward.running()).as("stopped for good").isFalse();
+      assertThat(forward.changes()).isZero();
+    }
+    r.cleanup();
+  }
+
   @Test
   void reverse_besideRelay_carriesNewsWritesToOldAndNothingComesBack(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "back");
