@@ -132,10 +132,7 @@ public final class ControlSchema {
           s.execute(ControlSql.eventTrigger(major));
         }
       }
-      s.execute("REVOKE ALL ON SCHEMA cutover FROM PUBLIC");
-      s.execute("REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cutover FROM PUBLIC");
-      s.execute("REVOKE ALL ON ALL TABLES IN SCHEMA cutover FROM PUBLIC");
-      s.execute("REVOKE ALL ON ALL SEQUENCES IN SCHEMA cutover FROM PUBLIC");
+      // Takes back, among the rest, what PostgreSQL gives PUBLIC: EXECUTE on every new function.
       s.execute(ControlSql.seal());
       if (!exists(s, "SELECT 1 FROM cutover.lead_secret WHERE is_called")) {
         s.execute("SELECT setval('cutover.lead_secret', " + (1 + (RANDOM.nextLong() >>> 1) % (Long.MAX_VALUE - 1))
@@ -204,13 +201,8 @@ public final class ControlSchema {
 
   /** SQL: whether the role {@code roleOid} may execute every function the control plane grants. */
   private static String grantedTo(String roleOid) {
-    StringBuilder sql = new StringBuilder("(SELECT count(*) = " + ControlSql.GRANTED.size()
-        + " AND bool_and(has_function_privilege(" + roleOid + ", f.oid, 'EXECUTE')) FROM (");
-    for (int i = 0; i < ControlSql.GRANTED.size(); i++) {
-      sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT to_regprocedure('cutover.")
-          .append(ControlSql.GRANTED.get(i)).append("') AS oid");
-    }
-    return sql.append(") f WHERE f.oid IS NOT NULL)").toString();
+    return "(SELECT count(*) = " + ControlSql.GRANTED.size() + " AND bool_and(has_function_privilege(" + roleOid
+        + ", f.oid, 'EXECUTE')) FROM unnest(" + ControlSql.grantedOids() + ") f(oid) WHERE f.oid IS NOT NULL)";
   }
 
   private static List<String> names(Connection c, String sql) throws SQLException {

@@ -46,7 +46,6 @@ public final class ApplyProgress {
           + " snapshot text NOT NULL, source_time timestamptz NOT NULL,"
           + " applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
           + " batches bigint NOT NULL DEFAULT 0, changes bigint NOT NULL DEFAULT 0, missing bigint NOT NULL DEFAULT 0)");
-      s.execute("REVOKE ALL ON " + TABLE + " FROM PUBLIC");
     }
     ControlSchema.seal(target);
   }

@@ -112,11 +112,8 @@ final class BatchWriter {
     if (triggersOff == TriggersOff.IN_TRANSACTION) {
       TriggerSwitch.install(target);
     } else {
-      // The target's capture triggers fire in this mode too (ENABLE ALWAYS): what this session
-      // writes came from the other side, and the token says so (TriggerSwitch sets it per table).
-      Sql.execute(target, "DO $$BEGIN IF pg_catalog.to_regclass('cutover.capture_state') IS NOT NULL THEN"
-          + " PERFORM pg_catalog.set_config('cutover.apply_token', (SELECT s.apply_token FROM cutover.capture_state s), false);"
-          + " END IF; END$$");
+      // The target's capture triggers fire in this mode too (ENABLE ALWAYS); triggers_off sets the token per table.
+      Sql.execute(target, "DO $$BEGIN\n" + TriggerSwitch.applyToken(false) + "END$$");
     }
     Sql.execute(target, "SET standard_conforming_strings = on");
     target.setAutoCommit(false);

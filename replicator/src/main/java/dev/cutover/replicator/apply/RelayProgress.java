@@ -53,7 +53,6 @@ public final class RelayProgress {
           + " direction text PRIMARY KEY CHECK (direction = 'forward'), slot text NOT NULL, publication text NOT NULL,"
           + " lsn pg_lsn NOT NULL, source_time timestamptz, applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
           + " batches bigint NOT NULL DEFAULT 0, changes bigint NOT NULL DEFAULT 0, missing bigint NOT NULL DEFAULT 0)");
-      s.execute("REVOKE ALL ON " + TABLE + " FROM PUBLIC");
     }
     ControlSchema.seal(target);
     try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + TABLE + " (direction, slot, publication, lsn)"
@@ -74,7 +73,6 @@ public final class RelayProgress {
   public static void copiedAgain(Connection target, List<TableName> tables, LogSequenceNumber point) throws SQLException {
     Sql.execute(target, "CREATE TABLE IF NOT EXISTS " + COPIED_AGAIN + " (table_schema name, table_name name, lsn pg_lsn NOT NULL,"
         + " PRIMARY KEY (table_schema, table_name))");
-    Sql.execute(target, "REVOKE ALL ON " + COPIED_AGAIN + " FROM PUBLIC");
     ControlSchema.seal(target);
     try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + COPIED_AGAIN + " VALUES (?, ?, ?::pg_lsn)")) {
       for (TableName t : tables) {

@@ -137,15 +137,10 @@ public final class CaptureSchema {
       s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_tick (id bigserial PRIMARY KEY, snapshot text NOT NULL,"
           + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
       s.execute("CREATE INDEX IF NOT EXISTS capture_tick_at ON cutover.capture_tick (at)");
-      s.execute("REVOKE ALL ON cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick FROM PUBLIC");
-      s.execute("REVOKE ALL ON SEQUENCE cutover.change_seq FROM PUBLIC");
       for (String sql : functionSql(c, (int) Sql.number(c, "SELECT current_log FROM cutover.capture_state"))) {
         s.execute(sql);
       }
       s.execute(jsonNullsSql());
-      s.execute("REVOKE ALL ON FUNCTION " + JSON_NULLS_FUNCTION + "(anyelement, pg_catalog.json, pg_catalog.text[]) FROM PUBLIC");
-      s.execute("REVOKE ALL ON FUNCTION cutover.capture() FROM PUBLIC");
-      s.execute("REVOKE ALL ON FUNCTION cutover.capture_row() FROM PUBLIC");
       s.execute(TABLE_FUNCTION);
       if (DdlCapture.canInstall(c)) {
         s.execute(NEW_TABLES);

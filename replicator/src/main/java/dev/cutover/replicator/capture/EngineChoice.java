@@ -2,6 +2,8 @@ package dev.cutover.replicator.capture;
 
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.privileges.Gap;
+import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -49,20 +51,25 @@ public record EngineChoice(Capture engine, Capture requested, List<String> block
     if (major >= 10 && !Capabilities.probe(old, Side.OLD).slots()) {
       blockers.add("role " + Catalog.currentUser(old) + " on old may not create replication slots (no REPLICATION)");
     }
-    // Old's version alone keeping the native engine out, relaying may stand in for it.
-    boolean relayable = requested == Capture.AUTO && major >= RELAY_MIN && major < LOGICAL_MIN && blockers.size() == 1;
-    if (relayable && !Capabilities.probe(nw, Side.NEW).replicaRole()) {
-      blockers.add("relaying old's slot needs role " + Catalog.currentUser(nw) + " on new to set session_replication_role"
-          + " (GRANT SET ON PARAMETER session_replication_role TO " + Sql.ident(Catalog.currentUser(nw)) + " from 15; before, a superuser)");
-    }
-    if (relayable && "SQL_ASCII".equals(Sql.string(old, "SHOW server_encoding"))) {
-      blockers.add("old's server_encoding is SQL_ASCII, whose bytes a relay cannot read as text");
+    // Where old's version alone keeps the native engine out, auto relays unless relaying is kept out too.
+    boolean onlyTheVersion = requested == Capture.AUTO && major >= RELAY_MIN && major < LOGICAL_MIN && blockers.size() == 1;
+    List<String> relayBlockers = new ArrayList<>();
+    if (onlyTheVersion) {
+      Capabilities n = Capabilities.probe(nw, Side.NEW);
+      if (!n.replicaRole()) {
+        Gap g = Requirements.replicaRole(n);
+        relayBlockers.add("relaying old's slot: on new " + g.message() + " (" + g.remedy() + ")");
+      }
+      if ("SQL_ASCII".equals(Sql.string(old, "SHOW server_encoding"))) {
+        relayBlockers.add("old's server_encoding is SQL_ASCII, whose bytes a relay cannot read as text");
+      }
+      blockers.addAll(relayBlockers);
     }
     Capture engine = switch (requested) {
       case LOGICAL -> Capture.LOGICAL;
       case TRIGGERS -> Capture.TRIGGERS;
       case RELAY -> Capture.RELAY;
-      case AUTO -> blockers.isEmpty() ? Capture.LOGICAL : relayable && blockers.size() == 1 ? Capture.RELAY : Capture.TRIGGERS;
+      case AUTO -> blockers.isEmpty() ? Capture.LOGICAL : onlyTheVersion && relayBlockers.isEmpty() ? Capture.RELAY : Capture.TRIGGERS;
     };
     return new EngineChoice(engine, requested, List.copyOf(blockers));
   }

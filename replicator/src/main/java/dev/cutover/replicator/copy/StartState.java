@@ -32,7 +32,6 @@ public final class StartState {
         + " create_sql text NOT NULL, attach_sql text, drop_sql text NOT NULL, bytes bigint NOT NULL)",
     "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.start_identity (table_schema name, table_name name, clause text NOT NULL,"
         + " PRIMARY KEY (table_schema, table_name))",
-    "REVOKE ALL ON cutover.start_state, cutover.start_chunks, cutover.start_indexes, cutover.start_identity FROM PUBLIC",
   };
 
   /**

@@ -183,7 +183,8 @@ public final class Requirements {
     }
   }
 
-  private static Gap replicaRole(Capabilities c) {
+  /** The gap of a role that may not set {@code session_replication_role}, with the grant its version allows. */
+  public static Gap replicaRole(Capabilities c) {
     String message = "role " + c.role() + " may not set session_replication_role, which the copy needs to write with"
         + " triggers and foreign keys off";
     if (c.major() >= 15) {

@@ -39,7 +39,6 @@ public final class Heartbeat {
           + " origin text PRIMARY KEY,"
           + " beat_at timestamptz NOT NULL,"
           + " beats bigint NOT NULL)");
-      s.execute("REVOKE ALL ON cutover.replication_heartbeat FROM PUBLIC");
     }
     ControlSchema.seal(c);
   }

@@ -47,6 +47,7 @@ DECLARE
   row_only text;
   jcols text[] := cutover.json_columns(rel);
   jargs text := '';
+  ours text[] := ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete', 'cutover_capture_truncate'];
 BEGIN
   IF current_setting('server_version_num')::int < 120000 AND EXISTS (SELECT 1 FROM pg_attribute a
       WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND format_type(a.atttypid, NULL) IN ('real', 'double precision',
@@ -79,14 +80,13 @@ BEGIN
       AND keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_key')
       AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
         'cutover_capture_truncate')) = 3
-      AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = ANY (ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete', 'cutover_capture_truncate'])
+      AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = ANY (ours)
         AND g.tgenabled IN ('O', 'R')) THEN
     RETURN;
   END IF;
   capture := current_setting('cutover.ddl_capture', true);
   PERFORM set_config('cutover.ddl_capture', 'off', true);
-  FOREACH t IN ARRAY ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete',
-      'cutover_capture_truncate'] LOOP
+  FOREACH t IN ARRAY ours LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, rel);
   END LOOP;
   cap := format(' EXECUTE PROCEDURE cutover.capture(%L', flag);
@@ -112,7 +112,7 @@ BEGIN
   -- decides whom to leave out (the apply token; on the way back's source, replica-mode sessions).
   EXECUTE format('ALTER TABLE %s ' || (SELECT string_agg(format('ENABLE ALWAYS TRIGGER %I', g.tgname), ', ' ORDER BY g.tgname)
     FROM pg_trigger g WHERE g.tgrelid = rel
-      AND g.tgname = ANY (ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete', 'cutover_capture_truncate'])), rel);
+      AND g.tgname = ANY (ours)), rel);
   PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
 END $f$;
 REVOKE ALL ON FUNCTION cutover.capture_table(pg_catalog.regclass, boolean) FROM PUBLIC;

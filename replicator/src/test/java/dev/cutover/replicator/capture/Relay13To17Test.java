@@ -225,12 +225,7 @@ class Relay13To17Test {
     Replicator r = db.replicator();
     r.start(relay(), new CopyProgress(), CopyListener.NONE);
     Endpoint rounded = Endpoint.of(Side.OLD, db.url(pair.oldServer()) + "&options=-c%20extra_float_digits%3D0", OwnedDatabase.ROLE, null);
-    try (Applier forward = Applier.relay(Way.forward(rounded, db.endpoint(Side.NEW)), Applier.Options.defaults())) {
-      await().atMost(CATCH_UP).until(() -> forward.refusal() != null);
-      assertThat(forward.refusal().oneLine()).contains("extra_float_digits = 0").contains("--old-url");
-      assertThat(forward.running()).as("stopped for good").isFalse();
-      assertThat(forward.changes()).isZero();
-    }
+    assertThat(refusalOfRelayFrom(rounded, db)).contains("extra_float_digits = 0").contains("--old-url");
     r.cleanup();
   }
 
@@ -244,14 +239,20 @@ class Relay13To17Test {
       OwnedDatabase.execute(o, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
       OwnedDatabase.execute(su, "SELECT pg_replication_slot_advance('" + started.slot() + "', pg_current_wal_lsn())");
     }
-    try (Applier forward = Applier.relay(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), Applier.Options.defaults())) {
+    assertThat(refusalOfRelayFrom(db.endpoint(Side.OLD), db))
+        .contains("slot " + started.slot() + " was moved past new's position by someone else")
+        .contains("applied up to " + started.consistentPoint());
+    r.cleanup();
+  }
+
+  /** Relays from {@code old} into new until the applier refuses; it must stop for good having applied nothing. Its refusal. */
+  private static String refusalOfRelayFrom(Endpoint old, OwnedDatabase db) throws Exception {
+    try (Applier forward = Applier.relay(Way.forward(old, db.endpoint(Side.NEW)), Applier.Options.defaults())) {
       await().atMost(CATCH_UP).until(() -> forward.refusal() != null);
-      assertThat(forward.refusal().oneLine()).contains("slot " + started.slot() + " was moved past new's position by someone else")
-          .contains("applied up to " + started.consistentPoint());
       assertThat(forward.running()).as("stopped for good").isFalse();
       assertThat(forward.changes()).isZero();
+      return forward.refusal().oneLine();
     }
-    r.cleanup();
   }
 
   @Test

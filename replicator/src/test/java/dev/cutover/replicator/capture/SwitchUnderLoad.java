@@ -83,15 +83,11 @@ final class SwitchUnderLoad implements AutoCloseable {
    * replication positions), no other function, no CREATE, although default privileges gave it all.
    */
   private static void assertAppHoldsNothingOfTheReplicators(OwnedDatabase db) throws SQLException {
-    StringBuilder granted = new StringBuilder();
-    for (String signature : ControlSql.GRANTED) {
-      granted.append(granted.length() == 0 ? "" : ", ").append("to_regprocedure('cutover.").append(signature).append("')::oid");
-    }
     try (Connection o = db.old(); Connection n = db.nw()) {
       for (Connection c : List.of(o, n)) {
         assertThat(OwnedDatabase.strings(c, "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace ns ON ns.oid = p.pronamespace"
             + " WHERE ns.nspname = 'cutover' AND has_function_privilege('" + APP + "', p.oid, 'EXECUTE')"
-            + " AND p.oid <> ALL (ARRAY[" + granted + "])"))
+            + " AND p.oid <> ALL (" + ControlSql.grantedOids() + ")"))
             .as("functions of the control schema the application role may execute beyond the control plane").isEmpty();
         assertThat(OwnedDatabase.strings(c, "SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace"
             + " WHERE ns.nspname = 'cutover' AND (c.relkind = 'S' AND has_sequence_privilege('" + APP + "', c.oid, 'SELECT, USAGE, UPDATE')"

@@ -606,10 +606,6 @@ public final class ControlSql {
    * apply to every object the installing role creates, in every schema. Run after each creation.
    */
   public static String seal() {
-    StringBuilder granted = new StringBuilder();
-    for (String signature : GRANTED) {
-      granted.append(granted.length() == 0 ? "" : ", ").append("to_regprocedure('cutover.").append(signature).append("')::oid");
-    }
     String grantee = "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(g.rolname) END";
     return "DO $$\nDECLARE r record;\nBEGIN\n"
         + "  FOR r IN SELECT DISTINCT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind, c.oid::regclass::text AS obj, "
@@ -623,13 +619,22 @@ public final class ControlSql {
         + " JOIN pg_namespace n ON n.oid = p.pronamespace CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a"
         + " LEFT JOIN pg_roles g ON g.oid = a.grantee"
         + " WHERE n.nspname = 'cutover' AND a.grantee <> p.proowner AND pg_has_role(p.proowner, 'MEMBER')"
-        + " AND (a.grantee = 0 OR p.oid <> ALL (array_remove(ARRAY[" + granted + "], NULL))) LOOP\n"
+        + " AND (a.grantee = 0 OR p.oid <> ALL (array_remove(" + grantedOids() + ", NULL))) LOOP\n"
         + "    EXECUTE format('REVOKE ALL ON FUNCTION %s FROM %s', r.fn, r.who);\n  END LOOP;\n"
         + "  FOR r IN SELECT DISTINCT " + grantee + " AS who, a.privilege_type AS what FROM pg_namespace n"
         + " CROSS JOIN LATERAL aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a LEFT JOIN pg_roles g ON g.oid = a.grantee"
         + " WHERE n.nspname = 'cutover' AND a.grantee <> n.nspowner AND pg_has_role(n.nspowner, 'MEMBER')"
         + " AND (a.grantee = 0 OR a.privilege_type = 'CREATE') LOOP\n"
         + "    EXECUTE format('REVOKE %s ON SCHEMA cutover FROM %s', r.what, r.who);\n  END LOOP;\nEND $$";
+  }
+
+  /** SQL: an {@code oid[]} of {@link #GRANTED}, with NULL for each that does not exist (an older install). */
+  public static String grantedOids() {
+    StringBuilder sql = new StringBuilder("ARRAY[");
+    for (int i = 0; i < GRANTED.size(); i++) {
+      sql.append(i == 0 ? "" : ", ").append("to_regprocedure('cutover.").append(GRANTED.get(i)).append("')::oid");
+    }
+    return sql.append(']').toString();
   }
 
   /** Grants the control plane to a role: usage of the schema and {@code EXECUTE} on {@link #GRANTED}. */
