@@ -5,10 +5,10 @@
 #
 #   benchmarks/scripts/capture-cost.sh json    # a table with jsonb columns: no capture / the lean function / the JSON null check
 #   benchmarks/scripts/capture-cost.sh index   # TPC-B: no capture / the change log's btree on txid / a BRIN index instead
-#   benchmarks/scripts/capture-cost.sh replica # one-row inserts in session_replication_role = replica into a table of the way
-#                                              # back's source (new): no capture triggers (as ordinary ones, which do not fire
-#                                              # then) / ENABLE ALWAYS capture triggers whose function leaves the session out
-#                                              # for its mode / the same for a session with the apply token (the forward apply)
+#   benchmarks/scripts/capture-cost.sh replica # one-row inserts in session_replication_role = replica into a captured table:
+#                                              # no capture triggers (as ordinary ones, which do not fire then) / ENABLE ALWAYS
+#                                              # capture triggers, which capture the session (a superuser's fix) / the same for
+#                                              # a session with the apply token (an apply, such as the forward one on new)
 #
 # Needs PostgreSQL's server binaries with pgbench (PGBIN, default /usr/lib/postgresql/15/bin;
 # Debian: apt-get install postgresql-15), JDK 17 and Maven. Run as root, the server runs as nobody.
@@ -59,7 +59,7 @@ if [ "$what" = json ]; then
   done
 elif [ "$what" = replica ]; then
   psql -c "CREATE TABLE ev (id bigserial PRIMARY KEY, note text)"
-  install --way-back ev
+  install ev
   token="$(psql -c "SELECT apply_token FROM cutover.capture_state")"
   for t in none "$token"; do
     printf "SET session_replication_role = replica;\nSET cutover.apply_token = '%s';\nINSERT INTO ev (note) VALUES ('x');\n" \
@@ -67,6 +67,7 @@ elif [ "$what" = replica ]; then
   done
   for r in $(seq "$rounds"); do
     for v in none always always-apply; do
+      psql -c "TRUNCATE cutover.change_log_0, cutover.change_log_1"
       if [ "$v" = none ]; then psql -c "ALTER TABLE ev DISABLE TRIGGER USER"; else psql -c "SELECT cutover.capture_table('ev')"; fi
       echo "insert $v $(pgbench -f "$scripts/$([ "$v" = always-apply ] && echo apply || echo plain).sql")" | tee -a "$results"
     done

@@ -112,8 +112,9 @@ final class BatchWriter {
     if (triggersOff == TriggersOff.IN_TRANSACTION) {
       TriggerSwitch.install(target);
     } else {
-      // The target's capture triggers fire in this mode too (ENABLE ALWAYS); triggers_off sets the token per table.
-      Sql.execute(target, "DO $$BEGIN\n" + TriggerSwitch.applyToken(false) + "END$$");
+      // The target's capture triggers fire in this mode too (ENABLE ALWAYS), even those made after
+      // this session began; triggers_off sets the token per table in the other mode.
+      ApplyToken.carry(target);
     }
     Sql.execute(target, "SET standard_conforming_strings = on");
     target.setAutoCommit(false);

@@ -26,11 +26,16 @@ import java.sql.Statement;
  * table that needs nothing disabled is left alone. Both functions run with the applier's rights.
  */
 final class TriggerSwitch {
+  /** plpgsql: the target's apply token in this transaction, where trigger capture is installed there (see {@link ApplyToken}). */
+  private static final String APPLY_TOKEN = "  IF pg_catalog.to_regclass('cutover.capture_state') IS NOT NULL THEN\n"
+      + "    PERFORM pg_catalog.set_config('cutover.apply_token', (SELECT s.apply_token FROM cutover.capture_state s), true);\n"
+      + "  END IF;\n";
+
   private static final String[] DEFINITION = {
     "CREATE OR REPLACE FUNCTION cutover.triggers_off(t regclass) RETURNS void LANGUAGE plpgsql AS $$\n"
         + "DECLARE names text[]; fenced boolean;\n"
         + "BEGIN\n"
-        + applyToken(true)
+        + APPLY_TOKEN
         + "  fenced := cutover.fence_raised();\n"
         + "  SELECT pg_catalog.array_agg(g.tgname::text ORDER BY g.tgname) INTO names FROM pg_catalog.pg_trigger g\n"
         + "    WHERE g.tgrelid = t AND NOT g.tgisinternal AND g.tgenabled = 'O'\n"
@@ -59,17 +64,6 @@ final class TriggerSwitch {
   };
 
   private TriggerSwitch() {}
-
-  /**
-   * plpgsql that sets this side's apply token in the session ({@code local}: until the transaction
-   * ends), where trigger capture is installed: the capture function then leaves out what the
-   * session writes, which came from the other side.
-   */
-  static String applyToken(boolean local) {
-    return "  IF pg_catalog.to_regclass('cutover.capture_state') IS NOT NULL THEN\n"
-        + "    PERFORM pg_catalog.set_config('cutover.apply_token', (SELECT s.apply_token FROM cutover.capture_state s), " + local + ");\n"
-        + "  END IF;\n";
-  }
 
   /** Creates or replaces the two functions on a target (in the control schema). */
   static void install(Connection target) throws SQLException {

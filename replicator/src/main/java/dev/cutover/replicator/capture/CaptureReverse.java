@@ -66,7 +66,7 @@ public final class CaptureReverse {
       CaptureStart.requireOwner(n, "new", Catalog.applicationTables(n));
       CaptureStart.requireOwner(o, "old", Catalog.applicationTables(o));
       Heartbeat.install(n);
-      CaptureSchema.install(n, false);
+      CaptureSchema.install(n);
       List<dev.cutover.replicator.sql.TableName> tables = CaptureStart.capturable(n);
       ChangeLog.Tick start = CaptureSchema.addTriggers(n, tables);
       steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");

@@ -4,17 +4,16 @@ import static dev.cutover.common.Transactions.inTransaction;
 
 import dev.cutover.common.LockRetry;
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.apply.ApplyToken;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
-import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -99,17 +98,14 @@ public final class CaptureSchema {
    * Creates the change log, its state and the capture function on {@code c} if they are missing
    * (the control schema must exist). Idempotent; the function keeps writing into the current log.
    *
-   * <p>The capture triggers fire in every session ({@code ENABLE ALWAYS}): a session on old with
+   * <p>The capture triggers fire in every session ({@code ENABLE ALWAYS}): a session with
    * {@code session_replication_role = replica} (a superuser's bulk load that skips foreign key
-   * checks, another replication into old) writes rows new must get, and ordinary triggers would
-   * miss them silently. On the way back's source ({@code replicaWrites} false: new, where the
-   * forward apply writes in that mode, perhaps since before the triggers existed and so without
-   * the apply token) such sessions are still not captured, as before.
-   *
-   * @param replicaWrites whether writes of sessions in {@code session_replication_role = replica}
-   *     are captured here (the forward source) or not (the way back's source)
+   * checks, another replication) writes rows the other side must get, and ordinary triggers would
+   * miss them silently. Only the apply sessions writing into {@code c} are left out, by the token
+   * they carry ({@link ApplyToken}), which this side's capture takes over from them.
    */
-  public static void install(Connection c, boolean replicaWrites) throws SQLException {
+  public static void install(Connection c) throws SQLException {
+    ApplyToken.ensure(c);
     try (Statement s = c.createStatement()) {
       s.execute("CREATE SEQUENCE IF NOT EXISTS cutover.change_seq");
       for (int n = 0; n < LOGS; n++) {
@@ -124,16 +120,10 @@ public final class CaptureSchema {
           + " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
           + " current_log int NOT NULL CHECK (current_log IN (0, 1)),"
           + " switched_at timestamptz NOT NULL, previous_switched_at timestamptz, apply_token text NOT NULL)");
-      // Added after the first release: an install from before captured no replica-mode writes anywhere.
+      // Added after the first release: an install from before left replica-mode sessions out on new.
       s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS replica_writes boolean NOT NULL DEFAULT false");
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token,"
-          + " replica_writes) SELECT 0, now(), ?, ? WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)")) {
-        byte[] token = new byte[24];
-        new SecureRandom().nextBytes(token);
-        ps.setString(1, HexFormat.of().formatHex(token));
-        ps.setBoolean(2, replicaWrites);
-        ps.executeUpdate();
-      }
+      s.execute("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token, replica_writes)"
+          + " SELECT 0, now(), " + ApplyToken.select() + ", true WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)");
       s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_tick (id bigserial PRIMARY KEY, snapshot text NOT NULL,"
           + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
       s.execute("CREATE INDEX IF NOT EXISTS capture_tick_at ON cutover.capture_tick (at)");
@@ -168,7 +158,9 @@ public final class CaptureSchema {
    * <p>A session whose {@code cutover.apply_token} setting holds this side's token (kept in
    * {@code cutover.capture_state}, which only the owner can read; the function knows only its md5)
    * is an apply process writing changes that came from the other side: they are not captured, so
-   * nothing loops when both directions run. Other sessions pay one setting lookup per row.
+   * nothing loops when both directions run. Other sessions pay one setting lookup per row. An
+   * install made before the token was taken from {@link ApplyToken} ({@code replica_writes} false)
+   * still leaves every replica-mode session out, as it did.
    */
   static List<String> functionSql(Connection c, int n) throws SQLException {
     String log = logTable(n);

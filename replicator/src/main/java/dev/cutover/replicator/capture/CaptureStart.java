@@ -127,7 +127,7 @@ public final class CaptureStart {
       ApplyProgress.install(n);
 
       List<TableName> captured = capturable(o);
-      CaptureSchema.install(o, true);
+      CaptureSchema.install(o);
       CaptureSchema.addTriggers(o, captured);
       List<TablePair> tables = new ArrayList<>();
       for (TableName t : captured) {

@@ -166,6 +166,13 @@ final class OwnedDatabase {
     return PGJDBC.connect(pair.oldServer().jdbcUrl(name), p);
   }
 
+  /** A superuser connection to this database on new. */
+  Connection nwAsSuperuser() throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", pair.newServer().user());
+    return PGJDBC.connect(pair.newServer().jdbcUrl(name), p);
+  }
+
   Endpoint endpoint(Side side) {
     PostgresServer server = side == Side.OLD ? pair.oldServer() : pair.newServer();
     return Endpoint.of(side, url(server), ROLE, null);

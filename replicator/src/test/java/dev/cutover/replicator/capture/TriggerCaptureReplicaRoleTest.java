@@ -8,8 +8,10 @@ import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
@@ -19,6 +21,7 @@ import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -58,9 +61,28 @@ class TriggerCaptureReplicaRoleTest {
       try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
         long seen = writes.commits.get();
         await().atMost(TriggerCaptureFlow.CATCH_UP).until(() -> writes.commits.get() >= seen + 50);
+        // The way back armed while the forward apply writes on new in replica mode, in a session
+        // begun before new had capture triggers: what it applies must not be captured again.
+        r.reverse(new Reverse.Options(Duration.ZERO, Duration.ofSeconds(30)));
+        await().atMost(TriggerCaptureFlow.CATCH_UP).until(() -> apply.appliers().size() == 2);
+        long armed = writes.commits.get();
+        await().atMost(TriggerCaptureFlow.CATCH_UP).until(() -> writes.commits.get() >= armed + 50);
+        // A superuser's fix on new in replica mode (skipping foreign key checks) must go back to old.
+        try (Connection n = db.nwAsSuperuser()) {
+          OwnedDatabase.execute(n, "SET session_replication_role = replica");
+          OwnedDatabase.execute(n, "INSERT INTO counter VALUES ('fixed-on-new', 7)");
+          OwnedDatabase.execute(n, "UPDATE counter SET value = 8 WHERE name = 'fixed-on-new'");
+        }
         writes.close();
         assertThat(writes.failures).isEmpty();
         r.awaitCaughtUp(TriggerCaptureFlow.CATCH_UP);
+        try (Connection o = db.old()) {
+          await().atMost(TriggerCaptureFlow.CATCH_UP)
+              .until(() -> OwnedDatabase.strings(o, "SELECT value::text FROM counter WHERE name = 'fixed-on-new'").equals(List.of("8")));
+        }
+        Applier back = apply.appliers().stream().filter(a -> a.way().name().equals(Way.REVERSE)).findFirst().orElseThrow();
+        assertThat(back.changes()).as("changes carried back: the superuser's two, none the forward apply wrote").isEqualTo(2);
+        assertThat(back.lastError()).isNull();
 
         VerifyReport verify = r.verify(Verifier.Options.defaults());
         assertThat(verify.differences()).as("%s", verify.tables()).isZero();

@@ -1,0 +1,64 @@
+package dev.cutover.replicator.apply;
+
+import static dev.cutover.common.Transactions.inTransaction;
+
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.sql.Sql;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HexFormat;
+
+/**
+ * The secret by which a database's capture function knows an apply session writing into it (whose
+ * changes came from the other side and must not be captured again), kept in
+ * {@code cutover.apply_token}, which only the owner can read.
+ *
+ * <p>Why a table of its own, made by whichever needs it first: an apply session in
+ * {@code session_replication_role = replica} sets the token once, when it connects, and may have
+ * connected long before capture was installed on its target (the forward apply, writing on new,
+ * before {@code reverse} armed capture there). Capture then takes the token its apply sessions
+ * already carry, so no session is ever without it, and the capture function need not leave out
+ * every replica-mode session to be safe.
+ */
+public final class ApplyToken {
+  static final String TABLE = "cutover.apply_token";
+
+  private ApplyToken() {}
+
+  /**
+   * Creates the token on {@code c} if it is missing: the capture log's token where capture was
+   * installed by an earlier build, a new random one otherwise. Safe against a concurrent caller.
+   */
+  public static void ensure(Connection c) throws SQLException {
+    inTransaction(c, () -> {
+      try (Statement s = c.createStatement()) {
+        s.execute("SELECT pg_advisory_xact_lock(hashtext('" + TABLE + "'))");
+        s.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (one boolean PRIMARY KEY DEFAULT true CHECK (one), token text NOT NULL)");
+      }
+      String inherited = Sql.relationExists(c, "cutover.capture_state") ? "(SELECT apply_token FROM cutover.capture_state)" : "NULL";
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + TABLE + " (token) SELECT coalesce(" + inherited + ", ?)"
+          + " WHERE NOT EXISTS (SELECT 1 FROM " + TABLE + ")")) {
+        byte[] token = new byte[24];
+        new SecureRandom().nextBytes(token);
+        ps.setString(1, HexFormat.of().formatHex(token));
+        ps.executeUpdate();
+      }
+      return null;
+    });
+    ControlSchema.seal(c);
+  }
+
+  /** SQL for the token, for capture's own state. */
+  public static String select() {
+    return "(SELECT token FROM " + TABLE + ")";
+  }
+
+  /** Creates the token on {@code c} if missing and sets it in the session, for every transaction to come. */
+  static void carry(Connection c) throws SQLException {
+    ensure(c);
+    Sql.execute(c, "SELECT pg_catalog.set_config('cutover.apply_token', token, false) FROM " + TABLE);
+  }
+}
