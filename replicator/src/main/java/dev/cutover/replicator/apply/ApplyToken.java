@@ -8,7 +8,6 @@ import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.HexFormat;
 
 /**
@@ -25,30 +24,43 @@ import java.util.HexFormat;
  */
 public final class ApplyToken {
   static final String TABLE = "cutover.apply_token";
+  private static final String UNIQUE_VIOLATION = "23505";
+  private static final String DUPLICATE_TABLE = "42P07";
 
   private ApplyToken() {}
 
   /**
    * Creates the token on {@code c} if it is missing: the capture log's token where capture was
-   * installed by an earlier build, a new random one otherwise. Safe against a concurrent caller.
+   * installed by an earlier build, a new random one otherwise. Two callers at once (an apply
+   * starting while {@code reverse} installs capture) are told apart by PostgreSQL's unique
+   * indexes: the loser's attempt fails and, tried again, finds the winner's token. No advisory
+   * lock, which any role could hold forever.
    */
   public static void ensure(Connection c) throws SQLException {
-    inTransaction(c, () -> {
-      try (Statement s = c.createStatement()) {
-        s.execute("SELECT pg_advisory_xact_lock(hashtext('" + TABLE + "'))");
-        s.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (one boolean PRIMARY KEY DEFAULT true CHECK (one), token text NOT NULL)");
+    for (int attempt = 1; ; attempt++) {
+      try {
+        inTransaction(c, () -> create(c));
+        break;
+      } catch (SQLException e) {
+        if (attempt == 3 || !(UNIQUE_VIOLATION.equals(e.getSQLState()) || DUPLICATE_TABLE.equals(e.getSQLState()))) {
+          throw e;
+        }
       }
-      String inherited = Sql.relationExists(c, "cutover.capture_state") ? "(SELECT apply_token FROM cutover.capture_state)" : "NULL";
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + TABLE + " (token) SELECT coalesce(" + inherited + ", ?)"
-          + " WHERE NOT EXISTS (SELECT 1 FROM " + TABLE + ")")) {
-        byte[] token = new byte[24];
-        new SecureRandom().nextBytes(token);
-        ps.setString(1, HexFormat.of().formatHex(token));
-        ps.executeUpdate();
-      }
-      return null;
-    });
+    }
     ControlSchema.seal(c);
+  }
+
+  static Void create(Connection c) throws SQLException {
+    Sql.execute(c, "CREATE TABLE IF NOT EXISTS " + TABLE + " (one boolean PRIMARY KEY DEFAULT true CHECK (one), token text NOT NULL)");
+    String inherited = Sql.relationExists(c, "cutover.capture_state") ? "(SELECT apply_token FROM cutover.capture_state)" : "NULL";
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + TABLE + " (token) SELECT coalesce(" + inherited + ", ?)"
+        + " WHERE NOT EXISTS (SELECT 1 FROM " + TABLE + ")")) {
+      byte[] token = new byte[24];
+      new SecureRandom().nextBytes(token);
+      ps.setString(1, HexFormat.of().formatHex(token));
+      ps.executeUpdate();
+    }
+    return null;
   }
 
   /** SQL for the token, for capture's own state. */

@@ -26,7 +26,7 @@ class BatchWriterTest {
   @Test
   void commit_hotRowsUpdatedManyTimesInOneBatch_eachWrittenOnceWithItsLatestImage(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
-    try (Connection c = server.connect(server.createDatabase("batch_writer_hot_rows"))) {
+    try (Connection c = target(server, "batch_writer_hot_rows")) {
       Sql.execute(c, "CREATE TABLE counter (name text PRIMARY KEY, value bigint NOT NULL)");
       Sql.execute(c, "INSERT INTO counter VALUES ('a', 0), ('b', 0)");
       BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
@@ -48,7 +48,7 @@ class BatchWriterTest {
   @Test
   void commit_missingRowUpdatedSeveralTimesInOneRun_countsOnce(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
-    try (Connection c = server.connect(server.createDatabase("batch_writer_missing_row"))) {
+    try (Connection c = target(server, "batch_writer_missing_row")) {
       Sql.execute(c, "CREATE TABLE counter (name text PRIMARY KEY, value bigint NOT NULL)");
       Sql.execute(c, "INSERT INTO counter VALUES ('a', 0)");
       BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
@@ -67,7 +67,7 @@ class BatchWriterTest {
   @Test
   void commit_keyWithANondeterministicCollationUpdatedUnderTwoSpellings_latestImageWins(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
-    try (Connection c = server.connect(server.createDatabase("batch_writer_collation"))) {
+    try (Connection c = target(server, "batch_writer_collation")) {
       Sql.execute(c, "CREATE COLLATION any_case (provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
       Sql.execute(c, "CREATE TABLE counter (name text COLLATE any_case PRIMARY KEY, value bigint NOT NULL)");
       Sql.execute(c, "INSERT INTO counter VALUES ('A', 0)");
@@ -93,7 +93,7 @@ class BatchWriterTest {
   @Test
   void commit_jsonNullsNamedByTheirChange_writtenAsJsonNullNotSqlNull(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
-    try (Connection c = server.connect(server.createDatabase("batch_writer_json_null"))) {
+    try (Connection c = target(server, "batch_writer_json_null")) {
       Sql.execute(c, "CREATE DOMAIN settings AS jsonb NOT NULL;"
           + " CREATE TABLE doc (id int PRIMARY KEY, j json, jb jsonb, s settings);"
           + " CREATE TABLE loose (j jsonb, n int)");
@@ -126,5 +126,12 @@ class BatchWriterTest {
 
   private static Change update(long seq, String name, long value) {
     return new Change(seq, TXID, "public", "counter", 'U', "{\"name\":\"" + name + "\",\"value\":" + value + "}", null);
+  }
+
+  /** A database to apply into, with the control schema's schema, where an apply keeps its token. */
+  static Connection target(PostgresServer server, String name) throws java.sql.SQLException {
+    Connection c = server.connect(server.createDatabase(name));
+    Sql.execute(c, "CREATE SCHEMA cutover");
+    return c;
   }
 }

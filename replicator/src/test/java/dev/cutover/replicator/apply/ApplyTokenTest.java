@@ -1,0 +1,55 @@
+package dev.cutover.replicator.apply;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The apply token made by two sessions at once (an apply connecting while {@code reverse} installs
+ * capture on the same side): both end with one token, the one whose transaction committed first.
+ */
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+class ApplyTokenTest {
+
+  @Test
+  void ensure_whileAnotherSessionIsMakingIt_takesThatSessionsToken(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    String db = server.createDatabase("apply_token_race");
+    try (Connection first = server.connect(db); Connection second = server.connect(db); Connection watch = server.connect(db)) {
+      Sql.execute(first, "CREATE SCHEMA cutover");
+      first.setAutoCommit(false);
+      ApplyToken.create(first);
+      long pid = Sql.number(second, "SELECT pg_backend_pid()");
+
+      CompletableFuture<Void> ensured = CompletableFuture.runAsync(() -> {
+        try {
+          ApplyToken.ensure(second);
+        } catch (SQLException e) {
+          throw new CompletionException(e);
+        }
+      });
+      await().atMost(Duration.ofSeconds(30)).until(() -> Sql.bool(watch,
+          "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = ? AND NOT granted)", pid));
+      first.commit();
+      ensured.get(30, TimeUnit.SECONDS);
+
+      String token = Sql.string(watch, "SELECT token FROM " + ApplyToken.TABLE);
+      assertThat(token).hasSize(48);
+      assertThat(Sql.string(second, "SELECT token FROM " + ApplyToken.TABLE)).isEqualTo(token);
+      assertThat(Sql.number(watch, "SELECT count(*) FROM " + ApplyToken.TABLE)).isEqualTo(1);
+    }
+  }
+}
