@@ -21,6 +21,12 @@ import java.util.HexFormat;
  * before {@code reverse} armed capture there). Capture then takes the token its apply sessions
  * already carry, so no session is ever without it, and the capture function need not leave out
  * every replica-mode session to be safe.
+ *
+ * <p>The table is UNLOGGED, so no publication carries it: under relayed or native replication a
+ * side's token would otherwise arrive on the other side and collide with its own. A crash or a
+ * failover empties it, and ends every session that carried the token with it; the next apply
+ * session makes it again from the capture's copy ({@code cutover.capture_state}, which survives),
+ * or anew where there is no capture yet, which capture then takes over.
  */
 public final class ApplyToken {
   static final String TABLE = "cutover.apply_token";
@@ -51,7 +57,7 @@ public final class ApplyToken {
   }
 
   static Void create(Connection c) throws SQLException {
-    Sql.execute(c, "CREATE TABLE IF NOT EXISTS " + TABLE + " (one boolean PRIMARY KEY DEFAULT true CHECK (one), token text NOT NULL)");
+    Sql.execute(c, "CREATE UNLOGGED TABLE IF NOT EXISTS " + TABLE + " (one boolean PRIMARY KEY DEFAULT true CHECK (one), token text NOT NULL)");
     String inherited = Sql.relationExists(c, "cutover.capture_state") ? "(SELECT apply_token FROM cutover.capture_state)" : "NULL";
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + TABLE + " (token) SELECT coalesce(" + inherited + ", ?)"
         + " WHERE NOT EXISTS (SELECT 1 FROM " + TABLE + ")")) {

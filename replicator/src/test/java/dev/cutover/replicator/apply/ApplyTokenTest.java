@@ -3,6 +3,8 @@ package dev.cutover.replicator.apply;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
@@ -50,6 +52,30 @@ class ApplyTokenTest {
       assertThat(token).hasSize(48);
       assertThat(Sql.string(second, "SELECT token FROM " + ApplyToken.TABLE)).isEqualTo(token);
       assertThat(Sql.number(watch, "SELECT count(*) FROM " + ApplyToken.TABLE)).isEqualTo(1);
+    }
+  }
+
+  /**
+   * Never published (a side's token must not reach the other side, where it would collide with
+   * that side's own), and so UNLOGGED: emptied by a crash, it is made again from the capture's copy,
+   * which the capture function checks against.
+   */
+  @Test
+  void ensure_afterACrashEmptiedTheTable_takesTheCapturesTokenBackAndNoPublicationCarriesIt(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection c = server.connect(server.createDatabase("apply_token_crash"))) {
+      ControlSchema.install(c);
+      CaptureSchema.install(c);
+      Sql.execute(c, "CREATE PUBLICATION everything FOR ALL TABLES");
+      String captures = Sql.string(c, "SELECT apply_token FROM cutover.capture_state");
+      assertThat(Sql.string(c, "SELECT token FROM " + ApplyToken.TABLE)).isEqualTo(captures);
+      assertThat(Sql.number(c, "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'everything'"
+          + " AND schemaname = 'cutover' AND tablename = 'apply_token'")).isZero();
+
+      Sql.execute(c, "TRUNCATE " + ApplyToken.TABLE); // what a crash leaves of an unlogged table
+      ApplyToken.ensure(c);
+
+      assertThat(Sql.string(c, "SELECT token FROM " + ApplyToken.TABLE)).isEqualTo(captures);
     }
   }
 }
