@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -71,6 +72,7 @@ final class BatchWriter {
   /** Key types whose text is the value's only text, so equal text is equal keys: int2, int4, int8, text, varchar, uuid. */
   private static final Set<Long> CANONICAL_KEY_TYPES = Set.of(21L, 23L, 20L, 25L, 1043L, 2950L);
   private static final TableName DDL_LOG = new TableName("cutover", "ddl_log");
+  private static final String UNDEFINED_COLUMN = "42703";
 
   private final Connection target;
   private final String targetLabel;
@@ -430,16 +432,38 @@ final class BatchWriter {
     return info;
   }
 
-  /** Columns of {@code row} the target table has and can be written (not generated). */
-  private List<String> writable(TableInfo info, List<String> row) {
+  /**
+   * Columns of {@code row} the target table has and can be written (not generated). A column the
+   * target lacks (a schema change on the source that did not reach it) fails the batch, as it
+   * stops PostgreSQL's own apply: leaving it out would lose its values without a word, also once
+   * the column is added here by hand.
+   */
+  private List<String> writable(TableInfo info, List<String> row) throws SQLException {
     Set<String> present = Set.copyOf(row);
     List<String> out = new ArrayList<>();
+    int known = present.contains(ChangeLog.JSON_NULLS) ? 1 : 0;
     for (Column c : info.columns()) {
-      if (!c.generated() && present.contains(c.name())) {
-        out.add(c.name());
+      if (present.contains(c.name())) {
+        known++;
+        if (!c.generated()) {
+          out.add(c.name());
+        }
       }
     }
+    if (known < present.size()) {
+      throw missingColumns(info, present);
+    }
     return out;
+  }
+
+  private SQLException missingColumns(TableInfo info, Set<String> present) {
+    Set<String> missing = new TreeSet<>(present);
+    missing.remove(ChangeLog.JSON_NULLS);
+    info.columns().forEach(c -> missing.remove(c.name()));
+    return new SQLException(targetLabel + ": table " + info.name() + " has no column " + String.join(", ", missing)
+        + ", which the source's changes carry (a schema change there that did not reach " + targetLabel + "); add it here as it is"
+        + " there (`cutover-replicator status` prints the statement): apply retries this batch and goes on once it exists,"
+        + " and no value is lost", UNDEFINED_COLUMN);
   }
 
   /** One INSERT of {@code cs} (rows of the same columns), in their order. */

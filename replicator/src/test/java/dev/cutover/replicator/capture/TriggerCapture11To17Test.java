@@ -2,6 +2,7 @@ package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
@@ -11,8 +12,6 @@ import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
-import dev.cutover.replicator.copy.CopyListener;
-import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
@@ -36,8 +35,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   @Test
   void reverse_oldFencedBeforeArming_refusesUnlessMissingWritesAccepted(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "late");
-    Replicator r = db.replicator();
-    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    Replicator r = started(db);
     try (Connection o = db.old()) {
       String id = Coordination.begin(o, "svc", "s1", Target.OLD, Target.NEW);
       assertThat(Coordination.tryLead(o, "svc", id)).isTrue();
@@ -66,8 +64,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   @Test
   void capture_jsonColumnRetypedToACheckedDomainAfterStart_writesSucceedAndJsonNullsArrive(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "retyped");
-    Replicator r = db.replicator();
-    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    Replicator r = started(db);
     try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
       for (Connection c : List.of(db.nw(), db.old())) {
         try (c) {
@@ -85,6 +82,35 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       try (Connection n = db.nw()) {
         assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless WHERE a IN (100, 101) AND j = 'null'")).isEqualTo(2);
       }
+    }
+  }
+
+  /**
+   * A column added on old by a role that may not create event triggers is not captured as a schema
+   * change: apply stops at the first row that carries it, naming the table and the column, rather
+   * than writing the row without it; once the column exists on new it goes on, and the value arrives.
+   */
+  @Test
+  void apply_columnAddedOnOldOnly_stopsAtItsFirstRowAndGoesOnOnceNewHasIt(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "column");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      try (Connection o = db.old()) {
+        OwnedDatabase.execute(o, "ALTER TABLE counter ADD COLUMN note text");
+        OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('noted', 1, 'kept')");
+      }
+      Applier forward = apply.appliers().get(0);
+      await().atMost(CATCH_UP).until(() -> forward.lastError() != null);
+      assertThat(forward.lastError()).contains("public.counter").contains("no column note");
+      try (Connection n = db.nw()) {
+        assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM counter WHERE name = 'noted'")).isZero();
+        OwnedDatabase.execute(n, "ALTER TABLE counter ADD COLUMN note text");
+      }
+      r.awaitCaughtUp(CATCH_UP);
+      try (Connection n = db.nw()) {
+        assertThat(OwnedDatabase.strings(n, "SELECT note FROM counter WHERE name = 'noted'")).containsExactly("kept");
+      }
+      assertThat(forward.refusal()).isNull();
     }
   }
 }

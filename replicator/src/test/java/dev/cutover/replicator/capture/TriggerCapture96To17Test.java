@@ -1,8 +1,6 @@
 package dev.cutover.replicator.capture;
 
 import dev.cutover.replicator.Replicator;
-import dev.cutover.replicator.copy.CopyListener;
-import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -19,8 +17,7 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   @Test
   void apply_killedWithSigkillMidBatch_restartLosesAndRepeatsNothing(PostgresPair pair) throws Exception {
     OwnedDatabase db = OwnedDatabase.create(pair, "kill");
-    Replicator r = db.replicator();
-    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    Replicator r = started(db);
     db.killApplyMidBatchAndRestart(r, CATCH_UP);
   }
 }

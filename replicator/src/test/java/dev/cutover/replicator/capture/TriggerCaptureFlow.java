@@ -34,6 +34,13 @@ abstract class TriggerCaptureFlow {
     return OwnedDatabase.create(pair, prefix);
   }
 
+  /** The replicator of {@code db}, started with {@link #options()}. */
+  static Replicator started(OwnedDatabase db) throws Exception {
+    Replicator r = db.replicator();
+    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    return r;
+  }
+
   static StartOptions options() {
     return StartOptions.defaults().withJobs(2).withCapture(Capture.TRIGGERS);
   }
@@ -152,8 +159,7 @@ abstract class TriggerCaptureFlow {
   @Test
   void status_applyStoppedThenTrimming_showsTheLogAndCleanupRemovesIt(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "status");
-    Replicator r = db.replicator();
-    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    Replicator r = started(db);
     try (Connection o = db.old()) {
       OwnedDatabase.execute(o, "UPDATE account SET balance = balance + 1 WHERE id <= 100");
     }
