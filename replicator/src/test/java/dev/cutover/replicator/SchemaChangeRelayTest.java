@@ -40,6 +40,7 @@ class SchemaChangeRelayTest {
         SchemaChangeFlowTest.changeSchemaWhileWriting(o);
         AppDatabase.execute(o, "ALTER TABLE account DROP COLUMN region");
       }
+      SchemaChangeFlowTest.changeSchemaInReplicaMode(pair.oldServer(), db);
       writer.awaitMore(20);
       r.awaitCaughtUp(WAIT);
 

@@ -40,6 +40,7 @@ class SchemaChangeTriggerCaptureTest {
       try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
         SchemaChangeFlowTest.changeSchemaWhileWriting(o);
       }
+      SchemaChangeFlowTest.changeSchemaInReplicaMode(pair.oldServer(), db);
       writer.awaitMore(20);
       r.awaitCaughtUp(WAIT);
 

@@ -27,7 +27,11 @@ import java.sql.Statement;
  * {@code cutover.ddl_log}, a replicated table. On the other side a trigger on that table, ENABLE
  * ALWAYS so that it fires inside the apply worker (and the trigger engine's applier), both with
  * {@code session_replication_role = replica}, runs the statement as that role ({@code
- * cutover.ddl_apply()}). Event triggers do not fire under that role, so nothing loops back.
+ * cutover.ddl_apply()}). The event triggers are ENABLE ALWAYS: a superuser's change made with
+ * {@code session_replication_role = replica} (a data fix, another replication tool) is captured
+ * too, where ordinary event triggers would miss it and stop the apply at the first row that uses
+ * it. The replay turns capture off ({@code cutover.ddl_capture}) while it runs, so nothing loops
+ * back.
  *
  * <ul>
  *   <li><b>Which statement.</b> {@code current_query()} is the client's whole query string, which
@@ -103,6 +107,7 @@ public final class DdlCapture {
       for (String[] t : EVENT_TRIGGERS) {
         s.execute("DROP EVENT TRIGGER IF EXISTS " + t[0]);
         s.execute("CREATE EVENT TRIGGER " + t[0] + " ON " + t[1] + " EXECUTE PROCEDURE cutover.ddl_capture()");
+        s.execute("ALTER EVENT TRIGGER " + t[0] + " ENABLE ALWAYS");
       }
     }
     return null;

@@ -393,11 +393,15 @@ DECLARE
   sub oid;
   lsn pg_lsn;
   col record;
+  capture text := current_setting('cutover.ddl_capture', true);
 BEGIN
   IF current_setting('session_replication_role') <> 'replica' OR NEW.source = cutover.ddl_side() OR NEW.command IS NULL
       OR EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = NEW.id) THEN
     RETURN NULL;
   END IF;
+  -- The event triggers fire in replica mode too (ENABLE ALWAYS): what is replayed here came from
+  -- the other side and must not be captured back, nor what the replay does after it.
+  PERFORM set_config('cutover.ddl_capture', 'off', true);
   SELECT array_agg(oid) INTO before FROM pg_class WHERE relkind IN ('r', 'p');
   PERFORM set_config('search_path', NEW.search_path, true);
   EXECUTE format('SET LOCAL ROLE %I', NEW.role);
@@ -444,6 +448,7 @@ BEGIN
       WHERE s.attrelid = 'pg_temp.cutover_missing_value'::regclass AND s.attname = 'v' AND a.attrelid = col.attrelid AND a.attname = col.attname;
     DROP TABLE pg_temp.cutover_missing_value;
   END LOOP;
+  PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
   RETURN NULL;
 END $f$;
 
