@@ -401,7 +401,8 @@ final class BatchWriter {
    * After a schema change replayed here: where this side captures too (the way back is armed), a
    * table it created gets its capture triggers, and altered ones get theirs again, in the batch's
    * transaction. The event trigger that does this for the application's own schema changes does
-   * not fire for an apply session.
+   * it here too, where it exists; this is for a role that may set {@code session_replication_role}
+   * but not create event triggers, and for an install whose event trigger skips replica mode.
    */
   private void captureAfterSchemaChange() throws SQLException {
     if (Sql.bool(target, "SELECT to_regprocedure('cutover.capture_table(pg_catalog.regclass, boolean)') IS NOT NULL")) {

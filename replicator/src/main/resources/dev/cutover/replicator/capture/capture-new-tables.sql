@@ -6,8 +6,11 @@
 -- which creates the table on the other side. An altered table (a key added or changed, a column of
 -- another type) gets its triggers again, also when schema change capture's own ALTER TABLE (a
 -- replica identity it sets or puts back, with cutover.ddl_capture off) changes which key applies.
--- Not for unlogged or temporary tables (neither engine carries them). Event triggers do not fire
--- for an apply session (session_replication_role = replica), so nothing loops.
+-- Not for unlogged or temporary tables (neither engine carries them). Fires in every session
+-- (ENABLE ALWAYS: a superuser's table made in session_replication_role = replica is captured too),
+-- apply sessions included, where a replayed change's tables get their triggers (the way back) but
+-- a replayed CREATE TABLE AS's rows are not logged: they are the other side's, which its stream
+-- brings. An apply session is known by this side's token (see ApplyToken).
 CREATE OR REPLACE FUNCTION cutover.capture_new() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
@@ -31,7 +34,8 @@ BEGIN
       END LOOP;
     ELSIF r.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = r.objid AND g.tgname = 'cutover_capture') THEN
       PERFORM cutover.capture_table(r.objid);
-      IF r.command_tag IN ('CREATE TABLE AS', 'SELECT INTO') THEN
+      IF r.command_tag IN ('CREATE TABLE AS', 'SELECT INTO') AND current_setting('cutover.apply_token', true)
+          IS DISTINCT FROM (SELECT s.apply_token FROM cutover.capture_state s) THEN
         fd := current_setting('extra_float_digits');
         ds := current_setting('DateStyle');
         PERFORM set_config('extra_float_digits', '3', true);
@@ -49,3 +53,4 @@ REVOKE ALL ON FUNCTION cutover.capture_new() FROM PUBLIC;
 DROP EVENT TRIGGER IF EXISTS cutover_capture_new;
 CREATE EVENT TRIGGER cutover_capture_new ON ddl_command_end
   WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE') EXECUTE PROCEDURE cutover.capture_new();
+ALTER EVENT TRIGGER cutover_capture_new ENABLE ALWAYS;
