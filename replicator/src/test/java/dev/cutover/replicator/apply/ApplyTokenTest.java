@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The apply token made by two sessions at once (an apply connecting while {@code reverse} installs
- * capture on the same side): both end with one token, the one whose transaction committed first.
+ * The apply token: made by two sessions at once (an apply connecting while {@code reverse} installs
+ * capture on the same side), both end with one token, the one whose transaction committed first;
+ * never published; after a crash, made again as the capture knows it.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class ApplyTokenTest {
