@@ -311,6 +311,25 @@ public final class CaptureSchema {
     return ChangeLog.tick(c);
   }
 
+  /**
+   * Captured tables on {@code c} whose capture triggers are not those {@code capture_table} would
+   * make now (their key or json columns changed, and no event trigger made them again), for a role
+   * that may ask; none for an install from before the question existed.
+   */
+  public static List<TableName> staleTables(Connection c) throws SQLException {
+    List<TableName> out = new ArrayList<>();
+    if (!Sql.bool(c, "SELECT to_regprocedure('cutover.capture_current(pg_catalog.regclass)') IS NOT NULL"
+        + " AND has_function_privilege('cutover.capture_current(pg_catalog.regclass)', 'EXECUTE')")) {
+      return out;
+    }
+    for (String[] row : Sql.rows(c, "SELECT n.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
+        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = ? AND NOT cutover.capture_current(c.oid) ORDER BY 1, 2",
+        ROW_TRIGGER)) {
+      out.add(new TableName(row[0], row[1]));
+    }
+    return out;
+  }
+
   /** Tables that carry the capture triggers on {@code c}. */
   public static List<TableName> capturedTables(Connection c) throws SQLException {
     List<TableName> out = new ArrayList<>();
@@ -351,6 +370,8 @@ public final class CaptureSchema {
         s.execute("DROP FUNCTION IF EXISTS " + JSON_NULLS_FUNCTION + "(anyelement, pg_catalog.json, pg_catalog.text[])");
         s.execute("DROP FUNCTION IF EXISTS cutover.json_columns(pg_catalog.regclass)");
         s.execute("DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass, boolean)");
+        s.execute("DROP FUNCTION IF EXISTS cutover.capture_current(pg_catalog.regclass)");
+        s.execute("DROP FUNCTION IF EXISTS cutover.capture_plan(pg_catalog.regclass)");
         s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
         s.execute("DROP SEQUENCE IF EXISTS cutover.change_seq");
       }

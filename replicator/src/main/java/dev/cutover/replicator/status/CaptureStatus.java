@@ -7,6 +7,7 @@ import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -17,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * A direction of trigger capture as {@code status} shows it: the change log on the source (size,
@@ -53,6 +55,16 @@ final class CaptureStatus {
       problems.add(uncaptured.size() + " table(s) on " + sourceLabel + " have no capture triggers (created after start, where no event"
           + " trigger could give them theirs: that needs a superuser): their changes do not reach " + targetLabel + ": "
           + String.join(", ", uncaptured) + "; run `cutover-replicator cleanup` and start again");
+    }
+    List<TableName> stale = logged ? CaptureSchema.staleTables(source) : List.of();
+    if (!stale.isEmpty()) {
+      problems.add(stale.size() + " table(s) on " + sourceLabel + " changed their key or json columns since their capture triggers"
+          + " were made (no event trigger made them again: that needs a superuser): " + stale.stream().map(TableName::toString)
+          .collect(Collectors.joining(", ")) + "; until they are made again, an UPDATE that changes the new key"
+          + " may be logged as one that keeps it (and find no row on " + targetLabel + "), and a JSON null in a new json column"
+          + " arrives as SQL NULL; run " + stale.stream().map(t -> "SELECT cutover.capture_table(" + Sql.literal(t.quoted()) + ");")
+          .collect(Collectors.joining(" ")) + " on " + sourceLabel + " as " + Catalog.currentUser(source)
+          + ", then `cutover-replicator verify`");
     }
     boolean applying = Way.applying(target, name);
     StatusReport.Captured captured = null;

@@ -16,39 +16,21 @@ SET search_path = pg_catalog, pg_temp AS $f$
 $f$;
 REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 
--- (Re)creates the capture triggers of one table, as its key and column types are now. Arguments of
+-- What cutover.capture_table makes of a table as it is now: the capture function's first argument
+-- (flag), the key, whether the triggers use it (keyed), and the json columns. Arguments of
 -- cutover.capture: 's' or '-' (pin the settings that change how values print: a float below 12,
 -- where extra_float_digits 0 drops digits, or a range, whose bounds print with DateStyle), 'o' or
 -- '-' (log the old row), with 'j' added to the first where the table has json columns; then, with
 -- 'j', their count and the json columns (cutover.json_columns); then the key columns to keep of the
--- old row (none: keep all of it). The
--- key is the target's way of finding a row: primary key, else replica identity index, else a
--- unique index over NOT NULL columns without expressions or predicate (as Catalog.describe); none
--- under REPLICA IDENTITY FULL. One function for start, reverse, the apply and the event trigger, so
--- they agree. The triggers are ENABLE ALWAYS (see CaptureSchema.install). The WHEN clauses compare the key in C, so an UPDATE that keeps its key logs only the
--- new row. Triggers that log only the new row with nothing to pin (INSERT, an UPDATE that keeps the
--- key, flag '-') call cutover.capture_row(), which does only that and so costs the writer less. With only_if_changed, triggers that already carry these arguments are left as they are
--- (an ALTER TABLE that changed nothing they depend on, such as one disabling a trigger), unless one
--- fires only in origin or replica mode (made by an earlier build, or enabled again since). Its own
--- DDL is not captured as a schema change: cutover.ddl_capture is off while it runs.
-CREATE OR REPLACE FUNCTION cutover.capture_table(rel pg_catalog.regclass, only_if_changed boolean DEFAULT false) RETURNS void LANGUAGE plpgsql
+-- old row (none: keep all of it). The key is the target's way of finding a row: primary key, else
+-- replica identity index, else a unique index over NOT NULL columns without expressions or
+-- predicate (as Catalog.describe); none under REPLICA IDENTITY FULL.
+CREATE OR REPLACE FUNCTION cutover.capture_plan(rel pg_catalog.regclass, OUT flag text, OUT key text[], OUT keyed boolean,
+  OUT jcols text[]) LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
-DECLARE
-  flag text := '-';
-  key text[];
-  keyed boolean;
-  args text;
-  on_ text := format(' ON %s FOR EACH ROW', rel);
-  cap text;
-  t text;
-  old_key text;
-  new_key text;
-  capture text;
-  row_only text;
-  jcols text[] := cutover.json_columns(rel);
-  jargs text := '';
-  ours text[] := ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete', 'cutover_capture_truncate'];
 BEGIN
+  flag := '-';
+  jcols := cutover.json_columns(rel);
   IF current_setting('server_version_num')::int < 120000 AND EXISTS (SELECT 1 FROM pg_attribute a
       WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND format_type(a.atttypid, NULL) IN ('real', 'double precision',
         'real[]', 'double precision[]', 'point', 'line', 'lseg', 'box', 'path', 'polygon', 'circle')) THEN
@@ -69,36 +51,80 @@ BEGIN
     ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1;
   IF cardinality(jcols) > 0 THEN
     flag := flag || 'j';
-    jargs := ', ' || quote_literal(cardinality(jcols)) || ', ' || (SELECT string_agg(quote_literal(j), ', ' ORDER BY o)
-      FROM unnest(jcols) WITH ORDINALITY u(j, o));
   END IF;
   keyed := coalesce(cardinality(key), 0) > 0 AND (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel) <> 'f';
-  IF only_if_changed
-      AND (SELECT string_to_array(encode(g.tgargs, 'escape'), '\000') FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_delete')
-        = ARRAY[flag, 'o'] || (CASE WHEN cardinality(jcols) > 0 THEN cardinality(jcols)::text || jcols ELSE '{}'::text[] END)
-          || (CASE WHEN keyed THEN key ELSE '{}'::text[] END) || ''::text
-      AND keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_key')
-      AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
-        'cutover_capture_truncate')) = 3
-      AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = ANY (ours)
-        AND g.tgenabled IN ('O', 'R')) THEN
+END $f$;
+REVOKE ALL ON FUNCTION cutover.capture_plan(pg_catalog.regclass) FROM PUBLIC;
+
+-- Whether a table's capture triggers are those cutover.capture_table would make now: all there,
+-- with these arguments, none firing only in origin or replica mode (made by an earlier build, or
+-- enabled again since). Not so after a change of the key or of the json columns that no event
+-- trigger followed (a role that is not a superuser): status names such tables.
+CREATE OR REPLACE FUNCTION cutover.capture_current(rel pg_catalog.regclass) RETURNS boolean LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  p record;
+BEGIN
+  SELECT * INTO p FROM cutover.capture_plan(rel);
+  RETURN coalesce((SELECT string_to_array(encode(g.tgargs, 'escape'), '\000') FROM pg_trigger g
+        WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_delete')
+      = ARRAY[p.flag, 'o'] || (CASE WHEN cardinality(p.jcols) > 0 THEN cardinality(p.jcols)::text || p.jcols ELSE '{}'::text[] END)
+        || (CASE WHEN p.keyed THEN p.key ELSE '{}'::text[] END) || ''::text, false)
+    AND p.keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_key')
+    AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
+      'cutover_capture_truncate')) = 3
+    AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname LIKE 'cutover\_capture%'
+      AND g.tgenabled IN ('O', 'R'));
+END $f$;
+REVOKE ALL ON FUNCTION cutover.capture_current(pg_catalog.regclass) FROM PUBLIC;
+
+-- (Re)creates the capture triggers of one table, as its key and column types are now
+-- (cutover.capture_plan). One function for start, reverse, the apply and the event trigger, so
+-- they agree. The triggers are ENABLE ALWAYS (see CaptureSchema.install). The WHEN clauses compare
+-- the key in C, so an UPDATE that keeps its key logs only the new row. Triggers that log only the
+-- new row with nothing to pin (INSERT, an UPDATE that keeps the key, flag '-') call
+-- cutover.capture_row(), which does only that and so costs the writer less. With only_if_changed,
+-- triggers that are current (cutover.capture_current) are left as they are (an ALTER TABLE that
+-- changed nothing they depend on, such as one disabling a trigger). Its own DDL is not captured as
+-- a schema change: cutover.ddl_capture is off while it runs.
+CREATE OR REPLACE FUNCTION cutover.capture_table(rel pg_catalog.regclass, only_if_changed boolean DEFAULT false) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  p record;
+  args text;
+  on_ text := format(' ON %s FOR EACH ROW', rel);
+  cap text;
+  t text;
+  old_key text;
+  new_key text;
+  capture text;
+  row_only text;
+  jargs text := '';
+  ours text[] := ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete', 'cutover_capture_truncate'];
+BEGIN
+  IF only_if_changed AND cutover.capture_current(rel) THEN
     RETURN;
+  END IF;
+  SELECT * INTO p FROM cutover.capture_plan(rel);
+  IF cardinality(p.jcols) > 0 THEN
+    jargs := ', ' || quote_literal(cardinality(p.jcols)) || ', ' || (SELECT string_agg(quote_literal(j), ', ' ORDER BY o)
+      FROM unnest(p.jcols) WITH ORDINALITY u(j, o));
   END IF;
   capture := current_setting('cutover.ddl_capture', true);
   PERFORM set_config('cutover.ddl_capture', 'off', true);
   FOREACH t IN ARRAY ours LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, rel);
   END LOOP;
-  cap := format(' EXECUTE PROCEDURE cutover.capture(%L', flag);
-  row_only := CASE WHEN flag = '-' THEN ' EXECUTE PROCEDURE cutover.capture_row()' ELSE cap || ', ''-''' || jargs || ')' END;
+  cap := format(' EXECUTE PROCEDURE cutover.capture(%L', p.flag);
+  row_only := CASE WHEN p.flag = '-' THEN ' EXECUTE PROCEDURE cutover.capture_row()' ELSE cap || ', ''-''' || jargs || ')' END;
   args := '';
-  IF keyed THEN
-    args := ', ' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
-    old_key := (SELECT string_agg('OLD.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
-    new_key := (SELECT string_agg('NEW.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(key) WITH ORDINALITY u(k, o));
+  IF p.keyed THEN
+    args := ', ' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY o) FROM unnest(p.key) WITH ORDINALITY u(k, o));
+    old_key := (SELECT string_agg('OLD.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(p.key) WITH ORDINALITY u(k, o));
+    new_key := (SELECT string_agg('NEW.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(p.key) WITH ORDINALITY u(k, o));
   END IF;
   EXECUTE 'CREATE TRIGGER cutover_capture AFTER INSERT' || on_ || row_only;
-  IF keyed THEN
+  IF p.keyed THEN
     EXECUTE format('CREATE TRIGGER cutover_capture_update AFTER UPDATE%s WHEN (ROW(%s) IS NOT DISTINCT FROM ROW(%s))%s',
       on_, old_key, new_key, row_only);
     EXECUTE format('CREATE TRIGGER cutover_capture_key AFTER UPDATE%s WHEN (ROW(%s) IS DISTINCT FROM ROW(%s))%s, ''o''%s%s)',
@@ -109,7 +135,7 @@ BEGIN
   EXECUTE 'CREATE TRIGGER cutover_capture_delete AFTER DELETE' || on_ || cap || ', ''o''' || jargs || args || ')';
   EXECUTE format('CREATE TRIGGER cutover_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT%s, ''-'')', rel, cap);
   -- Fired in every session, session_replication_role = replica included; the capture function
-  -- decides whom to leave out (the apply token; on the way back's source, replica-mode sessions).
+  -- decides whom to leave out (apply sessions, by their token).
   EXECUTE format('ALTER TABLE %s ' || (SELECT string_agg(format('ENABLE ALWAYS TRIGGER %I', g.tgname), ', ' ORDER BY g.tgname)
     FROM pg_trigger g WHERE g.tgrelid = rel
       AND g.tgname = ANY (ours)), rel);
