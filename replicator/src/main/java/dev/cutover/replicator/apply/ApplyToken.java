@@ -53,7 +53,6 @@ public final class ApplyToken {
         }
       }
     }
-    ControlSchema.seal(c);
   }
 
   static Void create(Connection c) throws SQLException {
@@ -74,9 +73,13 @@ public final class ApplyToken {
     return "(SELECT token FROM " + TABLE + ")";
   }
 
-  /** Creates the token on {@code c} if missing and sets it in the session, for every transaction to come. */
+  /**
+   * Creates the token on {@code c} if missing (sealed: only the owner reads it; capture's install
+   * seals what it makes too) and sets it in the session, for every transaction to come.
+   */
   static void carry(Connection c) throws SQLException {
     ensure(c);
+    ControlSchema.seal(c);
     Sql.execute(c, "SELECT pg_catalog.set_config('cutover.apply_token', token, false) FROM " + TABLE);
   }
 }

@@ -111,12 +111,11 @@ final class BatchWriter {
     this.triggersOff = triggersOff;
     this.opening = opening;
     triggersOff.session(target);
+    // The target's capture triggers (ENABLE ALWAYS, never turned off) leave this session out by
+    // its token, in either mode, those made after it began included.
+    ApplyToken.carry(target);
     if (triggersOff == TriggersOff.IN_TRANSACTION) {
       TriggerSwitch.install(target);
-    } else {
-      // The target's capture triggers fire in this mode too (ENABLE ALWAYS), even those made after
-      // this session began; triggers_off sets the token per table in the other mode.
-      ApplyToken.carry(target);
     }
     Sql.execute(target, "SET standard_conforming_strings = on");
     target.setAutoCommit(false);

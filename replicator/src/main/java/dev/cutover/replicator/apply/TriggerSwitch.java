@@ -14,8 +14,8 @@ import java.sql.Statement;
  * trip of its own. {@code cutover.triggers_off(table)} looks at the triggers as they are now (in
  * this very transaction, so a trigger created a moment ago counts):
  * <ul>
- *   <li>the target's capture triggers (reverse armed) are told to skip this session through its
- *       apply token (see {@code CaptureSchema.functionSql}), rather than disabled;</li>
+ *   <li>the target's capture triggers (reverse armed) are left on: they skip this session by the
+ *       apply token it carries ({@link ApplyToken});</li>
  *   <li>the fence trigger is disabled only while the target is fenced (otherwise it lets every
  *       write through anyway);</li>
  *   <li>every other enabled ordinary trigger (the application's) is disabled.</li>
@@ -26,16 +26,10 @@ import java.sql.Statement;
  * table that needs nothing disabled is left alone. Both functions run with the applier's rights.
  */
 final class TriggerSwitch {
-  /** plpgsql: the target's apply token in this transaction, where trigger capture is installed there (see {@link ApplyToken}). */
-  private static final String APPLY_TOKEN = "  IF pg_catalog.to_regclass('cutover.capture_state') IS NOT NULL THEN\n"
-      + "    PERFORM pg_catalog.set_config('cutover.apply_token', (SELECT s.apply_token FROM cutover.capture_state s), true);\n"
-      + "  END IF;\n";
-
   private static final String[] DEFINITION = {
     "CREATE OR REPLACE FUNCTION cutover.triggers_off(t regclass) RETURNS void LANGUAGE plpgsql AS $$\n"
         + "DECLARE names text[]; fenced boolean;\n"
         + "BEGIN\n"
-        + APPLY_TOKEN
         + "  fenced := cutover.fence_raised();\n"
         + "  SELECT pg_catalog.array_agg(g.tgname::text ORDER BY g.tgname) INTO names FROM pg_catalog.pg_trigger g\n"
         + "    WHERE g.tgrelid = t AND NOT g.tgisinternal AND g.tgenabled = 'O'\n"

@@ -1,5 +1,7 @@
 package dev.cutover.replicator.replication;
 
+import static dev.cutover.common.Transactions.inTransaction;
+
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -200,19 +202,13 @@ public final class ResumedStart {
    */
   private void armRelay(Connection n, String slot, StartState.Recorded recorded, List<TablePair> again, String point)
       throws SQLException {
-    n.setAutoCommit(false);
-    try {
+    inTransaction(n, () -> {
       RelayProgress.arm(n, slot, names.forward(), LogSequenceNumber.valueOf(recorded.consistentPoint()));
       RelayProgress.copiedAgain(n, again.stream().map(p -> p.old().name()).collect(Collectors.toList()),
           LogSequenceNumber.valueOf(point));
       StartState.finish(n);
-      n.commit();
-    } catch (SQLException e) {
-      n.rollback();
-      throw e;
-    } finally {
-      n.setAutoCommit(true);
-    }
+      return null;
+    });
   }
 
   /**
