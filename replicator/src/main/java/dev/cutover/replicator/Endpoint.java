@@ -16,6 +16,16 @@ import java.util.Properties;
 public final class Endpoint {
   private static final org.postgresql.Driver PGJDBC = new org.postgresql.Driver();
   private static final String APPLICATION_NAME = "cutover-replicator";
+  /**
+   * Set in every session the replicator opens, after PgJDBC connected, so that neither the server,
+   * the database, the role nor {@code options} in the URL decide how values it reads as text (text
+   * COPY, pgoutput) print: as PostgreSQL's own logical replication and pg_dump set them. An
+   * interval prints with a sign per field ({@code sql_standard} prints -1 day -2 hours as
+   * {@code -1 2:00:00}, which other sessions read as -1 day +2 hours); a float before PostgreSQL 12
+   * needs 3 extra digits to print exactly. (PgJDBC itself asks for DateStyle ISO when it connects,
+   * and refuses a session that changes it.)
+   */
+  static final String UNAMBIGUOUS_OUTPUT = "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
 
   private final Side side;
   private final String url;
@@ -79,13 +89,12 @@ public final class Endpoint {
 
   /**
    * A replication connection ({@code replication=database}) in the simple query mode PgJDBC's
-   * replication API needs. pgoutput prints values with this session's settings: floats with
-   * {@code extra_float_digits = 3}, as before 12 fewer digits than that lose precision.
+   * replication API needs. pgoutput prints values with this session's settings, which
+   * {@link #UNAMBIGUOUS_OUTPUT} sets.
    */
   public Connection connectReplication() throws ReplicatorException {
     Properties p = new Properties();
     p.setProperty("replication", "database");
-    p.setProperty("options", "-c extra_float_digits=3");
     p.setProperty("assumeMinServerVersion", "10");
     p.setProperty("preferQueryMode", "simple");
     return connect(p);
@@ -128,7 +137,7 @@ public final class Endpoint {
       }
       // The replicator's own schema changes (index builds, control schema) are not the application's: not captured.
       try (java.sql.Statement s = c.createStatement()) {
-        s.execute("SET cutover.ddl_capture = off");
+        s.execute("SET cutover.ddl_capture = off; " + UNAMBIGUOUS_OUTPUT);
       } catch (SQLException e) {
         c.close();
         throw e;

@@ -49,11 +49,12 @@ import java.util.List;
  * Without it, a table created after start is not captured: {@code status} lists it.
  *
  * <p>{@code row_to_json} keeps the text of {@code json} values as written and shows dates and
- * timestamps in ISO form whatever the writer's DateStyle; numbers keep every digit. Two session
+ * timestamps in ISO form whatever the writer's DateStyle; numbers keep every digit. Three session
  * settings still change how a value prints: {@code extra_float_digits} (floats lose digits below 3
- * before PostgreSQL 12) and DateStyle inside range values. Tables whose columns those reach get the
- * trigger argument {@code s}, and the function then prints the row with both set to exact values
- * and puts them back. Tables with json columns get flag {@code j} and those columns as arguments:
+ * before PostgreSQL 12), DateStyle inside range values and IntervalStyle ({@code sql_standard}
+ * prints -1 day -2 hours as {@code -1 2:00:00}, which other sessions read as -1 day +2 hours).
+ * Tables whose columns those reach get the trigger argument {@code s}, and the function then
+ * prints the row with all three set to unambiguous values and puts them back. Tables with json columns get flag {@code j} and those columns as arguments:
  * {@code row_to_json} prints a json value that is the JSON {@code null} as it prints SQL NULL, so
  * the general function names such columns in the logged row ({@link #jsonNullsSql}).
  *
@@ -184,7 +185,7 @@ public final class CaptureSchema {
         + "END $$";
     String general = "CREATE OR REPLACE FUNCTION cutover.capture() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
         + "DECLARE\n"
-        + "  n pg_catalog.json; o pg_catalog.json; fd pg_catalog.text; ds pg_catalog.text;\n"
+        + "  n pg_catalog.json; o pg_catalog.json; fd pg_catalog.text; ds pg_catalog.text; ist pg_catalog.text;\n"
         + "  kf pg_catalog.int4 := 2; jc pg_catalog.text[];\n"
         + "BEGIN\n"
         + skipApply
@@ -198,11 +199,13 @@ public final class CaptureSchema {
         + "    jc := TG_ARGV[3:kf OPERATOR(pg_catalog.-) 1];\n"
         + "  END IF;\n"
         + "  IF pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
-        // Print floats exactly and ranges of dates in ISO form, whatever the writer's session says.
+        // Print floats exactly, ranges of dates in ISO form and intervals with a sign per field, whatever the writer's session says.
         + "    fd := pg_catalog.current_setting('extra_float_digits');\n"
         + "    ds := pg_catalog.current_setting('DateStyle');\n"
+        + "    ist := pg_catalog.current_setting('IntervalStyle');\n"
         + "    PERFORM pg_catalog.set_config('extra_float_digits', '3', true);\n"
         + "    PERFORM pg_catalog.set_config('DateStyle', 'ISO, MDY', true);\n"
+        + "    PERFORM pg_catalog.set_config('IntervalStyle', 'postgres', true);\n"
         + "  END IF;\n"
         + "  IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN n := pg_catalog.row_to_json(NEW); END IF;\n"
         // The trigger says whether the old row matters (flag o): a DELETE, a key change, a table without a key.
@@ -210,6 +213,7 @@ public final class CaptureSchema {
         + "  IF pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
         + "    PERFORM pg_catalog.set_config('extra_float_digits', fd, true);\n"
         + "    PERFORM pg_catalog.set_config('DateStyle', ds, true);\n"
+        + "    PERFORM pg_catalog.set_config('IntervalStyle', ist, true);\n"
         + "  END IF;\n"
         // With a key (arguments after the first two), keep only the old key.
         + "  IF o IS NOT NULL AND TG_NARGS OPERATOR(pg_catalog.>) kf THEN\n"

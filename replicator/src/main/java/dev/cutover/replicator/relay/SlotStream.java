@@ -1,7 +1,6 @@
 package dev.cutover.replicator.relay;
 
 import dev.cutover.replicator.Endpoint;
-import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Sql;
 import java.nio.ByteBuffer;
@@ -62,7 +61,6 @@ public final class SlotStream implements AutoCloseable {
     Connection c = source.connectReplication();
     try {
       Sql.answerWithin(networkTimeout, c);
-      requireExactFloats(c, source);
       PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
           .withSlotName(slot)
           .withStartPosition(start)
@@ -74,23 +72,6 @@ public final class SlotStream implements AutoCloseable {
     } catch (SQLException | RuntimeException e) {
       c.close();
       throw e;
-    }
-  }
-
-  /**
-   * Refuses a session whose floats would print rounded: pgoutput prints values with the replication
-   * session's settings, and {@link Endpoint#connectReplication} sets {@code extra_float_digits = 3},
-   * but {@code options} in the source's URL take its place. Before 12 a float needs 3 extra digits
-   * to print exactly, from 12 any above 0.
-   */
-  private static void requireExactFloats(Connection c, Endpoint source) throws SQLException, ReplicatorException {
-    int major = Sql.majorVersionOf(c);
-    int digits = Integer.parseInt(Sql.string(c, "SHOW extra_float_digits"));
-    int needed = major < 12 ? 3 : 1;
-    if (digits < needed) {
-      throw new ReplicatorException(Failure.PRECONDITION, source.side().label() + ": the replication session has extra_float_digits = "
-          + digits + ", with which PostgreSQL " + major + " prints floats rounded (it needs " + needed + " or more)",
-          "remove extra_float_digits from the options of --" + source.side().label() + "-url (the replicator sets 3)");
     }
   }
 

@@ -18,6 +18,7 @@ DECLARE
   leaf oid;
   fd text;
   ds text;
+  ist text;
 BEGIN
   IF to_regclass('cutover.capture_state') IS NULL THEN
     RETURN;
@@ -38,13 +39,16 @@ BEGIN
           IS DISTINCT FROM (SELECT s.apply_token FROM cutover.capture_state s) THEN
         fd := current_setting('extra_float_digits');
         ds := current_setting('DateStyle');
+        ist := current_setting('IntervalStyle');
         PERFORM set_config('extra_float_digits', '3', true);
         PERFORM set_config('DateStyle', 'ISO, MDY', true);
+        PERFORM set_config('IntervalStyle', 'postgres', true);
         EXECUTE format('INSERT INTO cutover.change_log_%s (nsp, rel, op, new_row)'
           ' SELECT %L, %L, %L, cutover.json_nulls(t, row_to_json(t), %L) FROM %s t',
           (SELECT s.current_log FROM cutover.capture_state s), r.nspname, r.relname, 'I', cutover.json_columns(r.objid), r.objid::regclass);
         PERFORM set_config('extra_float_digits', fd, true);
         PERFORM set_config('DateStyle', ds, true);
+        PERFORM set_config('IntervalStyle', ist, true);
       END IF;
     END IF;
   END LOOP;

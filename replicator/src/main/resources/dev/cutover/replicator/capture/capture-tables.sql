@@ -19,7 +19,8 @@ REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 -- What cutover.capture_table makes of a table as it is now: the capture function's first argument
 -- (flag), the key, whether the triggers use it (keyed), and the json columns. Arguments of
 -- cutover.capture: 's' or '-' (pin the settings that change how values print: a float below 12,
--- where extra_float_digits 0 drops digits, or a range, whose bounds print with DateStyle), 'o' or
+-- where extra_float_digits 0 drops digits, a range, whose bounds print with DateStyle, or an
+-- interval, which prints with IntervalStyle), 'o' or
 -- '-' (log the old row), with 'j' added to the first where the table has json columns; then, with
 -- 'j', their count and the json columns (cutover.json_columns); then the key columns to keep of the
 -- old row (none: keep all of it). The key is the target's way of finding a row: primary key, else
@@ -49,6 +50,18 @@ BEGIN
         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)
       AND 0 <> ALL (i.indkey::int2[])
     ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1;
+  -- An interval at any depth (a column, an array's element, a domain's base, a composite's field),
+  -- which prints as IntervalStyle says: sql_standard's -1 2:00:00 reads as -1 day +2 hours elsewhere.
+  IF EXISTS (WITH RECURSIVE t(oid) AS (
+        SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+        UNION SELECT u.next FROM t JOIN pg_type y ON y.oid = t.oid, LATERAL (
+          SELECT y.typbasetype WHERE y.typbasetype <> 0
+          UNION ALL SELECT y.typelem WHERE y.typelem <> 0 AND y.typlen = -1
+          UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE y.typrelid <> 0 AND f.attrelid = y.typrelid AND f.attnum > 0
+            AND NOT f.attisdropped) u(next))
+      SELECT 1 FROM t WHERE t.oid = 'pg_catalog.interval'::regtype) THEN
+    flag := 's';
+  END IF;
   IF cardinality(jcols) > 0 THEN
     flag := flag || 'j';
   END IF;

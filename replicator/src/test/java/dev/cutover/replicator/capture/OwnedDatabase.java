@@ -9,6 +9,9 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.cli.ReplicatorCli;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
@@ -82,6 +85,7 @@ final class OwnedDatabase {
       "INSERT INTO keyless SELECT g % 10, 'k' || g % 10, CASE g % 3 WHEN 0 THEN 'null' WHEN 1 THEN '{\"k\": 1}' END::jsonb",
       "  FROM generate_series(1, 60) g;",
       "ANALYZE;");
+
 
   static final List<String> TABLES = List.of("public.account", "public.entry", "public.counter", "public.scratch", "public.keyless");
 
@@ -310,6 +314,40 @@ final class OwnedDatabase {
     try (Connection old = admin(pair.oldServer(), oldFrom); Connection nw = admin(pair.newServer(), null)) {
       execute(old, "ALTER ROLE " + ROLE + " REPLICATION");
       execute(nw, "GRANT SET ON PARAMETER session_replication_role TO " + ROLE);
+    }
+  }
+
+  /**
+   * Old's database prints intervals the SQL standard's way (ALTER DATABASE SET IntervalStyle =
+   * sql_standard, as a legacy application's database may have it) from before start, new the
+   * default way, which reads such text otherwise: -1 day -2 hours prints as -1 2:00:00, read as -1
+   * day +2 hours. The copy (text COPY, for a table of user-defined types), the capture and the apply
+   * carry negative intervals unchanged: verify finds no difference, and they are on new as written.
+   * (DateStyle needs no such test: PgJDBC asks for ISO when it connects, and refuses a session that
+   * changes it.)
+   */
+  void assertIntervalsPrintedTheSqlStandardWayArrive(StartOptions options) throws Exception {
+    try (Connection o = old()) {
+      execute(o, "ALTER DATABASE " + Sql.ident(name) + " SET IntervalStyle = 'sql_standard'");
+    }
+    try (Connection o = old()) {
+      assertThat(strings(o, "SELECT interval '-1 day -2 hours'")).as("old's sessions print the other way").containsExactly("-1 2:00:00");
+      execute(o, "UPDATE account SET span = interval '-3 days -4 hours' WHERE id BETWEEN 11 AND 20");
+    }
+    Replicator r = replicator();
+    r.start(options, new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      try (Connection o = old()) {
+        execute(o, "UPDATE account SET span = interval '-1 day -2 hours' WHERE id <= 10");
+        execute(o, "INSERT INTO account (email, span) VALUES ('sql-standard@example.com', interval '-1 day -2 hours')");
+      }
+      r.awaitCaughtUp(Duration.ofSeconds(60));
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+    }
+    assertConverged(r);
+    try (Connection n = nw()) {
+      assertThat(count(n, "SELECT count(*) FROM account WHERE span = interval '-3 days -4 hours'")).as("copied").isEqualTo(10);
+      assertThat(count(n, "SELECT count(*) FROM account WHERE span = interval '-1 day -2 hours'")).as("applied").isEqualTo(11);
     }
   }
 

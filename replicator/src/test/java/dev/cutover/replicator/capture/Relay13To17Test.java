@@ -215,18 +215,32 @@ class Relay13To17Test {
    * deletes would count as missing, and a later write on old would wait behind them.
    */
   /**
-   * {@code options} in old's URL that lower {@code extra_float_digits} take the place of the
-   * replicator's own: the relay stops rather than apply rounded floats, naming the setting and the
-   * URL.
+   * {@code options} in old's URL that lower {@code extra_float_digits} do not reach pgoutput: the
+   * replicator sets its own after connecting, and floats arrive exactly.
    */
   @Test
-  void apply_oldUrlLowersExtraFloatDigits_refusesNamingTheSetting(PostgresPair pair) throws Exception {
+  void apply_oldUrlLowersExtraFloatDigits_floatsStillArriveExactly(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "floats");
     Replicator r = db.replicator();
     r.start(relay(), new CopyProgress(), CopyListener.NONE);
     Endpoint rounded = Endpoint.of(Side.OLD, db.url(pair.oldServer()) + "&options=-c%20extra_float_digits%3D0", OwnedDatabase.ROLE, null);
-    assertThat(refusalOfRelayFrom(rounded, db)).contains("extra_float_digits = 0").contains("--old-url");
+    try (Applier forward = Applier.relay(Way.forward(rounded, db.endpoint(Side.NEW)), Applier.Options.defaults());
+        Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "UPDATE account SET ratio = 1 / 3.0::float8, small = 1 / 3.0::real WHERE id = 1");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(forward.lastError()).isNull();
+      // Old prints them exactly (PgJDBC's sessions have extra_float_digits = 3); before 12 in more digits than 17 does.
+      String exact = OwnedDatabase.strings(o, "SELECT format('ratio = %s::float8 AND small = %s::real', ratio, small) FROM account"
+          + " WHERE id = 1").get(0);
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM account WHERE id = 1 AND " + exact)).as(exact).isOne();
+    }
     r.cleanup();
+  }
+
+  /** {@link OwnedDatabase#assertIntervalsPrintedTheSqlStandardWayArrive} over the relay: pgoutput prints in the replication session's styles. */
+  @Test
+  void start_oldPrintsIntervalsTheSqlStandardWay_theyArriveUnchanged(PostgresPair pair) throws Exception {
+    database(pair, "styles").assertIntervalsPrintedTheSqlStandardWayArrive(relay());
   }
 
   /** Another session moved the slot on while apply was stopped: apply refuses, naming both positions, instead of skipping the gap. */

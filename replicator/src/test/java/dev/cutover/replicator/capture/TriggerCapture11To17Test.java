@@ -56,6 +56,15 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * {@link OwnedDatabase#assertIntervalsPrintedTheSqlStandardWayArrive} over trigger capture: the capture
+   * function prints in the writer's session, the copy in its own.
+   */
+  @Test
+  void start_oldPrintsIntervalsTheSqlStandardWay_theyArriveUnchanged(PostgresPair pair) throws Exception {
+    database(pair, "styles").assertIntervalsPrintedTheSqlStandardWayArrive(options());
+  }
+
+  /**
    * A json column retyped after start to a domain whose CHECK refuses NULL, made by hand on both
    * sides (this role has no event trigger to make the capture triggers again): the JSON null check
    * still probes it as plain jsonb, by setting it to NULL, which the domain refuses; the check falls
