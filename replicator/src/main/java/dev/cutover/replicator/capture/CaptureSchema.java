@@ -54,9 +54,11 @@ import java.util.List;
  * before PostgreSQL 12), DateStyle inside range values and IntervalStyle ({@code sql_standard}
  * prints -1 day -2 hours as {@code -1 2:00:00}, which other sessions read as -1 day +2 hours).
  * Tables whose columns those reach get the trigger argument {@code s}, and the function then
- * prints the row with all three set to unambiguous values and puts them back. Tables with json columns get flag {@code j} and those columns as arguments:
- * {@code row_to_json} prints a json value that is the JSON {@code null} as it prints SQL NULL, so
- * the general function names such columns in the logged row ({@link #jsonNullsSql}).
+ * prints the row with all three set to unambiguous values and puts them back. Tables with json
+ * columns (json inside arrays and composites too) get flag {@code j} and those columns as
+ * arguments: {@code row_to_json} prints a json value that is the JSON {@code null} as it prints
+ * SQL NULL, so the general function names such columns in the logged row, or logs the text of a
+ * column whose JSON null is an element or a field ({@link #jsonNullsSql}).
  *
  * <p>The function is {@code SECURITY DEFINER} and names everything with its schema: application
  * roles write their tables and so the log, but cannot read, change or forge log rows, nor make
@@ -233,27 +235,38 @@ public final class CaptureSchema {
 
   /**
    * {@value #JSON_NULLS_FUNCTION}{@code (r, j, columns)}: {@code j}, the {@code row_to_json} of row
-   * {@code r} (or its key), with the member {@link ChangeLog#JSON_NULLS} added where some of the
-   * json columns {@code columns} hold the JSON value {@code null}, which {@code j} cannot tell from
-   * SQL NULL. Each column name comes after a sign: {@code ?} for json or jsonb itself, where the
-   * function asks whether {@code r} with that column set to SQL NULL prints the same;
-   * {@code #} for a domain, whose NOT NULL or CHECK could refuse that NULL (and so the writer's
-   * statement), where it reads the column with a dynamic statement, which costs more. The probe
-   * falls back to that statement when it fails anyway (the column's type changed since the
-   * triggers were made), so the writer never pays for it. Only rows whose text holds
-   * {@code null} at all get that far. Called by the capture function for tables with json columns
-   * (flag {@code j}) and by the event trigger for the rows of a CREATE TABLE AS; every name is
-   * schema-qualified, as in the capture function, since it runs with the writer's search_path.
+   * {@code r} (or its key), corrected where it prints a JSON {@code null} as it prints SQL NULL.
+   * {@code columns} are the table's json columns ({@code cutover.json_columns}), each name after a
+   * sign. {@code ?} (json or jsonb) and {@code #} (a domain over one): where such a column holds the
+   * JSON {@code null}, the member {@link ChangeLog#JSON_NULLS} is added, naming it. For {@code ?}
+   * the function asks whether {@code r} with that column set to SQL NULL prints the same; for
+   * {@code #}, whose NOT NULL or CHECK could refuse that NULL (and so the writer's statement), it
+   * reads the column with a dynamic statement, which costs more. The probe falls back to that
+   * statement when it fails anyway (the column's type changed since the triggers were made), so
+   * the writer never pays for it. {@code !} (json inside an array or a composite, where no column
+   * name can mark an element or a field): where the column's JSON holds {@code null} at all, its
+   * value is replaced by the column's own text as a JSON string (printed with the settings the
+   * capture pins), which the target's input function reads back exactly, as it reads relayed
+   * values. Only rows whose text holds {@code null} at all get that far. Called by the capture
+   * function for tables with json columns (flag {@code j}) and by the event trigger for the rows of
+   * a CREATE TABLE AS; every name is schema-qualified, as in the capture function, since it runs
+   * with the writer's search_path.
    */
   static String jsonNullsSql() {
     return "CREATE OR REPLACE FUNCTION " + JSON_NULLS_FUNCTION + "(r anyelement, j pg_catalog.json, cols pg_catalog.text[])"
         + " RETURNS pg_catalog.json LANGUAGE plpgsql AS $$\n"
         + "DECLARE\n"
         + "  c pg_catalog.text; k pg_catalog.text; m pg_catalog.text[]; jn boolean;\n"
+        + "  tk pg_catalog.text[]; tv pg_catalog.text[]; fd pg_catalog.text; ds pg_catalog.text; ist pg_catalog.text;\n"
         + "BEGIN\n"
         + "  IF j IS NULL OR pg_catalog.strpos(j::pg_catalog.text, 'null') OPERATOR(pg_catalog.=) 0 THEN RETURN j; END IF;\n"
         + "  FOREACH c IN ARRAY cols LOOP\n"
         + "    k := pg_catalog.substr(c, 2);\n"
+        + "    IF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '!' THEN\n"
+        + "      IF pg_catalog.strpos((j OPERATOR(pg_catalog.->) k)::pg_catalog.text, 'null') OPERATOR(pg_catalog.>) 0 THEN"
+        + " tk := pg_catalog.array_append(tk, k); END IF;\n"
+        + "      CONTINUE;\n"
+        + "    END IF;\n"
         + "    IF pg_catalog.json_typeof(j OPERATOR(pg_catalog.->) k) OPERATOR(pg_catalog.=) 'null' THEN\n"
         + "      jn := NULL;\n"
         + "      IF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '?' THEN\n"
@@ -271,6 +284,25 @@ public final class CaptureSchema {
         + "      IF jn THEN m := pg_catalog.array_append(m, k); END IF;\n"
         + "    END IF;\n"
         + "  END LOOP;\n"
+        + "  IF tk IS NOT NULL THEN\n"
+        + "    fd := pg_catalog.current_setting('extra_float_digits');\n"
+        + "    ds := pg_catalog.current_setting('DateStyle');\n"
+        + "    ist := pg_catalog.current_setting('IntervalStyle');\n"
+        + "    PERFORM pg_catalog.set_config('extra_float_digits', '3', true);\n"
+        + "    PERFORM pg_catalog.set_config('DateStyle', 'ISO, MDY', true);\n"
+        + "    PERFORM pg_catalog.set_config('IntervalStyle', 'postgres', true);\n"
+        + "    FOREACH k IN ARRAY tk LOOP\n"
+        + "      EXECUTE 'SELECT ($1).' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k) OPERATOR(pg_catalog.||) '::pg_catalog.text'"
+        + " INTO c USING r;\n"
+        + "      tv := pg_catalog.array_append(tv, c);\n"
+        + "    END LOOP;\n"
+        + "    PERFORM pg_catalog.set_config('extra_float_digits', fd, true);\n"
+        + "    PERFORM pg_catalog.set_config('DateStyle', ds, true);\n"
+        + "    PERFORM pg_catalog.set_config('IntervalStyle', ist, true);\n"
+        + "    SELECT pg_catalog.json_object_agg(e.key, CASE WHEN e.key OPERATOR(pg_catalog.=) ANY (tk)"
+        + " THEN pg_catalog.to_json(tv[pg_catalog.array_position(tk, e.key)]) ELSE e.value END ORDER BY e.o) INTO j"
+        + " FROM pg_catalog.json_each(j) WITH ORDINALITY e(key, value, o);\n"
+        + "  END IF;\n"
         + "  IF m IS NULL THEN RETURN j; END IF;\n"
         + "  RETURN (pg_catalog.left(j::pg_catalog.text, -1) OPERATOR(pg_catalog.||) ', '"
         + " OPERATOR(pg_catalog.||) pg_catalog.to_json(" + Sql.literal(ChangeLog.JSON_NULLS) + "::pg_catalog.text)::pg_catalog.text"

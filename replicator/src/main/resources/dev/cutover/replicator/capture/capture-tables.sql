@@ -1,18 +1,25 @@
 -- Trigger capture: which tables carry capture triggers, and with which arguments (installed on the
 -- source of each direction by CaptureSchema.install; removed by cleanup). See CaptureSchema.java.
 
--- A table's json columns (json, jsonb, or a domain over either at any depth), in order, each name
--- after '#' where its type is a domain and '?' where it is json or jsonb itself: the argument of
--- cutover.json_nulls, which marks the JSON nulls row_to_json prints as it prints SQL NULL.
+-- A table's columns that hold json or jsonb, in order, each name after a sign saying where:
+-- '?' the column is json or jsonb itself, '#' a domain over it (at any depth), '!' it is inside an
+-- array or a composite (at any depth, through domains too). The argument of cutover.json_nulls,
+-- which marks the JSON nulls row_to_json prints as it prints SQL NULL ('?', '#'), or logs the
+-- column's own text ('!', where no column name can mark an element or a field).
 CREATE OR REPLACE FUNCTION cutover.json_columns(rel pg_catalog.regclass) RETURNS text[] LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
   SELECT array(
-    WITH RECURSIVE d(attnum, attname, oid, base) AS (
-      SELECT a.attnum, a.attname::text, y.oid, y.typbasetype FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
+    WITH RECURSIVE d(attnum, attname, oid, domain, nested) AS (
+      SELECT a.attnum, a.attname::text, a.atttypid, false, false FROM pg_attribute a
         WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL SELECT d.attnum, d.attname, t.oid, t.typbasetype FROM d JOIN pg_type t ON t.oid = d.base)
-    SELECT CASE WHEN bool_or(d.base <> 0) THEN '#' ELSE '?' END || d.attname FROM d
-      GROUP BY d.attnum, d.attname HAVING bool_or(d.oid IN (114, 3802)) ORDER BY d.attnum)
+      UNION ALL SELECT d.attnum, d.attname, s.oid, d.domain OR s.domain, d.nested OR NOT s.domain
+        FROM d JOIN pg_type y ON y.oid = d.oid, LATERAL (
+          SELECT y.typbasetype, true WHERE y.typbasetype <> 0
+          UNION ALL SELECT y.typelem, false WHERE y.typelem <> 0 AND y.typlen = -1
+          UNION ALL SELECT f.atttypid, false FROM pg_attribute f WHERE y.typrelid <> 0 AND f.attrelid = y.typrelid
+            AND f.attnum > 0 AND NOT f.attisdropped) s(oid, domain))
+    SELECT CASE WHEN bool_or(d.nested) THEN '!' WHEN bool_or(d.domain) THEN '#' ELSE '?' END || d.attname FROM d
+      WHERE d.oid IN (114, 3802) GROUP BY d.attnum, d.attname ORDER BY d.attnum)
 $f$;
 REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 
