@@ -5,6 +5,7 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.io.IOException;
@@ -81,10 +82,9 @@ public final class DdlCapture {
 
   private DdlCapture() {}
 
-  /** Whether the current role may create event triggers: a superuser, or on RDS a member of rds_superuser. */
+  /** Whether the current role may create event triggers ({@link Capabilities#mayCreateEventTriggers}). */
   public static boolean canInstall(Connection c) throws SQLException {
-    return Catalog.superuser(c) || Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname = 'rds_superuser'"
-        + " AND pg_has_role(current_user, g.oid, 'member'))");
+    return Capabilities.mayCreateEventTriggers(c);
   }
 
   /**

@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -27,6 +28,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class Capabilities {
   private static final String INSUFFICIENT_PRIVILEGE = "42501";
+  private static final String UNDEFINED_FUNCTION = "42883";
 
   /**
    * An application table whose owner's privileges the role lacks.
@@ -119,6 +121,36 @@ public final class Capabilities {
       }
       return major >= 16 && Sql.bool(c, "SELECT pg_has_role('pg_create_subscription', 'USAGE')"
           + " AND has_database_privilege(current_database(), 'CREATE')");
+    }
+  }
+
+  /**
+   * Whether the connected role may create event triggers, as the server decides it: a superuser,
+   * or a provider's admin role where the provider's patched check allows it (RDS
+   * {@code rds_superuser}), never a role merely named so. Tried with a function that does not
+   * exist: the privilege check comes first, so the server answers "permission denied" or "no such
+   * function", and nothing is created. Inside a transaction the try runs under a savepoint.
+   */
+  public static boolean mayCreateEventTriggers(Connection c) throws SQLException {
+    if (Catalog.superuser(c)) {
+      return true;
+    }
+    String sql = "CREATE EVENT TRIGGER " + Sql.ident(probeName()) + " ON ddl_command_end EXECUTE PROCEDURE pg_catalog."
+        + Sql.ident(probeName()) + "()";
+    try {
+      if (c.getAutoCommit()) {
+        rolledBack(c, sql);
+      } else {
+        Savepoint before = c.setSavepoint();
+        try {
+          Sql.execute(c, sql);
+        } finally {
+          c.rollback(before);
+        }
+      }
+      throw new IllegalStateException("an event trigger calling a function that cannot exist was accepted");
+    } catch (SQLException e) {
+      return UNDEFINED_FUNCTION.equals(e.getSQLState());
     }
   }
 

@@ -56,6 +56,32 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * A member of a role merely named rds_superuser, on a server that gives that role nothing, is
+   * judged by what the server lets it do: it cannot create event triggers, so check says schema
+   * changes are not captured, and start succeeds without them instead of failing on
+   * CREATE EVENT TRIGGER. The probe that finds out leaves no event trigger behind.
+   */
+  @Test
+  void start_memberOfARoleNamedRdsSuperuser_isJudgedByWhatTheServerAllows(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "rdsname");
+    try (Connection su = OwnedDatabase.admin(pair.oldServer(), null)) {
+      OwnedDatabase.execute(su, "DO $$ BEGIN CREATE ROLE rds_superuser NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      OwnedDatabase.execute(su, "GRANT rds_superuser TO " + OwnedDatabase.ROLE);
+      try {
+        assertThat(db.replicator().check().findings()).filteredOn(f -> f.code().equals("ddl-capture")).singleElement()
+            .satisfies(f -> assertThat(f.message()).contains("cannot create event triggers"));
+        Replicator r = started(db);
+        assertThat(r.status().forward().state()).isEqualTo("stopped");
+        try (Connection o = db.old()) {
+          assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_event_trigger")).isZero();
+        }
+      } finally {
+        OwnedDatabase.execute(su, "REVOKE rds_superuser FROM " + OwnedDatabase.ROLE);
+      }
+    }
+  }
+
+  /**
    * {@link OwnedDatabase#assertIntervalsPrintedTheSqlStandardWayArrive} over trigger capture: the capture
    * function prints in the writer's session, the copy in its own.
    */
