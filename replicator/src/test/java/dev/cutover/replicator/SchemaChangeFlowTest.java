@@ -66,6 +66,7 @@ class SchemaChangeFlowTest {
     AppDatabase.execute(o, "BEGIN; ALTER TABLE account ADD COLUMN region text NOT NULL DEFAULT 'eu';"
         + " INSERT INTO account (owner, region) VALUES ('same tx', 'us'); COMMIT");
     AppDatabase.execute(o, "UPDATE account SET region = 'apac' WHERE id % 7 = 0");
+    changeSchemaInOtherStyles(o);
     // A table created after start, written at once.
     AppDatabase.execute(o, "CREATE TABLE invoice (id int PRIMARY KEY, total numeric(10,2) NOT NULL, paid boolean);"
         + " INSERT INTO invoice SELECT g, g * 1.5, false FROM generate_series(1, 50) g;"
@@ -77,6 +78,20 @@ class SchemaChangeFlowTest {
         + " ALTER TABLE note ADD PRIMARY KEY (a); UPDATE note SET b = 'keyed' WHERE a <= 5; DELETE FROM note WHERE a = 30");
     AppDatabase.execute(o, "CREATE TABLE measurement_2025 PARTITION OF measurement FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
         + " INSERT INTO measurement VALUES (1, '2025-03-01', 3)");
+  }
+
+  /**
+   * Columns whose defaults are literals read as the session's DateStyle and IntervalStyle say (day
+   * first, the SQL standard's one sign for all fields): every row on old gets April 3 and -1 day -2
+   * hours, and the replay on new must read them so too, or verify finds the rows no later write
+   * carried over different (77 to 1,104 in these flows before the replay took the styles along).
+   */
+  static void changeSchemaInOtherStyles(Connection o) throws SQLException {
+    AppDatabase.execute(o, "SET DateStyle = 'ISO, DMY'; SET IntervalStyle = 'sql_standard';"
+        + " ALTER TABLE account ADD COLUMN due date NOT NULL DEFAULT '03/04/2026', ADD COLUMN grace interval NOT NULL DEFAULT '-1 2:00:00';"
+        + " RESET DateStyle; RESET IntervalStyle");
+    assertThat(AppDatabase.count(o, "SELECT count(*) FROM account WHERE due <> date '2026-04-03' OR grace <> interval '-1 day -2 hours'"))
+        .isZero();
   }
 
   /**
@@ -195,6 +210,7 @@ class SchemaChangeFlowTest {
       AppDatabase.execute(o, "ALTER TABLE account DROP COLUMN legacy");
       AppDatabase.execute(o, "INSERT INTO account (owner) VALUES ('after drop')");
       changeSchemaInReplicaMode(pair.oldServer(), db);
+      changeSchemaInOtherStyles(o);
       writer.awaitMore(5);
       // Indexes created, one CONCURRENTLY (which new builds inside its apply transaction).
       AppDatabase.execute(o, "CREATE INDEX account_owner ON account (owner)");

@@ -20,6 +20,10 @@ CREATE TABLE IF NOT EXISTS cutover.ddl_log (
   rows_follow boolean NOT NULL DEFAULT false,
   note text
 );
+-- The DateStyle and IntervalStyle the statement was read with, whose literals they decide
+-- ('03/04/2026' is April 3 under DMY, '-1 2:00:00' all negative under sql_standard); null from an
+-- earlier build.
+ALTER TABLE cutover.ddl_log ADD COLUMN IF NOT EXISTS styles text[];
 REVOKE ALL ON cutover.ddl_log FROM PUBLIC;
 
 -- Local bookkeeping, never replicated (UNLOGGED): schema changes the operator did by hand (the
@@ -213,24 +217,27 @@ BEGIN
 END $f$;
 
 -- The event trigger: logs each schema change made on this side into cutover.ddl_log, with the
--- statement to run on the other side, the role and search_path it ran with, and what it touched.
--- It must read the session's search_path, which a SET clause would hide: so it reads it, fixes the
+-- statement to run on the other side, the role, search_path, DateStyle and IntervalStyle it ran
+-- with, and what it touched. It must read the session's search_path, which a SET clause would hide
+-- (and its styles, which ddl_record's SET clauses do hide): so it reads it, fixes the
 -- path before anything unqualified runs (SECURITY DEFINER code must never resolve names through a
 -- path the caller chose), and puts the session's back after cutover.ddl_record has done the work.
 CREATE OR REPLACE FUNCTION cutover.ddl_capture() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$
 DECLARE
   path text := pg_catalog.current_setting('search_path');
+  styles text[] := ARRAY[pg_catalog.current_setting('DateStyle'), pg_catalog.current_setting('IntervalStyle')];
   ctx text;
 BEGIN
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
   GET DIAGNOSTICS ctx = PG_CONTEXT;
   -- Our own frame is the only line, unless the command ran inside a function or DO block.
-  PERFORM cutover.ddl_record(tg_event, tg_tag, path, strpos(ctx, E'\n') > 0, ctx);
+  PERFORM cutover.ddl_record(tg_event, tg_tag, path, styles, strpos(ctx, E'\n') > 0, ctx);
   PERFORM set_config('search_path', path, true);
 END $f$;
 
 -- The work of the event trigger, called only by it (as the log's owner; revoked from PUBLIC).
-CREATE OR REPLACE FUNCTION cutover.ddl_record(tg_event text, tg_tag text, path text, nested boolean, ctx text) RETURNS void
+DROP FUNCTION IF EXISTS cutover.ddl_record(text, text, text, boolean, text);
+CREATE OR REPLACE FUNCTION cutover.ddl_record(tg_event text, tg_tag text, path text, styles text[], nested boolean, ctx text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
 SET extra_float_digits = 3 AS $f$
 DECLARE
@@ -366,10 +373,10 @@ BEGIN
       WHERE a.attrelid = ANY (touched) AND a.atthasmissing AND NOT a.attisdropped AND d.adbin::text NOT LIKE '{CONST %' AND t.typcategory <> 'A';
   END IF;
 
-  INSERT INTO cutover.ddl_log (id, source, role, search_path, tag, command, query, objects, missing_values, rows_follow, note)
+  INSERT INTO cutover.ddl_log (id, source, role, search_path, styles, tag, command, query, objects, missing_values, rows_follow, note)
     VALUES (md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text), cutover.ddl_side(),
       CASE WHEN current_setting('role') = 'none' THEN session_user ELSE current_setting('role') END,
-      path, tg_tag, cmd, q, objs, missing, tg_tag IN ('CREATE TABLE AS', 'SELECT INTO'), note);
+      path, styles, tg_tag, cmd, q, objs, missing, tg_tag IN ('CREATE TABLE AS', 'SELECT INTO'), note);
 
   FOR i IN 1 .. coalesce(array_length(touched, 1), 0) LOOP
     guard := concat_ws('; ', guard, cutover.ddl_guard(touched[i]));
@@ -382,7 +389,8 @@ END $f$;
 -- On the side that receives cutover.ddl_log rows: runs each schema change from the other side as
 -- it arrives, inside the apply transaction (native apply worker, or the trigger engine's applier,
 -- both with session_replication_role = replica), so at the same point of the stream as there. Runs
--- it as the role that ran it there, with its search_path. Tables it creates are guarded, and join
+-- it as the role that ran it there, with its search_path, DateStyle and IntervalStyle (this
+-- session's are put back after it). Tables it creates are guarded, and join
 -- the native subscription whose apply worker runs this as ready: every row they will ever hold
 -- comes after this point of the stream.
 CREATE OR REPLACE FUNCTION cutover.ddl_apply() RETURNS trigger LANGUAGE plpgsql
@@ -394,6 +402,7 @@ DECLARE
   lsn pg_lsn;
   col record;
   capture text := current_setting('cutover.ddl_capture', true);
+  styles text[] := ARRAY[current_setting('DateStyle'), current_setting('IntervalStyle')];
 BEGIN
   IF current_setting('session_replication_role') <> 'replica' OR NEW.source = cutover.ddl_side() OR NEW.command IS NULL
       OR EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = NEW.id) THEN
@@ -404,6 +413,12 @@ BEGIN
   PERFORM set_config('cutover.ddl_capture', 'off', true);
   SELECT array_agg(oid) INTO before FROM pg_class WHERE relkind IN ('r', 'p');
   PERFORM set_config('search_path', NEW.search_path, true);
+  IF NEW.styles IS NOT NULL THEN
+    -- Only DateStyle's field order decides how a date is read; its output stays ISO (PgJDBC, which
+    -- an apply session may be, drops a session whose DateStyle stops being ISO).
+    PERFORM set_config('DateStyle', 'ISO, ' || btrim(split_part(NEW.styles[1], ',', 2)), true);
+    PERFORM set_config('IntervalStyle', NEW.styles[2], true);
+  END IF;
   EXECUTE format('SET LOCAL ROLE %I', NEW.role);
   BEGIN
     EXECUTE NEW.command;
@@ -414,6 +429,8 @@ BEGIN
   END;
   RESET ROLE;
   PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
+  PERFORM set_config('DateStyle', styles[1], true);
+  PERFORM set_config('IntervalStyle', styles[2], true);
   SELECT subid INTO sub FROM pg_stat_subscription WHERE pid = pg_backend_pid();
   FOR r IN SELECT k.oid, k.relkind, k.relpersistence FROM pg_class k WHERE k.relkind IN ('r', 'p') AND k.oid <> ALL (coalesce(before, '{}')) LOOP
     IF NEW.rows_follow AND r.relkind = 'r' THEN
@@ -468,7 +485,7 @@ DROP TRIGGER IF EXISTS ddl_log_guard ON cutover.ddl_log;
 CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_log_guard();
 
 -- Only the event trigger, the apply trigger and the capture's own code call these.
-REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, boolean, text), cutover.ddl_apply(),
+REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, text[], boolean, text), cutover.ddl_apply(),
   cutover.ddl_guard(oid), cutover.ddl_side(), cutover.ddl_split(text), cutover.ddl_unlead(text),
   cutover.ddl_matches(text, text), cutover.ddl_log_guard() FROM PUBLIC;
 
