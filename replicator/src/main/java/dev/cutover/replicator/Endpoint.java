@@ -26,6 +26,16 @@ public final class Endpoint {
    * and refuses a session that changes it.)
    */
   static final String UNAMBIGUOUS_OUTPUT = "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
+  /**
+   * Also set in every session, as pg_dump does: the server, database or role may end statements,
+   * transactions or idle sessions after a time (production databases often cap
+   * {@code statement_timeout}), and the replicator's work is long by nature: a table's COPY, the
+   * transaction that holds the copy's snapshot, a batch that applies one large transaction of old's,
+   * which a timeout would cancel at every retry. Those of these settings the server has (each came
+   * with a version) are turned off; {@code lock_timeout} is left alone, and set where locks are taken.
+   */
+  static final String NO_TIMEOUTS = "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN"
+      + " ('statement_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout', 'transaction_timeout')";
 
   private final Side side;
   private final String url;
@@ -137,7 +147,7 @@ public final class Endpoint {
       }
       // The replicator's own schema changes (index builds, control schema) are not the application's: not captured.
       try (java.sql.Statement s = c.createStatement()) {
-        s.execute("SET cutover.ddl_capture = off; " + UNAMBIGUOUS_OUTPUT);
+        s.execute("SET cutover.ddl_capture = off; " + UNAMBIGUOUS_OUTPUT + "; " + NO_TIMEOUTS);
       } catch (SQLException e) {
         c.close();
         throw e;

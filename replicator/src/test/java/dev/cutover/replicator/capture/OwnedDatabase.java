@@ -141,6 +141,8 @@ final class OwnedDatabase {
   Connection connect(PostgresServer server) throws SQLException {
     Properties p = new Properties();
     p.setProperty("user", ROLE);
+    // The test's own sessions are not capped by capTimeouts.
+    p.setProperty("options", "-c statement_timeout=0 -c idle_in_transaction_session_timeout=0");
     return PGJDBC.connect(url(server), p);
   }
 
@@ -348,6 +350,23 @@ final class OwnedDatabase {
     try (Connection n = nw()) {
       assertThat(count(n, "SELECT count(*) FROM account WHERE span = interval '-3 days -4 hours'")).as("copied").isEqualTo(10);
       assertThat(count(n, "SELECT count(*) FROM account WHERE span = interval '-1 day -2 hours'")).as("applied").isEqualTo(11);
+    }
+  }
+
+  /**
+   * Caps this database's timeouts on both servers for every later session that does not set its
+   * own (ALTER DATABASE SET): statements 100 ms, idle in a transaction 500 ms, and on 17+
+   * transactions 1 s.
+   */
+  void capTimeouts() throws SQLException {
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = connect(server)) {
+        execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET statement_timeout = '100ms'");
+        execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET idle_in_transaction_session_timeout = '500ms'");
+        if (server.majorVersion() >= 17) {
+          execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET transaction_timeout = '1s'");
+        }
+      }
     }
   }
 

@@ -82,6 +82,28 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Both databases cancel statements after 100 ms and end sessions idle in a transaction after
+   * 500 ms, and new's transactions after 1 s (ALTER DATABASE SET, as production databases often
+   * cap them): the replicator's own sessions turn these off, so a copy, the transaction holding its
+   * snapshot and a batch applying one large transaction of old's, each longer than that, succeed.
+   */
+  @Test
+  void start_databasesCapTimeouts_copyAndApplyOfLargeTransactionsSucceed(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "timeouts");
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO scratch SELECT g, repeat('p', 200) FROM generate_series(1001, 101000) g; ANALYZE scratch");
+    }
+    db.capTimeouts();
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old()) {
+      OwnedDatabase.execute(o, "UPDATE scratch SET payload = 'updated' WHERE id > 1000");
+      r.awaitCaughtUp(Duration.ofSeconds(60));
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+    }
+    db.assertConverged(r);
+  }
+
+  /**
    * {@link OwnedDatabase#assertIntervalsPrintedTheSqlStandardWayArrive} over trigger capture: the capture
    * function prints in the writer's session, the copy in its own.
    */
