@@ -72,9 +72,12 @@ public final class CatalogDdl {
       String bound = null;
       String partitionKey;
       char identity;
-      try (PreparedStatement ps = c.prepareStatement("SELECT c.relpersistence, c.relispartition,"
+      // Declarative partitioning came with PostgreSQL 10.
+      String partitioning = Sql.majorVersionOf(c) < 10 ? "false, NULL, NULL, NULL" : "c.relispartition,"
           + " (SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid), pg_get_expr(c.relpartbound, c.oid),"
-          + " CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, c.relreplident FROM pg_class c WHERE c.oid = ?::regclass")) {
+          + " CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END";
+      try (PreparedStatement ps = c.prepareStatement("SELECT c.relpersistence, " + partitioning + ", c.relreplident FROM pg_class c"
+          + " WHERE c.oid = ?::regclass")) {
         ps.setString(1, table.regclass());
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();
@@ -153,10 +156,17 @@ public final class CatalogDdl {
 
   /** {@code CREATE SEQUENCE} with old's type, bounds, increment, cache and cycle (its value moves at the switch). */
   public static String createSequence(Connection c, String schema, String name) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT data_type::text, start_value, min_value, max_value, increment_by,"
-        + " cache_size, cycle FROM pg_sequences WHERE schemaname = ? AND sequencename = ?")) {
-      ps.setString(1, schema);
-      ps.setString(2, name);
+    // Before PostgreSQL 10 a sequence is a bigint whose parameters are in the sequence itself.
+    boolean inCatalog = Sql.majorVersionOf(c) >= 10;
+    String sql = inCatalog
+        ? "SELECT data_type::text, start_value, min_value, max_value, increment_by, cache_size, cycle FROM pg_sequences"
+            + " WHERE schemaname = ? AND sequencename = ?"
+        : "SELECT 'bigint', start_value, min_value, max_value, increment_by, cache_value, is_cycled FROM " + Sql.qualified(schema, name);
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      if (inCatalog) {
+        ps.setString(1, schema);
+        ps.setString(2, name);
+      }
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           throw new SQLException("sequence " + schema + "." + name + " does not exist", "42P01");
@@ -171,8 +181,11 @@ public final class CatalogDdl {
   /** Every column of {@code table}: name, and its full definition for CREATE TABLE or ADD COLUMN. */
   private static List<String[]> columns(Connection c, TableName table) throws SQLException {
     List<String[]> out = new ArrayList<>();
+    // Identity columns came with PostgreSQL 10, generated ones with 12.
+    int major = Sql.majorVersionOf(c);
     try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod), " + COLLATION + ","
-        + " a.attnotnull, a.attidentity, a.attgenerated, pg_get_expr(d.adbin, d.adrelid)"
+        + " a.attnotnull, " + (major < 10 ? "''" : "a.attidentity") + ", " + (major < 12 ? "''" : "a.attgenerated")
+        + ", pg_get_expr(d.adbin, d.adrelid)"
         + " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
         + " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
         + " WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")) {
