@@ -25,6 +25,15 @@ public final class Endpoint {
    * needs 3 extra digits to print exactly. (PgJDBC itself asks for DateStyle ISO when it connects,
    * and refuses a session that changes it.)
    */
+  /**
+   * Set first in every session: the database's owner may set a default {@code search_path} for
+   * everyone ({@code ALTER DATABASE … SET}) that puts a schema of its own before
+   * {@code pg_catalog}, where a function or operator named like a built-in one the replicator
+   * calls would run with the replicator's role, a superuser perhaps. An empty path (as pg_dump and
+   * PostgreSQL's logical replication workers use) resolves every unqualified name in
+   * {@code pg_catalog}; the replicator names every object of the application with its schema.
+   */
+  static final String SAFE_PATH = "SELECT pg_catalog.set_config('search_path', '', false)";
   static final String UNAMBIGUOUS_OUTPUT = "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
   /**
    * Also set in every session, as pg_dump does: the server, database or role may end statements,
@@ -147,7 +156,7 @@ public final class Endpoint {
       }
       // The replicator's own schema changes (index builds, control schema) are not the application's: not captured.
       try (java.sql.Statement s = c.createStatement()) {
-        s.execute("SET cutover.ddl_capture = off; " + UNAMBIGUOUS_OUTPUT + "; " + NO_TIMEOUTS);
+        s.execute(SAFE_PATH + "; SET cutover.ddl_capture = off; " + UNAMBIGUOUS_OUTPUT + "; " + NO_TIMEOUTS);
       } catch (SQLException e) {
         c.close();
         throw e;

@@ -7,12 +7,15 @@ import static org.awaitility.Awaitility.await;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
+import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -101,6 +104,30 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
     }
     db.assertConverged(r);
+  }
+
+  /**
+   * The database's owner puts a schema of its own first in everyone's search_path (ALTER DATABASE
+   * SET), with a function named like a built-in the replicator calls: a replicator connected as a
+   * superuser runs none of it, since its sessions resolve unqualified names in pg_catalog alone.
+   */
+  @Test
+  void check_ownerPutsItsSchemaFirstInTheDatabasesPath_superuserReplicatorRunsNothingOfIt(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "path");
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "CREATE SCHEMA trap; CREATE TABLE trap.ran (who name); GRANT USAGE ON SCHEMA trap TO PUBLIC;"
+          + " GRANT INSERT ON trap.ran TO PUBLIC; CREATE FUNCTION trap.current_database() RETURNS name LANGUAGE sql AS"
+          + " $$ INSERT INTO trap.ran VALUES (current_user); SELECT pg_catalog.current_database() $$;"
+          + " ALTER DATABASE " + Sql.ident(db.name) + " SET search_path = trap, pg_catalog, public");
+    }
+    Replicator asSuperuser = Replicator.builder()
+        .old(Endpoint.of(Side.OLD, db.url(pair.oldServer()), pair.oldServer().user(), null))
+        .nw(Endpoint.of(Side.NEW, db.url(pair.newServer()), pair.newServer().user(), null)).build();
+    asSuperuser.check();
+    try (Connection o = db.old()) {
+      assertThat(OwnedDatabase.strings(o, "SELECT current_database()")).as("the trap works in other sessions").containsExactly(db.name);
+      assertThat(OwnedDatabase.strings(o, "SELECT who FROM trap.ran")).containsExactly(OwnedDatabase.ROLE);
+    }
   }
 
   /**

@@ -70,6 +70,32 @@ abstract class TriggerCaptureFlow {
   }
 
   /**
+   * What new lacks of old's schema, on a source older than 12 (no generated columns; before 10 no
+   * identity, partitioning or pg_sequences either): check names each with the statement that makes
+   * it on new, and once those ran there, check finds none of them any more.
+   */
+  @Test
+  void check_newLacksATableAColumnAndASequence_itsStatementsMakeThem(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "lacks");
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "CREATE SEQUENCE loose_seq START 42 INCREMENT 3; CREATE TABLE extra (id int PRIMARY KEY"
+          + " DEFAULT nextval('loose_seq'), v text NOT NULL DEFAULT 'x'); ALTER TABLE counter ADD COLUMN added int DEFAULT 7");
+    }
+    List<String> missing = List.of("missing-sequence", "missing-table", "missing-column");
+    List<Finding> found = db.replicator().check().findings();
+    try (Connection n = db.nw()) {
+      for (String code : missing) {
+        Finding f = found.stream().filter(x -> x.code().equals(code)).findFirst().orElseThrow(() -> new AssertionError(code + ": " + found));
+        assertThat(f.remedy()).startsWith("run on new: ");
+        OwnedDatabase.execute(n, f.remedy().substring("run on new: ".length()));
+      }
+      assertThat(OwnedDatabase.strings(n, "INSERT INTO extra DEFAULT VALUES RETURNING id || ' ' || v")).containsExactly("42 x");
+      assertThat(OwnedDatabase.strings(n, "INSERT INTO counter (name, value) VALUES ('new', 0) RETURNING added")).containsExactly("7");
+    }
+    assertThat(db.replicator().check().findings()).extracting(Finding::code).doesNotContainAnyElementsOf(missing);
+  }
+
+  /**
    * Writes of every kind run before, during and after the copy, and two long transactions stay
    * open: one began before the copy's snapshot (it has a txid, but writes only once the copy
    * runs, since a writer holding locks would keep the triggers from being installed) and commits
