@@ -17,15 +17,6 @@ public final class Endpoint {
   private static final org.postgresql.Driver PGJDBC = new org.postgresql.Driver();
   private static final String APPLICATION_NAME = "cutover-replicator";
   /**
-   * Set in every session the replicator opens, after PgJDBC connected, so that neither the server,
-   * the database, the role nor {@code options} in the URL decide how values it reads as text (text
-   * COPY, pgoutput) print: as PostgreSQL's own logical replication and pg_dump set them. An
-   * interval prints with a sign per field ({@code sql_standard} prints -1 day -2 hours as
-   * {@code -1 2:00:00}, which other sessions read as -1 day +2 hours); a float before PostgreSQL 12
-   * needs 3 extra digits to print exactly. (PgJDBC itself asks for DateStyle ISO when it connects,
-   * and refuses a session that changes it.)
-   */
-  /**
    * Set first in every session: the database's owner may set a default {@code search_path} for
    * everyone ({@code ALTER DATABASE … SET}) that puts a schema of its own before
    * {@code pg_catalog}, where a function or operator named like a built-in one the replicator
@@ -34,7 +25,18 @@ public final class Endpoint {
    * {@code pg_catalog}; the replicator names every object of the application with its schema.
    */
   static final String SAFE_PATH = "SELECT pg_catalog.set_config('search_path', '', false)";
-  static final String UNAMBIGUOUS_OUTPUT = "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
+  /**
+   * Set in every session the replicator opens, after PgJDBC connected, so that neither the server,
+   * the database, the role nor {@code options} in the URL decide how values it moves as text (text
+   * COPY, pgoutput, the change log's rows) print and read back: as PostgreSQL's own logical
+   * replication and pg_dump set them. An interval prints with a sign per field ({@code
+   * sql_standard} prints -1 day -2 hours as {@code -1 2:00:00}, which other sessions read as -1 day
+   * +2 hours); a float before PostgreSQL 12 needs 3 extra digits to print exactly; xml is read as
+   * content, which takes a fragment as well as a document (with {@code xmloption = document} a
+   * fragment stops the copy or the apply, binary or not). (PgJDBC itself asks for DateStyle ISO when
+   * it connects, and refuses a session that changes it.)
+   */
+  static final String ROUND_TRIP = "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET xmloption = content";
   /**
    * Also set in every session, as pg_dump does: the server, database or role may end statements,
    * transactions or idle sessions after a time (production databases often cap
@@ -109,7 +111,7 @@ public final class Endpoint {
   /**
    * A replication connection ({@code replication=database}) in the simple query mode PgJDBC's
    * replication API needs. pgoutput prints values with this session's settings, which
-   * {@link #UNAMBIGUOUS_OUTPUT} sets.
+   * {@link #ROUND_TRIP} sets.
    */
   public Connection connectReplication() throws ReplicatorException {
     Properties p = new Properties();
@@ -156,7 +158,7 @@ public final class Endpoint {
       }
       // The replicator's own schema changes (index builds, control schema) are not the application's: not captured.
       try (java.sql.Statement s = c.createStatement()) {
-        s.execute(SAFE_PATH + "; SET cutover.ddl_capture = off; " + UNAMBIGUOUS_OUTPUT + "; " + NO_TIMEOUTS);
+        s.execute(SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_TIMEOUTS);
       } catch (SQLException e) {
         c.close();
         throw e;

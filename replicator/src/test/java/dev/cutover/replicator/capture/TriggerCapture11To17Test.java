@@ -131,6 +131,35 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * New's database reads xml as documents only (ALTER DATABASE SET xmloption = document): the
+   * replicator's sessions read it as content, as pg_dump does, so fragments copied and applied from
+   * old arrive instead of stopping the copy or the apply.
+   */
+  @Test
+  void start_newReadsXmlAsDocumentsOnly_fragmentsArrive(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "xml");
+    for (Connection c : List.of(db.old(), db.nw())) {
+      try (c) {
+        OwnedDatabase.execute(c, "CREATE TABLE page (id int PRIMARY KEY, body xml)");
+      }
+    }
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "INSERT INTO page VALUES (1, 'a<b/>')");
+      OwnedDatabase.execute(n, "ALTER DATABASE " + Sql.ident(db.name) + " SET xmloption = document");
+    }
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO page VALUES (2, 'c<d/>e'); UPDATE page SET body = 'f<g/>' WHERE id = 1");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+    }
+    db.assertConverged(r);
+    try (Connection n = db.nw()) {
+      assertThat(OwnedDatabase.strings(n, "SELECT body::text FROM page ORDER BY id")).containsExactly("f<g/>", "c<d/>e");
+    }
+  }
+
+  /**
    * {@link OwnedDatabase#assertIntervalsPrintedTheSqlStandardWayArrive} over trigger capture: the capture
    * function prints in the writer's session, the copy in its own.
    */
