@@ -38,6 +38,13 @@ public final class Endpoint {
    */
   static final String ROUND_TRIP = "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET xmloption = content";
   /**
+   * Set in every session, as pg_dump does: where a table's row-level security applies to the
+   * replicator's role, a query would see only the rows its policies show, and the copy, the apply
+   * and verify alike would miss the others without a word; with it off such a query fails instead,
+   * naming the table ({@code check} names them in advance).
+   */
+  static final String NO_ROW_FILTERS = "SET row_security = off";
+  /**
    * Also set in every session, as pg_dump does: the server, database or role may end statements,
    * transactions or idle sessions after a time (production databases often cap
    * {@code statement_timeout}), and the replicator's work is long by nature: a table's COPY, the
@@ -158,7 +165,7 @@ public final class Endpoint {
       }
       // The replicator's own schema changes (index builds, control schema) are not the application's: not captured.
       try (java.sql.Statement s = c.createStatement()) {
-        s.execute(SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_TIMEOUTS);
+        s.execute(SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; " + NO_TIMEOUTS);
       } catch (SQLException e) {
         c.close();
         throw e;

@@ -8,6 +8,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.ForeignKeySetAside;
@@ -228,6 +229,7 @@ public final class CaptureStart {
             + choice.explain() + ")");
       }
     }
+    RowSecurityCheck.require(o, n, "start");
     List<TableName> onOld = Catalog.applicationTables(o);
     requireOwner(o, "old", onOld);
     requireOwner(n, "new", onOld.stream().filter(t -> describeQuietly(n, t).isPresent()).toList());

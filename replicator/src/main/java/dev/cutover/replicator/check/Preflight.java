@@ -81,6 +81,7 @@ public final class Preflight {
       p.findings.addAll(RoleParity.check(o, n));
       p.findings.addAll(AppRolePrivileges.check(o, n, appRoles));
       p.tables();
+      p.findings.addAll(RowSecurityCheck.findings(o, n));
       p.sequences();
       p.extensions();
       p.largeObjects();

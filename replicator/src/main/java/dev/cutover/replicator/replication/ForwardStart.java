@@ -9,6 +9,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.IndexSetAside;
@@ -217,6 +218,7 @@ public final class ForwardStart {
           Requirements.loginHasPassword(old)), "start");
       Requirements.requireLogin(n, Side.NEW, old.conninfo(), names.forward(), "start");
     }
+    RowSecurityCheck.require(o, n, "start");
     if (RelayProgress.armed(n)) {
       throw new ReplicatorException(Failure.PRECONDITION, "new already relays old's slot from an earlier start (cutover.relay_progress)",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");

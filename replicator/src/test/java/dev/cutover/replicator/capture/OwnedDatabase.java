@@ -1,13 +1,16 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.cli.ReplicatorCli;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
@@ -367,6 +370,32 @@ final class OwnedDatabase {
           execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET transaction_timeout = '1s'");
         }
       }
+    }
+  }
+
+  /**
+   * A table whose row-level security applies to the replicator's role (here its owner, with FORCE
+   * ROW LEVEL SECURITY; a multi-tenant application's policy, say): check refuses it, naming the
+   * table and the remedies, and so does start, before it changes anything. Without both, start
+   * copied only the rows the policy showed, and verify, seeing the same rows, found no difference.
+   */
+  void assertRowSecurityThatAppliesIsRefused(StartOptions options) throws Exception {
+    try (Connection o = old()) {
+      execute(o, "ALTER TABLE scratch ENABLE ROW LEVEL SECURITY; ALTER TABLE scratch FORCE ROW LEVEL SECURITY;"
+          + " CREATE POLICY tenant ON scratch USING (id <= 10)");
+    }
+    Replicator r = replicator();
+    assertThat(r.check().findings()).filteredOn(f -> f.code().equals("row-level-security")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
+      assertThat(f.side()).isEqualTo("old");
+      assertThat(f.message()).contains("public.scratch");
+      assertThat(f.remedy()).contains("BYPASSRLS").contains("ALTER TABLE \"public\".\"scratch\" NO FORCE ROW LEVEL SECURITY");
+    });
+    assertThatThrownBy(() -> r.start(options, new CopyProgress(), CopyListener.NONE)).isInstanceOf(ReplicatorException.class)
+        .hasMessageContaining("row-level security").hasMessageContaining("public.scratch").hasMessageContaining("start changed nothing");
+    try (Connection o = old(); Connection n = nw()) {
+      assertThat(count(o, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
+      assertThat(count(n, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
     }
   }
 

@@ -237,6 +237,12 @@ class Relay13To17Test {
     r.cleanup();
   }
 
+  /** {@link OwnedDatabase#assertRowSecurityThatAppliesIsRefused} for relayed replication. */
+  @Test
+  void check_rowLevelSecurityAppliesToTheRole_refusedRatherThanCopiedInPart(PostgresPair pair) throws Exception {
+    database(pair, "rls").assertRowSecurityThatAppliesIsRefused(relay());
+  }
+
   /** {@link OwnedDatabase#assertIntervalsPrintedTheSqlStandardWayArrive} over the relay: pgoutput prints in the replication session's styles. */
   @Test
   void start_oldPrintsIntervalsTheSqlStandardWay_theyArriveUnchanged(PostgresPair pair) throws Exception {

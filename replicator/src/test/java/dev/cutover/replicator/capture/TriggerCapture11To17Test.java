@@ -159,6 +159,12 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     }
   }
 
+  /** {@link OwnedDatabase#assertRowSecurityThatAppliesIsRefused} for trigger capture. */
+  @Test
+  void check_rowLevelSecurityAppliesToTheRole_refusedRatherThanCopiedInPart(PostgresPair pair) throws Exception {
+    database(pair, "rls").assertRowSecurityThatAppliesIsRefused(options());
+  }
+
   /**
    * {@link OwnedDatabase#assertIntervalsPrintedTheSqlStandardWayArrive} over trigger capture: the capture
    * function prints in the writer's session, the copy in its own.
