@@ -366,6 +366,20 @@ public final class CaptureSchema {
     return out;
   }
 
+  /**
+   * Captured tables on {@code c} some of whose capture triggers are disabled (ALTER TABLE ...
+   * DISABLE TRIGGER, where no event trigger enabled them again): their writes since are not
+   * captured.
+   */
+  public static List<TableName> disabledTables(Connection c) throws SQLException {
+    List<TableName> out = new ArrayList<>();
+    for (String[] row : Sql.rows(c, "SELECT DISTINCT n.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
+        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname LIKE 'cutover\\_capture%' AND g.tgenabled = 'D' ORDER BY 1, 2")) {
+      out.add(new TableName(row[0], row[1]));
+    }
+    return out;
+  }
+
   /** Tables that carry the capture triggers on {@code c}. */
   public static List<TableName> capturedTables(Connection c) throws SQLException {
     List<TableName> out = new ArrayList<>();

@@ -56,7 +56,17 @@ final class CaptureStatus {
           + " trigger could give them theirs: that needs a superuser): their changes do not reach " + targetLabel + ": "
           + String.join(", ", uncaptured) + "; run `cutover-replicator cleanup` and start again");
     }
+    List<TableName> disabled = logged ? CaptureSchema.disabledTables(source) : List.of();
+    if (!disabled.isEmpty()) {
+      problems.add("capture triggers are disabled on " + disabled.size() + " table(s) on " + sourceLabel + " (ALTER TABLE … DISABLE"
+          + " TRIGGER, with no event trigger to enable them again: that needs a superuser): " + disabled.stream().map(TableName::toString)
+          .collect(Collectors.joining(", ")) + "; their writes since do not reach " + targetLabel + ". Run " + disabled.stream()
+          .map(t -> "SELECT cutover.capture_table(" + Sql.literal(t.quoted()) + ");").collect(Collectors.joining(" ")) + " on "
+          + sourceLabel + " as " + Catalog.currentUser(source) + ", then `cutover-replicator verify`: rows it finds different were"
+          + " written meanwhile, and need `cutover-replicator cleanup` and start again (or the same write made on " + targetLabel + ")");
+    }
     List<TableName> stale = logged ? CaptureSchema.staleTables(source) : List.of();
+    stale = stale.stream().filter(t -> !disabled.contains(t)).toList();
     if (!stale.isEmpty()) {
       problems.add(stale.size() + " table(s) on " + sourceLabel + " changed their key or json columns since their capture triggers"
           + " were made (no event trigger made them again: that needs a superuser): " + stale.stream().map(TableName::toString)

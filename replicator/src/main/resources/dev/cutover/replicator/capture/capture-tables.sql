@@ -77,9 +77,11 @@ END $f$;
 REVOKE ALL ON FUNCTION cutover.capture_plan(pg_catalog.regclass) FROM PUBLIC;
 
 -- Whether a table's capture triggers are those cutover.capture_table would make now: all there,
--- with these arguments, none firing only in origin or replica mode (made by an earlier build, or
--- enabled again since). Not so after a change of the key or of the json columns that no event
--- trigger followed (a role that is not a superuser): status names such tables.
+-- with these arguments, every one ENABLE ALWAYS (not disabled, as ALTER TABLE ... DISABLE TRIGGER
+-- USER or ALL does for a bulk load or a data fix, nor firing only in origin or replica mode, as an
+-- earlier build made them or ENABLE TRIGGER leaves them). Not so after such an ALTER TABLE, or a
+-- change of the key or of the json columns, that no event trigger followed (a role that is not a
+-- superuser): status names such tables.
 CREATE OR REPLACE FUNCTION cutover.capture_current(rel pg_catalog.regclass) RETURNS boolean LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
@@ -94,7 +96,7 @@ BEGIN
     AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
       'cutover_capture_truncate')) = 3
     AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname LIKE 'cutover\_capture%'
-      AND g.tgenabled IN ('O', 'R'));
+      AND g.tgenabled <> 'A');
 END $f$;
 REVOKE ALL ON FUNCTION cutover.capture_current(pg_catalog.regclass) FROM PUBLIC;
 
@@ -105,7 +107,8 @@ REVOKE ALL ON FUNCTION cutover.capture_current(pg_catalog.regclass) FROM PUBLIC;
 -- new row with nothing to pin (INSERT, an UPDATE that keeps the key, flag '-') call
 -- cutover.capture_row(), which does only that and so costs the writer less. With only_if_changed,
 -- triggers that are current (cutover.capture_current) are left as they are (an ALTER TABLE that
--- changed nothing they depend on, such as one disabling a trigger). Its own DDL is not captured as
+-- changed nothing they depend on, such as one disabling the application's own trigger); the event
+-- trigger so enables ours again in the transaction of an ALTER TABLE that disabled them. Its own DDL is not captured as
 -- a schema change: cutover.ddl_capture is off while it runs.
 CREATE OR REPLACE FUNCTION cutover.capture_table(rel pg_catalog.regclass, only_if_changed boolean DEFAULT false) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $f$

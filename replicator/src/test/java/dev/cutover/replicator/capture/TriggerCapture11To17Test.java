@@ -16,6 +16,7 @@ import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -163,6 +164,31 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   @Test
   void check_rowLevelSecurityAppliesToTheRole_refusedRatherThanCopiedInPart(PostgresPair pair) throws Exception {
     database(pair, "rls").assertRowSecurityThatAppliesIsRefused(options());
+  }
+
+  /**
+   * The tables' owner disables their triggers for a bulk fix (ALTER TABLE ... DISABLE TRIGGER USER,
+   * as data fixes and pg_restore --disable-triggers do), and this role has no event trigger to
+   * enable capture's again: status names the table, the statement that makes its capture triggers
+   * again and the verify to run; once that ran, writes are captured again, and verify finds the
+   * one made meanwhile.
+   */
+  @Test
+  void status_captureTriggersDisabledByTheOwner_namedWithTheRemedy(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "disabled");
+    Replicator r = started(db);
+    String remake = "SELECT cutover.capture_table('\"public\".\"counter\"');";
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "ALTER TABLE counter DISABLE TRIGGER USER; UPDATE counter SET value = 5 WHERE name = 'c1'");
+      assertThat(r.status().forward().problems()).anySatisfy(p -> assertThat(p).contains("capture triggers are disabled on 1 table(s)"
+          + " on old").contains("public.counter").contains(remake).contains("verify"));
+      OwnedDatabase.execute(o, remake);
+      OwnedDatabase.execute(o, "UPDATE counter SET value = 7 WHERE name = 'c2'");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(r.status().forward().problems()).noneSatisfy(p -> assertThat(p).contains("disabled"));
+      assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c2'")).isEqualTo(7);
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).as("the write made while capture was off").isOne();
   }
 
   /**
