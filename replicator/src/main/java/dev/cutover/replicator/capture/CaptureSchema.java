@@ -92,6 +92,22 @@ public final class CaptureSchema {
 
   private CaptureSchema() {}
 
+  /**
+   * plpgsql that saves the writer's settings that change how values print into {@code fd},
+   * {@code ds} and {@code ist}, and sets them so that every value prints exactly and reads back the
+   * same anywhere: floats with every digit, dates in ISO form, intervals with a sign per field.
+   */
+  private static final String PIN_SETTINGS = "    fd := pg_catalog.current_setting('extra_float_digits');\n"
+      + "    ds := pg_catalog.current_setting('DateStyle');\n"
+      + "    ist := pg_catalog.current_setting('IntervalStyle');\n"
+      + "    PERFORM pg_catalog.set_config('extra_float_digits', '3', true);\n"
+      + "    PERFORM pg_catalog.set_config('DateStyle', 'ISO, MDY', true);\n"
+      + "    PERFORM pg_catalog.set_config('IntervalStyle', 'postgres', true);\n";
+  /** plpgsql that puts back what {@link #PIN_SETTINGS} saved. */
+  private static final String RESTORE_SETTINGS = "    PERFORM pg_catalog.set_config('extra_float_digits', fd, true);\n"
+      + "    PERFORM pg_catalog.set_config('DateStyle', ds, true);\n"
+      + "    PERFORM pg_catalog.set_config('IntervalStyle', ist, true);\n";
+
   /** The log table written now or retired, by number. */
   static String logTable(int n) {
     return "cutover.change_log_" + n;
@@ -202,20 +218,13 @@ public final class CaptureSchema {
         + "  END IF;\n"
         + "  IF pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
         // Print floats exactly, ranges of dates in ISO form and intervals with a sign per field, whatever the writer's session says.
-        + "    fd := pg_catalog.current_setting('extra_float_digits');\n"
-        + "    ds := pg_catalog.current_setting('DateStyle');\n"
-        + "    ist := pg_catalog.current_setting('IntervalStyle');\n"
-        + "    PERFORM pg_catalog.set_config('extra_float_digits', '3', true);\n"
-        + "    PERFORM pg_catalog.set_config('DateStyle', 'ISO, MDY', true);\n"
-        + "    PERFORM pg_catalog.set_config('IntervalStyle', 'postgres', true);\n"
+        + PIN_SETTINGS
         + "  END IF;\n"
         + "  IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN n := pg_catalog.row_to_json(NEW); END IF;\n"
         // The trigger says whether the old row matters (flag o): a DELETE, a key change, a table without a key.
         + "  IF TG_ARGV[1] OPERATOR(pg_catalog.=) 'o' THEN o := pg_catalog.row_to_json(OLD); END IF;\n"
         + "  IF pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
-        + "    PERFORM pg_catalog.set_config('extra_float_digits', fd, true);\n"
-        + "    PERFORM pg_catalog.set_config('DateStyle', ds, true);\n"
-        + "    PERFORM pg_catalog.set_config('IntervalStyle', ist, true);\n"
+        + RESTORE_SETTINGS
         + "  END IF;\n"
         // With a key (arguments after the first two), keep only the old key.
         + "  IF o IS NOT NULL AND TG_NARGS OPERATOR(pg_catalog.>) kf THEN\n"
@@ -285,20 +294,13 @@ public final class CaptureSchema {
         + "    END IF;\n"
         + "  END LOOP;\n"
         + "  IF tk IS NOT NULL THEN\n"
-        + "    fd := pg_catalog.current_setting('extra_float_digits');\n"
-        + "    ds := pg_catalog.current_setting('DateStyle');\n"
-        + "    ist := pg_catalog.current_setting('IntervalStyle');\n"
-        + "    PERFORM pg_catalog.set_config('extra_float_digits', '3', true);\n"
-        + "    PERFORM pg_catalog.set_config('DateStyle', 'ISO, MDY', true);\n"
-        + "    PERFORM pg_catalog.set_config('IntervalStyle', 'postgres', true);\n"
+        + PIN_SETTINGS
         + "    FOREACH k IN ARRAY tk LOOP\n"
         + "      EXECUTE 'SELECT ($1).' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k) OPERATOR(pg_catalog.||) '::pg_catalog.text'"
         + " INTO c USING r;\n"
         + "      tv := pg_catalog.array_append(tv, c);\n"
         + "    END LOOP;\n"
-        + "    PERFORM pg_catalog.set_config('extra_float_digits', fd, true);\n"
-        + "    PERFORM pg_catalog.set_config('DateStyle', ds, true);\n"
-        + "    PERFORM pg_catalog.set_config('IntervalStyle', ist, true);\n"
+        + RESTORE_SETTINGS
         + "    SELECT pg_catalog.json_object_agg(e.key, CASE WHEN e.key OPERATOR(pg_catalog.=) ANY (tk)"
         + " THEN pg_catalog.to_json(tv[pg_catalog.array_position(tk, e.key)]) ELSE e.value END ORDER BY e.o) INTO j"
         + " FROM pg_catalog.json_each(j) WITH ORDINALITY e(key, value, o);\n"
