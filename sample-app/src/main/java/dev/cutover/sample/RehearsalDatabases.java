@@ -13,6 +13,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.EnumSet;
@@ -164,13 +165,25 @@ final class RehearsalDatabases implements AutoCloseable {
     return Endpoint.of(side == Target.OLD ? Side.OLD : Side.NEW, login.url(), login.user(), login.password());
   }
 
-  /** A plain PgJDBC connection to one side, for setup and verification. */
+  /**
+   * A plain PgJDBC connection to one side, for setup and verification, with the settings the
+   * application's sessions get there: the replicator's own (an empty search_path among them) are
+   * reset.
+   */
   Connection direct(Target side) throws SQLException {
+    Connection c;
     try {
-      return endpoint(side).connect();
+      c = endpoint(side).connect();
     } catch (ReplicatorException e) {
       throw new SQLException(e.oneLine(), "08001", e);
     }
+    try (Statement s = c.createStatement()) {
+      s.execute("RESET ALL");
+    } catch (SQLException e) {
+      c.close();
+      throw e;
+    }
+    return c;
   }
 
   /** Creates the booking tables on both sides, each side in one transaction. */
