@@ -19,12 +19,16 @@ public final class Endpoint {
   /**
    * Set first in every session: the database's owner may set a default {@code search_path} for
    * everyone ({@code ALTER DATABASE … SET}) that puts a schema of its own before
-   * {@code pg_catalog}, where a function or operator named like a built-in one the replicator
-   * calls would run with the replicator's role, a superuser perhaps. An empty path (as pg_dump and
-   * PostgreSQL's logical replication workers use) resolves every unqualified name in
-   * {@code pg_catalog}; the replicator names every object of the application with its schema.
+   * {@code pg_catalog}, where a function or operator named like a built-in one the replicator calls
+   * would run with the replicator's role, a superuser perhaps. {@code pg_catalog} goes first, so a
+   * built-in is always found before anything of the same name and arguments. The rest of the path
+   * stays: application triggers and constraint functions that fire in the apply or the copy, and
+   * the operators of extension types the apply and verify compare keys with (citext's, say), are
+   * found where they were. (An empty path, as pg_dump uses, would take those away.)
    */
-  static final String SAFE_PATH = "SELECT pg_catalog.set_config('search_path', '', false)";
+  static final String SAFE_PATH = "SELECT pg_catalog.set_config('search_path', pg_catalog.concat_ws(', ', 'pg_catalog', CASE WHEN"
+      + " pg_catalog.current_setting('search_path') OPERATOR(pg_catalog.<>) '' THEN pg_catalog.current_setting('search_path') END),"
+      + " false)";
   /**
    * Set in every session the replicator opens, after PgJDBC connected, so that neither the server,
    * the database, the role nor {@code options} in the URL decide how values it moves as text (text

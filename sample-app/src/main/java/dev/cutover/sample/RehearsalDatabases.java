@@ -167,8 +167,8 @@ final class RehearsalDatabases implements AutoCloseable {
 
   /**
    * A plain PgJDBC connection to one side, for setup and verification, with the settings the
-   * application's sessions get there: the replicator's own (an empty search_path among them) are
-   * reset.
+   * application's sessions get there: the replicator's own are reset (among them pg_catalog first
+   * in search_path, where a table created without its schema would be aimed).
    */
   Connection direct(Target side) throws SQLException {
     Connection c;
