@@ -167,7 +167,8 @@ public final class Endpoint {
         throw new ReplicatorException(Failure.CONNECTION, side.label() + ": PgJDBC did not accept '" + maskedUrl() + "'",
             "use jdbc:postgresql://host:port/database in --" + side.label() + "-url");
       }
-      // The replicator's own schema changes (index builds, control schema) are not the application's: not captured.
+      // The replicator's settings, whatever the server, database, role or URL say (the constants above); and its own
+      // schema changes (index builds, control schema) are not the application's: not captured.
       try (java.sql.Statement s = c.createStatement()) {
         s.execute(SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; " + NO_TIMEOUTS);
       } catch (SQLException e) {
