@@ -5,7 +5,7 @@ import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.copy.TriggersOff;
-import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
@@ -50,7 +50,7 @@ public final class CaptureChecks {
    */
   public static List<Finding> schemaChanges(Connection old) throws SQLException {
     int major = Sql.majorVersionOf(old);
-    boolean events = DdlCapture.canInstall(old);
+    boolean events = Capabilities.mayCreateEventTriggers(old);
     String by = "connect to old as a superuser (RDS: a member of rds_superuser) for start, or make every schema change on both sides";
     if (major < 10) {
       return List.of(new Finding(Severity.WARNING, "old", "ddl-capture", "schema changes on old (PostgreSQL " + Sql.string(old,

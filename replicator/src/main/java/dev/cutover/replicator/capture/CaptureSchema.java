@@ -5,11 +5,11 @@ import static dev.cutover.common.Transactions.inTransaction;
 import dev.cutover.common.LockRetry;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.apply.ApplyToken;
-import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -108,6 +108,9 @@ public final class CaptureSchema {
       + "    PERFORM pg_catalog.set_config('DateStyle', ds, true);\n"
       + "    PERFORM pg_catalog.set_config('IntervalStyle', ist, true);\n";
 
+  /** A WHERE over pg_class {@code c}: the table carries the capture triggers. */
+  private static final String CAPTURED = "EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '" + ROW_TRIGGER + "')";
+
   /** The log table written now or retired, by number. */
   static String logTable(int n) {
     return "cutover.change_log_" + n;
@@ -151,7 +154,7 @@ public final class CaptureSchema {
       }
       s.execute(jsonNullsSql());
       s.execute(TABLE_FUNCTION);
-      if (DdlCapture.canInstall(c)) {
+      if (Capabilities.mayCreateEventTriggers(c)) {
         s.execute(NEW_TABLES);
       }
     }
@@ -351,21 +354,15 @@ public final class CaptureSchema {
 
   /**
    * Captured tables on {@code c} whose capture triggers are not those {@code capture_table} would
-   * make now (their key or json columns changed, and no event trigger made them again), for a role
-   * that may ask; none for an install from before the question existed.
+   * make now (their key or json columns changed, or they were disabled, and no event trigger made
+   * them again), for a role that may ask; none for an install from before the question existed.
    */
   public static List<TableName> staleTables(Connection c) throws SQLException {
-    List<TableName> out = new ArrayList<>();
     if (!Sql.bool(c, "SELECT to_regprocedure('cutover.capture_current(pg_catalog.regclass)') IS NOT NULL"
         + " AND has_function_privilege('cutover.capture_current(pg_catalog.regclass)', 'EXECUTE')")) {
-      return out;
+      return List.of();
     }
-    for (String[] row : Sql.rows(c, "SELECT n.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
-        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = ? AND NOT cutover.capture_current(c.oid) ORDER BY 1, 2",
-        ROW_TRIGGER)) {
-      out.add(new TableName(row[0], row[1]));
-    }
-    return out;
+    return Catalog.tables(c, CAPTURED + " AND NOT cutover.capture_current(c.oid)");
   }
 
   /**
@@ -374,22 +371,13 @@ public final class CaptureSchema {
    * captured.
    */
   public static List<TableName> disabledTables(Connection c) throws SQLException {
-    List<TableName> out = new ArrayList<>();
-    for (String[] row : Sql.rows(c, "SELECT DISTINCT n.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
-        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname LIKE 'cutover\\_capture%' AND g.tgenabled = 'D' ORDER BY 1, 2")) {
-      out.add(new TableName(row[0], row[1]));
-    }
-    return out;
+    return Catalog.tables(c, "EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname LIKE 'cutover\\_capture%'"
+        + " AND g.tgenabled = 'D')");
   }
 
   /** Tables that carry the capture triggers on {@code c}. */
   public static List<TableName> capturedTables(Connection c) throws SQLException {
-    List<TableName> out = new ArrayList<>();
-    for (String[] row : Sql.rows(c, "SELECT n.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
-        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = ? ORDER BY 1, 2", ROW_TRIGGER)) {
-      out.add(new TableName(row[0], row[1]));
-    }
-    return out;
+    return Catalog.tables(c, CAPTURED);
   }
 
   /**

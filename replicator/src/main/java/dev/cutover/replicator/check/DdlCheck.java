@@ -1,7 +1,7 @@
 package dev.cutover.replicator.check;
 
 import dev.cutover.replicator.check.Finding.Severity;
-import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.sql.Catalog;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -14,7 +14,7 @@ final class DdlCheck {
 
   static List<Finding> findings(Connection old) throws SQLException {
     List<Finding> out = new ArrayList<>();
-    if (DdlCapture.canInstall(old)) {
+    if (Capabilities.mayCreateEventTriggers(old)) {
       out.add(new Finding(Severity.INFO, "old", "ddl-capture", "schema changes on old during the migration (CREATE, ALTER, DROP, ...)"
           + " are captured and made on new at the same point of the change stream", ""));
     } else {

@@ -82,11 +82,6 @@ public final class DdlCapture {
 
   private DdlCapture() {}
 
-  /** Whether the current role may create event triggers ({@link Capabilities#mayCreateEventTriggers}). */
-  public static boolean canInstall(Connection c) throws SQLException {
-    return Capabilities.mayCreateEventTriggers(c);
-  }
-
   /**
    * Installs the log and its apply trigger on {@code c}, the {@code side} database, and the
    * capture where the role may create event triggers; needs the control schema. Idempotent.
@@ -98,7 +93,7 @@ public final class DdlCapture {
       s.execute(SCRIPT.replace(":side", Sql.literal(side.label())));
     }
     ControlSchema.seal(c);
-    if (!canInstall(c)) {
+    if (!Capabilities.mayCreateEventTriggers(c)) {
       return "schema changes on " + side.label() + " are not captured: event triggers need a superuser (RDS: rds_superuser), and "
           + Catalog.currentUser(c) + " is not one; a change there stops replication until it is made on the other side too"
           + " (`cutover-replicator status` compares both schemas and prints the statements)";

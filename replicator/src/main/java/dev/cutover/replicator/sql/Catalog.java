@@ -41,7 +41,8 @@ public final class Catalog {
     return out;
   }
 
-  private static List<TableName> tables(Connection c, String where) throws SQLException {
+  /** Relations {@code c} (pg_class) of namespace {@code n} that {@code where} keeps, by schema and name. */
+  public static List<TableName> tables(Connection c, String where) throws SQLException {
     List<TableName> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname, c.relname FROM pg_class c"
         + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " + where + " ORDER BY 1, 2");

@@ -59,21 +59,18 @@ final class CaptureStatus {
     List<TableName> disabled = logged ? CaptureSchema.disabledTables(source) : List.of();
     if (!disabled.isEmpty()) {
       problems.add("capture triggers are disabled on " + disabled.size() + " table(s) on " + sourceLabel + " (ALTER TABLE … DISABLE"
-          + " TRIGGER, with no event trigger to enable them again: that needs a superuser): " + disabled.stream().map(TableName::toString)
-          .collect(Collectors.joining(", ")) + "; their writes since do not reach " + targetLabel + ". Run " + disabled.stream()
-          .map(t -> "SELECT cutover.capture_table(" + Sql.literal(t.quoted()) + ");").collect(Collectors.joining(" ")) + " on "
-          + sourceLabel + " as " + Catalog.currentUser(source) + ", then `cutover-replicator verify`: rows it finds different were"
-          + " written meanwhile, and need `cutover-replicator cleanup` and start again (or the same write made on " + targetLabel + ")");
+          + " TRIGGER, with no event trigger to enable them again: that needs a superuser): " + names(disabled) + "; their writes since"
+          + " do not reach " + targetLabel + ". Run " + remake(disabled, source, sourceLabel) + ", then `cutover-replicator verify`: rows"
+          + " it finds different were written meanwhile, and need `cutover-replicator cleanup` and start again (or the same write made on "
+          + targetLabel + ")");
     }
     List<TableName> stale = logged ? CaptureSchema.staleTables(source) : List.of();
     stale = stale.stream().filter(t -> !disabled.contains(t)).toList();
     if (!stale.isEmpty()) {
       problems.add(stale.size() + " table(s) on " + sourceLabel + " changed their key or json columns since their capture triggers"
-          + " were made (no event trigger made them again: that needs a superuser): " + stale.stream().map(TableName::toString)
-          .collect(Collectors.joining(", ")) + "; until they are made again, an UPDATE that changes the new key"
-          + " may be logged as one that keeps it (and find no row on " + targetLabel + "), and a JSON null in a new json column"
-          + " arrives as SQL NULL; run " + stale.stream().map(t -> "SELECT cutover.capture_table(" + Sql.literal(t.quoted()) + ");")
-          .collect(Collectors.joining(" ")) + " on " + sourceLabel + " as " + Catalog.currentUser(source)
+          + " were made (no event trigger made them again: that needs a superuser): " + names(stale) + "; until they are made again,"
+          + " an UPDATE that changes the new key may be logged as one that keeps it (and find no row on " + targetLabel + "), and a"
+          + " JSON null in a new json column arrives as SQL NULL; run " + remake(stale, source, sourceLabel)
           + ", then `cutover-replicator verify`");
     }
     boolean applying = Way.applying(target, name);
@@ -113,6 +110,16 @@ final class CaptureStatus {
     StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, problems);
     return new StatusReport.Direction(name, sourceLabel, state, false, applying, tables, null, null, beats.lagMillis(),
         beats.ageMillis(), null, null, Map.of(), problems, captured);
+  }
+
+  private static String names(List<TableName> tables) {
+    return tables.stream().map(TableName::toString).collect(Collectors.joining(", "));
+  }
+
+  /** The statements that make {@code tables}' capture triggers again, and where and as whom to run them. */
+  private static String remake(List<TableName> tables, Connection source, String sourceLabel) throws SQLException {
+    return tables.stream().map(t -> "SELECT cutover.capture_table(" + Sql.literal(t.quoted()) + ");").collect(Collectors.joining(" "))
+        + " on " + sourceLabel + " as " + Catalog.currentUser(source);
   }
 
   /** The source's clock now. */

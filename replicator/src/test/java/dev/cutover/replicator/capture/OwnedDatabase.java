@@ -399,6 +399,15 @@ final class OwnedDatabase {
     }
   }
 
+  /** Runs {@code sql} on new, then on old: a schema change made by hand, new first so that it can take old's rows. */
+  void executeOnBoth(String sql) throws SQLException {
+    for (Connection c : List.of(nw(), old())) {
+      try (c) {
+        execute(c, sql);
+      }
+    }
+  }
+
   static long count(Connection c, String sql, Object... args) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {

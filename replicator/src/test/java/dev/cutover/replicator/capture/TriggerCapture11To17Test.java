@@ -23,7 +23,6 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -139,11 +138,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   @Test
   void start_newReadsXmlAsDocumentsOnly_fragmentsArrive(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "xml");
-    for (Connection c : List.of(db.old(), db.nw())) {
-      try (c) {
-        OwnedDatabase.execute(c, "CREATE TABLE page (id int PRIMARY KEY, body xml)");
-      }
-    }
+    db.executeOnBoth("CREATE TABLE page (id int PRIMARY KEY, body xml)");
     try (Connection o = db.old(); Connection n = db.nw()) {
       OwnedDatabase.execute(o, "INSERT INTO page VALUES (1, 'a<b/>')");
       OwnedDatabase.execute(n, "ALTER DATABASE " + Sql.ident(db.name) + " SET xmloption = document");
@@ -211,11 +206,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     OwnedDatabase db = database(pair, "retyped");
     Replicator r = started(db);
     try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
-      for (Connection c : List.of(db.nw(), db.old())) {
-        try (c) {
-          OwnedDatabase.execute(c, "ALTER TABLE keyless ALTER COLUMN j TYPE audit_doc USING coalesce(j, 'null')");
-        }
-      }
+      db.executeOnBoth("ALTER TABLE keyless ALTER COLUMN j TYPE audit_doc USING coalesce(j, 'null')");
       try (Connection o = db.old()) {
         OwnedDatabase.execute(o, "INSERT INTO keyless VALUES (100, 'retyped', 'null'), (101, 'retyped', '{\"k\": 2}')");
         OwnedDatabase.execute(o, "UPDATE keyless SET j = 'null' WHERE a = 101");

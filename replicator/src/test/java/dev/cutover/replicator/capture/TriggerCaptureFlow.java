@@ -48,11 +48,7 @@ abstract class TriggerCaptureFlow {
   @Test
   void check_roleOwningOnlyTheTables_choosesTriggerCaptureAndSaysWhy(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "check");
-    for (Connection c : List.of(db.old(), db.nw())) {
-      try (c) {
-        OwnedDatabase.execute(c, "CREATE TABLE price_list (id int PRIMARY KEY, price money)");
-      }
-    }
+    db.executeOnBoth("CREATE TABLE price_list (id int PRIMARY KEY, price money)");
     CheckReport report = db.replicator().check();
     assertThat(report.findings()).filteredOn(f -> f.code().equals("engine")).singleElement().satisfies(f -> {
       assertThat(f.severity()).isEqualTo(Finding.Severity.INFO);
@@ -185,13 +181,9 @@ abstract class TriggerCaptureFlow {
   @Test
   void capture_jsonNullInsideArraysAndComposites_arrivesAsTheJsonNull(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "nested");
-    for (Connection c : List.of(db.old(), db.nw())) {
-      try (c) {
-        OwnedDatabase.execute(c, "CREATE TYPE version AS (at timestamptz, span interval, doc jsonb);"
-            + " CREATE TABLE docs (id int PRIMARY KEY, versions jsonb[], latest version, notes json[]);"
-            + " CREATE TABLE docs_keyless (versions jsonb[], latest version)");
-      }
-    }
+    db.executeOnBoth("CREATE TYPE version AS (at timestamptz, span interval, doc jsonb);"
+        + " CREATE TABLE docs (id int PRIMARY KEY, versions jsonb[], latest version, notes json[]);"
+        + " CREATE TABLE docs_keyless (versions jsonb[], latest version)");
     String nulls = "ARRAY['null'::jsonb, NULL, '{\"a\": null}'], ROW('2026-12-02 10:00+00', '-1 day -2 hours', 'null'), ARRAY[' null '::json, NULL]";
     String sqlNulls = "ARRAY[NULL, 'null'::jsonb], ROW(NULL, NULL, NULL), ARRAY[NULL::json]";
     try (Connection o = db.old()) {
