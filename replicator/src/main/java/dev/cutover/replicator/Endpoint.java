@@ -37,10 +37,15 @@ public final class Endpoint {
    * sql_standard} prints -1 day -2 hours as {@code -1 2:00:00}, which other sessions read as -1 day
    * +2 hours); a float before PostgreSQL 12 needs 3 extra digits to print exactly; xml is read as
    * content, which takes a fragment as well as a document (with {@code xmloption = document} a
-   * fragment stops the copy or the apply, binary or not). (PgJDBC itself asks for DateStyle ISO when
-   * it connects, and refuses a session that changes it.)
+   * fragment stops the copy or the apply, binary or not). Strings and arrays are read the standard
+   * way: with {@code standard_conforming_strings = off} a backslash in the literals the apply and
+   * the replicator's own statements carry would escape the next character ({@code \\n} in a JSON
+   * row would become a newline), and with {@code array_nulls = off} an array's unquoted
+   * {@code NULL} element, as text COPY and pgoutput print it, would be read as the text NULL.
+   * (PgJDBC itself asks for DateStyle ISO when it connects, and refuses a session that changes it.)
    */
-  static final String ROUND_TRIP = "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET xmloption = content";
+  static final String ROUND_TRIP = "SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET xmloption = content;"
+      + " SET standard_conforming_strings = on; SET array_nulls = on";
   /**
    * Set in every session, as pg_dump does: where a table's row-level security applies to the
    * replicator's role, a query would see only the rows its policies show, and the copy, the apply

@@ -8,6 +8,8 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.RelayProgress;
+import dev.cutover.replicator.check.ApplyWorkerSettings;
+import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.InitialCopy;
@@ -135,6 +137,8 @@ public final class ResumedStart {
   }
 
   private StartState.Recorded preconditions(Connection o, Connection n, String slot) throws SQLException, ReplicatorException {
+    // Policies may have been enabled since the interruption: the tables copied again would get only the rows they show.
+    RowSecurityCheck.require(o, n, "start --resume");
     if (StartState.exists(n) && StartState.relayed(n)) {
       Requirements.require(Requirements.relayStart(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW)), "start --resume");
     } else {
@@ -145,6 +149,7 @@ public final class ResumedStart {
             + " which only a superuser may write, and " + Catalog.currentUser(n) + " is not one",
             "resume as a superuser of new, or run `cutover-replicator cleanup`, empty new's tables and start again");
       }
+      ApplyWorkerSettings.require(n, "new", "the subscription old -> new", "start --resume");
     }
     String cleanupAndStart = "run `cutover-replicator cleanup`, then start again";
     if (ReplicationObjects.subscriptionExists(n, names.forward())) {

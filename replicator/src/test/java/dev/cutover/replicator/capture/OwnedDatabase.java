@@ -357,6 +357,46 @@ final class OwnedDatabase {
   }
 
   /**
+   * New's database reads strings and arrays the legacy way (ALTER DATABASE SET
+   * standard_conforming_strings = off, array_nulls = off, as a database that served an application
+   * from before PostgreSQL 9.1 may still have it): a backslash in a string literal escapes the next
+   * character, and an unquoted NULL in an array is the text NULL. Backslashes in text, json and
+   * arrays, and arrays with a NULL element, copied and applied, arrive unchanged: verify finds no
+   * difference, and they are on new as written.
+   */
+  void assertLegacyStringReadingOnNewChangesNothing(StartOptions options) throws Exception {
+    String legacy = "UPDATE account SET email = 'back\\slash' || id || '@example.com', tags = ARRAY['a\\b', NULL, 'NULL'],"
+        + " doc = '{\"p\": \"C:\\\\new \\\"q\\\"\"}', meta = '{\"p\": \"x\\\\y\"}', nums = ARRAY[NULL, 1.5]";
+    try (Connection n = nw()) {
+      execute(n, "ALTER DATABASE " + Sql.ident(name) + " SET standard_conforming_strings = off");
+      execute(n, "ALTER DATABASE " + Sql.ident(name) + " SET array_nulls = off");
+    }
+    try (Connection o = old(); Connection n = nw()) {
+      assertThat(strings(n, "SELECT 'a\\q' || ('{NULL}'::text[])[1]")).as("new's sessions read the legacy way").containsExactly("aqNULL");
+      execute(o, legacy + " WHERE id BETWEEN 21 AND 30");
+    }
+    Replicator r = replicator();
+    r.start(options, new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      try (Connection o = old()) {
+        execute(o, legacy + " WHERE id BETWEEN 31 AND 40");
+        execute(o, "INSERT INTO account (email) VALUES ('legacy@example.com')");
+        execute(o, legacy + " WHERE email = 'legacy@example.com'");
+        execute(o, "INSERT INTO scratch VALUES (1000, 'C:\\temp\\' || 'new')");
+      }
+      r.awaitCaughtUp(Duration.ofSeconds(60));
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+    }
+    assertConverged(r);
+    try (Connection n = nw()) {
+      execute(n, "SET standard_conforming_strings = on; SET array_nulls = on");
+      assertThat(count(n, "SELECT count(*) FROM account WHERE left(email, 10) = 'back\\slash' AND tags[1] = 'a\\b' AND tags[2] IS NULL"
+          + " AND tags[3] = 'NULL' AND doc ->> 'p' = 'C:\\new \"q\"' AND meta ->> 'p' = 'x\\y' AND nums[1] IS NULL")).isEqualTo(21);
+      assertThat(strings(n, "SELECT payload FROM scratch WHERE id = 1000")).containsExactly("C:\\temp\\new");
+    }
+  }
+
+  /**
    * Caps this database's timeouts on both servers for every later session that does not set its
    * own (ALTER DATABASE SET): statements 100 ms, idle in a transaction 500 ms, and on 17+
    * transactions 1 s.
@@ -376,7 +416,7 @@ final class OwnedDatabase {
   /**
    * A table whose row-level security applies to the replicator's role (here its owner, with FORCE
    * ROW LEVEL SECURITY; a multi-tenant application's policy, say): check refuses it, naming the
-   * table and the remedies, and so does start, before it changes anything. Without both, start
+   * table and the remedies, and so do start and start --resume, before they change anything. Without both, start
    * copied only the rows the policy showed, and verify, seeing the same rows, found no difference.
    */
   void assertRowSecurityThatAppliesIsRefused(StartOptions options) throws Exception {
@@ -393,6 +433,9 @@ final class OwnedDatabase {
     });
     assertThatThrownBy(() -> r.start(options, new CopyProgress(), CopyListener.NONE)).isInstanceOf(ReplicatorException.class)
         .hasMessageContaining("row-level security").hasMessageContaining("public.scratch").hasMessageContaining("start changed nothing");
+    // Policies enabled while a start was interrupted would cut the tables it copies again.
+    assertThatThrownBy(() -> r.start(options.withResume(true), new CopyProgress(), CopyListener.NONE))
+        .isInstanceOf(ReplicatorException.class).hasMessageContaining("public.scratch").hasMessageContaining("start --resume changed nothing");
     try (Connection o = old(); Connection n = nw()) {
       assertThat(count(o, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
       assertThat(count(n, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();

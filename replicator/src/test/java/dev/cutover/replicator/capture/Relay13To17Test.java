@@ -249,6 +249,12 @@ class Relay13To17Test {
     database(pair, "styles").assertIntervalsPrintedTheSqlStandardWayArrive(relay());
   }
 
+  /** {@link OwnedDatabase#assertLegacyStringReadingOnNewChangesNothing}: the apply's statements carry values as literals and arrays as text. */
+  @Test
+  void start_newReadsStringsAndArraysTheLegacyWay_valuesArriveUnchanged(PostgresPair pair) throws Exception {
+    database(pair, "legacy").assertLegacyStringReadingOnNewChangesNothing(relay());
+  }
+
   /** Another session moved the slot on while apply was stopped: apply refuses, naming both positions, instead of skipping the gap. */
   @Test
   void apply_slotMovedOnBySomeoneElse_refusesNamingTheSlot(PostgresPair pair) throws Exception {

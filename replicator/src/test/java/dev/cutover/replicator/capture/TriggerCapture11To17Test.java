@@ -195,6 +195,12 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     database(pair, "styles").assertIntervalsPrintedTheSqlStandardWayArrive(options());
   }
 
+  /** {@link OwnedDatabase#assertLegacyStringReadingOnNewChangesNothing}: the apply's statements carry values as literals and arrays as text. */
+  @Test
+  void start_newReadsStringsAndArraysTheLegacyWay_valuesArriveUnchanged(PostgresPair pair) throws Exception {
+    database(pair, "legacy").assertLegacyStringReadingOnNewChangesNothing(options());
+  }
+
   /**
    * A json column retyped after start to a domain whose CHECK refuses NULL, made by hand on both
    * sides (this role has no event trigger to make the capture triggers again): the JSON null check
