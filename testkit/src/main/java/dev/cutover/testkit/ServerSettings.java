@@ -17,7 +17,10 @@ public final class ServerSettings {
    * turns it on, for benchmarks that must show what a writer costs where commits wait for the disk.
    * The replication limits let a test class keep a subscription per test (each holds an apply
    * worker, a slot and a walsender) and still start the next one's table sync workers at once; at
-   * 10 workers a class's tenth subscription waited about 20 s for one. {@code max_connections=300} leaves room for several pools of 50 and the connections a switch
+   * 10 workers a class's tenth subscription waited about 20 s for one. On 18, whose apply workers
+   * take a replication origin each from {@code max_active_replication_origins} (10 by default;
+   * before 18 {@code max_replication_slots} was the limit), a class's eleventh found none and never
+   * started. {@code max_connections=300} leaves room for several pools of 50 and the connections a switch
    * opens ahead. {@code synchronous_commit=on} is PostgreSQL's default, restated because zonky turns it off, and
    * then a commit is acknowledged before its WAL is written, which is not how production behaves.
    */
@@ -27,6 +30,7 @@ public final class ServerSettings {
       "max_wal_senders", "40",
       "max_worker_processes", "40",
       "max_logical_replication_workers", "30",
+      "max_active_replication_origins", "40",
       "max_connections", "300",
       "shared_preload_libraries", "pg_stat_statements",
       "synchronous_commit", "on");
@@ -36,13 +40,17 @@ public final class ServerSettings {
 
   /**
    * {@link #ALL} as far as {@code majorVersion} knows them (9.6 refuses to start with a setting it
-   * does not have, and {@code max_logical_replication_workers} came with 10), with {@code fsync} as
+   * does not have, {@code max_logical_replication_workers} came with 10 and
+   * {@code max_active_replication_origins} with 18), with {@code fsync} as
    * {@link #FSYNC_PROPERTY} says.
    */
   static Map<String, String> forVersion(int majorVersion) {
     Map<String, String> settings = new HashMap<>(ALL);
     if (majorVersion < 10) {
       settings.remove("max_logical_replication_workers");
+    }
+    if (majorVersion < 18) {
+      settings.remove("max_active_replication_origins");
     }
     settings.put("fsync", fsync());
     return Map.copyOf(settings);

@@ -9,6 +9,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.check.ApplyWorkerSettings;
 import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
@@ -217,6 +218,7 @@ public final class ForwardStart {
       Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
           Requirements.loginHasPassword(old)), "start");
       Requirements.requireLogin(n, Side.NEW, old.conninfo(), names.forward(), "start");
+      ApplyWorkerSettings.require(n, "new", "the subscription old -> new", "start");
     }
     RowSecurityCheck.require(o, n, "start");
     if (RelayProgress.armed(n)) {

@@ -10,6 +10,7 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.CaptureReverse;
 import dev.cutover.replicator.capture.CaptureWays;
+import dev.cutover.replicator.check.ApplyWorkerSettings;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.sql.Sql;
@@ -230,12 +231,14 @@ public final class Reverse {
 
   /**
    * Fails with {@link Failure#PRIVILEGE}, naming each grant, unless the role may arm {@code back} on
-   * both sides, or with {@link Failure#CONNECTION} when its subscription could not log in.
+   * both sides, with {@link Failure#CONNECTION} when its subscription could not log in, or with
+   * {@link Failure#PRECONDITION} when its apply worker would read arrays the legacy way.
    */
   private static void requirePrivileges(Way back, Connection from, Connection to, String step) throws SQLException, ReplicatorException {
     Requirements.require(Requirements.wayBack(Capabilities.probe(from, back.from().side()), Capabilities.probe(to, back.to().side()),
         Requirements.loginHasPassword(back.from())), step);
     Requirements.requireLogin(to, back.to().side(), back.from().conninfo(), back.name(), step);
+    ApplyWorkerSettings.require(to, back.toName(), "the way back (reverse)", step);
   }
 
   private static void awaitFence(Connection fenced, String side, int major, Duration wait) throws SQLException, ReplicatorException {
