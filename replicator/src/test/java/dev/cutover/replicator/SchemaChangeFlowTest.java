@@ -85,17 +85,23 @@ class SchemaChangeFlowTest {
   }
 
   /**
-   * Columns whose defaults are literals read as the session's DateStyle and IntervalStyle say (day
-   * first, the SQL standard's one sign for all fields): every row on old gets April 3 and -1 day -2
-   * hours, and the replay on new must read them so too, or verify finds the rows no later write
-   * carried over different (77 to 1,104 in these flows before the replay took the styles along).
+   * Columns whose defaults are literals read as the session's settings say: day first, the SQL
+   * standard's one sign for all fields, Auckland's time, a backslash that escapes, an unquoted NULL
+   * that is text. Every row on old gets April 3, -1 day -2 hours, 05:06 in Auckland, one backslash where the statement has two, and the
+   * text NULL, and the replay on new must read them so too, or verify finds the rows no later write
+   * carried over different (77 to 1,104 in these flows before the replay took DateStyle and
+   * IntervalStyle along).
    */
   static void changeSchemaInOtherStyles(Connection o) throws SQLException {
-    AppDatabase.execute(o, "SET DateStyle = 'ISO, DMY'; SET IntervalStyle = 'sql_standard';"
-        + " ALTER TABLE account ADD COLUMN due date NOT NULL DEFAULT '03/04/2026', ADD COLUMN grace interval NOT NULL DEFAULT '-1 2:00:00';"
-        + " RESET DateStyle; RESET IntervalStyle");
-    assertThat(AppDatabase.count(o, "SELECT count(*) FROM account WHERE due <> date '2026-04-03' OR grace <> interval '-1 day -2 hours'"))
-        .isZero();
+    AppDatabase.execute(o, "SET DateStyle = 'ISO, DMY'; SET IntervalStyle = 'sql_standard'; SET TimeZone = 'Pacific/Auckland';"
+        + " SET standard_conforming_strings = off; SET escape_string_warning = off; SET array_nulls = off;"
+        + " ALTER TABLE account ADD COLUMN due date NOT NULL DEFAULT '03/04/2026', ADD COLUMN grace interval NOT NULL DEFAULT '-1 2:00:00',"
+        + " ADD COLUMN since timestamptz NOT NULL DEFAULT '2026-03-04 05:06', ADD COLUMN memo text NOT NULL DEFAULT 'tab\\there',"
+        + " ADD COLUMN labels text[] NOT NULL DEFAULT '{NULL}';"
+        + " RESET DateStyle; RESET IntervalStyle; RESET TimeZone; RESET standard_conforming_strings; RESET escape_string_warning;"
+        + " RESET array_nulls");
+    assertThat(AppDatabase.count(o, "SELECT count(*) FROM account WHERE due <> date '2026-04-03' OR grace <> interval '-1 day -2 hours'"
+        + " OR since <> timestamptz '2026-03-04 05:06+13' OR memo <> E'tab\\there' OR labels <> ARRAY['NULL']")).isZero();
   }
 
   /**

@@ -20,9 +20,11 @@ CREATE TABLE IF NOT EXISTS cutover.ddl_log (
   rows_follow boolean NOT NULL DEFAULT false,
   note text
 );
--- The DateStyle and IntervalStyle the statement was read with, whose literals they decide
--- ('03/04/2026' is April 3 under DMY, '-1 2:00:00' all negative under sql_standard); null from an
--- earlier build.
+-- The settings the statement was read with, whose literals they decide, in this order: DateStyle
+-- ('03/04/2026' is April 3 under DMY), IntervalStyle ('-1 2:00:00' all negative under
+-- sql_standard), TimeZone (a timestamptz without an offset), standard_conforming_strings ('a\tb'
+-- holds a tab when off) and array_nulls ('{NULL}' holds the text NULL when off). Null from an
+-- earlier build, which recorded the first two only after it.
 ALTER TABLE cutover.ddl_log ADD COLUMN IF NOT EXISTS styles text[];
 REVOKE ALL ON cutover.ddl_log FROM PUBLIC;
 
@@ -217,15 +219,17 @@ BEGIN
 END $f$;
 
 -- The event trigger: logs each schema change made on this side into cutover.ddl_log, with the
--- statement to run on the other side, the role, search_path, DateStyle and IntervalStyle it ran
--- with, and what it touched. It must read the session's search_path, which a SET clause would hide
+-- statement to run on the other side, the role, search_path and the settings that read its
+-- literals (cutover.ddl_log.styles) it ran with, and what it touched. It must read the session's search_path, which a SET clause would hide
 -- (and its styles, which ddl_record's SET clauses do hide): so it reads it, fixes the
 -- path before anything unqualified runs (SECURITY DEFINER code must never resolve names through a
 -- path the caller chose), and puts the session's back after cutover.ddl_record has done the work.
 CREATE OR REPLACE FUNCTION cutover.ddl_capture() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$
 DECLARE
   path text := pg_catalog.current_setting('search_path');
-  styles text[] := ARRAY[pg_catalog.current_setting('DateStyle'), pg_catalog.current_setting('IntervalStyle')];
+  styles text[] := ARRAY[pg_catalog.current_setting('DateStyle'), pg_catalog.current_setting('IntervalStyle'),
+    pg_catalog.current_setting('TimeZone'), pg_catalog.current_setting('standard_conforming_strings'),
+    pg_catalog.current_setting('array_nulls')];
   ctx text;
 BEGIN
   PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -389,8 +393,8 @@ END $f$;
 -- On the side that receives cutover.ddl_log rows: runs each schema change from the other side as
 -- it arrives, inside the apply transaction (native apply worker, or the trigger engine's applier,
 -- both with session_replication_role = replica), so at the same point of the stream as there. Runs
--- it as the role that ran it there, with its search_path, DateStyle and IntervalStyle (this
--- session's are put back after it). Tables it creates are guarded, and join
+-- it as the role that ran it there, with its search_path and the settings that read its literals
+-- (cutover.ddl_log.styles; this session's are put back after it). Tables it creates are guarded, and join
 -- the native subscription whose apply worker runs this as ready: every row they will ever hold
 -- comes after this point of the stream.
 CREATE OR REPLACE FUNCTION cutover.ddl_apply() RETURNS trigger LANGUAGE plpgsql
@@ -402,7 +406,10 @@ DECLARE
   lsn pg_lsn;
   col record;
   capture text := current_setting('cutover.ddl_capture', true);
-  styles text[] := ARRAY[current_setting('DateStyle'), current_setting('IntervalStyle')];
+  -- The settings of cutover.ddl_log.styles, in its order, and this session's values of them.
+  settings text[] := ARRAY['DateStyle', 'IntervalStyle', 'TimeZone', 'standard_conforming_strings', 'array_nulls'];
+  styles text[] := ARRAY(SELECT current_setting(g) FROM unnest(settings) WITH ORDINALITY u(g, o) ORDER BY o);
+  i int;
 BEGIN
   IF current_setting('session_replication_role') <> 'replica' OR NEW.source = cutover.ddl_side() OR NEW.command IS NULL
       OR EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = NEW.id) THEN
@@ -413,14 +420,14 @@ BEGIN
   PERFORM set_config('cutover.ddl_capture', 'off', true);
   SELECT array_agg(oid) INTO before FROM pg_class WHERE relkind IN ('r', 'p');
   PERFORM set_config('search_path', NEW.search_path, true);
-  IF NEW.styles IS NOT NULL THEN
-    -- Only DateStyle's field order decides how a date is read; its output stays ISO (PgJDBC, which
-    -- an apply session may be, drops a session whose DateStyle stops being ISO).
-    PERFORM set_config('DateStyle', 'ISO, ' || btrim(split_part(NEW.styles[1], ',', 2)), true);
-    PERFORM set_config('IntervalStyle', NEW.styles[2], true);
-  END IF;
   EXECUTE format('SET LOCAL ROLE %I', NEW.role);
   BEGIN
+    -- Rows from earlier builds carry two settings or none. Only DateStyle's field order decides how
+    -- a date is read; its output stays ISO (PgJDBC, which an apply session may be, drops a session
+    -- whose DateStyle stops being ISO). A time zone this side does not know fails here, with the hint.
+    FOR i IN 1 .. coalesce(array_length(NEW.styles, 1), 0) LOOP
+      PERFORM set_config(settings[i], CASE WHEN i = 1 THEN 'ISO, ' || btrim(split_part(NEW.styles[1], ',', 2)) ELSE NEW.styles[i] END, true);
+    END LOOP;
     EXECUTE NEW.command;
   EXCEPTION WHEN OTHERS THEN
     RAISE EXCEPTION 'cutover: the schema change % from % failed here: %', NEW.id, NEW.source, SQLERRM
@@ -429,8 +436,9 @@ BEGIN
   END;
   RESET ROLE;
   PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
-  PERFORM set_config('DateStyle', styles[1], true);
-  PERFORM set_config('IntervalStyle', styles[2], true);
+  FOR i IN 1 .. array_length(settings, 1) LOOP
+    PERFORM set_config(settings[i], styles[i], true);
+  END LOOP;
   SELECT subid INTO sub FROM pg_stat_subscription WHERE pid = pg_backend_pid();
   FOR r IN SELECT k.oid, k.relkind, k.relpersistence FROM pg_class k WHERE k.relkind IN ('r', 'p') AND k.oid <> ALL (coalesce(before, '{}')) LOOP
     IF NEW.rows_follow AND r.relkind = 'r' THEN
