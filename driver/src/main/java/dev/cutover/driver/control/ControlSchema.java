@@ -74,8 +74,10 @@ public final class ControlSchema {
   /**
    * Installs or completes the control schema, grants the control plane to {@code roles} (none:
    * the installing role and the owners of the application tables) and guards every application
-   * table with the fence trigger. Safe while applications write: it waits for a moment when it can
-   * lock every table it guards at once (retrying for up to about 20 s). Control plane grants are
+   * table with the fence trigger. Safe while applications write: it guards one table per
+   * transaction, each waiting at most a moment for the table's writers (retrying for up to about
+   * 20 s per table), so that a writer spanning several tables never waits for it while it waits
+   * for that writer. Control plane grants are
    * added, never taken away ({@code cutover-replicator check} lists who holds them); anything else
    * another role holds on the schema's objects, as default privileges grant it, is taken back ({@link #seal}).
    *
@@ -84,7 +86,33 @@ public final class ControlSchema {
    *     privileges are missing
    */
   public static int install(Connection c, List<String> roles) throws SQLException {
-    return LockRetry.within(LOCK_RETRY, () -> inTransaction(c, () -> installOnce(c, roles)));
+    LockRetry.within(LOCK_RETRY, () -> inTransaction(c, () -> installOnce(c, roles)));
+    // One table per transaction (see ControlSql.guardTables), at most as many as were unguarded: a
+    // table guarded by another installer meanwhile makes it end sooner, never later.
+    long left;
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(ControlSql.countUnguarded())) {
+      rs.next();
+      left = rs.getLong(1);
+    }
+    int guarded = 0;
+    for (long i = 0; i < left; i++) {
+      int n = LockRetry.within(LOCK_RETRY, () -> inTransaction(c, () -> guardOne(c)));
+      if (n == 0) {
+        break;
+      }
+      guarded += n;
+    }
+    return guarded;
+  }
+
+  private static int guardOne(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
+      try (ResultSet rs = s.executeQuery("SELECT cutover.guard_tables(1)")) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
   }
 
 
@@ -93,7 +121,7 @@ public final class ControlSchema {
    * EXCLUSIVE on its table, so all of them are locked at once or none, and the caller tries again
    * a moment later; writers wait at most that long.
    */
-  private static int installOnce(Connection c, List<String> roles) throws SQLException {
+  private static Void installOnce(Connection c, List<String> roles) throws SQLException {
     OptionalInt installed = installedVersion(c);
     if (installed.isPresent() && installed.getAsInt() > VERSION) {
       throw new SQLException("cutover: the control schema on this database is version " + installed.getAsInt()
@@ -142,10 +170,7 @@ public final class ControlSchema {
     for (String role : roles.isEmpty() ? defaultRoles(c) : roles) {
       grant(c, role);
     }
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT cutover.guard_tables()")) {
-      rs.next();
-      return rs.getInt(1);
-    }
+    return null;
   }
 
   /** Version 1 had a 0/1 fence sequence: the fence's state moves to the epoch. */

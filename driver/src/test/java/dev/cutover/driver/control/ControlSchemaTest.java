@@ -2,6 +2,7 @@ package dev.cutover.driver.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.LeakCheckedPair;
 import dev.cutover.driver.internal.control.Coordination;
@@ -17,6 +18,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 @LeakCheckedPair
@@ -52,6 +56,56 @@ class ControlSchemaTest {
       assertThat(guarded(c, "c")).isTrue();
       assertThat(ControlSchema.install(c)).isZero();
       assertThat(ControlSchema.installedVersion(c)).isEqualTo(OptionalInt.of(ControlSchema.VERSION));
+    }
+  }
+
+  /**
+   * A writer whose transactions touch five tables in the other order than the install takes them
+   * (by name), one after another without pause, with a moment between its first table and the
+   * rest: the install guards all five while it writes, and the writer never fails. Locked in one
+   * statement, as before, every try took the tables the writer had not reached yet, then waited
+   * for the one it held while it waited for one of those, until the lock timeout: the install gave
+   * up after its 20 s.
+   */
+  @Test
+  void install_writerSpanningTablesInTheOtherOrder_guardsThemAllWhileItWrites(PostgresPair pair) throws Exception {
+    List<String> tables = List.of("a", "b", "c", "d", "e");
+    StringBuilder schema = new StringBuilder();
+    StringBuilder write = new StringBuilder();
+    for (String t : tables) {
+      schema.append("CREATE TABLE ").append(t).append(" (id int PRIMARY KEY, n int); INSERT INTO ").append(t).append(" VALUES (1, 0);");
+      write.insert(0, "UPDATE " + t + " SET n = n + 1;" + (t.equals("e") ? " SELECT pg_sleep(0.02);" : ""));
+    }
+    try (Connection c = database(pair.oldServer(), "install_writing", schema.toString())) {
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicLong commits = new AtomicLong();
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      Thread writer = new Thread(() -> {
+        try (Connection w = pair.oldServer().connect("install_writing"); Statement s = w.createStatement()) {
+          w.setAutoCommit(false);
+          while (!stop.get()) {
+            s.execute(write.toString());
+            w.commit();
+            commits.incrementAndGet();
+          }
+        } catch (Throwable t) {
+          failure.set(t);
+        }
+      }, "install-writer");
+      writer.start();
+      try {
+        await().atMost(Duration.ofSeconds(20)).until(() -> commits.get() >= 3 || failure.get() != null);
+        assertThat(ControlSchema.install(c)).isEqualTo(tables.size());
+        long seen = commits.get();
+        await().atMost(Duration.ofSeconds(20)).until(() -> commits.get() >= seen + 3 || failure.get() != null);
+      } finally {
+        stop.set(true);
+        writer.join();
+      }
+      assertThat(failure.get()).isNull();
+      for (String t : tables) {
+        assertThat(guarded(c, t)).as(t).isTrue();
+      }
     }
   }
 

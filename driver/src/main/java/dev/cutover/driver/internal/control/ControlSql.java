@@ -235,6 +235,7 @@ public final class ControlSql {
 
     // The fence.
     f.add(guardTables(major));
+    f.add(guardAllTables());
     f.add(switchRow("raise_fence(p_service text, p_switch text, p_instance text, p_lock_timeout_ms integer) RETURNS bigint", """
           DECLARE s record; e bigint; raised boolean := false; t record;
           BEGIN
@@ -524,20 +525,24 @@ public final class ControlSql {
   }
 
   /**
-   * Guards every application table that lacks an enabled fence trigger: adds it, or enables it
-   * again (a disabled or replica-only trigger would let writes through). Locks them all at once,
-   * so a writer spanning several tables cannot deadlock with it. Fails, naming the tables and the
-   * remedy, when the installer may not add a trigger to one of them.
+   * Guards application tables that lack an enabled fence trigger: adds it, or enables it again (a
+   * disabled or replica-only trigger would let writes through). {@code guard_tables(lim)} guards the
+   * first {@code lim} of them by name (all of them when null), locked in one statement; the install
+   * guards one per transaction, since a lock on several tables, taken one after another, waits for a
+   * writer that holds the next while that writer waits for one already taken, until the lock
+   * timeout, at every try while writes go on. {@code guard_tables()} guards all (the fence, where
+   * usually none is left). Fails, naming the tables and the remedy, when the installer may not add a
+   * trigger to one of them.
    */
   private static String guardTables(int major) {
     return """
-        CREATE OR REPLACE FUNCTION cutover.guard_tables() RETURNS integer LANGUAGE plpgsql%1$s AS $$
-        DECLARE t record; n integer := 0; refused text; tables text;
+        CREATE OR REPLACE FUNCTION cutover.guard_tables(lim integer) RETURNS integer LANGUAGE plpgsql%1$s AS $$
+        DECLARE t record; n integer := 0; refused text; chosen text[];
         BEGIN
           -- One pass over the catalog; usually nothing is unguarded and this is all the work.
           SELECT string_agg(u.name, ', ' ORDER BY u.name) FILTER (WHERE NOT u.allowed),
-                 string_agg(u.name, ', ') FILTER (WHERE u.allowed)
-            INTO refused, tables
+                 (array_agg(u.name ORDER BY u.name) FILTER (WHERE u.allowed))[1:coalesce(lim, 2147483647)]
+            INTO refused, chosen
             FROM (SELECT format('%%I.%%I', ns.nspname, c.relname) AS name,
                     CASE WHEN EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '%3$s')
                       THEN pg_has_role(c.relowner, 'USAGE')
@@ -548,12 +553,12 @@ public final class ControlSql {
                 refused, current_user USING ERRCODE = '42501',
               HINT = format('Install the control schema again as their owner or a superuser (cutover-replicator start, ControlSchema.install), or GRANT TRIGGER, UPDATE ON %%s TO %%I (to add the trigger and to lock the table while the fence rises).', refused, current_user);
           END IF;
-          IF tables IS NULL THEN
+          IF chosen IS NULL THEN
             RETURN 0;
           END IF;
-          EXECUTE 'LOCK TABLE ' || tables || ' IN SHARE ROW EXCLUSIVE MODE';
+          EXECUTE 'LOCK TABLE ' || array_to_string(chosen, ', ') || ' IN SHARE ROW EXCLUSIVE MODE';
           FOR t IN SELECT ns.nspname, c.relname, EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid
-              AND g.tgname = '%3$s') AS present %2$s LOOP
+              AND g.tgname = '%3$s') AS present %2$s AND format('%%I.%%I', ns.nspname, c.relname) = ANY (chosen) LOOP
             IF t.present THEN
               EXECUTE format('ALTER TABLE %%I.%%I ENABLE TRIGGER %3$s', t.nspname, t.relname);
             ELSE
@@ -564,6 +569,17 @@ public final class ControlSql {
           END LOOP;
           RETURN n;
         END $$""".formatted(DEFINER, UNGUARDED, TRIGGER, execute(major));
+  }
+
+  /** {@code guard_tables()}: every unguarded table at once, as the fence needs. */
+  private static String guardAllTables() {
+    return "CREATE OR REPLACE FUNCTION cutover.guard_tables() RETURNS integer LANGUAGE sql" + DEFINER
+        + " AS $$ SELECT cutover.guard_tables(NULL::integer) $$";
+  }
+
+  /** How many application tables lack an enabled fence trigger. */
+  public static String countUnguarded() {
+    return "SELECT count(*) " + UNGUARDED;
   }
 
   /** The event trigger's function: guards a table in the transaction that creates it (superuser installs only). */
