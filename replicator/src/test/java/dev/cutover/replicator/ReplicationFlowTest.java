@@ -388,57 +388,65 @@ class ReplicationFlowTest {
   }
 
   /**
-   * New's database reads arrays the legacy way (ALTER DATABASE SET array_nulls = off): the
-   * subscription's apply worker, which PostgreSQL starts with the database's settings, would read an
-   * array's NULL element as the text NULL (and stop at an int[]). Check and start refuse, naming
-   * the remedy for the replicator's role alone; with it, arrays arrive unchanged though the
-   * database keeps its setting. The same setting on old: check warns, and the way back is refused.
+   * New's database reads arrays the legacy way and xml as documents only (ALTER DATABASE SET
+   * array_nulls = off, xmloption = document): the subscription's apply worker, which PostgreSQL
+   * starts with the database's settings, would read an array's NULL element as the text NULL (and
+   * stop at an int[]) and stop at an xml fragment. Check and start refuse, naming the remedy for
+   * the replicator's role alone; with it, arrays and fragments arrive unchanged though the database
+   * keeps its settings. The same on old: check warns, and the way back is refused.
    */
   @Test
-  void start_newReadsArraysTheLegacyWay_refusedUntilTheRoleReadsThemTheStandardWay(PostgresPair pair) throws Exception {
+  void start_newReadsArraysAndXmlTheLegacyWay_refusedUntilTheRoleReadsThemTheStandardWay(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "legacy");
-    try (Connection n = db.nw()) {
-      AppDatabase.execute(n, "ALTER DATABASE " + Sql.ident(db.name) + " SET array_nulls = off");
-      AppDatabase.execute(n, "ALTER DATABASE " + Sql.ident(db.name) + " SET standard_conforming_strings = off");
-    }
-    try (Connection o = db.old()) {
-      AppDatabase.execute(o, "UPDATE orders SET tags = ARRAY['a\\b', NULL] WHERE customer <= 10");
+    String legacy = "ALTER DATABASE " + Sql.ident(db.name) + " SET array_nulls = off; ALTER DATABASE " + Sql.ident(db.name)
+        + " SET xmloption = document";
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      AppDatabase.execute(n, legacy + "; ALTER DATABASE " + Sql.ident(db.name) + " SET standard_conforming_strings = off");
+      for (Connection c : List.of(n, o)) {
+        AppDatabase.execute(c, "CREATE TABLE memo (id int PRIMARY KEY, body xml)");
+      }
+      AppDatabase.execute(o, "UPDATE orders SET tags = ARRAY['a\\b', NULL] WHERE customer <= 10; INSERT INTO memo VALUES (1, '<a/>')");
     }
     Replicator r = db.replicator();
-    String remedy = "ALTER ROLE " + Sql.ident(pair.newServer().user()) + " IN DATABASE " + Sql.ident(db.name) + " SET array_nulls = on";
-    assertThat(r.check().findings()).filteredOn(f -> f.code().equals("array-nulls")).singleElement().satisfies(f -> {
-      assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
-      assertThat(f.side()).isEqualTo("new");
-      assertThat(f.remedy()).contains(remedy);
-    });
+    String role = "ALTER ROLE " + Sql.ident(pair.newServer().user()) + " IN DATABASE " + Sql.ident(db.name);
+    assertThat(r.check().findings()).filteredOn(f -> f.code().equals("array-nulls") || f.code().equals("xmloption")).hasSize(2)
+        .allSatisfy(f -> {
+          assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
+          assertThat(f.side()).isEqualTo("new");
+        })
+        .anySatisfy(f -> assertThat(f.remedy()).contains(role + " SET array_nulls = on"))
+        .anySatisfy(f -> assertThat(f.remedy()).contains(role + " SET xmloption = content"));
     assertThatThrownBy(() -> start(r)).isInstanceOf(ReplicatorException.class).hasMessageContaining("array_nulls is off")
-        .hasMessageContaining("start changed nothing");
+        .hasMessageContaining("xmloption is document").hasMessageContaining("start changed nothing");
     try (Connection n = db.nw()) {
       assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid"
           + " WHERE d.datname = current_database()")).isZero();
-      AppDatabase.execute(n, remedy);
+      AppDatabase.execute(n, role + " SET array_nulls = on; " + role + " SET xmloption = content");
     }
     start(r);
     try (Connection o = db.old()) {
       AppDatabase.execute(o, "UPDATE orders SET tags = ARRAY['c\\d', NULL] WHERE customer BETWEEN 11 AND 20");
       AppDatabase.execute(o, "UPDATE event SET scores = ARRAY[NULL, 1], note = 'x\\y' || id WHERE id <= 10");
-      AppDatabase.execute(o, "ALTER DATABASE " + Sql.ident(db.name) + " SET array_nulls = off");
+      AppDatabase.execute(o, "INSERT INTO memo VALUES (2, '<a/><b/>'), (3, 'text and <c/>')");
+      AppDatabase.execute(o, legacy);
     }
     r.awaitCaughtUp(CATCH_UP);
     VerifyReport report = r.verify(Verifier.Options.defaults());
     assertThat(report.differences()).as("%s", report).isZero();
     try (Connection n = db.nw()) {
-      AppDatabase.execute(n, "SET array_nulls = on; SET standard_conforming_strings = on");
+      AppDatabase.execute(n, "SET array_nulls = on; SET standard_conforming_strings = on; SET xmloption = content");
       assertThat(AppDatabase.count(n, "SELECT count(*) FROM orders WHERE tags[2] IS NULL AND tags[1] IN ('a\\b', 'c\\d')"))
           .isEqualTo(AppDatabase.count(n, "SELECT count(*) FROM orders WHERE customer <= 20")).isPositive();
       assertThat(AppDatabase.count(n, "SELECT count(*) FROM event WHERE scores[1] IS NULL AND note LIKE 'x\\\\y%'")).isEqualTo(10);
+      assertThat(AppDatabase.strings(n, "SELECT body::text FROM memo ORDER BY id")).containsExactly("<a/>", "<a/><b/>", "text and <c/>");
     }
-    assertThat(r.check().findings()).filteredOn(f -> f.code().equals("array-nulls")).singleElement().satisfies(f -> {
-      assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING);
-      assertThat(f.side()).isEqualTo("old");
-    });
+    assertThat(r.check().findings()).filteredOn(f -> f.code().equals("array-nulls") || f.code().equals("xmloption")).hasSize(2)
+        .allSatisfy(f -> {
+          assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING);
+          assertThat(f.side()).isEqualTo("old");
+        });
     assertThatThrownBy(r::prepareReverse).isInstanceOf(ReplicatorException.class).hasMessageContaining("old: array_nulls is off")
-        .hasMessageContaining("reverse --prepare changed nothing");
+        .hasMessageContaining("old: xmloption is document").hasMessageContaining("reverse --prepare changed nothing");
   }
 
   @Test

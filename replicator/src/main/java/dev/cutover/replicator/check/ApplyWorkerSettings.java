@@ -7,43 +7,58 @@ import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.Optional;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * The settings a subscription's apply worker takes from its database and role, where the
  * replicator's own sessions override them but the worker, which PostgreSQL starts, cannot be told
- * otherwise. With {@code array_nulls = off} the worker reads an array's unquoted {@code NULL}
- * element, as pgoutput prints it, as the text NULL: a {@code text[]} arrives changed without a
- * word, an {@code int[]} stops the apply. Read from {@code pg_settings.reset_val}, what a session of
- * the replicator's role (the subscription's owner, as whom the worker runs) starts with.
+ * otherwise. Read from {@code pg_settings.reset_val}: what a session of the replicator's role (the
+ * subscription's owner, as whom the worker runs) starts with.
  */
 public final class ApplyWorkerSettings {
   private ApplyWorkerSettings() {}
+
+  /** A value of {@code setting} that changes or refuses what the worker reads, and the value to use instead. */
+  private record Risk(String setting, String bad, String good, String code, String effect) {}
+
+  private static final List<Risk> RISKS = List.of(
+      new Risk("array_nulls", "off", "on", "array-nulls", "read an array's NULL element, as pgoutput prints it, as the text NULL"
+          + " (text[] values changed without a word, other arrays stopping the apply)"),
+      new Risk("xmloption", "document", "content", "xmloption", "refuse an xml value that is a fragment rather than a whole"
+          + " document, and stop the apply there"));
 
   /**
    * What stands in the way of a subscription that applies on {@code c}, side {@code side}
    * ({@code old} or {@code new}); {@code severity} as the caller weighs that direction.
    */
-  static Optional<Finding> finding(Connection c, String side, Severity severity, String direction) throws SQLException {
-    if (!"off".equals(Sql.string(c, "SELECT reset_val FROM pg_settings WHERE name = 'array_nulls'"))) {
-      return Optional.empty();
+  static List<Finding> findings(Connection c, String side, Severity severity, String direction) throws SQLException {
+    List<Finding> out = new ArrayList<>();
+    String role = null;
+    String db = null;
+    for (Risk risk : RISKS) {
+      if (!risk.bad().equals(Sql.string(c, "SELECT reset_val FROM pg_settings WHERE name = ?", risk.setting()))) {
+        continue;
+      }
+      role = role == null ? Catalog.currentUser(c) : role;
+      db = db == null ? Sql.string(c, "SELECT current_database()") : db;
+      out.add(new Finding(severity, side, risk.code(), risk.setting() + " is " + risk.bad() + " for role " + role + " in database " + db
+          + ": the apply worker of " + direction + " would " + risk.effect(),
+          "ALTER ROLE " + Sql.ident(role) + " IN DATABASE " + Sql.ident(db) + " SET " + risk.setting() + " = " + risk.good()
+              + " (as that role; it changes only the replicator's sessions, the application keeps its setting), or ALTER DATABASE "
+              + Sql.ident(db) + " RESET " + risk.setting()));
     }
-    String role = Catalog.currentUser(c);
-    String db = Sql.string(c, "SELECT current_database()");
-    return Optional.of(new Finding(severity, side, "array-nulls", "array_nulls is off for role " + role + " in database " + db
-        + ": the apply worker of " + direction + " would read an array's NULL element as the text NULL (text[] values changed"
-        + " without a word, other arrays stopping the apply)",
-        "ALTER ROLE " + Sql.ident(role) + " IN DATABASE " + Sql.ident(db) + " SET array_nulls = on (as that role; it changes"
-            + " only the replicator's sessions, the application keeps its setting), or ALTER DATABASE " + Sql.ident(db)
-            + " RESET array_nulls"));
+    return out;
   }
 
-  /** Fails with {@link Failure#PRECONDITION} naming the setting and its remedy, before {@code step} changes anything. */
+  /** Fails with {@link Failure#PRECONDITION} naming each such setting and its remedy, before {@code step} changes anything. */
   public static void require(Connection c, String side, String direction, String step) throws SQLException, ReplicatorException {
-    Optional<Finding> f = finding(c, side, Severity.ERROR, direction);
-    if (f.isPresent()) {
-      throw new ReplicatorException(Failure.PRECONDITION, side + ": " + f.get().message() + " (" + step + " changed nothing)",
-          f.get().remedy());
+    List<Finding> found = findings(c, side, Severity.ERROR, direction);
+    if (!found.isEmpty()) {
+      throw new ReplicatorException(Failure.PRECONDITION, found.stream().map(f -> side + ": " + f.message())
+          .collect(Collectors.joining("; ")) + " (" + step + " changed nothing)",
+          found.stream().map(Finding::remedy).collect(Collectors.joining("; ")));
     }
   }
 }

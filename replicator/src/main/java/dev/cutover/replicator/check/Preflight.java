@@ -165,8 +165,8 @@ public final class Preflight {
           "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
     }
     slotRoom(nw, "new", 1);
-    ApplyWorkerSettings.finding(nw, "new", Severity.ERROR, "the subscription old -> new").ifPresent(findings::add);
-    ApplyWorkerSettings.finding(old, "old", Severity.WARNING, "the way back (reverse)").ifPresent(findings::add);
+    findings.addAll(ApplyWorkerSettings.findings(nw, "new", Severity.ERROR, "the subscription old -> new"));
+    findings.addAll(ApplyWorkerSettings.findings(old, "old", Severity.WARNING, "the way back (reverse)"));
     long workers = Sql.number(nw, "SELECT setting::bigint FROM pg_settings WHERE name = 'max_logical_replication_workers'");
     if (workers < 1) {
       add(Severity.ERROR, "new", "replication-workers", "max_logical_replication_workers is " + workers,
