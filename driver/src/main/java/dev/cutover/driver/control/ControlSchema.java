@@ -105,6 +105,7 @@ public final class ControlSchema {
     return guarded;
   }
 
+  /** One attempt at guarding one table: its writers wait at most the lock timeout behind it. */
   private static int guardOne(Connection c) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
@@ -115,11 +116,9 @@ public final class ControlSchema {
     }
   }
 
-
   /**
-   * One attempt, every statement under a short lock timeout: adding a trigger needs SHARE ROW
-   * EXCLUSIVE on its table, so all of them are locked at once or none, and the caller tries again
-   * a moment later; writers wait at most that long.
+   * One attempt at everything but the tables' guard, every statement under a short lock timeout;
+   * the caller tries again a moment later when a lock was busy.
    */
   private static Void installOnce(Connection c, List<String> roles) throws SQLException {
     OptionalInt installed = installedVersion(c);

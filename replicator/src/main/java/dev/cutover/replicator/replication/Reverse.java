@@ -232,7 +232,8 @@ public final class Reverse {
   /**
    * Fails with {@link Failure#PRIVILEGE}, naming each grant, unless the role may arm {@code back} on
    * both sides, with {@link Failure#CONNECTION} when its subscription could not log in, or with
-   * {@link Failure#PRECONDITION} when its apply worker would read arrays the legacy way.
+   * {@link Failure#PRECONDITION} when its apply worker would take a setting that changes or refuses
+   * values ({@link ApplyWorkerSettings}).
    */
   private static void requirePrivileges(Way back, Connection from, Connection to, String step) throws SQLException, ReplicatorException {
     Requirements.require(Requirements.wayBack(Capabilities.probe(from, back.from().side()), Capabilities.probe(to, back.to().side()),

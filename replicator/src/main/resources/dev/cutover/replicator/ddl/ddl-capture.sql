@@ -220,9 +220,9 @@ END $f$;
 
 -- The event trigger: logs each schema change made on this side into cutover.ddl_log, with the
 -- statement to run on the other side, the role, search_path and the settings that read its
--- literals (cutover.ddl_log.styles) it ran with, and what it touched. It must read the session's search_path, which a SET clause would hide
--- (and its styles, which ddl_record's SET clauses do hide): so it reads it, fixes the
--- path before anything unqualified runs (SECURITY DEFINER code must never resolve names through a
+-- literals (cutover.ddl_log.styles) it ran with, and what it touched. It must read the session's
+-- search_path, which a SET clause would hide (and those settings, which ddl_record's SET clauses
+-- do hide): so it reads it, fixes the path before anything unqualified runs (SECURITY DEFINER code must never resolve names through a
 -- path the caller chose), and puts the session's back after cutover.ddl_record has done the work.
 CREATE OR REPLACE FUNCTION cutover.ddl_capture() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $f$
 DECLARE
@@ -394,8 +394,8 @@ END $f$;
 -- it arrives, inside the apply transaction (native apply worker, or the trigger engine's applier,
 -- both with session_replication_role = replica), so at the same point of the stream as there. Runs
 -- it as the role that ran it there, with its search_path and the settings that read its literals
--- (cutover.ddl_log.styles; this session's are put back after it). Tables it creates are guarded, and join
--- the native subscription whose apply worker runs this as ready: every row they will ever hold
+-- (cutover.ddl_log.styles; this session's are put back after it). Tables it creates are guarded,
+-- and join the native subscription whose apply worker runs this as ready: every row they will ever hold
 -- comes after this point of the stream.
 CREATE OR REPLACE FUNCTION cutover.ddl_apply() RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $f$
