@@ -165,6 +165,8 @@ public final class Preflight {
           "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
     }
     slotRoom(nw, "new", 1);
+    originRoom(nw, "new", Severity.ERROR, "the subscription old -> new");
+    originRoom(old, "old", Severity.WARNING, "the way back (reverse)");
     findings.addAll(ApplyWorkerSettings.findings(nw, "new", Severity.ERROR, "the subscription old -> new"));
     findings.addAll(ApplyWorkerSettings.findings(old, "old", Severity.WARNING, "the way back (reverse)"));
     long workers = Sql.number(nw, "SELECT setting::bigint FROM pg_settings WHERE name = 'max_logical_replication_workers'");
@@ -187,6 +189,29 @@ public final class Preflight {
     if (senders - active < needed) {
       add(side.equals("old") ? Severity.ERROR : Severity.WARNING, side, "wal-senders", "max_wal_senders is " + senders + " and "
           + active + " are in use", "ALTER SYSTEM SET max_wal_senders = " + (active + needed + 2) + " and restart");
+    }
+  }
+
+  /**
+   * Room for a subscription's replication origin on {@code c}: its apply worker takes one of the
+   * server's origin states ({@code max_active_replication_origins} from 18, before that as many as
+   * {@code max_replication_slots}), which other subscriptions' origins keep even while they are
+   * stopped; without a free one the worker never starts. Checked only where the role may read them
+   * ({@code pg_replication_origin_status}: superusers, unless granted), so as never to guess.
+   */
+  private void originRoom(Connection c, String side, Severity severity, String direction) throws SQLException {
+    if (!Sql.bool(c, "SELECT has_table_privilege('pg_catalog.pg_replication_origin_status', 'SELECT')"
+        + " AND has_function_privilege('pg_catalog.pg_show_replication_origin_status()', 'EXECUTE')")) {
+      return;
+    }
+    String setting = Sql.majorVersion(c) >= 18 ? "max_active_replication_origins" : "max_replication_slots";
+    long max = Sql.number(c, "SELECT setting::bigint FROM pg_settings WHERE name = ?", setting);
+    long used = Sql.number(c, "SELECT count(*) FROM pg_replication_origin_status");
+    if (max - used < 1) {
+      add(severity, side, "replication-origins", setting + " is " + max + " and " + used + " replication origins hold progress"
+          + " there: the apply worker of " + direction + " would find no free one and never start",
+          "ALTER SYSTEM SET " + setting + " = " + (used + 3) + " and restart, or drop the origins of subscriptions that are gone"
+              + " (pg_replication_origin_drop)");
     }
   }
 
