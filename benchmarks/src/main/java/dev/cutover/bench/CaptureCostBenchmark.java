@@ -169,8 +169,8 @@ final class CaptureCostBenchmark {
         s.execute(sql);
       }
       // start's event trigger gave them capture triggers as they were created: the log is not captured.
-      s.execute("ALTER TABLE bench_cc_log DISABLE TRIGGER USER");
-      s.execute("ALTER TABLE bench_cc_indexed_log DISABLE TRIGGER USER");
+      List<String> alters = new ArrayList<>(List.of("ALTER TABLE bench_cc_log DISABLE TRIGGER USER",
+          "ALTER TABLE bench_cc_indexed_log DISABLE TRIGGER USER"));
       for (Variant v : Variant.values()) {
         if (v.body == null) {
           continue;
@@ -179,9 +179,10 @@ final class CaptureCostBenchmark {
         for (String table : PgbenchDatabase.TABLES) {
           s.execute("CREATE TRIGGER " + v.function() + " AFTER INSERT OR UPDATE ON " + table + " FOR EACH ROW EXECUTE PROCEDURE "
               + v.function() + "()");
-          s.execute("ALTER TABLE " + table + " DISABLE TRIGGER " + v.function());
+          alters.add("ALTER TABLE " + table + " DISABLE TRIGGER " + v.function());
         }
       }
+      CaptureTriggerSwitch.run(o, alters);
     }
   }
 
@@ -196,13 +197,11 @@ final class CaptureCostBenchmark {
           String function = rs.getString(3);
           boolean wanted = variant == Variant.CAPTURE ? function.startsWith("capture") : function.equals(variant.function());
           if (wanted != rs.getBoolean(4)) {
-            alters.add("ALTER TABLE " + rs.getString(1) + (wanted ? " ENABLE" : " DISABLE") + " TRIGGER \"" + rs.getString(2) + "\"");
+            alters.add("ALTER TABLE " + rs.getString(1) + (wanted ? " ENABLE ALWAYS" : " DISABLE") + " TRIGGER \"" + rs.getString(2) + "\"");
           }
         }
       }
-      for (String alter : alters) {
-        s.execute(alter);
-      }
+      CaptureTriggerSwitch.run(o, alters);
     }
   }
 
