@@ -477,6 +477,43 @@ class ReplicationFlowTest {
     assertThat(db.replicator().check().findings()).noneMatch(f -> f.code().equals("replication-origins"));
   }
 
+  /**
+   * New's database caps statements at 100 ms, transactions idle in them at 500 ms and, on 17+,
+   * transactions at 1 s, as production databases often cap them: the subscription's apply worker,
+   * started again so that it takes those settings, still applies a transaction of old's that takes
+   * far longer (300,000 rows): PostgreSQL's apply worker does not run its changes as statements
+   * that those timeouts end. (The replicator's own sessions turn them off: see the relay and
+   * trigger capture tests.)
+   */
+  @Test
+  void start_newCapsTimeouts_theApplyWorkerStillAppliesALargeTransaction(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "timeouts");
+    Replicator r = db.replicator();
+    start(r);
+    try (Connection n = db.nw()) {
+      String alter = "ALTER DATABASE " + Sql.ident(db.name) + " SET ";
+      AppDatabase.execute(n, alter + "statement_timeout = '100ms'; " + alter + "idle_in_transaction_session_timeout = '500ms'"
+          + (pair.newServer().majorVersion() >= 17 ? "; " + alter + "transaction_timeout = '1s'" : ""));
+      String subscription = AppDatabase.strings(n, "SELECT s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid"
+          + " WHERE d.datname = current_database()").get(0);
+      AppDatabase.execute(n, "ALTER SUBSCRIPTION " + Sql.ident(subscription) + " DISABLE");
+      await().atMost(CATCH_UP).until(() -> AppDatabase.count(n, "SELECT count(*) FROM pg_stat_subscription WHERE subname = ?"
+          + " AND pid IS NOT NULL", subscription) == 0);
+      AppDatabase.execute(n, "ALTER SUBSCRIPTION " + Sql.ident(subscription) + " ENABLE");
+    }
+    try (Connection capped = db.nw()) {
+      assertThatThrownBy(() -> AppDatabase.execute(capped, "SELECT pg_sleep(0.3)")).as("a session that starts now is capped")
+          .hasMessageContaining("statement timeout");
+    }
+    try (Connection o = db.old()) {
+      AppDatabase.execute(o, "INSERT INTO audit_log (message) SELECT 'big ' || g FROM generate_series(1, 300000) g");
+    }
+    r.awaitCaughtUp(Duration.ofSeconds(60));
+    try (Connection n = db.nw()) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM audit_log WHERE message LIKE 'big %'")).isEqualTo(300_000);
+    }
+  }
+
   @Test
   void verify_rowChangedByHandOnNew_reportsItsKey(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "verify");
