@@ -54,6 +54,13 @@ public final class Endpoint {
    */
   static final String NO_ROW_FILTERS = "SET row_security = off";
   /**
+   * Set in every session, as pg_dumpall does for each database it restores: an operator may make a
+   * database read-only by default ({@code default_transaction_read_only = on}), new to keep the
+   * application off it until the switch or old after it, and the copy, the control schema and the
+   * apply must still write there, as PostgreSQL's own apply worker does regardless.
+   */
+  static final String WRITABLE = "SET default_transaction_read_only = off";
+  /**
    * Also set in every session, as pg_dump does: the server, database or role may end statements,
    * transactions or idle sessions after a time (production databases often cap
    * {@code statement_timeout}), and the replicator's work is long by nature: a table's COPY, the
@@ -175,7 +182,8 @@ public final class Endpoint {
       // The replicator's settings, whatever the server, database, role or URL say (the constants above); and its own
       // schema changes (index builds, control schema) are not the application's: not captured.
       try (java.sql.Statement s = c.createStatement()) {
-        s.execute(SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; " + NO_TIMEOUTS);
+        s.execute(SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; " + WRITABLE + "; "
+            + NO_TIMEOUTS);
       } catch (SQLException e) {
         c.close();
         throw e;

@@ -20,14 +20,17 @@ import java.util.stream.Collectors;
 public final class ApplyWorkerSettings {
   private ApplyWorkerSettings() {}
 
-  /** A value of {@code setting} that changes or refuses what the worker reads, and the value to use instead. */
-  private record Risk(String setting, String bad, String good, String code, String effect) {}
+  /** A setting whose every value but {@code good} changes or stops what the worker applies. */
+  private record Risk(String setting, String good, String code, String effect) {}
 
   private static final List<Risk> RISKS = List.of(
-      new Risk("array_nulls", "off", "on", "array-nulls", "read an array's NULL element, as pgoutput prints it, as the text NULL"
+      new Risk("array_nulls", "on", "array-nulls", "read an array's NULL element, as pgoutput prints it, as the text NULL"
           + " (text[] values changed without a word, other arrays stopping the apply)"),
-      new Risk("xmloption", "document", "content", "xmloption", "refuse an xml value that is a fragment rather than a whole"
-          + " document, and stop the apply there"));
+      new Risk("xmloption", "content", "xmloption", "refuse an xml value that is a fragment rather than a whole document, and stop"
+          + " the apply there"),
+      // 17+. statement_timeout does not reach the worker (ReplicationFlowTest), this does.
+      new Risk("transaction_timeout", "0", "transaction-timeout", "cancel every transaction of old's that takes longer to apply,"
+          + " at every retry, and stop the apply there"));
 
   /**
    * What stands in the way of a subscription that applies on {@code c}, side {@code side}
@@ -38,12 +41,14 @@ public final class ApplyWorkerSettings {
     String role = null;
     String db = null;
     for (Risk risk : RISKS) {
-      if (!risk.bad().equals(Sql.string(c, "SELECT reset_val FROM pg_settings WHERE name = ?", risk.setting()))) {
+      String value = Sql.string(c, "SELECT reset_val FROM pg_settings WHERE name = ?", risk.setting());
+      if (value == null || value.equals(risk.good())) {
         continue;
       }
       role = role == null ? Catalog.currentUser(c) : role;
       db = db == null ? Sql.string(c, "SELECT current_database()") : db;
-      out.add(new Finding(severity, side, risk.code(), risk.setting() + " is " + risk.bad() + " for role " + role + " in database " + db
+      String shown = Sql.string(c, "SELECT reset_val || coalesce(unit, '') FROM pg_settings WHERE name = ?", risk.setting());
+      out.add(new Finding(severity, side, risk.code(), risk.setting() + " is " + shown + " for role " + role + " in database " + db
           + ": the apply worker of " + direction + " would " + risk.effect(),
           "ALTER ROLE " + Sql.ident(role) + " IN DATABASE " + Sql.ident(db) + " SET " + risk.setting() + " = " + risk.good()
               + " (as that role; it changes only the replicator's sessions, the application keeps its setting), or ALTER DATABASE "

@@ -397,6 +397,37 @@ final class OwnedDatabase {
   }
 
   /**
+   * Both databases are read-only by default (ALTER DATABASE SET default_transaction_read_only = on,
+   * as an operator keeps the application off new until the switch, or off old after it): the
+   * copy, the control schema, the ticks and the apply still write, and the writes old's
+   * application makes (its sessions turn the default off, as an application allowed to write
+   * would) arrive. Before, start stopped at its first write on new.
+   */
+  void assertReadOnlyByDefaultStillReplicates(StartOptions options) throws Exception {
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = connect(server)) {
+        execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET default_transaction_read_only = on");
+      }
+    }
+    try (Connection n = nw()) {
+      assertThatThrownBy(() -> execute(n, "UPDATE counter SET value = 1")).as("new's sessions are read-only")
+          .hasMessageContaining("read-only transaction");
+    }
+    Replicator r = replicator();
+    r.start(options, new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = old()) {
+      execute(o, "SET default_transaction_read_only = off");
+      execute(o, "UPDATE counter SET value = value + 5; INSERT INTO scratch SELECT g, 'read-only ' || g FROM generate_series(100, 199) g");
+      r.awaitCaughtUp(Duration.ofSeconds(60));
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+    }
+    assertConverged(r);
+    try (Connection n = nw()) {
+      assertThat(count(n, "SELECT count(*) FROM scratch WHERE payload LIKE 'read-only %'")).isEqualTo(100);
+    }
+  }
+
+  /**
    * Caps this database's timeouts on both servers for every later session that does not set its
    * own (ALTER DATABASE SET): statements 100 ms, idle in a transaction 500 ms, and on 17+
    * transactions 1 s.

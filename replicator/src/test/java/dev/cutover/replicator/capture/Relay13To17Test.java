@@ -255,6 +255,12 @@ class Relay13To17Test {
     database(pair, "legacy").assertLegacyStringReadingOnNewChangesNothing(relay());
   }
 
+  /** {@link OwnedDatabase#assertReadOnlyByDefaultStillReplicates}. */
+  @Test
+  void start_bothDatabasesReadOnlyByDefault_stillReplicates(PostgresPair pair) throws Exception {
+    database(pair, "readonly").assertReadOnlyByDefaultStillReplicates(relay());
+  }
+
   /** Another session moved the slot on while apply was stopped: apply refuses, naming both positions, instead of skipping the gap. */
   @Test
   void apply_slotMovedOnBySomeoneElse_refusesNamingTheSlot(PostgresPair pair) throws Exception {

@@ -201,6 +201,12 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     database(pair, "legacy").assertLegacyStringReadingOnNewChangesNothing(options());
   }
 
+  /** {@link OwnedDatabase#assertReadOnlyByDefaultStillReplicates}. */
+  @Test
+  void start_bothDatabasesReadOnlyByDefault_stillReplicates(PostgresPair pair) throws Exception {
+    database(pair, "readonly").assertReadOnlyByDefaultStillReplicates(options());
+  }
+
   /**
    * A json column retyped after start to a domain whose CHECK refuses NULL, made by hand on both
    * sides (this role has no event trigger to make the capture triggers again): the JSON null check
