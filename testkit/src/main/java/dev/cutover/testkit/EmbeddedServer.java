@@ -3,6 +3,12 @@ package dev.cutover.testkit;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 
 /** A PostgreSQL server this JVM starts from the bundled binaries, on a free port, with data in a temp folder. */
@@ -19,12 +25,46 @@ final class EmbeddedServer implements PostgresServer {
     this.postgres = postgres;
   }
 
+  /**
+   * Starts one, and makes sure the server on its port is this one. zonky takes a free port and
+   * releases it before the server binds it; another test JVM (surefire runs two forks) can take the
+   * same port meanwhile. The server that loses cannot bind and exits, but zonky, which waits until
+   * a connection to the port succeeds, takes the other JVM's server for it: its tests then ran on a
+   * server that went away when the other JVM's test class ended ("Connection refused" in
+   * FlagProviderSettingsTest, 2026-12-02). The server asked for its data directory says whose it is.
+   */
   static EmbeddedServer start(int majorVersion) throws IOException {
-    EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
-        .setPgBinaryResolver(new BundledBinaries(majorVersion))
-        .setPGStartupWait(STARTUP_WAIT);
-    ServerSettings.forVersion(majorVersion).forEach(builder::setServerConfig);
-    return new EmbeddedServer(majorVersion, builder.start());
+    for (int attempt = 1; ; attempt++) {
+      Path data = Files.createTempDirectory("cutover-pg");
+      EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+          .setPgBinaryResolver(new BundledBinaries(majorVersion))
+          .setPGStartupWait(STARTUP_WAIT)
+          .setDataDirectory(data)
+          .setCleanDataDirectory(true);
+      ServerSettings.forVersion(majorVersion).forEach(builder::setServerConfig);
+      EmbeddedPostgres postgres = builder.start();
+      if (servesFrom(postgres, data)) {
+        return new EmbeddedServer(majorVersion, postgres);
+      }
+      try {
+        postgres.close();
+      } catch (IOException | RuntimeException e) {
+        // Ours never ran: there is nothing of it to stop.
+      }
+      if (attempt == 3) {
+        throw new IOException("port " + postgres.getPort() + " was taken by another server at each of 3 starts");
+      }
+    }
+  }
+
+  private static boolean servesFrom(EmbeddedPostgres postgres, Path data) throws IOException {
+    try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SHOW data_directory")) {
+      rs.next();
+      return Path.of(rs.getString(1)).toRealPath().equals(data.toRealPath());
+    } catch (SQLException e) {
+      throw new IOException("could not ask the server on port " + postgres.getPort() + " for its data directory", e);
+    }
   }
 
   @Override
