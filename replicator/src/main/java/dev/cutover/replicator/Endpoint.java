@@ -70,6 +70,9 @@ public final class Endpoint {
    */
   static final String NO_TIMEOUTS = "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN"
       + " ('statement_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout', 'transaction_timeout')";
+  /** All of the above, and {@code cutover.ddl_capture = off}: one string, sent once per session. */
+  private static final String SESSION = SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; "
+      + WRITABLE + "; " + NO_TIMEOUTS;
 
   private final Side side;
   private final String url;
@@ -182,8 +185,7 @@ public final class Endpoint {
       // The replicator's settings, whatever the server, database, role or URL say (the constants above); and its own
       // schema changes (index builds, control schema) are not the application's: not captured.
       try (java.sql.Statement s = c.createStatement()) {
-        s.execute(SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; " + WRITABLE + "; "
-            + NO_TIMEOUTS);
+        s.execute(SESSION);
       } catch (SQLException e) {
         c.close();
         throw e;

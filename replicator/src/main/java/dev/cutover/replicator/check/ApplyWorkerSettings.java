@@ -3,12 +3,13 @@ package dev.cutover.replicator.check;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.check.Finding.Severity;
-import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -32,23 +33,31 @@ public final class ApplyWorkerSettings {
       new Risk("transaction_timeout", "0", "transaction-timeout", "cancel every transaction of old's that takes longer to apply,"
           + " at every retry, and stop the apply there"));
 
+  /** The direction whose subscription applies on new. */
+  public static final String FORWARD = "the subscription old -> new";
+  /** The direction whose subscription applies on old. */
+  public static final String WAY_BACK = "the way back (reverse)";
+
   /**
    * What stands in the way of a subscription that applies on {@code c}, side {@code side}
-   * ({@code old} or {@code new}); {@code severity} as the caller weighs that direction.
+   * ({@code old} or {@code new}), for {@code direction} ({@link #FORWARD}, {@link #WAY_BACK});
+   * {@code severity} as the caller weighs that direction.
    */
   static List<Finding> findings(Connection c, String side, Severity severity, String direction) throws SQLException {
+    Map<String, String[]> values = new HashMap<>();
+    for (String[] row : Sql.rows(c, "SELECT name, reset_val, reset_val || coalesce(unit, ''), current_user, current_database()"
+        + " FROM pg_settings WHERE name = ANY (?)", (Object) RISKS.stream().map(Risk::setting).toArray(String[]::new))) {
+      values.put(row[0], row);
+    }
     List<Finding> out = new ArrayList<>();
-    String role = null;
-    String db = null;
     for (Risk risk : RISKS) {
-      String value = Sql.string(c, "SELECT reset_val FROM pg_settings WHERE name = ?", risk.setting());
-      if (value == null || value.equals(risk.good())) {
+      String[] row = values.get(risk.setting());
+      if (row == null || row[1].equals(risk.good())) {
         continue;
       }
-      role = role == null ? Catalog.currentUser(c) : role;
-      db = db == null ? Sql.string(c, "SELECT current_database()") : db;
-      String shown = Sql.string(c, "SELECT reset_val || coalesce(unit, '') FROM pg_settings WHERE name = ?", risk.setting());
-      out.add(new Finding(severity, side, risk.code(), risk.setting() + " is " + shown + " for role " + role + " in database " + db
+      String role = row[3];
+      String db = row[4];
+      out.add(new Finding(severity, side, risk.code(), risk.setting() + " is " + row[2] + " for role " + role + " in database " + db
           + ": the apply worker of " + direction + " would " + risk.effect(),
           "ALTER ROLE " + Sql.ident(role) + " IN DATABASE " + Sql.ident(db) + " SET " + risk.setting() + " = " + risk.good()
               + " (as that role; it changes only the replicator's sessions, the application keeps its setting), or ALTER DATABASE "

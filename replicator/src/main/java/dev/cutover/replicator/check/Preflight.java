@@ -165,10 +165,10 @@ public final class Preflight {
           "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
     }
     slotRoom(nw, "new", 1);
-    originRoom(nw, "new", Severity.ERROR, "the subscription old -> new");
-    originRoom(old, "old", Severity.WARNING, "the way back (reverse)");
-    findings.addAll(ApplyWorkerSettings.findings(nw, "new", Severity.ERROR, "the subscription old -> new"));
-    findings.addAll(ApplyWorkerSettings.findings(old, "old", Severity.WARNING, "the way back (reverse)"));
+    originRoom(nw, "new", Severity.ERROR, ApplyWorkerSettings.FORWARD);
+    originRoom(old, "old", Severity.WARNING, ApplyWorkerSettings.WAY_BACK);
+    findings.addAll(ApplyWorkerSettings.findings(nw, "new", Severity.ERROR, ApplyWorkerSettings.FORWARD));
+    findings.addAll(ApplyWorkerSettings.findings(old, "old", Severity.WARNING, ApplyWorkerSettings.WAY_BACK));
     long workers = Sql.number(nw, "SELECT setting::bigint FROM pg_settings WHERE name = 'max_logical_replication_workers'");
     if (workers < 1) {
       add(Severity.ERROR, "new", "replication-workers", "max_logical_replication_workers is " + workers,

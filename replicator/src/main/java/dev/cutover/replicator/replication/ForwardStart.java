@@ -218,7 +218,7 @@ public final class ForwardStart {
       Requirements.require(Requirements.start(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW),
           Requirements.loginHasPassword(old)), "start");
       Requirements.requireLogin(n, Side.NEW, old.conninfo(), names.forward(), "start");
-      ApplyWorkerSettings.require(n, "new", "the subscription old -> new", "start");
+      ApplyWorkerSettings.require(n, "new", ApplyWorkerSettings.FORWARD, "start");
     }
     RowSecurityCheck.require(o, n, "start");
     if (RelayProgress.armed(n)) {

@@ -149,7 +149,7 @@ public final class ResumedStart {
             + " which only a superuser may write, and " + Catalog.currentUser(n) + " is not one",
             "resume as a superuser of new, or run `cutover-replicator cleanup`, empty new's tables and start again");
       }
-      ApplyWorkerSettings.require(n, "new", "the subscription old -> new", "start --resume");
+      ApplyWorkerSettings.require(n, "new", ApplyWorkerSettings.FORWARD, "start --resume");
     }
     String cleanupAndStart = "run `cutover-replicator cleanup`, then start again";
     if (ReplicationObjects.subscriptionExists(n, names.forward())) {

@@ -239,7 +239,7 @@ public final class Reverse {
     Requirements.require(Requirements.wayBack(Capabilities.probe(from, back.from().side()), Capabilities.probe(to, back.to().side()),
         Requirements.loginHasPassword(back.from())), step);
     Requirements.requireLogin(to, back.to().side(), back.from().conninfo(), back.name(), step);
-    ApplyWorkerSettings.require(to, back.toName(), "the way back (reverse)", step);
+    ApplyWorkerSettings.require(to, back.toName(), ApplyWorkerSettings.WAY_BACK, step);
   }
 
   private static void awaitFence(Connection fenced, String side, int major, Duration wait) throws SQLException, ReplicatorException {

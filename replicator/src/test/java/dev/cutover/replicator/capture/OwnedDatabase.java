@@ -332,9 +332,7 @@ final class OwnedDatabase {
    * changes it.)
    */
   void assertIntervalsPrintedTheSqlStandardWayArrive(StartOptions options) throws Exception {
-    try (Connection o = old()) {
-      execute(o, "ALTER DATABASE " + Sql.ident(name) + " SET IntervalStyle = 'sql_standard'");
-    }
+    setDefaults(pair.oldServer(), "IntervalStyle = 'sql_standard'");
     try (Connection o = old()) {
       assertThat(strings(o, "SELECT interval '-1 day -2 hours'")).as("old's sessions print the other way").containsExactly("-1 2:00:00");
       execute(o, "UPDATE account SET span = interval '-3 days -4 hours' WHERE id BETWEEN 11 AND 20");
@@ -367,10 +365,7 @@ final class OwnedDatabase {
   void assertLegacyStringReadingOnNewChangesNothing(StartOptions options) throws Exception {
     String legacy = "UPDATE account SET email = 'back\\slash' || id || '@example.com', tags = ARRAY['a\\b', NULL, 'NULL'],"
         + " doc = '{\"p\": \"C:\\\\new \\\"q\\\"\"}', meta = '{\"p\": \"x\\\\y\"}', nums = ARRAY[NULL, 1.5]";
-    try (Connection n = nw()) {
-      execute(n, "ALTER DATABASE " + Sql.ident(name) + " SET standard_conforming_strings = off");
-      execute(n, "ALTER DATABASE " + Sql.ident(name) + " SET array_nulls = off");
-    }
+    setDefaults(pair.newServer(), "standard_conforming_strings = off", "array_nulls = off");
     try (Connection o = old(); Connection n = nw()) {
       assertThat(strings(n, "SELECT 'a\\q' || ('{NULL}'::text[])[1]")).as("new's sessions read the legacy way").containsExactly("aqNULL");
       execute(o, legacy + " WHERE id BETWEEN 21 AND 30");
@@ -405,9 +400,7 @@ final class OwnedDatabase {
    */
   void assertReadOnlyByDefaultStillReplicates(StartOptions options) throws Exception {
     for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
-      try (Connection c = connect(server)) {
-        execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET default_transaction_read_only = on");
-      }
+      setDefaults(server, "default_transaction_read_only = on");
     }
     try (Connection n = nw()) {
       assertThatThrownBy(() -> execute(n, "UPDATE counter SET value = 1")).as("new's sessions are read-only")
@@ -434,12 +427,18 @@ final class OwnedDatabase {
    */
   void capTimeouts() throws SQLException {
     for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
-      try (Connection c = connect(server)) {
-        execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET statement_timeout = '100ms'");
-        execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET idle_in_transaction_session_timeout = '500ms'");
-        if (server.majorVersion() >= 17) {
-          execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET transaction_timeout = '1s'");
-        }
+      setDefaults(server, "statement_timeout = '100ms'", "idle_in_transaction_session_timeout = '500ms'");
+      if (server.majorVersion() >= 17) {
+        setDefaults(server, "transaction_timeout = '1s'");
+      }
+    }
+  }
+
+  /** This database's defaults on {@code server} for every later session (ALTER DATABASE SET), each {@code name = value}. */
+  void setDefaults(PostgresServer server, String... assignments) throws SQLException {
+    try (Connection c = connect(server)) {
+      for (String assignment : assignments) {
+        execute(c, "ALTER DATABASE " + Sql.ident(name) + " SET " + assignment);
       }
     }
   }
