@@ -10,7 +10,7 @@ public class InstallCapture {
     try (Connection c = DriverManager.getConnection(args[0])) {
       c.createStatement().execute("CREATE SCHEMA IF NOT EXISTS cutover");
       CaptureSchema.install(c);
-      CaptureSchema.addTriggers(c, Arrays.stream(args).skip(1).map(t -> new TableName("public", t)).toList());
+      CaptureSchema.addTriggers(c, "the database", Arrays.stream(args).skip(1).map(t -> new TableName("public", t)).toList());
     }
   }
 }

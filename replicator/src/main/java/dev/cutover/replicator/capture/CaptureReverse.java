@@ -68,7 +68,7 @@ public final class CaptureReverse {
       Heartbeat.install(n);
       CaptureSchema.install(n);
       List<dev.cutover.replicator.sql.TableName> tables = CaptureStart.capturable(n);
-      ChangeLog.Tick start = CaptureSchema.addTriggers(n, tables);
+      ChangeLog.Tick start = CaptureSchema.addTriggers(n, "new", tables);
       steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");
       ApplyProgress.arm(o, Way.REVERSE, start);
       if (relayed.isPresent()) {

@@ -3,7 +3,10 @@ package dev.cutover.replicator.capture;
 import static dev.cutover.common.Transactions.inTransaction;
 
 import dev.cutover.common.LockRetry;
+import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.ApplyToken;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.sql.Catalog;
@@ -15,6 +18,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * Trigger capture on a source database: the change log, the capture function and the triggers
@@ -324,32 +328,95 @@ public final class CaptureSchema {
    * {@code txid_current_snapshot()} taken inside that transaction after the locks: every write to
    * these tables by a transaction that is not visible in it is captured, every write by one that is
    * visible happened before the triggers and is not (so this snapshot is where applying starts when
-   * nothing needs copying, as for reverse).
+   * nothing needs copying, as for reverse). Writers whose transactions span several of the tables
+   * in another order can keep this from ever holding them all; where a copy follows, use
+   * {@link #addTriggersEach}.
    *
+   * @param side the side {@code c} is, named when the tables stay busy
    * @return that snapshot, and the source's clock when it was taken
    */
-  public static ChangeLog.Tick addTriggers(Connection c, List<TableName> tables) throws SQLException {
-    return LockRetry.within(LOCK_TRYING, () -> inTransaction(c, () -> addTriggersOnce(c, tables)));
+  public static ChangeLog.Tick addTriggers(Connection c, String side, List<TableName> tables) throws SQLException, ReplicatorException {
+    List<TableName> missing = missing(c, tables);
+    return locked(c, side, missing, () -> {
+      for (TableName t : missing) {
+        captureTable(c, t);
+      }
+      return ChangeLog.tick(c);
+    });
   }
 
+  /**
+   * Adds the capture triggers to every table of {@code tables} that lacks them, one table per
+   * transaction, each retried as {@link #addTriggers} does. A transaction that holds no table while
+   * it waits for one cannot be part of a cycle with writers that span tables, so this succeeds
+   * under any writers whose transactions end. What it gives up is a single snapshot taken under
+   * every lock: a transaction may have written one table before its triggers and another after.
+   * Creating a table's triggers waits for every transaction that wrote it before, so once this
+   * returns every such transaction has ended; a snapshot taken after it sees each of them whole,
+   * and a transaction it does not see wrote every table after its triggers. Right where a copy from
+   * such a snapshot follows (start); not for reverse, which copies nothing.
+   *
+   * @param side the side {@code c} is, named when a table stays busy
+   */
+  public static void addTriggersEach(Connection c, String side, List<TableName> tables) throws SQLException, ReplicatorException {
+    for (TableName t : missing(c, tables)) {
+      locked(c, side, List.of(t), () -> {
+        captureTable(c, t);
+        return null;
+      });
+    }
+  }
 
-  private static ChangeLog.Tick addTriggersOnce(Connection c, List<TableName> tables) throws SQLException {
+  /**
+   * Runs {@code work} in a transaction that first locks {@code tables} against writes, retried
+   * for up to two minutes while they are busy; then a refusal naming the side and the tables.
+   */
+  private static <T> T locked(Connection c, String side, List<TableName> tables, Transactions.Work<T> work)
+      throws SQLException, ReplicatorException {
+    try {
+      return LockRetry.within(LOCK_TRYING, () -> inTransaction(c, () -> {
+        lock(c, tables);
+        return work.run();
+      }));
+    } catch (SQLException e) {
+      if (LockRetry.refusedForALock(e)) {
+        throw busy(side, tables, e);
+      }
+      throw e;
+    }
+  }
+
+  private static List<TableName> missing(Connection c, List<TableName> tables) throws SQLException {
     List<TableName> missing = new ArrayList<>();
     for (TableName t : tables) {
       if (!Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::regclass AND tgname = ?)", t.regclass(), ROW_TRIGGER)) {
         missing.add(t);
       }
     }
+    return missing;
+  }
+
+  private static void lock(Connection c, List<TableName> tables) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute("SET LOCAL lock_timeout = '200ms'");
-      if (!missing.isEmpty()) {
-        s.execute("LOCK TABLE " + String.join(", ", missing.stream().map(TableName::quoted).toList()) + " IN SHARE ROW EXCLUSIVE MODE");
+      if (!tables.isEmpty()) {
+        s.execute("LOCK TABLE " + String.join(", ", tables.stream().map(TableName::quoted).toList()) + " IN SHARE ROW EXCLUSIVE MODE");
       }
     }
-    for (TableName t : missing) {
-      Sql.bool(c, "SELECT cutover.capture_table(?::regclass) IS NULL", t.regclass());
-    }
-    return ChangeLog.tick(c);
+  }
+
+  private static void captureTable(Connection c, TableName t) throws SQLException {
+    Sql.bool(c, "SELECT cutover.capture_table(?::regclass) IS NULL", t.regclass());
+  }
+
+  /** What a refusal for a lock after two minutes of tries becomes: the side, the tables, what to do. */
+  private static ReplicatorException busy(String side, List<TableName> tables, SQLException e) {
+    String them = tables.size() == 1 ? "it" : "them";
+    return new ReplicatorException(Failure.TIMEOUT, side + ": could not lock " + tables.stream().map(TableName::toString)
+        .collect(Collectors.joining(", ")) + " to add the capture triggers: transactions held " + them + " at every try"
+        + " (for up to " + LOCK_TRYING.toMinutes() + " minutes)", "end the transactions that hold " + them + " (pg_locks joined to"
+        + " pg_stat_activity on " + side + " names them; one left idle in transaction holds its locks until it ends), then run the"
+        + " command again", e);
   }
 
   /**

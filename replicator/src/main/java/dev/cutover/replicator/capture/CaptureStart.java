@@ -45,13 +45,14 @@ import org.slf4j.LoggerFactory;
  * and ANALYZE as with logical replication), and the position on new where applying starts: that
  * very snapshot.
  *
- * <p>Order is what makes it exact. The triggers exist first (installed in one transaction that
- * locked every table, so no writer straddles them). The snapshot is exported after that, with
- * {@code pg_export_snapshot()}, which needs no REPLICATION, and every copy worker imports it. Its
- * {@code txid_current_snapshot()} is recorded as the forward position: a transaction visible in
- * it is in the copy and its logged changes (if it wrote after the triggers) are never applied; a
- * transaction not visible in it is not in the copy and all its changes are in the log, since it
- * committed after the triggers were there. The first batch the applier takes is therefore exactly
+ * <p>Order is what makes it exact. The triggers exist first (added table by table, see
+ * {@link CaptureSchema#addTriggersEach}: each waits for every transaction that wrote its table
+ * before). The snapshot is exported after that, with {@code pg_export_snapshot()}, which needs no
+ * REPLICATION, and every copy worker imports it. Its {@code txid_current_snapshot()} is recorded
+ * as the forward position: a transaction visible in it is in the copy and its logged changes (if
+ * it wrote after some triggers) are never applied; a transaction not visible in it is not in the
+ * copy and all its changes are in the log, since it was still running, or not begun, when the
+ * last triggers were there, and so wrote nothing before them. The first batch the applier takes is therefore exactly
  * what the copy did not see: no drift window, nothing twice. A {@link Ticker} runs meanwhile, so
  * that what is written during a long copy is applied in batches of bounded size.
  *
@@ -129,7 +130,12 @@ public final class CaptureStart {
 
       List<TableName> captured = capturable(o);
       CaptureSchema.install(o);
-      CaptureSchema.addTriggers(o, captured);
+      try {
+        CaptureSchema.addTriggersEach(o, "old", captured);
+      } catch (Exception e) {
+        undo(o, n, List.of(), IndexSetAside.none(), false, ForeignKeySetAside.none(), false, e);
+        throw e;
+      }
       List<TablePair> tables = new ArrayList<>();
       for (TableName t : captured) {
         tables.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));

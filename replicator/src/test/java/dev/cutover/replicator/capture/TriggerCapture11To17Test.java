@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
@@ -14,6 +15,8 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.verify.Verifier;
@@ -22,7 +25,13 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -81,6 +90,104 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       } finally {
         OwnedDatabase.execute(su, "REVOKE rds_superuser FROM " + OwnedDatabase.ROLE);
       }
+    }
+  }
+
+  /**
+   * Two application writers whose transactions write every table, in the order opposite to the one
+   * start adds its triggers in, without pause and overlapping (each holds its first write a while,
+   * as one that does work in between), so that the tables are never all free at once: start adds
+   * the triggers, and every transaction of theirs arrives exactly once. With one {@code LOCK TABLE}
+   * of every table, each try took the tables the writers had not reached yet and then waited for
+   * one they held, while they waited for one of those, until the lock timeout, for the two minutes
+   * start keeps trying.
+   */
+  @Test
+  void start_writersSpanningTablesInTheOtherOrder_startsWhileTheyWriteAndLosesNothing(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "spanning");
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicLong[] commits = {new AtomicLong(), new AtomicLong()};
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    List<Thread> writers = new ArrayList<>();
+    for (int w = 1; w <= 2; w++) {
+      int id = w;
+      String write = "UPDATE scratch SET payload = payload || 'w' WHERE id = " + id + "; SELECT pg_sleep(0.02);"
+          + " INSERT INTO keyless VALUES (99, 'w" + id + "', NULL); UPDATE entry SET note = 'w' WHERE account_id = " + id + " AND n = 1;"
+          + " UPDATE counter SET value = value + 1 WHERE name = 'c" + id + "'; UPDATE account SET balance = balance + 1 WHERE id = " + id;
+      Thread writer = new Thread(() -> {
+        try (Connection c = db.old(); Statement s = c.createStatement()) {
+          c.setAutoCommit(false);
+          while (!stop.get()) {
+            s.execute(write);
+            c.commit();
+            commits[id - 1].incrementAndGet();
+          }
+        } catch (Throwable t) {
+          failure.set(t);
+        }
+      }, "spanning-writer-" + id);
+      writers.add(writer);
+      writer.start();
+    }
+    Replicator r = db.replicator();
+    try {
+      await().atMost(CATCH_UP).until(() -> commits[1].get() >= 3 || failure.get() != null);
+      r.start(options(), new CopyProgress(), CopyListener.NONE);
+      long seen = commits[1].get();
+      await().atMost(CATCH_UP).until(() -> commits[1].get() >= seen + 3 || failure.get() != null);
+    } finally {
+      stop.set(true);
+      for (Thread writer : writers) {
+        writer.join();
+      }
+    }
+    assertThat(failure.get()).isNull();
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection n = db.nw()) {
+      r.awaitCaughtUp(CATCH_UP);
+      db.assertConverged(r);
+      for (int w = 1; w <= 2; w++) {
+        assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c" + w + "'")).isEqualTo(commits[w - 1].get());
+        assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless WHERE b = 'w" + w + "'")).isEqualTo(commits[w - 1].get());
+      }
+    }
+  }
+
+  /**
+   * A table another transaction keeps locked while start adds the triggers: start gives up (here
+   * when its thread is interrupted, as after two minutes of tries otherwise) with a timeout naming
+   * old and the table, and removes the capture it installed, so that start runs again once the
+   * table is free.
+   */
+  @Test
+  void start_tableKeptLocked_givesUpNamingItAndLeavesNoCapture(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "kept");
+    Replicator r = db.replicator();
+    try (Connection o = db.old(); Connection holder = db.old()) {
+      ControlSchema.install(o);
+      holder.setAutoCommit(false);
+      OwnedDatabase.execute(holder, "LOCK TABLE scratch IN ROW EXCLUSIVE MODE");
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      Thread starting = new Thread(() -> {
+        try {
+          r.start(options(), new CopyProgress(), CopyListener.NONE);
+        } catch (Throwable t) {
+          failure.set(t);
+        }
+      }, "starting");
+      starting.start();
+      await().atMost(CATCH_UP).pollInterval(Duration.ofMillis(5)).until(() ->
+          OwnedDatabase.count(o, "SELECT count(*) FROM pg_locks WHERE relation = 'scratch'::regclass AND NOT granted") > 0);
+      starting.interrupt();
+      starting.join();
+
+      assertThat(failure.get()).isInstanceOfSatisfying(ReplicatorException.class, e -> {
+        assertThat(e.failure()).isEqualTo(Failure.TIMEOUT);
+        assertThat(e.oneLine()).contains("old: could not lock public.scratch").contains("pg_locks");
+      });
+      assertThat(CaptureSchema.installed(o)).isFalse();
+      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover\\_capture%'")).isZero();
+      holder.rollback();
+      assertThat(r.start(options(), new CopyProgress(), CopyListener.NONE).engine()).isEqualTo(Capture.TRIGGERS);
     }
   }
 
