@@ -10,8 +10,10 @@ import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +27,13 @@ import org.junit.jupiter.api.Test;
 class CoordinatedSwitchTest {
 
   private static HikariDataSource instance(Replicated db, String name, String flagKey) {
+    return instance(db, name, flagKey, null);
+  }
+
+  /** With {@code isolation} (a HikariCP transactionIsolation, e.g. TRANSACTION_READ_COMMITTED) for its connections, if given. */
+  private static HikariDataSource instance(Replicated db, String name, String flagKey, String isolation) {
     HikariConfig config = new HikariConfig();
+    config.setTransactionIsolation(isolation);
     config.setJdbcUrl(db.url("cutover.instance=" + name).replace("cutover.flag.key=" + db.flagKey,
         "cutover.flag.key=" + flagKey));
     config.setUsername(db.user());
@@ -64,6 +72,50 @@ class CoordinatedSwitchTest {
       assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
       assertThat(ended).extracting(SwitchEvent::id).containsOnly(ended.get(0).id());
       assertThat(ended).filteredOn(SwitchEvent::leader).hasSize(1);
+      try (Connection serving = db.newDirect()) {
+        for (Workload load : loads) {
+          load.assertIntact(serving);
+        }
+      }
+    } finally {
+      loads.forEach(Workload::close);
+      pools.forEach(HikariDataSource::close);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * Both databases run transactions SERIALIZABLE by default (ALTER DATABASE SET), as some teams
+   * run every database, and the application picks its own level for its connections, as it must
+   * (its workload would fail its own serializable transactions otherwise): four instances switch
+   * in the first attempt. Before the switch's own sessions ran READ COMMITTED, instances probing
+   * replication at once failed each other's transactions ("could not serialize access"), and their
+   * switch aborted and ran again.
+   */
+  @Test
+  void flip_databasesSerializableByDefault_fourInstancesSwitchAtTheFirstAttempt(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = server.connect(); Statement s = c.createStatement()) {
+        s.execute("ALTER DATABASE " + db.database + " SET default_transaction_isolation = 'serializable'");
+      }
+    }
+    List<HikariDataSource> pools = new ArrayList<>();
+    List<Workload> loads = new ArrayList<>();
+    try (SwitchEvents events = new SwitchEvents(db.database)) {
+      for (int i = 0; i < 4; i++) {
+        HikariDataSource pool = instance(db, "i" + i, db.flagKey, "TRANSACTION_READ_COMMITTED");
+        pools.add(pool);
+        loads.add(new Workload(pool, 2, i * 10));
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> loads.stream().allMatch(l -> l.commits.get() >= 30));
+
+      db.flip(Target.NEW);
+      List<SwitchEvent> ended = events(events, 4);
+      loads.forEach(Workload::close);
+
+      assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
+      assertThat(ended).extracting(SwitchEvent::id).containsOnly(ended.get(0).id());
       try (Connection serving = db.newDirect()) {
         for (Workload load : loads) {
           load.assertIntact(serving);

@@ -61,6 +61,15 @@ public final class Endpoint {
    */
   static final String WRITABLE = "SET default_transaction_read_only = off";
   /**
+   * Set in every session: a database or role may run transactions SERIALIZABLE (or REPEATABLE READ)
+   * by default, and the replicator's statements and the control schema's functions are written for
+   * READ COMMITTED (the copy sets its own level where it imports a snapshot). Serializable, the
+   * driver's switch sessions probing at once failed each other's transactions (see the driver's
+   * switch endpoint), and the replicator's reads of old's change log would take part in the
+   * application's read/write dependencies there, which can cancel its serializable transactions.
+   */
+  static final String READ_COMMITTED = "SET default_transaction_isolation = 'read committed'";
+  /**
    * Also set in every session, as pg_dump does: the server, database or role may end statements,
    * transactions or idle sessions after a time (production databases often cap
    * {@code statement_timeout}), and the replicator's work is long by nature: a table's COPY, the
@@ -72,7 +81,7 @@ public final class Endpoint {
       + " ('statement_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout', 'transaction_timeout')";
   /** All of the above, and {@code cutover.ddl_capture = off}: one string, sent once per session. */
   private static final String SESSION = SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; "
-      + WRITABLE + "; " + NO_TIMEOUTS;
+      + WRITABLE + "; " + READ_COMMITTED + "; " + NO_TIMEOUTS;
 
   private final Side side;
   private final String url;

@@ -523,6 +523,40 @@ class ReplicationFlowTest {
     }
   }
 
+  /**
+   * Both databases read-only by default (an operator keeps the application off new until the
+   * switch) and SERIALIZABLE by default (as some teams run every database), by ALTER DATABASE SET:
+   * start copies and the subscription applies what old's application writes after, and the
+   * replicator's own sessions write and run READ COMMITTED. Before, start stopped at its first
+   * write on new.
+   */
+  @Test
+  void start_databasesReadOnlyAndSerializableByDefault_copiesAndApplies(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "defaults");
+    for (Connection c : List.of(db.old(), db.nw())) {
+      try (c) {
+        String alter = "ALTER DATABASE " + Sql.ident(db.name) + " SET ";
+        AppDatabase.execute(c, alter + "default_transaction_read_only = on; " + alter + "default_transaction_isolation = serializable");
+      }
+    }
+    try (Connection n = db.nw(); Connection session = Endpoint.of(Side.NEW, pair.newServer().jdbcUrl(db.name), pair.newServer().user(),
+        pair.newServer().password()).connect()) {
+      assertThatThrownBy(() -> AppDatabase.execute(n, "DELETE FROM audit_log")).hasMessageContaining("read-only transaction");
+      assertThat(AppDatabase.strings(session, "SHOW transaction_isolation")).as("a replicator session").containsExactly("read committed");
+    }
+    Replicator r = db.replicator();
+    start(r);
+    try (Connection o = db.old()) {
+      AppDatabase.execute(o, "SET default_transaction_read_only = off");
+      AppDatabase.execute(o, "INSERT INTO audit_log (message) SELECT 'after start ' || g FROM generate_series(1, 100) g");
+    }
+    r.awaitCaughtUp(CATCH_UP);
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+    try (Connection n = db.nw()) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM audit_log WHERE message LIKE 'after start %'")).isEqualTo(100);
+    }
+  }
+
   @Test
   void verify_rowChangedByHandOnNew_reportsItsKey(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "verify");

@@ -393,14 +393,18 @@ final class OwnedDatabase {
 
   /**
    * Both databases are read-only by default (ALTER DATABASE SET default_transaction_read_only = on,
-   * as an operator keeps the application off new until the switch, or off old after it): the
-   * copy, the control schema, the ticks and the apply still write, and the writes old's
-   * application makes (its sessions turn the default off, as an application allowed to write
-   * would) arrive. Before, start stopped at its first write on new.
+   * as an operator keeps the application off new until the switch, or off old after it), and run
+   * transactions SERIALIZABLE by default: the copy, the control schema, the ticks and the apply
+   * still write, the replicator's sessions run READ COMMITTED, and the writes old's application
+   * makes (its sessions turn the default off, as an application allowed to write would) arrive.
+   * Before, start stopped at its first write on new.
    */
   void assertReadOnlyByDefaultStillReplicates(StartOptions options) throws Exception {
     for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
-      setDefaults(server, "default_transaction_read_only = on");
+      setDefaults(server, "default_transaction_read_only = on", "default_transaction_isolation = serializable");
+    }
+    try (Connection session = Endpoint.of(Side.NEW, url(pair.newServer()), ROLE, null).connect()) {
+      assertThat(strings(session, "SHOW transaction_isolation")).as("a replicator session").containsExactly("read committed");
     }
     try (Connection n = nw()) {
       assertThatThrownBy(() -> execute(n, "UPDATE counter SET value = 1")).as("new's sessions are read-only")

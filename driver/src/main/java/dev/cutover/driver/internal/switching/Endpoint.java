@@ -4,6 +4,7 @@ import dev.cutover.common.Secrets;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.Set;
@@ -20,29 +21,36 @@ public final class Endpoint {
   /** The URL PgJDBC gets: {@link #url} with the switch's own timeouts for control connections. */
   private final String connectUrl;
   private final Properties properties;
+  /** Run once in each new session: the switch's own settings; null for application connections. */
+  private final String session;
 
   public Endpoint(Target side, String url, Properties properties) {
-    this(side, url, url, properties);
+    this(side, url, url, properties, null);
   }
 
-  private Endpoint(Target side, String url, String connectUrl, Properties properties) {
+  private Endpoint(Target side, String url, String connectUrl, Properties properties, String session) {
     this.side = side;
     this.url = url;
     this.connectUrl = connectUrl;
     this.properties = properties;
+    this.session = session;
   }
 
   /**
    * The same side for a switch's own connections (control schema, heartbeats): PgJDBC's connect,
    * login and socket timeouts set to the given bounds (whole seconds, rounded up), whatever the
-   * application set, so that no call of a switch can wait on a silent network for ever.
-   * Application connections keep the application's own settings.
+   * application set, so that no call of a switch can wait on a silent network for ever; and
+   * transactions in READ COMMITTED whatever the database's or role's default, since the control
+   * schema's functions are written for it: with {@code default_transaction_isolation =
+   * serializable}, instances probing at once failed each other's transactions and their switch
+   * aborted. Application connections keep the application's own settings.
    */
-  public Endpoint withTimeouts(Duration connect, Duration socket) {
+  public Endpoint forSwitch(Duration connect, Duration socket) {
     String timeouts = "connectTimeout=" + seconds(connect) + "&loginTimeout=" + seconds(connect) + "&socketTimeout="
         + seconds(socket);
     // Parameters in the URL win over properties, and the last of a repeated one wins: append ours.
-    return new Endpoint(side, url, url + (url.indexOf('?') < 0 ? "?" : "&") + timeouts, properties);
+    return new Endpoint(side, url, url + (url.indexOf('?') < 0 ? "?" : "&") + timeouts, properties,
+        "SET default_transaction_isolation = 'read committed'");
   }
 
   private static long seconds(Duration d) {
@@ -55,6 +63,14 @@ public final class Endpoint {
       Connection c = PG.connect(connectUrl, properties);
       if (c == null) {
         throw new SQLException("cutover: PgJDBC did not accept " + this, "08001");
+      }
+      if (session != null) {
+        try (Statement s = c.createStatement()) {
+          s.execute(session);
+        } catch (SQLException e) {
+          c.close();
+          throw e;
+        }
       }
       return c;
     } catch (SQLException e) {

@@ -73,7 +73,7 @@ public final class Router implements Routing {
     for (Target side : Target.values()) {
       Endpoint direct = settings.directUrl(side).map(url -> new Endpoint(side, url, settings.properties(side)))
           .orElse(appEndpoints.get(side));
-      endpoints.put(side, direct.withTimeouts(settings.barrierTimeout(), settings.gateMaxPause()));
+      endpoints.put(side, direct.forSwitch(settings.barrierTimeout(), settings.gateMaxPause()));
     }
     long id = IDS.incrementAndGet();
     this.instance = settings.instance().orElse(defaultInstance(id));
