@@ -43,6 +43,41 @@ class AbortTest {
     }
   }
 
+  /**
+   * The application's role starts its sessions on old with session_replication_role = replica (a
+   * superuser's ALTER ROLE ... SET, made for a bulk load and left): the fence, an ordinary
+   * trigger, would not fire for them, so a writer on old after the switch would pass it and its
+   * writes would never reach new. The switch is refused before it holds anything, naming the
+   * setting and how to remove it; before, it completed.
+   */
+  @Test
+  void flip_applicationSessionsStartInReplicaMode_isRefusedNamingTheSetting(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    String setting = "ALTER ROLE " + db.user() + " IN DATABASE " + db.database + " SET session_replication_role = replica";
+    try (Connection su = pair.oldServer().connect(); Statement s = su.createStatement()) {
+      s.execute(setting);
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url())) {
+      DrainTest.insert(app, "before");
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("session_replication_role = replica").contains("the fence would not stop their writes")
+          .contains("ALTER ROLE \"" + db.user() + "\" IN DATABASE \"" + db.database + "\" RESET session_replication_role")
+          .contains("cutover.switch.force");
+      assertThat(event.gateWaits()).isZero();
+      assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    } finally {
+      try (Connection su = pair.oldServer().connect(); Statement s = su.createStatement()) {
+        s.execute(setting.replace("SET session_replication_role = replica", "RESET session_replication_role"));
+      }
+    }
+  }
+
   @Test
   void flip_replicationStopsInsideTheWindow_barrierTimesOutAndTrafficStaysOnOld(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);

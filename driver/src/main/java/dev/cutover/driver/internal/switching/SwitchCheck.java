@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import org.postgresql.PGConnection;
+import org.postgresql.core.Utils;
 
 /**
  * What every switch checks on both databases before it holds anything, rather than once when the
@@ -26,6 +27,8 @@ import org.postgresql.PGConnection;
  *       URL for that side the switch is refused, whatever {@code cutover.switch.force} says.
  *   <li>Both databases must carry the control schema of this driver's version, or the switch is
  *       refused unless {@code cutover.switch.force=true}.
+ *   <li>The application's sessions on the source must not start in replica mode, where the fence
+ *       does not fire (see {@link #fenceBypassed}), or the switch is refused unless forced.
  *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
  * </ul>
  */
@@ -62,6 +65,12 @@ final class SwitchCheck {
           + " (cutover-replicator start does, or ControlSchema.install), or set cutover.switch.force=true to switch"
           + " without these guarantees");
     }
+    if (missing.isEmpty() && !router.settings().force()) {
+      String bypass = fenceBypassed(router, from);
+      if (bypass != null) {
+        return refuse(router, bypass);
+      }
+    }
     router.handover().customSettings(router.handover().pooled(from)
         ? null : CustomSettings.discover(source, router.settings().customSettings()));
     router.pending(List.of());
@@ -96,6 +105,32 @@ final class SwitchCheck {
     }
     try (Connection app = router.openApp(side)) {
       return !Identity.of(app).direct();
+    }
+  }
+
+  /**
+   * Why the application's sessions on {@code from} would write past the fence, or {@code null}: the
+   * fence is an ordinary trigger, which does not fire with {@code session_replication_role =
+   * replica} (so that replication applies past it), and a role, database or server default, or the
+   * URL's {@code options}, can start every session so. Their writes after the switch would land on
+   * the fenced database and never reach the other (I2). Asked of an application connection, which
+   * carries what the application's do.
+   */
+  static String fenceBypassed(Router router, Target from) throws SQLException {
+    try (Connection app = router.openApp(from); Statement s = app.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT pg_catalog.current_setting('session_replication_role'), current_user, pg_catalog.current_database()")) {
+      rs.next();
+      if (!"replica".equals(rs.getString(1))) {
+        return null;
+      }
+      String role = Utils.escapeIdentifier(null, rs.getString(2)).toString();
+      String database = Utils.escapeIdentifier(null, rs.getString(3)).toString();
+      return "the application's sessions on the " + from.value() + " database start with session_replication_role ="
+          + " replica (a default of role " + role + ", of the database or the server, or the URL's options), so the fence"
+          + " would not stop their writes after the switch and they would be lost (I2); remove that default (ALTER ROLE "
+          + role + " IN DATABASE " + database + " RESET session_replication_role, ALTER ROLE " + role + " RESET"
+          + " session_replication_role or ALTER DATABASE " + database + " RESET session_replication_role, as a superuser),"
+          + " or set cutover.switch.force=true to switch without this guarantee";
     }
   }
 
