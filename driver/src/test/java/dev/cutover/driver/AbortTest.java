@@ -78,6 +78,45 @@ class AbortTest {
     }
   }
 
+  /**
+   * A transaction prepared for two-phase commit on old (as an XA transaction manager leaves one
+   * between its phases, or for ever after a crash) holds the locks of its write: the switch is
+   * refused before the gate closes, naming it, where the fence would have waited for it with the
+   * application held at the gate until the drain timeout. Once it is committed, the write is
+   * replicated and the next switch completes.
+   */
+  @Test
+  void flip_preparedTransactionOnOld_isRefusedNamingItBeforeTheGate(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url());
+        Connection old = db.oldDirect(); Statement s = old.createStatement()) {
+      s.execute("BEGIN; INSERT INTO note (body) VALUES ('prepared'); PREPARE TRANSACTION 'xa-order-17'");
+      try {
+        DrainTest.insert(app, "before");
+
+        db.flip(Target.NEW);
+        SwitchEvent event = events.next();
+
+        assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+        assertThat(event.reason()).startsWith("the old database holds 1 prepared transaction(s)")
+            .contains("'xa-order-17' of role " + db.user()).contains("COMMIT PREPARED or ROLLBACK PREPARED");
+        assertThat(event.fence()).as("the fence was never tried").isZero();
+        assertThat(event.gateWaits()).isZero();
+        assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+      } finally {
+        s.execute("COMMIT PREPARED 'xa-order-17'");
+      }
+      db.flip(Target.OLD);
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      try (Connection n = db.newDirect(); Statement q = n.createStatement();
+          ResultSet rs = q.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
+        rs.next();
+        assertThat(rs.getString(1)).isEqualTo("prepared,before");
+      }
+    }
+  }
+
   @Test
   void flip_replicationStopsInsideTheWindow_barrierTimesOutAndTrafficStaysOnOld(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);

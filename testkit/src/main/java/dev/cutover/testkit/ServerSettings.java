@@ -21,7 +21,8 @@ public final class ServerSettings {
    * take a replication origin each from {@code max_active_replication_origins} (10 by default;
    * before 18 {@code max_replication_slots} was the limit), a class's eleventh found none and never
    * started. {@code max_connections=300} leaves room for several pools of 50 and the connections a switch
-   * opens ahead. {@code synchronous_commit=on} is PostgreSQL's default, restated because zonky turns it off, and
+   * opens ahead. {@code max_prepared_transactions=10} (0 by default) lets a test prepare transactions as XA
+   * transaction managers do. {@code synchronous_commit=on} is PostgreSQL's default, restated because zonky turns it off, and
    * then a commit is acknowledged before its WAL is written, which is not how production behaves.
    */
   static final Map<String, String> ALL = Map.of(
@@ -32,6 +33,7 @@ public final class ServerSettings {
       "max_logical_replication_workers", "30",
       "max_active_replication_origins", "40",
       "max_connections", "300",
+      "max_prepared_transactions", "10",
       "shared_preload_libraries", "pg_stat_statements",
       "synchronous_commit", "on");
 

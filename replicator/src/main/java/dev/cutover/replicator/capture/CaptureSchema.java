@@ -415,8 +415,9 @@ public final class CaptureSchema {
     return new ReplicatorException(Failure.TIMEOUT, side + ": could not lock " + tables.stream().map(TableName::toString)
         .collect(Collectors.joining(", ")) + " to add the capture triggers: transactions held " + them + " at every try"
         + " (for up to " + LOCK_TRYING.toMinutes() + " minutes)", "end the transactions that hold " + them + " (pg_locks joined to"
-        + " pg_stat_activity on " + side + " names them; one left idle in transaction holds its locks until it ends), then run the"
-        + " command again", e);
+        + " pg_stat_activity on " + side + " names them; one left idle in transaction holds its locks until it ends, and one"
+        + " prepared for two-phase commit, listed in pg_prepared_xacts, until COMMIT or ROLLBACK PREPARED), then run the command"
+        + " again", e);
   }
 
   /**

@@ -15,7 +15,8 @@ import java.util.OptionalInt;
  * use the control plane and which the application needs ({@code --app-role}), grants to PUBLIC
  * left by a version-1 install, and the roles that can bypass the fence (superusers, owners of the
  * application tables, and from PostgreSQL 15 roles granted {@code SET} on {@code
- * session_replication_role}). Read-only.
+ * session_replication_role}, sessions that start in replica mode), and prepared transactions in the
+ * fence's way. Read-only.
  */
 final class ControlPlaneCheck {
   private final List<Finding> findings = new ArrayList<>();
@@ -144,6 +145,22 @@ final class ControlPlaneCheck {
     }
   }
 
+  /**
+   * Transactions prepared for two-phase commit in this database (XA transaction managers leave them
+   * between their phases, or for ever after a crash): they keep the locks of their writes, which
+   * the fence waits for, so a Cutover driver refuses to switch from this side while any is there.
+   */
+  private void prepared(Connection c, String side) throws SQLException {
+    List<String> prepared = Sql.strings(c, "SELECT quote_literal(gid) || ' of role ' || owner || ' since ' || prepared"
+        + " FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared");
+    if (!prepared.isEmpty()) {
+      add(Severity.WARNING, side, "prepared-transactions", prepared.size() + " prepared transaction(s) in this database on " + side
+          + ": " + String.join(", ", prepared) + "; a Cutover driver refuses to switch from " + side + " while any is there (the"
+          + " fence would wait for their locks, and their writes would commit after the switch)",
+          "let their transaction manager finish them, or COMMIT PREPARED or ROLLBACK PREPARED each on " + side);
+    }
+  }
+
   /** Who can write past the fence: the guarantee that old takes no write after a switch holds for everyone else. */
   private void bypass(Connection c, String side) throws SQLException {
     List<String> superusers = Sql.strings(c, "SELECT rolname FROM pg_roles WHERE rolsuper AND rolcanlogin ORDER BY 1");
@@ -159,6 +176,7 @@ final class ControlPlaneCheck {
           "let the application connect as a role that does not own its tables");
     }
     replicaDefaults(c, side);
+    prepared(c, side);
     if (Sql.majorVersion(c) >= 15) {
       List<String> setters = Sql.strings(c, "SELECT rolname FROM pg_roles WHERE NOT rolsuper"
           + " AND has_parameter_privilege(oid, 'session_replication_role', 'SET') ORDER BY 1");

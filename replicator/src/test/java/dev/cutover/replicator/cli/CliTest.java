@@ -265,8 +265,11 @@ class CliTest {
     // Left from a bulk load: these roles' sessions start in replica mode, where the fence does not fire.
     sql(pair.oldServer(), db, "ALTER ROLE cli_app IN DATABASE " + db + " SET session_replication_role = replica");
     sql(pair.newServer(), db, "ALTER ROLE cli_reporting IN DATABASE " + db + " SET session_replication_role = replica");
+    // An XA transaction manager's transaction between its two phases.
+    sql(pair.oldServer(), db, "BEGIN; INSERT INTO account (name) VALUES ('xa'); PREPARE TRANSACTION 'cli-xa-1'");
 
     Run after = run(with(new String[] {"check", "--app-role", "cli_app"}, u));
+    sql(pair.oldServer(), db, "ROLLBACK PREPARED 'cli-xa-1'");
     assertThat(after.out())
         .containsPattern("INFO +old +roles that may use the control plane on old: .*cli_app")
         .containsPattern("INFO +new +roles that can connect to new but may not use the control plane .*cli_reporting")
@@ -278,7 +281,9 @@ class CliTest {
             + " the fence does not fire for them")
         .contains("ALTER ROLE \"cli_app\" IN DATABASE \"" + db + "\" RESET session_replication_role")
         .containsPattern("WARNING new +sessions of role cli_reporting in this database start with session_replication_role ="
-            + " replica: .*\\(if the application connects as cli_reporting\\)");
+            + " replica: .*\\(if the application connects as cli_reporting\\)")
+        .containsPattern("WARNING old +1 prepared transaction\\(s\\) in this database on old: 'cli-xa-1' of role "
+            + pair.oldServer().user() + " since .*; a Cutover driver refuses to switch from old while any is there");
     if (pair.newServer().majorVersion() >= 15) {
       assertThat(after.out()).containsPattern("WARNING new +roles granted SET on session_replication_role on new skip"
           + " the fence and every trigger: cli_setter").contains("REVOKE SET ON PARAMETER session_replication_role FROM \"cli_setter\"");

@@ -29,6 +29,8 @@ import org.postgresql.core.Utils;
  *       refused unless {@code cutover.switch.force=true}.
  *   <li>The application's sessions on the source must not start in replica mode, where the fence
  *       does not fire (see {@link #fenceBypassed}), or the switch is refused unless forced.
+ *   <li>The source must hold no prepared transaction in this database (see
+ *       {@link #preparedTransactions}), whatever {@code cutover.switch.force} says.
  *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
  * </ul>
  */
@@ -70,6 +72,10 @@ final class SwitchCheck {
       if (bypass != null) {
         return refuse(router, bypass);
       }
+    }
+    String prepared = missing.isEmpty() ? preparedTransactions(source, from) : null;
+    if (prepared != null) {
+      return refuse(router, prepared);
     }
     router.handover().customSettings(router.handover().pooled(from)
         ? null : CustomSettings.discover(source, router.settings().customSettings()));
@@ -132,6 +138,36 @@ final class SwitchCheck {
           + " session_replication_role or ALTER DATABASE " + database + " RESET session_replication_role, as a superuser),"
           + " or set cutover.switch.force=true to switch without this guarantee";
     }
+  }
+
+  /**
+   * Why prepared transactions on {@code from} stand in the switch's way, or {@code null}: a
+   * transaction prepared for two-phase commit (PREPARE TRANSACTION, as XA transaction managers
+   * leave one between their two phases, or for ever when they crash) keeps the locks of its writes,
+   * so raising the fence, which waits for every writer, would wait for it with the application held
+   * at the gate until the drain timeout; and its writes would commit on the fenced side after the
+   * switch. Those of other databases do not matter. Also said when the fence fails while one is
+   * there (one prepared after this check).
+   */
+  static String preparedTransactions(Connection source, Target from) throws SQLException {
+    List<String> found = new ArrayList<>();
+    int count = 0;
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery("SELECT p.gid, p.owner, p.prepared,"
+        + " count(*) OVER () FROM pg_catalog.pg_prepared_xacts p WHERE p.database = pg_catalog.current_database()"
+        + " ORDER BY p.prepared LIMIT 5")) {
+      while (rs.next()) {
+        found.add("'" + rs.getString(1) + "' of role " + rs.getString(2) + " since " + rs.getString(3));
+        count = rs.getInt(4);
+      }
+    }
+    if (found.isEmpty()) {
+      return null;
+    }
+    return "the " + from.value() + " database holds " + count + " prepared transaction(s) (PREPARE TRANSACTION, as XA"
+        + " transaction managers leave them): " + String.join(", ", found) + (count > found.size() ? ", ..." : "")
+        + "; the fence would wait for their locks with the application held, and their writes would commit on "
+        + from.value() + " after the switch; let their transaction manager finish them, or COMMIT PREPARED or ROLLBACK"
+        + " PREPARED them there (pg_prepared_xacts lists them), then switch again";
   }
 
   /** Why {@code side} cannot coordinate a switch, or {@code null} when its control schema is there. */

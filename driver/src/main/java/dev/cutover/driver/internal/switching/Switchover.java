@@ -643,9 +643,19 @@ final class Switchover {
       Fence.raise(source, router.service(), switchId, router.instance(), lockTimeout);
     } catch (SQLException e) {
       if (watchdog.reason() == null && alive(source)) {
-        throw new Abort("cannot fence " + from.value() + ": " + serverMessage(e));
+        throw new Abort("cannot fence " + from.value() + ": " + serverMessage(e) + preparedInTheWay());
       }
       throw e;
+    }
+  }
+
+  /** "; " and the prepared transactions the fence waited for, if any (see {@link SwitchCheck#preparedTransactions}). */
+  private String preparedInTheWay() {
+    try {
+      String prepared = SwitchCheck.preparedTransactions(source, from);
+      return prepared == null ? "" : "; " + prepared;
+    } catch (SQLException unknown) {
+      return ""; // the fence's own error is the reason
     }
   }
 
