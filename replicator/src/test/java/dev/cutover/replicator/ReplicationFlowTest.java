@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -554,6 +555,52 @@ class ReplicationFlowTest {
     assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
     try (Connection n = db.nw()) {
       assertThat(AppDatabase.count(n, "SELECT count(*) FROM audit_log WHERE message LIKE 'after start %'")).isEqualTo(100);
+    }
+  }
+
+  /**
+   * A transaction prepared for two-phase commit on old (as an XA transaction manager leaves one, and
+   * an idle transaction would do the same) holds a table without a key, which start must give
+   * REPLICA IDENTITY FULL: start's ALTER TABLE waits for it 200 ms at a time, so the application
+   * goes on reading and writing that table meanwhile; once the transaction ends, start completes.
+   * Before, the ALTER TABLE waited in the lock queue for as long as the transaction lasted, and
+   * every query of the table waited behind it.
+   */
+  @Test
+  void start_preparedTransactionHoldsAKeylessTable_applicationKeepsUsingItWhileStartWaits(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "held");
+    try (Connection o = db.old()) {
+      AppDatabase.execute(o, "BEGIN; INSERT INTO audit_log (message) VALUES ('prepared'); PREPARE TRANSACTION 'held-1'");
+    }
+    Replicator r = db.replicator();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread starting = new Thread(() -> {
+      try {
+        start(r);
+      } catch (Throwable t) {
+        failure.set(t);
+      }
+    }, "starting");
+    try (Connection o = db.old()) {
+      starting.start();
+      await().atMost(CATCH_UP).pollInterval(Duration.ofMillis(5)).until(() -> AppDatabase.count(o, "SELECT count(*) FROM pg_locks"
+          + " WHERE relation = 'audit_log'::regclass AND mode = 'AccessExclusiveLock' AND NOT granted") > 0);
+      AppDatabase.execute(o, "SET statement_timeout = '3s'");
+      for (int i = 1; i <= 5; i++) {
+        AppDatabase.execute(o, "INSERT INTO audit_log (message) VALUES ('while start waits " + i + "')");
+        assertThat(AppDatabase.count(o, "SELECT count(*) FROM audit_log WHERE message LIKE 'while start waits %'")).isEqualTo(i);
+      }
+    } finally {
+      try (Connection o = db.old()) {
+        AppDatabase.execute(o, "COMMIT PREPARED 'held-1'");
+      }
+      starting.join();
+    }
+    assertThat(failure.get()).isNull();
+    r.awaitCaughtUp(CATCH_UP);
+    try (Connection n = db.nw()) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM audit_log WHERE message = 'prepared' OR message LIKE 'while start waits %'"))
+          .isEqualTo(6);
     }
   }
 

@@ -260,26 +260,38 @@ public final class ControlSchema {
     }
   }
 
-  /** Removes the fence triggers and the schema; does nothing where they are absent. */
+  /**
+   * Removes the fence triggers and the schema; does nothing where they are absent. Each table's
+   * trigger goes in a transaction of its own under the install's short lock timeout, retried as
+   * the install is (up to about 20 s per table): DROP TRIGGER needs the table to itself, and all
+   * in one transaction, waiting in a lock queue behind a long or prepared transaction, it held
+   * every query of that table and of each one dropped before for as long, on the database the
+   * application uses.
+   */
   public static void uninstall(Connection c) throws SQLException {
-    inTransaction(c, () -> {
+    List<String> guarded = new ArrayList<>();
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
+            + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = '" + TRIGGER + "'")) {
+      while (rs.next()) {
+        guarded.add(rs.getString(1));
+      }
+    }
+    for (String table : guarded) {
+      briefly(c, "DROP TRIGGER IF EXISTS " + TRIGGER + " ON " + table);
+    }
+    briefly(c, "DROP EVENT TRIGGER IF EXISTS " + ControlSql.EVENT_TRIGGER + "; DROP SCHEMA IF EXISTS cutover CASCADE");
+  }
+
+  /** Runs {@code sql} in a transaction of its own under the install's short lock timeout, retried as the install is. */
+  private static void briefly(Connection c, String sql) throws SQLException {
+    LockRetry.within(LOCK_RETRY, () -> inTransaction(c, () -> {
       try (Statement s = c.createStatement()) {
-        List<String> guarded = new ArrayList<>();
-        try (ResultSet rs = s.executeQuery(
-            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
-                + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = '" + TRIGGER + "'")) {
-          while (rs.next()) {
-            guarded.add(rs.getString(1));
-          }
-        }
-        for (String table : guarded) {
-          s.execute("DROP TRIGGER IF EXISTS " + TRIGGER + " ON " + table);
-        }
-        s.execute("DROP EVENT TRIGGER IF EXISTS " + ControlSql.EVENT_TRIGGER);
-        s.execute("DROP SCHEMA IF EXISTS cutover CASCADE");
+        s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
+        s.execute(sql);
       }
       return null;
-    });
+    }));
   }
 
   /**

@@ -109,6 +109,64 @@ class ControlSchemaTest {
     }
   }
 
+  /**
+   * A transaction left open on one of three guarded tables while the control schema is removed:
+   * the application goes on reading and writing every table (here within a 3 s statement timeout)
+   * while the uninstall waits, and once the transaction ends the uninstall completes. In one
+   * transaction, it held every table whose trigger it had dropped, and the held one's queue, for as
+   * long as the transaction stayed open.
+   */
+  @Test
+  void uninstall_transactionHoldsATable_applicationKeepsUsingEveryTableWhileItWaits(PostgresPair pair) throws Exception {
+    List<String> tables = List.of("a", "b", "c");
+    StringBuilder schema = new StringBuilder();
+    for (String t : tables) {
+      schema.append("CREATE TABLE ").append(t).append(" (id int PRIMARY KEY, n int); INSERT INTO ").append(t).append(" VALUES (1, 0);");
+    }
+    try (Connection c = database(pair.oldServer(), "uninstall_held", schema.toString());
+        Connection holder = pair.oldServer().connect("uninstall_held"); Connection app = pair.oldServer().connect("uninstall_held");
+        Statement h = holder.createStatement(); Statement a = app.createStatement()) {
+      ControlSchema.install(c);
+      holder.setAutoCommit(false);
+      h.execute("UPDATE b SET n = n + 1");
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      Thread uninstalling = new Thread(() -> {
+        try {
+          ControlSchema.uninstall(c);
+        } catch (Throwable t) {
+          failure.set(t);
+        }
+      }, "uninstalling");
+      uninstalling.start();
+      try {
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(5)).until(() -> count(app,
+            "SELECT count(*) FROM pg_locks WHERE relation = 'b'::regclass AND mode = 'AccessExclusiveLock' AND NOT granted") > 0);
+        a.execute("SET statement_timeout = '3s'");
+        for (int round = 0; round < 3; round++) {
+          for (String t : tables) {
+            if (!t.equals("b")) {
+              a.execute("UPDATE " + t + " SET n = n + 1");
+            }
+            assertThat(count(app, "SELECT count(*) FROM " + t)).isOne();
+          }
+        }
+      } finally {
+        holder.commit();
+        uninstalling.join();
+      }
+      assertThat(failure.get()).isNull();
+      assertThat(count(app, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_fence'")).isZero();
+      assertThat(count(app, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
+    }
+  }
+
+  private static long count(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
   static boolean guarded(Connection c, String table) throws SQLException {
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_trigger"
         + " WHERE tgname = 'cutover_fence' AND tgenabled = 'O' AND tgrelid = '" + table + "'::regclass")) {

@@ -1,24 +1,19 @@
 package dev.cutover.replicator.capture;
 
-import static dev.cutover.common.Transactions.inTransaction;
-
-import dev.cutover.common.LockRetry;
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.ApplyToken;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Collectors;
 
 /**
  * Trigger capture on a source database: the change log, the capture function and the triggers
@@ -91,8 +86,6 @@ public final class CaptureSchema {
   /** {@code cutover.capture_new()} and its event trigger. */
   private static final String NEW_TABLES = resource("capture-new-tables.sql");
   static final int LOGS = 2;
-  /** How long adding triggers keeps trying to lock every table at once (writers, an apply, may hold them). */
-  private static final Duration LOCK_TRYING = Duration.ofMinutes(2);
 
   private CaptureSchema() {}
 
@@ -367,23 +360,15 @@ public final class CaptureSchema {
     }
   }
 
-  /**
-   * Runs {@code work} in a transaction that first locks {@code tables} against writes, retried
-   * for up to two minutes while they are busy; then a refusal naming the side and the tables.
-   */
+  /** Runs {@code work} after locking {@code tables} against writes, as {@link ShortLocks} runs it. */
   private static <T> T locked(Connection c, String side, List<TableName> tables, Transactions.Work<T> work)
       throws SQLException, ReplicatorException {
-    try {
-      return LockRetry.within(LOCK_TRYING, () -> inTransaction(c, () -> {
-        lock(c, tables);
-        return work.run();
-      }));
-    } catch (SQLException e) {
-      if (LockRetry.refusedForALock(e)) {
-        throw busy(side, tables, e);
+    return ShortLocks.run(c, side, tables, "to add the capture triggers", () -> {
+      if (!tables.isEmpty()) {
+        Sql.execute(c, "LOCK TABLE " + String.join(", ", tables.stream().map(TableName::quoted).toList()) + " IN SHARE ROW EXCLUSIVE MODE");
       }
-      throw e;
-    }
+      return work.run();
+    });
   }
 
   private static List<TableName> missing(Connection c, List<TableName> tables) throws SQLException {
@@ -396,28 +381,8 @@ public final class CaptureSchema {
     return missing;
   }
 
-  private static void lock(Connection c, List<TableName> tables) throws SQLException {
-    try (Statement s = c.createStatement()) {
-      s.execute("SET LOCAL lock_timeout = '200ms'");
-      if (!tables.isEmpty()) {
-        s.execute("LOCK TABLE " + String.join(", ", tables.stream().map(TableName::quoted).toList()) + " IN SHARE ROW EXCLUSIVE MODE");
-      }
-    }
-  }
-
   private static void captureTable(Connection c, TableName t) throws SQLException {
     Sql.bool(c, "SELECT cutover.capture_table(?::regclass) IS NULL", t.regclass());
-  }
-
-  /** What a refusal for a lock after two minutes of tries becomes: the side, the tables, what to do. */
-  private static ReplicatorException busy(String side, List<TableName> tables, SQLException e) {
-    String them = tables.size() == 1 ? "it" : "them";
-    return new ReplicatorException(Failure.TIMEOUT, side + ": could not lock " + tables.stream().map(TableName::toString)
-        .collect(Collectors.joining(", ")) + " to add the capture triggers: transactions held " + them + " at every try"
-        + " (for up to " + LOCK_TRYING.toMinutes() + " minutes)", "end the transactions that hold " + them + " (pg_locks joined to"
-        + " pg_stat_activity on " + side + " names them; one left idle in transaction holds its locks until it ends, and one"
-        + " prepared for two-phase commit, listed in pg_prepared_xacts, until COMMIT or ROLLBACK PREPARED), then run the command"
-        + " again", e);
   }
 
   /**
@@ -449,42 +414,50 @@ public final class CaptureSchema {
   }
 
   /**
-   * Drops the capture triggers, the log and the function; nothing where they are absent.
+   * Drops the capture triggers, the log and the function; nothing where they are absent. The
+   * event trigger goes first, so that it makes no trigger again; then each table's triggers in a
+   * transaction of their own, with {@link ShortLocks}: DROP TRIGGER needs the table to itself, and
+   * in one transaction that waited in a lock queue behind a long or prepared transaction, every
+   * query of that table and of each table dropped before waited for as long (on new, where the
+   * application runs after the switch); then the rest.
    *
+   * @param side the side {@code c} is, named when a table stays busy
    * @return how many tables had capture triggers
    */
-  public static int uninstall(Connection c) throws SQLException {
+  public static int uninstall(Connection c, String side) throws SQLException, ReplicatorException {
     List<TableName> tables = capturedTables(c);
-    inTransaction(c, () -> dropCapture(c, tables));
-    return tables.size();
-  }
-
-  private static Void dropCapture(Connection c, List<TableName> tables) throws SQLException {
-    try (Statement s = c.createStatement()) {
+    ShortLocks.run(c, side, List.of(), "to drop the capture event trigger", () -> {
       if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ?)", EVENT_TRIGGER)) {
-        s.execute("DROP EVENT TRIGGER " + EVENT_TRIGGER);
+        Sql.execute(c, "DROP EVENT TRIGGER " + EVENT_TRIGGER);
       }
       if (Sql.bool(c, "SELECT to_regprocedure('cutover.capture_new()') IS NOT NULL")) {
-        s.execute("DROP FUNCTION cutover.capture_new()");
+        Sql.execute(c, "DROP FUNCTION cutover.capture_new()");
       }
-      for (TableName t : tables) {
+      return null;
+    });
+    for (TableName t : tables) {
+      ShortLocks.run(c, side, List.of(t), "to drop the capture triggers", () -> {
         for (String trigger : TRIGGERS) {
-          s.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + t.quoted());
+          Sql.execute(c, "DROP TRIGGER IF EXISTS " + trigger + " ON " + t.quoted());
         }
-      }
-      if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
-        s.execute("DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
-        s.execute("DROP FUNCTION IF EXISTS cutover.capture_row() CASCADE");
-        s.execute("DROP FUNCTION IF EXISTS " + JSON_NULLS_FUNCTION + "(anyelement, pg_catalog.json, pg_catalog.text[])");
-        s.execute("DROP FUNCTION IF EXISTS cutover.json_columns(pg_catalog.regclass)");
-        s.execute("DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass, boolean)");
-        s.execute("DROP FUNCTION IF EXISTS cutover.capture_current(pg_catalog.regclass)");
-        s.execute("DROP FUNCTION IF EXISTS cutover.capture_plan(pg_catalog.regclass)");
-        s.execute("DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
-        s.execute("DROP SEQUENCE IF EXISTS cutover.change_seq");
-      }
+        return null;
+      });
     }
-    return null;
+    ShortLocks.run(c, side, List.of(), "to drop the change log", () -> {
+      if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_row() CASCADE");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS " + JSON_NULLS_FUNCTION + "(anyelement, pg_catalog.json, pg_catalog.text[])");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.json_columns(pg_catalog.regclass)");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass, boolean)");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_current(pg_catalog.regclass)");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_plan(pg_catalog.regclass)");
+        Sql.execute(c, "DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
+        Sql.execute(c, "DROP SEQUENCE IF EXISTS cutover.change_seq");
+      }
+      return null;
+    });
+    return tables.size();
   }
 
   private static String resource(String name) {

@@ -303,7 +303,7 @@ public final class CaptureStart {
   private static void undo(Connection o, Connection n, List<TablePair> tables, IndexSetAside aside, boolean indexesDropped,
       ForeignKeySetAside keys, boolean keysDropped, Exception cause) {
     try {
-      CaptureSchema.uninstall(o);
+      CaptureSchema.uninstall(o, "old");
       Sql.execute(n, "DELETE FROM cutover.apply_progress WHERE direction = 'forward'");
       if (!tables.isEmpty()) {
         Sql.execute(n, "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));

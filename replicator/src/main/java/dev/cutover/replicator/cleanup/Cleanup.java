@@ -48,8 +48,8 @@ public final class Cleanup {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       refuseWhileApplying(o, "old");
       refuseWhileApplying(n, "new");
-      uncapture(o, onOld);
-      uncapture(n, onNew);
+      uncapture(o, "old", onOld);
+      uncapture(n, "new", onNew);
       for (String name : ours) {
         if (ReplicationObjects.dropSubscription(n, name)) {
           onNew.add("subscription " + name);
@@ -91,8 +91,8 @@ public final class Cleanup {
   }
 
   /** Removes trigger capture from one side: its triggers, change log and functions. */
-  private static void uncapture(Connection c, List<String> removed) throws SQLException {
-    int tables = CaptureSchema.uninstall(c);
+  private static void uncapture(Connection c, String side, List<String> removed) throws SQLException, ReplicatorException {
+    int tables = CaptureSchema.uninstall(c, side);
     if (tables > 0) {
       removed.add("capture triggers on " + tables + " table(s) and the change log");
     }

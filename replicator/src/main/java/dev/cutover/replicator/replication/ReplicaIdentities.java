@@ -3,6 +3,7 @@ package dev.cutover.replicator.replication;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
@@ -49,10 +50,17 @@ final class ReplicaIdentities {
     return missing;
   }
 
-  /** Gives each of {@code tables} {@code REPLICA IDENTITY FULL} on old. */
-  static void setFull(Connection old, List<TableName> tables) throws SQLException {
+  /**
+   * Gives each of {@code tables} {@code REPLICA IDENTITY FULL} on old, one table per transaction
+   * with {@link ShortLocks}: the ALTER TABLE needs the table to itself, and waiting in the lock
+   * queue behind a long or prepared transaction it held every reader and writer of the table.
+   */
+  static void setFull(Connection old, List<TableName> tables) throws SQLException, ReplicatorException {
     for (TableName t : tables) {
-      Sql.execute(old, "ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL");
+      ShortLocks.run(old, "old", List.of(t), "to set REPLICA IDENTITY FULL", () -> {
+        Sql.execute(old, "ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL");
+        return null;
+      });
     }
   }
 }

@@ -192,6 +192,49 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * A transaction left open on one table while cleanup removes trigger capture and the control
+   * schema (capture and fence triggers on every table): the application goes on reading and writing
+   * every table (within a 3 s statement timeout) while cleanup waits, and once the transaction
+   * ends cleanup leaves nothing. Before, it dropped every table's triggers in one transaction, and
+   * the tables whose triggers went first, and the held one's queue, waited for as long.
+   */
+  @Test
+  void cleanup_transactionHoldsATable_applicationKeepsUsingEveryTableWhileItWaits(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "cleanheld");
+    Replicator r = started(db);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    try (Connection holder = db.old(); Connection app = db.old()) {
+      holder.setAutoCommit(false);
+      OwnedDatabase.execute(holder, "UPDATE scratch SET payload = 'held' WHERE id = 1");
+      Thread cleaning = new Thread(() -> {
+        try {
+          r.cleanup();
+        } catch (Throwable t) {
+          failure.set(t);
+        }
+      }, "cleaning");
+      cleaning.start();
+      try {
+        await().atMost(CATCH_UP).pollInterval(Duration.ofMillis(5)).until(() -> OwnedDatabase.count(app, "SELECT count(*) FROM pg_locks"
+            + " WHERE relation = 'scratch'::regclass AND mode = 'AccessExclusiveLock' AND NOT granted") > 0);
+        OwnedDatabase.execute(app, "SET statement_timeout = '3s'");
+        for (int round = 0; round < 3; round++) {
+          OwnedDatabase.execute(app, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
+          OwnedDatabase.execute(app, "INSERT INTO keyless VALUES (" + round + ", 'during cleanup', NULL)");
+          OwnedDatabase.execute(app, "UPDATE account SET balance = balance + 1 WHERE id = 1");
+          assertThat(OwnedDatabase.count(app, "SELECT count(*) FROM scratch WHERE id = 1")).isOne();
+        }
+      } finally {
+        holder.commit();
+        cleaning.join();
+      }
+      assertThat(failure.get()).isNull();
+      assertThat(OwnedDatabase.count(app, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover%'")).isZero();
+      assertThat(OwnedDatabase.count(app, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'")).isZero();
+    }
+  }
+
+  /**
    * Both databases cancel statements after 100 ms and end sessions idle in a transaction after
    * 500 ms, and new's transactions after 1 s (ALTER DATABASE SET, as production databases often
    * cap them): the replicator's own sessions turn these off, so a copy, the transaction holding its

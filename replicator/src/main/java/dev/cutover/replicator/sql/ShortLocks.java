@@ -1,0 +1,58 @@
+package dev.cutover.replicator.sql;
+
+import static dev.cutover.common.Transactions.inTransaction;
+
+import dev.cutover.common.LockRetry;
+import dev.cutover.common.Transactions;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Statements that lock tables the application uses (CREATE TRIGGER, ALTER TABLE), run so that the
+ * application never waits long behind them: a lock request queues, and every later reader or writer
+ * of the table queues behind it, so one that waited for a long transaction, an idle session or a
+ * prepared transaction would hold the application for as long. Each try runs in a transaction
+ * under {@code lock_timeout = 200ms}, and tries are repeated with a growing pause
+ * ({@link LockRetry}) for up to two minutes; then a refusal naming the side, the tables and what
+ * holds them.
+ */
+public final class ShortLocks {
+  /** How long the tries go on. */
+  public static final Duration TRYING = Duration.ofMinutes(2);
+
+  private ShortLocks() {}
+
+  /**
+   * Runs {@code work} (which takes the locks) in a transaction under a 200 ms lock timeout, tried
+   * again while the locks are busy; a refusal after {@link #TRYING} says {@code purpose} (e.g. "to
+   * add the capture triggers") and names {@code side} and {@code tables}.
+   */
+  public static <T> T run(Connection c, String side, List<TableName> tables, String purpose, Transactions.Work<T> work)
+      throws SQLException, ReplicatorException {
+    try {
+      return LockRetry.within(TRYING, () -> inTransaction(c, () -> {
+        Sql.execute(c, "SET LOCAL lock_timeout = '200ms'");
+        return work.run();
+      }));
+    } catch (SQLException e) {
+      if (LockRetry.refusedForALock(e)) {
+        throw busy(side, tables, purpose, e);
+      }
+      throw e;
+    }
+  }
+
+  private static ReplicatorException busy(String side, List<TableName> tables, String purpose, SQLException e) {
+    String them = tables.size() == 1 ? "it" : "them";
+    return new ReplicatorException(Failure.TIMEOUT, side + ": could not lock " + tables.stream().map(TableName::toString)
+        .collect(Collectors.joining(", ")) + " " + purpose + ": transactions held " + them + " at every try (for up to "
+        + TRYING.toMinutes() + " minutes)", "end the transactions that hold " + them + " (pg_locks joined to pg_stat_activity on "
+        + side + " names them; one left idle in transaction holds its locks until it ends, and one prepared for two-phase"
+        + " commit, listed in pg_prepared_xacts, until COMMIT or ROLLBACK PREPARED), then run the command again", e);
+  }
+}
