@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.switching;
 
+import dev.cutover.common.Poll;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.internal.session.CustomSettings;
 import dev.cutover.flags.Target;
@@ -7,6 +8,7 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -29,8 +31,9 @@ import org.postgresql.core.Utils;
  *       refused unless {@code cutover.switch.force=true}.
  *   <li>The application's sessions on the source must not start in replica mode, where the fence
  *       does not fire (see {@link #fenceBypassed}), or the switch is refused unless forced.
- *   <li>The source must hold no prepared transaction in this database (see
- *       {@link #preparedTransactions}), whatever {@code cutover.switch.force} says.
+ *   <li>The source must hold no prepared transaction in this database once those there had the
+ *       drain timeout to end (see {@link #preparedTransactions}), whatever {@code
+ *       cutover.switch.force} says.
  *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
  * </ul>
  */
@@ -73,7 +76,7 @@ final class SwitchCheck {
         return refuse(router, bypass);
       }
     }
-    String prepared = missing.isEmpty() ? preparedTransactions(source, from) : null;
+    String prepared = missing.isEmpty() ? preparedTransactionsLeft(source, from, router.settings().drainTimeout()) : null;
     if (prepared != null) {
       return refuse(router, prepared);
     }
@@ -168,6 +171,17 @@ final class SwitchCheck {
         + "; the fence would wait for their locks with the application held, and their writes would commit on "
         + from.value() + " after the switch; let their transaction manager finish them, or COMMIT PREPARED or ROLLBACK"
         + " PREPARED them there (pg_prepared_xacts lists them), then switch again";
+  }
+
+  /**
+   * {@link #preparedTransactions} once those there have had up to {@code patience} to end, the gate
+   * still open: a transaction manager between its two phases finishes one within moments, one that
+   * crashed never does.
+   */
+  static String preparedTransactionsLeft(Connection source, Target from, Duration patience) throws SQLException {
+    String[] left = new String[1];
+    Poll.every(Duration.ofMillis(10), Duration.ofMillis(200)).within(patience, () -> (left[0] = preparedTransactions(source, from)) == null);
+    return left[0];
   }
 
   /** Why {@code side} cannot coordinate a switch, or {@code null} when its control schema is there. */
