@@ -2,6 +2,7 @@ package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.SwitchEventQueue;
@@ -601,6 +602,44 @@ class ReplicationFlowTest {
     try (Connection n = db.nw()) {
       assertThat(AppDatabase.count(n, "SELECT count(*) FROM audit_log WHERE message = 'prepared' OR message LIKE 'while start waits %'"))
           .isEqualTo(6);
+    }
+  }
+
+  /**
+   * A transaction prepared for two-phase commit and left in another database of old's server:
+   * creating the replication slot waits for it (its snapshot must see every transaction then
+   * running end), so start gives up after its slot wait, naming the transaction and how to end
+   * it; once it is ended, start runs again and completes. Before, start waited for as long as the
+   * transaction stayed, without a word.
+   */
+  @Test
+  void start_preparedTransactionLeftInAnotherDatabase_givesUpNamingItAfterTheSlotWait(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "slotwait");
+    String other = pair.oldServer().createDatabase(db.name + "_other");
+    String gid = "left-" + db.name;
+    try (Connection c = pair.oldServer().connect(other)) {
+      AppDatabase.execute(c, "CREATE TABLE t (x int); BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION '" + gid + "'");
+    }
+    Replicator r = db.replicator();
+    try {
+      ReplicatorException refused = catchThrowableOfType(ReplicatorException.class,
+          () -> r.start(options().withSlotWait(Duration.ofSeconds(3)), new CopyProgress(), CopyListener.NONE));
+      assertThat(refused).isNotNull();
+      assertThat(refused.failure()).isEqualTo(Failure.TIMEOUT);
+      assertThat(refused.oneLine()).contains("waited 3 s for prepared transaction '" + gid + "' of role " + pair.oldServer().user()
+          + " in database " + other).contains("COMMIT PREPARED or ROLLBACK PREPARED").contains("--slot-wait");
+    } finally {
+      try (Connection c = pair.oldServer().connect(other)) {
+        AppDatabase.execute(c, "COMMIT PREPARED '" + gid + "'");
+      }
+    }
+    start(r);
+    try (Connection o = db.old()) {
+      AppDatabase.execute(o, "INSERT INTO audit_log (message) VALUES ('after the slot')");
+    }
+    r.awaitCaughtUp(CATCH_UP);
+    try (Connection n = db.nw()) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM audit_log WHERE message = 'after the slot'")).isOne();
     }
   }
 

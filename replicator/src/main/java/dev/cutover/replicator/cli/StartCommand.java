@@ -7,6 +7,7 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.replication.KeylessTables;
 import dev.cutover.replicator.sql.TableName;
+import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -54,6 +55,11 @@ final class StartCommand extends BaseCommand {
           + " (schema.table, comma-separated); without it start refuses such tables, since UPDATE and DELETE on them fail on old once published.")
   List<String> replicaIdentityFull;
 
+  @Option(names = "--slot-wait", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "2m",
+      description = "How long creating the replication slot on old may wait for transactions running on old's server (any database)"
+          + " to end, as its snapshot must; then start gives up, naming them (default: ${DEFAULT-VALUE}).")
+  Duration slotWait;
+
   @Option(names = "--resume", description = "Continue an interrupted start: keep the tables it finished, copy the rest again from a new"
       + " consistent point, and subscribe from the same slot (no drift window).")
   boolean resume;
@@ -95,9 +101,11 @@ final class StartCommand extends BaseCommand {
     StartOptions options;
     try {
       options = new StartOptions(jobs == null ? defaults.jobs() : jobs,
-          chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, keyless(), resume, capture);
+          chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, keyless(), resume, capture,
+          slotWait);
     } catch (IllegalArgumentException e) {
-      throw Units.usage(spec.commandLine(), "--maintenance-work-mem: " + e.getMessage());
+      throw Units.usage(spec.commandLine(), (slotWait.isNegative() || slotWait.isZero() ? "--slot-wait: " : "--maintenance-work-mem: ")
+          + e.getMessage());
     }
     CopyProgress progress = new CopyProgress();
     StartReport report;

@@ -34,7 +34,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
-import org.postgresql.PGConnection;
 import org.postgresql.replication.ReplicationSlotInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -118,8 +117,7 @@ public final class ForwardStart {
       List<String> views;
       Connection replication = old.connectReplication();
       try {
-        ReplicationSlotInfo info = replication.unwrap(PGConnection.class).getReplicationAPI()
-            .createReplicationSlot().logical().withSlotName(slot).withOutputPlugin("pgoutput").make();
+        ReplicationSlotInfo info = SlotCreation.create(old, replication, slot, options.slotWait());
         consistentPoint = info.getConsistentPoint().asString();
         LOG.info("slot {} on old: snapshot {} at {}", slot, info.getSnapshotName(), consistentPoint);
         try {

@@ -1,6 +1,8 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.replicator.capture.Capture;
+import java.time.Duration;
+
 /**
  * How {@code start} copies.
  *
@@ -13,9 +15,13 @@ import dev.cutover.replicator.capture.Capture;
  * @param keyless what to do with published tables that have no replica identity
  * @param resume whether to continue an interrupted start (see {@code ResumedStart}) instead of beginning one
  * @param capture which engine: logical replication, trigger capture, or the one the databases allow
+ * @param slotWait how long creating the replication slot on old may wait for transactions running on
+ *     old's server to end (see {@link SlotCreation}); then start gives up, naming them
  */
 public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean deferIndexes, String maintenanceWorkMem,
-    KeylessTables keyless, boolean resume, Capture capture) {
+    KeylessTables keyless, boolean resume, Capture capture, Duration slotWait) {
+  /** The default {@link #slotWait}. */
+  public static final Duration SLOT_WAIT = Duration.ofMinutes(2);
   public static final long DEFAULT_CHUNK_BYTES = 256L * 1024 * 1024;
   /** {@code chunkBytes} that lets the number of jobs decide, see {@link #splitBytes()}. */
   public static final long AUTO_CHUNKS = 0;
@@ -32,12 +38,21 @@ public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean de
     }
     java.util.Objects.requireNonNull(keyless, "keyless");
     java.util.Objects.requireNonNull(capture, "capture");
+    if (slotWait == null || slotWait.isNegative() || slotWait.isZero()) {
+      throw new IllegalArgumentException("the slot wait must be positive, not " + slotWait);
+    }
+  }
+
+  /** Options with the default {@link #SLOT_WAIT}. */
+  public StartOptions(int jobs, long chunkBytes, boolean binary, boolean deferIndexes, String maintenanceWorkMem,
+      KeylessTables keyless, boolean resume, Capture capture) {
+    this(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, capture, SLOT_WAIT);
   }
 
   /** Options with the engine chosen by the databases ({@link Capture#AUTO}). */
   public StartOptions(int jobs, long chunkBytes, boolean binary, boolean deferIndexes, String maintenanceWorkMem,
       KeylessTables keyless, boolean resume) {
-    this(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, Capture.AUTO);
+    this(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, Capture.AUTO, SLOT_WAIT);
   }
 
   /**
@@ -46,7 +61,7 @@ public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean de
    */
   public static StartOptions defaults() {
     return new StartOptions(Math.max(2, Runtime.getRuntime().availableProcessors()), AUTO_CHUNKS, true, true, "256MB",
-        KeylessTables.REFUSE, false, Capture.AUTO);
+        KeylessTables.REFUSE, false, Capture.AUTO, SLOT_WAIT);
   }
 
   /**
@@ -63,30 +78,34 @@ public record StartOptions(int jobs, long chunkBytes, boolean binary, boolean de
   }
 
   public StartOptions withJobs(int n) {
-    return new StartOptions(n, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, capture);
+    return new StartOptions(n, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, capture, slotWait);
   }
 
   public StartOptions withChunkBytes(long n) {
-    return new StartOptions(jobs, n, binary, deferIndexes, maintenanceWorkMem, keyless, resume, capture);
+    return new StartOptions(jobs, n, binary, deferIndexes, maintenanceWorkMem, keyless, resume, capture, slotWait);
   }
 
   public StartOptions withBinary(boolean b) {
-    return new StartOptions(jobs, chunkBytes, b, deferIndexes, maintenanceWorkMem, keyless, resume, capture);
+    return new StartOptions(jobs, chunkBytes, b, deferIndexes, maintenanceWorkMem, keyless, resume, capture, slotWait);
   }
 
   public StartOptions withDeferIndexes(boolean b) {
-    return new StartOptions(jobs, chunkBytes, binary, b, maintenanceWorkMem, keyless, resume, capture);
+    return new StartOptions(jobs, chunkBytes, binary, b, maintenanceWorkMem, keyless, resume, capture, slotWait);
   }
 
   public StartOptions withKeyless(KeylessTables k) {
-    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, k, resume, capture);
+    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, k, resume, capture, slotWait);
   }
 
   public StartOptions withResume(boolean r) {
-    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, r, capture);
+    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, r, capture, slotWait);
+  }
+
+  public StartOptions withSlotWait(Duration d) {
+    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, capture, d);
   }
 
   public StartOptions withCapture(Capture c) {
-    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, c);
+    return new StartOptions(jobs, chunkBytes, binary, deferIndexes, maintenanceWorkMem, keyless, resume, c, slotWait);
   }
 }
