@@ -52,36 +52,11 @@ class CoordinatedSwitchTest {
 
   @Test
   void flip_fourInstancesUnderLoad_oneLeaderAndNoFailedTransaction(PostgresPair pair) throws Exception {
-    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
-    List<HikariDataSource> pools = new ArrayList<>();
-    List<Workload> loads = new ArrayList<>();
-    try (SwitchEvents events = new SwitchEvents(db.database)) {
-      for (int i = 0; i < 4; i++) {
-        HikariDataSource pool = instance(db, "i" + i, db.flagKey);
-        pools.add(pool);
-        loads.add(new Workload(pool, 2, i * 10));
-      }
-      await().atMost(Duration.ofSeconds(30)).until(() -> loads.stream().allMatch(l -> l.commits.get() >= 30));
+    List<SwitchEvent> ended = flipFourInstancesUnderLoad(Replicated.create(pair, Workload.SCHEMA, true), null);
 
-      db.flip(Target.NEW);
-      List<SwitchEvent> ended = events(events, 4);
-      long[] atSwitch = Workload.commitsOf(loads);
-      await().atMost(Duration.ofSeconds(30)).until(() -> Workload.advanced(loads, atSwitch, 30));
-      loads.forEach(Workload::close);
-
-      assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
-      assertThat(ended).extracting(SwitchEvent::id).containsOnly(ended.get(0).id());
-      assertThat(ended).filteredOn(SwitchEvent::leader).hasSize(1);
-      try (Connection serving = db.newDirect()) {
-        for (Workload load : loads) {
-          load.assertIntact(serving);
-        }
-      }
-    } finally {
-      loads.forEach(Workload::close);
-      pools.forEach(HikariDataSource::close);
-      CutoverDriver.shutdown(db.database);
-    }
+    assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
+    assertThat(ended).extracting(SwitchEvent::id).containsOnly(ended.get(0).id());
+    assertThat(ended).filteredOn(SwitchEvent::leader).hasSize(1);
   }
 
   /**
@@ -100,11 +75,23 @@ class CoordinatedSwitchTest {
         s.execute("ALTER DATABASE " + db.database + " SET default_transaction_isolation = 'serializable'");
       }
     }
+    List<SwitchEvent> ended = flipFourInstancesUnderLoad(db, "TRANSACTION_READ_COMMITTED");
+
+    assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
+    assertThat(ended).extracting(SwitchEvent::id).containsOnly(ended.get(0).id());
+  }
+
+  /**
+   * Four instances of one service, each a pool of 4 (connections in {@code isolation}, if given)
+   * with 2 writers, flip to new: returns the event each instance ended its switch with, once the
+   * writers went on there, after checking on new that no transaction failed or went missing.
+   */
+  private static List<SwitchEvent> flipFourInstancesUnderLoad(Replicated db, String isolation) throws Exception {
     List<HikariDataSource> pools = new ArrayList<>();
     List<Workload> loads = new ArrayList<>();
     try (SwitchEvents events = new SwitchEvents(db.database)) {
       for (int i = 0; i < 4; i++) {
-        HikariDataSource pool = instance(db, "i" + i, db.flagKey, "TRANSACTION_READ_COMMITTED");
+        HikariDataSource pool = instance(db, "i" + i, db.flagKey, isolation);
         pools.add(pool);
         loads.add(new Workload(pool, 2, i * 10));
       }
@@ -112,15 +99,15 @@ class CoordinatedSwitchTest {
 
       db.flip(Target.NEW);
       List<SwitchEvent> ended = events(events, 4);
+      long[] atSwitch = Workload.commitsOf(loads);
+      await().atMost(Duration.ofSeconds(30)).until(() -> Workload.advanced(loads, atSwitch, 30));
       loads.forEach(Workload::close);
-
-      assertThat(ended).allSatisfy(e -> assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED));
-      assertThat(ended).extracting(SwitchEvent::id).containsOnly(ended.get(0).id());
       try (Connection serving = db.newDirect()) {
         for (Workload load : loads) {
           load.assertIntact(serving);
         }
       }
+      return ended;
     } finally {
       loads.forEach(Workload::close);
       pools.forEach(HikariDataSource::close);
