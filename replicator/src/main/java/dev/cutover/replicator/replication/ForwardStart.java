@@ -117,7 +117,7 @@ public final class ForwardStart {
       List<String> views;
       Connection replication = old.connectReplication();
       try {
-        ReplicationSlotInfo info = SlotCreation.create(old, replication, slot, options.slotWait());
+        ReplicationSlotInfo info = SlotCreation.create(old, replication, slot, false, options.slotWait());
         consistentPoint = info.getConsistentPoint().asString();
         LOG.info("slot {} on old: snapshot {} at {}", slot, info.getSnapshotName(), consistentPoint);
         try {

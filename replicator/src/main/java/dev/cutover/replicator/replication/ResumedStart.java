@@ -31,7 +31,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.ReplicationSlotInfo;
 import org.slf4j.Logger;
@@ -96,8 +95,7 @@ public final class ResumedStart {
       String point;
       Connection replication = old.connectReplication();
       try {
-        ReplicationSlotInfo info = replication.unwrap(PGConnection.class).getReplicationAPI().createReplicationSlot().logical()
-            .withSlotName(slot + "_resume").withTemporaryOption().withOutputPlugin("pgoutput").make();
+        ReplicationSlotInfo info = SlotCreation.create(old, replication, slot + "_resume", true, options.slotWait());
         point = info.getConsistentPoint().asString();
         DdlCapture.requireNoneBefore(old, info.getSnapshotName());
         timing = new Loader(new InitialCopy(old, nw, info.getSnapshotName(),

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.ReplicationSlotInfo;
+import org.postgresql.replication.fluent.logical.ChainedLogicalCreateSlotBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,8 +44,10 @@ final class SlotCreation {
    * Creates {@code slot} (pgoutput) through {@code replication}, a replication connection to
    * {@code old}, exporting its snapshot; waits at most {@code allowed} for the transactions it
    * must see end.
+   *
+   * @param temporary whether the slot goes with its session (it only exports a snapshot)
    */
-  static ReplicationSlotInfo create(Endpoint old, Connection replication, String slot, Duration allowed)
+  static ReplicationSlotInfo create(Endpoint old, Connection replication, String slot, boolean temporary, Duration allowed)
       throws SQLException, ReplicatorException {
     int walsender = replication.unwrap(PGConnection.class).getBackendPID();
     AtomicBoolean done = new AtomicBoolean();
@@ -53,8 +56,9 @@ final class SlotCreation {
     watcher.setDaemon(true);
     watcher.start();
     try {
-      return replication.unwrap(PGConnection.class).getReplicationAPI().createReplicationSlot().logical().withSlotName(slot)
-          .withOutputPlugin("pgoutput").make();
+      ChainedLogicalCreateSlotBuilder creating = replication.unwrap(PGConnection.class).getReplicationAPI().createReplicationSlot()
+          .logical().withSlotName(slot).withOutputPlugin("pgoutput");
+      return (temporary ? creating.withTemporaryOption() : creating).make();
     } catch (SQLException e) {
       if (gaveUpOn.get() != null) {
         throw new ReplicatorException(Failure.TIMEOUT, "old: creating replication slot " + slot + " waited " + allowed.toSeconds()
