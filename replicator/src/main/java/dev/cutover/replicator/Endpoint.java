@@ -15,7 +15,8 @@ import java.util.Properties;
  */
 public final class Endpoint {
   private static final org.postgresql.Driver PGJDBC = new org.postgresql.Driver();
-  private static final String APPLICATION_NAME = "cutover-replicator";
+  /** The application name of the replicator's sessions, the relay's walsender among them. */
+  public static final String APPLICATION_NAME = "cutover-replicator";
   /**
    * Set first in every session: the database's owner may set a default {@code search_path} for
    * everyone ({@code ALTER DATABASE … SET}) that puts a schema of its own before

@@ -28,6 +28,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
@@ -640,6 +641,62 @@ class ReplicationFlowTest {
     r.awaitCaughtUp(CATCH_UP);
     try (Connection n = db.nw()) {
       assertThat(AppDatabase.count(n, "SELECT count(*) FROM audit_log WHERE message = 'after the slot'")).isOne();
+    }
+  }
+
+  /**
+   * Old's synchronous_standby_names is {@code *}, as HA setups that accept any standby have it:
+   * the subscription's walsender would be taken for a synchronous standby, so old's commits would
+   * wait for new's apply, and for ever while the subscription is stopped or new is down (seen by
+   * hand: an INSERT on old that never returned once the subscription was disabled). check names it
+   * and start refuses before it makes anything. The same on new, the source of the way back: check
+   * warns and reverse --prepare refuses.
+   */
+  @Test
+  void start_oldTakesAnyStandbyForSynchronous_checkNamesItAndStartRefuses(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "syncstar");
+    Replicator r = db.replicator();
+    try {
+      reloadSetting(pair.oldServer(), "ALTER SYSTEM SET synchronous_standby_names = '*'", "*");
+      assertThat(r.check().findings()).filteredOn(f -> f.code().equals("synchronous-standby")).singleElement().satisfies(f -> {
+        assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
+        assertThat(f.side()).isEqualTo("old");
+        assertThat(f.message()).contains("synchronous_standby_names = '*'").contains("wait without end");
+        assertThat(f.remedy()).contains("FIRST 1 (standby_a, standby_b)");
+      });
+      ReplicatorException refused = catchThrowableOfType(ReplicatorException.class, () -> start(r));
+      assertThat(refused).isNotNull();
+      assertThat(refused.oneLine()).contains("synchronous_standby_names = '*'").contains("start changed nothing");
+      try (Connection n = db.nw()) {
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_subscription WHERE subname LIKE 'cutover_fwd_syncstar%'"))
+            .as("no subscription").isZero();
+      }
+    } finally {
+      reloadSetting(pair.oldServer(), "ALTER SYSTEM RESET synchronous_standby_names", "");
+    }
+    // The same on new, the source of the way back, where the application runs after the switch.
+    start(r);
+    try {
+      reloadSetting(pair.newServer(), "ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1 (standby_a, *)'", "FIRST 1 (standby_a, *)");
+      assertThat(r.check().findings()).filteredOn(f -> f.code().equals("synchronous-standby")).singleElement()
+          .satisfies(f -> assertThat(f.side()).isEqualTo("new"));
+      assertThatThrownBy(r::prepareReverse).isInstanceOf(ReplicatorException.class)
+          .hasMessageContaining("new's synchronous_standby_names = 'FIRST 1 (standby_a, *)'");
+    } finally {
+      reloadSetting(pair.newServer(), "ALTER SYSTEM RESET synchronous_standby_names", "");
+    }
+  }
+
+  /** Runs {@code alter} on {@code server} and waits until its sessions see synchronous_standby_names as {@code value}. */
+  private static void reloadSetting(PostgresServer server, String alter, String value) throws Exception {
+    try (Connection su = server.connect()) {
+      AppDatabase.execute(su, alter);
+      AppDatabase.execute(su, "SELECT pg_reload_conf()");
+      await().atMost(CATCH_UP).until(() -> {
+        try (Connection fresh = server.connect()) {
+          return AppDatabase.strings(fresh, "SHOW synchronous_standby_names").equals(List.of(value));
+        }
+      });
     }
   }
 

@@ -205,6 +205,7 @@ public final class ForwardStart {
       throw new ReplicatorException(Failure.PRECONDITION, "old has wal_level = " + walLevel + ", logical replication needs logical",
           "ALTER SYSTEM SET wal_level = logical and restart old (RDS: rds.logical_replication = 1 in the parameter group)");
     }
+    SynchronousStandbys.require(o, "old", relay() ? Endpoint.APPLICATION_NAME : names.forward(), "start");
     if (relay()) {
       Requirements.require(Requirements.relayStart(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW)), "start");
       // pgoutput converts to the stream's client_encoding (UTF8), except from SQL_ASCII, whose bytes have no encoding.

@@ -240,6 +240,7 @@ public final class Reverse {
         Requirements.loginHasPassword(back.from())), step);
     Requirements.requireLogin(to, back.to().side(), back.from().conninfo(), back.name(), step);
     ApplyWorkerSettings.require(to, back.toName(), ApplyWorkerSettings.WAY_BACK, step);
+    SynchronousStandbys.require(from, back.fromName(), back.name(), step);
   }
 
   private static void awaitFence(Connection fenced, String side, int major, Duration wait) throws SQLException, ReplicatorException {

@@ -1,0 +1,93 @@
+package dev.cutover.replicator.replication;
+
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Whether a source's {@code synchronous_standby_names} takes the walsender of our slot for a
+ * synchronous standby: {@code *} names every walsender, logical ones too (their application name
+ * is the subscription's, or the relay's). Then the source's commits wait until the other side has
+ * applied them, so the application runs at the apply's pace, and while the subscription or the
+ * relay is stopped, or the other side is down, they wait without end (a statement timeout does not
+ * end a commit's wait): seen on old with {@code '*'}, a disabled subscription and an INSERT that
+ * never returned. After a switch the application runs on new, the source of the way back.
+ */
+public final class SynchronousStandbys {
+  private SynchronousStandbys() {}
+
+  /** The standby names in a {@code synchronous_standby_names} value: {@code FIRST n (...)}, {@code ANY n (...)}, {@code n (...)} or a list. */
+  static List<String> names(String setting) {
+    String s = setting.trim();
+    int open = s.indexOf('(');
+    if (open >= 0 && s.endsWith(")")) {
+      s = s.substring(open + 1, s.length() - 1);
+    }
+    List<String> names = new ArrayList<>();
+    StringBuilder name = new StringBuilder();
+    boolean quoted = false;
+    for (int i = 0; i < s.length(); i++) {
+      char ch = s.charAt(i);
+      if (ch == '"') {
+        if (quoted && i + 1 < s.length() && s.charAt(i + 1) == '"') {
+          name.append('"');
+          i++;
+        } else {
+          quoted = !quoted;
+        }
+      } else if (ch == ',' && !quoted) {
+        names.add(name.toString().trim());
+        name.setLength(0);
+      } else {
+        name.append(ch);
+      }
+    }
+    if (!name.toString().isBlank()) {
+      names.add(name.toString().trim());
+    }
+    return names;
+  }
+
+  /** Whether {@code setting} names {@code applicationName} (compared as the server does, ignoring case) or {@code *}. */
+  static boolean takes(String setting, String applicationName) {
+    for (String name : names(setting)) {
+      if (name.equals("*") || name.toLowerCase(Locale.ROOT).equals(applicationName.toLowerCase(Locale.ROOT))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The {@code synchronous_standby_names} of {@code c}'s server when it takes {@code applicationName}, else null. */
+  public static String taking(Connection c, String applicationName) throws SQLException {
+    String setting = Sql.string(c, "SHOW synchronous_standby_names");
+    return setting != null && !setting.isBlank() && takes(setting, applicationName) ? setting : null;
+  }
+
+  /**
+   * The message and remedy for {@code setting} on {@code side}, the source of the replication whose
+   * walsender is called {@code applicationName}, as check's finding and the refusals say them.
+   */
+  public static String[] problem(String side, String setting, String applicationName) {
+    return new String[] {side + "'s synchronous_standby_names = '" + setting + "' takes the walsender of the replication from "
+        + side + " (" + applicationName + ") for a synchronous standby: " + side + "'s commits would wait until the other side"
+        + " has applied them, and while that replication is stopped or the other side is down, the application's commits on "
+        + side + " would wait without end",
+        "on " + side + ", name the physical standbys instead of * (ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1"
+            + " (standby_a, standby_b)'; SELECT pg_reload_conf()), or use --capture triggers, which has no walsender"};
+  }
+
+  /** Refuses {@code command} when the setting on {@code source} ({@code side}) takes {@code applicationName}. */
+  static void require(Connection source, String side, String applicationName, String command) throws SQLException, ReplicatorException {
+    String setting = taking(source, applicationName);
+    if (setting != null) {
+      String[] p = problem(side, setting, applicationName);
+      throw new ReplicatorException(Failure.PRECONDITION, p[0], p[1] + "; " + command + " changed nothing");
+    }
+  }
+}
