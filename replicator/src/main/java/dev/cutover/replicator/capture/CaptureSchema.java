@@ -419,14 +419,15 @@ public final class CaptureSchema {
    * transaction of their own, with {@link ShortLocks}: DROP TRIGGER needs the table to itself, and
    * in one transaction that waited in a lock queue behind a long or prepared transaction, every
    * query of that table and of each table dropped before waited for as long (on new, where the
-   * application runs after the switch); then the rest.
+   * application runs after the switch); then the rest, which no application statement touches any
+   * more.
    *
    * @param side the side {@code c} is, named when a table stays busy
    * @return how many tables had capture triggers
    */
   public static int uninstall(Connection c, String side) throws SQLException, ReplicatorException {
     List<TableName> tables = capturedTables(c);
-    ShortLocks.run(c, side, List.of(), "to drop the capture event trigger", () -> {
+    Transactions.inTransaction(c, () -> {
       if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ?)", EVENT_TRIGGER)) {
         Sql.execute(c, "DROP EVENT TRIGGER " + EVENT_TRIGGER);
       }
@@ -443,7 +444,7 @@ public final class CaptureSchema {
         return null;
       });
     }
-    ShortLocks.run(c, side, List.of(), "to drop the change log", () -> {
+    Transactions.inTransaction(c, () -> {
       if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')")) {
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_row() CASCADE");

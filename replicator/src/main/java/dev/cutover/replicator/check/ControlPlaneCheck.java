@@ -111,38 +111,36 @@ final class ControlPlaneCheck {
    * warning for other roles and on new (the way back). The driver refuses such a switch too.
    */
   private void replicaDefaults(Connection c, String side) throws SQLException {
-    String database = Sql.ident(Sql.string(c, "SELECT current_database()"));
-    List<String[]> defaults = new ArrayList<>(Sql.rows(c, "SELECT r.rolname, s.setdatabase <> 0 FROM pg_db_role_setting s"
-        + " LEFT JOIN pg_roles r ON r.oid = s.setrole WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database"
-        + " WHERE datname = current_database())) AND EXISTS (SELECT 1 FROM unnest(s.setconfig) g"
-        + " WHERE lower(g) = 'session_replication_role=replica') ORDER BY 1 NULLS FIRST, 2"));
     if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'session_replication_role'"
         + " AND source = 'configuration file' AND reset_val = 'replica')")) {
-      defaults.add(0, new String[] {null, null});
+      replicaDefault(side, null, "every session on " + side + "'s server (its configuration)",
+          "ALTER SYSTEM RESET session_replication_role (or remove it from postgresql.conf), then SELECT pg_reload_conf()");
     }
-    for (String[] d : defaults) {
+    String database = Sql.ident(Sql.string(c, "SELECT current_database()"));
+    for (String[] d : Sql.rows(c, "SELECT r.rolname, s.setdatabase <> 0 FROM pg_db_role_setting s"
+        + " LEFT JOIN pg_roles r ON r.oid = s.setrole WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database"
+        + " WHERE datname = current_database())) AND EXISTS (SELECT 1 FROM unnest(s.setconfig) g"
+        + " WHERE lower(g) = 'session_replication_role=replica') ORDER BY 1 NULLS FIRST, 2")) {
       String role = d[0];
-      String scope;
-      String remedy;
-      if (d[1] == null) {
-        scope = "every session on " + side + "'s server (its configuration)";
-        remedy = "ALTER SYSTEM RESET session_replication_role (or remove it from postgresql.conf), then SELECT pg_reload_conf()";
-      } else if (role == null) {
-        scope = "t".equals(d[1]) ? "every session in this database" : "every session on " + side + "'s server";
-        remedy = "t".equals(d[1]) ? "ALTER DATABASE " + database + " RESET session_replication_role"
-            : "ALTER ROLE ALL RESET session_replication_role";
+      boolean here = "t".equals(d[1]);
+      if (role == null) {
+        replicaDefault(side, null, here ? "every session in this database" : "every session on " + side + "'s server",
+            here ? "ALTER DATABASE " + database + " RESET session_replication_role" : "ALTER ROLE ALL RESET session_replication_role");
       } else {
-        scope = "sessions of role " + role + ("t".equals(d[1]) ? " in this database" : "");
-        remedy = "ALTER ROLE " + Sql.ident(role) + ("t".equals(d[1]) ? " IN DATABASE " + database : "")
-            + " RESET session_replication_role";
+        replicaDefault(side, role, "sessions of role " + role + (here ? " in this database" : ""),
+            "ALTER ROLE " + Sql.ident(role) + (here ? " IN DATABASE " + database : "") + " RESET session_replication_role");
       }
-      boolean application = role == null || appRoles.contains(role);
-      add(side.equals("old") && application ? Severity.ERROR : Severity.WARNING, side, "fence-bypass-default", scope
-          + " start with session_replication_role = replica: the fence does not fire for them, so their writes after a switch"
-          + " from " + side + " would pass it and never reach the other side" + (application ? "" : " (if the application"
-          + " connects as " + role + ")") + "; a Cutover driver refuses to switch from " + side + " while its sessions do",
-          "as a superuser on " + side + ": " + remedy);
     }
+  }
+
+  /** One {@code fence-bypass-default} finding: {@code role} null where every role's sessions start so. */
+  private void replicaDefault(String side, String role, String scope, String remedy) {
+    boolean application = role == null || appRoles.contains(role);
+    add(side.equals("old") && application ? Severity.ERROR : Severity.WARNING, side, "fence-bypass-default", scope
+        + " start with session_replication_role = replica: the fence does not fire for them, so their writes after a switch"
+        + " from " + side + " would pass it and never reach the other side" + (application ? "" : " (if the application"
+        + " connects as " + role + ")") + "; a Cutover driver refuses to switch from " + side + " while its sessions do",
+        "as a superuser on " + side + ": " + remedy);
   }
 
   /**

@@ -16,7 +16,6 @@ import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
-import dev.cutover.replicator.replication.SynchronousStandbys;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
@@ -157,11 +156,12 @@ public final class Preflight {
           "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
     }
     slotRoom(old, "old", 1);
-    synchronousStandby(old, "old", relay() ? Endpoint.APPLICATION_NAME : names.forward(), Severity.ERROR);
+    SynchronousStandbys.finding(old, "old", relay() ? Endpoint.APPLICATION_NAME : names.forward(), Severity.ERROR)
+        .ifPresent(findings::add);
     if (relay()) {
       return;
     }
-    synchronousStandby(nw, "new", names.reverse(), Severity.WARNING);
+    SynchronousStandbys.finding(nw, "new", names.reverse(), Severity.WARNING).ifPresent(findings::add);
     String walNew = Sql.string(nw, "SHOW wal_level");
     if (!"logical".equals(walNew)) {
       add(Severity.WARNING, "new", "wal-level", "wal_level is " + walNew + ": reverse replication (for a lossless flip back) needs logical",
@@ -176,15 +176,6 @@ public final class Preflight {
     if (workers < 1) {
       add(Severity.ERROR, "new", "replication-workers", "max_logical_replication_workers is " + workers,
           "ALTER SYSTEM SET max_logical_replication_workers = 4 and restart");
-    }
-  }
-
-  /** A source whose synchronous_standby_names takes our walsender: its commits would wait for the other side (see {@link SynchronousStandbys}). */
-  private void synchronousStandby(Connection c, String side, String applicationName, Severity severity) throws SQLException {
-    String setting = SynchronousStandbys.taking(c, applicationName);
-    if (setting != null) {
-      String[] p = SynchronousStandbys.problem(side, setting, applicationName);
-      add(severity, side, "synchronous-standby", p[0], p[1]);
     }
   }
 

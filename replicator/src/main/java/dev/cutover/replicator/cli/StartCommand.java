@@ -98,14 +98,16 @@ final class StartCommand extends BaseCommand {
     if (chunkSize != null && chunkSize < 8192) {
       throw Units.usage(spec.commandLine(), "--chunk-size must be at least 8kB, not " + chunkSize + " bytes");
     }
+    if (slotWait.isNegative() || slotWait.isZero()) {
+      throw Units.usage(spec.commandLine(), "--slot-wait must be positive, not " + slotWait.toMillis() + "ms");
+    }
     StartOptions options;
     try {
       options = new StartOptions(jobs == null ? defaults.jobs() : jobs,
           chunkSize == null ? StartOptions.AUTO_CHUNKS : chunkSize, !text, !keepIndexes, maintenanceWorkMem, keyless(), resume, capture,
           slotWait);
     } catch (IllegalArgumentException e) {
-      throw Units.usage(spec.commandLine(), (slotWait.isNegative() || slotWait.isZero() ? "--slot-wait: " : "--maintenance-work-mem: ")
-          + e.getMessage());
+      throw Units.usage(spec.commandLine(), "--maintenance-work-mem: " + e.getMessage());
     }
     CopyProgress progress = new CopyProgress();
     StartReport report;

@@ -10,6 +10,7 @@ import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
+import dev.cutover.replicator.check.SynchronousStandbys;
 import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;

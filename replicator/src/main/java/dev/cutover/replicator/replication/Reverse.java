@@ -11,6 +11,7 @@ import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.CaptureReverse;
 import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
+import dev.cutover.replicator.check.SynchronousStandbys;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.sql.Sql;

@@ -23,7 +23,7 @@ import java.util.stream.Collectors;
  */
 public final class ShortLocks {
   /** How long the tries go on. */
-  public static final Duration TRYING = Duration.ofMinutes(2);
+  private static final Duration TRYING = Duration.ofMinutes(2);
 
   private ShortLocks() {}
 

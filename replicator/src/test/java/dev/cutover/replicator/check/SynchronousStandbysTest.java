@@ -1,4 +1,4 @@
-package dev.cutover.replicator.replication;
+package dev.cutover.replicator.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,13 +1,15 @@
-package dev.cutover.replicator.replication;
+package dev.cutover.replicator.check;
 
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * Whether a source's {@code synchronous_standby_names} takes the walsender of our slot for a
@@ -63,31 +65,29 @@ public final class SynchronousStandbys {
     return false;
   }
 
-  /** The {@code synchronous_standby_names} of {@code c}'s server when it takes {@code applicationName}, else null. */
-  public static String taking(Connection c, String applicationName) throws SQLException {
-    String setting = Sql.string(c, "SHOW synchronous_standby_names");
-    return setting != null && !setting.isBlank() && takes(setting, applicationName) ? setting : null;
-  }
-
   /**
-   * The message and remedy for {@code setting} on {@code side}, the source of the replication whose
-   * walsender is called {@code applicationName}, as check's finding and the refusals say them.
+   * What stands in the way when {@code c}'s server, side {@code side}, the source of the replication
+   * whose walsender is called {@code applicationName}, takes it for a synchronous standby;
+   * {@code severity} as the caller weighs that direction.
    */
-  public static String[] problem(String side, String setting, String applicationName) {
-    return new String[] {side + "'s synchronous_standby_names = '" + setting + "' takes the walsender of the replication from "
-        + side + " (" + applicationName + ") for a synchronous standby: " + side + "'s commits would wait until the other side"
-        + " has applied them, and while that replication is stopped or the other side is down, the application's commits on "
-        + side + " would wait without end",
+  static Optional<Finding> finding(Connection c, String side, String applicationName, Severity severity) throws SQLException {
+    String setting = Sql.string(c, "SHOW synchronous_standby_names");
+    if (setting == null || setting.isBlank() || !takes(setting, applicationName)) {
+      return Optional.empty();
+    }
+    return Optional.of(new Finding(severity, side, "synchronous-standby", side + "'s synchronous_standby_names = '" + setting
+        + "' takes the walsender of the replication from " + side + " (" + applicationName + ") for a synchronous standby: "
+        + side + "'s commits would wait until the other side has applied them, and while that replication is stopped or the"
+        + " other side is down, the application's commits on " + side + " would wait without end",
         "on " + side + ", name the physical standbys instead of * (ALTER SYSTEM SET synchronous_standby_names = 'FIRST 1"
-            + " (standby_a, standby_b)'; SELECT pg_reload_conf()), or use --capture triggers, which has no walsender"};
+            + " (standby_a, standby_b)'; SELECT pg_reload_conf()), or use --capture triggers, which has no walsender"));
   }
 
-  /** Refuses {@code command} when the setting on {@code source} ({@code side}) takes {@code applicationName}. */
-  static void require(Connection source, String side, String applicationName, String command) throws SQLException, ReplicatorException {
-    String setting = taking(source, applicationName);
-    if (setting != null) {
-      String[] p = problem(side, setting, applicationName);
-      throw new ReplicatorException(Failure.PRECONDITION, p[0], p[1] + "; " + command + " changed nothing");
+  /** Fails with {@link Failure#PRECONDITION} when {@link #finding} finds it on {@code source}, before {@code step} changes anything. */
+  public static void require(Connection source, String side, String applicationName, String step) throws SQLException, ReplicatorException {
+    Optional<Finding> found = finding(source, side, applicationName, Severity.ERROR);
+    if (found.isPresent()) {
+      throw new ReplicatorException(Failure.PRECONDITION, found.get().message(), found.get().remedy() + "; " + step + " changed nothing");
     }
   }
 }
