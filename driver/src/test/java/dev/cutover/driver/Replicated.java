@@ -145,6 +145,11 @@ final class Replicated {
     return all;
   }
 
+  /** The slot and subscription name of the way back ({@link #prepareReverse}). */
+  String reverseSlot() {
+    return reverse;
+  }
+
   String user() {
     return pair.oldServer().user();
   }

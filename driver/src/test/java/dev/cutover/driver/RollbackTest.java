@@ -150,4 +150,112 @@ class RollbackTest {
       CutoverDriver.shutdown(db.database);
     }
   }
+
+  /**
+   * The way back's slot is made on new as the switch opens it, after the release, with the
+   * application held; its creation waits for every transaction holding a transaction id on new's
+   * server, in any database. One prepared in another database and left there (before: the switch
+   * was released, failed to open new after the barrier timeout, and left the application's writes
+   * refused on the fenced old) now refuses the switch before its gate closes, naming it; once it is
+   * ended the switch completes and makes the slot.
+   */
+  @Test
+  void flip_transactionLeftOnNewsServer_isRefusedBeforeTheGateNamingItAndCompletesOnceItEnds(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    db.prepareReverse();
+    String other = pair.newServer().createDatabase("other_" + db.database);
+    try (Connection x = pair.newServer().connect(other); Statement s = x.createStatement();
+        SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.drain.timeout=1s", "cutover.barrier.timeout=3s"))) {
+      s.execute("CREATE TABLE batch (id int)");
+      s.execute("BEGIN; INSERT INTO batch VALUES (1); PREPARE TRANSACTION 'other-app-xa'");
+      DrainTest.insert(app, "before");
+
+      db.flip(Target.NEW);
+      SwitchEvent refused = events.next();
+
+      assertThat(refused.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(refused.reason()).contains("replication slot(s) " + db.reverseSlot() + " on the new database")
+          .contains("prepared transaction 'other-app-xa' of role " + db.user() + " in database " + other)
+          .contains("cutover.drain.timeout");
+      assertThat(refused.gateWaits()).isZero();
+      assertThat(refused.fence()).as("the fence was never tried").isZero();
+      DrainTest.insert(app, "refused");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+
+      s.execute("COMMIT PREPARED 'other-app-xa'");
+      db.flip(Target.OLD);
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+      assertThat(slotExists(db, db.reverseSlot())).isTrue();
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * A transaction that begins on new's server after the switch's check and holds on: the switch
+   * gives the slot a moment, then opens new without it rather than keep the application held (before:
+   * released, new never opened, writes refused on old), says so in its event and leaves the reason
+   * for the replicator's reverse.
+   */
+  @Test
+  void flip_transactionBeginsOnNewsServerInsideTheGate_opensNewWithoutTheSlotAndSaysSo(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    db.prepareReverse();
+    String other = pair.newServer().createDatabase("other_" + db.database);
+    try (Connection x = pair.newServer().connect(other); Statement s = x.createStatement();
+        SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.drain.timeout=10s"));
+        Connection straggler = DrainTest.connect(db.url("cutover.drain.timeout=10s"))) {
+      s.execute("CREATE TABLE batch (id int)");
+      DrainTest.insert(app, "before");
+      straggler.setAutoCommit(false);
+      DrainTest.insert(straggler, "in flight");
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+      s.execute("BEGIN; INSERT INTO batch VALUES (1); PREPARE TRANSACTION 'late-xa'");
+      try {
+        straggler.commit();
+        SwitchEvent event = events.next();
+
+        assertThat(event.outcome()).isEqualTo(Outcome.COMPLETED);
+        assertThat(event.notGuaranteed()).singleElement().asString().startsWith("lossless way back (replication slot "
+            + db.reverseSlot() + " not created on new: creating it waited more than 1000 ms").contains("'late-xa'");
+        DrainTest.insert(app, "after");
+        assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+        assertThat(slotExists(db, db.reverseSlot())).isFalse();
+        try (Connection n = db.newDirect(); Statement q = n.createStatement();
+            ResultSet rs = q.executeQuery("SELECT missed FROM cutover.slot_at_switch")) {
+          assertThat(rs.next()).isTrue();
+          assertThat(rs.getString(1)).startsWith("switch " + event.id() + " opened this database without it: creating it waited");
+        }
+      } finally {
+        s.execute("ROLLBACK PREPARED 'late-xa'");
+      }
+      try (Connection n = db.newDirect(); Statement q = n.createStatement()) {
+        q.execute("SELECT cutover.request_slot_at_switch('" + db.reverseSlot() + "')");
+        ResultSet rs = q.executeQuery("SELECT missed FROM cutover.slot_at_switch");
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getString(1)).as("a new request clears it").isNull();
+      }
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  private static boolean slotExists(Replicated db, String slot) throws SQLException {
+    try (Connection n = db.newDirect(); PreparedStatement ps = n.prepareStatement("SELECT count(*) FROM pg_replication_slots"
+        + " WHERE slot_name = ?")) {
+      ps.setString(1, slot);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1) == 1;
+      }
+    }
+  }
 }

@@ -135,10 +135,14 @@ final class AppDatabase {
 
   /** On a switch's target, what its leader runs once it has released the switch: the requested slots. */
   static void openAsASwitch(Connection target) throws SQLException {
+    openAsASwitch(target, java.time.Duration.ofSeconds(10));
+  }
+
+  /** {@link #openAsASwitch(Connection)}, each of the slots' waits for other transactions bounded by {@code slotWait}. */
+  static Coordination.Opened openAsASwitch(Connection target, java.time.Duration slotWait) throws SQLException {
     long epoch = Coordination.targetEpoch(target, "replicator-test");
-    if (Coordination.openTarget(target, "replicator-test", "open-" + System.nanoTime(), epoch).isEmpty()) {
-      throw new IllegalStateException("the test switch's lock is taken");
-    }
+    return Coordination.openTarget(target, "replicator-test", "open-" + System.nanoTime(), epoch, slotWait)
+        .orElseThrow(() -> new IllegalStateException("the test switch's lock is taken"));
   }
 
   static void execute(Connection c, String sql) throws SQLException {

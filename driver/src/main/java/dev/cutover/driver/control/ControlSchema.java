@@ -36,8 +36,9 @@ import java.util.OptionalInt;
  * function runs {@code SECURITY DEFINER} with a fixed {@code search_path}, and each step that
  * steers a switch checks server-side that its caller leads it; see {@link ControlSql}. Operator
  * functions added later to the same version ({@link ControlSql#ADDED_IN_PLACE}) are granted at
- * install to every role already granted the operator view, so an upgrade in place takes nothing
- * away from a role granted before it.
+ * install to every role already granted the operator view, and switch steps added later
+ * ({@link ControlSql#ADDED_FOR_INSTANCES}) to every role already granted the instances' functions,
+ * so an upgrade in place takes nothing away from a role granted before it.
  *
  * <p>Coordination between the instances of a service lives in UNLOGGED tables, which logical
  * replication never publishes: each database has its own heartbeats and switch decisions.
@@ -146,7 +147,9 @@ public final class ControlSchema {
       for (String sql : ControlSql.functions(major)) {
         s.execute(sql);
       }
-      s.execute(ControlSql.grantAddedInPlace());
+      for (String grant : ControlSql.grantAddedInPlace()) {
+        s.execute(grant);
+      }
       if (!exists(s, "SELECT 1 FROM pg_trigger WHERE tgname = 'cutover_barrier_once'"
           + " AND tgrelid = 'cutover.barrier'::regclass")) {
         for (String sql : ControlSql.barrierOnce(major)) {

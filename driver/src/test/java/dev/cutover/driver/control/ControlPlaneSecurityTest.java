@@ -208,16 +208,16 @@ class ControlPlaneSecurityTest {
       long released = Fence.raise(member, "a", away, "test", Duration.ofSeconds(5));
       assertThat(Coordination.targetEpoch(member, "b")).isEqualTo(released);
 
-      assertThat(Coordination.openTarget(member, "b", "back", released)).hasValue(0);
+      assertThat(Coordination.openTarget(member, "b", "back", released, Duration.ofSeconds(1)).map(Coordination.Opened::slots)).hasValue(0);
       assertThat(Fence.isRaised(member)).isFalse();
-      assertThat(Coordination.openTarget(member, "b", "back", released)).as("idempotent").hasValue(0);
+      assertThat(Coordination.openTarget(member, "b", "back", released, Duration.ofSeconds(1)).map(Coordination.Opened::slots)).as("idempotent").hasValue(0);
 
       // A later switch leaves this database again; a follower of "back" that comes late must not reopen it.
       String again = Coordination.begin(member, "c", "s7", Target.OLD, Target.NEW);
       assertThat(Coordination.tryLead(member, "c", again)).isTrue();
       assertThat(Fence.raise(member, "c", again, "test", Duration.ofSeconds(5))).isEqualTo(released + 2);
       SQLException stale = catchThrowableOfType(SQLException.class,
-          () -> Coordination.openTarget(member, "b", "back", released));
+          () -> Coordination.openTarget(member, "b", "back", released, Duration.ofSeconds(1)));
       assertThat(stale.getSQLState()).isEqualTo("55000");
       assertThat(stale.getMessage()).contains("not the one the switch was released with");
       assertThat(Fence.isRaised(member)).isTrue();

@@ -57,6 +57,9 @@ public final class ControlSql {
       "verify_release(text, text)",
       "abort_switch(text, text, text)",
       "open_target(text, text, bigint)",
+      "slots_at_switch()",
+      "make_slots_at_switch(text, text, bigint, integer)",
+      "miss_slots_at_switch(text, text, text)",
       "service_status(text)",
       "service_instances(text)",
       "request_abort(text, text)",
@@ -73,6 +76,16 @@ public final class ControlSql {
       "service_names()",
       "switch_leader_pid(text)",
       "switch_leader(text)");
+
+  /**
+   * Switch steps added to version 2 after its release. An install grants them to every role that may
+   * already call {@code open_target(text, text, bigint)}: the driver instances, which need them to
+   * open a target, and no operator role.
+   */
+  public static final List<String> ADDED_FOR_INSTANCES = List.of(
+      "slots_at_switch()",
+      "make_slots_at_switch(text, text, bigint, integer)",
+      "miss_slots_at_switch(text, text, text)");
 
   /** Functions only the installer (the replicator's role) may call. */
   public static final List<String> INSTALLER_ONLY = List.of(
@@ -152,6 +165,10 @@ public final class ControlSql {
         // reads it before the slot exists, and the slot's own start comes after the insert.
         "CREATE TABLE IF NOT EXISTS cutover.slot_at_switch (slot_name name PRIMARY KEY)",
         "ALTER TABLE cutover.slot_at_switch SET LOGGED",
+        // Why a switch opened this side without the slot (its creation waited too long for other
+        // transactions on the server): the way back cannot be armed without missing writes, and the
+        // replicator's reverse says so. Cleared by the next request.
+        "ALTER TABLE cutover.slot_at_switch ADD COLUMN IF NOT EXISTS missed text",
         // Unlogged: a replicated row would collide with the other side's; lost in a crash = not forced.
         "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.service_setting ("
             + " service text PRIMARY KEY, force boolean NOT NULL DEFAULT false,"
@@ -401,17 +418,56 @@ public final class ControlSql {
             RETURN 0; -- opened already: every open moves the epoch on
           END IF;
           -- Slots before the fence comes down (an advisory lock is not a write: a logical slot can
-          -- still be created in this transaction).
-          FOR r IN SELECT q.slot_name FROM cutover.slot_at_switch q WHERE NOT EXISTS
+          -- still be created in this transaction). A driver of this version made them already
+          -- (make_slots_at_switch), or gave them up (missed); this is for an instance of an earlier one.
+          FOR r IN SELECT q.slot_name FROM cutover.slot_at_switch q WHERE q.missed IS NULL AND NOT EXISTS
               (SELECT 1 FROM pg_replication_slots p WHERE p.slot_name = q.slot_name) LOOP
             PERFORM pg_create_logical_replication_slot(r, 'pgoutput');
             n := n + 1;
           END LOOP;
           -- Lowered if raised; moved on (still open) if not: a follower sees the open without the lock.
           PERFORM setval('cutover.fence_epoch', e + CASE WHEN e %% 2 = 1 THEN 1 ELSE 2 END, true);
-          DELETE FROM cutover.slot_at_switch;
+          DELETE FROM cutover.slot_at_switch WHERE missed IS NULL;
           RETURN n;
         END $$""".formatted(DEFINER, FENCE_LOCK));
+    // The requested slots a switch to this database still has to make: named by the switch before
+    // its gate closes, so that it can wait there for the transactions their creation would wait for.
+    f.add("CREATE OR REPLACE FUNCTION cutover.slots_at_switch() RETURNS SETOF name LANGUAGE sql" + DEFINER
+        + " AS $$ SELECT q.slot_name FROM cutover.slot_at_switch q WHERE q.missed IS NULL AND NOT EXISTS"
+        + " (SELECT 1 FROM pg_replication_slots p WHERE p.slot_name = q.slot_name) ORDER BY 1 $$");
+    // Makes them, after the release and before open_target, in a statement of its own: a logical
+    // slot's creation waits for every transaction that holds a transaction id on the server, in any
+    // database, and p_lock_timeout_ms bounds each of those waits. A statement that fails drops the
+    // slot it was making; inside an exception block the half-made slot would stay, active, for the
+    // session's life. Nothing once the target has been opened or fenced again (open_target says which).
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.make_slots_at_switch(p_service text, p_switch text, p_target_epoch bigint,
+            p_lock_timeout_ms integer) RETURNS integer LANGUAGE plpgsql%s AS $$
+        DECLARE r name; n integer := 0;
+        BEGIN
+          PERFORM cutover.require_lead(p_service, p_switch);
+          IF cutover.epoch() IS DISTINCT FROM p_target_epoch THEN
+            RETURN 0;
+          END IF;
+          PERFORM set_config('lock_timeout', greatest(p_lock_timeout_ms, 1) || 'ms', true);
+          FOR r IN SELECT cutover.slots_at_switch() LOOP
+            PERFORM pg_create_logical_replication_slot(r, 'pgoutput');
+            n := n + 1;
+          END LOOP;
+          RETURN n;
+        END $$""".formatted(DEFINER));
+    // Gives them up when they could not be made in time: the target opens without them (the
+    // application is held until it does), and the reason stays for the replicator's reverse, which
+    // then refuses to arm a way back that would miss writes. Returns the slots given up.
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.miss_slots_at_switch(p_service text, p_switch text, p_reason text)
+          RETURNS SETOF name LANGUAGE plpgsql%s AS $$
+        BEGIN
+          PERFORM cutover.require_lead(p_service, p_switch);
+          RETURN QUERY WITH m AS (UPDATE cutover.slot_at_switch q SET missed = left(format('switch %%s opened this database'
+              || ' without it: %%s', p_switch, p_reason), 2000)
+            WHERE q.slot_name IN (SELECT cutover.slots_at_switch()) RETURNING q.slot_name) SELECT m.slot_name FROM m ORDER BY 1;
+        END $$""".formatted(DEFINER));
     f.add("""
         CREATE OR REPLACE FUNCTION cutover.lower_fence() RETURNS void LANGUAGE plpgsql%s AS $$
         DECLARE e bigint;
@@ -519,7 +575,7 @@ public final class ControlSql {
 
     // Installer only.
     f.add("CREATE OR REPLACE FUNCTION cutover.request_slot_at_switch(p_slot name) RETURNS void LANGUAGE sql" + DEFINER
-        + " AS $$ INSERT INTO cutover.slot_at_switch VALUES (p_slot) ON CONFLICT DO NOTHING $$");
+        + " AS $$ INSERT INTO cutover.slot_at_switch VALUES (p_slot) ON CONFLICT (slot_name) DO UPDATE SET missed = NULL $$");
     f.add(grantControlPlane());
     return f;
   }
@@ -665,16 +721,23 @@ public final class ControlSql {
 
   /**
    * Grants {@link #ADDED_IN_PLACE} to every role holding {@code EXECUTE} on {@code
-   * service_status(text)} itself (not through membership); idempotent.
+   * service_status(text)} itself (not through membership), and {@link #ADDED_FOR_INSTANCES} to every
+   * one holding it on {@code open_target(text, text, bigint)}; idempotent.
    */
-  public static String grantAddedInPlace() {
+  public static List<String> grantAddedInPlace() {
+    return List.of(grantToHoldersOf("service_status(text)", ADDED_IN_PLACE),
+        grantToHoldersOf("open_target(text, text, bigint)", ADDED_FOR_INSTANCES));
+  }
+
+  /** SQL granting {@code added} to every role holding {@code EXECUTE} on {@code anchor} itself. */
+  private static String grantToHoldersOf(String anchor, List<String> added) {
     StringBuilder grants = new StringBuilder();
-    for (String signature : ADDED_IN_PLACE) {
+    for (String signature : added) {
       grants.append("    EXECUTE format('GRANT EXECUTE ON FUNCTION cutover.").append(signature).append(" TO %I', r.rolname);\n");
     }
     return "DO $$\nDECLARE r record;\nBEGIN\n  FOR r IN SELECT DISTINCT g.rolname FROM pg_proc p"
         + " CROSS JOIN LATERAL aclexplode(p.proacl) a JOIN pg_roles g ON g.oid = a.grantee"
-        + " WHERE p.oid = 'cutover.service_status(text)'::regprocedure AND a.privilege_type = 'EXECUTE'"
+        + " WHERE p.oid = 'cutover." + anchor + "'::regprocedure AND a.privilege_type = 'EXECUTE'"
         + " AND a.grantee <> p.proowner LOOP\n" + grants + "  END LOOP;\nEND $$";
   }
 

@@ -11,7 +11,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalInt;
 
 /**
  * How the instances of one service meet in the control schema of the database that serves them:
@@ -23,6 +22,8 @@ import java.util.OptionalInt;
 public final class Coordination {
   /** Prefix of an instance's state when it is ready for a switch but has not closed its gate yet. */
   static final String READY = "ready:";
+  /** SQLSTATE of a lock wait that outlived {@code lock_timeout}. */
+  private static final String LOCK_NOT_AVAILABLE = "55P03";
 
   private Coordination() {}
 
@@ -166,27 +167,69 @@ public final class Coordination {
 
   /**
    * On the switch's target, after its release: takes the switch's lock there and, when it got it,
-   * opens the target: creates the replication slots the replicator requested for this moment (a
+   * opens the target: makes the replication slots the replicator requested for this moment (a
    * request is used once), then lowers its fence if a switch away from it had raised it. Any
    * instance that follows the release may do it (it is idempotent), but the server refuses (55000)
    * once the target's fence is no longer the one the release recorded: a later switch left it again.
-   * One statement; the lock stays with the session.
+   * The lock stays with the session.
+   *
+   * <p>A slot's creation waits for every transaction that holds a transaction id on the target's
+   * server, in any database; each of those waits is bounded by {@code slotWait}. Slots not made in
+   * time are given up ({@code cutover.miss_slots_at_switch}, with the transactions that were in the
+   * way) and the target opens without them: the application is held until it opens, while a way
+   * back armed later merely has to be armed afresh (the replicator's reverse refuses, naming why).
    *
    * @param targetEpoch the target's fence epoch the release recorded ({@link #targetEpoch})
-   * @return the number of slots created, or empty when another session holds the lock
+   * @return what was done, or empty when another session holds the lock
    */
-  public static OptionalInt openTarget(Connection target, String service, String switchId, long targetEpoch)
-      throws SQLException {
-    try (PreparedStatement ps = target.prepareStatement("SELECT CASE WHEN pg_try_advisory_lock(" + ControlSql.LEADER_LOCK
-        + ", cutover.lead_key(?, ?)) THEN cutover.open_target(?, ?, ?) END")) {
-      bind(ps, service, switchId, service, switchId);
-      ps.setLong(5, targetEpoch);
+  public static Optional<Opened> openTarget(Connection target, String service, String switchId, long targetEpoch,
+      Duration slotWait) throws SQLException {
+    if (!tryLead(target, service, switchId)) {
+      return Optional.empty();
+    }
+    int made;
+    String missed = null;
+    String because = null;
+    try (PreparedStatement ps = target.prepareStatement("SELECT cutover.make_slots_at_switch(?, ?, ?, ?)")) {
+      bind(ps, service, switchId);
+      ps.setLong(3, targetEpoch);
+      ps.setInt(4, (int) Math.min(Integer.MAX_VALUE, Math.max(1, slotWait.toMillis())));
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        int slots = rs.getInt(1);
-        return rs.wasNull() ? OptionalInt.empty() : OptionalInt.of(slots);
+        made = rs.getInt(1);
+      }
+    } catch (SQLException e) {
+      if (!LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
+        throw e;
+      }
+      made = 0;
+      because = "creating it waited more than " + slotWait.toMillis() + " ms for transactions holding a transaction id"
+          + " on its server (any database)" + TransactionHolders.describe(target, TransactionHolders.now(target), ": ");
+      List<String> given = strings(target, "SELECT * FROM cutover.miss_slots_at_switch(?, ?, ?)", service, switchId, because);
+      missed = given.isEmpty() ? null : String.join(", ", given);
+    }
+    try (PreparedStatement ps = target.prepareStatement("SELECT cutover.open_target(?, ?, ?)")) {
+      bind(ps, service, switchId);
+      ps.setLong(3, targetEpoch);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return Optional.of(new Opened(made + rs.getInt(1), missed, missed == null ? null : because));
       }
     }
+  }
+
+  /**
+   * What {@link #openTarget} did.
+   *
+   * @param slots the replication slots it made
+   * @param missedSlots the requested slots it gave up, comma-separated, or null
+   * @param missedBecause why, or null
+   */
+  public record Opened(int slots, String missedSlots, String missedBecause) {}
+
+  /** The replication slots a switch to the database {@code c} is connected to must make before it opens ({@link #openTarget}). */
+  public static List<String> slotsAtSwitch(Connection c) throws SQLException {
+    return strings(c, "SELECT * FROM cutover.slots_at_switch()");
   }
 
   /** The fence epoch of the database {@code c} is connected to (odd while raised), for the release to record. */
@@ -270,6 +313,19 @@ public final class Coordination {
   /** Whether an operator set {@code service}'s switches to go without the barrier ({@link OperatorControl#setForce}). */
   public static boolean forced(Connection c, String service) throws SQLException {
     return bool(c, "SELECT cutover.forced(?)", service);
+  }
+
+  private static List<String> strings(Connection c, String sql, String... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      bind(ps, args);
+      List<String> out = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
+      }
+      return out;
+    }
   }
 
   private static void call(Connection c, String sql, String... args) throws SQLException {

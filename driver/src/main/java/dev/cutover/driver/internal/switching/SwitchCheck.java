@@ -2,6 +2,8 @@ package dev.cutover.driver.internal.switching;
 
 import dev.cutover.common.Poll;
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.TransactionHolders;
 import dev.cutover.driver.internal.session.CustomSettings;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
@@ -13,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import org.postgresql.PGConnection;
 import org.postgresql.core.Utils;
 
@@ -34,6 +37,9 @@ import org.postgresql.core.Utils;
  *   <li>The source must hold no prepared transaction in this database once those there had the
  *       drain timeout to end (see {@link #preparedTransactions}), whatever {@code
  *       cutover.switch.force} says.
+ *   <li>Transactions on the target's server that would keep the way back's replication slot from
+ *       being made as the target opens must end within the drain timeout, or the switch is refused
+ *       unless forced (see {@link #slotBlockersLeft}).
  *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
  * </ul>
  */
@@ -79,6 +85,10 @@ final class SwitchCheck {
     String prepared = missing.isEmpty() ? preparedTransactionsLeft(source, from, router.settings().drainTimeout()) : null;
     if (prepared != null) {
       return refuse(router, prepared);
+    }
+    String slotBlocked = missing.isEmpty() ? slotBlockersLeft(target, to, router.settings().drainTimeout()) : null;
+    if (slotBlocked != null && !router.settings().force()) {
+      return refuse(router, slotBlocked);
     }
     router.handover().customSettings(router.handover().pooled(from)
         ? null : CustomSettings.discover(source, router.settings().customSettings()));
@@ -182,6 +192,51 @@ final class SwitchCheck {
     String[] left = new String[1];
     Poll.every(Duration.ofMillis(10), Duration.ofMillis(200)).within(patience, () -> (left[0] = preparedTransactions(source, from)) == null);
     return left[0];
+  }
+
+  /**
+   * Why the way back's replication slots stand in the switch's way, or {@code null}. The replicator
+   * asks the switch to create them on the target as it opens it ({@code reverse --prepare}), after
+   * the release, with the application held; and a logical slot's creation waits for every
+   * transaction that holds a transaction id on the target's server, in any database (a transaction
+   * prepared and left, a session idle in a writing transaction, a long batch job). So those running
+   * now get up to {@code patience}, the gate still open, and any left refuse the switch, naming
+   * them; unless forced, when the switch opens the target without the slot if it cannot be made
+   * within moments ({@code Switchover.slotWait}). One that begins after this check and holds on
+   * meets that same bound.
+   */
+  static String slotBlockersLeft(Connection target, Target to, Duration patience) throws SQLException {
+    List<String> slots;
+    try {
+      slots = Coordination.slotsAtSwitch(target);
+    } catch (SQLException e) {
+      if (!"42883".equals(e.getSQLState())) {
+        throw e;
+      }
+      return "the control schema on the " + to.value() + " database predates this driver (it lacks"
+          + " cutover.slots_at_switch()): upgrade it in place (ControlSchema.install, which the replicator's"
+          + " start runs, as the schema's owner), then switch again";
+    }
+    if (slots.isEmpty()) {
+      return null;
+    }
+    Set<String> running = TransactionHolders.now(target);
+    List<Set<String>> left = new ArrayList<>(List.of(running));
+    Poll.every(Duration.ofMillis(10), Duration.ofMillis(200)).within(patience,
+        () -> {
+          left.set(0, TransactionHolders.left(target, running));
+          return left.get(0).isEmpty();
+        });
+    String named = TransactionHolders.describe(target, left.get(0), ": ");
+    if (named.isEmpty()) {
+      return null;
+    }
+    return "the switch must create the way back's replication slot(s) " + String.join(", ", slots) + " on the " + to.value()
+        + " database as it opens it, and creating a slot waits for every transaction that holds a transaction id on that"
+        + " server (any database); these did not end within the drain timeout (cutover.drain.timeout)" + named
+        + "; end them (COMMIT PREPARED or ROLLBACK PREPARED a prepared transaction; commit, roll back or pg_terminate_backend"
+        + " a session's) and switch again, or set cutover.switch.force=true to open " + to.value() + " without waiting for"
+        + " them (the way back would then be armed afresh, missing the writes in between)";
   }
 
   /** Why {@code side} cannot coordinate a switch, or {@code null} when its control schema is there. */

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 import org.postgresql.PGConnection;
 import org.postgresql.core.Utils;
@@ -77,6 +78,8 @@ final class Switchover {
   private static final Duration PEER_SLACK = Duration.ofSeconds(3);
   /** What a step may take beyond its own timeout before the watchdog ends it (a round trip, a busy machine). */
   static final Duration STEP_SLACK = Duration.ofMillis(500);
+  /** At most this long for each transaction the way back's slot waits for as the target opens (see {@link #slotWait}). */
+  private static final Duration SLOT_WAIT = Duration.ofSeconds(1);
   /** What an abort may take, at most, between the switch giving up and the gate opening. */
   private static final Duration ABORT_MARGIN = Duration.ofSeconds(1);
   /** SQLState of a step refused because an operator asked to abort the switch (query_canceled). */
@@ -104,6 +107,8 @@ final class Switchover {
   private CompletableFuture<List<Connection>> warming;
   private List<Connection> prewarmed = List.of();
   private long gateClosed;
+  /** The guarantee this switch could not give because it opened the target without the way back's slot, or null. */
+  private String wayBackMissed;
   private boolean leader;
   /** Whether this instance tried to raise the source's fence, so that an abort must see it lowered. */
   private boolean fenceAttempted;
@@ -698,8 +703,19 @@ final class Switchover {
         if (epoch != targetEpoch) {
           return new TargetOpening(epoch, false); // opened, or fenced again since (below)
         }
-        return Coordination.openTarget(target, router.service(), switchId, targetEpoch).isPresent()
-            ? new TargetOpening(epoch, true) : null;
+        Optional<Coordination.Opened> opened = Coordination.openTarget(target, router.service(), switchId, targetEpoch,
+            slotWait(timeout));
+        if (opened.isEmpty()) {
+          return null;
+        }
+        if (opened.get().missedSlots() != null) {
+          wayBackMissed = "lossless way back (replication slot " + opened.get().missedSlots() + " not created on " + to.value()
+              + ": " + opened.get().missedBecause() + ")";
+          LOG.warn("cutover {}: switch {}: opened the {} database without the way back's replication slot {}: {}; the"
+              + " replicator's reverse will refuse to arm it without --accept-missing-writes", router.service(), switchId,
+              to.value(), opened.get().missedSlots(), opened.get().missedBecause());
+        }
+        return new TargetOpening(epoch, true);
       });
       if (opening.isPresent() && opening.get().fencedAgain()) {
         throw new Abort("switch " + switchId + " was released, but " + to.value() + " was fenced again since (fence epoch "
@@ -718,6 +734,17 @@ final class Switchover {
     if (opening.get().locked()) {
       Coordination.resign(target, router.service(), switchId); // the next follower need not wait for this session
     }
+  }
+
+  /**
+   * How long the making of the way back's slot may wait for each transaction on the target's server
+   * before the switch opens the target without it: a fraction of the step's budget, so that a
+   * transaction left open in another database cannot keep the application held (the switch checked
+   * before its gate closed that none was left open then, see {@link SwitchCheck}).
+   */
+  private static Duration slotWait(Duration stepTimeout) {
+    Duration quarter = stepTimeout.dividedBy(4);
+    return quarter.compareTo(SLOT_WAIT) < 0 ? quarter : SLOT_WAIT;
   }
 
   /**
@@ -880,11 +907,13 @@ final class Switchover {
 
   /**
    * What the steps before the gate may take at most: two connections, the probe, opening the
-   * target's connections and waiting for the peers to be ready, each bounded by its own timeout.
+   * target's connections and waiting for the peers to be ready, each bounded by its own timeout, and
+   * the checks' two waits of up to the drain timeout (prepared transactions on the source, the
+   * transactions the way back's slot would wait for on the target).
    */
   private Duration preGateBudget() {
     Duration barrier = router.settings().barrierTimeout();
-    return barrier.multipliedBy(4).plus(router.settings().drainTimeout()).plus(STEP_SLACK.multipliedBy(4));
+    return barrier.multipliedBy(4).plus(router.settings().drainTimeout().multipliedBy(2)).plus(STEP_SLACK.multipliedBy(4));
   }
 
   /** Enters {@code phase}: its time starts, and the instance publishes it (heartbeat, MBean). */
@@ -935,7 +964,8 @@ final class Switchover {
         .rolledBack(rolledBack)
         .sequencesMoved(sequencesMoved)
         .prewarmed(reason.isEmpty() ? prewarmed.size() : 0)
-        .notGuaranteed(router.notGuaranteed(force))
+        .notGuaranteed(wayBackMissed == null ? router.notGuaranteed(force)
+            : Stream.concat(router.notGuaranteed(force).stream(), Stream.of(wayBackMissed)).toList())
         .at(Instant.now());
     clock.timings().forEach(b::timing);
     return (reason.isEmpty() ? b.completed() : b.aborted(reason)).build();
