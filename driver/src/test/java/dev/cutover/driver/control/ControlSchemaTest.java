@@ -247,9 +247,10 @@ class ControlSchemaTest {
   }
 
   /**
-   * A version-2 install from before the operator view listed services and the leader's backend: a
-   * role granted the control plane then may call the functions added since once the install is
-   * repeated, without being named again.
+   * A version-2 install from before the operator view listed services and the leader's backend, and
+   * before the switch made the way back's slots in a step of their own: a role granted the control
+   * plane then may call the functions added since once the install is repeated, without being named
+   * again.
    */
   @Test
   void install_overAVersion2WithoutTheAddedOperatorFunctions_addsThemAndGrantsThemToRolesGrantedBefore(
@@ -263,12 +264,21 @@ class ControlSchemaTest {
         s.execute("DROP FUNCTION cutover.switch_leader(text)");
         s.execute("DROP FUNCTION cutover.switch_leader_pid(text)");
         s.execute("DROP FUNCTION cutover.service_names()");
+        s.execute("DROP FUNCTION cutover.miss_slots_at_switch(text, text, text)");
+        s.execute("DROP FUNCTION cutover.make_slots_at_switch(text, text, bigint, integer)");
+        s.execute("DROP FUNCTION cutover.slots_at_switch()");
+        s.execute("ALTER TABLE cutover.slot_at_switch DROP COLUMN missed");
         s.execute("INSERT INTO cutover.switch (service, id, source, target, state) VALUES ('svc', 's-1', 'old', 'new', 'draining')");
       }
 
       assertThat(ControlSchema.install(c)).isZero();
 
       assertThat(ControlSchema.granted(c, "early_ops")).as("granted every function of the control plane").isTrue();
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM information_schema.columns"
+          + " WHERE table_schema = 'cutover' AND table_name = 'slot_at_switch' AND column_name = 'missed'")) {
+        rs.next();
+        assertThat(rs.getInt(1)).isOne();
+      }
       try (Connection early = ControlPlaneSecurityTest.as(pair.oldServer(), "upgrade_operator_view", "early_ops")) {
         assertThat(OperatorControl.services(early)).containsExactly("svc");
         assertThat(OperatorControl.read(early, "svc").lastSwitch()).get()
