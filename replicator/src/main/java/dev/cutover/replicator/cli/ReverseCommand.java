@@ -23,6 +23,11 @@ final class ReverseCommand extends BaseCommand {
       + " serving side since the switch are not carried back.")
   boolean acceptMissingWrites;
 
+  @Option(names = "--slot-wait", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "2m",
+      description = "How long creating the way back's replication slot on the serving side may wait for transactions running on"
+          + " its server (any database) to end, as its snapshot must; then reverse gives up, naming them (default: ${DEFAULT-VALUE}).")
+  Duration slotWait;
+
   @Option(names = "--prepare", description = "Below 16, before the switch: create the way back's publication on the side"
       + " about to serve and ask the switch to create its slot at the fence.")
   boolean prepare;
@@ -30,6 +35,7 @@ final class ReverseCommand extends BaseCommand {
   @Override
   int run(Replicator r) throws Exception {
     Units.requirePositive(spec.commandLine(), "--drain-timeout", drainTimeout);
+    Units.requirePositive(spec.commandLine(), "--slot-wait", slotWait);
     if (prepare) {
       java.util.List<String> steps = r.prepareReverse();
       print(steps, () -> {
@@ -38,7 +44,7 @@ final class ReverseCommand extends BaseCommand {
       });
       return 0;
     }
-    Reverse.Report report = r.reverse(new Reverse.Options(waitForFence, drainTimeout, acceptMissingWrites));
+    Reverse.Report report = r.reverse(new Reverse.Options(waitForFence, drainTimeout, acceptMissingWrites, slotWait));
     print(report, () -> {
       out().println("replication " + report.way() + " armed, " + report.mode() + ":");
       for (String step : report.steps()) {

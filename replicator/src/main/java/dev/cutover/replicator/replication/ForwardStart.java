@@ -118,7 +118,7 @@ public final class ForwardStart {
       List<String> views;
       Connection replication = old.connectReplication();
       try {
-        ReplicationSlotInfo info = SlotCreation.create(old, replication, slot, false, options.slotWait());
+        ReplicationSlotInfo info = SlotCreation.create(old, "old", replication, slot, false, options.slotWait(), "start");
         consistentPoint = info.getConsistentPoint().asString();
         LOG.info("slot {} on old: snapshot {} at {}", slot, info.getSnapshotName(), consistentPoint);
         try {

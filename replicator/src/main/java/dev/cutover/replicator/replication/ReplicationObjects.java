@@ -78,6 +78,17 @@ public final class ReplicationObjects {
     return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND database = current_database())", slot);
   }
 
+  /**
+   * Why the switch to the database {@code c} is connected to opened it without {@code slot}, which
+   * reverse --prepare asked it to make (its creation waited too long for other transactions on the
+   * server), or null when it did not give it up.
+   */
+  public static String slotMissedAtSwitch(Connection c, String slot) throws SQLException {
+    return Sql.string(c, "SELECT (SELECT q.missed FROM cutover.slot_at_switch q WHERE q.slot_name = ?)"
+        + " WHERE EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = 'cutover.slot_at_switch'::regclass"
+        + " AND a.attname = 'missed' AND NOT a.attisdropped)", slot);
+  }
+
   /** The subscription's slot name, or null. */
   public static String subscriptionSlot(Connection c, String name) throws SQLException {
     return !logical(c) ? null : Sql.string(c, "SELECT subslotname FROM pg_subscription WHERE subname = ?"

@@ -95,7 +95,7 @@ public final class ResumedStart {
       String point;
       Connection replication = old.connectReplication();
       try {
-        ReplicationSlotInfo info = SlotCreation.create(old, replication, slot + "_resume", true, options.slotWait());
+        ReplicationSlotInfo info = SlotCreation.create(old, "old", replication, slot + "_resume", true, options.slotWait(), "start --resume");
         point = info.getConsistentPoint().asString();
         DdlCapture.requireNoneBefore(old, info.getSnapshotName());
         timing = new Loader(new InitialCopy(old, nw, info.getSnapshotName(),

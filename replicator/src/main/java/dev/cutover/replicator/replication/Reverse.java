@@ -52,7 +52,18 @@ public final class Reverse {
    *     none ({@code reverse --prepare} was not run, or its request was lost), accepting that writes
    *     committed on the serving side since the switch are not carried back
    */
-  public record Options(Duration waitForFence, Duration drainTimeout, boolean acceptMissingWrites) {
+  public record Options(Duration waitForFence, Duration drainTimeout, boolean acceptMissingWrites, Duration slotWait) {
+    public Options {
+      if (slotWait == null || slotWait.isNegative() || slotWait.isZero()) {
+        throw new IllegalArgumentException("the slot wait must be positive, not " + slotWait);
+      }
+    }
+
+    /** Options with start's default slot wait. */
+    public Options(Duration waitForFence, Duration drainTimeout, boolean acceptMissingWrites) {
+      this(waitForFence, drainTimeout, acceptMissingWrites, StartOptions.SLOT_WAIT);
+    }
+
     /** Options that never arm a way back missing writes. */
     public Options(Duration waitForFence, Duration drainTimeout) {
       this(waitForFence, drainTimeout, false);
@@ -184,9 +195,11 @@ public final class Reverse {
           steps.add("the switch created slot " + back.slot() + " on " + back.fromName() + " after its barrier: "
               + running.label() + " had drained at the fence, and the slot holds every write made on " + back.fromName() + " since");
         }
+        String missed = prepared ? null : ReplicationObjects.slotMissedAtSwitch(from, back.slot());
         if (!prepared && !options.acceptMissingWrites()) {
-          throw new ReplicatorException(Failure.PRECONDITION, "no slot " + back.slot() + " on " + back.fromName()
-              + ": the switch created none (`cutover-replicator reverse --prepare` was not run before it), so a way back"
+          throw new ReplicatorException(Failure.PRECONDITION, "no slot " + back.slot() + " on " + back.fromName() + ": "
+              + (missed == null ? "the switch created none (`cutover-replicator reverse --prepare` was not run before it)"
+                  : "reverse --prepare asked for it, but " + missed) + ", so a way back"
               + " armed now would miss every write committed on " + back.fromName() + " since the switch",
               "prepare before the next switch; to arm this way back anyway, run reverse --accept-missing-writes and"
                   + " reconcile those writes on " + back.toName() + " (cutover-replicator verify lists them)");
@@ -221,7 +234,12 @@ public final class Reverse {
         ReplicationObjects.dropSlot(from, back.slot(), Duration.ofSeconds(10));
         steps.add("leftover slot " + back.slot() + " on " + back.fromName() + " dropped");
       }
-      ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), true, twoWay);
+      // Made here, watched, rather than by CREATE SUBSCRIPTION, which would wait in silence for every
+      // transaction holding an id on the serving side's server (see SlotCreation).
+      try (Connection replication = back.from().connectReplication()) {
+        SlotCreation.create(back.from(), back.fromName(), replication, back.slot(), false, options.slotWait(), "reverse");
+      }
+      ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), false, twoWay);
       steps.add("subscription " + back.name() + " created on " + back.toName() + " from " + back.fromName() + "'s new slot "
           + back.slot() + ", without an initial copy" + (twoWay ? ", origin = none"
               : "; writes committed on " + back.fromName() + " between the switch and now are not carried back (prepare with"

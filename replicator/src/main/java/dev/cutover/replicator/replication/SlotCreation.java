@@ -17,7 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates a logical replication slot on old, watched. Its snapshot needs every transaction that
+ * Creates a logical replication slot, watched: {@code start}'s on old, {@code reverse}'s on the
+ * side about to serve. Its snapshot needs every transaction that
  * holds a transaction id when creation begins to end first, on any database of the server: a
  * transaction prepared for two-phase commit and left, or a session idle in a writing transaction,
  * keeps it waiting for as long, without a word. A second session looks every second at what the
@@ -42,17 +43,19 @@ final class SlotCreation {
 
   /**
    * Creates {@code slot} (pgoutput) through {@code replication}, a replication connection to
-   * {@code old}, exporting its snapshot; waits at most {@code allowed} for the transactions it
+   * {@code side}, exporting its snapshot; waits at most {@code allowed} for the transactions it
    * must see end.
    *
+   * @param sideName old or new, as messages name {@code side}
    * @param temporary whether the slot goes with its session (it only exports a snapshot)
+   * @param again the command to run once the transaction in the way has ended
    */
-  static ReplicationSlotInfo create(Endpoint old, Connection replication, String slot, boolean temporary, Duration allowed)
-      throws SQLException, ReplicatorException {
+  static ReplicationSlotInfo create(Endpoint side, String sideName, Connection replication, String slot, boolean temporary,
+      Duration allowed, String again) throws SQLException, ReplicatorException {
     int walsender = replication.unwrap(PGConnection.class).getBackendPID();
     AtomicBoolean done = new AtomicBoolean();
     AtomicReference<String> gaveUpOn = new AtomicReference<>();
-    Thread watcher = new Thread(() -> watch(old, walsender, allowed, done, gaveUpOn), "cutover-slot-watch");
+    Thread watcher = new Thread(() -> watch(side, sideName, walsender, allowed, done, gaveUpOn), "cutover-slot-watch");
     watcher.setDaemon(true);
     watcher.start();
     try {
@@ -61,10 +64,10 @@ final class SlotCreation {
       return (temporary ? creating.withTemporaryOption() : creating).make();
     } catch (SQLException e) {
       if (gaveUpOn.get() != null) {
-        throw new ReplicatorException(Failure.TIMEOUT, "old: creating replication slot " + slot + " waited " + allowed.toSeconds()
+        throw new ReplicatorException(Failure.TIMEOUT, sideName + ": creating replication slot " + slot + " waited " + allowed.toSeconds()
             + " s for " + gaveUpOn.get() + ", which must end before the slot can take its snapshot (any database of the"
             + " server counts)", "end it (COMMIT PREPARED or ROLLBACK PREPARED a prepared transaction; commit, roll back or"
-            + " pg_terminate_backend a session's), or allow longer with --slot-wait, then run start again", e);
+            + " pg_terminate_backend a session's), or allow longer with --slot-wait, then run " + again + " again", e);
       }
       throw e;
     } finally {
@@ -73,15 +76,16 @@ final class SlotCreation {
     }
   }
 
-  private static void watch(Endpoint old, int walsender, Duration allowed, AtomicBoolean done, AtomicReference<String> gaveUpOn) {
+  private static void watch(Endpoint side, String sideName, int walsender, Duration allowed, AtomicBoolean done,
+      AtomicReference<String> gaveUpOn) {
     long started = System.nanoTime();
     long deadline = Poll.deadline(allowed);
     boolean said = false;
-    try (Connection c = old.connect()) {
+    try (Connection c = side.connect()) {
       while (!done.get()) {
         String blocker = Sql.string(c, BLOCKER, walsender);
         if (blocker != null && !said && System.nanoTime() - started > SAY_AFTER.toNanos()) {
-          LOG.warn("creating the replication slot on old waits for {} to end", blocker);
+          LOG.warn("creating the replication slot on {} waits for {} to end", sideName, blocker);
           said = true;
         }
         if (blocker != null && Poll.passed(deadline)) {
@@ -95,7 +99,7 @@ final class SlotCreation {
       }
     } catch (Exception e) {
       if (!done.get()) {
-        LOG.warn("cannot watch the replication slot's creation on old: {}", e.toString());
+        LOG.warn("cannot watch the replication slot's creation on {}: {}", sideName, e.toString());
       }
     }
   }
