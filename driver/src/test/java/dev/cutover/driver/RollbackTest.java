@@ -248,6 +248,44 @@ class RollbackTest {
     }
   }
 
+  /**
+   * New's control schema from before the slot step (version 2 without make_slots_at_switch): the
+   * switch is refused, saying so; forced, it still makes the way back's slot as it opens new, as
+   * before that step, rather than fail after its release.
+   */
+  @Test
+  void flip_controlSchemaWithoutTheSlotStep_refusedUnlessForcedAndForcedStillMakesTheSlot(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    db.prepareReverse();
+    try (Connection n = db.newDirect(); Statement s = n.createStatement()) {
+      s.execute("DROP FUNCTION cutover.miss_slots_at_switch(text, text, text)");
+      s.execute("DROP FUNCTION cutover.make_slots_at_switch(text, text, bigint, integer)");
+      s.execute("DROP FUNCTION cutover.slots_at_switch()");
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url())) {
+      DrainTest.insert(app, "before");
+      db.flip(Target.NEW);
+      SwitchEvent refused = events.next();
+      assertThat(refused.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(refused.reason()).contains("the control schema on the new database predates this driver");
+      assertThat(refused.gateWaits()).isZero();
+      db.flip(Target.OLD);
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.switch.force=true"))) {
+      DrainTest.insert(app, "forced");
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+      assertThat(slotExists(db, db.reverseSlot())).isTrue();
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
   private static boolean slotExists(Replicated db, String slot) throws SQLException {
     try (Connection n = db.newDirect(); PreparedStatement ps = n.prepareStatement("SELECT count(*) FROM pg_replication_slots"
         + " WHERE slot_name = ?")) {

@@ -202,8 +202,8 @@ final class SwitchCheck {
    * prepared and left, a session idle in a writing transaction, a long batch job). So those running
    * now get up to {@code patience}, the gate still open, and any left refuse the switch, naming
    * them; unless forced, when the switch opens the target without the slot if it cannot be made
-   * within moments ({@code Switchover.slotWait}). One that begins after this check and holds on
-   * meets that same bound.
+   * within moments ({@code Switchover.slotWait}), the bound a transaction that begins after this
+   * check and holds on meets too.
    */
   static String slotBlockersLeft(Connection target, Target to, Duration patience) throws SQLException {
     List<String> slots;
@@ -235,8 +235,9 @@ final class SwitchCheck {
         + " database as it opens it, and creating a slot waits for every transaction that holds a transaction id on that"
         + " server (any database); these did not end within the drain timeout (cutover.drain.timeout)" + named
         + "; end them (COMMIT PREPARED or ROLLBACK PREPARED a prepared transaction; commit, roll back or pg_terminate_backend"
-        + " a session's) and switch again, or set cutover.switch.force=true to open " + to.value() + " without waiting for"
-        + " them (the way back would then be armed afresh, missing the writes in between)";
+        + " a session's) and switch again, or set cutover.switch.force=true to switch anyway (" + to.value() + " then opens"
+        + " without the slot if it cannot be made within a second, and the way back is armed afresh, missing the writes in"
+        + " between)";
   }
 
   /** Why {@code side} cannot coordinate a switch, or {@code null} when its control schema is there. */
