@@ -131,12 +131,15 @@ class OperatorControlTest {
         Connection newSide = db.newDirect();
         Connection holdsNewsFence = db.newDirect()) {
       DrainTest.insert(app, "before");
-      fenceLock(holdsNewsFence, "pg_advisory_lock");
+      holdsNewsFence.setAutoCommit(false);
+      try (Statement s = holdsNewsFence.createStatement()) {
+        s.execute("LOCK TABLE " + ControlSql.FENCE_LOCK + " IN EXCLUSIVE MODE");
+      }
       db.flip(Target.NEW);
       await().atMost(Duration.ofSeconds(20)).until(() -> waitsForTheFenceLock(newSide));
 
       OperatorControl.AbortOutcome asked = OperatorControl.abort(operator, db.database, "change freeze");
-      fenceLock(holdsNewsFence, "pg_advisory_unlock");
+      holdsNewsFence.rollback();
       SwitchEvent event = events.next();
 
       assertThat(OperatorControl.fenceRaised(operator)).as("exactly one side open").isNotEqualTo(OperatorControl.fenceRaised(newSide));
@@ -182,16 +185,10 @@ class OperatorControlTest {
     }
   }
 
-  private static void fenceLock(Connection c, String function) throws SQLException {
-    try (Statement s = c.createStatement()) {
-      s.execute("SELECT " + function + "(" + ControlSql.FENCE_LOCK + ", 0)");
-    }
-  }
-
   /** Whether a session on {@code c}'s database waits for the fence's lock (a switch opening it). */
   private static boolean waitsForTheFenceLock(Connection c) throws SQLException {
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT EXISTS (SELECT 1 FROM pg_locks"
-        + " WHERE locktype = 'advisory' AND NOT granted AND classid::bigint = " + ControlSql.FENCE_LOCK + ")")) {
+        + " WHERE locktype = 'relation' AND NOT granted AND relation = '" + ControlSql.FENCE_LOCK + "'::regclass)")) {
       rs.next();
       return rs.getBoolean(1);
     }

@@ -81,10 +81,14 @@ class SecurityTest {
     try (Connection onOld = as(pair.oldServer(), db.database, INTRUDER);
         Connection onNew = as(pair.newServer(), db.database, INTRUDER);
         LivePool live = new LivePool(db, db.url(), Map.of())) {
-      // The squatter's guesses at the leader's lock: the version-1 key and the service's name.
+      // The squatter's guesses at the leader's lock (the version-1 key and the service's name), and
+      // the keys earlier builds serialised switch starts and the fence with, held for good: the
+      // fence's made the switch wait for it on new after its release, holding the application.
       for (Connection c : List.of(onOld, onNew)) {
         try (Statement s = c.createStatement()) {
           s.execute("SELECT pg_advisory_lock(" + 0x63757432 + ", hashtext('" + db.database + "'))");
+          s.execute("SELECT pg_advisory_lock(" + 0x63757431 + ", hashtext('" + db.database + "'))");
+          s.execute("SELECT pg_advisory_lock(" + 0x63757433 + ", 0)");
         }
       }
       attacker.scheduleWithFixedDelay(() -> {

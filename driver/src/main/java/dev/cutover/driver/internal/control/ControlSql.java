@@ -26,12 +26,17 @@ import java.util.List;
  * compute nor squat the key in advance.
  */
 public final class ControlSql {
-  /** Advisory lock class (first key) serialising switch starts of a service. */
-  public static final int BEGIN_LOCK = 0x63757431;
   /** Advisory lock class (first key) held by the leader of a switch. */
   public static final int LEADER_LOCK = 0x63757432;
-  /** Advisory lock class (first key) serialising changes of this database's fence. */
-  public static final int FENCE_LOCK = 0x63757433;
+  /**
+   * Locked, never written, to serialise changes of this database's fence (EXCLUSIVE; SHARE where
+   * the fence must only stay as it is). A table of the sealed schema, which no other role may lock:
+   * an advisory lock's key is open to every role, and earlier builds' constant key let any role
+   * that could connect hold the fence's lock and so a switch's target closed after its release.
+   */
+  public static final String FENCE_LOCK = "cutover.fence_lock";
+  /** Locked (EXCLUSIVE), never written, to serialise switch starts; see {@link #FENCE_LOCK}. */
+  public static final String BEGIN_LOCK = "cutover.begin_lock";
   public static final String TRIGGER = "cutover_fence";
   public static final String EVENT_TRIGGER = "cutover_guard_new_tables";
 
@@ -169,6 +174,10 @@ public final class ControlSql {
         // transactions on the server): the way back cannot be armed without missing writes, and the
         // replicator's reverse says so. Cleared by the next request.
         "ALTER TABLE cutover.slot_at_switch ADD COLUMN IF NOT EXISTS missed text",
+        // Locked, never written (FENCE_LOCK, BEGIN_LOCK): a key, so that a publication of all
+        // tables takes them like any other.
+        "CREATE TABLE IF NOT EXISTS " + FENCE_LOCK + " (singleton boolean PRIMARY KEY)",
+        "CREATE TABLE IF NOT EXISTS " + BEGIN_LOCK + " (singleton boolean PRIMARY KEY)",
         // Unlogged: a replicated row would collide with the other side's; lost in a crash = not forced.
         "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.service_setting ("
             + " service text PRIMARY KEY, force boolean NOT NULL DEFAULT false,"
@@ -259,7 +268,7 @@ public final class ControlSql {
             PERFORM cutover.require_lead(p_service, p_switch);
             %2$s
             PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
-            PERFORM pg_advisory_xact_lock(%1$d, 0);
+            LOCK TABLE %1$s IN EXCLUSIVE MODE;
             PERFORM cutover.guard_tables();
             e := cutover.epoch();
             IF e %% 2 = 0 THEN
@@ -292,7 +301,7 @@ public final class ControlSql {
           DECLARE s record; e bigint := cutover.epoch(); m text;
           BEGIN
             PERFORM cutover.require_lead(p_service, p_switch);
-            PERFORM pg_advisory_xact_lock_shared(%1$d, 0);
+            LOCK TABLE %1$s IN SHARE MODE;
             %2$s
             IF e %% 2 = 0 OR s.fence_epoch IS DISTINCT FROM e
                 OR (SELECT f.settled_epoch FROM cutover.fence f) IS DISTINCT FROM e THEN
@@ -323,7 +332,7 @@ public final class ControlSql {
           BEGIN
             PERFORM cutover.require_lead(p_service, p_switch);
             %2$s
-            PERFORM pg_advisory_xact_lock_shared(%1$d, 0);
+            LOCK TABLE %1$s IN SHARE MODE;
             e := cutover.epoch();
             IF e %% 2 = 0 OR s.fence_epoch IS DISTINCT FROM e OR (SELECT f.settled_epoch FROM cutover.fence f) IS DISTINCT FROM e
                 OR NOT EXISTS (SELECT 1 FROM cutover.marker_log l WHERE l.marker = p_marker AND l.switch_id = p_switch
@@ -381,7 +390,7 @@ public final class ControlSql {
           END IF;
           -- The switch's row first, then the fence: the order every function takes them in.
           PERFORM 1 FROM cutover.switch w WHERE w.service = p_service AND w.id = p_switch FOR UPDATE;
-          PERFORM pg_advisory_xact_lock(%d, 0);
+          LOCK TABLE %s IN EXCLUSIVE MODE;
           RETURN cutover.end_switch(p_service, p_switch, p_reason);
         END $$""".formatted(DEFINER, FENCE_LOCK));
     f.add("""
@@ -396,7 +405,7 @@ public final class ControlSql {
           IF cutover.led_by_another(p_service, s.id) THEN
             RETURN 'requested'; -- its leader's next step is refused, and it aborts
           END IF;
-          PERFORM pg_advisory_xact_lock(%d, 0);
+          LOCK TABLE %s IN EXCLUSIVE MODE;
           RETURN cutover.end_switch(p_service, s.id, p_reason);
         END $$""".formatted(DEFINER, FENCE_LOCK));
     // Called after the release, by its leader or by any instance that follows it: idempotent, and a
@@ -408,7 +417,7 @@ public final class ControlSql {
         DECLARE r name; n integer := 0; e bigint;
         BEGIN
           PERFORM cutover.require_lead(p_service, p_switch);
-          PERFORM pg_advisory_xact_lock(%2$d, 0);
+          LOCK TABLE %2$s IN EXCLUSIVE MODE;
           e := cutover.epoch();
           IF e %% 2 = 1 AND e IS DISTINCT FROM p_target_epoch THEN
             RAISE EXCEPTION 'cutover: refused: switch %% of %% does not open this database: its fence (epoch %%) is not the one the switch was released with (epoch %%)',
@@ -417,7 +426,7 @@ public final class ControlSql {
           IF e IS DISTINCT FROM p_target_epoch THEN
             RETURN 0; -- opened already: every open moves the epoch on
           END IF;
-          -- Slots before the fence comes down (an advisory lock is not a write: a logical slot can
+          -- Slots before the fence comes down (a table lock is not a write: a logical slot can
           -- still be created in this transaction). A driver of this version made them already
           -- (make_slots_at_switch), or gave them up (missed); this is for an instance of an earlier one.
           FOR r IN SELECT q.slot_name FROM cutover.slot_at_switch q WHERE q.missed IS NULL AND NOT EXISTS
@@ -472,7 +481,7 @@ public final class ControlSql {
         CREATE OR REPLACE FUNCTION cutover.lower_fence() RETURNS void LANGUAGE plpgsql%s AS $$
         DECLARE e bigint;
         BEGIN
-          PERFORM pg_advisory_xact_lock(%d, 0);
+          LOCK TABLE %s IN EXCLUSIVE MODE;
           e := cutover.epoch();
           IF e %% 2 = 1 THEN
             PERFORM setval('cutover.fence_epoch', e + 1, true);
@@ -504,7 +513,7 @@ public final class ControlSql {
           RETURNS text LANGUAGE plpgsql%s AS $$
         DECLARE running text;
         BEGIN
-          PERFORM pg_advisory_xact_lock(%d, hashtext(p_service));
+          LOCK TABLE %s IN EXCLUSIVE MODE;
           SELECT s.id INTO running FROM cutover.switch s WHERE s.service = p_service AND s.state = 'draining'
             AND s.source = p_source AND s.target = p_target;
           IF running IS NOT NULL THEN RETURN running; END IF;
