@@ -327,10 +327,22 @@ public final class Applier implements AutoCloseable {
     }
   }
 
-  /** Takes the way's lock on the target, waiting up to {@code lockWait} for another applier to let go. */
+  /**
+   * Takes the way's lock on the target, waiting up to {@code lockWait} for another applier to let
+   * go. A session of a role that cannot be an apply process holding it (any role may take an
+   * advisory lock) is refused at once, named: it will not let go as an applier would.
+   */
   private void lock(Connection c) throws SQLException, ReplicatorException {
     long deadline = System.nanoTime() + options.lockWait().toNanos();
     while (!Sql.bool(c, "SELECT pg_try_advisory_lock(" + LOCK_CLASS + ", " + way.lockKey() + ")")) {
+      String squatter = Sql.string(c, "SELECT 'process ' || l.pid || ' of role ' || coalesce(quote_ident(a.usename::text), 'unknown')"
+          + Way.HOLDERS + " AND NOT " + Way.OURS + " LIMIT 1", way.lockKey());
+      if (squatter != null) {
+        throw new ReplicatorException(Failure.PRECONDITION, way.target().side().label() + ": " + squatter + " holds the apply lock of "
+            + way.label() + " (advisory lock " + LOCK_CLASS + ", " + way.lockKey() + ") and is no apply process (its role is no member"
+            + " of the control schema's owner)", "end that session (pg_terminate_backend, as a superuser or a member of"
+            + " pg_signal_backend), then run apply again");
+      }
       if (System.nanoTime() - deadline >= 0 || stopping) {
         throw new ReplicatorException(Failure.PRECONDITION, way.target().side().label() + ": another apply process applies "
             + way.label() + " (it holds its lock)", "stop the other `cutover-replicator apply` first; only one may apply a direction");

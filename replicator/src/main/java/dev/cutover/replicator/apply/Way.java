@@ -45,10 +45,24 @@ public record Way(String name, Endpoint source, Endpoint target) {
     return FORWARD.equals(name) ? 1 : 2;
   }
 
-  /** Whether an apply process holds this way's lock on {@code target} now. */
+  /**
+   * FROM and WHERE of the sessions holding way {@code ?}'s lock in the database, {@code l} in
+   * pg_locks and {@code a} in pg_stat_activity. An advisory lock's key is open to every role that
+   * may connect; {@link #OURS} tells an apply process from another role holding it.
+   */
+  static final String HOLDERS = " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
+      + " AND l.classid = " + Applier.LOCK_CLASS + " AND l.objid = ? AND l.objsubid = 2 AND l.granted"
+      + " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+  /**
+   * Whether holder {@code a} may be an apply process: a member of the control schema's owner, as the
+   * replicator's role on the target is (it installed it). Unknown counts as one.
+   */
+  static final String OURS = "coalesce(pg_has_role(a.usesysid, (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = 'cutover'),"
+      + " 'USAGE'), true)";
+
+  /** Whether an apply process holds this way's lock on {@code target} now (not another role holding its key). */
   public static boolean applying(Connection target, String name) throws SQLException {
-    return dev.cutover.replicator.sql.Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
-        + " AND classid = " + Applier.LOCK_CLASS + " AND objid = ? AND objsubid = 2 AND granted"
-        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))", FORWARD.equals(name) ? 1 : 2);
+    return dev.cutover.replicator.sql.Sql.bool(target, "SELECT EXISTS (SELECT 1" + HOLDERS + " AND " + OURS + ")",
+        FORWARD.equals(name) ? 1 : 2);
   }
 }

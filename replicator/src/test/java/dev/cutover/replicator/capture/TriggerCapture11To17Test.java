@@ -426,4 +426,42 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       }
     }
   }
+
+  /**
+   * Any role that may connect can take an advisory lock with any key, the apply lock's included: a
+   * session of the application's role holding it on new made apply wait its lock wait and then
+   * blame "another apply process", and status and cleanup took it for a running apply. Now apply
+   * refuses at once naming that session, status does not count it, and once it is ended apply runs.
+   */
+  @Test
+  void apply_anotherRoleHoldsTheApplyLock_refusedAtOnceNamingItAndNotTakenForAnApply(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "squat");
+    db.applicationRole("squatter");
+    Replicator r = started(db);
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", "squatter");
+    try (Connection squat = new org.postgresql.Driver().connect(db.url(pair.newServer()), p)) {
+      int pid = (int) OwnedDatabase.count(squat, "SELECT pg_backend_pid()");
+      OwnedDatabase.execute(squat, "SELECT pg_advisory_lock(" + 0x63757433 + ", 1)");
+      assertThat(r.status().forward().capture().applying()).as("a squatter is no apply process").isFalse();
+
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults().withLockWait(java.time.Duration.ofMinutes(5)))) {
+        Applier forward = apply.appliers().get(0);
+        await().atMost(CATCH_UP).until(() -> forward.refusal() != null);
+        assertThat(forward.refusal().getMessage()).isEqualTo("new: process " + pid + " of role squatter holds the apply lock of"
+            + " old -> new (advisory lock 1668641843, 1) and is no apply process (its role is no member of the control schema's owner)");
+        assertThat(forward.refusal().remedy()).contains("pg_terminate_backend");
+      }
+    }
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('after the squatter', 1)");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(r.status().forward().capture().applying()).isTrue();
+    }
+    try (Connection n = db.nw()) {
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM counter WHERE name = 'after the squatter'")).isOne();
+    }
+  }
 }
