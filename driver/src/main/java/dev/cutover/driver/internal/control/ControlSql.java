@@ -174,10 +174,10 @@ public final class ControlSql {
         // transactions on the server): the way back cannot be armed without missing writes, and the
         // replicator's reverse says so. Cleared by the next request.
         "ALTER TABLE cutover.slot_at_switch ADD COLUMN IF NOT EXISTS missed text",
-        // Locked, never written (FENCE_LOCK, BEGIN_LOCK): a key, so that a publication of all
-        // tables takes them like any other.
-        "CREATE TABLE IF NOT EXISTS " + FENCE_LOCK + " (singleton boolean PRIMARY KEY)",
-        "CREATE TABLE IF NOT EXISTS " + BEGIN_LOCK + " (singleton boolean PRIMARY KEY)",
+        // Locked, never written (FENCE_LOCK, BEGIN_LOCK); unlogged like the coordination tables, so
+        // that no publication carries them and no copy takes them.
+        "CREATE UNLOGGED TABLE IF NOT EXISTS " + FENCE_LOCK + " ()",
+        "CREATE UNLOGGED TABLE IF NOT EXISTS " + BEGIN_LOCK + " ()",
         // Unlogged: a replicated row would collide with the other side's; lost in a crash = not forced.
         "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.service_setting ("
             + " service text PRIMARY KEY, force boolean NOT NULL DEFAULT false,"
