@@ -82,11 +82,13 @@ public final class SseStandIn implements AutoCloseable {
     exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
     exchange.sendResponseHeaders(200, 0); // chunked, open-ended
     OutputStream out = exchange.getResponseBody();
+    // Listed before the put is flushed, under the stream's lock: once the SDK has the put (and the
+    // test may send), every send reaches this stream, and none can overtake the put.
     synchronized (out) {
+      streams.add(out);
       out.write(initialPut.getBytes(StandardCharsets.UTF_8));
       out.flush();
     }
-    streams.add(out);
     try {
       closed.await(); // hold the stream open until the stand-in closes
     } catch (InterruptedException e) {
