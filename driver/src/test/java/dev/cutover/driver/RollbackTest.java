@@ -229,20 +229,14 @@ class RollbackTest {
         DrainTest.insert(app, "after");
         assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
         assertThat(slotExists(db, db.reverseSlot())).isFalse();
-        try (Connection n = db.newDirect(); Statement q = n.createStatement();
-            ResultSet rs = q.executeQuery("SELECT missed FROM cutover.slot_at_switch")) {
-          assertThat(rs.next()).isTrue();
-          assertThat(rs.getString(1)).startsWith("switch " + event.id() + " opened this database without it: creating it waited");
-        }
+        assertThat(missedAtSwitch(db)).startsWith("switch " + event.id() + " opened this database without it: creating it waited");
       } finally {
         s.execute("ROLLBACK PREPARED 'late-xa'");
       }
       try (Connection n = db.newDirect(); Statement q = n.createStatement()) {
         q.execute("SELECT cutover.request_slot_at_switch('" + db.reverseSlot() + "')");
-        ResultSet rs = q.executeQuery("SELECT missed FROM cutover.slot_at_switch");
-        assertThat(rs.next()).isTrue();
-        assertThat(rs.getString(1)).as("a new request clears it").isNull();
       }
+      assertThat(missedAtSwitch(db)).as("a new request clears it").isNull();
     } finally {
       CutoverDriver.shutdown(db.database);
     }
@@ -283,6 +277,15 @@ class RollbackTest {
       assertThat(slotExists(db, db.reverseSlot())).isTrue();
     } finally {
       CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /** The one slot request on new: why the switch gave it up, or null. */
+  private static String missedAtSwitch(Replicated db) throws SQLException {
+    try (Connection n = db.newDirect(); Statement q = n.createStatement();
+        ResultSet rs = q.executeQuery("SELECT missed FROM cutover.slot_at_switch")) {
+      assertThat(rs.next()).as("the way back's slot request").isTrue();
+      return rs.getString(1);
     }
   }
 

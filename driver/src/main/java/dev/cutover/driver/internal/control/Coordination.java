@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.control;
 
+import dev.cutover.common.Queries;
 import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.driver.control.SwitchState;
 import dev.cutover.flags.Target;
@@ -203,7 +204,7 @@ public final class Coordination {
       if (LOCK_NOT_AVAILABLE.equals(e.getSQLState())) {
         because = "creating it waited more than " + slotWait.toMillis() + " ms for transactions holding a transaction id"
             + " on its server (any database)" + TransactionHolders.describe(target, TransactionHolders.now(target), ": ");
-        List<String> given = strings(target, "SELECT * FROM cutover.miss_slots_at_switch(?, ?, ?)", service, switchId, because);
+        List<String> given = Queries.strings(target, "SELECT * FROM cutover.miss_slots_at_switch(?, ?, ?)", service, switchId, because);
         missed = given.isEmpty() ? null : String.join(", ", given);
       } else if (!UNDEFINED_FUNCTION.equals(e.getSQLState())) {
         throw e;
@@ -230,7 +231,7 @@ public final class Coordination {
 
   /** The replication slots a switch to the database {@code c} is connected to must make before it opens ({@link #openTarget}). */
   public static List<String> slotsAtSwitch(Connection c) throws SQLException {
-    return strings(c, "SELECT * FROM cutover.slots_at_switch()");
+    return Queries.strings(c, "SELECT * FROM cutover.slots_at_switch()");
   }
 
   /** The fence epoch of the database {@code c} is connected to (odd while raised), for the release to record. */
@@ -314,19 +315,6 @@ public final class Coordination {
   /** Whether an operator set {@code service}'s switches to go without the barrier ({@link OperatorControl#setForce}). */
   public static boolean forced(Connection c, String service) throws SQLException {
     return bool(c, "SELECT cutover.forced(?)", service);
-  }
-
-  private static List<String> strings(Connection c, String sql, String... args) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      bind(ps, args);
-      List<String> out = new ArrayList<>();
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(rs.getString(1));
-        }
-      }
-      return out;
-    }
   }
 
   private static void call(Connection c, String sql, String... args) throws SQLException {
