@@ -20,11 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 import org.postgresql.PGConnection;
@@ -104,7 +100,7 @@ final class Switchover {
   private String switchId;
   private Connection source;
   private Connection target;
-  private CompletableFuture<List<Connection>> warming;
+  private Prewarm warming;
   private List<Connection> prewarmed = List.of();
   private long gateClosed;
   /** The guarantee this switch could not give because it opened the target without the way back's slot, or null. */
@@ -288,7 +284,7 @@ final class Switchover {
       }
     }
     phase(Phase.PREWARM, to);
-    warming = prewarm(router.sessions().size());
+    warming = Prewarm.start(router.sessions().size(), () -> router.openApp(to));
     prewarmed = awaitPrewarmed();
     if (router.control() && !caughtUp) {
       phase(Phase.READY, to);
@@ -324,46 +320,22 @@ final class Switchover {
     }
   }
 
-  /** Opens, in parallel, as many connections to the target as there are sessions. */
-  private CompletableFuture<List<Connection>> prewarm(int count) {
-    List<CompletableFuture<Connection>> opening = new ArrayList<>(count);
-    for (int i = 0; i < count; i++) {
-      opening.add(CompletableFuture.supplyAsync(() -> {
-        try {
-          return router.openApp(to);
-        } catch (SQLException e) {
-          throw new CompletionException(e);
-        }
-      }, DriverThreads.blocking()));
-    }
-    return CompletableFuture.allOf(opening.toArray(new CompletableFuture<?>[0]))
-        .handle((ignored, failure) -> {
-          List<Connection> opened = new ArrayList<>(count);
-          for (CompletableFuture<Connection> f : opening) {
-            if (!f.isCompletedExceptionally()) {
-              opened.add(f.join());
-            }
-          }
-          if (failure != null) {
-            opened.forEach(Router::closeQuietly);
-            throw new CompletionException(failure);
-          }
-          return opened;
-        });
-  }
-
+  /**
+   * Waits for the connections opened ahead: the barrier timeout bounds how long none may open,
+   * the switch's pre-gate deadline the whole wait.
+   */
   private List<Connection> awaitPrewarmed() throws SQLException {
-    Duration timeout = router.settings().barrierTimeout();
+    Duration quiet = router.settings().barrierTimeout();
     try {
-      return new ArrayList<>(warming.get(timeout.toMillis(), TimeUnit.MILLISECONDS));
-    } catch (ExecutionException | TimeoutException e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      while (cause.getCause() != null && !(cause instanceof SQLException)) {
-        cause = cause.getCause();
+      return warming.await(quiet, () -> watchdog.reason() != null);
+    } catch (Prewarm.Stalled e) {
+      throw new Abort("cannot open connections to " + to.value() + ": " + e.opened() + " of " + e.count()
+          + " opened, then none within " + quiet.toMillis() + " ms (cutover.barrier.timeout)");
+    } catch (SQLException e) {
+      if (watchdog.reason() != null) {
+        throw e;
       }
-      throw new Abort("cannot open connections to " + to.value() + ": " + (e instanceof TimeoutException
-          ? "none answered within " + timeout.toMillis() + " ms (cutover.barrier.timeout)"
-          : cause.getMessage()));
+      throw new Abort("cannot open connections to " + to.value() + ": " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new Abort("interrupted while opening connections to " + to.value());
@@ -828,7 +800,7 @@ final class Switchover {
       end(reason);
     }
     if (warming != null) {
-      warming.thenAccept(list -> list.forEach(Router::closeQuietly));
+      warming.discard();
     }
     release(from, List.of());
   }
