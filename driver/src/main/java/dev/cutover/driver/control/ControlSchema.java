@@ -54,7 +54,6 @@ public final class ControlSchema {
 
   public static final String SCHEMA = "cutover";
   static final String TRIGGER = ControlSql.TRIGGER;
-  private static final long INSTALL_LOCK = 0x63_75_74_6f_76_65_72L; // "cutover"
   private static final long LOCK_TIMEOUT_MILLIS = 200;
   /** How long an install keeps trying to lock every table it guards at once. */
   private static final Duration LOCK_RETRY = Duration.ofSeconds(20);
@@ -87,7 +86,7 @@ public final class ControlSchema {
    *     privileges are missing
    */
   public static int install(Connection c, List<String> roles) throws SQLException {
-    LockRetry.within(LOCK_RETRY, () -> inTransaction(c, () -> installOnce(c, roles)));
+    retried(c, () -> installOnce(c, roles));
     // One table per transaction (see ControlSql.guardTables), at most as many as were unguarded: a
     // table guarded by another installer meanwhile makes it end sooner, never later.
     long left;
@@ -97,7 +96,7 @@ public final class ControlSchema {
     }
     int guarded = 0;
     for (long i = 0; i < left; i++) {
-      int n = LockRetry.within(LOCK_RETRY, () -> inTransaction(c, () -> guardOne(c)));
+      int n = retried(c, () -> guardOne(c));
       if (n == 0) {
         break;
       }
@@ -108,12 +107,9 @@ public final class ControlSchema {
 
   /** One attempt at guarding one table: its writers wait at most the lock timeout behind it. */
   private static int guardOne(Connection c) throws SQLException {
-    try (Statement s = c.createStatement()) {
-      s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
-      try (ResultSet rs = s.executeQuery("SELECT cutover.guard_tables(1)")) {
-        rs.next();
-        return rs.getInt(1);
-      }
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT cutover.guard_tables(1)")) {
+      rs.next();
+      return rs.getInt(1);
     }
   }
 
@@ -129,7 +125,6 @@ public final class ControlSchema {
     }
     int major = majorVersion(c);
     try (Statement s = c.createStatement()) {
-      s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
       // An install from before the release carried the target's fence epoch has the old steps.
       boolean replaceSteps = installed.isPresent() && !exists(s, "SELECT 1 FROM pg_attribute"
           + " WHERE attrelid = to_regclass('cutover.switch') AND attname = 'target_epoch'");
@@ -288,13 +283,12 @@ public final class ControlSchema {
 
   /** Runs {@code sql} in a transaction of its own under the install's short lock timeout, retried as the install is. */
   private static void briefly(Connection c, String sql) throws SQLException {
-    LockRetry.within(LOCK_RETRY, () -> inTransaction(c, () -> {
+    retried(c, () -> {
       try (Statement s = c.createStatement()) {
-        s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
         s.execute(sql);
       }
       return null;
-    }));
+    });
   }
 
   /**
@@ -343,13 +337,23 @@ public final class ControlSchema {
     }
   }
 
-  /** {@code work} in one transaction that first takes the install lock, so that installers and uninstallers go one at a time. */
-  private static <T> T inTransaction(Connection c, Transactions.Work<T> work) throws SQLException {
-    return Transactions.inTransaction(c, () -> {
-      try (Statement s = c.createStatement()) {
-        s.execute("SELECT pg_advisory_xact_lock(" + INSTALL_LOCK + ")");
-      }
-      return work.run();
-    });
+  /**
+   * {@code work} in one transaction that first takes the install lock, so that installers and
+   * uninstallers go one at a time; every lock of it, that one too, waited for at most the short
+   * lock timeout, and the whole tried again for up to {@link #LOCK_RETRY} ({@link LockRetry}).
+   * An install lock still busy then is refused naming its holder ({@link InstallLock}).
+   */
+  private static <T> T retried(Connection c, Transactions.Work<T> work) throws SQLException {
+    try {
+      return LockRetry.within(LOCK_RETRY, () -> Transactions.inTransaction(c, () -> {
+        try (Statement s = c.createStatement()) {
+          s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
+          InstallLock.take(s);
+        }
+        return work.run();
+      }));
+    } catch (InstallLock.Busy e) {
+      throw InstallLock.refusal(c, LOCK_RETRY.toSeconds() + " s");
+    }
   }
 }

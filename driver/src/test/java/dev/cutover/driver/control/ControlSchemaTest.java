@@ -287,6 +287,43 @@ class ControlSchemaTest {
     }
   }
 
+  /**
+   * The install lock is an advisory lock with a fixed key, which any role may take: held by a plain
+   * role's session, install used to wait as long as that session lived. It is now refused after
+   * the install's lock retry, naming the holder and how to end it, and nothing is installed.
+   */
+  @Test
+  void install_anotherRoleHoldsTheInstallLock_isRefusedNamingItAndInstallsOnceItLetsGo(PostgresPair pair)
+      throws Exception {
+    PostgresServer server = pair.oldServer();
+    try (Connection c = database(server, "install_lock_squatted", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      try (Statement s = c.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE lock_squatter LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      }
+      java.util.Properties as = new java.util.Properties();
+      as.setProperty("user", "lock_squatter");
+      as.setProperty("ApplicationName", "squatting-app");
+      int pid;
+      try (Connection squatter = new org.postgresql.Driver().connect(server.jdbcUrl("install_lock_squatted"), as);
+          Statement s = squatter.createStatement()) {
+        try (ResultSet rs = s.executeQuery("SELECT pg_backend_pid(), pg_advisory_lock(" + 0x63_75_74_6f_76_65_72L + ")")) {
+          rs.next();
+          pid = rs.getInt(1);
+        }
+
+        assertThatThrownBy(() -> ControlSchema.install(c))
+            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("55P03"))
+            .hasMessageContaining("install lock")
+            .hasMessageContaining("process " + pid + " (role lock_squatter, application 'squatting-app'")
+            .hasMessageContaining("pg_terminate_backend(" + pid + ")");
+        assertThat(ControlSchema.installedVersion(c)).as("nothing of it stays").isEmpty();
+      }
+
+      ControlSchema.install(c);
+      assertThat(ControlSchema.installedVersion(c)).hasValue(ControlSchema.VERSION);
+    }
+  }
+
   @Test
   void install_namedRoleThatDoesNotExist_failsNamingIt(PostgresPair pair) throws Exception {
     try (Connection c = database(pair.oldServer(), "install_missing_role", "CREATE TABLE a (id int PRIMARY KEY)")) {
