@@ -19,9 +19,15 @@ final class SchemaCommand extends BaseCommand {
   @Option(names = "--no-privileges", description = "Do not copy GRANTs.")
   boolean noPrivileges;
 
+  @Option(names = "--lock-wait", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
+      description = "How long pg_dump may wait for each table's lock on old (another session's ALTER TABLE, VACUUM FULL or"
+          + " prepared transaction); then schema stops, naming it (default: ${DEFAULT-VALUE}).")
+  java.time.Duration lockWait;
+
   @Override
   int run(Replicator r) throws Exception {
-    SchemaCopy.Report report = r.schema(new SchemaCopy.Options(pgDump, noOwner, noPrivileges));
+    Units.requirePositive(spec.commandLine(), "--lock-wait", lockWait);
+    SchemaCopy.Report report = r.schema(new SchemaCopy.Options(pgDump, noOwner, noPrivileges, lockWait));
     print(report, () -> {
       out().println("schema copied with " + report.pgDump() + " (" + report.pgDumpMajor() + "): "
           + Units.bytes(report.dumpBytes()) + " of DDL, " + report.tables() + " table(s) on new, " + Units.millis(report.millis()));

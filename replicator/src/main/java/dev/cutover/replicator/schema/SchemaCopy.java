@@ -19,6 +19,7 @@ import java.nio.file.Paths;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -51,7 +52,15 @@ public final class SchemaCopy {
    * @param noOwner pass {@code --no-owner} (when new's roles differ from old's)
    * @param noPrivileges pass {@code --no-privileges}
    */
-  public record Options(String pgDump, boolean noOwner, boolean noPrivileges) {}
+  /**
+   * @param lockWait how long pg_dump may wait for each table's lock on old ({@code --lock-wait-timeout}):
+   *     a migration's ALTER TABLE, a VACUUM FULL or a prepared transaction holding one would otherwise
+   *     keep it waiting as long, and every later query of that table behind it
+   */
+  public record Options(String pgDump, boolean noOwner, boolean noPrivileges, Duration lockWait) {}
+
+  /** How long pg_dump may take in all. */
+  private static final Duration DUMP_LIMIT = Duration.ofMinutes(10);
 
   /**
    * What was done.
@@ -105,7 +114,7 @@ public final class SchemaCopy {
       String dump = new String(dump(tool.path, old, options), StandardCharsets.UTF_8);
       List<String> mapped = options.noOwner() ? List.of() : policy.ownersNotBecomable(dump);
       if (!mapped.isEmpty()) {
-        effective = new Options(options.pgDump(), true, options.noPrivileges());
+        effective = new Options(options.pgDump(), true, options.noPrivileges(), options.lockWait());
         dump = new String(dump(tool.path, old, effective), StandardCharsets.UTF_8);
         warnings.add("ownership mapped to " + user + ": it cannot become " + String.join(", ", mapped) + " on new, so it owns"
             + " everything it creates there (as with --no-owner); `cutover-replicator check --app-role ROLE` names what the"
@@ -173,6 +182,7 @@ public final class SchemaCopy {
     if (options.noPrivileges()) {
       args.add("--no-privileges");
     }
+    args.add("--lock-wait-timeout=" + options.lockWait().toMillis() + "ms");
     args.add("--host=" + e.host());
     args.add("--port=" + e.port());
     if (e.user() != null) {
@@ -190,12 +200,15 @@ public final class SchemaCopy {
     if (old.password() != null) {
       pb.environment().put("PGPASSWORD", old.password());
     }
+    pb.environment().put("PGCONNECT_TIMEOUT", "10");
     Process p = pb.start();
     CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
-    byte[] out = readAll(p.getInputStream());
-    if (!p.waitFor(10, TimeUnit.MINUTES)) {
+    CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
+    if (!p.waitFor(DUMP_LIMIT.toMinutes(), TimeUnit.MINUTES)) {
       p.destroyForcibly();
-      throw new ReplicatorException(Failure.TIMEOUT, "pg_dump did not finish within 10 minutes", "run it by hand");
+      throw new ReplicatorException(Failure.TIMEOUT, "pg_dump did not finish on old within " + DUMP_LIMIT.toMinutes()
+          + " minutes", "check that old answers and what its sessions wait for"
+          + " (pg_stat_activity), then run schema again");
     }
     if (p.exitValue() != 0) {
       String message = new String(err.join(), StandardCharsets.UTF_8).trim().replace('\n', ' ');
@@ -204,10 +217,16 @@ public final class SchemaCopy {
             + " object it dumps: connect to old as their owner, or GRANT SELECT on them (USAGE on their schemas) to "
             + (old.user() == null ? "the role schema connects as" : Sql.ident(old.user())));
       }
+      if (message.contains("LOCK TABLE") || message.contains("could not obtain lock")) {
+        throw new ReplicatorException(Failure.TIMEOUT, "pg_dump could not lock a table on old within "
+            + options.lockWait().toMillis() + " ms (--lock-wait): " + message, "a session on old holds or awaits an ACCESS"
+            + " EXCLUSIVE lock on it (a migration's ALTER TABLE, VACUUM FULL, a transaction left idle or prepared;"
+            + " pg_locks joined to pg_stat_activity names it): let it finish or end it, then run schema again");
+      }
       throw new ReplicatorException(Failure.CONNECTION, "pg_dump failed on old: " + message,
           "check --old-url, --old-user and CUTOVER_REPLICATOR_OLD_PASSWORD");
     }
-    return out;
+    return out.join();
   }
 
   private static byte[] readAll(InputStream in) {

@@ -140,7 +140,8 @@ class CliTest {
     assertThat(r.code()).isEqualTo(9);
     assertThat(r.err().strip()).doesNotContain("\n")
         .contains("no pg_dump at /nonexistent/bin/pg_dump")
-        .contains("pg_dump --schema-only --exclude-schema=cutover --no-publications --no-subscriptions --host=" + pair.oldServer().host())
+        .contains("pg_dump --schema-only --exclude-schema=cutover --no-publications --no-subscriptions --lock-wait-timeout=30000ms --host="
+            + pair.oldServer().host())
         .contains("--dbname=" + db)
         .contains("psql --set ON_ERROR_STOP=1 --single-transaction")
         .contains("PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\"")
@@ -173,6 +174,35 @@ class CliTest {
           + " (SELECT count(*) FROM pg_indexes WHERE indexname = 'child_at')");
       rs.next();
       assertThat(List.of(rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getInt(4))).containsExactly(0, 0, 0, 1);
+    }
+  }
+
+  /**
+   * A transaction on old holds a table ACCESS EXCLUSIVE (a migration's ALTER TABLE left open): pg_dump
+   * used to wait for it as long as it lived, and the 10-minute limit could not fire while its output
+   * was still being read. Now schema stops after --lock-wait, naming the lock, and new stays empty.
+   */
+  @Test
+  void schema_tableLockedOnOld_stopsAfterTheLockWaitNamingIt(PostgresPair pair) throws Exception {
+    String db = "cli_schema_locked";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    sql(pair.oldServer(), db, "CREATE TABLE locked_by_migration (id int PRIMARY KEY)");
+    try (Connection migration = pair.oldServer().connect(db); Statement s = migration.createStatement()) {
+      migration.setAutoCommit(false);
+      s.execute("ALTER TABLE locked_by_migration ADD COLUMN note text");
+
+      Run r = run(with(new String[] {"schema", "--lock-wait", "1s"}, urls(pair, db)));
+
+      assertThat(r.code()).as(r.err()).isEqualTo(8);
+      assertThat(r.err()).contains("pg_dump could not lock a table on old within 1000 ms (--lock-wait)")
+          .contains("locked_by_migration").contains("ACCESS EXCLUSIVE");
+      migration.rollback();
+    }
+    try (Connection c = pair.newServer().connect(db); Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_class WHERE relname = 'locked_by_migration'")) {
+      rs.next();
+      assertThat(rs.getInt(1)).as("nothing applied on new").isZero();
     }
   }
 
