@@ -4,6 +4,7 @@ import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.TxidSnapshot;
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -34,7 +35,9 @@ public final class ApplyProgress {
   public record Position(String direction, TxidSnapshot snapshot, Instant sourceTime, Instant appliedAt, long batches,
       long changes, long missing) {}
 
-  public static final String TABLE = "cutover.apply_progress";
+  /** The table, for lock refusals and publications. */
+  public static final TableName NAME = new TableName("cutover", "apply_progress");
+  public static final String TABLE = NAME.toString();
 
   private ApplyProgress() {}
 

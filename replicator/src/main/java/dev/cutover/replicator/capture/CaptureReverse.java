@@ -13,6 +13,7 @@ import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -67,13 +68,13 @@ public final class CaptureReverse {
       CaptureStart.requireOwner(o, "old", Catalog.applicationTables(o));
       Heartbeat.install(n);
       CaptureSchema.install(n);
-      List<dev.cutover.replicator.sql.TableName> tables = CaptureStart.capturable(n);
+      List<TableName> tables = CaptureStart.capturable(n);
       ChangeLog.Tick start = CaptureSchema.addTriggers(n, "new", tables);
       steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");
       ApplyProgress.arm(o, Way.REVERSE, start);
       if (relayed.isPresent()) {
         // Each reverse batch marks itself with this table's row, which the relay must see to leave it out.
-        ReplicationObjects.publish(o, relayed.get().publication(), ApplyProgress.TABLE);
+        ReplicationObjects.publish(o, "old", relayed.get().publication(), ApplyProgress.NAME);
         steps.add("old -> new is relayed: each batch applied into old begins with a write of " + ApplyProgress.TABLE
             + " (published to the slot), by which the relay leaves it out");
       }

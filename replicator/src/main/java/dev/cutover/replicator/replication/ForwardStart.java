@@ -103,7 +103,7 @@ public final class ForwardStart {
       Sql.execute(o, "TRUNCATE cutover.ddl_log");
       // Our own tables on new are filled by the copy like every other one.
       Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat, cutover.ddl_log");
-      ReplicationObjects.createPublication(o, names.forward());
+      ReplicationObjects.createPublication(o, "old", names.forward());
 
       List<TablePair> tables = pairs(o, n, names);
       warnings.addAll(unloggedWarnings(o));

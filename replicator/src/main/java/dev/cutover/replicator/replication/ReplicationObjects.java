@@ -1,7 +1,9 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.common.Poll;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
@@ -32,7 +34,7 @@ public final class ReplicationObjects {
    *
    * @return whether it was created now
    */
-  public static boolean createPublication(Connection c, String name) throws SQLException {
+  public static boolean createPublication(Connection c, String side, String name) throws SQLException, ReplicatorException {
     if (publicationExists(c, name)) {
       return false;
     }
@@ -45,18 +47,32 @@ public final class ReplicationObjects {
       if (Sql.relationExists(c, "cutover.ddl_log")) {
         tables.add(new TableName("cutover", "ddl_log"));
       }
-      Sql.execute(c, "CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE "
+      addingTables(c, side, tables, "CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE "
           + tables.stream().map(TableName::quoted).collect(Collectors.joining(", ")));
     }
     return true;
   }
 
   /** Adds {@code table} to publication {@code name} unless it publishes it already (FOR ALL TABLES included). */
-  public static void publish(Connection c, String name, String table) throws SQLException {
+  public static void publish(Connection c, String side, String name, TableName table) throws SQLException, ReplicatorException {
     if (!Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = ? AND format('%I.%I', schemaname, tablename)"
-        + " = ?::regclass::text)", name, table)) {
-      Sql.execute(c, "ALTER PUBLICATION " + Sql.ident(name) + " ADD TABLE " + table);
+        + " = ?::regclass::text)", name, table.quoted())) {
+      addingTables(c, side, List.of(table), "ALTER PUBLICATION " + Sql.ident(name) + " ADD TABLE " + table.quoted());
     }
+  }
+
+  /**
+   * Adding a table to a publication takes SHARE UPDATE EXCLUSIVE on it, which a VACUUM (an
+   * anti-wraparound one is never cancelled), a CREATE INDEX CONCURRENTLY or a transaction that
+   * altered the table holds for as long as it runs: waited for in short tries ({@link ShortLocks}),
+   * then refused naming the tables, rather than start waiting in silence.
+   */
+  private static void addingTables(Connection c, String side, List<TableName> tables, String sql)
+      throws SQLException, ReplicatorException {
+    ShortLocks.run(c, side, tables, "to publish them", () -> {
+      Sql.execute(c, sql);
+      return null;
+    });
   }
 
   public static boolean publicationExists(Connection c, String name) throws SQLException {

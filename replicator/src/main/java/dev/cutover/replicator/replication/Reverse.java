@@ -133,7 +133,7 @@ public final class Reverse {
             "run `cutover-replicator start` first");
       }
       Heartbeat.install(from);
-      if (ReplicationObjects.createPublication(from, back.name())) {
+      if (ReplicationObjects.createPublication(from, back.fromName(), back.name())) {
         steps.add("publication " + back.name() + " created on " + back.fromName());
       }
       Sql.string(from, "SELECT cutover.request_slot_at_switch(?)::text", back.slot());
@@ -221,7 +221,7 @@ public final class Reverse {
       }
       Heartbeat.install(o);
       Heartbeat.install(n);
-      if (ReplicationObjects.createPublication(from, back.name())) {
+      if (ReplicationObjects.createPublication(from, back.fromName(), back.name())) {
         steps.add("publication " + back.name() + " created on " + back.fromName());
       }
       if (prepared) {

@@ -34,24 +34,31 @@ public final class ShortLocks {
    */
   public static <T> T run(Connection c, String side, List<TableName> tables, String purpose, Transactions.Work<T> work)
       throws SQLException, ReplicatorException {
+    return run(c, side, tables, purpose, TRYING, work);
+  }
+
+  /** {@link #run(Connection, String, List, String, Transactions.Work)}, tried for {@code trying}. */
+  static <T> T run(Connection c, String side, List<TableName> tables, String purpose, Duration trying,
+      Transactions.Work<T> work) throws SQLException, ReplicatorException {
     try {
-      return LockRetry.within(TRYING, () -> inTransaction(c, () -> {
+      return LockRetry.within(trying, () -> inTransaction(c, () -> {
         Sql.execute(c, "SET LOCAL lock_timeout = '200ms'");
         return work.run();
       }));
     } catch (SQLException e) {
       if (LockRetry.refusedForALock(e)) {
-        throw busy(side, tables, purpose, e);
+        throw busy(side, tables, purpose, trying, e);
       }
       throw e;
     }
   }
 
-  private static ReplicatorException busy(String side, List<TableName> tables, String purpose, SQLException e) {
+  private static ReplicatorException busy(String side, List<TableName> tables, String purpose, Duration trying,
+      SQLException e) {
     String them = tables.size() == 1 ? "it" : "them";
     return new ReplicatorException(Failure.TIMEOUT, side + ": could not lock " + tables.stream().map(TableName::toString)
-        .collect(Collectors.joining(", ")) + " " + purpose + ": transactions held " + them + " at every try (for up to "
-        + TRYING.toMinutes() + " minutes)", "end the transactions that hold " + them + " (pg_locks joined to pg_stat_activity on "
+        .collect(Collectors.joining(", ")) + " " + purpose + ": transactions held " + them + " at every try (for "
+        + (trying.toMillis() + 999) / 1000 + " s)", "end the transactions that hold " + them + " (pg_locks joined to pg_stat_activity on "
         + side + " names them; one left idle in transaction holds its locks until it ends, and one prepared for two-phase"
         + " commit, listed in pg_prepared_xacts, until COMMIT or ROLLBACK PREPARED), then run the command again", e);
   }
