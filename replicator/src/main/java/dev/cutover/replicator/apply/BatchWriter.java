@@ -5,6 +5,7 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.ChangeLog.Change;
 import dev.cutover.replicator.copy.TriggersOff;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Sql;
@@ -71,7 +72,6 @@ final class BatchWriter {
   private static final int HELD = 1000;
   /** Key types whose text is the value's only text, so equal text is equal keys: int2, int4, int8, text, varchar, uuid. */
   private static final Set<Long> CANONICAL_KEY_TYPES = Set.of(21L, 23L, 20L, 25L, 1043L, 2950L);
-  private static final TableName DDL_LOG = new TableName("cutover", "ddl_log");
   private static final String UNDEFINED_COLUMN = "42703";
 
   private final Connection target;
@@ -154,7 +154,7 @@ final class BatchWriter {
       case 'D' -> queue(delete(table, List.of(c)), List.of(c));
       default -> throw new IllegalStateException("unknown change kind '" + c.op() + "' in the change log");
     }
-    if (table.equals(DDL_LOG)) {
+    if (table.equals(DdlCapture.LOG)) {
       sendUnbounded();
       forget();
       captureAfterSchemaChange();

@@ -115,7 +115,7 @@ public final class CaptureStart {
           }
         }
         // Schema changes before the copy's snapshot are in the copied schema already.
-        Sql.execute(o, "TRUNCATE cutover.ddl_log");
+        DdlCapture.emptyLog(o);
       } else {
         warnings.add("schema changes on old are not captured (PostgreSQL " + oldMajor + "): make each on new too, before the"
             + " application's rows in the new shape reach it, or apply stops until it is");

@@ -7,7 +7,9 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -15,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 
 /**
  * Schema changes made during the migration window travel in the change stream, so that each
@@ -80,6 +83,9 @@ public final class DdlCapture {
   };
   private static final String SCRIPT = script();
 
+  /** The log, a replicated table. */
+  public static final TableName LOG = new TableName("cutover", "ddl_log");
+
   private DdlCapture() {}
 
   /**
@@ -127,6 +133,18 @@ public final class DdlCapture {
   /** Whether schema changes on this database are captured (the event trigger exists and is enabled). */
   public static boolean installed(Connection c) throws SQLException {
     return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'cutover_ddl_end' AND evtenabled <> 'D')");
+  }
+
+  /**
+   * Empties old's log before the copy (the schema changes before it are in the copied schema): a
+   * TRUNCATE, whose lock every later schema change on old (each writes the log) queues behind, so
+   * it is tried briefly and refused naming the log rather than waiting for a migration left open.
+   */
+  public static void emptyLog(Connection old) throws SQLException, ReplicatorException {
+    ShortLocks.run(old, "old", List.of(LOG), "to empty it before the copy", () -> {
+      Sql.execute(old, "TRUNCATE " + LOG.quoted());
+      return null;
+    });
   }
 
   /** Whether the log exists here (it may without capture: the side only receives). */

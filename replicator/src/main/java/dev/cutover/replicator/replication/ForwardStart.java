@@ -100,7 +100,7 @@ public final class ForwardStart {
         }
       }
       // Schema changes before the copy's snapshot are in the copied schema already.
-      Sql.execute(o, "TRUNCATE cutover.ddl_log");
+      DdlCapture.emptyLog(o);
       // Our own tables on new are filled by the copy like every other one.
       Sql.execute(n, "TRUNCATE cutover.barrier, cutover.replication_heartbeat, cutover.ddl_log");
       ReplicationObjects.createPublication(o, "old", names.forward());

@@ -2,6 +2,7 @@ package dev.cutover.replicator.replication;
 
 import dev.cutover.common.Poll;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
@@ -44,8 +45,8 @@ public final class ReplicationObjects {
       List<TableName> tables = new ArrayList<>(Catalog.applicationTables(c));
       tables.add(new TableName("cutover", "barrier"));
       tables.add(new TableName("cutover", "replication_heartbeat"));
-      if (Sql.relationExists(c, "cutover.ddl_log")) {
-        tables.add(new TableName("cutover", "ddl_log"));
+      if (DdlCapture.logExists(c)) {
+        tables.add(DdlCapture.LOG);
       }
       addingTables(c, side, tables, "CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE "
           + tables.stream().map(TableName::quoted).collect(Collectors.joining(", ")));
