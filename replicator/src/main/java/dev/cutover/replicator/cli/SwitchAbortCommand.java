@@ -23,12 +23,19 @@ final class SwitchAbortCommand extends BaseCommand {
       description = "Why; it goes into every instance's switch event (default: ${DEFAULT-VALUE}).")
   String reason;
 
+  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
+      description = "How long each statement may wait for its answer (a silent network, a frozen server, a lock held by a"
+          + " stuck session); then the command stops, naming the side (default: ${DEFAULT-VALUE}).")
+  java.time.Duration networkTimeout;
+
   @Override
   int run(Replicator r) throws Exception {
-    SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), List.of(service), Replicator.STATUS_TIMEOUT, null);
+    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), List.of(service), networkTimeout, "--network-timeout");
     SwitchStatus.Switch current = status.services().isEmpty() ? null : status.services().get(0).currentSwitch();
     AbortOutcome outcome = current == null || !current.inProgress() ? AbortOutcome.NONE
-        : SwitchControl.abort(current.recordedOn().equals(Side.OLD.label()) ? r.old() : r.nw(), service, reason);
+        : SwitchControl.abort(current.recordedOn().equals(Side.OLD.label()) ? r.old() : r.nw(), service, reason,
+            networkTimeout);
     print(Map.of("service", service, "outcome", outcome.name().toLowerCase(Locale.ROOT)), () -> out().println(switch (outcome) {
       case NONE -> "no switch of " + service + " is in progress";
       case RELEASED -> "the switch of " + service + " was released already; the decision stands";

@@ -18,6 +18,11 @@ final class SwitchForceCommand extends BaseCommand {
   @Parameters(index = "0", paramLabel = "on|off", description = "on: force the next switches; off: require the proof again.")
   String mode;
 
+  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
+      description = "How long each statement may wait for its answer (a silent network, a frozen server, a lock held by a"
+          + " stuck session); then the command stops, naming the side (default: ${DEFAULT-VALUE}).")
+  java.time.Duration networkTimeout;
+
   @Override
   int run(Replicator r) throws Exception {
     boolean force = switch (mode) {
@@ -26,8 +31,9 @@ final class SwitchForceCommand extends BaseCommand {
       default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "switch-force takes on or off, not '" + mode + "'");
     };
-    SwitchControl.force(r.old(), service, force);
-    SwitchControl.force(r.nw(), service, force);
+    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    SwitchControl.force(r.old(), service, force, networkTimeout);
+    SwitchControl.force(r.nw(), service, force, networkTimeout);
     print(Map.of("service", service, "force", force), () -> out().println(force
         ? "the next switches of " + service + " go without the replication proof: writes not yet replicated stay behind"
         : "the next switches of " + service + " require the replication proof again"));

@@ -7,7 +7,8 @@ import java.sql.SQLException;
 /**
  * What an operator command tells of a control-plane call that failed: a role without the grant
  * (42501, exit 4), a control schema missing or older than this replicator (3F000, 42883, exit 5),
- * or else a database that did not answer (exit 3); each with its remedy.
+ * a lock held by another session past the command's timeout (55P03, exit 8), or else a database
+ * that did not answer (exit 3); each with its remedy.
  */
 final class ControlPlaneFailure {
   /** The remedy for a role that may not use the operator view or the abort. */
@@ -30,6 +31,10 @@ final class ControlPlaneFailure {
           + " or older than this replicator, so an operator cannot " + what + " through it: " + message,
           "install the current control schema on both sides (`cutover-replicator start`, or ControlSchema.install, as"
               + " its installer upgrades it in place; drivers of the same version are needed)", e);
+      case "55P03" -> new ReplicatorException(Failure.TIMEOUT, side + ": cannot " + what + ": another session held the"
+          + " switch's row or the fence's lock longer than --network-timeout (" + message + "); nothing was changed",
+          "a switch's leader holds them for at most its drain timeout: run the command again; a session that keeps them"
+              + " (pg_locks joined to pg_stat_activity on " + side + " names it) must end first", e);
       default -> new ReplicatorException(Failure.CONNECTION, side + ": cannot " + what + ": " + message,
           "check --" + side + "-url and that the database answers", e);
     };

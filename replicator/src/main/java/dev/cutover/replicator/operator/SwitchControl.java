@@ -1,10 +1,15 @@
 package dev.cutover.replicator.operator;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.OperatorControl;
+import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.ReplicatorException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
 
 /**
  * The operator's actions on a service's switches, through {@link OperatorControl} so that the
@@ -15,27 +20,58 @@ import java.sql.SQLException;
  * abandoned.
  */
 public final class SwitchControl {
+  /** The setting that gives these commands longer. */
+  private static final String OPTION = "--network-timeout";
+  /** How much longer than the lock timeout an answer may take before the network is taken for silent. */
+  private static final Duration ANSWER_SLACK = Duration.ofSeconds(1);
+
   private SwitchControl() {}
 
-  /** Asks for the abort of {@code service}'s switch in progress on {@code endpoint} (the side it started from). */
-  public static OperatorControl.AbortOutcome abort(Endpoint endpoint, String service, String reason)
+  /**
+   * Asks for the abort of {@code service}'s switch in progress on {@code endpoint} (the side it
+   * started from), its statements answered within {@code timeout}: the abort waits for the fence's
+   * lock, which a switch holds for at most its drain timeout, and an operator's emergency command
+   * must not hang on a silent network or a stuck holder.
+   */
+  public static OperatorControl.AbortOutcome abort(Endpoint endpoint, String service, String reason, Duration timeout)
       throws ReplicatorException {
     try (Connection c = endpoint.connect()) {
-      return OperatorControl.abort(c, service, reason);
+      return bounded(c, endpoint.side().label(), timeout, () -> OperatorControl.abort(c, service, reason));
     } catch (SQLException e) {
       throw ControlPlaneFailure.of(endpoint.side().label(), "abort a switch (cutover.request_abort)",
           ControlPlaneFailure.GRANT, e);
     }
   }
 
-  /** Sets whether {@code service}'s next switches from {@code endpoint} go without the probe and the barrier. */
-  public static void force(Endpoint endpoint, String service, boolean force) throws ReplicatorException {
+  /**
+   * Sets whether {@code service}'s next switches from {@code endpoint} go without the probe and the
+   * barrier, its statements answered within {@code timeout}.
+   */
+  public static void force(Endpoint endpoint, String service, boolean force, Duration timeout) throws ReplicatorException {
     try (Connection c = endpoint.connect()) {
-      OperatorControl.setForce(c, service, force);
+      bounded(c, endpoint.side().label(), timeout, () -> {
+        OperatorControl.setForce(c, service, force);
+        return null;
+      });
     } catch (SQLException e) {
       throw ControlPlaneFailure.of(endpoint.side().label(), "force switches (cutover.set_force)",
           "connect as the role that installed the control schema (the replicator's) or a superuser: forcing is"
               + " theirs alone", e);
     }
+  }
+
+  /**
+   * {@code work} in a transaction whose lock waits end after {@code timeout} on the server (55P03,
+   * nothing changed: a request cut off by the client alone would still be carried out once the lock
+   * came free), every answer awaited a moment longer than that (a silent network).
+   */
+  private static <T> T bounded(Connection c, String side, Duration timeout, Transactions.Work<T> work)
+      throws SQLException, ReplicatorException {
+    return BoundedRead.within(timeout.plus(ANSWER_SLACK), OPTION, Map.of(side, c), () -> Transactions.inTransaction(c, () -> {
+      try (Statement s = c.createStatement()) {
+        s.execute("SET LOCAL lock_timeout = '" + timeout.toMillis() + "ms'");
+      }
+      return work.run();
+    }));
   }
 }

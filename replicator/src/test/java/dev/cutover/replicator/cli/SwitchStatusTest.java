@@ -112,6 +112,45 @@ class SwitchStatusTest {
     }
   }
 
+  /**
+   * A session on each side holds the switch's row (a leader stuck in a step, or anyone with the control
+   * plane): switch-abort's request waited for it without bound. Its lock wait now ends on the
+   * server after --network-timeout, naming the side, with nothing changed (a request cut off by
+   * the client alone was carried out once the row came free: seen while writing this test); it
+   * aborts once the row is let go.
+   */
+  @Test
+  void switchAbort_switchRowHeldByAStuckSession_stopsAfterTheNetworkTimeoutNamingTheSide(PostgresPair pair) throws Exception {
+    String db = "operator_abort_stuck";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      try (Connection c = s.connect(db)) {
+        ControlSchema.install(c);
+      }
+      sql(s, db, "INSERT INTO cutover.switch (service, id, source, target, state) VALUES ('billing', 's-1', 'old', 'new', 'draining')");
+    }
+    try (Connection stuckOld = pair.oldServer().connect(db); Connection stuckNew = pair.newServer().connect(db)) {
+      for (Connection stuck : List.of(stuckOld, stuckNew)) {
+        stuck.setAutoCommit(false);
+        try (java.sql.Statement st = stuck.createStatement()) {
+          st.execute("SELECT 1 FROM cutover.switch WHERE service = 'billing' FOR UPDATE");
+        }
+      }
+
+      CliTest.Run held = run(with(new String[] {"switch-abort", "--service", "billing", "--network-timeout", "2s"}, urls(pair, db)));
+
+      assertThat(held.code()).as(held.err()).isEqualTo(8);
+      assertThat(held.err()).containsPattern("(old|new): cannot abort a switch")
+          .contains("another session held the switch's row or the fence's lock longer than --network-timeout")
+          .contains("nothing was changed");
+      stuckOld.rollback();
+      stuckNew.rollback();
+    }
+    CliTest.Run free = run(with(new String[] {"switch-abort", "--service", "billing", "--network-timeout", "2s"}, urls(pair, db)));
+    assertThat(free.code()).as(free.err()).isZero();
+    assertThat(free.out()).contains("is aborted");
+  }
+
   @Test
   void switchStatus_roleGrantedOnlyTheOperatorView_showsWhatTheInstallerSees(PostgresPair pair) throws Exception {
     String db = operatorViewDatabase(pair, "operator_ops");
