@@ -235,6 +235,16 @@ class CliTest {
     assertThat(start.err()).contains("copying 5 table(s)").contains("copied public.account: 5,000 rows");
 
     assertThat(run(with(new String[] {"catch-up", "--timeout", "30s"}, u)).code()).isZero();
+    // A session holding the barrier table: the marker's write waits, and catch-up names old rather
+    // than blaming replication (it said "replication did not catch up").
+    try (Connection holder = pair.oldServer().connect(db); Statement h = holder.createStatement()) {
+      holder.setAutoCommit(false);
+      h.execute("LOCK TABLE cutover.barrier IN ACCESS EXCLUSIVE MODE");
+      Run held = run(with(new String[] {"catch-up", "--timeout", "2s"}, u));
+      holder.rollback();
+      assertThat(held.code()).as(held.err()).isEqualTo(8);
+      assertThat(held.err()).contains("old: no answer within 2000 ms while catching up").doesNotContain("did not catch up");
+    }
     Run status = run(with(new String[] {"status", "--watch", "--count", "2", "--interval", "300ms", "--heartbeat-interval", "100ms"}, u));
     assertThat(status.code()).isZero();
     assertThat(status.out()).contains("forward (old -> new):").contains("slot cutover_fwd_cli_flow: active").contains("by heartbeat");
