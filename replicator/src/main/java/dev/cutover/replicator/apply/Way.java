@@ -42,6 +42,10 @@ public record Way(String name, Endpoint source, Endpoint target) {
 
   /** The key of the session advisory lock an applier of this way holds on its target. */
   int lockKey() {
+    return lockKey(name);
+  }
+
+  private static int lockKey(String name) {
     return FORWARD.equals(name) ? 1 : 2;
   }
 
@@ -63,6 +67,6 @@ public record Way(String name, Endpoint source, Endpoint target) {
   /** Whether an apply process holds this way's lock on {@code target} now (not another role holding its key). */
   public static boolean applying(Connection target, String name) throws SQLException {
     return dev.cutover.replicator.sql.Sql.bool(target, "SELECT EXISTS (SELECT 1" + HOLDERS + " AND " + OURS + ")",
-        FORWARD.equals(name) ? 1 : 2);
+        lockKey(name));
   }
 }

@@ -5,9 +5,9 @@ import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 
@@ -68,9 +68,7 @@ public final class SwitchControl {
   private static <T> T bounded(Connection c, String side, Duration timeout, Transactions.Work<T> work)
       throws SQLException, ReplicatorException {
     return BoundedRead.within(timeout.plus(ANSWER_SLACK), OPTION, Map.of(side, c), () -> Transactions.inTransaction(c, () -> {
-      try (Statement s = c.createStatement()) {
-        s.execute("SET LOCAL lock_timeout = '" + timeout.toMillis() + "ms'");
-      }
+      Sql.execute(c, "SET LOCAL lock_timeout = '" + timeout.toMillis() + "ms'");
       return work.run();
     }));
   }

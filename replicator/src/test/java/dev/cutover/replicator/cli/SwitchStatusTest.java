@@ -89,9 +89,8 @@ class SwitchStatusTest {
     }
   }
 
-  @Test
-  void switchAbort_controlSchemaWithoutOperatorFunctions_refusedWithRemedy(PostgresPair pair) throws Exception {
-    String db = "operator_abort";
+  /** {@code db} on both sides with the control schema and a switch of service billing recorded as draining on each. */
+  private static void withDrainingSwitch(PostgresPair pair, String db) throws Exception {
     for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
       s.createDatabase(db);
       try (Connection c = s.connect(db)) {
@@ -99,6 +98,12 @@ class SwitchStatusTest {
       }
       sql(s, db, "INSERT INTO cutover.switch (service, id, source, target, state) VALUES ('billing', 's-1', 'old', 'new', 'draining')");
     }
+  }
+
+  @Test
+  void switchAbort_controlSchemaWithoutOperatorFunctions_refusedWithRemedy(PostgresPair pair) throws Exception {
+    String db = "operator_abort";
+    withDrainingSwitch(pair, db);
     CliTest.Run abort = run(with(new String[] {"switch-abort", "--service", "billing"}, urls(pair, db)));
     CliTest.Run force = run(with(new String[] {"switch-force", "--service", "billing", "on"}, urls(pair, db)));
 
@@ -122,13 +127,7 @@ class SwitchStatusTest {
   @Test
   void switchAbort_switchRowHeldByAStuckSession_stopsAfterTheNetworkTimeoutNamingTheSide(PostgresPair pair) throws Exception {
     String db = "operator_abort_stuck";
-    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
-      s.createDatabase(db);
-      try (Connection c = s.connect(db)) {
-        ControlSchema.install(c);
-      }
-      sql(s, db, "INSERT INTO cutover.switch (service, id, source, target, state) VALUES ('billing', 's-1', 'old', 'new', 'draining')");
-    }
+    withDrainingSwitch(pair, db);
     try (Connection stuckOld = pair.oldServer().connect(db); Connection stuckNew = pair.newServer().connect(db)) {
       for (Connection stuck : List.of(stuckOld, stuckNew)) {
         stuck.setAutoCommit(false);
