@@ -18,6 +18,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -44,7 +45,7 @@ class PrewarmTest {
   @Test
   void await_eachOpensWithinTheQuietPeriod_waitsPastItUntilAllAreOpen(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
-    Prewarm prewarm = new Prewarm(8, () -> {
+    Prewarm prewarm = new Prewarm(8, Prewarm.LANES, () -> {
       clock.addAndGet(QUIET.toNanos() * 6 / 10);
       return open(server);
     }, oneAtATime, clock::get);
@@ -58,7 +59,8 @@ class PrewarmTest {
 
   /**
    * Three open, the fourth never answers (a silent server): the wait ends once the quiet period
-   * passes with none more, saying how many opened; those, and any that open later, are closed.
+   * passes with none more, saying how many opened; those, and the one that opens later, are closed,
+   * and the last two are never asked for.
    */
   @Test
   void await_noneOpensForTheQuietPeriod_stallsSayingHowManyOpenedAndDiscardClosesEvenLateOnes(PostgresPair pair)
@@ -66,7 +68,7 @@ class PrewarmTest {
     PostgresServer server = pair.newServer();
     CountDownLatch silent = new CountDownLatch(1);
     AtomicInteger asked = new AtomicInteger();
-    Prewarm prewarm = new Prewarm(6, () -> {
+    Prewarm prewarm = new Prewarm(6, Prewarm.LANES, () -> {
       if (asked.incrementAndGet() > 3) {
         hold(silent);
       }
@@ -92,15 +94,16 @@ class PrewarmTest {
       assertThat(s.opened()).isEqualTo(3);
       assertThat(s.count()).isEqualTo(6);
     });
-    await().until(() -> everOpened.size() == 6 && everOpened.stream().allMatch(PrewarmTest::closed));
+    await().until(() -> everOpened.size() == 4 && everOpened.stream().allMatch(PrewarmTest::closed));
+    await().during(Duration.ofMillis(200)).until(() -> asked.get() == 4);
   }
 
-  /** One refused: the wait ends at once with the refusal, whatever the quiet period; the rest are closed. */
+  /** One refused: the wait ends at once with the refusal, whatever the quiet period; no more are opened. */
   @Test
   void await_oneRefused_endsAtOnceWithTheRefusal(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
     AtomicInteger asked = new AtomicInteger();
-    Prewarm prewarm = new Prewarm(4, () -> {
+    Prewarm prewarm = new Prewarm(4, Prewarm.LANES, () -> {
       if (asked.incrementAndGet() == 2) {
         throw new SQLException("FATAL: sorry, too many clients already", "53300");
       }
@@ -112,15 +115,18 @@ class PrewarmTest {
 
     assertThat((Throwable) refused).isNotInstanceOf(Prewarm.Stalled.class).hasMessageContaining("too many clients");
     assertThat(refused.getSQLState()).isEqualTo("53300");
-    await().until(() -> asked.get() == 4 && everOpened.size() == 3 && everOpened.stream().allMatch(PrewarmTest::closed));
+    assertThat(asked).hasValue(2);
+    assertThat(everOpened).hasSize(1).allSatisfy(c -> assertThat(closed(c)).isTrue());
   }
 
-  /** The switch's deadline passed: the wait ends though connections are still opening. */
+  /** The switch's deadline passed: the wait ends though a connection is still opening; no more are opened. */
   @Test
   void await_abandoned_endsWithoutWaitingForTheRest(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
     CountDownLatch silent = new CountDownLatch(1);
-    Prewarm prewarm = new Prewarm(2, () -> {
+    AtomicInteger asked = new AtomicInteger();
+    Prewarm prewarm = new Prewarm(2, Prewarm.LANES, () -> {
+      asked.incrementAndGet();
       hold(silent);
       return open(server);
     }, oneAtATime, clock::get);
@@ -130,7 +136,46 @@ class PrewarmTest {
     silent.countDown();
 
     assertThat((Throwable) abandoned).isNotInstanceOf(Prewarm.Stalled.class).hasMessageContaining("abandoned while 0 of 2");
-    await().until(() -> everOpened.size() == 2 && everOpened.stream().allMatch(PrewarmTest::closed));
+    await().until(() -> everOpened.size() == 1 && everOpened.stream().allMatch(PrewarmTest::closed));
+    assertThat(asked).hasValue(1);
+  }
+
+  /**
+   * Twelve on as many threads as they ask for, three lanes: three are being opened at a time, never
+   * a fourth, and all twelve open.
+   */
+  @Test
+  void await_manyThreads_opensOnlyLanesAtATime(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    ExecutorService anyNumber = Executors.newCachedThreadPool();
+    AtomicInteger inFlight = new AtomicInteger();
+    AtomicInteger most = new AtomicInteger();
+    Semaphore answers = new Semaphore(0);
+    try {
+      Prewarm prewarm = new Prewarm(12, 3, () -> {
+        most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+        try {
+          answers.acquire();
+          return open(server);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new SQLException("interrupted", e);
+        } finally {
+          inFlight.decrementAndGet();
+        }
+      }, anyNumber, clock::get);
+      await().until(() -> inFlight.get() == 3);
+      await().during(Duration.ofMillis(200)).until(() -> inFlight.get() == 3);
+
+      answers.release(12);
+      List<Connection> opened = prewarm.await(QUIET, () -> false);
+
+      assertThat(opened).hasSize(12).doesNotHaveDuplicates();
+      assertThat(most).hasValue(3);
+      opened.forEach(Router::closeQuietly);
+    } finally {
+      anyNumber.shutdownNow();
+    }
   }
 
   private Connection open(PostgresServer server) throws SQLException {
