@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A read by an operator's command ({@code status}, {@code switch-status}) whose statements must each
@@ -13,6 +14,9 @@ import java.util.Map;
  * a connection whose read timed out), as a {@link Failure#CONNECTION}, which a watch outlives.
  */
 public final class BoundedRead {
+  /** What a side that answered nothing in time may be going through, for messages. */
+  public static final String SILENCE = "a silent network, a frozen server, or a statement waiting that long for a lock";
+
   private BoundedRead() {}
 
   /**
@@ -34,15 +38,23 @@ public final class BoundedRead {
       }
       String side = silentSide(sides);
       throw new ReplicatorException(Failure.CONNECTION,
-          side + ": no answer for " + timeout.toMillis() + "ms (a silent network, a frozen server, or a statement waiting that long"
-              + " for a lock)",
+          side + ": no answer for " + timeout.toMillis() + "ms (" + SILENCE + ")",
           "check the network to " + side + " and what its statements wait for"
               + (option == null ? "" : ", or allow longer with " + option), e);
     }
   }
 
   private static String silentSide(Map<String, Connection> sides) {
-    return sides.entrySet().stream().filter(side -> Sql.givenUp(side.getValue())).map(Map.Entry::getKey).findFirst()
-        .orElse(String.join(" or ", sides.keySet()));
+    return silent(sides).orElse(String.join(" or ", sides.keySet()));
+  }
+
+  /**
+   * The side, by name, whose statement went unanswered and was cut off (PgJDBC closes such a
+   * connection); empty when every side's connection is open. After a bounded wait that failed, it
+   * tells a side that did not answer, which says nothing of replication, from replication that did
+   * not deliver.
+   */
+  public static Optional<String> silent(Map<String, Connection> sides) {
+    return sides.entrySet().stream().filter(side -> Sql.givenUp(side.getValue())).map(Map.Entry::getKey).findFirst();
   }
 }

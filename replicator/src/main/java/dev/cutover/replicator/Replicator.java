@@ -38,6 +38,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The replicator as a library: everything the {@code cutover-replicator} CLI does, for one pair
@@ -269,14 +270,9 @@ public final class Replicator {
           throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
         }
         if (!BoundedCatchUp.await(source, target, timeout)) {
-          // A statement cut off leaves its connection closed: that side did not answer, which says
-          // nothing of replication.
-          String silent = Sql.givenUp(o) ? "old" : Sql.givenUp(n) ? "new" : null;
-          if (silent != null) {
-            throw new ReplicatorException(Failure.TIMEOUT, silent + ": no answer within " + timeout.toMillis() + " ms while"
-                + " catching up (a silent network, a frozen server, or a statement waiting that long for a lock, such as the"
-                + " barrier marker's write on cutover.barrier)", "check the network to " + silent + " and what its sessions"
-                + " hold (pg_locks joined to pg_stat_activity), then run catch-up again");
+          Optional<String> silent = BoundedRead.silent(Map.of("old", o, "new", n));
+          if (silent.isPresent()) {
+            throw BoundedCatchUp.silent(silent.get(), timeout, "catching up", "run catch-up again");
           }
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
               captured != null || relayed ? "is `cutover-replicator apply` running? see `cutover-replicator status`" : "see `cutover-replicator status`");

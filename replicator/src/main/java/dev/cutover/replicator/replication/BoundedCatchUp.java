@@ -1,6 +1,9 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.driver.control.CatchUp;
+import dev.cutover.replicator.BoundedRead;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -31,5 +34,18 @@ public final class BoundedCatchUp {
       }
       throw e;
     }
+  }
+
+  /**
+   * The failure to report when {@link #await} returned false because {@code side} did not answer:
+   * no fault of replication's, so the remedy is the network or a lock, not the subscription.
+   *
+   * @param doing what the command was doing ("catching up")
+   * @param then how to go on once it answers ("run catch-up again")
+   */
+  public static ReplicatorException silent(String side, Duration timeout, String doing, String then) {
+    return new ReplicatorException(Failure.TIMEOUT, side + ": no answer within " + timeout.toMillis() + " ms while " + doing + " ("
+        + BoundedRead.SILENCE + ", such as the barrier marker's write on cutover.barrier)", "check the network to " + side
+        + " and what its sessions hold (pg_locks joined to pg_stat_activity), then " + then);
   }
 }

@@ -3,6 +3,7 @@ package dev.cutover.replicator.replication;
 import dev.cutover.common.Poll;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.OperatorControl;
+import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -20,6 +21,8 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * {@code reverse}: turns replication around, so that flipping back loses nothing. The first time
@@ -206,6 +209,11 @@ public final class Reverse {
         }
         if (runs && !prepared) {
           if (!BoundedCatchUp.await(to, from, options.drainTimeout())) {
+            Optional<String> silent = BoundedRead.silent(Map.of("old", o, "new", n));
+            if (silent.isPresent()) {
+              throw BoundedCatchUp.silent(silent.get(), options.drainTimeout(), "draining " + running.label() + " replication",
+                  "retry reverse");
+            }
             throw new ReplicatorException(Failure.TIMEOUT, running.label() + " replication did not deliver a barrier marker to "
                 + running.toName() + " within " + options.drainTimeout().toMillis() + " ms", "check `cutover-replicator status` and retry reverse");
           }

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.verify;
 
 import dev.cutover.common.Threads;
+import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -230,8 +231,12 @@ public final class Verifier {
             }
             if (!passed) {
               rechecked = false;
-              note = "replication did not pass a barrier within " + options.catchUpTimeout().toMillis()
-                  + " ms, so differences are reported as found";
+              Optional<String> silent = BoundedRead.silent(Map.of(sourceEp.side().label(), pair.source,
+                  targetEp.side().label(), pair.target));
+              note = silent.map(side -> side + " did not answer within " + options.catchUpTimeout().toMillis() + " ms during the"
+                  + " recheck (" + BoundedRead.SILENCE + "), so differences are reported as found")
+                  .orElse("replication did not pass a barrier within " + options.catchUpTimeout().toMillis()
+                      + " ms, so differences are reported as found");
               break;
             }
           }
