@@ -1,5 +1,6 @@
 package dev.cutover.replicator;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -14,6 +15,9 @@ import java.util.Optional;
  * a connection whose read timed out), as a {@link Failure#CONNECTION}, which a watch outlives.
  */
 public final class BoundedRead {
+  /** How much longer than a lock timeout an answer may take before the network is taken for silent. */
+  private static final Duration ANSWER_SLACK = Duration.ofSeconds(1);
+
   /** What a side that answered nothing in time may be going through, for messages. */
   public static final String SILENCE = "a silent network, a frozen server, or a statement waiting that long for a lock";
 
@@ -42,6 +46,20 @@ public final class BoundedRead {
           "check the network to " + side + " and what its statements wait for"
               + (option == null ? "" : ", or allow longer with " + option), e);
     }
+  }
+
+  /**
+   * {@code work} in a transaction on {@code writer} whose lock waits end after {@code timeout} on the
+   * server (55P03): a request cut off by the client alone would still be carried out once the lock
+   * came free. Every answer on the {@code sides} is awaited a moment longer than that (a silent
+   * network, named as {@link #within} names it).
+   */
+  public static <T> T locking(Duration timeout, String option, Map<String, Connection> sides, Connection writer,
+      Transactions.Work<T> work) throws SQLException, ReplicatorException {
+    return within(timeout.plus(ANSWER_SLACK), option, sides, () -> Transactions.inTransaction(writer, () -> {
+      Sql.execute(writer, "SET LOCAL lock_timeout = '" + timeout.toMillis() + "ms'");
+      return work.run();
+    }));
   }
 
   private static String silentSide(Map<String, Connection> sides) {

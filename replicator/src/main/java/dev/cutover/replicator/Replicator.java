@@ -284,15 +284,31 @@ public final class Replicator {
 
   /**
    * Moves every sequence on the other side past its value on {@code from}, by {@code margin}
-   * increments: the driver's switch runs the same code ({@link SequenceMove#advance}).
+   * increments: the driver's switch runs the same code ({@link SequenceMove#advance}). No answer
+   * is awaited longer than {@code networkTimeout}, and no lock on the target either, on the server
+   * (an {@code ALTER SEQUENCE} left in an open transaction holds its sequence).
    */
-  public SequenceMove.Result sequences(Side from, long margin) throws Exception {
+  public SequenceMove.Result sequences(Side from, long margin, Duration networkTimeout) throws Exception {
     if (margin < 0) {
       throw new IllegalArgumentException("sequence margin must not be negative, not " + margin);
     }
+    Side to = from.other();
     return translate(() -> {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return from == Side.OLD ? SequenceMove.advance(o, n, margin) : SequenceMove.advance(n, o, margin);
+        Connection source = from == Side.OLD ? o : n;
+        Connection target = from == Side.OLD ? n : o;
+        try {
+          return BoundedRead.locking(networkTimeout, "sequences --network-timeout", Map.of("old", o, "new", n), target,
+              () -> SequenceMove.advance(source, target, margin));
+        } catch (SQLException e) {
+          if (!"55P03".equals(e.getSQLState())) {
+            throw e;
+          }
+          throw new ReplicatorException(Failure.TIMEOUT, to.label() + ": a sequence stayed locked by another session for "
+              + networkTimeout.toMillis() + " ms (an ALTER SEQUENCE, or a migration's transaction left open after one); those"
+              + " moved before it stay moved, none after it was", "see who holds it (pg_locks joined to pg_stat_activity on "
+              + to.label() + "), then run sequences again, or allow longer with sequences --network-timeout", e);
+        }
       }
     });
   }

@@ -738,7 +738,7 @@ class ReplicationFlowTest {
     AppDatabase db = AppDatabase.create(pair, "sequences");
     Replicator r = db.replicator();
     start(r);
-    SequenceMove.Result result = r.sequences(Side.OLD, 1000);
+    SequenceMove.Result result = r.sequences(Side.OLD, 1000, Duration.ofSeconds(30));
     assertThat(result.missing()).isEmpty();
     assertThat(result.moved()).isGreaterThanOrEqualTo(3);
     try (Connection o = db.old(); Connection n = db.nw()) {

@@ -3,6 +3,7 @@ package dev.cutover.replicator.cli;
 import dev.cutover.driver.control.SequenceMove;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
+import java.time.Duration;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,6 +19,11 @@ final class SequencesCommand extends BaseCommand {
       description = "Source: old (moves new's sequences) or new (moves old's, for a flip back) (default: ${DEFAULT-VALUE}).")
   String from;
 
+  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
+      description = {"How long an answer, or a lock on the target's sequences, is waited for (default: ${DEFAULT-VALUE}).",
+          "Past it: exit 3 naming the side that did not answer, or exit 8 naming the locked side."})
+  Duration networkTimeout;
+
   @Override
   int run(Replicator r) throws Exception {
     Side side = switch (from.toLowerCase(Locale.ROOT)) {
@@ -29,7 +35,8 @@ final class SequencesCommand extends BaseCommand {
     if (margin < 0) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--margin must not be negative, not " + margin);
     }
-    SequenceMove.Result result = r.sequences(side, margin);
+    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    SequenceMove.Result result = r.sequences(side, margin, networkTimeout);
     print(result, () -> {
       out().println(result.moved() + " of " + result.examined() + " sequence(s) on " + side.other().label() + " moved past "
           + side.label() + " + " + margin + " increments");

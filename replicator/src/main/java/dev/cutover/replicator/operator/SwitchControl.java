@@ -5,7 +5,6 @@ import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.ReplicatorException;
-import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -22,9 +21,6 @@ import java.util.Map;
 public final class SwitchControl {
   /** The setting that gives these commands longer. */
   private static final String OPTION = "--network-timeout";
-  /** How much longer than the lock timeout an answer may take before the network is taken for silent. */
-  private static final Duration ANSWER_SLACK = Duration.ofSeconds(1);
-
   private SwitchControl() {}
 
   /**
@@ -62,14 +58,10 @@ public final class SwitchControl {
 
   /**
    * {@code work} in a transaction whose lock waits end after {@code timeout} on the server (55P03,
-   * nothing changed: a request cut off by the client alone would still be carried out once the lock
-   * came free), every answer awaited a moment longer than that (a silent network).
+   * nothing changed), every answer awaited a moment longer than that (a silent network).
    */
   private static <T> T bounded(Connection c, String side, Duration timeout, Transactions.Work<T> work)
       throws SQLException, ReplicatorException {
-    return BoundedRead.within(timeout.plus(ANSWER_SLACK), OPTION, Map.of(side, c), () -> Transactions.inTransaction(c, () -> {
-      Sql.execute(c, "SET LOCAL lock_timeout = '" + timeout.toMillis() + "ms'");
-      return work.run();
-    }));
+    return BoundedRead.locking(timeout, OPTION, Map.of(side, c), c, work);
   }
 }

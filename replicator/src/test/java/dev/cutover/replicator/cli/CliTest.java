@@ -258,6 +258,16 @@ class CliTest {
     assertThat(verify.code()).isEqualTo(7);
     assertThat(verify.out()).contains("different: id=42");
 
+    // A migration's ALTER SEQUENCE left open on new: the move ends on the server after the timeout, naming new.
+    try (Connection holder = pair.newServer().connect(db); Statement h = holder.createStatement()) {
+      holder.setAutoCommit(false);
+      h.execute("ALTER SEQUENCE account_id_seq INCREMENT BY 1");
+      Run held = run(with(new String[] {"sequences", "--margin", "10", "--network-timeout", "1s"}, u));
+      holder.rollback();
+      assertThat(held.code()).as(held.err()).isEqualTo(8);
+      assertThat(held.err()).contains("new: a sequence stayed locked by another session for 1000 ms")
+          .contains("run sequences again");
+    }
     Run sequences = run(with(new String[] {"sequences", "--margin", "10"}, u));
     assertThat(sequences.code()).isZero();
     assertThat(sequences.out()).contains("1 of 1 sequence(s) on new moved past old + 10 increments");
