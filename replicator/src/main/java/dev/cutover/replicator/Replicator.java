@@ -64,8 +64,11 @@ import java.util.Optional;
  * and a remedy; a {@code permission denied} from the server becomes {@link Failure#PRIVILEGE}.
  */
 public final class Replicator {
-  /** How long a {@link #status()} statement may wait for its answer unless told: status reads are small. */
-  public static final Duration STATUS_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * How long a statement of {@link #status()} or {@link #check()} may wait for its answer unless
+   * told: their reads are small.
+   */
+  public static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
   private final Endpoint old;
   private final Endpoint nw;
@@ -164,7 +167,15 @@ public final class Replicator {
    * only learn by trying are tried in transactions that are rolled back).
    */
   public CheckReport check(List<String> appRoles, Capture requested) throws Exception {
-    return translate(() -> Preflight.run(old, nw, names, List.copyOf(appRoles), requested));
+    return check(appRoles, requested, READ_TIMEOUT);
+  }
+
+  /**
+   * {@link #check(List, Capture)}, each statement answered within {@code networkTimeout}: a side
+   * that stays silent longer fails the check as a {@link Failure#CONNECTION} naming it.
+   */
+  public CheckReport check(List<String> appRoles, Capture requested, Duration networkTimeout) throws Exception {
+    return translate(() -> Preflight.run(old, nw, names, List.copyOf(appRoles), requested, networkTimeout));
   }
 
   /** Copies old's schema into an empty new database with pg_dump. */
@@ -210,9 +221,9 @@ public final class Replicator {
     return translate(() -> ApplyProcess.start(old, nw, options));
   }
 
-  /** Both directions' state, lag and problems, each statement answered within {@link #STATUS_TIMEOUT}. */
+  /** Both directions' state, lag and problems, each statement answered within {@link #READ_TIMEOUT}. */
   public StatusReport status() throws Exception {
-    return status(STATUS_TIMEOUT);
+    return status(READ_TIMEOUT);
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.check;
 
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.Side;
@@ -23,6 +24,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -52,45 +54,43 @@ public final class Preflight {
   }
 
   /**
+   * The preflight for the engine {@code requested} comes to (see {@link EngineChoice}); its first
+   * finding says which and why. No statement waits longer than {@code networkTimeout} for its
+   * answer: a silent network or a frozen server fails the check naming that side.
+   *
    * @param appRoles the application's roles ({@code --app-role}): their privileges on new and their
    *     control-plane grant on both sides are checked (none: the control schema's defaults)
    */
-  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles) throws Exception {
-    return run(oldEp, newEp, names, appRoles, Capture.AUTO);
-  }
-
-  /**
-   * The preflight for the engine {@code requested} comes to (see {@link EngineChoice}); its first
-   * finding says which and why.
-   */
-  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles, Capture requested)
-      throws Exception {
+  public static CheckReport run(Endpoint oldEp, Endpoint newEp, Names names, List<String> appRoles, Capture requested,
+      Duration networkTimeout) throws Exception {
     try (Connection o = oldEp.connect(); Connection n = newEp.connect()) {
-      Preflight p = new Preflight(o, n, names, EngineChoice.decide(o, n, requested));
-      // Information only: what stands in logical replication's way is an error of its own below.
-      boolean asked = requested == p.engine.engine();
-      p.add(Severity.INFO, "both", "engine", "engine: " + p.engine.explain(), p.triggers() || !asked || p.engine.blockers().isEmpty()
-          ? "" : "fix what stands in the way (below), or use --capture triggers (or auto)");
-      p.versions();
-      if (p.triggers()) {
-        p.findings.addAll(CaptureChecks.run(o, n));
-      } else {
-        p.settings();
-        p.privileges(oldEp, newEp);
-      }
-      p.findings.addAll(RoleParity.check(o, n));
-      p.findings.addAll(AppRolePrivileges.check(o, n, appRoles));
-      p.tables();
-      p.findings.addAll(RowSecurityCheck.findings(o, n));
-      p.sequences();
-      p.extensions();
-      p.largeObjects();
-      p.findings.addAll(p.triggers() ? CaptureChecks.schemaChanges(o) : DdlCheck.findings(o));
-      p.leftovers();
-      p.findings.addAll(ControlPlaneCheck.run(o, n, appRoles));
-      List<Finding> sorted = new ArrayList<>(p.findings);
-      sorted.sort(Comparator.comparing(Finding::severity));
-      return new CheckReport(Sql.string(o, "SHOW server_version"), Sql.string(n, "SHOW server_version"), List.copyOf(sorted));
+      return BoundedRead.within(networkTimeout, "check --network-timeout", Map.of("old", o, "new", n), () -> {
+        Preflight p = new Preflight(o, n, names, EngineChoice.decide(o, n, requested));
+        // Information only: what stands in logical replication's way is an error of its own below.
+        boolean asked = requested == p.engine.engine();
+        p.add(Severity.INFO, "both", "engine", "engine: " + p.engine.explain(), p.triggers() || !asked || p.engine.blockers().isEmpty()
+            ? "" : "fix what stands in the way (below), or use --capture triggers (or auto)");
+        p.versions();
+        if (p.triggers()) {
+          p.findings.addAll(CaptureChecks.run(o, n));
+        } else {
+          p.settings();
+          p.privileges(oldEp, newEp);
+        }
+        p.findings.addAll(RoleParity.check(o, n));
+        p.findings.addAll(AppRolePrivileges.check(o, n, appRoles));
+        p.tables();
+        p.findings.addAll(RowSecurityCheck.findings(o, n));
+        p.sequences();
+        p.extensions();
+        p.largeObjects();
+        p.findings.addAll(p.triggers() ? CaptureChecks.schemaChanges(o) : DdlCheck.findings(o));
+        p.leftovers();
+        p.findings.addAll(ControlPlaneCheck.run(o, n, appRoles));
+        List<Finding> sorted = new ArrayList<>(p.findings);
+        sorted.sort(Comparator.comparing(Finding::severity));
+        return new CheckReport(Sql.string(o, "SHOW server_version"), Sql.string(n, "SHOW server_version"), List.copyOf(sorted));
+      });
     }
   }
 

@@ -5,6 +5,7 @@ import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.capture.Capture;
+import java.time.Duration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -20,9 +21,14 @@ final class CheckCommand extends BaseCommand {
       description = "Check for logical, relay, triggers, or auto (the engine start would choose) (default: ${DEFAULT-VALUE}).")
   Capture capture;
 
+  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
+      description = "How long each statement may wait for its answer; a side silent longer is named, exit 3 (default: ${DEFAULT-VALUE}).")
+  Duration networkTimeout;
+
   @Override
   int run(Replicator r) throws Exception {
-    CheckReport report = r.check(app.appRoles, capture);
+    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    CheckReport report = r.check(app.appRoles, capture, networkTimeout);
     print(report, () -> {
       out().println("old: PostgreSQL " + report.oldVersion() + "   new: PostgreSQL " + report.newVersion());
       for (Finding f : report.findings()) {

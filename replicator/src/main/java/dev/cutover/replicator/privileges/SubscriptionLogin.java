@@ -5,6 +5,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -15,8 +16,16 @@ import java.util.concurrent.ThreadLocalRandom;
  * tables, then nothing of it remains. This finds before the copy what would otherwise stop
  * {@code start} after it: a source new cannot reach, refused credentials, or a non-superuser's
  * subscription (16+) that logs in where the source asks for no password.
+ *
+ * <p>The server's own connection attempt knows no timeout ({@code connect_timeout} is not applied
+ * to it): behind a firewall that drops its packets it waits for the operating system's, minutes,
+ * and where something accepts but never answers (a stalled proxy), for ever. The probe's statement
+ * is ended on the server after {@link #PROBE_TIMEOUT} instead, which says as much.
  */
 public final class SubscriptionLogin {
+  /** How long the server may try to reach the source for the probe. */
+  public static final Duration PROBE_TIMEOUT = Duration.ofSeconds(10);
+
   private SubscriptionLogin() {}
 
   /**
@@ -32,13 +41,17 @@ public final class SubscriptionLogin {
     String role = Sql.string(target, "SELECT current_user");
     try {
       return Transactions.rolledBack(target, () -> {
+        Sql.execute(target, "SET LOCAL statement_timeout = '" + PROBE_TIMEOUT.toMillis() + "ms'");
         Sql.execute(target, "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION " + Sql.literal(conninfo) + " PUBLICATION "
             + Sql.ident(publication) + " WITH (enabled = false, create_slot = false, slot_name = NONE, copy_data = false)");
         return Optional.empty();
       });
     } catch (SQLException e) {
-      String message = Sql.maskSecrets(e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
       String source = side.other().label();
+      String message = "57014".equals(e.getSQLState())
+          ? side.label() + "'s server did not reach " + source + " within " + PROBE_TIMEOUT.toSeconds() + " s (a firewall dropping"
+              + " its packets, an address that answers nothing, or a wrong host)"
+          : Sql.maskSecrets(e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
       String remedy = message.contains("password is required")
           ? "let " + source + "'s pg_hba.conf ask " + role + " for a password (scram-sha-256 or md5) and give it in " + source
               + "'s connection (its environment variable, or password= in --" + source + "-conninfo)"
