@@ -9,9 +9,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A read by an operator's command ({@code status}, {@code switch-status}) whose statements must each
- * be answered in time: behind a silent network or on a frozen server the command, or its {@code
- * --watch}, would otherwise hang without a word. The side that went silent is named (PgJDBC closes
+ * The work of a command ({@code status}, {@code switch-status}, {@code check}, {@code sequences},
+ * {@code switch-abort}, {@code switch-force}) whose statements must each be answered in time: behind
+ * a silent network or on a frozen server the command, or its {@code --watch}, would otherwise hang
+ * without a word. The side that went silent is named (PgJDBC closes
  * a connection whose read timed out), as a {@link Failure#CONNECTION}, which a watch outlives.
  */
 public final class BoundedRead {
