@@ -4,6 +4,7 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Column;
+import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
@@ -238,10 +239,13 @@ public final class InitialCopy {
   /**
    * Truncates new's table in the current transaction, which COPY FREEZE requires, after checking
    * under an exclusive lock that it is still empty: rows that reached it since the preflight are
-   * never removed; start fails with {@link Failure#PRECONDITION} instead.
+   * never removed; start fails with {@link Failure#PRECONDITION} instead. The lock is asked for in
+   * short tries ({@link ShortLocks#first}): a session reading the table on new (a report, an
+   * operator's transaction left open) kept the copy waiting as long as it lived, and every later
+   * reader of the table queued behind the request.
    */
   private static void truncateEmpty(Connection nw, TableName table) throws SQLException, ReplicatorException {
-    Sql.execute(nw, "LOCK TABLE ONLY " + table.quoted() + " IN ACCESS EXCLUSIVE MODE");
+    ShortLocks.first(nw, "new", table, "LOCK TABLE ONLY " + table.quoted() + " IN ACCESS EXCLUSIVE MODE", "to empty it for the copy");
     if (Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM ONLY " + table.quoted() + ")")) {
       throw new ReplicatorException(Failure.PRECONDITION, table + " on new got rows from elsewhere while start was copying,"
           + " so start stopped and left every table on new as it was (some may hold rows it copied)",

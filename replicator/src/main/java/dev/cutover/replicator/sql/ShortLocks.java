@@ -53,6 +53,39 @@ public final class ShortLocks {
     }
   }
 
+  /**
+   * Takes a table lock ({@code lock}, a {@code LOCK TABLE} statement) as the first statement of the
+   * transaction {@code c} is about to begin (autocommit off), which the caller goes on with: tried
+   * 200 ms at a time for {@link #TRYING}, each try that times out rolling back a transaction that
+   * holds nothing yet; the lock timeout is put back to its default for the rest of it (the
+   * replicator's sessions set none of their own).
+   */
+  public static void first(Connection c, String side, TableName table, String lock, String purpose)
+      throws SQLException, ReplicatorException {
+    first(c, side, table, lock, purpose, TRYING);
+  }
+
+  /** {@link #first(Connection, String, TableName, String, String)}, tried for {@code trying}. */
+  static void first(Connection c, String side, TableName table, String lock, String purpose, Duration trying)
+      throws SQLException, ReplicatorException {
+    try {
+      LockRetry.within(trying, () -> {
+        try {
+          Sql.execute(c, "SET LOCAL lock_timeout = '200ms'; " + lock + "; SET LOCAL lock_timeout = DEFAULT");
+          return null;
+        } catch (SQLException e) {
+          c.rollback();
+          throw e;
+        }
+      });
+    } catch (SQLException e) {
+      if (LockRetry.refusedForALock(e)) {
+        throw busy(side, List.of(table), purpose, trying, e);
+      }
+      throw e;
+    }
+  }
+
   private static ReplicatorException busy(String side, List<TableName> tables, String purpose, Duration trying,
       SQLException e) {
     String them = tables.size() == 1 ? "it" : "them";

@@ -79,4 +79,66 @@ class ShortLocksTest {
           .isTrue();
     }
   }
+
+  /**
+   * The copy's exclusive lock on a table of new, asked for as the first statement of the chunk's
+   * transaction while a reader on new holds the table: refused after the tries, and the transaction
+   * it leaves holds nothing, so the connection goes on.
+   */
+  @Test
+  void first_readerHoldsTheTableThroughEveryTry_refusedLeavingNothingHeld(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    String db = server.createDatabase("short_locks_first_held");
+    try (Connection c = server.connect(db); Connection reader = server.connect(db); Statement r = reader.createStatement();
+        Connection watch = server.connect(db)) {
+      Sql.execute(c, "CREATE TABLE t (id int PRIMARY KEY)");
+      reader.setAutoCommit(false);
+      r.execute("SELECT count(*) FROM t");
+      c.setAutoCommit(false);
+
+      ReplicatorException refused = catchThrowableOfType(ReplicatorException.class, () -> ShortLocks.first(c, "new", T,
+          "LOCK TABLE ONLY t IN ACCESS EXCLUSIVE MODE", "to empty it for the copy", Duration.ofSeconds(1)));
+
+      assertThat(refused.failure()).isEqualTo(Failure.TIMEOUT);
+      assertThat(refused.getMessage()).contains("new: could not lock public.t to empty it for the copy")
+          .contains("at every try (for 1 s)");
+      assertThat(Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock')"))
+          .isFalse();
+      assertThat(Sql.number(c, "SELECT count(*) FROM t")).as("the connection goes on").isZero();
+      reader.rollback();
+      c.rollback();
+    }
+  }
+
+  /** Let go between tries: the lock is taken and held in the caller's transaction, under the default lock timeout. */
+  @Test
+  void first_readerLetsGoBetweenTries_holdsTheLockInTheCallersTransaction(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    String db = server.createDatabase("short_locks_first_let_go");
+    try (Connection c = server.connect(db); Connection reader = server.connect(db); Statement r = reader.createStatement();
+        Connection watch = server.connect(db)) {
+      Sql.execute(c, "CREATE TABLE t (id int PRIMARY KEY)");
+      reader.setAutoCommit(false);
+      r.execute("SELECT count(*) FROM t");
+      c.setAutoCommit(false);
+      long pid = Sql.number(c, "SELECT pg_backend_pid()");
+      c.rollback();
+
+      CompletableFuture<Void> locking = CompletableFuture.runAsync(() -> {
+        try {
+          ShortLocks.first(c, "new", T, "LOCK TABLE ONLY t IN ACCESS EXCLUSIVE MODE", "to empty it for the copy", Duration.ofMinutes(1));
+        } catch (Exception e) {
+          throw new CompletionException(e);
+        }
+      });
+      await().until(() -> Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 't'::regclass AND NOT granted)"));
+      reader.rollback();
+      locking.join();
+
+      assertThat(Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 't'::regclass"
+          + " AND mode = 'AccessExclusiveLock' AND granted AND pid = ?)", pid)).isTrue();
+      assertThat(Sql.string(c, "SHOW lock_timeout")).isEqualTo("0");
+      c.rollback();
+    }
+  }
 }
