@@ -11,6 +11,7 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
@@ -89,12 +90,7 @@ class ShortLocksTest {
   void first_readerHoldsTheTableThroughEveryTry_refusedLeavingNothingHeld(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
     String db = server.createDatabase("short_locks_first_held");
-    try (Connection c = server.connect(db); Connection reader = server.connect(db); Statement r = reader.createStatement();
-        Connection watch = server.connect(db)) {
-      Sql.execute(c, "CREATE TABLE t (id int PRIMARY KEY)");
-      reader.setAutoCommit(false);
-      r.execute("SELECT count(*) FROM t");
-      c.setAutoCommit(false);
+    try (Connection c = server.connect(db); Connection reader = readingT(server, db, c); Connection watch = server.connect(db)) {
 
       ReplicatorException refused = catchThrowableOfType(ReplicatorException.class, () -> ShortLocks.first(c, "new", T,
           "LOCK TABLE ONLY t IN ACCESS EXCLUSIVE MODE", "to empty it for the copy", Duration.ofSeconds(1)));
@@ -115,12 +111,7 @@ class ShortLocksTest {
   void first_readerLetsGoBetweenTries_holdsTheLockInTheCallersTransaction(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
     String db = server.createDatabase("short_locks_first_let_go");
-    try (Connection c = server.connect(db); Connection reader = server.connect(db); Statement r = reader.createStatement();
-        Connection watch = server.connect(db)) {
-      Sql.execute(c, "CREATE TABLE t (id int PRIMARY KEY)");
-      reader.setAutoCommit(false);
-      r.execute("SELECT count(*) FROM t");
-      c.setAutoCommit(false);
+    try (Connection c = server.connect(db); Connection reader = readingT(server, db, c); Connection watch = server.connect(db)) {
       long pid = Sql.number(c, "SELECT pg_backend_pid()");
       c.rollback();
 
@@ -140,5 +131,18 @@ class ShortLocksTest {
       assertThat(Sql.string(c, "SHOW lock_timeout")).isEqualTo("0");
       c.rollback();
     }
+  }
+
+  /**
+   * Makes table t through {@code c}, then turns {@code c}'s autocommit off (the copy's worker
+   * connection); returns a session reading t in a transaction it leaves open.
+   */
+  private static Connection readingT(PostgresServer server, String db, Connection c) throws SQLException {
+    Sql.execute(c, "CREATE TABLE t (id int PRIMARY KEY)");
+    c.setAutoCommit(false);
+    Connection reader = server.connect(db);
+    reader.setAutoCommit(false);
+    Sql.number(reader, "SELECT count(*) FROM t");
+    return reader;
   }
 }
