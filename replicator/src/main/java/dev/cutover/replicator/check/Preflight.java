@@ -294,7 +294,7 @@ public final class Preflight {
           + " but its changes after start do not reach new", "ALTER TABLE " + t.quoted() + " SET LOGGED on old before start,"
           + " or copy it yourself at the switch");
     }
-    List<String> views = dev.cutover.replicator.copy.MaterializedViews.populated(old);
+    List<TableName> views = dev.cutover.replicator.copy.MaterializedViews.populated(old);
     if (!views.isEmpty()) {
       add(Severity.INFO, "new", "materialized-views", views.size() + " populated materialized view(s) on old: start refreshes them on"
           + " new after its copy; a REFRESH on old is repeated on new where DDL capture runs, else `cutover-replicator refresh`"

@@ -1,8 +1,12 @@
 package dev.cutover.replicator.copy;
 
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,36 +20,51 @@ import java.util.List;
 public final class MaterializedViews {
   private MaterializedViews() {}
 
-  /** Materialized views populated on {@code old}, as {@code "schema"."name"}, in creation order. */
-  public static List<String> populated(Connection old) throws SQLException {
-    return Sql.strings(old, "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c"
-        + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'm' AND c.relispopulated"
-        + " AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') ORDER BY c.oid");
+  /** Materialized views populated on {@code old}, in creation order. */
+  public static List<TableName> populated(Connection old) throws SQLException {
+    List<TableName> views = new ArrayList<>();
+    for (String[] row : Sql.rows(old, "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " WHERE c.relkind = 'm' AND c.relispopulated AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover')"
+        + " ORDER BY c.oid")) {
+      views.add(new TableName(row[0], row[1]));
+    }
+    return views;
   }
 
   /**
    * Refreshes on {@code nw} every materialized view populated on {@code old} (those new lacks are
    * left out). One may read another, so those that fail because another is not populated yet are
-   * tried again after the rest.
+   * tried again after the rest. A refresh locks its view exclusively, and a request that waits
+   * queues every later reader of the view behind it (the application's, once it reads new): each
+   * is tried under a 200 ms lock timeout for up to two minutes ({@link ShortLocks}).
    *
    * @return the views refreshed, in order
    * @throws SQLException the first failure that retrying does not cure
+   * @throws ReplicatorException a view's lock stayed held by others through every try
    */
-  public static List<String> refreshAsOnOld(Connection old, Connection nw) throws SQLException {
-    List<String> pending = new ArrayList<>();
-    for (String view : populated(old)) {
-      if (Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", view)) {
+  public static List<String> refreshAsOnOld(Connection old, Connection nw) throws SQLException, ReplicatorException {
+    return refreshAsOnOld(old, nw, ShortLocks.TRYING);
+  }
+
+  /** {@link #refreshAsOnOld(Connection, Connection)}, each view's lock tried for {@code trying}. */
+  static List<String> refreshAsOnOld(Connection old, Connection nw, Duration trying) throws SQLException, ReplicatorException {
+    List<TableName> pending = new ArrayList<>();
+    for (TableName view : populated(old)) {
+      if (Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", view.regclass())) {
         pending.add(view);
       }
     }
     List<String> done = new ArrayList<>();
     while (!pending.isEmpty()) {
       SQLException first = null;
-      List<String> left = new ArrayList<>();
-      for (String view : pending) {
+      List<TableName> left = new ArrayList<>();
+      for (TableName view : pending) {
         try {
-          Sql.execute(nw, "REFRESH MATERIALIZED VIEW " + view);
-          done.add(view);
+          ShortLocks.run(nw, "new", List.of(view), "to refresh it", trying, () -> {
+            Sql.execute(nw, "REFRESH MATERIALIZED VIEW " + view.quoted());
+            return null;
+          });
+          done.add(view.toString());
         } catch (SQLException e) {
           if (first == null) {
             first = e;

@@ -23,7 +23,7 @@ import java.util.stream.Collectors;
  */
 public final class ShortLocks {
   /** How long the tries go on. */
-  private static final Duration TRYING = Duration.ofMinutes(2);
+  public static final Duration TRYING = Duration.ofMinutes(2);
 
   private ShortLocks() {}
 
@@ -38,7 +38,7 @@ public final class ShortLocks {
   }
 
   /** {@link #run(Connection, String, List, String, Transactions.Work)}, tried for {@code trying}. */
-  static <T> T run(Connection c, String side, List<TableName> tables, String purpose, Duration trying,
+  public static <T> T run(Connection c, String side, List<TableName> tables, String purpose, Duration trying,
       Transactions.Work<T> work) throws SQLException, ReplicatorException {
     try {
       return LockRetry.within(trying, () -> inTransaction(c, () -> {
