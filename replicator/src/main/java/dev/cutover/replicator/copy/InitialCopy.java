@@ -245,7 +245,7 @@ public final class InitialCopy {
    * reader of the table queued behind the request.
    */
   private static void truncateEmpty(Connection nw, TableName table) throws SQLException, ReplicatorException {
-    ShortLocks.first(nw, "new", table, "LOCK TABLE ONLY " + table.quoted() + " IN ACCESS EXCLUSIVE MODE", "to empty it for the copy");
+    ShortLocks.first(nw, "new", table, "ACCESS EXCLUSIVE", "to empty it for the copy");
     if (Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM ONLY " + table.quoted() + ")")) {
       throw new ReplicatorException(Failure.PRECONDITION, table + " on new got rows from elsewhere while start was copying,"
           + " so start stopped and left every table on new as it was (some may hold rows it copied)",

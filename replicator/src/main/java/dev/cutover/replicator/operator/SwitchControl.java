@@ -1,6 +1,5 @@
 package dev.cutover.replicator.operator;
 
-import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
@@ -21,6 +20,7 @@ import java.util.Map;
 public final class SwitchControl {
   /** The setting that gives these commands longer. */
   private static final String OPTION = "--network-timeout";
+
   private SwitchControl() {}
 
   /**
@@ -32,7 +32,8 @@ public final class SwitchControl {
   public static OperatorControl.AbortOutcome abort(Endpoint endpoint, String service, String reason, Duration timeout)
       throws ReplicatorException {
     try (Connection c = endpoint.connect()) {
-      return bounded(c, endpoint.side().label(), timeout, () -> OperatorControl.abort(c, service, reason));
+      return BoundedRead.locking(timeout, OPTION, Map.of(endpoint.side().label(), c), c,
+          () -> OperatorControl.abort(c, service, reason));
     } catch (SQLException e) {
       throw ControlPlaneFailure.of(endpoint.side().label(), "abort a switch (cutover.request_abort)",
           ControlPlaneFailure.GRANT, e);
@@ -45,7 +46,7 @@ public final class SwitchControl {
    */
   public static void force(Endpoint endpoint, String service, boolean force, Duration timeout) throws ReplicatorException {
     try (Connection c = endpoint.connect()) {
-      bounded(c, endpoint.side().label(), timeout, () -> {
+      BoundedRead.locking(timeout, OPTION, Map.of(endpoint.side().label(), c), c, () -> {
         OperatorControl.setForce(c, service, force);
         return null;
       });
@@ -54,14 +55,5 @@ public final class SwitchControl {
           "connect as the role that installed the control schema (the replicator's) or a superuser: forcing is"
               + " theirs alone", e);
     }
-  }
-
-  /**
-   * {@code work} in a transaction whose lock waits end after {@code timeout} on the server (55P03,
-   * nothing changed), every answer awaited a moment longer than that (a silent network).
-   */
-  private static <T> T bounded(Connection c, String side, Duration timeout, Transactions.Work<T> work)
-      throws SQLException, ReplicatorException {
-    return BoundedRead.locking(timeout, OPTION, Map.of(side, c), c, work);
   }
 }

@@ -54,24 +54,26 @@ public final class ShortLocks {
   }
 
   /**
-   * Takes a table lock ({@code lock}, a {@code LOCK TABLE} statement) as the first statement of the
-   * transaction {@code c} is about to begin (autocommit off), which the caller goes on with: tried
+   * Locks {@code table} (only it, not its partitions or children) in {@code mode} ("ACCESS
+   * EXCLUSIVE") as the first statement of the transaction {@code c} is about to begin (autocommit
+   * off), which the caller goes on with: tried
    * 200 ms at a time for {@link #TRYING}, each try that times out rolling back a transaction that
    * holds nothing yet; the lock timeout is put back to its default for the rest of it (the
    * replicator's sessions set none of their own).
    */
-  public static void first(Connection c, String side, TableName table, String lock, String purpose)
+  public static void first(Connection c, String side, TableName table, String mode, String purpose)
       throws SQLException, ReplicatorException {
-    first(c, side, table, lock, purpose, TRYING);
+    first(c, side, table, mode, purpose, TRYING);
   }
 
   /** {@link #first(Connection, String, TableName, String, String)}, tried for {@code trying}. */
-  static void first(Connection c, String side, TableName table, String lock, String purpose, Duration trying)
+  static void first(Connection c, String side, TableName table, String mode, String purpose, Duration trying)
       throws SQLException, ReplicatorException {
     try {
       LockRetry.within(trying, () -> {
         try {
-          Sql.execute(c, "SET LOCAL lock_timeout = '200ms'; " + lock + "; SET LOCAL lock_timeout = DEFAULT");
+          Sql.execute(c, "SET LOCAL lock_timeout = '200ms'; LOCK TABLE ONLY " + table.quoted() + " IN " + mode + " MODE;"
+              + " SET LOCAL lock_timeout = DEFAULT");
           return null;
         } catch (SQLException e) {
           c.rollback();

@@ -93,7 +93,7 @@ class ShortLocksTest {
     try (Connection c = server.connect(db); Connection reader = readingT(server, db, c); Connection watch = server.connect(db)) {
 
       ReplicatorException refused = catchThrowableOfType(ReplicatorException.class, () -> ShortLocks.first(c, "new", T,
-          "LOCK TABLE ONLY t IN ACCESS EXCLUSIVE MODE", "to empty it for the copy", Duration.ofSeconds(1)));
+          "ACCESS EXCLUSIVE", "to empty it for the copy", Duration.ofSeconds(1)));
 
       assertThat(refused.failure()).isEqualTo(Failure.TIMEOUT);
       assertThat(refused.getMessage()).contains("new: could not lock public.t to empty it for the copy")
@@ -117,7 +117,7 @@ class ShortLocksTest {
 
       CompletableFuture<Void> locking = CompletableFuture.runAsync(() -> {
         try {
-          ShortLocks.first(c, "new", T, "LOCK TABLE ONLY t IN ACCESS EXCLUSIVE MODE", "to empty it for the copy", Duration.ofMinutes(1));
+          ShortLocks.first(c, "new", T, "ACCESS EXCLUSIVE", "to empty it for the copy", Duration.ofMinutes(1));
         } catch (Exception e) {
           throw new CompletionException(e);
         }
