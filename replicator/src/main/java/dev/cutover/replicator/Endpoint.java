@@ -4,6 +4,7 @@ import dev.cutover.common.Secrets;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Properties;
 
@@ -80,9 +81,27 @@ public final class Endpoint {
    */
   static final String NO_TIMEOUTS = "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN"
       + " ('statement_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout', 'transaction_timeout')";
+  /** How often a running statement of the replicator's looks for its client on the server (14+). */
+  static final Duration CONNECTION_CHECK = Duration.ofSeconds(10);
+  /**
+   * Set in every session: the server's end of {@link KeepAliveSocketFactory}. The server probes a
+   * replicator gone silent (its host down, the network cut) as the replicator probes it, and ends
+   * the session within about a minute instead of the operating system's two hours, so that its
+   * locks (the apply lock, a copy's snapshot, a lock an index build holds) do not outlive it and
+   * refuse the replicator started again. From PostgreSQL 14, a statement running for a client that
+   * has gone (a replicator killed mid-copy or mid-verify) is ended within
+   * {@code client_connection_check_interval} instead of running to its end. Not set:
+   * {@code tcp_user_timeout}, which on Linux also ends a connection whose receiver has been too busy
+   * to read for that long (a COPY or a walsender stream waiting on a slow target).
+   */
+  static final String NOTICE_GONE_PEER = "SELECT pg_catalog.set_config(name, CASE name WHEN 'tcp_keepalives_idle' THEN '"
+      + KeepAliveSocketFactory.IDLE.toSeconds() + "' WHEN 'tcp_keepalives_interval' THEN '" + KeepAliveSocketFactory.INTERVAL.toSeconds()
+      + "' WHEN 'tcp_keepalives_count' THEN '" + KeepAliveSocketFactory.COUNT + "' ELSE '" + CONNECTION_CHECK.toMillis() + "ms' END, false)"
+      + " FROM pg_catalog.pg_settings WHERE name IN ('tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count',"
+      + " 'client_connection_check_interval')";
   /** All of the above, and {@code cutover.ddl_capture = off}: one string, sent once per session. */
   private static final String SESSION = SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; "
-      + WRITABLE + "; " + READ_COMMITTED + "; " + NO_TIMEOUTS;
+      + WRITABLE + "; " + READ_COMMITTED + "; " + NO_TIMEOUTS + "; " + NOTICE_GONE_PEER;
 
   private final Side side;
   private final String url;
@@ -185,6 +204,9 @@ public final class Endpoint {
     }
     p.setProperty("ApplicationName", APPLICATION_NAME);
     p.setProperty("connectTimeout", "10");
+    // Probes a peer gone silent (KeepAliveSocketFactory); a socketFactory or tcpKeepAlive in the URL wins.
+    p.setProperty("tcpKeepAlive", "true");
+    p.setProperty("socketFactory", KeepAliveSocketFactory.class.getName());
     p.putAll(extra);
     try {
       Connection c = PGJDBC.connect(url, p);

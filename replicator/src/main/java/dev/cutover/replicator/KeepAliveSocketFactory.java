@@ -1,0 +1,68 @@
+package dev.cutover.replicator;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketOption;
+import java.time.Duration;
+import javax.net.SocketFactory;
+import jdk.net.ExtendedSocketOptions;
+
+/**
+ * The sockets of the replicator's connections (PgJDBC's {@code socketFactory}): TCP keepalive
+ * probes after {@link #IDLE} without traffic, every {@link #INTERVAL}, the connection given up after
+ * {@link #COUNT} unanswered. Without them (PgJDBC leaves keepalive off) a read waits for ever when
+ * the peer's host is gone or the network between was cut while a statement ran, and a NAT or firewall that drops
+ * idle mappings (often after 4 to 10 minutes) cuts a connection left idle through a long copy. A
+ * live server answers probes from its kernel, so a statement that runs for hours is never cut by
+ * them; a peer that keeps the TCP connection but forwards nothing is, which the commands' socket
+ * timeouts ({@code --network-timeout}) are for. Options the platform does not offer are left as
+ * they are.
+ */
+public final class KeepAliveSocketFactory extends SocketFactory {
+  public static final Duration IDLE = Duration.ofSeconds(30);
+  public static final Duration INTERVAL = Duration.ofSeconds(10);
+  public static final int COUNT = 3;
+
+  /** PgJDBC makes one per connection, by this constructor. */
+  public KeepAliveSocketFactory() {}
+
+  @Override
+  public Socket createSocket() throws IOException {
+    return keptAlive(new Socket());
+  }
+
+  @Override
+  public Socket createSocket(String host, int port) throws IOException {
+    return keptAlive(new Socket(host, port));
+  }
+
+  @Override
+  public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
+    return keptAlive(new Socket(host, port, localHost, localPort));
+  }
+
+  @Override
+  public Socket createSocket(InetAddress host, int port) throws IOException {
+    return keptAlive(new Socket(host, port));
+  }
+
+  @Override
+  public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) throws IOException {
+    return keptAlive(new Socket(address, port, localAddress, localPort));
+  }
+
+  private static Socket keptAlive(Socket s) throws IOException {
+    s.setKeepAlive(true);
+    set(s, ExtendedSocketOptions.TCP_KEEPIDLE, (int) IDLE.toSeconds());
+    set(s, ExtendedSocketOptions.TCP_KEEPINTERVAL, (int) INTERVAL.toSeconds());
+    set(s, ExtendedSocketOptions.TCP_KEEPCOUNT, COUNT);
+    return s;
+  }
+
+  private static void set(Socket s, SocketOption<Integer> option, int value) throws IOException {
+    if (s.supportedOptions().contains(option)) {
+      s.setOption(option, value);
+    }
+  }
+}

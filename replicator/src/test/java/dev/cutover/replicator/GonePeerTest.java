@@ -1,0 +1,99 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.TcpProxy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A peer gone without a word (its host down, the network cut, the replicator killed) is noticed on
+ * both ends of every replicator session: TCP keepalive probes from the replicator's socket and from
+ * the server's after 30 s of silence (the kernel's timers, read from /proc/net/tcp, say when the
+ * next probe goes), and on 14+ the server ends a statement whose client has gone (new here: 17).
+ */
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+class GonePeerTest {
+  /** /proc/net/tcp gives timers in clock ticks, USER_HZ, which is 100 on Linux. */
+  private static final long TICKS_PER_SECOND = 100;
+  private static final String KEEPALIVE_TIMER = "02";
+
+  @Test
+  void idleSession_probesThePeerAfterThirtySeconds_fromTheReplicatorAndFromTheServer(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "keepalive");
+    try (Connection c = AppDatabase.endpoint(pair.newServer(), Side.NEW, db.name).connect()) {
+      int local = (int) Sql.number(c, "SELECT inet_client_port()");
+      int server = (int) Sql.number(c, "SELECT inet_server_port()");
+      assertThat(Sql.strings(c, "SELECT current_setting(name) FROM unnest(ARRAY['tcp_keepalives_idle', 'tcp_keepalives_interval',"
+          + " 'tcp_keepalives_count', 'client_connection_check_interval']) WITH ORDINALITY u(name, o) ORDER BY o"))
+          .containsExactly("30", "10", "3", "10s");
+
+      // Right after an answer the socket may still wait for an acknowledgement; idle, the keepalive timer runs.
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+        assertThat(timer(local, server)).as("the replicator's socket").hasValueSatisfying(t -> assertProbeWithin30s(t));
+        assertThat(timer(server, local)).as("the server's socket").hasValueSatisfying(t -> assertProbeWithin30s(t));
+      });
+    }
+  }
+
+  @Test
+  void replicatorGoneMidStatement_theServerEndsTheStatementWithinTheCheckInterval(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "gone");
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer());
+        Connection watch = AppDatabase.endpoint(pair.newServer(), Side.NEW, db.name).connect();
+        Connection c = Endpoint.of(Side.NEW, proxy.redirect(pair.newServer().jdbcUrl(db.name)), pair.newServer().user(),
+            pair.newServer().password()).connect()) {
+      long pid = Sql.number(c, "SELECT pg_backend_pid()");
+      CompletableFuture<Void> statement = CompletableFuture.runAsync(() -> {
+        try {
+          Sql.execute(c, "SELECT pg_sleep(600)");
+        } catch (SQLException expected) {
+          // the connection was reset under it
+        }
+      });
+      await().until(() -> Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ? AND state = 'active')", pid));
+
+      proxy.cut();
+
+      // Without the check the statement would run its ten minutes.
+      await().atMost(Duration.ofSeconds(60))
+          .until(() -> !Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ?)", pid));
+      statement.join();
+    }
+  }
+
+  private static void assertProbeWithin30s(String[] timer) {
+    assertThat(timer[0]).as("timer kind (02: keepalive)").isEqualTo(KEEPALIVE_TIMER);
+    assertThat(Long.parseLong(timer[1], 16)).as("ticks to the next probe").isBetween(1L, 30 * TICKS_PER_SECOND);
+  }
+
+  /**
+   * The timer of the socket from {@code localPort} to {@code remotePort} on this machine: its kind
+   * and ticks to expiry. Java's sockets are IPv6 ones where the machine has IPv6 (tcp6, the IPv4
+   * address mapped), the server's listen on IPv4.
+   */
+  private static Optional<String[]> timer(int localPort, int remotePort) throws IOException {
+    for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+      for (String line : Files.readAllLines(Path.of(table))) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length > 5 && f[1].endsWith(String.format(":%04X", localPort)) && f[2].endsWith(String.format(":%04X", remotePort))) {
+          return Optional.of(f[5].split(":"));
+        }
+      }
+    }
+    return Optional.empty();
+  }
+}
