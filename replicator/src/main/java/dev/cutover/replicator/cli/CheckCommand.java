@@ -21,13 +21,12 @@ final class CheckCommand extends BaseCommand {
       description = "Check for logical, relay, triggers, or auto (the engine start would choose) (default: ${DEFAULT-VALUE}).")
   Capture capture;
 
-  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
-      description = "How long each statement may wait for its answer; a side silent longer is named, exit 3 (default: ${DEFAULT-VALUE}).")
-  Duration networkTimeout;
+  @Mixin
+  NetworkTimeoutOption network;
 
   @Override
   int run(Replicator r) throws Exception {
-    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    Duration networkTimeout = network.get();
     CheckReport report = r.check(app.appRoles, capture, networkTimeout);
     print(report, () -> {
       out().println("old: PostgreSQL " + report.oldVersion() + "   new: PostgreSQL " + report.newVersion());

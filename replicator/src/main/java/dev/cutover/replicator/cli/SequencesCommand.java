@@ -6,6 +6,7 @@ import dev.cutover.replicator.Side;
 import java.time.Duration;
 import java.util.Locale;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "sequences", mixinStandardHelpOptions = true,
@@ -19,10 +20,8 @@ final class SequencesCommand extends BaseCommand {
       description = "Source: old (moves new's sequences) or new (moves old's, for a flip back) (default: ${DEFAULT-VALUE}).")
   String from;
 
-  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
-      description = {"How long an answer, or a lock on the target's sequences, is waited for (default: ${DEFAULT-VALUE}).",
-          "Past it: exit 3 naming the side that did not answer, or exit 8 naming the locked side."})
-  Duration networkTimeout;
+  @Mixin
+  NetworkTimeoutOption network;
 
   @Override
   int run(Replicator r) throws Exception {
@@ -35,7 +34,7 @@ final class SequencesCommand extends BaseCommand {
     if (margin < 0) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--margin must not be negative, not " + margin);
     }
-    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    Duration networkTimeout = network.get();
     SequenceMove.Result result = r.sequences(side, margin, networkTimeout);
     print(result, () -> {
       out().println(result.moved() + " of " + result.examined() + " sequence(s) on " + side.other().label() + " moved past "

@@ -6,6 +6,7 @@ import dev.cutover.replicator.status.StatusReport;
 import java.time.Duration;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -22,10 +23,8 @@ final class StatusCommand extends BaseCommand {
   @Option(names = "--count", paramLabel = "N", defaultValue = "0", description = "With --watch, stop after N prints (0: never).")
   int count;
 
-  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
-      description = "How long each statement may wait for its answer; a side silent longer is named, and --watch tries again"
-          + " at its next print (default: ${DEFAULT-VALUE}).")
-  Duration networkTimeout;
+  @Mixin
+  NetworkTimeoutOption network;
 
   @Option(names = "--no-heartbeat", description = "With --watch, only read; do not write the heartbeat on old.")
   boolean noHeartbeat;
@@ -39,7 +38,7 @@ final class StatusCommand extends BaseCommand {
     Units.requirePositive(spec.commandLine(), "--interval", interval);
     Units.requireNonNegative(spec.commandLine(), "--count", count);
     Units.requirePositive(spec.commandLine(), "--heartbeat-interval", heartbeatInterval);
-    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    Duration networkTimeout = network.get();
     try (HeartbeatWriter beat = !watch || noHeartbeat ? null : r.heartbeat(heartbeatInterval)) {
       Repaint.watch(watch, interval, count, err(), () -> show(r.status(networkTimeout)));
     }

@@ -6,10 +6,12 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.operator.SwitchControl;
 import dev.cutover.replicator.operator.SwitchStatus;
 import dev.cutover.replicator.operator.SwitchStatusReader;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "switch-abort", mixinStandardHelpOptions = true,
@@ -23,14 +25,12 @@ final class SwitchAbortCommand extends BaseCommand {
       description = "Why; it goes into every instance's switch event (default: ${DEFAULT-VALUE}).")
   String reason;
 
-  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
-      description = "How long each statement may wait for its answer (a silent network, a frozen server, a lock held by a"
-          + " stuck session); then the command stops, naming the side (default: ${DEFAULT-VALUE}).")
-  java.time.Duration networkTimeout;
+  @Mixin
+  NetworkTimeoutOption network;
 
   @Override
   int run(Replicator r) throws Exception {
-    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    Duration networkTimeout = network.get();
     SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), List.of(service), networkTimeout, "--network-timeout");
     SwitchStatus.Switch current = status.services().isEmpty() ? null : status.services().get(0).currentSwitch();
     AbortOutcome outcome = current == null || !current.inProgress() ? AbortOutcome.NONE

@@ -2,8 +2,10 @@ package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.operator.SwitchControl;
+import java.time.Duration;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -18,10 +20,8 @@ final class SwitchForceCommand extends BaseCommand {
   @Parameters(index = "0", paramLabel = "on|off", description = "on: force the next switches; off: require the proof again.")
   String mode;
 
-  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
-      description = "How long each statement may wait for its answer (a silent network, a frozen server, a lock held by a"
-          + " stuck session); then the command stops, naming the side (default: ${DEFAULT-VALUE}).")
-  java.time.Duration networkTimeout;
+  @Mixin
+  NetworkTimeoutOption network;
 
   @Override
   int run(Replicator r) throws Exception {
@@ -31,7 +31,7 @@ final class SwitchForceCommand extends BaseCommand {
       default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "switch-force takes on or off, not '" + mode + "'");
     };
-    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    Duration networkTimeout = network.get();
     SwitchControl.force(r.old(), service, force, networkTimeout);
     SwitchControl.force(r.nw(), service, force, networkTimeout);
     print(Map.of("service", service, "force", force), () -> out().println(force

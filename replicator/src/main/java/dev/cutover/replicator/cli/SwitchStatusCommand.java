@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "switch-status", mixinStandardHelpOptions = true,
@@ -29,16 +30,14 @@ final class SwitchStatusCommand extends BaseCommand {
   @Option(names = "--count", paramLabel = "N", defaultValue = "0", description = "With --watch, stop after N prints (0: never).")
   int count;
 
-  @Option(names = "--network-timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "30s",
-      description = "How long each statement may wait for its answer; a side silent longer is named, and --watch tries again"
-          + " at its next print (default: ${DEFAULT-VALUE}).")
-  Duration networkTimeout;
+  @Mixin
+  NetworkTimeoutOption network;
 
   @Override
   int run(Replicator r) throws Exception {
     Units.requireNonNegative(spec.commandLine(), "--count", count);
     Units.requirePositive(spec.commandLine(), "--interval", interval);
-    Units.requirePositive(spec.commandLine(), "--network-timeout", networkTimeout);
+    Duration networkTimeout = network.get();
     Repaint.watch(watch, interval, count, err(), () -> {
       SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), services, networkTimeout, "switch-status --network-timeout");
       print(status, () -> render(status));
