@@ -7,12 +7,16 @@ import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
 import java.sql.Connection;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Trigger capture's feed: tick the source, read the change log between the last applied tick and
  * this one, apply it with the position in the same transaction, trim the log, repeat.
  */
 final class TickFeed implements Feed {
+  /** At DEBUG, each batch's size and where its time went: what lag under load is made of. */
+  private static final Logger LOG = LoggerFactory.getLogger(TickFeed.class);
   private static final int FETCH = 1000;
 
   @Override
@@ -56,12 +60,17 @@ final class TickFeed implements Feed {
           throw e;
         }
       }
-      boolean idleWriteDue = System.nanoTime() - lastWrite >= options.idleWrite().toNanos();
+      long read = System.nanoTime();
+      boolean idleWriteDue = read - lastWrite >= options.idleWrite().toNanos();
       if (n > 0 || idleWriteDue && !tick.snapshot().text().equals(persisted.snapshot().text())) {
         long batchChanges = n;
         applier.applied(n, writer.commit(m -> ApplyProgress.advanceSql(direction, tick, batchChanges, m)));
         persisted = tick;
         lastWrite = System.nanoTime();
+        if (n > 0 && LOG.isDebugEnabled()) {
+          LOG.debug("{}: batch of {} change(s){}: tick and read {} ms, written and committed {} ms", applier.way().label(), n,
+              backlog.isPresent() ? " (backlog)" : "", (read - started) / 1_000_000, (lastWrite - read) / 1_000_000);
+        }
       } else {
         writer.rollback();
       }
