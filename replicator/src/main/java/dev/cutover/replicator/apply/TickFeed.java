@@ -68,7 +68,8 @@ final class TickFeed implements Feed {
         persisted = tick;
         lastWrite = System.nanoTime();
         if (n > 0 && LOG.isDebugEnabled()) {
-          LOG.debug("{}: batch of {} change(s){}: tick and read {} ms, written and committed {} ms", applier.way().label(), n,
+          LOG.debug("{}: batch of {} change(s){}: tick and read {} ms (full groups of changes written meanwhile), the rest written and"
+              + " committed {} ms", applier.way().label(), n,
               backlog.isPresent() ? " (backlog)" : "", (read - started) / 1_000_000, (lastWrite - read) / 1_000_000);
         }
       } else {
