@@ -5,8 +5,10 @@ import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.stream.Collectors;
 
 /**
  * How to reach one of the two databases: a plain PgJDBC URL and credentials, and optionally the
@@ -79,8 +81,8 @@ public final class Endpoint {
    * which a timeout would cancel at every retry. Those of these settings the server has (each came
    * with a version) are turned off; {@code lock_timeout} is left alone, and set where locks are taken.
    */
-  static final String NO_TIMEOUTS = "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN"
-      + " ('statement_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout', 'transaction_timeout')";
+  static final String NO_TIMEOUTS = setWhereTheServerHasThem(Map.of("statement_timeout", "0", "idle_in_transaction_session_timeout", "0",
+      "idle_session_timeout", "0", "transaction_timeout", "0"));
   /** How often a running statement of the replicator's looks for its client on the server (14+). */
   static final Duration CONNECTION_CHECK = Duration.ofSeconds(10);
   /**
@@ -94,14 +96,25 @@ public final class Endpoint {
    * {@code tcp_user_timeout}, which on Linux also ends a connection whose receiver has been too busy
    * to read for that long (a COPY or a walsender stream waiting on a slow target).
    */
-  static final String NOTICE_GONE_PEER = "SELECT pg_catalog.set_config(name, CASE name WHEN 'tcp_keepalives_idle' THEN '"
-      + KeepAliveSocketFactory.IDLE.toSeconds() + "' WHEN 'tcp_keepalives_interval' THEN '" + KeepAliveSocketFactory.INTERVAL.toSeconds()
-      + "' WHEN 'tcp_keepalives_count' THEN '" + KeepAliveSocketFactory.COUNT + "' ELSE '" + CONNECTION_CHECK.toMillis() + "ms' END, false)"
-      + " FROM pg_catalog.pg_settings WHERE name IN ('tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count',"
-      + " 'client_connection_check_interval')";
+  static final String NOTICE_GONE_PEER = setWhereTheServerHasThem(Map.of(
+      "tcp_keepalives_idle", Long.toString(KeepAliveSocketFactory.IDLE.toSeconds()),
+      "tcp_keepalives_interval", Long.toString(KeepAliveSocketFactory.INTERVAL.toSeconds()),
+      "tcp_keepalives_count", Integer.toString(KeepAliveSocketFactory.COUNT),
+      "client_connection_check_interval", CONNECTION_CHECK.toMillis() + "ms"));
   /** All of the above, and {@code cutover.ddl_capture = off}: one string, sent once per session. */
   private static final String SESSION = SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; "
       + WRITABLE + "; " + READ_COMMITTED + "; " + NO_TIMEOUTS + "; " + NOTICE_GONE_PEER;
+
+  /**
+   * One statement that gives each of these settings its value in the session, for those the server
+   * has (each came with a version; an unknown name would fail the statement).
+   */
+  private static String setWhereTheServerHasThem(Map<String, String> values) {
+    return "SELECT pg_catalog.set_config(s.name, v.value, false) FROM pg_catalog.pg_settings s JOIN (VALUES "
+        + values.entrySet().stream().sorted(Map.Entry.comparingByKey())
+            .map(e -> "(" + Sql.literal(e.getKey()) + ", " + Sql.literal(e.getValue()) + ")").collect(Collectors.joining(", "))
+        + ") v(name, value) ON v.name OPERATOR(pg_catalog.=) s.name";
+  }
 
   private final Side side;
   private final String url;
