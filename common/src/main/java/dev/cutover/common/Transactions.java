@@ -23,15 +23,30 @@ public final class Transactions {
   public static <T> T inTransaction(Connection c, Work<T> work) throws SQLException {
     boolean autoCommit = c.getAutoCommit();
     c.setAutoCommit(false);
+    T result;
     try {
-      T result = work.run();
+      result = work.run();
       c.commit();
-      return result;
     } catch (SQLException | RuntimeException | Error e) {
-      c.rollback();
+      afterRollback(c, autoCommit, e);
       throw e;
-    } finally {
+    }
+    c.setAutoCommit(autoCommit);
+    return result;
+  }
+
+  /**
+   * Rolls back and puts auto-commit back after {@code failure}, which the caller then throws. A
+   * connection the failure closed (PgJDBC closes one whose statement went unanswered) refuses both;
+   * that refusal is kept as suppressed, so that the caller still sees what failed first (a timeout
+   * that names a silent side, not "This connection has been closed").
+   */
+  public static void afterRollback(Connection c, boolean autoCommit, Throwable failure) {
+    try {
+      c.rollback();
       c.setAutoCommit(autoCommit);
+    } catch (SQLException refused) {
+      failure.addSuppressed(refused);
     }
   }
 

@@ -60,6 +60,23 @@ class TransactionsTest {
   }
 
   @Test
+  void inTransaction_statementUnanswered_throwsTheTimeoutNotTheClosedConnectionsRefusalToRollBack(PostgresPair pair)
+      throws Exception {
+    try (Connection c = withTable(pair, "tx_unanswered")) {
+      c.setNetworkTimeout(Runnable::run, 300);
+
+      assertThatThrownBy(() -> Transactions.inTransaction(c, () -> {
+        execute(c, "SELECT pg_sleep(5)");
+        return null;
+      })).hasRootCauseInstanceOf(java.net.SocketTimeoutException.class)
+          .satisfies(e -> assertThat(e.getSuppressed()).singleElement().extracting(Throwable::getMessage).asString()
+              .contains("closed"));
+
+      assertThat(c.isClosed()).as("PgJDBC gave the connection up").isTrue();
+    }
+  }
+
+  @Test
   void inTransaction_autoCommitWasOff_leftOff(PostgresPair pair) throws Exception {
     try (Connection c = withTable(pair, "tx_manual")) {
       c.setAutoCommit(false);

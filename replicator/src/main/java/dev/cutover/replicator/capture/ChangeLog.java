@@ -2,6 +2,7 @@ package dev.cutover.replicator.capture;
 
 import static dev.cutover.common.Transactions.inTransaction;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Array;
 import java.sql.Connection;
@@ -140,11 +141,10 @@ public final class ChangeLog {
       }
       source.commit();
     } catch (Exception e) {
-      source.rollback();
+      Transactions.afterRollback(source, autoCommit, e);
       throw e;
-    } finally {
-      source.setAutoCommit(autoCommit);
     }
+    source.setAutoCommit(autoCommit);
     return n;
   }
 
