@@ -3,6 +3,10 @@ package dev.cutover.replicator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.KeylessTables;
+import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
@@ -16,6 +20,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -23,7 +28,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A peer gone without a word (its host down, the network cut, the replicator killed) is noticed on
  * both ends of every replicator session: TCP keepalive probes from the replicator's socket and from
  * the server's after 30 s of silence (the kernel's timers, read from /proc/net/tcp, say when the
- * next probe goes), and on 14+ the server ends a statement whose client has gone (new here: 17).
+ * next probe goes), and on 14+ the server ends a statement whose client has gone (new here: 17). A
+ * copy whose connection to new is reset reports the copy's own failure, not the refusals of the
+ * cancel and rollback that follow on the dead connection.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class GonePeerTest {
@@ -72,6 +79,44 @@ class GonePeerTest {
       await().atMost(Duration.ofSeconds(60))
           .until(() -> !Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ?)", pid));
       statement.join();
+    }
+  }
+
+  @Test
+  void start_newResetMidCopy_failsWithTheLostConnectionNotTheRefusedRollback(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "copycut");
+    try (Connection o = db.old()) {
+      AppDatabase.execute(o, "INSERT INTO audit_log (at, message) SELECT now(), repeat('m', 200) FROM generate_series(1, 1000000)");
+    }
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = db.nw()) {
+      Replicator r = Replicator.builder()
+          .old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db.name))
+          .nw(Endpoint.of(Side.NEW, proxy.redirect(pair.newServer().jdbcUrl(db.name)), pair.newServer().user(),
+              pair.newServer().password()))
+          .build();
+      CompletableFuture<Throwable> start = CompletableFuture.supplyAsync(() -> {
+        try {
+          r.start(StartOptions.defaults().withJobs(1).withKeyless(KeylessTables.ALL_FULL), new CopyProgress(), CopyListener.NONE);
+          return null;
+        } catch (Throwable failed) {
+          return failed;
+        }
+      });
+      try {
+        await().atMost(Duration.ofSeconds(60)).until(() -> start.isDone() || Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
+            + " WHERE query LIKE 'COPY %audit_log% FROM STDIN%' AND state = 'active')"));
+
+        proxy.cut();
+
+        // The copy's write fails on the reset connection, which then refuses to cancel and roll back
+        // too: what start reports is the write's failure, the refusals kept beside it.
+        Throwable failed = start.get(60, TimeUnit.SECONDS);
+        assertThat(failed).as("start failed").isNotNull().hasMessageContaining("writing to copy");
+        assertThat(failed.getSuppressed()).isNotEmpty();
+      } finally {
+        start.get(60, TimeUnit.SECONDS);
+        r.cleanup();
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.apply;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.ChangeLog;
@@ -196,6 +197,16 @@ final class BatchWriter {
   void rollback() throws SQLException {
     reset();
     target.rollback();
+  }
+
+  /**
+   * Abandons the current batch after {@code failure}, which the caller then throws. A target whose
+   * statement went unanswered was closed by PgJDBC and refuses the rollback; the refusal is kept as
+   * suppressed, so that the applier still sees the timeout and names the silent side.
+   */
+  void abandon(Exception failure) {
+    reset();
+    Transactions.afterRollback(target, false, failure);
   }
 
   /** Queues the opening statement at the start of a batch. */

@@ -157,13 +157,7 @@ final class SlotFeed implements Feed {
           }
         }
       } catch (Exception e) {
-        // A connection PgJDBC gave up (an unanswered statement) refuses the rollback too; what
-        // failed first is what the applier must see, to name the silent side and wait longer.
-        try {
-          writer.rollback();
-        } catch (SQLException rollback) {
-          e.addSuppressed(rollback);
-        }
+        writer.abandon(e);
         throw e;
       }
     }

@@ -56,7 +56,7 @@ final class TickFeed implements Feed {
         try {
           n = ChangeLog.read(source, applied.snapshot(), tick.snapshot(), FETCH, writer::add);
         } catch (Exception e) {
-          writer.rollback();
+          writer.abandon(e);
           throw e;
         }
       }

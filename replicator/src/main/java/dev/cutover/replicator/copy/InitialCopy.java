@@ -1,5 +1,6 @@
 package dev.cutover.replicator.copy;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -20,6 +21,7 @@ import java.util.Set;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
+import org.postgresql.copy.CopyOperation;
 import org.postgresql.copy.CopyOut;
 
 /**
@@ -354,7 +356,7 @@ public final class InitialCopy {
       recorded(w, chunk, rows, 0, started);
       w.nw.commit();
     } catch (Exception e) {
-      w.nw.rollback();
+      Transactions.afterRollback(w.nw, false, e);
       throw e;
     }
     tp.add(rows, 0);
@@ -429,14 +431,25 @@ public final class InitialCopy {
       w.nw.commit();
       tp.add(copied - counted, 0);
     } catch (Exception e) {
-      if (in != null && in.isActive()) {
-        in.cancelCopy();
-      }
-      if (out.isActive()) {
-        out.cancelCopy();
-      }
-      w.nw.rollback();
+      cancelAfter(in, e);
+      cancelAfter(out, e);
+      Transactions.afterRollback(w.nw, false, e);
       throw e;
+    }
+  }
+
+  /**
+   * Ends {@code copy} if it is still going after {@code failure}, which the caller then throws. A
+   * connection that was lost refuses; the refusal is kept as suppressed, so that the copy's own
+   * failure is what start reports.
+   */
+  private static void cancelAfter(CopyOperation copy, Exception failure) {
+    try {
+      if (copy != null && copy.isActive()) {
+        copy.cancelCopy();
+      }
+    } catch (SQLException refused) {
+      failure.addSuppressed(refused);
     }
   }
 }

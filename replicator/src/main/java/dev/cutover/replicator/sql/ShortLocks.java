@@ -76,7 +76,7 @@ public final class ShortLocks {
               + " SET LOCAL lock_timeout = DEFAULT");
           return null;
         } catch (SQLException e) {
-          c.rollback();
+          Transactions.afterRollback(c, false, e);
           throw e;
         }
       });

@@ -106,6 +106,26 @@ class ShortLocksTest {
     }
   }
 
+  /**
+   * A try left unanswered past the connection's network timeout (here shorter than a try): PgJDBC
+   * closes the connection, which then refuses the rollback; the timeout is what the caller sees.
+   */
+  @Test
+  void first_tryUnansweredPastTheNetworkTimeout_throwsTheTimeoutNotTheRefusedRollback(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    String db = server.createDatabase("short_locks_first_unanswered");
+    try (Connection c = server.connect(db); Connection reader = readingT(server, db, c)) {
+      Sql.answerWithin(Duration.ofMillis(50), c);
+
+      SQLException failed = catchThrowableOfType(SQLException.class, () -> ShortLocks.first(c, "new", T,
+          "ACCESS EXCLUSIVE", "to empty it for the copy", Duration.ofSeconds(1)));
+
+      assertThat(Sql.unanswered(failed)).as("the timeout, not \"This connection has been closed\"").isTrue();
+      assertThat(failed.getSuppressed()).as("the refused rollback").isNotEmpty();
+      reader.rollback();
+    }
+  }
+
   /** Let go between tries: the lock is taken and held in the caller's transaction, under the default lock timeout. */
   @Test
   void first_readerLetsGoBetweenTries_holdsTheLockInTheCallersTransaction(PostgresPair pair) throws Exception {
