@@ -3,6 +3,7 @@ package dev.cutover.replicator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.KeylessTables;
@@ -23,14 +24,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A peer gone without a word (its host down, the network cut, the replicator killed) is noticed on
  * both ends of every replicator session: TCP keepalive probes from the replicator's socket and from
  * the server's after 30 s of silence (the kernel's timers, read from /proc/net/tcp, say when the
  * next probe goes), and on 14+ the server ends a statement whose client has gone (new here: 17). A
- * copy whose connection to new is reset reports the copy's own failure, not the refusals of the
- * cancel and rollback that follow on the dead connection.
+ * start whose connections to new are reset mid-copy says what failed and undoes what it did.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class GonePeerTest {
@@ -82,12 +84,23 @@ class GonePeerTest {
     }
   }
 
-  @Test
-  void start_newResetMidCopy_failsWithTheLostConnectionNotTheRefusedRollback(PostgresPair pair) throws Exception {
+  /**
+   * Every connection to new reset while the copy streams: start reports the copy's own failure, not
+   * the refusals of the cancel and rollback that follow on the dead connection, and undoes what it
+   * did over new connections, so that start simply runs again (new's tables empty, its indexes
+   * back, no slot or capture left on old).
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = Capture.class, names = {"LOGICAL", "TRIGGERS"})
+  void start_newResetMidCopy_failsWithTheCopysFailureAndUndoesSoThatStartRunsAgain(Capture capture, PostgresPair pair)
+      throws Exception {
     AppDatabase db = AppDatabase.create(pair, "copycut");
+    long rows;
     try (Connection o = db.old()) {
       AppDatabase.execute(o, "INSERT INTO audit_log (at, message) SELECT now(), repeat('m', 200) FROM generate_series(1, 1000000)");
+      rows = AppDatabase.count(o, "SELECT count(*) FROM audit_log");
     }
+    StartOptions options = StartOptions.defaults().withJobs(1).withKeyless(KeylessTables.ALL_FULL).withCapture(capture);
     try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = db.nw()) {
       Replicator r = Replicator.builder()
           .old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db.name))
@@ -96,7 +109,7 @@ class GonePeerTest {
           .build();
       CompletableFuture<Throwable> start = CompletableFuture.supplyAsync(() -> {
         try {
-          r.start(StartOptions.defaults().withJobs(1).withKeyless(KeylessTables.ALL_FULL), new CopyProgress(), CopyListener.NONE);
+          r.start(options, new CopyProgress(), CopyListener.NONE);
           return null;
         } catch (Throwable failed) {
           return failed;
@@ -108,11 +121,17 @@ class GonePeerTest {
 
         proxy.cut();
 
-        // The copy's write fails on the reset connection, which then refuses to cancel and roll back
-        // too: what start reports is the write's failure, the refusals kept beside it.
         Throwable failed = start.get(60, TimeUnit.SECONDS);
         assertThat(failed).as("start failed").isNotNull().hasMessageContaining("writing to copy");
-        assertThat(failed.getSuppressed()).isNotEmpty();
+        assertThat(failed.getSuppressed()).as("the refused cancel and rollback").isNotEmpty();
+        String indexes = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace";
+        try (Connection o = db.old()) {
+          assertThat(AppDatabase.count(watch, indexes)).as("new's indexes and keys back").isEqualTo(AppDatabase.count(o, indexes));
+        }
+        assertThat(AppDatabase.count(watch, "SELECT count(*) FROM audit_log")).as("new's copied rows removed").isZero();
+
+        r.start(options, new CopyProgress(), CopyListener.NONE);
+        assertThat(AppDatabase.count(watch, "SELECT count(*) FROM audit_log")).isEqualTo(rows);
       } finally {
         start.get(60, TimeUnit.SECONDS);
         r.cleanup();

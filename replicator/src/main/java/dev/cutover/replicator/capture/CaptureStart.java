@@ -6,6 +6,7 @@ import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.UndoConnection;
 import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.check.RowSecurityCheck;
@@ -299,20 +300,20 @@ public final class CaptureStart {
     }
   }
 
-  /** Removes the capture and puts new back as it was, so start can run again. */
-  private static void undo(Connection o, Connection n, List<TablePair> tables, IndexSetAside aside, boolean indexesDropped,
+  /** Removes the capture and puts new back as it was, so start can run again; over new connections where the failure lost one. */
+  private void undo(Connection o, Connection n, List<TablePair> tables, IndexSetAside aside, boolean indexesDropped,
       ForeignKeySetAside keys, boolean keysDropped, Exception cause) {
-    try {
-      CaptureSchema.uninstall(o, "old");
-      Sql.execute(n, "DELETE FROM cutover.apply_progress WHERE direction = 'forward'");
+    try (UndoConnection oo = new UndoConnection(o, old); UndoConnection nn = new UndoConnection(n, nw)) {
+      CaptureSchema.uninstall(oo.get(), "old");
+      Sql.execute(nn.get(), "DELETE FROM cutover.apply_progress WHERE direction = 'forward'");
       if (!tables.isEmpty()) {
-        Sql.execute(n, "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));
+        Sql.execute(nn.get(), "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));
       }
       if (indexesDropped) {
-        aside.restore(n);
+        aside.restore(nn.get());
       }
       if (keysDropped) {
-        keys.restore(n);
+        keys.restore(nn.get());
       }
     } catch (Exception e) {
       cause.addSuppressed(e);

@@ -6,6 +6,7 @@ import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.UndoConnection;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.capture.Capture;
@@ -285,19 +286,19 @@ public final class ForwardStart {
     }
   }
 
-  /** Puts new back as it was and removes the slot, so start can run again. */
+  /** Puts new back as it was and removes the slot, so start can run again; over new connections where the failure lost one. */
   private void undo(Connection o, Connection n, String slot, List<TablePair> tables, IndexSetAside aside,
       boolean dropped, boolean subscribed, Exception cause) {
-    try {
+    try (UndoConnection oo = new UndoConnection(o, old); UndoConnection nn = new UndoConnection(n, nw)) {
       if (subscribed) {
-        ReplicationObjects.dropSubscription(n, names.forward());
+        ReplicationObjects.dropSubscription(nn.get(), names.forward());
       }
-      ReplicationObjects.dropSlot(o, slot, Duration.ofSeconds(10));
+      ReplicationObjects.dropSlot(oo.get(), slot, Duration.ofSeconds(10));
       if (!tables.isEmpty()) {
-        Sql.execute(n, "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));
+        Sql.execute(nn.get(), "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));
       }
       if (dropped) {
-        aside.restore(n);
+        aside.restore(nn.get());
       }
     } catch (Exception e) {
       cause.addSuppressed(e);
