@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.cli.ReplicatorCli;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.KeylessTables;
@@ -14,11 +15,15 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.TcpProxy;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A peer gone without a word (its host down, the network cut, the replicator killed) is noticed on
@@ -135,6 +141,55 @@ class GonePeerTest {
       } finally {
         start.get(60, TimeUnit.SECONDS);
         r.cleanup();
+      }
+    }
+  }
+
+  /**
+   * The command line's word for it: exit 3, what failed, and which side answers now: both, after a
+   * reset (start has undone itself, so it can run again), or not new, whose address stopped taking
+   * connections (the proxy closed).
+   */
+  @ParameterizedTest(name = "new still reachable: {0}")
+  @ValueSource(booleans = {true, false})
+  void startCommand_connectionToNewLostMidCopy_exitsSayingSoAndWhichSideAnswersNow(boolean reachable, PostgresPair pair)
+      throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "copylost");
+    try (Connection o = db.old()) {
+      AppDatabase.execute(o, "INSERT INTO audit_log (at, message) SELECT now(), repeat('m', 200) FROM generate_series(1, 1000000)");
+    }
+    try (Connection watch = db.nw()) {
+      TcpProxy proxy = TcpProxy.in(pair.newServer());
+      Map<String, String> env = new HashMap<>();
+      Optional.ofNullable(pair.oldServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_OLD_PASSWORD", p));
+      Optional.ofNullable(pair.newServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_NEW_PASSWORD", p));
+      StringWriter err = new StringWriter();
+      CompletableFuture<Integer> start = CompletableFuture.supplyAsync(() -> ReplicatorCli.run(new PrintWriter(new StringWriter()),
+          new PrintWriter(err, true), env, false, "start", "--jobs", "1", "--replica-identity-full", "--no-progress",
+          "--old-url", pair.oldServer().jdbcUrl(db.name), "--old-user", pair.oldServer().user(),
+          "--new-url", proxy.redirect(pair.newServer().jdbcUrl(db.name)), "--new-user", pair.newServer().user()));
+      try {
+        await().atMost(Duration.ofSeconds(60)).until(() -> start.isDone() || Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
+            + " WHERE query LIKE 'COPY %audit_log% FROM STDIN%' AND state = 'active')"));
+        if (reachable) {
+          proxy.cut();
+        } else {
+          proxy.close();
+        }
+
+        int code = start.get(60, TimeUnit.SECONDS);
+        assertThat(code).as(err.toString()).isEqualTo(Failure.CONNECTION.exitCode());
+        assertThat(err.toString()).contains("a connection was lost mid-command (Database connection failed when writing to copy");
+        if (reachable) {
+          assertThat(err.toString()).contains("old and new answer now").contains("run the command again");
+        } else {
+          assertThat(err.toString()).contains("new: a connection was lost").contains("now new: cannot connect")
+              .contains("once new answers again, run the command again");
+        }
+      } finally {
+        start.get(60, TimeUnit.SECONDS);
+        proxy.close();
+        db.replicator().cleanup();
       }
     }
   }

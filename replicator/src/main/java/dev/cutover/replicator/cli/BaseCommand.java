@@ -1,7 +1,9 @@
 package dev.cutover.replicator.cli;
 
+import dev.cutover.replicator.LostConnection;
 import dev.cutover.replicator.Replicator;
 import java.io.PrintWriter;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Mixin;
@@ -21,7 +23,12 @@ abstract class BaseCommand implements Callable<Integer> {
   @Override
   public final Integer call() throws Exception {
     context.json = connection.json;
-    return run(connection.replicator(context.env, spec.commandLine(), appRoles()));
+    Replicator replicator = connection.replicator(context.env, spec.commandLine(), appRoles());
+    try {
+      return run(replicator);
+    } catch (SQLException e) {
+      throw LostConnection.is(e) ? LostConnection.explain(e, replicator.old(), replicator.nw()) : e;
+    }
   }
 
   /** The roles named with {@code --app-role}, for the commands that take it. */
