@@ -17,6 +17,7 @@ import dev.cutover.testkit.TcpProxy;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -31,20 +32,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A peer gone without a word (its host down, the network cut, the replicator killed) is noticed on
  * both ends of every replicator session: TCP keepalive probes from the replicator's socket and from
  * the server's after 30 s of silence (the kernel's timers, read from /proc/net/tcp, say when the
  * next probe goes), and on 14+ the server ends a statement whose client has gone (new here: 17). A
- * start whose connections to new are reset mid-copy says what failed and undoes what it did.
+ * start whose connections to new are reset mid-copy says what failed and undoes what it did, once
+ * new takes connections again; the command line says which side answers now.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class GonePeerTest {
   /** /proc/net/tcp gives timers in clock ticks, USER_HZ, which is 100 on Linux. */
   private static final long TICKS_PER_SECOND = 100;
   private static final String KEEPALIVE_TIMER = "02";
+  /** Rows in the table whose copy is cut. */
+  private static final long ROWS = 1_000_000;
 
   @Test
   void idleSession_probesThePeerAfterThirtySeconds_fromTheReplicatorAndFromTheServer(PostgresPair pair) throws Exception {
@@ -100,44 +103,21 @@ class GonePeerTest {
   @EnumSource(value = Capture.class, names = {"LOGICAL", "TRIGGERS"})
   void start_newResetMidCopy_failsWithTheCopysFailureAndUndoesSoThatStartRunsAgain(Capture capture, PostgresPair pair)
       throws Exception {
-    AppDatabase db = AppDatabase.create(pair, "copycut");
-    long rows;
-    try (Connection o = db.old()) {
-      AppDatabase.execute(o, "INSERT INTO audit_log (at, message) SELECT now(), repeat('m', 200) FROM generate_series(1, 1000000)");
-      rows = AppDatabase.count(o, "SELECT count(*) FROM audit_log");
-    }
+    AppDatabase db = copyLost(pair);
     StartOptions options = StartOptions.defaults().withJobs(1).withKeyless(KeylessTables.ALL_FULL).withCapture(capture);
     try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = db.nw()) {
-      Replicator r = Replicator.builder()
-          .old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db.name))
-          .nw(Endpoint.of(Side.NEW, proxy.redirect(pair.newServer().jdbcUrl(db.name)), pair.newServer().user(),
-              pair.newServer().password()))
-          .build();
-      CompletableFuture<Throwable> start = CompletableFuture.supplyAsync(() -> {
-        try {
-          r.start(options, new CopyProgress(), CopyListener.NONE);
-          return null;
-        } catch (Throwable failed) {
-          return failed;
-        }
-      });
+      Replicator r = viaProxy(pair, db, proxy);
+      CompletableFuture<Throwable> start = startUntilCopying(r, options, watch);
       try {
-        await().atMost(Duration.ofSeconds(60)).until(() -> start.isDone() || Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
-            + " WHERE query LIKE 'COPY %audit_log% FROM STDIN%' AND state = 'active')"));
-
         proxy.cut();
 
         Throwable failed = start.get(60, TimeUnit.SECONDS);
         assertThat(failed).as("start failed").isNotNull().hasMessageContaining("writing to copy");
         assertThat(failed.getSuppressed()).as("the refused cancel and rollback").isNotEmpty();
-        String indexes = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace";
-        try (Connection o = db.old()) {
-          assertThat(AppDatabase.count(watch, indexes)).as("new's indexes and keys back").isEqualTo(AppDatabase.count(o, indexes));
-        }
-        assertThat(AppDatabase.count(watch, "SELECT count(*) FROM audit_log")).as("new's copied rows removed").isZero();
+        assertNewAsBefore(db, watch);
 
         r.start(options, new CopyProgress(), CopyListener.NONE);
-        assertThat(AppDatabase.count(watch, "SELECT count(*) FROM audit_log")).isEqualTo(rows);
+        assertThat(AppDatabase.count(watch, "SELECT count(*) FROM audit_log")).isEqualTo(ROWS);
       } finally {
         start.get(60, TimeUnit.SECONDS);
         r.cleanup();
@@ -145,21 +125,11 @@ class GonePeerTest {
     }
   }
 
-  /**
-   * The command line's word for it: exit 3, what failed, and which side answers now: both, after a
-   * reset (start has undone itself, so it can run again), or not new, whose address stopped taking
-   * connections (the proxy closed).
-   */
-  @ParameterizedTest(name = "new still reachable: {0}")
-  @ValueSource(booleans = {true, false})
-  void startCommand_connectionToNewLostMidCopy_exitsSayingSoAndWhichSideAnswersNow(boolean reachable, PostgresPair pair)
-      throws Exception {
-    AppDatabase db = AppDatabase.create(pair, "copylost");
-    try (Connection o = db.old()) {
-      AppDatabase.execute(o, "INSERT INTO audit_log (at, message) SELECT now(), repeat('m', 200) FROM generate_series(1, 1000000)");
-    }
-    try (Connection watch = db.nw()) {
-      TcpProxy proxy = TcpProxy.in(pair.newServer());
+  /** The command line's word for it: exit 3, what failed, and that both sides answer now (start has undone itself). */
+  @Test
+  void startCommand_newResetMidCopy_exitsSayingSoAndThatBothAnswerNow(PostgresPair pair) throws Exception {
+    AppDatabase db = copyLost(pair);
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = db.nw()) {
       Map<String, String> env = new HashMap<>();
       Optional.ofNullable(pair.oldServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_OLD_PASSWORD", p));
       Optional.ofNullable(pair.newServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_NEW_PASSWORD", p));
@@ -169,29 +139,113 @@ class GonePeerTest {
           "--old-url", pair.oldServer().jdbcUrl(db.name), "--old-user", pair.oldServer().user(),
           "--new-url", proxy.redirect(pair.newServer().jdbcUrl(db.name)), "--new-user", pair.newServer().user()));
       try {
-        await().atMost(Duration.ofSeconds(60)).until(() -> start.isDone() || Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
-            + " WHERE query LIKE 'COPY %audit_log% FROM STDIN%' AND state = 'active')"));
-        if (reachable) {
-          proxy.cut();
-        } else {
-          proxy.close();
-        }
+        awaitCopying(start, watch);
+        proxy.cut();
 
         int code = start.get(60, TimeUnit.SECONDS);
         assertThat(code).as(err.toString()).isEqualTo(Failure.CONNECTION.exitCode());
-        assertThat(err.toString()).contains("a connection was lost mid-command (Database connection failed when writing to copy");
-        if (reachable) {
-          assertThat(err.toString()).contains("old and new answer now").contains("run the command again");
-        } else {
-          assertThat(err.toString()).contains("new: a connection was lost").contains("now new: cannot connect")
-              .contains("once new answers again, run the command again");
-        }
+        assertThat(err.toString()).contains("a connection was lost mid-command (Database connection failed when writing to copy")
+            .contains("old and new answer now").contains("run the command again");
+        assertNewAsBefore(db, watch);
       } finally {
         start.get(60, TimeUnit.SECONDS);
-        proxy.close();
         db.replicator().cleanup();
       }
     }
+  }
+
+  /** A side that takes no connection now is named, with the remedy to wait for it. */
+  @Test
+  void lostConnection_newTakesNoConnectionNow_namesNew(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "lostnow");
+    TcpProxy gone = TcpProxy.in(pair.newServer());
+    gone.close();
+    Endpoint nw = Endpoint.of(Side.NEW, gone.redirect(pair.newServer().jdbcUrl(db.name)), pair.newServer().user(), null);
+
+    ReplicatorException said = LostConnection.explain(new SQLException("An I/O error occurred while sending to the backend.", "08006",
+        new SocketException("Connection reset")), AppDatabase.endpoint(pair.oldServer(), Side.OLD, db.name), nw);
+
+    assertThat(said.failure()).isEqualTo(Failure.CONNECTION);
+    assertThat(said.getMessage()).startsWith("new: a connection was lost mid-command (An I/O error occurred while sending to the backend.:"
+        + " Connection reset); now new: cannot connect to ").doesNotContain("old:");
+    assertThat(said.remedy()).startsWith("once new answers again, run the command again");
+  }
+
+  /**
+   * New's connections reset mid-copy, and new down for a while after (each new connection reset at
+   * once): start's undo tries again until new takes connections, then puts new back as it was.
+   */
+  @Test
+  void start_newDownForAWhileAfterTheReset_undoesOnceNewAnswersAgain(PostgresPair pair) throws Exception {
+    AppDatabase db = copyLost(pair);
+    StartOptions options = StartOptions.defaults().withJobs(1).withKeyless(KeylessTables.ALL_FULL).withCapture(Capture.TRIGGERS);
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = db.nw()) {
+      Replicator r = viaProxy(pair, db, proxy);
+      CompletableFuture<Throwable> start = startUntilCopying(r, options, watch);
+      try {
+        proxy.refuse(true);
+        long accepted = proxy.acceptedConnections();
+        proxy.cut();
+        // Turned away twice: the undo waits for new, which is down.
+        await().atMost(Duration.ofSeconds(60)).until(() -> proxy.acceptedConnections() >= accepted + 2);
+        proxy.refuse(false);
+
+        Throwable failed = start.get(60, TimeUnit.SECONDS);
+        assertThat(failed).as("start failed").isNotNull().hasMessageContaining("writing to copy");
+        assertNewAsBefore(db, watch);
+        r.start(options, new CopyProgress(), CopyListener.NONE);
+      } finally {
+        start.get(60, TimeUnit.SECONDS);
+        r.cleanup();
+      }
+    }
+  }
+
+  /** A database of {@link AppDatabase}'s schema, audit_log on old grown to {@link #ROWS} rows: a copy that takes a few seconds. */
+  private static AppDatabase copyLost(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "copylost");
+    try (Connection o = db.old()) {
+      AppDatabase.execute(o, "INSERT INTO audit_log (at, message) SELECT now(), repeat('m', 200) FROM generate_series(1, "
+          + (ROWS - AppDatabase.count(o, "SELECT count(*) FROM audit_log")) + ")");
+    }
+    return db;
+  }
+
+  /** The replicator, its connections to new through {@code proxy}. */
+  private static Replicator viaProxy(PostgresPair pair, AppDatabase db, TcpProxy proxy) {
+    return Replicator.builder()
+        .old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db.name))
+        .nw(Endpoint.of(Side.NEW, proxy.redirect(pair.newServer().jdbcUrl(db.name)), pair.newServer().user(),
+            pair.newServer().password()))
+        .build();
+  }
+
+  /** Runs start in the background and returns once it copies audit_log (or ended): what it threw, or null. */
+  private static CompletableFuture<Throwable> startUntilCopying(Replicator r, StartOptions options, Connection watch) {
+    CompletableFuture<Throwable> start = CompletableFuture.supplyAsync(() -> {
+      try {
+        r.start(options, new CopyProgress(), CopyListener.NONE);
+        return null;
+      } catch (Throwable failed) {
+        return failed;
+      }
+    });
+    awaitCopying(start, watch);
+    return start;
+  }
+
+  private static void awaitCopying(CompletableFuture<?> started, Connection watch) {
+    await().atMost(Duration.ofSeconds(60)).until(() -> started.isDone() || Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity"
+        + " WHERE query LIKE 'COPY %audit_log% FROM STDIN%' AND state = 'active')"));
+  }
+
+  /** New's indexes and keys are back and the copied rows gone: start can run again. */
+  private static void assertNewAsBefore(AppDatabase db, Connection watch) throws Exception {
+    String indexes = "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace";
+    try (Connection o = db.old()) {
+      assertThat(AppDatabase.count(watch, indexes)).as("new's indexes and keys back").isEqualTo(AppDatabase.count(o, indexes));
+    }
+    assertThat(AppDatabase.count(watch, "SELECT count(*) FROM audit_log")).as("new's copied rows removed").isZero();
   }
 
   private static void assertProbeWithin30s(String[] timer) {

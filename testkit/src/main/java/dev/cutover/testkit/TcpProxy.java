@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *       FIN, no RST, as when packets are dropped on the way. New connections are accepted, but
  *       nothing they send arrives. {@link #resume()} lets the held bytes through again.
  *   <li>{@link #cut()} resets every open connection (RST), as a dead peer or a restarted middlebox.
+ *   <li>{@link #refuse(boolean)} resets each new connection at once, as a server that is down.
  * </ul>
  *
  * <p>Each connection is relayed by two daemon threads, one per direction; a thread holds at most
@@ -42,6 +43,7 @@ public final class TcpProxy implements AutoCloseable {
   private final Object flow = new Object();
   private final AtomicLong accepted = new AtomicLong();
   private volatile boolean stalled;
+  private volatile boolean refusing;
   private volatile long delayNanos;
   private volatile boolean closed;
 
@@ -106,6 +108,14 @@ public final class TcpProxy implements AutoCloseable {
     }
   }
 
+  /**
+   * Resets each new connection as soon as it is accepted, as a server that is down or restarting;
+   * {@code false} relays them again. Open connections are left as they are.
+   */
+  public void refuse(boolean refuse) {
+    refusing = refuse;
+  }
+
   /** Connections relayed now. */
   public int openConnections() {
     return links.size();
@@ -145,6 +155,10 @@ public final class TcpProxy implements AutoCloseable {
         return; // closed
       }
       accepted.incrementAndGet();
+      if (refusing) {
+        resetQuietly(client);
+        continue;
+      }
       try {
         Socket server = new Socket();
         server.connect(new InetSocketAddress(targetHost, targetPort), 10_000);
