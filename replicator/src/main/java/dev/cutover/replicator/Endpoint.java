@@ -86,6 +86,13 @@ public final class Endpoint {
   /** How often a running statement of the replicator's looks for its client on the server (14+). */
   static final Duration CONNECTION_CHECK = Duration.ofSeconds(10);
   /**
+   * How long a new connection's login may take (PgJDBC's {@code loginTimeout}; its default waits
+   * for ever): a server whose port takes the connection but that never answers (frozen, or behind a
+   * proxy or pooler that passes nothing on) is otherwise waited for without end. A
+   * {@code loginTimeout} in the URL wins.
+   */
+  public static final Duration LOGIN_TIMEOUT = Duration.ofSeconds(20);
+  /**
    * Set in every session: the server's end of {@link KeepAliveSocketFactory}. The server probes a
    * replicator gone silent (its host down, the network cut) as the replicator probes it, and ends
    * the session within about a minute instead of the operating system's two hours, so that its
@@ -217,10 +224,12 @@ public final class Endpoint {
     }
     p.setProperty("ApplicationName", APPLICATION_NAME);
     p.setProperty("connectTimeout", "10");
+    p.setProperty("loginTimeout", Long.toString(LOGIN_TIMEOUT.toSeconds()));
     // Probes a peer gone silent (KeepAliveSocketFactory); a socketFactory or tcpKeepAlive in the URL wins.
     p.setProperty("tcpKeepAlive", "true");
     p.setProperty("socketFactory", KeepAliveSocketFactory.class.getName());
     p.putAll(extra);
+    long started = System.nanoTime();
     try {
       Connection c = PGJDBC.connect(url, p);
       if (c == null) {
@@ -237,8 +246,28 @@ public final class Endpoint {
       }
       return c;
     } catch (SQLException e) {
-      throw connectionFailure(e);
+      long waited = (System.nanoTime() - started) / 1_000_000_000;
+      long limit = loginTimeout(p);
+      throw limit > 0 && waited >= limit && e.getSQLState() != null && e.getSQLState().startsWith("08") ? loginUnanswered(e, waited)
+          : connectionFailure(e);
     }
+  }
+
+  /** The login timeout in effect, seconds (0: none): the URL's, else ours ({@code p}'s). */
+  private long loginTimeout(Properties p) {
+    Properties merged = org.postgresql.Driver.parseURL(url, p);
+    try {
+      return Long.parseLong((merged == null ? p : merged).getProperty("loginTimeout", "0").trim());
+    } catch (NumberFormatException e) {
+      return LOGIN_TIMEOUT.toSeconds();
+    }
+  }
+
+  private ReplicatorException loginUnanswered(SQLException e, long waited) {
+    return new ReplicatorException(Failure.CONNECTION, Secrets.maskUrl(side.label() + ": no answer to the login within " + waited
+        + " s from " + maskedUrl() + " (" + firstLine(e.getMessage()) + ")"), "check that the server is up and not overloaded, and"
+        + " what lies between (a proxy or pooler that takes connections but passes nothing on); a slower login is allowed by"
+        + " loginTimeout=SECONDS in --" + side.label() + "-url", e);
   }
 
   private ReplicatorException connectionFailure(SQLException e) {

@@ -1,7 +1,9 @@
 package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.cli.ReplicatorCli;
@@ -90,6 +92,27 @@ class GonePeerTest {
       await().atMost(Duration.ofSeconds(60))
           .until(() -> !Sql.bool(watch, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ?)", pid));
       statement.join();
+    }
+  }
+
+  /**
+   * A server whose port takes the connection but that never answers the login (a frozen server, a
+   * stalled proxy or pooler): the replicator gives up after its login timeout, naming the side,
+   * instead of waiting for ever (PgJDBC's own default).
+   */
+  @Test
+  void connect_serverTakesTheConnectionButNeverAnswersTheLogin_refusedNamingTheSide(PostgresPair pair) throws Exception {
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer())) {
+      proxy.stall();
+      Endpoint nw = Endpoint.of(Side.NEW, proxy.redirect(pair.newServer().jdbcUrl()), pair.newServer().user(), pair.newServer().password());
+
+      ReplicatorException refused = assertTimeoutPreemptively(Duration.ofSeconds(60),
+          () -> catchThrowableOfType(ReplicatorException.class, nw::connect));
+
+      assertThat(refused.failure()).isEqualTo(Failure.CONNECTION);
+      assertThat(refused.getMessage()).startsWith("new: no answer to the login within " + Endpoint.LOGIN_TIMEOUT.toSeconds() + " s");
+      assertThat(refused.remedy()).contains("loginTimeout");
+      proxy.resume();
     }
   }
 
