@@ -3,6 +3,7 @@ package dev.cutover.replicator;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -56,7 +57,7 @@ public final class LostConnection {
   }
 
   private static String names(Endpoint... sides) {
-    return java.util.Arrays.stream(sides).map(s -> s.side().label()).collect(Collectors.joining(" and "));
+    return Arrays.stream(sides).map(s -> s.side().label()).collect(Collectors.joining(" and "));
   }
 
   private static String firstLine(String s) {

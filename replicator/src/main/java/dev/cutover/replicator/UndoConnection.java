@@ -22,7 +22,8 @@ public final class UndoConnection implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(UndoConnection.class);
   /** How long the step's own connection has to answer. */
   private static final int ANSWER_WITHIN_SECONDS = 5;
-  static final Duration RECONNECT_FOR = Duration.ofSeconds(60);
+  /** How long a side that takes no new connection is tried again. */
+  private static final Duration RECONNECT_FOR = Duration.ofSeconds(60);
   private static final Duration RECONNECT_EVERY = Duration.ofSeconds(2);
 
   private final Connection used;
@@ -53,7 +54,7 @@ public final class UndoConnection implements AutoCloseable {
 
   private Connection reconnect() throws ReplicatorException {
     long deadline = System.nanoTime() + RECONNECT_FOR.toNanos();
-    while (true) {
+    for (int attempt = 1; ; attempt++) {
       try {
         return endpoint.connect();
       } catch (ReplicatorException e) {
@@ -61,7 +62,9 @@ public final class UndoConnection implements AutoCloseable {
             || Thread.currentThread().isInterrupted()) {
           throw e;
         }
-        LOG.warn("{}; undoing what failed needs it: trying again for up to {} s", e.getMessage(), RECONNECT_FOR.toSeconds());
+        if (attempt == 1) {
+          LOG.warn("{}; undoing what failed needs it: trying again for up to {} s", e.getMessage(), RECONNECT_FOR.toSeconds());
+        }
         LockSupport.parkNanos(RECONNECT_EVERY.toNanos());
       }
     }
