@@ -11,7 +11,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 
-/** A PostgreSQL server this JVM starts from the bundled binaries, on a free port, with data in a temp folder. */
+/**
+ * A PostgreSQL server this JVM starts from the bundled binaries, on a free port, with data in a
+ * temp folder copied from {@link DataTemplates} and deleted when it stops.
+ */
 final class EmbeddedServer implements PostgresServer {
 
   /** Generous, because CI machines may start several servers at once. */
@@ -19,10 +22,12 @@ final class EmbeddedServer implements PostgresServer {
 
   private final int majorVersion;
   private final EmbeddedPostgres postgres;
+  private final Path data;
 
-  private EmbeddedServer(int majorVersion, EmbeddedPostgres postgres) {
+  private EmbeddedServer(int majorVersion, EmbeddedPostgres postgres, Path data) {
     this.majorVersion = majorVersion;
     this.postgres = postgres;
+    this.data = data;
   }
 
   /**
@@ -33,24 +38,26 @@ final class EmbeddedServer implements PostgresServer {
    * server that went away when the other JVM's test class ended ("Connection refused" in
    * FlagProviderSettingsTest, 2026-12-02). The server asked for its data directory says whose it is.
    */
-  static EmbeddedServer start(int majorVersion) throws IOException {
+  static EmbeddedServer start(int majorVersion, Provider.Side side) throws IOException {
     for (int attempt = 1; ; attempt++) {
       Path data = Files.createTempDirectory("cutover-pg");
+      DataTemplates.copyInto(data, majorVersion, side, STARTUP_WAIT);
       EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
           .setPgBinaryResolver(new BundledBinaries(majorVersion))
           .setPGStartupWait(STARTUP_WAIT)
           .setDataDirectory(data)
-          .setCleanDataDirectory(true);
+          .setCleanDataDirectory(false);
       ServerSettings.forVersion(majorVersion).forEach(builder::setServerConfig);
       EmbeddedPostgres postgres = builder.start();
       if (servesFrom(postgres, data)) {
-        return new EmbeddedServer(majorVersion, postgres);
+        return new EmbeddedServer(majorVersion, postgres, data);
       }
       try {
         postgres.close();
       } catch (IOException | RuntimeException e) {
         // Ours never ran: there is nothing of it to stop.
       }
+      Directories.deleteQuietly(data);
       if (attempt == 3) {
         throw new IOException("port " + postgres.getPort() + " was taken by another server at each of 3 starts");
       }
@@ -99,6 +106,8 @@ final class EmbeddedServer implements PostgresServer {
       postgres.close();
     } catch (IOException e) {
       throw new UncheckedIOException("Could not stop embedded PostgreSQL " + label() + " on port " + port(), e);
+    } finally {
+      Directories.deleteQuietly(data);
     }
   }
 

@@ -26,7 +26,7 @@ enum Provider {
   PostgresServer start(Side side, int majorVersion) throws Exception {
     switch (this) {
       case EMBEDDED:
-        return EmbeddedServer.start(majorVersion);
+        return EmbeddedServer.start(majorVersion, side);
       case TESTCONTAINERS:
         return ContainerServer.start(majorVersion);
       default:
@@ -34,7 +34,7 @@ enum Provider {
     }
   }
 
-  /** Which server of a pair; only external servers care, because each side has its own URL. */
+  /** Which server of a pair: external servers have a URL each, and embedded ones a data template each. */
   enum Side {
     OLD("CUTOVER_TEST_OLD_URL"),
     NEW("CUTOVER_TEST_NEW_URL");
