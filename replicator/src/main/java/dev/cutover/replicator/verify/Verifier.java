@@ -133,9 +133,11 @@ public final class Verifier {
       if (captured != null) {
         source = captured.source();
         target = captured.target();
+        replicating = Way.applying(captured.targetOf(o, n), captured.name());
+      } else if (ReplicationObjects.subscriptionExists(n, names.forward())) {
         replicating = true;
-      } else if (ReplicationObjects.subscriptionExists(n, names.forward()) || RelayProgress.armed(n)) {
-        replicating = true;
+      } else if (RelayProgress.armed(n)) {
+        replicating = Way.applying(n, Way.FORWARD);
       } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
         source = nw;
         target = old;
@@ -220,7 +222,8 @@ public final class Verifier {
     long found = results.values().stream().mapToLong(c -> c.count).sum();
     if (anyDifference) {
       if (!replicating) {
-        note = "replication is not running, so differences were not rechecked";
+        note = "replication is not running (with trigger capture or a relay: no `cutover-replicator apply` runs into "
+            + targetEp.side().label() + "), so differences were not rechecked";
       } else {
         rechecked = true;
         try (Pair pair = open()) {
