@@ -2,21 +2,23 @@ package dev.cutover.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.PostgresPair;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Every benchmark runs end to end at toy size and writes its table; no figure is asserted. */
+/**
+ * Every benchmark runs end to end at toy size and writes its table; no figure is asserted. The lag
+ * benchmark is {@link LagSmokeTest}, so that the two test JVMs run them side by side.
+ */
 // Not leak-checked: each benchmark starts the pair of versions it measures and stops it inside the test.
 class BenchSmokeTest {
   private final Bench bench = smokeBench();
 
-  private static Bench smokeBench() {
+  /** A bench at toy size. */
+  static Bench smokeBench() {
     Bench b = new Bench();
     b.smoke = true;
     return b;
@@ -79,29 +81,6 @@ class BenchSmokeTest {
       assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly("cutover-replicator verify",
           "baseline: md5(string_agg(md5(row), '' ORDER BY key)), both sides at once");
       assertThat(Files.readString(report.publish(out))).contains("\"rows/s per side\"");
-    }
-  }
-
-  @Test
-  void lag_smoke_measuresBothEnginesIdleAndLoadedAndEachApplyPacing(@TempDir Path out) throws Exception {
-    try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
-      Report report = bench.lag(null, Capture.TRIGGERS, List.of("0ms", "50ms")).run(pair);
-      assertThat(report.rows()).hasSize(6).allSatisfy(row -> assertThat(Long.parseLong(row.get(5))).isPositive());
-      assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly("logical replication", "logical replication",
-          "trigger capture, batch every 0ms", "trigger capture, batch every 0ms",
-          "trigger capture, batch every 50ms", "trigger capture, batch every 50ms");
-      assertThat(Files.readString(report.publish(out))).contains("\"capture overhead\"").contains("\"apply ceiling\"");
-    }
-  }
-
-  @Test
-  void lag_smokeRelay_measuresRelayedReplicationBesideLogical(@TempDir Path out) throws Exception {
-    try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
-      Report report = bench.lag(null, Capture.RELAY, null).run(pair);
-      assertThat(report.rows()).hasSize(4).allSatisfy(row -> assertThat(Long.parseLong(row.get(5))).isPositive());
-      assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly("logical replication", "logical replication",
-          "relayed replication", "relayed replication");
-      assertThat(Files.readString(report.publish(out))).contains("relayed replication").doesNotContain("\"capture overhead\"");
     }
   }
 }
