@@ -237,6 +237,33 @@ class Relay13To17Test {
     r.cleanup();
   }
 
+  /**
+   * verify while no relay apply runs: a row changed by hand on new is reported as found, and the
+   * note says no apply runs into new, instead of a recheck waiting 30 s for a barrier nothing
+   * carries; with the apply running, the recheck passes its barrier and the row still differs.
+   */
+  @Test
+  void verify_noApplyRunning_reportsDifferencesAsFoundSayingSo(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "verifynoapply");
+    Replicator r = db.replicator();
+    r.start(relay(), new CopyProgress(), CopyListener.NONE);
+    try (Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
+    }
+
+    VerifyReport stopped = r.verify(Verifier.Options.defaults());
+    assertThat(stopped.differences()).isOne();
+    assertThat(stopped.rechecked()).isFalse();
+    assertThat(stopped.note()).contains("no `cutover-replicator apply` runs into new").contains("not rechecked");
+
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      VerifyReport running = r.verify(Verifier.Options.defaults());
+      assertThat(running.rechecked()).as(running.note()).isTrue();
+      assertThat(running.differences()).isOne();
+    }
+    r.cleanup();
+  }
+
   /** {@link OwnedDatabase#assertRowSecurityThatAppliesIsRefused} for relayed replication. */
   @Test
   void check_rowLevelSecurityAppliesToTheRole_refusedRatherThanCopiedInPart(PostgresPair pair) throws Exception {
