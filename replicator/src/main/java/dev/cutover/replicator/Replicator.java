@@ -285,8 +285,14 @@ public final class Replicator {
           if (silent.isPresent()) {
             throw BoundedCatchUp.silent(silent.get(), timeout, "catching up", "run catch-up again");
           }
+          String applyWay = captured != null ? captured.name() : relayed ? Way.FORWARD : null;
+          if (applyWay != null && !Way.applying(target, applyWay)) {
+            throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: no"
+                + " `cutover-replicator apply` runs into " + (target == n ? "new" : "old") + " to carry the barrier",
+                "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
+          }
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
-              captured != null || relayed ? "is `cutover-replicator apply` running? see `cutover-replicator status`" : "see `cutover-replicator status`");
+              "see `cutover-replicator status`");
         }
       }
       return Duration.ofNanos(System.nanoTime() - t0);

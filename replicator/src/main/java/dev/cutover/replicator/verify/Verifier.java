@@ -95,18 +95,24 @@ public final class Verifier {
   private final Endpoint targetEp;
   private final Options options;
   private final boolean replicating;
+  /**
+   * With trigger capture or a relay, the way whose apply process must run for a barrier to pass,
+   * asked when rechecking (it may start or stop while the tables are compared); null otherwise.
+   */
+  private final String applyWay;
   private final VerifyProgress progress;
   /** Runs the target's half of each comparison while the calling thread runs the source's. */
   private final ExecutorService targetSide = Threads.pool("cutover-verify-target");
   /** Whether both servers have the extended hash functions (11+), see {@link RowHash}. */
   private final boolean extendedHashes;
 
-  private Verifier(Endpoint source, Endpoint target, Options options, boolean replicating, VerifyProgress progress,
-      boolean extendedHashes) {
+  private Verifier(Endpoint source, Endpoint target, Options options, boolean replicating, String applyWay,
+      VerifyProgress progress, boolean extendedHashes) {
     this.sourceEp = source;
     this.targetEp = target;
     this.options = options;
     this.replicating = replicating;
+    this.applyWay = applyWay;
     this.progress = progress;
     this.extendedHashes = extendedHashes;
   }
@@ -125,6 +131,7 @@ public final class Verifier {
     Endpoint source = old;
     Endpoint target = nw;
     boolean replicating;
+    String applyWay = null;
     List<TableName> tables;
     List<TableName> unlogged;
     boolean extended;
@@ -133,11 +140,13 @@ public final class Verifier {
       if (captured != null) {
         source = captured.source();
         target = captured.target();
-        replicating = Way.applying(captured.targetOf(o, n), captured.name());
+        replicating = true;
+        applyWay = captured.name();
       } else if (ReplicationObjects.subscriptionExists(n, names.forward())) {
         replicating = true;
       } else if (RelayProgress.armed(n)) {
-        replicating = Way.applying(n, Way.FORWARD);
+        replicating = true;
+        applyWay = Way.FORWARD;
       } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
         source = nw;
         target = old;
@@ -162,7 +171,7 @@ public final class Verifier {
       }
       progress.planned(tables.size() + unlogged.size(), estimate);
     }
-    Verifier v = new Verifier(source, target, options, replicating, progress, extended);
+    Verifier v = new Verifier(source, target, options, replicating, applyWay, progress, extended);
     try {
       return v.verify(tables, unlogged);
     } finally {
@@ -222,12 +231,16 @@ public final class Verifier {
     long found = results.values().stream().mapToLong(c -> c.count).sum();
     if (anyDifference) {
       if (!replicating) {
-        note = "replication is not running (with trigger capture or a relay: no `cutover-replicator apply` runs into "
-            + targetEp.side().label() + "), so differences were not rechecked";
+        note = "replication is not running, so differences were not rechecked";
       } else {
-        rechecked = true;
         try (Pair pair = open()) {
-          for (int round = 0; round < options.recheckRounds() && results.values().stream().anyMatch(c -> c.count > 0); round++) {
+          rechecked = applyWay == null || Way.applying(pair.target, applyWay);
+          if (!rechecked) {
+            note = "no `cutover-replicator apply` runs into " + targetEp.side().label()
+                + " to carry a barrier, so differences were not rechecked";
+          }
+          for (int round = 0; rechecked && round < options.recheckRounds()
+              && results.values().stream().anyMatch(c -> c.count > 0); round++) {
             boolean passed = BoundedCatchUp.await(pair.source, pair.target, options.catchUpTimeout());
             for (Compared c : results.values()) {
               passed = passed && (c.count == 0 || recheck(pair, c));

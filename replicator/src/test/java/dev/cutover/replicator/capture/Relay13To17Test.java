@@ -257,6 +257,7 @@ class Relay13To17Test {
     assertThat(stopped.note()).contains("no `cutover-replicator apply` runs into new").contains("not rechecked");
 
     try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      await().atMost(CATCH_UP).until(() -> r.status().forward().relay().applying());
       VerifyReport running = r.verify(Verifier.Options.defaults());
       assertThat(running.rechecked()).as(running.note()).isTrue();
       assertThat(running.differences()).isOne();

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
@@ -318,7 +319,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
    * enable capture's again: status names the table, the statement that makes its capture triggers
    * again and the verify to run; once that ran, writes are captured again, and verify finds the
    * one made meanwhile, at once, saying it could not recheck with no apply process running (it
-   * waited 30 s for a barrier nothing would carry).
+   * waited 30 s for a barrier nothing would carry); catch-up says no apply runs.
    */
   @Test
   void status_captureTriggersDisabledByTheOwner_namedWithTheRemedy(PostgresPair pair) throws Exception {
@@ -335,6 +336,9 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       assertThat(r.status().forward().problems()).noneSatisfy(p -> assertThat(p).contains("disabled"));
       assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c2'")).isEqualTo(7);
     }
+    assertThatThrownBy(() -> r.awaitCaughtUp(Duration.ofMillis(500))).isInstanceOfSatisfying(ReplicatorException.class,
+        e -> assertThat(e.failure()).isEqualTo(Failure.TIMEOUT))
+        .hasMessageContaining("no `cutover-replicator apply` runs into new to carry the barrier");
     VerifyReport report = r.verify(Verifier.Options.defaults());
     assertThat(report.differences()).as("the write made while capture was off").isOne();
     assertThat(report.note()).as("no barrier awaited with no apply process to carry it")
