@@ -1,10 +1,8 @@
 package dev.cutover.testkit;
 
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.stream.Stream;
@@ -24,11 +22,10 @@ final class DataTemplates {
   private static final Path ROOT = Path.of(System.getProperty("java.io.tmpdir"), "cutover-pg-templates");
   private static final String PREFIX = ProcessHandle.current().pid() + "-";
 
-  private static final ConcurrentMap<String, Path> MADE = new ConcurrentHashMap<>();
-  private static final ConcurrentMap<String, Object> MAKING = new ConcurrentHashMap<>();
+  private static final ConcurrentMap<String, Template> TEMPLATES = new ConcurrentHashMap<>();
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> MADE.values().forEach(Directories::deleteQuietly), "cutover-pg-templates-cleaner"));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> TEMPLATES.values().forEach(Template::delete), "cutover-pg-templates-cleaner"));
   }
 
   /**
@@ -36,24 +33,33 @@ final class DataTemplates {
    * where the server will run with {@code fsync} on, on disk as initdb leaves it, so that a
    * benchmark's disk does not write the copy back meanwhile.
    */
-  static void copyInto(Path data, int major, Provider.Side side, Duration startupWait) throws IOException {
-    boolean sync = "on".equals(ServerSettings.forVersion(major).get("fsync"));
-    Directories.copyContents(template(major, side, startupWait), data, sync);
+  static void copyInto(Path data, int major, Provider.Side side) throws IOException {
+    Template template = TEMPLATES.computeIfAbsent(major + "-" + side, key -> new Template(key, major));
+    Directories.copyContents(template.dir(), data, ServerSettings.fsync().equals("on"));
   }
 
-  private static Path template(int major, Provider.Side side, Duration startupWait) throws IOException {
-    String key = major + "-" + side;
-    Path made = MADE.get(key);
-    if (made != null) {
-      return made;
+  /** One version's and side's data directory, made by the first server that asks for it. */
+  private static final class Template {
+    private final String key;
+    private final int major;
+    private Path dir;
+
+    Template(String key, int major) {
+      this.key = key;
+      this.major = major;
     }
-    synchronized (MAKING.computeIfAbsent(key, k -> new Object())) {
-      made = MADE.get(key);
-      if (made == null) {
-        made = make(key, major, startupWait);
-        MADE.put(key, made);
+
+    synchronized Path dir() throws IOException {
+      if (dir == null) {
+        dir = make(key, major);
       }
-      return made;
+      return dir;
+    }
+
+    synchronized void delete() {
+      if (dir != null) {
+        Directories.deleteQuietly(dir);
+      }
     }
   }
 
@@ -61,19 +67,12 @@ final class DataTemplates {
    * Lets zonky run initdb into a folder of its own and start the server once, which is how zonky
    * initializes, then stops it cleanly and takes away what a running server leaves behind.
    */
-  private static Path make(String key, int major, Duration startupWait) throws IOException {
+  private static Path make(String key, int major) throws IOException {
     Files.createDirectories(ROOT);
     deleteThoseOfGoneJvms();
-    BundledBinaries binaries = new BundledBinaries(major);
     Path dir = Files.createTempDirectory(ROOT, PREFIX + key + "-");
     try {
-      EmbeddedPostgres.builder()
-          .setPgBinaryResolver(binaries)
-          .setPGStartupWait(startupWait)
-          .setDataDirectory(dir)
-          .setCleanDataDirectory(false)
-          .start()
-          .close();
+      EmbeddedServer.builder(major, dir).start().close();
       Files.deleteIfExists(dir.resolve("epg-lock"));
       Files.deleteIfExists(dir.resolve("postmaster.opts"));
       return dir;

@@ -41,12 +41,8 @@ final class EmbeddedServer implements PostgresServer {
   static EmbeddedServer start(int majorVersion, Provider.Side side) throws IOException {
     for (int attempt = 1; ; attempt++) {
       Path data = Files.createTempDirectory("cutover-pg");
-      DataTemplates.copyInto(data, majorVersion, side, STARTUP_WAIT);
-      EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
-          .setPgBinaryResolver(new BundledBinaries(majorVersion))
-          .setPGStartupWait(STARTUP_WAIT)
-          .setDataDirectory(data)
-          .setCleanDataDirectory(false);
+      DataTemplates.copyInto(data, majorVersion, side);
+      EmbeddedPostgres.Builder builder = builder(majorVersion, data);
       ServerSettings.forVersion(majorVersion).forEach(builder::setServerConfig);
       EmbeddedPostgres postgres = builder.start();
       if (servesFrom(postgres, data)) {
@@ -62,6 +58,18 @@ final class EmbeddedServer implements PostgresServer {
         throw new IOException("port " + postgres.getPort() + " was taken by another server at each of 3 starts");
       }
     }
+  }
+
+  /**
+   * zonky's builder for a server of {@code majorVersion} on {@code data}, which zonky initializes
+   * only while it holds no cluster, and leaves in place when the server stops.
+   */
+  static EmbeddedPostgres.Builder builder(int majorVersion, Path data) {
+    return EmbeddedPostgres.builder()
+        .setPgBinaryResolver(new BundledBinaries(majorVersion))
+        .setPGStartupWait(STARTUP_WAIT)
+        .setDataDirectory(data)
+        .setCleanDataDirectory(false);
   }
 
   private static boolean servesFrom(EmbeddedPostgres postgres, Path data) throws IOException {

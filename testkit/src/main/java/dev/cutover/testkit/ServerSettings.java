@@ -58,7 +58,8 @@ public final class ServerSettings {
     return Map.copyOf(settings);
   }
 
-  private static String fsync() {
+  /** {@code fsync} as {@link #FSYNC_PROPERTY} says: {@code on} or {@code off}. */
+  static String fsync() {
     String value = System.getProperty(FSYNC_PROPERTY, "off");
     if (!value.equals("on") && !value.equals("off")) {
       throw new IllegalArgumentException("-D" + FSYNC_PROPERTY + " must be on or off, not '" + value + "'");
