@@ -285,11 +285,11 @@ public final class Replicator {
           if (silent.isPresent()) {
             throw BoundedCatchUp.silent(silent.get(), timeout, "catching up", "run catch-up again");
           }
-          String applyWay = captured != null ? captured.name() : relayed ? Way.FORWARD : null;
-          if (applyWay != null && !Way.applying(target, applyWay)) {
-            throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: no"
-                + " `cutover-replicator apply` runs into " + (target == n ? "new" : "old") + " to carry the barrier",
-                "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
+          Optional<String> noApply = captured != null ? Way.noApply(target, captured.name(), captured.target().side().label())
+              : relayed ? Way.noApply(n, Way.FORWARD, "new") : Optional.empty();
+          if (noApply.isPresent()) {
+            throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: "
+                + noApply.get(), "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
           }
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
               "see `cutover-replicator status`");

@@ -4,6 +4,7 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Side;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.Optional;
 
 /**
  * One direction of trigger-capture replication: changes captured on {@code source} are applied on
@@ -63,6 +64,15 @@ public record Way(String name, Endpoint source, Endpoint target) {
    */
   static final String OURS = "coalesce(pg_has_role(a.usesysid, (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = 'cutover'),"
       + " 'USAGE'), true)";
+
+  /**
+   * Why a barrier written on way {@code name}'s source cannot reach {@code target} (named
+   * {@code targetLabel}) now: no apply process holds the way's lock there. Empty while one does.
+   */
+  public static Optional<String> noApply(Connection target, String name, String targetLabel) throws SQLException {
+    return applying(target, name) ? Optional.empty()
+        : Optional.of("no `cutover-replicator apply` runs into " + targetLabel + " to carry the barrier");
+  }
 
   /** Whether an apply process holds this way's lock on {@code target} now (not another role holding its key). */
   public static boolean applying(Connection target, String name) throws SQLException {

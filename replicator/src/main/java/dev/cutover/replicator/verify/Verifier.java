@@ -234,11 +234,10 @@ public final class Verifier {
         note = "replication is not running, so differences were not rechecked";
       } else {
         try (Pair pair = open()) {
-          rechecked = applyWay == null || Way.applying(pair.target, applyWay);
-          if (!rechecked) {
-            note = "no `cutover-replicator apply` runs into " + targetEp.side().label()
-                + " to carry a barrier, so differences were not rechecked";
-          }
+          Optional<String> noApply = applyWay == null ? Optional.empty()
+              : Way.noApply(pair.target, applyWay, targetEp.side().label());
+          rechecked = noApply.isEmpty();
+          note = noApply.map(why -> why + ", so differences were not rechecked").orElse("");
           for (int round = 0; rechecked && round < options.recheckRounds()
               && results.values().stream().anyMatch(c -> c.count > 0); round++) {
             boolean passed = BoundedCatchUp.await(pair.source, pair.target, options.catchUpTimeout());
