@@ -6,6 +6,7 @@ import dev.cutover.driver.CutoverDriver;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Flyway given a {@code jdbc:cutover:} URL, as its command line and Maven plugin give it: it finds
  * this plugin, opens connections through the Cutover driver and migrates the serving database.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class CutoverDatabaseTypeTest {
 
   @Test

@@ -15,6 +15,7 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.TcpProxy;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -43,7 +44,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * start whose connections to new are reset mid-copy says what failed and undoes what it did, once
  * new takes connections again; the command line says which side answers now.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class GonePeerTest {
   /** /proc/net/tcp gives timers in clock ticks, USER_HZ, which is 100 on Linux. */
   private static final long TICKS_PER_SECOND = 100;

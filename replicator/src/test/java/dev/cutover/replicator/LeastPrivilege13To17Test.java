@@ -17,6 +17,7 @@ import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * the grant to add or, where 13 allows none (a subscription on a 13 server), the reason and the
  * alternative. Privileges are judged by what a role may do, never by its name.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 13, newMajor = 17)
 class LeastPrivilege13To17Test {
   private static final Duration CATCH_UP = Duration.ofSeconds(30);

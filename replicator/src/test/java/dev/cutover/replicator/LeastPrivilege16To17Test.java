@@ -7,6 +7,7 @@ import dev.cutover.replicator.ProviderAdmin.Run;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import dev.cutover.replicator.schema.SchemaCopy;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * schema} and the way back included, and {@code reverse --prepare} refuses up front while the admin lacks what the
  * reverse after it needs.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 16, newMajor = 17)
 class LeastPrivilege16To17Test {
   private static final Duration CATCH_UP = Duration.ofSeconds(30);

@@ -13,6 +13,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * what replication does not carry: tables without columns or with generated columns only, a table
  * without a key, materialized views, large objects, an unlogged table.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class ObjectKindsTest {
   /** As {@code schema} leaves it on new: materialized views exist but hold no data. */
   private static final String SCHEMA = String.join("\n",

@@ -28,6 +28,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.time.Duration;
@@ -45,7 +46,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * unless {@code -Dcutover.test.old/new} say otherwise). {@link ReplicationFlow16To18Test} runs the
  * same tests on 16 → 18, where reverse replication runs beside forward.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class ReplicationFlowTest {
   static final Duration CATCH_UP = Duration.ofSeconds(30);
 

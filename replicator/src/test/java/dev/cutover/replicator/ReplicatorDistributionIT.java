@@ -6,6 +6,7 @@ import dev.cutover.flags.CutoverVersion;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * through its script with no Maven repository and no checkout around (HOME points nowhere), with
  * {@code postgres://} and key=value connection strings.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class ReplicatorDistributionIT {
   @TempDir
   static Path unpacked;

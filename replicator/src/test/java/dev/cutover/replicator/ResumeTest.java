@@ -16,6 +16,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -40,7 +41,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * apply process relaying the slot ({@code --capture relay}), which must skip exactly the changes
  * the second copy holds (the writer's updates are not idempotent: one applied twice shows in a sum).
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class ResumeTest {
   private static final int TABLES = 5;
 

@@ -8,6 +8,7 @@ import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.time.Duration;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * that does not answer within the drain timeout is named as such, not reported as replication that
  * did not deliver: the remedy is the network or a lock, not the subscription.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 12, newMajor = 17)
 class ReverseDrainTest {
   @Test

@@ -9,6 +9,7 @@ import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * volatile defaults, changes made on new alone, and old without capture. Each is refused, or
  * detected and reported with what to run, never silently lost.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SchemaChangeEdgeTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
 

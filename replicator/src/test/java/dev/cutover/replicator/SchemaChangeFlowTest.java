@@ -11,6 +11,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@link SchemaChangeFlow16To18Test}): each reaches new at its point of the change stream, so
  * replication never stops, and the rows written before and after each change are on new.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SchemaChangeFlowTest {
   static final String ROLE = "ddl_app";
 

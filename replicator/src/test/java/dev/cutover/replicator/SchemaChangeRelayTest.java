@@ -11,6 +11,7 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * their rows (CREATE TABLE AS's and a new partition's included); a table without a key that gets
  * one is found by it. With the way back armed, a table the replay creates on new is captured there.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SchemaChangeRelayTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
 

@@ -12,6 +12,7 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * included), altered tables keep capturing with their new key, and with the way back armed, a
  * table created by a replayed change on new is captured there too.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SchemaChangeTriggerCaptureTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
 

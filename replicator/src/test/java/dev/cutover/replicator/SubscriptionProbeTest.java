@@ -8,6 +8,7 @@ import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.TcpProxy;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * here; a firewall that drops packets waits minutes the same way) it waited for ever, and check
  * with it.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SubscriptionProbeTest {
   @Test
   void check_oldSilentToNewsServer_reportsItUnreachableAfterTheProbeTimeout(PostgresPair pair) throws Exception {

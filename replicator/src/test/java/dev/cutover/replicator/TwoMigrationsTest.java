@@ -8,6 +8,7 @@ import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Two migrations on one pair of servers, each of its own database: every object carries the
  * migration's label, and status, verify and cleanup of one never read or touch the other's.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class TwoMigrationsTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
 

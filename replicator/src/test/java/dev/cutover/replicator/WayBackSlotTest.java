@@ -8,6 +8,7 @@ import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.time.Duration;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The way back's slot on new and the transactions elsewhere on new's server that its creation
  * waits for: made by the switch as it opens new (reverse --prepare, below 16), or by reverse itself.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 12, newMajor = 17)
 class WayBackSlotTest {
   @Test

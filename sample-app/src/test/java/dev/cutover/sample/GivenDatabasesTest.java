@@ -9,6 +9,7 @@ import dev.cutover.flags.RoutingFlags;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -31,7 +32,7 @@ import picocli.CommandLine;
  * ones. Credentials come from the environment and never show; a database that is not empty is
  * refused and left untouched; with {@code --allow-existing} a table of others takes part and stays.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class GivenDatabasesTest {
   private static final String OLD_PASSWORD = "old-pw-never-shown";
   private static final String NEW_PASSWORD = "new-pw-never-shown";

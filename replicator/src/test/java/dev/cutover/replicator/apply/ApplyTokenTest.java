@@ -9,6 +9,7 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * capture on the same side), both end with one token, the one whose transaction committed first;
  * never published; after a crash, made again as the capture knows it.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class ApplyTokenTest {
 
   @Test

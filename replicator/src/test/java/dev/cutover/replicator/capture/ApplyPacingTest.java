@@ -13,6 +13,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.time.Duration;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * quick succession are gathered into about one batch per {@code batchEvery} once the applier keeps
  * up, where an unpaced applier applies them nearly one batch each; either way all of them arrive.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 11, newMajor = 17)
 class ApplyPacingTest {
   private static final int TRANSACTIONS = 40;

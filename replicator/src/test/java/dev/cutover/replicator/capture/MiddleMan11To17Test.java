@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * subscription is refused), and trigger capture from 11 to 17 passes the same tests as with a
  * direct route ({@link TriggerCaptureFlow}).
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 11, newMajor = 17)
 class MiddleMan11To17Test extends TriggerCaptureFlow {
   static final String REPLICATOR_ADDRESS = "127.0.0.2";

@@ -15,6 +15,7 @@ import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.time.Duration;
 import java.util.List;
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * relays. Before 12 a float printed with fewer than three extra digits loses precision, so the
  * replication session sets them.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 11, newMajor = 17)
 class Relay11To17Test extends Relay13To17Test {
 

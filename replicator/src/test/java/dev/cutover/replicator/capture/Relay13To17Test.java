@@ -27,6 +27,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -43,7 +44,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * test and the replicator connect from, so new's server cannot reach old at all. The role owns the
  * tables and has REPLICATION on old and SET on {@code session_replication_role} on new, nothing more.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 13, newMajor = 17)
 class Relay13To17Test {
   private static final String FROM = MiddleMan11To17Test.REPLICATOR_ADDRESS;

@@ -14,6 +14,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import dev.cutover.testkit.TcpProxy;
 import java.sql.Connection;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * batch with changes. A stopped and restarted apply process brings everything once: a keyless
  * table would show a transaction replayed as doubled rows.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 13, newMajor = 17)
 class RelaySilentPeerTest {
   private static final Duration CATCH_UP = Duration.ofSeconds(60);

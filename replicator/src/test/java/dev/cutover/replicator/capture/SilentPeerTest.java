@@ -22,6 +22,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.TcpProxy;
 import dev.cutover.replicator.cli.ReplicatorCli;
 import java.io.PrintWriter;
@@ -50,7 +51,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * answers. {@code status} and {@code switch-status} name the side that answers nothing within
  * their {@code --network-timeout}, and a {@code --watch} goes on watching through it.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SilentPeerTest {
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
   private static final Applier.Options OPTIONS = Applier.Options.defaults().withNetworkTimeout(Duration.ofSeconds(2));

@@ -6,6 +6,7 @@ import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * the flip, I6: no key handed out twice); reverse capture, armed before the flip, carries new's
  * writes back, and the flip back to old loses nothing.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 9, newMajor = 17)
 class SwitchOverCaptureTest {
 

@@ -10,6 +10,7 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * in commit order; on the way back it travels through new's change log. Every invariant holds as
  * over trigger capture.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 13, newMajor = 17)
 class SwitchOverRelayTest {
   private static final StartOptions RELAY = StartOptions.defaults().withCapture(Capture.RELAY).withKeyless(KeylessTables.ALL_FULL);

@@ -12,6 +12,7 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Trigger capture from PostgreSQL 10, the first version with {@code pg_sequences}, partitioning and
  * schema change capture ({@code cutover.ddl_log}), to 17.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 10, newMajor = 17)
 class TriggerCapture10To17Test extends TriggerCaptureFlow {
 

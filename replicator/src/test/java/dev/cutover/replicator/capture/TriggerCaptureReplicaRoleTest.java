@@ -17,6 +17,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * one transaction that updates one key many times between other tables' changes, deletes and
  * inserts a key again, and changes a key: new ends equal to old, and no change finds no row.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 11, newMajor = 17)
 class TriggerCaptureReplicaRoleTest {
 

@@ -15,6 +15,7 @@ import dev.cutover.testkit.LogicalReplication;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +35,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * show them on both databases: who is live and serves what, each one's phase, the leader, the
  * fence, and the switch's state before, during and after.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SwitchStatusTest {
   private static final String DB = "operator_view";
   private static final String SERVICE = "operator-view";

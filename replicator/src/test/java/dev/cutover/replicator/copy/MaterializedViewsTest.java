@@ -9,6 +9,7 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * once it reads new; a report): its exclusive lock is tried in short tries, so that readers do not
  * queue behind it, and refused naming the view when the reader holds on through every try.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class MaterializedViewsTest {
   @Test
   void refreshAsOnOld_readerOnNewHoldsTheView_refusedNamingItThenRefreshesOnceItEnds(PostgresPair pair) throws Exception {

@@ -18,6 +18,7 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
@@ -38,7 +39,7 @@ import org.postgresql.replication.LogSequenceNumber;
  * old keys hold what the apply finds the row by; confirming moves the slot and a restart from
  * there resends nothing before it.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class PgOutputDecoderTest {
   private static final Duration WAIT = Duration.ofSeconds(30);
   private static final ObjectMapper JSON = new ObjectMapper();

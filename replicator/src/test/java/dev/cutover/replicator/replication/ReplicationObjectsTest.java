@@ -8,6 +8,7 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -19,7 +20,7 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGProperty;
 
 /** Dropping replication slots, including one a walsender still reads. */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class ReplicationObjectsTest {
   private static final Poll POLL = Poll.every(Duration.ofMillis(5), Duration.ofMillis(100));
   private static final String SLOT_HOLDER = "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?";

@@ -9,6 +9,7 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * CONCURRENTLY or a transaction that altered the table holds while it runs; here another session
  * holds that lock the same way. {@code start} and {@code reverse} publish through {@link ShortLocks}.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class ShortLocksTest {
   private static final TableName T = new TableName("public", "t");
 

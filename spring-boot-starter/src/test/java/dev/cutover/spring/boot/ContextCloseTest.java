@@ -7,6 +7,7 @@ import dev.cutover.driver.CutoverDriver;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -22,7 +23,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
  * connections, so the starter closes the router they used with the pool rather than after
  * {@code cutover.router.linger}.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class ContextCloseTest {
   private static final String SERVICE = "context-close";
 

@@ -8,6 +8,7 @@ import dev.cutover.driver.SwitchEvent;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * the same application with the LaunchDarkly artifact and SDK absent from the class path (this
  * class runs in its own Surefire execution that leaves them out).
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @NoLeakedConnections.PerClass
 class FileFlagApplicationTest {
   private static Path flagFile;

@@ -6,6 +6,7 @@ import dev.cutover.driver.CutoverDriver;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -22,7 +23,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
  * from the application's, without its JDBC properties: the starter hands the {@code cutover.*}
  * settings to that one too, so it reaches the serving database through the driver.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class MigrationDataSourcesTest {
 
   private static ApplicationContextRunner runner(PostgresPair pair, String db, String service) throws Exception {

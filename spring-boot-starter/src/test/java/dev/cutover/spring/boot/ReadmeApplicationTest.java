@@ -11,6 +11,7 @@ import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * boots, Flyway migrates through the Cutover data source, and a flip under writes moves it to new
  * with nothing lost; health and metrics show it.
  */
-@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @NoLeakedConnections.PerClass
 class ReadmeApplicationTest {
   private static SseStandIn launchDarkly;
