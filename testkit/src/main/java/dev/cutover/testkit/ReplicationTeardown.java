@@ -85,11 +85,12 @@ public final class ReplicationTeardown implements BeforeEachCallback, AfterEachC
     }
   }
 
-  /** {@code server}'s subscriptions; 9.6 has none. */
+  /** {@code server}'s subscriptions; none on 9.6, and none on a server the test stopped. */
   private static List<Subscription> subscriptions(PostgresServer server) throws SQLException {
     List<Subscription> subscriptions = new ArrayList<>();
-    if (server.majorVersion() >= 10) {
-      try (Connection c = server.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+    Connection connection = server.majorVersion() >= 10 ? connectIfRunning(server) : null;
+    if (connection != null) {
+      try (Connection c = connection; Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
           "SELECT s.oid, d.datname, s.subname, s.subslotname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid")) {
         while (rs.next()) {
           subscriptions.add(new Subscription(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4)));
@@ -97,6 +98,15 @@ public final class ReplicationTeardown implements BeforeEachCallback, AfterEachC
       }
     }
     return subscriptions;
+  }
+
+  /** A connection to {@code server}, or null when it takes none: a server a test stopped runs no walsender. */
+  private static Connection connectIfRunning(PostgresServer server) {
+    try {
+      return server.connect();
+    } catch (SQLException refused) {
+      return null;
+    }
   }
 
   private static void drop(PostgresServer server, Subscription subscription) throws SQLException {
@@ -117,7 +127,11 @@ public final class ReplicationTeardown implements BeforeEachCallback, AfterEachC
    */
   private static void dropSlots(PostgresServer publisher, List<Subscription> dropped, long deadline) throws SQLException {
     String where = " FROM pg_replication_slots WHERE slot_type = 'logical' AND (slot_name = ANY (?) OR slot_name LIKE ANY (?))";
-    try (Connection c = publisher.connect();
+    Connection connection = connectIfRunning(publisher);
+    if (connection == null) {
+      return;
+    }
+    try (Connection c = connection;
         PreparedStatement drop = c.prepareStatement("SELECT pg_drop_replication_slot(slot_name)" + where + " AND NOT active");
         PreparedStatement left = c.prepareStatement("SELECT count(*)" + where)) {
       Object[] names = dropped.stream().map(Subscription::slot).filter(Objects::nonNull).toArray();
