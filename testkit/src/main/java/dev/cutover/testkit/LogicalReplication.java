@@ -86,12 +86,18 @@ public final class LogicalReplication {
    * keeps them while a copy is under way) are dropped too.
    */
   public static void drop(Connection old, Connection nw, String subscription, Duration timeout) throws SQLException, TimeoutException, InterruptedException {
+    SubscriptionInfo info = dropLeavingSlots(nw, subscription);
+    dropSlots(old, info.slot(), "pg\\_" + info.oid() + "\\_sync\\_%", timeout);
+  }
+
+  /** Drops the subscription and leaves its slots on the old server, for an old server that is not running. */
+  static SubscriptionInfo dropLeavingSlots(Connection nw, String subscription) throws SQLException {
     String quoted = Quoting.identifier(subscription);
     SubscriptionInfo info = subscriptionInfo(nw, subscription);
     execute(nw, "ALTER SUBSCRIPTION " + quoted + " DISABLE");
     execute(nw, "ALTER SUBSCRIPTION " + quoted + " SET (slot_name = NONE)");
     execute(nw, "DROP SUBSCRIPTION " + quoted);
-    dropSlots(old, info.slot(), "pg\\_" + info.oid() + "\\_sync\\_%", timeout);
+    return info;
   }
 
   private static void dropSlots(Connection old, String slot, String syncSlotPattern, Duration timeout) throws SQLException, TimeoutException, InterruptedException {
@@ -146,7 +152,7 @@ public final class LogicalReplication {
     }
   }
 
-  private record SubscriptionInfo(long oid, String slot) {}
+  record SubscriptionInfo(long oid, String slot) {}
 
   private static SubscriptionInfo subscriptionInfo(Connection nw, String subscription) throws SQLException {
     try (PreparedStatement statement = nw.prepareStatement("SELECT oid, subslotname FROM pg_subscription WHERE subname = ? AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())")) {

@@ -1,9 +1,6 @@
 package dev.cutover.testkit;
 
-import dev.cutover.common.Poll;
-import dev.cutover.common.Quoting;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -12,8 +9,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -31,9 +28,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * no walsender holds costs no CPU, so other slots (a relay's, held from the test's JVM) are left
  * to the test.
  *
- * <p>A subscription is dropped without its slot ({@code slot_name = NONE}), whose drop would wait
- * for the walsender to let go; the slot and the subscription's table-sync slots are then dropped
- * once released, waited for up to 10 s. A slot still held then is left, not fought over.
+ * <p>Each subscription goes as {@link LogicalReplication#drop} drops one: without its slot
+ * ({@code slot_name = NONE}), then the slot and its table-sync slots once released, waited for up
+ * to 10 s. A slot still held then is left, not fought over; none is dropped on a server the test
+ * stopped.
  *
  * <p>Register it after {@link PostgresPairExtension} and before {@link NoLeakedConnections}, whose
  * check then runs before this (after-each callbacks run in reverse order) and does not see its
@@ -42,11 +40,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class ReplicationTeardown implements BeforeEachCallback, AfterEachCallback {
 
   private static final Duration RELEASE_WAIT = Duration.ofSeconds(10);
-  private static final Poll POLL = Poll.every(Duration.ofMillis(5), Duration.ofMillis(100));
   private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(ReplicationTeardown.class);
 
-  /** A subscription on a server: its database, name and slot (null for none). */
-  private record Subscription(long oid, String database, String name, String slot) {}
+  /** A subscription on a server: its oid, database and name. */
+  private record Subscription(long oid, String database, String name) {}
 
   /** The oids of the subscriptions each server had before the test. */
   private record Before(Map<PostgresServer, Set<Long>> subscriptions) {}
@@ -63,7 +60,7 @@ public final class ReplicationTeardown implements BeforeEachCallback, AfterEachC
   }
 
   @Override
-  public void afterEach(ExtensionContext context) throws SQLException {
+  public void afterEach(ExtensionContext context) throws Exception {
     Before before = context.getStore(NAMESPACE).getOrDefault(Before.class, Before.class, new Before(Map.of()));
     for (PostgresPair pair : PostgresPairExtension.started(context)) {
       tearDown(pair.oldServer(), pair.newServer(), before.subscriptions().getOrDefault(pair.oldServer(), Set.of()));
@@ -71,17 +68,30 @@ public final class ReplicationTeardown implements BeforeEachCallback, AfterEachC
     }
   }
 
-  /** Drops the subscriptions on {@code server} but {@code kept}, and their slots on {@code publisher}. */
-  private static void tearDown(PostgresServer server, PostgresServer publisher, Set<Long> kept) throws SQLException {
-    List<Subscription> dropped = new ArrayList<>();
+  /**
+   * Drops the subscriptions on {@code server} but {@code kept}, each from its own database, with
+   * their slots on {@code publisher} as {@link LogicalReplication#drop} drops them; with no slot
+   * dropped when the publisher is not running, and a slot still held after 10 s left.
+   */
+  private static void tearDown(PostgresServer server, PostgresServer publisher, Set<Long> kept) throws Exception {
     for (Subscription subscription : subscriptions(server)) {
-      if (!kept.contains(subscription.oid())) {
-        drop(server, subscription);
-        dropped.add(subscription);
+      if (kept.contains(subscription.oid())) {
+        continue;
       }
-    }
-    if (!dropped.isEmpty()) {
-      dropSlots(publisher, dropped, Poll.deadline(RELEASE_WAIT));
+      try (Connection c = server.connect(subscription.database()); Statement s = c.createStatement()) {
+        // A test may have made its database read-only by default.
+        s.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE");
+        Connection p = connectIfRunning(publisher);
+        if (p == null) {
+          LogicalReplication.dropLeavingSlots(c, subscription.name());
+          continue;
+        }
+        try (p) {
+          LogicalReplication.drop(p, c, subscription.name(), RELEASE_WAIT);
+        } catch (TimeoutException held) {
+          // Held by a stream the test left open: not fought over.
+        }
+      }
     }
   }
 
@@ -91,9 +101,9 @@ public final class ReplicationTeardown implements BeforeEachCallback, AfterEachC
     Connection connection = server.majorVersion() >= 10 ? connectIfRunning(server) : null;
     if (connection != null) {
       try (Connection c = connection; Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-          "SELECT s.oid, d.datname, s.subname, s.subslotname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid")) {
+          "SELECT s.oid, d.datname, s.subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid")) {
         while (rs.next()) {
-          subscriptions.add(new Subscription(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4)));
+          subscriptions.add(new Subscription(rs.getLong(1), rs.getString(2), rs.getString(3)));
         }
       }
     }
@@ -106,54 +116,6 @@ public final class ReplicationTeardown implements BeforeEachCallback, AfterEachC
       return server.connect();
     } catch (SQLException refused) {
       return null;
-    }
-  }
-
-  private static void drop(PostgresServer server, Subscription subscription) throws SQLException {
-    String name = Quoting.identifier(subscription.name());
-    try (Connection c = server.connect(subscription.database()); Statement s = c.createStatement()) {
-      // A test may have made its database read-only by default.
-      s.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE");
-      s.execute("ALTER SUBSCRIPTION " + name + " DISABLE");
-      s.execute("ALTER SUBSCRIPTION " + name + " SET (slot_name = NONE)");
-      s.execute("DROP SUBSCRIPTION " + name);
-    }
-  }
-
-  /**
-   * Drops the slots of {@code dropped} on {@code publisher} (each subscription's own and its
-   * table-sync slots, {@code pg_<oid>_sync_…} on 14+) as they are released, until none is left or
-   * {@code deadline} passes.
-   */
-  private static void dropSlots(PostgresServer publisher, List<Subscription> dropped, long deadline) throws SQLException {
-    String where = " FROM pg_replication_slots WHERE slot_type = 'logical' AND (slot_name = ANY (?) OR slot_name LIKE ANY (?))";
-    Connection connection = connectIfRunning(publisher);
-    if (connection == null) {
-      return;
-    }
-    try (Connection c = connection;
-        PreparedStatement drop = c.prepareStatement("SELECT pg_drop_replication_slot(slot_name)" + where + " AND NOT active");
-        PreparedStatement left = c.prepareStatement("SELECT count(*)" + where)) {
-      Object[] names = dropped.stream().map(Subscription::slot).filter(Objects::nonNull).toArray();
-      Object[] syncSlots = dropped.stream().map(s -> "pg\\_" + s.oid() + "\\_sync\\_%").toArray();
-      for (PreparedStatement p : List.of(drop, left)) {
-        p.setArray(1, c.createArrayOf("text", names));
-        p.setArray(2, c.createArrayOf("text", syncSlots));
-      }
-      POLL.until(deadline, () -> {
-        // A slot a walsender took since it was seen released makes the drop fail: asked again.
-        try {
-          drop.execute();
-        } catch (SQLException e) {
-          if (!"55006".equals(e.getSQLState())) {
-            throw e;
-          }
-        }
-        try (ResultSet rs = left.executeQuery()) {
-          rs.next();
-          return rs.getLong(1) == 0;
-        }
-      });
     }
   }
 }
