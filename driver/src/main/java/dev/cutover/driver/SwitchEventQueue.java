@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The switch events of one service, as this JVM's routers end them, queued to be awaited: by a
@@ -33,6 +34,19 @@ public final class SwitchEventQueue implements SwitchListener, AutoCloseable {
   /** The next event, or null if none ends within {@code timeout}. */
   public SwitchEvent next(Duration timeout) throws InterruptedException {
     return events.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * The next event {@code wanted} accepts, passing over the others (such as a retry that the flag's
+   * turning back cut short), or null if none ends within {@code timeout}.
+   */
+  public SwitchEvent next(Predicate<SwitchEvent> wanted, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    SwitchEvent event;
+    do {
+      event = events.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } while (event != null && !wanted.test(event));
+    return event;
   }
 
   /** The next {@code count} events, waiting at most {@code timeout} in all; fewer if time runs out. */
