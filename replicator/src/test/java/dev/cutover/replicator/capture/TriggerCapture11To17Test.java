@@ -5,9 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.CutoverDriver;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
+import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.internal.switching.RouterNames;
+import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
@@ -27,15 +33,22 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
+import java.lang.management.ManagementFactory;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Trigger capture from PostgreSQL 11 (logical decoding, but older than the native engine supports) to 17. */
@@ -473,5 +486,79 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     try (Connection n = db.nw()) {
       assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM counter WHERE name = 'after the squatter'")).isOne();
     }
+  }
+
+  /**
+   * Tables trigger capture does not carry: one created on old after start (this role may not create
+   * the event trigger that would have captured it) and one whose capture trigger its owner disabled.
+   * The switch refuses to leave old while either is so, naming both, before it holds anything; and
+   * again under the fence for a capture trigger disabled while the switch drained, after its first
+   * check. Traffic stays on old, unfenced. Once both are captured again ({@code
+   * cutover.capture_table}, as status says), the switch completes and loses nothing.
+   */
+  @Test
+  void switch_tablesTriggerCaptureDoesNotCarry_refusedNamingThemUntilCapturedAgain(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "uncarried");
+    Replicator r = started(db);
+    db.executeOnBoth("CREATE TABLE late (id int PRIMARY KEY)");
+    ManualFlag flag = ManualFlag.named(db.name + "-flag");
+    flag.set(Target.OLD);
+    String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + db.name
+        + "?cutover.new.url=" + URLEncoder.encode(pair.newServer().jdbcUrl(db.name), StandardCharsets.UTF_8)
+        + "&cutover.flag.provider=manual&cutover.flag.key=" + db.name + "-flag&cutover.service=" + db.name;
+    Properties as = new Properties();
+    as.setProperty("user", OwnedDatabase.ROLE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); SwitchEventQueue events = new SwitchEventQueue(db.name);
+        Connection app = DriverManager.getConnection(url, as); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "ALTER TABLE counter DISABLE TRIGGER cutover_capture_update");
+
+      flag.set(Target.NEW);
+      SwitchEvent refused = events.next(e -> e.outcome() == Outcome.ABORTED, CATCH_UP);
+      assertThat(refused.summary()).contains("replication does not carry 2 table(s) of the old database to the new database:"
+          + " public.counter (its capture triggers are disabled or incomplete), public.late (no capture triggers)",
+          "cutover-replicator status");
+      flag.set(Target.OLD);
+      OwnedDatabase.execute(app, "UPDATE scratch SET payload = 'after the refusal' WHERE id = 1");
+      assertThat(Fence.isRaised(o)).as("old fenced").isFalse();
+
+      OwnedDatabase.execute(o, "SELECT cutover.capture_table('public.counter'); SELECT cutover.capture_table('public.late')");
+      app.setAutoCommit(false);
+      OwnedDatabase.execute(app, "UPDATE scratch SET payload = 'held across the switch' WHERE id = 2");
+      flag.set(Target.NEW);
+      await().atMost(CATCH_UP).until(() -> holding(db.name));
+      OwnedDatabase.execute(o, "ALTER TABLE late DISABLE TRIGGER cutover_capture");
+      app.commit();
+      // A retry of the first switch, begun before the flag turned back, may have ended meanwhile.
+      SwitchEvent underFence = events.next(e -> e.summary().contains("1 table(s)"), CATCH_UP);
+      assertThat(underFence.outcome()).as(underFence.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(underFence.summary()).contains("does not carry 1 table(s) of the old database to the new database:"
+          + " public.late (its capture triggers are disabled or incomplete)");
+      flag.set(Target.OLD);
+      assertThat(Fence.isRaised(o)).as("old fenced").isFalse();
+
+      OwnedDatabase.execute(o, "SELECT cutover.capture_table('public.late')");
+      app.setAutoCommit(true);
+      OwnedDatabase.execute(app, "INSERT INTO late VALUES (1)");
+      flag.set(Target.NEW);
+      SwitchEvent completed = events.next(e -> e.outcome() == Outcome.COMPLETED, CATCH_UP);
+      assertThat(completed.outcome()).as(completed.summary()).isEqualTo(Outcome.COMPLETED);
+      OwnedDatabase.execute(app, "INSERT INTO late VALUES (2)");
+      assertThat(OwnedDatabase.strings(n, "SELECT id || ' ' || coalesce(payload, '') FROM scratch WHERE id <= 2 ORDER BY id"))
+          .containsExactly("1 after the refusal", "2 held across the switch");
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM late")).as("written on old before the switch, and on new after").isEqualTo(2);
+    } finally {
+      CutoverDriver.shutdown(db.name);
+    }
+  }
+
+  /** Whether a router of {@code service} holds transactions at its gate (a switch drains). */
+  private static boolean holding(String service) throws Exception {
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    for (ObjectName name : server.queryNames(RouterNames.pattern(service), null)) {
+      if ((Boolean) server.getAttribute(name, "Holding")) {
+        return true;
+      }
+    }
+    return false;
   }
 }

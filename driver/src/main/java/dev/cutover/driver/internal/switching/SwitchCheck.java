@@ -90,6 +90,10 @@ final class SwitchCheck {
     if (slotBlocked != null && !router.settings().force()) {
       return refuse(router, slotBlocked);
     }
+    String uncarried = router.settings().force() ? null : CarriedTables.missing(source, target, from, to);
+    if (uncarried != null) {
+      return refuse(router, uncarried);
+    }
     router.handover().customSettings(router.handover().pooled(from)
         ? null : CustomSettings.discover(source, router.settings().customSettings()));
     router.pending(List.of());

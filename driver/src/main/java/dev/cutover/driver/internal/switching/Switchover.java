@@ -579,6 +579,7 @@ final class Switchover {
   private void lead() throws SQLException {
     try {
       fence();
+      carried();
       barrier();
       moveSequences();
       long targetEpoch = publishRelease();
@@ -633,6 +634,18 @@ final class Switchover {
       return prepared == null ? "" : "; " + prepared;
     } catch (SQLException unknown) {
       return ""; // the fence's own error is the reason
+    }
+  }
+
+  /**
+   * Under the fence, where no write can slip in any more, asks again whether replication carries
+   * every table of the source ({@link CarriedTables}): one created, or one whose capture was
+   * disabled, since the check would lose its writes.
+   */
+  private void carried() throws SQLException {
+    String missing = force ? null : CarriedTables.missing(source, target, from, to);
+    if (missing != null) {
+      throw new Abort(missing);
     }
   }
 

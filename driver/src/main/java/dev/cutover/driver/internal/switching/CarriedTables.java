@@ -1,0 +1,172 @@
+package dev.cutover.driver.internal.switching;
+
+import dev.cutover.flags.Target;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Whether the replicator's replication carries every application table of a switch's source to
+ * its target. A table it does not carry has writes that never reach the target, and no barrier
+ * shows it: the barrier travels through a table that is carried. The switch would lose those
+ * writes (I1), so it is refused, before its gate and again under the fence. Each way the
+ * replicator carries tables is asked where its objects are:
+ *
+ * <ul>
+ *   <li>Trigger capture ({@code cutover.capture_state} on the source): each table has the capture
+ *       triggers of the replicator's {@code capture-tables.sql} (insert, update, delete, truncate;
+ *       one more for key changes where there is a key), all enabled. A table created after start
+ *       by a role that may not create the event trigger that captures new tables has none; an
+ *       owner may disable them.
+ *   <li>Publications the replicator made that list their tables ({@code cutover_*}, not {@code FOR
+ *       ALL TABLES}, as for a role that is no superuser): each table is in each of them. One created
+ *       after start where no event trigger added it is not.
+ *   <li>The replicator's subscriptions into the target's database ({@code cutover_*}): each table
+ *       their publications carry on the source is one of the subscription's, and its copy is done
+ *       (ready, or synchronised up to the main worker). A table added to a publication is
+ *       replicated only after {@code ALTER SUBSCRIPTION ... REFRESH PUBLICATION}; while its copy
+ *       runs, the barrier, which the subscription's main worker applies, does not prove its rows
+ *       arrived. Asked where the switch's role may read a subscription's oid (PostgreSQL 15+, or a
+ *       superuser); before 15 only a superuser could own a subscription, and the replicator's schema
+ *       changes then register their tables themselves.
+ * </ul>
+ *
+ * <p>Application tables are those the fence guards, less partitioned parents (their partitions
+ * hold the rows) and unlogged tables (logical replication never carries them; the replicator's
+ * {@code check} names them). Catalog reads only, which any role may make.
+ */
+final class CarriedTables {
+  /** How many tables a refusal names. */
+  private static final int NAMED = 5;
+  private static final String APPLICATION_TABLE = "c.relkind = 'r' AND c.relpersistence = 'p'"
+      + " AND ns.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') AND ns.nspname NOT LIKE 'pg\\_%'";
+  private static final String TABLES = " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"
+      + " WHERE " + APPLICATION_TABLE;
+  private static final String THIS_DATABASE = "(SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())";
+
+  private CarriedTables() {}
+
+  /** Why replication from {@code source} does not carry every table to {@code target}, naming them, or {@code null}. */
+  static String missing(Connection source, Connection target, Target from, Target to) throws SQLException {
+    List<String> found = uncaptured(source);
+    if (source.getMetaData().getDatabaseMajorVersion() >= 10) {
+      found.addAll(unpublished(source, from));
+      if (target.getMetaData().getDatabaseMajorVersion() >= 10) {
+        found.addAll(unsubscribed(source, target, to));
+      }
+    }
+    if (found.isEmpty()) {
+      return null;
+    }
+    return "replication does not carry " + found.size() + " table(s) of the " + from.value() + " database to the " + to.value()
+        + " database: " + String.join(", ", found.subList(0, Math.min(NAMED, found.size())))
+        + (found.size() > NAMED ? " and " + (found.size() - NAMED) + " more" : "") + "; their writes would be lost after the switch"
+        + " (I1), and no barrier can show it. `cutover-replicator status` names each table and what carries it again (then"
+        + " `cutover-replicator verify` for what was written meanwhile), or set cutover.switch.force=true to switch without this guarantee";
+  }
+
+  /** Tables trigger capture on {@code source} misses, with why; none where it is not installed. */
+  private static List<String> uncaptured(Connection source) throws SQLException {
+    List<String> found = new ArrayList<>();
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname),"
+        + " EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname LIKE 'cutover\\_capture%')" + TABLES
+        + " AND pg_catalog.to_regclass('cutover.capture_state') IS NOT NULL"
+        + " AND ((SELECT count(*) FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname IN ('cutover_capture',"
+        + " 'cutover_capture_update', 'cutover_capture_delete', 'cutover_capture_truncate') AND g.tgenabled IN ('A', 'O')) < 4"
+        + " OR EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname LIKE 'cutover\\_capture%'"
+        + " AND g.tgenabled NOT IN ('A', 'O')))"
+        + " ORDER BY 1")) {
+      while (rs.next()) {
+        found.add(rs.getString(1) + (rs.getBoolean(2) ? " (its capture triggers are disabled or incomplete)" : " (no capture triggers)"));
+      }
+    }
+    return found;
+  }
+
+  /** Tables missing from a publication of the replicator's on {@code source} that lists its tables. */
+  private static List<String> unpublished(Connection source, Target from) throws SQLException {
+    List<String> found = new ArrayList<>();
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname),"
+        + " pg_catalog.quote_ident(p.pubname)" + TABLES.replace(" WHERE ", ", pg_catalog.pg_publication p WHERE ")
+        + " AND p.pubname LIKE 'cutover\\_%' AND NOT p.puballtables AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables t"
+        + " WHERE t.pubname = p.pubname AND t.schemaname = ns.nspname AND t.tablename = c.relname)"
+        + " ORDER BY 1, 2")) {
+      while (rs.next()) {
+        found.add(rs.getString(1) + " (not in publication " + rs.getString(2) + ": ALTER PUBLICATION " + rs.getString(2)
+            + " ADD TABLE " + rs.getString(1) + " on the " + from.value() + " database, as its owner)");
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Tables the publications of a subscription of the replicator's into {@code target} carry on
+   * {@code source} that the subscription does not replicate yet, or still copies.
+   */
+  private static List<String> unsubscribed(Connection source, Connection target, Target to) throws SQLException {
+    List<String> found = new ArrayList<>();
+    for (Map.Entry<String, Subscription> sub : subscriptions(target).entrySet()) {
+      String name = sub.getKey();
+      Map<String, String> states = new LinkedHashMap<>();
+      try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname), r.srsubstate"
+          + " FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_subscription_rel r ON r.srsubid = s.oid"
+          + " JOIN pg_catalog.pg_class c ON c.oid = r.srrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"
+          + " WHERE s.subdbid = " + THIS_DATABASE + " AND s.subname = ?")) {
+        ps.setString(1, name);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            states.put(rs.getString(1), rs.getString(2));
+          }
+        }
+      }
+      Set<String> published = new HashSet<>();
+      try (PreparedStatement ps = source.prepareStatement("SELECT pg_catalog.format('%I.%I', t.schemaname, t.tablename)"
+          + " FROM pg_catalog.pg_publication_tables t WHERE t.pubname = ANY (?) ORDER BY 1")) {
+        Array pubs = source.createArrayOf("text", sub.getValue().publications());
+        ps.setArray(1, pubs);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            published.add(rs.getString(1));
+          }
+        }
+      }
+      String quoted = sub.getValue().quoted();
+      published.stream().sorted().forEach(table -> {
+        String state = states.get(table);
+        if (state == null) {
+          found.add(table + " (not replicated by subscription " + quoted + " yet: ALTER SUBSCRIPTION " + quoted
+              + " REFRESH PUBLICATION WITH (copy_data = true) on the " + to.value() + " database)");
+        } else if (!state.equals("r") && !state.equals("s")) {
+          found.add(table + " (subscription " + quoted + " is still copying it, state '" + state + "')");
+        }
+      });
+    }
+    return found;
+  }
+
+  /** A subscription's name as an identifier, and its publications. */
+  private record Subscription(String quoted, String[] publications) {}
+
+  /** The replicator's subscriptions into {@code target}'s database by name, where the switch's role may read them. */
+  private static Map<String, Subscription> subscriptions(Connection target) throws SQLException {
+    Map<String, Subscription> out = new LinkedHashMap<>();
+    try (Statement s = target.createStatement(); ResultSet rs = s.executeQuery("SELECT s.subname, s.subpublications,"
+        + " pg_catalog.quote_ident(s.subname)"
+        + " FROM pg_catalog.pg_subscription s WHERE s.subdbid = " + THIS_DATABASE + " AND s.subname LIKE 'cutover\\_%'"
+        + " AND pg_catalog.has_column_privilege('pg_catalog.pg_subscription', 'oid', 'SELECT') ORDER BY 1")) {
+      while (rs.next()) {
+        out.put(rs.getString(1), new Subscription(rs.getString(3), (String[]) rs.getArray(2).getArray()));
+      }
+    }
+    return out;
+  }
+}
