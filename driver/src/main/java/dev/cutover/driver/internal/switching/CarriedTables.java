@@ -8,11 +8,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Whether the replicator's replication carries every application table of a switch's source to
@@ -92,14 +90,28 @@ final class CarriedTables {
     return found;
   }
 
+  /**
+   * SQL: whether publication {@code p} carries application table {@code c} (of namespace
+   * {@code ns}) on a server of major version {@code major}, as {@code pg_publication_tables} would
+   * say, through index lookups rather than that view, which computes every table's columns: the
+   * table itself, a partitioned table it belongs to (12+) or its schema (15+) is in the publication.
+   */
+  private static String covered(int major) {
+    return "(p.puballtables OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel r WHERE r.prpubid = p.oid AND r.prrelid = c.oid)"
+        + (major >= 12 ? " OR c.relispartition AND EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel r WHERE r.prpubid = p.oid"
+            + " AND r.prrelid IN (SELECT pg_catalog.pg_partition_ancestors(c.oid)))" : "")
+        + (major >= 15 ? " OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_namespace pn WHERE pn.pnpubid = p.oid"
+            + " AND pn.pnnspid = c.relnamespace)" : "")
+        + ")";
+  }
+
   /** Tables missing from a publication of the replicator's on {@code source} that lists its tables. */
   private static List<String> unpublished(Connection source, Target from) throws SQLException {
     List<String> found = new ArrayList<>();
+    int major = source.getMetaData().getDatabaseMajorVersion();
     try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname),"
         + " pg_catalog.quote_ident(p.pubname)" + TABLES.replace(" WHERE ", ", pg_catalog.pg_publication p WHERE ")
-        + " AND p.pubname LIKE 'cutover\\_%' AND NOT p.puballtables AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables t"
-        + " WHERE t.pubname = p.pubname AND t.schemaname = ns.nspname AND t.tablename = c.relname)"
-        + " ORDER BY 1, 2")) {
+        + " AND p.pubname LIKE 'cutover\\_%' AND NOT " + covered(major) + " ORDER BY 1, 2")) {
       while (rs.next()) {
         found.add(rs.getString(1) + " (not in publication " + rs.getString(2) + ": ALTER PUBLICATION " + rs.getString(2)
             + " ADD TABLE " + rs.getString(1) + " on the " + from.value() + " database, as its owner)");
@@ -114,6 +126,7 @@ final class CarriedTables {
    */
   private static List<String> unsubscribed(Connection source, Connection target, Target to) throws SQLException {
     List<String> found = new ArrayList<>();
+    int major = source.getMetaData().getDatabaseMajorVersion();
     for (Map.Entry<String, Subscription> sub : subscriptions(target).entrySet()) {
       String name = sub.getKey();
       Map<String, String> states = new LinkedHashMap<>();
@@ -128,27 +141,24 @@ final class CarriedTables {
           }
         }
       }
-      Set<String> published = new HashSet<>();
-      try (PreparedStatement ps = source.prepareStatement("SELECT pg_catalog.format('%I.%I', t.schemaname, t.tablename)"
-          + " FROM pg_catalog.pg_publication_tables t WHERE t.pubname = ANY (?) ORDER BY 1")) {
+      String quoted = sub.getValue().quoted();
+      try (PreparedStatement ps = source.prepareStatement("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname)" + TABLES
+          + " AND EXISTS (SELECT 1 FROM pg_catalog.pg_publication p WHERE p.pubname = ANY (?) AND " + covered(major) + ") ORDER BY 1")) {
         Array pubs = source.createArrayOf("text", sub.getValue().publications());
         ps.setArray(1, pubs);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            published.add(rs.getString(1));
+            String table = rs.getString(1);
+            String state = states.get(table);
+            if (state == null) {
+              found.add(table + " (not replicated by subscription " + quoted + " yet: ALTER SUBSCRIPTION " + quoted
+                  + " REFRESH PUBLICATION WITH (copy_data = true) on the " + to.value() + " database)");
+            } else if (!state.equals("r") && !state.equals("s")) {
+              found.add(table + " (subscription " + quoted + " is still copying it, state '" + state + "')");
+            }
           }
         }
       }
-      String quoted = sub.getValue().quoted();
-      published.stream().sorted().forEach(table -> {
-        String state = states.get(table);
-        if (state == null) {
-          found.add(table + " (not replicated by subscription " + quoted + " yet: ALTER SUBSCRIPTION " + quoted
-              + " REFRESH PUBLICATION WITH (copy_data = true) on the " + to.value() + " database)");
-        } else if (!state.equals("r") && !state.equals("s")) {
-          found.add(table + " (subscription " + quoted + " is still copying it, state '" + state + "')");
-        }
-      });
     }
     return found;
   }
