@@ -16,7 +16,8 @@ import java.util.Map;
  * Whether the replicator's replication carries every application table of a switch's source to
  * its target. A table it does not carry has writes that never reach the target, and no barrier
  * shows it: the barrier travels through a table that is carried. The switch would lose those
- * writes (I1), so it is refused, before its gate and again under the fence. Each way the
+ * writes (I1), so it is refused: for the source's capture and publications before its gate and
+ * again under the fence, for the target's subscriptions once the barrier arrived. Each way the
  * replicator carries tables is asked where its objects are:
  *
  * <ul>
@@ -53,15 +54,30 @@ final class CarriedTables {
 
   private CarriedTables() {}
 
-  /** Why replication from {@code source} does not carry every table to {@code target}, naming them, or {@code null}. */
-  static String missing(Connection source, Connection target, Target from, Target to) throws SQLException {
+  /**
+   * Why trigger capture or a publication on {@code source} does not carry every table, naming
+   * them, or {@code null}: asked before the gate and under the fence, before the barrier.
+   */
+  static String fromSource(Connection source, Target from, Target to) throws SQLException {
     List<String> found = uncaptured(source);
     if (source.getMetaData().getDatabaseMajorVersion() >= 10) {
       found.addAll(unpublished(source, from));
-      if (target.getMetaData().getDatabaseMajorVersion() >= 10) {
-        found.addAll(unsubscribed(source, target, to));
-      }
     }
+    return refusal(found, from, to);
+  }
+
+  /**
+   * Why a subscription into {@code target} does not replicate every table its publications carry on
+   * {@code source}, or {@code null}: asked once the barrier arrived, since a table created on the
+   * source just before joins the subscription as its schema change is replayed on the target, at
+   * the same point of the stream (where the subscription's owner is a superuser).
+   */
+  static String intoTarget(Connection source, Connection target, Target from, Target to) throws SQLException {
+    boolean both = source.getMetaData().getDatabaseMajorVersion() >= 10 && target.getMetaData().getDatabaseMajorVersion() >= 10;
+    return refusal(both ? unsubscribed(source, target, to) : List.of(), from, to);
+  }
+
+  private static String refusal(List<String> found, Target from, Target to) {
     if (found.isEmpty()) {
       return null;
     }

@@ -90,7 +90,7 @@ final class SwitchCheck {
     if (slotBlocked != null && !router.settings().force()) {
       return refuse(router, slotBlocked);
     }
-    String uncarried = router.settings().force() ? null : CarriedTables.missing(source, target, from, to);
+    String uncarried = router.settings().force() ? null : CarriedTables.fromSource(source, from, to);
     if (uncarried != null) {
       return refuse(router, uncarried);
     }

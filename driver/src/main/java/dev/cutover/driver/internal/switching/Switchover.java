@@ -579,8 +579,13 @@ final class Switchover {
   private void lead() throws SQLException {
     try {
       fence();
-      carried();
+      if (!force) {
+        refuseUncarried(CarriedTables.fromSource(source, from, to));
+      }
       barrier();
+      if (!force) {
+        refuseUncarried(CarriedTables.intoTarget(source, target, from, to));
+      }
       moveSequences();
       long targetEpoch = publishRelease();
       openTarget(targetEpoch);
@@ -638,12 +643,11 @@ final class Switchover {
   }
 
   /**
-   * Under the fence, where no write can slip in any more, asks again whether replication carries
-   * every table of the source ({@link CarriedTables}): one created, or one whose capture was
-   * disabled, since the check would lose its writes.
+   * Aborts with {@code missing} ({@link CarriedTables}), found under the fence, where no write can
+   * slip in any more: a table created, or one whose capture was disabled, since the check before
+   * the gate would lose its writes.
    */
-  private void carried() throws SQLException {
-    String missing = force ? null : CarriedTables.missing(source, target, from, to);
+  private static void refuseUncarried(String missing) throws SQLException {
     if (missing != null) {
       throw new Abort(missing);
     }
