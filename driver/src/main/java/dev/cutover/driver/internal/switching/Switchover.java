@@ -643,9 +643,9 @@ final class Switchover {
   }
 
   /**
-   * Aborts with {@code missing} ({@link CarriedTables}), found under the fence, where no write can
-   * slip in any more: a table created, or one whose capture was disabled, since the check before
-   * the gate would lose its writes.
+   * Aborts with {@code missing} ({@link CarriedTables}), found under the fence, which stops every
+   * write to the tables it guards while the application waits at the gate: a table created, or one
+   * whose capture was disabled, since the check before the gate would lose its writes.
    */
   private static void refuseUncarried(String missing) throws SQLException {
     if (missing != null) {
