@@ -26,8 +26,6 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.PostgresVersions;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
@@ -331,9 +329,7 @@ class LeastPrivilege13To17Test {
     String sub = Names.of(db).forward();
     ManualFlag flag = ManualFlag.named(db + "-flag");
     flag.set(Target.OLD);
-    String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + db
-        + "?cutover.new.url=" + URLEncoder.encode(pair.newServer().jdbcUrl(db), StandardCharsets.UTF_8)
-        + "&cutover.flag.provider=manual&cutover.flag.key=" + db + "-flag&cutover.service=" + db;
+    String url = CutoverUrl.manualFlag(pair, db);
     Properties as = new Properties();
     as.setProperty("user", ProviderAdmin.ADMIN);
     as.setProperty("password", ProviderAdmin.ADMIN_PASSWORD);

@@ -352,9 +352,7 @@ class ReplicationFlowTest {
     }
     ManualFlag flag = ManualFlag.named(db.name + "-flag");
     flag.set(Target.OLD);
-    String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + db.name
-        + "?cutover.new.url=" + java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db.name), java.nio.charset.StandardCharsets.UTF_8)
-        + "&cutover.flag.provider=manual&cutover.flag.key=" + db.name + "-flag&cutover.service=" + db.name;
+    String url = CutoverUrl.manualFlag(pair, db.name);
     java.util.Properties props = new java.util.Properties();
     props.setProperty("user", pair.oldServer().user());
     try (SwitchEventQueue events = new SwitchEventQueue(db.name);

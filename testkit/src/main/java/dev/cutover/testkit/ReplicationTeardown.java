@@ -74,20 +74,20 @@ public final class ReplicationTeardown implements BeforeEachCallback, AfterEachC
    * dropped when the publisher is not running, and a slot still held after 10 s left.
    */
   private static void tearDown(PostgresServer server, PostgresServer publisher, Set<Long> kept) throws Exception {
-    for (Subscription subscription : subscriptions(server)) {
-      if (kept.contains(subscription.oid())) {
-        continue;
-      }
-      try (Connection c = server.connect(subscription.database()); Statement s = c.createStatement()) {
-        // A test may have made its database read-only by default.
-        s.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE");
-        Connection p = connectIfRunning(publisher);
-        if (p == null) {
-          LogicalReplication.dropLeavingSlots(c, subscription.name());
-          continue;
-        }
-        try (p) {
-          LogicalReplication.drop(p, c, subscription.name(), RELEASE_WAIT);
+    List<Subscription> dropped = subscriptions(server).stream().filter(s -> !kept.contains(s.oid())).toList();
+    if (dropped.isEmpty()) {
+      return;
+    }
+    try (Connection p = connectIfRunning(publisher)) {
+      for (Subscription subscription : dropped) {
+        try (Connection c = server.connect(subscription.database()); Statement s = c.createStatement()) {
+          // A test may have made its database read-only by default.
+          s.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE");
+          if (p == null) {
+            LogicalReplication.dropLeavingSlots(c, subscription.name());
+          } else {
+            LogicalReplication.drop(p, c, subscription.name(), RELEASE_WAIT);
+          }
         } catch (TimeoutException held) {
           // Held by a stream the test left open: not fought over.
         }

@@ -13,6 +13,7 @@ import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
+import dev.cutover.replicator.CutoverUrl;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
@@ -21,8 +22,6 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.PostgresPair;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -161,10 +160,7 @@ final class SwitchUnderLoad implements AutoCloseable {
     this.db = db;
     this.flag = ManualFlag.named(db.name + "-flag");
     flag.set(Target.OLD);
-    String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + db.name
-        + "?cutover.new.url=" + URLEncoder.encode(pair.newServer().jdbcUrl(db.name), StandardCharsets.UTF_8)
-        + "&cutover.flag.provider=manual&cutover.flag.key=" + db.name + "-flag&cutover.service=" + db.name
-        + "&cutover.barrier.timeout=10s";
+    String url = CutoverUrl.manualFlag(pair, db.name) + "&cutover.barrier.timeout=10s";
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(url);
     config.setUsername(APP);

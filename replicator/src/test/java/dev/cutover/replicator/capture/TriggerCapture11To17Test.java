@@ -15,6 +15,7 @@ import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.internal.switching.RouterNames;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
+import dev.cutover.replicator.CutoverUrl;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
@@ -34,8 +35,6 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.lang.management.ManagementFactory;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
@@ -503,9 +502,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     db.executeOnBoth("CREATE TABLE late (id int PRIMARY KEY)");
     ManualFlag flag = ManualFlag.named(db.name + "-flag");
     flag.set(Target.OLD);
-    String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + db.name
-        + "?cutover.new.url=" + URLEncoder.encode(pair.newServer().jdbcUrl(db.name), StandardCharsets.UTF_8)
-        + "&cutover.flag.provider=manual&cutover.flag.key=" + db.name + "-flag&cutover.service=" + db.name;
+    String url = CutoverUrl.manualFlag(pair, db.name);
     Properties as = new Properties();
     as.setProperty("user", OwnedDatabase.ROLE);
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); SwitchEventQueue events = new SwitchEventQueue(db.name);

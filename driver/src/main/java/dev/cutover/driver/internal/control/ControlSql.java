@@ -115,14 +115,19 @@ public final class ControlSql {
   /** Markers older than this are deleted as new ones are written, so they never accumulate. */
   private static final String MARKER_TTL = "interval '1 day'";
   private static final String DEFINER = " SECURITY DEFINER SET search_path = pg_catalog, pg_temp";
-  private static final String APPLICATION_TABLES =
+  /**
+   * WHERE condition on {@code pg_class c} and {@code pg_namespace ns}: the application's tables, which
+   * the fence guards (and the switch asks replication to carry, see {@code CarriedTables}).
+   */
+  public static final String APPLICATION_TABLES =
       "c.relkind IN ('r', 'p') AND c.relpersistence <> 't'"
           + " AND ns.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') AND ns.nspname NOT LIKE 'pg\\_%'";
   /** FROM and WHERE of the application tables lacking an enabled fence trigger ({@code c}, {@code ns}). */
   private static final String UNGUARDED = "FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE "
       + APPLICATION_TABLES + " AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = '"
       + TRIGGER + "' AND g.tgenabled = 'O')";
-  private static final String THIS_DATABASE = "(SELECT d.oid FROM pg_database d WHERE d.datname = current_database())";
+  /** The oid of the current database, as a scalar subquery. */
+  public static final String THIS_DATABASE = "(SELECT d.oid FROM pg_database d WHERE d.datname = current_database())";
 
   private ControlSql() {}
 

@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.switching;
 
+import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.flags.Target;
 import java.sql.Array;
 import java.sql.Connection;
@@ -8,7 +9,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -46,11 +47,10 @@ import java.util.Map;
 final class CarriedTables {
   /** How many tables a refusal names. */
   private static final int NAMED = 5;
-  private static final String APPLICATION_TABLE = "c.relkind = 'r' AND c.relpersistence = 'p'"
-      + " AND ns.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') AND ns.nspname NOT LIKE 'pg\\_%'";
-  private static final String TABLES = " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"
-      + " WHERE " + APPLICATION_TABLE;
-  private static final String THIS_DATABASE = "(SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())";
+  private static final String FROM_TABLES = " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace";
+  /** The application tables that hold rows ({@code c}, {@code ns}). */
+  private static final String HOLDING_ROWS = ControlSql.APPLICATION_TABLES + " AND c.relkind = 'r' AND c.relpersistence = 'p'";
+  private static final String TABLES = FROM_TABLES + " WHERE " + HOLDING_ROWS;
 
   private CarriedTables() {}
 
@@ -126,7 +126,7 @@ final class CarriedTables {
     List<String> found = new ArrayList<>();
     int major = source.getMetaData().getDatabaseMajorVersion();
     try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname),"
-        + " pg_catalog.quote_ident(p.pubname)" + TABLES.replace(" WHERE ", ", pg_catalog.pg_publication p WHERE ")
+        + " pg_catalog.quote_ident(p.pubname)" + FROM_TABLES + ", pg_catalog.pg_publication p WHERE " + HOLDING_ROWS
         + " AND p.pubname LIKE 'cutover\\_%' AND NOT " + covered(major) + " ORDER BY 1, 2")) {
       while (rs.next()) {
         found.add(rs.getString(1) + " (not in publication " + rs.getString(2) + ": ALTER PUBLICATION " + rs.getString(2)
@@ -143,24 +143,23 @@ final class CarriedTables {
   private static List<String> unsubscribed(Connection source, Connection target, Target to) throws SQLException {
     List<String> found = new ArrayList<>();
     int major = source.getMetaData().getDatabaseMajorVersion();
-    for (Map.Entry<String, Subscription> sub : subscriptions(target).entrySet()) {
-      String name = sub.getKey();
-      Map<String, String> states = new LinkedHashMap<>();
+    for (Subscription sub : subscriptions(target)) {
+      Map<String, String> states = new HashMap<>();
       try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname), r.srsubstate"
           + " FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_subscription_rel r ON r.srsubid = s.oid"
           + " JOIN pg_catalog.pg_class c ON c.oid = r.srrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"
-          + " WHERE s.subdbid = " + THIS_DATABASE + " AND s.subname = ?")) {
-        ps.setString(1, name);
+          + " WHERE s.subdbid = " + ControlSql.THIS_DATABASE + " AND s.subname = ?")) {
+        ps.setString(1, sub.name());
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
             states.put(rs.getString(1), rs.getString(2));
           }
         }
       }
-      String quoted = sub.getValue().quoted();
+      String quoted = sub.quoted();
       try (PreparedStatement ps = source.prepareStatement("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname)" + TABLES
           + " AND EXISTS (SELECT 1 FROM pg_catalog.pg_publication p WHERE p.pubname = ANY (?) AND " + covered(major) + ") ORDER BY 1")) {
-        Array pubs = source.createArrayOf("text", sub.getValue().publications());
+        Array pubs = source.createArrayOf("text", sub.publications());
         ps.setArray(1, pubs);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -179,18 +178,18 @@ final class CarriedTables {
     return found;
   }
 
-  /** A subscription's name as an identifier, and its publications. */
-  private record Subscription(String quoted, String[] publications) {}
+  /** A subscription: its name, as an identifier, and its publications. */
+  private record Subscription(String name, String quoted, String[] publications) {}
 
-  /** The replicator's subscriptions into {@code target}'s database by name, where the switch's role may read them. */
-  private static Map<String, Subscription> subscriptions(Connection target) throws SQLException {
-    Map<String, Subscription> out = new LinkedHashMap<>();
-    try (Statement s = target.createStatement(); ResultSet rs = s.executeQuery("SELECT s.subname, s.subpublications,"
-        + " pg_catalog.quote_ident(s.subname)"
-        + " FROM pg_catalog.pg_subscription s WHERE s.subdbid = " + THIS_DATABASE + " AND s.subname LIKE 'cutover\\_%'"
-        + " AND pg_catalog.has_column_privilege('pg_catalog.pg_subscription', 'oid', 'SELECT') ORDER BY 1")) {
+  /** The replicator's subscriptions into {@code target}'s database, where the switch's role may read them. */
+  private static List<Subscription> subscriptions(Connection target) throws SQLException {
+    List<Subscription> out = new ArrayList<>();
+    try (Statement s = target.createStatement(); ResultSet rs = s.executeQuery("SELECT s.subname, pg_catalog.quote_ident(s.subname),"
+        + " s.subpublications FROM pg_catalog.pg_subscription s WHERE s.subdbid = " + ControlSql.THIS_DATABASE
+        + " AND s.subname LIKE 'cutover\\_%' AND pg_catalog.has_column_privilege('pg_catalog.pg_subscription', 'oid', 'SELECT')"
+        + " ORDER BY 1")) {
       while (rs.next()) {
-        out.put(rs.getString(1), new Subscription(rs.getString(3), (String[]) rs.getArray(2).getArray()));
+        out.add(new Subscription(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray()));
       }
     }
     return out;
