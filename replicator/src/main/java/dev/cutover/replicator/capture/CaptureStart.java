@@ -14,6 +14,8 @@ import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.ForeignKeySetAside;
 import dev.cutover.replicator.copy.IndexSetAside;
+import dev.cutover.replicator.copy.LeftAside;
+import dev.cutover.replicator.copy.StartState;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.copy.MaterializedViews;
 import dev.cutover.replicator.copy.InitialCopy;
@@ -61,7 +63,9 @@ import org.slf4j.LoggerFactory;
  * off inside each chunk's transaction and sets foreign keys aside until every table is in
  * ({@link TriggersOff}, {@link ForeignKeySetAside}). If anything fails, the capture is removed,
  * the tables copied into (verified empty before) are emptied again and what was set aside is put
- * back, so start can simply run again.
+ * back, so start can simply run again. What is set aside is recorded on new first
+ * ({@link StartState}), so that a start that dies, or cannot reach new to undo, leaves it for
+ * {@code cleanup} or the next start to put back ({@link LeftAside}).
  */
 public final class CaptureStart {
   private static final Logger LOG = LoggerFactory.getLogger(CaptureStart.class);
@@ -102,11 +106,13 @@ public final class CaptureStart {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       int oldMajor = Sql.majorVersionOf(o);
       preconditions(o, n, oldMajor);
+      List<String> warnings = new ArrayList<>();
+      // Set aside by an earlier start that did not finish, and gone from new's catalog: planned from it, it would stay gone.
+      LeftAside.beforeStart(n).ifPresent(warnings::add);
       ControlSchema.install(o, appRoles);
       ControlSchema.install(n, appRoles);
       Heartbeat.install(o);
       Heartbeat.install(n);
-      List<String> warnings = new ArrayList<>();
       // Schema changes travel as rows of cutover.ddl_log, captured like any table. Its replay and
       // capture use catalogs of PostgreSQL 10+ (publications), so not with an older source.
       if (oldMajor >= 10) {
@@ -153,6 +159,9 @@ public final class CaptureStart {
       Connection exporter = old.connect();
       // Ticks during the copy cut what it does not see into batches of their own (see Ticker).
       try (Ticker ticker = Ticker.start(old, java.time.Duration.ofMillis(100))) {
+        // Recorded before each drop: a start that dies leaves them for cleanup or the next start to put back.
+        StartState.beginCapture(n);
+        StartState.recordKeys(n, keys);
         keys.drop(n);
         keysDropped = true;
         if (options.deferIndexes()) {
@@ -172,6 +181,7 @@ public final class CaptureStart {
         if (oldMajor >= 10) {
           DdlCapture.requireNoneBefore(old, snapshot);
         }
+        StartState.recordAside(n, aside);
         aside.drop(n);
         indexesDropped = true;
         timing = new Loader(
@@ -184,6 +194,7 @@ public final class CaptureStart {
         listener.phase("foreign keys", progress);
         keys.restore(n);
         ApplyProgress.arm(n, Way.FORWARD, start);
+        StartState.finish(n);
       } catch (Exception e) {
         closeQuietly(exporter);
         undo(o, n, e instanceof ReplicatorException ? List.of() : tables, aside, indexesDropped, keys, keysDropped, e);
@@ -315,6 +326,7 @@ public final class CaptureStart {
       if (keysDropped) {
         keys.restore(nn.get());
       }
+      StartState.forgetAside(nn.get());
     } catch (Exception e) {
       cause.addSuppressed(e);
     }

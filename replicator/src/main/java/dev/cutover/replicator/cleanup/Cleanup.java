@@ -7,6 +7,7 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
+import dev.cutover.replicator.copy.LeftAside;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Sql;
@@ -24,17 +25,22 @@ import java.util.List;
  * use this database. Idempotent: a second run finds nothing and says so. While an apply process
  * still holds either side it refuses before removing anything.
  *
+ * <p>Before the control schema on new goes, what a start that did not finish set aside there
+ * (indexes, constraints, foreign keys) is put back from the record the schema holds
+ * ({@link LeftAside}); without it new would lose those for good.
+ *
  * <p>Order: subscriptions first (on both sides), so no walsender needs the slots any more; then
  * slots, waiting for walsenders to let go; then publications; then the control schema.
  */
 public final class Cleanup {
   /**
-   * What was removed, per side, e.g. {@code subscription cutover_fwd_app}, and what was kept
-   * because another migration uses it.
+   * What was removed, per side, e.g. {@code subscription cutover_fwd_app}; what was put back on new
+   * that an interrupted start had set aside, e.g. {@code index public.t1_grp}; and what was kept,
+   * because another migration uses it or new's rows do not satisfy a foreign key yet.
    */
-  public record Report(List<String> removedOnOld, List<String> removedOnNew, List<String> kept) {
+  public record Report(List<String> removedOnOld, List<String> removedOnNew, List<String> putBackOnNew, List<String> kept) {
     public boolean nothingFound() {
-      return removedOnOld.isEmpty() && removedOnNew.isEmpty();
+      return removedOnOld.isEmpty() && removedOnNew.isEmpty() && putBackOnNew.isEmpty();
     }
   }
 
@@ -44,6 +50,7 @@ public final class Cleanup {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
     List<String> kept = new ArrayList<>();
+    List<String> putBackOnNew = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       refuseWhileApplying(o, "old");
@@ -75,9 +82,17 @@ public final class Cleanup {
         }
       }
       uninstall(o, "old", onOld, kept);
-      uninstall(n, "new", onNew, kept);
+      LeftAside.Result putBack = LeftAside.putBack(n);
+      putBackOnNew.addAll(putBack.restored());
+      if (putBack.unsatisfied().isEmpty()) {
+        uninstall(n, "new", onNew, kept);
+      } else {
+        kept.add("the control schema on new, whose record of foreign key(s) " + String.join(", ", putBack.unsatisfied())
+            + " that an interrupted start set aside it holds: new's rows do not satisfy them; empty new's tables (start copies into"
+            + " empty tables only), then run cleanup again to add them back");
+      }
     }
-    return new Report(onOld, onNew, kept);
+    return new Report(onOld, onNew, putBackOnNew, kept);
   }
 
   /** Refuses while an apply process still writes into this side: cleanup would pull its tables from under it. */

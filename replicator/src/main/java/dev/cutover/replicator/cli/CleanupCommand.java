@@ -18,6 +18,7 @@ final class CleanupCommand extends BaseCommand {
       }
       report.removedOnOld().forEach(s -> out().println("old: removed " + s));
       report.removedOnNew().forEach(s -> out().println("new: removed " + s));
+      report.putBackOnNew().forEach(s -> out().println("new: put back " + s + ", set aside by a start that did not finish"));
       report.kept().forEach(s -> out().println("kept " + s));
     });
     return 0;

@@ -69,12 +69,24 @@ public final class ForeignKeySetAside {
   public void restore(Connection nw) throws SQLException {
     inTransaction(nw, () -> Sql.withCatalogPath(nw, () -> {
       for (Key k : keys) {
-        if (!Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND conname = ?)",
-            k.table().regclass(), k.name())) {
-          Sql.execute(nw, k.addSql());
-        }
+        addIfMissing(nw, k);
       }
       return null;
     }));
+  }
+
+  /**
+   * Adds {@code key} unless its table has a constraint of that name, validating it against the
+   * rows; on a connection whose search_path is pg_catalog.
+   *
+   * @return whether it was added
+   */
+  static boolean addIfMissing(Connection nw, Key key) throws SQLException {
+    if (Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = ?::regclass AND conname = ?)",
+        key.table().regclass(), key.name())) {
+      return false;
+    }
+    Sql.execute(nw, key.addSql());
+    return true;
   }
 }

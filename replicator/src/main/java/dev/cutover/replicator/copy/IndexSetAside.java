@@ -152,20 +152,23 @@ public final class IndexSetAside {
   /**
    * Puts back new's own definitions of what was dropped, for when the copy fails; skips what
    * exists already.
+   *
+   * @return what was put back
    */
-  public void restore(Connection nw) throws SQLException {
-    Sql.withCatalogPath(nw, () -> {
+  public List<Definition> restore(Connection nw) throws SQLException {
+    return Sql.withCatalogPath(nw, () -> {
+      List<Definition> built = new ArrayList<>();
       for (Definition d : dropped) {
-        boolean exists = Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", Sql.qualified(d.table().schema(), d.name()));
-        if (!exists) {
+        if (!Sql.relationExists(nw, Sql.qualified(d.table().schema(), d.name()))) {
           build(nw, d);
           attach(nw, d);
+          built.add(d);
         }
       }
       for (Map.Entry<TableName, String> e : replicaIdentity.entrySet()) {
         applyIdentity(nw, e.getKey(), e.getValue());
       }
-      return null;
+      return built;
     });
   }
 

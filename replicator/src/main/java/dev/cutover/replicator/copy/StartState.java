@@ -14,25 +14,30 @@ import java.util.Map;
 
 /**
  * What a {@code start} has done so far, kept on new so that {@code start --resume} can continue
- * after the process died: the slot and its consistent point, the indexes set aside (their
- * definitions are gone from new's catalog once dropped), and every chunk copied, recorded in the
- * transaction that commits its rows, so a chunk is recorded exactly when its rows are in.
+ * after the process died: the slot and its consistent point, the indexes and foreign keys set aside
+ * (their definitions are gone from new's catalog once dropped), and every chunk copied, recorded in
+ * the transaction that commits its rows, so a chunk is recorded exactly when its rows are in.
  *
- * <p>The tables are UNLOGGED: never published, so reverse replication does not carry them, and
- * cheap to write; a crash of new's server itself empties them, and then start cannot resume (it
- * says so).
+ * <p>The progress (slot, chunks) is UNLOGGED: cheap to write, and a crash of new's server itself
+ * empties it, and then start cannot resume (it says so). What was set aside is logged, since new's
+ * schema depends on it: it survives such a crash, for {@code cleanup} or the next {@code start} to
+ * put back ({@link LeftAside}), and is dropped once nothing is set aside any more.
  */
 public final class StartState {
   private static final String[] DEFINITION = {
     "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.start_state (key text PRIMARY KEY, value text NOT NULL)",
     "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.start_chunks (table_schema name, table_name name, chunk int, chunks int NOT NULL,"
         + " rows bigint NOT NULL, bytes bigint NOT NULL, millis bigint NOT NULL, PRIMARY KEY (table_schema, table_name, chunk))",
-    "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.start_indexes (ord int PRIMARY KEY, dropped boolean NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS cutover.start_indexes (ord int PRIMARY KEY, dropped boolean NOT NULL,"
         + " table_schema name NOT NULL, table_name name NOT NULL, name name NOT NULL, is_constraint boolean NOT NULL,"
         + " create_sql text NOT NULL, attach_sql text, drop_sql text NOT NULL, bytes bigint NOT NULL)",
-    "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.start_identity (table_schema name, table_name name, clause text NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS cutover.start_identity (table_schema name, table_name name, clause text NOT NULL,"
         + " PRIMARY KEY (table_schema, table_name))",
+    "CREATE TABLE IF NOT EXISTS cutover.start_keys (ord int PRIMARY KEY, table_schema name NOT NULL,"
+        + " table_name name NOT NULL, name name NOT NULL, definition text NOT NULL)",
   };
+  private static final String PROGRESS = "cutover.start_state, cutover.start_chunks";
+  private static final String ASIDE = "cutover.start_indexes, cutover.start_identity, cutover.start_keys";
 
   /**
    * A table whose every chunk was copied.
@@ -60,16 +65,29 @@ public final class StartState {
    * whether new relays the slot ({@code --capture relay}) instead of subscribing to it.
    */
   public static void begin(Connection nw, String slot, String consistentPoint, boolean relay) throws SQLException {
-    for (String sql : DEFINITION) {
-      Sql.execute(nw, sql);
-    }
-    ControlSchema.seal(nw);
-    Sql.execute(nw, "TRUNCATE cutover.start_state, cutover.start_chunks, cutover.start_indexes, cutover.start_identity");
+    begin(nw);
     put(nw, "slot", slot);
     put(nw, "consistent_point", consistentPoint);
     if (relay) {
       put(nw, "engine", "relay");
     }
+  }
+
+  /**
+   * Creates the tables (idempotent) and forgets any earlier start, for a start of trigger capture:
+   * it cannot be resumed, but what it sets aside on new must be found again if it dies.
+   */
+  public static void beginCapture(Connection nw) throws SQLException {
+    begin(nw);
+    put(nw, "engine", "triggers");
+  }
+
+  private static void begin(Connection nw) throws SQLException {
+    for (String sql : DEFINITION) {
+      Sql.execute(nw, sql);
+    }
+    ControlSchema.seal(nw);
+    Sql.execute(nw, "TRUNCATE " + PROGRESS + ", " + ASIDE);
   }
 
   /** Whether the recorded start was one of relayed logical replication, which resumes into a relay position, not a subscription. */
@@ -110,6 +128,22 @@ public final class StartState {
     }
   }
 
+  /** Records the foreign keys set aside, before they are dropped. */
+  public static void recordKeys(Connection nw, ForeignKeySetAside keys) throws SQLException {
+    int ord = 0;
+    try (PreparedStatement ps = nw.prepareStatement("INSERT INTO cutover.start_keys VALUES (?, ?, ?, ?, ?)")) {
+      for (ForeignKeySetAside.Key k : keys.keys()) {
+        ps.setInt(1, ord++);
+        ps.setString(2, k.table().schema());
+        ps.setString(3, k.table().name());
+        ps.setString(4, k.name());
+        ps.setString(5, k.definition());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
   /** Records one copied chunk in the caller's transaction, the one that commits its rows. */
   static void recordChunk(Connection nw, TableName table, int chunk, int chunks, long rows, long bytes, long millis) throws SQLException {
     try (PreparedStatement ps = Sql.prepare(nw, "INSERT INTO cutover.start_chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -136,6 +170,14 @@ public final class StartState {
         copied.add(new CopiedTable(new TableName(rs.getString(1), rs.getString(2)), rs.getLong(3), rs.getLong(4), rs.getLong(5)));
       }
     }
+    return new Recorded(get(nw, "slot"), get(nw, "consistent_point"), copied, aside(nw), "copied".equals(get(nw, "large_objects")));
+  }
+
+  /** The indexes recorded as set aside (empty where no start recorded any). */
+  static IndexSetAside aside(Connection nw) throws SQLException {
+    if (!Sql.relationExists(nw, "cutover.start_indexes")) {
+      return IndexSetAside.none();
+    }
     List<IndexSetAside.Definition> dropped = new ArrayList<>();
     List<IndexSetAside.Definition> rebuild = new ArrayList<>();
     try (PreparedStatement ps = nw.prepareStatement("SELECT dropped, table_schema, table_name, name, is_constraint, create_sql,"
@@ -153,15 +195,34 @@ public final class StartState {
         identity.put(new TableName(rs.getString(1), rs.getString(2)), rs.getString(3));
       }
     }
-    return new Recorded(get(nw, "slot"), get(nw, "consistent_point"), copied, IndexSetAside.of(dropped, rebuild, identity),
-        "copied".equals(get(nw, "large_objects")));
+    return IndexSetAside.of(dropped, rebuild, identity);
+  }
+
+  /** The foreign keys recorded as set aside (empty where no start recorded any). */
+  static List<ForeignKeySetAside.Key> keys(Connection nw) throws SQLException {
+    List<ForeignKeySetAside.Key> keys = new ArrayList<>();
+    if (Sql.relationExists(nw, "cutover.start_keys")) {
+      for (String[] row : Sql.rows(nw, "SELECT table_schema, table_name, name, definition FROM cutover.start_keys ORDER BY ord")) {
+        keys.add(new ForeignKeySetAside.Key(new TableName(row[0], row[1]), row[2], row[3]));
+      }
+    }
+    return keys;
   }
 
   /** Forgets the record once start has subscribed: nothing is left to resume. */
   public static void finish(Connection nw) throws SQLException {
     if (Sql.relationExists(nw, "cutover.start_state")) {
-      Sql.execute(nw, "TRUNCATE cutover.start_state, cutover.start_chunks, cutover.start_indexes, cutover.start_identity");
+      Sql.execute(nw, "TRUNCATE " + PROGRESS);
     }
+    forgetAside(nw);
+  }
+
+  /**
+   * Forgets what was set aside, once it is back on new or built: its tables are dropped, so that a
+   * {@code FOR ALL TABLES} publication made on new later (the way back) never lists them.
+   */
+  public static void forgetAside(Connection nw) throws SQLException {
+    Sql.execute(nw, "DROP TABLE IF EXISTS " + ASIDE);
   }
 
   private static void put(Connection nw, String key, String value) throws SQLException {

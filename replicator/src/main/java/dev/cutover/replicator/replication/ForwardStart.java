@@ -16,6 +16,7 @@ import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.IndexSetAside;
+import dev.cutover.replicator.copy.LeftAside;
 import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.copy.InitialCopy.TablePair;
 import dev.cutover.replicator.copy.LargeObjects;
@@ -88,13 +89,15 @@ public final class ForwardStart {
       int oldMajor = Sql.majorVersion(o);
       int newMajor = Sql.majorVersion(n);
       preconditions(o, n, oldMajor, newMajor, slot);
+      List<String> warnings = new ArrayList<>();
+      // Set aside by an earlier start that did not finish, and gone from new's catalog: planned from it, it would stay gone.
+      LeftAside.beforeStart(n).ifPresent(warnings::add);
       ReplicaIdentities.setFull(o, ReplicaIdentities.check(o, options.keyless()));
 
       ControlSchema.install(o, appRoles);
       ControlSchema.install(n, appRoles);
       Heartbeat.install(o);
       Heartbeat.install(n);
-      List<String> warnings = new ArrayList<>();
       for (String w : new String[] {DdlCapture.install(o, Side.OLD), DdlCapture.install(n, Side.NEW)}) {
         if (w != null) {
           warnings.add(w);
@@ -299,6 +302,7 @@ public final class ForwardStart {
       }
       if (dropped) {
         aside.restore(nn.get());
+        StartState.forgetAside(nn.get());
       }
     } catch (Exception e) {
       cause.addSuppressed(e);
