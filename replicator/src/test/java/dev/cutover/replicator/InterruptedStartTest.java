@@ -15,11 +15,7 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.ServerProcess;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -155,24 +151,13 @@ class InterruptedStartTest {
 
   /** Runs {@link CrashingStart} and kills it once t1 and t2 are on new, with t3's copy waiting to begin. */
   private static void killMidCopy(PostgresPair pair, String db, String user, Capture engine) throws Exception {
-    Process crashing = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), CrashingStart.class.getName(),
-        pair.oldServer().jdbcUrl(db), pair.newServer().jdbcUrl(db), user, "2", engine.name())
-        .redirectErrorStream(true).start();
-    List<String> output = new ArrayList<>();
-    try (BufferedReader lines = new BufferedReader(new InputStreamReader(crashing.getInputStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = lines.readLine()) != null && !line.contains(CrashingStart.STOPPED)) {
-        output.add(line);
-      }
-      assertThat(line).as("the start stopped mid-copy: %s", output).isNotNull();
-      try (Connection n = pair.newServer().connect(db)) {
-        await().atMost(Duration.ofSeconds(60)).until(() -> AppDatabase.count(n, "SELECT (SELECT count(*) FROM t1) + (SELECT count(*)"
-            + " FROM t2)") == 70_000);
-      }
-      crashing.destroyForcibly();
-      assertThat(crashing.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    Process crashing = CrashingStart.stopped(pair.oldServer().jdbcUrl(db), pair.newServer().jdbcUrl(db), user, 2, engine);
+    try (Connection n = pair.newServer().connect(db)) {
+      await().atMost(Duration.ofSeconds(60)).until(() -> AppDatabase.count(n, "SELECT (SELECT count(*) FROM t1) + (SELECT count(*)"
+          + " FROM t2)") == 70_000);
     }
+    crashing.destroyForcibly();
+    assertThat(crashing.waitFor(30, TimeUnit.SECONDS)).isTrue();
   }
 
   private static Connection asOwner(PostgresServer server, String db) throws SQLException {

@@ -18,15 +18,10 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -79,25 +74,16 @@ class ResumeTest {
     try (Writer writer = new Writer(pair.oldServer(), db)) {
       writer.awaitMore(20);
       // Two jobs: t1 and t2 go first; the third chunk to start (t3) stops, and the process is killed there.
-      Process crashing = new ProcessBuilder(javaBinary(), "-cp", testClassPath(), CrashingStart.class.getName(),
-          pair.oldServer().jdbcUrl(db), pair.newServer().jdbcUrl(db), pair.oldServer().user(), "2", engine.name())
-          .redirectErrorStream(true).start();
-      List<String> output = new ArrayList<>();
-      try (BufferedReader lines = new BufferedReader(new InputStreamReader(crashing.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = lines.readLine()) != null && !line.contains(CrashingStart.STOPPED)) {
-          output.add(line);
-        }
-        assertThat(line).as("the start stopped mid-copy: %s", output).isNotNull();
-        // The stop comes when the first of t1 and t2 is in; the other job goes on copying its table until it is in too.
-        try (Connection n = pair.newServer().connect(db)) {
-          await().atMost(Duration.ofSeconds(60)).until(() -> AppDatabase.count(n, "SELECT count(*) FROM (SELECT table_name"
-              + " FROM cutover.start_chunks WHERE table_name IN ('t1', 't2') GROUP BY 1 HAVING count(*) = max(chunks)) done") == 2);
-        }
-        writer.awaitMore(20);
-        crashing.destroyForcibly();
-        assertThat(crashing.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      Process crashing = CrashingStart.stopped(pair.oldServer().jdbcUrl(db), pair.newServer().jdbcUrl(db), pair.oldServer().user(),
+          2, engine);
+      // The stop comes when the first of t1 and t2 is in; the other job goes on copying its table until it is in too.
+      try (Connection n = pair.newServer().connect(db)) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> AppDatabase.count(n, "SELECT count(*) FROM (SELECT table_name"
+            + " FROM cutover.start_chunks WHERE table_name IN ('t1', 't2') GROUP BY 1 HAVING count(*) = max(chunks)) done") == 2);
       }
+      writer.awaitMore(20);
+      crashing.destroyForcibly();
+      assertThat(crashing.waitFor(30, TimeUnit.SECONDS)).isTrue();
       writer.awaitMore(20);
 
       assertThatThrownBy(() -> r.start(ReplicationFlowTest.options().withCapture(engine), new CopyProgress(), CopyListener.NONE))
@@ -143,15 +129,6 @@ class ResumeTest {
     }
     VerifyReport verify = r.verify(Verifier.Options.defaults());
     assertThat(verify.differences()).as("%s", verify.tables()).isZero();
-  }
-
-  private static String javaBinary() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-  }
-
-  /** Surefire runs tests through a manifest-only jar; the real class path is in this property. */
-  private static String testClassPath() {
-    return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
   }
 
   /** The application: inserts into and updates every table, one transaction each, until closed. */
