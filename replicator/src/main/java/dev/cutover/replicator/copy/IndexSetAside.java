@@ -151,7 +151,7 @@ public final class IndexSetAside {
 
   /**
    * Puts back new's own definitions of what was dropped, for when the copy fails; skips what
-   * exists already.
+   * exists already, and what belonged to a table dropped since.
    *
    * @return what was put back
    */
@@ -159,14 +159,16 @@ public final class IndexSetAside {
     return Sql.withCatalogPath(nw, () -> {
       List<Definition> built = new ArrayList<>();
       for (Definition d : dropped) {
-        if (!Sql.relationExists(nw, Sql.qualified(d.table().schema(), d.name()))) {
+        if (Sql.relationExists(nw, d.table().regclass()) && !Sql.relationExists(nw, Sql.qualified(d.table().schema(), d.name()))) {
           build(nw, d);
           attach(nw, d);
           built.add(d);
         }
       }
       for (Map.Entry<TableName, String> e : replicaIdentity.entrySet()) {
-        applyIdentity(nw, e.getKey(), e.getValue());
+        if (Sql.relationExists(nw, e.getKey().regclass())) {
+          applyIdentity(nw, e.getKey(), e.getValue());
+        }
       }
       return built;
     });

@@ -20,12 +20,13 @@ import java.util.Optional;
  * {@code start} plans from new's catalog, so without this new would keep tables without their
  * keys for good, unnoticed.
  *
- * <p>A foreign key the rows copied so far do not satisfy (its referenced table was not copied
- * yet) cannot be added back; it stays recorded, named as {@link Result#unsatisfied}, until new's
- * tables are emptied.
+ * <p>What belonged to a table dropped since is gone with it. A foreign key the rows copied so far
+ * do not satisfy (its referenced table was not copied yet) cannot be added back; it stays recorded,
+ * named as {@link Result#unsatisfied}, until new's tables are emptied.
  */
 public final class LeftAside {
   private static final String INTEGRITY_VIOLATION_CLASS = "23";
+  private static final String UNDEFINED_TABLE = "42P01";
 
   /**
    * @param restored what was put back, e.g. {@code index public.t1_pkey}
@@ -55,6 +56,9 @@ public final class LeftAside {
             restored.add("foreign key " + k.name() + " on " + k.table());
           }
         } catch (SQLException e) {
+          if (UNDEFINED_TABLE.equals(e.getSQLState())) {
+            continue; // its table, or the one it references, was dropped since: nothing to put back
+          }
           if (e.getSQLState() == null || !e.getSQLState().startsWith(INTEGRITY_VIOLATION_CLASS)) {
             throw e;
           }
