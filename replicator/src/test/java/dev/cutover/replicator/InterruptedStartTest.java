@@ -32,7 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * record of them is on new; {@code cleanup} puts them back before it removes the control schema
  * that holds it, and a foreign key the partial copy breaks stays recorded until new's tables are
  * emptied, when the next {@code start} puts it back first. Without that, new kept its tables
- * without their keys for good.
+ * without their keys for good. The record, which cleanup runs as SQL, is its owner's alone.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class InterruptedStartTest {
@@ -118,6 +118,8 @@ class InterruptedStartTest {
       }
       try (Connection c = asOwner(s, db)) {
         AppDatabase.execute(c, SCHEMA);
+        // Default privileges would give this role what start creates, the record cleanup runs as SQL included.
+        AppDatabase.execute(c, "ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO PUBLIC");
       }
     }
     try (Connection o = asOwner(pair.oldServer(), db)) {
@@ -130,6 +132,10 @@ class InterruptedStartTest {
     killMidCopy(pair, db, OWNER, Capture.TRIGGERS);
     try (Connection n = asOwner(pair.newServer(), db)) {
       assertThat(keys(n)).as("the start set keys aside").doesNotContain("t2 t2_t1_id_fkey FOREIGN KEY (t1_id) REFERENCES t1(id)");
+      assertThat(AppDatabase.strings(n, "SELECT relname FROM pg_class WHERE relnamespace = 'cutover'::regnamespace AND relname LIKE"
+          + " 'start%' AND relkind = 'r' AND NOT has_table_privilege('public', oid, 'INSERT, UPDATE')"))
+          .as("the record is the owner's alone").containsExactlyInAnyOrder("start_state", "start_chunks", "start_indexes",
+              "start_identity", "start_keys");
     }
 
     Cleanup.Report first = r.cleanup();
