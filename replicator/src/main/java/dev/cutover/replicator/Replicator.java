@@ -65,8 +65,8 @@ import java.util.Optional;
  */
 public final class Replicator {
   /**
-   * How long a statement of {@link #status()} or {@link #check()} may wait for its answer unless
-   * told: their reads are small.
+   * How long a statement of {@link #status()}, {@link #check()} and the other operator's commands
+   * may wait for its answer unless told: each is answered promptly, or is exempt (see the method).
    */
   public static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
@@ -330,17 +330,37 @@ public final class Replicator {
     });
   }
 
-  /** Before the switch: prepares the way back so that {@link #reverse} misses nothing (see {@link Reverse#prepare}). */
+  /** {@link #prepareReverse(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
   public List<String> prepareReverse() throws Exception {
-    return translate(() -> Reverse.prepare(old, nw, names));
+    return prepareReverse(READ_TIMEOUT);
+  }
+
+  /**
+   * Before the switch: prepares the way back so that {@link #reverse} misses nothing (see {@link
+   * Reverse#prepare}).
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it
+   */
+  public List<String> prepareReverse(Duration networkTimeout) throws Exception {
+    return translate(() -> Reverse.prepare(old, nw, names, networkTimeout));
+  }
+
+  /** {@link #reverse(Reverse.Options, Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
+  public Reverse.Report reverse(Reverse.Options options) throws Exception {
+    return reverse(options, READ_TIMEOUT);
   }
 
   /**
    * Turns replication around: arms new → old while old → new runs, and old → new again after a
    * flip back (see {@link Reverse} for the rules per version).
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it. The drain and the slot's creation
+   *     have waits of their own ({@link Reverse#arm})
    */
-  public Reverse.Report reverse(Reverse.Options options) throws Exception {
-    return translate(() -> Reverse.arm(old, nw, names, options));
+  public Reverse.Report reverse(Reverse.Options options, Duration networkTimeout) throws Exception {
+    return translate(() -> Reverse.arm(old, nw, names, options, networkTimeout));
   }
 
   /** Compares every replicated table on both sides, and the large objects and unlogged tables start copied. */
@@ -370,15 +390,27 @@ public final class Replicator {
    * replay is skipped, and status no longer asks for it.
    */
   public void ddlDone(String id) throws Exception {
+    ddlDone(id, READ_TIMEOUT);
+  }
+
+  /**
+   * {@link #ddlDone(String)}.
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it (a side marked before stays marked)
+   */
+  public void ddlDone(String id, Duration networkTimeout) throws Exception {
     translate(() -> {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
-        for (Connection c : List.of(o, n)) {
-          if (DdlCapture.logExists(c)) {
-            DdlCapture.markDone(c, id);
+        return BoundedRead.within(networkTimeout, "ddl-done --network-timeout", Map.of("old", o, "new", n), () -> {
+          for (Connection c : List.of(o, n)) {
+            if (DdlCapture.logExists(c)) {
+              DdlCapture.markDone(c, id);
+            }
           }
-        }
+          return null;
+        });
       }
-      return null;
     });
   }
 

@@ -1,0 +1,101 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.cli.ReplicatorCli;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.ReplicationTeardown;
+import dev.cutover.testkit.TcpProxy;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The operator's commands that change things, when the network to a side goes silent mid-command
+ * (no reset, no close: a stalled proxy, NAT or firewall, which TCP keepalive does not notice).
+ * {@code reverse --prepare}, {@code reverse} and {@code ddl-done} await each answer {@code
+ * --network-timeout}. Each ends within its timeout, exit code 3, naming the side; before, each waited
+ * for ever.
+ */
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
+class SilentCommandTest {
+  private static final Duration NETWORK_TIMEOUT = Duration.ofSeconds(2);
+  /** How long a command may take to end once its side went silent: the timeout, with room to spare. */
+  private static final Duration ENDS_WITHIN = Duration.ofSeconds(10);
+  /** How long a test waits for what a command should have done long before. */
+  private static final Duration PATIENCE = Duration.ofSeconds(30);
+
+  /**
+   * Each command waits on old for a table a superuser session holds; old goes silent, then the lock
+   * is let go: old answers, but nothing of it arrives.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "reverse --prepare|pg_catalog.pg_subscription|reverse",
+      "reverse|pg_catalog.pg_subscription|reverse",
+      "ddl-done 42|cutover.ddl_done|ddl-done"})
+  void command_oldGoesSilentMidCommand_failsNamingOldWithinItsTimeout(String command, String table, String option, PostgresPair pair)
+      throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "silent_command");
+    Replicator r = db.replicator();
+    ReplicationFlowTest.start(r);
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection locker = db.old(); Connection watch = db.old()) {
+      locker.setAutoCommit(false);
+      Sql.execute(locker, "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db.name, Side.OLD, proxy, command.split(" ")));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
+
+      long stalled = System.nanoTime();
+      proxy.stall();
+      locker.rollback();
+      Run run = running.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+
+      assertThat(Duration.ofNanos(System.nanoTime() - stalled)).isLessThan(ENDS_WITHIN);
+      assertThat(run.code()).as(run.err()).isEqualTo(Failure.CONNECTION.exitCode());
+      assertThat(run.err()).contains("old: no answer for 2000ms").contains(option + " --network-timeout");
+    } finally {
+      r.cleanup();
+    }
+  }
+
+  private record Run(int code, String out, String err) {}
+
+  /** The command line with {@code --network-timeout} 2s, reaching {@code silent} through {@code proxy}. */
+  private static Run cli(PostgresPair pair, String database, Side silent, TcpProxy proxy, String... args) {
+    String oldUrl = pair.oldServer().jdbcUrl(database);
+    String newUrl = pair.newServer().jdbcUrl(database);
+    oldUrl = silent == Side.OLD ? proxy.redirect(oldUrl) : oldUrl;
+    newUrl = silent == Side.NEW ? proxy.redirect(newUrl) : newUrl;
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--network-timeout", NETWORK_TIMEOUT.toSeconds() + "s", "--old-url", oldUrl, "--old-user",
+        pair.oldServer().user(), "--new-url", newUrl, "--new-user", pair.newServer().user()));
+    Map<String, String> env = new HashMap<>();
+    Optional.ofNullable(pair.oldServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_OLD_PASSWORD", p));
+    Optional.ofNullable(pair.newServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_NEW_PASSWORD", p));
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = ReplicatorCli.run(new PrintWriter(out, true), new PrintWriter(err, true), env, false, all.toArray(String[]::new));
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  /** Whether a session of the replicator on {@code c}'s database is in the state {@code condition} says. */
+  private static boolean replicatorWaits(Connection c, String condition) throws Exception {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?"
+        + " AND " + condition + ")", Endpoint.APPLICATION_NAME);
+  }
+}
