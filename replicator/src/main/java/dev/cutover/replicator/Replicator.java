@@ -414,11 +414,25 @@ public final class Replicator {
     });
   }
 
-  /** Refreshes on new every materialized view populated on old; returns the views refreshed. */
+  /** {@link #refreshMaterializedViews(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
   public List<String> refreshMaterializedViews() throws Exception {
+    return refreshMaterializedViews(READ_TIMEOUT);
+  }
+
+  /**
+   * Refreshes on new every materialized view populated on old; returns the views refreshed.
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it. A REFRESH takes as long as its
+   *     view's query: it has no read limit, and is watched from a second session on new instead
+   *     ({@link WatchedStatement})
+   */
+  public List<String> refreshMaterializedViews(Duration networkTimeout) throws Exception {
     return translate(() -> {
-      try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return MaterializedViews.refreshAsOnOld(o, n);
+      try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement refreshes = WatchedStatement.open(nw, n,
+          networkTimeout)) {
+        return BoundedRead.within(networkTimeout, "refresh --network-timeout", Map.of("old", o, "new", n),
+            () -> MaterializedViews.refreshAsOnOld(o, n, refreshes::execute));
       }
     });
   }

@@ -8,6 +8,7 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.TcpProxy;
 import java.io.PrintWriter;
@@ -21,6 +22,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -29,16 +32,18 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The operator's commands that change things, when the network to a side goes silent mid-command
  * (no reset, no close: a stalled proxy, NAT or firewall, which TCP keepalive does not notice).
  * {@code reverse --prepare}, {@code reverse} and {@code ddl-done} await each answer {@code
- * --network-timeout}. Each ends within its timeout, exit code 3, naming the side; before, each waited
- * for ever.
+ * --network-timeout}; so does {@code refresh}, whose REFRESH, which may rightly run longer, is watched
+ * from a second session instead. Each ends within its timeout, exit code 3, naming the side; before,
+ * each waited for ever. A refresh longer than the timeout is not cut.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SilentCommandTest {
   private static final Duration NETWORK_TIMEOUT = Duration.ofSeconds(2);
-  /** How long a command may take to end once its side went silent: the timeout, with room to spare. */
+  /** How long a command may take to end once its side went silent: the timeout, and the watch's half of it, with room to spare. */
   private static final Duration ENDS_WITHIN = Duration.ofSeconds(10);
   /** How long a test waits for what a command should have done long before. */
   private static final Duration PATIENCE = Duration.ofSeconds(30);
+  private static final AtomicInteger IDS = new AtomicInteger();
 
   /**
    * Each command waits on old for a table a superuser session holds; old goes silent, then the lock
@@ -73,14 +78,44 @@ class SilentCommandTest {
     }
   }
 
+  @Test
+  void refresh_newGoesSilentMidRefresh_failsNamingNewWithinItsTimeout(PostgresPair pair) throws Exception {
+    String db = slowView(pair, 5);
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = pair.newServer().connect(db)) {
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "refresh"));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "query LIKE 'REFRESH MATERIALIZED VIEW%' AND state = 'active'"));
+
+      long stalled = System.nanoTime();
+      proxy.stall();
+      Run run = running.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+
+      assertThat(Duration.ofNanos(System.nanoTime() - stalled)).isLessThan(ENDS_WITHIN);
+      assertThat(run.code()).as(run.err()).isEqualTo(Failure.CONNECTION.exitCode());
+      assertThat(run.err()).contains("new: no answer for 2000ms").contains("refresh --network-timeout");
+    }
+  }
+
+  /** A refresh is not a statement whose answer is due promptly: one longer than the timeout runs to its end. */
+  @Test
+  void refresh_viewTakesLongerThanTheTimeout_refreshesIt(PostgresPair pair) throws Exception {
+    String db = slowView(pair, 2 * NETWORK_TIMEOUT.toSeconds());
+
+    Run run = cli(pair, db, Side.NEW, null, "refresh");
+
+    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.out()).contains("refreshed 1 materialized view(s) on new: public.slow");
+  }
+
   private record Run(int code, String out, String err) {}
 
-  /** The command line with {@code --network-timeout} 2s, reaching {@code silent} through {@code proxy}. */
+  /** The command line with {@code --network-timeout} 2s, reaching {@code silent} through {@code proxy} (none: directly). */
   private static Run cli(PostgresPair pair, String database, Side silent, TcpProxy proxy, String... args) {
     String oldUrl = pair.oldServer().jdbcUrl(database);
     String newUrl = pair.newServer().jdbcUrl(database);
-    oldUrl = silent == Side.OLD ? proxy.redirect(oldUrl) : oldUrl;
-    newUrl = silent == Side.NEW ? proxy.redirect(newUrl) : newUrl;
+    if (proxy != null) {
+      oldUrl = silent == Side.OLD ? proxy.redirect(oldUrl) : oldUrl;
+      newUrl = silent == Side.NEW ? proxy.redirect(newUrl) : newUrl;
+    }
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("--network-timeout", NETWORK_TIMEOUT.toSeconds() + "s", "--old-url", oldUrl, "--old-user",
         pair.oldServer().user(), "--new-url", newUrl, "--new-user", pair.newServer().user()));
@@ -97,5 +132,24 @@ class SilentCommandTest {
   private static boolean replicatorWaits(Connection c, String condition) throws Exception {
     return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?"
         + " AND " + condition + ")", Endpoint.APPLICATION_NAME);
+  }
+
+  /**
+   * A new database on both servers with materialized view {@code public.slow}, populated on old at
+   * once; refreshing it on new takes {@code seconds}.
+   */
+  private static String slowView(PostgresPair pair, long seconds) throws Exception {
+    String db = "slow_view_" + IDS.incrementAndGet();
+    String schema = "CREATE TABLE pause (seconds float8); CREATE MATERIALIZED VIEW slow AS SELECT 1 AS n FROM pause, pg_sleep(pause.seconds)";
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      server.createDatabase(db);
+      try (Connection c = server.connect(db)) {
+        Sql.execute(c, schema);
+      }
+    }
+    try (Connection n = pair.newServer().connect(db)) {
+      Sql.execute(n, "INSERT INTO pause VALUES (" + seconds + ")");
+    }
+    return db;
   }
 }
