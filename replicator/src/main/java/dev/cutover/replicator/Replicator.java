@@ -373,14 +373,26 @@ public final class Replicator {
     return translate(() -> Verifier.run(old, nw, names, options, progress));
   }
 
+  /** {@link #syncLargeObjects(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
+  public LargeObjects.SyncReport syncLargeObjects() throws Exception {
+    return syncLargeObjects(READ_TIMEOUT);
+  }
+
   /**
    * Brings new's large objects to old's current state (replication does not carry them): run it
    * right before the switch.
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it. Each side's checksums, one
+   *     statement that hashes every large object, have no read limit and are watched from a second
+   *     session instead ({@link WatchedStatement})
    */
-  public LargeObjects.SyncReport syncLargeObjects() throws Exception {
+  public LargeObjects.SyncReport syncLargeObjects(Duration networkTimeout) throws Exception {
     return translate(() -> {
-      try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return LargeObjects.sync(o, n);
+      try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement onOld = WatchedStatement.open(old, o,
+          networkTimeout); WatchedStatement onNew = WatchedStatement.open(nw, n, networkTimeout)) {
+        return BoundedRead.within(networkTimeout, "sync-large-objects --network-timeout", Map.of("old", o, "new", n),
+            () -> LargeObjects.sync(o, n, (side, checksums) -> (side == o ? onOld : onNew).run(checksums)));
       }
     });
   }
@@ -432,7 +444,10 @@ public final class Replicator {
       try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement refreshes = WatchedStatement.open(nw, n,
           networkTimeout)) {
         return BoundedRead.within(networkTimeout, "refresh --network-timeout", Map.of("old", o, "new", n),
-            () -> MaterializedViews.refreshAsOnOld(o, n, refreshes::execute));
+            () -> MaterializedViews.refreshAsOnOld(o, n, sql -> refreshes.run(() -> {
+              Sql.execute(n, sql);
+              return null;
+            })));
       }
     });
   }

@@ -1,6 +1,7 @@
 package dev.cutover.replicator;
 
 import dev.cutover.common.Threads;
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.sql.Sql;
 import java.net.SocketTimeoutException;
 import java.sql.Connection;
@@ -12,7 +13,7 @@ import org.postgresql.PGConnection;
 
 /**
  * Statements that may rightly run longer than a command's {@code --network-timeout} (a {@code REFRESH
- * MATERIALIZED VIEW} of a big view), on a connection whose other statements must each be answered
+ * MATERIALIZED VIEW} of a big view, the checksums of every large object), on a connection whose other statements must each be answered
  * within it ({@link BoundedRead#within}). A read limit would cut such a statement as if the network
  * were silent; without one, a network gone silent under it would keep the command waiting for ever
  * (TCP keepalive notices a dead host, not a stalled proxy or NAT that keeps the connection). So each
@@ -53,15 +54,12 @@ final class WatchedStatement implements AutoCloseable {
     }
   }
 
-  /** Runs {@code sql} on the watched connection with no read limit, given up only as the class comment says. */
-  void execute(String sql) throws SQLException {
+  /** Runs {@code statement} on the watched connection with no read limit, given up only as the class comment says. */
+  <T> T run(Transactions.Work<T> statement) throws SQLException {
     Watch watch = new Watch(connection.unwrap(PGConnection.class).getBackendPID());
     Thread thread = Threads.start("cutover-watch-" + side, watch::run);
     try {
-      Sql.answeringWithin(Duration.ZERO, () -> {
-        Sql.execute(connection, sql);
-        return null;
-      }, connection);
+      return Sql.answeringWithin(Duration.ZERO, statement::run, connection);
     } catch (SQLException e) {
       if (watch.gaveUp == null) {
         throw e;

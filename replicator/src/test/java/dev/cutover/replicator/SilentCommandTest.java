@@ -32,9 +32,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The operator's commands that change things, when the network to a side goes silent mid-command
  * (no reset, no close: a stalled proxy, NAT or firewall, which TCP keepalive does not notice).
  * {@code reverse --prepare}, {@code reverse} and {@code ddl-done} await each answer {@code
- * --network-timeout}; so does {@code refresh}, whose REFRESH, which may rightly run longer, is watched
- * from a second session instead. Each ends within its timeout, exit code 3, naming the side; before,
- * each waited for ever. A refresh longer than the timeout is not cut.
+ * --network-timeout}; so do {@code refresh} and {@code sync-large-objects}, whose REFRESH and
+ * checksums, which may rightly run longer, are watched from a second session instead. Each ends
+ * within its timeout, exit code 3, naming the side; before, each waited for ever. A refresh longer
+ * than the timeout is not cut.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SilentCommandTest {
@@ -95,6 +96,31 @@ class SilentCommandTest {
     }
   }
 
+  /**
+   * The copy of a large object new lacks waits on new for a session that creates one of the same oid
+   * and has not committed; new goes silent, then that session rolls back.
+   */
+  @Test
+  void syncLargeObjects_newGoesSilentMidCopy_failsNamingNewWithinItsTimeout(PostgresPair pair) throws Exception {
+    String db = database(pair, "SELECT lo_from_bytea(424242, 'made on old')", "SELECT 1");
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection creator = pair.newServer().connect(db);
+        Connection watch = pair.newServer().connect(db)) {
+      creator.setAutoCommit(false);
+      Sql.execute(creator, "SELECT lo_create(424242)");
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "sync-large-objects"));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
+
+      long stalled = System.nanoTime();
+      proxy.stall();
+      creator.rollback();
+      Run run = running.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+
+      assertThat(Duration.ofNanos(System.nanoTime() - stalled)).isLessThan(ENDS_WITHIN);
+      assertThat(run.code()).as(run.err()).isEqualTo(Failure.CONNECTION.exitCode());
+      assertThat(run.err()).contains("new: no answer for 2000ms").contains("sync-large-objects --network-timeout");
+    }
+  }
+
   /** A refresh is not a statement whose answer is due promptly: one longer than the timeout runs to its end. */
   @Test
   void refresh_viewTakesLongerThanTheTimeout_refreshesIt(PostgresPair pair) throws Exception {
@@ -139,16 +165,18 @@ class SilentCommandTest {
    * once; refreshing it on new takes {@code seconds}.
    */
   private static String slowView(PostgresPair pair, long seconds) throws Exception {
-    String db = "slow_view_" + IDS.incrementAndGet();
     String schema = "CREATE TABLE pause (seconds float8); CREATE MATERIALIZED VIEW slow AS SELECT 1 AS n FROM pause, pg_sleep(pause.seconds)";
+    return database(pair, schema, schema + "; INSERT INTO pause VALUES (" + seconds + ")");
+  }
+
+  /** A new database on both servers, {@code onOld} run in old's and {@code onNew} in new's. */
+  private static String database(PostgresPair pair, String onOld, String onNew) throws Exception {
+    String db = "silent_side_" + IDS.incrementAndGet();
     for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
       server.createDatabase(db);
       try (Connection c = server.connect(db)) {
-        Sql.execute(c, schema);
+        Sql.execute(c, server == pair.oldServer() ? onOld : onNew);
       }
-    }
-    try (Connection n = pair.newServer().connect(db)) {
-      Sql.execute(n, "INSERT INTO pause VALUES (" + seconds + ")");
     }
     return db;
   }
