@@ -10,10 +10,12 @@ import java.util.Optional;
 
 /**
  * The work of a command ({@code status}, {@code switch-status}, {@code check}, {@code sequences},
- * {@code switch-abort}, {@code switch-force}) whose statements must each be answered in time: behind
- * a silent network or on a frozen server the command, or its {@code --watch}, would otherwise hang
- * without a word. The side that went silent is named (PgJDBC closes
- * a connection whose read timed out), as a {@link Failure#CONNECTION}, which a watch outlives.
+ * {@code switch-abort}, {@code switch-force}, {@code reverse}, {@code refresh}, {@code ddl-done},
+ * {@code sync-large-objects}) whose statements must each be answered in time: behind a silent network or on a frozen server the
+ * command, or its {@code --watch}, would otherwise hang without a word. The side that went silent is
+ * named (PgJDBC closes a connection whose read timed out), as a {@link Failure#CONNECTION}, which a
+ * watch outlives. A statement that may rightly run longer is exempt, and watched instead ({@link
+ * WatchedStatement}).
  */
 public final class BoundedRead {
   /** How much longer than a lock timeout an answer may take before the network is taken for silent. */

@@ -65,8 +65,8 @@ import java.util.Optional;
  */
 public final class Replicator {
   /**
-   * How long a statement of {@link #status()} or {@link #check()} may wait for its answer unless
-   * told: their reads are small.
+   * How long a statement of {@link #status()}, {@link #check()} and the other operator's commands
+   * may wait for its answer unless told: each is answered promptly, or is exempt (see the method).
    */
   public static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
@@ -330,17 +330,37 @@ public final class Replicator {
     });
   }
 
-  /** Before the switch: prepares the way back so that {@link #reverse} misses nothing (see {@link Reverse#prepare}). */
+  /** {@link #prepareReverse(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
   public List<String> prepareReverse() throws Exception {
-    return translate(() -> Reverse.prepare(old, nw, names));
+    return prepareReverse(READ_TIMEOUT);
+  }
+
+  /**
+   * Before the switch: prepares the way back so that {@link #reverse} misses nothing (see {@link
+   * Reverse#prepare}).
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it
+   */
+  public List<String> prepareReverse(Duration networkTimeout) throws Exception {
+    return translate(() -> Reverse.prepare(old, nw, names, networkTimeout));
+  }
+
+  /** {@link #reverse(Reverse.Options, Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
+  public Reverse.Report reverse(Reverse.Options options) throws Exception {
+    return reverse(options, READ_TIMEOUT);
   }
 
   /**
    * Turns replication around: arms new → old while old → new runs, and old → new again after a
    * flip back (see {@link Reverse} for the rules per version).
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it. The drain and the slot's creation
+   *     have waits of their own ({@link Reverse#arm})
    */
-  public Reverse.Report reverse(Reverse.Options options) throws Exception {
-    return translate(() -> Reverse.arm(old, nw, names, options));
+  public Reverse.Report reverse(Reverse.Options options, Duration networkTimeout) throws Exception {
+    return translate(() -> Reverse.arm(old, nw, names, options, networkTimeout));
   }
 
   /** Compares every replicated table on both sides, and the large objects and unlogged tables start copied. */
@@ -353,14 +373,26 @@ public final class Replicator {
     return translate(() -> Verifier.run(old, nw, names, options, progress));
   }
 
+  /** {@link #syncLargeObjects(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
+  public LargeObjects.SyncReport syncLargeObjects() throws Exception {
+    return syncLargeObjects(READ_TIMEOUT);
+  }
+
   /**
    * Brings new's large objects to old's current state (replication does not carry them): run it
    * right before the switch.
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it. Each side's checksums, one
+   *     statement that hashes every large object, have no read limit and are watched from a second
+   *     session instead ({@link WatchedStatement})
    */
-  public LargeObjects.SyncReport syncLargeObjects() throws Exception {
+  public LargeObjects.SyncReport syncLargeObjects(Duration networkTimeout) throws Exception {
     return translate(() -> {
-      try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return LargeObjects.sync(o, n);
+      try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement onOld = WatchedStatement.open(old, o,
+          networkTimeout); WatchedStatement onNew = WatchedStatement.open(nw, n, networkTimeout)) {
+        return BoundedRead.within(networkTimeout, "sync-large-objects --network-timeout", Map.of("old", o, "new", n),
+            () -> LargeObjects.sync(o, n, (side, checksums) -> (side == o ? onOld : onNew).run(checksums)));
       }
     });
   }
@@ -370,23 +402,52 @@ public final class Replicator {
    * replay is skipped, and status no longer asks for it.
    */
   public void ddlDone(String id) throws Exception {
+    ddlDone(id, READ_TIMEOUT);
+  }
+
+  /**
+   * {@link #ddlDone(String)}.
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it (a side marked before stays marked)
+   */
+  public void ddlDone(String id, Duration networkTimeout) throws Exception {
     translate(() -> {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
-        for (Connection c : List.of(o, n)) {
-          if (DdlCapture.logExists(c)) {
-            DdlCapture.markDone(c, id);
+        return BoundedRead.within(networkTimeout, "ddl-done --network-timeout", Map.of("old", o, "new", n), () -> {
+          for (Connection c : List.of(o, n)) {
+            if (DdlCapture.logExists(c)) {
+              DdlCapture.markDone(c, id);
+            }
           }
-        }
+          return null;
+        });
       }
-      return null;
     });
   }
 
-  /** Refreshes on new every materialized view populated on old; returns the views refreshed. */
+  /** {@link #refreshMaterializedViews(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
   public List<String> refreshMaterializedViews() throws Exception {
+    return refreshMaterializedViews(READ_TIMEOUT);
+  }
+
+  /**
+   * Refreshes on new every materialized view populated on old; returns the views refreshed.
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it. A REFRESH takes as long as its
+   *     view's query: it has no read limit, and is watched from a second session on new instead
+   *     ({@link WatchedStatement})
+   */
+  public List<String> refreshMaterializedViews(Duration networkTimeout) throws Exception {
     return translate(() -> {
-      try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return MaterializedViews.refreshAsOnOld(o, n);
+      try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement refreshes = WatchedStatement.open(nw, n,
+          networkTimeout)) {
+        return BoundedRead.within(networkTimeout, "refresh --network-timeout", Map.of("old", o, "new", n),
+            () -> MaterializedViews.refreshAsOnOld(o, n, sql -> refreshes.run(() -> {
+              Sql.execute(n, sql);
+              return null;
+            })));
       }
     });
   }

@@ -2,7 +2,6 @@ package dev.cutover.replicator.capture;
 
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.OperatorControl;
-import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.ApplyProgress;
@@ -34,54 +33,53 @@ public final class CaptureReverse {
   private CaptureReverse() {}
 
   /**
-   * Arms new → old; refuses when forward does not run with trigger capture or reverse is armed
-   * already, and, unless {@code acceptMissingWrites}, when old is fenced: traffic moved to new
-   * before the way back was armed, so the writes new took since would never reach old.
+   * Arms new → old over {@code o} and {@code n}, connections to old and new; refuses when forward
+   * does not run with trigger capture or reverse is armed already, and, unless {@code
+   * acceptMissingWrites}, when old is fenced: traffic moved to new before the way back was armed, so
+   * the writes new took since would never reach old.
    */
-  public static Reverse.Report arm(Endpoint old, Endpoint nw, boolean acceptMissingWrites) throws SQLException, ReplicatorException {
+  public static Reverse.Report arm(Connection o, Connection n, boolean acceptMissingWrites) throws SQLException, ReplicatorException {
     List<String> steps = new ArrayList<>();
-    try (Connection o = old.connect(); Connection n = nw.connect()) {
-      Optional<RelayProgress.Position> relayed = RelayProgress.read(n);
-      if (!CaptureWays.forwardArmed(n) && relayed.isEmpty()) {
-        throw new ReplicatorException(Failure.PRECONDITION, "old -> new runs neither with trigger capture nor relayed",
-            "run `cutover-replicator start --capture triggers` (or `--capture relay`) first");
-      }
-      if (CaptureWays.reverseArmed(o)) {
-        throw new ReplicatorException(Failure.PRECONDITION, "old already has an apply position for new -> old: it is armed",
-            "see `cutover-replicator status`");
-      }
-      if (ControlSchema.installedVersion(o).isEmpty() || ControlSchema.installedVersion(n).isEmpty()) {
-        throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on old or new",
-            "run `cutover-replicator start` first");
-      }
-      if (OperatorControl.fenceRaised(o)) {
-        if (!acceptMissingWrites) {
-          throw new ReplicatorException(Failure.PRECONDITION, "old is fenced: traffic moved to new before the way back was armed,"
-              + " so capture armed now would miss every write committed on new since the switch",
-              "arm reverse before the switch next time; to arm this way back anyway, run reverse --accept-missing-writes and"
-                  + " reconcile those writes on old (cutover-replicator verify lists them)");
-        }
-        steps.add("old is fenced: writes committed on new between the switch and now are NOT carried back"
-            + " (--accept-missing-writes); reconcile them on old (cutover-replicator verify lists them)");
-      }
-      CaptureStart.requireOwner(n, "new", Catalog.applicationTables(n));
-      CaptureStart.requireOwner(o, "old", Catalog.applicationTables(o));
-      Heartbeat.install(n);
-      CaptureSchema.install(n);
-      List<TableName> tables = CaptureStart.capturable(n);
-      ChangeLog.Tick start = CaptureSchema.addTriggers(n, "new", tables);
-      steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");
-      ApplyProgress.arm(o, Way.REVERSE, start);
-      if (relayed.isPresent()) {
-        // Each reverse batch marks itself with this table's row, which the relay must see to leave it out.
-        ReplicationObjects.publish(o, "old", relayed.get().publication(), ApplyProgress.NAME);
-        steps.add("old -> new is relayed: each batch applied into old begins with a write of " + ApplyProgress.TABLE
-            + " (published to the slot), by which the relay leaves it out");
-      }
-      steps.add("old applies new's changes from snapshot " + start.snapshot() + " on (taken as the triggers were added, so no write"
-          + " made on new from now on is missed); a running `cutover-replicator apply` picks new -> old up within a second");
-      steps.add("both directions run together: applied changes are not captured again, so nothing loops");
+    Optional<RelayProgress.Position> relayed = RelayProgress.read(n);
+    if (!CaptureWays.forwardArmed(n) && relayed.isEmpty()) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old -> new runs neither with trigger capture nor relayed",
+          "run `cutover-replicator start --capture triggers` (or `--capture relay`) first");
     }
+    if (CaptureWays.reverseArmed(o)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old already has an apply position for new -> old: it is armed",
+          "see `cutover-replicator status`");
+    }
+    if (ControlSchema.installedVersion(o).isEmpty() || ControlSchema.installedVersion(n).isEmpty()) {
+      throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on old or new",
+          "run `cutover-replicator start` first");
+    }
+    if (OperatorControl.fenceRaised(o)) {
+      if (!acceptMissingWrites) {
+        throw new ReplicatorException(Failure.PRECONDITION, "old is fenced: traffic moved to new before the way back was armed,"
+            + " so capture armed now would miss every write committed on new since the switch",
+            "arm reverse before the switch next time; to arm this way back anyway, run reverse --accept-missing-writes and"
+                + " reconcile those writes on old (cutover-replicator verify lists them)");
+      }
+      steps.add("old is fenced: writes committed on new between the switch and now are NOT carried back"
+          + " (--accept-missing-writes); reconcile them on old (cutover-replicator verify lists them)");
+    }
+    CaptureStart.requireOwner(n, "new", Catalog.applicationTables(n));
+    CaptureStart.requireOwner(o, "old", Catalog.applicationTables(o));
+    Heartbeat.install(n);
+    CaptureSchema.install(n);
+    List<TableName> tables = CaptureStart.capturable(n);
+    ChangeLog.Tick start = CaptureSchema.addTriggers(n, "new", tables);
+    steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");
+    ApplyProgress.arm(o, Way.REVERSE, start);
+    if (relayed.isPresent()) {
+      // Each reverse batch marks itself with this table's row, which the relay must see to leave it out.
+      ReplicationObjects.publish(o, "old", relayed.get().publication(), ApplyProgress.NAME);
+      steps.add("old -> new is relayed: each batch applied into old begins with a write of " + ApplyProgress.TABLE
+          + " (published to the slot), by which the relay leaves it out");
+    }
+    steps.add("old applies new's changes from snapshot " + start.snapshot() + " on (taken as the triggers were added, so no write"
+        + " made on new from now on is missed); a running `cutover-replicator apply` picks new -> old up within a second");
+    steps.add("both directions run together: applied changes are not captured again, so nothing loops");
     return new Reverse.Report("new -> old", "capture", null, steps);
   }
 }

@@ -4,6 +4,7 @@ import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.capture.CaptureChecks;
@@ -219,7 +220,7 @@ public final class Preflight {
   }
 
   /** What start needs (errors) and what the way back needs (warnings), by capability: see {@link Requirements}. */
-  private void privileges(Endpoint oldEp, Endpoint newEp) throws SQLException {
+  private void privileges(Endpoint oldEp, Endpoint newEp) throws SQLException, ReplicatorException {
     Capabilities o = Capabilities.probe(old, Side.OLD);
     Capabilities n = Capabilities.probe(nw, Side.NEW);
     add(Severity.INFO, "old", "privileges", o.summary(), "");

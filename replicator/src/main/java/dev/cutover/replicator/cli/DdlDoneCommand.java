@@ -2,6 +2,7 @@ package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.Replicator;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "ddl-done", mixinStandardHelpOptions = true,
@@ -11,9 +12,12 @@ final class DdlDoneCommand extends BaseCommand {
   @Parameters(index = "0", paramLabel = "ID", description = "The schema change's id, as status shows it.")
   String id;
 
+  @Mixin
+  NetworkTimeoutOption network;
+
   @Override
   int run(Replicator r) throws Exception {
-    r.ddlDone(id);
+    r.ddlDone(id, network.get());
     print(java.util.Map.of("done", id), () -> out().println("schema change " + id + " marked as done on both sides"));
     return 0;
   }

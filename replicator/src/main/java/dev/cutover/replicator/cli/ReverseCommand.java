@@ -4,6 +4,7 @@ import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.replication.Reverse;
 import java.time.Duration;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "reverse", mixinStandardHelpOptions = true,
@@ -32,19 +33,23 @@ final class ReverseCommand extends BaseCommand {
       + " about to serve and ask the switch to create its slot at the fence.")
   boolean prepare;
 
+  @Mixin
+  NetworkTimeoutOption network;
+
   @Override
   int run(Replicator r) throws Exception {
     Units.requirePositive(spec.commandLine(), "--drain-timeout", drainTimeout);
     Units.requirePositive(spec.commandLine(), "--slot-wait", slotWait);
+    Duration networkTimeout = network.get();
     if (prepare) {
-      java.util.List<String> steps = r.prepareReverse();
+      java.util.List<String> steps = r.prepareReverse(networkTimeout);
       print(steps, () -> {
         out().println("the way back is prepared:");
         steps.forEach(step -> out().println("  - " + step));
       });
       return 0;
     }
-    Reverse.Report report = r.reverse(new Reverse.Options(waitForFence, drainTimeout, acceptMissingWrites, slotWait));
+    Reverse.Report report = r.reverse(new Reverse.Options(waitForFence, drainTimeout, acceptMissingWrites, slotWait), networkTimeout);
     print(report, () -> {
       out().println("replication " + report.way() + " armed, " + report.mode() + ":");
       for (String step : report.steps()) {

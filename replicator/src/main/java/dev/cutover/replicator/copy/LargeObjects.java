@@ -2,6 +2,7 @@ package dev.cutover.replicator.copy;
 
 import static dev.cutover.common.Transactions.inTransaction;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -44,6 +45,16 @@ public final class LargeObjects {
    */
   public record Difference(long oid, String kind) {}
 
+  /**
+   * How a side's checksums are read: one statement that hashes every large object there, which may
+   * rightly take minutes; as any statement, or watched where the others have a read limit ({@code
+   * sync-large-objects}).
+   */
+  @FunctionalInterface
+  public interface ChecksumRead {
+    Map<Long, String> run(Connection side, Transactions.Work<Map<Long, String>> checksums) throws SQLException;
+  }
+
   private LargeObjects() {}
 
   /** How many large objects the database has. */
@@ -68,14 +79,15 @@ public final class LargeObjects {
 
   /**
    * Brings new's large objects to old's current state: copies the missing, rewrites the
-   * different, removes those old no longer has. Runs in autocommit on both.
+   * different, removes those old no longer has. Runs in autocommit on both, each side's checksums
+   * read by {@code read}.
    */
-  public static SyncReport sync(Connection old, Connection nw) throws SQLException {
+  public static SyncReport sync(Connection old, Connection nw, ChecksumRead read) throws SQLException {
     long copied = 0;
     long replaced = 0;
     long removed = 0;
     long bytes = 0;
-    for (Difference d : compare(old, nw)) {
+    for (Difference d : compare(old, nw, read)) {
       bytes += inTransaction(nw, () -> mend(old, nw, d));
       switch (d.kind()) {
         case "extra-on-target" -> removed++;
@@ -96,8 +108,12 @@ public final class LargeObjects {
 
   /** The objects that are missing, extra or different on {@code target}, by oid. */
   public static List<Difference> compare(Connection source, Connection target) throws SQLException {
-    Map<Long, String> s = checksums(source);
-    Map<Long, String> t = checksums(target);
+    return compare(source, target, (side, checksums) -> checksums.run());
+  }
+
+  private static List<Difference> compare(Connection source, Connection target, ChecksumRead read) throws SQLException {
+    Map<Long, String> s = read.run(source, () -> checksums(source));
+    Map<Long, String> t = read.run(target, () -> checksums(target));
     TreeSet<Long> all = new TreeSet<>(s.keySet());
     all.addAll(t.keySet());
     List<Difference> out = new ArrayList<>();

@@ -31,6 +31,12 @@ public final class MaterializedViews {
     return views;
   }
 
+  /** How a REFRESH runs on new: as any statement, or watched where new's other statements have a read limit ({@code refresh}). */
+  @FunctionalInterface
+  public interface Refresh {
+    void execute(String statement) throws SQLException;
+  }
+
   /**
    * Refreshes on {@code nw} every materialized view populated on {@code old} (those new lacks are
    * left out). One may read another, so those that fail because another is not populated yet are
@@ -46,8 +52,21 @@ public final class MaterializedViews {
     return refreshAsOnOld(old, nw, ShortLocks.TRYING);
   }
 
+  /**
+   * {@link #refreshAsOnOld(Connection, Connection)}, each REFRESH run by {@code refresh}; a failure
+   * that gave {@code nw} up (no answer) ends it at once.
+   */
+  public static List<String> refreshAsOnOld(Connection old, Connection nw, Refresh refresh) throws SQLException, ReplicatorException {
+    return refreshAsOnOld(old, nw, ShortLocks.TRYING, refresh);
+  }
+
   /** {@link #refreshAsOnOld(Connection, Connection)}, each view's lock tried for {@code trying}. */
   static List<String> refreshAsOnOld(Connection old, Connection nw, Duration trying) throws SQLException, ReplicatorException {
+    return refreshAsOnOld(old, nw, trying, sql -> Sql.execute(nw, sql));
+  }
+
+  private static List<String> refreshAsOnOld(Connection old, Connection nw, Duration trying, Refresh refresh)
+      throws SQLException, ReplicatorException {
     List<TableName> pending = new ArrayList<>();
     for (TableName view : populated(old)) {
       if (Sql.bool(nw, "SELECT to_regclass(?) IS NOT NULL", view.regclass())) {
@@ -61,11 +80,14 @@ public final class MaterializedViews {
       for (TableName view : pending) {
         try {
           ShortLocks.run(nw, "new", List.of(view), "to refresh it", trying, () -> {
-            Sql.execute(nw, "REFRESH MATERIALIZED VIEW " + view.quoted());
+            refresh.execute("REFRESH MATERIALIZED VIEW " + view.quoted());
             return null;
           });
           done.add(view.toString());
         } catch (SQLException e) {
+          if (Sql.givenUp(nw)) {
+            throw e;
+          }
           if (first == null) {
             first = e;
           }

@@ -1,11 +1,14 @@
 package dev.cutover.replicator.privileges;
 
 import dev.cutover.common.Transactions;
+import dev.cutover.replicator.BoundedRead;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -20,11 +23,16 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>The server's own connection attempt knows no timeout ({@code connect_timeout} is not applied
  * to it): behind a firewall that drops its packets it waits for the operating system's, minutes,
  * and where something accepts but never answers (a stalled proxy), for ever. The probe's statement
- * is ended on the server after {@link #PROBE_TIMEOUT} instead, which says as much.
+ * is ended on the server after {@link #PROBE_TIMEOUT} instead, which says as much. A command whose
+ * statements have a shorter read limit ({@code --network-timeout}) awaits the answer that long and a
+ * moment more all the same ({@link #reachingTheSource}): until then no answer says nothing of the
+ * network between the replicator and the server.
  */
 public final class SubscriptionLogin {
   /** How long the server may try to reach the source for the probe. */
   public static final Duration PROBE_TIMEOUT = Duration.ofSeconds(10);
+  /** How long the answer to a statement that logs in to the source is awaited at least: the probe's timeout and a moment. */
+  private static final Duration LOGIN_ANSWER = PROBE_TIMEOUT.plusSeconds(1);
 
   private SubscriptionLogin() {}
 
@@ -36,17 +44,20 @@ public final class SubscriptionLogin {
    * @param conninfo how it reaches the source
    * @param publication the publication it would subscribe to (need not exist yet)
    */
-  public static Optional<Gap> check(Connection target, Side side, String conninfo, String publication) throws SQLException {
+  public static Optional<Gap> check(Connection target, Side side, String conninfo, String publication)
+      throws SQLException, ReplicatorException {
     String name = "cutover_probe_" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1);
     String role = Sql.string(target, "SELECT current_user");
     try {
-      return Transactions.rolledBack(target, () -> {
-        Sql.execute(target, "SET LOCAL statement_timeout = '" + PROBE_TIMEOUT.toMillis() + "ms'");
-        Sql.execute(target, "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION " + Sql.literal(conninfo) + " PUBLICATION "
-            + Sql.ident(publication) + " WITH (enabled = false, create_slot = false, slot_name = NONE, copy_data = false)");
-        return Optional.empty();
+      reachingTheSource(target, side, () -> {
+        probe(target, name, conninfo, publication);
+        return null;
       });
+      return Optional.empty();
     } catch (SQLException e) {
+      if (Sql.unanswered(e)) {
+        throw e;
+      }
       String source = side.other().label();
       String message = "57014".equals(e.getSQLState())
           ? side.label() + "'s server did not reach " + source + " within " + PROBE_TIMEOUT.toSeconds() + " s (a firewall dropping"
@@ -60,5 +71,37 @@ public final class SubscriptionLogin {
       return Optional.of(new Gap(side, "subscription-login", "a subscription on " + side.label() + " cannot log in to " + source
           + ": " + message, remedy));
     }
+  }
+
+  /**
+   * Runs {@code work}, a statement by which {@code target}'s server logs in to the source (the probe,
+   * a CREATE SUBSCRIPTION that connects), its answer awaited at least {@link #PROBE_TIMEOUT} and a
+   * moment whatever shorter read limit {@code target} has; past that the side is named as silent.
+   */
+  public static <T, E extends Exception> T reachingTheSource(Connection target, Side side, Sql.ThrowingWork<T, E> work)
+      throws SQLException, ReplicatorException, E {
+    int limit = target.getNetworkTimeout();
+    return limit == 0 || limit >= LOGIN_ANSWER.toMillis() ? work.run()
+        : BoundedRead.within(LOGIN_ANSWER, null, Map.of(side.label(), target), work);
+  }
+
+  /**
+   * Creates the probing subscription in a transaction rolled back after; a rollback refused (by a
+   * connection PgJDBC gave up, its statement unanswered) is added to the probe's failure, not put in
+   * its place.
+   */
+  private static void probe(Connection target, String name, String conninfo, String publication) throws SQLException {
+    boolean autoCommit = target.getAutoCommit();
+    target.setAutoCommit(false);
+    try {
+      Sql.execute(target, "SET LOCAL statement_timeout = '" + PROBE_TIMEOUT.toMillis() + "ms'");
+      Sql.execute(target, "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION " + Sql.literal(conninfo) + " PUBLICATION "
+          + Sql.ident(publication) + " WITH (enabled = false, create_slot = false, slot_name = NONE, copy_data = false)");
+    } catch (SQLException e) {
+      Transactions.afterRollback(target, autoCommit, e);
+      throw e;
+    }
+    target.rollback();
+    target.setAutoCommit(autoCommit);
   }
 }

@@ -15,6 +15,7 @@ import dev.cutover.replicator.check.ApplyWorkerSettings;
 import dev.cutover.replicator.check.SynchronousStandbys;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Requirements;
+import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -44,6 +45,8 @@ import java.util.Optional;
  * ({@link Options#acceptMissingWrites}): a lossy way back is never armed silently.
  */
 public final class Reverse {
+  /** The setting that gives reverse's statements longer to answer, named in the remedy. */
+  private static final String OPTION = "reverse --network-timeout";
   /** How often reverse looks whether the switch has fenced the side it waits for. */
   private static final Duration FENCE_POLL = Duration.ofMillis(20);
   /**
@@ -113,147 +116,170 @@ public final class Reverse {
    * publication on the side about to serve and asks the switch to create its slot at the fence.
    * With 16+ on both sides there is nothing to prepare: {@link #arm} can run at any time.
    *
+   * @param networkTimeout how long each statement may wait for its answer ({@link BoundedRead#within})
    * @return what was done
    */
-  public static List<String> prepare(Endpoint old, Endpoint nw, Names names) throws ReplicatorException, SQLException {
-    List<String> steps = new ArrayList<>();
+  public static List<String> prepare(Endpoint old, Endpoint nw, Names names, Duration networkTimeout)
+      throws ReplicatorException, SQLException {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      if (CaptureWays.forwardArmed(n) || RelayProgress.armed(n)) {
-        steps.add("nothing to prepare: with trigger capture or relayed replication, reverse (trigger capture on new) can be armed at"
-            + " any time and both directions run together");
-        return steps;
-      }
-      Way back = Turn.of(o, n, old, nw, names).back();
-      Connection from = back.from() == old ? o : n;
-      // The reverse that must follow has to succeed: refuse now, not after the switch.
-      requirePrivileges(back, from, back.to() == old ? o : n, "reverse --prepare");
-      if (Sql.majorVersion(o) >= 16 && Sql.majorVersion(n) >= 16) {
-        steps.add("nothing to prepare: with 16+ on both sides, reverse can be armed at any time");
-        return steps;
-      }
-      if (ControlSchema.installedVersion(from).isEmpty()) {
-        throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on " + back.fromName(),
-            "run `cutover-replicator start` first");
-      }
-      Heartbeat.install(from);
-      if (ReplicationObjects.createPublication(from, back.fromName(), back.name())) {
-        steps.add("publication " + back.name() + " created on " + back.fromName());
-      }
-      Sql.string(from, "SELECT cutover.request_slot_at_switch(?)::text", back.slot());
-      steps.add("the switch to " + back.fromName() + " will create slot " + back.slot() + " on " + back.fromName()
-          + " after its barrier and before release; run `cutover-replicator reverse` after the switch to stream "
-          + back.label() + " from it");
+      return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> prepare(old, nw, names, o, n));
     }
+  }
+
+  private static List<String> prepare(Endpoint old, Endpoint nw, Names names, Connection o, Connection n)
+      throws ReplicatorException, SQLException {
+    List<String> steps = new ArrayList<>();
+    if (CaptureWays.forwardArmed(n) || RelayProgress.armed(n)) {
+      steps.add("nothing to prepare: with trigger capture or relayed replication, reverse (trigger capture on new) can be armed at"
+          + " any time and both directions run together");
+      return steps;
+    }
+    Way back = Turn.of(o, n, old, nw, names).back();
+    Connection from = back.from() == old ? o : n;
+    // The reverse that must follow has to succeed: refuse now, not after the switch.
+    requirePrivileges(back, from, back.to() == old ? o : n, "reverse --prepare");
+    if (Sql.majorVersion(o) >= 16 && Sql.majorVersion(n) >= 16) {
+      steps.add("nothing to prepare: with 16+ on both sides, reverse can be armed at any time");
+      return steps;
+    }
+    if (ControlSchema.installedVersion(from).isEmpty()) {
+      throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on " + back.fromName(),
+          "run `cutover-replicator start` first");
+    }
+    Heartbeat.install(from);
+    if (ReplicationObjects.createPublication(from, back.fromName(), back.name())) {
+      steps.add("publication " + back.name() + " created on " + back.fromName());
+    }
+    Sql.string(from, "SELECT cutover.request_slot_at_switch(?)::text", back.slot());
+    steps.add("the switch to " + back.fromName() + " will create slot " + back.slot() + " on " + back.fromName()
+        + " after its barrier and before release; run `cutover-replicator reverse` after the switch to stream "
+        + back.label() + " from it");
     return steps;
   }
 
-  /** Arms the direction opposite to the one running now (see the class comment for the rules per version). */
-  public static Report arm(Endpoint old, Endpoint nw, Names names, Options options) throws ReplicatorException, SQLException {
-    try (Connection n = nw.connect()) {
-      if (CaptureWays.forwardArmed(n) || RelayProgress.armed(n)) {
-        return CaptureReverse.arm(old, nw, options.acceptMissingWrites());
+  /**
+   * Arms the direction opposite to the one running now (see the class comment for the rules per
+   * version), no statement waiting longer than {@code networkTimeout} for its answer ({@link
+   * BoundedRead#within}) but those with waits of their own: the drain's ({@link Options#drainTimeout}),
+   * the slot's creation ({@link Options#slotWait}, and {@code networkTimeout} on top for its answer),
+   * and the subscription's login to the source ({@link SubscriptionLogin#reachingTheSource}).
+   */
+  public static Report arm(Endpoint old, Endpoint nw, Names names, Options options, Duration networkTimeout)
+      throws ReplicatorException, SQLException {
+    try (Connection o = old.connect(); Connection n = nw.connect()) {
+      return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> CaptureWays.forwardArmed(n)
+          || RelayProgress.armed(n) ? CaptureReverse.arm(o, n, options.acceptMissingWrites())
+          : arm(old, nw, names, options, networkTimeout, o, n));
+    }
+  }
+
+  private static Report arm(Endpoint old, Endpoint nw, Names names, Options options, Duration networkTimeout, Connection o,
+      Connection n) throws ReplicatorException, SQLException {
+    List<String> steps = new ArrayList<>();
+    Turn turn = Turn.of(o, n, old, nw, names);
+    Way running = turn.running();
+    Way back = turn.back();
+    Connection from = back.from() == old ? o : n;
+    Connection to = back.to() == old ? o : n;
+    requirePrivileges(back, from, to, "reverse");
+    if (ReplicationObjects.subscriptionExists(to, back.name())) {
+      throw new ReplicatorException(Failure.PRECONDITION, back.toName() + " already has subscription " + back.name()
+          + ": " + back.label() + " is armed", "see `cutover-replicator status`");
+    }
+    String walLevel = Sql.string(from, "SHOW wal_level");
+    if (!"logical".equals(walLevel)) {
+      throw new ReplicatorException(Failure.PRECONDITION, back.fromName() + " has wal_level = " + walLevel
+          + ", replication " + back.label() + " needs logical", "ALTER SYSTEM SET wal_level = logical and restart " + back.fromName());
+    }
+    if (ControlSchema.installedVersion(o).isEmpty() || ControlSchema.installedVersion(n).isEmpty()) {
+      throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on old or new",
+          "run `cutover-replicator start` first");
+    }
+    int oldMajor = Sql.majorVersion(o);
+    int newMajor = Sql.majorVersion(n);
+    boolean twoWay = oldMajor >= 16 && newMajor >= 16;
+    boolean runs = ReplicationObjects.subscriptionExists(from, running.name());
+    String mode;
+    boolean prepared = false;
+    if (twoWay) {
+      mode = "two-way";
+      if (runs && !"none".equals(Sql.string(from, "SELECT suborigin FROM pg_subscription WHERE subname = ?"
+          + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", running.name()))) {
+        Sql.execute(from, "ALTER SUBSCRIPTION " + Sql.ident(running.name()) + " SET (origin = none)");
+        steps.add(running.label() + " subscription on " + running.toName() + " set to origin = none (it skips changes "
+            + running.fromName() + " received from " + running.toName() + ")");
+      }
+    } else {
+      mode = "after-fence";
+      awaitFence(to, back.toName(), Math.min(oldMajor, newMajor), options.waitForFence());
+      steps.add(back.toName() + " is fenced: no write can commit there any more");
+      prepared = ReplicationObjects.ownSlotExists(from, back.slot());
+      if (prepared) {
+        steps.add("the switch created slot " + back.slot() + " on " + back.fromName() + " after its barrier: "
+            + running.label() + " had drained at the fence, and the slot holds every write made on " + back.fromName() + " since");
+      }
+      String missed = prepared ? null : ReplicationObjects.slotMissedAtSwitch(from, back.slot());
+      if (!prepared && !options.acceptMissingWrites()) {
+        throw new ReplicatorException(Failure.PRECONDITION, "no slot " + back.slot() + " on " + back.fromName() + ": "
+            + (missed == null ? "the switch created none (`cutover-replicator reverse --prepare` was not run before it)"
+                : "reverse --prepare asked for it, but " + missed) + ", so a way back"
+            + " armed now would miss every write committed on " + back.fromName() + " since the switch",
+            "prepare before the next switch; to arm this way back anyway, run reverse --accept-missing-writes and"
+                + " reconcile those writes on " + back.toName() + " (cutover-replicator verify lists them)");
+      }
+      if (runs && !prepared) {
+        if (!BoundedCatchUp.await(to, from, options.drainTimeout())) {
+          Optional<String> silent = BoundedRead.silent(Map.of("old", o, "new", n));
+          if (silent.isPresent()) {
+            throw BoundedCatchUp.silent(silent.get(), options.drainTimeout(), "draining " + running.label() + " replication",
+                "retry reverse");
+          }
+          throw new ReplicatorException(Failure.TIMEOUT, running.label() + " replication did not deliver a barrier marker to "
+              + running.toName() + " within " + options.drainTimeout().toMillis() + " ms", "check `cutover-replicator status` and retry reverse");
+        }
+        steps.add(running.label() + " replication drained: a marker written on " + running.fromName() + " after the fence reached "
+            + running.toName());
+      }
+      if (runs) {
+        ReplicationObjects.dropSubscription(from, running.name());
+        ReplicationObjects.dropSlot(to, running.slot(), Duration.ofSeconds(10));
+        steps.add(running.label() + " subscription and slot " + running.slot() + " dropped (PostgreSQL " + Math.min(oldMajor, newMajor)
+            + " cannot filter by origin, so both directions cannot run together)");
       }
     }
-    List<String> steps = new ArrayList<>();
-    try (Connection o = old.connect(); Connection n = nw.connect()) {
-      Turn turn = Turn.of(o, n, old, nw, names);
-      Way running = turn.running();
-      Way back = turn.back();
-      Connection from = back.from() == old ? o : n;
-      Connection to = back.to() == old ? o : n;
-      requirePrivileges(back, from, to, "reverse");
-      if (ReplicationObjects.subscriptionExists(to, back.name())) {
-        throw new ReplicatorException(Failure.PRECONDITION, back.toName() + " already has subscription " + back.name()
-            + ": " + back.label() + " is armed", "see `cutover-replicator status`");
-      }
-      String walLevel = Sql.string(from, "SHOW wal_level");
-      if (!"logical".equals(walLevel)) {
-        throw new ReplicatorException(Failure.PRECONDITION, back.fromName() + " has wal_level = " + walLevel
-            + ", replication " + back.label() + " needs logical", "ALTER SYSTEM SET wal_level = logical and restart " + back.fromName());
-      }
-      if (ControlSchema.installedVersion(o).isEmpty() || ControlSchema.installedVersion(n).isEmpty()) {
-        throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on old or new",
-            "run `cutover-replicator start` first");
-      }
-      int oldMajor = Sql.majorVersion(o);
-      int newMajor = Sql.majorVersion(n);
-      boolean twoWay = oldMajor >= 16 && newMajor >= 16;
-      boolean runs = ReplicationObjects.subscriptionExists(from, running.name());
-      String mode;
-      boolean prepared = false;
-      if (twoWay) {
-        mode = "two-way";
-        if (runs && !"none".equals(Sql.string(from, "SELECT suborigin FROM pg_subscription WHERE subname = ?"
-            + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", running.name()))) {
-          Sql.execute(from, "ALTER SUBSCRIPTION " + Sql.ident(running.name()) + " SET (origin = none)");
-          steps.add(running.label() + " subscription on " + running.toName() + " set to origin = none (it skips changes "
-              + running.fromName() + " received from " + running.toName() + ")");
-        }
-      } else {
-        mode = "after-fence";
-        awaitFence(to, back.toName(), Math.min(oldMajor, newMajor), options.waitForFence());
-        steps.add(back.toName() + " is fenced: no write can commit there any more");
-        prepared = ReplicationObjects.ownSlotExists(from, back.slot());
-        if (prepared) {
-          steps.add("the switch created slot " + back.slot() + " on " + back.fromName() + " after its barrier: "
-              + running.label() + " had drained at the fence, and the slot holds every write made on " + back.fromName() + " since");
-        }
-        String missed = prepared ? null : ReplicationObjects.slotMissedAtSwitch(from, back.slot());
-        if (!prepared && !options.acceptMissingWrites()) {
-          throw new ReplicatorException(Failure.PRECONDITION, "no slot " + back.slot() + " on " + back.fromName() + ": "
-              + (missed == null ? "the switch created none (`cutover-replicator reverse --prepare` was not run before it)"
-                  : "reverse --prepare asked for it, but " + missed) + ", so a way back"
-              + " armed now would miss every write committed on " + back.fromName() + " since the switch",
-              "prepare before the next switch; to arm this way back anyway, run reverse --accept-missing-writes and"
-                  + " reconcile those writes on " + back.toName() + " (cutover-replicator verify lists them)");
-        }
-        if (runs && !prepared) {
-          if (!BoundedCatchUp.await(to, from, options.drainTimeout())) {
-            Optional<String> silent = BoundedRead.silent(Map.of("old", o, "new", n));
-            if (silent.isPresent()) {
-              throw BoundedCatchUp.silent(silent.get(), options.drainTimeout(), "draining " + running.label() + " replication",
-                  "retry reverse");
-            }
-            throw new ReplicatorException(Failure.TIMEOUT, running.label() + " replication did not deliver a barrier marker to "
-                + running.toName() + " within " + options.drainTimeout().toMillis() + " ms", "check `cutover-replicator status` and retry reverse");
-          }
-          steps.add(running.label() + " replication drained: a marker written on " + running.fromName() + " after the fence reached "
-              + running.toName());
-        }
-        if (runs) {
-          ReplicationObjects.dropSubscription(from, running.name());
-          ReplicationObjects.dropSlot(to, running.slot(), Duration.ofSeconds(10));
-          steps.add(running.label() + " subscription and slot " + running.slot() + " dropped (PostgreSQL " + Math.min(oldMajor, newMajor)
-              + " cannot filter by origin, so both directions cannot run together)");
-        }
-      }
-      Heartbeat.install(o);
-      Heartbeat.install(n);
-      if (ReplicationObjects.createPublication(from, back.fromName(), back.name())) {
-        steps.add("publication " + back.name() + " created on " + back.fromName());
-      }
-      if (prepared) {
+    Heartbeat.install(o);
+    Heartbeat.install(n);
+    if (ReplicationObjects.createPublication(from, back.fromName(), back.name())) {
+      steps.add("publication " + back.name() + " created on " + back.fromName());
+    }
+    if (prepared) {
+      SubscriptionLogin.reachingTheSource(to, back.to().side(), () -> {
         ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), false, false);
-        steps.add("subscription " + back.name() + " created on " + back.toName() + " from slot " + back.slot()
-            + ", without an initial copy: nothing written on " + back.fromName() + " since the switch is missed");
-        return new Report(back.label(), mode, back.slot(), steps);
-      }
-      if (ReplicationObjects.ownSlotExists(from, back.slot())) {
-        ReplicationObjects.dropSlot(from, back.slot(), Duration.ofSeconds(10));
-        steps.add("leftover slot " + back.slot() + " on " + back.fromName() + " dropped");
-      }
-      // Made here, watched, rather than by CREATE SUBSCRIPTION, which would wait in silence for every
-      // transaction holding an id on the serving side's server (see SlotCreation).
-      try (Connection replication = back.from().connectReplication()) {
-        SlotCreation.create(back.from(), back.fromName(), replication, back.slot(), false, options.slotWait(), "reverse");
-      }
-      ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), false, twoWay);
-      steps.add("subscription " + back.name() + " created on " + back.toName() + " from " + back.fromName() + "'s new slot "
-          + back.slot() + ", without an initial copy" + (twoWay ? ", origin = none"
-              : "; writes committed on " + back.fromName() + " between the switch and now are not carried back (prepare with"
-                  + " `cutover-replicator reverse --prepare` before the next switch)"));
+        return null;
+      });
+      steps.add("subscription " + back.name() + " created on " + back.toName() + " from slot " + back.slot()
+          + ", without an initial copy: nothing written on " + back.fromName() + " since the switch is missed");
       return new Report(back.label(), mode, back.slot(), steps);
     }
+    if (ReplicationObjects.ownSlotExists(from, back.slot())) {
+      ReplicationObjects.dropSlot(from, back.slot(), Duration.ofSeconds(10));
+      steps.add("leftover slot " + back.slot() + " on " + back.fromName() + " dropped");
+    }
+    // Made here, watched, rather than by CREATE SUBSCRIPTION, which would wait in silence for every
+    // transaction holding an id on the serving side's server (see SlotCreation).
+    try (Connection replication = back.from().connectReplication()) {
+      BoundedRead.within(options.slotWait().plus(networkTimeout), OPTION, Map.of(back.fromName(), replication),
+          () -> SlotCreation.create(back.from(), back.fromName(), replication, back.slot(), false, options.slotWait(), "reverse"));
+    }
+    SubscriptionLogin.reachingTheSource(to, back.to().side(), () -> {
+      ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), false, twoWay);
+      return null;
+    });
+    steps.add("subscription " + back.name() + " created on " + back.toName() + " from " + back.fromName() + "'s new slot "
+        + back.slot() + ", without an initial copy" + (twoWay ? ", origin = none"
+            : "; writes committed on " + back.fromName() + " between the switch and now are not carried back (prepare with"
+                + " `cutover-replicator reverse --prepare` before the next switch)"));
+    return new Report(back.label(), mode, back.slot(), steps);
   }
 
   /**

@@ -1,0 +1,182 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.cli.ReplicatorCli;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import dev.cutover.testkit.ReplicationTeardown;
+import dev.cutover.testkit.TcpProxy;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The operator's commands that change things, when the network to a side goes silent mid-command
+ * (no reset, no close: a stalled proxy, NAT or firewall, which TCP keepalive does not notice).
+ * {@code reverse --prepare}, {@code reverse} and {@code ddl-done} await each answer {@code
+ * --network-timeout}; so do {@code refresh} and {@code sync-large-objects}, whose REFRESH and
+ * checksums, which may rightly run longer, are watched from a second session instead. Each ends
+ * within its timeout, exit code 3, naming the side; before, each waited for ever. A refresh longer
+ * than the timeout is not cut.
+ */
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
+class SilentCommandTest {
+  private static final Duration NETWORK_TIMEOUT = Duration.ofSeconds(2);
+  /** How long a command may take to end once its side went silent: the timeout, and the watch's half of it, with room to spare. */
+  private static final Duration ENDS_WITHIN = Duration.ofSeconds(10);
+  /** How long a test waits for what a command should have done long before. */
+  private static final Duration PATIENCE = Duration.ofSeconds(30);
+  private static final AtomicInteger IDS = new AtomicInteger();
+
+  /**
+   * Each command waits on old for a table a superuser session holds; old goes silent, then the lock
+   * is let go: old answers, but nothing of it arrives.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "reverse --prepare|pg_catalog.pg_subscription|reverse",
+      "reverse|pg_catalog.pg_subscription|reverse",
+      "ddl-done 42|cutover.ddl_done|ddl-done"})
+  void command_oldGoesSilentMidCommand_failsNamingOldWithinItsTimeout(String command, String table, String option, PostgresPair pair)
+      throws Throwable {
+    AppDatabase db = AppDatabase.create(pair, "silent_command");
+    Replicator r = db.replicator();
+    ReplicationFlowTest.start(r);
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection locker = db.old(); Connection watch = db.old()) {
+      locker.setAutoCommit(false);
+      Sql.execute(locker, "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db.name, Side.OLD, proxy, command.split(" ")));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
+
+      assertSilenceEndsIt(proxy, locker::rollback, running, "old", option);
+    } finally {
+      r.cleanup();
+    }
+  }
+
+  @Test
+  void refresh_newGoesSilentMidRefresh_failsNamingNewWithinItsTimeout(PostgresPair pair) throws Throwable {
+    String db = slowView(pair, 5);
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = pair.newServer().connect(db)) {
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "refresh"));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "query LIKE 'REFRESH MATERIALIZED VIEW%' AND state = 'active'"));
+
+      assertSilenceEndsIt(proxy, () -> { }, running, "new", "refresh");
+    }
+  }
+
+  /**
+   * The copy of a large object new lacks waits on new for a session that creates one of the same oid
+   * and has not committed; new goes silent, then that session rolls back.
+   */
+  @Test
+  void syncLargeObjects_newGoesSilentMidCopy_failsNamingNewWithinItsTimeout(PostgresPair pair) throws Throwable {
+    String db = database(pair, "SELECT lo_from_bytea(424242, 'made on old')", "SELECT 1");
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection creator = pair.newServer().connect(db);
+        Connection watch = pair.newServer().connect(db)) {
+      creator.setAutoCommit(false);
+      Sql.execute(creator, "SELECT lo_create(424242)");
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "sync-large-objects"));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
+
+      assertSilenceEndsIt(proxy, creator::rollback, running, "new", "sync-large-objects");
+    }
+  }
+
+  /** A refresh is not a statement whose answer is due promptly: one longer than the timeout runs to its end. */
+  @Test
+  void refresh_viewTakesLongerThanTheTimeout_refreshesIt(PostgresPair pair) throws Exception {
+    String db = slowView(pair, 2 * NETWORK_TIMEOUT.toSeconds());
+
+    Run run = cli(pair, db, Side.NEW, null, "refresh");
+
+    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.out()).contains("refreshed 1 materialized view(s) on new: public.slow");
+  }
+
+  private record Run(int code, String out, String err) {}
+
+  /**
+   * Silences {@code proxy}, then runs {@code meanwhile} (lets go of what the command waits for): the
+   * command must end within {@link #ENDS_WITHIN}, exit 3, naming {@code side} and the option of
+   * {@code command} that allows longer.
+   */
+  private static void assertSilenceEndsIt(TcpProxy proxy, Executable meanwhile, CompletableFuture<Run> running, String side,
+      String command) throws Throwable {
+    long stalled = System.nanoTime();
+    proxy.stall();
+    meanwhile.execute();
+    Run run = running.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+
+    assertThat(Duration.ofNanos(System.nanoTime() - stalled)).isLessThan(ENDS_WITHIN);
+    assertThat(run.code()).as(run.err()).isEqualTo(Failure.CONNECTION.exitCode());
+    assertThat(run.err()).contains(side + ": no answer for " + NETWORK_TIMEOUT.toMillis() + "ms")
+        .contains(command + " --network-timeout");
+  }
+
+  /** The command line with {@code --network-timeout} 2s, reaching {@code silent} through {@code proxy} (none: directly). */
+  private static Run cli(PostgresPair pair, String database, Side silent, TcpProxy proxy, String... args) {
+    String oldUrl = pair.oldServer().jdbcUrl(database);
+    String newUrl = pair.newServer().jdbcUrl(database);
+    if (proxy != null) {
+      oldUrl = silent == Side.OLD ? proxy.redirect(oldUrl) : oldUrl;
+      newUrl = silent == Side.NEW ? proxy.redirect(newUrl) : newUrl;
+    }
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--network-timeout", NETWORK_TIMEOUT.toSeconds() + "s", "--old-url", oldUrl, "--old-user",
+        pair.oldServer().user(), "--new-url", newUrl, "--new-user", pair.newServer().user()));
+    Map<String, String> env = new HashMap<>();
+    Optional.ofNullable(pair.oldServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_OLD_PASSWORD", p));
+    Optional.ofNullable(pair.newServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_NEW_PASSWORD", p));
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = ReplicatorCli.run(new PrintWriter(out, true), new PrintWriter(err, true), env, false, all.toArray(String[]::new));
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  /** Whether a session of the replicator on {@code c}'s database is in the state {@code condition} says. */
+  private static boolean replicatorWaits(Connection c, String condition) throws Exception {
+    return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = ?"
+        + " AND " + condition + ")", Endpoint.APPLICATION_NAME);
+  }
+
+  /**
+   * A new database on both servers with materialized view {@code public.slow}, populated on old at
+   * once; refreshing it on new takes {@code seconds}.
+   */
+  private static String slowView(PostgresPair pair, long seconds) throws Exception {
+    String schema = "CREATE TABLE pause (seconds float8); CREATE MATERIALIZED VIEW slow AS SELECT 1 AS n FROM pause, pg_sleep(pause.seconds)";
+    return database(pair, schema, schema + "; INSERT INTO pause VALUES (" + seconds + ")");
+  }
+
+  /** A new database on both servers, {@code onOld} run in old's and {@code onNew} in new's. */
+  private static String database(PostgresPair pair, String onOld, String onNew) throws Exception {
+    String db = "silent_side_" + IDS.incrementAndGet();
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      server.createDatabase(db);
+      try (Connection c = server.connect(db)) {
+        Sql.execute(c, server == pair.oldServer() ? onOld : onNew);
+      }
+    }
+    return db;
+  }
+}
