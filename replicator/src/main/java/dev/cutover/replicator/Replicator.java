@@ -12,6 +12,7 @@ import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Preflight;
 import dev.cutover.replicator.cleanup.Cleanup;
+import dev.cutover.replicator.copy.LeftAside;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.LargeObjects;
@@ -452,9 +453,27 @@ public final class Replicator {
     });
   }
 
-  /** Removes everything the replicator created, on both sides. */
+  /** {@link #cleanup(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
   public Cleanup.Report cleanup() throws Exception {
-    return translate(() -> Cleanup.run(old, nw, names, Duration.ofSeconds(10)));
+    return cleanup(READ_TIMEOUT);
+  }
+
+  /**
+   * Removes everything the replicator created, on both sides (see {@link Cleanup}).
+   *
+   * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
+   *     longer fails it as a {@link Failure#CONNECTION} naming it. Putting back what a start that did
+   *     not finish set aside builds indexes, which take as long as their tables: it has no read limit,
+   *     and is watched from a second session on new instead ({@link WatchedStatement})
+   */
+  public Cleanup.Report cleanup(Duration networkTimeout) throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement builds = WatchedStatement.open(nw, n,
+          networkTimeout)) {
+        return BoundedRead.within(networkTimeout, "cleanup --network-timeout", Map.of("old", o, "new", n),
+            () -> Cleanup.run(o, n, names, Duration.ofSeconds(10), c -> builds.run(() -> LeftAside.putBack(c))));
+      }
+    });
   }
 
   @FunctionalInterface

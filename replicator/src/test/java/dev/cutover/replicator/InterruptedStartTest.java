@@ -55,6 +55,15 @@ class InterruptedStartTest {
       "INSERT INTO t2 SELECT g, 1 + g % 40000, repeat('y', 40) FROM generate_series(1, 30000) g;",
       "INSERT INTO t3 SELECT g, repeat('z', 20) FROM generate_series(1, 20000) g;",
       "ANALYZE;");
+  /**
+   * An index whose build takes about four seconds (a pause at every tenth of t1's rows), longer
+   * than the network timeout cleanup is given: putting it back is no answer due promptly.
+   */
+  private static final String SLOW_INDEX = String.join("\n",
+      "CREATE FUNCTION slowly(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS",
+      "  $$ BEGIN IF i % 10 = 0 THEN PERFORM pg_sleep(0.001); END IF; RETURN i; END $$;",
+      "CREATE INDEX t1_slow ON t1 (slowly(id));");
+  private static final Duration NETWORK_TIMEOUT = Duration.ofSeconds(2);
   /** Every constraint and index of the application's tables, as their definitions. */
   private static final String KEYS = "SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
       + " WHERE connamespace = 'public'::regnamespace UNION ALL SELECT pg_get_indexdef(indexrelid) FROM pg_index"
@@ -62,7 +71,8 @@ class InterruptedStartTest {
 
   /**
    * Logical replication as a superuser sets aside indexes and constraints; new's server crashes
-   * too, and a table is dropped there, before cleanup.
+   * too, and a table is dropped there, before cleanup. An index that takes longer to build than
+   * cleanup's network timeout is put back all the same.
    */
   @Test
   void cleanup_afterLogicalStartKilledMidCopyAndNewCrashed_putsBackWhatItSetAside(PostgresPair pair) throws Exception {
@@ -71,6 +81,7 @@ class InterruptedStartTest {
       s.createDatabase(db);
       try (Connection c = s.connect(db)) {
         AppDatabase.execute(c, SCHEMA);
+        AppDatabase.execute(c, SLOW_INDEX);
       }
     }
     try (Connection o = pair.oldServer().connect(db)) {
@@ -85,6 +96,10 @@ class InterruptedStartTest {
       assertThat(keys(n)).as("the start set indexes aside").isNotEqualTo(before);
     }
     // The record of what was set aside is logged: a crash of new's server empties the start's progress, not it.
+    try (Connection n = pair.newServer().connect(db)) {
+      // Test servers commit asynchronously: the copy's last commits would not outlive the crash as they do with synchronous_commit on.
+      AppDatabase.execute(n, "CHECKPOINT");
+    }
     ServerProcess server = ServerProcess.of(pair.newServer(), Files.createTempFile("interrupted-new-", ".log"));
     assertThat(server.kill()).isTrue();
     server.restart(Duration.ofSeconds(60));
@@ -93,11 +108,12 @@ class InterruptedStartTest {
       AppDatabase.execute(n, "DROP TABLE t3");
     }
 
-    Cleanup.Report cleaned = r.cleanup();
+    Cleanup.Report cleaned = r.cleanup(NETWORK_TIMEOUT);
     try (Connection n = pair.newServer().connect(db)) {
       assertThat(keys(n)).isEqualTo(before.stream().filter(k -> !k.contains("t3")).toList());
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM t1")).as("rows the indexes were built on").isEqualTo(40_000);
     }
-    assertThat(cleaned.putBackOnNew()).contains("constraint public.t2_pkey", "index public.t1_grp");
+    assertThat(cleaned.putBackOnNew()).contains("constraint public.t2_pkey", "index public.t1_grp", "index public.t1_slow");
     assertThat(cleaned.removedOnNew()).contains("schema cutover");
     assertThat(r.cleanup().nothingFound()).isTrue();
   }

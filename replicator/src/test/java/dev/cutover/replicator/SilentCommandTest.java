@@ -32,8 +32,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The operator's commands that change things, when the network to a side goes silent mid-command
  * (no reset, no close: a stalled proxy, NAT or firewall, which TCP keepalive does not notice).
- * {@code reverse --prepare}, {@code reverse} and {@code ddl-done} await each answer {@code
- * --network-timeout}; so do {@code refresh} and {@code sync-large-objects}, whose REFRESH and
+ * {@code reverse --prepare}, {@code reverse}, {@code ddl-done} and {@code cleanup} await each
+ * answer {@code --network-timeout}; so do {@code refresh} and {@code sync-large-objects}, whose REFRESH and
  * checksums, which may rightly run longer, are watched from a second session instead. Each ends
  * within its timeout, exit code 3, naming the side; before, each waited for ever. A refresh longer
  * than the timeout is not cut.
@@ -55,7 +55,8 @@ class SilentCommandTest {
   @CsvSource(delimiter = '|', value = {
       "reverse --prepare|pg_catalog.pg_subscription|reverse",
       "reverse|pg_catalog.pg_subscription|reverse",
-      "ddl-done 42|cutover.ddl_done|ddl-done"})
+      "ddl-done 42|cutover.ddl_done|ddl-done",
+      "cleanup|pg_catalog.pg_subscription|cleanup"})
   void command_oldGoesSilentMidCommand_failsNamingOldWithinItsTimeout(String command, String table, String option, PostgresPair pair)
       throws Throwable {
     AppDatabase db = AppDatabase.create(pair, "silent_command");

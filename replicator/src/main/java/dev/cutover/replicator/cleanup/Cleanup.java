@@ -1,7 +1,6 @@
 package dev.cutover.replicator.cleanup;
 
 import dev.cutover.driver.control.ControlSchema;
-import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
@@ -46,51 +45,65 @@ public final class Cleanup {
 
   private Cleanup() {}
 
-  public static Report run(Endpoint old, Endpoint nw, Names names, Duration slotWait) throws Exception {
+  /**
+   * How the put-back runs on new: its index builds take as long as their tables, so the caller may
+   * run it without the read limit its other statements have.
+   */
+  @FunctionalInterface
+  public interface PutBack {
+    LeftAside.Result run(Connection nw) throws SQLException;
+  }
+
+  /**
+   * Removes, over {@code o} and {@code n} (connections to old and new), what the replicator created
+   * for the migration {@code names} labels.
+   *
+   * @param slotWait how long a slot's walsender may hold it before it is terminated
+   * @param putBack runs {@link LeftAside#putBack} on new
+   */
+  public static Report run(Connection o, Connection n, Names names, Duration slotWait, PutBack putBack) throws Exception {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
     List<String> kept = new ArrayList<>();
     List<String> putBackOnNew = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
-    try (Connection o = old.connect(); Connection n = nw.connect()) {
-      refuseWhileApplying(o, "old");
-      refuseWhileApplying(n, "new");
-      uncapture(o, "old", onOld);
-      uncapture(n, "new", onNew);
-      for (String name : ours) {
-        if (ReplicationObjects.dropSubscription(n, name)) {
-          onNew.add("subscription " + name);
-        }
-        if (ReplicationObjects.dropSubscription(o, name)) {
-          onOld.add("subscription " + name);
-        }
+    refuseWhileApplying(o, "old");
+    refuseWhileApplying(n, "new");
+    uncapture(o, "old", onOld);
+    uncapture(n, "new", onNew);
+    for (String name : ours) {
+      if (ReplicationObjects.dropSubscription(n, name)) {
+        onNew.add("subscription " + name);
       }
-      for (String name : ours) {
-        if (ReplicationObjects.dropSlot(o, name, slotWait)) {
-          onOld.add("replication slot " + name);
-        }
-        if (ReplicationObjects.dropSlot(n, name, slotWait)) {
-          onNew.add("replication slot " + name);
-        }
+      if (ReplicationObjects.dropSubscription(o, name)) {
+        onOld.add("subscription " + name);
       }
-      for (String name : ours) {
-        if (ReplicationObjects.dropPublication(o, name)) {
-          onOld.add("publication " + name);
-        }
-        if (ReplicationObjects.dropPublication(n, name)) {
-          onNew.add("publication " + name);
-        }
+    }
+    for (String name : ours) {
+      if (ReplicationObjects.dropSlot(o, name, slotWait)) {
+        onOld.add("replication slot " + name);
       }
-      uninstall(o, "old", onOld, kept);
-      LeftAside.Result putBack = LeftAside.putBack(n);
-      putBackOnNew.addAll(putBack.restored());
-      if (putBack.unsatisfied().isEmpty()) {
-        uninstall(n, "new", onNew, kept);
-      } else {
-        kept.add("the control schema on new, whose record of foreign key(s) " + String.join(", ", putBack.unsatisfied())
-            + " that an interrupted start set aside it holds: new's rows do not satisfy them; empty new's tables (start copies into"
-            + " empty tables only), then run cleanup again to add them back");
+      if (ReplicationObjects.dropSlot(n, name, slotWait)) {
+        onNew.add("replication slot " + name);
       }
+    }
+    for (String name : ours) {
+      if (ReplicationObjects.dropPublication(o, name)) {
+        onOld.add("publication " + name);
+      }
+      if (ReplicationObjects.dropPublication(n, name)) {
+        onNew.add("publication " + name);
+      }
+    }
+    uninstall(o, "old", onOld, kept);
+    LeftAside.Result back = putBack.run(n);
+    putBackOnNew.addAll(back.restored());
+    if (back.unsatisfied().isEmpty()) {
+      uninstall(n, "new", onNew, kept);
+    } else {
+      kept.add("the control schema on new, whose record of foreign key(s) " + String.join(", ", back.unsatisfied())
+          + " that an interrupted start set aside it holds: new's rows do not satisfy them; empty new's tables (start copies into"
+          + " empty tables only), then run cleanup again to add them back");
     }
     return new Report(onOld, onNew, putBackOnNew, kept);
   }

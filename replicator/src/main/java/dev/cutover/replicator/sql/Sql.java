@@ -205,7 +205,10 @@ public final class Sql {
     try {
       return work.run();
     } finally {
-      bool(c, "SELECT set_config('search_path', ?, false) IS NOT NULL", previous);
+      // A connection given up (a statement unanswered) has no path to put back, and its failure is the one to report.
+      if (!c.isClosed()) {
+        bool(c, "SELECT set_config('search_path', ?, false) IS NOT NULL", previous);
+      }
     }
   }
 
