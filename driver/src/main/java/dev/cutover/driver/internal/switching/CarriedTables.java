@@ -35,9 +35,9 @@ import java.util.Map;
  *       (ready, or synchronised up to the main worker). A table added to a publication is
  *       replicated only after {@code ALTER SUBSCRIPTION ... REFRESH PUBLICATION}; while its copy
  *       runs, the barrier, which the subscription's main worker applies, does not prove its rows
- *       arrived. Asked where the switch's role may read a subscription's oid (PostgreSQL 15+, or a
- *       superuser); before 15 only a superuser could own a subscription, and the replicator's schema
- *       changes then register their tables themselves.
+ *       arrived. Any role may ask: before PostgreSQL 14 only a superuser may read a subscription's
+ *       oid in {@code pg_subscription}, so it is read from {@code pg_stat_subscription}, which shows
+ *       it to every role ({@code pg_subscription_rel}, which it keys, belongs to the database).
  * </ul>
  *
  * <p>Application tables are those the fence guards, less partitioned parents (their partitions
@@ -145,10 +145,11 @@ final class CarriedTables {
     int major = source.getMetaData().getDatabaseMajorVersion();
     for (Subscription sub : subscriptions(target)) {
       Map<String, String> states = new HashMap<>();
+      // Every database's subscriptions are in pg_stat_subscription; only this one's have tables in its pg_subscription_rel.
       try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname), r.srsubstate"
-          + " FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_subscription_rel r ON r.srsubid = s.oid"
-          + " JOIN pg_catalog.pg_class c ON c.oid = r.srrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"
-          + " WHERE s.subdbid = " + ControlSql.THIS_DATABASE + " AND s.subname = ?")) {
+          + " FROM pg_catalog.pg_subscription_rel r JOIN pg_catalog.pg_class c ON c.oid = r.srrelid"
+          + " JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"
+          + " WHERE r.srsubid IN (SELECT st.subid FROM pg_catalog.pg_stat_subscription st WHERE st.subname = ?)")) {
         ps.setString(1, sub.name());
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -181,13 +182,12 @@ final class CarriedTables {
   /** A subscription: its name, as an identifier, and its publications. */
   private record Subscription(String name, String quoted, String[] publications) {}
 
-  /** The replicator's subscriptions into {@code target}'s database, where the switch's role may read them. */
+  /** The replicator's subscriptions into {@code target}'s database, from the columns of them every role may read. */
   private static List<Subscription> subscriptions(Connection target) throws SQLException {
     List<Subscription> out = new ArrayList<>();
     try (Statement s = target.createStatement(); ResultSet rs = s.executeQuery("SELECT s.subname, pg_catalog.quote_ident(s.subname),"
         + " s.subpublications FROM pg_catalog.pg_subscription s WHERE s.subdbid = " + ControlSql.THIS_DATABASE
-        + " AND s.subname LIKE 'cutover\\_%' AND pg_catalog.has_column_privilege('pg_catalog.pg_subscription', 'oid', 'SELECT')"
-        + " ORDER BY 1")) {
+        + " AND s.subname LIKE 'cutover\\_%' ORDER BY 1")) {
       while (rs.next()) {
         out.add(new Subscription(rs.getString(1), rs.getString(2), (String[]) rs.getArray(3).getArray()));
       }
