@@ -50,15 +50,23 @@ public final class Transactions {
     }
   }
 
-  /** Runs {@code work} in one transaction on {@code c} that is always rolled back: to learn whether the server would allow it. */
+  /**
+   * Runs {@code work} in one transaction on {@code c} that is always rolled back: to learn whether
+   * the server would allow it. A failure of the work is what the caller sees, as with {@link
+   * #inTransaction} ({@link #afterRollback}).
+   */
   public static <T> T rolledBack(Connection c, Work<T> work) throws SQLException {
     boolean autoCommit = c.getAutoCommit();
     c.setAutoCommit(false);
+    T result;
     try {
-      return work.run();
-    } finally {
-      c.rollback();
-      c.setAutoCommit(autoCommit);
+      result = work.run();
+    } catch (SQLException | RuntimeException | Error e) {
+      afterRollback(c, autoCommit, e);
+      throw e;
     }
+    c.rollback();
+    c.setAutoCommit(autoCommit);
+    return result;
   }
 }

@@ -93,6 +93,23 @@ class TransactionsTest {
   }
 
   @Test
+  void rolledBack_statementUnanswered_throwsTheTimeoutNotTheClosedConnectionsRefusalToRollBack(PostgresPair pair)
+      throws Exception {
+    try (Connection c = withTable(pair, "tx_probe_unanswered")) {
+      c.setNetworkTimeout(Runnable::run, 300);
+
+      assertThatThrownBy(() -> Transactions.rolledBack(c, () -> {
+        execute(c, "SELECT pg_sleep(5)");
+        return null;
+      })).hasRootCauseInstanceOf(java.net.SocketTimeoutException.class)
+          .satisfies(e -> assertThat(e.getSuppressed()).singleElement().extracting(Throwable::getMessage).asString()
+              .contains("closed"));
+
+      assertThat(c.isClosed()).as("PgJDBC gave the connection up").isTrue();
+    }
+  }
+
+  @Test
   void rolledBack_workSucceeds_leavesNothing(PostgresPair pair) throws Exception {
     try (Connection c = withTable(pair, "tx_probe")) {
       Transactions.rolledBack(c, () -> {

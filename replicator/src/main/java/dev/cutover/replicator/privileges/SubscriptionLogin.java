@@ -85,23 +85,13 @@ public final class SubscriptionLogin {
         : BoundedRead.within(LOGIN_ANSWER, null, Map.of(side.label(), target), work);
   }
 
-  /**
-   * Creates the probing subscription in a transaction rolled back after; a rollback refused (by a
-   * connection PgJDBC gave up, its statement unanswered) is added to the probe's failure, not put in
-   * its place.
-   */
+  /** Creates the probing subscription in a transaction rolled back after. */
   private static void probe(Connection target, String name, String conninfo, String publication) throws SQLException {
-    boolean autoCommit = target.getAutoCommit();
-    target.setAutoCommit(false);
-    try {
+    Transactions.rolledBack(target, () -> {
       Sql.execute(target, "SET LOCAL statement_timeout = '" + PROBE_TIMEOUT.toMillis() + "ms'");
       Sql.execute(target, "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION " + Sql.literal(conninfo) + " PUBLICATION "
           + Sql.ident(publication) + " WITH (enabled = false, create_slot = false, slot_name = NONE, copy_data = false)");
-    } catch (SQLException e) {
-      Transactions.afterRollback(target, autoCommit, e);
-      throw e;
-    }
-    target.rollback();
-    target.setAutoCommit(autoCommit);
+      return null;
+    });
   }
 }
