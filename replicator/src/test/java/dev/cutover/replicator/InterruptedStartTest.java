@@ -1,6 +1,7 @@
 package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.capture.Capture;
@@ -37,6 +38,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class InterruptedStartTest {
   private static final String OWNER = "interrupted_owner";
+  private static final String CREATE_OWNER = "DO $$ BEGIN CREATE ROLE " + OWNER + " LOGIN NOSUPERUSER NOREPLICATION;"
+      + " EXCEPTION WHEN duplicate_object THEN NULL; END $$";
   private static final org.postgresql.Driver PGJDBC = new org.postgresql.Driver();
 
   /**
@@ -77,16 +80,7 @@ class InterruptedStartTest {
   @Test
   void cleanup_afterLogicalStartKilledMidCopyAndNewCrashed_putsBackWhatItSetAside(PostgresPair pair) throws Exception {
     String db = "interrupted_logical";
-    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
-      s.createDatabase(db);
-      try (Connection c = s.connect(db)) {
-        AppDatabase.execute(c, SCHEMA);
-        AppDatabase.execute(c, SLOW_INDEX);
-      }
-    }
-    try (Connection o = pair.oldServer().connect(db)) {
-      AppDatabase.execute(o, SEED);
-    }
+    superusersDatabase(pair, db, SLOW_INDEX);
     List<String> before = keysOn(pair.newServer().connect(db));
     Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
         .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
@@ -126,21 +120,7 @@ class InterruptedStartTest {
   @Test
   void cleanup_afterTriggerStartKilledMidCopy_putsBackWhatItSetAsideAndKeepsAKeyTheRowsBreak(PostgresPair pair) throws Exception {
     String db = "interrupted_triggers";
-    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
-      try (Connection admin = s.connect()) {
-        AppDatabase.execute(admin, "DO $$ BEGIN CREATE ROLE " + OWNER + " LOGIN NOSUPERUSER NOREPLICATION;"
-            + " EXCEPTION WHEN duplicate_object THEN NULL; END $$");
-        AppDatabase.execute(admin, "CREATE DATABASE " + db + " OWNER " + OWNER);
-      }
-      try (Connection c = asOwner(s, db)) {
-        AppDatabase.execute(c, SCHEMA);
-        // Default privileges would give this role what start creates, the record cleanup runs as SQL included.
-        AppDatabase.execute(c, "ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO PUBLIC");
-      }
-    }
-    try (Connection o = asOwner(pair.oldServer(), db)) {
-      AppDatabase.execute(o, SEED);
-    }
+    ownedDatabase(pair, db);
     List<String> before = keysOn(asOwner(pair.newServer(), db));
     Replicator r = Replicator.builder().old(Endpoint.of(Side.OLD, pair.oldServer().jdbcUrl(db), OWNER, null))
         .nw(Endpoint.of(Side.NEW, pair.newServer().jdbcUrl(db), OWNER, null)).build();
@@ -176,6 +156,90 @@ class InterruptedStartTest {
     Cleanup.Report last = r.cleanup();
     assertThat(last.putBackOnNew()).isEmpty();
     assertThat(last.removedOnNew()).contains("schema cutover");
+  }
+
+  /**
+   * The record is SQL that cleanup runs. Run by a superuser over a record a role with less wrote,
+   * it runs as that role: what the role slipped into it cannot act with a superuser's rights.
+   */
+  @Test
+  void cleanup_bySuperuserOverARecordItsOwnerTamperedWith_runsItAsTheOwner(PostgresPair pair) throws Exception {
+    String db = "interrupted_tampered";
+    ownedDatabase(pair, db);
+    killMidCopy(pair, db, OWNER, Capture.TRIGGERS);
+    try (Connection n = asOwner(pair.newServer(), db)) {
+      AppDatabase.execute(n, "UPDATE cutover.start_indexes SET create_sql = create_sql || '; ALTER ROLE " + OWNER + " SUPERUSER'"
+          + " WHERE name = 't1_grp'");
+    }
+    Replicator superuser = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    try {
+      assertThatThrownBy(superuser::cleanup).isInstanceOf(ReplicatorException.class).hasMessageContaining("permission denied");
+      try (Connection n = pair.newServer().connect(db)) {
+        assertThat(AppDatabase.strings(n, "SELECT rolsuper::text FROM pg_roles WHERE rolname = '" + OWNER + "'")).containsExactly("false");
+      }
+    } finally {
+      try (Connection n = pair.newServer().connect()) {
+        AppDatabase.execute(n, "ALTER ROLE " + OWNER + " NOSUPERUSER");
+      }
+    }
+  }
+
+  /** Resuming runs the record's statements as the superuser it must be: a record another role wrote is refused. */
+  @Test
+  void startResume_overARecordAnotherRoleWrote_refusedNamingIt(PostgresPair pair) throws Exception {
+    String db = "interrupted_resume";
+    superusersDatabase(pair, db, "");
+    try (Connection admin = pair.newServer().connect()) {
+      AppDatabase.execute(admin, CREATE_OWNER);
+    }
+    killMidCopy(pair, db, pair.oldServer().user(), Capture.LOGICAL);
+    try (Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(n, "ALTER TABLE cutover.start_indexes OWNER TO " + OWNER);
+    }
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+
+    assertThatThrownBy(() -> r.start(StartOptions.defaults().withResume(true), new CopyProgress(), CopyListener.NONE))
+        .isInstanceOfSatisfying(ReplicatorException.class, e -> {
+          assertThat(e.failure()).isEqualTo(Failure.PRIVILEGE);
+          assertThat(e.getMessage()).contains("written by role " + OWNER);
+        });
+    try (Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(n, "ALTER TABLE cutover.start_indexes OWNER TO CURRENT_USER");
+    }
+    r.cleanup();
+  }
+
+  /** Database {@code db} on both servers, made by the superuser: {@link #SCHEMA} and {@code more} on both, seeded on old. */
+  private static void superusersDatabase(PostgresPair pair, String db, String more) throws SQLException {
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      try (Connection c = s.connect(db)) {
+        AppDatabase.execute(c, SCHEMA + more);
+      }
+    }
+    try (Connection o = pair.oldServer().connect(db)) {
+      AppDatabase.execute(o, SEED);
+    }
+  }
+
+  /** Database {@code db} on both servers, owned by {@link #OWNER}, who makes the schema and seeds old. */
+  private static void ownedDatabase(PostgresPair pair, String db) throws SQLException {
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection admin = s.connect()) {
+        AppDatabase.execute(admin, CREATE_OWNER);
+        AppDatabase.execute(admin, "CREATE DATABASE " + db + " OWNER " + OWNER);
+      }
+      try (Connection c = asOwner(s, db)) {
+        AppDatabase.execute(c, SCHEMA);
+        // Default privileges would give this role what start creates, the record cleanup runs as SQL included.
+        AppDatabase.execute(c, "ALTER DEFAULT PRIVILEGES GRANT ALL ON TABLES TO PUBLIC");
+      }
+    }
+    try (Connection o = asOwner(pair.oldServer(), db)) {
+      AppDatabase.execute(o, SEED);
+    }
   }
 
   /** Runs {@link CrashingStart} and kills it once t1 and t2 are on new, with t3's copy waiting to begin. */

@@ -2,6 +2,7 @@ package dev.cutover.replicator.copy;
 
 import static dev.cutover.common.Transactions.inTransaction;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Sql;
@@ -42,6 +43,10 @@ public final class LeftAside {
    * record unless a foreign key could not be added.
    */
   public static Result putBack(Connection nw) throws SQLException {
+    return asRecorder(nw, () -> putBackHere(nw));
+  }
+
+  private static Result putBackHere(Connection nw) throws SQLException {
     IndexSetAside aside = StartState.aside(nw);
     List<ForeignKeySetAside.Key> keys = StartState.keys(nw);
     List<String> restored = new ArrayList<>();
@@ -71,6 +76,33 @@ public final class LeftAside {
       StartState.forgetAside(nw);
     }
     return new Result(List.copyOf(restored), List.copyOf(unsatisfied));
+  }
+
+  /**
+   * Runs {@code work} as the role that wrote the record (the owner of its tables), whose statements
+   * it runs: a superuser's cleanup must not run SQL that a role with less written there, with a
+   * superuser's rights. That role owned the tables it set aside, so it may build them again.
+   */
+  private static <T> T asRecorder(Connection nw, Transactions.Work<T> work) throws SQLException {
+    Optional<String> recorder = StartState.recordedByAnother(nw);
+    if (recorder.isEmpty()) {
+      return work.run();
+    }
+    try {
+      Sql.execute(nw, "SET ROLE " + Sql.ident(recorder.get()));
+    } catch (SQLException e) {
+      String user = Sql.string(nw, "SELECT current_user");
+      throw new SQLException("new: what an interrupted start set aside is recorded by role " + recorder.get() + ", as which role "
+          + user + " may not act: run this as " + recorder.get() + ", or GRANT " + Sql.ident(recorder.get()) + " TO "
+          + Sql.ident(user), e.getSQLState(), e);
+    }
+    try {
+      return work.run();
+    } finally {
+      if (!nw.isClosed()) {
+        Sql.execute(nw, "RESET ROLE");
+      }
+    }
   }
 
   /**

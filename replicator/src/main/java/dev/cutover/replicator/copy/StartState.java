@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What a {@code start} has done so far, kept on new so that {@code start --resume} can continue
@@ -171,6 +172,16 @@ public final class StartState {
       }
     }
     return new Recorded(get(nw, "slot"), get(nw, "consistent_point"), copied, aside(nw), "copied".equals(get(nw, "large_objects")));
+  }
+
+  /**
+   * The role that wrote the record of what was set aside (the owner of its tables), where it is not
+   * the current user: its statements are that role's, not to be run with more rights than it has.
+   */
+  public static Optional<String> recordedByAnother(Connection nw) throws SQLException {
+    return Sql.rows(nw, "SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid ="
+        + " coalesce(pg_catalog.to_regclass('cutover.start_indexes'), pg_catalog.to_regclass('cutover.start_keys'))"
+        + " AND c.relowner <> (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)").stream().map(r -> r[0]).findFirst();
   }
 
   /** The indexes recorded as set aside (empty where no start recorded any). */

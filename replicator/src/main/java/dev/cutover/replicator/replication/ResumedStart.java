@@ -29,6 +29,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.postgresql.replication.LogSequenceNumber;
@@ -165,6 +166,13 @@ public final class ResumedStart {
     if (!StartState.exists(n)) {
       throw new ReplicatorException(Failure.PRECONDITION, "new has no record of the interrupted start (its server restarted since,"
           + " which empties the unlogged record)", cleanupAndStart);
+    }
+    Optional<String> recorder = StartState.recordedByAnother(n);
+    if (recorder.isPresent()) {
+      // Resuming runs the record's statements, as the superuser it must be: never a record a role with less wrote.
+      throw new ReplicatorException(Failure.PRIVILEGE, "new: the interrupted start's record was written by role " + recorder.get()
+          + ", not by " + Catalog.currentUser(n) + ", which would run its statements", cleanupAndStart
+          + " (cleanup puts back what that start set aside, as " + recorder.get() + ")");
     }
     StartState.Recorded recorded = StartState.read(n);
     if (!slot.equals(recorded.slot())) {
