@@ -1,5 +1,6 @@
 package dev.cutover.replicator;
 
+import dev.cutover.common.Poll;
 import dev.cutover.driver.control.SequenceMove;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
@@ -70,6 +71,12 @@ public final class Replicator {
    * may wait for its answer unless told: each is answered promptly, or is exempt (see the method).
    */
   public static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * How long {@link #awaitCaughtUp} waits for an apply process to run, where one must carry the
+   * barrier, before it stops: one restarting by hand or by its supervisor takes a few seconds.
+   */
+  static final Duration APPLY_GRACE = Duration.ofSeconds(10);
+  private static final Poll APPLY_POLL = Poll.every(Duration.ofMillis(50), Duration.ofMillis(500));
 
   private final Endpoint old;
   private final Endpoint nw;
@@ -281,13 +288,20 @@ public final class Replicator {
         } else {
           throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
         }
+        // Nothing carries the barrier without an apply process: waiting out the timeout would tell nothing more.
+        Duration grace = timeout.compareTo(APPLY_GRACE) < 0 ? timeout : APPLY_GRACE;
+        Optional<String> noApply = APPLY_POLL.within(grace, () -> noApply(captured, relayed, target, n).isEmpty())
+            ? Optional.empty() : noApply(captured, relayed, target, n);
+        if (noApply.isPresent()) {
+          throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + noApply.get() + " (none for "
+              + grace.toMillis() + " ms)", "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
+        }
         if (!BoundedCatchUp.await(source, target, timeout)) {
           Optional<String> silent = BoundedRead.silent(Map.of("old", o, "new", n));
           if (silent.isPresent()) {
             throw BoundedCatchUp.silent(silent.get(), timeout, "catching up", "run catch-up again");
           }
-          Optional<String> noApply = captured != null ? Way.noApply(target, captured.name(), captured.target().side().label())
-              : relayed ? Way.noApply(n, Way.FORWARD, "new") : Optional.empty();
+          noApply = noApply(captured, relayed, target, n);
           if (noApply.isPresent()) {
             throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: "
                 + noApply.get(), "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
@@ -300,6 +314,15 @@ public final class Replicator {
     });
   }
 
+
+  /**
+   * Why no apply process carries the barrier into {@code target} (trigger capture's way, or new for
+   * a relay), or empty when one runs or the engine needs none (a native subscription).
+   */
+  private static Optional<String> noApply(Way captured, boolean relayed, Connection target, Connection n) throws SQLException {
+    return captured != null ? Way.noApply(target, captured.name(), captured.target().side().label())
+        : relayed ? Way.noApply(n, Way.FORWARD, "new") : Optional.empty();
+  }
   /**
    * Moves every sequence on the other side past its value on {@code from}, by {@code margin}
    * increments: the driver's switch runs the same code ({@link SequenceMove#advance}). No answer

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.Outcome;
@@ -332,7 +333,8 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
    * enable capture's again: status names the table, the statement that makes its capture triggers
    * again and the verify to run; once that ran, writes are captured again, and verify finds the
    * one made meanwhile, at once, saying it could not recheck with no apply process running (it
-   * waited 30 s for a barrier nothing would carry); catch-up says no apply runs.
+   * waited 30 s for a barrier nothing would carry); catch-up says no apply runs, once none has run
+   * for its grace rather than after its timeout.
    */
   @Test
   void status_captureTriggersDisabledByTheOwner_namedWithTheRemedy(PostgresPair pair) throws Exception {
@@ -352,6 +354,9 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     assertThatThrownBy(() -> r.awaitCaughtUp(Duration.ofMillis(500))).isInstanceOfSatisfying(ReplicatorException.class,
         e -> assertThat(e.failure()).isEqualTo(Failure.TIMEOUT))
         .hasMessageContaining("no `cutover-replicator apply` runs into new to carry the barrier");
+    // Not a wait of ten minutes for a barrier nothing carries: it stops once no apply has run for its grace.
+    assertTimeoutPreemptively(Duration.ofSeconds(60), () -> assertThatThrownBy(() -> r.awaitCaughtUp(Duration.ofMinutes(10)))
+        .hasMessageContaining("no `cutover-replicator apply` runs into new to carry the barrier (none for 10000 ms)"));
     VerifyReport report = r.verify(Verifier.Options.defaults());
     assertThat(report.differences()).as("the write made while capture was off").isOne();
     assertThat(report.note()).as("no barrier awaited with no apply process to carry it")
