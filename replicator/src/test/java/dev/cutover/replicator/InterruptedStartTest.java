@@ -59,7 +59,7 @@ class InterruptedStartTest {
       "INSERT INTO t3 SELECT g, repeat('z', 20) FROM generate_series(1, 20000) g;",
       "ANALYZE;");
   /**
-   * An index whose build takes about four seconds (a pause at every tenth of t1's rows), longer
+   * An index whose build takes several seconds (a pause at every tenth of t1's rows), longer
    * than the network timeout cleanup is given: putting it back is no answer due promptly.
    */
   private static final String SLOW_INDEX = String.join("\n",
