@@ -75,7 +75,7 @@ public final class Replicator {
    * How long {@link #awaitCaughtUp} waits for an apply process to run, where one must carry the
    * barrier, before it stops: one restarting by hand or by its supervisor takes a few seconds.
    */
-  static final Duration APPLY_GRACE = Duration.ofSeconds(10);
+  private static final Duration APPLY_GRACE = Duration.ofSeconds(10);
   private static final Poll APPLY_POLL = Poll.every(Duration.ofMillis(50), Duration.ofMillis(500));
 
   private final Endpoint old;
@@ -290,9 +290,8 @@ public final class Replicator {
         }
         // Nothing carries the barrier without an apply process: waiting out the timeout would tell nothing more.
         Duration grace = timeout.compareTo(APPLY_GRACE) < 0 ? timeout : APPLY_GRACE;
-        Optional<String> noApply = APPLY_POLL.within(grace, () -> noApply(captured, relayed, target, n).isEmpty())
-            ? Optional.empty() : noApply(captured, relayed, target, n);
-        if (noApply.isPresent()) {
+        Optional<String> noApply = noApply(captured, relayed, target, n);
+        if (noApply.isPresent() && !APPLY_POLL.within(grace, () -> noApply(captured, relayed, target, n).isEmpty())) {
           throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + noApply.get() + " (none for "
               + grace.toMillis() + " ms)", "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
         }
@@ -301,10 +300,10 @@ public final class Replicator {
           if (silent.isPresent()) {
             throw BoundedCatchUp.silent(silent.get(), timeout, "catching up", "run catch-up again");
           }
-          noApply = noApply(captured, relayed, target, n);
-          if (noApply.isPresent()) {
+          Optional<String> stopped = noApply(captured, relayed, target, n);
+          if (stopped.isPresent()) {
             throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: "
-                + noApply.get(), "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
+                + stopped.get(), "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
           }
           throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
               "see `cutover-replicator status`");
@@ -314,7 +313,6 @@ public final class Replicator {
     });
   }
 
-
   /**
    * Why no apply process carries the barrier into {@code target} (trigger capture's way, or new for
    * a relay), or empty when one runs or the engine needs none (a native subscription).
@@ -323,6 +321,7 @@ public final class Replicator {
     return captured != null ? Way.noApply(target, captured.name(), captured.target().side().label())
         : relayed ? Way.noApply(n, Way.FORWARD, "new") : Optional.empty();
   }
+
   /**
    * Moves every sequence on the other side past its value on {@code from}, by {@code margin}
    * increments: the driver's switch runs the same code ({@link SequenceMove#advance}). No answer
@@ -494,7 +493,7 @@ public final class Replicator {
       try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement builds = WatchedStatement.open(nw, n,
           networkTimeout)) {
         return BoundedRead.within(networkTimeout, "cleanup --network-timeout", Map.of("old", o, "new", n),
-            () -> Cleanup.run(o, n, names, Duration.ofSeconds(10), c -> builds.run(() -> LeftAside.putBack(c))));
+            () -> Cleanup.run(o, n, names, Duration.ofSeconds(10), () -> builds.run(() -> LeftAside.putBack(n))));
       }
     });
   }

@@ -160,7 +160,7 @@ public final class CaptureStart {
       // Ticks during the copy cut what it does not see into batches of their own (see Ticker).
       try (Ticker ticker = Ticker.start(old, java.time.Duration.ofMillis(100))) {
         // Recorded before each drop: a start that dies leaves them for cleanup or the next start to put back.
-        StartState.beginCapture(n);
+        StartState.begin(n);
         StartState.recordKeys(n, keys);
         keys.drop(n);
         keysDropped = true;

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.cleanup;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -46,26 +47,18 @@ public final class Cleanup {
   private Cleanup() {}
 
   /**
-   * How the put-back runs on new: its index builds take as long as their tables, so the caller may
-   * run it without the read limit its other statements have.
-   */
-  @FunctionalInterface
-  public interface PutBack {
-    LeftAside.Result run(Connection nw) throws SQLException;
-  }
-
-  /**
    * Removes, over {@code o} and {@code n} (connections to old and new), what the replicator created
    * for the migration {@code names} labels.
    *
    * @param slotWait how long a slot's walsender may hold it before it is terminated
-   * @param putBack runs {@link LeftAside#putBack} on new
+   * @param putBack runs {@link LeftAside#putBack} on {@code n}: its index builds take as long as their
+   *     tables, so the caller may run it without the read limit its other statements have
    */
-  public static Report run(Connection o, Connection n, Names names, Duration slotWait, PutBack putBack) throws Exception {
+  public static Report run(Connection o, Connection n, Names names, Duration slotWait, Transactions.Work<LeftAside.Result> putBack)
+      throws Exception {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
     List<String> kept = new ArrayList<>();
-    List<String> putBackOnNew = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
     refuseWhileApplying(o, "old");
     refuseWhileApplying(n, "new");
@@ -96,8 +89,7 @@ public final class Cleanup {
       }
     }
     uninstall(o, "old", onOld, kept);
-    LeftAside.Result back = putBack.run(n);
-    putBackOnNew.addAll(back.restored());
+    LeftAside.Result back = putBack.run();
     if (back.unsatisfied().isEmpty()) {
       uninstall(n, "new", onNew, kept);
     } else {
@@ -105,7 +97,7 @@ public final class Cleanup {
           + " that an interrupted start set aside it holds: new's rows do not satisfy them; empty new's tables (start copies into"
           + " empty tables only), then run cleanup again to add them back");
     }
-    return new Report(onOld, onNew, putBackOnNew, kept);
+    return new Report(onOld, onNew, back.restored(), kept);
   }
 
   /** Refuses while an apply process still writes into this side: cleanup would pull its tables from under it. */

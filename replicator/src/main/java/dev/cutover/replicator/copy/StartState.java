@@ -75,15 +75,11 @@ public final class StartState {
   }
 
   /**
-   * Creates the tables (idempotent) and forgets any earlier start, for a start of trigger capture:
-   * it cannot be resumed, but what it sets aside on new must be found again if it dies.
+   * Creates the tables (idempotent) and forgets any earlier start, recording nothing to resume from:
+   * for a start of trigger capture, which cannot be resumed, but what it sets aside on new must be
+   * found again if it dies.
    */
-  public static void beginCapture(Connection nw) throws SQLException {
-    begin(nw);
-    put(nw, "engine", "triggers");
-  }
-
-  private static void begin(Connection nw) throws SQLException {
+  public static void begin(Connection nw) throws SQLException {
     for (String sql : DEFINITION) {
       Sql.execute(nw, sql);
     }
