@@ -15,7 +15,7 @@ import java.util.Optional;
  * command, or its {@code --watch}, would otherwise hang without a word. The side that went silent is
  * named (PgJDBC closes a connection whose read timed out), as a {@link Failure#CONNECTION}, which a
  * watch outlives. A statement that may rightly run longer is exempt, and watched instead ({@link
- * WatchedStatement}).
+ * SilenceWatch}).
  */
 public final class BoundedRead {
   /** How much longer than a lock timeout an answer may take before the network is taken for silent. */

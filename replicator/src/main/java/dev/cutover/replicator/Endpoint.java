@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.UUID;
 import java.util.stream.Collectors;
 
 /**
@@ -128,13 +129,20 @@ public final class Endpoint {
   private final String user;
   private final String password;
   private final String conninfo;
+  /** Watches every connection this endpoint opens; null: none does. */
+  private final SilenceWatch watch;
 
   private Endpoint(Side side, String url, String user, String password, String conninfo) {
+    this(side, url, user, password, conninfo, null);
+  }
+
+  private Endpoint(Side side, String url, String user, String password, String conninfo, SilenceWatch watch) {
     this.side = Objects.requireNonNull(side, "side");
     this.url = Objects.requireNonNull(url, "url");
     this.user = user == null || user.isBlank() ? null : user;
     this.password = password == null || password.isEmpty() ? null : password;
     this.conninfo = conninfo == null || conninfo.isBlank() ? null : conninfo;
+    this.watch = watch;
   }
 
   /**
@@ -160,7 +168,12 @@ public final class Endpoint {
    * other names than this machine does.
    */
   public Endpoint withConninfo(String conninfo) {
-    return new Endpoint(side, url, user, password, conninfo);
+    return new Endpoint(side, url, user, password, conninfo, watch);
+  }
+
+  /** The same endpoint, every connection it opens watched by {@code watch} for a silent network (the replication connection too). */
+  public Endpoint watchedBy(SilenceWatch watch) {
+    return new Endpoint(side, url, user, password, conninfo, watch);
   }
 
   public Side side() {
@@ -215,6 +228,9 @@ public final class Endpoint {
           side.label() + ": '" + Sql.maskSecrets(maskedUrl()) + "' is not a PostgreSQL JDBC URL",
           hint + " in --" + side.label() + "-url");
     }
+    if (watch != null) {
+      watch.requireAnswering();
+    }
     Properties p = new Properties();
     if (user != null) {
       p.setProperty("user", user);
@@ -228,10 +244,18 @@ public final class Endpoint {
     // Probes a peer gone silent (KeepAliveSocketFactory); a socketFactory or tcpKeepAlive in the URL wins.
     p.setProperty("tcpKeepAlive", "true");
     p.setProperty("socketFactory", KeepAliveSocketFactory.class.getName());
+    String socket = UUID.randomUUID().toString();
+    p.setProperty(KeepAliveSocketFactory.SOCKET, socket);
     p.putAll(extra);
     long started = System.nanoTime();
     try {
-      Connection c = PGJDBC.connect(url, p);
+      Connection c;
+      WaitingSocket made;
+      try {
+        c = PGJDBC.connect(url, p);
+      } finally {
+        made = KeepAliveSocketFactory.claim(socket);
+      }
       if (c == null) {
         throw new ReplicatorException(Failure.CONNECTION, side.label() + ": PgJDBC did not accept '" + maskedUrl() + "'",
             "use jdbc:postgresql://host:port/database in --" + side.label() + "-url");
@@ -240,6 +264,9 @@ public final class Endpoint {
       // schema changes (index builds, control schema) are not the application's: not captured.
       try (java.sql.Statement s = c.createStatement()) {
         s.execute(SESSION);
+        if (watch != null) {
+          watch.add(c, made);
+        }
       } catch (SQLException e) {
         c.close();
         throw e;

@@ -5,6 +5,9 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketOption;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.net.SocketFactory;
 import jdk.net.ExtendedSocketOptions;
 
@@ -18,18 +21,40 @@ import jdk.net.ExtendedSocketOptions;
  * them; a peer that keeps the TCP connection but forwards nothing is, which the commands' socket
  * timeouts ({@code --network-timeout}) are for. Options the platform does not offer are left as
  * they are.
+ *
+ * <p>A connection that {@link Endpoint} names by {@link #SOCKET} gets a {@link WaitingSocket}, which
+ * Endpoint {@linkplain #claim claims} once PgJDBC connected, for a {@link SilenceWatch}.
  */
 public final class KeepAliveSocketFactory extends SocketFactory {
   public static final Duration IDLE = Duration.ofSeconds(30);
   public static final Duration INTERVAL = Duration.ofSeconds(10);
   public static final int COUNT = 3;
 
-  /** PgJDBC makes one per connection, by this constructor. */
-  public KeepAliveSocketFactory() {}
+  /** The connection property naming the connection's socket, to be {@linkplain #claim claimed}; not one of PgJDBC's. */
+  static final String SOCKET = "cutoverSocket";
+  /** Sockets made for connections being opened, by {@link #SOCKET}; the last one made for a name wins (PgJDBC may retry). */
+  private static final Map<String, WaitingSocket> MADE = new ConcurrentHashMap<>();
+
+  private final String name;
+
+  /** PgJDBC makes one per connection, by this constructor, with the connection's properties. */
+  public KeepAliveSocketFactory(Properties info) {
+    this.name = info.getProperty(SOCKET);
+  }
+
+  /** The socket made for the connection named {@code name}, forgotten here; null when none was. */
+  static WaitingSocket claim(String name) {
+    return MADE.remove(name);
+  }
 
   @Override
   public Socket createSocket() throws IOException {
-    return keptAlive(new Socket());
+    if (name == null) {
+      return keptAlive(new Socket());
+    }
+    WaitingSocket s = new WaitingSocket();
+    MADE.put(name, s);
+    return keptAlive(s);
   }
 
   @Override

@@ -199,26 +199,41 @@ public final class Replicator {
    * start whose process died ({@link ResumedStart}).
    */
   public StartReport start(StartOptions options, CopyProgress progress, CopyListener listener) throws Exception {
-    return translate(() -> {
+    return start(options, progress, listener, READ_TIMEOUT);
+  }
+
+  /**
+   * {@link #start(StartOptions, CopyProgress, CopyListener)}.
+   *
+   * @param networkTimeout how long a side may leave a statement of start's unanswered while its
+   *     server waits on the replicator (a silent network, {@link SilenceWatch}); start then stops,
+   *     undoing what it can, as a {@link Failure#CONNECTION} naming the side. The copy and the index
+   *     builds have no read limit: they take as long as their tables
+   */
+  public StartReport start(StartOptions options, CopyProgress progress, CopyListener listener, Duration networkTimeout)
+      throws Exception {
+    return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, "start --network-timeout", (o, n) -> {
       if (options.resume()) {
-        return new ResumedStart(old, nw, names, options, listener).run(progress);
+        return new ResumedStart(o, n, names, options, listener).run(progress);
       }
-      EngineChoice choice = engine(options.capture());
+      EngineChoice choice = engine(o, n, options.capture());
       if (choice.engine() == Capture.TRIGGERS) {
-        return new CaptureStart(old, nw, names, options, listener, choice, appRoles).run(progress);
+        return new CaptureStart(o, n, names, options, listener, choice, appRoles).run(progress);
       }
-      StartReport report = new ForwardStart(old, nw, names, options.withCapture(choice.engine()), listener, appRoles).run(progress);
+      StartReport report = new ForwardStart(o, n, names, options.withCapture(choice.engine()), listener, appRoles).run(progress);
       return choice.engine() == Capture.RELAY ? report.relayed(choice.explain()) : report;
-    });
+    }));
   }
 
   /** Which engine {@code requested} comes to on these databases, and why. */
   public EngineChoice engine(Capture requested) throws Exception {
-    return translate(() -> {
-      try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return EngineChoice.decide(o, n, requested);
-      }
-    });
+    return translate(() -> engine(old, nw, requested));
+  }
+
+  private static EngineChoice engine(Endpoint old, Endpoint nw, Capture requested) throws Exception {
+    try (Connection o = old.connect(); Connection n = nw.connect()) {
+      return EngineChoice.decide(o, n, requested);
+    }
   }
 
   /**
@@ -393,7 +408,20 @@ public final class Replicator {
 
   /** {@link #verify(Verifier.Options)}, with counters another thread may poll meanwhile. */
   public VerifyReport verify(Verifier.Options options, VerifyProgress progress) throws Exception {
-    return translate(() -> Verifier.run(old, nw, names, options, progress));
+    return verify(options, progress, READ_TIMEOUT);
+  }
+
+  /**
+   * {@link #verify(Verifier.Options, VerifyProgress)}.
+   *
+   * @param networkTimeout how long a side may leave a statement of verify's unanswered while its
+   *     server waits on the replicator (a silent network, {@link SilenceWatch}); verify then stops as
+   *     a {@link Failure#CONNECTION} naming the side. Its hashes have no read limit: they take as long
+   *     as their tables
+   */
+  public VerifyReport verify(Verifier.Options options, VerifyProgress progress, Duration networkTimeout) throws Exception {
+    return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, "verify --network-timeout",
+        (o, n) -> Verifier.run(o, n, names, options, progress)));
   }
 
   /** {@link #syncLargeObjects(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
@@ -408,16 +436,16 @@ public final class Replicator {
    * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
    *     longer fails it as a {@link Failure#CONNECTION} naming it. Each side's checksums, one
    *     statement that hashes every large object, have no read limit and are watched from a second
-   *     session instead ({@link WatchedStatement})
+   *     session instead ({@link SilenceWatch})
    */
   public LargeObjects.SyncReport syncLargeObjects(Duration networkTimeout) throws Exception {
-    return translate(() -> {
-      try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement onOld = WatchedStatement.open(old, o,
-          networkTimeout); WatchedStatement onNew = WatchedStatement.open(nw, n, networkTimeout)) {
-        return BoundedRead.within(networkTimeout, "sync-large-objects --network-timeout", Map.of("old", o, "new", n),
-            () -> LargeObjects.sync(o, n, (side, checksums) -> (side == o ? onOld : onNew).run(checksums)));
+    String option = "sync-large-objects --network-timeout";
+    return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, option, (wo, wn) -> {
+      try (Connection o = wo.connect(); Connection n = wn.connect()) {
+        return BoundedRead.within(networkTimeout, option, Map.of("old", o, "new", n),
+            () -> LargeObjects.sync(o, n, (side, checksums) -> Sql.<Map<Long, String>, SQLException>answeringWithin(Duration.ZERO, checksums::run, side)));
       }
-    });
+    }));
   }
 
   /**
@@ -460,19 +488,19 @@ public final class Replicator {
    * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
    *     longer fails it as a {@link Failure#CONNECTION} naming it. A REFRESH takes as long as its
    *     view's query: it has no read limit, and is watched from a second session on new instead
-   *     ({@link WatchedStatement})
+   *     ({@link SilenceWatch})
    */
   public List<String> refreshMaterializedViews(Duration networkTimeout) throws Exception {
-    return translate(() -> {
-      try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement refreshes = WatchedStatement.open(nw, n,
-          networkTimeout)) {
-        return BoundedRead.within(networkTimeout, "refresh --network-timeout", Map.of("old", o, "new", n),
-            () -> MaterializedViews.refreshAsOnOld(o, n, sql -> refreshes.run(() -> {
+    String option = "refresh --network-timeout";
+    return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, option, (wo, wn) -> {
+      try (Connection o = wo.connect(); Connection n = wn.connect()) {
+        return BoundedRead.within(networkTimeout, option, Map.of("old", o, "new", n),
+            () -> MaterializedViews.refreshAsOnOld(o, n, sql -> Sql.<Void, SQLException>answeringWithin(Duration.ZERO, () -> {
               Sql.execute(n, sql);
               return null;
-            })));
+            }, n)));
       }
-    });
+    }));
   }
 
   /** {@link #cleanup(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
@@ -486,16 +514,16 @@ public final class Replicator {
    * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
    *     longer fails it as a {@link Failure#CONNECTION} naming it. Putting back what a start that did
    *     not finish set aside builds indexes, which take as long as their tables: it has no read limit,
-   *     and is watched from a second session on new instead ({@link WatchedStatement})
+   *     and is watched from a second session on new instead ({@link SilenceWatch})
    */
   public Cleanup.Report cleanup(Duration networkTimeout) throws Exception {
-    return translate(() -> {
-      try (Connection o = old.connect(); Connection n = nw.connect(); WatchedStatement builds = WatchedStatement.open(nw, n,
-          networkTimeout)) {
-        return BoundedRead.within(networkTimeout, "cleanup --network-timeout", Map.of("old", o, "new", n),
-            () -> Cleanup.run(o, n, names, Duration.ofSeconds(10), () -> builds.run(() -> LeftAside.putBack(n))));
+    String option = "cleanup --network-timeout";
+    return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, option, (wo, wn) -> {
+      try (Connection o = wo.connect(); Connection n = wn.connect()) {
+        return BoundedRead.within(networkTimeout, option, Map.of("old", o, "new", n), () -> Cleanup.run(o, n, names,
+            Duration.ofSeconds(10), () -> Sql.<LeftAside.Result, SQLException>answeringWithin(Duration.ZERO, () -> LeftAside.putBack(n), n)));
       }
-    });
+    }));
   }
 
   @FunctionalInterface

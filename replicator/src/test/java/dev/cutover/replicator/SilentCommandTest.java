@@ -43,8 +43,11 @@ class SilentCommandTest {
   private static final Duration NETWORK_TIMEOUT = Duration.ofSeconds(2);
   /** How long a command may take to end once its side went silent: the timeout, and the watch's half of it, with room to spare. */
   private static final Duration ENDS_WITHIN = Duration.ofSeconds(10);
+  /** The same for start, whose undo then asks the silent side's connection not given up, with 5 s to answer (UndoConnection). */
+  private static final Duration START_ENDS_WITHIN = ENDS_WITHIN.plusSeconds(10);
   /** How long a test waits for what a command should have done long before. */
   private static final Duration PATIENCE = Duration.ofSeconds(30);
+  private static final String BIG_TABLE = "CREATE TABLE big (id int PRIMARY KEY, pad text)";
   private static final AtomicInteger IDS = new AtomicInteger();
 
   /**
@@ -114,6 +117,83 @@ class SilentCommandTest {
     assertThat(run.out()).contains("refreshed 1 materialized view(s) on new: public.slow");
   }
 
+  /**
+   * Start's copy streams a table from old while old goes silent: old's backend blocks writing to the
+   * replicator, which waits reading from it. Start stops, naming old, and new's table is left empty.
+   */
+  @Test
+  void start_oldGoesSilentMidCopy_failsNamingOld(PostgresPair pair) throws Throwable {
+    String db = database(pair, BIG_TABLE + "; INSERT INTO big SELECT i, repeat('x', 100) FROM generate_series(1, 300000) i", BIG_TABLE);
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection watch = pair.oldServer().connect(db)) {
+      proxy.delay(Duration.ofMillis(10));
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "start"));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "query LIKE 'COPY%' AND state = 'active'"));
+
+      assertSilenceEndsIt(proxy, () -> { }, running, "old", "start", START_ENDS_WITHIN);
+    } finally {
+      cleanup(pair, db);
+    }
+    try (Connection n = pair.newServer().connect(db)) {
+      assertThat(Sql.number(n, "SELECT count(*) FROM big")).isZero();
+    }
+  }
+
+  /**
+   * Start's copy streams a table into new while new goes silent: the replicator blocks writing to
+   * new, whose backend waits reading from it. Start stops, naming new.
+   */
+  @Test
+  void start_newGoesSilentMidCopy_failsNamingNew(PostgresPair pair) throws Throwable {
+    String db = database(pair, BIG_TABLE + "; INSERT INTO big SELECT i, repeat('x', 100) FROM generate_series(1, 300000) i", BIG_TABLE);
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = pair.newServer().connect(db)) {
+      proxy.delay(Duration.ofMillis(10));
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "start"));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "query LIKE 'COPY%' AND state = 'active'"));
+
+      assertSilenceEndsIt(proxy, () -> { }, running, "new", "start", START_ENDS_WITHIN);
+    } finally {
+      cleanup(pair, db);
+    }
+  }
+
+  /** An index build on new longer than the timeout is work, not silence: start completes. */
+  @Test
+  void start_indexBuildLongerThanTheTimeout_completes(PostgresPair pair) throws Exception {
+    String slow = BIG_TABLE + "; CREATE FUNCTION slowly(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS"
+        + " $$ BEGIN IF i % 10 = 0 THEN PERFORM pg_sleep(0.001); END IF; RETURN i; END $$; CREATE INDEX big_slow ON big (slowly(id))";
+    String db = database(pair, slow + "; INSERT INTO big SELECT i, 'x' FROM generate_series(1, 30000) i", slow);
+    try {
+      Run run = cli(pair, db, Side.NEW, null, "start", "--no-progress");
+
+      assertThat(run.code()).as(run.err()).isZero();
+      try (Connection n = pair.newServer().connect(db)) {
+        assertThat(Sql.number(n, "SELECT count(*) FROM big")).isEqualTo(30000);
+        assertThat(Sql.bool(n, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_slow'::regclass")).isTrue();
+      }
+    } finally {
+      cleanup(pair, db);
+    }
+  }
+
+  /**
+   * Verify's first statement on a table waits for a lock held on old, which is work, not silence;
+   * old goes silent, then the lock is let go: old answers, but nothing of it arrives.
+   */
+  @Test
+  void verify_oldGoesSilentMidHash_failsNamingOld(PostgresPair pair) throws Throwable {
+    String db = database(pair, BIG_TABLE + "; INSERT INTO big SELECT i, 'x' FROM generate_series(1, 1000) i",
+        BIG_TABLE + "; INSERT INTO big SELECT i, 'x' FROM generate_series(1, 1000) i");
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection locker = pair.oldServer().connect(db);
+        Connection watch = pair.oldServer().connect(db)) {
+      locker.setAutoCommit(false);
+      Sql.execute(locker, "LOCK TABLE big IN ACCESS EXCLUSIVE MODE");
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "verify"));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
+
+      assertSilenceEndsIt(proxy, locker::rollback, running, "old", "verify");
+    }
+  }
+
   private record Run(int code, String out, String err) {}
 
   /**
@@ -123,12 +203,17 @@ class SilentCommandTest {
    */
   private static void assertSilenceEndsIt(TcpProxy proxy, Executable meanwhile, CompletableFuture<Run> running, String side,
       String command) throws Throwable {
+    assertSilenceEndsIt(proxy, meanwhile, running, side, command, ENDS_WITHIN);
+  }
+
+  private static void assertSilenceEndsIt(TcpProxy proxy, Executable meanwhile, CompletableFuture<Run> running, String side,
+      String command, Duration endsWithin) throws Throwable {
     long stalled = System.nanoTime();
     proxy.stall();
     meanwhile.execute();
     Run run = running.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
 
-    assertThat(Duration.ofNanos(System.nanoTime() - stalled)).isLessThan(ENDS_WITHIN);
+    assertThat(Duration.ofNanos(System.nanoTime() - stalled)).isLessThan(endsWithin);
     assertThat(run.code()).as(run.err()).isEqualTo(Failure.CONNECTION.exitCode());
     assertThat(run.err()).contains(side + ": no answer for " + NETWORK_TIMEOUT.toMillis() + "ms")
         .contains(command + " --network-timeout");
@@ -152,6 +237,12 @@ class SilentCommandTest {
     StringWriter err = new StringWriter();
     int code = ReplicatorCli.run(new PrintWriter(out, true), new PrintWriter(err, true), env, false, all.toArray(String[]::new));
     return new Run(code, out.toString(), err.toString());
+  }
+
+  /** Removes what start left in {@code database}, over a network that answers. */
+  private static void cleanup(PostgresPair pair, String database) {
+    Run run = cli(pair, database, Side.NEW, null, "cleanup");
+    assertThat(run.code()).as(run.err()).isZero();
   }
 
   /** Whether a session of the replicator on {@code c}'s database is in the state {@code condition} says. */

@@ -60,6 +60,9 @@ final class StartCommand extends BaseCommand {
           + " to end, as its snapshot must; then start gives up, naming them (default: ${DEFAULT-VALUE}).")
   Duration slotWait;
 
+  @Mixin
+  SilenceTimeoutOption network;
+
   @Option(names = "--resume", description = "Continue an interrupted start: keep the tables it finished, copy the rest again from a new"
       + " consistent point, and subscribe from the same slot (no drift window).")
   boolean resume;
@@ -109,13 +112,14 @@ final class StartCommand extends BaseCommand {
     } catch (IllegalArgumentException e) {
       throw Units.usage(spec.commandLine(), "--maintenance-work-mem: " + e.getMessage());
     }
+    Duration networkTimeout = network.get();
     CopyProgress progress = new CopyProgress();
     StartReport report;
     if (noProgress) {
-      report = r.start(options, progress, dev.cutover.replicator.copy.CopyListener.NONE);
+      report = r.start(options, progress, dev.cutover.replicator.copy.CopyListener.NONE, networkTimeout);
     } else {
       try (ProgressView view = new ProgressView(err(), context.terminal && !json())) {
-        report = r.start(options, progress, view);
+        report = r.start(options, progress, view, networkTimeout);
       }
     }
     print(report, () -> {

@@ -8,6 +8,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import java.time.Duration;
 import java.util.Locale;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
@@ -27,17 +28,21 @@ final class VerifyCommand extends BaseCommand {
   @Option(names = "--jobs", paramLabel = "N", defaultValue = "2", description = "Tables compared in parallel (default: ${DEFAULT-VALUE}).")
   int jobs;
 
+  @Mixin
+  SilenceTimeoutOption network;
+
   @Override
   int run(Replicator r) throws Exception {
     Units.requirePositive(spec.commandLine(), "--chunk-rows", chunkRows);
     Units.requireNonNegative(spec.commandLine(), "--max-keys", maxKeys);
     Units.requirePositive(spec.commandLine(), "--catch-up-timeout", catchUpTimeout);
     Units.requirePositive(spec.commandLine(), "--jobs", jobs);
+    Duration networkTimeout = network.get();
     Verifier.Options options = new Verifier.Options(chunkRows, 256, maxKeys, catchUpTimeout, 3, jobs);
     VerifyProgress progress = new VerifyProgress();
     VerifyReport report;
     try (VerifyProgressLine line = new VerifyProgressLine(err(), context.terminal && !json(), progress)) {
-      report = r.verify(options, progress);
+      report = r.verify(options, progress, networkTimeout);
     }
     print(report, () -> {
       for (VerifyReport.TableResult t : report.tables()) {

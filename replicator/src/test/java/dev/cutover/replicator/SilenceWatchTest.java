@@ -1,6 +1,7 @@
 package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.sql.Sql;
@@ -19,29 +20,27 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The way a watched statement is given up that the commands' tests cannot reach, since their proxy
- * silences every connection to a side at once: the statement's own connection goes silent while the
- * watching session still answers. The backend finishes, its answer never arrives, and once the
- * backend has been done for the timeout the statement is given up as unanswered, which names the
- * side, rather than waited for without end.
+ * The way a watched connection is given up that the commands' tests cannot reach, since their proxy
+ * silences every connection to a side at once, the watching session's too: the connection's own way
+ * goes silent while the watching session still answers. Its statement, which has no read limit,
+ * finishes on the server, its answer never arrives, and once the backend has waited on its client
+ * for the timeout the connection is cut and the side is named, rather than waited for without end.
  */
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
-class WatchedStatementTest {
+class SilenceWatchTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(1);
 
   @Test
-  void run_answerLostOnTheWayBack_givenUpOnceTheBackendHasBeenDoneForTheTimeout(PostgresPair pair) throws Exception {
+  void watchedConnection_answerLostOnTheWayBack_cutOnceTheBackendHasWaitedOnItForTheTimeout(PostgresPair pair) throws Exception {
     PostgresServer server = pair.newServer();
     Endpoint direct = Endpoint.of(Side.NEW, server.jdbcUrl(), server.user(), server.password());
-    try (TcpProxy proxy = TcpProxy.in(server); Connection watch = server.connect()) {
+    try (TcpProxy proxy = TcpProxy.in(server); Connection watch = server.connect();
+        SilenceWatch silence = SilenceWatch.start(direct, TIMEOUT)) {
       Endpoint proxied = Endpoint.of(Side.NEW, proxy.redirect(server.jdbcUrl()), server.user(), server.password());
-      try (Connection c = proxied.connect(); WatchedStatement watched = WatchedStatement.open(direct, c, TIMEOUT)) {
+      try (Connection c = proxied.watchedBy(silence).connect()) {
         CompletableFuture<Void> running = CompletableFuture.runAsync(() -> {
           try {
-            watched.run(() -> {
-              Sql.execute(c, "SELECT pg_sleep(2)");
-              return null;
-            });
+            Sql.execute(c, "SELECT pg_sleep(2)");
           } catch (SQLException e) {
             throw new IllegalStateException(e);
           }
@@ -56,9 +55,11 @@ class WatchedStatementTest {
         } catch (ExecutionException e) {
           failure = e.getCause().getCause();
         }
-        assertThat(failure).isInstanceOf(SQLException.class).hasMessageContaining("new: no answer to a statement that was being watched");
-        assertThat(Sql.unanswered(failure)).as("taken for an unanswered statement, which names the side").isTrue();
+        assertThat(failure).as("the statement fails").isInstanceOf(SQLException.class);
         assertThat(c.isClosed()).as("its connection given up").isTrue();
+        assertThatThrownBy(() -> proxied.watchedBy(silence).connect()).as("the side is not tried again")
+            .isInstanceOf(ReplicatorException.class)
+            .hasMessageContaining("new: no answer for 1000ms while its server waited on the replicator");
       }
     }
   }

@@ -1,0 +1,263 @@
+package dev.cutover.replicator;
+
+import dev.cutover.common.Threads;
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.postgresql.PGConnection;
+
+/**
+ * Gives up a command's connections to one side when the network to it went silent (a stalled proxy,
+ * NAT or firewall that keeps the TCP connection, which keepalive does not notice), for commands whose
+ * statements may rightly run for hours and so can have no read limit: {@code start}'s copy and index
+ * builds, {@code verify}'s hashes, a refresh. A session of its own on the side looks, every quarter
+ * of the timeout, at the backends of the watched connections whose client is waiting on its socket
+ * now ({@link WaitingSocket}), in {@code pg_stat_activity}. A backend that is itself waiting on its
+ * client (done with the statement, or reading or writing the client's socket) while the client waits
+ * on it means that nothing passes between them: once the same wait of the client's has gone on with
+ * its backend seen so for the timeout, the connection's socket is cut, and the call that waited fails.
+ * A backend at work (scanning, sorting, building, waiting for a lock or for the disk) is never given
+ * up, however long. When the watching session's own question goes unanswered within the timeout, the
+ * side is silent: every connection whose client has waited that long is cut, and the session is
+ * opened again at the next look.
+ *
+ * <p>Before PostgreSQL 10 a backend waiting on its client shows no wait event: a stalled COPY or a
+ * lost answer to a statement still running is then seen only once the backend is done.
+ */
+public final class SilenceWatch implements AutoCloseable {
+  private static final String BUSY = "SELECT pid, state = 'active' AND coalesce(wait_event NOT IN ('ClientRead', 'ClientWrite'), true)"
+      + " FROM pg_catalog.pg_stat_activity WHERE pid = ANY (?)";
+
+  private final Endpoint side;
+  private final Duration timeout;
+  private final List<Watched> watched = new CopyOnWriteArrayList<>();
+  private final CountDownLatch stop = new CountDownLatch(1);
+  private Thread thread;
+  /** The session that asks; null after its question went unanswered, until opened again. */
+  private Connection asking;
+  private volatile String gaveUp;
+
+  private SilenceWatch(Endpoint side, Duration timeout, Connection asking) {
+    this.side = side;
+    this.timeout = timeout;
+    this.asking = asking;
+  }
+
+  /** Work done over both sides' endpoints. */
+  @FunctionalInterface
+  public interface OnBothSides<T> {
+    T run(Endpoint old, Endpoint nw) throws Exception;
+  }
+
+  /**
+   * Runs {@code work} over {@code old} and {@code nw} with every connection they open watched. When
+   * it fails after a watch cut a connection, the failure names that side as a {@link
+   * Failure#CONNECTION}, whatever the cut connection's call made of it.
+   *
+   * @param option the setting that gives the network longer, named in the remedy
+   */
+  public static <T> T watching(Endpoint old, Endpoint nw, Duration timeout, String option, OnBothSides<T> work) throws Exception {
+    try (SilenceWatch onOld = start(old, timeout); SilenceWatch onNew = start(nw, timeout)) {
+      try {
+        return work.run(old.watchedBy(onOld), nw.watchedBy(onNew));
+      } catch (Exception e) {
+        for (SilenceWatch w : List.of(onOld, onNew)) {
+          if (w.gaveUp != null) {
+            throw new ReplicatorException(Failure.CONNECTION, w.gaveUp + " (a silent network: a proxy, NAT or firewall that passes"
+                + " nothing on; or a frozen server)", "check the network to " + w.side() + ", or allow longer with " + option, e);
+          }
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** Starts watching the connections {@link Endpoint#watchedBy} this watch opens to {@code side}. */
+  static SilenceWatch start(Endpoint side, Duration timeout) throws SQLException, ReplicatorException {
+    if (timeout.toMillis() < 1) {
+      throw new IllegalArgumentException("the network timeout must be at least 1ms, not " + timeout.toMillis() + "ms");
+    }
+    SilenceWatch w = new SilenceWatch(side, timeout, asking(side, timeout));
+    w.thread = Threads.start("cutover-silence-" + side.side().label(), w::run);
+    return w;
+  }
+
+  /** A session to {@code side} whose every answer is awaited {@code timeout} at most. */
+  private static Connection asking(Endpoint side, Duration timeout) throws SQLException, ReplicatorException {
+    Connection c = side.connect();
+    try {
+      Sql.answerWithin(timeout, c);
+      return c;
+    } catch (SQLException e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  private String side() {
+    return side.side().label();
+  }
+
+  /**
+   * Refuses a new connection to a side this watch found silent: the command is stopping, and a
+   * login there would wait out its own timeout (an undo reaching that side again, say).
+   */
+  void requireAnswering() throws ReplicatorException {
+    String why = gaveUp;
+    if (why != null) {
+      throw new ReplicatorException(Failure.CONNECTION, why + "; not tried again", "check the network to " + side());
+    }
+  }
+
+  /** Watches {@code c}, whose socket is {@code socket} (none, as with a socketFactory in the URL: not watched). */
+  void add(Connection c, WaitingSocket socket) throws SQLException {
+    if (socket != null) {
+      watched.add(new Watched(c, c.unwrap(PGConnection.class).getBackendPID(), socket));
+    }
+  }
+
+  @Override
+  public void close() throws SQLException {
+    stop.countDown();
+    try {
+      thread.join(timeout.multipliedBy(2).toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (asking != null) {
+      asking.close();
+    }
+  }
+
+  private void run() {
+    try {
+      while (!stop.await(Math.max(1, timeout.toMillis() / 4), TimeUnit.MILLISECONDS)) {
+        look();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** One look: asks about the backends whose client waits now, and cuts those given up. */
+  private void look() {
+    List<Watched> waiting = new ArrayList<>();
+    for (Watched w : watched) {
+      if (Sql.givenUp(w.connection)) {
+        watched.remove(w);
+      } else if (w.socket.waitingSince() == WaitingSocket.NOT_WAITING) {
+        w.forget();
+      } else {
+        waiting.add(w);
+      }
+    }
+    if (waiting.isEmpty()) {
+      return;
+    }
+    Map<Integer, Boolean> busy;
+    try {
+      busy = busy(waiting);
+    } catch (SQLException | ReplicatorException e) {
+      closeAsking();
+      if (silent(e)) {
+        for (Watched w : waiting) {
+          if (System.nanoTime() - w.socket.waitingSince() >= timeout.toNanos()) {
+            cut(w, side() + ": no answer for " + timeout.toMillis() + "ms, not even to the session watching the replicator's connections");
+          }
+        }
+      }
+      return;
+    }
+    long now = System.nanoTime();
+    for (Watched w : waiting) {
+      long call = w.socket.waitingSince();
+      boolean waitsOnClient = !busy.getOrDefault(w.pid, false);
+      if (call != w.call || !waitsOnClient) {
+        w.call = call;
+        w.bothSince = waitsOnClient ? now : WaitingSocket.NOT_WAITING;
+      } else if (w.bothSince == WaitingSocket.NOT_WAITING) {
+        w.bothSince = now;
+      } else if (now - w.bothSince >= timeout.toNanos()) {
+        cut(w, side() + ": no answer for " + timeout.toMillis() + "ms while its server waited on the replicator");
+      }
+    }
+  }
+
+  /** Whether each waiting connection's backend is at work, by pid; a pid missing is a backend gone. */
+  private Map<Integer, Boolean> busy(List<Watched> waiting) throws SQLException, ReplicatorException {
+    if (asking == null) {
+      asking = asking(side, timeout);
+    }
+    Map<Integer, Boolean> busy = new HashMap<>();
+    try (PreparedStatement ps = asking.prepareStatement(BUSY)) {
+      ps.setArray(1, asking.createArrayOf("int4", waiting.stream().map(w -> w.pid).toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          busy.put(rs.getInt(1), rs.getBoolean(2));
+        }
+      }
+    }
+    return busy;
+  }
+
+  /**
+   * Whether the watching session's failure says the side is silent: its question went unanswered, or
+   * it could not log in again (no answer, no route). Another failure (too many connections, say) says
+   * nothing of the watched ones, which are asked about again at the next look.
+   */
+  private static boolean silent(Exception e) {
+    if (e instanceof SQLException s) {
+      return Sql.unanswered(s);
+    }
+    return e.getCause() instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("08");
+  }
+
+  private void closeAsking() {
+    if (asking != null) {
+      try {
+        asking.close();
+      } catch (SQLException e) {
+        // A session given up already: nothing to close cleanly.
+      }
+      asking = null;
+    }
+  }
+
+  private void cut(Watched w, String why) {
+    gaveUp = why;
+    watched.remove(w);
+    w.socket.cut();
+  }
+
+  /** A watched connection, and what the last look saw of it. */
+  private static final class Watched {
+    final Connection connection;
+    final int pid;
+    final WaitingSocket socket;
+    /** The client's wait ({@link WaitingSocket#waitingSince}) the last look saw. */
+    long call = WaitingSocket.NOT_WAITING;
+    /** Since when, in that wait, the backend has been seen waiting on its client. */
+    long bothSince = WaitingSocket.NOT_WAITING;
+
+    Watched(Connection connection, int pid, WaitingSocket socket) {
+      this.connection = connection;
+      this.pid = pid;
+      this.socket = socket;
+    }
+
+    void forget() {
+      call = WaitingSocket.NOT_WAITING;
+      bothSince = WaitingSocket.NOT_WAITING;
+    }
+  }
+}
