@@ -32,28 +32,38 @@ public final class KeepAliveSocketFactory extends SocketFactory {
 
   /** The connection property naming the connection's socket, to be {@linkplain #claim claimed}; not one of PgJDBC's. */
   static final String SOCKET = "cutoverSocket";
-  /** Sockets made for connections being opened, by {@link #SOCKET}; the last one made for a name wins (PgJDBC may retry). */
-  private static final Map<String, WaitingSocket> MADE = new ConcurrentHashMap<>();
+  /** Factories of connections being opened, by {@link #SOCKET}. */
+  private static final Map<String, KeepAliveSocketFactory> OPENING = new ConcurrentHashMap<>();
 
-  private final String name;
+  /** The last socket made before the claim (PgJDBC may try again with a new one); later ones (a cancel request's) are not kept. */
+  private volatile WaitingSocket made;
+  private volatile boolean claimed;
 
   /** PgJDBC makes one per connection, by this constructor, with the connection's properties. */
   public KeepAliveSocketFactory(Properties info) {
-    this.name = info.getProperty(SOCKET);
+    String name = info.getProperty(SOCKET);
+    if (name != null) {
+      OPENING.put(name, this);
+    }
   }
 
-  /** The socket made for the connection named {@code name}, forgotten here; null when none was. */
+  /** The socket made for the connection named {@code name}; null when none was. */
   static WaitingSocket claim(String name) {
-    return MADE.remove(name);
+    KeepAliveSocketFactory f = OPENING.remove(name);
+    if (f == null) {
+      return null;
+    }
+    f.claimed = true;
+    return f.made;
   }
 
   @Override
   public Socket createSocket() throws IOException {
-    if (name == null) {
+    if (claimed) {
       return keptAlive(new Socket());
     }
     WaitingSocket s = new WaitingSocket();
-    MADE.put(name, s);
+    made = s;
     return keptAlive(s);
   }
 

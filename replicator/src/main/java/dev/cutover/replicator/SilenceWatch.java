@@ -35,8 +35,12 @@ import org.postgresql.PGConnection;
  * lost answer to a statement still running is then seen only once the backend is done.
  */
 public final class SilenceWatch implements AutoCloseable {
-  private static final String BUSY = "SELECT pid, state = 'active' AND coalesce(wait_event NOT IN ('ClientRead', 'ClientWrite'), true)"
-      + " FROM pg_catalog.pg_stat_activity WHERE pid = ANY (?)";
+  /**
+   * Whether each backend is at work: running a statement (or a fast-path call, as large objects'
+   * reads and writes are) and not waiting on its client. A state it may not see counts as at work.
+   */
+  private static final String BUSY = "SELECT pid, state IS NULL OR (state IN ('active', 'fastpath function call')"
+      + " AND coalesce(wait_event NOT IN ('ClientRead', 'ClientWrite'), true)) FROM pg_catalog.pg_stat_activity WHERE pid = ANY (?)";
 
   private final Endpoint side;
   private final Duration timeout;
