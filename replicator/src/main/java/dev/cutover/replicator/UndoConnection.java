@@ -35,6 +35,27 @@ public final class UndoConnection implements AutoCloseable {
     this.endpoint = endpoint;
   }
 
+  /** One step of an undo, on one side. */
+  @FunctionalInterface
+  public interface Step {
+    void run() throws Exception;
+  }
+
+  /**
+   * Runs {@code step}, keeping its failure as suppressed by {@code cause} (the failure being undone,
+   * which the caller throws): the undo goes on with its other steps, so that one side that cannot be
+   * reached (silent, down) does not leave the other undone too. Returns whether the step was done.
+   */
+  public static boolean attempt(Exception cause, Step step) {
+    try {
+      step.run();
+      return true;
+    } catch (Exception e) {
+      cause.addSuppressed(e);
+      return false;
+    }
+  }
+
   /** The step's connection, or a new one to its endpoint where it does not answer. */
   public Connection get() throws ReplicatorException {
     if (connection == null) {

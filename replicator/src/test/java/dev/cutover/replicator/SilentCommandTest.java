@@ -28,26 +28,33 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The operator's commands that change things, when the network to a side goes silent mid-command
  * (no reset, no close: a stalled proxy, NAT or firewall, which TCP keepalive does not notice).
  * {@code reverse --prepare}, {@code reverse}, {@code ddl-done} and {@code cleanup} await each
  * answer {@code --network-timeout}; so do {@code refresh} and {@code sync-large-objects}, whose REFRESH and
- * checksums, which may rightly run longer, are watched from a second session instead. Each ends
- * within its timeout, exit code 3, naming the side; before, each waited for ever. A refresh longer
- * than the timeout is not cut.
+ * checksums, which may rightly run longer, are watched instead ({@link SilenceWatch}), as every
+ * statement of {@code start} and {@code verify} is. Each ends within its timeout (start: and its
+ * undo), exit code 3, naming the side; before, each waited for ever. A refresh or an index build
+ * longer than the timeout is not cut.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SilentCommandTest {
   private static final Duration NETWORK_TIMEOUT = Duration.ofSeconds(2);
   /** How long a command may take to end once its side went silent: the timeout, and the watch's half of it, with room to spare. */
   private static final Duration ENDS_WITHIN = Duration.ofSeconds(10);
-  /** The same for start, whose undo then asks the silent side's connection not given up, with 5 s to answer (UndoConnection). */
-  private static final Duration START_ENDS_WITHIN = ENDS_WITHIN.plusSeconds(10);
+  /**
+   * The same for start, whose undo then asks the silent side's connection not given up, with 5 s to
+   * answer (UndoConnection), and puts new back.
+   */
+  private static final Duration START_ENDS_WITHIN = Duration.ofSeconds(30);
   /** How long a test waits for what a command should have done long before. */
   private static final Duration PATIENCE = Duration.ofSeconds(30);
   private static final String BIG_TABLE = "CREATE TABLE big (id int PRIMARY KEY, pad text)";
+  /** About 20 MB: its copy through the slowed proxy is still streaming when the proxy goes silent. */
+  private static final String FILL_BIG = "INSERT INTO big SELECT i, repeat('x', 100) FROM generate_series(1, 150000) i";
   private static final AtomicInteger IDS = new AtomicInteger();
 
   /**
@@ -119,22 +126,27 @@ class SilentCommandTest {
 
   /**
    * Start's copy streams a table from old while old goes silent: old's backend blocks writing to the
-   * replicator, which waits reading from it. Start stops, naming old, and new's table is left empty.
+   * replicator, which waits reading from it. Start stops, naming old, and undoes what it did on new
+   * although it cannot undo anything on old: new's tables are empty and have their primary keys.
    */
-  @Test
-  void start_oldGoesSilentMidCopy_failsNamingOld(PostgresPair pair) throws Throwable {
-    String db = database(pair, BIG_TABLE + "; INSERT INTO big SELECT i, repeat('x', 100) FROM generate_series(1, 300000) i", BIG_TABLE);
+  @ParameterizedTest(name = "--capture {0}")
+  @ValueSource(strings = {"logical", "triggers"})
+  void start_oldGoesSilentMidCopy_failsNamingOldAndUndoesNew(String capture, PostgresPair pair) throws Throwable {
+    String schema = BIG_TABLE + "; CREATE TABLE small (id int PRIMARY KEY)";
+    String db = database(pair, schema + "; INSERT INTO small SELECT generate_series(1, 10); " + FILL_BIG, schema);
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection watch = pair.oldServer().connect(db)) {
       proxy.delay(Duration.ofMillis(10));
-      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "start"));
-      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "query LIKE 'COPY%' AND state = 'active'"));
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "start", "--capture", capture));
+      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "query LIKE 'COPY%big%' AND state = 'active'"));
 
       assertSilenceEndsIt(proxy, () -> { }, running, "old", "start", START_ENDS_WITHIN);
+      try (Connection n = pair.newServer().connect(db)) {
+        assertThat(Sql.number(n, "SELECT (SELECT count(*) FROM big) + (SELECT count(*) FROM small)")).isZero();
+        assertThat(Sql.number(n, "SELECT count(*) FROM pg_index WHERE indrelid IN ('big'::regclass, 'small'::regclass) AND indisprimary"))
+            .as("primary keys put back").isEqualTo(2);
+      }
     } finally {
       cleanup(pair, db);
-    }
-    try (Connection n = pair.newServer().connect(db)) {
-      assertThat(Sql.number(n, "SELECT count(*) FROM big")).isZero();
     }
   }
 
@@ -144,7 +156,7 @@ class SilentCommandTest {
    */
   @Test
   void start_newGoesSilentMidCopy_failsNamingNew(PostgresPair pair) throws Throwable {
-    String db = database(pair, BIG_TABLE + "; INSERT INTO big SELECT i, repeat('x', 100) FROM generate_series(1, 300000) i", BIG_TABLE);
+    String db = database(pair, BIG_TABLE + "; " + FILL_BIG, BIG_TABLE);
     try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = pair.newServer().connect(db)) {
       proxy.delay(Duration.ofMillis(10));
       CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "start"));
@@ -156,12 +168,12 @@ class SilentCommandTest {
     }
   }
 
-  /** An index build on new longer than the timeout is work, not silence: start completes. */
+  /** An index build on new (new's own index) longer than the timeout is work, not silence: start completes. */
   @Test
   void start_indexBuildLongerThanTheTimeout_completes(PostgresPair pair) throws Exception {
     String slow = BIG_TABLE + "; CREATE FUNCTION slowly(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS"
         + " $$ BEGIN IF i % 10 = 0 THEN PERFORM pg_sleep(0.001); END IF; RETURN i; END $$; CREATE INDEX big_slow ON big (slowly(id))";
-    String db = database(pair, slow + "; INSERT INTO big SELECT i, 'x' FROM generate_series(1, 30000) i", slow);
+    String db = database(pair, BIG_TABLE + "; INSERT INTO big SELECT i, 'x' FROM generate_series(1, 30000) i", slow);
     try {
       Run run = cli(pair, db, Side.NEW, null, "start", "--no-progress");
 
@@ -211,7 +223,7 @@ class SilentCommandTest {
     long stalled = System.nanoTime();
     proxy.stall();
     meanwhile.execute();
-    Run run = running.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+    Run run = running.get(endsWithin.plus(PATIENCE).toSeconds(), TimeUnit.SECONDS);
 
     assertThat(Duration.ofNanos(System.nanoTime() - stalled)).isLessThan(endsWithin);
     assertThat(run.code()).as(run.err()).isEqualTo(Failure.CONNECTION.exitCode());

@@ -315,20 +315,23 @@ public final class CaptureStart {
   private void undo(Connection o, Connection n, List<TablePair> tables, IndexSetAside aside, boolean indexesDropped,
       ForeignKeySetAside keys, boolean keysDropped, Exception cause) {
     try (UndoConnection oo = new UndoConnection(o, old); UndoConnection nn = new UndoConnection(n, nw)) {
-      CaptureSchema.uninstall(oo.get(), "old");
-      Sql.execute(nn.get(), "DELETE FROM cutover.apply_progress WHERE direction = 'forward'");
-      if (!tables.isEmpty()) {
-        Sql.execute(nn.get(), "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));
-      }
-      if (indexesDropped) {
-        aside.restore(nn.get());
-      }
-      if (keysDropped) {
-        keys.restore(nn.get());
-      }
-      StartState.forgetAside(nn.get());
-    } catch (Exception e) {
+      UndoConnection.attempt(cause, () -> CaptureSchema.uninstall(oo.get(), "old"));
+      UndoConnection.attempt(cause, () -> {
+        Sql.execute(nn.get(), "DELETE FROM cutover.apply_progress WHERE direction = 'forward'");
+        if (!tables.isEmpty()) {
+          Sql.execute(nn.get(), "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));
+        }
+        if (indexesDropped) {
+          aside.restore(nn.get());
+        }
+        if (keysDropped) {
+          keys.restore(nn.get());
+        }
+        StartState.forgetAside(nn.get());
+      });
+    } catch (SQLException e) {
       cause.addSuppressed(e);
     }
   }
+
 }

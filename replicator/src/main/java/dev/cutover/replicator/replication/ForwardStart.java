@@ -293,19 +293,22 @@ public final class ForwardStart {
   private void undo(Connection o, Connection n, String slot, List<TablePair> tables, IndexSetAside aside,
       boolean dropped, boolean subscribed, Exception cause) {
     try (UndoConnection oo = new UndoConnection(o, old); UndoConnection nn = new UndoConnection(n, nw)) {
-      if (subscribed) {
-        ReplicationObjects.dropSubscription(nn.get(), names.forward());
+      // A subscription left on new keeps its slot: without it, cleanup could not drop the subscription.
+      if (!subscribed || UndoConnection.attempt(cause, () -> ReplicationObjects.dropSubscription(nn.get(), names.forward()))) {
+        UndoConnection.attempt(cause, () -> ReplicationObjects.dropSlot(oo.get(), slot, Duration.ofSeconds(10)));
       }
-      ReplicationObjects.dropSlot(oo.get(), slot, Duration.ofSeconds(10));
-      if (!tables.isEmpty()) {
-        Sql.execute(nn.get(), "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));
-      }
-      if (dropped) {
-        aside.restore(nn.get());
-        StartState.forgetAside(nn.get());
-      }
-    } catch (Exception e) {
+      UndoConnection.attempt(cause, () -> {
+        if (!tables.isEmpty()) {
+          Sql.execute(nn.get(), "TRUNCATE " + tables.stream().map(t -> t.nw().name().quoted()).collect(Collectors.joining(", ")));
+        }
+        if (dropped) {
+          aside.restore(nn.get());
+          StartState.forgetAside(nn.get());
+        }
+      });
+    } catch (SQLException e) {
       cause.addSuppressed(e);
     }
   }
+
 }
