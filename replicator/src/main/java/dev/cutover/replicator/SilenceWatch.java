@@ -28,8 +28,9 @@ import org.postgresql.PGConnection;
  * its backend seen so for the timeout, the connection's socket is cut, and the call that waited fails.
  * A backend at work (scanning, sorting, building, waiting for a lock or for the disk) is never given
  * up, however long. When the watching session's own question goes unanswered within the timeout, the
- * side is silent: every connection whose client has waited that long is cut, and the session is
- * opened again at the next look.
+ * side is silent: every connection whose client has waited that long is cut, then and at each look
+ * until a question is answered again (before the session's new login, which may wait out its own
+ * timeout).
  *
  * <p>Before PostgreSQL 10 a backend waiting on its client shows no wait event: a stalled COPY or a
  * lost answer to a statement still running is then seen only once the backend is done.
@@ -49,6 +50,8 @@ public final class SilenceWatch implements AutoCloseable {
   private Thread thread;
   /** The session that asks; null after its question went unanswered, until opened again. */
   private Connection asking;
+  /** Whether the last question went unanswered, or the login after it failed so: the side is silent until one is answered. */
+  private boolean unanswered;
   private volatile String gaveUp;
 
   private SilenceWatch(Endpoint side, Duration timeout, Connection asking) {
@@ -168,17 +171,19 @@ public final class SilenceWatch implements AutoCloseable {
     if (waiting.isEmpty()) {
       return;
     }
+    if (unanswered) {
+      // Before a new login, which may wait out its own timeout, the side's silence so far is acted on.
+      cutThoseWaitingTheTimeout(waiting);
+    }
     Map<Integer, Boolean> busy;
     try {
       busy = busy(waiting);
+      unanswered = false;
     } catch (SQLException | ReplicatorException e) {
       closeAsking();
       if (silent(e)) {
-        for (Watched w : waiting) {
-          if (System.nanoTime() - w.socket.waitingSince() >= timeout.toNanos()) {
-            cut(w, side() + ": no answer for " + timeout.toMillis() + "ms, not even to the session watching the replicator's connections");
-          }
-        }
+        unanswered = true;
+        cutThoseWaitingTheTimeout(waiting);
       }
       return;
     }
@@ -186,13 +191,24 @@ public final class SilenceWatch implements AutoCloseable {
     for (Watched w : waiting) {
       long call = w.socket.waitingSince();
       boolean waitsOnClient = !busy.getOrDefault(w.pid, false);
-      if (call != w.call || !waitsOnClient) {
+      if (call == WaitingSocket.NOT_WAITING) {
+        w.forget();
+      } else if (call != w.call || !waitsOnClient) {
         w.call = call;
         w.bothSince = waitsOnClient ? now : WaitingSocket.NOT_WAITING;
       } else if (w.bothSince == WaitingSocket.NOT_WAITING) {
         w.bothSince = now;
-      } else if (now - w.bothSince >= timeout.toNanos()) {
+      } else if (now - w.bothSince >= timeout.toNanos() && w.socket.waitingSince() == call) {
         cut(w, side() + ": no answer for " + timeout.toMillis() + "ms while its server waited on the replicator");
+      }
+    }
+  }
+
+  private void cutThoseWaitingTheTimeout(List<Watched> waiting) {
+    for (Watched w : waiting) {
+      long since = w.socket.waitingSince();
+      if (since != WaitingSocket.NOT_WAITING && watched.contains(w) && System.nanoTime() - since >= timeout.toNanos()) {
+        cut(w, side() + ": no answer for " + timeout.toMillis() + "ms, not even to the session watching the replicator's connections");
       }
     }
   }
