@@ -440,12 +440,8 @@ public final class Replicator {
    */
   public LargeObjects.SyncReport syncLargeObjects(Duration networkTimeout) throws Exception {
     String option = "sync-large-objects --network-timeout";
-    return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, option, (wo, wn) -> {
-      try (Connection o = wo.connect(); Connection n = wn.connect()) {
-        return BoundedRead.within(networkTimeout, option, Map.of("old", o, "new", n),
-            () -> LargeObjects.sync(o, n, (side, checksums) -> Sql.<Map<Long, String>, SQLException>answeringWithin(Duration.ZERO, checksums::run, side)));
-      }
-    }));
+    return watchedAndBounded(networkTimeout, option,
+        (o, n) -> LargeObjects.sync(o, n, (side, checksums) -> Sql.withoutReadLimit(side, checksums::run)));
   }
 
   /**
@@ -492,15 +488,10 @@ public final class Replicator {
    */
   public List<String> refreshMaterializedViews(Duration networkTimeout) throws Exception {
     String option = "refresh --network-timeout";
-    return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, option, (wo, wn) -> {
-      try (Connection o = wo.connect(); Connection n = wn.connect()) {
-        return BoundedRead.within(networkTimeout, option, Map.of("old", o, "new", n),
-            () -> MaterializedViews.refreshAsOnOld(o, n, sql -> Sql.<Void, SQLException>answeringWithin(Duration.ZERO, () -> {
-              Sql.execute(n, sql);
-              return null;
-            }, n)));
-      }
-    }));
+    return watchedAndBounded(networkTimeout, option, (o, n) -> MaterializedViews.refreshAsOnOld(o, n, sql -> Sql.withoutReadLimit(n, () -> {
+      Sql.execute(n, sql);
+      return null;
+    })));
   }
 
   /** {@link #cleanup(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
@@ -518,12 +509,26 @@ public final class Replicator {
    */
   public Cleanup.Report cleanup(Duration networkTimeout) throws Exception {
     String option = "cleanup --network-timeout";
+    return watchedAndBounded(networkTimeout, option,
+        (o, n) -> Cleanup.run(o, n, names, Duration.ofSeconds(10), () -> Sql.withoutReadLimit(n, () -> LeftAside.putBack(n))));
+  }
+
+  /**
+   * {@code work} over a connection to each side, every statement answered within {@code
+   * networkTimeout} ({@link BoundedRead}) but those it runs {@link Sql#withoutReadLimit}, which the
+   * connections' {@link SilenceWatch} watches instead.
+   */
+  private <T> T watchedAndBounded(Duration networkTimeout, String option, OnBoth<T> work) throws Exception {
     return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, option, (wo, wn) -> {
       try (Connection o = wo.connect(); Connection n = wn.connect()) {
-        return BoundedRead.within(networkTimeout, option, Map.of("old", o, "new", n), () -> Cleanup.run(o, n, names,
-            Duration.ofSeconds(10), () -> Sql.<LeftAside.Result, SQLException>answeringWithin(Duration.ZERO, () -> LeftAside.putBack(n), n)));
+        return BoundedRead.within(networkTimeout, option, Map.of("old", o, "new", n), () -> work.run(o, n));
       }
     }));
+  }
+
+  @FunctionalInterface
+  private interface OnBoth<T> {
+    T run(Connection old, Connection nw) throws Exception;
   }
 
   @FunctionalInterface

@@ -10,14 +10,14 @@ import java.io.OutputStream;
  * A connection's socket that knows whether a read or a write of the client's is waiting on it now,
  * and since when: what {@link SilenceWatch} sets against what the server's backend is doing. Each
  * read or write of PgJDBC's (a buffer at a time, not a byte) costs a clock reading and two volatile
- * writes.
+ * writes. PgJDBC reads and writes a connection's socket from one thread at a time (a cancel request
+ * has a socket of its own), so one field tells both.
  */
 final class WaitingSocket extends java.net.Socket {
   /** {@link #waitingSince} when no read or write is under way. */
   static final long NOT_WAITING = Long.MIN_VALUE;
 
-  private volatile long readingSince = NOT_WAITING;
-  private volatile long writingSince = NOT_WAITING;
+  private volatile long waitingSince = NOT_WAITING;
   private InputStream input;
   private OutputStream output;
 
@@ -26,8 +26,7 @@ final class WaitingSocket extends java.net.Socket {
    * from the next; {@link #NOT_WAITING} when none is.
    */
   long waitingSince() {
-    long reading = readingSince;
-    return reading != NOT_WAITING ? reading : writingSince;
+    return waitingSince;
   }
 
   /** Ends whatever waits on this socket now, as a lost network would. */
@@ -45,21 +44,21 @@ final class WaitingSocket extends java.net.Socket {
       input = new FilterInputStream(super.getInputStream()) {
         @Override
         public int read() throws IOException {
-          readingSince = System.nanoTime();
+          waitingSince = System.nanoTime();
           try {
             return in.read();
           } finally {
-            readingSince = NOT_WAITING;
+            waitingSince = NOT_WAITING;
           }
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-          readingSince = System.nanoTime();
+          waitingSince = System.nanoTime();
           try {
             return in.read(b, off, len);
           } finally {
-            readingSince = NOT_WAITING;
+            waitingSince = NOT_WAITING;
           }
         }
       };
@@ -73,21 +72,21 @@ final class WaitingSocket extends java.net.Socket {
       output = new FilterOutputStream(super.getOutputStream()) {
         @Override
         public void write(int b) throws IOException {
-          writingSince = System.nanoTime();
+          waitingSince = System.nanoTime();
           try {
             out.write(b);
           } finally {
-            writingSince = NOT_WAITING;
+            waitingSince = NOT_WAITING;
           }
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-          writingSince = System.nanoTime();
+          waitingSince = System.nanoTime();
           try {
             out.write(b, off, len);
           } finally {
-            writingSince = NOT_WAITING;
+            waitingSince = NOT_WAITING;
           }
         }
 

@@ -63,6 +63,14 @@ public final class Sql {
     }
   }
 
+  /**
+   * Runs {@code work} with no read limit on {@code c}, putting its own back after: a statement that
+   * may rightly run long, watched for a silent network instead ({@code SilenceWatch}).
+   */
+  public static <T> T withoutReadLimit(Connection c, ThrowingWork<T, SQLException> work) throws SQLException {
+    return answeringWithin(Duration.ZERO, work, c);
+  }
+
   /** Work that may fail with {@code E} as well as with SQLException. */
   @FunctionalInterface
   public interface ThrowingWork<T, E extends Exception> {
