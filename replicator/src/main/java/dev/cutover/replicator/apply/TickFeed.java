@@ -25,6 +25,8 @@ final class TickFeed implements Feed {
     ApplyProgress.Position at = ApplyProgress.read(target, way.name()).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
         way.label() + " is not armed: " + way.target().side().label() + " has no apply position for it",
         way.name().equals(Way.FORWARD) ? "run `cutover-replicator start --capture triggers`" : "run `cutover-replicator reverse`"));
+    ChangeLog.recordTrims(source);
+    ChangeLog.requireNotTrimmedPast(source, at.snapshot(), way.source().side().label(), way.target().side().label());
     applier.announce(at.snapshot().text(), mode);
     try (Ticker ticker = Ticker.start(way.source(), applier.options().tickEvery())) {
       // Into old while old's slot is relayed to new: each batch marks itself, so the relay leaves it out.

@@ -141,6 +141,7 @@ public final class CaptureSchema {
           + " switched_at timestamptz NOT NULL, previous_switched_at timestamptz, apply_token text NOT NULL)");
       // Added after the first release: an install from before left replica-mode sessions out on new.
       s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS replica_writes boolean NOT NULL DEFAULT false");
+      ChangeLog.recordTrims(c);
       s.execute("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token, replica_writes)"
           + " SELECT 0, now(), " + ApplyToken.select() + ", true WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)");
       s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_tick (id bigserial PRIMARY KEY, snapshot text NOT NULL,"

@@ -3,6 +3,8 @@ package dev.cutover.replicator.capture;
 import static dev.cutover.common.Transactions.inTransaction;
 
 import dev.cutover.common.Transactions;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Array;
 import java.sql.Connection;
@@ -193,6 +195,7 @@ public final class ChangeLog {
             applied.text())) {
           removed = Sql.number(source, "SELECT count(*) FROM " + retired);
           s.execute("TRUNCATE " + retired);
+          s.execute("UPDATE cutover.capture_state SET trimmed_to = " + Sql.literal(applied.text()));
         }
       } else if (Double.parseDouble(state[1]) >= rotateAfter.toMillis()) {
         for (String sql : CaptureSchema.functionSql(source, 1 - current)) {
@@ -202,6 +205,40 @@ public final class ChangeLog {
             + ", previous_switched_at = switched_at, switched_at = now()");
       }
       return removed;
+    }
+  }
+
+  /**
+   * Makes the source keep the tick up to which its log was trimmed ({@code capture_state.trimmed_to}:
+   * rows of transactions visible in it may be gone), where an install from before lacks it. Needs
+   * the control schema's owner, as trimming does.
+   */
+  public static void recordTrims(Connection source) throws SQLException {
+    if (!Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'cutover.capture_state'::regclass"
+        + " AND attname = 'trimmed_to' AND NOT attisdropped)")) {
+      Sql.execute(source, "ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS trimmed_to text");
+    }
+  }
+
+  /**
+   * Refuses to apply from {@code applied}, a target's position, when the source's log was trimmed
+   * past it: the target lost batches it had committed (a failover to a standby that was behind, a
+   * restore from a backup), and what the source's log held between is gone, so applying on would
+   * skip it without a word. A target behind a log not yet trimmed gets those batches again.
+   */
+  public static void requireNotTrimmedPast(Connection source, TxidSnapshot applied, String sourceSide, String targetSide)
+      throws SQLException, ReplicatorException {
+    String text = Sql.string(source, "SELECT trimmed_to FROM cutover.capture_state");
+    if (text == null) {
+      return;
+    }
+    TxidSnapshot trimmed = TxidSnapshot.parse(text);
+    if (trimmed.xmax() > applied.xmax() || applied.xip().stream().anyMatch(trimmed::visible)) {
+      throw new ReplicatorException(Failure.PRECONDITION, sourceSide + "'s change log was trimmed past " + targetSide + "'s apply"
+          + " position (trimmed up to tick " + trimmed + ", " + targetSide + " applied up to tick " + applied + "): " + targetSide
+          + " lost batches it had committed (a failover to a standby that was behind, a restore from a backup), and the changes"
+          + " between are gone from " + sourceSide + "'s log", "`cutover-replicator verify` lists what differs; run"
+          + " `cutover-replicator cleanup`, empty " + targetSide + "'s tables and start again");
     }
   }
 

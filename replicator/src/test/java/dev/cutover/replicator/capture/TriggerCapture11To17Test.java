@@ -493,6 +493,61 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * New loses batches it had committed, position and all (a failover to a standby that was behind,
+   * a restore from a backup), after old's log was trimmed of them: apply refuses, naming both
+   * positions, rather than go on from new's position and skip those changes without a word. While
+   * old's log still holds them, apply from the earlier position brings them again.
+   */
+  @Test
+  void apply_newLostBatchesOldsLogWasTrimmedOf_refusedNamingBothPositions(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "went_back");
+    Replicator r = started(db);
+    String armedAt;
+    try (Connection n = pair.newServer().connect(db.name)) {
+      armedAt = OwnedDatabase.strings(n, "SELECT snapshot FROM cutover.apply_progress WHERE direction = 'forward'").get(0);
+    }
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('kept in the log', 1)");
+    }
+    Applier.Options untrimmed = Applier.Options.defaults().withTrimming(Duration.ofHours(1), Duration.ofHours(1));
+    try (ApplyProcess apply = r.apply(untrimmed)) {
+      r.awaitCaughtUp(CATCH_UP);
+    }
+    // New goes back to the position start armed, its row too (only the log was applied since).
+    try (Connection n = pair.newServer().connect(db.name)) {
+      OwnedDatabase.execute(n, "DELETE FROM counter WHERE name = 'kept in the log'");
+      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + armedAt + "' WHERE direction = 'forward'");
+    }
+    try (ApplyProcess apply = r.apply(untrimmed)) {
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers().get(0).refusal()).isNull();
+    }
+    try (Connection n = db.nw()) {
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM counter WHERE name = 'kept in the log'")).as("brought again").isOne();
+    }
+
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('trimmed away', 1)");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults().withTrimming(Duration.ZERO, Duration.ZERO))) {
+      r.awaitCaughtUp(CATCH_UP);
+      await().atMost(CATCH_UP).until(() -> r.status().forward().capture().logRows() == 0);
+    }
+    try (Connection n = pair.newServer().connect(db.name)) {
+      OwnedDatabase.execute(n, "DELETE FROM counter WHERE name = 'trimmed away'");
+      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + armedAt + "' WHERE direction = 'forward'");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      Applier forward = apply.appliers().get(0);
+      await().atMost(CATCH_UP).until(() -> forward.refusal() != null);
+      assertThat(forward.refusal().failure()).isEqualTo(Failure.PRECONDITION);
+      assertThat(forward.refusal().getMessage()).startsWith("old's change log was trimmed past new's apply position (trimmed up to tick ")
+          .contains("new applied up to tick " + armedAt + "): new lost batches it had committed");
+      assertThat(forward.refusal().remedy()).contains("cutover-replicator verify");
+    }
+  }
+
+  /**
    * Tables trigger capture does not carry: one created on old after start (this role may not create
    * the event trigger that would have captured it) and one whose capture trigger its owner disabled.
    * The switch refuses to leave old while either is so, naming both, before it holds anything; and
