@@ -232,6 +232,7 @@ public final class Replicator {
 
   private static EngineChoice engine(Endpoint old, Endpoint nw, Capture requested) throws Exception {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
+      DistinctDatabases.require(o, n);
       return EngineChoice.decide(o, n, requested);
     }
   }
@@ -287,6 +288,7 @@ public final class Replicator {
       long t0 = System.nanoTime();
       try (Connection o = old.connect(); Connection n = nw.connect()) {
         Sql.answerWithin(timeout, o, n);
+        DistinctDatabases.require(o, n);
         Connection source;
         Connection target;
         Way captured = CaptureWays.serving(o, n, old, nw);

@@ -2,6 +2,7 @@ package dev.cutover.replicator.apply;
 
 import dev.cutover.common.Poll;
 import dev.cutover.common.Threads;
+import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -71,6 +72,7 @@ public final class ApplyProcess implements AutoCloseable {
   private synchronized int startArmed() throws Exception {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       Sql.answerWithin(options.networkTimeout(), o, n);
+      DistinctDatabases.require(o, n);
       for (Way way : List.of(Way.forward(old, nw), Way.reverse(old, nw))) {
         if (appliers.containsKey(way.name())) {
           continue;

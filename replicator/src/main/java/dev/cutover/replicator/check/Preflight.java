@@ -2,6 +2,7 @@ package dev.cutover.replicator.check;
 
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.BoundedRead;
+import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
@@ -66,6 +67,7 @@ public final class Preflight {
       Duration networkTimeout) throws Exception {
     try (Connection o = oldEp.connect(); Connection n = newEp.connect()) {
       return BoundedRead.within(networkTimeout, "check --network-timeout", Map.of("old", o, "new", n), () -> {
+        DistinctDatabases.require(o, n);
         Preflight p = new Preflight(o, n, names, EngineChoice.decide(o, n, requested));
         // Information only: what stands in logical replication's way is an error of its own below.
         boolean asked = requested == p.engine.engine();

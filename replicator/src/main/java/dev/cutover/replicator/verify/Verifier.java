@@ -2,6 +2,7 @@ package dev.cutover.replicator.verify;
 
 import dev.cutover.common.Threads;
 import dev.cutover.replicator.BoundedRead;
+import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -136,6 +137,7 @@ public final class Verifier {
     List<TableName> unlogged;
     boolean extended;
     try (Connection o = old.connect(); Connection n = nw.connect()) {
+      DistinctDatabases.require(o, n);
       Way captured = CaptureWays.serving(o, n, old, nw);
       if (captured != null) {
         source = captured.source();

@@ -2,6 +2,7 @@ package dev.cutover.driver.internal.switching;
 
 import dev.cutover.common.Poll;
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.control.SameDatabase;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.TransactionHolders;
 import dev.cutover.driver.internal.session.CustomSettings;
@@ -30,6 +31,7 @@ import org.postgresql.core.Utils;
  *       connect, a backend process id that is not the server process answering: that is how one
  *       is told from a plain TCP relay, which passes the server's own id through. Without a direct
  *       URL for that side the switch is refused, whatever {@code cutover.switch.force} says.
+ *   <li>The two must be two databases ({@link SameDatabase}), whatever {@code cutover.switch.force} says.
  *   <li>Both databases must carry the control schema of this driver's version, or the switch is
  *       refused unless {@code cutover.switch.force=true}.
  *   <li>The application's sessions on the source must not start in replica mode, where the fence
@@ -61,6 +63,11 @@ final class SwitchCheck {
     }
     if (!problems.isEmpty()) {
       return refuse(router, String.join("; ", problems));
+    }
+    if (SameDatabase.of(source, target)) {
+      return refuse(router, "the old and the new database are one and the same (a lock taken on the " + from.value()
+          + " database was refused on the " + to.value() + " one): a switch would fence the database the application runs on"
+          + " and move nothing; point cutover.new.url (and cutover.new.direct-url, where set) at the new database");
     }
     List<String> missing = new ArrayList<>();
     for (Target side : new Target[] {from, to}) {
