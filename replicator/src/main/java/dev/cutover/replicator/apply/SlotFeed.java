@@ -73,8 +73,9 @@ final class SlotFeed implements Feed {
    * Refuses a slot that is gone, or whose confirmed position is past the target's: only this feed
    * confirms, and only what the target has committed, so someone else read or advanced it
    * ({@code pg_logical_slot_get_changes}, {@code pg_replication_slot_advance}, another relay of
-   * the same slot). The server would start at its position without a word, and what lay between
-   * is gone from the slot.
+   * the same slot), or the target went back (a failover to a standby that was behind, a restore).
+   * The server would start at its position without a word, and what lay between is gone from the
+   * slot.
    */
   private static void requireSlotNotAhead(Connection source, Way way, RelayProgress.Position at) throws SQLException, ReplicatorException {
     String side = way.source().side().label();
@@ -86,11 +87,13 @@ final class SlotFeed implements Feed {
           + way.target().side().label() + "'s tables and start again");
     }
     if (LogSequenceNumber.valueOf(confirmed).compareTo(at.lsn()) > 0) {
+      String target = way.target().side().label();
       throw new ReplicatorException(Failure.PRECONDITION, side + "'s replication slot " + at.slot() + " was moved past "
-          + way.target().side().label() + "'s position by someone else (confirmed up to " + confirmed + ", applied up to "
-          + at.lsn().asString() + "): the changes between are gone from it (pg_logical_slot_get_changes,"
-          + " pg_replication_slot_advance, or a second relay of this slot)", "`cutover-replicator verify` lists what differs; run"
-          + " `cutover-replicator cleanup`, empty " + way.target().side().label() + "'s tables and start again");
+          + target + "'s position (confirmed up to " + confirmed + ", applied up to " + at.lsn().asString() + "): the changes"
+          + " between are gone from it (someone else read or advanced it: pg_logical_slot_get_changes, pg_replication_slot_advance,"
+          + " a second relay of this slot; or " + target + " lost batches it had committed: a failover to a standby that was"
+          + " behind, a restore from a backup)", "`cutover-replicator verify` lists what differs; run"
+          + " `cutover-replicator cleanup`, empty " + target + "'s tables and start again");
     }
   }
 
