@@ -89,6 +89,11 @@ public final class ServerProcess {
     return dataDirectory;
   }
 
+  /** The server's own {@code pg_ctl}, for another server of its version ({@link Standby}). */
+  Path pgCtl() {
+    return pgCtl;
+  }
+
   /** The file a restarted server writes its output to. */
   public Path log() {
     return log;

@@ -1,0 +1,127 @@
+package dev.cutover.testkit;
+
+import io.zonky.test.db.postgres.util.LinuxUtils;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A hot standby of a server running on this machine: a base backup taken by Debian's
+ * {@code pg_basebackup} ({@code apt-get install postgresql-client}; {@code .ci/run} installs it),
+ * which writes the standby's settings itself ({@code -R}), started with the primary's own binaries
+ * on a free port. Read-only, in recovery, as a read replica's endpoint is. {@code pg_basebackup}
+ * backs up servers of its own major version or older (Debian 12's is 15).
+ */
+public final class Standby implements AutoCloseable {
+  private static final long START_SECONDS = 60;
+
+  private final Path dir;
+  private final Path pgCtl;
+  private final int port;
+  private final PostgresServer primary;
+
+  private Standby(Path dir, Path pgCtl, int port, PostgresServer primary) {
+    this.dir = dir;
+    this.pgCtl = pgCtl;
+    this.port = port;
+    this.primary = primary;
+  }
+
+  /** Takes a base backup of {@code primary} and starts it as a standby that follows it. */
+  public static Standby of(PostgresServer primary) throws IOException, SQLException, InterruptedException {
+    Path pgCtl = ServerProcess.of(primary, Path.of("/dev/null")).pgCtl();
+    Path dir = Files.createTempDirectory("standby");
+    Path data = dir.resolve("data");
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Standby standby = new Standby(dir, pgCtl, port, primary);
+    try {
+      run(dir.resolve("basebackup.log"), "pg_basebackup", "-h", primary.host(), "-p", Integer.toString(primary.port()), "-U",
+          primary.user(), "-D", data.toString(), "-R", "-X", "stream", "--no-sync");
+      List<String> start = new ArrayList<>();
+      if (LinuxUtils.isUnshareAvailable()) {
+        start.addAll(List.of("unshare", "-U")); // as zonky runs its servers: pg_ctl refuses to run as root
+      }
+      start.addAll(List.of(pgCtl.toString(), "start", "-D", data.toString(), "-w", "-t", Long.toString(START_SECONDS), "-l",
+          dir.resolve("standby.log").toString(), "-o", "-p " + port + " -c listen_addresses=localhost -c unix_socket_directories=''"
+          + primarysLimits(primary)));
+      try {
+        run(dir.resolve("start.log"), start.toArray(String[]::new));
+      } catch (IllegalStateException e) {
+        throw new IllegalStateException(e.getMessage() + "; the standby's log: " + Files.readString(dir.resolve("standby.log")), e);
+      }
+      return standby;
+    } catch (IOException | RuntimeException e) {
+      standby.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The settings a hot standby may not have lower than its primary, as the primary has them (a test
+   * server sets some on its command line, which the base backup does not carry).
+   */
+  private static String primarysLimits(PostgresServer primary) throws SQLException {
+    StringBuilder options = new StringBuilder();
+    try (Connection c = primary.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT name, setting"
+        + " FROM pg_settings WHERE name IN ('max_connections', 'max_worker_processes', 'max_wal_senders',"
+        + " 'max_prepared_transactions', 'max_locks_per_transaction')")) {
+      while (rs.next()) {
+        options.append(" -c ").append(rs.getString(1)).append('=').append(rs.getString(2));
+      }
+    }
+    return options.toString();
+  }
+
+  private static void run(Path log, String... command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    if (!p.waitFor(START_SECONDS + 10, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException(command[0] + " did not return within " + (START_SECONDS + 10) + " s: " + Files.readString(log));
+    }
+    if (p.exitValue() != 0) {
+      throw new IllegalStateException(String.join(" ", command) + " failed (exit " + p.exitValue() + "): " + Files.readString(log)
+          + ("pg_basebackup".equals(command[0]) ? " (apt-get install -y postgresql-client installs pg_basebackup)" : ""));
+    }
+  }
+
+  /** A JDBC URL for {@code database} on the standby, without credentials (the primary's hold). */
+  public String jdbcUrl(String database) {
+    return "jdbc:postgresql://localhost:" + port + "/" + database;
+  }
+
+  /** Stops the standby at once and deletes its files. */
+  @Override
+  public void close() {
+    if (Files.exists(dir.resolve("data").resolve("postmaster.pid"))) {
+      List<String> stop = new ArrayList<>();
+      if (LinuxUtils.isUnshareAvailable()) {
+        stop.addAll(List.of("unshare", "-U"));
+      }
+      stop.addAll(List.of(pgCtl.toString(), "stop", "-D", dir.resolve("data").toString(), "-m", "immediate", "-w"));
+      try {
+        run(dir.resolve("stop.log"), stop.toArray(String[]::new));
+      } catch (IOException | RuntimeException e) {
+        // Deleting its files below ends it too, at its next checkpoint at the latest.
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    Directories.deleteQuietly(dir);
+  }
+
+  @Override
+  public String toString() {
+    return "standby of " + primary + " on port " + port;
+  }
+}
