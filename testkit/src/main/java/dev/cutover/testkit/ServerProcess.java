@@ -89,6 +89,20 @@ public final class ServerProcess {
     return dataDirectory;
   }
 
+  /**
+   * {@code pgCtl} with {@code args} as zonky runs it: in a user namespace where one is available,
+   * since pg_ctl refuses to run as root, and in a user namespace it is not.
+   */
+  static List<String> pgCtlCommand(Path pgCtl, String... args) {
+    List<String> command = new ArrayList<>();
+    if (LinuxUtils.isUnshareAvailable()) {
+      command.addAll(List.of("unshare", "-U"));
+    }
+    command.add(pgCtl.toString());
+    command.addAll(List.of(args));
+    return command;
+  }
+
   /** The server's own {@code pg_ctl}, for another server of its version ({@link Standby}). */
   Path pgCtl() {
     return pgCtl;
@@ -158,13 +172,8 @@ public final class ServerProcess {
    */
   public void restart(Duration timeout) {
     long seconds = Math.max(1, timeout.toSeconds());
-    List<String> command = new ArrayList<>();
-    if (LinuxUtils.isUnshareAvailable()) {
-      // As zonky starts it: pg_ctl refuses to run as root, and in a user namespace it is not.
-      command.addAll(List.of("unshare", "-U"));
-    }
-    command.addAll(List.of(pgCtl.toString(), "restart", "-D", dataDirectory.toString(), "-m", "fast", "-w",
-        "-t", Long.toString(seconds), "-l", log.toString()));
+    List<String> command = pgCtlCommand(pgCtl, "restart", "-D", dataDirectory.toString(), "-m", "fast", "-w",
+        "-t", Long.toString(seconds), "-l", log.toString());
     Process process;
     try {
       Files.createDirectories(log.toAbsolutePath().getParent());

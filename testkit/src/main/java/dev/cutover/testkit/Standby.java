@@ -1,6 +1,5 @@
 package dev.cutover.testkit;
 
-import io.zonky.test.db.postgres.util.LinuxUtils;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -9,7 +8,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -46,22 +44,18 @@ public final class Standby implements AutoCloseable {
     }
     Standby standby = new Standby(dir, pgCtl, port, primary);
     try {
-      run(dir.resolve("basebackup.log"), "pg_basebackup", "-h", primary.host(), "-p", Integer.toString(primary.port()), "-U",
-          primary.user(), "-D", data.toString(), "-R", "-X", "stream", "--no-sync");
-      List<String> start = new ArrayList<>();
-      if (LinuxUtils.isUnshareAvailable()) {
-        start.addAll(List.of("unshare", "-U")); // as zonky runs its servers: pg_ctl refuses to run as root
-      }
-      start.addAll(List.of(pgCtl.toString(), "start", "-D", data.toString(), "-w", "-t", Long.toString(START_SECONDS), "-l",
-          dir.resolve("standby.log").toString(), "-o", "-p " + port + " -c listen_addresses=localhost -c unix_socket_directories=''"
-          + primarysLimits(primary)));
+      run(dir.resolve("basebackup.log"), primary.password(), "pg_basebackup", "-h", primary.host(), "-p", Integer.toString(primary.port()),
+          "-U", primary.user(), "-D", data.toString(), "-R", "-X", "stream", "--no-sync");
+      List<String> start = ServerProcess.pgCtlCommand(pgCtl, "start", "-D", data.toString(), "-w", "-t", Long.toString(START_SECONDS),
+          "-l", dir.resolve("standby.log").toString(), "-o", "-p " + port + " -c listen_addresses=localhost"
+          + " -c unix_socket_directories=''" + primarysLimits(primary));
       try {
-        run(dir.resolve("start.log"), start.toArray(String[]::new));
+        run(dir.resolve("start.log"), "", start.toArray(String[]::new));
       } catch (IllegalStateException e) {
         throw new IllegalStateException(e.getMessage() + "; the standby's log: " + Files.readString(dir.resolve("standby.log")), e);
       }
       return standby;
-    } catch (IOException | RuntimeException e) {
+    } catch (Exception e) {
       standby.close();
       throw e;
     }
@@ -83,8 +77,13 @@ public final class Standby implements AutoCloseable {
     return options.toString();
   }
 
-  private static void run(Path log, String... command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  /** Runs {@code command}, with {@code password} (if any) as libpq's {@code PGPASSWORD}, its output into {@code log}. */
+  private static void run(Path log, String password, String... command) throws IOException, InterruptedException {
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    if (!password.isEmpty()) {
+      builder.environment().put("PGPASSWORD", password);
+    }
+    Process p = builder.start();
     if (!p.waitFor(START_SECONDS + 10, TimeUnit.SECONDS)) {
       p.destroyForcibly();
       throw new IllegalStateException(command[0] + " did not return within " + (START_SECONDS + 10) + " s: " + Files.readString(log));
@@ -104,13 +103,9 @@ public final class Standby implements AutoCloseable {
   @Override
   public void close() {
     if (Files.exists(dir.resolve("data").resolve("postmaster.pid"))) {
-      List<String> stop = new ArrayList<>();
-      if (LinuxUtils.isUnshareAvailable()) {
-        stop.addAll(List.of("unshare", "-U"));
-      }
-      stop.addAll(List.of(pgCtl.toString(), "stop", "-D", dir.resolve("data").toString(), "-m", "immediate", "-w"));
+      List<String> stop = ServerProcess.pgCtlCommand(pgCtl, "stop", "-D", dir.resolve("data").toString(), "-m", "immediate", "-w");
       try {
-        run(dir.resolve("stop.log"), stop.toArray(String[]::new));
+        run(dir.resolve("stop.log"), "", stop.toArray(String[]::new));
       } catch (IOException | RuntimeException e) {
         // Deleting its files below ends it too, at its next checkpoint at the latest.
       } catch (InterruptedException e) {
