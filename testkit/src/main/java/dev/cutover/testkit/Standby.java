@@ -45,7 +45,7 @@ public final class Standby implements AutoCloseable {
     Standby standby = new Standby(dir, pgCtl, port, primary);
     try {
       run(dir.resolve("basebackup.log"), primary.password(), "pg_basebackup", "-h", primary.host(), "-p", Integer.toString(primary.port()),
-          "-U", primary.user(), "-D", data.toString(), "-R", "-X", "stream", "--no-sync");
+          "-U", primary.user(), "-D", data.toString(), "-R", "-X", "stream", "--checkpoint=fast", "--no-sync");
       List<String> start = ServerProcess.pgCtlCommand(pgCtl, "start", "-D", data.toString(), "-w", "-t", Long.toString(START_SECONDS),
           "-l", dir.resolve("standby.log").toString(), "-o", "-p " + port + " -c listen_addresses=localhost"
           + " -c unix_socket_directories=''" + primarysLimits(primary));

@@ -82,9 +82,9 @@ record Startup(Target serving, boolean control, List<String> pending) {
       for (Connection c : new Connection[] {o, n}) {
         Target side = c == o ? Target.OLD : Target.NEW;
         if (c != null && pending.stream().noneMatch(p -> p.startsWith(directUrlKey(side)))) {
-          String pooler = SwitchCheck.poolerProblem(router, side, c);
-          if (pooler != null) {
-            pending.add(pooler + "; until then every switch is refused");
+          String problem = SwitchCheck.sessionProblem(router, side, c);
+          if (problem != null) {
+            pending.add(problem + "; until then every switch is refused");
           }
         }
       }

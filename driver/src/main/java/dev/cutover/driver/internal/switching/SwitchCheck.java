@@ -31,6 +31,8 @@ import org.postgresql.core.Utils;
  *       connect, a backend process id that is not the server process answering: that is how one
  *       is told from a plain TCP relay, which passes the server's own id through. Without a direct
  *       URL for that side the switch is refused, whatever {@code cutover.switch.force} says.
+ *   <li>Neither may be a standby (in recovery: a reader endpoint, a read replica), whatever {@code
+ *       cutover.switch.force} says: asked in the same query.
  *   <li>The two must be two databases ({@link SameDatabase}), whatever {@code cutover.switch.force} says.
  *   <li>Both databases must carry the control schema of this driver's version, or the switch is
  *       refused unless {@code cutover.switch.force=true}.
@@ -54,9 +56,9 @@ final class SwitchCheck {
     List<String> problems = new ArrayList<>();
     for (Target side : new Target[] {from, to}) {
       Connection c = side == from ? source : target;
-      String pooler = poolerProblem(router, side, c);
-      if (pooler != null) {
-        problems.add(pooler);
+      String problem = sessionProblem(router, side, c);
+      if (problem != null) {
+        problems.add(problem);
       } else {
         router.handover().pooled(side, appPooled(router, side));
       }
@@ -112,11 +114,14 @@ final class SwitchCheck {
     return Optional.of(reason);
   }
 
-  /** Why the switch's own connection to {@code side} is no real session, or {@code null} when it is one. */
-  static String poolerProblem(Router router, Target side, Connection c) throws SQLException {
+  /**
+   * Why the switch's own connection to {@code side} is no real session on a primary (a pooler's, or
+   * a standby's), or {@code null} when it is one.
+   */
+  static String sessionProblem(Router router, Target side, Connection c) throws SQLException {
     Identity id = Identity.of(c);
     if (id.direct()) {
-      return null;
+      return id.standby() ? standbyProblem(side) : null;
     }
     String key = "cutover." + side.value() + ".direct-url";
     if (router.settings().directUrl(side).isPresent()) {
@@ -126,6 +131,18 @@ final class SwitchCheck {
         + " switch needs a session of its own there for its leader lock, the fence, the barrier and ending"
         + " stragglers; set " + key + " to a jdbc:postgresql: URL of the database itself"
         + (id.server() == null ? "" : " (the pooler's server is " + id.server() + ")");
+  }
+
+  /**
+   * Why a database that is a standby (in recovery: a reader endpoint, a read replica) cannot take
+   * part: the switch writes on both sides (the fence, the barrier, the sequences, the release), and
+   * a target that is one would leave the application on a database that refuses every write.
+   */
+  private static String standbyProblem(Target side) {
+    String url = side == Target.NEW ? "cutover.new.url" : "the application's URL";
+    return "the " + side.value() + " database is a standby (a server in recovery, read-only: a reader endpoint or a read replica):"
+        + " a switch writes there, and the application could not; point " + url + " (and cutover." + side.value()
+        + ".direct-url, where set) at the primary (the writer endpoint; with several hosts, targetServerType=primary)";
   }
 
   /** Whether the application's connections to {@code side} go through a pooler: only possible with a direct URL. */
@@ -276,13 +293,13 @@ final class SwitchCheck {
    * Who answers on a connection: the backend process PgJDBC was told of at connect, and the one
    * that runs its statements.
    */
-  private record Identity(int reported, int answering, String server) {
+  private record Identity(int reported, int answering, String server, boolean standby) {
     static Identity of(Connection c) throws SQLException {
       int reported = c.unwrap(PGConnection.class).getBackendPID();
       try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.pg_backend_pid(),"
-          + " pg_catalog.host(pg_catalog.inet_server_addr()) || ':' || pg_catalog.inet_server_port()")) {
+          + " pg_catalog.host(pg_catalog.inet_server_addr()) || ':' || pg_catalog.inet_server_port(), pg_catalog.pg_is_in_recovery()")) {
         rs.next();
-        return new Identity(reported, rs.getInt(1), rs.getString(2));
+        return new Identity(reported, rs.getInt(1), rs.getString(2), rs.getBoolean(3));
       }
     }
 
