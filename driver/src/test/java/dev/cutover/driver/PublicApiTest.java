@@ -56,6 +56,7 @@ class PublicApiTest {
       "dev.cutover.driver.control.OperatorControl.ServiceView",
       "dev.cutover.driver.control.OperatorControl.SwitchView",
       "dev.cutover.driver.control.SameDatabase",
+      "dev.cutover.driver.control.SessionIdentity",
       "dev.cutover.driver.control.SequenceMove",
       "dev.cutover.driver.control.SequenceMove.Result",
       "dev.cutover.driver.control.SwitchState");

@@ -1,6 +1,7 @@
 package dev.cutover.replicator;
 
 import dev.cutover.common.Secrets;
+import dev.cutover.driver.control.SessionIdentity;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -282,30 +283,24 @@ public final class Endpoint {
   }
 
   /**
-   * Refuses a connection that does not reach the primary server itself, asked in one query before
-   * the session settings. A connection pooler or proxy answering for the server (PgBouncer, RDS
-   * Proxy, pgcat, Supavisor) tells the client a backend process id of its own at login, where a
-   * plain TCP relay passes the server's through (as the driver's switch tells them apart): through
-   * a pooler the session settings, the apply's token and its replica role would stay on a server
-   * session that the pooler hands to the application next, whose writes would then skip capture and
-   * the fence, and the replicator's advisory locks and snapshots would hold for whichever client
-   * holds that session. A standby (a read replica's endpoint) is in recovery: every command writes
-   * on both sides, and {@code check} would find nothing wrong with it.
+   * Refuses a connection that does not reach the primary server itself ({@link SessionIdentity}),
+   * before the session settings. Through a pooler they, the apply's token and its replica role
+   * would stay on a server session that the pooler hands to the application next, whose writes
+   * would then skip capture and the fence, and the replicator's advisory locks and snapshots would
+   * hold for whichever client holds that session. A standby refuses the writes every command makes,
+   * and {@code check} would find nothing wrong with it.
    */
   private void requireServerItself(Connection c) throws SQLException, ReplicatorException {
-    int reported = c.unwrap(org.postgresql.PGConnection.class).getBackendPID();
-    String[] answering = Sql.rows(c, "SELECT pg_catalog.pg_backend_pid()::text,"
-        + " pg_catalog.host(pg_catalog.inet_server_addr()) || ':' || pg_catalog.inet_server_port(), pg_catalog.pg_is_in_recovery()::text")
-        .get(0);
+    SessionIdentity id = SessionIdentity.of(c);
     String option = "--" + side.label() + "-url";
-    if (Integer.parseInt(answering[0]) != reported) {
+    if (!id.direct()) {
       throw new ReplicatorException(Failure.CONNECTION, side.label() + ": " + option + " reaches a connection pooler or proxy, not the"
-          + " database server (the backend process it reported at login, " + reported + ", is not the one that answers, "
-          + answering[0] + "): the replicator's sessions, with their settings, locks and snapshots, would be handed to other"
-          + " clients", "point " + option + " at the database server itself" + (answering[1] == null ? "" : " (" + answering[1] + ")")
+          + " database server (the backend process it reported at login, " + id.reported() + ", is not the one that answers, "
+          + id.answering() + "): the replicator's sessions, with their settings, locks and snapshots, would be handed to other"
+          + " clients", "point " + option + " at the database server itself" + (id.server() == null ? "" : " (" + id.server() + ")")
           + "; the application may keep its pooler");
     }
-    if (Boolean.parseBoolean(answering[2])) {
+    if (id.standby()) {
       throw new ReplicatorException(Failure.CONNECTION, side.label() + ": " + option + " reaches a standby (a server in recovery,"
           + " read-only), not the primary: the replicator writes on both sides (its control schema, the copy, capture, the apply)",
           "point " + option + " at the primary (with several hosts in the URL, add targetServerType=primary)");

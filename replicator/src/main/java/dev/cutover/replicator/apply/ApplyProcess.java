@@ -51,7 +51,7 @@ public final class ApplyProcess implements AutoCloseable {
    */
   public static ApplyProcess start(Endpoint old, Endpoint nw, Applier.Options options) throws Exception {
     ApplyProcess p = new ApplyProcess(old, nw, options);
-    if (p.startArmed() == 0) {
+    if (p.startArmed(true) == 0) {
       p.close();
       throw new ReplicatorException(Failure.PRECONDITION, "neither trigger capture nor relayed replication is armed between old and new",
           "run `cutover-replicator start --capture triggers` (or `--capture relay`) first");
@@ -62,17 +62,22 @@ public final class ApplyProcess implements AutoCloseable {
 
   private void watch() {
     try {
-      startArmed();
+      startArmed(false);
     } catch (Exception e) {
       LOG.debug("looking for armed directions failed: {}", e.getMessage());
     }
   }
 
-  /** Starts an applier for each armed direction that has none; returns how many run. */
-  private synchronized int startArmed() throws Exception {
+  /**
+   * Starts an applier for each armed direction that has none; returns how many run. The first look
+   * refuses one database under two names; later ones (every second) would only log it.
+   */
+  private synchronized int startArmed(boolean first) throws Exception {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       Sql.answerWithin(options.networkTimeout(), o, n);
-      DistinctDatabases.require(o, n);
+      if (first) {
+        DistinctDatabases.require(o, n);
+      }
       for (Way way : List.of(Way.forward(old, nw), Way.reverse(old, nw))) {
         if (appliers.containsKey(way.name())) {
           continue;

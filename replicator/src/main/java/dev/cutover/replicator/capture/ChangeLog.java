@@ -233,7 +233,7 @@ public final class ChangeLog {
       return;
     }
     TxidSnapshot trimmed = TxidSnapshot.parse(text);
-    if (trimmed.xmax() > applied.xmax() || applied.xip().stream().anyMatch(trimmed::visible)) {
+    if (applied.before(trimmed)) {
       throw new ReplicatorException(Failure.PRECONDITION, sourceSide + "'s change log was trimmed past " + targetSide + "'s apply"
           + " position (trimmed up to tick " + trimmed + ", " + targetSide + " applied up to tick " + applied + "): " + targetSide
           + " lost batches it had committed (a failover to a standby that was behind, a restore from a backup), and the changes"

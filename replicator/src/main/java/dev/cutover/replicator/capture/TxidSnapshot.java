@@ -35,6 +35,16 @@ public record TxidSnapshot(String text, long xmin, long xmax, List<Long> xip) {
     return txid < xmin || txid < xmax && !xip.contains(txid);
   }
 
+  /**
+   * Whether this snapshot of a server was taken before {@code later}, one of the same server: a
+   * transaction began after this one ({@code later}'s xmax is higher), or one running here has
+   * ended there. Snapshots only move forward, so a snapshot taken at the same time or after this
+   * one is never judged before it.
+   */
+  public boolean before(TxidSnapshot later) {
+    return later.xmax > xmax || xip.stream().anyMatch(later::visible);
+  }
+
   @Override
   public String toString() {
     return text;

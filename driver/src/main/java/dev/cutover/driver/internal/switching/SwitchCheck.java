@@ -3,6 +3,7 @@ package dev.cutover.driver.internal.switching;
 import dev.cutover.common.Poll;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.SameDatabase;
+import dev.cutover.driver.control.SessionIdentity;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.TransactionHolders;
 import dev.cutover.driver.internal.session.CustomSettings;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
-import org.postgresql.PGConnection;
 import org.postgresql.core.Utils;
 
 /**
@@ -119,7 +119,7 @@ final class SwitchCheck {
    * a standby's), or {@code null} when it is one.
    */
   static String sessionProblem(Router router, Target side, Connection c) throws SQLException {
-    Identity id = Identity.of(c);
+    SessionIdentity id = SessionIdentity.of(c);
     if (id.direct()) {
       return id.standby() ? standbyProblem(side) : null;
     }
@@ -151,7 +151,7 @@ final class SwitchCheck {
       return false;
     }
     try (Connection app = router.openApp(side)) {
-      return !Identity.of(app).direct();
+      return !SessionIdentity.of(app).direct();
     }
   }
 
@@ -287,29 +287,5 @@ final class SwitchCheck {
           + ", this driver speaks " + ControlSchema.VERSION;
     }
     return null;
-  }
-
-  /**
-   * Who answers on a connection: the backend process PgJDBC was told of at connect, and the one
-   * that runs its statements.
-   */
-  private record Identity(int reported, int answering, String server, boolean standby) {
-    static Identity of(Connection c) throws SQLException {
-      int reported = c.unwrap(PGConnection.class).getBackendPID();
-      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.pg_backend_pid(),"
-          + " pg_catalog.host(pg_catalog.inet_server_addr()) || ':' || pg_catalog.inet_server_port(), pg_catalog.pg_is_in_recovery()")) {
-        rs.next();
-        return new Identity(reported, rs.getInt(1), rs.getString(2), rs.getBoolean(3));
-      }
-    }
-
-    boolean direct() {
-      return reported == answering;
-    }
-
-    @Override
-    public String toString() {
-      return "the backend process it reported at connect, " + reported + ", is not the one that answers, " + answering;
-    }
   }
 }
