@@ -11,8 +11,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Trigger capture's feed: tick the source, read the change log between the last applied tick and
- * this one, apply it with the position in the same transaction, trim the log, repeat.
+ * Trigger capture's feed: read the change log from the last applied tick up to the source's
+ * present (one statement that is its own tick), apply it with the position in the same
+ * transaction, trim the log, repeat. A target that may be more than a batch span behind (at the
+ * start, after a backlog batch, after a batch that took that long) stops at a recorded tick
+ * instead, so that a backlog comes in batches of that span. Each round trip counts: under load the
+ * apply shares the source's cores with its writers, and every reply waits its turn there.
  */
 final class TickFeed implements Feed {
   /** At DEBUG, each batch's size and where its time went: what lag under load is made of. */
@@ -49,19 +53,29 @@ final class TickFeed implements Feed {
     ChangeLog.Tick persisted = from;
     long lastWrite = System.nanoTime();
     long lastTrim = 0;
+    // When the applied tick was taken here, or 0 where it was not (at the start, a recorded tick).
+    long appliedTaken = 0;
     while (!applier.stopping()) {
       long started = System.nanoTime();
-      Optional<ChangeLog.Tick> backlog = ChangeLog.backlogTick(source, applied.sourceTime(), options.batchSpan());
-      ChangeLog.Tick tick = backlog.isPresent() ? backlog.get() : ChangeLog.tick(source);
-      long n = 0;
-      if (!tick.snapshot().text().equals(applied.snapshot().text())) {
-        try {
+      // Only a target that may be more than a batch span behind asks for a recorded tick to stop at.
+      Optional<ChangeLog.Tick> backlog = appliedTaken == 0 || started - appliedTaken >= options.batchSpan().toNanos()
+          ? ChangeLog.backlogTick(source, applied.snapshot(), applied.sourceTime(), options.batchSpan()) : Optional.empty();
+      ChangeLog.Tick tick;
+      long n;
+      try {
+        if (backlog.isPresent()) {
+          tick = backlog.get();
           n = ChangeLog.read(source, applied.snapshot(), tick.snapshot(), FETCH, writer::add);
-        } catch (Exception e) {
-          writer.abandon(e);
-          throw e;
+        } else {
+          ChangeLog.Batch batch = ChangeLog.readToNow(source, applied.snapshot(), FETCH, writer::add);
+          tick = batch.tick();
+          n = batch.changes();
         }
+      } catch (Exception e) {
+        writer.abandon(e);
+        throw e;
       }
+      appliedTaken = backlog.isPresent() ? 0 : started;
       long read = System.nanoTime();
       boolean idleWriteDue = read - lastWrite >= options.idleWrite().toNanos();
       if (n > 0 || idleWriteDue && !tick.snapshot().text().equals(persisted.snapshot().text())) {

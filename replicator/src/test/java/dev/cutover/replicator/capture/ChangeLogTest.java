@@ -1,0 +1,97 @@
+package dev.cutover.replicator.capture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresVersions;
+import dev.cutover.testkit.ReplicationTeardown;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Where a batch of the change log ends: at the read's own snapshot (one round trip for tick and
+ * read), and for a target behind, at a recorded tick that is after its position, never one before.
+ */
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
+@PostgresVersions(oldMajor = 9, newMajor = 17)
+class ChangeLogTest {
+  private static final Duration SPAN = Duration.ofMillis(500);
+
+  @Test
+  void readToNow_aTransactionOpenAcrossTheRead_comesWholeInTheNextBatch(PostgresPair pair) throws Exception {
+    OwnedDatabase db = started(pair, "now");
+    try (Connection o = db.old(); Connection open = db.old()) {
+      ChangeLog.Tick from = ChangeLog.tick(o);
+      open.setAutoCommit(false);
+      OwnedDatabase.execute(open, "UPDATE counter SET value = 10 WHERE name = 'c1'");
+      OwnedDatabase.execute(o, "UPDATE counter SET value = 20 WHERE name = 'c2'");
+      OwnedDatabase.execute(open, "UPDATE counter SET value = 11 WHERE name = 'c3'");
+
+      List<ChangeLog.Change> first = new ArrayList<>();
+      ChangeLog.Batch one = ChangeLog.readToNow(o, from.snapshot(), 1, first::add);
+      open.commit();
+      List<ChangeLog.Change> second = new ArrayList<>();
+      ChangeLog.Batch two = ChangeLog.readToNow(o, one.tick().snapshot(), 1, second::add);
+      ChangeLog.Batch three = ChangeLog.readToNow(o, two.tick().snapshot(), 1, c -> { });
+
+      assertThat(first).extracting(ChangeLog.Change::newRow).singleElement().asString().contains("\"c2\"");
+      assertThat(one.changes()).isOne();
+      assertThat(second).extracting(ChangeLog.Change::newRow).hasSize(2)
+          .satisfiesExactly(r -> assertThat(r).contains("\"c1\""), r -> assertThat(r).contains("\"c3\""));
+      assertThat(three.changes()).isZero();
+      assertThat(from.snapshot().before(one.tick().snapshot())).isTrue();
+      assertThat(one.tick().snapshot().before(two.tick().snapshot())).isTrue();
+      assertThat(one.tick().sourceTime()).isAfterOrEqualTo(from.sourceTime());
+    }
+  }
+
+  @Test
+  void backlogTick_aTickTakenBeforeThePositionButTimedAfterIt_isNeverWhereABatchEnds(PostgresPair pair) throws Exception {
+    OwnedDatabase db = started(pair, "backlog");
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "DELETE FROM cutover.capture_tick");
+      ChangeLog.Tick earlier = ChangeLog.tick(o);
+      OwnedDatabase.execute(o, "UPDATE counter SET value = 1 WHERE name = 'c1'");
+      ChangeLog.Tick applied = ChangeLog.tick(o);
+      OwnedDatabase.execute(o, "UPDATE counter SET value = 2 WHERE name = 'c1'");
+      ChangeLog.Tick later = ChangeLog.tick(o);
+      // Far ahead of the position: the target is behind, so a recorded tick within the span is looked for.
+      record(o, later.snapshot(), applied, SPAN.multipliedBy(4));
+      // The only one within the span was taken before the position, though timed after it.
+      record(o, earlier.snapshot(), applied, Duration.ofMillis(1));
+
+      assertThat(ChangeLog.backlogTick(o, applied.snapshot(), applied.sourceTime(), SPAN)).isEmpty();
+
+      record(o, later.snapshot(), applied, Duration.ofMillis(2));
+      assertThat(ChangeLog.backlogTick(o, applied.snapshot(), applied.sourceTime(), SPAN))
+          .hasValueSatisfying(t -> assertThat(t.snapshot().text()).isEqualTo(later.snapshot().text()));
+    }
+  }
+
+  private static OwnedDatabase started(PostgresPair pair, String prefix) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, prefix);
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    return db;
+  }
+
+  /** Records {@code snapshot} as a tick timed {@code after} the time of {@code applied}. */
+  private static void record(Connection o, TxidSnapshot snapshot, ChangeLog.Tick applied, Duration after) throws Exception {
+    try (PreparedStatement ps = o.prepareStatement("INSERT INTO cutover.capture_tick (snapshot, at) VALUES (?, ?)")) {
+      ps.setString(1, snapshot.text());
+      ps.setTimestamp(2, Timestamp.from(applied.sourceTime().plus(after)));
+      ps.executeUpdate();
+    }
+  }
+}
