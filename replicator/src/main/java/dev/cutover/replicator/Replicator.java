@@ -352,6 +352,8 @@ public final class Replicator {
     Side to = from.other();
     return translate(() -> {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
+        Sql.answerWithin(networkTimeout, o, n);
+        DistinctDatabases.require(o, n);
         Connection source = from == Side.OLD ? o : n;
         Connection target = from == Side.OLD ? n : o;
         try {
@@ -442,8 +444,10 @@ public final class Replicator {
    */
   public LargeObjects.SyncReport syncLargeObjects(Duration networkTimeout) throws Exception {
     String option = "sync-large-objects --network-timeout";
-    return watchedAndBounded(networkTimeout, option,
-        (o, n) -> LargeObjects.sync(o, n, (side, checksums) -> Sql.withoutReadLimit(side, checksums::run)));
+    return watchedAndBounded(networkTimeout, option, (o, n) -> {
+      DistinctDatabases.require(o, n);
+      return LargeObjects.sync(o, n, (side, checksums) -> Sql.withoutReadLimit(side, checksums::run));
+    });
   }
 
   /**
@@ -490,10 +494,13 @@ public final class Replicator {
    */
   public List<String> refreshMaterializedViews(Duration networkTimeout) throws Exception {
     String option = "refresh --network-timeout";
-    return watchedAndBounded(networkTimeout, option, (o, n) -> MaterializedViews.refreshAsOnOld(o, n, sql -> Sql.withoutReadLimit(n, () -> {
-      Sql.execute(n, sql);
-      return null;
-    })));
+    return watchedAndBounded(networkTimeout, option, (o, n) -> {
+      DistinctDatabases.require(o, n);
+      return MaterializedViews.refreshAsOnOld(o, n, sql -> Sql.withoutReadLimit(n, () -> {
+        Sql.execute(n, sql);
+        return null;
+      }));
+    });
   }
 
   /** {@link #cleanup(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */

@@ -4,6 +4,7 @@ import dev.cutover.common.Poll;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.BoundedRead;
+import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -122,7 +123,10 @@ public final class Reverse {
   public static List<String> prepare(Endpoint old, Endpoint nw, Names names, Duration networkTimeout)
       throws ReplicatorException, SQLException {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> prepare(old, nw, names, o, n));
+      return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> {
+        DistinctDatabases.require(o, n);
+        return prepare(old, nw, names, o, n);
+      });
     }
   }
 
@@ -167,9 +171,11 @@ public final class Reverse {
   public static Report arm(Endpoint old, Endpoint nw, Names names, Options options, Duration networkTimeout)
       throws ReplicatorException, SQLException {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
-      return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> CaptureWays.forwardArmed(n)
-          || RelayProgress.armed(n) ? CaptureReverse.arm(o, n, options.acceptMissingWrites())
-          : arm(old, nw, names, options, networkTimeout, o, n));
+      return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> {
+        DistinctDatabases.require(o, n);
+        return CaptureWays.forwardArmed(n) || RelayProgress.armed(n) ? CaptureReverse.arm(o, n, options.acceptMissingWrites())
+            : arm(old, nw, names, options, networkTimeout, o, n);
+      });
     }
   }
 
