@@ -148,6 +148,10 @@ public final class Bench {
             + " the order given, e.g. 0ms,50ms,0ms,50ms (default: the apply process's default, 0ms)")
     List<String> batchEvery;
 
+    @Option(names = "--warmup", paramLabel = "SECONDS",
+        description = "seconds of writer load before each measured load phase, not reported (default 3; --smoke: 0.5)")
+    Double warmup;
+
     @Override
     public Integer call() throws Exception {
       Capture beside = switch (capture) {
@@ -159,7 +163,7 @@ public final class Bench {
       if (batchEvery != null && beside != Capture.TRIGGERS) {
         throw bench.badOption("--batch-every needs --capture triggers");
       }
-      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, beside, batchEvery)::run);
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, beside, batchEvery, warmup)::run);
       return 0;
     }
   }
@@ -215,7 +219,7 @@ public final class Bench {
     public Integer call() throws Exception {
       // Before anything runs: the copy benchmark's baseline needs pg_dump and psql.
       CopyBenchmark copy = bench.copy(rows, null, StartOptions.defaults());
-      LagBenchmark lag = bench.lag(rate, Capture.TRIGGERS, null);
+      LagBenchmark lag = bench.lag(rate, Capture.TRIGGERS, null, null);
       bench.onPair(SAME_MAJOR, SAME_MAJOR, bench.overhead()::run);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.pause()::run);
       new JmhRun(bench.smoke).run().publish(bench.out);
@@ -289,12 +293,17 @@ public final class Bench {
   /**
    * The lag benchmark at {@code rate} tx/s (null: the default for the mode), with trigger capture or
    * relayed replication {@code beside} logical replication (null: neither), trigger capture's apply
-   * paced at each of {@code batchEvery} in turn (null: the apply process's default).
+   * paced at each of {@code batchEvery} in turn (null: the apply process's default), each load
+   * phase after {@code warmup} seconds of load (null: the default for the mode).
    */
-  LagBenchmark lag(Integer rate, Capture beside, List<String> batchEvery) {
+  LagBenchmark lag(Integer rate, Capture beside, List<String> batchEvery, Double warmup) {
     int r = rate != null ? rate : smoke ? SMOKE_RATE : DEFAULT_RATE;
     if (r < 1) {
       throw badOption("--rate must be at least 1 tx/s, not " + r);
+    }
+    double w = warmup != null ? warmup : smoke ? 0.5 : 3;
+    if (!(w >= 0 && w <= 600)) {
+      throw badOption("--warmup must be between 0 and 600 seconds, not " + warmup);
     }
     List<Duration> pacing = new ArrayList<>();
     for (String value : batchEvery == null ? List.<String>of() : batchEvery) {
@@ -308,8 +317,8 @@ public final class Bench {
       pacing.add(Applier.Options.defaults().batchEvery());
     }
     return smoke
-        ? new LagBenchmark(r, 20_000, 2, 1, 0.5, 2, 300, 0.5, beside, pacing)
-        : new LagBenchmark(r, 1_000_000, 8, 10, 3, 30, 20_000, 5, beside, pacing);
+        ? new LagBenchmark(r, 20_000, 2, 1, w, 2, 300, 0.5, beside, pacing)
+        : new LagBenchmark(r, 1_000_000, 8, 10, w, 30, 20_000, 5, beside, pacing);
   }
 
   /** The capture cost benchmark at {@code transactions} per variant and {@code rounds} (null: the defaults for the mode). */
