@@ -60,21 +60,15 @@ final class TickFeed implements Feed {
       // Only a target that may be more than a batch span behind asks for a recorded tick to stop at.
       Optional<ChangeLog.Tick> backlog = appliedTaken == 0 || started - appliedTaken >= options.batchSpan().toNanos()
           ? ChangeLog.backlogTick(source, applied.snapshot(), applied.sourceTime(), options.batchSpan()) : Optional.empty();
-      ChangeLog.Tick tick;
-      long n;
+      ChangeLog.Batch batch;
       try {
-        if (backlog.isPresent()) {
-          tick = backlog.get();
-          n = ChangeLog.read(source, applied.snapshot(), tick.snapshot(), FETCH, writer::add);
-        } else {
-          ChangeLog.Batch batch = ChangeLog.readToNow(source, applied.snapshot(), FETCH, writer::add);
-          tick = batch.tick();
-          n = batch.changes();
-        }
+        batch = ChangeLog.read(source, applied.snapshot(), backlog.orElse(null), FETCH, writer::add);
       } catch (Exception e) {
         writer.abandon(e);
         throw e;
       }
+      ChangeLog.Tick tick = batch.tick();
+      long n = batch.changes();
       appliedTaken = backlog.isPresent() ? 0 : started;
       long read = System.nanoTime();
       boolean idleWriteDue = read - lastWrite >= options.idleWrite().toNanos();

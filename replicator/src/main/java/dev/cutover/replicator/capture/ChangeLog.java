@@ -15,7 +15,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.function.Consumer;
 
 /**
  * Reading and trimming a source's change log (see {@link CaptureSchema}).
@@ -73,22 +72,20 @@ public final class ChangeLog {
    */
   public record Size(long rows, long bytes, long pending, long oldestAgeMillis) {}
 
-  private static final String BATCH_PART = "SELECT seq, txid, nsp, rel, op, new_row::text, old_key::text FROM %s"
-      + " WHERE ((txid >= ? AND txid < ?) OR txid = ANY (?))"
-      + " AND txid_visible_in_snapshot(txid, ?::txid_snapshot) AND NOT txid_visible_in_snapshot(txid, ?::txid_snapshot)";
-  private static final String BATCH = String.format(BATCH_PART, CaptureSchema.logTable(0)) + " UNION ALL "
-      + String.format(BATCH_PART, CaptureSchema.logTable(1)) + " ORDER BY 1";
   /**
-   * The batch that ends at the query's own snapshot, that snapshot first: one round trip where a
-   * tick and then a read took two. {@code txid_current_snapshot()} is the statement's snapshot, the
-   * one its scans see, so every transaction visible in the tick is visible to the read.
+   * A batch: the changes of the transactions visible in its end snapshot and not in the applied one
+   * (the last parameter), after a first row that is the end snapshot and the source's clock. The end
+   * is a tick given (the first parameter) or, where that is null, the statement's own snapshot: one
+   * round trip where a tick and then a read took two. {@code txid_current_snapshot()} is the
+   * snapshot the statement's scans see, so every transaction visible in it is visible to the read.
    */
-  private static final String NOW_PART = "SELECT seq, txid, nsp, rel, op, new_row::text, old_key::text, NULL::text, NULL::timestamptz FROM %s"
-      + " WHERE ((txid >= ? AND txid < txid_snapshot_xmax(txid_current_snapshot())) OR txid = ANY (?))"
-      + " AND txid_visible_in_snapshot(txid, txid_current_snapshot()) AND NOT txid_visible_in_snapshot(txid, ?::txid_snapshot)";
-  private static final String BATCH_TO_NOW = "SELECT NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text,"
-      + " txid_current_snapshot()::text, clock_timestamp() UNION ALL " + String.format(NOW_PART, CaptureSchema.logTable(0))
-      + " UNION ALL " + String.format(NOW_PART, CaptureSchema.logTable(1)) + " ORDER BY 1 NULLS FIRST";
+  private static final String BATCH_PART = "SELECT seq, txid, nsp, rel, op, new_row::text, old_key::text, NULL, NULL FROM %s"
+      + " WHERE ((txid >= ? AND txid < txid_snapshot_xmax((SELECT s FROM e))) OR txid = ANY (?))"
+      + " AND txid_visible_in_snapshot(txid, (SELECT s FROM e)) AND NOT txid_visible_in_snapshot(txid, ?::txid_snapshot)";
+  private static final String BATCH = "WITH e AS (SELECT coalesce(?::txid_snapshot, txid_current_snapshot()) AS s)"
+      + " SELECT NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, (SELECT s FROM e)::text,"
+      + " clock_timestamp() UNION ALL " + String.format(BATCH_PART, CaptureSchema.logTable(0))
+      + " UNION ALL " + String.format(BATCH_PART, CaptureSchema.logTable(1)) + " ORDER BY 1 NULLS FIRST";
 
   private ChangeLog() {}
 
@@ -97,7 +94,7 @@ public final class ChangeLog {
    * the source is more than {@code span} ahead: the latest recorded tick (see {@link Ticker}) within
    * {@code span} of it (or the first one after it), so that a backlog is applied in batches of about
    * {@code span} of the source's transactions, never as one. Empty when the source is less than
-   * {@code span} ahead: the batch then ends at a fresh {@link #tick}. Empty too when that tick's
+   * {@code span} ahead: the batch then ends at the read's own snapshot ({@link #read}). Empty too when that tick's
    * snapshot is not after {@code applied}: a tick's time is read just after its snapshot, so a
    * tick taken a moment before {@code applied} may carry a later time, and ending a batch there
    * would step back and apply again what was applied.
@@ -133,67 +130,31 @@ public final class ChangeLog {
     }
   }
 
-  /** A batch read up to the source's present: where it ended, and how many changes it held. */
+  /** A batch read: where it ended, and how many changes it held. */
   public record Batch(Tick tick, long changes) {}
 
   /**
-   * Streams the batch {@code (from, to]} to {@code sink} in sequence order, reading with a cursor
-   * so that a large batch is never held in memory.
-   *
-   * @return how many changes it held
+   * Streams the batch from {@code from} to {@code to} (null: the source's present, taken by the
+   * read itself) to {@code sink} in sequence order, reading with a cursor so that a large batch is
+   * never held in memory.
    */
-  public static long read(Connection source, TxidSnapshot from, TxidSnapshot to, int fetchSize, Sink sink) throws Exception {
-    return stream(source, BATCH, ps -> {
+  public static Batch read(Connection source, TxidSnapshot from, Tick to, int fetchSize, Sink sink) throws Exception {
+    boolean autoCommit = source.getAutoCommit();
+    source.setAutoCommit(false);
+    long n = 0;
+    Tick end;
+    try (PreparedStatement ps = source.prepareStatement(BATCH)) {
+      ps.setString(1, to == null ? null : to.snapshot().text());
       Array xip = source.createArrayOf("bigint", from.xip().toArray());
-      for (int i = 0; i < 10; i += 5) {
-        ps.setLong(i + 1, from.xmax());
-        ps.setLong(i + 2, to.xmax());
-        ps.setArray(i + 3, xip);
-        ps.setString(i + 4, to.text());
-        ps.setString(i + 5, from.text());
-      }
-    }, fetchSize, sink, null);
-  }
-
-  /**
-   * Takes a tick and streams the batch from {@code from} up to it, in one statement (see
-   * {@link #BATCH_TO_NOW}): what {@link #tick} and then {@link #read} do, one round trip fewer.
-   */
-  public static Batch readToNow(Connection source, TxidSnapshot from, int fetchSize, Sink sink) throws Exception {
-    Tick[] tick = new Tick[1];
-    long n = stream(source, BATCH_TO_NOW, ps -> {
-      Array xip = source.createArrayOf("bigint", from.xip().toArray());
-      for (int i = 0; i < 6; i += 3) {
+      for (int i = 1; i < 7; i += 3) {
         ps.setLong(i + 1, from.xmax());
         ps.setArray(i + 2, xip);
         ps.setString(i + 3, from.text());
       }
-    }, fetchSize, sink, t -> tick[0] = t);
-    return new Batch(tick[0], n);
-  }
-
-  /** Sets a batch query's parameters. */
-  @FunctionalInterface
-  private interface Binder {
-    void bind(PreparedStatement ps) throws SQLException;
-  }
-
-  /**
-   * Runs a batch query in a transaction of its own and streams its changes to {@code sink}; where
-   * {@code tick} is given, the query's first row is the snapshot it ended at, given to it.
-   */
-  private static long stream(Connection source, String sql, Binder binder, int fetchSize, Sink sink,
-      Consumer<Tick> tick) throws Exception {
-    boolean autoCommit = source.getAutoCommit();
-    source.setAutoCommit(false);
-    long n = 0;
-    try (PreparedStatement ps = source.prepareStatement(sql)) {
-      binder.bind(ps);
       ps.setFetchSize(fetchSize);
       try (ResultSet rs = ps.executeQuery()) {
-        if (tick != null && rs.next()) {
-          tick.accept(new Tick(TxidSnapshot.parse(rs.getString(8)), rs.getTimestamp(9).toInstant()));
-        }
+        rs.next();
+        end = to != null ? to : new Tick(TxidSnapshot.parse(rs.getString(8)), rs.getTimestamp(9).toInstant());
         while (rs.next()) {
           sink.accept(new Change(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5).charAt(0),
               rs.getString(6), rs.getString(7)));
@@ -206,7 +167,7 @@ public final class ChangeLog {
       throw e;
     }
     source.setAutoCommit(autoCommit);
-    return n;
+    return new Batch(end, n);
   }
 
   /**

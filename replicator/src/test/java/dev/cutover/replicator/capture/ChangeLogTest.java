@@ -21,7 +21,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Where a batch of the change log ends: at the read's own snapshot (one round trip for tick and
- * read), and for a target behind, at a recorded tick that is after its position, never one before.
+ * read) or at a tick given, and for a target behind, at a recorded tick that is after its
+ * position, never one before.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 9, newMajor = 17)
@@ -29,7 +30,7 @@ class ChangeLogTest {
   private static final Duration SPAN = Duration.ofMillis(500);
 
   @Test
-  void readToNow_aTransactionOpenAcrossTheRead_comesWholeInTheNextBatch(PostgresPair pair) throws Exception {
+  void read_toThePresent_aTransactionOpenAcrossTheRead_comesWholeInTheNextBatch(PostgresPair pair) throws Exception {
     OwnedDatabase db = started(pair, "now");
     try (Connection o = db.old(); Connection open = db.old()) {
       ChangeLog.Tick from = ChangeLog.tick(o);
@@ -39,17 +40,20 @@ class ChangeLogTest {
       OwnedDatabase.execute(open, "UPDATE counter SET value = 11 WHERE name = 'c3'");
 
       List<ChangeLog.Change> first = new ArrayList<>();
-      ChangeLog.Batch one = ChangeLog.readToNow(o, from.snapshot(), 1, first::add);
+      ChangeLog.Batch one = ChangeLog.read(o, from.snapshot(), null, 1, first::add);
       open.commit();
       List<ChangeLog.Change> second = new ArrayList<>();
-      ChangeLog.Batch two = ChangeLog.readToNow(o, one.tick().snapshot(), 1, second::add);
-      ChangeLog.Batch three = ChangeLog.readToNow(o, two.tick().snapshot(), 1, c -> { });
+      ChangeLog.Batch two = ChangeLog.read(o, one.tick().snapshot(), null, 1, second::add);
+      ChangeLog.Batch three = ChangeLog.read(o, two.tick().snapshot(), null, 1, c -> { });
+      // Read again up to the first tick, given: what committed after it stays out.
+      ChangeLog.Batch again = ChangeLog.read(o, from.snapshot(), one.tick(), 1, c -> { });
 
       assertThat(first).extracting(ChangeLog.Change::newRow).singleElement().asString().contains("\"c2\"");
       assertThat(one.changes()).isOne();
       assertThat(second).extracting(ChangeLog.Change::newRow).hasSize(2)
           .satisfiesExactly(r -> assertThat(r).contains("\"c1\""), r -> assertThat(r).contains("\"c3\""));
       assertThat(three.changes()).isZero();
+      assertThat(again).isEqualTo(new ChangeLog.Batch(one.tick(), 1));
       assertThat(from.snapshot().before(one.tick().snapshot())).isTrue();
       assertThat(one.tick().snapshot().before(two.tick().snapshot())).isTrue();
       assertThat(one.tick().sourceTime()).isAfterOrEqualTo(from.sourceTime());
