@@ -1,6 +1,9 @@
 # Sums trigger capture's apply batches from a log with dev.cutover.replicator.apply.TickFeed at DEBUG
 # (docs/benchmarks.md, "Three more runs"): batches outside a backlog with 20 or more changes (the
 # lag probe alone makes batches of one or two), their changes, their time, and the apply's rate.
+# After a batch of 1,000 changes or more the next one is read while it is written (the apply reads
+# ahead with a backlog), so where such batches are counted the time summed (read + write) is more
+# than the apply was busy, and the rate a lower bound.
 #   CUTOVER_JAVA_OPTS=-Dorg.slf4j.simpleLogger.log.dev.cutover.replicator.apply.TickFeed=debug \
 #     ./bench lag --capture triggers 2>&1 | tee lag.log; awk -f benchmarks/scripts/apply-batches.awk lag.log
 /TickFeed/ && /batch of/ && !/backlog/ {

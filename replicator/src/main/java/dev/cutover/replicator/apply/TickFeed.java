@@ -6,7 +6,6 @@ import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
 import java.sql.Connection;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,13 +14,13 @@ import org.slf4j.LoggerFactory;
  * present (one statement that is its own tick), apply it with the position in the same
  * transaction, trim the log, repeat. A target that may be more than a batch span behind (at the
  * start, after a backlog batch, after a batch that took that long) stops at a recorded tick
- * instead, so that a backlog comes in batches of that span. Each round trip counts: under load the
- * apply shares the source's cores with its writers, and every reply waits its turn there.
+ * instead, so that a backlog comes in batches of that span. Reading runs on a thread of its own,
+ * a batch ahead of writing while there is a backlog ({@link ReadAhead}). Each round trip counts: under load the apply shares
+ * the source's cores with its writers, and every reply waits its turn there.
  */
 final class TickFeed implements Feed {
   /** At DEBUG, each batch's size and where its time went: what lag under load is made of. */
   private static final Logger LOG = LoggerFactory.getLogger(TickFeed.class);
-  private static final int FETCH = 1000;
 
   @Override
   public void apply(Applier applier, Connection source, Connection target, TriggersOff mode) throws Exception {
@@ -41,61 +40,66 @@ final class TickFeed implements Feed {
   }
 
   /**
-   * Applies batch after batch from {@code from} until stopped. {@code applied} is how far the
-   * target is, {@code persisted} the position written there: a batch without changes moves only
-   * {@code applied} (and the written position every {@code idleWrite}), since rereading an empty
-   * batch after a restart costs nothing. The log is trimmed by the written position.
+   * Writes batch after batch as the reader hands them over, until stopped between two.
+   * {@code persisted} is the position written on the target: a batch without changes moves only
+   * how far the applier says it is (and the written position every {@code idleWrite}), since
+   * rereading an empty batch after a restart costs nothing. The reader trims the log by the
+   * written position.
    */
   private static void loop(Applier applier, Connection source, BatchWriter writer, ChangeLog.Tick from) throws Exception {
     Applier.Options options = applier.options();
     String direction = applier.way().name();
-    ChangeLog.Tick applied = from;
     ChangeLog.Tick persisted = from;
     long lastWrite = System.nanoTime();
-    long lastTrim = 0;
-    // When the applied tick was taken here, or 0 where it was not (at the start, a recorded tick).
-    long appliedTaken = 0;
-    while (!applier.stopping()) {
-      long started = System.nanoTime();
-      // Only a target that may be more than a batch span behind asks for a recorded tick to stop at.
-      Optional<ChangeLog.Tick> backlog = appliedTaken == 0 || started - appliedTaken >= options.batchSpan().toNanos()
-          ? ChangeLog.backlogTick(source, applied.snapshot(), applied.sourceTime(), options.batchSpan()) : Optional.empty();
-      ChangeLog.Batch batch;
-      try {
-        batch = ChangeLog.read(source, applied.snapshot(), backlog.orElse(null), FETCH, writer::add);
-      } catch (Exception e) {
-        writer.abandon(e);
-        throw e;
-      }
-      ChangeLog.Tick tick = batch.tick();
-      long n = batch.changes();
-      appliedTaken = backlog.isPresent() ? 0 : started;
-      long read = System.nanoTime();
-      boolean idleWriteDue = read - lastWrite >= options.idleWrite().toNanos();
-      if (n > 0 || idleWriteDue && !tick.snapshot().text().equals(persisted.snapshot().text())) {
-        long batchChanges = n;
-        applier.applied(n, writer.commit(m -> ApplyProgress.advanceSql(direction, tick, batchChanges, m)));
-        persisted = tick;
-        lastWrite = System.nanoTime();
-        if (n > 0 && LOG.isDebugEnabled()) {
-          LOG.debug("{}: batch of {} change(s){}: tick and read {} ms (full groups of changes written meanwhile), the rest written and"
-              + " committed {} ms", applier.way().label(), n,
-              backlog.isPresent() ? " (backlog)" : "", (read - started) / 1_000_000, (lastWrite - read) / 1_000_000);
+    try (ReadAhead reader = ReadAhead.start(applier, source, from)) {
+      long n = 0;
+      boolean inBatch = false;
+      ReadAhead.Part part;
+      while ((part = next(reader, writer, inBatch)) != null) {
+        long got = System.nanoTime();
+        try {
+          for (ChangeLog.Change c : part.changes()) {
+            writer.add(c);
+          }
+        } catch (Exception e) {
+          writer.abandon(e);
+          throw e;
         }
-      } else {
-        writer.rollback();
+        n += part.changes().size();
+        inBatch = !part.last();
+        if (inBatch) {
+          continue;
+        }
+        ChangeLog.Tick tick = part.end();
+        boolean idleWriteDue = got - lastWrite >= options.idleWrite().toNanos();
+        if (n > 0 || idleWriteDue && !tick.snapshot().text().equals(persisted.snapshot().text())) {
+          long batchChanges = n;
+          applier.applied(n, writer.commit(m -> ApplyProgress.advanceSql(direction, tick, batchChanges, m)));
+          persisted = tick;
+          reader.committed(tick);
+          lastWrite = System.nanoTime();
+          if (n > 0 && LOG.isDebugEnabled()) {
+            LOG.debug("{}: batch of {} change(s){}: tick and read {} ms (full groups of changes written meanwhile), the rest written and"
+                + " committed {} ms", applier.way().label(), n, part.backlog() ? " (backlog)" : "",
+                (part.readEnded() - part.readStarted()) / 1_000_000, (lastWrite - got) / 1_000_000);
+          }
+        } else {
+          writer.rollback();
+        }
+        applier.reached(tick.sourceTime());
+        reader.done();
+        n = 0;
       }
-      applied = tick;
-      applier.reached(tick.sourceTime());
-      if (System.nanoTime() - lastTrim >= options.trimEvery().toNanos()) {
-        ChangeLog.trim(source, persisted, options.rotateAfter());
-        lastTrim = System.nanoTime();
-      }
-      if (n == 0) {
-        applier.pauseUntil(System.nanoTime() + options.poll().toNanos());
-      } else if (backlog.isEmpty()) {
-        applier.pauseUntil(started + options.batchEvery().toNanos());
-      }
+    }
+  }
+
+  /** The reader's next part; what ended reading rolls back the batch in flight. */
+  private static ReadAhead.Part next(ReadAhead reader, BatchWriter writer, boolean inBatch) throws Exception {
+    try {
+      return reader.next(inBatch);
+    } catch (Exception e) {
+      writer.abandon(e);
+      throw e;
     }
   }
 }

@@ -34,6 +34,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,7 +47,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * network that went silent (no reset, no close), and a target statement that waits longer than
  * {@code networkTimeout}. Either way the applier gives its connection up, says which side, and
  * starts over from the target's position; the session it left on the target, which still holds the
- * apply lock, is ended by the next one; once the peer answers, everything arrives once. Catch-up,
+ * apply lock, is ended by the next one; once the peer answers, everything arrives once, also what
+ * was read ahead while the target waited. An applier stopped while its read waits on the source
+ * stops at once. Catch-up,
  * whose marker cannot be written, fails within its timeout rather than wait past it, and so does
  * verify's recheck. A heartbeat writer gives a silent write up and beats again once its database
  * answers. {@code status} and {@code switch-status} name the side that answers nothing within
@@ -107,6 +111,112 @@ class SilentPeerTest {
         }
 
         awaitRecovered(forward, db, 1 + changes);
+      }
+    });
+  }
+
+  /**
+   * With a backlog the source is read a batch ahead of the target (ReadAhead): while a batch of
+   * 1,000 changes waits on new, the next read runs on old (caught waiting for a lock on the log
+   * table that is not written now); when the waiting session is lost, what was read ahead is
+   * dropped and read again from new's position, so every change arrives once.
+   */
+  @Test
+  void apply_targetLostWhileTheNextBatchIsReadAhead_readsAgainFromTheTargetsPosition(PostgresPair pair) throws Exception {
+    withCapture(pair, "read_ahead", (db, r) -> {
+      Applier.Options patient = OPTIONS.withNetworkTimeout(Duration.ofMinutes(5));
+      try (Applier forward = Applier.start(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), patient)) {
+        bump(db, 1);
+        awaitCounter(db, 1);
+
+        try (Connection locker = db.nw(); Connection logLocker = db.old(); Connection o = db.old(); Connection n = db.nw()) {
+          locker.setAutoCommit(false);
+          OwnedDatabase.execute(locker, "LOCK TABLE counter IN ACCESS EXCLUSIVE MODE");
+          bumpInOne(db, 1000);
+          await().atMost(CATCH_UP).until(() -> waiting(db).size() == 1);
+          long first = waiting(db).get(0);
+          logLocker.setAutoCommit(false);
+          long current = OwnedDatabase.count(logLocker, "SELECT current_log FROM cutover.capture_state");
+          OwnedDatabase.execute(logLocker, "LOCK TABLE cutover.change_log_" + (1 - current) + " IN ACCESS EXCLUSIVE MODE");
+          await().atMost(CATCH_UP).until(() -> readsWaiting(o) == 1);
+          assertThat(waiting(db)).as("the batch before still waits on new").containsExactly(first);
+          bumpInOne(db, 5);
+          logLocker.rollback();
+
+          assertThat(OwnedDatabase.count(n, "SELECT pg_terminate_backend(?)::int", (int) first)).isEqualTo(1);
+          locker.rollback();
+        }
+
+        awaitRecovered(forward, db, 1006);
+      }
+    });
+  }
+
+  /**
+   * Stopping an applier while writes keep coming faster than the target takes them (a trigger on
+   * new that takes 20 ms a row), so that a backlog builds and is read ahead: it stops after the
+   * batch in flight, and the next applier brings the rest, once.
+   */
+  @Test
+  void apply_stoppedWhileABatchIsAlwaysReadAhead_stopsAfterTheBatchInFlight(PostgresPair pair) throws Exception {
+    withCapture(pair, "stop_busy", (db, r) -> {
+      try (Connection n = db.nw()) {
+        OwnedDatabase.execute(n, "CREATE FUNCTION slow_apply() RETURNS trigger LANGUAGE plpgsql AS"
+            + " $$ BEGIN PERFORM pg_sleep(0.02); RETURN NULL; END $$");
+        OwnedDatabase.execute(n, "CREATE TRIGGER slow_apply AFTER UPDATE ON counter FOR EACH ROW EXECUTE PROCEDURE slow_apply()");
+        OwnedDatabase.execute(n, "ALTER TABLE counter ENABLE ALWAYS TRIGGER slow_apply");
+      }
+      Applier forward = Applier.start(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS);
+      AtomicBoolean writing = new AtomicBoolean(true);
+      CompletableFuture<Long> writes = CompletableFuture.supplyAsync(() -> {
+        long written = 0;
+        try (Connection o = db.old()) {
+          while (writing.get()) {
+            OwnedDatabase.execute(o, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
+            written++;
+            LockSupport.parkNanos(Duration.ofMillis(5).toNanos());
+          }
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+        return written;
+      });
+      try {
+        await().atMost(CATCH_UP).until(() -> forward.batches() >= 6);
+        forward.close();
+        assertThat(forward.running()).as("stopped while writes went on").isFalse();
+      } finally {
+        writing.set(false);
+        forward.close();
+      }
+      long written = writes.get(1, TimeUnit.MINUTES);
+      try (Connection n = db.nw()) {
+        OwnedDatabase.execute(n, "DROP TRIGGER slow_apply ON counter");
+      }
+      try (Applier again = Applier.start(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
+        awaitCounter(db, written);
+      }
+    });
+  }
+
+  /** Stopping an applier whose read waits on old (here for a lock) gives the read up rather than wait out the network timeout. */
+  @Test
+  void apply_stoppedWhileItsReadWaitsOnOld_stopsWithoutWaitingForTheNetworkTimeout(PostgresPair pair) throws Exception {
+    withCapture(pair, "stop_reading", (db, r) -> {
+      Applier forward = Applier.start(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)),
+          OPTIONS.withNetworkTimeout(Duration.ofMinutes(5)));
+      try (Connection locker = db.old(); Connection o = db.old()) {
+        bump(db, 1);
+        awaitCounter(db, 1);
+        locker.setAutoCommit(false);
+        OwnedDatabase.execute(locker, "LOCK TABLE cutover.change_log_0, cutover.change_log_1 IN ACCESS EXCLUSIVE MODE");
+        await().atMost(CATCH_UP).until(() -> readsWaiting(o) == 1);
+
+        forward.close();
+        assertThat(forward.running()).as("stopped, its read on old given up").isFalse();
+        locker.rollback();
+      } finally {
+        forward.close();
       }
     });
   }
@@ -310,6 +420,12 @@ class SilentPeerTest {
       await().atMost(CATCH_UP).until(() -> OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c1'") >= value);
       assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c1'")).isEqualTo(value);
     }
+  }
+
+  /** The applier's reads of the change log on old ({@code o}) that wait for a lock. */
+  private static long readsWaiting(Connection o) throws Exception {
+    return OwnedDatabase.count(o, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        + " AND application_name = 'cutover-replicator' AND query LIKE 'WITH e AS%' AND wait_event_type = 'Lock'");
   }
 
   /** The replicator's sessions on new that wait for a lock. */
