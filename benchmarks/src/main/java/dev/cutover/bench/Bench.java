@@ -152,6 +152,10 @@ public final class Bench {
         description = "seconds of writer load before each measured load phase, not reported (default 3; --smoke: 0.5)")
     Double warmup;
 
+    @Option(names = "--backlog", paramLabel = "TRANSACTIONS",
+        description = "TPC-B transactions written while apply is stopped, for each engine's apply ceiling (default 20000; --smoke: 300)")
+    Integer backlog;
+
     @Override
     public Integer call() throws Exception {
       Capture beside = switch (capture) {
@@ -163,7 +167,7 @@ public final class Bench {
       if (batchEvery != null && beside != Capture.TRIGGERS) {
         throw bench.badOption("--batch-every needs --capture triggers");
       }
-      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, beside, batchEvery, warmup)::run);
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, beside, batchEvery, warmup, backlog)::run);
       return 0;
     }
   }
@@ -219,7 +223,7 @@ public final class Bench {
     public Integer call() throws Exception {
       // Before anything runs: the copy benchmark's baseline needs pg_dump and psql.
       CopyBenchmark copy = bench.copy(rows, null, StartOptions.defaults());
-      LagBenchmark lag = bench.lag(rate, Capture.TRIGGERS, null, null);
+      LagBenchmark lag = bench.lag(rate, Capture.TRIGGERS, null, null, null);
       bench.onPair(SAME_MAJOR, SAME_MAJOR, bench.overhead()::run);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.pause()::run);
       new JmhRun(bench.smoke).run().publish(bench.out);
@@ -294,9 +298,10 @@ public final class Bench {
    * The lag benchmark at {@code rate} tx/s (null: the default for the mode), with trigger capture or
    * relayed replication {@code beside} logical replication (null: neither), trigger capture's apply
    * paced at each of {@code batchEvery} in turn (null: the apply process's default), each load
-   * phase after {@code warmup} seconds of load (null: the default for the mode).
+   * phase after {@code warmup} seconds of load, each apply ceiling from a backlog of {@code backlog}
+   * transactions (null: the defaults for the mode).
    */
-  LagBenchmark lag(Integer rate, Capture beside, List<String> batchEvery, Double warmup) {
+  LagBenchmark lag(Integer rate, Capture beside, List<String> batchEvery, Double warmup, Integer backlog) {
     int r = rate != null ? rate : smoke ? SMOKE_RATE : DEFAULT_RATE;
     if (r < 1) {
       throw badOption("--rate must be at least 1 tx/s, not " + r);
@@ -304,6 +309,10 @@ public final class Bench {
     double w = warmup != null ? warmup : smoke ? 0.5 : 3;
     if (!(w >= 0 && w <= 600)) {
       throw badOption("--warmup must be between 0 and 600 seconds, not " + warmup);
+    }
+    int b = backlog != null ? backlog : smoke ? 300 : 20_000;
+    if (b < 1) {
+      throw badOption("--backlog must be at least 1 transaction, not " + b);
     }
     List<Duration> pacing = new ArrayList<>();
     for (String value : batchEvery == null ? List.<String>of() : batchEvery) {
@@ -317,8 +326,8 @@ public final class Bench {
       pacing.add(Applier.Options.defaults().batchEvery());
     }
     return smoke
-        ? new LagBenchmark(r, 20_000, 2, 1, w, 2, 300, 0.5, beside, pacing)
-        : new LagBenchmark(r, 1_000_000, 8, 10, w, 30, 20_000, 5, beside, pacing);
+        ? new LagBenchmark(r, 20_000, 2, 1, w, 2, b, 0.5, beside, pacing)
+        : new LagBenchmark(r, 1_000_000, 8, 10, w, 30, b, 5, beside, pacing);
   }
 
   /** The capture cost benchmark at {@code transactions} per variant and {@code rounds} (null: the defaults for the mode). */
