@@ -158,7 +158,7 @@ class SilentPeerTest {
    * batch in flight, and the next applier brings the rest, once.
    */
   @Test
-  void apply_stoppedWhileABatchIsAlwaysReadAhead_stopsAfterTheBatchInFlight(PostgresPair pair) throws Exception {
+  void apply_stoppedWithABacklogReadAhead_stopsAfterTheBatchInFlight(PostgresPair pair) throws Exception {
     withCapture(pair, "stop_busy", (db, r) -> {
       try (Connection n = db.nw()) {
         OwnedDatabase.execute(n, "CREATE FUNCTION slow_apply() RETURNS trigger LANGUAGE plpgsql AS"
