@@ -20,7 +20,7 @@ import java.util.concurrent.locks.LockSupport;
  * writes the one before; after a smaller batch it waits until the target is done with it. An empty
  * batch is handed over only to a writer that waits for one: it only moves the position, which the
  * next batch moves as far, and must not fill the queue while the target writes. It also
- * trims the source's log by the position the target last committed ({@link #committed}).
+ * trims the source's log by the position the target last committed ({@link #done}).
  *
  * <p>Why ahead, and why only with a backlog: a batch read is the source's work and a batch written
  * the target's, and done one after the other each waits for the other; under load each is also one
@@ -36,7 +36,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class ReadAhead implements AutoCloseable {
   /** Changes per part, and rows per fetch of the read's cursor. */
-  static final int PART = 1000;
+  private static final int PART = 1000;
   /** Parts queued for the target; with one being read and one being written, at most 4 × {@value #PART} changes are held. */
   private static final int QUEUED = 2;
   private static final long WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
@@ -70,7 +70,7 @@ final class ReadAhead implements AutoCloseable {
   /** Batches handed over whole (the reading thread's). */
   private long handed;
   /** The part being read (the reading thread's only). */
-  private List<Change> filling = new ArrayList<>(PART);
+  private List<Change> filling = new ArrayList<>();
 
   private ReadAhead(Applier applier, Connection source, ChangeLog.Tick from) {
     this.applier = applier;
@@ -86,13 +86,12 @@ final class ReadAhead implements AutoCloseable {
     return r;
   }
 
-  /** The target committed the batch up to {@code tick}: the source's log may be trimmed up to it. */
-  void committed(ChangeLog.Tick tick) {
-    committed = tick;
-  }
-
-  /** The target is done with the batch it was given last (committed, or nothing to write). */
-  void done() {
+  /**
+   * The target is done with the batch it was given last (committed, or nothing to write), and its
+   * position is {@code persisted}: the source's log may be trimmed up to it.
+   */
+  void done(ChangeLog.Tick persisted) {
+    committed = persisted;
     done = done + 1; // only the writer's thread writes it
     LockSupport.unpark(thread);
   }
@@ -136,7 +135,7 @@ final class ReadAhead implements AutoCloseable {
         // only to a writer that waits, so that empty batches never fill the queue while it writes.
         if (batch.changes() > 0 || queue.isEmpty()) {
           hand(new Part(filling, batch.tick(), backlog.isPresent(), started, System.nanoTime(), null));
-          filling = new ArrayList<>(PART);
+          filling = new ArrayList<>();
           handed++;
           if (batch.changes() > 0 && batch.changes() < PART && backlog.isEmpty()) {
             awaitDone();
@@ -169,7 +168,7 @@ final class ReadAhead implements AutoCloseable {
     filling.add(c);
     if (filling.size() == PART) {
       hand(new Part(filling, null, false, 0, 0, null));
-      filling = new ArrayList<>(PART);
+      filling = new ArrayList<>();
     }
   }
 

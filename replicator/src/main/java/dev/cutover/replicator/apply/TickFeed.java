@@ -54,15 +54,20 @@ final class TickFeed implements Feed {
     try (ReadAhead reader = ReadAhead.start(applier, source, from)) {
       long n = 0;
       boolean inBatch = false;
-      ReadAhead.Part part;
-      while ((part = next(reader, writer, inBatch)) != null) {
-        long got = System.nanoTime();
+      while (true) {
+        ReadAhead.Part part;
+        long got;
         try {
+          part = reader.next(inBatch);
+          if (part == null) {
+            return;
+          }
+          got = System.nanoTime();
           for (ChangeLog.Change c : part.changes()) {
             writer.add(c);
           }
         } catch (Exception e) {
-          writer.abandon(e);
+          writer.abandon(e); // what ended reading, or a change that could not be written
           throw e;
         }
         n += part.changes().size();
@@ -76,30 +81,18 @@ final class TickFeed implements Feed {
           long batchChanges = n;
           applier.applied(n, writer.commit(m -> ApplyProgress.advanceSql(direction, tick, batchChanges, m)));
           persisted = tick;
-          reader.committed(tick);
           lastWrite = System.nanoTime();
           if (n > 0 && LOG.isDebugEnabled()) {
-            LOG.debug("{}: batch of {} change(s){}: tick and read {} ms (full groups of changes written meanwhile), the rest written and"
-                + " committed {} ms", applier.way().label(), n, part.backlog() ? " (backlog)" : "",
-                (part.readEnded() - part.readStarted()) / 1_000_000, (lastWrite - got) / 1_000_000);
+            LOG.debug("{}: batch of {} change(s){}: tick and read {} ms, the rest written and committed {} ms", applier.way().label(), n,
+                part.backlog() ? " (backlog)" : "", (part.readEnded() - part.readStarted()) / 1_000_000, (lastWrite - got) / 1_000_000);
           }
         } else {
           writer.rollback();
         }
         applier.reached(tick.sourceTime());
-        reader.done();
+        reader.done(persisted);
         n = 0;
       }
-    }
-  }
-
-  /** The reader's next part; what ended reading rolls back the batch in flight. */
-  private static ReadAhead.Part next(ReadAhead reader, BatchWriter writer, boolean inBatch) throws Exception {
-    try {
-      return reader.next(inBatch);
-    } catch (Exception e) {
-      writer.abandon(e);
-      throw e;
     }
   }
 }
