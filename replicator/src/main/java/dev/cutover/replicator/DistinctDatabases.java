@@ -6,8 +6,9 @@ import java.sql.SQLException;
 
 /**
  * Refuses a pair whose old and new are one database (a copied URL, a host name not moved yet), before
- * a command acts on it: start and reverse would capture it and apply it into itself, and catch-up and
- * verify would report it caught up and equal to itself.
+ * a command acts on it: start and reverse would capture it and apply it into itself, catch-up and
+ * verify would report it caught up and equal to itself, and schema would blame new for holding old's
+ * tables.
  */
 public final class DistinctDatabases {
   private DistinctDatabases() {}

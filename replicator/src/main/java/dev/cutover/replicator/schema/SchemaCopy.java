@@ -2,6 +2,7 @@ package dev.cutover.replicator.schema;
 
 import static dev.cutover.common.Transactions.inTransaction;
 
+import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -83,6 +84,7 @@ public final class SchemaCopy {
       InterruptedException {
     long t0 = System.nanoTime();
     try (Connection o = old.connect(); Connection n = nw.connect()) {
+      DistinctDatabases.require(o, n);
       int oldMajor = Sql.majorVersion(o);
       List<String> existing = Catalog.applicationTables(n).stream().map(Object::toString).collect(Collectors.toList());
       if (!existing.isEmpty()) {

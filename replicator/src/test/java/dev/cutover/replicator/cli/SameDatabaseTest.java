@@ -20,7 +20,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A --new-url that reaches old's database under another name (a copied setting, a host name not
  * moved yet) is refused by the commands that would act on the pair or vouch for it, before they
  * change anything: start and reverse would capture old and apply it into itself, catch-up and verify
- * would call it caught up and equal to itself, sequences would move its sequences by the margin.
+ * would call it caught up and equal to itself, sequences would move its sequences by the margin, and
+ * schema would call new not empty, naming old's own table.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SameDatabaseTest {
@@ -31,7 +32,7 @@ class SameDatabaseTest {
     sql(pair.oldServer(), db, "CREATE TABLE account (id bigint PRIMARY KEY, balance int NOT NULL)");
     String[] urls = {"--old-url", pair.oldServer().jdbcUrl(db), "--new-url", "jdbc:postgresql://127.0.0.1:" + pair.oldServer().port() + "/" + db,
         "--old-user", pair.oldServer().user(), "--new-user", pair.oldServer().user()};
-    for (List<String> command : List.of(List.of("check"), List.of("start", "--capture", "triggers"), List.of("start", "--capture", "logical"),
+    for (List<String> command : List.of(List.of("check"), List.of("schema"), List.of("start", "--capture", "triggers"), List.of("start", "--capture", "logical"),
         List.of("catch-up"), List.of("verify"), List.of("apply"), List.of("reverse"), List.of("reverse", "--prepare"),
         List.of("sequences"), List.of("sequences", "--from", "new"), List.of("sync-large-objects"), List.of("refresh"))) {
       Run r = run(CliTest.with(command.toArray(String[]::new), urls));
