@@ -37,7 +37,8 @@ import java.util.stream.Collectors;
  * a json column whose value is the JSON null is named by the change (see {@link #value}). Statements
  * are sent in groups of {@value #GROUP}, each group one string in one simple-protocol message
  * (the connection comes from {@code Endpoint.connectSimpleProtocol}: a third faster than a JDBC
- * batch of the same statements), and the position update ends the batch. A row is found by the target's key (primary key, else replica identity or
+ * batch of the same statements), and the position update ends the batch, in one message with the
+ * COMMIT. A row is found by the target's key (primary key, else replica identity or
  * unique index); by the old key where the change carries one (the key changed); and, for a
  * table without a key, by the whole old row's text, one matching row at a time. Consecutive
  * TRUNCATEs of one transaction become one statement, as they were one on the source (tables a
@@ -166,7 +167,9 @@ final class BatchWriter {
 
   /**
    * Ends the batch: triggers turned back on, the position moved by the statement {@code advance}
-   * makes of the count of changes that found no row (UPDATE, DELETE), commit.
+   * makes of the count of changes that found no row (UPDATE, DELETE), commit. The position and the
+   * COMMIT go in one message, one round trip fewer than a commit of its own: a failure of either
+   * throws here, and the transaction is then rolled back whole, as a failed commit is.
    *
    * @return that count
    */
@@ -182,8 +185,9 @@ final class BatchWriter {
     long notFound = missing;
     sql.add(advance.apply(notFound));
     applies.add(null);
+    sql.add("COMMIT");
+    applies.add(null);
     send();
-    target.commit();
     reset();
     return notFound;
   }
