@@ -156,6 +156,11 @@ public final class Bench {
         description = "TPC-B transactions written while apply is stopped, for each engine's apply ceiling (default 20000; --smoke: 300)")
     Integer backlog;
 
+    @Option(names = "--new-delay", paramLabel = "DURATION",
+        description = "the replicator's connections to new go through a proxy that holds each chunk of bytes this long, each way, as a"
+            + " network between the apply process and new would, e.g. 1ms (default: connected directly)")
+    String newDelay;
+
     @Override
     public Integer call() throws Exception {
       Capture beside = switch (capture) {
@@ -167,7 +172,7 @@ public final class Bench {
       if (batchEvery != null && beside != Capture.TRIGGERS) {
         throw bench.badOption("--batch-every needs --capture triggers");
       }
-      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, beside, batchEvery, warmup, backlog)::run);
+      bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.lag(rate, beside, batchEvery, warmup, backlog, newDelay)::run);
       return 0;
     }
   }
@@ -223,7 +228,7 @@ public final class Bench {
     public Integer call() throws Exception {
       // Before anything runs: the copy benchmark's baseline needs pg_dump and psql.
       CopyBenchmark copy = bench.copy(rows, null, StartOptions.defaults());
-      LagBenchmark lag = bench.lag(rate, Capture.TRIGGERS, null, null, null);
+      LagBenchmark lag = bench.lag(rate, Capture.TRIGGERS, null, null, null, null);
       bench.onPair(SAME_MAJOR, SAME_MAJOR, bench.overhead()::run);
       bench.onPair(OLD_MAJOR, NEW_MAJOR, bench.pause()::run);
       new JmhRun(bench.smoke).run().publish(bench.out);
@@ -299,9 +304,10 @@ public final class Bench {
    * relayed replication {@code beside} logical replication (null: neither), trigger capture's apply
    * paced at each of {@code batchEvery} in turn (null: the apply process's default), each load
    * phase after {@code warmup} seconds of load, each apply ceiling from a backlog of {@code backlog}
-   * transactions (null: the defaults for the mode).
+   * transactions (null: the defaults for the mode), the replicator's connections to new through a
+   * proxy holding each chunk {@code newDelay} each way (null: connected directly).
    */
-  LagBenchmark lag(Integer rate, Capture beside, List<String> batchEvery, Double warmup, Integer backlog) {
+  LagBenchmark lag(Integer rate, Capture beside, List<String> batchEvery, Double warmup, Integer backlog, String newDelay) {
     int r = rate != null ? rate : smoke ? SMOKE_RATE : DEFAULT_RATE;
     if (r < 1) {
       throw badOption("--rate must be at least 1 tx/s, not " + r);
@@ -325,9 +331,15 @@ public final class Bench {
     if (pacing.isEmpty()) {
       pacing.add(Applier.Options.defaults().batchEvery());
     }
+    Duration delay;
+    try {
+      delay = newDelay == null ? Duration.ZERO : Durations.parse("--new-delay", newDelay);
+    } catch (IllegalArgumentException e) {
+      throw badOption(e.getMessage());
+    }
     return smoke
-        ? new LagBenchmark(r, 20_000, 2, 1, w, 2, b, 0.5, beside, pacing)
-        : new LagBenchmark(r, 1_000_000, 8, 10, w, 30, b, 5, beside, pacing);
+        ? new LagBenchmark(r, 20_000, 2, 1, w, 2, b, 0.5, beside, pacing, delay)
+        : new LagBenchmark(r, 1_000_000, 8, 10, w, 30, b, 5, beside, pacing, delay);
   }
 
   /** The capture cost benchmark at {@code transactions} per variant and {@code rounds} (null: the defaults for the mode). */

@@ -14,6 +14,7 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
+import dev.cutover.testkit.TcpProxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -99,6 +100,8 @@ final class LagBenchmark {
   /** The engine measured beside logical replication: trigger capture, relayed replication, or null. */
   private final Capture beside;
   private final List<Duration> batchEvery;
+  /** How long a proxy holds each chunk of bytes between the replicator and new, each way (zero: no proxy). */
+  private final Duration newDelay;
 
   /**
    * @param backlog transactions written while apply is paused, for the ceiling
@@ -106,9 +109,11 @@ final class LagBenchmark {
    * @param beside the engine measured beside logical replication ({@link Capture#TRIGGERS} or
    *     {@link Capture#RELAY}), or null
    * @param batchEvery trigger capture's apply pacing, one lag measurement each, in this order
+   * @param newDelay how long a proxy between the replicator and new holds each chunk of bytes, each
+   *     way, as a network between them would (zero: connected directly)
    */
   LagBenchmark(int rate, int accounts, int clients, double idleSeconds, double warmupSeconds, double loadSeconds, int backlog,
-      double overheadSeconds, Capture beside, List<Duration> batchEvery) {
+      double overheadSeconds, Capture beside, List<Duration> batchEvery, Duration newDelay) {
     if (rate < 1) {
       throw new IllegalArgumentException("rate must be at least 1 tx/s, not " + rate);
     }
@@ -125,6 +130,7 @@ final class LagBenchmark {
     this.overheadSeconds = overheadSeconds;
     this.beside = beside;
     this.batchEvery = List.copyOf(batchEvery);
+    this.newDelay = newDelay;
   }
 
   Report run(PostgresPair pair) throws Exception {
@@ -140,7 +146,10 @@ final class LagBenchmark {
     report.fact("replication", "replicator start, PostgreSQL " + pair.oldServer().majorVersion() + " -> " + pair.newServer().majorVersion()
         + ", embedded, same machine, loopback: native logical replication (pgoutput)" + (beside == null ? "" : "; "
         + (beside == Capture.TRIGGERS ? "trigger capture" : "relayed replication (the slot read by the apply process)") + " with the"
-        + " replicator's apply process in this JVM, as the servers' superuser (so apply runs with session_replication_role = replica)"));
+        + " replicator's apply process in this JVM, as the servers' superuser (so apply runs with session_replication_role = replica)")
+        + (newDelay.isZero() ? "" : "; the replicator's connections to new (trigger capture's and relayed replication's apply) through a"
+        + " proxy holding each chunk of bytes " + newDelay.toMillis() + " ms each way, as a network would; the subscription of logical"
+        + " replication connects from new to old directly"));
     report.fact("probe", "a row every 10 ms on old (sent = clock_timestamp()), stamped on new by an ENABLE ALWAYS trigger as it becomes"
         + " visible (logical replication: BEFORE INSERT, each transaction commits right after; trigger capture: a deferred constraint"
         + " trigger, at the commit of the batch); lag = applied - sent");
@@ -157,6 +166,19 @@ final class LagBenchmark {
   /** Lag idle and under load, then the apply ceiling (and, for trigger capture, the overhead) of one engine on its own database. */
   private void measure(PostgresPair pair, PgbenchDatabase data, String db, Capture engine, Report report, List<String> targets,
       List<String> ceilings) throws Exception {
+    if (newDelay.isZero()) {
+      measure(pair, data, db, engine, report, targets, ceilings, pair.newServer().jdbcUrl(db));
+      return;
+    }
+    try (TcpProxy toNew = TcpProxy.in(pair.newServer())) {
+      toNew.delay(newDelay);
+      measure(pair, data, db, engine, report, targets, ceilings, toNew.redirect(pair.newServer().jdbcUrl(db)));
+    }
+  }
+
+  /** {@link #measure}, the replicator reaching new at {@code newUrl}. */
+  private void measure(PostgresPair pair, PgbenchDatabase data, String db, Capture engine, Report report, List<String> targets,
+      List<String> ceilings, String newUrl) throws Exception {
     PostgresServer old = pair.oldServer();
     PostgresServer nw = pair.newServer();
     old.createDatabase(db);
@@ -169,7 +191,7 @@ final class LagBenchmark {
     }
     Replicator r = Replicator.builder()
         .old(Endpoint.of(Side.OLD, old.jdbcUrl(db), old.user(), old.password()))
-        .nw(Endpoint.of(Side.NEW, nw.jdbcUrl(db), nw.user(), nw.password()))
+        .nw(Endpoint.of(Side.NEW, newUrl, nw.user(), nw.password()))
         .build();
     r.start(StartOptions.defaults().withKeyless(PgbenchDatabase.HISTORY_FULL).withCapture(engine), new CopyProgress(), CopyListener.NONE);
     try (Engine running = engine == Capture.LOGICAL ? new Native(nw, db, r.names().forward()) : new Applied(r, engine)) {

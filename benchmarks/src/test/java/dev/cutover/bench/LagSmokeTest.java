@@ -18,7 +18,7 @@ class LagSmokeTest {
   @Test
   void lag_smoke_measuresBothEnginesIdleAndLoadedAndEachApplyPacing(@TempDir Path out) throws Exception {
     try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
-      Report report = bench.lag(null, Capture.TRIGGERS, List.of("0ms", "50ms"), null, null).run(pair);
+      Report report = bench.lag(null, Capture.TRIGGERS, List.of("0ms", "50ms"), null, null, null).run(pair);
       assertThat(report.rows()).hasSize(6).allSatisfy(row -> assertThat(Long.parseLong(row.get(5))).isPositive());
       assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly("logical replication", "logical replication",
           "trigger capture, batch every 0ms", "trigger capture, batch every 0ms",
@@ -28,13 +28,14 @@ class LagSmokeTest {
   }
 
   @Test
-  void lag_smokeRelay_measuresRelayedReplicationBesideLogical(@TempDir Path out) throws Exception {
+  void lag_smokeRelay_measuresRelayedReplicationBesideLogicalWithNewBehindADelay(@TempDir Path out) throws Exception {
     try (PostgresPair pair = PostgresPair.start(Bench.OLD_MAJOR, Bench.NEW_MAJOR)) {
-      Report report = bench.lag(null, Capture.RELAY, null, null, null).run(pair);
+      Report report = bench.lag(null, Capture.RELAY, null, null, null, "1ms").run(pair);
       assertThat(report.rows()).hasSize(4).allSatisfy(row -> assertThat(Long.parseLong(row.get(5))).isPositive());
       assertThat(report.rows()).extracting(row -> row.get(0)).containsExactly("logical replication", "logical replication",
           "relayed replication", "relayed replication");
-      assertThat(Files.readString(report.publish(out))).contains("relayed replication").doesNotContain("\"capture overhead\"");
+      assertThat(Files.readString(report.publish(out))).contains("relayed replication").doesNotContain("\"capture overhead\"")
+          .contains("through a proxy holding each chunk of bytes 1 ms each way");
     }
   }
 }
