@@ -32,8 +32,8 @@ public final class IndexSetAside {
    * One index or index-backed constraint. A primary key or unique constraint is built as a plain
    * unique index ({@code createSql}, which takes a SHARE lock, so other builds on the same table
    * run beside it) and made a constraint afterwards by {@code attachSql} ({@code ADD CONSTRAINT
-   * ... USING INDEX}, catalog only). {@code attachSql} is null for plain indexes and for exclusion
-   * constraints, which {@code createSql} adds whole. {@code bytes} is the index's size where it
+   * ... USING INDEX}, catalog only). {@code attachSql} is null for plain indexes, for exclusion
+   * constraints and for constraints not backed by a btree index, which {@code createSql} adds whole. {@code bytes} is the index's size where it
    * was read, to build large ones first.
    */
   public record Definition(TableName table, String name, boolean constraint, String createSql, String attachSql, String dropSql,
@@ -206,8 +206,8 @@ public final class IndexSetAside {
   static Map<String, Definition> indexes(Connection c, TableName table, boolean droppableOnly) throws SQLException {
     Map<String, Definition> out = new LinkedHashMap<>();
     String sql = "SELECT ic.relname, pg_get_indexdef(i.indexrelid), con.conname, pg_get_constraintdef(con.oid),"
-        + " con.contype, con.condeferrable, con.condeferred, pg_relation_size(i.indexrelid)"
-        + " FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
+        + " con.contype, con.condeferrable, con.condeferred, pg_relation_size(i.indexrelid), am.amname"
+        + " FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam"
         + " LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid"
         + "   AND con.contype IN ('p', 'u', 'x')"
         + " WHERE i.indrelid = ?::regclass"
@@ -228,7 +228,13 @@ public final class IndexSetAside {
     return out;
   }
 
-  /** One row of {@link #indexes}: name, index definition, constraint name and definition, kind, deferrability, size. */
+  /**
+   * One row of {@link #indexes}: name, index definition, constraint name and definition, kind,
+   * deferrability, size, access method. Only a btree index can be made a primary key or unique
+   * constraint afterwards: 18's {@code WITHOUT OVERLAPS} ones are backed by a GiST index, which
+   * cannot be built as a unique index on its own, so they are added whole, as exclusion
+   * constraints are.
+   */
   private static Definition definition(TableName table, ResultSet rs) throws SQLException {
     String index = rs.getString(1);
     String constraint = rs.getString(3);
@@ -238,7 +244,7 @@ public final class IndexSetAside {
     }
     String alter = "ALTER TABLE " + table.quoted() + " ";
     String drop = alter + "DROP CONSTRAINT " + Sql.ident(constraint);
-    if ("x".equals(rs.getString(5))) {
+    if ("x".equals(rs.getString(5)) || !"btree".equals(rs.getString(9))) {
       return new Definition(table, index, true, alter + "ADD CONSTRAINT " + Sql.ident(constraint) + " " + rs.getString(4), null, drop,
           bytes);
     }

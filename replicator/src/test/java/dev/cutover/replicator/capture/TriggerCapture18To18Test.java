@@ -1,0 +1,78 @@
+package dev.cutover.replicator.capture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresVersions;
+import dev.cutover.testkit.ReplicationTeardown;
+import java.sql.Connection;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Trigger capture from PostgreSQL 18, the newest source, to 18: what 18 added to table definitions. */
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
+@PostgresVersions(oldMajor = 18, newMajor = 18)
+class TriggerCapture18To18Test {
+
+  /**
+   * 18's virtual generated columns (the default kind there), computed when read and never stored;
+   * primary keys {@code WITHOUT OVERLAPS} and foreign keys with {@code PERIOD}, whose GiST index the
+   * copy adds back whole (before, building it as a unique index failed the start); and a {@code NOT
+   * ENFORCED} foreign key, whose dangling references the copy and the apply keep. The copy,
+   * inserts, updates, key changes and deletes arrive; new computes the same values and has the
+   * same constraints.
+   */
+  @Test
+  void start_virtualColumnsTemporalKeysAndUnenforcedKeys_arriveAndVerifyClean(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "virtual");
+    for (Connection c : List.of(db.nwAsSuperuser(), db.oldAsSuperuser())) {
+      try (c) {
+        OwnedDatabase.execute(c, "CREATE EXTENSION btree_gist");
+      }
+    }
+    db.executeOnBoth("CREATE TABLE room (id int, open tstzrange, PRIMARY KEY (id, open WITHOUT OVERLAPS));"
+        + " CREATE TABLE booking (room int, during tstzrange, guest text, PRIMARY KEY (room, during WITHOUT OVERLAPS),"
+        + " FOREIGN KEY (room, PERIOD during) REFERENCES room (id, PERIOD open))");
+    db.executeOnBoth("CREATE TABLE priced (id int PRIMARY KEY, net numeric NOT NULL, gross numeric GENERATED ALWAYS AS (net * 1.2) VIRTUAL,"
+        + " label text GENERATED ALWAYS AS ('#' || id) VIRTUAL, stored numeric GENERATED ALWAYS AS (net + 1) STORED);"
+        + " CREATE TABLE note (id int PRIMARY KEY, priced int REFERENCES priced NOT ENFORCED)");
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO priced (id, net) SELECT g, g FROM generate_series(1, 50) g");
+      OwnedDatabase.execute(o, "INSERT INTO room SELECT g, tstzrange('2026-01-01', '2028-01-01') FROM generate_series(0, 4) g");
+      OwnedDatabase.execute(o, "INSERT INTO note VALUES (1, 1), (2, 999)");
+      OwnedDatabase.execute(o, "INSERT INTO booking SELECT g % 5, tstzrange('2026-12-01'::timestamptz + g * interval '1 day',"
+          + " '2026-12-01'::timestamptz + (g + 1) * interval '1 day'), 'guest ' || g FROM generate_series(1, 20) g");
+    }
+    assertThat(db.replicator().check(List.of(), Capture.TRIGGERS).findings())
+        .filteredOn(f -> f.message().contains("booking") || f.message().contains("priced")).isEmpty();
+    Replicator r = TriggerCaptureFlow.started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "INSERT INTO priced (id, net) VALUES (100, 10), (101, 11)");
+      OwnedDatabase.execute(o, "UPDATE priced SET net = net * 2 WHERE id % 3 = 0");
+      OwnedDatabase.execute(o, "UPDATE priced SET id = id + 1000 WHERE id IN (5, 9, 100)");
+      OwnedDatabase.execute(o, "DELETE FROM priced WHERE id IN (7, 101)");
+      OwnedDatabase.execute(o, "UPDATE booking SET guest = 'moved' WHERE room = 1");
+      OwnedDatabase.execute(o, "UPDATE booking SET during = tstzrange(lower(during), upper(during) + interval '1 hour') WHERE room = 2");
+      OwnedDatabase.execute(o, "DELETE FROM booking WHERE room = 3");
+      OwnedDatabase.execute(o, "INSERT INTO note VALUES (3, 998)");
+      OwnedDatabase.execute(o, "INSERT INTO booking VALUES (3, tstzrange('2027-01-01', '2027-01-02'), 'new')");
+      r.awaitCaughtUp(TriggerCaptureFlow.CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      String q = "SELECT id || ' ' || net || ' ' || gross || ' ' || label || ' ' || stored FROM priced ORDER BY id";
+      assertThat(OwnedDatabase.strings(n, q)).hasSize(50).isEqualTo(OwnedDatabase.strings(o, q)).contains("1100 10 12.0 #1100 11", "1009 18 21.6 #1009 19");
+      String b = "SELECT room || ' ' || during || ' ' || guest FROM booking ORDER BY room, during";
+      assertThat(OwnedDatabase.strings(n, b)).hasSize(17).isEqualTo(OwnedDatabase.strings(o, b));
+      assertThat(OwnedDatabase.strings(n, "SELECT id || ' ' || priced FROM note ORDER BY id")).containsExactly("1 1", "2 999", "3 998");
+      String keys = "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE contype IN ('p', 'f')"
+          + " AND conrelid IN ('booking'::regclass, 'note'::regclass) ORDER BY 1";
+      assertThat(OwnedDatabase.strings(n, keys)).hasSize(4).isEqualTo(OwnedDatabase.strings(o, keys));
+    }
+    db.assertConverged(r);
+  }
+}
