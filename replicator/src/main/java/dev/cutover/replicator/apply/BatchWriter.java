@@ -502,7 +502,7 @@ final class BatchWriter {
     TableInfo info = table(t);
     List<String> cols = writable(info, JsonKeys.of(cs.get(0).newRow()));
     List<String> nulls = JsonKeys.nulls(cs.get(0).newRow());
-    String name = statement("US|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + t.quoted() + " SET "
+    String name = statement("US|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + info.ownRows() + " SET "
         + set(cols, nulls) + " FROM " + rows(info, "$1", many(cs), nulls, withKey(cols, info), "r") + " WHERE "
         + keyMatch(t, info, info.key(), "r", nulls));
     return "EXECUTE " + name + "(" + json(cs, Change::newRow) + ")";
@@ -569,14 +569,14 @@ final class BatchWriter {
     String set = set(cols, nulls);
     if (c.oldKey() == null) {
       String from = "FROM " + rows(info, "$1", false, nulls, withKey(cols, info), "r");
-      String name = statement("U|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + t.quoted() + " SET " + set
+      String name = statement("U|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + info.ownRows() + " SET " + set
           + " " + from + " WHERE " + keyMatch(t, info, info.key(), "r", nulls));
       return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ")";
     }
     List<String> old = JsonKeys.of(c.oldKey());
     List<String> oldNulls = JsonKeys.nulls(c.oldKey());
     String match = byKey(info, old) ? keyMatch(t, info, info.key(), "o", oldNulls) : rowMatch(t, info, old, "o", oldNulls);
-    String name = statement("UO|" + t + "|" + cols + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS UPDATE " + t.quoted()
+    String name = statement("UO|" + t + "|" + cols + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS UPDATE " + info.ownRows()
         + " SET " + set + " FROM " + rows(info, "$1", false, nulls, cols, "r") + ", "
         + rows(info, "$2", false, oldNulls, matched(info, old), "o") + " WHERE " + match);
     return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ", " + Sql.literal(c.oldKey()) + ")";
@@ -588,7 +588,7 @@ final class BatchWriter {
     List<String> old = JsonKeys.of(cs.get(0).oldKey());
     List<String> nulls = JsonKeys.nulls(cs.get(0).oldKey());
     String match = byKey(info, old) ? keyMatch(t, info, info.key(), "o", nulls) : rowMatch(t, info, old, "o", nulls);
-    String name = statement("D|" + t + "|" + old + "|" + many(cs) + "|" + nulls, "(json) AS DELETE FROM " + t.quoted() + " USING "
+    String name = statement("D|" + t + "|" + old + "|" + many(cs) + "|" + nulls, "(json) AS DELETE FROM " + info.ownRows() + " USING "
         + rows(info, "$1", many(cs), nulls, matched(info, old), "o") + " WHERE " + match);
     return "EXECUTE " + name + "(" + json(cs, Change::oldKey) + ")";
   }
@@ -606,7 +606,7 @@ final class BatchWriter {
     List<String> cols = old.stream().filter(col -> info.column(col) != null).toList();
     String mine = cols.stream().map(col -> "m." + Sql.ident(col)).collect(Collectors.joining(", "));
     String theirs = cols.stream().map(col -> value(alias, col, nulls)).collect(Collectors.joining(", "));
-    return t.quoted() + ".ctid = (SELECT m.ctid FROM " + t.quoted() + " m WHERE ROW(" + mine + ")::text = ROW(" + theirs
+    return t.quoted() + ".ctid = (SELECT m.ctid FROM " + info.ownRows() + " m WHERE ROW(" + mine + ")::text = ROW(" + theirs
         + ")::text LIMIT 1)";
   }
 

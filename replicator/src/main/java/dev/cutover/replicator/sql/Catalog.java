@@ -67,9 +67,10 @@ public final class Catalog {
     long bytes;
     long reltuples;
     boolean partition;
+    boolean partitioned;
     int major = Sql.majorVersionOf(c);
     try (PreparedStatement ps = c.prepareStatement("SELECT c.oid, c.relreplident, pg_relation_size(c.oid),"
-        + " c.reltuples::bigint, " + (major >= 10 ? "c.relispartition" : "false")
+        + " c.reltuples::bigint, " + (major >= 10 ? "c.relispartition" : "false") + ", c.relkind = 'p'"
         + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         + " WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')")) {
       ps.setString(1, table.schema());
@@ -83,6 +84,7 @@ public final class Catalog {
         bytes = rs.getLong(3);
         reltuples = rs.getLong(4);
         partition = rs.getBoolean(5);
+        partitioned = rs.getBoolean(6);
       }
     }
     List<Column> columns = new ArrayList<>();
@@ -118,7 +120,7 @@ public final class Catalog {
         }
       }
     }
-    return Optional.of(new TableInfo(table, List.copyOf(columns), key, keyKind, replident, bytes, reltuples, partition));
+    return Optional.of(new TableInfo(table, List.copyOf(columns), key, keyKind, replident, bytes, reltuples, partition, partitioned));
   }
 
   /** {@link #describe} that fails when the table is missing. */

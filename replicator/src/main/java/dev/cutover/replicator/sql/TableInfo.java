@@ -15,9 +15,10 @@ import java.util.stream.Collectors;
  * @param bytes heap size in bytes
  * @param estimatedRows {@code reltuples}, or -1 when never analyzed
  * @param partition whether the table is a partition of a partitioned table
+ * @param partitioned whether the table is itself partitioned (holds no rows of its own)
  */
 public record TableInfo(TableName name, List<Column> columns, List<String> key, String keyKind,
-    char replicaIdentity, long bytes, long estimatedRows, boolean partition) {
+    char replicaIdentity, long bytes, long estimatedRows, boolean partition, boolean partitioned) {
 
   /** The columns COPY moves: all but generated ones. */
   public List<Column> copiedColumns() {
@@ -27,6 +28,15 @@ public record TableInfo(TableName name, List<Column> columns, List<String> key, 
   /** Quoted, comma-separated names of {@link #copiedColumns()}. */
   public String copiedColumnList() {
     return copiedColumns().stream().map(c -> Sql.ident(c.name())).collect(Collectors.joining(", "));
+  }
+
+  /**
+   * The table as an UPDATE or DELETE names it to reach its own rows only: {@code ONLY}, since
+   * without it a statement also changes the rows of tables that INHERIT it (partitioning before
+   * PostgreSQL 10) that match; a partitioned table without, since its rows are its partitions'.
+   */
+  public String ownRows() {
+    return partitioned ? name.quoted() : "ONLY " + name.quoted();
   }
 
   public boolean hasKey() {

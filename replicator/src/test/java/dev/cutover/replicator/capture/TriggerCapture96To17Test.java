@@ -1,11 +1,17 @@
 package dev.cutover.replicator.capture;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
+import java.sql.Connection;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -20,5 +26,44 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
     OwnedDatabase db = OwnedDatabase.create(pair, "kill");
     Replicator r = started(db);
     db.killApplyMidBatchAndRestart(r, CATCH_UP);
+  }
+
+  /**
+   * Partitioning the way it was done before PostgreSQL 10: children that INHERIT a parent, with
+   * rows of their own in the parent too, keyed and keyless. A statement naming the parent reads
+   * and writes its children as well unless it says ONLY, and a ctid is a row's place in its own
+   * table only: an update or delete applied to a parent's row must leave the children's rows with
+   * the same key, or at the same ctid, as they are.
+   */
+  @Test
+  void apply_parentsWithInheritingChildren_changeOnlyTheParentsOwnRows(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "inherits");
+    db.executeOnBoth("CREATE TABLE reading (id int PRIMARY KEY, at date NOT NULL, value int);"
+        + " CREATE TABLE reading_2026 (PRIMARY KEY (id)) INHERITS (reading);"
+        + " CREATE TABLE journal (at date, line text); CREATE TABLE journal_2026 () INHERITS (journal)");
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO reading SELECT g, '2025-01-01', g FROM generate_series(1, 20) g;"
+          + " INSERT INTO reading_2026 SELECT g, '2026-01-01', g FROM generate_series(1, 20) g;"
+          + " INSERT INTO journal SELECT '2025-01-01', 'old ' || g FROM generate_series(1, 20) g;"
+          + " INSERT INTO journal_2026 SELECT '2026-01-01', 'new ' || g FROM generate_series(1, 20) g");
+    }
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "UPDATE ONLY reading SET value = -value WHERE id <= 5");
+      OwnedDatabase.execute(o, "DELETE FROM ONLY reading WHERE id BETWEEN 6 AND 8");
+      OwnedDatabase.execute(o, "UPDATE ONLY reading SET id = id + 100 WHERE id = 9");
+      OwnedDatabase.execute(o, "UPDATE ONLY journal SET line = line || ' fixed' WHERE line IN ('old 1', 'old 2')");
+      OwnedDatabase.execute(o, "DELETE FROM ONLY journal WHERE line IN ('old 3', 'old 4')");
+      OwnedDatabase.execute(o, "UPDATE reading_2026 SET value = 0 WHERE id = 10");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      for (String q : List.of("SELECT id || ' ' || value FROM ONLY reading ORDER BY id", "SELECT id || ' ' || value FROM reading_2026 ORDER BY id",
+          "SELECT line FROM ONLY journal ORDER BY line", "SELECT line FROM journal_2026 ORDER BY line")) {
+        assertThat(OwnedDatabase.strings(n, q)).as(q).isEqualTo(OwnedDatabase.strings(o, q));
+      }
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM reading_2026 WHERE value < 0 OR id > 100")).isZero();
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM journal_2026")).isEqualTo(20);
+    }
+    db.assertConverged(r);
   }
 }
