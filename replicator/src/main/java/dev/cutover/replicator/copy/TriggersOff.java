@@ -15,7 +15,7 @@ import java.util.List;
  * <p>Design notes. {@link #REPLICA_ROLE} is what PostgreSQL's own apply does. A role that owns
  * the tables but may not set {@code session_replication_role} (no superuser, and before 15 there
  * is no {@code GRANT SET ON PARAMETER}) gets {@link #IN_TRANSACTION}: inside the writing
- * transaction, each table's enabled ordinary triggers are disabled by name
+ * transaction, each table's enabled ordinary triggers (and, for the apply, rules) are disabled by name
  * ({@code ALTER TABLE ... DISABLE TRIGGER}, which an owner may do) and enabled again before
  * commit. DDL is transactional, so no other session ever sees them disabled, and a crash or a
  * rollback leaves them as they were. Triggers set {@code ENABLE ALWAYS} (the DDL capture's) or
