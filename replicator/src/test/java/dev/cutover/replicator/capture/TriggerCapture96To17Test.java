@@ -66,4 +66,45 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
     }
     db.assertConverged(r);
   }
+
+  /**
+   * The way pagila partitioned payments for 9.x: empty parent, children that INHERIT it, and rules
+   * that send each INSERT on the parent to its child; the application writes through the parent
+   * only. Each row is captured under the child that holds it and arrives there.
+   */
+  @Test
+  void apply_rulesRouteWritesThroughAParent_rowsArriveInTheirChildren(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "routed");
+    StringBuilder schema = new StringBuilder("CREATE TABLE payment (payment_id serial PRIMARY KEY, amount numeric(5,2) NOT NULL,"
+        + " paid timestamp NOT NULL);");
+    for (int m = 1; m <= 3; m++) {
+      String child = "payment_p2007_0" + m;
+      String range = "paid >= '2007-0" + m + "-01' AND paid < '2007-0" + (m + 1) + "-01'";
+      schema.append(" CREATE TABLE ").append(child).append(" (CHECK (").append(range).append("), PRIMARY KEY (payment_id)) INHERITS (payment);")
+          .append(" CREATE RULE ").append(child).append("_insert AS ON INSERT TO payment WHERE (").append(range.replace("paid", "NEW.paid"))
+          .append(") DO INSTEAD INSERT INTO ").append(child).append(" VALUES (NEW.*);");
+    }
+    db.executeOnBoth(schema.toString());
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO payment (amount, paid) SELECT g % 10 + 0.99, '2007-01-01'::timestamp + g * interval '1 day'"
+          + " FROM generate_series(0, 80) g");
+    }
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "INSERT INTO payment (amount, paid) SELECT 1.5, '2007-02-14'::timestamp + g * interval '1 hour'"
+          + " FROM generate_series(1, 5) g");
+      OwnedDatabase.execute(o, "UPDATE payment SET amount = amount + 1 WHERE payment_id % 7 = 0");
+      OwnedDatabase.execute(o, "DELETE FROM payment WHERE payment_id % 11 = 0");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      for (String t : List.of("ONLY payment", "payment_p2007_01", "payment_p2007_02", "payment_p2007_03")) {
+        String q = "SELECT payment_id || ' ' || amount || ' ' || paid FROM " + t + " ORDER BY payment_id";
+        assertThat(OwnedDatabase.strings(n, q)).as(q).isEqualTo(OwnedDatabase.strings(o, q));
+      }
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM ONLY payment")).isZero();
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM payment")).isEqualTo(OwnedDatabase.count(o, "SELECT count(*) FROM payment"))
+          .isGreaterThan(70);
+    }
+    db.assertConverged(r);
+  }
 }
