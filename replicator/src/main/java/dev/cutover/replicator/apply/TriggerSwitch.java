@@ -22,7 +22,9 @@ import java.sql.Statement;
  *   <li>so is every enabled ordinary rule: a rule rewrites the applied statement as it rewrote the
  *       application's on the source, whose effects arrive anyway (an audit rule's second history
  *       row, a DO INSTEAD that sends the write elsewhere), and in replica mode it would not fire
- *       either.</li>
+ *       either. {@code DISABLE RULE} locks the table ACCESS EXCLUSIVE until commit, where
+ *       {@code DISABLE TRIGGER} takes SHARE ROW EXCLUSIVE, which readers pass: readers of such a
+ *       table on the target wait for the batch.</li>
  * </ul>
  * What it disables it notes in a transaction-local setting, and {@code cutover.triggers_on()}
  * enables exactly those again before commit. ALTER TABLE is transactional, so no other session
