@@ -635,6 +635,11 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     try (Connection o = db.old()) {
       OwnedDatabase.execute(o, "INSERT INTO tariff SELECT g, g FROM generate_series(1, 10) g");
     }
+    // Named for both ways: into new, and into old (11) for the way back.
+    assertThat(db.replicator().check(List.of(), Capture.TRIGGERS).findings()).filteredOn(f -> f.code().equals("apply-rules"))
+        .extracting(f -> f.side() + ": " + f.remedy()).containsExactlyInAnyOrder(
+            "new: GRANT SET ON PARAMETER session_replication_role TO \"app_owner\" (as a superuser)",
+            "old: run the replicator as a superuser on old, or accept the waits");
     Replicator r = started(db);
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
       OwnedDatabase.execute(o, "UPDATE tariff SET amount = amount * 10 WHERE id <= 3");
