@@ -489,8 +489,9 @@ final class BatchWriter {
     String shape = "I|" + t + "|" + cols + "|" + many(cs) + "|" + nulls;
     String name = prepared.get(shape);
     if (name == null) {
-      name = statement(shape, "(json) AS INSERT INTO " + t.quoted() + " (" + cols.stream().map(Sql::ident).collect(Collectors.joining(", "))
-          + ")" + (alwaysIdentity(t) ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT "
+      // A table with nothing to write takes rows of defaults, with no column list (which cannot be empty).
+      String list = cols.isEmpty() ? "" : " (" + cols.stream().map(Sql::ident).collect(Collectors.joining(", ")) + ")";
+      name = statement(shape, "(json) AS INSERT INTO " + t.quoted() + list + (alwaysIdentity(t) ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT "
           + cols.stream().map(col -> value("r", col, nulls)).collect(Collectors.joining(", "))
           + " FROM " + rows(info, "$1", many(cs), nulls, cols, "r"));
     }
@@ -527,8 +528,9 @@ final class BatchWriter {
     }
     List<String> typed = read.stream().filter(col -> !nulls.contains(col))
         .map(col -> Sql.ident(col) + " " + info.column(col).type()).toList();
-    if (typed.isEmpty() && !many) {
-      return "(SELECT) " + alias;
+    if (typed.isEmpty()) {
+      // Nothing to read (a table with no column but generated ones, or none at all): one row per row.
+      return many ? "json_array_elements(" + param + ") AS " + alias : "(SELECT) " + alias;
     }
     return (many ? "json_to_recordset(" : "json_to_record(") + param + ") AS " + alias + "(" + String.join(", ", typed) + ")";
   }
