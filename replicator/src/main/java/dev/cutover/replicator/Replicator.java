@@ -3,6 +3,7 @@ package dev.cutover.replicator;
 import dev.cutover.common.Poll;
 import dev.cutover.driver.control.SequenceMove;
 import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
@@ -309,6 +310,7 @@ public final class Replicator {
         Duration grace = timeout.compareTo(APPLY_GRACE) < 0 ? timeout : APPLY_GRACE;
         Optional<String> noApply = noApply(captured, relayed, target, n);
         if (noApply.isPresent() && !APPLY_POLL.within(grace, () -> noApply(captured, relayed, target, n).isEmpty())) {
+          requireNotFailing(captured, relayed, target, n, "replication cannot catch up");
           throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + noApply.get() + " (none for "
               + grace.toMillis() + " ms)", "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
         }
@@ -317,6 +319,7 @@ public final class Replicator {
           if (silent.isPresent()) {
             throw BoundedCatchUp.silent(silent.get(), timeout, "catching up", "run catch-up again");
           }
+          requireNotFailing(captured, relayed, target, n, "replication did not catch up within " + timeout.toMillis() + " ms");
           Optional<String> stopped = noApply(captured, relayed, target, n);
           if (stopped.isPresent()) {
             throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: "
@@ -334,6 +337,22 @@ public final class Replicator {
    * Why no apply process carries the barrier into {@code target} (trigger capture's way, or new for
    * a relay), or empty when one runs or the engine needs none (a native subscription).
    */
+  /**
+   * Throws {@code what}, with the reason, where the apply process runs but its batches fail (it
+   * noted so on the target within {@link ApplyFailures#RECENT}): between its tries it holds no
+   * lock and would be taken for no apply at all.
+   */
+  private static void requireNotFailing(Way captured, boolean relayed, Connection target, Connection n, String what)
+      throws SQLException, ReplicatorException {
+    Optional<ApplyFailures.Failed> failed = captured != null ? ApplyFailures.read(target, captured.name())
+        : relayed ? ApplyFailures.read(n, Way.FORWARD) : Optional.empty();
+    if (failed.isPresent() && failed.get().recent()) {
+      String label = captured != null ? captured.target().side().label() : "new";
+      throw new ReplicatorException(Failure.TIMEOUT, what + ": " + failed.get().describe(label),
+          "fix the cause on " + label + " (see `cutover-replicator status`); the apply goes on by itself, then run catch-up again");
+    }
+  }
+
   private static Optional<String> noApply(Way captured, boolean relayed, Connection target, Connection n) throws SQLException {
     return captured != null ? Way.noApply(target, captured.name(), captured.target().side().label())
         : relayed ? Way.noApply(n, Way.FORWARD, "new") : Optional.empty();

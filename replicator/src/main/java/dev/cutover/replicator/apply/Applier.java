@@ -113,6 +113,8 @@ public final class Applier implements AutoCloseable {
   private final AtomicLong changes = new AtomicLong();
   private final AtomicLong missing = new AtomicLong();
   private final AtomicReference<String> lastError = new AtomicReference<>();
+  /** Whether a failure is noted on the target ({@link ApplyFailures}), to remove after the next commit (the apply thread's). */
+  private boolean failureNoted;
   private final AtomicReference<ReplicatorException> refusal = new AtomicReference<>();
   private volatile Instant appliedSourceTime;
   private volatile boolean stopping;
@@ -205,9 +207,11 @@ public final class Applier implements AutoCloseable {
           LOG.error("{} apply stopped: {}", way.label(), e.oneLine());
           return;
         }
-        fail(silent(e) ? silence() : e.oneLine());
+        boolean silent = silent(e);
+        fail(silent ? silence() : e.oneLine(), silent);
       } catch (Exception e) {
-        fail(silent(e) ? silence() : Sql.maskSecrets(String.valueOf(e.getMessage())));
+        boolean silent = silent(e);
+        fail(silent ? silence() : Sql.maskSecrets(String.valueOf(e.getMessage())), silent);
       } finally {
         closeQuietly();
       }
@@ -233,9 +237,27 @@ public final class Applier implements AutoCloseable {
         + " apply --network-timeout): connection given up, the next one waits " + silenceMillis + "ms";
   }
 
-  private void fail(String message) {
-    if (!stopping && !message.equals(lastError.getAndSet(message))) {
+  /**
+   * Logs a failed try (once per message) and, where the target still answers, notes it there
+   * ({@link ApplyFailures}) for {@code status} and {@code catch-up}.
+   */
+  private void fail(String message, boolean silent) {
+    if (stopping) {
+      return;
+    }
+    if (!message.equals(lastError.getAndSet(message))) {
       LOG.warn("{} apply: {}; retrying from the last applied position", way.label(), message);
+    }
+    if (!silent && open(target) && ApplyFailures.record(target, way.name(), message)) {
+      failureNoted = true;
+    }
+  }
+
+  private static boolean open(Connection c) {
+    try {
+      return c != null && !c.isClosed();
+    } catch (SQLException e) {
+      return false;
     }
   }
 
@@ -246,6 +268,8 @@ public final class Applier implements AutoCloseable {
     endOwnOrphan(target);
     lastTargetSession = Sql.rows(target, "SELECT pid::text, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()").get(0);
     lock(target);
+    // A note left by an apply process that failed and then stopped is removed after this one's first commit.
+    failureNoted = failureNoted || ApplyFailures.read(target, way.name()).isPresent();
     TriggersOff mode = TriggersOff.detect(target);
     feed.apply(this, source, target, mode);
   }
@@ -268,6 +292,16 @@ public final class Applier implements AutoCloseable {
     batches.incrementAndGet();
     changes.addAndGet(n);
     lastError.set(null);
+    if (failureNoted) {
+      failureNoted = false;
+      try {
+        ApplyFailures.clear(target, way.name());
+      } catch (SQLException e) {
+        // The note stays until the next failure replaces it; status still shows the apply applying.
+        LOG.debug("{} apply: could not remove the note of its earlier failure: {}", way.label(), e.getMessage());
+        rollbackQuietly();
+      }
+    }
     silenceMillis = options.networkTimeout().toMillis();
   }
 
@@ -360,6 +394,14 @@ public final class Applier implements AutoCloseable {
       thread.join(30_000);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  private void rollbackQuietly() {
+    try {
+      target.rollback();
+    } catch (SQLException ignored) {
+      // A broken connection fails the next batch, which starts over.
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.status;
 
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
@@ -90,15 +91,19 @@ final class CaptureStatus {
       long appliedAge = Math.max(0, Duration.between(p.sourceTime(), sourceNow).toMillis());
       captured = new StatusReport.Captured(size.rows(), size.bytes(), size.pending(), size.oldestAgeMillis(), p.snapshot().text(),
           appliedAge, p.batches(), p.changes(), p.missing(), applying);
+      Optional<ApplyFailures.Failed> failed = ApplyFailures.read(target, name);
       if (!applying) {
         state = "stopped";
-        problems.add("no `cutover-replicator apply` runs for " + name + ": changes wait in the change log on " + sourceLabel + " ("
-            + size.pending() + " row(s) now) and lag grows; start it");
+        if (failed.isEmpty() || !failed.get().recent()) {
+          problems.add("no `cutover-replicator apply` runs for " + name + ": changes wait in the change log on " + sourceLabel + " ("
+              + size.pending() + " row(s) now) and lag grows; start it");
+        }
       } else if (size.pending() > 0 && appliedAge > BEHIND_MILLIS) {
         state = "catching-up";
       } else {
         state = "streaming";
       }
+      failed.ifPresent(f -> problems.add(f.describe(targetLabel)));
       if (p.missing() > 0) {
         problems.add(p.missing() + " change(s) found no row on " + targetLabel + " (changed there by someone else?): run verify");
       }

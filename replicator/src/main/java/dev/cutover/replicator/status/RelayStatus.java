@@ -1,6 +1,7 @@
 package dev.cutover.replicator.status;
 
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
 import java.sql.Connection;
@@ -34,6 +35,7 @@ final class RelayStatus {
     List<String> problems = new ArrayList<>();
     StatusReader.SlotRead read = StatusReader.slot(old, p.slot());
     boolean applying = Way.applying(nw, Way.FORWARD);
+    Optional<ApplyFailures.Failed> failed = ApplyFailures.read(nw, Way.FORWARD);
     Instant oldNow = CaptureStatus.sourceClock(old);
     Long age = p.sourceTime() == null ? null : Math.max(0, Duration.between(p.sourceTime(), oldNow).toMillis());
     String state;
@@ -46,8 +48,10 @@ final class RelayStatus {
           + " run cleanup and start again");
     } else if (!applying) {
       state = "stopped";
-      problems.add("no `cutover-replicator apply` runs for forward: slot " + p.slot() + " holds old's WAL ("
-          + read.lagBytes() + " bytes now) and lag grows; start it");
+      if (failed.isEmpty() || !failed.get().recent()) {
+        problems.add("no `cutover-replicator apply` runs for forward: slot " + p.slot() + " holds old's WAL ("
+            + read.lagBytes() + " bytes now) and lag grows; start it");
+      }
     } else if ((age == null || age > BEHIND_MILLIS) && read.lagBytes() != null && read.lagBytes() > BEHIND_BYTES) {
       state = "catching-up";
     } else {
@@ -57,6 +61,7 @@ final class RelayStatus {
       problems.add("slot " + p.slot() + " on old is about to lose WAL (safe_wal_size " + read.slot().safeWalSizeBytes()
           + " bytes): keep `cutover-replicator apply` running");
     }
+    failed.ifPresent(f -> problems.add(f.describe("new")));
     if (p.missing() > 0) {
       problems.add(p.missing() + " change(s) found no row on new (changed there by someone else?): run verify");
     }

@@ -431,11 +431,20 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       assertThat(forward.lastError()).contains("public.counter").contains("no column note");
       String remedy = "SELECT cutover.capture_table('\"public\".\"counter\"');";
       assertThat(r.status().forward().problems()).anyMatch(p -> p.contains("public.counter") && p.contains(remedy));
+      // The apply runs and retries; status and catch-up, in other processes, say why it does not get on.
+      await().atMost(CATCH_UP).until(() -> r.status().forward().problems().stream()
+          .anyMatch(p -> p.startsWith("the apply into new fails") && p.contains("no column note")));
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("no `cutover-replicator apply` runs"));
+      assertThat(catchThrowableOfType(ReplicatorException.class, () -> r.awaitCaughtUp(Duration.ofSeconds(3)))).satisfies(e -> {
+        assertThat(e.getMessage()).contains("the apply into new fails", "no column note");
+        assertThat(e.remedy()).startsWith("fix the cause on new");
+      });
       try (Connection n = db.nw()) {
         assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM counter WHERE name = 'noted'")).isZero();
         OwnedDatabase.execute(n, "ALTER TABLE counter ADD COLUMN note jsonb");
       }
       r.awaitCaughtUp(CATCH_UP);
+      await().atMost(CATCH_UP).until(() -> r.status().forward().problems().stream().noneMatch(p -> p.contains("fails")));
       try (Connection n = db.nw()) {
         assertThat(OwnedDatabase.strings(n, "SELECT note::text FROM counter WHERE name = 'noted'")).containsExactly("{\"kept\": true}");
       }

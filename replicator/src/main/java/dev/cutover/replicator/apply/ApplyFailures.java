@@ -1,0 +1,100 @@
+package dev.cutover.replicator.apply;
+
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Why a way's apply fails, kept on its target in {@code cutover.apply_failure} while it does, so
+ * that {@code status} and {@code catch-up}, which run in other processes, can say so: an apply
+ * that retries a failing batch holds its lock only while it tries, and between tries looked like
+ * no apply at all ("start it"). Written by the apply after a batch failed on a target that still
+ * answers (a silent one cannot take it), and removed after the next batch it commits.
+ */
+public final class ApplyFailures {
+  private static final Logger LOG = LoggerFactory.getLogger(ApplyFailures.class);
+  static final String TABLE = "cutover.apply_failure";
+  /** A failure tried again within this long ago means an apply process still runs and retries. */
+  public static final Duration RECENT = Duration.ofMinutes(1);
+
+  /**
+   * One way's failure.
+   *
+   * @param message what the last try said
+   * @param since when the first try of this run of failures failed (the target's clock)
+   * @param last when the last one did
+   * @param recent whether the last one is within {@link #RECENT} of the target's clock now
+   */
+  public record Failed(String message, Instant since, Instant last, boolean recent) {
+    /** The problem to report, for the target {@code targetLabel}. */
+    public String describe(String targetLabel) {
+      return "the apply into " + targetLabel + " fails (since " + since + ", last tried " + last + "): " + message
+          + "; it retries the batch and loses nothing";
+    }
+  }
+
+  private ApplyFailures() {}
+
+  /**
+   * Notes that {@code way}'s last batch failed with {@code message}, on a target connection that
+   * still answers; a failure to note it is only logged (the apply retries either way).
+   *
+   * @return whether it is noted
+   */
+  static boolean record(Connection target, String way, String message) {
+    try {
+      if (!target.getAutoCommit()) {
+        target.rollback();
+      }
+      try (var s = target.createStatement()) {
+        s.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (way text PRIMARY KEY, message text NOT NULL,"
+            + " since timestamptz NOT NULL DEFAULT clock_timestamp(), last timestamptz NOT NULL DEFAULT clock_timestamp())");
+      }
+      ControlSchema.seal(target);
+      try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + TABLE + " (way, message) VALUES (?, ?)"
+          + " ON CONFLICT (way) DO UPDATE SET message = EXCLUDED.message, last = clock_timestamp()")) {
+        ps.setString(1, way);
+        ps.setString(2, message);
+        ps.executeUpdate();
+      }
+      if (!target.getAutoCommit()) {
+        target.commit();
+      }
+      return true;
+    } catch (SQLException e) {
+      LOG.debug("could not note the apply's failure on its target: {}", e.getMessage());
+      return false;
+    }
+  }
+
+  /** Removes {@code way}'s note, in a transaction of its own, right after a batch committed. */
+  static void clear(Connection target, String way) throws SQLException {
+    Sql.execute(target, "DELETE FROM " + TABLE + " WHERE way = " + Sql.literal(way) + "; COMMIT");
+  }
+
+  /** {@code way}'s failure noted on {@code target}, if any and readable by this role. */
+  public static Optional<Failed> read(Connection target, String way) throws SQLException {
+    if (!Sql.bool(target, "SELECT to_regclass(?) IS NOT NULL AND has_table_privilege(to_regclass(?), 'SELECT')", TABLE, TABLE)) {
+      return Optional.empty();
+    }
+    try (PreparedStatement ps = target.prepareStatement("SELECT message, since, last, last > clock_timestamp() - ?::interval FROM "
+        + TABLE + " WHERE way = ?")) {
+      ps.setString(1, RECENT.toSeconds() + " seconds");
+      ps.setString(2, way);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        return Optional.of(new Failed(rs.getString(1), rs.getTimestamp(2).toInstant(), rs.getTimestamp(3).toInstant(), rs.getBoolean(4)));
+      }
+    }
+  }
+}
