@@ -334,10 +334,6 @@ public final class Replicator {
   }
 
   /**
-   * Why no apply process carries the barrier into {@code target} (trigger capture's way, or new for
-   * a relay), or empty when one runs or the engine needs none (a native subscription).
-   */
-  /**
    * Throws {@code what}, with the reason, where the apply process runs but its batches fail (it
    * noted so on the target within {@link ApplyFailures#RECENT}): between its tries it holds no
    * lock and would be taken for no apply at all.
@@ -353,6 +349,10 @@ public final class Replicator {
     }
   }
 
+  /**
+   * Why no apply process carries the barrier into {@code target} (trigger capture's way, or new for
+   * a relay), or empty when one runs or the engine needs none (a native subscription).
+   */
   private static Optional<String> noApply(Way captured, boolean relayed, Connection target, Connection n) throws SQLException {
     return captured != null ? Way.noApply(target, captured.name(), captured.target().side().label())
         : relayed ? Way.noApply(n, Way.FORWARD, "new") : Optional.empty();
