@@ -340,9 +340,9 @@ public final class Replicator {
    */
   private static void requireNotFailing(Way captured, boolean relayed, Connection target, Connection n, String what)
       throws SQLException, ReplicatorException {
-    Optional<ApplyFailures.Failed> failed = captured != null ? ApplyFailures.read(target, captured.name())
-        : relayed ? ApplyFailures.read(n, Way.FORWARD) : Optional.empty();
-    if (failed.isPresent() && failed.get().recent()) {
+    Optional<ApplyFailures.Failed> failed = (captured != null ? ApplyFailures.read(target, captured.name())
+        : relayed ? ApplyFailures.read(n, Way.FORWARD) : Optional.<ApplyFailures.Failed>empty()).filter(ApplyFailures.Failed::recent);
+    if (failed.isPresent()) {
       String label = captured != null ? captured.target().side().label() : "new";
       throw new ReplicatorException(Failure.TIMEOUT, what + ": " + failed.get().describe(label),
           "fix the cause on " + label + " (see `cutover-replicator status`); the apply goes on by itself, then run catch-up again");

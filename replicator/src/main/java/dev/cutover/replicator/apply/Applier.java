@@ -248,16 +248,8 @@ public final class Applier implements AutoCloseable {
     if (!message.equals(lastError.getAndSet(message))) {
       LOG.warn("{} apply: {}; retrying from the last applied position", way.label(), message);
     }
-    if (!silent && open(target) && ApplyFailures.record(target, way.name(), message)) {
+    if (!silent && target != null && !Sql.givenUp(target) && ApplyFailures.record(target, way.name(), message)) {
       failureNoted = true;
-    }
-  }
-
-  private static boolean open(Connection c) {
-    try {
-      return c != null && !c.isClosed();
-    } catch (SQLException e) {
-      return false;
     }
   }
 

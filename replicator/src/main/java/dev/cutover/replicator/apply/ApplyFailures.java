@@ -1,5 +1,6 @@
 package dev.cutover.replicator.apply;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -52,22 +53,19 @@ public final class ApplyFailures {
   static boolean record(Connection target, String way, String message) {
     try {
       if (!target.getAutoCommit()) {
-        target.rollback();
+        target.rollback(); // the failed batch's
       }
-      try (var s = target.createStatement()) {
-        s.execute("CREATE TABLE IF NOT EXISTS " + TABLE + " (way text PRIMARY KEY, message text NOT NULL,"
+      Transactions.inTransaction(target, () -> {
+        Sql.execute(target, "CREATE TABLE IF NOT EXISTS " + TABLE + " (way text PRIMARY KEY, message text NOT NULL,"
             + " since timestamptz NOT NULL DEFAULT clock_timestamp(), last timestamptz NOT NULL DEFAULT clock_timestamp())");
-      }
-      ControlSchema.seal(target);
-      try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + TABLE + " (way, message) VALUES (?, ?)"
-          + " ON CONFLICT (way) DO UPDATE SET message = EXCLUDED.message, last = clock_timestamp()")) {
-        ps.setString(1, way);
-        ps.setString(2, message);
-        ps.executeUpdate();
-      }
-      if (!target.getAutoCommit()) {
-        target.commit();
-      }
+        ControlSchema.seal(target);
+        try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + TABLE + " (way, message) VALUES (?, ?)"
+            + " ON CONFLICT (way) DO UPDATE SET message = EXCLUDED.message, last = clock_timestamp()")) {
+          ps.setString(1, way);
+          ps.setString(2, message);
+          return ps.executeUpdate();
+        }
+      });
       return true;
     } catch (SQLException e) {
       LOG.debug("could not note the apply's failure on its target: {}", e.getMessage());

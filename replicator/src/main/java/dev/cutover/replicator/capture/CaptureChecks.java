@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * {@code check}'s findings for trigger capture: what it needs (ownership of the tables, CREATE on
@@ -138,11 +139,11 @@ public final class CaptureChecks {
           + " may not apply row by row on " + side + " while foreign keys are checked",
           "make the foreign key DEFERRABLE, or let the role set session_replication_role");
     }
-    List<String> ruled = Sql.strings(c, "SELECT DISTINCT format('%I.%I', n.nspname, t.relname) FROM pg_rewrite r"
-        + " JOIN pg_class t ON t.oid = r.ev_class JOIN pg_namespace n ON n.oid = t.relnamespace"
-        + " WHERE r.ev_enabled = 'O' AND r.rulename <> '_RETURN' AND t.relkind IN ('r', 'p') AND " + Catalog.SYSTEM_SCHEMA_FILTER + " ORDER BY 1");
+    List<TableName> ruled = Catalog.tables(c, "c.relkind IN ('r', 'p') AND " + Catalog.SYSTEM_SCHEMA_FILTER + " AND EXISTS (SELECT 1"
+        + " FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.ev_enabled = 'O' AND r.rulename <> '_RETURN')");
     if (!ruled.isEmpty()) {
-      add(Severity.WARNING, side, "apply-rules", "table(s) " + String.join(", ", ruled) + " have rules, which writes into " + side
+      add(Severity.WARNING, side, "apply-rules", "table(s) " + ruled.stream().map(TableName::toString).collect(Collectors.joining(", "))
+          + " have rules, which writes into " + side
           + " turn off inside each transaction too (ALTER TABLE ... DISABLE RULE), as replica mode would: that locks each such table"
           + " ACCESS EXCLUSIVE until the transaction commits, so its readers on " + side + " wait for every batch that writes it",
           Sql.majorVersionOf(c) >= 15 ? "GRANT SET ON PARAMETER session_replication_role TO " + Sql.ident(user) + " (as a superuser)"

@@ -94,7 +94,7 @@ final class CaptureStatus {
       Optional<ApplyFailures.Failed> failed = ApplyFailures.read(target, name);
       if (!applying) {
         state = "stopped";
-        if (failed.isEmpty() || !failed.get().recent()) {
+        if (failed.filter(ApplyFailures.Failed::recent).isEmpty()) {
           problems.add("no `cutover-replicator apply` runs for " + name + ": changes wait in the change log on " + sourceLabel + " ("
               + size.pending() + " row(s) now) and lag grows; start it");
         }

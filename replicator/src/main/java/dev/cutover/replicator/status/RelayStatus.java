@@ -48,7 +48,7 @@ final class RelayStatus {
           + " run cleanup and start again");
     } else if (!applying) {
       state = "stopped";
-      if (failed.isEmpty() || !failed.get().recent()) {
+      if (failed.filter(ApplyFailures.Failed::recent).isEmpty()) {
         problems.add("no `cutover-replicator apply` runs for forward: slot " + p.slot() + " holds old's WAL ("
             + read.lagBytes() + " bytes now) and lag grows; start it");
       }
