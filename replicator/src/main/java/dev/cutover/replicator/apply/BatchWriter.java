@@ -75,6 +75,8 @@ final class BatchWriter {
   /** Key types whose text is the value's only text, so equal text is equal keys: int2, int4, int8, text, varchar, uuid. */
   private static final Set<Long> CANONICAL_KEY_TYPES = Set.of(21L, 23L, 20L, 25L, 1043L, 2950L);
   private static final String UNDEFINED_COLUMN = "42703";
+  /** The alias of the table an UPDATE or DELETE writes (see {@link #target}). */
+  private static final String TARGET = "t";
 
   private final Connection target;
   private final String targetLabel;
@@ -503,9 +505,9 @@ final class BatchWriter {
     TableInfo info = table(t);
     List<String> cols = writable(info, JsonKeys.of(cs.get(0).newRow()));
     List<String> nulls = JsonKeys.nulls(cs.get(0).newRow());
-    String name = statement("US|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + info.ownRows() + " SET "
+    String name = statement("US|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + target(info) + " SET "
         + set(cols, nulls) + " FROM " + rows(info, "$1", many(cs), nulls, withKey(cols, info), "r") + " WHERE "
-        + keyMatch(t, info, info.key(), "r", nulls));
+        + keyMatch(info, info.key(), "r", nulls));
     return "EXECUTE " + name + "(" + json(cs, Change::newRow) + ")";
   }
 
@@ -571,14 +573,14 @@ final class BatchWriter {
     String set = set(cols, nulls);
     if (c.oldKey() == null) {
       String from = "FROM " + rows(info, "$1", false, nulls, withKey(cols, info), "r");
-      String name = statement("U|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + info.ownRows() + " SET " + set
-          + " " + from + " WHERE " + keyMatch(t, info, info.key(), "r", nulls));
+      String name = statement("U|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + target(info) + " SET " + set
+          + " " + from + " WHERE " + keyMatch(info, info.key(), "r", nulls));
       return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ")";
     }
     List<String> old = JsonKeys.of(c.oldKey());
     List<String> oldNulls = JsonKeys.nulls(c.oldKey());
-    String match = byKey(info, old) ? keyMatch(t, info, info.key(), "o", oldNulls) : rowMatch(t, info, old, "o", oldNulls);
-    String name = statement("UO|" + t + "|" + cols + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS UPDATE " + info.ownRows()
+    String match = byKey(info, old) ? keyMatch(info, info.key(), "o", oldNulls) : rowMatch(info, old, "o", oldNulls);
+    String name = statement("UO|" + t + "|" + cols + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS UPDATE " + target(info)
         + " SET " + set + " FROM " + rows(info, "$1", false, nulls, cols, "r") + ", "
         + rows(info, "$2", false, oldNulls, matched(info, old), "o") + " WHERE " + match);
     return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ", " + Sql.literal(c.oldKey()) + ")";
@@ -589,26 +591,34 @@ final class BatchWriter {
     TableInfo info = table(t);
     List<String> old = JsonKeys.of(cs.get(0).oldKey());
     List<String> nulls = JsonKeys.nulls(cs.get(0).oldKey());
-    String match = byKey(info, old) ? keyMatch(t, info, info.key(), "o", nulls) : rowMatch(t, info, old, "o", nulls);
-    String name = statement("D|" + t + "|" + old + "|" + many(cs) + "|" + nulls, "(json) AS DELETE FROM " + info.ownRows() + " USING "
+    String match = byKey(info, old) ? keyMatch(info, info.key(), "o", nulls) : rowMatch(info, old, "o", nulls);
+    String name = statement("D|" + t + "|" + old + "|" + many(cs) + "|" + nulls, "(json) AS DELETE FROM " + target(info) + " USING "
         + rows(info, "$1", many(cs), nulls, matched(info, old), "o") + " WHERE " + match);
     return "EXECUTE " + name + "(" + json(cs, Change::oldKey) + ")";
   }
 
+  /**
+   * The table an UPDATE or DELETE writes, under an alias of ours: under its own name it would
+   * clash with a FROM item of the same name ({@code r}, {@code o}), "specified more than once".
+   */
+  private static String target(TableInfo info) {
+    return info.ownRows() + " AS " + TARGET;
+  }
+
   /** {@code t.k1 = o.k1 AND ...} over the target's key. */
-  private static String keyMatch(TableName t, TableInfo info, List<String> key, String alias, List<String> nulls) {
+  private static String keyMatch(TableInfo info, List<String> key, String alias, List<String> nulls) {
     if (key.isEmpty()) {
       throw new IllegalStateException("table " + info.name() + " has no key on the target, and the change carries no old row");
     }
-    return key.stream().map(k -> t.quoted() + "." + Sql.ident(k) + " = " + value(alias, k, nulls)).collect(Collectors.joining(" AND "));
+    return key.stream().map(k -> TARGET + "." + Sql.ident(k) + " = " + value(alias, k, nulls)).collect(Collectors.joining(" AND "));
   }
 
   /** One row whose text over the old row's columns equals the old row's: for tables without a key. */
-  private String rowMatch(TableName t, TableInfo info, List<String> old, String alias, List<String> nulls) {
+  private String rowMatch(TableInfo info, List<String> old, String alias, List<String> nulls) {
     List<String> cols = old.stream().filter(col -> info.column(col) != null).toList();
     String mine = cols.stream().map(col -> "m." + Sql.ident(col)).collect(Collectors.joining(", "));
     String theirs = cols.stream().map(col -> value(alias, col, nulls)).collect(Collectors.joining(", "));
-    return t.quoted() + ".ctid = (SELECT m.ctid FROM " + info.ownRows() + " m WHERE ROW(" + mine + ")::text = ROW(" + theirs
+    return TARGET + ".ctid = (SELECT m.ctid FROM " + info.ownRows() + " m WHERE ROW(" + mine + ")::text = ROW(" + theirs
         + ")::text LIMIT 1)";
   }
 

@@ -120,6 +120,48 @@ class BatchWriterTest {
     }
   }
 
+  /**
+   * Tables whose names are the aliases the writer's statements give their rows ({@code r},
+   * {@code o}, {@code m}, {@code t}), with a key and without: a FROM item of the target's own name
+   * was "specified more than once", so every update or delete of such a table failed, for ever.
+   */
+  @Test
+  void commit_tablesNamedLikeTheStatementsAliases_updatesAndDeletesApply(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    String[] names = {"r", "o", "m", "t"};
+    try (Connection c = target(server, "batch_writer_aliases")) {
+      Sql.execute(c, "CREATE SCHEMA keyless");
+      for (String t : names) {
+        Sql.execute(c, "CREATE TABLE public." + t + " (id int PRIMARY KEY, v int); CREATE TABLE keyless." + t + " (id int, v int)");
+      }
+      BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
+      long seq = 0;
+      for (String schema : new String[] {"public", "keyless"}) {
+        for (String t : names) {
+          for (int id = 1; id <= 4; id++) {
+            writer.add(new Change(++seq, TXID, schema, t, 'I', "{\"id\":" + id + ",\"v\":0}", null));
+          }
+          boolean keyed = schema.equals("public");
+          writer.add(new Change(++seq, TXID + 1, schema, t, 'U', "{\"id\":1,\"v\":1}", keyed ? null : "{\"id\":1,\"v\":0}"));
+          writer.add(new Change(++seq, TXID + 1, schema, t, 'U', "{\"id\":2,\"v\":2}", keyed ? null : "{\"id\":2,\"v\":0}"));
+          writer.add(new Change(++seq, TXID + 1, schema, t, 'U', "{\"id\":30,\"v\":3}", keyed ? "{\"id\":3}" : "{\"id\":3,\"v\":0}"));
+          writer.add(new Change(++seq, TXID + 1, schema, t, 'D', null, keyed ? "{\"id\":4}" : "{\"id\":4,\"v\":0}"));
+          writer.add(new Change(++seq, TXID + 1, schema, t, 'D', null, keyed ? "{\"id\":2}" : "{\"id\":2,\"v\":2}"));
+        }
+      }
+
+      long missing = writer.commit(m -> "SELECT 1");
+
+      assertThat(missing).isZero();
+      for (String schema : new String[] {"public", "keyless"}) {
+        for (String t : names) {
+          assertThat(Sql.strings(c, "SELECT id || '=' || v FROM " + schema + "." + t + " ORDER BY id")).as(schema + "." + t)
+              .containsExactly("1=1", "30=3");
+        }
+      }
+    }
+  }
+
   private static String marks(String... columns) {
     return "\"" + ChangeLog.JSON_NULLS + "\":[" + java.util.Arrays.stream(columns).map(col -> "\"" + col + "\"")
         .collect(java.util.stream.Collectors.joining(",")) + "]";
