@@ -579,10 +579,9 @@ final class BatchWriter {
     }
     List<String> old = JsonKeys.of(c.oldKey());
     List<String> oldNulls = JsonKeys.nulls(c.oldKey());
-    String match = byKey(info, old) ? keyMatch(info, info.key(), "o", oldNulls) : rowMatch(info, old, "o", oldNulls);
-    String name = statement("UO|" + t + "|" + cols + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS UPDATE " + target(info)
-        + " SET " + set + " FROM " + rows(info, "$1", false, nulls, cols, "r") + ", "
-        + rows(info, "$2", false, oldNulls, matched(info, old), "o") + " WHERE " + match);
+    OldRow found = oldRow(info, old, "$2", false, oldNulls);
+    String name = statement("UO|" + t + "|" + cols + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS " + found.with() + "UPDATE "
+        + target(info) + " SET " + set + " FROM " + rows(info, "$1", false, nulls, cols, "r") + ", " + found.from() + " WHERE " + found.where());
     return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ", " + Sql.literal(c.oldKey()) + ")";
   }
 
@@ -591,9 +590,9 @@ final class BatchWriter {
     TableInfo info = table(t);
     List<String> old = JsonKeys.of(cs.get(0).oldKey());
     List<String> nulls = JsonKeys.nulls(cs.get(0).oldKey());
-    String match = byKey(info, old) ? keyMatch(info, info.key(), "o", nulls) : rowMatch(info, old, "o", nulls);
-    String name = statement("D|" + t + "|" + old + "|" + many(cs) + "|" + nulls, "(json) AS DELETE FROM " + target(info) + " USING "
-        + rows(info, "$1", many(cs), nulls, matched(info, old), "o") + " WHERE " + match);
+    OldRow found = oldRow(info, old, "$1", many(cs), nulls);
+    String name = statement("D|" + t + "|" + old + "|" + many(cs) + "|" + nulls, "(json) AS " + found.with() + "DELETE FROM " + target(info)
+        + " USING " + found.from() + " WHERE " + found.where());
     return "EXECUTE " + name + "(" + json(cs, Change::oldKey) + ")";
   }
 
@@ -613,13 +612,30 @@ final class BatchWriter {
     return key.stream().map(k -> TARGET + "." + Sql.ident(k) + " = " + value(alias, k, nulls)).collect(Collectors.joining(" AND "));
   }
 
-  /** One row whose text over the old row's columns equals the old row's: for tables without a key. */
-  private String rowMatch(TableInfo info, List<String> old, String alias, List<String> nulls) {
+  /**
+   * How an UPDATE or DELETE finds the row that the old row in {@code param} names: by the target's
+   * key; without one, the first row whose text over the old row's columns is the old row's, by its
+   * ctid. A ctid is a place in one table, so in a partitioned target (a table split on new only)
+   * the partition ({@code tableoid}) goes with it, or the row at that place in every partition
+   * would be changed; found once, ahead (the CTE), where each partition takes a TID scan.
+   */
+  private static OldRow oldRow(TableInfo info, List<String> old, String param, boolean many, List<String> nulls) {
+    String rows = rows(info, param, many, nulls, matched(info, old), "o");
+    if (byKey(info, old)) {
+      return new OldRow("", rows, keyMatch(info, info.key(), "o", nulls));
+    }
     List<String> cols = old.stream().filter(col -> info.column(col) != null).toList();
-    String mine = cols.stream().map(col -> "m." + Sql.ident(col)).collect(Collectors.joining(", "));
-    String theirs = cols.stream().map(col -> value(alias, col, nulls)).collect(Collectors.joining(", "));
-    return TARGET + ".ctid = (SELECT m.ctid FROM " + info.ownRows() + " m WHERE ROW(" + mine + ")::text = ROW(" + theirs
-        + ")::text LIMIT 1)";
+    String same = "ROW(" + cols.stream().map(col -> "m." + Sql.ident(col)).collect(Collectors.joining(", ")) + ")::text = ROW("
+        + cols.stream().map(col -> value("o", col, nulls)).collect(Collectors.joining(", ")) + ")::text";
+    if (!info.partitioned()) {
+      return new OldRow("", rows, TARGET + ".ctid = (SELECT m.ctid FROM " + info.ownRows() + " m WHERE " + same + " LIMIT 1)");
+    }
+    return new OldRow("WITH x AS (SELECT m.tableoid, m.ctid FROM " + rows + ", " + info.ownRows() + " m WHERE " + same + " LIMIT 1) ", "x",
+        TARGET + ".tableoid = x.tableoid AND " + TARGET + ".ctid = x.ctid");
+  }
+
+  /** What {@link #oldRow} adds to a statement: a CTE before it, a FROM item, and the condition. */
+  private record OldRow(String with, String from, String where) {
   }
 
   /** {@code SET c1 = r.c1, ...}: the new row's values of {@code cols}. */

@@ -162,6 +162,29 @@ class BatchWriterTest {
     }
   }
 
+  /**
+   * A table without a key that is partitioned on the target (old's plain table split on new): a
+   * row is found by its ctid, and each partition has a row at the first ctid. Only the row whose
+   * text matches is changed, not every partition's row at the same place.
+   */
+  @Test
+  void commit_keylessTablePartitionedOnTheTarget_changesOnlyTheMatchingPartitionsRow(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection c = target(server, "batch_writer_partitioned_keyless")) {
+      Sql.execute(c, "CREATE TABLE event (region text, n int) PARTITION BY LIST (region);"
+          + " CREATE TABLE event_eu PARTITION OF event FOR VALUES IN ('eu'); CREATE TABLE event_us PARTITION OF event FOR VALUES IN ('us');"
+          + " INSERT INTO event VALUES ('eu', 1), ('us', 1), ('eu', 2), ('us', 2)");
+      BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
+      writer.add(new Change(1, TXID, "public", "event", 'U', "{\"region\":\"us\",\"n\":10}", "{\"region\":\"us\",\"n\":1}"));
+      writer.add(new Change(2, TXID, "public", "event", 'D', null, "{\"region\":\"eu\",\"n\":2}"));
+
+      long missing = writer.commit(m -> "SELECT 1");
+
+      assertThat(missing).isZero();
+      assertThat(Sql.strings(c, "SELECT region || ' ' || n FROM event ORDER BY 1")).containsExactly("eu 1", "us 10", "us 2");
+    }
+  }
+
   private static String marks(String... columns) {
     return "\"" + ChangeLog.JSON_NULLS + "\":[" + java.util.Arrays.stream(columns).map(col -> "\"" + col + "\"")
         .collect(java.util.stream.Collectors.joining(",")) + "]";
