@@ -3,6 +3,8 @@ package dev.cutover.replicator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.LargeObjects;
@@ -118,5 +120,43 @@ class ObjectKindsTest {
     }
     assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
     assertThat(List.of(r.cleanup().removedOnNew())).isNotEmpty();
+  }
+
+  /**
+   * A table split into partitions on new only (partitioning during the migration): new's changes
+   * to it would reach the way back under its partitions' names, which old lacks, so the first
+   * write after a switch would stop the way back. check names it as an error, and start refuses it
+   * with either engine before it creates anything on old.
+   */
+  @Test
+  void start_tablePartitionedOnNewOnly_refusedByCheckAndByStartWithEitherEngine(PostgresPair pair) throws Exception {
+    String db = "split_on_new";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, "CREATE TABLE event (region text NOT NULL, n int); CREATE TABLE item (id int PRIMARY KEY)");
+      AppDatabase.execute(n, "CREATE TABLE event (region text NOT NULL, n int) PARTITION BY LIST (region);"
+          + " CREATE TABLE event_eu PARTITION OF event FOR VALUES IN ('eu'); CREATE TABLE item (id int PRIMARY KEY)");
+    }
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+
+    assertThat(r.check().findings()).filteredOn(f -> f.code().equals("partitioning-differs")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
+      assertThat(f.message()).contains("public.event").contains("partitioned on new but not on old");
+      assertThat(f.remedy()).contains("partition it after the migration");
+    });
+    for (Capture capture : List.of(Capture.LOGICAL, Capture.RELAY, Capture.TRIGGERS)) {
+      assertThatThrownBy(() -> r.start(ReplicationFlowTest.options().withCapture(capture), new CopyProgress(), CopyListener.NONE))
+          .as("%s", capture).isInstanceOfSatisfying(ReplicatorException.class, e -> {
+            assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
+            assertThat(e.getMessage()).contains("public.event is partitioned on new but not on old").doesNotContain("public.item");
+          });
+    }
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()")).isZero();
+      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")).isZero();
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_subscription")).isZero();
+    }
   }
 }

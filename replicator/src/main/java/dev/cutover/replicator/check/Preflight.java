@@ -11,6 +11,7 @@ import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.capture.CaptureChecks;
 import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.Finding.Severity;
+import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Gap;
 import dev.cutover.replicator.privileges.Requirements;
@@ -273,6 +274,11 @@ public final class Preflight {
       if (n.isEmpty()) {
         add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new (`cutover-replicator schema` creates the"
             + " whole schema into an empty database)", "run on new: " + String.join("; ", CatalogDdl.createMissing(old, nw, t)));
+        continue;
+      }
+      if (n.get().partitioned() && !o.partitioned()) {
+        add(Severity.ERROR, "new", "partitioning-differs", InitialCopy.splitOnNew(t),
+            "create it on new as it is on old (`cutover-replicator schema` into an empty database does), and partition it after the migration");
         continue;
       }
       columns(o, n.get(), t);
