@@ -257,7 +257,10 @@ public final class CaptureSchema {
    * name can mark an element or a field): where the column's JSON holds {@code null} at all, its
    * value is replaced by the column's own text as a JSON string (printed with the settings the
    * capture pins), which the target's input function reads back exactly, as it reads relayed
-   * values. Only rows whose text holds {@code null} at all get that far. Called by the capture
+   * values. Only rows whose text holds {@code null} at all get that far, but for {@code =} (a type
+   * with a cast to json, which {@code row_to_json} prints through it: hstore's object, which
+   * hstore's input refuses), listed first, whose value is always replaced by its text that way.
+   * Called by the capture
    * function for tables with json columns (flag {@code j}) and by the event trigger for the rows of
    * a CREATE TABLE AS; every name is schema-qualified, as in the capture function, since it runs
    * with the writer's search_path.
@@ -269,9 +272,14 @@ public final class CaptureSchema {
         + "  c pg_catalog.text; k pg_catalog.text; m pg_catalog.text[]; jn boolean;\n"
         + "  tk pg_catalog.text[]; tv pg_catalog.text[]; fd pg_catalog.text; ds pg_catalog.text; ist pg_catalog.text;\n"
         + "BEGIN\n"
-        + "  IF j IS NULL OR pg_catalog.strpos(j::pg_catalog.text, 'null') OPERATOR(pg_catalog.=) 0 THEN RETURN j; END IF;\n"
+        + "  IF j IS NULL OR pg_catalog.strpos(j::pg_catalog.text, 'null') OPERATOR(pg_catalog.=) 0"
+        + " AND pg_catalog.left(cols[1], 1) OPERATOR(pg_catalog.<>) '=' THEN RETURN j; END IF;\n"
         + "  FOREACH c IN ARRAY cols LOOP\n"
         + "    k := pg_catalog.substr(c, 2);\n"
+        + "    IF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '=' THEN\n"
+        + "      IF (j OPERATOR(pg_catalog.->) k) IS NOT NULL THEN tk := pg_catalog.array_append(tk, k); END IF;\n"
+        + "      CONTINUE;\n"
+        + "    END IF;\n"
         + "    IF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '!' THEN\n"
         + "      IF pg_catalog.strpos((j OPERATOR(pg_catalog.->) k)::pg_catalog.text, 'null') OPERATOR(pg_catalog.>) 0 THEN"
         + " tk := pg_catalog.array_append(tk, k); END IF;\n"

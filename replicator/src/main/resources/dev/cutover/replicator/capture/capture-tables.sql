@@ -5,7 +5,11 @@
 -- '?' the column is json or jsonb itself, '#' a domain over it (at any depth), '!' it is inside an
 -- array or a composite (at any depth, through domains too). The argument of cutover.json_nulls,
 -- which marks the JSON nulls row_to_json prints as it prints SQL NULL ('?', '#'), or logs the
--- column's own text ('!', where no column name can mark an element or a field).
+-- column's own text ('!', where no column name can mark an element or a field). First, and
+-- whatever else they hold, '=' columns holding at any depth a type with a cast to json, which
+-- row_to_json prints through that cast rather than as the type's text (hstore's is an object,
+-- which hstore's input refuses): always logged as their own text. As row_to_json decides: a type
+-- that is not built in, a domain's base, not an array or a composite, with a cast by function.
 CREATE OR REPLACE FUNCTION cutover.json_columns(rel pg_catalog.regclass) RETURNS text[] LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
   SELECT array(
@@ -18,8 +22,11 @@ SET search_path = pg_catalog, pg_temp AS $f$
           UNION ALL SELECT y.typelem, false WHERE y.typelem <> 0 AND y.typlen = -1
           UNION ALL SELECT f.atttypid, false FROM pg_attribute f WHERE y.typrelid <> 0 AND f.attrelid = y.typrelid
             AND f.attnum > 0 AND NOT f.attisdropped) s(oid, domain))
-    SELECT CASE WHEN bool_or(d.nested) THEN '!' WHEN bool_or(d.domain) THEN '#' ELSE '?' END || d.attname FROM d
-      WHERE d.oid IN (114, 3802) GROUP BY d.attnum, d.attname ORDER BY d.attnum)
+    SELECT CASE WHEN bool_or(x.to_json) THEN '=' WHEN bool_or(d.nested) THEN '!' WHEN bool_or(d.domain) THEN '#' ELSE '?' END || d.attname
+      FROM d, LATERAL (SELECT d.oid >= 16384 AND EXISTS (SELECT 1 FROM pg_type y JOIN pg_cast k ON k.castsource = y.oid
+        WHERE y.oid = d.oid AND y.typtype NOT IN ('d', 'c') AND NOT (y.typelem <> 0 AND y.typlen = -1)
+          AND k.casttarget = 114 AND k.castmethod = 'f')) x(to_json)
+      WHERE d.oid IN (114, 3802) OR x.to_json GROUP BY d.attnum, d.attname ORDER BY bool_or(x.to_json) DESC, d.attnum)
 $f$;
 REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 
