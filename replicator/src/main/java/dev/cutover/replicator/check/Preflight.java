@@ -151,6 +151,13 @@ public final class Preflight {
       add(Severity.WARNING, "both", "collation", "old's collation is " + oc + ", new's " + nc
           + ": text sorts differently, unique indexes on text may disagree", "create new with LC_COLLATE = '" + oc + "'");
     }
+    if ("SQL_ASCII".equals(Sql.string(old, "SHOW server_encoding"))) {
+      add(Severity.WARNING, "old", "encoding", "old's server_encoding is SQL_ASCII, which keeps text as bytes without checking them,"
+          + " and old sends text to the replicator as UTF8 only where its bytes are valid UTF8: start's copy fails at the first value"
+          + " whose bytes are not (Latin-1 text, say), and replication stops at the first change that carries one and cannot pass it",
+          "before start, rewrite every such value on old as UTF8 (old's error names the bytes), and"
+          + " make sure the application writes UTF8 only");
+    }
   }
 
   private void settings() throws SQLException {

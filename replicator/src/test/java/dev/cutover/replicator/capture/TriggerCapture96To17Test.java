@@ -1,10 +1,12 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.check.Finding;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -26,6 +28,41 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
     OwnedDatabase db = OwnedDatabase.create(pair, "kill");
     Replicator r = started(db);
     db.killApplyMidBatchAndRestart(r, CATCH_UP);
+  }
+
+  /**
+   * A 9.x database created SQL_ASCII, which keeps text as bytes unchecked: old sends text as UTF8
+   * only where its bytes are valid UTF8, so a Latin-1 value written after start stops the apply
+   * at its batch, which applies nothing of it. check warns of that before start, saying what to
+   * fix on old.
+   */
+  @Test
+  void check_sqlAsciiSource_warnsThatTextNotValidUtf8StopsReplication(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "ascii", "CREATE TABLE t (id int PRIMARY KEY, v text)", "SELECT 1");
+    String name;
+    try (Connection o = db.old()) {
+      name = o.getCatalog();
+    }
+    try (Connection su = OwnedDatabase.admin(pair.oldServer(), null)) {
+      OwnedDatabase.execute(su, "DROP DATABASE " + name);
+      OwnedDatabase.execute(su, "CREATE DATABASE " + name + " OWNER " + OwnedDatabase.ROLE
+          + " ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+    }
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'plain'), (2, 'utf8 \u00e9')");
+    }
+    assertThat(db.replicator().check().findings()).filteredOn(f -> f.code().equals("encoding")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING);
+      assertThat(f.message()).contains("SQL_ASCII").contains("stops at the first change");
+      assertThat(f.remedy()).contains("rewrite every such value on old as UTF8");
+    });
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "INSERT INTO t VALUES (3, 'latin1 ' || E'caf\\xe9'), (4, 'after')");
+      await().atMost(CATCH_UP).until(() -> apply.appliers().get(0).lastError() != null);
+      assertThat(apply.appliers().get(0).lastError()).contains("invalid byte sequence for encoding \"UTF8\"");
+      assertThat(OwnedDatabase.strings(n, "SELECT id || ' ' || v FROM t ORDER BY id")).containsExactly("1 plain", "2 utf8 \u00e9");
+    }
   }
 
   /**
