@@ -379,8 +379,7 @@ final class BatchWriter {
           + group.get(group.size() - 1).seq() + " (" + group.stream().map(c -> kind(c.op()) + " " + c.schema() + "." + c.table())
           .distinct().limit(5).collect(Collectors.joining(", ")) + ")";
       throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: "
-          + firstLine(e.getMessage()), "fix the cause on " + targetLabel + " (see `cutover-replicator status`);"
-          + " apply retries the whole batch and loses nothing", e);
+          + firstLine(e.getMessage()), "fix the cause on " + targetLabel + " (see `cutover-replicator status`)", e);
     }
     sql.clear();
     applies.clear();
