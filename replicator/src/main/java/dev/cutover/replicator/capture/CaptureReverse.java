@@ -67,6 +67,9 @@ public final class CaptureReverse {
     CaptureStart.requireOwner(o, "old", Catalog.applicationTables(o));
     Heartbeat.install(n);
     CaptureSchema.install(n);
+    if (Sql.majorVersionOf(o) < 10) {
+      CaptureSchema.logStructuredAsText(n);
+    }
     List<TableName> tables = CaptureStart.capturable(n);
     ChangeLog.Tick start = CaptureSchema.addTriggers(n, "new", tables);
     steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");

@@ -141,6 +141,8 @@ public final class CaptureSchema {
           + " switched_at timestamptz NOT NULL, previous_switched_at timestamptz, apply_token text NOT NULL)");
       // Added after the first release: an install from before left replica-mode sessions out on new.
       s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS replica_writes boolean NOT NULL DEFAULT false");
+      // Set by reverse where old is older than 10 (logStructuredAsText).
+      s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS structured_as_text boolean NOT NULL DEFAULT false");
       ChangeLog.recordTrims(c);
       s.execute("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token, replica_writes)"
           + " SELECT 0, now(), " + ApplyToken.select() + ", true WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)");
@@ -157,6 +159,17 @@ public final class CaptureSchema {
       }
     }
     ControlSchema.seal(c);
+  }
+
+  /**
+   * Makes the capture on {@code c} log arrays and composites (columns of such types, domains over
+   * them included) as their text, for tables whose triggers are made from now on: the side that
+   * applies them runs PostgreSQL 9.6, whose {@code json_to_record} reads a JSON array or object
+   * only as the text of the value, which array and record input refuse (10 reads them as arrays
+   * and records). Called before the way back's triggers are added on new.
+   */
+  public static void logStructuredAsText(Connection c) throws SQLException {
+    Sql.execute(c, "UPDATE cutover.capture_state SET structured_as_text = true");
   }
 
   /** Whether tables created or altered on {@code c} get their capture triggers by themselves (the event trigger). */
@@ -304,11 +317,10 @@ public final class CaptureSchema {
         + "  END LOOP;\n"
         + "  IF tk IS NOT NULL THEN\n"
         + PIN_SETTINGS
-        + "    FOREACH k IN ARRAY tk LOOP\n"
-        + "      EXECUTE 'SELECT ($1).' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k) OPERATOR(pg_catalog.||) '::pg_catalog.text'"
-        + " INTO c USING r;\n"
-        + "      tv := pg_catalog.array_append(tv, c);\n"
-        + "    END LOOP;\n"
+        // One dynamic statement reads every such column's text.
+        + "    EXECUTE 'SELECT ARRAY[' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg('($1).' OPERATOR(pg_catalog.||)"
+        + " pg_catalog.quote_ident(u.col) OPERATOR(pg_catalog.||) '::pg_catalog.text', ', ' ORDER BY u.pos)"
+        + " FROM pg_catalog.unnest(tk) WITH ORDINALITY u(col, pos)) OPERATOR(pg_catalog.||) ']::pg_catalog.text[]' INTO tv USING r;\n"
         + RESTORE_SETTINGS
         + "    SELECT pg_catalog.json_object_agg(e.key, CASE WHEN e.key OPERATOR(pg_catalog.=) ANY (tk)"
         + " THEN pg_catalog.to_json(tv[pg_catalog.array_position(tk, e.key)]) ELSE e.value END ORDER BY e.o) INTO j"
