@@ -154,7 +154,8 @@ public final class Preflight {
     if ("SQL_ASCII".equals(Sql.string(old, "SHOW server_encoding"))) {
       add(Severity.WARNING, "old", "encoding", "old's server_encoding is SQL_ASCII, which keeps text as bytes without checking them,"
           + " and old sends text to the replicator as UTF8 only where its bytes are valid UTF8: start's copy fails at the first value"
-          + " whose bytes are not (Latin-1 text, say), and replication stops at the first change that carries one and cannot pass it",
+          + " whose bytes are not (Latin-1 text, say), and trigger capture's apply stops at the first change that carries one and"
+          + " cannot pass it",
           "before start, rewrite every such value on old as UTF8 (old's error names the bytes), and"
           + " make sure the application writes UTF8 only");
     }
