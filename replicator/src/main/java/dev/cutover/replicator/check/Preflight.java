@@ -284,8 +284,9 @@ public final class Preflight {
             + " whole schema into an empty database)", "run on new: " + String.join("; ", CatalogDdl.createMissing(old, nw, t)));
         continue;
       }
-      if (n.get().partitioned() && !o.partitioned()) {
-        add(Severity.ERROR, "new", "partitioning-differs", InitialCopy.splitOnNew(t),
+      String split = InitialCopy.splitOnNew(new InitialCopy.TablePair(o, n.get()));
+      if (split != null) {
+        add(Severity.ERROR, "new", "partitioning-differs", split,
             "create it on new as it is on old (`cutover-replicator schema` into an empty database does), and partition it after the migration");
         continue;
       }

@@ -109,8 +109,9 @@ public final class InitialCopy {
    * new), or null when it can.
    */
   public static String incompatibility(TablePair t) {
-    if (t.nw().partitioned() && !t.old().partitioned()) {
-      return splitOnNew(t.old().name());
+    String split = splitOnNew(t);
+    if (split != null) {
+      return split;
     }
     for (Column c : t.old().copiedColumns()) {
       Column n = t.nw().column(c.name());
@@ -125,13 +126,16 @@ public final class InitialCopy {
   }
 
   /**
-   * Why a table partitioned on new but not on old is refused: new's changes to it are captured and
+   * Why a table partitioned on new but not on old is refused, or null for any other pair: new's changes to it are captured and
    * published under its partitions' names, which old does not have, so the way back would stop at
    * the first one (and verify would read none of its rows on new).
    */
-  public static String splitOnNew(TableName table) {
-    return "table " + table + " is partitioned on new but not on old, which the way back cannot follow (new's changes to it carry"
-        + " its partitions' names, which old does not have)";
+  public static String splitOnNew(TablePair t) {
+    if (!t.nw().partitioned() || t.old().partitioned()) {
+      return null;
+    }
+    return "table " + t.old().name() + " is partitioned on new but not on old, which the way back cannot follow (new's changes to it"
+        + " carry its partitions' names, which old does not have)";
   }
 
   /** Whether binary COPY is safe: the same built-in type for every copied column on both sides. */
