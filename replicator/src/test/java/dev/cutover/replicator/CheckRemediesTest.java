@@ -28,10 +28,18 @@ class CheckRemediesTest {
       "CREATE TABLE part_2024 PARTITION OF part FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
       "CREATE TABLE extra (id int PRIMARY KEY, v text CHECK (v <> ''), UNIQUE (v)) ;",
       "CREATE INDEX extra_lower ON extra (lower(v)) WHERE v IS NOT NULL;",
-      "ALTER TABLE extra REPLICA IDENTITY FULL;");
+      "ALTER TABLE extra REPLICA IDENTITY FULL;",
+      "CREATE TYPE mood AS ENUM ('sad', 'so-so', 'ok', 'it''s fine', 'happy');",
+      "CREATE TYPE \"Odd Enum\" AS ENUM ('a', 'b');");
 
   private static final String NEW = String.join("\n",
-      "CREATE TABLE wide (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code int, only_new text NOT NULL);");
+      "CREATE TABLE wide (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code int, only_new text NOT NULL);",
+      "CREATE TYPE mood AS ENUM ('ok', 'happy');",
+      "CREATE TYPE \"Odd Enum\" AS ENUM ('a');");
+
+  /** Every enum's values in their order. */
+  private static final String ENUMS = "SELECT t.typname || ' ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e"
+      + " JOIN pg_type t ON t.oid = e.enumtypid GROUP BY t.typname ORDER BY 1";
 
   /** What describes a column completely: type, collation, default or generation, identity, NOT NULL. */
   private static final String COLUMNS = "SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)"
@@ -60,14 +68,18 @@ class CheckRemediesTest {
     }
     Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
         .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
-    Set<String> schemaCodes = Set.of("missing-table", "missing-column", "column-type", "missing-sequence", "extra-column");
+    Set<String> schemaCodes = Set.of("missing-table", "missing-column", "column-type", "missing-sequence", "extra-column",
+        "enum-values");
     List<Finding> findings = r.check().findings().stream().filter(f -> schemaCodes.contains(f.code())).collect(Collectors.toList());
     assertThat(findings).extracting(Finding::code).contains("missing-table", "missing-column", "column-type", "missing-sequence",
-        "extra-column");
+        "extra-column", "enum-values");
+    assertThat(findings).filteredOn(f -> f.code().equals("enum-values")).extracting(Finding::message).containsExactlyInAnyOrder(
+        "enum public.Odd Enum has value(s) 'b' on old but not on new: a row holding one fails the copy or replication",
+        "enum public.mood has value(s) 'sad', 'so-so', 'it''s fine' on old but not on new: a row holding one fails the copy or replication");
 
     try (Connection n = pair.newServer().connect(db)) {
       // Sequences first: a column's DEFAULT may use one.
-      for (String code : List.of("missing-sequence", "missing-table", "missing-column", "column-type", "extra-column")) {
+      for (String code : List.of("enum-values", "missing-sequence", "missing-table", "missing-column", "column-type", "extra-column")) {
         for (Finding f : findings) {
           if (f.code().equals(code) && f.remedy().startsWith("run on new: ")) {
             AppDatabase.execute(n, f.remedy().substring("run on new: ".length()));
@@ -80,6 +92,8 @@ class CheckRemediesTest {
     try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
       assertThat(AppDatabase.strings(n, COLUMNS)).isEqualTo(AppDatabase.strings(o, COLUMNS)).hasSizeGreaterThan(12);
       assertThat(AppDatabase.strings(n, OTHERS)).isEqualTo(AppDatabase.strings(o, OTHERS));
+      assertThat(AppDatabase.strings(n, ENUMS)).as("values added in old's order").isEqualTo(AppDatabase.strings(o, ENUMS))
+          .contains("mood sad,so-so,ok,it's fine,happy");
     }
   }
 }

@@ -478,8 +478,7 @@ final class BatchWriter {
     info.columns().forEach(c -> missing.remove(c.name()));
     return new SQLException(targetLabel + ": table " + info.name() + " has no column " + String.join(", ", missing)
         + ", which the source's changes carry (a schema change there that did not reach " + targetLabel + "); add it here as it is"
-        + " there (`cutover-replicator status` prints the statement): apply retries this batch and goes on once it exists,"
-        + " and no value is lost", UNDEFINED_COLUMN);
+        + " there (`cutover-replicator status` prints the statement); the apply goes on once it exists", UNDEFINED_COLUMN);
   }
 
   /** One INSERT of {@code cs} (rows of the same columns), in their order. */

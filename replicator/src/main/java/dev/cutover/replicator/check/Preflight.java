@@ -302,6 +302,11 @@ public final class Preflight {
             "TRUNCATE it on new, or create the schema into an empty database");
       }
     }
+    for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(old, nw)) {
+      add(Severity.ERROR, "new", "enum-values", "enum " + gap.type() + " has value(s) " + String.join(", ", gap.values().stream()
+          .map(Sql::literal).toList()) + " on old but not on new: a row holding one fails the copy or replication",
+          "run on new: " + String.join("; ", gap.statements()));
+    }
     for (TableName t : onNew) {
       if (!onOld.contains(t)) {
         add(Severity.INFO, "new", "extra-table", "table " + t + " exists only on new; it is neither copied nor replicated", "");

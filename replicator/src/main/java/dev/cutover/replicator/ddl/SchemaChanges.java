@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * What {@code status} says about schema changes for one direction of replication: changes the
@@ -141,29 +142,55 @@ public final class SchemaChanges {
     }
   }
 
-  /** Tables and columns of the source's replicated tables that the target lacks, with the statements to run there. */
+  /**
+   * The source's schema against the target's, for schema changes that did not reach the target
+   * (where nothing captures them, the only way to see one): columns the target lacks, columns of
+   * another type, enum values it lacks, each with the statement to run there. With a {@code
+   * subscription} (logical replication) also tables the target lacks; the other engines report
+   * those as tables without capture (`status`) or leave them to their schema change log.
+   */
+  public static List<String> drift(Connection source, Connection target, String sourceLabel, String targetLabel, String subscription)
+      throws SQLException {
+    List<String> out = new ArrayList<>();
+    drift(source, target, sourceLabel, targetLabel, subscription, out);
+    return out;
+  }
+
   private static void drift(Connection source, Connection target, String sourceLabel, String targetLabel, String subscription,
       List<String> out) throws SQLException {
     Map<String, Map<String, String>> s = columns(source);
     Map<String, Map<String, String>> t = columns(target);
+    String onItsWay = " (if a schema change is on its way, it arrives with replication); else run on " + targetLabel + ": " + BY_HAND + "; ";
     boolean tablesMissing = false;
     for (Map.Entry<String, Map<String, String>> e : s.entrySet()) {
       TableName table = name(e.getKey());
       Map<String, String> other = t.get(e.getKey());
       if (other == null) {
-        tablesMissing = true;
-        out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + " (if a schema change is on its way, it"
-            + " arrives with replication); else run on " + targetLabel + ": " + BY_HAND + "; "
-            + String.join("; ", CatalogDdl.createMissing(source, target, table)));
+        if (subscription != null) {
+          tablesMissing = true;
+          out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + onItsWay
+              + String.join("; ", CatalogDdl.createMissing(source, target, table)));
+        }
         continue;
       }
-      for (String column : e.getValue().keySet()) {
-        if (!other.containsKey(column)) {
-          out.add("column " + column + " of " + table + " is on " + sourceLabel + " but not on " + targetLabel + " (if a schema change is"
-              + " on its way, it arrives with replication); else run on " + targetLabel + ": " + BY_HAND + "; "
-              + CatalogDdl.addColumn(source, table, column));
+      for (Map.Entry<String, String> column : e.getValue().entrySet()) {
+        String theirs = other.get(column.getKey());
+        if (theirs == null) {
+          out.add("column " + column.getKey() + " of " + table + " is on " + sourceLabel + " but not on " + targetLabel + onItsWay
+              + CatalogDdl.addColumn(source, table, column.getKey()));
+        } else if (!theirs.equals(column.getValue())) {
+          out.add("column " + column.getKey() + " of " + table + " is " + column.getValue() + " on " + sourceLabel + " but " + theirs
+              + " on " + targetLabel + " (if a schema change is on its way, it arrives with replication): a value that does not fit "
+              + targetLabel + "'s type stops replication. If " + sourceLabel + "'s type is the one meant, run on " + targetLabel + ": "
+              + BY_HAND + "; " + CatalogDdl.alterColumnType(source, table, column.getKey()) + "; if " + targetLabel + "'s is (changed"
+              + " there first), make the same change on " + sourceLabel);
         }
       }
+    }
+    for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(source, target)) {
+      out.add("enum " + gap.type() + " has value(s) " + gap.values().stream().map(Sql::literal).collect(Collectors.joining(", "))
+          + " on " + sourceLabel + " but not on " + targetLabel + ": a row holding one stops replication" + onItsWay
+          + String.join("; ", gap.statements()));
     }
     if (tablesMissing) {
       out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
@@ -171,8 +198,16 @@ public final class SchemaChanges {
     }
   }
 
-  /** Columns (name to type) by table (schema and name joined by U+0001) of the logged application tables, in one query. */
+  /**
+   * Columns (name to type, qualified unless in pg_catalog, so both servers print them alike) by
+   * table (schema and name joined by U+0001) of the logged application tables, in one query.
+   */
   private static Map<String, Map<String, String>> columns(Connection c) throws SQLException {
+    return Sql.withCatalogPath(c, () -> columnsAsPrinted(c));
+  }
+
+  /** {@link #columns}, read under whatever search_path the session has. */
+  private static Map<String, Map<String, String>> columnsAsPrinted(Connection c) throws SQLException {
     Map<String, Map<String, String>> out = new LinkedHashMap<>();
     try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname, c.relname, a.attname,"
         + " format_type(a.atttypid, a.atttypmod) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"

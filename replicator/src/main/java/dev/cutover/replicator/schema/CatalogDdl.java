@@ -1,5 +1,6 @@
 package dev.cutover.replicator.schema;
 
+import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
@@ -7,7 +8,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Statements that recreate a table, a column or a sequence of old exactly as old's catalog
@@ -176,6 +179,52 @@ public final class CatalogDdl {
             + (rs.getBoolean(7) ? " CYCLE" : " NO CYCLE");
       }
     }
+  }
+
+  /** An enum type ({@code schema.name}) whose values {@code source} has and {@code target} lacks, and the statements that add them there in place. */
+  public record EnumGap(String type, List<String> values, List<String> statements) {}
+
+  /**
+   * Enum types on both servers (application schemas) whose values {@code source} has and {@code
+   * target} lacks: a row holding one fails to copy or apply ({@code invalid input value for enum}).
+   * Each value is added after the one it follows on {@code source}, so the order (which sorts the
+   * column) stays the same. An enum {@code target} lacks altogether is not listed: the column using
+   * it is missing or of another type there, which is reported as such.
+   */
+  public static List<EnumGap> missingEnumValues(Connection source, Connection target) throws SQLException {
+    Map<TableName, List<String>> theirs = enumValues(target);
+    List<EnumGap> out = new ArrayList<>();
+    for (Map.Entry<TableName, List<String>> e : enumValues(source).entrySet()) {
+      List<String> present = theirs.get(e.getKey());
+      if (present == null || present.containsAll(e.getValue())) {
+        continue;
+      }
+      TableName type = e.getKey();
+      List<String> values = new ArrayList<>();
+      List<String> statements = new ArrayList<>();
+      List<String> all = e.getValue();
+      for (int i = 0; i < all.size(); i++) {
+        if (present.contains(all.get(i))) {
+          continue;
+        }
+        values.add(all.get(i));
+        String place = i > 0 ? " AFTER " + Sql.literal(all.get(i - 1))
+            : all.stream().filter(present::contains).findFirst().map(v -> " BEFORE " + Sql.literal(v)).orElse("");
+        statements.add("ALTER TYPE " + type.quoted() + " ADD VALUE " + Sql.literal(all.get(i)) + place);
+      }
+      out.add(new EnumGap(type.toString(), values, statements));
+    }
+    return out;
+  }
+
+  /** Every enum type of the application's schemas (named as a table is) with its values in their order. */
+  private static Map<TableName, List<String>> enumValues(Connection c) throws SQLException {
+    Map<TableName, List<String>> out = new LinkedHashMap<>();
+    for (String[] row : Sql.rows(c, "SELECT n.nspname, t.typname, e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
+        + " JOIN pg_namespace n ON n.oid = t.typnamespace WHERE " + Catalog.SYSTEM_SCHEMA_FILTER + " ORDER BY 1, 2, e.enumsortorder")) {
+      out.computeIfAbsent(new TableName(row[0], row[1]), k -> new ArrayList<>()).add(row[2]);
+    }
+    return out;
   }
 
   /** Every column of {@code table}: name, and its full definition for CREATE TABLE or ADD COLUMN. */

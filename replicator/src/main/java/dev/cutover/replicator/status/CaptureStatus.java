@@ -24,7 +24,8 @@ import java.util.stream.Collectors;
 /**
  * A direction of trigger capture as {@code status} shows it: the change log on the source (size,
  * rows still to apply, age), the position on the target, whether an apply process holds the
- * direction, lag by heartbeat and by the age of the last applied snapshot, and what is wrong.
+ * direction, lag by heartbeat and by the age of the last applied snapshot, and what is wrong (the
+ * schemas compared included: where no event trigger captures a schema change, that is how one shows).
  */
 final class CaptureStatus {
   /** A direction whose last applied snapshot is older than this (while changes wait) is catching up. */
@@ -111,6 +112,7 @@ final class CaptureStatus {
     if (logged && at.isPresent()) {
       boolean otherWay = ApplyProgress.read(source, sourceSide == Side.OLD ? Way.REVERSE : Way.FORWARD).isPresent();
       problems.addAll(SchemaChanges.logProblems(source, target, sourceLabel, targetLabel, applying, otherWay));
+      problems.addAll(SchemaChanges.drift(source, target, sourceLabel, targetLabel, null));
     }
     StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, problems);
     return new StatusReport.Direction(name, sourceLabel, state, false, applying, tables, null, null, beats.lagMillis(),

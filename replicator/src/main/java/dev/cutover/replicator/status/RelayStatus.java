@@ -4,6 +4,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -16,7 +17,7 @@ import java.util.Optional;
 /**
  * Forward relayed replication as {@code status} shows it: the slot on old and the WAL it holds, the
  * position on new, whether an apply process holds the direction, lag by heartbeat and by the age of
- * the last applied commit, and what is wrong.
+ * the last applied commit, and what is wrong (schema differences included: pgoutput carries none).
  */
 final class RelayStatus {
   /** Behind by more than this much time and WAL, the direction is catching up. */
@@ -65,6 +66,7 @@ final class RelayStatus {
     if (p.missing() > 0) {
       problems.add(p.missing() + " change(s) found no row on new (changed there by someone else?): run verify");
     }
+    problems.addAll(SchemaChanges.drift(old, nw, "old", "new", null));
     StatusReader.Beats beats = StatusReader.beats(Side.OLD, old, nw, problems);
     StatusReport.Relayed relay = new StatusReport.Relayed(p.lsn().asString(), age, p.batches(), p.changes(), p.missing(), applying);
     return new StatusReport.Direction(Way.FORWARD, "old", state, false, applying, Map.of(), read.slot(), read.lagBytes(),

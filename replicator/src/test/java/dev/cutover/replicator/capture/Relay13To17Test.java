@@ -266,6 +266,36 @@ class Relay13To17Test {
     r.cleanup();
   }
 
+  /**
+   * A column and an enum value added on old, where no event trigger captures them (the role is no
+   * superuser) and pgoutput carries no schema: the apply stops at the first row holding them, status
+   * prints what to run on new, and once it has run the rows arrive.
+   */
+  @Test
+  void status_schemaChangedOnOldOnly_printsTheStatementsThatLetTheApplyGoOn(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "drift");
+    Replicator r = db.replicator();
+    r.start(relay(), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "ALTER TYPE mood ADD VALUE 'calm' BEFORE 'sad'");
+      OwnedDatabase.execute(o, "ALTER TABLE scratch ADD COLUMN tag text; UPDATE scratch SET tag = 't' WHERE id = 1;"
+          + " UPDATE account SET mood = 'calm' WHERE id = 2");
+      await().atMost(CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null));
+      List<String> statements = List.of("ALTER TABLE \"public\".\"scratch\" ADD COLUMN \"tag\" text",
+          "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' BEFORE 'sad'");
+      assertThat(db.statusCli()).contains("column tag of public.scratch is on old but not on new")
+          .contains("enum public.mood has value(s) 'calm' on old but not on new").contains(statements);
+      for (String statement : statements) {
+        OwnedDatabase.execute(n, statement);
+      }
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(OwnedDatabase.strings(n, "SELECT (SELECT tag FROM scratch WHERE id = 1) || ' ' || (SELECT mood FROM account WHERE id = 2)"))
+          .containsExactly("t calm");
+      assertThat(db.statusCli()).doesNotContain("on old but");
+    }
+    r.cleanup();
+  }
+
   /** {@link OwnedDatabase#assertRowSecurityThatAppliesIsRefused} for relayed replication. */
   @Test
   void check_rowLevelSecurityAppliesToTheRole_refusedRatherThanCopiedInPart(PostgresPair pair) throws Exception {

@@ -8,6 +8,7 @@ import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -68,6 +69,44 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
       assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
       assertThat(OwnedDatabase.strings(o, "SELECT count(*)::text FROM shape")).containsExactly("1");
     }
+  }
+
+  /**
+   * Schema changes on a 9.6 old, where nothing captures them (event triggers need a superuser): a
+   * column added, a column widened and an enum value added, each used at once. The apply stops at
+   * the first such row, and its error points to status; status names each difference with the
+   * statement to run on new, and once those have run the apply goes on and loses nothing. Before,
+   * status compared no schemas for trigger capture.
+   */
+  @Test
+  void status_schemaChangedOnOldOnly_printsTheStatementsThatLetTheApplyGoOn(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "drift");
+    db.executeOnBoth("ALTER TABLE entry ALTER COLUMN note TYPE varchar(20)");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      // 9.6 adds an enum value outside a transaction block only.
+      OwnedDatabase.execute(o, "ALTER TYPE mood ADD VALUE 'calm' BEFORE 'happy'");
+      OwnedDatabase.execute(o, "ALTER TABLE account ADD COLUMN extra int DEFAULT 5; ALTER TABLE entry ALTER COLUMN note TYPE varchar(300);"
+          + " UPDATE account SET mood = 'calm', extra = 6 WHERE id = 1;"
+          + " UPDATE entry SET note = repeat('x', 280) WHERE (account_id, n) = (SELECT account_id, n FROM entry ORDER BY 1, 2 LIMIT 1)");
+      await().atMost(CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null));
+      assertThat(apply.appliers().get(0).lastError()).contains("`cutover-replicator status` prints the statement").doesNotContain("no value is lost");
+      List<String> statements = List.of("ALTER TABLE \"public\".\"account\" ADD COLUMN \"extra\" integer DEFAULT 5",
+          "ALTER TABLE \"public\".\"entry\" ALTER COLUMN \"note\" TYPE character varying(300) USING \"note\"::character varying(300)",
+          "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' AFTER 'ok'");
+      String status = db.statusCli();
+      assertThat(status).contains("column extra of public.account is on old but not on new")
+          .contains("column note of public.entry is character varying(300) on old but character varying(20) on new")
+          .contains("enum public.mood has value(s) 'calm' on old but not on new").contains(statements);
+      for (String statement : statements) {
+        OwnedDatabase.execute(n, statement);
+      }
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(OwnedDatabase.strings(n, "SELECT mood || ' ' || extra FROM account WHERE id = 1")).containsExactly("calm 6");
+      assertThat(OwnedDatabase.strings(n, "SELECT enum_range(NULL::mood)::text")).containsExactly("{sad,ok,calm,happy}");
+      assertThat(db.statusCli()).doesNotContain("on old but").doesNotContain("fails");
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
   }
 
   private static boolean sameOnBoth(Connection o, Connection n, List<String> queries) throws java.sql.SQLException {
