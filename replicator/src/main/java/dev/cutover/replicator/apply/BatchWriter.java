@@ -75,6 +75,7 @@ final class BatchWriter {
   /** Key types whose text is the value's only text, so equal text is equal keys: int2, int4, int8, text, varchar, uuid. */
   private static final Set<Long> CANONICAL_KEY_TYPES = Set.of(21L, 23L, 20L, 25L, 1043L, 2950L);
   private static final String UNDEFINED_COLUMN = "42703";
+  private static final String UNDEFINED_TABLE = "42P01";
   /** The alias of the table an UPDATE or DELETE writes (see {@link #target}). */
   private static final String TARGET = "t";
 
@@ -442,7 +443,10 @@ final class BatchWriter {
   private TableInfo table(TableName t) throws SQLException {
     TableInfo info = tables.get(t);
     if (info == null) {
-      info = Catalog.require(target, t, targetLabel);
+      info = Catalog.describe(target, t).orElseThrow(() -> new SQLException(targetLabel + ": table " + t + " does not exist, and the"
+          + " source's changes write it (renamed or created there, a schema change that did not reach " + targetLabel + "); rename or"
+          + " create it here as it is there (`cutover-replicator status` prints the statement); the apply goes on once it exists",
+          UNDEFINED_TABLE));
       tables.put(t, info);
     }
     return info;
@@ -478,7 +482,8 @@ final class BatchWriter {
     info.columns().forEach(c -> missing.remove(c.name()));
     return new SQLException(targetLabel + ": table " + info.name() + " has no column " + String.join(", ", missing)
         + ", which the source's changes carry (a schema change there that did not reach " + targetLabel + "); add it here as it is"
-        + " there (`cutover-replicator status` prints the statement); the apply goes on once it exists", UNDEFINED_COLUMN);
+        + " there, or rename the column it was renamed from (`cutover-replicator status` prints the statement); the apply goes on"
+        + " once it exists", UNDEFINED_COLUMN);
   }
 
   /** One INSERT of {@code cs} (rows of the same columns), in their order. */

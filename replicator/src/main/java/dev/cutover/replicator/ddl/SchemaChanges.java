@@ -14,13 +14,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 /**
  * What {@code status} says about schema changes for one direction of replication: changes the
  * capture could not turn into a statement, changes made on the target alone, a change the apply
- * seems stuck at, and, compared catalog to catalog, tables and columns the source has and the
- * target lacks (which stop replication at their first row), each with the statements to run.
+ * seems stuck at, and, compared catalog to catalog, tables, columns and enum values the source has
+ * and the target lacks and columns of another type (which stop replication at their first row),
+ * each with the statements to run.
  * Where nothing is captured (no superuser) the comparison is what detects a change.
  */
 public final class SchemaChanges {
@@ -49,7 +51,7 @@ public final class SchemaChanges {
       unregistered(target, targetLabel, subscription, out);
       logProblems(source, target, sourceLabel, targetLabel, applying, otherWayRuns, out);
     }
-    drift(source, target, sourceLabel, targetLabel, subscription, out);
+    drift(source, target, sourceLabel, targetLabel, subscription, table -> true, out);
     return out;
   }
 
@@ -144,58 +146,92 @@ public final class SchemaChanges {
 
   /**
    * The source's schema against the target's, for schema changes that did not reach the target
-   * (where nothing captures them, the only way to see one): columns the target lacks, columns of
-   * another type, enum values it lacks, each with the statement to run there. With a {@code
-   * subscription} (logical replication) also tables the target lacks; the other engines report
-   * those as tables without capture (`status`) or leave them to their schema change log.
+   * (where nothing captures them, the only way to see one): tables the target lacks among those
+   * the direction {@code carries} (trigger capture: those with capture triggers; the others are
+   * reported as uncaptured), columns it lacks, columns of another type, enum values it lacks, each
+   * with the statement to run there. A table or column the target lacks may be one it has under
+   * another name, renamed on the source: then the rename is offered first, since creating it
+   * afresh would leave the rows it holds behind under the old name.
    */
-  public static List<String> drift(Connection source, Connection target, String sourceLabel, String targetLabel, String subscription)
-      throws SQLException {
+  public static List<String> drift(Connection source, Connection target, String sourceLabel, String targetLabel,
+      Predicate<TableName> carries) throws SQLException {
     List<String> out = new ArrayList<>();
-    drift(source, target, sourceLabel, targetLabel, subscription, out);
+    drift(source, target, sourceLabel, targetLabel, null, carries, out);
     return out;
   }
 
   private static void drift(Connection source, Connection target, String sourceLabel, String targetLabel, String subscription,
-      List<String> out) throws SQLException {
+      Predicate<TableName> carries, List<String> out) throws SQLException {
     Map<String, Map<String, String>> s = columns(source);
     Map<String, Map<String, String>> t = columns(target);
-    String onItsWay = " (if a schema change is on its way, it arrives with replication); else run on " + targetLabel + ": " + BY_HAND + "; ";
+    String onItsWay = " (if a schema change is on its way, it arrives with replication); ";
+    String run = "run on " + targetLabel + ": " + BY_HAND + "; ";
     boolean tablesMissing = false;
     for (Map.Entry<String, Map<String, String>> e : s.entrySet()) {
       TableName table = name(e.getKey());
       Map<String, String> other = t.get(e.getKey());
       if (other == null) {
-        if (subscription != null) {
+        if (carries.test(table)) {
           tablesMissing = true;
+          Map<String, String> renames = new LinkedHashMap<>();
+          t.forEach((key, cols) -> {
+            if (!s.containsKey(key) && cols.equals(e.getValue()) && name(key).schema().equals(table.schema())) {
+              renames.put(name(key).toString(), "ALTER TABLE " + name(key).quoted() + " RENAME TO " + Sql.ident(table.name()));
+            }
+          });
           out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + onItsWay
-              + String.join("; ", CatalogDdl.createMissing(source, target, table)));
+              + renameOr(renames, "table", sourceLabel, targetLabel, run) + run + String.join("; ", CatalogDdl.createMissing(source, target, table)));
         }
         continue;
       }
       for (Map.Entry<String, String> column : e.getValue().entrySet()) {
         String theirs = other.get(column.getKey());
         if (theirs == null) {
+          Map<String, String> renames = new LinkedHashMap<>();
+          other.forEach((name, type) -> {
+            if (!e.getValue().containsKey(name) && type.equals(column.getValue())) {
+              renames.put(name, "ALTER TABLE " + table.quoted() + " RENAME COLUMN " + Sql.ident(name) + " TO " + Sql.ident(column.getKey()));
+            }
+          });
           out.add("column " + column.getKey() + " of " + table + " is on " + sourceLabel + " but not on " + targetLabel + onItsWay
-              + CatalogDdl.addColumn(source, table, column.getKey()));
+              + renameOr(renames, "column", sourceLabel, targetLabel, run) + run + CatalogDdl.addColumn(source, table, column.getKey()));
         } else if (!theirs.equals(column.getValue())) {
           out.add("column " + column.getKey() + " of " + table + " is " + column.getValue() + " on " + sourceLabel + " but " + theirs
-              + " on " + targetLabel + " (if a schema change is on its way, it arrives with replication): a value that does not fit "
-              + targetLabel + "'s type stops replication. If " + sourceLabel + "'s type is the one meant, run on " + targetLabel + ": "
-              + BY_HAND + "; " + CatalogDdl.alterColumnType(source, table, column.getKey()) + "; if " + targetLabel + "'s is (changed"
-              + " there first), make the same change on " + sourceLabel);
+              + " on " + targetLabel + onItsWay + "a value that does not fit " + targetLabel + "'s type stops replication. If "
+              + sourceLabel + "'s type is the one meant, " + run + CatalogDdl.alterColumnType(source, table, column.getKey()) + "; if "
+              + targetLabel + "'s is (changed there first), make the same change on " + sourceLabel);
         }
       }
     }
     for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(source, target)) {
       out.add("enum " + gap.type() + " has value(s) " + gap.values().stream().map(Sql::literal).collect(Collectors.joining(", "))
-          + " on " + sourceLabel + " but not on " + targetLabel + ": a row holding one stops replication" + onItsWay
+          + " on " + sourceLabel + " but not on " + targetLabel + ": a row holding one stops replication" + onItsWay + "else " + run
           + String.join("; ", gap.statements()));
     }
-    if (tablesMissing) {
+    if (tablesMissing && subscription != null) {
       out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
           + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams their changes");
     }
+  }
+
+  /**
+   * How a table or column the target lacks may be one of its own renamed on the source ({@code
+   * renames}: the target's name to the statement that renames it), ending in "else " for what
+   * follows; only "else " where nothing of the same shape could be it.
+   */
+  private static String renameOr(Map<String, String> renames, String what, String sourceLabel, String targetLabel, String run) {
+    if (renames.isEmpty()) {
+      return "else ";
+    }
+    String keeps = " (creating it afresh would leave behind the " + (what.equals("table") ? "rows" : "values") + " " + targetLabel
+        + " holds under the old name); else ";
+    if (renames.size() == 1) {
+      Map.Entry<String, String> only = renames.entrySet().iterator().next();
+      return "if it is " + targetLabel + "'s " + what + " " + only.getKey() + " renamed on " + sourceLabel + ", " + run + only.getValue()
+          + keeps;
+    }
+    return "if it is one of " + targetLabel + "'s " + what + "s " + String.join(", ", renames.keySet()) + " renamed on " + sourceLabel
+        + ", " + run + "whichever of " + String.join(" or ", renames.values()) + " applies" + keeps;
   }
 
   /**

@@ -112,7 +112,8 @@ final class CaptureStatus {
     if (logged && at.isPresent()) {
       boolean otherWay = ApplyProgress.read(source, sourceSide == Side.OLD ? Way.REVERSE : Way.FORWARD).isPresent();
       problems.addAll(SchemaChanges.logProblems(source, target, sourceLabel, targetLabel, applying, otherWay));
-      problems.addAll(SchemaChanges.drift(source, target, sourceLabel, targetLabel, null));
+      List<TableName> carried = CaptureSchema.capturedTables(source);
+      problems.addAll(SchemaChanges.drift(source, target, sourceLabel, targetLabel, carried::contains));
     }
     StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, problems);
     return new StatusReport.Direction(name, sourceLabel, state, false, applying, tables, null, null, beats.lagMillis(),

@@ -5,6 +5,8 @@ import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.ddl.SchemaChanges;
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -66,7 +68,8 @@ final class RelayStatus {
     if (p.missing() > 0) {
       problems.add(p.missing() + " change(s) found no row on new (changed there by someone else?): run verify");
     }
-    problems.addAll(SchemaChanges.drift(old, nw, "old", "new", null));
+    List<TableName> carried = Catalog.publishedTables(old, p.publication());
+    problems.addAll(SchemaChanges.drift(old, nw, "old", "new", carried::contains));
     StatusReader.Beats beats = StatusReader.beats(Side.OLD, old, nw, problems);
     StatusReport.Relayed relay = new StatusReport.Relayed(p.lsn().asString(), age, p.batches(), p.changes(), p.missing(), applying);
     return new StatusReport.Direction(Way.FORWARD, "old", state, false, applying, Map.of(), read.slot(), read.lagBytes(),

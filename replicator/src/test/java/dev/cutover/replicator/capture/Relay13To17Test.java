@@ -267,9 +267,9 @@ class Relay13To17Test {
   }
 
   /**
-   * A column and an enum value added on old, where no event trigger captures them (the role is no
-   * superuser) and pgoutput carries no schema: the apply stops at the first row holding them, status
-   * prints what to run on new, and once it has run the rows arrive.
+   * A column and an enum value added and a table renamed on old, where no event trigger captures
+   * them (the role is no superuser) and pgoutput carries no schema: the apply stops at the first
+   * row holding them, status prints what to run on new, and once it has run the rows arrive.
    */
   @Test
   void status_schemaChangedOnOldOnly_printsTheStatementsThatLetTheApplyGoOn(PostgresPair pair) throws Exception {
@@ -279,18 +279,20 @@ class Relay13To17Test {
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
       OwnedDatabase.execute(o, "ALTER TYPE mood ADD VALUE 'calm' BEFORE 'sad'");
       OwnedDatabase.execute(o, "ALTER TABLE scratch ADD COLUMN tag text; UPDATE scratch SET tag = 't' WHERE id = 1;"
-          + " UPDATE account SET mood = 'calm' WHERE id = 2");
+          + " UPDATE account SET mood = 'calm' WHERE id = 2; ALTER TABLE counter RENAME TO tally; UPDATE tally SET value = 7");
       await().atMost(CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null));
       List<String> statements = List.of("ALTER TABLE \"public\".\"scratch\" ADD COLUMN \"tag\" text",
-          "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' BEFORE 'sad'");
+          "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' BEFORE 'sad'", "ALTER TABLE \"public\".\"counter\" RENAME TO \"tally\"");
       assertThat(db.statusCli()).contains("column tag of public.scratch is on old but not on new")
-          .contains("enum public.mood has value(s) 'calm' on old but not on new").contains(statements);
+          .contains("enum public.mood has value(s) 'calm' on old but not on new")
+          .contains("table public.tally is on old but not on new").contains("if it is new's table public.counter renamed on old")
+          .contains(statements);
       for (String statement : statements) {
         OwnedDatabase.execute(n, statement);
       }
       r.awaitCaughtUp(CATCH_UP);
-      assertThat(OwnedDatabase.strings(n, "SELECT (SELECT tag FROM scratch WHERE id = 1) || ' ' || (SELECT mood FROM account WHERE id = 2)"))
-          .containsExactly("t calm");
+      assertThat(OwnedDatabase.strings(n, "SELECT (SELECT tag FROM scratch WHERE id = 1) || ' ' || (SELECT mood FROM account WHERE id = 2)"
+          + " || ' ' || (SELECT string_agg(DISTINCT value::text, ',') FROM tally)")).containsExactly("t calm 7");
       assertThat(db.statusCli()).doesNotContain("on old but");
     }
     r.cleanup();

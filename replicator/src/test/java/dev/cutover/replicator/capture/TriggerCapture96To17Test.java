@@ -109,6 +109,41 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
     assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
   }
 
+  /**
+   * A column and a table renamed on a 9.6 old, where nothing captures it: status offers the rename
+   * on new before the statement that creates it afresh, which would leave new's rows behind under
+   * the old name (before, it offered only ADD COLUMN for the column, and nothing for the table,
+   * whose apply error named no remedy). With the renames run, every row is where it is on old.
+   */
+  @Test
+  void status_tableAndColumnRenamedOnOldOnly_offersTheRenameOnNew(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "renamed");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "ALTER TABLE scratch RENAME COLUMN payload TO body; ALTER TABLE counter RENAME TO tally;"
+          + " UPDATE scratch SET body = 'renamed' WHERE id = 1; INSERT INTO tally VALUES ('after', 1); UPDATE tally SET value = value + 1");
+      await().atMost(CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null));
+      String rename = "ALTER TABLE \"public\".\"scratch\" RENAME COLUMN \"payload\" TO \"body\"";
+      assertThat(db.statusCli()).contains("column body of public.scratch is on old but not on new (if a schema change is on its way, it"
+          + " arrives with replication); if it is new's column payload renamed on old, run on new: SET cutover.ddl_capture = off; "
+          + rename + " (creating it afresh would leave behind the values new holds under the old name); else run on new: SET"
+          + " cutover.ddl_capture = off; ALTER TABLE \"public\".\"scratch\" ADD COLUMN \"body\" text");
+      OwnedDatabase.execute(n, rename);
+      await().atMost(CATCH_UP).until(() -> String.valueOf(apply.appliers().get(0).lastError()).contains("tally"));
+      assertThat(apply.appliers().get(0).lastError()).contains("new: table public.tally does not exist").contains("rename or create it");
+      String renameTable = "ALTER TABLE \"public\".\"counter\" RENAME TO \"tally\"";
+      assertThat(db.statusCli()).contains("table public.tally is on old but not on new").contains("if it is new's table public.counter"
+          + " renamed on old, run on new: SET cutover.ddl_capture = off; " + renameTable).contains("CREATE TABLE \"public\".\"tally\"");
+      OwnedDatabase.execute(n, renameTable);
+      r.awaitCaughtUp(CATCH_UP);
+      String tally = "SELECT name || '=' || value FROM tally ORDER BY 1";
+      assertThat(OwnedDatabase.strings(n, tally)).isEqualTo(OwnedDatabase.strings(o, tally)).hasSizeGreaterThan(1);
+      assertThat(OwnedDatabase.strings(n, "SELECT body FROM scratch WHERE id = 1")).containsExactly("renamed");
+      assertThat(db.statusCli()).doesNotContain("on old but");
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
   private static boolean sameOnBoth(Connection o, Connection n, List<String> queries) throws java.sql.SQLException {
     for (String q : queries) {
       if (!OwnedDatabase.strings(o, q).equals(OwnedDatabase.strings(n, q))) {
