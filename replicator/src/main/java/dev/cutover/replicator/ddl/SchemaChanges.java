@@ -203,6 +203,29 @@ public final class SchemaChanges {
         }
       }
     }
+    for (Map.Entry<String, Map<String, String>> e : t.entrySet()) {
+      Map<String, String> theirs = s.get(e.getKey());
+      if (theirs == null) {
+        continue;
+      }
+      TableName table = name(e.getKey());
+      // A column only the source has, of the same type, makes this one a rename's (offered above).
+      Set<String> renamedTypes = new HashSet<>();
+      theirs.forEach((name, type) -> {
+        if (!e.getValue().containsKey(name)) {
+          renamedTypes.add(type);
+        }
+      });
+      for (Map.Entry<String, String> column : e.getValue().entrySet()) {
+        if (!theirs.containsKey(column.getKey()) && !renamedTypes.contains(column.getValue()) && required(target, table, column.getKey())) {
+          out.add("column " + column.getKey() + " of " + table + " is on " + targetLabel + " but not on " + sourceLabel + ", NOT NULL"
+              + " without a default: a row inserted on " + sourceLabel + " has no value for it, which stops replication. If it was"
+              + " dropped on " + sourceLabel + ", " + run + "ALTER TABLE " + table.quoted() + " DROP COLUMN " + Sql.ident(column.getKey())
+              + "; if it is on its way to " + sourceLabel + " (added on " + targetLabel + " first), give it a DEFAULT on " + targetLabel
+              + " until it gets there");
+        }
+      }
+    }
     for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(source, target)) {
       out.add("enum " + gap.type() + " has value(s) " + gap.values().stream().map(Sql::literal).collect(Collectors.joining(", "))
           + " on " + sourceLabel + " but not on " + targetLabel + ": a row holding one stops replication" + onItsWay + "else " + run
@@ -232,6 +255,12 @@ public final class SchemaChanges {
     }
     return "if it is one of " + targetLabel + "'s " + what + "s " + String.join(", ", renames.keySet()) + " renamed on " + sourceLabel
         + ", " + run + "whichever of " + String.join(" or ", renames.values()) + " applies" + keeps;
+  }
+
+  /** Whether a row must give {@code column} a value: NOT NULL, with no default, identity or generation to fill it. */
+  private static boolean required(Connection c, TableName table, String column) throws SQLException {
+    return Sql.bool(c, "SELECT a.attnotnull AND NOT a.atthasdef" + (Sql.majorVersionOf(c) >= 10 ? " AND a.attidentity = ''" : "")
+        + " FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attname = ?", table.regclass(), column);
   }
 
   /**

@@ -73,7 +73,8 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
 
   /**
    * Schema changes on a 9.6 old, where nothing captures them (event triggers need a superuser): a
-   * column added, a column widened and an enum value added, each used at once. The apply stops at
+   * column added, a column widened, an enum value added and a NOT NULL column dropped, each used
+   * at once. The apply stops at
    * the first such row, and its error points to status; status names each difference with the
    * statement to run on new, and once those have run the apply goes on and loses nothing. Before,
    * status compared no schemas for trigger capture.
@@ -87,15 +88,17 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
       // 9.6 adds an enum value outside a transaction block only.
       OwnedDatabase.execute(o, "ALTER TYPE mood ADD VALUE 'calm' BEFORE 'happy'");
       OwnedDatabase.execute(o, "ALTER TABLE account ADD COLUMN extra int DEFAULT 5; ALTER TABLE entry ALTER COLUMN note TYPE varchar(300);"
+          + " ALTER TABLE account DROP COLUMN email; INSERT INTO account (balance) VALUES (1);"
           + " UPDATE account SET mood = 'calm', extra = 6 WHERE id = 1;"
           + " UPDATE entry SET note = repeat('x', 280) WHERE (account_id, n) = (SELECT account_id, n FROM entry ORDER BY 1, 2 LIMIT 1)");
       await().atMost(CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null));
       assertThat(apply.appliers().get(0).lastError()).contains("`cutover-replicator status` prints the statement").doesNotContain("no value is lost");
       List<String> statements = List.of("ALTER TABLE \"public\".\"account\" ADD COLUMN \"extra\" integer DEFAULT 5",
           "ALTER TABLE \"public\".\"entry\" ALTER COLUMN \"note\" TYPE character varying(300) USING \"note\"::character varying(300)",
-          "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' AFTER 'ok'");
+          "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' AFTER 'ok'", "ALTER TABLE \"public\".\"account\" DROP COLUMN \"email\"");
       String status = db.statusCli();
       assertThat(status).contains("column extra of public.account is on old but not on new")
+          .contains("column email of public.account is on new but not on old, NOT NULL without a default")
           .contains("column note of public.entry is character varying(300) on old but character varying(20) on new")
           .contains("enum public.mood has value(s) 'calm' on old but not on new").contains(statements);
       for (String statement : statements) {
@@ -103,6 +106,7 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
       }
       r.awaitCaughtUp(CATCH_UP);
       assertThat(OwnedDatabase.strings(n, "SELECT mood || ' ' || extra FROM account WHERE id = 1")).containsExactly("calm 6");
+      assertThat(OwnedDatabase.strings(n, "SELECT count(*)::text FROM account")).isEqualTo(OwnedDatabase.strings(o, "SELECT count(*)::text FROM account"));
       assertThat(OwnedDatabase.strings(n, "SELECT enum_range(NULL::mood)::text")).containsExactly("{sad,ok,calm,happy}");
       assertThat(db.statusCli()).doesNotContain("on old but").doesNotContain("fails");
     }
