@@ -193,8 +193,12 @@ public final class SchemaChanges {
               renames.put(name, "ALTER TABLE " + table.quoted() + " RENAME COLUMN " + Sql.ident(name) + " TO " + Sql.ident(column.getKey()));
             }
           });
-          out.add("column " + column.getKey() + " of " + table + " is on " + sourceLabel + " but not on " + targetLabel + onItsWay
-              + renameOr(renames, "column", sourceLabel, targetLabel, run) + run + CatalogDdl.addColumn(source, table, column.getKey()));
+          String computed = CatalogDdl.computedDefault(source, table, column.getKey());
+          out.add("column " + column.getKey() + " of " + table + " is on " + sourceLabel + " but not on " + targetLabel
+              + (computed == null ? "" : ", with a computed default (" + computed + "): added here, it gives the rows " + targetLabel
+                  + " holds " + targetLabel + "'s own values, which may differ from " + sourceLabel + "'s (`cutover-replicator verify`"
+                  + " lists them afterwards)") + onItsWay + renameOr(renames, "column", sourceLabel, targetLabel, run) + run
+              + String.join("; ", CatalogDdl.addColumnWithSequences(source, target, table, column.getKey())));
         } else if (!theirs.equals(column.getValue())) {
           out.add("column " + column.getKey() + " of " + table + " is " + column.getValue() + " on " + sourceLabel + " but " + theirs
               + " on " + targetLabel + onItsWay + "a value that does not fit " + targetLabel + "'s type stops replication. If "

@@ -42,6 +42,51 @@ public final class CatalogDdl {
   }
 
   /**
+   * {@link #addColumn}, preceded by the {@code CREATE SEQUENCE} of each sequence its default draws
+   * from that {@code target} lacks (a {@code serial} column added on the source brings one), and
+   * followed by the {@code OWNED BY} that ties a serial's sequence to it as on the source.
+   */
+  public static List<String> addColumnWithSequences(Connection source, Connection target, TableName table, String column)
+      throws SQLException {
+    List<String> before = new ArrayList<>();
+    List<String> after = new ArrayList<>();
+    for (String[] seq : Sql.rows(source, "SELECT n.nspname, q.relname, EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass"
+        + " AND o.objid = q.oid AND o.refobjid = ad.adrelid AND o.refobjsubid = ad.adnum AND o.deptype = 'a')::text"
+        + " FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum"
+        + " JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass"
+        + " JOIN pg_class q ON q.oid = d.refobjid AND q.relkind = 'S' JOIN pg_namespace n ON n.oid = q.relnamespace"
+        + " WHERE ad.adrelid = ?::regclass AND a.attname = ? ORDER BY 1, 2", table.regclass(), column)) {
+      if (!Sql.relationExists(target, Sql.qualified(seq[0], seq[1]))) {
+        before.add(createSequence(source, seq[0], seq[1]));
+        if ("true".equals(seq[2])) {
+          after.add("ALTER SEQUENCE " + Sql.qualified(seq[0], seq[1]) + " OWNED BY " + table.quoted() + "." + Sql.ident(column));
+        }
+      }
+    }
+    before.add(addColumn(source, table, column));
+    before.addAll(after);
+    return before;
+  }
+
+  /**
+   * The default of {@code column} where it is computed rather than a constant (it calls a
+   * function: {@code now()}, {@code nextval}, {@code random()}, a cast with a length; or the
+   * column is an identity), else null.
+   * Adding such a column on another server fills the rows there with that server's own values.
+   */
+  public static String computedDefault(Connection c, TableName table, String column) throws SQLException {
+    if (Sql.majorVersionOf(c) >= 10 && Sql.bool(c, "SELECT attidentity <> '' FROM pg_attribute WHERE attrelid = ?::regclass AND attname = ?",
+        table.regclass(), column)) {
+      return "an identity";
+    }
+    List<String> found = Sql.withCatalogPath(c, () -> Sql.strings(c, "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d"
+        + " JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = ?::regclass AND a.attname = ?"
+        + " AND (d.adbin::text LIKE '%FUNCEXPR%' OR d.adbin::text LIKE '%OPEXPR%' OR d.adbin::text LIKE '%SQLVALUEFUNCTION%')",
+        table.regclass(), column));
+    return found.isEmpty() ? null : found.get(0);
+  }
+
+  /**
    * {@code ALTER TABLE ... ALTER COLUMN ... TYPE ...} that gives {@code column} of {@code table}
    * on another server the type and collation it has here.
    */
