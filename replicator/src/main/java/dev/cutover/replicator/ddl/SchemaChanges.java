@@ -230,10 +230,12 @@ public final class SchemaChanges {
         }
       }
     }
+    // Before PostgreSQL 12, ALTER TYPE ... ADD VALUE refuses to run in a transaction block, which a multi-statement string is.
+    String alone = Sql.majorVersionOf(target) < 12 ? "each statement on its own, " : "";
     for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(source, target)) {
       out.add("enum " + gap.type() + " has value(s) " + gap.values().stream().map(Sql::literal).collect(Collectors.joining(", "))
-          + " on " + sourceLabel + " but not on " + targetLabel + ": a row holding one stops replication" + onItsWay + "else " + run
-          + String.join("; ", gap.statements()));
+          + " on " + sourceLabel + " but not on " + targetLabel + ": a row holding one stops replication" + onItsWay + "else " + alone
+          + run + String.join("; ", gap.statements()));
     }
     if (tablesMissing && subscription != null) {
       out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.Replicator;
@@ -15,8 +16,10 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.List;
+import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -146,6 +149,41 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
       assertThat(db.statusCli()).doesNotContain("on old but");
     }
     assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
+  /**
+   * An enum value added on new while the way back into 9.6 runs: status prints the ALTER TYPE to
+   * run on old, each statement on its own, since 9.6 adds an enum value outside a transaction
+   * block only (a multi-statement string is one); once run, the way back goes on.
+   */
+  @Test
+  void status_enumValueAddedOnNewOnly_wayBackInto96GetsItsStatementsOneByOne(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "backenum");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(CATCH_UP);
+    }
+    r.reverse(new Reverse.Options(Duration.ZERO, Duration.ofSeconds(5)));
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "ALTER TYPE mood ADD VALUE 'calm' BEFORE 'sad'");
+      OwnedDatabase.execute(n, "UPDATE account SET mood = 'calm' WHERE id = 1");
+      await().atMost(CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null));
+      assertThat(db.statusCli()).contains("enum public.mood has value(s) 'calm' on new but not on old: a row holding one stops"
+          + " replication (if a schema change is on its way, it arrives with replication); else each statement on its own, run on old:"
+          + " SET cutover.ddl_capture = off; ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' BEFORE 'sad'");
+      String add = "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' BEFORE 'sad'";
+      Properties asPsql = new Properties();
+      asPsql.setProperty("user", OwnedDatabase.ROLE);
+      asPsql.setProperty("preferQueryMode", "simple");
+      try (Connection simple = DriverManager.getConnection(db.url(pair.oldServer()), asPsql)) {
+        assertThatThrownBy(() -> OwnedDatabase.execute(simple, "SET cutover.ddl_capture = off; " + add)).as("9.6, in one string as psql -c sends it")
+            .hasMessageContaining("multi-command string");
+      }
+      OwnedDatabase.execute(o, "SET cutover.ddl_capture = off");
+      OwnedDatabase.execute(o, add);
+      await().atMost(CATCH_UP).until(() -> OwnedDatabase.strings(o, "SELECT mood::text FROM account WHERE id = 1").equals(List.of("calm")));
+      assertThat(OwnedDatabase.strings(o, "SELECT enum_range(NULL::mood)::text")).containsExactly("{calm,sad,ok,happy}");
+    }
   }
 
   private static boolean sameOnBoth(Connection o, Connection n, List<String> queries) throws java.sql.SQLException {
