@@ -270,9 +270,11 @@ public final class CaptureSchema {
    * name can mark an element or a field): where the column's JSON holds {@code null} at all, its
    * value is replaced by the column's own text as a JSON string (printed with the settings the
    * capture pins), which the target's input function reads back exactly, as it reads relayed
-   * values. Only rows whose text holds {@code null} at all get that far, but for {@code =} (a type
-   * with a cast to json, which {@code row_to_json} prints through it: hstore's object, which
-   * hstore's input refuses), listed first, whose value is always replaced by its text that way.
+   * values. Only rows whose text holds {@code null} at all get that far, but for {@code =}, listed
+   * first, whose value is always replaced by its text that way: a type with a cast to json, which
+   * {@code row_to_json} prints through it (hstore's object, which hstore's input refuses), and,
+   * where {@code capture_state.structured_as_text} is set (the way back into 9.6, whose
+   * {@code json_to_record} reads a JSON array or object only as text), every array or composite.
    * Called by the capture
    * function for tables with json columns (flag {@code j}) and by the event trigger for the rows of
    * a CREATE TABLE AS; every name is schema-qualified, as in the capture function, since it runs
