@@ -86,7 +86,7 @@ final class StatusCommand extends BaseCommand {
   /** A direction of relayed replication: after its slot, the apply process and position. */
   private void showRelay(StatusReport.Direction d) {
     StatusReport.Relayed r = d.relay();
-    out().println("  apply into new: " + (r.applying() ? "running" : "NOT running") + ", " + Units.count(r.batches()) + " batch(es), "
+    out().println("  apply into new: " + applyState(d, r.applying()) + ", " + Units.count(r.batches()) + " batch(es), "
         + Units.count(r.changes()) + " change(s) so far" + (r.notFound() == 0 ? "" : ", " + r.notFound() + " found no row")
         + "; applied up to " + r.appliedLsn() + (r.appliedAgeMillis() == null ? "" : ", " + Units.millis(r.appliedAgeMillis())
         + " ago by old's clock"));
@@ -102,11 +102,18 @@ final class StatusCommand extends BaseCommand {
     out().println("  change log on " + d.source() + ": " + Units.count(c.logRows()) + " row(s), " + Units.bytes(c.logBytes()) + ", "
         + Units.count(c.pendingRows()) + " not applied yet" + (c.logRows() == 0 ? "" : ", oldest written " + Units.millis(c.logAgeMillis())
         + " ago"));
-    out().println("  apply into " + target + ": " + (c.applying() ? "running" : "NOT running") + ", " + Units.count(c.batches())
+    out().println("  apply into " + target + ": " + applyState(d, c.applying()) + ", " + Units.count(c.batches())
         + " batch(es), " + Units.count(c.changes()) + " change(s) so far" + (c.notFound() == 0 ? "" : ", " + c.notFound()
         + " found no row") + "; applied up to " + c.appliedSnapshot());
-    out().println("  tables: " + d.tables().size() + " captured");
+    long captured = d.tables().values().stream().filter("captured"::equals).count();
+    out().println("  tables: " + captured + " captured" + (captured == d.tables().size() ? "" : ", " + (d.tables().size() - captured)
+        + " NOT captured"));
     problems(d);
+  }
+
+  /** Whether an apply process holds the direction now, or retries a failed batch (holding nothing between tries). */
+  private static String applyState(StatusReport.Direction d, boolean applying) {
+    return "failing".equals(d.state()) ? "retrying a failed batch" : applying ? "running" : "NOT running";
   }
 
   private void problems(StatusReport.Direction d) {

@@ -7,6 +7,7 @@ import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.ddl.SchemaChanges;
+import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
@@ -47,16 +48,16 @@ final class CaptureStatus {
     for (TableName t : logged ? CaptureSchema.capturedTables(source) : List.<TableName>of()) {
       tables.put(t.toString(), "captured");
     }
-    List<String> uncaptured = new ArrayList<>();
+    List<TableName> uncaptured = new ArrayList<>();
     for (TableName t : logged ? Catalog.applicationTables(source) : List.<TableName>of()) {
       if (tables.putIfAbsent(t.toString(), "not captured") == null) {
-        uncaptured.add(t.toString());
+        uncaptured.add(t);
       }
     }
     if (!uncaptured.isEmpty()) {
       problems.add(uncaptured.size() + " table(s) on " + sourceLabel + " have no capture triggers (created after start, where no event"
           + " trigger could give them theirs: that needs a superuser): their changes do not reach " + targetLabel + ": "
-          + String.join(", ", uncaptured) + "; run `cutover-replicator cleanup` and start again");
+          + names(uncaptured) + ". " + captureLate(uncaptured, source, target, sourceLabel, targetLabel));
     }
     List<TableName> disabled = logged ? CaptureSchema.disabledTables(source) : List.of();
     if (!disabled.isEmpty()) {
@@ -93,12 +94,13 @@ final class CaptureStatus {
       captured = new StatusReport.Captured(size.rows(), size.bytes(), size.pending(), size.oldestAgeMillis(), p.snapshot().text(),
           appliedAge, p.batches(), p.changes(), p.missing(), applying);
       Optional<ApplyFailures.Failed> failed = ApplyFailures.read(target, name);
-      if (!applying) {
+      if (failed.filter(ApplyFailures.Failed::recent).isPresent()) {
+        // Between tries the apply process holds no session, and so no lock: it is not stopped.
+        state = "failing";
+      } else if (!applying) {
         state = "stopped";
-        if (failed.filter(ApplyFailures.Failed::recent).isEmpty()) {
-          problems.add("no `cutover-replicator apply` runs for " + name + ": changes wait in the change log on " + sourceLabel + " ("
-              + size.pending() + " row(s) now) and lag grows; start it");
-        }
+        problems.add("no `cutover-replicator apply` runs for " + name + ": changes wait in the change log on " + sourceLabel + " ("
+            + size.pending() + " row(s) now) and lag grows; start it");
       } else if (size.pending() > 0 && appliedAge > BEHIND_MILLIS) {
         state = "catching-up";
       } else {
@@ -122,6 +124,27 @@ final class CaptureStatus {
 
   private static String names(List<TableName> tables) {
     return tables.stream().map(TableName::toString).collect(Collectors.joining(", "));
+  }
+
+  /**
+   * How to capture tables created after start: create each on the target where it is missing, then
+   * give it its capture triggers; what was written on the source before those exist is not in the
+   * log, so verify tells whether anything was (an empty table loses nothing), and only then is a new
+   * start needed.
+   */
+  private static String captureLate(List<TableName> tables, Connection source, Connection target, String sourceLabel,
+      String targetLabel) throws SQLException {
+    List<String> create = new ArrayList<>();
+    for (TableName t : tables) {
+      if (!Sql.relationExists(target, t.quoted())) {
+        create.addAll(CatalogDdl.createMissing(source, target, t));
+      }
+    }
+    String capture = tables.stream().map(t -> "SELECT cutover.capture_table(" + Sql.literal(t.quoted()) + ")").collect(Collectors.joining("; "));
+    return (create.isEmpty() ? "" : "Run on " + targetLabel + ": SET cutover.ddl_capture = off; " + String.join("; ", create) + "; then ")
+        + "run on " + sourceLabel + " as the tables' owner: " + capture + "; from then on their writes are captured. Then run"
+        + " `cutover-replicator verify`: rows written before are not on " + targetLabel + " (none, if the tables were still empty),"
+        + " and if it finds any, `cutover-replicator cleanup` and start again";
   }
 
   /** The statements that make {@code tables}' capture triggers again, and where and as whom to run them. */

@@ -49,12 +49,13 @@ final class RelayStatus {
       state = "broken";
       problems.add("slot " + p.slot() + " on old lost WAL it needed (max_slot_wal_keep_size): relaying cannot resume;"
           + " run cleanup and start again");
+    } else if (failed.filter(ApplyFailures.Failed::recent).isPresent()) {
+      // Between tries the apply process holds no session, and so no lock: it is not stopped.
+      state = "failing";
     } else if (!applying) {
       state = "stopped";
-      if (failed.filter(ApplyFailures.Failed::recent).isEmpty()) {
-        problems.add("no `cutover-replicator apply` runs for forward: slot " + p.slot() + " holds old's WAL ("
-            + read.lagBytes() + " bytes now) and lag grows; start it");
-      }
+      problems.add("no `cutover-replicator apply` runs for forward: slot " + p.slot() + " holds old's WAL ("
+          + read.lagBytes() + " bytes now) and lag grows; start it");
     } else if ((age == null || age > BEHIND_MILLIS) && read.lagBytes() != null && read.lagBytes() > BEHIND_BYTES) {
       state = "catching-up";
     } else {

@@ -35,6 +35,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -246,6 +247,12 @@ final class OwnedDatabase {
       assertThat(strings(n, "SELECT name || '=' || value FROM counter ORDER BY 1"))
           .isEqualTo(strings(o, "SELECT name || '=' || value FROM counter ORDER BY 1"));
     }
+  }
+
+  /** Waits for {@code apply} to fail a batch (it then retries it), and returns why. */
+  static String awaitApplyFailure(ApplyProcess apply, Duration within) {
+    await().atMost(within).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null));
+    return apply.appliers().stream().map(Applier::lastError).filter(Objects::nonNull).findFirst().orElseThrow();
   }
 
   /** What {@code cutover-replicator status} prints for this database (its exit code asserted 0). */

@@ -280,7 +280,7 @@ class Relay13To17Test {
       OwnedDatabase.execute(o, "ALTER TYPE mood ADD VALUE 'calm' BEFORE 'sad'");
       OwnedDatabase.execute(o, "ALTER TABLE scratch ADD COLUMN tag text; UPDATE scratch SET tag = 't' WHERE id = 1;"
           + " UPDATE account SET mood = 'calm' WHERE id = 2; ALTER TABLE counter RENAME TO tally; UPDATE tally SET value = 7");
-      await().atMost(CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null));
+      OwnedDatabase.awaitApplyFailure(apply, CATCH_UP);
       List<String> statements = List.of("ALTER TABLE \"public\".\"scratch\" ADD COLUMN \"tag\" text",
           "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' BEFORE 'sad'", "ALTER TABLE \"public\".\"counter\" RENAME TO \"tally\"");
       assertThat(db.statusCli()).contains("column tag of public.scratch is on old but not on new")
