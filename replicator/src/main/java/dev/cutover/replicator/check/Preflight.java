@@ -303,8 +303,7 @@ public final class Preflight {
       }
     }
     for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(old, nw)) {
-      add(Severity.ERROR, "new", "enum-values", "enum " + gap.type() + " has value(s) " + String.join(", ", gap.values().stream()
-          .map(Sql::literal).toList()) + " on old but not on new: a row holding one fails the copy or replication",
+      add(Severity.ERROR, "new", "enum-values", "enum " + gap.type() + " has value(s) " + gap.listed() + " on old but not on new: a row holding one fails the copy or replication",
           "run on new: " + String.join("; ", gap.statements()));
     }
     for (TableName t : onNew) {

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Predicate;
-import java.util.stream.Collectors;
 
 /**
  * What {@code status} says about schema changes for one direction of replication: changes the
@@ -27,7 +26,8 @@ import java.util.stream.Collectors;
  */
 public final class SchemaChanges {
   /** Run first in a session that makes a change by hand, so that it is not captured as a change of its own. */
-  static final String BY_HAND = "SET cutover.ddl_capture = off";
+  public static final String BY_HAND = "SET cutover.ddl_capture = off";
+  private static final String ON_ITS_WAY = " (if a schema change is on its way, it arrives with replication); ";
 
   private SchemaChanges() {}
 
@@ -164,78 +164,30 @@ public final class SchemaChanges {
       Predicate<TableName> carries, List<String> out) throws SQLException {
     Map<String, Map<String, String>> s = columns(source);
     Map<String, Map<String, String>> t = columns(target);
-    String onItsWay = " (if a schema change is on its way, it arrives with replication); ";
-    String run = "run on " + targetLabel + ": " + BY_HAND + "; ";
+    Wording w = new Wording(sourceLabel, targetLabel);
     boolean tablesMissing = false;
     for (Map.Entry<String, Map<String, String>> e : s.entrySet()) {
       TableName table = name(e.getKey());
       Map<String, String> other = t.get(e.getKey());
-      if (other == null) {
-        if (carries.test(table)) {
-          tablesMissing = true;
-          Map<String, String> renames = new LinkedHashMap<>();
-          t.forEach((key, cols) -> {
-            if (!s.containsKey(key) && cols.equals(e.getValue()) && name(key).schema().equals(table.schema())) {
-              renames.put(name(key).toString(), "ALTER TABLE " + name(key).quoted() + " RENAME TO " + Sql.ident(table.name()));
-            }
-          });
-          out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + onItsWay
-              + renameOr(renames, "table", sourceLabel, targetLabel, run) + run + String.join("; ", CatalogDdl.createMissing(source, target, table)));
-        }
-        continue;
-      }
-      for (Map.Entry<String, String> column : e.getValue().entrySet()) {
-        String theirs = other.get(column.getKey());
-        if (theirs == null) {
-          Map<String, String> renames = new LinkedHashMap<>();
-          other.forEach((name, type) -> {
-            if (!e.getValue().containsKey(name) && type.equals(column.getValue())) {
-              renames.put(name, "ALTER TABLE " + table.quoted() + " RENAME COLUMN " + Sql.ident(name) + " TO " + Sql.ident(column.getKey()));
-            }
-          });
-          String computed = CatalogDdl.computedDefault(source, table, column.getKey());
-          out.add("column " + column.getKey() + " of " + table + " is on " + sourceLabel + " but not on " + targetLabel
-              + (computed == null ? "" : ", with a computed default (" + computed + "): added here, it gives the rows " + targetLabel
-                  + " holds " + targetLabel + "'s own values, which may differ from " + sourceLabel + "'s (`cutover-replicator verify`"
-                  + " lists them afterwards)") + onItsWay + renameOr(renames, "column", sourceLabel, targetLabel, run) + run
-              + String.join("; ", CatalogDdl.addColumnWithSequences(source, target, table, column.getKey())));
-        } else if (!theirs.equals(column.getValue())) {
-          out.add("column " + column.getKey() + " of " + table + " is " + column.getValue() + " on " + sourceLabel + " but " + theirs
-              + " on " + targetLabel + onItsWay + "a value that does not fit " + targetLabel + "'s type stops replication. If "
-              + sourceLabel + "'s type is the one meant, " + run + CatalogDdl.alterColumnType(source, table, column.getKey()) + "; if "
-              + targetLabel + "'s is (changed there first), make the same change on " + sourceLabel);
-        }
-      }
-    }
-    for (Map.Entry<String, Map<String, String>> e : t.entrySet()) {
-      Map<String, String> theirs = s.get(e.getKey());
-      if (theirs == null) {
-        continue;
-      }
-      TableName table = name(e.getKey());
-      // A column only the source has, of the same type, makes this one a rename's (offered above).
-      Set<String> renamedTypes = new HashSet<>();
-      theirs.forEach((name, type) -> {
-        if (!e.getValue().containsKey(name)) {
-          renamedTypes.add(type);
-        }
-      });
-      for (Map.Entry<String, String> column : e.getValue().entrySet()) {
-        if (!theirs.containsKey(column.getKey()) && !renamedTypes.contains(column.getValue()) && required(target, table, column.getKey())) {
-          out.add("column " + column.getKey() + " of " + table + " is on " + targetLabel + " but not on " + sourceLabel + ", NOT NULL"
-              + " without a default: a row inserted on " + sourceLabel + " has no value for it, which stops replication. If it was"
-              + " dropped on " + sourceLabel + ", " + run + "ALTER TABLE " + table.quoted() + " DROP COLUMN " + Sql.ident(column.getKey())
-              + "; if it is on its way to " + sourceLabel + " (added on " + targetLabel + " first), give it a DEFAULT on " + targetLabel
-              + " until it gets there");
-        }
+      if (other != null) {
+        columnDrift(source, target, table, e.getValue(), other, w, out);
+      } else if (carries.test(table)) {
+        tablesMissing = true;
+        Map<String, String> renames = new LinkedHashMap<>();
+        t.forEach((key, cols) -> {
+          if (!s.containsKey(key) && cols.equals(e.getValue()) && name(key).schema().equals(table.schema())) {
+            renames.put(name(key).toString(), "ALTER TABLE " + name(key).quoted() + " RENAME TO " + Sql.ident(table.name()));
+          }
+        });
+        out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + ON_ITS_WAY + w.renameOr(renames, "table")
+            + w.run() + String.join("; ", CatalogDdl.createMissing(source, target, table)));
       }
     }
     // Before PostgreSQL 12, ALTER TYPE ... ADD VALUE refuses to run in a transaction block, which a multi-statement string is.
     String alone = Sql.majorVersionOf(target) < 12 ? "each statement on its own, " : "";
     for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(source, target)) {
-      out.add("enum " + gap.type() + " has value(s) " + gap.values().stream().map(Sql::literal).collect(Collectors.joining(", "))
-          + " on " + sourceLabel + " but not on " + targetLabel + ": a row holding one stops replication" + onItsWay + "else " + alone
-          + run + String.join("; ", gap.statements()));
+      out.add("enum " + gap.type() + " has value(s) " + gap.listed() + " on " + sourceLabel + " but not on " + targetLabel
+          + ": a row holding one stops replication" + ON_ITS_WAY + "else " + alone + w.run() + String.join("; ", gap.statements()));
     }
     if (tablesMissing && subscription != null) {
       out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
@@ -244,23 +196,75 @@ public final class SchemaChanges {
   }
 
   /**
-   * How a table or column the target lacks may be one of its own renamed on the source ({@code
-   * renames}: the target's name to the statement that renames it), ending in "else " for what
-   * follows; only "else " where nothing of the same shape could be it.
+   * The columns of one table on both sides ({@code ours} on the source, {@code theirs} on the
+   * target; name to type): those only the source has (or a rename of one only the target has, of
+   * the same type), those of another type, and those only the target has that a row from the
+   * source cannot leave empty (NOT NULL without a default) and that no rename explains.
    */
-  private static String renameOr(Map<String, String> renames, String what, String sourceLabel, String targetLabel, String run) {
-    if (renames.isEmpty()) {
-      return "else ";
+  private static void columnDrift(Connection source, Connection target, TableName table, Map<String, String> ours,
+      Map<String, String> theirs, Wording w, List<String> out) throws SQLException {
+    Map<String, String> onlyOurs = new LinkedHashMap<>(ours);
+    onlyOurs.keySet().removeAll(theirs.keySet());
+    Map<String, String> onlyTheirs = new LinkedHashMap<>(theirs);
+    onlyTheirs.keySet().removeAll(ours.keySet());
+    for (Map.Entry<String, String> column : onlyOurs.entrySet()) {
+      Map<String, String> renames = new LinkedHashMap<>();
+      onlyTheirs.forEach((name, type) -> {
+        if (type.equals(column.getValue())) {
+          renames.put(name, "ALTER TABLE " + table.quoted() + " RENAME COLUMN " + Sql.ident(name) + " TO " + Sql.ident(column.getKey()));
+        }
+      });
+      String computed = CatalogDdl.computedDefault(source, table, column.getKey());
+      out.add("column " + column.getKey() + " of " + table + " is on " + w.source() + " but not on " + w.target()
+          + (computed == null ? "" : ", with a computed default (" + computed + "): added here, it gives the rows " + w.target()
+              + " holds " + w.target() + "'s own values, which may differ from " + w.source() + "'s (`cutover-replicator verify`"
+              + " lists them afterwards)") + ON_ITS_WAY + w.renameOr(renames, "column") + w.run()
+          + String.join("; ", CatalogDdl.addColumnWithSequences(source, target, table, column.getKey())));
     }
-    String keeps = " (creating it afresh would leave behind the " + (what.equals("table") ? "rows" : "values") + " " + targetLabel
-        + " holds under the old name); else ";
-    if (renames.size() == 1) {
-      Map.Entry<String, String> only = renames.entrySet().iterator().next();
-      return "if it is " + targetLabel + "'s " + what + " " + only.getKey() + " renamed on " + sourceLabel + ", " + run + only.getValue()
-          + keeps;
+    for (Map.Entry<String, String> column : ours.entrySet()) {
+      String type = theirs.get(column.getKey());
+      if (type != null && !type.equals(column.getValue())) {
+        out.add("column " + column.getKey() + " of " + table + " is " + column.getValue() + " on " + w.source() + " but " + type
+            + " on " + w.target() + ON_ITS_WAY + "a value that does not fit " + w.target() + "'s type stops replication. If "
+            + w.source() + "'s type is the one meant, " + w.run() + CatalogDdl.alterColumnType(source, table, column.getKey()) + "; if "
+            + w.target() + "'s is (changed there first), make the same change on " + w.source());
+      }
     }
-    return "if it is one of " + targetLabel + "'s " + what + "s " + String.join(", ", renames.keySet()) + " renamed on " + sourceLabel
-        + ", " + run + "whichever of " + String.join(" or ", renames.values()) + " applies" + keeps;
+    for (Map.Entry<String, String> column : onlyTheirs.entrySet()) {
+      if (!onlyOurs.containsValue(column.getValue()) && required(target, table, column.getKey())) {
+        out.add("column " + column.getKey() + " of " + table + " is on " + w.target() + " but not on " + w.source() + ", NOT NULL"
+            + " without a default: a row inserted on " + w.source() + " has no value for it, which stops replication. If it was"
+            + " dropped on " + w.source() + ", " + w.run() + "ALTER TABLE " + table.quoted() + " DROP COLUMN " + Sql.ident(column.getKey())
+            + "; if it is on its way to " + w.source() + " (added on " + w.target() + " first), give it a DEFAULT on " + w.target()
+            + " until it gets there");
+      }
+    }
+  }
+
+  /** How the remedies of one direction are worded: its two sides, and where a statement runs. */
+  private record Wording(String source, String target) {
+    String run() {
+      return "run on " + target + ": " + BY_HAND + "; ";
+    }
+
+    /**
+     * How a table or column the target lacks may be one of its own renamed on the source ({@code
+     * renames}: the target's name to the statement that renames it), ending in "else " for what
+     * follows; only "else " where nothing of the same shape could be it.
+     */
+    String renameOr(Map<String, String> renames, String what) {
+      if (renames.isEmpty()) {
+        return "else ";
+      }
+      String keeps = " (creating it afresh would leave behind the " + (what.equals("table") ? "rows" : "values") + " " + target
+          + " holds under the old name); else ";
+      if (renames.size() == 1) {
+        Map.Entry<String, String> only = renames.entrySet().iterator().next();
+        return "if it is " + target + "'s " + what + " " + only.getKey() + " renamed on " + source + ", " + run() + only.getValue() + keeps;
+      }
+      return "if it is one of " + target + "'s " + what + "s " + String.join(", ", renames.keySet()) + " renamed on " + source + ", "
+          + run() + "whichever of " + String.join(" or ", renames.values()) + " applies" + keeps;
+    }
   }
 
   /** Whether a row must give {@code column} a value: NOT NULL, with no default, identity or generation to fill it. */

@@ -227,7 +227,12 @@ public final class CatalogDdl {
   }
 
   /** An enum type ({@code schema.name}) whose values {@code source} has and {@code target} lacks, and the statements that add them there in place. */
-  public record EnumGap(String type, List<String> values, List<String> statements) {}
+  public record EnumGap(String type, List<String> values, List<String> statements) {
+    /** The values as literals, comma-separated, for a message. */
+    public String listed() {
+      return String.join(", ", values.stream().map(Sql::literal).toList());
+    }
+  }
 
   /**
    * Enum types on both servers (application schemas) whose values {@code source} has and {@code

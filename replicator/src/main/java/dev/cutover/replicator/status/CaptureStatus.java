@@ -45,7 +45,8 @@ final class CaptureStatus {
     String targetLabel = sourceSide.other().label();
     List<String> problems = new ArrayList<>();
     Map<String, String> tables = new LinkedHashMap<>();
-    for (TableName t : logged ? CaptureSchema.capturedTables(source) : List.<TableName>of()) {
+    List<TableName> carried = logged ? CaptureSchema.capturedTables(source) : List.of();
+    for (TableName t : carried) {
       tables.put(t.toString(), "captured");
     }
     List<TableName> uncaptured = new ArrayList<>();
@@ -114,7 +115,6 @@ final class CaptureStatus {
     if (logged && at.isPresent()) {
       boolean otherWay = ApplyProgress.read(source, sourceSide == Side.OLD ? Way.REVERSE : Way.FORWARD).isPresent();
       problems.addAll(SchemaChanges.logProblems(source, target, sourceLabel, targetLabel, applying, otherWay));
-      List<TableName> carried = CaptureSchema.capturedTables(source);
       problems.addAll(SchemaChanges.drift(source, target, sourceLabel, targetLabel, carried::contains));
     }
     StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, problems);
@@ -140,17 +140,20 @@ final class CaptureStatus {
         create.addAll(CatalogDdl.createMissing(source, target, t));
       }
     }
-    String capture = tables.stream().map(t -> "SELECT cutover.capture_table(" + Sql.literal(t.quoted()) + ")").collect(Collectors.joining("; "));
-    return (create.isEmpty() ? "" : "Run on " + targetLabel + ": SET cutover.ddl_capture = off; " + String.join("; ", create) + "; then ")
-        + "run on " + sourceLabel + " as the tables' owner: " + capture + "; from then on their writes are captured. Then run"
+    return (create.isEmpty() ? "" : "Run on " + targetLabel + ": " + SchemaChanges.BY_HAND + "; " + String.join("; ", create) + "; then ")
+        + "run on " + sourceLabel + " as the tables' owner: " + captureTables(tables) + " from then on their writes are captured. Then run"
         + " `cutover-replicator verify`: rows written before are not on " + targetLabel + " (none, if the tables were still empty),"
         + " and if it finds any, `cutover-replicator cleanup` and start again";
   }
 
+  /** The statements that (re)make {@code tables}' capture triggers, each ending in ";". */
+  private static String captureTables(List<TableName> tables) {
+    return tables.stream().map(t -> "SELECT cutover.capture_table(" + Sql.literal(t.quoted()) + ");").collect(Collectors.joining(" "));
+  }
+
   /** The statements that make {@code tables}' capture triggers again, and where and as whom to run them. */
   private static String remake(List<TableName> tables, Connection source, String sourceLabel) throws SQLException {
-    return tables.stream().map(t -> "SELECT cutover.capture_table(" + Sql.literal(t.quoted()) + ");").collect(Collectors.joining(" "))
-        + " on " + sourceLabel + " as " + Catalog.currentUser(source);
+    return captureTables(tables) + " on " + sourceLabel + " as " + Catalog.currentUser(source);
   }
 
   /** The source's clock now. */
