@@ -20,8 +20,8 @@ import java.util.function.Predicate;
  * What {@code status} says about schema changes for one direction of replication: changes the
  * capture could not turn into a statement, changes made on the target alone, a change the apply
  * seems stuck at, and, compared catalog to catalog, tables, columns and enum values the source has
- * and the target lacks and columns of another type (which stop replication at their first row),
- * each with the statements to run.
+ * and the target lacks, columns of another type and constraints only the target holds (which stop
+ * replication at their first row, see {@link ConstraintDrift}), each with the statements to run.
  * Where nothing is captured (no superuser) the comparison is what detects a change.
  */
 public final class SchemaChanges {
@@ -148,10 +148,11 @@ public final class SchemaChanges {
    * The source's schema against the target's, for schema changes that did not reach the target
    * (where nothing captures them, the only way to see one): tables the target lacks among those
    * the direction {@code carries} (trigger capture: those with capture triggers; the others are
-   * reported as uncaptured), columns it lacks, columns of another type, enum values it lacks, each
-   * with the statement to run there. A table or column the target lacks may be one it has under
-   * another name, renamed on the source: then the rename is offered first, since creating it
-   * afresh would leave the rows it holds behind under the old name.
+   * reported as uncaptured), columns it lacks, columns of another type, enum values it lacks,
+   * constraints it holds and the source does not, each with the statement to run there. A table
+   * or column the target lacks may be one it has under another name, renamed on the source: then
+   * the rename is offered first, since creating it afresh would leave the rows it holds behind
+   * under the old name.
    */
   public static List<String> drift(Connection source, Connection target, String sourceLabel, String targetLabel,
       Predicate<TableName> carries) throws SQLException {
@@ -164,6 +165,8 @@ public final class SchemaChanges {
       Predicate<TableName> carries, List<String> out) throws SQLException {
     Map<String, Map<String, String>> s = columns(source);
     Map<String, Map<String, String>> t = columns(target);
+    ConstraintDrift sourceConstraints = ConstraintDrift.read(source);
+    ConstraintDrift targetConstraints = ConstraintDrift.read(target);
     Wording w = new Wording(sourceLabel, targetLabel);
     boolean tablesMissing = false;
     for (Map.Entry<String, Map<String, String>> e : s.entrySet()) {
@@ -189,6 +192,8 @@ public final class SchemaChanges {
       out.add("enum " + gap.type() + " has value(s) " + gap.listed() + " on " + sourceLabel + " but not on " + targetLabel
           + ": a row holding one stops replication" + ON_ITS_WAY + "else " + alone + w.run() + String.join("; ", gap.statements()));
     }
+    targetConstraints.tables(sourceConstraints, w, out);
+    targetConstraints.domains(sourceConstraints, w, out);
     if (tablesMissing && subscription != null) {
       out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
           + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams their changes");
@@ -242,7 +247,7 @@ public final class SchemaChanges {
   }
 
   /** How the remedies of one direction are worded: its two sides, and where a statement runs. */
-  private record Wording(String source, String target) {
+  record Wording(String source, String target) {
     String run() {
       return "run on " + target + ": " + BY_HAND + "; ";
     }
@@ -299,7 +304,7 @@ public final class SchemaChanges {
     return out;
   }
 
-  private static TableName name(String key) {
+  static TableName name(String key) {
     int sep = key.indexOf('\u0001');
     return new TableName(key.substring(0, sep), key.substring(sep + 1));
   }

@@ -61,6 +61,34 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
    * what new took since, so reverse refuses, and arms only when told to accept that, saying so.
    */
   /**
+   * A CHECK and a NOT NULL dropped on old's partitioned table, where nothing captures it: status
+   * names them on the parent, where dropping them on new reaches its partitions too, and not on
+   * each partition (whose copies cannot be dropped alone); once run, the rows new refused arrive.
+   */
+  @Test
+  void status_constraintsDroppedOnPartitionedTableOnOldOnly_namesTheParent(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "parted");
+    db.executeOnBoth("CREATE TABLE reading (id int, at date, v int NOT NULL CHECK (v >= 0), PRIMARY KEY (id, at)) PARTITION BY RANGE (at);"
+        + " CREATE TABLE reading_2026 PARTITION OF reading FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "ALTER TABLE reading DROP CONSTRAINT reading_v_check; ALTER TABLE reading ALTER COLUMN v DROP NOT NULL;"
+          + " INSERT INTO reading VALUES (1, '2026-12-05', -1), (2, '2026-12-05', NULL)");
+      OwnedDatabase.awaitApplyFailure(apply, CATCH_UP);
+      List<String> statements = List.of("ALTER TABLE \"public\".\"reading\" DROP CONSTRAINT \"reading_v_check\"",
+          "ALTER TABLE \"public\".\"reading\" ALTER COLUMN \"v\" DROP NOT NULL");
+      assertThat(db.statusCli()).contains("constraint reading_v_check of public.reading (CHECK ((v >= 0))) is on new but not on old")
+          .contains("column v of public.reading is NOT NULL on new but not on old").contains(statements).doesNotContain("of public.reading_2026");
+      for (String statement : statements) {
+        OwnedDatabase.execute(n, statement);
+      }
+      r.awaitCaughtUp(CATCH_UP);
+      String readings = "SELECT string_agg(id || '=' || coalesce(v::text, 'null'), ',' ORDER BY id) FROM reading";
+      assertThat(OwnedDatabase.strings(n, readings)).containsExactly("1=-1,2=null");
+    }
+  }
+
+  /**
    * A serial and an identity column added on old, where nothing captures it: the statement status
    * prints for the serial creates its sequence first and ties it to the column after (before, its
    * ADD COLUMN named a sequence new lacks and failed), and both say that the rows new holds get

@@ -120,6 +120,59 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Constraints relaxed on a 9.6 old, where nothing captures it (the first step of many a
+   * migration that retires a column): a NOT NULL dropped, a unique constraint, a foreign key, a
+   * unique index and a domain's CHECK and NOT NULL dropped, a CHECK widened, each used at once,
+   * and a CHECK only renamed. The apply stops at the first row new refuses; status names each
+   * constraint new holds and old does not with the statement that lets the apply go on, and
+   * leaves the renamed one alone. Before, status named none of them.
+   */
+  @Test
+  void status_constraintsRelaxedOnOldOnly_printsTheStatementsThatLetTheApplyGoOn(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "relaxed");
+    db.executeOnBoth("ALTER TABLE counter ADD CONSTRAINT counter_value_check CHECK (value >= 0);"
+        + " ALTER TABLE scratch ADD CONSTRAINT scratch_id_check CHECK (id > 0); CREATE UNIQUE INDEX scratch_payload ON scratch (payload)");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "ALTER TABLE account ALTER COLUMN email DROP NOT NULL; ALTER TABLE account DROP CONSTRAINT account_email_key;"
+          + " ALTER TABLE entry DROP CONSTRAINT entry_account_id_fkey; DROP INDEX scratch_payload;"
+          + " ALTER DOMAIN positive_int DROP CONSTRAINT positive_int_check; ALTER DOMAIN settings DROP NOT NULL;"
+          + " ALTER TABLE counter DROP CONSTRAINT counter_value_check, ADD CONSTRAINT counter_value_check CHECK (value >= -10);"
+          + " ALTER TABLE scratch RENAME CONSTRAINT scratch_id_check TO scratch_id_positive;"
+          + " INSERT INTO account (email, level, prefs) VALUES (NULL, -1, NULL), ((SELECT email FROM account WHERE id = 1), 2, '{}');"
+          + " INSERT INTO entry VALUES (999999, 1, 1.5); INSERT INTO scratch VALUES (1001, 'twice'), (1002, 'twice');"
+          + " INSERT INTO counter VALUES ('below', -5)");
+      assertThat(OwnedDatabase.awaitApplyFailure(apply, CATCH_UP)).contains("fix the cause on new (see `cutover-replicator status`)");
+      List<String> statements = List.of("ALTER TABLE \"public\".\"account\" ALTER COLUMN \"email\" DROP NOT NULL",
+          "ALTER TABLE \"public\".\"account\" DROP CONSTRAINT \"account_email_key\"",
+          "ALTER TABLE \"public\".\"counter\" DROP CONSTRAINT \"counter_value_check\", ADD CONSTRAINT \"counter_value_check\""
+              + " CHECK ((value >= '-10'::integer))",
+          "ALTER TABLE \"public\".\"entry\" DROP CONSTRAINT \"entry_account_id_fkey\"", "DROP INDEX \"public\".\"scratch_payload\"",
+          "ALTER DOMAIN \"public\".\"positive_int\" DROP CONSTRAINT \"positive_int_check\"",
+          "ALTER DOMAIN \"public\".\"settings\" DROP NOT NULL");
+      String status = db.statusCli();
+      assertThat(status).contains("column email of public.account is NOT NULL on new but not on old")
+          .contains("constraint account_email_key of public.account (UNIQUE (email)) is on new but not on old")
+          .contains("constraint counter_value_check of public.counter is CHECK ((value >= 0)) on new but CHECK ((value >= '-10'::integer)) on old")
+          .contains("constraint entry_account_id_fkey of public.entry (FOREIGN KEY (account_id) REFERENCES public.account(id) ON DELETE CASCADE)"
+              + " is on new but not on old")
+          .contains("unique index scratch_payload of public.scratch (USING btree (payload)) is on new but not on old")
+          .contains("constraint positive_int_check of domain public.positive_int (CHECK ((VALUE > 0))) is on new but not on old")
+          .contains("domain public.settings is NOT NULL on new but not on old").contains(statements).doesNotContain("scratch_id");
+      for (String statement : statements) {
+        OwnedDatabase.execute(n, statement);
+      }
+      r.awaitCaughtUp(CATCH_UP);
+      for (String query : List.of("SELECT count(*)::text FROM account", "SELECT count(*)::text FROM entry", "SELECT string_agg(payload, ',' ORDER BY id) FROM scratch",
+          "SELECT string_agg(name || value, ',' ORDER BY name) FROM counter")) {
+        assertThat(OwnedDatabase.strings(n, query)).as(query).isEqualTo(OwnedDatabase.strings(o, query));
+      }
+      assertThat(db.statusCli()).doesNotContain("on new but not on old").doesNotContain("counter_value_check");
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
+  /**
    * A column and a table renamed on a 9.6 old, where nothing captures it: status offers the rename
    * on new before the statement that creates it afresh, which would leave new's rows behind under
    * the old name (before, it offered only ADD COLUMN for the column, and nothing for the table,

@@ -1,0 +1,180 @@
+package dev.cutover.replicator.ddl;
+
+import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The constraints of one side's application tables and domains, read to find those the target of
+ * a direction holds and its source does not: a NOT NULL, CHECK, unique, exclusion or foreign key
+ * constraint, a unique index, or a domain's CHECK or NOT NULL, dropped or changed on the source
+ * where nothing captured the change. Relaxing a constraint is the first step of many a migration
+ * (a column about to be retired loses its NOT NULL), and the first row the source then takes and
+ * the target refuses stops replication. Constraints are compared by their definitions as the
+ * server prints them under {@code search_path = pg_catalog}; one only renamed (the same definition
+ * under another name) stops nothing and is left alone, and NOT VALID is not a difference, since
+ * it is checked for new rows all the same. Tables are compared with their parents' constraints on
+ * the parents (a partitioned table, a table others INHERIT), where dropping them reaches the
+ * children; partitions and inherited constraints are left out. The primary key is the capture's
+ * own business ({@code check} and the capture triggers).
+ */
+final class ConstraintDrift {
+  private static final String NOT_VALID = " NOT VALID";
+
+  /** Tables and partitioned tables, not partitions (their parent's constraints are theirs), by schema and name joined by U+0001. */
+  private final Set<String> tables;
+  /** Table to column name to whether it is NOT NULL. */
+  private final Map<String, Map<String, Boolean>> columns;
+  /** Table to constraint name to definition. */
+  private final Map<String, Map<String, String>> constraints;
+  /** Table to unique index name to its definition from {@code USING} on (so that the name does not count). */
+  private final Map<String, Map<String, String>> uniqueIndexes;
+  /** Domain (schema and name joined by U+0001) to CHECK constraint name to definition. */
+  private final Map<String, Map<String, String>> domainChecks;
+  /** Every domain, by schema and name joined by U+0001. */
+  private final Set<String> domains;
+  private final Set<String> notNullDomains;
+
+  private ConstraintDrift(Connection c) throws SQLException {
+    String ofTables = " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND " + Catalog.SYSTEM_SCHEMA_FILTER
+        + (Sql.majorVersionOf(c) >= 10 ? " AND NOT c.relispartition" : "");
+    tables = new HashSet<>(Sql.strings(c, "SELECT n.nspname || E'\\x01' || c.relname FROM pg_class c" + ofTables));
+    columns = new HashMap<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT n.nspname || E'\\x01' || c.relname, a.attname, a.attnotnull"
+        + " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid" + ofTables + " AND a.attnum > 0 AND NOT a.attisdropped");
+        ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        columns.computeIfAbsent(rs.getString(1), k -> new HashMap<>()).put(rs.getString(2), rs.getBoolean(3));
+      }
+    }
+    constraints = named(c, "SELECT n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
+        + " JOIN pg_class c ON c.oid = k.conrelid" + ofTables + " AND k.contype IN ('c', 'u', 'x', 'f') AND k.conislocal");
+    uniqueIndexes = named(c, "SELECT n.nspname, c.relname, x.relname, pg_catalog.substr(pg_get_indexdef(i.indexrelid),"
+        + " pg_catalog.length('CREATE UNIQUE INDEX ' || quote_ident(x.relname) || CASE c.relkind WHEN 'p' THEN ' ON ONLY ' ELSE ' ON ' END"
+        + " || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' ') + 1) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid"
+        + " JOIN pg_class c ON c.oid = i.indrelid" + ofTables + " AND i.indisunique AND NOT i.indisprimary"
+        + " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conindid = i.indexrelid)");
+    String ofDomains = " JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND " + Catalog.SYSTEM_SCHEMA_FILTER;
+    domainChecks = named(c, "SELECT n.nspname, t.typname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
+        + " JOIN pg_type t ON t.oid = k.contypid" + ofDomains + " AND k.contype = 'c'");
+    domains = new HashSet<>(Sql.strings(c, "SELECT n.nspname || E'\\x01' || t.typname FROM pg_type t" + ofDomains));
+    notNullDomains = new HashSet<>(Sql.strings(c, "SELECT n.nspname || E'\\x01' || t.typname FROM pg_type t" + ofDomains + " AND t.typnotnull"));
+  }
+
+  /** One side's constraints, definitions printed as under {@code search_path = pg_catalog}, so that both sides print them alike. */
+  static ConstraintDrift read(Connection c) throws SQLException {
+    return Sql.withCatalogPath(c, () -> new ConstraintDrift(c));
+  }
+
+  /**
+   * What {@code target} (this) holds on the tables both sides have that {@code source} does not,
+   * one sentence each with the statement that lets the apply go on.
+   */
+  void tables(ConstraintDrift source, SchemaChanges.Wording w, List<String> out) {
+    for (String key : tables) {
+      if (source.tables.contains(key)) {
+        table(source, key, SchemaChanges.name(key), w, out);
+      }
+    }
+  }
+
+  private void table(ConstraintDrift source, String key, TableName table, SchemaChanges.Wording w, List<String> out) {
+    Map<String, Boolean> theirs = source.columns.getOrDefault(key, Map.of());
+    columns.getOrDefault(key, Map.of()).forEach((column, required) -> {
+      if (required && Boolean.FALSE.equals(theirs.get(column))) {
+        out.add("column " + column + " of " + table + " is NOT NULL on " + w.target() + " but not on " + w.source() + ": a row with no"
+            + " value in it stops replication. If " + w.source() + "'s is the one meant, " + w.run() + "ALTER TABLE " + table.quoted()
+            + " ALTER COLUMN " + Sql.ident(column) + " DROP NOT NULL; if " + w.target() + "'s is (set there first), make the same"
+            + " change on " + w.source());
+      }
+    });
+    compare("constraint %s of " + table, source.constraints.get(key), constraints.get(key), w, out,
+        name -> "ALTER TABLE " + table.quoted() + " DROP CONSTRAINT " + Sql.ident(name),
+        name -> ", ADD CONSTRAINT " + Sql.ident(name) + " ");
+    compare("unique index %s of " + table, source.uniqueIndexes.get(key), uniqueIndexes.get(key), w, out,
+        name -> "DROP INDEX " + Sql.ident(table.schema()) + "." + Sql.ident(name),
+        name -> "; CREATE UNIQUE INDEX " + Sql.ident(name) + " ON " + table.quoted() + " ");
+  }
+
+  /** What {@code target} (this) holds on the domains both sides have that {@code source} does not (a domain only one side has is a type drift). */
+  void domains(ConstraintDrift source, SchemaChanges.Wording w, List<String> out) {
+    for (Map.Entry<String, Map<String, String>> e : domainChecks.entrySet()) {
+      TableName domain = SchemaChanges.name(e.getKey());
+      if (source.domains.contains(e.getKey())) {
+        compare("constraint %s of domain " + domain, source.domainChecks.get(e.getKey()), e.getValue(), w, out,
+            name -> "ALTER DOMAIN " + domain.quoted() + " DROP CONSTRAINT " + Sql.ident(name),
+            name -> "; ALTER DOMAIN " + domain.quoted() + " ADD CONSTRAINT " + Sql.ident(name) + " ");
+      }
+    }
+    for (String key : notNullDomains) {
+      if (!source.notNullDomains.contains(key) && source.domains.contains(key)) {
+        TableName domain = SchemaChanges.name(key);
+        out.add("domain " + domain + " is NOT NULL on " + w.target() + " but not on " + w.source() + ": a row with no value in a column"
+            + " of it stops replication. If " + w.source() + "'s is the one meant, " + w.run() + "ALTER DOMAIN " + domain.quoted()
+            + " DROP NOT NULL; if " + w.target() + "'s is (set there first), make the same change on " + w.source());
+      }
+    }
+  }
+
+  /**
+   * Named definitions the target has and the source does not have under that name or any other:
+   * dropped on the source ({@code drop} on the target) or changed there ({@code drop}, then
+   * {@code add} followed by the source's definition).
+   */
+  private static void compare(String subject, Map<String, String> source, Map<String, String> target, SchemaChanges.Wording w,
+      List<String> out, Function<String, String> drop, Function<String, String> add) {
+    if (target == null) {
+      return;
+    }
+    Set<String> sourceDefinitions = new HashSet<>();
+    if (source != null) {
+      source.values().forEach(d -> sourceDefinitions.add(valid(d)));
+    }
+    for (Map.Entry<String, String> e : target.entrySet()) {
+      String name = e.getKey();
+      String ours = source == null ? null : source.get(name);
+      if (sourceDefinitions.contains(valid(e.getValue()))) {
+        continue;
+      }
+      String what = String.format(subject, name);
+      String foreign = e.getValue().startsWith("FOREIGN KEY") ? " (where the apply checks foreign keys)" : "";
+      if (ours == null) {
+        out.add(what + " (" + e.getValue() + ") is on " + w.target() + " but not on " + w.source() + ": a row " + w.source() + " takes and"
+            + " it refuses stops replication" + foreign + ". If it was dropped on " + w.source() + ", " + w.run() + drop.apply(name)
+            + "; if it was added on " + w.target() + " first, make the same change on " + w.source());
+      } else {
+        out.add(what + " is " + e.getValue() + " on " + w.target() + " but " + ours + " on " + w.source() + ": a row " + w.source()
+            + " takes and " + w.target() + "'s refuses stops replication" + foreign + ". If " + w.source() + "'s is the one meant, "
+            + w.run() + drop.apply(name) + add.apply(name) + ours + "; if " + w.target() + "'s is (changed there first), make the same"
+            + " change on " + w.source());
+      }
+    }
+  }
+
+  /** A definition without NOT VALID, which new rows are checked against all the same. */
+  private static String valid(String definition) {
+    return definition.endsWith(NOT_VALID) ? definition.substring(0, definition.length() - NOT_VALID.length()) : definition;
+  }
+
+  /** Name to definition by object (first two columns joined by U+0001), from a query of object schema, object name, name, definition. */
+  private static Map<String, Map<String, String>> named(Connection c, String sql) throws SQLException {
+    Map<String, Map<String, String>> out = new LinkedHashMap<>();
+    try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.computeIfAbsent(rs.getString(1) + "\u0001" + rs.getString(2), k -> new LinkedHashMap<>()).put(rs.getString(3), rs.getString(4));
+      }
+    }
+    return out;
+  }
+}
