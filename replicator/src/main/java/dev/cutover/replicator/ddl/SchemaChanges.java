@@ -189,8 +189,11 @@ public final class SchemaChanges {
     // Before PostgreSQL 12, ALTER TYPE ... ADD VALUE refuses to run in a transaction block, which a multi-statement string is.
     String alone = Sql.majorVersionOf(target) < 12 ? "each statement on its own, " : "";
     for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(source, target)) {
+      Map<String, String> renames = gap.renames().isEmpty() ? Map.of()
+          : Map.of(String.join(", ", gap.renames().keySet().stream().map(Sql::literal).toList()), String.join("; ", gap.renaming()));
       out.add("enum " + gap.type() + " has value(s) " + gap.listed() + " on " + sourceLabel + " but not on " + targetLabel
-          + ": a row holding one stops replication" + ON_ITS_WAY + "else " + alone + w.run() + String.join("; ", gap.statements()));
+          + ": a row holding one stops replication" + ON_ITS_WAY + w.renameOr(renames, "value(s)") + alone + w.run()
+          + String.join("; ", gap.statements()));
     }
     targetConstraints.tables(sourceConstraints, w, out);
     targetConstraints.domains(sourceConstraints, w, out);

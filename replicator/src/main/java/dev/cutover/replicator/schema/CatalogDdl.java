@@ -226,11 +226,28 @@ public final class CatalogDdl {
     }
   }
 
-  /** An enum type ({@code schema.name}) whose values {@code source} has and {@code target} lacks, and the statements that add them there in place. */
-  public record EnumGap(String type, List<String> values, List<String> statements) {
+  /**
+   * An enum type ({@code schema.name}) whose values {@code source} has and {@code target} lacks,
+   * the statements that add them there in place (one per value), and the values of the target's
+   * own that may be them renamed on the source ({@code renames}: the target's value to the
+   * source's).
+   */
+  public record EnumGap(TableName name, List<String> values, List<String> statements, Map<String, String> renames) {
+    public String type() {
+      return name.toString();
+    }
+
     /** The values as literals, comma-separated, for a message. */
     public String listed() {
       return String.join(", ", values.stream().map(Sql::literal).toList());
+    }
+
+    /** The statements with each value that may be a rename renamed instead of added. */
+    public List<String> renaming() {
+      List<String> out = new ArrayList<>(statements);
+      renames.forEach((theirs, ours) -> out.set(values.indexOf(ours),
+          "ALTER TYPE " + name.quoted() + " RENAME VALUE " + Sql.literal(theirs) + " TO " + Sql.literal(ours)));
+      return out;
     }
   }
 
@@ -239,10 +256,14 @@ public final class CatalogDdl {
    * target} lacks: a row holding one fails to copy or apply ({@code invalid input value for enum}).
    * Each value is added after the one it follows on {@code source}, so the order (which sorts the
    * column) stays the same. An enum {@code target} lacks altogether is not listed: the column using
-   * it is missing or of another type there, which is reported as such.
+   * it is missing or of another type there, which is reported as such. Where exactly one value
+   * only {@code source} has and one only {@code target} has sit between the same two values both
+   * have, the first may be the second renamed on {@code source} ({@code ALTER TYPE ... RENAME
+   * VALUE}, PostgreSQL 10 on), and adding it would leave the target's rows holding the old one.
    */
   public static List<EnumGap> missingEnumValues(Connection source, Connection target) throws SQLException {
     Map<TableName, List<String>> theirs = enumValues(target);
+    boolean renamable = Sql.majorVersionOf(target) >= 10;
     List<EnumGap> out = new ArrayList<>();
     for (Map.Entry<TableName, List<String>> e : enumValues(source).entrySet()) {
       List<String> present = theirs.get(e.getKey());
@@ -252,6 +273,7 @@ public final class CatalogDdl {
       TableName type = e.getKey();
       List<String> values = new ArrayList<>();
       List<String> statements = new ArrayList<>();
+      Map<String, String> renames = new LinkedHashMap<>();
       List<String> all = e.getValue();
       for (int i = 0; i < all.size(); i++) {
         if (present.contains(all.get(i))) {
@@ -261,10 +283,42 @@ public final class CatalogDdl {
         String place = i > 0 ? " AFTER " + Sql.literal(all.get(i - 1))
             : all.stream().filter(present::contains).findFirst().map(v -> " BEFORE " + Sql.literal(v)).orElse("");
         statements.add("ALTER TYPE " + type.quoted() + " ADD VALUE " + Sql.literal(all.get(i)) + place);
+        List<String> ours = between(all, present, i);
+        List<String> others = between(present, all, neighbourIndex(present, all, i));
+        if (renamable && ours.size() == 1 && others.size() == 1) {
+          renames.put(others.get(0), all.get(i));
+        }
       }
-      out.add(new EnumGap(type.toString(), values, statements));
+      out.add(new EnumGap(type, values, statements, renames));
     }
     return out;
+  }
+
+  /** The values of {@code list} that {@code other} lacks in the run around index {@code at} (between the values both have). */
+  private static List<String> between(List<String> list, List<String> other, int at) {
+    int from = at;
+    while (from > 0 && !other.contains(list.get(from - 1))) {
+      from--;
+    }
+    int to = at;
+    while (to < list.size() && !other.contains(list.get(to))) {
+      to++;
+    }
+    return list.subList(from, to);
+  }
+
+  /**
+   * Where, in {@code present}, the run lies that holds the place of {@code all}'s value {@code i}:
+   * just after the last value before it that both have (or at the start).
+   */
+  private static int neighbourIndex(List<String> present, List<String> all, int i) {
+    for (int j = i - 1; j >= 0; j--) {
+      int at = present.indexOf(all.get(j));
+      if (at >= 0) {
+        return at + 1;
+      }
+    }
+    return 0;
   }
 
   /** Every enum type of the application's schemas (named as a table is) with its values in their order. */

@@ -61,6 +61,31 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
    * what new took since, so reverse refuses, and arms only when told to accept that, saying so.
    */
   /**
+   * An enum value renamed on old (ALTER TYPE ... RENAME VALUE), where nothing captures it: status
+   * offers the rename on new before the ADD VALUE, which would leave every row new holds with the
+   * old value behind (before, it offered only ADD VALUE); once renamed, verify finds nothing.
+   */
+  @Test
+  void status_enumValueRenamedOnOldOnly_offersTheRenameOnNew(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "enumname");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "ALTER TYPE mood RENAME VALUE 'sad' TO 'blue';"
+          + " UPDATE account SET balance = balance + 1 WHERE id = (SELECT min(id) FROM account WHERE mood = 'blue')");
+      OwnedDatabase.awaitApplyFailure(apply, CATCH_UP);
+      String rename = "ALTER TYPE \"public\".\"mood\" RENAME VALUE 'sad' TO 'blue'";
+      assertThat(db.statusCli()).contains("enum public.mood has value(s) 'blue' on old but not on new: a row holding one stops replication"
+          + " (if a schema change is on its way, it arrives with replication); if it is new's value(s) 'sad' renamed on old, run on new:"
+          + " SET cutover.ddl_capture = off; " + rename + " (creating it afresh would leave behind the values new holds under the old name);"
+          + " else run on new: SET cutover.ddl_capture = off; ALTER TYPE \"public\".\"mood\" ADD VALUE 'blue' BEFORE 'ok'");
+      OwnedDatabase.execute(n, rename);
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(db.statusCli()).doesNotContain("enum public.mood");
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
+  /**
    * A CHECK and a NOT NULL dropped on old's partitioned table, where nothing captures it: status
    * names them on the parent, where dropping them on new reaches its partitions too, and not on
    * each partition (whose copies cannot be dropped alone); once run, the rows new refused arrive.
