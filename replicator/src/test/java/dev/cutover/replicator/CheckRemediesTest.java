@@ -57,6 +57,44 @@ class CheckRemediesTest {
       + " UNION ALL SELECT sequencename || ' ' || concat_ws(' ', data_type, start_value, min_value, max_value, increment_by, cache_size, cycle)"
       + " FROM pg_sequences WHERE sequencename = 'standalone_seq' ORDER BY 1";
 
+  /**
+   * New's schema stricter than old's (made by another tool, or a migration run on new first): a
+   * NOT NULL, a CHECK and a unique index old lacks would stop the copy at the first row of old's
+   * they refuse. Check warns of each with the statement that drops it on new; before, it said
+   * nothing, and the copy failed hours in.
+   */
+  @Test
+  void check_constraintsOnlyOnNew_warnsWithTheStatementsThatDropThem(PostgresPair pair) throws Exception {
+    String db = "stricter";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    String gate = "CREATE TABLE gate (id int PRIMARY KEY, v int, w text";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, gate + ", CONSTRAINT gate_w_check CHECK (w <> 'x'))");
+      AppDatabase.execute(n, gate + " NOT NULL, CONSTRAINT gate_w_check CHECK (w <> ''), CONSTRAINT gate_v_check CHECK (v > 0));"
+          + " CREATE UNIQUE INDEX gate_w ON gate (w)");
+    }
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    List<Finding> findings = r.check().findings().stream().filter(f -> f.code().equals("constraint-only-on-new")).toList();
+    assertThat(findings).allSatisfy(f -> assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING)).extracting(Finding::message)
+        .containsExactlyInAnyOrder(
+            "column w of public.gate is NOT NULL on new but not on old: a row with no value in it stops the copy or replication",
+            "constraint gate_w_check of public.gate is CHECK ((w <> ''::text)) on new but CHECK ((w <> 'x'::text)) on old: a row of old's"
+                + " that new's refuses stops the copy or replication",
+            "constraint gate_v_check of public.gate (CHECK ((v > 0))) is on new but not on old: a row of old's that it refuses stops the"
+                + " copy or replication",
+            "unique index gate_w of public.gate (USING btree (w)) is on new but not on old: a row of old's that it refuses stops the copy"
+                + " or replication");
+    try (Connection n = pair.newServer().connect(db)) {
+      for (Finding f : findings) {
+        String remedy = f.remedy();
+        AppDatabase.execute(n, remedy.substring(remedy.indexOf("run on new: ") + "run on new: ".length(), remedy.indexOf("; if ")));
+      }
+    }
+    assertThat(r.check().findings()).extracting(Finding::code).doesNotContain("constraint-only-on-new");
+  }
+
   @Test
   void check_schemaDiffers_everyRemedyRunsOnNewAndMakesItLikeOld(PostgresPair pair) throws Exception {
     String db = "remedies";

@@ -12,6 +12,7 @@ import dev.cutover.replicator.capture.CaptureChecks;
 import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.copy.InitialCopy;
+import dev.cutover.replicator.ddl.ConstraintDrift;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Gap;
 import dev.cutover.replicator.privileges.Requirements;
@@ -305,6 +306,9 @@ public final class Preflight {
     for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(old, nw)) {
       add(Severity.ERROR, "new", "enum-values", "enum " + gap.type() + " has value(s) " + gap.listed() + " on old but not on new: a row holding one fails the copy or replication",
           "run on new: " + String.join("; ", gap.statements()));
+    }
+    for (ConstraintDrift.Difference d : ConstraintDrift.between(old, nw, "old", "new", "the copy or replication")) {
+      add(Severity.WARNING, "new", "constraint-only-on-new", d.problem(), d.remedy());
     }
     for (TableName t : onNew) {
       if (!onOld.contains(t)) {

@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -29,7 +30,7 @@ import java.util.function.Function;
  * children; partitions and inherited constraints are left out. The primary key is the capture's
  * own business ({@code check} and the capture triggers).
  */
-final class ConstraintDrift {
+public final class ConstraintDrift {
   private static final String NOT_VALID = " NOT VALID";
 
   /** Tables and partitioned tables, not partitions (their parent's constraints are theirs), by schema and name joined by U+0001. */
@@ -72,8 +73,33 @@ final class ConstraintDrift {
     notNullDomains = new HashSet<>(Sql.strings(c, "SELECT n.nspname || E'\\x01' || t.typname FROM pg_type t" + ofDomains + " AND t.typnotnull"));
   }
 
+  /** One constraint the target holds and the source does not: the problem, and the statements that end it. */
+  public record Difference(String problem, String remedy) {
+    @Override
+    public String toString() {
+      return problem + ". " + remedy;
+    }
+  }
+
+  /**
+   * The constraints {@code target} holds and {@code source} does not, on the tables and domains
+   * both have.
+   *
+   * @param stops what a row the target refuses stops there ("replication", before a start "the copy or replication")
+   */
+  public static List<Difference> between(Connection source, Connection target, String sourceLabel, String targetLabel, String stops)
+      throws SQLException {
+    ConstraintDrift ours = read(source);
+    ConstraintDrift theirs = read(target);
+    List<Difference> out = new ArrayList<>();
+    SchemaChanges.Wording w = new SchemaChanges.Wording(sourceLabel, targetLabel);
+    theirs.tables(ours, w, " stops " + stops, out);
+    theirs.domains(ours, w, " stops " + stops, out);
+    return out;
+  }
+
   /** One side's constraints, definitions printed as under {@code search_path = pg_catalog}, so that both sides print them alike. */
-  static ConstraintDrift read(Connection c) throws SQLException {
+  private static ConstraintDrift read(Connection c) throws SQLException {
     return Sql.withCatalogPath(c, () -> new ConstraintDrift(c));
   }
 
@@ -81,38 +107,38 @@ final class ConstraintDrift {
    * What {@code target} (this) holds on the tables both sides have that {@code source} does not,
    * one sentence each with the statement that lets the apply go on.
    */
-  void tables(ConstraintDrift source, SchemaChanges.Wording w, List<String> out) {
+  private void tables(ConstraintDrift source, SchemaChanges.Wording w, String stops, List<Difference> out) {
     for (String key : tables) {
       if (source.tables.contains(key)) {
-        table(source, key, SchemaChanges.name(key), w, out);
+        table(source, key, SchemaChanges.name(key), w, stops, out);
       }
     }
   }
 
-  private void table(ConstraintDrift source, String key, TableName table, SchemaChanges.Wording w, List<String> out) {
+  private void table(ConstraintDrift source, String key, TableName table, SchemaChanges.Wording w, String stops, List<Difference> out) {
     Map<String, Boolean> theirs = source.columns.getOrDefault(key, Map.of());
     columns.getOrDefault(key, Map.of()).forEach((column, required) -> {
       if (required && Boolean.FALSE.equals(theirs.get(column))) {
-        out.add("column " + column + " of " + table + " is NOT NULL on " + w.target() + " but not on " + w.source() + ": a row with no"
-            + " value in it stops replication. If " + w.source() + "'s is the one meant, " + w.run() + "ALTER TABLE " + table.quoted()
-            + " ALTER COLUMN " + Sql.ident(column) + " DROP NOT NULL; if " + w.target() + "'s is (set there first), make the same"
-            + " change on " + w.source());
+        out.add(new Difference("column " + column + " of " + table + " is NOT NULL on " + w.target() + " but not on " + w.source()
+            + ": a row with no value in it" + stops, "If " + w.source() + "'s is the one meant, " + w.run() + "ALTER TABLE "
+            + table.quoted() + " ALTER COLUMN " + Sql.ident(column) + " DROP NOT NULL; if " + w.target() + "'s is (set there first),"
+            + " make the same change on " + w.source()));
       }
     });
-    compare("constraint %s of " + table, source.constraints.get(key), constraints.get(key), w, out,
+    compare("constraint %s of " + table, source.constraints.get(key), constraints.get(key), w, stops, out,
         name -> "ALTER TABLE " + table.quoted() + " DROP CONSTRAINT " + Sql.ident(name),
         name -> ", ADD CONSTRAINT " + Sql.ident(name) + " ");
-    compare("unique index %s of " + table, source.uniqueIndexes.get(key), uniqueIndexes.get(key), w, out,
+    compare("unique index %s of " + table, source.uniqueIndexes.get(key), uniqueIndexes.get(key), w, stops, out,
         name -> "DROP INDEX " + Sql.ident(table.schema()) + "." + Sql.ident(name),
         name -> "; CREATE UNIQUE INDEX " + Sql.ident(name) + " ON " + table.quoted() + " ");
   }
 
   /** What {@code target} (this) holds on the domains both sides have that {@code source} does not (a domain only one side has is a type drift). */
-  void domains(ConstraintDrift source, SchemaChanges.Wording w, List<String> out) {
+  private void domains(ConstraintDrift source, SchemaChanges.Wording w, String stops, List<Difference> out) {
     for (Map.Entry<String, Map<String, String>> e : domainChecks.entrySet()) {
       TableName domain = SchemaChanges.name(e.getKey());
       if (source.domains.contains(e.getKey())) {
-        compare("constraint %s of domain " + domain, source.domainChecks.get(e.getKey()), e.getValue(), w, out,
+        compare("constraint %s of domain " + domain, source.domainChecks.get(e.getKey()), e.getValue(), w, stops, out,
             name -> "ALTER DOMAIN " + domain.quoted() + " DROP CONSTRAINT " + Sql.ident(name),
             name -> "; ALTER DOMAIN " + domain.quoted() + " ADD CONSTRAINT " + Sql.ident(name) + " ");
       }
@@ -120,9 +146,9 @@ final class ConstraintDrift {
     for (String key : notNullDomains) {
       if (!source.notNullDomains.contains(key) && source.domains.contains(key)) {
         TableName domain = SchemaChanges.name(key);
-        out.add("domain " + domain + " is NOT NULL on " + w.target() + " but not on " + w.source() + ": a row with no value in a column"
-            + " of it stops replication. If " + w.source() + "'s is the one meant, " + w.run() + "ALTER DOMAIN " + domain.quoted()
-            + " DROP NOT NULL; if " + w.target() + "'s is (set there first), make the same change on " + w.source());
+        out.add(new Difference("domain " + domain + " is NOT NULL on " + w.target() + " but not on " + w.source() + ": a row with no"
+            + " value in a column of it" + stops, "If " + w.source() + "'s is the one meant, " + w.run() + "ALTER DOMAIN "
+            + domain.quoted() + " DROP NOT NULL; if " + w.target() + "'s is (set there first), make the same change on " + w.source()));
       }
     }
   }
@@ -133,7 +159,7 @@ final class ConstraintDrift {
    * {@code add} followed by the source's definition).
    */
   private static void compare(String subject, Map<String, String> source, Map<String, String> target, SchemaChanges.Wording w,
-      List<String> out, Function<String, String> drop, Function<String, String> add) {
+      String stops, List<Difference> out, Function<String, String> drop, Function<String, String> add) {
     if (target == null) {
       return;
     }
@@ -150,14 +176,14 @@ final class ConstraintDrift {
       String what = String.format(subject, name);
       String foreign = e.getValue().startsWith("FOREIGN KEY") ? " (where the apply checks foreign keys)" : "";
       if (ours == null) {
-        out.add(what + " (" + e.getValue() + ") is on " + w.target() + " but not on " + w.source() + ": a row " + w.source() + " takes and"
-            + " it refuses stops replication" + foreign + ". If it was dropped on " + w.source() + ", " + w.run() + drop.apply(name)
-            + "; if it was added on " + w.target() + " first, make the same change on " + w.source());
+        out.add(new Difference(what + " (" + e.getValue() + ") is on " + w.target() + " but not on " + w.source() + ": a row of "
+            + w.source() + "'s that it refuses" + stops + foreign, "If it was dropped on " + w.source() + ", " + w.run()
+            + drop.apply(name) + "; if it was added on " + w.target() + " first, make the same change on " + w.source()));
       } else {
-        out.add(what + " is " + e.getValue() + " on " + w.target() + " but " + ours + " on " + w.source() + ": a row " + w.source()
-            + " takes and " + w.target() + "'s refuses stops replication" + foreign + ". If " + w.source() + "'s is the one meant, "
+        out.add(new Difference(what + " is " + e.getValue() + " on " + w.target() + " but " + ours + " on " + w.source() + ": a row"
+            + " of " + w.source() + "'s that " + w.target() + "'s refuses" + stops + foreign, "If " + w.source() + "'s is the one meant, "
             + w.run() + drop.apply(name) + add.apply(name) + ours + "; if " + w.target() + "'s is (changed there first), make the same"
-            + " change on " + w.source());
+            + " change on " + w.source()));
       }
     }
   }

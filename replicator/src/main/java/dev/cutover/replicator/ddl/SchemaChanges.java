@@ -165,8 +165,6 @@ public final class SchemaChanges {
       Predicate<TableName> carries, List<String> out) throws SQLException {
     Map<String, Map<String, String>> s = columns(source);
     Map<String, Map<String, String>> t = columns(target);
-    ConstraintDrift sourceConstraints = ConstraintDrift.read(source);
-    ConstraintDrift targetConstraints = ConstraintDrift.read(target);
     Wording w = new Wording(sourceLabel, targetLabel);
     boolean tablesMissing = false;
     for (Map.Entry<String, Map<String, String>> e : s.entrySet()) {
@@ -195,8 +193,9 @@ public final class SchemaChanges {
           + ": a row holding one stops replication" + ON_ITS_WAY + w.renameOr(renames, "value(s)") + alone + w.run()
           + String.join("; ", gap.statements()));
     }
-    targetConstraints.tables(sourceConstraints, w, out);
-    targetConstraints.domains(sourceConstraints, w, out);
+    for (ConstraintDrift.Difference d : ConstraintDrift.between(source, target, sourceLabel, targetLabel, "replication")) {
+      out.add(d.toString());
+    }
     if (tablesMissing && subscription != null) {
       out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
           + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams their changes");
