@@ -41,6 +41,8 @@ public final class ConstraintDrift {
   private final Map<String, Map<String, String>> constraints;
   /** Table to unique index name to its definition from {@code USING} on (so that the name does not count). */
   private final Map<String, Map<String, String>> uniqueIndexes;
+  /** The same for the other indexes (of no constraint). */
+  private final Map<String, Map<String, String>> plainIndexes;
   /** Domain (schema and name joined by U+0001) to CHECK constraint name to definition. */
   private final Map<String, Map<String, String>> domainChecks;
   /** Every domain, by schema and name joined by U+0001. */
@@ -61,11 +63,8 @@ public final class ConstraintDrift {
     }
     constraints = named(c, "SELECT n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
         + " JOIN pg_class c ON c.oid = k.conrelid" + ofTables + " AND k.contype IN ('c', 'u', 'x', 'f') AND k.conislocal");
-    uniqueIndexes = named(c, "SELECT n.nspname, c.relname, x.relname, pg_catalog.substr(pg_get_indexdef(i.indexrelid),"
-        + " pg_catalog.length('CREATE UNIQUE INDEX ' || quote_ident(x.relname) || CASE c.relkind WHEN 'p' THEN ' ON ONLY ' ELSE ' ON ' END"
-        + " || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' ') + 1) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid"
-        + " JOIN pg_class c ON c.oid = i.indrelid" + ofTables + " AND i.indisunique AND NOT i.indisprimary"
-        + " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conindid = i.indexrelid)");
+    uniqueIndexes = indexes(c, ofTables, true);
+    plainIndexes = indexes(c, ofTables, false);
     String ofDomains = " JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND " + Catalog.SYSTEM_SCHEMA_FILTER;
     domainChecks = named(c, "SELECT n.nspname, t.typname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
         + " JOIN pg_type t ON t.oid = k.contypid" + ofDomains + " AND k.contype = 'c'");
@@ -73,29 +72,44 @@ public final class ConstraintDrift {
     notNullDomains = new HashSet<>(Sql.strings(c, "SELECT n.nspname || E'\\x01' || t.typname FROM pg_type t" + ofDomains + " AND t.typnotnull"));
   }
 
-  /** One constraint the target holds and the source does not: the problem, and the statements that end it. */
+  /** A constraint or index one side holds and the other does not: the problem, and the statements that end it. */
   public record Difference(String problem, String remedy) {
     @Override
     public String toString() {
-      return problem + ". " + remedy;
+      return problem + ". " + Character.toUpperCase(remedy.charAt(0)) + remedy.substring(1);
     }
   }
 
   /**
    * The constraints {@code target} holds and {@code source} does not, on the tables and domains
-   * both have.
+   * both have, and, where {@code lacking}, the constraints and indexes {@code source} holds and
+   * {@code target} lacks: replication does not need them, but once the application is switched to
+   * the target, it would take rows the source refuses, or scan where the source used an index.
    *
    * @param stops what a row the target refuses stops there ("replication", before a start "the copy or replication")
    */
-  public static List<Difference> between(Connection source, Connection target, String sourceLabel, String targetLabel, String stops)
-      throws SQLException {
+  public static List<Difference> between(Connection source, Connection target, String sourceLabel, String targetLabel, String stops,
+      boolean lacking) throws SQLException {
     ConstraintDrift ours = read(source);
     ConstraintDrift theirs = read(target);
     List<Difference> out = new ArrayList<>();
     SchemaChanges.Wording w = new SchemaChanges.Wording(sourceLabel, targetLabel);
     theirs.tables(ours, w, " stops " + stops, out);
     theirs.domains(ours, w, " stops " + stops, out);
+    if (lacking) {
+      ours.lackedBy(theirs, w, out);
+    }
     return out;
+  }
+
+  /** Indexes of no constraint, unique or not, by table: name to definition from {@code USING} on. */
+  private static Map<String, Map<String, String>> indexes(Connection c, String ofTables, boolean unique) throws SQLException {
+    String create = unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ";
+    return named(c, "SELECT n.nspname, c.relname, x.relname, pg_catalog.substr(pg_get_indexdef(i.indexrelid),"
+        + " pg_catalog.length('" + create + "' || quote_ident(x.relname) || CASE c.relkind WHEN 'p' THEN ' ON ONLY ' ELSE ' ON ' END"
+        + " || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' ') + 1) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid"
+        + " JOIN pg_class c ON c.oid = i.indrelid" + ofTables + " AND " + (unique ? "" : "NOT ") + "i.indisunique AND NOT i.indisprimary"
+        + " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conindid = i.indexrelid)");
   }
 
   /** One side's constraints, definitions printed as under {@code search_path = pg_catalog}, so that both sides print them alike. */
@@ -149,6 +163,68 @@ public final class ConstraintDrift {
         out.add(new Difference("domain " + domain + " is NOT NULL on " + w.target() + " but not on " + w.source() + ": a row with no"
             + " value in a column of it" + stops, "If " + w.source() + "'s is the one meant, " + w.run() + "ALTER DOMAIN "
             + domain.quoted() + " DROP NOT NULL; if " + w.target() + "'s is (set there first), make the same change on " + w.source()));
+      }
+    }
+  }
+
+  /** What this side, the source, holds on the tables and domains both have that {@code target} lacks. */
+  private void lackedBy(ConstraintDrift target, SchemaChanges.Wording w, List<Difference> out) {
+    String after = ": after a switch to " + w.target() + ", " + w.target();
+    String refused = after + " would take rows " + w.source() + " refuses";
+    for (String key : tables) {
+      if (!target.tables.contains(key)) {
+        continue;
+      }
+      TableName table = SchemaChanges.name(key);
+      Map<String, Boolean> theirs = target.columns.getOrDefault(key, Map.of());
+      columns.getOrDefault(key, Map.of()).forEach((column, required) -> {
+        if (required && Boolean.FALSE.equals(theirs.get(column))) {
+          out.add(new Difference("column " + column + " of " + table + " is NOT NULL on " + w.source() + " but not on " + w.target()
+              + after + " would take rows without a value in it", w.run() + "ALTER TABLE " + table.quoted() + " ALTER COLUMN "
+              + Sql.ident(column) + " SET NOT NULL"));
+        }
+      });
+      absent("constraint %s of " + table, constraints.get(key), target.constraints.get(key), w, refused, out,
+          name -> "ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + Sql.ident(name) + " ");
+      absent("unique index %s of " + table, uniqueIndexes.get(key), target.uniqueIndexes.get(key), w, refused, out,
+          name -> "CREATE UNIQUE INDEX " + Sql.ident(name) + " ON " + table.quoted() + " ");
+      absent("index %s of " + table, plainIndexes.get(key), target.plainIndexes.get(key), w, after + " would read " + table
+          + " without it (queries that use it may scan the table)", out, name -> "CREATE INDEX " + Sql.ident(name) + " ON " + table.quoted() + " ");
+    }
+    for (Map.Entry<String, Map<String, String>> e : domainChecks.entrySet()) {
+      TableName domain = SchemaChanges.name(e.getKey());
+      if (target.domains.contains(e.getKey())) {
+        absent("constraint %s of domain " + domain, e.getValue(), target.domainChecks.get(e.getKey()), w, after + " would take values "
+            + w.source() + " refuses", out, name -> "ALTER DOMAIN " + domain.quoted() + " ADD CONSTRAINT " + Sql.ident(name) + " ");
+      }
+    }
+    for (String key : notNullDomains) {
+      if (!target.notNullDomains.contains(key) && target.domains.contains(key)) {
+        TableName domain = SchemaChanges.name(key);
+        out.add(new Difference("domain " + domain + " is NOT NULL on " + w.source() + " but not on " + w.target() + after
+            + " would take rows without a value in a column of it", w.run() + "ALTER DOMAIN " + domain.quoted() + " SET NOT NULL"));
+      }
+    }
+  }
+
+  /**
+   * Named definitions the source ({@code ours}) has and the target has under neither that name
+   * (a changed one, which {@link #compare} reports) nor another (renamed): {@code create} followed
+   * by the definition makes them there.
+   */
+  private static void absent(String subject, Map<String, String> ours, Map<String, String> theirs, SchemaChanges.Wording w,
+      String consequence, List<Difference> out, Function<String, String> create) {
+    if (ours == null) {
+      return;
+    }
+    Set<String> theirDefinitions = new HashSet<>();
+    if (theirs != null) {
+      theirs.values().forEach(d -> theirDefinitions.add(valid(d)));
+    }
+    for (Map.Entry<String, String> e : ours.entrySet()) {
+      if ((theirs == null || !theirs.containsKey(e.getKey())) && !theirDefinitions.contains(valid(e.getValue()))) {
+        out.add(new Difference(String.format(subject, e.getKey()) + " (" + e.getValue() + ") is on " + w.source() + " but not on "
+            + w.target() + consequence, w.run() + create.apply(e.getKey()) + e.getValue()));
       }
     }
   }

@@ -193,9 +193,10 @@ public final class SchemaChanges {
           + ": a row holding one stops replication" + ON_ITS_WAY + w.renameOr(renames, "value(s)") + alone + w.run()
           + String.join("; ", gap.statements()));
     }
-    for (ConstraintDrift.Difference d : ConstraintDrift.between(source, target, sourceLabel, targetLabel, "replication")) {
+    for (ConstraintDrift.Difference d : ConstraintDrift.between(source, target, sourceLabel, targetLabel, "replication", true)) {
       out.add(d.toString());
     }
+    out.addAll(CodeDrift.lacking(source, target, w));
     if (tablesMissing && subscription != null) {
       out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
           + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams their changes");

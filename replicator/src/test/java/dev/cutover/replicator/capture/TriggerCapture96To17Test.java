@@ -173,6 +173,67 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * What a migration adds on a 9.6 old during the window, where nothing captures it, that
+   * replication does not need but the application does once switched: a trigger and its
+   * function, a function replaced, a view, a CHECK, a NOT NULL, a unique and a plain index, a
+   * domain's CHECK. Nothing stops the apply; status names each with what makes it on new, and once
+   * those have run, names none. Before, status said nothing, and after a switch new would have
+   * taken rows old refuses, run the old function and fired no trigger.
+   */
+  @Test
+  void status_objectsAddedOnOldOnly_namesWhatNewWouldLackAfterASwitch(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "lacking");
+    db.executeOnBoth("CREATE FUNCTION fee(n numeric) RETURNS numeric LANGUAGE sql AS 'SELECT n * 0.01'");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "CREATE OR REPLACE FUNCTION fee(n numeric) RETURNS numeric LANGUAGE sql AS 'SELECT n * 0.02';"
+          + " CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  -- a comment\n  NEW.note := coalesce(NEW.note, 'stamped');"
+          + "\n  RETURN NEW;\nEND $$;"
+          + " CREATE TRIGGER entry_stamp BEFORE INSERT ON entry FOR EACH ROW EXECUTE PROCEDURE stamp();"
+          + " CREATE VIEW rich AS SELECT id, balance FROM account WHERE balance > 100;"
+          + " ALTER TABLE counter ADD CONSTRAINT counter_positive CHECK (value >= 0); ALTER TABLE scratch ALTER COLUMN payload SET NOT NULL;"
+          + " CREATE UNIQUE INDEX scratch_payload ON scratch (payload); CREATE INDEX entry_note ON entry (note);"
+          + " ALTER DOMAIN positive_int ADD CONSTRAINT positive_int_small CHECK (VALUE < 1000000);"
+          + " INSERT INTO entry VALUES (1, 100, 1.5)");
+      r.awaitCaughtUp(CATCH_UP);
+      String status = db.statusCli();
+      assertThat(status).contains("column payload of public.scratch is NOT NULL on old but not on new: after a switch to new, new would take"
+              + " rows without a value in it. Run on new: SET cutover.ddl_capture = off; ALTER TABLE \"public\".\"scratch\" ALTER COLUMN"
+              + " \"payload\" SET NOT NULL")
+          .contains("constraint counter_positive of public.counter (CHECK ((value >= 0))) is on old but not on new: after a switch to new,"
+              + " new would take rows old refuses. Run on new: SET cutover.ddl_capture = off; ALTER TABLE \"public\".\"counter\" ADD"
+              + " CONSTRAINT \"counter_positive\" CHECK ((value >= 0))")
+          .contains("unique index scratch_payload of public.scratch (USING btree (payload)) is on old but not on new")
+          .contains("CREATE UNIQUE INDEX \"scratch_payload\" ON \"public\".\"scratch\" USING btree (payload)")
+          .contains("index entry_note of public.entry (USING btree (note)) is on old but not on new: after a switch to new, new would read"
+              + " public.entry without it")
+          .contains("ALTER DOMAIN \"public\".\"positive_int\" ADD CONSTRAINT \"positive_int_small\" CHECK ((VALUE < 1000000))")
+          .contains("function public.fee(numeric) differs on old and new (replaced on one side): after a switch to new, new runs its own."
+              + " If old's is the one meant, run on new, after SET cutover.ddl_capture = off, what SELECT"
+              + " pg_get_functiondef('public.fee(numeric)'::regprocedure) returns on old; if new's is, replace it on old too")
+          .contains("function public.stamp() is on old but not on new: after a switch to new, what calls it there fails.")
+          .contains("trigger entry_stamp on public.entry is on old but not on new: after a switch to new, it does not fire there. Run on new:"
+              + " SET cutover.ddl_capture = off; CREATE TRIGGER entry_stamp BEFORE INSERT ON public.entry FOR EACH ROW EXECUTE PROCEDURE"
+              + " public.stamp()")
+          .contains("view public.rich is on old but not on new: after a switch to new, what reads it there fails. Run on new: SET"
+              + " cutover.ddl_capture = off; CREATE VIEW \"public\".\"rich\" AS, followed by what SELECT"
+              + " pg_get_viewdef('\"public\".\"rich\"'::regclass) returns on old");
+      for (String function : List.of("public.fee(numeric)", "public.stamp()")) {
+        OwnedDatabase.execute(n, OwnedDatabase.strings(o, "SELECT pg_get_functiondef('" + function + "'::regprocedure)").get(0));
+      }
+      OwnedDatabase.execute(n, "CREATE VIEW \"public\".\"rich\" AS "
+          + OwnedDatabase.strings(o, "SELECT pg_get_viewdef('\"public\".\"rich\"'::regclass)").get(0));
+      for (String line : status.lines().filter(l -> l.contains("on old but not on new") && l.contains("Run on new: SET")
+          && !l.contains("followed by")).toList()) {
+        OwnedDatabase.execute(n, line.substring(line.indexOf("Run on new: ") + "Run on new: ".length()));
+      }
+      assertThat(db.statusCli()).doesNotContain("on old but not on new").doesNotContain("differs on old and new");
+      assertThat(OwnedDatabase.strings(n, "SELECT fee(100)::text")).containsExactly("2.00");
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
+  /**
    * A column and a table renamed on a 9.6 old, where nothing captures it: status offers the rename
    * on new before the statement that creates it afresh, which would leave new's rows behind under
    * the old name (before, it offered only ADD COLUMN for the column, and nothing for the table,
