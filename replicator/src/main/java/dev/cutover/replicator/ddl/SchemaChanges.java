@@ -196,7 +196,7 @@ public final class SchemaChanges {
     for (ConstraintDrift.Difference d : ConstraintDrift.between(source, target, sourceLabel, targetLabel, "replication", true)) {
       out.add(d.toString());
     }
-    out.addAll(CodeDrift.lacking(source, target, w));
+    out.addAll(ObjectDrift.lacking(source, target, w));
     if (tablesMissing && subscription != null) {
       out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
           + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams their changes");

@@ -175,8 +175,8 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   /**
    * What a migration adds on a 9.6 old during the window, where nothing captures it, that
    * replication does not need but the application does once switched: a trigger and its
-   * function, a function replaced, a view, a CHECK, a NOT NULL, a unique and a plain index, a
-   * domain's CHECK. Nothing stops the apply; status names each with what makes it on new, and once
+   * function, a function replaced, a view, a sequence, a CHECK, a NOT NULL, a unique and a plain
+   * index, a domain's CHECK. Nothing stops the apply; status names each with what makes it on new, and once
    * those have run, names none. Before, status said nothing, and after a switch new would have
    * taken rows old refuses, run the old function and fired no trigger.
    */
@@ -194,7 +194,7 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
           + " ALTER TABLE counter ADD CONSTRAINT counter_positive CHECK (value >= 0); ALTER TABLE scratch ALTER COLUMN payload SET NOT NULL;"
           + " CREATE UNIQUE INDEX scratch_payload ON scratch (payload); CREATE INDEX entry_note ON entry (note);"
           + " ALTER DOMAIN positive_int ADD CONSTRAINT positive_int_small CHECK (VALUE < 1000000);"
-          + " INSERT INTO entry VALUES (1, 100, 1.5)");
+          + " CREATE SEQUENCE invoice_no START 100; INSERT INTO entry VALUES (1, 100, 1.5)");
       r.awaitCaughtUp(CATCH_UP);
       String status = db.statusCli();
       assertThat(status).contains("column payload of public.scratch is NOT NULL on old but not on new: after a switch to new, new would take"
@@ -212,6 +212,9 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
               + " If old's is the one meant, run on new, after SET cutover.ddl_capture = off, what SELECT"
               + " pg_get_functiondef('public.fee(numeric)'::regprocedure) returns on old; if new's is, replace it on old too")
           .contains("function public.stamp() is on old but not on new: after a switch to new, what calls it there fails.")
+          .contains("sequence public.invoice_no is on old but not on new: after a switch to new, what draws from it there fails, and the"
+              + " switch cannot move it. Run on new: SET cutover.ddl_capture = off; CREATE SEQUENCE \"public\".\"invoice_no\" AS bigint"
+              + " INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 100 CACHE 1 NO CYCLE")
           .contains("trigger entry_stamp on public.entry is on old but not on new: after a switch to new, it does not fire there. Run on new:"
               + " SET cutover.ddl_capture = off; CREATE TRIGGER entry_stamp BEFORE INSERT ON public.entry FOR EACH ROW EXECUTE PROCEDURE"
               + " public.stamp()")

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.ddl;
 
+import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -10,21 +11,22 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The application's code in the database that the source has and the target lacks: functions
- * (or a function whose body was replaced on one side), triggers on the tables both have, and
- * views. Replication carries rows, not these, and where nothing captures schema changes (no
- * superuser) a migration that creates or replaces one on the source during the window leaves the
- * target without it: once the application is switched there, a trigger does not fire (an audit
- * row, an {@code updated_at}, silently missing), a view or function is not found. Functions are
+ * The application's objects in the database beyond its tables that the source has and the target
+ * lacks: functions (or a function whose body was replaced on one side), triggers on the tables
+ * both have, views, and sequences of their own (not a column's: those come with the column).
+ * Replication carries rows, not these, and where nothing captures schema changes (no superuser)
+ * a migration that creates or replaces one on the source during the window leaves the target
+ * without it: once the application is switched there, a trigger does not fire (an audit row, an
+ * {@code updated_at}, silently missing), a view, function or sequence is not found. Functions are
  * compared by their body text ({@code prosrc}, kept as written, so both servers hold it alike);
  * a body in SQL-standard form (PostgreSQL 14's {@code BEGIN ATOMIC}) has none, and is compared by
- * name only. Triggers and views are compared by name. Objects of extensions and of the control
- * schema (the capture's and the fence's triggers call functions there) are left out.
+ * name only. The others are compared by name. Objects of extensions and of the control schema
+ * (the capture's and the fence's triggers call functions there) are left out.
  */
-final class CodeDrift {
-  private CodeDrift() {}
+final class ObjectDrift {
+  private ObjectDrift() {}
 
-  /** What {@code source} has and {@code target} lacks, one sentence each with the statement that makes it there. */
+  /** What {@code source} has and {@code target} lacks, one sentence each with what makes it there. */
   static List<String> lacking(Connection source, Connection target, SchemaChanges.Wording w) throws SQLException {
     List<String> out = new ArrayList<>();
     String after = ": after a switch to " + w.target() + ", ";
@@ -57,6 +59,14 @@ final class CodeDrift {
         out.add("view " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what reads it there fails. "
             + capitalized(w.run()) + "CREATE VIEW " + view + " AS, followed by what SELECT pg_get_viewdef(" + Sql.literal(view)
             + "::regclass) returns on " + w.source());
+      }
+    }
+    List<String> theirSequences = sequences(target);
+    for (String key : sequences(source)) {
+      if (!theirSequences.contains(key)) {
+        String[] at = key.split("\u0001");
+        out.add("sequence " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what draws from it"
+            + " there fails, and the switch cannot move it. " + capitalized(w.run()) + CatalogDdl.createSequence(source, at[0], at[1]));
       }
     }
     return out;
@@ -96,6 +106,14 @@ final class CodeDrift {
     return Sql.strings(c, "SELECT n.nspname || E'\\x01' || c.relname"
         + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND " + Catalog.SYSTEM_SCHEMA_FILTER
         + " AND " + notOfExtension("pg_class", "c") + " ORDER BY 1");
+  }
+
+  /** Sequences no column owns (serial's and identity's come with their column), by schema and name joined by U+0001. */
+  private static List<String> sequences(Connection c) throws SQLException {
+    return Sql.strings(c, "SELECT n.nspname || E'\\x01' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " WHERE c.relkind = 'S' AND " + Catalog.SYSTEM_SCHEMA_FILTER + " AND " + notOfExtension("pg_class", "c")
+        + " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
+        + " AND d.deptype IN ('a', 'i')) ORDER BY 1");
   }
 
   /** A WHERE clause: the object {@code alias} of catalog {@code catalog} is not a member of an extension. */
