@@ -307,7 +307,7 @@ public final class Preflight {
       add(Severity.ERROR, "new", "enum-values", "enum " + gap.type() + " has value(s) " + gap.listed() + " on old but not on new: a row holding one fails the copy or replication",
           "run on new: " + String.join("; ", gap.statements()));
     }
-    for (ConstraintDrift.Difference d : ConstraintDrift.between(old, nw, "old", "new", "the copy or replication", false)) {
+    for (ConstraintDrift.Difference d : ConstraintDrift.between(old, nw, "old", "new", false)) {
       add(Severity.WARNING, "new", "constraint-only-on-new", d.problem(), d.remedy());
     }
     for (TableName t : onNew) {

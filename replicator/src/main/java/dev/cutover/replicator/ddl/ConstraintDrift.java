@@ -82,21 +82,21 @@ public final class ConstraintDrift {
 
   /**
    * The constraints {@code target} holds and {@code source} does not, on the tables and domains
-   * both have, and, where {@code lacking}, the constraints and indexes {@code source} holds and
-   * {@code target} lacks: replication does not need them, but once the application is switched to
-   * the target, it would take rows the source refuses, or scan where the source used an index.
-   *
-   * @param stops what a row the target refuses stops there ("replication", before a start "the copy or replication")
+   * both have, and, while {@code replicating}, the constraints and indexes {@code source} holds
+   * and {@code target} lacks: replication does not need them, but once the application is
+   * switched to the target, it would take rows the source refuses, or scan where the source used
+   * an index. Before a start ({@code replicating} false) a row the target refuses stops the copy.
    */
-  public static List<Difference> between(Connection source, Connection target, String sourceLabel, String targetLabel, String stops,
-      boolean lacking) throws SQLException {
+  public static List<Difference> between(Connection source, Connection target, String sourceLabel, String targetLabel,
+      boolean replicating) throws SQLException {
     ConstraintDrift ours = read(source);
     ConstraintDrift theirs = read(target);
     List<Difference> out = new ArrayList<>();
-    SchemaChanges.Wording w = new SchemaChanges.Wording(sourceLabel, targetLabel);
-    theirs.tables(ours, w, " stops " + stops, out);
-    theirs.domains(ours, w, " stops " + stops, out);
-    if (lacking) {
+    SchemaChanges.Wording w = new SchemaChanges.Wording(sourceLabel, targetLabel, replicating ? SchemaChanges.PENDING : "");
+    String stops = replicating ? " stops replication" : " stops the copy or replication";
+    theirs.tables(ours, w, stops, out);
+    theirs.domains(ours, w, stops, out);
+    if (replicating) {
       ours.lackedBy(theirs, w, out);
     }
     return out;
@@ -134,7 +134,7 @@ public final class ConstraintDrift {
     columns.getOrDefault(key, Map.of()).forEach((column, required) -> {
       if (required && Boolean.FALSE.equals(theirs.get(column))) {
         out.add(new Difference("column " + column + " of " + table + " is NOT NULL on " + w.target() + " but not on " + w.source()
-            + ": a row with no value in it" + stops, "If " + w.source() + "'s is the one meant, " + w.run() + "ALTER TABLE "
+            + ": a row with no value in it" + stops + w.pending(), "If " + w.source() + "'s is the one meant, " + w.run() + "ALTER TABLE "
             + table.quoted() + " ALTER COLUMN " + Sql.ident(column) + " DROP NOT NULL; if " + w.target() + "'s is (set there first),"
             + " make the same change on " + w.source()));
       }
@@ -161,7 +161,7 @@ public final class ConstraintDrift {
       if (!source.notNullDomains.contains(key) && source.domains.contains(key)) {
         TableName domain = SchemaChanges.name(key);
         out.add(new Difference("domain " + domain + " is NOT NULL on " + w.target() + " but not on " + w.source() + ": a row with no"
-            + " value in a column of it" + stops, "If " + w.source() + "'s is the one meant, " + w.run() + "ALTER DOMAIN "
+            + " value in a column of it" + stops + w.pending(), "If " + w.source() + "'s is the one meant, " + w.run() + "ALTER DOMAIN "
             + domain.quoted() + " DROP NOT NULL; if " + w.target() + "'s is (set there first), make the same change on " + w.source()));
       }
     }
@@ -180,7 +180,7 @@ public final class ConstraintDrift {
       columns.getOrDefault(key, Map.of()).forEach((column, required) -> {
         if (required && Boolean.FALSE.equals(theirs.get(column))) {
           out.add(new Difference("column " + column + " of " + table + " is NOT NULL on " + w.source() + " but not on " + w.target()
-              + after + " would take rows without a value in it", w.run() + "ALTER TABLE " + table.quoted() + " ALTER COLUMN "
+              + after + " would take rows without a value in it" + w.pending(), w.run() + "ALTER TABLE " + table.quoted() + " ALTER COLUMN "
               + Sql.ident(column) + " SET NOT NULL"));
         }
       });
@@ -202,7 +202,7 @@ public final class ConstraintDrift {
       if (!target.notNullDomains.contains(key) && target.domains.contains(key)) {
         TableName domain = SchemaChanges.name(key);
         out.add(new Difference("domain " + domain + " is NOT NULL on " + w.source() + " but not on " + w.target() + after
-            + " would take rows without a value in a column of it", w.run() + "ALTER DOMAIN " + domain.quoted() + " SET NOT NULL"));
+            + " would take rows without a value in a column of it" + w.pending(), w.run() + "ALTER DOMAIN " + domain.quoted() + " SET NOT NULL"));
       }
     }
   }
@@ -224,7 +224,7 @@ public final class ConstraintDrift {
     for (Map.Entry<String, String> e : ours.entrySet()) {
       if ((theirs == null || !theirs.containsKey(e.getKey())) && !theirDefinitions.contains(valid(e.getValue()))) {
         out.add(new Difference(String.format(subject, e.getKey()) + " (" + e.getValue() + ") is on " + w.source() + " but not on "
-            + w.target() + consequence, w.run() + create.apply(e.getKey()) + e.getValue()));
+            + w.target() + consequence + w.pending(), w.run() + create.apply(e.getKey()) + e.getValue()));
       }
     }
   }
@@ -253,11 +253,11 @@ public final class ConstraintDrift {
       String foreign = e.getValue().startsWith("FOREIGN KEY") ? " (where the apply checks foreign keys)" : "";
       if (ours == null) {
         out.add(new Difference(what + " (" + e.getValue() + ") is on " + w.target() + " but not on " + w.source() + ": a row of "
-            + w.source() + "'s that it refuses" + stops + foreign, "If it was dropped on " + w.source() + ", " + w.run()
+            + w.source() + "'s that it refuses" + stops + foreign + w.pending(), "If it was dropped on " + w.source() + ", " + w.run()
             + drop.apply(name) + "; if it was added on " + w.target() + " first, make the same change on " + w.source()));
       } else {
         out.add(new Difference(what + " is " + e.getValue() + " on " + w.target() + " but " + ours + " on " + w.source() + ": a row"
-            + " of " + w.source() + "'s that " + w.target() + "'s refuses" + stops + foreign, "If " + w.source() + "'s is the one meant, "
+            + " of " + w.source() + "'s that " + w.target() + "'s refuses" + stops + foreign + w.pending(), "If " + w.source() + "'s is the one meant, "
             + w.run() + drop.apply(name) + add.apply(name) + ours + "; if " + w.target() + "'s is (changed there first), make the same"
             + " change on " + w.source()));
       }

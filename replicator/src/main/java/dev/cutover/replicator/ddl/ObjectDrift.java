@@ -38,8 +38,8 @@ final class ObjectDrift {
         String make = "run on " + w.target() + ", after " + SchemaChanges.BY_HAND + ", what SELECT pg_get_functiondef("
             + Sql.literal(e.getKey()) + "::regprocedure) returns on " + w.source();
         out.add("function " + e.getKey() + (theirs == null ? " is on " + w.source() + " but not on " + w.target() + after + "what calls it"
-            + " there fails. " + capitalized(make) : " differs on " + w.source() + " and " + w.target() + " (replaced on one side)" + after
-            + w.target() + " runs its own. If " + w.source() + "'s is the one meant, " + make + "; if " + w.target() + "'s is, replace it on "
+            + " there fails" + w.pending() + ". " + capitalized(make) : " differs on " + w.source() + " and " + w.target() + " (replaced on one side)" + after
+            + w.target() + " runs its own" + w.pending() + ". If " + w.source() + "'s is the one meant, " + make + "; if " + w.target() + "'s is, replace it on "
             + w.source() + " too"));
       }
     }
@@ -48,7 +48,7 @@ final class ObjectDrift {
       if (!theirTriggers.containsKey(e.getKey())) {
         String[] at = e.getKey().split("\u0001");
         out.add("trigger " + at[2] + " on " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after
-            + "it does not fire there. " + capitalized(w.run()) + e.getValue());
+            + "it does not fire there" + w.pending() + ". " + capitalized(w.run()) + e.getValue());
       }
     }
     List<String> theirViews = views(target);
@@ -56,7 +56,7 @@ final class ObjectDrift {
       if (!theirViews.contains(key)) {
         String[] at = key.split("\u0001");
         String view = Sql.qualified(at[0], at[1]);
-        out.add("view " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what reads it there fails. "
+        out.add("view " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what reads it there fails" + w.pending() + ". "
             + capitalized(w.run()) + "CREATE VIEW " + view + " AS, followed by what SELECT pg_get_viewdef(" + Sql.literal(view)
             + "::regclass) returns on " + w.source());
       }
@@ -66,7 +66,7 @@ final class ObjectDrift {
       if (!theirSequences.contains(key)) {
         String[] at = key.split("\u0001");
         out.add("sequence " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what draws from it"
-            + " there fails, and the switch cannot move it. " + capitalized(w.run()) + CatalogDdl.createSequence(source, at[0], at[1]));
+            + " there fails, and the switch cannot move it" + w.pending() + ". " + capitalized(w.run()) + CatalogDdl.createSequence(source, at[0], at[1]));
       }
     }
     return out;

@@ -27,7 +27,9 @@ import java.util.function.Predicate;
 public final class SchemaChanges {
   /** Run first in a session that makes a change by hand, so that it is not captured as a change of its own. */
   public static final String BY_HAND = "SET cutover.ddl_capture = off";
-  private static final String ON_ITS_WAY = " (if a schema change is on its way, it arrives with replication); ";
+  /** Said of a difference a schema change on its way may end, before the statements that end it by hand. */
+  static final String PENDING = " (if a schema change is on its way, it arrives with replication)";
+  private static final String ON_ITS_WAY = PENDING + "; ";
 
   private SchemaChanges() {}
 
@@ -193,7 +195,7 @@ public final class SchemaChanges {
           + ": a row holding one stops replication" + ON_ITS_WAY + w.renameOr(renames, "value(s)") + alone + w.run()
           + String.join("; ", gap.statements()));
     }
-    for (ConstraintDrift.Difference d : ConstraintDrift.between(source, target, sourceLabel, targetLabel, "replication", true)) {
+    for (ConstraintDrift.Difference d : ConstraintDrift.between(source, target, sourceLabel, targetLabel, true)) {
       out.add(d.toString());
     }
     out.addAll(ObjectDrift.lacking(source, target, w));
@@ -249,8 +251,16 @@ public final class SchemaChanges {
     }
   }
 
-  /** How the remedies of one direction are worded: its two sides, and where a statement runs. */
-  record Wording(String source, String target) {
+  /**
+   * How the remedies of one direction are worded: its two sides, where a statement runs, and
+   * {@code pending}, said of a difference before its statements ({@link #PENDING} while
+   * replication runs, which may be bringing the change; empty before a start).
+   */
+  record Wording(String source, String target, String pending) {
+    Wording(String source, String target) {
+      this(source, target, PENDING);
+    }
+
     String run() {
       return "run on " + target + ": " + BY_HAND + "; ";
     }

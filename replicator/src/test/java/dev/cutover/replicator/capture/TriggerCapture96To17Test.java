@@ -28,6 +28,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 9, newMajor = 17)
 class TriggerCapture96To17Test extends TriggerCaptureFlow {
+  /** What status says of a difference a schema change on its way may end. */
+  private static final String PENDING = " (if a schema change is on its way, it arrives with replication)";
 
   /** {@link OwnedDatabase#killApplyMidBatchAndRestart} over trigger capture. */
   @Test
@@ -197,30 +199,28 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
           + " CREATE SEQUENCE invoice_no START 100; INSERT INTO entry VALUES (1, 100, 1.5)");
       r.awaitCaughtUp(CATCH_UP);
       String status = db.statusCli();
-      assertThat(status).contains("column payload of public.scratch is NOT NULL on old but not on new: after a switch to new, new would take"
-              + " rows without a value in it. Run on new: SET cutover.ddl_capture = off; ALTER TABLE \"public\".\"scratch\" ALTER COLUMN"
-              + " \"payload\" SET NOT NULL")
+      String run = ". Run on new: SET cutover.ddl_capture = off; ";
+      assertThat(status).contains("column payload of public.scratch is NOT NULL on old but not on new: after a switch to new, new would"
+              + " take rows without a value in it" + PENDING + run + "ALTER TABLE \"public\".\"scratch\" ALTER COLUMN \"payload\" SET NOT NULL")
           .contains("constraint counter_positive of public.counter (CHECK ((value >= 0))) is on old but not on new: after a switch to new,"
-              + " new would take rows old refuses. Run on new: SET cutover.ddl_capture = off; ALTER TABLE \"public\".\"counter\" ADD"
-              + " CONSTRAINT \"counter_positive\" CHECK ((value >= 0))")
+              + " new would take rows old refuses" + PENDING + run + "ALTER TABLE \"public\".\"counter\" ADD CONSTRAINT"
+              + " \"counter_positive\" CHECK ((value >= 0))")
           .contains("unique index scratch_payload of public.scratch (USING btree (payload)) is on old but not on new")
           .contains("CREATE UNIQUE INDEX \"scratch_payload\" ON \"public\".\"scratch\" USING btree (payload)")
           .contains("index entry_note of public.entry (USING btree (note)) is on old but not on new: after a switch to new, new would read"
               + " public.entry without it")
           .contains("ALTER DOMAIN \"public\".\"positive_int\" ADD CONSTRAINT \"positive_int_small\" CHECK ((VALUE < 1000000))")
-          .contains("function public.fee(numeric) differs on old and new (replaced on one side): after a switch to new, new runs its own."
-              + " If old's is the one meant, run on new, after SET cutover.ddl_capture = off, what SELECT"
+          .contains("function public.fee(numeric) differs on old and new (replaced on one side): after a switch to new, new runs its own"
+              + PENDING + ". If old's is the one meant, run on new, after SET cutover.ddl_capture = off, what SELECT"
               + " pg_get_functiondef('public.fee(numeric)'::regprocedure) returns on old; if new's is, replace it on old too")
-          .contains("function public.stamp() is on old but not on new: after a switch to new, what calls it there fails.")
+          .contains("function public.stamp() is on old but not on new: after a switch to new, what calls it there fails" + PENDING + ".")
           .contains("sequence public.invoice_no is on old but not on new: after a switch to new, what draws from it there fails, and the"
-              + " switch cannot move it. Run on new: SET cutover.ddl_capture = off; CREATE SEQUENCE \"public\".\"invoice_no\" AS bigint"
-              + " INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 100 CACHE 1 NO CYCLE")
-          .contains("trigger entry_stamp on public.entry is on old but not on new: after a switch to new, it does not fire there. Run on new:"
-              + " SET cutover.ddl_capture = off; CREATE TRIGGER entry_stamp BEFORE INSERT ON public.entry FOR EACH ROW EXECUTE PROCEDURE"
-              + " public.stamp()")
-          .contains("view public.rich is on old but not on new: after a switch to new, what reads it there fails. Run on new: SET"
-              + " cutover.ddl_capture = off; CREATE VIEW \"public\".\"rich\" AS, followed by what SELECT"
-              + " pg_get_viewdef('\"public\".\"rich\"'::regclass) returns on old");
+              + " switch cannot move it" + PENDING + run + "CREATE SEQUENCE \"public\".\"invoice_no\" AS bigint INCREMENT BY 1 MINVALUE 1"
+              + " MAXVALUE 9223372036854775807 START WITH 100 CACHE 1 NO CYCLE")
+          .contains("trigger entry_stamp on public.entry is on old but not on new: after a switch to new, it does not fire there" + PENDING
+              + run + "CREATE TRIGGER entry_stamp BEFORE INSERT ON public.entry FOR EACH ROW EXECUTE PROCEDURE public.stamp()")
+          .contains("view public.rich is on old but not on new: after a switch to new, what reads it there fails" + PENDING + run
+              + "CREATE VIEW \"public\".\"rich\" AS, followed by what SELECT pg_get_viewdef('\"public\".\"rich\"'::regclass) returns on old");
       for (String function : List.of("public.fee(numeric)", "public.stamp()")) {
         OwnedDatabase.execute(n, OwnedDatabase.strings(o, "SELECT pg_get_functiondef('" + function + "'::regprocedure)").get(0));
       }
