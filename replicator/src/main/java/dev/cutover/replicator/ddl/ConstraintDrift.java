@@ -17,18 +17,21 @@ import java.util.Set;
 import java.util.function.Function;
 
 /**
- * The constraints of one side's application tables and domains, read to find those the target of
- * a direction holds and its source does not: a NOT NULL, CHECK, unique, exclusion or foreign key
- * constraint, a unique index, or a domain's CHECK or NOT NULL, dropped or changed on the source
- * where nothing captured the change. Relaxing a constraint is the first step of many a migration
- * (a column about to be retired loses its NOT NULL), and the first row the source then takes and
- * the target refuses stops replication. Constraints are compared by their definitions as the
- * server prints them under {@code search_path = pg_catalog}; one only renamed (the same definition
- * under another name) stops nothing and is left alone, and NOT VALID is not a difference, since
- * it is checked for new rows all the same. Tables are compared with their parents' constraints on
- * the parents (a partitioned table, a table others INHERIT), where dropping them reaches the
- * children; partitions and inherited constraints are left out. The primary key is the capture's
- * own business ({@code check} and the capture triggers).
+ * The constraints, indexes and column defaults of one side's application tables and domains,
+ * compared with the other side's. Those the target of a direction holds and its source does not
+ * (a NOT NULL, CHECK, unique, exclusion or foreign key constraint, a unique index, a domain's
+ * CHECK or NOT NULL, dropped or changed on the source where nothing captured the change) stop
+ * replication at the first row the source takes and the target refuses; relaxing a constraint is
+ * the first step of many a migration (a column about to be retired loses its NOT NULL). Those the
+ * source holds and the target lacks, and defaults that differ, stop nothing, but once the
+ * application is switched to the target it takes rows the source refuses, reads without an index,
+ * or fills a column differently. Definitions are compared as the server prints them under {@code
+ * search_path = pg_catalog}; a constraint or index only renamed (the same definition under another
+ * name) is left alone, and NOT VALID is not a difference, since it is checked for new rows all the
+ * same. Tables are compared with their parents' constraints on the parents (a partitioned table, a
+ * table others INHERIT), where dropping them reaches the children; partitions and inherited
+ * constraints are left out. The primary key is the capture's own business ({@code check} and the
+ * capture triggers), and generated and identity columns have no default to compare.
  */
 public final class ConstraintDrift {
   private static final String NOT_VALID = " NOT VALID";
@@ -37,6 +40,8 @@ public final class ConstraintDrift {
   private final Set<String> tables;
   /** Table to column name to whether it is NOT NULL. */
   private final Map<String, Map<String, Boolean>> columns;
+  /** Table to column name to its default ("" for none), for the columns neither generated nor identity. */
+  private final Map<String, Map<String, String>> defaults;
   /** Table to constraint name to definition. */
   private final Map<String, Map<String, String>> constraints;
   /** Table to unique index name to its definition from {@code USING} on (so that the name does not count). */
@@ -61,6 +66,11 @@ public final class ConstraintDrift {
         columns.computeIfAbsent(rs.getString(1), k -> new HashMap<>()).put(rs.getString(2), rs.getBoolean(3));
       }
     }
+    int major = Sql.majorVersionOf(c);
+    defaults = named(c, "SELECT n.nspname, c.relname, a.attname, coalesce(pg_get_expr(d.adbin, d.adrelid), '') FROM pg_attribute a"
+        + " JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum" + ofTables
+        + " AND a.attnum > 0 AND NOT a.attisdropped" + (major >= 10 ? " AND a.attidentity = ''" : "")
+        + (major >= 12 ? " AND a.attgenerated = ''" : ""));
     constraints = named(c, "SELECT n.nspname, c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
         + " JOIN pg_class c ON c.oid = k.conrelid" + ofTables + " AND k.contype IN ('c', 'u', 'x', 'f') AND k.conislocal");
     uniqueIndexes = indexes(c, ofTables, true);
@@ -184,6 +194,17 @@ public final class ConstraintDrift {
               + Sql.ident(column) + " SET NOT NULL"));
         }
       });
+      Map<String, String> theirDefaults = target.defaults.getOrDefault(key, Map.of());
+      defaults.getOrDefault(key, Map.of()).forEach((column, ours) -> {
+        String other = theirDefaults.get(column);
+        if (other != null && !other.equals(ours)) {
+          out.add(new Difference("column " + column + " of " + table + " has " + shown(ours) + " on " + w.source() + " but " + shown(other)
+              + " on " + w.target() + after + " gives rows inserted without it its own" + w.pending(), "If " + w.source() + "'s is the one"
+              + " meant, " + w.run() + "ALTER TABLE " + table.quoted() + " ALTER COLUMN " + Sql.ident(column)
+              + (ours.isEmpty() ? " DROP DEFAULT" : " SET DEFAULT " + ours) + "; if " + w.target() + "'s is (changed there first), make"
+              + " the same change on " + w.source()));
+        }
+      });
       absent("constraint %s of " + table, constraints.get(key), target.constraints.get(key), w, refused, out,
           name -> "ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + Sql.ident(name) + " ");
       absent("unique index %s of " + table, uniqueIndexes.get(key), target.uniqueIndexes.get(key), w, refused, out,
@@ -205,6 +226,10 @@ public final class ConstraintDrift {
             + " would take rows without a value in a column of it" + w.pending(), w.run() + "ALTER DOMAIN " + domain.quoted() + " SET NOT NULL"));
       }
     }
+  }
+
+  private static String shown(String defaultExpression) {
+    return defaultExpression.isEmpty() ? "no default" : "DEFAULT " + defaultExpression;
   }
 
   /**

@@ -12,16 +12,18 @@ import java.util.Map;
 
 /**
  * The application's objects in the database beyond its tables that the source has and the target
- * lacks: functions (or a function whose body was replaced on one side), triggers on the tables
- * both have, views, and sequences of their own (not a column's: those come with the column).
- * Replication carries rows, not these, and where nothing captures schema changes (no superuser)
- * a migration that creates or replaces one on the source during the window leaves the target
- * without it: once the application is switched there, a trigger does not fire (an audit row, an
- * {@code updated_at}, silently missing), a view, function or sequence is not found. Functions are
- * compared by their body text ({@code prosrc}, kept as written, so both servers hold it alike);
- * a body in SQL-standard form (PostgreSQL 14's {@code BEGIN ATOMIC}) has none, and is compared by
- * name only. The others are compared by name. Objects of extensions and of the control schema
- * (the capture's and the fence's triggers call functions there) are left out.
+ * lacks: functions (or a function whose body was replaced on one side), triggers on the tables both
+ * have, views, sequences of their own (not a column's: those come with the column), and row level
+ * security (turned on or forced, a policy missing or changed). Replication carries rows, not these,
+ * and where nothing captures schema changes (no superuser) a migration that creates or replaces one
+ * on the source during the window leaves the target without it: once the application is switched
+ * there, a trigger does not fire (an audit row, an {@code updated_at}, silently missing), a policy
+ * does not restrict rows, a view, function or sequence is not found. Functions are compared by
+ * their body text ({@code prosrc}, kept as written, so both servers hold it alike); a body in
+ * SQL-standard form (PostgreSQL 14's {@code BEGIN ATOMIC}) has none, and is compared by name only;
+ * policies by the statement that makes them, as printed under {@code search_path = pg_catalog}. The
+ * others are compared by name. Objects of extensions and of the control schema (the capture's and
+ * the fence's triggers call functions there) are left out.
  */
 final class ObjectDrift {
   private ObjectDrift() {}
@@ -59,6 +61,37 @@ final class ObjectDrift {
         out.add("view " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what reads it there fails" + w.pending() + ". "
             + capitalized(w.run()) + "CREATE VIEW " + view + " AS, followed by what SELECT pg_get_viewdef(" + Sql.literal(view)
             + "::regclass) returns on " + w.source());
+      }
+    }
+    Map<String, String> theirSecurity = rowSecurity(target);
+    for (Map.Entry<String, String> e : rowSecurity(source).entrySet()) {
+      String theirs = theirSecurity.get(e.getKey());
+      String[] at = e.getKey().split("\u0001");
+      String table = Sql.qualified(at[0], at[1]);
+      if (theirs != null && e.getValue().contains("e") && !theirs.contains("e")) {
+        out.add("row level security is on for " + at[0] + "." + at[1] + " on " + w.source() + " but not on " + w.target() + after
+            + "its policies do not hold there" + w.pending() + ". " + capitalized(w.run()) + "ALTER TABLE " + table
+            + " ENABLE ROW LEVEL SECURITY");
+      }
+      // Forced, the policies would hold for the apply too, which writes as the table's owner, and hide rows from it.
+      if (theirs != null && e.getValue().contains("f") && !theirs.contains("f")) {
+        out.add("row level security is forced for " + at[0] + "." + at[1] + " on " + w.source() + " but not on " + w.target() + after
+            + "its policies do not hold there for the table's owner" + w.pending() + ". Force it on " + w.target() + " (ALTER TABLE "
+            + table + " FORCE ROW LEVEL SECURITY) once nothing replicates into it: forced while the apply writes there as the owner,"
+            + " the policies would hide rows from it");
+      }
+    }
+    Map<String, String> theirPolicies = policies(target);
+    for (Map.Entry<String, String> e : policies(source).entrySet()) {
+      String theirs = theirPolicies.get(e.getKey());
+      if (!e.getValue().equals(theirs)) {
+        String[] at = e.getKey().split("\u0001");
+        String drop = "DROP POLICY " + Sql.ident(at[2]) + " ON " + Sql.qualified(at[0], at[1]) + "; ";
+        out.add("policy " + at[2] + " on " + at[0] + "." + at[1] + (theirs == null ? " is on " + w.source() + " but not on " + w.target()
+            + after + "it does not restrict rows there" + w.pending() + ". " + capitalized(w.run()) + e.getValue()
+            : " differs on " + w.source() + " and " + w.target() + after + w.target() + "'s holds there" + w.pending() + ". If "
+            + w.source() + "'s is the one meant, " + w.run() + drop + e.getValue() + "; if " + w.target() + "'s is, make the same change on "
+            + w.source()));
       }
     }
     List<String> theirSequences = sequences(target);
@@ -106,6 +139,32 @@ final class ObjectDrift {
     return Sql.strings(c, "SELECT n.nspname || E'\\x01' || c.relname"
         + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' AND " + Catalog.SYSTEM_SCHEMA_FILTER
         + " AND " + notOfExtension("pg_class", "c") + " ORDER BY 1");
+  }
+
+  /** Tables with row level security on, by schema and name joined by U+0001: {@code e}, and {@code f} where forced. */
+  private static Map<String, String> rowSecurity(Connection c) throws SQLException {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String[] row : Sql.rows(c, "SELECT n.nspname || E'\\x01' || c.relname, CASE WHEN c.relrowsecurity THEN 'e' ELSE '' END"
+        + " || CASE WHEN c.relforcerowsecurity THEN 'f' ELSE '' END FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " WHERE c.relkind IN ('r', 'p') AND " + Catalog.SYSTEM_SCHEMA_FILTER + " ORDER BY 1")) {
+      out.put(row[0], row[1]);
+    }
+    return out;
+  }
+
+  /** Row level security policies by schema, table and name joined by U+0001: the statement that creates each. */
+  private static Map<String, String> policies(Connection c) throws SQLException {
+    String permissive = Sql.majorVersionOf(c) >= 10 ? " || ' AS ' || p.permissive" : "";
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String[] row : Sql.withCatalogPath(c, () -> Sql.rows(c, "SELECT p.schemaname || E'\\x01' || p.tablename || E'\\x01'"
+        + " || p.policyname, 'CREATE POLICY ' || quote_ident(p.policyname) || ' ON ' || quote_ident(p.schemaname) || '.'"
+        + " || quote_ident(p.tablename)" + permissive + " || ' FOR ' || p.cmd || ' TO ' || (SELECT string_agg(CASE WHEN r = 'public'"
+        + " THEN 'PUBLIC' ELSE quote_ident(r) END, ', ') FROM unnest(p.roles) r) || coalesce(' USING (' || p.qual || ')', '')"
+        + " || coalesce(' WITH CHECK (' || p.with_check || ')', '') FROM pg_policies p JOIN pg_namespace n ON n.nspname = p.schemaname"
+        + " WHERE " + Catalog.SYSTEM_SCHEMA_FILTER + " ORDER BY 1"))) {
+      out.put(row[0], row[1]);
+    }
+    return out;
   }
 
   /** Sequences no column owns (serial's and identity's come with their column), by schema and name joined by U+0001. */
