@@ -154,11 +154,12 @@ final class ObjectDrift {
 
   /** Row level security policies by schema, table and name joined by U+0001: the statement that creates each. */
   private static Map<String, String> policies(Connection c) throws SQLException {
-    String permissive = Sql.majorVersionOf(c) >= 10 ? " || ' AS ' || p.permissive" : "";
+    // Permissive is the default, and the only kind before PostgreSQL 10, whose pg_policies has no column for it.
+    String restrictive = Sql.majorVersionOf(c) >= 10 ? " || CASE WHEN p.permissive = 'RESTRICTIVE' THEN ' AS RESTRICTIVE' ELSE '' END" : "";
     Map<String, String> out = new LinkedHashMap<>();
     for (String[] row : Sql.withCatalogPath(c, () -> Sql.rows(c, "SELECT p.schemaname || E'\\x01' || p.tablename || E'\\x01'"
         + " || p.policyname, 'CREATE POLICY ' || quote_ident(p.policyname) || ' ON ' || quote_ident(p.schemaname) || '.'"
-        + " || quote_ident(p.tablename)" + permissive + " || ' FOR ' || p.cmd || ' TO ' || (SELECT string_agg(CASE WHEN r = 'public'"
+        + " || quote_ident(p.tablename)" + restrictive + " || ' FOR ' || p.cmd || ' TO ' || (SELECT string_agg(CASE WHEN r = 'public'"
         + " THEN 'PUBLIC' ELSE quote_ident(r) END, ', ') FROM unnest(p.roles) r) || coalesce(' USING (' || p.qual || ')', '')"
         + " || coalesce(' WITH CHECK (' || p.with_check || ')', '') FROM pg_policies p JOIN pg_namespace n ON n.nspname = p.schemaname"
         + " WHERE " + Catalog.SYSTEM_SCHEMA_FILTER + " ORDER BY 1"))) {

@@ -279,11 +279,17 @@ class Relay13To17Test {
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
       OwnedDatabase.execute(o, "ALTER TYPE mood ADD VALUE 'calm' BEFORE 'sad'");
       OwnedDatabase.execute(o, "ALTER TABLE scratch ADD COLUMN tag text; UPDATE scratch SET tag = 't' WHERE id = 1;"
-          + " UPDATE account SET mood = 'calm' WHERE id = 2; ALTER TABLE counter RENAME TO tally; UPDATE tally SET value = 7");
+          + " UPDATE account SET mood = 'calm' WHERE id = 2; ALTER TABLE counter RENAME TO tally; UPDATE tally SET value = 7;"
+          + " ALTER TABLE account ALTER COLUMN email DROP NOT NULL; UPDATE account SET email = NULL WHERE id = 3;"
+          + " CREATE INDEX account_balance ON account (balance)");
       OwnedDatabase.awaitApplyFailure(apply, CATCH_UP);
       List<String> statements = List.of("ALTER TABLE \"public\".\"scratch\" ADD COLUMN \"tag\" text",
-          "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' BEFORE 'sad'", "ALTER TABLE \"public\".\"counter\" RENAME TO \"tally\"");
+          "ALTER TYPE \"public\".\"mood\" ADD VALUE 'calm' BEFORE 'sad'", "ALTER TABLE \"public\".\"counter\" RENAME TO \"tally\"",
+          "ALTER TABLE \"public\".\"account\" ALTER COLUMN \"email\" DROP NOT NULL",
+          "CREATE INDEX \"account_balance\" ON \"public\".\"account\" USING btree (balance)");
       assertThat(db.statusCli()).contains("column tag of public.scratch is on old but not on new")
+          .contains("column email of public.account is NOT NULL on new but not on old")
+          .contains("index account_balance of public.account (USING btree (balance)) is on old but not on new")
           .contains("enum public.mood has value(s) 'calm' on old but not on new")
           .contains("table public.tally is on old but not on new").contains("if it is new's table public.counter renamed on old")
           .contains(statements);

@@ -93,10 +93,10 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
               + " hold there for the table's owner" + pending + ". Force it on new (ALTER TABLE \"public\".\"counter\" FORCE ROW LEVEL"
               + " SECURITY) once nothing replicates into it")
           .contains("policy everyone on public.counter is on old but not on new: after a switch to new, it does not restrict rows there"
-              + pending + ". R" + run.substring(1) + "CREATE POLICY everyone ON public.counter AS PERMISSIVE FOR ALL TO PUBLIC USING (true)")
+              + pending + ". R" + run.substring(1) + "CREATE POLICY everyone ON public.counter FOR ALL TO PUBLIC USING (true)")
           .contains("policy tidy on public.scratch differs on old and new: after a switch to new, new's holds there" + pending + ". If old's"
-              + " is the one meant, " + run + "DROP POLICY \"tidy\" ON \"public\".\"scratch\"; CREATE POLICY tidy ON public.scratch AS"
-              + " PERMISSIVE FOR ALL TO PUBLIC USING ((id > '-1'::integer)); if new's is, make the same change on old");
+              + " is the one meant, " + run + "DROP POLICY \"tidy\" ON \"public\".\"scratch\"; CREATE POLICY tidy ON public.scratch"
+              + " FOR ALL TO PUBLIC USING ((id > '-1'::integer)); if new's is, make the same change on old");
       for (String line : status.lines().filter(l -> l.contains("un on new: SET")).toList()) {
         String statement = line.substring(line.indexOf("un on new: SET") + "un on new: ".length());
         OwnedDatabase.execute(n, statement.contains("; if new's is") ? statement.substring(0, statement.indexOf("; if new's is")) : statement);

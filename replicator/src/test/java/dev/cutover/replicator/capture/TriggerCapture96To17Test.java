@@ -177,15 +177,16 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   /**
    * What a migration adds on a 9.6 old during the window, where nothing captures it, that
    * replication does not need but the application does once switched: a trigger and its
-   * function, a function replaced, a view, a sequence, a CHECK, a NOT NULL, a unique and a plain
-   * index, a domain's CHECK. Nothing stops the apply; status names each with what makes it on new, and once
+   * function, a function replaced, a view, a sequence, a policy, a CHECK, a NOT NULL, a unique and
+   * a plain index, a domain's CHECK (and a policy on both sides, which 9.6 and 17 print alike). Nothing stops the apply; status names each with what makes it on new, and once
    * those have run, names none. Before, status said nothing, and after a switch new would have
    * taken rows old refuses, run the old function and fired no trigger.
    */
   @Test
   void status_objectsAddedOnOldOnly_namesWhatNewWouldLackAfterASwitch(PostgresPair pair) throws Exception {
     OwnedDatabase db = OwnedDatabase.create(pair, "lacking");
-    db.executeOnBoth("CREATE FUNCTION fee(n numeric) RETURNS numeric LANGUAGE sql AS 'SELECT n * 0.01'");
+    db.executeOnBoth("CREATE FUNCTION fee(n numeric) RETURNS numeric LANGUAGE sql AS 'SELECT n * 0.01';"
+        + " CREATE POLICY everyone ON counter USING (true)");
     Replicator r = started(db);
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
       OwnedDatabase.execute(o, "CREATE OR REPLACE FUNCTION fee(n numeric) RETURNS numeric LANGUAGE sql AS 'SELECT n * 0.02';"
@@ -196,7 +197,8 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
           + " ALTER TABLE counter ADD CONSTRAINT counter_positive CHECK (value >= 0); ALTER TABLE scratch ALTER COLUMN payload SET NOT NULL;"
           + " CREATE UNIQUE INDEX scratch_payload ON scratch (payload); CREATE INDEX entry_note ON entry (note);"
           + " ALTER DOMAIN positive_int ADD CONSTRAINT positive_int_small CHECK (VALUE < 1000000);"
-          + " CREATE SEQUENCE invoice_no START 100; INSERT INTO entry VALUES (1, 100, 1.5)");
+          + " CREATE SEQUENCE invoice_no START 100; CREATE POLICY mine ON scratch FOR SELECT TO PUBLIC USING (id < 1000);"
+          + " INSERT INTO entry VALUES (1, 100, 1.5)");
       r.awaitCaughtUp(CATCH_UP);
       String status = db.statusCli();
       String run = ". Run on new: SET cutover.ddl_capture = off; ";
@@ -219,6 +221,9 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
               + " MAXVALUE 9223372036854775807 START WITH 100 CACHE 1 NO CYCLE")
           .contains("trigger entry_stamp on public.entry is on old but not on new: after a switch to new, it does not fire there" + PENDING
               + run + "CREATE TRIGGER entry_stamp BEFORE INSERT ON public.entry FOR EACH ROW EXECUTE PROCEDURE public.stamp()")
+          .contains("policy mine on public.scratch is on old but not on new: after a switch to new, it does not restrict rows there"
+              + PENDING + run + "CREATE POLICY mine ON public.scratch FOR SELECT TO PUBLIC USING ((id < 1000))")
+          .doesNotContain("policy everyone")
           .contains("view public.rich is on old but not on new: after a switch to new, what reads it there fails" + PENDING + run
               + "CREATE VIEW \"public\".\"rich\" AS, followed by what SELECT pg_get_viewdef('\"public\".\"rich\"'::regclass) returns on old");
       for (String function : List.of("public.fee(numeric)", "public.stamp()")) {
