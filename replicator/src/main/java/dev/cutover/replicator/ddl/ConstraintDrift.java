@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * The constraints, indexes and column defaults of one side's application tables and domains,
@@ -197,7 +199,7 @@ public final class ConstraintDrift {
       Map<String, String> theirDefaults = target.defaults.getOrDefault(key, Map.of());
       defaults.getOrDefault(key, Map.of()).forEach((column, ours) -> {
         String other = theirDefaults.get(column);
-        if (other != null && !other.equals(ours)) {
+        if (other != null && !comparable(other).equals(comparable(ours))) {
           out.add(new Difference("column " + column + " of " + table + " has " + shown(ours) + " on " + w.source() + " but " + shown(other)
               + " on " + w.target() + after + " gives rows inserted without it its own" + w.pending(), "If " + w.source() + "'s is the one"
               + " meant, " + w.run() + "ALTER TABLE " + table.quoted() + " ALTER COLUMN " + Sql.ident(column)
@@ -244,10 +246,10 @@ public final class ConstraintDrift {
     }
     Set<String> theirDefinitions = new HashSet<>();
     if (theirs != null) {
-      theirs.values().forEach(d -> theirDefinitions.add(valid(d)));
+      theirs.values().forEach(d -> theirDefinitions.add(comparable(d)));
     }
     for (Map.Entry<String, String> e : ours.entrySet()) {
-      if ((theirs == null || !theirs.containsKey(e.getKey())) && !theirDefinitions.contains(valid(e.getValue()))) {
+      if ((theirs == null || !theirs.containsKey(e.getKey())) && !theirDefinitions.contains(comparable(e.getValue()))) {
         out.add(new Difference(String.format(subject, e.getKey()) + " (" + e.getValue() + ") is on " + w.source() + " but not on "
             + w.target() + consequence + w.pending(), w.run() + create.apply(e.getKey()) + e.getValue()));
       }
@@ -266,12 +268,12 @@ public final class ConstraintDrift {
     }
     Set<String> sourceDefinitions = new HashSet<>();
     if (source != null) {
-      source.values().forEach(d -> sourceDefinitions.add(valid(d)));
+      source.values().forEach(d -> sourceDefinitions.add(comparable(d)));
     }
     for (Map.Entry<String, String> e : target.entrySet()) {
       String name = e.getKey();
       String ours = source == null ? null : source.get(name);
-      if (sourceDefinitions.contains(valid(e.getValue()))) {
+      if (sourceDefinitions.contains(comparable(e.getValue()))) {
         continue;
       }
       String what = String.format(subject, name);
@@ -289,10 +291,39 @@ public final class ConstraintDrift {
     }
   }
 
-  /** A definition without NOT VALID, which new rows are checked against all the same. */
-  private static String valid(String definition) {
-    return definition.endsWith(NOT_VALID) ? definition.substring(0, definition.length() - NOT_VALID.length()) : definition;
+  /**
+   * How a definition is compared: without NOT VALID (new rows are checked all the same), and with
+   * the SQL value functions as PostgreSQL 9.6 prints them ({@code now()} for {@code
+   * CURRENT_TIMESTAMP}, {@code ('now'::text)::date} for {@code CURRENT_DATE}, ...), which 10 on
+   * prints by their SQL names: the same default or CHECK typed into both sides would otherwise
+   * differ between a 9.6 old and its target.
+   */
+  static String comparable(String definition) {
+    String d = definition.endsWith(NOT_VALID) ? definition.substring(0, definition.length() - NOT_VALID.length()) : definition;
+    for (int i = 0; i < SQL_VALUE_FUNCTIONS.length; i++) {
+      d = SPELLED_SINCE_10[i].matcher(d).replaceAll(SQL_VALUE_FUNCTIONS[i][1]);
+    }
+    return d;
   }
+
+  /** 10's spelling of each SQL value function (a regular expression, those with a precision first) and 9.6's. */
+  private static final String[][] SQL_VALUE_FUNCTIONS = {
+    {"\\bCURRENT_TIMESTAMP\\((\\d+)\\)", "('now'::text)::timestamp($1) with time zone"},
+    {"\\bCURRENT_TIME\\((\\d+)\\)", "('now'::text)::time($1) with time zone"},
+    {"\\bLOCALTIMESTAMP\\((\\d+)\\)", "('now'::text)::timestamp($1) without time zone"},
+    {"\\bLOCALTIME\\((\\d+)\\)", "('now'::text)::time($1) without time zone"},
+    {"\\bCURRENT_TIMESTAMP\\b", "now()"},
+    {"\\bCURRENT_TIME\\b", "('now'::text)::time with time zone"},
+    {"\\bLOCALTIMESTAMP\\b", "('now'::text)::timestamp without time zone"},
+    {"\\bLOCALTIME\\b", "('now'::text)::time without time zone"},
+    {"\\bCURRENT_DATE\\b", "('now'::text)::date"},
+    {"\\bCURRENT_ROLE\\b", "\"current_user\"()"},
+    {"\\bCURRENT_USER\\b", "\"current_user\"()"},
+    {"\\bSESSION_USER\\b", "\"session_user\"()"},
+    {"\\bCURRENT_SCHEMA\\b", "\"current_schema\"()"},
+    {"\\bCURRENT_CATALOG\\b", "\"current_database\"()"},
+  };
+  private static final Pattern[] SPELLED_SINCE_10 = Arrays.stream(SQL_VALUE_FUNCTIONS).map(f -> Pattern.compile(f[0])).toArray(Pattern[]::new);
 
   /** Name to definition by object (first two columns joined by U+0001), from a query of object schema, object name, name, definition. */
   private static Map<String, Map<String, String>> named(Connection c, String sql) throws SQLException {

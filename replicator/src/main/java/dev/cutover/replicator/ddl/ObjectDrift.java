@@ -84,7 +84,7 @@ final class ObjectDrift {
     Map<String, String> theirPolicies = policies(target);
     for (Map.Entry<String, String> e : policies(source).entrySet()) {
       String theirs = theirPolicies.get(e.getKey());
-      if (!e.getValue().equals(theirs)) {
+      if (theirs == null || !ConstraintDrift.comparable(e.getValue()).equals(ConstraintDrift.comparable(theirs))) {
         String[] at = e.getKey().split("\u0001");
         String drop = "DROP POLICY " + Sql.ident(at[2]) + " ON " + Sql.qualified(at[0], at[1]) + "; ";
         out.add("policy " + at[2] + " on " + at[0] + "." + at[1] + (theirs == null ? " is on " + w.source() + " but not on " + w.target()

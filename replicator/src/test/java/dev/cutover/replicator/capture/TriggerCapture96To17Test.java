@@ -242,6 +242,29 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * The same schema typed into 9.6 and 17 (a team that runs its migrations on both, rather than
+   * `schema`): defaults, a CHECK and a policy using SQL value functions, which 9.6 prints as
+   * functions ({@code now()}, {@code ('now'::text)::date}) and 10 on by their SQL names, a view
+   * and a trigger. Status names no difference; before, it named a default of each such column.
+   */
+  @Test
+  void status_sameSchemaTypedIntoBothSides_namesNoDifference(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "alike");
+    db.executeOnBoth("CREATE TABLE d (id int PRIMARY KEY, a timestamptz DEFAULT CURRENT_TIMESTAMP, b date DEFAULT CURRENT_DATE"
+        + " CHECK (b <= CURRENT_DATE + 1000), c time DEFAULT LOCALTIME, e timestamp DEFAULT LOCALTIMESTAMP, f timetz DEFAULT CURRENT_TIME,"
+        + " g text DEFAULT CURRENT_USER, h text DEFAULT SESSION_USER, i text DEFAULT CURRENT_SCHEMA, j timestamptz DEFAULT now(),"
+        + " k numeric DEFAULT 0, l numeric(5,2) DEFAULT 1.5, m text[] DEFAULT '{}', n varchar(10) DEFAULT '', o boolean DEFAULT false,"
+        + " p timestamptz DEFAULT now() + interval '1 day', q int DEFAULT -1, s jsonb DEFAULT '{}'::jsonb, t text DEFAULT 'a' || 'b',"
+        + " u timestamp(3) DEFAULT CURRENT_TIMESTAMP(3), v interval DEFAULT '1 hour', w float8 DEFAULT 1e10, y int[] DEFAULT ARRAY[1,2],"
+        + " z date DEFAULT CURRENT_DATE + 1); CREATE POLICY own ON d USING (g = CURRENT_USER::text);"
+        + " CREATE VIEW dv AS SELECT id, a FROM d WHERE b > CURRENT_DATE;"
+        + " CREATE FUNCTION df() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
+        + " CREATE TRIGGER dt BEFORE INSERT ON d FOR EACH ROW EXECUTE PROCEDURE df()");
+    started(db);
+    assertThat(db.statusCli()).doesNotContain("on old but").doesNotContain("on new but").doesNotContain("differs on");
+  }
+
+  /**
    * A column and a table renamed on a 9.6 old, where nothing captures it: status offers the rename
    * on new before the statement that creates it afresh, which would leave new's rows behind under
    * the old name (before, it offered only ADD COLUMN for the column, and nothing for the table,
