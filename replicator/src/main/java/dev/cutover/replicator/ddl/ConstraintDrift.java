@@ -114,13 +114,17 @@ public final class ConstraintDrift {
     return out;
   }
 
-  /** Indexes of no constraint, unique or not, by table: name to definition from {@code USING} on. */
+  /**
+   * Valid indexes of no constraint, unique or not, by table: name to definition from {@code USING}
+   * on. An invalid one (a CREATE INDEX CONCURRENTLY that failed) serves no query, and pg_dump
+   * leaves it out.
+   */
   private static Map<String, Map<String, String>> indexes(Connection c, String ofTables, boolean unique) throws SQLException {
     String create = unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ";
     return named(c, "SELECT n.nspname, c.relname, x.relname, pg_catalog.substr(pg_get_indexdef(i.indexrelid),"
         + " pg_catalog.length('" + create + "' || quote_ident(x.relname) || CASE c.relkind WHEN 'p' THEN ' ON ONLY ' ELSE ' ON ' END"
         + " || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' ') + 1) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid"
-        + " JOIN pg_class c ON c.oid = i.indrelid" + ofTables + " AND " + (unique ? "" : "NOT ") + "i.indisunique AND NOT i.indisprimary"
+        + " JOIN pg_class c ON c.oid = i.indrelid" + ofTables + " AND " + (unique ? "" : "NOT ") + "i.indisunique AND NOT i.indisprimary AND i.indisvalid"
         + " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conindid = i.indexrelid)");
   }
 

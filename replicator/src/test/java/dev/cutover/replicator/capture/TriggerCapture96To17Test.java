@@ -245,7 +245,8 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
    * The same schema typed into 9.6 and 17 (a team that runs its migrations on both, rather than
    * `schema`): defaults, a CHECK and a policy using SQL value functions, which 9.6 prints as
    * functions ({@code now()}, {@code ('now'::text)::date}) and 10 on by their SQL names, a view
-   * and a trigger. Status names no difference; before, it named a default of each such column.
+   * and a trigger; and an invalid index on old, left by a CREATE INDEX CONCURRENTLY that failed.
+   * Status names no difference; before, it named a default of each such column, and the index.
    */
   @Test
   void status_sameSchemaTypedIntoBothSides_namesNoDifference(PostgresPair pair) throws Exception {
@@ -261,6 +262,12 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
         + " CREATE FUNCTION df() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
         + " CREATE TRIGGER dt BEFORE INSERT ON d FOR EACH ROW EXECUTE PROCEDURE df()");
     started(db);
+    try (Connection o = db.old()) {
+      // A CREATE INDEX CONCURRENTLY that failed leaves an invalid index, which serves no query and pg_dump leaves out.
+      OwnedDatabase.execute(o, "INSERT INTO scratch VALUES (2001, 'twice'), (2002, 'twice')");
+      assertThatThrownBy(() -> OwnedDatabase.execute(o, "CREATE UNIQUE INDEX CONCURRENTLY scratch_twice ON scratch (payload)"))
+          .hasMessageContaining("could not create unique index");
+    }
     assertThat(db.statusCli()).doesNotContain("on old but").doesNotContain("on new but").doesNotContain("differs on");
   }
 
