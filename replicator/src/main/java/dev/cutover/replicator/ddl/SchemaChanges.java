@@ -21,7 +21,9 @@ import java.util.function.Predicate;
  * capture could not turn into a statement, changes made on the target alone, a change the apply
  * seems stuck at, and, compared catalog to catalog, tables, columns and enum values the source has
  * and the target lacks, columns of another type and constraints only the target holds (which stop
- * replication at their first row, see {@link ConstraintDrift}), each with the statements to run.
+ * replication at their first row, see {@link ConstraintDrift}), and what the target would lack or
+ * do otherwise once the application is switched to it ({@link ConstraintDrift}, {@link
+ * ObjectDrift}, {@link PrivilegeDrift}), each with the statements to run.
  * Where nothing is captured (no superuser) the comparison is what detects a change.
  */
 public final class SchemaChanges {
@@ -199,6 +201,7 @@ public final class SchemaChanges {
       out.add(d.toString());
     }
     out.addAll(ObjectDrift.lacking(source, target, w));
+    out.addAll(PrivilegeDrift.between(source, target, w));
     if (tablesMissing && subscription != null) {
       out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
           + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams their changes");

@@ -242,6 +242,58 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Privileges granted and revoked on a 9.6 old during the window, where nothing captures it: a
+   * grant with the grant option, a grant to a role new lacks, a revoke from PUBLIC and one of a
+   * sequence's USAGE. Nothing stops, but after a switch new would refuse what old allows, or allow
+   * what old refuses. Status names each with the GRANT or REVOKE for new, and a grant both sides
+   * hold not at all; before, it named none.
+   */
+  @Test
+  void status_privilegesChangedOnOldOnly_namesTheGrantOrRevokeForNew(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "grants");
+    String role = "DO $$ BEGIN CREATE ROLE %s; EXCEPTION WHEN duplicate_object THEN NULL; END $$";
+    for (Connection admin : List.of(OwnedDatabase.admin(pair.oldServer(), null), OwnedDatabase.admin(pair.newServer(), null))) {
+      try (admin) {
+        OwnedDatabase.execute(admin, String.format(role, "reporting_drift") + "; " + String.format(role, "\"Odd Drift Role\""));
+      }
+    }
+    try (Connection admin = OwnedDatabase.admin(pair.oldServer(), null)) {
+      OwnedDatabase.execute(admin, String.format(role, "auditor_drift"));
+    }
+    db.executeOnBoth("GRANT SELECT ON account TO reporting_drift; GRANT SELECT, UPDATE ON counter TO PUBLIC;"
+        + " GRANT USAGE ON SEQUENCE account_id_seq TO reporting_drift");
+    started(db);
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "GRANT SELECT ON entry TO \"Odd Drift Role\" WITH GRANT OPTION; REVOKE ALL ON counter FROM PUBLIC;"
+          + " REVOKE USAGE ON SEQUENCE account_id_seq FROM reporting_drift; GRANT SELECT ON scratch TO reporting_drift;"
+          + " GRANT SELECT ON keyless TO auditor_drift");
+      String status = db.statusCli();
+      String run = "run on new: SET cutover.ddl_capture = off; ";
+      assertThat(status).contains("role Odd Drift Role has SELECT with grant option on public.entry on old but not on new: after a switch"
+              + " to new, it is refused there" + PENDING + ". If old's is the one meant, " + run + "GRANT SELECT ON TABLE \"public\".\"entry\""
+              + " TO \"Odd Drift Role\" WITH GRANT OPTION; if new's is (revoked there first), make the same change on old")
+          .contains("every role (PUBLIC) has SELECT, UPDATE on public.counter on new but not on old: after a switch to new, it is allowed"
+              + " there what old refuses" + PENDING + ". If old's is the one meant, " + run + "REVOKE SELECT, UPDATE ON TABLE"
+              + " \"public\".\"counter\" FROM PUBLIC; if new's is (granted there first), make the same change on old")
+          .contains("role reporting_drift has USAGE on public.account_id_seq on new but not on old")
+          .contains("REVOKE USAGE ON SEQUENCE \"public\".\"account_id_seq\" FROM \"reporting_drift\"")
+          .contains("role reporting_drift has SELECT on public.scratch on old but not on new")
+          .contains("GRANT SELECT ON TABLE \"public\".\"scratch\" TO \"reporting_drift\"")
+          .contains("role auditor_drift has SELECT on public.keyless on old but not on new: after a switch to new, it is refused there"
+              + PENDING + ". If old's is the one meant, create the role on new, then " + run)
+          .doesNotContain("on public.account on");
+      try (Connection admin = OwnedDatabase.admin(pair.newServer(), null)) {
+        OwnedDatabase.execute(admin, String.format(role, "auditor_drift"));
+      }
+      for (String line : status.lines().filter(l -> l.contains(" has ") && l.contains(run)).toList()) {
+        String statement = line.substring(line.indexOf(run) + run.length());
+        OwnedDatabase.execute(n, statement.substring(0, statement.indexOf("; if new's is")));
+      }
+      assertThat(db.statusCli()).doesNotContain(" on old but not on new").doesNotContain(" on new but not on old");
+    }
+  }
+
+  /**
    * The same schema typed into 9.6 and 17 (a team that runs its migrations on both, rather than
    * `schema`): defaults, a CHECK and a policy using SQL value functions, which 9.6 prints as
    * functions ({@code now()}, {@code ('now'::text)::date}) and 10 on by their SQL names, a view
