@@ -248,10 +248,7 @@ public final class ConstraintDrift {
     if (ours == null) {
       return;
     }
-    Set<String> theirDefinitions = new HashSet<>();
-    if (theirs != null) {
-      theirs.values().forEach(d -> theirDefinitions.add(comparable(d)));
-    }
+    Set<String> theirDefinitions = comparableDefinitions(theirs);
     for (Map.Entry<String, String> e : ours.entrySet()) {
       if ((theirs == null || !theirs.containsKey(e.getKey())) && !theirDefinitions.contains(comparable(e.getValue()))) {
         out.add(new Difference(String.format(subject, e.getKey()) + " (" + e.getValue() + ") is on " + w.source() + " but not on "
@@ -270,10 +267,7 @@ public final class ConstraintDrift {
     if (target == null) {
       return;
     }
-    Set<String> sourceDefinitions = new HashSet<>();
-    if (source != null) {
-      source.values().forEach(d -> sourceDefinitions.add(comparable(d)));
-    }
+    Set<String> sourceDefinitions = comparableDefinitions(source);
     for (Map.Entry<String, String> e : target.entrySet()) {
       String name = e.getKey();
       String ours = source == null ? null : source.get(name);
@@ -293,6 +287,15 @@ public final class ConstraintDrift {
             + " change on " + w.source()));
       }
     }
+  }
+
+  /** The definitions of {@code named} (none where null) as they are compared. */
+  private static Set<String> comparableDefinitions(Map<String, String> named) {
+    Set<String> out = new HashSet<>();
+    if (named != null) {
+      named.values().forEach(d -> out.add(comparable(d)));
+    }
+    return out;
   }
 
   /**

@@ -38,6 +38,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * One application database on both servers of a pair, owned by a role like the ones managed
@@ -512,6 +513,19 @@ final class OwnedDatabase {
       }
     }
     return out;
+  }
+
+  /**
+   * Runs on {@code c} the statements status prints for new on each line {@code which} picks: what
+   * follows "run on new: " (or "Run"), up to "; if new's is" where the line offers the other way too.
+   */
+  static void runPrintedForNew(Connection c, String status, Predicate<String> which) throws SQLException {
+    String marker = "un on new: ";
+    for (String line : status.lines().filter(l -> l.contains(marker + "SET") && which.test(l)).toList()) {
+      String statement = line.substring(line.indexOf(marker + "SET") + marker.length());
+      int otherWay = statement.indexOf("; if new's is");
+      execute(c, otherWay < 0 ? statement : statement.substring(0, otherWay));
+    }
   }
 
   static void execute(Connection c, String sql) throws SQLException {

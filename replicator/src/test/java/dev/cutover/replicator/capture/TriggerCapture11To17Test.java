@@ -97,10 +97,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
           .contains("policy tidy on public.scratch differs on old and new: after a switch to new, new's holds there" + pending + ". If old's"
               + " is the one meant, " + run + "DROP POLICY \"tidy\" ON \"public\".\"scratch\"; CREATE POLICY tidy ON public.scratch"
               + " FOR ALL TO PUBLIC USING ((id > '-1'::integer)); if new's is, make the same change on old");
-      for (String line : status.lines().filter(l -> l.contains("un on new: SET")).toList()) {
-        String statement = line.substring(line.indexOf("un on new: SET") + "un on new: ".length());
-        OwnedDatabase.execute(n, statement.contains("; if new's is") ? statement.substring(0, statement.indexOf("; if new's is")) : statement);
-      }
+      OwnedDatabase.runPrintedForNew(n, status, line -> true);
       assertThat(db.statusCli().lines().filter(l -> l.contains("on old but") || l.contains("differs on old and new")))
           .singleElement().asString().contains("is forced for public.counter");
       n.setAutoCommit(false);

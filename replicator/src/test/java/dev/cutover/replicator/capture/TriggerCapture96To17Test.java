@@ -231,10 +231,7 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
       }
       OwnedDatabase.execute(n, "CREATE VIEW \"public\".\"rich\" AS "
           + OwnedDatabase.strings(o, "SELECT pg_get_viewdef('\"public\".\"rich\"'::regclass)").get(0));
-      for (String line : status.lines().filter(l -> l.contains("on old but not on new") && l.contains("Run on new: SET")
-          && !l.contains("followed by")).toList()) {
-        OwnedDatabase.execute(n, line.substring(line.indexOf("Run on new: ") + "Run on new: ".length()));
-      }
+      OwnedDatabase.runPrintedForNew(n, status, line -> line.contains("on old but not on new") && !line.contains("followed by"));
       assertThat(db.statusCli()).doesNotContain("on old but not on new").doesNotContain("differs on old and new");
       assertThat(OwnedDatabase.strings(n, "SELECT fee(100)::text")).containsExactly("2.00");
     }
@@ -285,10 +282,7 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
       try (Connection admin = OwnedDatabase.admin(pair.newServer(), null)) {
         OwnedDatabase.execute(admin, String.format(role, "auditor_drift"));
       }
-      for (String line : status.lines().filter(l -> l.contains(" has ") && l.contains(run)).toList()) {
-        String statement = line.substring(line.indexOf(run) + run.length());
-        OwnedDatabase.execute(n, statement.substring(0, statement.indexOf("; if new's is")));
-      }
+      OwnedDatabase.runPrintedForNew(n, status, line -> line.contains(" has "));
       assertThat(db.statusCli()).doesNotContain(" on old but not on new").doesNotContain(" on new but not on old");
     }
   }
