@@ -64,7 +64,8 @@ final class EmbeddedServer implements PostgresServer {
    * zonky's builder for a server of {@code majorVersion} on {@code data}, which zonky initializes
    * only while it holds no cluster, and leaves in place when the server stops.
    */
-  static EmbeddedPostgres.Builder builder(int majorVersion, Path data) {
+  static EmbeddedPostgres.Builder builder(int majorVersion, Path data) throws IOException {
+    RootAsUserNamespace.ensure();
     return EmbeddedPostgres.builder()
         .setPgBinaryResolver(new BundledBinaries(majorVersion))
         .setPGStartupWait(STARTUP_WAIT)

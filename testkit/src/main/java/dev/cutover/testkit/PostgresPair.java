@@ -58,7 +58,8 @@ public final class PostgresPair implements AutoCloseable {
       if (cause instanceof IllegalArgumentException) {
         throw (IllegalArgumentException) cause;
       }
-      throw new IllegalStateException("Could not start the " + side + " PostgreSQL " + majorVersion + " server (" + provider.name().toLowerCase() + ")", cause);
+      // The cause's words in the message too: a CI summary shows a failed test's first line only.
+      throw new IllegalStateException("Could not start the " + side + " PostgreSQL " + majorVersion + " server (" + provider.name().toLowerCase() + "): " + cause, cause);
     }
   }
 
