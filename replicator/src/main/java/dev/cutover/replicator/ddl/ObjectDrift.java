@@ -12,8 +12,8 @@ import java.util.Map;
 
 /**
  * The application's objects in the database beyond its tables that the source has and the target
- * lacks: functions (or a function whose body was replaced on one side), triggers on the tables both
- * have, views, sequences of their own (not a column's: those come with the column), and row level
+ * lacks: functions (or a function whose body was replaced on one side), triggers and rules on the
+ * tables both have, views, sequences of their own (not a column's: those come with the column), and row level
  * security (turned on or forced, a policy missing or changed). Replication carries rows, not these,
  * and where nothing captures schema changes (no superuser) a migration that creates or replaces one
  * on the source during the window leaves the target without it: once the application is switched
@@ -51,6 +51,17 @@ final class ObjectDrift {
         String[] at = e.getKey().split("\u0001");
         out.add("trigger " + at[2] + " on " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after
             + "it does not fire there" + w.pending() + ". " + capitalized(w.run()) + e.getValue());
+      }
+    }
+    List<String> theirRules = rules(target);
+    for (String key : rules(source)) {
+      if (!theirRules.contains(key)) {
+        String[] at = key.split("\u0001");
+        // Printed over several lines, its actions separated by semicolons, so it is named, not printed.
+        out.add("rule " + at[2] + " on " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after
+            + "it does not rewrite statements there" + w.pending() + ". Run on " + w.target() + ", after " + SchemaChanges.BY_HAND
+            + ", what SELECT pg_get_ruledef(oid) FROM pg_rewrite WHERE ev_class = " + Sql.literal(Sql.qualified(at[0], at[1]))
+            + "::regclass AND rulename = " + Sql.literal(at[2]) + " returns on " + w.source());
       }
     }
     List<String> theirViews = views(target);
@@ -121,17 +132,28 @@ final class ObjectDrift {
     return out;
   }
 
-  /** Triggers on tables (not partitions, whose triggers are their parent's), by schema, table and name joined by U+0001: their definition. */
+  /**
+   * Triggers on tables, by schema, table and name joined by U+0001: their definition. A partition's
+   * copy of its parent's trigger is left out (internal on 11 and 12, a parent named from 13 on);
+   * one made on the partition itself is not.
+   */
   private static Map<String, String> triggers(Connection c) throws SQLException {
     Map<String, String> out = new LinkedHashMap<>();
     for (String[] row : Sql.withCatalogPath(c, () -> Sql.rows(c, "SELECT n.nspname || E'\\x01' || c.relname || E'\\x01' || t.tgname,"
         + " pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
         + " JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace"
         + " WHERE NOT t.tgisinternal AND pn.nspname <> 'cutover' AND c.relkind IN ('r', 'p') AND " + Catalog.SYSTEM_SCHEMA_FILTER
-        + (Sql.majorVersionOf(c) >= 10 ? " AND NOT c.relispartition" : "") + " ORDER BY 1"))) {
+        + (Sql.majorVersionOf(c) >= 13 ? " AND t.tgparentid = 0" : "") + " ORDER BY 1"))) {
       out.put(row[0], row[1]);
     }
     return out;
+  }
+
+  /** Rules on tables, by schema, table and name joined by U+0001. */
+  private static List<String> rules(Connection c) throws SQLException {
+    return Sql.strings(c, "SELECT n.nspname || E'\\x01' || c.relname || E'\\x01' || r.rulename FROM pg_rewrite r"
+        + " JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace"
+        + " WHERE r.rulename <> '_RETURN' AND c.relkind IN ('r', 'p') AND " + Catalog.SYSTEM_SCHEMA_FILTER + " ORDER BY 1");
   }
 
   /** Views by schema and name joined by U+0001. */

@@ -198,6 +198,7 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
           + " CREATE UNIQUE INDEX scratch_payload ON scratch (payload); CREATE INDEX entry_note ON entry (note);"
           + " ALTER DOMAIN positive_int ADD CONSTRAINT positive_int_small CHECK (VALUE < 1000000);"
           + " CREATE SEQUENCE invoice_no START 100; CREATE POLICY mine ON scratch FOR SELECT TO PUBLIC USING (id < 1000);"
+          + " CREATE RULE entry_kept AS ON DELETE TO entry WHERE OLD.amount < 0 DO INSTEAD NOTHING;"
           + " INSERT INTO entry VALUES (1, 100, 1.5)");
       r.awaitCaughtUp(CATCH_UP);
       String status = db.statusCli();
@@ -224,6 +225,9 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
           .contains("policy mine on public.scratch is on old but not on new: after a switch to new, it does not restrict rows there"
               + PENDING + run + "CREATE POLICY mine ON public.scratch FOR SELECT TO PUBLIC USING ((id < 1000))")
           .doesNotContain("policy everyone")
+          .contains("rule entry_kept on public.entry is on old but not on new: after a switch to new, it does not rewrite statements"
+              + " there" + PENDING + ". Run on new, after SET cutover.ddl_capture = off, what SELECT pg_get_ruledef(oid) FROM pg_rewrite"
+              + " WHERE ev_class = '\"public\".\"entry\"'::regclass AND rulename = 'entry_kept' returns on old")
           .contains("view public.rich is on old but not on new: after a switch to new, what reads it there fails" + PENDING + run
               + "CREATE VIEW \"public\".\"rich\" AS, followed by what SELECT pg_get_viewdef('\"public\".\"rich\"'::regclass) returns on old");
       for (String function : List.of("public.fee(numeric)", "public.stamp()")) {
@@ -231,6 +235,8 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
       }
       OwnedDatabase.execute(n, "CREATE VIEW \"public\".\"rich\" AS "
           + OwnedDatabase.strings(o, "SELECT pg_get_viewdef('\"public\".\"rich\"'::regclass)").get(0));
+      OwnedDatabase.execute(n, OwnedDatabase.strings(o, "SELECT pg_get_ruledef(oid) FROM pg_rewrite"
+          + " WHERE ev_class = '\"public\".\"entry\"'::regclass AND rulename = 'entry_kept'").get(0));
       OwnedDatabase.runPrintedForNew(n, status, line -> line.contains("on old but not on new") && !line.contains("followed by"));
       assertThat(db.statusCli()).doesNotContain("on old but not on new").doesNotContain("differs on old and new");
       assertThat(OwnedDatabase.strings(n, "SELECT fee(100)::text")).containsExactly("2.00");
