@@ -44,6 +44,9 @@ import org.postgresql.core.Utils;
  *   <li>Transactions on the target's server that would keep the way back's replication slot from
  *       being made as the target opens must end within the drain timeout, or the switch is refused
  *       unless forced (see {@link #slotBlockersLeft}).
+ *   <li>The target must have, on every table both have, what the source enforces or runs there
+ *       (constraints, unique indexes, triggers, rules, row level security), or the switch is refused
+ *       unless forced (see {@link SchemaGaps}).
  *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
  * </ul>
  */
@@ -102,6 +105,10 @@ final class SwitchCheck {
     String uncarried = router.settings().force() ? null : CarriedTables.fromSource(source, from, to);
     if (uncarried != null) {
       return refuse(router, uncarried);
+    }
+    String gaps = router.settings().force() ? null : SchemaGaps.refusal(source, target, from, to);
+    if (gaps != null) {
+      return refuse(router, gaps);
     }
     router.handover().customSettings(router.handover().pooled(from)
         ? null : CustomSettings.discover(source, router.settings().customSettings()));
