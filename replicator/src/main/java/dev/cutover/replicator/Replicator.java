@@ -7,6 +7,7 @@ import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.capture.Adopt;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.capture.CaptureStart;
 import dev.cutover.replicator.capture.CaptureWays;
@@ -38,6 +39,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -519,6 +521,26 @@ public final class Replicator {
         Sql.execute(n, sql);
         return null;
       }));
+    });
+  }
+
+  /**
+   * Brings tables trigger capture does not carry into it, each in turn ({@link Adopt}): made on new
+   * where missing, given capture triggers, copied, with their writers on old held meanwhile.
+   *
+   * @param lockTimeout how long to wait for a table's writers on old, per table
+   * @param networkTimeout how long each other statement may wait for its answer; the copy has no
+   *     read limit, and is watched from second sessions instead ({@link SilenceWatch})
+   */
+  public List<Adopt.Result> adopt(List<String> tables, Duration lockTimeout, Duration networkTimeout) throws Exception {
+    String option = "adopt --network-timeout";
+    return watchedAndBounded(networkTimeout, option, (o, n) -> {
+      DistinctDatabases.require(o, n);
+      List<Adopt.Result> out = new ArrayList<>();
+      for (String table : tables) {
+        out.add(Adopt.table(o, n, table, lockTimeout));
+      }
+      return out;
     });
   }
 

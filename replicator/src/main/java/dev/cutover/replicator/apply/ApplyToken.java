@@ -77,7 +77,7 @@ public final class ApplyToken {
    * Creates the token on {@code c} if missing (sealed: only the owner reads it; capture's install
    * seals what it makes too) and sets it in the session, for every transaction to come.
    */
-  static void carry(Connection c) throws SQLException {
+  public static void carry(Connection c) throws SQLException {
     ensure(c);
     ControlSchema.seal(c);
     Sql.execute(c, "SELECT pg_catalog.set_config('cutover.apply_token', token, false) FROM " + TABLE);

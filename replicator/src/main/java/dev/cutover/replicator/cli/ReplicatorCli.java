@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
 @Command(name = "cutover-replicator", mixinStandardHelpOptions = true, versionProvider = ReplicatorCli.Version.class,
     description = "Moves a live application's data from an old to a new PostgreSQL database with logical replication or trigger capture.",
     subcommands = {CheckCommand.class, SchemaCommand.class, StartCommand.class, ApplyCommand.class, StatusCommand.class, HeartbeatCommand.class,
-        CatchUpCommand.class, SequencesCommand.class, ReverseCommand.class, VerifyCommand.class, SyncLargeObjectsCommand.class,
+        CatchUpCommand.class, AdoptCommand.class, SequencesCommand.class, ReverseCommand.class, VerifyCommand.class, SyncLargeObjectsCommand.class,
         RefreshCommand.class, DdlDoneCommand.class, CleanupCommand.class, SwitchStatusCommand.class, SwitchAbortCommand.class,
         SwitchForceCommand.class, CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",

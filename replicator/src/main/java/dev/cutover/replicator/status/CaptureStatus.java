@@ -127,13 +127,19 @@ final class CaptureStatus {
   }
 
   /**
-   * How to capture tables created after start: create each on the target where it is missing, then
-   * give it its capture triggers; what was written on the source before those exist is not in the
-   * log, so verify tells whether anything was (an empty table loses nothing), and only then is a new
-   * start needed.
+   * How to capture tables created after start. Forward, {@code adopt} does it all, the rows written
+   * before included ({@link dev.cutover.replicator.capture.Adopt}). The way back, by hand: create
+   * each on the target where it is missing, then give it its capture triggers; what was written on
+   * the source before those exist is not in the log, so verify tells whether anything was (an empty
+   * table loses nothing), and only then is a new start needed.
    */
   private static String captureLate(List<TableName> tables, Connection source, Connection target, String sourceLabel,
       String targetLabel) throws SQLException {
+    if (sourceLabel.equals("old")) {
+      return "Run `cutover-replicator adopt " + tables.stream().map(TableName::toString).collect(Collectors.joining(" ")) + "`: it makes"
+          + " each on new where missing, gives it its capture triggers and copies the rows it holds, its writers on old waiting"
+          + " meanwhile";
+    }
     List<String> create = new ArrayList<>();
     for (TableName t : tables) {
       if (!Sql.relationExists(target, t.quoted())) {

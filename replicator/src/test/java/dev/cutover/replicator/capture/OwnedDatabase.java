@@ -258,11 +258,23 @@ final class OwnedDatabase {
 
   /** What {@code cutover-replicator status} prints for this database (its exit code asserted 0). */
   String statusCli() {
+    return cli("status");
+  }
+
+  /** What {@code cutover-replicator} prints for {@code args} against this database (its exit code asserted 0). */
+  String cli(String... args) {
+    return cliExiting(0, args);
+  }
+
+  /** What {@code cutover-replicator} prints, out and err, for {@code args} against this database, its exit code asserted. */
+  String cliExiting(int exitCode, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = ReplicatorCli.run(new PrintWriter(out), new PrintWriter(err), Map.of(), false, "status", "--old-url", url(pair.oldServer()), "--new-url", url(pair.newServer()), "--old-user", ROLE, "--new-user", ROLE);
-    assertThat(code).as(err.toString()).isZero();
-    return out.toString();
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--old-url", url(pair.oldServer()), "--new-url", url(pair.newServer()), "--old-user", ROLE, "--new-user", ROLE));
+    int code = ReplicatorCli.run(new PrintWriter(out), new PrintWriter(err), Map.of(), false, all.toArray(String[]::new));
+    assertThat(code).as(err.toString()).isEqualTo(exitCode);
+    return out.toString() + err;
   }
 
   /**

@@ -10,7 +10,6 @@ import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.verify.Verifier;
-import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -18,9 +17,12 @@ import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresVersions;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -395,34 +397,85 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
 
   /**
    * Tables created on a 9.6 old after start get no capture triggers (no event trigger without a
-   * superuser). Status says how to capture them without a new start: create them on new, give
-   * them their capture triggers on old, then verify. A table still empty then loses nothing; one
-   * written before is found by verify. Before, status said only to clean up and start again.
+   * superuser), and are written before anyone notices. Status names them and {@code adopt}, which,
+   * while the application goes on writing into one, makes both on new, captures them and copies
+   * the rows they hold: verify then finds no difference. Before, status printed the statements that
+   * captured them from then on only, verify found the rows written before missing on new, and the
+   * remedy was to clean up and start again.
    */
   @Test
-  void status_tablesCreatedOnOldAfterStart_capturedByTheStatementsItPrints(PostgresPair pair) throws Exception {
+  void adopt_tablesCreatedOnOldAfterStartAndWritten_copiedAndCapturedUnderWrites(PostgresPair pair) throws Exception {
     OwnedDatabase db = OwnedDatabase.create(pair, "late");
     Replicator r = started(db);
+    AtomicBoolean writing = new AtomicBoolean(true);
+    AtomicInteger written = new AtomicInteger();
+    Thread writer = new Thread(() -> {
+      try (Connection w = db.old()) {
+        for (int id = 1001; writing.get(); id++) {
+          OwnedDatabase.execute(w, "INSERT INTO late (id) VALUES (" + id + "); UPDATE late SET v = 'y' WHERE id = " + (id - 1000));
+          written.set(id);
+        }
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    }, "late-writer");
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
       OwnedDatabase.execute(o, "CREATE TABLE late (id int PRIMARY KEY, v text NOT NULL DEFAULT 'x'); CREATE TABLE early (id int PRIMARY KEY);"
-          + " INSERT INTO early VALUES (1)");
-      String create = "CREATE TABLE \"public\".\"early\" (\"id\" integer NOT NULL); ALTER TABLE \"public\".\"early\" ADD CONSTRAINT"
-          + " \"early_pkey\" PRIMARY KEY (id); CREATE TABLE \"public\".\"late\" (\"id\" integer NOT NULL, \"v\" text DEFAULT 'x'::text NOT NULL);"
-          + " ALTER TABLE \"public\".\"late\" ADD CONSTRAINT \"late_pkey\" PRIMARY KEY (id)";
-      String capture = "SELECT cutover.capture_table('\"public\".\"early\"'); SELECT cutover.capture_table('\"public\".\"late\"')";
+          + " INSERT INTO early VALUES (1); INSERT INTO late (id) SELECT g FROM generate_series(1, 1000) g");
       assertThat(db.statusCli()).contains("2 table(s) on old have no capture triggers").contains("  tables: 7 captured, 2 NOT captured")
-          .contains("public.early, public.late. Run on new: SET cutover.ddl_capture = off; " + create + "; then run on old as the tables'"
-              + " owner: " + capture + "; from then on their writes are captured. Then run `cutover-replicator verify`");
-      OwnedDatabase.execute(n, create);
-      OwnedDatabase.execute(o, capture);
-      OwnedDatabase.execute(o, "INSERT INTO late (id) SELECT g FROM generate_series(1, 10) g; UPDATE late SET v = 'y' WHERE id = 3;"
-          + " INSERT INTO early VALUES (2)");
+          .contains("public.early, public.late. Run `cutover-replicator adopt public.early public.late`: it makes each on new where"
+              + " missing, gives it its capture triggers and copies the rows it holds, its writers on old waiting meanwhile");
+      writer.start();
+      await().atMost(CATCH_UP).until(() -> written.get() > 1050);
+
+      String adopted = db.cli("adopt", "public.early", "public.late");
+
+      int after = written.get();
+      await().atMost(CATCH_UP).until(() -> written.get() > after + 50);
+      writing.set(false);
+      writer.join(CATCH_UP.toMillis());
+      assertThat(adopted).contains("adopted public.early: made on new, 1 row(s) copied; its writes on old are captured from now on")
+          .contains("adopted public.late: made on new, ");
+      OwnedDatabase.execute(o, "INSERT INTO early VALUES (2)");
       r.awaitCaughtUp(CATCH_UP);
-      assertThat(OwnedDatabase.strings(n, "SELECT count(*) || ' ' || string_agg(v, '' ORDER BY id) FROM late")).containsExactly("10 xxyxxxxxxx");
       assertThat(db.statusCli()).doesNotContain("NOT captured").doesNotContain("no capture triggers");
+      String rows = "SELECT count(*) || ' ' || count(*) FILTER (WHERE v = 'y') FROM late";
+      assertThat(OwnedDatabase.strings(n, rows)).isEqualTo(OwnedDatabase.strings(o, rows));
+      assertThat(OwnedDatabase.strings(n, "SELECT string_agg(id::text, ',' ORDER BY id) FROM early")).containsExactly("1,2");
+    } finally {
+      writing.set(false);
     }
-    assertThat(r.verify(Verifier.Options.defaults()).tables()).filteredOn(t -> t.differenceCount() > 0)
-        .extracting(VerifyReport.TableResult::table).containsExactly("public.early");
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
+  /**
+   * A transaction of the application's holding a write on the table to adopt: adopt waits
+   * {@code --lock-timeout} for it, then exits 8 naming the table, and leaves everything as it was
+   * (no capture triggers on old, no table made on new). Once it ends, adopt copies its row too;
+   * adopting again is refused with exit 5, since the table is captured already.
+   */
+  @Test
+  void adopt_writerHoldsTheTable_exit8LeavingBothSidesAsTheyWere(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "held");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw();
+        Connection writer = db.old()) {
+      OwnedDatabase.execute(o, "CREATE TABLE held (id int PRIMARY KEY)");
+      writer.setAutoCommit(false);
+      OwnedDatabase.execute(writer, "INSERT INTO held VALUES (1)");
+
+      String refused = db.cliExiting(8, "adopt", "public.held", "--lock-timeout", "300ms");
+
+      assertThat(refused).contains("old: could not lock public.held against writes within 300 ms to adopt it").contains("--lock-timeout");
+      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'held'::regclass")).isZero();
+      assertThat(OwnedDatabase.strings(n, "SELECT to_regclass('public.held') IS NULL")).containsExactly("t");
+      writer.commit();
+      assertThat(db.cli("adopt", "public.held")).contains("adopted public.held: made on new, 1 row(s) copied");
+      assertThat(db.cliExiting(5, "adopt", "public.held")).contains("old: public.held has capture triggers already");
+      OwnedDatabase.execute(o, "INSERT INTO held VALUES (2)");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(OwnedDatabase.strings(n, "SELECT string_agg(id::text, ',' ORDER BY id) FROM held")).containsExactly("1,2");
+    }
   }
 
   private static boolean sameOnBoth(Connection o, Connection n, List<String> queries) throws java.sql.SQLException {

@@ -41,7 +41,7 @@ class CliTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"check", "schema", "start", "status", "heartbeat", "catch-up", "sequences", "reverse", "verify",
-      "sync-large-objects", "refresh", "ddl-done", "cleanup"})
+      "sync-large-objects", "refresh", "adopt", "ddl-done", "cleanup"})
   void help_everyCommand_printsUsageAndExitsZero(String command) {
     Run r = run(command, "--help");
     assertThat(r.code()).isZero();
