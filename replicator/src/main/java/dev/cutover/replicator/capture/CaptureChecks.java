@@ -57,7 +57,8 @@ public final class CaptureChecks {
       return List.of(new Finding(Severity.WARNING, "old", "ddl-capture", "schema changes on old (PostgreSQL " + Sql.string(old,
           "SHOW server_version") + ") are not captured: the first row written after one stops the apply until the same change is made"
           + " on new" + (events ? "; tables created on old get their capture triggers as they are created" : "; tables created on"
-          + " old after start are not captured"), "make every schema change on both sides, new first"));
+          + " old after start are not captured until `cutover-replicator adopt` brings them in (`status` names them)"),
+          "make every schema change on both sides, new first"));
     }
     if (events) {
       return List.of(new Finding(Severity.INFO, "old", "ddl-capture", "schema changes on old during the migration (CREATE, ALTER, DROP,"
@@ -66,8 +67,8 @@ public final class CaptureChecks {
     }
     return List.of(new Finding(Severity.WARNING, "old", "ddl-capture", "role " + Catalog.currentUser(old) + " cannot create event"
         + " triggers, so schema changes on old during the migration are not captured (the first row written after one stops the"
-        + " apply until the same change is made on new), and tables created on old after start are not captured (`status` names"
-        + " them)", by));
+        + " apply until the same change is made on new), and tables created on old after start are not captured until"
+        + " `cutover-replicator adopt` brings them in (`status` names them)", by));
   }
 
   private void add(Severity s, String side, String code, String message, String remedy) {
