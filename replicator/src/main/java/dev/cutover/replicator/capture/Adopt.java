@@ -2,6 +2,7 @@ package dev.cutover.replicator.capture;
 
 import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.LostConnection;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.ApplyToken;
 import dev.cutover.replicator.copy.TriggersOff;
@@ -65,6 +66,26 @@ public final class Adopt {
     nw.setAutoCommit(false);
     try {
       lock(old, name, lockTimeout);
+      Result result = inTransactions(old, nw, name);
+      nw.commit();
+      old.commit();
+      nw.setAutoCommit(true);
+      old.setAutoCommit(true);
+      return result;
+    } catch (SQLException | RuntimeException | ReplicatorException e) {
+      Transactions.afterRollback(nw, true, e);
+      Transactions.afterRollback(old, true, e);
+      throw e;
+    }
+  }
+
+  /**
+   * Captures, makes, empties and copies, in the open transactions, with old's table locked. A
+   * statement new refuses (a column its table lacks, a foreign key to a row still on its way) is
+   * said with what to do, both transactions being rolled back after.
+   */
+  private static Result inTransactions(Connection old, Connection nw, TableName name) throws SQLException, ReplicatorException {
+    try {
       Sql.execute(old, "SELECT cutover.capture_table(" + Sql.literal(name.quoted()) + "::regclass)");
       TableInfo info = Catalog.require(old, name, "old");
       boolean created = !Sql.relationExists(nw, name.quoted());
@@ -85,15 +106,16 @@ public final class Adopt {
       }
       long copied = Sql.answeringWithin(Duration.ZERO, () -> copy(old, nw, info), old, nw);
       triggers.enable(nw, name, disabled);
-      nw.commit();
-      old.commit();
-      nw.setAutoCommit(true);
-      old.setAutoCommit(true);
       return new Result(name, created, replaced, copied);
-    } catch (SQLException | RuntimeException | ReplicatorException e) {
-      Transactions.afterRollback(nw, true, e);
-      Transactions.afterRollback(old, true, e);
-      throw e;
+    } catch (SQLException e) {
+      if (LostConnection.is(e)) {
+        throw e;
+      }
+      String first = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+      throw new ReplicatorException(Failure.PRECONDITION, "adopting " + name + " failed, and nothing changed on either side: " + first,
+          "where new's " + name + " differs from old's, make it the same (`cutover-replicator status` prints the statements) or drop it"
+              + " on new for adopt to make it; for a foreign key to a row still on its way, run adopt again once `cutover-replicator"
+              + " catch-up` returns", e);
     }
   }
 

@@ -452,7 +452,8 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
    * A transaction of the application's holding a write on the table to adopt: adopt waits
    * {@code --lock-timeout} for it, then exits 8 naming the table, and leaves everything as it was
    * (no capture triggers on old, no table made on new). Once it ends, adopt copies its row too;
-   * adopting again is refused with exit 5, since the table is captured already.
+   * adopting again is refused with exit 5, since the table is captured already. A table new holds
+   * with a column fewer than old's: exit 5 naming the column, nothing changed on either side.
    */
   @Test
   void adopt_writerHoldsTheTable_exit8LeavingBothSidesAsTheyWere(PostgresPair pair) throws Exception {
@@ -475,6 +476,13 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
       OwnedDatabase.execute(o, "INSERT INTO held VALUES (2)");
       r.awaitCaughtUp(CATCH_UP);
       assertThat(OwnedDatabase.strings(n, "SELECT string_agg(id::text, ',' ORDER BY id) FROM held")).containsExactly("1,2");
+
+      OwnedDatabase.execute(o, "CREATE TABLE odd (id int PRIMARY KEY, note text); INSERT INTO odd VALUES (1, 'x')");
+      OwnedDatabase.execute(n, "CREATE TABLE odd (id int PRIMARY KEY); INSERT INTO odd VALUES (7)");
+      assertThat(db.cliExiting(5, "adopt", "public.odd")).contains("adopting public.odd failed, and nothing changed on either side:")
+          .contains("\"note\"").contains("make it the same");
+      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'odd'::regclass")).isZero();
+      assertThat(OwnedDatabase.strings(n, "SELECT string_agg(id::text, ',') FROM odd")).containsExactly("7");
     }
   }
 
