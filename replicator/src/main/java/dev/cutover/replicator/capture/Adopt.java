@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
+import org.postgresql.copy.CopyOperation;
 import org.postgresql.copy.CopyOut;
 
 /**
@@ -175,13 +176,17 @@ public final class Adopt {
         in.writeToCopy(row, 0, row.length);
       }
       return in.endCopy();
-    } finally {
-      if (in != null && in.isActive()) {
-        in.cancelCopy();
+    } catch (SQLException | RuntimeException e) {
+      for (CopyOperation going : new CopyOperation[] {in, out}) {
+        try {
+          if (going != null && going.isActive()) {
+            going.cancelCopy();
+          }
+        } catch (SQLException refused) {
+          e.addSuppressed(refused); // a lost connection refuses; the copy's own failure is the one to report
+        }
       }
-      if (out.isActive()) {
-        out.cancelCopy();
-      }
+      throw e;
     }
   }
 }
