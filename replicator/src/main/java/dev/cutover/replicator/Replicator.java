@@ -525,20 +525,21 @@ public final class Replicator {
   }
 
   /**
-   * Brings tables trigger capture does not carry into it, each in turn ({@link Adopt}): made on new
-   * where missing, given capture triggers, copied, with their writers on old held meanwhile.
+   * Brings tables trigger capture does not carry into it, each in turn ({@link Adopt}): made on the
+   * other side where missing, given capture triggers, copied, with their writers on {@code from}
+   * held meanwhile. Forward {@code from} is old; the way back, new.
    *
    * @param lockTimeout how long to wait for a table's writers on old, per table
    * @param networkTimeout how long each other statement may wait for its answer; the copy has no
    *     read limit, and is watched from second sessions instead ({@link SilenceWatch})
    */
-  public List<Adopt.Result> adopt(List<String> tables, Duration lockTimeout, Duration networkTimeout) throws Exception {
+  public List<Adopt.Result> adopt(List<String> tables, Side from, Duration lockTimeout, Duration networkTimeout) throws Exception {
     String option = "adopt --network-timeout";
     return watchedAndBounded(networkTimeout, option, (o, n) -> {
       DistinctDatabases.require(o, n);
       List<Adopt.Result> out = new ArrayList<>();
       for (String table : tables) {
-        out.add(Adopt.table(o, n, table, lockTimeout));
+        out.add(from == Side.OLD ? Adopt.table(o, n, from, table, lockTimeout) : Adopt.table(n, o, from, table, lockTimeout));
       }
       return out;
     });

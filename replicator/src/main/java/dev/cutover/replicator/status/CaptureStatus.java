@@ -7,7 +7,6 @@ import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.ddl.SchemaChanges;
-import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
@@ -58,7 +57,7 @@ final class CaptureStatus {
     if (!uncaptured.isEmpty()) {
       problems.add(uncaptured.size() + " table(s) on " + sourceLabel + " have no capture triggers (created after start, where no event"
           + " trigger could give them theirs: that needs a superuser): their changes do not reach " + targetLabel + ": "
-          + names(uncaptured) + ". " + captureLate(uncaptured, source, target, sourceLabel, targetLabel));
+          + names(uncaptured) + ". " + captureLate(uncaptured, sourceLabel, targetLabel));
     }
     List<TableName> disabled = logged ? CaptureSchema.disabledTables(source) : List.of();
     if (!disabled.isEmpty()) {
@@ -127,29 +126,14 @@ final class CaptureStatus {
   }
 
   /**
-   * How to capture tables created after start. Forward, {@code adopt} does it all, the rows written
-   * before included ({@link dev.cutover.replicator.capture.Adopt}). The way back, by hand: create
-   * each on the target where it is missing, then give it its capture triggers; what was written on
-   * the source before those exist is not in the log, so verify tells whether anything was (an empty
-   * table loses nothing), and only then is a new start needed.
+   * How to capture tables created after start: {@code adopt} makes them on the target, gives them
+   * their capture triggers and copies the rows written before ({@link dev.cutover.replicator.capture.Adopt}).
    */
-  private static String captureLate(List<TableName> tables, Connection source, Connection target, String sourceLabel,
-      String targetLabel) throws SQLException {
-    if (sourceLabel.equals("old")) {
-      return "Run `cutover-replicator adopt " + tables.stream().map(TableName::toString).collect(Collectors.joining(" ")) + "`: it makes"
-          + " each on new where missing, gives it its capture triggers and copies the rows it holds, its writers on old waiting"
-          + " meanwhile";
-    }
-    List<String> create = new ArrayList<>();
-    for (TableName t : tables) {
-      if (!Sql.relationExists(target, t.quoted())) {
-        create.addAll(CatalogDdl.createMissing(source, target, t));
-      }
-    }
-    return (create.isEmpty() ? "" : "Run on " + targetLabel + ": " + SchemaChanges.BY_HAND + "; " + String.join("; ", create) + "; then ")
-        + "run on " + sourceLabel + " as the tables' owner: " + captureTables(tables) + " from then on their writes are captured. Then run"
-        + " `cutover-replicator verify`: rows written before are not on " + targetLabel + " (none, if the tables were still empty),"
-        + " and if it finds any, `cutover-replicator cleanup` and start again";
+  private static String captureLate(List<TableName> tables, String sourceLabel, String targetLabel) {
+    return "Run `cutover-replicator adopt " + (sourceLabel.equals("old") ? "" : "--from " + sourceLabel + " ")
+        + tables.stream().map(TableName::toString).collect(Collectors.joining(" ")) + "`: it makes each on " + targetLabel
+        + " where missing, gives it its capture triggers and copies the rows it holds, its writers on " + sourceLabel
+        + " waiting meanwhile";
   }
 
   /** The statements that (re)make {@code tables}' capture triggers, each ending in ";". */

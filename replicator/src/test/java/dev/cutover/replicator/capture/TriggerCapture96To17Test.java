@@ -449,6 +449,37 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * The way back: after the switch, a migration on new (17) creates and fills a table, where no
+   * event trigger gives it capture triggers for the way back to 9.6. Status names {@code adopt
+   * --from new}, which makes it on old, captures it on new and copies it; what is written on new
+   * after arrives on old too. Before, status printed statements that captured it from then on only.
+   */
+  @Test
+  void adopt_fromNew_tableCreatedOnNewAfterTheSwitch_madeOnOldWithItsRows(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "back_late");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(CATCH_UP);
+    }
+    r.reverse(new Reverse.Options(Duration.ZERO, Duration.ofSeconds(5)));
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "CREATE TABLE since (id int PRIMARY KEY, v text NOT NULL);"
+          + " INSERT INTO since SELECT g, 'v' || g FROM generate_series(1, 300) g");
+      assertThat(db.statusCli()).contains("1 table(s) on new have no capture triggers")
+          .contains("Run `cutover-replicator adopt --from new public.since`: it makes each on old where missing");
+
+      assertThat(db.cli("adopt", "--from", "new", "public.since"))
+          .contains("adopted public.since: made on old, 300 row(s) copied; its writes on new are captured from now on");
+
+      OwnedDatabase.execute(n, "INSERT INTO since VALUES (301, 'late'); UPDATE since SET v = 'changed' WHERE id = 1; DELETE FROM since WHERE id = 2");
+      String rows = "SELECT count(*) || ' ' || string_agg(v, ',' ORDER BY id) FILTER (WHERE id IN (1, 3, 301)) FROM since";
+      await().atMost(CATCH_UP).until(() -> OwnedDatabase.strings(o, rows).equals(OwnedDatabase.strings(n, rows)));
+      assertThat(OwnedDatabase.strings(o, rows)).containsExactly("300 changed,v3,late");
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+    }
+  }
+
+  /**
    * A transaction of the application's holding a write on the table to adopt: adopt waits
    * {@code --lock-timeout} for it, then exits 8 naming the table, and leaves everything as it was
    * (no capture triggers on old, no table made on new). Once it ends, adopt copies its row too;
