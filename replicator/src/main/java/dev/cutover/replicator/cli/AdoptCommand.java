@@ -5,12 +5,10 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.capture.Adopt;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "adopt", mixinStandardHelpOptions = true,
@@ -37,11 +35,7 @@ final class AdoptCommand extends BaseCommand {
   @Override
   int run(Replicator r) throws Exception {
     Units.requirePositive(spec.commandLine(), "--lock-timeout", lockTimeout);
-    Side side = switch (from.toLowerCase(Locale.ROOT)) {
-      case "old" -> Side.OLD;
-      case "new" -> Side.NEW;
-      default -> throw new ParameterException(spec.commandLine(), "--from must be old or new, not '" + from + "'");
-    };
+    Side side = Units.side(spec.commandLine(), "--from", from);
     List<Adopt.Result> adopted = r.adopt(tables, side, lockTimeout, network.get());
     String to = side.other().label();
     print(Map.of("adopted", adopted.stream().map(a -> Map.of("table", a.table().toString(), "created", a.created(),

@@ -4,7 +4,6 @@ import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import java.time.Duration;
-import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,12 +27,7 @@ final class HeartbeatCommand extends BaseCommand {
   int run(Replicator r) throws Exception {
     Units.requirePositive(spec.commandLine(), "--interval", interval);
     Units.requirePositive(spec.commandLine(), "--duration", duration);
-    Side side = switch (source.toLowerCase(Locale.ROOT)) {
-      case "old" -> Side.OLD;
-      case "new" -> Side.NEW;
-      default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-          "--source must be old or new, not '" + source + "'");
-    };
+    Side side = Units.side(spec.commandLine(), "--source", source);
     if (!json()) {
       err().println("cutover-replicator: writing the heartbeat on " + side.label() + " every " + Units.duration(interval)
           + (duration == null ? " until interrupted" : " for " + Units.duration(duration)));

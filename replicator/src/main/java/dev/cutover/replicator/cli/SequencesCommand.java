@@ -4,7 +4,6 @@ import dev.cutover.driver.control.SequenceMove;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
 import java.time.Duration;
-import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -25,12 +24,7 @@ final class SequencesCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
-    Side side = switch (from.toLowerCase(Locale.ROOT)) {
-      case "old" -> Side.OLD;
-      case "new" -> Side.NEW;
-      default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-          "--from must be old or new, not '" + from + "'");
-    };
+    Side side = Units.side(spec.commandLine(), "--from", from);
     if (margin < 0) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--margin must not be negative, not " + margin);
     }

@@ -1,13 +1,14 @@
 package dev.cutover.replicator.cli;
 
 import dev.cutover.common.Durations;
+import dev.cutover.replicator.Side;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
 
-/** Parsing and printing of durations and sizes; its duration converter serves the sample app's commands too. */
+/** Parsing and printing of durations, sizes and sides; its duration converter serves the sample app's commands too. */
 public final class Units {
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|kB|KB|MB|GB)?");
 
@@ -47,6 +48,15 @@ public final class Units {
   /** A bad option value: exit code 2 with the command's usage, like an unknown option. */
   static CommandLine.ParameterException usage(CommandLine command, String message) {
     return new CommandLine.ParameterException(command, message);
+  }
+
+  /** The side {@code value} names for {@code option}: old or new, in any case. */
+  static Side side(CommandLine command, String option, String value) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
+      case "old" -> Side.OLD;
+      case "new" -> Side.NEW;
+      default -> throw new CommandLine.ParameterException(command, option + " must be old or new, not '" + value + "'");
+    };
   }
 
   static void requirePositive(CommandLine command, String option, long value) {
