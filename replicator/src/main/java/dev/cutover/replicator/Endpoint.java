@@ -198,6 +198,16 @@ public final class Endpoint {
   }
 
   /**
+   * {@link #connect()} with its login awaited {@code login} at most (whole seconds, at least one),
+   * for a connection that only matters if it comes soon; a {@code loginTimeout} in the URL wins.
+   */
+  public Connection connectWithin(Duration login) throws ReplicatorException {
+    Properties p = new Properties();
+    p.setProperty("loginTimeout", Long.toString(Math.max(1, (login.toMillis() + 999) / 1000)));
+    return connect(p);
+  }
+
+  /**
    * A replication connection ({@code replication=database}) in the simple query mode PgJDBC's
    * replication API needs. pgoutput prints values with this session's settings, which
    * {@link #ROUND_TRIP} sets.

@@ -23,6 +23,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.function.Executable;
@@ -206,6 +208,81 @@ class SilentCommandTest {
     }
   }
 
+  /**
+   * Adopt's copy streams a table created on old after start while the one flow to old is dropped (a
+   * NAT entry lost), new connections still passing. Adopt stops, naming old, and ends the session it
+   * left running there, which held the table against the application's writers: they go on at once,
+   * the table is as it was on both sides, and adopting it again brings it in.
+   */
+  @Test
+  void adopt_oldFlowDroppedMidCopy_endsItsSessionThereSoWritersGoOn(PostgresPair pair) throws Throwable {
+    String db = adoptable(pair);
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection watch = pair.oldServer().connect(db);
+        Connection writer = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      proxy.delay(Duration.ofMillis(10));
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "adopt", "public.big"));
+      await().atMost(PATIENCE).until(() -> running.isDone() || replicatorWaits(watch, "query LIKE 'COPY%big%' AND state = 'active'"));
+      assertThat(running).as(() -> running.join().toString()).isNotDone();
+
+      assertThat(assertSilenceEndsIt(proxy::stallOpen, () -> { }, running, "old", "adopt"))
+          .contains("its session left running on old (process ").contains(") was ended, and with it its open transaction's locks,"
+              + " among them old's on public.big against writes");
+      Sql.execute(writer, "SET lock_timeout = '" + PATIENCE.toSeconds() + "s'; INSERT INTO big VALUES (0, 'written after')");
+      assertThat(Sql.number(watch, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass AND tgname LIKE 'cutover\\_capture%'")).isZero();
+      assertThat(Sql.bool(n, "SELECT to_regclass('public.big') IS NULL")).isTrue();
+      Run again = cli(pair, db, Side.OLD, null, "adopt", "public.big");
+      assertThat(again.code()).as(again.err()).isZero();
+      assertThat(again.out()).contains("150001 row(s) copied");
+    } finally {
+      cleanup(pair, db);
+    }
+  }
+
+  /**
+   * The same, old silent altogether: adopt cannot reach it to end its session, and says so with the
+   * statement that ends that very session, which lets the writers go on.
+   */
+  @Test
+  void adopt_oldGoesSilentMidCopy_namesTheStatementThatEndsItsSessionThere(PostgresPair pair) throws Throwable {
+    String db = adoptable(pair);
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection watch = pair.oldServer().connect(db);
+        Connection writer = pair.oldServer().connect(db)) {
+      proxy.delay(Duration.ofMillis(10));
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "adopt", "public.big"));
+      await().atMost(PATIENCE).until(() -> running.isDone() || replicatorWaits(watch, "query LIKE 'COPY%big%' AND state = 'active'"));
+      assertThat(running).as(() -> running.join().toString()).isNotDone();
+
+      String err = assertSilenceEndsIt(proxy::stall, () -> { }, running, "old", "adopt");
+      assertThat(err).contains("its session on old (process ").contains(") may still be running, with its open transaction's locks,"
+          + " among them old's on public.big against writes");
+      Matcher end = Pattern.compile("on old: (SELECT pg_terminate_backend\\(pid\\) FROM \\S+ WHERE pid = \\d+ AND backend_start = "
+          + "'[^']+'::timestamptz)").matcher(err);
+      assertThat(end.find()).as(err).isTrue();
+      assertThat(Sql.number(watch, "SELECT count(*) FROM pg_locks WHERE relation = 'big'::regclass AND granted"
+          + " AND mode = 'ShareRowExclusiveLock'")).as("the session left running holds the table").isOne();
+      assertThat(Sql.bool(watch, end.group(1))).isTrue();
+      Sql.execute(writer, "SET lock_timeout = '" + PATIENCE.toSeconds() + "s'; INSERT INTO big VALUES (0, 'written after')");
+      assertThat(Sql.number(watch, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass AND tgname LIKE 'cutover\\_capture%'")).isZero();
+    } finally {
+      cleanup(pair, db);
+    }
+  }
+
+  /**
+   * A database under trigger capture whose table {@code big}, about 20 MB, was made and filled on old
+   * after start, as a role that may not create event triggers would (which leaves it uncaptured).
+   */
+  private static String adoptable(PostgresPair pair) throws Exception {
+    String db = database(pair, "CREATE TABLE small (id int PRIMARY KEY)", "CREATE TABLE small (id int PRIMARY KEY)");
+    Run start = cli(pair, db, Side.OLD, null, "start", "--capture", "triggers", "--no-progress");
+    assertThat(start.code()).as(start.err()).isZero();
+    try (Connection o = pair.oldServer().connect(db)) {
+      Sql.execute(o, "ALTER EVENT TRIGGER cutover_capture_new DISABLE; " + BIG_TABLE + "; " + FILL_BIG
+          + "; ALTER EVENT TRIGGER cutover_capture_new ENABLE");
+    }
+    return db;
+  }
+
   private record Run(int code, String out, String err) {}
 
   /**
@@ -215,13 +292,24 @@ class SilentCommandTest {
    */
   private static void assertSilenceEndsIt(TcpProxy proxy, Executable meanwhile, CompletableFuture<Run> running, String side,
       String command) throws Throwable {
-    assertSilenceEndsIt(proxy, meanwhile, running, side, command, ENDS_WITHIN);
+    assertSilenceEndsIt(proxy::stall, meanwhile, running, side, command, ENDS_WITHIN);
   }
 
   private static void assertSilenceEndsIt(TcpProxy proxy, Executable meanwhile, CompletableFuture<Run> running, String side,
       String command, Duration endsWithin) throws Throwable {
+    assertSilenceEndsIt(proxy::stall, meanwhile, running, side, command, endsWithin);
+  }
+
+  /** The same, silenced by {@code silence}; returns what the command printed on stderr. */
+  private static String assertSilenceEndsIt(Executable silence, Executable meanwhile, CompletableFuture<Run> running,
+      String side, String command) throws Throwable {
+    return assertSilenceEndsIt(silence, meanwhile, running, side, command, ENDS_WITHIN);
+  }
+
+  private static String assertSilenceEndsIt(Executable silence, Executable meanwhile, CompletableFuture<Run> running,
+      String side, String command, Duration endsWithin) throws Throwable {
     long stalled = System.nanoTime();
-    proxy.stall();
+    silence.execute();
     meanwhile.execute();
     Run run = running.get(endsWithin.plus(PATIENCE).toSeconds(), TimeUnit.SECONDS);
 
@@ -229,6 +317,7 @@ class SilentCommandTest {
     assertThat(run.code()).as(run.err()).isEqualTo(Failure.CONNECTION.exitCode());
     assertThat(run.err()).contains(side + ": no answer for " + NETWORK_TIMEOUT.toMillis() + "ms")
         .contains(command + " --network-timeout");
+    return run.err();
   }
 
   /** The command line with {@code --network-timeout} 2s, reaching {@code silent} through {@code proxy} (none: directly). */

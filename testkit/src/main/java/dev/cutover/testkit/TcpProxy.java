@@ -26,6 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@link #stall()} stops passing bytes in both directions while every socket stays open: no
  *       FIN, no RST, as when packets are dropped on the way. New connections are accepted, but
  *       nothing they send arrives. {@link #resume()} lets the held bytes through again.
+ *   <li>{@link #stallOpen()} does the same to the connections open now only, while new ones are
+ *       relayed as before: one flow dropped (a NAT or load balancer entry lost) on a network that
+ *       still works.
  *   <li>{@link #cut()} resets every open connection (RST), as a dead peer or a restarted middlebox.
  *   <li>{@link #refuse(boolean)} resets each new connection at once, as a server that is down.
  * </ul>
@@ -89,10 +92,18 @@ public final class TcpProxy implements AutoCloseable {
     stalled = true;
   }
 
+  /** Stops passing bytes on the connections open now, in both directions; new connections pass. */
+  public void stallOpen() {
+    for (Link link : links) {
+      link.stalled = true;
+    }
+  }
+
   /** Passes bytes again, those held during the stall first. */
   public void resume() {
     synchronized (flow) {
       stalled = false;
+      links.forEach(link -> link.stalled = false);
       flow.notifyAll();
     }
   }
@@ -171,10 +182,10 @@ public final class TcpProxy implements AutoCloseable {
     }
   }
 
-  /** Blocks while the link is stalled, then waits out the delay; false once the proxy is closed. */
-  private boolean mayPass() throws InterruptedException {
+  /** Blocks while {@code link} is stalled, then waits out the delay; false once the proxy is closed. */
+  private boolean mayPass(Link link) throws InterruptedException {
     synchronized (flow) {
-      while (stalled && !closed) {
+      while ((stalled || link.stalled) && !closed) {
         flow.wait();
       }
     }
@@ -198,6 +209,8 @@ public final class TcpProxy implements AutoCloseable {
   private final class Link {
     private final Socket client;
     private final Socket server;
+    /** Stalled alone ({@link #stallOpen()}). */
+    private volatile boolean stalled;
 
     Link(Socket client, Socket server) throws SocketException {
       this.client = client;
@@ -217,7 +230,7 @@ public final class TcpProxy implements AutoCloseable {
         try {
           int n;
           while ((n = in.read(buffer)) >= 0) {
-            if (!mayPass()) {
+            if (!mayPass(this)) {
               break;
             }
             out.write(buffer, 0, n);

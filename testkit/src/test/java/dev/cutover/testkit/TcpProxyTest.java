@@ -74,6 +74,20 @@ class TcpProxyTest {
   }
 
   @Test
+  void stallOpen_openConnectionFallsSilent_newOnesWork(PostgresPair pair) throws Exception {
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection c = connect(pair.oldServer(), proxy, 1)) {
+      proxy.stallOpen();
+
+      assertThatThrownBy(() -> selectOne(c)).isInstanceOf(SQLException.class)
+          .satisfies(e -> assertThat(((SQLException) e).getSQLState()).startsWith("08"));
+      try (Connection again = connect(pair.oldServer(), proxy, 1)) {
+        assertThat(selectOne(again)).isEqualTo(1);
+      }
+      assertThat(proxy.isStalled()).isFalse();
+    }
+  }
+
+  @Test
   void cut_openConnection_failsAndNewOnesWork(PostgresPair pair) throws Exception {
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection c = connect(pair.oldServer(), proxy, 0)) {
       proxy.cut();
