@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@link #delay(Duration)} holds every chunk of bytes that long before passing it on, in both
  *       directions (a slow link).
  *   <li>{@link #stall()} stops passing bytes in both directions while every socket stays open: no
- *       FIN, no RST, as when packets are dropped on the way. New connections are accepted, but
+ *       FIN, no RST, as when packets are dropped on the way; an end or a reset from either side is
+ *       held as bytes are. New connections are accepted, but
  *       nothing they send arrives. {@link #resume()} lets the held bytes through again.
  *   <li>{@link #stallOpen()} does the same to the connections open now only, while new ones are
  *       relayed as before: one flow dropped (a NAT or load balancer entry lost) on a network that
@@ -236,12 +237,12 @@ public final class TcpProxy implements AutoCloseable {
             out.write(buffer, 0, n);
             out.flush();
           }
-          // an orderly end on one side is passed on as an orderly end
-          if (!closed) {
+          // an orderly end on one side is passed on as an orderly end, as bytes are: not while stalled
+          if (mayPass(this)) {
             (direction.equals("up") ? server : client).shutdownOutput();
           }
         } catch (IOException e) {
-          reset();
+          endWhenPassing();
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           reset();
@@ -250,6 +251,16 @@ public final class TcpProxy implements AutoCloseable {
           reset();
         }
       });
+    }
+
+    /** A reset, passed on as bytes are: not while the link is stalled (a silent network carries no RST either). */
+    private void endWhenPassing() {
+      try {
+        mayPass(this);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      reset();
     }
 
     void reset() {
