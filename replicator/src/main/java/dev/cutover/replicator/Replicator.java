@@ -44,7 +44,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The replicator as a library: everything the {@code cutover-replicator} CLI does, for one pair
@@ -536,27 +535,14 @@ public final class Replicator {
    */
   public List<Adopt.Result> adopt(List<String> tables, Side from, Duration lockTimeout, Duration networkTimeout) throws Exception {
     String option = "adopt --network-timeout";
-    OwnSessions sessions = new OwnSessions();
-    AtomicReference<String> adopting = new AtomicReference<>();
-    try {
-      return watchedAndBounded(networkTimeout, option, (o, n) -> {
-        DistinctDatabases.require(o, n);
-        sessions.add(old, o);
-        sessions.add(nw, n);
-        return sessions.noting(() -> {
-          List<Adopt.Result> out = new ArrayList<>();
-          for (String table : tables) {
-            adopting.set(table);
-            out.add(from == Side.OLD ? Adopt.table(o, n, from, table, lockTimeout) : Adopt.table(n, o, from, table, lockTimeout));
-          }
-          return out;
-        });
-      });
-    } catch (ReplicatorException e) {
-      // A lost source session keeps the table locked against the application's writers until its server notices.
-      throw e.failure() != Failure.CONNECTION || adopting.get() == null ? e : sessions.endAfter(e, networkTimeout,
-          "its open transaction's locks, among them " + from.label() + "'s on " + adopting.get() + " against writes");
-    }
+    return watchedAndBounded(networkTimeout, option, (o, n) -> {
+      DistinctDatabases.require(o, n);
+      List<Adopt.Result> out = new ArrayList<>();
+      for (String table : tables) {
+        out.add(from == Side.OLD ? Adopt.table(o, n, from, table, lockTimeout) : Adopt.table(n, o, from, table, lockTimeout));
+      }
+      return out;
+    });
   }
 
   /** {@link #cleanup(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */

@@ -8,13 +8,17 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.postgresql.PGConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Gives up a command's connections to one side when the network to it went silent (a stalled proxy,
@@ -32,10 +36,22 @@ import org.postgresql.PGConnection;
  * until a question is answered again (before the session's new login, which may wait out its own
  * timeout).
  *
+ * <p>Giving up a connection closes only the replicator's end: its server session goes on, in its
+ * transaction and with its locks, until the server notices its client gone, about a minute when it
+ * waits to read, up to the kernel's retransmission limit (about 15 minutes) when it is stuck
+ * writing, and for ever behind a middlebox that keeps acknowledging. Such a session would hold a
+ * table against the application's writers (adopt's lock) or against the undo of what failed
+ * (start's copy into new). So the session of every watched connection lost on the replicator's
+ * side (given up here, or failed reading or writing, as on its own read limit) is ended ({@code
+ * pg_terminate_backend}, named by process id and start time) as soon as the side answers; a
+ * command that fails so says which it ended, and names the statement that ends those it could not
+ * reach.
+ *
  * <p>Before PostgreSQL 10 a backend waiting on its client shows no wait event: a stalled COPY or a
  * lost answer to a statement still running is then seen only once the backend is done.
  */
 public final class SilenceWatch implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SilenceWatch.class);
   /**
    * Whether each backend is at work: running a statement (or a fast-path call, as large objects'
    * reads and writes are) and not waiting on its client. A state it may not see counts as at work.
@@ -53,6 +69,10 @@ public final class SilenceWatch implements AutoCloseable {
   /** Whether the last question went unanswered, or the login after it failed so: the side is silent until one is answered. */
   private boolean unanswered;
   private volatile String gaveUp;
+  /** Sessions that may still run after their connection was lost, until ended or seen gone. Guarded by this. */
+  private final List<Watched> leftRunning = new ArrayList<>();
+  /** Those ended, named for the failure. Guarded by this. */
+  private final List<String> ended = new ArrayList<>();
 
   private SilenceWatch(Endpoint side, Duration timeout, Connection asking) {
     this.side = side;
@@ -79,9 +99,18 @@ public final class SilenceWatch implements AutoCloseable {
         return work.run(old.watchedBy(onOld), nw.watchedBy(onNew));
       } catch (Exception e) {
         for (SilenceWatch w : List.of(onOld, onNew)) {
+          String[] leftRunning = w.leftRunningSaid();
           if (w.gaveUp != null) {
             throw new ReplicatorException(Failure.CONNECTION, w.gaveUp + " (a silent network: a proxy, NAT or firewall that passes"
-                + " nothing on; or a frozen server)", "check the network to " + w.side() + ", or allow longer with " + option, e);
+                + " nothing on; or a frozen server)" + leftRunning[0], leftRunning[1] + "check the network to " + w.side()
+                + ", or allow longer with " + option, e);
+          }
+          if (e instanceof ReplicatorException r && !leftRunning[0].isEmpty()) {
+            // A read limit gave the connection up (BoundedRead), not this watch.
+            ReplicatorException said = new ReplicatorException(r.failure(), r.getMessage() + leftRunning[0], leftRunning[1] + r.remedy(),
+                r.getCause());
+            Arrays.stream(r.getSuppressed()).forEach(said::addSuppressed);
+            throw said;
           }
         }
         throw e;
@@ -99,9 +128,9 @@ public final class SilenceWatch implements AutoCloseable {
     return w;
   }
 
-  /** A session to {@code side} whose every answer is awaited {@code timeout} at most. */
+  /** A session to {@code side} whose login and every answer are awaited {@code timeout} at most. */
   private static Connection asking(Endpoint side, Duration timeout) throws SQLException, ReplicatorException {
-    Connection c = side.connect();
+    Connection c = side.connectWithin(timeout);
     try {
       Sql.answerWithin(timeout, c);
       return c;
@@ -116,20 +145,95 @@ public final class SilenceWatch implements AutoCloseable {
   }
 
   /**
-   * Refuses a new connection to a side this watch found silent: the command is stopping, and a
-   * login there would wait out its own timeout (an undo reaching that side again, say).
+   * Refuses a new connection to a side this watch gave a connection up on, unless the side answers
+   * the watch's own question now (a login within the timeout if need be): the command is stopping,
+   * and a login to a silent side would wait out its own timeout (an undo reaching that side again,
+   * say), while one lost flow says nothing of the next. Where the side answers, the sessions left
+   * running are ended first, so that an undo does not wait for their locks.
    */
   void requireAnswering() throws ReplicatorException {
     String why = gaveUp;
-    if (why != null) {
+    if (why != null && !answersNow()) {
       throw new ReplicatorException(Failure.CONNECTION, why + "; not tried again", "check the network to " + side());
+    }
+  }
+
+  /** Whether the side answers a question now; if so, the sessions left running have been ended. */
+  private synchronized boolean answersNow() {
+    sweep();
+    endLeftRunning(true);
+    return asking != null;
+  }
+
+  /**
+   * What became of the sessions left running, for a failure: its message's tail and the start of
+   * its remedy (the statement that ends those not reached), both empty where there is nothing to say.
+   */
+  private synchronized String[] leftRunningSaid() {
+    sweep();
+    endLeftRunning(false);
+    String label = side();
+    String message = ended.isEmpty() ? "" : "; its session" + (ended.size() == 1 ? "" : "s") + " left running on " + label + " ("
+        + String.join(", ", ended) + (ended.size() == 1 ? ") was ended, and with it its transaction and its locks"
+            : ") were ended, and with them their transactions and their locks");
+    if (leftRunning.isEmpty()) {
+      return new String[] {message, ""};
+    }
+    String pids = leftRunning.stream().map(w -> "process " + w.pid).collect(Collectors.joining(", "));
+    String which = leftRunning.stream().map(w -> "(" + w.pid + ", " + Sql.literal(w.started) + "::timestamptz)")
+        .collect(Collectors.joining(", "));
+    boolean one = leftRunning.size() == 1;
+    return new String[] {message + "; its session" + (one ? "" : "s") + " on " + label + " (" + pids + ") may still be running, in "
+        + (one ? "its transaction and with its" : "their transactions and with their") + " locks, until " + label + " notices the"
+        + " connection gone (a minute, or far longer mid-COPY): " + label + " answered no new login within " + timeout.toMillis() + "ms",
+        "as soon as " + label + " answers, end " + (one ? "it" : "them") + " there (SELECT pg_terminate_backend(pid) FROM"
+            + " pg_stat_activity WHERE (pid, backend_start) IN (" + which + ")); "};
+  }
+
+  /**
+   * Ends the sessions left running that are still there, asking (logging in again within the
+   * timeout if need be); those not reached stay listed. With none left running, it asks only where
+   * {@code login} says so: to learn whether the side answers.
+   */
+  private void endLeftRunning(boolean login) {
+    if (leftRunning.isEmpty() && !login) {
+      return;
+    }
+    try {
+      if (asking == null) {
+        asking = asking(side, timeout);
+      }
+      try (PreparedStatement ps = asking.prepareStatement("SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity"
+          + " WHERE pid = ? AND backend_start = ?::timestamptz")) {
+        for (Watched w : List.copyOf(leftRunning)) {
+          ps.setInt(1, w.pid);
+          ps.setString(2, w.started);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (rs.next() && rs.getBoolean(1)) {
+              LOG.info("{}: ended the replicator's session left running (process {}, started {}) after its connection was closed",
+                  side(), w.pid, w.started);
+              ended.add("process " + w.pid);
+            }
+          }
+          leftRunning.remove(w);
+        }
+      }
+      unanswered = false;
+    } catch (SQLException | ReplicatorException e) {
+      closeAsking();
+      if (silent(e)) {
+        unanswered = true;
+      } else {
+        LOG.warn("{}: could not end the replicator's sessions left running: {}", side(), e.getMessage());
+      }
     }
   }
 
   /** Watches {@code c}, whose socket is {@code socket} (none, as with a socketFactory in the URL: not watched). */
   void add(Connection c, WaitingSocket socket) throws SQLException {
     if (socket != null) {
-      watched.add(new Watched(c, c.unwrap(PGConnection.class).getBackendPID(), socket));
+      String started = Sql.string(c, "SELECT backend_start::text FROM pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()");
+      watched.add(new Watched(c, c.unwrap(PGConnection.class).getBackendPID(), started, socket));
     }
   }
 
@@ -157,19 +261,40 @@ public final class SilenceWatch implements AutoCloseable {
   }
 
   /** One look: asks about the backends whose client waits now, and cuts those given up. */
-  private void look() {
-    List<Watched> waiting = new ArrayList<>();
+  private synchronized void look() {
+    sweep();
+    if (!lookAtWaiting() || !unanswered) {
+      endLeftRunning(false);
+    }
+  }
+
+  /** Stops watching closed connections, keeping those lost (not closed by the command) as left running. */
+  private void sweep() {
     for (Watched w : watched) {
       if (Sql.givenUp(w.connection)) {
         watched.remove(w);
-      } else if (w.socket.waitingSince() == WaitingSocket.NOT_WAITING) {
+        if (w.socket.failed()) {
+          leftRunning.add(w);
+        }
+      }
+    }
+  }
+
+  /**
+   * Asks about the backends whose client waits now, and cuts those given up; returns whether it
+   * asked (logging in again if need be).
+   */
+  private boolean lookAtWaiting() {
+    List<Watched> waiting = new ArrayList<>();
+    for (Watched w : watched) {
+      if (w.socket.waitingSince() == WaitingSocket.NOT_WAITING) {
         w.forget();
       } else {
         waiting.add(w);
       }
     }
     if (waiting.isEmpty()) {
-      return;
+      return false;
     }
     if (unanswered) {
       // Before a new login, which may wait out its own timeout, the side's silence so far is acted on.
@@ -185,7 +310,7 @@ public final class SilenceWatch implements AutoCloseable {
         unanswered = true;
         cutThoseWaitingTheTimeout(waiting);
       }
-      return;
+      return true;
     }
     long now = System.nanoTime();
     for (Watched w : waiting) {
@@ -202,6 +327,7 @@ public final class SilenceWatch implements AutoCloseable {
         cut(w, side() + ": no answer for " + timeout.toMillis() + "ms while its server waited on the replicator");
       }
     }
+    return true;
   }
 
   private void cutThoseWaitingTheTimeout(List<Watched> waiting) {
@@ -257,21 +383,25 @@ public final class SilenceWatch implements AutoCloseable {
     gaveUp = why;
     watched.remove(w);
     w.socket.cut();
+    leftRunning.add(w);
   }
 
   /** A watched connection, and what the last look saw of it. */
   private static final class Watched {
     final Connection connection;
     final int pid;
+    /** The session's {@code backend_start}: with the pid, it names that session alone. */
+    final String started;
     final WaitingSocket socket;
     /** The client's wait ({@link WaitingSocket#waitingSince}) the last look saw. */
     long call = WaitingSocket.NOT_WAITING;
     /** Since when, in that wait, the backend has been seen waiting on its client. */
     long bothSince = WaitingSocket.NOT_WAITING;
 
-    Watched(Connection connection, int pid, WaitingSocket socket) {
+    Watched(Connection connection, int pid, String started, WaitingSocket socket) {
       this.connection = connection;
       this.pid = pid;
+      this.started = started;
       this.socket = socket;
     }
 

@@ -5,6 +5,8 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 
 /**
  * A connection's socket that knows whether a read or a write of the client's is waiting on it now,
@@ -18,6 +20,8 @@ final class WaitingSocket extends java.net.Socket {
   static final long NOT_WAITING = Long.MIN_VALUE;
 
   private volatile long waitingSince = NOT_WAITING;
+  /** Whether a read or write failed: the connection is lost here, and its server session may live on. */
+  private volatile boolean failed;
   private InputStream input;
   private OutputStream output;
 
@@ -27,6 +31,28 @@ final class WaitingSocket extends java.net.Socket {
    */
   long waitingSince() {
     return waitingSince;
+  }
+
+  /**
+   * Whether a read or write of the client's failed (a read limit, a reset, a cut): the connection
+   * was lost rather than closed, and its server session may still be running.
+   */
+  boolean failed() {
+    return failed;
+  }
+
+  /**
+   * Notes a failed read as the connection lost, but for a timeout of 1 ms: PgJDBC's look for a
+   * message already there (a replication stream's poll), after which it goes on.
+   */
+  private void readFailed(IOException e) {
+    try {
+      if (!(e instanceof SocketTimeoutException) || getSoTimeout() > 1) {
+        failed = true;
+      }
+    } catch (SocketException closed) {
+      failed = true;
+    }
   }
 
   /** Ends whatever waits on this socket now, as a lost network would. */
@@ -47,6 +73,9 @@ final class WaitingSocket extends java.net.Socket {
           waitingSince = System.nanoTime();
           try {
             return in.read();
+          } catch (IOException e) {
+            readFailed(e);
+            throw e;
           } finally {
             waitingSince = NOT_WAITING;
           }
@@ -57,6 +86,9 @@ final class WaitingSocket extends java.net.Socket {
           waitingSince = System.nanoTime();
           try {
             return in.read(b, off, len);
+          } catch (IOException e) {
+            readFailed(e);
+            throw e;
           } finally {
             waitingSince = NOT_WAITING;
           }
@@ -75,6 +107,9 @@ final class WaitingSocket extends java.net.Socket {
           waitingSince = System.nanoTime();
           try {
             out.write(b);
+          } catch (IOException e) {
+            failed = true;
+            throw e;
           } finally {
             waitingSince = NOT_WAITING;
           }
@@ -85,6 +120,9 @@ final class WaitingSocket extends java.net.Socket {
           waitingSince = System.nanoTime();
           try {
             out.write(b, off, len);
+          } catch (IOException e) {
+            failed = true;
+            throw e;
           } finally {
             waitingSince = NOT_WAITING;
           }
