@@ -16,7 +16,8 @@ final class RootAsUserNamespace {
 
   private static final int ATTEMPTS = 5;
 
-  private static volatile boolean checked;
+  /** Guarded by the class: {@link #ensure} is synchronized. */
+  private static boolean checked;
 
   /** Returns once zonky will run PostgreSQL in a user namespace, or at once when not root. */
   static synchronized void ensure() throws IOException {
@@ -26,7 +27,7 @@ final class RootAsUserNamespace {
     String refusal = "";
     for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
       refusal = tryUnshare();
-      if (refusal.isEmpty()) {
+      if (refusal.isEmpty() || attempt == ATTEMPTS) {
         break;
       }
       pause(attempt);
