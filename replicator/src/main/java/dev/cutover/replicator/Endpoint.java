@@ -329,14 +329,14 @@ public final class Endpoint {
 
   private ReplicatorException loginUnanswered(SQLException e, long waited) {
     return new ReplicatorException(Failure.CONNECTION, Secrets.maskUrl(side.label() + ": no answer to the login within " + waited
-        + " s from " + maskedUrl() + " (" + firstLine(e.getMessage()) + ")"), "check that the server is up and not overloaded, and"
+        + " s from " + maskedUrl() + " (" + FirstLine.of(e) + ")"), "check that the server is up and not overloaded, and"
         + " what lies between (a proxy or pooler that takes connections but passes nothing on); a slower login is allowed by"
         + " loginTimeout=SECONDS in --" + side.label() + "-url", e);
   }
 
   private ReplicatorException connectionFailure(SQLException e) {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
-    String what = side.label() + ": cannot connect to " + maskedUrl() + " (" + firstLine(e.getMessage()) + ")";
+    String what = side.label() + ": cannot connect to " + maskedUrl() + " (" + FirstLine.of(e) + ")";
     String env = "CUTOVER_REPLICATOR_" + side.name() + "_PASSWORD";
     String remedy;
     if (state.startsWith("28")) {
@@ -420,13 +420,6 @@ public final class Endpoint {
     return comma < 0 ? commaSeparated : commaSeparated.substring(0, comma);
   }
 
-  private static String firstLine(String message) {
-    if (message == null) {
-      return "no message";
-    }
-    int nl = message.indexOf('\n');
-    return nl < 0 ? message : message.substring(0, nl);
-  }
 
   @Override
   public String toString() {

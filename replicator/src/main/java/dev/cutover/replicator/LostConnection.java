@@ -27,7 +27,7 @@ public final class LostConnection {
 
   /** {@link Failure#CONNECTION}, saying what failed and which of {@code sides} answers now. */
   public static ReplicatorException explain(SQLException e, Endpoint... sides) {
-    String what = "a connection was lost mid-command (" + firstLine(e.getMessage()) + rootCause(e) + ")";
+    String what = "a connection was lost mid-command (" + FirstLine.of(e.getMessage()) + rootCause(e) + ")";
     List<String> silent = new ArrayList<>();
     List<String> labels = new ArrayList<>();
     for (Endpoint side : sides) {
@@ -60,9 +60,6 @@ public final class LostConnection {
     return Arrays.stream(sides).map(s -> s.side().label()).collect(Collectors.joining(" and "));
   }
 
-  private static String firstLine(String s) {
-    return s == null ? "" : s.lines().findFirst().orElse("");
-  }
 
   /** The innermost cause's message (the socket's: "Connection reset", "Read timed out"), after a colon. */
   private static String rootCause(Throwable e) {

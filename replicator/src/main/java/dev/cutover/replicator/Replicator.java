@@ -593,18 +593,11 @@ public final class Replicator {
       return work.run();
     } catch (SQLException e) {
       if ("42501".equals(e.getSQLState())) {
-        throw new ReplicatorException(Failure.PRIVILEGE, "permission denied: " + firstLine(e.getMessage()),
+        throw new ReplicatorException(Failure.PRIVILEGE, "permission denied: " + FirstLine.of(e.getMessage()),
             "run `cutover-replicator check`, which names each privilege this step needs and the grant that gives it", e);
       }
       throw e;
     }
   }
 
-  private static String firstLine(String s) {
-    if (s == null) {
-      return "";
-    }
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
-  }
 }

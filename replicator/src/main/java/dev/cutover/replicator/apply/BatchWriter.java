@@ -2,6 +2,7 @@ package dev.cutover.replicator.apply;
 
 import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.FirstLine;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.ChangeLog.Change;
@@ -380,7 +381,7 @@ final class BatchWriter {
           + group.get(group.size() - 1).seq() + " (" + group.stream().map(c -> kind(c.op()) + " " + c.schema() + "." + c.table())
           .distinct().limit(5).collect(Collectors.joining(", ")) + ")";
       throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: "
-          + firstLine(e.getMessage()), "fix the cause on " + targetLabel + " (see `cutover-replicator status`)", e);
+          + FirstLine.of(e.getMessage()), "fix the cause on " + targetLabel + " (see `cutover-replicator status`)", e);
     }
     sql.clear();
     applies.clear();
@@ -675,11 +676,4 @@ final class BatchWriter {
     };
   }
 
-  private static String firstLine(String s) {
-    if (s == null) {
-      return "";
-    }
-    int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
-  }
 }

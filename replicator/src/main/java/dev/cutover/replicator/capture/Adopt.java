@@ -2,6 +2,7 @@ package dev.cutover.replicator.capture;
 
 import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.FirstLine;
 import dev.cutover.replicator.LostConnection;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
@@ -119,7 +120,7 @@ public final class Adopt {
       if (LostConnection.is(e)) {
         throw e;
       }
-      String first = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+      String first = FirstLine.of(e);
       String to = from.other().label();
       throw new ReplicatorException(Failure.PRECONDITION, "adopting " + name + " failed, and nothing changed on either side: " + first,
           "where " + to + "'s " + name + " differs from " + from.label() + "'s, make it the same (`cutover-replicator status` prints the"

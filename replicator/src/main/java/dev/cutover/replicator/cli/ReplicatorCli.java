@@ -1,5 +1,6 @@
 package dev.cutover.replicator.cli;
 
+import dev.cutover.replicator.FirstLine;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Sql;
 import java.io.PrintWriter;
@@ -99,7 +100,7 @@ public final class ReplicatorCli {
       kind = re.failure().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     } else if (e instanceof SQLException se) {
       code = UNEXPECTED;
-      String first = se.getMessage() == null ? se.toString() : se.getMessage().lines().findFirst().orElse("");
+      String first = FirstLine.of(se);
       message = first + (se.getSQLState() == null ? "" : " (SQLState " + se.getSQLState() + ")");
       kind = "sql";
     } else {

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.operator;
 
 import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.FirstLine;
 import dev.cutover.replicator.ReplicatorException;
 import java.sql.SQLException;
 
@@ -23,7 +24,7 @@ final class ControlPlaneFailure {
    * @param privilegeRemedy the remedy for a role without the grant
    */
   static ReplicatorException of(String side, String what, String privilegeRemedy, SQLException e) {
-    String message = firstLine(e.getMessage());
+    String message = FirstLine.of(e);
     return switch (e.getSQLState() == null ? "" : e.getSQLState()) {
       case "42501" -> new ReplicatorException(Failure.PRIVILEGE, side + ": this role may not " + what + ": " + message,
           privilegeRemedy, e);
@@ -40,11 +41,4 @@ final class ControlPlaneFailure {
     };
   }
 
-  private static String firstLine(String message) {
-    if (message == null) {
-      return "no message";
-    }
-    int nl = message.indexOf('\n');
-    return nl < 0 ? message : message.substring(0, nl);
-  }
 }

@@ -2,6 +2,7 @@ package dev.cutover.replicator.privileges;
 
 import dev.cutover.common.Transactions;
 import dev.cutover.replicator.BoundedRead;
+import dev.cutover.replicator.FirstLine;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
@@ -62,7 +63,7 @@ public final class SubscriptionLogin {
       String message = "57014".equals(e.getSQLState())
           ? side.label() + "'s server did not reach " + source + " within " + PROBE_TIMEOUT.toSeconds() + " s (a firewall dropping"
               + " its packets, an address that answers nothing, or a wrong host)"
-          : Sql.maskSecrets(e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
+          : Sql.maskSecrets(FirstLine.of(e));
       String remedy = message.contains("password is required")
           ? "let " + source + "'s pg_hba.conf ask " + role + " for a password (scram-sha-256 or md5) and give it in " + source
               + "'s connection (its environment variable, or password= in --" + source + "-conninfo)"

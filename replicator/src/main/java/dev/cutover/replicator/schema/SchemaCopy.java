@@ -5,6 +5,7 @@ import static dev.cutover.common.Transactions.inTransaction;
 import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.FirstLine;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
@@ -137,7 +138,7 @@ public final class SchemaCopy {
         });
       } catch (SQLException e) {
         if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
-          String message = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+          String message = FirstLine.of(e.getMessage());
           throw new ReplicatorException(Failure.PRIVILEGE, "new: the schema could not be created as " + user + ": " + message
               + " (schema changed nothing)", privilegeRemedy(message, user), e);
         }
