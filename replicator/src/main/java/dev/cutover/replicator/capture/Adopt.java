@@ -7,6 +7,7 @@ import dev.cutover.replicator.LostConnection;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.ApplyToken;
+import dev.cutover.replicator.copy.CopyStreams;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.schema.CatalogDdl;
@@ -23,7 +24,6 @@ import java.time.Duration;
 import java.util.List;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
-import org.postgresql.copy.CopyOperation;
 import org.postgresql.copy.CopyOut;
 
 /**
@@ -186,15 +186,8 @@ public final class Adopt {
       }
       return in.endCopy();
     } catch (SQLException | RuntimeException e) {
-      for (CopyOperation going : new CopyOperation[] {in, out}) {
-        try {
-          if (going != null && going.isActive()) {
-            going.cancelCopy();
-          }
-        } catch (SQLException refused) {
-          e.addSuppressed(refused); // a lost connection refuses; the copy's own failure is the one to report
-        }
-      }
+      CopyStreams.cancelAfter(in, e);
+      CopyStreams.cancelAfter(out, e);
       throw e;
     }
   }

@@ -21,7 +21,6 @@ import java.util.Set;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
-import org.postgresql.copy.CopyOperation;
 import org.postgresql.copy.CopyOut;
 
 /**
@@ -448,25 +447,10 @@ public final class InitialCopy {
       w.nw.commit();
       tp.add(copied - counted, 0);
     } catch (Exception e) {
-      cancelAfter(in, e);
-      cancelAfter(out, e);
+      CopyStreams.cancelAfter(in, e);
+      CopyStreams.cancelAfter(out, e);
       Transactions.afterRollback(w.nw, false, e);
       throw e;
-    }
-  }
-
-  /**
-   * Ends {@code copy} if it is still going after {@code failure}, which the caller then throws. A
-   * connection that was lost refuses; the refusal is kept as suppressed, so that the copy's own
-   * failure is what start reports.
-   */
-  private static void cancelAfter(CopyOperation copy, Exception failure) {
-    try {
-      if (copy != null && copy.isActive()) {
-        copy.cancelCopy();
-      }
-    } catch (SQLException refused) {
-      failure.addSuppressed(refused);
     }
   }
 }
