@@ -403,10 +403,12 @@ public final class Replicator {
    * Reverse#prepare}).
    *
    * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
-   *     longer fails it as a {@link Failure#CONNECTION} naming it
+   *     longer fails it as a {@link Failure#CONNECTION} naming it. Every connection is watched
+   *     ({@link SilenceWatch}), so that a session a lost one leaves running is ended
    */
   public List<String> prepareReverse(Duration networkTimeout) throws Exception {
-    return translate(() -> Reverse.prepare(old, nw, names, networkTimeout));
+    return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, Reverse.OPTION,
+        (o, n) -> Reverse.prepare(o, n, names, networkTimeout)));
   }
 
   /** {@link #reverse(Reverse.Options, Duration)}, each statement answered within {@link #READ_TIMEOUT}. */
@@ -420,10 +422,13 @@ public final class Replicator {
    *
    * @param networkTimeout how long each statement may wait for its answer; a side that stays silent
    *     longer fails it as a {@link Failure#CONNECTION} naming it. The drain and the slot's creation
-   *     have waits of their own ({@link Reverse#arm})
+   *     have waits of their own ({@link Reverse#arm}). Every connection is watched ({@link
+   *     SilenceWatch}): a session a lost one leaves running on the side that serves could hold the
+   *     tables reverse gives capture triggers against the application's writers
    */
   public Reverse.Report reverse(Reverse.Options options, Duration networkTimeout) throws Exception {
-    return translate(() -> Reverse.arm(old, nw, names, options, networkTimeout));
+    return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, Reverse.OPTION,
+        (o, n) -> Reverse.arm(o, n, names, options, networkTimeout)));
   }
 
   /** Compares every replicated table on both sides, and the large objects and unlogged tables start copied. */
@@ -486,17 +491,13 @@ public final class Replicator {
    *     longer fails it as a {@link Failure#CONNECTION} naming it (a side marked before stays marked)
    */
   public void ddlDone(String id, Duration networkTimeout) throws Exception {
-    translate(() -> {
-      try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return BoundedRead.within(networkTimeout, "ddl-done --network-timeout", Map.of("old", o, "new", n), () -> {
-          for (Connection c : List.of(o, n)) {
-            if (DdlCapture.logExists(c)) {
-              DdlCapture.markDone(c, id);
-            }
-          }
-          return null;
-        });
+    watchedAndBounded(networkTimeout, "ddl-done --network-timeout", (o, n) -> {
+      for (Connection c : List.of(o, n)) {
+        if (DdlCapture.logExists(c)) {
+          DdlCapture.markDone(c, id);
+        }
       }
+      return null;
     });
   }
 

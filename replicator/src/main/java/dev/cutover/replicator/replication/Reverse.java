@@ -47,7 +47,8 @@ import java.util.Optional;
  */
 public final class Reverse {
   /** The setting that gives reverse's statements longer to answer, named in the remedy. */
-  private static final String OPTION = "reverse --network-timeout";
+  /** The option that gives reverse's statements longer, named where one goes unanswered. */
+  public static final String OPTION = "reverse --network-timeout";
   /** How often reverse looks whether the switch has fenced the side it waits for. */
   private static final Duration FENCE_POLL = Duration.ofMillis(20);
   /**
