@@ -62,17 +62,20 @@ class SilentCommandTest {
 
   /**
    * Each command waits on old for a table a superuser session holds; old goes silent, then the lock
-   * is let go: old answers, but nothing of it arrives. Each names its session left running on old
-   * and the statement that ends it, since old answers no new login either.
+   * is let go: old answers, but nothing of it arrives. Silent altogether, old answers no new login
+   * either: each command names its session left running there and the statement that ends it.
+   * Where only the open flows are dropped, the session is ended.
    */
-  @ParameterizedTest(name = "{0}")
+  @ParameterizedTest(name = "{0}, {3}")
   @CsvSource(delimiter = '|', value = {
-      "reverse --prepare|pg_catalog.pg_subscription|reverse",
-      "reverse|pg_catalog.pg_subscription|reverse",
-      "ddl-done 42|cutover.ddl_done|ddl-done",
-      "cleanup|pg_catalog.pg_subscription|cleanup"})
-  void command_oldGoesSilentMidCommand_failsNamingOldWithinItsTimeout(String command, String table, String option, PostgresPair pair)
-      throws Throwable {
+      "reverse --prepare|pg_catalog.pg_subscription|reverse|all",
+      "reverse|pg_catalog.pg_subscription|reverse|all",
+      "ddl-done 42|cutover.ddl_done|ddl-done|all",
+      "cleanup|pg_catalog.pg_subscription|cleanup|all",
+      "reverse|pg_catalog.pg_subscription|reverse|open flows",
+      "ddl-done 42|cutover.ddl_done|ddl-done|open flows"})
+  void command_oldGoesSilentMidCommand_failsNamingOldWithinItsTimeout(String command, String table, String option, String silenced,
+      PostgresPair pair) throws Throwable {
     AppDatabase db = AppDatabase.create(pair, "silent_command");
     Replicator r = db.replicator();
     ReplicationFlowTest.start(r);
@@ -82,9 +85,14 @@ class SilentCommandTest {
       CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db.name, Side.OLD, proxy, command.split(" ")));
       await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
 
-      assertThat(assertSilenceEndsIt(proxy::stall, locker::rollback, running, "old", option))
-          .contains("; its session on old (process ").contains(") may still be running")
-          .contains("end it there (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE (pid, backend_start) IN ((");
+      if (silenced.equals("all")) {
+        assertThat(assertSilenceEndsIt(proxy::stall, locker::rollback, running, "old", option))
+            .contains("; its session on old (process ").contains(") may still be running")
+            .contains("end it there (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE (pid, backend_start) IN ((");
+      } else {
+        assertThat(assertSilenceEndsIt(proxy::stallOpen, locker::rollback, running, "old", option))
+            .contains("; its session left running on old (process ").contains(") was ended");
+      }
     } finally {
       r.cleanup();
     }
