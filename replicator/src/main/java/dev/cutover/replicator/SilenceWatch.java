@@ -99,15 +99,15 @@ public final class SilenceWatch implements AutoCloseable {
         return work.run(old.watchedBy(onOld), nw.watchedBy(onNew));
       } catch (Exception e) {
         for (SilenceWatch w : List.of(onOld, onNew)) {
-          String[] leftRunning = w.leftRunningSaid();
+          LeftRunning left = w.leftRunningSaid();
           if (w.gaveUp != null) {
             throw new ReplicatorException(Failure.CONNECTION, w.gaveUp + " (a silent network: a proxy, NAT or firewall that passes"
-                + " nothing on; or a frozen server)" + leftRunning[0], leftRunning[1] + "check the network to " + w.side()
+                + " nothing on; or a frozen server)" + left.message(), left.remedy() + "check the network to " + w.side()
                 + ", or allow longer with " + option, e);
           }
-          if (e instanceof ReplicatorException r && !leftRunning[0].isEmpty()) {
+          if (e instanceof ReplicatorException r && !left.message().isEmpty()) {
             // A read limit gave the connection up (BoundedRead), not this watch.
-            ReplicatorException said = new ReplicatorException(r.failure(), r.getMessage() + leftRunning[0], leftRunning[1] + r.remedy(),
+            ReplicatorException said = new ReplicatorException(r.failure(), r.getMessage() + left.message(), left.remedy() + r.remedy(),
                 r.getCause());
             Arrays.stream(r.getSuppressed()).forEach(said::addSuppressed);
             throw said;
@@ -166,10 +166,13 @@ public final class SilenceWatch implements AutoCloseable {
   }
 
   /**
-   * What became of the sessions left running, for a failure: its message's tail and the start of
-   * its remedy (the statement that ends those not reached), both empty where there is nothing to say.
+   * What became of the sessions left running, said in a failure: the tail of its message and the
+   * start of its remedy (the statement that ends those not reached); both empty where there is
+   * nothing to say.
    */
-  private synchronized String[] leftRunningSaid() {
+  private record LeftRunning(String message, String remedy) {}
+
+  private synchronized LeftRunning leftRunningSaid() {
     sweep();
     endLeftRunning(false);
     String label = side();
@@ -177,17 +180,17 @@ public final class SilenceWatch implements AutoCloseable {
         + String.join(", ", ended) + (ended.size() == 1 ? ") was ended, and with it its transaction and its locks"
             : ") were ended, and with them their transactions and their locks");
     if (leftRunning.isEmpty()) {
-      return new String[] {message, ""};
+      return new LeftRunning(message, "");
     }
     String pids = leftRunning.stream().map(w -> "process " + w.pid).collect(Collectors.joining(", "));
     String which = leftRunning.stream().map(w -> "(" + w.pid + ", " + Sql.literal(w.started) + "::timestamptz)")
         .collect(Collectors.joining(", "));
     boolean one = leftRunning.size() == 1;
-    return new String[] {message + "; its session" + (one ? "" : "s") + " on " + label + " (" + pids + ") may still be running, in "
+    return new LeftRunning(message + "; its session" + (one ? "" : "s") + " on " + label + " (" + pids + ") may still be running, in "
         + (one ? "its transaction and with its" : "their transactions and with their") + " locks, until " + label + " notices the"
         + " connection gone (a minute, or far longer mid-COPY): " + label + " answered no new login within " + timeout.toMillis() + "ms",
         "as soon as " + label + " answers, end " + (one ? "it" : "them") + " there (SELECT pg_terminate_backend(pid) FROM"
-            + " pg_stat_activity WHERE (pid, backend_start) IN (" + which + ")); "};
+            + " pg_stat_activity WHERE (pid, backend_start) IN (" + which + ")); ");
   }
 
   /**

@@ -105,7 +105,7 @@ class SilentCommandTest {
       CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "refresh"));
       await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "query LIKE 'REFRESH MATERIALIZED VIEW%' AND state = 'active'"));
 
-      assertSilenceEndsIt(proxy, () -> { }, running, "new", "refresh");
+      assertSilenceEndsIt(proxy::stall, () -> { }, running, "new", "refresh");
     }
   }
 
@@ -123,7 +123,7 @@ class SilentCommandTest {
       CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "sync-large-objects"));
       await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
 
-      assertSilenceEndsIt(proxy, creator::rollback, running, "new", "sync-large-objects");
+      assertSilenceEndsIt(proxy::stall, creator::rollback, running, "new", "sync-large-objects");
     }
   }
 
@@ -153,7 +153,7 @@ class SilentCommandTest {
       CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "start", "--capture", capture));
       await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "query LIKE 'COPY%big%' AND state = 'active'"));
 
-      assertSilenceEndsIt(proxy, () -> { }, running, "old", "start", START_ENDS_WITHIN);
+      assertSilenceEndsIt(proxy::stall, () -> { }, running, "old", "start", START_ENDS_WITHIN);
       try (Connection n = pair.newServer().connect(db)) {
         assertThat(Sql.number(n, "SELECT (SELECT count(*) FROM big) + (SELECT count(*) FROM small)")).isZero();
         assertThat(Sql.number(n, "SELECT count(*) FROM pg_index WHERE indrelid IN ('big'::regclass, 'small'::regclass) AND indisprimary"))
@@ -176,7 +176,7 @@ class SilentCommandTest {
       CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "start"));
       await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "query LIKE 'COPY%' AND state = 'active'"));
 
-      assertSilenceEndsIt(proxy, () -> { }, running, "new", "start", START_ENDS_WITHIN);
+      assertSilenceEndsIt(proxy::stall, () -> { }, running, "new", "start", START_ENDS_WITHIN);
     } finally {
       cleanup(pair, db);
     }
@@ -239,7 +239,7 @@ class SilentCommandTest {
       CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "verify"));
       await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
 
-      assertSilenceEndsIt(proxy, locker::rollback, running, "old", "verify");
+      assertSilenceEndsIt(proxy::stall, locker::rollback, running, "old", "verify");
     }
   }
 
@@ -254,15 +254,12 @@ class SilentCommandTest {
     String db = adoptable(pair);
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection watch = pair.oldServer().connect(db);
         Connection writer = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
-      proxy.delay(Duration.ofMillis(10));
-      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "adopt", "public.big"));
-      await().atMost(PATIENCE).until(() -> running.isDone() || replicatorWaits(watch, "query LIKE 'COPY%big%' AND state = 'active'"));
-      assertThat(running).as(() -> running.join().toString()).isNotDone();
+      CompletableFuture<Run> running = adoptingBig(pair, db, proxy, watch);
 
       assertThat(assertSilenceEndsIt(proxy::stallOpen, () -> { }, running, "old", "adopt"))
           .contains("; its session left running on old (process ").contains(") was ended, and with it its transaction and its locks");
       Sql.execute(writer, "SET lock_timeout = '" + PATIENCE.toSeconds() + "s'; INSERT INTO big VALUES (0, 'written after')");
-      assertThat(Sql.number(watch, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass AND tgname LIKE 'cutover\\_capture%'")).isZero();
+      assertThat(captureTriggersOnBig(watch)).isZero();
       assertThat(Sql.bool(n, "SELECT to_regclass('public.big') IS NULL")).isTrue();
       Run again = cli(pair, db, Side.OLD, null, "adopt", "public.big");
       assertThat(again.code()).as(again.err()).isZero();
@@ -281,10 +278,7 @@ class SilentCommandTest {
     String db = adoptable(pair);
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection watch = pair.oldServer().connect(db);
         Connection writer = pair.oldServer().connect(db)) {
-      proxy.delay(Duration.ofMillis(10));
-      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "adopt", "public.big"));
-      await().atMost(PATIENCE).until(() -> running.isDone() || replicatorWaits(watch, "query LIKE 'COPY%big%' AND state = 'active'"));
-      assertThat(running).as(() -> running.join().toString()).isNotDone();
+      CompletableFuture<Run> running = adoptingBig(pair, db, proxy, watch);
 
       String err = assertSilenceEndsIt(proxy::stall, () -> { }, running, "old", "adopt");
       assertThat(err).contains("; its session on old (process ").contains(") may still be running, in its transaction and with its"
@@ -296,10 +290,23 @@ class SilentCommandTest {
           + " AND mode = 'ShareRowExclusiveLock'")).as("the session left running holds the table").isOne();
       assertThat(Sql.bool(watch, end.group(1))).isTrue();
       Sql.execute(writer, "SET lock_timeout = '" + PATIENCE.toSeconds() + "s'; INSERT INTO big VALUES (0, 'written after')");
-      assertThat(Sql.number(watch, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass AND tgname LIKE 'cutover\\_capture%'")).isZero();
+      assertThat(captureTriggersOnBig(watch)).isZero();
     } finally {
       cleanup(pair, db);
     }
+  }
+
+  /** {@code adopt public.big} through {@code proxy}, slowed, once its copy streams from old (seen on {@code watch}). */
+  private static CompletableFuture<Run> adoptingBig(PostgresPair pair, String db, TcpProxy proxy, Connection watch) {
+    proxy.delay(Duration.ofMillis(10));
+    CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.OLD, proxy, "adopt", "public.big"));
+    await().atMost(PATIENCE).until(() -> running.isDone() || replicatorWaits(watch, "query LIKE 'COPY%big%' AND state = 'active'"));
+    assertThat(running).as(() -> running.join().toString()).isNotDone();
+    return running;
+  }
+
+  private static long captureTriggersOnBig(Connection c) throws Exception {
+    return Sql.number(c, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass AND tgname LIKE 'cutover\\_capture%'");
   }
 
   /**
@@ -320,21 +327,11 @@ class SilentCommandTest {
   private record Run(int code, String out, String err) {}
 
   /**
-   * Silences {@code proxy}, then runs {@code meanwhile} (lets go of what the command waits for): the
-   * command must end within {@link #ENDS_WITHIN}, exit 3, naming {@code side} and the option of
-   * {@code command} that allows longer.
+   * Runs {@code silence} (the proxy's stall of every flow, or of those open), then {@code meanwhile}
+   * (lets go of what the command waits for): the command must end within {@link #ENDS_WITHIN}, exit
+   * 3, naming {@code side} and the option of {@code command} that allows longer; returns what it
+   * printed on stderr.
    */
-  private static void assertSilenceEndsIt(TcpProxy proxy, Executable meanwhile, CompletableFuture<Run> running, String side,
-      String command) throws Throwable {
-    assertSilenceEndsIt(proxy::stall, meanwhile, running, side, command, ENDS_WITHIN);
-  }
-
-  private static void assertSilenceEndsIt(TcpProxy proxy, Executable meanwhile, CompletableFuture<Run> running, String side,
-      String command, Duration endsWithin) throws Throwable {
-    assertSilenceEndsIt(proxy::stall, meanwhile, running, side, command, endsWithin);
-  }
-
-  /** The same, silenced by {@code silence}; returns what the command printed on stderr. */
   private static String assertSilenceEndsIt(Executable silence, Executable meanwhile, CompletableFuture<Run> running,
       String side, String command) throws Throwable {
     return assertSilenceEndsIt(silence, meanwhile, running, side, command, ENDS_WITHIN);
