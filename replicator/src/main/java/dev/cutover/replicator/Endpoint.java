@@ -26,15 +26,27 @@ public final class Endpoint {
    * Set first in every session: the database's owner may set a default {@code search_path} for
    * everyone ({@code ALTER DATABASE … SET}) that puts a schema of its own before
    * {@code pg_catalog}, where a function or operator named like a built-in one the replicator calls
-   * would run with the replicator's role, a superuser perhaps. {@code pg_catalog} goes first, so a
-   * built-in is always found before anything of the same name and arguments. The rest of the path
-   * stays: application triggers and constraint functions that fire in the apply or the copy, and
-   * the operators of extension types the apply and verify compare keys with (citext's, say), are
-   * found where they were. (An empty path, as pg_dump uses, would take those away.)
+   * would run with the replicator's role, a superuser perhaps. So {@code pg_catalog} goes first.
+   * That alone does not keep out an object whose argument types match exactly where the built-in
+   * needs a cast ({@code =(varchar, varchar)} beside {@code texteq}, {@code =(name, varchar)} for
+   * a catalog query whose parameter PgJDBC sends as varchar, as CVE-2018-1058 showed): so a schema
+   * of the path where a role may create objects that is neither a superuser nor a member of the
+   * replicator's role (PUBLIC may create in {@code public} before PostgreSQL 15) is left out too,
+   * and named in {@value #LEFT_OUT} for {@code check}. The other schemas stay: application triggers
+   * and constraint functions that fire in the apply or the copy, and the operators of extension
+   * types, are found where they were. (An empty path, as pg_dump uses, would take those away; key
+   * comparisons name their operators with their schema anyway, {@code TableInfo#keyOperator}.)
+   * Written with every name and operator qualified: it runs under the path it replaces.
    */
-  static final String SAFE_PATH = "SELECT pg_catalog.set_config('search_path', pg_catalog.concat_ws(', ', 'pg_catalog', CASE WHEN"
-      + " pg_catalog.current_setting('search_path') OPERATOR(pg_catalog.<>) '' THEN pg_catalog.current_setting('search_path') END),"
-      + " false)";
+  /** The setting where {@link #SAFE_PATH} names the schemas it left out of the path, for {@code check}. */
+  public static final String LEFT_OUT = "cutover.search_path_left_out";
+  static final String SAFE_PATH = "WITH p AS (SELECT s, o, NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE NOT r.rolsuper"
+      + " AND r.rolname OPERATOR(pg_catalog.<>) 'pg_database_owner' AND pg_catalog.has_schema_privilege(r.oid, s, 'CREATE')"
+      + " AND NOT pg_catalog.pg_has_role(r.oid, current_user, 'MEMBER')) AS safe"
+      + " FROM pg_catalog.unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY x(s, o) WHERE s OPERATOR(pg_catalog.<>) 'pg_catalog')"
+      + " SELECT pg_catalog.set_config('" + LEFT_OUT + "', coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(s), ', '"
+      + " ORDER BY o) FROM p WHERE NOT safe), ''), false), pg_catalog.set_config('search_path', pg_catalog.concat_ws(', ', 'pg_catalog',"
+      + " (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(s), ', ' ORDER BY o) FROM p WHERE safe)), false)";
   /**
    * Set in every session the replicator opens, after PgJDBC connected, so that neither the server,
    * the database, the role nor {@code options} in the URL decide how values it moves as text (text

@@ -608,12 +608,12 @@ final class BatchWriter {
     return info.ownRows() + " AS " + TARGET;
   }
 
-  /** {@code t.k1 = o.k1 AND ...} over the target's key. */
+  /** {@code t.k1 = o.k1 AND ...} over the target's key, with its index's operators ({@link TableInfo#keyEquals}). */
   private static String keyMatch(TableInfo info, List<String> key, String alias, List<String> nulls) {
     if (key.isEmpty()) {
       throw new IllegalStateException("table " + info.name() + " has no key on the target, and the change carries no old row");
     }
-    return key.stream().map(k -> TARGET + "." + Sql.ident(k) + " = " + value(alias, k, nulls)).collect(Collectors.joining(" AND "));
+    return key.stream().map(k -> info.keyEquals(k, TARGET + "." + Sql.ident(k), value(alias, k, nulls))).collect(Collectors.joining(" AND "));
   }
 
   /**

@@ -86,6 +86,7 @@ public final class Preflight {
         p.findings.addAll(AppRolePrivileges.check(o, n, appRoles));
         p.tables();
         p.findings.addAll(RowSecurityCheck.findings(o, n));
+        p.findings.addAll(SearchPathCheck.findings(o, n));
         p.sequences();
         p.extensions();
         p.largeObjects();

@@ -100,12 +100,15 @@ public final class Catalog {
     }
     String keyKind = "none";
     List<String> key = List.of();
+    List<KeyOperators> operators = new ArrayList<>();
     // Primary key first, then the replica identity index, then any unique index over NOT NULL
     // columns without expressions or predicate: all three identify a row.
     try (PreparedStatement ps = c.prepareStatement("SELECT CASE WHEN i.indisprimary THEN 'primary key'"
         + " WHEN i.indisreplident THEN 'replica identity index' ELSE 'unique index' END,"
         + " array(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)"
-        + "   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[]"
+        + "   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[], "
+        + keyOperator(3) + ", " + keyOperator(1) + ", " + keyOperator(4) + ", " + keyColumns("(SELECT format('%I.%I', tn.nspname, t.typname)"
+            + " FROM pg_type t JOIN pg_namespace tn ON tn.oid = t.typnamespace WHERE t.oid = oc.opcintype AND t.typtype <> 'p')")
         + " FROM pg_index i WHERE i.indrelid = ? AND i.indisunique AND i.indisvalid AND i.indpred IS NULL"
         + " AND i.indexprs IS NULL AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey::int2[]) k(attnum)"
         + "   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)"
@@ -117,10 +120,34 @@ public final class Catalog {
           keyKind = rs.getString(1);
           String[] names = (String[]) rs.getArray(2).getArray();
           key = List.of(names);
+          String[] eq = (String[]) rs.getArray(3).getArray();
+          String[] lt = (String[]) rs.getArray(4).getArray();
+          String[] ge = (String[]) rs.getArray(5).getArray();
+          String[] types = (String[]) rs.getArray(6).getArray();
+          for (int i = 0; i < names.length; i++) {
+            operators.add(eq[i] == null || lt[i] == null || ge[i] == null ? KeyOperators.BUILT_IN
+                : new KeyOperators(eq[i], lt[i], ge[i], types[i]));
+          }
         }
       }
     }
-    return Optional.of(new TableInfo(table, List.copyOf(columns), key, keyKind, replident, bytes, reltuples, partition, partitioned));
+    return Optional.of(new TableInfo(table, List.copyOf(columns), key, List.copyOf(operators), keyKind, replident, bytes, reltuples, partition, partitioned));
+  }
+
+  /** The key index's btree operator of {@code strategy} for each key column, {@code OPERATOR(schema.op)} ({@link KeyOperators}). */
+  private static String keyOperator(int strategy) {
+    return keyColumns("(SELECT format('OPERATOR(%I.%s)', n.nspname, o.oprname) FROM pg_amop a JOIN pg_operator o ON o.oid = a.amopopr"
+        + " JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE a.amopfamily = oc.opcfamily AND a.amoplefttype = oc.opcintype"
+        + " AND a.amoprighttype = oc.opcintype AND a.amopstrategy = " + strategy + ")");
+  }
+
+  /**
+   * {@code per} for each key column of index {@code i}, as a text array in the key's order: {@code
+   * oc} is the column's operator class, none for an INCLUDE column (a null then).
+   */
+  private static String keyColumns(String per) {
+    return "array(SELECT " + per + " FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)"
+        + " LEFT JOIN pg_opclass oc ON oc.oid = (i.indclass::oid[])[k.ord - 1] ORDER BY k.ord)::text[]";
   }
 
   /** {@link #describe} that fails when the table is missing. */

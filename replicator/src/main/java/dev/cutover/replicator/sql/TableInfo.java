@@ -10,6 +10,7 @@ import java.util.stream.Collectors;
  * @param columns every column, in attnum order
  * @param key the columns of the primary key, or else of the replica identity index, or else of a
  *     unique index over NOT NULL columns; empty when the table has no key
+ * @param keyOperators how each key column is compared, in the key's order
  * @param keyKind {@code primary key}, {@code replica identity index}, {@code unique index} or {@code none}
  * @param replicaIdentity {@code relreplident}: d(efault), n(othing), f(ull), i(ndex)
  * @param bytes heap size in bytes
@@ -17,7 +18,7 @@ import java.util.stream.Collectors;
  * @param partition whether the table is a partition of a partitioned table
  * @param partitioned whether the table is itself partitioned (holds no rows of its own)
  */
-public record TableInfo(TableName name, List<Column> columns, List<String> key, String keyKind,
+public record TableInfo(TableName name, List<Column> columns, List<String> key, List<KeyOperators> keyOperators, String keyKind,
     char replicaIdentity, long bytes, long estimatedRows, boolean partition, boolean partitioned) {
 
   /** The columns COPY moves: all but generated ones. */
@@ -37,6 +38,21 @@ public record TableInfo(TableName name, List<Column> columns, List<String> key, 
    */
   public String ownRows() {
     return partitioned ? name.quoted() : "ONLY " + name.quoted();
+  }
+
+  /** How key column {@code keyColumn} is compared ({@link KeyOperators}). */
+  public KeyOperators keyOperators(String keyColumn) {
+    int i = key.indexOf(keyColumn);
+    if (i < 0) {
+      throw new IllegalArgumentException(keyColumn + " is not a key column of " + name);
+    }
+    return keyOperators.get(i);
+  }
+
+  /** {@code left = right} for key column {@code keyColumn}, with the key index's equality operator, both sides cast to its type. */
+  public String keyEquals(String keyColumn, String left, String right) {
+    KeyOperators ops = keyOperators(keyColumn);
+    return ops.cast(left) + " " + ops.equal() + " " + ops.cast(right);
   }
 
   public boolean hasKey() {

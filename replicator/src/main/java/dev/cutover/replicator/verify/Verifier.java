@@ -17,6 +17,7 @@ import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Parallel;
+import dev.cutover.replicator.sql.KeyOperators;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
@@ -36,6 +37,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -373,19 +375,27 @@ public final class Verifier {
     return String.join(", ", out);
   }
 
-  /** {@code (k1, k2) >= (?::t1, ?::t2)}; the key's row form works for one column too. */
-  private String bound(TableInfo info, String op) {
-    String params = info.key().stream().map(k -> "?::" + info.column(k).type()).collect(Collectors.joining(", "));
-    return "(" + keyList(info) + ") " + op + " (" + params + ")";
+  /**
+   * {@code (k1, k2) >= (?::t1, ?::t2)}; the key's row form works for one column too. With the key
+   * index's operator ({@link KeyOperators}), both sides cast to its type; where the key's columns
+   * take operators of different schemas (citext beside an integer), which one row comparison
+   * cannot name, pg_catalog's: every range is still bounded by one order, so ranges never overlap.
+   */
+  private String bound(TableInfo info, Function<KeyOperators, String> which) {
+    List<String> ops = info.key().stream().map(k -> which.apply(info.keyOperators(k))).distinct().toList();
+    String op = ops.size() == 1 ? ops.get(0) : which.apply(KeyOperators.BUILT_IN);
+    String columns = info.key().stream().map(k -> info.keyOperators(k).cast(Sql.ident(k))).collect(Collectors.joining(", "));
+    String params = info.key().stream().map(k -> info.keyOperators(k).cast("?::" + info.column(k).type())).collect(Collectors.joining(", "));
+    return "(" + columns + ") " + op + " (" + params + ")";
   }
 
   private String predicate(TableInfo info, List<String> lo, List<String> hi) {
     List<String> parts = new ArrayList<>();
     if (lo != null) {
-      parts.add(bound(info, ">="));
+      parts.add(bound(info, KeyOperators::atLeast));
     }
     if (hi != null) {
-      parts.add(bound(info, "<"));
+      parts.add(bound(info, KeyOperators::less));
     }
     return parts.isEmpty() ? "true" : String.join(" AND ", parts);
   }
@@ -764,7 +774,7 @@ public final class Verifier {
 
   private String rowHash(Connection conn, Compared c, List<String> key) throws SQLException {
     try (PreparedStatement ps = conn.prepareStatement("SELECT md5(" + c.rowText + ") FROM ONLY " + c.info.name().quoted()
-        + " WHERE " + bound(c.info, "="))) {
+        + " WHERE " + bound(c.info, KeyOperators::equal))) {
       for (int i = 0; i < key.size(); i++) {
         ps.setString(i + 1, key.get(i));
       }

@@ -3,6 +3,7 @@ package dev.cutover.replicator.capture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -24,6 +25,7 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.Reverse;
@@ -467,6 +469,55 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     try (Connection o = db.old()) {
       assertThat(OwnedDatabase.strings(o, "SELECT current_database()")).as("the trap works in other sessions").containsExactly(db.name);
       assertThat(OwnedDatabase.strings(o, "SELECT who FROM trap.ran")).containsExactly(OwnedDatabase.ROLE);
+    }
+  }
+
+  /**
+   * Another role plants operators in public, where every role may create (11's default, granted
+   * on 17 here too), whose argument types match more exactly than the built-ins':
+   * {@code =(varchar, varchar)}, which the apply's and verify's comparisons of a varchar key took,
+   * and {@code =(name, varchar)}, which a catalog query with a varchar parameter took. Each fails
+   * the statement it runs in when that is the replicator's (in another's it answers as the
+   * built-in would). The replicator's sessions leave public out of their search path (check says
+   * so on both sides) and compare keys with their index's operators: none of it runs there, and an
+   * update and a delete by that key arrive.
+   */
+  @Test
+  void apply_anotherRolePlantsOperatorsInPublic_noneRunsInTheReplicatorsSessions(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "planted");
+    db.executeOnBoth("CREATE TABLE acct (code varchar(20) PRIMARY KEY, v int)");
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO acct SELECT 'c' || g, g FROM generate_series(1, 4) g");
+    }
+    String ran = "IF current_setting('application_name') = '" + Endpoint.APPLICATION_NAME + "' THEN"
+        + " RAISE EXCEPTION 'planted operator ran as %', current_user; END IF;";
+    for (Connection admin : List.of(db.oldAsSuperuser(), db.nwAsSuperuser())) {
+      try (admin) {
+        OwnedDatabase.execute(admin, "DO $$ BEGIN CREATE ROLE mallory NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+            + " GRANT CREATE ON SCHEMA public TO PUBLIC; SET ROLE mallory;"
+            + " CREATE FUNCTION public.eq(varchar, varchar) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN " + ran
+            + "   RETURN $1::text OPERATOR(pg_catalog.=) $2::text; END $$;"
+            + " CREATE OPERATOR public.= (LEFTARG = varchar, RIGHTARG = varchar, PROCEDURE = public.eq);"
+            + " CREATE FUNCTION public.eq(name, varchar) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN " + ran
+            + "   RETURN $1 OPERATOR(pg_catalog.=) $2::name; END $$;"
+            + " CREATE OPERATOR public.= (LEFTARG = name, RIGHTARG = varchar, PROCEDURE = public.eq); RESET ROLE");
+      }
+    }
+    String message = "the replicator's sessions leave public out of their search_path, since roles that are neither superusers nor"
+        + " members of " + OwnedDatabase.ROLE + " may create objects there, which could otherwise run as " + OwnedDatabase.ROLE
+        + "; application code that runs in the replicator's sessions (an ENABLE ALWAYS trigger, a function in a constraint or a"
+        + " default) must name what it uses there with its schema";
+    assertThat(db.replicator().check().findings()).filteredOn(f -> f.code().equals("search-path-left-out"))
+        .extracting(Finding::side, Finding::message).containsExactlyInAnyOrder(tuple("old", message), tuple("new", message));
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old()) {
+      OwnedDatabase.execute(o, "UPDATE acct SET v = 20 WHERE code::text = 'c2'; DELETE FROM acct WHERE code::text = 'c3'");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+    try (Connection n = db.nw()) {
+      assertThat(OwnedDatabase.strings(n, "SELECT code || '=' || v FROM acct ORDER BY code::text")).containsExactly("c1=1", "c2=20", "c4=4");
     }
   }
 
