@@ -106,6 +106,31 @@ class SchemaChangeFlowTest {
   }
 
   /**
+   * Schema changes in one query string (as {@code psql -c} sends it) next to commands that are not
+   * logged, on temporary tables: each command must take its own statement of the string, or the
+   * next one is logged with the skipped one's text (DROP of the temporary table, a no-op on new,
+   * while junk stays there) or not at all (audit never reaches new, and its rows stop the apply).
+   * {@link #assertNextToTempTablesOnNew} checks the outcome.
+   */
+  static void changeSchemaNextToTempTables(PostgresServer old, String db) throws SQLException {
+    try (Connection o = appAsPsql(old, db)) {
+      AppDatabase.execute(o, "CREATE TABLE junk (id int PRIMARY KEY)");
+      AppDatabase.execute(o, "CREATE TEMP TABLE tmp_y (a int)");
+      AppDatabase.execute(o, "DROP TABLE IF EXISTS tmp_y; DROP TABLE junk");
+      AppDatabase.execute(o, "CREATE TEMP TABLE scratch (a int); CREATE TABLE audit (id int PRIMARY KEY, what text);"
+          + " INSERT INTO audit VALUES (1, 'next to a temporary table'); DROP TABLE scratch; ALTER TABLE audit ADD COLUMN at int DEFAULT 7");
+    }
+  }
+
+  /** On new, once caught up after {@link #changeSchemaNextToTempTables}: junk dropped, audit there with its row and column. */
+  static void assertNextToTempTablesOnNew(PostgresServer nw, String db) throws SQLException {
+    try (Connection n = nw.connect(db)) {
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_class WHERE relname IN ('junk', 'tmp_y', 'scratch')")).isZero();
+      assertThat(AppDatabase.strings(n, "SELECT id || ':' || what || ':' || at FROM audit")).containsExactly("1:next to a temporary table:7");
+    }
+  }
+
+  /**
    * A superuser's schema changes and rows that use them, made with {@code session_replication_role =
    * replica} (as data fixes and other replication tools do), in which ordinary event triggers do
    * not fire: the apply stops at the first row with the new column unless the change is captured,
@@ -150,6 +175,14 @@ class SchemaChangeFlowTest {
   static Connection app(PostgresServer s, String db) throws SQLException {
     Properties p = new Properties();
     p.setProperty("user", ROLE);
+    return org.postgresql.Driver.class.cast(new org.postgresql.Driver()).connect(s.jdbcUrl(db), p);
+  }
+
+  /** A connection as the application role that sends a string of statements as one query, as psql does (simple protocol). */
+  static Connection appAsPsql(PostgresServer s, String db) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", ROLE);
+    p.setProperty("preferQueryMode", "simple");
     return org.postgresql.Driver.class.cast(new org.postgresql.Driver()).connect(s.jdbcUrl(db), p);
   }
 
@@ -238,6 +271,7 @@ class SchemaChangeFlowTest {
           + " ALTER TABLE note ADD COLUMN extra int DEFAULT 5; INSERT INTO note (id, body) VALUES (2, 'after alter')");
       AppDatabase.execute(o, "CREATE VIEW rich AS SELECT id, owner FROM account WHERE balance > 100;"
           + " CREATE SEQUENCE ticket_seq START 500; CREATE MATERIALIZED VIEW account_count AS SELECT count(*) AS n FROM account");
+      changeSchemaNextToTempTables(pair.oldServer(), db);
       writer.awaitMore(5);
       AppDatabase.execute(o, "REFRESH MATERIALIZED VIEW account_count");
       writer.awaitMore(5);
@@ -248,7 +282,8 @@ class SchemaChangeFlowTest {
     VerifyReport verify = r.verify(Verifier.Options.defaults());
     assertThat(verify.differences()).as("%s", verify.tables()).isZero();
     assertThat(verify.tables()).extracting(VerifyReport.TableResult::table)
-        .contains("public.account", "public.ledger", "public.measurement_2025", "public.measurement_2026", "public.note");
+        .contains("public.account", "public.ledger", "public.measurement_2025", "public.measurement_2026", "public.note", "public.audit");
+    assertNextToTempTablesOnNew(pair.newServer(), db);
     try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
       assertThat(AppDatabase.strings(n, "SELECT owner || ':' || coalesce(status, '-') FROM account WHERE owner IN"
           + " ('before add', 'after add', 'before drop', 'after drop') ORDER BY id"))

@@ -43,10 +43,12 @@ class SchemaChangeTriggerCaptureTest {
         SchemaChangeFlowTest.changeSchemaWhileWriting(o);
       }
       SchemaChangeFlowTest.changeSchemaInReplicaMode(pair.oldServer(), db);
+      SchemaChangeFlowTest.changeSchemaNextToTempTables(pair.oldServer(), db);
       writer.awaitMore(20);
       r.awaitCaughtUp(WAIT);
 
       SchemaChangeFlowTest.armWayBackAndConverge(pair, db, r, apply, writer);
+      SchemaChangeFlowTest.assertNextToTempTablesOnNew(pair.newServer(), db);
       try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
         for (String q : new String[] {"SELECT count(*) FROM rich", "SELECT count(*) FROM invoice WHERE paid",
             "SELECT count(*) FROM account WHERE region = 'apac'", "SELECT count(*) FROM note WHERE b = 'keyed'"}) {

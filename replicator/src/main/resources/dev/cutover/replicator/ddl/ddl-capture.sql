@@ -259,14 +259,19 @@ DECLARE
   missing jsonb := '[]';
   touched oid[] := '{}';
   r record;
-  skip boolean := true;
+  skip boolean := false;
   hasrows boolean;
   capture text := current_setting('cutover.ddl_capture', true);
 BEGIN
-  IF capture = 'off' THEN
+  -- Inside a function or DO block (our own replay and guard included) a command has no statement
+  -- of the query string to consume (see below), so nothing is left to do with capture off.
+  IF capture = 'off' AND nested THEN
     RETURN;
   END IF;
   IF tg_event = 'table_rewrite' THEN
+    IF capture = 'off' THEN
+      RETURN;
+    END IF;
     -- A new column filled row by row with a volatile default (random(), clock_timestamp(), a
     -- sequence): the rewrite is not in the change stream, and new would compute other values.
     IF pg_event_trigger_table_rewrite_reason() & 2 <> 0 THEN
@@ -285,20 +290,19 @@ BEGIN
   END IF;
 
   IF tg_event = 'sql_drop' THEN
+    IF capture = 'off' THEN
+      RETURN;
+    END IF;
     -- Remember for ddl_command_end whether this DROP touched anything that is replicated.
     PERFORM set_config('cutover.ddl_drop_skip', (NOT EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
       WHERE d.original AND NOT d.is_temporary AND coalesce(d.schema_name, '') <> 'cutover'))::text, true);
     RETURN;
   END IF;
 
-  IF tg_tag IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'DROP PUBLICATION', 'CREATE SUBSCRIPTION', 'ALTER SUBSCRIPTION',
-      'DROP SUBSCRIPTION', 'CREATE EVENT TRIGGER', 'ALTER EVENT TRIGGER', 'DROP EVENT TRIGGER') THEN
-    RETURN;
-  END IF;
   -- CREATE TABLE AS and SELECT INTO are logged when they start: their rows come in the stream right
   -- after, and must find the table. Everything else when it ends.
   IF (tg_event = 'ddl_command_start') <> (tg_tag IN ('CREATE TABLE AS', 'SELECT INTO')) THEN
-    IF tg_event = 'ddl_command_end' AND NOT nested THEN
+    IF capture IS DISTINCT FROM 'off' AND tg_event = 'ddl_command_end' AND NOT nested THEN
       -- The end of a CREATE TABLE AS: only the guard of the table it made.
       FOR r IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP
         PERFORM cutover.ddl_guard(r.objid);
@@ -308,8 +312,10 @@ BEGIN
   END IF;
 
   IF tg_event = 'ddl_command_end' THEN
+    skip := true;
     FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
       IF r.in_extension THEN
+        -- Run by an extension's script, not a statement of the client's query string.
         RETURN;
       END IF;
       IF coalesce(r.schema_name, '') NOT LIKE 'pg\_temp%' AND coalesce(r.schema_name, '') <> 'cutover'
@@ -327,16 +333,14 @@ BEGIN
     ELSIF jsonb_array_length(objs) = 0 THEN
       skip := false;
     END IF;
-    IF skip THEN
-      RETURN;
-    END IF;
   END IF;
 
-  IF nested THEN
-    note := 'ran inside a function or DO block (' || replace(ctx, E'\n', ' <- ') || '), so its statement is unknown; do it on the other side by hand';
-  ELSE
+  IF NOT nested THEN
     -- Which statement of the client's query string this is: the next one after the last matched
-    -- (kept per query string in a session setting) whose keywords are the command's.
+    -- (kept per query string in a session setting) whose keywords are the command's. Every command
+    -- consumes its statement here, also one that is not logged (a temporary table, capture off, a
+    -- publication): else the next command would be matched to it, and its own statement logged for
+    -- the next one, or none.
     key := md5(q) || '/' || statement_timestamp()::text;
     seen := current_setting('cutover.ddl_seen', true);
     IF seen IS NOT NULL AND split_part(seen, '|', 1) = key THEN
@@ -351,6 +355,15 @@ BEGIN
       END IF;
     END LOOP;
     PERFORM set_config('cutover.ddl_seen', key || '|' || p, false);
+  END IF;
+  IF capture = 'off' OR skip OR tg_tag IN ('CREATE PUBLICATION', 'ALTER PUBLICATION', 'DROP PUBLICATION', 'CREATE SUBSCRIPTION',
+      'ALTER SUBSCRIPTION', 'DROP SUBSCRIPTION', 'CREATE EVENT TRIGGER', 'ALTER EVENT TRIGGER', 'DROP EVENT TRIGGER') THEN
+    RETURN;
+  END IF;
+
+  IF nested THEN
+    note := 'ran inside a function or DO block (' || replace(ctx, E'\n', ' <- ') || '), so its statement is unknown; do it on the other side by hand';
+  ELSE
     IF stmt ~* '^create\s+(global\s+|local\s+)?temp(orary)?\s' OR (tg_tag = 'SELECT INTO' AND stmt ~* '\minto\s+temp(orary)?\s') THEN
       RETURN;
     ELSIF tg_tag IN ('GRANT', 'REVOKE') AND stmt ~* '\mon\s+(all\s+[a-z]+\s+in\s+)?(schema\s+"?cutover"?(\s|,|;|$)|([a-z]+\s+)?"?cutover"?\s*\.)' THEN
