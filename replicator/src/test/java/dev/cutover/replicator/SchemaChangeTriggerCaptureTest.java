@@ -9,6 +9,8 @@ import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -81,5 +83,42 @@ class SchemaChangeTriggerCaptureTest {
       assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_event_trigger WHERE evtname = '" + CaptureSchema.EVENT_TRIGGER + "'")).isZero();
       assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover_capture%'")).isZero();
     }
+  }
+
+  /**
+   * An enum value added in one transaction on old and used in the next, both in one batch (the
+   * apply was stopped while they committed): new's batch transaction may not use a value that it
+   * added itself ("unsafe use of new value"), which stopped the apply for good; the value is
+   * committed on new ahead of the batch, and the batch goes on.
+   */
+  @Test
+  void apply_enumValueAddedAndUsedInOneBatch_committedAheadAndVerifyClean(PostgresPair pair) throws Exception {
+    String db = "ddl_enum_batch";
+    SchemaChangeFlowTest.database(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "CREATE TYPE mood AS ENUM ('a', 'b', 'c'); CREATE TABLE items (id int PRIMARY KEY, m mood NOT NULL);"
+          + " INSERT INTO items SELECT g, 'a' FROM generate_series(1, 10) g");
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+        r.awaitCaughtUp(WAIT);
+      }
+      // With the apply (and its ticker) stopped, nothing cuts these two apart: one batch.
+      AppDatabase.execute(o, "BEGIN; ALTER TYPE mood ADD VALUE 'd' BEFORE 'b'; COMMIT");
+      AppDatabase.execute(o, "UPDATE items SET m = 'd' WHERE id = 7");
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+        r.awaitCaughtUp(WAIT);
+        assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.refusal()).as("%s", a.lastError()).isNull());
+      }
+    }
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, "SELECT enum_range(NULL::mood)::text")).containsExactly("{a,d,b,c}")
+          .isEqualTo(AppDatabase.strings(o, "SELECT enum_range(NULL::mood)::text"));
+      assertThat(AppDatabase.strings(n, "SELECT m::text FROM items WHERE id = 7")).containsExactly("d");
+    }
+    assertThat(r.status().forward().problems()).noneMatch(p -> p.startsWith("schema change") || p.contains("mood"));
+    r.cleanup();
   }
 }

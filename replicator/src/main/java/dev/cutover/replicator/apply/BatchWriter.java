@@ -1,6 +1,7 @@
 package dev.cutover.replicator.apply;
 
 import dev.cutover.common.Transactions;
+import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.FirstLine;
 import dev.cutover.replicator.ReplicatorException;
@@ -45,7 +46,9 @@ import java.util.stream.Collectors;
  * TRUNCATEs of one transaction become one statement, as they were one on the source (tables a
  * foreign key ties together can only be truncated together). After a change of
  * {@code cutover.ddl_log} (a schema change run on the target by its trigger) everything learnt
- * about the target's tables is forgotten.
+ * about the target's tables is forgotten. A replayed {@code ALTER TYPE ... ADD VALUE} is committed
+ * ahead of the batch on a connection of its own ({@link EnumValuesAhead}), so that the batch's
+ * later transactions may use the value.
  *
  * <p>Many rows per statement. A statement costs the target far more than the row it writes (a
  * multi-row UPDATE over {@code json_populate_recordset} cost a third of single-row EXECUTEs per row,
@@ -77,6 +80,8 @@ final class BatchWriter {
   private static final Set<Long> CANONICAL_KEY_TYPES = Set.of(21L, 23L, 20L, 25L, 1043L, 2950L);
   private static final String UNDEFINED_COLUMN = "42703";
   private static final String UNDEFINED_TABLE = "42P01";
+  /** "unsafe use of new value ... of enum type": a value added by the same, uncommitted transaction. */
+  private static final String UNSAFE_NEW_ENUM_VALUE = "55P04";
   /** The alias of the table an UPDATE or DELETE writes (see {@link #target}). */
   private static final String TARGET = "t";
 
@@ -105,17 +110,24 @@ final class BatchWriter {
   /** The statement each batch begins with, or null. */
   private final String opening;
   private boolean opened;
+  /** Where an enum value a replayed schema change adds is committed ahead of the batch, or null. */
+  private final EnumValuesAhead enumValues;
 
   BatchWriter(Connection target, String targetLabel, TriggersOff triggersOff) throws SQLException {
-    this(target, targetLabel, triggersOff, null);
+    this(target, targetLabel, triggersOff, null, null);
   }
 
-  /** @param opening a statement each batch runs before anything else ({@link ApplyProgress#markSql}), or null */
-  BatchWriter(Connection target, String targetLabel, TriggersOff triggersOff, String opening) throws SQLException {
+  /**
+   * @param opening a statement each batch runs before anything else ({@link ApplyProgress#markSql}), or null
+   * @param targetEndpoint the target, where an enum value that a replayed schema change adds is committed ahead
+   *     of the batch ({@link EnumValuesAhead}); null: replayed inside the batch only
+   */
+  BatchWriter(Connection target, String targetLabel, TriggersOff triggersOff, String opening, Endpoint targetEndpoint) throws SQLException {
     this.target = target;
     this.targetLabel = targetLabel;
     this.triggersOff = triggersOff;
     this.opening = opening;
+    this.enumValues = targetEndpoint == null ? null : new EnumValuesAhead(targetEndpoint);
     triggersOff.session(target);
     // The target's capture triggers (ENABLE ALWAYS, never turned off) leave this session out by
     // its token, in either mode, those made after it began included.
@@ -150,6 +162,10 @@ final class BatchWriter {
     }
     release();
     turnOff(table);
+    if (enumValues != null && c.op() == 'I' && triggersOff == TriggersOff.REPLICA_ROLE && table.equals(DdlCapture.LOG)) {
+      // Replayed only with session_replication_role = replica (cutover.ddl_apply), so only then ahead.
+      enumValues.commit(c.newRow());
+    }
     switch (c.op()) {
       case 'T' -> {
         truncating.add(table);
@@ -380,6 +396,13 @@ final class BatchWriter {
       String what = group.isEmpty() ? "a statement of the batch" : "changes " + group.get(0).seq() + " to "
           + group.get(group.size() - 1).seq() + " (" + group.stream().map(c -> kind(c.op()) + " " + c.schema() + "." + c.table())
           .distinct().limit(5).collect(Collectors.joining(", ")) + ")";
+      if (UNSAFE_NEW_ENUM_VALUE.equals(e.getSQLState())) {
+        throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: " + FirstLine.of(e.getMessage())
+            + ": a schema change of this same batch added the value, and it could not be committed on " + targetLabel + " ahead of the"
+            + " batch (the apply's log says why), so the batch's transaction may not use it yet", "commit the value on " + targetLabel
+            + " by hand: run the ALTER TYPE ... ADD VALUE IF NOT EXISTS of that schema change there (`cutover-replicator status` prints it);"
+            + " its replay then finds the value and the apply goes on", e);
+      }
       throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: "
           + FirstLine.of(e.getMessage()), "fix the cause on " + targetLabel + " (see `cutover-replicator status`)", e);
     }

@@ -34,7 +34,7 @@ final class TickFeed implements Feed {
     try (Ticker ticker = Ticker.start(way.source(), applier.options().tickEvery())) {
       // Into old while old's slot is relayed to new: each batch marks itself, so the relay leaves it out.
       String opening = way.name().equals(Way.REVERSE) && RelayProgress.armed(source) ? ApplyProgress.markSql() : null;
-      loop(applier, source, new BatchWriter(target, way.target().side().label(), mode, opening),
+      loop(applier, source, new BatchWriter(target, way.target().side().label(), mode, opening, way.target()),
           new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
     }
   }

@@ -403,6 +403,24 @@ BEGIN
   END IF;
 END $f$;
 
+-- The statement an ALTER TYPE ... ADD VALUE becomes where the value may be there already (with IF
+-- NOT EXISTS), or null for any other statement. Trigger capture and relay apply many source
+-- transactions in one, where PostgreSQL refuses a value that same transaction added ("unsafe use of
+-- new value"), so their apply commits such a change ahead on a connection of its own
+-- (EnumValuesAhead.java), and the replay, or an operator's ADD VALUE by hand, must not fail on it.
+CREATE OR REPLACE FUNCTION cutover.ddl_add_value(cmd text) RETURNS text LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  head text := '^(alter\s+type\s+(?:"(?:[^"]|"")*"|[^\s";.]+)(?:\s*\.\s*(?:"(?:[^"]|"")*"|[^\s";.]+))*\s+add\s+value\s+)';
+BEGIN
+  IF cmd IS NULL OR cmd !~* head THEN
+    RETURN NULL;
+  ELSIF cmd ~* (head || 'if\s+not\s+exists\s') THEN
+    RETURN cmd;
+  END IF;
+  RETURN regexp_replace(cmd, head, '\1IF NOT EXISTS ', 'i');
+END $f$;
+
 -- On the side that receives cutover.ddl_log rows: runs each schema change from the other side as
 -- it arrives, inside the apply transaction (native apply worker, or the trigger engine's applier,
 -- both with session_replication_role = replica), so at the same point of the stream as there. Runs
@@ -423,6 +441,8 @@ DECLARE
   settings text[] := ARRAY['DateStyle', 'IntervalStyle', 'TimeZone', 'standard_conforming_strings', 'array_nulls'];
   styles text[] := ARRAY(SELECT current_setting(g) FROM unnest(settings) WITH ORDINALITY u(g, o) ORDER BY o);
   i int;
+  -- Read before the role changes, which may not call our functions.
+  cmd text := coalesce(cutover.ddl_add_value(NEW.command), NEW.command);
 BEGIN
   IF current_setting('session_replication_role') <> 'replica' OR NEW.source = cutover.ddl_side() OR NEW.command IS NULL
       OR EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = NEW.id) THEN
@@ -441,7 +461,7 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(NEW.styles, 1), 0) LOOP
       PERFORM set_config(settings[i], CASE WHEN i = 1 THEN 'ISO, ' || btrim(split_part(NEW.styles[1], ',', 2)) ELSE NEW.styles[i] END, true);
     END LOOP;
-    EXECUTE NEW.command;
+    EXECUTE cmd;
   EXCEPTION WHEN OTHERS THEN
     RAISE EXCEPTION 'cutover: the schema change % from % failed here: %', NEW.id, NEW.source, SQLERRM
       USING ERRCODE = SQLSTATE, DETAIL = 'statement: ' || NEW.command || ' (as role ' || NEW.role || ', search_path ' || NEW.search_path || ')',
@@ -508,7 +528,7 @@ CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_lo
 -- Only the event trigger, the apply trigger and the capture's own code call these.
 REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, text[], boolean, text), cutover.ddl_apply(),
   cutover.ddl_guard(oid), cutover.ddl_side(), cutover.ddl_split(text), cutover.ddl_unlead(text),
-  cutover.ddl_matches(text, text), cutover.ddl_log_guard() FROM PUBLIC;
+  cutover.ddl_matches(text, text), cutover.ddl_add_value(text), cutover.ddl_log_guard() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS ddl_apply ON cutover.ddl_log;
 CREATE TRIGGER ddl_apply AFTER INSERT ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_apply();
