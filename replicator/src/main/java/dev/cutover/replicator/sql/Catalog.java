@@ -14,6 +14,17 @@ public final class Catalog {
   public static final String SYSTEM_SCHEMA_FILTER =
       "n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') AND n.nspname NOT LIKE 'pg\\_%'";
 
+  /**
+   * {@code format_type} of column {@code a}'s type, with the schema of a type outside pg_catalog
+   * always named: format_type leaves it out where the session's path finds the type, and the two
+   * sides' paths may differ (a schema left out where other roles may create, {@code Endpoint}),
+   * while check and verify compare both sides' types as printed.
+   */
+  private static final String TYPE_NAME = "(SELECT CASE WHEN en.nspname <> 'pg_catalog' AND pg_type_is_visible(e.oid)"
+      + " THEN quote_ident(en.nspname) || '.' ELSE '' END FROM pg_type y"
+      + " JOIN pg_type e ON e.oid = CASE WHEN y.typelem <> 0 AND y.typlen = -1 THEN y.typelem ELSE y.oid END"
+      + " JOIN pg_namespace en ON en.oid = e.typnamespace WHERE y.oid = a.atttypid) || format_type(a.atttypid, a.atttypmod)";
+
   private Catalog() {}
 
   /** Ordinary tables (including partitions) outside the system schemas and {@code cutover}. */
@@ -88,7 +99,7 @@ public final class Catalog {
       }
     }
     List<Column> columns = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod),"
+    try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, " + TYPE_NAME + ","
         + " a.atttypid::bigint, " + (major >= 12 ? "a.attgenerated <> ''" : "false") + ", a.attnotnull FROM pg_attribute a"
         + " WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")) {
       ps.setLong(1, oid);
