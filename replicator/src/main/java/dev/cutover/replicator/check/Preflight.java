@@ -91,6 +91,7 @@ public final class Preflight {
         p.extensions();
         p.largeObjects();
         p.findings.addAll(p.triggers() ? CaptureChecks.schemaChanges(o) : DdlCheck.findings(o));
+        p.findings.addAll(DdlReplayRoles.findings(o, n));
         p.leftovers();
         p.findings.addAll(ControlPlaneCheck.run(o, n, appRoles));
         List<Finding> sorted = new ArrayList<>(p.findings);

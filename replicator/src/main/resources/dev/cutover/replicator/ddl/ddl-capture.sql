@@ -453,7 +453,17 @@ BEGIN
   PERFORM set_config('cutover.ddl_capture', 'off', true);
   SELECT array_agg(oid) INTO before FROM pg_class WHERE relkind IN ('r', 'p');
   PERFORM set_config('search_path', NEW.search_path, true);
-  EXECUTE format('SET LOCAL ROLE %I', NEW.role);
+  -- In a block of its own, so that a role this side's replicator may not become is said as such.
+  BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', NEW.role);
+  EXCEPTION WHEN OTHERS THEN
+    RAISE EXCEPTION 'cutover: the schema change % from % failed here: % (role % made it there, and role % may not become it here)',
+        NEW.id, NEW.source, SQLERRM, NEW.role, current_user
+      USING ERRCODE = SQLSTATE, DETAIL = 'statement: ' || NEW.command || ' (as role ' || NEW.role || ', search_path ' || NEW.search_path || ')',
+        HINT = format('Let it: GRANT %I TO %I here (as a superuser or a role with ADMIN OPTION on it), or run the statement here by hand'
+          || ' and run `cutover-replicator ddl-done %s` so that it is skipped; `cutover-replicator check` names such roles in advance.',
+          NEW.role, current_user, NEW.id);
+  END;
   BEGIN
     -- Rows from earlier builds carry two settings or none. Only DateStyle's field order decides how
     -- a date is read; its output stays ISO (PgJDBC, which an apply session may be, drops a session

@@ -25,6 +25,7 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
@@ -519,6 +520,29 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     try (Connection n = db.nw()) {
       assertThat(OwnedDatabase.strings(n, "SELECT code || '=' || v FROM acct ORDER BY code::text")).containsExactly("c1=1", "c2=20", "c4=4");
     }
+  }
+
+  /**
+   * Where the replicator connects to old as a superuser, schema changes made there are captured and
+   * made on new as the role that made them. Old's public schema belongs to the server's superuser
+   * (PostgreSQL 11), which the table owner connecting to new may not become: check names it, since
+   * a schema change it made on old would stop replication on new (permission denied to set role),
+   * and names nothing once new's role may become every such role (a superuser there).
+   */
+  @Test
+  void check_schemaChangesCapturedOnOld_namesTheRolesNewsRoleMayNotBecome(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "replayrole");
+    String superuser = pair.oldServer().user();
+    Endpoint oldAsSuperuser = Endpoint.of(Side.OLD, db.url(pair.oldServer()), superuser, null);
+    CheckReport report = Replicator.builder().old(oldAsSuperuser).nw(db.endpoint(Side.NEW)).build().check();
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("ddl-replay-role")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING);
+      assertThat(f.message()).contains("role " + OwnedDatabase.ROLE + " on new may not become " + superuser + " (owner");
+      assertThat(f.remedy()).startsWith("on new, GRANT " + Sql.ident(superuser) + " TO " + Sql.ident(OwnedDatabase.ROLE) + " (");
+    });
+    CheckReport bothSuperusers = Replicator.builder().old(oldAsSuperuser)
+        .nw(Endpoint.of(Side.NEW, db.url(pair.newServer()), pair.newServer().user(), null)).build().check();
+    assertThat(bothSuperusers.findings()).extracting(Finding::code).doesNotContain("ddl-replay-role");
   }
 
   /**
