@@ -260,6 +260,49 @@ class ReplicationFlowTest {
     assertThat(report.findings()).filteredOn(f -> f.code().equals("missing-table") || f.code().equals("column-type")).isEmpty();
   }
 
+  /**
+   * A table whose only key is a DEFERRABLE primary key has no replica identity: PostgreSQL takes
+   * none from a deferrable index, so once published, UPDATE and DELETE on it fail on old. Check
+   * names it as a table without a key, saying why, start refuses it as such, and gives it REPLICA
+   * IDENTITY FULL when told to, after which the application's UPDATE and DELETE work on old and
+   * arrive. Before, both took the deferrable key for one, and the first UPDATE after start failed
+   * on old with {@code cannot update table "ledger" because it does not have a replica identity
+   * and publishes updates}.
+   */
+  @Test
+  void start_tableWhoseOnlyKeyIsDeferrable_refusedAsWithoutKeyUntilGivenReplicaIdentityFull(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "deferrable");
+    for (Connection c : List.of(db.old(), db.nw())) {
+      try (c) {
+        AppDatabase.execute(c, "CREATE TABLE ledger (id int PRIMARY KEY DEFERRABLE INITIALLY IMMEDIATE, note text)");
+      }
+    }
+    try (Connection o = db.old()) {
+      AppDatabase.execute(o, "INSERT INTO ledger SELECT g, 'n' || g FROM generate_series(1, 5) g");
+    }
+    Replicator r = db.replicator();
+    assertThat(r.check().findings()).filteredOn(f -> f.code().equals("table-without-key") && f.message().contains("public.ledger"))
+        .singleElement().satisfies(f -> {
+          assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
+          assertThat(f.message()).contains("DEFERRABLE");
+          assertThat(f.remedy()).contains("ALTER TABLE \"public\".\"ledger\" REPLICA IDENTITY FULL");
+        });
+    StartOptions auditOnly = options().withKeyless(KeylessTables.full(java.util.Set.of(new dev.cutover.replicator.sql.TableName("public", "audit_log"))));
+    assertThatThrownBy(() -> r.start(auditOnly, new CopyProgress(), CopyListener.NONE))
+        .isInstanceOfSatisfying(ReplicatorException.class, e -> {
+          assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
+          assertThat(e.getMessage()).contains("public.ledger").contains("DEFERRABLE").doesNotContain("audit_log");
+        });
+    start(r);
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      AppDatabase.execute(o, "UPDATE ledger SET id = CASE id WHEN 1 THEN 2 WHEN 2 THEN 1 END, note = note || '!' WHERE id IN (1, 2)");
+      AppDatabase.execute(o, "DELETE FROM ledger WHERE id = 5");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(AppDatabase.strings(n, "SELECT id || note FROM ledger ORDER BY id")).containsExactly("1n2!", "2n1!", "3n3", "4n4");
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
   @Test
   void status_subscriptionDisabled_reportsGrowingLag(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "status");

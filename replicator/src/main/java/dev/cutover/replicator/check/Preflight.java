@@ -272,14 +272,15 @@ public final class Preflight {
     for (TableName t : onOld) {
       TableInfo o = Catalog.require(old, t, "old");
       if (!o.replicable() && triggers()) {
-        add(Severity.INFO, "old", "table-without-key", "table " + t + " has no key: trigger capture logs its whole old row for UPDATE"
-            + " and DELETE, and new finds the row by all its columns (a scan per change)", "add a primary key for faster apply");
+        add(Severity.INFO, "old", "table-without-key", "table " + t + " has no key" + o.deferrableNote(null) + ": trigger capture logs"
+            + " its whole old row for UPDATE and DELETE, and new finds the row by all its columns (a scan per change)",
+            "add a primary key (not DEFERRABLE) for faster apply");
       } else if (!o.replicable()) {
         String reason = o.replicaIdentity() == 'n' ? "has REPLICA IDENTITY NOTHING" : o.replicaIdentity() == 'i'
-            ? "has no usable replica identity index" : "has no primary key";
+            ? "has no usable replica identity index" : "has no primary key" + o.deferrableNote("primary key");
         add(Severity.ERROR, "old", "table-without-key", "table " + t + " " + reason
             + ": once published, UPDATE and DELETE on it fail on old and cannot be replicated",
-            "add a primary key, or ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL (what `start --replica-identity-full` does)");
+            "add a primary key (not DEFERRABLE), or ALTER TABLE " + t.quoted() + " REPLICA IDENTITY FULL (what `start --replica-identity-full` does)");
       }
       Optional<TableInfo> n = Catalog.describe(nw, t);
       if (n.isEmpty()) {

@@ -22,12 +22,12 @@ final class ReplicaIdentities {
   private ReplicaIdentities() {}
 
   /** Old's application tables whose UPDATE and DELETE could not be replicated. */
-  static List<TableName> missing(Connection old) throws SQLException {
-    List<TableName> out = new ArrayList<>();
+  static List<TableInfo> missing(Connection old) throws SQLException {
+    List<TableInfo> out = new ArrayList<>();
     for (TableName t : Catalog.applicationTables(old)) {
       TableInfo info = Catalog.require(old, t, "old");
       if (!info.replicable()) {
-        out.add(t);
+        out.add(info);
       }
     }
     return out;
@@ -35,19 +35,22 @@ final class ReplicaIdentities {
 
   /**
    * Fails with {@link Failure#PRECONDITION} when a table without replica identity is not covered
-   * by {@code policy}; else returns the tables to give {@code REPLICA IDENTITY FULL}.
+   * by {@code policy}; else returns the tables to give {@code REPLICA IDENTITY FULL}. A DEFERRABLE
+   * primary key is no replica identity (see {@link Catalog#describe}): the message says so of
+   * each such table, since its definition shows a primary key.
    */
   static List<TableName> check(Connection old, KeylessTables policy) throws SQLException, ReplicatorException {
-    List<TableName> missing = missing(old);
-    List<TableName> refused = missing.stream().filter(t -> !policy.covers(t)).collect(Collectors.toList());
+    List<TableInfo> missing = missing(old);
+    List<TableInfo> refused = missing.stream().filter(t -> !policy.covers(t.name())).collect(Collectors.toList());
     if (!refused.isEmpty()) {
-      String names = refused.stream().map(TableName::toString).collect(Collectors.joining(","));
+      String names = refused.stream().map(t -> t.name().toString()).collect(Collectors.joining(","));
+      String listed = refused.stream().map(t -> t.name() + t.deferrableNote("primary key")).collect(Collectors.joining(", "));
       throw new ReplicatorException(Failure.PRECONDITION, "old: " + refused.size() + " table(s) have no primary key or replica identity ("
-          + names + "): once published, UPDATE and DELETE on them would fail on old",
-          "add a primary key to each, or let start set REPLICA IDENTITY FULL on them: `start --replica-identity-full` (all) or"
-              + " `--replica-identity-full=" + names + "`");
+          + listed + "): once published, UPDATE and DELETE on them would fail on old",
+          "add a primary key (not DEFERRABLE) to each, or let start set REPLICA IDENTITY FULL on them: `start --replica-identity-full`"
+              + " (all) or `--replica-identity-full=" + names + "`");
     }
-    return missing;
+    return missing.stream().map(TableInfo::name).toList();
   }
 
   /**

@@ -112,37 +112,50 @@ public final class Catalog {
     String keyKind = "none";
     List<String> key = List.of();
     List<KeyOperators> operators = new ArrayList<>();
+    String deferrableKey = null;
     // Primary key first, then the replica identity index, then any unique index over NOT NULL
-    // columns without expressions or predicate: all three identify a row.
+    // columns without expressions or predicate: all three identify a row. Only an immediate one:
+    // a DEFERRABLE index lets a statement or a transaction hold a key twice before it checks, so
+    // a change replayed row by row there finds two rows (or fails), and PostgreSQL takes none as
+    // replica identity (its UPDATE and DELETE then fail on a published table). Such a table is
+    // keyless; the deferrable index passed over is noted for the messages that say so.
     try (PreparedStatement ps = c.prepareStatement("SELECT CASE WHEN i.indisprimary THEN 'primary key'"
         + " WHEN i.indisreplident THEN 'replica identity index' ELSE 'unique index' END,"
         + " array(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)"
         + "   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[], "
         + keyOperator(3) + ", " + keyOperator(1) + ", " + keyOperator(4) + ", " + keyColumns("(SELECT format('%I.%I', tn.nspname, t.typname)"
-            + " FROM pg_type t JOIN pg_namespace tn ON tn.oid = t.typnamespace WHERE t.oid = oc.opcintype AND t.typtype <> 'p')")
+            + " FROM pg_type t JOIN pg_namespace tn ON tn.oid = t.typnamespace WHERE t.oid = oc.opcintype AND t.typtype <> 'p')") + ","
+        + " i.indimmediate, i.indexrelid::regclass::text"
         + " FROM pg_index i WHERE i.indrelid = ? AND i.indisunique AND i.indisvalid AND i.indpred IS NULL"
         + " AND i.indexprs IS NULL AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey::int2[]) k(attnum)"
         + "   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)"
         + " AND 0 <> ALL (i.indkey::int2[])"
-        + " ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1")) {
+        + " ORDER BY i.indimmediate DESC, i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid")) {
       ps.setLong(1, oid);
       try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next()) {
-          keyKind = rs.getString(1);
-          String[] names = (String[]) rs.getArray(2).getArray();
-          key = List.of(names);
-          String[] eq = (String[]) rs.getArray(3).getArray();
-          String[] lt = (String[]) rs.getArray(4).getArray();
-          String[] ge = (String[]) rs.getArray(5).getArray();
-          String[] types = (String[]) rs.getArray(6).getArray();
-          for (int i = 0; i < names.length; i++) {
-            operators.add(eq[i] == null || lt[i] == null || ge[i] == null ? KeyOperators.BUILT_IN
-                : new KeyOperators(eq[i], lt[i], ge[i], types[i]));
+        while (rs.next()) {
+          if (rs.getBoolean(7)) {
+            if (key.isEmpty()) {
+              keyKind = rs.getString(1);
+              String[] names = (String[]) rs.getArray(2).getArray();
+              key = List.of(names);
+              String[] eq = (String[]) rs.getArray(3).getArray();
+              String[] lt = (String[]) rs.getArray(4).getArray();
+              String[] ge = (String[]) rs.getArray(5).getArray();
+              String[] types = (String[]) rs.getArray(6).getArray();
+              for (int i = 0; i < names.length; i++) {
+                operators.add(eq[i] == null || lt[i] == null || ge[i] == null ? KeyOperators.BUILT_IN
+                    : new KeyOperators(eq[i], lt[i], ge[i], types[i]));
+              }
+            }
+          } else if (deferrableKey == null) {
+            deferrableKey = rs.getString(1) + " " + rs.getString(8);
           }
         }
       }
     }
-    return Optional.of(new TableInfo(table, List.copyOf(columns), key, List.copyOf(operators), keyKind, replident, bytes, reltuples, partition, partitioned));
+    return Optional.of(new TableInfo(table, List.copyOf(columns), key, List.copyOf(operators), keyKind, deferrableKey, replident, bytes,
+        reltuples, partition, partitioned));
   }
 
   /** The key index's btree operator of {@code strategy} for each key column, {@code OPERATOR(schema.op)} ({@link KeyOperators}). */

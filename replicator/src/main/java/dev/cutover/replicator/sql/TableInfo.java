@@ -9,9 +9,12 @@ import java.util.stream.Collectors;
  * @param name the table
  * @param columns every column, in attnum order
  * @param key the columns of the primary key, or else of the replica identity index, or else of a
- *     unique index over NOT NULL columns; empty when the table has no key
+ *     unique index over NOT NULL columns, an immediate one (not DEFERRABLE); empty when the table
+ *     has no key
  * @param keyOperators how each key column is compared, in the key's order
  * @param keyKind {@code primary key}, {@code replica identity index}, {@code unique index} or {@code none}
+ * @param deferrableKey the DEFERRABLE index that would otherwise identify a row, as a message names
+ *     it ({@code primary key t_pkey}), a primary key first; null when there is none
  * @param replicaIdentity {@code relreplident}: d(efault), n(othing), f(ull), i(ndex)
  * @param bytes heap size in bytes
  * @param estimatedRows {@code reltuples}, or -1 when never analyzed
@@ -19,7 +22,7 @@ import java.util.stream.Collectors;
  * @param partitioned whether the table is itself partitioned (holds no rows of its own)
  */
 public record TableInfo(TableName name, List<Column> columns, List<String> key, List<KeyOperators> keyOperators, String keyKind,
-    char replicaIdentity, long bytes, long estimatedRows, boolean partition, boolean partitioned) {
+    String deferrableKey, char replicaIdentity, long bytes, long estimatedRows, boolean partition, boolean partitioned) {
 
   /** The columns COPY moves: all but generated ones. */
   public List<Column> copiedColumns() {
@@ -57,6 +60,20 @@ public record TableInfo(TableName name, List<Column> columns, List<String> key, 
 
   public boolean hasKey() {
     return !key.isEmpty();
+  }
+
+  /**
+   * Why the table has no key of the kind {@code wanted} ({@code primary key}, or any with
+   * {@code null}) although it looks as if it had: " (its DEFERRABLE primary key t_pkey does not
+   * count: ...)", or empty when no DEFERRABLE index of that kind stands in for one. For the messages about tables
+   * without a key, which would puzzle an operator who sees the key in the table's definition.
+   */
+  public String deferrableNote(String wanted) {
+    if (deferrableKey == null || wanted != null && !deferrableKey.startsWith(wanted + " ")) {
+      return "";
+    }
+    return " (its DEFERRABLE " + deferrableKey + " does not count: PostgreSQL does not use one to identify a row, since a key may"
+        + " repeat until the constraint is checked)";
   }
 
   /**

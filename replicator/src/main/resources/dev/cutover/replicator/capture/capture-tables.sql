@@ -43,7 +43,8 @@ REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 -- 'j', their count and the json columns (cutover.json_columns); then the key columns to keep of the
 -- old row (none: keep all of it). The key is the target's way of finding a row: primary key, else
 -- replica identity index, else a unique index over NOT NULL columns without expressions or
--- predicate (as Catalog.describe); none under REPLICA IDENTITY FULL.
+-- predicate, never a DEFERRABLE one (as Catalog.describe: a deferred key may repeat mid-statement,
+-- so a change replayed row by row by it finds two rows); none under REPLICA IDENTITY FULL.
 CREATE OR REPLACE FUNCTION cutover.capture_plan(rel pg_catalog.regclass, OUT flag text, OUT key text[], OUT keyed boolean,
   OUT jcols text[]) LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
@@ -63,7 +64,7 @@ BEGIN
   END IF;
   SELECT array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord) INTO key
-    FROM pg_index i WHERE i.indrelid = rel AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+    FROM pg_index i WHERE i.indrelid = rel AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL
       AND i.indexprs IS NULL AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey::int2[]) k(attnum)
         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)
       AND 0 <> ALL (i.indkey::int2[])

@@ -196,7 +196,8 @@ BEGIN
       || ' FOR EACH STATEMENT EXECUTE PROCEDURE cutover.fence_guard()', rel::regclass);
   END IF;
   IF c.relkind = 'r' THEN
-    haskey := EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary);
+    -- A DEFERRABLE primary key is no replica identity (PostgreSQL takes only an immediate one).
+    haskey := EXISTS (SELECT 1 FROM pg_index WHERE indrelid = rel AND indisprimary AND indimmediate);
     IF c.relreplident = 'd' AND NOT haskey THEN
       EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', rel::regclass);
       INSERT INTO cutover.ddl_auto_identity VALUES (rel) ON CONFLICT DO NOTHING;

@@ -15,6 +15,8 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.sql.TableName;
 import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.PostgresPair;
 import java.sql.Connection;
 import java.time.Duration;
@@ -43,6 +45,61 @@ abstract class TriggerCaptureFlow {
 
   static StartOptions options() {
     return StartOptions.defaults().withJobs(2).withCapture(Capture.TRIGGERS);
+  }
+
+  /**
+   * Keys kept unique only by DEFERRABLE constraints, moved the ways only such a key allows, with
+   * {@code r} (of {@code db}) started and applying: two keys swapped in one statement and, after
+   * {@code SET CONSTRAINTS ALL DEFERRED}, in two; every position of a list shifted by one
+   * ({@code t_pos} keyed by its immediate primary key, with a trigger of the application, which an
+   * apply as owner turns off and on again). New must end as old, verify finding no difference.
+   */
+  static void moveDeferrableKeys(OwnedDatabase db, Replicator r, ApplyProcess apply) throws Exception {
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "UPDATE t_swap SET id = CASE id WHEN 1 THEN 2 WHEN 2 THEN 1 END WHERE id IN (1, 2)");
+      OwnedDatabase.execute(o, "UPDATE t_pos SET pos = pos + 1 WHERE list = 1");
+      o.setAutoCommit(false);
+      OwnedDatabase.execute(o, "SET CONSTRAINTS ALL DEFERRED");
+      OwnedDatabase.execute(o, "UPDATE t_swap SET id = 4 WHERE id = 3");
+      OwnedDatabase.execute(o, "UPDATE t_swap SET id = 3 WHERE v = 'd'");
+      o.commit();
+      o.setAutoCommit(true);
+      OwnedDatabase.execute(o, "UPDATE t_swap SET v = v || '!' WHERE id = 1; DELETE FROM t_swap WHERE id = 5");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> {
+        assertThat(a.lastError()).isNull();
+        assertThat(a.missing()).as("changes that found no row").isZero();
+      });
+      for (String q : List.of("SELECT id || v FROM t_swap ORDER BY 1", "SELECT list || ':' || pos || label FROM t_pos ORDER BY 1")) {
+        assertThat(OwnedDatabase.strings(n, q)).as(q).isEqualTo(OwnedDatabase.strings(o, q));
+      }
+      assertThat(OwnedDatabase.strings(n, "SELECT id || v FROM t_swap ORDER BY 1")).containsExactly("1b!", "2a", "3d", "4c");
+      // A shift and a TRUNCATE of the same table in one transaction, so in one batch: the shift's
+      // checks, deferred on new, must not be pending when the TRUNCATE comes.
+      o.setAutoCommit(false);
+      OwnedDatabase.execute(o, "UPDATE t_pos SET pos = pos + 1 WHERE list = 2");
+      OwnedDatabase.execute(o, "TRUNCATE t_pos");
+      OwnedDatabase.execute(o, "INSERT INTO t_pos (list, pos, label) VALUES (3, 1, 'after truncate')");
+      o.commit();
+      o.setAutoCommit(true);
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(OwnedDatabase.strings(n, "SELECT list || ':' || pos || label FROM t_pos")).containsExactly("3:1after truncate");
+    }
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+    assertThat(verify.tables()).extracting(VerifyReport.TableResult::table).contains("public.t_swap", "public.t_pos");
+  }
+
+  /** The tables of {@link #moveDeferrableKeys}, and their rows on old. */
+  static void createDeferrableKeys(OwnedDatabase db) throws Exception {
+    db.executeOnBoth("CREATE TABLE t_swap (id int PRIMARY KEY DEFERRABLE INITIALLY IMMEDIATE, v text);"
+        + " CREATE TABLE t_pos (id serial PRIMARY KEY, list int NOT NULL, pos int NOT NULL, label text, UNIQUE (list, pos) DEFERRABLE);"
+        + " CREATE FUNCTION t_pos_touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
+        + " CREATE TRIGGER t_pos_touch BEFORE UPDATE ON t_pos FOR EACH ROW EXECUTE PROCEDURE t_pos_touch()");
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO t_swap VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e');"
+          + " INSERT INTO t_pos (list, pos, label) SELECT l, p, 'l' || l || 'p' || p FROM generate_series(1, 2) l, generate_series(1, 4) p");
+    }
   }
 
   @Test
