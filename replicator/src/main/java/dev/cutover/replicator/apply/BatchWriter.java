@@ -162,7 +162,11 @@ final class BatchWriter {
     }
     release();
     turnOff(table);
-    if (enumValues != null && c.op() == 'I' && triggersOff == TriggersOff.REPLICA_ROLE && table.equals(DdlCapture.LOG)) {
+    boolean schemaChange = table.equals(DdlCapture.LOG);
+    if (schemaChange) {
+      checkDeferred();
+    }
+    if (enumValues != null && c.op() == 'I' && triggersOff == TriggersOff.REPLICA_ROLE && schemaChange) {
       // Replayed only with session_replication_role = replica (cutover.ddl_apply), so only then ahead.
       enumValues.commit(c.newRow());
     }
@@ -176,7 +180,8 @@ final class BatchWriter {
       case 'D' -> queue(delete(table, List.of(c)), List.of(c));
       default -> throw new IllegalStateException("unknown change kind '" + c.op() + "' in the change log");
     }
-    if (table.equals(DdlCapture.LOG)) {
+    if (schemaChange) {
+      deferAgain();
       sendUnbounded();
       forget();
       captureAfterSchemaChange();
@@ -198,6 +203,7 @@ final class BatchWriter {
     release();
     endTruncate();
     if (!disabled.isEmpty()) {
+      checkDeferred();
       sql.add(TriggerSwitch.on());
       applies.add(null);
     }
@@ -233,13 +239,43 @@ final class BatchWriter {
     Transactions.afterRollback(target, false, failure);
   }
 
-  /** Queues the opening statement at the start of a batch. */
+  /** Queues the opening statements at the start of a batch. */
   private void open() {
     if (!opened && opening != null) {
       sql.add(opening);
       applies.add(null);
     }
+    if (!opened) {
+      deferAgain();
+    }
     opened = true;
+  }
+
+  /**
+   * Defers the target's DEFERRABLE constraints to the end of the batch, where the mode checks them
+   * ({@link TriggersOff#IN_TRANSACTION}; in replica mode no constraint trigger fires at all). The
+   * source checked them at its commits, which may be later than each statement: a key swap in one
+   * UPDATE, or any state an application's {@code SET CONSTRAINTS ... DEFERRED} allowed. Replayed
+   * row by row and checked at each statement, such changes failed the batch for ever; the state at
+   * the batch's end is the source's at a commit, valid there.
+   */
+  private void deferAgain() {
+    if (triggersOff == TriggersOff.IN_TRANSACTION) {
+      sql.add("SET CONSTRAINTS ALL DEFERRED");
+      applies.add(null);
+    }
+  }
+
+  /**
+   * Checks the deferred constraints now, before an ALTER TABLE or TRUNCATE: PostgreSQL refuses
+   * either on a table with checks still pending ("cannot ALTER TABLE ... because it has pending
+   * trigger events"), which deferring leaves after each change of a deferrable key or foreign key.
+   */
+  private void checkDeferred() {
+    if (triggersOff == TriggersOff.IN_TRANSACTION) {
+      sql.add("SET CONSTRAINTS ALL IMMEDIATE");
+      applies.add(null);
+    }
   }
 
   private void reset() {
@@ -345,8 +381,10 @@ final class BatchWriter {
 
   private void endTruncate() {
     if (!truncating.isEmpty()) {
+      checkDeferred();
       sql.add("TRUNCATE ONLY " + truncating.stream().map(TableName::quoted).collect(Collectors.joining(", ")));
       applies.add(null);
+      deferAgain();
       truncating.clear();
     }
   }

@@ -919,6 +919,26 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     db.assertConverged(r);
   }
 
+  /**
+   * Keys swapped and shifted in one statement on old, where only DEFERRABLE constraints keep them
+   * unique ({@link TriggerCaptureFlow#moveDeferrableKeys}), applied by a role that owns the tables
+   * and may not set {@code session_replication_role} on 17: each batch defers the deferrable
+   * constraints to its end, and a table whose only key is deferrable is found by its whole old
+   * row, as one without a key. Before, the apply found rows by the deferrable primary key and
+   * retried for ever on {@code duplicate key value violates unique constraint "t_swap_pkey"}.
+   * ({@code TriggerCaptureReplicaRoleTest} does the same in replica mode.)
+   */
+  @Test
+  void apply_deferrableKeysSwappedAndShiftedInOneStatement_newEndsAsOldAsOwner(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "deferrable");
+    createDeferrableKeys(db);
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      moveDeferrableKeys(db, r, apply);
+    }
+    r.cleanup();
+  }
+
   /** Whether a router of {@code service} holds transactions at its gate (a switch drains). */
   private static boolean holding(String service) throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
