@@ -269,6 +269,10 @@ class SchemaChangeFlowTest {
       // Schema changes and data changes in one query string; a view, a sequence, a materialized view and its refresh.
       AppDatabase.execute(o, "CREATE TABLE note (id int PRIMARY KEY, body text); INSERT INTO note VALUES (1, 'same query');"
           + " ALTER TABLE note ADD COLUMN extra int DEFAULT 5; INSERT INTO note (id, body) VALUES (2, 'after alter')");
+      // A table whose only key is DEFERRABLE has no replica identity: it gets FULL as one without a
+      // key does, so its keys can swap (before, its first UPDATE failed on old once published).
+      AppDatabase.execute(o, "CREATE TABLE tally (id int PRIMARY KEY DEFERRABLE, n int); INSERT INTO tally SELECT g, g FROM generate_series(1, 5) g");
+      AppDatabase.execute(o, "UPDATE tally SET id = CASE id WHEN 1 THEN 2 WHEN 2 THEN 1 END WHERE id IN (1, 2); DELETE FROM tally WHERE id = 5");
       AppDatabase.execute(o, "CREATE VIEW rich AS SELECT id, owner FROM account WHERE balance > 100;"
           + " CREATE SEQUENCE ticket_seq START 500; CREATE MATERIALIZED VIEW account_count AS SELECT count(*) AS n FROM account");
       changeSchemaNextToTempTables(pair.oldServer(), db);
@@ -293,6 +297,7 @@ class SchemaChangeFlowTest {
           .containsExactly("1@2025-03-01", "2@2025-04-01", "3@2025-05-01", "4@2026-05-01");
       assertThat(AppDatabase.strings(n, "SELECT id || ':' || body || ':' || extra FROM note ORDER BY id"))
           .containsExactly("1:same query:5", "2:after alter:5");
+      assertThat(AppDatabase.strings(n, "SELECT id || ':' || n FROM tally ORDER BY id")).containsExactly("1:2", "2:1", "3:3", "4:4");
       for (String catalog : List.of(COLUMNS, INDEXES, "SELECT relname || ' ' || pg_get_userbyid(relowner) || ' ' || relkind::text"
           + " FROM pg_class WHERE relnamespace = 'public'::regnamespace ORDER BY 1")) {
         assertThat(AppDatabase.strings(n, catalog)).as(catalog).isEqualTo(AppDatabase.strings(o, catalog));
