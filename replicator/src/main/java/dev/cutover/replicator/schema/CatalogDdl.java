@@ -42,7 +42,8 @@ public final class CatalogDdl {
   }
 
   /**
-   * {@link #addColumn}, preceded by the {@code CREATE SEQUENCE} of each sequence its default draws
+   * {@link #addColumn}, preceded by the types it uses that {@code target} lacks ({@link TypeDdl})
+   * and the {@code CREATE SEQUENCE} of each sequence its default draws
    * from that {@code target} lacks (a {@code serial} column added on the source brings one), and
    * followed by the {@code OWNED BY} that ties a serial's sequence to it as on the source.
    */
@@ -65,7 +66,9 @@ public final class CatalogDdl {
     }
     before.add(addColumn(source, table, column));
     before.addAll(after);
-    return before;
+    List<String> out = new ArrayList<>(TypeDdl.missing(source, target, table, List.of(column)));
+    out.addAll(before);
+    return out;
   }
 
   /**
@@ -181,7 +184,8 @@ public final class CatalogDdl {
 
   /**
    * The statements that create {@code table} of {@code source} on {@code target}, preceded by
-   * those of its partitioned parents {@code target} lacks too.
+   * those of its partitioned parents {@code target} lacks too, and of the schema and the types it
+   * uses that {@code target} lacks ({@link TypeDdl}).
    */
   public static List<String> createMissing(Connection source, Connection target, TableName table) throws SQLException {
     List<String> out = new ArrayList<>();
@@ -196,6 +200,11 @@ public final class CatalogDdl {
             out.addAll(createMissing(source, target, parent));
           }
         }
+      }
+    }
+    for (String statement : TypeDdl.missing(source, target, table, List.of())) {
+      if (!out.contains(statement)) { // a parent's made it already
+        out.add(statement);
       }
     }
     out.addAll(createTable(source, table));

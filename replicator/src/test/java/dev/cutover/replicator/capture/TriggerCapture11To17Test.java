@@ -546,6 +546,41 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * A migration on old, where nothing captures schema changes (the role is no superuser), adds a
+   * schema with an enum, a domain and a composite type and a table using them, and a column of a
+   * new enum to a captured table. Status prints the enum before the column's ADD COLUMN, and adopt
+   * makes the schema and the types on new before the table: before, the printed statement failed
+   * on the missing type and adopt on the missing schema. Once run, the rows arrive.
+   */
+  @Test
+  void status_schemaAndTypesAddedOnOldOnly_madeOnNewBeforeWhatUsesThem(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "types");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "CREATE SCHEMA billing; CREATE TYPE billing.prio AS ENUM ('low', 'high');"
+          + " CREATE DOMAIN billing.pos AS int DEFAULT 1 NOT NULL CONSTRAINT positive CHECK (VALUE > 0);"
+          + " CREATE TYPE billing.amount AS (units bigint, prio billing.prio);"
+          + " CREATE TABLE billing.inv (id int PRIMARY KEY, p billing.prio, q billing.pos, a billing.amount);"
+          + " INSERT INTO billing.inv VALUES (1, 'high', 5, ROW(10, 'low'));"
+          + " CREATE TYPE grade AS ENUM ('a', 'b'); ALTER TABLE scratch ADD COLUMN g grade; UPDATE scratch SET g = 'b' WHERE id = 1");
+      OwnedDatabase.awaitApplyFailure(apply, CATCH_UP);
+      String addColumn = "CREATE TYPE \"public\".\"grade\" AS ENUM ('a', 'b'); ALTER TABLE \"public\".\"scratch\" ADD COLUMN \"g\" public.grade";
+      assertThat(db.statusCli()).contains(addColumn);
+      OwnedDatabase.execute(n, addColumn);
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(db.cli("adopt", "billing.inv")).contains("adopted billing.inv: made on new, 1 row(s) copied");
+      OwnedDatabase.execute(o, "INSERT INTO billing.inv (id, p, a) VALUES (2, 'low', ROW(20, 'high'))");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(OwnedDatabase.strings(n, "SELECT id || ' ' || p || ' ' || q || ' ' || a::text FROM billing.inv ORDER BY id"))
+          .containsExactly("1 high 5 (10,low)", "2 low 1 (20,high)");
+      assertThat(OwnedDatabase.strings(n, "SELECT g::text FROM scratch WHERE id = 1")).containsExactly("b");
+      assertThatThrownBy(() -> OwnedDatabase.execute(n, "INSERT INTO billing.inv (id, q) VALUES (3, 0)"))
+          .as("the domain's CHECK came along").hasMessageContaining("positive");
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
+  /**
    * New's database reads xml as documents only (ALTER DATABASE SET xmloption = document): the
    * replicator's sessions read it as content, as pg_dump does, so fragments copied and applied from
    * old arrive instead of stopping the copy or the apply.
