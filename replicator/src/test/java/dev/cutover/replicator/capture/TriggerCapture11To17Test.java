@@ -37,8 +37,10 @@ import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
+import dev.cutover.testkit.ServerProcess;
 import dev.cutover.testkit.PostgresVersions;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
@@ -578,6 +580,43 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
           .as("the domain's CHECK came along").hasMessageContaining("positive");
     }
     assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
+  /**
+   * New's database commits asynchronously (synchronous_commit off, and here a WAL writer that
+   * waits 10 s), and new's server crashes right after the apply committed a batch: the batch is
+   * there after recovery, since the apply commits with synchronous_commit on. Before, the batch and
+   * its position were lost with the crash while old's log could already be trimmed past them.
+   */
+  @Test
+  void apply_newCrashesRightAfterABatchCommitted_theBatchSurvives(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "durable");
+    try (Connection admin = db.nwAsSuperuser()) {
+      OwnedDatabase.execute(admin, "ALTER DATABASE " + Sql.ident(db.name) + " SET synchronous_commit = off");
+      OwnedDatabase.execute(admin, "ALTER SYSTEM SET wal_writer_delay = '10s'");
+      OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
+    }
+    try {
+      Replicator r = started(db);
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old()) {
+        OwnedDatabase.execute(o, "INSERT INTO scratch VALUES (424242, 'acknowledged')");
+        r.awaitCaughtUp(CATCH_UP);
+        ServerProcess server = ServerProcess.of(pair.newServer(), Files.createTempFile("durable-new-", ".log"));
+        assertThat(server.kill()).isTrue();
+        server.restart(Duration.ofSeconds(60));
+        try (Connection n = db.nw()) {
+          assertThat(OwnedDatabase.strings(n, "SELECT payload FROM scratch WHERE id = 424242")).containsExactly("acknowledged");
+        }
+        OwnedDatabase.execute(o, "UPDATE scratch SET payload = 'after' WHERE id = 424242");
+        r.awaitCaughtUp(CATCH_UP);
+      }
+      assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+    } finally {
+      try (Connection admin = db.nwAsSuperuser()) {
+        OwnedDatabase.execute(admin, "ALTER SYSTEM RESET wal_writer_delay");
+        OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
+      }
+    }
   }
 
   /**
