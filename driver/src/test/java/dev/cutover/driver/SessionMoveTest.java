@@ -321,6 +321,34 @@ class SessionMoveTest {
     }
   }
 
+  /**
+   * Temporary functions and types (an enum, a domain) cannot move either: the session fails
+   * loudly naming them, where it moved without them and failed later with "schema pg_temp does
+   * not exist" or "type does not exist".
+   */
+  @Test
+  void flip_sessionHoldingTemporaryFunctionsAndTypes_failsLoudlyNamingThem() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url())) {
+      try (Statement s = c.createStatement()) {
+        s.execute("CREATE FUNCTION pg_temp.twice(int) RETURNS int LANGUAGE sql AS 'SELECT $1 * 2'");
+        s.execute("CREATE TYPE pg_temp.mood AS ENUM ('happy')");
+        s.execute("CREATE DOMAIN pg_temp.positive AS int CHECK (VALUE > 0)");
+      }
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      try (Statement s = c.createStatement()) {
+        assertThatThrownBy(() -> s.execute("SELECT pg_temp.twice(2)"))
+            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).startsWith("08"))
+            .hasMessageContaining("temporary function twice")
+            .hasMessageContaining("temporary type mood")
+            .hasMessageContaining("temporary type positive");
+      }
+      assertThat(c.isValid(1)).isFalse();
+    }
+  }
+
   @Test
   void flip_advisoryLocksHeldAcrossIt_stayExclusiveOnNewUntilReleased() throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);

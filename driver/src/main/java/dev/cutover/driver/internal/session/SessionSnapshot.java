@@ -21,9 +21,11 @@ import org.slf4j.LoggerFactory;
  * CustomSettings}) unless they still hold the value the source database configures for them,
  * {@code SET SESSION AUTHORIZATION}, {@code SET ROLE} (applied last, so settings
  * that need the login role's privileges are set first), {@code LISTEN} channels and session-level
- * advisory locks. What cannot move is named in {@link #lost()}: temporary tables, {@code WITH
- * HOLD} cursors and statements prepared with SQL {@code PREPARE}; a session holding any of them
- * fails loudly instead of moving.
+ * advisory locks. What cannot move is named in {@link #lost()}: temporary tables, functions and
+ * types (enums, domains), {@code WITH HOLD} cursors and statements prepared with SQL {@code
+ * PREPARE}; a session holding any of them fails loudly instead of moving. Not read, since
+ * PostgreSQL shows it nowhere: what {@code currval} and {@code lastval} would return, which a moved
+ * session no longer has until it calls {@code nextval} again.
  */
 public final class SessionSnapshot {
   private static final Logger LOG = LoggerFactory.getLogger(SessionSnapshot.class);
@@ -98,6 +100,10 @@ public final class SessionSnapshot {
           + " AND l.granted"
           + " UNION ALL SELECT 'temporary table', c.relname::text, NULL FROM pg_catalog.pg_class c"
           + " WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relkind IN ('r', 'p', 'v', 'S')"
+          + " UNION ALL SELECT 'temporary function', p.proname::text, NULL FROM pg_catalog.pg_proc p"
+          + " WHERE p.pronamespace = pg_catalog.pg_my_temp_schema()"
+          + " UNION ALL SELECT 'temporary type', t.typname::text, NULL FROM pg_catalog.pg_type t"
+          + " WHERE t.typnamespace = pg_catalog.pg_my_temp_schema() AND t.typrelid = 0 AND t.typcategory <> 'A'"
           + " UNION ALL SELECT 'WITH HOLD cursor', name, NULL FROM pg_catalog.pg_cursors WHERE is_holdable"
           + " UNION ALL SELECT 'prepared statement (SQL PREPARE)', name, NULL FROM pg_catalog.pg_prepared_statements"
           + " WHERE from_sql";
