@@ -474,6 +474,7 @@ public final class CaptureSchema {
         Sql.execute(c, "DROP FUNCTION IF EXISTS " + JSON_NULLS_FUNCTION + "(anyelement, pg_catalog.json, pg_catalog.text[])");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.json_columns(pg_catalog.regclass)");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass, boolean)");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.key_equality(pg_catalog.regclass, text[])");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_current(pg_catalog.regclass)");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_plan(pg_catalog.regclass)");
         Sql.execute(c, "DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");

@@ -112,10 +112,32 @@ BEGIN
 END $f$;
 REVOKE ALL ON FUNCTION cutover.capture_current(pg_catalog.regclass) FROM PUBLIC;
 
+-- The equality operator of each column of key (in its order) as the table's immediate unique index
+-- over exactly those columns compares it, named with its schema (OPERATOR(pg_catalog.=)): the WHEN
+-- clauses of cutover.capture_table compare the key with it, since a type whose operator lives
+-- elsewhere (ltree's, in an extension's schema) has none pg_catalog could find, and a key compared
+-- by name would fail the CREATE TRIGGER under this path; pg_catalog's for a column no index class
+-- compares (an INCLUDE column).
+CREATE OR REPLACE FUNCTION cutover.key_equality(rel pg_catalog.regclass, key text[]) RETURNS text[] LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+  SELECT array(SELECT coalesce((SELECT format('OPERATOR(%I.%s)', n.nspname, o.oprname) FROM pg_opclass oc
+        JOIN pg_amop a ON a.amopfamily = oc.opcfamily AND a.amoplefttype = oc.opcintype AND a.amoprighttype = oc.opcintype
+          AND a.amopstrategy = 3
+        JOIN pg_operator o ON o.oid = a.amopopr JOIN pg_namespace n ON n.oid = o.oprnamespace
+        WHERE oc.oid = (i.indclass::oid[])[k.ord - 1]), 'OPERATOR(pg_catalog.=)')
+      FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) ORDER BY k.ord)
+    FROM pg_index i WHERE i.indrelid = rel AND i.indisunique AND i.indimmediate AND i.indisvalid
+      AND array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum ORDER BY k.ord) = key
+    ORDER BY i.indisprimary DESC, i.indexrelid LIMIT 1
+$f$;
+REVOKE ALL ON FUNCTION cutover.key_equality(pg_catalog.regclass, text[]) FROM PUBLIC;
+
 -- (Re)creates the capture triggers of one table, as its key and column types are now
 -- (cutover.capture_plan). One function for start, reverse, the apply and the event trigger, so
 -- they agree. The triggers are ENABLE ALWAYS (see CaptureSchema.install). The WHEN clauses compare
--- the key in C, so an UPDATE that keeps its key logs only the new row. Triggers that log only the
+-- the key in C, with its index's operators (cutover.key_equality), so an UPDATE that keeps its key
+-- logs only the new row. Triggers that log only the
 -- new row with nothing to pin (INSERT, an UPDATE that keeps the key, flag '-') call
 -- cutover.capture_row(), which does only that and so costs the writer less. With only_if_changed,
 -- triggers that are current (cutover.capture_current) are left as they are (an ALTER TABLE that
@@ -130,8 +152,7 @@ DECLARE
   on_ text := format(' ON %s FOR EACH ROW', rel);
   cap text;
   t text;
-  old_key text;
-  new_key text;
+  same_key text;
   capture text;
   row_only text;
   jargs text := '';
@@ -155,15 +176,13 @@ BEGIN
   args := '';
   IF p.keyed THEN
     args := ', ' || (SELECT string_agg(quote_literal(k), ', ' ORDER BY o) FROM unnest(p.key) WITH ORDINALITY u(k, o));
-    old_key := (SELECT string_agg('OLD.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(p.key) WITH ORDINALITY u(k, o));
-    new_key := (SELECT string_agg('NEW.' || quote_ident(k), ', ' ORDER BY o) FROM unnest(p.key) WITH ORDINALITY u(k, o));
+    same_key := (SELECT string_agg(format('OLD.%I %s NEW.%I', k, e, k), ' AND ' ORDER BY o)
+      FROM unnest(p.key, cutover.key_equality(rel, p.key)) WITH ORDINALITY u(k, e, o));
   END IF;
   EXECUTE 'CREATE TRIGGER cutover_capture AFTER INSERT' || on_ || row_only;
   IF p.keyed THEN
-    EXECUTE format('CREATE TRIGGER cutover_capture_update AFTER UPDATE%s WHEN (ROW(%s) IS NOT DISTINCT FROM ROW(%s))%s',
-      on_, old_key, new_key, row_only);
-    EXECUTE format('CREATE TRIGGER cutover_capture_key AFTER UPDATE%s WHEN (ROW(%s) IS DISTINCT FROM ROW(%s))%s, ''o''%s%s)',
-      on_, old_key, new_key, cap, jargs, args);
+    EXECUTE format('CREATE TRIGGER cutover_capture_update AFTER UPDATE%s WHEN (%s)%s', on_, same_key, row_only);
+    EXECUTE format('CREATE TRIGGER cutover_capture_key AFTER UPDATE%s WHEN (NOT (%s))%s, ''o''%s%s)', on_, same_key, cap, jargs, args);
   ELSE
     EXECUTE 'CREATE TRIGGER cutover_capture_update AFTER UPDATE' || on_ || cap || ', ''o''' || jargs || ')';
   END IF;
