@@ -145,6 +145,63 @@ class NetworkFaultTest {
   }
 
   /**
+   * New goes silent during the hand-over, while the switch takes a session's advisory lock on new on
+   * a connection opened ahead with the application's settings (no socket timeout). The gate must
+   * not stay closed past {@code cutover.gate.max-pause}: before, the watchdog aborted only the
+   * switch's own connections and the switch stayed blocked on that one until new answered again.
+   */
+  @Test
+  void newGoesSilentDuringTheHandOver_switchAbortsWithinTheMaxPause_andOldServesOn(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    Duration maxPause = Duration.ofSeconds(6);
+    try (TcpProxy proxy = TcpProxy.in(pair.newServer());
+        SwitchEventQueue events = new SwitchEventQueue(db.database);
+        Connection holder = DrainTest.connect(appUrl(db, proxy, maxPause));
+        Connection busy = DrainTest.connect(appUrl(db, proxy, maxPause));
+        Connection app = DrainTest.connect(appUrl(db, proxy, maxPause));
+        Connection watch = db.oldDirect()) {
+      try (Statement s = holder.createStatement()) {
+        s.execute("SELECT pg_advisory_lock(4242)"); // the hand-over takes it on new
+      }
+      busy.setAutoCommit(false);
+      try (Statement s = busy.createStatement()) {
+        s.execute("SELECT 1"); // holds the drain, so that new goes silent inside it
+      }
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(20)).until(() -> "draining".equals(RouterBean.attribute(db.database, "Phase")));
+      proxy.stall();
+      Instant stalled = Instant.now();
+      busy.commit(); // the drain ends; the hand-over now waits on silent new
+      SwitchEvent event = events.next(maxPause.plus(GENEROUS));
+
+      assertThat(event).as("the switch ended within cutover.gate.max-pause and a margin").isNotNull();
+      System.out.println("[switch] " + event.summary());
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("not released within").contains("advisory locks");
+      assertThat(Duration.between(stalled, event.at())).isLessThan(maxPause.plus(GENEROUS));
+      assertThat(Fence.isRaised(watch)).isFalse();
+      assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+      for (Connection c : List.of(app, busy, holder)) {
+        assertThat(DrainTest.sideOf(c)).as("the gate is open and traffic stays on old").isEqualTo(pair.oldServer().port());
+      }
+      try (Statement s = holder.createStatement(); java.sql.ResultSet rs = s.executeQuery("SELECT pg_advisory_unlock(4242)")) {
+        rs.next();
+        assertThat(rs.getBoolean(1)).as("the holder still holds its lock, on old").isTrue();
+      }
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  private static String appUrl(Replicated db, TcpProxy proxy, Duration maxPause) {
+    return db.urlWithNew(proxy.redirect(db.pair.newServer().jdbcUrl(db.database)), "cutover.barrier.timeout="
+        + BARRIER.toMillis() + "ms", "cutover.drain.timeout=5s", "cutover.gate.max-pause=" + maxPause.toMillis() + "ms");
+  }
+
+  /**
    * Torture B3: the leader's link to new is reset while it waits for the barrier, then replication
    * resumes. The leader aborts while it still holds the lock, so no other instance can take over a
    * switch that is ending: afterwards old is unfenced and every instance serves it (no split).

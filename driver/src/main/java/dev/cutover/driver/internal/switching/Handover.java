@@ -121,13 +121,14 @@ public final class Handover {
   /**
    * Takes on {@code to}, for each session that holds any, the advisory locks and LISTEN channels it
    * holds on {@code from}, on a connection reserved for it (taken from {@code ready}, the
-   * connections opened ahead, or opened now).
+   * connections opened ahead, or opened now). Every connection it waits on is bounded by {@code
+   * watchdog}: the gate is closed meanwhile, and the application's connections carry no timeout.
    *
    * @throws SQLException when a lock is held on the target by someone else: the switch aborts,
-   *     since the lock would no longer be exclusive
+   *     since the lock would no longer be exclusive; or when the watchdog aborted a connection
    */
-  void reserve(Connection source, List<Connection> ready, Target from, Target to, long timeoutNanos)
-      throws SQLException {
+  void reserve(Connection source, List<Connection> ready, Target from, Target to, long timeoutNanos,
+      SwitchWatchdog watchdog) throws SQLException {
     discard(to);
     if (pooled(from) || pooled(to)) {
       return;
@@ -156,23 +157,50 @@ public final class Handover {
     AdvisoryLock.heldBy(source, idle.keySet()).forEach((pid, held) -> locks.put(idle.get(pid), held));
     readChannels(source, listeners, channels, timeoutNanos);
 
+    List<Session> holding = new ArrayList<>();
     for (Session s : router.sessions()) {
-      List<AdvisoryLock> l = locks.getOrDefault(s, List.of());
-      List<String> c = channels.getOrDefault(s, List.of());
-      if (l.isEmpty() && c.isEmpty()) {
-        continue;
+      if (!locks.getOrDefault(s, List.of()).isEmpty() || !channels.getOrDefault(s, List.of()).isEmpty()) {
+        holding.add(s);
       }
-      Connection connection = ready.isEmpty() ? router.openApp(to) : ready.remove(ready.size() - 1);
-      try {
-        SessionSnapshot.holding(l, c).applyTo(connection.unwrap(BaseConnection.class), true, List.of());
+    }
+    List<Connection> more = openMore(holding.size() - ready.size(), to, watchdog);
+    for (Session s : holding) {
+      Connection connection = ready.isEmpty() ? more.remove(more.size() - 1) : ready.remove(ready.size() - 1);
+      // The application's settings (no socket timeout): watched, or a silent target would keep the gate closed.
+      try (SwitchWatchdog.Step watch = watchdog.watching(connection)) {
+        SessionSnapshot.holding(locks.getOrDefault(s, List.of()), channels.getOrDefault(s, List.of()))
+            .applyTo(connection.unwrap(BaseConnection.class), true, List.of());
       } catch (SQLException | RuntimeException e) {
         Router.closeQuietly(connection);
+        more.forEach(Router::closeQuietly);
         throw e;
       }
       Reserved previous = reserved.put(s, new Reserved(to, connection));
       if (previous != null) {
         Router.closeQuietly(previous.connection());
       }
+    }
+  }
+
+  /**
+   * Opens {@code count} more connections to {@code to} for sessions that came after the switch
+   * opened its connections ahead: on other threads, since an application connection has no login
+   * timeout of its own, and abandoned when the watchdog fires or none opens for the barrier timeout.
+   */
+  private List<Connection> openMore(int count, Target to, SwitchWatchdog watchdog) throws SQLException {
+    if (count <= 0) {
+      return new ArrayList<>();
+    }
+    Prewarm opening = Prewarm.start(count, () -> router.openApp(to));
+    try {
+      return new ArrayList<>(opening.await(router.settings().barrierTimeout(), () -> watchdog.reason() != null));
+    } catch (SQLException | RuntimeException e) {
+      opening.discard();
+      throw e;
+    } catch (InterruptedException e) {
+      opening.discard();
+      Thread.currentThread().interrupt();
+      throw new SQLException("cutover: interrupted while opening connections to the " + to.value() + " database", "08001", e);
     }
   }
 

@@ -42,9 +42,28 @@ final class SwitchWatchdog implements AutoCloseable {
     this.name = name;
   }
 
-  /** Aborts {@code c} too when the switch's deadline passes. */
+  /**
+   * Aborts {@code c} too when the switch's deadline passes, or at once when the watchdog has fired
+   * already: a connection taken up after the deadline would otherwise block the switch unbounded.
+   */
   void watch(Connection c) {
-    watched.add(c);
+    synchronized (this) {
+      if (reason == null) {
+        watched.add(c);
+        return;
+      }
+    }
+    abort(c);
+  }
+
+  /**
+   * Watches {@code c} (see {@link #watch}) until the returned step is closed: for a connection the
+   * switch uses for a while and then hands to a session, which a deadline passing after the
+   * release must not abort.
+   */
+  Step watching(Connection c) {
+    watch(c);
+    return () -> watched.remove(c);
   }
 
   /** Sets the switch's deadline {@code budget} from now, replacing the previous one. */
@@ -82,11 +101,15 @@ final class SwitchWatchdog implements AutoCloseable {
     }
     LOG.warn("cutover: switch {}: {}; aborting its connections", name, reason);
     for (Connection c : connections) {
-      try {
-        c.abort(DIRECT);
-      } catch (SQLException | RuntimeException e) {
-        LOG.debug("cutover: switch {}: aborting a connection failed: {}", name, e.toString());
-      }
+      abort(c);
+    }
+  }
+
+  private void abort(Connection c) {
+    try {
+      c.abort(DIRECT);
+    } catch (SQLException | RuntimeException e) {
+      LOG.debug("cutover: switch {}: aborting a connection failed: {}", name, e.toString());
     }
   }
 

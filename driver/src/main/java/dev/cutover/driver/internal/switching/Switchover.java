@@ -396,7 +396,7 @@ final class Switchover {
       rolledBack = rollBackStragglers(timeout);
     }
     phase(Phase.HANDOVER, to);
-    router.handover().reserve(source, prewarmed, from, to, handoverNanos());
+    router.handover().reserve(source, prewarmed, from, to, handoverNanos(), watchdog);
   }
 
   private boolean anyBusy() {
