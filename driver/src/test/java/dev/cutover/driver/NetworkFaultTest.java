@@ -1,6 +1,7 @@
 package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariConfig;
@@ -17,6 +18,9 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -189,6 +193,60 @@ class NetworkFaultTest {
       try (Statement s = holder.createStatement(); java.sql.ResultSet rs = s.executeQuery("SELECT pg_advisory_unlock(4242)")) {
         rs.next();
         assertThat(rs.getBoolean(1)).as("the holder still holds its lock, on old").isTrue();
+      }
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * After a completed switch old goes silent, and a pooled connection that has not moved yet is
+   * used: its move reads its session state on old, which no longer answers. The call fails within
+   * {@code cutover.barrier.timeout} with 08003 naming old and the remedy (before, it hung for as
+   * long as old was silent), and the pool's next connection runs on new.
+   */
+  @Test
+  void oldGoesSilentAfterTheSwitch_connectionNotMovedYetFailsWithinTheBarrierTimeout_andThePoolGoesOnOnNew(
+      PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    try (TcpProxy proxy = TcpProxy.in(pair.oldServer());
+        SwitchEvents events = new SwitchEvents(db.database);
+        Connection watch = db.oldDirect()) {
+      HikariConfig config = new HikariConfig();
+      config.setJdbcUrl(db.urlVia(proxy.redirect(pair.oldServer().jdbcUrl(db.database)),
+          pair.newServer().jdbcUrl(db.database), "cutover.barrier.timeout=" + BARRIER.toMillis() + "ms"));
+      config.setUsername(db.user());
+      config.setMaximumPoolSize(1);
+      config.setPoolName("silent-old-" + db.database);
+      try (HikariDataSource pool = new HikariDataSource(config)) {
+        Connection unmoved = pool.getConnection();
+        assertThat(DrainTest.sideOf(unmoved)).isEqualTo(pair.oldServer().port());
+
+        db.flip(Target.NEW);
+        assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+        proxy.stall();
+        Instant stalled = Instant.now();
+        CompletableFuture<Integer> use = CompletableFuture.supplyAsync(() -> {
+          try {
+            return DrainTest.sideOf(unmoved);
+          } catch (java.sql.SQLException e) {
+            throw new java.util.concurrent.CompletionException(e);
+          }
+        });
+
+        assertThatThrownBy(() -> use.get(BARRIER.plus(GENEROUS).toMillis(), TimeUnit.MILLISECONDS))
+            .as("fails rather than hangs").isInstanceOf(ExecutionException.class).cause()
+            .isInstanceOf(java.sql.SQLException.class)
+            .hasMessageContaining("session state could not be read on the old database")
+            .hasMessageContaining("did not answer within " + BARRIER.toMillis() + " ms (cutover.barrier.timeout)")
+            .hasMessageContaining("close it and take another")
+            .satisfies(e -> assertThat(((java.sql.SQLException) e).getSQLState()).isEqualTo("08003"));
+        assertThat(Duration.between(stalled, Instant.now())).isLessThan(BARRIER.plus(GENEROUS));
+        unmoved.close(); // the pool evicts it (SQLState 08...)
+        try (Connection next = pool.getConnection()) {
+          assertThat(DrainTest.sideOf(next)).isEqualTo(pair.newServer().port());
+        }
       }
     } finally {
       db.flip(Target.OLD);

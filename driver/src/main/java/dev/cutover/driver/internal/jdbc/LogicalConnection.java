@@ -62,6 +62,8 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   private static final VarHandle ACTIVITY;
   private static final VarHandle SPARE;
   private static final PGNotification[] NO_NOTIFICATIONS = new PGNotification[0];
+  /** PgJDBC sets a network timeout on its own socket and runs nothing on the executor. */
+  private static final Executor DIRECT = Runnable::run;
   /** Runs the capture of a session the switch rolls back, so that the switch can bound it. */
   private static final ExecutorService CAPTURE = Threads.pool("cutover-capture");
 
@@ -212,10 +214,11 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     if (!router.pooled(side)) {
       List<String> names = router.customSettings();
       try {
-        carried = SessionSnapshot.read(pg, names == null ? List.of() : names);
+        carried = readLeaving(names == null ? List.of() : names);
       } catch (SQLException e) {
         throw lose("its session state could not be read on the " + side.value() + " database it leaves ("
-            + e.getMessage() + ")", e);
+            + (timedOut(e) ? "it did not answer within " + router.answerTimeout().toMillis() + " ms"
+                + " (cutover.barrier.timeout): is it stopped, or the network to it silent?" : e.getMessage()) + ")", e);
       }
       if (!carried.lost().isEmpty()) {
         throw lose("it holds " + String.join(", ", carried.lost()) + " on the " + side.value()
@@ -228,6 +231,37 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     Connection previous = physical;
     bind(acquired.connection(), target);
     closeQuietly(previous);
+  }
+
+  /**
+   * Reads the session state on the side the session leaves, each read bounded by {@link
+   * Routing#answerTimeout} (the application's own network timeout when shorter): the application's
+   * connection may carry none, and a side that stopped answering (a stopped server, a silent
+   * network) would otherwise hold the call for ever, long after the switch. Only moving sessions
+   * pay for it (two socket options); the bound is undone when the read succeeds.
+   */
+  private SessionSnapshot readLeaving(List<String> names) throws SQLException {
+    int own = pg.getNetworkTimeout();
+    int bound = (int) Math.min(Integer.MAX_VALUE, router.answerTimeout().toMillis());
+    boolean tighten = own == 0 || own > bound;
+    if (tighten) {
+      pg.setNetworkTimeout(DIRECT, bound);
+    }
+    SessionSnapshot read = SessionSnapshot.read(pg, names);
+    if (tighten) {
+      pg.setNetworkTimeout(DIRECT, own);
+    }
+    return read;
+  }
+
+  /** Whether {@code e} comes from a read that timed out (PgJDBC wraps the socket's timeout). */
+  private static boolean timedOut(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.net.SocketTimeoutException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Sets {@code carried} (or, without it, the JDBC-level state) up on the connection a move takes. */

@@ -172,6 +172,11 @@ public final class Router implements Routing {
   }
 
   @Override
+  public Duration answerTimeout() {
+    return settings.barrierTimeout();
+  }
+
+  @Override
   public String service() {
     return settings.service();
   }

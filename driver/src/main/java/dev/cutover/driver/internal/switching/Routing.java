@@ -18,6 +18,12 @@ public interface Routing {
   /** The longest a transaction waits at a closed gate ({@code cutover.gate.max-pause}). */
   Duration gateMaxPause();
 
+  /**
+   * How long a database may take to answer a read a moving session needs on the side it leaves
+   * ({@code cutover.barrier.timeout}, the bound of the switch's own connects and logins too).
+   */
+  Duration answerTimeout();
+
   /** The service's name, for messages. */
   String service();
 

@@ -317,6 +317,11 @@ class LogicalConnectionRaceTest {
     }
 
     @Override
+    public Duration answerTimeout() {
+      return Duration.ofSeconds(10);
+    }
+
+    @Override
     public String service() {
       return "race";
     }
