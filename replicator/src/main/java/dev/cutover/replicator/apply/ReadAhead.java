@@ -20,7 +20,9 @@ import java.util.concurrent.locks.LockSupport;
  * writes the one before; after a smaller batch it waits until the target is done with it. An empty
  * batch is handed over only to a writer that waits for one: it only moves the position, which the
  * next batch moves as far, and must not fill the queue while the target writes. It also
- * trims the source's log by the position the target last committed ({@link #done}).
+ * trims the source's log by the position the target last committed ({@link #done}). A batch's end
+ * is handed over only once it is on the source's disk ({@link ChangeLog#awaitDurable}), so that the
+ * target's position never passes what a crash of the source would keep.
  *
  * <p>Why ahead, and why only with a backlog: a batch read is the source's work and a batch written
  * the target's, and done one after the other each waits for the other; under load each is also one
@@ -134,6 +136,11 @@ final class ReadAhead implements AutoCloseable {
         // An empty batch only moves the position, and the next batch moves it as far: handed over
         // only to a writer that waits, so that empty batches never fill the queue while it writes.
         if (batch.changes() > 0 || queue.isEmpty()) {
+          // The end becomes new's position: only once it is on the source's disk, or a crash there
+          // could lose commits the target holds and hand out their transaction ids again.
+          if (!ChangeLog.awaitDurable(source, batch, () -> !closed)) {
+            throw new Closed();
+          }
           hand(new Part(filling, batch.tick(), backlog.isPresent(), started, System.nanoTime(), null));
           filling = new ArrayList<>();
           handed++;

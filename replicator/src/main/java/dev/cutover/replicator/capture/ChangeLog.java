@@ -74,18 +74,24 @@ public final class ChangeLog {
 
   /**
    * A batch: the changes of the transactions visible in its end snapshot and not in the applied one
-   * (the last parameter), after a first row that is the end snapshot and the source's clock. The end
-   * is a tick given (the first parameter) or, where that is null, the statement's own snapshot: one
-   * round trip where a tick and then a read took two. {@code txid_current_snapshot()} is the
-   * snapshot the statement's scans see, so every transaction visible in it is visible to the read.
+   * (the last parameter), after a first row that is the end snapshot, the source's clock and its
+   * WAL insert and flush positions (see {@link Batch}). The end is a tick given (the first
+   * parameter) or, where that is null, the statement's own snapshot: one round trip where a tick
+   * and then a read took two. {@code txid_current_snapshot()} is the snapshot the statement's scans
+   * see, so every transaction visible in it is visible to the read. The first row's columns are
+   * evaluated left to right during execution, after that snapshot was taken: the insert position
+   * is after the commit record of every transaction visible in it, and the flush is read after it.
    */
-  private static final String BATCH_PART = "SELECT seq, txid, nsp, rel, op, new_row::text, old_key::text, NULL, NULL FROM %s"
+  private static final String BATCH_PART = "SELECT seq, txid, nsp, rel, op, new_row::text, old_key::text, NULL, NULL, NULL, NULL FROM %s"
       + " WHERE ((txid >= ? AND txid < txid_snapshot_xmax((SELECT s FROM e))) OR txid = ANY (?))"
       + " AND txid_visible_in_snapshot(txid, (SELECT s FROM e)) AND NOT txid_visible_in_snapshot(txid, ?::txid_snapshot)";
   private static final String BATCH = "WITH e AS (SELECT coalesce(?::txid_snapshot, txid_current_snapshot()) AS s)"
       + " SELECT NULL::bigint, NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, (SELECT s FROM e)::text,"
-      + " clock_timestamp() UNION ALL " + String.format(BATCH_PART, CaptureSchema.logTable(0))
+      + " clock_timestamp(), %s()::text, %s()::text UNION ALL " + String.format(BATCH_PART, CaptureSchema.logTable(0))
       + " UNION ALL " + String.format(BATCH_PART, CaptureSchema.logTable(1)) + " ORDER BY 1 NULLS FIRST";
+
+  /** How long {@link #awaitDurable} lets the source's own WAL writer flush before it makes the source flush. */
+  private static final Duration FLUSH_GRACE = Duration.ofMillis(100);
 
   private ChangeLog() {}
 
@@ -130,20 +136,35 @@ public final class ChangeLog {
     }
   }
 
-  /** A batch read: where it ended, and how many changes it held. */
-  public record Batch(Tick tick, long changes) {}
+  /**
+   * A batch read: where it ended, and how many changes it held.
+   *
+   * @param wal the source's WAL insert position when the batch's end was known (after the commit
+   *     record of every transaction visible in it), or -1 where the source had already flushed that far
+   */
+  public record Batch(Tick tick, long changes, long wal) {
+    /** Whether every transaction visible in the batch's end was on the source's disk when it was read. */
+    public boolean durable() {
+      return wal < 0;
+    }
+  }
 
   /**
    * Streams the batch from {@code from} to {@code to} (null: the source's present, taken by the
    * read itself) to {@code sink} in sequence order, reading with a cursor so that a large batch is
-   * never held in memory.
+   * never held in memory. The batch's end may be handed on as a target's position only once
+   * {@link Batch#durable} or {@link #awaitDurable} says it is on the source's disk.
    */
   public static Batch read(Connection source, TxidSnapshot from, Tick to, int fetchSize, Sink sink) throws Exception {
+    boolean xlog = Sql.majorVersionOf(source) < 10;
+    String sql = String.format(BATCH, xlog ? "pg_current_xlog_insert_location" : "pg_current_wal_insert_lsn",
+        xlog ? "pg_current_xlog_flush_location" : "pg_current_wal_flush_lsn");
     boolean autoCommit = source.getAutoCommit();
     source.setAutoCommit(false);
     long n = 0;
     Tick end;
-    try (PreparedStatement ps = source.prepareStatement(BATCH)) {
+    long wal;
+    try (PreparedStatement ps = source.prepareStatement(sql)) {
       ps.setString(1, to == null ? null : to.snapshot().text());
       Array xip = source.createArrayOf("bigint", from.xip().toArray());
       for (int i = 1; i < 7; i += 3) {
@@ -155,6 +176,8 @@ public final class ChangeLog {
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         end = to != null ? to : new Tick(TxidSnapshot.parse(rs.getString(8)), rs.getTimestamp(9).toInstant());
+        long inserted = lsn(rs.getString(10));
+        wal = lsn(rs.getString(11)) >= inserted ? -1 : inserted;
         while (rs.next()) {
           sink.accept(new Change(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5).charAt(0),
               rs.getString(6), rs.getString(7)));
@@ -167,7 +190,52 @@ public final class ChangeLog {
       throw e;
     }
     source.setAutoCommit(autoCommit);
-    return new Batch(end, n);
+    return new Batch(end, n, wal);
+  }
+
+  /**
+   * Waits until the source has flushed its WAL up to {@code batch}'s {@link Batch#wal}, so that
+   * its end may become a target's position: a source that commits asynchronously
+   * ({@code synchronous_commit = off}) shows commits before they are on its disk, and a crash then
+   * loses them and hands their transaction ids out again; a target that held them would take those
+   * new transactions as applied and skip them for good. Polls the flush position for a moment
+   * (with {@code synchronous_commit} on, another commit's flush passes it within milliseconds);
+   * after {@link #FLUSH_GRACE} flushes it itself rather than waiting up to three
+   * {@code wal_writer_delay}s: a transaction with a row lock on {@code cutover.capture_state} (WAL
+   * and a transaction id, needing no more than trimming does) committed with
+   * {@code synchronous_commit = local}, which flushes everything before its commit record.
+   *
+   * @param keepWaiting false when the caller stops: returns false at once
+   * @return whether the batch's end is on the source's disk
+   */
+  public static boolean awaitDurable(Connection source, Batch batch, java.util.function.BooleanSupplier keepWaiting)
+      throws SQLException {
+    if (batch.durable()) {
+      return true;
+    }
+    String flushed = "SELECT " + (Sql.majorVersionOf(source) < 10 ? "pg_current_xlog_flush_location" : "pg_current_wal_flush_lsn")
+        + "()::text";
+    long deadline = System.nanoTime() + FLUSH_GRACE.toNanos();
+    long pause = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
+    while (lsn(Sql.string(source, flushed)) < batch.wal()) {
+      if (!keepWaiting.getAsBoolean()) {
+        return false;
+      }
+      if (System.nanoTime() >= deadline) {
+        Transactions.inTransaction(source, () -> Sql.rows(source,
+            "SELECT set_config('synchronous_commit', 'local', true) FROM cutover.capture_state FOR UPDATE"));
+      } else {
+        java.util.concurrent.locks.LockSupport.parkNanos(pause);
+        pause = Math.min(pause * 2, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(20));
+      }
+    }
+    return true;
+  }
+
+  /** A WAL position ({@code pg_lsn}, {@code X/Y} in hex) as a number that orders as positions do. */
+  static long lsn(String text) {
+    int slash = text.indexOf('/');
+    return Long.parseUnsignedLong(text.substring(0, slash), 16) << 32 | Long.parseUnsignedLong(text.substring(slash + 1), 16);
   }
 
   /**

@@ -53,7 +53,8 @@ class ChangeLogTest {
       assertThat(second).extracting(ChangeLog.Change::newRow).hasSize(2)
           .satisfiesExactly(r -> assertThat(r).contains("\"c1\""), r -> assertThat(r).contains("\"c3\""));
       assertThat(three.changes()).isZero();
-      assertThat(again).isEqualTo(new ChangeLog.Batch(one.tick(), 1));
+      assertThat(again.tick()).isEqualTo(one.tick());
+      assertThat(again.changes()).isEqualTo(1);
       assertThat(from.snapshot().before(one.tick().snapshot())).isTrue();
       assertThat(one.tick().snapshot().before(two.tick().snapshot())).isTrue();
       assertThat(one.tick().sourceTime()).isAfterOrEqualTo(from.sourceTime());
@@ -80,6 +81,29 @@ class ChangeLogTest {
       record(o, later.snapshot(), applied, Duration.ofMillis(2));
       assertThat(ChangeLog.backlogTick(o, applied.snapshot(), applied.sourceTime(), SPAN))
           .hasValueSatisfying(t -> assertThat(t.snapshot().text()).isEqualTo(later.snapshot().text()));
+    }
+  }
+
+  /**
+   * A batch read while its commit is not yet on the source's disk (committed asynchronously) is
+   * durable once {@link ChangeLog#awaitDurable} returns: the source's flush position is then past the
+   * WAL position taken with the batch's end. On 9.6, with its own names for those functions, as the
+   * tables' owner.
+   */
+  @Test
+  void awaitDurable_aBatchCommittedAsynchronously_isOnTheSourcesDiskAfterwards(PostgresPair pair) throws Exception {
+    OwnedDatabase db = started(pair, "durable");
+    try (Connection o = db.old(); Connection writer = db.old()) {
+      ChangeLog.Tick from = ChangeLog.tick(o);
+      OwnedDatabase.execute(writer, "SET synchronous_commit = off");
+      OwnedDatabase.execute(writer, "UPDATE counter SET value = 30 WHERE name = 'c1'");
+      ChangeLog.Batch batch = ChangeLog.read(o, from.snapshot(), null, 10, c -> { });
+      assertThat(batch.changes()).isOne();
+      assertThat(ChangeLog.awaitDurable(o, batch, () -> true)).isTrue();
+      if (!batch.durable()) {
+        assertThat(ChangeLog.lsn(OwnedDatabase.strings(o, "SELECT pg_current_xlog_flush_location()::text").get(0)))
+            .isGreaterThanOrEqualTo(batch.wal());
+      }
     }
   }
 

@@ -651,6 +651,54 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Old commits asynchronously (its database with synchronous_commit off, its WAL writer slowed to
+   * 10 s) and is killed right after a row reached new, then restarted. New's position waits until
+   * what it covers is on old's disk, so old keeps that row through the crash (asserted: old holds
+   * it after the restart, and so does new), hands out no transaction id the position covers, and
+   * the rows written after the restart, one per transaction, all arrive: verify finds no
+   * difference. Before, the position moved at once: old lost the row's commit (new kept it), gave
+   * its ids to the rows after the restart, and the apply took them as applied and skipped them.
+   */
+  @Test
+  void apply_oldCommitsAsynchronouslyAndCrashes_newsPositionNeverPassesOldsDisk(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "oldcrash");
+    try (Connection admin = db.oldAsSuperuser()) {
+      OwnedDatabase.execute(admin, "ALTER DATABASE " + Sql.ident(db.name) + " SET synchronous_commit = off");
+      OwnedDatabase.execute(admin, "ALTER SYSTEM SET wal_writer_delay = '10s'");
+      OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
+    }
+    try {
+      Replicator r = started(db);
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+        try (Connection o = db.old()) {
+          OwnedDatabase.execute(o, "INSERT INTO scratch VALUES (2001, 'before the crash')");
+        }
+        r.awaitCaughtUp(CATCH_UP);
+        ServerProcess server = ServerProcess.of(pair.oldServer(), Files.createTempFile("crash-old-", ".log"));
+        assertThat(server.kill()).isTrue();
+        server.restart(Duration.ofSeconds(60));
+        try (Connection o = db.old()) {
+          assertThat(OwnedDatabase.strings(o, "SELECT payload FROM scratch WHERE id = 2001")).containsExactly("before the crash");
+          for (int id = 3001; id <= 3010; id++) {
+            OwnedDatabase.execute(o, "INSERT INTO scratch VALUES (" + id + ", 'after the crash')");
+          }
+        }
+        r.awaitCaughtUp(CATCH_UP);
+        try (Connection n = db.nw()) {
+          assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM scratch WHERE id BETWEEN 3001 AND 3010")).isEqualTo(10L);
+          assertThat(OwnedDatabase.strings(n, "SELECT payload FROM scratch WHERE id = 2001")).containsExactly("before the crash");
+        }
+      }
+      assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+    } finally {
+      try (Connection admin = db.oldAsSuperuser()) {
+        OwnedDatabase.execute(admin, "ALTER SYSTEM RESET wal_writer_delay");
+        OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
+      }
+    }
+  }
+
+  /**
    * New's database reads xml as documents only (ALTER DATABASE SET xmloption = document): the
    * replicator's sessions read it as content, as pg_dump does, so fragments copied and applied from
    * old arrive instead of stopping the copy or the apply.
