@@ -31,6 +31,7 @@ final class TickFeed implements Feed {
         way.name().equals(Way.FORWARD) ? "run `cutover-replicator start --capture triggers`" : "run `cutover-replicator reverse`"));
     ChangeLog.recordTrims(source);
     ChangeLog.requireNotTrimmedPast(source, at.snapshot(), way.source().side().label(), way.target().side().label());
+    ChangeLog.requireNotBehind(source, at.snapshot(), way.source().side().label(), way.target().side().label());
     applier.announce(at.snapshot().text(), mode);
     // The reader trims the source's log by the position committed here, so a committed batch must
     // be on the target's disk: with synchronous_commit off (for the target's database or role) a

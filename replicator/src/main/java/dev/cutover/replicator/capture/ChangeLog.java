@@ -330,6 +330,29 @@ public final class ChangeLog {
     }
   }
 
+  /**
+   * Refuses to apply from {@code applied}, a target's position, when the source has not yet handed
+   * out the transaction ids it covers (the source's present snapshot's xmax is below the
+   * position's): the source lost commits the target already holds (a crash while it committed
+   * asynchronously, a failover to a standby that was behind, a restore from a backup), and it hands
+   * those ids out again, to transactions the target would take as applied and skip for good. Both
+   * snapshots are 64-bit, epoch-extended, so they compare across wraparound. A batch's end becomes
+   * a position only once it is on the source's disk ({@link #awaitDurable}), so a source that only
+   * crashed never comes back behind one.
+   */
+  public static void requireNotBehind(Connection source, TxidSnapshot applied, String sourceSide, String targetSide)
+      throws SQLException, ReplicatorException {
+    TxidSnapshot now = TxidSnapshot.parse(Sql.string(source, "SELECT txid_current_snapshot()::text"));
+    if (now.xmax() < applied.xmax()) {
+      throw new ReplicatorException(Failure.PRECONDITION, sourceSide + " is behind " + targetSide + "'s apply position (" + sourceSide
+          + "'s present tick " + now + ", " + targetSide + " applied up to tick " + applied + "): " + sourceSide + " lost commits "
+          + targetSide + " already holds (a crash while it committed with synchronous_commit off, a failover to a standby that was"
+          + " behind, a restore from a backup), and the transactions it runs now would reuse their ids and be skipped",
+          "`cutover-replicator verify` lists what differs; run `cutover-replicator cleanup`, empty " + targetSide
+          + "'s tables and start again");
+    }
+  }
+
   /** The log's size on a source, and what of it {@code applied} has not yet covered (null: unknown). */
   public static Size size(Connection source, TxidSnapshot applied) throws SQLException {
     String[] row = Sql.rows(source, "SELECT (SELECT count(*) FROM cutover.change_log_0) + (SELECT count(*) FROM cutover.change_log_1),"

@@ -959,6 +959,34 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Old comes back behind new's position: its transaction ids have not yet reached the position's
+   * (as after a restore, or a failover to a standby that was behind; forged here by moving new's
+   * position ahead of old's present). Apply refuses, naming old as the side that lost commits and
+   * the remedy, rather than take old's next transactions, which reuse those ids, as applied.
+   */
+  @Test
+  void apply_oldIsBehindNewsPosition_refusedNamingOld(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "old_behind");
+    Replicator r = started(db);
+    String ahead;
+    try (Connection o = db.old()) {
+      long xmax = TxidSnapshot.parse(OwnedDatabase.strings(o, "SELECT txid_current_snapshot()::text").get(0)).xmax() + 1000;
+      ahead = xmax + ":" + xmax + ":";
+    }
+    try (Connection n = pair.newServer().connect(db.name)) {
+      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + ahead + "' WHERE direction = 'forward'");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      Applier forward = apply.appliers().get(0);
+      await().atMost(CATCH_UP).until(() -> forward.refusal() != null);
+      assertThat(forward.refusal().failure()).isEqualTo(Failure.PRECONDITION);
+      assertThat(forward.refusal().getMessage()).startsWith("old is behind new's apply position (old's present tick ")
+          .contains("new applied up to tick " + ahead + "): old lost commits new already holds");
+      assertThat(forward.refusal().remedy()).contains("cutover-replicator verify").contains("cutover-replicator cleanup");
+    }
+  }
+
+  /**
    * Tables trigger capture does not carry: one created on old after start (this role may not create
    * the event trigger that would have captured it) and one whose capture trigger its owner disabled.
    * The switch refuses to leave old while either is so, naming both, before it holds anything; and
