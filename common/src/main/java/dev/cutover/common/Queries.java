@@ -38,4 +38,17 @@ public final class Queries {
     }
     return out;
   }
+
+  /**
+   * Whether {@code e} comes from a statement left unanswered past its connection's network timeout
+   * (PgJDBC wraps the socket's timeout, and then closes the connection).
+   */
+  public static boolean unanswered(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.net.SocketTimeoutException) {
+        return true;
+      }
+    }
+    return false;
+  }
 }

@@ -82,12 +82,7 @@ public final class Sql {
    * ({@link #answerWithin}); PgJDBC then closes the connection.
    */
   public static boolean unanswered(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof java.net.SocketTimeoutException) {
-        return true;
-      }
-    }
-    return false;
+    return Queries.unanswered(e);
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.jdbc;
 
+import dev.cutover.common.Queries;
 import dev.cutover.common.Threads;
 import dev.cutover.driver.internal.session.ServerExchange;
 import dev.cutover.driver.internal.session.SessionSnapshot;
@@ -62,7 +63,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   private static final VarHandle ACTIVITY;
   private static final VarHandle SPARE;
   private static final PGNotification[] NO_NOTIFICATIONS = new PGNotification[0];
-  /** PgJDBC sets a network timeout on its own socket and runs nothing on the executor. */
+  /** PgJDBC sets a network timeout or aborts on its own socket, and runs nothing that needs another thread. */
   private static final Executor DIRECT = Runnable::run;
   /** Runs the capture of a session the switch rolls back, so that the switch can bound it. */
   private static final ExecutorService CAPTURE = Threads.pool("cutover-capture");
@@ -217,7 +218,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
         carried = readLeaving(names == null ? List.of() : names);
       } catch (SQLException e) {
         throw lose("its session state could not be read on the " + side.value() + " database it leaves ("
-            + (timedOut(e) ? "it did not answer within " + router.answerTimeout().toMillis() + " ms"
+            + (Queries.unanswered(e) ? "it did not answer within " + router.answerTimeout().toMillis() + " ms"
                 + " (cutover.barrier.timeout): is it stopped, or the network to it silent?" : e.getMessage()) + ")", e);
       }
       if (!carried.lost().isEmpty()) {
@@ -252,16 +253,6 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
       pg.setNetworkTimeout(DIRECT, own);
     }
     return read;
-  }
-
-  /** Whether {@code e} comes from a read that timed out (PgJDBC wraps the socket's timeout). */
-  private static boolean timedOut(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof java.net.SocketTimeoutException) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** Sets {@code carried} (or, without it, the JDBC-level state) up on the connection a move takes. */
@@ -400,7 +391,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
       Thread.currentThread().interrupt();
     }
     try {
-      physical.abort(Runnable::run);
+      physical.abort(DIRECT);
     } catch (SQLException | RuntimeException e) {
       // already ended by the capture, or terminated by the switch
     }
