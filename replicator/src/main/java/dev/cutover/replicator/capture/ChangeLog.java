@@ -2,6 +2,7 @@ package dev.cutover.replicator.capture;
 
 import static dev.cutover.common.Transactions.inTransaction;
 
+import dev.cutover.common.Poll;
 import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -15,6 +16,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /**
  * Reading and trimming a source's change log (see {@link CaptureSchema}).
@@ -92,6 +94,8 @@ public final class ChangeLog {
 
   /** How long {@link #awaitDurable} lets the source's own WAL writer flush before it makes the source flush. */
   private static final Duration FLUSH_GRACE = Duration.ofMillis(100);
+  /** How {@link #awaitDurable} asks for the flush position meanwhile. */
+  private static final Poll FLUSHED = Poll.every(Duration.ofMillis(1), Duration.ofMillis(20));
 
   private ChangeLog() {}
 
@@ -156,9 +160,7 @@ public final class ChangeLog {
    * {@link Batch#durable} or {@link #awaitDurable} says it is on the source's disk.
    */
   public static Batch read(Connection source, TxidSnapshot from, Tick to, int fetchSize, Sink sink) throws Exception {
-    boolean xlog = Sql.majorVersionOf(source) < 10;
-    String sql = String.format(BATCH, xlog ? "pg_current_xlog_insert_location" : "pg_current_wal_insert_lsn",
-        xlog ? "pg_current_xlog_flush_location" : "pg_current_wal_flush_lsn");
+    String sql = String.format(BATCH, walFunction(source, "insert"), walFunction(source, "flush"));
     boolean autoCommit = source.getAutoCommit();
     source.setAutoCommit(false);
     long n = 0;
@@ -208,28 +210,21 @@ public final class ChangeLog {
    * @param keepWaiting false when the caller stops: returns false at once
    * @return whether the batch's end is on the source's disk
    */
-  public static boolean awaitDurable(Connection source, Batch batch, java.util.function.BooleanSupplier keepWaiting)
-      throws SQLException {
+  public static boolean awaitDurable(Connection source, Batch batch, BooleanSupplier keepWaiting) throws SQLException {
     if (batch.durable()) {
       return true;
     }
-    String flushed = "SELECT " + (Sql.majorVersionOf(source) < 10 ? "pg_current_xlog_flush_location" : "pg_current_wal_flush_lsn")
-        + "()::text";
-    long deadline = System.nanoTime() + FLUSH_GRACE.toNanos();
-    long pause = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
-    while (lsn(Sql.string(source, flushed)) < batch.wal()) {
-      if (!keepWaiting.getAsBoolean()) {
-        return false;
-      }
-      if (System.nanoTime() >= deadline) {
-        Transactions.inTransaction(source, () -> Sql.rows(source,
-            "SELECT set_config('synchronous_commit', 'local', true) FROM cutover.capture_state FOR UPDATE"));
-      } else {
-        java.util.concurrent.locks.LockSupport.parkNanos(pause);
-        pause = Math.min(pause * 2, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(20));
-      }
+    String flushed = "SELECT " + walFunction(source, "flush") + "()::text";
+    if (!FLUSHED.within(FLUSH_GRACE, () -> !keepWaiting.getAsBoolean() || lsn(Sql.string(source, flushed)) >= batch.wal())) {
+      // Its commit record comes after batch.wal, and the commit waits until it is flushed.
+      inTransaction(source, () -> Sql.rows(source, "SELECT set_config('synchronous_commit', 'local', true) FROM cutover.capture_state FOR UPDATE"));
     }
-    return true;
+    return keepWaiting.getAsBoolean();
+  }
+
+  /** The name of the function that returns the source's WAL {@code insert} or {@code flush} position (9.6 has its own). */
+  private static String walFunction(Connection source, String which) throws SQLException {
+    return Sql.majorVersionOf(source) < 10 ? "pg_current_xlog_" + which + "_location" : "pg_current_wal_" + which + "_lsn";
   }
 
   /** A WAL position ({@code pg_lsn}, {@code X/Y} in hex) as a number that orders as positions do. */
