@@ -128,6 +128,11 @@ final class BatchWriter {
     this.triggersOff = triggersOff;
     this.opening = opening;
     this.enumValues = targetEndpoint == null ? null : new EnumValuesAhead(targetEndpoint);
+    // A committed batch lets the source let go of what it held: the relay confirms its slot (the
+    // source drops the WAL), trigger capture trims its log by the position. So it must be on the
+    // target's disk whatever the target's database or role says: with synchronous_commit off, a
+    // crash of the target lost batches the source no longer had, and the apply could only refuse.
+    Sql.execute(target, "SET synchronous_commit = on");
     triggersOff.session(target);
     // The target's capture triggers (ENABLE ALWAYS, never turned off) leave this session out by
     // its token, in either mode, those made after it began included.
@@ -434,15 +439,13 @@ final class BatchWriter {
       String what = group.isEmpty() ? "a statement of the batch" : "changes " + group.get(0).seq() + " to "
           + group.get(group.size() - 1).seq() + " (" + group.stream().map(c -> kind(c.op()) + " " + c.schema() + "." + c.table())
           .distinct().limit(5).collect(Collectors.joining(", ")) + ")";
-      if (UNSAFE_NEW_ENUM_VALUE.equals(e.getSQLState())) {
-        throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: " + FirstLine.of(e.getMessage())
-            + ": a schema change of this same batch added the value, and it could not be committed on " + targetLabel + " ahead of the"
-            + " batch (the apply's log says why), so the batch's transaction may not use it yet", "commit the value on " + targetLabel
-            + " by hand: run the ALTER TYPE ... ADD VALUE IF NOT EXISTS of that schema change there (`cutover-replicator status` prints it);"
-            + " its replay then finds the value and the apply goes on", e);
-      }
-      throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: "
-          + FirstLine.of(e.getMessage()), "fix the cause on " + targetLabel + " (see `cutover-replicator status`)", e);
+      boolean enumValue = UNSAFE_NEW_ENUM_VALUE.equals(e.getSQLState());
+      throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: " + FirstLine.of(e.getMessage())
+          + (enumValue ? ": a schema change of this same batch added the value, and it could not be committed on " + targetLabel
+              + " ahead of the batch (the apply's log says why), so the batch's transaction may not use it yet" : ""),
+          enumValue ? "commit the value on " + targetLabel + " by hand: run the ALTER TYPE ... ADD VALUE IF NOT EXISTS of that schema"
+              + " change there (`cutover-replicator status` prints it); its replay then finds the value and the apply goes on"
+              : "fix the cause on " + targetLabel + " (see `cutover-replicator status`)", e);
     }
     sql.clear();
     applies.clear();

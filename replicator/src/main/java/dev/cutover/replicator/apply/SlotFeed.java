@@ -60,7 +60,6 @@ final class SlotFeed implements Feed {
         "run `cutover-replicator start --capture relay`"));
     requireSlotNotAhead(source, way, at);
     applier.announce("slot " + at.slot() + " at " + at.lsn().asString(), mode);
-    Sql.execute(target, "SET synchronous_commit = on");
     BatchWriter writer = new BatchWriter(target, way.target().side().label(), mode, null, way.target());
     try (SlotStream stream = SlotStream.open(way.source(), at.slot(), at.publication(), at.lsn(), STATUS_INTERVAL,
         Duration.ofMillis(applier.silenceMillis()))) {

@@ -5,7 +5,6 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
-import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,11 +32,6 @@ final class TickFeed implements Feed {
     ChangeLog.requireNotTrimmedPast(source, at.snapshot(), way.source().side().label(), way.target().side().label());
     ChangeLog.requireNotBehind(source, at.snapshot(), way.source().side().label(), way.target().side().label());
     applier.announce(at.snapshot().text(), mode);
-    // The reader trims the source's log by the position committed here, so a committed batch must
-    // be on the target's disk: with synchronous_commit off (for the target's database or role) a
-    // crash of the target lost batches whose rows the source had already trimmed, and the apply
-    // could only refuse, with the whole migration to start again.
-    Sql.execute(target, "SET synchronous_commit = on");
     try (Ticker ticker = Ticker.start(way.source(), applier.options().tickEvery())) {
       // Into old while old's slot is relayed to new: each batch marks itself, so the relay leaves it out.
       String opening = way.name().equals(Way.REVERSE) && RelayProgress.armed(source) ? ApplyProgress.markSql() : null;
