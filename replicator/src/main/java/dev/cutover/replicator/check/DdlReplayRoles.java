@@ -17,10 +17,7 @@ import java.util.stream.Collectors;
  * "permission denied to set role"; said before anything starts.
  */
 final class DdlReplayRoles {
-  private static final String MAY_CHANGE = "SELECT DISTINCT r FROM ("
-      + " SELECT pg_get_userbyid(c.relowner) AS r FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-      + "   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND " + Catalog.SYSTEM_SCHEMA_FILTER
-      + " UNION SELECT pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE " + Catalog.SYSTEM_SCHEMA_FILTER
+  private static final String MAY_CHANGE = "SELECT DISTINCT rolname FROM (" + RoleParity.OWNERS
       + " UNION SELECT pg_get_userbyid(a.grantee) FROM pg_namespace n, aclexplode(n.nspacl) a WHERE a.grantee <> 0"
       + "   AND a.privilege_type = 'CREATE' AND " + Catalog.SYSTEM_SCHEMA_FILTER + ") x ORDER BY 1";
 

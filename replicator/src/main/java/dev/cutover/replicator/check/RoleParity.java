@@ -17,12 +17,13 @@ import java.util.stream.Collectors;
  * changing anything and names these roles, as this finding does.
  */
 final class RoleParity {
-  private static final String REFERENCED = "SELECT DISTINCT rolname FROM ("
-      + " SELECT pg_get_userbyid(c.relowner) AS rolname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+  /** The names of the roles that own old's application schemas and relations (a UNION member, column {@code rolname}). */
+  static final String OWNERS = "SELECT pg_get_userbyid(c.relowner) AS rolname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
       + "   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND " + Catalog.SYSTEM_SCHEMA_FILTER
+      + " UNION SELECT pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE " + Catalog.SYSTEM_SCHEMA_FILTER;
+  private static final String REFERENCED = "SELECT DISTINCT rolname FROM (" + OWNERS
       + " UNION SELECT pg_get_userbyid(a.grantee) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,"
       + "   aclexplode(c.relacl) a WHERE a.grantee <> 0 AND " + Catalog.SYSTEM_SCHEMA_FILTER
-      + " UNION SELECT pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE " + Catalog.SYSTEM_SCHEMA_FILTER
       + " UNION SELECT pg_get_userbyid(a.grantee) FROM pg_namespace n, aclexplode(n.nspacl) a WHERE a.grantee <> 0 AND "
       + Catalog.SYSTEM_SCHEMA_FILTER + ") r ORDER BY 1";
 
