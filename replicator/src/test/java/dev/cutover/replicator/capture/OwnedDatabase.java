@@ -20,6 +20,7 @@ import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
+import dev.cutover.testkit.ServerProcess;
 import dev.cutover.testkit.TcpProxy;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -182,6 +183,41 @@ final class OwnedDatabase {
     Properties p = new Properties();
     p.setProperty("user", pair.newServer().user());
     return PGJDBC.connect(pair.newServer().jdbcUrl(name), p);
+  }
+
+  /** Work a test runs while a setting holds. */
+  @FunctionalInterface
+  interface Body {
+    void run() throws Exception;
+  }
+
+  /**
+   * Runs {@code body} with {@code side}'s database committing asynchronously and its server's WAL
+   * writer slowed to 10 s, so that a crash ({@link #crash}) loses the commits of the last seconds;
+   * the WAL writer is put back after.
+   */
+  void committingAsynchronously(Side side, Body body) throws Exception {
+    try (Connection admin = side == Side.OLD ? oldAsSuperuser() : nwAsSuperuser()) {
+      execute(admin, "ALTER DATABASE " + Sql.ident(name) + " SET synchronous_commit = off");
+      execute(admin, "ALTER SYSTEM SET wal_writer_delay = '10s'"); // not in a multi-statement string
+      execute(admin, "SELECT pg_reload_conf()");
+    }
+    try {
+      body.run();
+    } finally {
+      try (Connection admin = side == Side.OLD ? oldAsSuperuser() : nwAsSuperuser()) {
+        execute(admin, "ALTER SYSTEM RESET wal_writer_delay");
+        execute(admin, "SELECT pg_reload_conf()");
+      }
+    }
+  }
+
+  /** Kills {@code side}'s server as a machine losing power would, and starts it again on its data. */
+  void crash(Side side) throws Exception {
+    PostgresServer server = side == Side.OLD ? pair.oldServer() : pair.newServer();
+    ServerProcess process = ServerProcess.of(server, Files.createTempFile("crash-" + side.label() + "-", ".log"));
+    assertThat(process.kill()).isTrue();
+    process.restart(Duration.ofSeconds(60));
   }
 
   Endpoint endpoint(Side side) {

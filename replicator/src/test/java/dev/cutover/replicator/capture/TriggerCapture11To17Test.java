@@ -37,10 +37,8 @@ import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
-import dev.cutover.testkit.ServerProcess;
 import dev.cutover.testkit.PostgresVersions;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
@@ -591,19 +589,12 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   @Test
   void apply_newCrashesRightAfterABatchCommitted_theBatchSurvives(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "durable");
-    try (Connection admin = db.nwAsSuperuser()) {
-      OwnedDatabase.execute(admin, "ALTER DATABASE " + Sql.ident(db.name) + " SET synchronous_commit = off");
-      OwnedDatabase.execute(admin, "ALTER SYSTEM SET wal_writer_delay = '10s'");
-      OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
-    }
-    try {
+    db.committingAsynchronously(Side.NEW, () -> {
       Replicator r = started(db);
       try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old()) {
         OwnedDatabase.execute(o, "INSERT INTO scratch VALUES (424242, 'acknowledged')");
         r.awaitCaughtUp(CATCH_UP);
-        ServerProcess server = ServerProcess.of(pair.newServer(), Files.createTempFile("durable-new-", ".log"));
-        assertThat(server.kill()).isTrue();
-        server.restart(Duration.ofSeconds(60));
+        db.crash(Side.NEW);
         try (Connection n = db.nw()) {
           assertThat(OwnedDatabase.strings(n, "SELECT payload FROM scratch WHERE id = 424242")).containsExactly("acknowledged");
         }
@@ -611,12 +602,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
         r.awaitCaughtUp(CATCH_UP);
       }
       assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
-    } finally {
-      try (Connection admin = db.nwAsSuperuser()) {
-        OwnedDatabase.execute(admin, "ALTER SYSTEM RESET wal_writer_delay");
-        OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
-      }
-    }
+    });
   }
 
   /**
@@ -640,21 +626,14 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   @Test
   void apply_oldCommitsAsynchronouslyAndCrashes_newsPositionNeverPassesOldsDisk(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "oldcrash");
-    try (Connection admin = db.oldAsSuperuser()) {
-      OwnedDatabase.execute(admin, "ALTER DATABASE " + Sql.ident(db.name) + " SET synchronous_commit = off");
-      OwnedDatabase.execute(admin, "ALTER SYSTEM SET wal_writer_delay = '10s'");
-      OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
-    }
-    try {
+    db.committingAsynchronously(Side.OLD, () -> {
       Replicator r = started(db);
       try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
         try (Connection o = db.old()) {
           OwnedDatabase.execute(o, "INSERT INTO scratch VALUES (2001, 'before the crash')");
         }
         r.awaitCaughtUp(CATCH_UP);
-        ServerProcess server = ServerProcess.of(pair.oldServer(), Files.createTempFile("crash-old-", ".log"));
-        assertThat(server.kill()).isTrue();
-        server.restart(Duration.ofSeconds(60));
+        db.crash(Side.OLD);
         try (Connection o = db.old()) {
           assertThat(OwnedDatabase.strings(o, "SELECT payload FROM scratch WHERE id = 2001")).containsExactly("before the crash");
           for (int id = 3001; id <= 3010; id++) {
@@ -668,12 +647,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
         }
       }
       assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
-    } finally {
-      try (Connection admin = db.oldAsSuperuser()) {
-        OwnedDatabase.execute(admin, "ALTER SYSTEM RESET wal_writer_delay");
-        OwnedDatabase.execute(admin, "SELECT pg_reload_conf()");
-      }
-    }
+    });
   }
 
   /**

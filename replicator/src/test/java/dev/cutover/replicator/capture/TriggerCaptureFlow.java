@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
@@ -58,12 +59,10 @@ abstract class TriggerCaptureFlow {
     try (Connection o = db.old(); Connection n = db.nw()) {
       OwnedDatabase.execute(o, "UPDATE t_swap SET id = CASE id WHEN 1 THEN 2 WHEN 2 THEN 1 END WHERE id IN (1, 2)");
       OwnedDatabase.execute(o, "UPDATE t_pos SET pos = pos + 1 WHERE list = 1");
-      o.setAutoCommit(false);
-      OwnedDatabase.execute(o, "SET CONSTRAINTS ALL DEFERRED");
-      OwnedDatabase.execute(o, "UPDATE t_swap SET id = 4 WHERE id = 3");
-      OwnedDatabase.execute(o, "UPDATE t_swap SET id = 3 WHERE v = 'd'");
-      o.commit();
-      o.setAutoCommit(true);
+      Transactions.inTransaction(o, () -> {
+        OwnedDatabase.execute(o, "SET CONSTRAINTS ALL DEFERRED; UPDATE t_swap SET id = 4 WHERE id = 3; UPDATE t_swap SET id = 3 WHERE v = 'd'");
+        return null;
+      });
       OwnedDatabase.execute(o, "UPDATE t_swap SET v = v || '!' WHERE id = 1; DELETE FROM t_swap WHERE id = 5");
       r.awaitCaughtUp(CATCH_UP);
       assertThat(apply.appliers()).allSatisfy(a -> {
@@ -76,12 +75,11 @@ abstract class TriggerCaptureFlow {
       assertThat(OwnedDatabase.strings(n, "SELECT id || v FROM t_swap ORDER BY 1")).containsExactly("1b!", "2a", "3d", "4c");
       // A shift and a TRUNCATE of the same table in one transaction, so in one batch: the shift's
       // checks, deferred on new, must not be pending when the TRUNCATE comes.
-      o.setAutoCommit(false);
-      OwnedDatabase.execute(o, "UPDATE t_pos SET pos = pos + 1 WHERE list = 2");
-      OwnedDatabase.execute(o, "TRUNCATE t_pos");
-      OwnedDatabase.execute(o, "INSERT INTO t_pos (list, pos, label) VALUES (3, 1, 'after truncate')");
-      o.commit();
-      o.setAutoCommit(true);
+      Transactions.inTransaction(o, () -> {
+        OwnedDatabase.execute(o, "UPDATE t_pos SET pos = pos + 1 WHERE list = 2; TRUNCATE t_pos;"
+            + " INSERT INTO t_pos (list, pos, label) VALUES (3, 1, 'after truncate')");
+        return null;
+      });
       r.awaitCaughtUp(CATCH_UP);
       assertThat(OwnedDatabase.strings(n, "SELECT list || ':' || pos || label FROM t_pos")).containsExactly("3:1after truncate");
     }
