@@ -5,6 +5,8 @@
 #
 #   benchmarks/scripts/capture-cost.sh json    # a table with jsonb columns: no capture / the lean function / the JSON null check
 #   benchmarks/scripts/capture-cost.sh index   # TPC-B: no capture / the change log's btree on txid / a BRIN index instead
+#   benchmarks/scripts/capture-cost.sh definer # TPC-B: no capture / the capture functions SECURITY DEFINER (as installed) / the
+#                                              # same SECURITY INVOKER (which would let any writer forge log rows: measured only)
 #   benchmarks/scripts/capture-cost.sh replica # one-row inserts in session_replication_role = replica into a captured table:
 #                                              # no capture triggers (as ordinary ones, which do not fire then) / ENABLE ALWAYS
 #                                              # capture triggers, which capture the session (a superuser's fix) / the same for
@@ -13,7 +15,7 @@
 # Needs PostgreSQL's server binaries with pgbench (PGBIN, default /usr/lib/postgresql/15/bin;
 # Debian: apt-get install postgresql-15), JDK 17 and Maven. Run as root, the server runs as nobody.
 set -euo pipefail
-what="${1:?json, index or replica}"
+what="${1:?json, index, definer or replica}"
 rounds="${ROUNDS:-3}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 pgbin="${PGBIN:-/usr/lib/postgresql/15/bin}"
@@ -70,6 +72,22 @@ elif [ "$what" = replica ]; then
       psql -c "TRUNCATE cutover.change_log_0, cutover.change_log_1"
       if [ "$v" = none ]; then psql -c "ALTER TABLE ev DISABLE TRIGGER USER"; else psql -c "SELECT cutover.capture_table('ev')"; fi
       echo "insert $v $(pgbench -f "$scripts/$([ "$v" = always-apply ] && echo apply || echo plain).sql")" | tee -a "$results"
+    done
+  done
+elif [ "$what" = definer ]; then
+  "$pgbin/pgbench" -h /tmp -p "$port" -U postgres -i -s 10 -q bench >/dev/null 2>&1
+  install pgbench_accounts pgbench_tellers pgbench_branches pgbench_history
+  for r in $(seq "$rounds"); do
+    for v in none definer invoker; do
+      psql -c "TRUNCATE cutover.change_log_0, cutover.change_log_1"
+      for t in pgbench_accounts pgbench_tellers pgbench_branches pgbench_history; do
+        psql -c "ALTER TABLE $t $([ "$v" = none ] && echo DISABLE || echo ENABLE) TRIGGER USER"
+      done
+      for f in "cutover.capture_row()" "cutover.capture()"; do
+        psql -c "ALTER FUNCTION $f SECURITY $([ "$v" = invoker ] && echo INVOKER || echo DEFINER)"
+      done
+      psql -c "CHECKPOINT"
+      echo "tpcb $v $(pgbench)" | tee -a "$results"
     done
   done
 else
