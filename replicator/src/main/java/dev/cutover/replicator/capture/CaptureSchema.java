@@ -230,6 +230,14 @@ public final class CaptureSchema {
         + "    kf := 3 OPERATOR(pg_catalog.+) TG_ARGV[2]::pg_catalog.int4;\n"
         + "    jc := TG_ARGV[3:kf OPERATOR(pg_catalog.-) 1];\n"
         + "  END IF;\n"
+        // Flag u: types another role owns (cutover.others_types) follow; a cast to json from one would run as this function's owner.
+        + "  IF pg_catalog.strpos(TG_ARGV[0], 'u') OPERATOR(pg_catalog.>) 0 THEN\n"
+        + "    IF EXISTS (SELECT 1 FROM pg_catalog.pg_cast k WHERE k.castsource OPERATOR(pg_catalog.=) ANY (TG_ARGV[kf]::pg_catalog.oid[])"
+        + " AND k.casttarget OPERATOR(pg_catalog.=) 114 AND k.castmethod OPERATOR(pg_catalog.=) 'f') THEN\n"
+        + "      PERFORM cutover.refuse_casts(TG_RELID, TG_ARGV[kf]::pg_catalog.oid[]);\n"
+        + "    END IF;\n"
+        + "    kf := kf OPERATOR(pg_catalog.+) 1;\n"
+        + "  END IF;\n"
         + "  IF pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
         // Print floats exactly, ranges of dates in ISO form and intervals with a sign per field, whatever the writer's session says.
         + PIN_SETTINGS
@@ -320,8 +328,11 @@ public final class CaptureSchema {
         + "  IF tk IS NOT NULL THEN\n"
         + PIN_SETTINGS
         // One dynamic statement reads every such column's text.
-        + "    EXECUTE 'SELECT ARRAY[' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg('($1).' OPERATOR(pg_catalog.||)"
-        + " pg_catalog.quote_ident(u.col) OPERATOR(pg_catalog.||) '::pg_catalog.text', ', ' ORDER BY u.pos)"
+        // Each by its type's output function (format's %s), never by a cast to text, which the type's owner could create.
+        + "    EXECUTE 'SELECT ARRAY[' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg('CASE WHEN pg_catalog.num_nulls(($1).'"
+        + " OPERATOR(pg_catalog.||) pg_catalog.quote_ident(u.col) OPERATOR(pg_catalog.||) ') OPERATOR(pg_catalog.=) 0 THEN"
+        + " pg_catalog.format(''%s'', ($1).' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(u.col) OPERATOR(pg_catalog.||) ') END', ', '"
+        + " ORDER BY u.pos)"
         + " FROM pg_catalog.unnest(tk) WITH ORDINALITY u(col, pos)) OPERATOR(pg_catalog.||) ']::pg_catalog.text[]' INTO tv USING r;\n"
         + RESTORE_SETTINGS
         + "    SELECT pg_catalog.json_object_agg(e.key, CASE WHEN e.key OPERATOR(pg_catalog.=) ANY (tk)"

@@ -34,6 +34,57 @@ SET search_path = pg_catalog, pg_temp AS $f$
 $f$;
 REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 
+-- The types of a table's columns, at any depth, that row_to_json prints through a cast to json
+-- where one exists (as cutover.json_columns finds them: not built in, a domain's base, not an
+-- array or a composite) and whose owner is neither the capture functions' owner nor a superuser.
+-- The capture functions run as their owner (SECURITY DEFINER), and a cast runs as whoever calls
+-- it: a cast such an owner created would run its code as the capture's owner. So the capture of a
+-- table with such types (flag u, the types an argument) looks for one at every row and refuses
+-- the write (cutover.refuse_casts), and cutover.capture_table refuses to make its triggers while
+-- one exists. Only a type's owner (or a superuser) may create a cast from it.
+CREATE OR REPLACE FUNCTION cutover.others_types(rel pg_catalog.regclass) RETURNS oid[] LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+  SELECT array(
+    WITH RECURSIVE t(oid) AS (
+      SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+      UNION SELECT u.next FROM t JOIN pg_type y ON y.oid = t.oid, LATERAL (
+        SELECT y.typbasetype WHERE y.typbasetype <> 0
+        UNION ALL SELECT y.typelem WHERE y.typelem <> 0 AND y.typlen = -1
+        UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE y.typrelid <> 0 AND f.attrelid = y.typrelid AND f.attnum > 0
+          AND NOT f.attisdropped) u(next))
+    SELECT t.oid FROM t JOIN pg_type y ON y.oid = t.oid
+      WHERE t.oid >= 16384 AND y.typtype NOT IN ('d', 'c') AND NOT (y.typelem <> 0 AND y.typlen = -1)
+        AND y.typowner <> (SELECT p.proowner FROM pg_proc p WHERE p.oid = 'cutover.capture()'::regprocedure)
+        AND NOT coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = y.typowner), false)
+      ORDER BY t.oid)
+$f$;
+REVOKE ALL ON FUNCTION cutover.others_types(pg_catalog.regclass) FROM PUBLIC;
+
+-- Refuses (42501) while a cast to json by function exists from one of types (cutover.others_types
+-- of rel), naming each: called by cutover.capture_table and, when it finds one, by the capture
+-- function before it prints the row, so the cast never runs.
+CREATE OR REPLACE FUNCTION cutover.refuse_casts(rel pg_catalog.regclass, types oid[]) RETURNS void LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  found text;
+  drops text;
+  owner name := (SELECT pg_get_userbyid(p.proowner) FROM pg_proc p WHERE p.oid = 'cutover.capture()'::regprocedure);
+BEGIN
+  SELECT string_agg(format('a cast to json from type %s (function %s, owner %s)', k.castsource::regtype, k.castfunc::regprocedure,
+      pg_get_userbyid(y.typowner)), ', ' ORDER BY k.castsource),
+    string_agg(format('DROP CAST (%s AS json)', k.castsource::regtype), '; ' ORDER BY k.castsource)
+    INTO found, drops
+    FROM pg_cast k JOIN pg_type y ON y.oid = k.castsource
+    WHERE k.castsource = ANY (types) AND k.casttarget = 'json'::regtype AND k.castmethod = 'f';
+  IF found IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '42501',
+      MESSAGE = format('cutover: trigger capture refuses changes to %s: %s, which printing the row would run as role %s, the'
+        ' capture''s owner; the type''s owner is neither that role nor a superuser', rel, found, owner),
+      HINT = format('as the type''s owner: %s (a type whose cast to json is meant must belong to %s or a superuser)', drops, owner);
+  END IF;
+END $f$;
+REVOKE ALL ON FUNCTION cutover.refuse_casts(pg_catalog.regclass, oid[]) FROM PUBLIC;
+
 -- What cutover.capture_table makes of a table as it is now: the capture function's first argument
 -- (flag), the key, whether the triggers use it (keyed), and the json columns. Arguments of
 -- cutover.capture: 's' or '-' (pin the settings that change how values print: a float below 12,
@@ -84,6 +135,9 @@ BEGIN
   IF cardinality(jcols) > 0 THEN
     flag := flag || 'j';
   END IF;
+  IF cardinality(cutover.others_types(rel)) > 0 THEN
+    flag := flag || 'u';
+  END IF;
   keyed := coalesce(cardinality(key), 0) > 0 AND (SELECT c.relreplident FROM pg_class c WHERE c.oid = rel) <> 'f';
 END $f$;
 REVOKE ALL ON FUNCTION cutover.capture_plan(pg_catalog.regclass) FROM PUBLIC;
@@ -103,6 +157,7 @@ BEGIN
   RETURN coalesce((SELECT string_to_array(encode(g.tgargs, 'escape'), '\000') FROM pg_trigger g
         WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_delete')
       = ARRAY[p.flag, 'o'] || (CASE WHEN cardinality(p.jcols) > 0 THEN cardinality(p.jcols)::text || p.jcols ELSE '{}'::text[] END)
+        || (CASE WHEN strpos(p.flag, 'u') > 0 THEN ARRAY[cutover.others_types(rel)::text] ELSE '{}'::text[] END)
         || (CASE WHEN p.keyed THEN p.key ELSE '{}'::text[] END) || ''::text, false)
     AND p.keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_key')
     AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
@@ -165,6 +220,11 @@ BEGIN
   IF cardinality(p.jcols) > 0 THEN
     jargs := ', ' || quote_literal(cardinality(p.jcols)) || ', ' || (SELECT string_agg(quote_literal(j), ', ' ORDER BY o)
       FROM unnest(p.jcols) WITH ORDINALITY u(j, o));
+  END IF;
+  -- Flag u: the types another role owns follow (cutover.others_types), none with a cast to json.
+  IF strpos(p.flag, 'u') > 0 THEN
+    PERFORM cutover.refuse_casts(rel, cutover.others_types(rel));
+    jargs := jargs || ', ' || quote_literal(cutover.others_types(rel)::text);
   END IF;
   capture := current_setting('cutover.ddl_capture', true);
   PERFORM set_config('cutover.ddl_capture', 'off', true);

@@ -523,6 +523,64 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * The capture functions run as their owner (SECURITY DEFINER), and row_to_json prints a value of a
+   * type that is not built in through a cast to json where one exists, as a cast to text does for
+   * the column text some values are logged as. Only a type's owner may create such a cast, so a
+   * role that owns a column's type (here one that may create in public, as every role may on 11)
+   * could have its code run as the capture's owner at the next write. The text is printed by the
+   * type's output function, which no role but a superuser can make; a cast to json from such a type
+   * refuses the write (42501, naming the cast), and neither runs. Without the cast, writes arrive.
+   */
+  @Test
+  void capture_castFromATypeAnotherRoleOwns_neverRunsAsTheCapturesOwner(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "castjson");
+    for (Connection admin : List.of(db.oldAsSuperuser(), db.nwAsSuperuser())) {
+      try (admin) {
+        OwnedDatabase.execute(admin, "DO $$ BEGIN CREATE ROLE mallory NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+            + " GRANT CREATE ON SCHEMA public TO mallory; SET ROLE mallory;"
+            + " CREATE TYPE public.mal_mood AS ENUM ('ok', 'sad'); CREATE TYPE public.mal_box AS (label text, doc json); RESET ROLE");
+      }
+    }
+    db.executeOnBoth("CREATE TABLE feeling (id int PRIMARY KEY, m public.mal_mood, b public.mal_box)");
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO feeling VALUES (1, 'ok', ROW('a', 'null'))");
+    }
+    Replicator r = started(db);
+    try (Connection admin = db.oldAsSuperuser()) {
+      OwnedDatabase.execute(admin, "SET ROLE mallory; CREATE TABLE public.ran (who text); GRANT INSERT, SELECT ON public.ran TO PUBLIC;"
+          + " CREATE FUNCTION public.mal_box_text(public.mal_box) RETURNS text LANGUAGE sql AS"
+          + "   $$ INSERT INTO public.ran VALUES (current_user) RETURNING ($1).label $$;"
+          + " CREATE CAST (public.mal_box AS text) WITH FUNCTION public.mal_box_text(public.mal_box);"
+          + " CREATE FUNCTION public.mal_mood_json(public.mal_mood) RETURNS json LANGUAGE sql AS"
+          + "   $$ INSERT INTO public.ran VALUES (current_user) RETURNING to_json($1::text) $$; RESET ROLE");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old()) {
+      OwnedDatabase.execute(o, "UPDATE feeling SET b = ROW('b', 'null') WHERE id = 1");
+      assertThat(OwnedDatabase.strings(o, "SELECT who FROM public.ran")).isEmpty();
+      try (Connection admin = db.oldAsSuperuser()) {
+        OwnedDatabase.execute(admin, "SET ROLE mallory; CREATE CAST (public.mal_mood AS json) WITH FUNCTION public.mal_mood_json(public.mal_mood)");
+      }
+      assertThatThrownBy(() -> OwnedDatabase.execute(o, "UPDATE feeling SET m = 'sad' WHERE id = 1"))
+          .hasMessageContaining("refuses changes to public.feeling")
+          .hasMessageContaining("a cast to json from type public.mal_mood (function public.mal_mood_json(public.mal_mood), owner mallory)")
+          .satisfies(e -> assertThat(((java.sql.SQLException) e).getSQLState()).isEqualTo("42501"));
+      assertThatThrownBy(() -> OwnedDatabase.execute(o, "SELECT cutover.capture_table('feeling'::regclass)"))
+          .hasMessageContaining("a cast to json from type public.mal_mood");
+      try (Connection admin = db.oldAsSuperuser()) {
+        OwnedDatabase.execute(admin, "SET ROLE mallory; DROP CAST (public.mal_mood AS json)");
+      }
+      OwnedDatabase.execute(o, "UPDATE feeling SET m = 'sad' WHERE id = 1");
+      assertThat(OwnedDatabase.strings(o, "SELECT who FROM public.ran")).isEmpty();
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+    try (Connection n = db.nw()) {
+      assertThat(OwnedDatabase.strings(n, "SELECT m || ' ' || (b).label || ' ' || (b).doc::text FROM feeling")).containsExactly("sad b null");
+    }
+  }
+
+  /**
    * Where the replicator connects to old as a superuser, schema changes made there are captured and
    * made on new as the role that made them. Old's public schema belongs to the server's superuser
    * (PostgreSQL 11), which the table owner connecting to new may not become: check names it, since
