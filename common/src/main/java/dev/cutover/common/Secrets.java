@@ -1,32 +1,145 @@
 package dev.cutover.common;
 
-import java.net.URLDecoder;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Masks secrets in text that may reach a log, an exception or {@code toString()}. */
+/**
+ * Masks secrets in text that may reach a log, an exception or {@code toString()}.
+ *
+ * <p>URLs are masked by reading their query parameters, not by matching literal text: a name is
+ * compared percent-decoded ({@code pass%77ord}), and a value that decodes to something else (an
+ * encoded URL such as {@code cutover.new.url=jdbc%3Apostgresql%3A...%26password%3D...}) is read
+ * again, decoded, as often as it is encoded. What is found is replaced by {@code ***} where it
+ * stands in the text as written, so the rest keeps its form and free text around a URL is left
+ * alone.
+ */
 public final class Secrets {
   private static final String MASK = "***";
-  private static final Pattern URL_PASSWORD =
-      Pattern.compile("(?i)([?&;][^=&;]*(?:password|sdk-key|secret)[^=&;]*=)([^&;]*)");
-  private static final Pattern USERINFO = Pattern.compile("(//[^/@:]+:)([^/@]*)@");
+  /** A query parameter: its name, then its value up to the next separator or the end of the text. */
+  private static final Pattern PARAMETER = Pattern.compile("[?&;]([^=&;]*)=([^&;]*)");
+  /** The password of a URI's user info ({@code postgresql://user:password@host}); the user may be empty. */
+  private static final Pattern USERINFO = Pattern.compile("//[^/@:\\s]*:([^/@]*)@");
 
   private Secrets() {}
 
-  /** A URL with every password parameter and user-info password replaced by {@code ***}. */
+  /**
+   * A URL, or text quoting URLs, with every password-like parameter and user-info password
+   * replaced by {@code ***}, also where they stand inside a percent-encoded URL given as a
+   * parameter's value.
+   */
   public static String maskUrl(String url) {
     if (url == null) {
       return null;
     }
-    String masked = URL_PASSWORD.matcher(url).replaceAll("$1" + MASK);
-    return USERINFO.matcher(masked).replaceAll("$1" + MASK + "@");
+    List<int[]> spans = new ArrayList<>();
+    findSecrets(url, spans);
+    return spans.isEmpty() ? url : replace(url, spans);
+  }
+
+  /**
+   * Adds to {@code spans} the [start, end) of every secret in {@code text}. A parameter that is
+   * not a secret is read on from the start of its value, so that a URL written unencoded inside
+   * another is read too; its value is also read decoded (see {@link #findEncoded}).
+   */
+  private static void findSecrets(String text, List<int[]> spans) {
+    Matcher userInfo = USERINFO.matcher(text);
+    while (userInfo.find()) {
+      spans.add(new int[] {userInfo.start(1), userInfo.end(1)});
+    }
+    Matcher parameter = PARAMETER.matcher(text);
+    int from = 0;
+    while (from <= text.length() && parameter.find(from)) {
+      int start = parameter.start(2);
+      if (isSecret(Decoded.of(parameter.group(1)).text)) {
+        spans.add(new int[] {start, parameter.end(2)});
+        from = parameter.end(2);
+        continue;
+      }
+      List<int[]> inner = new ArrayList<>();
+      findEncoded(parameter.group(2), inner);
+      for (int[] span : inner) {
+        spans.add(new int[] {start + span[0], start + span[1]});
+      }
+      from = start;
+    }
+  }
+
+  /**
+   * Adds to {@code spans} the secrets {@code value} holds once percent-decoded, once or as often
+   * as it was encoded, each mapped back to where it stands in {@code value} as written.
+   */
+  private static void findEncoded(String value, List<int[]> spans) {
+    Decoded decoded = Decoded.of(value);
+    if (!decoded.changed()) {
+      return;
+    }
+    List<int[]> inner = new ArrayList<>();
+    findSecrets(decoded.text, inner);
+    findEncoded(decoded.text, inner);
+    for (int[] span : inner) {
+      spans.add(new int[] {decoded.offsets[span[0]], decoded.offsets[span[1]]});
+    }
+  }
+
+  /** {@code text} with each of {@code spans} (merged where they touch) replaced by {@code ***}. */
+  private static String replace(String text, List<int[]> spans) {
+    spans.sort((a, b) -> a[0] != b[0] ? Integer.compare(a[0], b[0]) : Integer.compare(a[1], b[1]));
+    StringBuilder masked = new StringBuilder(text.length());
+    int written = 0;
+    int i = 0;
+    while (i < spans.size()) {
+      int start = spans.get(i)[0];
+      int end = spans.get(i)[1];
+      for (i++; i < spans.size() && spans.get(i)[0] <= end; i++) {
+        end = Math.max(end, spans.get(i)[1]);
+      }
+      masked.append(text, written, start).append(MASK);
+      written = end;
+    }
+    return masked.append(text, written, text.length()).toString();
+  }
+
+  /**
+   * Text percent-decoded one level for reading its structure: each escape becomes the one
+   * character of its byte's value (enough to see separators and names; secrets are masked where
+   * they stand as written, never shown decoded), a {@code +} a blank, a malformed escape stays as
+   * written. {@code offsets[i]} is where the i-th decoded character starts in the text as written;
+   * {@code offsets[text.length()]} is its length.
+   */
+  private record Decoded(String text, int[] offsets, boolean changed) {
+    static Decoded of(String raw) {
+      if (raw.indexOf('%') < 0 && raw.indexOf('+') < 0) {
+        return new Decoded(raw, null, false);
+      }
+      StringBuilder text = new StringBuilder(raw.length());
+      int[] offsets = new int[raw.length() + 1];
+      int i = 0;
+      while (i < raw.length()) {
+        offsets[text.length()] = i;
+        char c = raw.charAt(i);
+        int hi = i + 2 < raw.length() && c == '%' ? Character.digit(raw.charAt(i + 1), 16) : -1;
+        int lo = hi < 0 ? -1 : Character.digit(raw.charAt(i + 2), 16);
+        if (lo >= 0) {
+          text.append((char) (hi * 16 + lo));
+          i += 3;
+        } else {
+          text.append(c == '+' ? ' ' : c);
+          i++;
+        }
+      }
+      offsets[text.length()] = raw.length();
+      return new Decoded(text.toString(), offsets, !text.toString().equals(raw));
+    }
   }
 
   /** Whether a setting's value must never be shown. */
@@ -45,7 +158,8 @@ public final class Secrets {
 
   /**
    * The secrets a connection to {@code url} with {@code properties} carries: passwords in the
-   * properties, in URL parameters and in the URL's user info, as written and URL-decoded.
+   * properties, in URL parameters and in user info, also inside an encoded URL given as a
+   * parameter, each as written and as it reads after every level of URL-decoding.
    */
   public static Set<String> of(String url, Properties properties) {
     Set<String> secrets = new LinkedHashSet<>();
@@ -55,26 +169,44 @@ public final class Secrets {
       }
     }
     if (url != null) {
-      for (Pattern p : new Pattern[] {URL_PASSWORD, USERINFO}) {
-        Matcher m = p.matcher(url);
-        while (m.find()) {
-          add(secrets, m.group(2));
-        }
+      List<int[]> spans = new ArrayList<>();
+      findSecrets(url, spans);
+      for (int[] span : spans) {
+        add(secrets, url.substring(span[0], span[1]));
       }
     }
     return secrets;
   }
 
   private static void add(Set<String> secrets, String value) {
-    if (value == null || value.isEmpty()) {
-      return;
+    String v = value;
+    while (v != null && !v.isEmpty() && secrets.add(v)) {
+      String decoded = decode(v);
+      v = decoded.equals(v) ? null : decoded;
     }
-    secrets.add(value);
-    try {
-      secrets.add(URLDecoder.decode(value, StandardCharsets.UTF_8));
-    } catch (IllegalArgumentException notEncoded) {
-      // kept as written
+  }
+
+  /** Percent-decodes as UTF-8, {@code +} as a blank; a malformed escape stays as written. */
+  private static String decode(String s) {
+    if (s.indexOf('%') < 0 && s.indexOf('+') < 0) {
+      return s;
     }
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(s.length());
+    int i = 0;
+    while (i < s.length()) {
+      char c = s.charAt(i);
+      int hi = i + 2 < s.length() && c == '%' ? Character.digit(s.charAt(i + 1), 16) : -1;
+      int lo = hi < 0 ? -1 : Character.digit(s.charAt(i + 2), 16);
+      if (lo >= 0) {
+        bytes.write(hi * 16 + lo);
+        i += 3;
+      } else {
+        int end = Character.isHighSurrogate(c) && i + 1 < s.length() ? i + 2 : i + 1;
+        bytes.writeBytes((c == '+' ? " " : s.substring(i, end)).getBytes(StandardCharsets.UTF_8));
+        i = end;
+      }
+    }
+    return bytes.toString(StandardCharsets.UTF_8);
   }
 
   /** {@code text} with URLs masked and every one of {@code secrets} replaced by {@code ***}. */

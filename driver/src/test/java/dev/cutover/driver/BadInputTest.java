@@ -146,4 +146,46 @@ class BadInputTest {
     }
     assertThat(messages).isNotEmpty().noneMatch(m -> m.contains(SECRET));
   }
+
+  @Test
+  void passwordInAnEncodedNewUrl_appearsInNoUrlMessageOrLogLine() throws Exception {
+    List<String> shown = new ArrayList<>();
+    String inner = "jdbc:postgresql://127.0.0.1:1/x?user=postgres&password=" + SECRET;
+    String encodedNew = "&cutover.new.url=" + URLEncoder.encode(newUrl + "?password=" + SECRET, StandardCharsets.UTF_8);
+    try (LogCapture logs = new LogCapture()) {
+      CutoverDataSource ds = new CutoverDataSource();
+      ds.setUrl(oldBase + "?user=postgres&password=" + SECRET + encodedNew + "&cutover.service=encoded-new-ok");
+      shown.add(ds.getUrl());
+      shown.add(ds.toString());
+      assertThat(ds.getUrl()).contains("cutover.new.url=jdbc%3Apostgresql%3A").contains("password%3D***");
+      // The router's INFO line at start, and a connection's toString and metadata.
+      try (Connection c = ds.getConnection()) {
+        shown.add(c.toString());
+        shown.add(c.getMetaData().getURL());
+      } finally {
+        ds.close();
+        CutoverDriver.shutdown("encoded-new-ok");
+      }
+      // A malformed URL, a data source given a plain PostgreSQL URL, an unreachable side on either end.
+      shown.add(connectFails("jdbc:cutover:postgresql://localhost:notaport/db?password=" + SECRET + encodedNew)
+          .getMessage());
+      CutoverDataSource plain = new CutoverDataSource();
+      plain.setUrl("jdbc:postgresql://localhost/app?password=" + SECRET + encodedNew);
+      shown.add(catchThrowableOfType(SQLException.class, plain::getConnection).getMessage());
+      shown.add(connectFails("jdbc:cutover:postgresql://127.0.0.1:1/x?password=" + SECRET + encodedNew
+          + "&cutover.service=encoded-old-unreachable").getMessage());
+      try (Connection c = DriverManager.getConnection(oldBase + "?cutover.new.url="
+          + URLEncoder.encode(inner, StandardCharsets.UTF_8) + "&cutover.service=encoded-new-unreachable", "postgres", null)) {
+        shown.addAll(List.of((String[]) RouterBean.attribute("encoded-new-unreachable", "PendingGuarantees")));
+      } finally {
+        CutoverDriver.shutdown("encoded-new-unreachable");
+      }
+      assertThat(logs.lines()).anyMatch(line -> line.contains("routing"))
+          .anyMatch(line -> line.contains("cannot connect to the new database"))
+          .noneMatch(line -> line.contains(SECRET));
+      shown.addAll(logs.lines());
+    }
+    assertThat(shown).anyMatch(m -> m.contains("malformed URL")).anyMatch(m -> m.contains("cannot connect to the old database"))
+        .noneMatch(m -> m.contains(SECRET));
+  }
 }
