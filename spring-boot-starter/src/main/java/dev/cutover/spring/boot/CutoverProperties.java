@@ -1,6 +1,7 @@
 package dev.cutover.spring.boot;
 
 import dev.cutover.common.Durations;
+import dev.cutover.common.Identifiers;
 import dev.cutover.flags.Target;
 import java.net.URI;
 import java.util.LinkedHashMap;
@@ -39,7 +40,7 @@ public class CutoverProperties {
   }
 
   public void setService(String service) {
-    this.service = service;
+    this.service = service == null ? null : Identifiers.trimmed("cutover.service", service, "'default'");
   }
 
   public String getInstance() {
@@ -47,7 +48,7 @@ public class CutoverProperties {
   }
 
   public void setInstance(String instance) {
-    this.instance = instance;
+    this.instance = instance == null ? null : Identifiers.trimmed("cutover.instance", instance, "a generated id");
   }
 
   /** The database moved from (its URL and credentials are spring.datasource's). */

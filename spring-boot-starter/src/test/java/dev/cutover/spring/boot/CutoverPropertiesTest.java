@@ -25,6 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.test.context.support.TestPropertySourceUtils;
 
@@ -78,6 +79,28 @@ class CutoverPropertiesTest {
   @Test
   void bind_badTarget_failsAtStart() {
     runner.withPropertyValues("cutover.flag.default=blue").run(context -> assertThat(context).hasFailed());
+  }
+
+  @Test
+  void bind_serviceAndInstanceWithTrailingBlanks_areHandedOnTrimmed() {
+    // A .properties line keeps its trailing blank; inline test properties would trim it.
+    runner.withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(new MapPropertySource(
+        "application.properties", Map.of("cutover.service", "booking ", "cutover.instance", " web-1\t"))))
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          assertThat(context.getBean(CutoverProperties.class).toDriverSettings())
+              .containsEntry("cutover.service", "booking").containsEntry("cutover.instance", "web-1");
+        });
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"cutover.service", "cutover.instance"})
+  void bind_blankServiceOrInstance_failsAtStartNamingTheKey(String key) {
+    runner.withInitializer(context -> context.getEnvironment().getPropertySources().addFirst(new MapPropertySource(
+        "application.properties", Map.of(key, " ")))).run(context -> {
+          assertThat(context).hasFailed();
+          assertThat(context.getStartupFailure()).hasStackTraceContaining(key + " is blank");
+        });
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.config;
 
+import dev.cutover.common.Identifiers;
 import dev.cutover.common.Secrets;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.flags.Target;
@@ -132,6 +133,10 @@ public final class CutoverSettings {
     }
 
     checkKnown(merged);
+    // Trimmed where they are read, so that "booking " is the service "booking" (not a second one,
+    // whose switch would fence this one's transactions) and equal settings share one router.
+    identifier(merged, SettingKey.SERVICE, "'" + SettingKey.SERVICE.defaultValue() + "'");
+    identifier(merged, SettingKey.INSTANCE, "a generated id");
     String newUrl = merged.get(SettingKey.NEW_URL.key());
     if (newUrl == null || newUrl.isBlank()) {
       throw new IllegalArgumentException(
@@ -163,6 +168,13 @@ public final class CutoverSettings {
         }
         throw new IllegalArgumentException(key + " is not a Cutover setting; known settings: " + known);
       }
+    }
+  }
+
+  private static void identifier(Map<String, String> merged, SettingKey key, String whenUnset) {
+    String value = merged.get(key.key());
+    if (value != null) {
+      merged.put(key.key(), Identifiers.trimmed(key.key(), value, whenUnset));
     }
   }
 

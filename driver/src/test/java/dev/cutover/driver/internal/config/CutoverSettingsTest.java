@@ -237,4 +237,37 @@ class CutoverSettingsTest {
     java.sql.SQLException harmless = new java.sql.SQLException("Connection refused", "08001");
     assertThat(Secrets.scrub(harmless, secrets)).isSameAs(harmless);
   }
+
+  @Test
+  void resolve_serviceAndInstanceWithBlanksAround_areTrimmedAndShareTheRouter(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("cutover.properties");
+    Files.writeString(file, "cutover.service=booking \ncutover.instance=\tweb-1 \n");
+    Properties info = new Properties();
+    info.setProperty("cutover.new.url", NEW);
+    CutoverSettings fromFile = CutoverSettings.resolve("jdbc:cutover:postgresql://old-host/app", info,
+        SettingSources.of(Map.of(), file.toString()));
+    CutoverSettings fromUrl = CutoverSettings.resolve("jdbc:cutover:postgresql://old-host/app?cutover.service=+booking%20"
+        + "&cutover.instance=web-1", info, none());
+
+    assertThat(fromFile.service()).isEqualTo("booking");
+    assertThat(fromFile.instance()).contains("web-1");
+    assertThat(fromFile.values()).containsEntry("cutover.service", "booking").containsEntry("cutover.instance", "web-1");
+    assertThat(fromFile).isEqualTo(fromUrl);
+  }
+
+  @Test
+  void resolve_blankOrControlCharacterInServiceOrInstance_isRefusedNamingTheSetting() {
+    for (String[] bad : new String[][] {
+        {"cutover.service", " "}, {"cutover.service", ""}, {"cutover.service", "boo\nking"},
+        {"cutover.service", "boo\u0000king"}, {"cutover.instance", "\t"}, {"cutover.instance", "web\r1"}}) {
+      Properties info = new Properties();
+      info.setProperty("cutover.new.url", NEW);
+      info.setProperty(bad[0], bad[1]);
+
+      Throwable e = catchThrowable(() -> CutoverSettings.resolve("jdbc:cutover:postgresql://old-host/app", info, none()));
+
+      assertThat(e).as("%s=%s", bad[0], bad[1]).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith(bad[0]).hasMessageContaining(bad[1].isBlank() ? "blank" : "control character");
+    }
+  }
 }
