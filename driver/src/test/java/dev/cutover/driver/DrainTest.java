@@ -19,8 +19,14 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
+import org.postgresql.largeobject.LargeObject;
+import org.postgresql.largeobject.LargeObjectManager;
 
-/** Transactions in flight when the flag flips: finished on old if they end in time, rolled back if not. */
+/**
+ * Transactions in flight when the flag flips (those PgJDBC's own API opened included): finished on
+ * old if they end in time, rolled back if not.
+ */
 @LeakCheckedPair
 class DrainTest {
   private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
@@ -93,6 +99,98 @@ class DrainTest {
           ResultSet rs = s.executeQuery("SELECT count(*) FROM note WHERE body = 'retried'")) {
         rs.next();
         assertThat(rs.getInt(1)).isEqualTo(1);
+      }
+    }
+  }
+
+  /**
+   * A transaction PgJDBC's large-object API opened behind the driver's back (its fastpath sends
+   * the BEGIN; no statement went through the driver) is in flight all the same: the switch waits
+   * for it, and it commits on old whole, the large object with the row that names it.
+   */
+  @Test
+  void largeObjectTransactionOpenAcrossFlip_isWaitedFor_andCommitsWholeOnOld(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection c = connect(db.url())) {
+      c.setAutoCommit(false);
+      long oid = writeLargeObject(c, "payload");
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+      insert(c, "lo " + oid);
+      assertThat(sideOf(c)).as("the transaction stays where its large object is").isEqualTo(pair.oldServer().port());
+      c.commit();
+
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.rolledBack()).isZero();
+      try (Connection old = db.oldDirect()) {
+        assertThat(largeObjects(old, oid)).as("the large object, committed on old with its row").isEqualTo(1);
+      }
+      db.awaitReplicated();
+      try (Connection n = db.newDirect(); Statement s = n.createStatement();
+          ResultSet rs = s.executeQuery("SELECT count(*) FROM note WHERE body = 'lo " + oid + "'")) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("the row reached new through replication").isEqualTo(1);
+      }
+    }
+  }
+
+  /**
+   * The reviewer's S2: a large object written with autocommit off, the flag flips, the row that
+   * names it is inserted and committed. The transaction outlives the drain timeout, so the switch
+   * rolls it back: the insert and the commit fail with 40001 and neither the large object nor the
+   * row exists anywhere (it used to move, leaving the large object behind on a connection it
+   * closed, and commit the row alone on new).
+   */
+  @Test
+  void largeObjectTransactionOutlivingDrainTimeout_getsRetryable40001_andLeavesNothingBehind(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection c = connect(db.url("cutover.drain.timeout=300ms"))) {
+      c.setAutoCommit(false);
+      long oid = writeLargeObject(c, "payload");
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+
+      assertThatThrownBy(() -> insert(c, "lo " + oid))
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"))
+          .hasMessageContaining("cutover.drain.timeout");
+      assertThatThrownBy(c::commit)
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
+      assertThat(event.rolledBack()).isEqualTo(1);
+      c.rollback();
+
+      for (Connection direct : new Connection[] {db.oldDirect(), db.newDirect()}) {
+        try (direct; Statement s = direct.createStatement();
+            ResultSet rs = s.executeQuery("SELECT count(*) FROM note WHERE body LIKE 'lo %'")) {
+          rs.next();
+          assertThat(rs.getInt(1)).as("rows on " + direct.getMetaData().getURL()).isZero();
+          assertThat(largeObjects(direct, oid)).as("large object on " + direct.getMetaData().getURL()).isZero();
+        }
+      }
+    }
+  }
+
+  /** Creates and writes a large object the way PgJDBC documents it (autocommit off); returns its oid. */
+  static long writeLargeObject(Connection c, String text) throws SQLException {
+    LargeObjectManager m = c.unwrap(PGConnection.class).getLargeObjectAPI();
+    long oid = m.createLO(LargeObjectManager.READWRITE);
+    try (LargeObject lo = m.open(oid, LargeObjectManager.WRITE)) {
+      lo.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    return oid;
+  }
+
+  static int largeObjects(Connection direct, long oid) throws SQLException {
+    try (PreparedStatement ps = direct.prepareStatement("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = ?")) {
+      ps.setLong(1, oid);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
       }
     }
   }

@@ -53,6 +53,10 @@ import org.postgresql.util.PGobject;
  *
  * <p>Transaction boundaries come from PgJDBC's own transaction state (the server's
  * ReadyForQuery status), so SQL {@code BEGIN}/{@code COMMIT} count as well as {@link #commit()}.
+ * A transaction PgJDBC opened without a statement of ours (its large-object and COPY APIs send
+ * their own {@code BEGIN} when autocommit is off) counts too: the physical connection's state is
+ * read wherever a session's being in a transaction decides something (see {@link #opened()}): the
+ * session then neither waits at the gate nor moves, and the switch waits for it, or rolls it back.
  * The steady-state cost of a statement outside a transaction is one atomic exchange, one
  * volatile read and one compare-and-set; inside a transaction, none.
  *
@@ -94,9 +98,10 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   /** Whether the server holds a transaction open (owner only, from ReadyForQuery). */
   private boolean inTransaction;
   /**
-   * IDLE, BUSY or DOOMED. The switch only ever moves BUSY to DOOMED, by compare-and-set; the owner
-   * leaves BUSY only by compare-and-set too, so that it never overwrites a doom. IDLE and DOOMED
-   * are left by the owner alone.
+   * IDLE, BUSY or DOOMED. The switch only ever moves BUSY to DOOMED, by compare-and-set, and IDLE
+   * to DOOMED the same way when the physical connection is in a transaction PgJDBC opened behind
+   * our back (see {@link #activity()}); the owner leaves BUSY and IDLE only by compare-and-set too
+   * (where a doom can happen), so that it never overwrites a doom. DOOMED is left by the owner alone.
    */
   @SuppressWarnings("unused") // accessed through ACTIVITY
   private volatile int activity;
@@ -141,7 +146,11 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   final void beforeStatement(LogicalStatement statement, StatementState state, String sql) throws SQLException {
     checkOpen(true, sql);
     if (!inTransaction) {
-      begin();
+      if (opened()) {
+        join(sql);
+      } else {
+        begin();
+      }
     }
     if (statement != null && state.bound != physical) {
       statement.rebind(physical);
@@ -149,13 +158,36 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   }
 
   /**
+   * Whether the physical connection is in a transaction (or a failed one) the server reported:
+   * one PgJDBC opened without a statement of ours included. One volatile read in PgJDBC.
+   */
+  private boolean opened() {
+    return pg.getTransactionState() != TransactionState.IDLE;
+  }
+
+  /**
+   * Joins a transaction PgJDBC opened on the physical connection without a statement of ours (its
+   * large-object or COPY API, autocommit off): it is in flight where it is, so the statement runs
+   * there too, neither held at the gate nor moved, which would close the connection and lose what
+   * the transaction did so far. The switch has seen it in flight all along ({@link #activity()}),
+   * and may have rolled it back meanwhile: then the statement fails as in any doomed transaction.
+   */
+  private void join(String sql) throws SQLException {
+    if (!ACTIVITY.compareAndSet(this, IDLE, BUSY)) {
+      checkOpen(true, sql); // doomed since checked: fails, or recovers an autocommit session
+      begin();
+    }
+  }
+
+  /**
    * Announces a transaction, then reads the route: the order the switch relies on (it closes
-   * the gate, then reads every session's activity).
+   * the gate, then reads every session's activity). A session whose physical connection is in a
+   * transaction PgJDBC opened behind our back stays where it is (see {@link #join}).
    */
   private void begin() throws SQLException {
     boolean doomed = (int) ACTIVITY.getAndSet(this, BUSY) == DOOMED;
     Route r = router.route();
-    if (doomed || r != route) {
+    if (doomed || r != route && !opened()) {
       try {
         if (doomed) {
           recover();
@@ -195,7 +227,12 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
         throw SqlStates.retry("cutover: waited " + router.gateMaxPause().toMillis()
             + " ms (cutover.gate.max-pause) for the switch of " + router.service() + " to finish; retry", null);
       }
-      ACTIVITY.setVolatile(this, BUSY); // from IDLE, which only the owner leaves
+      if (!ACTIVITY.compareAndSet(this, IDLE, BUSY)) {
+        // Doomed while idle: only a transaction opened behind our back is (see doom), read stale.
+        recover();
+        ACTIVITY.setVolatile(this, BUSY); // from DOOMED, which only the owner leaves
+        checkOpen();
+      }
       r = router.route();
     }
     if (r.serving() != side) {
@@ -354,9 +391,20 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     return SqlStates.lost(lost, cause);
   }
 
+  /**
+   * What the switch sees: BUSY also for an idle session whose physical connection is in a
+   * transaction PgJDBC opened without a statement of ours (its large-object or COPY API with
+   * autocommit off), so that the drain waits for it and rolls it back like any other.
+   */
   @Override
   public final int activity() {
-    return (int) ACTIVITY.getVolatile(this);
+    int a = (int) ACTIVITY.getVolatile(this);
+    return a == IDLE && openedBehind() ? BUSY : a;
+  }
+
+  /** {@link #opened()} for the switch thread: a usable session's physical connection in a transaction. */
+  private boolean openedBehind() {
+    return !closed && lost == null && pgConnection.getTransactionState() != TransactionState.IDLE;
   }
 
   /**
@@ -368,7 +416,9 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   public final int doom(String reason, long timeoutNanos) {
     Doom d = new Doom(reason);
     doom = d;
-    if (!ACTIVITY.compareAndSet(this, BUSY, DOOMED)) {
+    // An idle session is doomed only for a transaction opened behind our back; its owner leaves
+    // IDLE by compare-and-set too, so it sees the doom (join, enter) instead of overwriting it.
+    if (!ACTIVITY.compareAndSet(this, BUSY, DOOMED) && !(openedBehind() && ACTIVITY.compareAndSet(this, IDLE, DOOMED))) {
       return -1;
     }
     boolean pooled = router.pooled(side);
