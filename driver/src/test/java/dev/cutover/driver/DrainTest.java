@@ -159,6 +159,9 @@ class DrainTest {
       assertThatThrownBy(() -> insert(c, "lo " + oid))
           .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"))
           .hasMessageContaining("cutover.drain.timeout");
+      assertThatThrownBy(() -> writeLargeObject(c, "more"))
+          .as("the rest of the transaction does not go on on new either")
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
       assertThatThrownBy(c::commit)
           .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
       assertThat(event.rolledBack()).isEqualTo(1);

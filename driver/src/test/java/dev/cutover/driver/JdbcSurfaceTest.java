@@ -145,6 +145,37 @@ class JdbcSurfaceTest {
     }
   }
 
+  /**
+   * The reviewer's S7: a connection used only through PgJDBC's COPY and large-object APIs follows a
+   * switch as a statement would, at the call that hands out the manager: it moved never, and every
+   * COPY failed with 25006 on the fenced old while {@code isValid} said true.
+   */
+  @Test
+  void copyAndLargeObjectApis_calledAfterSwitch_runOnNew() throws Exception {
+    Replicated db = db();
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection copier = DrainTest.connect(db.url());
+        Connection writer = DrainTest.connect(db.url())) {
+      copier.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY app.item (name) FROM STDIN", new StringReader("before\n"));
+      writer.setAutoCommit(false);
+      DrainTest.writeLargeObject(writer, "before");
+      writer.commit();
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      assertThat(copier.unwrap(PGConnection.class).getCopyAPI()
+          .copyIn("COPY app.item (name) FROM STDIN", new StringReader("after\n"))).isEqualTo(1);
+      long oid = DrainTest.writeLargeObject(writer, "after");
+      writer.commit();
+      db.awaitReplicated();
+      assertThat(names(db.newDirect())).containsExactly("before", "after");
+      assertThat(names(db.oldDirect())).containsExactly("before");
+      try (Connection n = db.newDirect()) {
+        assertThat(DrainTest.largeObjects(n, oid)).as("the large object written after the switch, on new").isEqualTo(1);
+      }
+    }
+  }
+
   @Test
   void closedObjects_refuseWork() throws Exception {
     Replicated db = db();

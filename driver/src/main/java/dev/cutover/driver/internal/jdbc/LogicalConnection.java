@@ -31,7 +31,10 @@ import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.core.TransactionState;
+import org.postgresql.copy.CopyManager;
+import org.postgresql.fastpath.Fastpath;
 import org.postgresql.jdbc.AutoSave;
+import org.postgresql.largeobject.LargeObjectManager;
 import org.postgresql.util.PGobject;
 
 /**
@@ -798,6 +801,51 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
       listens = true;
     }
     if (router.route() != route || (int) ACTIVITY.getVolatile(this) == DOOMED) {
+      begin();
+      ACTIVITY.compareAndSet(this, BUSY, IDLE);
+    }
+  }
+
+  /**
+   * PgJDBC's COPY API on the side that serves: outside a transaction, the call follows a switch as
+   * a transaction start would (it waits at a closed gate, moves when the route changed), so that
+   * the manager it returns works on the connection's current side; without it a connection used
+   * only for COPY stayed on a fenced old for good. The manager belongs to the physical connection of
+   * this moment: take it again for each transaction.
+   */
+  @Override
+  public CopyManager getCopyAPI() throws SQLException {
+    arrive();
+    return pgConnection.getCopyAPI();
+  }
+
+  /** PgJDBC's large-object API on the side that serves, as {@link #getCopyAPI()}. */
+  @Override
+  public LargeObjectManager getLargeObjectAPI() throws SQLException {
+    arrive();
+    return pgConnection.getLargeObjectAPI();
+  }
+
+  /** PgJDBC's fastpath API (what its large-object API runs on) on the side that serves, as {@link #getCopyAPI()}. */
+  @Override
+  @Deprecated
+  @SuppressWarnings("deprecation")
+  public Fastpath getFastpathAPI() throws SQLException {
+    arrive();
+    return pgConnection.getFastpathAPI();
+  }
+
+  /**
+   * Before work PgJDBC's own API does on the physical connection, behind our statements: outside a
+   * transaction (ours, or one that API opened), what a transaction start would do. A transaction a
+   * switch rolled back fails it with 40001 until the application rolls back, as a statement would:
+   * recovering here would let the rest of that transaction commit on the other side without the part
+   * the switch rolled back.
+   */
+  private void arrive() throws SQLException {
+    checkOpen();
+    checkDoomed();
+    if (!inTransaction && !opened() && router.route() != route) {
       begin();
       ACTIVITY.compareAndSet(this, BUSY, IDLE);
     }
