@@ -373,6 +373,51 @@ class SessionMoveTest {
     }
   }
 
+  /**
+   * The reviewer's S9: a session whose state cannot be set up on new (here a role new does not have)
+   * fails with 08003 naming why, so that the pool replaces it, and the advisory lock it held stays
+   * taken on new until it is closed. It used to fail every statement with the role's error while
+   * {@code isValid} said true, having released on new the lock its old session still held.
+   */
+  @Test
+  void flip_sessionWhoseRoleCannotBeSetOnNew_failsWith08003_andKeepsItsAdvisoryLockOnNewUntilClosed()
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    String role = "only_on_old_" + db.database;
+    try (Connection old = db.oldDirect(); Statement s = old.createStatement()) {
+      s.execute("CREATE ROLE " + role + " NOLOGIN");
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection other = DrainTest.connect(db.url());
+        Connection holder = DrainTest.connect(db.url())) {
+      query(holder, "SELECT pg_advisory_lock(4243)::text");
+      try (Statement s = holder.createStatement()) {
+        s.execute("SET ROLE " + role);
+      }
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      try (Statement s = holder.createStatement()) {
+        assertThatThrownBy(() -> s.execute("SELECT 1"))
+            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("08003"))
+            .hasMessageContaining("new database")
+            .hasMessageContaining(role)
+            .hasMessageContaining("close it");
+      }
+      assertThat(holder.isValid(1)).isFalse();
+      assertThat(DrainTest.sideOf(other)).isEqualTo(pair.newServer().port());
+      assertThat(query(other, "SELECT pg_try_advisory_lock(4243)")).as("still taken on new by the holder").isEqualTo("f");
+
+      holder.close();
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> "t".equals(query(other, "SELECT pg_try_advisory_lock(4243)")));
+    } finally {
+      try (Connection old = db.oldDirect(); Statement s = old.createStatement()) {
+        s.execute("DROP ROLE " + role);
+      }
+    }
+  }
+
   @Test
   void flip_advisoryLockHeldOnNewBySomeoneElse_isRefusedNamingTheLock() throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);

@@ -110,6 +110,11 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   private volatile int activity;
   /** Set by the switch before it moves {@link #activity} to DOOMED; read by the owner after seeing DOOMED. */
   private volatile Doom doom;
+  /**
+   * The connection a switch reserved on the target for a move that then failed ({@link #install}):
+   * it holds the session's advisory locks there until this connection closes. Null otherwise.
+   */
+  private volatile Connection holding;
   /** Why this connection cannot be used any more (session state that could not move), or null. */
   private volatile String lost;
   private volatile boolean closed;
@@ -295,7 +300,13 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     return read;
   }
 
-  /** Sets {@code carried} (or, without it, the JDBC-level state) up on the connection a move takes. */
+  /**
+   * Sets {@code carried} (or, without it, the JDBC-level state) up on the connection a move takes.
+   * When that fails (the target refuses a role, a setting), the session cannot go on without it:
+   * the connection becomes unusable, so that the pool replaces it. A connection the switch reserved
+   * holds the session's advisory locks on the target: it is kept until this connection closes, so
+   * that no one else takes them there while the application may still believe it holds them.
+   */
   private void install(SessionSnapshot carried, Handover.Acquired acquired, Target target) throws SQLException {
     Connection fresh = acquired.connection();
     try {
@@ -307,8 +318,17 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
         state.applyTo(fresh);
       }
     } catch (SQLException | RuntimeException e) {
-      closeQuietly(fresh);
-      throw e;
+      if (acquired.reserved()) {
+        holding = fresh;
+        if (closed) { // closed meanwhile, by another thread: it may not have seen the field
+          closeQuietly(fresh);
+        }
+      } else {
+        closeQuietly(fresh);
+      }
+      throw lose("its session state could not be set up on the " + target.value() + " database (" + e.getMessage()
+          + (acquired.reserved() ? "); the advisory locks it held stay taken there until it is closed" : ")"),
+          e instanceof SQLException s ? s : new SQLException(e));
     }
   }
 
@@ -734,7 +754,16 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     }
     closed = true;
     router.unregister(this);
+    releaseHolding();
     physical.close();
+  }
+
+  /** Lets go of the locks a failed move kept on the target (see {@link #holding}). */
+  private void releaseHolding() {
+    Connection h = holding;
+    if (h != null) {
+      closeQuietly(h);
+    }
   }
 
   @Override
@@ -749,6 +778,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     }
     closed = true;
     router.unregister(this);
+    releaseHolding();
     physical.abort(executor);
   }
 
