@@ -89,7 +89,7 @@ final class BatchWriter {
   private final String targetLabel;
   private final TriggersOff triggersOff;
   private final Map<TableName, TableInfo> tables = new HashMap<>();
-  private final Map<TableName, Boolean> cascading = new HashMap<>();
+  private final Map<TableName, Cascades> cascading = new HashMap<>();
   private final Map<TableName, Regroup> regroup = new HashMap<>();
   private final Map<String, String> prepared = new HashMap<>();
   private int statementCount;
@@ -101,7 +101,10 @@ final class BatchWriter {
   /** Changes held back per table, in order (see the class notes). */
   private final Map<TableName, List<Change>> held = new LinkedHashMap<>();
   private int heldCount;
+  /** Tables whose own triggers are off in this batch (see {@link #turnOff}). */
   private final Set<TableName> disabled = new HashSet<>();
+  /** Tables whose triggers are off in this batch along with those of every table their cascading foreign keys reach. */
+  private final Set<TableName> reached = new HashSet<>();
   private final List<TableName> truncating = new ArrayList<>();
   private long truncatingTxid;
   private long changes;
@@ -166,7 +169,7 @@ final class BatchWriter {
       return;
     }
     release();
-    turnOff(table);
+    turnOff(table, c.op());
     boolean schemaChange = table.equals(DdlCapture.LOG);
     if (schemaChange) {
       checkDeferred();
@@ -288,6 +291,7 @@ final class BatchWriter {
     sql.clear();
     applies.clear();
     disabled.clear();
+    reached.clear();
     truncating.clear();
     held.clear();
     heldCount = 0;
@@ -394,13 +398,26 @@ final class BatchWriter {
     }
   }
 
-  /** Turns the table's triggers off before its first change in this batch, where the mode needs it. */
-  private void turnOff(TableName table) {
-    if (triggersOff == TriggersOff.REPLICA_ROLE || !disabled.add(table)) {
+  /**
+   * Turns the table's triggers and rules off before its first change in this batch, where the mode
+   * needs it; before its first UPDATE or DELETE also those of every table its cascading foreign
+   * keys reach ({@link TriggerSwitch}): the target's own ON DELETE/UPDATE action writes them
+   * there, and their triggers must not fire for it, as they would not in replica mode (where
+   * nothing cascades) and did not for the changes the cascade made on the source, which arrive
+   * anyway. An INSERT or TRUNCATE cascades nowhere, so a table that only takes inserts (a hub
+   * that many tables refer to) leaves its children alone.
+   */
+  private void turnOff(TableName table, char op) {
+    if (triggersOff == TriggersOff.REPLICA_ROLE) {
       return;
     }
-    sql.add(TriggerSwitch.off(table));
-    applies.add(null);
+    boolean cascades = op == 'U' || op == 'D';
+    boolean first = cascades ? reached.add(table) : !reached.contains(table) && !disabled.contains(table);
+    if (first) {
+      disabled.add(table);
+      sql.add(TriggerSwitch.off(table, cascades));
+      applies.add(null);
+    }
   }
 
   /**
@@ -428,8 +445,7 @@ final class BatchWriter {
       s.execute(String.join(";\n", sql));
       do {
         List<Change> cs = i < applies.size() ? applies.get(i) : null;
-        if (cs != null && cs.get(0).op() != 'I' && s.getUpdateCount() < cs.size()
-            && !cascaded(new TableName(cs.get(0).schema(), cs.get(0).table()))) {
+        if (cs != null && cs.get(0).op() != 'I' && s.getUpdateCount() < cs.size() && !cascaded(cs.get(0))) {
           missing += cs.size() - s.getUpdateCount();
         }
         i++;
@@ -452,22 +468,41 @@ final class BatchWriter {
   }
 
   /**
-   * Whether a change of this table that finds no row is expected: with foreign keys checked
+   * Whether a change that found no row is expected: with foreign keys checked
    * ({@link TriggersOff#IN_TRANSACTION}) the target's own ON DELETE/UPDATE actions have already
-   * done what the source logged after the change that caused them (PostgreSQL fires a
-   * cascade's row triggers after the causing row's).
+   * done what the source logged after the change that caused them (PostgreSQL fires a cascade's
+   * row triggers after the causing row's). Only what such an action can do counts: a DELETE where
+   * a key of the table deletes on cascade; an UPDATE that finds its row by the old key or old row
+   * (the key, or for a table without one the row, changed) where a key of the table updates on
+   * cascade or sets null or a default. An UPDATE found by its unchanged key found its row on the
+   * source and the cascade leaves the key alone, so one that finds nothing is a row new lacks,
+   * unless a DEFERRABLE key deletes on cascade: deferred on the source to its commit, such a
+   * cascade may run earlier on the target, where the batch checks its deferred constraints before
+   * a TRUNCATE or a schema change.
    */
-  private boolean cascaded(TableName table) throws SQLException {
+  private boolean cascaded(Change c) throws SQLException {
     if (triggersOff == TriggersOff.REPLICA_ROLE) {
       return false;
     }
-    Boolean known = cascading.get(table);
+    TableName table = new TableName(c.schema(), c.table());
+    Cascades known = cascading.get(table);
     if (known == null) {
-      known = Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND conrelid = ?::regclass"
-          + " AND (confdeltype IN ('c', 'n', 'd') OR confupdtype IN ('c', 'n', 'd')))", table.regclass());
+      String[] row = Sql.rows(target, "SELECT coalesce(bool_or(confdeltype = 'c'), false),"
+          + " coalesce(bool_or(confupdtype IN ('c', 'n', 'd') OR confdeltype IN ('n', 'd')), false),"
+          + " coalesce(bool_or(confdeltype = 'c' AND condeferrable), false)"
+          + " FROM pg_constraint WHERE contype = 'f' AND conrelid = ?::regclass", table.regclass()).get(0);
+      known = new Cascades("t".equals(row[0]), "t".equals(row[1]), "t".equals(row[2]));
       cascading.put(table, known);
     }
-    return known;
+    return switch (c.op()) {
+      case 'D' -> known.deletes();
+      case 'U' -> known.deferredDeletes() || c.oldKey() != null && known.moves();
+      default -> false;
+    };
+  }
+
+  /** What the target's foreign keys of a table do to it on cascade (see {@link #cascaded}). */
+  private record Cascades(boolean deletes, boolean moves, boolean deferredDeletes) {
   }
 
   /** Whether the table has a GENERATED ALWAYS identity column (10+), which takes the source's value only when told to. */
