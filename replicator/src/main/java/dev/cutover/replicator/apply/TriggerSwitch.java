@@ -25,6 +25,10 @@ import java.sql.Statement;
  *       either. {@code DISABLE RULE} locks the table ACCESS EXCLUSIVE until commit, where
  *       {@code DISABLE TRIGGER} takes SHARE ROW EXCLUSIVE, which readers pass: readers of such a
  *       table on the target wait for the batch.</li>
+ *   <li>every trigger and rule set {@code ENABLE REPLICA} is set {@code ENABLE ALWAYS}: it fires for
+ *       replicated changes only, which is what the applied ones are, and in replica mode it fires for
+ *       them; as owner, with the session's role left at origin, it would never fire. It is set
+ *       {@code ENABLE REPLICA} again with the others; no other session sees it otherwise.</li>
  * </ul>
  * With {@code cascades} (before the table's first UPDATE or DELETE of the batch) it does the same
  * for every table the table's cascading foreign keys reach (ON DELETE/UPDATE CASCADE, SET NULL,
@@ -37,7 +41,7 @@ import java.sql.Statement;
  * What it disables it notes in a transaction-local setting, and {@code cutover.triggers_on()}
  * enables exactly those again before commit. ALTER TABLE is transactional, so no other session
  * ever sees them disabled; it also makes the table's cached plans be made again, which is why a
- * table that needs nothing disabled is left alone. Both functions run with the applier's rights.
+ * table that needs nothing disabled or enabled is left alone. Both functions run with the applier's rights.
  */
 final class TriggerSwitch {
   private static final String[] DEFINITION = {
@@ -59,15 +63,15 @@ final class TriggerSwitch {
         + "  LOOP\n"
         // A partitioned table's row triggers fire as their clones on its partitions, which are reached too and turned off one by one.
         + "    SELECT pg_catalog.array_agg(c ORDER BY c) INTO clauses FROM (\n"
-        + "      SELECT 'TRIGGER ' || pg_catalog.quote_ident(g.tgname) AS c\n"
+        + "      SELECT CASE g.tgenabled WHEN 'R' THEN 'REPLICA ' ELSE '' END || 'TRIGGER ' || pg_catalog.quote_ident(g.tgname) AS c\n"
         + "      FROM pg_catalog.pg_trigger g\n"
-        + "      WHERE g.tgrelid = rel AND NOT g.tgisinternal AND g.tgenabled = 'O'\n"
+        + "      WHERE g.tgrelid = rel AND NOT g.tgisinternal AND g.tgenabled IN ('O', 'R')\n"
         + "      AND NOT (partitioned AND g.tgtype::int & 1 = 1)\n"
         + "      AND g.tgfoid IS DISTINCT FROM pg_catalog.to_regproc('cutover.capture')::pg_catalog.oid\n"
         + "      AND g.tgfoid IS DISTINCT FROM pg_catalog.to_regproc('cutover.capture_row')::pg_catalog.oid\n"
         + "      AND (fenced OR g.tgname <> 'cutover_fence')\n"
-        + "      UNION ALL SELECT 'RULE ' || pg_catalog.quote_ident(r.rulename)\n"
-        + "      FROM pg_catalog.pg_rewrite r WHERE r.ev_class = rel AND r.ev_enabled = 'O' AND r.rulename <> '_RETURN') o;\n"
+        + "      UNION ALL SELECT CASE r.ev_enabled WHEN 'R' THEN 'REPLICA ' ELSE '' END || 'RULE ' || pg_catalog.quote_ident(r.rulename)\n"
+        + "      FROM pg_catalog.pg_rewrite r WHERE r.ev_class = rel AND r.ev_enabled IN ('O', 'R') AND r.rulename <> '_RETURN') o;\n"
         + "    IF clauses IS NOT NULL THEN\n"
         + "      IF rel <> t AND NOT owned THEN\n"
         + "        RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = pg_catalog.format('table %s has triggers or rules (%s) that a"
@@ -76,9 +80,10 @@ final class TriggerSwitch {
         + " session_replication_role (a superuser; 15+: GRANT SET ON PARAMETER session_replication_role)',"
         + " rel::pg_catalog.regclass, pg_catalog.array_to_string(clauses, ', '), t, current_user, current_user);\n"
         + "      END IF;\n"
-        + "      EXECUTE 'ALTER TABLE ' || rel::pg_catalog.regclass::text || ' '\n"
-        + "        || (SELECT pg_catalog.string_agg('DISABLE ' || c, ', ') FROM pg_catalog.unnest(clauses) c);\n"
-        // One element per table, each the text of an array (the table's oid, then what was disabled), so that no name can break the list.
+        // Ordinary ones off; ENABLE REPLICA ones on, as they would be with session_replication_role = replica.
+        + "      EXECUTE 'ALTER TABLE ' || rel::pg_catalog.regclass::text || ' ' || (SELECT pg_catalog.string_agg(CASE WHEN c LIKE 'REPLICA %'\n"
+        + "        THEN 'ENABLE ALWAYS ' || pg_catalog.substr(c, 9) ELSE 'DISABLE ' || c END, ', ') FROM pg_catalog.unnest(clauses) c);\n"
+        // One element per table, each the text of an array (the table's oid, then what to enable again), so that no name can break the list.
         + "      PERFORM pg_catalog.set_config('cutover.triggers_off', (coalesce(nullif(pg_catalog.current_setting("
         + "'cutover.triggers_off', true), '')::text[], '{}') || (ARRAY[rel::text] || clauses)::text)::text,"
         + " true);\n"

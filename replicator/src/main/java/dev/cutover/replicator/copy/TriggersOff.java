@@ -18,8 +18,10 @@ import java.util.List;
  * transaction, each table's enabled ordinary triggers (and, for the apply, rules) are disabled by name
  * ({@code ALTER TABLE ... DISABLE TRIGGER}, which an owner may do) and enabled again before
  * commit. DDL is transactional, so no other session ever sees them disabled, and a crash or a
- * rollback leaves them as they were. Triggers set {@code ENABLE ALWAYS} (the DDL capture's) or
- * {@code ENABLE REPLICA} keep firing in both modes, as under replication. Foreign keys are
+ * rollback leaves them as they were. Triggers set {@code ENABLE ALWAYS} (the DDL capture's) keep
+ * firing in both modes, as under replication; {@code ENABLE REPLICA} ones fire under
+ * {@link #REPLICA_ROLE} only, except in the apply, whose {@code TriggerSwitch} sets them
+ * {@code ENABLE ALWAYS} for each batch. Foreign keys are
  * internal triggers that only a superuser may disable, so with {@link #IN_TRANSACTION} they stay
  * checked: the copy sets them aside and adds them back afterwards, and the apply relies on
  * changes arriving in an order they accept (see docs/design-decisions.md). The ALTER TABLE

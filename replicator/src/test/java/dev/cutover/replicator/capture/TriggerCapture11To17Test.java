@@ -1177,6 +1177,47 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Triggers and rules on new set {@code ENABLE REPLICA} fire for replicated changes only, as
+   * under logical replication; an apply as owner, which may not set {@code
+   * session_replication_role}, turns them {@code ENABLE ALWAYS} inside each batch and back before
+   * commit, so they fire for the applied changes as they would in replica mode, for the rows a
+   * cascade on new deletes too. Before, they never fired in this mode, where the docs said they did.
+   */
+  @Test
+  void apply_replicaTriggersAndRulesOnNew_fireForAppliedChangesAsInReplicaMode(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "replicatrig");
+    db.executeOnBoth("CREATE TABLE ticket (id int PRIMARY KEY, state text);"
+        + " CREATE TABLE ticket_line (id int PRIMARY KEY, ticket_id int NOT NULL REFERENCES ticket ON DELETE CASCADE)");
+    try (Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "CREATE TABLE arrived (what text NOT NULL);"
+          + " CREATE FUNCTION note_arrival() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+          + "   IF TG_OP = 'DELETE' THEN INSERT INTO arrived VALUES (TG_TABLE_NAME || ' ' || TG_OP || ' ' || OLD.id);"
+          + "   ELSE INSERT INTO arrived VALUES (TG_TABLE_NAME || ' ' || TG_OP || ' ' || NEW.id); END IF; RETURN NULL; END$$;"
+          + " CREATE TRIGGER ticket_arrival AFTER INSERT OR UPDATE OR DELETE ON ticket FOR EACH ROW EXECUTE FUNCTION note_arrival();"
+          + " CREATE TRIGGER line_arrival AFTER INSERT OR DELETE ON ticket_line FOR EACH ROW EXECUTE FUNCTION note_arrival();"
+          + " CREATE RULE ticket_seen AS ON UPDATE TO ticket DO ALSO INSERT INTO arrived VALUES ('rule ' || NEW.id);"
+          + " ALTER TABLE ticket ENABLE REPLICA TRIGGER ticket_arrival, ENABLE REPLICA RULE ticket_seen;"
+          + " ALTER TABLE ticket_line ENABLE REPLICA TRIGGER line_arrival");
+    }
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "INSERT INTO ticket VALUES (1, 'open'), (2, 'open'); INSERT INTO ticket_line VALUES (10, 1), (11, 1), (20, 2)");
+      OwnedDatabase.execute(o, "UPDATE ticket SET state = 'closed' WHERE id = 2");
+      OwnedDatabase.execute(o, "DELETE FROM ticket WHERE id = 1");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      assertThat(OwnedDatabase.strings(n, "SELECT what FROM arrived ORDER BY what COLLATE \"C\"")).containsExactly("rule 2", "ticket DELETE 1",
+          "ticket INSERT 1", "ticket INSERT 2", "ticket UPDATE 2", "ticket_line DELETE 10", "ticket_line DELETE 11",
+          "ticket_line INSERT 10", "ticket_line INSERT 11", "ticket_line INSERT 20");
+      assertThat(OwnedDatabase.strings(n, "SELECT tgname || ' ' || tgenabled::text FROM pg_trigger WHERE tgname LIKE '%arrival' UNION ALL"
+          + " SELECT rulename || ' ' || ev_enabled::text FROM pg_rewrite WHERE rulename = 'ticket_seen' ORDER BY 1"))
+          .as("set ENABLE REPLICA again after each batch").containsExactly("line_arrival R", "ticket_arrival R", "ticket_seen R");
+      assertThat(OwnedDatabase.strings(n, "SELECT id || ' ' || state FROM ticket ORDER BY id")).containsExactly("2 closed");
+    }
+    db.assertConverged(r);
+  }
+
+  /**
    * Keys swapped and shifted in one statement on old, where only DEFERRABLE constraints keep them
    * unique ({@link TriggerCaptureFlow#moveDeferrableKeys}), applied by a role that owns the tables
    * and may not set {@code session_replication_role} on 17: each batch defers the deferrable
