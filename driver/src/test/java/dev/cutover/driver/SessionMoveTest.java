@@ -476,6 +476,79 @@ class SessionMoveTest {
     }
   }
 
+  /**
+   * A listener that unlistened everything ({@code UNLISTEN *}, or a pool's {@code DISCARD ALL})
+   * and listened again is still woken by a switch: it used to lose the wake channel with the rest,
+   * stay blocked on old for good, and hold the closed gate for the handover's whole timeout.
+   */
+  @Test
+  void flip_listenerThatUnlistenedAllAndListenedAgain_isWokenAndReceivesThoseSentOnNew() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    java.util.concurrent.BlockingQueue<String> received = new java.util.concurrent.LinkedBlockingQueue<>();
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection listener = DrainTest.connect(db.url())) {
+      PGConnection pg = listener.unwrap(PGConnection.class);
+      try (Statement s = listener.createStatement()) {
+        s.execute("LISTEN jobs");
+        assertThat(pg.getNotifications(50)).isEmpty();
+        s.execute("UNLISTEN *");
+        s.execute("LISTEN jobs");
+      }
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      Thread waiting = new Thread(() -> {
+        try {
+          while (!stop.get()) {
+            for (org.postgresql.PGNotification n : pg.getNotifications(0)) {
+              received.add(n.getName() + ":" + n.getParameter());
+            }
+          }
+        } catch (SQLException e) {
+          received.add("failed: " + e.getMessage());
+        }
+      }, "waiting-listener");
+      waiting.setDaemon(true);
+      waiting.start();
+      try {
+        notify(db.oldDirect(), "before");
+        assertThat(received.poll(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("jobs:before");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+            .until(() -> blockedInNotificationWait(waiting));
+
+        db.flip(Target.NEW);
+        SwitchEvent event = events.next();
+        assertThat(event.outcome()).isEqualTo(Outcome.COMPLETED);
+        assertThat(event.timing(Phase.HANDOVER)).as("the handover woke the listener rather than waiting it out")
+            .isLessThan(java.time.Duration.ofSeconds(2));
+        notify(db.newDirect(), "after");
+
+        assertThat(received.poll(30, java.util.concurrent.TimeUnit.SECONDS)).as("woken on old, waiting on new")
+            .isEqualTo("jobs:after");
+        assertThat(received).as("the wake channel is not the application's").isEmpty();
+      } finally {
+        stop.set(true);
+        notify(db.newDirect(), "stop");
+        notify(db.oldDirect(), "stop");
+        waiting.join(30_000);
+      }
+      assertThat(waiting.isAlive()).as("the waiting thread ended").isFalse();
+      assertThat(DrainTest.sideOf(listener)).isEqualTo(pair.newServer().port());
+      try (Statement s = listener.createStatement(); ResultSet rs = s.executeQuery(
+          "SELECT string_agg(c, ',' ORDER BY c) FROM pg_listening_channels() c")) {
+        rs.next();
+        assertThat(rs.getString(1)).as("its own channel and the wake channel, once each").isEqualTo("cutover_switch_wake,jobs");
+      }
+    }
+  }
+
+  /** Whether {@code t} is inside PgJDBC's wait for notifications (blocked on its socket). */
+  private static boolean blockedInNotificationWait(Thread t) {
+    for (StackTraceElement e : t.getStackTrace()) {
+      if ("processNotifies".equals(e.getMethodName())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static void notify(Connection direct, String payload) throws SQLException {
     try (direct; PreparedStatement ps = direct.prepareStatement("SELECT pg_notify('jobs', ?)")) {
       ps.setString(1, payload);

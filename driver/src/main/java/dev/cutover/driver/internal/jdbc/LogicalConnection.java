@@ -121,6 +121,13 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   /** Whether the application waits for notifications through this connection (it then listens on the wake channel). */
   private volatile boolean listens;
   /**
+   * Whether a statement ran since this connection last listened on the wake channel (owner only):
+   * an {@code UNLISTEN *} or {@code DISCARD ALL} among them dropped it, and a wait it cannot wake
+   * would hold the switch, then stay on the side left. A plain write per statement, so that a
+   * wait pays a round trip only after statements ran.
+   */
+  private boolean wakeUnsure = true;
+  /**
    * The state of a statement closed cleanly, for the next statement to take. Any thread may close a
    * statement, so both ends are atomic exchanges: a state is taken by one statement at most.
    */
@@ -152,6 +159,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
    * {@code sql} is the statement's text when known (read only on a session a switch rolled back).
    */
   final void beforeStatement(LogicalStatement statement, StatementState state, String sql) throws SQLException {
+    wakeUnsure = true;
     checkOpen(true, sql);
     if (!inTransaction) {
       if (opened()) {
@@ -808,7 +816,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     checkOpen();
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, timeoutMillis));
     while (true) {
-      follow();
+      follow(timeoutMillis >= 0);
       int wait = timeoutMillis <= 0 ? timeoutMillis
           : (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
       PGNotification[] got = received(pgConnection.getNotifications(wait));
@@ -820,15 +828,19 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   /**
    * Outside a transaction, what a transaction start would do: wait at a closed gate, move when the
-   * route changed. Also starts listening on the wake channel the first time.
+   * route changed. Listens on the wake channel first: the first time, and before a wait ({@code
+   * waits}) when a statement ran since it last did (it may have unlistened). Listening comes
+   * before reading the route, so that a switch that closed the gate after the read wakes the wait.
    */
-  private void follow() throws SQLException {
+  private void follow(boolean waits) throws SQLException {
     if (inTransaction) {
       return;
     }
-    if (!listens && !router.pooled(side) && pg.getTransactionState() == TransactionState.IDLE) {
+    if ((!listens || waits && wakeUnsure) && !router.pooled(side)
+        && pg.getTransactionState() == TransactionState.IDLE) {
       ServerExchange.run(pg, "LISTEN " + WAKE_CHANNEL).rowsOrThrow();
       listens = true;
+      wakeUnsure = false;
     }
     if (router.route() != route || (int) ACTIVITY.getVolatile(this) == DOOMED) {
       begin();

@@ -28,6 +28,12 @@ import org.slf4j.LoggerFactory;
  * session no longer has until it calls {@code nextval} again.
  */
 public final class SessionSnapshot {
+  /**
+   * The channel the driver itself listens on to wake a session waiting for notifications (see
+   * {@code Session.WAKE_CHANNEL}): never one of the session's own, so never read as one.
+   */
+  public static final String WAKE_CHANNEL = "cutover_switch_wake";
+
   private static final Logger LOG = LoggerFactory.getLogger(SessionSnapshot.class);
   /** Settings already reported as having no equivalent on the target, so each is logged once. */
   private static final Set<String> REPORTED = ConcurrentHashMap.newKeySet();
@@ -95,6 +101,7 @@ public final class SessionSnapshot {
           + " UNION ALL SELECT 'role', pg_catalog.current_setting('role'), NULL"
           + " WHERE pg_catalog.current_setting('role') <> 'none'"
           + " UNION ALL SELECT 'listen', c, NULL FROM pg_catalog.pg_listening_channels() c"
+          + " WHERE c <> '" + WAKE_CHANNEL + "'"
           + " UNION ALL SELECT 'lock', l.objsubid::text, l.classid::bigint || ' ' || l.objid::bigint || ' ' || l.mode"
           + " FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.pid = pg_catalog.pg_backend_pid()"
           + " AND l.granted"
@@ -297,7 +304,7 @@ public final class SessionSnapshot {
     return locks;
   }
 
-  /** Channels the session listens on. */
+  /** Channels the session listens on, without the driver's own ({@link #WAKE_CHANNEL}). */
   public List<String> channels() {
     return channels;
   }

@@ -21,9 +21,11 @@ public interface Session {
   /**
    * The channel a session that waits for notifications also listens on, so that a switch can
    * wake it (and read its own channels) while the gate is closed. Filtered out of what the
-   * application receives.
+   * application receives and of the channels a session carries as its own. The session listens
+   * on it again before a wait whenever a statement ran since it last did: the application's
+   * {@code UNLISTEN *} or {@code DISCARD ALL} drops it with the rest.
    */
-  String WAKE_CHANNEL = "cutover_switch_wake";
+  String WAKE_CHANNEL = SessionSnapshot.WAKE_CHANNEL;
 
   int activity();
 
