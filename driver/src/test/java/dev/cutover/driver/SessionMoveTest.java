@@ -161,6 +161,84 @@ class SessionMoveTest {
     }
   }
 
+  /**
+   * Custom settings the database reads outside policies and functions move too: in a view, a
+   * column default, a CHECK constraint and a trigger's WHEN clause. They were dropped: on new the
+   * view returned no rows and the insert failed with 42704 (found by review).
+   */
+  @Test
+  void flip_customSettingsReadByViewDefaultCheckAndTriggerWhen_moveWithTheSession() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA
+        + "CREATE TABLE public.item (id serial PRIMARY KEY, tenant text NOT NULL, v text NOT NULL);"
+        + "CREATE VIEW public.my_item WITH (security_barrier) AS SELECT * FROM public.item"
+        + " WHERE tenant = current_setting('app.tenant_v', true);"
+        + "CREATE FUNCTION public.traced() RETURNS trigger LANGUAGE plpgsql AS"
+        + " $$ BEGIN NEW.what := NEW.what || ' traced'; RETURN NEW; END $$;"
+        + "CREATE TABLE public.audit (id serial PRIMARY KEY, actor text NOT NULL DEFAULT current_setting('app.user_id')"
+        + " CHECK (actor IS DISTINCT FROM current_setting('App.Forbidden', true)), what text NOT NULL);"
+        + "CREATE TRIGGER audit_traced BEFORE INSERT ON public.audit FOR EACH ROW"
+        + " WHEN (current_setting('app.trace', true) = 'on') EXECUTE PROCEDURE public.traced();", true);
+    try (Connection old = db.oldDirect(); Statement s = old.createStatement()) {
+      s.execute("INSERT INTO item (tenant, v) VALUES ('acme', 'a1'), ('acme', 'a2'), ('beta', 'b1')");
+    }
+    db.awaitReplicated();
+    try (Connection old = db.oldDirect(); Statement s = old.createStatement()) {
+      s.execute("SET ROLE tenant_role");
+      assertThat(dev.cutover.driver.internal.session.CustomSettings.discover(old, List.of()))
+          .as("found with the privileges of an ordinary role")
+          .contains("app.tenant_v", "app.user_id", "app.forbidden", "app.trace", "app.tenant_id");
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection c = DriverManager.getConnection(db.url(), db.user(), "")) {
+      try (Statement s = c.createStatement()) {
+        s.execute("SELECT set_config('app.tenant_v', 'acme', false), set_config('app.user_id', 'alice', false),"
+            + " set_config('app.forbidden', 'secret', false), set_config('app.trace', 'on', false)");
+      }
+      assertThat(setting(c, "(SELECT count(*) FROM my_item)")).isEqualTo("2");
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      assertThat(setting(c, "current_setting('port')")).isEqualTo(String.valueOf(pair.newServer().port()));
+      assertThat(setting(c, "(SELECT count(*) FROM my_item)")).as("the view's filter on new").isEqualTo("2");
+      assertThat(query(c, "WITH i AS (INSERT INTO audit (what) VALUES ('after') RETURNING actor, what)"
+          + " SELECT actor || ' ' || what FROM i")).as("the column default and the trigger's WHEN on new").isEqualTo("alice after traced");
+      try (Statement s = c.createStatement()) {
+        assertThatThrownBy(() -> s.execute("INSERT INTO audit (actor, what) VALUES ('secret', 'x')")).as("the CHECK constraint on new")
+            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("23514"));
+      }
+    } finally {
+      db.dropForward();
+    }
+  }
+
+  /**
+   * The search for custom settings' names reads the same on a source whose
+   * standard_conforming_strings is off, where a backslash in a plain literal is an escape.
+   */
+  @Test
+  void flip_sourceWithStandardConformingStringsOff_stillFindsAndCarriesCustomSettings() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection o = db.oldDirect(); Statement os = o.createStatement()) {
+      os.execute("ALTER DATABASE " + Utils.escapeIdentifier(null, db.database) + " SET standard_conforming_strings = off");
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection c = DriverManager.getConnection(db.url(), db.user(), "")) {
+      try (Statement s = c.createStatement()) {
+        s.execute("SET app.tenant_id = '7'");
+      }
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).as(event.reason()).isEqualTo(Outcome.COMPLETED);
+
+      assertThat(setting(c, "current_setting('port')")).isEqualTo(String.valueOf(pair.newServer().port()));
+      assertThat(setting(c, "app.tenant_id")).as("read by the policy, so found and carried").isEqualTo("7");
+    } finally {
+      db.dropForward();
+    }
+  }
+
   private static String setting(Connection c, String nameOrExpression) throws SQLException {
     String expression = nameOrExpression.contains("(") ? nameOrExpression
         : "current_setting('" + nameOrExpression + "')";
