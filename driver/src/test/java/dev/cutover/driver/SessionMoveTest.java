@@ -162,8 +162,9 @@ class SessionMoveTest {
   }
 
   /**
-   * Custom settings the database reads outside policies and functions move too: in a view, a
-   * column default, a CHECK constraint and a trigger's WHEN clause. They were dropped: on new the
+   * Custom settings the database reads outside policies and functions written as text move too:
+   * in a view, a column default, a CHECK constraint, a trigger's WHEN clause, and (found on new,
+   * PostgreSQL 14 on) a {@code BEGIN ATOMIC} function body. They were dropped: on new the
    * view returned no rows and the insert failed with 42704 (found by review).
    */
   @Test
@@ -177,7 +178,11 @@ class SessionMoveTest {
         + "CREATE TABLE public.audit (id serial PRIMARY KEY, actor text NOT NULL DEFAULT current_setting('app.user_id')"
         + " CHECK (actor IS DISTINCT FROM current_setting('App.Forbidden', true)), what text NOT NULL);"
         + "CREATE TRIGGER audit_traced BEFORE INSERT ON public.audit FOR EACH ROW"
-        + " WHEN (current_setting('app.trace', true) = 'on') EXECUTE PROCEDURE public.traced();", true);
+        + " WHEN (current_setting('app.trace', true) = 'on') EXECUTE PROCEDURE public.traced();"
+        // PostgreSQL 14 on (new, in the default pair): a body with no prosrc
+        + "DO $$ BEGIN IF current_setting('server_version_num')::int >= 140000 THEN"
+        + " EXECUTE 'CREATE FUNCTION public.region() RETURNS text LANGUAGE sql STABLE"
+        + " BEGIN ATOMIC SELECT current_setting(''app.atomic_region'', true); END'; END IF; END $$;", true);
     try (Connection old = db.oldDirect(); Statement s = old.createStatement()) {
       s.execute("INSERT INTO item (tenant, v) VALUES ('acme', 'a1'), ('acme', 'a2'), ('beta', 'b1')");
     }
@@ -187,6 +192,13 @@ class SessionMoveTest {
       assertThat(dev.cutover.driver.internal.session.CustomSettings.discover(old, List.of()))
           .as("found with the privileges of an ordinary role")
           .contains("app.tenant_v", "app.user_id", "app.forbidden", "app.trace", "app.tenant_id");
+    }
+    try (Connection n = db.newDirect(); Statement s = n.createStatement()) {
+      s.execute("SET ROLE tenant_role");
+      if (n.getMetaData().getDatabaseMajorVersion() >= 14) {
+        assertThat(dev.cutover.driver.internal.session.CustomSettings.discover(n, List.of()))
+            .as("read in a BEGIN ATOMIC body").contains("app.atomic_region", "app.tenant_v", "app.user_id");
+      }
     }
     try (SwitchEvents events = new SwitchEvents(db.database);
         Connection c = DriverManager.getConnection(db.url(), db.user(), "")) {

@@ -12,7 +12,7 @@ import java.util.TreeSet;
  * PostgreSQL shows them nowhere, neither in {@code pg_settings} nor in {@code SHOW ALL}, on any
  * version, so a session's move can only read them by name. The names come from where the
  * database itself reads them with {@code current_setting('…')}: row-level-security policies,
- * function bodies, views and rules, column defaults (generated columns included), CHECK and
+ * function bodies (as written, or {@code BEGIN ATOMIC}), views and rules, column defaults (generated columns included), CHECK and
  * domain constraints, triggers' WHEN clauses; and from {@code ALTER DATABASE/ROLE … SET}; plus
  * those an operator lists in {@code cutover.session.custom-settings} for names only the
  * application's own SQL reads.
@@ -60,14 +60,21 @@ public final class CustomSettings {
       + " UNION ALL SELECT pg_catalog.regexp_matches(pg_catalog.pg_get_triggerdef(t.oid), " + CALL + ", 'gi')"
       + " FROM pg_catalog.pg_trigger t, cs WHERE t.tgqual::text ~ cs.tree"
       + " UNION ALL SELECT pg_catalog.regexp_matches(c, '^([^=]+)=') FROM pg_catalog.pg_db_role_setting s,"
-      + " pg_catalog.unnest(s.setconfig) c) x(m) WHERE m[1] LIKE '%.%' ORDER BY 1";
+      + " pg_catalog.unnest(s.setconfig) c";
+  private static final String END = ") x(m) WHERE m[1] LIKE '%.%' ORDER BY 1";
+
+  /** SQL-standard function bodies ({@code BEGIN ATOMIC}, PostgreSQL 14 on), which have no {@code prosrc}. */
+  private static final String ATOMIC_BODIES = " UNION ALL SELECT pg_catalog.regexp_matches("
+      + "pg_catalog.pg_get_function_sqlbody(f.oid), " + CALL + ", 'gi') FROM pg_catalog.pg_proc f, cs"
+      + " WHERE f.prosqlbody::text ~ cs.tree";
 
   private CustomSettings() {}
 
   /** The configured names and those the database behind {@code c} reads, sorted, without duplicates. */
   public static List<String> discover(Connection c, List<String> configured) throws SQLException {
     TreeSet<String> names = new TreeSet<>(configured);
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(DISCOVER)) {
+    String sql = DISCOVER + (c.getMetaData().getDatabaseMajorVersion() >= 14 ? ATOMIC_BODIES : "") + END;
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
       while (rs.next()) {
         names.add(rs.getString(1));
       }
