@@ -488,6 +488,9 @@ public final class CaptureSchema {
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.key_equality(pg_catalog.regclass, text[])");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_current(pg_catalog.regclass)");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_plan(pg_catalog.regclass)");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.refuse_casts(pg_catalog.regclass, oid[])");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.others_types(pg_catalog.regclass)");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.types_within(pg_catalog.regclass)");
         Sql.execute(c, "DROP TABLE IF EXISTS cutover.change_log_0, cutover.change_log_1, cutover.capture_state, cutover.capture_tick");
         Sql.execute(c, "DROP SEQUENCE IF EXISTS cutover.change_seq");
       }

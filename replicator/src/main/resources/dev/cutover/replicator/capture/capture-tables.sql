@@ -34,6 +34,22 @@ SET search_path = pg_catalog, pg_temp AS $f$
 $f$;
 REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 
+-- Every type a table's columns hold, at any depth: each column's, a domain's base, an array's
+-- element, a composite's fields.
+CREATE OR REPLACE FUNCTION cutover.types_within(rel pg_catalog.regclass) RETURNS oid[] LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $f$
+  SELECT array(
+    WITH RECURSIVE t(oid) AS (
+      SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+      UNION SELECT u.next FROM t JOIN pg_type y ON y.oid = t.oid, LATERAL (
+        SELECT y.typbasetype WHERE y.typbasetype <> 0
+        UNION ALL SELECT y.typelem WHERE y.typelem <> 0 AND y.typlen = -1
+        UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE y.typrelid <> 0 AND f.attrelid = y.typrelid AND f.attnum > 0
+          AND NOT f.attisdropped) u(next))
+    SELECT t.oid FROM t)
+$f$;
+REVOKE ALL ON FUNCTION cutover.types_within(pg_catalog.regclass) FROM PUBLIC;
+
 -- The types of a table's columns, at any depth, that row_to_json prints through a cast to json
 -- where one exists (as cutover.json_columns finds them: not built in, a domain's base, not an
 -- array or a composite) and whose owner is neither the capture functions' owner nor a superuser.
@@ -45,18 +61,11 @@ REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION cutover.others_types(rel pg_catalog.regclass) RETURNS oid[] LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
   SELECT array(
-    WITH RECURSIVE t(oid) AS (
-      SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-      UNION SELECT u.next FROM t JOIN pg_type y ON y.oid = t.oid, LATERAL (
-        SELECT y.typbasetype WHERE y.typbasetype <> 0
-        UNION ALL SELECT y.typelem WHERE y.typelem <> 0 AND y.typlen = -1
-        UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE y.typrelid <> 0 AND f.attrelid = y.typrelid AND f.attnum > 0
-          AND NOT f.attisdropped) u(next))
-    SELECT t.oid FROM t JOIN pg_type y ON y.oid = t.oid
-      WHERE t.oid >= 16384 AND y.typtype NOT IN ('d', 'c') AND NOT (y.typelem <> 0 AND y.typlen = -1)
+    SELECT y.oid FROM pg_type y WHERE y.oid = ANY (cutover.types_within(rel))
+        AND y.oid >= 16384 AND y.typtype NOT IN ('d', 'c') AND NOT (y.typelem <> 0 AND y.typlen = -1)
         AND y.typowner <> (SELECT p.proowner FROM pg_proc p WHERE p.oid = 'cutover.capture()'::regprocedure)
         AND NOT coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = y.typowner), false)
-      ORDER BY t.oid)
+      ORDER BY y.oid)
 $f$;
 REVOKE ALL ON FUNCTION cutover.others_types(pg_catalog.regclass) FROM PUBLIC;
 
@@ -122,14 +131,7 @@ BEGIN
     ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1;
   -- An interval at any depth (a column, an array's element, a domain's base, a composite's field),
   -- which prints as IntervalStyle says: sql_standard's -1 2:00:00 reads as -1 day +2 hours elsewhere.
-  IF EXISTS (WITH RECURSIVE t(oid) AS (
-        SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-        UNION SELECT u.next FROM t JOIN pg_type y ON y.oid = t.oid, LATERAL (
-          SELECT y.typbasetype WHERE y.typbasetype <> 0
-          UNION ALL SELECT y.typelem WHERE y.typelem <> 0 AND y.typlen = -1
-          UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE y.typrelid <> 0 AND f.attrelid = y.typrelid AND f.attnum > 0
-            AND NOT f.attisdropped) u(next))
-      SELECT 1 FROM t WHERE t.oid = 'pg_catalog.interval'::regtype) THEN
+  IF 'pg_catalog.interval'::regtype = ANY (cutover.types_within(rel)) THEN
     flag := 's';
   END IF;
   IF cardinality(jcols) > 0 THEN
