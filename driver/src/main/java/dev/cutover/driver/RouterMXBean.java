@@ -12,8 +12,15 @@ public interface RouterMXBean {
   /** {@code old} or {@code new}. */
   String getServing();
 
-  /** What the flag asks for now. */
+  /** What the flag asks for now; {@code none} without a flag source ({@code cutover.flag.provider} not set). */
   String getFlagTarget();
+
+  /**
+   * Why this instance serves a side its own flag does not ask for, or empty: it joined a switch
+   * that a peer's flag asked for, and its own flag has not changed since. A flag behind its peers'
+   * soon agrees; one that stays so disagrees with theirs (see the log's warning).
+   */
+  String getFlagDisagreement();
 
   /** VALID, INTERRUPTED or OFF. */
   String getFlagHealth();

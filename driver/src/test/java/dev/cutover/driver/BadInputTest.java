@@ -88,7 +88,7 @@ class BadInputTest {
 
   @Test
   void connect_unknownFlagValue_namesTheKeyAndValue() {
-    SQLException e = connectFails(withNew("&cutover.flag.value=sideways&cutover.service=sideways"));
+    SQLException e = connectFails(withNew("&cutover.flag.provider=fixed&cutover.flag.value=sideways&cutover.service=sideways"));
     assertThat(e.getMessage()).contains("cutover.flag.value").contains("sideways");
     assertThat(e.getSQLState()).isEqualTo("22023");
   }
@@ -110,7 +110,7 @@ class BadInputTest {
     try (LogCapture logs = new LogCapture()) {
       connectFails("jdbc:cutover:postgresql://localhost:notaport/db?password=" + SECRET);
       connectFails(oldBase + "?password=" + SECRET);
-      connectFails(withNew("&cutover.flag.value=sideways&cutover.service=secrets"));
+      connectFails(withNew("&cutover.flag.provider=fixed&cutover.flag.value=sideways&cutover.service=secrets"));
       connectFails("jdbc:cutover:postgresql://127.0.0.1:1/x?password=" + SECRET + "&cutover.new.url="
           + URLEncoder.encode(newUrl, StandardCharsets.UTF_8) + "&cutover.service=secrets-old-unreachable");
       Properties p = new Properties();

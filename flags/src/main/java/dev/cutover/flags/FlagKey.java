@@ -10,7 +10,7 @@ import java.util.stream.Collectors;
  * driver's settings table in docs/driver.md is checked against {@link #documentedDefault()}.
  */
 public enum FlagKey {
-  PROVIDER(RoutingFlags.PROVIDER, "fixed"),
+  PROVIDER(RoutingFlags.PROVIDER, null, "none"),
   VALUE(RoutingFlags.VALUE, "old"),
   KEY(RoutingFlags.KEY, null),
   FILE(RoutingFlags.FILE, null),

@@ -2,12 +2,14 @@ package dev.cutover.flags;
 
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 
 /**
  * Opens the routing flag that a driver's settings describe. Settings use the driver's keys
@@ -17,7 +19,9 @@ import java.util.function.Function;
  * <p>Providers ({@value #PROVIDER}):
  *
  * <ul>
- *   <li>{@code fixed} (the default): {@value #VALUE}, {@code old} unless set; see {@link FixedFlag}.
+ *   <li>none (the default, or {@code none}): no flag; the instance serves where its service serves
+ *       and never leads a switch; see {@link NoFlag}.
+ *   <li>{@code fixed}: {@value #VALUE}, {@code old} unless set; see {@link FixedFlag}.
  *   <li>{@code manual}: the in-JVM flag named {@value #KEY}; see {@link ManualFlag}.
  *   <li>{@code launchdarkly}: the LaunchDarkly flag {@value #KEY}, from the artifact {@value
  *       #LAUNCHDARKLY_ARTIFACT}, which must be on the class path; see its {@code LaunchDarklyFlag}
@@ -27,6 +31,11 @@ import java.util.function.Function;
  * </ul>
  *
  * <p>Any other name is looked up among the {@link FlagProvider}s on the class path.
+ *
+ * <p>A setting of a built-in provider other than the one chosen ({@value #FILE} without {@code
+ * file}, {@code cutover.flag.ld.*} without {@code launchdarkly}, any of them without a provider) is
+ * refused: it can only be a mistake, and ignoring it would leave an instance without the flag its
+ * operator meant it to follow. Sources from the class path get every setting and are not checked.
  */
 public final class RoutingFlags {
   public static final String PROVIDER = "cutover.flag.provider";
@@ -58,7 +67,15 @@ public final class RoutingFlags {
   /** Settings whose values are secrets: mask them wherever settings are shown. */
   public static final Set<String> SECRETS = Set.of(LD_SDK_KEY);
 
-  private static final String PROVIDERS = "launchdarkly, file, fixed, manual";
+  private static final String PROVIDERS = "launchdarkly, file, fixed, manual, none";
+  private static final String NONE = "none";
+  private static final String LD_PREFIX = "cutover.flag.ld.";
+  /** The built-in providers that read each provider-specific setting (and every {@value #LD_PREFIX}* one: launchdarkly). */
+  private static final Map<String, List<String>> READ_BY = Map.of(
+      VALUE, List.of("fixed"),
+      KEY, List.of("launchdarkly", "manual"),
+      FILE, List.of("file"),
+      DEFAULT, List.of("launchdarkly", "file"));
   /** The artifact that brings the {@code launchdarkly} provider (and the LaunchDarkly SDK). */
   public static final String LAUNCHDARKLY_ARTIFACT = "dev.cutover:cutover-flags-launchdarkly";
 
@@ -77,8 +94,12 @@ public final class RoutingFlags {
 
   static RoutingFlag open(Map<String, String> values, Function<String, String> env) {
     FlagSettings settings = new FlagSettings(values);
-    String provider = settings.get(FlagKey.PROVIDER);
+    String chosen = settings.get(FlagKey.PROVIDER);
+    String provider = chosen == null ? NONE : chosen;
+    refuseSettingsNotRead(values, chosen, settings);
     switch (provider) {
+      case NONE:
+        return NoFlag.INSTANCE;
       case "fixed":
         return new FixedFlag(settings.target(FlagKey.VALUE));
       case "manual":
@@ -98,6 +119,30 @@ public final class RoutingFlags {
             .orElseThrow(() -> new IllegalArgumentException(
                 PROVIDER + "=" + provider + " is not a flag provider: use one of " + PROVIDERS))
             .open(settings, env);
+    }
+  }
+
+  /**
+   * Refuses a setting that only a built-in provider other than {@code chosen} reads ({@code chosen}
+   * null: none was chosen). A class-path source may read any setting, so it is not checked.
+   */
+  private static void refuseSettingsNotRead(Map<String, String> values, String chosen, FlagSettings settings) {
+    String provider = chosen == null ? NONE : chosen;
+    if (!provider.equals(NONE) && READ_BY.values().stream().noneMatch(names -> names.contains(provider))) {
+      return; // not a built-in provider
+    }
+    for (String key : new java.util.TreeSet<>(values.keySet())) {
+      List<String> readers = key.startsWith(LD_PREFIX) ? List.of("launchdarkly") : READ_BY.get(key);
+      if (readers == null || readers.contains(provider) || settings.get(key) == null) {
+        continue;
+      }
+      String setting = SECRETS.contains(key) ? key + " is set" : key + "=" + settings.get(key) + " is set";
+      String remedy = "set " + readers.stream().map(r -> PROVIDER + "=" + r).collect(Collectors.joining(" or "))
+          + " to route by it, or remove " + key;
+      throw new IllegalArgumentException(chosen == null
+          ? setting + " but " + PROVIDER + " is not, so nothing reads it and this instance would only follow"
+              + " where its service serves: " + remedy
+          : setting + " but " + PROVIDER + "=" + chosen + " does not read it: " + remedy);
     }
   }
 

@@ -8,12 +8,62 @@ import org.junit.jupiter.api.Test;
 
 class RoutingFlagsTest {
   @Test
-  void open_noProvider_fixedOld() {
+  void open_noProvider_isNoDecision() {
     RoutingFlag flag = RoutingFlags.open(Map.of());
 
-    assertThat(flag).isInstanceOf(FixedFlag.class);
-    assertThat(flag.target()).isEqualTo(Target.OLD);
+    assertThat(flag.delivered()).as("a provider never chosen delivers no value: %s", flag).isFalse();
     assertThat(flag.rejectedValues()).isZero();
+  }
+
+  @Test
+  void open_noneNamed_isNoDecision() {
+    assertThat(RoutingFlags.open(Map.of(RoutingFlags.PROVIDER, "none")).delivered()).isFalse();
+  }
+
+  @Test
+  void open_fixedWithoutValue_old() {
+    RoutingFlag flag = RoutingFlags.open(Map.of(RoutingFlags.PROVIDER, "fixed"));
+
+    assertThat(flag).isInstanceOf(FixedFlag.class);
+    assertThat(flag.delivered()).isTrue();
+    assertThat(flag.target()).isEqualTo(Target.OLD);
+  }
+
+  @Test
+  void open_flagSettingsWithoutProvider_refusedNamingTheSettingAndTheProviderThatReadsIt() {
+    assertThatThrownBy(() -> RoutingFlags.open(Map.of(RoutingFlags.FILE, "/etc/booking/cutover-flag")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cutover.flag.file=/etc/booking/cutover-flag")
+        .hasMessageContaining("cutover.flag.provider=file");
+    assertThatThrownBy(() -> RoutingFlags.open(Map.of(RoutingFlags.KEY, "booking-db-cutover")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cutover.flag.key=booking-db-cutover")
+        .hasMessageContaining("cutover.flag.provider=launchdarkly");
+    assertThatThrownBy(() -> RoutingFlags.open(Map.of(RoutingFlags.DEFAULT, "new")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cutover.flag.default=new");
+    assertThatThrownBy(() -> RoutingFlags.open(Map.of(RoutingFlags.VALUE, "new")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cutover.flag.value=new")
+        .hasMessageContaining("cutover.flag.provider=fixed");
+  }
+
+  @Test
+  void open_sdkKeyWithTheFileProvider_refusedWithoutShowingTheKey() {
+    assertThatThrownBy(() -> RoutingFlags.open(Map.of(RoutingFlags.PROVIDER, "file",
+            RoutingFlags.FILE, "/etc/booking/cutover-flag", RoutingFlags.LD_SDK_KEY, "sdk-secret-0c1d")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cutover.flag.ld.sdk-key")
+        .hasMessageContaining("cutover.flag.provider=file")
+        .hasMessageNotContaining("sdk-secret-0c1d");
+  }
+
+  @Test
+  void open_defaultWithTheFixedProvider_refused() {
+    assertThatThrownBy(() -> RoutingFlags.open(Map.of(RoutingFlags.PROVIDER, "fixed", RoutingFlags.DEFAULT, "new")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cutover.flag.default=new")
+        .hasMessageContaining("cutover.flag.provider=fixed");
   }
 
   @Test
@@ -21,7 +71,7 @@ class RoutingFlagsTest {
     assertThatThrownBy(() -> RoutingFlags.open(Map.of(RoutingFlags.PROVIDER, "unleash")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("cutover.flag.provider=unleash")
-        .hasMessageContaining("launchdarkly, file, fixed, manual");
+        .hasMessageContaining("launchdarkly, file, fixed, manual, none");
   }
 
   @Test

@@ -42,7 +42,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Per router (tags {@code service}, {@code instance}), as gauges read when the registry
  * publishes: {@code cutover.serving} (0 old, 1 new), {@code cutover.flag.health} (0 VALID, 1
- * INTERRUPTED, 2 OFF), {@code cutover.switch.active} (1 while a switch holds the gate), {@code
+ * INTERRUPTED, 2 OFF), {@code cutover.flag.disagrees} (1 while the router serves a side its own flag
+ * does not ask for), {@code cutover.switch.active} (1 while a switch holds the gate), {@code
  * cutover.control.schema} (1 when both databases carry it). Gauges appear when a router starts and
  * go when it stops.
  *
@@ -100,6 +101,9 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
     meters.add(Gauge.builder("cutover.flag.health", router, CutoverMetrics::flagHealth)
         .description("The routing flag's source: 0 VALID, 1 INTERRUPTED, 2 OFF (the last value stands)")
         .tags(tags).register(r));
+    meters.add(Gauge.builder("cutover.flag.disagrees", router, b -> b.getFlagDisagreement().isEmpty() ? 0 : 1)
+        .description("1 while this instance serves a side its own flag does not ask for (it joined a switch a peer's"
+            + " flag asked for)").tags(tags).register(r));
     meters.add(Gauge.builder("cutover.switch.active", router, b -> b.isHolding() ? 1 : 0)
         .description("1 while a switch holds new transactions at the gate").tags(tags).register(r));
     meters.add(Gauge.builder("cutover.control.schema", router, b -> b.isControlSchemaPresent() ? 1 : 0)

@@ -68,6 +68,9 @@ class CutoverMetricsTest {
       assertThat(registry.get("cutover.switch.active").gauge().value()).isEqualTo(1);
       router.health = "OFF";
       assertThat(registry.get("cutover.flag.health").gauge().value()).isEqualTo(2);
+      assertThat(registry.get("cutover.flag.disagrees").gauge().value()).isZero();
+      router.disagreement = "serves old while its own flag asks for new";
+      assertThat(registry.get("cutover.flag.disagrees").gauge().value()).isEqualTo(1);
 
       metrics.stopped(bean);
       assertThat(registry.find("cutover.serving").gauges()).isEmpty();
@@ -92,6 +95,7 @@ class CutoverMetricsTest {
     volatile String serving = "old";
     volatile String health = "VALID";
     volatile boolean holding;
+    volatile String disagreement = "";
 
     RouterMXBean bean() {
       return (RouterMXBean) java.lang.reflect.Proxy.newProxyInstance(RouterMXBean.class.getClassLoader(),
@@ -100,6 +104,7 @@ class CutoverMetricsTest {
             case "getInstance" -> "web-1";
             case "getServing", "getFlagTarget" -> serving;
             case "getFlagHealth" -> health;
+            case "getFlagDisagreement" -> disagreement;
             case "isHolding" -> holding;
             case "isControlSchemaPresent" -> true;
             case "hashCode" -> System.identityHashCode(proxy);

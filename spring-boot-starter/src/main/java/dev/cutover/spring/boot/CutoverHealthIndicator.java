@@ -13,10 +13,10 @@ import org.springframework.boot.actuate.health.Health;
  * Actuator's {@code cutover} component: per router (a pool's connections share one), the side
  * that serves, what the flag asks for and its source's health, whether the control schema is on
  * both databases, whether a switch holds transactions right now, and the switch counts and last
- * switch.
+ * switch; {@code flagDisagreement} says why an instance serves a side its own flag does not ask for.
  *
  * <p>The status stays {@code UP} while routers serve, also when the flag source is interrupted or
- * off or the control schema is missing: the instance still serves on the last known side, and
+ * off, disagrees with the peers' or the control schema is missing: the instance still serves on the last known side, and
  * taking it out of a load balancer for that would turn a flag outage into an application outage.
  * Alert on the details or on the {@code cutover.flag.health} gauge instead. {@code UNKNOWN} until
  * a first connection has started a router.
@@ -42,6 +42,7 @@ public final class CutoverHealthIndicator extends AbstractHealthIndicator {
       d.put("serving", r.getServing());
       d.put("flagTarget", r.getFlagTarget());
       d.put("flagHealth", r.getFlagHealth());
+      d.put("flagDisagreement", r.getFlagDisagreement());
       d.put("controlSchema", r.isControlSchemaPresent());
       d.put("switchInProgress", r.isHolding());
       d.put("switchesCompleted", r.getSwitchesCompleted());

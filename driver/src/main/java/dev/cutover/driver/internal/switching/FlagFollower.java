@@ -3,6 +3,7 @@ package dev.cutover.driver.internal.switching;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.flags.FlagListener;
+import dev.cutover.flags.NoFlag;
 import dev.cutover.flags.RoutingFlag;
 import dev.cutover.flags.Target;
 import java.util.concurrent.TimeUnit;
@@ -15,8 +16,12 @@ import org.slf4j.LoggerFactory;
  * and catches up with a switch released while it stayed behind. Every decision runs on the
  * {@link SwitchRunner}'s thread.
  *
+ * <p>An instance without a flag source ({@link NoFlag}) only ever follows: it serves where the
+ * service serves and joins or catches up with its peers' switches.
+ *
  * <p>Concurrency: {@link #staleFlag} and the catch-up record belong to the switch thread; {@link
- * #pendingJoin} is written by the heartbeat thread and cleared by the switch thread.
+ * #pendingJoin} is written by the heartbeat thread and cleared by the switch thread; {@link
+ * #disagreement} is written by the switch thread and read by any (the MBean).
  */
 final class FlagFollower {
   private static final Logger LOG = LoggerFactory.getLogger(FlagFollower.class);
@@ -34,6 +39,8 @@ final class FlagFollower {
   /** The released switch this instance last tried to catch up with, and when. */
   private String caughtUp;
   private long caughtUpAt;
+  /** Why this instance serves a side its delivered flag does not ask for, or empty. */
+  private volatile String disagreement = "";
 
   FlagFollower(Router router, RoutingFlag flag, SwitchRunner switches) {
     this.router = router;
@@ -48,7 +55,11 @@ final class FlagFollower {
    */
   void start() throws InterruptedException {
     flag.addListener(listener);
-    if (!flag.delivered()) {
+    if (flag instanceof NoFlag) {
+      LOG.info("cutover {}: no flag source (cutover.flag.provider is not set): routing to {}, where the service serves"
+          + " now; this instance follows the switches its peers' flags ask for and never leads one", router.service(),
+          router.route().serving().value());
+    } else if (!flag.delivered()) {
       // Its default is no decision: serve where the service serves now, and follow the flag
       // once it delivers a value (the listener hears only changes, so look for it).
       LOG.warn("cutover {}: the flag has delivered no value yet ({}); routing to {}, where the service serves now,"
@@ -92,7 +103,16 @@ final class FlagFollower {
 
   private void flagChanged() {
     staleFlag = null;
+    disagreement = "";
     converge();
+  }
+
+  /**
+   * Why this instance serves a side its own flag does not ask for (it joined or caught up with a
+   * switch a peer's flag asked for, and its flag has not changed since), or empty.
+   */
+  String disagreement() {
+    return disagreement;
   }
 
   /** Switches toward the flag's current value if it differs from the serving side. */
@@ -153,12 +173,27 @@ final class FlagFollower {
     }
   }
 
-  /** After a switch this instance joined: its flag's value, if it does not ask for {@code target}, is stale. */
+  /**
+   * After a switch this instance joined: its flag's value, if it does not ask for {@code target}, is
+   * stale, and ignored until the flag changes. A flag behind its peers' (a stream interrupted, a
+   * slower poll) soon changes; one that does not disagrees with theirs, and nothing would show it
+   * but this: it is logged and reported ({@link #disagreement()}) until the flag changes.
+   */
   private void followed(Target target, SwitchEvent event) {
-    if (event != null) {
-      Target flagged = flag.target();
-      staleFlag = flagged == target ? null : flagged;
+    if (event == null) {
+      return;
     }
+    Target flagged = flag.target();
+    staleFlag = flagged == target ? null : flagged;
+    if (staleFlag == null || !flag.delivered()) {
+      disagreement = "";
+      return;
+    }
+    disagreement = "serves " + target.value() + " while its own flag asks for " + flagged.value() + ": it followed"
+        + " switch " + event.id() + " that a peer's flag asked for, and follows its own flag again when the flag changes";
+    LOG.warn("cutover {}: instance {} {}; if its flag ({}) does not come to {} soon (a stream or a poll behind), the"
+        + " flags of the service's instances disagree: give every instance of {} the same cutover.flag.* settings",
+        router.service(), router.instance(), disagreement, flag, target.value(), router.service());
   }
 
   void close() {

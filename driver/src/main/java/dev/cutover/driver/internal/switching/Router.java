@@ -99,7 +99,7 @@ public final class Router implements Routing {
       throw new SQLException("cutover: " + e.getMessage(), "22023", e);
     } catch (RuntimeException e) {
       throw new SQLException("cutover: cannot open the routing flag (" + RoutingFlags.PROVIDER + "="
-          + settings.values().getOrDefault(RoutingFlags.PROVIDER, "fixed") + "): " + e.getMessage(), "22023", e);
+          + settings.values().getOrDefault(RoutingFlags.PROVIDER, "none") + "): " + e.getMessage(), "22023", e);
     }
     Router router = new Router(settings, flag);
     try {
@@ -202,6 +202,11 @@ public final class Router implements Routing {
 
   RoutingFlag flag() {
     return follower.flag();
+  }
+
+  /** Why this instance serves a side its own flag does not ask for, or empty ({@link FlagFollower#disagreement}). */
+  String flagDisagreement() {
+    return follower.disagreement();
   }
 
   String phase() {

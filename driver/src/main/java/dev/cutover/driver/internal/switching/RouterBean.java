@@ -2,6 +2,7 @@ package dev.cutover.driver.internal.switching;
 
 import dev.cutover.driver.RouterMXBean;
 import dev.cutover.driver.SwitchEvent;
+import dev.cutover.flags.NoFlag;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import javax.management.ObjectName;
@@ -59,7 +60,12 @@ final class RouterBean implements RouterMXBean {
 
   @Override
   public String getFlagTarget() {
-    return router.flag().target().value();
+    return router.flag() instanceof NoFlag ? "none" : router.flag().target().value();
+  }
+
+  @Override
+  public String getFlagDisagreement() {
+    return router.flagDisagreement();
   }
 
   @Override
