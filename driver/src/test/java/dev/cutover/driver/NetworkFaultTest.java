@@ -292,7 +292,7 @@ class NetworkFaultTest {
       String leader = await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, db.database)
           .instances().stream().filter(i -> "waiting for the barrier".equals(i.phase()))
           .map(OperatorControl.InstanceView::instance).findFirst().orElse(null), java.util.Objects::nonNull);
-      (leader.equals("i0") ? link0 : link1).cut();
+      (leader.startsWith("i0#") ? link0 : link1).cut();
       db.startForward(); // a successor could now finish the switch, if it were allowed to take it over
       List<SwitchEvent> ended = List.of(events.next(), events.next());
 

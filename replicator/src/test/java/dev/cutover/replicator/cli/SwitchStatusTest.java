@@ -212,9 +212,12 @@ class SwitchStatusTest {
         "--old-user", role, "--new-user", role};
   }
 
-  /** Whether the JSON lists {@code name} as live, serving {@code side}, in {@code phase}. */
+  /**
+   * Whether the JSON lists {@code name} (a configured cutover.instance, which the control schema
+   * shows with its router's suffix) as live, serving {@code side}, in {@code phase}.
+   */
   private static boolean instance(String json, String name, String side, String phase) {
-    return Pattern.compile("\\{\"name\":\"" + name + "\",\"serving\":\"" + side + "\",\"heartbeatAgeMillis\":\\d+,"
+    return Pattern.compile("\\{\"name\":\"" + name + "#[0-9a-f]+\",\"serving\":\"" + side + "\",\"heartbeatAgeMillis\":\\d+,"
         + "\"live\":true,\"phase\":\"" + phase + "\"}").matcher(json).find();
   }
 

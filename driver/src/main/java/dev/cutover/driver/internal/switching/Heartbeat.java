@@ -67,19 +67,19 @@ final class Heartbeat {
         beat = router.endpoint(side).open();
         beatSide = side;
       }
-      Optional<Coordination.Running> running = Coordination.heartbeat(beat, router.service(), router.instance(),
+      Optional<Coordination.Running> running = Coordination.heartbeat(beat, router.service(), router.member(),
           new Coordination.Beat(follower.delivered(), side, router.phase()), INSTANCE_TTL);
       running.ifPresent(r -> follower.heard(r, side));
       if (failing) {
         failing = false;
         LOG.info("cutover {}: heartbeat of instance {} on the {} database works again", router.service(),
-            router.instance(), side.value());
+            router.member(), side.value());
       }
     } catch (SQLException | RuntimeException e) {
       if (!failing) {
         failing = true;
         LOG.warn("cutover {}: heartbeat of instance {} on the {} database failed: {}; retrying every second",
-            router.service(), router.instance(), side.value(), e.getMessage());
+            router.service(), router.member(), side.value(), e.getMessage());
       }
       Router.closeQuietly(beat);
       beat = null;
@@ -91,12 +91,12 @@ final class Heartbeat {
     thread.shutdownNow();
     try {
       if (thread.awaitTermination(5, TimeUnit.SECONDS) && beat != null) {
-        Coordination.leave(beat, router.service(), router.instance());
+        Coordination.leave(beat, router.service(), router.member());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (SQLException e) {
-      LOG.debug("cutover {}: could not deregister instance {}: {}", router.service(), router.instance(),
+      LOG.debug("cutover {}: could not deregister instance {}: {}", router.service(), router.member(),
           e.getMessage());
     }
     Router.closeQuietly(beat);

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +45,13 @@ public final class Router implements Routing {
 
   private final CutoverSettings settings;
   private final String instance;
+  /**
+   * The id this router meets its peers under in the control schema (heartbeat, ready, drained,
+   * fence and release rows): {@link #instance} when generated, else {@code cutover.instance} and a
+   * random suffix, since two routers may share a configured one (a pool and a migration data source
+   * in one JVM, pods given one cutover.properties) and each must drain for itself.
+   */
+  private final String member;
   /**
    * Where the switch's own sessions go (its control connections and heartbeats): a side's direct
    * URL when it has one, else the application's URL, with timeouts derived from the switch settings.
@@ -77,6 +85,9 @@ public final class Router implements Routing {
     }
     long id = IDS.incrementAndGet();
     this.instance = settings.instance().orElse(defaultInstance(id));
+    this.member = settings.instance().isPresent()
+        ? instance + "#" + Integer.toHexString(ThreadLocalRandom.current().nextInt() | 0x10000000)
+        : instance;
     this.switches = new SwitchRunner(settings.service(), "cutover-switch-" + settings.service() + "-" + id);
     this.follower = new FlagFollower(this, flag, switches);
     this.heartbeat = new Heartbeat(this, follower, "cutover-heartbeat-" + settings.service() + "-" + id);
@@ -181,9 +192,14 @@ public final class Router implements Routing {
     return settings.service();
   }
 
-  /** This instance's name among the service's instances. */
+  /** This instance's name among the service's instances: {@code cutover.instance}, or generated. */
   public String instance() {
     return instance;
+  }
+
+  /** This router's id in the control schema, unique even where routers share {@code cutover.instance}. */
+  String member() {
+    return member;
   }
 
   public CutoverSettings settings() {
@@ -329,6 +345,6 @@ public final class Router implements Routing {
 
   @Override
   public String toString() {
-    return "Router[" + settings.service() + "/" + instance + " serving " + route.serving().value() + "]";
+    return "Router[" + settings.service() + "/" + member + " serving " + route.serving().value() + "]";
   }
 }

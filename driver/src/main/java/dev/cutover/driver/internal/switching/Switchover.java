@@ -160,7 +160,7 @@ final class Switchover {
    */
   SwitchEvent run() {
     LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.service(), switchId, from.value(),
-        to.value(), router.instance());
+        to.value(), router.member());
     String reason = "";
     boolean done = false;
     Duration budget = preGateBudget();
@@ -350,7 +350,7 @@ final class Switchover {
    * gate closes anyway and the leader's wait for drained peers decides as before.
    */
   private void awaitReadyPeers() throws SQLException {
-    Coordination.ready(source, router.service(), router.instance(), switchId);
+    Coordination.ready(source, router.service(), router.member(), switchId);
     Duration timeout = router.settings().drainTimeout();
     List<List<String>> waiting = new ArrayList<>(List.of(List.of()));
     boolean all = Poll.FAST.within(timeout, () -> {
@@ -449,7 +449,7 @@ final class Switchover {
    */
   private Role coordinate() throws SQLException {
     phase(Phase.COORDINATE, from);
-    Coordination.drained(source, router.service(), router.instance(), switchId);
+    Coordination.drained(source, router.service(), router.member(), switchId);
     long deadline = gateClosed + heldAtMost().toNanos();
     String[] distrust = {null};
     long[] askedAt = {System.nanoTime()};
@@ -623,7 +623,7 @@ final class Switchover {
     Duration lockTimeout = router.settings().drainTimeout();
     try (SwitchWatchdog.Step step = watchdog.step(lockTimeout.plus(STEP_SLACK), source, () -> "the " + from.value()
         + " database did not finish raising its fence within " + lockTimeout.plus(STEP_SLACK).toMillis() + " ms")) {
-      Fence.raise(source, router.service(), switchId, router.instance(), lockTimeout);
+      Fence.raise(source, router.service(), switchId, router.member(), lockTimeout);
     } catch (SQLException e) {
       if (watchdog.reason() == null && alive(source)) {
         throw new Abort("cannot fence " + from.value() + ": " + serverMessage(e) + preparedInTheWay());
@@ -755,7 +755,7 @@ final class Switchover {
    */
   private long publishRelease() throws SQLException {
     long targetEpoch = Coordination.targetEpoch(target, router.service());
-    Coordination.release(source, router.service(), switchId, marker, router.instance(), targetEpoch);
+    Coordination.release(source, router.service(), switchId, marker, router.member(), targetEpoch);
     return targetEpoch;
   }
 
