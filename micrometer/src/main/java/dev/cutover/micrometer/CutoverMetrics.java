@@ -15,7 +15,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -45,7 +48,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * INTERRUPTED, 2 OFF), {@code cutover.flag.disagrees} (1 while the router serves a side its own flag
  * does not ask for), {@code cutover.switch.active} (1 while a switch holds the gate), {@code
  * cutover.control.schema} (1 when both databases carry it). Gauges appear when a router starts and
- * go when it stops.
+ * go when it stops; routers that share the tags (one {@code cutover.instance} for two data sources)
+ * share them, which read the oldest running one and stay while any runs.
  *
  * <p>Timers publish a percentile histogram, so dashboards can show a phase's p99 across instances.
  * Listeners run on the switch thread and the driver's router registry: recording is a few
@@ -54,6 +58,12 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class CutoverMetrics implements MeterBinder, SwitchListener, RouterListener, AutoCloseable {
   private volatile MeterRegistry registry;
   private final Map<RouterMXBean, List<Meter>> routerMeters = new ConcurrentHashMap<>();
+  /**
+   * The running routers of each tag set, oldest first. Routers can share tags (two data sources
+   * with one {@code cutover.instance}); a gauge is registered by its tags, so it reads the oldest
+   * of them and moves to the next when that one stops. Guarded by {@code this}.
+   */
+  private final Map<Tags, Deque<RouterMXBean>> byTags = new HashMap<>();
 
   @Override
   public void bindTo(MeterRegistry registry) {
@@ -89,12 +99,25 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
   }
 
   @Override
-  public void started(RouterMXBean router) {
-    MeterRegistry r = registry;
-    if (r == null) {
+  public synchronized void started(RouterMXBean router) {
+    if (registry == null) {
       return;
     }
-    Tags tags = Tags.of("service", router.getService(), "instance", router.getInstance());
+    Deque<RouterMXBean> sharing = byTags.computeIfAbsent(tags(router), t -> new ArrayDeque<>());
+    sharing.add(router);
+    if (sharing.size() == 1) {
+      register(router);
+    }
+  }
+
+  private static Tags tags(RouterMXBean router) {
+    return Tags.of("service", router.getService(), "instance", router.getInstance());
+  }
+
+  /** Registers the per-router gauges of {@code router}, the oldest running one with its tags. */
+  private void register(RouterMXBean router) {
+    MeterRegistry r = registry;
+    Tags tags = tags(router);
     List<Meter> meters = new ArrayList<>();
     meters.add(Gauge.builder("cutover.serving", router, b -> "new".equals(b.getServing()) ? 1 : 0)
         .description("The database serving this router's connections: 0 old, 1 new").tags(tags).register(r));
@@ -115,11 +138,22 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
   }
 
   @Override
-  public void stopped(RouterMXBean router) {
+  public synchronized void stopped(RouterMXBean router) {
+    Tags tags = tags(router);
+    Deque<RouterMXBean> sharing = byTags.get(tags);
+    if (sharing != null) {
+      sharing.remove(router);
+      if (sharing.isEmpty()) {
+        byTags.remove(tags);
+      }
+    }
     List<Meter> meters = routerMeters.remove(router);
     MeterRegistry r = registry;
     if (meters != null && r != null) {
       meters.forEach(r::remove);
+      if (sharing != null && !sharing.isEmpty()) {
+        register(sharing.peek()); // another router with these tags still runs: the gauges follow it
+      }
     }
   }
 
@@ -139,6 +173,9 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
   public void close() {
     CutoverDriver.removeSwitchListener(this);
     CutoverDriver.removeRouterListener(this);
-    new ArrayList<>(routerMeters.keySet()).forEach(this::stopped);
+    synchronized (this) {
+      byTags.clear();
+      new ArrayList<>(routerMeters.keySet()).forEach(this::stopped);
+    }
   }
 }

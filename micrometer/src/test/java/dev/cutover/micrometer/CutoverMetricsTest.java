@@ -77,6 +77,32 @@ class CutoverMetricsTest {
     }
   }
 
+  /**
+   * Two routers with the same service and instance (a pool and a migration data source sharing
+   * cutover.instance): the gauges stay while either runs and read the one still running. Before,
+   * the second router's registration returned the first's gauges, and stopping the first removed
+   * them while the second still served.
+   */
+  @Test
+  void stopped_oneOfTwoRoutersWithTheSameTags_gaugesFollowTheOtherOne() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    FakeRouter migration = new FakeRouter();
+    FakeRouter app = new FakeRouter();
+    try (CutoverMetrics metrics = new CutoverMetrics()) {
+      metrics.bindTo(registry);
+      metrics.started(migration.bean());
+      metrics.started(app.bean());
+      app.serving = "new";
+
+      metrics.stopped(migration.bean());
+
+      assertThat(registry.find("cutover.serving").gauges()).as("the app's router still runs").hasSize(1);
+      assertThat(registry.get("cutover.serving").gauge().value()).isEqualTo(1);
+      metrics.stopped(app.bean());
+      assertThat(registry.find("cutover.serving").gauges()).isEmpty();
+    }
+  }
+
   private static SwitchEvent event(Outcome outcome) {
     SwitchEvent.Builder b = SwitchEvent.builder().instance("booking", "web-1").switchOf("s-1", Target.OLD, Target.NEW)
         .leader(true).gateWaits(12, Duration.ofMillis(31), Duration.ofMillis(30))
@@ -92,12 +118,21 @@ class CutoverMetricsTest {
    * the MXBean gains later need no change here.
    */
   static final class FakeRouter {
+    private RouterMXBean bean;
     volatile String serving = "old";
     volatile String health = "VALID";
     volatile boolean holding;
     volatile String disagreement = "";
 
-    RouterMXBean bean() {
+    /** The same proxy each time, as the driver hands the same MXBean to started and stopped. */
+    synchronized RouterMXBean bean() {
+      if (bean == null) {
+        bean = newBean();
+      }
+      return bean;
+    }
+
+    private RouterMXBean newBean() {
       return (RouterMXBean) java.lang.reflect.Proxy.newProxyInstance(RouterMXBean.class.getClassLoader(),
           new Class<?>[] {RouterMXBean.class}, (proxy, method, args) -> switch (method.getName()) {
             case "getService" -> "booking";
