@@ -321,7 +321,10 @@ public class CutoverProperties {
 
   /** {@code cutover.flag.*}: where the routing decision comes from. */
   public static class Flag {
-    /** launchdarkly (needs cutover-flags-launchdarkly), file, fixed or manual. Default: fixed. */
+    /**
+     * launchdarkly (needs cutover-flags-launchdarkly), file, fixed, manual or none. Default: none:
+     * the instance serves where its service serves and never leads a switch.
+     */
     private String provider;
 
     /** The target of the fixed provider: old or new. Default: old. */
