@@ -65,6 +65,43 @@ class DrainTest {
     }
   }
 
+  /**
+   * A connection the application aborts while one of its calls waits at the closed gate: the call
+   * fails as on any closed connection once the gate opens, not with a failure to read the session's
+   * state on old, which blamed a database for what the application did.
+   */
+  @Test
+  void connectionAbortedWhileWaitingAtTheGate_failsAsClosed(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection straddler = connect(db.url());
+        Connection waiter = connect(db.url())) {
+      straddler.setAutoCommit(false);
+      insert(straddler, "straddler");
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+      Thread[] waiting = new Thread[1];
+      CompletableFuture<SQLException> call = CompletableFuture.supplyAsync(() -> {
+        waiting[0] = Thread.currentThread();
+        try {
+          insert(waiter, "waiter");
+          return null;
+        } catch (SQLException e) {
+          return e;
+        }
+      });
+      await().atMost(Duration.ofSeconds(10)).until(() -> waiting[0] != null
+          && java.util.Arrays.stream(waiting[0].getStackTrace()).anyMatch(f -> f.getClassName().endsWith("switching.Gate")));
+      waiter.abort(Runnable::run);
+      straddler.commit();
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      SQLException failed = call.get(30, TimeUnit.SECONDS);
+      assertThat((Throwable) failed).as("the call failed").isNotNull();
+      assertThat(failed.getMessage()).isEqualTo("cutover: this connection is closed");
+      assertThat(failed.getSQLState()).isEqualTo("08003");
+    }
+  }
+
   @Test
   void transactionOutlivingDrainTimeout_getsRetryable40001_andLeavesNothingBehind(PostgresPair pair)
       throws Exception {

@@ -243,6 +243,9 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
         throw SqlStates.retry("cutover: waited " + router.gateMaxPause().toMillis()
             + " ms (cutover.gate.max-pause) for the switch of " + router.service() + " to finish; retry", null);
       }
+      if (closed) { // aborted or closed by another thread while this call waited
+        throw SqlStates.closed("connection");
+      }
       if (!ACTIVITY.compareAndSet(this, IDLE, BUSY)) {
         // Doomed while idle: only a transaction opened behind our back is (see doom), read stale.
         recover();
