@@ -436,9 +436,12 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     return a == IDLE && openedBehind() ? BUSY : a;
   }
 
-  /** {@link #opened()} for the switch thread: a usable session's physical connection in a transaction. */
+  /**
+   * {@link #opened()} for the switch thread: a usable session's physical connection in a
+   * transaction, read without waiting on a call of the owner's ({@link OpenTransaction}).
+   */
   private boolean openedBehind() {
-    return !closed && lost == null && pgConnection.getTransactionState() != TransactionState.IDLE;
+    return !closed && lost == null && OpenTransaction.in(pgConnection);
   }
 
   /**
