@@ -175,10 +175,11 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   /**
    * Whether the physical connection is in a transaction (or a failed one) the server reported:
-   * one PgJDBC opened without a statement of ours included. One volatile read in PgJDBC.
+   * one PgJDBC opened without a statement of ours included. One field read, no lock, whatever the
+   * PgJDBC version ({@link OpenTransaction}).
    */
   private boolean opened() {
-    return pg.getTransactionState() != TransactionState.IDLE;
+    return OpenTransaction.in(pg);
   }
 
   /**
