@@ -338,7 +338,8 @@ public final class Replicator {
   /**
    * Throws {@code what}, with the reason, where the apply process runs but its batches fail (it
    * noted so on the target within {@link ApplyFailures#RECENT}): between its tries it holds no
-   * lock and would be taken for no apply at all.
+   * lock and would be taken for no apply at all. The remedy names no side: the apply into new may
+   * fail on old (a relay's slot held by another session), and the noted failure says which.
    */
   private static void requireNotFailing(Way captured, boolean relayed, Connection target, Connection n, String what)
       throws SQLException, ReplicatorException {
@@ -347,7 +348,8 @@ public final class Replicator {
     if (failed.isPresent()) {
       String label = captured != null ? captured.target().side().label() : "new";
       throw new ReplicatorException(Failure.TIMEOUT, what + ": " + failed.get().describe(label),
-          "fix the cause on " + label + " (see `cutover-replicator status`); the apply goes on by itself, then run catch-up again");
+          "fix the cause that failure names, on the side it names (the apply's own log and `cutover-replicator status` show it);"
+          + " the apply goes on by itself, then run catch-up again");
     }
   }
 

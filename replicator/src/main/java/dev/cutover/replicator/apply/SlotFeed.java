@@ -16,9 +16,13 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.locks.LockSupport;
 import org.postgresql.replication.LogSequenceNumber;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Relayed logical replication's feed ({@code start --capture relay}): the source's slot decodes
@@ -44,13 +48,25 @@ import org.postgresql.replication.LogSequenceNumber;
  * source's WAL. Every {@code idleWrite} the source is also asked for its flushed WAL position over
  * the ordinary connection (answered within the network timeout, else that side is given up as
  * silent): when it is ahead of everything the stream brought and the stream stayed silent for the
- * network timeout, the replication connection is given up as silent too.
+ * network timeout, the replication connection is given up as silent too. A stream given up leaves
+ * its walsender on the source holding the slot until the source notices ({@code wal_sender_timeout},
+ * never where it is 0): the next try ends that walsender, this feed's own by pid and start time,
+ * before it opens a stream; a slot held by any other session is refused naming it and the remedy.
  */
 final class SlotFeed implements Feed {
+  private static final Logger LOG = LoggerFactory.getLogger(SlotFeed.class);
+  /** What the server says when a slot is active for another process. */
+  private static final String OBJECT_IN_USE = "55006";
   private static final int BATCH_CHANGES = 10_000;
   /** A batch ends at the first commit after its first change is this old: under a steady load the stream is never empty. */
   private static final long BATCH_NANOS = Duration.ofMillis(20).toNanos();
   private static final Duration STATUS_INTERVAL = Duration.ofSeconds(1);
+
+  /**
+   * The walsender of this feed's last stream on the source ({@code pid} and {@code backend_start}),
+   * to end it should it outlive its connection; the apply thread's.
+   */
+  private String[] walsender;
 
   @Override
   public void apply(Applier applier, Connection source, Connection target, TriggersOff mode) throws Exception {
@@ -61,10 +77,72 @@ final class SlotFeed implements Feed {
     requireSlotNotAhead(source, way, at);
     applier.announce("slot " + at.slot() + " at " + at.lsn().asString(), mode);
     BatchWriter writer = new BatchWriter(target, way.target().side().label(), mode, null, way.target());
-    try (SlotStream stream = SlotStream.open(way.source(), at.slot(), at.publication(), at.lsn(), STATUS_INTERVAL,
-        Duration.ofMillis(applier.silenceMillis()))) {
+    endOwnWalsender(source, way, at.slot(), applier.silenceMillis());
+    try (SlotStream stream = open(source, way, at, applier.silenceMillis())) {
+      walsender = Sql.rows(source, "SELECT a.pid::text, a.backend_start::text FROM pg_replication_slots s JOIN pg_stat_activity a"
+          + " ON a.pid = s.active_pid WHERE s.slot_name = ? AND s.database = current_database()", at.slot()).stream().findFirst()
+          .orElse(null);
       new Loop(applier, source, writer, stream, new PgOutputDecoder(JsonTypes.catalogOf(source)), at,
           RelayProgress.copiedAgain(target)).run();
+    }
+  }
+
+  /**
+   * Ends this feed's previous walsender on the source if it still holds the slot: a stream given up
+   * as silent (a NAT entry dropped, a network that lost the close) leaves the walsender waiting for
+   * its client until {@code wal_sender_timeout} (never where it is 0), and meanwhile the slot is
+   * active for it and every new stream is refused. Only that very session is ended (same pid and
+   * start time, still the slot's {@code active_pid}), never another consumer of the slot; the
+   * role may end its own role's sessions. Waits up to {@code waitMillis} for the slot to be let go.
+   */
+  private void endOwnWalsender(Connection source, Way way, String slot, long waitMillis) throws SQLException {
+    String[] last = walsender;
+    if (last == null) {
+      return;
+    }
+    boolean ended = Sql.bool(source, "SELECT count(pg_terminate_backend(a.pid)) > 0 FROM pg_replication_slots s"
+        + " JOIN pg_stat_activity a ON a.pid = s.active_pid WHERE s.slot_name = ? AND s.database = current_database()"
+        + " AND a.pid = ?::int AND a.backend_start = ?::timestamptz", slot, last[0], last[1]);
+    walsender = null;
+    if (!ended) {
+      return;
+    }
+    LOG.info("{} apply: ended its previous walsender on {} (pid {}), which still held slot {} after its stream was given up",
+        way.label(), way.source().side().label(), last[0], slot);
+    long deadline = System.nanoTime() + Duration.ofMillis(waitMillis).toNanos();
+    while (Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND active_pid = ?::int)", slot, last[0])
+        && System.nanoTime() - deadline < 0) {
+      LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
+    }
+  }
+
+  /**
+   * Opens the slot's stream; where another session holds the slot, says which (its pid, role and
+   * application) and how to free it: this feed's own leftover walsender it has ended already.
+   */
+  private static SlotStream open(Connection source, Way way, RelayProgress.Position at, long silenceMillis)
+      throws SQLException, ReplicatorException {
+    try {
+      return SlotStream.open(way.source(), at.slot(), at.publication(), at.lsn(), STATUS_INTERVAL, Duration.ofMillis(silenceMillis));
+    } catch (SQLException e) {
+      if (!OBJECT_IN_USE.equals(e.getSQLState())) {
+        throw e;
+      }
+      String side = way.source().side().label();
+      List<String[]> holder = Sql.rows(source, "SELECT s.active_pid::text, coalesce(quote_ident(a.usename::text), 'unknown'),"
+          + " coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local') FROM pg_replication_slots s"
+          + " LEFT JOIN pg_stat_activity a ON a.pid = s.active_pid WHERE s.slot_name = ? AND s.active", at.slot());
+      if (holder.isEmpty()) {
+        throw new ReplicatorException(Failure.PRECONDITION, side + ": replication slot " + at.slot() + " was in use by another"
+            + " session when the stream started, and is free now", "nothing to do: the apply retries", e);
+      }
+      String[] h = holder.get(0);
+      throw new ReplicatorException(Failure.PRECONDITION, side + ": replication slot " + at.slot() + " is in use by process " + h[0]
+          + " (role " + h[1] + (h[2].isEmpty() ? "" : ", application " + h[2]) + ", from " + h[3] + "), which is not this apply's own"
+          + " stream (a stream of its own left behind it ends by itself)", "if it is the walsender of an earlier apply"
+          + " process whose connection was lost, end it on " + side + " (SELECT pg_terminate_backend(" + h[0] + "), as its role or a"
+          + " member of pg_signal_backend) or wait for " + side + "'s wal_sender_timeout; otherwise stop whatever else reads the"
+          + " slot, only `cutover-replicator apply` may; the apply retries meanwhile", e);
     }
   }
 

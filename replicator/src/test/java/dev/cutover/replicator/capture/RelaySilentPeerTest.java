@@ -1,14 +1,17 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.relay.SlotStream;
 import dev.cutover.replicator.verify.Verifier;
 import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
@@ -121,6 +124,86 @@ class RelaySilentPeerTest {
         assertThat(forward.missing()).isZero();
         VerifyReport verify = r.verify(Verifier.Options.defaults());
         assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+      }
+    });
+  }
+
+  /**
+   * The apply's connections to old freeze (a NAT entry dropped: the flows open stop passing bytes,
+   * new ones pass) with {@code wal_sender_timeout = 0} on old: the walsender of the stream given up
+   * waits for its client for ever, holding the slot. The next try ends that walsender, its own,
+   * and goes on; every row written meanwhile arrives once.
+   */
+  @Test
+  void apply_ownStreamFrozenWithoutWalSenderTimeout_endsItsWalsenderAndGoesOn(PostgresPair pair) throws Exception {
+    withRelay(pair, "relay_nat", (db, r) -> {
+      try (Connection o = db.old()) {
+        OwnedDatabase.execute(o, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET wal_sender_timeout = 0', current_database()); END $$");
+      }
+      try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
+        Applier forward = Applier.relay(Way.forward(db.oldVia(proxy), db.endpoint(Side.NEW)), OPTIONS);
+        try {
+          insert(db, "before", 3);
+          awaitSameRows(db);
+          long walsender;
+          try (Connection o = db.old()) {
+            walsender = OwnedDatabase.count(o, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?", position(db).slot());
+          }
+
+          proxy.stallOpen();
+          insert(db, "frozen", 10);
+          await().atMost(CATCH_UP).until(() -> forward.lastError() != null);
+          awaitSameRows(db);
+          await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
+          try (Connection o = db.old()) {
+            assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?::int", Long.toString(walsender)))
+                .as("the frozen stream's walsender %d, ended", walsender).isZero();
+          }
+          assertThat(forward.missing()).isZero();
+          VerifyReport verify = r.verify(Verifier.Options.defaults());
+          assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+        } finally {
+          forward.close();
+        }
+      }
+    });
+  }
+
+  /**
+   * The slot is read by a session that is not the applier's own stream, though of the same role and
+   * application (an earlier apply process's walsender whose connection was lost, say): the applier
+   * leaves it alone and says on which side, which process and what to do, and goes on once it is gone.
+   */
+  @Test
+  void apply_slotHeldByAnotherSession_namesOldTheProcessAndTheRemedyAndLeavesIt(PostgresPair pair) throws Exception {
+    withRelay(pair, "relay_held", (db, r) -> {
+      RelayProgress.Position at = position(db);
+      SlotStream other = SlotStream.open(db.endpoint(Side.OLD), at.slot(), at.publication(), at.lsn(), Duration.ofSeconds(1),
+          NETWORK_TIMEOUT);
+      try (Applier forward = Applier.relay(Way.forward(db.endpoint(Side.OLD), db.endpoint(Side.NEW)), OPTIONS)) {
+        String pid;
+        try (Connection o = db.old()) {
+          pid = Long.toString(OwnedDatabase.count(o, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?", at.slot()));
+        }
+        await().atMost(CATCH_UP).until(() -> forward.lastError() != null);
+        System.out.println("slot held by another session: " + forward.lastError());
+        assertThat(forward.lastError()).contains("old: replication slot " + at.slot() + " is in use by process " + pid)
+            .contains("SELECT pg_terminate_backend(" + pid + ")").contains("wal_sender_timeout");
+        assertThat(forward.running()).as("retrying, not stopped").isTrue();
+        assertThat(catchThrowableOfType(ReplicatorException.class, () -> r.awaitCaughtUp(Duration.ofSeconds(3)))).satisfies(e -> {
+          assertThat(e.getMessage()).contains("the apply into new fails", "old: replication slot");
+          assertThat(e.remedy()).doesNotContain("on new");
+        });
+        try (Connection o = db.old()) {
+          assertThat(OwnedDatabase.count(o, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?", at.slot()))
+              .as("the other session still holds the slot").isEqualTo(Long.parseLong(pid));
+        }
+        other.close();
+        insert(db, "after", 3);
+        awaitSameRows(db);
+        await().atMost(CATCH_UP).until(() -> forward.lastError() == null);
+      } finally {
+        other.close();
       }
     });
   }

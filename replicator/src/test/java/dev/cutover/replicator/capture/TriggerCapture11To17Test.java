@@ -849,7 +849,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("no `cutover-replicator apply` runs"));
       assertThat(catchThrowableOfType(ReplicatorException.class, () -> r.awaitCaughtUp(Duration.ofSeconds(3)))).satisfies(e -> {
         assertThat(e.getMessage()).contains("the apply into new fails", "no column note");
-        assertThat(e.remedy()).startsWith("fix the cause on new");
+        assertThat(e.remedy()).startsWith("fix the cause that failure names, on the side it names");
       });
       try (Connection n = db.nw()) {
         assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM counter WHERE name = 'noted'")).isZero();
