@@ -190,8 +190,11 @@ class LeastPrivilege13To17Test {
     Replicator superuser = ProviderAdmin.superuser(pair, db);
     admin.start(options(), new CopyProgress(), CopyListener.NONE);
     superuser.prepareReverse();
+    // The switch fences old, then its leader makes the requested slot on new after its barrier, before release.
+    try (Connection o = pair.oldServer().connect(db)) {
+      AppDatabase.fenceAsASwitch(o);
+    }
     try (Connection n = pair.newServer().connect(db)) {
-      // What the switch's leader runs after its barrier, before release.
       AppDatabase.openAsASwitch(n);
     }
 
@@ -199,10 +202,6 @@ class LeastPrivilege13To17Test {
     assertThat(prepared.state()).isEqualTo("prepared");
     assertThat(prepared.problems()).anyMatch(p -> p.contains("run `cutover-replicator reverse` to stream from it"))
         .noneMatch(p -> p.contains("run cleanup"));
-
-    try (Connection o = pair.oldServer().connect(db)) {
-      AppDatabase.fenceAsASwitch(o);
-    }
     superuser.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
     try (Connection n = ProviderAdmin.app(pair.newServer(), db)) {
       AppDatabase.execute(n, "INSERT INTO public.note (id, body) VALUES (100001, 'written on new')");

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.status;
 
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Way;
@@ -131,14 +132,15 @@ public final class StatusReader {
         problems.add(applyErrors + " apply error(s) on " + targetLabel + " since statistics were reset; see its server log");
       }
       problems.addAll(SchemaChanges.problems(source, target, sourceLabel, targetLabel, subscription, enabled && worker, !alone));
-    } else if (ReplicationObjects.publicationExists(source, subscription)) {
+    } else if (ReplicationObjects.publicationExists(source, subscription) && fenced(target)) {
       prepared = true;
       problems.add("slot " + slotName + " on " + sourceLabel + " holds the way back " + sourceLabel + " -> " + targetLabel
           + ", made at the switch after `reverse --prepare`: run `cutover-replicator reverse` to stream from it (cleanup would"
           + " drop it, and a flip back would then lose writes)");
     } else {
-      problems.add("slot " + slotName + " on " + sourceLabel + " has no subscription on " + targetLabel
-          + ": it retains WAL for nothing; " + (alone ? "run cleanup" : "drop it (SELECT pg_drop_replication_slot('" + slotName
+      problems.add("slot " + slotName + " on " + sourceLabel + " has no subscription on " + targetLabel + ", and no switch made it"
+          + " for a way back (" + targetLabel + " is not fenced): a leftover of an earlier start or reverse, it retains WAL for"
+          + " nothing; " + (alone ? "run cleanup" : "drop it (SELECT pg_drop_replication_slot('" + slotName
           + "') on " + sourceLabel + "); cleanup would also remove the other direction"));
     }
 
@@ -183,6 +185,19 @@ public final class StatusReader {
     }
     return new StatusReport.Direction(name, sourceLabel, state, enabled, worker, tables, slot, lagBytes, beatLag, beatAge,
         applyErrors, syncErrors, conflicts, problems);
+  }
+
+  /**
+   * Whether a switch fenced {@code c}'s database: a way back into it is prepared only then. The
+   * switch makes the slot {@code reverse --prepare} asked for after it fenced the side it leaves,
+   * and {@code reverse} takes a slot for prepared only once that side is fenced; a slot and
+   * publication of ours without a subscription and without the fence are a leftover (new thrown
+   * away and made again without cleanup, say). False where the control schema, or the role's
+   * right to read the fence, is missing.
+   */
+  private static boolean fenced(Connection c) throws SQLException {
+    return Sql.bool(c, "SELECT coalesce(has_function_privilege(to_regprocedure('cutover.fence_raised()'), 'EXECUTE'), false)")
+        && OperatorControl.fenceRaised(c);
   }
 
   /** A slot as status shows it, and the source's WAL it has not confirmed; both null where it is missing. */

@@ -313,6 +313,28 @@ class Relay13To17Test {
     r.cleanup();
   }
 
+  /**
+   * A relay's slot left on old after new was thrown away and made again (no cleanup): no switch made
+   * it for a way back (new is not fenced), so status calls it a leftover and advises cleanup, as
+   * start and reverse do, rather than "prepared" with advice to run reverse and not to clean up.
+   */
+  @Test
+  void status_relaySlotLeftOnOldAfterNewWasMadeAgain_isALeftoverToCleanUpNotAWayBack(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "leftover");
+    Replicator r = db.replicator();
+    r.start(relay(), new CopyProgress(), CopyListener.NONE);
+    try (Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "DROP SCHEMA cutover CASCADE");
+    }
+    StatusReport.Direction forward = r.status().forward();
+    assertThat(forward).isNotNull();
+    System.out.println("leftover slot: " + forward.state() + " " + forward.problems());
+    assertThat(forward.state()).isNotEqualTo("prepared");
+    assertThat(forward.problems()).anyMatch(p -> p.contains("slot " + forward.slot().name() + " on old") && p.contains("run cleanup"))
+        .noneMatch(p -> p.contains("cutover-replicator reverse"));
+    r.cleanup();
+  }
+
   /** {@link OwnedDatabase#assertRowSecurityThatAppliesIsRefused} for relayed replication. */
   @Test
   void check_rowLevelSecurityAppliesToTheRole_refusedRatherThanCopiedInPart(PostgresPair pair) throws Exception {
