@@ -289,50 +289,64 @@ public final class Replicator {
   public Duration awaitCaughtUp(Duration timeout) throws Exception {
     return translate(() -> {
       long t0 = System.nanoTime();
-      try (Connection o = old.connect(); Connection n = nw.connect()) {
+      // Every login and statement waits --timeout at most: a side that answers nothing ends catch-up in that time, named.
+      try (Connection o = old.connectWithin(timeout); Connection n = nw.connectWithin(timeout)) {
         Sql.answerWithin(timeout, o, n);
-        DistinctDatabases.require(o, n);
-        Connection source;
-        Connection target;
-        Way captured = CaptureWays.serving(o, n, old, nw);
-        boolean relayed = captured == null && RelayProgress.armed(n);
-        if (captured != null) {
-          source = captured.sourceOf(o, n);
-          target = captured.targetOf(o, n);
-        } else if (relayed || ReplicationObjects.subscriptionExists(n, names.forward())) {
-          source = o;
-          target = n;
-        } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
-          source = n;
-          target = o;
-        } else {
-          throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
-        }
-        // Nothing carries the barrier without an apply process: waiting out the timeout would tell nothing more.
-        Duration grace = timeout.compareTo(APPLY_GRACE) < 0 ? timeout : APPLY_GRACE;
-        Optional<String> noApply = noApply(captured, relayed, target, n);
-        if (noApply.isPresent() && !APPLY_POLL.within(grace, () -> noApply(captured, relayed, target, n).isEmpty())) {
-          requireNotFailing(captured, relayed, target, n, "replication cannot catch up");
-          throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + noApply.get() + " (none for "
-              + grace.toMillis() + " ms)", "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
-        }
-        if (!BoundedCatchUp.await(source, target, timeout)) {
-          Optional<String> silent = BoundedRead.silent(Map.of("old", o, "new", n));
+        try {
+          catchUp(o, n, timeout);
+        } catch (SQLException e) {
+          Optional<String> silent = Sql.unanswered(e) ? BoundedRead.silent(Map.of("old", o, "new", n)) : Optional.empty();
           if (silent.isPresent()) {
             throw BoundedCatchUp.silent(silent.get(), timeout, "catching up", "run catch-up again");
           }
-          requireNotFailing(captured, relayed, target, n, "replication did not catch up within " + timeout.toMillis() + " ms");
-          Optional<String> stopped = noApply(captured, relayed, target, n);
-          if (stopped.isPresent()) {
-            throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: "
-                + stopped.get(), "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
-          }
-          throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
-              "see `cutover-replicator status`");
+          throw e;
         }
       }
       return Duration.ofNanos(System.nanoTime() - t0);
     });
+  }
+
+  /** {@link #awaitCaughtUp}'s work on its two connections. */
+  private void catchUp(Connection o, Connection n, Duration timeout) throws SQLException, ReplicatorException {
+    DistinctDatabases.require(o, n);
+    Connection source;
+    Connection target;
+    Way captured = CaptureWays.serving(o, n, old, nw);
+    boolean relayed = captured == null && RelayProgress.armed(n);
+    if (captured != null) {
+      source = captured.sourceOf(o, n);
+      target = captured.targetOf(o, n);
+    } else if (relayed || ReplicationObjects.subscriptionExists(n, names.forward())) {
+      source = o;
+      target = n;
+    } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
+      source = n;
+      target = o;
+    } else {
+      throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
+    }
+    // Nothing carries the barrier without an apply process: waiting out the timeout would tell nothing more.
+    Duration grace = timeout.compareTo(APPLY_GRACE) < 0 ? timeout : APPLY_GRACE;
+    Optional<String> noApply = noApply(captured, relayed, target, n);
+    if (noApply.isPresent() && !APPLY_POLL.within(grace, () -> noApply(captured, relayed, target, n).isEmpty())) {
+      requireNotFailing(captured, relayed, target, n, "replication cannot catch up");
+      throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + noApply.get() + " (none for "
+          + grace.toMillis() + " ms)", "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
+    }
+    if (!BoundedCatchUp.await(source, target, timeout)) {
+      Optional<String> silent = BoundedRead.silent(Map.of("old", o, "new", n));
+      if (silent.isPresent()) {
+        throw BoundedCatchUp.silent(silent.get(), timeout, "catching up", "run catch-up again");
+      }
+      requireNotFailing(captured, relayed, target, n, "replication did not catch up within " + timeout.toMillis() + " ms");
+      Optional<String> stopped = noApply(captured, relayed, target, n);
+      if (stopped.isPresent()) {
+        throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: "
+            + stopped.get(), "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
+      }
+      throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
+          "see `cutover-replicator status`");
+    }
   }
 
   /**

@@ -8,7 +8,8 @@ import picocli.CommandLine.Option;
 @Command(name = "catch-up", mixinStandardHelpOptions = true,
     description = {"Waits until replication has applied everything committed so far.",
         "A barrier marker written now on the source must arrive on the other side. Exit code 8 after --timeout, or after 10 s"
-            + " with no `cutover-replicator apply` running where trigger capture or a relay needs one."})
+            + " with no `cutover-replicator apply` running where trigger capture or a relay needs one; exit code 3 within"
+            + " --timeout where a side does not answer its login."})
 final class CatchUpCommand extends BaseCommand {
   @Option(names = "--timeout", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "60s",
       description = "How long to wait (default: ${DEFAULT-VALUE}).")

@@ -12,6 +12,7 @@ import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
@@ -217,6 +218,51 @@ class SilentPeerTest {
         locker.rollback();
       } finally {
         forward.close();
+      }
+    });
+  }
+
+  /**
+   * Old takes connections but answers nothing (a silent network, a frozen server): catch-up's own
+   * login to it gives up within {@code --timeout}, not PgJDBC's login timeout of 20 s, naming old.
+   */
+  @Test
+  void catchUp_oldSilentBeforeItConnects_failsWithinItsTimeoutNamingOld(PostgresPair pair) throws Exception {
+    withCapture(pair, "silent_login", (db, r) -> {
+      try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {
+        Replicator viaProxy = Replicator.builder().old(db.oldVia(proxy)).nw(db.endpoint(Side.NEW)).build();
+        proxy.stall();
+        long started = System.nanoTime();
+        ReplicatorException refused = assertTimeoutPreemptively(CATCH_UP,
+            () -> catchThrowableOfType(() -> viaProxy.awaitCaughtUp(Duration.ofSeconds(2)), ReplicatorException.class));
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+        System.out.printf("catch-up --timeout 2s with old silent took %d ms: %s%n", took.toMillis(), refused);
+        assertThat(refused).as("catch-up's outcome while old is silent").isNotNull();
+        assertThat(refused.getMessage()).startsWith("old: no answer");
+        assertThat(took).isLessThan(Duration.ofSeconds(5));
+      }
+    });
+  }
+
+  /**
+   * A statement catch-up runs before its marker (where it finds which way runs) waits past
+   * {@code --timeout}, for a lock on new here: it ends with exit 8 in time naming new, as a marker
+   * that cannot be written does, not with the connection error PgJDBC gives up with.
+   */
+  @Test
+  void catchUp_newSilentBeforeTheMarker_failsWithinItsTimeoutNamingNew(PostgresPair pair) throws Exception {
+    withCapture(pair, "silent_lookup", (db, r) -> {
+      try (Connection locker = pair.newServer().connect(db.name)) {
+        locker.setAutoCommit(false);
+        OwnedDatabase.execute(locker, "LOCK TABLE " + ApplyProgress.TABLE + " IN ACCESS EXCLUSIVE MODE");
+        Exception refused = assertTimeoutPreemptively(CATCH_UP,
+            () -> catchThrowableOfType(() -> r.awaitCaughtUp(Duration.ofSeconds(2)), Exception.class));
+        System.out.println("catch-up while new's apply position is locked: " + refused);
+        assertThat(refused).isInstanceOfSatisfying(ReplicatorException.class, e -> {
+          assertThat(e.failure()).isEqualTo(Failure.TIMEOUT);
+          assertThat(e.getMessage()).startsWith("new: no answer within 2000 ms while catching up");
+        });
+        locker.rollback();
       }
     });
   }
