@@ -576,9 +576,17 @@ public final class Replicator {
    *     and is watched from a second session on new instead ({@link SilenceWatch})
    */
   public Cleanup.Report cleanup(Duration networkTimeout) throws Exception {
+    return cleanup(networkTimeout, Cleanup.Unapplied.REFUSE);
+  }
+
+  /**
+   * {@link #cleanup(Duration)}, with {@code unapplied} saying what to do about changes captured on a
+   * fenced side that never reached the side that serves (see {@link Cleanup}).
+   */
+  public Cleanup.Report cleanup(Duration networkTimeout, Cleanup.Unapplied unapplied) throws Exception {
     String option = "cleanup --network-timeout";
-    return watchedAndBounded(networkTimeout, option,
-        (o, n) -> Cleanup.run(o, n, names, Duration.ofSeconds(10), () -> Sql.withoutReadLimit(n, () -> LeftAside.putBack(n))));
+    return watchedAndBounded(networkTimeout, option, (o, n) -> Cleanup.run(o, n, names, Duration.ofSeconds(10), unapplied,
+        () -> Sql.withoutReadLimit(n, () -> LeftAside.putBack(n))));
   }
 
   /**

@@ -348,6 +348,18 @@ public final class ChangeLog {
     }
   }
 
+  /**
+   * Rows of the application's tables in the log on {@code source} that {@code applied} has not yet
+   * covered: those of the control tables that travel only to measure and to mark (heartbeat,
+   * barrier) are left out, since a heartbeat beats on a fenced side too.
+   */
+  public static long pendingApplicationRows(Connection source, TxidSnapshot applied) throws SQLException {
+    String mine = " WHERE NOT txid_visible_in_snapshot(txid, ?::txid_snapshot) AND NOT (nsp = 'cutover' AND rel IN ('barrier',"
+        + " 'replication_heartbeat'))";
+    return Sql.number(source, "SELECT (SELECT count(*) FROM cutover.change_log_0" + mine + ") + (SELECT count(*) FROM cutover.change_log_1"
+        + mine + ")", applied.text(), applied.text());
+  }
+
   /** The log's size on a source, and what of it {@code applied} has not yet covered (null: unknown). */
   public static Size size(Connection source, TxidSnapshot applied) throws SQLException {
     String[] row = Sql.rows(source, "SELECT (SELECT count(*) FROM cutover.change_log_0) + (SELECT count(*) FROM cutover.change_log_1),"

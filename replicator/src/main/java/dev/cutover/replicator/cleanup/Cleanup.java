@@ -2,11 +2,15 @@ package dev.cutover.replicator.cleanup;
 
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.apply.ApplyFailures;
+import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
+import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.copy.LeftAside;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.ReplicationObjects;
@@ -16,14 +20,23 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * {@code cleanup}: removes from both databases what the replicator created for this migration, and
  * nothing else: the subscriptions, publications and slots named for its label (slots only of this
  * database), trigger capture (capture triggers, change log), then the control schema with its
  * fence triggers, heartbeat table and apply positions, unless another migration's objects still
- * use this database. Idempotent: a second run finds nothing and says so. While an apply process
- * still holds either side it refuses before removing anything.
+ * use this database. Idempotent: a second run finds nothing and says so.
+ *
+ * <p>It refuses before removing anything while an apply process may still run: one holds a side's
+ * apply lock, or noted a failed batch there within {@link ApplyFailures#RECENT} (between tries, whose
+ * pause grows to 10 s, an apply holds no session and so no lock; one killed between tries looks the
+ * same until its note is that old). It refuses too, unless told to {@link Unapplied#DISCARD}, where
+ * a change log holds changes to the application's tables never applied to the other side while that
+ * log's side is fenced: the application serves from the other side then, which would never get them.
+ * Changes not applied while their side still serves (a migration given up before its switch, the way
+ * back given up after it) are normal then: cleanup goes on and names them in {@link Report#warnings}.
  *
  * <p>Before the control schema on new goes, what a start that did not finish set aside there
  * (indexes, constraints, foreign keys) is put back from the record the schema holds
@@ -36,12 +49,23 @@ public final class Cleanup {
   /**
    * What was removed, per side, e.g. {@code subscription cutover_fwd_app}; what was put back on new
    * that an interrupted start had set aside, e.g. {@code index public.t1_grp}; and what was kept,
-   * because another migration uses it or new's rows do not satisfy a foreign key yet.
+   * because another migration uses it or new's rows do not satisfy a foreign key yet; and what the
+   * operator should know was given up: changes in a removed change log never applied to the other
+   * side, and the way back.
    */
-  public record Report(List<String> removedOnOld, List<String> removedOnNew, List<String> putBackOnNew, List<String> kept) {
+  public record Report(List<String> removedOnOld, List<String> removedOnNew, List<String> putBackOnNew, List<String> kept,
+      List<String> warnings) {
     public boolean nothingFound() {
       return removedOnOld.isEmpty() && removedOnNew.isEmpty() && putBackOnNew.isEmpty();
     }
+  }
+
+  /** What cleanup does about changes captured on a fenced side that never reached the side that serves. */
+  public enum Unapplied {
+    /** Refuse, naming how many and the remedy (the default). */
+    REFUSE,
+    /** Remove them with the change log, saying so ({@code cleanup --discard-unapplied}). */
+    DISCARD
   }
 
   private Cleanup() {}
@@ -54,14 +78,17 @@ public final class Cleanup {
    * @param putBack runs {@link LeftAside#putBack} on {@code n}: its index builds take as long as their
    *     tables, so the caller may run it without the read limit its other statements have
    */
-  public static Report run(Connection o, Connection n, Names names, Duration slotWait, Transactions.Work<LeftAside.Result> putBack)
-      throws Exception {
+  public static Report run(Connection o, Connection n, Names names, Duration slotWait, Unapplied unapplied,
+      Transactions.Work<LeftAside.Result> putBack) throws Exception {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
     List<String> kept = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
-    refuseWhileApplying(o, "old");
-    refuseWhileApplying(n, "new");
+    refuseWhileApplying(n, "new", Way.FORWARD, "old -> new");
+    refuseWhileApplying(o, "old", Way.REVERSE, "new -> old");
+    notApplied(o, "old", n, "new", Way.FORWARD, unapplied, warnings);
+    notApplied(n, "new", o, "old", Way.REVERSE, unapplied, warnings);
     uncapture(o, "old", onOld);
     uncapture(n, "new", onNew);
     for (String name : ours) {
@@ -70,6 +97,10 @@ public final class Cleanup {
       }
       if (ReplicationObjects.dropSubscription(o, name)) {
         onOld.add("subscription " + name);
+        if (name.equals(names.reverse())) {
+          warnings.add("the way back (new -> old, subscription " + name + ") is removed: old no longer follows new's writes, and"
+              + " flipping back would lose them");
+        }
       }
     }
     for (String name : ours) {
@@ -97,16 +128,62 @@ public final class Cleanup {
           + " that an interrupted start set aside it holds: new's rows do not satisfy them; empty new's tables (start copies into"
           + " empty tables only), then run cleanup again to add them back");
     }
-    return new Report(onOld, onNew, back.restored(), kept);
+    return new Report(onOld, onNew, back.restored(), kept, warnings);
   }
 
-  /** Refuses while an apply process still writes into this side: cleanup would pull its tables from under it. */
-  private static void refuseWhileApplying(Connection c, String side) throws SQLException, ReplicatorException {
-    for (String way : List.of(Way.FORWARD, Way.REVERSE)) {
-      if (Way.applying(c, way)) {
-        throw new ReplicatorException(Failure.PRECONDITION, side + ": `cutover-replicator apply` still applies " + way + " here",
-            "stop it first (once the cutover is final, nothing needs applying); nothing was removed");
-      }
+  /**
+   * Refuses while an apply process may still write {@code way} ({@code label}) into {@code target}
+   * ({@code side}): cleanup would pull its change log and tables from under it. It holds the way's
+   * lock while it tries a batch; between tries of a failing one it holds nothing, but its note of the
+   * failure is at most the retry pause (10 s) plus a try old, well within {@link ApplyFailures#RECENT}.
+   */
+  private static void refuseWhileApplying(Connection target, String side, String way, String label)
+      throws SQLException, ReplicatorException {
+    if (Way.applying(target, way)) {
+      throw new ReplicatorException(Failure.PRECONDITION, side + ": `cutover-replicator apply` still applies " + way + " (" + label + ") here",
+          "stop it first (once the cutover is final, nothing needs applying); nothing was removed");
+    }
+    Optional<ApplyFailures.Failed> failing = ApplyFailures.read(target, way).filter(ApplyFailures.Failed::recent);
+    if (failing.isPresent()) {
+      throw new ReplicatorException(Failure.PRECONDITION, side + ": `cutover-replicator apply` of " + label + " failed a batch at "
+          + failing.get().last() + " and retries it (between tries it holds no lock): " + failing.get().message(),
+          "fix the cause (see `cutover-replicator status`) and let apply catch up, or stop it; an apply stopped or killed between"
+              + " tries is told from a running one only by time: run cleanup again once its last try is " + ApplyFailures.RECENT.toSeconds()
+              + " s old; nothing was removed");
+    }
+  }
+
+  /**
+   * Counts the changes to the application's tables that {@code source}'s change log holds and
+   * {@code target} never applied ({@code way}). Where {@code source} is fenced, the application
+   * serves from {@code target}, which would never get them: refused unless {@link Unapplied#DISCARD}.
+   * Otherwise {@code source} still serves and holds them: a warning. Arming the way back and removing it
+   * is always named.
+   */
+  private static void notApplied(Connection source, String sourceSide, Connection target, String targetSide, String way,
+      Unapplied unapplied, List<String> warnings) throws SQLException, ReplicatorException {
+    Optional<ApplyProgress.Position> at = ApplyProgress.read(target, way);
+    if (at.isEmpty() || !CaptureSchema.installed(source)) {
+      return;
+    }
+    long pending = ChangeLog.pendingApplicationRows(source, at.get().snapshot());
+    boolean fenced = ControlSchema.installedVersion(source).isPresent() && OperatorControl.fenceRaised(source);
+    String label = sourceSide + " -> " + targetSide;
+    if (pending > 0 && fenced && unapplied == Unapplied.REFUSE) {
+      throw new ReplicatorException(Failure.PRECONDITION, sourceSide + " is fenced (the application writes on " + targetSide
+          + "), but its change log holds " + pending + " change(s) to its tables never applied to " + targetSide + " (" + label
+          + "): cleanup would remove them with the log, and " + targetSide + " would never get them",
+          "run `cutover-replicator apply` until `cutover-replicator status` shows 0 row(s) not applied yet, then cleanup again;"
+              + " `cleanup --discard-unapplied` removes them anyway (they stay on " + sourceSide + " only); nothing was removed");
+    }
+    if (pending > 0) {
+      warnings.add(sourceSide + "'s change log held " + pending + " change(s) never applied to " + targetSide + " (" + label + "), removed"
+          + " with it: " + (fenced ? sourceSide + " is fenced, and they stay on it only (--discard-unapplied)"
+              : targetSide + " is behind " + sourceSide + ", which still takes the application's writes"));
+    }
+    if (Way.REVERSE.equals(way)) {
+      warnings.add("the way back (" + label + ") is removed: " + targetSide + " no longer follows " + sourceSide
+          + "'s writes, and flipping back would lose them");
     }
   }
 

@@ -4,17 +4,23 @@ import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.cleanup.Cleanup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 @Command(name = "cleanup", mixinStandardHelpOptions = true,
     description = {"Removes everything the replicator created, on both sides.",
-        "Subscriptions, publications and slots named cutover_*, the cutover schema and its fence triggers, and nothing else. Idempotent. Run it once the cutover is final: without the control schema the driver cannot fence."})
+        "Subscriptions, publications and slots named cutover_*, the cutover schema and its fence triggers, and nothing else. Idempotent. Run it once the cutover is final: without the control schema the driver cannot fence.",
+        "Exit code 5, nothing removed, while an apply process runs (or retried a failing batch within the last minute), and while a fenced side's change log holds changes the serving side never got (see --discard-unapplied). Changes not applied where their side still serves (a migration given up before its switch, the way back after it) are removed and named."})
 final class CleanupCommand extends BaseCommand {
   @Mixin
   NetworkTimeoutOption network;
 
+  @Option(names = "--discard-unapplied", description = "Remove a change log although its side is fenced and it holds changes the"
+      + " side that serves never got (they stay on the fenced side only); without it cleanup refuses, naming how many.")
+  boolean discardUnapplied;
+
   @Override
   int run(Replicator r) throws Exception {
-    Cleanup.Report report = r.cleanup(network.get());
+    Cleanup.Report report = r.cleanup(network.get(), discardUnapplied ? Cleanup.Unapplied.DISCARD : Cleanup.Unapplied.REFUSE);
     print(report, () -> {
       if (report.nothingFound()) {
         out().println("nothing of ours on old or new");
@@ -24,6 +30,7 @@ final class CleanupCommand extends BaseCommand {
       report.removedOnNew().forEach(s -> out().println("new: removed " + s));
       report.putBackOnNew().forEach(s -> out().println("new: put back " + s + ", set aside by a start that did not finish"));
       report.kept().forEach(s -> out().println("kept " + s));
+      report.warnings().forEach(s -> out().println("WARNING: " + s));
     });
     return 0;
   }

@@ -428,6 +428,105 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Cleanup while apply runs but fails a batch again and again (new refuses old's row): between
+   * tries the apply process holds no session and so no lock. Cleanup took that for no apply and
+   * removed the capture and the change log with the changes new never got, exiting 0. Now it
+   * refuses, nothing removed, while the apply runs and for a minute after its last try (an apply
+   * killed between tries looks the same); once the batch went through and apply stopped, it cleans.
+   */
+  @Test
+  void cleanup_applyRetriesAFailingBatch_refusedNothingRemoved(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "retrying");
+    Replicator r = started(db);
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "ALTER TABLE counter ADD CONSTRAINT no_w CHECK (name <> 'w') NOT VALID");
+      OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('w', 1)");
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+        await().atMost(CATCH_UP).until(() -> "failing".equals(r.status().forward().state()));
+        // Between two tries: no session of the apply holds its lock.
+        await().atMost(CATCH_UP).pollInterval(Duration.ofMillis(20))
+            .until(() -> !dev.cutover.replicator.apply.Way.applying(n, dev.cutover.replicator.apply.Way.FORWARD));
+        ReplicatorException refused = catchThrowableOfType(ReplicatorException.class, r::cleanup);
+        assertThat(refused).as("cleanup while apply retries").isNotNull();
+        assertThat(refused.failure()).isEqualTo(Failure.PRECONDITION);
+        assertThat(refused.oneLine()).contains("new:").contains("old -> new").contains("nothing was removed");
+        assertThat(apply.appliers().get(0).running()).isTrue();
+      }
+      // Stopped (or killed) between tries: its note is as fresh as a live one's.
+      assertThat(catchThrowableOfType(ReplicatorException.class, r::cleanup)).isNotNull();
+      assertThat(CaptureSchema.installed(o)).as("the change log on old").isTrue();
+      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover\\_capture%'")).isPositive();
+      assertThat(r.status().forward().capture().pendingRows()).isPositive();
+
+      OwnedDatabase.execute(n, "ALTER TABLE counter DROP CONSTRAINT no_w");
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+        r.awaitCaughtUp(CATCH_UP);
+        await().atMost(CATCH_UP).until(() -> r.status().forward().problems().stream().noneMatch(p -> p.contains("fails")));
+      }
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM counter WHERE name = 'w'")).isOne();
+      assertThat(r.cleanup().removedOnOld()).contains("schema cutover");
+    }
+  }
+
+  /**
+   * Old fenced (the application serves from new) while its change log holds changes new never got:
+   * cleanup would remove their only way to new, so it refuses naming how many (the heartbeat, which
+   * beats on a fenced side too, not counted), and removes them only when told to discard them,
+   * saying so.
+   */
+  @Test
+  void cleanup_oldFencedWithChangesNewNeverGot_refusedUnlessDiscarded(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "fenced_behind");
+    Replicator r = started(db);
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('a', 1), ('b', 2); UPDATE counter SET value = 3 WHERE name = 'a'");
+      String id = Coordination.begin(o, "svc", "s1", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(o, "svc", id)).isTrue();
+      Fence.raise(o, "svc", id, "test", Duration.ofSeconds(5));
+      dev.cutover.replicator.replication.Heartbeat.beat(o, Side.OLD);
+
+      ReplicatorException refused = catchThrowableOfType(ReplicatorException.class, r::cleanup);
+      assertThat(refused).isNotNull();
+      assertThat(refused.failure()).isEqualTo(Failure.PRECONDITION);
+      assertThat(refused.getMessage()).isEqualTo("old is fenced (the application writes on new), but its change log holds 3 change(s)"
+          + " to its tables never applied to new (old -> new): cleanup would remove them with the log, and new would never get them");
+      assertThat(refused.remedy()).contains("cutover-replicator apply").contains("--discard-unapplied").contains("nothing was removed");
+      assertThat(CaptureSchema.installed(o)).isTrue();
+
+      dev.cutover.replicator.cleanup.Cleanup.Report removed = r.cleanup(Duration.ofSeconds(30),
+          dev.cutover.replicator.cleanup.Cleanup.Unapplied.DISCARD);
+      assertThat(removed.removedOnOld()).contains("schema cutover");
+      assertThat(removed.warnings()).containsExactly("old's change log held 3 change(s) never applied to new (old -> new), removed with"
+          + " it: old is fenced, and they stay on it only (--discard-unapplied)");
+    }
+  }
+
+  /**
+   * A migration given up before its switch, with the way back armed: old and new both still take
+   * writes the other never got. Nothing is lost (each side keeps its own), so cleanup goes on, but
+   * it names what it gave up: new behind old, and the way back.
+   */
+  @Test
+  void cleanup_migrationGivenUpBeforeItsSwitch_goesOnNamingWhatWasNotApplied(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "given_up");
+    Replicator r = started(db);
+    r.reverse(new Reverse.Options(Duration.ZERO, Duration.ofSeconds(5)));
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('on old', 1)");
+      OwnedDatabase.execute(n, "INSERT INTO counter VALUES ('on new', 1), ('on new too', 2)");
+    }
+    dev.cutover.replicator.cleanup.Cleanup.Report removed = r.cleanup();
+    assertThat(removed.removedOnOld()).contains("schema cutover");
+    assertThat(removed.removedOnNew()).contains("schema cutover");
+    assertThat(removed.warnings()).containsExactly(
+        "old's change log held 1 change(s) never applied to new (old -> new), removed with it: new is behind old, which still takes"
+            + " the application's writes",
+        "new's change log held 2 change(s) never applied to old (new -> old), removed with it: old is behind new, which still takes"
+            + " the application's writes",
+        "the way back (new -> old) is removed: old no longer follows new's writes, and flipping back would lose them");
+  }
+
+  /**
    * Both databases cancel statements after 100 ms and end sessions idle in a transaction after
    * 500 ms, and new's transactions after 1 s (ALTER DATABASE SET, as production databases often
    * cap them): the replicator's own sessions turn these off, so a copy, the transaction holding its
