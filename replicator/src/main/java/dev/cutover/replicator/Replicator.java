@@ -216,15 +216,20 @@ public final class Replicator {
   public StartReport start(StartOptions options, CopyProgress progress, CopyListener listener, Duration networkTimeout)
       throws Exception {
     return translate(() -> SilenceWatch.watching(old, nw, networkTimeout, "start --network-timeout", (o, n) -> {
-      if (options.resume()) {
-        return new ResumedStart(o, n, names, options, listener).run(progress);
+      // Held until the start (and its undo) is over: a second start of this migration, or into new's
+      // database, is refused before its preconditions rather than racing this one (StartLock).
+      try (StartLock lock = StartLock.take(old, nw, names, networkTimeout)) {
+        if (options.resume()) {
+          return new ResumedStart(o, n, names, options, listener).run(progress);
+        }
+        EngineChoice choice = engine(o, n, options.capture());
+        if (choice.engine() == Capture.TRIGGERS) {
+          lock.captureOn(old);
+          return new CaptureStart(o, n, names, options, listener, choice, appRoles).run(progress);
+        }
+        StartReport report = new ForwardStart(o, n, names, options.withCapture(choice.engine()), listener, appRoles).run(progress);
+        return choice.engine() == Capture.RELAY ? report.relayed(choice.explain()) : report;
       }
-      EngineChoice choice = engine(o, n, options.capture());
-      if (choice.engine() == Capture.TRIGGERS) {
-        return new CaptureStart(o, n, names, options, listener, choice, appRoles).run(progress);
-      }
-      StartReport report = new ForwardStart(o, n, names, options.withCapture(choice.engine()), listener, appRoles).run(progress);
-      return choice.engine() == Capture.RELAY ? report.relayed(choice.explain()) : report;
     }));
   }
 

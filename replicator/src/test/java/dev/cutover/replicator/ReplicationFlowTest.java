@@ -790,6 +790,59 @@ class ReplicationFlowTest {
     }
   }
 
+  /**
+   * A second start of the same migration while the first copies: it failed with PostgreSQL's raw
+   * "replication slot cutover_fwd_… already exists" (exit 1). Now it is refused up front (exit 5),
+   * naming old and the first start's process, with nothing created or removed; so is a start of
+   * another migration into the same new database, and the first completes.
+   */
+  @Test
+  void start_secondStartWhileTheFirstCopies_refusedUpFrontNamingIt(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "twostarts");
+    java.util.concurrent.CountDownLatch copying = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    CopyListener held = new CopyListener() {
+      @Override
+      public void chunkStarting(dev.cutover.replicator.sql.TableName table, int chunk, int chunks) {
+        copying.countDown();
+        try {
+          release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    };
+    AtomicReference<Object> first = new AtomicReference<>();
+    Thread one = new Thread(() -> {
+      try {
+        first.set(db.replicator().start(options(), new CopyProgress(), held));
+      } catch (Throwable e) {
+        first.set(e);
+      }
+    }, "first start");
+    one.start();
+    try {
+      assertThat(copying.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      ReplicatorException same = catchThrowableOfType(ReplicatorException.class, () -> start(db.replicator()));
+      assertThat(same).isNotNull();
+      assertThat(same.failure()).isEqualTo(Failure.PRECONDITION);
+      assertThat(same.getMessage()).startsWith("old: another `cutover-replicator start` of migration twostarts").contains("runs: process ");
+      assertThat(same.remedy()).contains("pg_terminate_backend(");
+      Replicator other = Replicator.builder().old(db.replicator().old()).nw(db.replicator().nw()).name("other").build();
+      ReplicatorException into = catchThrowableOfType(ReplicatorException.class, () -> start(other));
+      assertThat(into).isNotNull();
+      assertThat(into.getMessage()).startsWith("new: another `cutover-replicator start` into this database runs: process ");
+    } finally {
+      release.countDown();
+      one.join();
+    }
+    assertThat(first.get()).as("the first start").isInstanceOf(StartReport.class);
+    try (Connection o = db.old()) {
+      AppDatabase.execute(o, "INSERT INTO audit_log (message) VALUES ('after both starts')");
+    }
+    db.replicator().awaitCaughtUp(CATCH_UP);
+  }
+
   @Test
   void cleanup_afterStartAndReverse_leavesNothingOfOurs(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "cleanup");

@@ -469,6 +469,66 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Two starts of one migration at once, both past their preconditions before either installed
+   * anything (here: both queued behind a session holding the control schema's install lock). The
+   * second failed on the first's copied rows and its undo removed the capture the first had
+   * installed, while the first reported success over a broken migration. Now the second is refused
+   * up front, naming old and the first start's process, and the first completes with its capture.
+   */
+  @Test
+  void start_twoStartsAtOnce_secondRefusedUpFrontAndTheFirstKeepsItsCapture(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "twostarts");
+    long installLock = 0x63_75_74_6f_76_65_72L;
+    AtomicReference<Object> first = new AtomicReference<>();
+    AtomicReference<Object> second = new AtomicReference<>();
+    try (Connection holder = db.old()) {
+      OwnedDatabase.execute(holder, "SELECT pg_advisory_lock(" + installLock + ")");
+      String waiters = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1"
+          + " AND objid = " + (installLock & 0xffff_ffffL);
+      Thread one = starting(db, first);
+      await().atMost(CATCH_UP).until(() -> OwnedDatabase.count(holder, waiters) == 1);
+      Thread two = starting(db, second);
+      await().atMost(CATCH_UP).until(() -> second.get() != null || OwnedDatabase.count(holder, waiters) == 2);
+      OwnedDatabase.execute(holder, "SELECT pg_advisory_unlock(" + installLock + ")");
+      one.join();
+      two.join();
+    }
+    assertThat(first.get()).as("the first start").isInstanceOf(dev.cutover.replicator.replication.StartReport.class);
+    assertThat(second.get()).as("the second start").isInstanceOfSatisfying(ReplicatorException.class, e -> {
+      assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
+      assertThat(e.getMessage()).startsWith("old: another `cutover-replicator start` of migration twostarts").contains("runs: process ")
+          .endsWith("nothing was done");
+      assertThat(e.remedy()).contains("pg_terminate_backend(");
+    });
+    try (Connection o = db.old(); ApplyProcess apply = r(db).apply(Applier.Options.defaults())) {
+      assertThat(CaptureSchema.installed(o)).isTrue();
+      OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('after both starts', 1)");
+      r(db).awaitCaughtUp(CATCH_UP);
+      assertThat(r(db).status().forward().state()).isIn("streaming", "catching-up");
+    }
+    try (Connection n = db.nw()) {
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM counter WHERE name = 'after both starts'")).isOne();
+    }
+  }
+
+  private static Replicator r(OwnedDatabase db) throws Exception {
+    return db.replicator();
+  }
+
+  /** A thread running a trigger-capture start of {@code db}, leaving its report or its failure in {@code outcome}. */
+  private static Thread starting(OwnedDatabase db, AtomicReference<Object> outcome) {
+    Thread t = new Thread(() -> {
+      try {
+        outcome.set(db.replicator().start(options(), new CopyProgress(), CopyListener.NONE));
+      } catch (Throwable e) {
+        outcome.set(e);
+      }
+    }, "start");
+    t.start();
+    return t;
+  }
+
+  /**
    * Old fenced (the application serves from new) while its change log holds changes new never got:
    * cleanup would remove their only way to new, so it refuses naming how many (the heartbeat, which
    * beats on a fenced side too, not counted), and removes them only when told to discard them,
