@@ -33,6 +33,8 @@ final class StartLock implements AutoCloseable {
   static final int MIGRATION = 0x63757434;
   /** Advisory lock class ("cut5") of any start filling a database (new), or capturing in it (old, trigger capture); object id 0. */
   static final int DATABASE = 0x63757435;
+  /** The longest a lock's release waits for its answer. */
+  private static final Duration UNLOCK_WAIT = Duration.ofSeconds(5);
 
   private final Names names;
   private final Duration networkTimeout;
@@ -96,6 +98,9 @@ final class StartLock implements AutoCloseable {
       Connection c = sessions.get(i);
       try {
         if (i < unlocks.size()) {
+          // A side gone silent must not hold the start's end a whole network timeout more: the server
+          // lets the lock go with the session anyway.
+          Sql.answerWithin(networkTimeout.compareTo(UNLOCK_WAIT) < 0 ? networkTimeout : UNLOCK_WAIT, c);
           Sql.bool(c, unlocks.get(i));
         }
       } catch (SQLException ignored) {
