@@ -181,11 +181,11 @@ class CoordinatedSwitchTest {
     try (Connection old = db.oldDirect(); Peer slow = new Peer(db, "slow-instance");
         SwitchEvents events = new SwitchEvents(db.database);
         HikariDataSource live = instance(db, "live", db.flagKey + "&cutover.drain.timeout=30s")) {
-      await().atMost(Duration.ofSeconds(10)).until(() -> count(old, "SELECT count(*) FROM cutover.instance WHERE instance = 'live'") == 1);
+      await().atMost(Duration.ofSeconds(10)).until(() -> count(old, "SELECT count(*) FROM cutover.instance WHERE instance LIKE 'live#%'") == 1);
 
       db.flip(Target.NEW);
       await().atMost(Duration.ofSeconds(10)).until(() -> count(old,
-          "SELECT count(*) FROM cutover.instance WHERE instance = 'live' AND drained_for LIKE 'ready:%'") == 1);
+          "SELECT count(*) FROM cutover.instance WHERE instance LIKE 'live#%' AND drained_for LIKE 'ready:%'") == 1);
 
       // Ready, waiting for the slow peer: the gate is open and writes still go to old.
       assertThat(RouterBean.anyHolding(db.database)).isFalse();
