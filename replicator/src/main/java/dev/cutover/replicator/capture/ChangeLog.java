@@ -354,10 +354,14 @@ public final class ChangeLog {
    * barrier) are left out, since a heartbeat beats on a fenced side too.
    */
   public static long pendingApplicationRows(Connection source, TxidSnapshot applied) throws SQLException {
-    String mine = " WHERE NOT txid_visible_in_snapshot(txid, ?::txid_snapshot) AND NOT (nsp = 'cutover' AND rel IN ('barrier',"
-        + " 'replication_heartbeat'))";
-    return Sql.number(source, "SELECT (SELECT count(*) FROM cutover.change_log_0" + mine + ") + (SELECT count(*) FROM cutover.change_log_1"
-        + mine + ")", applied.text(), applied.text());
+    return unapplied(source, applied, " AND NOT (nsp = 'cutover' AND rel IN ('barrier', 'replication_heartbeat'))");
+  }
+
+  /** Rows in both logs on {@code source} that {@code applied} has not covered and that match {@code and} (SQL, or empty). */
+  private static long unapplied(Connection source, TxidSnapshot applied, String and) throws SQLException {
+    String which = " WHERE NOT txid_visible_in_snapshot(txid, ?::txid_snapshot)" + and;
+    return Sql.number(source, "SELECT (SELECT count(*) FROM cutover.change_log_0" + which + ") + (SELECT count(*) FROM cutover.change_log_1"
+        + which + ")", applied.text(), applied.text());
   }
 
   /** The log's size on a source, and what of it {@code applied} has not yet covered (null: unknown). */
@@ -372,9 +376,7 @@ public final class ChangeLog {
     long rows = Long.parseLong(row[0]);
     long pending = -1;
     if (applied != null) {
-      pending = Sql.number(source, "SELECT (SELECT count(*) FROM cutover.change_log_0 WHERE NOT txid_visible_in_snapshot(txid, ?::txid_snapshot))"
-          + " + (SELECT count(*) FROM cutover.change_log_1 WHERE NOT txid_visible_in_snapshot(txid, ?::txid_snapshot))",
-          applied.text(), applied.text());
+      pending = unapplied(source, applied, "");
     }
     return new Size(rows, Long.parseLong(row[1]), pending, rows == 0 ? 0 : Math.round(Double.parseDouble(row[2])));
   }
