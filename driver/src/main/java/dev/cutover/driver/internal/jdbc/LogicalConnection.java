@@ -30,7 +30,6 @@ import java.util.concurrent.TimeoutException;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.postgresql.core.BaseConnection;
-import org.postgresql.core.TransactionState;
 import org.postgresql.copy.CopyManager;
 import org.postgresql.fastpath.Fastpath;
 import org.postgresql.jdbc.AutoSave;
@@ -61,7 +60,9 @@ import org.postgresql.util.PGobject;
  * read wherever a session's being in a transaction decides something (see {@link #opened()}): the
  * session then neither waits at the gate nor moves, and the switch waits for it, or rolls it back.
  * The steady-state cost of a statement outside a transaction is one atomic exchange, one
- * volatile read and one compare-and-set; inside a transaction, none.
+ * volatile read and one compare-and-set, besides a plain write ({@link #wakeUnsure}) and a read of
+ * PgJDBC's transaction state before and after it ({@link OpenTransaction}: a field, no lock);
+ * inside a transaction, the write and the read after it.
  *
  * <p>Pool housekeeping ({@code isValid}, {@code setAutoCommit}, {@code close}, ...) never waits
  * at the gate: only the start of a transaction does.
@@ -346,7 +347,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   /** Called after a statement (or commit, rollback): ends the transaction when the server says so. */
   final void afterStatement() {
-    if (pg.getTransactionState() == TransactionState.IDLE) {
+    if (!opened()) {
       // A connection the switch ended reads as idle: the doomed transaction stays open for the
       // application until it ends it (see checkOpen), or its next statements would run in autocommit.
       if (ACTIVITY.compareAndSet(this, BUSY, IDLE) || (int) ACTIVITY.getVolatile(this) != DOOMED) {
@@ -843,8 +844,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     if (inTransaction) {
       return;
     }
-    if ((!listens || waits && wakeUnsure) && !router.pooled(side)
-        && pg.getTransactionState() == TransactionState.IDLE) {
+    if ((!listens || waits && wakeUnsure) && !router.pooled(side) && !opened()) {
       ServerExchange.run(pg, "LISTEN " + WAKE_CHANNEL).rowsOrThrow();
       listens = true;
       wakeUnsure = false;
