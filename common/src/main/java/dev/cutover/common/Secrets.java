@@ -127,10 +127,9 @@ public final class Secrets {
       while (i < raw.length()) {
         offsets[text.length()] = i;
         char c = raw.charAt(i);
-        int hi = i + 2 < raw.length() && c == '%' ? Character.digit(raw.charAt(i + 1), 16) : -1;
-        int lo = hi < 0 ? -1 : Character.digit(raw.charAt(i + 2), 16);
-        if (lo >= 0) {
-          text.append((char) (hi * 16 + lo));
+        int b = escapedByte(raw, i);
+        if (b >= 0) {
+          text.append((char) b);
           i += 3;
         } else {
           text.append(c == '+' ? ' ' : c);
@@ -186,6 +185,16 @@ public final class Secrets {
     }
   }
 
+  /** The byte of the escape {@code %XY} at {@code i} in {@code s}, or -1 where none (or a malformed one) stands. */
+  private static int escapedByte(String s, int i) {
+    if (s.charAt(i) != '%' || i + 2 >= s.length()) {
+      return -1;
+    }
+    int hi = Character.digit(s.charAt(i + 1), 16);
+    int lo = Character.digit(s.charAt(i + 2), 16);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+  }
+
   /** Percent-decodes as UTF-8, {@code +} as a blank; a malformed escape stays as written. */
   private static String decode(String s) {
     if (s.indexOf('%') < 0 && s.indexOf('+') < 0) {
@@ -195,10 +204,9 @@ public final class Secrets {
     int i = 0;
     while (i < s.length()) {
       char c = s.charAt(i);
-      int hi = i + 2 < s.length() && c == '%' ? Character.digit(s.charAt(i + 1), 16) : -1;
-      int lo = hi < 0 ? -1 : Character.digit(s.charAt(i + 2), 16);
-      if (lo >= 0) {
-        bytes.write(hi * 16 + lo);
+      int b = escapedByte(s, i);
+      if (b >= 0) {
+        bytes.write(b);
         i += 3;
       } else {
         int end = Character.isHighSurrogate(c) && i + 1 < s.length() ? i + 2 : i + 1;
