@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -22,7 +21,7 @@ class TortureSmokeTest {
   static final long SEED = 17;
   private static final PrintStream OUT = System.out;
 
-  private static RunOptions options(int maxAttempts) {
+  static RunOptions options(int maxAttempts) {
     return new RunOptions(Integer.getInteger("cutover.test.old", 12), Integer.getInteger("cutover.test.new", 17), 4,
         maxAttempts, SEED, 2, 2, 20, 2, 6, 1000, 3000, java.util.Set.of());
   }
@@ -40,31 +39,5 @@ class TortureSmokeTest {
     assertThat(result.summary().acknowledged).isGreaterThan(1000);
     assertThat(Files.readString(out.resolve("summary.json"))).contains("\"violations\" : [ ]");
     assertThat(RunRecord.read(result.record()).rounds()).hasSize((int) result.summary().rounds);
-  }
-
-  @Test
-  @Timeout(value = 4, unit = TimeUnit.MINUTES)
-  void replay_recordOfARun_playsItsRoundsAndFaultsAgain(@TempDir(cleanup = CleanupMode.ON_SUCCESS) Path out) throws Exception {
-    Schedule.Generator generator = new Schedule.Generator(SEED, List.of("i0", "i1", "p0", "p1"), List.of("p0", "p1"));
-    List<Schedule.Round> plans = List.of(generator.round(1), generator.round(2), generator.round(3));
-    RunRecord written = new RunRecord(RunRecord.TOOL, options(0), "", "", plans.stream().map(p -> new RunRecord.RoundLog(
-        p.number(), 0, 0, 0, "", "", p, List.of(), List.of(), List.of(), List.of())).toList(), List.of(), java.util.Map.of(),
-        java.util.Map.of());
-    Path file = out.resolve("given.json");
-    written.write(file);
-
-    RunRecord given = RunRecord.read(file);
-    TortureRun.Result result = new TortureRun(given.options(), given.plans(), out.resolve("replay"), OUT).run();
-
-    assertThat(result.summary().stopReason).isEqualTo("replayed every round of the record");
-    RunRecord replayed = RunRecord.read(result.record());
-    assertThat(replayed.plans()).isEqualTo(plans);
-    for (RunRecord.RoundLog round : replayed.rounds()) {
-      for (Schedule.Fault fault : round.plan().faults()) {
-        assertThat(round.applied()).as("round %d played %s", round.number(), fault)
-            .anySatisfy(a -> assertThat(a.what()).isEqualTo(fault.toString()));
-      }
-    }
-    assertThat(result.summary().violations).isEmpty();
   }
 }
