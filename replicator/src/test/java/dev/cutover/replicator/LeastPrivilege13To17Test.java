@@ -87,6 +87,18 @@ class LeastPrivilege13To17Test {
 
     Run start = ProviderAdmin.cli(pair, db, "start", "--jobs", "2", "--no-progress");
     assertThat(start.code()).as(start.err()).isZero();
+    assertThat(start.out()).contains("warning: no way back for these roles: `cutover-replicator reverse` will be refused after the"
+        + " switch, old: PostgreSQL 13 lets only a superuser create a subscription");
+    Run resume = ProviderAdmin.cli(pair, db, "start", "--resume", "--no-progress");
+    assertThat(resume.code()).as(resume.err()).isEqualTo(Failure.PRECONDITION.exitCode());
+    assertThat(resume.err()).contains("start has finished already: new has subscription").doesNotContain("empty new's tables");
+    for (String[] swapped : List.of(new String[] {"status"}, new String[] {"reverse"}, new String[] {"reverse", "--prepare"})) {
+      Run refused = ProviderAdmin.cliSwapped(pair, db, swapped);
+      assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(Failure.PRECONDITION.exitCode());
+      assertThat(refused.err()).contains("old and new look swapped: replication of migration")
+          .contains("runs from the database given as --new-url into the one given as --old-url (" + String.join(" ", swapped)
+              + " changed nothing)");
+    }
     try (Connection app = ProviderAdmin.app(pair.oldServer(), db)) {
       AppDatabase.execute(app, "INSERT INTO shop.customer (email) VALUES ('after-start@example.com');"
           + " INSERT INTO shop.orders (customer, total) SELECT id, 9.5 FROM shop.customer WHERE email = 'after-start@example.com';"
@@ -109,7 +121,8 @@ class LeastPrivilege13To17Test {
       assertThat(refused.err().strip()).doesNotContain("\n")
           .contains("old: PostgreSQL 13 lets only a superuser create a subscription, and role rds_admin is not one")
           .contains(String.join(" ", reverse) + " changed nothing")
-          .contains("upgrade old to 16+ where GRANT pg_create_subscription suffices").contains("`--capture triggers`");
+          .contains("upgrade old to 16+ where GRANT pg_create_subscription suffices").contains("`--capture triggers`")
+          .contains("the engine is chosen at start: for a migration started already, `cutover-replicator cleanup`, then start again");
     }
     try (Connection n = ProviderAdmin.admin(pair.newServer(), db)) {
       assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'cutover\\_rev\\_%'")).isZero();

@@ -179,9 +179,17 @@ final class ProviderAdmin {
 
   /** Runs the CLI as the admin on {@code db} of both servers. */
   static Run cli(PostgresPair pair, String db, String... args) {
+    return cli(pair.oldServer().jdbcUrl(db), pair.newServer().jdbcUrl(db), args);
+  }
+
+  /** {@link #cli} with old's and new's URLs the wrong way round, as an operator might give them. */
+  static Run cliSwapped(PostgresPair pair, String db, String... args) {
+    return cli(pair.newServer().jdbcUrl(db), pair.oldServer().jdbcUrl(db), args);
+  }
+
+  private static Run cli(String oldUrl, String newUrl, String... args) {
     List<String> all = new ArrayList<>(List.of(args));
-    all.addAll(List.of("--old-url", pair.oldServer().jdbcUrl(db), "--new-url", pair.newServer().jdbcUrl(db),
-        "--old-user", ADMIN, "--new-user", ADMIN));
+    all.addAll(List.of("--old-url", oldUrl, "--new-url", newUrl, "--old-user", ADMIN, "--new-user", ADMIN));
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     int code = ReplicatorCli.run(new PrintWriter(out, true), new PrintWriter(err, true),

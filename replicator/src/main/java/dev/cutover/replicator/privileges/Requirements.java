@@ -138,8 +138,10 @@ public final class Requirements {
             + " lets only a superuser create a subscription, and role " + c.role() + " is not one",
             "connect to " + c.side().label() + " as a superuser (or a provider's admin role that may, e.g. RDS rds_superuser),"
                 + " or upgrade " + c.side().label() + " to 16+ where GRANT pg_create_subscription suffices,"
-                + " or replicate without a subscription on " + c.side().label() + " with `--capture relay` (the slot read by"
-                + " `cutover-replicator apply`) or `--capture triggers`"));
+                + " or replicate without a subscription on " + c.side().label() + ": start with `--capture relay` (the slot read by"
+                + " `cutover-replicator apply`) or `--capture triggers`" + (c.side() == Side.OLD ? " (the engine is chosen at start:"
+                + " for a migration started already, `cutover-replicator cleanup`, then start again with one of them, before the switch)"
+                : "")));
       }
     }
     if (c.superuser() || c.major() < 16) {

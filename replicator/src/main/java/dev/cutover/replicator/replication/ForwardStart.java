@@ -25,6 +25,7 @@ import dev.cutover.replicator.copy.MaterializedViews;
 import dev.cutover.replicator.copy.StartState;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.privileges.Gap;
 import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
@@ -90,6 +91,9 @@ public final class ForwardStart {
       int newMajor = Sql.majorVersion(n);
       preconditions(o, n, oldMajor, newMajor, slot);
       List<String> warnings = new ArrayList<>();
+      if (!relay()) {
+        wayBackRefused(o, n).ifPresent(warnings::add);
+      }
       // Set aside by an earlier start that did not finish, and gone from new's catalog: planned from it, it would stay gone.
       LeftAside.beforeStart(n).ifPresent(warnings::add);
       ReplicaIdentities.setFull(o, ReplicaIdentities.check(o, options.keyless()));
@@ -161,6 +165,21 @@ public final class ForwardStart {
       }
       return report(slot, consistentPoint, progress, aside, timing, t0, views, warnings, null);
     }
+  }
+
+  /**
+   * What keeps these roles from ever arming the way back over a subscription on old ({@code
+   * reverse}): said at start, while another engine may still be chosen, not first at the flip back.
+   */
+  private Optional<String> wayBackRefused(Connection o, Connection n) throws SQLException {
+    List<Gap> gaps = Requirements.wayBack(Capabilities.probe(n, Side.NEW), Capabilities.probe(o, Side.OLD),
+        Requirements.loginHasPassword(nw));
+    if (gaps.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of("no way back for these roles: `cutover-replicator reverse` will be refused after the switch, "
+        + gaps.stream().map(Gap::describe).collect(Collectors.joining("; ")) + "; remedy: "
+        + gaps.stream().map(Gap::remedy).distinct().collect(Collectors.joining("; ")));
   }
 
   /** What a start (or a resumed one) did, from its progress and timing. */

@@ -136,6 +136,15 @@ public final class ResumedStart {
   }
 
   private StartState.Recorded preconditions(Connection o, Connection n, String slot) throws SQLException, ReplicatorException {
+    // A start that finished has nothing to resume, whoever asks: the privilege checks below would advise starting over.
+    if (ReplicationObjects.subscriptionExists(n, names.forward())) {
+      throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new has subscription " + names.forward(),
+          "see `cutover-replicator status`");
+    }
+    if (RelayProgress.armed(n)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new relays old's slot (cutover.relay_progress)",
+          "see `cutover-replicator status`, and run `cutover-replicator apply`");
+    }
     // Policies may have been enabled since the interruption: the tables copied again would get only the rows they show.
     RowSecurityCheck.require(o, n, "start --resume");
     if (StartState.exists(n) && StartState.relayed(n)) {
@@ -151,14 +160,6 @@ public final class ResumedStart {
       ApplyWorkerSettings.require(n, "new", ApplyWorkerSettings.FORWARD, "start --resume");
     }
     String cleanupAndStart = "run `cutover-replicator cleanup`, then start again";
-    if (ReplicationObjects.subscriptionExists(n, names.forward())) {
-      throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new has subscription " + names.forward(),
-          "see `cutover-replicator status`");
-    }
-    if (RelayProgress.armed(n)) {
-      throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new relays old's slot (cutover.relay_progress)",
-          "see `cutover-replicator status`, and run `cutover-replicator apply`");
-    }
     if (!ReplicationObjects.ownSlotExists(o, slot)) {
       throw new ReplicatorException(Failure.PRECONDITION, "there is no start to resume: old has no replication slot " + slot,
           "run `cutover-replicator start` (after `cutover-replicator cleanup` and emptying new's tables, if an earlier one left rows there)");

@@ -126,6 +126,7 @@ public final class Reverse {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> {
         DistinctDatabases.require(o, n);
+        SwappedSides.refuse(o, n, names, "reverse --prepare");
         return prepare(old, nw, names, o, n);
       });
     }
@@ -174,6 +175,7 @@ public final class Reverse {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> {
         DistinctDatabases.require(o, n);
+        SwappedSides.refuse(o, n, names, "reverse");
         return CaptureWays.forwardArmed(n) || RelayProgress.armed(n) ? CaptureReverse.arm(o, n, options.acceptMissingWrites())
             : arm(old, nw, names, options, networkTimeout, o, n);
       });

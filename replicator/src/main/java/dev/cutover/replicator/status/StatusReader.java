@@ -1,12 +1,15 @@
 package dev.cutover.replicator.status;
 
 import dev.cutover.driver.control.OperatorControl;
+import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.replication.SwappedSides;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -28,7 +31,12 @@ public final class StatusReader {
 
   private StatusReader() {}
 
-  public static StatusReport read(Connection old, Connection nw, Names names) throws SQLException {
+  /**
+   * The directions found between {@code old} and {@code nw}.
+   *
+   * @throws ReplicatorException {@link Failure#PRECONDITION} where none is, but forward replication runs the other way ({@link SwappedSides})
+   */
+  public static StatusReport read(Connection old, Connection nw, Names names) throws SQLException, ReplicatorException {
     List<StatusReport.Direction> directions = new ArrayList<>();
     boolean forwardExists = exists(old, nw, names.forward(), names.forwardSlot());
     boolean reverseExists = exists(nw, old, names.reverse(), names.reverseSlot());
@@ -48,6 +56,9 @@ public final class StatusReader {
     }
     if (reverse != null) {
       directions.add(reverse);
+    }
+    if (directions.isEmpty()) {
+      SwappedSides.refuse(old, nw, names, "status");
     }
     return new StatusReport(Instant.now(), directions);
   }
