@@ -176,6 +176,44 @@ class JdbcSurfaceTest {
     }
   }
 
+  /**
+   * PgJDBC's parameters in the application's URL (schema, session options, application name) hold
+   * on new as on old, for a session that moved and for one opened after the switch: they reached
+   * only old, and an unqualified INSERT after the switch landed in new's public schema.
+   */
+  @Test
+  void pgJdbcParametersOfTheUrl_holdOnNewAfterTheSwitch() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA + "; CREATE TABLE public.item (id serial PRIMARY KEY, name text NOT NULL)", true);
+    String url = db.url("currentSchema=app", "options=-c%20statement_timeout%3D4321", "ApplicationName=booking");
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection moved = DrainTest.connect(url)) {
+      assertThat(session(moved)).isEqualTo("app|4321ms|booking");
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      try (Connection fresh = DrainTest.connect(url)) {
+        for (Connection c : List.of(moved, fresh)) {
+          assertThat(session(c)).as("on new").isEqualTo("app|4321ms|booking");
+          try (Statement s = c.createStatement()) {
+            s.executeUpdate("INSERT INTO item (name) VALUES ('after')");
+          }
+        }
+      }
+      try (Connection n = db.newDirect(); Statement s = n.createStatement();
+          ResultSet rs = s.executeQuery("SELECT (SELECT count(*) FROM app.item) || '|' || (SELECT count(*) FROM public.item)")) {
+        rs.next();
+        assertThat(rs.getString(1)).as("rows in app.item | public.item on new").isEqualTo("2|0");
+      }
+    }
+  }
+
+  private static String session(Connection c) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_schema() || '|' ||"
+        + " current_setting('statement_timeout') || '|' || current_setting('application_name') WHERE inet_server_port() IS NOT NULL")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
   @Test
   void closedObjects_refuseWork() throws Exception {
     Replicated db = db();

@@ -39,6 +39,8 @@ public final class CutoverSettings {
 
   private final String oldUrl;
   private final Properties oldProperties;
+  /** Old's properties with the URL's PgJDBC parameters and credentials: what its direct URL connects with. */
+  private final Properties oldDirectProperties;
   private final String newUrl;
   private final Properties newProperties;
   private final Map<String, String> values;
@@ -54,9 +56,11 @@ public final class CutoverSettings {
   private final List<String> customSettings;
 
   private CutoverSettings(
-      String oldUrl, Properties oldProperties, String newUrl, Properties newProperties, Map<String, String> values) {
+      String oldUrl, Properties oldProperties, Properties oldDirectProperties, String newUrl, Properties newProperties,
+      Map<String, String> values) {
     this.oldUrl = oldUrl;
     this.oldProperties = oldProperties;
+    this.oldDirectProperties = oldDirectProperties;
     this.newUrl = newUrl;
     this.newProperties = newProperties;
     this.values = Collections.unmodifiableMap(values);
@@ -105,6 +109,9 @@ public final class CutoverSettings {
     String pgUrl = PG_PREFIX + url.substring(URL_PREFIX.length());
     int query = pgUrl.indexOf('?');
     List<String> kept = new ArrayList<>();
+    // PgJDBC's own parameters in the application's URL, read as PgJDBC reads them: they win over
+    // the JDBC properties on old, and reach the new side and the direct URLs the same way.
+    Properties urlParameters = new Properties();
     if (query >= 0) {
       int position = 0;
       for (String pair : pgUrl.substring(query + 1).split("&")) {
@@ -119,6 +126,7 @@ public final class CutoverSettings {
           merged.put(name, eq < 0 ? "" : decode(pair.substring(eq + 1), url, "the value of URL parameter " + name));
         } else {
           kept.add(pair);
+          urlParameters.setProperty(name, eq < 0 ? "" : decode(pair.substring(eq + 1), url, "the value of URL parameter " + name));
         }
       }
       pgUrl = pgUrl.substring(0, query) + (kept.isEmpty() ? "" : "?" + String.join("&", kept));
@@ -148,15 +156,20 @@ public final class CutoverSettings {
           SettingKey.NEW_URL.key() + "='" + Secrets.maskUrl(newUrl) + "' is malformed: expected "
               + PG_PREFIX + "//host[:port]/database");
     }
+    Properties withUrl = new Properties();
+    withUrl.putAll(pg);
+    withUrl.putAll(urlParameters);
+    putIfPresent(withUrl, "user", effective.getProperty("user"));
+    putIfPresent(withUrl, "password", effective.getProperty("password"));
     Properties newPg = new Properties();
-    newPg.putAll(pg);
+    newPg.putAll(withUrl);
     newPg.remove("user");
     newPg.remove("password");
     putIfPresent(newPg, "user", merged.getOrDefault(SettingKey.NEW_USER.key(), effective.getProperty("user")));
     putIfPresent(newPg, "password",
         merged.getOrDefault(SettingKey.NEW_PASSWORD.key(), effective.getProperty("password")));
 
-    return new CutoverSettings(pgUrl, pg, newUrl, newPg, merged);
+    return new CutoverSettings(pgUrl, pg, withUrl, newUrl, newPg, merged);
   }
 
   private static void checkKnown(Map<String, String> merged) {
@@ -220,7 +233,11 @@ public final class CutoverSettings {
     return newUrl;
   }
 
-  /** PgJDBC properties for the new database: the old side's, with the new side's credentials. */
+  /**
+   * PgJDBC properties for the new database: the old side's, its application URL's PgJDBC
+   * parameters included (sslmode, currentSchema, options, socketTimeout: new's own URL wins), with
+   * the new side's credentials.
+   */
   public Properties newProperties() {
     return copy(newProperties);
   }
@@ -234,9 +251,12 @@ public final class CutoverSettings {
     return Optional.ofNullable(get(SettingKey.INSTANCE));
   }
 
-  /** PgJDBC properties for {@code side} (a copy). */
+  /**
+   * PgJDBC properties for {@code side}'s direct URL (a copy): the side's, old's with what its
+   * application URL names (its parameters and credentials), which new's have too.
+   */
   public Properties properties(Target side) {
-    return side == Target.OLD ? oldProperties() : newProperties();
+    return side == Target.OLD ? copy(oldDirectProperties) : newProperties();
   }
 
   /** How long a router nothing uses any more stays before it closes. */

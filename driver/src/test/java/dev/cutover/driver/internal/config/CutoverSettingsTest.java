@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.cutover.common.Secrets;
+import dev.cutover.flags.Target;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -117,6 +118,28 @@ class CutoverSettingsTest {
     CutoverSettings s = CutoverSettings.resolve(
         "jdbc:cutover:postgresql://old/app?user=from-url&cutover.new.url=" + NEW, info, none());
     assertThat(s.newProperties()).containsEntry("user", "from-url");
+  }
+
+  /**
+   * The URL's PgJDBC parameters reach new as they reach old (a TLS requirement must not become
+   * plaintext on new), and old's direct URL connects with the credentials the URL names.
+   */
+  @Test
+  void resolve_pgJdbcParametersOfTheUrl_reachNewAndOldsDirectUrl() {
+    Properties info = new Properties();
+    info.setProperty("sslmode", "disable");
+    info.setProperty("prepareThreshold", "0");
+    CutoverSettings s = CutoverSettings.resolve("jdbc:cutover:postgresql://pooler/app?sslmode=require&currentSchema=s1"
+        + "&options=-c%20statement_timeout%3D4321&socketTimeout=5&user=app&password=url-pw&cutover.new.url=" + NEW
+        + "&cutover.old.direct-url=jdbc:postgresql://old-db:5432/app", info, none());
+
+    assertThat(s.newProperties()).containsEntry("sslmode", "require").containsEntry("currentSchema", "s1")
+        .containsEntry("options", "-c statement_timeout=4321").containsEntry("socketTimeout", "5")
+        .containsEntry("prepareThreshold", "0").containsEntry("user", "app").containsEntry("password", "url-pw");
+    assertThat(s.properties(Target.OLD)).containsEntry("sslmode", "require").containsEntry("user", "app")
+        .containsEntry("password", "url-pw").containsEntry("socketTimeout", "5");
+    assertThat(s.oldProperties()).containsOnlyKeys("sslmode", "prepareThreshold");
+    assertThat(s.toString()).doesNotContain("url-pw");
   }
 
   @Test
