@@ -15,6 +15,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,6 +48,44 @@ class PoolerTest {
       assertThat(event.gateWaits()).isZero();
       DrainTest.insert(app, "still on old");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+  }
+
+  /**
+   * Every server connection of old's pool held by the application's open transactions: the switch's
+   * check of the application's path cannot log in through the pooler. It fails within the barrier
+   * timeout saying so (before, it waited in the pooler's queue until the switch's whole budget ran
+   * out and blamed a silent network to new), and the application goes on on old.
+   */
+  @Test
+  void flip_poolerWhoseEveryServerConnectionTheApplicationHolds_failsNamingThePool(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    List<Connection> held = new ArrayList<>();
+    try (PgBouncer bouncer = db.pgBouncer(); SwitchEvents events = new SwitchEvents(db.database)) {
+      String url = db.urlThrough(bouncer, db.directUrls("cutover.barrier.timeout=1s"));
+      for (int i = 0; i < PgBouncer.POOL_SIZE; i++) {
+        Connection c = DrainTest.connect(url);
+        held.add(c);
+        c.setAutoCommit(false);
+        DrainTest.insert(c, "held " + i);
+      }
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("the switch could not get a session by the application's URL to the old database"
+          + " within 1000 ms (cutover.barrier.timeout)").contains("give the pooler's pool room for one more connection")
+          .doesNotContain("silent");
+      for (Connection c : held) {
+        c.commit();
+      }
+      DrainTest.insert(held.get(0), "still on old");
+      assertThat(DrainTest.sideOf(held.get(0))).isEqualTo(pair.oldServer().port());
+    } finally {
+      for (Connection c : held) {
+        c.close();
+      }
     }
   }
 

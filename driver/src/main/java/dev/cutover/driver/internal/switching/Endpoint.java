@@ -46,11 +46,23 @@ public final class Endpoint {
    * aborted. Application connections keep the application's own settings.
    */
   public Endpoint forSwitch(Duration connect, Duration socket) {
-    String timeouts = "connectTimeout=" + seconds(connect) + "&loginTimeout=" + seconds(connect) + "&socketTimeout="
-        + seconds(socket);
-    // Parameters in the URL win over properties, and the last of a repeated one wins: append ours.
-    return new Endpoint(side, url, url + (url.indexOf('?') < 0 ? "?" : "&") + timeouts, properties,
-        "SET default_transaction_isolation = 'read committed'");
+    return new Endpoint(side, url, bounded(connect, socket), properties, "SET default_transaction_isolation = 'read committed'");
+  }
+
+  /**
+   * The same side with the application's settings, for a switch's checks of the application's own
+   * path (a pooler in it): bounded like {@link #forSwitch}, since behind a pooler whose every
+   * server connection the application holds, a login waits in its queue; but no session setting,
+   * which a pooler would hand on to the application's next client.
+   */
+  public Endpoint forCheck(Duration connect, Duration socket) {
+    return new Endpoint(side, url, bounded(connect, socket), properties, null);
+  }
+
+  /** {@link #url} with PgJDBC's connect, login and socket timeouts appended: parameters in the URL win, the last of a repeated one. */
+  private String bounded(Duration connect, Duration socket) {
+    return url + (url.indexOf('?') < 0 ? "?" : "&") + "connectTimeout=" + seconds(connect) + "&loginTimeout=" + seconds(connect)
+        + "&socketTimeout=" + seconds(socket);
   }
 
   private static long seconds(Duration d) {

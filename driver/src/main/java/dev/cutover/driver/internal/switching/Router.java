@@ -216,6 +216,11 @@ public final class Router implements Routing {
     return appEndpoints.get(side).open();
   }
 
+  /** A connection by the application's path to {@code side} for a switch's checks, bounded by the barrier timeout ({@link Endpoint#forCheck}). */
+  Connection openAppCheck(Target side) throws SQLException {
+    return appEndpoints.get(side).forCheck(settings.barrierTimeout(), settings.barrierTimeout()).open();
+  }
+
   RoutingFlag flag() {
     return follower.flag();
   }

@@ -157,7 +157,7 @@ final class SwitchCheck {
     if (router.settings().directUrl(side).isEmpty()) {
       return false;
     }
-    try (Connection app = router.openApp(side)) {
+    try (Connection app = appSession(router, side)) {
       return !SessionIdentity.of(app).direct();
     }
   }
@@ -170,8 +170,27 @@ final class SwitchCheck {
    * the fenced database and never reach the other (I2). Asked of an application connection, which
    * carries what the application's do.
    */
+  /**
+   * A session by the application's path to {@code side}, within the barrier timeout: a pooler
+   * whose every server connection the application holds queues it, and the check fails saying so,
+   * not as a silent network once the switch's whole budget ran out.
+   */
+  private static Connection appSession(Router router, Target side) throws SQLException {
+    try {
+      return router.openAppCheck(side);
+    } catch (SQLException e) {
+      String bound = router.settings().barrierTimeout().toMillis() + " ms";
+      throw new SQLException("cutover: the switch could not get a session by the application's URL to the " + side.value()
+          + " database within " + bound + " (cutover.barrier.timeout), which it needs to check that path: behind a pooler"
+          + " whose every server connection the application holds (a session-mode pool no larger than the application's,"
+          + " or transactions holding a transaction-mode one), its login waits in the pooler's queue; give the pooler's"
+          + " pool room for one more connection than the application's pools take, or see the cause: " + e.getMessage(),
+          e.getSQLState(), e);
+    }
+  }
+
   static String fenceBypassed(Router router, Target from) throws SQLException {
-    try (Connection app = router.openApp(from); Statement s = app.createStatement(); ResultSet rs = s.executeQuery(
+    try (Connection app = appSession(router, from); Statement s = app.createStatement(); ResultSet rs = s.executeQuery(
         "SELECT pg_catalog.current_setting('session_replication_role'), current_user, pg_catalog.current_database()")) {
       rs.next();
       if (!"replica".equals(rs.getString(1))) {
