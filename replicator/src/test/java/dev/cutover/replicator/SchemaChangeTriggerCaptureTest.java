@@ -1,6 +1,7 @@
 package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
@@ -83,6 +84,63 @@ class SchemaChangeTriggerCaptureTest {
       assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_event_trigger WHERE evtname = '" + CaptureSchema.EVENT_TRIGGER + "'")).isZero();
       assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover_capture%'")).isZero();
     }
+  }
+
+  private static Replicator startedWithTriggers(PostgresPair pair, String db) throws Exception {
+    SchemaChangeFlowTest.database(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    return r;
+  }
+
+  /** As {@link SchemaChangeEdgeTest#apply_selectInto_createsTheTableEmptyAndReceivesOldsRows}, through the change log. */
+  @Test
+  void apply_selectInto_createsTheTableEmptyAndReceivesOldsRows(PostgresPair pair) throws Exception {
+    String db = "ddl_select_into_tc";
+    Replicator r = startedWithTriggers(pair, db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      SchemaChangeEdgeTest.selectInto(pair, db);
+      r.awaitCaughtUp(WAIT);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+    }
+    SchemaChangeEdgeTest.assertSelectedInto(pair, db);
+    r.cleanup();
+  }
+
+  /**
+   * A SELECT ... INTO that new cannot replay (its role is old's alone): the hint said to run it by
+   * hand and mark it done, which left new with old's rows twice (its own, then old's from the
+   * change log). It now gives the statement that creates the table empty, and rows arrive once.
+   */
+  @Test
+  void apply_selectIntoThatCannotRunOnNew_hintCreatesTheTableEmptyAndRowsArriveOnce(PostgresPair pair) throws Exception {
+    String db = "ddl_empty_by_hand";
+    Replicator r = startedWithTriggers(pair, db);
+    try (Connection o = pair.oldServer().connect(db)) {
+      // Roles are not carried: new has no ddl_old_only, which the replay must become.
+      AppDatabase.execute(o, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ddl_old_only') THEN"
+          + " CREATE ROLE ddl_old_only; END IF; END $$;"
+          + " SET cutover.ddl_capture = off; GRANT CREATE ON SCHEMA public TO ddl_old_only; RESET cutover.ddl_capture;"
+          + " SET ROLE ddl_old_only; SELECT g AS id, 'r' || g AS v INTO picked FROM generate_series(1, 5) g; RESET ROLE");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      String error = await().atMost(WAIT).until(() -> apply.appliers().get(0).lastError(), e -> e != null && e.contains("ddl_old_only"));
+      assertThat(error).contains("create the table here by hand, empty (its rows follow in the stream): ");
+      String by = "stream): ";
+      String statement = error.substring(error.indexOf(by) + by.length(), error.indexOf(" after SET cutover.ddl_capture = off"));
+      assertThat(statement).startsWith("CREATE TABLE picked AS SELECT g AS id").endsWith("WITH NO DATA");
+      String id = error.substring(error.indexOf("ddl-done ") + "ddl-done ".length(), error.indexOf('`', error.indexOf("ddl-done ")));
+      try (Connection n = pair.newServer().connect(db)) {
+        AppDatabase.execute(n, "SET cutover.ddl_capture = off; " + statement);
+      }
+      r.ddlDone(id);
+      r.awaitCaughtUp(WAIT);
+    }
+    String rows = "SELECT id || ':' || v FROM picked ORDER BY id";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, rows)).containsExactly("1:r1", "2:r2", "3:r3", "4:r4", "5:r5").isEqualTo(AppDatabase.strings(o, rows));
+    }
+    r.cleanup();
   }
 
   /**

@@ -27,6 +27,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
 
 /**
  * Writes batches of captured changes into one target connection, each batch in one transaction,
@@ -456,11 +458,18 @@ final class BatchWriter {
           + group.get(group.size() - 1).seq() + " (" + group.stream().map(c -> kind(c.op()) + " " + c.schema() + "." + c.table())
           .distinct().limit(5).collect(Collectors.joining(", ")) + ")";
       boolean enumValue = UNSAFE_NEW_ENUM_VALUE.equals(e.getSQLState());
+      // A schema change's replay (cutover.ddl_apply) says in its hint what to do by hand, which
+      // depends on the change (a table whose rows follow must be created empty): passed on, as
+      // the message's first line is all that is kept of it.
+      ServerErrorMessage server = e instanceof PSQLException p ? p.getServerErrorMessage() : null;
+      String hint = server != null && String.valueOf(server.getMessage()).startsWith("cutover: the schema change ")
+          ? server.getHint() : null;
       throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: " + FirstLine.of(e.getMessage())
           + (enumValue ? ": a schema change of this same batch added the value, and it could not be committed on " + targetLabel
               + " ahead of the batch (the apply's log says why), so the batch's transaction may not use it yet" : ""),
           enumValue ? "commit the value on " + targetLabel + " by hand: run the ALTER TYPE ... ADD VALUE IF NOT EXISTS of that schema"
               + " change there (`cutover-replicator status` prints it); its replay then finds the value and the apply goes on"
+              : hint != null ? "on " + targetLabel + ": " + hint
               : "fix the cause on " + targetLabel + " (see `cutover-replicator status`)", e);
     }
     sql.clear();

@@ -63,6 +63,10 @@ import java.util.List;
  *       filled row by row with a volatile default ({@code random()}, a sequence) rewrites the
  *       table, which is not in the stream: refused on a table that has rows, with the way to do
  *       it that replicates.</li>
+ *   <li><b>Rows that follow.</b> CREATE TABLE AS and SELECT INTO are replayed with no rows of
+ *       their own (SELECT INTO as {@code CREATE TABLE ... AS ... WITH NO DATA}, since PL/pgSQL's
+ *       {@code EXECUTE} refuses it; CREATE TABLE AS emptied after): old's arrive next in the
+ *       stream. Done by hand, such a table must be created empty, which the replay's hint says.</li>
  *   <li><b>What every new table needs.</b> The driver's fence trigger, so that the switch fences
  *       it too; REPLICA IDENTITY FULL while it has no key, so that UPDATE and DELETE on it keep
  *       working on old once published.</li>

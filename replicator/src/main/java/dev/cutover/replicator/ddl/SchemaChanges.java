@@ -32,6 +32,11 @@ public final class SchemaChanges {
   /** Said of a difference a schema change on its way may end, before the statements that end it by hand. */
   static final String PENDING = " (if a schema change is on its way, it arrives with replication)";
   private static final String ON_ITS_WAY = PENDING + "; ";
+  /**
+   * Said of a change whose rows follow in the stream (CREATE TABLE AS, SELECT INTO), done by hand:
+   * run in full, its rows would be there twice once the source's arrive.
+   */
+  private static final String EMPTY = "create the table empty, as its rows follow in the stream: CREATE TABLE ... AS ... WITH NO DATA";
 
   private SchemaChanges() {}
 
@@ -98,15 +103,15 @@ public final class SchemaChanges {
 
   /** Changes from the source that arrived without a statement (run inside a function, say). */
   private static void byHand(Connection target, String sourceLabel, String targetLabel, List<String> out) throws SQLException {
-    try (PreparedStatement ps = target.prepareStatement("SELECT l.id, l.tag, l.objects::text, l.note, l.query FROM cutover.ddl_log l"
-        + " WHERE l.source = ? AND l.command IS NULL AND NOT EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = l.id)"
-        + " ORDER BY l.at")) {
+    try (PreparedStatement ps = target.prepareStatement("SELECT l.id, l.tag, l.objects::text, l.note, l.query, l.rows_follow"
+        + " FROM cutover.ddl_log l WHERE l.source = ? AND l.command IS NULL"
+        + " AND NOT EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = l.id) ORDER BY l.at")) {
       ps.setString(1, sourceLabel);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           out.add("schema change " + rs.getString(1) + " on " + sourceLabel + " (" + rs.getString(2) + " " + rs.getString(3) + ") "
               + rs.getString(4) + "; query: " + oneLine(rs.getString(5)) + "; once done on " + targetLabel + " (after " + BY_HAND
-              + "), `cutover-replicator ddl-done " + rs.getString(1) + "`");
+              + (rs.getBoolean(6) ? "; " + EMPTY : "") + "), `cutover-replicator ddl-done " + rs.getString(1) + "`");
         }
       }
     }
@@ -132,15 +137,16 @@ public final class SchemaChanges {
       throws SQLException {
     Set<String> arrived = new HashSet<>(Sql.strings(target, "SELECT id FROM cutover.ddl_log WHERE source = ?", sourceLabel));
     arrived.addAll(Sql.strings(target, "SELECT id FROM cutover.ddl_done"));
-    try (PreparedStatement ps = source.prepareStatement("SELECT id, coalesce(command, query) FROM cutover.ddl_log WHERE source = ?"
-        + " ORDER BY at")) {
+    try (PreparedStatement ps = source.prepareStatement("SELECT id, coalesce(command, query), rows_follow FROM cutover.ddl_log"
+        + " WHERE source = ? ORDER BY at")) {
       ps.setString(1, sourceLabel);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           if (!arrived.contains(rs.getString(1))) {
             out.add("nothing is applied on " + targetLabel + ", and the next schema change from " + sourceLabel + " is " + rs.getString(1)
                 + " (" + oneLine(rs.getString(2)) + "): if it fails there (see " + targetLabel + "'s server log), make it possible,"
-                + " or run it by hand and `cutover-replicator ddl-done " + rs.getString(1) + "`");
+                + " or run it by hand (after " + BY_HAND + (rs.getBoolean(3) ? "; " + EMPTY : "") + ") and `cutover-replicator ddl-done "
+                + rs.getString(1) + "`");
             return;
           }
         }

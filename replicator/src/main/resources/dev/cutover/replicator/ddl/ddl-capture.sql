@@ -167,6 +167,108 @@ BEGIN
   RETURN words[1] = tagwords[1] AND (array_length(tagwords, 1) = 1 OR words[2] = tagwords[2]);
 END $f$;
 
+-- The statement that creates, empty, the table a CREATE TABLE AS or SELECT ... INTO makes, whose
+-- rows follow in the stream (the replay runs it for SELECT INTO, which PL/pgSQL's EXECUTE refuses;
+-- a hint offers it to run by hand), or null where it cannot be read. `scs` is the
+-- standard_conforming_strings the statement was read with (off: a backslash escapes a quote in
+-- '...'). SELECT INTO's INTO clause is the first INTO outside parentheses, quotes and comments (a
+-- column alias named into must be quoted); CREATE TABLE AS gets WITH NO DATA.
+CREATE OR REPLACE FUNCTION cutover.ddl_create_empty(tg_tag text, cmd text, scs boolean) RETURNS text LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
+DECLARE
+  n int := length(cmd);
+  pos int := 1;
+  depth int := 0;
+  nest int;
+  rest text;
+  c text;
+  m text;
+  tag text;
+  a int;
+  b int;
+  clause text[];
+  name text := '(?:"(?:[^"]|"")*"|[^[:space:]"(),;.]+)';
+BEGIN
+  IF cmd IS NULL THEN
+    RETURN NULL;
+  ELSIF tg_tag = 'CREATE TABLE AS' THEN
+    RETURN regexp_replace(cmd, '\s+with\s+(no\s+)?data\s*$', '', 'i') || E'\nWITH NO DATA';
+  ELSIF tg_tag <> 'SELECT INTO' THEN
+    RETURN NULL;
+  END IF;
+  WHILE pos <= n LOOP
+    rest := substr(cmd, pos);
+    pos := pos + length(substring(rest FROM '^[^'';"$/()iI-]*'));
+    EXIT WHEN pos > n;
+    c := substr(cmd, pos, 1);
+    rest := substr(cmd, pos);
+    IF c = '(' THEN
+      depth := depth + 1;
+      pos := pos + 1;
+    ELSIF c = ')' THEN
+      depth := depth - 1;
+      pos := pos + 1;
+    ELSIF c IN ('i', 'I') THEN
+      IF depth = 0 AND (pos = 1 OR substr(cmd, pos - 1, 1) !~ '[[:alnum:]_$]') THEN
+        clause := regexp_match(rest, '^into\s+(unlogged\s+)?(table\s+)?(' || name || '(?:\s*\.\s*' || name || '){0,2})', 'i');
+        IF clause IS NOT NULL THEN
+          IF rest ~* '^into\s+((global|local)\s+)?temp(orary)?\s' THEN
+            RETURN NULL;
+          END IF;
+          m := substring(rest FROM '(?i)^into\s+(?:unlogged\s+)?(?:table\s+)?' || name || '(?:\s*\.\s*' || name || '){0,2}');
+          RETURN 'CREATE ' || CASE WHEN clause[1] IS NULL THEN '' ELSE 'UNLOGGED ' END || 'TABLE ' || clause[3] || ' AS '
+            || rtrim(substr(cmd, 1, pos - 1), E' \t\r\n') || ' ' || ltrim(substr(rest, length(m) + 1), E' \t\r\n') || E'\nWITH NO DATA';
+        END IF;
+      END IF;
+      pos := pos + 1;
+    ELSIF c = ';' THEN
+      RETURN NULL;
+    ELSIF c = '''' THEN
+      IF (NOT scs OR (pos > 1 AND substr(cmd, pos - 1, 1) IN ('E', 'e') AND (pos = 2 OR substr(cmd, pos - 2, 1) !~ '[[:alnum:]_$]'))) THEN
+        m := substring(rest FROM '^''(?:[^''\\]|\\.|'''')*''');
+      ELSE
+        m := substring(rest FROM '^''(?:[^'']|'''')*''');
+      END IF;
+      pos := pos + coalesce(length(m), length(rest));
+    ELSIF c = '"' THEN
+      m := substring(rest FROM '^"(?:[^"]|"")*"');
+      pos := pos + coalesce(length(m), length(rest));
+    ELSIF c = '$' THEN
+      tag := CASE WHEN pos > 1 AND substr(cmd, pos - 1, 1) ~ '[[:alnum:]_$]' THEN NULL
+                  ELSE substring(rest FROM '^\$(?:[[:alpha:]_][[:alnum:]_]*)?\$') END;
+      IF tag IS NULL THEN
+        pos := pos + 1;
+      ELSE
+        a := strpos(substr(rest, length(tag) + 1), tag);
+        pos := CASE WHEN a = 0 THEN n + 1 ELSE pos + 2 * length(tag) + a - 1 END;
+      END IF;
+    ELSIF c = '-' AND substr(cmd, pos + 1, 1) = '-' THEN
+      a := strpos(rest, E'\n');
+      pos := CASE WHEN a = 0 THEN n + 1 ELSE pos + a END;
+    ELSIF c = '/' AND substr(cmd, pos + 1, 1) = '*' THEN
+      nest := 1;
+      pos := pos + 2;
+      WHILE nest > 0 AND pos <= n LOOP
+        rest := substr(cmd, pos);
+        a := strpos(rest, '/*');
+        b := strpos(rest, '*/');
+        IF b = 0 THEN
+          pos := n + 1;
+        ELSIF a > 0 AND a < b THEN
+          nest := nest + 1;
+          pos := pos + a + 1;
+        ELSE
+          nest := nest - 1;
+          pos := pos + b + 1;
+        END IF;
+      END LOOP;
+    ELSE
+      pos := pos + 1;
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END $f$;
+
 -- What every application table on this side needs, created or altered here or by a replayed
 -- schema change: the driver's fence trigger (tables created after start are otherwise unguarded
 -- at the switch), a replica identity (a table without key gets FULL, so UPDATE and DELETE on it
@@ -444,6 +546,14 @@ DECLARE
   i int;
   -- Read before the role changes, which may not call our functions.
   cmd text := coalesce(cutover.ddl_add_value(NEW.command), NEW.command);
+  -- A table whose rows follow in the stream (CREATE TABLE AS, SELECT INTO): the statement that
+  -- creates it empty, for SELECT INTO run instead of it (PL/pgSQL's EXECUTE refuses SELECT INTO).
+  empty text := CASE WHEN NEW.rows_follow THEN cutover.ddl_create_empty(NEW.tag, NEW.command, coalesce(NEW.styles[4], 'on') = 'on') END;
+  -- What to run here by hand when the change cannot run as it came: empty, for such a table, since
+  -- its rows come after it (run in full, they would be there twice with trigger capture).
+  byhand text := CASE WHEN NOT NEW.rows_follow THEN 'run the statement here by hand'
+    WHEN empty IS NULL THEN 'create the table here by hand, empty (its rows follow in the stream: CREATE TABLE ... AS ... WITH NO DATA)'
+    ELSE 'create the table here by hand, empty (its rows follow in the stream): ' || empty END;
 BEGIN
   IF current_setting('session_replication_role') <> 'replica' OR NEW.source = cutover.ddl_side() OR NEW.command IS NULL
       OR EXISTS (SELECT 1 FROM cutover.ddl_done d WHERE d.id = NEW.id) THEN
@@ -461,9 +571,9 @@ BEGIN
     RAISE EXCEPTION 'cutover: the schema change % from % failed here: % (role % made it there, and role % may not become it here)',
         NEW.id, NEW.source, SQLERRM, NEW.role, current_user
       USING ERRCODE = SQLSTATE, DETAIL = 'statement: ' || NEW.command || ' (as role ' || NEW.role || ', search_path ' || NEW.search_path || ')',
-        HINT = format('Let it: GRANT %I TO %I here (as a superuser or a role with ADMIN OPTION on it), or run the statement here by hand'
+        HINT = format('Let it: GRANT %I TO %I here (as a superuser or a role with ADMIN OPTION on it), or %s after SET cutover.ddl_capture = off'
           || ' and run `cutover-replicator ddl-done %s` so that it is skipped; `cutover-replicator check` names such roles in advance.',
-          NEW.role, current_user, NEW.id);
+          NEW.role, current_user, byhand, NEW.id);
   END;
   BEGIN
     -- Rows from earlier builds carry two settings or none. Only DateStyle's field order decides how
@@ -472,11 +582,12 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(NEW.styles, 1), 0) LOOP
       PERFORM set_config(settings[i], CASE WHEN i = 1 THEN 'ISO, ' || btrim(split_part(NEW.styles[1], ',', 2)) ELSE NEW.styles[i] END, true);
     END LOOP;
-    EXECUTE cmd;
+    EXECUTE CASE WHEN NEW.tag = 'SELECT INTO' THEN coalesce(empty, cmd) ELSE cmd END;
   EXCEPTION WHEN OTHERS THEN
     RAISE EXCEPTION 'cutover: the schema change % from % failed here: %', NEW.id, NEW.source, SQLERRM
       USING ERRCODE = SQLSTATE, DETAIL = 'statement: ' || NEW.command || ' (as role ' || NEW.role || ', search_path ' || NEW.search_path || ')',
-        HINT = 'Make it possible here (a missing role or extension, say), or run it by hand and run `cutover-replicator ddl-done ' || NEW.id || '` so that it is skipped.';
+        HINT = 'Make it possible here (a missing role or extension, say), or ' || byhand || ' after SET cutover.ddl_capture = off'
+          || ' and run `cutover-replicator ddl-done ' || NEW.id || '` so that it is skipped.';
   END;
   RESET ROLE;
   PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -486,7 +597,8 @@ BEGIN
   SELECT subid INTO sub FROM pg_stat_subscription WHERE pid = pg_backend_pid();
   FOR r IN SELECT k.oid, k.relkind, k.relpersistence FROM pg_class k WHERE k.relkind IN ('r', 'p') AND k.oid <> ALL (coalesce(before, '{}')) LOOP
     IF NEW.rows_follow AND r.relkind = 'r' THEN
-      -- CREATE TABLE AS computed its rows here too; the stream brings old's right after.
+      -- CREATE TABLE AS computed its rows here too (SELECT INTO's runs WITH NO DATA); the stream
+      -- brings old's right after.
       EXECUTE format('TRUNCATE %s', r.oid::regclass);
     END IF;
     PERFORM cutover.ddl_guard(r.oid);
@@ -539,7 +651,8 @@ CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_lo
 -- Only the event trigger, the apply trigger and the capture's own code call these.
 REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, text[], boolean, text), cutover.ddl_apply(),
   cutover.ddl_guard(oid), cutover.ddl_side(), cutover.ddl_split(text), cutover.ddl_unlead(text),
-  cutover.ddl_matches(text, text), cutover.ddl_add_value(text), cutover.ddl_log_guard() FROM PUBLIC;
+  cutover.ddl_matches(text, text), cutover.ddl_add_value(text), cutover.ddl_create_empty(text, text, boolean),
+  cutover.ddl_log_guard() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS ddl_apply ON cutover.ddl_log;
 CREATE TRIGGER ddl_apply AFTER INSERT ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_apply();
