@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -153,6 +154,77 @@ class SchemaChangeEdgeTest {
       assertThat(AppDatabase.strings(n, rows)).containsExactly("1:seed1", "2:seed2", "3:seed3", "50:late")
           .isEqualTo(AppDatabase.strings(o, rows));
     }
+  }
+
+  /**
+   * A column given a new type by a USING expression that new would compute anew for every row
+   * (random(), now(), CURRENT_TIMESTAMP) passed on old, and verify found every row different on
+   * new; it is refused as a volatile default is. One that depends on the row alone is carried.
+   */
+  @Test
+  void alterColumnType_usingVolatileOrTransactionTime_refusedOnOld(PostgresPair pair) throws Exception {
+    String db = "ddl_volatile_using";
+    Replicator r = started(pair, db);
+    changeTypesUsing(pair, db);
+    r.awaitCaughtUp(WAIT);
+    assertTypesChanged(pair, db, r);
+    r.cleanup();
+  }
+
+  static void changeTypesUsing(PostgresPair pair, String db) throws SQLException {
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      for (String change : List.of("ALTER TABLE account ALTER COLUMN balance TYPE float8 USING random() * balance",
+          "ALTER TABLE account ALTER COLUMN legacy TYPE timestamptz USING now() - interval '1 day'",
+          "ALTER TABLE account ALTER COLUMN legacy TYPE date USING CURRENT_DATE")) {
+        assertThatThrownBy(() -> AppDatabase.execute(o, change)).as(change).isInstanceOfSatisfying(SQLException.class, e -> {
+          assertThat(e.getSQLState()).isEqualTo("0A000");
+          assertThat(e.getMessage()).contains("ALTER TABLE on public.account gives a column a new type through a USING expression")
+              .contains("new would compute other values").contains("fill it with UPDATE").contains("cutover.ddl_capture = off");
+        });
+      }
+      AppDatabase.execute(o, "ALTER TABLE account ALTER COLUMN balance TYPE bigint USING balance::bigint * 2,"
+          + " ALTER COLUMN legacy TYPE varchar(20) USING upper(legacy) || ' random()'");
+    }
+  }
+
+  static void assertTypesChanged(PostgresPair pair, String db, Replicator r) throws Exception {
+    try (Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'account'::regclass"
+          + " AND attname IN ('balance', 'legacy') ORDER BY attname")).containsExactly("bigint", "character varying(20)");
+    }
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+  }
+
+  /**
+   * An array column added with a non-constant default on a table with rows: old's existing rows
+   * read the value computed there, and new's computed its own (every row differed), since the
+   * missing value of an array column was not carried.
+   */
+  @Test
+  void addColumn_arrayWithNonConstantDefault_existingRowsReadOldsValueOnNew(PostgresPair pair) throws Exception {
+    String db = "ddl_array_default";
+    Replicator r = started(pair, db);
+    addArrayColumns(pair, db);
+    r.awaitCaughtUp(WAIT);
+    assertArrayColumnsCarried(pair, db, r);
+    r.cleanup();
+  }
+
+  static void addArrayColumns(PostgresPair pair, String db) throws SQLException {
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "ALTER TABLE account ADD COLUMN seen_at timestamptz[] DEFAULT array[now(), NULL],"
+          + " ADD COLUMN tags text[] DEFAULT array[current_user, 'a\"b,c', now()::text]");
+    }
+  }
+
+  static void assertArrayColumnsCarried(PostgresPair pair, String db, Replicator r) throws Exception {
+    String rows = "SELECT id || ' ' || seen_at::text || ' ' || tags::text FROM account ORDER BY id";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, rows)).hasSize(200).isEqualTo(AppDatabase.strings(o, rows));
+    }
+    VerifyReport verify = r.verify(Verifier.Options.defaults());
+    assertThat(verify.differences()).as("%s", verify.tables()).isZero();
   }
 
   @Test

@@ -143,6 +143,32 @@ class SchemaChangeTriggerCaptureTest {
     r.cleanup();
   }
 
+  /** As {@link SchemaChangeEdgeTest#alterColumnType_usingVolatileOrTransactionTime_refusedOnOld}, with trigger capture. */
+  @Test
+  void alterColumnType_usingVolatileOrTransactionTime_refusedOnOld(PostgresPair pair) throws Exception {
+    String db = "ddl_volatile_using_tc";
+    Replicator r = startedWithTriggers(pair, db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      SchemaChangeEdgeTest.changeTypesUsing(pair, db);
+      r.awaitCaughtUp(WAIT);
+    }
+    SchemaChangeEdgeTest.assertTypesChanged(pair, db, r);
+    r.cleanup();
+  }
+
+  /** As {@link SchemaChangeEdgeTest#addColumn_arrayWithNonConstantDefault_existingRowsReadOldsValueOnNew}, with trigger capture. */
+  @Test
+  void addColumn_arrayWithNonConstantDefault_existingRowsReadOldsValueOnNew(PostgresPair pair) throws Exception {
+    String db = "ddl_array_default_tc";
+    Replicator r = startedWithTriggers(pair, db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      SchemaChangeEdgeTest.addArrayColumns(pair, db);
+      r.awaitCaughtUp(WAIT);
+    }
+    SchemaChangeEdgeTest.assertArrayColumnsCarried(pair, db, r);
+    r.cleanup();
+  }
+
   /**
    * An enum value added in one transaction on old and used in the next, both in one batch (the
    * apply was stopped while they committed): new's batch transaction may not use a value that it

@@ -62,7 +62,9 @@ import java.util.List;
  *       column's missing value: the log carries old's, and the replay sets it on new. A column
  *       filled row by row with a volatile default ({@code random()}, a sequence) rewrites the
  *       table, which is not in the stream: refused on a table that has rows, with the way to do
- *       it that replicates.</li>
+ *       it that replicates; so is a column given a new type by a {@code USING} expression that
+ *       the replay would compute anew ({@code random()}, {@code now()}), found by the function
+ *       names in the statement ({@code cutover.ddl_unrepeatable}).</li>
  *   <li><b>Rows that follow.</b> CREATE TABLE AS and SELECT INTO are replayed with no rows of
  *       their own (SELECT INTO as {@code CREATE TABLE ... AS ... WITH NO DATA}, since PL/pgSQL's
  *       {@code EXECUTE} refuses it; CREATE TABLE AS emptied after): old's arrive next in the

@@ -269,6 +269,42 @@ BEGIN
   RETURN NULL;
 END $f$;
 
+-- The first function or keyword in the USING expressions of an ALTER TABLE (which give a column of
+-- a new type its values, row by row, in a table rewrite that is not in the stream) whose value the
+-- replay on the other side would compute anew: a volatile function (random(), gen_random_uuid(),
+-- nextval()), or a stable one that reads the transaction's time or the session (now(),
+-- CURRENT_TIMESTAMP, pg_backend_pid()), all stable functions but those that depend only on the
+-- settings the replay runs with (cutover.ddl_log.styles). Null if none. It reads names, not the
+-- expression's plan: a name of which any function qualifies is enough (a function of the same
+-- name as a volatile one is refused too, which capture off gets past), string literals and
+-- comments left out; everything after the first USING is read.
+CREATE OR REPLACE FUNCTION cutover.ddl_unrepeatable(stmt text) RETURNS text LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
+DECLARE
+  u text := substring(stmt FROM '(?i)\musing\M(.*)$');
+  w text;
+BEGIN
+  IF u IS NULL THEN
+    RETURN NULL;
+  END IF;
+  u := regexp_replace(u, '''(?:[^'']|'''')*''', '''''', 'g');
+  u := regexp_replace(u, '--[^\n]*', ' ', 'g');
+  u := regexp_replace(u, '/\*.*?\*/', ' ', 'g');
+  FOR w IN SELECT lower(coalesce(m[1], m[2])) FROM regexp_matches(u, '([[:alpha:]_][[:alnum:]_$]*)\s*\(|\m(current_date|current_time'
+      || '|current_timestamp|localtime|localtimestamp|session_user)\M', 'gi') m LOOP
+    IF w IN ('current_date', 'current_time', 'current_timestamp', 'localtime', 'localtimestamp', 'session_user')
+        OR EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname = w AND (p.provolatile = 'v' OR (p.provolatile = 's' AND w NOT IN (
+          'to_char', 'to_date', 'to_timestamp', 'to_number', 'date_trunc', 'date_part', 'extract', 'timezone', 'make_timestamptz',
+          'timestamptz', 'timestamp', 'date', 'time', 'timetz', 'concat', 'concat_ws', 'format', 'to_json', 'to_jsonb',
+          'row_to_json', 'array_to_json', 'json_build_object', 'jsonb_build_object', 'json_build_array', 'jsonb_build_array',
+          'json_object', 'jsonb_object', 'array_to_string', 'to_regclass', 'to_regtype', 'to_regproc', 'to_regnamespace',
+          'text', 'bpchar', 'varchar', 'float8', 'float4', 'numeric', 'int4', 'int8', 'int2', 'bool', 'interval')))) THEN
+      RETURN w;
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END $f$;
+
 -- What every application table on this side needs, created or altered here or by a replayed
 -- schema change: the driver's fence trigger (tables created after start are otherwise unguarded
 -- at the switch), a replica identity (a table without key gets FULL, so UPDATE and DELETE on it
@@ -364,6 +400,8 @@ DECLARE
   r record;
   skip boolean := false;
   hasrows boolean;
+  why text;
+  remedy text;
   capture text := current_setting('cutover.ddl_capture', true);
 BEGIN
   -- Inside a function or DO block (our own replay and guard included) a command has no statement
@@ -376,16 +414,39 @@ BEGIN
       RETURN;
     END IF;
     -- A new column filled row by row with a volatile default (random(), clock_timestamp(), a
-    -- sequence): the rewrite is not in the change stream, and new would compute other values.
+    -- sequence), or a column given a new type by a USING expression that new would compute anew
+    -- (random(), now()): the rewrite is not in the change stream, and new would compute other values.
     IF pg_event_trigger_table_rewrite_reason() & 2 <> 0 THEN
+      why := 'fills a new column with a volatile default for every existing row';
+      remedy := 'Add the column without a default (or with a constant one), fill it with UPDATE, which replicates, then ALTER COLUMN ... SET DEFAULT';
+    ELSIF pg_event_trigger_table_rewrite_reason() & 4 <> 0 AND NOT nested THEN
+      -- The statement ddl_command_end will match (see below), not consumed here.
+      key := md5(q) || '/' || statement_timestamp()::text;
+      seen := current_setting('cutover.ddl_seen', true);
+      IF seen IS NOT NULL AND split_part(seen, '|', 1) = key THEN
+        p := split_part(seen, '|', 2)::int;
+      END IF;
+      stmts := cutover.ddl_split(q);
+      FOR i IN p + 1 .. coalesce(array_length(stmts, 1), 0) LOOP
+        IF cutover.ddl_matches(tg_tag, stmts[i]) THEN
+          why := cutover.ddl_unrepeatable(stmts[i]);
+          EXIT;
+        END IF;
+      END LOOP;
+      IF why IS NOT NULL THEN
+        why := 'gives a column a new type through a USING expression that calls ' || why || ' for every existing row';
+        remedy := 'Add a column of the new type, fill it with UPDATE, which replicates, then drop the old column and rename the new one';
+      END IF;
+    END IF;
+    IF why IS NOT NULL THEN
       SELECT k.oid, k.relpersistence, n.nspname INTO r FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
         WHERE k.oid = pg_event_trigger_table_rewrite_oid();
       IF r.relpersistence = 'p' AND r.nspname <> 'cutover' THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', r.oid::regclass) INTO hasrows;
         IF hasrows THEN
-          RAISE EXCEPTION 'cutover: % on % fills a new column with a volatile default for every existing row, which replication cannot carry: new would compute other values', tg_tag, r.oid::regclass
+          RAISE EXCEPTION 'cutover: % on % %, which replication cannot carry: new would compute other values', tg_tag, r.oid::regclass, why
             USING ERRCODE = '0A000',
-              HINT = 'Add the column without a default (or with a constant one), fill it with UPDATE, which replicates, then ALTER COLUMN ... SET DEFAULT; or SET cutover.ddl_capture = off to do it anyway and fix new by hand (verify lists the rows that differ).';
+              HINT = remedy || '; or SET cutover.ddl_capture = off to do it anyway and fix new by hand (verify lists the rows that differ).';
         END IF;
       END IF;
     END IF;
@@ -483,14 +544,16 @@ BEGIN
     END IF;
   END IF;
 
-  -- Columns added with a non-constant DEFAULT (now(), current_user): existing rows read the value
-  -- computed here, which the other side sets instead of computing its own.
+  -- Columns added with a non-constant DEFAULT (now(), current_user, array[now()]): existing rows
+  -- read the value computed here, which the other side sets instead of computing its own. The
+  -- missing value is an array of one element of the column's type, an array too for an array
+  -- column: its text as text[] gives that element's text either way.
   IF tg_tag = 'ALTER TABLE' THEN
     SELECT coalesce(jsonb_agg(jsonb_build_object('table', format('%I.%I', n.nspname, k.relname), 'column', a.attname,
         'value', (a.attmissingval::text::text[])[1])), '[]') INTO missing
       FROM pg_attribute a JOIN pg_class k ON k.oid = a.attrelid JOIN pg_namespace n ON n.oid = k.relnamespace
-      JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum JOIN pg_type t ON t.oid = a.atttypid
-      WHERE a.attrelid = ANY (touched) AND a.atthasmissing AND NOT a.attisdropped AND d.adbin::text NOT LIKE '{CONST %' AND t.typcategory <> 'A';
+      JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = ANY (touched) AND a.atthasmissing AND NOT a.attisdropped AND d.adbin::text NOT LIKE '{CONST %';
   END IF;
 
   INSERT INTO cutover.ddl_log (id, source, role, search_path, styles, tag, command, query, objects, missing_values, rows_follow, note)
@@ -652,7 +715,7 @@ CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_lo
 REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, text[], boolean, text), cutover.ddl_apply(),
   cutover.ddl_guard(oid), cutover.ddl_side(), cutover.ddl_split(text), cutover.ddl_unlead(text),
   cutover.ddl_matches(text, text), cutover.ddl_add_value(text), cutover.ddl_create_empty(text, text, boolean),
-  cutover.ddl_log_guard() FROM PUBLIC;
+  cutover.ddl_unrepeatable(text), cutover.ddl_log_guard() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS ddl_apply ON cutover.ddl_log;
 CREATE TRIGGER ddl_apply AFTER INSERT ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_apply();
