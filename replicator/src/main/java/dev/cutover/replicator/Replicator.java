@@ -21,6 +21,7 @@ import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.copy.MaterializedViews;
 import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.BoundedCatchUp;
 import dev.cutover.replicator.replication.ForwardStart;
 import dev.cutover.replicator.replication.HeartbeatWriter;
@@ -29,7 +30,10 @@ import dev.cutover.replicator.replication.ResumedStart;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.replication.SubscriptionOid;
+import dev.cutover.replicator.replication.UnsubscribedTables;
 import dev.cutover.replicator.schema.SchemaCopy;
+import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.status.StatusReader;
 import dev.cutover.replicator.status.StatusReport;
@@ -314,8 +318,11 @@ public final class Replicator {
   /** {@link #awaitCaughtUp}'s work on its two connections. */
   private void catchUp(Connection o, Connection n, Duration timeout) throws SQLException, ReplicatorException {
     DistinctDatabases.require(o, n);
+    long deadline = Poll.deadline(timeout);
     Connection source;
     Connection target;
+    // The direction's native subscription, where one carries it.
+    String subscription = null;
     Way captured = CaptureWays.serving(o, n, old, nw);
     boolean relayed = captured == null && RelayProgress.armed(n);
     if (captured != null) {
@@ -324,9 +331,11 @@ public final class Replicator {
     } else if (relayed || ReplicationObjects.subscriptionExists(n, names.forward())) {
       source = o;
       target = n;
+      subscription = relayed ? null : names.forward();
     } else if (ReplicationObjects.subscriptionExists(o, names.reverse())) {
       source = n;
       target = o;
+      subscription = names.reverse();
     } else {
       throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
     }
@@ -351,6 +360,30 @@ public final class Replicator {
       }
       throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms",
           "see `cutover-replicator status`");
+    }
+    if (subscription != null) {
+      everyTableApplied(source, target, target == n ? "new" : "old", subscription, timeout, deadline);
+    }
+  }
+
+  /**
+   * After the marker arrived through a native subscription: that proves nothing for a table the
+   * source publishes and the subscription lacks, whose every change the target skips (refused,
+   * naming the REFRESH that adds it), nor for one a table sync still copies (waited for until
+   * {@code deadline}).
+   */
+  private static void everyTableApplied(Connection source, Connection target, String targetLabel, String subscription, Duration timeout,
+      long deadline) throws SQLException, ReplicatorException {
+    List<UnsubscribedTables.Table> missing = UnsubscribedTables.of(source, target, subscription);
+    if (!missing.isEmpty()) {
+      throw new ReplicatorException(Failure.TIMEOUT, "replication has not caught up for table(s) " + UnsubscribedTables.names(missing)
+          + ": " + targetLabel + " has them but its subscription " + subscription + " does not, so it skips every change to them",
+          "run on " + targetLabel + ": " + UnsubscribedTables.remedy(subscription, missing) + "; then run catch-up again");
+    }
+    if (!APPLY_POLL.until(deadline, () -> UnsubscribedTables.copying(target, subscription).isEmpty())) {
+      throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: table(s) "
+          + String.join(", ", UnsubscribedTables.copying(target, subscription)) + " of subscription " + subscription + " are still"
+          + " being copied into " + targetLabel, "see `cutover-replicator status` (their state), then run catch-up again");
     }
   }
 
@@ -513,6 +546,7 @@ public final class Replicator {
    */
   public void ddlDone(String id, Duration networkTimeout) throws Exception {
     watchedAndBounded(networkTimeout, "ddl-done --network-timeout", (o, n) -> {
+      registerTablesMadeByHand(o, n, id);
       for (Connection c : List.of(o, n)) {
         if (DdlCapture.logExists(c)) {
           DdlCapture.markDone(c, id);
@@ -520,6 +554,80 @@ public final class Replicator {
       }
       return null;
     });
+  }
+
+  /**
+   * For {@link #ddlDone} of a change that creates a table (CREATE TABLE, CREATE TABLE AS, SELECT
+   * INTO) where a native subscription carries its direction: the table the operator made by hand on
+   * the target is not in the subscription, whose apply worker would skip every change to it. So it
+   * joins it here, with every other table the source publishes that the target has and the
+   * subscription lacks, to be copied from the source (state init, as {@code REFRESH PUBLICATION
+   * WITH (copy_data = true)} adds a table; that statement itself where the role is no superuser).
+   * Refused, nothing marked, while the change's table is not on the target, or one to copy holds
+   * rows there, which the copy would add to.
+   */
+  private void registerTablesMadeByHand(Connection o, Connection n, String id) throws SQLException, ReplicatorException {
+    String[] entry = null;
+    for (Connection c : List.of(o, n)) {
+      if (entry == null && DdlCapture.logReadable(c)) {
+        List<String[]> rows = Sql.rows(c, "SELECT source, tag, (SELECT string_agg(e->>'identity', ',') FROM jsonb_array_elements(objects) e"
+            + " WHERE e->>'type' = 'table') FROM cutover.ddl_log WHERE id = ?", id);
+        entry = rows.isEmpty() ? null : rows.get(0);
+      }
+    }
+    if (entry == null || !List.of("CREATE TABLE", "CREATE TABLE AS", "SELECT INTO").contains(entry[1])) {
+      return;
+    }
+    boolean forward = entry[0].equals("old");
+    Connection source = forward ? o : n;
+    Connection target = forward ? n : o;
+    String sourceLabel = forward ? "old" : "new";
+    String targetLabel = forward ? "new" : "old";
+    String subscription = forward ? names.forward() : names.reverse();
+    if (!ReplicationObjects.subscriptionExists(target, subscription)) {
+      return;
+    }
+    if (entry[2] != null) {
+      for (String table : entry[2].split(",")) {
+        if (Sql.bool(source, "SELECT to_regclass(?) IS NOT NULL", table) && !Sql.bool(target, "SELECT to_regclass(?) IS NOT NULL", table)) {
+          throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": table " + table + " of schema change " + id + " is not"
+              + " there, and " + sourceLabel + " publishes it: replication would stop at its first row",
+              "create it on " + targetLabel + " (`cutover-replicator status` prints the statements; " + SchemaChanges.BY_HAND
+              + " first), then run ddl-done " + id + " again");
+        }
+      }
+    }
+    List<UnsubscribedTables.Table> tables = UnsubscribedTables.of(source, target, subscription);
+    List<UnsubscribedTables.Table> holding = tables.stream().filter(UnsubscribedTables.Table::holdsRows).toList();
+    if (!holding.isEmpty()) {
+      throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": table(s) " + UnsubscribedTables.names(holding) + " hold rows,"
+          + " and joining " + subscription + " copies " + sourceLabel + "'s rows into them, on top of those",
+          "empty them on " + targetLabel + " (TRUNCATE " + String.join(", ", holding.stream().map(t -> t.name().quoted()).toList())
+          + "), then run ddl-done " + id + " again: " + sourceLabel + "'s rows arrive with the copy");
+    }
+    if (tables.isEmpty()) {
+      return;
+    }
+    if (Catalog.superuser(target)) {
+      Long sub = SubscriptionOid.of(target, subscription);
+      // Before 13 the LSN column is NOT NULL and 0/0 means none.
+      String lsn = Sql.majorVersion(target) < 13 ? "'0/0'::pg_lsn" : "NULL";
+      for (UnsubscribedTables.Table t : tables) {
+        Sql.execute(target, "INSERT INTO pg_subscription_rel (srsubid, srrelid, srsubstate, srsublsn) VALUES (" + sub + ", "
+            + Sql.literal(t.name().quoted()) + "::regclass, 'i', " + lsn + ")");
+      }
+    } else {
+      try {
+        Sql.execute(target, "ALTER SUBSCRIPTION " + Sql.ident(subscription) + " REFRESH PUBLICATION WITH (copy_data = true)");
+      } catch (SQLException e) {
+        if (Sql.unanswered(e)) {
+          throw e;
+        }
+        throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": table(s) " + UnsubscribedTables.names(tables) + " could not"
+            + " join subscription " + subscription + " (" + e.getMessage() + ")", "make what that names possible (a table "
+            + sourceLabel + " publishes that " + targetLabel + " lacks: create it there), then run ddl-done " + id + " again");
+      }
+    }
   }
 
   /** {@link #refreshMaterializedViews(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */

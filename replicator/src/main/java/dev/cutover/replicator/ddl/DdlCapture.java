@@ -56,7 +56,10 @@ import java.util.List;
  *       replay inserts the table there, state ready, in the same transaction that creates it.
  *       Every row it will ever hold comes later in the stream, so no copy is needed. (A
  *       {@code REFRESH PUBLICATION} cannot run inside the apply transaction, and one run later by
- *       a process would have to copy the rows the apply worker skipped meanwhile.)</li>
+ *       a process would have to copy the rows the apply worker skipped meanwhile.) A table that
+ *       was there before and became published (SET LOGGED) has rows old holds and new does not:
+ *       it is inserted in state init instead, after new's copy of it is emptied, so that a table
+ *       sync copies old's rows (see {@code UnsubscribedTables}).</li>
  *   <li><b>Values computed at the change.</b> A column added with a non-constant default
  *       ({@code now()}, {@code current_user}) gives existing rows one value, stored as the
  *       column's missing value: the log carries old's, and the replay sets it on new. A column

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.ddl;
 
+import dev.cutover.replicator.replication.UnsubscribedTables;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
@@ -60,6 +61,7 @@ public final class SchemaChanges {
       unregistered(target, targetLabel, subscription, out);
       logProblems(source, target, sourceLabel, targetLabel, applying, otherWayRuns, out);
     }
+    unsubscribed(source, target, sourceLabel, targetLabel, subscription, logs, out);
     drift(source, target, sourceLabel, targetLabel, subscription, table -> true, out);
     return out;
   }
@@ -98,6 +100,29 @@ public final class SchemaChanges {
       out.add("table(s) " + String.join(", ", tables) + " created on " + targetLabel + " by schema changes are not replicated yet"
           + " (only a superuser may add them to the subscription as the change applies): run on " + targetLabel + ": ALTER SUBSCRIPTION "
           + Sql.ident(subscription) + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams them");
+    }
+  }
+
+  /**
+   * Tables the source publishes and the target has that the subscription lacks, whose every change
+   * the target skips ({@link UnsubscribedTables}); not those {@link #unregistered} names already.
+   */
+  private static void unsubscribed(Connection source, Connection target, String sourceLabel, String targetLabel,
+      String subscription, boolean logs, List<String> out) throws SQLException {
+    List<UnsubscribedTables.Table> tables = new ArrayList<>(UnsubscribedTables.of(source, target, subscription));
+    if (logs && !tables.isEmpty()) {
+      Set<TableName> named = new HashSet<>();
+      for (String[] row : Sql.rows(target, "SELECT n.nspname, c.relname FROM cutover.ddl_refresh r JOIN pg_class c ON c.oid = r.relid"
+          + " JOIN pg_namespace n ON n.oid = c.relnamespace")) {
+        named.add(new TableName(row[0], row[1]));
+      }
+      tables.removeIf(t -> named.contains(t.name()));
+    }
+    if (!tables.isEmpty()) {
+      out.add("table(s) " + UnsubscribedTables.names(tables) + " published by " + sourceLabel + " are on " + targetLabel + " but not in "
+          + targetLabel + "'s subscription " + subscription + ": " + targetLabel + " skips every change " + sourceLabel + " makes to them,"
+          + " so their rows written since they became published are missing there" + ON_ITS_WAY + "else run on " + targetLabel + ": "
+          + UnsubscribedTables.remedy(subscription, tables));
     }
   }
 

@@ -10,6 +10,7 @@ import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.replication.SwappedSides;
+import dev.cutover.replicator.replication.SubscriptionOid;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;

@@ -681,6 +681,24 @@ BEGIN
       PERFORM cutover.ddl_guard(r.rel);
     END IF;
   END LOOP;
+  -- A table that was here before the change and is permanent now but not in the subscription (SET
+  -- LOGGED: the other side publishes it from this change on, as its guard added it there; one made
+  -- here by hand after its CREATE TABLE failed): the apply worker would skip every change to it.
+  -- Registered to be copied (state init), as REFRESH PUBLICATION WITH (copy_data = true) would:
+  -- a table sync worker copies the other side's rows and streams on from there, so what this side
+  -- held of it (an unlogged table's rows as start copied them) goes first. Without a superuser,
+  -- status names it with the REFRESH to run.
+  IF sub IS NOT NULL AND (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    FOR r IN SELECT DISTINCT k.oid FROM jsonb_array_elements(NEW.objects) o
+        JOIN pg_class k ON k.oid = to_regclass(o->>'identity') JOIN pg_namespace n ON n.oid = k.relnamespace
+        WHERE o->>'type' = 'table' AND k.relkind = 'r' AND k.relpersistence = 'p' AND k.oid = ANY (coalesce(before, '{}'))
+          AND n.nspname NOT IN ('cutover', 'pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+          AND NOT EXISTS (SELECT 1 FROM pg_subscription_rel s WHERE s.srsubid = sub AND s.srrelid = k.oid) LOOP
+      EXECUTE format('DELETE FROM %s', r.oid::regclass);
+      lsn := CASE WHEN current_setting('server_version_num')::int < 130000 THEN '0/0'::pg_lsn END;
+      INSERT INTO pg_subscription_rel (srsubid, srrelid, srsubstate, srsublsn) VALUES (sub, r.oid, 'i', lsn);
+    END LOOP;
+  END IF;
   -- Give existing rows the value the other side computed for a column added with a non-constant
   -- default: copied into pg_attribute.attmissingval from a scratch column that got it as a constant.
   FOR col IN SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod) AS type, m->>'value' AS value

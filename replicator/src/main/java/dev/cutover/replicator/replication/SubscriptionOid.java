@@ -1,4 +1,4 @@
-package dev.cutover.replicator.status;
+package dev.cutover.replicator.replication;
 
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -12,11 +12,11 @@ import java.util.List;
  * of every database: the name tells ours apart when it is unique on the server, else
  * {@code pg_subscription_rel}, which belongs to the current database, does.
  */
-final class SubscriptionOid {
+public final class SubscriptionOid {
   private SubscriptionOid() {}
 
   /** The oid, or null when this role cannot tell it (then per-table states stay unknown). */
-  static Long of(Connection c, String name) throws SQLException {
+  public static Long of(Connection c, String name) throws SQLException {
     if (Sql.bool(c, "SELECT has_column_privilege('pg_subscription', 'oid', 'SELECT')")) {
       String oid = Sql.string(c, "SELECT oid::text FROM pg_subscription WHERE subname = ?"
           + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", name);
