@@ -228,6 +228,35 @@ class SchemaChangeEdgeTest {
   }
 
   @Test
+  void status_oldWithoutCapture_typeNewRoundsAndColumnDroppedOnOld_saysWhatReplicationDoes(PostgresPair pair) throws Exception {
+    String db = "ddl_uncaptured_columns";
+    Replicator r = started(pair, db);
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "ALTER TABLE account ADD COLUMN amt numeric(12,2)");
+    }
+    r.awaitCaughtUp(WAIT);
+    try (Connection o = pair.oldServer().connect(db)) {
+      AppDatabase.execute(o, "ALTER EVENT TRIGGER cutover_ddl_end DISABLE; ALTER EVENT TRIGGER cutover_ddl_start DISABLE");
+    }
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "ALTER TABLE account ALTER COLUMN amt TYPE numeric(12,4); ALTER TABLE account DROP COLUMN legacy");
+      AppDatabase.execute(o, "INSERT INTO account (owner, amt) VALUES ('precise', 1.2345)");
+    }
+    // Replication goes on: new rounds the value into its own type, and leaves the column old dropped empty.
+    r.awaitCaughtUp(WAIT);
+    try (Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, "SELECT amt::text || ' ' || coalesce(legacy, 'null') FROM account WHERE owner = 'precise'"))
+          .containsExactly("1.23 null");
+    }
+    List<String> problems = schemaProblems(r);
+    assertThat(problems).anyMatch(p -> p.startsWith("column amt of public.account is numeric(12,4) on old but numeric(12,2) on new")
+        && p.contains("stored rounded, silently") && p.contains("verify"));
+    assertThat(problems).anyMatch(p -> p.startsWith("column legacy of public.account is on new but not on old")
+        && p.contains("replication goes on") && p.contains("ALTER TABLE \"public\".\"account\" DROP COLUMN \"legacy\""));
+    r.cleanup();
+  }
+
+  @Test
   void status_oldWithoutCapture_detectsTheChangeAndPrintsTheStatementsThatResumeReplication(PostgresPair pair) throws Exception {
     String db = "ddl_uncaptured";
     Replicator r = started(pair, db);

@@ -269,18 +269,30 @@ public final class SchemaChanges {
       String type = theirs.get(column.getKey());
       if (type != null && !type.equals(column.getValue())) {
         out.add("column " + column.getKey() + " of " + table + " is " + column.getValue() + " on " + w.source() + " but " + type
-            + " on " + w.target() + ON_ITS_WAY + "a value that does not fit " + w.target() + "'s type stops replication. If "
+            + " on " + w.target() + ": replication reads each of " + w.source() + "'s values into " + w.target() + "'s type, so a"
+            + " value that type cannot hold (too long, out of its range, not of its form) stops replication, and one it holds with"
+            + " less precision (a numeric's decimals, a time's fractions of a second) is stored rounded, silently"
+            + " (`cutover-replicator verify` lists those rows)" + ON_ITS_WAY + "if "
             + w.source() + "'s type is the one meant, " + w.run() + CatalogDdl.alterColumnType(source, table, column.getKey()) + "; if "
             + w.target() + "'s is (changed there first), make the same change on " + w.source());
       }
     }
     for (Map.Entry<String, String> column : onlyTheirs.entrySet()) {
-      if (!onlyOurs.containsValue(column.getValue()) && required(target, table, column.getKey())) {
+      if (onlyOurs.containsValue(column.getValue())) {
+        continue;
+      }
+      String drop = "ALTER TABLE " + table.quoted() + " DROP COLUMN " + Sql.ident(column.getKey());
+      if (required(target, table, column.getKey())) {
         out.add("column " + column.getKey() + " of " + table + " is on " + w.target() + " but not on " + w.source() + ", NOT NULL"
             + " without a default: a row inserted on " + w.source() + " has no value for it, which stops replication. If it was"
-            + " dropped on " + w.source() + ", " + w.run() + "ALTER TABLE " + table.quoted() + " DROP COLUMN " + Sql.ident(column.getKey())
-            + "; if it is on its way to " + w.source() + " (added on " + w.target() + " first), give it a DEFAULT on " + w.target()
-            + " until it gets there");
+            + " dropped on " + w.source() + ", " + w.run() + drop + "; if it is on its way to " + w.source() + " (added on " + w.target()
+            + " first), give it a DEFAULT on " + w.target() + " until it gets there");
+      } else {
+        // Replication goes on: a row from the source leaves it to the target's default.
+        out.add("column " + column.getKey() + " of " + table + " is on " + w.target() + " but not on " + w.source() + ": replication"
+            + " goes on, and a row inserted on " + w.source() + " gets " + w.target() + "'s default in it (NULL without one), which"
+            + " `cutover-replicator verify` does not compare" + ON_ITS_WAY + "if it was dropped on " + w.source() + ", " + w.run() + drop
+            + "; if it is on its way to " + w.source() + " (added on " + w.target() + " first), nothing is lost meanwhile");
       }
     }
   }
