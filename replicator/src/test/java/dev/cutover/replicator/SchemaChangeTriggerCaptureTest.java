@@ -3,6 +3,7 @@ package dev.cutover.replicator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.capture.Capture;
@@ -15,6 +16,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.time.Duration;
@@ -84,6 +86,48 @@ class SchemaChangeTriggerCaptureTest {
       assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_event_trigger WHERE evtname = '" + CaptureSchema.EVENT_TRIGGER + "'")).isZero();
       assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover_capture%'")).isZero();
     }
+  }
+
+  /**
+   * A table unlogged when start ran (neither engine carries one) and made logged since: status
+   * names it with adopt, which brings its rows, and says why it has no triggers; it said they need
+   * a superuser, to a superuser whose event trigger runs.
+   */
+  @Test
+  void status_tableMadeLoggedAfterStart_namedWithAdoptAndTheReason(PostgresPair pair) throws Exception {
+    String db = "ddl_set_logged_tc";
+    SchemaChangeFlowTest.database(pair, db);
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = SchemaChangeFlowTest.app(s, db)) {
+        AppDatabase.execute(c, "CREATE UNLOGGED TABLE u (id int PRIMARY KEY, v text)");
+      }
+    }
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "INSERT INTO u SELECT g, 'u' || g FROM generate_series(1, 10) g");
+    }
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+        AppDatabase.execute(o, "ALTER TABLE u SET LOGGED; INSERT INTO u VALUES (11, 'after'); UPDATE u SET v = 'changed' WHERE id = 1");
+      }
+      r.awaitCaughtUp(WAIT);
+      assertThat(r.status().forward().problems()).anySatisfy(p -> assertThat(p)
+          .contains("1 table(s) on old have no capture triggers (made logged since start (ALTER TABLE … SET LOGGED")
+          .doesNotContain("needs a superuser").contains("cutover-replicator adopt public.u"));
+
+      r.adopt(List.of("public.u"), Side.OLD, Duration.ofSeconds(5), Duration.ofSeconds(30));
+      try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+        AppDatabase.execute(o, "UPDATE u SET v = 'adopted' WHERE id = 2");
+      }
+      r.awaitCaughtUp(WAIT);
+      try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+        String rows = "SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM u";
+        assertThat(AppDatabase.strings(n, rows)).isEqualTo(AppDatabase.strings(o, rows));
+      }
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("no capture triggers"));
+    }
+    r.cleanup();
   }
 
   private static Replicator startedWithTriggers(PostgresPair pair, String db) throws Exception {

@@ -55,9 +55,14 @@ final class CaptureStatus {
       }
     }
     if (!uncaptured.isEmpty()) {
-      problems.add(uncaptured.size() + " table(s) on " + sourceLabel + " have no capture triggers (created after start, where no event"
-          + " trigger could give them theirs: that needs a superuser): their changes do not reach " + targetLabel + ": "
-          + names(uncaptured) + ". " + captureLate(uncaptured, sourceLabel, targetLabel));
+      // The event trigger gives a table its triggers when it is created: with it, a table without is
+      // one made logged since start (unlogged, neither engine carried it) or stripped by hand.
+      String why = CaptureSchema.followsSchemaChanges(source)
+          ? "made logged since start (ALTER TABLE … SET LOGGED: the event trigger captures tables as they are created), or their"
+              + " triggers dropped by hand"
+          : "created after start, where no event trigger could give them theirs: that needs a superuser";
+      problems.add(uncaptured.size() + " table(s) on " + sourceLabel + " have no capture triggers (" + why + "): their changes do"
+          + " not reach " + targetLabel + ": " + names(uncaptured) + ". " + captureLate(uncaptured, sourceLabel, targetLabel));
     }
     List<TableName> disabled = logged ? CaptureSchema.disabledTables(source) : List.of();
     if (!disabled.isEmpty()) {
