@@ -41,14 +41,14 @@ if [ "$what" = json ]; then
   install ev
   echo "INSERT INTO ev (payload, meta, note) VALUES ('{\"a\":1,\"b\":[1,2,3],\"c\":\"text\"}', NULL, 'x');" > "$scripts/insert.sql"
   printf '\\set id random(1, 100000)\nUPDATE ev SET note = %s WHERE id = :id;\n' "'y'" > "$scripts/update.sql"
-  now="$(psql -c "SELECT string_agg(pg_get_triggerdef(oid), '; ') FROM pg_trigger WHERE tgrelid = 'ev'::regclass AND tgname IN ('cutover_capture', 'cutover_capture_update')")"
+  now="$(psql -c "SELECT string_agg(pg_get_triggerdef(oid), '; ') FROM pg_trigger WHERE tgrelid = 'ev'::regclass AND tgname IN ('#cutover_capture', '#cutover_capture_update')")"
   variant() {
     psql -c "TRUNCATE cutover.change_log_0, cutover.change_log_1; ALTER TABLE ev ENABLE TRIGGER USER;
-      DROP TRIGGER cutover_capture ON ev; DROP TRIGGER cutover_capture_update ON ev"
+      DROP TRIGGER \"#cutover_capture\" ON ev; DROP TRIGGER \"#cutover_capture_update\" ON ev"
     case "$1" in
       none) psql -c "$now; ALTER TABLE ev DISABLE TRIGGER USER" ;;
-      lean) psql -c "CREATE TRIGGER cutover_capture AFTER INSERT ON ev FOR EACH ROW EXECUTE PROCEDURE cutover.capture_row();
-        CREATE TRIGGER cutover_capture_update AFTER UPDATE ON ev FOR EACH ROW WHEN (OLD.id IS NOT DISTINCT FROM NEW.id)
+      lean) psql -c "CREATE TRIGGER \"#cutover_capture\" AFTER INSERT ON ev FOR EACH ROW EXECUTE PROCEDURE cutover.capture_row();
+        CREATE TRIGGER \"#cutover_capture_update\" AFTER UPDATE ON ev FOR EACH ROW WHEN (OLD.id IS NOT DISTINCT FROM NEW.id)
         EXECUTE PROCEDURE cutover.capture_row()" ;;
       now) psql -c "$now" ;;
     esac

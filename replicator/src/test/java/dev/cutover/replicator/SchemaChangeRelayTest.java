@@ -53,7 +53,7 @@ class SchemaChangeRelayTest {
         }
         assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'account'::regclass AND attname = 'region'"))
             .as("the dropped column is gone on new").isZero();
-        assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_capture' AND tgrelid = 'late'::regclass"))
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_trigger WHERE tgname = '#cutover_capture' AND tgrelid = 'late'::regclass"))
             .as("a table the replay created on new is captured for the way back").isOne();
       }
       assertThat(r.status().forward().problems()).noneMatch(p -> p.startsWith("schema change"));

@@ -59,17 +59,17 @@ class SchemaChangeTriggerCaptureTest {
             "SELECT count(*) FROM account WHERE region = 'apac'", "SELECT count(*) FROM note WHERE b = 'keyed'"}) {
           assertThat(AppDatabase.count(n, q)).as(q).isEqualTo(AppDatabase.count(o, q)).isPositive();
         }
-        String keyTrigger = "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_capture_key' AND tgrelid = 'note'::regclass";
+        String keyTrigger = "SELECT count(*) FROM pg_trigger WHERE tgname = '#cutover_capture_key' AND tgrelid = 'note'::regclass";
         assertThat(AppDatabase.count(o, keyTrigger)).as("note captured by its new key").isOne();
-        assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_capture' AND tgrelid = 'late'::regclass"))
+        assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_trigger WHERE tgname = '#cutover_capture' AND tgrelid = 'late'::regclass"))
             .as("a table the replay created on new is captured for the way back").isOne();
         // An ALTER TABLE that changes nothing the capture depends on leaves its triggers as they are;
         // one that disables a capture trigger has it enabled again at once.
-        String update = "SELECT oid || ' ' || tgenabled FROM pg_trigger WHERE tgname = 'cutover_capture_update' AND tgrelid = 'invoice'::regclass";
+        String update = "SELECT oid || ' ' || tgenabled FROM pg_trigger WHERE tgname = '#cutover_capture_update' AND tgrelid = 'invoice'::regclass";
         List<String> before = AppDatabase.strings(o, update);
         AppDatabase.execute(o, "ALTER TABLE invoice ALTER COLUMN paid SET DEFAULT false");
         assertThat(AppDatabase.strings(o, update)).isEqualTo(before);
-        AppDatabase.execute(o, "ALTER TABLE invoice DISABLE TRIGGER cutover_capture_update");
+        AppDatabase.execute(o, "ALTER TABLE invoice DISABLE TRIGGER \"#cutover_capture_update\"");
         assertThat(AppDatabase.strings(o, update)).singleElement().asString().endsWith(" A");
       }
       // Neither missing capture, nor the capture's own trigger statements taken for the application's schema changes.
@@ -84,7 +84,7 @@ class SchemaChangeTriggerCaptureTest {
     r.cleanup();
     try (Connection o = pair.oldServer().connect(db)) {
       assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_event_trigger WHERE evtname = '" + CaptureSchema.EVENT_TRIGGER + "'")).isZero();
-      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover_capture%'")).isZero();
+      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '#cutover_capture%'")).isZero();
     }
   }
 

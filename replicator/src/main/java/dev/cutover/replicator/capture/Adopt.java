@@ -65,11 +65,12 @@ public final class Adopt {
               + " and refresh the subscription, as `cutover-replicator status` says" : "`cutover-replicator reverse` arms the way back");
     }
     TableName name = resolve(source, label, table);
-    if (Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::regclass AND tgname LIKE 'cutover\\_capture%')",
-        name.regclass())) {
+    if (Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ?::regclass AND tgname LIKE '"
+        + CaptureSchema.TRIGGER_PATTERN + "')", name.regclass())) {
       throw new ReplicatorException(Failure.PRECONDITION, label + ": " + name + " has capture triggers already",
           "nothing to adopt; where `cutover-replicator status` says they are disabled, it names what to run");
     }
+    CaptureSchema.requireCaptureFiresFirst(source, label, List.of(name), "adopting " + name);
     source.setAutoCommit(false);
     target.setAutoCommit(false);
     try {

@@ -41,6 +41,7 @@ public final class CaptureChecks {
     c.triggersOff(nw, "new", "old -> new");
     c.triggersOff(old, "old", "the way back, new -> old");
     c.values(tables);
+    c.triggerOrder(tables);
     c.leftovers();
     return c.findings;
   }
@@ -161,6 +162,23 @@ public final class CaptureChecks {
     if (!money.isEmpty()) {
       add(Severity.WARNING, "old", "capture-money", "money column(s) " + String.join(", ", money) + " travel as text formatted by"
           + " lc_monetary: old and new must use the same", "compare SHOW lc_monetary on both sides, or use numeric");
+    }
+  }
+
+  /**
+   * The application's triggers that would fire before the capture's (CaptureSchema#triggersBefore):
+   * on old, which start refuses; on new, for the way back, whose capture reverse adds there.
+   */
+  private void triggerOrder(List<TableName> tables) throws SQLException {
+    List<CaptureSchema.EarlyTrigger> early = CaptureSchema.triggersBefore(old, tables);
+    if (!early.isEmpty()) {
+      add(Severity.ERROR, "old", "capture-trigger-order", CaptureSchema.earlyMessage(early) + "; start refuses",
+          CaptureSchema.earlyRemedy(early));
+    }
+    List<CaptureSchema.EarlyTrigger> onNew = CaptureSchema.triggersBefore(nw, tables);
+    if (!onNew.isEmpty()) {
+      add(Severity.WARNING, "new", "capture-trigger-order", CaptureSchema.earlyMessage(onNew) + ", on the way back (new -> old)",
+          CaptureSchema.earlyRemedy(onNew) + ", before `cutover-replicator reverse`");
     }
   }
 

@@ -2,6 +2,7 @@ package dev.cutover.replicator.capture;
 
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.ApplyToken;
 import dev.cutover.replicator.privileges.Capabilities;
@@ -13,7 +14,10 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Trigger capture on a source database: the change log, the capture function and the triggers
@@ -27,10 +31,12 @@ import java.util.List;
  * name as the change saw them, the operation, the new row as {@code row_to_json} (for INSERT and
  * UPDATE) and the old row's key (for DELETE, and for an UPDATE that changed the key; the whole old
  * row where the table has no key). One trigger per kind of change, so that the common case costs
- * least: {@value #ROW_TRIGGER} (INSERT), {@code cutover_capture_update} (an UPDATE that kept the
+ * least: {@value #ROW_TRIGGER} (INSERT), {@value #UPDATE_TRIGGER} (an UPDATE that kept the
  * key: its {@code WHEN} clause compares the key columns in C, and the function prints only the new
- * row), {@code cutover_capture_key} (an UPDATE that changed the key), {@code cutover_capture_delete}
- * and {@value #TRUNCATE_TRIGGER} (FOR EACH STATEMENT). A table without a key has one UPDATE trigger
+ * row), {@value #KEY_TRIGGER} (an UPDATE that changed the key), {@value #DELETE_TRIGGER}
+ * and {@value #TRUNCATE_TRIGGER} (FOR EACH STATEMENT). Their names begin with {@code #} so that
+ * they fire before the application's AFTER triggers, and the log holds changes in the order they
+ * took effect (see {@link #triggersBefore}). A table without a key has one UPDATE trigger
  * that logs the whole old row. The WHEN clauses refer to the key columns by number, so renaming
  * them is harmless; dropping one needs the capture triggers gone first (or CASCADE, after which
  * the event trigger below makes them again). The triggers are made by one SQL function,
@@ -68,12 +74,23 @@ import java.util.List;
  * DELETE and VACUUM, as PgQ rotates its event tables.
  */
 public final class CaptureSchema {
-  /** The INSERT trigger, which every captured table has. */
-  public static final String ROW_TRIGGER = "cutover_capture";
-  public static final String TRUNCATE_TRIGGER = "cutover_capture_truncate";
+  /**
+   * The INSERT trigger, which every captured table has. PostgreSQL fires a table's AFTER triggers
+   * of one event in the order of their names, byte by byte, and a nested statement that an
+   * application's trigger runs logs its changes when it ends: every capture trigger's name begins
+   * with {@code #}, which sorts before letters, digits and PostgreSQL's own {@code RI_...}, so that
+   * the row that caused such writes is logged before them, as it took effect (see
+   * {@link #triggersBefore}).
+   */
+  public static final String ROW_TRIGGER = "#cutover_capture";
+  public static final String UPDATE_TRIGGER = "#cutover_capture_update";
+  public static final String KEY_TRIGGER = "#cutover_capture_key";
+  public static final String DELETE_TRIGGER = "#cutover_capture_delete";
+  public static final String TRUNCATE_TRIGGER = "#cutover_capture_truncate";
   /** Every capture trigger a table may have. */
-  public static final List<String> TRIGGERS = List.of(ROW_TRIGGER, "cutover_capture_update", "cutover_capture_key",
-      "cutover_capture_delete", TRUNCATE_TRIGGER);
+  public static final List<String> TRIGGERS = List.of(ROW_TRIGGER, UPDATE_TRIGGER, KEY_TRIGGER, DELETE_TRIGGER, TRUNCATE_TRIGGER);
+  /** A LIKE pattern (backslash escapes) for every capture trigger's name. */
+  public static final String TRIGGER_PATTERN = "#cutover\\_capture%";
   static final String FUNCTION = "cutover.capture";
   /** The lean capture function: logs the new row only (INSERT, an UPDATE that kept the key), no settings pinned. */
   static final String ROW_FUNCTION = "cutover.capture_row";
@@ -405,6 +422,90 @@ public final class CaptureSchema {
     });
   }
 
+  /**
+   * An application's trigger that PostgreSQL fires before a capture trigger of the same event
+   * ({@link #triggersBefore}).
+   *
+   * @param events the events it fires on that a capture trigger also does, as {@code AFTER INSERT OR UPDATE}
+   */
+  public record EarlyTrigger(TableName table, String trigger, String events) {
+    /** Where it is and what it is: {@code trigger "audit" (AFTER UPDATE) of public.orders}. */
+    @Override
+    public String toString() {
+      return "trigger " + Sql.ident(trigger) + " (" + events + ") of " + table;
+    }
+
+    /** The statement that renames it, with a placeholder for the new name. */
+    public String rename() {
+      return "ALTER TRIGGER " + Sql.ident(trigger) + " ON " + table.quoted() + " RENAME TO <new name>";
+    }
+  }
+
+  /**
+   * The triggers of {@code tables} on {@code c} that PostgreSQL fires before a capture trigger of
+   * the same event: AFTER triggers for each row (and AFTER TRUNCATE ones) whose names sort, byte by
+   * byte as PostgreSQL orders them, before the capture's trigger of one of their events. Such a
+   * trigger runs before the row that fired it is logged, so a row its nested statement writes (a
+   * child row referring to the new one, a version column bumped on the same row) is logged before
+   * it: new would apply them out of order, failing a foreign key for ever or keeping the older
+   * value silently. Internal triggers (foreign keys' actions, {@code RI_ConstraintTrigger_...}) are
+   * left out: their writes join the end of the statement's own queue, after the capture's. Before
+   * PostgreSQL 13 a partition's copy of its parent's trigger is internal but fires all the same, so
+   * it counts (an ordinary trigger has no constraint). BEFORE and statement triggers of other
+   * events fire before the change or after every row's, whatever their names.
+   */
+  public static List<EarlyTrigger> triggersBefore(Connection c, List<TableName> tables) throws SQLException {
+    Set<TableName> wanted = new HashSet<>(tables);
+    List<EarlyTrigger> found = new ArrayList<>();
+    // tgtype bits: 1 row, 2 before, 4 insert, 8 delete, 16 update, 32 truncate, 64 instead of.
+    for (String[] r : Sql.rows(c, "SELECT n.nspname, k.relname, g.tgname, concat_ws(' OR ',"
+        + " CASE WHEN g.tgtype & 5 = 5 AND g.tgname::text COLLATE \"C\" < ? THEN 'INSERT' END,"
+        + " CASE WHEN g.tgtype & 17 = 17 AND g.tgname::text COLLATE \"C\" < ? THEN 'UPDATE' END,"
+        + " CASE WHEN g.tgtype & 9 = 9 AND g.tgname::text COLLATE \"C\" < ? THEN 'DELETE' END,"
+        + " CASE WHEN g.tgtype & 33 = 32 AND g.tgname::text COLLATE \"C\" < ? THEN 'TRUNCATE' END)"
+        + " FROM pg_trigger g JOIN pg_class k ON k.oid = g.tgrelid JOIN pg_namespace n ON n.oid = k.relnamespace"
+        + " WHERE g.tgtype & 66 = 0 AND (NOT g.tgisinternal OR g.tgconstraint = 0) AND g.tgname::text <> ALL (?::text[])"
+        + " ORDER BY 1, 2, g.tgname::text COLLATE \"C\"",
+        ROW_TRIGGER, KEY_TRIGGER, DELETE_TRIGGER, TRUNCATE_TRIGGER, "{" + String.join(",", TRIGGERS.stream().map(t -> '"' + t + '"').toList()) + "}")) {
+      TableName t = new TableName(r[0], r[1]);
+      if (!r[3].isEmpty() && wanted.contains(t)) {
+        found.add(new EarlyTrigger(t, r[2], "AFTER " + r[3]));
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Refuses to capture {@code tables} on {@code c} while {@link #triggersBefore} finds any: their
+   * changes would be logged out of order.
+   *
+   * @param side the side {@code c} is
+   * @param what what is refused, as {@code start} or {@code adopt}
+   */
+  public static void requireCaptureFiresFirst(Connection c, String side, List<TableName> tables, String what)
+      throws SQLException, ReplicatorException {
+    List<EarlyTrigger> early = triggersBefore(c, tables);
+    if (!early.isEmpty()) {
+      throw new ReplicatorException(Failure.PRECONDITION, side + ": " + what + " refused: " + earlyMessage(early),
+          earlyRemedy(early));
+    }
+  }
+
+  /** What {@link #triggersBefore}'s finds do to the change log, naming them. */
+  public static String earlyMessage(List<EarlyTrigger> early) {
+    return early.size() + " trigger(s) of the application sort before the capture's " + Sql.ident(ROW_TRIGGER) + " triggers, so"
+        + " PostgreSQL (which fires a table's AFTER triggers in name order) fires them first: " + early.stream().limit(10)
+            .map(EarlyTrigger::toString).collect(Collectors.joining(", ")) + (early.size() > 10 ? " and "
+            + (early.size() - 10) + " more" : "") + "; a row such a trigger writes would be logged before the row that caused it, and"
+        + " applied before it (a foreign key failing for ever, or an older value kept silently)";
+  }
+
+  /** The statements that rename {@link #triggersBefore}'s finds. */
+  public static String earlyRemedy(List<EarlyTrigger> early) {
+    return "rename each to a name that sorts after " + Sql.ident(UPDATE_TRIGGER) + " (one beginning with a letter or a digit does): "
+        + early.stream().map(EarlyTrigger::rename).collect(Collectors.joining("; "));
+  }
+
   private static List<TableName> missing(Connection c, List<TableName> tables) throws SQLException {
     List<TableName> missing = new ArrayList<>();
     for (TableName t : tables) {
@@ -438,7 +539,7 @@ public final class CaptureSchema {
    * captured.
    */
   public static List<TableName> disabledTables(Connection c) throws SQLException {
-    return Catalog.tables(c, "EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname LIKE 'cutover\\_capture%'"
+    return Catalog.tables(c, "EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname LIKE '" + TRIGGER_PATTERN + "'"
         + " AND g.tgenabled = 'D')");
   }
 
@@ -473,7 +574,7 @@ public final class CaptureSchema {
     for (TableName t : tables) {
       ShortLocks.run(c, side, List.of(t), "to drop the capture triggers", () -> {
         for (String trigger : TRIGGERS) {
-          Sql.execute(c, "DROP TRIGGER IF EXISTS " + trigger + " ON " + t.quoted());
+          Sql.execute(c, "DROP TRIGGER IF EXISTS " + Sql.ident(trigger) + " ON " + t.quoted());
         }
         return null;
       });

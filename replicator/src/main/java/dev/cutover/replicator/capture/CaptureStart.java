@@ -249,6 +249,7 @@ public final class CaptureStart {
     }
     RowSecurityCheck.require(o, n, "start");
     List<TableName> onOld = Catalog.applicationTables(o);
+    CaptureSchema.requireCaptureFiresFirst(o, "old", onOld, "start");
     requireOwner(o, "old", onOld);
     requireOwner(n, "new", onOld.stream().filter(t -> describeQuietly(n, t).isPresent()).toList());
     List<String> problems = new ArrayList<>();

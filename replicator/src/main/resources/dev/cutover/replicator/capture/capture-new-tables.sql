@@ -30,10 +30,10 @@ BEGIN
     IF r.command_tag = 'ALTER TABLE' THEN
       -- Only tables captured already: the table itself, or the leaves under a partitioned one.
       FOR leaf IN WITH RECURSIVE tree(oid) AS (SELECT r.objid UNION ALL SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid)
-          SELECT tree.oid FROM tree WHERE EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = tree.oid AND g.tgname = 'cutover_capture') LOOP
+          SELECT tree.oid FROM tree WHERE EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = tree.oid AND g.tgname = '#cutover_capture') LOOP
         PERFORM cutover.capture_table(leaf, true);
       END LOOP;
-    ELSIF r.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = r.objid AND g.tgname = 'cutover_capture') THEN
+    ELSIF r.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = r.objid AND g.tgname = '#cutover_capture') THEN
       PERFORM cutover.capture_table(r.objid);
       IF r.command_tag IN ('CREATE TABLE AS', 'SELECT INTO') AND current_setting('cutover.apply_token', true)
           IS DISTINCT FROM (SELECT s.apply_token FROM cutover.capture_state s) THEN

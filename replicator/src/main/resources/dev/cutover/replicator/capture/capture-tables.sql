@@ -157,14 +157,14 @@ DECLARE
 BEGIN
   SELECT * INTO p FROM cutover.capture_plan(rel);
   RETURN coalesce((SELECT string_to_array(encode(g.tgargs, 'escape'), '\000') FROM pg_trigger g
-        WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_delete')
+        WHERE g.tgrelid = rel AND g.tgname = '#cutover_capture_delete')
       = ARRAY[p.flag, 'o'] || (CASE WHEN cardinality(p.jcols) > 0 THEN cardinality(p.jcols)::text || p.jcols ELSE '{}'::text[] END)
         || (CASE WHEN strpos(p.flag, 'u') > 0 THEN ARRAY[cutover.others_types(rel)::text] ELSE '{}'::text[] END)
         || (CASE WHEN p.keyed THEN p.key ELSE '{}'::text[] END) || ''::text, false)
-    AND p.keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = 'cutover_capture_key')
-    AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('cutover_capture', 'cutover_capture_update',
-      'cutover_capture_truncate')) = 3
-    AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname LIKE 'cutover\_capture%'
+    AND p.keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = '#cutover_capture_key')
+    AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('#cutover_capture', '#cutover_capture_update',
+      '#cutover_capture_truncate')) = 3
+    AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname LIKE '#cutover\_capture%'
       AND g.tgenabled <> 'A');
 END $f$;
 REVOKE ALL ON FUNCTION cutover.capture_current(pg_catalog.regclass) FROM PUBLIC;
@@ -213,7 +213,7 @@ DECLARE
   capture text;
   row_only text;
   jargs text := '';
-  ours text[] := ARRAY['cutover_capture', 'cutover_capture_update', 'cutover_capture_key', 'cutover_capture_delete', 'cutover_capture_truncate'];
+  ours text[] := ARRAY['#cutover_capture', '#cutover_capture_update', '#cutover_capture_key', '#cutover_capture_delete', '#cutover_capture_truncate'];
 BEGIN
   IF only_if_changed AND cutover.capture_current(rel) THEN
     RETURN;
@@ -241,15 +241,15 @@ BEGIN
     same_key := (SELECT string_agg(format('OLD.%I %s NEW.%I', k, e, k), ' AND ' ORDER BY o)
       FROM unnest(p.key, cutover.key_equality(rel, p.key)) WITH ORDINALITY u(k, e, o));
   END IF;
-  EXECUTE 'CREATE TRIGGER cutover_capture AFTER INSERT' || on_ || row_only;
+  EXECUTE 'CREATE TRIGGER "#cutover_capture" AFTER INSERT' || on_ || row_only;
   IF p.keyed THEN
-    EXECUTE format('CREATE TRIGGER cutover_capture_update AFTER UPDATE%s WHEN (%s)%s', on_, same_key, row_only);
-    EXECUTE format('CREATE TRIGGER cutover_capture_key AFTER UPDATE%s WHEN (NOT (%s))%s, ''o''%s%s)', on_, same_key, cap, jargs, args);
+    EXECUTE format('CREATE TRIGGER "#cutover_capture_update" AFTER UPDATE%s WHEN (%s)%s', on_, same_key, row_only);
+    EXECUTE format('CREATE TRIGGER "#cutover_capture_key" AFTER UPDATE%s WHEN (NOT (%s))%s, ''o''%s%s)', on_, same_key, cap, jargs, args);
   ELSE
-    EXECUTE 'CREATE TRIGGER cutover_capture_update AFTER UPDATE' || on_ || cap || ', ''o''' || jargs || ')';
+    EXECUTE 'CREATE TRIGGER "#cutover_capture_update" AFTER UPDATE' || on_ || cap || ', ''o''' || jargs || ')';
   END IF;
-  EXECUTE 'CREATE TRIGGER cutover_capture_delete AFTER DELETE' || on_ || cap || ', ''o''' || jargs || args || ')';
-  EXECUTE format('CREATE TRIGGER cutover_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT%s, ''-'')', rel, cap);
+  EXECUTE 'CREATE TRIGGER "#cutover_capture_delete" AFTER DELETE' || on_ || cap || ', ''o''' || jargs || args || ')';
+  EXECUTE format('CREATE TRIGGER "#cutover_capture_truncate" AFTER TRUNCATE ON %s FOR EACH STATEMENT%s, ''-'')', rel, cap);
   -- Fired in every session, session_replication_role = replica included; the capture function
   -- decides whom to leave out (apply sessions, by their token).
   EXECUTE format('ALTER TABLE %s ' || (SELECT string_agg(format('ENABLE ALWAYS TRIGGER %I', g.tgname), ', ' ORDER BY g.tgname)

@@ -174,6 +174,64 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * An application's AFTER ROW trigger whose name sorts before the capture's ({@code !audit}, as
+   * PostgreSQL orders names, byte by byte) would run before the row that fired it is logged, so a
+   * row it writes would be logged, and applied, first. check names it (and neither the BEFORE
+   * trigger nor the statement trigger of the same names, which fire before the change or after
+   * every row's capture) with the statement that renames it; start refuses and installs nothing;
+   * renamed, start goes on. A table created after start with such a trigger: adopt refuses until
+   * it is renamed too. Before, check and start said nothing, and the capture's trigger
+   * {@code cutover_capture} sorted after most application names.
+   */
+  @Test
+  void start_applicationTriggerSortsBeforeTheCapture_checkNamesItAndStartAndAdoptRefuse(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "order");
+    String audit = "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;"
+        + " CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;"
+        + " CREATE TRIGGER \"!audit\" AFTER INSERT OR UPDATE ON scratch FOR EACH ROW EXECUTE PROCEDURE audit();"
+        + " CREATE TRIGGER \"!before\" BEFORE INSERT ON scratch FOR EACH ROW EXECUTE PROCEDURE keep();"
+        + " CREATE TRIGGER \"!statement\" AFTER INSERT ON scratch FOR EACH STATEMENT EXECUTE PROCEDURE audit();"
+        + " CREATE TRIGGER after_capture AFTER INSERT ON scratch FOR EACH ROW EXECUTE PROCEDURE audit()";
+    db.executeOnBoth(audit);
+    List<Finding> order = db.replicator().check(List.of(), Capture.TRIGGERS).findings().stream()
+        .filter(f -> f.code().equals("capture-trigger-order")).toList();
+    assertThat(order).extracting(Finding::side, Finding::severity)
+        .containsExactlyInAnyOrder(tuple("old", Finding.Severity.ERROR), tuple("new", Finding.Severity.WARNING));
+    assertThat(order).allSatisfy(f -> {
+      assertThat(f.message()).contains("1 trigger(s)").contains("trigger \"!audit\" (AFTER INSERT OR UPDATE) of public.scratch")
+          .doesNotContain("!before").doesNotContain("!statement").doesNotContain("after_capture");
+      assertThat(f.remedy()).contains("ALTER TRIGGER \"!audit\" ON \"public\".\"scratch\" RENAME TO <new name>");
+    });
+
+    Replicator r = db.replicator();
+    ReplicatorException refused = catchThrowableOfType(ReplicatorException.class, () -> r.start(options(), new CopyProgress(), CopyListener.NONE));
+    assertThat(refused).isNotNull();
+    assertThat(refused.failure()).isEqualTo(Failure.PRECONDITION);
+    assertThat(refused.oneLine()).contains("old: start refused").contains("trigger \"!audit\" (AFTER INSERT OR UPDATE) of public.scratch")
+        .contains("RENAME TO");
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      assertThat(CaptureSchema.installed(o)).as("nothing installed by the refusal").isFalse();
+      OwnedDatabase.execute(o, "ALTER TRIGGER \"!audit\" ON scratch RENAME TO audit");
+      OwnedDatabase.execute(n, "ALTER TRIGGER \"!audit\" ON scratch RENAME TO audit");
+      r.start(options(), new CopyProgress(), CopyListener.NONE);
+      assertThat(OwnedDatabase.strings(o, "SELECT tgname FROM pg_trigger WHERE tgrelid = 'scratch'::regclass AND NOT tgisinternal"
+          + " AND tgtype & 1 = 1 AND tgtype & 2 = 0 AND tgtype & 4 = 4 ORDER BY tgname::text COLLATE \"C\""))
+          .as("AFTER INSERT row triggers in the order PostgreSQL fires them").containsExactly("#cutover_capture", "after_capture", "audit");
+
+      OwnedDatabase.execute(o, "CREATE TABLE late (id int PRIMARY KEY); CREATE TRIGGER \"!late\" AFTER DELETE ON late FOR EACH ROW"
+          + " EXECUTE PROCEDURE audit()");
+      ReplicatorException adopt = catchThrowableOfType(ReplicatorException.class,
+          () -> r.adopt(List.of("public.late"), Side.OLD, Duration.ofSeconds(5), Duration.ofSeconds(30)));
+      assertThat(adopt).isNotNull();
+      assertThat(adopt.oneLine()).contains("adopting public.late refused").contains("trigger \"!late\" (AFTER DELETE) of public.late");
+      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'late'::regclass AND tgname LIKE '#%'")).isZero();
+      OwnedDatabase.execute(o, "ALTER TRIGGER \"!late\" ON late RENAME TO late_audit");
+      assertThat(r.adopt(List.of("public.late"), Side.OLD, Duration.ofSeconds(5), Duration.ofSeconds(30))).singleElement()
+          .satisfies(a -> assertThat(a.created()).isTrue());
+    }
+  }
+
+  /**
    * A bulk load the way partitioned tables take one: a table made on old after start, filled, then
    * attached as a partition. It has no capture triggers (they are made per partition, and no event
    * trigger made them), so its rows and what is written into it after reach new only once adopted:
@@ -1175,7 +1233,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     as.setProperty("user", OwnedDatabase.ROLE);
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); SwitchEventQueue events = new SwitchEventQueue(db.name);
         Connection app = DriverManager.getConnection(url, as); Connection o = db.old(); Connection n = db.nw()) {
-      OwnedDatabase.execute(o, "ALTER TABLE counter DISABLE TRIGGER cutover_capture_update");
+      OwnedDatabase.execute(o, "ALTER TABLE counter DISABLE TRIGGER \"#cutover_capture_update\"");
 
       flag.set(Target.NEW);
       SwitchEvent refused = events.next(CATCH_UP);
@@ -1192,7 +1250,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       OwnedDatabase.execute(app, "UPDATE scratch SET payload = 'held across the switch' WHERE id = 2");
       flag.set(Target.NEW);
       await().atMost(CATCH_UP).until(() -> holding(db.name));
-      OwnedDatabase.execute(o, "ALTER TABLE late DISABLE TRIGGER cutover_capture");
+      OwnedDatabase.execute(o, "ALTER TABLE late DISABLE TRIGGER \"#cutover_capture\"");
       app.commit();
       // A retry of the first switch, begun before the flag turned back, may have ended meanwhile.
       SwitchEvent underFence = events.next(e -> e.summary().contains("1 table(s)") || e.outcome() == Outcome.COMPLETED, CATCH_UP);

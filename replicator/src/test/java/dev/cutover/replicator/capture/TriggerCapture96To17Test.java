@@ -42,6 +42,22 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * {@link TriggerCaptureFlow#applyNestedWritesInOrder} from 9.6, applied by the tables' owner
+   * (new's own triggers off in each batch, its foreign keys checked and cascading). Before, the
+   * capture's triggers fired after the application's {@code add_default_settings}, the child row
+   * was logged before its parent, and the apply failed the foreign key for ever.
+   */
+  @Test
+  void apply_applicationTriggersWriteInNestedStatements_newEndsAsOldAsOwner(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "nested");
+    createNestedWrites(db);
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      applyNestedWritesInOrder(db, r, apply);
+    }
+  }
+
+  /**
    * The way back into 9.6, whose {@code json_to_record} reads a JSON array or object only as the
    * text of the value (10 reads them as arrays and records): columns that are arrays (of scalars,
    * of composites, of json, several dimensions, under a domain) or composites, in keyed and

@@ -121,6 +121,22 @@ class TriggerCaptureReplicaRoleTest {
     r.cleanup();
   }
 
+  /**
+   * {@link TriggerCaptureFlow#applyNestedWritesInOrder} applied in replica mode, where new fires
+   * neither the application's triggers nor its foreign keys' actions or checks.
+   */
+  @Test
+  void apply_applicationTriggersWriteInNestedStatements_newEndsAsOldInReplicaMode(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "nested");
+    TriggerCaptureFlow.createNestedWrites(db);
+    Replicator r = Replicator.builder().old(superuser(db, Side.OLD, pair.oldServer())).nw(superuser(db, Side.NEW, pair.newServer())).build();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      TriggerCaptureFlow.applyNestedWritesInOrder(db, r, apply);
+    }
+    r.cleanup();
+  }
+
   private static Endpoint superuser(OwnedDatabase db, Side side, PostgresServer server) {
     return Endpoint.of(side, db.url(server), server.user(), server.password());
   }

@@ -92,11 +92,11 @@ final class CarriedTables {
   private static List<String> uncaptured(Connection source) throws SQLException {
     List<String> found = new ArrayList<>();
     try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname),"
-        + " EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname LIKE 'cutover\\_capture%')" + TABLES
+        + " EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname LIKE '#cutover\\_capture%')" + TABLES
         + " AND pg_catalog.to_regclass('cutover.capture_state') IS NOT NULL"
-        + " AND ((SELECT count(*) FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname IN ('cutover_capture',"
-        + " 'cutover_capture_update', 'cutover_capture_delete', 'cutover_capture_truncate') AND g.tgenabled IN ('A', 'O')) < 4"
-        + " OR EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname LIKE 'cutover\\_capture%'"
+        + " AND ((SELECT count(*) FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname IN ('#cutover_capture',"
+        + " '#cutover_capture_update', '#cutover_capture_delete', '#cutover_capture_truncate') AND g.tgenabled IN ('A', 'O')) < 4"
+        + " OR EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname LIKE '#cutover\\_capture%'"
         + " AND g.tgenabled NOT IN ('A', 'O')))"
         + " ORDER BY 1")) {
       while (rs.next()) {

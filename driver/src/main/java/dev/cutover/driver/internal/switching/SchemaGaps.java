@@ -111,6 +111,8 @@ final class SchemaGaps {
         + count + "pg_catalog.pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'x'),"
         // A partitioned table's trigger has a copy on each partition: internal on 11 and 12, not from 13 on.
         + count + "pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal AND g.tgname NOT LIKE 'cutover\\_%'"
+        // Trigger capture's (CaptureSchema.ROW_TRIGGER and friends), named to fire before the application's.
+        + " AND g.tgname NOT LIKE '#cutover\\_%'"
         + (major >= 13 ? " AND g.tgparentid = 0" : "") + "),"
         + count + "pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.rulename <> '_RETURN'),"
         + " c.relrowsecurity::int,"
