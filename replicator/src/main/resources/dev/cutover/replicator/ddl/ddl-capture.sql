@@ -40,9 +40,16 @@ REVOKE ALL ON cutover.ddl_done, cutover.ddl_auto_identity, cutover.ddl_refresh F
 CREATE OR REPLACE FUNCTION cutover.ddl_side() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT :side::text $$;
 
 -- The top-level statements of a query string, trimmed, comments kept: splits at semicolons that
--- are outside quotes, dollar quotes and comments, as PostgreSQL's own lexer does.
-CREATE OR REPLACE FUNCTION cutover.ddl_split(q text) RETURNS text[] LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp AS $f$
+-- are outside quotes, dollar quotes and comments, as PostgreSQL's own lexer does. scs is the
+-- client session's standard_conforming_strings: off, a backslash escapes the next character in a
+-- plain '...' literal as it always does in E'...' ('it\'s; DROP ...' is one literal then).
+--
+-- This function and every other one here that reads text with a pattern or literal holding a
+-- backslash runs with standard_conforming_strings = on (a SET clause), so that PL/pgSQL reads its
+-- own literals alike whatever the session says; they run only for schema changes, never for rows.
+DROP FUNCTION IF EXISTS cutover.ddl_split(text);
+CREATE OR REPLACE FUNCTION cutover.ddl_split(q text, scs boolean) RETURNS text[] LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
   n int := length(q);
   pos int := 1;
@@ -70,7 +77,7 @@ BEGIN
       pos := pos + 1;
       first := pos;
     ELSIF c = '''' THEN
-      IF pos > 1 AND substr(q, pos - 1, 1) IN ('E', 'e') AND (pos = 2 OR substr(q, pos - 2, 1) !~ '[[:alnum:]_$]') THEN
+      IF NOT scs OR (pos > 1 AND substr(q, pos - 1, 1) IN ('E', 'e') AND (pos = 2 OR substr(q, pos - 2, 1) !~ '[[:alnum:]_$]')) THEN
         m := substring(rest FROM '^''(?:[^''\\]|\\.|'''')*''');
       ELSE
         m := substring(rest FROM '^''(?:[^'']|'''')*''');
@@ -121,7 +128,7 @@ END $f$;
 
 -- A statement without the comments and white space it starts with.
 CREATE OR REPLACE FUNCTION cutover.ddl_unlead(s text) RETURNS text LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp AS $f$
+SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
   t text := s;
   before text;
@@ -141,7 +148,7 @@ END $f$;
 -- Whether a statement is the command an event trigger fired for: its first keywords are the
 -- command tag's (CREATE's modifiers such as OR REPLACE, UNIQUE, UNLOGGED left out).
 CREATE OR REPLACE FUNCTION cutover.ddl_matches(tg_tag text, stmt text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp AS $f$
+SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
   words text[] := regexp_split_to_array(upper(left(cutover.ddl_unlead(stmt), 300)), '[^[:alnum:]_]+');
   tagwords text[] := string_to_array(tg_tag, ' ');
@@ -313,7 +320,7 @@ END $f$;
 -- captured: cutover.ddl_capture is off while it runs (set and put back here, since only a
 -- superuser may give a function a SET clause on a custom setting).
 CREATE OR REPLACE FUNCTION cutover.ddl_guard(rel oid) RETURNS text LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp AS $f$
+SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
   c record;
   pub name;
@@ -382,7 +389,7 @@ END $f$;
 DROP FUNCTION IF EXISTS cutover.ddl_record(text, text, text, boolean, text);
 CREATE OR REPLACE FUNCTION cutover.ddl_record(tg_event text, tg_tag text, path text, styles text[], nested boolean, ctx text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres'
-SET extra_float_digits = 3 AS $f$
+SET extra_float_digits = 3 SET standard_conforming_strings = on AS $f$
 DECLARE
   q text := current_query();
   stmts text[];
@@ -426,7 +433,7 @@ BEGIN
       IF seen IS NOT NULL AND split_part(seen, '|', 1) = key THEN
         p := split_part(seen, '|', 2)::int;
       END IF;
-      stmts := cutover.ddl_split(q);
+      stmts := cutover.ddl_split(q, styles[4] = 'on');
       FOR i IN p + 1 .. coalesce(array_length(stmts, 1), 0) LOOP
         IF cutover.ddl_matches(tg_tag, stmts[i]) THEN
           why := cutover.ddl_unrepeatable(stmts[i]);
@@ -510,7 +517,7 @@ BEGIN
     IF seen IS NOT NULL AND split_part(seen, '|', 1) = key THEN
       p := split_part(seen, '|', 2)::int;
     END IF;
-    stmts := cutover.ddl_split(q);
+    stmts := cutover.ddl_split(q, styles[4] = 'on');
     FOR i IN p + 1 .. coalesce(array_length(stmts, 1), 0) LOOP
       IF cutover.ddl_matches(tg_tag, stmts[i]) THEN
         stmt := cutover.ddl_unlead(stmts[i]);
@@ -575,7 +582,7 @@ END $f$;
 -- new value"), so their apply commits such a change ahead on a connection of its own
 -- (EnumValuesAhead.java), and the replay, or an operator's ADD VALUE by hand, must not fail on it.
 CREATE OR REPLACE FUNCTION cutover.ddl_add_value(cmd text) RETURNS text LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp AS $f$
+SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
   head text := '^(alter\s+type\s+(?:"(?:[^"]|"")*"|[^\s";.]+)(?:\s*\.\s*(?:"(?:[^"]|"")*"|[^\s";.]+))*\s+add\s+value\s+)';
 BEGIN
@@ -595,7 +602,7 @@ END $f$;
 -- and join the native subscription whose apply worker runs this as ready: every row they will ever hold
 -- comes after this point of the stream.
 CREATE OR REPLACE FUNCTION cutover.ddl_apply() RETURNS trigger LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp AS $f$
+SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
   before oid[];
   r record;
@@ -731,7 +738,7 @@ CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_lo
 
 -- Only the event trigger, the apply trigger and the capture's own code call these.
 REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, text[], boolean, text), cutover.ddl_apply(),
-  cutover.ddl_guard(oid), cutover.ddl_side(), cutover.ddl_split(text), cutover.ddl_unlead(text),
+  cutover.ddl_guard(oid), cutover.ddl_side(), cutover.ddl_split(text, boolean), cutover.ddl_unlead(text),
   cutover.ddl_matches(text, text), cutover.ddl_add_value(text), cutover.ddl_create_empty(text, text, boolean),
   cutover.ddl_unrepeatable(text), cutover.ddl_log_guard() FROM PUBLIC;
 
