@@ -122,4 +122,74 @@ class SchemaChangeQueryStringTest {
       assertThat(verify.differences()).as("%s", verify.tables()).isZero();
     });
   }
+
+  /**
+   * Statements that fire no event trigger (a role granted or revoked, a grant on the database, a
+   * comment on a role) before one that does, in one query string: the event was matched to the
+   * first statement with its keywords, so new ran {@code GRANT reporting TO alice} (role membership,
+   * never carried) and never got the table's grant; {@code REVOKE reporting FROM alice} took the
+   * place of {@code REVOKE SELECT ON secret FROM PUBLIC}, and PUBLIC kept reading secret on new.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = Capture.class, names = {"LOGICAL", "TRIGGERS"})
+  void capture_statementsWithoutEventTrigger_neverTakenForTheNextOne(Capture capture, PostgresPair pair) throws Exception {
+    String db = "ddl_no_event_" + capture.name().toLowerCase();
+    String reporting = db + "_reporting";
+    String alice = db + "_alice";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = s.connect()) {
+        AppDatabase.execute(c, "CREATE ROLE " + reporting + "; CREATE ROLE " + alice);
+      }
+    }
+    String member = "SELECT count(*) FROM pg_auth_members WHERE roleid = '" + reporting + "'::regrole AND member = '" + alice + "'::regrole";
+    replicated(pair, db, capture, r -> {
+      try (Connection o = asPsql(pair.oldServer(), db, true)) {
+        AppDatabase.execute(o, "CREATE TABLE secret (id int PRIMARY KEY); GRANT SELECT ON secret TO PUBLIC");
+        AppDatabase.execute(o, "GRANT " + reporting + " TO " + alice + "; GRANT SELECT ON account TO " + reporting);
+        AppDatabase.execute(o, "GRANT CONNECT ON DATABASE " + db + " TO " + alice + "; GRANT SELECT ON secret TO " + alice);
+        AppDatabase.execute(o, "COMMENT ON ROLE " + alice + " IS 'role note'; COMMENT ON TABLE account IS 'accounts'");
+        AppDatabase.execute(o, "REVOKE " + reporting + " FROM " + alice + "; REVOKE SELECT ON secret FROM PUBLIC");
+        assertThat(AppDatabase.count(o, member)).isZero();
+        // Forms beside these, matched or not by the capture's own functions: the tag and object
+        // type the event trigger reports, and the statement.
+        assertThat(AppDatabase.strings(o, "SELECT s FROM (VALUES"
+            + " ('GRANT', 'TABLE', 'GRANT SELECT ON ALL TABLES IN SCHEMA public TO x', true),"
+            + " ('GRANT', 'SEQUENCE', 'GRANT USAGE ON SEQUENCE s TO x', true),"
+            + " ('GRANT', 'FUNCTION', 'GRANT EXECUTE ON FUNCTION f(int) TO x', true),"
+            + " ('GRANT', 'SCHEMA', 'GRANT USAGE, CREATE ON SCHEMA \"on\" TO x', true),"
+            + " ('REVOKE', 'TABLE', 'REVOKE GRANT OPTION FOR SELECT (a) ON TABLE t FROM x', true),"
+            + " ('GRANT', 'TABLE', 'GRANT USAGE ON SCHEMA s TO x', false),"
+            + " ('GRANT', 'TABLE', 'GRANT \"on\" TO x', false),"
+            + " ('GRANT', 'TABLE', '/* ON t */ GRANT r TO x', false),"
+            + " ('COMMENT', 'table column', 'COMMENT ON COLUMN t.a IS ''on''', true),"
+            + " ('COMMENT', 'table', 'COMMENT ON DATABASE d IS ''ON TABLE t''', false),"
+            + " ('SECURITY LABEL', 'table', 'SECURITY LABEL FOR p ON ROLE r IS ''x''', false),"
+            + " ('SELECT INTO', NULL, 'SELECT 1 AS x INTO t', true),"
+            + " ('SELECT INTO', NULL, 'SELECT ''into'' AS x', false),"
+            + " ('SELECT INTO', NULL, 'WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a', false),"
+            + " ('ALTER TABLE', NULL, 'ALTER ROLE x SET search_path = a', false)) v(tag, type, s, expected)"
+            + " WHERE cutover.ddl_matches(tag, type, (cutover.ddl_split(s, true)).shapes[1]) IS DISTINCT FROM expected")).isEmpty();
+      }
+      assertThat(loggedCommands(pair.oldServer(), db)).containsExactly(
+          "CREATE TABLE secret (id int PRIMARY KEY)",
+          "GRANT SELECT ON secret TO PUBLIC",
+          "GRANT SELECT ON account TO " + reporting,
+          "GRANT SELECT ON secret TO " + alice,
+          "COMMENT ON TABLE account IS 'accounts'",
+          "REVOKE SELECT ON secret FROM PUBLIC");
+      r.awaitCaughtUp(WAIT);
+      try (Connection n = pair.newServer().connect(db)) {
+        assertThat(AppDatabase.count(n, member)).as("role membership is not carried").isZero();
+        assertThat(AppDatabase.strings(n, "SELECT grantee || ' ' || table_name FROM information_schema.role_table_grants"
+            + " WHERE table_name IN ('account', 'secret') AND privilege_type = 'SELECT' AND grantee <> '" + SchemaChangeFlowTest.ROLE + "'"
+            + " AND grantee <> current_user ORDER BY 1"))
+            .containsExactly(alice + " secret", reporting + " account");
+        assertThat(AppDatabase.strings(n, "SELECT coalesce(obj_description('account'::regclass, 'pg_class'), '-')"
+            + " || ' ' || coalesce(shobj_description('" + alice + "'::regrole, 'pg_authid'), '-')"
+            + " || ' ' || (SELECT count(*) FROM pg_database, aclexplode(datacl) a WHERE datname = current_database()"
+            + " AND a.grantee = '" + alice + "'::regrole)"))
+            .as("the table's comment; none on the role, no grant on the database").containsExactly("accounts - 0");
+      }
+    });
+  }
 }

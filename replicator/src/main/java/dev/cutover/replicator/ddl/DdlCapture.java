@@ -40,8 +40,12 @@ import java.util.List;
  * <ul>
  *   <li><b>Which statement.</b> {@code current_query()} is the client's whole query string, which
  *       may hold several statements (or data changes, which replicate by themselves). It is split
- *       at top-level semicolons as PostgreSQL's lexer would, and each event is matched to the next
- *       statement whose keywords are its command tag's. A command run inside a function or DO
+ *       at top-level semicolons as PostgreSQL's lexer would (with the writer's
+ *       {@code standard_conforming_strings}, which decides whether a backslash ends a literal), and
+ *       each event is matched to the next statement whose keywords, outside literals and comments,
+ *       are its command tag's and, where a statement that fires no event trigger starts alike (a
+ *       role's GRANT, a COMMENT on a role), whose object is of a kind that fires one, of the type
+ *       the event trigger reports. A command run inside a function or DO
  *       block (the PL/pgSQL context shows more than our own frame) has no statement of its own:
  *       it is logged without one, and {@code status} asks for it by hand.</li>
  *   <li><b>Who may write the log.</b> Only the event trigger's function: the table is revoked

@@ -42,19 +42,26 @@ CREATE OR REPLACE FUNCTION cutover.ddl_side() RETURNS text LANGUAGE sql IMMUTABL
 -- The top-level statements of a query string, trimmed, comments kept: splits at semicolons that
 -- are outside quotes, dollar quotes and comments, as PostgreSQL's own lexer does. scs is the
 -- client session's standard_conforming_strings: off, a backslash escapes the next character in a
--- plain '...' literal as it always does in E'...' ('it\'s; DROP ...' is one literal then).
+-- plain '...' literal as it always does in E'...' ('it\'s; DROP ...' is one literal then). With
+-- each statement its shape, for cutover.ddl_matches: the statement with each literal, quoted
+-- identifier and dollar-quoted body made the word _ and each comment blanks, so that its words
+-- are its keywords and bare names only ("on", 'x into y' and /* GRANT */ are none).
 --
 -- This function and every other one here that reads text with a pattern or literal holding a
 -- backslash runs with standard_conforming_strings = on (a SET clause), so that PL/pgSQL reads its
 -- own literals alike whatever the session says; they run only for schema changes, never for rows.
 DROP FUNCTION IF EXISTS cutover.ddl_split(text);
-CREATE OR REPLACE FUNCTION cutover.ddl_split(q text, scs boolean) RETURNS text[] LANGUAGE plpgsql IMMUTABLE
+DROP FUNCTION IF EXISTS cutover.ddl_split(text, boolean);
+CREATE OR REPLACE FUNCTION cutover.ddl_split(q text, scs boolean, OUT stmts text[], OUT shapes text[]) LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
   n int := length(q);
   pos int := 1;
   first int := 1;
-  stmts text[] := '{}';
+  -- q masked as the shapes are, up to (not including) position done: as long as that part of q.
+  masked text := '';
+  done int := 1;
+  start int;
   rest text;
   c text;
   m text;
@@ -63,19 +70,26 @@ DECLARE
   a int;
   b int;
 BEGIN
+  stmts := '{}';
+  shapes := '{}';
   WHILE pos <= n LOOP
     rest := substr(q, pos);
     pos := pos + length(substring(rest FROM '^[^'';"$/-]*'));
     EXIT WHEN pos > n;
     c := substr(q, pos, 1);
     rest := substr(q, pos);
+    start := pos;
     IF c = ';' THEN
       m := btrim(substr(q, first, pos - first), E' \t\r\n');
       IF m <> '' THEN
+        masked := masked || substr(q, done, pos - done);
+        done := pos;
         stmts := stmts || m;
+        shapes := shapes || btrim(substr(masked, first, pos - first), E' \t\r\n');
       END IF;
       pos := pos + 1;
       first := pos;
+      CONTINUE;
     ELSIF c = '''' THEN
       IF NOT scs OR (pos > 1 AND substr(q, pos - 1, 1) IN ('E', 'e') AND (pos = 2 OR substr(q, pos - 2, 1) !~ '[[:alnum:]_$]')) THEN
         m := substring(rest FROM '^''(?:[^''\\]|\\.|'''')*''');
@@ -91,13 +105,16 @@ BEGIN
                   ELSE substring(rest FROM '^\$(?:[[:alpha:]_][[:alnum:]_]*)?\$') END;
       IF tag IS NULL THEN
         pos := pos + 1;
-      ELSE
-        a := strpos(substr(rest, length(tag) + 1), tag);
-        pos := CASE WHEN a = 0 THEN n + 1 ELSE pos + 2 * length(tag) + a - 1 END;
+        CONTINUE;
       END IF;
+      a := strpos(substr(rest, length(tag) + 1), tag);
+      pos := CASE WHEN a = 0 THEN n + 1 ELSE pos + 2 * length(tag) + a - 1 END;
     ELSIF c = '-' AND substr(q, pos + 1, 1) = '-' THEN
       a := strpos(rest, E'\n');
       pos := CASE WHEN a = 0 THEN n + 1 ELSE pos + a END;
+      masked := masked || substr(q, done, start - done) || repeat(' ', pos - start);
+      done := pos;
+      CONTINUE;
     ELSIF c = '/' AND substr(q, pos + 1, 1) = '*' THEN
       depth := 1;
       pos := pos + 2;
@@ -115,15 +132,25 @@ BEGIN
           pos := pos + b + 1;
         END IF;
       END LOOP;
+      masked := masked || substr(q, done, start - done) || repeat(' ', pos - start);
+      done := pos;
+      CONTINUE;
     ELSE
       pos := pos + 1;
+      CONTINUE;
     END IF;
+    -- A literal, quoted identifier or dollar-quoted body from start to pos: the word _ with blanks
+    -- around it, so that it neither vanishes between two names nor joins a word next to it.
+    masked := masked || substr(q, done, start - done)
+      || CASE WHEN pos - start >= 3 THEN ' _' || repeat(' ', pos - start - 2) ELSE repeat(' ', pos - start) END;
+    done := pos;
   END LOOP;
   m := btrim(substr(q, first), E' \t\r\n');
   IF m <> '' THEN
+    masked := masked || substr(q, done);
     stmts := stmts || m;
+    shapes := shapes || btrim(substr(masked, first), E' \t\r\n');
   END IF;
-  RETURN stmts;
 END $f$;
 
 -- A statement without the comments and white space it starts with.
@@ -145,13 +172,23 @@ BEGIN
   RETURN t;
 END $f$;
 
--- Whether a statement is the command an event trigger fired for: its first keywords are the
--- command tag's (CREATE's modifiers such as OR REPLACE, UNIQUE, UNLOGGED left out).
-CREATE OR REPLACE FUNCTION cutover.ddl_matches(tg_tag text, stmt text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+-- Whether a statement, read from its shape (cutover.ddl_split), is the command an event trigger
+-- fired for: its first keywords are the command tag's (CREATE's modifiers such as OR REPLACE,
+-- UNIQUE, UNLOGGED left out). Where statements that fire no event trigger begin with the same
+-- keywords, what follows tells them apart, or a command would take such a statement of its query
+-- string and its own would go to the next command, or nowhere: PostgreSQL fires none for a role's
+-- GRANT or REVOKE (no ON), a GRANT on a database, tablespace or parameter, a COMMENT or SECURITY
+-- LABEL on a database, role, tablespace or event trigger. A GRANT's or REVOKE's object type must
+-- also be the one pg_event_trigger_ddl_commands() reported (objtype: TABLE, SEQUENCE, FUNCTION...),
+-- and SELECT INTO's INTO is not an INSERT's or MERGE's.
+DROP FUNCTION IF EXISTS cutover.ddl_matches(text, text);
+CREATE OR REPLACE FUNCTION cutover.ddl_matches(tg_tag text, objtype text, shape text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
-  words text[] := regexp_split_to_array(upper(left(cutover.ddl_unlead(stmt), 300)), '[^[:alnum:]_]+');
+  words text[] := array_remove(regexp_split_to_array(upper(left(shape, 2000)), '[^[:alnum:]_]+'), '');
   tagwords text[] := string_to_array(tg_tag, ' ');
+  i int;
+  kind text;
 BEGIN
   IF words[1] = 'CREATE' THEN
     words := array_remove(words, 'TEMP');
@@ -169,9 +206,29 @@ BEGIN
     END IF;
   END IF;
   IF tg_tag = 'SELECT INTO' THEN
-    RETURN words[1] IN ('SELECT', 'WITH') AND 'INTO' = ANY (words);
+    RETURN coalesce(words[1] IN ('SELECT', 'WITH') AND EXISTS (SELECT 1 FROM generate_subscripts(words, 1) g
+      WHERE words[g] = 'INTO' AND g > 1 AND words[g - 1] NOT IN ('INSERT', 'MERGE')), false);
+  ELSIF tg_tag IN ('GRANT', 'REVOKE') THEN
+    i := array_position(words, 'ON');
+    kind := CASE
+      WHEN i IS NULL THEN NULL
+      WHEN words[i + 1] = 'ALL' THEN CASE words[i + 2] WHEN 'TABLES' THEN 'TABLE' WHEN 'SEQUENCES' THEN 'SEQUENCE'
+        WHEN 'FUNCTIONS' THEN 'FUNCTION' WHEN 'PROCEDURES' THEN 'PROCEDURE' WHEN 'ROUTINES' THEN 'ROUTINE' END
+      WHEN words[i + 1] IN ('TABLE', 'SEQUENCE', 'DATABASE', 'DOMAIN', 'FUNCTION', 'LANGUAGE', 'SCHEMA', 'PARAMETER', 'PROCEDURE',
+        'ROUTINE', 'TABLESPACE', 'TYPE') THEN words[i + 1]
+      WHEN words[i + 1] = 'LARGE' THEN 'LARGE OBJECT'
+      WHEN words[i + 1] = 'FOREIGN' AND words[i + 2] = 'DATA' THEN 'FOREIGN DATA WRAPPER'
+      WHEN words[i + 1] = 'FOREIGN' AND words[i + 2] = 'SERVER' THEN 'FOREIGN SERVER'
+      -- ON followed by a name: a table, a view or a sequence.
+      ELSE 'TABLE' END;
+    RETURN coalesce(words[1] = tg_tag AND kind NOT IN ('DATABASE', 'TABLESPACE', 'PARAMETER')
+      AND (objtype IS NULL OR kind = upper(objtype)), false);
+  ELSIF tg_tag IN ('COMMENT', 'SECURITY LABEL') THEN
+    i := array_position(words, 'ON');
+    RETURN coalesce(words[1:array_length(tagwords, 1)] = tagwords AND words[i + 1] NOT IN ('DATABASE', 'ROLE', 'TABLESPACE', 'EVENT'), false);
   END IF;
-  RETURN words[1] = tagwords[1] AND (array_length(tagwords, 1) = 1 OR words[2] = tagwords[2]);
+  -- The first two keywords tell the rest apart (ALTER TABLE from ALTER ROLE).
+  RETURN coalesce(words[1] = tagwords[1] AND (array_length(tagwords, 1) = 1 OR words[2] = tagwords[2]), false);
 END $f$;
 
 -- The statement that creates, empty, the table a CREATE TABLE AS or SELECT ... INTO makes, whose
@@ -393,6 +450,7 @@ SET extra_float_digits = 3 SET standard_conforming_strings = on AS $f$
 DECLARE
   q text := current_query();
   stmts text[];
+  shapes text[];
   key text;
   seen text;
   p int := 0;
@@ -433,9 +491,9 @@ BEGIN
       IF seen IS NOT NULL AND split_part(seen, '|', 1) = key THEN
         p := split_part(seen, '|', 2)::int;
       END IF;
-      stmts := cutover.ddl_split(q, styles[4] = 'on');
+      SELECT s.stmts, s.shapes INTO stmts, shapes FROM cutover.ddl_split(q, styles[4] = 'on') s;
       FOR i IN p + 1 .. coalesce(array_length(stmts, 1), 0) LOOP
-        IF cutover.ddl_matches(tg_tag, stmts[i]) THEN
+        IF cutover.ddl_matches(tg_tag, NULL, shapes[i]) THEN
           why := cutover.ddl_unrepeatable(stmts[i]);
           EXIT;
         END IF;
@@ -517,9 +575,10 @@ BEGIN
     IF seen IS NOT NULL AND split_part(seen, '|', 1) = key THEN
       p := split_part(seen, '|', 2)::int;
     END IF;
-    stmts := cutover.ddl_split(q, styles[4] = 'on');
+    SELECT s.stmts, s.shapes INTO stmts, shapes FROM cutover.ddl_split(q, styles[4] = 'on') s;
     FOR i IN p + 1 .. coalesce(array_length(stmts, 1), 0) LOOP
-      IF cutover.ddl_matches(tg_tag, stmts[i]) THEN
+      -- A GRANT or REVOKE reports one object type, the one of its ON clause.
+      IF cutover.ddl_matches(tg_tag, objs -> 0 ->> 'type', shapes[i]) THEN
         stmt := cutover.ddl_unlead(stmts[i]);
         p := i;
         EXIT;
@@ -739,7 +798,7 @@ CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_lo
 -- Only the event trigger, the apply trigger and the capture's own code call these.
 REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, text[], boolean, text), cutover.ddl_apply(),
   cutover.ddl_guard(oid), cutover.ddl_side(), cutover.ddl_split(text, boolean), cutover.ddl_unlead(text),
-  cutover.ddl_matches(text, text), cutover.ddl_add_value(text), cutover.ddl_create_empty(text, text, boolean),
+  cutover.ddl_matches(text, text, text), cutover.ddl_add_value(text), cutover.ddl_create_empty(text, text, boolean),
   cutover.ddl_unrepeatable(text), cutover.ddl_log_guard() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS ddl_apply ON cutover.ddl_log;
