@@ -58,7 +58,7 @@ import java.util.stream.Collectors;
  * settings still change how a value prints: {@code extra_float_digits} (floats lose digits below 3
  * before PostgreSQL 12), DateStyle inside range values and IntervalStyle ({@code sql_standard}
  * prints -1 day -2 hours as {@code -1 2:00:00}, which other sessions read as -1 day +2 hours).
- * Tables whose columns those reach get the trigger argument {@code s}, and the function then
+ * Tables whose columns hold such values at any depth ({@code cutover.types_within}) get the trigger argument {@code s}, and the function then
  * prints the row with all three set to unambiguous values and puts them back. Tables with json
  * columns (json inside arrays and composites too) get flag {@code j} and those columns as
  * arguments: {@code row_to_json} prints a json value that is the JSON {@code null} as it prints

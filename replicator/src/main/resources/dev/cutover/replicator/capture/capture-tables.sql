@@ -96,9 +96,9 @@ REVOKE ALL ON FUNCTION cutover.refuse_casts(pg_catalog.regclass, oid[]) FROM PUB
 
 -- What cutover.capture_table makes of a table as it is now: the capture function's first argument
 -- (flag), the key, whether the triggers use it (keyed), and the json columns. Arguments of
--- cutover.capture: 's' or '-' (pin the settings that change how values print: a float below 12,
--- where extra_float_digits 0 drops digits, a range, whose bounds print with DateStyle, or an
--- interval, which prints with IntervalStyle), 'o' or
+-- cutover.capture: 's' or '-' (pin the settings that change how values print, at any depth: a
+-- float or geometric value below 12, where extra_float_digits 0 drops digits, a range, whose bounds
+-- print with DateStyle, or an interval, which prints with IntervalStyle), 'o' or
 -- '-' (log the old row), with 'j' added to the first where the table has json columns; then, with
 -- 'j', their count and the json columns (cutover.json_columns); then the key columns to keep of the
 -- old row (none: keep all of it). The key is the target's way of finding a row: primary key, else
@@ -111,15 +111,17 @@ SET search_path = pg_catalog, pg_temp AS $f$
 BEGIN
   flag := '-';
   jcols := cutover.json_columns(rel);
-  IF current_setting('server_version_num')::int < 120000 AND EXISTS (SELECT 1 FROM pg_attribute a
-      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND format_type(a.atttypid, NULL) IN ('real', 'double precision',
-        'real[]', 'double precision[]', 'point', 'line', 'lseg', 'box', 'path', 'polygon', 'circle')) THEN
-    flag := 's';
-  END IF;
-  IF EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid LEFT JOIN pg_type e ON e.oid = y.typelem
-      WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-        AND (y.typtype IN ('r', 'm') OR e.typtype IN ('r', 'm') OR y.typtype = 'c'
-          OR (current_setting('server_version_num')::int < 120000 AND y.typtype = 'd'))) THEN
+  -- At any depth (a column, an array's element, a domain's base, a composite's field): a float or
+  -- a geometric type before 12 (extra_float_digits 0 drops digits), a range or a multirange (its
+  -- bounds print with DateStyle), an interval (IntervalStyle: sql_standard's -1 2:00:00 reads as -1
+  -- day +2 hours elsewhere), a domain before 12. And a composite column, as before.
+  IF EXISTS (SELECT 1 FROM pg_type y WHERE y.oid = ANY (cutover.types_within(rel)) AND (y.typtype IN ('r', 'm')
+        OR y.oid = 'pg_catalog.interval'::regtype
+        OR (current_setting('server_version_num')::int < 120000 AND (y.typtype = 'd' OR y.oid IN ('pg_catalog.float4'::regtype,
+          'pg_catalog.float8'::regtype, 'pg_catalog.point'::regtype, 'pg_catalog.line'::regtype, 'pg_catalog.lseg'::regtype,
+          'pg_catalog.box'::regtype, 'pg_catalog.path'::regtype, 'pg_catalog.polygon'::regtype, 'pg_catalog.circle'::regtype)))))
+      OR EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
+        WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND y.typtype = 'c') THEN
     flag := 's';
   END IF;
   SELECT array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
@@ -129,11 +131,6 @@ BEGIN
         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)
       AND 0 <> ALL (i.indkey::int2[])
     ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1;
-  -- An interval at any depth (a column, an array's element, a domain's base, a composite's field),
-  -- which prints as IntervalStyle says: sql_standard's -1 2:00:00 reads as -1 day +2 hours elsewhere.
-  IF 'pg_catalog.interval'::regtype = ANY (cutover.types_within(rel)) THEN
-    flag := 's';
-  END IF;
   IF cardinality(jcols) > 0 THEN
     flag := flag || 'j';
   END IF;

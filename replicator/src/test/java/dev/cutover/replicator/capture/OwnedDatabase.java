@@ -606,6 +606,18 @@ final class OwnedDatabase {
     }
   }
 
+  /**
+   * Runs {@code sql} on old as {@link #ROLE} with psql, for sessions PgJDBC refuses (a DateStyle
+   * that does not begin with ISO); fails with psql's output when psql does.
+   */
+  void psqlOnOld(String sql) throws IOException, InterruptedException {
+    PostgresServer server = pair.oldServer();
+    Process p = new ProcessBuilder("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", server.host(), "-p", String.valueOf(server.port()),
+        "-U", ROLE, "-d", name, "-c", sql).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as("psql on old: %s", out).isZero();
+  }
+
   static void execute(Connection c, String sql) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.execute(sql);

@@ -1454,6 +1454,76 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     r.cleanup();
   }
 
+  /**
+   * Floats and geometric values below the top level (points in an array, a float field of
+   * composites in an array, an array of a domain over float8), written in sessions with 11's
+   * default {@code extra_float_digits = 0}: they arrive with every bit, before and after the
+   * copy, inserted, updated and in a keyless table's old row. Before, the capture pinned no
+   * setting for such tables, and 1/3 arrived as 0.333333333333333 (\x3fd555555555554f).
+   */
+  @Test
+  void capture_floatsNestedInArraysAndComposites_arriveWithEveryBit(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "floats");
+    db.executeOnBoth("CREATE TYPE comp AS (a float8, b text); CREATE DOMAIN dfl AS float8;"
+        + " CREATE TABLE fl (id int PRIMARY KEY, pts point[], comps comp[], dfa dfl[], boxes box[]);"
+        + " CREATE TABLE fl_keyless (comps comp[], n int)");
+    // Values 16 digits print exactly: 15 (extra_float_digits 0) drop bits, and verify, which reads 11's
+    // floats with 16 digits and 17's shortest, compares them alike.
+    String values = "ARRAY[point(1.0::float8 / 3, 2.0::float8 / 3)], ARRAY[ROW(1.0::float8 / 9, 'x')]::comp[],"
+        + " ARRAY[(1.0::float8 / 3)::dfl], ARRAY[box(point(1.0::float8 / 11, 0), point(0, 2.0::float8 / 3))]";
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO fl VALUES (1, " + values + ")");
+    }
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      // As 11's sessions print floats unless they ask for more (PgJDBC asks for 3).
+      OwnedDatabase.execute(o, "SET extra_float_digits = 0");
+      OwnedDatabase.execute(o, "INSERT INTO fl VALUES (2, " + values + "); UPDATE fl SET pts = pts || point(2.0::float8 / 3, 0.5::float8)"
+          + " WHERE id = 1");
+      OwnedDatabase.execute(o, "INSERT INTO fl_keyless VALUES (ARRAY[ROW(1.0::float8 / 3, 'k')]::comp[], 1),"
+          + " (ARRAY[ROW(2.0::float8 / 3, 'k')]::comp[], 2); UPDATE fl_keyless SET n = n + 10");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      String bits = "SELECT id || ' ' || (SELECT string_agg(float8send(p[0])::text || '/' || float8send(p[1])::text, ',') FROM unnest(pts) p)"
+          + " || ' ' || (SELECT string_agg(float8send(c.a)::text, ',') FROM unnest(comps) c)"
+          + " || ' ' || (SELECT string_agg(float8send(d::float8)::text, ',') FROM unnest(dfa) d)"
+          + " || ' ' || (SELECT string_agg(float8send((b[0])[0])::text || '/' || float8send((b[1])[1])::text, ',') FROM unnest(boxes) b)"
+          + " FROM fl ORDER BY id";
+      String keyless = "SELECT n || ' ' || (SELECT string_agg(float8send(c.a)::text, ',') FROM unnest(comps) c) FROM fl_keyless ORDER BY n";
+      for (String q : List.of(bits, keyless)) {
+        assertThat(OwnedDatabase.strings(n, q)).as(q).isEqualTo(OwnedDatabase.strings(o, q));
+      }
+      assertThat(OwnedDatabase.strings(n, keyless)).hasSize(2);
+    }
+    db.assertConverged(r);
+  }
+
+  /**
+   * Ranges below the top level (a daterange field of composites in an array, an array of a domain
+   * over daterange), written in a session whose DateStyle puts the day first: they arrive as they
+   * were. Before, the capture pinned no setting for such tables, and February 1st arrived as
+   * January 2nd.
+   */
+  @Test
+  void capture_rangesNestedInArraysWrittenWithDayFirstDates_arriveUnchanged(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "ranges");
+    db.executeOnBoth("CREATE TYPE cr AS (label text, r daterange); CREATE DOMAIN period AS daterange;"
+        + " CREATE TABLE dr (id int PRIMARY KEY, crs cr[], ps period[])");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      // psql: PgJDBC refuses a session whose DateStyle does not begin with ISO.
+      db.psqlOnOld("SET DateStyle = 'SQL, DMY'; INSERT INTO dr VALUES (1, ARRAY[ROW('feb', daterange('2020-02-01', '2020-03-05'))]::cr[],"
+          + " ARRAY[daterange('2020-02-01', '2020-03-05')::period]);"
+          + " UPDATE dr SET ps = ps || daterange('2021-04-03', NULL)::period WHERE id = 1");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      assertThat(OwnedDatabase.strings(n, "SELECT crs::text || ' ' || ps::text FROM dr"))
+          .containsExactly("{\"(feb,\\\"[2020-02-01,2020-03-05)\\\")\"} {\"[2020-02-01,2020-03-05)\",\"[2021-04-03,)\"}");
+      assertThat(OwnedDatabase.strings(n, "SELECT x::text FROM dr x")).isEqualTo(OwnedDatabase.strings(o, "SELECT x::text FROM dr x"));
+    }
+    db.assertConverged(r);
+  }
+
   /** Whether a router of {@code service} holds transactions at its gate (a switch drains). */
   private static boolean holding(String service) throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
