@@ -300,6 +300,11 @@ public final class CaptureSchema {
    * {@code row_to_json} prints through it (hstore's object, which hstore's input refuses), and,
    * where {@code capture_state.structured_as_text} is set (the way back into 9.6, whose
    * {@code json_to_record} reads a JSON array or object only as text), every array or composite.
+   * Then {@code [} and {@code *} (a column holding an array at any depth, without or with json
+   * inside; {@code *} is otherwise as {@code !}): {@code row_to_json} prints an array as a JSON
+   * array, without its bounds, so where the row's text (its type's output, once per row, only for
+   * tables with such columns) shows an array whose lower bounds are not all 1, every such column is
+   * logged as its own text.
    * Called by the capture
    * function for tables with json columns (flag {@code j}) and by the event trigger for the rows of
    * a CREATE TABLE AS; every name is schema-qualified, as in the capture function, since it runs
@@ -309,15 +314,25 @@ public final class CaptureSchema {
     return "CREATE OR REPLACE FUNCTION " + JSON_NULLS_FUNCTION + "(r anyelement, j pg_catalog.json, cols pg_catalog.text[])"
         + " RETURNS pg_catalog.json LANGUAGE plpgsql AS $$\n"
         + "DECLARE\n"
-        + "  c pg_catalog.text; k pg_catalog.text; m pg_catalog.text[]; jn boolean;\n"
+        + "  c pg_catalog.text; k pg_catalog.text; m pg_catalog.text[]; jn boolean; b boolean;\n"
         + "  tk pg_catalog.text[]; tv pg_catalog.text[]; fd pg_catalog.text; ds pg_catalog.text; ist pg_catalog.text;\n"
         + "BEGIN\n"
+        // '=', then '*' and '[' come first (cutover.json_columns): a row without them and without null needs nothing.
         + "  IF j IS NULL OR pg_catalog.strpos(j::pg_catalog.text, 'null') OPERATOR(pg_catalog.=) 0"
-        + " AND pg_catalog.left(cols[1], 1) OPERATOR(pg_catalog.<>) '=' THEN RETURN j; END IF;\n"
+        + " AND pg_catalog.strpos('=*[', pg_catalog.left(cols[1], 1)) OPERATOR(pg_catalog.=) 0 THEN RETURN j; END IF;\n"
         + "  FOREACH c IN ARRAY cols LOOP\n"
         + "    k := pg_catalog.substr(c, 2);\n"
         + "    IF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '=' THEN\n"
         + "      IF (j OPERATOR(pg_catalog.->) k) IS NOT NULL THEN tk := pg_catalog.array_append(tk, k); END IF;\n"
+        + "      CONTINUE;\n"
+        + "    END IF;\n"
+        // An array at any depth: row_to_json drops its bounds. Whether the row's text (by the output
+        // functions, never a cast) shows one whose lower bounds are not all 1, asked once per row.
+        + "    IF pg_catalog.strpos('*[', pg_catalog.left(c, 1)) OPERATOR(pg_catalog.>) 0 THEN\n"
+        + "      IF b IS NULL THEN b := pg_catalog.strpos(pg_catalog.format('%s', r), ']={') OPERATOR(pg_catalog.>) 0; END IF;\n"
+        + "      IF b OR pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '*'"
+        + " AND pg_catalog.strpos((j OPERATOR(pg_catalog.->) k)::pg_catalog.text, 'null') OPERATOR(pg_catalog.>) 0 THEN"
+        + " tk := pg_catalog.array_append(tk, k); END IF;\n"
         + "      CONTINUE;\n"
         + "    END IF;\n"
         + "    IF pg_catalog.left(c, 1) OPERATOR(pg_catalog.=) '!' THEN\n"

@@ -11,7 +11,11 @@
 -- which hstore's input refuses): always logged as their own text. As row_to_json decides: a type
 -- that is not built in, a domain's base, not an array or a composite, with a cast by function.
 -- Also '=' where the capture logs structured values as text (capture_state.structured_as_text, for
--- a way back into 9.6): a column that is an array or a composite, or a domain over one.
+-- a way back into 9.6): a column that is an array or a composite, or a domain over one. Columns
+-- that hold an array at any depth follow the '=' ones, signed '[' (no json inside) or '*' (json
+-- inside, otherwise as '!'): row_to_json prints an array as a JSON array, without its bounds, so
+-- where the row's text shows an array whose lower bounds are not all 1 ('[0:2]={10,20,30}'), they
+-- are logged as their own text.
 CREATE OR REPLACE FUNCTION cutover.json_columns(rel pg_catalog.regclass) RETURNS text[] LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
   SELECT array(
@@ -24,13 +28,16 @@ SET search_path = pg_catalog, pg_temp AS $f$
           UNION ALL SELECT y.typelem, false WHERE y.typelem <> 0 AND y.typlen = -1
           UNION ALL SELECT f.atttypid, false FROM pg_attribute f WHERE y.typrelid <> 0 AND f.attrelid = y.typrelid
             AND f.attnum > 0 AND NOT f.attisdropped) s(oid, domain))
-    SELECT CASE WHEN bool_or(x.as_text) THEN '=' WHEN bool_or(d.nested) THEN '!' WHEN bool_or(d.domain) THEN '#' ELSE '?' END || d.attname
+    SELECT CASE WHEN bool_or(x.as_text) THEN '=' WHEN bool_or(x.json AND d.nested) THEN (CASE WHEN bool_or(x.arr) THEN '*' ELSE '!' END)
+        WHEN bool_or(x.arr) THEN '[' WHEN bool_or(x.json AND d.domain) THEN '#' ELSE '?' END || d.attname
       FROM d JOIN pg_type y ON y.oid = d.oid, LATERAL (SELECT (d.oid >= 16384 AND y.typtype NOT IN ('d', 'c')
           AND NOT (y.typelem <> 0 AND y.typlen = -1) AND EXISTS (SELECT 1 FROM pg_cast k
             WHERE k.castsource = y.oid AND k.casttarget = 114 AND k.castmethod = 'f'))
         OR (NOT d.nested AND (y.typtype = 'c' OR (y.typelem <> 0 AND y.typlen = -1))
-          AND coalesce((SELECT s.structured_as_text FROM cutover.capture_state s), false))) x(as_text)
-      WHERE d.oid IN (114, 3802) OR x.as_text GROUP BY d.attnum, d.attname ORDER BY bool_or(x.as_text) DESC, d.attnum)
+          AND coalesce((SELECT s.structured_as_text FROM cutover.capture_state s), false)),
+        d.oid IN (114, 3802), y.typelem <> 0 AND y.typlen = -1) x(as_text, json, arr)
+      WHERE x.json OR x.as_text OR x.arr GROUP BY d.attnum, d.attname
+      ORDER BY CASE WHEN bool_or(x.as_text) THEN 0 WHEN bool_or(x.arr) THEN 1 ELSE 2 END, d.attnum)
 $f$;
 REVOKE ALL ON FUNCTION cutover.json_columns(pg_catalog.regclass) FROM PUBLIC;
 

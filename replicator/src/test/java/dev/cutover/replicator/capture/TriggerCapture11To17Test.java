@@ -1524,6 +1524,36 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     db.assertConverged(r);
   }
 
+  /**
+   * Arrays whose lower bounds are not 1, at any depth (a column, two dimensions, an array field of
+   * composites in an array), inserted, updated and deleted, in a keyed table and in a keyless one
+   * (whose old row is matched whole): they arrive with their bounds. Before, {@code row_to_json}
+   * printed them as JSON arrays, and {@code [0:2]={10,20,30}} arrived as {@code {10,20,30}}.
+   */
+  @Test
+  void capture_arraysWithLowerBoundsOtherThanOne_arriveWithTheirBounds(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "bounds");
+    db.executeOnBoth("CREATE TYPE wrap AS (xs int[]); CREATE TABLE ar (id int PRIMARY KEY, a int[], m text[], w wrap[]);"
+        + " CREATE TABLE ar_keyless (a int[], n int)");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "INSERT INTO ar VALUES (1, '[0:2]={10,20,30}', '[2:3][0:1]={{a,b},{c,d}}', ARRAY[ROW('[5:5]={7}')::wrap]),"
+          + " (2, '{1,2}', '{x}', ARRAY[ROW('{8}')::wrap]), (3, '[-3:-3]={5}', NULL, NULL)");
+      OwnedDatabase.execute(o, "UPDATE ar SET a[-1] = 4 WHERE id = 1; UPDATE ar SET a = '[7:7]={9}' WHERE id = 2; DELETE FROM ar WHERE id = 3");
+      OwnedDatabase.execute(o, "INSERT INTO ar_keyless VALUES ('[-1:0]={1,2}', 1), ('[-1:0]={1,2}', 2), ('{1,2}', 3);"
+          + " UPDATE ar_keyless SET n = n + 10 WHERE n = 1; DELETE FROM ar_keyless WHERE n = 2");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      for (String q : List.of("SELECT x::text FROM ar x ORDER BY id", "SELECT x::text FROM ar_keyless x ORDER BY n")) {
+        assertThat(OwnedDatabase.strings(n, q)).as(q).isEqualTo(OwnedDatabase.strings(o, q));
+      }
+      assertThat(OwnedDatabase.strings(n, "SELECT a::text || ' ' || m::text || ' ' || w::text FROM ar WHERE id = 1"))
+          .containsExactly("[-1:2]={4,10,20,30} [2:3][0:1]={{a,b},{c,d}} {\"([5:5]={7})\"}");
+      assertThat(OwnedDatabase.strings(n, "SELECT a::text || ' ' || n FROM ar_keyless ORDER BY n")).containsExactly("{1,2} 3", "[-1:0]={1,2} 11");
+    }
+    db.assertConverged(r);
+  }
+
   /** Whether a router of {@code service} holds transactions at its gate (a switch drains). */
   private static boolean holding(String service) throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
