@@ -570,7 +570,7 @@ final class BatchWriter {
   private List<String> writable(TableInfo info, List<String> row) throws SQLException {
     Set<String> present = Set.copyOf(row);
     List<String> out = new ArrayList<>();
-    int known = present.contains(ChangeLog.JSON_NULLS) ? 1 : 0;
+    int known = (present.contains(ChangeLog.JSON_NULLS) ? 1 : 0) + (present.contains(ChangeLog.JSON_TEXT) ? 1 : 0);
     for (Column c : info.columns()) {
       if (present.contains(c.name())) {
         known++;
@@ -588,6 +588,7 @@ final class BatchWriter {
   private SQLException missingColumns(TableInfo info, Set<String> present) {
     Set<String> missing = new TreeSet<>(present);
     missing.remove(ChangeLog.JSON_NULLS);
+    missing.remove(ChangeLog.JSON_TEXT);
     info.columns().forEach(c -> missing.remove(c.name()));
     return new SQLException(targetLabel + ": table " + info.name() + " has no column " + String.join(", ", missing)
         + ", which the source's changes carry (a schema change there that did not reach " + targetLabel + "); add it here as it is"
@@ -638,15 +639,22 @@ final class BatchWriter {
    */
   private static String rows(TableInfo info, String param, boolean many, List<String> nulls, List<String> read, String alias) {
     if (many && !nulls.isEmpty()) {
-      throw new IllegalStateException("changes naming JSON nulls are written one row per statement");
+      throw new IllegalStateException("changes naming JSON nulls or json carried as text are written one row per statement");
     }
     List<String> typed = read.stream().filter(col -> !nulls.contains(col))
-        .map(col -> Sql.ident(col) + " " + info.column(col).type()).toList();
+        .map(col -> Sql.ident(col) + " " + (nulls.contains(JsonKeys.AS_TEXT + col) ? "text" : info.column(col).type())).toList();
     if (typed.isEmpty()) {
       // Nothing to read (a table with no column but generated ones, or none at all): one row per row.
       return many ? "json_array_elements(" + param + ") AS " + alias : "(SELECT) " + alias;
     }
-    return (many ? "json_to_recordset(" : "json_to_record(") + param + ") AS " + alias + "(" + String.join(", ", typed) + ")";
+    String from = (many ? "json_to_recordset(" : "json_to_record(") + param + ") AS " + alias + "(" + String.join(", ", typed) + ")";
+    if (nulls.stream().noneMatch(col -> col.startsWith(JsonKeys.AS_TEXT))) {
+      return from;
+    }
+    // Columns carried as their text (ChangeLog.JSON_TEXT) are read as text and cast to their type.
+    return "(SELECT " + read.stream().filter(col -> !nulls.contains(col)).map(col -> nulls.contains(JsonKeys.AS_TEXT + col)
+        ? alias + "." + Sql.ident(col) + "::" + info.column(col).type() + " AS " + Sql.ident(col) : alias + "." + Sql.ident(col))
+        .collect(Collectors.joining(", ")) + " FROM " + from + ") " + alias;
   }
 
   /** {@code cols} and the table's key columns. */

@@ -64,29 +64,35 @@ final class JsonKeys {
   }
 
   /**
+   * Prefixes, in {@link #nulls}, a column the row carries as its text ({@link ChangeLog#JSON_TEXT}):
+   * no column name holds the NUL character, so a column's own name never equals such an entry.
+   */
+  static final String AS_TEXT = "\0";
+
+  /**
    * The columns a logged row names in its member {@link ChangeLog#JSON_NULLS} (its json columns
-   * that hold the JSON value {@code null}), or none. Parsed only where the member's name occurs in
-   * the text at all.
+   * that hold the JSON value {@code null}), and those it names in {@link ChangeLog#JSON_TEXT}, each
+   * after {@link #AS_TEXT}; or none. Parsed only where a member's name occurs in the text at all.
    *
    * @throws IllegalArgumentException when {@code json} is not a well-formed object
    */
   static List<String> nulls(String json) {
-    if (json == null || !json.contains(ChangeLog.JSON_NULLS)) {
+    if (json == null || !json.contains(ChangeLog.JSON_NULLS) && !json.contains(ChangeLog.JSON_TEXT)) {
       return List.of();
     }
     try (JsonParser parser = object(json)) {
+      List<String> names = new ArrayList<>();
       while (parser.nextToken() == JsonToken.FIELD_NAME) {
-        boolean marks = ChangeLog.JSON_NULLS.equals(parser.currentName());
-        if (parser.nextToken() == JsonToken.START_ARRAY && marks) {
-          List<String> names = new ArrayList<>();
+        String prefix = ChangeLog.JSON_NULLS.equals(parser.currentName()) ? "" : ChangeLog.JSON_TEXT.equals(parser.currentName()) ? AS_TEXT : null;
+        if (parser.nextToken() == JsonToken.START_ARRAY && prefix != null) {
           while (parser.nextToken() == JsonToken.VALUE_STRING) {
-            names.add(parser.getText());
+            names.add(prefix + parser.getText());
           }
-          return List.copyOf(names);
+        } else {
+          parser.skipChildren();
         }
-        parser.skipChildren();
       }
-      return List.of();
+      return List.copyOf(names);
     } catch (IOException e) {
       throw malformed(json, e);
     }

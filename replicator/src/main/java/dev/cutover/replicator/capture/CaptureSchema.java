@@ -267,6 +267,9 @@ public final class CaptureSchema {
         + "  END IF;\n"
         // With a key (arguments after the first two), keep only the old key.
         + "  IF o IS NOT NULL AND TG_NARGS OPERATOR(pg_catalog.>) kf THEN\n"
+        // A json value of the old row holding the escape of NUL would fail the -> below: json_nulls prints it as text first.
+        + "    IF jc IS NOT NULL AND pg_catalog.strpos(o::pg_catalog.text, pg_catalog.chr(92) OPERATOR(pg_catalog.||) 'u0000')"
+        + " OPERATOR(pg_catalog.>) 0 THEN o := " + JSON_NULLS_FUNCTION + "(OLD, o, jc); END IF;\n"
         + "    SELECT pg_catalog.json_object_agg(k, o OPERATOR(pg_catalog.->) k) INTO o"
         + " FROM pg_catalog.unnest(TG_ARGV[kf:TG_NARGS OPERATOR(pg_catalog.-) 1]) k;\n"
         + "  END IF;\n"
@@ -318,7 +321,37 @@ public final class CaptureSchema {
         + "  tk pg_catalog.text[]; tv pg_catalog.text[]; fd pg_catalog.text; ds pg_catalog.text; ist pg_catalog.text;\n"
         + "BEGIN\n"
         // '=', then '*' and '[' come first (cutover.json_columns): a row without them and without null needs nothing.
-        + "  IF j IS NULL OR pg_catalog.strpos(j::pg_catalog.text, 'null') OPERATOR(pg_catalog.=) 0"
+        + "  IF j IS NULL THEN RETURN j; END IF;\n"
+        // A json value holding the escape of NUL (not an escaped backslash before u0000): every parse of
+        // the row that unescapes strings refuses it (->, json_each, the target's json_to_record). So the
+        // row is printed again, every column of cols as its text, and json columns named in JSON_TEXT.
+        + "  IF pg_catalog.strpos(j::pg_catalog.text, pg_catalog.chr(92) OPERATOR(pg_catalog.||) 'u0000') OPERATOR(pg_catalog.>) 0"
+        + " AND j::pg_catalog.text OPERATOR(pg_catalog.~) ('(^|[^' OPERATOR(pg_catalog.||) pg_catalog.repeat(pg_catalog.chr(92), 2)"
+        + " OPERATOR(pg_catalog.||) '])(' OPERATOR(pg_catalog.||) pg_catalog.repeat(pg_catalog.chr(92), 4) OPERATOR(pg_catalog.||) ')*'"
+        + " OPERATOR(pg_catalog.||) pg_catalog.repeat(pg_catalog.chr(92), 2) OPERATOR(pg_catalog.||) 'u0000') THEN\n"
+        + PIN_SETTINGS
+        + "    EXECUTE 'SELECT pg_catalog.row_to_json(x) FROM (SELECT ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(CASE"
+        + " WHEN ('?' OPERATOR(pg_catalog.||) a.attname) OPERATOR(pg_catalog.=) ANY (cols) OR ('#' OPERATOR(pg_catalog.||) a.attname)"
+        + " OPERATOR(pg_catalog.=) ANY (cols) OR ('!' OPERATOR(pg_catalog.||) a.attname) OPERATOR(pg_catalog.=) ANY (cols)"
+        + " OR ('*' OPERATOR(pg_catalog.||) a.attname) OPERATOR(pg_catalog.=) ANY (cols) OR ('=' OPERATOR(pg_catalog.||) a.attname)"
+        + " OPERATOR(pg_catalog.=) ANY (cols) OR ('[' OPERATOR(pg_catalog.||) a.attname) OPERATOR(pg_catalog.=) ANY (cols)"
+        + " THEN 'CASE WHEN pg_catalog.num_nulls(($1).' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname)"
+        + " OPERATOR(pg_catalog.||) ') OPERATOR(pg_catalog.=) 0 THEN pg_catalog.format(''%s'', ($1).' OPERATOR(pg_catalog.||)"
+        + " pg_catalog.quote_ident(a.attname) OPERATOR(pg_catalog.||) ') END AS ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname)"
+        + " ELSE '($1).' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname) END, ', ' ORDER BY a.attnum)"
+        + " FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) (SELECT y.typrelid FROM pg_catalog.pg_type y"
+        + " WHERE y.oid OPERATOR(pg_catalog.=) pg_catalog.pg_typeof(r)) AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)"
+        + " OPERATOR(pg_catalog.||) ') x' INTO j USING r;\n"
+        + RESTORE_SETTINGS
+        + "    SELECT pg_catalog.array_agg(pg_catalog.substr(u.c, 2)) INTO tk FROM pg_catalog.unnest(cols) u(c)"
+        + " WHERE pg_catalog.left(u.c, 1) OPERATOR(pg_catalog.=) ANY ('{?,#}'::pg_catalog.text[]);\n"
+        + "    IF tk IS NULL THEN RETURN j; END IF;\n"
+        + "    RETURN (pg_catalog.left(j::pg_catalog.text, -1) OPERATOR(pg_catalog.||) ', '"
+        + " OPERATOR(pg_catalog.||) pg_catalog.to_json(" + Sql.literal(ChangeLog.JSON_TEXT) + "::pg_catalog.text)::pg_catalog.text"
+        + " OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||) pg_catalog.array_to_json(tk)::pg_catalog.text"
+        + " OPERATOR(pg_catalog.||) '}')::pg_catalog.json;\n"
+        + "  END IF;\n"
+        + "  IF pg_catalog.strpos(j::pg_catalog.text, 'null') OPERATOR(pg_catalog.=) 0"
         + " AND pg_catalog.strpos('=*[', pg_catalog.left(cols[1], 1)) OPERATOR(pg_catalog.=) 0 THEN RETURN j; END IF;\n"
         + "  FOREACH c IN ARRAY cols LOOP\n"
         + "    k := pg_catalog.substr(c, 2);\n"

@@ -50,6 +50,16 @@ public final class ChangeLog {
    */
   public static final String JSON_NULLS = "cutover: the columns of this row whose json or jsonb value is the JSON null, not SQL NULL";
 
+  /**
+   * The member a logged row carries, last, when some of its json columns (or domains over json)
+   * are carried as their text in a JSON string rather than as JSON: an array of their names. The
+   * capture does so for a row whose JSON holds the escape of the NUL character (a backslash, then {@code u0000}),
+   * which a json value may hold but which every JSON parse of the row that unescapes its strings
+   * (the apply's {@code json_to_record}, {@code ->}) refuses; the apply reads such a column as text
+   * and casts it to the column's type.
+   */
+  public static final String JSON_TEXT = "cutover: the columns of this row whose json value is carried as its text, in a JSON string";
+
   /** Receives the changes of a batch in order. */
   @FunctionalInterface
   public interface Sink {

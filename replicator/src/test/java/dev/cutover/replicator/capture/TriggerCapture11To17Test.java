@@ -1554,6 +1554,38 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     db.assertConverged(r);
   }
 
+  /**
+   * json values holding the escape of the NUL character (a backslash, then u0000), which json
+   * accepts and no JSON parse that unescapes strings does: the application's writes succeed, in a
+   * row with SQL NULLs and one without, inserted, updated (its key too) and deleted, whole, in a
+   * json array and in a keyless table; they arrive on new as written, and the apply never stops.
+   * Before, cutover.json_nulls failed the application's INSERT with {@code unsupported Unicode
+   * escape sequence}, and a row without SQL NULL stopped the apply for good with the same error.
+   */
+  @Test
+  void capture_jsonHoldingTheEscapeOfNul_writesSucceedAndArriveAsWritten(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "nul");
+    db.executeOnBoth("CREATE TABLE jn (id int PRIMARY KEY, j json, txt text, js json[]); CREATE TABLE jn_keyless (j json, n int)");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "INSERT INTO jn VALUES (10, '{\"b\": \"\\u0000\"}', NULL, NULL)");
+      OwnedDatabase.execute(o, "INSERT INTO jn VALUES (11, '\"\\u0000 x\"', 'a\\u0000', ARRAY['{\"c\": \"\\\\u0000\"}', 'null']::json[]),"
+          + " (12, 'null', 't', ARRAY['{\"c\": \"\\u0000\"}']::json[])");
+      OwnedDatabase.execute(o, "UPDATE jn SET txt = 'u' WHERE id = 10; UPDATE jn SET id = 13 WHERE id = 11; DELETE FROM jn WHERE id = 12");
+      OwnedDatabase.execute(o, "INSERT INTO jn_keyless VALUES ('{\"k\": \"\\u0000\"}', 1), ('[1]', 2), ('{\"k\": \"\\u0000\"}', 3);"
+          + " UPDATE jn_keyless SET n = n + 10 WHERE n = 1; DELETE FROM jn_keyless WHERE n = 3");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      for (String q : List.of("SELECT id || ' ' || j::text || ' ' || coalesce(txt, '-') || ' ' || coalesce(js::text, '-') FROM jn ORDER BY id",
+          "SELECT j::text || ' ' || n FROM jn_keyless ORDER BY n")) {
+        assertThat(OwnedDatabase.strings(n, q)).as(q).isEqualTo(OwnedDatabase.strings(o, q));
+      }
+      assertThat(OwnedDatabase.strings(n, "SELECT j::text FROM jn WHERE id = 10")).containsExactly("{\"b\": \"\\u0000\"}");
+      assertThat(OwnedDatabase.strings(n, "SELECT k.n::text FROM jn_keyless k ORDER BY k.n")).containsExactly("2", "11");
+    }
+    db.assertConverged(r);
+  }
+
   /** Whether a router of {@code service} holds transactions at its gate (a switch drains). */
   private static boolean holding(String service) throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
