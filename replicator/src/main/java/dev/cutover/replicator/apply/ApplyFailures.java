@@ -25,6 +25,12 @@ public final class ApplyFailures {
   static final String TABLE = "cutover.apply_failure";
   /** A failure tried again within this long ago means an apply process still runs and retries. */
   public static final Duration RECENT = Duration.ofMinutes(1);
+  /**
+   * What the message of a failure says when trying the batch again cannot succeed while nothing
+   * changes (a logged row the target's types cannot read); {@link Failed#describe} then promises no
+   * retry.
+   */
+  static final String HOPELESS = "retrying cannot help";
 
   /**
    * One way's failure.
@@ -38,7 +44,7 @@ public final class ApplyFailures {
     /** The problem to report, for the target {@code targetLabel}. */
     public String describe(String targetLabel) {
       return "the apply into " + targetLabel + " fails (since " + since + ", last tried " + last + "): " + message
-          + "; it retries the batch and loses nothing";
+          + (message.contains(HOPELESS) ? "" : "; it retries the batch and loses nothing");
     }
   }
 

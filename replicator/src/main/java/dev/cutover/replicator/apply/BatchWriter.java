@@ -84,6 +84,8 @@ final class BatchWriter {
   private static final String UNDEFINED_TABLE = "42P01";
   /** "unsafe use of new value ... of enum type": a value added by the same, uncommitted transaction. */
   private static final String UNSAFE_NEW_ENUM_VALUE = "55P04";
+  /** SQLState class 22, data exception: a value its type's input refuses, JSON that cannot be read. */
+  private static final String DATA_EXCEPTION = "22";
   /** The alias of the table an UPDATE or DELETE writes (see {@link #target}). */
   private static final String TARGET = "t";
 
@@ -464,6 +466,12 @@ final class BatchWriter {
       ServerErrorMessage server = e instanceof PSQLException p ? p.getServerErrorMessage() : null;
       String hint = server != null && String.valueOf(server.getMessage()).startsWith("cutover: the schema change ")
           ? server.getHint() : null;
+      if (e.getSQLState() != null && e.getSQLState().startsWith(DATA_EXCEPTION)) {
+        ReplicatorException unreadable = unreadable(group, e);
+        if (unreadable != null) {
+          throw unreadable;
+        }
+      }
       throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: " + FirstLine.of(e.getMessage())
           + (enumValue ? ": a schema change of this same batch added the value, and it could not be committed on " + targetLabel
               + " ahead of the batch (the apply's log says why), so the batch's transaction may not use it yet" : ""),
@@ -474,6 +482,62 @@ final class BatchWriter {
     }
     sql.clear();
     applies.clear();
+  }
+
+  /**
+   * After a data exception (22xxx) in a group: the first of its changes whose logged JSON the
+   * target's column types cannot read at all ({@code json_to_record} alone, the value or the JSON
+   * itself, such as a string holding {@code \u0000}), as a failure that says retrying cannot help,
+   * or null when each reads (the exception came from writing, a cause on the target). Run on the
+   * failure path only: the batch is rolled back first, each change read in a statement of its own.
+   */
+  private ReplicatorException unreadable(List<Change> group, SQLException failure) throws SQLException {
+    target.rollback();
+    try {
+      for (Change c : group) {
+        String read = readOnly(c);
+        if (read == null) {
+          continue;
+        }
+        try (Statement s = target.createStatement()) {
+          s.execute(read);
+        } catch (SQLException e) {
+          target.rollback();
+          if (e.getSQLState() == null || !e.getSQLState().startsWith(DATA_EXCEPTION)) {
+            continue;
+          }
+          String table = c.schema() + "." + c.table();
+          return new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying change " + c.seq() + " (" + kind(c.op()) + " "
+              + table + ") failed: " + FirstLine.of(e.getMessage()) + ": " + targetLabel + "'s column types cannot read the row the source"
+              + " logged, so " + ApplyFailures.HOPELESS + " (the change stays next in line, and every later one waits behind it)",
+              "if a column of " + table + " has another type on " + targetLabel + " than on the source, change it on " + targetLabel
+              + " to the source's type and the apply goes on; otherwise the change can never be applied: stop the writes of such values"
+              + " into " + table + " on the source, then `cutover-replicator cleanup` and `start` again, which copies the table as it is",
+              failure);
+        }
+      }
+      return null;
+    } finally {
+      target.rollback();
+    }
+  }
+
+  /** A statement that only reads {@code c}'s logged row (and old key) as the target's types, or null for a change with neither. */
+  private String readOnly(Change c) throws SQLException {
+    if (c.op() == 'T') {
+      return null;
+    }
+    TableInfo info = table(new TableName(c.schema(), c.table()));
+    List<String> parts = new ArrayList<>();
+    if (c.newRow() != null) {
+      List<String> cols = writable(info, JsonKeys.of(c.newRow()));
+      parts.add("(SELECT count(*) FROM " + rows(info, Sql.literal(c.newRow()) + "::json", false, JsonKeys.nulls(c.newRow()), cols, "r") + ")");
+    }
+    if (c.oldKey() != null) {
+      List<String> cols = matched(info, JsonKeys.of(c.oldKey()));
+      parts.add("(SELECT count(*) FROM " + rows(info, Sql.literal(c.oldKey()) + "::json", false, JsonKeys.nulls(c.oldKey()), cols, "o") + ")");
+    }
+    return parts.isEmpty() ? null : "SELECT " + String.join(" + ", parts);
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.cutover.replicator.apply;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.ChangeLog.Change;
 import dev.cutover.replicator.copy.TriggersOff;
@@ -182,6 +183,34 @@ class BatchWriterTest {
 
       assertThat(missing).isZero();
       assertThat(Sql.strings(c, "SELECT region || ' ' || n FROM event ORDER BY 1")).containsExactly("eu 1", "us 10", "us 2");
+    }
+  }
+
+  /**
+   * A logged row that new's types cannot read (a data exception, 22xxx, while json_to_record reads
+   * the change's JSON: here a string holding \u0000, which text cannot hold): every retry fails the
+   * same way, so the failure names the change and its table and says that retrying cannot help,
+   * rather than sending the operator to fix new and promising that the retries lose nothing.
+   */
+  @Test
+  void commit_changeWhoseJsonNewsTypesCannotRead_namesTheChangeAndSaysRetryingCannotHelp(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection c = target(server, "batch_writer_unreadable")) {
+      Sql.execute(c, "CREATE TABLE nos (id int PRIMARY KEY, t text); CREATE TABLE other (id int PRIMARY KEY)");
+      BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
+      writer.add(new Change(260, TXID, "public", "other", 'I', "{\"id\":1}", null));
+      writer.add(new Change(261, TXID, "public", "nos", 'I', "{\"id\":2,\"t\":\"a\\u0000b\"}", null));
+      writer.add(new Change(262, TXID, "public", "other", 'I', "{\"id\":2}", null));
+
+      ReplicatorException e = org.junit.jupiter.api.Assertions.assertThrows(ReplicatorException.class, () -> writer.commit(m -> "SELECT 1"));
+      writer.abandon(e);
+
+      assertThat(e.getMessage()).contains("change 261 (INSERT public.nos)").contains("unsupported Unicode escape sequence")
+          .contains("retrying cannot help");
+      assertThat(e.remedy()).doesNotContain("fix the cause on new").contains("public.nos");
+      assertThat(new ApplyFailures.Failed(e.oneLine(), java.time.Instant.EPOCH, java.time.Instant.EPOCH, true).describe("new"))
+          .doesNotContain("loses nothing");
+      assertThat(Sql.strings(c, "SELECT count(*)::text FROM other")).as("the batch rolled back whole").containsExactly("0");
     }
   }
 
