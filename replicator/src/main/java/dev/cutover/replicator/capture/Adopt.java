@@ -176,6 +176,9 @@ public final class Adopt {
       long rows = Sql.number(source, "SELECT count(*) FROM ONLY " + info.name().quoted());
       return update(target, "INSERT INTO " + info.name().quoted() + " SELECT FROM generate_series(1, " + rows + ")");
     }
+    // Values of the oid alias types (regclass, ...) print as names, schema-qualified with only
+    // pg_catalog on the path (until this transaction ends), which the target reads as the same objects whatever its own path.
+    Sql.execute(source, "SET LOCAL search_path = pg_catalog");
     CopyOut out = source.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (SELECT " + columns + " FROM ONLY " + info.name().quoted()
         + ") TO STDOUT");
     CopyIn in = null;

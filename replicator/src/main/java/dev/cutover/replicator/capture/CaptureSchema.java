@@ -59,7 +59,11 @@ import java.util.stream.Collectors;
  * before PostgreSQL 12), DateStyle inside range values and IntervalStyle ({@code sql_standard}
  * prints -1 day -2 hours as {@code -1 2:00:00}, which other sessions read as -1 day +2 hours).
  * Tables whose columns hold such values at any depth ({@code cutover.types_within}) get the trigger argument {@code s}, and the function then
- * prints the row with all three set to unambiguous values and puts them back. Tables with json
+ * prints the row with all three set to unambiguous values and puts them back. Values of the oid
+ * alias types (regclass, regtype, ...) print as names relative to the writer's search_path
+ * ({@code thing} for {@code app.thing}), which the target would resolve by its own path: tables
+ * holding one at any depth get {@code r} in the first argument, and the row is printed with
+ * {@code search_path = pg_catalog}, every name schema-qualified. Tables with json
  * columns (json inside arrays and composites too) get flag {@code j} and those columns as
  * arguments: {@code row_to_json} prints a json value that is the JSON {@code null} as it prints
  * SQL NULL, so the general function names such columns in the logged row, or logs the text of a
@@ -234,7 +238,7 @@ public final class CaptureSchema {
         + "END $$";
     String general = "CREATE OR REPLACE FUNCTION cutover.capture() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
         + "DECLARE\n"
-        + "  n pg_catalog.json; o pg_catalog.json; fd pg_catalog.text; ds pg_catalog.text; ist pg_catalog.text;\n"
+        + "  n pg_catalog.json; o pg_catalog.json; fd pg_catalog.text; ds pg_catalog.text; ist pg_catalog.text; sp pg_catalog.text;\n"
         + "  kf pg_catalog.int4 := 2; jc pg_catalog.text[];\n"
         + "BEGIN\n"
         + skipApply
@@ -259,12 +263,18 @@ public final class CaptureSchema {
         // Print floats exactly, ranges of dates in ISO form and intervals with a sign per field, whatever the writer's session says.
         + PIN_SETTINGS
         + "  END IF;\n"
+        // Flag r: an oid alias type (regclass, ...), whose names print schema-qualified only with pg_catalog alone on the path.
+        + "  IF pg_catalog.strpos(TG_ARGV[0], 'r') OPERATOR(pg_catalog.>) 0 THEN\n"
+        + "    sp := pg_catalog.current_setting('search_path');\n"
+        + "    PERFORM pg_catalog.set_config('search_path', 'pg_catalog', true);\n"
+        + "  END IF;\n"
         + "  IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN n := pg_catalog.row_to_json(NEW); END IF;\n"
         // The trigger says whether the old row matters (flag o): a DELETE, a key change, a table without a key.
         + "  IF TG_ARGV[1] OPERATOR(pg_catalog.=) 'o' THEN o := pg_catalog.row_to_json(OLD); END IF;\n"
         + "  IF pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
         + RESTORE_SETTINGS
         + "  END IF;\n"
+        + "  IF sp IS NOT NULL THEN PERFORM pg_catalog.set_config('search_path', sp, true); END IF;\n"
         // With a key (arguments after the first two), keep only the old key.
         + "  IF o IS NOT NULL AND TG_NARGS OPERATOR(pg_catalog.>) kf THEN\n"
         // A json value of the old row holding the escape of NUL would fail the -> below: json_nulls prints it as text first.

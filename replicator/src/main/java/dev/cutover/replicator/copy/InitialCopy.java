@@ -137,11 +137,17 @@ public final class InitialCopy {
         + " carry its partitions' names, which old does not have)";
   }
 
-  /** Whether binary COPY is safe: the same built-in type for every copied column on both sides. */
+  /**
+   * Whether binary COPY is safe: the same built-in type for every copied column on both sides, and
+   * none an oid alias type (regclass, regtype, regproc, ...): those hold oids, which name objects by
+   * each database's own numbering, so they go as text, names that new resolves (printed
+   * schema-qualified, see {@link #openWorker}).
+   */
   static boolean binaryCompatible(TablePair t) {
     for (Column c : t.old().copiedColumns()) {
       Column n = t.nw().column(c.name());
-      if (n == null || !c.builtInType() || !n.builtInType() || c.typeOid() != n.typeOid() || !c.type().equals(n.type())) {
+      if (n == null || !c.builtInType() || !n.builtInType() || c.typeOid() != n.typeOid() || !c.type().equals(n.type())
+          || c.oidAlias()) {
         return false;
       }
     }
@@ -301,6 +307,9 @@ public final class InitialCopy {
     try {
       Sql.execute(o, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       Sql.execute(o, "SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+      // Values of the oid alias types (regclass, ...) print as names: with only pg_catalog on the
+      // path, schema-qualified, so new reads them as the same objects whatever its own path.
+      Sql.execute(o, "SET search_path = pg_catalog");
       n = nw.connect();
       options.triggersOff().session(n);
       Sql.execute(n, "SET synchronous_commit = off");

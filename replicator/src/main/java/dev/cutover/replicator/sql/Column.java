@@ -17,4 +17,13 @@ public record Column(String name, String type, long typeOid, boolean generated, 
   public boolean builtInType() {
     return typeOid < FIRST_NORMAL_OID;
   }
+
+  /**
+   * Whether the column is of an oid alias type or an array of one (regclass, regtype, regproc,
+   * ...): its values are oids, the same object under another oid on another database, and print as
+   * names relative to the session's search_path.
+   */
+  public boolean oidAlias() {
+    return builtInType() && type.startsWith("reg");
+  }
 }

@@ -200,7 +200,7 @@ public final class Verifier {
       Connection t = targetEp.connect();
       for (Connection c : new Connection[] {s, t}) {
         Sql.execute(c, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
-            + " SET bytea_output = 'hex'; SET extra_float_digits = 1");
+            + " SET bytea_output = 'hex'; SET extra_float_digits = 1; SET search_path = pg_catalog");
       }
       return new Pair(s, t);
     } catch (Exception e) {

@@ -105,7 +105,8 @@ REVOKE ALL ON FUNCTION cutover.refuse_casts(pg_catalog.regclass, oid[]) FROM PUB
 -- (flag), the key, whether the triggers use it (keyed), and the json columns. Arguments of
 -- cutover.capture: 's' or '-' (pin the settings that change how values print, at any depth: a
 -- float or geometric value below 12, where extra_float_digits 0 drops digits, a range, whose bounds
--- print with DateStyle, or an interval, which prints with IntervalStyle), 'o' or
+-- print with DateStyle, or an interval, which prints with IntervalStyle), with 'r' added where an
+-- oid alias type (regclass, ...) is in the row, printed with search_path pg_catalog; 'o' or
 -- '-' (log the old row), with 'j' added to the first where the table has json columns; then, with
 -- 'j', their count and the json columns (cutover.json_columns); then the key columns to keep of the
 -- old row (none: keep all of it). The key is the target's way of finding a row: primary key, else
@@ -138,6 +139,14 @@ BEGIN
         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)
       AND 0 <> ALL (i.indkey::int2[])
     ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indnatts, i.indexrelid LIMIT 1;
+  -- An oid alias type at any depth (regclass, regtype, ...), whose values print as names relative
+  -- to the writer's search_path (thing for app.thing), which the target may resolve otherwise or
+  -- not at all: flag r prints the row with pg_catalog alone on the path, every name schema-qualified.
+  IF EXISTS (SELECT 1 FROM pg_type y WHERE y.oid = ANY (cutover.types_within(rel)) AND y.typnamespace = 'pg_catalog'::regnamespace
+      AND y.typname IN ('regproc', 'regprocedure', 'regoper', 'regoperator', 'regclass', 'regtype', 'regconfig', 'regdictionary',
+        'regnamespace', 'regrole', 'regcollation')) THEN
+    flag := flag || 'r';
+  END IF;
   IF cardinality(jcols) > 0 THEN
     flag := flag || 'j';
   END IF;

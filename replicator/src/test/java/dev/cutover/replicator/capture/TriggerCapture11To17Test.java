@@ -114,6 +114,43 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Columns of the oid alias types (regclass, regtype, arrays of them) hold oids that name objects
+   * by each database's own numbering. Start copied them in binary, old's oids as they were (naming
+   * another relation on new, or none); the capture printed them relative to the writer's
+   * search_path ({@code thing}, not {@code app.thing}), which new could not resolve, so the apply
+   * failed for good; verify printed them relative to each side's own path. Now they are copied as
+   * text, printed schema-qualified whatever the writer's path, and compared by name.
+   */
+  @Test
+  void start_regclassAndRegtypeColumns_copiedAppliedAndVerifiedByName(PostgresPair pair) throws Exception {
+    String schema = "CREATE SCHEMA app; CREATE TABLE app.thing (id int); CREATE TABLE audit (id int); CREATE TYPE app.tint AS (a int);"
+        + " CREATE TABLE regs (id int PRIMARY KEY, rel regclass, typ regtype, rels regclass[]);";
+    OwnedDatabase db = OwnedDatabase.create(pair, "regs", schema, "INSERT INTO regs VALUES (1, 'audit', 'int4', '{app.thing}'),"
+        + " (2, 'app.thing', 'app.tint', '{audit}')");
+    try (Connection n = db.nw()) {
+      // New numbers its objects otherwise: old's oids name other objects there, or none.
+      OwnedDatabase.execute(n, "DROP TABLE audit, app.thing; DROP TYPE app.tint; CREATE TABLE filler (id int); CREATE TYPE app.tint AS (a int);"
+          + " CREATE TABLE app.thing (id int); CREATE TABLE audit (id int)");
+    }
+    Replicator r = started(db);
+    String rows = "SELECT id || ' ' || rel::text || ' ' || typ::text || ' ' || rels::text FROM public.regs ORDER BY id";
+    try (Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "SET search_path = pg_catalog");
+      assertThat(OwnedDatabase.strings(n, rows)).as("copied by name")
+          .containsExactly("1 public.audit integer {app.thing}", "2 app.thing app.tint {public.audit}");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "SET search_path = app, public; INSERT INTO regs VALUES (3, 'thing', 'tint', '{thing, audit}');"
+          + " UPDATE regs SET typ = 'tint' WHERE id = 1");
+      r.awaitCaughtUp(CATCH_UP);
+      OwnedDatabase.execute(n, "SET search_path = pg_catalog");
+      assertThat(OwnedDatabase.strings(n, rows)).as("applied by name").containsExactly("1 public.audit app.tint {app.thing}",
+          "2 app.thing app.tint {public.audit}", "3 app.thing app.tint {app.thing,public.audit}");
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
+  /**
    * An enum value renamed on old (ALTER TYPE ... RENAME VALUE), where nothing captures it: status
    * offers the rename on new before the ADD VALUE, which would leave every row new holds with the
    * old value behind (before, it offered only ADD VALUE); once renamed, verify finds nothing.
