@@ -5,6 +5,7 @@ import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -16,8 +17,10 @@ import java.util.Set;
  * both sides give a column the same type and PostgreSQL has a hash function for it whose result
  * does not depend on the server's version (the {@code *extended} hash functions of PostgreSQL 11+:
  * integers, text, bpchar, uuid, numeric, jsonb; bytea through md5), the value is hashed as it is
- * stored. Any other column is hashed as its text, which both sessions print the same way (UTC,
- * ISO dates, hex bytea). Turning every row into text ({@code ROW(...)::text}) is the slow part of
+ * stored (numeric with its scale, which its hash leaves out). Any other column is hashed as its
+ * text, which both sessions print the same way (UTC, ISO dates, hex bytea, every float digit;
+ * floats below the top level as {@link FloatText} rewrites them where the servers print floats
+ * otherwise). Turning every row into text ({@code ROW(...)::text}) is the slow part of
  * hashing a row; hashing each column as stored avoids it for the common types (see
  * docs/benchmarks.md, {@code ./bench verify}). Servers older than 11 lack the extended hash
  * functions, so there the row's text goes through md5, slower but the same on both sides.
@@ -32,7 +35,7 @@ final class RowHash {
    *
    * @param extended whether both servers have the extended hash functions (11+)
    */
-  static String expression(TableInfo source, TableInfo target, boolean extended) {
+  static String expression(TableInfo source, TableInfo target, boolean extended, Map<String, String> floatTexts) {
     List<String> parts = new ArrayList<>();
     List<String> texts = new ArrayList<>();
     int seed = 0;
@@ -43,8 +46,10 @@ final class RowHash {
       }
       seed++;
       String col = Sql.ident(c.name());
-      texts.add(Verifier.compared(c));
-      parts.add("coalesce(" + hash(col, c.type(), other.type(), seed) + ", " + (-seed) + ")");
+      String floatText = floatTexts.get(c.name());
+      texts.add(floatText != null ? floatText : Verifier.compared(c));
+      String h = floatText != null ? "hashtextextended(" + floatText + ", " + seed + ")" : hash(col, c.type(), other.type(), seed);
+      parts.add("coalesce(" + h + ", " + (-seed) + ")");
     }
     if (!extended) {
       return "('x' || substr(md5(ROW(" + String.join(", ", texts) + ")::text), 1, 16))::bit(64)::bigint";
@@ -67,7 +72,8 @@ final class RowHash {
       case "text", "character varying", "name" -> "hashtextextended(" + col + "::text, " + seed + ")";
       case "character" -> "hashbpcharextended(" + col + ", " + seed + ")";
       case "uuid" -> "uuid_hash_extended(" + col + ", " + seed + ")";
-      case "numeric" -> "hash_numeric_extended(" + col + ", " + seed + ")";
+      // hash_numeric_extended takes 2.50 for 2.5, which differ as rows: the scale goes in too (NaN has none).
+      case "numeric" -> "(hash_numeric_extended(" + col + ", " + seed + ") # coalesce(scale(" + col + "), 0))";
       case "jsonb" -> "jsonb_hash_extended(" + col + ", " + seed + ")";
       case "bytea" -> "hashtextextended(md5(" + col + "), " + seed + ")";
       case "boolean" -> "hashint8extended(" + col + "::int, " + seed + ")";

@@ -58,8 +58,10 @@ import java.util.stream.Collectors;
  * differs is reported. Without a running subscription nothing can pass, and differences are
  * reported as found.
  *
- * <p>Both sessions show values the same way ({@code TimeZone = UTC}, ISO dates, hex bytea), so a
- * row's text is the same on both servers for the same values. Ranges use the database's collation
+ * <p>Both sessions show values the same way ({@code TimeZone = UTC}, ISO dates, hex bytea,
+ * {@code search_path = pg_catalog} for the names of oid alias types, every float digit), so a
+ * row's text is the same on both servers for the same values; floats below the top level on
+ * servers either side of 12, which print them otherwise, are rewritten ({@link FloatText}). Ranges use the database's collation
  * for text keys; {@code check} warns when the two databases' collations differ.
  */
 public final class Verifier {
@@ -108,9 +110,15 @@ public final class Verifier {
   private final ExecutorService targetSide = Threads.pool("cutover-verify-target");
   /** Whether both servers have the extended hash functions (11+), see {@link RowHash}. */
   private final boolean extendedHashes;
+  /**
+   * Whether both servers print floats the same way with {@code extra_float_digits = 3}: both before
+   * 12 (17 or 18 digits) or both 12 or later (the shortest exact text); else floats below the top
+   * level are compared as {@link FloatText} rewrites them.
+   */
+  private final boolean floatsPrintAlike;
 
   private Verifier(Endpoint source, Endpoint target, Options options, boolean replicating, String applyWay,
-      VerifyProgress progress, boolean extendedHashes) {
+      VerifyProgress progress, boolean extendedHashes, boolean floatsPrintAlike) {
     this.sourceEp = source;
     this.targetEp = target;
     this.options = options;
@@ -118,6 +126,7 @@ public final class Verifier {
     this.applyWay = applyWay;
     this.progress = progress;
     this.extendedHashes = extendedHashes;
+    this.floatsPrintAlike = floatsPrintAlike;
   }
 
   /** {@link #run(Endpoint, Endpoint, Names, Options, VerifyProgress)} without anyone watching. */
@@ -138,6 +147,7 @@ public final class Verifier {
     List<TableName> tables;
     List<TableName> unlogged;
     boolean extended;
+    boolean floatsPrintAlike;
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       DistinctDatabases.require(o, n);
       Way captured = CaptureWays.serving(o, n, old, nw);
@@ -169,13 +179,14 @@ public final class Verifier {
       // Trigger capture's start copies no unlogged tables, so there is nothing of them to compare.
       unlogged = captured != null ? List.of() : Catalog.unloggedTables(s);
       extended = Sql.majorVersion(o) >= 11 && Sql.majorVersion(n) >= 11;
+      floatsPrintAlike = Sql.majorVersion(o) >= 12 == Sql.majorVersion(n) >= 12;
       long estimate = 0;
       for (TableName t : tables) {
         estimate += Math.max(0, Sql.number(s, "SELECT reltuples::bigint FROM pg_class WHERE oid = ?::regclass", t.regclass()));
       }
       progress.planned(tables.size() + unlogged.size(), estimate);
     }
-    Verifier v = new Verifier(source, target, options, replicating, applyWay, progress, extended);
+    Verifier v = new Verifier(source, target, options, replicating, applyWay, progress, extended, floatsPrintAlike);
     try {
       return v.verify(tables, unlogged);
     } finally {
@@ -200,7 +211,7 @@ public final class Verifier {
       Connection t = targetEp.connect();
       for (Connection c : new Connection[] {s, t}) {
         Sql.execute(c, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
-            + " SET bytea_output = 'hex'; SET extra_float_digits = 1; SET search_path = pg_catalog");
+            + " SET bytea_output = 'hex'; SET extra_float_digits = 3; SET search_path = pg_catalog");
       }
       return new Pair(s, t);
     } catch (Exception e) {
@@ -328,14 +339,15 @@ public final class Verifier {
       c.millis = (System.nanoTime() - t0) / 1_000_000;
       return c;
     }
+    Map<String, String> floatTexts = floatsPrintAlike ? Map.of() : FloatText.of(p.source, c.info, t.get());
     List<String> cols = new ArrayList<>();
     for (Column col : c.info.columns()) {
       if (t.get().column(col.name()) != null) {
-        cols.add(compared(col));
+        cols.add(floatTexts.getOrDefault(col.name(), compared(col)));
       }
     }
     c.rowText = "ROW(" + String.join(", ", cols) + ")::text";
-    c.aggregate = RowHash.aggregate(RowHash.expression(c.info, t.get(), extendedHashes));
+    c.aggregate = RowHash.aggregate(RowHash.expression(c.info, t.get(), extendedHashes, floatTexts));
     // The key as describe chooses it, so never a DEFERRABLE one: such a key is unique in every
     // committed state of the source, but a target written in replica mode checks it at no point,
     // and rows compared by a key that repeats there hide the repeat; a multiset of rows does not.
@@ -350,7 +362,8 @@ public final class Verifier {
 
   /**
    * A column as the row text shows it. Floats by their bits: before PostgreSQL 12 their text
-   * drops digits that 12 and later print, so equal values could compare different across versions.
+   * has other digits than 12 and later print, so equal values could compare different across
+   * versions (floats below the top level: {@link FloatText}).
    */
   static String compared(Column col) {
     return switch (col.type()) {

@@ -114,6 +114,40 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Verify from 11 to 17, whose floats print differently (11 with 17 or 18 digits at most, 17 the
+   * shortest exact text): floats inside arrays, composites and geometric types are compared by
+   * their bits, and numeric by its text, scale included. With extra_float_digits 1, 11 printed
+   * both 0.30000000000000004 and the double next to it as 0.3, and numeric was hashed by a
+   * function that takes 2.50 for 2.5: verify said "same" for rows that differ. Equal rows still
+   * compare equal, though 0.1 prints as 0.1 on 17 and 0.100000000000000006 on 11.
+   */
+  @Test
+  void verify_nestedFloatsAndNumericScaleDifferOnNew_reportsEachRow(PostgresPair pair) throws Exception {
+    String schema = "CREATE TYPE comp AS (a float8, b text); CREATE DOMAIN dfl AS float8;"
+        + " CREATE TABLE fp (id int PRIMARY KEY, pts point[], n numeric, fa float8[], c comp[], d dfl[], b box, r real[]);";
+    String seed = "INSERT INTO fp SELECT g, ARRAY[point(0.1::float8 + 0.2::float8, 0.1)], 2.50, ARRAY[0.1::float8, 1.0 / 3],"
+        + " ARRAY[ROW(0.1::float8 + 0.2::float8, 'x')::comp], ARRAY[(0.1::float8 + 0.2::float8)::dfl], box(point(0.1, 1.0 / 3), point(0, 0)),"
+        + " ARRAY[0.1::real] FROM generate_series(1, 8) g";
+    OwnedDatabase db = OwnedDatabase.create(pair, "fpverify", schema, seed);
+    Replicator r = started(db);
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).as("equal rows, printed otherwise by 11 and 17").isZero();
+    try (Connection n = db.nw()) {
+      // Each the value next to old's (one bit apart), or 2.5 for 2.50.
+      OwnedDatabase.execute(n, "UPDATE fp SET pts = ARRAY[point(0.3::float8, 0.1)] WHERE id = 1;"
+          + " UPDATE fp SET n = 2.5 WHERE id = 2;"
+          + " UPDATE fp SET fa = ARRAY[0.1::float8, '0.33333333333333337'::float8] WHERE id = 3;"
+          + " UPDATE fp SET c = ARRAY[ROW(0.3::float8, 'x')::comp] WHERE id = 4;"
+          + " UPDATE fp SET d = ARRAY[0.3::float8::dfl] WHERE id = 5;"
+          + " UPDATE fp SET b = box(point(0.1, '0.33333333333333337'::float8), point(0, 0)) WHERE id = 6;"
+          + " UPDATE fp SET r = ARRAY['0.100000009'::real] WHERE id = 7");
+      assertThat(OwnedDatabase.strings(n, "SELECT id::text FROM fp f WHERE fa[2] <> 1.0 / 3 OR (b[0])[1] <> 1.0 / 3 OR r[1] <> 0.1::real"
+          + " OR (pts[1])[0] <> 0.1::float8 + 0.2::float8 ORDER BY id")).as("the values changed").containsExactly("1", "3", "6", "7");
+    }
+    VerifyReport report = r.verify(Verifier.Options.defaults());
+    assertThat(report.differences()).as(report.toString()).isEqualTo(7);
+  }
+
+  /**
    * Columns of the oid alias types (regclass, regtype, arrays of them) hold oids that name objects
    * by each database's own numbering. Start copied them in binary, old's oids as they were (naming
    * another relation on new, or none); the capture printed them relative to the writer's
