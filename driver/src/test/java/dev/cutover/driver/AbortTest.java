@@ -339,4 +339,59 @@ class AbortTest {
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
     }
   }
+
+  /**
+   * After the cutover is final, {@code cutover-replicator cleanup} removes the control schema on both
+   * sides, fence included; an instance then started with the application's documented configuration
+   * (its flag still at new) finds nothing that records where the service serves. Before, it served
+   * old, the abandoned database, and committed there (its switch to new refused for want of the
+   * control schema): two instances writing two databases. Now it refuses to start, naming the flag,
+   * what old lacks and the remedy, and no application connection reaches old; with the flag at old
+   * (a migration not begun) it serves old as before.
+   */
+  @Test
+  void start_flagAtNewAfterCleanupRemovedTheControlSchema_refusesAndNothingReachesOld(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url())) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      DrainTest.insert(app, "on new");
+    }
+    CutoverDriver.shutdown(db.database);
+    db.dropForward();
+    for (Connection c : new Connection[] {db.oldDirect(), db.newDirect()}) {
+      try (c) {
+        ControlSchema.uninstall(c); // what cleanup does last, on both sides
+      }
+    }
+    long onOld = count(db.oldDirect());
+
+    java.sql.SQLException refused = org.assertj.core.api.Assertions.catchThrowableOfType(java.sql.SQLException.class,
+        () -> {
+          try (Connection later = DrainTest.connect(db.url("cutover.instance=started-after-cleanup"))) {
+            DrainTest.insert(later, "must not land on old");
+          }
+        });
+
+    assertThat((Object) refused).as("a router whose flag says new must not serve old without its control schema").isNotNull();
+    assertThat(refused.getSQLState()).isEqualTo("08004");
+    assertThat(refused.getMessage()).contains("flag").contains("says new")
+        .contains("the old database has no Cutover control schema").contains("cleanup")
+        .contains("plain jdbc:postgresql: URL").contains("set the flag to old");
+    assertThat(count(db.oldDirect())).as("rows on old").isEqualTo(onOld);
+
+    db.flip(Target.OLD);
+    try (Connection adopted = DrainTest.connect(db.url("cutover.instance=flag-at-old"))) {
+      assertThat(DrainTest.sideOf(adopted)).as("with the flag at old, old serves as before the replicator").isEqualTo(
+          pair.oldServer().port());
+    }
+    CutoverDriver.shutdown(db.database);
+  }
+
+  private static long count(Connection c) throws java.sql.SQLException {
+    try (c; Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM note")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
 }

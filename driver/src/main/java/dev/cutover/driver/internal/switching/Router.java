@@ -99,7 +99,8 @@ public final class Router implements Routing {
    * see {@link Startup}) and, when the flag already asks for the other side, switches before
    * serving. Use {@link Routers#acquire}, which shares one router per setting set.
    *
-   * @throws SQLException 08001 when the database that must serve is unreachable, 22023 for a bad
+   * @throws SQLException 08001 when the database that must serve is unreachable, 08004 when the
+   *     flag says new and old has no control schema (cleaned up, or never installed), 22023 for a bad
    *     flag setting
    */
   static Router start(CutoverSettings settings) throws SQLException {

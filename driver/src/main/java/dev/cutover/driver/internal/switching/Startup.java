@@ -15,7 +15,8 @@ import java.util.Optional;
  * fenced, whatever the flag says (the router then switches toward the flag, or that switch aborts
  * as it did for the service). Only the database that serves must answer; an unreachable other side
  * is reported (log and the router's {@code PendingGuarantees}), and the next switch checks it again
- * and is refused while it stays unreachable.
+ * and is refused while it stays unreachable. A router whose delivered flag says new does not start
+ * on an old database without any control schema (see {@link #abandonedOld}).
  *
  * @param serving the side that serves from the start
  * @param control whether both databases carry this driver's control schema
@@ -26,7 +27,8 @@ record Startup(Target serving, boolean control, List<String> pending) {
   /**
    * @param flagged the side the flag asks for at start, or {@code null} while it has delivered no
    *     value (its default is no decision: then the service's own state alone decides, as for old)
-   * @throws SQLException 08001 when the database that must serve does not answer
+   * @throws SQLException 08001 when the database that must serve does not answer; 08004 when the
+   *     delivered flag says new and old has no control schema (see {@link #abandonedOld})
    */
   static Startup probe(Router router, Target flagged) throws SQLException {
     SQLException oldError = null;
@@ -67,6 +69,8 @@ record Startup(Target serving, boolean control, List<String> pending) {
         serving = Target.NEW;
         pending.add("the old database did not answer at start (" + oldError.getMessage() + "): the flag says new,"
             + " so new serves without a switch; nothing fenced old (I2) if it comes back");
+      } else if (SwitchCheck.noControlSchema(Target.OLD).equals(oldControl) && !router.settings().force()) {
+        throw abandonedOld(router);
       } else if (movedAway(o, oldControl, router)) {
         if (n == null) {
           throw newError;
@@ -104,6 +108,24 @@ record Startup(Target serving, boolean control, List<String> pending) {
       Router.closeQuietly(o);
       Router.closeQuietly(n);
     }
+  }
+
+  /**
+   * The refusal of a router whose delivered flag says new while old has no control schema at all:
+   * nothing records where the service serves, and no switch to new can run (it is refused for want
+   * of the schema), so serving old would write on a database the service may have left for good,
+   * once {@code cutover-replicator cleanup} removed the schema and the fence with it: the split
+   * brain an instance started after cleanup made. A router whose flag says old still serves old
+   * (the migration has not begun), as does one whose flag has delivered nothing and one without a
+   * flag source, which have no decision; {@code cutover.switch.force=true} switches without the
+   * schema instead.
+   */
+  private static SQLException abandonedOld(Router router) {
+    return new SQLException("cutover " + router.service() + ": the routing flag (" + router.flag() + ") says new, but the"
+        + " old database has no Cutover control schema (cutover-replicator cleanup removed it, or the migration never"
+        + " started), so nothing records whether the service moved to new and no switch can fence old; refusing to connect"
+        + " rather than write on old: once the cutover is final, point the application at new with a plain jdbc:postgresql:"
+        + " URL; if the migration has not begun, set the flag to old", "08004");
   }
 
   /**

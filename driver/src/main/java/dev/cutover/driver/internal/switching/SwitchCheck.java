@@ -294,6 +294,11 @@ final class SwitchCheck {
         + " between)";
   }
 
+  /** What {@link #controlProblem} says of a side without any control schema (none installed, or removed by cleanup). */
+  static String noControlSchema(Target side) {
+    return "the " + side.value() + " database has no Cutover control schema";
+  }
+
   /** Why {@code side} cannot coordinate a switch, or {@code null} when its control schema is there. */
   static String controlProblem(Connection c, Target side) throws SQLException {
     OptionalInt version;
@@ -306,7 +311,7 @@ final class SwitchCheck {
       return "on the " + side.value() + " database, " + e.getMessage().replaceFirst("^cutover: ", "");
     }
     if (version.isEmpty()) {
-      return "the " + side.value() + " database has no Cutover control schema";
+      return noControlSchema(side);
     }
     if (version.getAsInt() != ControlSchema.VERSION) {
       return "the control schema on the " + side.value() + " database is version " + version.getAsInt()
