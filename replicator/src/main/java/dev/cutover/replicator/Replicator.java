@@ -697,9 +697,18 @@ public final class Replicator {
    * fenced side that never reached the side that serves (see {@link Cleanup}).
    */
   public Cleanup.Report cleanup(Duration networkTimeout, Cleanup.Unapplied unapplied) throws Exception {
+    return cleanup(networkTimeout, unapplied, Cleanup.LiveInstances.REFUSE);
+  }
+
+  /**
+   * {@link #cleanup(Duration, Cleanup.Unapplied)}, with {@code instances} saying whether driver
+   * instances that heartbeat in the control schema refuse it (see {@link Cleanup}).
+   */
+  public Cleanup.Report cleanup(Duration networkTimeout, Cleanup.Unapplied unapplied, Cleanup.LiveInstances instances)
+      throws Exception {
     String option = "cleanup --network-timeout";
     return watchedAndBounded(networkTimeout, option, (o, n) -> Cleanup.run(o, n, names, Duration.ofSeconds(10), unapplied,
-        () -> Sql.withoutReadLimit(n, () -> LeftAside.putBack(n))));
+        instances, () -> Sql.withoutReadLimit(n, () -> LeftAside.putBack(n))));
   }
 
   /**

@@ -29,10 +29,12 @@ import java.util.Optional;
  * fence triggers, heartbeat table and apply positions, unless another migration's objects still
  * use this database. Idempotent: a second run finds nothing and says so.
  *
- * <p>It refuses before removing anything while an apply process may still run: one holds a side's
- * apply lock, or noted a failed batch there within {@link ApplyFailures#RECENT} (between tries, whose
- * pause grows to 10 s, an apply holds no session and so no lock; one killed between tries looks the
- * same until its note is that old). It refuses too, unless told to {@link Unapplied#DISCARD}, where
+ * <p>It refuses before removing anything while driver instances heartbeat in the control schema
+ * (within {@link #SEEN_WITHIN}), unless told they are {@link LiveInstances#GONE}: the application
+ * must be repointed at the database it serves from with a plain URL first. It also refuses while an
+ * apply process may still run: one holds a side's apply lock, or noted a failed batch there within
+ * {@link ApplyFailures#RECENT} (between tries, whose pause grows to 10 s, an apply holds no session
+ * and so no lock; one killed between tries looks the same until its note is that old). It refuses too, unless told to {@link Unapplied#DISCARD}, where
  * a change log holds changes to the application's tables never applied to the other side while that
  * log's side is fenced: the application serves from the other side then, which would never get them.
  * Changes not applied while their side still serves (a migration given up before its switch, the way
@@ -68,6 +70,23 @@ public final class Cleanup {
     DISCARD
   }
 
+  /** What cleanup does about driver instances that heartbeat in the control schema (see {@link #SEEN_WITHIN}). */
+  public enum LiveInstances {
+    /** Refuse, naming them and the remedy (the default). */
+    REFUSE,
+    /** The operator says they are gone: go ahead ({@code cleanup --instances-gone}). */
+    GONE
+  }
+
+  /**
+   * How recent a driver instance's heartbeat (every second, in the control schema of the side it
+   * serves) keeps cleanup from removing that schema: more than the driver's own 5 s, so that an
+   * instance whose heartbeat stalls for a moment (a pause, a slow network) still counts. A router that
+   * closes leaves the schema at once; one killed stays listed this long after its last heartbeat.
+   */
+  public static final Duration SEEN_WITHIN = Duration.ofMinutes(1);
+  private static final int NAMED = 10;
+
   private Cleanup() {}
 
   /**
@@ -75,16 +94,20 @@ public final class Cleanup {
    * for the migration {@code names} labels.
    *
    * @param slotWait how long a slot's walsender may hold it before it is terminated
+   * @param instances whether driver instances seen within {@link #SEEN_WITHIN} refuse it
    * @param putBack runs {@link LeftAside#putBack} on {@code n}: its index builds take as long as their
    *     tables, so the caller may run it without the read limit its other statements have
    */
   public static Report run(Connection o, Connection n, Names names, Duration slotWait, Unapplied unapplied,
-      Transactions.Work<LeftAside.Result> putBack) throws Exception {
+      LiveInstances instances, Transactions.Work<LeftAside.Result> putBack) throws Exception {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
     List<String> kept = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
+    if (instances == LiveInstances.REFUSE) {
+      refuseWhileInstancesLive(o, n);
+    }
     refuseWhileApplying(n, "new", Way.FORWARD, "old -> new");
     refuseWhileApplying(o, "old", Way.REVERSE, "new -> old");
     notApplied(o, "old", n, "new", Way.FORWARD, unapplied, warnings);
@@ -129,6 +152,46 @@ public final class Cleanup {
           + " empty tables only), then run cleanup again to add them back");
     }
     return new Report(onOld, onNew, back.restored(), kept, warnings);
+  }
+
+  /**
+   * Refuses while driver instances heartbeat in the control schema of either side (within {@link
+   * #SEEN_WITHIN}): the application still connects through {@code jdbc:cutover:} URLs. Once the schema
+   * is gone nothing records where the service serves nor fences old, and an instance started later
+   * with the same configuration cannot tell that the service left old (the driver refuses to start
+   * where its flag says new; before, it served old: two instances writing two databases).
+   */
+  private static void refuseWhileInstancesLive(Connection o, Connection n) throws SQLException, ReplicatorException {
+    List<String> seen = new ArrayList<>();
+    long total = 0;
+    for (Connection c : new Connection[] {o, n}) {
+      String side = c == o ? "old" : "new";
+      long onThisSide = 0;
+      if (!Sql.bool(c, "SELECT to_regclass('cutover.instance') IS NOT NULL")) {
+        continue;
+      }
+      for (String[] row : Sql.rows(c, "SELECT service, instance, (extract(epoch FROM clock_timestamp() - heartbeat_at))::bigint,"
+          + " count(*) OVER () FROM cutover.instance WHERE heartbeat_at > clock_timestamp() - ?::interval"
+          + " ORDER BY heartbeat_at DESC, service, instance LIMIT " + NAMED, SEEN_WITHIN.toSeconds() + " seconds")) {
+        if (seen.size() < NAMED) {
+          seen.add("instance " + row[1] + " of service " + row[0] + " on " + side + " (" + Math.max(0, Long.parseLong(row[2]))
+              + " s ago)");
+        }
+        onThisSide = Long.parseLong(row[3]);
+      }
+      total += onThisSide;
+    }
+    if (total == 0) {
+      return;
+    }
+    throw new ReplicatorException(Failure.PRECONDITION, total + " Cutover driver instance(s) heartbeat in the control schema within"
+        + " the last " + SEEN_WITHIN.toSeconds() + " s: " + String.join(", ", seen) + (total > seen.size() ? ", ..." : "")
+        + "; the application still connects through jdbc:cutover: URLs, and without the control schema nothing fences old"
+        + " nor records that the service left it",
+        "point the application with a plain jdbc:postgresql: URL at the database it serves from (new, once the cutover is"
+            + " final) and redeploy it, so that every instance's router closes (it leaves the control schema as it does),"
+            + " then cleanup again; an instance killed rather than stopped stays listed " + SEEN_WITHIN.toSeconds() + " s"
+            + " after its last heartbeat; `cleanup --instances-gone` goes ahead anyway; nothing was removed");
   }
 
   /**

@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 @Command(name = "cleanup", mixinStandardHelpOptions = true,
     description = {"Removes everything the replicator created, on both sides.",
         "Subscriptions, publications and slots named cutover_*, the cutover schema and its fence triggers, and nothing else. Idempotent. Run it once the cutover is final: without the control schema the driver cannot fence.",
-        "Exit code 5, nothing removed, while an apply process runs (or retried a failing batch within the last minute), and while a fenced side's change log holds changes the serving side never got (see --discard-unapplied). Changes not applied where their side still serves (a migration given up before its switch, the way back after it) are removed and named."})
+        "Exit code 5, nothing removed, while driver instances heartbeat in the control schema (seen within the last minute: the application still uses jdbc:cutover: URLs; repoint it at new with a plain jdbc:postgresql: URL and redeploy first, or see --instances-gone), while an apply process runs (or retried a failing batch within the last minute), and while a fenced side's change log holds changes the serving side never got (see --discard-unapplied). Changes not applied where their side still serves (a migration given up before its switch, the way back after it) are removed and named."})
 final class CleanupCommand extends BaseCommand {
   @Mixin
   NetworkTimeoutOption network;
@@ -18,9 +18,16 @@ final class CleanupCommand extends BaseCommand {
       + " side that serves never got (they stay on the fenced side only); without it cleanup refuses, naming how many.")
   boolean discardUnapplied;
 
+  @Option(names = "--instances-gone", description = "Remove the control schema although driver instances heartbeat there (seen"
+      + " within the last minute): say so once they are gone, repointed at new with a plain jdbc:postgresql: URL, or killed;"
+      + " without it cleanup refuses, naming them. An instance left running through a jdbc:cutover: URL cannot tell afterwards"
+      + " where the service serves.")
+  boolean instancesGone;
+
   @Override
   int run(Replicator r) throws Exception {
-    Cleanup.Report report = r.cleanup(network.get(), discardUnapplied ? Cleanup.Unapplied.DISCARD : Cleanup.Unapplied.REFUSE);
+    Cleanup.Report report = r.cleanup(network.get(), discardUnapplied ? Cleanup.Unapplied.DISCARD : Cleanup.Unapplied.REFUSE,
+        instancesGone ? Cleanup.LiveInstances.GONE : Cleanup.LiveInstances.REFUSE);
     print(report, () -> {
       if (report.nothingFound()) {
         out().println("nothing of ours on old or new");

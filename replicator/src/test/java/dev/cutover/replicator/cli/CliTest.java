@@ -342,4 +342,69 @@ class CliTest {
     sql(pair.oldServer(), db, "REVOKE EXECUTE ON FUNCTION cutover.lower_fence() FROM PUBLIC");
     assertThat(run(with(new String[] {"cleanup"}, u)).code()).isZero();
   }
+
+  /**
+   * Cleanup while the application still connects through a jdbc:cutover: URL: once the control
+   * schema is gone, nothing fences old nor records that the service left it, and an instance started
+   * later with the same configuration wrote on old (found by review: split brain after cleanup). It
+   * refuses (exit 5, nothing removed) while an instance heartbeats on either side, naming it and the
+   * remedy; a router that closes leaves the schema, and cleanup then goes ahead; {@code
+   * --instances-gone} goes ahead past one still listed.
+   */
+  @Test
+  void cleanup_driverInstanceStillHeartbeats_refusedNamingItUnlessInstancesGone(PostgresPair pair) throws Exception {
+    String db = "cli_cleanup_live";
+    String service = "cleanup-live";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
+    }
+    String[] u = urls(pair, db);
+    dev.cutover.flags.ManualFlag.named(service).set(dev.cutover.flags.Target.OLD);
+    try {
+      for (int round = 0; round < 2; round++) {
+        for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+          try (Connection c = s.connect(db)) {
+            dev.cutover.driver.control.ControlSchema.install(c);
+          }
+        }
+        try (Connection app = appConnection(pair, db, service, "web-" + round)) {
+          Run refused = run(with(new String[] {"cleanup"}, u));
+
+          assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(5);
+          assertThat(refused.err()).contains("1 Cutover driver instance(s) heartbeat in the control schema")
+              .containsPattern("instance web-" + round + "#[0-9a-f]+ of service " + service + " on old \\(\\d+ s ago\\)")
+              .contains("plain jdbc:postgresql: URL").contains("redeploy").contains("--instances-gone")
+              .contains("nothing was removed");
+          for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+            try (Connection c = s.connect(db)) {
+              assertThat(dev.cutover.driver.control.ControlSchema.installedVersion(c)).as("control schema kept").isPresent();
+            }
+          }
+          if (round == 1) {
+            Run gone = run(with(new String[] {"cleanup", "--instances-gone"}, u));
+            assertThat(gone.code()).as(gone.err()).isZero();
+            assertThat(gone.out()).contains("old: removed schema cutover").contains("new: removed schema cutover");
+          }
+        }
+        dev.cutover.driver.CutoverDriver.shutdown(service);
+        if (round == 0) {
+          Run left = run(with(new String[] {"cleanup"}, u));
+          assertThat(left.code()).as("the router left the control schema as it closed: " + left.err()).isZero();
+          assertThat(left.out()).contains("old: removed schema cutover");
+        }
+      }
+    } finally {
+      dev.cutover.driver.CutoverDriver.shutdown(service);
+    }
+  }
+
+  private static Connection appConnection(PostgresPair pair, String db, String service, String instance) throws Exception {
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", pair.oldServer().user());
+    return java.sql.DriverManager.getConnection("jdbc:cutover:postgresql://" + pair.oldServer().host() + ":"
+        + pair.oldServer().port() + "/" + db + "?cutover.new.url=" + java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db),
+            java.nio.charset.StandardCharsets.UTF_8) + "&cutover.service=" + service + "&cutover.instance=" + instance
+        + "&cutover.flag.provider=manual&cutover.flag.key=" + service, p);
+  }
 }
