@@ -62,6 +62,7 @@ final class Heartbeat {
     Target side = router.route().serving();
     try {
       if (beat == null || beatSide != side) {
+        leave(beat);
         Router.closeQuietly(beat);
         beat = null;
         beat = router.endpoint(side).open();
@@ -83,6 +84,23 @@ final class Heartbeat {
       }
       Router.closeQuietly(beat);
       beat = null;
+    }
+  }
+
+  /**
+   * Leaves the control schema of the side this instance no longer serves, after a switch: its row
+   * there would otherwise stay behind until it aged out, and cleanup takes a recent row for a
+   * running instance (a switch needs it no more: the instance released, as its leader had).
+   */
+  private void leave(Connection left) {
+    if (left == null) {
+      return;
+    }
+    try {
+      Coordination.leave(left, router.service(), router.member());
+    } catch (SQLException e) {
+      LOG.debug("cutover {}: could not leave the {} database's control schema as instance {}: {}", router.service(),
+          beatSide.value(), router.member(), e.getMessage());
     }
   }
 
