@@ -306,7 +306,7 @@ class SilentCommandTest {
   }
 
   private static long captureTriggersOnBig(Connection c) throws Exception {
-    return Sql.number(c, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass AND tgname LIKE 'cutover\\_capture%'");
+    return Sql.number(c, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass AND tgname LIKE '#cutover\\_capture%'");
   }
 
   /**

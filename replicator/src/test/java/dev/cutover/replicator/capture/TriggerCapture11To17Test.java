@@ -507,7 +507,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
         assertThat(e.oneLine()).contains("old: could not lock public.scratch").contains("pg_locks");
       });
       assertThat(CaptureSchema.installed(o)).isFalse();
-      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover\\_capture%'")).isZero();
+      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '#cutover\\_capture%'")).isZero();
       holder.rollback();
       assertThat(r.start(options(), new CopyProgress(), CopyListener.NONE).engine()).isEqualTo(Capture.TRIGGERS);
     }
@@ -584,7 +584,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       // Stopped (or killed) between tries: its note is as fresh as a live one's.
       assertThat(catchThrowableOfType(ReplicatorException.class, r::cleanup)).isNotNull();
       assertThat(CaptureSchema.installed(o)).as("the change log on old").isTrue();
-      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover\\_capture%'")).isPositive();
+      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '#cutover\\_capture%'")).isPositive();
       assertThat(r.status().forward().capture().pendingRows()).isPositive();
 
       OwnedDatabase.execute(n, "ALTER TABLE counter DROP CONSTRAINT no_w");
