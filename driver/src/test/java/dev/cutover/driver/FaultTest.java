@@ -17,6 +17,8 @@ import dev.cutover.flags.launchdarkly.SseStandIn;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension.OwnPair;
+import dev.cutover.testkit.ServerProcess;
+import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -65,6 +67,68 @@ class FaultTest {
       }
     } finally {
       CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * Old crash-restarts (kill -9 of every process, then a start: crash recovery) while a switch has
+   * it fenced and waits for the barrier. Before, crash recovery emptied the switch's record (an
+   * UNLOGGED table): the abort found nothing to end and left the fence up for ever without a word,
+   * and a router started afterwards, its flag at old, took "fenced, no record" for "moved to new"
+   * and wrote there, with no barrier and no sequence moved. Now the record survives: the abort
+   * lowers the fence, old takes writes again, and a router started afterwards serves old.
+   */
+  @Test
+  void oldCrashRestartedWhileFenced_switchAbortsFenceComesDownAndALaterRouterServesOld(@OwnPair PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    ServerProcess old = ServerProcess.of(pair.oldServer(), Files.createTempFile("fault-old-", ".log"));
+    String url = db.url("cutover.barrier.timeout=20s");
+    try (SwitchEvents events = new SwitchEvents(db.database)) {
+      try (Connection app = DrainTest.connect(url); Connection straggler = DrainTest.connect(url)) {
+        DrainTest.insert(app, "before");
+        db.awaitReplicated();
+        straggler.setAutoCommit(false);
+        DrainTest.insert(straggler, "in flight");
+        db.flip(Target.NEW);
+        await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+        db.stopForward(); // the barrier cannot arrive now: the leader waits for it, old fenced
+        straggler.commit();
+        try (Connection watch = db.oldDirect()) {
+          await().atMost(Duration.ofSeconds(10)).until(() -> Fence.isRaised(watch));
+        }
+
+        old.kill();
+        old.restart(Duration.ofSeconds(60));
+        SwitchEvent event = events.next();
+
+        assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+        try (Connection watch = db.oldDirect()) {
+          assertThat(Fence.isRaised(watch)).as("the abort lowered the fence the crash left standing").isFalse();
+        }
+        db.flip(Target.OLD);
+        // The crash ended every session on old: a fresh one (as a pool would open) through the same router.
+        try (Connection fresh = DrainTest.connect(url)) {
+          DrainTest.insert(fresh, "after the crash");
+          assertThat(DrainTest.sideOf(fresh)).isEqualTo(pair.oldServer().port());
+        }
+      } finally {
+        CutoverDriver.shutdown(db.database);
+      }
+
+      try (Connection later = DrainTest.connect(db.url("cutover.instance=started-later"))) {
+        DrainTest.insert(later, "written by a router started later");
+        assertThat(DrainTest.sideOf(later)).as("its flag says old, and nothing was released to new")
+            .isEqualTo(pair.oldServer().port());
+        assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
+      } finally {
+        CutoverDriver.shutdown(db.database);
+      }
+      try (Connection n = db.newDirect(); Statement s = n.createStatement();
+          ResultSet rs = s.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
+        rs.next();
+        assertThat(rs.getString(1)).as("new holds only what replication brought before it stopped").isEqualTo("before");
+      }
     }
   }
 

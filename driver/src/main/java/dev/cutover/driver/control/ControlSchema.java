@@ -40,8 +40,15 @@ import java.util.OptionalInt;
  * ({@link ControlSql#ADDED_FOR_INSTANCES}) to every role already granted the instances' functions,
  * so an upgrade in place takes nothing away from a role granted before it.
  *
- * <p>Coordination between the instances of a service lives in UNLOGGED tables, which logical
- * replication never publishes: each database has its own heartbeats and switch decisions.
+ * <p>Coordination between the instances of a service stays on each database: heartbeats live in
+ * UNLOGGED tables, which logical replication never publishes and a crash empties (instances simply
+ * beat again). The switch's record, the fence's settled epoch and the markers written under it are
+ * logged ({@link ControlSql#LOCAL_TABLES}), because the fence itself (a sequence) survives a crash:
+ * a record lost beside a fence that stood left it up with nobody to lower it, and a release lost
+ * beside it could not be verified. A publication {@code FOR ALL TABLES} carries them nonetheless, so
+ * a row trigger enabled only for replica sessions drops their rows on the other side, and the
+ * replicator's copy and relay leave them out. An install from before they were logged makes them so,
+ * keeping their rows.
  *
  * <p>Installing needs the owner of the application tables (or a superuser, or the TRIGGER
  * privilege on them): it adds a statement-level trigger {@code cutover_fence} to every ordinary
@@ -62,6 +69,15 @@ public final class ControlSchema {
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private ControlSchema() {}
+
+  /**
+   * Whether {@code schema.table} is one of the control schema's logged tables whose rows belong to
+   * the database they were written on ({@link ControlSql#LOCAL_TABLES}): a copy or an apply between
+   * the two databases leaves it out.
+   */
+  public static boolean localTable(String schema, String table) {
+    return SCHEMA.equals(schema) && ControlSql.LOCAL_TABLES.contains(table);
+  }
 
   /**
    * Installs or completes the control schema for the installing role and the owners of the
@@ -149,6 +165,14 @@ public final class ControlSchema {
           + " AND tgrelid = 'cutover.barrier'::regclass")) {
         for (String sql : ControlSql.barrierOnce(major)) {
           s.execute(sql);
+        }
+      }
+      for (String table : ControlSql.LOCAL_TABLES) {
+        if (!exists(s, "SELECT 1 FROM pg_trigger WHERE tgname = '" + ControlSql.LOCAL_ONLY_TRIGGER + "'"
+            + " AND tgrelid = 'cutover." + table + "'::regclass")) {
+          for (String sql : ControlSql.localOnly(major, table)) {
+            s.execute(sql);
+          }
         }
       }
       if (superuser(s)) {

@@ -151,7 +151,8 @@ class ControlPlaneSecurityTest {
       String marker = Barrier.writeForSwitch(member, "svc", id);
       Coordination.release(member, "svc", id, marker, "m", 0);
       assertThat(Coordination.verifyRelease(member, "svc", id).marker()).isEqualTo(marker);
-      assertThat(Coordination.abort(member, "svc", id, "too late")).as("a released switch stays released").isFalse();
+      assertThat(Coordination.abort(member, "svc", id, "too late")).as("a released switch stays released")
+          .isEqualTo(Coordination.Ended.RELEASED);
       assertThat(Fence.isRaised(member)).isTrue();
     }
   }
@@ -237,7 +238,7 @@ class ControlPlaneSecurityTest {
       String id = Coordination.begin(member, "svc", "s5", Target.OLD, Target.NEW);
       assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
       assertThat(Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5)) % 2).isEqualTo(1);
-      assertThat(Coordination.abort(member, "svc", id, "done")).isTrue();
+      assertThat(Coordination.abort(member, "svc", id, "done")).isEqualTo(Coordination.Ended.ABORTED);
       assertThat(Fence.isRaised(member)).isFalse();
     }
   }

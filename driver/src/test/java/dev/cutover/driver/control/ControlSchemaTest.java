@@ -247,6 +247,81 @@ class ControlSchemaTest {
   }
 
   /**
+   * A version-2 install from before the switch's record, the fence's settled epoch and the marker
+   * log were logged: crash recovery emptied them while the fence (a sequence) stayed up, so that
+   * nobody lowered it. Installing again makes them logged, keeping the switch in progress and its
+   * fence, and gives each the trigger that drops rows replication brings from the other side.
+   */
+  @Test
+  void install_overAVersion2WithUnloggedSwitchRecords_makesThemLoggedKeepingTheirRows(PostgresPair pair)
+      throws Exception {
+    try (Connection c = database(pair.oldServer(), "upgrade_unlogged", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      ControlSchema.install(c);
+      try (Statement s = c.createStatement()) {
+        for (String t : List.of("switch", "fence", "marker_log")) {
+          s.execute("DROP TRIGGER IF EXISTS cutover_local_only ON cutover." + t);
+          s.execute("ALTER TABLE cutover." + t + " SET UNLOGGED");
+        }
+      }
+      long epoch = raiseAsLeader(c, Duration.ofSeconds(5));
+
+      assertThat(ControlSchema.install(c)).isZero();
+
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT"
+          + " (SELECT string_agg(c.relname || '=' || c.relpersistence, ',' ORDER BY c.relname) FROM pg_class c"
+          + "   WHERE c.oid IN ('cutover.switch'::regclass, 'cutover.fence'::regclass, 'cutover.marker_log'::regclass)),"
+          + " (SELECT string_agg(g.tgrelid::regclass::text || '=' || g.tgenabled, ',' ORDER BY g.tgrelid::regclass::text)"
+          + "   FROM pg_trigger g WHERE g.tgname = 'cutover_local_only'),"
+          + " (SELECT w.state || ':' || w.fence_epoch FROM cutover.switch w WHERE w.service = 'svc'),"
+          + " (SELECT f.settled_epoch FROM cutover.fence f)")) {
+        rs.next();
+        assertThat(rs.getString(1)).as("logged: a crash keeps them").isEqualTo("fence=p,marker_log=p,switch=p");
+        assertThat(rs.getString(2)).as("each drops what replication brings (enabled for replica sessions only)")
+            .isEqualTo("cutover.fence=R,cutover.marker_log=R,cutover.slot_at_switch=R,cutover.switch=R");
+        assertThat(rs.getString(3)).as("the switch in progress is kept").isEqualTo("draining:" + epoch);
+        assertThat(rs.getLong(4)).isEqualTo(epoch);
+      }
+      assertThat(Fence.isRaised(c)).isTrue();
+    }
+  }
+
+  /**
+   * The record of a switch that raised the fence is gone (lost in a crash under an install from
+   * before records were logged, or deleted by hand). Before, its abort answered 'superseded', as if
+   * a later switch owned the fence, and the caller went on in silence with the fence up; now it
+   * answers that the record is missing, changes nothing, and the instance says so (with the remedy).
+   */
+  @Test
+  void abort_switchRecordMissing_saysSoAndLeavesTheFence(PostgresPair pair) throws Exception {
+    try (Connection c = database(pair.oldServer(), "abort_missing", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      ControlSchema.install(c);
+      String id = Coordination.begin(c, "svc", UUID.randomUUID().toString(), Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(c, "svc", id)).isTrue();
+      Fence.raise(c, "svc", id, "test", Duration.ofSeconds(5));
+      try (Statement s = c.createStatement()) {
+        s.execute("DELETE FROM cutover.switch");
+      }
+
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT cutover.abort_switch('svc', '" + id + "', 'gave up')")) {
+        rs.next();
+        assertThat(rs.getString(1)).isEqualTo("missing");
+      }
+      assertThat(Fence.isRaised(c)).as("whose fence it is cannot be told: it stays for the operator").isTrue();
+      String later = Coordination.begin(c, "svc", UUID.randomUUID().toString(), Target.OLD, Target.NEW);
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT cutover.abort_switch('svc', '" + id + "', 'gave up')")) {
+        rs.next();
+        assertThat(rs.getString(1)).as("a later switch owns the record now").isEqualTo("superseded");
+      }
+      Coordination.resign(c, "svc", id);
+      assertThat(Coordination.tryLead(c, "svc", later)).isTrue();
+      Coordination.abort(c, "svc", later, "test over");
+      Fence.lower(c);
+    }
+  }
+
+  /**
    * A version-2 install from before the operator view listed services and the leader's backend, and
    * before the switch made the way back's slots in a step of their own: a role granted the control
    * plane then may call the functions added since once the install is repeated, without being named

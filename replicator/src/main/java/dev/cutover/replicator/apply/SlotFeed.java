@@ -1,5 +1,6 @@
 package dev.cutover.replicator.apply;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.capture.ChangeLog.Change;
@@ -258,7 +259,8 @@ final class SlotFeed implements Feed {
             batchStarted = System.nanoTime();
           }
           for (Change c : cs.changes()) {
-            if (copiedAgain.isEmpty() || !inCopy(c)) {
+            // The control schema's local records (switch, fence) are the source's own, never applied.
+            if ((copiedAgain.isEmpty() || !inCopy(c)) && !ControlSchema.localTable(c.schema(), c.table())) {
               writer.add(c);
               batchChanges++;
             }

@@ -288,8 +288,8 @@ public final class ForwardStart {
     List<TableName> tables = new ArrayList<>(Catalog.publishedTables(o, names.forward()));
     tables.addAll(unlogged(o));
     for (TableName t : tables) {
-      if (t.schema().equals("cutover") && t.name().equals("slot_at_switch")) {
-        continue; // the control schema's slot requests belong to the side they were made on
+      if (ControlSchema.localTable(t.schema(), t.name())) {
+        continue; // the control schema's switch records, fence and slot requests belong to the side they were made on
       }
       out.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));
     }

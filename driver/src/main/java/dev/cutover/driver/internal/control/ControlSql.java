@@ -112,6 +112,17 @@ public final class ControlSql {
       "verify_release(text, text)",
       "open_target(text, text)");
 
+  /**
+   * Logged tables of the control schema whose rows belong to the database they were written on:
+   * never copied nor applied on the other side. A publication {@code FOR ALL TABLES} carries them
+   * all the same (no PostgreSQL before 19 can leave a table out of one), so each has a row trigger
+   * {@code cutover_local_only}, enabled for replica sessions only (replication apply, initial table
+   * sync), that drops the row ({@link #localOnly}); the replicator's copy and relay leave them out.
+   */
+  public static final List<String> LOCAL_TABLES = List.of("switch", "fence", "marker_log", "slot_at_switch");
+  /** The trigger that drops, on a replica session, a row written into a {@link #LOCAL_TABLES local table}. */
+  public static final String LOCAL_ONLY_TRIGGER = "cutover_local_only";
+
   /** Markers older than this are deleted as new ones are written, so they never accumulate. */
   private static final String MARKER_TTL = "interval '1 day'";
   private static final String DEFINER = " SECURITY DEFINER SET search_path = pg_catalog, pg_temp";
@@ -149,13 +160,14 @@ public final class ControlSql {
         "CREATE TABLE IF NOT EXISTS cutover.barrier ("
             + " marker text PRIMARY KEY,"
             + " written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
-        // Local (unlogged, never replicated): which barrier markers this database wrote, for which
-        // switch, under which fence epoch; a marker that arrived by replication is not in here.
-        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.marker_log ("
+        // Local (LOCAL_TABLES): which barrier markers this database wrote, for which switch, under
+        // which fence epoch; a marker that arrived by replication is not in here.
+        "CREATE TABLE IF NOT EXISTS cutover.marker_log ("
             + " marker text PRIMARY KEY, service text NOT NULL, switch_id text NOT NULL, fence_epoch bigint NOT NULL,"
             + " written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
         // The epoch whose raise completed (every earlier writer had ended); a failed raise never gets here.
-        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.fence ("
+        // Local and logged, as the switch's record below.
+        "CREATE TABLE IF NOT EXISTS cutover.fence ("
             + " singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), settled_epoch bigint NOT NULL)",
         "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.instance ("
             + " service text NOT NULL, instance text NOT NULL,"
@@ -163,13 +175,20 @@ public final class ControlSql {
             + " PRIMARY KEY (service, instance))",
         "ALTER TABLE cutover.instance ADD COLUMN IF NOT EXISTS flag_target text,"
             + " ADD COLUMN IF NOT EXISTS serving text, ADD COLUMN IF NOT EXISTS phase text",
-        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.switch ("
+        // The switch's record: logged, because the fence it stands for (a sequence) survives a crash,
+        // and a record that did not made a fence nobody would lower, or a release nobody could verify.
+        // Local (LOCAL_TABLES): a row replicated here is dropped (local_only).
+        "CREATE TABLE IF NOT EXISTS cutover.switch ("
             + " service text PRIMARY KEY, id text NOT NULL, source text NOT NULL, target text NOT NULL,"
             + " state text NOT NULL CHECK (state IN ('draining', 'released', 'aborted')), marker text, reason text,"
             + " updated_at timestamptz NOT NULL DEFAULT clock_timestamp())",
         "ALTER TABLE cutover.switch ADD COLUMN IF NOT EXISTS fence_epoch bigint,"
             + " ADD COLUMN IF NOT EXISTS abort_requested text, ADD COLUMN IF NOT EXISTS leader text,"
             + " ADD COLUMN IF NOT EXISTS began_at timestamptz, ADD COLUMN IF NOT EXISTS target_epoch bigint",
+        // Installs from before the records were durable: made logged (a small rewrite), rows kept.
+        "DO $$\nDECLARE t text;\nBEGIN\n  FOR t IN SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n"
+            + " ON n.oid = c.relnamespace WHERE n.nspname = 'cutover' AND c.relname IN ('switch', 'fence', 'marker_log')"
+            + " AND c.relpersistence = 'u' LOOP\n    EXECUTE 'ALTER TABLE ' || t || ' SET LOGGED';\n  END LOOP;\nEND $$",
         // Logged: a request lost in a crash would leave the way back to be armed from a later slot,
         // silently missing the writes in between. On the side about to serve, where no subscription
         // reads it before the slot exists, and the slot's own start comes after the insert.
@@ -261,6 +280,9 @@ public final class ControlSql {
           END IF;
           RETURN NEW;
         END $$""".formatted(DEFINER));
+    // Rows of a local table (LOCAL_TABLES) that replication brings from the other side are dropped.
+    f.add("CREATE OR REPLACE FUNCTION cutover.local_only() RETURNS trigger LANGUAGE plpgsql" + DEFINER
+        + " AS $$ BEGIN RETURN NULL; END $$");
     f.add("CREATE OR REPLACE FUNCTION cutover.barrier_arrived(p_marker text) RETURNS boolean LANGUAGE sql" + DEFINER
         + " AS $$ SELECT EXISTS (SELECT 1 FROM cutover.barrier b WHERE b.marker = p_marker) $$");
 
@@ -373,8 +395,11 @@ public final class ControlSql {
           LANGUAGE plpgsql%s AS $$
         DECLARE s record; e bigint;
         BEGIN
-          SELECT * INTO s FROM cutover.switch w WHERE w.service = p_service AND w.id = p_switch FOR UPDATE;
-          IF NOT FOUND THEN RETURN 'superseded'; END IF;
+          SELECT * INTO s FROM cutover.switch w WHERE w.service = p_service FOR UPDATE;
+          -- No record at all: lost (an install from before records were durable, and a crash), or
+          -- deleted. Whose fence stands is unknown: it stays as it is, and the caller says so.
+          IF NOT FOUND THEN RETURN 'missing'; END IF;
+          IF s.id <> p_switch THEN RETURN 'superseded'; END IF;
           IF s.state <> 'draining' THEN RETURN s.state; END IF;
           e := cutover.epoch();
           -- Lower the fence this switch raised, or the remnant of a raise that died before it settled.
@@ -666,6 +691,17 @@ public final class ControlSql {
               || ' FOR EACH STATEMENT %s cutover.fence_guard()', t.nspname, t.relname);
           END LOOP;
         END $$""".formatted(DEFINER, APPLICATION_TABLES, TRIGGER, TRIGGER, execute(major));
+  }
+
+  /**
+   * The row trigger {@link #LOCAL_ONLY_TRIGGER} on {@code table}, one of {@link #LOCAL_TABLES}: fires
+   * only for replica sessions (ENABLE REPLICA), where it drops the row.
+   */
+  public static List<String> localOnly(int major, String table) {
+    return List.of(
+        "CREATE TRIGGER " + LOCAL_ONLY_TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE ON cutover." + table
+            + " FOR EACH ROW " + execute(major) + " cutover.local_only()",
+        "ALTER TABLE cutover." + table + " ENABLE REPLICA TRIGGER " + LOCAL_ONLY_TRIGGER);
   }
 
   /** The row trigger that makes a marker arriving twice harmless; it fires in replication apply too (ALWAYS). */

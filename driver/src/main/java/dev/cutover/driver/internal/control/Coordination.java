@@ -287,16 +287,36 @@ public final class Coordination {
     }
   }
 
+  /** How {@link #abort} found the switch. */
+  public enum Ended {
+    /** Aborted now or before: the fence it raised is down (or was never raised). */
+    ABORTED,
+    /** Released already: the decision stands, and the fence with it. */
+    RELEASED,
+    /** A later switch of the service replaced its record: that switch owns the fence. */
+    SUPERSEDED,
+    /**
+     * The database records no switch of the service at all (a record lost in a crash under a
+     * control schema from before records were durable, or deleted by hand): nothing was changed,
+     * and whatever fence stands is left to the operator.
+     */
+    MISSING
+  }
+
   /**
    * Aborts {@code switchId} and lowers the fence it raised (or that a raise which died left
    * standing). Refused while another session of the control plane leads it.
-   *
-   * @return false when the switch had been released already: the decision stands
    */
-  public static boolean abort(Connection c, String service, String switchId, String reason) throws SQLException {
-    // The switch's state as it ends, or 'superseded' when a later switch replaced it.
-    return !SwitchState.RELEASED.value().equals(string(c, "SELECT cutover.abort_switch(?, ?, ?)", service, switchId,
-        reason));
+  public static Ended abort(Connection c, String service, String switchId, String reason) throws SQLException {
+    String state = string(c, "SELECT cutover.abort_switch(?, ?, ?)", service, switchId, reason);
+    return switch (state) {
+      case "aborted" -> Ended.ABORTED;
+      case "released" -> Ended.RELEASED;
+      case "superseded" -> Ended.SUPERSEDED;
+      case "missing" -> Ended.MISSING;
+      default -> throw new SQLException("cutover: abort of switch " + switchId + " of " + service
+          + " ended in an unknown state '" + state + "'; is the control schema of this driver's version?", "XX000");
+    };
   }
 
   /** The latest switch of {@code service}. */

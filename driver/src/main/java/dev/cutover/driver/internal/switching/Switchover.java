@@ -860,9 +860,17 @@ final class Switchover {
       }
       Coordination.tryLead(c, router.service(), switchId);
     }
-    if (!Coordination.abort(c, router.service(), switchId, reason)) {
-      LOG.error("cutover {}: switch {} was released although this instance gave up on it ({}); it stays on {}"
-          + " until it catches up with the release", router.service(), switchId, reason, from.value());
+    switch (Coordination.abort(c, router.service(), switchId, reason)) {
+      case RELEASED -> LOG.error("cutover {}: switch {} was released although this instance gave up on it ({}); it"
+          + " stays on {} until it catches up with the release", router.service(), switchId, reason, from.value());
+      case MISSING -> LOG.error("cutover {}: switch {} aborted ({}), but the {} database records no switch of the"
+          + " service (a record lost in a crash under a control schema installed before switch records were durable,"
+          + " or deleted): its fence was left as it is ({}); traffic stays on {}; if no instance of {} serves {},"
+          + " lower it as the installer with SELECT cutover.lower_fence(), and install the control schema again"
+          + " (cutover-replicator start, ControlSchema.install) to make the records durable", router.service(),
+          switchId, reason, from.value(), Fence.isRaised(c) ? "raised: writes there fail" : "not raised", from.value(),
+          router.service(), to.value());
+      case ABORTED, SUPERSEDED -> { }
     }
   }
 
