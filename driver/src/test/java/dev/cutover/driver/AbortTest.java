@@ -1,9 +1,11 @@
 package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
@@ -11,6 +13,7 @@ import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -314,6 +317,49 @@ class AbortTest {
         DrainTest.insert(later, "written where the service serves");
         assertThat(DrainTest.sideOf(later)).isEqualTo(pair.newServer().port());
       }
+    }
+  }
+
+  /**
+   * Old's fence stands but old records no switch of the service (a record lost in a crash under an
+   * install from before records were durable, as the reviewer's crash left it). Before, a router
+   * starting with its flag at old took "fenced, no record" for "the service moved to new" and wrote
+   * on new, with no barrier and no sequence moved. Now it serves old, says loudly why its writes
+   * fail and what to do, and once the installer lowers the fence old takes them.
+   */
+  @Test
+  void start_oldFencedWithNoSwitchRecord_servesOldAndSaysHowToLowerTheFence(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection o = db.oldDirect()) {
+      String id = Coordination.begin(o, db.database, "lost-in-a-crash", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(o, db.database, id)).isTrue();
+      Fence.raise(o, db.database, id, "crashed", Duration.ofSeconds(5));
+      try (Statement s = o.createStatement()) {
+        s.execute("DELETE FROM cutover.switch");
+      }
+      Coordination.resign(o, db.database, id);
+    }
+    try (Connection app = DrainTest.connect(db.url())) {
+      SQLException refused = catchThrowableOfType(SQLException.class, () -> DrainTest.insert(app, "while fenced"));
+      assertThat(RouterBean.attribute(db.database, "Serving")).as("no release to new can be verified").isEqualTo("old");
+      assertThat((Throwable) refused).as("old's fence refuses it; nothing goes to new").isNotNull();
+      assertThat(refused.getSQLState()).isEqualTo("25006");
+      assertThat((String[]) RouterBean.attribute(db.database, "PendingGuarantees"))
+          .anySatisfy(p -> assertThat(p).contains("old database is fenced").contains("records no switch")
+              .contains("SELECT cutover.lower_fence()").contains("flip the flag to new"));
+
+      try (Connection o = db.oldDirect()) {
+        Fence.lower(o);
+      }
+      DrainTest.insert(app, "after the installer lowered the fence");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+      try (Connection n = db.newDirect(); Statement s = n.createStatement();
+          ResultSet rs = s.executeQuery("SELECT count(*) FROM note WHERE body = 'while fenced'")) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("nothing was written on new").isZero();
+      }
+    } finally {
+      CutoverDriver.shutdown(db.database);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.switching;
 
+import dev.cutover.driver.control.SwitchState;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
@@ -8,6 +9,8 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What a router finds when it starts: which side serves, and what it could not check on the
@@ -23,6 +26,7 @@ import java.util.Optional;
  * @param pending what could not be checked, each saying which guarantee waits for what
  */
 record Startup(Target serving, boolean control, List<String> pending) {
+  private static final Logger LOG = LoggerFactory.getLogger(Startup.class);
 
   /**
    * @param flagged the side the flag asks for at start, or {@code null} while it has delivered no
@@ -62,7 +66,7 @@ record Startup(Target serving, boolean control, List<String> pending) {
         }
         // The service serves new if old is fenced and new is not (a switch back that aborted):
         // start there, and let the initial switch follow the flag back to old, or abort.
-        boolean servedByNew = movedAway(o, oldControl, router) && n != null && newControl == null
+        boolean servedByNew = movedAway(o, oldControl, router, pending) && n != null && newControl == null
             && !Fence.isRaised(n);
         serving = servedByNew ? Target.NEW : Target.OLD;
       } else if (o == null) {
@@ -71,7 +75,7 @@ record Startup(Target serving, boolean control, List<String> pending) {
             + " so new serves without a switch; nothing fenced old (I2) if it comes back");
       } else if (SwitchCheck.noControlSchema(Target.OLD).equals(oldControl) && !router.settings().force()) {
         throw abandonedOld(router);
-      } else if (movedAway(o, oldControl, router)) {
+      } else if (movedAway(o, oldControl, router, pending)) {
         if (n == null) {
           throw newError;
         }
@@ -129,16 +133,44 @@ record Startup(Target serving, boolean control, List<String> pending) {
   }
 
   /**
-   * Whether the service moved away from old: its fence stands and no switch from it is still in
-   * progress (an instance starting during one starts on old and joins it through its heartbeat,
-   * rather than writing on new before the barrier).
+   * Whether the service moved away from old: old records a released switch of the service, and this
+   * router verifies what that release claims (the fence it raised stands, its marker was written
+   * under it), as a follower of the release would. Nothing else moves a router to new: a switch in
+   * progress is joined from old through the heartbeat, rather than writing on new before the
+   * barrier; and a fence with no release to verify (a record lost in a crash under a control schema
+   * from before records were durable, a fence raised by another service or by hand) keeps the router
+   * on old, where writes fail until an operator lowers it, and is reported loudly in {@code pending}.
    */
-  private static boolean movedAway(Connection o, String oldControl, Router router) throws SQLException {
+  private static boolean movedAway(Connection o, String oldControl, Router router, List<String> pending)
+      throws SQLException {
     if (oldControl != null || !Fence.isRaised(o)) {
       return false;
     }
     Optional<Coordination.Decision> last = Coordination.decision(o, router.service());
-    return last.isEmpty() || last.get().released() || last.get().aborted();
+    if (last.isPresent() && last.get().state() == SwitchState.DRAINING) {
+      return false;
+    }
+    String unverified;
+    if (last.isPresent() && last.get().released()) {
+      Coordination.Verified v = Coordination.verifyRelease(o, router.service(), last.get().id());
+      if (v.ok()) {
+        return true;
+      }
+      unverified = "its last switch " + last.get().id() + " was released, but " + v.problem();
+    } else {
+      unverified = last.isEmpty() ? "it records no switch of the service (lost in a crash under a control schema"
+          + " installed before switch records were durable, or raised by another service or by hand)"
+          : "its last switch " + last.get().id() + " was " + last.get().state().value();
+    }
+    String problem = "the old database is fenced but " + unverified + ": this instance serves old, not new, since no"
+        + " release to new can be verified, and writes on old fail (25006) until the fence comes down; if no instance"
+        + " of " + router.service() + " serves new, lower it as the installer (SELECT cutover.lower_fence()), else"
+        + " flip the flag to new so that a switch moves this instance behind a barrier";
+    LOG.error("cutover {}: {}", router.service(), problem);
+    if (pending.stream().noneMatch(problem::equals)) {
+      pending.add(problem);
+    }
+    return false;
   }
 
   /**
