@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
 public final class Applier implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
   /** Advisory lock class ("cut3") of appliers; the object id is 1 for forward, 2 for reverse. */
-  static final int LOCK_CLASS = 0x63757433;
+  static final int LOCK_CLASS = dev.cutover.driver.internal.control.ControlSql.APPLY_LOCK;
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
 
   /**

@@ -29,6 +29,11 @@ public final class ControlSql {
   /** Advisory lock class (first key) held by the leader of a switch. */
   public static final int LEADER_LOCK = 0x63757432;
   /**
+   * Advisory lock class (first key) an apply process of the replicator holds on its target while it
+   * applies (second key 1 forward, 2 reverse): the replicator's {@code Applier.LOCK_CLASS}.
+   */
+  public static final int APPLY_LOCK = 0x63757433;
+  /**
    * Locked, never written, to serialise changes of this database's fence (EXCLUSIVE; SHARE where
    * the fence must only stay as it is). A table of the sealed schema, which no other role may lock:
    * an advisory lock's key is open to every role, and earlier builds' constant key let any role
@@ -70,7 +75,9 @@ public final class ControlSql {
       "request_abort(text, text)",
       "service_names()",
       "switch_leader_pid(text)",
-      "switch_leader(text)");
+      "switch_leader(text)",
+      "refuse_switch(text, text, text, text, text)",
+      "way_in(text)");
 
   /**
    * Operator functions added to version 2 after its release. An install grants them to every role
@@ -90,7 +97,9 @@ public final class ControlSql {
   public static final List<String> ADDED_FOR_INSTANCES = List.of(
       "slots_at_switch()",
       "make_slots_at_switch(text, text, bigint, integer)",
-      "miss_slots_at_switch(text, text, text)");
+      "miss_slots_at_switch(text, text, text)",
+      "refuse_switch(text, text, text, text, text)",
+      "way_in(text)");
 
   /** Functions only the installer (the replicator's role) may call. */
   public static final List<String> INSTALLER_ONLY = List.of(
@@ -554,6 +563,68 @@ public final class ControlSql {
               began_at = EXCLUDED.began_at, updated_at = clock_timestamp();
           RETURN p_id;
         END $$""".formatted(DEFINER, BEGIN_LOCK));
+    // A switch refused before it began (its checks or its probe), recorded as the service's last
+    // switch, aborted, so that the operator view shows it with its reason. Never over a switch in
+    // progress, and never on a fenced database, where the last switch may be a release an instance
+    // still has to catch up with: nothing a peer, a joiner or a catch-up reads changes.
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.refuse_switch(p_service text, p_id text, p_source text, p_target text,
+            p_reason text) RETURNS boolean LANGUAGE plpgsql%s AS $$
+        BEGIN
+          LOCK TABLE %s IN EXCLUSIVE MODE;
+          IF cutover.fence_raised() OR EXISTS (SELECT 1 FROM cutover.switch s WHERE s.service = p_service
+              AND s.state = 'draining') THEN
+            RETURN false;
+          END IF;
+          INSERT INTO cutover.switch AS s (service, id, source, target, state, reason, began_at)
+            VALUES (p_service, p_id, p_source, p_target, 'aborted', left(p_reason, 4000), clock_timestamp())
+            ON CONFLICT (service) DO UPDATE SET id = EXCLUDED.id, source = EXCLUDED.source, target = EXCLUDED.target,
+              state = 'aborted', marker = NULL, reason = EXCLUDED.reason, fence_epoch = NULL, abort_requested = NULL,
+              leader = NULL, began_at = EXCLUDED.began_at, updated_at = clock_timestamp();
+          RETURN true;
+        END $$""".formatted(DEFINER, BEGIN_LOCK));
+    // What carries replication into this database, as the replicator armed it, for the remedy of a
+    // switch whose probe did not arrive: p_way 'forward' (into new) or 'reverse' (into old). A
+    // subscription cutover_fwd_/cutover_rev_ (enabled? its apply worker running?), else a relay
+    // position (forward only), else trigger capture's apply position; for the last two, whether an
+    // apply process holds the way's lock here and the failure it noted. The replicator's tables may
+    // be missing (dynamic SQL), as may pg_subscription (9.6).
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.way_in(p_way text) RETURNS TABLE (engine text, object_name text,
+            enabled boolean, applying boolean, applied_at timestamptz, failure text, failed_at timestamptz)
+          LANGUAGE plpgsql%1$s AS $$
+        DECLARE v_engine text; v_name text; v_enabled boolean; v_applying boolean := false; v_applied timestamptz;
+          v_failure text; v_failed timestamptz;
+        BEGIN
+          IF to_regclass('pg_catalog.pg_subscription') IS NOT NULL THEN
+            EXECUTE 'SELECT s.subname::text, s.subenabled, EXISTS (SELECT 1 FROM pg_stat_subscription w'
+              || ' WHERE w.subname = s.subname AND w.pid IS NOT NULL AND w.relid IS NULL)'
+              || ' FROM pg_subscription s WHERE s.subdbid = %2$s AND s.subname LIKE $1 ORDER BY 1 LIMIT 1'
+              INTO v_name, v_enabled, v_applying
+              USING CASE p_way WHEN 'forward' THEN 'cutover\\_fwd\\_%%' ELSE 'cutover\\_rev\\_%%' END;
+            IF v_name IS NOT NULL THEN v_engine := 'subscription'; END IF;
+          END IF;
+          IF v_engine IS NULL AND p_way = 'forward' AND to_regclass('cutover.relay_progress') IS NOT NULL THEN
+            EXECUTE 'SELECT r.slot, r.applied_at FROM cutover.relay_progress r WHERE r.direction = ''forward'''
+              INTO v_name, v_applied;
+            IF v_name IS NOT NULL THEN v_engine := 'relay'; END IF;
+          END IF;
+          IF v_engine IS NULL AND to_regclass('cutover.apply_progress') IS NOT NULL THEN
+            EXECUTE 'SELECT a.direction, a.applied_at FROM cutover.apply_progress a WHERE a.direction = $1'
+              INTO v_name, v_applied USING p_way;
+            IF v_name IS NOT NULL THEN v_engine := 'capture'; END IF;
+          END IF;
+          IF v_engine IN ('relay', 'capture') THEN
+            v_applying := EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
+              AND l.database = %2$s AND l.classid = %3$s AND l.objsubid = 2
+              AND l.objid = CASE p_way WHEN 'forward' THEN 1 ELSE 2 END);
+            IF to_regclass('cutover.apply_failure') IS NOT NULL THEN
+              EXECUTE 'SELECT left(f.message, 1000), f.last FROM cutover.apply_failure f WHERE f.way = $1'
+                INTO v_failure, v_failed USING p_way;
+            END IF;
+          END IF;
+          RETURN QUERY SELECT v_engine, v_name, v_enabled, v_applying, v_applied, v_failure, v_failed;
+        END $$""".formatted(DEFINER, THIS_DATABASE, APPLY_LOCK));
     f.add("CREATE OR REPLACE FUNCTION cutover.drained(p_service text, p_instance text, p_switch text) RETURNS void"
         + " LANGUAGE sql" + DEFINER + " AS $$"
         + " INSERT INTO cutover.instance AS i (service, instance, drained_for) VALUES (p_service, p_instance, p_switch)"

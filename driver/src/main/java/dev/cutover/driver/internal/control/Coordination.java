@@ -99,6 +99,26 @@ public final class Coordination {
     return string(c, "SELECT cutover.begin_switch(?, ?, ?, ?)", service, proposedId, source.value(), target.value());
   }
 
+  /**
+   * Records a switch refused before it began (its checks or its probe) as the service's last switch,
+   * aborted with {@code reason}, for the operator view: not over a switch in progress, nor on a
+   * fenced database (whose last switch an instance may still have to catch up with).
+   *
+   * @return whether it was recorded; false too where the control schema predates {@code refuse_switch}
+   */
+  public static boolean refuse(Connection c, String service, String switchId, Target source, Target target, String reason)
+      throws SQLException {
+    try {
+      return bool(c, "SELECT cutover.refuse_switch(?, ?, ?, ?, ?)", service, switchId, source.value(), target.value(),
+          reason);
+    } catch (SQLException e) {
+      if (UNDEFINED_FUNCTION.equals(e.getSQLState())) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
   /** Whether a live instance (heartbeat within {@code ttl}) reports that its own flag asks for {@code target}. */
   public static boolean asking(Connection c, String service, Target target, Duration ttl) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT cutover.asking(?, ?, ?)")) {

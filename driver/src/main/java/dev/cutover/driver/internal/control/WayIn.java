@@ -1,0 +1,103 @@
+package dev.cutover.driver.internal.control;
+
+import dev.cutover.flags.Target;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * What carries replication into a switch's target, as the replicator armed it there ({@code
+ * cutover.way_in}): a subscription, a relay position or trigger capture's apply position, and
+ * whether something applies now. Read only when a probe did not arrive, to word the remedy from
+ * what is armed rather than from which way the switch goes: "arm reverse replication" is wrong once
+ * the way back is armed and only its {@code cutover-replicator apply} is missing.
+ *
+ * @param engine {@code subscription}, {@code relay} or {@code capture}; {@code null} when the
+ *     replicator armed nothing into the target (or another tool replicates)
+ * @param name the subscription's or the relay slot's name
+ * @param enabled whether the subscription is enabled
+ * @param applying the subscription's apply worker runs, or an apply process holds the way's lock
+ * @param appliedAt when a relay's or capture's position last moved (the target's clock)
+ * @param failure what the apply process noted of its last failed batch, or null
+ */
+public record WayIn(String engine, String name, Boolean enabled, boolean applying, Instant appliedAt, String failure,
+    Instant failedAt) {
+  private static final String UNDEFINED_FUNCTION = "42883";
+  private static final String INSUFFICIENT_PRIVILEGE = "42501";
+
+  /**
+   * Reads what carries replication into {@code target}, the database of side {@code into}.
+   *
+   * @return empty where the control schema predates {@code cutover.way_in} (or the role may not call it)
+   */
+  public static Optional<WayIn> read(Connection target, Target into) throws SQLException {
+    try (PreparedStatement ps = target.prepareStatement("SELECT * FROM cutover.way_in(?)")) {
+      ps.setString(1, into == Target.NEW ? "forward" : "reverse");
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return Optional.of(new WayIn(rs.getString("engine"), rs.getString("object_name"),
+            (Boolean) rs.getObject("enabled"), rs.getBoolean("applying"), instant(rs.getTimestamp("applied_at")),
+            rs.getString("failure"), instant(rs.getTimestamp("failed_at"))));
+      }
+    } catch (SQLException e) {
+      if (UNDEFINED_FUNCTION.equals(e.getSQLState()) || INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * What to do so that replication from {@code from} delivers to {@code to}, for a switch refused at
+   * its probe; {@code way} empty when the control schema could not say.
+   */
+  public static String remedy(Optional<WayIn> way, Target from, Target to) {
+    String dir = from.value() + " -> " + to.value();
+    if (way.isEmpty()) {
+      return (to == Target.OLD ? "arm reverse replication (cutover-replicator reverse) if it is not armed, else start"
+          : "start") + " what carries " + dir + " (`cutover-replicator apply` for trigger capture or a relay; a"
+          + " subscription's apply worker), see cutover-replicator status";
+    }
+    WayIn w = way.get();
+    if (w.engine() == null) {
+      return to == Target.OLD
+          ? "arm reverse replication (cutover-replicator reverse): nothing of the replicator's carries " + dir
+          : "start replication (cutover-replicator start): nothing of the replicator's carries " + dir
+              + " (with another tool, make it carry table cutover.barrier)";
+    }
+    String how = switch (w.engine()) {
+      case "subscription" -> "subscription " + w.name() + " on " + to.value();
+      case "relay" -> "a relay from slot " + w.name() + " on " + from.value();
+      default -> "trigger capture";
+    };
+    if ("subscription".equals(w.engine())) {
+      if (Boolean.FALSE.equals(w.enabled())) {
+        return dir + " is armed by " + how + ", which is disabled: ALTER SUBSCRIPTION " + w.name() + " ENABLE on "
+            + to.value();
+      }
+      return dir + " is armed by " + how + ", " + (w.applying() ? "whose apply worker runs but lags or fails"
+          : "whose apply worker is not running") + ": see its errors in " + to.value() + "'s server log and"
+          + " cutover-replicator status";
+    }
+    String moved = w.appliedAt() == null ? "" : " (its position on " + to.value() + " last moved at " + w.appliedAt() + ")";
+    if (!w.applying() && w.failure() == null) {
+      return dir + " is armed by " + how + moved + " but no `cutover-replicator apply` runs into " + to.value()
+          + ": start `cutover-replicator apply`";
+    }
+    if (w.failure() != null) {
+      return "the `cutover-replicator apply` of " + dir + " (" + how + ") fails (last tried " + w.failedAt() + "): "
+          + w.failure() + "; fix the cause it names" + (w.applying() ? "" : ", and start `cutover-replicator apply` if"
+              + " none runs");
+    }
+    return "the `cutover-replicator apply` of " + dir + " (" + how + ") runs but lags" + moved
+        + ": see cutover-replicator status";
+  }
+
+  private static Instant instant(Timestamp t) {
+    return t == null ? null : t.toInstant();
+  }
+}
