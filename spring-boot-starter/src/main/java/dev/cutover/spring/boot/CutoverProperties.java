@@ -109,6 +109,7 @@ public class CutoverProperties {
     put(s, "cutover.gate.max-pause", gate.maxPause);
     put(s, "cutover.sequence.margin", sequence.margin);
     put(s, "cutover.switch.force", switchSettings.force);
+    put(s, "cutover.switch.retry-interval", switchSettings.retryInterval);
     put(s, "cutover.router.linger", router.linger);
     put(s, "cutover.flag.provider", flag.provider);
     put(s, "cutover.flag.value", flag.value);
@@ -296,12 +297,26 @@ public class CutoverProperties {
     /** Switch without proof that replication delivered (no probe, no barrier): for emergencies. Default: false. */
     private Boolean force;
 
+    /**
+     * How often a switch refused before it began (replication not delivering, the target unreachable) is tried
+     * again while the flag still asks for it. Default: 10s.
+     */
+    private String retryInterval;
+
     public Boolean getForce() {
       return force;
     }
 
     public void setForce(Boolean force) {
       this.force = force;
+    }
+
+    public String getRetryInterval() {
+      return retryInterval;
+    }
+
+    public void setRetryInterval(String retryInterval) {
+      this.retryInterval = duration("cutover.switch.retry-interval", retryInterval, true);
     }
   }
 

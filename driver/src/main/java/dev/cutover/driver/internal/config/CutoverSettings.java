@@ -50,6 +50,7 @@ public final class CutoverSettings {
   private final Duration barrierTimeout;
   private final Duration gateMaxPause;
   private final Duration routerLinger;
+  private final Duration retryInterval;
   private final long sequenceMargin;
   private final Optional<String> oldDirectUrl;
   private final Optional<String> newDirectUrl;
@@ -74,6 +75,7 @@ public final class CutoverSettings {
     this.newDirectUrl = readDirectUrl(SettingKey.NEW_DIRECT_URL);
     this.customSettings = readCustomSettings();
     this.routerLinger = duration(SettingKey.ROUTER_LINGER);
+    this.retryInterval = duration(SettingKey.SWITCH_RETRY_INTERVAL);
   }
 
   public static boolean accepts(String url) {
@@ -262,6 +264,11 @@ public final class CutoverSettings {
   /** How long a router nothing uses any more stays before it closes. */
   public Duration routerLinger() {
     return routerLinger;
+  }
+
+  /** How long after a switch refused before it began the router tries it again, while its flag still asks for it. */
+  public Duration retryInterval() {
+    return retryInterval;
   }
 
   public Duration drainTimeout() {

@@ -30,6 +30,8 @@ public enum SettingKey {
   GATE_MAX_PAUSE("cutover.gate.max-pause", null, "drain + barrier + 5 s"),
   SEQUENCE_MARGIN("cutover.sequence.margin", "1000"),
   SWITCH_FORCE("cutover.switch.force", "false"),
+  /** How often a switch refused before it began (its checks, its probe) is tried again while the flag still asks for it. */
+  SWITCH_RETRY_INTERVAL("cutover.switch.retry-interval", "10s"),
   ROUTER_LINGER("cutover.router.linger", "30s");
 
   private static final Map<String, SettingKey> BY_KEY =

@@ -19,9 +19,9 @@ import org.slf4j.LoggerFactory;
  * <p>An instance without a flag source ({@link NoFlag}) only ever follows: it serves where the
  * service serves and joins or catches up with its peers' switches.
  *
- * <p>Concurrency: {@link #staleFlag} and the catch-up record belong to the switch thread; {@link
- * #pendingJoin} is written by the heartbeat thread and cleared by the switch thread; {@link
- * #disagreement} is written by the switch thread and read by any (the MBean).
+ * <p>Concurrency: {@link #staleFlag}, {@link #converging} and the catch-up record belong to the
+ * switch thread; {@link #pendingJoin} is written by the heartbeat thread and cleared by the switch
+ * thread; {@link #disagreement} is written by the switch thread and read by any (the MBean).
  */
 final class FlagFollower {
   private static final Logger LOG = LoggerFactory.getLogger(FlagFollower.class);
@@ -39,6 +39,8 @@ final class FlagFollower {
   /** The released switch this instance last tried to catch up with, and when. */
   private String caughtUp;
   private long caughtUpAt;
+  /** How many times {@link #converge} looked: a retry it scheduled runs only if no look came since. */
+  private long converging;
   /** Why this instance serves a side its delivered flag does not ask for, or empty. */
   private volatile String disagreement = "";
 
@@ -115,11 +117,28 @@ final class FlagFollower {
     return disagreement;
   }
 
-  /** Switches toward the flag's current value if it differs from the serving side. */
+  /**
+   * Switches toward the flag's current value if it differs from the serving side. A switch refused
+   * before it began (replication not delivering, the target unreachable: nothing was held) is tried
+   * again after {@code cutover.switch.retry-interval}, for as long as the flag asks for a side this
+   * instance does not serve: the cause is often fixed without the flag changing (an apply process
+   * restarted), and the flag is the decision. A switch that aborted after it began is not: its gate
+   * closed (each try would pause the application) or an operator aborted it, so the flag must change
+   * again. Every look supersedes the retry scheduled before it.
+   */
   private void converge() {
+    long attempt = ++converging;
     Target desired = flag.target();
     if (desired != staleFlag && desired != router.route().serving()) {
-      switches.run(new Switchover(router, this, router.route().serving(), desired, null, false));
+      Switchover s = new Switchover(router, this, router.route().serving(), desired, null, false);
+      switches.run(s);
+      if (s.refused()) {
+        switches.schedule(() -> {
+          if (attempt == converging) {
+            converge();
+          }
+        }, router.settings().retryInterval().toMillis());
+      }
     }
   }
 

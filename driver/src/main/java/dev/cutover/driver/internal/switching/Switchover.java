@@ -8,6 +8,7 @@ import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.internal.control.Sequences;
+import dev.cutover.driver.internal.control.WayIn;
 import dev.cutover.flags.Target;
 import java.sql.Array;
 import java.sql.Connection;
@@ -114,6 +115,10 @@ final class Switchover {
   private int leaderPid;
   /** Whether this switch goes without the probe and the barrier (the setting, or the operator's). */
   private boolean force;
+  /** Whether this switch was recorded in the control schema (begun or joined): until then, an abort is a refusal. */
+  private boolean began;
+  /** Whether it ended refused before it began: nothing was held, and the follower tries it again. */
+  private boolean refused;
   private int rolledBack;
   private int sequencesMoved;
 
@@ -210,7 +215,13 @@ final class Switchover {
       watchdog.close();
     }
     if (!done) {
-      abort(reason.isEmpty() ? "failed while " + router.phase() : reason);
+      if (reason.isEmpty()) {
+        reason = "failed while " + router.phase();
+      }
+      if (joined == null && !began) {
+        reason = refuse(reason);
+      }
+      abort(reason);
     }
     Router.closeQuietly(source);
     Router.closeQuietly(target);
@@ -270,6 +281,7 @@ final class Switchover {
       if (joined == null) {
         probe();
         switchId = Coordination.begin(source, router.service(), switchId, from, to);
+        began = true;
       } else if (caughtUp) {
         Coordination.Verified v = Coordination.verifyRelease(source, router.service(), joined);
         if (!v.ok()) {
@@ -313,10 +325,19 @@ final class Switchover {
     if (!arrived) {
       throw new Abort("replication from " + from.value() + " to " + to.value() + " is not delivering: a probe"
           + " marker did not arrive within " + timeout.toMillis() + " ms (cutover.barrier.timeout), so the switch"
-          + " would lose the writes not yet replicated; " + (to == Target.OLD
-              ? "arm reverse replication (cutover-replicator reverse)"
-              : "check the subscription (cutover-replicator status)")
+          + " would lose the writes not yet replicated; " + WayIn.remedy(wayIn(), from, to)
           + ", or set cutover.switch.force=true to switch without this guarantee");
+    }
+  }
+
+  /** What carries replication into the target, for the probe's remedy; empty when the control schema cannot say. */
+  private Optional<WayIn> wayIn() {
+    try {
+      return WayIn.read(target, to);
+    } catch (SQLException e) {
+      LOG.debug("cutover {}: switch {}: cannot read what replicates into {}: {}", router.service(), switchId, to.value(),
+          e.getMessage());
+      return Optional.empty();
     }
   }
 
@@ -806,6 +827,40 @@ final class Switchover {
   }
 
   // ---- abort --------------------------------------------------------------------------------
+
+  /**
+   * A switch of this instance's own flag refused before it began (its checks, its probe, its
+   * connections): nothing was held, no peer joined, and the {@link FlagFollower} tries it again
+   * after {@code cutover.switch.retry-interval} while the flag still asks for it, which the reason
+   * says. It is recorded as the service's last switch on the source, aborted, so that the operator
+   * view ({@code switch-status}) shows it; a source that cannot take it leaves it to the log.
+   *
+   * @return the reason with the retry
+   */
+  private String refuse(String reason) {
+    refused = true;
+    String withRetry = reason + "; retrying every " + every(router.settings().retryInterval())
+        + " while the flag asks for " + to.value() + " (cutover.switch.retry-interval)";
+    if (router.control() && source != null) {
+      try {
+        Coordination.refuse(source, router.service(), switchId, from, to, withRetry);
+      } catch (SQLException e) {
+        LOG.debug("cutover {}: switch {}: refusal not recorded on {}: {}", router.service(), switchId, from.value(),
+            e.getMessage());
+      }
+    }
+    return withRetry;
+  }
+
+  /** {@code 10 s}, or {@code 500 ms} for an interval that is no whole number of seconds. */
+  static String every(Duration interval) {
+    return interval.toMillis() % 1000 == 0 ? interval.toSeconds() + " s" : interval.toMillis() + " ms";
+  }
+
+  /** Whether the switch ended refused before it began ({@link #refuse}); read by the follower after {@link #run}. */
+  boolean refused() {
+    return refused;
+  }
 
   /**
    * Leaves traffic where it was. An instance that led (or that gives up on a switch nobody leads
