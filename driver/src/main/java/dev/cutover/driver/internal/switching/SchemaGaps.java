@@ -117,6 +117,8 @@ final class SchemaGaps {
         + count + "pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.rulename <> '_RETURN'),"
         + " c.relrowsecurity::int,"
         + count + "pg_catalog.pg_policy p WHERE p.polrelid = c.oid)"
-        + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE " + ControlSql.APPLICATION_TABLES;
+        + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE " + ControlSql.APPLICATION_TABLES
+        // Named in the refusal in this order, whatever order the catalog holds them in.
+        + " ORDER BY 1";
   }
 }
