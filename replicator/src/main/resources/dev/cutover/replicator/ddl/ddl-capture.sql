@@ -50,8 +50,6 @@ CREATE OR REPLACE FUNCTION cutover.ddl_side() RETURNS text LANGUAGE sql IMMUTABL
 -- This function and every other one here that reads text with a pattern or literal holding a
 -- backslash runs with standard_conforming_strings = on (a SET clause), so that PL/pgSQL reads its
 -- own literals alike whatever the session says; they run only for schema changes, never for rows.
-DROP FUNCTION IF EXISTS cutover.ddl_split(text);
-DROP FUNCTION IF EXISTS cutover.ddl_split(text, boolean);
 CREATE OR REPLACE FUNCTION cutover.ddl_split(q text, scs boolean, OUT stmts text[], OUT shapes text[]) LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
@@ -181,7 +179,6 @@ END $f$;
 -- LABEL on a database, role, tablespace or event trigger. A GRANT's or REVOKE's object type must
 -- also be the one pg_event_trigger_ddl_commands() reported (objtype: TABLE, SEQUENCE, FUNCTION...),
 -- and SELECT INTO's INTO is not an INSERT's or MERGE's.
-DROP FUNCTION IF EXISTS cutover.ddl_matches(text, text);
 CREATE OR REPLACE FUNCTION cutover.ddl_matches(tg_tag text, objtype text, shape text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
@@ -794,6 +791,12 @@ BEGIN
 END $f$;
 DROP TRIGGER IF EXISTS ddl_log_guard ON cutover.ddl_log;
 CREATE TRIGGER ddl_log_guard BEFORE INSERT OR UPDATE OR DELETE ON cutover.ddl_log FOR EACH ROW EXECUTE PROCEDURE cutover.ddl_log_guard();
+
+-- Earlier signatures, dropped only now: every statement of this script fires the event trigger,
+-- whose cutover.ddl_record must find the functions it calls, in its old version until it was
+-- replaced above and in its new one after (a drop before that failed a start over an install).
+DROP FUNCTION IF EXISTS cutover.ddl_split(text);
+DROP FUNCTION IF EXISTS cutover.ddl_matches(text, text);
 
 -- Only the event trigger, the apply trigger and the capture's own code call these.
 REVOKE ALL ON FUNCTION cutover.ddl_capture(), cutover.ddl_record(text, text, text, text[], boolean, text), cutover.ddl_apply(),
