@@ -237,16 +237,12 @@ END $f$;
 CREATE OR REPLACE FUNCTION cutover.ddl_create_empty(tg_tag text, cmd text, scs boolean) RETURNS text LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS $f$
 DECLARE
-  n int := length(cmd);
-  pos int := 1;
+  split record;
+  shape text;
   depth int := 0;
-  nest int;
-  rest text;
   c text;
+  rest text;
   m text;
-  tag text;
-  a int;
-  b int;
   clause text[];
   name text := '(?:"(?:[^"]|"")*"|[^[:space:]"(),;.]+)';
 BEGIN
@@ -257,74 +253,32 @@ BEGIN
   ELSIF tg_tag <> 'SELECT INTO' THEN
     RETURN NULL;
   END IF;
-  WHILE pos <= n LOOP
-    rest := substr(cmd, pos);
-    pos := pos + length(substring(rest FROM '^[^'';"$/()iI-]*'));
-    EXIT WHEN pos > n;
-    c := substr(cmd, pos, 1);
-    rest := substr(cmd, pos);
+  -- Read on cutover.ddl_split's shape, literals, quoted names and comments masked at their own
+  -- length: a position in it is one in the statement (which starts with neither, ddl_unlead).
+  SELECT * INTO split FROM cutover.ddl_split(cmd, scs);
+  IF cardinality(split.stmts) <> 1 OR left(split.stmts[1], 2) IN ('--', '/*') THEN
+    RETURN NULL;
+  END IF;
+  cmd := split.stmts[1];
+  shape := split.shapes[1];
+  FOR pos IN 1 .. length(shape) LOOP
+    c := substr(shape, pos, 1);
     IF c = '(' THEN
       depth := depth + 1;
-      pos := pos + 1;
     ELSIF c = ')' THEN
       depth := depth - 1;
-      pos := pos + 1;
-    ELSIF c IN ('i', 'I') THEN
-      IF depth = 0 AND (pos = 1 OR substr(cmd, pos - 1, 1) !~ '[[:alnum:]_$]') THEN
-        clause := regexp_match(rest, '^into\s+(unlogged\s+)?(table\s+)?(' || name || '(?:\s*\.\s*' || name || '){0,2})', 'i');
-        IF clause IS NOT NULL THEN
-          IF rest ~* '^into\s+((global|local)\s+)?temp(orary)?\s' THEN
-            RETURN NULL;
-          END IF;
-          m := substring(rest FROM '(?i)^into\s+(?:unlogged\s+)?(?:table\s+)?' || name || '(?:\s*\.\s*' || name || '){0,2}');
-          RETURN 'CREATE ' || CASE WHEN clause[1] IS NULL THEN '' ELSE 'UNLOGGED ' END || 'TABLE ' || clause[3] || ' AS '
-            || rtrim(substr(cmd, 1, pos - 1), E' \t\r\n') || ' ' || ltrim(substr(rest, length(m) + 1), E' \t\r\n') || E'\nWITH NO DATA';
+    ELSIF depth = 0 AND c IN ('i', 'I') AND (pos = 1 OR substr(shape, pos - 1, 1) !~ '[[:alnum:]_$]')
+        AND substr(shape, pos) ~* '^into\s' THEN
+      rest := substr(cmd, pos);
+      clause := regexp_match(rest, '^into\s+(unlogged\s+)?(table\s+)?(' || name || '(?:\s*\.\s*' || name || '){0,2})', 'i');
+      IF clause IS NOT NULL THEN
+        IF rest ~* '^into\s+((global|local)\s+)?temp(orary)?\s' THEN
+          RETURN NULL;
         END IF;
+        m := substring(rest FROM '(?i)^into\s+(?:unlogged\s+)?(?:table\s+)?' || name || '(?:\s*\.\s*' || name || '){0,2}');
+        RETURN 'CREATE ' || CASE WHEN clause[1] IS NULL THEN '' ELSE 'UNLOGGED ' END || 'TABLE ' || clause[3] || ' AS '
+          || rtrim(substr(cmd, 1, pos - 1), E' \t\r\n') || ' ' || ltrim(substr(rest, length(m) + 1), E' \t\r\n') || E'\nWITH NO DATA';
       END IF;
-      pos := pos + 1;
-    ELSIF c = ';' THEN
-      RETURN NULL;
-    ELSIF c = '''' THEN
-      IF (NOT scs OR (pos > 1 AND substr(cmd, pos - 1, 1) IN ('E', 'e') AND (pos = 2 OR substr(cmd, pos - 2, 1) !~ '[[:alnum:]_$]'))) THEN
-        m := substring(rest FROM '^''(?:[^''\\]|\\.|'''')*''');
-      ELSE
-        m := substring(rest FROM '^''(?:[^'']|'''')*''');
-      END IF;
-      pos := pos + coalesce(length(m), length(rest));
-    ELSIF c = '"' THEN
-      m := substring(rest FROM '^"(?:[^"]|"")*"');
-      pos := pos + coalesce(length(m), length(rest));
-    ELSIF c = '$' THEN
-      tag := CASE WHEN pos > 1 AND substr(cmd, pos - 1, 1) ~ '[[:alnum:]_$]' THEN NULL
-                  ELSE substring(rest FROM '^\$(?:[[:alpha:]_][[:alnum:]_]*)?\$') END;
-      IF tag IS NULL THEN
-        pos := pos + 1;
-      ELSE
-        a := strpos(substr(rest, length(tag) + 1), tag);
-        pos := CASE WHEN a = 0 THEN n + 1 ELSE pos + 2 * length(tag) + a - 1 END;
-      END IF;
-    ELSIF c = '-' AND substr(cmd, pos + 1, 1) = '-' THEN
-      a := strpos(rest, E'\n');
-      pos := CASE WHEN a = 0 THEN n + 1 ELSE pos + a END;
-    ELSIF c = '/' AND substr(cmd, pos + 1, 1) = '*' THEN
-      nest := 1;
-      pos := pos + 2;
-      WHILE nest > 0 AND pos <= n LOOP
-        rest := substr(cmd, pos);
-        a := strpos(rest, '/*');
-        b := strpos(rest, '*/');
-        IF b = 0 THEN
-          pos := n + 1;
-        ELSIF a > 0 AND a < b THEN
-          nest := nest + 1;
-          pos := pos + a + 1;
-        ELSE
-          nest := nest - 1;
-          pos := pos + b + 1;
-        END IF;
-      END LOOP;
-    ELSE
-      pos := pos + 1;
     END IF;
   END LOOP;
   RETURN NULL;
