@@ -11,8 +11,8 @@ import java.util.Properties;
 /**
  * The client sessions open on one server, read in one query from {@code pg_stat_activity}: what
  * {@link NoLeakedConnections} compares before and after a test. The server's own processes
- * (autovacuum, checkpointer, WAL senders, logical replication workers) are left out, and so is the
- * session that asks.
+ * (autovacuum, checkpointer, WAL senders, logical replication workers) are left out, and so are the
+ * session that asks and the {@link ReplicationNudger}'s.
  */
 final class ClientSessions {
 
@@ -21,9 +21,9 @@ final class ClientSessions {
 
   /** From 10, {@code backend_type} names client sessions; 9.6 shows WAL senders and autovacuum workers among them. */
   private static final String SINCE_10 = "SELECT pid, application_name, usename, datname, state, query FROM pg_stat_activity"
-      + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> ?";
+      + " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name NOT IN (?, ?)";
   private static final String BEFORE_10 = "SELECT pid, application_name, usename, datname, state, query FROM pg_stat_activity"
-      + " WHERE pid <> pg_backend_pid() AND application_name <> ? AND pid NOT IN (SELECT pid FROM pg_stat_replication)"
+      + " WHERE pid <> pg_backend_pid() AND application_name NOT IN (?, ?) AND pid NOT IN (SELECT pid FROM pg_stat_replication)"
       + " AND coalesce(query, '') NOT LIKE 'autovacuum:%'";
 
   /** One session as {@code pg_stat_activity} shows it. */
@@ -52,6 +52,7 @@ final class ClientSessions {
     }
     try (connection; PreparedStatement query = connection.prepareStatement(server.majorVersion() >= 10 ? SINCE_10 : BEFORE_10)) {
       query.setString(1, APPLICATION_NAME);
+      query.setString(2, ReplicationNudger.APPLICATION_NAME);
       Map<Integer, Session> sessions = new LinkedHashMap<>();
       try (ResultSet rs = query.executeQuery()) {
         while (rs.next()) {

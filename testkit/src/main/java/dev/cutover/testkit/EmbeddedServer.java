@@ -23,11 +23,13 @@ final class EmbeddedServer implements PostgresServer {
   private final int majorVersion;
   private final EmbeddedPostgres postgres;
   private final Path data;
+  private final ReplicationNudger nudger;
 
   private EmbeddedServer(int majorVersion, EmbeddedPostgres postgres, Path data) {
     this.majorVersion = majorVersion;
     this.postgres = postgres;
     this.data = data;
+    this.nudger = ReplicationNudger.start(this);
   }
 
   /**
@@ -111,6 +113,7 @@ final class EmbeddedServer implements PostgresServer {
 
   @Override
   public void stop() {
+    nudger.close();
     try {
       postgres.close();
     } catch (IOException e) {
