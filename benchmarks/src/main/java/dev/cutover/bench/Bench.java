@@ -50,6 +50,8 @@ public final class Bench {
   Path out = Path.of("target", "bench");
 
   public static void main(String[] args) {
+    // Logical replication waits here as it would in production: nothing writes WAL to hurry it on.
+    System.setProperty(ServerSettings.NUDGER_PROPERTY, "off");
     CommandLine cli = new CommandLine(new Bench()).setCaseInsensitiveEnumValuesAllowed(true);
     cli.setExecutionExceptionHandler((e, line, parsed) -> {
       if (e instanceof PgClient.MissingClientException) {

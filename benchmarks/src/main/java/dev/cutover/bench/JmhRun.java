@@ -1,5 +1,6 @@
 package dev.cutover.bench;
 
+import dev.cutover.testkit.ServerSettings;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -38,7 +39,7 @@ final class JmhRun {
       options.forks(0).warmupIterations(1).warmupTime(TimeValue.milliseconds(200))
           .measurementIterations(1).measurementTime(TimeValue.milliseconds(200));
     } else {
-      options.forks(1).warmupIterations(3).warmupTime(TimeValue.seconds(2))
+      options.forks(1).jvmArgsAppend("-D" + ServerSettings.NUDGER_PROPERTY + "=off").warmupIterations(3).warmupTime(TimeValue.seconds(2))
           .measurementIterations(5).measurementTime(TimeValue.seconds(2));
     }
     Collection<RunResult> results = new Runner(options.build()).run();

@@ -23,13 +23,14 @@ final class EmbeddedServer implements PostgresServer {
   private final int majorVersion;
   private final EmbeddedPostgres postgres;
   private final Path data;
+  /** Null where {@link ServerSettings#NUDGER_PROPERTY} is off. */
   private final ReplicationNudger nudger;
 
   private EmbeddedServer(int majorVersion, EmbeddedPostgres postgres, Path data) {
     this.majorVersion = majorVersion;
     this.postgres = postgres;
     this.data = data;
-    this.nudger = ReplicationNudger.start(this);
+    this.nudger = ServerSettings.nudges() ? ReplicationNudger.start(this) : null;
   }
 
   /**
@@ -113,7 +114,9 @@ final class EmbeddedServer implements PostgresServer {
 
   @Override
   public void stop() {
-    nudger.close();
+    if (nudger != null) {
+      nudger.close();
+    }
     try {
       postgres.close();
     } catch (IOException e) {

@@ -37,6 +37,13 @@ public final class ServerSettings {
       "shared_preload_libraries", "pg_stat_statements",
       "synchronous_commit", "on");
 
+  /**
+   * The system property that decides whether embedded servers get a {@link ReplicationNudger}:
+   * {@code on} (the default, for tests) or {@code off}, for benchmarks, whose servers must make
+   * logical replication wait as production's do.
+   */
+  public static final String NUDGER_PROPERTY = "cutover.test.nudger";
+
   /** The system property that decides {@code fsync}: {@code on} or {@code off} (the default). */
   public static final String FSYNC_PROPERTY = "cutover.test.fsync";
 
@@ -60,9 +67,18 @@ public final class ServerSettings {
 
   /** {@code fsync} as {@link #FSYNC_PROPERTY} says: {@code on} or {@code off}. */
   static String fsync() {
-    String value = System.getProperty(FSYNC_PROPERTY, "off");
+    return onOrOff(FSYNC_PROPERTY, "off");
+  }
+
+  /** Whether {@link #NUDGER_PROPERTY} asks for a {@link ReplicationNudger}. */
+  static boolean nudges() {
+    return onOrOff(NUDGER_PROPERTY, "on").equals("on");
+  }
+
+  private static String onOrOff(String property, String otherwise) {
+    String value = System.getProperty(property, otherwise);
     if (!value.equals("on") && !value.equals("off")) {
-      throw new IllegalArgumentException("-D" + FSYNC_PROPERTY + " must be on or off, not '" + value + "'");
+      throw new IllegalArgumentException("-D" + property + " must be on or off, not '" + value + "'");
     }
     return value;
   }

@@ -11,6 +11,7 @@ class ServerSettingsTest {
   @AfterEach
   void clearProperty() {
     System.clearProperty(ServerSettings.FSYNC_PROPERTY);
+    System.clearProperty(ServerSettings.NUDGER_PROPERTY);
   }
 
   @Test
@@ -33,5 +34,15 @@ class ServerSettingsTest {
     assertThatThrownBy(() -> ServerSettings.forVersion(17))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("-Dcutover.test.fsync must be on or off, not 'yes'");
+  }
+
+  @Test
+  void nudges_onUnlessThePropertySaysOff() {
+    assertThat(ServerSettings.nudges()).isTrue();
+    System.setProperty(ServerSettings.NUDGER_PROPERTY, "off");
+    assertThat(ServerSettings.nudges()).isFalse();
+    System.setProperty(ServerSettings.NUDGER_PROPERTY, "no");
+    assertThatThrownBy(ServerSettings::nudges).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("-Dcutover.test.nudger must be on or off, not 'no'");
   }
 }
