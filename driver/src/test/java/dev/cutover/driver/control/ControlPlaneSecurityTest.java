@@ -412,4 +412,28 @@ class ControlPlaneSecurityTest {
           .isEqualTo("p");
     }
   }
+
+  /**
+   * The apply lock's key is open to every role in pg_locks (review r10 #4): a role outside the
+   * control plane holding it is no apply process, and the switch's remedy must still say to start one.
+   */
+  @Test
+  void wayIn_applyLockKeyHeldByAnotherRole_isNotTakenForARunningApply(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp");
+        Connection intruder = as(pair.oldServer(), db, "intruder_cp")) {
+      try (Statement s = admin.createStatement()) {
+        s.execute("CREATE TABLE cutover.apply_progress (direction text PRIMARY KEY, applied_at timestamptz)");
+        s.execute("INSERT INTO cutover.apply_progress VALUES ('forward', now())");
+      }
+      String applying = "SELECT applying FROM cutover.way_in('forward')";
+      string(intruder, "SELECT pg_advisory_lock(" + ControlSql.APPLY_LOCK + ", 1)::text");
+      assertThat(string(member, "SELECT engine FROM cutover.way_in('forward')")).isEqualTo("capture");
+      assertThat(string(member, applying)).as("the intruder holds the key").isEqualTo("f");
+
+      string(intruder, "SELECT pg_advisory_unlock(" + ControlSql.APPLY_LOCK + ", 1)::text");
+      string(admin, "SELECT pg_advisory_lock(" + ControlSql.APPLY_LOCK + ", 1)::text");
+      assertThat(string(member, applying)).as("the installer, as the apply process is, holds it").isEqualTo("t");
+    }
+  }
 }

@@ -615,9 +615,14 @@ public final class ControlSql {
             IF v_name IS NOT NULL THEN v_engine := 'capture'; END IF;
           END IF;
           IF v_engine IN ('relay', 'capture') THEN
-            v_applying := EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
+            -- The key is open to every role in pg_locks: only a member of the schema's owner (the
+            -- replicator's role, as Way.OURS in the replicator) counts as an apply process.
+            v_applying := EXISTS (SELECT 1 FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.locktype = 'advisory' AND l.granted
               AND l.database = %2$s AND l.classid = %3$s AND l.objsubid = 2
-              AND l.objid = CASE p_way WHEN 'forward' THEN 1 ELSE 2 END);
+              AND l.objid = CASE p_way WHEN 'forward' THEN 1 ELSE 2 END
+              AND coalesce(pg_has_role(a.usesysid, (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = 'cutover'),
+                'USAGE'), true));
             IF to_regclass('cutover.apply_failure') IS NOT NULL THEN
               EXECUTE 'SELECT left(f.message, 1000), f.last FROM cutover.apply_failure f WHERE f.way = $1'
                 INTO v_failure, v_failed USING p_way;
