@@ -436,4 +436,32 @@ class ControlPlaneSecurityTest {
       assertThat(string(member, applying)).as("the installer, as the apply process is, holds it").isEqualTo("t");
     }
   }
+
+  /**
+   * Any role that may lock a guarded table holds the fence off (review r10 #3): the refusal names
+   * the table and the session that holds it, not only "lock timeout".
+   */
+  @Test
+  void raiseFence_tableLockedByAnotherRole_refusedNamingTheTableAndTheSession(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection member = as(pair.oldServer(), db, "member_cp"); Connection intruder = as(pair.oldServer(), db, "intruder_cp")) {
+      intruder.setAutoCommit(false);
+      String pid = string(intruder, "SELECT pg_backend_pid()::text");
+      try (Statement s = intruder.createStatement()) {
+        s.execute("LOCK TABLE a IN ACCESS EXCLUSIVE MODE");
+      }
+      String id = Coordination.begin(member, "svc", "s9", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+
+      SQLException refused = catchThrowableOfType(SQLException.class,
+          () -> Fence.raise(member, "svc", id, "member", Duration.ofMillis(300)));
+
+      assertThat(refused.getSQLState()).isEqualTo("55P03");
+      assertThat(refused.getMessage()).contains("the fence waited 300 ms for table public.a, held by process " + pid
+          + " (role intruder_cp").contains("pg_terminate_backend");
+      assertThat(Fence.isRaised(member)).isFalse();
+      intruder.rollback();
+      Coordination.abort(member, "svc", id, "test over");
+    }
+  }
 }

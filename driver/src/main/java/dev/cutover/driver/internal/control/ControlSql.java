@@ -299,7 +299,7 @@ public final class ControlSql {
     f.add(guardTables(major));
     f.add(guardAllTables());
     f.add(switchRow("raise_fence(p_service text, p_switch text, p_instance text, p_lock_timeout_ms integer) RETURNS bigint", """
-          DECLARE s record; e bigint; raised boolean := false; t record;
+          DECLARE s record; e bigint; raised boolean := false; t record; waited_for text; holders text;
           BEGIN
             PERFORM cutover.require_lead(p_service, p_switch);
             %2$s
@@ -318,8 +318,10 @@ public final class ControlSql {
               PERFORM cutover.guard_tables();
               FOR t IN SELECT ns.nspname, c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
                   JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE g.tgname = '%3$s' ORDER BY c.oid LOOP
+                waited_for := format('%%I.%%I', t.nspname, t.relname);
                 EXECUTE format('LOCK TABLE %%I.%%I IN SHARE MODE', t.nspname, t.relname);
               END LOOP;
+              waited_for := NULL;
               INSERT INTO cutover.fence AS f (singleton, settled_epoch) VALUES (true, e)
                 ON CONFLICT (singleton) DO UPDATE SET settled_epoch = EXCLUDED.settled_epoch;
               UPDATE cutover.switch w SET fence_epoch = e, leader = p_instance, updated_at = clock_timestamp()
@@ -328,6 +330,18 @@ public final class ControlSql {
               -- A failed raise never leaves a fence of its own standing.
               IF raised THEN
                 PERFORM setval('cutover.fence_epoch', e + 1, true);
+              END IF;
+              -- Any role that may lock one of the guarded tables can hold the fence off: name it.
+              IF SQLSTATE = '55P03' AND waited_for IS NOT NULL THEN
+                SELECT string_agg(format('process %%s (role %%s, application %%L, %%s since %%s)', a.pid, a.usename,
+                    a.application_name, coalesce(a.state, 'state unknown'), coalesce(a.xact_start::text, '?')), '; '
+                    ORDER BY a.pid) INTO holders
+                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                  WHERE l.locktype = 'relation' AND l.relation = waited_for::regclass AND l.granted
+                    AND l.pid <> pg_backend_pid() AND l.mode IN ('RowExclusiveLock', 'ShareUpdateExclusiveLock',
+                      'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock');
+                RAISE EXCEPTION 'cutover: the fence waited %% ms for table %%, held by %%; end that transaction (SELECT pg_terminate_backend(pid) as its owner or a superuser) and switch again',
+                  p_lock_timeout_ms, waited_for, coalesce(holders, 'a session that has ended since') USING ERRCODE = '55P03';
               END IF;
               RAISE;
             END;
