@@ -119,6 +119,8 @@ final class Switchover {
   private boolean began;
   /** Whether it ended refused before it began: nothing was held, and the follower tries it again. */
   private boolean refused;
+  /** Whether a wait ended because the router is closing ({@link #stopIfClosing}): no retry follows. */
+  private boolean closing;
   private int rolledBack;
   private int sequencesMoved;
 
@@ -218,7 +220,7 @@ final class Switchover {
       if (reason.isEmpty()) {
         reason = "failed while " + router.phase();
       }
-      if (joined == null && !began) {
+      if (joined == null && !began && !closing) {
         reason = refuse(reason);
       }
       abort(reason);
@@ -323,6 +325,7 @@ final class Switchover {
       arrived = Barrier.await(target, marker, timeout);
     }
     if (!arrived) {
+      stopIfClosing();
       throw new Abort("replication from " + from.value() + " to " + to.value() + " is not delivering: a probe"
           + " marker did not arrive within " + timeout.toMillis() + " ms (cutover.barrier.timeout), so the switch"
           + " would lose the writes not yet replicated; " + WayIn.remedy(wayIn(), from, to)
@@ -383,6 +386,7 @@ final class Switchover {
       return false;
     });
     if (!all) {
+      stopIfClosing();
       LOG.info("cutover {}: switch {}: instances {} not ready after {} ms; closing the gate anyway", router.service(),
           switchId, waiting.get(0), timeout.toMillis());
     }
@@ -414,6 +418,7 @@ final class Switchover {
   private void drain() throws SQLException {
     Duration timeout = router.settings().drainTimeout();
     if (!DRAIN_POLL.until(gateClosed + timeout.toNanos(), () -> !anyBusy())) {
+      stopIfClosing();
       rolledBack = rollBackStragglers(timeout);
     }
     phase(Phase.HANDOVER, to);
@@ -444,6 +449,7 @@ final class Switchover {
       kill.execute();
       alive.setArray(1, array);
       if (!BACKEND_POLL.within(BACKEND_EXIT, () -> bool(alive))) {
+        stopIfClosing();
         throw new Abort("rolled-back transactions on " + from.value() + " (backends " + pids
             + ") did not end within " + BACKEND_EXIT.toSeconds() + " s");
       }
@@ -480,6 +486,7 @@ final class Switchover {
       return role[0] != null;
     });
     if (role[0] == null) {
+      stopIfClosing();
       throw new Abort("no decision this instance could verify from the leader of " + router.service() + " within "
           + heldAtMost().toMillis() + " ms (cutover.gate.max-pause less the time to abort)"
           + (distrust[0] == null ? "" : "; a release was published but " + distrust[0]));
@@ -567,6 +574,7 @@ final class Switchover {
       return false;
     });
     if (!all) {
+      stopIfClosing();
       throw new Abort("instances " + waiting.get(0) + " of " + router.service() + " did not drain within "
           + TimeUnit.NANOSECONDS.toMillis(deadline - gateClosed) + " ms: do they see the flag?");
     }
@@ -738,6 +746,7 @@ final class Switchover {
       throw e;
     }
     if (opening.isEmpty()) {
+      stopIfClosing();
       throw new Abort("switch " + switchId + " was released but its lock on " + to.value() + " stayed taken for "
           + timeout.toMillis() + " ms (cutover.barrier.timeout)");
     }
@@ -804,6 +813,7 @@ final class Switchover {
       arrived = Barrier.await(target, expected, timeout, stillWanted, ABORT_CHECK);
     }
     if (!arrived) {
+      stopIfClosing();
       throw new Abort("the barrier marker written on " + from.value() + " did not reach " + to.value()
           + " within " + timeout.toMillis() + " ms (cutover.barrier.timeout): is replication running and"
           + " is cutover.barrier published?");
@@ -941,6 +951,19 @@ final class Switchover {
   }
 
   // ---- bounds and helpers -----------------------------------------------------------------
+
+  /**
+   * Aborts the switch when a wait ended because its thread was interrupted: the router is closing
+   * ({@link SwitchRunner#close}), and that, not a timeout or a drain that ran out, is why. The
+   * switch ends there, as any abort does, and is not tried again.
+   */
+  private void stopIfClosing() throws Abort {
+    if (Thread.currentThread().isInterrupted()) {
+      closing = true;
+      throw new Abort("the router closed (CutoverDriver.shutdown, or the last data source and connection using it"
+          + " closed) while " + router.phase() + "; the switch ends there and is not tried again");
+    }
+  }
 
   /**
    * How long the gate may stay closed before the switch gives up: {@code cutover.gate.max-pause}
