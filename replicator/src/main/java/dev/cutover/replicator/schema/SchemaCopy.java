@@ -128,27 +128,55 @@ public final class SchemaCopy {
       }
       RestorePolicy.Adjusted script = policy.adjust(filter(dump));
       warnings.addAll(script.warnings());
-      try {
-        inTransaction(n, () -> {
-          try (Statement s = n.createStatement()) {
-            s.setEscapeProcessing(false);
-            s.execute(script.script());
-          }
-          return null;
-        });
-      } catch (SQLException e) {
-        if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
-          String message = FirstLine.of(e.getMessage());
-          throw new ReplicatorException(Failure.PRIVILEGE, "new: the schema could not be created as " + user + ": " + message
-              + " (schema changed nothing)", privilegeRemedy(message, user), e);
-        }
-        throw e;
-      } finally {
-        Sql.execute(n, "RESET search_path");
-      }
+      restore(n, script.script(), user);
       int tables = Catalog.applicationTables(n).size();
       return new Report(tool.path, tool.major, dump.length(), tables, (System.nanoTime() - t0) / 1_000_000, mapped,
           List.copyOf(warnings));
+    }
+  }
+
+  /**
+   * Runs the dump's script on new in one transaction, then resets the search_path it set. When a
+   * statement fails, its error is the one reported: a connection the failure left closed would fail
+   * the reset too ("This connection has been closed"), which would hide why.
+   */
+  static void restore(Connection n, String script, String user) throws ReplicatorException, SQLException {
+    try {
+      inTransaction(n, () -> {
+        try (Statement s = n.createStatement()) {
+          s.setEscapeProcessing(false);
+          s.execute(script);
+        }
+        return null;
+      });
+    } catch (SQLException e) {
+      resetSearchPath(n, e);
+      if (e.getMessage() != null && e.getMessage().contains("client_encoding")) {
+        // PgJDBC closes a connection whose client_encoding becomes other than UTF8 (SQLState 08006,
+        // which would otherwise read as a connection lost to the network).
+        throw new ReplicatorException(Failure.PRECONDITION, "new: the schema script set client_encoding to other than UTF8,"
+            + " and the JDBC driver closed the connection (" + FirstLine.of(e.getMessage()) + "; schema changed nothing)",
+            "use a pg_dump that writes UTF8 when given --encoding=UTF8, or copy the schema by hand with pg_dump | psql", e);
+      }
+      if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+        String message = FirstLine.of(e.getMessage());
+        throw new ReplicatorException(Failure.PRIVILEGE, "new: the schema could not be created as " + user + ": " + message
+            + " (schema changed nothing)", privilegeRemedy(message, user), e);
+      }
+      throw e;
+    } catch (RuntimeException e) {
+      resetSearchPath(n, e);
+      throw e;
+    }
+    Sql.execute(n, "RESET search_path");
+  }
+
+  /** Resets the search_path after {@code failure}, keeping a failure of the reset only as suppressed by it. */
+  private static void resetSearchPath(Connection n, Exception failure) {
+    try {
+      Sql.execute(n, "RESET search_path");
+    } catch (SQLException | RuntimeException e) {
+      failure.addSuppressed(e);
     }
   }
 
@@ -178,7 +206,10 @@ public final class SchemaCopy {
   }
 
   private static List<String> arguments(Endpoint e, Options options) {
-    List<String> args = new ArrayList<>(List.of("--schema-only", "--exclude-schema=cutover", "--no-publications", "--no-subscriptions"));
+    List<String> args = new ArrayList<>(List.of("--schema-only", "--exclude-schema=cutover", "--no-publications", "--no-subscriptions",
+        // In UTF-8, whatever old's encoding: the dump is read as UTF-8, and PgJDBC closes a connection
+        // whose client_encoding a script sets to anything else.
+        "--encoding=UTF8"));
     if (options.noOwner()) {
       args.add("--no-owner");
     }

@@ -141,7 +141,7 @@ class CliTest {
     assertThat(r.code()).isEqualTo(9);
     assertThat(r.err().strip()).doesNotContain("\n")
         .contains("no pg_dump at /nonexistent/bin/pg_dump")
-        .contains("pg_dump --schema-only --exclude-schema=cutover --no-publications --no-subscriptions --lock-wait-timeout=30000ms --host="
+        .contains("pg_dump --schema-only --exclude-schema=cutover --no-publications --no-subscriptions --encoding=UTF8 --lock-wait-timeout=30000ms --host="
             + pair.oldServer().host())
         .contains("--dbname=" + db)
         .contains("psql --set ON_ERROR_STOP=1 --single-transaction")
