@@ -154,7 +154,17 @@ public final class Preflight {
       add(Severity.WARNING, "both", "collation", "old's collation is " + oc + ", new's " + nc
           + ": text sorts differently, unique indexes on text may disagree", "create new with LC_COLLATE = '" + oc + "'");
     }
-    if ("SQL_ASCII".equals(Sql.string(old, "SHOW server_encoding"))) {
+    String oe = Sql.string(old, "SHOW server_encoding");
+    String ne = Sql.string(nw, "SHOW server_encoding");
+    if (!"SQL_ASCII".equals(oe) && !oe.equals(ne)) {
+      add(Severity.WARNING, "both", "encoding", "old's server_encoding is " + oe + ", new's " + ne + ": text is converted on"
+          + " the way, so a character " + ne + " cannot hold fails start's copy, or stops replication at the change that carries"
+          + " it; verify compares text by its UTF-8 form, which costs more than between servers of one encoding",
+          "UTF8".equals(ne) ? "nothing to do for the conversion (UTF8 holds every character); to keep " + oe + ", create new with"
+              + " ENCODING '" + oe + "' TEMPLATE template0"
+              : "create new with ENCODING '" + oe + "' (or UTF8) TEMPLATE template0, or rewrite on old what " + ne + " cannot hold");
+    }
+    if ("SQL_ASCII".equals(oe)) {
       add(Severity.WARNING, "old", "encoding", "old's server_encoding is SQL_ASCII, which keeps text as bytes without checking them,"
           + " and old sends text to the replicator as UTF8 only where its bytes are valid UTF8: start's copy fails at the first value"
           + " whose bytes are not (Latin-1 text, say), and trigger capture's apply stops at the first change that carries one and"

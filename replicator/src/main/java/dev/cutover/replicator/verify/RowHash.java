@@ -24,9 +24,17 @@ import java.util.Set;
  * hashing a row; hashing each column as stored avoids it for the common types (see
  * docs/benchmarks.md, {@code ./bench verify}). Servers older than 11 lack the extended hash
  * functions, so there the row's text goes through md5, slower but the same on both sides.
+ *
+ * <p>Text is hashed as the server stores it, in its {@code server_encoding}: the same characters
+ * are other bytes in LATIN1 than in UTF8. So where the two servers' encodings differ, every value
+ * whose text can hold more than ASCII is hashed as its UTF-8 form instead ({@code convert_to(x::text,
+ * 'UTF8')} through md5), on both sides alike; integers, uuid, numeric, boolean, floats and bytea
+ * are hashed as before. Servers of one encoding hash as they always did, at no extra cost.
  */
 final class RowHash {
   private static final Set<String> INTEGERS = Set.of("smallint", "integer", "bigint");
+  /** Types {@link #hash} hashes by a form that does not depend on the server's encoding. */
+  private static final Set<String> BYTES_ALIKE = Set.of("uuid", "numeric", "bytea", "boolean", "double precision", "real");
 
   private RowHash() {}
 
@@ -34,8 +42,9 @@ final class RowHash {
    * The row hash of {@code source}'s columns that {@code target} has too.
    *
    * @param extended whether both servers have the extended hash functions (11+)
+   * @param byUtf8 whether the servers' encodings differ, so that text is hashed as its UTF-8 bytes
    */
-  static String expression(TableInfo source, TableInfo target, boolean extended, Map<String, String> floatTexts) {
+  static String expression(TableInfo source, TableInfo target, boolean extended, boolean byUtf8, Map<String, String> floatTexts) {
     List<String> parts = new ArrayList<>();
     List<String> texts = new ArrayList<>();
     int seed = 0;
@@ -48,17 +57,31 @@ final class RowHash {
       String col = Sql.ident(c.name());
       String floatText = floatTexts.get(c.name());
       texts.add(floatText != null ? floatText : Verifier.compared(c));
-      String h = floatText != null ? "hashtextextended(" + floatText + ", " + seed + ")" : hash(col, c.type(), other.type(), seed);
+      String h = floatText == null ? hash(col, c.type(), other.type(), seed, byUtf8)
+          : byUtf8 ? utf8(floatText, seed) : "hashtextextended(" + floatText + ", " + seed + ")";
       parts.add("coalesce(" + h + ", " + (-seed) + ")");
     }
     if (!extended) {
-      return "('x' || substr(md5(ROW(" + String.join(", ", texts) + ")::text), 1, 16))::bit(64)::bigint";
+      return "('x' || substr(" + digest("ROW(" + String.join(", ", texts) + ")::text", byUtf8) + ", 1, 16))::bit(64)::bigint";
     }
     return parts.isEmpty() ? "0::bigint" : String.join(" # ", parts);
   }
 
-  /** The hash of one column; {@code type} and {@code otherType} are both sides' {@code format_type}. */
-  private static String hash(String col, String type, String otherType, int seed) {
+  /** md5 of a text expression: of its UTF-8 bytes when {@code byUtf8}, else of the server's own. */
+  static String digest(String text, boolean byUtf8) {
+    return byUtf8 ? "md5(convert_to(" + text + ", 'UTF8'))" : "md5(" + text + ")";
+  }
+
+  /** The hash of a text expression's UTF-8 bytes, the same on servers of any two encodings. */
+  private static String utf8(String text, int seed) {
+    return "hashtextextended(" + digest(text, true) + ", " + seed + ")";
+  }
+
+  /**
+   * The hash of one column; {@code type} and {@code otherType} are both sides' {@code format_type};
+   * {@code byUtf8}: every type whose text can hold more than ASCII is hashed by its UTF-8 text.
+   */
+  private static String hash(String col, String type, String otherType, int seed, boolean byUtf8) {
     String base = baseType(type);
     String otherBase = baseType(otherType);
     if (INTEGERS.contains(base) && INTEGERS.contains(otherBase)) {
@@ -66,7 +89,11 @@ final class RowHash {
       return "hashint8extended(" + col + "::bigint, " + seed + ")";
     }
     if (!type.equals(otherType)) {
-      return "hashtextextended(" + col + "::text, " + seed + ")";
+      return byUtf8 ? utf8(col + "::text", seed) : "hashtextextended(" + col + "::text, " + seed + ")";
+    }
+    if (byUtf8 && !BYTES_ALIKE.contains(base)) {
+      // bpchar's text drops its trailing blanks as hashbpcharextended does.
+      return utf8(col + "::text", seed);
     }
     return switch (base) {
       case "text", "character varying", "name" -> "hashtextextended(" + col + "::text, " + seed + ")";

@@ -116,9 +116,14 @@ public final class Verifier {
    * level are compared as {@link FloatText} rewrites them.
    */
   private final boolean floatsPrintAlike;
+  /**
+   * Whether the servers' encodings differ (LATIN1 and UTF8, say): the same text is other bytes on
+   * each, so rows are hashed by their text's UTF-8 form ({@link RowHash}).
+   */
+  private final boolean byUtf8;
 
   private Verifier(Endpoint source, Endpoint target, Options options, boolean replicating, String applyWay,
-      VerifyProgress progress, boolean extendedHashes, boolean floatsPrintAlike) {
+      VerifyProgress progress, boolean extendedHashes, boolean floatsPrintAlike, boolean byUtf8) {
     this.sourceEp = source;
     this.targetEp = target;
     this.options = options;
@@ -127,6 +132,7 @@ public final class Verifier {
     this.progress = progress;
     this.extendedHashes = extendedHashes;
     this.floatsPrintAlike = floatsPrintAlike;
+    this.byUtf8 = byUtf8;
   }
 
   /** {@link #run(Endpoint, Endpoint, Names, Options, VerifyProgress)} without anyone watching. */
@@ -148,6 +154,7 @@ public final class Verifier {
     List<TableName> unlogged;
     boolean extended;
     boolean floatsPrintAlike;
+    boolean byUtf8;
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       DistinctDatabases.require(o, n);
       Way captured = CaptureWays.serving(o, n, old, nw);
@@ -180,13 +187,14 @@ public final class Verifier {
       unlogged = captured != null ? List.of() : Catalog.unloggedTables(s);
       extended = Sql.majorVersion(o) >= 11 && Sql.majorVersion(n) >= 11;
       floatsPrintAlike = Sql.majorVersion(o) >= 12 == Sql.majorVersion(n) >= 12;
+      byUtf8 = !Sql.string(o, "SHOW server_encoding").equals(Sql.string(n, "SHOW server_encoding"));
       long estimate = 0;
       for (TableName t : tables) {
         estimate += Math.max(0, Sql.number(s, "SELECT reltuples::bigint FROM pg_class WHERE oid = ?::regclass", t.regclass()));
       }
       progress.planned(tables.size() + unlogged.size(), estimate);
     }
-    Verifier v = new Verifier(source, target, options, replicating, applyWay, progress, extended, floatsPrintAlike);
+    Verifier v = new Verifier(source, target, options, replicating, applyWay, progress, extended, floatsPrintAlike, byUtf8);
     try {
       return v.verify(tables, unlogged);
     } finally {
@@ -297,6 +305,8 @@ public final class Verifier {
     final TableName table;
     TableInfo info;
     String rowText;
+    /** md5 of {@link #rowText}, by its UTF-8 form where the servers' encodings differ. */
+    String rowDigest;
     /** {@code count(*), sum(row hash)} over the rows both sides have columns for ({@link RowHash}). */
     String aggregate;
     long sourceRows;
@@ -347,7 +357,8 @@ public final class Verifier {
       }
     }
     c.rowText = "ROW(" + String.join(", ", cols) + ")::text";
-    c.aggregate = RowHash.aggregate(RowHash.expression(c.info, t.get(), extendedHashes, floatTexts));
+    c.rowDigest = RowHash.digest(c.rowText, byUtf8);
+    c.aggregate = RowHash.aggregate(RowHash.expression(c.info, t.get(), extendedHashes, byUtf8, floatTexts));
     // The key as describe chooses it, so never a DEFERRABLE one: such a key is unique in every
     // committed state of the source, but a target written in replica mode checks it at no point,
     // and rows compared by a key that repeats there hide the repeat; a multiset of rows does not.
@@ -617,7 +628,7 @@ public final class Verifier {
   private Map<String, String> rows(Connection conn, Compared c, List<String> lo, List<String> hi) throws SQLException {
     Map<String, String> out = new LinkedHashMap<>();
     int k = c.info.key().size();
-    try (PreparedStatement ps = conn.prepareStatement("SELECT " + keyTexts(c.info) + ", md5(" + c.rowText + ") AS cutover_h FROM ONLY "
+    try (PreparedStatement ps = conn.prepareStatement("SELECT " + keyTexts(c.info) + ", " + c.rowDigest + " AS cutover_h FROM ONLY "
         + c.info.name().quoted() + " WHERE " + predicate(c.info, lo, hi) + " ORDER BY " + keyList(c.info))) {
       bind(ps, 1, lo, hi);
       try (ResultSet rs = ps.executeQuery()) {
@@ -719,8 +730,8 @@ public final class Verifier {
 
   private static Map<String, Integer> rowCounts(Connection conn, Compared c) throws SQLException {
     Map<String, Integer> out = new HashMap<>();
-    try (PreparedStatement ps = conn.prepareStatement("SELECT md5(" + c.rowText + "), count(*) FROM ONLY "
-        + c.info.name().quoted() + " WHERE md5(" + c.rowText + ") = ANY(?) GROUP BY 1")) {
+    try (PreparedStatement ps = conn.prepareStatement("SELECT " + c.rowDigest + ", count(*) FROM ONLY "
+        + c.info.name().quoted() + " WHERE " + c.rowDigest + " = ANY(?) GROUP BY 1")) {
       ps.setArray(1, conn.createArrayOf("text", c.differingRows.keySet().toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -733,7 +744,7 @@ public final class Verifier {
 
   private static Map<String, Integer> multiset(Connection conn, Compared c) throws SQLException {
     Map<String, Integer> out = new HashMap<>();
-    try (PreparedStatement ps = conn.prepareStatement("SELECT md5(" + c.rowText + ") FROM ONLY " + c.info.name().quoted());
+    try (PreparedStatement ps = conn.prepareStatement("SELECT " + c.rowDigest + " FROM ONLY " + c.info.name().quoted());
         ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         out.merge(rs.getString(1), 1, Integer::sum);
@@ -743,7 +754,7 @@ public final class Verifier {
   }
 
   private static void texts(Connection conn, Compared c, Map<String, String> into) throws SQLException {
-    try (PreparedStatement ps = conn.prepareStatement("SELECT md5(" + c.rowText + "), left(" + c.rowText + ", 200) FROM ONLY "
+    try (PreparedStatement ps = conn.prepareStatement("SELECT " + c.rowDigest + ", left(" + c.rowText + ", 200) FROM ONLY "
         + c.info.name().quoted()); ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         into.putIfAbsent(rs.getString(1), rs.getString(2));
@@ -789,7 +800,7 @@ public final class Verifier {
   }
 
   private String rowHash(Connection conn, Compared c, List<String> key) throws SQLException {
-    try (PreparedStatement ps = conn.prepareStatement("SELECT md5(" + c.rowText + ") FROM ONLY " + c.info.name().quoted()
+    try (PreparedStatement ps = conn.prepareStatement("SELECT " + c.rowDigest + " FROM ONLY " + c.info.name().quoted()
         + " WHERE " + bound(c.info, KeyOperators::equal))) {
       for (int i = 0; i < key.size(); i++) {
         ps.setString(i + 1, key.get(i));
