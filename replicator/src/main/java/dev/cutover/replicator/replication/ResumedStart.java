@@ -8,6 +8,7 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.RelayProgress;
+import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
 import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
@@ -144,6 +145,12 @@ public final class ResumedStart {
     if (RelayProgress.armed(n)) {
       throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new relays old's slot (cutover.relay_progress)",
           "see `cutover-replicator status`, and run `cutover-replicator apply`");
+    }
+    // Trigger capture's start keeps no slot and no record to continue from: its copy starts over.
+    if (CaptureSchema.installed(o)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "start --resume continues a start of logical replication or of"
+          + " the relay; old has trigger capture (cutover.capture_state), whose start cannot be resumed: its copy starts over",
+          "run `cutover-replicator cleanup`, then `cutover-replicator start --capture triggers` again (it copies every table again)");
     }
     // Policies may have been enabled since the interruption: the tables copied again would get only the rows they show.
     RowSecurityCheck.require(o, n, "start --resume");
