@@ -4,11 +4,14 @@ import static dev.cutover.common.Transactions.inTransaction;
 
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.sql.Sql;
+import java.io.IOException;
+import java.io.StringReader;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.HexFormat;
+import org.postgresql.PGConnection;
 
 /**
  * The secret by which a database's capture function knows an apply session writing into it (whose
@@ -38,9 +41,17 @@ public final class ApplyToken {
   /**
    * Creates the token on {@code c} if it is missing: the capture log's token where capture was
    * installed by an earlier build, a new random one otherwise. Two callers at once (an apply
-   * starting while {@code reverse} installs capture) are told apart by PostgreSQL's unique
-   * indexes: the loser's attempt fails and, tried again, finds the winner's token. No advisory
-   * lock, which any role could hold forever.
+   * starting while {@code reverse} installs capture) are told apart by PostgreSQL: the table's
+   * lock, which only its owner may take (no advisory lock, which any role could hold forever), and
+   * where the table itself is made at once, its unique catalog indexes: the loser's attempt fails
+   * and, tried again, finds the winner's token.
+   *
+   * <p>The token never travels in a statement's text or bind parameters, which the server logs
+   * ({@code log_statement = mod} logs an INSERT with its parameters, {@code log_min_error_statement}
+   * a failed one): a new one goes in as COPY data, which no setting logs. It is made here rather
+   * than by the server, whose {@code random()} before 12 is seeded with 32 bits (the pid and start
+   * time) while the token's md5 is in the capture function's source, which every role can read;
+   * {@code gen_random_uuid()} came only with 13 and trigger capture serves sources from 9.6.
    */
   public static void ensure(Connection c) throws SQLException {
     for (int attempt = 1; ; attempt++) {
@@ -57,13 +68,26 @@ public final class ApplyToken {
 
   static Void create(Connection c) throws SQLException {
     Sql.execute(c, "CREATE UNLOGGED TABLE IF NOT EXISTS " + TABLE + " (one boolean PRIMARY KEY DEFAULT true CHECK (one), token text NOT NULL)");
-    String inherited = Sql.relationExists(c, "cutover.capture_state") ? "(SELECT apply_token FROM cutover.capture_state)" : "NULL";
-    try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + TABLE + " (token) SELECT coalesce(" + inherited + ", ?)"
-        + " WHERE NOT EXISTS (SELECT 1 FROM " + TABLE + ")")) {
-      byte[] token = new byte[24];
-      new SecureRandom().nextBytes(token);
-      ps.setString(1, HexFormat.of().formatHex(token));
-      ps.executeUpdate();
+    // Held to the end of the transaction: a second caller waits here, then finds the first's row,
+    // so that no COPY of a token that loses can fail (a failed COPY's error context holds its line).
+    Sql.execute(c, "LOCK TABLE " + TABLE + " IN SHARE ROW EXCLUSIVE MODE");
+    if (Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM " + TABLE + ")")) {
+      return null;
+    }
+    if (Sql.relationExists(c, "cutover.capture_state")) {
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + TABLE + " (token) SELECT apply_token FROM cutover.capture_state")) {
+        if (ps.executeUpdate() > 0) {
+          return null;
+        }
+      }
+    }
+    byte[] token = new byte[24];
+    new SecureRandom().nextBytes(token);
+    try {
+      c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + TABLE + " (token) FROM STDIN",
+          new StringReader(HexFormat.of().formatHex(token) + "\n"));
+    } catch (IOException e) {
+      throw new SQLException("cannot write the apply token into " + TABLE, "58030", e);
     }
     return null;
   }

@@ -1,0 +1,112 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.StartOptions;
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import dev.cutover.testkit.ReplicationTeardown;
+import dev.cutover.testkit.ServerProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * What the replicator sends that must stay secret (the subscription's password, the trigger
+ * capture's apply token) never reaches the servers' logs, read here with {@code log_statement =
+ * all} on both servers: every statement each server ran is in its log. Before, the token was a bind
+ * parameter of the INSERT that made it (logged as {@code DETAIL: parameters: $1 = '…'}), and the
+ * password a literal of every CREATE SUBSCRIPTION, logged under {@code log_statement = ddl} and, by
+ * {@code log_min_error_statement = error} (the default), whenever one failed.
+ */
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
+class SecretsInServerLogsTest {
+  /** A superuser of its own, who logs in with a password the logs must not show. */
+  private static final String ADMIN = "log_admin";
+  private static final String PASSWORD = "Lg-s3cret-7c1e";
+  private static final Map<PostgresServer, Path> LOGS = new HashMap<>();
+
+  /**
+   * Each server restarted with its output in a file of this test's, then {@code log_statement =
+   * all}; the roles are made before, so that their passwords are not in the logs for another reason.
+   */
+  @BeforeAll
+  static void logEveryStatement(PostgresPair pair) throws Exception {
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = server.connect()) {
+        AppDatabase.execute(c, "CREATE ROLE " + ADMIN + " SUPERUSER LOGIN PASSWORD " + Sql.literal(PASSWORD));
+      }
+      ProviderAdmin.install(server);
+      ProviderAdmin.askForPasswords(server, ADMIN);
+      Path log = Files.createTempFile(Files.createDirectories(Path.of("target", "server-logs")),
+          "secrets-" + (server == pair.oldServer() ? "old" : "new") + "-", ".log");
+      ServerProcess.of(server, log).restart(Duration.ofSeconds(60));
+      LOGS.put(server, log);
+      try (Connection c = server.connect()) {
+        AppDatabase.execute(c, "ALTER SYSTEM SET log_statement = 'all'");
+        AppDatabase.execute(c, "SELECT pg_reload_conf()");
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> {
+        try (Connection c = server.connect()) {
+          return AppDatabase.strings(c, "SHOW log_statement").equals(List.of("all"));
+        }
+      });
+    }
+  }
+
+  /**
+   * Trigger capture and an apply into new, with every statement logged: the apply token of either
+   * side, with which any role could write on old past capture, is in neither log.
+   */
+  @Test
+  void startAndApply_triggerCaptureUnderLogStatementAll_tokenInNoServerLog(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "tokenlog");
+    Replicator r = replicator(pair, db.name);
+    r.start(StartOptions.defaults().withJobs(2).withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old()) {
+      AppDatabase.execute(o, "INSERT INTO audit_log (message) VALUES ('after start'); UPDATE customer SET email = 'x' || email WHERE id < 5");
+      r.awaitCaughtUp(Duration.ofMinutes(1));
+    }
+    String oldToken;
+    String newToken;
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      oldToken = AppDatabase.strings(o, "SELECT token FROM cutover.apply_token").get(0);
+      newToken = AppDatabase.strings(n, "SELECT token FROM cutover.apply_token").get(0);
+    }
+    for (Path log : List.of(LOGS.get(pair.oldServer()), LOGS.get(pair.newServer()))) {
+      assertThat(Files.readString(log)).as("%s logs statements", log).contains("cutover.apply_token");
+      assertThat(linesWith(log, oldToken, newToken)).as("lines of %s with a token", log).isEmpty();
+    }
+  }
+
+  /** The lines of {@code log} that hold any of {@code secrets}. */
+  private static List<String> linesWith(Path log, String... secrets) throws Exception {
+    try (var lines = Files.lines(log)) {
+      return lines.filter(l -> Arrays.stream(secrets).anyMatch(l::contains)).toList();
+    }
+  }
+
+  private static Replicator replicator(PostgresPair pair, String db) {
+    return Replicator.builder()
+        .old(Endpoint.of(Side.OLD, pair.oldServer().jdbcUrl(db), ADMIN, PASSWORD))
+        .nw(Endpoint.of(Side.NEW, pair.newServer().jdbcUrl(db), ADMIN, PASSWORD))
+        .build();
+  }
+}
