@@ -1,11 +1,15 @@
 package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.capture.Capture;
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
@@ -16,6 +20,7 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.ServerProcess;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -94,6 +99,65 @@ class SecretsInServerLogsTest {
       assertThat(Files.readString(log)).as("%s logs statements", log).contains("cutover.apply_token");
       assertThat(linesWith(log, oldToken, newToken)).as("lines of %s with a token", log).isEmpty();
     }
+  }
+
+  /**
+   * A probe that fails (old's port closed), then check and start that succeed, as a superuser who
+   * may turn the logging off around each statement that carries the password: neither log shows
+   * it, though new logged every other statement, and check warns of nothing.
+   */
+  @Test
+  void checkAndStart_failedProbeUnderLogStatementAll_passwordInNoServerLog(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "pwlog");
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      AppDatabase.execute(o, "DROP TABLE audit_log");
+      AppDatabase.execute(n, "DROP TABLE audit_log");
+    }
+    int closed;
+    try (ServerSocket s = new ServerSocket(0)) {
+      closed = s.getLocalPort();
+    }
+    Replicator unreachable = Replicator.builder()
+        .old(Endpoint.of(Side.OLD, pair.oldServer().jdbcUrl(db.name), ADMIN, PASSWORD)
+            .withConninfo("host=127.0.0.1 port=" + closed + " dbname=" + db.name + " user=" + ADMIN + " password=" + PASSWORD))
+        .nw(Endpoint.of(Side.NEW, pair.newServer().jdbcUrl(db.name), ADMIN, PASSWORD))
+        .build();
+    assertThat(unreachable.check().findings()).anySatisfy(f -> {
+      assertThat(f.code()).isEqualTo("subscription-login");
+      assertThat(f.side()).isEqualTo("new");
+    });
+
+    Replicator r = replicator(pair, db.name);
+    CheckReport report = r.check();
+    assertThat(report.findings()).noneMatch(f -> f.code().equals("subscription-login"));
+    assertThat(report.findings()).noneMatch(f -> f.code().equals("password-in-server-log"));
+    r.start(StartOptions.defaults().withJobs(2), new CopyProgress(), CopyListener.NONE);
+
+    assertThat(Files.readString(LOGS.get(pair.newServer()))).as("new logs statements").contains("LOG:  execute");
+    assertThat(linesWith(LOGS.get(pair.newServer()), PASSWORD)).as("lines of new's log with the password").isEmpty();
+    assertThat(linesWith(LOGS.get(pair.oldServer()), PASSWORD)).as("lines of old's log with the password").isEmpty();
+  }
+
+  /**
+   * An admin who may create subscriptions (16+) but not turn the logging off: check says that new's
+   * {@code log_statement} writes the subscription's password into new's log, and how to stop it.
+   */
+  @Test
+  void check_adminMayNotSetLogStatement_warnsThePasswordGoesToTheLog(PostgresPair pair) throws Exception {
+    assumeThat(pair.newServer().majorVersion()).as("a non-superuser creates subscriptions from 16").isGreaterThanOrEqualTo(16);
+    String db = ProviderAdmin.database(pair, "pwwarn");
+    ProviderAdmin.shop(pair.oldServer(), db, true);
+    ProviderAdmin.shop(pair.newServer(), db, false);
+
+    CheckReport report = ProviderAdmin.replicator(pair.oldServer(), db, pair.newServer(), db).check();
+
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("password-in-server-log") && f.side().equals("new"))
+        .singleElement().satisfies(f -> {
+          assertThat(f.severity()).isEqualTo(Severity.WARNING);
+          assertThat(f.message()).contains("new's log_statement = all writes the subscription's password into new's server log");
+          assertThat(f.remedy()).contains("GRANT SET ON PARAMETER log_statement");
+        });
+    assertThat(report.findings()).extracting(Finding::message).noneMatch(m -> m.contains(ProviderAdmin.ADMIN_PASSWORD));
   }
 
   /** The lines of {@code log} that hold any of {@code secrets}. */

@@ -15,6 +15,7 @@ import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.ddl.ConstraintDrift;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Gap;
+import dev.cutover.replicator.privileges.PasswordStatements;
 import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.ReplicationObjects;
@@ -262,6 +263,15 @@ public final class Preflight {
     List<Gap> wayBack = new ArrayList<>(Requirements.wayBack(n, o, Requirements.loginHasPassword(newEp)));
     if (o.subscriptions() && n.slots()) {
       SubscriptionLogin.check(old, Side.OLD, newEp.conninfo(), names.reverse()).ifPresent(wayBack::add);
+    }
+    // Where the password would reach a server's log, a warning either way: the probe above wrote it there already.
+    if (n.subscriptions() && Requirements.loginHasPassword(oldEp)) {
+      PasswordStatements.exposure(nw, Side.NEW)
+          .ifPresent(g -> add(Severity.WARNING, g.side().label(), g.code(), g.message(), g.remedy()));
+    }
+    if (o.subscriptions() && Requirements.loginHasPassword(newEp)) {
+      PasswordStatements.exposure(old, Side.OLD).ifPresent(g -> add(Severity.WARNING, g.side().label(), g.code(),
+          g.message() + " (the subscription of reverse replication, the lossless way back)", g.remedy()));
     }
     Set<String> reported = new HashSet<>();
     for (Gap g : start) {

@@ -86,11 +86,11 @@ public final class SubscriptionLogin {
         : BoundedRead.within(LOGIN_ANSWER, null, Map.of(side.label(), target), work);
   }
 
-  /** Creates the probing subscription in a transaction rolled back after. */
+  /** Creates the probing subscription in a transaction rolled back after, its password kept out of the server's log. */
   private static void probe(Connection target, String name, String conninfo, String publication) throws SQLException {
     Transactions.rolledBack(target, () -> {
       Sql.execute(target, "SET LOCAL statement_timeout = '" + PROBE_TIMEOUT.toMillis() + "ms'");
-      Sql.execute(target, "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION " + Sql.literal(conninfo) + " PUBLICATION "
+      PasswordStatements.execute(target, "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION " + Sql.literal(conninfo) + " PUBLICATION "
           + Sql.ident(publication) + " WITH (enabled = false, create_slot = false, slot_name = NONE, copy_data = false)");
       return null;
     });

@@ -3,6 +3,7 @@ package dev.cutover.replicator.replication;
 import dev.cutover.common.Poll;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.privileges.PasswordStatements;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
@@ -113,7 +114,8 @@ public final class ReplicationObjects {
   }
 
   /**
-   * Subscribes {@code c} to {@code publication} through {@code conninfo}.
+   * Subscribes {@code c} to {@code publication} through {@code conninfo}, which may carry a
+   * password: run so that the server's log does not keep it ({@link PasswordStatements}).
    *
    * @param slot the slot to stream from
    * @param createSlot whether the subscription creates the slot (false: it exists, e.g. made with an exported snapshot)
@@ -127,7 +129,7 @@ public final class ReplicationObjects {
   /** {@link #createSubscription(Connection, String, String, String, String, boolean, boolean)}, enabled or not. */
   static void createSubscription(Connection c, String name, String conninfo, String publication, String slot,
       boolean createSlot, boolean originNone, boolean enabled) throws SQLException {
-    Sql.execute(c, "CREATE SUBSCRIPTION " + Sql.ident(name)
+    PasswordStatements.execute(c, "CREATE SUBSCRIPTION " + Sql.ident(name)
         + " CONNECTION " + Sql.literal(conninfo)
         + " PUBLICATION " + Sql.ident(publication)
         + " WITH (create_slot = " + createSlot + ", slot_name = " + Sql.literal(slot)
