@@ -9,6 +9,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.control.Attacks;
 import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.Outcome;
@@ -19,15 +20,19 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -124,6 +129,105 @@ class SecurityTest {
       }
     } finally {
       attacker.shutdownNow();
+      ManualFlag.named(db.flagKey).set(Target.OLD);
+    }
+  }
+
+  /**
+   * As the reviewer did: a role with only CONNECT polls {@code pg_locks} for the switch leader's
+   * lock, queues on the key it reads there, and gets it when the leader's session dies.
+   */
+  private static Future<?> squat(ExecutorService on, Connection intruder) {
+    return on.submit(() -> {
+      try (Statement s = intruder.createStatement()) {
+        s.execute("DO $$ DECLARE k oid; BEGIN LOOP SELECT objid INTO k FROM pg_locks WHERE locktype = 'advisory'"
+            + " AND classid = " + 0x63757432 + " AND objsubid = 2 AND granted LIMIT 1; EXIT WHEN k IS NOT NULL;"
+            + " PERFORM pg_sleep(0.002); END LOOP; PERFORM pg_advisory_lock(" + 0x63757432 + ", k::bigint::bit(32)::int); END $$");
+      }
+      return null;
+    });
+  }
+
+  private static int pid(Connection c) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  private static Optional<Integer> leaderPid(Connection c, String service) throws SQLException {
+    return OperatorControl.read(c, service).lastSwitch().flatMap(OperatorControl.SwitchView::leaderBackend)
+        .map(OperatorControl.LeaderBackend::pid);
+  }
+
+  @Test
+  void outsider_squatsTheLeadersKeyFromPgLocks_leadersSessionDiesOnTheTargetAfterTheRelease_anotherInstanceOpensIt(
+      PostgresPair pair) throws Exception {
+    Replicated db = database(pair);
+    List<HikariDataSource> pools = new ArrayList<>();
+    ExecutorService squatters = Executors.newFixedThreadPool(2);
+    try (Connection oldAdmin = db.oldDirect(); Connection newAdmin = db.newDirect();
+        Connection onOld = as(pair.oldServer(), db.database, INTRUDER);
+        Connection onNew = as(pair.newServer(), db.database, INTRUDER)) {
+      // New fenced as if the service had left it before: the switch to it must open it.
+      try (Statement s = newAdmin.createStatement()) {
+        s.execute("SELECT setval('cutover.fence_epoch', 1, true)");
+      }
+      for (int i = 0; i < 2; i++) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(db.url("cutover.instance=squatted" + i, "cutover.barrier.timeout=3s"));
+        config.setUsername(db.user());
+        config.setMaximumPoolSize(2);
+        pools.add(new HikariDataSource(config));
+      }
+      int oldSquatter = pid(onOld);
+      int newSquatter = pid(onNew);
+      Future<?> squattingOld = squat(squatters, onOld);
+      Future<?> squattingNew = squat(squatters, onNew);
+      // The leader is held inside open_target on new (its fence lock taken here) until it is killed there.
+      newAdmin.setAutoCommit(false);
+      try (Statement s = newAdmin.createStatement()) {
+        s.execute("LOCK TABLE cutover.fence_lock IN EXCLUSIVE MODE");
+      }
+      db.flip(Target.NEW);
+      int[] leaderOnNew = {0};
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        try (Connection c = db.newDirect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+            "SELECT g.pid FROM pg_locks g JOIN pg_locks w ON w.locktype = 'advisory' AND w.classid = g.classid"
+                + " AND w.objid = g.objid AND w.objsubid = 2 AND NOT w.granted AND w.pid = " + newSquatter
+                + " WHERE g.locktype = 'advisory' AND g.granted AND g.classid = " + 0x63757432 + " AND g.objsubid = 2")) {
+          leaderOnNew[0] = rs.next() ? rs.getInt(1) : 0;
+          return leaderOnNew[0] != 0;
+        }
+      });
+      try (Statement s = newAdmin.createStatement()) {
+        s.execute("SELECT pg_terminate_backend(" + leaderOnNew[0] + ")"); // the leader's session dies mid-switch
+      }
+      newAdmin.commit();
+      newAdmin.setAutoCommit(true);
+      squattingNew.get(10, TimeUnit.SECONDS);
+
+      // Another instance (or the leader on a fresh session) takes over from the squatter and opens new.
+      await().atMost(Duration.ofSeconds(40)).untilAsserted(() -> {
+        assertThat(leaderPid(newAdmin, db.database)).as("the view on new").isNotEqualTo(Optional.of(newSquatter));
+        assertThat(leaderPid(oldAdmin, db.database)).as("the view on old").isNotEqualTo(Optional.of(oldSquatter));
+        assertThat(Fence.isRaised(newAdmin)).as("new, the switch's target, is open").isFalse();
+      });
+      for (HikariDataSource pool : pools) {
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+          try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            return s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-" + (pools.indexOf(pool) + 1) + ", 1)") == 1;
+          }
+        });
+      }
+      assertThat(Fence.isRaised(oldAdmin)).as("old stays fenced after the switch").isTrue();
+      if (squattingOld.isDone()) {
+        assertThat(leaderPid(oldAdmin, db.database)).as("the view on old").isNotEqualTo(Optional.of(oldSquatter));
+      }
+    } finally {
+      squatters.shutdownNow();
+      pools.forEach(HikariDataSource::close);
+      CutoverDriver.shutdown(db.database);
       ManualFlag.named(db.flagKey).set(Target.OLD);
     }
   }

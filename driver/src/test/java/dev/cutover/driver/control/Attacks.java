@@ -31,6 +31,7 @@ public final class Attacks {
       "SELECT cutover.set_force('svc', true)",
       "SELECT cutover.grant_control_plane('intruder')",
       "SELECT cutover.lead_key('svc', 'forged')",
+      "SELECT cutover.take_lead('svc', 'forged')",
       "SELECT * FROM cutover.service_names()",
       "SELECT cutover.switch_leader_pid('svc')",
       "SELECT * FROM cutover.switch_leader('svc')",

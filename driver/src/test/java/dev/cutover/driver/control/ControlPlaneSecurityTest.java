@@ -19,6 +19,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -240,6 +244,52 @@ class ControlPlaneSecurityTest {
       assertThat(Fence.raise(member, "svc", id, "test", Duration.ofSeconds(5)) % 2).isEqualTo(1);
       assertThat(Coordination.abort(member, "svc", id, "done")).isEqualTo(Coordination.Ended.ABORTED);
       assertThat(Fence.isRaised(member)).isFalse();
+    }
+  }
+
+  @Test
+  void leadersKeyReadFromPgLocksAndSquatted_whenTheLeadersSessionDies_aSuccessorLeadsAndTheViewNeverNamesTheSquatter(
+      PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    ExecutorService squat = Executors.newSingleThreadExecutor();
+    try (Connection admin = pair.oldServer().connect(db); Connection intruder = as(pair.oldServer(), db, "intruder_cp");
+        Connection ops = as(pair.oldServer(), db, "member_cp");
+        Connection successor = as(pair.oldServer(), db, "member_cp")) {
+      Connection first = as(pair.oldServer(), db, "member_cp");
+      String id = Coordination.begin(first, "svc", "s9", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(first, "svc", id)).isTrue();
+      Fence.raise(first, "svc", id, "first", Duration.ofSeconds(5));
+      // As the reviewer did: the intruder (CONNECT only) reads the held key from pg_locks and queues on it.
+      long key = Long.parseLong(string(intruder, "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory'"
+          + " AND granted AND classid = " + ControlSql.LEADER_LOCK + "::oid AND objsubid = 2"));
+      int intruderPid = Integer.parseInt(string(intruder, "SELECT pg_backend_pid()"));
+      Future<?> squatting = squat.submit(() -> {
+        try (Statement s = intruder.createStatement()) {
+          s.execute("SELECT pg_advisory_lock(" + ControlSql.LEADER_LOCK + ", " + (int) key + ")");
+        }
+        return null;
+      });
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> string(admin,
+          "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid = " + intruderPid).equals("1"));
+      first.close(); // the leader's session dies; the squatter gets the key
+      squatting.get(10, TimeUnit.SECONDS);
+
+      assertThat(OperatorControl.read(ops, "svc").lastSwitch().orElseThrow().leaderBackend())
+          .as("the squatter is no leader").isEmpty();
+      assertThat(string(ops, "SELECT cutover.switch_leader_pid('svc')")).as("switch_leader_pid").isNull();
+      assertThat(Coordination.tryLead(successor, "svc", id)).as("a successor takes over from a squatter").isTrue();
+      int successorPid = Integer.parseInt(string(successor, "SELECT pg_backend_pid()"));
+      assertThat(OperatorControl.read(ops, "svc").lastSwitch().orElseThrow().leaderBackend().orElseThrow().pid())
+          .isEqualTo(successorPid);
+      assertThat(Coordination.tryLead(ops, "svc", id)).as("a live leader keeps the lead").isFalse();
+      Fence.raise(successor, "svc", id, "successor", Duration.ofSeconds(5));
+      String marker = Barrier.writeForSwitch(successor, "svc", id);
+      Coordination.release(successor, "svc", id, marker, "successor", 0);
+      assertThat(Coordination.verifyRelease(ops, "svc", id).marker()).isEqualTo(marker);
+      // The squatter, still holding the old key, is refused every step as before.
+      assertThat(fails(intruder, "SELECT cutover.open_target('svc', '" + id + "', 0)").getSQLState()).isEqualTo("42501");
+    } finally {
+      squat.shutdownNow();
     }
   }
 

@@ -22,8 +22,12 @@ import java.util.List;
  *
  * <p>Every step that steers a switch checks the caller server-side: it must hold the switch's
  * leader lock in this database ({@code pg_locks}: advisory, this backend, granted), whose key is
- * derived from a secret that only the control plane can read, so a role outside it can neither
- * compute nor squat the key in advance.
+ * derived from a secret that only the control plane can read, so a role outside it cannot compute
+ * nor squat the key in advance. A key once held is no secret: {@code pg_locks} shows it to every
+ * role, which may then queue on it and hold it when the leader's session dies. So an instance takes
+ * the lead through {@code take_lead}, which changes the key (a fresh part in {@code cutover.lead})
+ * when it finds it held only by sessions of roles outside the control plane; what they hold then
+ * counts for nothing, and no function reports them as leaders ({@code lead_holders}).
  */
 public final class ControlSql {
   /** Advisory lock class (first key) held by the leader of a switch. */
@@ -49,6 +53,7 @@ public final class ControlSql {
   public static final List<String> GRANTED = List.of(
       "version()",
       "lead_key(text, text)",
+      "take_lead(text, text)",
       "heartbeat(text, text, text, text, text, integer)",
       "leave(text, text)",
       "begin_switch(text, text, text, text)",
@@ -99,7 +104,8 @@ public final class ControlSql {
       "make_slots_at_switch(text, text, bigint, integer)",
       "miss_slots_at_switch(text, text, text)",
       "refuse_switch(text, text, text, text, text)",
-      "way_in(text)");
+      "way_in(text)",
+      "take_lead(text, text)");
 
   /** Functions only the installer (the replicator's role) may call. */
   public static final List<String> INSTALLER_ONLY = List.of(
@@ -165,6 +171,12 @@ public final class ControlSql {
         "CREATE SEQUENCE IF NOT EXISTS cutover.fence_epoch MINVALUE 0 START 0 NO CYCLE",
         // The secret behind leader-lock keys (set once at install from the installer's random source).
         "CREATE SEQUENCE IF NOT EXISTS cutover.lead_secret MINVALUE 1 MAXVALUE 9223372036854775807 START 1 NO CYCLE",
+        // The fresh part of a switch's leader-lock key, set when an instance takes the lead from
+        // sessions of other roles (take_lead). Unlogged, so never published: a lock is this server's,
+        // and a crash that loses the row ends every session that held a key with it.
+        "CREATE UNLOGGED TABLE IF NOT EXISTS cutover.lead ("
+            + " service text NOT NULL, switch_id text NOT NULL, part text NOT NULL,"
+            + " updated_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (service, switch_id))",
         // Replicated: markers prove replication has delivered everything written before them.
         "CREATE TABLE IF NOT EXISTS cutover.barrier ("
             + " marker text PRIMARY KEY,"
@@ -237,20 +249,55 @@ public final class ControlSql {
           RETURN NULL;
         END $$""".formatted(DEFINER));
 
-    // Leadership: an advisory lock whose key only the control plane can compute.
+    // Leadership: an advisory lock whose key only the control plane can compute, changed by take_lead
+    // whenever only sessions of other roles hold it (they read it in pg_locks, which every role may).
     f.add("CREATE OR REPLACE FUNCTION cutover.lead_key(p_service text, p_switch text) RETURNS integer LANGUAGE sql"
         + DEFINER + " AS $$ SELECT hashtext((SELECT s.last_value FROM cutover.lead_secret s)::text"
-        + " || ':' || p_service || ':' || p_switch) $$");
-    f.add("CREATE OR REPLACE FUNCTION cutover.lead_holders(p_service text, p_switch text)"
+        + " || ':' || p_service || ':' || p_switch || coalesce(':' || (SELECT l.part FROM cutover.lead l"
+        + " WHERE l.service = p_service AND l.switch_id = p_switch), '')) $$");
+    // Whether a role's sessions are of the control plane: it may execute a step of a switch itself, or
+    // may SET ROLE to one that was granted them (a NOINHERIT member). Superusers and the installer too.
+    f.add("CREATE OR REPLACE FUNCTION cutover.control_plane(p_role oid) RETURNS boolean LANGUAGE sql" + DEFINER
+        + " AS $$ SELECT p_role IS NOT NULL AND (has_function_privilege(p_role, 'cutover.write_barrier(text, text)', 'EXECUTE')"
+        + " OR EXISTS (SELECT 1 FROM pg_proc p CROSS JOIN LATERAL aclexplode(p.proacl) a"
+        + " WHERE p.oid = to_regprocedure('cutover.write_barrier(text, text)') AND a.privilege_type = 'EXECUTE'"
+        + " AND a.grantee <> 0 AND pg_has_role(p_role, a.grantee, 'MEMBER'))) $$");
+    // Sessions holding the switch's current key (every session, when p_any; else those of the control
+    // plane only), with their login role (NULL when pg_stat_activity does not show the backend yet).
+    f.add("CREATE OR REPLACE FUNCTION cutover.key_holders(p_service text, p_switch text, p_any boolean)"
         + " RETURNS TABLE (holder integer, holder_role oid) LANGUAGE sql" + DEFINER + " AS $$"
         + " SELECT l.pid, a.usesysid FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
         + " WHERE l.locktype = 'advisory' AND l.granted AND l.database = " + THIS_DATABASE
         + " AND l.classid = " + LEADER_LOCK + "::oid AND l.objid = cutover.lead_key(p_service, p_switch)::oid"
-        + " AND l.objsubid = 2 $$");
+        + " AND l.objsubid = 2 AND (p_any OR cutover.control_plane(a.usesysid)) $$");
+    // The leaders: a session of another role that holds the key (a squatter) is none.
+    f.add("CREATE OR REPLACE FUNCTION cutover.lead_holders(p_service text, p_switch text)"
+        + " RETURNS TABLE (holder integer, holder_role oid) LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT h.holder, h.holder_role FROM cutover.key_holders(p_service, p_switch, false) h $$");
+    // Takes the switch's leader lock, or finds who holds it: a session of the control plane (the
+    // leader: false), or only sessions of other roles, which read the key in pg_locks and squat it
+    // (the leader's session having died): then the key changes and the caller takes the new one.
+    // One call at a time per database (the table lock), so that two callers never both change it.
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.take_lead(p_service text, p_switch text) RETURNS boolean LANGUAGE plpgsql%1$s AS $$
+        BEGIN
+          LOCK TABLE cutover.lead IN EXCLUSIVE MODE;
+          IF pg_try_advisory_lock(%2$s, cutover.lead_key(p_service, p_switch)) THEN
+            RETURN true;
+          END IF;
+          IF EXISTS (SELECT 1 FROM cutover.key_holders(p_service, p_switch, true) h
+              WHERE h.holder_role IS NULL OR cutover.control_plane(h.holder_role)) THEN
+            RETURN false;
+          END IF;
+          INSERT INTO cutover.lead AS l (service, switch_id, part) VALUES (p_service, p_switch, cutover.new_marker('lead'))
+            ON CONFLICT (service, switch_id) DO UPDATE SET part = EXCLUDED.part, updated_at = clock_timestamp();
+          DELETE FROM cutover.lead l WHERE l.updated_at < clock_timestamp() - %3$s;
+          RETURN pg_try_advisory_lock(%2$s, cutover.lead_key(p_service, p_switch));
+        END $$""".formatted(DEFINER, LEADER_LOCK, MARKER_TTL));
     f.add("""
         CREATE OR REPLACE FUNCTION cutover.require_lead(p_service text, p_switch text) RETURNS void LANGUAGE plpgsql%s AS $$
         BEGIN
-          IF NOT EXISTS (SELECT 1 FROM cutover.lead_holders(p_service, p_switch) h WHERE h.holder = pg_backend_pid()) THEN
+          IF NOT EXISTS (SELECT 1 FROM cutover.key_holders(p_service, p_switch, true) h WHERE h.holder = pg_backend_pid()) THEN
             RAISE EXCEPTION 'cutover: refused: this session does not lead switch %% of service %% (it must hold the switch''s leader lock in this database)',
               p_switch, p_service USING ERRCODE = '42501';
           END IF;
@@ -259,8 +306,7 @@ public final class ControlSql {
     // left to that leader. A lock held by any other role is no leader (it may be squatting).
     f.add("CREATE OR REPLACE FUNCTION cutover.led_by_another(p_service text, p_switch text) RETURNS boolean"
         + " LANGUAGE sql" + DEFINER + " AS $$ SELECT EXISTS (SELECT 1 FROM cutover.lead_holders(p_service, p_switch) h"
-        + " WHERE h.holder <> pg_backend_pid() AND h.holder_role IS NOT NULL"
-        + " AND has_function_privilege(h.holder_role, 'cutover.write_barrier(text, text)', 'EXECUTE')) $$");
+        + " WHERE h.holder <> pg_backend_pid()) $$");
 
     // Markers: unique keys made here, never by a caller, so none can collide with another.
     f.add("CREATE OR REPLACE FUNCTION cutover.new_marker(p_kind text) RETURNS text LANGUAGE sql VOLATILE" + DEFINER

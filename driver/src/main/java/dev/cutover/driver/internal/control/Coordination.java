@@ -176,11 +176,20 @@ public final class Coordination {
    * Tries to become the leader of {@code switchId} in the database {@code c} is connected to. The
    * lock belongs to the session: if the leader's connection dies, another instance can take
    * over. Its key is known only to the control plane ({@code cutover.lead_key}), so no other role
-   * can hold it in advance.
+   * can hold it in advance; once held, every role sees it in {@code pg_locks} and may queue on it,
+   * so {@code cutover.take_lead} changes it when only sessions of other roles hold it (a squatter
+   * that got it when the leader's session died) and takes the new one.
    */
   public static boolean tryLead(Connection c, String service, String switchId) throws SQLException {
-    return bool(c, "SELECT pg_try_advisory_lock(" + ControlSql.LEADER_LOCK + ", cutover.lead_key(?, ?))",
-        service, switchId);
+    try {
+      return bool(c, "SELECT cutover.take_lead(?, ?)", service, switchId);
+    } catch (SQLException e) {
+      if (!UNDEFINED_FUNCTION.equals(e.getSQLState())) {
+        throw e;
+      } // a control schema installed before take_lead: the key as it was, which a squatter can hold
+      return bool(c, "SELECT pg_try_advisory_lock(" + ControlSql.LEADER_LOCK + ", cutover.lead_key(?, ?))",
+          service, switchId);
+    }
   }
 
   public static void resign(Connection c, String service, String switchId) throws SQLException {
