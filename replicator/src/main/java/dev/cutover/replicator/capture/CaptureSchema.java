@@ -238,7 +238,8 @@ public final class CaptureSchema {
         + "END $$";
     String general = "CREATE OR REPLACE FUNCTION cutover.capture() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$\n"
         + "DECLARE\n"
-        + "  n pg_catalog.json; o pg_catalog.json; fd pg_catalog.text; ds pg_catalog.text; ist pg_catalog.text; sp pg_catalog.text;\n"
+        + "  n pg_catalog.json; o pg_catalog.json; fd pg_catalog.text; ds pg_catalog.text; ist pg_catalog.text; sp pg_catalog.text;"
+        + " ef pg_catalog.text;\n"
         + "  kf pg_catalog.int4 := 2; jc pg_catalog.text[];\n"
         + "BEGIN\n"
         + skipApply
@@ -263,6 +264,12 @@ public final class CaptureSchema {
         // Print floats exactly, ranges of dates in ISO form and intervals with a sign per field, whatever the writer's session says.
         + PIN_SETTINGS
         + "  END IF;\n"
+        // Flag f (12 and later, floats in the row): 0 or below still rounds floats there, any value above 0 prints them exactly.
+        + "  IF pg_catalog.strpos(TG_ARGV[0], 'f') OPERATOR(pg_catalog.>) 0 THEN\n"
+        + "    ef := pg_catalog.current_setting('extra_float_digits');\n"
+        + "    IF ef::pg_catalog.int4 OPERATOR(pg_catalog.>) 0 THEN ef := NULL;"
+        + " ELSE PERFORM pg_catalog.set_config('extra_float_digits', '3', true); END IF;\n"
+        + "  END IF;\n"
         // Flag r: an oid alias type (regclass, ...), whose names print schema-qualified only with pg_catalog alone on the path.
         + "  IF pg_catalog.strpos(TG_ARGV[0], 'r') OPERATOR(pg_catalog.>) 0 THEN\n"
         + "    sp := pg_catalog.current_setting('search_path');\n"
@@ -275,6 +282,7 @@ public final class CaptureSchema {
         + RESTORE_SETTINGS
         + "  END IF;\n"
         + "  IF sp IS NOT NULL THEN PERFORM pg_catalog.set_config('search_path', sp, true); END IF;\n"
+        + "  IF ef IS NOT NULL THEN PERFORM pg_catalog.set_config('extra_float_digits', ef, true); END IF;\n"
         // With a key (arguments after the first two), keep only the old key.
         + "  IF o IS NOT NULL AND TG_NARGS OPERATOR(pg_catalog.>) kf THEN\n"
         // A json value of the old row holding the escape of NUL would fail the -> below: json_nulls prints it as text first.

@@ -104,9 +104,11 @@ REVOKE ALL ON FUNCTION cutover.refuse_casts(pg_catalog.regclass, oid[]) FROM PUB
 -- What cutover.capture_table makes of a table as it is now: the capture function's first argument
 -- (flag), the key, whether the triggers use it (keyed), and the json columns. Arguments of
 -- cutover.capture: 's' or '-' (pin the settings that change how values print, at any depth: a
--- float or geometric value below 12, where extra_float_digits 0 drops digits, a range, whose bounds
--- print with DateStyle, or an interval, which prints with IntervalStyle), with 'r' added where an
--- oid alias type (regclass, ...) is in the row, printed with search_path pg_catalog; 'o' or
+-- float or geometric value below 12, where extra_float_digits under 3 drops digits, a range, whose
+-- bounds print with DateStyle, or an interval, which prints with IntervalStyle), with 'f' added to
+-- '-' from 12 where the row holds such a float (pin extra_float_digits only where the writer's is
+-- 0 or below, which still rounds there), 'r' where an oid alias type (regclass, ...) is in the
+-- row, printed with search_path pg_catalog; 'o' or
 -- '-' (log the old row), with 'j' added to the first where the table has json columns; then, with
 -- 'j', their count and the json columns (cutover.json_columns); then the key columns to keep of the
 -- old row (none: keep all of it). The key is the target's way of finding a row: primary key, else
@@ -116,21 +118,33 @@ REVOKE ALL ON FUNCTION cutover.refuse_casts(pg_catalog.regclass, oid[]) FROM PUB
 CREATE OR REPLACE FUNCTION cutover.capture_plan(rel pg_catalog.regclass, OUT flag text, OUT key text[], OUT keyed boolean,
   OUT jcols text[]) LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
+DECLARE
+  floats boolean;
 BEGIN
   flag := '-';
   jcols := cutover.json_columns(rel);
-  -- At any depth (a column, an array's element, a domain's base, a composite's field): a float or
-  -- a geometric type before 12 (extra_float_digits 0 drops digits), a range or a multirange (its
-  -- bounds print with DateStyle), an interval (IntervalStyle: sql_standard's -1 2:00:00 reads as -1
-  -- day +2 hours elsewhere), a domain before 12. And a composite column, as before.
-  IF EXISTS (SELECT 1 FROM pg_type y WHERE y.oid = ANY (cutover.types_within(rel)) AND (y.typtype IN ('r', 'm')
-        OR y.oid = 'pg_catalog.interval'::regtype
-        OR (current_setting('server_version_num')::int < 120000 AND (y.typtype = 'd' OR y.oid IN ('pg_catalog.float4'::regtype,
-          'pg_catalog.float8'::regtype, 'pg_catalog.point'::regtype, 'pg_catalog.line'::regtype, 'pg_catalog.lseg'::regtype,
-          'pg_catalog.box'::regtype, 'pg_catalog.path'::regtype, 'pg_catalog.polygon'::regtype, 'pg_catalog.circle'::regtype)))))
+  -- A float, a geometric type or contrib's cube at any depth (a column, an array's element, a
+  -- domain's base, a composite's field), all printed by float8's rules: extra_float_digits 0 or
+  -- below rounds them to 15 significant digits or fewer on every version (from 12 only a value
+  -- above 0 prints the shortest exact text; before 12 only 3 prints every digit).
+  floats := EXISTS (SELECT 1 FROM pg_type y WHERE y.oid = ANY (cutover.types_within(rel)) AND (y.oid IN ('pg_catalog.float4'::regtype,
+      'pg_catalog.float8'::regtype, 'pg_catalog.point'::regtype, 'pg_catalog.line'::regtype, 'pg_catalog.lseg'::regtype,
+      'pg_catalog.box'::regtype, 'pg_catalog.path'::regtype, 'pg_catalog.polygon'::regtype, 'pg_catalog.circle'::regtype)
+    OR EXISTS (SELECT 1 FROM pg_proc p WHERE p.oid = y.typoutput AND p.proname = 'cube_out')));
+  -- At any depth: a float before 12 (above), a range or a multirange (its bounds print with
+  -- DateStyle), an interval (IntervalStyle: sql_standard's -1 2:00:00 reads as -1 day +2 hours
+  -- elsewhere), a domain before 12. And a composite column, as before.
+  IF (floats AND current_setting('server_version_num')::int < 120000)
+      OR EXISTS (SELECT 1 FROM pg_type y WHERE y.oid = ANY (cutover.types_within(rel)) AND (y.typtype IN ('r', 'm')
+        OR y.oid = 'pg_catalog.interval'::regtype OR (current_setting('server_version_num')::int < 120000 AND y.typtype = 'd')))
       OR EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid
         WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped AND y.typtype = 'c') THEN
     flag := 's';
+  ELSIF floats THEN
+    -- From 12, where any extra_float_digits above 0 prints every float exactly, flag f pins it only
+    -- for a writer whose value is 0 or below (one setting lookup per row), not the three settings of
+    -- flag s; such a table's INSERT triggers call the general function, not capture_row.
+    flag := flag || 'f';
   END IF;
   SELECT array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord) INTO key

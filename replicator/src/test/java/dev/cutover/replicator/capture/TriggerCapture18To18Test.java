@@ -1,16 +1,19 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
 import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -111,5 +114,75 @@ class TriggerCapture18To18Test {
       assertThat(OwnedDatabase.strings(n, "SELECT count(*)::text FROM nocols")).containsExactly("8");
     }
     db.assertConverged(r);
+  }
+
+  /**
+   * Floats written in sessions with {@code extra_float_digits} 0 and -15, which PostgreSQL 12 and
+   * later still round to 15 and 1 significant digits (only a value above 0 prints the shortest
+   * exact text): float8, real, a float8 array, a point, an array of composites with a float field, a cube,
+   * inserted, updated with and without a key change, deleted, and in a keyless table's old row, on
+   * old and, with the way back armed, on new. Both sides hold the same values, compared as text
+   * printed with {@code extra_float_digits = 3}, and verify finds no difference. Before, such
+   * tables got the lean capture without pinning (only before 12 were floats pinned), and old's
+   * 0.30000000000000004 arrived on new as 0.3.
+   */
+  @Test
+  void capture_floatsWrittenWithExtraFloatDigitsZeroAndBelow_arriveWithEveryBit(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "floats");
+    for (Connection c : List.of(db.nwAsSuperuser(), db.oldAsSuperuser())) {
+      try (c) {
+        OwnedDatabase.execute(c, "CREATE EXTENSION cube");
+      }
+    }
+    db.executeOnBoth("CREATE TYPE comp AS (a float8, b text);"
+        + " CREATE TABLE f (id int PRIMARY KEY, d float8, r real, a float8[], p point, c comp[], cu cube);"
+        + " CREATE TABLE f_keyless (d float8, n int)");
+    Replicator r = TriggerCaptureFlow.started(db);
+    String values = "0.1::float8 + %1$d * 0.2, 1::real / (%1$d + 2), ARRAY[0.1::float8 + 0.2, pi() / %1$d], point(1.0::float8 / 3, 0.1::float8 + 0.2),"
+        + " ARRAY[ROW(2.0::float8 / %1$d, 'x')]::comp[], cube(ARRAY[1.0::float8 / %1$d, 0.1::float8 + 0.2])";
+    List<String> queries = List.of("SELECT x::text FROM f x ORDER BY id", "SELECT x::text FROM f_keyless x ORDER BY n");
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      writeFloats(o, values, 0);
+      r.awaitCaughtUp(TriggerCaptureFlow.CATCH_UP);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      assertThat(strings(o, queries.get(0))).as("old holds the exact sum").anyMatch(row -> row.contains("0.30000000000000004"));
+      for (String q : queries) {
+        assertThat(strings(n, q)).as(q).isEqualTo(strings(o, q)).isNotEmpty();
+      }
+    }
+    db.assertConverged(r);
+    r.reverse(new Reverse.Options(Duration.ZERO, Duration.ofSeconds(5)));
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      writeFloats(n, values, 1000);
+      await().atMost(TriggerCaptureFlow.CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null)
+          || strings(o, queries.get(0)).equals(strings(n, queries.get(0))) && strings(o, queries.get(1)).equals(strings(n, queries.get(1))));
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      for (String q : queries) {
+        assertThat(strings(o, q)).as("the way back: " + q).isEqualTo(strings(n, q));
+      }
+    }
+  }
+
+  /** Writes floats on {@code c} (ids from {@code base}) in sessions whose extra_float_digits is 0, then -15, and puts 3 back. */
+  private static void writeFloats(Connection c, String values, int base) throws Exception {
+    for (int digits : List.of(0, -15)) {
+      int id = base + (digits == 0 ? 1 : 11);
+      OwnedDatabase.execute(c, "SET extra_float_digits = " + digits);
+      for (int k = 0; k < 4; k++) {
+        OwnedDatabase.execute(c, "INSERT INTO f VALUES (" + (id + k) + ", " + String.format(values, k + 1) + ")");
+      }
+      OwnedDatabase.execute(c, "UPDATE f SET d = d / 3, a = a || (1.0::float8 / 7), p = point(2.0::float8 / 3, 0.7::float8 * 3) WHERE id = " + id);
+      OwnedDatabase.execute(c, "UPDATE f SET id = id + 100, r = r / 3 WHERE id = " + (id + 1));
+      OwnedDatabase.execute(c, "DELETE FROM f WHERE id = " + (id + 2));
+      OwnedDatabase.execute(c, "INSERT INTO f_keyless VALUES (0.1::float8 + 0.2, " + id + "), (1.0::float8 / 3, " + (id + 1) + ")");
+      OwnedDatabase.execute(c, "UPDATE f_keyless SET n = n + 50 WHERE n = " + id + "; DELETE FROM f_keyless WHERE n = " + (id + 1));
+    }
+    OwnedDatabase.execute(c, "SET extra_float_digits = 3");
+  }
+
+  /** The rows of {@code sql} on {@code c}, floats printed exactly ({@code extra_float_digits = 3}). */
+  private static List<String> strings(Connection c, String sql) throws Exception {
+    OwnedDatabase.execute(c, "SET extra_float_digits = 3");
+    return OwnedDatabase.strings(c, sql);
   }
 }
