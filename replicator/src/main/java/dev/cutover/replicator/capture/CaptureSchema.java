@@ -42,7 +42,8 @@ import java.util.stream.Collectors;
  * the event trigger below makes them again). The triggers are made by one SQL function,
  * {@code cutover.capture_table(regclass)} (capture-tables.sql), for start, reverse and the event
  * trigger alike. An INSERT, and an UPDATE that kept the key, of a table whose values print the
- * same in every session (no {@code s} argument, below) need only the new row: their triggers call
+ * same in every session (first argument {@code -}: no {@code s}, {@code f}, {@code r}, {@code j}
+ * or {@code u}, below) need only the new row: their triggers call
  * {@value #ROW_FUNCTION}, which does just that in one statement, without the general function's
  * tests of its arguments; measured by hand on PostgreSQL 15, this cuts the capture's own CPU cost
  * per TPC-B transaction by about 14% (see docs/design-decisions.md).
@@ -55,11 +56,17 @@ import java.util.stream.Collectors;
  *
  * <p>{@code row_to_json} keeps the text of {@code json} values as written and shows dates and
  * timestamps in ISO form whatever the writer's DateStyle; numbers keep every digit. Three session
- * settings still change how a value prints: {@code extra_float_digits} (floats lose digits below 3
- * before PostgreSQL 12), DateStyle inside range values and IntervalStyle ({@code sql_standard}
- * prints -1 day -2 hours as {@code -1 2:00:00}, which other sessions read as -1 day +2 hours).
- * Tables whose columns hold such values at any depth ({@code cutover.types_within}) get the trigger argument {@code s}, and the function then
- * prints the row with all three set to unambiguous values and puts them back. Values of the oid
+ * settings still change how a value prints: {@code extra_float_digits} (floats, geometric values
+ * and contrib's cube lose digits below 3 before PostgreSQL 12, and at 0 or below from 12: 0 rounds
+ * to 15 significant digits there, only a value above 0 prints the shortest exact text), DateStyle
+ * inside range values and IntervalStyle ({@code sql_standard} prints -1 day -2 hours as
+ * {@code -1 2:00:00}, which other sessions read as -1 day +2 hours). Tables whose columns hold such
+ * values at any depth ({@code cutover.types_within}) get the trigger argument {@code s}, and the
+ * function then prints the row with all three set to unambiguous values and puts them back. From
+ * 12, a table whose only such values are floats gets {@code -f} instead: the function reads
+ * {@code extra_float_digits} once per row and sets it to 3 only where the writer's is 0 or below
+ * (the default from 12 is 1, PgJDBC's sessions ask for 3), then puts it back; its INSERT
+ * trigger calls the general function, not {@value #ROW_FUNCTION}. Values of the oid
  * alias types (regclass, regtype, ...) print as names relative to the writer's search_path
  * ({@code thing} for {@code app.thing}), which the target would resolve by its own path: tables
  * holding one at any depth get {@code r} in the first argument, and the row is printed with

@@ -136,12 +136,19 @@ class TriggerCapture18To18Test {
     }
     db.executeOnBoth("CREATE TYPE comp AS (a float8, b text);"
         + " CREATE TABLE f (id int PRIMARY KEY, d float8, r real, a float8[], p point, c comp[], cu cube);"
-        + " CREATE TABLE f_keyless (d float8, n int)");
+        + " CREATE TABLE f_keyless (d float8, n int); CREATE TABLE fs (id int PRIMARY KEY, d float8, r real, p point, cu cube)");
     Replicator r = TriggerCaptureFlow.started(db);
     String values = "0.1::float8 + %1$d * 0.2, 1::real / (%1$d + 2), ARRAY[0.1::float8 + 0.2, pi() / %1$d], point(1.0::float8 / 3, 0.1::float8 + 0.2),"
         + " ARRAY[ROW(2.0::float8 / %1$d, 'x')]::comp[], cube(ARRAY[1.0::float8 / %1$d, 0.1::float8 + 0.2])";
-    List<String> queries = List.of("SELECT x::text FROM f x ORDER BY id", "SELECT x::text FROM f_keyless x ORDER BY n");
+    List<String> queries = List.of("SELECT x::text FROM f x ORDER BY id", "SELECT x::text FROM f_keyless x ORDER BY n",
+        "SELECT x::text FROM fs x ORDER BY id");
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      String inserts = "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = '%s'::regclass AND tgname = '#cutover_capture'";
+      // Scalars only: flag f alone, which the lean function had before. Arrays at any depth add j (their bounds).
+      assertThat(OwnedDatabase.strings(o, String.format(inserts, "fs"))).singleElement().asString().endsWith("cutover.capture('-f', '-')");
+      assertThat(OwnedDatabase.strings(o, String.format(inserts, "f"))).singleElement().asString().contains("cutover.capture('-fj', '-'");
+      assertThat(OwnedDatabase.strings(o, String.format(inserts, "scratch"))).as("no floats: the lean function")
+          .singleElement().asString().endsWith("cutover.capture_row()");
       writeFloats(o, values, 0);
       r.awaitCaughtUp(TriggerCaptureFlow.CATCH_UP);
       assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
@@ -155,7 +162,7 @@ class TriggerCapture18To18Test {
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
       writeFloats(n, values, 1000);
       await().atMost(TriggerCaptureFlow.CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null)
-          || strings(o, queries.get(0)).equals(strings(n, queries.get(0))) && strings(o, queries.get(1)).equals(strings(n, queries.get(1))));
+          || queries.stream().allMatch(q -> sameOnBoth(o, n, q)));
       assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
       for (String q : queries) {
         assertThat(strings(o, q)).as("the way back: " + q).isEqualTo(strings(n, q));
@@ -174,10 +181,20 @@ class TriggerCapture18To18Test {
       OwnedDatabase.execute(c, "UPDATE f SET d = d / 3, a = a || (1.0::float8 / 7), p = point(2.0::float8 / 3, 0.7::float8 * 3) WHERE id = " + id);
       OwnedDatabase.execute(c, "UPDATE f SET id = id + 100, r = r / 3 WHERE id = " + (id + 1));
       OwnedDatabase.execute(c, "DELETE FROM f WHERE id = " + (id + 2));
+      OwnedDatabase.execute(c, "INSERT INTO fs SELECT id, d, r, p, cu FROM f WHERE id IN (" + id + ", " + (id + 3) + ")");
+      OwnedDatabase.execute(c, "UPDATE fs SET d = d * 3, p = point(0.7::float8 * 3, 1.0::float8 / 3) WHERE id = " + id);
       OwnedDatabase.execute(c, "INSERT INTO f_keyless VALUES (0.1::float8 + 0.2, " + id + "), (1.0::float8 / 3, " + (id + 1) + ")");
       OwnedDatabase.execute(c, "UPDATE f_keyless SET n = n + 50 WHERE n = " + id + "; DELETE FROM f_keyless WHERE n = " + (id + 1));
     }
     OwnedDatabase.execute(c, "SET extra_float_digits = 3");
+  }
+
+  private static boolean sameOnBoth(Connection o, Connection n, String sql) {
+    try {
+      return strings(o, sql).equals(strings(n, sql));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** The rows of {@code sql} on {@code c}, floats printed exactly ({@code extra_float_digits = 3}). */
