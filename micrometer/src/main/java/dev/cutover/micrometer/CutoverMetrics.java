@@ -22,7 +22,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The Cutover driver's switches and routers as Micrometer meters, for any {@link MeterRegistry}:
@@ -51,13 +53,20 @@ import java.util.concurrent.ConcurrentHashMap;
  * go when it stops; routers that share the tags (one {@code cutover.instance} for two data sources)
  * share them, which read the oldest running one and stay while any runs.
  *
+ * <p>One binder may be bound to several registries (a composite's members, two Spring contexts'):
+ * each gets every meter, and each switch is counted once in each.
+ *
  * <p>Timers publish a percentile histogram, so dashboards can show a phase's p99 across instances.
  * Listeners run on the switch thread and the driver's router registry: recording is a few
  * counter and timer updates, nothing blocks.
  */
 public final class CutoverMetrics implements MeterBinder, SwitchListener, RouterListener, AutoCloseable {
-  private volatile MeterRegistry registry;
-  private final Map<RouterMXBean, List<Meter>> routerMeters = new ConcurrentHashMap<>();
+  /** The registries bound, each once; read by the switch thread without a lock. */
+  private final Set<MeterRegistry> registries = new CopyOnWriteArraySet<>();
+  /** Whether this binder is among the driver's listeners: added at the first bindTo, once. */
+  private final AtomicBoolean listening = new AtomicBoolean();
+  /** The gauges of each router that has them (the oldest of its tags), per registry. Guarded by {@code this}. */
+  private final Map<RouterMXBean, Map<MeterRegistry, List<Meter>>> routerMeters = new HashMap<>();
   /**
    * The running routers of each tag set, oldest first. Routers can share tags (two data sources
    * with one {@code cutover.instance}); a gauge is registered by its tags, so it reads the oldest
@@ -67,17 +76,28 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
 
   @Override
   public void bindTo(MeterRegistry registry) {
-    this.registry = registry;
-    CutoverDriver.addSwitchListener(this);
-    CutoverDriver.addRouterListener(this);
+    synchronized (this) {
+      if (!registries.add(registry)) {
+        return;
+      }
+      // Routers already known get their gauges in this registry too.
+      new ArrayList<>(routerMeters.keySet()).forEach(router -> register(router, registry));
+    }
+    // Outside the lock: the driver tells a new listener of the running routers while holding its own.
+    if (listening.compareAndSet(false, true)) {
+      CutoverDriver.addSwitchListener(this);
+      CutoverDriver.addRouterListener(this);
+    }
   }
 
   @Override
   public void onSwitch(SwitchEvent e) {
-    MeterRegistry r = registry;
-    if (r == null) {
-      return;
+    for (MeterRegistry r : registries) {
+      record(e, r);
     }
+  }
+
+  private static void record(SwitchEvent e, MeterRegistry r) {
     Tags tags = Tags.of("service", e.service(), "instance", e.instance(),
         "outcome", e.outcome() == Outcome.COMPLETED ? "completed" : "aborted");
     Counter.builder("cutover.switches").description("Switches that ended, by outcome").tags(tags).register(r).increment();
@@ -100,7 +120,7 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
 
   @Override
   public synchronized void started(RouterMXBean router) {
-    if (registry == null) {
+    if (registries.isEmpty()) {
       return;
     }
     Deque<RouterMXBean> sharing = byTags.computeIfAbsent(tags(router), t -> new ArrayDeque<>());
@@ -114,9 +134,14 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
     return Tags.of("service", router.getService(), "instance", router.getInstance());
   }
 
-  /** Registers the per-router gauges of {@code router}, the oldest running one with its tags. */
+  /** Registers the per-router gauges of {@code router}, the oldest running one with its tags, in every registry. */
   private void register(RouterMXBean router) {
-    MeterRegistry r = registry;
+    for (MeterRegistry r : registries) {
+      register(router, r);
+    }
+  }
+
+  private void register(RouterMXBean router, MeterRegistry r) {
     Tags tags = tags(router);
     List<Meter> meters = new ArrayList<>();
     meters.add(Gauge.builder("cutover.serving", router, b -> "new".equals(b.getServing()) ? 1 : 0)
@@ -134,7 +159,7 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
         .tags(tags).register(r));
     meters.add(FunctionCounter.builder("cutover.flag.rejected.values", router, RouterMXBean::getFlagRejectedValues)
         .description("Flag values that were neither old nor new, ignored").tags(tags).register(r));
-    routerMeters.put(router, meters);
+    routerMeters.computeIfAbsent(router, b -> new HashMap<>()).put(r, meters);
   }
 
   @Override
@@ -147,10 +172,9 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
         byTags.remove(tags);
       }
     }
-    List<Meter> meters = routerMeters.remove(router);
-    MeterRegistry r = registry;
-    if (meters != null && r != null) {
-      meters.forEach(r::remove);
+    Map<MeterRegistry, List<Meter>> meters = routerMeters.remove(router);
+    if (meters != null) {
+      meters.forEach((r, own) -> own.forEach(r::remove));
       if (sharing != null && !sharing.isEmpty()) {
         register(sharing.peek()); // another router with these tags still runs: the gauges follow it
       }
@@ -173,9 +197,11 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
   public void close() {
     CutoverDriver.removeSwitchListener(this);
     CutoverDriver.removeRouterListener(this);
+    listening.set(false);
     synchronized (this) {
       byTags.clear();
       new ArrayList<>(routerMeters.keySet()).forEach(this::stopped);
+      registries.clear();
     }
   }
 }

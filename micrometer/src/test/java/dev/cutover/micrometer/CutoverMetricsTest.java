@@ -103,6 +103,58 @@ class CutoverMetricsTest {
     }
   }
 
+  /**
+   * One binder bound to two registries (MeterBinder allows it): each counts the switch once and
+   * carries the router's gauges until it stops. Before, the second bindTo replaced the first
+   * registry, which kept nothing, and added the binder to the driver's listeners a second time, so
+   * the second registry counted each switch twice.
+   */
+  @Test
+  void bindTo_twoRegistries_eachCountsTheSwitchOnceAndCarriesTheGauges() {
+    SimpleMeterRegistry first = new SimpleMeterRegistry();
+    SimpleMeterRegistry second = new SimpleMeterRegistry();
+    FakeRouter router = new FakeRouter();
+    try (CutoverMetrics metrics = new CutoverMetrics()) {
+      metrics.bindTo(first);
+      metrics.started(router.bean());
+      metrics.bindTo(second);
+
+      metrics.onSwitch(event(Outcome.COMPLETED));
+
+      for (SimpleMeterRegistry registry : List.of(first, second)) {
+        String which = registry == first ? "the first registry" : "the second registry";
+        assertThat(registry.find("cutover.switches").counters()).as(which).hasSize(1);
+        assertThat(registry.get("cutover.switches").counter().count()).as(which).isEqualTo(1);
+        assertThat(registry.find("cutover.serving").gauges()).as(which).hasSize(1);
+      }
+      router.serving = "new";
+      assertThat(first.get("cutover.serving").gauge().value()).isEqualTo(1);
+      assertThat(second.get("cutover.serving").gauge().value()).isEqualTo(1);
+
+      metrics.stopped(router.bean());
+      assertThat(first.find("cutover.serving").gauges()).isEmpty();
+      assertThat(second.find("cutover.serving").gauges()).isEmpty();
+    }
+  }
+
+  /** Binding the same registry again changes nothing: the switch is counted once. */
+  @Test
+  void bindTo_sameRegistryTwice_countsTheSwitchOnce() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    FakeRouter router = new FakeRouter();
+    try (CutoverMetrics metrics = new CutoverMetrics()) {
+      metrics.bindTo(registry);
+      metrics.started(router.bean());
+      metrics.bindTo(registry);
+      metrics.onSwitch(event(Outcome.COMPLETED));
+
+      assertThat(registry.get("cutover.switches").counter().count()).isEqualTo(1);
+      assertThat(registry.find("cutover.serving").gauges()).hasSize(1);
+      metrics.stopped(router.bean());
+      assertThat(registry.find("cutover.serving").gauges()).isEmpty();
+    }
+  }
+
   private static SwitchEvent event(Outcome outcome) {
     SwitchEvent.Builder b = SwitchEvent.builder().instance("booking", "web-1").switchOf("s-1", Target.OLD, Target.NEW)
         .leader(true).gateWaits(12, Duration.ofMillis(31), Duration.ofMillis(30))
