@@ -19,10 +19,18 @@ import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
+import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.context.properties.source.UnboundElementsSourceFilter;
+import org.springframework.boot.convert.ApplicationConversionService;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.MutablePropertySources;
+import org.springframework.core.env.PropertySource;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 /**
  * Cutover in a Spring Boot 3 application: {@code cutover.*} settings reach every {@code
@@ -35,16 +43,44 @@ import org.springframework.core.env.Environment;
 public class CutoverAutoConfiguration {
 
   /**
-   * Binds {@code cutover.*} straight from the environment: post-processors are created before the
-   * {@link CutoverProperties} bean is bound. Unknown keys fail as they do for the bean (the
-   * environment variables, which the replicator shares, are not held against it).
+   * Binds {@code cutover.*} straight from the environment's property sources: post-processors are
+   * created before the {@link CutoverProperties} bean is bound. Unknown keys fail as they do for
+   * the bean (the environment variables, which the replicator shares, are not held against it).
+   *
+   * <p>The process's environment variables are left out: the driver reads {@code CUTOVER_*} itself,
+   * as its fourth source, after {@code cutover.properties}. Handed on as JDBC properties (its
+   * second source) they would beat that file, and HikariCP logs its data source properties at
+   * DEBUG, so a {@code CUTOVER_NEW_PASSWORD} given there to keep it out of the pool's properties
+   * would be printed in clear. Placeholders ({@code cutover.new.password=${DB_NEW_PASSWORD}}) still
+   * resolve against the whole environment: what the application's configuration names is handed on.
    */
   static Map<String, String> settings(Environment environment) {
     BindHandler strict = new NoUnboundElementsBindHandler(BindHandler.DEFAULT, new UnboundElementsSourceFilter());
-    return Binder.get(environment)
+    return withoutSystemEnvironment(environment)
         .bind("cutover", Bindable.of(CutoverProperties.class), strict)
         .orElseGet(CutoverProperties::new)
         .toDriverSettings();
+  }
+
+  /** A binder over every property source of {@code environment} but the process's environment variables. */
+  private static Binder withoutSystemEnvironment(Environment environment) {
+    if (!(environment instanceof ConfigurableEnvironment configurable)) {
+      return Binder.get(environment);
+    }
+    MutablePropertySources sources = new MutablePropertySources();
+    for (PropertySource<?> source : configurable.getPropertySources()) {
+      if (!isSystemEnvironment(source)) { // the attached configurationProperties view is skipped by from()
+        sources.addLast(source);
+      }
+    }
+    return new Binder(ConfigurationPropertySources.from(sources), new PropertySourcesPlaceholdersResolver(environment),
+        ApplicationConversionService.getSharedInstance());
+  }
+
+  /** Spring Boot's wrapper of the environment variables keeps the standard name and type; either identifies it. */
+  private static boolean isSystemEnvironment(PropertySource<?> source) {
+    return source instanceof SystemEnvironmentPropertySource
+        || StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME.equals(source.getName());
   }
 
   @Bean

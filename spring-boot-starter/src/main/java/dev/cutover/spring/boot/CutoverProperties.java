@@ -11,10 +11,11 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 /**
  * The driver's settings as Spring Boot binds them from {@code cutover.*} in application.properties,
  * YAML or the environment: typed (durations in the driver's syntax, {@code 5s} or {@code 5000} milliseconds, targets as {@code old}/{@code new}),
- * unknown keys refused at start-up, and handed to every data source whose URL is {@code
- * jdbc:cutover:} as JDBC properties. Only what is set is handed on, so the driver's own defaults,
- * its {@code cutover.properties} file and its environment variables keep their documented order.
- * docs/driver.md describes each setting.
+ * unknown keys refused at start-up. Those set anywhere but the process's environment variables are
+ * handed to every data source whose URL is {@code jdbc:cutover:} as JDBC properties; the driver reads
+ * {@code CUTOVER_*} variables itself, so its defaults, its {@code cutover.properties} file and its
+ * environment variables keep their documented order, and a secret given as a variable never becomes
+ * a data source property (HikariCP logs those at DEBUG). docs/driver.md describes each setting.
  */
 @ConfigurationProperties(prefix = "cutover", ignoreUnknownFields = false)
 public class CutoverProperties {

@@ -14,12 +14,15 @@ import dev.cutover.flags.FlagKey;
 import dev.cutover.flags.RoutingFlags;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.SpringApplication;
@@ -27,6 +30,7 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 import org.springframework.test.context.support.TestPropertySourceUtils;
 
 /** Binding and validation of {@code cutover.*}, the driver class, and the IDE metadata; no database. */
@@ -146,6 +150,91 @@ class CutoverPropertiesTest {
       assertThatThrownBy(() -> applier.apply(hikari, "data source dataSource"))
           .hasMessageContaining("cutover.service is set twice with different values for data source dataSource");
     }
+  }
+
+  /**
+   * docs/driver.md and this page tell users to give secrets as CUTOVER_* variables to keep them out
+   * of HikariCP's DEBUG dump of its data source properties. The driver reads the environment
+   * itself; the starter hands on only what the application's configuration sets. Before, Spring's
+   * relaxed binding read CUTOVER_NEW_PASSWORD as cutover.new.password and the starter added it to
+   * the pool's data source properties, which HikariCP logs in clear.
+   */
+  @Test
+  void apply_secretsInTheEnvironment_neverReachTheDataSourceProperties() {
+    runner.withInitializer(context -> simulateEnvironment(context.getEnvironment(), Map.of(
+            "CUTOVER_NEW_PASSWORD", "EnvNewS3cret", "CUTOVER_FLAG_LD_SDK_KEY", "sdk-EnvLdS3cret",
+            "CUTOVER_NEW_URL", "jdbc:postgresql://new-from-env/app")))
+        .withPropertyValues("cutover.service=booking")
+        .withBean("dataSource", HikariDataSource.class, CutoverPropertiesTest::pool)
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          Properties handedOn = context.getBean(HikariDataSource.class).getDataSourceProperties();
+
+          assertThat(handedOn).containsEntry("cutover.service", "booking");
+          assertThat(handedOn).doesNotContainKeys("cutover.new.password", "cutover.flag.ld.sdk-key", "cutover.new.url");
+          assertThat(handedOn.toString()).doesNotContain("S3cret");
+        });
+  }
+
+  /**
+   * The driver's order holds through the starter: cutover.properties (third) beats a CUTOVER_*
+   * variable (fourth), as for the driver alone. Before, the starter handed the variable on as a
+   * JDBC property (second), so the environment won.
+   */
+  @Test
+  void apply_fileAndEnvironmentBothSetAKey_fileWinsAsWithoutTheStarter(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("cutover.properties"), "cutover.instance=from-file\n");
+    Map<String, String> env = Map.of("CUTOVER_INSTANCE", "from-env", "CUTOVER_CONFIG", file.toString());
+    String url = "jdbc:cutover:postgresql://old/app";
+    Properties plain = new Properties();
+    plain.setProperty("cutover.new.url", "jdbc:postgresql://new/app");
+    assertThat(CutoverSettings.resolve(url, plain, SettingSources.of(env, null)).values())
+        .as("the driver alone").containsEntry("cutover.instance", "from-file");
+
+    runner.withInitializer(context -> simulateEnvironment(context.getEnvironment(), env))
+        .withPropertyValues("cutover.new.url=jdbc:postgresql://new/app")
+        .withBean("dataSource", HikariDataSource.class, CutoverPropertiesTest::pool)
+        .run(context -> {
+          assertThat(context).hasNotFailed();
+          Properties info = new Properties();
+          info.putAll(context.getBean(HikariDataSource.class).getDataSourceProperties());
+
+          assertThat(CutoverSettings.resolve(url, info, SettingSources.of(env, null)).values())
+              .as("through the starter").containsEntry("cutover.instance", "from-file");
+        });
+  }
+
+  /** A cutover.* key the application's configuration sets still reaches the pool, secrets included (documented). */
+  @Test
+  void apply_secretInTheApplicationsProperties_handedOnAsADataSourceProperty() {
+    runner.withInitializer(context -> simulateEnvironment(context.getEnvironment(), Map.of("CUTOVER_NEW_PASSWORD", "from-env")))
+        .withPropertyValues("cutover.new.password=from-application-properties")
+        .withBean("dataSource", HikariDataSource.class, CutoverPropertiesTest::pool)
+        .run(context -> assertThat(context.getBean(HikariDataSource.class).getDataSourceProperties())
+            .containsEntry("cutover.new.password", "from-application-properties"));
+  }
+
+  /** A CUTOVER_* variable the driver will refuse still stops the application at start (the CutoverProperties bean binds it). */
+  @Test
+  void bind_badDurationInTheEnvironment_failsAtStartNamingTheKey() {
+    runner.withInitializer(context -> simulateEnvironment(context.getEnvironment(), Map.of("CUTOVER_DRAIN_TIMEOUT", "soon")))
+        .run(context -> {
+          assertThat(context).hasFailed();
+          assertThat(context.getStartupFailure()).hasStackTraceContaining("cutover.drain.timeout");
+        });
+  }
+
+  /** The process's environment as Spring Boot shows it, replaced by {@code variables}. */
+  private static void simulateEnvironment(org.springframework.core.env.ConfigurableEnvironment environment,
+      Map<String, String> variables) {
+    environment.getPropertySources().replace(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+        new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, Map.copyOf(variables)));
+  }
+
+  private static HikariDataSource pool() {
+    HikariDataSource hikari = new HikariDataSource();
+    hikari.setJdbcUrl("jdbc:cutover:postgresql://old/app");
+    return hikari;
   }
 
   @Test
