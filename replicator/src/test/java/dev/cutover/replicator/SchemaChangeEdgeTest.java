@@ -10,6 +10,7 @@ import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -93,6 +94,96 @@ class SchemaChangeEdgeTest {
           + " WHERE p.proname = 'lower_fence' AND a.grantee = 0")).as("new's control schema untouched").isZero();
     }
     r.cleanup();
+  }
+
+  @Test
+  void apply_roleWhoseSearchPathShadowsPgCatalog_replayedAsThatRoleWithoutCallingItsFunctionsAsAnother(PostgresPair pair)
+      throws Exception {
+    String db = "ddl_shadow";
+    SchemaChangeFlowTest.database(pair, db);
+    shadowingRole(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    ReplicationFlowTest.start(r);
+    try {
+      plantShadowsAndChangeSchema(pair.oldServer(), db);
+      r.awaitCaughtUp(WAIT);
+      assertShadowsNeverRanAsAnother(pair, db);
+    } finally {
+      shadowingRoleUnprivileged(pair);
+    }
+    r.cleanup();
+  }
+
+  static final String PLANTER = "ddl_planter";
+
+  /**
+   * r10's attacker: a role with CONNECT and CREATE on schema s2 alone (on both sides, as
+   * {@code schema} would leave it), never a superuser.
+   */
+  static void shadowingRole(PostgresPair pair, String db) throws SQLException {
+    for (var s : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = s.connect()) {
+        AppDatabase.execute(c, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + PLANTER + "') THEN"
+            + " CREATE ROLE " + PLANTER + " LOGIN; END IF; END $$; ALTER ROLE " + PLANTER + " NOSUPERUSER");
+      }
+      try (Connection c = s.connect(db)) {
+        AppDatabase.execute(c, "CREATE SCHEMA s2; GRANT USAGE, CREATE ON SCHEMA s2 TO " + PLANTER
+            + "; GRANT CONNECT ON DATABASE " + db + " TO " + PLANTER);
+      }
+    }
+  }
+
+  static void shadowingRoleUnprivileged(PostgresPair pair) throws SQLException {
+    for (var s : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = s.connect()) {
+        AppDatabase.execute(c, "ALTER ROLE " + PLANTER + " NOSUPERUSER");
+      }
+    }
+  }
+
+  /**
+   * As the role, through plain psql: functions and an operator named as pg_catalog's, in s2 ahead
+   * of pg_catalog on its search_path, each of which makes the role a superuser when a superuser
+   * calls it (after trying RESET ROLE, which a session whose user is a superuser may do even after
+   * SET ROLE); then schema changes, whose replay on new runs as the role with that path.
+   */
+  static void plantShadowsAndChangeSchema(PostgresServer old, String db) throws SQLException {
+    String escalate = " LANGUAGE plpgsql AS $f$ BEGIN"
+        + " IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN"
+        + " EXECUTE 'ALTER ROLE " + PLANTER + " SUPERUSER'; END IF; RETURN %s; END $f$";
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", PLANTER);
+    p.setProperty("preferQueryMode", "simple");
+    try (Connection c = new org.postgresql.Driver().connect(old.jdbcUrl(db), p)) {
+      for (String sql : List.of("SET search_path = s2, pg_catalog",
+          "CREATE FUNCTION s2.set_config(text, text, boolean) RETURNS text"
+              + String.format(escalate, "pg_catalog.set_config($1, $2, $3)"),
+          "CREATE FUNCTION s2.format(text, name) RETURNS text" + String.format(escalate, "pg_catalog.format($1, $2)"),
+          "CREATE FUNCTION s2.current_setting(text) RETURNS text" + String.format(escalate, "pg_catalog.current_setting($1)"),
+          "CREATE FUNCTION s2.texteq(text, text) RETURNS boolean" + String.format(escalate, "pg_catalog.texteq($1, $2)"),
+          "CREATE OPERATOR s2.= (LEFTARG = text, RIGHTARG = text, FUNCTION = s2.texteq)",
+          "CREATE TABLE s2.trigger_it (id int)",
+          // Committed ahead of its batch by trigger capture's apply (EnumValuesAhead), with the same path.
+          "CREATE TYPE s2.mood AS ENUM ('calm')",
+          "ALTER TYPE s2.mood ADD VALUE 'angry'")) {
+        AppDatabase.execute(c, sql);
+      }
+    }
+  }
+
+  static void assertShadowsNeverRanAsAnother(PostgresPair pair, String db) throws SQLException {
+    String isSuper = "SELECT rolsuper::text FROM pg_roles WHERE rolname = '" + PLANTER + "'";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(o, isSuper)).as("old").containsExactly("false");
+      assertThat(AppDatabase.strings(n, isSuper)).as("new: the replay called the role's own functions as the superuser that applies")
+          .containsExactly("false");
+      // The replay itself still ran, as the role, with its path.
+      assertThat(AppDatabase.strings(n, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('s2.trigger_it')"))
+          .containsExactly(PLANTER);
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM pg_operator WHERE oprnamespace = 's2'::regnamespace")).isOne();
+      assertThat(AppDatabase.strings(n, "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum"
+          + " WHERE enumtypid = to_regtype('s2.mood')")).containsExactly("calm,angry");
+    }
   }
 
   @Test

@@ -35,6 +35,25 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class SchemaChangeTriggerCaptureTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
 
+  /** {@link SchemaChangeEdgeTest#apply_roleWhoseSearchPathShadowsPgCatalog_replayedAsThatRoleWithoutCallingItsFunctionsAsAnother}, through the trigger applier. */
+  @Test
+  void apply_roleWhoseSearchPathShadowsPgCatalog_replayedAsThatRoleWithoutCallingItsFunctionsAsAnother(PostgresPair pair)
+      throws Exception {
+    String db = "ddl_triggers_shadow";
+    SchemaChangeFlowTest.database(pair, db);
+    SchemaChangeEdgeTest.shadowingRole(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      SchemaChangeEdgeTest.plantShadowsAndChangeSchema(pair.oldServer(), db);
+      r.awaitCaughtUp(WAIT);
+      SchemaChangeEdgeTest.assertShadowsNeverRanAsAnother(pair, db);
+    } finally {
+      SchemaChangeEdgeTest.shadowingRoleUnprivileged(pair);
+    }
+    r.cleanup();
+  }
+
   @Test
   void apply_schemaChangesWhileWriting_arriveInOrderAndNewTablesAreCaptured(PostgresPair pair) throws Exception {
     String db = "ddl_triggers";

@@ -71,12 +71,17 @@ final class EnumValuesAhead {
       id = change[0];
       Sql.execute(c, "SET lock_timeout = " + LOCK_WAIT.toMillis());
       if (change[4] != null) {
-        Sql.rows(c, "SELECT set_config(g.s, CASE WHEN g.o = 1 THEN 'ISO, ' || btrim(split_part(v.v, ',', 2)) ELSE v.v END, false)"
+        Sql.rows(c, "SELECT pg_catalog.set_config(g.s, CASE WHEN g.o = 1 THEN 'ISO, ' || btrim(split_part(v.v, ',', 2)) ELSE v.v END, false)"
             + " FROM unnest(?::text[]) WITH ORDINALITY g(s, o) JOIN unnest(?::text[]) WITH ORDINALITY v(v, o) ON v.o = g.o",
             "{" + String.join(",", STYLES) + "}", change[4]);
       }
-      Sql.rows(c, "SELECT set_config('search_path', ?, false), set_config('role', ?, false)", change[3], change[2]);
+      // The recorded path is one the role chose (functions of its own may shadow pg_catalog's): in
+      // force only for the change itself, and pinned again while still that role, so that nothing
+      // after RESET ROLE resolves a name through it (as cutover.ddl_apply does).
+      Sql.rows(c, "SELECT pg_catalog.set_config('role', ?, false), pg_catalog.set_config('search_path', ?, false)", change[2],
+          change[3]);
       Sql.execute(c, change[1]);
+      Sql.rows(c, "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)");
       Sql.execute(c, "RESET ROLE");
       DdlCapture.markDone(c, id);
       LOG.info("{}: schema change {} committed ahead of its batch, which uses the enum value it adds: {}", target.side().label(), id,

@@ -390,7 +390,7 @@ BEGIN
   GET DIAGNOSTICS ctx = PG_CONTEXT;
   -- Our own frame is the only line, unless the command ran inside a function or DO block.
   PERFORM cutover.ddl_record(tg_event, tg_tag, path, styles, strpos(ctx, E'\n') > 0, ctx);
-  PERFORM set_config('search_path', path, true);
+  PERFORM pg_catalog.set_config('search_path', path, true);
 END $f$;
 
 -- The work of the event trigger, called only by it (as the log's owner; revoked from PUBLIC).
@@ -624,6 +624,8 @@ DECLARE
   settings text[] := ARRAY['DateStyle', 'IntervalStyle', 'TimeZone', 'standard_conforming_strings', 'array_nulls'];
   styles text[] := ARRAY(SELECT current_setting(g) FROM unnest(settings) WITH ORDINALITY u(g, o) ORDER BY o);
   i int;
+  stmt text;
+  path text;
   -- Read before the role changes, which may not call our functions.
   cmd text := coalesce(cutover.ddl_add_value(NEW.command), NEW.command);
   -- A table whose rows follow in the stream (CREATE TABLE AS, SELECT INTO): the statement that
@@ -641,12 +643,19 @@ BEGIN
   END IF;
   -- The event triggers fire in replica mode too (ENABLE ALWAYS): what is replayed here came from
   -- the other side and must not be captured back, nor what the replay does after it.
-  PERFORM set_config('cutover.ddl_capture', 'off', true);
-  SELECT array_agg(oid) INTO before FROM pg_class WHERE relkind IN ('r', 'p');
-  PERFORM set_config('search_path', NEW.search_path, true);
+  PERFORM pg_catalog.set_config('cutover.ddl_capture', 'off', true);
+  SELECT pg_catalog.array_agg(oid) INTO before FROM pg_catalog.pg_class WHERE relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::"char"[]);
+  -- The recorded search_path is one that role NEW.role chose: functions and operators of its own
+  -- may shadow pg_catalog's on it. It is in force only for the EXECUTE of the statement, between
+  -- SET LOCAL ROLE and the restore of this function's pinned path, which comes before RESET ROLE;
+  -- whatever else runs meanwhile is schema-qualified, operators included, or a plain variable, so
+  -- nothing of that role's is ever called as the superuser that applies (r10: a planted
+  -- s2.set_config, called unqualified after RESET ROLE, made the role a superuser on new).
+  stmt := CASE WHEN NEW.tag OPERATOR(pg_catalog.=) 'SELECT INTO' THEN coalesce(empty, cmd) ELSE cmd END;
+  path := NEW.search_path;
   -- In a block of its own, so that a role this side's replicator may not become is said as such.
   BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', NEW.role);
+    EXECUTE pg_catalog.format('SET LOCAL ROLE %I', NEW.role);
   EXCEPTION WHEN OTHERS THEN
     RAISE EXCEPTION 'cutover: the schema change % from % failed here: % (role % made it there, and role % may not become it here)',
         NEW.id, NEW.source, SQLERRM, NEW.role, current_user
@@ -659,18 +668,22 @@ BEGIN
     -- Rows from earlier builds carry two settings or none. Only DateStyle's field order decides how
     -- a date is read; its output stays ISO (PgJDBC, which an apply session may be, drops a session
     -- whose DateStyle stops being ISO). A time zone this side does not know fails here, with the hint.
-    FOR i IN 1 .. coalesce(array_length(NEW.styles, 1), 0) LOOP
-      PERFORM set_config(settings[i], CASE WHEN i = 1 THEN 'ISO, ' || btrim(split_part(NEW.styles[1], ',', 2)) ELSE NEW.styles[i] END, true);
+    -- Set before the recorded path, under this function's own.
+    FOR i IN 1 .. coalesce(pg_catalog.array_length(NEW.styles, 1), 0) LOOP
+      PERFORM pg_catalog.set_config(settings[i], CASE WHEN i OPERATOR(pg_catalog.=) 1
+        THEN 'ISO, ' OPERATOR(pg_catalog.||) pg_catalog.btrim(pg_catalog.split_part(NEW.styles[1], ',', 2)) ELSE NEW.styles[i] END, true);
     END LOOP;
-    EXECUTE CASE WHEN NEW.tag = 'SELECT INTO' THEN coalesce(empty, cmd) ELSE cmd END;
+    PERFORM pg_catalog.set_config('search_path', path, true);
+    EXECUTE stmt;
+    PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
   EXCEPTION WHEN OTHERS THEN
+    -- The block's settings are undone: this function's path is back.
     RAISE EXCEPTION 'cutover: the schema change % from % failed here: %', NEW.id, NEW.source, SQLERRM
       USING ERRCODE = SQLSTATE, DETAIL = 'statement: ' || NEW.command || ' (as role ' || NEW.role || ', search_path ' || NEW.search_path || ')',
         HINT = 'Make it possible here (a missing role or extension, say), or ' || byhand || ' after SET cutover.ddl_capture = off'
           || ' and run `cutover-replicator ddl-done ' || NEW.id || '` so that it is skipped.';
   END;
   RESET ROLE;
-  PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
   FOR i IN 1 .. array_length(settings, 1) LOOP
     PERFORM set_config(settings[i], styles[i], true);
   END LOOP;
