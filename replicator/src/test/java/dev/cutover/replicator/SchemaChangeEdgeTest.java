@@ -114,6 +114,47 @@ class SchemaChangeEdgeTest {
     r.cleanup();
   }
 
+  @Test
+  void apply_roleCodeThatTheReplayedStatementRuns_cannotLeaveTheRole(PostgresPair pair) throws Exception {
+    String db = "ddl_reset_role";
+    SchemaChangeFlowTest.database(pair, db);
+    shadowingRole(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    ReplicationFlowTest.start(r);
+    try {
+      plantRoleChangeAndRunIt(pair.oldServer(), db);
+      r.awaitCaughtUp(WAIT);
+      String isSuper = "SELECT rolsuper::text FROM pg_roles WHERE rolname = '" + PLANTER + "'";
+      try (Connection n = pair.newServer().connect(db)) {
+        assertThat(AppDatabase.strings(n, isSuper)).as("new: the role's function left the role during the replay").containsExactly("false");
+        assertThat(AppDatabase.strings(n, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('s2.computed')"))
+            .containsExactly(PLANTER);
+      }
+    } finally {
+      shadowingRoleUnprivileged(pair);
+    }
+    r.cleanup();
+  }
+
+  /**
+   * As the role: a function that tries RESET ROLE (which SET ROLE alone allows where the session's
+   * user is a superuser) and makes the role a superuser if that worked, run by the schema change
+   * itself (CREATE TABLE AS, which the replay runs in full).
+   */
+  static void plantRoleChangeAndRunIt(PostgresServer old, String db) throws SQLException {
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", PLANTER);
+    p.setProperty("preferQueryMode", "simple");
+    try (Connection c = new org.postgresql.Driver().connect(old.jdbcUrl(db), p)) {
+      AppDatabase.execute(c, "CREATE FUNCTION s2.leave() RETURNS int LANGUAGE plpgsql AS $f$ BEGIN"
+          + " BEGIN EXECUTE 'RESET ROLE'; EXCEPTION WHEN OTHERS THEN NULL; END;"
+          + " BEGIN EXECUTE 'SET ROLE NONE'; EXCEPTION WHEN OTHERS THEN NULL; END;"
+          + " IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER) THEN"
+          + " EXECUTE 'ALTER ROLE " + PLANTER + " SUPERUSER'; END IF; RETURN 1; END $f$");
+      AppDatabase.execute(c, "CREATE TABLE s2.computed AS SELECT s2.leave() AS x");
+    }
+  }
+
   static final String PLANTER = "ddl_planter";
 
   /**

@@ -626,6 +626,7 @@ DECLARE
   i int;
   stmt text;
   path text;
+  given boolean;
   -- Read before the role changes, which may not call our functions.
   cmd text := coalesce(cutover.ddl_add_value(NEW.command), NEW.command);
   -- A table whose rows follow in the stream (CREATE TABLE AS, SELECT INTO): the statement that
@@ -646,13 +647,26 @@ BEGIN
   PERFORM pg_catalog.set_config('cutover.ddl_capture', 'off', true);
   SELECT pg_catalog.array_agg(oid) INTO before FROM pg_catalog.pg_class WHERE relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::"char"[]);
   -- The recorded search_path is one that role NEW.role chose: functions and operators of its own
-  -- may shadow pg_catalog's on it. It is in force only for the EXECUTE of the statement, between
+  -- may shadow pg_catalog's on it. It is in force only while the statement runs, between
   -- SET LOCAL ROLE and the restore of this function's pinned path, which comes before RESET ROLE;
   -- whatever else runs meanwhile is schema-qualified, operators included, or a plain variable, so
   -- nothing of that role's is ever called as the superuser that applies (r10: a planted
   -- s2.set_config, called unqualified after RESET ROLE, made the role a superuser on new).
   stmt := CASE WHEN NEW.tag OPERATOR(pg_catalog.=) 'SELECT INTO' THEN coalesce(empty, cmd) ELSE cmd END;
   path := NEW.search_path;
+  -- The statement runs inside pg_temp.cutover_replay, a SECURITY DEFINER function of NEW.role's:
+  -- SET LOCAL ROLE alone would not hold code of that role's which the statement runs (a function
+  -- its CREATE TABLE AS selects, a CHECK it validates), since RESET ROLE and SET ROLE are allowed
+  -- wherever the session's user is a superuser, as the apply's is; inside a SECURITY DEFINER
+  -- function PostgreSQL refuses both. Made here and given to the role, which a superuser may do
+  -- whatever the role's privileges; else made below as the role, which needs TEMPORARY.
+  BEGIN
+    CREATE FUNCTION pg_temp.cutover_replay(cmd text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS 'BEGIN EXECUTE cmd; END';
+    EXECUTE pg_catalog.format('ALTER FUNCTION pg_temp.cutover_replay(text) OWNER TO %I', NEW.role);
+    given := true;
+  EXCEPTION WHEN OTHERS THEN
+    given := false;
+  END;
   -- In a block of its own, so that a role this side's replicator may not become is said as such.
   BEGIN
     EXECUTE pg_catalog.format('SET LOCAL ROLE %I', NEW.role);
@@ -664,6 +678,17 @@ BEGIN
           || ' and run `cutover-replicator ddl-done %s` so that it is skipped; `cutover-replicator check` names such roles in advance.',
           NEW.role, current_user, byhand, NEW.id);
   END;
+  IF NOT given THEN
+    BEGIN
+      CREATE FUNCTION pg_temp.cutover_replay(cmd text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS 'BEGIN EXECUTE cmd; END';
+    EXCEPTION WHEN OTHERS THEN
+      RAISE EXCEPTION 'cutover: the schema change % from % cannot be replayed here as role %: %', NEW.id, NEW.source, NEW.role, SQLERRM
+        USING ERRCODE = SQLSTATE, DETAIL = 'It runs inside a temporary SECURITY DEFINER function of that role''s, so that code the statement'
+          || ' runs cannot leave the role; role ' || session_user || ', which applies, could not make it for the role (no superuser).',
+        HINT = pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO %I here, or %s after SET cutover.ddl_capture = off'
+          || ' and run `cutover-replicator ddl-done %s` so that it is skipped.', pg_catalog.current_database(), NEW.role, byhand, NEW.id);
+    END;
+  END IF;
   BEGIN
     -- Rows from earlier builds carry two settings or none. Only DateStyle's field order decides how
     -- a date is read; its output stays ISO (PgJDBC, which an apply session may be, drops a session
@@ -674,8 +699,9 @@ BEGIN
         THEN 'ISO, ' OPERATOR(pg_catalog.||) pg_catalog.btrim(pg_catalog.split_part(NEW.styles[1], ',', 2)) ELSE NEW.styles[i] END, true);
     END LOOP;
     PERFORM pg_catalog.set_config('search_path', path, true);
-    EXECUTE stmt;
+    PERFORM pg_temp.cutover_replay(stmt);
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    DROP FUNCTION pg_temp.cutover_replay(text);
   EXCEPTION WHEN OTHERS THEN
     -- The block's settings are undone: this function's path is back.
     RAISE EXCEPTION 'cutover: the schema change % from % failed here: %', NEW.id, NEW.source, SQLERRM
