@@ -127,6 +127,20 @@ public final class Endpoint {
       + WRITABLE + "; " + READ_COMMITTED + "; " + NO_TIMEOUTS + "; " + NOTICE_GONE_PEER;
 
   /**
+   * Gives {@code c}, a session of {@link #connect}'s, the settings above again, its path computed
+   * anew from the one it started with. After a schema change replayed in it (cutover.ddl_apply),
+   * code of the role that made the change may have set any of them for the rest of the session (a
+   * plain SET or {@code set_config(..., false)} outlives the SET clauses of the functions around
+   * it): a path with a schema of that role's first would have the replicator's next unqualified
+   * call run that role's function as the replicator's role.
+   */
+  public static void resetSession(Connection c) throws SQLException {
+    try (java.sql.Statement s = c.createStatement()) {
+      s.execute("RESET search_path; " + SESSION);
+    }
+  }
+
+  /**
    * One statement that gives each of these settings its value in the session, for those the server
    * has (each came with a version; an unknown name would fail the statement).
    */

@@ -124,12 +124,9 @@ class SchemaChangeEdgeTest {
     try {
       plantRoleChangeAndRunIt(pair.oldServer(), db);
       r.awaitCaughtUp(WAIT);
-      String isSuper = "SELECT rolsuper::text FROM pg_roles WHERE rolname = '" + PLANTER + "'";
-      try (Connection n = pair.newServer().connect(db)) {
-        assertThat(AppDatabase.strings(n, isSuper)).as("new: the role's function left the role during the replay").containsExactly("false");
-        assertThat(AppDatabase.strings(n, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('s2.computed')"))
-            .containsExactly(PLANTER);
-      }
+      changeSchemaAgain(pair.oldServer(), db);
+      r.awaitCaughtUp(WAIT);
+      assertRoleCodeStayedTheRole(pair, db);
     } finally {
       shadowingRoleUnprivileged(pair);
     }
@@ -138,20 +135,44 @@ class SchemaChangeEdgeTest {
 
   /**
    * As the role: a function that tries RESET ROLE (which SET ROLE alone allows where the session's
-   * user is a superuser) and makes the role a superuser if that worked, run by the schema change
-   * itself (CREATE TABLE AS, which the replay runs in full).
+   * user is a superuser) and makes the role a superuser if that worked, and else puts its schema
+   * first on the session's path for good, where a to_regprocedure of its own (which trigger
+   * capture's apply calls after a schema change) does the same when a superuser calls it; run by
+   * the schema change itself (CREATE TABLE AS, which the replay runs in full).
    */
   static void plantRoleChangeAndRunIt(PostgresServer old, String db) throws SQLException {
     java.util.Properties p = new java.util.Properties();
     p.setProperty("user", PLANTER);
     p.setProperty("preferQueryMode", "simple");
     try (Connection c = new org.postgresql.Driver().connect(old.jdbcUrl(db), p)) {
+      String escalate = " IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN"
+          + " EXECUTE 'ALTER ROLE " + PLANTER + " SUPERUSER'; END IF;";
+      AppDatabase.execute(c, "CREATE FUNCTION s2.to_regprocedure(text) RETURNS regprocedure LANGUAGE plpgsql AS $f$ BEGIN"
+          + escalate + " RETURN pg_catalog.to_regprocedure($1); END $f$");
       AppDatabase.execute(c, "CREATE FUNCTION s2.leave() RETURNS int LANGUAGE plpgsql AS $f$ BEGIN"
           + " BEGIN EXECUTE 'RESET ROLE'; EXCEPTION WHEN OTHERS THEN NULL; END;"
           + " BEGIN EXECUTE 'SET ROLE NONE'; EXCEPTION WHEN OTHERS THEN NULL; END;"
-          + " IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = CURRENT_USER) THEN"
-          + " EXECUTE 'ALTER ROLE " + PLANTER + " SUPERUSER'; END IF; RETURN 1; END $f$");
+          + escalate + " PERFORM pg_catalog.set_config('search_path', 's2, pg_catalog', false); RETURN 1; END $f$");
       AppDatabase.execute(c, "CREATE TABLE s2.computed AS SELECT s2.leave() AS x");
+    }
+  }
+
+  /** As the role, a schema change applied in a later transaction than {@link #plantRoleChangeAndRunIt}'s. */
+  static void changeSchemaAgain(PostgresServer old, String db) throws SQLException {
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", PLANTER);
+    try (Connection c = new org.postgresql.Driver().connect(old.jdbcUrl(db), p)) {
+      AppDatabase.execute(c, "CREATE TABLE s2.later (id int PRIMARY KEY)");
+    }
+  }
+
+  static void assertRoleCodeStayedTheRole(PostgresPair pair, String db) throws SQLException {
+    String isSuper = "SELECT rolsuper::text FROM pg_roles WHERE rolname = '" + PLANTER + "'";
+    try (Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, isSuper)).as("new: the role's code ran as another role during or after the replay")
+          .containsExactly("false");
+      assertThat(AppDatabase.strings(n, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid IN"
+          + " (to_regclass('s2.computed'), to_regclass('s2.later'))")).containsExactly(PLANTER, PLANTER);
     }
   }
 
@@ -168,8 +189,10 @@ class SchemaChangeEdgeTest {
             + " CREATE ROLE " + PLANTER + " LOGIN; END IF; END $$; ALTER ROLE " + PLANTER + " NOSUPERUSER");
       }
       try (Connection c = s.connect(db)) {
+        // The role's enum type, there before start: trigger capture's apply commits a value added to it ahead of its batch.
         AppDatabase.execute(c, "CREATE SCHEMA s2; GRANT USAGE, CREATE ON SCHEMA s2 TO " + PLANTER
-            + "; GRANT CONNECT ON DATABASE " + db + " TO " + PLANTER);
+            + "; GRANT CONNECT ON DATABASE " + db + " TO " + PLANTER + "; CREATE TYPE s2.mood AS ENUM ('calm'); ALTER TYPE s2.mood OWNER TO "
+            + PLANTER);
       }
     }
   }
@@ -205,7 +228,6 @@ class SchemaChangeEdgeTest {
           "CREATE OPERATOR s2.= (LEFTARG = text, RIGHTARG = text, FUNCTION = s2.texteq)",
           "CREATE TABLE s2.trigger_it (id int)",
           // Committed ahead of its batch by trigger capture's apply (EnumValuesAhead), with the same path.
-          "CREATE TYPE s2.mood AS ENUM ('calm')",
           "ALTER TYPE s2.mood ADD VALUE 'angry'")) {
         AppDatabase.execute(c, sql);
       }

@@ -54,6 +54,26 @@ class SchemaChangeTriggerCaptureTest {
     r.cleanup();
   }
 
+  /** {@link SchemaChangeEdgeTest#apply_roleCodeThatTheReplayedStatementRuns_cannotLeaveTheRole}, through the trigger applier, which runs SQL of its own after the replay. */
+  @Test
+  void apply_roleCodeThatTheReplayedStatementRuns_cannotLeaveTheRoleNorRedirectTheApplier(PostgresPair pair) throws Exception {
+    String db = "ddl_triggers_reset_role";
+    SchemaChangeFlowTest.database(pair, db);
+    SchemaChangeEdgeTest.shadowingRole(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      SchemaChangeEdgeTest.plantRoleChangeAndRunIt(pair.oldServer(), db);
+      r.awaitCaughtUp(WAIT);
+      SchemaChangeEdgeTest.changeSchemaAgain(pair.oldServer(), db);
+      r.awaitCaughtUp(WAIT);
+      SchemaChangeEdgeTest.assertRoleCodeStayedTheRole(pair, db);
+    } finally {
+      SchemaChangeEdgeTest.shadowingRoleUnprivileged(pair);
+    }
+    r.cleanup();
+  }
+
   @Test
   void apply_schemaChangesWhileWriting_arriveInOrderAndNewTablesAreCaptured(PostgresPair pair) throws Exception {
     String db = "ddl_triggers";

@@ -104,6 +104,11 @@ public final class ApplyToken {
   public static void carry(Connection c) throws SQLException {
     ensure(c);
     ControlSchema.seal(c);
+    setAgain(c);
+  }
+
+  /** Sets the token in the session again, as {@link #carry} did (a replayed schema change may have changed it). */
+  static void setAgain(Connection c) throws SQLException {
     Sql.execute(c, "SELECT pg_catalog.set_config('cutover.apply_token', token, false) FROM " + TABLE);
   }
 }

@@ -195,6 +195,11 @@ final class BatchWriter {
     if (schemaChange) {
       deferAgain();
       sendUnbounded();
+      // The replay may have run code of the role that made the change, which can set this
+      // session's settings for good (its search_path above all): set ours again before anything else.
+      Endpoint.resetSession(target);
+      Sql.execute(target, "SET synchronous_commit = on; SET standard_conforming_strings = on");
+      ApplyToken.setAgain(target);
       forget();
       captureAfterSchemaChange();
     } else if (sql.size() >= GROUP) {
