@@ -52,6 +52,19 @@ import org.postgresql.util.ServerErrorMessage;
  * ahead of the batch on a connection of its own ({@link EnumValuesAhead}), so that the batch's
  * later transactions may use the value.
  *
+ * <p>Memory. A batch is as large as the source's transactions, one of which may write millions of
+ * rows or gigabytes of text in one go; the writer never holds a batch whole. What has gathered is
+ * sent as soon as it is {@value #GROUP} statements or {@link #SEND_CHARS} characters of rows in
+ * statements (16 Mi; a statement of held rows is at most {@value #HELD} of them, or what passed
+ * that many characters), and held-back rows are written out at {@value #HELD} changes or as many
+ * characters; the batch's transaction stays open on the target across the sends, which only
+ * commits at the batch's end, so it is applied whole or not at all as before. Unsent, the writer
+ * thus holds at most about twice {@link #SEND_CHARS} characters of rows (as changes held back, and
+ * as statement text), plus one row of any size; a sent group is kept only until its answer, to
+ * name its changes in an error. Sending at {@value #GROUP} statements alone, a transaction of large
+ * rows regrouped {@value #HELD} per statement was held whole (up to 500,000 changes, twice), and
+ * ran the apply out of heap at every try of the same batch.
+ *
  * <p>Many rows per statement. A statement costs the target far more than the row it writes (a
  * multi-row UPDATE over {@code json_populate_recordset} cost a third of single-row EXECUTEs per row,
  * measured by hand), but a batch interleaves its tables. So where nothing on the target can see the
@@ -76,6 +89,8 @@ import org.postgresql.util.ServerErrorMessage;
  */
 final class BatchWriter {
   private static final int GROUP = 500;
+  /** Characters of rows and statements gathered, unsent, at which they are sent (see the class notes). */
+  static final int SEND_CHARS = 16 << 20;
   /** Changes held back per table (see the class notes) before they are written. */
   private static final int HELD = 1000;
   /** Key types whose text is the value's only text, so equal text is equal keys: int2, int4, int8, text, varchar, uuid. */
@@ -97,6 +112,11 @@ final class BatchWriter {
   private final Map<TableName, Regroup> regroup = new HashMap<>();
   private final Map<String, String> prepared = new HashMap<>();
   private int statementCount;
+  private final int sendChars;
+  /** Characters of the statements in {@link #sql} that carry rows ({@link #queue}). */
+  private long queuedChars;
+  /** Characters of the rows {@link #held}. */
+  private long heldChars;
 
   /** The current batch. */
   private final List<String> sql = new ArrayList<>();
@@ -130,6 +150,13 @@ final class BatchWriter {
    *     of the batch ({@link EnumValuesAhead}); null: replayed inside the batch only
    */
   BatchWriter(Connection target, String targetLabel, TriggersOff triggersOff, String opening, Endpoint targetEndpoint) throws SQLException {
+    this(target, targetLabel, triggersOff, opening, targetEndpoint, SEND_CHARS);
+  }
+
+  /** As above, sending what has gathered once it holds {@code sendChars} characters (tests: small, to see a batch sent in pieces). */
+  BatchWriter(Connection target, String targetLabel, TriggersOff triggersOff, String opening, Endpoint targetEndpoint, int sendChars)
+      throws SQLException {
+    this.sendChars = sendChars;
     this.target = target;
     this.targetLabel = targetLabel;
     this.triggersOff = triggersOff;
@@ -154,7 +181,7 @@ final class BatchWriter {
   /** Which changes of a table may be held back and written many rows per statement (see the class notes). */
   private enum Regroup { NONE, INSERT_DELETE, ALL }
 
-  /** Adds one change of the current batch; sends what has gathered when a group is full. */
+  /** Adds one change of the current batch; sends what has gathered when a group is full (see the class notes). */
   void add(Change c) throws SQLException, ReplicatorException {
     open();
     changes++;
@@ -164,9 +191,10 @@ final class BatchWriter {
     }
     if (holds(table, c)) {
       held.computeIfAbsent(table, t -> new ArrayList<>()).add(c);
-      if (++heldCount >= HELD) {
+      heldChars += length(c.newRow()) + length(c.oldKey());
+      if (++heldCount >= HELD || heldChars >= sendChars) {
         release();
-        if (sql.size() >= GROUP) {
+        if (full()) {
           send();
         }
       }
@@ -202,9 +230,14 @@ final class BatchWriter {
       ApplyToken.setAgain(target);
       forget();
       captureAfterSchemaChange();
-    } else if (sql.size() >= GROUP) {
+    } else if (full()) {
       send();
     }
+  }
+
+  /** Whether what has gathered is to be sent now: {@value #GROUP} statements, or {@link #sendChars} characters of them. */
+  private boolean full() {
+    return sql.size() >= GROUP || queuedChars >= sendChars;
   }
 
   /**
@@ -233,6 +266,11 @@ final class BatchWriter {
     send();
     reset();
     return notFound;
+  }
+
+  /** Characters of rows this writer holds unsent now, held back or in statements: what the batch costs in memory beyond its changes in flight. */
+  long unsentChars() {
+    return queuedChars + heldChars;
   }
 
   /** Changes added to the current batch so far. */
@@ -304,6 +342,8 @@ final class BatchWriter {
     truncating.clear();
     held.clear();
     heldCount = 0;
+    heldChars = 0;
+    queuedChars = 0;
     changes = 0;
     missing = 0;
   }
@@ -311,6 +351,11 @@ final class BatchWriter {
   private void queue(String statement, List<Change> cs) {
     sql.add(statement);
     applies.add(cs);
+    queuedChars += statement.length();
+  }
+
+  private static int length(String s) {
+    return s == null ? 0 : s.length();
   }
 
   /** Whether {@code c} may be held back with its table's other changes (see the class notes). */
@@ -383,6 +428,7 @@ final class BatchWriter {
     }
     held.clear();
     heldCount = 0;
+    heldChars = 0;
   }
 
   private void writeRun(TableName t, List<Change> run) throws SQLException {
@@ -487,6 +533,7 @@ final class BatchWriter {
     }
     sql.clear();
     applies.clear();
+    queuedChars = 0;
   }
 
   /**

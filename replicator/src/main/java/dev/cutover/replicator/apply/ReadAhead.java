@@ -33,8 +33,10 @@ import java.util.concurrent.locks.LockSupport;
  * falling partly on the source the application writes to; so in the steady state it does not.
  * Nothing about the order changes: the target still applies whole batches, in order, each with its
  * position in its transaction, and the reader only ever reads (what it read ahead of a failed
- * target is dropped, and applying starts over from the target's position). Memory stays bounded: a
- * batch of any size streams through the queue.
+ * target is dropped, and applying starts over from the target's position). Memory stays bounded in
+ * changes: a batch of any size streams through the queue, at most about 4 × {@value #PART} changes
+ * here, and the writer sends what it gathers in bounded pieces of the batch's one transaction
+ * ({@link BatchWriter}, its notes on memory); a single row is held whole however large.
  */
 final class ReadAhead implements AutoCloseable {
   /** Changes per part, and rows per fetch of the read's cursor. */

@@ -214,6 +214,35 @@ class BatchWriterTest {
     }
   }
 
+  /**
+   * One source transaction far larger than what the writer may hold (here 4,000 rows of 4 KB, with
+   * room for 256 KB): the writer sends it to the target in pieces as it goes, holding no more than
+   * about twice its room unsent at any time, and the rows still arrive in one transaction of the
+   * target, invisible there until the batch commits. Held until the batch's end (500 statements of
+   * 1,000 rows), such a transaction ran the apply out of memory at every try, for ever.
+   */
+  @Test
+  void add_transactionLargerThanTheWritersRoom_sentInPiecesAndCommittedAsOneTransaction(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    int room = 256 * 1024;
+    try (Connection c = target(server, "batch_writer_large_transaction"); Connection reader = server.connect("batch_writer_large_transaction")) {
+      Sql.execute(c, "CREATE TABLE wide (id int PRIMARY KEY, t text)");
+      BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c), null, null, room);
+      String text = "x".repeat(4096);
+      long most = 0;
+      for (int id = 1; id <= 4000; id++) {
+        writer.add(new Change(id, TXID, "public", "wide", 'I', "{\"id\":" + id + ",\"t\":\"" + text + "\"}", null));
+        most = Math.max(most, writer.unsentChars());
+      }
+
+      assertThat(most).as("characters held unsent at most, of about 16 MB in the batch").isLessThanOrEqualTo(2L * room);
+      assertThat(Sql.strings(reader, "SELECT count(*)::text FROM wide")).as("nothing visible before the commit").containsExactly("0");
+      writer.commit(m -> "SELECT 1");
+      assertThat(Sql.strings(c, "SELECT count(*) || ' rows in ' || count(DISTINCT xmin::text) || ' transaction(s)' FROM wide"))
+          .containsExactly("4000 rows in 1 transaction(s)");
+    }
+  }
+
   private static String marks(String... columns) {
     return "\"" + ChangeLog.JSON_NULLS + "\":[" + java.util.Arrays.stream(columns).map(col -> "\"" + col + "\"")
         .collect(java.util.stream.Collectors.joining(",")) + "]";
