@@ -116,6 +116,7 @@ public final class Applier implements AutoCloseable {
   /** Whether a failure is noted on the target ({@link ApplyFailures}), to remove after the next commit (the apply thread's). */
   private boolean failureNoted;
   private final AtomicReference<ReplicatorException> refusal = new AtomicReference<>();
+  private final AtomicReference<Throwable> crash = new AtomicReference<>();
   private volatile Instant appliedSourceTime;
   private volatile boolean stopping;
   private volatile Connection source;
@@ -190,6 +191,15 @@ public final class Applier implements AutoCloseable {
     return refusal.get();
   }
 
+  /**
+   * What ended its thread without its being asked to stop, other than a {@link #refusal}: an Error
+   * (such as an OutOfMemoryError), which is not retried; or null while it runs or after it was
+   * stopped. The process running it should end, reporting this.
+   */
+  public Throwable crash() {
+    return crash.get();
+  }
+
   /** Whether its thread still runs. */
   public boolean running() {
     return thread.isAlive();
@@ -200,6 +210,9 @@ public final class Applier implements AutoCloseable {
     while (!stopping) {
       try {
         applyUntilStopped();
+        if (!stopping) {
+          crash.set(new IllegalStateException("its feed returned without being asked to stop"));
+        }
         return;
       } catch (ReplicatorException e) {
         if (e.failure() == Failure.PRECONDITION && e.getCause() == null) {
@@ -212,6 +225,15 @@ public final class Applier implements AutoCloseable {
       } catch (Exception e) {
         boolean silent = silent(e);
         fail(silent ? silence() : Sql.maskSecrets(String.valueOf(e.getMessage())), silent);
+      } catch (Throwable e) {
+        // An Error (out of heap, a stack overflow): retrying in a process in this state cannot be
+        // trusted, and an OutOfMemoryError would only read the same batch again. Kept for the
+        // process to report and end on ({@link #crash}); a thread that ended silently left `apply`
+        // printing "0 batch(es)" for ever and exiting 0, a healthy process to any supervisor.
+        crash.set(e);
+        lastError.set(e.getClass().getSimpleName() + ": " + Sql.maskSecrets(String.valueOf(e.getMessage())));
+        LOG.error("{} apply stopped: {}", way.label(), lastError.get());
+        return;
       } finally {
         closeQuietly();
       }

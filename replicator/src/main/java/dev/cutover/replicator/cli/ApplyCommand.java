@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "apply", mixinStandardHelpOptions = true,
     description = {"Applies trigger-captured changes (start --capture triggers), or relays old's slot (start --capture relay), until interrupted.",
-        "Connects to both sides (new never connects to old) and applies every armed direction: old -> new from start on, and new -> old as soon as `reverse` arms it. Each batch (the changes of the transactions committed between two snapshots of the source) is applied in one transaction on the target together with its position, so the process can be stopped or killed at any moment and restarted: it goes on from where the target stands, losing nothing and applying nothing twice. With --capture relay, old -> new reads old's slot over a replication connection instead, a batch being one or more whole transactions of old, confirmed to the slot once committed on new. Run one per migration, for as long as the cutover lasts. Exit code 5 when nothing is armed or another apply process runs."})
+        "Connects to both sides (new never connects to old) and applies every armed direction: old -> new from start on, and new -> old as soon as `reverse` arms it. Each batch (the changes of the transactions committed between two snapshots of the source) is applied in one transaction on the target together with its position, so the process can be stopped or killed at any moment and restarted: it goes on from where the target stands, losing nothing and applying nothing twice. With --capture relay, old -> new reads old's slot over a replication connection instead, a batch being one or more whole transactions of old, confirmed to the slot once committed on new. Run one per migration, for as long as the cutover lasts. Exit code 5 when nothing is armed or another apply process runs; 1 when an apply thread ends on an error it does not retry (such as running out of heap)."})
 final class ApplyCommand extends BaseCommand {
   @Option(names = "--poll", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "10ms",
       description = "Wait after an empty batch before looking again (default: ${DEFAULT-VALUE}).")
@@ -67,6 +67,7 @@ final class ApplyCommand extends BaseCommand {
         if (refused != null) {
           throw refused;
         }
+        crashed(process.appliers());
         if (System.nanoTime() - nextPrint >= 0) {
           process.appliers().forEach(a -> err().println("cutover-replicator: " + line(a)));
           err().flush();
@@ -96,6 +97,22 @@ final class ApplyCommand extends BaseCommand {
       }
     }
     return null;
+  }
+
+  /**
+   * Ends the command where an applier's thread ended on its own (an Error such as an
+   * OutOfMemoryError): with no thread applying, going on would print "0 batch(es)" for ever and
+   * exit 0, a healthy process to any supervisor. Exit code 1, the cause and its trace.
+   */
+  private static void crashed(List<Applier> appliers) {
+    for (Applier a : appliers) {
+      Throwable t = a.crash();
+      if (t != null) {
+        throw new IllegalStateException(a.way().label() + ": the apply thread ended: " + t.getClass().getSimpleName() + ": "
+            + t.getMessage() + "; nothing of the batch in flight was committed, so run `cutover-replicator apply` again: it goes on from"
+            + " the target's position" + (t instanceof OutOfMemoryError ? " (with more heap, e.g. JAVA_TOOL_OPTIONS=-Xmx4g)" : ""), t);
+      }
+    }
   }
 
   private static String line(Applier a) {

@@ -399,6 +399,50 @@ class CliTest {
     }
   }
 
+  /**
+   * An Error on the apply thread (r12: OutOfMemoryError in a batch too large for the heap) ended the
+   * thread without a word: `apply` went on printing "0 batch(es)" with no connection left, and
+   * exited 0 at --duration, so a supervisor saw a healthy process. It now exits 1 at once, naming
+   * the direction and the cause. The Error is thrown where the apply thread announces where it
+   * starts, by an appender of its log.
+   */
+  @Test
+  void apply_applyThreadDiesOfAnError_exitsOneNamingTheDirectionAndTheCause(PostgresPair pair) throws Exception {
+    String db = "cli_apply_dies";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id int PRIMARY KEY)");
+    }
+    String[] u = urls(pair, db);
+    Run start = run(with(new String[] {"start", "--capture", "triggers", "--no-progress"}, u));
+    assertThat(start.code()).as(start.err()).isZero();
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        dev.cutover.replicator.apply.Applier.class);
+    java.util.concurrent.atomic.AtomicBoolean thrown = new java.util.concurrent.atomic.AtomicBoolean();
+    ch.qos.logback.core.AppenderBase<ch.qos.logback.classic.spi.ILoggingEvent> dies = new ch.qos.logback.core.AppenderBase<>() {
+      @Override
+      protected void append(ch.qos.logback.classic.spi.ILoggingEvent e) {
+        if (e.getThreadName().startsWith("cutover-apply-") && e.getFormattedMessage().contains(" apply from ") && thrown.compareAndSet(false, true)) {
+          throw new OutOfMemoryError("Java heap space (thrown by the test)");
+        }
+      }
+    };
+    dies.start();
+    log.addAppender(dies);
+    try {
+      long began = System.nanoTime();
+      Run r = run(with(new String[] {"apply", "--duration", "20s", "--progress", "100ms"}, u));
+
+      assertThat(thrown).as("the apply thread announced where it starts").isTrue();
+      assertThat(r.code()).as(r.err()).isEqualTo(1);
+      assertThat(r.err()).contains("old -> new: the apply thread ended: OutOfMemoryError: Java heap space (thrown by the test)")
+          .contains("Caused by: java.lang.OutOfMemoryError");
+      assertThat(java.time.Duration.ofNanos(System.nanoTime() - began)).as("not at --duration").isLessThan(java.time.Duration.ofSeconds(15));
+    } finally {
+      log.detachAppender(dies);
+    }
+  }
+
   private static Connection appConnection(PostgresPair pair, String db, String service, String instance) throws Exception {
     java.util.Properties p = new java.util.Properties();
     p.setProperty("user", pair.oldServer().user());
