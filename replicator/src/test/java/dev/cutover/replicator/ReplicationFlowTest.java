@@ -523,6 +523,72 @@ class ReplicationFlowTest {
   }
 
   /**
+   * Every logical replication worker slot of new's server is kept by other enabled subscriptions
+   * (their workers wait on a source that accepts and never answers): the subscription's apply worker
+   * would never start. Check and start name the setting; status and catch-up, for a subscription
+   * enabled while there is no room, name that cause rather than waiting or guessing.
+   */
+  @Test
+  void check_newHasNoFreeReplicationWorker_namesTheSettingAndStartRefuses(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "workers");
+    AppDatabase second = AppDatabase.create(pair, "workers2");
+    Replicator r = db.replicator();
+    start(r);
+    r.awaitCaughtUp(CATCH_UP);
+    try (Connection n = db.nw(); java.net.ServerSocket silent = new java.net.ServerSocket(0, 64, java.net.InetAddress.getLoopbackAddress())) {
+      String sub = AppDatabase.strings(n, "SELECT subname FROM pg_subscription WHERE subdbid"
+          + " = (SELECT oid FROM pg_database WHERE datname = current_database())").get(0);
+      AppDatabase.execute(n, "ALTER SUBSCRIPTION " + sub + " DISABLE");
+      await().atMost(Duration.ofSeconds(20)).until(() -> AppDatabase.count(n, "SELECT count(*) FROM pg_stat_subscription"
+          + " WHERE subname = '" + sub + "' AND pid IS NOT NULL") == 0);
+      long free = AppDatabase.count(n, "SELECT setting::bigint - (SELECT count(*) FROM pg_subscription WHERE subenabled)"
+          + " FROM pg_settings WHERE name = 'max_logical_replication_workers'");
+      try {
+        for (int i = 0; i < free; i++) {
+          AppDatabase.execute(n, "CREATE SUBSCRIPTION test_fill_" + i + " CONNECTION 'host=127.0.0.1 port=" + silent.getLocalPort()
+              + " dbname=x user=x sslmode=disable' PUBLICATION p WITH (connect = false)");
+        }
+        // In one transaction: the launcher, woken once, starts them all in one pass (a wake-up that came while it waited
+        // for a worker to attach would be lost until its next round, minutes later).
+        AppDatabase.execute(n, "BEGIN; " + java.util.stream.IntStream.range(0, (int) free)
+            .mapToObj(i -> "ALTER SUBSCRIPTION test_fill_" + i + " ENABLE; ").collect(Collectors.joining()) + "COMMIT");
+        await().atMost(Duration.ofSeconds(30)).until(() -> AppDatabase.count(n, "SELECT count(*) FROM pg_stat_subscription"
+            + " WHERE subname LIKE 'test\\_fill\\_%' AND pid IS NOT NULL") == free);
+        AppDatabase.execute(n, "ALTER SUBSCRIPTION " + sub + " ENABLE");
+
+        assertThat(r.check().findings()).filteredOn(f -> f.code().equals("replication-workers")).singleElement().satisfies(f -> {
+          assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
+          assertThat(f.side()).isEqualTo("new");
+          assertThat(f.message()).contains("max_logical_replication_workers is");
+          assertThat(f.remedy()).contains("ALTER SYSTEM SET max_logical_replication_workers = ");
+        });
+        assertThat(r.status().forward()).satisfies(f -> {
+          assertThat(f.state()).isEqualTo("stopped");
+          assertThat(f.problems()).anySatisfy(p -> assertThat(p).contains("no apply worker runs for " + sub)
+              .contains("max_logical_replication_workers is").contains("ALTER SYSTEM SET max_logical_replication_workers"));
+        });
+        assertThatThrownBy(() -> start(second.replicator())).isInstanceOfSatisfying(ReplicatorException.class, e -> {
+          assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
+          assertThat(e.getMessage()).contains("max_logical_replication_workers is").contains("start changed nothing");
+        });
+        try (Connection n2 = second.nw()) {
+          assertThat(AppDatabase.count(n2, "SELECT count(*) FROM pg_subscription WHERE subdbid"
+              + " = (SELECT oid FROM pg_database WHERE datname = current_database())")).isZero();
+        }
+      } finally {
+        silent.close();
+        for (int i = 0; i < free; i++) {
+          AppDatabase.execute(n, "ALTER SUBSCRIPTION test_fill_" + i + " DISABLE");
+          AppDatabase.execute(n, "ALTER SUBSCRIPTION test_fill_" + i + " SET (slot_name = NONE)");
+          AppDatabase.execute(n, "DROP SUBSCRIPTION test_fill_" + i);
+        }
+      }
+    }
+    r.awaitCaughtUp(CATCH_UP);
+    assertThat(r.check().findings()).noneMatch(f -> f.code().equals("replication-workers") && f.side().equals("new"));
+  }
+
+  /**
    * New's database caps statements at 100 ms, transactions idle in them at 500 ms and, on 17+,
    * transactions at 100 ms, as production databases cap them. The subscription's apply worker
    * takes those settings: the transaction cap cancelled its apply of a transaction of old's that

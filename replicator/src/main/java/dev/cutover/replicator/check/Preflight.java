@@ -198,11 +198,8 @@ public final class Preflight {
     originRoom(old, "old", Severity.WARNING, ApplyWorkerSettings.WAY_BACK);
     findings.addAll(ApplyWorkerSettings.findings(nw, "new", Severity.ERROR, ApplyWorkerSettings.FORWARD));
     findings.addAll(ApplyWorkerSettings.findings(old, "old", Severity.WARNING, ApplyWorkerSettings.WAY_BACK));
-    long workers = Sql.number(nw, "SELECT setting::bigint FROM pg_settings WHERE name = 'max_logical_replication_workers'");
-    if (workers < 1) {
-      add(Severity.ERROR, "new", "replication-workers", "max_logical_replication_workers is " + workers,
-          "ALTER SYSTEM SET max_logical_replication_workers = 4 and restart");
-    }
+    WorkerRoom.finding(nw, "new", names.forward(), Severity.ERROR, ApplyWorkerSettings.FORWARD).ifPresent(findings::add);
+    WorkerRoom.finding(old, "old", names.reverse(), Severity.WARNING, ApplyWorkerSettings.WAY_BACK).ifPresent(findings::add);
   }
 
   private void slotRoom(Connection c, String side, int needed) throws SQLException {

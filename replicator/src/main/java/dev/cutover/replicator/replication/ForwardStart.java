@@ -11,6 +11,7 @@ import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
+import dev.cutover.replicator.check.WorkerRoom;
 import dev.cutover.replicator.check.SynchronousStandbys;
 import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
@@ -242,6 +243,7 @@ public final class ForwardStart {
           Requirements.loginHasPassword(old)), "start");
       Requirements.requireLogin(n, Side.NEW, old.conninfo(), names.forward(), "start");
       ApplyWorkerSettings.require(n, "new", ApplyWorkerSettings.FORWARD, "start");
+      WorkerRoom.require(n, "new", names.forward(), ApplyWorkerSettings.FORWARD, "start");
     }
     RowSecurityCheck.require(o, n, "start");
     if (RelayProgress.armed(n)) {

@@ -10,6 +10,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
+import dev.cutover.replicator.check.WorkerRoom;
 import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
@@ -165,6 +166,7 @@ public final class ResumedStart {
             "resume as a superuser of new, or run `cutover-replicator cleanup`, empty new's tables and start again");
       }
       ApplyWorkerSettings.require(n, "new", ApplyWorkerSettings.FORWARD, "start --resume");
+      WorkerRoom.require(n, "new", names.forward(), ApplyWorkerSettings.FORWARD, "start --resume");
     }
     String cleanupAndStart = "run `cutover-replicator cleanup`, then start again";
     if (!ReplicationObjects.ownSlotExists(o, slot)) {

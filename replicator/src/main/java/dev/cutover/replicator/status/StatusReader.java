@@ -6,6 +6,8 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Way;
+import dev.cutover.replicator.check.ApplyWorkerSettings;
+import dev.cutover.replicator.check.WorkerRoom;
 import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
@@ -137,8 +139,10 @@ public final class StatusReader {
         problems.add("subscription " + subscription + " on " + targetLabel + " is disabled: nothing is applied and lag grows;"
             + " ALTER SUBSCRIPTION " + subscription + " ENABLE to resume");
       } else if (!worker) {
-        problems.add("no apply worker runs for " + subscription + " on " + targetLabel
-            + ": it is starting, or failing (see the " + targetLabel + " server log); lag grows meanwhile");
+        Optional<String> full = WorkerRoom.shortage(target, targetLabel, subscription,
+            sourceSide == Side.OLD ? ApplyWorkerSettings.FORWARD : ApplyWorkerSettings.WAY_BACK);
+        problems.add("no apply worker runs for " + subscription + " on " + targetLabel + (full.isPresent() ? ": " + full.get()
+            : ": it is starting, or failing (see the " + targetLabel + " server log); lag grows meanwhile"));
       }
       if (applyErrors != null && applyErrors > 0) {
         problems.add(applyErrors + " apply error(s) on " + targetLabel + " since statistics were reset; see its server log");
