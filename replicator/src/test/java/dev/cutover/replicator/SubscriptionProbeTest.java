@@ -39,6 +39,36 @@ class SubscriptionProbeTest {
     assertProbeReportsOldUnreachable(pair, Duration.ofSeconds(2));
   }
 
+  /**
+   * A table created on old while the subscription was disabled is in old's publication and missing
+   * on new: the probe's CREATE SUBSCRIPTION fails on new for that, not for the login. Check said
+   * new could not log in to old and advised pg_hba.conf and the network.
+   */
+  @Test
+  void check_tableOfThePublicationMissingOnNew_reportsTheTableNotTheLogin(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "probegap");
+    Replicator r = db.replicator();
+    ReplicationFlowTest.start(r);
+    try (java.sql.Connection o = db.old(); java.sql.Connection n = db.nw()) {
+      String sub = AppDatabase.strings(n, "SELECT subname FROM pg_subscription WHERE subdbid"
+          + " = (SELECT oid FROM pg_database WHERE datname = current_database())").get(0);
+      AppDatabase.execute(n, "ALTER SUBSCRIPTION " + sub + " DISABLE");
+      AppDatabase.execute(o, "CREATE TABLE junk (x text)");
+    }
+
+    CheckReport report = r.check();
+
+    assertThat(report.findings()).noneMatch(f -> f.code().equals("subscription-login"));
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("subscription-tables")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Severity.ERROR);
+      assertThat(f.side()).isEqualTo("new");
+      assertThat(f.message()).contains("a subscription on new cannot subscribe to old's publication").contains("\"public.junk\" does not exist");
+      assertThat(f.remedy()).contains("missing-table").doesNotContain("pg_hba.conf").doesNotContain("reachable");
+    });
+    assertThat(report.findings()).filteredOn(f -> f.code().equals("missing-table")).singleElement()
+        .satisfies(f -> assertThat(f.message()).contains("public.junk"));
+  }
+
   private static void assertProbeReportsOldUnreachable(PostgresPair pair, Duration networkTimeout) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "probe");
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer())) {

@@ -102,14 +102,16 @@ public final class Requirements {
 
   /**
    * Fails with {@link Failure#CONNECTION} when a subscription on {@code target} could not log in
-   * to the other side through {@code conninfo} ({@link SubscriptionLogin}); call it once
+   * to the other side through {@code conninfo} ({@link SubscriptionLogin}), with
+   * {@link Failure#PRECONDITION} when it logged in and the server refused what it found; call it once
    * {@link #require} passed (a login without REPLICATION on the source fails for that reason alone).
    */
   public static void requireLogin(Connection target, Side side, String conninfo, String publication, String step)
       throws SQLException, ReplicatorException {
     Optional<Gap> gap = SubscriptionLogin.check(target, side, conninfo, publication);
     if (gap.isPresent()) {
-      throw new ReplicatorException(Failure.CONNECTION, gap.get().describe() + " (" + step + " changed nothing)", gap.get().remedy());
+      throw new ReplicatorException(gap.get().code().equals(SubscriptionLogin.LOGIN) ? Failure.CONNECTION : Failure.PRECONDITION,
+          gap.get().describe() + " (" + step + " changed nothing)", gap.get().remedy());
     }
   }
 

@@ -19,7 +19,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * that is rolled back. The server opens the replication connection and reads the publication's
  * tables, then nothing of it remains. This finds before the copy what would otherwise stop
  * {@code start} after it: a source new cannot reach, refused credentials, or a non-superuser's
- * subscription (16+) that logs in where the source asks for no password.
+ * subscription (16+) that logs in where the source asks for no password. Only a failure to reach
+ * or log in ({@link #loginFailure}) is reported as one; what the server refuses after it logged in
+ * (a table the source publishes that the target lacks) is reported as what it is.
  *
  * <p>The server's own connection attempt knows no timeout ({@code connect_timeout} is not applied
  * to it): behind a firewall that drops its packets it waits for the operating system's, minutes,
@@ -30,6 +32,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * network between the replicator and the server.
  */
 public final class SubscriptionLogin {
+  /** The code of a gap that is the login itself (reachability, credentials), as against what the subscription finds after it. */
+  public static final String LOGIN = "subscription-login";
+
   /** How long the server may try to reach the source for the probe. */
   public static final Duration PROBE_TIMEOUT = Duration.ofSeconds(10);
   /** How long the answer to a statement that logs in to the source is awaited at least: the probe's timeout and a moment. */
@@ -60,6 +65,9 @@ public final class SubscriptionLogin {
         throw e;
       }
       String source = side.other().label();
+      if (!"57014".equals(e.getSQLState()) && !loginFailure(e)) {
+        return Optional.of(notLogin(e, side, source));
+      }
       String message = "57014".equals(e.getSQLState())
           ? side.label() + "'s server did not reach " + source + " within " + PROBE_TIMEOUT.toSeconds() + " s (a firewall dropping"
               + " its packets, an address that answers nothing, or a wrong host)"
@@ -69,9 +77,37 @@ public final class SubscriptionLogin {
               + "'s connection (its environment variable, or password= in --" + source + "-conninfo)"
           : "make " + source + " reachable from " + side.label() + "'s server as --" + source + "-conninfo says (host, port,"
               + " user, password; " + source + "'s pg_hba.conf must admit replication connections of that user from there)";
-      return Optional.of(new Gap(side, "subscription-login", "a subscription on " + side.label() + " cannot log in to " + source
+      return Optional.of(new Gap(side, LOGIN, "a subscription on " + side.label() + " cannot log in to " + source
           + ": " + message, remedy));
     }
+  }
+
+  /**
+   * Whether the probe failed to reach or log in to the source: the server reports a failed
+   * connection (class 08: "could not connect to the publisher", or the publisher gone while its
+   * tables were read), refused credentials (class 28), a login without a password where one is
+   * required (2F003 "password is required", 16+), or a timeout named in the message.
+   */
+  static boolean loginFailure(SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    String text = String.valueOf(e.getMessage());
+    return state.startsWith("08") || state.startsWith("28") || text.contains("could not connect")
+        || text.contains("password authentication failed") || text.contains("password is required") || text.contains("timeout")
+        || text.contains("timed out");
+  }
+
+  /**
+   * What the server refused once it was logged in, as it says it, with a remedy for the cause: a
+   * table the source publishes that the target lacks (42P01), else the server's message.
+   */
+  private static Gap notLogin(SQLException e, Side side, String source) {
+    String message = "a subscription on " + side.label() + " cannot subscribe to " + source + "'s publication: "
+        + Sql.maskSecrets(FirstLine.of(e));
+    String remedy = "42P01".equals(e.getSQLState())
+        ? "create the table on " + side.label() + " as it is on " + source + " (check's missing-table finding gives the statement;"
+            + " mid-migration, enable the subscription and let it replay the captured CREATE), then try again"
+        : "fix what " + side.label() + "'s server reports there, then try again";
+    return new Gap(side, "subscription-tables", message, remedy);
   }
 
   /**
