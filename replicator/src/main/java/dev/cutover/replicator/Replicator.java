@@ -347,7 +347,25 @@ public final class Replicator {
       throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + noApply.get() + " (none for "
           + grace.toMillis() + " ms)", "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
     }
-    if (!BoundedCatchUp.await(source, target, timeout)) {
+    String applying = subscription;
+    Connection from = source;
+    Optional<ReplicatorException> broken = cannotApply(applying, from, o, n);
+    if (broken.isPresent()) {
+      throw broken.get();
+    }
+    boolean arrived;
+    try {
+      // A slot that loses its WAL, or a subscription disabled, while catch-up waits ends the wait at once, named.
+      arrived = BoundedCatchUp.await(source, target, timeout, () -> {
+        Optional<ReplicatorException> now = cannotApply(applying, from, o, n);
+        if (now.isPresent()) {
+          throw new CannotApply(now.get());
+        }
+      });
+    } catch (CannotApply e) {
+      throw e.reason;
+    }
+    if (!arrived) {
       Optional<String> silent = BoundedRead.silent(Map.of("old", o, "new", n));
       if (silent.isPresent()) {
         throw BoundedCatchUp.silent(silent.get(), timeout, "catching up", "run catch-up again");
@@ -364,6 +382,26 @@ public final class Replicator {
     if (subscription != null) {
       everyTableApplied(source, target, target == n ? "new" : "old", subscription, timeout, deadline);
     }
+  }
+
+  /** Ends {@link BoundedCatchUp#await}'s wait, carrying why replication cannot apply. */
+  private static final class CannotApply extends SQLException {
+    private static final long serialVersionUID = 1L;
+    final transient ReplicatorException reason;
+
+    CannotApply(ReplicatorException reason) {
+      super(reason.getMessage());
+      this.reason = reason;
+    }
+  }
+
+  /** Why the native subscription {@code subscription} (null for other engines) cannot apply, from its source {@code source}. */
+  private Optional<ReplicatorException> cannotApply(String subscription, Connection source, Connection o, Connection n)
+      throws SQLException {
+    if (subscription == null) {
+      return Optional.empty();
+    }
+    return source == o ? StatusReader.cannotApply(Side.OLD, o, n, names) : StatusReader.cannotApply(Side.NEW, n, o, names);
   }
 
   /**

@@ -567,6 +567,11 @@ class ReplicationFlowTest {
           assertThat(f.problems()).anySatisfy(p -> assertThat(p).contains("no apply worker runs for " + sub)
               .contains("max_logical_replication_workers is").contains("ALTER SYSTEM SET max_logical_replication_workers"));
         });
+        assertThatThrownBy(() -> r.awaitCaughtUp(CATCH_UP)).isInstanceOfSatisfying(ReplicatorException.class, e -> {
+          assertThat(e.failure()).isEqualTo(Failure.TIMEOUT);
+          assertThat(e.getMessage()).contains("replication cannot catch up: no apply worker runs for " + sub)
+              .contains("max_logical_replication_workers is");
+        });
         assertThatThrownBy(() -> start(second.replicator())).isInstanceOfSatisfying(ReplicatorException.class, e -> {
           assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
           assertThat(e.getMessage()).contains("max_logical_replication_workers is").contains("start changed nothing");
@@ -586,6 +591,48 @@ class ReplicationFlowTest {
     }
     r.awaitCaughtUp(CATCH_UP);
     assertThat(r.check().findings()).noneMatch(f -> f.code().equals("replication-workers") && f.side().equals("new"));
+  }
+
+  /**
+   * Old's slot lost WAL it needed (max_slot_wal_keep_size, 13+) while the subscription was
+   * stopped: replication can never resume, status says broken, and catch-up fails at once with
+   * status's remedy rather than waiting out its timeout and saying only that it did not catch up.
+   */
+  @Test
+  void catchUp_slotLostItsWal_failsAtOnceNamingTheSlot(PostgresPair pair) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(pair.oldServer().majorVersion() >= 13, "wal_status came with PostgreSQL 13");
+    AppDatabase db = AppDatabase.create(pair, "lostslot");
+    Replicator r = db.replicator();
+    start(r);
+    r.awaitCaughtUp(CATCH_UP);
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      String sub = AppDatabase.strings(n, "SELECT subname FROM pg_subscription WHERE subdbid"
+          + " = (SELECT oid FROM pg_database WHERE datname = current_database())").get(0);
+      AppDatabase.execute(n, "ALTER SUBSCRIPTION " + sub + " DISABLE");
+      await().atMost(Duration.ofSeconds(20)).until(() -> AppDatabase.count(o, "SELECT count(*) FROM pg_replication_slots"
+          + " WHERE slot_name = '" + sub + "' AND active") == 0);
+      try {
+        AppDatabase.execute(o, "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'");
+        AppDatabase.execute(o, "SELECT pg_reload_conf()");
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+          AppDatabase.execute(o, "SELECT pg_logical_emit_message(false, 'test', repeat('x', 1000)); SELECT pg_switch_wal(); CHECKPOINT");
+          return AppDatabase.strings(o, "SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE slot_name = '" + sub + "'")
+              .equals(List.of("lost"));
+        });
+      } finally {
+        AppDatabase.execute(o, "ALTER SYSTEM RESET max_slot_wal_keep_size");
+        AppDatabase.execute(o, "SELECT pg_reload_conf()");
+      }
+      assertThat(r.status().forward().state()).isEqualTo("broken");
+
+      long t0 = System.nanoTime();
+      assertThatThrownBy(() -> r.awaitCaughtUp(Duration.ofSeconds(20))).isInstanceOfSatisfying(ReplicatorException.class, e -> {
+        assertThat(e.failure()).isEqualTo(Failure.TIMEOUT);
+        assertThat(e.getMessage()).contains("slot " + sub + " on old lost WAL it needed (max_slot_wal_keep_size)");
+        assertThat(e.remedy()).contains("run cleanup and start again");
+      });
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+    }
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.driver.control.CatchUp;
+import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -35,6 +36,24 @@ public final class BoundedCatchUp {
       throw e;
     }
   }
+
+  /**
+   * {@link #await}, running {@code stillWanted} about every second while it waits: an exception it
+   * throws ends the wait (and is thrown, not taken for silence).
+   */
+  public static boolean await(Connection source, Connection target, Duration timeout, Barrier.Check stillWanted) throws SQLException {
+    try {
+      return Sql.answeringWithin(timeout, () -> Barrier.await(target, Barrier.write(source), timeout, stillWanted, CHECK_EVERY),
+          source, target);
+    } catch (SQLException e) {
+      if (Sql.unanswered(e)) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private static final Duration CHECK_EVERY = Duration.ofSeconds(1);
 
   /**
    * The failure to report when {@link #await} returned false because {@code side} did not answer:

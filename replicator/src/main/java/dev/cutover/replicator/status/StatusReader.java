@@ -66,6 +66,52 @@ public final class StatusReader {
     return new StatusReport(Instant.now(), directions);
   }
 
+  /**
+   * Why the native subscription of the direction from {@code sourceSide} cannot apply now and will
+   * not by itself, as status says it with its remedy, or empty: its slot lost WAL it needed or is
+   * missing, the subscription is disabled, or its apply worker is not running and finds no free
+   * logical replication worker ({@link WorkerRoom}). What catch-up checks before and while it waits,
+   * rather than waiting out its timeout.
+   */
+  public static Optional<ReplicatorException> cannotApply(Side sourceSide, Connection source, Connection target, Names names)
+      throws SQLException {
+    boolean forward = sourceSide == Side.OLD;
+    String name = forward ? "forward" : "reverse";
+    String subscription = forward ? names.forward() : names.reverse();
+    String slotName = forward ? names.forwardSlot() : names.reverseSlot();
+    boolean alone = forward ? !exists(target, source, names.reverse(), names.reverseSlot())
+        : !exists(target, source, names.forward(), names.forwardSlot());
+    String sourceLabel = sourceSide.label();
+    String targetLabel = sourceSide.other().label();
+    String seeStatus = " (`cutover-replicator status` shows it)";
+    SlotRead read = slot(source, slotName);
+    if (read.slot() == null) {
+      return Optional.of(new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: slot " + slotName + " on "
+          + sourceLabel + " is missing" + seeStatus, redo(name, subscription, targetLabel, alone)));
+    }
+    if ("lost".equals(read.slot().walStatus())) {
+      return Optional.of(new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: slot " + slotName + " on "
+          + sourceLabel + " lost WAL it needed (max_slot_wal_keep_size), so " + name + " replication cannot resume" + seeStatus,
+          redo(name, subscription, targetLabel, alone)));
+    }
+    String ofTarget = "subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    if (!Sql.bool(target, "SELECT coalesce(bool_or(subenabled), true) FROM pg_subscription WHERE subname = ? AND " + ofTarget,
+        subscription)) {
+      return Optional.of(new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: subscription " + subscription
+          + " on " + targetLabel + " is disabled, so nothing is applied" + seeStatus, "ALTER SUBSCRIPTION " + subscription
+          + " ENABLE on " + targetLabel + ", then run catch-up again"));
+    }
+    boolean worker = Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_stat_subscription s JOIN pg_subscription p ON p.subname = s.subname"
+        + " WHERE s.subname = ? AND p." + ofTarget + " AND s.pid IS NOT NULL AND s.relid IS NULL)", subscription);
+    Optional<String> full = worker ? Optional.empty()
+        : WorkerRoom.shortage(target, targetLabel, subscription, forward ? ApplyWorkerSettings.FORWARD : ApplyWorkerSettings.WAY_BACK);
+    if (full.isPresent()) {
+      return Optional.of(new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: no apply worker runs for "
+          + subscription + " on " + targetLabel + ": " + full.get(), "the remedy above, then run catch-up again"));
+    }
+    return Optional.empty();
+  }
+
   private static boolean exists(Connection source, Connection target, String subscription, String slot) throws SQLException {
     return ReplicationObjects.subscriptionExists(target, subscription) || ReplicationObjects.ownSlotExists(source, slot);
   }
