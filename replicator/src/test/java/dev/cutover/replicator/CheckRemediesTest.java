@@ -58,6 +58,34 @@ class CheckRemediesTest {
       + " FROM pg_sequences WHERE sequencename = 'standalone_seq' ORDER BY 1";
 
   /**
+   * New created with ICU as its locale provider (15+), old with libc, the same LC_COLLATE: text
+   * sorts differently all the same. Check compared datcollate alone and said nothing.
+   */
+  @Test
+  void check_newUsesIcuOldLibc_warnsOfTheCollation(PostgresPair pair) throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(pair.newServer().majorVersion() >= 15, "LOCALE_PROVIDER came with 15");
+    String db = "icucoll";
+    pair.oldServer().createDatabase(db);
+    String collate;
+    String ctype;
+    try (Connection o = pair.oldServer().connect(db)) {
+      collate = AppDatabase.strings(o, "SELECT datcollate FROM pg_database WHERE datname = current_database()").get(0);
+      ctype = AppDatabase.strings(o, "SELECT datctype FROM pg_database WHERE datname = current_database()").get(0);
+    }
+    try (Connection p = pair.newServer().connect("postgres")) {
+      AppDatabase.execute(p, "CREATE DATABASE " + db + " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'und'"
+          + " LC_COLLATE '" + collate + "' LC_CTYPE '" + ctype + "'");
+    }
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    assertThat(r.check().findings()).filteredOn(f -> f.code().equals("collation")).singleElement().satisfies(f -> {
+      assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING);
+      assertThat(f.message()).contains("libc " + collate).contains("ICU und");
+      assertThat(f.remedy()).contains("LOCALE_PROVIDER = libc").contains("LC_COLLATE = '" + collate + "'");
+    });
+  }
+
+  /**
    * New's schema stricter than old's (made by another tool, or a migration run on new first): a
    * NOT NULL, a CHECK and a unique index old lacks would stop the copy at the first row of old's
    * they refuse. Check warns of each with the statement that drops it on new; before, it said

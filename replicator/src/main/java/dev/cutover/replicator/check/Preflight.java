@@ -149,11 +149,15 @@ public final class Preflight {
       add(Severity.INFO, "both", "reverse-after-fence", "PostgreSQL " + Math.min(o, n)
           + " cannot filter replication by origin: reverse replication can be armed only after the switch fenced old", "");
     }
-    String oc = Sql.string(old, "SELECT datcollate FROM pg_database WHERE datname = current_database()");
-    String nc = Sql.string(nw, "SELECT datcollate FROM pg_database WHERE datname = current_database()");
-    if (oc != null && !oc.equals(nc)) {
-      add(Severity.WARNING, "both", "collation", "old's collation is " + oc + ", new's " + nc
-          + ": text sorts differently, unique indexes on text may disagree", "create new with LC_COLLATE = '" + oc + "'");
+    String[] oc = collation(old);
+    String[] nc = collation(nw);
+    if (!String.join(" ", oc).equals(String.join(" ", nc))) {
+      add(Severity.WARNING, "both", "collation", "old's collation is " + String.join(" ", oc) + ", new's " + String.join(" ", nc)
+          + ": text sorts differently, unique indexes on text may disagree", "create new with " + switch (oc[0]) {
+            case "ICU" -> "LOCALE_PROVIDER = icu, ICU_LOCALE = '" + oc[1] + "'";
+            case "builtin" -> "LOCALE_PROVIDER = builtin, BUILTIN_LOCALE = '" + oc[1] + "'";
+            default -> (n >= 15 ? "LOCALE_PROVIDER = libc, " : "") + "LC_COLLATE = '" + oc[1] + "'";
+          } + " (TEMPLATE template0)");
     }
     String oe = Sql.string(old, "SHOW server_encoding");
     String ne = Sql.string(nw, "SHOW server_encoding");
@@ -173,6 +177,21 @@ public final class Preflight {
           "before start, rewrite every such value on old as UTF8 (old's error names the bytes), and"
           + " make sure the application writes UTF8 only");
     }
+  }
+
+  /**
+   * The provider and locale that sort a database's text: {@code datcollate} with libc, the ICU
+   * locale with ICU (15+: {@code daticulocale}, from 17 {@code datlocale}), the builtin provider's
+   * locale (17+); as {@code {provider, locale}}.
+   */
+  private static String[] collation(Connection c) throws SQLException {
+    int v = Sql.majorVersionOf(c);
+    String locale = v >= 17 ? "datlocale" : "daticulocale";
+    String sql = v >= 15
+        ? "SELECT CASE datlocprovider WHEN 'i' THEN 'ICU' WHEN 'b' THEN 'builtin' ELSE 'libc' END,"
+            + " CASE WHEN datlocprovider = 'c' THEN datcollate ELSE " + locale + " END"
+        : "SELECT 'libc', datcollate";
+    return Sql.rows(c, sql + " FROM pg_database WHERE datname = current_database()").get(0);
   }
 
   private void settings() throws SQLException {
