@@ -594,48 +594,6 @@ class ReplicationFlowTest {
   }
 
   /**
-   * Old's slot lost WAL it needed (max_slot_wal_keep_size, 13+) while the subscription was
-   * stopped: replication can never resume, status says broken, and catch-up fails at once with
-   * status's remedy rather than waiting out its timeout and saying only that it did not catch up.
-   */
-  @Test
-  void catchUp_slotLostItsWal_failsAtOnceNamingTheSlot(PostgresPair pair) throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(pair.oldServer().majorVersion() >= 13, "wal_status came with PostgreSQL 13");
-    AppDatabase db = AppDatabase.create(pair, "lostslot");
-    Replicator r = db.replicator();
-    start(r);
-    r.awaitCaughtUp(CATCH_UP);
-    try (Connection o = db.old(); Connection n = db.nw()) {
-      String sub = AppDatabase.strings(n, "SELECT subname FROM pg_subscription WHERE subdbid"
-          + " = (SELECT oid FROM pg_database WHERE datname = current_database())").get(0);
-      AppDatabase.execute(n, "ALTER SUBSCRIPTION " + sub + " DISABLE");
-      await().atMost(Duration.ofSeconds(20)).until(() -> AppDatabase.count(o, "SELECT count(*) FROM pg_replication_slots"
-          + " WHERE slot_name = '" + sub + "' AND active") == 0);
-      try {
-        AppDatabase.execute(o, "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'");
-        AppDatabase.execute(o, "SELECT pg_reload_conf()");
-        await().atMost(Duration.ofSeconds(30)).until(() -> {
-          AppDatabase.execute(o, "SELECT pg_logical_emit_message(false, 'test', repeat('x', 1000)); SELECT pg_switch_wal(); CHECKPOINT");
-          return AppDatabase.strings(o, "SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE slot_name = '" + sub + "'")
-              .equals(List.of("lost"));
-        });
-      } finally {
-        AppDatabase.execute(o, "ALTER SYSTEM RESET max_slot_wal_keep_size");
-        AppDatabase.execute(o, "SELECT pg_reload_conf()");
-      }
-      assertThat(r.status().forward().state()).isEqualTo("broken");
-
-      long t0 = System.nanoTime();
-      assertThatThrownBy(() -> r.awaitCaughtUp(Duration.ofSeconds(20))).isInstanceOfSatisfying(ReplicatorException.class, e -> {
-        assertThat(e.failure()).isEqualTo(Failure.TIMEOUT);
-        assertThat(e.getMessage()).contains("slot " + sub + " on old lost WAL it needed (max_slot_wal_keep_size)");
-        assertThat(e.remedy()).contains("run cleanup and start again");
-      });
-      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
-    }
-  }
-
-  /**
    * New's database caps statements at 100 ms, transactions idle in them at 500 ms and, on 17+,
    * transactions at 100 ms, as production databases cap them. The subscription's apply worker
    * takes those settings: the transaction cap cancelled its apply of a transaction of old's that

@@ -24,4 +24,20 @@ public final class CatchUp {
   public static boolean await(Connection source, Connection target, Duration timeout) throws SQLException {
     return Barrier.await(target, Barrier.write(source), timeout);
   }
+
+  /** A look, while the marker is awaited, at whether waiting still makes sense: it throws to end the wait. */
+  @FunctionalInterface
+  public interface StillWanted {
+    void check() throws SQLException;
+  }
+
+  /**
+   * {@link #await(Connection, Connection, Duration)}, running {@code stillWanted} about every
+   * {@code checkEvery} while it waits: what it throws ends the wait and is thrown (a replication
+   * that cannot deliver, say, rather than a marker that is late).
+   */
+  public static boolean await(Connection source, Connection target, Duration timeout, StillWanted stillWanted, Duration checkEvery)
+      throws SQLException {
+    return Barrier.await(target, Barrier.write(source), timeout, stillWanted::check, checkEvery);
+  }
 }

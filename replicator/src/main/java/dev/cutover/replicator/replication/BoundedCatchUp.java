@@ -1,7 +1,6 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.driver.control.CatchUp;
-import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
@@ -41,10 +40,10 @@ public final class BoundedCatchUp {
    * {@link #await}, running {@code stillWanted} about every second while it waits: an exception it
    * throws ends the wait (and is thrown, not taken for silence).
    */
-  public static boolean await(Connection source, Connection target, Duration timeout, Barrier.Check stillWanted) throws SQLException {
+  public static boolean await(Connection source, Connection target, Duration timeout, CatchUp.StillWanted stillWanted)
+      throws SQLException {
     try {
-      return Sql.answeringWithin(timeout, () -> Barrier.await(target, Barrier.write(source), timeout, stillWanted, CHECK_EVERY),
-          source, target);
+      return Sql.answeringWithin(timeout, () -> CatchUp.await(source, target, timeout, stillWanted, CHECK_EVERY), source, target);
     } catch (SQLException e) {
       if (Sql.unanswered(e)) {
         return false;
