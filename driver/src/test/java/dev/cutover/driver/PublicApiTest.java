@@ -48,6 +48,7 @@ class PublicApiTest {
       "dev.cutover.driver.SwitchEventQueue",
       "dev.cutover.driver.SwitchListener",
       "dev.cutover.driver.control.CatchUp",
+      "dev.cutover.driver.control.CatchUp.StillWanted",
       "dev.cutover.driver.control.ControlSchema",
       "dev.cutover.driver.control.OperatorControl",
       "dev.cutover.driver.control.OperatorControl.AbortOutcome",
