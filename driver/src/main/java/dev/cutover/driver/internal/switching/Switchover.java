@@ -362,7 +362,7 @@ final class Switchover {
       throw new Abort("cannot open connections to " + to.value() + ": " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new Abort("interrupted while opening connections to " + to.value());
+      throw closed();
     }
   }
 
@@ -959,10 +959,15 @@ final class Switchover {
    */
   private void stopIfClosing() throws Abort {
     if (Thread.currentThread().isInterrupted()) {
-      closing = true;
-      throw new Abort("the router closed (CutoverDriver.shutdown, or the last data source and connection using it"
-          + " closed) while " + router.phase() + "; the switch ends there and is not tried again");
+      throw closed();
     }
+  }
+
+  /** The abort of a switch whose router is closing; noted, so that no retry follows. */
+  private Abort closed() {
+    closing = true;
+    return new Abort("the router closed (CutoverDriver.shutdown, or the last data source and connection using it"
+        + " closed) while " + router.phase() + "; the switch ends there and is not tried again");
   }
 
   /**
