@@ -2,6 +2,7 @@ package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.LostConnection;
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ServerShortage;
 import java.io.PrintWriter;
 import java.sql.SQLException;
 import java.util.List;
@@ -27,7 +28,10 @@ abstract class BaseCommand implements Callable<Integer> {
     try {
       return run(replicator);
     } catch (SQLException e) {
-      throw LostConnection.is(e) ? LostConnection.explain(e, replicator.old(), replicator.nw()) : e;
+      if (LostConnection.is(e)) {
+        throw LostConnection.explain(e, replicator.old(), replicator.nw());
+      }
+      throw ServerShortage.is(e) ? ServerShortage.explain(e) : e;
     }
   }
 

@@ -4,6 +4,8 @@ import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.ServerShortage;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
@@ -395,6 +397,15 @@ public final class InitialCopy {
     }
   }
 
+  /** The next message of old's COPY; a shortage there is old's. */
+  private static byte[] readFrom(CopyOut out) throws Exception {
+    try {
+      return out.readFromCopy();
+    } catch (SQLException e) {
+      throw ServerShortage.on(Side.OLD, e);
+    }
+  }
+
   /** One COPY from old piped into one COPY into new. */
   private void copyStream(Worker w, Chunk chunk, CopyProgress.TableProgress tp, long started) throws Exception {
     TableInfo t = chunk.table().old();
@@ -422,7 +433,7 @@ public final class InitialCopy {
       int fill = 0;
       long messages = 0;
       byte[] message;
-      while ((message = out.readFromCopy()) != null) {
+      while ((message = readFrom(out)) != null) {
         messages++;
         if (fill + message.length > BUFFER) {
           in.writeToCopy(buffer, 0, fill);

@@ -2,6 +2,8 @@ package dev.cutover.replicator.copy;
 
 import dev.cutover.common.Threads;
 import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.ServerShortage;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.copy.InitialCopy.Chunk;
 import dev.cutover.replicator.copy.InitialCopy.TablePair;
 import dev.cutover.replicator.sql.Sql;
@@ -320,9 +322,10 @@ public final class Loader {
     notifyAll();
   }
 
+  /** The first failure stops the load; a shortage not traced to old (a copy's read) is new's, which every job writes. */
   private synchronized void fail(Exception e) {
     if (failure == null) {
-      failure = e;
+      failure = ServerShortage.on(Side.NEW, e);
       copy.abort();
     } else if (failure != e) {
       failure.addSuppressed(e);
