@@ -439,6 +439,38 @@ class SessionMoveTest {
     }
   }
 
+  /**
+   * The reviewer's r13 S1: a temporary composite type ({@code CREATE TYPE pg_temp.ct AS (...)}) is a
+   * relation of kind 'c' with a row type, which neither the temporary-table nor the temporary-type
+   * check listed: the session moved without a word and its next use of the type failed with
+   * "schema pg_temp does not exist". A temporary range type is named once (not its multirange, nor
+   * the constructor functions PostgreSQL made for it).
+   */
+  @Test
+  void flip_sessionHoldingATemporaryCompositeOrRangeType_failsLoudlyNamingThem() throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url())) {
+      try (Statement s = c.createStatement()) {
+        s.execute("CREATE TYPE pg_temp.ct AS (a int, b text)");
+        s.execute("CREATE TYPE pg_temp.span AS RANGE (subtype = int)");
+        assertThat(query(c, "SELECT ('(1,x)'::pg_temp.ct).b")).isEqualTo("x");
+      }
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      try (Statement s = c.createStatement()) {
+        assertThatThrownBy(() -> s.execute("SELECT ('(1,x)'::pg_temp.ct).b"))
+            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("08003"))
+            .hasMessageContaining("temporary type ct")
+            .hasMessageContaining("temporary type span")
+            .hasMessageNotContaining("multirange")
+            .hasMessageNotContaining("temporary table")
+            .hasMessageNotContaining("temporary function");
+      }
+      assertThat(c.isValid(1)).isFalse();
+    }
+  }
+
   @Test
   void flip_advisoryLocksHeldAcrossIt_stayExclusiveOnNewUntilReleased() throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);

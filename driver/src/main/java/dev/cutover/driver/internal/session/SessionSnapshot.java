@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * {@code SET SESSION AUTHORIZATION}, {@code SET ROLE} (applied last, so settings
  * that need the login role's privileges are set first), {@code LISTEN} channels and session-level
  * advisory locks. What cannot move is named in {@link #lost()}: temporary tables, functions and
- * types (enums, domains), {@code WITH HOLD} cursors and statements prepared with SQL {@code
+ * types (enums, domains, ranges, composite types), {@code WITH HOLD} cursors and statements prepared with SQL {@code
  * PREPARE}; a session holding any of them fails loudly instead of moving. Not read, since
  * PostgreSQL shows it nowhere: what {@code currval} and {@code lastval} would return, which a moved
  * session no longer has until it calls {@code nextval} again.
@@ -107,10 +107,17 @@ public final class SessionSnapshot {
           + " AND l.granted"
           + " UNION ALL SELECT 'temporary table', c.relname::text, NULL FROM pg_catalog.pg_class c"
           + " WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relkind IN ('r', 'p', 'v', 'S')"
+          // a range type's constructors depend on it internally: the type is named, not them
           + " UNION ALL SELECT 'temporary function', p.proname::text, NULL FROM pg_catalog.pg_proc p"
-          + " WHERE p.pronamespace = pg_catalog.pg_my_temp_schema()"
+          + " WHERE p.pronamespace = pg_catalog.pg_my_temp_schema() AND NOT EXISTS (SELECT 1"
+          + " FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+          + " AND d.objid = p.oid AND d.deptype = 'i') GROUP BY p.proname"
+          // enums, domains, ranges (not their multiranges) and composite types (relkind 'c'); a
+          // table's row type goes with the table, named above
           + " UNION ALL SELECT 'temporary type', t.typname::text, NULL FROM pg_catalog.pg_type t"
-          + " WHERE t.typnamespace = pg_catalog.pg_my_temp_schema() AND t.typrelid = 0 AND t.typcategory <> 'A'"
+          + " WHERE t.typnamespace = pg_catalog.pg_my_temp_schema() AND t.typcategory <> 'A' AND t.typtype <> 'm'"
+          + " AND (t.typrelid = 0 OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid"
+          + " AND c.relkind = 'c'))"
           + " UNION ALL SELECT 'WITH HOLD cursor', name, NULL FROM pg_catalog.pg_cursors WHERE is_holdable"
           + " UNION ALL SELECT 'prepared statement (SQL PREPARE)', name, NULL FROM pg_catalog.pg_prepared_statements"
           + " WHERE from_sql";
