@@ -2,6 +2,7 @@ package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.Outcome;
 import dev.cutover.flags.Target;
@@ -20,11 +21,13 @@ import java.sql.Savepoint;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.sql.Types;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Calendar;
 import java.util.List;
 import java.util.TimeZone;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
@@ -250,6 +253,88 @@ class JdbcSurfaceTest {
       assertThat(batch.executeBatch()).hasSize(2);
       assertThat(names(db.newDirect())).containsExactly("prepared-before", "batched-1", "batched-2");
       assertThat(names(db.oldDirect())).isEmpty();
+    }
+  }
+
+  /**
+   * The reviewer's r13 S2: the rows of an updatable result set read on old before a switch, written
+   * after it. {@code updateRow} went to the physical connection the rows were read on, the fenced
+   * old, and failed with the fence's 25006 while new kept the row unchanged. A row write now starts a
+   * transaction as a statement does (through the gate, moving the session), and one whose rows were
+   * read on a connection the session has left is refused before anything is sent, with 24000 saying
+   * to read them again; read again on new, they update there.
+   */
+  @Test
+  void updatableResultSet_readBeforeSwitch_writtenAfter_isRefusedSayingToReadItAgain_andUpdatesOnNewReadAgain()
+      throws Exception {
+    Replicated db = db();
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url());
+        Statement s = c.createStatement(ResultSet.TYPE_SCROLL_INSENSITIVE, ResultSet.CONCUR_UPDATABLE)) {
+      s.executeUpdate("INSERT INTO app.item (name) VALUES ('one'), ('two')");
+      ResultSet rs = s.executeQuery("SELECT id, name FROM app.item ORDER BY id");
+      assertThat(rs.next()).isTrue();
+
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      rs.updateString("name", "changed");
+      assertReadAgain(rs::updateRow);
+      assertReadAgain(rs::deleteRow);
+      assertReadAgain(rs::refreshRow);
+      rs.moveToInsertRow();
+      rs.updateString("name", "inserted");
+      assertReadAgain(rs::insertRow);
+      assertThat(DrainTest.sideOf(c)).as("the session moved at the first row write").isEqualTo(pair.newServer().port());
+      assertThat(names(db.newDirect())).containsExactly("one", "two");
+
+      try (ResultSet again = s.executeQuery("SELECT id, name FROM app.item ORDER BY id")) {
+        assertThat(again.next()).isTrue();
+        again.updateString("name", "changed");
+        again.updateRow();
+        again.moveToInsertRow();
+        again.updateString("name", "inserted");
+        again.insertRow();
+      }
+      assertThat(names(db.newDirect())).containsExactly("changed", "two", "inserted");
+      assertThat(names(db.oldDirect())).containsExactly("one", "two");
+    }
+  }
+
+  private static void assertReadAgain(ThrowingCallable call) {
+    assertThatThrownBy(call)
+        .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("24000"))
+        .hasMessageContaining("read on the old database, which this session left for the new database")
+        .hasMessageContaining("nothing was sent")
+        .hasMessageContaining("run its query again");
+  }
+
+  /**
+   * An updatable result set read in a transaction still open at the flip (autocommit off): its row
+   * write belongs to that transaction, so it runs on old while the switch drains, and reaches new
+   * with the commit before anything runs there (no move in the middle of a transaction).
+   */
+  @Test
+  void updatableResultSet_inATransactionOpenAtTheFlip_writesOnOldAndIsDrainedToNew() throws Exception {
+    Replicated db = db();
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url());
+        Statement s = c.createStatement(ResultSet.TYPE_SCROLL_INSENSITIVE, ResultSet.CONCUR_UPDATABLE)) {
+      s.executeUpdate("INSERT INTO app.item (name) VALUES ('one')");
+      c.setAutoCommit(false);
+      ResultSet rs = s.executeQuery("SELECT id, name FROM app.item ORDER BY id");
+      assertThat(rs.next()).isTrue();
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10))
+          .until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+      rs.updateString("name", "changed");
+      rs.updateRow();
+      c.commit();
+
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.rolledBack()).isZero();
+      assertThat(names(db.newDirect())).containsExactly("changed");
+      assertThat(DrainTest.sideOf(c)).isEqualTo(pair.newServer().port());
     }
   }
 

@@ -1,13 +1,23 @@
 package dev.cutover.driver.internal.jdbc;
 
+import dev.cutover.flags.Target;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import org.postgresql.core.BaseConnection;
 
 /**
  * A result set whose {@link #getStatement()} is ours and whose {@link #next()} fails with 40001
  * as soon as a switch rolled its transaction back, even while PgJDBC still has fetched rows in
- * memory; all else is generated delegation. It holds only its {@link ResultSetState}, which it
+ * memory. The row writes of an updatable one ({@link #updateRow()}, {@link #insertRow()}, {@link
+ * #deleteRow()}, and {@link #refreshRow()}, which reads) send statements of PgJDBC's own on the
+ * physical connection the rows were read on: they pass the connection's statement boundary like
+ * any statement (a transaction starts there: it waits at a closed gate and moves the session), and
+ * one whose rows were read on a physical connection the session no longer uses (it moved in a
+ * switch, or a switch rolled it back) is refused before anything is sent, with 24000 saying to read
+ * them again: written where they were read, they would meet old's fence (or, read again by key on
+ * the side left, stale rows); written on the side that serves, they would change rows the
+ * application has not seen there. All else is generated delegation. It holds only its {@link ResultSetState}, which it
  * gives back to its statement when the application closes it, so that a statement's next results
  * allocate only this object.
  */
@@ -37,6 +47,80 @@ public abstract class LogicalResultSet implements ResultSet, Translating {
     ResultSetState s = live();
     s.connection.checkDoomed();
     return s.results.next();
+  }
+
+  @Override
+  public void updateRow() throws SQLException {
+    ResultSetState s = admitRowChange("updateRow");
+    try {
+      s.results.updateRow();
+    } finally {
+      s.connection.afterStatement();
+    }
+  }
+
+  @Override
+  public void insertRow() throws SQLException {
+    ResultSetState s = admitRowChange("insertRow");
+    try {
+      s.results.insertRow();
+    } finally {
+      s.connection.afterStatement();
+    }
+  }
+
+  @Override
+  public void deleteRow() throws SQLException {
+    ResultSetState s = admitRowChange("deleteRow");
+    try {
+      s.results.deleteRow();
+    } finally {
+      s.connection.afterStatement();
+    }
+  }
+
+  @Override
+  public void refreshRow() throws SQLException {
+    ResultSetState s = admitRowChange("refreshRow");
+    try {
+      s.results.refreshRow();
+    } finally {
+      s.connection.afterStatement();
+    }
+  }
+
+  /**
+   * Before a row write: the statement boundary (a transaction starts, or the write joins the one in
+   * flight), then the refusal of rows read on a physical connection the session no longer uses. The
+   * caller ends the statement ({@link LogicalConnection#afterStatement()}) once the write returns.
+   */
+  private ResultSetState admitRowChange(String call) throws SQLException {
+    ResultSetState s = live();
+    LogicalConnection c = s.connection;
+    c.beforeStatement(null, null, null);
+    boolean admitted = false;
+    try {
+      Statement read = s.results.getStatement(); // PgJDBC's: fails as closed on a closed result set
+      if (read != null && read.getConnection() != c.physical().unwrap(BaseConnection.class)) {
+        throw readAgain(call, s.side, c.side());
+      }
+      admitted = true;
+      return s;
+    } finally {
+      if (!admitted) {
+        c.afterStatement();
+      }
+    }
+  }
+
+  private static SQLException readAgain(String call, Target read, Target now) {
+    String where = read == now
+        ? "was read on a connection to the " + read.value() + " database that this session has since replaced"
+            + " (a switch rolled its transaction back, or moved it away and back)"
+        : "was read on the " + read.value() + " database, which this session left for the " + now.value()
+            + " database in a switch";
+    return SqlStates.readAgain("cutover: " + call + " refused, nothing was sent: this result set " + where
+        + "; run its query again and change the rows it returns on the " + now.value() + " database");
   }
 
   /** The statement that produced it, or {@code null} for metadata results, as JDBC allows. */

@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.jdbc;
 
+import dev.cutover.flags.Target;
 import java.sql.ResultSet;
 
 /**
@@ -14,6 +15,8 @@ final class ResultSetState {
   LogicalStatement owner;
   /** The physical result set. */
   ResultSet results;
+  /** The side the results were read on, for the message that refuses a row write after a move. */
+  Target side;
 
   ResultSetState(LogicalConnection connection) {
     this.connection = connection;
@@ -22,6 +25,7 @@ final class ResultSetState {
   ResultSetState start(LogicalStatement owner, ResultSet results) {
     this.owner = owner;
     this.results = results;
+    this.side = connection.side();
     return this;
   }
 }

@@ -2,6 +2,7 @@ package dev.cutover.driver.internal.jdbc;
 
 import java.sql.SQLException;
 import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLNonTransientException;
 import java.sql.SQLTransactionRollbackException;
 
 /** The SQLStates Cutover raises, with the exceptions that carry them. */
@@ -10,6 +11,8 @@ final class SqlStates {
   static final String SERIALIZATION_FAILURE = "40001";
   /** The logical connection was closed. */
   static final String CONNECTION_DOES_NOT_EXIST = "08003";
+  /** A result set's rows cannot be written where the session is now: read them again (PgJDBC's own for row writes). */
+  static final String INVALID_CURSOR_STATE = "24000";
 
   private SqlStates() {}
 
@@ -20,6 +23,11 @@ final class SqlStates {
   /** The connection lost session state it could not carry; the message names it. */
   static SQLException lost(String message, SQLException cause) {
     return new SQLNonTransientConnectionException(message, CONNECTION_DOES_NOT_EXIST, cause);
+  }
+
+  /** A row write refused before anything was sent; the message says why and to read the rows again. */
+  static SQLException readAgain(String message) {
+    return new SQLNonTransientException(message, INVALID_CURSOR_STATE);
   }
 
   static SQLException closed(String what) {
