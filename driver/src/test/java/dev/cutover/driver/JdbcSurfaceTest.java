@@ -281,8 +281,8 @@ class JdbcSurfaceTest {
       assertReadAgain(rs::updateRow);
       assertReadAgain(rs::deleteRow);
       assertReadAgain(rs::refreshRow);
-      rs.moveToInsertRow();
-      rs.updateString("name", "inserted");
+      assertReadAgain(rs::moveToInsertRow);
+      assertReadAgain(() -> rs.updateString("name", "again"));
       assertReadAgain(rs::insertRow);
       assertThat(DrainTest.sideOf(c)).as("the session moved at the first row write").isEqualTo(pair.newServer().port());
       assertThat(names(db.newDirect())).containsExactly("one", "two");
@@ -335,6 +335,50 @@ class JdbcSurfaceTest {
       assertThat(event.rolledBack()).isZero();
       assertThat(names(db.newDirect())).containsExactly("changed");
       assertThat(DrainTest.sideOf(c)).isEqualTo(pair.newServer().port());
+    }
+  }
+
+  /**
+   * An updatable result set read in a transaction the switch rolls back (open past the drain
+   * timeout): its row write fails with the doom's 40001 like any call of that transaction; after
+   * the rollback the rows belong to a connection the switch ended, and the write (and the change of
+   * a column, for which PgJDBC asks that connection for the table's key) is refused with 24000 saying
+   * to read them again: it failed with PgJDBC's "This connection has been closed" (08003, which a
+   * pool takes for a broken connection).
+   */
+  @Test
+  void updatableResultSet_inATransactionTheSwitchRollsBack_fails40001_thenAfterRollbackIsRefusedSayingToReadItAgain()
+      throws Exception {
+    Replicated db = db();
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection c = DrainTest.connect(db.url("cutover.drain.timeout=300ms"));
+        Statement s = c.createStatement(ResultSet.TYPE_SCROLL_INSENSITIVE, ResultSet.CONCUR_UPDATABLE)) {
+      s.executeUpdate("INSERT INTO app.item (name) VALUES ('one')");
+      c.setAutoCommit(false);
+      ResultSet rs = s.executeQuery("SELECT id, name FROM app.item ORDER BY id");
+      assertThat(rs.next()).isTrue();
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.rolledBack()).isEqualTo(1);
+
+      assertThatThrownBy(rs::updateRow)
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
+      assertThatThrownBy(() -> rs.updateString("name", "changed")).as("PgJDBC asks the ended connection for the key")
+          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
+      c.rollback();
+      assertReadAgain(() -> rs.updateString("name", "changed"));
+      assertReadAgain(rs::moveToInsertRow);
+      assertReadAgain(rs::updateRow);
+
+      try (ResultSet again = s.executeQuery("SELECT id, name FROM app.item ORDER BY id")) {
+        assertThat(again.next()).isTrue();
+        again.updateString("name", "changed");
+        again.updateRow();
+      }
+      c.commit();
+      assertThat(names(db.newDirect())).containsExactly("changed");
     }
   }
 

@@ -100,16 +100,32 @@ public abstract class LogicalResultSet implements ResultSet, Translating {
     c.beforeStatement(null, null, null);
     boolean admitted = false;
     try {
-      Statement read = s.results.getStatement(); // PgJDBC's: fails as closed on a closed result set
-      if (read != null && read.getConnection() != c.physical().unwrap(BaseConnection.class)) {
-        throw readAgain(call, s.side, c.side());
-      }
+      checkReadHere(s, call);
       admitted = true;
       return s;
     } finally {
       if (!admitted) {
         c.afterStatement();
       }
+    }
+  }
+
+  /**
+   * Before the client-side changes of a row ({@code updateXxx}, {@code moveToInsertRow}; woven in
+   * by {@link Wrappers}): PgJDBC's first one asks the connection the rows were read on for the
+   * table's key, which after the session left it is closed (or the side left): refused as a row
+   * write would be, so that the application reads the rows again rather than get "This connection
+   * has been closed" (08003, which pools take for a broken connection).
+   */
+  final void checkReadHere(String call) throws SQLException {
+    checkReadHere(live(), call);
+  }
+
+  private static void checkReadHere(ResultSetState s, String call) throws SQLException {
+    Statement read = s.results.getStatement(); // PgJDBC's: fails as closed on a closed result set
+    LogicalConnection c = s.connection;
+    if (read != null && read.getConnection() != c.physical().unwrap(BaseConnection.class)) {
+      throw readAgain(call, s.side, c.side());
     }
   }
 

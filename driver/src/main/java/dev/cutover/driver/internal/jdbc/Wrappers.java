@@ -95,7 +95,8 @@ final class Wrappers {
       CALLABLE = constructor(generate(LogicalCallableStatement.class, callableStatement(
               preparedStatement(statement(delegating(STATEMENT_DELEGATE))))), StatementState.class);
       RESULT_SET = constructor(generate(LogicalResultSet.class,
-          delegating(Delegate.getter(LogicalResultSet.class, "results"))), ResultSetState.class);
+          rowChanges(delegating(Delegate.getter(LogicalResultSet.class, "results")),
+              Delegate.getter(LogicalResultSet.class, "results"))), ResultSetState.class);
       METADATA = constructor(generate(LogicalMetaData.class, metadata(delegating(Delegate.field("metadata")))),
           LogicalConnection.class, DatabaseMetaData.class);
     } catch (ReflectiveOperationException e) {
@@ -271,6 +272,18 @@ final class Wrappers {
     return b;
   }
 
+  /**
+   * The client-side changes of a row ({@code updateXxx}, {@code moveToInsertRow}) check first that
+   * the rows were read where the session is ({@link RowChange}); the row writes themselves are
+   * hand-written in {@link LogicalResultSet}.
+   */
+  private static Shape rowChanges(Shape plain, Delegate field) {
+    return b -> plain.apply(b)
+        .method(UNIMPLEMENTED.and(isDeclaredBy(ResultSet.class))
+            .and(nameStartsWith("update").or(named("moveToInsertRow"))))
+        .intercept(TRANSLATE.wrap(Advice.to(RowChange.class).wrap(delegateCall(field))));
+  }
+
   /** Metadata methods that return result sets wrap them, so their statement and connection are ours. */
   private static Shape metadata(Shape plain) {
     return b -> plain.apply(b)
@@ -329,6 +342,16 @@ final class Wrappers {
       if (thrown instanceof SQLException) {
         thrown = self.translate((SQLException) thrown);
       }
+    }
+  }
+
+  /** Before a client-side change of a row: {@link LogicalResultSet#checkReadHere}, naming the method. */
+  static final class RowChange {
+    private RowChange() {}
+
+    @Advice.OnMethodEnter
+    static void enter(@Advice.This LogicalResultSet self, @Advice.Origin("#m") String method) throws SQLException {
+      self.checkReadHere(method);
     }
   }
 
