@@ -17,9 +17,10 @@ import org.postgresql.core.BaseConnection;
  * switch, or a switch rolled it back) is refused before anything is sent, with 24000 saying to read
  * them again: written where they were read, they would meet old's fence (or, read again by key on
  * the side left, stale rows); written on the side that serves, they would change rows the
- * application has not seen there. All else is generated delegation. It holds only its {@link ResultSetState}, which it
- * gives back to its statement when the application closes it, so that a statement's next results
- * allocate only this object.
+ * application has not seen there. All else is generated delegation ({@code updateXxx} and {@code
+ * moveToInsertRow} after the same refusal, see {@link #checkReadHere}). It holds only its {@link
+ * ResultSetState}, which it gives back to its statement when the application closes it, so that a
+ * statement's next results allocate only this object.
  */
 public abstract class LogicalResultSet implements ResultSet, Translating {
   /** Null once closed through this object. */
