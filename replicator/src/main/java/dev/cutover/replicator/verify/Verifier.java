@@ -345,7 +345,8 @@ public final class Verifier {
     if (t.isEmpty()) {
       c.sourceRows = Sql.number(p.source, "SELECT count(*) FROM ONLY " + table.quoted());
       c.add("*", List.of(), new Difference("*", "table-missing-on-target"));
-      c.count = c.sourceRows;
+      // A missing table is a difference whatever its rows: its rows, or one for an empty table.
+      c.count = Math.max(1, c.sourceRows);
       c.millis = (System.nanoTime() - t0) / 1_000_000;
       return c;
     }

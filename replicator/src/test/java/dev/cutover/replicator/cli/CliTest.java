@@ -400,6 +400,26 @@ class CliTest {
   }
 
   /**
+   * A table old has and new lacks is a difference whatever its rows: verify printed
+   * {@code table-missing-on-target: *} and then "no differences", exit 0, when the table was empty
+   * (found by review, r15), and exit 7 only once it held rows.
+   */
+  @Test
+  void verify_emptyTableMissingOnNew_isADifference(PostgresPair pair) throws Exception {
+    String db = "cli_verify_missing";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id int PRIMARY KEY); INSERT INTO item VALUES (1)");
+    }
+    sql(pair.oldServer(), db, "CREATE TABLE t (id int PRIMARY KEY)");
+
+    Run verify = run(with(new String[] {"verify"}, urls(pair, db)));
+
+    assertThat(verify.out()).contains("table-missing-on-target").doesNotContain("no differences");
+    assertThat(verify.code()).as(verify.out() + verify.err()).isEqualTo(7);
+  }
+
+  /**
    * An Error on the apply thread (r12: OutOfMemoryError in a batch too large for the heap) ended the
    * thread without a word: `apply` went on printing "0 batch(es)" with no connection left, and
    * exited 0 at --duration, so a supervisor saw a healthy process. It now exits 1 at once, naming
