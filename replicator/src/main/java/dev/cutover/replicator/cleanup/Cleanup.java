@@ -29,7 +29,9 @@ import java.util.Optional;
  * fence triggers, heartbeat table and apply positions, unless another migration's objects still
  * use this database. Idempotent: a second run finds nothing and says so.
  *
- * <p>It refuses before removing anything while driver instances heartbeat in the control schema
+ * <p>It refuses before removing anything where old and new as given are not the two sides of this
+ * migration, as far as each records the other ({@link #refuseUnlessOnePair}): the checks below read
+ * only where the URLs point. It refuses while driver instances heartbeat in the control schema
  * (within {@link #SEEN_WITHIN}), unless told they are {@link LiveInstances#GONE}: the application
  * must be repointed at the database it serves from with a plain URL first. It also refuses while an
  * apply process may still run: one holds a side's apply lock, or noted a failed batch there within
@@ -105,6 +107,7 @@ public final class Cleanup {
     List<String> kept = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
+    refuseUnlessOnePair(o, n, ours);
     if (instances == LiveInstances.REFUSE) {
       refuseWhileInstancesLive(o, n);
     }
@@ -152,6 +155,85 @@ public final class Cleanup {
           + " empty tables only), then run cleanup again to add them back");
     }
     return new Report(onOld, onNew, back.restored(), kept, warnings);
+  }
+
+  /**
+   * Refuses unless {@code o} and {@code n} are the two sides of this one migration, as far as what
+   * each records of the other tells: a URL mistyped to another database (new's server, its
+   * {@code postgres} database) found no instance there, and cleanup removed old's fence and the way
+   * back while the application served from new. Two records point at the other side:
+   *
+   * <ul>
+   *   <li>a side whose fence stands: the service serves from the other side, which must hold the
+   *       control schema (where its instances heartbeat, and which {@link #refuseWhileInstancesLive}
+   *       reads);
+   *   <li>a subscription of this migration on one side streams from a slot that must be in the other
+   *       side's database (slots are server-wide: one of the same name in another database of that
+   *       server is another migration's, or the same one seen through the wrong database).
+   * </ul>
+   *
+   * A migration given up before its switch (no fence), and new made again before it, record neither
+   * and go ahead; so does a subscription whose slot was detached ({@code slot_name = NONE}).
+   */
+  private static void refuseUnlessOnePair(Connection o, Connection n, List<String> ours) throws SQLException, ReplicatorException {
+    List<String> found = new ArrayList<>();
+    String oldDb = Sql.string(o, "SELECT current_database()");
+    String newDb = Sql.string(n, "SELECT current_database()");
+    servesElsewhere(o, "old", n, "new", newDb, found);
+    servesElsewhere(n, "new", o, "old", oldDb, found);
+    for (String name : ours) {
+      slotElsewhere(o, "old", name, n, "new", newDb, found);
+      slotElsewhere(n, "new", name, o, "old", oldDb, found);
+    }
+    if (found.isEmpty()) {
+      return;
+    }
+    throw new ReplicatorException(Failure.PRECONDITION, "old (database " + oldDb + ") and new (database " + newDb + ") as given"
+        + " are not the two sides of this migration: " + String.join("; ", found) + "; the one given is not this migration's"
+        + " new (or old), and cleanup would remove a fence and the way back while the application serves from the other side",
+        "check --new-url and --old-url: point them at the databases this migration moved between (`cutover-replicator status`"
+            + " with the same URLs names its directions), then cleanup again; nothing was removed");
+  }
+
+  /** Where {@code side}'s fence stands, the service serves from the other side: {@code other} must hold the control schema. */
+  private static void servesElsewhere(Connection c, String side, Connection other, String otherSide, String otherDb,
+      List<String> found) throws SQLException {
+    if (ControlSchema.installedVersion(c).isEmpty() || !OperatorControl.fenceRaised(c)) {
+      return;
+    }
+    if (ControlSchema.installedVersion(other).isPresent()) {
+      return;
+    }
+    List<String> switches = new ArrayList<>();
+    for (String[] row : Sql.rows(c, "SELECT service, id, state, target FROM cutover.switch ORDER BY updated_at DESC LIMIT 3")) {
+      switches.add("switch " + row[1] + " of service " + row[0] + " to " + row[3] + ", " + row[2]);
+    }
+    found.add(side + " is fenced" + (switches.isEmpty() ? "" : " (" + String.join(", ", switches) + ")") + ": the application"
+        + " serves from " + otherSide + ", but the database given as " + otherSide + " (" + otherDb + ") has no Cutover control"
+        + " schema (if " + otherSide + " was made again since, lower " + side + "'s fence first: SELECT cutover.lower_fence()"
+        + " on " + side + ")");
+  }
+
+  /**
+   * {@code side}'s subscription {@code name}, where it has one with a slot, streams from the other side: that slot must
+   * be in {@code otherDb}, the database given as the other side.
+   */
+  private static void slotElsewhere(Connection c, String side, String name, Connection other, String otherSide, String otherDb,
+      List<String> found) throws SQLException {
+    String slot = ReplicationObjects.subscriptionSlot(c, name);
+    if (slot == null) {
+      return;
+    }
+    String database = Sql.string(other, "SELECT coalesce((SELECT database::text FROM pg_replication_slots WHERE slot_name = ?), '')",
+        slot);
+    if (otherDb.equals(database)) {
+      return;
+    }
+    found.add(side + "'s subscription " + name + " streams from slot " + slot + ", which " + (database.isEmpty()
+        ? "the server of the database given as " + otherSide + " (" + otherDb + ") does not have"
+        : "is in database " + database + " of the server given as " + otherSide + ", not in " + otherDb)
+        + " (if that slot is gone for good, detach it on " + side + ": ALTER SUBSCRIPTION " + name + " DISABLE; ALTER"
+        + " SUBSCRIPTION " + name + " SET (slot_name = NONE))");
   }
 
   /**

@@ -420,6 +420,62 @@ class CliTest {
   }
 
   /**
+   * Cleanup given a --new-url that is not this migration's new (found by review, r15: new's server,
+   * its {@code postgres} database): the live-instance refusal looked only where the URLs point, found
+   * none, and cleanup removed the way back (old's subscription), old's fence and its control schema,
+   * exit 0, while the application served from new; writes on old were accepted again and every
+   * instance started afterwards was refused. Now the pair is checked first: old is fenced, so the
+   * service serves from the other side, whose control schema the database given lacks; and old's way
+   * back streams from a slot in another database. Refused, exit 5, nothing removed. With the right
+   * URLs, and the instance gone, cleanup goes ahead.
+   */
+  @Test
+  void cleanup_newUrlOfAnotherDatabaseWhileServingFromNew_refusedNothingRemoved(PostgresPair pair) throws Exception {
+    String db = "cli_cleanup_pair";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
+    }
+    String[] u = urls(pair, db);
+    Run start = run(with(new String[] {"start", "--capture", "logical", "--no-progress"}, u));
+    assertThat(start.code()).as(start.err()).isZero();
+    try (Connection o = pair.oldServer().connect(db)) {
+      String id = dev.cutover.driver.internal.control.Coordination.begin(o, "cleanup-pair", "fence-1",
+          dev.cutover.flags.Target.OLD, dev.cutover.flags.Target.NEW);
+      assertThat(dev.cutover.driver.internal.control.Coordination.tryLead(o, "cleanup-pair", id)).isTrue();
+      dev.cutover.driver.internal.control.Fence.raise(o, "cleanup-pair", id, "test", java.time.Duration.ofSeconds(5));
+    }
+    Run reverse = run(with(new String[] {"reverse", "--accept-missing-writes"}, u));
+    assertThat(reverse.code()).as(reverse.out() + reverse.err()).isZero();
+    sql(pair.newServer(), db, "SELECT * FROM cutover.heartbeat('cleanup-pair', 'web-1', 'new', 'new', 'idle', 5000)");
+    assertThat(run(with(new String[] {"cleanup"}, u)).code()).as("the instance heartbeats on new").isEqualTo(5);
+
+    String[] wrong = urls(pair, db);
+    wrong[3] = pair.newServer().jdbcUrl("postgres");
+    Run refused = run(with(new String[] {"cleanup"}, wrong));
+
+    assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(5);
+    assertThat(refused.err()).contains("are not the two sides of this migration")
+        .contains("old is fenced (switch " + "fence-1 of service cleanup-pair to new, draining): the application serves from new,"
+            + " but the database given as new (postgres) has no Cutover control schema")
+        .contains("old's subscription cutover_rev_" + db + " streams from slot cutover_rev_" + db + ", which is in database " + db
+            + " of the server given as new, not in postgres")
+        .contains("not this migration's new").contains("check --new-url").contains("nothing was removed");
+    try (Connection o = pair.oldServer().connect(db)) {
+      assertThat(dev.cutover.replicator.replication.ReplicationObjects.subscriptionExists(o, "cutover_rev_" + db))
+          .as("the way back kept").isTrue();
+      assertThat(dev.cutover.driver.control.OperatorControl.fenceRaised(o)).as("old still fenced").isTrue();
+      assertThat(dev.cutover.driver.control.ControlSchema.installedVersion(o)).as("old's control schema kept").isPresent();
+    }
+
+    sql(pair.newServer(), db, "SELECT cutover.leave('cleanup-pair', 'web-1')");
+    Run cleanup = run(with(new String[] {"cleanup"}, u));
+    assertThat(cleanup.code()).as(cleanup.out() + cleanup.err()).isZero();
+    assertThat(cleanup.out()).contains("old: removed subscription cutover_rev_" + db).contains("old: removed schema cutover")
+        .contains("new: removed schema cutover");
+  }
+
+  /**
    * An Error on the apply thread (r12: OutOfMemoryError in a batch too large for the heap) ended the
    * thread without a word: `apply` went on printing "0 batch(es)" with no connection left, and
    * exited 0 at --duration, so a supervisor saw a healthy process. It now exits 1 at once, naming
