@@ -180,6 +180,89 @@ class JdbcSurfaceTest {
   }
 
   /**
+   * With autocommit off, {@code DatabaseMetaData} queries, {@code getSchema()} and {@code
+   * setSchema()} after a completed switch run where the session goes next, as a statement would:
+   * they went straight to the physical connection the session still had on old, PgJDBC sent its
+   * {@code BEGIN} there, and the transaction that followed joined it on fenced old (stale reads,
+   * 25006 on table writes, and a large object written with SQL committed on old only: lost).
+   */
+  @Test
+  void metadataAndSchemaCalls_afterSwitch_withAutocommitOff_moveTheSessionToNew() throws Exception {
+    Replicated db = db();
+    List<String> calls = List.of("getTables", "getColumns", "getPrimaryKeys", "getSchema", "setSchema");
+    List<Connection> connections = new ArrayList<>();
+    try (SwitchEvents events = new SwitchEvents(db.database)) {
+      for (int i = 0; i < calls.size(); i++) {
+        Connection c = DrainTest.connect(db.url());
+        connections.add(c);
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+          s.execute("SELECT 1");
+        }
+        c.commit();
+      }
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+
+      for (int i = 0; i < calls.size(); i++) {
+        Connection c = connections.get(i);
+        switch (calls.get(i)) {
+          case "getTables" -> c.getMetaData().getTables(null, "app", "item", null).close();
+          case "getColumns" -> c.getMetaData().getColumns(null, "app", "item", null).close();
+          case "getPrimaryKeys" -> c.getMetaData().getPrimaryKeys(null, "app", "item").close();
+          case "getSchema" -> assertThat(c.getSchema()).isEqualTo("public");
+          default -> c.setSchema("app");
+        }
+        long oid = 777001 + i;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+            "SELECT inet_server_port(), lo_from_bytea(" + oid + ", 'x')")) {
+          rs.next();
+          assertThat(rs.getInt(1)).as("the transaction after %s ran on new", calls.get(i))
+              .isEqualTo(pair.newServer().port());
+        }
+        c.commit();
+        try (Connection n = db.newDirect()) {
+          assertThat(DrainTest.largeObjects(n, oid)).as("the large object written after %s, on new", calls.get(i))
+              .isEqualTo(1);
+        }
+      }
+    } finally {
+      for (Connection c : connections) {
+        c.close();
+      }
+    }
+  }
+
+  /**
+   * A {@code DatabaseMetaData} taken before the session moved works after it: it was bound to the
+   * physical connection the move closed, and failed with PgJDBC's {@code 08003 This connection has
+   * been closed.}, which HikariCP takes for a broken connection.
+   */
+  @Test
+  void metadataKeptAcrossAMove_worksOnTheSideThatServes() throws Exception {
+    Replicated db = db();
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection c = DrainTest.connect(db.url())) {
+      DatabaseMetaData md = c.getMetaData();
+      try (ResultSet tables = md.getTables(null, "app", "item", null)) {
+        assertThat(tables.next()).isTrue();
+      }
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT inet_server_port()")) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("moved").isEqualTo(pair.newServer().port());
+      }
+
+      try (ResultSet tables = md.getTables(null, "app", "item", null)) {
+        assertThat(tables.next()).isTrue();
+        assertThat(tables.getString("TABLE_NAME")).isEqualTo("item");
+      }
+      assertThat(md.getConnection()).isSameAs(c);
+      assertThat(md.getURL()).contains(String.valueOf(pair.newServer().port()));
+    }
+  }
+
+  /**
    * PgJDBC's parameters in the application's URL (schema, session options, application name) hold
    * on new as on old, for a session that moved and for one opened after the switch: they reached
    * only old, and an unqualified INSERT after the switch landed in new's public schema.

@@ -620,9 +620,15 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     state.readOnly(readOnly);
   }
 
+  /**
+   * A statement (PgJDBC sends {@code SET search_path}, after its own {@code BEGIN} with autocommit
+   * off): it waits at a closed gate and moves as one, so that the transaction it may open is on the
+   * side that serves, counted in flight. It went to the physical connection the session had: after a
+   * switch, old's, where the transaction that followed then ran (stale reads, writes lost to new).
+   */
   @Override
   public void setSchema(String schema) throws SQLException {
-    checkOpen();
+    beforeStatement(null, null, null);
     try {
       physical.setSchema(schema);
       state.schema(schema);
@@ -655,6 +661,17 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     checkOpen();
     physical.setHoldability(holdability);
     state.holdability(holdability);
+  }
+
+  /** A statement (PgJDBC asks {@code current_schema()}), as {@link #setSchema}. */
+  @Override
+  public String getSchema() throws SQLException {
+    beforeStatement(null, null, null);
+    try {
+      return physical.getSchema();
+    } finally {
+      afterStatement();
+    }
   }
 
   // ---- statements and metadata ---------------------------------------------------------------
@@ -758,7 +775,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   @Override
   public DatabaseMetaData getMetaData() throws SQLException {
     checkOpen();
-    return Wrappers.metadata(this, physical.getMetaData());
+    return Wrappers.metadata(this);
   }
 
   // ---- lifecycle --------------------------------------------------------------------------

@@ -8,16 +8,40 @@ import java.sql.SQLException;
 
 /**
  * Database metadata whose {@link #getConnection()} is ours and whose result sets are wrapped;
- * all else is generated delegation.
+ * all else is generated delegation to {@link #metadata()}, the physical metadata of the
+ * connection's physical connection at the moment of the call: one kept across a move works on the
+ * side the session moved to (bound once, it failed with PgJDBC's 08003 on the connection the move
+ * closed, which pools take for a broken connection).
+ *
+ * <p>Every generated method is a statement for the connection ({@link #begin}, {@link #end}): PgJDBC
+ * answers most metadata calls with a query, and with autocommit off sends its own {@code BEGIN}
+ * first. Without the boundary that transaction opened on whatever physical connection the session
+ * still had: after a switch, old's, where the session's next statements then joined it (stale reads,
+ * 25006, large objects lost to new); during one, a transaction the drain had to wait for.
  */
 public abstract class LogicalMetaData implements DatabaseMetaData, Translating {
   private final LogicalConnection connection;
-  /** The physical metadata; read by generated delegation. */
-  protected final DatabaseMetaData metadata;
 
-  protected LogicalMetaData(LogicalConnection connection, DatabaseMetaData metadata) {
+  protected LogicalMetaData(LogicalConnection connection) {
     this.connection = connection;
-    this.metadata = metadata;
+  }
+
+  /**
+   * The physical metadata, read by generated delegation after {@link #begin}: PgJDBC keeps one per
+   * connection, so this allocates nothing after a connection's first call.
+   */
+  protected final DatabaseMetaData metadata() throws SQLException {
+    return connection.physical().getMetaData();
+  }
+
+  /** Before a generated method: what a statement does (wait at a closed gate, move, count as in flight). */
+  final void begin() throws SQLException {
+    connection.beforeStatement(null, null, null);
+  }
+
+  /** After a generated method, successful or not: the connection reads where the transaction stands. */
+  final void end() {
+    connection.afterStatement();
   }
 
   @Override
@@ -28,7 +52,8 @@ public abstract class LogicalMetaData implements DatabaseMetaData, Translating {
   /** The physical URL with passwords masked: applications log this value. */
   @Override
   public String getURL() throws SQLException {
-    return Secrets.maskUrl(metadata.getURL());
+    connection.checkOpen();
+    return Secrets.maskUrl(metadata().getURL());
   }
 
   /** Wraps a metadata result; called by the generated methods that return a ResultSet. */
@@ -43,11 +68,11 @@ public abstract class LogicalMetaData implements DatabaseMetaData, Translating {
 
   @Override
   public <T> T unwrap(Class<T> iface) throws SQLException {
-    return iface.isInstance(this) ? iface.cast(this) : metadata.unwrap(iface);
+    return iface.isInstance(this) ? iface.cast(this) : metadata().unwrap(iface);
   }
 
   @Override
   public boolean isWrapperFor(Class<?> iface) throws SQLException {
-    return iface.isInstance(this) || metadata.isWrapperFor(iface);
+    return iface.isInstance(this) || metadata().isWrapperFor(iface);
   }
 }

@@ -99,6 +99,10 @@ final class Wrappers {
               Delegate.getter(LogicalResultSet.class, "results"))), ResultSetState.class);
       METADATA = constructor(generate(LogicalMetaData.class, metadata(delegating(Delegate.field("metadata")))),
           LogicalConnection.class, DatabaseMetaData.class);
+          delegating(Delegate.getter(LogicalResultSet.class, "results"))), ResultSetState.class);
+      Delegate metadata = Delegate.getter(LogicalMetaData.class, "metadata");
+      METADATA = constructor(generate(LogicalMetaData.class, metadata(delegating(metadata), metadata)),
+          LogicalConnection.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -137,9 +141,9 @@ final class Wrappers {
     }
   }
 
-  static DatabaseMetaData metadata(LogicalConnection c, DatabaseMetaData md) {
+  static DatabaseMetaData metadata(LogicalConnection c) {
     try {
-      return (DatabaseMetaData) METADATA.invoke(c, md);
+      return (DatabaseMetaData) METADATA.invoke(c);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -286,10 +290,16 @@ final class Wrappers {
 
   /** Metadata methods that return result sets wrap them, so their statement and connection are ours. */
   private static Shape metadata(Shape plain) {
+   * Every metadata method the base leaves open is a statement ({@link MetaDataCall}: PgJDBC may
+   * query, and with autocommit off begin a transaction); those that return result sets wrap them,
+   * so their statement and connection are ours.
+   */
+  private static Shape metadata(Shape plain, Delegate field) {
+    Advice call = Advice.to(MetaDataCall.class);
     return b -> plain.apply(b)
+        .method(UNIMPLEMENTED).intercept(TRANSLATE.wrap(call.wrap(delegateCall(field))))
         .method(UNIMPLEMENTED.and(returns(ResultSet.class)))
-        .intercept(TRANSLATE.wrap(MethodCall.invoke(named("wrap"))
-            .withMethodCall(delegateCall(Delegate.field("metadata")))));
+        .intercept(TRANSLATE.wrap(call.wrap(MethodCall.invoke(named("wrap")).withMethodCall(delegateCall(field)))));
   }
 
   private static MethodCall delegateCall(Delegate field) {
@@ -408,6 +418,25 @@ final class Wrappers {
         self.batchDone();
         self.end();
       }
+    }
+  }
+
+  /**
+   * The statement boundary of a metadata method, woven inside the translation point: {@link
+   * LogicalMetaData#begin} before the call (a refusal fails it before anything is sent), {@link
+   * LogicalMetaData#end} after it, successful or not.
+   */
+  static final class MetaDataCall {
+    private MetaDataCall() {}
+
+    @Advice.OnMethodEnter
+    static void enter(@Advice.This LogicalMetaData self) throws SQLException {
+      self.begin();
+    }
+
+    @Advice.OnMethodExit(onThrowable = Throwable.class)
+    static void exit(@Advice.This LogicalMetaData self) {
+      self.end();
     }
   }
 
