@@ -66,6 +66,50 @@ class DrainTest {
   }
 
   /**
+   * A metadata query with autocommit off while the gate is closed waits there as a statement does,
+   * then runs on new: it went to old at once, PgJDBC's own {@code BEGIN} opened a transaction there
+   * that the drain then had to wait for (or roll back), and the session stayed on old with it.
+   */
+  @Test
+  void metadataQueryWithAutocommitOff_atTheClosedGate_waitsThere_andRunsOnNew(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection straddler = connect(db.url());
+        Connection reader = connect(db.url())) {
+      reader.setAutoCommit(false);
+      try (Statement s = reader.createStatement()) {
+        s.execute("SELECT 1");
+      }
+      reader.commit();
+      straddler.setAutoCommit(false);
+      insert(straddler, "straddler");
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(10)).until(() -> (Boolean) RouterBean.attribute(db.database, "Holding"));
+      Thread[] waiting = new Thread[1];
+      CompletableFuture<Integer> side = CompletableFuture.supplyAsync(() -> {
+        waiting[0] = Thread.currentThread();
+        try (ResultSet tables = reader.getMetaData().getTables(null, null, "note", null)) {
+          tables.next();
+          return sideOf(reader);
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      await("getTables waiting at the closed gate").atMost(Duration.ofSeconds(10)).until(() -> waiting[0] != null
+          && java.util.Arrays.stream(waiting[0].getStackTrace()).anyMatch(f -> f.getClassName().endsWith("switching.Gate")));
+      straddler.commit();
+
+      SwitchEvent event = events.next();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.rolledBack()).isZero();
+      assertThat(side.get(30, TimeUnit.SECONDS)).as("the metadata query's transaction, on new")
+          .isEqualTo(pair.newServer().port());
+      reader.commit();
+    }
+  }
+
+  /**
    * A connection the application aborts while one of its calls waits at the closed gate: the call
    * fails as on any closed connection once the gate opens, not with a failure to read the session's
    * state on old, which blamed a database for what the application did.

@@ -28,6 +28,7 @@ import java.util.Calendar;
 import java.util.List;
 import java.util.TimeZone;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
@@ -191,6 +192,7 @@ class JdbcSurfaceTest {
     Replicated db = db();
     List<String> calls = List.of("getTables", "getColumns", "getPrimaryKeys", "getSchema", "setSchema");
     List<Connection> connections = new ArrayList<>();
+    SoftAssertions soft = new SoftAssertions();
     try (SwitchEvents events = new SwitchEvents(db.database)) {
       for (int i = 0; i < calls.size(); i++) {
         Connection c = DrainTest.connect(db.url());
@@ -210,22 +212,23 @@ class JdbcSurfaceTest {
           case "getTables" -> c.getMetaData().getTables(null, "app", "item", null).close();
           case "getColumns" -> c.getMetaData().getColumns(null, "app", "item", null).close();
           case "getPrimaryKeys" -> c.getMetaData().getPrimaryKeys(null, "app", "item").close();
-          case "getSchema" -> assertThat(c.getSchema()).isEqualTo("public");
+          case "getSchema" -> soft.assertThat(c.getSchema()).isEqualTo("public");
           default -> c.setSchema("app");
         }
         long oid = 777001 + i;
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
             "SELECT inet_server_port(), lo_from_bytea(" + oid + ", 'x')")) {
           rs.next();
-          assertThat(rs.getInt(1)).as("the transaction after %s ran on new", calls.get(i))
+          soft.assertThat(rs.getInt(1)).as("the transaction after %s ran on new", calls.get(i))
               .isEqualTo(pair.newServer().port());
         }
         c.commit();
         try (Connection n = db.newDirect()) {
-          assertThat(DrainTest.largeObjects(n, oid)).as("the large object written after %s, on new", calls.get(i))
+          soft.assertThat(DrainTest.largeObjects(n, oid)).as("the large object written after %s, on new", calls.get(i))
               .isEqualTo(1);
         }
       }
+      soft.assertAll();
     } finally {
       for (Connection c : connections) {
         c.close();
