@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.Outcome;
+import dev.cutover.driver.internal.jdbc.LogicalMetaData;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import java.io.StringReader;
+import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.math.BigDecimal;
@@ -32,6 +34,8 @@ import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
 
 /** The JDBC surface an application sees: our objects all the way down, PgJDBC within reach. */
 @LeakCheckedPair
@@ -233,6 +237,49 @@ class JdbcSurfaceTest {
       for (Connection c : connections) {
         c.close();
       }
+    }
+  }
+
+  /**
+   * The metadata methods the driver lets through without the gate (housekeeping: {@code
+   * getDatabaseProductName}, {@code supports...}) are those PgJDBC answers without a query: with
+   * autocommit off none of them opens a transaction, on the PgJDBC under test (this class runs on
+   * both ends of the supported range). A method missing from {@link LogicalMetaData#QUERYING} would
+   * open one on whatever side the session is, as all metadata calls did before.
+   */
+  @Test
+  void metadataAnsweredWithoutAQuery_opensNoTransaction() throws Exception {
+    Replicated db = db();
+    try (Connection c = DrainTest.connect(db.url())) {
+      c.setAutoCommit(false);
+      DatabaseMetaData md = c.getMetaData();
+      BaseConnection physical = c.unwrap(BaseConnection.class);
+      List<String> opened = new ArrayList<>();
+      int called = 0;
+      for (Method m : DatabaseMetaData.class.getMethods()) {
+        if (m.getDeclaringClass() != DatabaseMetaData.class || m.getReturnType() == ResultSet.class
+            || LogicalMetaData.QUERYING.contains(m.getName()) || m.getName().equals("getConnection")) {
+          continue;
+        }
+        Object[] args = new Object[m.getParameterCount()];
+        for (int i = 0; i < args.length; i++) {
+          Class<?> t = m.getParameterTypes()[i];
+          args[i] = t == int.class ? 0 : t == boolean.class ? false : null;
+        }
+        try {
+          m.invoke(md, args);
+        } catch (InvocationTargetException e) {
+          // an argument it refuses: whether it opened a transaction is what counts
+        }
+        called++;
+        if (physical.getTransactionState() != TransactionState.IDLE) {
+          opened.add(m.getName());
+          c.rollback();
+        }
+      }
+      assertThat(called).as("methods called").isGreaterThan(100);
+      assertThat(opened).as("metadata methods PgJDBC answers with a query, missing from LogicalMetaData.QUERYING")
+          .isEmpty();
     }
   }
 

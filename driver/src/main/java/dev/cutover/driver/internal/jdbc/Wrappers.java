@@ -10,6 +10,7 @@ import static net.bytebuddy.matcher.ElementMatchers.isPublic;
 import static net.bytebuddy.matcher.ElementMatchers.isStatic;
 import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
+import static net.bytebuddy.matcher.ElementMatchers.namedOneOf;
 import static net.bytebuddy.matcher.ElementMatchers.not;
 import static net.bytebuddy.matcher.ElementMatchers.returns;
 import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
@@ -100,8 +101,9 @@ final class Wrappers {
       METADATA = constructor(generate(LogicalMetaData.class, metadata(delegating(Delegate.field("metadata")))),
           LogicalConnection.class, DatabaseMetaData.class);
           delegating(Delegate.getter(LogicalResultSet.class, "results"))), ResultSetState.class);
-      Delegate metadata = Delegate.getter(LogicalMetaData.class, "metadata");
-      METADATA = constructor(generate(LogicalMetaData.class, metadata(delegating(metadata), metadata)),
+      METADATA = constructor(generate(LogicalMetaData.class,
+              metadata(delegating(Delegate.getter(LogicalMetaData.class, "answered")),
+                  Delegate.getter(LogicalMetaData.class, "metadata"))),
           LogicalConnection.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
@@ -293,11 +295,16 @@ final class Wrappers {
    * Every metadata method the base leaves open is a statement ({@link MetaDataCall}: PgJDBC may
    * query, and with autocommit off begin a transaction); those that return result sets wrap them,
    * so their statement and connection are ours.
+   * The metadata methods PgJDBC answers with a query ({@link LogicalMetaData#QUERYING}, and those
+   * that return result sets) are statements ({@link MetaDataCall}: with autocommit off PgJDBC
+   * begins a transaction for them) on {@code field}; those that return result sets wrap them, so
+   * their statement and connection are ours. The others stay {@code plain}.
    */
   private static Shape metadata(Shape plain, Delegate field) {
     Advice call = Advice.to(MetaDataCall.class);
     return b -> plain.apply(b)
-        .method(UNIMPLEMENTED).intercept(TRANSLATE.wrap(call.wrap(delegateCall(field))))
+        .method(UNIMPLEMENTED.and(namedOneOf(LogicalMetaData.QUERYING.toArray(new String[0]))))
+        .intercept(TRANSLATE.wrap(call.wrap(delegateCall(field))))
         .method(UNIMPLEMENTED.and(returns(ResultSet.class)))
         .intercept(TRANSLATE.wrap(call.wrap(MethodCall.invoke(named("wrap")).withMethodCall(delegateCall(field)))));
   }
