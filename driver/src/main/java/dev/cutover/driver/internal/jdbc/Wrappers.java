@@ -98,9 +98,6 @@ final class Wrappers {
       RESULT_SET = constructor(generate(LogicalResultSet.class,
           rowChanges(delegating(Delegate.getter(LogicalResultSet.class, "results")),
               Delegate.getter(LogicalResultSet.class, "results"))), ResultSetState.class);
-      METADATA = constructor(generate(LogicalMetaData.class, metadata(delegating(Delegate.field("metadata")))),
-          LogicalConnection.class, DatabaseMetaData.class);
-          delegating(Delegate.getter(LogicalResultSet.class, "results"))), ResultSetState.class);
       METADATA = constructor(generate(LogicalMetaData.class,
               metadata(delegating(Delegate.getter(LogicalMetaData.class, "answered")),
                   Delegate.getter(LogicalMetaData.class, "metadata"))),
@@ -290,11 +287,7 @@ final class Wrappers {
         .intercept(TRANSLATE.wrap(Advice.to(RowChange.class).wrap(delegateCall(field))));
   }
 
-  /** Metadata methods that return result sets wrap them, so their statement and connection are ours. */
-  private static Shape metadata(Shape plain) {
-   * Every metadata method the base leaves open is a statement ({@link MetaDataCall}: PgJDBC may
-   * query, and with autocommit off begin a transaction); those that return result sets wrap them,
-   * so their statement and connection are ours.
+  /**
    * The metadata methods PgJDBC answers with a query ({@link LogicalMetaData#QUERYING}, and those
    * that return result sets) are statements ({@link MetaDataCall}: with autocommit off PgJDBC
    * begins a transaction for them) on {@code field}; those that return result sets wrap them, so
