@@ -32,6 +32,17 @@ final class LogCapture implements AutoCloseable {
     return lines;
   }
 
+  /** The captured lines logged at {@code level}, formatted as {@link #lines()}. */
+  List<String> lines(ch.qos.logback.classic.Level level) {
+    List<String> lines = new ArrayList<>();
+    for (ILoggingEvent e : List.copyOf(appender.list)) {
+      if (e.getLevel().equals(level)) {
+        lines.add(e.getFormattedMessage());
+      }
+    }
+    return lines;
+  }
+
   @Override
   public void close() {
     root.detachAppender(appender);

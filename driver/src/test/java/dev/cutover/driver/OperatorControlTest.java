@@ -91,10 +91,14 @@ class OperatorControlTest {
     }
   }
 
+  /**
+   * Forced, a switch goes without the replication proof and says so in its event; that line was
+   * logged at INFO like any completed switch, where writes left behind deserve a WARN (r15).
+   */
   @Test
-  void force_setByTheOperator_isReadAtTheNextSwitchWithoutARedeploy(PostgresPair pair) throws Exception {
+  void force_setByTheOperator_isReadAtTheNextSwitchWithoutARedeployAndLoggedAtWarn(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
-    try (SwitchEvents events = new SwitchEvents(db.database);
+    try (LogCapture logs = new LogCapture(); SwitchEvents events = new SwitchEvents(db.database);
         Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=1s"));
         Connection admin = db.oldDirect()) {
       DrainTest.insert(app, "before");
@@ -107,6 +111,9 @@ class OperatorControlTest {
 
       assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
       assertThat(event.notGuaranteed()).anyMatch(s -> s.contains("forced by an operator"));
+      assertThat(logs.lines(ch.qos.logback.classic.Level.WARN)).as("logged at WARN")
+          .anyMatch(l -> l.contains(event.id()) && l.contains("completed") && l.contains("forced by an operator"));
+      assertThat(logs.lines(ch.qos.logback.classic.Level.INFO)).noneMatch(l -> l.contains(event.id()) && l.contains("completed"));
       assertThat(OperatorControl.fenceRaised(admin)).as("force skips the barrier, never the fence").isTrue();
       DrainTest.insert(app, "after");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());

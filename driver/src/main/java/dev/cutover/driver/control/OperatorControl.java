@@ -85,7 +85,10 @@ public final class OperatorControl {
     RELEASED
   }
 
-  /** Every service this database knows of, from its instances' heartbeats and its switches, by name. */
+  /**
+   * Every service this database knows of, from its instances' heartbeats, its switches and its
+   * force settings (a service forced here shows before any instance of it started), by name.
+   */
   public static List<String> services(Connection c) throws SQLException {
     return List.copyOf(Queries.strings(c, "SELECT * FROM cutover.service_names()"));
   }

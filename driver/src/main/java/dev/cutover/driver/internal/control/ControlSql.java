@@ -734,8 +734,11 @@ public final class ControlSql {
         + " LANGUAGE sql" + DEFINER + " AS $$"
         + " SELECT i.instance, (extract(epoch FROM clock_timestamp() - i.heartbeat_at) * 1000)::bigint, i.serving,"
         + " i.flag_target, i.phase, i.drained_for FROM cutover.instance i WHERE i.service = p_service ORDER BY 1 $$");
+    // Forced services too: a force set before any instance started, or left on after all stopped,
+    // must show in switch-status and be found by switch-force off.
     f.add("CREATE OR REPLACE FUNCTION cutover.service_names() RETURNS SETOF text LANGUAGE sql" + DEFINER + " AS $$"
-        + " SELECT i.service FROM cutover.instance i UNION SELECT s.service FROM cutover.switch s ORDER BY 1 $$");
+        + " SELECT i.service FROM cutover.instance i UNION SELECT s.service FROM cutover.switch s"
+        + " UNION SELECT f.service FROM cutover.service_setting f WHERE f.force ORDER BY 1 $$");
     // The leader's lock key is the control plane's secret: only a definer's function finds its holder.
     f.add("CREATE OR REPLACE FUNCTION cutover.switch_leader_pid(p_service text) RETURNS integer LANGUAGE sql" + DEFINER
         + " AS $$ SELECT min(h.holder) FROM cutover.switch s, cutover.lead_holders(s.service, s.id) h"

@@ -91,8 +91,12 @@ final class SwitchRunner {
     (event.outcome() == Outcome.COMPLETED ? completed : aborted).incrementAndGet();
     rolledBack.addAndGet(event.rolledBack());
     gateWaits.addAndGet(event.gateWaits());
-    if (event.outcome() == Outcome.COMPLETED) {
+    if (event.outcome() == Outcome.COMPLETED && event.notGuaranteed().isEmpty()) {
       LOG.info("cutover: {}", event.summary());
+    } else if (event.outcome() == Outcome.COMPLETED) {
+      // Completed without a guarantee (forced: no replication proof; no control schema; no way back):
+      // writes may be left behind, which an operator must not find only at INFO.
+      LOG.warn("cutover: {}", event.summary());
     } else {
       LOG.error("cutover: {}", event.summary());
     }
