@@ -1,9 +1,12 @@
 package dev.cutover.replicator.cli;
 
+import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.operator.SwitchControl;
 import java.time.Duration;
 import java.util.Map;
+import java.util.TreeSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -12,10 +15,15 @@ import picocli.CommandLine.Parameters;
 @Command(name = "switch-force", mixinStandardHelpOptions = true,
     description = {"Lets a service's next switches go without proof that replication caught up (no probe, no barrier), or stops that.",
         "What cutover.switch.force=true does, without a redeploy; the fence is raised either way and each switch event"
-            + " lists what was not guaranteed. Set on both sides. Only the control schema's installer may (exit 4 otherwise)."})
+            + " lists what was not guaranteed. Set on both sides. Only the control schema's installer may (exit 4 otherwise)."
+            + " A name neither side knows (no instance, switch or force setting) is refused (exit 5) unless --not-started."})
 final class SwitchForceCommand extends BaseCommand {
-  @Option(names = "--service", paramLabel = "NAME", required = true, description = "The service.")
+  @Option(names = "--service", paramLabel = "NAME", required = true, description = "The service, as switch-status lists it.")
   String service;
+
+  @Option(names = "--not-started", description = "The service has no instance yet (none has run with the Cutover driver"
+      + " since the control schema was installed): set it although neither side knows the name.")
+  boolean notStarted;
 
   @Parameters(index = "0", paramLabel = "on|off", description = "on: force the next switches; off: require the proof again.")
   String mode;
@@ -32,6 +40,18 @@ final class SwitchForceCommand extends BaseCommand {
           "switch-force takes on or off, not '" + mode + "'");
     };
     Duration networkTimeout = network.get();
+    if (!notStarted) {
+      // A mistyped name was set and reported as done while the real service kept its force (r15).
+      TreeSet<String> known = new TreeSet<>(SwitchControl.services(r.old(), networkTimeout));
+      known.addAll(SwitchControl.services(r.nw(), networkTimeout));
+      if (!known.contains(service)) {
+        throw new ReplicatorException(Failure.PRECONDITION, "no service " + service + " on old or new (known: "
+            + (known.isEmpty() ? "none" : String.join(", ", known)) + "): neither control schema has an instance, a switch"
+            + " or a force setting of it, so nothing was changed",
+            "check the name (case matters; `cutover-replicator switch-status` lists the services); for a service whose"
+                + " instances have not started yet, add --not-started");
+      }
+    }
     SwitchControl.force(r.old(), service, force, networkTimeout);
     SwitchControl.force(r.nw(), service, force, networkTimeout);
     print(Map.of("service", service, "force", force), () -> out().println(force

@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
 @Command(name = "switch-status", mixinStandardHelpOptions = true,
     description = {"Shows each service's switch as the control schema on both sides records it.",
         "Live instances with their heartbeat age, the side each serves and its phase in a switch; the fence on each side;"
-            + " the current or last switch with its state, leader and reason. Read-only; needs a role granted the control plane"
-            + " (start --app-role) or its installer. --watch repeats it."})
+            + " whether its next switches are forced (switch-force); the current or last switch with its state, leader and"
+            + " reason. Read-only; needs a role granted the control plane (start --app-role) or its installer. --watch repeats it."})
 final class SwitchStatusCommand extends BaseCommand {
   @Option(names = "--service", paramLabel = "NAME", description = "Only this service (repeatable; default: every service found).")
   List<String> services = new ArrayList<>();
@@ -53,6 +53,7 @@ final class SwitchStatusCommand extends BaseCommand {
     }
     for (SwitchStatus.Service service : s.services()) {
       out().printf(Locale.ROOT, "%nservice %s: %d live instance(s)%n", service.name(), service.live());
+      out().println("  force: " + force(service));
       out().printf(Locale.ROOT, "  %-40s %-7s %12s  %-4s %s%n", "instance", "serving", "heartbeat", "live", "phase");
       for (SwitchStatus.Instance i : service.instances()) {
         out().printf(Locale.ROOT, "  %-40s %-7s %12s  %-4s %s%n", i.name(), i.serving(), Units.millis(i.heartbeatAgeMillis()) + " ago",
@@ -71,6 +72,17 @@ final class SwitchStatusCommand extends BaseCommand {
               + (sw.leader().applicationName() == null || sw.leader().applicationName().isEmpty() ? ""
                   : " (" + sw.leader().applicationName() + ")")));
     }
+  }
+
+  /** The force setting on each side, and what it means when either forces (switch-force). */
+  private static String force(SwitchStatus.Service service) {
+    String sides = force(service.forced().get("old")) + " on old, " + force(service.forced().get("new")) + " on new";
+    return !service.forcedAnywhere() ? sides : sides + ": its next switches go without the replication proof, writes not yet"
+        + " replicated stay behind (`cutover-replicator switch-force --service " + service.name() + " off` requires it again)";
+  }
+
+  private static String force(Boolean forced) {
+    return forced == null ? "-" : forced ? "ON" : "off";
   }
 
   private static String version(Integer v) {

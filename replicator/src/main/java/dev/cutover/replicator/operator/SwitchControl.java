@@ -7,6 +7,7 @@ import dev.cutover.replicator.ReplicatorException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -37,6 +38,18 @@ public final class SwitchControl {
     } catch (SQLException e) {
       throw ControlPlaneFailure.of(endpoint.side().label(), "abort a switch (cutover.request_abort)",
           ControlPlaneFailure.GRANT, e);
+    }
+  }
+
+  /**
+   * The services {@code endpoint}'s control schema knows of (instances, switches, force settings),
+   * its statements answered within {@code timeout}: what {@code switch-force} checks a name against.
+   */
+  public static List<String> services(Endpoint endpoint, Duration timeout) throws ReplicatorException {
+    try (Connection c = endpoint.connect()) {
+      return BoundedRead.within(timeout, OPTION, Map.of(endpoint.side().label(), c), () -> OperatorControl.services(c));
+    } catch (SQLException e) {
+      throw ControlPlaneFailure.of(endpoint.side().label(), "read the control schema", ControlPlaneFailure.GRANT, e);
     }
   }
 

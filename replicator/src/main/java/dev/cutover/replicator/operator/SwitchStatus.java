@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * What the control schema on both databases says about each service's switches: its live
- * instances, the fence on each side, and its current or last switch. The operator's view
+ * instances, the fence on each side, whether an operator forced its next switches, and its current
+ * or last switch. The operator's view
  * ({@code cutover-replicator switch-status}); {@link SwitchStatusReader} reads it.
  *
  * @param controlSchema the control schema's version by side, {@code old} and {@code new} ({@code null}: not installed)
@@ -27,10 +28,17 @@ public record SwitchStatus(Map<String, Integer> controlSchema, Map<String, Boole
   /**
    * One service.
    *
+   * @param forced whether its next switches from each side go without the replication proof
+   *     ({@code switch-force}), by side, {@code old} and {@code new} ({@code null} without a control schema)
    * @param instances every instance that heartbeats on either side, newest heartbeat first
    * @param currentSwitch the service's latest switch on either side, or null when it never switched
    */
-  public record Service(String name, List<Instance> instances, Switch currentSwitch) {
+  public record Service(String name, Map<String, Boolean> forced, List<Instance> instances, Switch currentSwitch) {
+    /** Whether either side forces its next switch. */
+    public boolean forcedAnywhere() {
+      return forced.values().stream().anyMatch(Boolean.TRUE::equals);
+    }
+
     /** Instances whose heartbeat is recent enough that a switch waits for them. */
     public long live() {
       return instances.stream().filter(Instance::live).count();

@@ -20,8 +20,8 @@ import java.util.TreeSet;
 
 /**
  * Reads {@link SwitchStatus} from both databases through the control schema's operator view
- * ({@link OperatorControl}): the services each knows, their instances, switches and leaders, and
- * the fence. Read-only; any role granted the control plane may, as may the installer.
+ * ({@link OperatorControl}): the services each knows, their instances, switches, leaders and force
+ * settings, and the fence. Read-only; any role granted the control plane may, as may the installer.
  */
 public final class SwitchStatusReader {
   /** As the driver's {@code Router.INSTANCE_TTL}: an older heartbeat no longer holds a switch back. */
@@ -46,19 +46,27 @@ public final class SwitchStatusReader {
       names.addAll(n.instances.keySet());
       names.addAll(o.switches.keySet());
       names.addAll(n.switches.keySet());
+      names.addAll(o.forced.keySet());
+      names.addAll(n.forced.keySet());
     }
     List<SwitchStatus.Service> out = new ArrayList<>();
     for (String service : names) {
       SwitchStatus.Switch current = latest(o.switches.get(service), n.switches.get(service));
-      out.add(new SwitchStatus.Service(service, instances(service, o, n, current), current));
+      out.add(new SwitchStatus.Service(service, SwitchStatus.sides(o.forced(service), n.forced(service)),
+          instances(service, o, n, current), current));
     }
     return new SwitchStatus(SwitchStatus.sides(o.version, n.version), SwitchStatus.sides(o.fenced, n.fenced),
         List.copyOf(out));
   }
 
-  /** One side's rows: instances by service (then by name), switches by service. */
+  /** One side's rows: instances by service (then by name), switches and force settings by service. */
   private record SideView(Integer version, Boolean fenced, Map<String, Map<String, Row>> instances,
-      Map<String, SwitchStatus.Switch> switches) {}
+      Map<String, SwitchStatus.Switch> switches, Map<String, Boolean> forced) {
+    /** Whether {@code service} is forced here; null without a control schema. */
+    Boolean forced(String service) {
+      return version == null ? null : forced.getOrDefault(service, false);
+    }
+  }
 
   private record Row(long ageMillis, String drainedFor) {}
 
@@ -75,12 +83,14 @@ public final class SwitchStatusReader {
   private static SideView view(Connection c, String side, List<String> services) throws SQLException {
     OptionalInt version = ControlSchema.installedVersion(c);
     if (version.isEmpty()) {
-      return new SideView(null, null, Map.of(), Map.of());
+      return new SideView(null, null, Map.of(), Map.of(), Map.of());
     }
     Map<String, Map<String, Row>> instances = new HashMap<>();
     Map<String, SwitchStatus.Switch> switches = new HashMap<>();
+    Map<String, Boolean> forced = new HashMap<>();
     for (String service : services.isEmpty() ? OperatorControl.services(c) : services) {
       OperatorControl.ServiceView view = OperatorControl.read(c, service);
+      forced.put(service, view.forced());
       for (OperatorControl.InstanceView i : view.instances()) {
         instances.computeIfAbsent(service, k -> new LinkedHashMap<>())
             .put(i.instance(), new Row(Math.max(0, i.heartbeatAge().toMillis()), i.drainedFor()));
@@ -89,7 +99,7 @@ public final class SwitchStatusReader {
           s.target(), s.state().value(), s.reason(), s.updatedAt(), s.leaderBackend()
               .map(l -> new SwitchStatus.Leader(l.pid(), l.applicationName(), l.clientAddress())).orElse(null))));
     }
-    return new SideView(version.getAsInt(), OperatorControl.fenceRaised(c), instances, switches);
+    return new SideView(version.getAsInt(), OperatorControl.fenceRaised(c), instances, switches, forced);
   }
 
   /** The newer of the two sides' records of a service's switch. */

@@ -119,6 +119,37 @@ class SwitchStatusTest {
   }
 
   /**
+   * switch-force took any name: `off` for a misspelled one exited 0 saying the proof was required
+   * again while the real service stayed forced, and switch-status showed no force at all, so the
+   * next switch left replicated-late writes behind on old (r15, I1). An unknown name is refused
+   * now, naming the known ones; switch-status shows the force on each side; a service that has not
+   * started yet takes --not-started, and shows once forced.
+   */
+  @Test
+  void switchForce_nameNoSideKnows_refusedAndStatusShowsTheForce(PostgresPair pair) throws Exception {
+    String db = operatorViewDatabase(pair, "operator_force");
+    String[] u = urls(pair, db);
+
+    assertThat(run(with(new String[] {"switch-force", "--service", "billing", "on"}, u)).code()).isZero();
+    CliTest.Run typo = run(with(new String[] {"switch-force", "--service", "Billing", "off"}, u));
+
+    assertThat(typo.code()).as(typo.err()).isEqualTo(5);
+    assertThat(typo.err()).contains("no service Billing").contains("known: billing").contains("--not-started");
+    CliTest.Run json = run(with(new String[] {"switch-status", "--json"}, u));
+    assertThat(json.out()).contains("\"name\":\"billing\"").contains("\"forced\":{\"old\":true,\"new\":true}");
+    assertThat(run(with(new String[] {"switch-status"}, u)).out())
+        .contains("force: ON on old, ON on new: its next switches go without the replication proof");
+
+    CliTest.Run later = run(with(new String[] {"switch-force", "--service", "later", "--not-started", "on"}, u));
+    assertThat(later.code()).as(later.err()).isZero();
+    assertThat(run(with(new String[] {"switch-status", "--json"}, u)).out()).contains("\"name\":\"later\"");
+    assertThat(run(with(new String[] {"switch-force", "--service", "later", "off"}, u)).code()).isZero();
+    assertThat(run(with(new String[] {"switch-force", "--service", "billing", "off"}, u)).code()).isZero();
+    assertThat(run(with(new String[] {"switch-status", "--json"}, u)).out())
+        .contains("\"forced\":{\"old\":false,\"new\":false}").doesNotContain("\"name\":\"later\"");
+  }
+
+  /**
    * A session on each side holds the switch's row (a leader stuck in a step, or anyone with the control
    * plane): switch-abort's request waited for it without bound. Its lock wait now ends on the
    * server after --network-timeout, naming the side, with nothing changed (a request cut off by
