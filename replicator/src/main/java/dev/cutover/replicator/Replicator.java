@@ -584,6 +584,7 @@ public final class Replicator {
    */
   public void ddlDone(String id, Duration networkTimeout) throws Exception {
     watchedAndBounded(networkTimeout, "ddl-done --network-timeout", (o, n) -> {
+      DdlCapture.requireLogged(o, n, id);
       registerTablesMadeByHand(o, n, id);
       for (Connection c : List.of(o, n)) {
         if (DdlCapture.logExists(c)) {

@@ -249,6 +249,38 @@ class SchemaChangeEdgeTest {
     }
   }
 
+  /**
+   * ddl-done of an id no side's log holds (a typo of the one status showed) printed "marked as done
+   * on both sides" and exited 0, while the real change stayed pending (r15). Refused now, naming the
+   * pending ids, with nothing marked.
+   */
+  @Test
+  void ddlDone_idInNeitherLog_refusedNamingThePendingChanges(PostgresPair pair) throws Exception {
+    String db = "ddl_done_typo";
+    Replicator r = started(pair, db);
+    try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "CREATE FUNCTION make_index() RETURNS void LANGUAGE plpgsql AS"
+          + " $$ BEGIN EXECUTE 'CREATE INDEX account_owner ON account (owner)'; END $$; SELECT make_index()");
+    }
+    r.awaitCaughtUp(WAIT);
+    String pending = schemaProblems(r).stream().filter(p -> p.contains("inside a function")).findFirst().orElseThrow();
+    String id = pending.substring("schema change ".length(), pending.indexOf(' ', "schema change ".length()));
+
+    assertThatThrownBy(() -> r.ddlDone("12")).isInstanceOfSatisfying(ReplicatorException.class, e -> {
+      assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
+      assertThat(e.getMessage()).contains("no schema change 12 in cutover.ddl_log on old or new").contains(id);
+      assertThat(e.remedy()).contains("cutover-replicator status");
+    });
+    assertThat(schemaProblems(r)).contains(pending);
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      for (Connection c : List.of(o, n)) {
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM cutover.ddl_done")).as("nothing marked").isZero();
+      }
+    }
+    r.ddlDone(id);
+    r.cleanup();
+  }
+
   @Test
   void status_changesThatNeedAHand_reportedWithWhatToRunUntilMarkedDone(PostgresPair pair) throws Exception {
     String db = "ddl_by_hand";
@@ -273,7 +305,9 @@ class SchemaChangeEdgeTest {
       assertThat(problems).anyMatch(p -> p.contains("SET cutover.ddl_capture = off"));
       AppDatabase.execute(n, "SET cutover.ddl_capture = off; CREATE INDEX account_balance ON account (balance)");
     }
-    for (String p : problems) {
+    // Only the changes: the others (the index old has and new lacked, till now) are no ids, and
+    // ddl-done now refuses what no log holds.
+    for (String p : problems.stream().filter(p -> p.startsWith("schema change ")).toList()) {
       r.ddlDone(p.substring("schema change ".length(), p.indexOf(' ', "schema change ".length())));
     }
     assertThat(schemaProblems(r)).isEmpty();

@@ -17,7 +17,12 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Schema changes made during the migration window travel in the change stream, so that each
@@ -176,6 +181,45 @@ public final class DdlCapture {
       Sql.execute(c, "DROP EVENT TRIGGER IF EXISTS " + t[0]);
     }
   }
+
+  /**
+   * Refuses {@code id} when neither side's log holds it (where the log is readable): marking it would
+   * be reported as done while the change the operator meant stays pending (a mistyped id). Names the
+   * changes still pending: logged on one side only, or without a statement, and marked done on
+   * neither. Nothing to check where neither side's log is readable.
+   */
+  public static void requireLogged(Connection o, Connection n, String id) throws SQLException, ReplicatorException {
+    Map<String, Logged> logged = new LinkedHashMap<>();
+    Set<String> done = new HashSet<>();
+    boolean readable = false;
+    for (Connection c : List.of(o, n)) {
+      if (logReadable(c)) {
+        readable = true;
+        done.addAll(Sql.strings(c, "SELECT id FROM cutover.ddl_done"));
+        for (String[] row : Sql.rows(c, "SELECT id, source, tag, command IS NULL FROM cutover.ddl_log ORDER BY at")) {
+          logged.merge(row[0], new Logged(row[1], row[2], "t".equals(row[3]) || "true".equals(row[3]), 1),
+              (a, b) -> new Logged(a.source(), a.tag(), a.byHand() || b.byHand(), a.sides() + b.sides()));
+        }
+      }
+    }
+    if (!readable || logged.containsKey(id)) {
+      return;
+    }
+    List<String> pending = new ArrayList<>();
+    logged.forEach((change, l) -> {
+      if (!done.contains(change) && (l.byHand() || l.sides() == 1)) {
+        pending.add(change + " (" + l.tag() + " on " + l.source() + ")");
+      }
+    });
+    throw new ReplicatorException(Failure.PRECONDITION, "no schema change " + id + " in cutover.ddl_log on old or new, so"
+        + " nothing was marked; pending: " + (pending.isEmpty() ? "none"
+            : String.join(", ", pending.subList(0, Math.min(10, pending.size())))
+                + (pending.size() > 10 ? " and " + (pending.size() - 10) + " more" : "")),
+        "copy the id from `cutover-replicator status`, which names each change that needs a step by hand");
+  }
+
+  /** A logged change: its side, its tag, whether it came without a statement, on how many sides it is logged. */
+  private record Logged(String source, String tag, boolean byHand, int sides) {}
 
   /** Marks a schema change as done by hand: its replay is skipped, and status stops asking for it. */
   public static void markDone(Connection c, String id) throws SQLException {
