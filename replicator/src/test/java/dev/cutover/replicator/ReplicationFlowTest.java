@@ -414,7 +414,8 @@ class ReplicationFlowTest {
 
   /**
    * Flips to {@code to}, writes customer {@code id} through the application right after the
-   * switch, turns replication around (below 16, from the slot the switch created) and waits for
+   * switch, runs reverse --prepare by mistake (it says the switch is done and to run reverse),
+   * turns replication around (below 16, from the slot the switch created) and waits for
    * the row on {@code otherSide}.
    */
   private static void flipWriteAndCarryBack(ManualFlag flag, SwitchEventQueue events, Connection app, Target to, long id,
@@ -425,6 +426,10 @@ class ReplicationFlowTest {
     assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
     AppDatabase.execute(app, "INSERT INTO customer (id, email) VALUES (" + id + ", 'right-after-switch-" + id + "@example.com')");
     if (!twoWay) {
+      // reverse --prepare in place of reverse: it said the switch "will create" the slot it had just made (r15).
+      assertThat(r.prepareReverse()).singleElement().asString()
+          .contains("the switch to " + to.value() + " was released already and created slot ")
+          .contains("run `cutover-replicator reverse` now").doesNotContain("will create");
       Reverse.Report report = r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP));
       assertThat(report.way()).isEqualTo(to.value() + " -> " + to.other().value());
       assertThat(report.steps()).anyMatch(step -> step.contains("nothing written on " + to.value() + " since the switch is missed"));

@@ -44,7 +44,7 @@ final class ReverseCommand extends BaseCommand {
     if (prepare) {
       java.util.List<String> steps = r.prepareReverse(networkTimeout);
       print(steps, () -> {
-        out().println("the way back is prepared:");
+        out().println("reverse --prepare:");
         steps.forEach(step -> out().println("  - " + step));
       });
       return 0;
