@@ -110,6 +110,8 @@ final class BatchWriter {
   private final Map<TableName, TableInfo> tables = new HashMap<>();
   private final Map<TableName, Cascades> cascading = new HashMap<>();
   private final Map<TableName, Regroup> regroup = new HashMap<>();
+  /** Per table, its GENERATED ALWAYS identity columns ({@link #alwaysIdentity}). */
+  private final Map<TableName, Set<String>> identityAlways = new HashMap<>();
   private final Map<String, String> prepared = new HashMap<>();
   private int statementCount;
   private final int sendChars;
@@ -216,7 +218,7 @@ final class BatchWriter {
         truncatingTxid = c.txid();
       }
       case 'I' -> queue(insert(table, List.of(c)), List.of(c));
-      case 'U' -> queue(update(table, c), List.of(c));
+      case 'U' -> update(table, c);
       case 'D' -> queue(delete(table, List.of(c)), List.of(c));
       default -> throw new IllegalStateException("unknown change kind '" + c.op() + "' in the change log");
     }
@@ -388,7 +390,11 @@ final class BatchWriter {
       TableInfo info = table(t);
       boolean canonicalKey = info.hasKey() && info.key().stream().allMatch(k -> info.column(k) != null
           && CANONICAL_KEY_TYPES.contains(info.column(k).typeOid()));
-      known = !"t".equals(row[0]) ? Regroup.NONE : "t".equals(row[1]) && canonicalKey ? Regroup.ALL : Regroup.INSERT_DELETE;
+      // An update that keeps the key keeps a GENERATED ALWAYS identity column in it, left out of SET (see update()).
+      Set<String> always = alwaysIdentity(t);
+      boolean setsByKey = info.key().containsAll(always)
+          && info.columns().stream().anyMatch(col -> !col.generated() && !always.contains(col.name()));
+      known = !"t".equals(row[0]) ? Regroup.NONE : "t".equals(row[1]) && canonicalKey && setsByKey ? Regroup.ALL : Regroup.INSERT_DELETE;
       regroup.put(t, known);
     }
     return known;
@@ -438,7 +444,13 @@ final class BatchWriter {
     List<Change> cs = List.copyOf(run);
     switch (cs.get(0).op()) {
       case 'I' -> queue(insert(t, cs), cs);
-      case 'U' -> queue(cs.size() == 1 ? update(t, cs.get(0)) : updateByKey(t, cs), cs);
+      case 'U' -> {
+        if (cs.size() == 1) {
+          update(t, cs.get(0));
+        } else {
+          queue(updateByKey(t, cs), cs);
+        }
+      }
       default -> queue(delete(t, cs), cs);
     }
   }
@@ -630,12 +642,19 @@ final class BatchWriter {
   private record Cascades(boolean deletes, boolean moves, boolean deferredDeletes) {
   }
 
-  /** Whether the table has a GENERATED ALWAYS identity column (10+), which takes the source's value only when told to. */
-  private boolean alwaysIdentity(TableName table) throws SQLException {
-    if (Sql.majorVersionOf(target) < 10) {
-      return false;
+  /**
+   * The table's GENERATED ALWAYS identity columns (10+), which take the source's value only when
+   * told to: an INSERT with {@code OVERRIDING SYSTEM VALUE}, and an UPDATE never (it may set them
+   * to {@code DEFAULT} only; see {@link #update}).
+   */
+  private Set<String> alwaysIdentity(TableName table) throws SQLException {
+    Set<String> known = identityAlways.get(table);
+    if (known == null) {
+      known = Sql.majorVersionOf(target) < 10 ? Set.of() : Set.copyOf(Sql.strings(target, "SELECT attname::text FROM pg_attribute"
+          + " WHERE attrelid = ?::regclass AND attidentity = 'a' AND NOT attisdropped", table.regclass()));
+      identityAlways.put(table, known);
     }
-    return Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ?::regclass AND attidentity = 'a')", table.regclass());
+    return known;
   }
 
   /**
@@ -663,6 +682,7 @@ final class BatchWriter {
     tables.clear();
     cascading.clear();
     regroup.clear();
+    identityAlways.clear();
   }
 
   private TableInfo table(TableName t) throws SQLException {
@@ -722,7 +742,8 @@ final class BatchWriter {
     if (name == null) {
       // A table with nothing to write takes rows of defaults, with no column list (which cannot be empty).
       String list = cols.isEmpty() ? "" : " (" + cols.stream().map(Sql::ident).collect(Collectors.joining(", ")) + ")";
-      name = statement(shape, "(json) AS INSERT INTO " + t.quoted() + list + (alwaysIdentity(t) ? " OVERRIDING SYSTEM VALUE" : "") + " SELECT "
+      String overriding = alwaysIdentity(t).isEmpty() ? "" : " OVERRIDING SYSTEM VALUE";
+      name = statement(shape, "(json) AS INSERT INTO " + t.quoted() + list + overriding + " SELECT "
           + cols.stream().map(col -> value("r", col, nulls)).collect(Collectors.joining(", "))
           + " FROM " + rows(info, "$1", many(cs), nulls, cols, "r"));
     }
@@ -732,7 +753,8 @@ final class BatchWriter {
   /** One UPDATE of several rows that keep their key, no key twice (see the class notes). */
   private String updateByKey(TableName t, List<Change> cs) throws SQLException {
     TableInfo info = table(t);
-    List<String> cols = writable(info, JsonKeys.of(cs.get(0).newRow()));
+    Set<String> always = alwaysIdentity(t);
+    List<String> cols = writable(info, JsonKeys.of(cs.get(0).newRow())).stream().filter(col -> !always.contains(col)).toList();
     List<String> nulls = JsonKeys.nulls(cs.get(0).newRow());
     String name = statement("US|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + target(info) + " SET "
         + set(cols, nulls) + " FROM " + rows(info, "$1", many(cs), nulls, withKey(cols, info), "r") + " WHERE "
@@ -802,23 +824,82 @@ final class BatchWriter {
     return old.containsAll(info.key()) && info.hasKey();
   }
 
-  private String update(TableName t, Change c) throws SQLException {
+  /**
+   * Queues the UPDATE of one change. A GENERATED ALWAYS identity column can only be set to
+   * {@code DEFAULT} by an UPDATE, whatever the value ("column ... can only be updated to DEFAULT"),
+   * so it is left out of SET: an update that keeps it (any that keeps a key holding it) writes the
+   * other columns. One that moved it ({@code SET id = DEFAULT} on the source) is written as a DELETE
+   * of the row and an INSERT ... OVERRIDING SYSTEM VALUE of the new one, in one statement: where
+   * the old row carries the column, when its value differs from the new row's; where it does not
+   * (the column beside the key), after the UPDATE, of the row the new key finds when its value there
+   * differs. With foreign keys checked ({@link TriggersOff#IN_TRANSACTION}), such a move fires
+   * new's ON DELETE actions of keys that refer to the row rather than its ON UPDATE ones.
+   */
+  private void update(TableName t, Change c) throws SQLException {
     TableInfo info = table(t);
-    List<String> cols = writable(info, JsonKeys.of(c.newRow()));
+    List<String> all = writable(info, JsonKeys.of(c.newRow()));
+    Set<String> always = alwaysIdentity(t);
+    List<String> identity = all.stream().filter(always::contains).toList();
+    List<String> cols = identity.isEmpty() ? all : all.stream().filter(col -> !always.contains(col)).toList();
     List<String> nulls = JsonKeys.nulls(c.newRow());
+    List<Change> change = List.of(c);
+    List<String> old = c.oldKey() == null ? info.key() : JsonKeys.of(c.oldKey());
+    boolean oldCarriesIdentity = old.containsAll(identity);
+    if (c.oldKey() != null && !identity.isEmpty() && oldCarriesIdentity) {
+      List<String> was = JsonKeys.values(c.oldKey(), identity);
+      if (was == null || !was.equals(JsonKeys.values(c.newRow(), identity))) {
+        queue(move(info, c, all, nulls), change);
+        return;
+      }
+    }
+    if (cols.isEmpty()) {
+      // Nothing but identity columns to write, and they stay (an UPDATE of no column can only keep them): no row changes.
+      return;
+    }
     String set = set(cols, nulls);
     if (c.oldKey() == null) {
       String from = "FROM " + rows(info, "$1", false, nulls, withKey(cols, info), "r");
       String name = statement("U|" + t + "|" + cols + "|" + info.key() + "|" + nulls, "(json) AS UPDATE " + target(info) + " SET " + set
           + " " + from + " WHERE " + keyMatch(info, info.key(), "r", nulls));
-      return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ")";
+      queue("EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ")", change);
+    } else {
+      List<String> oldNulls = JsonKeys.nulls(c.oldKey());
+      OldRow found = oldRow(info, old, "$2", false, oldNulls);
+      String name = statement("UO|" + t + "|" + cols + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS " + found.with() + "UPDATE "
+          + target(info) + " SET " + set + " FROM " + rows(info, "$1", false, nulls, cols, "r") + ", " + found.from() + " WHERE " + found.where());
+      queue("EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ", " + Sql.literal(c.oldKey()) + ")", change);
     }
+    if (!identity.isEmpty() && !oldCarriesIdentity && info.hasKey() && all.containsAll(info.key())) {
+      // The identity column beside the key may have moved: the row the new key finds is moved when it differs.
+      String differs = "ROW(" + identity.stream().map(col -> TARGET + "." + Sql.ident(col)).collect(Collectors.joining(", "))
+          + ") IS DISTINCT FROM ROW(" + identity.stream().map(col -> value("r", col, nulls)).collect(Collectors.joining(", ")) + ")";
+      String name = statement("UM|" + t + "|" + all + "|" + info.key() + "|" + nulls, "(json) AS WITH d AS (DELETE FROM " + target(info)
+          + " USING " + rows(info, "$1", false, nulls, all, "r") + " WHERE " + keyMatch(info, info.key(), "r", nulls) + " AND " + differs
+          + " RETURNING 1) " + insertMoved(info, all, nulls));
+      String statement = "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ")";
+      sql.add(statement);
+      applies.add(null);
+      queuedChars += statement.length();
+    }
+  }
+
+  /** DELETE of the row the change's old row finds and INSERT of its new row, in one statement (see {@link #update}). */
+  private String move(TableInfo info, Change c, List<String> all, List<String> nulls) {
     List<String> old = JsonKeys.of(c.oldKey());
     List<String> oldNulls = JsonKeys.nulls(c.oldKey());
     OldRow found = oldRow(info, old, "$2", false, oldNulls);
-    String name = statement("UO|" + t + "|" + cols + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS " + found.with() + "UPDATE "
-        + target(info) + " SET " + set + " FROM " + rows(info, "$1", false, nulls, cols, "r") + ", " + found.from() + " WHERE " + found.where());
+    String with = found.with().isEmpty() ? "WITH " : found.with().stripTrailing() + ", ";
+    String name = statement("UD|" + info.name() + "|" + all + "|" + nulls + "|" + old + "|" + oldNulls, "(json, json) AS " + with
+        + "d AS (DELETE FROM " + target(info) + " USING " + found.from() + " WHERE " + found.where() + " RETURNING 1) "
+        + insertMoved(info, all, nulls));
     return "EXECUTE " + name + "(" + Sql.literal(c.newRow()) + ", " + Sql.literal(c.oldKey()) + ")";
+  }
+
+  /** The INSERT of the new row in {@code $1} that follows the DELETE {@code d} of a move, only where it deleted a row. */
+  private static String insertMoved(TableInfo info, List<String> cols, List<String> nulls) {
+    return "INSERT INTO " + info.name().quoted() + " (" + cols.stream().map(Sql::ident).collect(Collectors.joining(", "))
+        + ") OVERRIDING SYSTEM VALUE SELECT " + cols.stream().map(col -> value("r", col, nulls)).collect(Collectors.joining(", ")) + " FROM "
+        + rows(info, "$1", false, nulls, cols, "r") + " WHERE EXISTS (SELECT FROM d)";
   }
 
   /** One DELETE of {@code cs} (old rows of the same columns; several only when found by key). */

@@ -275,6 +275,12 @@ class Relay13To17Test {
     database(pair, "ltree").assertKeyOfAnExtensionTypeOffThePathArrives(relay());
   }
 
+  /** {@link OwnedDatabase#assertIdentityAlwaysUpdatesArrive} over the relay (pgoutput's old key only where the key changed). */
+  @Test
+  void apply_updatesOfIdentityAlwaysTables_arriveInsteadOfStallingTheApply(PostgresPair pair) throws Exception {
+    database(pair, "identity").assertIdentityAlwaysUpdatesArrive(relay());
+  }
+
   /**
    * A column and an enum value added and a table renamed on old, where no event trigger captures
    * them (the role is no superuser) and pgoutput carries no schema: the apply stops at the first

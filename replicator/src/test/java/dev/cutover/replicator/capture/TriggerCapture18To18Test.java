@@ -117,6 +117,30 @@ class TriggerCapture18To18Test {
   }
 
   /**
+   * {@link OwnedDatabase#assertIdentityAlwaysUpdatesArrive} with trigger capture, applied with
+   * triggers turned off per table (new's role may not set {@code session_replication_role} here).
+   */
+  @Test
+  void apply_updatesOfIdentityAlwaysTables_arriveInsteadOfStallingTheApply(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "identity");
+    try (Connection n = db.nwAsSuperuser()) {
+      // Granted on the whole server by other tests of this class, whatever their order.
+      OwnedDatabase.execute(n, "REVOKE SET ON PARAMETER session_replication_role FROM " + OwnedDatabase.ROLE);
+    }
+    db.assertIdentityAlwaysUpdatesArrive(TriggerCaptureFlow.options());
+  }
+
+  /** As above, applied in replica mode, where a transaction's updates of a table that keep its key go as one statement. */
+  @Test
+  void apply_updatesOfIdentityAlwaysTablesInReplicaMode_arriveInsteadOfStallingTheApply(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "identityreplica");
+    try (Connection n = db.nwAsSuperuser()) {
+      OwnedDatabase.execute(n, "GRANT SET ON PARAMETER session_replication_role TO " + OwnedDatabase.ROLE);
+    }
+    db.assertIdentityAlwaysUpdatesArrive(TriggerCaptureFlow.options());
+  }
+
+  /**
    * Floats written in sessions with {@code extra_float_digits} 0 and -15, which PostgreSQL 12 and
    * later still round to 15 and 1 significant digits (only a value above 0 prints the shortest
    * exact text): float8, real, a float8 array, a point, an array of composites with a float field, a cube,
