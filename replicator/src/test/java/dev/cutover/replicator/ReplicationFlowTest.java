@@ -32,6 +32,7 @@ import dev.cutover.testkit.ReplicationTeardown;
 import dev.cutover.testkit.PostgresServer;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -845,6 +846,51 @@ class ReplicationFlowTest {
         .anySatisfy(d -> assertThat(d.key() + " " + d.kind()).contains("only on new").contains("extra-on-target"))
         .anySatisfy(d -> assertThat(d.key() + " " + d.kind()).contains("seed 7").contains("missing-on-target"));
     assertThat(report.rowsPerSecond()).isPositive();
+  }
+
+  /**
+   * Text of a nondeterministic ICU collation (case- and accent-insensitive) in every form a column
+   * takes it (text, varchar, char, an array, a domain; a table each) and as the key, changed by hand
+   * on new to text that the collation deems equal but that holds other characters: each row is
+   * reported, and the key changed by case and accent as missing on new and extra there. Before,
+   * each column was hashed under its own collation, which hashes such text by its sort key, and
+   * verify said "no differences".
+   */
+  @Test
+  void verify_textDifferingOnlyUnderANondeterministicCollation_reportsEachRow(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "verifyicu");
+    Map<String, String> forms = new LinkedHashMap<>();
+    forms.put("c_text", "text COLLATE ci_icu");
+    forms.put("c_varchar", "varchar(20) COLLATE ci_icu");
+    forms.put("c_char", "char(4) COLLATE ci_icu");
+    forms.put("c_array", "text[] COLLATE ci_icu");
+    forms.put("c_domain", "ci_text");
+    String schema = "CREATE COLLATION ci_icu (provider = icu, locale = 'und-u-ks-level1', deterministic = false);"
+        + " CREATE DOMAIN ci_text AS text COLLATE ci_icu; CREATE TABLE tags (tag text COLLATE ci_icu PRIMARY KEY, n int);"
+        + forms.entrySet().stream().map(e -> " CREATE TABLE " + e.getKey() + " (id int PRIMARY KEY, v " + e.getValue() + ");")
+        .collect(Collectors.joining());
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      for (Connection c : List.of(o, n)) {
+        assertThat(AppDatabase.count(c, "SELECT count(*) FROM pg_collation WHERE collprovider = 'i'")).as("ICU collations").isPositive();
+        AppDatabase.execute(c, schema);
+      }
+      AppDatabase.execute(o, "INSERT INTO c_text VALUES (1, 'Alice@Example.com'), (2, 'x'); INSERT INTO c_varchar VALUES (1, 'Zoë'), (2, 'x');"
+          + " INSERT INTO c_char VALUES (1, 'Ab'), (2, 'x'); INSERT INTO c_array VALUES (1, ARRAY['Ä', 'b']), (2, ARRAY['x']);"
+          + " INSERT INTO c_domain VALUES (1, 'Nick'), (2, 'x'); INSERT INTO tags VALUES ('Café', 1), ('tea', 2)");
+    }
+    Replicator r = db.replicator();
+    start(r);
+    try (Connection n = db.nw()) {
+      AppDatabase.execute(n, "UPDATE c_text SET v = 'alice@example.com' WHERE id = 1; UPDATE c_varchar SET v = 'ZOE' WHERE id = 1;"
+          + " UPDATE c_char SET v = 'AB' WHERE id = 1; UPDATE c_array SET v = ARRAY['a', 'B'] WHERE id = 1;"
+          + " UPDATE c_domain SET v = 'NICK' WHERE id = 1; UPDATE tags SET tag = 'CAFE' WHERE n = 1");
+    }
+    VerifyReport report = r.verify(Verifier.Options.defaults());
+    for (String t : forms.keySet()) {
+      assertThat(table(report, "public." + t).differences()).as("%s: %s", t, report).containsExactly(new VerifyReport.Difference("id=1", "different"));
+    }
+    assertThat(table(report, "public.tags").differences()).as("%s", report).containsExactlyInAnyOrder(
+        new VerifyReport.Difference("tag=Café", "missing-on-target"), new VerifyReport.Difference("tag=CAFE", "extra-on-target"));
   }
 
   static VerifyReport.TableResult table(VerifyReport report, String name) {

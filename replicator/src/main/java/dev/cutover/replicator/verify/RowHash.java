@@ -58,7 +58,7 @@ final class RowHash {
       String floatText = floatTexts.get(c.name());
       texts.add(floatText != null ? floatText : Verifier.compared(c));
       String h = floatText == null ? hash(col, c.type(), other.type(), seed, byUtf8)
-          : byUtf8 ? utf8(floatText, seed) : "hashtextextended(" + floatText + ", " + seed + ")";
+          : byUtf8 ? utf8(floatText, seed) : text(floatText, seed);
       parts.add("coalesce(" + h + ", " + (-seed) + ")");
     }
     if (!extended) {
@@ -70,6 +70,17 @@ final class RowHash {
   /** md5 of a text expression: of its UTF-8 bytes when {@code byUtf8}, else of the server's own. */
   static String digest(String text, boolean byUtf8) {
     return byUtf8 ? "md5(convert_to(" + text + ", 'UTF8'))" : "md5(" + text + ")";
+  }
+
+  /**
+   * The hash of a text expression's characters, under collation "C": hashed under a
+   * nondeterministic collation (12+; a column's own, which its text, its array's text and its
+   * domain's text keep), text is hashed by its sort key, so that text differing only where the
+   * collation looks away ({@code Zoë} and {@code ZOE} under a case- and accent-insensitive one)
+   * hashes alike and verify would call the rows the same.
+   */
+  private static String text(String text, int seed) {
+    return "hashtextextended((" + text + ") COLLATE \"C\", " + seed + ")";
   }
 
   /** The hash of a text expression's UTF-8 bytes, the same on servers of any two encodings. */
@@ -89,15 +100,15 @@ final class RowHash {
       return "hashint8extended(" + col + "::bigint, " + seed + ")";
     }
     if (!type.equals(otherType)) {
-      return byUtf8 ? utf8(col + "::text", seed) : "hashtextextended(" + col + "::text, " + seed + ")";
+      return byUtf8 ? utf8(col + "::text", seed) : text(col + "::text", seed);
     }
     if (byUtf8 && !BYTES_ALIKE.contains(base)) {
       // bpchar's text drops its trailing blanks as hashbpcharextended does.
       return utf8(col + "::text", seed);
     }
     return switch (base) {
-      case "text", "character varying", "name" -> "hashtextextended(" + col + "::text, " + seed + ")";
-      case "character" -> "hashbpcharextended(" + col + ", " + seed + ")";
+      case "text", "character varying", "name" -> text(col + "::text", seed);
+      case "character" -> "hashbpcharextended(" + col + " COLLATE \"C\", " + seed + ")";
       case "uuid" -> "uuid_hash_extended(" + col + ", " + seed + ")";
       // hash_numeric_extended takes 2.50 for 2.5, which differ as rows: the scale goes in too (NaN has none).
       case "numeric" -> "(hash_numeric_extended(" + col + ", " + seed + ") # coalesce(scale(" + col + "), 0))";
@@ -107,7 +118,7 @@ final class RowHash {
       // By their bits: before 12 a float's text drops digits that 12 and later print.
       case "double precision" -> "hashtextextended(md5(float8send(" + col + ")), " + seed + ")";
       case "real" -> "hashtextextended(md5(float4send(" + col + ")), " + seed + ")";
-      default -> "hashtextextended(" + col + "::text, " + seed + ")";
+      default -> text(col + "::text", seed);
     };
   }
 

@@ -39,6 +39,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
  * {@code verify}: compares every replicated table on both sides, and the large objects and
@@ -801,10 +802,15 @@ public final class Verifier {
   }
 
   private String rowHash(Connection conn, Compared c, List<String> key) throws SQLException {
+    // Found by the key's own equality (its index), then by its text under collation "C", as rows()
+    // matched the sides: under a nondeterministic collation 'CAFE' equals 'Café', another key there.
+    String sameText = IntStream.range(0, key.size()).mapToObj(i -> Sql.ident(c.info.key().get(i)) + "::text COLLATE \"C\" = ?")
+        .collect(Collectors.joining(" AND "));
     try (PreparedStatement ps = conn.prepareStatement("SELECT " + c.rowDigest + " FROM ONLY " + c.info.name().quoted()
-        + " WHERE " + bound(c.info, KeyOperators::equal))) {
+        + " WHERE " + bound(c.info, KeyOperators::equal) + " AND " + sameText)) {
       for (int i = 0; i < key.size(); i++) {
         ps.setString(i + 1, key.get(i));
+        ps.setString(key.size() + i + 1, key.get(i));
       }
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next() ? rs.getString(1) : null;
