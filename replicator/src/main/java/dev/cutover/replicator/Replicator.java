@@ -24,13 +24,16 @@ import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.BoundedCatchUp;
 import dev.cutover.replicator.replication.ForwardStart;
+import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.replication.NewServes;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.replication.ResumedStart;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.replication.SubscriptionOid;
+import dev.cutover.replicator.replication.SwappedSides;
 import dev.cutover.replicator.replication.UnsubscribedTables;
 import dev.cutover.replicator.schema.SchemaCopy;
 import dev.cutover.replicator.sql.Catalog;
@@ -278,12 +281,31 @@ public final class Replicator {
   }
 
   /** Starts writing a heartbeat on old (the forward source) every {@code interval}; close it to stop. */
-  public HeartbeatWriter heartbeat(Duration interval) {
+  public HeartbeatWriter heartbeat(Duration interval) throws Exception {
     return heartbeat(Side.OLD, interval);
   }
 
-  /** Starts writing a heartbeat on {@code source} every {@code interval}; close it to stop. */
-  public HeartbeatWriter heartbeat(Side source, Duration interval) {
+  /**
+   * Starts writing a heartbeat on {@code source} every {@code interval}; close it to stop. Reads
+   * both sides first, each statement answered within {@link #READ_TIMEOUT}.
+   *
+   * @throws ReplicatorException {@link Failure#PRECONDITION}, before any beat, when old and new look
+   *     swapped ({@link SwappedSides}) or {@code source} is the target of the direction from it
+   *     ({@link Heartbeat#requireSource}): its row would collide with the one replication carries
+   *     there and stop that direction
+   */
+  public HeartbeatWriter heartbeat(Side source, Duration interval) throws Exception {
+    HeartbeatWriter.requireInterval(interval);
+    translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return BoundedRead.within(READ_TIMEOUT, null, Map.of("old", o, "new", n), () -> {
+          DistinctDatabases.require(o, n);
+          SwappedSides.refuse(o, n, names, "heartbeat");
+          Heartbeat.requireSource(source == Side.OLD ? o : n, source, names, "heartbeat");
+          return null;
+        });
+      }
+    });
     return HeartbeatWriter.start(source == Side.OLD ? old : nw, interval);
   }
 
@@ -337,6 +359,8 @@ public final class Replicator {
       target = o;
       subscription = names.reverse();
     } else {
+      // Found only the other way round, the URLs are swapped: start would be the mistake.
+      SwappedSides.refuse(o, n, names, "catch-up");
       throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
     }
     // Nothing carries the barrier without an apply process: waiting out the timeout would tell nothing more.
@@ -564,6 +588,16 @@ public final class Replicator {
     String option = "sync-large-objects --network-timeout";
     return watchedAndBounded(networkTimeout, option, (o, n) -> {
       DistinctDatabases.require(o, n);
+      SwappedSides.refuse(o, n, names, "sync-large-objects");
+      Optional<String> serving = NewServes.why(o, n, names);
+      if (serving.isPresent()) {
+        throw new ReplicatorException(Failure.PRECONDITION, "new serves already: " + serving.get() + "; sync-large-objects"
+            + " brings new's large objects to old's state, so it would overwrite or delete those the application wrote on new"
+            + " since the switch (sync-large-objects changed nothing)", "nothing to do on new: it holds the current large objects;"
+            + " run sync-large-objects before the switch, while old serves. Replication carries no large objects back to old"
+            + " either: before a switch back to old, copy the ones written on new to old by hand (lo_get on new, lo_from_bytea"
+            + " with the same OID on old; `cutover-replicator verify` lists them)");
+      }
       return LargeObjects.sync(o, n, (side, checksums) -> Sql.withoutReadLimit(side, checksums::run));
     });
   }

@@ -100,9 +100,15 @@ final class Replication {
   }
 
   /** Heartbeat writers on both sides, so that either direction's lag is measured in time; close to stop them. */
-  AutoCloseable heartbeats() {
+  AutoCloseable heartbeats() throws Exception {
     HeartbeatWriter old = replicator.heartbeat(Side.OLD, HEARTBEAT);
-    HeartbeatWriter nw = replicator.heartbeat(Side.NEW, HEARTBEAT);
+    HeartbeatWriter nw;
+    try {
+      nw = replicator.heartbeat(Side.NEW, HEARTBEAT);
+    } catch (Exception e) {
+      old.close();
+      throw e;
+    }
     return () -> {
       old.close();
       nw.close();

@@ -28,13 +28,14 @@ final class HeartbeatCommand extends BaseCommand {
     Units.requirePositive(spec.commandLine(), "--interval", interval);
     Units.requirePositive(spec.commandLine(), "--duration", duration);
     Side side = Units.side(spec.commandLine(), "--source", source);
-    if (!json()) {
-      err().println("cutover-replicator: writing the heartbeat on " + side.label() + " every " + Units.duration(interval)
-          + (duration == null ? " until interrupted" : " for " + Units.duration(duration)));
-      err().flush();
-    }
     long beats;
+    // Refused (swapped URLs, or a side that is a running direction's target) before the first beat.
     try (HeartbeatWriter writer = r.heartbeat(side, interval)) {
+      if (!json()) {
+        err().println("cutover-replicator: writing the heartbeat on " + side.label() + " every " + Units.duration(interval)
+            + (duration == null ? " until interrupted" : " for " + Units.duration(duration)));
+        err().flush();
+      }
       long until = duration == null ? Long.MAX_VALUE : System.currentTimeMillis() + duration.toMillis();
       while (System.currentTimeMillis() < until) {
         Thread.sleep(Math.min(500, Math.max(1, until - System.currentTimeMillis())));

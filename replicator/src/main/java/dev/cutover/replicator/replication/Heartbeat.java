@@ -1,7 +1,12 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.RelayProgress;
+import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -41,6 +46,28 @@ public final class Heartbeat {
           + " beats bigint NOT NULL)");
     }
     ControlSchema.seal(c);
+  }
+
+  /**
+   * Fails with {@link Failure#PRECONDITION}, before anything is written, when {@code c} (given as
+   * {@code source}) is the target of the direction that starts from {@code source}: it holds
+   * forward's subscription, relay or apply position (for old), or the way back's (for new), so it
+   * is the other database. A row of {@code source} written there collides with the source's own
+   * beat when replication carries it, and stops that direction's apply.
+   */
+  public static void requireSource(Connection c, Side source, Names names, String step) throws SQLException, ReplicatorException {
+    boolean target = source == Side.OLD
+        ? ReplicationObjects.subscriptionExists(c, names.forward()) || RelayProgress.armed(c) || CaptureWays.forwardArmed(c)
+        : ReplicationObjects.subscriptionExists(c, names.reverse()) || CaptureWays.reverseArmed(c);
+    if (!target) {
+      return;
+    }
+    String direction = source == Side.OLD ? "forward replication (old -> new)" : "reverse replication (new -> old)";
+    throw new ReplicatorException(Failure.PRECONDITION, "the database given as --" + source.label() + "-url is the target of "
+        + direction + ", not its source: a beat of " + source.label() + " written there would collide with the one "
+        + direction + " carries into it and stop its apply (" + step + " changed nothing)",
+        "give old's URL as --old-url and new's as --new-url, as start was given them, and beat on a running direction's source"
+            + " (--source old for forward, --source new for the way back)");
   }
 
   /** Writes one beat of {@code source} on its own database. */

@@ -26,10 +26,19 @@ public final class HeartbeatWriter implements AutoCloseable {
    * @throws IllegalArgumentException when the interval is below 10 ms
    */
   public static HeartbeatWriter start(Endpoint source, Duration interval) {
+    requireInterval(interval);
+    return new HeartbeatWriter(source, interval);
+  }
+
+  /**
+   * Checks an interval as {@link #start} does.
+   *
+   * @throws IllegalArgumentException when the interval is below 10 ms
+   */
+  public static void requireInterval(Duration interval) {
     if (interval.toMillis() < 10) {
       throw new IllegalArgumentException("heartbeat interval must be at least 10ms, not " + interval.toMillis() + "ms");
     }
-    return new HeartbeatWriter(source, interval);
   }
 
   /** Beats written so far. */
