@@ -295,10 +295,20 @@ public final class Replicator {
    *     there and stop that direction
    */
   public HeartbeatWriter heartbeat(Side source, Duration interval) throws Exception {
+    return heartbeat(source, interval, READ_TIMEOUT, null);
+  }
+
+  /**
+   * {@link #heartbeat(Side, Duration)}, its first reads of both sides answered within {@code
+   * networkTimeout}.
+   *
+   * @param option the setting that gives them longer, named when a side stays silent; null for none
+   */
+  public HeartbeatWriter heartbeat(Side source, Duration interval, Duration networkTimeout, String option) throws Exception {
     HeartbeatWriter.requireInterval(interval);
     translate(() -> {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
-        return BoundedRead.within(READ_TIMEOUT, null, Map.of("old", o, "new", n), () -> {
+        return BoundedRead.within(networkTimeout, option, Map.of("old", o, "new", n), () -> {
           DistinctDatabases.require(o, n);
           SwappedSides.refuse(o, n, names, "heartbeat");
           Heartbeat.requireSource(source == Side.OLD ? o : n, source, names, "heartbeat");

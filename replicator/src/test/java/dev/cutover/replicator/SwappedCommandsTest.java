@@ -7,14 +7,18 @@ import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.Target;
+import dev.cutover.replicator.cli.ReplicatorCli;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -132,6 +136,15 @@ class SwappedCommandsTest {
         Thread.sleep(300);
       }
     }), "heartbeat");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = ReplicatorCli.run(new PrintWriter(out, true), new PrintWriter(err, true),
+        Map.of("CUTOVER_REPLICATOR_OLD_PASSWORD", pair.newServer().password(), "CUTOVER_REPLICATOR_NEW_PASSWORD", pair.oldServer().password()),
+        false, "heartbeat", "--duration", "1s", "--old-url", pair.newServer().jdbcUrl(db.name), "--new-url", pair.oldServer().jdbcUrl(db.name),
+        "--old-user", pair.newServer().user(), "--new-user", pair.oldServer().user());
+    assertThat(code).as(out + " " + err).isEqualTo(Failure.PRECONDITION.exitCode());
+    assertThat(err.toString()).contains("old and new look swapped").doesNotContain("writing the heartbeat");
+    assertThat(out.toString()).doesNotContain("beat(s) written");
 
     try (Connection n = db.nw()) {
       assertThat(AppDatabase.count(n, "SELECT count(*) FROM cutover.replication_heartbeat WHERE origin = 'old'"))

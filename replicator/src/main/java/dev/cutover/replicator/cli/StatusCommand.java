@@ -1,6 +1,7 @@
 package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.status.StatusReport;
 import java.time.Duration;
@@ -39,7 +40,7 @@ final class StatusCommand extends BaseCommand {
     Units.requireNonNegative(spec.commandLine(), "--count", count);
     Units.requirePositive(spec.commandLine(), "--heartbeat-interval", heartbeatInterval);
     Duration networkTimeout = network.get();
-    try (HeartbeatWriter beat = !watch || noHeartbeat ? null : r.heartbeat(heartbeatInterval)) {
+    try (HeartbeatWriter beat = !watch || noHeartbeat ? null : r.heartbeat(Side.OLD, heartbeatInterval, networkTimeout, "status --network-timeout")) {
       Repaint.watch(watch, interval, count, err(), () -> show(r.status(networkTimeout)));
     }
     return 0;
