@@ -128,6 +128,34 @@ class ObjectKindsTest {
    * write after a switch would stop the way back. check names it as an error, and start refuses it
    * with either engine before it creates anything on old.
    */
+  /**
+   * Values that differ only in a numeric's scale: two columns of a row whose scales swapped (the
+   * scale went into the row's hash by XOR, so the two changes cancelled), and a jsonb number
+   * (whose hash ignores the scale the numeric column's counts). Verify said "no differences".
+   */
+  @Test
+  void verify_numericScalesSwappedBetweenColumnsAndAJsonbNumbersScale_reportsEachRow(PostgresPair pair) throws Exception {
+    String db = "scales";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    String schema = "CREATE TABLE amounts (id int PRIMARY KEY, amount numeric, rate numeric); CREATE TABLE doc (id int PRIMARY KEY, body jsonb)";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, schema + "; INSERT INTO amounts VALUES (1, 10.00, 0.5), (2, 1, 1);"
+          + " INSERT INTO doc VALUES (1, '{\"price\": 1.0}'), (2, '{\"price\": 2}')");
+      AppDatabase.execute(n, schema + "; INSERT INTO amounts VALUES (1, 10.0, 0.50), (2, 1, 1);"
+          + " INSERT INTO doc VALUES (1, '{\"price\": 1}'), (2, '{\"price\": 2}')");
+    }
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+
+    VerifyReport report = r.verify(Verifier.Options.defaults());
+
+    for (String table : List.of("public.amounts", "public.doc")) {
+      assertThat(ReplicationFlowTest.table(report, table).differences()).as("%s: %s", table, report)
+          .containsExactly(new VerifyReport.Difference("id=1", "different"));
+    }
+  }
+
   @Test
   void start_tablePartitionedOnNewOnly_refusedByCheckAndByStartWithEitherEngine(PostgresPair pair) throws Exception {
     String db = "split_on_new";

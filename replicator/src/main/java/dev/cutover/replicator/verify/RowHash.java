@@ -16,8 +16,9 @@ import java.util.Set;
  * <p>Each column is hashed by itself with a seed of its position and the hashes are XORed. Where
  * both sides give a column the same type and PostgreSQL has a hash function for it whose result
  * does not depend on the server's version (the {@code *extended} hash functions of PostgreSQL 11+:
- * integers, text, bpchar, uuid, numeric, jsonb; bytea through md5), the value is hashed as it is
- * stored (numeric with its scale, which its hash leaves out). Any other column is hashed as its
+ * integers, text, bpchar, uuid, numeric; bytea through md5), the value is hashed as it is stored
+ * (numeric with its scale, which its hash leaves out, hashed with the column's seed). Any other
+ * column (jsonb too: its hash leaves its numbers' scale out as well) is hashed as its
  * text, which both sessions print the same way (UTC, ISO dates, hex bytea, every float digit;
  * floats below the top level as {@link FloatText} rewrites them where the servers print floats
  * otherwise). Turning every row into text ({@code ROW(...)::text}) is the slow part of
@@ -110,9 +111,13 @@ final class RowHash {
       case "text", "character varying", "name" -> text(col + "::text", seed);
       case "character" -> "hashbpcharextended(" + col + " COLLATE \"C\", " + seed + ")";
       case "uuid" -> "uuid_hash_extended(" + col + ", " + seed + ")";
-      // hash_numeric_extended takes 2.50 for 2.5, which differ as rows: the scale goes in too (NaN has none).
-      case "numeric" -> "(hash_numeric_extended(" + col + ", " + seed + ") # coalesce(scale(" + col + "), 0))";
-      case "jsonb" -> "jsonb_hash_extended(" + col + ", " + seed + ")";
+      // hash_numeric_extended takes 2.50 for 2.5, which differ as rows: the scale goes in too (NaN has
+      // none), hashed with the column's seed: XORed as it is, scales swapped between two columns cancelled.
+      case "numeric" -> "(hash_numeric_extended(" + col + ", " + seed + ") # hashint4extended(coalesce(scale(" + col + "), -1), "
+          + seed + "))";
+      // By its text, which is canonical (keys sorted, duplicates gone) and keeps each number's scale,
+      // which jsonb_hash_extended leaves out ({"price": 1.0} and {"price": 1} differ as rows).
+      case "jsonb" -> text(col + "::text", seed);
       case "bytea" -> "hashtextextended(md5(" + col + "), " + seed + ")";
       case "boolean" -> "hashint8extended(" + col + "::int, " + seed + ")";
       // By their bits: before 12 a float's text drops digits that 12 and later print.
