@@ -234,16 +234,29 @@ public final class Endpoint {
   }
 
   /**
+   * Set after {@link #SESSION} on a replication connection, whose walsender runs no application
+   * code: pgoutput prints a value of an oid alias type (regclass, regtype, regproc, ...) as a name
+   * relative to the session's path, and the path {@link #SAFE_PATH} keeps from a database's default
+   * ({@code ALTER DATABASE … SET search_path = app, public}) would print {@code app.thing} as
+   * {@code thing}, which new resolves by its own path: another table, or none and an apply stopped
+   * for good. With {@code pg_catalog} alone every other name is schema-qualified, as the copy and
+   * trigger capture's flag {@code r} print them. bytea in hex, as verify reads it (the escape form
+   * reads back the same, but hex is PostgreSQL's own and the shorter).
+   */
+  static final String REPLICATION_PRINTING = "SET search_path = pg_catalog; SET bytea_output = hex";
+
+  /**
    * A replication connection ({@code replication=database}) in the simple query mode PgJDBC's
-   * replication API needs. pgoutput prints values with this session's settings, which
-   * {@link #ROUND_TRIP} sets.
+   * replication API needs. pgoutput prints values with this session's settings: {@link #ROUND_TRIP}
+   * and {@link #REPLICATION_PRINTING} set those that change a value's text; PgJDBC asks for
+   * DateStyle ISO at login, where a database's or role's default cannot override it.
    */
   public Connection connectReplication() throws ReplicatorException {
     Properties p = new Properties();
     p.setProperty("replication", "database");
     p.setProperty("assumeMinServerVersion", "10");
     p.setProperty("preferQueryMode", "simple");
-    return connect(p);
+    return connect(p, REPLICATION_PRINTING);
   }
 
   /**
@@ -258,6 +271,11 @@ public final class Endpoint {
   }
 
   private Connection connect(Properties extra) throws ReplicatorException {
+    return connect(extra, null);
+  }
+
+  /** Connects with {@code extra} properties; {@code then} (null: nothing) runs after {@link #SESSION}. */
+  private Connection connect(Properties extra, String then) throws ReplicatorException {
     if (!PGJDBC.acceptsURL(url)) {
       String hint = url.startsWith("jdbc:cutover:") ? "use the plain jdbc:postgresql: URL of each database"
           : "use jdbc:postgresql://host:port/database, postgres://user@host:port/database or host=... dbname=...";
@@ -302,6 +320,9 @@ public final class Endpoint {
       try (java.sql.Statement s = c.createStatement()) {
         requireServerItself(c);
         s.execute(SESSION);
+        if (then != null) {
+          s.execute(then);
+        }
         if (watch != null) {
           watch.add(c, made);
         }

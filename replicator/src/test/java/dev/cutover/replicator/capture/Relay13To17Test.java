@@ -353,6 +353,12 @@ class Relay13To17Test {
     database(pair, "styles").assertIntervalsPrintedTheSqlStandardWayArrive(relay());
   }
 
+  /** {@link OwnedDatabase#assertObjectNamesHeldAsValuesArriveUnderADatabasePath}: pgoutput prints them under the walsender's path. */
+  @Test
+  void start_oldsDatabaseHasADefaultPath_regclassAndRegtypeValuesArriveNamingTheSameObjects(PostgresPair pair) throws Exception {
+    database(pair, "regpath").assertObjectNamesHeldAsValuesArriveUnderADatabasePath(relay());
+  }
+
   /** {@link OwnedDatabase#assertLegacyStringReadingOnNewChangesNothing}: the apply's statements carry values as literals and arrays as text. */
   @Test
   void start_newReadsStringsAndArraysTheLegacyWay_valuesArriveUnchanged(PostgresPair pair) throws Exception {
