@@ -123,6 +123,54 @@ class CheckRemediesTest {
     assertThat(r.check().findings()).extracting(Finding::code).doesNotContain("constraint-only-on-new");
   }
 
+  /**
+   * Old's database has defaults (ALTER DATABASE SET search_path = app, public and timezone) and a
+   * role has one in it (ALTER ROLE ... IN DATABASE ... SET); new's has one old lacks. Check warns
+   * of each with the statement that makes new like old, names quoted; once they have run, a fresh
+   * session on new reads the same table and the same instant as on old, and check is silent.
+   * Before, check said nothing: after the switch, an unqualified name read another table on new.
+   */
+  @Test
+  void check_databaseSettingsDiffer_warnsWithTheStatementsThatMakeNewLikeOld(PostgresPair pair) throws Exception {
+    String db = "DbSettings";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    String schema = "DO $$ BEGIN CREATE ROLE \"App Reader\" LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+        + " GRANT ALL ON DATABASE \"DbSettings\" TO \"App Reader\"; CREATE SCHEMA app; CREATE SCHEMA \"My Schema\";"
+        + " CREATE TABLE app.thing (id int); CREATE TABLE public.thing (id int); INSERT INTO app.thing VALUES (1), (2)";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, schema + "; ALTER DATABASE \"DbSettings\" SET search_path = app, \"My Schema\", public;"
+          + " ALTER DATABASE \"DbSettings\" SET timezone = 'Asia/Kolkata';"
+          + " ALTER ROLE \"App Reader\" IN DATABASE \"DbSettings\" SET work_mem = '8MB'");
+      AppDatabase.execute(n, schema + "; ALTER DATABASE \"DbSettings\" SET statement_timeout = '5s'");
+    }
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    List<Finding> findings = r.check().findings().stream().filter(f -> f.code().equals("database-setting")).toList();
+    assertThat(findings).allSatisfy(f -> assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING)).extracting(Finding::remedy)
+        .map(remedy -> remedy.substring(remedy.indexOf("superuser: ") + "superuser: ".length())).containsExactlyInAnyOrder(
+            "ALTER DATABASE \"DbSettings\" SET \"search_path\" TO 'app', 'My Schema', 'public'",
+            "ALTER DATABASE \"DbSettings\" SET \"timezone\" TO 'Asia/Kolkata'",
+            "ALTER ROLE \"App Reader\" IN DATABASE \"DbSettings\" SET \"work_mem\" TO '8MB'",
+            "ALTER DATABASE \"DbSettings\" RESET \"statement_timeout\"");
+    assertThat(findings).extracting(Finding::message).anyMatch(m -> m.contains("database default search_path = app, \"My Schema\", public"
+        + " is set on old but not on new"));
+    try (Connection n = pair.newServer().connect(db)) {
+      for (Finding f : findings) {
+        AppDatabase.execute(n, f.remedy().substring(f.remedy().indexOf("superuser: ") + "superuser: ".length()));
+      }
+    }
+    assertThat(r.check().findings()).extracting(Finding::code).doesNotContain("database-setting");
+    // PgJDBC sends the JVM's TimeZone at login, over the database's: the catalog says what psql's sessions get.
+    String reads = "SELECT (SELECT count(*) FROM thing) || ' ' || current_setting('search_path') || ' ' || (SELECT"
+        + " string_agg(coalesce(r.rolname, '-') || ':' || c, ' ' ORDER BY coalesce(r.rolname, '-') COLLATE \"C\", c COLLATE \"C\") FROM pg_db_role_setting s LEFT JOIN pg_roles r"
+        + " ON r.oid = s.setrole, unnest(s.setconfig) c WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, reads)).isEqualTo(AppDatabase.strings(o, reads)).singleElement().asString()
+          .startsWith("2 app, \"My Schema\", public -:");
+    }
+  }
+
   @Test
   void check_schemaDiffers_everyRemedyRunsOnNewAndMakesItLikeOld(PostgresPair pair) throws Exception {
     String db = "remedies";

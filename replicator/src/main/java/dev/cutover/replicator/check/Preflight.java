@@ -20,6 +20,7 @@ import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.schema.CatalogDdl;
+import dev.cutover.replicator.schema.DatabaseSettings;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Sql;
@@ -88,6 +89,7 @@ public final class Preflight {
         p.tables();
         p.findings.addAll(RowSecurityCheck.findings(o, n));
         p.findings.addAll(SearchPathCheck.findings(o, n));
+        p.databaseSettings();
         p.sequences();
         p.extensions();
         p.largeObjects();
@@ -114,6 +116,20 @@ public final class Preflight {
 
   private void add(Severity s, String side, String code, String message, String remedy) {
     findings.add(new Finding(s, side, code, message, remedy));
+  }
+
+  /**
+   * Defaults of old's database and of roles in it that new's lacks or sets otherwise
+   * ({@link DatabaseSettings}): a warning each, with the statement that gives new old's. Not an
+   * error: replication works, and a setting may differ on purpose (a memory or timeout setting
+   * sized for new's server); but one that changes what the application's statements mean (a
+   * search_path, a timezone) must be made alike before the switch.
+   */
+  private void databaseSettings() throws SQLException {
+    for (DatabaseSettings.Difference d : DatabaseSettings.differences(old, nw)) {
+      add(Severity.WARNING, "new", "database-setting", d.describe(), "unless new's differs on purpose, run on new as the database's"
+          + " owner" + (d.role() == null ? "" : " (for a role's: a role with CREATEROLE)") + " or a superuser: " + d.statement());
+    }
   }
 
   private void versions() throws SQLException {

@@ -31,6 +31,7 @@ final class SchemaCommand extends BaseCommand {
     print(report, () -> {
       out().println("schema copied with " + report.pgDump() + " (" + report.pgDumpMajor() + "): "
           + Units.bytes(report.dumpBytes()) + " of DDL, " + report.tables() + " table(s) on new, " + Units.millis(report.millis()));
+      report.settings().forEach(st -> out().println("database setting copied: " + st));
       report.warnings().forEach(w -> out().println("warning: " + w));
     });
     return 0;

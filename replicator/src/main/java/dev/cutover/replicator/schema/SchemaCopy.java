@@ -75,9 +75,11 @@ public final class SchemaCopy {
    * @param ownersMapped old's owners that the connecting role cannot become on new, whose objects it
    *     now owns itself ({@code --no-owner} chosen for them); empty when owners were kept or --no-owner was asked for
    * @param warnings what was not carried over and why, one sentence each
+   * @param settings the statements that gave new's database old's defaults, its own and its roles'
+   *     ({@link DatabaseSettings}), which pg_dump leaves out
    */
   public record Report(String pgDump, int pgDumpMajor, long dumpBytes, int tables, long millis, List<String> ownersMapped,
-      List<String> warnings) {}
+      List<String> warnings, List<String> settings) {}
 
   private SchemaCopy() {}
 
@@ -129,10 +131,36 @@ public final class SchemaCopy {
       RestorePolicy.Adjusted script = policy.adjust(filter(dump));
       warnings.addAll(script.warnings());
       restore(n, script.script(), user);
+      List<String> settings = copySettings(o, n, warnings);
       int tables = Catalog.applicationTables(n).size();
       return new Report(tool.path, tool.major, dump.length(), tables, (System.nanoTime() - t0) / 1_000_000, mapped,
-          List.copyOf(warnings));
+          List.copyOf(warnings), List.copyOf(settings));
     }
+  }
+
+  /**
+   * Gives new's database old's defaults, its own ({@code ALTER DATABASE … SET}) and its roles'
+   * ({@code ALTER ROLE … IN DATABASE … SET}), which pg_dump without {@code --create} leaves out:
+   * the statements run, in order. One the role may not run (another owner's database, a role's
+   * setting without CREATEROLE, a setting only a superuser may set) becomes a warning that prints
+   * it. A setting new has and old lacks is left as it is (an operator's, e.g. read-only until the
+   * switch); {@code check} names it.
+   */
+  static List<String> copySettings(Connection o, Connection n, List<String> warnings) throws SQLException {
+    List<String> done = new ArrayList<>();
+    for (DatabaseSettings.Difference d : DatabaseSettings.differences(o, n)) {
+      if (d.oldValue() == null) {
+        continue;
+      }
+      try {
+        Sql.execute(n, d.statement());
+        done.add(d.statement());
+      } catch (SQLException e) {
+        warnings.add("new: " + d.describe() + "; setting it failed (" + FirstLine.of(e) + "): run on new as the database's owner"
+            + (d.role() == null ? "" : " (for a role's: a role with CREATEROLE)") + " or a superuser: " + d.statement());
+      }
+    }
+    return done;
   }
 
   /**

@@ -179,6 +179,41 @@ class CliTest {
   }
 
   /**
+   * Old's database has defaults of its own and of a role in it, which pg_dump without --create
+   * leaves out: schema sets them on new and says so, so that after the switch the application's
+   * sessions on new resolve names and read times as on old. Before, schema and check were silent
+   * and new's sessions read public.thing for thing.
+   */
+  @Test
+  void schema_oldsDatabaseHasDefaults_setsThemOnNew(PostgresPair pair) throws Exception {
+    String db = "cli_schema_settings";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      sql(s, db, "DO $$ BEGIN CREATE ROLE \"App Reader\" LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    }
+    sql(pair.oldServer(), db, "CREATE SCHEMA app; CREATE TABLE app.thing (id int PRIMARY KEY); CREATE TABLE public.thing (id int);"
+        + " INSERT INTO app.thing VALUES (1); ALTER DATABASE " + db + " SET search_path = app, public;"
+        + " ALTER DATABASE " + db + " SET timezone = 'Asia/Kolkata'; ALTER ROLE \"App Reader\" IN DATABASE " + db + " SET work_mem = '8MB'");
+    Run r = run(with(new String[] {"schema"}, urls(pair, db)));
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("database setting copied: ALTER DATABASE \"" + db + "\" SET \"search_path\" TO 'app', 'public'")
+        .contains("database setting copied: ALTER DATABASE \"" + db + "\" SET \"timezone\" TO 'Asia/Kolkata'")
+        .contains("database setting copied: ALTER ROLE \"App Reader\" IN DATABASE \"" + db + "\" SET \"work_mem\" TO '8MB'");
+    // PgJDBC sends the JVM's TimeZone at login, over the database's: the catalog says what psql's sessions get.
+    String reads = "SELECT (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = 'thing'::regclass) || ' ' || (SELECT string_agg(coalesce(r.rolname, '-') || ':' || c, ' ' ORDER BY coalesce(r.rolname, '-') COLLATE \"C\", c COLLATE \"C\")"
+        + " FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) c"
+        + " WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))";
+    try (Connection n = pair.newServer().connect(db); Statement s = n.createStatement()) {
+      var rs = s.executeQuery(reads);
+      rs.next();
+      assertThat(rs.getString(1)).isEqualTo("app -:TimeZone=Asia/Kolkata -:search_path=app, public App Reader:work_mem=8MB");
+    }
+    Run check = run(with(new String[] {"check"}, urls(pair, db)));
+    assertThat(check.out()).doesNotContain("database-setting").doesNotContain("database default");
+  }
+
+  /**
    * A transaction on old holds a table ACCESS EXCLUSIVE (a migration's ALTER TABLE left open): pg_dump
    * used to wait for it as long as it lived, and the 10-minute limit could not fire while its output
    * was still being read. Now schema stops after --lock-wait, naming the lock, and new stays empty.
