@@ -1,6 +1,7 @@
 package dev.cutover.replicator.ddl;
 
 import dev.cutover.replicator.schema.CatalogDdl;
+import dev.cutover.replicator.schema.DatabaseSettings;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -23,7 +24,9 @@ import java.util.Map;
  * SQL-standard form (PostgreSQL 14's {@code BEGIN ATOMIC}) has none, and is compared by name only;
  * policies by the statement that makes them, as printed under {@code search_path = pg_catalog}. The
  * others are compared by name. Objects of extensions and of the control schema (the capture's and
- * the fence's triggers call functions there) are left out.
+ * the fence's triggers call functions there) are left out. Also the defaults of the database and of
+ * roles in it ({@link DatabaseSettings}) the source has and the target lacks or holds otherwise: a
+ * migration's {@code ALTER DATABASE … SET search_path} on the source alone.
  */
 final class ObjectDrift {
   private ObjectDrift() {}
@@ -103,6 +106,12 @@ final class ObjectDrift {
             : " differs on " + w.source() + " and " + w.target() + after + w.target() + "'s holds there" + w.pending() + ". If "
             + w.source() + "'s is the one meant, " + w.run() + drop + e.getValue() + "; if " + w.target() + "'s is, make the same change on "
             + w.source()));
+      }
+    }
+    for (DatabaseSettings.Difference d : DatabaseSettings.differences(source, target)) {
+      // One the target alone has is the other way's (check names it). No schema change carries these: no event trigger fires for them.
+      if (d.oldValue() != null) {
+        out.add(d.describe(w.source(), w.target()) + ". " + capitalized(w.run()) + d.statement());
       }
     }
     List<String> theirSequences = sequences(target);

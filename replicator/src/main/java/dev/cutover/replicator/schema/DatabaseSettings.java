@@ -45,12 +45,17 @@ public final class DatabaseSettings {
   public record Difference(String role, String name, String oldValue, String newValue, String statement) {
     /** One sentence: which setting, each side's value, and what it changes after a switch. */
     public String describe() {
+      return describe("old", "new") + " (an unqualified name may find another object, a time another zone)";
+    }
+
+    /** The same, {@code source} holding {@link #oldValue} and {@code target} {@link #newValue}, without the examples. */
+    public String describe(String source, String target) {
       String whose = role == null ? "database default " : "default of role " + role + " in the database, ";
       String value = whose + name + (oldValue == null ? "" : " = " + oldValue);
-      String sides = oldValue == null ? " is set on new (" + newValue + ") but not on old"
-          : newValue == null ? " is set on old but not on new" : " on old, but " + newValue + " on new";
-      return value + sides + ": after the switch, the application's sessions on new" + (role == null ? "" : " as " + role)
-          + " run with other settings than on old (an unqualified name may find another object, a time another zone)";
+      String sides = oldValue == null ? " is set on " + target + " (" + newValue + ") but not on " + source
+          : newValue == null ? " is set on " + source + " but not on " + target : " on " + source + ", but " + newValue + " on " + target;
+      return value + sides + ": after the switch, the application's sessions on " + target + (role == null ? "" : " as " + role)
+          + " run with other settings than on " + source;
     }
   }
 

@@ -482,7 +482,8 @@ final class OwnedDatabase {
    * a table holds names of objects as values (regclass, regtype): old's sessions print
    * {@code app.thing} as {@code thing}, which new, whose database has no such default, would resolve
    * to {@code public.thing}, or to nothing for {@code app.kind}. Rows copied and applied keep the
-   * object they name: verify finds no difference, and the apply never stops. Before, the relay's
+   * object they name: verify finds no difference, and the apply never stops; status names the
+   * default new lacks, with the statement that sets it there. Before, the relay's
    * walsender printed with the database's path: row 2 arrived naming public.thing, and a regtype
    * stopped the apply for good on "type "kind" does not exist".
    */
@@ -499,6 +500,8 @@ final class OwnedDatabase {
     String refs = "SELECT pg_catalog.string_agg(id || '=' || r || '/' || coalesce(t::text, '-'), ' ' ORDER BY id) FROM app.refs";
     Replicator r = replicator();
     r.start(options, new CopyProgress(), CopyListener.NONE);
+    assertThat(statusCli()).as("status names the default new lacks").contains("database default search_path = app, public is set on old"
+        + " but not on new").contains("ALTER DATABASE " + Sql.ident(name) + " SET \"search_path\" TO 'app', 'public'");
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = old(); Connection n = nw()) {
       execute(n, "SET search_path = pg_catalog");
       execute(o, "INSERT INTO app.refs VALUES (2, 'app.thing', NULL), (3, 'public.thing', NULL)");
