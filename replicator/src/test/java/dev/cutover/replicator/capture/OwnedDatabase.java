@@ -441,6 +441,45 @@ final class OwnedDatabase {
   }
 
   /**
+   * Old's database has a default path ({@code ALTER DATABASE ... SET search_path = app, public}), and
+   * a table holds names of objects as values (regclass, regtype): old's sessions print
+   * {@code app.thing} as {@code thing}, which new, whose database has no such default, would resolve
+   * to {@code public.thing}, or to nothing for {@code app.kind}. Rows copied and applied keep the
+   * object they name: verify finds no difference, and the apply never stops; status names the
+   * default new lacks, with the statement that sets it there. Before, the relay's
+   * walsender printed with the database's path: row 2 arrived naming public.thing, and a regtype
+   * stopped the apply for good on "type "kind" does not exist".
+   */
+  void assertObjectNamesHeldAsValuesArriveUnderADatabasePath(StartOptions options) throws Exception {
+    executeOnBoth("CREATE SCHEMA app; CREATE TABLE app.thing (id int PRIMARY KEY); CREATE TABLE public.thing (id int PRIMARY KEY);"
+        + " CREATE TYPE app.kind AS ENUM ('a'); CREATE TABLE app.refs (id int PRIMARY KEY, r regclass, t regtype)");
+    try (Connection o = old()) {
+      execute(o, "INSERT INTO app.refs VALUES (1, 'app.thing', 'app.kind')");
+    }
+    setDefaults(pair.oldServer(), "search_path = app, public");
+    try (Connection o = old()) {
+      assertThat(strings(o, "SELECT r::text FROM app.refs")).as("old's sessions print the name without its schema").containsExactly("thing");
+    }
+    String refs = "SELECT pg_catalog.string_agg(id || '=' || r || '/' || coalesce(t::text, '-'), ' ' ORDER BY id) FROM app.refs";
+    Replicator r = replicator();
+    r.start(options, new CopyProgress(), CopyListener.NONE);
+    assertThat(statusCli()).as("status names the default new lacks").contains("database default search_path = app, public is set on old"
+        + " but not on new").contains("ALTER DATABASE " + Sql.ident(name) + " SET \"search_path\" TO 'app', 'public'");
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = old(); Connection n = nw()) {
+      execute(n, "SET search_path = pg_catalog");
+      execute(o, "INSERT INTO app.refs VALUES (2, 'app.thing', NULL), (3, 'public.thing', NULL)");
+      await().atMost(Duration.ofSeconds(60)).until(() -> count(n, "SELECT count(*) FROM app.refs") == 3);
+      assertThat(strings(n, refs)).as("regclass applied").containsExactly("1=app.thing/app.kind 2=app.thing/- 3=public.thing/-");
+      execute(o, "UPDATE app.refs SET t = 'app.kind' WHERE id = 2");
+      await().atMost(Duration.ofSeconds(60)).until(() -> count(n, "SELECT count(*) FROM app.refs WHERE t IS NOT NULL") == 2
+          || apply.appliers().stream().anyMatch(a -> a.lastError() != null));
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).as("regtype applied").isNull());
+      assertThat(strings(n, refs)).containsExactly("1=app.thing/app.kind 2=app.thing/app.kind 3=public.thing/-");
+    }
+    assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
+  }
+
+  /**
    * Tables with a {@code GENERATED ALWAYS AS IDENTITY} column, as the key ({@code acct}) and beside
    * it ({@code ledger}), updated with {@code options} started and the apply running: ordinary
    * updates one at a time and several of one transaction, the identity moved to its next value
@@ -478,40 +517,6 @@ final class OwnedDatabase {
       }
       assertThat(strings(n, "SELECT id || '=' || balance FROM acct ORDER BY id")).containsExactly("1=111", "2=215", "4=7", "5=400");
       assertThat(strings(n, "SELECT k || ' ' || n || ' ' || note FROM ledger ORDER BY k")).containsExactly("1 1 a2", "2 5 b", "30 6 c2", "40 4 d");
-   * Old's database has a default path ({@code ALTER DATABASE ... SET search_path = app, public}), and
-   * a table holds names of objects as values (regclass, regtype): old's sessions print
-   * {@code app.thing} as {@code thing}, which new, whose database has no such default, would resolve
-   * to {@code public.thing}, or to nothing for {@code app.kind}. Rows copied and applied keep the
-   * object they name: verify finds no difference, and the apply never stops; status names the
-   * default new lacks, with the statement that sets it there. Before, the relay's
-   * walsender printed with the database's path: row 2 arrived naming public.thing, and a regtype
-   * stopped the apply for good on "type "kind" does not exist".
-   */
-  void assertObjectNamesHeldAsValuesArriveUnderADatabasePath(StartOptions options) throws Exception {
-    executeOnBoth("CREATE SCHEMA app; CREATE TABLE app.thing (id int PRIMARY KEY); CREATE TABLE public.thing (id int PRIMARY KEY);"
-        + " CREATE TYPE app.kind AS ENUM ('a'); CREATE TABLE app.refs (id int PRIMARY KEY, r regclass, t regtype)");
-    try (Connection o = old()) {
-      execute(o, "INSERT INTO app.refs VALUES (1, 'app.thing', 'app.kind')");
-    }
-    setDefaults(pair.oldServer(), "search_path = app, public");
-    try (Connection o = old()) {
-      assertThat(strings(o, "SELECT r::text FROM app.refs")).as("old's sessions print the name without its schema").containsExactly("thing");
-    }
-    String refs = "SELECT pg_catalog.string_agg(id || '=' || r || '/' || coalesce(t::text, '-'), ' ' ORDER BY id) FROM app.refs";
-    Replicator r = replicator();
-    r.start(options, new CopyProgress(), CopyListener.NONE);
-    assertThat(statusCli()).as("status names the default new lacks").contains("database default search_path = app, public is set on old"
-        + " but not on new").contains("ALTER DATABASE " + Sql.ident(name) + " SET \"search_path\" TO 'app', 'public'");
-    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = old(); Connection n = nw()) {
-      execute(n, "SET search_path = pg_catalog");
-      execute(o, "INSERT INTO app.refs VALUES (2, 'app.thing', NULL), (3, 'public.thing', NULL)");
-      await().atMost(Duration.ofSeconds(60)).until(() -> count(n, "SELECT count(*) FROM app.refs") == 3);
-      assertThat(strings(n, refs)).as("regclass applied").containsExactly("1=app.thing/app.kind 2=app.thing/- 3=public.thing/-");
-      execute(o, "UPDATE app.refs SET t = 'app.kind' WHERE id = 2");
-      await().atMost(Duration.ofSeconds(60)).until(() -> count(n, "SELECT count(*) FROM app.refs WHERE t IS NOT NULL") == 2
-          || apply.appliers().stream().anyMatch(a -> a.lastError() != null));
-      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).as("regtype applied").isNull());
-      assertThat(strings(n, refs)).containsExactly("1=app.thing/app.kind 2=app.thing/app.kind 3=public.thing/-");
     }
     assertThat(r.verify(Verifier.Options.defaults()).differences()).isZero();
   }
