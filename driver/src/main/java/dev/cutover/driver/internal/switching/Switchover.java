@@ -699,6 +699,11 @@ final class Switchover {
     if (!moved.missing().isEmpty()) {
       LOG.warn("cutover {}: sequences missing on {}: {}", router.service(), to.value(), moved.missing());
     }
+    if (!moved.nearLimit().isEmpty()) {
+      LOG.warn("cutover {}: sequences with fewer than {} values left before their bound, moved on {} only to {}'s value: {}"
+          + " (raise their MAXVALUE, or MINVALUE for a descending one, before they run out)", router.service(),
+          router.settings().sequenceMargin(), to.value(), from.value(), moved.nearLimit());
+    }
   }
 
   /**
