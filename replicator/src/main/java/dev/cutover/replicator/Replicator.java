@@ -488,7 +488,9 @@ public final class Replicator {
 
   /**
    * Moves every sequence on the other side past its value on {@code from}, by {@code margin}
-   * increments: the driver's switch runs the same code ({@link SequenceMove#advance}). No answer
+   * increments: the driver's switch runs the same code ({@link SequenceMove#advance}), and refuses
+   * as it does, with nothing moved, when the role may not read a sequence on {@code from}
+   * ({@link Failure#PRIVILEGE}, naming them and the grant). No answer
    * is awaited longer than {@code networkTimeout}, and no lock on the target either, on the server
    * (an {@code ALTER SEQUENCE} left in an open transaction holds its sequence).
    */
@@ -503,6 +505,16 @@ public final class Replicator {
         DistinctDatabases.require(o, n);
         Connection source = from == Side.OLD ? o : n;
         Connection target = from == Side.OLD ? n : o;
+        // as the switch does before its gate: a sequence the role may not read would be left behind without a word
+        List<String> hidden = SequenceMove.unreadable(source);
+        if (!hidden.isEmpty()) {
+          String user = Sql.ident(source.getMetaData().getUserName());
+          throw new ReplicatorException(Failure.PRIVILEGE, from.label() + ": role " + user + " may not read sequence(s) "
+              + String.join(", ", hidden) + ", so they could not be moved on " + to.label() + " and their values would be"
+              + " handed out twice (nothing was moved)", "GRANT SELECT ON SEQUENCE " + String.join(", ", hidden) + " TO " + user
+              + " on " + from.label() + " (before PostgreSQL 10 a sequence's value takes SELECT; from 10 USAGE shows it only once"
+              + " the sequence has been called), then run sequences again");
+        }
         try {
           return BoundedRead.locking(networkTimeout, "sequences --network-timeout", Map.of("old", o, "new", n), target,
               () -> SequenceMove.advance(source, target, margin));

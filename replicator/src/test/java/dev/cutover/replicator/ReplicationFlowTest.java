@@ -913,6 +913,39 @@ class ReplicationFlowTest {
   }
 
   /**
+   * Reviewer r14: run as a role that may not read one of old's sequences, {@code sequences} said "0
+   * of 1 sequence(s) on new moved" and exited 0 while old's stood at 90000 and new's far behind.
+   * Now it is refused as the switch refuses, naming the side, the sequence and the grant (exit 4).
+   */
+  @Test
+  void sequences_roleMayNotReadASequenceOnOld_refusedNamingItAndTheGrant(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "seqhidden");
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = server.connect(db.name); java.sql.Statement s = c.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE seq_ops LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+            + " CREATE SEQUENCE standalone; GRANT USAGE ON SCHEMA public TO seq_ops;"
+            + " GRANT SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO seq_ops; REVOKE SELECT ON SEQUENCE standalone FROM seq_ops");
+      }
+    }
+    try (Connection o = db.old(); java.sql.Statement s = o.createStatement()) {
+      s.execute("SELECT setval('standalone', 90000)");
+    }
+    Replicator asOps = Replicator.builder()
+        .old(dev.cutover.replicator.Endpoint.of(Side.OLD, pair.oldServer().jdbcUrl(db.name), "seq_ops", null))
+        .nw(dev.cutover.replicator.Endpoint.of(Side.NEW, pair.newServer().jdbcUrl(db.name), "seq_ops", null))
+        .build();
+    ReplicatorException e = catchThrowableOfType(ReplicatorException.class,
+        () -> asOps.sequences(Side.OLD, 1000, Duration.ofSeconds(30)));
+    assertThat(e).as("the move, which would leave standalone behind").isNotNull();
+    assertThat(e.failure()).isEqualTo(Failure.PRIVILEGE);
+    assertThat(e.getMessage()).startsWith("old: ").contains("public.standalone");
+    assertThat(e.remedy()).contains("GRANT SELECT ON SEQUENCE public.standalone TO \"seq_ops\" on old");
+    try (Connection n = db.nw()) {
+      assertThat(AppDatabase.count(n, "SELECT last_value FROM customer_id_seq")).as("nothing moved").isEqualTo(1);
+    }
+  }
+
+  /**
    * A second start of the same migration while the first copies: it failed with PostgreSQL's raw
    * "replication slot cutover_fwd_… already exists" (exit 1). Now it is refused up front (exit 5),
    * naming old and the first start's process, with nothing created or removed; so is a start of

@@ -22,8 +22,8 @@ import java.util.stream.Collectors;
  * exists and may log in; USAGE on the application's schemas; on each table and view the
  * privileges it holds on old (SELECT, INSERT, UPDATE, DELETE where it does not exist on old);
  * on each sequence what it holds on old plus UPDATE, with which the switch moves sequences
- * ({@code setval}). On old: USAGE or SELECT on every sequence, without which the switch reads no
- * value to move. Objects it owns on old but not on new are a warning (its migrations would fail).
+ * ({@code setval}). On old: SELECT on every sequence (from 10 USAGE shows a called sequence's
+ * value, a warning), without which the switch reads no value and refuses to start. Objects it owns on old but not on new are a warning (its migrations would fail).
  * Every finding's remedy is the exact statement, run on the side named.
  *
  * <p>Privileges count as PostgreSQL counts them ({@code has_table_privilege} and friends):
@@ -168,21 +168,33 @@ final class AppRolePrivileges {
       return;
     }
     List<String> unreadable = new ArrayList<>();
+    List<String> usageOnly = new ArrayList<>();
     List<String> unmovable = new ArrayList<>();
+    // before 10 a sequence's value is read from its relation, which takes SELECT; from 10 USAGE shows it once called
+    boolean selectNeeded = old.getMetaData().getDatabaseMajorVersion() < 10;
     for (String[] s : objects(old, "c.relkind = 'S'")) {
       Set<String> had = before.getOrDefault(s[0], Set.of());
-      if (!had.contains("USAGE") && !had.contains("SELECT")) {
+      if (!had.contains("SELECT") && (selectNeeded || !had.contains("USAGE"))) {
         unreadable.add(s[0]);
+      } else if (!had.contains("SELECT")) {
+        usageOnly.add(s[0]);
       }
       if (!had.contains("UPDATE")) {
         unmovable.add(s[0]);
       }
     }
     if (!unreadable.isEmpty()) {
-      add(Severity.ERROR, "old", "app-role-sequences", "application role " + role + " has neither USAGE nor SELECT on "
-          + unreadable.size() + " sequence(s) on old (" + abbreviate(unreadable) + "): the switch reads their values as this role,"
-          + " sees none, and would not move them on new", "GRANT SELECT ON SEQUENCE " + String.join(", ", unreadable)
-          + " TO " + Sql.ident(role));
+      add(Severity.ERROR, "old", "app-role-sequences", "application role " + role + " has " + (selectNeeded ? "no SELECT"
+          : "neither USAGE nor SELECT") + " on " + unreadable.size() + " sequence(s) on old (" + abbreviate(unreadable) + "): the"
+          + " switch reads their values as this role" + (selectNeeded ? " (before PostgreSQL 10 from each sequence's relation,"
+          + " which USAGE does not open)" : "") + ", sees none, and refuses to start", "GRANT SELECT ON SEQUENCE "
+          + String.join(", ", unreadable) + " TO " + Sql.ident(role));
+    }
+    if (!usageOnly.isEmpty()) {
+      add(Severity.WARNING, "old", "app-role-sequences", "application role " + role + " has USAGE but not SELECT on "
+          + usageOnly.size() + " sequence(s) on old (" + abbreviate(usageOnly) + "): USAGE shows a sequence's value only once it"
+          + " has been called, so the switch refuses to start while one is restarted or set with setval(s, n, false)",
+          "GRANT SELECT ON SEQUENCE " + String.join(", ", usageOnly) + " TO " + Sql.ident(role));
     }
     if (!unmovable.isEmpty()) {
       add(Severity.WARNING, "old", "app-role-sequences", "application role " + role + " lacks UPDATE on " + unmovable.size()

@@ -36,6 +36,10 @@ final class SequencesCommand extends BaseCommand {
       for (String m : result.missing()) {
         out().println("  ! sequence " + m + " is missing on " + side.other().label());
       }
+      for (String m : result.nearLimit()) {
+        out().println("  ! sequence " + m + " has fewer than " + margin + " values left before its bound: moved on "
+            + side.other().label() + " only to " + side.label() + "'s value (raise its MAXVALUE, or MINVALUE going down)");
+      }
     });
     return 0;
   }
