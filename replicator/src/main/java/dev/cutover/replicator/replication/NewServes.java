@@ -1,7 +1,6 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.driver.control.OperatorControl;
-import dev.cutover.driver.control.SwitchState;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.CaptureWays;
@@ -22,12 +21,13 @@ public final class NewServes {
 
   /** Why new serves already, as a clause ("old is fenced ..."), or empty where old still does. */
   public static Optional<String> why(Connection old, Connection nw, Names names) throws SQLException {
-    if (may(old, "cutover.fence_raised()") && OperatorControl.fenceRaised(old)) {
+    if (Sql.mayExecute(old, "cutover.fence_raised()") && OperatorControl.fenceRaised(old)) {
       return Optional.of("old is fenced (a switch to new raised its fence: the application's writes go to new)");
     }
-    Optional<String> released = releasedToNew(old, nw);
+    Optional<ReleasedSwitch> released = ReleasedSwitch.toward(old, nw, "new");
     if (released.isPresent()) {
-      return released;
+      return Optional.of("old's control schema records switch " + released.get().view().id() + " of service "
+          + released.get().service() + " to new as released (the application's writes go to new)");
     }
     boolean forward = ReplicationObjects.subscriptionExists(nw, names.forward()) || RelayProgress.armed(nw) || CaptureWays.forwardArmed(nw);
     boolean back = ReplicationObjects.subscriptionExists(old, names.reverse()) || CaptureWays.reverseArmed(old);
@@ -35,34 +35,5 @@ public final class NewServes {
       return Optional.of("reverse replication (new -> old) runs and forward does not: the application's writes on new flow back to old");
     }
     return Optional.empty();
-  }
-
-  /** A service whose last switch recorded on old is released to new, with no later one released back to old on new. */
-  private static Optional<String> releasedToNew(Connection old, Connection nw) throws SQLException {
-    if (!may(old, "cutover.service_names()") || !may(old, "cutover.service_status(text)")) {
-      return Optional.empty();
-    }
-    boolean newReadable = may(nw, "cutover.service_names()") && may(nw, "cutover.service_status(text)");
-    for (String service : OperatorControl.services(old)) {
-      Optional<OperatorControl.SwitchView> there = OperatorControl.read(old, service).lastSwitch()
-          .filter(s -> s.state() == SwitchState.RELEASED && "new".equals(s.target()));
-      if (there.isEmpty()) {
-        continue;
-      }
-      Optional<OperatorControl.SwitchView> back = newReadable ? OperatorControl.read(nw, service).lastSwitch()
-          .filter(s -> s.state() == SwitchState.RELEASED && "old".equals(s.target()))
-          .filter(s -> s.updatedAt() != null && there.get().updatedAt() != null && s.updatedAt().isAfter(there.get().updatedAt()))
-          : Optional.empty();
-      if (back.isEmpty()) {
-        return Optional.of("old's control schema records switch " + there.get().id() + " of service " + service
-            + " to new as released (the application's writes go to new)");
-      }
-    }
-    return Optional.empty();
-  }
-
-  /** Whether the role may call {@code function} (false where the control schema, or that function of it, is missing). */
-  private static boolean may(Connection c, String function) throws SQLException {
-    return Sql.bool(c, "SELECT coalesce(has_function_privilege(to_regprocedure(?), 'EXECUTE'), false)", function);
   }
 }

@@ -3,7 +3,6 @@ package dev.cutover.replicator.replication;
 import dev.cutover.common.Poll;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.OperatorControl;
-import dev.cutover.driver.control.SwitchState;
 import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
@@ -153,7 +152,8 @@ public final class Reverse {
       throw new ReplicatorException(Failure.PRECONDITION, "the control schema is missing on " + back.fromName(),
           "run `cutover-replicator start` first");
     }
-    Optional<String> released = releasedToward(from, back.to() == old ? o : n, back.fromName());
+    Optional<String> released = ReleasedSwitch.toward(back.to() == old ? o : n, from, back.fromName())
+        .map(r -> "service " + r.service() + ", switch " + r.view().id() + " at " + r.view().updatedAt());
     if (released.isPresent()) {
       // Run after the switch in place of reverse: it said the switch "will" create a slot it had made (r15).
       if (ReplicationObjects.ownSlotExists(from, back.slot())) {
@@ -179,32 +179,6 @@ public final class Reverse {
         + " after its barrier and before release; run `cutover-replicator reverse` after the switch to stream "
         + back.label() + " from it");
     return steps;
-  }
-
-  /**
-   * The switch toward {@code target} (the side {@code serving} is connected to) if it is already
-   * released: the newest released switch of any service recorded on {@code source} (a switch is
-   * recorded on the side it leaves) goes to {@code target}, and none released from {@code serving}
-   * since. Its service and time, for messages; empty when not, or where a side has no control schema.
-   */
-  private static Optional<String> releasedToward(Connection serving, Connection source, String target) throws SQLException {
-    if (ControlSchema.installedVersion(source).isEmpty()) {
-      return Optional.empty();
-    }
-    for (String service : OperatorControl.services(source)) {
-      Optional<OperatorControl.SwitchView> there = OperatorControl.read(source, service).lastSwitch()
-          .filter(s -> s.state() == SwitchState.RELEASED && target.equals(s.target()));
-      if (there.isEmpty()) {
-        continue;
-      }
-      Optional<OperatorControl.SwitchView> back = OperatorControl.read(serving, service).lastSwitch()
-          .filter(s -> s.state() == SwitchState.RELEASED && s.updatedAt() != null && there.get().updatedAt() != null
-              && s.updatedAt().isAfter(there.get().updatedAt()));
-      if (back.isEmpty()) {
-        return Optional.of("service " + service + ", switch " + there.get().id() + " at " + there.get().updatedAt());
-      }
-    }
-    return Optional.empty();
   }
 
   /**

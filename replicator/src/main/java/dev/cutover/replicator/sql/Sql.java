@@ -220,6 +220,11 @@ public final class Sql {
     return bool(c, "SELECT to_regclass(?) IS NOT NULL", qualifiedName);
   }
 
+  /** Whether the role may call {@code function} (a signature, such as {@code cutover.fence_raised()}); false where it is missing. */
+  public static boolean mayExecute(Connection c, String function) throws SQLException {
+    return bool(c, "SELECT coalesce(has_function_privilege(to_regprocedure(?), 'EXECUTE'), false)", function);
+  }
+
   /** Lower-case ASCII, for comparing setting values. */
   public static String lower(String s) {
     return s == null ? null : s.toLowerCase(Locale.ROOT);

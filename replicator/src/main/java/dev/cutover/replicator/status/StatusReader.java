@@ -258,8 +258,7 @@ public final class StatusReader {
    * right to read the fence, is missing.
    */
   private static boolean fenced(Connection c) throws SQLException {
-    return Sql.bool(c, "SELECT coalesce(has_function_privilege(to_regprocedure('cutover.fence_raised()'), 'EXECUTE'), false)")
-        && OperatorControl.fenceRaised(c);
+    return Sql.mayExecute(c, "cutover.fence_raised()") && OperatorControl.fenceRaised(c);
   }
 
   /** A slot as status shows it, and the source's WAL it has not confirmed; both null where it is missing. */
