@@ -3,10 +3,10 @@ package dev.cutover.replicator.check;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.check.Finding.Severity;
+import dev.cutover.replicator.sql.NameList;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -30,29 +30,7 @@ public final class SynchronousStandbys {
     if (open >= 0 && s.endsWith(")")) {
       s = s.substring(open + 1, s.length() - 1);
     }
-    List<String> names = new ArrayList<>();
-    StringBuilder name = new StringBuilder();
-    boolean quoted = false;
-    for (int i = 0; i < s.length(); i++) {
-      char ch = s.charAt(i);
-      if (ch == '"') {
-        if (quoted && i + 1 < s.length() && s.charAt(i + 1) == '"') {
-          name.append('"');
-          i++;
-        } else {
-          quoted = !quoted;
-        }
-      } else if (ch == ',' && !quoted) {
-        names.add(name.toString().trim());
-        name.setLength(0);
-      } else {
-        name.append(ch);
-      }
-    }
-    if (!name.toString().isBlank()) {
-      names.add(name.toString().trim());
-    }
-    return names;
+    return NameList.split(s);
   }
 
   /** Whether {@code setting} names {@code applicationName} (compared as the server does, ignoring case) or {@code *}. */

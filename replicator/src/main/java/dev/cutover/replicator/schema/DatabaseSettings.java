@@ -1,5 +1,6 @@
 package dev.cutover.replicator.schema;
 
+import dev.cutover.replicator.sql.NameList;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Array;
 import java.sql.Connection;
@@ -126,7 +127,7 @@ public final class DatabaseSettings {
     if (!LISTS_OF_NAMES.contains(name.toLowerCase(Locale.ROOT))) {
       return Sql.literal(stored);
     }
-    List<String> names = splitNames(stored);
+    List<String> names = NameList.split(stored);
     if (names.isEmpty()) {
       return "''";
     }
@@ -135,43 +136,5 @@ public final class DatabaseSettings {
       literals.add(Sql.literal(n));
     }
     return String.join(", ", literals);
-  }
-
-  /** A list of names as the catalog holds it ({@code "$user", public, "My Schema"}): each name, unquoted. */
-  static List<String> splitNames(String stored) {
-    List<String> out = new ArrayList<>();
-    int i = 0;
-    int n = stored.length();
-    while (i < n) {
-      while (i < n && (Character.isWhitespace(stored.charAt(i)) || stored.charAt(i) == ',')) {
-        i++;
-      }
-      if (i >= n) {
-        break;
-      }
-      StringBuilder b = new StringBuilder();
-      if (stored.charAt(i) == '"') {
-        i++;
-        while (i < n) {
-          char ch = stored.charAt(i++);
-          if (ch == '"') {
-            if (i < n && stored.charAt(i) == '"') {
-              b.append('"');
-              i++;
-            } else {
-              break;
-            }
-          } else {
-            b.append(ch);
-          }
-        }
-      } else {
-        while (i < n && stored.charAt(i) != ',' && !Character.isWhitespace(stored.charAt(i))) {
-          b.append(stored.charAt(i++));
-        }
-      }
-      out.add(b.toString());
-    }
-    return out;
   }
 }
