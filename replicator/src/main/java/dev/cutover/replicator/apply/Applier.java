@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * server when its connection ends, also after kill -9), and a second one waits for it. Every
  * failure that is not a refusal (a lost connection, a server restart, a statement that fails)
  * rolls the batch back, closes both connections and starts over from the position on the target
- * after a pause that grows to {@link #MAX_BACKOFF}: a batch is applied whole or not at all, and
+ * after a pause that grows to {@link #MAX_BACKOFF} (and starts short again once a batch went
+ * through, {@link Backoff}): a batch is applied whole or not at all, and
  * never twice. An empty batch moves the position only every {@code idleWrite}, so an idle
  * cutover does not write on the target at every poll.
  *
@@ -206,8 +207,9 @@ public final class Applier implements AutoCloseable {
   }
 
   private void run() {
-    long backoff = 100;
+    Backoff backoff = new Backoff(100, MAX_BACKOFF.toMillis());
     while (!stopping) {
+      long before = batches.get();
       try {
         applyUntilStopped();
         if (!stopping) {
@@ -237,8 +239,10 @@ public final class Applier implements AutoCloseable {
       } finally {
         closeQuietly();
       }
-      LockSupport.parkNanos(Duration.ofMillis(backoff).toNanos());
-      backoff = Math.min(MAX_BACKOFF.toMillis(), backoff * 2);
+      if (batches.get() != before) {
+        backoff.reset();
+      }
+      LockSupport.parkNanos(Duration.ofMillis(backoff.next()).toNanos());
     }
   }
 

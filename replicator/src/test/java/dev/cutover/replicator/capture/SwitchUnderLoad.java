@@ -28,6 +28,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -118,7 +119,7 @@ final class SwitchUnderLoad implements AutoCloseable {
         Reverse.Report reverse = r.reverse(new Reverse.Options(Duration.ZERO, WAIT));
         assertThat(reverse.mode()).isEqualTo("capture");
         assertAppHoldsNothingOfTheReplicators(db);
-        Set<Long> acknowledged = run.switchCompletesToNew();
+        Set<Long> acknowledged = run.switchCompletesToNew(apply);
         run.writers.awaitMore(200);
         Set<Long> onNew = new HashSet<>(run.writers.acknowledged);
         onNew.removeAll(acknowledged);
@@ -201,15 +202,24 @@ final class SwitchUnderLoad implements AutoCloseable {
   }
 
   /**
-   * With apply running and caught up: the switch to new completes, every write acknowledged
+   * With apply running and caught up: the switch to new completes (after the driver's own retries
+   * where apply fell behind the writers by more than the barrier timeout), every write acknowledged
    * until then is on new at once (I1), and old is fenced (I2).
    *
    * @return the writes acknowledged when the switch had completed
    */
-  private Set<Long> switchCompletesToNew() throws Exception {
+  private Set<Long> switchCompletesToNew(ApplyProcess apply) throws Exception {
     flag.set(Target.NEW);
     SwitchEvent there = next();
-    assertThat(there.outcome()).as(there.summary()).isEqualTo(Outcome.COMPLETED);
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (there.outcome() == Outcome.ABORTED && there.reason().contains("runs but lags") && System.nanoTime() < deadline) {
+      // A host short of CPU (the suite runs four test JVMs on two cores) can leave apply more than
+      // the barrier timeout behind the writers; the driver then aborts before the gate closes and
+      // retries while the flag asks for new, which is what is checked from here on.
+      System.out.println("[switch] apply behind the writers: " + state(apply));
+      there = next();
+    }
+    assertThat(there.outcome()).as(there.summary() + "; " + state(apply)).isEqualTo(Outcome.COMPLETED);
     Set<Long> acknowledged = Set.copyOf(writers.acknowledged);
     try (Connection n = db.nw()) {
       assertThat(writers.missingFrom(n, acknowledged)).as("I1: acknowledged before the switch ended, missing on new").isEmpty();
@@ -219,6 +229,17 @@ final class SwitchUnderLoad implements AutoCloseable {
           .as("I2: old is fenced").isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("25006"));
     }
     return acknowledged;
+  }
+
+  /** Each applier's batches, changes, the source time it reached and its last error: what a switch that waited on it saw. */
+  private static String state(ApplyProcess apply) {
+    StringBuilder s = new StringBuilder();
+    for (Applier a : apply.appliers()) {
+      s.append(a.way().label()).append(": ").append(a.batches()).append(" batch(es), ").append(a.changes()).append(" change(s), reached ")
+          .append(a.appliedSourceTime()).append(" at ").append(Instant.now()).append(", last error ").append(a.lastError())
+          .append("; ");
+    }
+    return s.toString();
   }
 
   /** Stops the writers; none of their transactions failed (I5, I7), each read its own write (I4), no id came twice (I6). */
