@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.util.List;
@@ -168,6 +170,69 @@ class CheckRemediesTest {
     try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
       assertThat(AppDatabase.strings(n, reads)).isEqualTo(AppDatabase.strings(o, reads)).singleElement().asString()
           .startsWith("2 app, \"My Schema\", public -:");
+    }
+  }
+
+  /**
+   * The application role has defaults for every database on old (ALTER ROLE ... SET search_path and
+   * timezone), as a role created afresh on a managed target lacks; new's has one old's lacks. Check
+   * warns of each with the ALTER ROLE statement that makes new like old, names quoted, and says
+   * they reach every database on new's server; status's drift names those old has. Once they have
+   * run, a session of the role on new reads the same table as on old, and check is silent. Before,
+   * check compared the database's settings and the role's in the database only, and said nothing.
+   */
+  @Test
+  void check_roleWideSettingsDiffer_warnsWithTheAlterRoleStatementsThatMakeNewLikeOld(PostgresPair pair) throws Exception {
+    String db = "RoleSettings";
+    String role = "App Wide";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    String schema = "DO $$ BEGIN CREATE ROLE " + Sql.ident(role) + " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+        + " GRANT ALL ON DATABASE \"RoleSettings\" TO " + Sql.ident(role) + "; CREATE SCHEMA app; GRANT USAGE ON SCHEMA app TO PUBLIC;"
+        + " CREATE TABLE app.thing (id int); CREATE TABLE public.thing (id int); GRANT SELECT ON app.thing, public.thing TO PUBLIC;"
+        + " INSERT INTO app.thing VALUES (1), (2); ALTER ROLE " + Sql.ident(role) + " RESET ALL";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, schema + "; ALTER ROLE " + Sql.ident(role) + " SET search_path = app, public;"
+          + " ALTER ROLE " + Sql.ident(role) + " SET timezone = 'Asia/Kolkata'");
+      AppDatabase.execute(n, schema + "; ALTER ROLE " + Sql.ident(role) + " SET statement_timeout = '5s'");
+    }
+    try {
+      Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+          .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).appRoles(List.of(role)).build();
+      List<Finding> findings = r.check().findings().stream().filter(f -> f.code().equals("role-setting")).toList();
+      String quoted = Sql.ident(role);
+      assertThat(findings).extracting(Finding::message).allSatisfy(m -> assertThat(m).contains("every database on new's server"));
+      assertThat(findings).allSatisfy(f -> assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING)).extracting(Finding::remedy)
+          .map(remedy -> remedy.substring(remedy.indexOf("superuser: ") + "superuser: ".length())).containsExactlyInAnyOrder(
+              "ALTER ROLE " + quoted + " SET \"search_path\" TO 'app', 'public'",
+              "ALTER ROLE " + quoted + " SET \"timezone\" TO 'Asia/Kolkata'",
+              "ALTER ROLE " + quoted + " RESET \"statement_timeout\"");
+      assertThat(findings).extracting(Finding::message).anyMatch(m -> m.contains("default of role " + role
+          + " in every database, search_path = app, public is set on old but not on new"));
+      try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+        dev.cutover.driver.control.ControlSchema.install(o, List.of(role));
+        dev.cutover.driver.control.ControlSchema.install(n, List.of(role));
+        assertThat(dev.cutover.replicator.ddl.SchemaChanges.drift(o, n, "old", "new", t -> true))
+            .anyMatch(p -> p.startsWith("default of role " + role + " in every database, search_path = app, public is set on old but not on new")
+                && p.contains("every database") && p.endsWith("ALTER ROLE " + quoted + " SET \"search_path\" TO 'app', 'public'"));
+        for (Finding f : findings) {
+          AppDatabase.execute(n, f.remedy().substring(f.remedy().indexOf("superuser: ") + "superuser: ".length()));
+        }
+      }
+      assertThat(r.check().findings()).extracting(Finding::code).doesNotContain("role-setting");
+      java.util.Properties as = new java.util.Properties();
+      as.setProperty("user", role);
+      String reads = "SELECT (SELECT count(*) FROM thing) || ' ' || current_setting('search_path')";
+      try (Connection o = new org.postgresql.Driver().connect(pair.oldServer().jdbcUrl(db), as);
+          Connection n = new org.postgresql.Driver().connect(pair.newServer().jdbcUrl(db), as)) {
+        assertThat(AppDatabase.strings(n, reads)).isEqualTo(AppDatabase.strings(o, reads)).containsExactly("2 app, public");
+      }
+    } finally {
+      for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+        try (Connection c = s.connect(db)) {
+          AppDatabase.execute(c, "ALTER ROLE " + Sql.ident(role) + " RESET ALL");
+        }
+      }
     }
   }
 

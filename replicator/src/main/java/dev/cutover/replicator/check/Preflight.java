@@ -21,6 +21,7 @@ import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.schema.DatabaseSettings;
+import dev.cutover.replicator.schema.RoleSettings;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Sql;
@@ -89,7 +90,7 @@ public final class Preflight {
         p.tables();
         p.findings.addAll(RowSecurityCheck.findings(o, n));
         p.findings.addAll(SearchPathCheck.findings(o, n));
-        p.databaseSettings();
+        p.databaseSettings(appRoles);
         p.sequences();
         p.extensions();
         p.largeObjects();
@@ -123,12 +124,22 @@ public final class Preflight {
    * ({@link DatabaseSettings}): a warning each, with the statement that gives new old's. Not an
    * error: replication works, and a setting may differ on purpose (a memory or timeout setting
    * sized for new's server); but one that changes what the application's statements mean (a
-   * search_path, a timezone) must be made alike before the switch.
+   * search_path, a timezone) must be made alike before the switch. The same for the defaults for
+   * every database ({@link RoleSettings}) of the application's roles and of the role old's URL
+   * connects as, which {@code schema} does not copy.
    */
-  private void databaseSettings() throws SQLException {
+  private void databaseSettings(List<String> appRoles) throws SQLException {
     for (DatabaseSettings.Difference d : DatabaseSettings.differences(old, nw)) {
       add(Severity.WARNING, "new", "database-setting", d.describe(), "unless new's differs on purpose, run on new as the database's"
           + " owner" + (d.role() == null ? "" : " (for a role's: a role with CREATEROLE)") + " or a superuser: " + d.statement());
+    }
+    // The application's roles and the one old's URL connects as: their defaults for every database apply to its sessions too.
+    Set<String> roles = new java.util.LinkedHashSet<>(appRoles);
+    roles.add(Sql.string(old, "SELECT session_user::text"));
+    for (RoleSettings.Difference d : RoleSettings.differences(old, nw, roles)) {
+      add(Severity.WARNING, "new", "role-setting", d.describe() + ". schema does not copy it: it holds for the role's sessions in"
+          + " every database on new's server, not this one alone (ALTER ROLE … IN DATABASE … SET gives it this one only)",
+          "unless new's differs on purpose, run on new as a role with CREATEROLE or a superuser: " + d.statement());
     }
   }
 

@@ -1,7 +1,9 @@
 package dev.cutover.replicator.ddl;
 
+import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.schema.DatabaseSettings;
+import dev.cutover.replicator.schema.RoleSettings;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -26,7 +28,9 @@ import java.util.Map;
  * others are compared by name. Objects of extensions and of the control schema (the capture's and
  * the fence's triggers call functions there) are left out. Also the defaults of the database and of
  * roles in it ({@link DatabaseSettings}) the source has and the target lacks or holds otherwise: a
- * migration's {@code ALTER DATABASE … SET search_path} on the source alone.
+ * migration's {@code ALTER DATABASE … SET search_path} on the source alone; and the defaults for
+ * every database ({@link RoleSettings}) of the roles granted the control plane (the application's)
+ * and of the role the source's URL connects as.
  */
 final class ObjectDrift {
   private ObjectDrift() {}
@@ -112,6 +116,15 @@ final class ObjectDrift {
       // One the target alone has is the other way's (check names it). No schema change carries these: no event trigger fires for them.
       if (d.oldValue() != null) {
         out.add(d.describe(w.source(), w.target()) + ". " + capitalized(w.run()) + d.statement());
+      }
+    }
+    // The roles the control plane is granted to (the application's) and the one the source's URL connects as.
+    java.util.Set<String> roles = new java.util.LinkedHashSet<>(ControlSchema.grantedRoles(source));
+    roles.add(Sql.string(source, "SELECT session_user::text"));
+    for (RoleSettings.Difference d : RoleSettings.differences(source, target, roles)) {
+      if (d.oldValue() != null) {
+        out.add(d.describe(w.source(), w.target()) + " (a default for every database: it holds in the role's other databases on "
+            + w.target() + "'s server too). " + capitalized(w.run()) + d.statement());
       }
     }
     List<String> theirSequences = sequences(target);
