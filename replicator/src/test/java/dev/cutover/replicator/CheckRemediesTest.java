@@ -236,6 +236,56 @@ class CheckRemediesTest {
     }
   }
 
+  /**
+   * An extension's configuration table (pg_extension.extconfig, as PostGIS's spatial_ref_sys), which
+   * CREATE EXTENSION fills on new before the copy: check and start name the extension and say to
+   * TRUNCATE it on new; once done, start copies old's rows there, the extension's own and the one
+   * added on old. Before, both said to create the schema into an empty database, which the operator
+   * had just done and which fills the table again. No contrib extension has such a table, so the
+   * test makes one of hstore's (pg_extension_config_dump runs only inside an extension's script).
+   */
+  @Test
+  void checkAndStart_extensionConfigTableFilledOnNew_nameTheExtensionAndTruncateLetsTheCopyBringOldsRows(PostgresPair pair)
+      throws Exception {
+    String db = "extconfig";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    String schema = "CREATE EXTENSION hstore; CREATE TABLE public.ref_sys (srid int PRIMARY KEY, def text);"
+        + " ALTER EXTENSION hstore ADD TABLE public.ref_sys;"
+        + " UPDATE pg_extension SET extconfig = array_append(coalesce(extconfig, '{}'), 'public.ref_sys'::regclass::oid),"
+        + " extcondition = array_append(coalesce(extcondition, '{}'), '') WHERE extname = 'hstore';"
+        + " INSERT INTO public.ref_sys VALUES (4326, 'WGS 84'), (3857, 'Web Mercator')";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, schema + "; INSERT INTO public.ref_sys VALUES (900913, 'added on old')");
+      AppDatabase.execute(n, schema);
+    }
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    List<Finding> findings = r.check().findings().stream().filter(f -> f.code().equals("table-not-empty")).toList();
+    assertThat(findings).singleElement().satisfies(f -> {
+      assertThat(f.message()).contains("public.ref_sys").contains("configuration table of extension hstore");
+      assertThat(f.remedy()).startsWith("run on new: TRUNCATE \"public\".\"ref_sys\"; ").doesNotContain("empty database");
+    });
+    for (dev.cutover.replicator.capture.Capture engine : List.of(dev.cutover.replicator.capture.Capture.LOGICAL,
+        dev.cutover.replicator.capture.Capture.TRIGGERS)) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> r.start(dev.cutover.replicator.replication.StartOptions.defaults()
+          .withCapture(engine), new dev.cutover.replicator.copy.CopyProgress(), dev.cutover.replicator.copy.CopyListener.NONE))
+          .isInstanceOf(ReplicatorException.class).hasMessageContaining("configuration table of extension hstore")
+          .satisfies(e -> assertThat(((ReplicatorException) e).remedy()).startsWith("TRUNCATE on new the extensions' configuration"));
+    }
+    try (Connection n = pair.newServer().connect(db)) {
+      String remedy = findings.get(0).remedy();
+      AppDatabase.execute(n, remedy.substring("run on new: ".length(), remedy.indexOf(';')));
+    }
+    assertThat(r.check().findings()).extracting(Finding::code).doesNotContain("table-not-empty");
+    r.start(dev.cutover.replicator.replication.StartOptions.defaults().withCapture(dev.cutover.replicator.capture.Capture.TRIGGERS),
+        new dev.cutover.replicator.copy.CopyProgress(), dev.cutover.replicator.copy.CopyListener.NONE);
+    String rows = "SELECT srid || ' ' || def FROM public.ref_sys ORDER BY srid";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, rows)).isEqualTo(AppDatabase.strings(o, rows)).contains("900913 added on old");
+    }
+  }
+
   @Test
   void check_schemaDiffers_everyRemedyRunsOnNewAndMakesItLikeOld(PostgresPair pair) throws Exception {
     String db = "remedies";

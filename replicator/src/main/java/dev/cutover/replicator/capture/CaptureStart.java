@@ -253,6 +253,7 @@ public final class CaptureStart {
     requireOwner(o, "old", onOld);
     requireOwner(n, "new", onOld.stream().filter(t -> describeQuietly(n, t).isPresent()).toList());
     List<String> problems = new ArrayList<>();
+    int configTables = 0;
     for (TableName t : onOld) {
       Optional<TableInfo> onNew = Catalog.describe(n, t);
       if (onNew.isEmpty()) {
@@ -266,12 +267,17 @@ public final class CaptureStart {
       } else if (info.replicaIdentity() != 'f' && info.hasKey() && !info.key().equals(onNew.get().key())) {
         problems.add(t + " is keyed by " + info.key() + " on old but " + onNew.get().key() + " on new");
       } else if (Sql.bool(n, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.quoted() + ")")) {
-        problems.add(t + " on new already has rows");
+        String config = Catalog.configTableRows(n, t);
+        problems.add(t + " on new already has rows" + (config == null ? "" : " (" + config + ")"));
+        configTables += config == null ? 0 : 1;
       }
     }
     if (!problems.isEmpty()) {
       throw new ReplicatorException(Failure.PRECONDITION, "new is not ready for the copy: " + String.join(", ", problems),
-          "create the schema with `cutover-replicator schema` into an empty database (start copies into empty tables only)");
+          configTables == problems.size() ? "TRUNCATE on new the extensions' configuration tables named (start copies into empty"
+              + " tables only; schema again would fill them again)" : "create the schema with `cutover-replicator schema` into an empty"
+              + " database (start copies into empty tables only)" + (configTables == 0 ? "" : "; TRUNCATE on new the extensions'"
+              + " configuration tables named, which CREATE EXTENSION fills"));
     }
   }
 

@@ -365,8 +365,12 @@ public final class Preflight {
       indexes(t);
       if (Sql.bool(nw, "SELECT has_table_privilege(?, 'SELECT')", t.regclass())
           && Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.quoted() + ")")) {
-        add(Severity.ERROR, "new", "table-not-empty", "table " + t + " on new already has rows; start copies into empty tables only",
-            "TRUNCATE it on new, or create the schema into an empty database");
+        String config = Catalog.configTableRows(nw, t);
+        add(Severity.ERROR, "new", "table-not-empty", "table " + t + " on new already has rows; start copies into empty tables only"
+            + (config == null ? "" : ". It is a configuration table of extension " + Catalog.extensionOfConfigTable(nw, t)
+            + ", filled by CREATE EXTENSION on new (schema's ran it), so schema again does not help"),
+            config == null ? "TRUNCATE it on new, or create the schema into an empty database"
+                : "run on new: TRUNCATE " + t.quoted() + "; the copy then brings old's rows there, the extension's own and any added on old");
       }
     }
     for (CatalogDdl.EnumGap gap : CatalogDdl.missingEnumValues(old, nw)) {

@@ -260,6 +260,7 @@ public final class ForwardStart {
               + " to start over" : "run `cutover-replicator cleanup` to remove it, then start again");
     }
     List<String> problems = new ArrayList<>();
+    int configTables = 0;
     List<TableName> copied = new ArrayList<>(Catalog.applicationTables(o));
     copied.addAll(unlogged(o));
     for (TableName t : copied) {
@@ -272,7 +273,9 @@ public final class ForwardStart {
       if (incompatible != null) {
         problems.add(incompatible);
       } else if (Sql.bool(n, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.quoted() + ")")) {
-        problems.add(t + " on new already has rows");
+        String config = Catalog.configTableRows(n, t);
+        problems.add(t + " on new already has rows" + (config == null ? "" : " (" + config + ")"));
+        configTables += config == null ? 0 : 1;
       }
     }
     if (LargeObjects.count(o) > 0 && LargeObjects.count(n) > 0) {
@@ -280,7 +283,10 @@ public final class ForwardStart {
     }
     if (!problems.isEmpty()) {
       throw new ReplicatorException(Failure.PRECONDITION, "new is not ready for the copy: " + String.join(", ", problems),
-          "create the schema with `cutover-replicator schema` into an empty database (start copies into empty tables only)");
+          configTables == problems.size() ? "TRUNCATE on new the extensions' configuration tables named (start copies into empty"
+              + " tables only; schema again would fill them again)" : "create the schema with `cutover-replicator schema` into an empty"
+              + " database (start copies into empty tables only)" + (configTables == 0 ? "" : "; TRUNCATE on new the extensions'"
+              + " configuration tables named, which CREATE EXTENSION fills"));
     }
   }
 

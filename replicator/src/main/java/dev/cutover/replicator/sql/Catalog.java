@@ -32,6 +32,31 @@ public final class Catalog {
     return tables(c, "c.relkind = 'r' AND c.relpersistence = 'p' AND " + SYSTEM_SCHEMA_FILTER);
   }
 
+  /**
+   * The extension whose configuration table {@code table} is ({@code pg_extension.extconfig} holds
+   * it: a table its script registered with {@code pg_extension_config_dump}, as PostGIS's {@code
+   * spatial_ref_sys}), or null. Its {@code CREATE EXTENSION} fills it on new, so new has rows there
+   * before the copy though the schema came from old.
+   */
+  public static String extensionOfConfigTable(Connection c, TableName table) throws SQLException {
+    List<String> names = Sql.strings(c, "SELECT e.extname::pg_catalog.text FROM pg_catalog.pg_extension e"
+        + " WHERE ?::pg_catalog.regclass::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (e.extconfig)", table.regclass());
+    return names.isEmpty() ? null : names.get(0);
+  }
+
+  /**
+   * Why new's {@code table} holding rows stops start's copy, and what to do: for an extension's
+   * configuration table ({@link #extensionOfConfigTable}), that the extension's {@code CREATE
+   * EXTENSION} on new filled it and that {@code TRUNCATE} on new lets the copy bring old's rows (the
+   * extension's own and those added on old); otherwise null (the caller's general remedy holds).
+   */
+  public static String configTableRows(Connection nw, TableName table) throws SQLException {
+    String extension = extensionOfConfigTable(nw, table);
+    return extension == null ? null : table + " on new is a configuration table of extension " + extension + ", which its CREATE"
+        + " EXTENSION on new filled (schema's ran it): TRUNCATE " + table.quoted() + " on new, and the copy brings old's rows"
+        + " there, the extension's own and any added on old";
+  }
+
   /** Unlogged tables (those holding rows), which logical replication never carries. */
   public static List<TableName> unloggedTables(Connection c) throws SQLException {
     return tables(c, "c.relkind = 'r' AND c.relpersistence = 'u' AND " + SYSTEM_SCHEMA_FILTER);
