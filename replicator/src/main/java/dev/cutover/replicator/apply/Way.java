@@ -68,10 +68,28 @@ public record Way(String name, Endpoint source, Endpoint target) {
   /**
    * Why a barrier written on way {@code name}'s source cannot reach {@code target} (named
    * {@code targetLabel}) now: no apply process holds the way's lock there. Empty while one does.
+   * An apply whose batches fail holds no lock between its tries; where it noted a failure on the
+   * target within {@link ApplyFailures#RECENT}, that failure is what is said (it runs: starting
+   * another would not help), and an older one is named beside "no apply runs".
    */
   public static Optional<String> noApply(Connection target, String name, String targetLabel) throws SQLException {
-    return applying(target, name) ? Optional.empty()
-        : Optional.of("no `cutover-replicator apply` runs into " + targetLabel + " to carry the barrier");
+    if (applying(target, name)) {
+      return Optional.empty();
+    }
+    Optional<ApplyFailures.Failed> failed = ApplyFailures.read(target, name);
+    if (failed.isPresent() && failed.get().recent()) {
+      return Optional.of(failed.get().describe(targetLabel) + "; until its cause is fixed it carries no barrier");
+    }
+    return Optional.of("no `cutover-replicator apply` runs into " + targetLabel + " to carry the barrier" + failed.map(f -> " (the"
+        + " last one noted a failure at " + f.last() + ": " + f.message() + ")").orElse(""));
+  }
+
+  /**
+   * Why a barrier did not reach {@code target} while an apply process held the way's lock: the
+   * failure it noted within {@link ApplyFailures#RECENT}, or empty.
+   */
+  public static Optional<String> failing(Connection target, String name, String targetLabel) throws SQLException {
+    return ApplyFailures.read(target, name).filter(ApplyFailures.Failed::recent).map(f -> f.describe(targetLabel));
   }
 
   /** Whether an apply process holds this way's lock on {@code target} now (not another role holding its key). */

@@ -272,10 +272,12 @@ public final class Verifier {
               rechecked = false;
               Optional<String> silent = BoundedRead.silent(Map.of(sourceEp.side().label(), pair.source,
                   targetEp.side().label(), pair.target));
+              Optional<String> failing = silent.isPresent() || applyWay == null ? Optional.empty()
+                  : Way.failing(pair.target, applyWay, targetEp.side().label());
               note = silent.map(side -> side + " did not answer within " + options.catchUpTimeout().toMillis() + " ms during the"
                   + " recheck (" + BoundedRead.SILENCE + "), so differences are reported as found")
                   .orElse("replication did not pass a barrier within " + options.catchUpTimeout().toMillis()
-                      + " ms, so differences are reported as found");
+                      + " ms" + failing.map(f -> " (" + f + ")").orElse("") + ", so differences are reported as found");
               break;
             }
           }

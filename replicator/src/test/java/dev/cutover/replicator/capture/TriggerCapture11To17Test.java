@@ -1111,6 +1111,33 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * An apply runs but fails every batch (a column added on old only): verify's note names that
+   * failure and when it was last tried, not "no apply runs", which sent the operator to start an
+   * apply that was running. Before, the note said no `cutover-replicator apply` ran into new (or, with
+   * the lock held, only that no barrier passed).
+   */
+  @Test
+  void verify_applyRunsButFails_noteNamesTheFailureNotAMissingApply(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "verifyfails");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      try (Connection o = db.old()) {
+        OwnedDatabase.execute(o, "ALTER TABLE counter ADD COLUMN note jsonb");
+        OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('noted', 1, '{\"kept\": true}')");
+      }
+      await().atMost(CATCH_UP).until(() -> r.status().forward().problems().stream()
+          .anyMatch(p -> p.startsWith("the apply into new fails") && p.contains("no column note")));
+      Verifier.Options d = Verifier.Options.defaults();
+      VerifyReport report = r.verify(new Verifier.Options(d.chunkRows(), d.leafRows(), d.maxKeysPerTable(), Duration.ofSeconds(2),
+          d.recheckRounds(), d.jobs()));
+      assertThat(report.differences()).isPositive();
+      assertThat(report.rechecked()).isFalse();
+      assertThat(report.note()).contains("the apply into new fails", "last tried", "no column note")
+          .doesNotContain("no `cutover-replicator apply` runs");
+    }
+  }
+
+  /**
    * A json column added on old by a role that may not create event triggers is not captured as a
    * schema change: apply stops at the first row that carries it, naming the table and the column,
    * rather than writing the row without it; once the column exists on new it goes on, and the value
