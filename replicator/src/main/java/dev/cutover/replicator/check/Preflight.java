@@ -36,6 +36,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -134,11 +135,11 @@ public final class Preflight {
           + " owner" + (d.role() == null ? "" : " (for a role's: a role with CREATEROLE)") + " or a superuser: " + d.statement());
     }
     // The application's roles and the one old's URL connects as: their defaults for every database apply to its sessions too.
-    Set<String> roles = new java.util.LinkedHashSet<>(appRoles);
+    Set<String> roles = new LinkedHashSet<>(appRoles);
     roles.add(Sql.string(old, "SELECT session_user::text"));
     for (RoleSettings.Difference d : RoleSettings.differences(old, nw, roles)) {
       add(Severity.WARNING, "new", "role-setting", d.describe() + ". schema does not copy it: it holds for the role's sessions in"
-          + " every database on new's server, not this one alone (ALTER ROLE … IN DATABASE … SET gives it this one only)",
+          + " every database on new's server, not this one alone (ALTER ROLE ... IN DATABASE ... SET gives it this one only)",
           "unless new's differs on purpose, run on new as a role with CREATEROLE or a superuser: " + d.statement());
     }
   }
@@ -365,11 +366,11 @@ public final class Preflight {
       indexes(t);
       if (Sql.bool(nw, "SELECT has_table_privilege(?, 'SELECT')", t.regclass())
           && Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM ONLY " + t.quoted() + ")")) {
-        String config = Catalog.configTableRows(nw, t);
+        String extension = Catalog.extensionOfConfigTable(nw, t);
         add(Severity.ERROR, "new", "table-not-empty", "table " + t + " on new already has rows; start copies into empty tables only"
-            + (config == null ? "" : ". It is a configuration table of extension " + Catalog.extensionOfConfigTable(nw, t)
+            + (extension == null ? "" : ". It is a configuration table of extension " + extension
             + ", filled by CREATE EXTENSION on new (schema's ran it), so schema again does not help"),
-            config == null ? "TRUNCATE it on new, or create the schema into an empty database"
+            extension == null ? "TRUNCATE it on new, or create the schema into an empty database"
                 : "run on new: TRUNCATE " + t.quoted() + "; the copy then brings old's rows there, the extension's own and any added on old");
       }
     }
