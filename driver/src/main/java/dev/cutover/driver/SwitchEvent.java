@@ -23,6 +23,7 @@ public final class SwitchEvent {
   private final Outcome outcome;
   private final String reason;
   private final boolean leader;
+  private final boolean gateClosed;
   private final long gateWaits;
   private final Duration gateWaitMax;
   private final Duration gateWaitP99;
@@ -43,6 +44,7 @@ public final class SwitchEvent {
     this.outcome = Objects.requireNonNull(b.outcome, "outcome");
     this.reason = b.reason;
     this.leader = b.leader;
+    this.gateClosed = b.gateClosed;
     this.gateWaits = b.gateWaits;
     this.gateWaitMax = b.gateWaitMax;
     this.gateWaitP99 = b.gateWaitP99;
@@ -98,6 +100,16 @@ public final class SwitchEvent {
     return leader;
   }
 
+  /**
+   * Whether the switch closed this instance's gate (new transactions waited). False for a switch
+   * that ended before: refused by its checks or its probe, a connection that failed, the router
+   * closing. Such a switch held no transaction, led nothing and followed no one, went through none
+   * of the phases from {@link Phase#DRAIN} on, and its {@link #total()} is the time it ran.
+   */
+  public boolean gateClosed() {
+    return gateClosed;
+  }
+
   /** Transactions that waited at the gate. */
   public long gateWaits() {
     return gateWaits;
@@ -148,7 +160,11 @@ public final class SwitchEvent {
     return timing(Phase.SEQUENCES);
   }
 
-  /** Gate closed to gate opened. */
+  /**
+   * Gate closed to gate opened: how long this instance held new transactions. For a switch that
+   * ended before its gate closed ({@link #gateClosed()} false), the time it ran, from its start to
+   * its end (its probe's wait, for one), though nothing was held.
+   */
   public Duration total() {
     return total;
   }
@@ -178,8 +194,21 @@ public final class SwitchEvent {
     return at;
   }
 
-  /** One line for logs and the MBean. */
+  /**
+   * One line for logs and the MBean. For a switch that ended before its gate closed it says so, and
+   * lists the phases it went through ({@code connect}, {@code check}, {@code probe}, ...) with their
+   * time instead of the gate's and the later phases' figures, which it had none of.
+   */
   public String summary() {
+    if (!gateClosed) {
+      StringBuilder spent = new StringBuilder();
+      timings.forEach((phase, time) ->
+          spent.append(spent.length() == 0 ? "" : ", ").append(phase.tag()).append(' ').append(time.toMillis()).append(" ms"));
+      return String.format("switch %s/%s %s %s -> %s %s%s in %d ms (before the gate closed, no transaction held%s)%s",
+          service, instance, id, from.value(), to.value(), outcome.name().toLowerCase(Locale.ROOT),
+          reason.isEmpty() ? "" : " (" + reason + ")", total.toMillis(), spent.length() == 0 ? "" : "; " + spent,
+          notGuaranteed.isEmpty() ? "" : "; not guaranteed: " + notGuaranteed);
+    }
     return String.format(
         "switch %s/%s %s %s -> %s %s%s in %d ms (%s; gate waits %d, max %.1f ms, p99 %.1f ms; drain %d ms,"
             + " coordinate %d ms, fence %d ms, barrier %d ms, sequences %d ms; rolled back %d, sequences moved %d,"
@@ -210,6 +239,7 @@ public final class SwitchEvent {
     private Outcome outcome;
     private String reason = "";
     private boolean leader;
+    private boolean gateClosed = true;
     private long gateWaits;
     private Duration gateWaitMax = Duration.ZERO;
     private Duration gateWaitP99 = Duration.ZERO;
@@ -257,6 +287,15 @@ public final class SwitchEvent {
       return this;
     }
 
+    /**
+     * Whether the switch closed its gate; true unless said otherwise. False for one that ended
+     * before ({@link SwitchEvent#gateClosed()}), whose {@link #total} is then the time it ran.
+     */
+    public Builder gateClosed(boolean closed) {
+      this.gateClosed = closed;
+      return this;
+    }
+
     /** How many transactions waited at the gate, the longest wait and the 99th percentile. */
     public Builder gateWaits(long count, Duration max, Duration p99) {
       this.gateWaits = count;
@@ -271,7 +310,7 @@ public final class SwitchEvent {
       return this;
     }
 
-    /** Gate closed to gate opened. */
+    /** Gate closed to gate opened; for a switch that ended before its gate closed, the time it ran. */
     public Builder total(Duration total) {
       this.total = total;
       return this;

@@ -8,6 +8,7 @@ import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.Outcome;
+import dev.cutover.driver.Phase;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
@@ -41,6 +42,38 @@ class AbortTest {
       assertThat(RouterBean.attribute(db.database, "Serving")).isEqualTo("old");
       DrainTest.insert(app, "after");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+      db.startForward();
+      db.awaitReplicated();
+    }
+  }
+
+  /**
+   * A switch refused before its gate reports the time it spent: the probe waited the whole
+   * barrier timeout, and the event's total and its probe timing say so, while its summary says no
+   * gate closed instead of naming a role no instance was given. Before, a real run printed
+   * "aborted (... did not arrive within 10000 ms ...) in 0 ms (follower; gate waits 0, ... barrier 0
+   * ms ...)", and the Micrometer timer of switch durations took a 0 ms sample.
+   */
+  @Test
+  void flip_replicationStopped_refusalReportsTheTimeTheProbeWaited(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=1s"))) {
+      DrainTest.insert(app, "before");
+      db.stopForward();
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("not delivering");
+      assertThat(event.timing(Phase.PROBE)).as("the probe's time").isGreaterThanOrEqualTo(Duration.ofSeconds(1));
+      assertThat(event.total()).as("the event's total").isGreaterThanOrEqualTo(event.timing(Phase.PROBE));
+      assertThat(event.timings()).as("no gate closed").doesNotContainKeys(Phase.DRAIN, Phase.COORDINATE, Phase.BARRIER);
+      assertThat(event.summary())
+          .contains(" in " + event.total().toMillis() + " ms (before the gate closed, no transaction held;")
+          .contains("probe " + event.timing(Phase.PROBE).toMillis() + " ms")
+          .doesNotContain("follower").doesNotContain("leader").doesNotContain("drain 0 ms");
       db.startForward();
       db.awaitReplicated();
     }

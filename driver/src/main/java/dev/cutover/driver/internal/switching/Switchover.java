@@ -102,6 +102,8 @@ final class Switchover {
   private Connection source;
   private Connection target;
   private Prewarm warming;
+  /** When {@link #run} began: the start of a switch's time when it ends before its gate closes. */
+  private long started;
   private List<Connection> prewarmed = List.of();
   private long gateClosed;
   /** The guarantee this switch could not give because it opened the target without the way back's slot, or null. */
@@ -166,6 +168,7 @@ final class Switchover {
    *     was held or changed)
    */
   SwitchEvent run() {
+    started = System.nanoTime();
     LOG.info("cutover {}: switch {} {} -> {} begins on instance {}", router.service(), switchId, from.value(),
         to.value(), router.member());
     String reason = "";
@@ -1043,9 +1046,11 @@ final class Switchover {
         .instance(router.service(), router.instance())
         .switchOf(switchId, from, to)
         .leader(leader)
+        .gateClosed(gateClosed != 0)
         .gateWaits(waits.getTotalCount(), Duration.ofNanos(any ? waits.getMaxValue() : 0),
             Duration.ofNanos(any ? waits.getValueAtPercentile(99) : 0))
-        .total(Duration.ofNanos(gateClosed == 0 ? 0 : System.nanoTime() - gateClosed))
+        // Gate closed to gate opened; a switch that ended before it closed took its whole run, which a 0 hid.
+        .total(Duration.ofNanos(System.nanoTime() - (gateClosed == 0 ? started : gateClosed)))
         .rolledBack(rolledBack)
         .sequencesMoved(sequencesMoved)
         .prewarmed(reason.isEmpty() ? prewarmed.size() : 0)
