@@ -32,11 +32,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * one for you.
  *
  * <p>Per switch and instance (tags {@code service}, {@code instance}, {@code outcome} = {@code
- * completed} or {@code aborted}):
+ * completed}, {@code aborted} (after its gate closed) or {@code refused} (ended before its gate
+ * closed, {@link SwitchEvent#gateClosed()} false: refused by its checks or its probe, nothing held;
+ * the driver tries it again every {@code cutover.switch.retry-interval})):
  *
  * <ul>
  *   <li>{@code cutover.switches}: counter of switches.
- *   <li>{@code cutover.switch.duration}: timer, gate closed to gate opened.
+ *   <li>{@code cutover.switch.duration}: timer, gate closed to gate opened; for {@code refused},
+ *       the time the switch ran before it was refused (its probe's wait, for one), so that
+ *       refusals, which hold nothing, never add 0 ms samples to the pauses of real switches.
  *   <li>{@code cutover.switch.phase} (extra tag {@code phase}: each {@link Phase} the switch went
  *       through, as {@link Phase#tag()} names it: {@code drain}, {@code coordinate}, {@code fence},
  *       {@code barrier}, {@code sequences}, ...): timer per phase.
@@ -44,6 +48,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       {@code cutover.gate.waits}: counter of transactions that waited.
  *   <li>{@code cutover.transactions.rolled.back}: counter of stragglers rolled back with 40001.
  * </ul>
+ *
+ * <p>A refused switch closed no gate: it has no gate or rollback meters, only the first three.
  *
  * <p>Per router (tags {@code service}, {@code instance}), as gauges read when the registry
  * publishes: {@code cutover.serving} (0 old, 1 new), {@code cutover.flag.health} (0 VALID, 1
@@ -98,13 +104,16 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
   }
 
   private static void record(SwitchEvent e, MeterRegistry r) {
-    Tags tags = Tags.of("service", e.service(), "instance", e.instance(),
-        "outcome", e.outcome() == Outcome.COMPLETED ? "completed" : "aborted");
+    Tags tags = Tags.of("service", e.service(), "instance", e.instance(), "outcome", outcome(e));
     Counter.builder("cutover.switches").description("Switches that ended, by outcome").tags(tags).register(r).increment();
-    timer("cutover.switch.duration", "A switch from gate closed to gate opened", tags, r).record(e.total());
+    timer("cutover.switch.duration", "A switch from gate closed to gate opened (outcome=refused: its start to its refusal,"
+        + " no gate closed)", tags, r).record(e.total());
     e.timings().forEach((phase, spent) ->
         timer("cutover.switch.phase", "Time spent in one phase of a switch", tags.and("phase", phase.tag()), r)
             .record(spent));
+    if (!e.gateClosed()) {
+      return; // no gate, no rollback: zeros there would only drag those meters' percentiles down
+    }
     timer("cutover.gate.wait.max", "The longest wait of any transaction at the gate during a switch", tags, r)
         .record(e.gateWaitMax());
     Counter.builder("cutover.gate.waits").description("Transactions that waited at the gate").tags(tags).register(r)
@@ -112,6 +121,14 @@ public final class CutoverMetrics implements MeterBinder, SwitchListener, Router
     Counter.builder("cutover.transactions.rolled.back")
         .description("Transactions still open after the drain timeout, rolled back with SQLState 40001")
         .tags(tags).register(r).increment(e.rolledBack());
+  }
+
+  /** {@code completed}, {@code aborted} once its gate closed, {@code refused} before. */
+  private static String outcome(SwitchEvent e) {
+    if (e.outcome() == Outcome.COMPLETED) {
+      return "completed";
+    }
+    return e.gateClosed() ? "aborted" : "refused";
   }
 
   private static Timer timer(String name, String description, Tags tags, MeterRegistry r) {

@@ -50,6 +50,37 @@ class CutoverMetricsTest {
     }
   }
 
+  /**
+   * A switch refused before its gate (its probe waited 10 s, nothing was held) is counted and timed
+   * under outcome=refused with the time it ran; the aborted and completed switches' durations and
+   * the gate's meters get nothing from it.
+   */
+  @Test
+  void onSwitch_refusedBeforeTheGate_timedApartWithTheTimeItRan() {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (CutoverMetrics metrics = new CutoverMetrics()) {
+      metrics.bindTo(registry);
+      metrics.onSwitch(event(Outcome.ABORTED));
+      metrics.onSwitch(SwitchEvent.builder().instance("booking", "web-1").switchOf("s-2", Target.OLD, Target.NEW)
+          .gateClosed(false).timing(Phase.CONNECT, Duration.ofMillis(4)).timing(Phase.CHECK, Duration.ofMillis(6))
+          .timing(Phase.PROBE, Duration.ofMillis(10_000)).total(Duration.ofMillis(10_012))
+          .aborted("replication from old to new is not delivering").at(Instant.now()).build());
+
+      assertThat(registry.get("cutover.switches").tag("outcome", "refused").counter().count()).isEqualTo(1);
+      assertThat(registry.get("cutover.switches").tag("outcome", "aborted").counter().count()).isEqualTo(1);
+      assertThat(registry.get("cutover.switch.duration").tag("outcome", "refused").timer().totalTime(TimeUnit.MILLISECONDS))
+          .isEqualTo(10_012);
+      assertThat(registry.get("cutover.switch.duration").tag("outcome", "aborted").timer().count()).isEqualTo(1);
+      assertThat(registry.get("cutover.switch.duration").tag("outcome", "aborted").timer().totalTime(TimeUnit.MILLISECONDS))
+          .isEqualTo(42);
+      assertThat(registry.get("cutover.switch.phase").tags("outcome", "refused", "phase", "probe").timer()
+          .totalTime(TimeUnit.MILLISECONDS)).isEqualTo(10_000);
+      assertThat(registry.find("cutover.gate.wait.max").tag("outcome", "refused").timer()).isNull();
+      assertThat(registry.find("cutover.gate.waits").tag("outcome", "refused").counter()).isNull();
+      assertThat(registry.find("cutover.transactions.rolled.back").tag("outcome", "refused").counter()).isNull();
+    }
+  }
+
   @Test
   void started_router_gaugesFollowItUntilStopped() {
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
