@@ -202,8 +202,8 @@ public final class SwitchEvent {
   public String summary() {
     if (!gateClosed) {
       StringBuilder spent = new StringBuilder();
-      timings.forEach((phase, time) ->
-          spent.append(spent.length() == 0 ? "" : ", ").append(phase.tag()).append(' ').append(time.toMillis()).append(" ms"));
+      timings.forEach((phase, time) -> spent.append(spent.length() == 0 ? "" : ", ")
+          .append(phase.tag()).append(' ').append(time.toMillis()).append(" ms"));
       return String.format("switch %s/%s %s %s -> %s %s%s in %d ms (before the gate closed, no transaction held%s)%s",
           service, instance, id, from.value(), to.value(), outcome.name().toLowerCase(Locale.ROOT),
           reason.isEmpty() ? "" : " (" + reason + ")", total.toMillis(), spent.length() == 0 ? "" : "; " + spent,
