@@ -391,14 +391,17 @@ final class Rehearsal {
     double closedMin = Double.MAX_VALUE;
     double closedMax = 0;
     for (SwitchEvent e : flip.events()) {
-      // The event ends at `at` and began `total` earlier, when its gate closed.
+      // The event ends at `at` and began `total` earlier: when its gate closed, or for a switch
+      // refused before its gate (gateClosed false) when it started, which no gate figure counts.
       double closed = Duration.between(flip.atWall(), e.at().minus(e.total())).toNanos() / 1e6;
       instances.add(new Report.InstanceSwitch(e.instance(), e.outcome().name().toLowerCase(Locale.ROOT), e.leader(), closed,
           millis(e.drain()), millis(e.coordinate()), millis(e.fence()), millis(e.barrier()), millis(e.sequences()),
           millis(e.total()), e.gateWaits(), millis(e.gateWaitMax()), millis(e.gateWaitP99()), e.rolledBack(), e.prewarmed(),
           e.reason()));
-      closedMin = Math.min(closedMin, closed);
-      closedMax = Math.max(closedMax, closed);
+      if (e.gateClosed()) {
+        closedMin = Math.min(closedMin, closed);
+        closedMax = Math.max(closedMax, closed);
+      }
       gateWaits += e.gateWaits();
       gateMax = Math.max(gateMax, millis(e.gateWaitMax()));
       gateP99 = Math.max(gateP99, millis(e.gateWaitP99()));
@@ -419,7 +422,7 @@ final class Rehearsal {
     instances.sort(java.util.Comparator.comparing(Report.InstanceSwitch::instance));
     long after = Math.min(AFTER_LIMIT_MILLIS, Math.round(closedMax + total) + AROUND_MILLIS);
     return new Report.FlipResult(flip.number(), flip.to().value(), atSecond, flip.atWall().toString(), completed,
-        plan.instances(), flip.events().isEmpty() ? 0 : closedMin, closedMax, gateWaits, gateMax, gateP99, drain, barrier,
+        plan.instances(), closedMin == Double.MAX_VALUE ? 0 : closedMin, closedMax, gateWaits, gateMax, gateP99, drain, barrier,
         total, rolledBack, transactionMax, flip.armMillis(), aborts, List.copyOf(instances),
         timeline.around(flip.atNanos(), AROUND_MILLIS, after));
   }
