@@ -26,6 +26,7 @@ import dev.cutover.replicator.replication.BoundedCatchUp;
 import dev.cutover.replicator.replication.ForwardStart;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.replication.NewServes;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.replication.ResumedStart;
@@ -611,6 +612,7 @@ public final class Replicator {
     return watchedAndBounded(networkTimeout, option, (o, n) -> {
       DistinctDatabases.require(o, n);
       SwappedSides.refuse(o, n, names, "sync-large-objects");
+      MigrationPair.requireOnePair(o, n, names, "sync-large-objects");
       Optional<String> serving = NewServes.why(o, n, names);
       if (serving.isPresent()) {
         throw new ReplicatorException(Failure.PRECONDITION, "new serves already: " + serving.get() + "; sync-large-objects"

@@ -8,6 +8,7 @@ import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.relay.JsonTypes;
 import dev.cutover.replicator.relay.PgOutputDecoder;
 import dev.cutover.replicator.relay.SlotStream;
+import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.nio.ByteBuffer;
@@ -259,8 +260,9 @@ final class SlotFeed implements Feed {
             batchStarted = System.nanoTime();
           }
           for (Change c : cs.changes()) {
-            // The control schema's local records (switch, fence) are the source's own, never applied.
-            if ((copiedAgain.isEmpty() || !inCopy(c)) && !ControlSchema.localTable(c.schema(), c.table())) {
+            // The control schema's local records (switch, fence, the pair's record) are the source's own, never applied.
+            if ((copiedAgain.isEmpty() || !inCopy(c)) && !ControlSchema.localTable(c.schema(), c.table())
+                && !MigrationPair.table(c.schema(), c.table())) {
               writer.add(c);
               batchChanges++;
             }

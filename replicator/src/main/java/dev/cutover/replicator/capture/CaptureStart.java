@@ -24,6 +24,7 @@ import dev.cutover.replicator.copy.Loader;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.Heartbeat;
+import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
@@ -113,6 +114,7 @@ public final class CaptureStart {
       ControlSchema.install(n, appRoles);
       Heartbeat.install(o);
       Heartbeat.install(n);
+      MigrationPair.record(o, n, names);
       // Schema changes travel as rows of cutover.ddl_log, captured like any table. Its replay and
       // capture use catalogs of PostgreSQL 10+ (publications), so not with an older source.
       if (oldMajor >= 10) {

@@ -13,6 +13,7 @@ import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.copy.LeftAside;
 import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -107,7 +108,7 @@ public final class Cleanup {
     List<String> kept = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
-    refuseUnlessOnePair(o, n, ours);
+    refuseUnlessOnePair(o, n, names, ours);
     if (instances == LiveInstances.REFUSE) {
       refuseWhileInstancesLive(o, n);
     }
@@ -173,9 +174,13 @@ public final class Cleanup {
    * </ul>
    *
    * A migration given up before its switch (no fence), and new made again before it, record neither
-   * and go ahead; so does a subscription whose slot was detached ({@code slot_name = NONE}).
+   * and go ahead; so does a subscription whose slot was detached ({@code slot_name = NONE}). First of
+   * all, the migration id start recorded on both sides must match ({@link MigrationPair}): with
+   * trigger capture or the relay before any switch, nothing else tells the pair.
    */
-  private static void refuseUnlessOnePair(Connection o, Connection n, List<String> ours) throws SQLException, ReplicatorException {
+  private static void refuseUnlessOnePair(Connection o, Connection n, Names names, List<String> ours)
+      throws SQLException, ReplicatorException {
+    MigrationPair.requireOnePair(o, n, names, "cleanup");
     List<String> found = new ArrayList<>();
     String oldDb = Sql.string(o, "SELECT current_database()");
     String newDb = Sql.string(n, "SELECT current_database()");

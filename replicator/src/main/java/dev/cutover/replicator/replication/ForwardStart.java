@@ -103,6 +103,7 @@ public final class ForwardStart {
       ControlSchema.install(n, appRoles);
       Heartbeat.install(o);
       Heartbeat.install(n);
+      MigrationPair.record(o, n, names);
       for (String w : new String[] {DdlCapture.install(o, Side.OLD), DdlCapture.install(n, Side.NEW)}) {
         if (w != null) {
           warnings.add(w);
@@ -296,8 +297,8 @@ public final class ForwardStart {
     List<TableName> tables = new ArrayList<>(Catalog.publishedTables(o, names.forward()));
     tables.addAll(unlogged(o));
     for (TableName t : tables) {
-      if (ControlSchema.localTable(t.schema(), t.name())) {
-        continue; // the control schema's switch records, fence and slot requests belong to the side they were made on
+      if (ControlSchema.localTable(t.schema(), t.name()) || MigrationPair.table(t.schema(), t.name())) {
+        continue; // the control schema's switch records, fence, slot requests and pair record belong to the side they were made on
       }
       out.add(new TablePair(Catalog.require(o, t, "old"), Catalog.require(n, t, "new")));
     }

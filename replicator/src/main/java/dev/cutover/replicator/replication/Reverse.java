@@ -127,6 +127,7 @@ public final class Reverse {
       return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> {
         DistinctDatabases.require(o, n);
         SwappedSides.refuse(o, n, names, "reverse --prepare");
+        MigrationPair.requireOnePair(o, n, names, "reverse --prepare");
         return prepare(old, nw, names, o, n);
       });
     }
@@ -194,6 +195,7 @@ public final class Reverse {
       return BoundedRead.within(networkTimeout, OPTION, Map.of("old", o, "new", n), () -> {
         DistinctDatabases.require(o, n);
         SwappedSides.refuse(o, n, names, "reverse");
+        MigrationPair.requireOnePair(o, n, names, "reverse");
         return CaptureWays.forwardArmed(n) || RelayProgress.armed(n) ? CaptureReverse.arm(o, n, options.acceptMissingWrites())
             : arm(old, nw, names, options, networkTimeout, o, n);
       });

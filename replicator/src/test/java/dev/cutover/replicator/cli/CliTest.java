@@ -511,6 +511,47 @@ class CliTest {
   }
 
   /**
+   * With trigger capture, before any switch, cleanup had nothing but the fence to tell a pair by: two
+   * migrations (old a -> new a, old b -> new b, the news on one server) and --new-url pointing at new b
+   * passed every check, and cleanup removed old a's capture and new b's control schema (the other
+   * migration's), exit 0. Start now records one migration id on both sides; cleanup compares them
+   * first. Refused, exit 5, nothing removed on either; with the right URLs it goes ahead.
+   */
+  @Test
+  void cleanup_triggerCaptureNewUrlOfAnotherMigration_refusedNothingRemoved(PostgresPair pair) throws Exception {
+    String a = "cli_pairid_a";
+    String b = "cli_pairid_b";
+    for (String db : List.of(a, b)) {
+      for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+        s.createDatabase(db);
+        sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
+      }
+      Run start = run(with(new String[] {"start", "--capture", "triggers", "--no-progress"}, urls(pair, db)));
+      assertThat(start.code()).as(start.err()).isZero();
+    }
+    String[] wrong = urls(pair, a);
+    wrong[3] = pair.newServer().jdbcUrl(b);
+
+    Run refused = run(with(new String[] {"cleanup"}, wrong));
+
+    assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(5);
+    assertThat(refused.err()).contains("old (database " + a + ") and new (database " + b + ") as given are not the two sides of"
+        + " one migration").contains("new records no migration labelled " + a + " as new, only ")
+        .contains("check --old-url, --new-url and --name").contains("cleanup changed nothing");
+    try (Connection o = pair.oldServer().connect(a); Connection n = pair.newServer().connect(b)) {
+      assertThat(dev.cutover.replicator.capture.CaptureSchema.installed(o)).as("old a's capture kept").isTrue();
+      assertThat(dev.cutover.driver.control.ControlSchema.installedVersion(n)).as("new b's control schema kept").isPresent();
+      assertThat(dev.cutover.driver.control.ControlSchema.installedVersion(o)).as("old a's control schema kept").isPresent();
+    }
+
+    for (String db : List.of(a, b)) {
+      Run cleanup = run(with(new String[] {"cleanup"}, urls(pair, db)));
+      assertThat(cleanup.code()).as(cleanup.out() + cleanup.err()).isZero();
+      assertThat(cleanup.out()).contains("old: removed schema cutover").contains("new: removed schema cutover");
+    }
+  }
+
+  /**
    * An Error on the apply thread (r12: OutOfMemoryError in a batch too large for the heap) ended the
    * thread without a word: `apply` went on printing "0 batch(es)" with no connection left, and
    * exited 0 at --duration, so a supervisor saw a healthy process. It now exits 1 at once, naming

@@ -1,0 +1,143 @@
+package dev.cutover.replicator.replication;
+
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Names;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.sql.Sql;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * Which migration each side belongs to: {@code start} draws a random migration id and records it,
+ * with the migration's label, in both sides' control schema ({@code cutover.migration_pair}), so
+ * that a command that acts on both sides ({@code cleanup}, {@code reverse}, {@code
+ * sync-large-objects}) can tell that old and new as given are the two sides of one migration.
+ * Without it, with trigger capture before any switch (no fence, no subscription), a URL pointing at
+ * another database with a control schema of its own (a second migration on the same server) passed
+ * every check, and cleanup removed capture and the control schema of a migration not meant.
+ *
+ * <p>Design notes. One row per side and label, written by that side only and never updated; the
+ * copy and the relay leave the table out ({@link #table}), and a {@code FOR ALL TABLES}
+ * subscription that carried a side's row to the other would find it keyed by the side that wrote
+ * it, so it never collides, and each side's own row is the one read. Logged, so a crash keeps it. A start that runs again keeps the id either side holds (new made again takes
+ * old's); one that finds two different ids refuses. A side with a control schema but no row at all
+ * is an install from before the record: the checks that do not need it decide alone then.
+ */
+public final class MigrationPair {
+  public static final String TABLE = "cutover.migration_pair";
+  private static final String NAME = "migration_pair";
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private MigrationPair() {}
+
+  /**
+   * Whether {@code schema.table} is the record's table: each side's row is its own, so neither a copy
+   * nor an apply carries it (a {@code FOR ALL TABLES} publication lists it all the same).
+   */
+  public static boolean table(String schema, String table) {
+    return "cutover".equals(schema) && NAME.equals(table);
+  }
+
+  /**
+   * What {@code c} (given as {@code side}) records: the id of this label's migration as that side
+   * (null when none), and every row, described.
+   */
+  record Recorded(String side, String database, String id, List<String> labels) {
+    /** Whether it records any migration at all: an install from before the record does not. */
+    boolean any() {
+      return !labels.isEmpty();
+    }
+  }
+
+  /**
+   * Records on both sides, after {@code ControlSchema.install}, that old and new are the sides of the
+   * migration {@code names} labels: the id either side already records for it, else a new one.
+   *
+   * @throws ReplicatorException when the two sides record different ids for the label (they are not
+   *     one migration's sides), before anything is written
+   */
+  public static String record(Connection o, Connection n, Names names) throws SQLException, ReplicatorException {
+    install(o);
+    install(n);
+    Recorded old = read(o, Side.OLD, names);
+    Recorded nw = read(n, Side.NEW, names);
+    if (old.id() != null && nw.id() != null && !old.id().equals(nw.id())) {
+      throw notOnePair(old, nw, names, "start",
+          "check --old-url and --new-url: point them at the databases this migration moves between; a database meant for"
+              + " another migration (or left from one) needs `cutover-replicator cleanup` with that migration's URLs first;"
+              + " nothing was copied");
+    }
+    String id = old.id() != null ? old.id() : nw.id() != null ? nw.id() : HexFormat.of().formatHex(bytes());
+    write(o, Side.OLD, names, id);
+    write(n, Side.NEW, names, id);
+    return id;
+  }
+
+  private static byte[] bytes() {
+    byte[] b = new byte[16];
+    RANDOM.nextBytes(b);
+    return b;
+  }
+
+  /**
+   * Refuses, before {@code command} changes anything, unless old and new as given are the two
+   * sides of the migration {@code names} labels as far as their records tell: where both record
+   * migrations, each must record this label, as its own side, with the same id. A side without the
+   * table or without any row (no control schema, or one from before the record) tells nothing.
+   */
+  public static void requireOnePair(Connection o, Connection n, Names names, String command)
+      throws SQLException, ReplicatorException {
+    Recorded old = read(o, Side.OLD, names);
+    Recorded nw = read(n, Side.NEW, names);
+    if (old.any() && nw.any() && (old.id() == null || !old.id().equals(nw.id()))) {
+      throw notOnePair(old, nw, names, command, "check --old-url, --new-url and --name: point them at the databases this"
+          + " migration moves between, as start was given them (`cutover-replicator status` with the same URLs names its"
+          + " directions), then " + command + " again; " + command + " changed nothing");
+    }
+  }
+
+  private static ReplicatorException notOnePair(Recorded old, Recorded nw, Names names, String command, String remedy) {
+    return new ReplicatorException(Failure.PRECONDITION, "old (database " + old.database() + ") and new (database "
+        + nw.database() + ") as given are not the two sides of one migration: " + describe(old, names) + ", "
+        + describe(nw, names) + " (" + TABLE + ", recorded by start); " + command + " would act on a database of another"
+        + " migration", remedy);
+  }
+
+  private static String describe(Recorded r, Names names) {
+    if (r.id() != null) {
+      return r.side() + " records migration " + r.id() + " labelled " + names.label();
+    }
+    if (r.any()) {
+      return r.side() + " records no migration labelled " + names.label() + " as " + r.side() + ", only "
+          + String.join(", ", r.labels());
+    }
+    return r.side() + " records nothing";
+  }
+
+  private static void install(Connection c) throws SQLException {
+    Sql.execute(c, "CREATE TABLE IF NOT EXISTS " + TABLE + " (side text NOT NULL, label text NOT NULL, migration text NOT NULL,"
+        + " recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (side, label))");
+    ControlSchema.seal(c);
+  }
+
+  private static void write(Connection c, Side side, Names names, String id) throws SQLException {
+    Sql.bool(c, "WITH w AS (INSERT INTO " + TABLE + " (side, label, migration) VALUES (?, ?, ?) ON CONFLICT (side, label) DO NOTHING"
+        + " RETURNING 1) SELECT count(*) > 0 FROM w", side.label(), names.label(), id);
+  }
+
+  private static Recorded read(Connection c, Side side, Names names) throws SQLException {
+    String database = Sql.string(c, "SELECT current_database()");
+    if (!Sql.relationExists(c, TABLE)) {
+      return new Recorded(side.label(), database, null, List.of());
+    }
+    String id = Sql.string(c, "SELECT migration FROM " + TABLE + " WHERE side = ? AND label = ?", side.label(), names.label());
+    List<String> labels = Sql.strings(c, "SELECT migration || ' labelled ' || label || ' as ' || side FROM " + TABLE
+        + " ORDER BY label, side");
+    return new Recorded(side.label(), database, id, labels);
+  }
+}
