@@ -376,6 +376,38 @@ class ControlPlaneSecurityTest {
     }
   }
 
+  /**
+   * set_force took any name: {@code SELECT cutover.set_force('billing-svc', false)} for service
+   * {@code billing}, called by hand or from a runbook, succeeded and left billing forced, so its next
+   * switch went without the replication proof. Off for a name the control schema knows nothing of
+   * (no instance, switch or force setting) now fails naming the known services, and changes nothing;
+   * on for one is still allowed (a service not started yet), as switch-force --not-started.
+   */
+  @Test
+  void force_offForAMisspelledName_failsNamingTheKnownServices_andTheServiceStaysForced(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db); Connection member = as(pair.oldServer(), db, "member_cp")) {
+      string(member, "SELECT count(*) FROM cutover.heartbeat('payments', 'p-1', 'old', 'old', 'idle', 5000)");
+      OperatorControl.setForce(admin, "billing", true);
+
+      SQLException e = fails(admin, "SELECT cutover.set_force('billing-svc', false)");
+
+      assertThat(e.getSQLState()).isEqualTo("42704");
+      assertThat(e.getMessage()).contains("no service 'billing-svc' in the control schema of database " + db)
+          .contains("known: 'billing', 'payments'").contains("nothing was changed").contains("switch-status");
+      assertThat(Coordination.forced(member, "billing")).as("billing still forced").isTrue();
+      assertThat(string(admin, "SELECT count(*) FROM cutover.service_setting WHERE service = 'billing-svc'")).isEqualTo("0");
+      assertThat(fails(admin, "SELECT cutover.set_force('o''hare', false)").getMessage()).contains("no service 'o''hare'");
+
+      OperatorControl.setForce(admin, "payments", false);
+      OperatorControl.setForce(admin, "not-started-yet", true);
+      assertThat(Coordination.forced(member, "not-started-yet")).as("on for a service not started yet").isTrue();
+      OperatorControl.setForce(admin, "billing", false);
+      OperatorControl.setForce(admin, "billing", false);
+      assertThat(Coordination.forced(member, "billing")).isFalse();
+    }
+  }
+
   @Test
   void raise_tableTheInstallerCannotGuard_failsNamingItAndTheRemedy_andLeavesTheFenceDown(PostgresPair pair)
       throws Exception {

@@ -5,6 +5,7 @@ import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.operator.SwitchControl;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import picocli.CommandLine.Command;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Parameters;
     description = {"Lets a service's next switches go without proof that replication caught up (no probe, no barrier), or stops that.",
         "What cutover.switch.force=true does, without a redeploy; the fence is raised either way and each switch event"
             + " lists what was not guaranteed. Set on both sides. Only the control schema's installer may (exit 4 otherwise)."
-            + " A name neither side knows (no instance, switch or force setting) is refused (exit 5) unless --not-started."})
+            + " A name neither side knows (no instance, switch or force setting) is refused (exit 5), unless --not-started"
+            + " with on; off is set only where the name is known (cutover.set_force refuses it elsewhere)."})
 final class SwitchForceCommand extends BaseCommand {
   @Option(names = "--service", paramLabel = "NAME", required = true, description = "The service, as switch-status lists it.")
   String service;
@@ -40,20 +42,35 @@ final class SwitchForceCommand extends BaseCommand {
           "switch-force takes on or off, not '" + mode + "'");
     };
     Duration networkTimeout = network.get();
-    if (!notStarted) {
+    boolean onOld = true;
+    boolean onNew = true;
+    if (!notStarted || !force) {
       // A mistyped name was set and reported as done while the real service kept its force (r15).
-      TreeSet<String> known = new TreeSet<>(SwitchControl.services(r.old(), networkTimeout));
-      known.addAll(SwitchControl.services(r.nw(), networkTimeout));
+      List<String> knownOld = SwitchControl.services(r.old(), networkTimeout);
+      List<String> knownNew = SwitchControl.services(r.nw(), networkTimeout);
+      TreeSet<String> known = new TreeSet<>(knownOld);
+      known.addAll(knownNew);
       if (!known.contains(service)) {
         throw new ReplicatorException(Failure.PRECONDITION, "no service " + service + " on old or new (known: "
             + (known.isEmpty() ? "none" : String.join(", ", known)) + "): neither control schema has an instance, a switch"
             + " or a force setting of it, so nothing was changed",
-            "check the name (case matters; `cutover-replicator switch-status` lists the services); for a service whose"
-                + " instances have not started yet, add --not-started");
+            force ? "check the name (case matters; `cutover-replicator switch-status` lists the services); for a service whose"
+                + " instances have not started yet, add --not-started"
+                : "check the name (case matters; `cutover-replicator switch-status` lists the services): a service neither"
+                    + " side names has nothing forced to turn off");
+      }
+      if (!force) {
+        // cutover.set_force refuses off for a name its side knows nothing of: nothing is forced there.
+        onOld = knownOld.contains(service);
+        onNew = knownNew.contains(service);
       }
     }
-    SwitchControl.force(r.old(), service, force, networkTimeout);
-    SwitchControl.force(r.nw(), service, force, networkTimeout);
+    if (onOld) {
+      SwitchControl.force(r.old(), service, force, networkTimeout);
+    }
+    if (onNew) {
+      SwitchControl.force(r.nw(), service, force, networkTimeout);
+    }
     print(Map.of("service", service, "force", force), () -> out().println(force
         ? "the next switches of " + service + " go without the replication proof: writes not yet replicated stay behind"
         : "the next switches of " + service + " require the replication proof again"));

@@ -134,7 +134,8 @@ class SwitchStatusTest {
     CliTest.Run typo = run(with(new String[] {"switch-force", "--service", "Billing", "off"}, u));
 
     assertThat(typo.code()).as(typo.err()).isEqualTo(5);
-    assertThat(typo.err()).contains("no service Billing").contains("known: billing").contains("--not-started");
+    assertThat(typo.err()).contains("no service Billing").contains("known: billing")
+        .contains("has nothing forced to turn off").doesNotContain("--not-started");
     CliTest.Run json = run(with(new String[] {"switch-status", "--json"}, u));
     assertThat(json.out()).contains("\"name\":\"billing\"").contains("\"forced\":{\"old\":true,\"new\":true}");
     assertThat(run(with(new String[] {"switch-status"}, u)).out())

@@ -717,9 +717,26 @@ public final class ControlSql {
         + " WHERE s.service = p_service $$");
     f.add("CREATE OR REPLACE FUNCTION cutover.forced(p_service text) RETURNS boolean LANGUAGE sql" + DEFINER
         + " AS $$ SELECT coalesce((SELECT s.force FROM cutover.service_setting s WHERE s.service = p_service), false) $$");
-    f.add("CREATE OR REPLACE FUNCTION cutover.set_force(p_service text, p_force boolean) RETURNS void LANGUAGE sql"
-        + DEFINER + " AS $$ INSERT INTO cutover.service_setting AS s (service, force) VALUES (p_service, p_force)"
-        + " ON CONFLICT (service) DO UPDATE SET force = EXCLUDED.force, updated_at = clock_timestamp() $$");
+    // Off for a name this database knows nothing of (no instance, switch or force setting) is refused, naming
+    // the known ones: a misspelled name turned off "successfully" left the real service forced. On for
+    // one is allowed, as for a service not started yet (switch-force --not-started).
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.set_force(p_service text, p_force boolean) RETURNS void LANGUAGE plpgsql%s AS $$
+        BEGIN
+          IF p_force IS NOT TRUE AND NOT EXISTS (SELECT 1 FROM cutover.instance i WHERE i.service = p_service)
+              AND NOT EXISTS (SELECT 1 FROM cutover.switch s WHERE s.service = p_service)
+              AND NOT EXISTS (SELECT 1 FROM cutover.service_setting f WHERE f.service = p_service) THEN
+            RAISE EXCEPTION USING ERRCODE = '42704',
+              MESSAGE = format('cutover: no service %%s in the control schema of database %%s (known: %%s): force was not'
+                  ' turned off, nothing was changed', quote_nullable(p_service), quote_ident(current_database()),
+                  coalesce((SELECT string_agg(quote_literal(k.name), ', ') FROM (SELECT n AS name FROM cutover.service_names() n
+                  LIMIT 20) k), 'none')),
+              HINT = 'check the name (case matters; cutover-replicator switch-status lists the services): a service no'
+                  ' instance, switch or force setting names here has nothing forced to turn off';
+          END IF;
+          INSERT INTO cutover.service_setting AS s (service, force) VALUES (p_service, p_force)
+            ON CONFLICT (service) DO UPDATE SET force = EXCLUDED.force, updated_at = clock_timestamp();
+        END $$""".formatted(DEFINER));
 
     // The operator view.
     f.add("CREATE OR REPLACE FUNCTION cutover.service_status(p_service text) RETURNS TABLE (fence_raised boolean,"
