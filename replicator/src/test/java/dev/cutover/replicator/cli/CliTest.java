@@ -515,7 +515,8 @@ class CliTest {
    * migrations (old a -> new a, old b -> new b, the news on one server) and --new-url pointing at new b
    * passed every check, and cleanup removed old a's capture and new b's control schema (the other
    * migration's), exit 0. Start now records one migration id on both sides; cleanup compares them
-   * first. Refused, exit 5, nothing removed on either; with the right URLs it goes ahead.
+   * first. Refused, exit 5, nothing removed on either; so are reverse and sync-large-objects; with
+   * the right URLs cleanup goes ahead.
    */
   @Test
   void cleanup_triggerCaptureNewUrlOfAnotherMigration_refusedNothingRemoved(PostgresPair pair) throws Exception {
@@ -542,6 +543,15 @@ class CliTest {
       assertThat(dev.cutover.replicator.capture.CaptureSchema.installed(o)).as("old a's capture kept").isTrue();
       assertThat(dev.cutover.driver.control.ControlSchema.installedVersion(n)).as("new b's control schema kept").isPresent();
       assertThat(dev.cutover.driver.control.ControlSchema.installedVersion(o)).as("old a's control schema kept").isPresent();
+    }
+
+    for (String command : List.of("reverse", "sync-large-objects")) {
+      Run other = run(with(new String[] {command}, wrong));
+      assertThat(other.code()).as(command + ": " + other.out() + other.err()).isEqualTo(5);
+      assertThat(other.err()).contains("are not the two sides of one migration").contains(command + " changed nothing");
+    }
+    try (Connection n = pair.newServer().connect(b)) {
+      assertThat(dev.cutover.replicator.capture.CaptureSchema.installed(n)).as("reverse armed no capture on new b").isFalse();
     }
 
     for (String db : List.of(a, b)) {
