@@ -102,21 +102,27 @@ public final class DatabaseSettings {
         + " ORDER BY s.setrole OPERATOR(pg_catalog.<>) 0, r.rolname");
         ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
-        String role = rs.getString(1);
-        Array config = rs.getArray(2);
-        if (config == null) {
-          continue;
-        }
-        for (Object item : (Object[]) config.getArray()) {
-          String entry = (String) item;
-          int eq = entry.indexOf('=');
-          if (eq > 0) {
-            out.put(java.util.Arrays.asList(role, entry.substring(0, eq).toLowerCase(Locale.ROOT)), entry.substring(eq + 1));
-          }
-        }
+        putEntries(out, rs.getString(1), rs.getArray(2));
       }
     }
     return out;
+  }
+
+  /**
+   * Puts each {@code name=value} of a {@code setconfig} array (null: none) into {@code out}, keyed
+   * by {@code role} and the name in lower case (a setting's name is case-insensitive).
+   */
+  static void putEntries(Map<List<String>, String> out, String role, Array config) throws SQLException {
+    if (config == null) {
+      return;
+    }
+    for (Object item : (Object[]) config.getArray()) {
+      String entry = (String) item;
+      int eq = entry.indexOf('=');
+      if (eq > 0) {
+        out.put(java.util.Arrays.asList(role, entry.substring(0, eq).toLowerCase(Locale.ROOT)), entry.substring(eq + 1));
+      }
+    }
   }
 
   /**

@@ -1,18 +1,15 @@
 package dev.cutover.replicator.schema;
 
 import dev.cutover.replicator.sql.Sql;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -107,17 +104,7 @@ public final class RoleSettings {
       ps.setArray(1, c.createArrayOf("text", roles.toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          Array config = rs.getArray(2);
-          if (config == null) {
-            continue;
-          }
-          for (Object item : (Object[]) config.getArray()) {
-            String entry = (String) item;
-            int eq = entry.indexOf('=');
-            if (eq > 0) {
-              out.put(Arrays.asList(rs.getString(1), entry.substring(0, eq).toLowerCase(Locale.ROOT)), entry.substring(eq + 1));
-            }
-          }
+          DatabaseSettings.putEntries(out, rs.getString(1), rs.getArray(2));
         }
       }
     }
