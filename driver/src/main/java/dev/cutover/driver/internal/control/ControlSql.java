@@ -588,6 +588,16 @@ public final class ControlSql {
         END $$""".formatted(DEFINER, FENCE_LOCK));
 
     // Coordination between the instances of a service (unlogged tables: never published).
+    //
+    // Liveness (heartbeat, undrained, asking, unready): a heartbeat within the ttl of the server's
+    // clock. A heartbeat stamped in the future (the clock stepped back since: an NTP correction, a
+    // VM restore) is brought back to now by the next heartbeat of any instance of the service, so
+    // that a dead instance's row ages out about ttl + one beat after the step rather than ttl after
+    // the step's size; until then it counts as live, never as dead, so a live instance whose row
+    // the step left in the future is never fenced out before it rewrites its row. Rows another
+    // session holds are skipped (SKIP LOCKED), so two beats clamping each other's rows cannot deadlock.
+    // A forward step larger than the ttl makes a live instance look dead until its next beat: see
+    // docs/driver.md (clock steps).
     f.add("""
         CREATE OR REPLACE FUNCTION cutover.heartbeat(p_service text, p_instance text, p_flag text, p_serving text,
             p_phase text, p_ttl_ms integer)
@@ -598,6 +608,9 @@ public final class ControlSql {
             VALUES (p_service, p_instance, p_flag, p_serving, p_phase)
             ON CONFLICT (service, instance) DO UPDATE SET heartbeat_at = clock_timestamp(),
               flag_target = EXCLUDED.flag_target, serving = EXCLUDED.serving, phase = EXCLUDED.phase;
+          UPDATE cutover.instance i SET heartbeat_at = clock_timestamp()
+            WHERE (i.service, i.instance) IN (SELECT f.service, f.instance FROM cutover.instance f
+              WHERE f.service = p_service AND f.heartbeat_at > clock_timestamp() FOR UPDATE SKIP LOCKED);
           -- The switch in progress, or the last one released from here while its fence still stands.
           RETURN QUERY SELECT s.id, s.target, s.state = 'released', EXISTS (SELECT 1 FROM cutover.instance p
               WHERE p.service = p_service AND p.instance <> p_instance AND p.flag_target = s.target

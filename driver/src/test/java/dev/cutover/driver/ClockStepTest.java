@@ -1,0 +1,61 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.PostgresPair;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The server's clock steps back (an NTP correction, a VM restore) after an instance died: its last
+ * heartbeat is then stamped in the future, and must not keep it live for as long as the step.
+ */
+@LeakCheckedPair
+class ClockStepTest {
+
+  @Test
+  void deadInstanceStampedInTheFuture_ageOutAndTheSwitchCompletes(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(db.url("cutover.instance=live"));
+    config.setUsername(db.user());
+    config.setMaximumPoolSize(4);
+    try (SwitchEvents events = new SwitchEvents(db.database); HikariDataSource pool = new HikariDataSource(config);
+        Workload load = new Workload(pool, 2, 0); Connection watch = db.oldDirect()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> load.commits.get() >= 20);
+      // What a peer killed with kill -9 leaves behind once old's clock has stepped back 10 minutes.
+      try (PreparedStatement ps = watch.prepareStatement("INSERT INTO cutover.instance (service, instance, heartbeat_at,"
+          + " flag_target, serving, phase) VALUES (?, 'killed#1', clock_timestamp() + interval '10 minutes', 'old', 'old',"
+          + " 'idle')")) {
+        ps.setString(1, db.database);
+        ps.executeUpdate();
+      }
+      long flipped = System.nanoTime();
+      db.flip(Target.NEW);
+      SwitchEvent e = events.next();
+      assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED);
+      // Live about the instance ttl (5 s) past the step, not the 10 minutes of it: ready wait (5 s) + drain wait (8 s) before.
+      assertThat(Duration.ofNanos(System.nanoTime() - flipped)).isLessThan(Duration.ofSeconds(10));
+      try (Statement s = watch.createStatement(); ResultSet rs = s.executeQuery(
+          "SELECT heartbeat_at <= clock_timestamp() FROM cutover.instance WHERE instance = 'killed#1'")) {
+        assertThat(rs.next()).as("the dead instance's row is still there").isTrue();
+        assertThat(rs.getBoolean(1)).as("its heartbeat is no longer stamped in the future").isTrue();
+      }
+      long[] atSwitch = Workload.commitsOf(List.of(load));
+      await().atMost(Duration.ofSeconds(30)).until(() -> Workload.advanced(List.of(load), atSwitch, 20));
+      load.close();
+      assertThat(load.failures).isEmpty();
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+}
