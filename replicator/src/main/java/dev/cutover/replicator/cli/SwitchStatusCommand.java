@@ -56,7 +56,7 @@ final class SwitchStatusCommand extends BaseCommand {
       out().println("  force: " + force(service));
       out().printf(Locale.ROOT, "  %-40s %-7s %12s  %-4s %s%n", "instance", "serving", "heartbeat", "live", "phase");
       for (SwitchStatus.Instance i : service.instances()) {
-        out().printf(Locale.ROOT, "  %-40s %-7s %12s  %-4s %s%n", i.name(), i.serving(), Units.millis(i.heartbeatAgeMillis()) + " ago",
+        out().printf(Locale.ROOT, "  %-40s %-7s %12s  %-4s %s%n", i.name(), i.serving(), heartbeat(i.heartbeatAgeMillis()),
             i.live() ? "yes" : "no", i.phase());
       }
       SwitchStatus.Switch sw = service.currentSwitch();
@@ -72,6 +72,11 @@ final class SwitchStatusCommand extends BaseCommand {
               + (sw.leader().applicationName() == null || sw.leader().applicationName().isEmpty() ? ""
                   : " (" + sw.leader().applicationName() + ")")));
     }
+  }
+
+  /** A heartbeat's age; one stamped in the future (the server's clock stepped back since) says how far ahead. */
+  private static String heartbeat(long ageMillis) {
+    return ageMillis < 0 ? Units.millis(-ageMillis) + " ahead" : Units.millis(ageMillis) + " ago";
   }
 
   /** The force setting on each side, and what it means when either forces (switch-force). */

@@ -49,8 +49,10 @@ public record SwitchStatus(Map<String, Integer> controlSchema, Map<String, Boole
    * One instance, as it last heartbeat: an instance heartbeats on the database that serves it, so
    * {@code serving} is the side whose control schema holds its freshest heartbeat.
    *
-   * @param heartbeatAgeMillis how long ago it last heartbeat there
-   * @param live whether that is within the time after which a switch goes on without it (5 s)
+   * @param heartbeatAgeMillis how long ago it last heartbeat there, by that server's clock; negative
+   *     when stamped in the future (the clock stepped back since)
+   * @param live whether that is within the time after which a switch goes on without it (5 s); never
+   *     for a heartbeat stamped in the future, which a live instance rewrites within a second
    * @param phase {@code ready} (connections to the target open, gate about to close) or {@code
    *     drained} (no transaction in flight, waiting for the leader) for the current switch; else
    *     {@code idle}

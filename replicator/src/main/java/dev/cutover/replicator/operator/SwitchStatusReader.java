@@ -68,7 +68,16 @@ public final class SwitchStatusReader {
     }
   }
 
-  private record Row(long ageMillis, String drainedFor) {}
+  /**
+   * @param ageMillis as the server's clock has it; negative for a heartbeat stamped in the future
+   *     (the clock stepped back since), which counts as not live here: a live instance rewrites it
+   *     within a second, while a dead one's would otherwise show live for as long as the step
+   */
+  private record Row(long ageMillis, String drainedFor) {
+    boolean live() {
+      return ageMillis >= 0 && ageMillis < LIVE_MILLIS;
+    }
+  }
 
   private static SideView side(Endpoint endpoint, List<String> services, Duration networkTimeout, String option)
       throws ReplicatorException {
@@ -93,7 +102,7 @@ public final class SwitchStatusReader {
       forced.put(service, view.forced());
       for (OperatorControl.InstanceView i : view.instances()) {
         instances.computeIfAbsent(service, k -> new LinkedHashMap<>())
-            .put(i.instance(), new Row(Math.max(0, i.heartbeatAge().toMillis()), i.drainedFor()));
+            .put(i.instance(), new Row(i.heartbeatAge().toMillis(), i.drainedFor()));
       }
       view.lastSwitch().ifPresent(s -> switches.put(service, new SwitchStatus.Switch(s.id(), side, s.source(),
           s.target(), s.state().value(), s.reason(), s.updatedAt(), s.leaderBackend()
@@ -120,8 +129,9 @@ public final class SwitchStatusReader {
       String side = view == o ? Side.OLD.label() : Side.NEW.label();
       for (Map.Entry<String, Row> e : view.instances.getOrDefault(service, Map.of()).entrySet()) {
         SwitchStatus.Instance candidate = new SwitchStatus.Instance(e.getKey(), side, e.getValue().ageMillis(),
-            e.getValue().ageMillis() < LIVE_MILLIS, phase(e.getValue().drainedFor(), current));
-        byName.merge(e.getKey(), candidate, (a, b) -> a.heartbeatAgeMillis() <= b.heartbeatAgeMillis() ? a : b);
+            e.getValue().live(), phase(e.getValue().drainedFor(), current));
+        byName.merge(e.getKey(), candidate, (a, b) -> a.live() != b.live() ? (a.live() ? a : b)
+            : a.heartbeatAgeMillis() <= b.heartbeatAgeMillis() ? a : b);
       }
     }
     List<SwitchStatus.Instance> list = new ArrayList<>(byName.values());

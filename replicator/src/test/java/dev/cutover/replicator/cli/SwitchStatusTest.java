@@ -119,6 +119,34 @@ class SwitchStatusTest {
   }
 
   /**
+   * An instance killed before old's clock stepped back 10 minutes left a heartbeat stamped in the
+   * future: switch-status listed it as "0 ms ago yes" (its negative age clamped to 0), a dead
+   * instance shown live for as long as the step (r18). It shows not live now, how far ahead.
+   */
+  @Test
+  void switchStatus_heartbeatStampedInTheFuture_notLive(PostgresPair pair) throws Exception {
+    String db = "operator_clock_step";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      try (Connection c = s.connect(db)) {
+        ControlSchema.install(c);
+      }
+    }
+    sql(pair.oldServer(), db, "INSERT INTO cutover.instance (service, instance, heartbeat_at, serving, phase) VALUES"
+        + " ('billing', 'killed#1', clock_timestamp() + interval '10 minutes', 'old', 'idle'),"
+        + " ('billing', 'web#1', clock_timestamp(), 'old', 'idle')");
+
+    CliTest.Run json = run(with(new String[] {"switch-status", "--service", "billing", "--json"}, urls(pair, db)));
+    assertThat(json.code()).as(json.err()).isZero();
+    assertThat(json.out()).containsPattern("\\{\"name\":\"killed#1\",\"serving\":\"old\",\"heartbeatAgeMillis\":-\\d+,"
+        + "\"live\":false,").containsPattern("\\{\"name\":\"web#1\",\"serving\":\"old\",\"heartbeatAgeMillis\":\\d+,"
+        + "\"live\":true,");
+    CliTest.Run table = run(with(new String[] {"switch-status", "--service", "billing"}, urls(pair, db)));
+    assertThat(table.code()).as(table.err()).isZero();
+    assertThat(table.out()).contains("service billing: 1 live instance(s)").containsPattern("killed#1 +old +9m5\\ds ahead  no ");
+  }
+
+  /**
    * switch-force took any name: `off` for a misspelled one exited 0 saying the proof was required
    * again while the real service stayed forced, and switch-status showed no force at all, so the
    * next switch left replicated-late writes behind on old (r15, I1). An unknown name is refused
