@@ -39,12 +39,11 @@ class ClockStepTest {
         ps.setString(1, db.database);
         ps.executeUpdate();
       }
-      long flipped = System.nanoTime();
       db.flip(Target.NEW);
       SwitchEvent e = events.next();
+      // Before, the dead instance counted as live for the 10 minutes of the step: not ready, then not
+      // drained within the drain timeout, and this first switch aborted after holding its gate.
       assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED);
-      // Live about the instance ttl (5 s) + one beat past the step, not the 10 minutes of it.
-      assertThat(Duration.ofNanos(System.nanoTime() - flipped)).isLessThan(Duration.ofSeconds(12));
       try (Statement s = watch.createStatement(); ResultSet rs = s.executeQuery(
           "SELECT heartbeat_at <= clock_timestamp() FROM cutover.instance WHERE instance = 'killed#1'")) {
         assertThat(rs.next()).as("the dead instance's row is still there").isTrue();
