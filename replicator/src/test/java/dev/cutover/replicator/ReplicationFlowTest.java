@@ -16,6 +16,7 @@ import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.cleanup.Cleanup;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.replication.KeylessTables;
 import dev.cutover.replicator.replication.Reverse;
@@ -327,6 +328,36 @@ class ReplicationFlowTest {
       });
       long lag = r.status().forward().heartbeatLagMillis();
       await().atMost(CATCH_UP).until(() -> r.status().forward().heartbeatLagMillis() > lag);
+    }
+  }
+
+  /**
+   * Old's clock steps back while forward's apply is stalled (a row lock on the heartbeat row on new):
+   * old's newest beat is older, by old's clock, than the one that reached new before the step, and
+   * five beats further on. The rows are written here as the step leaves them: new's copy of old's
+   * beat an hour ahead. Status said "0 ms by heartbeat" while nothing was applied (the difference
+   * clamped at 0; r18 under libfaketime); it says the clock stepped back, how many beats new is
+   * behind, and that the direction is catching up.
+   */
+  @Test
+  void status_sourceClockSteppedBackWhileStalled_saysBeatsBehindRatherThanNoLag(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "stepback");
+    Replicator r = db.replicator();
+    start(r);
+    try (Connection o = db.old(); Connection n = db.nw(); Connection lock = db.nw()) {
+      Heartbeat.beat(o, Side.OLD);
+      r.awaitCaughtUp(CATCH_UP);
+      AppDatabase.execute(n, "UPDATE cutover.replication_heartbeat SET beat_at = beat_at + interval '1 hour' WHERE origin = 'old'");
+      lock.setAutoCommit(false);
+      AppDatabase.execute(lock, "SELECT * FROM cutover.replication_heartbeat FOR UPDATE");
+      for (int i = 0; i < 5; i++) {
+        Heartbeat.beat(o, Side.OLD);
+      }
+      StatusReport.Direction f = r.status().forward();
+      assertThat(f.heartbeatLagMillis()).as("lag by heartbeat (unknown, not 0), %s", f.problems()).isNull();
+      assertThat(f.problems()).anyMatch(p -> p.contains("old's clock stepped back") && p.contains("new is 5 beat(s) behind"));
+      assertThat(f.state()).isEqualTo("catching-up");
+      lock.rollback();
     }
   }
 

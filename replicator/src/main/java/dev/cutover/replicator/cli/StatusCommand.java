@@ -54,7 +54,9 @@ final class StatusCommand extends BaseCommand {
       for (StatusReport.Direction d : report.directions()) {
         String arrow = d.name().equals("forward") ? "old -> new" : "new -> old";
         out().println(d.name() + " (" + arrow + "): " + d.state().toUpperCase(java.util.Locale.ROOT));
-        String beat = (d.heartbeatLagMillis() == null ? "? (no heartbeat)" : Units.millis(d.heartbeatLagMillis()) + " by heartbeat")
+        // Without a lag beside a beat on the source, a problem below says why (none reached the target yet, its clock stepped back).
+        String beat = (d.heartbeatLagMillis() != null ? Units.millis(d.heartbeatLagMillis()) + " by heartbeat"
+            : d.lastBeatAgeMillis() == null ? "? (no heartbeat)" : "? by heartbeat (see below)")
             + (d.lastBeatAgeMillis() == null ? "" : " (last beat " + Units.millis(d.lastBeatAgeMillis()) + " ago)");
         if (d.capture() != null) {
           showCapture(d, beat);

@@ -240,7 +240,8 @@ public final class StatusReader {
       state = "broken";
     } else if (!subExists || !enabled || !worker) {
       state = "stopped";
-    } else if (beatLag != null && beatLag > 2_000 || lagBytes != null && lagBytes > 16L * 1024 * 1024) {
+    } else if (beatLag != null && beatLag > 2_000 || beats.steppedBehind() > STEPPED_BEHIND
+        || lagBytes != null && lagBytes > 16L * 1024 * 1024) {
       state = "catching-up";
     } else {
       state = "streaming";
@@ -293,13 +294,23 @@ public final class StatusReader {
   }
 
   /**
+   * Beats the target may be behind, where the source's clock stepped back, beyond which status
+   * says catching-up: at the writers' default interval of 1 s, as the 2 s of lag in time.
+   */
+  static final long STEPPED_BEHIND = 2;
+
+  /**
    * Lag by heartbeat between a source and its target: the newest beat on the source minus the
    * newest that reached the target, both by the source's clock.
    *
-   * @param lagMillis that difference, or null without beats on both sides
+   * @param lagMillis that difference, or null without beats on both sides, and where the source's
+   *     clock stepped back: its newest beat is no later than an earlier one that reached the
+   *     target, so the difference says nothing (it read 0 ms while apply was stalled)
    * @param ageMillis the age of the newest beat on the source, or null without one
+   * @param steppedBehind where the source's clock stepped back, how many beats the target is
+   *     behind the source; 0 otherwise
    */
-  record Beats(Long lagMillis, Long ageMillis) {}
+  record Beats(Long lagMillis, Long ageMillis, long steppedBehind) {}
 
   /** Reads the heartbeat on both sides, adding to {@code problems} what keeps it from measuring lag. */
   static Beats beats(Side sourceSide, Connection source, Connection target, List<String> problems) throws SQLException {
@@ -309,10 +320,23 @@ public final class StatusReader {
     Optional<Heartbeat.Beat> onTarget = Heartbeat.read(target, sourceSide);
     if (onSource.isEmpty()) {
       problems.add("no heartbeat on " + sourceLabel + ": time lag unknown; run `cutover-replicator heartbeat` or `status --watch`");
-      return new Beats(null, null);
+      return new Beats(null, null, 0);
     }
-    long age = onSource.get().age().toMillis();
-    Long lag = onTarget.map(t -> Math.max(0, onSource.get().at().toEpochMilli() - t.at().toEpochMilli())).orElse(null);
+    Heartbeat.Beat newest = onSource.get();
+    long age = newest.age().toMillis();
+    Long lag = onTarget.map(t -> Math.max(0, newest.at().toEpochMilli() - t.at().toEpochMilli())).orElse(null);
+    long steppedBehind = 0;
+    if (onTarget.isPresent() && newest.beats() > onTarget.get().beats() && !newest.at().isAfter(onTarget.get().at())) {
+      // A later beat written no later than an earlier one: the source's clock stepped back between them.
+      Heartbeat.Beat reached = onTarget.get();
+      steppedBehind = newest.beats() - reached.beats();
+      lag = null;
+      problems.add(sourceLabel + "'s clock stepped back: its newest beat (#" + newest.beats() + ", " + newest.at() + " by its clock)"
+          + " is no later than beat #" + reached.beats() + " (" + reached.at() + "), the newest that reached " + targetLabel
+          + ", so lag in time cannot be read from the beats until " + targetLabel + " applies one written after the step; "
+          + targetLabel + " is " + steppedBehind + " beat(s) behind (times the writer's interval, 1 s by default): if that"
+          + " grows from one status to the next, apply is stalled");
+    }
     if (age > WRITER_GONE_MILLIS) {
       problems.add("no heartbeat writer runs on " + sourceLabel + " (last beat " + age / 1000
           + " s ago), so time lag is stale: run `cutover-replicator heartbeat` or `status --watch`");
@@ -320,7 +344,7 @@ public final class StatusReader {
     if (onTarget.isEmpty()) {
       problems.add("no heartbeat has reached " + targetLabel + " yet");
     }
-    return new Beats(lag, age);
+    return new Beats(lag, age, steppedBehind);
   }
 
   private static String tableState(String code) {
