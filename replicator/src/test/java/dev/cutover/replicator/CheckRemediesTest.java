@@ -174,6 +174,56 @@ class CheckRemediesTest {
   }
 
   /**
+   * IntervalStyle set in new's server configuration only (ALTER SYSTEM), as a managed target's
+   * parameter group may: PgJDBC does not pin it at login, so after the switch the application reads
+   * interval '-1 day -2 hours' as '-1 -2:00:00' and PGInterval as 0 days. Check said nothing (it
+   * compared pg_db_role_setting only); it warns naming the setting, both values and the remedy, and
+   * is silent once both databases give the same default (which the database-setting comparison
+   * then finds alike).
+   */
+  @Test
+  void check_intervalStyleSetInNewsServerConfigurationOnly_warnsNamingTheSetting(PostgresPair pair) throws Exception {
+    String db = "ServerSettings";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    assertThat(r.check().findings()).extracting(Finding::code).doesNotContain("server-setting");
+    try {
+      reloadIntervalStyle(pair.newServer(), "ALTER SYSTEM SET intervalstyle = 'sql_standard'", "sql_standard");
+      List<Finding> findings = r.check().findings().stream().filter(f -> f.code().equals("server-setting")).toList();
+      assertThat(findings).singleElement().satisfies(f -> {
+        assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING);
+        assertThat(f.side()).isEqualTo("new");
+        assertThat(f.message()).contains("IntervalStyle").contains("sql_standard on new").contains("postgres on old");
+        assertThat(f.remedy()).contains("ALTER SYSTEM SET IntervalStyle = 'postgres'")
+            .contains("ALTER DATABASE \"ServerSettings\" SET \"IntervalStyle\" TO 'postgres'");
+      });
+      for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+        try (Connection c = s.connect(db)) {
+          AppDatabase.execute(c, "ALTER DATABASE \"ServerSettings\" SET \"IntervalStyle\" TO 'postgres'");
+        }
+      }
+      assertThat(r.check().findings()).extracting(Finding::code).doesNotContain("server-setting", "database-setting");
+    } finally {
+      reloadIntervalStyle(pair.newServer(), "ALTER SYSTEM RESET intervalstyle", "postgres");
+    }
+  }
+
+  /** Runs {@code alter} on {@code server} and waits until a fresh session there sees IntervalStyle as {@code value}. */
+  private static void reloadIntervalStyle(PostgresServer server, String alter, String value) throws Exception {
+    try (Connection su = server.connect()) {
+      AppDatabase.execute(su, alter);
+      AppDatabase.execute(su, "SELECT pg_reload_conf()");
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> {
+        try (Connection fresh = server.connect()) {
+          return AppDatabase.strings(fresh, "SHOW IntervalStyle").equals(List.of(value));
+        }
+      });
+    }
+  }
+
+  /**
    * The application role has defaults for every database on old (ALTER ROLE ... SET search_path and
    * timezone), as a role created afresh on a managed target lacks; new's has one old's lacks. Check
    * warns of each with the ALTER ROLE statement that makes new like old, names quoted, and says

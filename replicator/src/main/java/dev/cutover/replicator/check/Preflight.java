@@ -127,7 +127,8 @@ public final class Preflight {
    * sized for new's server); but one that changes what the application's statements mean (a
    * search_path, a timezone) must be made alike before the switch. The same for the defaults for
    * every database ({@link RoleSettings}) of the application's roles and of the role old's URL
-   * connects as, which {@code schema} does not copy.
+   * connects as, which {@code schema} does not copy. And the server-level settings that change what
+   * the application reads ({@link ServerSettings}), which neither catalog holds.
    */
   private void databaseSettings(List<String> appRoles) throws SQLException {
     for (DatabaseSettings.Difference d : DatabaseSettings.differences(old, nw)) {
@@ -142,6 +143,8 @@ public final class Preflight {
           + " every database on new's server, not this one alone (ALTER ROLE ... IN DATABASE ... SET gives it this one only)",
           "unless new's differs on purpose, run on new as a role with CREATEROLE or a superuser: " + d.statement());
     }
+    // What the server's configuration gives every session where neither catalog default above does.
+    findings.addAll(ServerSettings.findings(old, nw));
   }
 
   private void versions() throws SQLException {

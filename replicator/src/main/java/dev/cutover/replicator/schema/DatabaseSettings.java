@@ -129,7 +129,7 @@ public final class DatabaseSettings {
    * The value as SQL: a string literal, or for a list of names each name a literal of its own
    * ({@code 'app', 'public'}; one literal would be one name, {@code "app, public"}).
    */
-  static String value(String name, String stored) {
+  public static String value(String name, String stored) {
     if (!LISTS_OF_NAMES.contains(name.toLowerCase(Locale.ROOT))) {
       return Sql.literal(stored);
     }
