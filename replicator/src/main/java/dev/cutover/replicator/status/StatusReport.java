@@ -39,7 +39,9 @@ public record StatusReport(Instant at, List<Direction> directions) {
    * @param slot the slot on the source, or null when missing
    * @param lagBytes WAL on the source not yet confirmed by the target, or null when unknown
    * @param heartbeatLagMillis how much older the newest beat on the target is than the newest on
-   *     the source (both by the source's clock), or null without beats
+   *     the source (both by the source's clock), or null without beats, and where the source's clock
+   *     stepped back (a later beat no later than one that reached the target: a problem then says how
+   *     many beats the target is behind)
    * @param lastBeatAgeMillis age of the newest beat on the source: above a few seconds no writer runs
    * @param applyErrors apply errors since the statistics were reset (15+), or null
    * @param syncErrors table-sync errors (15+), or null
