@@ -51,7 +51,8 @@ public final class SwitchStatusReader {
     }
     List<SwitchStatus.Service> out = new ArrayList<>();
     for (String service : names) {
-      SwitchStatus.Switch current = latest(o.switches.get(service), n.switches.get(service));
+      SwitchStatus.Switch current = latest(o.switches.get(service), o.order.get(service), n.switches.get(service),
+          n.order.get(service));
       out.add(new SwitchStatus.Service(service, SwitchStatus.sides(o.forced(service), n.forced(service)),
           instances(service, o, n, current), current));
     }
@@ -59,9 +60,12 @@ public final class SwitchStatusReader {
         List.copyOf(out));
   }
 
-  /** One side's rows: instances by service (then by name), switches and force settings by service. */
+  /**
+   * One side's rows: instances by service (then by name), switches, what orders them against the
+   * other side's ({@link SwitchOrder}) and force settings by service.
+   */
   private record SideView(Integer version, Boolean fenced, Map<String, Map<String, Row>> instances,
-      Map<String, SwitchStatus.Switch> switches, Map<String, Boolean> forced) {
+      Map<String, SwitchStatus.Switch> switches, Map<String, SwitchOrder.Record> order, Map<String, Boolean> forced) {
     /** Whether {@code service} is forced here; null without a control schema. */
     Boolean forced(String service) {
       return version == null ? null : forced.getOrDefault(service, false);
@@ -92,10 +96,11 @@ public final class SwitchStatusReader {
   private static SideView view(Connection c, String side, List<String> services) throws SQLException {
     OptionalInt version = ControlSchema.installedVersion(c);
     if (version.isEmpty()) {
-      return new SideView(null, null, Map.of(), Map.of(), Map.of());
+      return new SideView(null, null, Map.of(), Map.of(), Map.of(), Map.of());
     }
     Map<String, Map<String, Row>> instances = new HashMap<>();
     Map<String, SwitchStatus.Switch> switches = new HashMap<>();
+    Map<String, OperatorControl.SwitchView> last = new HashMap<>();
     Map<String, Boolean> forced = new HashMap<>();
     for (String service : services.isEmpty() ? OperatorControl.services(c) : services) {
       OperatorControl.ServiceView view = OperatorControl.read(c, service);
@@ -104,22 +109,30 @@ public final class SwitchStatusReader {
         instances.computeIfAbsent(service, k -> new LinkedHashMap<>())
             .put(i.instance(), new Row(i.heartbeatAge().toMillis(), i.drainedFor()));
       }
+      view.lastSwitch().ifPresent(s -> last.put(service, s));
       view.lastSwitch().ifPresent(s -> switches.put(service, new SwitchStatus.Switch(s.id(), side, s.source(),
           s.target(), s.state().value(), s.reason(), s.updatedAt(), s.leaderBackend()
               .map(l -> new SwitchStatus.Leader(l.pid(), l.applicationName(), l.clientAddress())).orElse(null))));
     }
-    return new SideView(version.getAsInt(), OperatorControl.fenceRaised(c), instances, switches, forced);
+    Map<String, SwitchOrder.Record> order = new HashMap<>();
+    SwitchOrder.Clock clock = last.isEmpty() ? null : SwitchOrder.Clock.read(c);
+    for (Map.Entry<String, OperatorControl.SwitchView> e : last.entrySet()) {
+      order.put(e.getKey(), SwitchOrder.record(c, e.getKey(), e.getValue(), clock));
+    }
+    return new SideView(version.getAsInt(), OperatorControl.fenceRaised(c), instances, switches, order, forced);
   }
 
-  /** The newer of the two sides' records of a service's switch. */
-  private static SwitchStatus.Switch latest(SwitchStatus.Switch o, SwitchStatus.Switch n) {
+  /**
+   * The later of the two sides' records of a service's switch ({@link SwitchOrder}: the one in
+   * progress, else by fence epochs, else the younger on its own server; never old's updated_at
+   * against new's).
+   */
+  private static SwitchStatus.Switch latest(SwitchStatus.Switch o, SwitchOrder.Record oOrder, SwitchStatus.Switch n,
+      SwitchOrder.Record nOrder) {
     if (o == null || n == null) {
       return o != null ? o : n;
     }
-    if (o.updatedAt() == null || n.updatedAt() == null) {
-      return o.updatedAt() == null ? n : o;
-    }
-    return o.updatedAt().isAfter(n.updatedAt()) ? o : n;
+    return SwitchOrder.later(oOrder, nOrder) ? o : n;
   }
 
   /** Each instance once, on the side of its freshest heartbeat, which is the side that serves it. */

@@ -209,6 +209,79 @@ class SwitchStatusTest {
     assertThat(free.out()).contains("is aborted");
   }
 
+  /**
+   * r18: new's clock an hour behind old's. The switch old -> new released on old, then the switch
+   * back new -> old recorded on new and draining: switch-status compared old's updated_at with
+   * new's, each written by its own clock, showed the earlier release as the last switch (phase
+   * idle), and switch-abort said no switch was in progress and exited 0 while the gate stayed
+   * closed. A switch in progress is the current one whatever the clocks say, and is aborted.
+   */
+  @Test
+  void switchStatusAndAbort_newsClockAnHourBehind_showAndAbortTheSwitchInProgressOnNew(PostgresPair pair) throws Exception {
+    String db = skewedSwitches(pair, "operator_skew_abort", "released", "draining", "1 hour", "2 minutes", "0 seconds",
+        "1, 0", "NULL, NULL");
+    String[] u = urls(pair, db);
+
+    CliTest.Run json = run(with(new String[] {"switch-status", "--service", "billing", "--json"}, u));
+    CliTest.Run table = run(with(new String[] {"switch-status", "--service", "billing"}, u));
+    CliTest.Run abort = run(with(new String[] {"switch-abort", "--service", "billing"}, u));
+
+    assertThat(json.code()).as(json.err()).isZero();
+    assertThat(json.out()).contains("\"id\":\"s-back\"").contains("\"state\":\"draining\"")
+        .contains("\"recordedOn\":\"new\"");
+    assertThat(table.out()).contains("current switch s-back: new -> old, DRAINING");
+    assertThat(abort.code()).as(abort.err()).isZero();
+    assertThat(abort.out()).contains("the switch of billing is aborted and its fence lowered");
+    assertThat(state(pair.newServer(), db)).isEqualTo("aborted");
+    assertThat(state(pair.oldServer(), db)).isEqualTo("released");
+  }
+
+  /**
+   * Between two released switches the later is the one whose fence epoch on the other side's
+   * sequence is above the other's target epoch: new's clock an hour behind, the release back to
+   * old a minute ago on new shows as the last switch, not the release to new ten minutes ago on
+   * old; with new's clock an hour ahead, the release to new a minute ago on old does, not the
+   * release back ten minutes ago on new.
+   */
+  @Test
+  void switchStatus_finishedSwitchesUnderSkewedClocks_showsTheYoungerOnItsOwnServer(PostgresPair pair) throws Exception {
+    String behind = skewedSwitches(pair, "operator_skew_behind", "released", "released", "1 hour", "10 minutes", "1 minute",
+        "1, 0", "3, 1");
+    String ahead = skewedSwitches(pair, "operator_skew_ahead", "released", "released", "-1 hour", "1 minute", "10 minutes",
+        "3, 1", "1, 0");
+
+    CliTest.Run newerOnNew = run(with(new String[] {"switch-status", "--service", "billing"}, urls(pair, behind)));
+    CliTest.Run newerOnOld = run(with(new String[] {"switch-status", "--service", "billing"}, urls(pair, ahead)));
+
+    assertThat(newerOnNew.out()).as(newerOnNew.err()).contains("last switch s-back: new -> old, RELEASED");
+    assertThat(newerOnOld.out()).as(newerOnOld.err()).contains("last switch s-there: old -> new, RELEASED");
+  }
+
+  /**
+   * {@code db} on both sides with the control schema; service billing's switch s-there (old ->
+   * new, {@code oldState}) recorded on old {@code oldAge} ago and s-back (new -> old, {@code
+   * newState}) recorded on new {@code newAge} ago, as a clock {@code newBehind} behind old's
+   * writes it there (the servers share this machine's clock: the skew is written into updated_at);
+   * each with its fence epoch and target epoch ({@code "fence, target"}) as a switch writes them.
+   */
+  static String skewedSwitches(PostgresPair pair, String db, String oldState, String newState, String newBehind,
+      String oldAge, String newAge, String oldEpochs, String newEpochs) throws Exception {
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      try (Connection c = s.connect(db)) {
+        ControlSchema.install(c);
+      }
+    }
+    sql(pair.oldServer(), db, "INSERT INTO cutover.switch (service, id, source, target, state, updated_at, fence_epoch,"
+        + " target_epoch) VALUES ('billing', 's-there', 'old', 'new', '" + oldState + "', clock_timestamp() - interval '"
+        + oldAge + "', " + oldEpochs + ")");
+    sql(pair.newServer(), db, "INSERT INTO cutover.switch (service, id, source, target, state, updated_at, fence_epoch,"
+        + " target_epoch) VALUES ('billing', 's-back', 'new', 'old', '" + newState + "', clock_timestamp() - interval '"
+        + newAge + "', " + newEpochs + ")");
+    sql(pair.newServer(), db, "UPDATE cutover.switch SET updated_at = updated_at - interval '" + newBehind + "'");
+    return db;
+  }
+
   @Test
   void switchStatus_roleGrantedOnlyTheOperatorView_showsWhatTheInstallerSees(PostgresPair pair) throws Exception {
     String db = operatorViewDatabase(pair, "operator_ops");
@@ -263,6 +336,13 @@ class SwitchStatusTest {
     sql(pair.oldServer(), db, "INSERT INTO cutover.switch (service, id, source, target, state, reason)"
         + " VALUES ('billing', 's-1', 'old', 'new', 'draining', 'test')");
     return db;
+  }
+
+  private static String state(PostgresServer server, String db) throws Exception {
+    try (Connection c = server.connect(db); Statement st = c.createStatement();
+        java.sql.ResultSet rs = st.executeQuery("SELECT state FROM cutover.switch WHERE service = 'billing'")) {
+      return rs.next() ? rs.getString(1) : null;
+    }
   }
 
   private static String[] as(PostgresPair pair, String db, String role) {
