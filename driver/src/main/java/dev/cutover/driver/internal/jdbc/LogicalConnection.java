@@ -285,8 +285,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
       }
     }
     takeNotifications();
-    Handover.Acquired acquired = router.acquire(this, target);
-    install(carried, acquired, target);
+    Handover.Acquired acquired = install(carried, router.acquire(this, target), target);
     Connection previous = physical;
     bind(acquired.connection(), target);
     closeQuietly(previous);
@@ -314,34 +313,99 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   }
 
   /**
-   * Sets {@code carried} (or, without it, the JDBC-level state) up on the connection a move takes.
-   * When that fails (the target refuses a role, a setting), the session cannot go on without it:
-   * the connection becomes unusable, so that the pool replaces it. A connection the switch reserved
-   * holds the session's advisory locks on the target: it is kept until this connection closes, so
-   * that no one else takes them there while the application may still believe it holds them.
+   * Sets {@code carried} (or, without it, the JDBC-level state) up on the connection a move takes,
+   * and returns the connection it is set up on.
+   *
+   * <p>A connection opened ahead ({@link Handover.Acquired#ahead}) idled since the switch opened it,
+   * and the target may have ended it meanwhile (its {@code idle_session_timeout} for the role, a
+   * restart, {@code pg_terminate_backend}). The set-up is the check, one round trip the move makes
+   * anyway; when it sends nothing, the connection is checked with one. One found dead that holds
+   * nothing of the session's (not reserved) is closed and the move takes another, the next opened
+   * ahead or, when none is left, a new one, whose failure is final: the session is never left half
+   * set up, since a connection whose set-up failed is closed with what it took.
+   *
+   * <p>When the set-up fails otherwise (the target refuses a role, a setting), the session cannot go
+   * on without it: the connection becomes unusable, so that the pool replaces it. A connection the
+   * switch reserved holds the session's advisory locks on the target: while it lives, it is kept
+   * until this connection closes, so that no one else takes them there while the application may
+   * still believe it holds them. One that died took the locks with it: the message says they were
+   * lost, naming them, since another session may hold them by now.
    */
-  private void install(SessionSnapshot carried, Handover.Acquired acquired, Target target) throws SQLException {
-    Connection fresh = acquired.connection();
-    try {
-      if (carried != null && !router.pooled(target)) {
-        carried.applyTo(fresh.unwrap(BaseConnection.class), !acquired.reserved(),
-            listens ? List.of(WAKE_CHANNEL) : List.of());
-        state.applyClientSideTo(fresh);
-      } else {
-        state.applyTo(fresh);
-      }
-    } catch (SQLException | RuntimeException e) {
-      if (acquired.reserved()) {
-        holding = fresh;
-        if (closed) { // closed meanwhile, by another thread: it may not have seen the field
-          closeQuietly(fresh);
+  private Handover.Acquired install(SessionSnapshot carried, Handover.Acquired acquired, Target target)
+      throws SQLException {
+    while (true) {
+      Connection fresh = acquired.connection();
+      Exception failure = null;
+      try {
+        if (setUp(carried, fresh, acquired.reserved(), target) || !acquired.ahead() || answers(fresh)) {
+          return acquired;
         }
-      } else {
+      } catch (SQLException | RuntimeException e) {
+        failure = e;
+      }
+      // Dead: it failed the check, or the set-up failed and it no longer answers (one round trip, on failure only).
+      boolean dead = failure == null || acquired.ahead() && !answers(fresh);
+      if (dead && acquired.ahead() && !acquired.reserved()) {
+        closeQuietly(fresh);
+        acquired = router.acquire(this, target);
+        continue;
+      }
+      String why = failure == null ? "the connection opened ahead for it there no longer answers"
+          : failure.getMessage();
+      SQLException cause = failure == null ? null
+          : failure instanceof SQLException e ? e : new SQLException(failure);
+      if (!acquired.reserved()) {
+        closeQuietly(fresh);
+        throw lose("its session state could not be set up on the " + target.value() + " database (" + why + ")",
+            cause);
+      }
+      if (dead) {
+        closeQuietly(fresh);
+        throw lose("its session state could not be set up on the " + target.value() + " database (" + why
+            + "): the connection the switch had reserved there for it ended, and with it " + lostThere(acquired)
+            + " were lost: another session may hold them there now, so what they guarded is no longer"
+            + " exclusive to this one until it takes them again", cause);
+      }
+      holding = fresh;
+      if (closed) { // closed meanwhile, by another thread: it may not have seen the field
         closeQuietly(fresh);
       }
-      throw lose("its session state could not be set up on the " + target.value() + " database (" + e.getMessage()
-          + (acquired.reserved() ? "); the advisory locks it held stay taken there until it is closed" : ")"),
-          e instanceof SQLException s ? s : new SQLException(e));
+      throw lose("its session state could not be set up on the " + target.value() + " database (" + why
+          + "); the advisory locks it held stay taken there until it is closed", cause);
+    }
+  }
+
+  /** What a reserved connection held for the session, for a message saying it was lost. */
+  private static String lostThere(Handover.Acquired reserved) {
+    if (reserved.locks().isEmpty()) {
+      return "the LISTEN channels it listened on there (notifications sent there meanwhile may be missed)";
+    }
+    StringBuilder named = new StringBuilder("the advisory locks it held there (");
+    for (int i = 0; i < reserved.locks().size(); i++) {
+      named.append(i == 0 ? "" : ", ").append(reserved.locks().get(i));
+    }
+    return named.append(')').toString();
+  }
+
+  /** Sets the session up on {@code fresh}; returns whether that was a round trip to it. */
+  private boolean setUp(SessionSnapshot carried, Connection fresh, boolean reserved, Target target)
+      throws SQLException {
+    if (carried != null && !router.pooled(target)) {
+      boolean sent = carried.applyTo(fresh.unwrap(BaseConnection.class), !reserved,
+          listens ? List.of(WAKE_CHANNEL) : List.of());
+      state.applyClientSideTo(fresh);
+      return sent;
+    }
+    state.applyTo(fresh);
+    return false;
+  }
+
+  /** Whether {@code c} answers a round trip within the answer timeout (at least a second). */
+  private boolean answers(Connection c) {
+    try {
+      return c.isValid((int) Math.max(1, Math.min(Integer.MAX_VALUE, (router.answerTimeout().toMillis() + 999) / 1000)));
+    } catch (SQLException | RuntimeException e) {
+      return false;
     }
   }
 
@@ -413,8 +477,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
       return;
     }
     Target serving = router.route().serving();
-    Handover.Acquired acquired = router.acquire(this, serving);
-    install(d.held(), acquired, serving);
+    Handover.Acquired acquired = install(d.held(), router.acquire(this, serving), serving);
     bind(acquired.connection(), serving);
     d.reconnected();
   }

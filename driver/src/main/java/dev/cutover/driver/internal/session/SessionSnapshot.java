@@ -224,9 +224,11 @@ public final class SessionSnapshot {
    * @param takeLocks whether to take the advisory locks here (not when a switch already took them
    *     on a connection reserved for this session)
    * @param moreChannels channels to listen on besides the session's own
+   * @return whether anything was sent (nothing when there is nothing to set up): only then does a
+   *     success say that {@code target} answers
    * @throws SQLException naming the setting, role or lock that could not be set up
    */
-  public void applyTo(BaseConnection target, boolean takeLocks, List<String> moreChannels) throws SQLException {
+  public boolean applyTo(BaseConnection target, boolean takeLocks, List<String> moreChannels) throws SQLException {
     // Channels and locks first: the settings may make later transactions read-only.
     StringBuilder sql = new StringBuilder();
     boolean standardConformingStrings = target.getStandardConformingStrings();
@@ -265,7 +267,7 @@ public final class SessionSnapshot {
           .append(", false)");
     }
     if (sql.length() == 0) {
-      return;
+      return false;
     }
     ServerExchange.Answer answer = ServerExchange.run(target, sql.toString());
     if (answer.error() != null) {
@@ -289,6 +291,7 @@ public final class SessionSnapshot {
         }
       }
     }
+    return true;
   }
 
   private static StringBuilder separate(StringBuilder sql) {

@@ -44,7 +44,8 @@ public final class Handover {
   private volatile boolean newPooled;
   private volatile List<String> customSettings;
 
-  private record Reserved(Target side, Connection connection) {}
+  /** A connection reserved on {@code side}, holding {@code locks} (and listening) for a session. */
+  private record Reserved(Target side, Connection connection, List<AdvisoryLock> locks) {}
 
   /**
    * A physical connection for a session that moves.
@@ -52,8 +53,17 @@ public final class Handover {
    * @param connection the connection
    * @param reserved whether the switch reserved it for this session (it then holds the session's
    *     advisory locks and listens on its channels already)
+   * @param ahead whether it was opened before the switch released (reserved, or opened ahead): it
+   *     has idled since, unchecked, and may have been ended meanwhile (the target's {@code
+   *     idle_session_timeout}, a restart, {@code pg_terminate_backend})
+   * @param locks the advisory locks a reserved connection holds for the session (none otherwise)
    */
-  public record Acquired(Connection connection, boolean reserved) {}
+  public record Acquired(Connection connection, boolean reserved, boolean ahead, List<AdvisoryLock> locks) {
+    /** A connection opened for the session now: neither reserved nor opened ahead. */
+    public Acquired(Connection connection, boolean reserved) {
+      this(connection, reserved, false, List.of());
+    }
+  }
 
   Handover(Router router) {
     this.router = router;
@@ -175,7 +185,7 @@ public final class Handover {
         more.forEach(Router::closeQuietly);
         throw e;
       }
-      Reserved previous = reserved.put(s, new Reserved(to, connection));
+      Reserved previous = reserved.put(s, new Reserved(to, connection, List.copyOf(locks.getOrDefault(s, List.of()))));
       if (previous != null) {
         Router.closeQuietly(previous.connection());
       }
@@ -264,14 +274,20 @@ public final class Handover {
   /**
    * The connection for {@code session} to {@code side}: its reservation there, else one opened
    * ahead, else a new one. A reservation on the other side stays (a session rolled back by a switch
-   * recovers on the source before the switch releases).
+   * recovers on the source before the switch releases). Neither a reservation nor one opened ahead
+   * is checked here: the session's set-up on it is the check, one round trip it makes anyway
+   * (see {@link Acquired#ahead}); a session that finds one opened ahead dead asks again.
    */
   Acquired acquire(Session session, Target side) throws SQLException {
     Reserved r = reserved.get(session);
     if (r != null && r.side() == side && reserved.remove(session, r)) {
-      return new Acquired(r.connection(), true);
+      return new Acquired(r.connection(), true, true, r.locks());
     }
-    return new Acquired(router.connect(side), false);
+    Connection ahead = router.warm().take(side);
+    if (ahead != null) {
+      return new Acquired(ahead, false, true, List.of());
+    }
+    return new Acquired(router.openApp(side), false);
   }
 
   /** Releases what was reserved for {@code session} (it closed, or it stays where it is). */

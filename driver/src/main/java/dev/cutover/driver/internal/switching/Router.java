@@ -302,10 +302,34 @@ public final class Router implements Routing {
     Routers.release(this);
   }
 
+  /**
+   * A connection for a new logical connection: one opened ahead that still answers (it idled since
+   * the switch opened it, and the target may have ended it: its {@code idle_session_timeout}, a
+   * restart, {@code pg_terminate_backend}), else a new one. The check is one round trip, less than a
+   * login; a pool hands a new connection out without one, so a dead one would fail its first
+   * transaction. Dead ones are closed on the way.
+   */
   @Override
   public Connection connect(Target side) throws SQLException {
-    Connection ahead = warm.take(side);
-    return ahead != null ? ahead : openApp(side);
+    Connection ahead;
+    while ((ahead = warm.take(side)) != null) {
+      if (answers(ahead, settings.barrierTimeout())) {
+        return ahead;
+      }
+      LOG.debug("cutover {}: a connection opened ahead to the {} database no longer answers; closed",
+          settings.service(), side.value());
+      closeQuietly(ahead);
+    }
+    return openApp(side);
+  }
+
+  /** Whether {@code c} answers a round trip within {@code timeout} (at least a second). */
+  private static boolean answers(Connection c, Duration timeout) {
+    try {
+      return c.isValid((int) Math.max(1, Math.min(Integer.MAX_VALUE, (timeout.toMillis() + 999) / 1000)));
+    } catch (SQLException | RuntimeException e) {
+      return false;
+    }
   }
 
   @Override
