@@ -403,7 +403,8 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   /** Whether {@code c} answers a round trip within the answer timeout (at least a second). */
   private boolean answers(Connection c) {
     try {
-      return c.isValid((int) Math.max(1, Math.min(Integer.MAX_VALUE, (router.answerTimeout().toMillis() + 999) / 1000)));
+      long seconds = (router.answerTimeout().toMillis() + 999) / 1000;
+      return c.isValid((int) Math.max(1, Math.min(Integer.MAX_VALUE, seconds)));
     } catch (SQLException | RuntimeException e) {
       return false;
     }

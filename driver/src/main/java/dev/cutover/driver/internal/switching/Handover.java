@@ -47,21 +47,41 @@ public final class Handover {
   /** A connection reserved on {@code side}, holding {@code locks} (and listening) for a session. */
   private record Reserved(Target side, Connection connection, List<AdvisoryLock> locks) {}
 
+  /** Where a moving session's physical connection comes from. */
+  public enum Origin {
+    /** Reserved by the switch for this session: it holds the session's advisory locks and listens on its channels. */
+    RESERVED,
+    /**
+     * Opened ahead by the switch, before it released: it has idled since, unchecked, and the target
+     * may have ended it meanwhile (its {@code idle_session_timeout}, a restart, {@code
+     * pg_terminate_backend}).
+     */
+    OPENED_AHEAD,
+    /** Opened for the session now. */
+    OPENED_NOW
+  }
+
   /**
    * A physical connection for a session that moves.
    *
    * @param connection the connection
-   * @param reserved whether the switch reserved it for this session (it then holds the session's
-   *     advisory locks and listens on its channels already)
-   * @param ahead whether it was opened before the switch released (reserved, or opened ahead): it
-   *     has idled since, unchecked, and may have been ended meanwhile (the target's {@code
-   *     idle_session_timeout}, a restart, {@code pg_terminate_backend})
+   * @param origin where it comes from
    * @param locks the advisory locks a reserved connection holds for the session (none otherwise)
    */
-  public record Acquired(Connection connection, boolean reserved, boolean ahead, List<AdvisoryLock> locks) {
-    /** A connection opened for the session now: neither reserved nor opened ahead. */
-    public Acquired(Connection connection, boolean reserved) {
-      this(connection, reserved, false, List.of());
+  public record Acquired(Connection connection, Origin origin, List<AdvisoryLock> locks) {
+    /** A connection opened for the session now. */
+    public Acquired(Connection connection) {
+      this(connection, Origin.OPENED_NOW, List.of());
+    }
+
+    /** Whether the switch reserved it for this session (it holds the session's locks and channels already). */
+    public boolean reserved() {
+      return origin == Origin.RESERVED;
+    }
+
+    /** Whether it was opened before the switch released (reserved, or opened ahead), unchecked since. */
+    public boolean ahead() {
+      return origin != Origin.OPENED_NOW;
     }
   }
 
@@ -281,13 +301,13 @@ public final class Handover {
   Acquired acquire(Session session, Target side) throws SQLException {
     Reserved r = reserved.get(session);
     if (r != null && r.side() == side && reserved.remove(session, r)) {
-      return new Acquired(r.connection(), true, true, r.locks());
+      return new Acquired(r.connection(), Origin.RESERVED, r.locks());
     }
     Connection ahead = router.warm().take(side);
     if (ahead != null) {
-      return new Acquired(ahead, false, true, List.of());
+      return new Acquired(ahead, Origin.OPENED_AHEAD, List.of());
     }
-    return new Acquired(router.openApp(side), false);
+    return new Acquired(router.openApp(side));
   }
 
   /** Releases what was reserved for {@code session} (it closed, or it stays where it is). */

@@ -346,7 +346,7 @@ class LogicalConnectionRaceTest {
 
     @Override
     public Handover.Acquired acquire(Session s, Target side) throws SQLException {
-      return new Handover.Acquired(connect(side), false);
+      return new Handover.Acquired(connect(side));
     }
 
     @Override
