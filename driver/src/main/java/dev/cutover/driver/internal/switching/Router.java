@@ -61,7 +61,7 @@ public final class Router implements Routing {
   private final Map<Target, Endpoint> appEndpoints = new EnumMap<>(Target.class);
   private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
   private final Handover handover = new Handover(this);
-  private final WarmConnections warm = new WarmConnections();
+  private final WarmConnections warm;
   private final SwitchRunner switches;
   private final FlagFollower follower;
   private final Heartbeat heartbeat;
@@ -76,6 +76,7 @@ public final class Router implements Routing {
 
   private Router(CutoverSettings settings, RoutingFlag flag) {
     this.settings = settings;
+    this.warm = new WarmConnections(settings.barrierTimeout());
     appEndpoints.put(Target.OLD, new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties()));
     appEndpoints.put(Target.NEW, new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties()));
     for (Target side : Target.values()) {
