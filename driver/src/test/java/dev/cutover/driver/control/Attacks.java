@@ -35,6 +35,8 @@ public final class Attacks {
       "SELECT * FROM cutover.service_names()",
       "SELECT cutover.switch_leader_pid('svc')",
       "SELECT * FROM cutover.switch_leader('svc')",
+      "SELECT cutover.not_ready('svc', 'ghost', 'forged', 'no')",
+      "SELECT * FROM cutover.not_ready_peers('svc', 'forged', 5000)",
       "INSERT INTO cutover.barrier (marker) VALUES ('m')",
       "UPDATE cutover.switch SET state = 'released'",
       "SELECT nextval('cutover.fence_epoch')",

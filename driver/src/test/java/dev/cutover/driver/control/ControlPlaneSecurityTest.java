@@ -115,6 +115,46 @@ class ControlPlaneSecurityTest {
     }
   }
 
+  /**
+   * Why an instance cannot get ready (which makes its peers refuse the switch before their gates
+   * close) is taken only for the switch in progress it names, only into that instance's row, never
+   * once it drained for it (its gate closed), and at most 1000 characters of it; a schema without
+   * the functions (installed before them) reads as no peer having said anything.
+   */
+  @Test
+  void notReady_onlyForTheSwitchInProgressAndAnUndrainedInstance_boundedInLength(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    Duration ttl = Duration.ofSeconds(30);
+    try (Connection member = as(pair.oldServer(), db, "member_cp")) {
+      for (String instance : List.of("a", "b")) {
+        Coordination.heartbeat(member, "svc", instance, new Coordination.Beat(Target.NEW, Target.OLD, "idle"), ttl);
+      }
+      assertThat(Coordination.notReady(member, "svc", "a", "s0", "no switch")).as("no switch in progress").isFalse();
+      String id = Coordination.begin(member, "svc", "s1", Target.OLD, Target.NEW);
+      assertThat(Coordination.notReady(member, "svc", "a", "other", "x")).as("another switch's id").isFalse();
+      assertThat(Coordination.notReady(member, "svc", "ghost", id, "x")).as("no such instance").isFalse();
+      Coordination.drained(member, "svc", "b", id);
+      assertThat(Coordination.notReady(member, "svc", "b", id, "x")).as("drained for it").isFalse();
+      assertThat(Coordination.notReady(member, "svc", "a", id, "y".repeat(5000))).isTrue();
+
+      assertThat(Coordination.notReadyPeers(member, "svc", id, ttl)).singleElement().satisfies(p -> {
+        assertThat(p.instance()).isEqualTo("a");
+        assertThat(p.reason()).hasSize(1000);
+      });
+      assertThat(Coordination.notReadyPeers(member, "svc", "other", ttl)).isEmpty();
+      assertThat(Coordination.notReadyPeers(member, "other", id, ttl)).isEmpty();
+      Coordination.abort(member, "svc", id, "ended");
+      assertThat(Coordination.notReady(member, "svc", "a", id, "x")).as("ended").isFalse();
+    }
+    try (Connection admin = pair.oldServer().connect(db); Statement s = admin.createStatement()) {
+      s.execute("DROP FUNCTION cutover.not_ready(text, text, text, text)");
+      s.execute("DROP FUNCTION cutover.not_ready_peers(text, text, integer)");
+      String id = Coordination.begin(admin, "svc", "s2", Target.OLD, Target.NEW);
+      assertThat(Coordination.notReady(admin, "svc", "a", id, "x")).isFalse();
+      assertThat(Coordination.notReadyPeers(admin, "svc", id, ttl)).isEmpty();
+    }
+  }
+
   @Test
   void member_withoutTheLeadersLock_canNeitherFenceNorWriteTheBarrierNorRelease(PostgresPair pair) throws Exception {
     String db = database(pair.oldServer());

@@ -82,7 +82,9 @@ public final class ControlSql {
       "switch_leader_pid(text)",
       "switch_leader(text)",
       "refuse_switch(text, text, text, text, text)",
-      "way_in(text)");
+      "way_in(text)",
+      "not_ready(text, text, text, text)",
+      "not_ready_peers(text, text, integer)");
 
   /**
    * Operator functions added to version 2 after its release. An install grants them to every role
@@ -105,7 +107,9 @@ public final class ControlSql {
       "miss_slots_at_switch(text, text, text)",
       "refuse_switch(text, text, text, text, text)",
       "way_in(text)",
-      "take_lead(text, text)");
+      "take_lead(text, text)",
+      "not_ready(text, text, text, text)",
+      "not_ready_peers(text, text, integer)");
 
   /** Functions only the installer (the replicator's role) may call. */
   public static final List<String> INSTALLER_ONLY = List.of(
@@ -196,6 +200,9 @@ public final class ControlSql {
             + " PRIMARY KEY (service, instance))",
         "ALTER TABLE cutover.instance ADD COLUMN IF NOT EXISTS flag_target text,"
             + " ADD COLUMN IF NOT EXISTS serving text, ADD COLUMN IF NOT EXISTS phase text",
+        // Why an instance could not get ready for a switch (not_ready), for the switch it names.
+        "ALTER TABLE cutover.instance ADD COLUMN IF NOT EXISTS not_ready_for text,"
+            + " ADD COLUMN IF NOT EXISTS not_ready_reason text",
         // The switch's record: logged, because the fence it stands for (a sequence) survives a crash,
         // and a record that did not made a fence nobody would lower, or a release nobody could verify.
         // Local (LOCAL_TABLES): a row replicated here is dropped (local_only).
@@ -723,6 +730,25 @@ public final class ControlSql {
         + " AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond'"
         + " AND (i.drained_for IS NULL OR i.drained_for NOT IN (p_switch, '" + Coordination.READY
         + "' || p_switch)) ORDER BY 1 $$");
+    // An instance that cannot get ready for a switch in progress (its connections to the target do
+    // not open) says why, so that its peers refuse the switch before any gate closes instead of
+    // holding their applications for it. Only for the switch in progress whose id it names, only in
+    // its own row, never once it drained (its gate closed: it aborts as any instance does), and
+    // bounded in length. A role of the control plane could already abort any switch
+    // (request_abort): this gives it nothing more.
+    f.add("CREATE OR REPLACE FUNCTION cutover.not_ready(p_service text, p_instance text, p_switch text, p_reason text)"
+        + " RETURNS boolean LANGUAGE sql" + DEFINER + " AS $$"
+        + " WITH marked AS (UPDATE cutover.instance i SET not_ready_for = p_switch,"
+        + " not_ready_reason = left(coalesce(p_reason, 'no reason given'), 1000)"
+        + " WHERE i.service = p_service AND i.instance = p_instance AND i.drained_for IS DISTINCT FROM p_switch"
+        + " AND EXISTS (SELECT 1 FROM cutover.switch s WHERE s.service = p_service AND s.id = p_switch"
+        + " AND s.state = 'draining') RETURNING 1)"
+        + " SELECT EXISTS (SELECT 1 FROM marked) $$");
+    f.add("CREATE OR REPLACE FUNCTION cutover.not_ready_peers(p_service text, p_switch text, p_ttl_ms integer)"
+        + " RETURNS TABLE (instance_name text, reason text) LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT i.instance, i.not_ready_reason FROM cutover.instance i WHERE i.service = p_service"
+        + " AND i.not_ready_for = p_switch"
+        + " AND i.heartbeat_at > clock_timestamp() - p_ttl_ms * interval '1 millisecond' ORDER BY 1 $$");
     f.add("CREATE OR REPLACE FUNCTION cutover.switch_state(p_service text)"
         + " RETURNS TABLE (switch_id text, switch_state text, switch_marker text, switch_reason text,"
         + " switch_abort_requested text) LANGUAGE sql" + DEFINER + " AS $$"

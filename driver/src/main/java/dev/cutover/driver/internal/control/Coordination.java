@@ -145,6 +145,55 @@ public final class Coordination {
     call(c, "SELECT cutover.drained(?, ?, ?)", service, instance, READY + switchId);
   }
 
+  /**
+   * Records, in {@code instance}'s own row, why it cannot get ready for {@code switchId}, so that
+   * its peers refuse the switch before any gate closes ({@link #notReadyPeers}). The server takes
+   * it only for the switch in progress of that id and an instance that has not drained for it, and
+   * keeps the first 1000 characters; the caller masks secrets first.
+   *
+   * @return whether it was recorded; false too where the control schema predates {@code not_ready}
+   */
+  public static boolean notReady(Connection c, String service, String instance, String switchId, String reason)
+      throws SQLException {
+    try {
+      return bool(c, "SELECT cutover.not_ready(?, ?, ?, ?)", service, instance, switchId, reason);
+    } catch (SQLException e) {
+      if (UNDEFINED_FUNCTION.equals(e.getSQLState())) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /** An instance that said it cannot get ready for a switch ({@link #notReady}), and why. */
+  public record NotReady(String instance, String reason) {}
+
+  /**
+   * Live instances (heartbeat within {@code ttl}) that said they cannot get ready for {@code
+   * switchId}; empty where the control schema predates {@code not_ready_peers} (the wait for ready
+   * peers then runs out as before).
+   */
+  public static List<NotReady> notReadyPeers(Connection c, String service, String switchId, Duration ttl)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT * FROM cutover.not_ready_peers(?, ?, ?)")) {
+      ps.setString(1, service);
+      ps.setString(2, switchId);
+      ps.setInt(3, (int) ttl.toMillis());
+      List<NotReady> out = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new NotReady(rs.getString(1), rs.getString(2)));
+        }
+      }
+      return out;
+    } catch (SQLException e) {
+      if (UNDEFINED_FUNCTION.equals(e.getSQLState())) {
+        return List.of();
+      }
+      throw e;
+    }
+  }
+
   /** Live instances (heartbeat within {@code ttl}) neither ready nor drained for {@code switchId}. */
   public static List<String> unready(Connection c, String service, String switchId, Duration ttl) throws SQLException {
     return instances(c, "SELECT * FROM cutover.unready(?, ?, ?)", service, switchId, ttl);

@@ -122,9 +122,10 @@ final class FlagFollower {
    * before it began (replication not delivering, the target unreachable: nothing was held) is tried
    * again after {@code cutover.switch.retry-interval}, for as long as the flag asks for a side this
    * instance does not serve: the cause is often fixed without the flag changing (an apply process
-   * restarted), and the flag is the decision. A switch that aborted after it began is not: its gate
-   * closed (each try would pause the application) or an operator aborted it, so the flag must change
-   * again. Every look supersedes the retry scheduled before it.
+   * restarted), and the flag is the decision; so is one that began but that an instance could not
+   * get ready for before any gate closed ({@link Switchover#refused()}). A switch that aborted after
+   * a gate closed is not (each try would pause the application), nor one an operator aborted, so
+   * the flag must change again. Every look supersedes the retry scheduled before it.
    */
   private void converge() {
     long attempt = ++converging;

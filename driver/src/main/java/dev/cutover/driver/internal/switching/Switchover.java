@@ -1,6 +1,7 @@
 package dev.cutover.driver.internal.switching;
 
 import dev.cutover.common.Poll;
+import dev.cutover.common.Secrets;
 import dev.cutover.driver.Phase;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.driver.control.SwitchState;
@@ -83,6 +84,8 @@ final class Switchover {
   private static final String OPERATOR_ABORT = "57014";
   /** How often an instance that joined on a peer's word checks that some live instance's flag still asks. */
   private static final long ASKING_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+  /** SQLState of a login refused for a connection limit (a role's, a database's, or max_connections). */
+  private static final String TOO_MANY_CONNECTIONS = "53300";
   /** How often a leader waiting for its peers or the barrier looks for an operator's abort. */
   private static final Duration ABORT_CHECK = Duration.ofMillis(100);
 
@@ -119,10 +122,14 @@ final class Switchover {
   private boolean force;
   /** Whether this switch was recorded in the control schema (begun or joined): until then, an abort is a refusal. */
   private boolean began;
-  /** Whether it ended refused before it began: nothing was held, and the follower tries it again. */
+  /** Whether it ended refused before any gate closed ({@link #refuse}, {@link #refuseBegun}): the follower tries it again. */
   private boolean refused;
   /** Whether a wait ended because the router is closing ({@link #stopIfClosing}): no retry follows. */
   private boolean closing;
+  /** Whether the switch ended because another instance or an operator ended it ({@link #stillOn}): theirs to say why. */
+  private boolean endedElsewhere;
+  /** Whether the switch ended because a peer said it cannot get ready ({@link #refuseForUnreadyPeers}). */
+  private boolean peerNotReady;
   private int rolledBack;
   private int sequencesMoved;
 
@@ -225,6 +232,8 @@ final class Switchover {
       }
       if (joined == null && !began && !closing) {
         reason = refuse(reason);
+      } else if (notReady()) {
+        reason = refuseBegun(reason);
       }
       abort(reason);
     }
@@ -298,6 +307,7 @@ final class Switchover {
         if (d.isEmpty() || !d.get().id().equals(joined) || d.get().state() != SwitchState.DRAINING) {
           throw new NothingToJoin();
         }
+        began = true;
       }
     }
     phase(Phase.PREWARM, to);
@@ -362,7 +372,12 @@ final class Switchover {
       if (watchdog.reason() != null) {
         throw e;
       }
-      throw new Abort("cannot open connections to " + to.value() + ": " + e.getMessage());
+      throw new Abort("cannot open connections to " + to.value() + ": " + e.getMessage()
+          + (TOO_MANY_CONNECTIONS.equals(e.getSQLState()) ? "; the " + to.value() + " database refuses more sessions (a"
+              + " CONNECTION LIMIT of the role or of the database, or max_connections): before its gate closes each"
+              + " instance opens there as many connections as its pool holds, besides the switch's own sessions; raise the"
+              + " limit (ALTER ROLE ... CONNECTION LIMIT, ALTER DATABASE ... CONNECTION LIMIT, or max_connections on "
+              + to.value() + ") to cover every instance's pool" : ""));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw closed();
@@ -373,8 +388,10 @@ final class Switchover {
    * Marks this instance ready and waits, with traffic still flowing, until every live instance of
    * the service is ready too, so that the gates close together and none holds its transactions
    * while a peer is still opening connections or has not seen the flag yet (four pools of 50 had
-   * waited up to 158 ms for the slowest). Bounded by {@code cutover.drain.timeout}; after that the
-   * gate closes anyway and the leader's wait for drained peers decides as before.
+   * waited up to 158 ms for the slowest). A peer that cannot get ready says why ({@link
+   * Coordination#notReady}), and the switch is refused here, before any gate closes, with its
+   * reason. Bounded by {@code cutover.drain.timeout}; after that the gate closes anyway and the
+   * leader's wait for drained peers decides as before.
    */
   private void awaitReadyPeers() throws SQLException {
     Coordination.ready(source, router.service(), router.member(), switchId);
@@ -385,13 +402,35 @@ final class Switchover {
       if (waiting.get(0).isEmpty()) {
         return true;
       }
-      stillOn(Coordination.decision(source, router.service()), false);
+      refuseForUnreadyPeers();
+      try {
+        stillOn(Coordination.decision(source, router.service()), false);
+      } catch (Abort ended) {
+        refuseForUnreadyPeers(); // the peer that said why may have ended the switch since the look above
+        throw ended;
+      }
       return false;
     });
     if (!all) {
       stopIfClosing();
       LOG.info("cutover {}: switch {}: instances {} not ready after {} ms; closing the gate anyway", router.service(),
           switchId, waiting.get(0), timeout.toMillis());
+    }
+  }
+
+  /** Aborts, quoting them, when peers said they cannot get ready for this switch ({@link Coordination#notReady}). */
+  private void refuseForUnreadyPeers() throws SQLException {
+    List<Coordination.NotReady> peers = Coordination.notReadyPeers(source, router.service(), switchId,
+        Heartbeat.INSTANCE_TTL);
+    List<String> said = new ArrayList<>();
+    for (Coordination.NotReady peer : peers) {
+      if (!peer.instance().equals(router.member())) {
+        said.add("instance " + peer.instance() + " cannot get ready: " + peer.reason());
+      }
+    }
+    if (!said.isEmpty()) {
+      peerNotReady = true;
+      throw new Abort(String.join("; ", said));
     }
   }
 
@@ -549,12 +588,15 @@ final class Switchover {
    */
   private Coordination.Decision stillOn(Optional<Coordination.Decision> decision, boolean leading) throws SQLException {
     if (decision.isEmpty() || !decision.get().id().equals(switchId)) {
+      endedElsewhere = true;
       throw new Abort("switch " + switchId + " was superseded by a later flip");
     }
     if (decision.get().aborted()) {
+      endedElsewhere = true;
       throw new Abort(decision.get().reason());
     }
     if (leading && decision.get().abortRequested() != null) {
+      endedElsewhere = true;
       throw new Abort("aborted on request: " + decision.get().abortRequested());
     }
     return decision.get();
@@ -571,6 +613,7 @@ final class Switchover {
         return true;
       }
       if (System.nanoTime() - checked[0] > ABORT_CHECK.toNanos()) {
+        refuseForUnreadyPeers(); // one that gave up after this instance's wait for ready peers ran out
         abortRequested();
         checked[0] = System.nanoTime();
       }
@@ -856,9 +899,7 @@ final class Switchover {
    * @return the reason with the retry
    */
   private String refuse(String reason) {
-    refused = true;
-    String withRetry = reason + "; retrying every " + every(router.settings().retryInterval())
-        + " while the flag asks for " + to.value() + " (cutover.switch.retry-interval)";
+    String withRetry = withRetry(reason);
     if (router.control() && source != null) {
       try {
         Coordination.refuse(source, router.service(), switchId, from, to, withRetry);
@@ -870,12 +911,58 @@ final class Switchover {
     return withRetry;
   }
 
+  /** Marks the switch refused ({@link #refused()}: the follower tries it again) and says so in its reason. */
+  private String withRetry(String reason) {
+    refused = true;
+    return reason + "; retrying every " + every(router.settings().retryInterval()) + " while the flag asks for "
+        + to.value() + " (cutover.switch.retry-interval)";
+  }
+
+  /**
+   * Whether this instance could not get ready for the service's switch, which it began or joined,
+   * before any gate of its closed: its own checks, probe or connections to the target failed, or a
+   * peer said its did ({@link #refuseForUnreadyPeers}); not when another instance or an operator
+   * ended the switch, nor when the router closes.
+   */
+  private boolean notReady() {
+    return router.control() && source != null && !caughtUp && !closing && !endedElsewhere && gateClosed == 0
+        && !leader && !fenceAttempted && (began || joined != null);
+  }
+
+  /**
+   * A switch of the service that this instance began or joined, refused before any gate closed
+   * ({@link #notReady}): unless a peer's word was the reason, it is recorded in this instance's
+   * row ({@link Coordination#notReady}, URLs masked) so that peers waiting for it refuse at once,
+   * quoting it, rather than close their gates for a switch that cannot complete; one it began ends
+   * in the control schema, nothing raised, and is tried again after {@code
+   * cutover.switch.retry-interval} while the flag asks for it, as a refusal before it began is. A
+   * joiner leaves that to the instances whose flags ask.
+   *
+   * @return the reason, with the retry where there is one
+   */
+  private String refuseBegun(String reason) {
+    if (!peerNotReady) {
+      try {
+        Coordination.notReady(source, router.service(), router.member(), switchId, Secrets.maskUrl(reason));
+      } catch (SQLException e) {
+        LOG.debug("cutover {}: switch {}: why this instance is not ready was not recorded on {}: {}", router.service(),
+            switchId, from.value(), e.getMessage());
+      }
+    }
+    if (joined != null) {
+      return reason;
+    }
+    String withRetry = withRetry(reason);
+    end(withRetry);
+    return withRetry;
+  }
+
   /** {@code 10 s}, or {@code 500 ms} for an interval that is no whole number of seconds. */
   static String every(Duration interval) {
     return interval.toMillis() % 1000 == 0 ? interval.toSeconds() + " s" : interval.toMillis() + " ms";
   }
 
-  /** Whether the switch ended refused before it began ({@link #refuse}); read by the follower after {@link #run}. */
+  /** Whether the switch ended refused before any gate closed, to be tried again; read by the follower after {@link #run}. */
   boolean refused() {
     return refused;
   }
