@@ -97,6 +97,70 @@ class AbortTest {
   }
 
   /**
+   * r17: new starts its sessions read-only (ALTER DATABASE ... SET default_transaction_read_only =
+   * on, a common maintenance fence, or the role's default there). The switch fenced old, held the
+   * application at its gate and aborted "failed while moving sequences: cannot execute nextval() in
+   * a read-only transaction", and was not tried again. Now it is refused before the gate, naming
+   * the setting, where it comes from and how to reset it, and tried again: once reset, it completes
+   * without another flip.
+   */
+  @Test
+  void flip_newStartsSessionsReadOnly_isRefusedBeforeTheGateNamingTheSetting_andRetried(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    String database = "\"" + db.database + "\"";
+    String role = "\"" + db.user() + "\"";
+    String byDatabase = "ALTER DATABASE " + database + " SET default_transaction_read_only = on";
+    String byRole = "ALTER ROLE " + role + " IN DATABASE " + database + " SET default_transaction_read_only = on";
+    try (Connection su = pair.newServer().connect(); Statement s = su.createStatement();
+        SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.switch.retry-interval=1s"));
+        Connection old = db.oldDirect()) {
+      s.execute(byDatabase);
+      DrainTest.insert(app, "before");
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.gateClosed()).as("refused before the gate: %s", event.summary()).isFalse();
+      assertThat(event.reason()).contains("the application's sessions on the new database start read-only")
+          .contains("default_transaction_read_only = on, a default of database " + database)
+          .contains("ALTER DATABASE " + database + " RESET default_transaction_read_only")
+          .contains("retrying every 1 s while the flag asks for new");
+      assertThat(Fence.isRaised(old)).isFalse();
+      DrainTest.insert(app, "refused");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+
+      s.execute(byDatabase.replace("SET default_transaction_read_only = on", "RESET default_transaction_read_only"));
+      s.execute(byRole);
+      SwitchEvent ofRole = events.next();
+      while (!ofRole.reason().contains("a default of role")) {
+        ofRole = events.next(); // a retry that began before the change
+      }
+      assertThat(ofRole.gateClosed()).as(ofRole.summary()).isFalse();
+      assertThat(ofRole.reason()).contains("default_transaction_read_only = on, a default of role " + role
+          + " in database " + database).contains("ALTER ROLE " + role + " IN DATABASE " + database
+          + " RESET default_transaction_read_only");
+
+      s.execute(byRole.replace("SET default_transaction_read_only = on", "RESET default_transaction_read_only"));
+      SwitchEvent done = events.next();
+      while (done.outcome() != Outcome.COMPLETED) {
+        assertThat(done.gateClosed()).as(done.summary()).isFalse();
+        done = events.next();
+      }
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+    } finally {
+      try (Connection su = pair.newServer().connect(); Statement s = su.createStatement()) {
+        s.execute(byDatabase.replace("SET default_transaction_read_only = on", "RESET default_transaction_read_only"));
+        s.execute(byRole.replace("SET default_transaction_read_only = on", "RESET default_transaction_read_only"));
+      }
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
    * Transactions prepared for two-phase commit on old (as an XA transaction manager leaves one
    * between its phases, or for ever after a crash) hold the locks of their writes. One that stays
    * for the drain timeout makes the switch refuse before the gate closes, naming it, where the

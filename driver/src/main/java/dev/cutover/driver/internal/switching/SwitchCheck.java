@@ -34,6 +34,8 @@ import org.postgresql.core.Utils;
  *   <li>Neither may be a standby (in recovery: a reader endpoint, a read replica), whatever {@code
  *       cutover.switch.force} says: asked in the same query.
  *   <li>The two must be two databases ({@link SameDatabase}), whatever {@code cutover.switch.force} says.
+ *   <li>Neither may start the switch's sessions read-only, nor the target the application's ({@link
+ *       #readOnlyProblem}: {@code default_transaction_read_only}), whatever {@code cutover.switch.force} says.
  *   <li>Both databases must carry the control schema of this driver's version, or the switch is
  *       refused unless {@code cutover.switch.force=true}.
  *   <li>The application's sessions on the source must not start in replica mode, where the fence
@@ -73,6 +75,21 @@ final class SwitchCheck {
       return refuse(router, "the old and the new database are one and the same (a lock taken on the " + from.value()
           + " database was refused on the " + to.value() + " one): a switch would fence the database the application runs on"
           + " and move nothing; point cutover.new.url (and cutover.new.direct-url, where set) at the new database");
+    }
+    try (Connection app = appSession(router, to)) {
+      String readOnly = readOnlyProblem(app, to, "the application's sessions",
+          "after the switch every write of the application there would fail");
+      if (readOnly != null) {
+        return refuse(router, readOnly);
+      }
+    }
+    for (Target side : new Target[] {from, to}) {
+      String readOnly = readOnlyProblem(side == from ? source : target, side, "the switch's own sessions",
+          "the switch writes there (the fence, the barrier, the sequences, the release) and would fail with the"
+          + " application held at its gate");
+      if (readOnly != null) {
+        return refuse(router, readOnly);
+      }
     }
     List<String> missing = new ArrayList<>();
     for (Target side : new Target[] {from, to}) {
@@ -150,6 +167,48 @@ final class SwitchCheck {
     return "the " + side.value() + " database is a standby (a server in recovery, read-only: a reader endpoint or a read replica):"
         + " a switch writes there, and the application could not; point " + url + " (and cutover." + side.value()
         + ".direct-url, where set) at the primary (the writer endpoint; with several hosts, targetServerType=primary)";
+  }
+
+  /**
+   * Why sessions opened as {@code c} was on {@code side} cannot write, or {@code null}: they start
+   * read-only ({@code default_transaction_read_only = on}, a common maintenance fence, set for the
+   * database, the role, the role in the database, the server, or by the URL's {@code options}). A
+   * standby is told apart before ({@link #standbyProblem}). Asked of a connection opened the way the
+   * switch's own or the application's are, so that the role's and the URL's settings apply; the
+   * remedy follows where {@code pg_settings} says the default comes from.
+   *
+   * @param whose whose sessions {@code c} stands for
+   * @param why what would fail
+   */
+  static String readOnlyProblem(Connection c, Target side, String whose, String why) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.current_setting("
+        + "'transaction_read_only'), d.setting, d.source, current_user, pg_catalog.current_database()"
+        + " FROM pg_catalog.pg_settings d WHERE d.name = 'default_transaction_read_only'")) {
+      if (!rs.next() || !"on".equals(rs.getString(1)) && !"on".equals(rs.getString(2))) {
+        return null;
+      }
+      String source = rs.getString(3);
+      String role = Utils.escapeIdentifier(null, rs.getString(4)).toString();
+      String database = Utils.escapeIdentifier(null, rs.getString(5)).toString();
+      String reset = " RESET default_transaction_read_only";
+      String[] origin = switch (source == null ? "" : source) {
+        case "database" -> new String[] {"a default of database " + database, "ALTER DATABASE " + database + reset};
+        case "user" -> new String[] {"a default of role " + role, "ALTER ROLE " + role + reset};
+        case "database user" -> new String[] {"a default of role " + role + " in database " + database,
+            "ALTER ROLE " + role + " IN DATABASE " + database + reset};
+        case "client" -> new String[] {"set by the connection", "remove it from the URL's options (cutover." + side.value()
+            + ".url, cutover." + side.value() + ".direct-url" + (side == Target.OLD ? ", the application's URL" : "")
+            + ") or PGOPTIONS"};
+        case "configuration file" -> new String[] {"set in the server's configuration",
+            "ALTER SYSTEM" + reset + " (or edit postgresql.conf) and reload"};
+        default -> new String[] {"from " + (source == null ? "an unknown source" : source), "ALTER DATABASE " + database
+            + reset + ", ALTER ROLE " + role + reset + " or ALTER ROLE " + role + " IN DATABASE " + database + reset};
+      };
+      return whose + " on the " + side.value() + " database start read-only (default_transaction_read_only = on, "
+          + origin[0] + "; a maintenance fence left in place?): " + why + "; " + origin[1]
+          + ("database".equals(source) ? " (as a superuser or the database's owner)" : " (as a superuser)")
+          + ", then switch again";
+    }
   }
 
   /** Whether the application's connections to {@code side} go through a pooler: only possible with a direct URL. */
