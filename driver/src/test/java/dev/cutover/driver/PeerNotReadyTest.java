@@ -63,7 +63,7 @@ class PeerNotReadyTest {
     for (Connection c : new Connection[] {db.oldDirect(), db.newDirect()}) {
       try (c; Statement s = c.createStatement()) {
         s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + LIMITED);
-        s.execute("GRANT SELECT, USAGE ON ALL SEQUENCES IN SCHEMA public TO " + LIMITED);
+        s.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + LIMITED);
         ControlSchema.install(c, List.of(LIMITED));
       }
     }
@@ -125,6 +125,42 @@ class PeerNotReadyTest {
       }
     } finally {
       connectionLimit(pair.newServer(), -1);
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * A control schema installed before {@code not_ready} (upgraded in place only by the next
+   * install): two instances still switch, their waits for ready peers reading it as no peer having
+   * said anything.
+   */
+  @Test
+  void controlSchemaWithoutNotReady_twoInstancesStillSwitch(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    for (Connection c : new Connection[] {db.oldDirect(), db.newDirect()}) {
+      try (c; Statement s = c.createStatement()) {
+        s.execute("DROP FUNCTION cutover.not_ready(text, text, text, text)");
+        s.execute("DROP FUNCTION cutover.not_ready_peers(text, text, integer)");
+      }
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource a = pool(db, db.user(), "cutover.instance=a");
+        HikariDataSource b = pool(db, db.user(), "cutover.instance=b")) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> a.getHikariPoolMXBean().getTotalConnections() == 4
+          && b.getHikariPoolMXBean().getTotalConnections() == 4);
+
+      db.flip(Target.NEW);
+
+      for (SwitchEvent e : List.of(events.next(), events.next())) {
+        assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED);
+      }
+      for (HikariDataSource p : List.of(a, b)) {
+        try (Connection c = p.getConnection()) {
+          assertThat(DrainTest.sideOf(c)).isEqualTo(pair.newServer().port());
+        }
+      }
+    } finally {
       db.flip(Target.OLD);
       CutoverDriver.shutdown(db.database);
     }

@@ -170,10 +170,10 @@ public final class Coordination {
 
   /**
    * Live instances (heartbeat within {@code ttl}) that said they cannot get ready for {@code
-   * switchId}; empty where the control schema predates {@code not_ready_peers} (the wait for ready
-   * peers then runs out as before).
+   * switchId}; empty (not an empty list) where the control schema predates {@code not_ready_peers}:
+   * no peer can say, and the wait for ready peers runs out as before.
    */
-  public static List<NotReady> notReadyPeers(Connection c, String service, String switchId, Duration ttl)
+  public static Optional<List<NotReady>> notReadyPeers(Connection c, String service, String switchId, Duration ttl)
       throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT * FROM cutover.not_ready_peers(?, ?, ?)")) {
       ps.setString(1, service);
@@ -185,10 +185,10 @@ public final class Coordination {
           out.add(new NotReady(rs.getString(1), rs.getString(2)));
         }
       }
-      return out;
+      return Optional.of(out);
     } catch (SQLException e) {
       if (UNDEFINED_FUNCTION.equals(e.getSQLState())) {
-        return List.of();
+        return Optional.empty();
       }
       throw e;
     }

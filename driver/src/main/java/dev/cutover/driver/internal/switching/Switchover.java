@@ -130,6 +130,8 @@ final class Switchover {
   private boolean endedElsewhere;
   /** Whether the switch ended because a peer said it cannot get ready ({@link #refuseForUnreadyPeers}). */
   private boolean peerNotReady;
+  /** Whether the source's control schema predates {@code not_ready_peers}: no peer can say why it is not ready. */
+  private boolean peersCannotSay;
   private int rolledBack;
   private int sequencesMoved;
 
@@ -418,12 +420,22 @@ final class Switchover {
     }
   }
 
-  /** Aborts, quoting them, when peers said they cannot get ready for this switch ({@link Coordination#notReady}). */
+  /**
+   * Aborts, quoting them, when peers said they cannot get ready for this switch ({@link
+   * Coordination#notReady}); asked no more once the source's control schema turns out to predate it.
+   */
   private void refuseForUnreadyPeers() throws SQLException {
-    List<Coordination.NotReady> peers = Coordination.notReadyPeers(source, router.service(), switchId,
+    if (peersCannotSay) {
+      return;
+    }
+    Optional<List<Coordination.NotReady>> peers = Coordination.notReadyPeers(source, router.service(), switchId,
         Heartbeat.INSTANCE_TTL);
+    if (peers.isEmpty()) {
+      peersCannotSay = true;
+      return;
+    }
     List<String> said = new ArrayList<>();
-    for (Coordination.NotReady peer : peers) {
+    for (Coordination.NotReady peer : peers.get()) {
       if (!peer.instance().equals(router.member())) {
         said.add("instance " + peer.instance() + " cannot get ready: " + peer.reason());
       }
