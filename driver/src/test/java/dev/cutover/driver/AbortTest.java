@@ -135,7 +135,7 @@ class AbortTest {
       s.execute(byDatabase.replace("SET default_transaction_read_only = on", "RESET default_transaction_read_only"));
       s.execute(byRole);
       SwitchEvent ofRole = events.next();
-      while (!ofRole.reason().contains("a default of role")) {
+      while (ofRole.reason().contains("a default of database")) {
         ofRole = events.next(); // a retry that began before the change
       }
       assertThat(ofRole.gateClosed()).as(ofRole.summary()).isFalse();
@@ -145,10 +145,11 @@ class AbortTest {
 
       s.execute(byRole.replace("SET default_transaction_read_only = on", "RESET default_transaction_read_only"));
       SwitchEvent done = events.next();
-      while (done.outcome() != Outcome.COMPLETED) {
+      while (done.outcome() != Outcome.COMPLETED && done.reason().contains("a default of role")) {
         assertThat(done.gateClosed()).as(done.summary()).isFalse();
-        done = events.next();
+        done = events.next(); // a retry that began before the change
       }
+      assertThat(done.outcome()).as(done.summary()).isEqualTo(Outcome.COMPLETED);
       DrainTest.insert(app, "after");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
     } finally {
@@ -319,6 +320,45 @@ class AbortTest {
       assertThat(event.reason()).contains("may not read sequence(s) public.invoice_no, public.note_id_seq")
           .contains("GRANT SELECT ON SEQUENCE public.invoice_no, public.note_id_seq TO \"seq_blind\"");
       assertThat(event.gateWaits()).isZero();
+      DrainTest.insert(app, "still on old");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+  }
+
+  /**
+   * The application role may read a sequence on old but not move it on new (no UPDATE there, which
+   * setval takes): the switch is refused before its gate, naming the sequence and the grant. Before,
+   * it fenced old and aborted at the sequence move with "permission denied for sequence", after its
+   * gate, and was not retried.
+   */
+  @Test
+  void flip_applicationRoleCannotMoveASequenceOnNew_isRefusedBeforeTheGate(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    for (Connection c : new Connection[] {db.oldDirect(), db.newDirect()}) {
+      try (c; Statement s = c.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE seq_stuck LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON note TO seq_stuck; GRANT SELECT, USAGE, UPDATE ON note_id_seq TO seq_stuck");
+        dev.cutover.driver.control.ControlSchema.install(c, java.util.List.of("seq_stuck"));
+      }
+    }
+    try (Connection n = db.newDirect(); Statement s = n.createStatement()) {
+      s.execute("REVOKE UPDATE ON note_id_seq FROM seq_stuck");
+    }
+    java.util.Properties asApp = new java.util.Properties();
+    asApp.setProperty("user", "seq_stuck");
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = java.sql.DriverManager.getConnection(db.url(), asApp)) {
+      DrainTest.insert(app, "before");
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.gateClosed()).as(event.summary()).isFalse();
+      assertThat(event.reason()).contains("may not move sequence(s) public.note_id_seq on new")
+          .contains("GRANT UPDATE ON SEQUENCE public.note_id_seq TO \"seq_stuck\" on new");
+      try (Connection old = db.oldDirect()) {
+        assertThat(Fence.isRaised(old)).isFalse();
+      }
       DrainTest.insert(app, "still on old");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
     }

@@ -108,6 +108,40 @@ public final class Sequences {
   }
 
   /**
+   * The sequences of {@code source} that {@code target} has and the connected role may not move
+   * there ({@code setval} takes UPDATE), as {@code schema.name}: the move runs after the fence, where
+   * "permission denied" aborts a switch that is not retried, so a switch refuses before its gate
+   * while there are any.
+   */
+  public static List<String> unmovable(Connection source, Connection target) throws SQLException {
+    List<String> schemas = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    for (Sequence s : list(source)) {
+      schemas.add(s.schema());
+      names.add(s.name());
+    }
+    List<String> out = new ArrayList<>();
+    if (schemas.isEmpty()) {
+      return out;
+    }
+    try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.format('%I.%I', v.sch, v.seq)"
+        + " FROM unnest(?::text[], ?::text[]) AS v(sch, seq)" // the two-array form is syntax of FROM, never schema-qualified
+        + " JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) v.sch"
+        + " JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid AND c.relname OPERATOR(pg_catalog.=) v.seq"
+        + " AND c.relkind OPERATOR(pg_catalog.=) 'S'"
+        + " WHERE NOT pg_catalog.has_sequence_privilege(c.oid, 'UPDATE') ORDER BY 1")) {
+      ps.setArray(1, target.createArrayOf("text", schemas.toArray()));
+      ps.setArray(2, target.createArrayOf("text", names.toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * Sets each sequence on {@code target} to at least the source's last handed-out value plus
    * {@code margin} increments; where that passes the sequence's bound, to the source's value
    * itself (named in {@link Result#nearLimit}). Never moves one backwards. Fails with 42501 naming

@@ -251,7 +251,8 @@ final class Switchover {
   /**
    * Opens the switch's own sessions and checks both databases ({@link SwitchCheck}): a control
    * schema of this driver's version (unless forced), real sessions rather than a pooler's, and
-   * every sequence of the source readable, or the switch could not move it (I6).
+   * every sequence of the source readable there and movable on the target, or the switch could not
+   * move it (I6).
    */
   private void check() throws SQLException {
     source = openControl(from);
@@ -267,6 +268,13 @@ final class Switchover {
       throw new Abort("role " + user + " may not read sequence(s) " + String.join(", ", hidden) + " on " + from.value()
           + ", so the switch could not move them on " + to.value() + " and their values would be handed out twice; GRANT"
           + " SELECT ON SEQUENCE " + String.join(", ", hidden) + " TO " + user + " on " + from.value());
+    }
+    List<String> stuck = Sequences.unmovable(source, target);
+    if (!stuck.isEmpty()) {
+      String user = Utils.escapeIdentifier(null, target.getMetaData().getUserName()).toString();
+      throw new Abort("role " + user + " may not move sequence(s) " + String.join(", ", stuck) + " on " + to.value()
+          + " (setval takes UPDATE), so after the fence the switch would fail there and their values would be handed out"
+          + " twice; GRANT UPDATE ON SEQUENCE " + String.join(", ", stuck) + " TO " + user + " on " + to.value());
     }
     if (router.control()) {
       force = router.settings().force() || Coordination.forced(source, router.service());
