@@ -68,6 +68,7 @@ public final class ControlSql {
       "write_barrier(text, text)",
       "write_probe()",
       "barrier_arrived(text)",
+      "recent_barriers(text)",
       "release_switch(text, text, text, text, bigint)",
       "verify_release(text, text)",
       "abort_switch(text, text, text)",
@@ -106,6 +107,7 @@ public final class ControlSql {
       "make_slots_at_switch(text, text, bigint, integer)",
       "miss_slots_at_switch(text, text, text)",
       "refuse_switch(text, text, text, text, text)",
+      "recent_barriers(text)",
       "way_in(text)",
       "take_lead(text, text)",
       "not_ready(text, text, text, text)",
@@ -347,6 +349,16 @@ public final class ControlSql {
         + " AS $$ BEGIN RETURN NULL; END $$");
     f.add("CREATE OR REPLACE FUNCTION cutover.barrier_arrived(p_marker text) RETURNS boolean LANGUAGE sql" + DEFINER
         + " AS $$ SELECT EXISTS (SELECT 1 FROM cutover.barrier b WHERE b.marker = p_marker) $$");
+    // What a database that came back from a standby may have lost (Lineage): the barrier markers it
+    // wrote for p_service's switches (switch_id set), and those that arrived here by replication in
+    // the last 12 hours (switch_id NULL; half the markers' TTL, so that the side that wrote one
+    // cannot have trimmed it yet). Probe markers prove nothing about a switch and are left out.
+    f.add("CREATE OR REPLACE FUNCTION cutover.recent_barriers(p_service text) RETURNS TABLE (marker text, switch_id text)"
+        + " LANGUAGE sql STABLE" + DEFINER + " AS $$"
+        + " SELECT l.marker, l.switch_id FROM cutover.marker_log l WHERE l.service = p_service"
+        + " UNION ALL SELECT b.marker, NULL::text FROM cutover.barrier b WHERE b.marker LIKE 'barrier:%'"
+        + " AND b.written_at > clock_timestamp() - interval '12 hours'"
+        + " AND NOT EXISTS (SELECT 1 FROM cutover.marker_log l WHERE l.marker = b.marker) $$");
 
     // The fence.
     f.add(guardTables(major));

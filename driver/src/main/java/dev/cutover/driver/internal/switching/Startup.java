@@ -3,6 +3,7 @@ package dev.cutover.driver.internal.switching;
 import dev.cutover.driver.control.SwitchState;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.internal.control.Lineage;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -66,7 +67,7 @@ record Startup(Target serving, boolean control, List<String> pending) {
         }
         // The service serves new if old is fenced and new is not (a switch back that aborted):
         // start there, and let the initial switch follow the flag back to old, or abort.
-        boolean servedByNew = movedAway(o, oldControl, router, pending) && n != null && newControl == null
+        boolean servedByNew = movedAway(o, oldControl, n, newControl, router, pending) && n != null && newControl == null
             && !Fence.isRaised(n);
         serving = servedByNew ? Target.NEW : Target.OLD;
       } else if (o == null) {
@@ -75,13 +76,16 @@ record Startup(Target serving, boolean control, List<String> pending) {
             + " so new serves without a switch; nothing fenced old (I2) if it comes back");
       } else if (SwitchCheck.noControlSchema(Target.OLD).equals(oldControl) && !router.settings().force()) {
         throw abandonedOld(router);
-      } else if (movedAway(o, oldControl, router, pending)) {
+      } else if (movedAway(o, oldControl, n, newControl, router, pending)) {
         if (n == null) {
           throw newError;
         }
         serving = Target.NEW;
       } else {
         serving = Target.OLD;
+      }
+      if (serving == Target.OLD && n != null && oldControl == null && newControl == null && !Fence.isRaised(o)) {
+        refuseIfServedByNew(o, n, router, flagged);
       }
       if (n == null) {
         pending.add("the new database did not answer at start (" + newError.getMessage() + "): its control schema"
@@ -133,6 +137,43 @@ record Startup(Target serving, boolean control, List<String> pending) {
   }
 
   /**
+   * Refuses to serve an unfenced old that the service has left: old came back from a standby (a
+   * failover, a restore) that missed the switch to new, its fence and its record, while new serves.
+   * Two signs, each cheap and each impossible while old still serves: new holds a switch's barrier
+   * marker that came from old, but old does not hold it (written on a primary old has lost); or, for
+   * a router whose flag says new, a live instance of the service heartbeats serving new. Serving old
+   * then wrote rows that never reach new: a split brain, and writes lost.
+   *
+   * @throws SQLException 08004 naming what new shows and the remedy
+   */
+  private static void refuseIfServedByNew(Connection o, Connection n, Router router, Target flagged)
+      throws SQLException {
+    List<String> lost = Lineage.lostOnSource(o, n, router.service());
+    List<String> peers = new ArrayList<>();
+    if (flagged == Target.NEW) {
+      peers.addAll(Lineage.liveServing(n, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL));
+      peers.addAll(Lineage.liveServing(o, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL));
+    }
+    if (lost.isEmpty() && peers.isEmpty()) {
+      return;
+    }
+    List<String> signs = new ArrayList<>();
+    if (!lost.isEmpty()) {
+      signs.add("the new database holds the barrier marker(s) " + String.join(", ", lost) + " of a switch from old,"
+          + " which the old database does not hold");
+    }
+    if (!peers.isEmpty()) {
+      signs.add("live instance(s) " + String.join(", ", peers) + " of " + router.service() + " serve new");
+    }
+    throw new SQLException("cutover " + router.service() + ": the old database is not fenced and records no switch to"
+        + " new, but " + String.join(", and ", signs) + ": old came back from a standby (a failover or a restore) that"
+        + " missed the switch to new, its fence and its record, while the service serves new; refusing to connect"
+        + " rather than write on old, where writes never reach new (a split brain). The service serves new: start this"
+        + " instance with the flag at new once old is fenced again or out of its URL (point the application at new),"
+        + " and compare old with new by hand for rows written on old since the failover", "08004");
+  }
+
+  /**
    * Whether the service moved away from old: old records a released switch of the service, and this
    * router verifies what that release claims (the fence it raised stands, its marker was written
    * under it), as a follower of the release would. Nothing else moves a router to new: a switch in
@@ -141,13 +182,21 @@ record Startup(Target serving, boolean control, List<String> pending) {
    * from before records were durable, a fence raised by another service or by hand) keeps the router
    * on old, where writes fail until an operator lowers it, and is reported loudly in {@code pending}.
    */
-  private static boolean movedAway(Connection o, String oldControl, Router router, List<String> pending)
-      throws SQLException {
+  private static boolean movedAway(Connection o, String oldControl, Connection n, String newControl, Router router,
+      List<String> pending) throws SQLException {
     if (oldControl != null || !Fence.isRaised(o)) {
       return false;
     }
     Optional<Coordination.Decision> last = Coordination.decision(o, router.service());
     if (last.isPresent() && last.get().state() == SwitchState.DRAINING) {
+      if (n != null && newControl == null && !Lineage.led(o, router.service())) {
+        Optional<String> passed = Lineage.barrierPassed(o, n, router.service(), last.get().id());
+        if (passed.isPresent()) {
+          String problem = pastItsBarrier(router, last.get().id(), passed.get());
+          LOG.error("cutover {}: {}", router.service(), problem);
+          pending.add(problem);
+        }
+      }
       return false;
     }
     String unverified;
@@ -171,6 +220,21 @@ record Startup(Target serving, boolean control, List<String> pending) {
       pending.add(problem);
     }
     return false;
+  }
+
+  /**
+   * What a fenced old says at start when its switch is draining with no leader, though its barrier
+   * marker is on new: the switch got past its barrier, and old may have come back from a standby
+   * that missed its release (new then serves). Neither aborting (lowering the fence) nor following
+   * is safe without an operator; writes on old fail (25006) meanwhile.
+   */
+  static String pastItsBarrier(Router router, String switchId, String marker) {
+    return "the old database is fenced by switch " + switchId + ", which it records as draining with no leader, but the"
+        + " new database holds that switch's barrier marker " + marker + ": the switch got past its barrier, and old may"
+        + " have come back from a standby (a failover) that missed its release, while new serves; this instance serves"
+        + " the fenced old, where writes fail (25006), and does not lower the fence: if an instance serves new or new"
+        + " took writes, finish the switch to new (cutover-replicator switch-force, then the flag at new); only if"
+        + " nothing was written on new, abort it by hand as the installer (SELECT cutover.lower_fence() on old)";
   }
 
   /**
