@@ -69,6 +69,51 @@ class FailoverTest {
     CutoverDriver.shutdown(db.database);
   }
 
+  /**
+   * The standby missed only the release (r19 scen6): old holds the switch as draining, its fence
+   * raised and its barrier marker written, nobody leads it, and new holds the marker and served.
+   * Before, an instance started with its flag at new served the fenced old, where every write failed
+   * (25006) for good, and nothing said why. Now it says at start (an error in its log, and a pending
+   * guarantee until its next switch checks again) that
+   * new holds the switch's barrier marker and old may have come back from a standby that missed the
+   * release, with the remedy; it still neither lowers the fence nor writes on new.
+   */
+  @Test
+  void start_oldBackFromAStandbyThatMissedTheRelease_saysWhyWritesFailAndKeepsTheFence(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection a = DrainTest.connect(db.url("cutover.instance=a"))) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      DrainTest.insert(a, "on new");
+    }
+    CutoverDriver.shutdown(db.database);
+    db.stopForward();
+    try (Connection o = db.oldDirect(); Statement s = o.createStatement()) {
+      s.execute("UPDATE cutover.switch SET state = 'draining', marker = NULL, target_epoch = NULL");
+      s.execute("TRUNCATE cutover.instance");
+    }
+    long onNew = count(db.newDirect());
+
+    try (LogCapture logs = new LogCapture(); Connection b = DrainTest.connect(db.url("cutover.instance=b"))) {
+      SQLException refused = catchThrowableOfType(SQLException.class, () -> DrainTest.insert(b, "while fenced"));
+      assertThat((Throwable) refused).as("old's fence refuses it; nothing goes to new").isNotNull();
+      assertThat(refused.getSQLState()).isEqualTo("25006");
+      assertThat(logs.lines(ch.qos.logback.classic.Level.ERROR))
+          .anySatisfy(p -> assertThat(p).contains("old database is fenced by switch")
+              .contains("draining with no leader").contains("new database holds that switch's barrier marker barrier:")
+              .contains("missed its release").contains("does not lower the fence").contains("switch-force"));
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+    try (Connection o = db.oldDirect(); Statement s = o.createStatement();
+        ResultSet rs = s.executeQuery("SELECT cutover.fence_raised()")) {
+      rs.next();
+      assertThat(rs.getBoolean(1)).as("old's fence").isTrue();
+    }
+    assertThat(count(db.newDirect())).as("rows on new").isEqualTo(onNew);
+  }
+
   /** What a standby of old that missed the switch's fence, record and marker holds after promotion. */
   static void missedTheSwitch(Replicated db) throws SQLException {
     try (Connection o = db.oldDirect(); Statement s = o.createStatement()) {

@@ -3,6 +3,7 @@ package dev.cutover.driver.control;
 import dev.cutover.common.Queries;
 import dev.cutover.driver.Phase;
 import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.driver.internal.control.Lineage;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -140,6 +141,24 @@ public final class OperatorControl {
         return AbortOutcome.valueOf(rs.getString(1).toUpperCase(Locale.ROOT));
       }
     }
+  }
+
+  /**
+   * The barrier marker of {@code service}'s switch in progress on {@code source} that has arrived
+   * on {@code target} while no session leads the switch: it got past its barrier, so a primary of
+   * {@code source} that is gone may have released it and opened {@code target}, which {@code source},
+   * back from a standby that missed the release, no longer records. Aborting it ({@link #abort})
+   * would lower the fence and let writes land on {@code source} that never reach {@code target}.
+   * Empty when no switch is in progress, when one leads it (the leader decides), or when the
+   * barrier has not passed.
+   */
+  public static Optional<String> barrierPassed(Connection source, Connection target, String service)
+      throws SQLException {
+    Optional<SwitchView> last = read(source, service).lastSwitch();
+    if (last.isEmpty() || last.get().state() != SwitchState.DRAINING || last.get().leaderBackend().isPresent()) {
+      return Optional.empty();
+    }
+    return Lineage.barrierPassed(source, target, service, last.get().id());
   }
 
   /**

@@ -1,7 +1,10 @@
 package dev.cutover.replicator.cli;
 
 import dev.cutover.driver.control.OperatorControl.AbortOutcome;
+import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.operator.SwitchControl;
 import dev.cutover.replicator.operator.SwitchStatus;
@@ -33,9 +36,12 @@ final class SwitchAbortCommand extends BaseCommand {
     Duration networkTimeout = network.get();
     SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), List.of(service), networkTimeout, "--network-timeout");
     SwitchStatus.Switch current = status.services().isEmpty() ? null : status.services().get(0).currentSwitch();
+    boolean onOld = current != null && current.recordedOn().equals(Side.OLD.label());
+    if (current != null && current.inProgress()) {
+      refuseIfPastItsBarrier(onOld ? r.old() : r.nw(), onOld ? r.nw() : r.old(), networkTimeout);
+    }
     AbortOutcome outcome = current == null || !current.inProgress() ? AbortOutcome.NONE
-        : SwitchControl.abort(current.recordedOn().equals(Side.OLD.label()) ? r.old() : r.nw(), service, reason,
-            networkTimeout);
+        : SwitchControl.abort(onOld ? r.old() : r.nw(), service, reason, networkTimeout);
     print(Map.of("service", service, "outcome", outcome.name().toLowerCase(Locale.ROOT)), () -> out().println(switch (outcome) {
       case NONE -> "no switch of " + service + " is in progress";
       case RELEASED -> "the switch of " + service + " was released already; the decision stands";
@@ -43,5 +49,27 @@ final class SwitchAbortCommand extends BaseCommand {
       case REQUESTED -> "abort of " + service + "'s switch requested: its leader aborts at its next step";
     }));
     return 0;
+  }
+
+  /**
+   * Refuses to abort a switch nobody leads whose barrier marker is on its target already: the switch
+   * got past its barrier, and a primary of its source that is gone may have released it (the target
+   * then serves, and took writes); its source, back from a standby that missed the release, still
+   * says draining. Aborting would lower the fence and let the service write on a side left behind.
+   */
+  private void refuseIfPastItsBarrier(Endpoint source, Endpoint target, Duration networkTimeout) throws Exception {
+    String from = source.side().label();
+    String to = target.side().label();
+    var marker = SwitchControl.barrierPassed(source, target, service, networkTimeout);
+    if (marker.isPresent()) {
+      throw new ReplicatorException(Failure.PRECONDITION, "the switch of " + service + " recorded on " + from
+          + " is draining with no leader, but " + to + " holds its barrier marker " + marker.get() + ": the switch got"
+          + " past its barrier, and " + from + " may have come back from a standby (a failover) that missed its release,"
+          + " while " + to + " serves and took writes; its fence is not lowered",
+          "finish the switch to " + to + " (cutover-replicator switch-force --service " + service + " on, with the flag"
+          + " at " + to + ", so that an instance takes it over without the probe), or, once you have verified by hand"
+          + " that nothing was written on " + to + " since, lower the fence on " + from + " as the installer"
+          + " (SELECT cutover.lower_fence())");
+    }
   }
 }

@@ -9,6 +9,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The operator's actions on a service's switches, through {@link OperatorControl} so that the
@@ -38,6 +39,22 @@ public final class SwitchControl {
     } catch (SQLException e) {
       throw ControlPlaneFailure.of(endpoint.side().label(), "abort a switch (cutover.request_abort)",
           ControlPlaneFailure.GRANT, e);
+    }
+  }
+
+  /**
+   * The barrier marker of {@code service}'s leaderless switch in progress on {@code source} that has
+   * arrived on {@code target} ({@link OperatorControl#barrierPassed}), its statements answered
+   * within {@code timeout}.
+   */
+  public static Optional<String> barrierPassed(Endpoint source, Endpoint target, String service, Duration timeout)
+      throws ReplicatorException {
+    try (Connection s = source.connect(); Connection t = target.connect()) {
+      return BoundedRead.within(timeout, OPTION, Map.of(source.side().label(), s, target.side().label(), t),
+          () -> OperatorControl.barrierPassed(s, t, service));
+    } catch (SQLException e) {
+      throw ControlPlaneFailure.of(source.side().label() + " and " + target.side().label(),
+          "look for the switch's barrier marker (cutover.recent_barriers)", ControlPlaneFailure.GRANT, e);
     }
   }
 
