@@ -85,7 +85,7 @@ record Startup(Target serving, boolean control, List<String> pending) {
         serving = Target.OLD;
       }
       if (serving == Target.OLD && n != null && oldControl == null && newControl == null && !Fence.isRaised(o)) {
-        refuseIfServedByNew(o, n, router, flagged);
+        refuseIfServedByNew(o, n, router, flagged, pending);
       }
       if (n == null) {
         pending.add("the new database did not answer at start (" + newError.getMessage() + "): its control schema"
@@ -146,13 +146,23 @@ record Startup(Target serving, boolean control, List<String> pending) {
    *
    * @throws SQLException 08004 naming what new shows and the remedy
    */
-  private static void refuseIfServedByNew(Connection o, Connection n, Router router, Target flagged)
-      throws SQLException {
-    List<String> lost = Lineage.lostOnSource(o, n, router.service());
+  private static void refuseIfServedByNew(Connection o, Connection n, Router router, Target flagged,
+      List<String> pending) throws SQLException {
+    List<String> lost;
     List<String> peers = new ArrayList<>();
-    if (flagged == Target.NEW) {
-      peers.addAll(Lineage.liveServing(n, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL));
-      peers.addAll(Lineage.liveServing(o, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL));
+    try {
+      lost = Lineage.lostOnSource(o, n, router.service());
+      if (flagged == Target.NEW) {
+        peers.addAll(Lineage.liveServing(n, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL));
+        peers.addAll(Lineage.liveServing(o, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL));
+      }
+    } catch (SQLException e) {
+      String problem = "could not check whether the old database came back from a standby that missed a switch to new"
+          + " (" + e.getMessage() + "): install the control schema again on both databases (cutover-replicator start,"
+          + " ControlSchema.install) so that this instance's role may call cutover.recent_barriers";
+      LOG.warn("cutover {}: {}", router.service(), problem);
+      pending.add(problem);
+      return;
     }
     if (lost.isEmpty() && peers.isEmpty()) {
       return;
@@ -189,12 +199,18 @@ record Startup(Target serving, boolean control, List<String> pending) {
     }
     Optional<Coordination.Decision> last = Coordination.decision(o, router.service());
     if (last.isPresent() && last.get().state() == SwitchState.DRAINING) {
-      if (n != null && newControl == null && !Lineage.led(o, router.service())) {
-        Optional<String> passed = Lineage.barrierPassed(o, n, router.service(), last.get().id());
-        if (passed.isPresent()) {
-          String problem = pastItsBarrier(router, last.get().id(), passed.get());
-          LOG.error("cutover {}: {}", router.service(), problem);
-          pending.add(problem);
+      if (n != null && newControl == null) {
+        try {
+          Optional<String> passed = Lineage.led(o, router.service()) ? Optional.empty()
+              : Lineage.barrierPassed(o, n, router.service(), last.get().id());
+          if (passed.isPresent()) {
+            String problem = pastItsBarrier(router, last.get().id(), passed.get());
+            LOG.error("cutover {}: {}", router.service(), problem);
+            pending.add(problem);
+          }
+        } catch (SQLException e) {
+          LOG.warn("cutover {}: could not look for the barrier marker of switch {} on new: {}", router.service(),
+              last.get().id(), e.getMessage());
         }
       }
       return false;
