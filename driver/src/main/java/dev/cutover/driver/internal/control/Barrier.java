@@ -50,6 +50,17 @@ public final class Barrier {
     }
   }
 
+  /** Whether {@code marker} is visible on {@code c} now (one look; {@link #await} polls). */
+  public static boolean arrived(Connection c, String marker) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT cutover.barrier_arrived(?)")) {
+      ps.setString(1, marker);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    }
+  }
+
   /**
    * Waits until {@code marker} is visible on {@code target}.
    *

@@ -26,7 +26,7 @@ public final class Lineage {
   public static List<String> lostOnSource(Connection source, Connection target, String service) throws SQLException {
     List<String> lost = new ArrayList<>();
     for (String[] m : recent(target, service)) {
-      if (m[1] == null && !arrived(source, m[0])) {
+      if (m[1] == null && !Barrier.arrived(source, m[0])) {
         lost.add(m[0]);
       }
     }
@@ -41,7 +41,7 @@ public final class Lineage {
   public static Optional<String> barrierPassed(Connection source, Connection target, String service, String switchId)
       throws SQLException {
     for (String[] m : recent(source, service)) {
-      if (switchId.equals(m[1]) && arrived(target, m[0])) {
+      if (switchId.equals(m[1]) && Barrier.arrived(target, m[0])) {
         return Optional.of(m[0]);
       }
     }
@@ -97,15 +97,5 @@ public final class Lineage {
       throw e;
     }
     return markers;
-  }
-
-  private static boolean arrived(Connection c, String marker) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT cutover.barrier_arrived(?)")) {
-      ps.setString(1, marker);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getBoolean(1);
-      }
-    }
   }
 }
