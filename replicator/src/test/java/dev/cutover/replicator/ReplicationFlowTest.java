@@ -361,6 +361,49 @@ class ReplicationFlowTest {
     }
   }
 
+  /**
+   * New lost transactions it had applied and confirmed to old's slot (as a failover to an async
+   * standby that was behind does): the subscription resumes from its origin's position, old's slot
+   * streams from its confirmed point, and everything between is skipped. Simulated by lowering
+   * new's copy of old's beat counter while the subscription is stopped: the next beat arrives
+   * with a gap, the apply stops there with an error that says so, and catch-up never reports
+   * caught up (before, the beat was applied, the row after it arrived, and catch-up passed).
+   */
+  @Test
+  void heartbeat_targetLostBeatsItHadConfirmed_applyStopsAtTheGapAndCatchUpNeverPasses(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "beatgap");
+    Replicator r = db.replicator();
+    start(r);
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      try (HeartbeatWriter beat = r.heartbeat(Side.OLD, Duration.ofMillis(50))) {
+        await().atMost(CATCH_UP).until(() -> Heartbeat.read(n, Side.OLD).map(Heartbeat.Beat::beats).orElse(0L) >= 5);
+      }
+      r.awaitCaughtUp(CATCH_UP);
+      String sub = r.names().forward();
+      AppDatabase.execute(n, "ALTER SUBSCRIPTION " + sub + " DISABLE");
+      await().atMost(CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM pg_replication_slots"
+          + " WHERE slot_name = '" + r.names().forwardSlot() + "' AND active") == 0);
+      // As after a failover to a standby that missed the last beats: new holds fewer than it confirmed.
+      AppDatabase.execute(n, "SET session_replication_role = origin;"
+          + " UPDATE cutover.replication_heartbeat SET beats = beats - 3 WHERE origin = 'old'; RESET session_replication_role");
+      AppDatabase.execute(n, "ALTER SUBSCRIPTION " + sub + " ENABLE");
+      Heartbeat.beat(o, Side.OLD);
+      AppDatabase.execute(o, "INSERT INTO customer (id, email) VALUES (900301, 'after-the-gap@example.com')");
+
+      assertThatThrownBy(() -> r.awaitCaughtUp(Duration.ofSeconds(5)))
+          .as("catch-up must not pass a gap in the beats")
+          .isInstanceOfSatisfying(ReplicatorException.class, e -> assertThat(e.failure()).isEqualTo(Failure.TIMEOUT));
+      if (Sql.majorVersion(n) >= 15) {
+        await().atMost(CATCH_UP).until(() -> AppDatabase.count(n, "SELECT coalesce(sum(apply_error_count), 0)"
+            + " FROM pg_stat_subscription_stats WHERE subname = '" + sub + "'") > 0);
+        assertThat(r.status().forward().problems()).anyMatch(p -> p.contains("apply error"));
+      }
+      assertThat(AppDatabase.count(n, "SELECT count(*) FROM customer WHERE id = 900301"))
+          .as("nothing after the gap is applied").isZero();
+      assertThat(Heartbeat.read(n, Side.OLD).orElseThrow().beats()).isLessThan(Heartbeat.read(o, Side.OLD).orElseThrow().beats() - 1);
+    }
+  }
+
   @Test
   void reverse_writesOnNew_reachOldWithoutLoop(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "reverse");

@@ -48,6 +48,101 @@ public final class Heartbeat {
     ControlSchema.seal(c);
   }
 
+  /** The trigger on the heartbeat table that stops a native subscription's apply at a lost beat. */
+  public static final String GAP_TRIGGER = "cutover_heartbeat_gap";
+  /** Unlogged, so never published and empty on a promoted standby: origins whose next beat is taken as it comes. */
+  public static final String ANCHOR = "cutover.heartbeat_anchor";
+
+  /**
+   * Installs, on the target of a native subscription, the check that a lost beat stops its apply.
+   * The source's writer adds one to its row's {@code beats} per beat, one transaction each, so a
+   * direction's beats arrive one after another; a beat that arrives more than one ahead of the
+   * target's copy (or not ahead) means the target lost transactions it had applied and confirmed
+   * to the source's slot: a failover of the target to a standby that was behind, a restore. The
+   * subscription then resumes from its replication origin's position while the slot streams from
+   * its confirmed point, and PostgreSQL skips what lies between without a word. The trigger makes
+   * the apply fail at that beat instead, with an error that says what happened; the apply retries
+   * and never passes it, so catch-up's barrier and the switch's probe behind it never arrive, and
+   * {@code status} counts apply errors (15+).
+   *
+   * <p>It is ENABLE REPLICA (it fires only in sessions with {@code session_replication_role =
+   * replica}) and checks further that it runs in a logical replication worker: the relay and
+   * trigger engines also apply as replica, but detect a target that went back on their own (and
+   * may carry beats in batches). The initial copy (COPY, inserts) and the writer's own updates on
+   * the source never fire it. SECURITY DEFINER: the apply worker runs as the subscription's owner
+   * (or, 16+, as the table's), and the anchor table, like the rest of the control schema, is
+   * sealed to its owner. Where the subscription starts without a copy of the heartbeat table
+   * ({@code reverse}, which arms a way from a slot), the target's copy of the source's row can be
+   * stale: {@link #anchor} has the next beat taken as it comes. Idempotent.
+   */
+  public static void installGapCheck(Connection c) throws SQLException {
+    install(c);
+    try (Statement s = c.createStatement()) {
+      s.execute("CREATE UNLOGGED TABLE IF NOT EXISTS " + ANCHOR + " (origin text PRIMARY KEY)");
+      s.execute("CREATE OR REPLACE FUNCTION cutover.heartbeat_gap() RETURNS trigger LANGUAGE plpgsql"
+          + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$\n"
+          // search_path is pg_catalog's alone: plain operators resolve there.
+          + "DECLARE target text;\n"
+          + "BEGIN\n"
+          // The relay's and the trigger engine's apply run as replica too: they check on their own.
+          + "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a"
+          + " WHERE a.backend_type LIKE 'logical replication%') THEN\n"
+          + "    RETURN NEW;\n"
+          + "  END IF;\n"
+          + "  DELETE FROM cutover.heartbeat_anchor WHERE origin = NEW.origin;\n"
+          + "  IF FOUND OR NEW.origin IS DISTINCT FROM OLD.origin"
+          + " OR NEW.beats = OLD.beats + 1 THEN\n"
+          + "    RETURN NEW;\n"
+          + "  END IF;\n"
+          + "  target := CASE NEW.origin WHEN 'old' THEN 'new' WHEN 'new' THEN 'old' ELSE 'this database' END;\n"
+          + "  IF NEW.beats > OLD.beats THEN\n"
+          + "    RAISE EXCEPTION USING ERRCODE = 'XX001', MESSAGE = pg_catalog.format('cutover: %s lost transactions replicated from %s:"
+          + " its copy of %s''s heartbeat is at beat %s and the next beat to arrive is %s, so %s beat(s), and every change"
+          + " committed on %s between them, are missing on %s though it had confirmed them to %s''s slot (a failover of %s to a"
+          + " standby that was behind, or a restore); the slot has moved past them and the subscription would skip them without"
+          + " a word, so its apply stops here', target, NEW.origin, NEW.origin, OLD.beats, NEW.beats,"
+          + " NEW.beats - OLD.beats - 1, NEW.origin, target, NEW.origin, target),"
+          + " HINT = pg_catalog.format('do not switch to %s: the lost changes are still on %s, but no replication will bring"
+          + " them; compare the two sides (cutover-replicator verify) and copy the tables that differ again from %s, or start"
+          + " again (cutover-replicator cleanup, then start)', target, NEW.origin, NEW.origin);\n"
+          + "  END IF;\n"
+          + "  RAISE EXCEPTION USING ERRCODE = 'XX001', MESSAGE = pg_catalog.format('cutover: the heartbeat of %s went back: %s holds"
+          + " beat %s of it and the next beat to arrive is %s, so %s lost transactions that %s had already applied (a failover"
+          + " of %s to a standby that was behind, or a restore), and the two sides differ; the apply into %s stops here',"
+          + " NEW.origin, target, OLD.beats, NEW.beats, NEW.origin, target, NEW.origin, target),"
+          + " HINT = pg_catalog.format('compare the two sides (cutover-replicator verify): changes %s holds from %s may be"
+          + " missing on %s; reconcile them, or start again (cutover-replicator cleanup, then start)', target, NEW.origin,"
+          + " NEW.origin);\n"
+          + "END $$");
+      s.execute("DO $$BEGIN\n"
+          + "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = 'cutover.replication_heartbeat'::pg_catalog.regclass"
+          + " AND tgname = '" + GAP_TRIGGER + "') THEN\n"
+          + "    CREATE TRIGGER " + GAP_TRIGGER + " BEFORE UPDATE ON cutover.replication_heartbeat FOR EACH ROW"
+          + " EXECUTE PROCEDURE cutover.heartbeat_gap();\n"
+          + "  END IF;\n"
+          + "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = 'cutover.replication_heartbeat'::pg_catalog.regclass"
+          + " AND tgname = '" + GAP_TRIGGER + "' AND tgenabled = 'R') THEN\n"
+          + "    ALTER TABLE cutover.replication_heartbeat ENABLE REPLICA TRIGGER " + GAP_TRIGGER + ";\n"
+          + "  END IF;\n"
+          + "END $$");
+    }
+    ControlSchema.seal(c);
+  }
+
+  /**
+   * Has the next beat of {@code source} to reach {@code target} taken as it comes, whatever its
+   * count: for a subscription that starts without copying the heartbeat table, where the
+   * target's copy of the source's row may be from long ago. The mark is consumed by that beat;
+   * being unlogged, it is gone after a crash or on a promoted standby, where the check is strict
+   * again.
+   */
+  public static void anchor(Connection target, Side source) throws SQLException {
+    try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + ANCHOR + " (origin) VALUES (?) ON CONFLICT DO NOTHING")) {
+      ps.setString(1, source.label());
+      ps.executeUpdate();
+    }
+  }
+
   /**
    * Fails with {@link Failure#PRECONDITION}, before anything is written, when {@code c} (given as
    * {@code source}) is the target of the direction that starts from {@code source}: it holds

@@ -126,9 +126,14 @@ public final class ReplicationObjects {
     createSubscription(c, name, conninfo, publication, slot, createSlot, originNone, true);
   }
 
-  /** {@link #createSubscription(Connection, String, String, String, String, boolean, boolean)}, enabled or not. */
+  /**
+   * {@link #createSubscription(Connection, String, String, String, String, boolean, boolean)}, enabled or not.
+   * Installs the heartbeat's gap check on {@code c} first ({@link Heartbeat#installGapCheck}).
+   */
   static void createSubscription(Connection c, String name, String conninfo, String publication, String slot,
       boolean createSlot, boolean originNone, boolean enabled) throws SQLException {
+    // Before it applies anything: a beat lost by the target stops its apply (see Heartbeat#installGapCheck).
+    Heartbeat.installGapCheck(c);
     PasswordStatements.execute(c, "CREATE SUBSCRIPTION " + Sql.ident(name)
         + " CONNECTION " + Sql.literal(conninfo)
         + " PUBLICATION " + Sql.ident(publication)

@@ -281,6 +281,9 @@ public final class Reverse {
     if (ReplicationObjects.createPublication(from, back.fromName(), back.name())) {
       steps.add("publication " + back.name() + " created on " + back.fromName());
     }
+    // No copy of the heartbeat table: the target's row of the source may be from long ago, so its first beat counts as it comes.
+    Heartbeat.installGapCheck(to);
+    Heartbeat.anchor(to, back.from().side());
     if (prepared) {
       SubscriptionLogin.reachingTheSource(to, back.to().side(), () -> {
         ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), false, false);
