@@ -475,13 +475,25 @@ class ReplicationFlowTest {
     props.setProperty("user", pair.oldServer().user());
     try (SwitchEventQueue events = new SwitchEventQueue(db.name);
         Connection app = java.sql.DriverManager.getConnection(url, props); Connection o = db.old(); Connection n = db.nw()) {
+      Heartbeat.beat(o, Side.OLD);
       flipWriteAndCarryBack(flag, events, app, Target.NEW, 900101, r, twoWay, o);
+      // Old beats while new serves: below 16 nothing carries them, and new's copy of old's row stays behind.
+      for (int i = 0; i < 3; i++) {
+        Heartbeat.beat(o, Side.OLD);
+      }
 
       // And back: after the flip back, replication turns around once more, to old -> new.
       if (!twoWay) {
         assertThat(r.prepareReverse()).anyMatch(step -> step.contains("will create slot cutover_fwd_") && step.contains("on old"));
       }
       flipWriteAndCarryBack(flag, events, app, Target.OLD, 900102, r, twoWay, n);
+      // Armed without a copy, old -> new takes its first beat as it comes (the gap check would stop it at a stale row),
+      // and checks the next ones.
+      for (int i = 0; i < 2; i++) {
+        Heartbeat.beat(o, Side.OLD);
+        long beats = Heartbeat.read(o, Side.OLD).orElseThrow().beats();
+        await().atMost(CATCH_UP).until(() -> Heartbeat.read(n, Side.OLD).map(Heartbeat.Beat::beats).orElse(0L) == beats);
+      }
     } finally {
       dev.cutover.driver.CutoverDriver.shutdown(db.name);
     }
