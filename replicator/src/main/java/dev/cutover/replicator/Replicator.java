@@ -382,6 +382,11 @@ public final class Replicator {
       throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + noApply.get() + " (none for "
           + grace.toMillis() + " ms)", "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
     }
+    if (subscription != null) {
+      // A beat of its own, checked on the target like every beat: beats a writer wrote before the target lost them stop the
+      // apply here even when no writer runs now (Heartbeat#installGapCheck); lost while none ran, nothing shows them.
+      beatIfOwned(source, source == o ? Side.OLD : Side.NEW);
+    }
     String applying = subscription;
     Connection from = source;
     Optional<ReplicatorException> broken = cannotApply(applying, from, o, n);
@@ -416,6 +421,14 @@ public final class Replicator {
     }
     if (subscription != null) {
       everyTableApplied(source, target, target == n ? "new" : "old", subscription, timeout, deadline);
+    }
+  }
+
+  /** Writes one beat of {@code side} on {@code source} where its heartbeat table exists and this role may write it. */
+  private static void beatIfOwned(Connection source, Side side) throws SQLException {
+    if (Sql.bool(source, "SELECT CASE WHEN to_regclass(?) IS NULL THEN false"
+        + " ELSE has_table_privilege(to_regclass(?), 'INSERT, UPDATE') END", Heartbeat.TABLE, Heartbeat.TABLE)) {
+      Heartbeat.beat(source, side);
     }
   }
 
