@@ -30,7 +30,10 @@ import java.util.Optional;
  * created in the control schema after {@code ControlSchema.install}, so {@code uninstall} removes
  * it with the schema; the fence does not guard the control schema, so beats continue while a
  * side is fenced. (The driver's {@code cutover.heartbeat(service, instance)} function is another
- * thing: liveness of driver instances, kept in unlogged tables that are never replicated.)
+ * thing: liveness of driver instances, kept in unlogged tables that are never replicated.) On the
+ * target of a native subscription the beats also detect lost transactions: one beat per
+ * transaction, counted, so a beat that does not follow the target's copy stops the apply
+ * ({@link #installGapCheck}).
  */
 public final class Heartbeat {
   public static final String TABLE = "cutover.replication_heartbeat";
