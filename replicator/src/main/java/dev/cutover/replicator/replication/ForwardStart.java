@@ -152,7 +152,7 @@ public final class ForwardStart {
             RelayProgress.arm(n, slot, names.forward(), info.getConsistentPoint());
           } else {
             listener.phase("subscription", progress);
-            ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false);
+            ReplicationObjects.createSubscription(n, Side.NEW, names.forward(), old.conninfo(), names.forward(), slot, false, false);
             subscribed = true;
           }
           StartState.finish(n);

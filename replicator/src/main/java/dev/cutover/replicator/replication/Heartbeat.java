@@ -76,28 +76,39 @@ public final class Heartbeat {
    * (or, 16+, as the table's), and the anchor table, like the rest of the control schema, is
    * sealed to its owner. Where the subscription starts without a copy of the heartbeat table
    * ({@code reverse}, which arms a way from a slot), the target's copy of the source's row can be
-   * stale: {@link #anchor} has the next beat taken as it comes. Idempotent.
+   * stale: {@link #anchor} has the next beat taken as it comes.
+   *
+   * <p>The trigger knows which side {@code c} is ({@code target}, its argument) and checks only the
+   * other side's row. A way back armed after the switch below 16 (no origin filter) streams from a
+   * slot the switch made while forward still ran, so it carries back the beats forward applied to
+   * the serving side's copy of the target's own row in between: an echo, older than the target's
+   * own count, which the check would take for a side that went back and stop the way back forever
+   * (the sample app's rehearsal, 12 to 17). The apply skips such an echo: only the target's own
+   * writer moves its row. Idempotent; a trigger installed for another side (or none) is replaced.
    */
-  public static void installGapCheck(Connection c) throws SQLException {
+  public static void installGapCheck(Connection c, Side target) throws SQLException {
     install(c);
     try (Statement s = c.createStatement()) {
       s.execute("CREATE UNLOGGED TABLE IF NOT EXISTS " + ANCHOR + " (origin text PRIMARY KEY)");
       s.execute("CREATE OR REPLACE FUNCTION cutover.heartbeat_gap() RETURNS trigger LANGUAGE plpgsql"
           + " SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$\n"
           // search_path is pg_catalog's alone: plain operators resolve there.
-          + "DECLARE target text;\n"
+          + "DECLARE target text := TG_ARGV[0];\n"
           + "BEGIN\n"
           // The relay's and the trigger engine's apply run as replica too: they check on their own.
           + "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a"
           + " WHERE a.backend_type LIKE 'logical replication%') THEN\n"
           + "    RETURN NEW;\n"
           + "  END IF;\n"
+          // This database's own row, carried back by a way without an origin filter: an echo, never newer than the row here.
+          + "  IF OLD.origin = target OR NEW.origin = target THEN\n"
+          + "    RETURN NULL;\n"
+          + "  END IF;\n"
           + "  DELETE FROM cutover.heartbeat_anchor WHERE origin = NEW.origin;\n"
           + "  IF FOUND OR NEW.origin IS DISTINCT FROM OLD.origin"
           + " OR NEW.beats = OLD.beats + 1 THEN\n"
           + "    RETURN NEW;\n"
           + "  END IF;\n"
-          + "  target := CASE NEW.origin WHEN 'old' THEN 'new' WHEN 'new' THEN 'old' ELSE 'this database' END;\n"
           + "  IF NEW.beats > OLD.beats THEN\n"
           + "    RAISE EXCEPTION USING ERRCODE = 'XX001', MESSAGE = pg_catalog.format('cutover: %s lost transactions replicated from %s:"
           + " its copy of %s''s heartbeat is at beat %s and the next beat to arrive is %s, so %s beat(s), and every change"
@@ -118,10 +129,16 @@ public final class Heartbeat {
           + " NEW.origin);\n"
           + "END $$");
       s.execute("DO $$BEGIN\n"
+          // Its argument names this database's side; one made for another side (or none) is replaced.
+          + "  IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = 'cutover.replication_heartbeat'::pg_catalog.regclass"
+          + " AND tgname = '" + GAP_TRIGGER + "' AND pg_catalog.encode(tgargs, 'escape') IS DISTINCT FROM '" + target.label()
+          + "\\000') THEN\n"
+          + "    DROP TRIGGER " + GAP_TRIGGER + " ON cutover.replication_heartbeat;\n"
+          + "  END IF;\n"
           + "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = 'cutover.replication_heartbeat'::pg_catalog.regclass"
           + " AND tgname = '" + GAP_TRIGGER + "') THEN\n"
           + "    CREATE TRIGGER " + GAP_TRIGGER + " BEFORE UPDATE ON cutover.replication_heartbeat FOR EACH ROW"
-          + " EXECUTE PROCEDURE cutover.heartbeat_gap();\n"
+          + " EXECUTE PROCEDURE cutover.heartbeat_gap('" + target.label() + "');\n"
           + "  END IF;\n"
           + "  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = 'cutover.replication_heartbeat'::pg_catalog.regclass"
           + " AND tgname = '" + GAP_TRIGGER + "' AND tgenabled = 'R') THEN\n"

@@ -2,6 +2,7 @@ package dev.cutover.replicator.replication;
 
 import dev.cutover.common.Poll;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.privileges.PasswordStatements;
 import dev.cutover.replicator.sql.Catalog;
@@ -120,20 +121,21 @@ public final class ReplicationObjects {
    * @param slot the slot to stream from
    * @param createSlot whether the subscription creates the slot (false: it exists, e.g. made with an exported snapshot)
    * @param originNone whether to skip changes that were themselves replicated (16+; stops loops in two-way setups)
+   * @param target which side {@code c} is (the subscription's target)
    */
-  public static void createSubscription(Connection c, String name, String conninfo, String publication, String slot,
+  public static void createSubscription(Connection c, Side target, String name, String conninfo, String publication, String slot,
       boolean createSlot, boolean originNone) throws SQLException {
-    createSubscription(c, name, conninfo, publication, slot, createSlot, originNone, true);
+    createSubscription(c, target, name, conninfo, publication, slot, createSlot, originNone, true);
   }
 
   /**
-   * {@link #createSubscription(Connection, String, String, String, String, boolean, boolean)}, enabled or not.
+   * {@link #createSubscription(Connection, Side, String, String, String, String, boolean, boolean)}, enabled or not.
    * Installs the heartbeat's gap check on {@code c} first ({@link Heartbeat#installGapCheck}).
    */
-  static void createSubscription(Connection c, String name, String conninfo, String publication, String slot,
+  static void createSubscription(Connection c, Side target, String name, String conninfo, String publication, String slot,
       boolean createSlot, boolean originNone, boolean enabled) throws SQLException {
     // Before it applies anything: a beat lost by the target stops its apply (see Heartbeat#installGapCheck).
-    Heartbeat.installGapCheck(c);
+    Heartbeat.installGapCheck(c, target);
     PasswordStatements.execute(c, "CREATE SUBSCRIPTION " + Sql.ident(name)
         + " CONNECTION " + Sql.literal(conninfo)
         + " PUBLICATION " + Sql.ident(publication)

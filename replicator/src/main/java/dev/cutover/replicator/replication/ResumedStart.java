@@ -117,7 +117,7 @@ public final class ResumedStart {
         armRelay(n, slot, recorded, again, point);
       } else {
         listener.phase("subscription", progress);
-        ReplicationObjects.createSubscription(n, names.forward(), old.conninfo(), names.forward(), slot, false, false, false);
+        ReplicationObjects.createSubscription(n, Side.NEW, names.forward(), old.conninfo(), names.forward(), slot, false, false, false);
         synchronizedAt(n, again, point);
         Sql.execute(n, "ALTER SUBSCRIPTION " + Sql.ident(names.forward()) + " ENABLE");
         StartState.finish(n);

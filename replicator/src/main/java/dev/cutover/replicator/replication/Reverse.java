@@ -282,11 +282,11 @@ public final class Reverse {
       steps.add("publication " + back.name() + " created on " + back.fromName());
     }
     // No copy of the heartbeat table: the target's row of the source may be from long ago, so its first beat counts as it comes.
-    Heartbeat.installGapCheck(to);
+    Heartbeat.installGapCheck(to, back.to().side());
     Heartbeat.anchor(to, back.from().side());
     if (prepared) {
       SubscriptionLogin.reachingTheSource(to, back.to().side(), () -> {
-        ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), false, false);
+        ReplicationObjects.createSubscription(to, back.to().side(), back.name(), back.from().conninfo(), back.name(), back.slot(), false, false);
         return null;
       });
       steps.add("subscription " + back.name() + " created on " + back.toName() + " from slot " + back.slot()
@@ -304,7 +304,7 @@ public final class Reverse {
           () -> SlotCreation.create(back.from(), back.fromName(), replication, back.slot(), false, options.slotWait(), "reverse"));
     }
     SubscriptionLogin.reachingTheSource(to, back.to().side(), () -> {
-      ReplicationObjects.createSubscription(to, back.name(), back.from().conninfo(), back.name(), back.slot(), false, twoWay);
+      ReplicationObjects.createSubscription(to, back.to().side(), back.name(), back.from().conninfo(), back.name(), back.slot(), false, twoWay);
       return null;
     });
     steps.add("subscription " + back.name() + " created on " + back.toName() + " from " + back.fromName() + "'s new slot "
