@@ -491,4 +491,34 @@ class SchemaChangeEdgeTest {
     }
     r.cleanup();
   }
+  /**
+   * Several schema changes in one transaction on old, the last of which fails on new: status named
+   * the first as the one to run by hand, which was not the one failing (r22 #6). Every change of
+   * that transaction is named, since they arrive together and any of them may be the one.
+   */
+  @Test
+  void status_migrationTransactionFailingOnNew_namesEveryChangeOfIt(PostgresPair pair) throws Exception {
+    String db = "ddl_stuck_tx";
+    Replicator r = started(pair, db);
+    try (Connection n = SchemaChangeFlowTest.app(pair.newServer(), db)) {
+      // New has an index of that name already: the last change of the migration fails there.
+      AppDatabase.execute(n, "SET cutover.ddl_capture = off; CREATE INDEX account_owner ON account (owner)");
+    }
+    try (Connection o = SchemaChangeFlowTest.appAsPsql(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "ALTER TABLE account ADD COLUMN tenant int; CREATE TABLE orders (id int PRIMARY KEY, total int);"
+          + " CREATE INDEX account_owner ON account (owner)");
+    }
+    List<String> ids;
+    try (Connection o = pair.oldServer().connect(db)) {
+      ids = AppDatabase.strings(o, "SELECT id FROM cutover.ddl_log ORDER BY at");
+    }
+    assertThat(ids).hasSize(3);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(schemaProblems(r))
+        .anyMatch(p -> p.contains("schema change") && ids.stream().allMatch(p::contains) && p.contains("CREATE INDEX account_owner")));
+    try (Connection n = SchemaChangeFlowTest.app(pair.newServer(), db)) {
+      AppDatabase.execute(n, "SET cutover.ddl_capture = off; DROP INDEX account_owner");
+    }
+    r.awaitCaughtUp(WAIT);
+    r.cleanup();
+  }
 }

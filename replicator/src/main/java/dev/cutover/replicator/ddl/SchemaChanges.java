@@ -157,25 +157,48 @@ public final class SchemaChanges {
     }
   }
 
-  /** The first change of the source's log that has not reached the target, while nothing is applied. */
+  /**
+   * The first change of the source's log that has not reached the target, while nothing is
+   * applied; with it the later ones made in the same transaction (the same {@code xmin} of their
+   * log rows), which arrive together, so that any of them may be the one the target refuses. Named
+   * the first alone, the operator ran by hand one that was not failing (r22 #6).
+   */
   private static void stuck(Connection source, Connection target, String sourceLabel, String targetLabel, List<String> out)
       throws SQLException {
     Set<String> arrived = new HashSet<>(Sql.strings(target, "SELECT id FROM cutover.ddl_log WHERE source = ?", sourceLabel));
     arrived.addAll(Sql.strings(target, "SELECT id FROM cutover.ddl_done"));
-    try (PreparedStatement ps = source.prepareStatement("SELECT id, coalesce(command, query), rows_follow FROM cutover.ddl_log"
+    List<String[]> next = new ArrayList<>();
+    try (PreparedStatement ps = source.prepareStatement("SELECT id, coalesce(command, query), rows_follow, xmin::text FROM cutover.ddl_log"
         + " WHERE source = ? ORDER BY at")) {
       ps.setString(1, sourceLabel);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
-          if (!arrived.contains(rs.getString(1))) {
-            out.add("nothing is applied on " + targetLabel + ", and the next schema change from " + sourceLabel + " is " + rs.getString(1)
-                + " (" + oneLine(rs.getString(2)) + "): if it fails there (see " + targetLabel + "'s server log), make it possible,"
-                + " or run it by hand (after " + BY_HAND + (rs.getBoolean(3) ? "; " + EMPTY : "") + ") and `cutover-replicator ddl-done "
-                + rs.getString(1) + "`");
-            return;
+          if (!arrived.contains(rs.getString(1)) && (next.isEmpty() || next.get(0)[3].equals(rs.getString(4)))) {
+            next.add(new String[] {rs.getString(1), rs.getString(2), String.valueOf(rs.getBoolean(3)), rs.getString(4)});
+          } else if (!next.isEmpty()) {
+            break;
           }
         }
       }
+    }
+    if (next.size() == 1) {
+      String[] change = next.get(0);
+      out.add("nothing is applied on " + targetLabel + ", and the next schema change from " + sourceLabel + " is " + change[0]
+          + " (" + oneLine(change[1]) + "): if it fails there (see " + targetLabel + "'s server log), make it possible,"
+          + " or run it by hand (after " + BY_HAND + (Boolean.parseBoolean(change[2]) ? "; " + EMPTY : "") + ") and `cutover-replicator"
+          + " ddl-done " + change[0] + "`");
+    } else if (next.size() > 1) {
+      StringBuilder changes = new StringBuilder();
+      boolean rowsFollow = false;
+      for (String[] change : next) {
+        changes.append(changes.length() == 0 ? "" : ", ").append(change[0]).append(" (").append(oneLine(change[1])).append(')');
+        rowsFollow |= Boolean.parseBoolean(change[2]);
+      }
+      out.add("nothing is applied on " + targetLabel + ", and the next " + next.size() + " schema changes from " + sourceLabel
+          + " were made in one transaction, which arrives whole or not at all: " + changes + ". One of them fails there: "
+          + targetLabel + "'s server log names the statement (not always the first); make it possible, or run that one by hand"
+          + " (after " + BY_HAND + (rowsFollow ? "; for CREATE TABLE AS or SELECT INTO, " + EMPTY : "") + ") and `cutover-replicator"
+          + " ddl-done <its id>`, and the others apply with the transaction");
     }
   }
 
