@@ -332,6 +332,51 @@ class ReplicationFlowTest {
   }
 
   /**
+   * The subscription's login refused by old mid-window, as after a password rotated there (r21 #3;
+   * here the role it logs in as may no longer log in, class 28 as a wrong password): its apply worker
+   * only retries, saying why in new's server log alone. Status said "it is starting, or failing" and
+   * catch-up waited out its timeout ("did not catch up within"); both name the refused login, the
+   * subscription and the ALTER SUBSCRIPTION … CONNECTION that mends it, the password masked, and
+   * catch-up fails at once.
+   */
+  @Test
+  void status_subscriptionLoginRefusedByOld_namesItAndCatchUpFailsAtOnce(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "rotated");
+    PostgresServer old = pair.oldServer();
+    try (Connection o = old.connect()) {
+      AppDatabase.execute(o, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rotated_sub') THEN"
+          + " CREATE ROLE rotated_sub LOGIN SUPERUSER REPLICATION; END IF; END $$");
+    }
+    Endpoint oldEp = AppDatabase.endpoint(old, Side.OLD, db.name)
+        .withConninfo("host=" + old.host() + " port=" + old.port() + " dbname=" + db.name + " user=rotated_sub password=before-rotation");
+    Replicator r = Replicator.builder().old(oldEp).nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db.name)).build();
+    start(r);
+    r.awaitCaughtUp(CATCH_UP);
+    try (Connection o = old.connect()) {
+      AppDatabase.execute(o, "ALTER ROLE rotated_sub NOLOGIN");
+      AppDatabase.execute(o, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'rotated_sub'");
+    }
+    try {
+      String alter = "ALTER SUBSCRIPTION \"" + r.names().forward() + "\" CONNECTION";
+      await().atMost(CATCH_UP).untilAsserted(() -> assertThat(r.status().forward().problems()).anyMatch(p ->
+          p.contains("subscription " + r.names().forward() + " on new cannot log in to old") && p.contains("rotated_sub")
+              && p.contains(alter) && p.contains("password=***")));
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("before-rotation"));
+      long began = System.nanoTime();
+      ReplicatorException e = catchThrowableOfType(ReplicatorException.class, () -> r.awaitCaughtUp(Duration.ofSeconds(60)));
+      assertThat(Duration.ofNanos(System.nanoTime() - began)).isLessThan(Duration.ofSeconds(30));
+      assertThat(e.failure()).isEqualTo(Failure.TIMEOUT);
+      assertThat(e.getMessage()).contains("cannot log in to old").contains(r.names().forward()).doesNotContain("before-rotation");
+      assertThat(e.remedy()).contains(alter).contains("password=***").doesNotContain("before-rotation");
+    } finally {
+      try (Connection o = old.connect()) {
+        AppDatabase.execute(o, "ALTER ROLE rotated_sub LOGIN");
+      }
+    }
+    r.awaitCaughtUp(CATCH_UP);
+  }
+
+  /**
    * Old's clock steps back while forward's apply is stalled (a row lock on the heartbeat row on new):
    * old's newest beat is older, by old's clock, than the one that reached new before the step, and
    * five beats further on. The rows are written here as the step leaves them: new's copy of old's

@@ -9,6 +9,7 @@ import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
@@ -80,6 +81,40 @@ public final class SubscriptionLogin {
       return Optional.of(new Gap(side, LOGIN, "a subscription on " + side.label() + " cannot log in to " + source
           + ": " + message, remedy));
     }
+  }
+
+  /**
+   * Why the existing subscription {@code subscription} on {@code target} cannot log in to the source
+   * now: its own connection string tried as {@link #check} tries one. A password changed on the
+   * source mid-window (or its address) leaves the subscription's apply worker failing its login
+   * and retrying for ever, which only the server log says. Refused credentials (class 28), a
+   * source out of reach (class 08, a timeout) or "password is required" is a gap whose remedy is
+   * the {@code ALTER SUBSCRIPTION … CONNECTION} that mends it, the password masked; empty where it
+   * logs in, and where this role may not read the connection string ({@code
+   * pg_subscription.subconninfo} is for superusers) or try it (another refusal: it then says nothing).
+   */
+  public static Optional<Gap> existing(Connection target, Side side, String subscription) throws SQLException, ReplicatorException {
+    if (!Sql.bool(target, "SELECT has_column_privilege('pg_catalog.pg_subscription', 'subconninfo', 'SELECT')")) {
+      return Optional.empty();
+    }
+    String ofTarget = " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())";
+    List<String[]> rows = Sql.rows(target, "SELECT subconninfo, subpublications[1] FROM pg_subscription WHERE subname = ?"
+        + ofTarget, subscription);
+    if (rows.isEmpty() || rows.get(0)[0] == null || rows.get(0)[1] == null) {
+      return Optional.empty();
+    }
+    String conninfo = rows.get(0)[0];
+    Optional<Gap> gap = check(target, side, conninfo, rows.get(0)[1]);
+    if (gap.isEmpty() || !gap.get().code().equals(LOGIN)) {
+      return Optional.empty();
+    }
+    String source = side.other().label();
+    String why = gap.get().message().substring(gap.get().message().indexOf(": ") + 2);
+    return Optional.of(new Gap(side, LOGIN, "subscription " + subscription + " on " + side.label() + " cannot log in to " + source
+        + " with its connection string (a password or address changed on " + source + " since it was made?): " + why,
+        "run on " + side.label() + ": ALTER SUBSCRIPTION " + Sql.ident(subscription) + " CONNECTION "
+            + Sql.literal(Sql.maskConninfo(conninfo)) + " with " + source + "'s current password (or address) in place of the"
+            + " old one (*** here); its apply worker then resumes where it stopped, and nothing is lost"));
   }
 
   /**

@@ -9,6 +9,8 @@ import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
 import dev.cutover.replicator.check.WorkerRoom;
 import dev.cutover.replicator.ddl.SchemaChanges;
+import dev.cutover.replicator.privileges.Gap;
+import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.replication.SubscriptionOid;
@@ -70,8 +72,9 @@ public final class StatusReader {
    * Why the native subscription of the direction from {@code sourceSide} cannot apply now and will
    * not by itself, as status says it with its remedy, or empty: its slot lost WAL it needed or is
    * missing, the subscription is disabled, or its apply worker is not running and finds no free
-   * logical replication worker ({@link WorkerRoom}). What catch-up checks before and while it waits,
-   * rather than waiting out its timeout.
+   * logical replication worker ({@link WorkerRoom}) or cannot log in to the source with its connection
+   * string ({@link SubscriptionLogin#existing}: a password rotated there mid-window). What catch-up
+   * checks before and while it waits, rather than waiting out its timeout.
    */
   public static Optional<ReplicatorException> cannotApply(Side sourceSide, Connection source, Connection target, Names names)
       throws SQLException {
@@ -109,6 +112,19 @@ public final class StatusReader {
       return Optional.of(new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: no apply worker runs for "
           + subscription + " on " + targetLabel + ": " + full.get(), "the remedy above, then run catch-up again"));
     }
+    if (!worker) {
+      Optional<Gap> refused;
+      try {
+        refused = SubscriptionLogin.existing(target, sourceSide.other(), subscription);
+      } catch (ReplicatorException e) {
+        return Optional.of(e); // the target did not answer the probe
+      }
+      if (refused.isPresent()) {
+        return Optional.of(new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: no apply worker runs for "
+            + subscription + " on " + targetLabel + ": " + refused.get().message() + seeStatus, refused.get().remedy()
+            + ", then run catch-up again"));
+      }
+    }
     return Optional.empty();
   }
 
@@ -120,7 +136,7 @@ public final class StatusReader {
    * @param alone whether the other direction is absent: only then may the advice be {@code cleanup}, which removes both
    */
   private static StatusReport.Direction direction(String name, Side sourceSide, Connection source, Connection target,
-      String subscription, String slotName, boolean alone) throws SQLException {
+      String subscription, String slotName, boolean alone) throws SQLException, ReplicatorException {
     boolean subExists = ReplicationObjects.subscriptionExists(target, subscription);
     boolean slotExists = ReplicationObjects.ownSlotExists(source, slotName);
     if (!subExists && !slotExists) {
@@ -187,8 +203,16 @@ public final class StatusReader {
       } else if (!worker) {
         Optional<String> full = WorkerRoom.shortage(target, targetLabel, subscription,
             sourceSide == Side.OLD ? ApplyWorkerSettings.FORWARD : ApplyWorkerSettings.WAY_BACK);
-        problems.add("no apply worker runs for " + subscription + " on " + targetLabel + (full.isPresent() ? ": " + full.get()
-            : ": it is starting, or failing (see the " + targetLabel + " server log); lag grows meanwhile"));
+        Optional<Gap> refused = full.isPresent() ? Optional.empty() : SubscriptionLogin.existing(target, sourceSide.other(), subscription);
+        if (refused.isPresent()) {
+          problems.add("no apply worker runs for " + subscription + " on " + targetLabel + ": " + refused.get().message()
+              + "; nothing is applied and lag grows: " + refused.get().remedy());
+        } else {
+          problems.add("no apply worker runs for " + subscription + " on " + targetLabel + (full.isPresent() ? ": " + full.get()
+              : ": it is starting, or failing (see the " + targetLabel + " server log; a login it refuses since a password changed on "
+                  + sourceLabel + " is mended by ALTER SUBSCRIPTION " + subscription + " CONNECTION '…' on " + targetLabel
+                  + "); lag grows meanwhile"));
+        }
       }
       if (applyErrors != null && applyErrors > 0) {
         problems.add(applyErrors + " apply error(s) on " + targetLabel + " since statistics were reset; see its server log");
