@@ -379,6 +379,7 @@ public final class Replicator {
     Optional<String> noApply = noApply(captured, relayed, target, n);
     if (noApply.isPresent() && !APPLY_POLL.within(grace, () -> noApply(captured, relayed, target, n).isEmpty())) {
       requireNotFailing(captured, relayed, target, n, "replication cannot catch up");
+      requireReached(captured, relayed, source, "replication cannot catch up");
       throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + noApply.get() + " (none for "
           + grace.toMillis() + " ms)", "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
     }
@@ -413,6 +414,7 @@ public final class Replicator {
       requireNotFailing(captured, relayed, target, n, "replication did not catch up within " + timeout.toMillis() + " ms");
       Optional<String> stopped = noApply(captured, relayed, target, n);
       if (stopped.isPresent()) {
+        requireReached(captured, relayed, source, "replication did not catch up within " + timeout.toMillis() + " ms");
         throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: "
             + stopped.get(), "start `cutover-replicator apply` (it runs until stopped), then run catch-up again");
       }
@@ -488,6 +490,25 @@ public final class Replicator {
       throw new ReplicatorException(Failure.TIMEOUT, what + ": " + failed.get().describe(label),
           "fix the cause that failure names, on the side it names (the apply's own log and `cutover-replicator status` show it);"
           + " the apply goes on by itself, then run catch-up again");
+    }
+  }
+
+  /**
+   * Throws {@code what}, with the reason, where no apply process holds the way on its target but one
+   * noted on the way's {@code source} within {@link ApplyFailures#RECENT} that it cannot reach the
+   * target (a login refused after a password changed there): it runs and retries, so the remedy is
+   * its login, not another apply.
+   */
+  private static void requireReached(Way captured, boolean relayed, Connection source, String what)
+      throws SQLException, ReplicatorException {
+    if (captured == null && !relayed) {
+      return;
+    }
+    Optional<ApplyFailures.Failed> unreached = ApplyFailures.unreached(source, captured != null ? captured.name() : Way.FORWARD);
+    if (unreached.isPresent()) {
+      String label = captured != null ? captured.target().side().label() : "new";
+      throw new ReplicatorException(Failure.TIMEOUT, what + ": " + ApplyFailures.describeUnreached(unreached.get(), label),
+          "give the running apply a login " + label + " accepts (restart it with the new password), then run catch-up again");
     }
   }
 

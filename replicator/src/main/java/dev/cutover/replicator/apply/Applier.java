@@ -116,6 +116,8 @@ public final class Applier implements AutoCloseable {
   private final AtomicReference<String> lastError = new AtomicReference<>();
   /** Whether a failure is noted on the target ({@link ApplyFailures}), to remove after the next commit (the apply thread's). */
   private boolean failureNoted;
+  /** Whether a failure to reach the target is noted on the source ({@link ApplyFailures#recordUnreached}), to remove once it is reached. */
+  private boolean unreachedNoted;
   private final AtomicReference<ReplicatorException> refusal = new AtomicReference<>();
   private final AtomicReference<Throwable> crash = new AtomicReference<>();
   private volatile Instant appliedSourceTime;
@@ -276,6 +278,11 @@ public final class Applier implements AutoCloseable {
     }
     if (!silent && target != null && !Sql.givenUp(target) && ApplyFailures.record(target, way.name(), message)) {
       failureNoted = true;
+    } else if (target == null && source != null && !Sql.givenUp(source)
+        && ApplyFailures.recordUnreached(source, way.name(), message)) {
+      // The target refused or did not answer the login: noted where status reads it, so that this
+      // retrying apply is not taken for none.
+      unreachedNoted = true;
     }
   }
 
@@ -286,6 +293,15 @@ public final class Applier implements AutoCloseable {
     endOwnOrphan(target);
     lastTargetSession = Sql.rows(target, "SELECT pid::text, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()").get(0);
     lock(target);
+    if (unreachedNoted) {
+      try {
+        ApplyFailures.clearUnreached(source, way.name());
+        unreachedNoted = false;
+      } catch (SQLException e) {
+        // It ages out of status within ApplyFailures.RECENT, and applying (the lock) wins over it meanwhile.
+        LOG.debug("{} apply: could not remove the note that it could not reach its target: {}", way.label(), e.getMessage());
+      }
+    }
     // A note left by an apply process that failed and then stopped is removed after this one's first commit.
     failureNoted = failureNoted || ApplyFailures.read(target, way.name()).isPresent();
     TriggersOff mode = TriggersOff.detect(target);

@@ -9,6 +9,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +32,8 @@ public final class ApplyFailures {
    * retry.
    */
   static final String HOPELESS = "retrying cannot help";
+  /** How {@link #describeUnreached} begins. */
+  public static final String UNREACHED = "an apply into ";
 
   /**
    * One way's failure.
@@ -77,6 +80,43 @@ public final class ApplyFailures {
       LOG.debug("could not note the apply's failure on its target: {}", e.getMessage());
       return false;
     }
+  }
+
+  /**
+   * Notes on {@code way}'s source that the apply cannot reach its target (a login refused, as after a
+   * password changed there, or no answer): the target, where {@link #record} keeps a failure, cannot
+   * take it, and status said no apply ran ("start it") while one retried. Kept under its own key
+   * ({@link #unreachedKey}), so that it is never taken for a failure of the way the other way round,
+   * whose target this side is; removed once the apply holds the way on its target again.
+   *
+   * @return whether it is noted
+   */
+  static boolean recordUnreached(Connection source, String way, String message) {
+    return record(source, unreachedKey(way), message);
+  }
+
+  /** Removes the note of {@link #recordUnreached}, on a source connection in autocommit. */
+  static void clearUnreached(Connection source, String way) throws SQLException {
+    if (source.getAutoCommit() && Sql.bool(source, "SELECT to_regclass(?) IS NOT NULL", TABLE)) {
+      Sql.execute(source, "DELETE FROM " + TABLE + " WHERE way = " + Sql.literal(unreachedKey(way)));
+    }
+  }
+
+  /** That an apply of {@code way} could not reach its target within {@link #RECENT}, as noted on the way's source. */
+  public static Optional<Failed> unreached(Connection source, String way) throws SQLException {
+    return read(source, unreachedKey(way)).filter(Failed::recent);
+  }
+
+  /** The problem to report for {@link #unreached}: an apply runs, and another would not help. */
+  public static String describeUnreached(Failed f, String targetLabel) {
+    return UNREACHED + targetLabel + " runs but cannot reach " + targetLabel + " (since " + f.since() + ", last tried " + f.last()
+        + "): " + f.message() + "; it retries, so do not start another: where " + targetLabel + "'s password changed, restart it with"
+        + " the new one (CUTOVER_REPLICATOR_" + targetLabel.toUpperCase(Locale.ROOT) + "_PASSWORD), else make " + targetLabel
+        + " reachable; it resumes from its last applied position and loses nothing";
+  }
+
+  private static String unreachedKey(String way) {
+    return way + ":target-unreached";
   }
 
   /** Removes {@code way}'s note, in a transaction of its own, right after a batch committed. */

@@ -2,6 +2,7 @@ package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.status.StatusReport;
 import java.time.Duration;
@@ -116,7 +117,11 @@ final class StatusCommand extends BaseCommand {
 
   /** Whether an apply process holds the direction now, or retries a failed batch (holding nothing between tries). */
   private static String applyState(StatusReport.Direction d, boolean applying) {
-    return "failing".equals(d.state()) ? "retrying a failed batch" : applying ? "running" : "NOT running";
+    if ("failing".equals(d.state())) {
+      return d.problems().stream().anyMatch(p -> p.startsWith(ApplyFailures.UNREACHED)) ? "running, but cannot reach its target"
+          : "retrying a failed batch";
+    }
+    return applying ? "running" : "NOT running";
   }
 
   private void problems(StatusReport.Direction d) {

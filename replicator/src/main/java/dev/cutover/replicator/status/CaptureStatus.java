@@ -99,9 +99,14 @@ final class CaptureStatus {
       captured = new StatusReport.Captured(size.rows(), size.bytes(), size.pending(), size.oldestAgeMillis(), p.snapshot().text(),
           appliedAge, p.batches(), p.changes(), p.missing(), applying);
       Optional<ApplyFailures.Failed> failed = ApplyFailures.read(target, name);
+      Optional<ApplyFailures.Failed> unreached = applying ? Optional.empty() : ApplyFailures.unreached(source, name);
       if (failed.filter(ApplyFailures.Failed::recent).isPresent()) {
         // Between tries the apply process holds no session, and so no lock: it is not stopped.
         state = "failing";
+      } else if (unreached.isPresent()) {
+        // It cannot log in to the target, and noted so on the source: it runs, and a second one would not help.
+        state = "failing";
+        problems.add(ApplyFailures.describeUnreached(unreached.get(), targetLabel));
       } else if (!applying) {
         state = "stopped";
         problems.add("no `cutover-replicator apply` runs for " + name + ": changes wait in the change log on " + sourceLabel + " ("

@@ -52,6 +52,10 @@ final class RelayStatus {
     } else if (failed.filter(ApplyFailures.Failed::recent).isPresent()) {
       // Between tries the apply process holds no session, and so no lock: it is not stopped.
       state = "failing";
+    } else if (!applying && ApplyFailures.unreached(old, Way.FORWARD).isPresent()) {
+      // It cannot log in to new, and noted so on old where it could: it runs, and a second one would not help.
+      state = "failing";
+      problems.add(ApplyFailures.describeUnreached(ApplyFailures.unreached(old, Way.FORWARD).get(), "new"));
     } else if (!applying) {
       state = "stopped";
       problems.add("no `cutover-replicator apply` runs for forward: slot " + p.slot() + " holds old's WAL ("

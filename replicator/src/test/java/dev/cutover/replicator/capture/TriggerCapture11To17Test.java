@@ -557,6 +557,40 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * New refuses the apply's login mid-window (r21 #4: its password rotated; here its role may no
+   * longer log in, class 28 as a wrong password) and its sessions are ended: the apply retries, and
+   * said so on its own stderr, but status, reading new with credentials that work, said "NOT
+   * running … start it", inviting a second apply. The apply notes on old that it cannot reach new,
+   * and status says an apply runs and cannot reach new; once new admits it, it applies again.
+   */
+  @Test
+  void status_applyCannotLogInToNew_saysItRunsAndCannotReachNew(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "unreached");
+    Replicator r = started(db);
+    Replicator readsNewAsSuperuser = Replicator.builder().old(db.endpoint(Side.OLD))
+        .nw(Endpoint.of(Side.NEW, db.url(pair.newServer()), pair.newServer().user(), pair.newServer().password())).build();
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection admin = pair.newServer().connect(db.name)) {
+      r.awaitCaughtUp(CATCH_UP);
+      OwnedDatabase.execute(admin, "ALTER ROLE " + OwnedDatabase.ROLE + " NOLOGIN");
+      try {
+        OwnedDatabase.execute(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + OwnedDatabase.ROLE + "'");
+        await().atMost(CATCH_UP).untilAsserted(() -> {
+          var forward = readsNewAsSuperuser.status().forward();
+          assertThat(forward.state()).isEqualTo("failing");
+          assertThat(forward.problems()).anyMatch(p -> p.contains("an apply into new runs but cannot reach new")
+              && p.contains("not permitted to log in") && p.contains("CUTOVER_REPLICATOR_NEW_PASSWORD"));
+          assertThat(forward.problems()).noneMatch(p -> p.contains("no `cutover-replicator apply` runs"));
+        });
+        assertThat(apply.appliers().get(0).running()).isTrue();
+      } finally {
+        OwnedDatabase.execute(admin, "ALTER ROLE " + OwnedDatabase.ROLE + " LOGIN");
+      }
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("cannot reach"));
+    }
+  }
+
+  /**
    * Cleanup while apply runs but fails a batch again and again (new refuses old's row): between
    * tries the apply process holds no session and so no lock. Cleanup took that for no apply and
    * removed the capture and the change log with the changes new never got, exiting 0. Now it
