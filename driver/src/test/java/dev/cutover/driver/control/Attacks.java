@@ -37,6 +37,8 @@ public final class Attacks {
       "SELECT * FROM cutover.switch_leader('svc')",
       "SELECT cutover.not_ready('svc', 'ghost', 'forged', 'no')",
       "SELECT * FROM cutover.not_ready_peers('svc', 'forged', 5000)",
+      "SELECT cutover.claim_target('svc', 'forged', 'elsewhere')",
+      "SELECT cutover.database_identity()",
       "INSERT INTO cutover.barrier (marker) VALUES ('m')",
       "UPDATE cutover.switch SET state = 'released'",
       "SELECT nextval('cutover.fence_epoch')",

@@ -85,7 +85,9 @@ public final class ControlSql {
       "refuse_switch(text, text, text, text, text)",
       "way_in(text)",
       "not_ready(text, text, text, text)",
-      "not_ready_peers(text, text, integer)");
+      "not_ready_peers(text, text, integer)",
+      "database_identity()",
+      "claim_target(text, text, text)");
 
   /**
    * Operator functions added to version 2 after its release. An install grants them to every role
@@ -111,7 +113,9 @@ public final class ControlSql {
       "way_in(text)",
       "take_lead(text, text)",
       "not_ready(text, text, text, text)",
-      "not_ready_peers(text, text, integer)");
+      "not_ready_peers(text, text, integer)",
+      "database_identity()",
+      "claim_target(text, text, text)");
 
   /** Functions only the installer (the replicator's role) may call. */
   public static final List<String> INSTALLER_ONLY = List.of(
@@ -215,6 +219,9 @@ public final class ControlSql {
         "ALTER TABLE cutover.switch ADD COLUMN IF NOT EXISTS fence_epoch bigint,"
             + " ADD COLUMN IF NOT EXISTS abort_requested text, ADD COLUMN IF NOT EXISTS leader text,"
             + " ADD COLUMN IF NOT EXISTS began_at timestamptz, ADD COLUMN IF NOT EXISTS target_epoch bigint",
+        // Which database the switch moves to (database_identity() there), claimed before any gate
+        // closes (claim_target): an instance whose cutover.new.url names another database refuses.
+        "ALTER TABLE cutover.switch ADD COLUMN IF NOT EXISTS target_identity text",
         // Installs from before the records were durable: made logged (a small rewrite), rows kept.
         "DO $$\nDECLARE t text;\nBEGIN\n  FOR t IN SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n"
             + " ON n.oid = c.relnamespace WHERE n.nspname = 'cutover' AND c.relname IN ('switch', 'fence', 'marker_log')"
@@ -477,6 +484,32 @@ public final class ControlSql {
             RETURN;
           END IF;
           RETURN QUERY SELECT s.marker, NULL::text, s.target_epoch;
+        END $$""".formatted(DEFINER));
+    // Which database this is, as a switch records its target: the cluster's system identifier (the
+    // same on its physical standbys, different for any other cluster, a dump restored elsewhere
+    // included) and the database's oid and name. NULL where the installer may not read pg_control_system().
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.database_identity() RETURNS text LANGUAGE plpgsql STABLE%s AS $$
+        BEGIN
+          RETURN format('database %%s (oid %%s) of cluster %%s', current_database(), %s,
+            (SELECT c.system_identifier FROM pg_control_system() c));
+        EXCEPTION WHEN insufficient_privilege OR undefined_function THEN
+          RETURN NULL;
+        END $$""".formatted(DEFINER, THIS_DATABASE));
+    // The target a switch moves to: the first instance to claim it while the switch drains (before
+    // any gate closes) records its own target's identity; every later claim, and a NULL one (a
+    // look), returns what is recorded, so that an instance whose target differs refuses.
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.claim_target(p_service text, p_switch text, p_identity text) RETURNS text
+          LANGUAGE plpgsql%s AS $$
+        DECLARE t text;
+        BEGIN
+          IF p_identity IS NOT NULL THEN
+            UPDATE cutover.switch w SET target_identity = p_identity WHERE w.service = p_service AND w.id = p_switch
+              AND w.state = 'draining' AND w.target_identity IS NULL;
+          END IF;
+          SELECT w.target_identity INTO t FROM cutover.switch w WHERE w.service = p_service AND w.id = p_switch;
+          RETURN t;
         END $$""".formatted(DEFINER));
     f.add("""
         CREATE OR REPLACE FUNCTION cutover.end_switch(p_service text, p_switch text, p_reason text) RETURNS text

@@ -365,6 +365,41 @@ public final class Coordination {
     }
   }
 
+  /**
+   * Which database {@code c} is connected to, as a switch records its target: its name and oid and
+   * its cluster's system identifier ({@code cutover.database_identity()}); empty where the control
+   * schema predates the function or its installer may not read {@code pg_control_system()}.
+   */
+  public static Optional<String> databaseIdentity(Connection c) throws SQLException {
+    try {
+      return Optional.ofNullable(string(c, "SELECT cutover.database_identity()"));
+    } catch (SQLException e) {
+      if (UNDEFINED_FUNCTION.equals(e.getSQLState())) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * The target {@code switchId} of {@code service} moves to, as recorded on the source {@code c}:
+   * the first claim while the switch drains records {@code identity} ({@link #databaseIdentity} of
+   * the claimer's target); a later claim, or a {@code null} identity, only reads it. Empty where
+   * nothing is recorded (a switch run by drivers from before the record) or the control schema
+   * predates {@code cutover.claim_target}.
+   */
+  public static Optional<String> claimTarget(Connection c, String service, String switchId, String identity)
+      throws SQLException {
+    try {
+      return Optional.ofNullable(string(c, "SELECT cutover.claim_target(?, ?, ?)", service, switchId, identity));
+    } catch (SQLException e) {
+      if (UNDEFINED_FUNCTION.equals(e.getSQLState())) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+  }
+
   /** How {@link #abort} found the switch. */
   public enum Ended {
     /** Aborted now or before: the fence it raised is down (or was never raised). */

@@ -60,6 +60,9 @@ record Startup(Target serving, boolean control, List<String> pending) {
       }
       String oldControl = o == null ? null : SwitchCheck.controlProblem(o, Target.OLD);
       String newControl = n == null ? null : SwitchCheck.controlProblem(n, Target.NEW);
+      if (o != null && oldControl == null) {
+        refuseIfSwapped(o, router, pending);
+      }
       Target serving;
       if (flagged != Target.NEW) {
         if (o == null) {
@@ -154,7 +157,6 @@ record Startup(Target serving, boolean control, List<String> pending) {
       lost = Lineage.lostOnSource(o, n, router.service());
       if (flagged == Target.NEW) {
         peers.addAll(Lineage.liveServing(n, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL));
-        peers.addAll(Lineage.liveServing(o, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL));
       }
     } catch (SQLException e) {
       String problem = "could not check whether the old database came back from a standby that missed a switch to new"
@@ -181,6 +183,55 @@ record Startup(Target serving, boolean control, List<String> pending) {
         + " rather than write on old, where writes never reach new (a split brain). The service serves new: start this"
         + " instance with the flag at new once old is fenced again or out of its URL (point the application at new),"
         + " and compare old with new by hand for rows written on old since the failover", "08004");
+  }
+
+  /**
+   * Refuses to start when live instances of the service that serve new heartbeat in this router's
+   * old database: an instance beats only in the database it serves, so this router's old is their
+   * new, and its URL and {@code cutover.new.url} are swapped (or theirs are). Checked whatever the
+   * flag says: with the flag at old this router would serve the database the service serves, beat
+   * there as serving old, and hold every later switch of the service at its gate until it timed out
+   * (its peers wait for it to drain, and it never joins their switch); with the flag at new it would
+   * be refused as if old had come back from a standby, which is a different fault with a different
+   * remedy. A control schema that cannot answer is left to the checks after it (reported there).
+   *
+   * @throws SQLException 08004 naming the instances, this router's old database and the remedy
+   */
+  private static void refuseIfSwapped(Connection o, Router router, List<String> pending) throws SQLException {
+    List<String> peers;
+    try {
+      peers = Lineage.liveServing(o, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL);
+    } catch (SQLException e) {
+      LOG.debug("cutover {}: could not read the instances heartbeating in the old database: {}", router.service(),
+          e.getMessage());
+      return;
+    }
+    if (!peers.isEmpty()) {
+      throw new SQLException("cutover " + router.service() + ": live instance(s) " + String.join(", ", peers) + " of "
+          + router.service() + " serving new heartbeat in this instance's " + router.endpoint(Target.OLD) + ": the URL"
+          + " and cutover.new.url look swapped (here or on those instances), since an instance beats only in the"
+          + " database it serves; refusing to connect rather than serve the database the service serves as if it were"
+          + " old: give this instance the same jdbc:cutover: URL (old) and cutover.new.url (new) as the others", "08004");
+    }
+  }
+
+  /**
+   * Refuses to follow a verified release of switch {@code switchId} when this router's new is not
+   * the database the switch moved to, as its first instance recorded it on old ({@link
+   * Coordination#claimTarget}): serving it would write where the rest of the service does not, on a
+   * database whose sequences the switch never moved. Nothing to compare where old records no target
+   * (a switch run by an earlier driver) or either control schema predates the record.
+   *
+   * @throws SQLException 08004 naming the recorded database, the one this router reaches, and the remedy
+   */
+  private static void refuseIfNotTheTarget(Connection o, Connection n, Router router, String switchId)
+      throws SQLException {
+    Optional<String> recorded = Coordination.claimTarget(o, router.service(), switchId, null);
+    Optional<String> own = recorded.isEmpty() ? Optional.empty() : Coordination.databaseIdentity(n);
+    if (recorded.isPresent() && own.isPresent() && !recorded.get().equals(own.get())) {
+      throw new SQLException("cutover " + router.service() + ": " + Switchover.notTheTarget(router, Target.NEW,
+          "switch " + switchId + " moved to", recorded.get(), own.get()) + "; refusing to connect", "08004");
+    }
   }
 
   /**
@@ -219,6 +270,9 @@ record Startup(Target serving, boolean control, List<String> pending) {
     if (last.isPresent() && last.get().released()) {
       Coordination.Verified v = Coordination.verifyRelease(o, router.service(), last.get().id());
       if (v.ok()) {
+        if (n != null && newControl == null) {
+          refuseIfNotTheTarget(o, n, router, last.get().id());
+        }
         return true;
       }
       unverified = "its last switch " + last.get().id() + " was released, but " + v.problem();

@@ -319,6 +319,7 @@ final class Switchover {
         }
         began = true;
       }
+      requireSameTarget();
     }
     phase(Phase.PREWARM, to);
     warming = Prewarm.start(router.sessions().size(), () -> router.openApp(to));
@@ -392,6 +393,41 @@ final class Switchover {
       Thread.currentThread().interrupt();
       throw closed();
     }
+  }
+
+  /**
+   * Refuses to go on when this instance's target is not the database the switch moves to: the first
+   * instance to get ready for the switch records its own target's identity on the source ({@link
+   * Coordination#claimTarget}), and each other compares its own. Instances of one service whose
+   * URLs for the target differ (a drifted setting, with the source replicating to two databases)
+   * would otherwise each complete the same switch onto a different database, none holding the
+   * others' writes, the sequences moved on the leader's alone. Checked here, before any gate
+   * closes, so that peers refuse the switch at once ({@link #refuseForUnreadyPeers}); the record
+   * never changes afterwards, so the leader and the followers need not ask again behind the gate.
+   * Skipped where either side cannot say (a control schema from before the record, a switch whose
+   * first instance ran an earlier driver).
+   */
+  private void requireSameTarget() throws SQLException {
+    Optional<String> own = Coordination.databaseIdentity(target);
+    if (own.isEmpty()) {
+      return;
+    }
+    Optional<String> recorded = Coordination.claimTarget(source, router.service(), switchId, own.get());
+    if (recorded.isPresent() && !recorded.get().equals(own.get())) {
+      throw new Abort(notTheTarget(router, to, "switch " + switchId + " moves to", recorded.get(), own.get()));
+    }
+  }
+
+  /**
+   * Why an instance must not follow a switch whose target, as recorded on the source ({@code
+   * recorded}), is not the database its own URL for {@code to} reaches ({@code own}).
+   */
+  static String notTheTarget(Router router, Target to, String movesTo, String recorded, String own) {
+    String setting = to == Target.NEW ? "cutover.new.url" : "jdbc:cutover: URL";
+    return "this instance's " + setting + " is not the database " + movesTo + " (" + recorded + "): it reaches "
+        + own + "; every instance of " + router.service() + " must name the same " + to.value() + " database, or each"
+        + " writes where the others do not, on a database whose sequences no switch moved: correct " + setting + " on"
+        + " the instances that name the wrong one and start them again";
   }
 
   /**

@@ -1,0 +1,190 @@
+package dev.cutover.driver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.internal.control.Fence;
+import dev.cutover.flags.ManualFlag;
+import dev.cutover.flags.Target;
+import dev.cutover.testkit.LogicalReplication;
+import dev.cutover.testkit.LogicalReplication.InitialData;
+import dev.cutover.testkit.PostgresPair;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Instances of one service that do not agree on which database is new or old: old replicates to two
+ * databases (the replicator supports one source to two targets) and one instance's {@code
+ * cutover.new.url} names the second (a drifted setting), or an instance's URL and {@code
+ * cutover.new.url} are swapped. Found by reviewer r20 against real servers (exp1, exp4, exp5).
+ */
+@LeakCheckedPair
+class TargetIdentityTest {
+  private static final String SCHEMA = "CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL)";
+
+  /**
+   * Before, both instances completed the same switch, each onto its own new database (b a follower
+   * of a's switch, its target never given a's sequences), and each wrote where the other never
+   * read. Now the instance whose target is not the one the switch records refuses to get ready, and
+   * the switch is refused before any gate closes, each event naming the database the switch moves
+   * to; both keep serving old.
+   */
+  @Test
+  void switch_instancesWithDifferentNewDatabases_refusedBeforeAnyGateCloses(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    String second = secondTarget(db);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection a = DrainTest.connect(db.url("cutover.instance=a", "cutover.drain.timeout=2s",
+            "cutover.switch.retry-interval=1s"));
+        Connection b = DrainTest.connect(db.urlWithNew(pair.newServer().jdbcUrl(second), "cutover.instance=b",
+            "cutover.drain.timeout=2s", "cutover.switch.retry-interval=1s"))) {
+      DrainTest.insert(a, "a before");
+      DrainTest.insert(b, "b before");
+      await().atMost(Duration.ofSeconds(20)).until(() -> liveOn(db.oldDirect(), "old") == 2);
+
+      db.flip(Target.NEW);
+      Map<String, SwitchEvent> first = new HashMap<>();
+      while (first.size() < 2) {
+        SwitchEvent e = events.next();
+        first.putIfAbsent(e.instance().substring(0, 1), e);
+      }
+
+      for (SwitchEvent e : first.values()) {
+        assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.ABORTED);
+        assertThat(e.gateClosed()).as("no gate closed: %s", e.summary()).isFalse();
+        assertThat(e.reason()).as(e.summary()).contains("cutover.new.url is not the database switch")
+            .contains("of cluster").contains("must name the same new database");
+      }
+      try (Connection o = db.oldDirect()) {
+        assertThat(Fence.isRaised(o)).as("old's fence").isFalse();
+      }
+      DrainTest.insert(a, "a after");
+      DrainTest.insert(b, "b after");
+      assertThat(DrainTest.sideOf(a)).isEqualTo(pair.oldServer().port());
+      assertThat(DrainTest.sideOf(b)).isEqualTo(pair.oldServer().port());
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+      dropSecondTarget(db, second);
+    }
+  }
+
+  /**
+   * Before, an instance started after the switch with {@code cutover.new.url} at the second
+   * database verified the release on old (fence and marker) and served its own new, a database no
+   * other instance wrote and whose sequences the switch never moved (1137 duplicate keys in r20's
+   * run). Now it refuses to start, naming the database the switch moved to.
+   */
+  @Test
+  void start_afterASwitchToAnotherNewDatabase_refusesToConnect(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    String second = secondTarget(db);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection a = DrainTest.connect(db.url("cutover.instance=a"))) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      DrainTest.insert(a, "on new");
+
+      SQLException refused = catchThrowableOfType(SQLException.class, () -> {
+        try (Connection b = DrainTest.connect(db.urlWithNew(pair.newServer().jdbcUrl(second), "cutover.instance=b"))) {
+          DrainTest.insert(b, "must not land on the second database");
+        }
+      });
+
+      assertThat((Object) refused).as("an instance whose new is not the database the switch moved to").isNotNull();
+      assertThat(refused.getSQLState()).isEqualTo("08004");
+      assertThat(refused.getMessage()).contains("cutover.new.url is not the database switch").contains("moved to")
+          .contains("database " + db.database + " (oid").contains("it reaches database " + second + " (oid")
+          .contains("refusing to connect");
+      try (Connection n2 = pair.newServer().connect(second)) {
+        assertThat(FailoverTest.count(n2)).as("rows on the second database").isZero();
+      }
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+      dropSecondTarget(db, second);
+    }
+  }
+
+  /**
+   * After the service switched to new, an instance starts with its URL at new and {@code
+   * cutover.new.url} at old. Before, with its flag at new it was refused as if old had come back
+   * from a standby that missed the switch ("start this instance with the flag at new": it was);
+   * with its flag at old it started silently, served new as its old and later held the service's
+   * switches at their gates until they aborted. Now both are refused, saying the URLs look swapped.
+   */
+  @Test
+  void start_urlAndNewUrlSwapped_refusedSayingSoWhateverTheFlag(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection a = DrainTest.connect(db.url("cutover.instance=a"))) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      DrainTest.insert(a, "on new");
+      await().atMost(Duration.ofSeconds(20)).until(() -> liveOn(db.newDirect(), "new") == 1);
+      long onNew = FailoverTest.count(db.newDirect());
+
+      for (Target flag : new Target[] {Target.NEW, Target.OLD}) {
+        String key = db.flagKey + "-swapped-" + flag.value();
+        ManualFlag.named(key).set(flag);
+        String swapped = db.urlVia(pair.newServer().jdbcUrl(db.database), pair.oldServer().jdbcUrl(db.database),
+            "cutover.instance=c" + flag.value()).replace("cutover.flag.key=" + db.flagKey + "&", "cutover.flag.key=" + key + "&");
+        SQLException refused = catchThrowableOfType(SQLException.class, () -> {
+          try (Connection c = DrainTest.connect(swapped)) {
+            DrainTest.insert(c, "written by a swapped instance");
+          }
+        });
+
+        assertThat((Object) refused).as("an instance with swapped URLs, its flag at %s", flag).isNotNull();
+        assertThat(refused.getSQLState()).isEqualTo("08004");
+        assertThat(refused.getMessage()).as("flag at %s", flag).contains("live instance(s) a#")
+            .contains("serving new heartbeat in this instance's old database")
+            .contains("the URL and cutover.new.url look swapped").doesNotContain("came back from a standby");
+      }
+      assertThat(FailoverTest.count(db.newDirect())).as("rows on new").isEqualTo(onNew);
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * A second database on new's server with the same schema, the control schema and a subscription
+   * of its own to old's publication: one source replicating to two targets.
+   */
+  private static String secondTarget(Replicated db) throws Exception {
+    String second = db.database + "_two";
+    db.pair.newServer().createDatabase(second);
+    try (Connection n2 = db.pair.newServer().connect(second); Statement s = n2.createStatement()) {
+      s.execute(SCHEMA);
+      ControlSchema.install(n2);
+    }
+    try (Connection o = db.oldDirect(); Connection n2 = db.pair.newServer().connect(second)) {
+      LogicalReplication.subscribe(n2, second + "_fwd", db.pair.oldServer().libpqConnection(db.database),
+          db.database + "_pub", InitialData.COPY);
+      LogicalReplication.awaitSynced(o, n2, second + "_fwd", Replicated.SYNC);
+    }
+    return second;
+  }
+
+  private static void dropSecondTarget(Replicated db, String second) throws Exception {
+    try (Connection o = db.oldDirect(); Connection n2 = db.pair.newServer().connect(second)) {
+      LogicalReplication.drop(o, n2, second + "_fwd", Replicated.SYNC);
+    }
+  }
+
+  /** How many instances heartbeat on {@code c} within the last 5 s saying they serve {@code side}. */
+  private static long liveOn(Connection c, String side) throws SQLException {
+    try (c; Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM cutover.instance"
+        + " WHERE serving = '" + side + "' AND heartbeat_at > clock_timestamp() - interval '5 seconds'")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}
