@@ -50,6 +50,42 @@ class RollbackTest {
     }
   }
 
+  /**
+   * r22: switched to new, flipped back to old through the prepared way back, then flipped to new
+   * again with nothing carrying old → new (the forward subscription went when the way back was
+   * armed). The probe refuses, rightly; its remedy named `cutover-replicator start`, a dead end
+   * once new's tables hold rows. After a flip back the replicator arms old → new again with
+   * `reverse`, which the remedy now names.
+   */
+  @Test
+  void flipToNewAgain_afterAFlipBack_withoutReplication_isRefusedNamingReverseNotStart(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    db.prepareReverse();
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=3s"))) {
+      db.flip(Target.NEW);
+      SwitchEvent there = events.next();
+      assertThat(there.outcome()).as(there.summary()).isEqualTo(Outcome.COMPLETED);
+      db.armReverse();
+      DrainTest.insert(app, "written on new");
+      db.flip(Target.OLD);
+      SwitchEvent back = events.next();
+      assertThat(back.outcome()).as(back.summary()).isEqualTo(Outcome.COMPLETED);
+
+      db.flip(Target.NEW);
+      SwitchEvent again = events.next();
+
+      assertThat(again.outcome()).as(again.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(again.gateWaits()).isZero();
+      assertThat(again.reason()).contains("from old to new is not delivering")
+          .contains("cutover-replicator reverse")
+          .contains("nothing of the replicator's carries old -> new")
+          .doesNotContain("start replication (cutover-replicator start)");
+      DrainTest.insert(app, "still on old");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+  }
+
   @Test
   void flipBack_forced_switchesWithoutProofAndSaysSo(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);

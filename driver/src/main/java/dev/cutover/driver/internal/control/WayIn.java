@@ -53,21 +53,33 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
 
   /**
    * What to do so that replication from {@code from} delivers to {@code to}, for a switch refused at
-   * its probe; {@code way} empty when the control schema could not say.
+   * its probe; {@code way} empty when the control schema could not say. {@code cameBack}: the
+   * control schema records a released switch of the service that left {@code to}, or one that left
+   * {@code from}, which serves again: a switch to new then follows a flip back, and old → new is
+   * armed again by {@code cutover-replicator reverse}, as new → old is, never by {@code start},
+   * which copies into empty tables only (r22).
    */
-  public static String remedy(Optional<WayIn> way, Target from, Target to) {
+  public static String remedy(Optional<WayIn> way, Target from, Target to, boolean cameBack) {
     String dir = from.value() + " -> " + to.value();
     if (way.isEmpty()) {
       return (to == Target.OLD ? "arm reverse replication (cutover-replicator reverse) if it is not armed, else start"
+          : cameBack ? "arm " + dir + " again (cutover-replicator reverse, after a flip back) if it is not armed, else start"
           : "start") + " what carries " + dir + " (`cutover-replicator apply` for trigger capture or a relay; a"
           + " subscription's apply worker), see cutover-replicator status";
     }
     WayIn w = way.get();
     if (w.engine() == null) {
-      return to == Target.OLD
-          ? "arm reverse replication (cutover-replicator reverse): nothing of the replicator's carries " + dir
-          : "start replication (cutover-replicator start): nothing of the replicator's carries " + dir
-              + " (with another tool, make it carry table cutover.barrier)";
+      if (to == Target.OLD) {
+        return "arm reverse replication (cutover-replicator reverse): nothing of the replicator's carries " + dir;
+      }
+      return (cameBack
+          ? "arm " + dir + " again with `cutover-replicator reverse`, which turns replication around after a flip back"
+              + " (below PostgreSQL 16 it subscribes from the slot the flip back made on " + from.value()
+              + " where `cutover-replicator reverse --prepare` ran before it; else it refuses, and"
+              + " `cutover-replicator reverse --accept-missing-writes` arms it without the writes made on " + from.value() + " since, which `cutover-replicator verify` then"
+              + " lists), not `cutover-replicator start`, which copies into empty tables only"
+          : "start replication (cutover-replicator start)")
+          + ": nothing of the replicator's carries " + dir + " (with another tool, make it carry table cutover.barrier)";
     }
     String how = switch (w.engine()) {
       case "subscription" -> "subscription " + w.name() + " on " + to.value();

@@ -352,9 +352,30 @@ final class Switchover {
       stopIfClosing();
       throw new Abort("replication from " + from.value() + " to " + to.value() + " is not delivering: a probe"
           + " marker did not arrive within " + timeout.toMillis() + " ms (cutover.barrier.timeout), so the switch"
-          + " would lose the writes not yet replicated; " + WayIn.remedy(wayIn(), from, to)
+          + " would lose the writes not yet replicated; " + WayIn.remedy(wayIn(), from, to, cameBack())
           + ", or set cutover.switch.force=true to switch without this guarantee");
     }
+  }
+
+  /**
+   * Whether a switch of the service was released before, for the probe's remedy: the target records
+   * one that left it (it served, and a flip back left it), or the source one that left it (it serves
+   * again). A switch to new is then no first start: old -> new is armed again by the replicator's
+   * reverse. A record on the source alone can be overwritten by a refused switch (recorded there,
+   * aborted); the target's stays. False where neither side can say.
+   */
+  private boolean cameBack() {
+    for (Connection c : new Connection[] {target, source}) {
+      try {
+        if (Coordination.decision(c, router.service()).map(d -> d.state() == SwitchState.RELEASED).orElse(false)) {
+          return true;
+        }
+      } catch (SQLException e) {
+        LOG.debug("cutover {}: switch {}: cannot read the service's last switch: {}", router.service(), switchId,
+            e.getMessage());
+      }
+    }
+    return false;
   }
 
   /** What carries replication into the target, for the probe's remedy; empty when the control schema cannot say. */
