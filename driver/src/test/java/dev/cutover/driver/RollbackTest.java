@@ -86,6 +86,60 @@ class RollbackTest {
     }
   }
 
+  /**
+   * r22: a sequence created on new after the switch (replication carries no schema change here)
+   * and used there. The flip back completed with only a warning, "sequences missing on old", and
+   * the application's next nextval on old failed with 42P01. Now the flip back is refused before
+   * its gate, naming the sequence and the remedy, and tried again while the flag asks: once the
+   * sequence is made on old, it completes and moves it past new's value. The sequence of an unlogged
+   * table made on new alone (replication never carries one) refuses nothing.
+   */
+  @Test
+  void flipBack_sequenceCreatedOnNewAfterTheSwitch_isRefusedBeforeTheGateNamingIt_andRetriedOnceMadeOnOld(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    db.prepareReverse();
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.switch.retry-interval=1s"))) {
+      db.flip(Target.NEW);
+      SwitchEvent there = events.next();
+      assertThat(there.outcome()).as(there.summary()).isEqualTo(Outcome.COMPLETED);
+      db.armReverse();
+      try (Statement s = app.createStatement()) {
+        s.execute("CREATE SEQUENCE invoice_no START 5000");
+        s.execute("SELECT nextval('invoice_no') FROM generate_series(1, 3)");
+        // Not the application's to carry: an unlogged table's serial, which replication never carries
+        s.execute("CREATE UNLOGGED TABLE scratch (id serial PRIMARY KEY)");
+      }
+
+      db.flip(Target.OLD);
+      SwitchEvent back = events.next();
+
+      assertThat(back.outcome()).as(back.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(back.gateWaits()).isZero();
+      assertThat(back.reason()).contains("sequence(s) public.invoice_no").contains("missing on old")
+          .contains("cutover-replicator status").contains("cutover.switch.force=true").doesNotContain("scratch");
+      try (Connection n = db.newDirect()) {
+        assertThat(Fence.isRaised(n)).as("refused before the fence").isFalse();
+      }
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+
+      try (Connection o = db.oldDirect(); Statement s = o.createStatement()) {
+        s.execute("CREATE SEQUENCE invoice_no START 5000");
+      }
+      SwitchEvent retried = events.next();
+      while (retried.outcome() == Outcome.ABORTED && retried.reason().contains("public.invoice_no")) {
+        retried = events.next(); // a retry that began before the sequence was made
+      }
+      assertThat(retried.outcome()).as(retried.summary()).isEqualTo(Outcome.COMPLETED);
+      try (Statement s = app.createStatement(); ResultSet rs = s.executeQuery("SELECT nextval('invoice_no')")) {
+        rs.next();
+        assertThat(rs.getLong(1)).as("moved on old past new's 5002").isGreaterThan(5002);
+      }
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    }
+  }
+
   @Test
   void flipBack_forced_switchesWithoutProofAndSaysSo(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);

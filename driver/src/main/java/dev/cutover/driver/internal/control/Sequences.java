@@ -144,6 +144,54 @@ public final class Sequences {
   }
 
   /**
+   * The sequences of {@code source} that {@code target} lacks, as {@code schema.name}: the move
+   * cannot set them there, and after the switch the application's {@code nextval} on one fails
+   * (42P01), so a switch refuses before its gate while there are any. One created on the serving
+   * side after the switch is the common case: replication carries no schema change made there.
+   * Counted as the move counts them (every sequence of the application schemas), less two kinds
+   * that no switch check counts as the application's: a sequence that belongs to an extension
+   * (made by {@code CREATE EXTENSION}, never by hand) and one owned by an unlogged table (serial or
+   * identity), which replication never carries and the switch does not ask the target to have.
+   */
+  public static List<String> missing(Connection source, Connection target) throws SQLException {
+    List<String> schemas = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    try (Statement s = source.createStatement(); ResultSet rs = s.executeQuery("SELECT n.nspname, c.relname"
+        + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        + " WHERE c.relkind = 'S' AND " + APPLICATION_SCHEMAS
+        + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+        + " AND d.objid = c.oid AND d.deptype = 'e')"
+        + " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class t ON t.oid = d.refobjid"
+        + " WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid"
+        + " AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i') AND t.relpersistence = 'u')"
+        + " ORDER BY 1, 2")) {
+      while (rs.next()) {
+        schemas.add(rs.getString(1));
+        names.add(rs.getString(2));
+      }
+    }
+    List<String> out = new ArrayList<>();
+    if (schemas.isEmpty()) {
+      return out;
+    }
+    try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.format('%I.%I', v.sch, v.seq)"
+        + " FROM unnest(?::text[], ?::text[]) AS v(sch, seq)" // the two-array form is syntax of FROM, never schema-qualified
+        + " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_class c"
+        + " ON c.relnamespace OPERATOR(pg_catalog.=) n.oid WHERE n.nspname OPERATOR(pg_catalog.=) v.sch"
+        + " AND c.relname OPERATOR(pg_catalog.=) v.seq AND c.relkind OPERATOR(pg_catalog.=) 'S')"
+        + " ORDER BY 1")) {
+      ps.setArray(1, target.createArrayOf("text", schemas.toArray()));
+      ps.setArray(2, target.createArrayOf("text", names.toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * Sets each sequence on {@code target} to at least the source's last handed-out value plus
    * {@code margin} increments; where that passes the sequence's bound, to the source's value
    * itself (named in {@link Result#nearLimit}). Never moves one backwards. Fails with 42501 naming

@@ -5,6 +5,7 @@ import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.SameDatabase;
 import dev.cutover.driver.control.SessionIdentity;
 import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.driver.internal.control.Sequences;
 import dev.cutover.driver.internal.control.TransactionHolders;
 import dev.cutover.driver.internal.session.CustomSettings;
 import dev.cutover.flags.Target;
@@ -49,10 +50,15 @@ import org.postgresql.core.Utils;
  *   <li>The target must have, on every table both have, what the source enforces or runs there
  *       (constraints, unique indexes, triggers, rules, row level security), or the switch is refused
  *       unless forced (see {@link SchemaGaps}).
+ *   <li>The target must have every sequence of the source, or the switch is refused unless forced
+ *       (see {@link Sequences#missing}).
  *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
  * </ul>
  */
 final class SwitchCheck {
+  /** How many sequences a refusal names. */
+  private static final int NAMED = 5;
+
   private SwitchCheck() {}
 
   /** The reason to refuse the switch, or empty; records what it found on the router. */
@@ -127,10 +133,33 @@ final class SwitchCheck {
     if (gaps != null) {
       return refuse(router, gaps);
     }
+    String sequences = router.settings().force() ? null : missingSequences(source, target, from, to);
+    if (sequences != null) {
+      return refuse(router, sequences);
+    }
     router.handover().customSettings(router.handover().pooled(from)
         ? null : CustomSettings.discover(source, router.settings().customSettings()));
     router.pending(List.of());
     return Optional.empty();
+  }
+
+  /**
+   * Why the switch is refused for the sequences of {@code source} that {@code target} lacks ({@link
+   * Sequences#missing}), naming up to five, or {@code null}. Before, the switch completed and warned
+   * "sequences missing on", and the application's next {@code nextval} on one failed there (r22).
+   */
+  static String missingSequences(Connection source, Connection target, Target from, Target to) throws SQLException {
+    List<String> missing = Sequences.missing(source, target);
+    if (missing.isEmpty()) {
+      return null;
+    }
+    return "sequence(s) " + String.join(", ", missing.subList(0, Math.min(NAMED, missing.size())))
+        + (missing.size() > NAMED ? " and " + (missing.size() - NAMED) + " more" : "") + " of the " + from.value()
+        + " database are missing on " + to.value() + ": after the switch the application's nextval on them would fail there"
+        + " (42P01), and the switch could not move them past " + from.value() + "'s values. Replication carries no schema"
+        + " change made on " + from.value() + " alone (a sequence created there after the switch): create each on " + to.value()
+        + " (`cutover-replicator status` prints the statement), and the switch, tried again while the flag asks, moves it;"
+        + " drop it on " + from.value() + " if nothing uses it; or set cutover.switch.force=true to switch without it";
   }
 
   private static Optional<String> refuse(Router router, String reason) {

@@ -820,7 +820,9 @@ final class Switchover {
     Sequences.Result moved = Sequences.advance(source, target, router.settings().sequenceMargin());
     sequencesMoved = moved.moved();
     if (!moved.missing().isEmpty()) {
-      LOG.warn("cutover {}: sequences missing on {}: {}", router.service(), to.value(), moved.missing());
+      // Refused before the gate unless forced (SwitchCheck.missingSequences): forced, or created since.
+      LOG.warn("cutover {}: sequences missing on {}: {} (the application's nextval on them fails there until each is"
+          + " created: `cutover-replicator status` prints the statement)", router.service(), to.value(), moved.missing());
     }
     if (!moved.nearLimit().isEmpty()) {
       LOG.warn("cutover {}: sequences with fewer than {} values left before their bound, moved on {} only to {}'s value: {}"
