@@ -92,4 +92,25 @@ class SequenceMove96Test {
       assertThat(value(old, "SELECT nextval('orders_id_seq')")).isEqualTo(900_000);
     }
   }
+
+  /**
+   * r22: the sequences a switch's source has and its target lacks, which refuse the switch before
+   * its gate, asked of a 9.6 side as source and as target. A sequence owned by an unlogged table
+   * (which replication never carries) is not counted on either side.
+   */
+  @Test
+  void missing_eitherWayWith96_namesTheSequencesTheTargetLacksButNotAnUnloggedTables(PostgresPair pair) throws Exception {
+    String db = "seq96missing";
+    both(pair, db, "CREATE TABLE orders (id serial PRIMARY KEY)");
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      execute(o, "CREATE SEQUENCE \"Old Only\"; CREATE UNLOGGED TABLE scratch_old (id serial PRIMARY KEY)");
+      execute(n, "CREATE SEQUENCE invoice_no START 5000; CREATE UNLOGGED TABLE scratch_new (id serial PRIMARY KEY)");
+
+      assertThat(Sequences.missing(n, o)).as("a flip back from 17 into 9.6").containsExactly("public.invoice_no");
+      assertThat(Sequences.missing(o, n)).as("a switch from 9.6 to 17").containsExactly("public.\"Old Only\"");
+
+      execute(o, "CREATE SEQUENCE invoice_no START 5000");
+      assertThat(Sequences.missing(n, o)).isEmpty();
+    }
+  }
 }
