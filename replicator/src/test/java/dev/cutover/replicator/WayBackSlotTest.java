@@ -2,9 +2,11 @@ package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.replicator.replication.Reverse;
+import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -85,5 +87,70 @@ class WayBackSlotTest {
       assertThat(armed.way()).isEqualTo("new -> old");
     }
     r.cleanup();
+  }
+
+  /**
+   * The slot the switch made for the way back lost its WAL (max_slot_wal_keep_size on new, old
+   * down a while, r22): it can carry nothing back any more. Before, status called it PREPARED and
+   * reverse armed the way back from it, exit 0, saying it "holds every write made on new since";
+   * old's apply then failed for good and status sent the operator round the same loop. Now status
+   * says BROKEN with a remedy that leads out, reverse refuses naming the slot, and with
+   * --accept-missing-writes it drops the slot, makes a new one and says what is not carried.
+   */
+  @Test
+  void reverse_preparedSlotLostItsWal_refusesNamingTheSlot_acceptingMissingWritesMakesANewOne(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "lostway");
+    Replicator r = db.replicator();
+    ReplicationFlowTest.start(r);
+    r.prepareReverse();
+    try (Connection n = db.nw(); Connection o = db.old()) {
+      AppDatabase.openAsASwitch(n);
+      AppDatabase.fenceAsASwitch(o);
+      String slot = AppDatabase.strings(n, "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'cutover\\_rev\\_%'"
+          + " AND database = current_database()").get(0);
+      loseWal(n, slot);
+
+      StatusReport.Direction way = r.status().reverse();
+      assertThat(way.state()).isEqualTo("broken");
+      assertThat(way.problems()).noneMatch(p -> p.contains("holds the way back"))
+          .anyMatch(p -> p.contains("slot " + slot + " on new lost WAL it needed") && p.contains("reverse --accept-missing-writes")
+              && p.contains("verify"));
+
+      assertThatThrownBy(() -> r.reverse(new Reverse.Options(Duration.ZERO, ReplicationFlowTest.CATCH_UP)))
+          .isInstanceOfSatisfying(ReplicatorException.class, e -> {
+            assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
+            assertThat(e.getMessage()).contains("slot " + slot + " on new lost WAL it needed")
+                .contains("writes committed on new since the switch");
+            assertThat(e.remedy()).contains(slot).contains("reverse --accept-missing-writes").contains("verify");
+          });
+      assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_subscription WHERE subname LIKE 'cutover\\_rev\\_%'"
+          + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())")).isZero();
+
+      Reverse.Report armed = r.reverse(new Reverse.Options(Duration.ZERO, ReplicationFlowTest.CATCH_UP, true));
+      assertThat(armed.steps()).noneMatch(s -> s.contains("holds every write"))
+          .anyMatch(s -> s.contains(slot) && s.contains("lost WAL") && s.contains("dropped"))
+          .anyMatch(s -> s.contains("not carried back"));
+      assertThat(AppDatabase.strings(n, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '" + slot + "'"))
+          .doesNotContain("lost");
+      AppDatabase.execute(n, "INSERT INTO customer (id, email) VALUES (900401, 'after-lost-slot@example.com')");
+      await().atMost(ReplicationFlowTest.CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900401") == 1);
+    }
+    r.cleanup();
+  }
+
+  /** Makes {@code slot} on new's server lose the WAL it holds (it must be inactive), then puts the server's setting back. */
+  static void loseWal(Connection n, String slot) throws Exception {
+    try {
+      AppDatabase.execute(n, "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'");
+      AppDatabase.execute(n, "SELECT pg_reload_conf()");
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        AppDatabase.execute(n, "SELECT pg_logical_emit_message(false, 'test', repeat('x', 1000)); SELECT pg_switch_wal(); CHECKPOINT");
+        return AppDatabase.strings(n, "SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE slot_name = '" + slot + "'")
+            .equals(java.util.List.of("lost"));
+      });
+    } finally {
+      AppDatabase.execute(n, "ALTER SYSTEM RESET max_slot_wal_keep_size");
+      AppDatabase.execute(n, "SELECT pg_reload_conf()");
+    }
   }
 }

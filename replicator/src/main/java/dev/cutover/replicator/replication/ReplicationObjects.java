@@ -98,6 +98,16 @@ public final class ReplicationObjects {
   }
 
   /**
+   * Whether the slot of the current database lost WAL it needed ({@code wal_status = 'lost'}, 13+;
+   * max_slot_wal_keep_size): no subscription can stream from it again, so it is no slot to arm or
+   * resume a direction from.
+   */
+  public static boolean ownSlotLost(Connection c, String slot) throws SQLException {
+    return Sql.majorVersionOf(c) >= 13 && Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?"
+        + " AND database = current_database() AND wal_status = 'lost')", slot);
+  }
+
+  /**
    * Why the switch to the database {@code c} is connected to opened it without {@code slot}, which
    * reverse --prepare asked it to make (its creation waited too long for other transactions on the
    * server), or null when it did not give it up.

@@ -156,6 +156,9 @@ public final class Reverse {
     Optional<String> released = ReleasedSwitch.toward(back.to() == old ? o : n, from, back.fromName())
         .map(r -> "service " + r.service() + ", switch " + r.view().id() + " at " + r.view().updatedAt());
     if (released.isPresent()) {
+      if (ReplicationObjects.ownSlotLost(from, back.slot())) {
+        throw lostSlot(back);
+      }
       // Run after the switch in place of reverse: it said the switch "will" create a slot it had made (r15).
       if (ReplicationObjects.ownSlotExists(from, back.slot())) {
         steps.add("nothing to prepare: the switch to " + back.fromName() + " was released already and created slot "
@@ -242,7 +245,12 @@ public final class Reverse {
       mode = "after-fence";
       awaitFence(to, back.toName(), Math.min(oldMajor, newMajor), options.waitForFence());
       steps.add(back.toName() + " is fenced: no write can commit there any more");
-      prepared = ReplicationObjects.ownSlotExists(from, back.slot());
+      // A slot that lost its WAL carries nothing back: never armed from, whatever made it (r22).
+      boolean lost = ReplicationObjects.ownSlotLost(from, back.slot());
+      if (lost && !options.acceptMissingWrites()) {
+        throw lostSlot(back);
+      }
+      prepared = !lost && ReplicationObjects.ownSlotExists(from, back.slot());
       if (prepared) {
         steps.add("the switch created slot " + back.slot() + " on " + back.fromName() + " after its barrier: "
             + running.label() + " had drained at the fence, and the slot holds every write made on " + back.fromName() + " since");
@@ -294,8 +302,11 @@ public final class Reverse {
       return new Report(back.label(), mode, back.slot(), steps);
     }
     if (ReplicationObjects.ownSlotExists(from, back.slot())) {
+      boolean lost = ReplicationObjects.ownSlotLost(from, back.slot());
       ReplicationObjects.dropSlot(from, back.slot(), Duration.ofSeconds(10));
-      steps.add("leftover slot " + back.slot() + " on " + back.fromName() + " dropped");
+      steps.add(lost ? "slot " + back.slot() + " on " + back.fromName() + " had lost WAL it needed (max_slot_wal_keep_size):"
+          + " dropped; the writes it no longer held are not carried back" : "leftover slot " + back.slot() + " on "
+          + back.fromName() + " dropped");
     }
     // Made here, watched, rather than by CREATE SUBSCRIPTION, which would wait in silence for every
     // transaction holding an id on the serving side's server (see SlotCreation).
@@ -312,6 +323,20 @@ public final class Reverse {
             : "; writes committed on " + back.fromName() + " between the switch and now are not carried back (prepare with"
                 + " `cutover-replicator reverse --prepare` before the next switch)"));
     return new Report(back.label(), mode, back.slot(), steps);
+  }
+
+  /**
+   * The refusal to arm {@code back} from its slot, which lost WAL it needed: the writes made on its
+   * source since the switch are no longer there to carry.
+   */
+  private static ReplicatorException lostSlot(Way back) {
+    return new ReplicatorException(Failure.PRECONDITION, "slot " + back.slot() + " on " + back.fromName() + " lost WAL it needed"
+        + " (wal_status lost, max_slot_wal_keep_size on " + back.fromName() + "): the writes committed on " + back.fromName()
+        + " since the switch cannot be carried to " + back.toName() + " from it, so " + back.label() + " is not armed from it"
+        + " (nothing was changed)", "drop slot " + back.slot() + " on " + back.fromName() + " and arm a new one: run"
+            + " `cutover-replicator reverse --accept-missing-writes` (it drops the lost slot itself), then reconcile on "
+            + back.toName() + " the writes committed on " + back.fromName() + " since the switch (cutover-replicator verify"
+            + " lists them)");
   }
 
   /**

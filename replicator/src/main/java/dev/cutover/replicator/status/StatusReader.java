@@ -95,7 +95,7 @@ public final class StatusReader {
     if ("lost".equals(read.slot().walStatus())) {
       return Optional.of(new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: slot " + slotName + " on "
           + sourceLabel + " lost WAL it needed (max_slot_wal_keep_size), so " + name + " replication cannot resume" + seeStatus,
-          redo(name, subscription, targetLabel, alone)));
+          redoLost(name, subscription, slotName, sourceLabel, targetLabel, alone, true)));
     }
     String ofTarget = "subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())";
     if (!Sql.bool(target, "SELECT coalesce(bool_or(subenabled), true) FROM pg_subscription WHERE subname = ? AND " + ofTarget,
@@ -152,6 +152,8 @@ public final class StatusReader {
     Long syncErrors = null;
     Map<String, Long> conflicts = new LinkedHashMap<>();
     boolean prepared = false;
+    // A slot that lost its WAL is no way back, prepared or not: the problem below says so and how to make a new one (r22).
+    boolean lost = slotExists && ReplicationObjects.ownSlotLost(source, slotName);
     if (subExists) {
       enabled = Sql.bool(target, "SELECT subenabled FROM pg_subscription WHERE subname = ?"
           + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())", subscription);
@@ -218,6 +220,8 @@ public final class StatusReader {
         problems.add(applyErrors + " apply error(s) on " + targetLabel + " since statistics were reset; see its server log");
       }
       problems.addAll(SchemaChanges.problems(source, target, sourceLabel, targetLabel, subscription, enabled && worker, !alone));
+    } else if (lost) {
+      // Said below with its remedy.
     } else if (ReplicationObjects.publicationExists(source, subscription) && fenced(target)) {
       prepared = true;
       problems.add("slot " + slotName + " on " + sourceLabel + " holds the way back " + sourceLabel + " -> " + targetLabel
@@ -239,7 +243,7 @@ public final class StatusReader {
       if (slot != null) {
         if ("lost".equals(slot.walStatus())) {
           problems.add("slot " + slotName + " on " + sourceLabel + " lost WAL it needed (max_slot_wal_keep_size):"
-              + " replication cannot resume; " + redo(name, subscription, targetLabel, alone));
+              + " replication cannot resume; " + redoLost(name, subscription, slotName, sourceLabel, targetLabel, alone, subExists));
         } else if ("unreserved".equals(slot.walStatus())) {
           problems.add("slot " + slotName + " on " + sourceLabel + " is about to lose WAL (safe_wal_size "
               + slot.safeWalSizeBytes() + " bytes): resume the subscription now");
@@ -315,6 +319,26 @@ public final class StatusReader {
     return "drop subscription " + subscription + " on " + target + " (ALTER SUBSCRIPTION " + subscription + " DISABLE; ALTER SUBSCRIPTION "
         + subscription + " SET (slot_name = NONE); DROP SUBSCRIPTION " + subscription + ") and arm it again with"
         + " `cutover-replicator reverse`" + (alone ? "" : "; cleanup would also remove the other direction");
+  }
+
+  /**
+   * How to get a direction back whose slot lost its WAL: start over when it is forward alone, else
+   * arm it anew with {@code reverse --accept-missing-writes}, which drops the lost slot and makes a
+   * new one (plain {@code reverse} refuses a lost slot), and reconcile what it no longer held.
+   *
+   * @param subExists whether the subscription still exists, to be dropped first
+   */
+  private static String redoLost(String direction, String subscription, String slot, String source, String target, boolean alone,
+      boolean subExists) {
+    if (alone && direction.equals("forward")) {
+      return "run cleanup and start again";
+    }
+    return (subExists ? "drop subscription " + subscription + " on " + target + " (ALTER SUBSCRIPTION " + subscription
+        + " DISABLE; ALTER SUBSCRIPTION " + subscription + " SET (slot_name = NONE); DROP SUBSCRIPTION " + subscription + "), then " : "")
+        + "run `cutover-replicator reverse --accept-missing-writes`: it drops slot " + slot + " on " + source + " and arms "
+        + source + " -> " + target + " from a new one; the writes committed on " + source + " that the lost slot no longer held"
+        + " are not carried, reconcile them on " + target + " (cutover-replicator verify lists them)"
+        + (alone ? "" : "; cleanup would also remove the other direction");
   }
 
   /**
