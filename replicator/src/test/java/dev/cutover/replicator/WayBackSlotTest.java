@@ -138,6 +138,38 @@ class WayBackSlotTest {
     r.cleanup();
   }
 
+  /**
+   * After a flip back below 16 (new fenced, old open again), the way back new -> old still streams
+   * but nothing carries old's writes to new, and a switch to new would lose them (r22). Status
+   * printed only "reverse (new -> old): STREAMING" and no problem; now it names old as the serving
+   * side whose writes go nowhere and the command that arms old -> new again.
+   */
+  @Test
+  void status_afterAFlipBackWithoutForward_saysTheServingSidesWritesGoNowhere(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "flipback");
+    Replicator r = db.replicator();
+    ReplicationFlowTest.start(r);
+    try (Connection n = db.nw(); Connection o = db.old()) {
+      AppDatabase.fenceAsASwitch(o);
+      r.reverse(new Reverse.Options(Duration.ZERO, ReplicationFlowTest.CATCH_UP, true));
+      assertThat(r.status().reverse().problems()).noneMatch(p -> p.contains("serves"));
+
+      AppDatabase.fenceAsASwitch(n);
+      AppDatabase.openAsASwitch(o);
+      assertThat(dev.cutover.driver.control.OperatorControl.fenceRaised(o)).as("old open again").isFalse();
+
+      StatusReport status = r.status();
+      assertThat(status.forward()).isNull();
+      assertThat(status.reverse().problems()).anyMatch(p -> p.contains("old serves (new is fenced)")
+          && p.contains("nothing carries old's writes to new") && p.contains("`cutover-replicator reverse`")
+          && p.contains("--accept-missing-writes"));
+
+      r.reverse(new Reverse.Options(Duration.ZERO, ReplicationFlowTest.CATCH_UP, true));
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("serves"));
+    }
+    r.cleanup();
+  }
+
   /** Makes {@code slot} on new's server lose the WAL it holds (it must be inactive), then puts the server's setting back. */
   static void loseWal(Connection n, String slot) throws Exception {
     try {

@@ -65,7 +65,46 @@ public final class StatusReader {
     if (directions.isEmpty()) {
       SwappedSides.refuse(old, nw, names, "status");
     }
-    return new StatusReport(Instant.now(), directions);
+    return new StatusReport(Instant.now(), uncarriedServingSide(old, nw, directions));
+  }
+
+  /**
+   * Where exactly one side is fenced the other serves, and where no direction carries its writes to
+   * the fenced side (after a flip back below 16, until {@code reverse} arms old -> new again), a
+   * switch back would lose them: said as a problem of each direction there is. Status said only
+   * "reverse (new -> old): STREAMING" there (r22).
+   */
+  private static List<StatusReport.Direction> uncarriedServingSide(Connection old, Connection nw,
+      List<StatusReport.Direction> directions) throws SQLException {
+    if (directions.isEmpty()) {
+      return directions;
+    }
+    boolean oldFenced = fenced(old);
+    if (oldFenced == fenced(nw)) {
+      return directions;
+    }
+    Side serving = oldFenced ? Side.NEW : Side.OLD;
+    String wanted = serving == Side.OLD ? "forward" : "reverse";
+    if (directions.stream().anyMatch(d -> d.name().equals(wanted))) {
+      return directions;
+    }
+    String s = serving.label();
+    String t = serving.other().label();
+    String problem = s + " serves (" + t + " is fenced) and nothing carries " + s + "'s writes to " + t + ": no " + s + " -> "
+        + t + " replication is armed, so a switch to " + t + " would lose every write made on " + s + " since it took over;"
+        + " run `cutover-replicator reverse` to arm " + s + " -> " + t + " (below 16, without the slot `reverse --prepare` had"
+        + " the switch make, it refuses: then `cutover-replicator reverse --accept-missing-writes`, and reconcile on " + t
+        + " the writes made on " + s + " since the switch, which `cutover-replicator verify` lists; run `reverse --prepare`"
+        + " before each flip)";
+    List<StatusReport.Direction> with = new ArrayList<>();
+    for (StatusReport.Direction d : directions) {
+      List<String> problems = new ArrayList<>(d.problems());
+      problems.add(problem);
+      with.add(new StatusReport.Direction(d.name(), d.source(), d.state(), d.subscriptionEnabled(), d.applyWorkerRunning(),
+          d.tables(), d.slot(), d.lagBytes(), d.heartbeatLagMillis(), d.lastBeatAgeMillis(), d.applyErrors(), d.syncErrors(),
+          d.conflicts(), problems, d.capture(), d.relay()));
+    }
+    return with;
   }
 
   /**
