@@ -321,6 +321,20 @@ public final class Replicator {
   }
 
   /**
+   * Where a heartbeat writer given no side beats: the source of each armed direction ({@link
+   * Heartbeat#armedSources}), each statement answered within {@code networkTimeout}.
+   *
+   * @param option the setting that gives them longer, named when a side stays silent; null for none
+   */
+  public List<Side> heartbeatSources(Duration networkTimeout, String option) throws Exception {
+    return translate(() -> {
+      try (Connection o = old.connect(); Connection n = nw.connect()) {
+        return BoundedRead.within(networkTimeout, option, Map.of("old", o, "new", n), () -> Heartbeat.armedSources(o, n, names));
+      }
+    });
+  }
+
+  /**
    * Waits until everything committed on the source so far has been applied on the target: a
    * barrier marker written now on the source arrives on the target. The source is old while
    * forward replication exists, else new while reverse does.

@@ -6,6 +6,8 @@ import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.replication.HeartbeatWriter;
 import dev.cutover.replicator.status.StatusReport;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,7 +15,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
     description = {"Shows replication state, lag and problems per direction.",
-        "Per-table state, lag in bytes (slot) and in time (heartbeat), slot health (wal_status, safe_wal_size), apply errors and conflicts, and what is wrong. With --watch it prints again every interval and writes the heartbeat on old meanwhile."})
+        "Per-table state, lag in bytes (slot) and in time (heartbeat), slot health (wal_status, safe_wal_size), apply errors and conflicts, and what is wrong. With --watch it prints again every interval and meanwhile writes the heartbeat on the source of each armed direction (old for forward, new for the way back)."})
 final class StatusCommand extends BaseCommand {
   @Option(names = "--watch", description = "Print again every --interval until interrupted (or --count times).")
   boolean watch;
@@ -28,7 +30,7 @@ final class StatusCommand extends BaseCommand {
   @Mixin
   NetworkTimeoutOption network;
 
-  @Option(names = "--no-heartbeat", description = "With --watch, only read; do not write the heartbeat on old.")
+  @Option(names = "--no-heartbeat", description = "With --watch, only read; do not write the heartbeat.")
   boolean noHeartbeat;
 
   @Option(names = "--heartbeat-interval", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "1s",
@@ -41,11 +43,22 @@ final class StatusCommand extends BaseCommand {
     Units.requireNonNegative(spec.commandLine(), "--count", count);
     Units.requirePositive(spec.commandLine(), "--heartbeat-interval", heartbeatInterval);
     Duration networkTimeout = network.get();
-    try (HeartbeatWriter beat = !watch || noHeartbeat ? null : r.heartbeat(Side.OLD, heartbeatInterval, networkTimeout, "status --network-timeout")) {
+    // On each armed direction's source: after the switch below 16 only the way back runs, and beats on old reach nothing (r22).
+    List<HeartbeatWriter> beats = new ArrayList<>();
+    try {
+      if (watch && !noHeartbeat) {
+        for (Side side : r.heartbeatSources(networkTimeout, OPTION)) {
+          beats.add(r.heartbeat(side, heartbeatInterval, networkTimeout, OPTION));
+        }
+      }
       Repaint.watch(watch, interval, count, err(), () -> show(r.status(networkTimeout)));
+    } finally {
+      beats.forEach(HeartbeatWriter::close);
     }
     return 0;
   }
+
+  private static final String OPTION = "status --network-timeout";
 
   private void show(StatusReport report) {
     print(report, () -> {

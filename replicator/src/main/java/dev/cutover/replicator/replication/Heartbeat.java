@@ -185,6 +185,19 @@ public final class Heartbeat {
             + " (--source old for forward, --source new for the way back)");
   }
 
+  /**
+   * The sources of the directions armed between old ({@code o}) and new ({@code n}): old where
+   * forward runs (a subscription, relay or trigger capture into new), new where the way back does
+   * (into old); both where both run, and old where neither does. A heartbeat writer with no side
+   * given beats there: after the switch below 16 only the way back runs, and old's beats, which
+   * nothing carries, gave it no time lag (r22).
+   */
+  public static java.util.List<Side> armedSources(Connection o, Connection n, Names names) throws SQLException {
+    boolean forward = ReplicationObjects.subscriptionExists(n, names.forward()) || RelayProgress.armed(n) || CaptureWays.forwardArmed(n);
+    boolean reverse = ReplicationObjects.subscriptionExists(o, names.reverse()) || CaptureWays.reverseArmed(o);
+    return reverse && !forward ? java.util.List.of(Side.NEW) : reverse ? java.util.List.of(Side.OLD, Side.NEW) : java.util.List.of(Side.OLD);
+  }
+
   /** Writes one beat of {@code source} on its own database. */
   public static void beat(Connection c, Side source) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO cutover.replication_heartbeat AS h (origin, beat_at, beats)"

@@ -406,7 +406,8 @@ public final class StatusReader {
     Optional<Heartbeat.Beat> onSource = Heartbeat.read(source, sourceSide);
     Optional<Heartbeat.Beat> onTarget = Heartbeat.read(target, sourceSide);
     if (onSource.isEmpty()) {
-      problems.add("no heartbeat on " + sourceLabel + ": time lag unknown; run `cutover-replicator heartbeat` or `status --watch`");
+      problems.add("no heartbeat on " + sourceLabel + ": time lag unknown; run `cutover-replicator heartbeat --source " + sourceLabel
+          + "` or `status --watch` (both beat on the source of each armed direction)");
       return new Beats(null, null, 0);
     }
     Heartbeat.Beat newest = onSource.get();
@@ -426,7 +427,7 @@ public final class StatusReader {
     }
     if (age > WRITER_GONE_MILLIS) {
       problems.add("no heartbeat writer runs on " + sourceLabel + " (last beat " + age / 1000
-          + " s ago), so time lag is stale: run `cutover-replicator heartbeat` or `status --watch`");
+          + " s ago), so time lag is stale: run `cutover-replicator heartbeat --source " + sourceLabel + "` or `status --watch`");
     }
     if (onTarget.isEmpty()) {
       problems.add("no heartbeat has reached " + targetLabel + " yet");

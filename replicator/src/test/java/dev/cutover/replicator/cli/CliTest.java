@@ -455,6 +455,44 @@ class CliTest {
   }
 
   /**
+   * After the switch the way back's source is new, and old is fenced: status --watch and heartbeat
+   * beat on old, whose row nothing carries (r22), so status said "no heartbeat on new" while
+   * --watch ran, and heartbeat said "beat(s) written on old", exit 0. Now both beat on the source of
+   * each armed direction by default.
+   */
+  @Test
+  void statusWatchAndHeartbeat_afterTheSwitch_beatOnTheWayBacksSource(PostgresPair pair) throws Exception {
+    String db = "cli_way_back_beat";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
+    }
+    String[] u = urls(pair, db);
+    Run start = run(with(new String[] {"start", "--capture", "logical", "--no-progress"}, u));
+    assertThat(start.code()).as(start.err()).isZero();
+    try (Connection o = pair.oldServer().connect(db)) {
+      String id = dev.cutover.driver.internal.control.Coordination.begin(o, "beat-pair", "fence-1",
+          dev.cutover.flags.Target.OLD, dev.cutover.flags.Target.NEW);
+      assertThat(dev.cutover.driver.internal.control.Coordination.tryLead(o, "beat-pair", id)).isTrue();
+      dev.cutover.driver.internal.control.Fence.raise(o, "beat-pair", id, "test", java.time.Duration.ofSeconds(5));
+    }
+    Run reverse = run(with(new String[] {"reverse", "--accept-missing-writes"}, u));
+    assertThat(reverse.code()).as(reverse.out() + reverse.err()).isZero();
+
+    Run status = run(with(new String[] {"status", "--watch", "--count", "3", "--interval", "500ms", "--heartbeat-interval", "100ms"}, u));
+    assertThat(status.code()).as(status.err()).isZero();
+    String last = status.out().substring(status.out().lastIndexOf("reverse (new -> old):"));
+    assertThat(last).as(status.out()).doesNotContain("no heartbeat on new");
+    try (Connection n = pair.newServer().connect(db)) {
+      assertThat(dev.cutover.replicator.replication.Heartbeat.read(n, dev.cutover.replicator.Side.NEW)).isPresent();
+    }
+
+    Run heartbeat = run(with(new String[] {"heartbeat", "--interval", "100ms", "--duration", "500ms"}, u));
+    assertThat(heartbeat.code()).as(heartbeat.err()).isZero();
+    assertThat(heartbeat.out()).contains("beat(s) written on new").doesNotContain("on old");
+  }
+
+  /**
    * Cleanup given a --new-url that is not this migration's new (found by review, r15: new's server,
    * its {@code postgres} database): the live-instance refusal looked only where the URLs point, found
    * none, and cleanup removed the way back (old's subscription), old's fence and its control schema,
