@@ -170,6 +170,48 @@ class WayBackSlotTest {
     r.cleanup();
   }
 
+  /**
+   * The way back armed, then its slot lost its WAL while old's subscription was stopped (r22):
+   * status read "0 ms by heartbeat" from the last beat that had reached old, while old could never
+   * catch up again, and advised plain `reverse`, which then armed from the lost slot. Now a lost
+   * slot gives no time lag, and the advice drops the subscription and runs reverse
+   * --accept-missing-writes, which arms the way back from a new slot.
+   */
+  @Test
+  void status_wayBackSlotLostWhileArmed_givesNoTimeLagAndARemedyOutOfTheLoop(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "lostarmed");
+    Replicator r = db.replicator();
+    ReplicationFlowTest.start(r);
+    r.prepareReverse();
+    try (Connection n = db.nw(); Connection o = db.old()) {
+      AppDatabase.openAsASwitch(n);
+      AppDatabase.fenceAsASwitch(o);
+      Reverse.Report armed = r.reverse(new Reverse.Options(Duration.ZERO, ReplicationFlowTest.CATCH_UP));
+      String slot = armed.slot();
+      dev.cutover.replicator.replication.Heartbeat.beat(n, Side.NEW);
+      long beats = dev.cutover.replicator.replication.Heartbeat.read(n, Side.NEW).orElseThrow().beats();
+      await().atMost(ReplicationFlowTest.CATCH_UP).until(() -> dev.cutover.replicator.replication.Heartbeat.read(o, Side.NEW)
+          .map(dev.cutover.replicator.replication.Heartbeat.Beat::beats).orElse(0L) == beats);
+      AppDatabase.execute(o, "ALTER SUBSCRIPTION " + slot + " DISABLE");
+      await().atMost(Duration.ofSeconds(20)).until(() -> AppDatabase.count(n, "SELECT count(*) FROM pg_replication_slots"
+          + " WHERE slot_name = '" + slot + "' AND active") == 0);
+      loseWal(n, slot);
+
+      StatusReport.Direction way = r.status().reverse();
+      assertThat(way.state()).isEqualTo("broken");
+      assertThat(way.heartbeatLagMillis()).as("no time lag from a slot that lost its WAL").isNull();
+      assertThat(way.problems()).anyMatch(p -> p.contains("slot " + slot + " on new lost WAL it needed")
+          && p.contains("drop subscription " + slot + " on old") && p.contains("reverse --accept-missing-writes"));
+
+      AppDatabase.execute(o, "ALTER SUBSCRIPTION " + slot + " SET (slot_name = NONE); DROP SUBSCRIPTION " + slot);
+      Reverse.Report again = r.reverse(new Reverse.Options(Duration.ZERO, ReplicationFlowTest.CATCH_UP, true));
+      assertThat(again.steps()).noneMatch(s -> s.contains("holds every write"));
+      AppDatabase.execute(n, "INSERT INTO customer (id, email) VALUES (900402, 'after-lost-armed@example.com')");
+      await().atMost(ReplicationFlowTest.CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900402") == 1);
+    }
+    r.cleanup();
+  }
+
   /** Makes {@code slot} on new's server lose the WAL it holds (it must be inactive), then puts the server's setting back. */
   static void loseWal(Connection n, String slot) throws Exception {
     try {

@@ -297,7 +297,8 @@ public final class StatusReader {
     }
 
     Beats beats = beats(sourceSide, source, target, problems);
-    Long beatLag = beats.lagMillis();
+    // The last beat that reached the target before the slot lost its WAL said "0 ms" while it could never catch up (r22).
+    Long beatLag = lost ? null : beats.lagMillis();
     Long beatAge = beats.ageMillis();
 
     String state;
