@@ -55,4 +55,35 @@ class ReplicationFlow16To18Test extends ReplicationFlowTest {
       assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
     }
   }
+
+  /**
+   * Two-way (16+): the way back's slot on new lost its WAL while old's subscription was stopped,
+   * and the operator dropped that subscription as status advises. Plain reverse dropped the lost
+   * slot and armed from a new one without a word of refusal, missing what the lost slot held; now
+   * it refuses as below 16, and --accept-missing-writes arms it from a new slot.
+   */
+  @Test
+  void reverse_twoWaySlotLostItsWal_refusedUnlessMissingWritesAreAccepted(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "lostboth");
+    Replicator r = db.replicator();
+    start(r);
+    String slot = r.reverse(new dev.cutover.replicator.replication.Reverse.Options(Duration.ZERO, CATCH_UP)).slot();
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      AppDatabase.execute(o, "ALTER SUBSCRIPTION " + slot + " DISABLE");
+      await().atMost(Duration.ofSeconds(20)).until(() -> AppDatabase.count(n, "SELECT count(*) FROM pg_replication_slots"
+          + " WHERE slot_name = '" + slot + "' AND active") == 0);
+      WayBackSlotTest.loseWal(n, slot);
+      AppDatabase.execute(o, "ALTER SUBSCRIPTION " + slot + " SET (slot_name = NONE); DROP SUBSCRIPTION " + slot);
+
+      assertThatThrownBy(() -> r.reverse(new dev.cutover.replicator.replication.Reverse.Options(Duration.ZERO, CATCH_UP)))
+          .isInstanceOfSatisfying(ReplicatorException.class, e -> {
+            assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
+            assertThat(e.getMessage()).contains("slot " + slot + " on new lost WAL it needed");
+            assertThat(e.remedy()).contains("reverse --accept-missing-writes");
+          });
+      r.reverse(new dev.cutover.replicator.replication.Reverse.Options(Duration.ZERO, CATCH_UP, true));
+      AppDatabase.execute(n, "INSERT INTO customer (id, email) VALUES (900403, 'after-lost-two-way@example.com')");
+      await().atMost(CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900403") == 1);
+    }
+  }
 }

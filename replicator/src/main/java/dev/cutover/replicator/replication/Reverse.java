@@ -233,6 +233,11 @@ public final class Reverse {
     boolean runs = ReplicationObjects.subscriptionExists(from, running.name());
     String mode;
     boolean prepared = false;
+    // A slot that lost its WAL carries nothing back: never armed from, whatever made it, either mode (r22).
+    boolean lost = ReplicationObjects.ownSlotLost(from, back.slot());
+    if (lost && !options.acceptMissingWrites()) {
+      throw lostSlot(back);
+    }
     if (twoWay) {
       mode = "two-way";
       if (runs && !"none".equals(Sql.string(from, "SELECT suborigin FROM pg_subscription WHERE subname = ?"
@@ -245,11 +250,6 @@ public final class Reverse {
       mode = "after-fence";
       awaitFence(to, back.toName(), Math.min(oldMajor, newMajor), options.waitForFence());
       steps.add(back.toName() + " is fenced: no write can commit there any more");
-      // A slot that lost its WAL carries nothing back: never armed from, whatever made it (r22).
-      boolean lost = ReplicationObjects.ownSlotLost(from, back.slot());
-      if (lost && !options.acceptMissingWrites()) {
-        throw lostSlot(back);
-      }
       prepared = !lost && ReplicationObjects.ownSlotExists(from, back.slot());
       if (prepared) {
         steps.add("the switch created slot " + back.slot() + " on " + back.fromName() + " after its barrier: "
@@ -302,7 +302,6 @@ public final class Reverse {
       return new Report(back.label(), mode, back.slot(), steps);
     }
     if (ReplicationObjects.ownSlotExists(from, back.slot())) {
-      boolean lost = ReplicationObjects.ownSlotLost(from, back.slot());
       ReplicationObjects.dropSlot(from, back.slot(), Duration.ofSeconds(10));
       steps.add(lost ? "slot " + back.slot() + " on " + back.fromName() + " had lost WAL it needed (max_slot_wal_keep_size):"
           + " dropped; the writes it no longer held are not carried back" : "leftover slot " + back.slot() + " on "
@@ -332,8 +331,8 @@ public final class Reverse {
   private static ReplicatorException lostSlot(Way back) {
     return new ReplicatorException(Failure.PRECONDITION, "slot " + back.slot() + " on " + back.fromName() + " lost WAL it needed"
         + " (wal_status lost, max_slot_wal_keep_size on " + back.fromName() + "): the writes committed on " + back.fromName()
-        + " since the switch cannot be carried to " + back.toName() + " from it, so " + back.label() + " is not armed from it"
-        + " (nothing was changed)", "drop slot " + back.slot() + " on " + back.fromName() + " and arm a new one: run"
+        + " since the switch (or, before one, since " + back.label() + " stopped) cannot be carried to " + back.toName()
+        + " from it, so " + back.label() + " is not armed from it (nothing was changed)", "drop slot " + back.slot() + " on " + back.fromName() + " and arm a new one: run"
             + " `cutover-replicator reverse --accept-missing-writes` (it drops the lost slot itself), then reconcile on "
             + back.toName() + " the writes committed on " + back.fromName() + " since the switch (cutover-replicator verify"
             + " lists them)");
