@@ -5,6 +5,7 @@ import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.FirstLine;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.ChangeLog.Change;
 import dev.cutover.replicator.copy.TriggersOff;
@@ -574,9 +575,10 @@ final class BatchWriter {
           return new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying change " + c.seq() + " (" + kind(c.op()) + " "
               + table + ") failed: " + FirstLine.of(e.getMessage()) + ": " + targetLabel + "'s column types cannot read the row the source"
               + " logged, so " + ApplyFailures.HOPELESS + " (the change stays next in line, and every later one waits behind it)",
-              "if a column of " + table + " has another type on " + targetLabel + " than on the source, change it on " + targetLabel
-              + " to the source's type and the apply goes on; otherwise the change can never be applied: stop the writes of such values"
-              + " into " + table + " on the source, then `cutover-replicator cleanup` and `start` again, which copies the table as it is",
+              Side.OLD.label().equals(targetLabel) ? wayBackRemedy(c, table) : "if a column of " + table + " has another type on "
+              + targetLabel + " than on the source, change it on " + targetLabel + " to the source's type and the apply goes on;"
+              + " otherwise the change can never be applied: stop the writes of such values into " + table + " on the source, then"
+              + " `cutover-replicator cleanup` and `start` again, which copies the table as it is",
               failure);
         }
       }
@@ -584,6 +586,26 @@ final class BatchWriter {
     } finally {
       target.rollback();
     }
+  }
+
+  /**
+   * What to do about a change of new that old cannot read, on the way back: old is the side the
+   * service left, so the forward remedy (cleanup, then start again) would remove the way back with
+   * every change old has not got, and start copies old onto new. The change stays first in line
+   * whatever happens on new later, so the value must go both from new's rows and from the logged
+   * rows that hold it, which the apply reads again at its next try.
+   */
+  private static String wayBackRemedy(Change c, String table) {
+    return "this is the way back (new -> old) into old, the side the service left: `cutover-replicator cleanup` and `start` again"
+        + " are no remedy (cleanup removes the way back with every change old has not got, and start copies old onto new). If a"
+        + " column of " + table + " has another type on old than on new, change it on old to new's type and the apply goes on."
+        + " Otherwise old's version cannot hold the value, and the way back stays blocked at change " + c.seq() + " (a switch back"
+        + " to old cannot catch up meanwhile) until the value is gone from new and from the changes that logged it: stop the"
+        + " application writing such values into " + table + " on new, change the rows holding one there to values old can read,"
+        + " then rewrite each logged row holding one in new's change log the same way, this one first (on new: UPDATE"
+        + " cutover.change_log_0 SET new_row = '<the row as old can read it>' WHERE seq = " + c.seq() + ", and the same on"
+        + " cutover.change_log_1, which holds it if _0 does not; old_key too where the key holds such a value); the apply takes"
+        + " them at its next try. Or give the way back up once no flip back is wanted: `cutover-replicator cleanup --give-up-way-back`";
   }
 
   /** A statement that only reads {@code c}'s logged row (and old key) as the target's types, or null for a change with neither. */

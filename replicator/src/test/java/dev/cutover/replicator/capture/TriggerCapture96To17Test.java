@@ -412,6 +412,51 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * The way back into 9.6: the application writes numeric 'Infinity' on new (17), which 9.6 cannot
+   * hold. The apply names the change, and its remedy is the way back's: never cleanup and start
+   * again (cleanup removed the way back with every change old had not got, and start would copy old
+   * onto new), but the value gone from new's rows and from the logged row; followed, the apply goes
+   * on by itself and old ends with new's rows. Before, the remedy was the forward one (found by review).
+   */
+  @Test
+  void apply_wayBackRowOldCannotRead_remedyKeepsTheWayBackAndFollowedLetsTheApplyGoOn(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "back_inf");
+    db.executeOnBoth("CREATE TABLE amount (id int PRIMARY KEY, v numeric)");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(CATCH_UP);
+    }
+    r.reverse(new Reverse.Options(Duration.ZERO, Duration.ofSeconds(5)));
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "INSERT INTO amount VALUES (1, 'Infinity'), (2, 2.5)");
+
+      String error = OwnedDatabase.awaitApplyFailure(apply, CATCH_UP);
+
+      java.util.regex.Matcher change = java.util.regex.Pattern.compile("applying change (\\d+) \\(INSERT public\\.amount\\)").matcher(error);
+      assertThat(change.find()).as(error).isTrue();
+      String seq = change.group(1);
+      String status = db.statusCli();
+      assertThat(status).contains("old's column types cannot read the row the source logged, so retrying cannot help")
+          .contains("this is the way back (new -> old) into old, the side the service left: `cutover-replicator cleanup` and `start`"
+              + " again are no remedy")
+          .contains("the way back stays blocked at change " + seq + " (a switch back to old cannot catch up meanwhile)")
+          .contains("UPDATE cutover.change_log_0 SET new_row = '<the row as old can read it>' WHERE seq = " + seq)
+          .contains("`cutover-replicator cleanup --give-up-way-back`")
+          .doesNotContain("on the source, then `cutover-replicator cleanup` and `start` again");
+
+      OwnedDatabase.execute(n, "UPDATE amount SET v = 0 WHERE id = 1");
+      for (String log : List.of("cutover.change_log_0", "cutover.change_log_1")) {
+        OwnedDatabase.execute(n, "UPDATE " + log + " SET new_row = '{\"id\": 1, \"v\": 0}' WHERE seq = " + seq);
+      }
+
+      String rows = "SELECT string_agg(id || '=' || v, ',' ORDER BY id) FROM amount";
+      await().atMost(CATCH_UP).until(() -> OwnedDatabase.strings(o, rows).equals(OwnedDatabase.strings(n, rows)));
+      assertThat(OwnedDatabase.strings(o, rows)).containsExactly("1=0,2=2.5");
+      await().atMost(CATCH_UP).until(() -> apply.appliers().stream().allMatch(a -> a.lastError() == null));
+    }
+  }
+
+  /**
    * Tables created on a 9.6 old after start get no capture triggers (no event trigger without a
    * superuser), and are written before anyone notices. Status names them and {@code adopt}, which,
    * while the application goes on writing into one, makes both on new, captures them and copies
