@@ -839,7 +839,8 @@ public final class Replicator {
 
   /**
    * {@link #cleanup(Duration)}, with {@code unapplied} saying what to do about changes captured on a
-   * fenced side that never reached the side that serves (see {@link Cleanup}).
+   * fenced side that never reached the side that serves, and about changes of the serving new that the
+   * way back never applied to a fenced old (see {@link Cleanup}).
    */
   public Cleanup.Report cleanup(Duration networkTimeout, Cleanup.Unapplied unapplied) throws Exception {
     return cleanup(networkTimeout, unapplied, Cleanup.LiveInstances.REFUSE);

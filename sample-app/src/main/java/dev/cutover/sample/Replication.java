@@ -192,13 +192,16 @@ final class Replication {
     return replicator.verify(dev.cutover.replicator.verify.Verifier.Options.defaults()); // not the sample's own Verifier
   }
 
-  /** The replicator's cleanup (after stopping its apply process): everything of ours, on both sides. */
+  /**
+   * The replicator's cleanup (after stopping its apply process): everything of ours, on both sides.
+   * The rehearsal is over, so a way back that new's last writes never reached is given up.
+   */
   Cleanup.Report cleanup() throws Exception {
     if (apply != null) {
       apply.close();
       apply = null;
     }
-    return replicator.cleanup();
+    return replicator.cleanup(Replicator.READ_TIMEOUT, Cleanup.Unapplied.GIVE_UP_WAY_BACK);
   }
 
   /** One line for the report. */

@@ -40,8 +40,12 @@ import java.util.Optional;
  * and so no lock; one killed between tries looks the same until its note is that old). It refuses too, unless told to {@link Unapplied#DISCARD}, where
  * a change log holds changes to the application's tables never applied to the other side while that
  * log's side is fenced: the application serves from the other side then, which would never get them.
- * Changes not applied while their side still serves (a migration given up before its switch, the way
- * back given up after it) are normal then: cleanup goes on and names them in {@link Report#warnings}.
+ * It refuses as well, unless told to {@link Unapplied#GIVE_UP_WAY_BACK} (or to discard), where old is
+ * fenced and new, which serves, holds changes the way back never applied to old: removing them
+ * removes the way back, and a flip back would lose them, so that takes the operator saying the
+ * cutover is final. Changes not applied while their side serves and the other is not fenced (a
+ * migration given up before its switch) are normal: cleanup goes on and names them in {@link
+ * Report#warnings}.
  *
  * <p>Before the control schema on new goes, what a start that did not finish set aside there
  * (indexes, constraints, foreign keys) is put back from the record the schema holds
@@ -65,11 +69,21 @@ public final class Cleanup {
     }
   }
 
-  /** What cleanup does about changes captured on a fenced side that never reached the side that serves. */
+  /**
+   * What cleanup does about changes captured on a fenced side that never reached the side that
+   * serves, and about changes of the serving new that never reached old over the way back armed
+   * after the switch (old fenced, new serving).
+   */
   public enum Unapplied {
     /** Refuse, naming how many and the remedy (the default). */
     REFUSE,
-    /** Remove them with the change log, saying so ({@code cleanup --discard-unapplied}). */
+    /**
+     * Remove the way back although new's change log holds changes old never got, saying so: the
+     * cutover is final, and no flip back is wanted ({@code cleanup --give-up-way-back}). A fenced
+     * side's changes still refuse.
+     */
+    GIVE_UP_WAY_BACK,
+    /** Remove them with the change log, saying so, the way back's too ({@code cleanup --discard-unapplied}). */
     DISCARD
   }
 
@@ -307,8 +321,10 @@ public final class Cleanup {
    * Counts the changes to the application's tables that {@code source}'s change log holds and
    * {@code target} never applied ({@code way}). Where {@code source} is fenced, the application
    * serves from {@code target}, which would never get them: refused unless {@link Unapplied#DISCARD}.
-   * Otherwise {@code source} still serves and holds them: a warning. Arming the way back and removing it
-   * is always named.
+   * Where {@code target} is fenced instead and this is the way back, the service left old for new,
+   * and they are what a flip back needs: refused unless {@link Unapplied#GIVE_UP_WAY_BACK} or {@link
+   * Unapplied#DISCARD}. Otherwise {@code source} still serves and holds them: a warning. Arming the
+   * way back and removing it is always named.
    */
   private static void notApplied(Connection source, String sourceSide, Connection target, String targetSide, String way,
       Unapplied unapplied, List<String> warnings) throws SQLException, ReplicatorException {
@@ -326,9 +342,23 @@ public final class Cleanup {
           "run `cutover-replicator apply` until `cutover-replicator status` shows 0 row(s) not applied yet, then cleanup again;"
               + " `cleanup --discard-unapplied` removes them anyway (they stay on " + sourceSide + " only); nothing was removed");
     }
+    boolean left = Way.REVERSE.equals(way) && !fenced && ControlSchema.installedVersion(target).isPresent()
+        && OperatorControl.fenceRaised(target);
+    if (pending > 0 && left && unapplied == Unapplied.REFUSE) {
+      throw new ReplicatorException(Failure.PRECONDITION, targetSide + " is fenced (the application writes on " + sourceSide
+          + "), and " + sourceSide + "'s change log holds " + pending + " change(s) to its tables never applied to " + targetSide
+          + " (" + label + ", the way back): cleanup would remove the way back with them, and a flip back to " + targetSide
+          + " would lose them",
+          "to keep the way back, run `cutover-replicator apply` until `cutover-replicator status` shows 0 row(s) not applied yet"
+              + " (where it fails, `status` names the change and what to do; cleanup and start again are no remedy there);"
+              + " once the cutover is final and no flip back is wanted, `cleanup --give-up-way-back` removes the way back"
+              + " anyway (" + sourceSide + " keeps every row); nothing was removed");
+    }
     if (pending > 0) {
       warnings.add(sourceSide + "'s change log held " + pending + " change(s) never applied to " + targetSide + " (" + label + "), removed"
           + " with it: " + (fenced ? sourceSide + " is fenced, and they stay on it only (--discard-unapplied)"
+              : left ? targetSide + " is fenced and behind " + sourceSide + ", which keeps them, and the way back is given up ("
+                  + (unapplied == Unapplied.DISCARD ? "--discard-unapplied" : "--give-up-way-back") + ")"
               : targetSide + " is behind " + sourceSide + ", which still takes the application's writes"));
     }
     if (Way.REVERSE.equals(way)) {

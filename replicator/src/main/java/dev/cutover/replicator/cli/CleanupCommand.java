@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 @Command(name = "cleanup", mixinStandardHelpOptions = true,
     description = {"Removes everything the replicator created, on both sides.",
         "Subscriptions, publications and slots named cutover_*, the cutover schema and its fence triggers, and nothing else. Idempotent. Run it once the cutover is final: without the control schema the driver cannot fence.",
-        "Exit code 5, nothing removed, while driver instances heartbeat in the control schema (seen within the last minute: the application still uses jdbc:cutover: URLs; repoint it at new with a plain jdbc:postgresql: URL and redeploy first, or see --instances-gone), while old and new as given are not the two sides of this migration (a side fenced while the other has no control schema, a subscription whose slot is not in the other side's database), while an apply process runs (or retried a failing batch within the last minute), and while a fenced side's change log holds changes the serving side never got (see --discard-unapplied). Changes not applied where their side still serves (a migration given up before its switch, the way back after it) are removed and named."})
+        "Exit code 5, nothing removed, while driver instances heartbeat in the control schema (seen within the last minute: the application still uses jdbc:cutover: URLs; repoint it at new with a plain jdbc:postgresql: URL and redeploy first, or see --instances-gone), while old and new as given are not the two sides of this migration (a side fenced while the other has no control schema, a subscription whose slot is not in the other side's database), while an apply process runs (or retried a failing batch within the last minute), while a fenced side's change log holds changes the serving side never got (see --discard-unapplied), and while old is fenced and new's change log holds changes the way back never applied to old (see --give-up-way-back). Changes not applied where their side serves and the other is not fenced (a migration given up before its switch) are removed and named."})
 final class CleanupCommand extends BaseCommand {
   @Mixin
   NetworkTimeoutOption network;
@@ -17,6 +17,11 @@ final class CleanupCommand extends BaseCommand {
   @Option(names = "--discard-unapplied", description = "Remove a change log although its side is fenced and it holds changes the"
       + " side that serves never got (they stay on the fenced side only); without it cleanup refuses, naming how many.")
   boolean discardUnapplied;
+
+  @Option(names = "--give-up-way-back", description = "The cutover is final: remove the way back (new -> old) although old is"
+      + " fenced and new's change log holds changes old never got, which a flip back would need (new keeps every row); without"
+      + " it cleanup refuses, naming how many. A fenced side's changes the serving side never got still refuse (--discard-unapplied).")
+  boolean giveUpWayBack;
 
   @Option(names = "--instances-gone", description = "Remove the control schema although driver instances heartbeat there (seen"
       + " within the last minute): say so once they are gone, repointed at new with a plain jdbc:postgresql: URL, or killed;"
@@ -26,7 +31,8 @@ final class CleanupCommand extends BaseCommand {
 
   @Override
   int run(Replicator r) throws Exception {
-    Cleanup.Report report = r.cleanup(network.get(), discardUnapplied ? Cleanup.Unapplied.DISCARD : Cleanup.Unapplied.REFUSE,
+    Cleanup.Report report = r.cleanup(network.get(), discardUnapplied ? Cleanup.Unapplied.DISCARD
+        : giveUpWayBack ? Cleanup.Unapplied.GIVE_UP_WAY_BACK : Cleanup.Unapplied.REFUSE,
         instancesGone ? Cleanup.LiveInstances.GONE : Cleanup.LiveInstances.REFUSE);
     print(report, () -> {
       if (report.nothingFound()) {

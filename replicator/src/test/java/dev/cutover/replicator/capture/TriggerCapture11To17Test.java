@@ -725,6 +725,42 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * After the switch (old fenced, new serving) with the way back armed, new's change log holds
+   * changes the way back never applied to old (its apply stopped, as a failing change stops it):
+   * cleanup would remove the way back and them, so it refuses, exit 5, nothing removed, naming how
+   * many, unless told the cutover is final ({@code --give-up-way-back}), and then says what it gave
+   * up. Before, it went on with exit 0 and named them only afterwards (found by review).
+   */
+  @Test
+  void cleanup_wayBackArmedAfterTheSwitchWithChangesOldNeverGot_refusedUnlessGivenUp(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "way_back_behind");
+    Replicator r = started(db);
+    r.reverse(new Reverse.Options(Duration.ZERO, Duration.ofSeconds(5)));
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      String id = Coordination.begin(o, "svc", "s1", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(o, "svc", id)).isTrue();
+      Fence.raise(o, "svc", id, "test", Duration.ofSeconds(5));
+      OwnedDatabase.execute(n, "INSERT INTO counter VALUES ('on new', 1), ('on new too', 2)");
+
+      String refused = db.cliExiting(5, "cleanup");
+
+      assertThat(refused).contains("old is fenced (the application writes on new), and new's change log holds 2 change(s) to its"
+          + " tables never applied to old (new -> old, the way back): cleanup would remove the way back with them, and a flip back"
+          + " to old would lose them").contains("`cleanup --give-up-way-back`").contains("nothing was removed");
+      assertThat(CaptureSchema.installed(n)).as("new's change log kept").isTrue();
+      assertThat(CaptureSchema.installed(o)).isTrue();
+      assertThat(ControlSchema.installedVersion(o)).isPresent();
+
+      String removed = db.cli("cleanup", "--give-up-way-back");
+      assertThat(removed).contains("new: removed schema cutover")
+          .contains("WARNING: new's change log held 2 change(s) never applied to old (new -> old), removed with it: old is fenced"
+              + " and behind new, which keeps them, and the way back is given up (--give-up-way-back)")
+          .contains("WARNING: the way back (new -> old) is removed");
+      assertThat(CaptureSchema.installed(n)).isFalse();
+    }
+  }
+
+  /**
    * A migration given up before its switch, with the way back armed: old and new both still take
    * writes the other never got. Nothing is lost (each side keeps its own), so cleanup goes on, but
    * it names what it gave up: new behind old, and the way back.
