@@ -13,6 +13,7 @@ import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.copy.InitialCopy;
 import dev.cutover.replicator.ddl.ConstraintDrift;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Gap;
 import dev.cutover.replicator.privileges.PasswordStatements;
@@ -352,7 +353,7 @@ public final class Preflight {
       Optional<TableInfo> n = Catalog.describe(nw, t);
       if (n.isEmpty()) {
         add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new (`cutover-replicator schema` creates the"
-            + " whole schema into an empty database)", "run on new: " + String.join("; ", CatalogDdl.createMissing(old, nw, t)));
+            + " whole schema into an empty database)", SchemaChanges.runOrSay("run on new: ", () -> CatalogDdl.createMissing(old, nw, t)));
         continue;
       }
       String split = InitialCopy.splitOnNew(new InitialCopy.TablePair(o, n.get()));
@@ -470,7 +471,7 @@ public final class Preflight {
       if (!onNew.contains(s)) {
         // An identity column's sequence comes with its column; only the others are created by hand.
         String remedy = identitySequence(q[0], q[1]) ? "create its column on new (see missing-column)"
-            : "run on new: " + CatalogDdl.createSequence(old, q[0], q[1]);
+            : "run on new: " + CatalogDdl.createSequence(old, q[0], q[1], Sql.majorVersionOf(nw));
         add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", remedy);
       }
     }

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.ddl;
 
+import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
@@ -55,6 +56,8 @@ public final class ConstraintDrift {
   /** Every domain, by schema and name joined by U+0001. */
   private final Set<String> domains;
   private final Set<String> notNullDomains;
+  /** The side's PostgreSQL major version: what the statements run there may use. */
+  private final int major;
 
   private ConstraintDrift(Connection c) throws SQLException {
     String ofTables = " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND " + Catalog.SYSTEM_SCHEMA_FILTER
@@ -68,7 +71,7 @@ public final class ConstraintDrift {
         columns.computeIfAbsent(rs.getString(1), k -> new HashMap<>()).put(rs.getString(2), rs.getBoolean(3));
       }
     }
-    int major = Sql.majorVersionOf(c);
+    major = Sql.majorVersionOf(c);
     defaults = named(c, "SELECT n.nspname, c.relname, a.attname, coalesce(pg_get_expr(d.adbin, d.adrelid), '') FROM pg_attribute a"
         + " JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum" + ofTables
         + " AND a.attnum > 0 AND NOT a.attisdropped" + (major >= 10 ? " AND a.attidentity = ''" : "")
@@ -155,10 +158,10 @@ public final class ConstraintDrift {
             + " make the same change on " + w.source()));
       }
     });
-    compare("constraint %s of " + table, source.constraints.get(key), constraints.get(key), w, stops, out,
+    compare("constraint %s of " + table, source.constraints.get(key), constraints.get(key), w, stops, major, out,
         name -> "ALTER TABLE " + table.quoted() + " DROP CONSTRAINT " + Sql.ident(name),
         name -> ", ADD CONSTRAINT " + Sql.ident(name) + " ");
-    compare("unique index %s of " + table, source.uniqueIndexes.get(key), uniqueIndexes.get(key), w, stops, out,
+    compare("unique index %s of " + table, source.uniqueIndexes.get(key), uniqueIndexes.get(key), w, stops, major, out,
         name -> "DROP INDEX " + Sql.ident(table.schema()) + "." + Sql.ident(name),
         name -> "; CREATE UNIQUE INDEX " + Sql.ident(name) + " ON " + table.quoted() + " ");
   }
@@ -168,7 +171,7 @@ public final class ConstraintDrift {
     for (Map.Entry<String, Map<String, String>> e : domainChecks.entrySet()) {
       TableName domain = SchemaChanges.name(e.getKey());
       if (source.domains.contains(e.getKey())) {
-        compare("constraint %s of domain " + domain, source.domainChecks.get(e.getKey()), e.getValue(), w, stops, out,
+        compare("constraint %s of domain " + domain, source.domainChecks.get(e.getKey()), e.getValue(), w, stops, major, out,
             name -> "ALTER DOMAIN " + domain.quoted() + " DROP CONSTRAINT " + Sql.ident(name),
             name -> "; ALTER DOMAIN " + domain.quoted() + " ADD CONSTRAINT " + Sql.ident(name) + " ");
       }
@@ -211,18 +214,18 @@ public final class ConstraintDrift {
               + " the same change on " + w.source()));
         }
       });
-      absent("constraint %s of " + table, constraints.get(key), target.constraints.get(key), w, refused, out,
+      absent("constraint %s of " + table, constraints.get(key), target.constraints.get(key), w, refused, target.major, out,
           name -> "ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + Sql.ident(name) + " ");
-      absent("unique index %s of " + table, uniqueIndexes.get(key), target.uniqueIndexes.get(key), w, refused, out,
+      absent("unique index %s of " + table, uniqueIndexes.get(key), target.uniqueIndexes.get(key), w, refused, target.major, out,
           name -> "CREATE UNIQUE INDEX " + Sql.ident(name) + " ON " + table.quoted() + " ");
       absent("index %s of " + table, plainIndexes.get(key), target.plainIndexes.get(key), w, after + " would read " + table
-          + " without it (queries that use it may scan the table)", out, name -> "CREATE INDEX " + Sql.ident(name) + " ON " + table.quoted() + " ");
+          + " without it (queries that use it may scan the table)", target.major, out, name -> "CREATE INDEX " + Sql.ident(name) + " ON " + table.quoted() + " ");
     }
     for (Map.Entry<String, Map<String, String>> e : domainChecks.entrySet()) {
       TableName domain = SchemaChanges.name(e.getKey());
       if (target.domains.contains(e.getKey())) {
         absent("constraint %s of domain " + domain, e.getValue(), target.domainChecks.get(e.getKey()), w, after + " would take values "
-            + w.source() + " refuses", out, name -> "ALTER DOMAIN " + domain.quoted() + " ADD CONSTRAINT " + Sql.ident(name) + " ");
+            + w.source() + " refuses", target.major, out, name -> "ALTER DOMAIN " + domain.quoted() + " ADD CONSTRAINT " + Sql.ident(name) + " ");
       }
     }
     for (String key : notNullDomains) {
@@ -244,7 +247,7 @@ public final class ConstraintDrift {
    * by the definition makes them there.
    */
   private static void absent(String subject, Map<String, String> ours, Map<String, String> theirs, SchemaChanges.Wording w,
-      String consequence, List<Difference> out, Function<String, String> create) {
+      String consequence, int targetMajor, List<Difference> out, Function<String, String> create) {
     if (ours == null) {
       return;
     }
@@ -252,7 +255,8 @@ public final class ConstraintDrift {
     for (Map.Entry<String, String> e : ours.entrySet()) {
       if ((theirs == null || !theirs.containsKey(e.getKey())) && !theirDefinitions.contains(comparable(e.getValue()))) {
         out.add(new Difference(String.format(subject, e.getKey()) + " (" + e.getValue() + ") is on " + w.source() + " but not on "
-            + w.target() + consequence + w.pending(), w.run() + create.apply(e.getKey()) + e.getValue()));
+            + w.target() + consequence + w.pending(), made(String.format(subject, e.getKey()), e.getValue(), w, targetMajor,
+                create.apply(e.getKey()))));
       }
     }
   }
@@ -263,7 +267,7 @@ public final class ConstraintDrift {
    * {@code add} followed by the source's definition).
    */
   private static void compare(String subject, Map<String, String> source, Map<String, String> target, SchemaChanges.Wording w,
-      String stops, List<Difference> out, Function<String, String> drop, Function<String, String> add) {
+      String stops, int targetMajor, List<Difference> out, Function<String, String> drop, Function<String, String> add) {
     if (target == null) {
       return;
     }
@@ -281,12 +285,40 @@ public final class ConstraintDrift {
             + w.source() + "'s that it refuses" + stops + foreign + w.pending(), "If it was dropped on " + w.source() + ", " + w.run()
             + drop.apply(name) + "; if it was added on " + w.target() + " first, make the same change on " + w.source()));
       } else {
+        CatalogDdl.NotExpressible no = CatalogDdl.unexpressible(what, ours, targetMajor);
         out.add(new Difference(what + " is " + e.getValue() + " on " + w.target() + " but " + ours + " on " + w.source() + ": a row"
             + " of " + w.source() + "'s that " + w.target() + "'s refuses" + stops + foreign + w.pending(), "If " + w.source() + "'s is the one meant, "
-            + w.run() + drop.apply(name) + add.apply(name) + ours + "; if " + w.target() + "'s is (changed there first), make the same"
+            + (no == null ? w.run() + drop.apply(name) + add.apply(name) + ours : "it cannot be made on " + w.target() + " (" + no.getMessage()
+                + "): the nearest is " + w.run() + drop.apply(name) + add.apply(name) + nearest(ours) + ", which "
+                + NULLS_DISTINCT_REFUSES) + "; if " + w.target() + "'s is (changed there first), make the same"
             + " change on " + w.source()));
       }
     }
+  }
+
+  /** What the nearest definition before 15 (NULLS DISTINCT, the only kind there is) does differently. */
+  private static final String NULLS_DISTINCT_REFUSES = "refuses the same rows except those that hold NULL in its columns, which it"
+      + " lets repeat";
+
+  /** {@code definition} as near as a server without {@code NULLS NOT DISTINCT} has it. */
+  private static String nearest(String definition) {
+    return definition.replace(" NULLS NOT DISTINCT", "");
+  }
+
+  /**
+   * How to make {@code definition} ({@code what}) on the target: the statement ({@code create}
+   * followed by it), or where the target's version cannot have it, that it cannot, the nearest it
+   * has and what that lets through, and the other way out.
+   */
+  private static String made(String what, String definition, SchemaChanges.Wording w, int targetMajor, String create) {
+    CatalogDdl.NotExpressible no = CatalogDdl.unexpressible(what, definition, targetMajor);
+    if (no == null) {
+      return w.run() + create + definition;
+    }
+    return "it cannot be made on " + w.target() + " as it is (" + no.getMessage() + "). The nearest there is " + w.run() + create
+        + nearest(definition) + ", which " + NULLS_DISTINCT_REFUSES + ", so after a switch to " + w.target() + " such rows get in;"
+        + " if they must not, make its columns NOT NULL on " + w.source() + " (where NULLS NOT DISTINCT then changes nothing) and"
+        + " give " + w.source() + " the nearest definition too";
   }
 
   /** The definitions of {@code named} (none where null) as they are compared. */

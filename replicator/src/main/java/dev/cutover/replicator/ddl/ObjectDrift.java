@@ -132,7 +132,8 @@ final class ObjectDrift {
       if (!theirSequences.contains(key)) {
         String[] at = key.split("\u0001");
         out.add("sequence " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what draws from it"
-            + " there fails, and the switch cannot move it" + w.pending() + ". " + capitalized(w.run()) + CatalogDdl.createSequence(source, at[0], at[1]));
+            + " there fails, and the switch cannot move it" + w.pending() + ". " + capitalized(w.run())
+            + CatalogDdl.createSequence(source, at[0], at[1], Sql.majorVersionOf(target)));
       }
     }
     return out;

@@ -239,7 +239,7 @@ public final class SchemaChanges {
           }
         });
         out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + ON_ITS_WAY + w.renameOr(renames, "table")
-            + w.run() + String.join("; ", CatalogDdl.createMissing(source, target, table)));
+            + runOrSay(w.run(), () -> CatalogDdl.createMissing(source, target, table)));
       }
     }
     // Before PostgreSQL 12, ALTER TYPE ... ADD VALUE refuses to run in a transaction block, which a multi-statement string is.
@@ -285,8 +285,8 @@ public final class SchemaChanges {
       out.add("column " + column.getKey() + " of " + table + " is on " + w.source() + " but not on " + w.target()
           + (computed == null ? "" : ", with a computed default (" + computed + "): added here, it gives the rows " + w.target()
               + " holds " + w.target() + "'s own values, which may differ from " + w.source() + "'s (`cutover-replicator verify`"
-              + " lists them afterwards)") + ON_ITS_WAY + w.renameOr(renames, "column") + w.run()
-          + String.join("; ", CatalogDdl.addColumnWithSequences(source, target, table, column.getKey())));
+              + " lists them afterwards)") + ON_ITS_WAY + w.renameOr(renames, "column")
+          + runOrSay(w.run(), () -> CatalogDdl.addColumnWithSequences(source, target, table, column.getKey())));
     }
     for (Map.Entry<String, String> column : ours.entrySet()) {
       String type = theirs.get(column.getKey());
@@ -317,6 +317,16 @@ public final class SchemaChanges {
             + " `cutover-replicator verify` does not compare" + ON_ITS_WAY + "if it was dropped on " + w.source() + ", " + w.run() + drop
             + "; if it is on its way to " + w.source() + " (added on " + w.target() + " first), nothing is lost meanwhile");
       }
+    }
+  }
+
+  /** The statements to run (after {@code run}), or where none can make it on the target's version, why not and what to do. */
+  public static String runOrSay(String run, Sql.ThrowingWork<List<String>, SQLException> statements) throws SQLException {
+    try {
+      return run + String.join("; ", statements.run());
+    } catch (CatalogDdl.NotExpressible e) {
+      return "no statement makes it as it is there: " + e.getMessage() + "; change it on the source into something that version"
+          + " has (or drop it there), or else accept that the two sides differ in it, then make the rest by hand";
     }
   }
 

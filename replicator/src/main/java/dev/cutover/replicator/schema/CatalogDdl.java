@@ -20,6 +20,14 @@ import java.util.Map;
  *
  * <p>Everything is read with {@code search_path = pg_catalog}, so every name in an expression or
  * definition comes out schema-qualified and means the same when run on new with any path.
+ *
+ * <p>The statements are written for the server they are to run on (the target), which may be
+ * older than the one described (the way back into old): a sequence's {@code AS type} (10+) is left
+ * out before 10, where every sequence is a bigint bounded by its MINVALUE and MAXVALUE; an identity
+ * column (10+) becomes before 10 what a serial is, a sequence of its own, a DEFAULT drawing from it
+ * and OWNED BY; what cannot be said there at all ({@code NULLS NOT DISTINCT} before 15, a generated
+ * column before 12, declarative partitioning before 10) is refused with {@link NotExpressible},
+ * naming it, rather than given as a statement that fails there.
  */
 public final class CatalogDdl {
   /** The column's collation, qualified, when it is not its type's default. */
@@ -29,12 +37,58 @@ public final class CatalogDdl {
 
   private CatalogDdl() {}
 
-  /** {@code ALTER TABLE ... ADD COLUMN ...} for {@code column} of {@code table} as old has it. */
+  /**
+   * Something of the source's that no statement can make on the target's version, named with the
+   * version it came with; the message says so, for a remedy to print instead of statements.
+   */
+  public static final class NotExpressible extends SQLException {
+    private static final long serialVersionUID = 1L;
+
+    NotExpressible(String what, String feature, int since, int targetMajor) {
+      super(what + " uses " + feature + ", which came with PostgreSQL " + since + ": no statement makes it on an older server"
+          + " (this one is " + (targetMajor < 10 ? "9.x" : String.valueOf(targetMajor)) + ")", "0A000");
+    }
+  }
+
+  /**
+   * Null where {@code definition} (a constraint's or index's, as {@code pg_get_constraintdef} or
+   * {@code pg_get_indexdef} print it) can run on {@code targetMajor}; else what stands in the way.
+   */
+  public static NotExpressible unexpressible(String what, String definition, int targetMajor) {
+    if (targetMajor < 15 && definition.contains(" NULLS NOT DISTINCT")) {
+      return new NotExpressible(what, "NULLS NOT DISTINCT", 15, targetMajor);
+    }
+    return null;
+  }
+
+  private static void requireExpressible(String what, String definition, int targetMajor) throws NotExpressible {
+    NotExpressible e = unexpressible(what, definition, targetMajor);
+    if (e != null) {
+      throw e;
+    }
+  }
+
+  /**
+   * {@code ALTER TABLE ... ADD COLUMN ...} for {@code column} of {@code table} as old has it, for a
+   * target of the same version (see {@link #addColumn(Connection, TableName, String, int)}).
+   */
   public static String addColumn(Connection c, TableName table, String column) throws SQLException {
+    return String.join("; ", addColumn(c, table, column, Sql.majorVersionOf(c)));
+  }
+
+  /**
+   * The statements that add {@code column} of {@code table} as {@code c} has it on a server of
+   * version {@code targetMajor}: the ADD COLUMN, and for an identity column before 10 the sequence
+   * before it and its OWNED BY after.
+   */
+  public static List<String> addColumn(Connection c, TableName table, String column, int targetMajor) throws SQLException {
     return Sql.withCatalogPath(c, () -> {
-      for (String[] def : columns(c, table)) {
-        if (def[0].equals(column)) {
-          return "ALTER TABLE " + table.quoted() + " ADD COLUMN " + def[1];
+      for (ColumnDdl def : columns(c, table, targetMajor)) {
+        if (def.name().equals(column)) {
+          List<String> out = new ArrayList<>(def.before());
+          out.add("ALTER TABLE " + table.quoted() + " ADD COLUMN " + def.definition());
+          out.addAll(def.after());
+          return out;
         }
       }
       throw new SQLException("column " + column + " of " + table + " does not exist", "42703");
@@ -49,6 +103,7 @@ public final class CatalogDdl {
    */
   public static List<String> addColumnWithSequences(Connection source, Connection target, TableName table, String column)
       throws SQLException {
+    int targetMajor = Sql.majorVersionOf(target);
     List<String> before = new ArrayList<>();
     List<String> after = new ArrayList<>();
     for (String[] seq : Sql.rows(source, "SELECT n.nspname, q.relname, EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass"
@@ -58,13 +113,13 @@ public final class CatalogDdl {
         + " JOIN pg_class q ON q.oid = d.refobjid AND q.relkind = 'S' JOIN pg_namespace n ON n.oid = q.relnamespace"
         + " WHERE ad.adrelid = ?::regclass AND a.attname = ? ORDER BY 1, 2", table.regclass(), column)) {
       if (!Sql.relationExists(target, Sql.qualified(seq[0], seq[1]))) {
-        before.add(createSequence(source, seq[0], seq[1]));
+        before.add(createSequence(source, seq[0], seq[1], targetMajor));
         if ("true".equals(seq[2])) {
           after.add("ALTER SEQUENCE " + Sql.qualified(seq[0], seq[1]) + " OWNED BY " + table.quoted() + "." + Sql.ident(column));
         }
       }
     }
-    before.add(addColumn(source, table, column));
+    before.addAll(addColumn(source, table, column, targetMajor));
     before.addAll(after);
     List<String> out = new ArrayList<>(TypeDdl.missing(source, target, table, List.of(column)));
     out.addAll(before);
@@ -116,6 +171,11 @@ public final class CatalogDdl {
    * column, then its constraints, the indexes that back no constraint, and its replica identity.
    */
   public static List<String> createTable(Connection c, TableName table) throws SQLException {
+    return createTable(c, table, Sql.majorVersionOf(c));
+  }
+
+  /** {@link #createTable(Connection, TableName)}, written for a server of version {@code targetMajor}. */
+  public static List<String> createTable(Connection c, TableName table, int targetMajor) throws SQLException {
     return Sql.withCatalogPath(c, () -> {
       List<String> out = new ArrayList<>();
       String persistence;
@@ -141,34 +201,48 @@ public final class CatalogDdl {
           identity = rs.getString(6).charAt(0);
         }
       }
+      if (targetMajor < 10 && (partitionOf != null || partitionKey != null)) {
+        throw new NotExpressible("table " + table, partitionOf != null ? "declarative partitioning (PARTITION OF " + partitionOf + ")"
+            : "declarative partitioning (PARTITION BY " + partitionKey + ")", 10, targetMajor);
+      }
+      List<String> sequences = new ArrayList<>();
+      List<String> owned = new ArrayList<>();
       StringBuilder create = new StringBuilder("CREATE ").append("u".equals(persistence) ? "UNLOGGED " : "").append("TABLE ")
           .append(table.quoted());
       if (partitionOf != null) {
         create.append(" PARTITION OF ").append(partitionOf).append(' ').append(bound);
       } else {
         List<String> defs = new ArrayList<>();
-        for (String[] def : columns(c, table)) {
-          defs.add(def[1]);
+        for (ColumnDdl def : columns(c, table, targetMajor)) {
+          defs.add(def.definition());
+          sequences.addAll(def.before());
+          owned.addAll(def.after());
         }
         create.append(" (").append(String.join(", ", defs)).append(')');
       }
       if (partitionKey != null) {
         create.append(" PARTITION BY ").append(partitionKey);
       }
+      out.addAll(sequences);
       out.add(create.toString());
+      out.addAll(owned);
       // Constraints a partition inherits come with PARTITION OF; only its own are added.
       try (PreparedStatement ps = c.prepareStatement("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
           + " WHERE conrelid = ?::regclass AND contype IN ('p', 'u', 'c', 'x', 'f') AND conislocal ORDER BY contype = 'f', conname")) {
         ps.setString(1, table.regclass());
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
+            requireExpressible("constraint " + rs.getString(1) + " of " + table, rs.getString(2), targetMajor);
             out.add("ALTER TABLE " + table.quoted() + " ADD CONSTRAINT " + Sql.ident(rs.getString(1)) + " " + rs.getString(2));
           }
         }
       }
-      out.addAll(Sql.strings(c, "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = ?::regclass"
+      for (String index : Sql.strings(c, "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = ?::regclass"
           + " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = i.indrelid)"
-          + " AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid) ORDER BY i.indexrelid", table.regclass()));
+          + " AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid) ORDER BY i.indexrelid", table.regclass())) {
+        requireExpressible("an index of " + table + " (" + index + ")", index, targetMajor);
+        out.add(index);
+      }
       if (identity == 'f' || identity == 'n') {
         out.add("ALTER TABLE " + table.quoted() + " REPLICA IDENTITY " + (identity == 'f' ? "FULL" : "NOTHING"));
       } else if (identity == 'i') {
@@ -207,12 +281,16 @@ public final class CatalogDdl {
         out.add(statement);
       }
     }
-    out.addAll(createTable(source, table));
+    out.addAll(createTable(source, table, Sql.majorVersionOf(target)));
     return out;
   }
 
-  /** {@code CREATE SEQUENCE} with old's type, bounds, increment, cache and cycle (its value moves at the switch). */
-  public static String createSequence(Connection c, String schema, String name) throws SQLException {
+  /**
+   * {@code CREATE SEQUENCE} with {@code c}'s type, bounds, increment, cache and cycle (its value
+   * moves at the switch), for a server of version {@code targetMajor}: before 10, which has no
+   * {@code AS type}, the bounds alone keep a smallint's or integer's range.
+   */
+  public static String createSequence(Connection c, String schema, String name, int targetMajor) throws SQLException {
     // Before PostgreSQL 10 a sequence is a bigint whose parameters are in the sequence itself.
     boolean inCatalog = Sql.majorVersionOf(c) >= 10;
     String sql = inCatalog
@@ -228,7 +306,8 @@ public final class CatalogDdl {
         if (!rs.next()) {
           throw new SQLException("sequence " + schema + "." + name + " does not exist", "42P01");
         }
-        return "CREATE SEQUENCE " + Sql.qualified(schema, name) + " AS " + rs.getString(1) + " INCREMENT BY " + rs.getLong(5)
+        return "CREATE SEQUENCE " + Sql.qualified(schema, name) + (targetMajor < 10 ? "" : " AS " + rs.getString(1))
+            + " INCREMENT BY " + rs.getLong(5)
             + " MINVALUE " + rs.getLong(3) + " MAXVALUE " + rs.getLong(4) + " START WITH " + rs.getLong(2) + " CACHE " + rs.getLong(6)
             + (rs.getBoolean(7) ? " CYCLE" : " NO CYCLE");
       }
@@ -340,9 +419,16 @@ public final class CatalogDdl {
     return out;
   }
 
-  /** Every column of {@code table}: name, and its full definition for CREATE TABLE or ADD COLUMN. */
-  private static List<String[]> columns(Connection c, TableName table) throws SQLException {
-    List<String[]> out = new ArrayList<>();
+  /**
+   * A column's name, its full definition for CREATE TABLE or ADD COLUMN, and what must run before
+   * and after it (an identity column's sequence before 10).
+   */
+  private record ColumnDdl(String name, String definition, List<String> before, List<String> after) {
+  }
+
+  /** Every column of {@code table}, written for a server of version {@code targetMajor}. */
+  private static List<ColumnDdl> columns(Connection c, TableName table, int targetMajor) throws SQLException {
+    List<ColumnDdl> out = new ArrayList<>();
     // Identity columns came with PostgreSQL 10, generated ones with 12.
     int major = Sql.majorVersionOf(c);
     try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod), " + COLLATION + ","
@@ -361,8 +447,23 @@ public final class CatalogDdl {
           String identity = rs.getString(5);
           String generated = rs.getString(6);
           String expression = rs.getString(7);
+          List<String> before = new ArrayList<>();
+          List<String> after = new ArrayList<>();
+          String column = "column " + rs.getString(1) + " of " + table;
           if ("s".equals(generated) || "v".equals(generated)) {
+            if (targetMajor < ("s".equals(generated) ? 12 : 18)) {
+              throw new NotExpressible(column, "s".equals(generated) ? "a stored generated column" : "a virtual generated column",
+                  "s".equals(generated) ? 12 : 18, targetMajor);
+            }
             def.append(" GENERATED ALWAYS AS (").append(expression).append(") ").append("s".equals(generated) ? "STORED" : "VIRTUAL");
+          } else if (("a".equals(identity) || "d".equals(identity)) && targetMajor < 10) {
+            // What a serial is: its own sequence (the identity's, under its name, so the switch moves it), drawn from by default.
+            String[] seq = Sql.rows(c, "SELECT n.nspname, s.relname FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace"
+                + " WHERE s.oid = pg_get_serial_sequence(?, ?)::regclass", table.quoted(), rs.getString(1)).get(0);
+            String sequence = Sql.qualified(seq[0], seq[1]);
+            before.add(createSequence(c, seq[0], seq[1], targetMajor));
+            def.append(" DEFAULT nextval(").append(Sql.literal(sequence)).append("::regclass)");
+            after.add("ALTER SEQUENCE " + sequence + " OWNED BY " + table.quoted() + "." + Sql.ident(rs.getString(1)));
           } else if ("a".equals(identity) || "d".equals(identity)) {
             def.append(" GENERATED ").append("a".equals(identity) ? "ALWAYS" : "BY DEFAULT").append(" AS IDENTITY");
           } else if (expression != null) {
@@ -371,7 +472,7 @@ public final class CatalogDdl {
           if (rs.getBoolean(4)) {
             def.append(" NOT NULL");
           }
-          out.add(new String[] {rs.getString(1), def.toString()});
+          out.add(new ColumnDdl(rs.getString(1), def.toString(), before, after));
         }
       }
     }
