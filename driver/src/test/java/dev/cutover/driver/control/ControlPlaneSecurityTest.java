@@ -586,4 +586,50 @@ class ControlPlaneSecurityTest {
       Coordination.abort(member, "svc", id, "test over");
     }
   }
+
+  /**
+   * As a reviewer found on PostgreSQL 15: an analytics read held ACCESS SHARE on the table, a
+   * VACUUM FULL queued behind it for ACCESS EXCLUSIVE, and the fence's SHARE queued behind that;
+   * the refusal said the table was "held by a session that has ended since" while both were alive.
+   * It names the queued request and the session that request waits for.
+   */
+  @Test
+  void raiseFence_queuedBehindAWaiterThatWaitsForAReader_namesBothLiveSessions(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    ExecutorService background = Executors.newSingleThreadExecutor();
+    try (Connection member = as(pair.oldServer(), db, "member_cp"); Connection reader = as(pair.oldServer(), db, "intruder_cp");
+        Connection vacuum = pair.oldServer().connect(db); Connection watch = pair.oldServer().connect(db)) {
+      reader.setAutoCommit(false);
+      String readerPid = string(reader, "SELECT pg_backend_pid()::text");
+      string(reader, "SELECT count(*)::text FROM a");
+      String vacuumPid = string(vacuum, "SELECT pg_backend_pid()::text");
+      Future<?> queued = background.submit(() -> {
+        try (Statement s = vacuum.createStatement()) {
+          s.execute("VACUUM FULL a");
+        }
+        return null;
+      });
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> string(watch,
+          "SELECT count(*)::text FROM pg_locks WHERE NOT granted AND pid = " + vacuumPid).equals("1"));
+      String id = Coordination.begin(member, "svc", "s10", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+
+      SQLException refused = catchThrowableOfType(SQLException.class,
+          () -> Fence.raise(member, "svc", id, "member", Duration.ofMillis(300)));
+
+      assertThat(refused.getSQLState()).isEqualTo("55P03");
+      assertThat(refused.getMessage()).doesNotContain("ended since")
+          .contains("the fence waited 300 ms for table public.a")
+          .contains("process " + vacuumPid + " (role ").contains("VACUUM FULL a")
+          .contains("queued for AccessExclusiveLock")
+          .contains("which waits for process " + readerPid + " (role intruder_cp")
+          .contains("pg_terminate_backend");
+      assertThat(Fence.isRaised(member)).isFalse();
+      reader.rollback();
+      queued.get(30, TimeUnit.SECONDS);
+      Coordination.abort(member, "svc", id, "test over");
+    } finally {
+      background.shutdownNow();
+    }
+  }
 }

@@ -403,17 +403,40 @@ public final class ControlSql {
               IF raised THEN
                 PERFORM setval('cutover.fence_epoch', e + 1, true);
               END IF;
-              -- Any role that may lock one of the guarded tables can hold the fence off: name it.
+              -- Any role that may lock one of the guarded tables can hold the fence off: name it. The
+              -- fence's own request has left the queue by now, so what held it is read from the table's
+              -- locks: granted ones in a mode SHARE conflicts with, and requests queued in such a mode
+              -- (a VACUUM FULL behind an analytics read), each with the sessions it waits for. Columns
+              -- pg_stat_activity hides from this function's owner (another role's query, state, start)
+              -- are left out, never an error.
               IF SQLSTATE = '55P03' AND waited_for IS NOT NULL THEN
-                SELECT string_agg(format('process %%s (role %%s, application %%L, %%s since %%s)', a.pid, a.usename,
-                    a.application_name, coalesce(a.state, 'state unknown'), coalesce(a.xact_start::text, '?')), '; '
-                    ORDER BY a.pid) INTO holders
-                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                  WHERE l.locktype = 'relation' AND l.relation = waited_for::regclass AND l.granted
-                    AND l.pid <> pg_backend_pid() AND l.mode IN ('RowExclusiveLock', 'ShareUpdateExclusiveLock',
-                      'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock');
+                WITH act AS (
+                  SELECT a.pid, format('process %%s (role %%s, application %%L, %%s%%s%%s)', a.pid,
+                      coalesce(a.usename::text, '?'), coalesce(a.application_name, ''), coalesce(a.state, 'state unknown'),
+                      CASE WHEN a.state IS NULL THEN ''
+                        WHEN a.state = 'active' THEN ' since ' || coalesce(a.query_start::text, '?')
+                        ELSE ' since ' || coalesce(a.state_change::text, '?') || ', transaction since '
+                          || coalesce(a.xact_start::text, '?') END,
+                      CASE WHEN a.query IS NULL OR a.query = '' OR a.query LIKE '<%%>' THEN ''
+                        ELSE ', ' || CASE WHEN a.state = 'active' THEN 'running ' ELSE 'last ran ' END
+                          || quote_literal(left(regexp_replace(a.query, '[[:space:]]+', ' ', 'g'), 100)) END) AS who
+                    FROM pg_stat_activity a),
+                  held AS (
+                    SELECT l.pid, l.mode, l.granted FROM pg_locks l
+                      WHERE l.locktype = 'relation' AND l.relation = waited_for::regclass
+                        AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+                        AND l.pid <> pg_backend_pid() AND l.mode IN ('RowExclusiveLock', 'ShareUpdateExclusiveLock',
+                          'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'))
+                SELECT string_agg(x.line, '; ' ORDER BY x.queued, x.pid) INTO holders FROM (
+                  SELECT false AS queued, h.pid, coalesce(w.who, format('process %%s', h.pid)) || ' holding ' || h.mode AS line
+                    FROM held h LEFT JOIN act w ON w.pid = h.pid WHERE h.granted
+                  UNION ALL
+                  SELECT true, h.pid, coalesce(w.who, format('process %%s', h.pid)) || ' queued for ' || h.mode
+                      || coalesce(', which waits for ' || (SELECT string_agg(coalesce(b.who, format('process %%s', p.pid)), ' and '
+                          ORDER BY p.pid) FROM unnest(pg_blocking_pids(h.pid)) AS p(pid) LEFT JOIN act b ON b.pid = p.pid), '')
+                    FROM held h LEFT JOIN act w ON w.pid = h.pid WHERE NOT h.granted) x;
                 RAISE EXCEPTION 'cutover: the fence waited %% ms for table %%, held by %%; end that transaction (SELECT pg_terminate_backend(pid) as its owner or a superuser) and switch again',
-                  p_lock_timeout_ms, waited_for, coalesce(holders, 'a session that has ended since') USING ERRCODE = '55P03';
+                  p_lock_timeout_ms, waited_for, coalesce(holders, 'sessions that have ended or let go since') USING ERRCODE = '55P03';
               END IF;
               RAISE;
             END;
