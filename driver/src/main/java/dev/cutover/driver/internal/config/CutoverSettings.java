@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  * <p>Precedence, highest first: URL parameters, JDBC {@link Properties}, the {@code
  * cutover.properties} file, {@code CUTOVER_*} environment variables, defaults. Keys starting
  * with {@code cutover.} are ours and never reach PgJDBC; everything else is passed through
- * unchanged. Two connections with equal settings share one router (and one switch).
+ * unchanged. Two connections with the same {@link #routerKey} share one router (and one switch):
+ * settings that differ only in a password (rotated) are one router, which takes the latest.
  *
  * <p>Our parameters are taken out of the URL's query here, by hand, rather than by PgJDBC's
  * {@code Driver.parseURL}, which logs the whole URL when it cannot parse it: the new side's
@@ -55,6 +56,7 @@ public final class CutoverSettings {
   private final Optional<String> oldDirectUrl;
   private final Optional<String> newDirectUrl;
   private final List<String> customSettings;
+  private final RouterKey routerKey;
 
   private CutoverSettings(
       String oldUrl, Properties oldProperties, Properties oldDirectProperties, String newUrl, Properties newProperties,
@@ -76,6 +78,75 @@ public final class CutoverSettings {
     this.customSettings = readCustomSettings();
     this.routerLinger = duration(SettingKey.ROUTER_LINGER);
     this.retryInterval = duration(SettingKey.SWITCH_RETRY_INTERVAL);
+    this.routerKey = new RouterKey(this);
+  }
+
+  /** PgJDBC properties that are secrets a rotation replaces: not part of what makes a router. */
+  private static final List<String> ROTATED = List.of("password", "sslpassword");
+  /** Our settings that are URLs: in the key with their passwords masked. */
+  private static final List<String> URL_VALUED = List.of(SettingKey.NEW_URL.key(), SettingKey.OLD_DIRECT_URL.key(),
+      SettingKey.NEW_DIRECT_URL.key());
+
+  /**
+   * What makes two connections one router: everything but the passwords (PgJDBC's {@code password}
+   * and {@code sslpassword}, {@code cutover.new.password}, and passwords inside the URLs), so that a
+   * pool whose password was rotated at runtime stays one router, which takes the latest credentials
+   * ({@code Routers}). Users stay in it: two roles are two routers. Holds no secret; compared on
+   * every connect, so its hash is computed once.
+   */
+  public RouterKey routerKey() {
+    return routerKey;
+  }
+
+  /** See {@link #routerKey()}. */
+  public static final class RouterKey {
+    private final String oldUrl;
+    private final Map<Object, Object> oldProperties;
+    private final String newUrl;
+    private final Map<Object, Object> newProperties;
+    private final Map<String, String> values;
+    private final int hash;
+
+    private RouterKey(CutoverSettings s) {
+      this.oldUrl = Secrets.maskUrl(s.oldUrl);
+      this.oldProperties = withoutSecrets(s.oldProperties);
+      this.newUrl = Secrets.maskUrl(s.newUrl);
+      this.newProperties = withoutSecrets(s.newProperties);
+      Map<String, String> v = new TreeMap<>(s.values);
+      v.remove(SettingKey.NEW_PASSWORD.key());
+      for (String key : URL_VALUED) {
+        v.computeIfPresent(key, (k, url) -> Secrets.maskUrl(url));
+      }
+      this.values = Collections.unmodifiableMap(v);
+      this.hash = Objects.hash(oldUrl, oldProperties, newUrl, newProperties, values);
+    }
+
+    private static Map<Object, Object> withoutSecrets(Properties p) {
+      Map<Object, Object> m = new java.util.HashMap<>(p);
+      ROTATED.forEach(m::remove);
+      return Collections.unmodifiableMap(m);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      if (!(o instanceof RouterKey)) {
+        return false;
+      }
+      RouterKey k = (RouterKey) o;
+      return hash == k.hash && oldUrl.equals(k.oldUrl) && newUrl.equals(k.newUrl) && oldProperties.equals(k.oldProperties)
+          && newProperties.equals(k.newProperties) && values.equals(k.values);
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+
+    @Override
+    public String toString() {
+      return "RouterKey[old=" + oldUrl + ", user=" + oldProperties.get("user") + ", new=" + newUrl + ", newUser="
+          + newProperties.get("user") + "]";
+    }
   }
 
   public static boolean accepts(String url) {

@@ -8,6 +8,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * How to open a physical connection to one side. Secrets stay inside: messages are masked, and so
@@ -16,24 +17,42 @@ import java.util.Set;
 public final class Endpoint {
   private static final org.postgresql.Driver PG = new org.postgresql.Driver();
 
+  /** Where and as whom: replaced whole when the application hands over rotated credentials. */
+  private record Login(String url, Properties properties) {
+    @Override
+    public String toString() {
+      return Secrets.maskUrl(url);
+    }
+  }
+
   private final Target side;
-  private final String url;
-  /** The URL PgJDBC gets: {@link #url} with the switch's own timeouts for control connections. */
-  private final String connectUrl;
-  private final Properties properties;
+  /** Shared with the endpoints made from this one ({@link #forSwitch}, {@link #forCheck}): one rotation reaches all. */
+  private final AtomicReference<Login> login;
+  /** PgJDBC's connect and login timeout for the switch's own connections; null for the application's settings. */
+  private final Duration connect;
+  private final Duration socket;
   /** Run once in each new session: the switch's own settings; null for application connections. */
   private final String session;
 
   public Endpoint(Target side, String url, Properties properties) {
-    this(side, url, url, properties, null);
+    this(side, new AtomicReference<>(new Login(url, properties)), null, null, null);
   }
 
-  private Endpoint(Target side, String url, String connectUrl, Properties properties, String session) {
+  private Endpoint(Target side, AtomicReference<Login> login, Duration connect, Duration socket, String session) {
     this.side = side;
-    this.url = url;
-    this.connectUrl = connectUrl;
-    this.properties = properties;
+    this.login = login;
+    this.connect = connect;
+    this.socket = socket;
     this.session = session;
+  }
+
+  /**
+   * From now on, connections (this endpoint's and those of the endpoints made from it) open with
+   * {@code url} and {@code properties}: the latest credentials the application handed the router.
+   * Connections open already keep theirs (PostgreSQL checks a password at login only).
+   */
+  void login(String url, Properties properties) {
+    login.set(new Login(url, properties));
   }
 
   /**
@@ -46,7 +65,7 @@ public final class Endpoint {
    * aborted. Application connections keep the application's own settings.
    */
   public Endpoint forSwitch(Duration connect, Duration socket) {
-    return new Endpoint(side, url, bounded(connect, socket), properties, "SET default_transaction_isolation = 'read committed'");
+    return new Endpoint(side, login, connect, socket, "SET default_transaction_isolation = 'read committed'");
   }
 
   /**
@@ -56,11 +75,11 @@ public final class Endpoint {
    * which a pooler would hand on to the application's next client.
    */
   public Endpoint forCheck(Duration connect, Duration socket) {
-    return new Endpoint(side, url, bounded(connect, socket), properties, null);
+    return new Endpoint(side, login, connect, socket, null);
   }
 
-  /** {@link #url} with PgJDBC's connect, login and socket timeouts appended: parameters in the URL win, the last of a repeated one. */
-  private String bounded(Duration connect, Duration socket) {
+  /** {@code url} with PgJDBC's connect, login and socket timeouts appended: parameters in the URL win, the last of a repeated one. */
+  private static String bounded(String url, Duration connect, Duration socket) {
     return url + (url.indexOf('?') < 0 ? "?" : "&") + "connectTimeout=" + seconds(connect) + "&loginTimeout=" + seconds(connect)
         + "&socketTimeout=" + seconds(socket);
   }
@@ -71,8 +90,11 @@ public final class Endpoint {
 
   /** Opens a physical connection; failures name the side and the masked URL, cause chained. */
   public Connection open() throws SQLException {
+    Login now = login.get();
+    String url = now.url();
+    Properties properties = now.properties();
     try {
-      Connection c = PG.connect(connectUrl, properties);
+      Connection c = PG.connect(connect == null ? url : bounded(url, connect, socket), properties);
       if (c == null) {
         throw new SQLException("cutover: PgJDBC did not accept " + this, "08001");
       }
@@ -98,6 +120,6 @@ public final class Endpoint {
 
   @Override
   public String toString() {
-    return side.value() + " database " + Secrets.maskUrl(url);
+    return side.value() + " database " + login.get();
   }
 }

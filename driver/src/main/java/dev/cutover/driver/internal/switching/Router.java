@@ -43,7 +43,11 @@ public final class Router implements Routing {
   /** The phase an instance publishes when no switch runs. */
   static final String IDLE = dev.cutover.driver.Phase.IDLE.describe(Target.OLD);
 
-  private final CutoverSettings settings;
+  /**
+   * The latest settings the application connected with: their router key is this router's, their
+   * passwords the latest it was handed ({@link #credentials}).
+   */
+  private volatile CutoverSettings settings;
   private final String instance;
   /**
    * The id this router meets its peers under in the control schema (heartbeat, ready, drained,
@@ -206,6 +210,28 @@ public final class Router implements Routing {
 
   public CutoverSettings settings() {
     return settings;
+  }
+
+  /**
+   * Takes the credentials of {@code latest}, settings of this router's key whose passwords differ
+   * (rotated: the pool was handed a new one, or IAM a new token): every connection the router opens
+   * from now on (the application's, those opened ahead for a switch, the switch's own sessions and
+   * heartbeats) logs in with them; connections open already stay as they are. Called by {@link
+   * Routers#acquire} under its entry's lock, so rotations apply in the order connections asked.
+   */
+  void credentials(CutoverSettings latest) {
+    if (latest.equals(settings)) {
+      return;
+    }
+    appEndpoints.get(Target.OLD).login(latest.oldUrl(), latest.oldProperties());
+    appEndpoints.get(Target.NEW).login(latest.newUrl(), latest.newProperties());
+    for (Target side : Target.values()) {
+      // Without a direct URL the switch's endpoint shares the application's login, set above.
+      latest.directUrl(side).ifPresent(url -> endpoints.get(side).login(url, latest.properties(side)));
+    }
+    settings = latest;
+    LOG.info("cutover {}: instance {} was handed other credentials (same URLs and users, another password);"
+        + " the connections it opens from now on log in with them", latest.service(), instance);
   }
 
   /** The switch's own sessions to {@code side}. */

@@ -16,8 +16,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This JVM's routers: one per distinct setting set, started by the first connection that needs it
- * and closed when nothing uses it any more.
+ * This JVM's routers: one per distinct setting set ({@link CutoverSettings#routerKey}: settings
+ * that differ only in a password are one, which takes the latest; see {@link Router#credentials}),
+ * started by the first connection that needs it and closed when nothing uses it any more.
  *
  * <p>Lifetime. A router is used by its open logical connections (and, for a moment, by a
  * connection being opened: each {@link #acquire} or {@link #retain} is matched by one {@link
@@ -36,7 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Routers {
   private static final Logger LOG = LoggerFactory.getLogger(Routers.class);
-  private static final Map<CutoverSettings, Entry> ENTRIES = new ConcurrentHashMap<>();
+  private static final Map<CutoverSettings.RouterKey, Entry> ENTRIES = new ConcurrentHashMap<>();
   /** Guards {@link #LISTENERS} and which routers they were told of; held for in-memory work only. */
   private static final Object TOLD = new Object();
   private static final List<RouterListener> LISTENERS = new ArrayList<>();
@@ -46,14 +47,14 @@ public final class Routers {
 
   /** One setting set's router and how many use it; its monitor guards its fields. */
   private static final class Entry {
-    private final CutoverSettings settings;
+    private final CutoverSettings.RouterKey key;
     private Router router;
     private int uses;
     private boolean closed;
     private ScheduledFuture<?> linger;
 
-    Entry(CutoverSettings settings) {
-      this.settings = settings;
+    Entry(CutoverSettings.RouterKey key) {
+      this.key = key;
     }
   }
 
@@ -65,7 +66,7 @@ public final class Routers {
    */
   public static Router acquire(CutoverSettings settings) throws SQLException {
     while (true) {
-      Entry e = ENTRIES.computeIfAbsent(settings, Entry::new);
+      Entry e = ENTRIES.computeIfAbsent(settings.routerKey(), Entry::new);
       synchronized (e) {
         if (e.closed) {
           continue; // closed between the lookup and the lock: the next lookup makes a new entry
@@ -75,10 +76,12 @@ public final class Routers {
             e.router = Router.start(settings);
           } catch (SQLException | RuntimeException failed) {
             e.closed = true;
-            ENTRIES.remove(settings, e);
+            ENTRIES.remove(e.key, e);
             throw failed;
           }
           told(e.router, true);
+        } else {
+          e.router.credentials(settings);
         }
         e.uses++;
         if (e.linger != null) {
@@ -92,7 +95,7 @@ public final class Routers {
 
   /** One more use of {@code router}, which runs already; none if it was closed meanwhile (shut down). */
   public static void retain(Router router) {
-    Entry e = ENTRIES.get(router.settings());
+    Entry e = ENTRIES.get(router.settings().routerKey());
     if (e == null) {
       return;
     }
@@ -109,7 +112,7 @@ public final class Routers {
 
   /** Ends one use of {@code router}; the last one closes it after its linger. */
   public static void release(Router router) {
-    Entry e = ENTRIES.get(router.settings());
+    Entry e = ENTRIES.get(router.settings().routerKey());
     if (e == null) {
       return; // shut down already
     }
@@ -130,7 +133,7 @@ public final class Routers {
 
   /** Closes {@code settings}' router now if nothing uses it, rather than after its linger. */
   public static void closeIfUnused(CutoverSettings settings) {
-    Entry e = ENTRIES.get(settings);
+    Entry e = ENTRIES.get(settings.routerKey());
     if (e != null) {
       closeIfUnused(e);
     }
@@ -143,7 +146,7 @@ public final class Routers {
         return;
       }
       e.closed = true;
-      ENTRIES.remove(e.settings, e);
+      ENTRIES.remove(e.key, e);
       if (e.linger != null) {
         e.linger.cancel(false);
       }
@@ -210,7 +213,7 @@ public final class Routers {
       synchronized (e) {
         if (!e.closed && e.router != null && which.test(e.router)) {
           e.closed = true;
-          ENTRIES.remove(e.settings, e);
+          ENTRIES.remove(e.key, e);
           if (e.linger != null) {
             e.linger.cancel(false);
           }

@@ -293,4 +293,32 @@ class CutoverSettingsTest {
           .hasMessageStartingWith(bad[0]).hasMessageContaining(bad[1].isBlank() ? "blank" : "control character");
     }
   }
+
+  private static CutoverSettings as(String user, String password, String newPassword, String urlPassword) {
+    Properties info = new Properties();
+    info.setProperty("user", user);
+    info.setProperty("password", password);
+    if (newPassword != null) {
+      info.setProperty("cutover.new.password", newPassword);
+    }
+    return CutoverSettings.resolve("jdbc:cutover:postgresql://old-host/app?cutover.new.url="
+        + java.net.URLEncoder.encode(NEW + "?password=" + urlPassword, java.nio.charset.StandardCharsets.UTF_8), info, none());
+  }
+
+  /**
+   * A rotated password (the pool's, cutover.new.password, one in new's URL) is the same router
+   * (r21: a second router per password stalled every switch); another user is another router; the
+   * key shows no secret.
+   */
+  @Test
+  void routerKey_passwordsRotated_sameRouter_otherUser_otherRouter_noSecretShown() {
+    CutoverSettings first = as("app", "first-secret", "new-first", "url-first");
+    CutoverSettings rotated = as("app", "second-secret", "new-second", "url-second");
+
+    assertThat(rotated).isNotEqualTo(first);
+    assertThat(rotated.routerKey()).isEqualTo(first.routerKey()).hasSameHashCodeAs(first.routerKey());
+    assertThat(as("reporting", "first-secret", "new-first", "url-first").routerKey()).isNotEqualTo(first.routerKey());
+    assertThat(first.routerKey().toString() + first).doesNotContain("first-secret").doesNotContain("new-first")
+        .doesNotContain("url-first");
+  }
 }
