@@ -218,12 +218,43 @@ class CoordinatedSwitchTest {
     }
   }
 
+  /**
+   * A live peer that never got ready nor said why (r21: a router left behind with an old password
+   * could not log in to write either): the switch is refused before any gate closes, naming it,
+   * and tried again. It used to close its gate anyway ("not ready after 5000 ms; closing the gate
+   * anyway"), hold the application for the drain timeout and abort "did not drain".
+   */
+  @Test
+  void flip_livePeerNeitherReadyNorSaysWhy_refusedBeforeAnyGateClosesNamingIt(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    try (Peer silent = new Peer(db, "silent-instance");
+        SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource live = instance(db, "live", db.flagKey + "&cutover.drain.timeout=1s&cutover.switch.retry-interval=1s")) {
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.gateClosed()).as("refused before the gate closed: %s", event.summary()).isFalse();
+      assertThat(event.gateWaits()).as(event.summary()).isZero();
+      assertThat(event.reason()).contains("[silent-instance]").contains("neither got ready").contains("nor said why")
+          .contains("cutover.drain.timeout").contains("retrying every 1 s while the flag asks for new");
+      try (Connection c = live.getConnection(); java.sql.Statement s = c.createStatement()) {
+        assertThat(s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-1, 1)")).isEqualTo(1);
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.oldServer().port());
+      }
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /** A peer that gets ready but never drains: the gate closes, and the switch aborts naming it once the drain timeout passes. */
   @Test
   void flip_livePeerNeverDrains_switchAbortsAndEveryoneStaysOnOld(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
-    try (Peer hung = new Peer(db, "hung-instance");
+    try (Peer hung = new Peer(db, "hung-instance", true);
         SwitchEvents events = new SwitchEvents(db.database);
-        HikariDataSource live = instance(db, "live", db.flagKey + "&cutover.drain.timeout=1s")) {
+        HikariDataSource live = instance(db, "live", db.flagKey + "&cutover.drain.timeout=3s")) {
       db.flip(Target.NEW);
       SwitchEvent event = events.next();
 
@@ -244,7 +275,26 @@ class CoordinatedSwitchTest {
     private final Connection connection;
 
     Peer(Replicated db, String name) throws java.sql.SQLException {
+      this(db, name, false);
+    }
+
+    /** With {@code ready}, it also marks itself ready for the switch in progress at each beat (and never drains). */
+    Peer(Replicated db, String name, boolean ready) throws java.sql.SQLException {
       connection = db.oldDirect();
+      if (ready) {
+        PreparedStatement mark = connection.prepareStatement("SELECT cutover.drained(?, ?, 'ready:' || w.id)"
+            + " FROM cutover.switch w WHERE w.service = ? AND w.state = 'draining'");
+        mark.setString(1, db.database);
+        mark.setString(2, name);
+        mark.setString(3, db.database);
+        beats.scheduleWithFixedDelay(() -> {
+          try {
+            mark.execute();
+          } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+          }
+        }, 0, 200, TimeUnit.MILLISECONDS);
+      }
       PreparedStatement beat = connection.prepareStatement("SELECT * FROM cutover.heartbeat(?, ?, NULL, 'old', 'idle', 5000)");
       beat.setString(1, db.database);
       beat.setString(2, name);

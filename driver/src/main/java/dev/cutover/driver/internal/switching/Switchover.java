@@ -457,8 +457,11 @@ final class Switchover {
    * while a peer is still opening connections or has not seen the flag yet (four pools of 50 had
    * waited up to 158 ms for the slowest). A peer that cannot get ready says why ({@link
    * Coordination#notReady}), and the switch is refused here, before any gate closes, with its
-   * reason. Bounded by {@code cutover.drain.timeout}; after that the gate closes anyway and the
-   * leader's wait for drained peers decides as before.
+   * reason. Bounded by {@code cutover.drain.timeout}: a live peer that by then neither got ready
+   * nor said why (it does not see the flag, or cannot write to the control schema: r21 saw a
+   * router left behind with a rotated password) refuses the switch too, before any gate closes,
+   * naming it; the gate used to close anyway, hold the application for the drain timeout and abort
+   * "did not drain".
    */
   private void awaitReadyPeers() throws SQLException {
     Coordination.ready(source, router.service(), router.member(), switchId);
@@ -480,8 +483,15 @@ final class Switchover {
     });
     if (!all) {
       stopIfClosing();
-      LOG.info("cutover {}: switch {}: instances {} not ready after {} ms; closing the gate anyway", router.service(),
-          switchId, waiting.get(0), timeout.toMillis());
+      refuseForUnreadyPeers(); // one that said why at the last moment: its reason is the better one
+      List<String> peers = new ArrayList<>(waiting.get(0));
+      peers.remove(router.member());
+      if (!peers.isEmpty()) {
+        peerNotReady = true; // theirs, not this instance's: not recorded as its own reason
+        throw new Abort("instances " + peers + " of " + router.service() + " neither got ready for the switch within "
+            + timeout.toMillis() + " ms (cutover.drain.timeout) nor said why: do they see the flag, can they reach the "
+            + to.value() + " database and log in to it? (cutover-replicator switch-status lists the instances and their heartbeats)");
+      }
     }
   }
 
