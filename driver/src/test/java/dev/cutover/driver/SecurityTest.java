@@ -253,13 +253,15 @@ class SecurityTest {
       }
       await().atMost(Duration.ofSeconds(30)).until(() -> loads.stream().allMatch(l -> l.commits.get() >= 20));
 
-      // Mallory starts a switch no honest flag asked for, and claims its own flag asks for it.
+      // Mallory starts a switch no honest flag asked for, claims its own flag asks for it, and says
+      // it is ready (a peer that never got ready would have the honest instances refuse before their gates).
       String id = Coordination.begin(mallory, db.database, "forged", Target.OLD, Target.NEW);
       beats.scheduleWithFixedDelay(() -> {
         try (PreparedStatement ps = mallory.prepareStatement(
             "SELECT * FROM cutover.heartbeat(?, 'mallory', 'new', 'old', 'idle', 5000)")) {
           ps.setString(1, db.database);
           ps.execute();
+          Coordination.ready(mallory, db.database, "mallory", id);
         } catch (SQLException e) {
           throw new IllegalStateException(e);
         }
