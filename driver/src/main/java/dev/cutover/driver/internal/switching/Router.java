@@ -230,7 +230,8 @@ public final class Router implements Routing {
       latest.directUrl(side).ifPresent(url -> endpoints.get(side).login(url, latest.properties(side)));
     }
     settings = latest;
-    LOG.info("cutover {}: instance {} was handed other credentials (same URLs and users, another password);"
+    // DEBUG: with IAM tokens every connection brings another password.
+    LOG.debug("cutover {}: instance {} was handed other credentials (same URLs and users, another password);"
         + " the connections it opens from now on log in with them", latest.service(), instance);
   }
 
