@@ -204,6 +204,10 @@ class WayBackSlotTest {
           && p.contains("drop subscription " + slot + " on old") && p.contains("reverse --accept-missing-writes"));
 
       AppDatabase.execute(o, "ALTER SUBSCRIPTION " + slot + " SET (slot_name = NONE); DROP SUBSCRIPTION " + slot);
+      StatusReport.Direction dropped = r.status().reverse();
+      assertThat(dropped.subscriptionExists()).as("the subscription was dropped").isFalse();
+      assertThat(dropped.problems()).anyMatch(p -> p.contains("slot " + slot + " on new lost WAL it needed")
+          && p.contains("reverse --accept-missing-writes")).noneMatch(p -> p.contains("drop subscription"));
       Reverse.Report again = r.reverse(new Reverse.Options(Duration.ZERO, ReplicationFlowTest.CATCH_UP, true));
       assertThat(again.steps()).noneMatch(s -> s.contains("holds every write"));
       AppDatabase.execute(n, "INSERT INTO customer (id, email) VALUES (900402, 'after-lost-armed@example.com')");

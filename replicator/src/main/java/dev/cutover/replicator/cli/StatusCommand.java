@@ -88,6 +88,12 @@ final class StatusCommand extends BaseCommand {
           showRelay(d);
           continue;
         }
+        if (!d.subscriptionExists()) {
+          // Dropped by hand, or a prepared way back not armed yet: it was shown as "disabled", "tables: 0 of 0 ready" (v1).
+          out().println("  subscription: missing on " + (d.source().equals("old") ? "new" : "old") + ", nothing is applied");
+          problems(d);
+          continue;
+        }
         out().println("  subscription: " + (d.subscriptionEnabled() ? "enabled" : "disabled") + ", apply worker "
             + (d.applyWorkerRunning() ? "running" : "not running")
             + (d.applyErrors() == null ? "" : ", " + d.applyErrors() + " apply error(s), " + d.syncErrors() + " sync error(s)")

@@ -127,7 +127,7 @@ final class CaptureStatus {
       problems.addAll(SchemaChanges.drift(source, target, sourceLabel, targetLabel, carried::contains));
     }
     StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, problems);
-    return new StatusReport.Direction(name, sourceLabel, state, false, applying, tables, null, null, beats.lagMillis(),
+    return new StatusReport.Direction(name, sourceLabel, state, false, false, applying, tables, null, null, beats.lagMillis(),
         beats.ageMillis(), null, null, Map.of(), problems, captured);
   }
 

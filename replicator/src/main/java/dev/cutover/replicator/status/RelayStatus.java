@@ -77,7 +77,7 @@ final class RelayStatus {
     problems.addAll(SchemaChanges.drift(old, nw, "old", "new", carried::contains));
     StatusReader.Beats beats = StatusReader.beats(Side.OLD, old, nw, problems);
     StatusReport.Relayed relay = new StatusReport.Relayed(p.lsn().asString(), age, p.batches(), p.changes(), p.missing(), applying);
-    return new StatusReport.Direction(Way.FORWARD, "old", state, false, applying, Map.of(), read.slot(), read.lagBytes(),
+    return new StatusReport.Direction(Way.FORWARD, "old", state, false, false, applying, Map.of(), read.slot(), read.lagBytes(),
         beats.lagMillis(), beats.ageMillis(), null, null, Map.of(), problems, null, relay);
   }
 }

@@ -100,9 +100,9 @@ public final class StatusReader {
     for (StatusReport.Direction d : directions) {
       List<String> problems = new ArrayList<>(d.problems());
       problems.add(problem);
-      with.add(new StatusReport.Direction(d.name(), d.source(), d.state(), d.subscriptionEnabled(), d.applyWorkerRunning(),
-          d.tables(), d.slot(), d.lagBytes(), d.heartbeatLagMillis(), d.lastBeatAgeMillis(), d.applyErrors(), d.syncErrors(),
-          d.conflicts(), problems, d.capture(), d.relay()));
+      with.add(new StatusReport.Direction(d.name(), d.source(), d.state(), d.subscriptionExists(), d.subscriptionEnabled(),
+          d.applyWorkerRunning(), d.tables(), d.slot(), d.lagBytes(), d.heartbeatLagMillis(), d.lastBeatAgeMillis(), d.applyErrors(),
+          d.syncErrors(), d.conflicts(), problems, d.capture(), d.relay()));
     }
     return with;
   }
@@ -264,8 +264,9 @@ public final class StatusReader {
     } else if (ReplicationObjects.publicationExists(source, subscription) && fenced(target)) {
       prepared = true;
       problems.add("slot " + slotName + " on " + sourceLabel + " holds the way back " + sourceLabel + " -> " + targetLabel
-          + ", made at the switch after `reverse --prepare`: run `cutover-replicator reverse` to stream from it (cleanup would"
-          + " drop it, and a flip back would then lose writes)");
+          + " and has no subscription on " + targetLabel + " (the switch made it after `reverse --prepare`, or its subscription"
+          + " was dropped there): run `cutover-replicator reverse` to stream from it (cleanup would drop it, and a flip back would"
+          + " then lose writes)");
     } else {
       problems.add("slot " + slotName + " on " + sourceLabel + " has no subscription on " + targetLabel + ", and no switch made it"
           + " for a way back (" + targetLabel + " is not fenced): a leftover of an earlier start or reverse, it retains WAL for"
@@ -314,7 +315,7 @@ public final class StatusReader {
     } else {
       state = "streaming";
     }
-    return new StatusReport.Direction(name, sourceLabel, state, enabled, worker, tables, slot, lagBytes, beatLag, beatAge,
+    return new StatusReport.Direction(name, sourceLabel, state, subExists, enabled, worker, tables, slot, lagBytes, beatLag, beatAge,
         applyErrors, syncErrors, conflicts, problems);
   }
 

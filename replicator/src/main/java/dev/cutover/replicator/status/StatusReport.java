@@ -33,7 +33,10 @@ public record StatusReport(Instant at, List<Direction> directions) {
    * @param source {@code old} or {@code new}: where the publication and the slot are
    * @param state one word: {@code streaming}, {@code catching-up}, {@code stopped}, {@code broken}, or {@code prepared}
    *     (a way back whose slot the switch made, waiting for {@code reverse})
-   * @param subscriptionEnabled whether the subscription is enabled
+   * @param subscriptionExists whether the direction's subscription exists on the target (false with
+   *     trigger capture and relayed replication, which have none; and for a slot whose subscription
+   *     was dropped, or not made yet: {@code prepared})
+   * @param subscriptionEnabled whether the subscription is enabled (false where it does not exist)
    * @param applyWorkerRunning whether an apply worker runs for it on the target
    * @param tables per table: {@code ready}, {@code init}, {@code data-copy}, {@code finished-copy}, {@code synchronized}
    * @param slot the slot on the source, or null when missing
@@ -50,24 +53,24 @@ public record StatusReport(Instant at, List<Direction> directions) {
    * @param capture with trigger capture, its change log and apply; null with logical replication
    * @param relay with relayed replication ({@code start --capture relay}), its apply; null otherwise
    */
-  public record Direction(String name, String source, String state, boolean subscriptionEnabled, boolean applyWorkerRunning,
-      Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
+  public record Direction(String name, String source, String state, boolean subscriptionExists, boolean subscriptionEnabled,
+      boolean applyWorkerRunning, Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
       Long applyErrors, Long syncErrors, Map<String, Long> conflicts, List<String> problems, Captured capture, Relayed relay) {
 
     /** A direction of trigger capture. */
-    public Direction(String name, String source, String state, boolean subscriptionEnabled, boolean applyWorkerRunning,
-        Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
+    public Direction(String name, String source, String state, boolean subscriptionExists, boolean subscriptionEnabled,
+        boolean applyWorkerRunning, Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
         Long applyErrors, Long syncErrors, Map<String, Long> conflicts, List<String> problems, Captured capture) {
-      this(name, source, state, subscriptionEnabled, applyWorkerRunning, tables, slot, lagBytes, heartbeatLagMillis, lastBeatAgeMillis,
-          applyErrors, syncErrors, conflicts, problems, capture, null);
+      this(name, source, state, subscriptionExists, subscriptionEnabled, applyWorkerRunning, tables, slot, lagBytes, heartbeatLagMillis,
+          lastBeatAgeMillis, applyErrors, syncErrors, conflicts, problems, capture, null);
     }
 
     /** A direction of logical replication. */
-    public Direction(String name, String source, String state, boolean subscriptionEnabled, boolean applyWorkerRunning,
-        Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
+    public Direction(String name, String source, String state, boolean subscriptionExists, boolean subscriptionEnabled,
+        boolean applyWorkerRunning, Map<String, String> tables, Slot slot, Long lagBytes, Long heartbeatLagMillis, Long lastBeatAgeMillis,
         Long applyErrors, Long syncErrors, Map<String, Long> conflicts, List<String> problems) {
-      this(name, source, state, subscriptionEnabled, applyWorkerRunning, tables, slot, lagBytes, heartbeatLagMillis, lastBeatAgeMillis,
-          applyErrors, syncErrors, conflicts, problems, null);
+      this(name, source, state, subscriptionExists, subscriptionEnabled, applyWorkerRunning, tables, slot, lagBytes, heartbeatLagMillis,
+          lastBeatAgeMillis, applyErrors, syncErrors, conflicts, problems, null);
     }
   }
 

@@ -493,6 +493,43 @@ class CliTest {
   }
 
   /**
+   * The way back's subscription dropped by hand on old (as status's remedy for a lost slot tells the
+   * operator to): status went on printing "subscription: disabled, apply worker not running" and
+   * "tables: 0 of 0 ready" for the way back, though no subscription existed (v1, r22). Now it says the
+   * subscription is missing, and the problem given is the one for a slot without its subscription.
+   */
+  @Test
+  void status_wayBacksSubscriptionDroppedByHand_saysItIsMissingNotDisabled(PostgresPair pair) throws Exception {
+    String db = "cli_way_back_dropped";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
+    }
+    String[] u = urls(pair, db);
+    Run start = run(with(new String[] {"start", "--capture", "logical", "--no-progress"}, u));
+    assertThat(start.code()).as(start.err()).isZero();
+    try (Connection o = pair.oldServer().connect(db)) {
+      String id = dev.cutover.driver.internal.control.Coordination.begin(o, "dropped-pair", "fence-1",
+          dev.cutover.flags.Target.OLD, dev.cutover.flags.Target.NEW);
+      assertThat(dev.cutover.driver.internal.control.Coordination.tryLead(o, "dropped-pair", id)).isTrue();
+      dev.cutover.driver.internal.control.Fence.raise(o, "dropped-pair", id, "test", java.time.Duration.ofSeconds(5));
+    }
+    Run reverse = run(with(new String[] {"reverse", "--accept-missing-writes"}, u));
+    assertThat(reverse.code()).as(reverse.out() + reverse.err()).isZero();
+    String sub = "cutover_rev_" + db;
+    sql(pair.oldServer(), db, "ALTER SUBSCRIPTION " + sub + " DISABLE; ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE);"
+        + " DROP SUBSCRIPTION " + sub);
+
+    Run status = run(with(new String[] {"status"}, u));
+    assertThat(status.code()).as(status.err()).isZero();
+    String way = status.out().substring(status.out().indexOf("reverse (new -> old):"));
+    assertThat(way).as(status.out()).contains("subscription: missing on old").doesNotContain("disabled")
+        .doesNotContain("tables: 0 of 0").contains("run `cutover-replicator reverse`");
+    Run json = run(with(new String[] {"status", "--json"}, u));
+    assertThat(json.out()).contains("\"subscriptionExists\":false");
+  }
+
+  /**
    * Cleanup given a --new-url that is not this migration's new (found by review, r15: new's server,
    * its {@code postgres} database): the live-instance refusal looked only where the URLs point, found
    * none, and cleanup removed the way back (old's subscription), old's fence and its control schema,
