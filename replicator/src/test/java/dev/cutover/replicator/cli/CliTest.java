@@ -463,21 +463,7 @@ class CliTest {
   @Test
   void statusWatchAndHeartbeat_afterTheSwitch_beatOnTheWayBacksSource(PostgresPair pair) throws Exception {
     String db = "cli_way_back_beat";
-    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
-      s.createDatabase(db);
-      sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
-    }
-    String[] u = urls(pair, db);
-    Run start = run(with(new String[] {"start", "--capture", "logical", "--no-progress"}, u));
-    assertThat(start.code()).as(start.err()).isZero();
-    try (Connection o = pair.oldServer().connect(db)) {
-      String id = dev.cutover.driver.internal.control.Coordination.begin(o, "beat-pair", "fence-1",
-          dev.cutover.flags.Target.OLD, dev.cutover.flags.Target.NEW);
-      assertThat(dev.cutover.driver.internal.control.Coordination.tryLead(o, "beat-pair", id)).isTrue();
-      dev.cutover.driver.internal.control.Fence.raise(o, "beat-pair", id, "test", java.time.Duration.ofSeconds(5));
-    }
-    Run reverse = run(with(new String[] {"reverse", "--accept-missing-writes"}, u));
-    assertThat(reverse.code()).as(reverse.out() + reverse.err()).isZero();
+    String[] u = servingNewWithTheWayBackArmed(pair, db, "beat-pair");
 
     Run status = run(with(new String[] {"status", "--watch", "--count", "3", "--interval", "500ms", "--heartbeat-interval", "100ms"}, u));
     assertThat(status.code()).as(status.err()).isZero();
@@ -501,21 +487,7 @@ class CliTest {
   @Test
   void status_wayBacksSubscriptionDroppedByHand_saysItIsMissingNotDisabled(PostgresPair pair) throws Exception {
     String db = "cli_way_back_dropped";
-    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
-      s.createDatabase(db);
-      sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
-    }
-    String[] u = urls(pair, db);
-    Run start = run(with(new String[] {"start", "--capture", "logical", "--no-progress"}, u));
-    assertThat(start.code()).as(start.err()).isZero();
-    try (Connection o = pair.oldServer().connect(db)) {
-      String id = dev.cutover.driver.internal.control.Coordination.begin(o, "dropped-pair", "fence-1",
-          dev.cutover.flags.Target.OLD, dev.cutover.flags.Target.NEW);
-      assertThat(dev.cutover.driver.internal.control.Coordination.tryLead(o, "dropped-pair", id)).isTrue();
-      dev.cutover.driver.internal.control.Fence.raise(o, "dropped-pair", id, "test", java.time.Duration.ofSeconds(5));
-    }
-    Run reverse = run(with(new String[] {"reverse", "--accept-missing-writes"}, u));
-    assertThat(reverse.code()).as(reverse.out() + reverse.err()).isZero();
+    String[] u = servingNewWithTheWayBackArmed(pair, db, "dropped-pair");
     String sub = "cutover_rev_" + db;
     sql(pair.oldServer(), db, "ALTER SUBSCRIPTION " + sub + " DISABLE; ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE);"
         + " DROP SUBSCRIPTION " + sub);
@@ -542,21 +514,7 @@ class CliTest {
   @Test
   void cleanup_newUrlOfAnotherDatabaseWhileServingFromNew_refusedNothingRemoved(PostgresPair pair) throws Exception {
     String db = "cli_cleanup_pair";
-    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
-      s.createDatabase(db);
-      sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
-    }
-    String[] u = urls(pair, db);
-    Run start = run(with(new String[] {"start", "--capture", "logical", "--no-progress"}, u));
-    assertThat(start.code()).as(start.err()).isZero();
-    try (Connection o = pair.oldServer().connect(db)) {
-      String id = dev.cutover.driver.internal.control.Coordination.begin(o, "cleanup-pair", "fence-1",
-          dev.cutover.flags.Target.OLD, dev.cutover.flags.Target.NEW);
-      assertThat(dev.cutover.driver.internal.control.Coordination.tryLead(o, "cleanup-pair", id)).isTrue();
-      dev.cutover.driver.internal.control.Fence.raise(o, "cleanup-pair", id, "test", java.time.Duration.ofSeconds(5));
-    }
-    Run reverse = run(with(new String[] {"reverse", "--accept-missing-writes"}, u));
-    assertThat(reverse.code()).as(reverse.out() + reverse.err()).isZero();
+    String[] u = servingNewWithTheWayBackArmed(pair, db, "cleanup-pair");
     sql(pair.newServer(), db, "SELECT * FROM cutover.heartbeat('cleanup-pair', 'web-1', 'new', 'new', 'idle', 5000)");
     assertThat(run(with(new String[] {"cleanup"}, u)).code()).as("the instance heartbeats on new").isEqualTo(5);
 
@@ -634,6 +592,30 @@ class CliTest {
       assertThat(cleanup.code()).as(cleanup.out() + cleanup.err()).isZero();
       assertThat(cleanup.out()).contains("old: removed schema cutover").contains("new: removed schema cutover");
     }
+  }
+
+  /**
+   * Database {@code db} on both servers with one table, started (logical), old fenced by a switch of
+   * {@code service} as a driver's leader raises it, and the way back armed without a prepared slot:
+   * the state after a switch to new. Returns the command line's URLs.
+   */
+  private static String[] servingNewWithTheWayBackArmed(PostgresPair pair, String db, String service) throws Exception {
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
+    }
+    String[] u = urls(pair, db);
+    Run start = run(with(new String[] {"start", "--capture", "logical", "--no-progress"}, u));
+    assertThat(start.code()).as(start.err()).isZero();
+    try (Connection o = pair.oldServer().connect(db)) {
+      String id = dev.cutover.driver.internal.control.Coordination.begin(o, service, "fence-1",
+          dev.cutover.flags.Target.OLD, dev.cutover.flags.Target.NEW);
+      assertThat(dev.cutover.driver.internal.control.Coordination.tryLead(o, service, id)).isTrue();
+      dev.cutover.driver.internal.control.Fence.raise(o, service, id, "test", java.time.Duration.ofSeconds(5));
+    }
+    Run reverse = run(with(new String[] {"reverse", "--accept-missing-writes"}, u));
+    assertThat(reverse.code()).as(reverse.out() + reverse.err()).isZero();
+    return u;
   }
 
   /**

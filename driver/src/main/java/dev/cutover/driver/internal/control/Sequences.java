@@ -120,27 +120,11 @@ public final class Sequences {
       schemas.add(s.schema());
       names.add(s.name());
     }
-    List<String> out = new ArrayList<>();
-    if (schemas.isEmpty()) {
-      return out;
-    }
-    try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.format('%I.%I', v.sch, v.seq)"
-        + " FROM unnest(?::text[], ?::text[]) AS v(sch, seq)" // the two-array form is syntax of FROM, never schema-qualified
-        + " JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) v.sch"
+    return onTarget(target, schemas, names, " JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) v.sch"
         + " JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid AND c.relname OPERATOR(pg_catalog.=) v.seq"
         + " AND c.relkind OPERATOR(pg_catalog.=) 'S'"
         // CASE: the planner may test a pg_class row before its relkind, and the function fails on other relations
-        + " WHERE CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S' THEN NOT pg_catalog.has_sequence_privilege(c.oid, 'UPDATE') END"
-        + " ORDER BY 1")) {
-      ps.setArray(1, target.createArrayOf("text", schemas.toArray()));
-      ps.setArray(2, target.createArrayOf("text", names.toArray()));
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(rs.getString(1));
-        }
-      }
-    }
-    return out;
+        + " WHERE CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'S' THEN NOT pg_catalog.has_sequence_privilege(c.oid, 'UPDATE') END");
   }
 
   /**
@@ -170,16 +154,24 @@ public final class Sequences {
         names.add(rs.getString(2));
       }
     }
+    return onTarget(target, schemas, names, " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_class c"
+        + " ON c.relnamespace OPERATOR(pg_catalog.=) n.oid WHERE n.nspname OPERATOR(pg_catalog.=) v.sch"
+        + " AND c.relname OPERATOR(pg_catalog.=) v.seq AND c.relkind OPERATOR(pg_catalog.=) 'S')");
+  }
+
+  /**
+   * The source's sequences ({@code schemas} and {@code names}, pairwise) that {@code condition}
+   * (joins and a WHERE over {@code v(sch, seq)}) keeps on {@code target}, as {@code schema.name}.
+   */
+  private static List<String> onTarget(Connection target, List<String> schemas, List<String> names, String condition)
+      throws SQLException {
     List<String> out = new ArrayList<>();
     if (schemas.isEmpty()) {
       return out;
     }
     try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.format('%I.%I', v.sch, v.seq)"
         + " FROM unnest(?::text[], ?::text[]) AS v(sch, seq)" // the two-array form is syntax of FROM, never schema-qualified
-        + " WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_class c"
-        + " ON c.relnamespace OPERATOR(pg_catalog.=) n.oid WHERE n.nspname OPERATOR(pg_catalog.=) v.sch"
-        + " AND c.relname OPERATOR(pg_catalog.=) v.seq AND c.relkind OPERATOR(pg_catalog.=) 'S')"
-        + " ORDER BY 1")) {
+        + condition + " ORDER BY 1")) {
       ps.setArray(1, target.createArrayOf("text", schemas.toArray()));
       ps.setArray(2, target.createArrayOf("text", names.toArray()));
       try (ResultSet rs = ps.executeQuery()) {
