@@ -155,6 +155,83 @@ class TargetIdentityTest {
   }
 
   /**
+   * The claim belongs to one switch. Before, the first instance's claim was kept for every later
+   * switch of the service (begin_switch reused the service's row without clearing it): b, whose
+   * {@code cutover.new.url} names the second database, claimed first; a (right) was refused, as it
+   * should; b left; and a, alone and right, was refused at every retry for good, told that its own
+   * cutover.new.url was not the database the switch moves to (b's). Now a new switch starts with no
+   * claim, and a's switch completes.
+   */
+  @Test
+  void switch_wrongTargetClaimedFirstAndLeft_rightInstanceAloneCompletesTheNextSwitch(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    String second = secondTarget(db);
+    String aKey = db.flagKey + "-a";
+    ManualFlag.named(aKey).set(Target.OLD);
+    String aUrl = db.url("cutover.instance=a", "cutover.drain.timeout=2s", "cutover.switch.retry-interval=1s")
+        .replace("cutover.flag.key=" + db.flagKey + "&", "cutover.flag.key=" + aKey + "&");
+    String bUrl = db.urlWithNew(pair.newServer().jdbcUrl(second), "cutover.instance=b", "cutover.drain.timeout=2s",
+        "cutover.switch.retry-interval=1s");
+    try (Connection a = DrainTest.connect(aUrl)) {
+      try (SwitchEvents events = new SwitchEvents(db.database); Connection b = DrainTest.connect(bUrl)) {
+        DrainTest.insert(a, "a before");
+        DrainTest.insert(b, "b before");
+        await().atMost(Duration.ofSeconds(20)).until(() -> liveOn(db.oldDirect(), "old") == 2);
+
+        // Only b's flag asks: b begins the switch and claims its own (wrong) target; a joins
+        // through its heartbeat, finds another target recorded and is not ready.
+        db.flip(Target.NEW);
+        SwitchEvent refused = events.next();
+        assertThat(refused.outcome()).as(refused.summary()).isEqualTo(Outcome.ABORTED);
+        assertThat(refused.reason()).as(refused.summary()).contains("cutover.new.url is not the database switch");
+        assertThat(recordedTarget(db)).as("the claim of b's switch").contains("database " + second + " (oid");
+
+        db.flip(Target.OLD);
+        await().atMost(Duration.ofSeconds(30)).until(() -> settled(db, "a"));
+      }
+      java.util.Properties user = new java.util.Properties();
+      user.setProperty("user", "postgres");
+      CutoverDriver.closeIfUnused(bUrl, user);
+      await().atMost(Duration.ofSeconds(20)).until(() -> liveOn(db.oldDirect(), "old") == 1);
+
+      try (SwitchEvents events = new SwitchEvents(db.database)) {
+        ManualFlag.named(aKey).set(Target.NEW);
+        SwitchEvent e = events.next();
+        assertThat(e.instance()).startsWith("a");
+        assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED);
+      }
+      DrainTest.insert(a, "a on new");
+      assertThat(DrainTest.sideOf(a)).isEqualTo(pair.newServer().port());
+      assertThat(recordedTarget(db)).as("the claim of a's switch").contains("database " + db.database + " (oid");
+    } finally {
+      ManualFlag.named(aKey).set(Target.OLD);
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+      dropSecondTarget(db, second);
+    }
+  }
+
+  /** The target the service's last switch records on old ({@code cutover.switch.target_identity}). */
+  private static String recordedTarget(Replicated db) throws SQLException {
+    try (Connection o = db.oldDirect(); Statement s = o.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT target_identity FROM cutover.switch WHERE service = '" + db.database + "'")) {
+      return rs.next() ? rs.getString(1) : null;
+    }
+  }
+
+  /** Whether no switch of the service drains on old and {@code instance} beats there idle. */
+  private static boolean settled(Replicated db, String instance) throws SQLException {
+    try (Connection o = db.oldDirect(); Statement s = o.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT NOT EXISTS (SELECT 1 FROM cutover.switch WHERE service = '" + db.database + "' AND state = 'draining')"
+            + " AND EXISTS (SELECT 1 FROM cutover.instance WHERE service = '" + db.database + "' AND instance LIKE '"
+            + instance + "#%' AND phase = 'idle' AND heartbeat_at > clock_timestamp() - interval '2 seconds')")) {
+      rs.next();
+      return rs.getBoolean(1);
+    }
+  }
+
+  /**
    * A second database on new's server with the same schema, the control schema and a subscription
    * of its own to old's publication: one source replicating to two targets.
    */

@@ -521,7 +521,10 @@ public final class ControlSql {
         END $$""".formatted(DEFINER, THIS_DATABASE));
     // The target a switch moves to: the first instance to claim it while the switch drains (before
     // any gate closes) records its own target's identity; every later claim, and a NULL one (a
-    // look), returns what is recorded, so that an instance whose target differs refuses.
+    // look), returns what is recorded, so that an instance whose target differs refuses. The record
+    // belongs to the switch whose id it is read with: begin_switch and refuse_switch clear it when
+    // they reuse the service's row for another switch, so a claim made for an earlier switch (by an
+    // instance since corrected or gone) never refuses a later one.
     f.add("""
         CREATE OR REPLACE FUNCTION cutover.claim_target(p_service text, p_switch text, p_identity text) RETURNS text
           LANGUAGE plpgsql%s AS $$
@@ -708,7 +711,7 @@ public final class ControlSql {
             VALUES (p_service, p_id, p_source, p_target, 'draining', clock_timestamp())
             ON CONFLICT (service) DO UPDATE SET id = EXCLUDED.id, source = EXCLUDED.source, target = EXCLUDED.target,
               state = 'draining', marker = NULL, reason = NULL, fence_epoch = NULL, abort_requested = NULL, leader = NULL,
-              began_at = EXCLUDED.began_at, updated_at = clock_timestamp();
+              began_at = EXCLUDED.began_at, target_identity = NULL, updated_at = clock_timestamp();
           RETURN p_id;
         END $$""".formatted(DEFINER, BEGIN_LOCK));
     // A switch refused before it began (its checks or its probe), recorded as the service's last
@@ -728,7 +731,7 @@ public final class ControlSql {
             VALUES (p_service, p_id, p_source, p_target, 'aborted', left(p_reason, 4000), clock_timestamp())
             ON CONFLICT (service) DO UPDATE SET id = EXCLUDED.id, source = EXCLUDED.source, target = EXCLUDED.target,
               state = 'aborted', marker = NULL, reason = EXCLUDED.reason, fence_epoch = NULL, abort_requested = NULL,
-              leader = NULL, began_at = EXCLUDED.began_at, updated_at = clock_timestamp();
+              leader = NULL, began_at = EXCLUDED.began_at, target_identity = NULL, updated_at = clock_timestamp();
           RETURN true;
         END $$""".formatted(DEFINER, BEGIN_LOCK));
     // What carries replication into this database, as the replicator armed it, for the remedy of a
