@@ -44,4 +44,33 @@ class SameDatabaseTest {
       assertThat(rs.getLong(1)).isEqualTo(2);
     }
   }
+
+  /**
+   * An instance whose new URL reaches old, started beside one serving old, is not taken for a
+   * swapped URL pair (its peer serving old beats in what it calls new): it starts on old, and its
+   * switches are refused as above.
+   */
+  @Test
+  void start_newUrlReachesTheOldDatabaseBesideAnInstanceServingOld_startsOnOld(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    String sameAsOld = "jdbc:postgresql://127.0.0.1:" + pair.oldServer().port() + "/" + db.database;
+    try (Connection a = DrainTest.connect(db.url("cutover.instance=a"))) {
+      DrainTest.insert(a, "a");
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> {
+        try (Connection o = db.oldDirect(); Statement s = o.createStatement(); ResultSet rs = s.executeQuery(
+            "SELECT count(*) FROM cutover.instance WHERE serving = 'old'")) {
+          rs.next();
+          return rs.getLong(1) == 1;
+        }
+      });
+      try (Connection b = DrainTest.connect(db.urlVia(pair.oldServer().jdbcUrl(db.database), sameAsOld,
+          "cutover.instance=b"))) {
+        DrainTest.insert(b, "b");
+        assertThat(DrainTest.sideOf(b)).isEqualTo(pair.oldServer().port());
+      }
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
 }
+

@@ -155,6 +155,96 @@ class TargetIdentityTest {
   }
 
   /**
+   * Before any switch, an instance starts with its URL at new and {@code cutover.new.url} at old
+   * while a serves old. Before, nothing serves new yet, so the only sign 3e373e0 read (live
+   * instances serving new heartbeat in this router's old) was absent, and c started silently on new,
+   * the replication target, as if it were old (v1 NEW-2, r20/exp10: acknowledged writes only on new,
+   * forward replication later broken by duplicate keys), whatever its flag. Now the mirror sign
+   * refuses it: live instances serving old heartbeat in its new database.
+   */
+  @Test
+  void start_urlAndNewUrlSwappedBeforeAnySwitch_refusedWhateverTheFlag(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Connection a = DrainTest.connect(db.url("cutover.instance=a"))) {
+      DrainTest.insert(a, "on old");
+      await().atMost(Duration.ofSeconds(20)).until(() -> liveOn(db.oldDirect(), "old") == 1);
+
+      for (Target flag : new Target[] {Target.OLD, Target.NEW}) {
+        String key = db.flagKey + "-swapped-" + flag.value();
+        ManualFlag.named(key).set(flag);
+        String swapped = db.urlVia(pair.newServer().jdbcUrl(db.database), pair.oldServer().jdbcUrl(db.database),
+            "cutover.instance=c" + flag.value()).replace("cutover.flag.key=" + db.flagKey + "&", "cutover.flag.key=" + key + "&");
+        SQLException refused = catchThrowableOfType(SQLException.class, () -> {
+          try (Connection c = DrainTest.connect(swapped)) {
+            DrainTest.insert(c, "written by a swapped instance");
+          }
+        });
+
+        assertThat((Object) refused).as("an instance with swapped URLs before any switch, its flag at %s", flag)
+            .isNotNull();
+        assertThat(refused.getSQLState()).isEqualTo("08004");
+        assertThat(refused.getMessage()).as("flag at %s", flag).contains("live instance(s) a#")
+            .contains("serving old heartbeat in this instance's new database")
+            .contains("the URL and cutover.new.url look swapped");
+      }
+      for (Connection c : new Connection[] {db.oldDirect(), db.newDirect()}) {
+        try (c; Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+            "SELECT count(*) FROM note WHERE body = 'written by a swapped instance'")) {
+          rs.next();
+          assertThat(rs.getLong(1)).as("rows of the swapped instance").isZero();
+        }
+      }
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * The legitimate cases next to a swap: after a completed switch with the way back armed (old is
+   * then a replication target, of new), a correctly configured instance starts with its flag at
+   * new and serves new; after the flip back, one started with its flag at old serves old. Neither
+   * finds an instance serving the other side heartbeat in the database it calls old or new.
+   */
+  @Test
+  void start_correctUrlsAfterASwitchAndAfterTheFlipBack_starts(PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    db.prepareReverse();
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection a = DrainTest.connect(db.url("cutover.instance=a"))) {
+      db.flip(Target.NEW);
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      db.armReverse();
+      DrainTest.insert(a, "a on new");
+      await().atMost(Duration.ofSeconds(20)).until(() -> liveOn(db.newDirect(), "new") == 1);
+
+      try (Connection d = DrainTest.connect(db.url("cutover.instance=d"))) {
+        DrainTest.insert(d, "d on new");
+        assertThat(DrainTest.sideOf(d)).isEqualTo(pair.newServer().port());
+        await().atMost(Duration.ofSeconds(20)).until(() -> liveOn(db.newDirect(), "new") == 2);
+
+        db.flip(Target.OLD);
+        Map<String, SwitchEvent> back = new HashMap<>();
+        while (back.size() < 2) {
+          SwitchEvent e = events.next();
+          back.putIfAbsent(e.instance().substring(0, 1), e);
+        }
+        for (SwitchEvent e : back.values()) {
+          assertThat(e.outcome()).as(e.summary()).isEqualTo(Outcome.COMPLETED);
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> liveOn(db.oldDirect(), "old") == 2);
+
+        try (Connection e = DrainTest.connect(db.url("cutover.instance=e"))) {
+          DrainTest.insert(e, "e on old");
+          assertThat(DrainTest.sideOf(e)).isEqualTo(pair.oldServer().port());
+        }
+      }
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
    * The claim belongs to one switch. Before, the first instance's claim was kept for every later
    * switch of the service (begin_switch reused the service's row without clearing it): b, whose
    * {@code cutover.new.url} names the second database, claimed first; a (right) was refused, as it

@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.switching;
 
+import dev.cutover.driver.control.SameDatabase;
 import dev.cutover.driver.control.SwitchState;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
@@ -61,7 +62,10 @@ record Startup(Target serving, boolean control, List<String> pending) {
       String oldControl = o == null ? null : SwitchCheck.controlProblem(o, Target.OLD);
       String newControl = n == null ? null : SwitchCheck.controlProblem(n, Target.NEW);
       if (o != null && oldControl == null) {
-        refuseIfSwapped(o, router, pending);
+        refuseIfSwapped(o, Target.OLD, n, router);
+      }
+      if (n != null && newControl == null) {
+        refuseIfSwapped(n, Target.NEW, o, router);
       }
       Target serving;
       if (flagged != Target.NEW) {
@@ -186,32 +190,71 @@ record Startup(Target serving, boolean control, List<String> pending) {
   }
 
   /**
-   * Refuses to start when live instances of the service that serve new heartbeat in this router's
-   * old database: an instance beats only in the database it serves, so this router's old is their
-   * new, and its URL and {@code cutover.new.url} are swapped (or theirs are). Checked whatever the
-   * flag says: with the flag at old this router would serve the database the service serves, beat
-   * there as serving old, and hold every later switch of the service at its gate until it timed out
-   * (its peers wait for it to drain, and it never joins their switch); with the flag at new it would
-   * be refused as if old had come back from a standby, which is a different fault with a different
-   * remedy. A control schema that cannot answer is left to the checks after it (reported there).
+   * Refuses to start when live instances of the service that serve the other side heartbeat in this
+   * router's database for {@code side} ({@code c}): an instance beats only in the database it
+   * serves, so this router's {@code side} is their other one, and its URL and {@code
+   * cutover.new.url} are swapped (or theirs are). Two mirror signs, each checked whatever the flag
+   * says:
    *
-   * @throws SQLException 08004 naming the instances, this router's old database and the remedy
+   * <ul>
+   *   <li>instances serving new beat in this router's old (after a switch): with the flag at old this
+   *       router would serve the database the service serves, beat there as serving old, and hold
+   *       every later switch of the service at its gate until it timed out; with the flag at new it
+   *       would be refused as if old had come back from a standby, a different fault with a different
+   *       remedy;
+   *   <li>instances serving old beat in this router's new (before a switch, or after a flip back):
+   *       this router would serve, as its old, the database the service replicates into, and its
+   *       writes there would never reach the database the service serves, then break replication
+   *       into it (duplicate keys).
+   * </ul>
+   *
+   * A correctly configured instance never meets either: after a switch and {@code reverse} its old
+   * is a replication target, but the instances serving new beat in new. Nor does one whose two URLs
+   * reach the same database (its peers serving old beat in its "new"): every switch refuses that,
+   * naming the setting, while old keeps serving. A control schema that cannot answer is left to the
+   * checks after it (reported there).
+   *
+   * @throws SQLException 08004 naming the instances, this router's database and the remedy
    */
-  private static void refuseIfSwapped(Connection o, Router router, List<String> pending) throws SQLException {
+  private static void refuseIfSwapped(Connection c, Target side, Connection otherSide, Router router)
+      throws SQLException {
+    Target other = side == Target.OLD ? Target.NEW : Target.OLD;
     List<String> peers;
     try {
-      peers = Lineage.liveServing(o, router.service(), Target.NEW.value(), router.member(), Heartbeat.INSTANCE_TTL);
+      peers = Lineage.liveServing(c, router.service(), other.value(), router.member(), Heartbeat.INSTANCE_TTL);
     } catch (SQLException e) {
-      LOG.debug("cutover {}: could not read the instances heartbeating in the old database: {}", router.service(),
-          e.getMessage());
+      LOG.debug("cutover {}: could not read the instances heartbeating in the {} database: {}", router.service(),
+          side.value(), e.getMessage());
       return;
     }
-    if (!peers.isEmpty()) {
+    if (!peers.isEmpty() && !sameDatabase(c, otherSide)) {
+      String instead = side == Target.OLD
+          ? "serve the database the service serves as if it were old"
+          : "serve, as if it were old, the database the service replicates into, where writes never reach the database"
+              + " the service serves";
       throw new SQLException("cutover " + router.service() + ": live instance(s) " + String.join(", ", peers) + " of "
-          + router.service() + " serving new heartbeat in this instance's " + router.endpoint(Target.OLD) + ": the URL"
-          + " and cutover.new.url look swapped (here or on those instances), since an instance beats only in the"
-          + " database it serves; refusing to connect rather than serve the database the service serves as if it were"
-          + " old: give this instance the same jdbc:cutover: URL (old) and cutover.new.url (new) as the others", "08004");
+          + router.service() + " serving " + other.value() + " heartbeat in this instance's " + router.endpoint(side)
+          + ": the URL and cutover.new.url look swapped (here or on those instances), since an instance beats only in"
+          + " the database it serves; refusing to connect rather than " + instead + ": give this instance the same"
+          + " jdbc:cutover: URL (old) and cutover.new.url (new) as the others", "08004");
+    }
+  }
+
+  /**
+   * Whether {@code a} and {@code b} reach one database: by {@code cutover.database_identity()} where
+   * both say, else by an advisory lock ({@link SameDatabase}); {@code false} when {@code b} is
+   * missing or either cannot answer.
+   */
+  private static boolean sameDatabase(Connection a, Connection b) {
+    if (b == null) {
+      return false;
+    }
+    try {
+      Optional<String> ia = Coordination.databaseIdentity(a);
+      Optional<String> ib = ia.isEmpty() ? Optional.empty() : Coordination.databaseIdentity(b);
+      return ia.isPresent() && ib.isPresent() ? ia.get().equals(ib.get()) : SameDatabase.of(a, b);
+    } catch (SQLException e) {
+      return false;
     }
   }
 
