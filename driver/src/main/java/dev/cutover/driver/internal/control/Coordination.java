@@ -25,7 +25,7 @@ public final class Coordination {
   static final String READY = "ready:";
   /** SQLSTATE of a lock wait that outlived {@code lock_timeout}. */
   private static final String LOCK_NOT_AVAILABLE = "55P03";
-  private static final String UNDEFINED_FUNCTION = "42883";
+  static final String UNDEFINED_FUNCTION = "42883";
 
   private Coordination() {}
 
@@ -371,14 +371,7 @@ public final class Coordination {
    * schema predates the function or its installer may not read {@code pg_control_system()}.
    */
   public static Optional<String> databaseIdentity(Connection c) throws SQLException {
-    try {
-      return Optional.ofNullable(string(c, "SELECT cutover.database_identity()"));
-    } catch (SQLException e) {
-      if (UNDEFINED_FUNCTION.equals(e.getSQLState())) {
-        return Optional.empty();
-      }
-      throw e;
-    }
+    return stringIfDefined(c, "SELECT cutover.database_identity()");
   }
 
   /**
@@ -390,8 +383,13 @@ public final class Coordination {
    */
   public static Optional<String> claimTarget(Connection c, String service, String switchId, String identity)
       throws SQLException {
+    return stringIfDefined(c, "SELECT cutover.claim_target(?, ?, ?)", service, switchId, identity);
+  }
+
+  /** {@link #string}, empty when it is NULL or the function it calls is missing (a control schema from before it). */
+  private static Optional<String> stringIfDefined(Connection c, String sql, String... args) throws SQLException {
     try {
-      return Optional.ofNullable(string(c, "SELECT cutover.claim_target(?, ?, ?)", service, switchId, identity));
+      return Optional.ofNullable(string(c, sql, args));
     } catch (SQLException e) {
       if (UNDEFINED_FUNCTION.equals(e.getSQLState())) {
         return Optional.empty();
@@ -467,7 +465,7 @@ public final class Coordination {
     }
   }
 
-  private static boolean bool(Connection c, String sql, String... args) throws SQLException {
+  static boolean bool(Connection c, String sql, String... args) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(sql)) {
       bind(ps, args);
       try (ResultSet rs = ps.executeQuery()) {

@@ -72,13 +72,7 @@ public final class Lineage {
 
   /** Whether a session holds the leader lock of {@code service}'s current switch on {@code c}. */
   public static boolean led(Connection c, String service) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT cutover.switch_leader_pid(?) IS NOT NULL")) {
-      ps.setString(1, service);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getBoolean(1);
-      }
-    }
+    return Coordination.bool(c, "SELECT cutover.switch_leader_pid(?) IS NOT NULL", service);
   }
 
   private static List<String[]> recent(Connection c, String service) throws SQLException {
@@ -91,7 +85,7 @@ public final class Lineage {
         }
       }
     } catch (SQLException e) {
-      if ("42883".equals(e.getSQLState())) {
+      if (Coordination.UNDEFINED_FUNCTION.equals(e.getSQLState())) {
         return List.of(); // an install from before the function: nothing to tell
       }
       throw e;

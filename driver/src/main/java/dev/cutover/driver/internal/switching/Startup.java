@@ -241,18 +241,12 @@ record Startup(Target serving, boolean control, List<String> pending) {
   }
 
   /**
-   * Whether {@code a} and {@code b} reach one database: by {@code cutover.database_identity()} where
-   * both say, else by an advisory lock ({@link SameDatabase}); {@code false} when {@code b} is
-   * missing or either cannot answer.
+   * Whether {@code a} and {@code b} reach one database ({@link SameDatabase}, as the switch's own
+   * check asks); {@code false} when {@code b} is missing or either cannot answer.
    */
   private static boolean sameDatabase(Connection a, Connection b) {
-    if (b == null) {
-      return false;
-    }
     try {
-      Optional<String> ia = Coordination.databaseIdentity(a);
-      Optional<String> ib = ia.isEmpty() ? Optional.empty() : Coordination.databaseIdentity(b);
-      return ia.isPresent() && ib.isPresent() ? ia.get().equals(ib.get()) : SameDatabase.of(a, b);
+      return b != null && SameDatabase.of(a, b);
     } catch (SQLException e) {
       return false;
     }
