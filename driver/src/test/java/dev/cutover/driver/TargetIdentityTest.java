@@ -131,21 +131,8 @@ class TargetIdentityTest {
       long onNew = FailoverTest.count(db.newDirect());
 
       for (Target flag : new Target[] {Target.NEW, Target.OLD}) {
-        String key = db.flagKey + "-swapped-" + flag.value();
-        ManualFlag.named(key).set(flag);
-        String swapped = db.urlVia(pair.newServer().jdbcUrl(db.database), pair.oldServer().jdbcUrl(db.database),
-            "cutover.instance=c" + flag.value()).replace("cutover.flag.key=" + db.flagKey + "&", "cutover.flag.key=" + key + "&");
-        SQLException refused = catchThrowableOfType(SQLException.class, () -> {
-          try (Connection c = DrainTest.connect(swapped)) {
-            DrainTest.insert(c, "written by a swapped instance");
-          }
-        });
-
-        assertThat((Object) refused).as("an instance with swapped URLs, its flag at %s", flag).isNotNull();
-        assertThat(refused.getSQLState()).isEqualTo("08004");
-        assertThat(refused.getMessage()).as("flag at %s", flag).contains("live instance(s) a#")
-            .contains("serving new heartbeat in this instance's old database")
-            .contains("the URL and cutover.new.url look swapped").doesNotContain("came back from a standby");
+        assertThat(refusedSwapped(pair, db, flag)).contains("serving new heartbeat in this instance's old database")
+            .doesNotContain("came back from a standby");
       }
       assertThat(FailoverTest.count(db.newDirect())).as("rows on new").isEqualTo(onNew);
     } finally {
@@ -170,22 +157,7 @@ class TargetIdentityTest {
       await().atMost(Duration.ofSeconds(20)).until(() -> liveOn(db.oldDirect(), "old") == 1);
 
       for (Target flag : new Target[] {Target.OLD, Target.NEW}) {
-        String key = db.flagKey + "-swapped-" + flag.value();
-        ManualFlag.named(key).set(flag);
-        String swapped = db.urlVia(pair.newServer().jdbcUrl(db.database), pair.oldServer().jdbcUrl(db.database),
-            "cutover.instance=c" + flag.value()).replace("cutover.flag.key=" + db.flagKey + "&", "cutover.flag.key=" + key + "&");
-        SQLException refused = catchThrowableOfType(SQLException.class, () -> {
-          try (Connection c = DrainTest.connect(swapped)) {
-            DrainTest.insert(c, "written by a swapped instance");
-          }
-        });
-
-        assertThat((Object) refused).as("an instance with swapped URLs before any switch, its flag at %s", flag)
-            .isNotNull();
-        assertThat(refused.getSQLState()).isEqualTo("08004");
-        assertThat(refused.getMessage()).as("flag at %s", flag).contains("live instance(s) a#")
-            .contains("serving old heartbeat in this instance's new database")
-            .contains("the URL and cutover.new.url look swapped");
+        assertThat(refusedSwapped(pair, db, flag)).contains("serving old heartbeat in this instance's new database");
       }
       for (Connection c : new Connection[] {db.oldDirect(), db.newDirect()}) {
         try (c; Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
@@ -353,5 +325,27 @@ class TargetIdentityTest {
       rs.next();
       return rs.getLong(1);
     }
+  }
+
+  /**
+   * Starts instance c with its URL at new and {@code cutover.new.url} at old, its own flag at {@code
+   * flag}, and has it insert a note: it must be refused with 08004 naming instance a and saying the
+   * URLs look swapped. Returns the message.
+   */
+  private static String refusedSwapped(PostgresPair pair, Replicated db, Target flag) {
+    String key = db.flagKey + "-swapped-" + flag.value();
+    ManualFlag.named(key).set(flag);
+    String swapped = db.urlVia(pair.newServer().jdbcUrl(db.database), pair.oldServer().jdbcUrl(db.database),
+        "cutover.instance=c" + flag.value()).replace("cutover.flag.key=" + db.flagKey + "&", "cutover.flag.key=" + key + "&");
+    SQLException refused = catchThrowableOfType(SQLException.class, () -> {
+      try (Connection c = DrainTest.connect(swapped)) {
+        DrainTest.insert(c, "written by a swapped instance");
+      }
+    });
+    assertThat((Object) refused).as("an instance with swapped URLs, its flag at %s", flag).isNotNull();
+    assertThat(refused.getSQLState()).isEqualTo("08004");
+    assertThat(refused.getMessage()).as("flag at %s", flag).contains("live instance(s) a#")
+        .contains("the URL and cutover.new.url look swapped");
+    return refused.getMessage();
   }
 }
