@@ -99,7 +99,7 @@ class ObjectKindsTest {
     assertThat(verify.tables()).extracting(VerifyReport.TableResult::table)
         .contains("public.nocols", "public.gen_only", "public.keyless", "public.item");
     assertThat(verify.tables()).allSatisfy(t -> assertThat(t.differenceCount()).as(t.table()).isZero());
-    assertThat(ReplicationFlowTest.table(verify, "public.nocols").sourceRows()).isEqualTo(5);
+    assertThat(StartAndVerifyTest.table(verify, "public.nocols").sourceRows()).isEqualTo(5);
     assertThat(verify.notReplicated()).singleElement().satisfies(t -> {
       assertThat(t.table()).isEqualTo("public.scratch");
       assertThat(t.differenceCount()).isOne();
@@ -151,7 +151,7 @@ class ObjectKindsTest {
     VerifyReport report = r.verify(Verifier.Options.defaults());
 
     for (String table : List.of("public.amounts", "public.doc")) {
-      assertThat(ReplicationFlowTest.table(report, table).differences()).as("%s: %s", table, report)
+      assertThat(StartAndVerifyTest.table(report, table).differences()).as("%s: %s", table, report)
           .containsExactly(new VerifyReport.Difference("id=1", "different"));
     }
   }

@@ -125,7 +125,7 @@ class ResumeTest {
         String sql = "SELECT count(*) || '/' || count(DISTINCT id) || '/' || sum(grp) FROM t" + t;
         assertThat(AppDatabase.strings(n, sql)).as("t" + t).isEqualTo(AppDatabase.strings(o, sql));
       }
-      assertThat(ReplicationFlowTest.indexDefinitions(n)).isEqualTo(ReplicationFlowTest.indexDefinitions(o));
+      assertThat(StartAndVerifyTest.indexDefinitions(n)).isEqualTo(StartAndVerifyTest.indexDefinitions(o));
     }
     VerifyReport verify = r.verify(Verifier.Options.defaults());
     assertThat(verify.differences()).as("%s", verify.tables()).isZero();
