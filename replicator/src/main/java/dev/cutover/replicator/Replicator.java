@@ -258,7 +258,7 @@ public final class Replicator {
    * ({@code cutover-replicator apply}); a direction armed later (reverse) is picked up.
    */
   public ApplyProcess apply(Applier.Options options) throws Exception {
-    return translate(() -> ApplyProcess.start(old, nw, options));
+    return translate(() -> ApplyProcess.start(old, nw, names, options));
   }
 
   /** Both directions' state, lag and problems, each statement answered within {@link #READ_TIMEOUT}. */
@@ -365,6 +365,7 @@ public final class Replicator {
   /** {@link #awaitCaughtUp}'s work on its two connections. */
   private void catchUp(Connection o, Connection n, Duration timeout) throws SQLException, ReplicatorException {
     DistinctDatabases.require(o, n);
+    onePair(o, n, "catch-up");
     long deadline = Poll.deadline(timeout);
     Connection source;
     Connection target;
@@ -552,6 +553,7 @@ public final class Replicator {
       try (Connection o = old.connect(); Connection n = nw.connect()) {
         Sql.answerWithin(networkTimeout, o, n);
         DistinctDatabases.require(o, n);
+        onePair(o, n, "sequences");
         Connection source = from == Side.OLD ? o : n;
         Connection target = from == Side.OLD ? n : o;
         // as the switch does before its gate: a sequence the role may not read would be left behind without a word
@@ -690,6 +692,7 @@ public final class Replicator {
    */
   public void ddlDone(String id, Duration networkTimeout) throws Exception {
     watchedAndBounded(networkTimeout, "ddl-done --network-timeout", (o, n) -> {
+      onePair(o, n, "ddl-done");
       DdlCapture.requireLogged(o, n, id);
       registerTablesMadeByHand(o, n, id);
       for (Connection c : List.of(o, n)) {
@@ -792,6 +795,7 @@ public final class Replicator {
     String option = "refresh --network-timeout";
     return watchedAndBounded(networkTimeout, option, (o, n) -> {
       DistinctDatabases.require(o, n);
+      onePair(o, n, "refresh");
       return MaterializedViews.refreshAsOnOld(o, n, sql -> Sql.withoutReadLimit(n, () -> {
         Sql.execute(n, sql);
         return null;
@@ -812,12 +816,24 @@ public final class Replicator {
     String option = "adopt --network-timeout";
     return watchedAndBounded(networkTimeout, option, (o, n) -> {
       DistinctDatabases.require(o, n);
+      onePair(o, n, "adopt");
       List<Adopt.Result> out = new ArrayList<>();
       for (String table : tables) {
         out.add(from == Side.OLD ? Adopt.table(o, n, from, table, lockTimeout) : Adopt.table(n, o, from, table, lockTimeout));
       }
       return out;
     });
+  }
+
+  /**
+   * Refuses, before {@code command} reads or writes anything else, old and new given the wrong way
+   * round ({@link SwappedSides}) and two databases that are not this migration's two sides ({@link
+   * MigrationPair}, as {@code start} recorded them). Before, a command that writes on one side from
+   * the other (apply, adopt, sequences) went on with another migration's database (r25).
+   */
+  private void onePair(Connection o, Connection n, String command) throws SQLException, ReplicatorException {
+    SwappedSides.refuse(o, n, names, command);
+    MigrationPair.requireOnePair(o, n, names, command);
   }
 
   /** {@link #cleanup(Duration)}, each statement answered within {@link #READ_TIMEOUT}. */

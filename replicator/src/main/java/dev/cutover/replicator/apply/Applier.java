@@ -1,9 +1,12 @@
 package dev.cutover.replicator.apply;
 
 import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
+import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -107,6 +110,7 @@ public final class Applier implements AutoCloseable {
   }
 
   private final Way way;
+  private final Names names;
   private final Options options;
   private final Feed feed;
   private final Thread thread;
@@ -135,8 +139,9 @@ public final class Applier implements AutoCloseable {
   /** This applier's last session on the target ({@code pid} and {@code backend_start}), to end it if it outlived its connection. */
   private String[] lastTargetSession;
 
-  private Applier(Way way, Options options, Feed feed) {
+  private Applier(Way way, Names names, Options options, Feed feed) {
     this.way = way;
+    this.names = names;
     this.options = options;
     this.feed = feed;
     this.silenceMillis = options.networkTimeout().toMillis();
@@ -144,18 +149,37 @@ public final class Applier implements AutoCloseable {
     thread.setDaemon(true);
   }
 
-  /** Starts applying {@code way}'s trigger-captured changes on a new thread. */
+  /** Starts applying {@code way}'s trigger-captured changes on a new thread, for the migration labelled as old's database. */
   public static Applier start(Way way, Options options) {
-    return start(way, options, new TickFeed());
+    return start(way, defaultNames(way), options);
   }
 
-  /** Starts applying what a logical replication slot on {@code way}'s source decodes, on a new thread. */
+  /**
+   * Starts applying {@code way}'s trigger-captured changes on a new thread, for the migration
+   * {@code names} labels: each connection first checks that old and new are its two sides.
+   */
+  public static Applier start(Way way, Names names, Options options) {
+    return start(way, names, options, new TickFeed());
+  }
+
+  /** Starts applying what a logical replication slot on {@code way}'s source decodes, on a new thread (as {@link #start}). */
   public static Applier relay(Way way, Options options) {
-    return start(way, options, new SlotFeed());
+    return relay(way, defaultNames(way), options);
   }
 
-  private static Applier start(Way way, Options options, Feed feed) {
-    Applier a = new Applier(way, options, feed);
+  /** Starts applying what a logical replication slot on {@code way}'s source decodes, on a new thread, for {@code names}' migration. */
+  public static Applier relay(Way way, Names names, Options options) {
+    return start(way, names, options, new SlotFeed());
+  }
+
+  /** The label a replicator gives by default: old's database name. */
+  private static Names defaultNames(Way way) {
+    String db = (way.source().side() == Side.OLD ? way.source() : way.target()).database();
+    return Names.of(db == null || db.isEmpty() ? "app" : db);
+  }
+
+  private static Applier start(Way way, Names names, Options options, Feed feed) {
+    Applier a = new Applier(way, names, options, feed);
     a.thread.start();
     return a;
   }
@@ -290,6 +314,10 @@ public final class Applier implements AutoCloseable {
     source = way.source().connect();
     target = way.target().connectSimpleProtocol();
     Sql.answerWithin(Duration.ofMillis(silenceMillis), source, target);
+    // At every connection, not only at the start: a URL (a DNS name, a pooler's route) may lead elsewhere after a reconnect, and
+    // another migration's log applied here is lost to it (trimmed) while its changes overwrite this one's rows.
+    MigrationPair.requireOnePair(way.source().side() == Side.OLD ? source : target, way.source().side() == Side.OLD ? target : source,
+        names, "apply");
     endOwnOrphan(target);
     lastTargetSession = Sql.rows(target, "SELECT pid::text, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()").get(0);
     lock(target);

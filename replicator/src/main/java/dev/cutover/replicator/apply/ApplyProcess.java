@@ -5,7 +5,10 @@ import dev.cutover.common.Threads;
 import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
+import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.replication.MigrationPair;
+import dev.cutover.replicator.replication.SwappedSides;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.time.Duration;
@@ -33,24 +36,28 @@ public final class ApplyProcess implements AutoCloseable {
 
   private final Endpoint old;
   private final Endpoint nw;
+  private final Names names;
   private final Applier.Options options;
   private final Map<String, Applier> appliers = new LinkedHashMap<>();
   private final ScheduledExecutorService watcher;
 
-  private ApplyProcess(Endpoint old, Endpoint nw, Applier.Options options) {
+  private ApplyProcess(Endpoint old, Endpoint nw, Names names, Applier.Options options) {
     this.old = old;
     this.nw = nw;
+    this.names = names;
     this.options = options;
     this.watcher = Threads.scheduler("cutover-apply-watch");
   }
 
   /**
-   * Starts applying every armed direction.
+   * Starts applying every armed direction of the migration {@code names} labels.
    *
-   * @throws ReplicatorException {@link Failure#PRECONDITION} when no direction is armed
+   * @throws ReplicatorException {@link Failure#PRECONDITION} when no direction is armed, or old and
+   *     new as given are not that migration's two sides ({@link MigrationPair}), before anything is
+   *     written
    */
-  public static ApplyProcess start(Endpoint old, Endpoint nw, Applier.Options options) throws Exception {
-    ApplyProcess p = new ApplyProcess(old, nw, options);
+  public static ApplyProcess start(Endpoint old, Endpoint nw, Names names, Applier.Options options) throws Exception {
+    ApplyProcess p = new ApplyProcess(old, nw, names, options);
     if (p.startArmed(true) == 0) {
       p.close();
       throw new ReplicatorException(Failure.PRECONDITION, "neither trigger capture nor relayed replication is armed between old and new",
@@ -70,22 +77,25 @@ public final class ApplyProcess implements AutoCloseable {
 
   /**
    * Starts an applier for each armed direction that has none; returns how many run. The first look
-   * refuses one database under two names; later ones (every second) would only log it.
+   * refuses one database under two names, and two databases that are not one migration's sides
+   * (each applier checks the latter again at each connection); later ones (every second) would only log it.
    */
   private synchronized int startArmed(boolean first) throws Exception {
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       Sql.answerWithin(options.networkTimeout(), o, n);
       if (first) {
         DistinctDatabases.require(o, n);
+        SwappedSides.refuse(o, n, names, "apply");
+        MigrationPair.requireOnePair(o, n, names, "apply");
       }
       for (Way way : List.of(Way.forward(old, nw), Way.reverse(old, nw))) {
         if (appliers.containsKey(way.name())) {
           continue;
         }
         if (ApplyProgress.armed(way.targetOf(o, n), way.name())) {
-          appliers.put(way.name(), Applier.start(way, options));
+          appliers.put(way.name(), Applier.start(way, names, options));
         } else if (way.name().equals(Way.FORWARD) && RelayProgress.armed(n)) {
-          appliers.put(way.name(), Applier.relay(way, options));
+          appliers.put(way.name(), Applier.relay(way, names, options));
         }
       }
     }

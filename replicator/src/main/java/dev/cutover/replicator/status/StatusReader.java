@@ -14,6 +14,7 @@ import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.replication.SubscriptionOid;
+import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.replication.SwappedSides;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
@@ -65,6 +66,8 @@ public final class StatusReader {
     if (directions.isEmpty()) {
       SwappedSides.refuse(old, nw, names, "status");
     }
+    // Another migration's database given for a side would show its log against this one's position, as if they were one (r25).
+    MigrationPair.requireOnePair(old, nw, names, "status");
     return new StatusReport(Instant.now(), uncarriedServingSide(old, nw, directions));
   }
 

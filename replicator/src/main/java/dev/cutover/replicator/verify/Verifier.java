@@ -13,6 +13,7 @@ import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.replication.BoundedCatchUp;
+import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
@@ -158,6 +159,8 @@ public final class Verifier {
     boolean byUtf8;
     try (Connection o = old.connect(); Connection n = nw.connect()) {
       DistinctDatabases.require(o, n);
+      // Another migration's database for a side would be compared as if it were this one's (r25).
+      MigrationPair.requireOnePair(o, n, names, "verify");
       Way captured = CaptureWays.serving(o, n, old, nw);
       if (captured != null) {
         source = captured.source();

@@ -595,6 +595,91 @@ class CliTest {
   }
 
   /**
+   * r25: with two trigger-capture migrations on one server pair (a and b), apply given old b and new
+   * a applied b's change log into a's new, trimmed b's log (b's own apply then refused for good) and
+   * a's own apply skipped a's changes made meanwhile; adopt replaced a's new rows with b's. Every
+   * command that writes from one side into the other, or reports on the pair, now refuses first,
+   * naming both databases, with nothing written or trimmed; the right pair then applies b's change.
+   */
+  @Test
+  void apply_triggerCaptureOldOfAnotherMigration_refusedNothingWrittenOrTrimmed(PostgresPair pair) throws Exception {
+    String a = "cli_crossed_a";
+    String b = "cli_crossed_b";
+    for (String db : List.of(a, b)) {
+      for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+        s.createDatabase(db);
+        sql(s, db, "CREATE TABLE item (id int PRIMARY KEY, who text)");
+      }
+      Run start = run(with(new String[] {"start", "--capture", "triggers", "--no-progress"}, urls(pair, db)));
+      assertThat(start.code()).as(start.err()).isZero();
+    }
+    sql(pair.newServer(), a, "INSERT INTO item VALUES (1, 'a')");
+    sql(pair.oldServer(), b, "INSERT INTO item VALUES (2, 'b')");
+    String[] crossed = urls(pair, b);
+    crossed[3] = pair.newServer().jdbcUrl(a);
+    String positionBefore = position(pair, a);
+    String trimmedBefore = trimmedTo(pair, b);
+
+    for (String[] command : List.of(new String[] {"apply", "--duration", "10s"}, new String[] {"adopt", "public.item"},
+        new String[] {"catch-up", "--timeout", "10s"}, new String[] {"sequences"}, new String[] {"refresh"}, new String[] {"verify"},
+        new String[] {"status"})) {
+      Run refused = run(with(command, crossed));
+      assertThat(refused.code()).as(command[0] + ": " + refused.out() + refused.err()).isEqualTo(5);
+      assertThat(refused.err()).as(command[0]).contains("old (database " + b + ") and new (database " + a + ") as given are not the"
+          + " two sides of one migration").contains("new records no migration labelled " + b + " as new, only ")
+          .contains("check --old-url, --new-url and --name").contains(command[0] + " changed nothing")
+          .doesNotContain("failover").doesNotContain("restore");
+    }
+    try (Connection n = pair.newServer().connect(a); Statement s = n.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT string_agg(id || ':' || who, ',' ORDER BY id) FROM item")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).as("new a's rows untouched").isEqualTo("1:a");
+    }
+    // Each applier checks again at each connection (a URL may lead elsewhere after a reconnect), not only the process's first look.
+    dev.cutover.replicator.apply.Way way = dev.cutover.replicator.apply.Way.forward(
+        dev.cutover.replicator.Endpoint.of(dev.cutover.replicator.Side.OLD, pair.oldServer().jdbcUrl(b), pair.oldServer().user(),
+            pair.oldServer().password()),
+        dev.cutover.replicator.Endpoint.of(dev.cutover.replicator.Side.NEW, pair.newServer().jdbcUrl(a), pair.newServer().user(),
+            pair.newServer().password()));
+    try (dev.cutover.replicator.apply.Applier applier = dev.cutover.replicator.apply.Applier.start(way,
+        dev.cutover.replicator.Names.of(b), dev.cutover.replicator.apply.Applier.Options.defaults())) {
+      assertThat(dev.cutover.common.Poll.every(java.time.Duration.ofMillis(50)).within(java.time.Duration.ofSeconds(20),
+          () -> !applier.running())).as("the applier refused").isTrue();
+      assertThat(applier.refusal()).isNotNull();
+      assertThat(applier.refusal().getMessage()).contains("are not the two sides of one migration");
+      assertThat(applier.batches()).isZero();
+    }
+    assertThat(position(pair, a)).as("new a's apply position").isEqualTo(positionBefore);
+    assertThat(trimmedTo(pair, b)).as("old b's change log not trimmed").isEqualTo(trimmedBefore);
+
+    Run right = run(with(new String[] {"apply", "--duration", "3s"}, urls(pair, b)));
+    assertThat(right.code()).as(right.out() + right.err()).isZero();
+    try (Connection n = pair.newServer().connect(b); Statement s = n.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT string_agg(id || ':' || who, ',' ORDER BY id) FROM item")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).as("b's change reached new b").isEqualTo("2:b");
+    }
+  }
+
+  private static String position(PostgresPair pair, String db) throws Exception {
+    try (Connection n = pair.newServer().connect(db); Statement s = n.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT string_agg(direction || '@' || snapshot, ',') FROM "
+            + dev.cutover.replicator.apply.ApplyProgress.TABLE)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  private static String trimmedTo(PostgresPair pair, String db) throws Exception {
+    try (Connection o = pair.oldServer().connect(db); Statement s = o.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT coalesce(to_jsonb(c) ->> 'trimmed_to', '-') || '/' || (SELECT count(*) FROM cutover.change_log_0)"
+            + " || '/' || (SELECT count(*) FROM cutover.change_log_1) FROM cutover.capture_state c")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  /**
    * Database {@code db} on both servers with one table, started (logical), old fenced by a switch of
    * {@code service} as a driver's leader raises it, and the way back armed without a prepared slot:
    * the state after a switch to new. Returns the command line's URLs.
