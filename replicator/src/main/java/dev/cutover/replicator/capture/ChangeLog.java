@@ -321,18 +321,39 @@ public final class ChangeLog {
    */
   public static void requireNotTrimmedPast(Connection source, TxidSnapshot applied, String sourceSide, String targetSide)
       throws SQLException, ReplicatorException {
-    String text = Sql.string(source, "SELECT trimmed_to FROM cutover.capture_state");
+    Optional<ReplicatorException> past = trimmedPast(source, applied, sourceSide, targetSide);
+    if (past.isPresent()) {
+      throw past.get();
+    }
+  }
+
+  /**
+   * Why applying from {@code applied} cannot resume, as {@link #requireNotTrimmedPast} and {@link
+   * #requireNotBehind} refuse it, or empty: for {@code status}, which said only "stopped ... start
+   * it" of a direction apply refuses for good (r25). Reads only.
+   */
+  public static Optional<ReplicatorException> cannotResume(Connection source, TxidSnapshot applied, String sourceSide, String targetSide)
+      throws SQLException {
+    Optional<ReplicatorException> past = trimmedPast(source, applied, sourceSide, targetSide);
+    return past.isPresent() ? past : behind(source, applied, sourceSide, targetSide);
+  }
+
+  private static Optional<ReplicatorException> trimmedPast(Connection source, TxidSnapshot applied, String sourceSide,
+      String targetSide) throws SQLException {
+    // Read as jsonb: an install from before the column lacks it until an apply adds it (recordTrims), and status reads only.
+    String text = Sql.string(source, "SELECT to_jsonb(s) ->> 'trimmed_to' FROM cutover.capture_state s");
     if (text == null) {
-      return;
+      return Optional.empty();
     }
     TxidSnapshot trimmed = TxidSnapshot.parse(text);
     if (applied.before(trimmed)) {
-      throw new ReplicatorException(Failure.PRECONDITION, sourceSide + "'s change log was trimmed past " + targetSide + "'s apply"
+      return Optional.of(new ReplicatorException(Failure.PRECONDITION, sourceSide + "'s change log was trimmed past " + targetSide + "'s apply"
           + " position (trimmed up to tick " + trimmed + ", " + targetSide + " applied up to tick " + applied + "): " + targetSide
           + " lost batches it had committed (a failover to a standby that was behind, a restore from a backup), and the changes"
           + " between are gone from " + sourceSide + "'s log", "`cutover-replicator verify` lists what differs; run"
-          + " `cutover-replicator cleanup`, empty " + targetSide + "'s tables and start again");
+          + " `cutover-replicator cleanup`, empty " + targetSide + "'s tables and start again"));
     }
+    return Optional.empty();
   }
 
   /**
@@ -347,15 +368,24 @@ public final class ChangeLog {
    */
   public static void requireNotBehind(Connection source, TxidSnapshot applied, String sourceSide, String targetSide)
       throws SQLException, ReplicatorException {
+    Optional<ReplicatorException> behind = behind(source, applied, sourceSide, targetSide);
+    if (behind.isPresent()) {
+      throw behind.get();
+    }
+  }
+
+  private static Optional<ReplicatorException> behind(Connection source, TxidSnapshot applied, String sourceSide, String targetSide)
+      throws SQLException {
     TxidSnapshot now = TxidSnapshot.parse(Sql.string(source, "SELECT txid_current_snapshot()::text"));
     if (now.xmax() < applied.xmax()) {
-      throw new ReplicatorException(Failure.PRECONDITION, sourceSide + " is behind " + targetSide + "'s apply position (" + sourceSide
+      return Optional.of(new ReplicatorException(Failure.PRECONDITION, sourceSide + " is behind " + targetSide + "'s apply position (" + sourceSide
           + "'s present tick " + now + ", " + targetSide + " applied up to tick " + applied + "): " + sourceSide + " lost commits "
           + targetSide + " already holds (a crash while it committed with synchronous_commit off, a failover to a standby that was"
           + " behind, a restore from a backup), and the transactions it runs now would reuse their ids and be skipped",
           "`cutover-replicator verify` lists what differs; run `cutover-replicator cleanup`, empty " + targetSide
-          + "'s tables and start again");
+          + "'s tables and start again"));
     }
+    return Optional.empty();
   }
 
   /**

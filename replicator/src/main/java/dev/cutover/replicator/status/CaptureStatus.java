@@ -1,5 +1,6 @@
 package dev.cutover.replicator.status;
 
+import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.apply.ApplyProgress;
@@ -100,7 +101,14 @@ final class CaptureStatus {
           appliedAge, p.batches(), p.changes(), p.missing(), applying);
       Optional<ApplyFailures.Failed> failed = ApplyFailures.read(target, name);
       Optional<ApplyFailures.Failed> unreached = applying ? Optional.empty() : ApplyFailures.unreached(source, name);
-      if (failed.filter(ApplyFailures.Failed::recent).isPresent()) {
+      // As apply refuses it: the log trimmed past the position, or the source behind it. "N not applied yet" counts only what
+      // the log still holds, and "start it" would only meet the refusal (r25).
+      Optional<ReplicatorException> lost = ChangeLog.cannotResume(source, p.snapshot(), sourceLabel, targetLabel);
+      if (lost.isPresent()) {
+        state = "broken";
+        problems.add(lost.get().getMessage() + "; changes are lost and " + name + " cannot resume (`cutover-replicator apply` refuses"
+            + " it): " + lost.get().remedy());
+      } else if (failed.filter(ApplyFailures.Failed::recent).isPresent()) {
         // Between tries the apply process holds no session, and so no lock: it is not stopped.
         state = "failing";
       } else if (unreached.isPresent()) {

@@ -1343,6 +1343,8 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       OwnedDatabase.execute(n, "DELETE FROM counter WHERE name = 'trimmed away'");
       OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + armedAt + "' WHERE direction = 'forward'");
     }
+    // r25: status said only STOPPED, "0 not applied yet ... start it", while apply refuses for good.
+    lostForGood(r, "old's change log was trimmed past new's apply position (trimmed up to tick ");
     try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
       Applier forward = apply.appliers().get(0);
       await().atMost(CATCH_UP).until(() -> forward.refusal() != null);
@@ -1351,6 +1353,16 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
           .contains("new applied up to tick " + armedAt + "): new lost batches it had committed");
       assertThat(forward.refusal().remedy()).contains("cutover-replicator verify");
     }
+    lostForGood(r, "old's change log was trimmed past new's apply position (trimmed up to tick ");
+  }
+
+  /** Status calls forward broken, naming {@code why}, that its changes are lost and the remedy apply gives, and never "start it". */
+  private static void lostForGood(Replicator r, String why) throws Exception {
+    dev.cutover.replicator.status.StatusReport.Direction forward = r.status().forward();
+    assertThat(forward.state()).as(String.join("; ", forward.problems())).isEqualTo("broken");
+    assertThat(forward.problems()).anySatisfy(p -> assertThat(p).startsWith(why).contains("cannot resume")
+        .contains("run `cutover-replicator cleanup`, empty new's tables and start again"));
+    assertThat(forward.problems()).noneSatisfy(p -> assertThat(p).contains("start it"));
   }
 
   /**
@@ -1379,6 +1391,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
           .contains("new applied up to tick " + ahead + "): old lost commits new already holds");
       assertThat(forward.refusal().remedy()).contains("cutover-replicator verify").contains("cutover-replicator cleanup");
     }
+    lostForGood(r, "old is behind new's apply position (old's present tick ");
   }
 
   /**
