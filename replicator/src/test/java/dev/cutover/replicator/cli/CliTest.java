@@ -661,6 +661,41 @@ class CliTest {
     }
   }
 
+  /**
+   * r25: after start, each CREATE TABLE the application ran on old sent it five NOTICEs ("trigger
+   * \"#cutover_capture…\" for relation … does not exist, skipping") from the event trigger's DROP
+   * TRIGGER IF EXISTS. The table still gets its capture triggers, and the session hears nothing.
+   */
+  @Test
+  void capture_applicationCreatesATableAfterStart_itsSessionSeesNoNotice(PostgresPair pair) throws Exception {
+    String db = "cli_quiet_create";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id int PRIMARY KEY)");
+    }
+    Run start = run(with(new String[] {"start", "--capture", "triggers", "--no-progress"}, urls(pair, db)));
+    assertThat(start.code()).as(start.err()).isZero();
+
+    try (Connection o = pair.oldServer().connect(db); Statement s = o.createStatement()) {
+      s.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int)");
+      assertThat(notices(s.getWarnings())).as("the statement's notices").isEmpty();
+      assertThat(notices(o.getWarnings())).as("the connection's notices").isEmpty();
+      try (java.sql.ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'acct'::regclass"
+          + " AND tgname LIKE '#cutover_capture%'")) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("capture triggers on the new table").isEqualTo(5);
+      }
+    }
+  }
+
+  private static List<String> notices(java.sql.SQLWarning w) {
+    List<String> out = new ArrayList<>();
+    for (java.sql.SQLWarning n = w; n != null; n = n.getNextWarning()) {
+      out.add(n.getMessage());
+    }
+    return out;
+  }
+
   private static String position(PostgresPair pair, String db) throws Exception {
     try (Connection n = pair.newServer().connect(db); Statement s = n.createStatement();
         java.sql.ResultSet rs = s.executeQuery("SELECT string_agg(direction || '@' || snapshot, ',') FROM "
