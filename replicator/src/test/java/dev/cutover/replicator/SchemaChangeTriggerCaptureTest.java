@@ -252,6 +252,22 @@ class SchemaChangeTriggerCaptureTest {
     r.cleanup();
   }
 
+  /** As {@link SchemaChangeEdgeTest#addColumn_nonConstantDefaultNullOnOneSideOnly_existingRowsReadOldsValueOnNew}, with trigger capture. */
+  @Test
+  void addColumn_nonConstantDefaultNullOnOneSideOnly_existingRowsReadOldsValueOnNew(PostgresPair pair) throws Exception {
+    String db = "ddl_null_default_tc";
+    SchemaChangeFlowTest.database(pair, db);
+    SchemaChangeEdgeTest.defaultsNullOnOneSide(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      SchemaChangeEdgeTest.addColumnsNullOnOneSide(pair, db);
+      r.awaitCaughtUp(WAIT);
+    }
+    SchemaChangeEdgeTest.assertColumnsNullOnOneSideCarried(pair, db, r);
+    r.cleanup();
+  }
+
   /**
    * An enum value added in one transaction on old and used in the next, both in one batch (the
    * apply was stopped while they committed): new's batch transaction may not use a value that it

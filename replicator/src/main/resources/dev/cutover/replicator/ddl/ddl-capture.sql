@@ -564,13 +564,20 @@ BEGIN
   -- Columns added with a non-constant DEFAULT (now(), current_user, array[now()]): existing rows
   -- read the value computed here, which the other side sets instead of computing its own. The
   -- missing value is an array of one element of the column's type, an array too for an array
-  -- column: its text as text[] gives that element's text either way.
+  -- column: its text as text[] gives that element's text either way. A default computed NULL
+  -- leaves no missing value (PostgreSQL stores none for a NULL): logged as null, since the other
+  -- side may compute a value (r24: inet_client_addr() over a Unix socket, a setting of the
+  -- session's). Every such column of the altered tables and their partitions and children (which
+  -- the change recursed into) is logged, the ones added earlier too: which columns this statement
+  -- added is not in the catalogs here, and the replay applies only to the ones it adds there.
   IF tg_tag = 'ALTER TABLE' THEN
     SELECT coalesce(jsonb_agg(jsonb_build_object('table', format('%I.%I', n.nspname, k.relname), 'column', a.attname,
-        'value', (a.attmissingval::text::text[])[1])), '[]') INTO missing
+        'value', CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END)), '[]') INTO missing
       FROM pg_attribute a JOIN pg_class k ON k.oid = a.attrelid JOIN pg_namespace n ON n.oid = k.relnamespace
       JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      WHERE a.attrelid = ANY (touched) AND a.atthasmissing AND NOT a.attisdropped AND d.adbin::text NOT LIKE '{CONST %';
+      WHERE a.attrelid IN (WITH RECURSIVE tree(oid) AS (SELECT unnest(touched)
+            UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid) SELECT oid FROM tree)
+        AND k.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND d.adbin::text NOT LIKE '{CONST %';
   END IF;
 
   INSERT INTO cutover.ddl_log (id, source, role, search_path, styles, tag, command, query, objects, missing_values, rows_follow, note)
@@ -619,6 +626,7 @@ DECLARE
   sub oid;
   lsn pg_lsn;
   col record;
+  numbered jsonb;
   capture text := current_setting('cutover.ddl_capture', true);
   -- The settings of cutover.ddl_log.styles, in its order, and this session's values of them.
   settings text[] := ARRAY['DateStyle', 'IntervalStyle', 'TimeZone', 'standard_conforming_strings', 'array_nulls'];
@@ -646,6 +654,11 @@ BEGIN
   -- the other side and must not be captured back, nor what the replay does after it.
   PERFORM pg_catalog.set_config('cutover.ddl_capture', 'off', true);
   SELECT pg_catalog.array_agg(oid) INTO before FROM pg_catalog.pg_class WHERE relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::"char"[]);
+  -- The highest column number of each table whose missing values the change carries: a column
+  -- numbered above it afterwards is one the replay added.
+  SELECT pg_catalog.jsonb_object_agg(m.t, coalesce((SELECT pg_catalog.max(a.attnum) FROM pg_catalog.pg_attribute a
+      WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(m.t)), 0)) INTO numbered
+    FROM (SELECT DISTINCT e OPERATOR(pg_catalog.->>) 'table' AS t FROM pg_catalog.jsonb_array_elements(NEW.missing_values) e) m;
   -- The recorded search_path is one that role NEW.role chose: functions and operators of its own
   -- may shadow pg_catalog's on it. It is in force only while the statement runs, between
   -- SET LOCAL ROLE and the restore of this function's pinned path, which comes before RESET ROLE;
@@ -756,13 +769,22 @@ BEGIN
     END LOOP;
   END IF;
   -- Give existing rows the value the other side computed for a column added with a non-constant
-  -- default: copied into pg_attribute.attmissingval from a scratch column that got it as a constant.
+  -- default: copied into pg_attribute.attmissingval from a scratch column that got it as a constant,
+  -- or, where it was NULL there, none. Whether or not this side computed one of its own (before, a
+  -- column it computed NULL for kept NULL, r24); only for columns the replay added: an older one's
+  -- missing value here is what its own replay set, and old's may have gone since (a rewrite there
+  -- writes it into the rows and clears it), which must not clear new's.
   FOR col IN SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod) AS type, m->>'value' AS value
       FROM jsonb_array_elements(NEW.missing_values) m JOIN pg_attribute a ON a.attrelid = to_regclass(m->>'table') AND a.attname = m->>'column'
-      WHERE a.atthasmissing AND (a.attmissingval::text::text[])[1] IS DISTINCT FROM m->>'value' LOOP
+      WHERE NOT a.attisdropped AND a.attnum > coalesce((numbered ->> (m->>'table'))::int, 0)
+        AND CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END IS DISTINCT FROM m->>'value' LOOP
+    IF col.value IS NULL THEN
+      UPDATE pg_attribute SET atthasmissing = false, attmissingval = NULL WHERE attrelid = col.attrelid AND attname = col.attname;
+      CONTINUE;
+    END IF;
     CREATE TEMP TABLE cutover_missing_value (x int);
     EXECUTE format('ALTER TABLE pg_temp.cutover_missing_value ADD COLUMN v %s DEFAULT %L', col.type, col.value);
-    UPDATE pg_attribute a SET attmissingval = s.attmissingval FROM pg_attribute s
+    UPDATE pg_attribute a SET atthasmissing = true, attmissingval = s.attmissingval FROM pg_attribute s
       WHERE s.attrelid = 'pg_temp.cutover_missing_value'::regclass AND s.attname = 'v' AND a.attrelid = col.attrelid AND a.attname = col.attname;
     DROP TABLE pg_temp.cutover_missing_value;
   END LOOP;
