@@ -50,10 +50,14 @@ final class VerifyCommand extends BaseCommand {
             report.source(), Units.count(t.targetRows()), report.target(), t.ranges(),
             t.differenceCount() == 0 ? "same" : t.differenceCount() + " differ");
         for (VerifyReport.Difference d : t.differences()) {
-          out().println("    " + d.kind() + ": " + d.key());
+          out().println("    " + d.kind() + ": " + d.key() + (d.kind().equals("column-missing-on-target")
+              ? " (its values on " + report.source() + " are not on " + report.target() + ")" : ""));
         }
         if (t.differenceCount() > t.differences().size()) {
           out().println("    ... and " + (t.differenceCount() - t.differences().size()) + " more");
+        }
+        for (String column : t.columnsExtraOnTarget()) {
+          out().println("    column-extra-on-target: " + column + " (only on " + report.target() + "; not counted)");
         }
       }
       for (VerifyReport.TableResult t : report.notReplicated()) {

@@ -24,7 +24,7 @@ public record VerifyReport(String source, String target, List<TableResult> table
     String note, long inFlight, List<TableResult> notReplicated, long largeObjects,
     List<LargeObjects.Difference> largeObjectDifferences) {
 
-  /** Rows that differ across the replicated tables, plus large objects that differ. */
+  /** Rows that differ across the replicated tables and columns their targets lack, plus large objects that differ. */
   public long differences() {
     return tables.stream().mapToLong(TableResult::differenceCount).sum() + largeObjectDifferences.size();
   }
@@ -41,18 +41,25 @@ public record VerifyReport(String source, String target, List<TableResult> table
    * @param sourceRows rows on the source
    * @param targetRows rows on the target
    * @param ranges key ranges compared at the first level
-   * @param differenceCount rows that differ
-   * @param differences the first of them, with their keys
+   * @param differenceCount rows that differ, plus the columns the target lacks (one each)
+   * @param differences the columns the target lacks ({@code column-missing-on-target}, the column's
+   *     name as key), then the first rows that differ, with their keys
    * @param millis time taken
+   * @param columnsMissingOnTarget columns the source has and the target lacks: their values are not
+   *     on the target, so each is a difference (rows are compared over the columns both have)
+   * @param columnsExtraOnTarget columns only the target has: listed, not counted, since nothing of
+   *     the source's is missing (a column prepared on new ahead of the application's release, one
+   *     old dropped without capture)
    */
   public record TableResult(String table, List<String> key, long sourceRows, long targetRows, int ranges, long differenceCount,
-      List<Difference> differences, long millis) {}
+      List<Difference> differences, long millis, List<String> columnsMissingOnTarget, List<String> columnsExtraOnTarget) {}
 
   /**
    * A row that differs.
    *
    * @param key the row's key, e.g. {@code id=42} or {@code (a, b)=(1, x)}; the row's text for a table without a key
-   * @param kind {@code missing-on-target}, {@code extra-on-target} or {@code different}
+   * @param kind {@code missing-on-target}, {@code extra-on-target} or {@code different}; {@code
+   *     table-missing-on-target} (key {@code *}) and {@code column-missing-on-target} (key: the column)
    */
   public record Difference(String key, String kind) {}
 }

@@ -2,6 +2,8 @@ package dev.cutover.replicator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -452,6 +454,47 @@ class CliTest {
 
     assertThat(verify.out()).contains("table-missing-on-target").doesNotContain("no differences");
     assertThat(verify.code()).as(verify.out() + verify.err()).isEqualTo(7);
+  }
+
+  /**
+   * A column old has and new lacks (added on old with {@code SET cutover.ddl_capture = off}, or on a
+   * 9.6 source, where schema changes are not captured) holds data new would not have: verify
+   * compared the columns both sides have and said {@code public.acct ... same}, "no differences",
+   * exit 0 (r24). A column only the target has is listed and not counted: nothing of the source's
+   * is missing.
+   */
+  @Test
+  void verify_columnOnOneSideOnly_missingOnTargetIsADifferenceExtraIsListed(PostgresPair pair) throws Exception {
+    String db = "cli_verify_columns";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE acct (id int PRIMARY KEY, name text); INSERT INTO acct VALUES (1, 'a'), (2, 'b');"
+          + " CREATE TABLE item (id int PRIMARY KEY); INSERT INTO item VALUES (1)");
+    }
+    sql(pair.oldServer(), db, "ALTER TABLE acct ADD COLUMN extra text DEFAULT 'x'; UPDATE acct SET extra = 'important' WHERE id = 1");
+    sql(pair.newServer(), db, "ALTER TABLE item ADD COLUMN note text");
+
+    Run verify = run(with(new String[] {"verify"}, urls(pair, db)));
+    assertThat(verify.code()).as(verify.out() + verify.err()).isEqualTo(7);
+    assertThat(verify.out()).doesNotContain("no differences").contains("column-missing-on-target: extra").contains("column-extra-on-target: note");
+    assertThat(verify.out().lines().filter(l -> l.startsWith("public.acct"))).singleElement().asString().doesNotEndWith("same");
+    Run json = run(with(new String[] {"verify", "--json"}, urls(pair, db)));
+    assertThat(json.code()).isEqualTo(7);
+    JsonNode report = new ObjectMapper().readTree(json.out());
+    for (JsonNode t : report.get("tables")) {
+      String table = t.get("table").asText();
+      assertThat(t.get("differenceCount").asLong()).as(table).isEqualTo(table.equals("public.acct") ? 1 : 0);
+      assertThat(t.get("differences").toString()).as(table).isEqualTo(table.equals("public.acct")
+          ? "[{\"key\":\"extra\",\"kind\":\"column-missing-on-target\"}]" : "[]");
+      assertThat(t.get("columnsMissingOnTarget").toString()).as(table).isEqualTo(table.equals("public.acct") ? "[\"extra\"]" : "[]");
+      assertThat(t.get("columnsExtraOnTarget").toString()).as(table).isEqualTo(table.equals("public.item") ? "[\"note\"]" : "[]");
+    }
+
+    // Only a column the target has alone: listed, exit 0.
+    sql(pair.oldServer(), db, "ALTER TABLE acct DROP COLUMN extra");
+    Run extraOnly = run(with(new String[] {"verify"}, urls(pair, db)));
+    assertThat(extraOnly.code()).as(extraOnly.out() + extraOnly.err()).isZero();
+    assertThat(extraOnly.out()).contains("no differences").contains("column-extra-on-target: note");
   }
 
   /**
