@@ -570,7 +570,10 @@ BEGIN
   -- session's). Every such column of the altered tables and their partitions and children (which
   -- the change recursed into) is logged, the ones added earlier too: which columns this statement
   -- added is not in the catalogs here, and the replay applies only to the ones it adds there.
-  IF tg_tag = 'ALTER TABLE' THEN
+  -- PostgreSQL 10 has no missing values (nor the columns: every ALTER TABLE failed there on
+  -- reading them): a column added with a default rewrites the table, which the capture refuses on
+  -- a table with rows (above), so there is nothing to carry.
+  IF tg_tag = 'ALTER TABLE' AND current_setting('server_version_num')::int >= 110000 THEN
     SELECT coalesce(jsonb_agg(jsonb_build_object('table', format('%I.%I', n.nspname, k.relname), 'column', a.attname,
         'value', CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END)), '[]') INTO missing
       FROM pg_attribute a JOIN pg_class k ON k.oid = a.attrelid JOIN pg_namespace n ON n.oid = k.relnamespace
@@ -774,20 +777,24 @@ BEGIN
   -- column it computed NULL for kept NULL, r24); only for columns the replay added: an older one's
   -- missing value here is what its own replay set, and old's may have gone since (a rewrite there
   -- writes it into the rows and clears it), which must not clear new's.
-  FOR col IN SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod) AS type, m->>'value' AS value
-      FROM jsonb_array_elements(NEW.missing_values) m JOIN pg_attribute a ON a.attrelid = to_regclass(m->>'table') AND a.attname = m->>'column'
-      WHERE NOT a.attisdropped AND a.attnum > coalesce((numbered ->> (m->>'table'))::int, 0)
-        AND CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END IS DISTINCT FROM m->>'value' LOOP
-    IF col.value IS NULL THEN
-      UPDATE pg_attribute SET atthasmissing = false, attmissingval = NULL WHERE attrelid = col.attrelid AND attname = col.attname;
-      CONTINUE;
-    END IF;
-    CREATE TEMP TABLE cutover_missing_value (x int);
-    EXECUTE format('ALTER TABLE pg_temp.cutover_missing_value ADD COLUMN v %s DEFAULT %L', col.type, col.value);
-    UPDATE pg_attribute a SET atthasmissing = true, attmissingval = s.attmissingval FROM pg_attribute s
-      WHERE s.attrelid = 'pg_temp.cutover_missing_value'::regclass AND s.attname = 'v' AND a.attrelid = col.attrelid AND a.attname = col.attname;
-    DROP TABLE pg_temp.cutover_missing_value;
-  END LOOP;
+  -- Not on 10, which has no missing values: the query, planned when it first runs, would fail on
+  -- the columns its catalog lacks.
+  IF current_setting('server_version_num')::int >= 110000 THEN
+    FOR col IN SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod) AS type, m->>'value' AS value
+        FROM jsonb_array_elements(NEW.missing_values) m JOIN pg_attribute a ON a.attrelid = to_regclass(m->>'table') AND a.attname = m->>'column'
+        WHERE NOT a.attisdropped AND a.attnum > coalesce((numbered ->> (m->>'table'))::int, 0)
+          AND CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END IS DISTINCT FROM m->>'value' LOOP
+      IF col.value IS NULL THEN
+        UPDATE pg_attribute SET atthasmissing = false, attmissingval = NULL WHERE attrelid = col.attrelid AND attname = col.attname;
+        CONTINUE;
+      END IF;
+      CREATE TEMP TABLE cutover_missing_value (x int);
+      EXECUTE format('ALTER TABLE pg_temp.cutover_missing_value ADD COLUMN v %s DEFAULT %L', col.type, col.value);
+      UPDATE pg_attribute a SET atthasmissing = true, attmissingval = s.attmissingval FROM pg_attribute s
+        WHERE s.attrelid = 'pg_temp.cutover_missing_value'::regclass AND s.attname = 'v' AND a.attrelid = col.attrelid AND a.attname = col.attname;
+      DROP TABLE pg_temp.cutover_missing_value;
+    END LOOP;
+  END IF;
   PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
   RETURN NULL;
 END $f$;
