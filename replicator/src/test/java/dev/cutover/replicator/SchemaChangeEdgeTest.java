@@ -442,11 +442,16 @@ class SchemaChangeEdgeTest {
     }
   }
 
-  /** tenant: 'acme' on old, NULL where new computes it; region: NULL on old, 'on new' where new computes it. */
+  /**
+   * tenant: 'acme' on old, NULL where new computes it; region: NULL on old, 'on new' where new
+   * computes it; and tenant on the partitions of a partitioned table.
+   */
   static void addColumnsNullOnOneSide(PostgresPair pair, String db) throws SQLException {
     try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
       AppDatabase.execute(o, "SET app.on_old = 'acme'; ALTER TABLE account ADD COLUMN tenant text DEFAULT current_setting('app.on_old', true),"
           + " ADD COLUMN region text DEFAULT current_setting('app.on_new', true)");
+      // On a partitioned table: the change reports the parent alone, and its partitions hold the rows.
+      AppDatabase.execute(o, "SET app.on_old = 'acme'; ALTER TABLE measurement ADD COLUMN tenant text DEFAULT current_setting('app.on_old', true)");
     }
   }
 
@@ -455,6 +460,8 @@ class SchemaChangeEdgeTest {
     try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
       assertThat(AppDatabase.strings(o, rows)).hasSize(200).allMatch(row -> row.endsWith(" acme null"));
       assertThat(AppDatabase.strings(n, rows)).hasSize(200).isEqualTo(AppDatabase.strings(o, rows));
+      String measured = "SELECT coalesce(tenant, 'null') || ' ' || count(*) FROM measurement GROUP BY tenant";
+      assertThat(AppDatabase.strings(n, measured)).containsExactly("acme 300").isEqualTo(AppDatabase.strings(o, measured));
     }
     VerifyReport verify = r.verify(Verifier.Options.defaults());
     assertThat(verify.differences()).as("%s", verify.tables()).isZero();

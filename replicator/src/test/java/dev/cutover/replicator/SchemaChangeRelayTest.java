@@ -63,4 +63,20 @@ class SchemaChangeRelayTest {
       assertThat(AppDatabase.count(o, "SELECT count(*) FROM pg_replication_slots WHERE database = '" + db + "'")).isZero();
     }
   }
+
+  /** As {@link SchemaChangeEdgeTest#addColumn_nonConstantDefaultNullOnOneSideOnly_existingRowsReadOldsValueOnNew}, relayed. */
+  @Test
+  void addColumn_nonConstantDefaultNullOnOneSideOnly_existingRowsReadOldsValueOnNew(PostgresPair pair) throws Exception {
+    String db = "ddl_null_default_relay";
+    SchemaChangeFlowTest.database(pair, db);
+    SchemaChangeEdgeTest.defaultsNullOnOneSide(pair, db);
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withCapture(Capture.RELAY), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      SchemaChangeEdgeTest.addColumnsNullOnOneSide(pair, db);
+      r.awaitCaughtUp(WAIT);
+    }
+    SchemaChangeEdgeTest.assertColumnsNullOnOneSideCarried(pair, db, r);
+    r.cleanup();
+  }
 }
