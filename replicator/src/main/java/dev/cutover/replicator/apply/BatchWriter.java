@@ -552,7 +552,8 @@ final class BatchWriter {
   /**
    * After a data exception (22xxx) in a group: the first of its changes whose logged JSON the
    * target's column types cannot read at all ({@code json_to_record} alone, the value or the JSON
-   * itself, such as a string holding {@code \u0000}), as a failure that says retrying cannot help,
+   * itself, such as a string holding {@code \u0000}; the failure says which of the two, {@link #jsonRefused}),
+   * as a failure that says retrying cannot help,
    * or null when each reads (the exception came from writing, a cause on the target). Run on the
    * failure path only: the batch is rolled back first, each change read in a statement of its own.
    */
@@ -572,13 +573,17 @@ final class BatchWriter {
             continue;
           }
           String table = c.schema() + "." + c.table();
+          boolean json = jsonRefused(c);
+          String neverApplied = "the change can never be applied: stop the writes of such values into " + table + " on the source,"
+              + " then `cutover-replicator cleanup` and `start` again, which copies the table as it is";
           return new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying change " + c.seq() + " (" + kind(c.op()) + " "
-              + table + ") failed: " + FirstLine.of(e.getMessage()) + ": " + targetLabel + "'s column types cannot read the row the source"
-              + " logged, so " + ApplyFailures.HOPELESS + " (the change stays next in line, and every later one waits behind it)",
-              Side.OLD.label().equals(targetLabel) ? wayBackRemedy(c, table) : "if a column of " + table + " has another type on "
-              + targetLabel + " than on the source, change it on " + targetLabel + " to the source's type and the apply goes on;"
-              + " otherwise the change can never be applied: stop the writes of such values into " + table + " on the source, then"
-              + " `cutover-replicator cleanup` and `start` again, which copies the table as it is",
+              + table + ") failed: " + FirstLine.of(e.getMessage()) + ": " + (json ? targetLabel + "'s JSON functions refuse the row"
+              + " the source logged, whatever the columns' types (a value the capture should have carried as its text)"
+              : targetLabel + "'s column types cannot read the row the source logged") + ", so " + ApplyFailures.HOPELESS
+              + " (the change stays next in line, and every later one waits behind it)",
+              Side.OLD.label().equals(targetLabel) ? wayBackRemedy(c, table) : json ? neverApplied : "if a column of " + table
+              + " has another type on " + targetLabel + " than on the source, change it on " + targetLabel + " to the source's type and"
+              + " the apply goes on; otherwise " + neverApplied,
               failure);
         }
       }
@@ -586,6 +591,28 @@ final class BatchWriter {
     } finally {
       target.rollback();
     }
+  }
+
+  /**
+   * Whether the target's JSON parse refuses {@code c}'s logged JSON itself, before any column's
+   * type reads a value ({@code json_each_text} unescapes every string, as {@code json_to_record}
+   * does): a string holding the escape of NUL, say. Rolls back after a failure.
+   */
+  private boolean jsonRefused(Change c) throws SQLException {
+    for (String json : new String[] {c.newRow(), c.oldKey()}) {
+      if (json == null) {
+        continue;
+      }
+      try (Statement s = target.createStatement()) {
+        s.execute("SELECT count(*) FROM pg_catalog.json_each_text(" + Sql.literal(json) + "::pg_catalog.json)");
+      } catch (SQLException e) {
+        target.rollback();
+        if (e.getSQLState() != null && e.getSQLState().startsWith(DATA_EXCEPTION)) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**

@@ -30,7 +30,11 @@ import org.postgresql.replication.LogSequenceNumber;
  * target's type input function reads, except values of json, jsonb and domains over them (see
  * {@link JsonTypes}), which are embedded as they are, since such a column takes the JSON value
  * itself. A NULL is a JSON null; a json value that is the JSON {@code null} is named in the
- * member {@link ChangeLog#JSON_NULLS}, as trigger capture names it. A TOASTed value an UPDATE left
+ * member {@link ChangeLog#JSON_NULLS}, as trigger capture names it. A json value holding the escape
+ * of the NUL character, which json accepts and every JSON parse that unescapes strings refuses (the
+ * apply's {@code json_to_record} too, wherever in the row it stands), goes as its text in a JSON
+ * string and is named in {@link ChangeLog#JSON_TEXT}, as trigger capture does: the apply reads it as
+ * text and casts it to the column's type, which keeps it exactly. A TOASTed value an UPDATE left
  * unchanged is not in the message (pgoutput marks it {@code u}), so its member is left out and the
  * apply leaves the column as it
  * is. An old tuple marked {@code K} (the replica identity changed) carries every column, those
@@ -245,6 +249,7 @@ public final class PgOutputDecoder {
     }
     StringWriter out = new StringWriter();
     List<String> jsonNulls = null;
+    List<String> jsonText = null;
     try (JsonGenerator g = JSON.createGenerator(out)) {
       g.writeStartObject();
       for (int i = 0; i < n; i++) {
@@ -265,7 +270,12 @@ public final class PgOutputDecoder {
             if (wanted) {
               String text = new String(bytes, StandardCharsets.UTF_8);
               g.writeFieldName(r.columns()[i]);
-              if (r.json()[i]) {
+              if (r.json()[i] && holdsNulEscape(text)) {
+                // Valid json, but every JSON parse that unescapes strings (the apply's json_to_record) refuses it.
+                g.writeString(text);
+                jsonText = jsonText == null ? new ArrayList<>() : jsonText;
+                jsonText.add(r.columns()[i]);
+              } else if (r.json()[i]) {
                 g.writeRawValue(text);
                 if (text.strip().equals("null")) {
                   jsonNulls = jsonNulls == null ? new ArrayList<>() : jsonNulls;
@@ -280,19 +290,42 @@ public final class PgOutputDecoder {
               + " has kind '" + (char) kind + "' (byte " + kind + "), not n, u or t");
         }
       }
-      if (jsonNulls != null) {
-        g.writeFieldName(ChangeLog.JSON_NULLS);
-        g.writeStartArray();
-        for (String name : jsonNulls) {
-          g.writeString(name);
-        }
-        g.writeEndArray();
-      }
+      names(g, ChangeLog.JSON_NULLS, jsonNulls);
+      names(g, ChangeLog.JSON_TEXT, jsonText);
       g.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e); // a StringWriter does not fail
     }
     return out.toString();
+  }
+
+  /** The member {@code member} naming {@code columns}, where there are any. */
+  private static void names(JsonGenerator g, String member, List<String> columns) throws IOException {
+    if (columns != null) {
+      g.writeFieldName(member);
+      g.writeStartArray();
+      for (String name : columns) {
+        g.writeString(name);
+      }
+      g.writeEndArray();
+    }
+  }
+
+  /**
+   * Whether JSON text holds the escape of the NUL character: a backslash that is not itself
+   * escaped (an even number of backslashes before it), then {@code u0000}.
+   */
+  static boolean holdsNulEscape(String json) {
+    for (int at = json.indexOf("\\u0000"); at >= 0; at = json.indexOf("\\u0000", at + 1)) {
+      int before = 0;
+      while (at - before > 0 && json.charAt(at - before - 1) == '\\') {
+        before++;
+      }
+      if (before % 2 == 0) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A NUL-terminated string. */

@@ -187,6 +187,30 @@ class BatchWriterTest {
   }
 
   /**
+   * A logged row whose JSON the target's JSON functions refuse whatever the columns' types (here a
+   * json value holding the escape of NUL embedded as JSON, which the capture should have carried as
+   * text, and new's json column accepts): the failure says so rather than blaming new's column
+   * types and sending the operator to change them.
+   */
+  @Test
+  void commit_changeWhoseJsonNoColumnTypeCouldRead_saysTheJsonItselfIsRefused(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection c = target(server, "batch_writer_unparsable")) {
+      Sql.execute(c, "CREATE TABLE jt (id int PRIMARY KEY, j json)");
+      Sql.execute(c, "INSERT INTO jt VALUES (1, '{\"a\": \"x\\u0000y\"}')");
+      BatchWriter writer = new BatchWriter(c, "new", TriggersOff.detect(c));
+      writer.add(new Change(263, TXID, "public", "jt", 'I', "{\"id\":2,\"j\":{\"a\": \"x\\u0000y\"}}", null));
+
+      ReplicatorException e = org.junit.jupiter.api.Assertions.assertThrows(ReplicatorException.class, () -> writer.commit(m -> "SELECT 1"));
+      writer.abandon(e);
+
+      assertThat(e.getMessage()).contains("change 263 (INSERT public.jt)").contains("unsupported Unicode escape sequence")
+          .contains("whatever the columns' types").doesNotContain("column types cannot read").contains("retrying cannot help");
+      assertThat(e.remedy()).doesNotContain("change it on new").contains("public.jt");
+    }
+  }
+
+  /**
    * A logged row that new's types cannot read (a data exception, 22xxx, while json_to_record reads
    * the change's JSON: here a string holding \u0000, which text cannot hold): every retry fails the
    * same way, so the failure names the change and its table and says that retrying cannot help,

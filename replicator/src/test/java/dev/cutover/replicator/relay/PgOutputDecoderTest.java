@@ -189,6 +189,43 @@ class PgOutputDecoderTest {
     }
   }
 
+  /**
+   * A json value (or one of a domain over json) holding the escape of NUL, which every JSON parse
+   * that unescapes strings refuses (the apply's {@code json_to_record} among them), goes as its text
+   * in a JSON string and is named in {@link ChangeLog#JSON_TEXT}, in the new row and in a whole old
+   * row; an escaped backslash before u0000 is no such escape and stays JSON. Before, it was embedded
+   * as JSON and the apply refused the row at every retry.
+   */
+  @Test
+  void decode_jsonHoldingTheEscapeOfNul_carriedAsTextAndNamed(PostgresPair pair) throws Exception {
+    String schema = "CREATE DOMAIN jdoc AS json; CREATE TABLE jn (j json, d jdoc, jb jsonb, n int); ALTER TABLE jn REPLICA IDENTITY FULL";
+    try (Source s = Source.create(pair.oldServer(), "relay_json_nul", schema, "relay_pub")) {
+      Connection c = s.connection;
+      Sql.execute(c, "INSERT INTO jn VALUES ('{\"a\": \"x\\u0000y\"}', '[\"\\\\u0000\", \"\\\\\\u0000\"]', '{\"b\": 1}', 1)");
+      Sql.execute(c, "INSERT INTO jn VALUES ('[\"\\\\u0000\"]', '\"\\u0000\"', NULL, 2)");
+      Sql.execute(c, "DELETE FROM jn WHERE n = 1");
+
+      List<Tx> txs;
+      try (SlotStream stream = s.open(LogSequenceNumber.INVALID_LSN)) {
+        txs = new Reader(stream, new PgOutputDecoder(JsonTypes.catalogOf(c))).until(3);
+      }
+
+      JsonNode first = JSON.readTree(txs.get(0).changes().get(0).newRow());
+      assertThat(first.get("j").isTextual()).as("json holding the escape: its text in a string").isTrue();
+      assertThat(first.get("j").asText()).isEqualTo("{\"a\": \"x\\u0000y\"}");
+      assertThat(first.get("d").isTextual()).as("an escaped backslash, then a NUL's escape: its text").isTrue();
+      assertThat(first.get("jb").isObject()).isTrue();
+      assertThat(first.get(ChangeLog.JSON_TEXT)).containsExactly(JSON.getNodeFactory().textNode("j"), JSON.getNodeFactory().textNode("d"));
+      JsonNode second = JSON.readTree(txs.get(1).changes().get(0).newRow());
+      assertThat(second.get("j").isArray()).as("an escaped backslash before u0000 is no NUL: JSON").isTrue();
+      assertThat(second.get(ChangeLog.JSON_TEXT)).containsExactly(JSON.getNodeFactory().textNode("d"));
+      JsonNode old = JSON.readTree(txs.get(2).changes().get(0).oldKey());
+      assertThat(old.get(ChangeLog.JSON_TEXT)).as("the whole old row").containsExactly(JSON.getNodeFactory().textNode("j"),
+          JSON.getNodeFactory().textNode("d"));
+      assertThat(Sql.string(c, "SELECT ?::json::text", old.get("j").asText())).isEqualTo("{\"a\": \"x\\u0000y\"}");
+    }
+  }
+
   @Test
   void confirm_commitEndLsn_movesTheSlotsConfirmedFlushLsnThere(PostgresPair pair) throws Exception {
     // A publication name that needs both kinds of quoting on its way into START_REPLICATION.
