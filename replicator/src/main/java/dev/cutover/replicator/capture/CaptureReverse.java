@@ -70,6 +70,9 @@ public final class CaptureReverse {
     if (Sql.majorVersionOf(o) < 10) {
       CaptureSchema.logStructuredAsText(n);
     }
+    if (Sql.majorVersionOf(o) < 12 && Sql.majorVersionOf(n) >= 12) {
+      CaptureSchema.logRealsExactly(n);
+    }
     List<TableName> tables = CaptureStart.capturable(n);
     ChangeLog.Tick start = CaptureSchema.addTriggers(n, "new", tables);
     steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");

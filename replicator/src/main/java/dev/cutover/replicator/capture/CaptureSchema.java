@@ -107,6 +107,8 @@ public final class CaptureSchema {
   static final String ROW_FUNCTION = "cutover.capture_row";
   /** {@code cutover.json_nulls(row, json, columns)}: marks a logged row's JSON nulls (see {@link #jsonNullsSql}). */
   static final String JSON_NULLS_FUNCTION = "cutover.json_nulls";
+  /** {@code cutover.reals_exact(rel, row, json)}: prints a logged row's reals as doubles (see {@link #realsExactSql}). */
+  static final String REALS_FUNCTION = "cutover.reals_exact";
   /** The event trigger that captures tables created on this side after start, and redoes altered tables' triggers. */
   public static final String EVENT_TRIGGER = "cutover_capture_new";
   /** {@code cutover.capture_table(regclass)}: (re)creates one table's capture triggers. */
@@ -171,6 +173,8 @@ public final class CaptureSchema {
       s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS replica_writes boolean NOT NULL DEFAULT false");
       // Set by reverse where old is older than 10 (logStructuredAsText).
       s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS structured_as_text boolean NOT NULL DEFAULT false");
+      // Set by reverse where old is older than 12 (logRealsExactly).
+      s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS reals_as_double boolean NOT NULL DEFAULT false");
       ChangeLog.recordTrims(c);
       s.execute("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token, replica_writes)"
           + " SELECT 0, now(), " + ApplyToken.select() + ", true WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)");
@@ -181,6 +185,7 @@ public final class CaptureSchema {
         s.execute(sql);
       }
       s.execute(jsonNullsSql());
+      s.execute(realsExactSql());
       s.execute(TABLE_FUNCTION);
       if (Capabilities.mayCreateEventTriggers(c)) {
         s.execute(NEW_TABLES);
@@ -198,6 +203,26 @@ public final class CaptureSchema {
    */
   public static void logStructuredAsText(Connection c) throws SQLException {
     Sql.execute(c, "UPDATE cutover.capture_state SET structured_as_text = true");
+  }
+
+  /**
+   * Makes the capture on {@code c} log {@code real} (float4) values as the double they are, for the
+   * tables it captures: the side that applies them runs PostgreSQL older than 12, whose float4
+   * input parses text as a double and then rounds that to float4, and from 12 on {@code c} prints a
+   * real as its shortest text, which that double rounding reads as the neighbouring value for some
+   * (7.038531e-26). A double's shortest text reads back as that very double there, and a double
+   * that is a float4 converts to it exactly. Covers real columns, domains over real and arrays of
+   * either (see {@link #realsExactSql}); the capture functions are made again, so it holds from the
+   * next row written. Called on new before the way back's triggers are added.
+   */
+  public static void logRealsExactly(Connection c) throws SQLException {
+    Transactions.inTransaction(c, () -> {
+      Sql.execute(c, "UPDATE cutover.capture_state SET reals_as_double = true");
+      for (String sql : functionSql(c, (int) Sql.number(c, "SELECT current_log FROM cutover.capture_state FOR UPDATE"))) {
+        Sql.execute(c, sql);
+      }
+      return null;
+    });
   }
 
   /** Whether tables created or altered on {@code c} get their capture triggers by themselves (the event trigger). */
@@ -230,6 +255,9 @@ public final class CaptureSchema {
     // save and restore: instead every name below is schema-qualified, operators included, so a
     // caller's search_path (or pg_temp) cannot slip its own objects in.
     boolean replicaWrites = Sql.bool(c, "SELECT replica_writes FROM cutover.capture_state");
+    // Read as JSON: a log rotated by an apply newer than the install has no such column yet.
+    boolean realsAsDouble = Sql.bool(c, "SELECT coalesce((SELECT (pg_catalog.to_json(s) ->> 'reals_as_double')::boolean"
+        + " FROM cutover.capture_state s), false)");
     String skipApply = "  IF pg_catalog.current_setting('cutover.apply_token', true) OPERATOR(pg_catalog.<>) '' THEN\n"
         + "    IF pg_catalog.md5(pg_catalog.current_setting('cutover.apply_token', true)) OPERATOR(pg_catalog.=) "
         + Sql.literal(tokenMd5) + " THEN RETURN NULL; END IF;\n"
@@ -302,6 +330,12 @@ public final class CaptureSchema {
         + "    IF n IS NOT NULL THEN n := " + JSON_NULLS_FUNCTION + "(NEW, n, jc); END IF;\n"
         + "    IF o IS NOT NULL THEN o := " + JSON_NULLS_FUNCTION + "(OLD, o, jc); END IF;\n"
         + "  END IF;\n"
+        // The way back into a server older than 12 (logRealsExactly): a float anywhere in the row (flag s or f on 12 and later).
+        + (realsAsDouble ? "  IF pg_catalog.strpos(TG_ARGV[0], 'f') OPERATOR(pg_catalog.>) 0"
+            + " OR pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
+            + "    IF n IS NOT NULL THEN n := " + REALS_FUNCTION + "(TG_RELID, NEW, n); END IF;\n"
+            + "    IF o IS NOT NULL THEN o := " + REALS_FUNCTION + "(TG_RELID, OLD, o); END IF;\n"
+            + "  END IF;\n" : "")
         + "  INSERT INTO " + log + " (nsp, rel, op, new_row, old_key)"
         + " VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.left(TG_OP, 1), n, o);\n"
         + "  RETURN NULL;\n"
@@ -434,6 +468,48 @@ public final class CaptureSchema {
         + " OPERATOR(pg_catalog.||) pg_catalog.to_json(" + Sql.literal(ChangeLog.JSON_NULLS) + "::pg_catalog.text)::pg_catalog.text"
         + " OPERATOR(pg_catalog.||) ': ' OPERATOR(pg_catalog.||) pg_catalog.array_to_json(m)::pg_catalog.text"
         + " OPERATOR(pg_catalog.||) '}')::pg_catalog.json;\n"
+        + "END $$";
+  }
+
+  /**
+   * {@value #REALS_FUNCTION}{@code (rel, r, j)}: {@code j}, the logged row (or key) of row {@code r}
+   * of table {@code rel}, with the value of each of its columns that is a {@code real}, a domain
+   * over one, or an array of either, printed as float8 ({@link #logRealsExactly}): a JSON number
+   * (or array of them) where {@code j} holds one, the float8 array's text where {@code j} holds the
+   * column's text (an array logged as text: the way back into 9.6, bounds other than 1). Printed
+   * with {@code extra_float_digits} 3, which from 12 prints a double's shortest exact text.
+   * Composites (and arrays of them) holding a real are left as {@code row_to_json} printed them.
+   * Reads the table's columns from the catalog at every row: only tables with floats pay, and only
+   * while a way back into a server older than 12 is armed.
+   */
+  static String realsExactSql() {
+    return "CREATE OR REPLACE FUNCTION " + REALS_FUNCTION + "(rel pg_catalog.regclass, r anyelement, j pg_catalog.json)"
+        + " RETURNS pg_catalog.json LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$\n"
+        + "DECLARE\n"
+        + "  cols text[]; arr boolean[]; v json[]; t text[]; fd text;\n"
+        + "BEGIN\n"
+        + "  IF j IS NULL THEN RETURN j; END IF;\n"
+        // Each column through its domains and, once, into an array's element (through its domains too).
+        + "  WITH RECURSIVE b(attnum, attname, oid, arr) AS (\n"
+        + "      SELECT a.attnum, a.attname::text, a.atttypid, false FROM pg_attribute a\n"
+        + "        WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped\n"
+        + "      UNION ALL SELECT b.attnum, b.attname, CASE WHEN y.typbasetype <> 0 THEN y.typbasetype ELSE y.typelem END,"
+        + " b.arr OR y.typbasetype = 0\n"
+        + "        FROM b JOIN pg_type y ON y.oid = b.oid WHERE y.typbasetype <> 0 OR (NOT b.arr AND y.typelem <> 0 AND y.typlen = -1))\n"
+        + "  SELECT array_agg(b.attname ORDER BY b.attnum), array_agg(b.arr ORDER BY b.attnum) INTO cols, arr\n"
+        + "    FROM b WHERE b.oid = 'pg_catalog.float4'::regtype;\n"
+        + "  IF cols IS NULL THEN RETURN j; END IF;\n"
+        + "  fd := current_setting('extra_float_digits');\n"
+        + "  PERFORM set_config('extra_float_digits', '3', true);\n"
+        + "  EXECUTE 'SELECT ARRAY[' || (SELECT string_agg(format('to_json(($1).%I::float8%s)', u.c, CASE WHEN u.a THEN '[]' ELSE '' END),"
+        + " ', ' ORDER BY u.o) FROM unnest(cols, arr) WITH ORDINALITY u(c, a, o)) || ']::json[], ARRAY['"
+        + " || (SELECT string_agg(CASE WHEN u.a THEN format('(($1).%I::float8[])::text', u.c) ELSE 'NULL' END, ', ' ORDER BY u.o)"
+        + " FROM unnest(cols, arr) WITH ORDINALITY u(c, a, o)) || ']::text[]' INTO v, t USING r;\n"
+        + "  PERFORM set_config('extra_float_digits', fd, true);\n"
+        + "  SELECT json_object_agg(e.key, CASE WHEN u.o IS NULL THEN e.value WHEN u.a AND json_typeof(e.value) = 'string'"
+        + " THEN to_json(t[u.o]) ELSE v[u.o] END ORDER BY e.n) INTO j\n"
+        + "    FROM json_each(j) WITH ORDINALITY e(key, value, n) LEFT JOIN unnest(cols, arr) WITH ORDINALITY u(c, a, o) ON u.c = e.key;\n"
+        + "  RETURN j;\n"
         + "END $$";
   }
 
@@ -657,6 +733,7 @@ public final class CaptureSchema {
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture() CASCADE");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_row() CASCADE");
         Sql.execute(c, "DROP FUNCTION IF EXISTS " + JSON_NULLS_FUNCTION + "(anyelement, pg_catalog.json, pg_catalog.text[])");
+        Sql.execute(c, "DROP FUNCTION IF EXISTS " + REALS_FUNCTION + "(pg_catalog.regclass, anyelement, pg_catalog.json)");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.json_columns(pg_catalog.regclass)");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.capture_table(pg_catalog.regclass, boolean)");
         Sql.execute(c, "DROP FUNCTION IF EXISTS cutover.key_equality(pg_catalog.regclass, text[])");

@@ -1736,6 +1736,15 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * {@link #assertRealsComeBackBitForBit}: reals written on 17 arrive on old with the bits new holds.
+   * Before, 7.038531e-26 arrived one step off (bits 15ae43fe for new's 15ae43fd), top-level and in arrays.
+   */
+  @Test
+  void reverse_realsWrittenOnNew_arriveOnOldBitForBit(PostgresPair pair) throws Exception {
+    assertRealsComeBackBitForBit(OwnedDatabase.create(pair, "reals"));
+  }
+
+  /**
    * json values holding the escape of the NUL character (a backslash, then u0000), which json
    * accepts and no JSON parse that unescapes strings does: the application's writes succeed, in a
    * row with SQL NULLs and one without, inserted, updated (its key too) and deleted, whole, in a

@@ -96,6 +96,15 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * {@link #assertRealsComeBackBitForBit}: reals written on 17 arrive on old with the bits new holds.
+   * Before, 7.038531e-26 arrived one step off (bits 15ae43fe for new's 15ae43fd), top-level and in arrays.
+   */
+  @Test
+  void reverse_realsWrittenOnNew_arriveOnOldBitForBit(PostgresPair pair) throws Exception {
+    assertRealsComeBackBitForBit(OwnedDatabase.create(pair, "reals"));
+  }
+
+  /**
    * Schema changes on a 9.6 old, where nothing captures them (event triggers need a superuser): a
    * column added, a column widened, an enum value added and a NOT NULL column dropped, each used
    * at once. The apply stops at

@@ -48,6 +48,56 @@ abstract class TriggerCaptureFlow {
     return StartOptions.defaults().withJobs(2).withCapture(Capture.TRIGGERS);
   }
 
+  /** Reals whose shortest text (what 12 and later print) a server before 12 reads as the neighbouring value. */
+  static final String DOUBLE_ROUNDED = "7.038531e-26";
+
+  /**
+   * The way back from 17 into {@code db}'s old (older than 12): reals written on new, in a column,
+   * a domain over real, arrays of both (one with bounds other than 1), a key, the old row of a
+   * keyless table, and NaN and infinities beside them, arrive on old with the very bits new holds.
+   * 17 prints a real as its shortest text, which a server before 12 parses as a double and rounds
+   * again to float4: {@link #DOUBLE_ROUNDED} arrived one step off.
+   */
+  static void assertRealsComeBackBitForBit(OwnedDatabase db) throws Exception {
+    // Arrays over domains came with 11.
+    String domainArray;
+    try (Connection o = db.old()) {
+      domainArray = OwnedDatabase.count(o, "SELECT current_setting('server_version_num')::int") < 110000 ? "real[]" : "r4[]";
+    }
+    db.executeOnBoth("CREATE DOMAIN r4 AS real; CREATE TABLE w (id int PRIMARY KEY, f4 real, ra real[], d r4, da " + domainArray + ");"
+        + " CREATE TABLE w_keyless (f4 real, n int); CREATE TABLE w_key (k real PRIMARY KEY, n int)");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(CATCH_UP);
+    }
+    r.reverse(new dev.cutover.replicator.replication.Reverse.Options(Duration.ZERO, Duration.ofSeconds(5)));
+    String v = "'" + DOUBLE_ROUNDED + "'";
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "INSERT INTO w VALUES (1, " + v + ", ARRAY[" + v + ", NULL, 'NaN', 1.5]::real[], " + v + ","
+          + " '[0:1]={" + DOUBLE_ROUNDED + ",-Infinity}'), (2, 'Infinity', '{}', NULL, NULL)");
+      OwnedDatabase.execute(n, "UPDATE w SET ra = ARRAY[[" + v + "], [2]]::real[], da = ARRAY[" + v + "]::" + domainArray + " WHERE id = 2");
+      OwnedDatabase.execute(n, "INSERT INTO w_keyless VALUES (" + v + ", 1), ('NaN', 2), (" + v + ", 3);"
+          + " UPDATE w_keyless SET n = n + 10 WHERE n = 1; DELETE FROM w_keyless WHERE n = 3");
+      OwnedDatabase.execute(n, "INSERT INTO w_key VALUES (" + v + ", 1), (1.5, 2); UPDATE w_key SET n = 3 WHERE n = 1;"
+          + " DELETE FROM w_key WHERE n = 2");
+      OwnedDatabase.execute(n, "INSERT INTO w VALUES (99, NULL, NULL, NULL, NULL)");
+      await().atMost(CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null)
+          || OwnedDatabase.count(o, "SELECT count(*) FROM w WHERE id = 99") == 1);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      String bits = "coalesce((SELECT string_agg(coalesce(encode(float4send(x), 'hex'), '-'), ',') FROM unnest(%s) x), '-')";
+      for (String q : List.of("SELECT id || ' ' || coalesce(encode(float4send(f4), 'hex'), '-') || ' ' || " + String.format(bits, "ra")
+              + " || ' ' || coalesce(encode(float4send(d::real), 'hex'), '-') || ' ' || " + String.format(bits, "da::real[]")
+              + " || ' ' || coalesce(array_dims(ra), '-') || coalesce(array_dims(da), '-') FROM w ORDER BY id",
+          "SELECT encode(float4send(f4), 'hex') || ' ' || n FROM w_keyless ORDER BY n",
+          "SELECT encode(float4send(k), 'hex') || ' ' || n FROM w_key ORDER BY n")) {
+        assertThat(OwnedDatabase.strings(o, q)).as(q).isEqualTo(OwnedDatabase.strings(n, q));
+      }
+      assertThat(OwnedDatabase.strings(o, "SELECT encode(float4send(f4), 'hex') || ' ' || encode(float4send(da[0]::real), 'hex')"
+          + " FROM w WHERE id = 1")).containsExactly("15ae43fd 15ae43fd");
+      assertThat(OwnedDatabase.strings(o, "SELECT k.n::text FROM w_keyless k ORDER BY k.n")).containsExactly("2", "11");
+    }
+  }
+
   /**
    * Keys kept unique only by DEFERRABLE constraints, moved the ways only such a key allows, with
    * {@code r} (of {@code db}) started and applying: two keys swapped in one statement and, after
