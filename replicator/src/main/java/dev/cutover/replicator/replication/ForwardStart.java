@@ -255,7 +255,19 @@ public final class ForwardStart {
       throw new ReplicatorException(Failure.PRECONDITION, "new already has subscription " + names.forward() + " from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");
     }
-    if (ReplicationObjects.slotExists(o, slot)) {
+    // Slots are server-wide: one of another database with this name is another migration's (the same
+    // --name, or database names that differ only in characters the label replaces), never this one's
+    // earlier start, which cleanup here would not find (r26).
+    String slotDatabase = ReplicationObjects.slotDatabase(o, slot);
+    String database = Sql.string(o, "SELECT current_database()");
+    if (slotDatabase != null && !slotDatabase.equals(database)) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old already has replication slot " + slot + ", which belongs to "
+          + (slotDatabase.isEmpty() ? "no database (a physical slot)" : "database " + slotDatabase) + " on old's server, not to "
+          + database + ": another migration with the label " + names.label() + " (a label keeps only a-z, 0-9 and _ of the"
+          + " database's name) or another tool's slot",
+          "choose another --name for this migration (`cutover-replicator check` reports it as slot-name-taken)");
+    }
+    if (slotDatabase != null) {
       throw new ReplicatorException(Failure.PRECONDITION, "old already has replication slot " + slot + " from an earlier start",
           StartState.exists(n) ? "run `cutover-replicator start --resume` to continue that start, or `cutover-replicator cleanup`"
               + " to start over" : "run `cutover-replicator cleanup` to remove it, then start again");

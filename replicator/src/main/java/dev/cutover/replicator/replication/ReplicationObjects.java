@@ -92,6 +92,11 @@ public final class ReplicationObjects {
     return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)", slot);
   }
 
+  /** The database the slot belongs to, or null when the server has no such slot (a physical slot has none: ""). */
+  public static String slotDatabase(Connection c, String slot) throws SQLException {
+    return Sql.string(c, "SELECT coalesce(database::text, '') FROM pg_replication_slots WHERE slot_name = ?", slot);
+  }
+
   /** Whether the slot exists and belongs to the current database. */
   public static boolean ownSlotExists(Connection c, String slot) throws SQLException {
     return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND database = current_database())", slot);

@@ -545,6 +545,47 @@ class CliTest {
   }
 
   /**
+   * r26: two databases whose names differ only in characters the label replaces ({@code заказы} and
+   * {@code клиент} both label {@code ______}). With the first started, start for the second said old
+   * already had the slot "from an earlier start" and to run cleanup, which (in the second database)
+   * found nothing of its own, and start said the same again. The slot is the other database's: start
+   * now says so and asks for another --name, as check does; with one, it starts.
+   */
+  @Test
+  void start_slotOfAnotherDatabaseWithTheSameLabel_namesTheDatabaseAndAsksForName(PostgresPair pair) throws Exception {
+    String a = "cli_заказы";
+    String b = "cli_клиент";
+    for (String db : List.of(a, b)) {
+      for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+        s.createDatabase(db);
+        sql(s, db, "CREATE TABLE item (id bigint PRIMARY KEY)");
+      }
+    }
+    Run first = run(with(new String[] {"start", "--no-progress"}, encodedUrls(pair, a)));
+    assertThat(first.code()).as(first.out() + first.err()).isZero();
+
+    Run second = run(with(new String[] {"start", "--no-progress"}, encodedUrls(pair, b)));
+
+    assertThat(second.code()).as(second.out() + second.err()).isEqualTo(5);
+    assertThat(second.err()).contains("old already has replication slot cutover_fwd_cli_______, which belongs to database " + a
+        + " on old's server, not to " + b).contains("choose another --name").doesNotContain("from an earlier start")
+        .doesNotContain("cleanup");
+    Run named = run(with(new String[] {"start", "--no-progress", "--name", "klient"}, encodedUrls(pair, b)));
+    assertThat(named.code()).as(named.out() + named.err()).isZero();
+    for (String[] db : new String[][] {{a, "cli_______"}, {b, "klient"}}) {
+      Run cleanup = run(with(new String[] {"cleanup", "--name", db[1]}, encodedUrls(pair, db[0])));
+      assertThat(cleanup.code()).as(cleanup.out() + cleanup.err()).isZero();
+    }
+  }
+
+  /** {@link #urls} with the database name percent-encoded, as a URL carries a name outside ASCII. */
+  static String[] encodedUrls(PostgresPair pair, String db) {
+    String encoded = java.net.URLEncoder.encode(db, java.nio.charset.StandardCharsets.UTF_8);
+    return new String[] {"--old-url", pair.oldServer().jdbcUrl(encoded), "--new-url", pair.newServer().jdbcUrl(encoded),
+        "--old-user", pair.oldServer().user(), "--new-user", pair.newServer().user()};
+  }
+
+  /**
    * Cleanup given a --new-url that is not this migration's new (found by review, r15: new's server,
    * its {@code postgres} database): the live-instance refusal looked only where the URLs point, found
    * none, and cleanup removed the way back (old's subscription), old's fence and its control schema,
