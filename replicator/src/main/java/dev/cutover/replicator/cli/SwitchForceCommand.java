@@ -41,6 +41,17 @@ final class SwitchForceCommand extends BaseCommand {
       default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "switch-force takes on or off, not '" + mode + "'");
     };
+    // The driver reads cutover.service stripped ("booking " is the service booking): a force stored
+    // under the unstripped name never applied, and was reported as set (r26).
+    if (service.isBlank()) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--service is blank: give the service's name, as"
+          + " `cutover-replicator switch-status` lists it");
+    }
+    if (!service.equals(service.strip())) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--service '" + service + "' has white space at its"
+          + " ends, which the driver strips from cutover.service (it names this service as '" + service.strip() + "'), so a"
+          + " force set under this name would never apply: give --service " + service.strip());
+    }
     Duration networkTimeout = network.get();
     boolean onOld = true;
     boolean onNew = true;

@@ -45,6 +45,22 @@ class OptionValuesTest {
         .doesNotContain("report it").doesNotContain("\tat ");
   }
 
+  /**
+   * r26: {@code switch-force --service "booking " --not-started on} exited 0 and stored the force
+   * under {@code booking } with its blank, while the driver reads {@code cutover.service} trimmed, as
+   * {@code booking}: the force never applied. A name the driver would read otherwise is refused now,
+   * before anything is set, naming the name the driver uses.
+   */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {"'booking '|on", "' booking'|off", "'booking\t'|on"})
+  void switchForce_serviceWithBlanksAtItsEnds_refusedNamingTheTrimmedName(String service, String mode) {
+    CliTest.Run r = run(CliTest.with(new String[] {"switch-force", "--service", service, "--not-started", mode}, URLS));
+
+    assertThat(r.code()).as(r.err()).isEqualTo(2);
+    assertThat(r.err()).contains("--service '" + service + "' has white space at its ends").contains("as 'booking'")
+        .contains("give --service booking").contains("Usage: cutover-replicator switch-force").doesNotContain("\tat ");
+  }
+
   @Test
   void duration_bareNumber_isMillisecondsAsInTheDriver() {
     HeartbeatCommand heartbeat = new HeartbeatCommand();
