@@ -336,6 +336,51 @@ class CheckRemediesTest {
     }
   }
 
+  /**
+   * r26: pasted in the order check printed them, the missing-table remedies failed: a table's
+   * {@code DEFAULT nextval(...)} came before its sequence's CREATE SEQUENCE (printed later, under
+   * missing-sequence), and {@code CREATE SCHEMA "select"} was in two remedies, the second failing
+   * "already exists"; the sequences came without OWNED BY. Now every remedy runs in the printed
+   * order, each schema and sequence is created once, and the serials' sequences are owned as on old.
+   */
+  @Test
+  void check_missingTablesWithSerialsInOneNewSchema_remediesRunInThePrintedOrder(PostgresPair pair) throws Exception {
+    String db = "remedies_order";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, "CREATE SCHEMA \"select\"; CREATE TABLE \"select\".\"USER\" (id serial PRIMARY KEY, v text);"
+          + " CREATE TABLE \"select\".\"user\" (id serial PRIMARY KEY, \"Value\" text);"
+          + " CREATE SCHEMA seqs; CREATE SEQUENCE seqs.shared; CREATE TABLE public.item (id bigint PRIMARY KEY DEFAULT nextval('seqs.shared'));"
+          + " CREATE TABLE public.kept (id int PRIMARY KEY); ALTER TABLE public.kept ADD COLUMN n bigserial");
+      AppDatabase.execute(n, "CREATE TABLE public.kept (id int PRIMARY KEY)");
+    }
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    Set<String> schemaCodes = Set.of("missing-table", "missing-column", "missing-sequence");
+    List<Finding> findings = r.check().findings().stream().filter(f -> schemaCodes.contains(f.code())).collect(Collectors.toList());
+    assertThat(findings).extracting(Finding::code).contains("missing-table", "missing-column", "missing-sequence");
+
+    try (Connection n = pair.newServer().connect(db)) {
+      for (Finding f : findings) {
+        if (f.remedy().startsWith("run on new")) {
+          String statements = f.remedy().substring(f.remedy().indexOf(": ") + 2);
+          org.assertj.core.api.Assertions.assertThatCode(() -> AppDatabase.execute(n, statements))
+              .as(f.code() + " " + f.message() + ", remedy: " + f.remedy()).doesNotThrowAnyException();
+        }
+      }
+    }
+    assertThat(findings).filteredOn(f -> f.message().equals("sequence select.user_id_seq is missing on new")).extracting(Finding::remedy)
+        .containsExactly("the remedy of table select.user above creates it");
+    assertThat(r.check().findings()).filteredOn(f -> schemaCodes.contains(f.code())).isEmpty();
+    String owned = "SELECT d.objid::regclass || ' owned by ' || d.refobjid::regclass || '.' || a.attname FROM pg_depend d"
+        + " JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid WHERE d.classid = 'pg_class'::regclass"
+        + " AND d.deptype = 'a' AND d.objid IN (SELECT oid FROM pg_class WHERE relkind = 'S') ORDER BY 1";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      assertThat(AppDatabase.strings(n, owned)).isEqualTo(AppDatabase.strings(o, owned)).hasSize(3);
+    }
+  }
+
   @Test
   void check_schemaDiffers_everyRemedyRunsOnNewAndMakesItLikeOld(PostgresPair pair) throws Exception {
     String db = "remedies";

@@ -35,6 +35,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -54,6 +55,8 @@ public final class Preflight {
   private final Names names;
   private final EngineChoice engine;
   private final List<Finding> findings = new ArrayList<>();
+  /** The schemas, types and sequences an earlier remedy creates: each once, the remedies run in the order printed. */
+  private final Map<String, String> given = new HashMap<>();
 
   private Preflight(Connection old, Connection nw, Names names, EngineChoice engine) {
     this.old = old;
@@ -353,7 +356,8 @@ public final class Preflight {
       Optional<TableInfo> n = Catalog.describe(nw, t);
       if (n.isEmpty()) {
         add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new (`cutover-replicator schema` creates the"
-            + " whole schema into an empty database)", SchemaChanges.runOrSay("run on new: ", () -> CatalogDdl.createMissing(old, nw, t)));
+            + " whole schema into an empty database)", runOnNew(SchemaChanges.runOrSay("run on new: ",
+                () -> notGiven(CatalogDdl.createMissingWithSequences(old, nw, t), "table " + t))));
         continue;
       }
       String split = InitialCopy.splitOnNew(new InitialCopy.TablePair(o, n.get()));
@@ -408,7 +412,8 @@ public final class Preflight {
       Column other = n.column(c.name());
       if (other == null) {
         add(Severity.ERROR, "new", "missing-column", "column " + c.name() + " of " + o.name() + " is missing on new",
-            "run on new: " + CatalogDdl.addColumn(old, t, c.name()));
+            runOnNew("run on new: " + String.join("; ", notGiven(CatalogDdl.addColumnWithSequences(old, nw, t, c.name()),
+                "column " + c.name() + " of " + o.name()))));
       } else if (!other.type().equals(c.type())) {
         add(Severity.ERROR, "new", "column-type", "column " + c.name() + " of " + o.name() + " is " + c.type() + " on old but "
             + other.type() + " on new", "run on new: " + CatalogDdl.alterColumnType(old, t, c.name()));
@@ -470,11 +475,65 @@ public final class Preflight {
       String s = q[0] + "." + q[1];
       if (!onNew.contains(s)) {
         // An identity column's sequence comes with its column; only the others are created by hand.
+        String create = CatalogDdl.createSequence(old, q[0], q[1], Sql.majorVersionOf(nw));
         String remedy = identitySequence(q[0], q[1]) ? "create its column on new (see missing-column)"
-            : "run on new: " + CatalogDdl.createSequence(old, q[0], q[1], Sql.majorVersionOf(nw));
+            : given.containsKey(create) ? "the remedy of " + given.get(create) + " above creates it"
+            : runOnNew("run on new: " + String.join("; ", notGiven(createSequence(q[0], q[1], create), "sequence " + s)));
         add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", remedy);
       }
     }
+  }
+
+  /**
+   * A missing sequence's statements: its schema where new lacks it, the CREATE SEQUENCE, and the
+   * OWNED BY of a serial's as on old where new has the owning column.
+   */
+  private List<String> createSequence(String schema, String name, String create) throws SQLException {
+    List<String> out = new ArrayList<>();
+    if (!Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)", schema)) {
+      out.add("CREATE SCHEMA " + Sql.ident(schema));
+    }
+    out.add(create);
+    List<String[]> owner = Sql.rows(old, "SELECT n.nspname, t.relname, a.attname FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid"
+        + " JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+        + " WHERE d.classid = 'pg_class'::regclass AND d.objid = ?::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'",
+        Sql.qualified(schema, name));
+    if (!owner.isEmpty()) {
+      TableName table = new TableName(owner.get(0)[0], owner.get(0)[1]);
+      if (Sql.relationExists(nw, table.quoted()) && Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ?::regclass"
+          + " AND attname = ? AND NOT attisdropped)", table.regclass(), owner.get(0)[2])) {
+        out.add("ALTER SEQUENCE " + Sql.qualified(schema, name) + " OWNED BY " + table.quoted() + "." + Sql.ident(owner.get(0)[2]));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * {@code statements} without the schemas, types and sequences an earlier remedy creates already
+   * (r26: {@code CREATE SCHEMA "select"} in two remedies, the second failing "already exists"); notes
+   * for {@link #runOnNew} that some were left out.
+   */
+  private List<String> notGiven(List<String> statements, String subject) {
+    List<String> out = new ArrayList<>();
+    for (String statement : statements) {
+      boolean prerequisite = statement.startsWith("CREATE SCHEMA ") || statement.startsWith("CREATE TYPE ")
+          || statement.startsWith("CREATE DOMAIN ") || statement.startsWith("CREATE SEQUENCE ");
+      if (prerequisite && given.putIfAbsent(statement, subject) != null) {
+        leftOut = true;
+      } else {
+        out.add(statement);
+      }
+    }
+    return out;
+  }
+
+  private boolean leftOut;
+
+  /** {@code remedy}, saying it comes after the remedies above when {@link #notGiven} left out what they create. */
+  private String runOnNew(String remedy) {
+    boolean after = leftOut;
+    leftOut = false;
+    return after ? remedy.replaceFirst("^run on new: ", "run on new, after the remedies above: ") : remedy;
   }
 
   private boolean identitySequence(String schema, String name) throws SQLException {

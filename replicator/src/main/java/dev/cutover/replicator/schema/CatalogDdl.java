@@ -106,12 +106,7 @@ public final class CatalogDdl {
     int targetMajor = Sql.majorVersionOf(target);
     List<String> before = new ArrayList<>();
     List<String> after = new ArrayList<>();
-    for (String[] seq : Sql.rows(source, "SELECT n.nspname, q.relname, EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass"
-        + " AND o.objid = q.oid AND o.refobjid = ad.adrelid AND o.refobjsubid = ad.adnum AND o.deptype = 'a')::text"
-        + " FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum"
-        + " JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass"
-        + " JOIN pg_class q ON q.oid = d.refobjid AND q.relkind = 'S' JOIN pg_namespace n ON n.oid = q.relnamespace"
-        + " WHERE ad.adrelid = ?::regclass AND a.attname = ? ORDER BY 1, 2", table.regclass(), column)) {
+    for (String[] seq : defaultSequences(source, table, column)) {
       if (!Sql.relationExists(target, Sql.qualified(seq[0], seq[1]))) {
         before.add(createSequence(source, seq[0], seq[1], targetMajor));
         if ("true".equals(seq[2])) {
@@ -123,6 +118,57 @@ public final class CatalogDdl {
     before.addAll(after);
     List<String> out = new ArrayList<>(TypeDdl.missing(source, target, table, List.of(column)));
     out.addAll(before);
+    return out;
+  }
+
+  /**
+   * The sequences the defaults of {@code table}'s columns (of {@code column} alone unless null) draw
+   * from: schema, name, whether the column owns it ({@code "true"}, a serial's) and the column.
+   */
+  private static List<String[]> defaultSequences(Connection source, TableName table, String column) throws SQLException {
+    return Sql.rows(source, "SELECT n.nspname, q.relname, EXISTS (SELECT 1 FROM pg_depend o WHERE o.classid = 'pg_class'::regclass"
+        + " AND o.objid = q.oid AND o.refobjid = ad.adrelid AND o.refobjsubid = ad.adnum AND o.deptype = 'a')::text, a.attname::text"
+        + " FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum"
+        + " JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass"
+        + " JOIN pg_class q ON q.oid = d.refobjid AND q.relkind = 'S' JOIN pg_namespace n ON n.oid = q.relnamespace"
+        + " WHERE ad.adrelid = ?::regclass AND (?::text = '' OR a.attname = ?::text) AND NOT a.attisdropped ORDER BY 1, 2",
+        table.regclass(), column == null ? "" : column, column == null ? "" : column);
+  }
+
+  /**
+   * {@link #createMissing}, with the {@code CREATE SEQUENCE} of each sequence the table's defaults
+   * draw from that {@code target} lacks (and its schema) before the {@code CREATE TABLE} whose
+   * {@code DEFAULT nextval(...)} needs it, and after it the {@code OWNED BY} that ties a serial's
+   * sequence to its column as on the source: statements that run in the order given (r26: the
+   * table came first and failed on its missing sequence).
+   */
+  public static List<String> createMissingWithSequences(Connection source, Connection target, TableName table) throws SQLException {
+    int targetMajor = Sql.majorVersionOf(target);
+    List<String> out = new ArrayList<>();
+    List<String> after = new ArrayList<>();
+    for (String[] seq : defaultSequences(source, table, null)) {
+      String qualified = Sql.qualified(seq[0], seq[1]);
+      if (Sql.relationExists(target, qualified)) {
+        continue;
+      }
+      String schema = "CREATE SCHEMA " + Sql.ident(seq[0]);
+      if (!out.contains(schema) && !Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)", seq[0])) {
+        out.add(schema);
+      }
+      String create = createSequence(source, seq[0], seq[1], targetMajor);
+      if (!out.contains(create)) {
+        out.add(create);
+      }
+      if ("true".equals(seq[2])) {
+        after.add("ALTER SEQUENCE " + qualified + " OWNED BY " + table.quoted() + "." + Sql.ident(seq[3]));
+      }
+    }
+    for (String statement : createMissing(source, target, table)) {
+      if (!out.contains(statement)) { // the sequences' schema is the table's
+        out.add(statement);
+      }
+    }
+    out.addAll(after);
     return out;
   }
 

@@ -251,8 +251,13 @@ abstract class TriggerCaptureFlow {
     List<String> missing = List.of("missing-sequence", "missing-table", "missing-column");
     List<Finding> found = db.replicator().check().findings();
     try (Connection n = db.nw()) {
-      for (String code : missing) {
-        Finding f = found.stream().filter(x -> x.code().equals(code)).findFirst().orElseThrow(() -> new AssertionError(code + ": " + found));
+      assertThat(found).extracting(Finding::code).containsAll(missing);
+      // In the order printed (r26): the table's remedy creates the sequence its default draws from.
+      for (Finding f : found.stream().filter(x -> missing.contains(x.code())).toList()) {
+        if (f.code().equals("missing-sequence")) {
+          assertThat(f.remedy()).isEqualTo("the remedy of table public.extra above creates it");
+          continue;
+        }
         assertThat(f.remedy()).startsWith("run on new: ");
         OwnedDatabase.execute(n, f.remedy().substring("run on new: ".length()));
       }
