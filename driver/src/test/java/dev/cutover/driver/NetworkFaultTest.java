@@ -14,6 +14,7 @@ import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.TcpProxy;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -313,5 +314,111 @@ class NetworkFaultTest {
       db.flip(Target.OLD);
       CutoverDriver.shutdown(db.database);
     }
+  }
+
+  /**
+   * r23: the leader's link to old goes silent (no reset) after its fence stands and before its
+   * release, as for a frozen JVM or a paused container: its session stays alive on old with the
+   * leader's lock, and used to keep old fenced for as long as the link stayed silent (every write
+   * of the service refused), the follower's abort refused as "another session leads". The
+   * follower, its own deadline past and the leader's heartbeat stale, ends the stalled leader's
+   * session and aborts: old's fence comes down within the switch's timeouts and the follower writes
+   * there again. The leader, back, neither lowers a fence nor routes to new: nothing is lost.
+   */
+  @Test
+  void leadersLinkToOldGoesSilentAfterTheFence_followerEndsTheStalledLeader_andOldIsWritableWithinTheMaxPause(
+      PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    String oldUrl = pair.oldServer().jdbcUrl(db.database);
+    String newUrl = pair.newServer().jdbcUrl(db.database);
+    String[] settings = {"cutover.barrier.timeout=30s", "cutover.drain.timeout=2s", "cutover.gate.max-pause=10s"};
+    try (TcpProxy link0 = TcpProxy.in(pair.oldServer());
+        TcpProxy link1 = TcpProxy.in(pair.oldServer());
+        SwitchEvents events = new SwitchEvents(db.database);
+        HikariDataSource i0 = pool(db.urlVia(link0.redirect(oldUrl), newUrl, with(settings, "cutover.instance=s0")), db,
+            "s0");
+        HikariDataSource i1 = pool(db.urlVia(link1.redirect(oldUrl), newUrl, with(settings, "cutover.instance=s1")), db,
+            "s1");
+        Workload load0 = new Workload(i0, 2, 0);
+        Workload load1 = new Workload(i1, 2, 10);
+        Connection watch = db.oldDirect();
+        Connection outsideWriter = db.oldDirect()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> load0.commits.get() >= 20 && load1.commits.get() >= 20);
+      outsideWriter.setAutoCommit(false);
+      try (Statement s = outsideWriter.createStatement()) {
+        s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-1, 1)");
+      }
+      long newEpoch = epochOf(db.newDirect());
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(20)).until(() -> Fence.isRaised(watch));
+      db.stopForward(); // the barrier cannot arrive: the leader waits behind its fence
+      outsideWriter.commit();
+      String leader = await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, db.database)
+          .instances().stream().filter(i -> "waiting for the barrier".equals(i.phase()))
+          .map(OperatorControl.InstanceView::instance).findFirst().orElse(null), java.util.Objects::nonNull);
+      boolean zeroLeads = leader.startsWith("s0#");
+      TcpProxy leadersLink = zeroLeads ? link0 : link1;
+      Workload followersLoad = zeroLeads ? load1 : load0;
+      HikariDataSource followersPool = zeroLeads ? i1 : i0;
+      leadersLink.stall();
+      Instant stalled = Instant.now();
+
+      SwitchEvent followers = events.next();
+      assertThat(followers.instance()).as(followers.summary()).isNotEqualTo(leader.substring(0, 2));
+      assertThat(followers.outcome()).as(followers.summary()).isEqualTo(Outcome.ABORTED);
+      await("old's fence, held up by the stalled leader's session, comes down").atMost(Duration.ofSeconds(25))
+          .until(() -> !Fence.isRaised(watch));
+      assertThat(Duration.between(stalled, Instant.now())).as("old writable again within the maximum pause and the"
+          + " liveness limit").isLessThan(Duration.ofSeconds(20));
+      db.flip(Target.OLD); // no retry while the leader is away
+      try (Connection c = followersPool.getConnection()) {
+        assertThat(DrainTest.sideOf(c)).isEqualTo(pair.oldServer().port());
+      }
+      long atAbort = followersLoad.commits.get();
+      await().atMost(Duration.ofSeconds(20)).until(() -> followersLoad.commits.get() >= atAbort + 20);
+
+      leadersLink.resume();
+      SwitchEvent leaders = events.next();
+      assertThat(leaders.outcome()).as(leaders.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(Fence.isRaised(watch)).as("old's fence stays down").isFalse();
+      for (HikariDataSource pool : List.of(i0, i1)) {
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+          try (Connection c = pool.getConnection()) {
+            return DrainTest.sideOf(c) == pair.oldServer().port();
+          }
+        });
+      }
+      load0.close();
+      load1.close();
+      followersLoad.assertIntact(watch);
+      assertThat((zeroLeads ? load0 : load1).missingFrom(watch)).as("the leader's acknowledged writes").isEmpty();
+      assertThat(epochOf(db.newDirect())).as("new was never opened").isEqualTo(newEpoch);
+    } finally {
+      db.flip(Target.OLD);
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  private static long epochOf(Connection direct) throws Exception {
+    try (direct; Statement s = direct.createStatement(); ResultSet rs = s.executeQuery("SELECT cutover.epoch()")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static String[] with(String[] settings, String more) {
+    String[] all = java.util.Arrays.copyOf(settings, settings.length + 1);
+    all[settings.length] = more;
+    return all;
+  }
+
+  private static HikariDataSource pool(String url, Replicated db, String name) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(url);
+    config.setUsername(db.user());
+    config.setMaximumPoolSize(4);
+    config.setMinimumIdle(4);
+    config.setPoolName("stalled-" + db.database + "-" + name);
+    return new HikariDataSource(config);
   }
 }

@@ -1,5 +1,6 @@
 package dev.cutover.driver.control;
 
+import dev.cutover.common.Poll;
 import dev.cutover.common.Queries;
 import dev.cutover.driver.Phase;
 import dev.cutover.driver.internal.control.Fence;
@@ -26,6 +27,11 @@ import java.util.Optional;
  * let a switch go without proof that replication caught up, or writes land on a side left behind.
  */
 public final class OperatorControl {
+  private static final String INSUFFICIENT_PRIVILEGE = "42501";
+  private static final String UNDEFINED_FUNCTION = "42883";
+  /** How long an ended leader's backend may take to let go of its lock. */
+  private static final Duration LEADER_EXIT = Duration.ofSeconds(5);
+
   private OperatorControl() {}
 
   /**
@@ -70,6 +76,29 @@ public final class OperatorControl {
    */
   public record LeaderBackend(int pid, String applicationName, String clientAddress) {}
 
+  /**
+   * The leader of a switch in progress that stalled behind its fence: its session holds the lock
+   * (so no other instance may lead or abort) while its instance has not heartbeat within the
+   * instances' liveness limit (a frozen JVM, a paused container, a link that went silent without a
+   * reset). The switch is not released: ending the session cannot split writes.
+   *
+   * @param ended whether the call that found it ended its session ({@link #endStalledLeader})
+   */
+  public record StalledLeader(String switchId, int pid, String instance, Duration heartbeatAge, boolean ended) {
+    /** {@code instance i0 (backend 4711, no heartbeat for 67 s)}. */
+    public String describe() {
+      return "instance " + instance + " (backend " + pid + ", no heartbeat for " + heartbeatAge.toMillis() + " ms)";
+    }
+
+    /** What ends it, for a role that may not: the statement, and who may run it. */
+    public String remedy(String service) {
+      return "end its session as the instances' role, a member of pg_signal_backend or a superuser: SELECT * FROM"
+          + " cutover.end_stalled_leader('" + service.replace("'", "''") + "') (or cutover-replicator switch-abort"
+          + " --service " + service + " as such a role); the switch is not released, so ending it splits nothing: the"
+          + " next instance to try takes over or aborts it";
+    }
+  }
+
   /** Everything the operator view shows of one service on one database. */
   public record ServiceView(String service, boolean fenceRaised, long fenceEpoch, boolean forced,
       Optional<SwitchView> lastSwitch, List<InstanceView> instances) {}
@@ -80,6 +109,16 @@ public final class OperatorControl {
     NONE,
     /** Its leader will abort it at its next step, lowering the fence. */
     REQUESTED,
+    /**
+     * Its leader had stalled behind its fence ({@link StalledLeader}): its session was ended and
+     * the switch aborted, its fence lowered.
+     */
+    LEADER_ENDED,
+    /**
+     * Its leader stalled behind its fence ({@link StalledLeader}) and this role may not end its
+     * session: nothing happens until it does, or until the leader comes back.
+     */
+    LEADER_STALLED,
     /** Nobody led it: it is aborted and its fence lowered now. */
     ABORTED,
     /** It had been released already; the decision stands. */
@@ -131,8 +170,37 @@ public final class OperatorControl {
     return new ServiceView(service, raised, epoch, forced, last, List.copyOf(instances));
   }
 
-  /** Aborts the switch of {@code service} in progress on this database; {@code reason} goes into its event. */
+  /**
+   * Aborts the switch of {@code service} in progress on this database; {@code reason} goes into its
+   * event. A switch led by a live session is aborted by its leader at its next step ({@link
+   * AbortOutcome#REQUESTED}); one whose leader stalled behind its fence ({@link #stalledLeader}) is
+   * aborted here once that session is ended, which takes a role allowed to end it ({@link
+   * AbortOutcome#LEADER_STALLED} otherwise).
+   */
   public static AbortOutcome abort(Connection c, String service, String reason) throws SQLException {
+    AbortOutcome outcome = requestAbort(c, service, reason);
+    if (outcome != AbortOutcome.REQUESTED) {
+      return outcome;
+    }
+    Optional<StalledLeader> stalled;
+    try {
+      stalled = endStalledLeader(c, service);
+    } catch (SQLException e) {
+      if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+        return AbortOutcome.LEADER_STALLED;
+      }
+      throw e;
+    }
+    if (stalled.isEmpty()) {
+      return outcome;
+    }
+    int pid = stalled.get().pid();
+    Poll.every(Duration.ofMillis(10)).within(LEADER_EXIT, () -> leader(c, service).map(l -> l.pid() != pid).orElse(true));
+    outcome = requestAbort(c, service, reason);
+    return outcome == AbortOutcome.ABORTED ? AbortOutcome.LEADER_ENDED : outcome;
+  }
+
+  private static AbortOutcome requestAbort(Connection c, String service, String reason) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT cutover.request_abort(?, ?)")) {
       ps.setString(1, service);
       ps.setString(2, reason);
@@ -140,6 +208,39 @@ public final class OperatorControl {
         rs.next();
         return AbortOutcome.valueOf(rs.getString(1).toUpperCase(Locale.ROOT));
       }
+    }
+  }
+
+  /**
+   * The leader of {@code service}'s switch in progress if it stalled behind its fence ({@link
+   * StalledLeader}); empty when none did, or where the control schema predates the question.
+   */
+  public static Optional<StalledLeader> stalledLeader(Connection c, String service) throws SQLException {
+    return stalled(c, "SELECT *, false AS ended FROM cutover.stalled_leader(?)", service);
+  }
+
+  /**
+   * Ends the session of {@code service}'s stalled leader ({@link #stalledLeader}), with the caller's
+   * rights: refused (42501) unless the role may end that backend (its own role, {@code
+   * pg_signal_backend}, a superuser). Empty when no leader stalled, or the control schema predates it.
+   */
+  public static Optional<StalledLeader> endStalledLeader(Connection c, String service) throws SQLException {
+    return stalled(c, "SELECT * FROM cutover.end_stalled_leader(?)", service);
+  }
+
+  private static Optional<StalledLeader> stalled(Connection c, String sql, String service) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, service);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(new StalledLeader(rs.getString("switch_id"), rs.getInt("leader_pid"),
+            rs.getString("leader_instance"), Duration.ofMillis(rs.getLong("heartbeat_age_ms")), rs.getBoolean("ended")))
+            : Optional.empty();
+      }
+    } catch (SQLException e) {
+      if (UNDEFINED_FUNCTION.equals(e.getSQLState())) {
+        return Optional.empty();
+      }
+      throw e;
     }
   }
 

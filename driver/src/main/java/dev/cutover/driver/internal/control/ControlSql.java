@@ -82,6 +82,8 @@ public final class ControlSql {
       "service_names()",
       "switch_leader_pid(text)",
       "switch_leader(text)",
+      "stalled_leader(text)",
+      "end_stalled_leader(text)",
       "refuse_switch(text, text, text, text, text)",
       "way_in(text)",
       "not_ready(text, text, text, text)",
@@ -97,7 +99,9 @@ public final class ControlSql {
   public static final List<String> ADDED_IN_PLACE = List.of(
       "service_names()",
       "switch_leader_pid(text)",
-      "switch_leader(text)");
+      "switch_leader(text)",
+      "stalled_leader(text)",
+      "end_stalled_leader(text)");
 
   /**
    * Switch steps added to version 2 after its release. An install grants them to every role that may
@@ -148,6 +152,12 @@ public final class ControlSql {
   /** The trigger that drops, on a replica session, a row written into a {@link #LOCAL_TABLES local table}. */
   public static final String LOCAL_ONLY_TRIGGER = "cutover_local_only";
 
+  /**
+   * How long a leader's instance may go without a heartbeat before {@code stalled_leader} names it:
+   * the instances' liveness limit ({@code Heartbeat.INSTANCE_TTL}), fixed server-side so that no
+   * caller can pass a shorter one.
+   */
+  public static final String LEADER_STALLED = "interval '5 seconds'";
   /** Markers older than this are deleted as new ones are written, so they never accumulate. */
   private static final String MARKER_TTL = "interval '1 day'";
   private static final String DEFINER = " SECURITY DEFINER SET search_path = pg_catalog, pg_temp";
@@ -222,6 +232,9 @@ public final class ControlSql {
         // Which database the switch moves to (database_identity() there), claimed before any gate
         // closes (claim_target): an instance whose cutover.new.url names another database refuses.
         "ALTER TABLE cutover.switch ADD COLUMN IF NOT EXISTS target_identity text",
+        // The backend of the session that raised the switch's fence (raise_fence): with the lock it
+        // holds, what names a leader stalled behind that fence (stalled_leader), never a reused pid.
+        "ALTER TABLE cutover.switch ADD COLUMN IF NOT EXISTS leader_pid integer",
         // Installs from before the records were durable: made logged (a small rewrite), rows kept.
         "DO $$\nDECLARE t text;\nBEGIN\n  FOR t IN SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n"
             + " ON n.oid = c.relnamespace WHERE n.nspname = 'cutover' AND c.relname IN ('switch', 'fence', 'marker_log')"
@@ -396,7 +409,8 @@ public final class ControlSql {
               waited_for := NULL;
               INSERT INTO cutover.fence AS f (singleton, settled_epoch) VALUES (true, e)
                 ON CONFLICT (singleton) DO UPDATE SET settled_epoch = EXCLUDED.settled_epoch;
-              UPDATE cutover.switch w SET fence_epoch = e, leader = p_instance, updated_at = clock_timestamp()
+              UPDATE cutover.switch w SET fence_epoch = e, leader = p_instance, leader_pid = pg_backend_pid(),
+                updated_at = clock_timestamp()
                 WHERE w.service = p_service AND w.id = p_switch;
             EXCEPTION WHEN OTHERS THEN
               -- A failed raise never leaves a fence of its own standing.
@@ -711,7 +725,7 @@ public final class ControlSql {
             VALUES (p_service, p_id, p_source, p_target, 'draining', clock_timestamp())
             ON CONFLICT (service) DO UPDATE SET id = EXCLUDED.id, source = EXCLUDED.source, target = EXCLUDED.target,
               state = 'draining', marker = NULL, reason = NULL, fence_epoch = NULL, abort_requested = NULL, leader = NULL,
-              began_at = EXCLUDED.began_at, target_identity = NULL, updated_at = clock_timestamp();
+              leader_pid = NULL, began_at = EXCLUDED.began_at, target_identity = NULL, updated_at = clock_timestamp();
           RETURN p_id;
         END $$""".formatted(DEFINER, BEGIN_LOCK));
     // A switch refused before it began (its checks or its probe), recorded as the service's last
@@ -731,7 +745,8 @@ public final class ControlSql {
             VALUES (p_service, p_id, p_source, p_target, 'aborted', left(p_reason, 4000), clock_timestamp())
             ON CONFLICT (service) DO UPDATE SET id = EXCLUDED.id, source = EXCLUDED.source, target = EXCLUDED.target,
               state = 'aborted', marker = NULL, reason = EXCLUDED.reason, fence_epoch = NULL, abort_requested = NULL,
-              leader = NULL, began_at = EXCLUDED.began_at, target_identity = NULL, updated_at = clock_timestamp();
+              leader = NULL, leader_pid = NULL, began_at = EXCLUDED.began_at, target_identity = NULL,
+              updated_at = clock_timestamp();
           RETURN true;
         END $$""".formatted(DEFINER, BEGIN_LOCK));
     // What carries replication into this database, as the replicator armed it, for the remedy of a
@@ -877,6 +892,31 @@ public final class ControlSql {
         + " SELECT l.pid, a.application_name, host(a.client_addr)"
         + " FROM (SELECT cutover.switch_leader_pid(p_service) AS pid) l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
         + " WHERE l.pid IS NOT NULL $$");
+
+    // A leader stalled behind its fence (a frozen JVM, a paused container, a link that went silent
+    // without a reset): its session still holds the lock, so no other instance may lead or abort,
+    // while its instance no longer heartbeats. Named only while the switch is not released, the
+    // lock is held by the very session that raised the fence (its pid recorded by raise_fence, the
+    // lock read here: a reused pid holds no lock), and that session's instance has a row whose
+    // heartbeat is older than the instances' liveness limit (a deleted row is no proof: the next
+    // beat writes it again).
+    f.add("CREATE OR REPLACE FUNCTION cutover.stalled_leader(p_service text) RETURNS TABLE (switch_id text,"
+        + " leader_pid integer, leader_instance text, heartbeat_age_ms bigint) LANGUAGE sql" + DEFINER + " AS $$"
+        + " SELECT s.id, h.holder, s.leader, (extract(epoch FROM clock_timestamp() - i.heartbeat_at) * 1000)::bigint"
+        + " FROM cutover.switch s CROSS JOIN LATERAL cutover.lead_holders(s.service, s.id) h"
+        + " JOIN cutover.instance i ON i.service = s.service AND i.instance = s.leader"
+        + " WHERE s.service = p_service AND s.state = 'draining' AND h.holder = s.leader_pid"
+        + " AND i.heartbeat_at < clock_timestamp() - " + LEADER_STALLED + " $$");
+    // Ends it, with the caller's rights: pg_terminate_backend lets a role end only backends of roles
+    // it is a member of (or any, with pg_signal_backend or as a superuser), so this path gives no role
+    // a backend it could not end already, and only the stalled leader's. Identified and ended in one
+    // statement. Its release had not committed (a released switch is never named), and the release
+    // is atomic in that session: ending it cannot split the service's writes.
+    f.add("CREATE OR REPLACE FUNCTION cutover.end_stalled_leader(p_service text) RETURNS TABLE (switch_id text,"
+        + " leader_pid integer, leader_instance text, heartbeat_age_ms bigint, ended boolean) LANGUAGE sql"
+        + " SET search_path = pg_catalog, pg_temp AS $$"
+        + " SELECT l.switch_id, l.leader_pid, l.leader_instance, l.heartbeat_age_ms, pg_terminate_backend(l.leader_pid)"
+        + " FROM cutover.stalled_leader(p_service) l $$");
 
     // Installer only.
     f.add("CREATE OR REPLACE FUNCTION cutover.request_slot_at_switch(p_slot name) RETURNS void LANGUAGE sql" + DEFINER

@@ -4,6 +4,7 @@ import dev.cutover.common.Poll;
 import dev.cutover.common.Secrets;
 import dev.cutover.driver.Phase;
 import dev.cutover.driver.SwitchEvent;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.driver.control.SwitchState;
 import dev.cutover.driver.internal.control.Barrier;
 import dev.cutover.driver.internal.control.Coordination;
@@ -16,6 +17,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -84,6 +86,10 @@ final class Switchover {
   private static final String OPERATOR_ABORT = "57014";
   /** How often an instance that joined on a peer's word checks that some live instance's flag still asks. */
   private static final long ASKING_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+  /** SQLState of a step refused because another session leads the switch, or of a backend this role may not end. */
+  private static final String INSUFFICIENT_PRIVILEGE = "42501";
+  /** A backend's start as text that does not depend on the session's settings (UTC, microseconds). */
+  private static final String BACKEND_START = "to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')";
   /** SQLState of a login refused for a connection limit (a role's, a database's, or max_connections). */
   private static final String TOO_MANY_CONNECTIONS = "53300";
   /** How often a leader waiting for its peers or the barrier looks for an operator's abort. */
@@ -118,6 +124,8 @@ final class Switchover {
   private String marker;
   /** The backend of the session that holds the leader's lock, to end it if it outlives its connection. */
   private int leaderPid;
+  /** When that backend started (UTC, to the microsecond): with the pid, what tells it from a later one that reuses the pid. */
+  private String leaderStart;
   /** Whether this switch goes without the probe and the barrier (the setting, or the operator's). */
   private boolean force;
   /** Whether this switch was recorded in the control schema (begun or joined): until then, an abort is a refusal. */
@@ -246,6 +254,28 @@ final class Switchover {
     return switchId == null ? null : event(reason);
   }
 
+  /**
+   * Asks the server to notice within seconds when the client of the switch's session has gone (a
+   * link cut without a reset, a host that died): TCP keepalives every second after 5 s of silence,
+   * given up after 3, and, from 14, a look at the socket every second while a statement runs. The
+   * session holds the leader's lock; without this a silent network kept it, and the source fenced,
+   * for the kernel's keepalive time (2 h 11 min by Linux defaults). No effect over a local socket.
+   */
+  private static void keepAlive(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute("SELECT set_config('tcp_keepalives_idle', '5', false), set_config('tcp_keepalives_interval', '1', false),"
+          + " set_config('tcp_keepalives_count', '3', false)");
+      if (c.getMetaData().getDatabaseMajorVersion() >= 14 && c.getAutoCommit()) {
+        try {
+          s.execute("SET client_connection_check_interval = 1000");
+        } catch (SQLException unsupported) {
+          // a server built for a platform without the check (not Linux) refuses any value but 0
+          LOG.debug("cutover: client_connection_check_interval not set: {}", unsupported.getMessage());
+        }
+      }
+    }
+  }
+
   // ---- 0. check and ready: nothing held yet -------------------------------------------------
 
   /**
@@ -291,6 +321,7 @@ final class Switchover {
       throw new Abort("the " + side.value() + " database is unreachable: " + e.getMessage());
     }
     watchdog.watch(c);
+    keepAlive(c);
     return c;
   }
 
@@ -651,6 +682,7 @@ final class Switchover {
     }
     leader = true;
     leaderPid = source.unwrap(PGConnection.class).getBackendPID();
+    leaderStart = backendStart(source);
     if (stillOn(Coordination.decision(source, router.service()), true).released()) {
       leader = false; // released while this instance took the lock: follow that release
       Coordination.resign(source, router.service(), switchId);
@@ -1104,12 +1136,21 @@ final class Switchover {
 
   private void end(Connection c, String reason, boolean fresh) throws SQLException {
     if (fresh) {
-      if (leaderPid > 0) {
-        endSession(c, leaderPid);
+      if (leaderPid > 0 && leaderStart != null) {
+        endSession(c, leaderPid, leaderStart);
       }
       Coordination.tryLead(c, router.service(), switchId);
     }
-    switch (Coordination.abort(c, router.service(), switchId, reason)) {
+    Coordination.Ended ended;
+    try {
+      ended = Coordination.abort(c, router.service(), switchId, reason);
+    } catch (SQLException e) {
+      if (!INSUFFICIENT_PRIVILEGE.equals(e.getSQLState()) || !endStalledLeader(c)) {
+        throw e;
+      }
+      ended = Coordination.abort(c, router.service(), switchId, reason);
+    }
+    switch (ended) {
       case RELEASED -> LOG.error("cutover {}: switch {} was released although this instance gave up on it ({}); it"
           + " stays on {} until it catches up with the release", router.service(), switchId, reason, from.value());
       case MISSING -> LOG.error("cutover {}: switch {} aborted ({}), but the {} database records no switch of the"
@@ -1123,13 +1164,73 @@ final class Switchover {
     }
   }
 
-  /** Terminates this instance's own earlier backend and waits (briefly) until it is gone. */
-  private static void endSession(Connection c, int pid) throws SQLException {
-    try (PreparedStatement kill = c.prepareStatement("SELECT pg_terminate_backend(?)");
-        PreparedStatement gone = c.prepareStatement("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ?)")) {
+  /**
+   * When this instance gives up on a switch whose leader is another instance's session that stalled
+   * behind its fence ({@link OperatorControl#endStalledLeader}: the switch is not released, the
+   * leader's instance no longer heartbeats): ends that session, so that its lock, which no step of
+   * the switch would ever free, does not keep the source fenced, and waits until the lock is free.
+   * Only once this instance's gate has closed and its own deadline passed. The release is atomic in
+   * the leader's session, which had not committed it: ending it cannot split writes, and a leader
+   * that comes back finds its session gone and the switch aborted ({@link #lead}).
+   *
+   * @return whether a stalled leader's session was ended and the abort may be tried again
+   */
+  private boolean endStalledLeader(Connection c) throws SQLException {
+    if (gateClosed == 0) {
+      return false;
+    }
+    Optional<OperatorControl.StalledLeader> stalled;
+    try {
+      stalled = OperatorControl.endStalledLeader(c, router.service());
+    } catch (SQLException e) {
+      if (!INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+        throw e;
+      }
+      OperatorControl.StalledLeader s = OperatorControl.stalledLeader(c, router.service()).orElse(null);
+      if (s != null) {
+        LOG.error("cutover {}: switch {}: its leader, {}, stalled behind the fence on {}, and this instance's role may"
+            + " not end its session: {}", router.service(), switchId, s.describe(), from.value(), s.remedy(router.service()));
+      }
+      return false;
+    }
+    if (stalled.isEmpty() || !stalled.get().switchId().equals(switchId)) {
+      return false;
+    }
+    LOG.warn("cutover {}: switch {}: its leader, {}, stalled behind the fence on {}; its session was ended so that"
+        + " the switch can be aborted and the fence lowered", router.service(), switchId, stalled.get().describe(),
+        from.value());
+    int pid = stalled.get().pid();
+    try (PreparedStatement holder = c.prepareStatement("SELECT cutover.switch_leader_pid(?) IS DISTINCT FROM ?")) {
+      holder.setString(1, router.service());
+      holder.setInt(2, pid);
+      BACKEND_POLL.within(BACKEND_EXIT, () -> bool(holder));
+    }
+    Coordination.tryLead(c, router.service(), switchId);
+    return true;
+  }
+
+  /** When the backend of {@code c} started, in UTC to the microsecond (see {@link #endSession}). */
+  private static String backendStart(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + BACKEND_START + " FROM pg_stat_activity a WHERE a.pid"
+        + " = pg_backend_pid()"); ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? rs.getString(1) : null;
+    }
+  }
+
+  /**
+   * Terminates this instance's own earlier backend, only if the backend with that pid is still the
+   * one that started then (after a long pause the pid may belong to another session since), and
+   * waits (briefly) until it is gone.
+   */
+  private static void endSession(Connection c, int pid, String startedAt) throws SQLException {
+    String same = " FROM pg_stat_activity a WHERE a.pid = ? AND " + BACKEND_START + " = ?";
+    try (PreparedStatement kill = c.prepareStatement("SELECT pg_terminate_backend(a.pid)" + same);
+        PreparedStatement gone = c.prepareStatement("SELECT NOT EXISTS (SELECT 1" + same + ")")) {
       kill.setInt(1, pid);
+      kill.setString(2, startedAt);
       kill.execute();
       gone.setInt(1, pid);
+      gone.setString(2, startedAt);
       BACKEND_POLL.within(BACKEND_EXIT, () -> bool(gone));
     }
   }
