@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
@@ -183,9 +184,13 @@ public final class OperatorControl {
       return outcome;
     }
     Optional<StalledLeader> stalled;
+    Savepoint before = c.getAutoCommit() ? null : c.setSavepoint(); // the request stays if the end is refused
     try {
       stalled = endStalledLeader(c, service);
     } catch (SQLException e) {
+      if (before != null) {
+        c.rollback(before);
+      }
       if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
         return AbortOutcome.LEADER_STALLED;
       }

@@ -374,6 +374,60 @@ class ControlPlaneSecurityTest {
     }
   }
 
+  /**
+   * r23: a leader stalled behind its fence (its instance no longer heartbeats, its session alive)
+   * kept the switch from being aborted, and switch-abort said "requested" while nothing would act.
+   * Its session is ended, and the switch aborted, by a role that may end that backend; never while
+   * the leader's instance is live, never by a role outside the control plane, and a control-plane
+   * role that may not end it is told so (LEADER_STALLED), the session left alone.
+   */
+  @Test
+  void operatorAbort_leaderStalledBehindItsFence_endsItsSession_neverALiveLeaderNorForAnotherRole(PostgresPair pair)
+      throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db);
+        Connection member = as(pair.oldServer(), db, "member_cp");
+        Connection operator = as(pair.oldServer(), db, "member_cp");
+        Connection other = as(pair.oldServer(), db, "other_cp");
+        Connection intruder = as(pair.oldServer(), db, "intruder_cp")) {
+      try (Statement s = admin.createStatement()) {
+        s.execute("SELECT cutover.grant_control_plane('other_cp')");
+        s.execute("INSERT INTO cutover.instance (service, instance) VALUES ('svc', 'i0')");
+      }
+      String id = Coordination.begin(member, "svc", "s7", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+      Fence.raise(member, "svc", id, "i0", Duration.ofSeconds(5));
+      int leaderPid = Integer.parseInt(string(member, "SELECT pg_backend_pid()"));
+
+      // Live: the leader decides.
+      assertThat(OperatorControl.stalledLeader(operator, "svc")).isEmpty();
+      assertThat(OperatorControl.abort(operator, "svc", "freeze")).isEqualTo(OperatorControl.AbortOutcome.REQUESTED);
+      assertThat(string(member, "SELECT 1")).as("a live leader's session is never ended").isEqualTo("1");
+      assertThat(fails(intruder, "SELECT * FROM cutover.end_stalled_leader('svc')").getSQLState()).isEqualTo("42501");
+
+      try (Statement s = admin.createStatement()) {
+        s.execute("UPDATE cutover.instance SET heartbeat_at = clock_timestamp() - interval '1 minute'");
+      }
+      assertThat(fails(intruder, "SELECT * FROM cutover.end_stalled_leader('svc')").getSQLState())
+          .as("a role outside the control plane").isEqualTo("42501");
+      assertThat(OperatorControl.stalledLeader(operator, "svc")).get().satisfies(l -> {
+        assertThat(l.pid()).isEqualTo(leaderPid);
+        assertThat(l.instance()).isEqualTo("i0");
+        assertThat(l.heartbeatAge()).isGreaterThan(Duration.ofSeconds(50));
+      });
+      assertThat(OperatorControl.abort(other, "svc", "freeze")).as("a role that may not end member_cp's backend")
+          .isEqualTo(OperatorControl.AbortOutcome.LEADER_STALLED);
+      assertThat(string(member, "SELECT 1")).isEqualTo("1");
+      assertThat(Fence.isRaised(operator)).isTrue();
+
+      assertThat(OperatorControl.abort(operator, "svc", "freeze")).isEqualTo(OperatorControl.AbortOutcome.LEADER_ENDED);
+      assertThat(Fence.isRaised(operator)).isFalse();
+      assertThat(OperatorControl.read(operator, "svc").lastSwitch()).get()
+          .satisfies(s -> assertThat(s.state()).isEqualTo(SwitchState.ABORTED));
+      assertThat((Throwable) fails(member, "SELECT 1")).as("the stalled leader's session is gone").isNotNull();
+    }
+  }
+
   @Test
   void operatorView_switchLed_listsTheServiceAndTheLeadersBackend_clientAddressOnlyForWhoMaySeeIt(PostgresPair pair)
       throws Exception {

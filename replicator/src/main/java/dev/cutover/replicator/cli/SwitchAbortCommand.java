@@ -1,6 +1,7 @@
 package dev.cutover.replicator.cli;
 
 import dev.cutover.driver.control.OperatorControl.AbortOutcome;
+import dev.cutover.driver.control.OperatorControl.StalledLeader;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Replicator;
@@ -13,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -40,13 +42,28 @@ final class SwitchAbortCommand extends BaseCommand {
     if (current != null && current.inProgress()) {
       refuseIfPastItsBarrier(onOld ? r.old() : r.nw(), onOld ? r.nw() : r.old(), networkTimeout);
     }
+    Endpoint source = onOld ? r.old() : r.nw();
+    Optional<StalledLeader> stalled = current == null || !current.inProgress() ? Optional.empty()
+        : SwitchControl.stalledLeader(source, service, networkTimeout);
     AbortOutcome outcome = current == null || !current.inProgress() ? AbortOutcome.NONE
-        : SwitchControl.abort(onOld ? r.old() : r.nw(), service, reason, networkTimeout);
+        : SwitchControl.abort(source, service, reason, networkTimeout);
+    String leader = stalled.map(StalledLeader::describe).orElse("its leader");
+    if (outcome == AbortOutcome.LEADER_STALLED) {
+      throw new ReplicatorException(Failure.PRIVILEGE, "the abort of " + service + "'s switch is requested, but its"
+          + " leader, " + leader + ", stalled behind the fence on " + source.side().label() + " (a frozen process or a"
+          + " silent link) and this role may not end its session: nothing aborts the switch until that session ends or"
+          + " the leader comes back, and " + source.side().label() + " refuses the service's writes meanwhile",
+          stalled.map(s -> s.remedy(service)).orElse("end the session of cutover.switch_leader_pid('" + service
+              + "') as the instances' role or a superuser"));
+    }
     print(Map.of("service", service, "outcome", outcome.name().toLowerCase(Locale.ROOT)), () -> out().println(switch (outcome) {
       case NONE -> "no switch of " + service + " is in progress";
       case RELEASED -> "the switch of " + service + " was released already; the decision stands";
       case ABORTED -> "the switch of " + service + " is aborted and its fence lowered";
       case REQUESTED -> "abort of " + service + "'s switch requested: its leader aborts at its next step";
+      case LEADER_ENDED -> "the leader of " + service + "'s switch, " + leader + ", had stalled behind the fence: its"
+          + " session was ended, the switch is aborted and its fence lowered";
+      case LEADER_STALLED -> throw new IllegalStateException("refused above");
     }));
     return 0;
   }

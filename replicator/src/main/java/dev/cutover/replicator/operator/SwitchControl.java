@@ -43,6 +43,21 @@ public final class SwitchControl {
   }
 
   /**
+   * The leader of {@code service}'s switch in progress on {@code endpoint} if it stalled behind its
+   * fence ({@link OperatorControl#stalledLeader}), its statements answered within {@code timeout}.
+   */
+  public static Optional<OperatorControl.StalledLeader> stalledLeader(Endpoint endpoint, String service,
+      Duration timeout) throws ReplicatorException {
+    try (Connection c = endpoint.connect()) {
+      return BoundedRead.within(timeout, OPTION, Map.of(endpoint.side().label(), c),
+          () -> OperatorControl.stalledLeader(c, service));
+    } catch (SQLException e) {
+      throw ControlPlaneFailure.of(endpoint.side().label(), "look for a stalled leader (cutover.stalled_leader)",
+          ControlPlaneFailure.GRANT, e);
+    }
+  }
+
+  /**
    * The barrier marker of {@code service}'s leaderless switch in progress on {@code source} that has
    * arrived on {@code target} ({@link OperatorControl#barrierPassed}), its statements answered
    * within {@code timeout}.
