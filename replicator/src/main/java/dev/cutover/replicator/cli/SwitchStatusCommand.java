@@ -71,6 +71,12 @@ final class SwitchStatusCommand extends BaseCommand {
           : "backend " + sw.leader().pid() + (sw.leader().client() == null ? "" : " from " + sw.leader().client())
               + (sw.leader().applicationName() == null || sw.leader().applicationName().isEmpty() ? ""
                   : " (" + sw.leader().applicationName() + ")")));
+      if (sw.leader() != null && sw.leader().stalled() != null) {
+        out().println("  STALLED: the leader, " + sw.leader().stalled() + ", holds the switch's lock behind the fence on "
+            + sw.recordedOn() + ", which refuses the service's writes until it comes back or its session ends; end it"
+            + " with cutover-replicator switch-abort --service " + service.name() + " (as the instances' role,"
+            + " a member of pg_signal_backend or a superuser): the switch is not released, so ending it splits nothing");
+      }
     }
   }
 

@@ -73,6 +73,12 @@ public record SwitchStatus(Map<String, Integer> controlSchema, Map<String, Boole
     }
   }
 
-  /** The backend that holds a service's leader lock: the leading instance's control session. */
-  public record Leader(int pid, String applicationName, String client) {}
+  /**
+   * The backend that holds a service's leader lock: the leading instance's control session.
+   *
+   * @param stalled when the leader stalled behind its fence ({@code OperatorControl.stalledLeader}:
+   *     the switch not released, its instance without a heartbeat for over 5 s), which instance,
+   *     backend and heartbeat age; else null
+   */
+  public record Leader(int pid, String applicationName, String client, String stalled) {}
 }

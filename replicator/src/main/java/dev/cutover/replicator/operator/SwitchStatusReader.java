@@ -2,6 +2,7 @@ package dev.cutover.replicator.operator;
 
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.control.OperatorControl;
+import dev.cutover.driver.control.SwitchState;
 import dev.cutover.replicator.BoundedRead;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.ReplicatorException;
@@ -15,6 +16,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.TreeSet;
 
@@ -110,9 +112,13 @@ public final class SwitchStatusReader {
             .put(i.instance(), new Row(i.heartbeatAge().toMillis(), i.drainedFor()));
       }
       view.lastSwitch().ifPresent(s -> last.put(service, s));
+      Optional<OperatorControl.SwitchView> led = view.lastSwitch()
+          .filter(s -> s.leaderBackend().isPresent() && s.state() == SwitchState.DRAINING);
+      String stalled = led.isEmpty() ? null
+          : OperatorControl.stalledLeader(c, service).map(OperatorControl.StalledLeader::describe).orElse(null);
       view.lastSwitch().ifPresent(s -> switches.put(service, new SwitchStatus.Switch(s.id(), side, s.source(),
           s.target(), s.state().value(), s.reason(), s.updatedAt(), s.leaderBackend()
-              .map(l -> new SwitchStatus.Leader(l.pid(), l.applicationName(), l.clientAddress())).orElse(null))));
+              .map(l -> new SwitchStatus.Leader(l.pid(), l.applicationName(), l.clientAddress(), stalled)).orElse(null))));
     }
     Map<String, SwitchOrder.Record> order = new HashMap<>();
     SwitchOrder.Clock clock = last.isEmpty() ? null : SwitchOrder.Clock.read(c);
@@ -121,6 +127,7 @@ public final class SwitchStatusReader {
     }
     return new SideView(version.getAsInt(), OperatorControl.fenceRaised(c), instances, switches, order, forced);
   }
+
 
   /**
    * The later of the two sides' records of a service's switch ({@link SwitchOrder}: the one in

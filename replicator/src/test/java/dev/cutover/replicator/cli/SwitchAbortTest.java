@@ -64,4 +64,45 @@ class SwitchAbortTest {
       assertThat(rs.getString(2)).as("the switch on old").isEqualTo("draining");
     }
   }
+
+  /**
+   * r23: the leader stalled behind its fence (its session alive and holding the lock, its instance
+   * without a heartbeat: a frozen JVM, a silent link). Before, switch-status showed its backend and
+   * nothing else, and switch-abort printed "abort of billing's switch requested: its leader aborts at
+   * its next step" (exit 0) while old stayed fenced. Now switch-status says it stalled and what to
+   * do, and switch-abort ends its session and aborts the switch, lowering the fence.
+   */
+  @Test
+  void switchAbort_leaderStalledBehindItsFence_endsItsSessionAndLowersTheFence(PostgresPair pair) throws Exception {
+    String db = "abort_stalled_leader";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      try (Connection c = s.connect(db)) {
+        ControlSchema.install(c);
+      }
+    }
+    try (Connection leader = pair.oldServer().connect(db); Statement l = leader.createStatement()) {
+      l.execute("SELECT cutover.begin_switch('billing', 's-1', 'old', 'new'); SELECT cutover.take_lead('billing', 's-1');"
+          + " SELECT cutover.raise_fence('billing', 's-1', 'i0', 5000)");
+      sql(pair.oldServer(), db, "INSERT INTO cutover.instance (service, instance, heartbeat_at)"
+          + " VALUES ('billing', 'i0', clock_timestamp() - interval '67 seconds')");
+
+      CliTest.Run status = run(with(new String[] {"switch-status", "--service", "billing"}, urls(pair, db)));
+      assertThat(status.out()).as(status.out() + status.err()).contains("STALLED: the leader, instance i0 (backend ")
+          .contains("switch-abort --service billing");
+
+      CliTest.Run abort = run(with(new String[] {"switch-abort", "--service", "billing"}, urls(pair, db)));
+
+      assertThat(abort.code()).as(abort.out() + abort.err()).isZero();
+      assertThat(abort.out()).contains("instance i0 (backend ").contains("had stalled behind the fence")
+          .contains("its session was ended, the switch is aborted and its fence lowered");
+      try (Connection o = pair.oldServer().connect(db); Statement s = o.createStatement();
+          ResultSet rs = s.executeQuery("SELECT cutover.fence_raised(), (SELECT state FROM cutover.switch)")) {
+        rs.next();
+        assertThat(rs.getBoolean(1)).as("old's fence").isFalse();
+        assertThat(rs.getString(2)).as("the switch on old").isEqualTo("aborted");
+      }
+      assertThat(leader.isValid(2)).as("the stalled leader's session").isFalse();
+    }
+  }
 }
