@@ -428,6 +428,33 @@ class ControlPlaneSecurityTest {
     }
   }
 
+  /**
+   * A leader that stalls after it took the lead and before its fence is named too (leading), and
+   * only the session holding the lock may name itself leader.
+   */
+  @Test
+  void stalledLeader_beforeItsFence_isNamedByLeading_whichOnlyTheLockHolderMayCall(PostgresPair pair) throws Exception {
+    String db = database(pair.oldServer());
+    try (Connection admin = pair.oldServer().connect(db);
+        Connection member = as(pair.oldServer(), db, "member_cp");
+        Connection operator = as(pair.oldServer(), db, "member_cp")) {
+      try (Statement s = admin.createStatement()) {
+        s.execute("INSERT INTO cutover.instance (service, instance, heartbeat_at)"
+            + " VALUES ('svc', 'i0', clock_timestamp() - interval '1 minute')");
+      }
+      String id = Coordination.begin(member, "svc", "s8", Target.OLD, Target.NEW);
+      assertThat(Coordination.tryLead(member, "svc", id)).isTrue();
+      assertThat(fails(operator, "SELECT cutover.leading('svc', '" + id + "', 'i0')").getSQLState())
+          .as("a session that does not hold the lock").isEqualTo("42501");
+      assertThat(OperatorControl.stalledLeader(operator, "svc")).as("not named yet").isEmpty();
+      Coordination.leading(member, "svc", id, "i0");
+      assertThat(OperatorControl.stalledLeader(operator, "svc")).get()
+          .satisfies(l -> assertThat(l.instance()).isEqualTo("i0"));
+      assertThat(OperatorControl.abort(operator, "svc", "freeze")).isEqualTo(OperatorControl.AbortOutcome.LEADER_ENDED);
+      assertThat(Fence.isRaised(operator)).isFalse();
+    }
+  }
+
   @Test
   void operatorView_switchLed_listsTheServiceAndTheLeadersBackend_clientAddressOnlyForWhoMaySeeIt(PostgresPair pair)
       throws Exception {

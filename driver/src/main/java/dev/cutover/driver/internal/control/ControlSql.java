@@ -89,7 +89,8 @@ public final class ControlSql {
       "not_ready(text, text, text, text)",
       "not_ready_peers(text, text, integer)",
       "database_identity()",
-      "claim_target(text, text, text)");
+      "claim_target(text, text, text)",
+      "leading(text, text, text)");
 
   /**
    * Operator functions added to version 2 after its release. An install grants them to every role
@@ -119,7 +120,8 @@ public final class ControlSql {
       "not_ready(text, text, text, text)",
       "not_ready_peers(text, text, integer)",
       "database_identity()",
-      "claim_target(text, text, text)");
+      "claim_target(text, text, text)",
+      "leading(text, text, text)");
 
   /** Functions only the installer (the replicator's role) may call. */
   public static final List<String> INSTALLER_ONLY = List.of(
@@ -330,6 +332,17 @@ public final class ControlSql {
             RAISE EXCEPTION 'cutover: refused: this session does not lead switch %% of service %% (it must hold the switch''s leader lock in this database)',
               p_switch, p_service USING ERRCODE = '42501';
           END IF;
+        END $$""".formatted(DEFINER));
+    // The leader names itself as it takes the lead, before any fence (raise_fence names it again):
+    // its instance and backend, so that a leader stalled before its fence is found too
+    // (stalled_leader). Only the session that holds the lock, only while the switch drains.
+    f.add("""
+        CREATE OR REPLACE FUNCTION cutover.leading(p_service text, p_switch text, p_instance text) RETURNS void
+          LANGUAGE plpgsql%s AS $$
+        BEGIN
+          PERFORM cutover.require_lead(p_service, p_switch);
+          UPDATE cutover.switch w SET leader = p_instance, leader_pid = pg_backend_pid(), updated_at = clock_timestamp()
+            WHERE w.service = p_service AND w.id = p_switch AND w.state = 'draining';
         END $$""".formatted(DEFINER));
     // Whether a session of a control-plane role other than the caller leads: only then is an abort
     // left to that leader. A lock held by any other role is no leader (it may be squatting).
@@ -893,11 +906,11 @@ public final class ControlSql {
         + " FROM (SELECT cutover.switch_leader_pid(p_service) AS pid) l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
         + " WHERE l.pid IS NOT NULL $$");
 
-    // A leader stalled behind its fence (a frozen JVM, a paused container, a link that went silent
-    // without a reset): its session still holds the lock, so no other instance may lead or abort,
-    // while its instance no longer heartbeats. Named only while the switch is not released, the
-    // lock is held by the very session that raised the fence (its pid recorded by raise_fence, the
-    // lock read here: a reused pid holds no lock), and that session's instance has a row whose
+    // A leader stalled behind its fence, or before it (a frozen JVM, a paused container, a link that
+    // went silent without a reset): its session still holds the lock, so no other instance may lead
+    // or abort, while its instance no longer heartbeats. Named only while the switch is not released,
+    // the lock is held by the very session that named itself leader (its pid recorded by leading or
+    // raise_fence, the lock read here: a reused pid holds no lock), and that session's instance has a row whose
     // heartbeat is older than the instances' liveness limit (a deleted row is no proof: the next
     // beat writes it again).
     f.add("CREATE OR REPLACE FUNCTION cutover.stalled_leader(p_service text) RETURNS TABLE (switch_id text,"

@@ -241,6 +241,21 @@ public final class Coordination {
     }
   }
 
+  /**
+   * Names this instance and its session as the leader of {@code switchId} in the switch's record,
+   * once it holds the lock: so that a leader stalled before it raised the fence is found too
+   * ({@code cutover.stalled_leader}). Nothing where the control schema predates it.
+   */
+  public static void leading(Connection c, String service, String switchId, String instance) throws SQLException {
+    try {
+      call(c, "SELECT cutover.leading(?, ?, ?)", service, switchId, instance);
+    } catch (SQLException e) {
+      if (!UNDEFINED_FUNCTION.equals(e.getSQLState())) {
+        throw e;
+      }
+    }
+  }
+
   public static void resign(Connection c, String service, String switchId) throws SQLException {
     call(c, "SELECT pg_advisory_unlock(" + ControlSql.LEADER_LOCK + ", cutover.lead_key(?, ?))", service, switchId);
   }

@@ -688,6 +688,7 @@ final class Switchover {
       Coordination.resign(source, router.service(), switchId);
       return null;
     }
+    Coordination.leading(source, router.service(), switchId, router.member());
     awaitDrainedPeers();
     return Role.LEADER;
   }
