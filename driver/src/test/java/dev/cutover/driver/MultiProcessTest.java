@@ -3,6 +3,9 @@ package dev.cutover.driver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.control.OperatorControl;
+import dev.cutover.driver.control.SwitchState;
+import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.flags.RoutingFlags;
 import dev.cutover.testkit.PostgresPair;
 import java.nio.file.Files;
@@ -89,6 +92,121 @@ class MultiProcessTest {
       for (Process p : processes) {
         p.destroyForcibly();
       }
+    }
+  }
+
+  /**
+   * r23: the leader's JVM freezes (SIGSTOP: a long GC pause, a paused container) behind its fence,
+   * before its release. The kernel still answers for its sockets, so its session and its lock stay
+   * alive on old whatever keepalives say; before, old stayed fenced for as long as the JVM stayed
+   * frozen. The other JVM, its deadline past, ends the frozen leader's session and aborts: old's
+   * fence comes down within the maximum pause and the liveness limit, and it writes there again.
+   * The leader, thawed, finds the switch aborted and stays on old; nothing acknowledged is lost.
+   */
+  @Test
+  void leaderJvmFrozenBehindItsFence_theOtherEndsItsSession_andOldTakesWritesAgainWithinTheMaxPause(PostgresPair pair,
+      @TempDir Path tmp) throws Exception {
+    Replicated db = Replicated.create(pair, Workload.SCHEMA, true);
+    Path flag = tmp.resolve("routing.flag");
+    Files.writeString(flag, "old\n");
+    List<Process> processes = new ArrayList<>();
+    List<Path> dirs = new ArrayList<>();
+    Process frozen = null;
+    try (Connection watch = db.oldDirect(); Connection outsideWriter = db.oldDirect()) {
+      for (int i = 0; i < 2; i++) {
+        Path dir = Files.createDirectory(tmp.resolve("instance" + i));
+        dirs.add(dir);
+        String url = db.urlWithFlag(Map.of(RoutingFlags.PROVIDER, "file", RoutingFlags.FILE, flag.toString()),
+            "cutover.instance=frozen" + i, "cutover.barrier.timeout=30s", "cutover.drain.timeout=2s",
+            "cutover.gate.max-pause=10s");
+        processes.add(new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"),
+                InstanceProcess.class.getName(), url, db.user(), Integer.toString(i * 10), dir.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("output.log").toFile())
+            .start());
+      }
+      await().atMost(Duration.ofSeconds(90)).until(() -> dirs.stream().allMatch(d -> Files.exists(d.resolve("ready"))));
+      long newEpoch = epoch(db.newDirect());
+      outsideWriter.setAutoCommit(false);
+      try (Statement s = outsideWriter.createStatement()) {
+        s.executeUpdate("INSERT INTO booking (writer, seq) VALUES (-1, 1)");
+      }
+      Files.writeString(flag, "new\n");
+      await().atMost(Duration.ofSeconds(30)).until(() -> Fence.isRaised(watch));
+      db.stopForward(); // the barrier cannot arrive: the leader waits behind its fence
+      outsideWriter.commit();
+      String leader = await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, db.database)
+          .instances().stream().filter(i -> "waiting for the barrier".equals(i.phase()))
+          .map(OperatorControl.InstanceView::instance).findFirst().orElse(null), java.util.Objects::nonNull);
+      int leading = leader.startsWith("frozen0#") ? 0 : 1;
+      frozen = processes.get(leading);
+      signal(frozen, "STOP");
+
+      await("old's fence, held up by the frozen leader's session, comes down").atMost(Duration.ofSeconds(25))
+          .until(() -> !Fence.isRaised(watch));
+      Files.writeString(flag, "old\n"); // no retry while the leader is frozen
+      int otherBase = (1 - leading) * 10;
+      long before = writesOn(watch, otherBase);
+      await("the other instance writes on old again").atMost(Duration.ofSeconds(20))
+          .until(() -> writesOn(watch, otherBase) >= before + 20);
+
+      signal(frozen, "CONT");
+      frozen = null;
+      await().atMost(Duration.ofSeconds(30)).until(() -> OperatorControl.read(watch, db.database).instances().stream()
+          .allMatch(i -> "idle".equals(i.phase()) && "old".equals(i.serving())));
+      assertThat(Fence.isRaised(watch)).as("old's fence stays down").isFalse();
+      assertThat(OperatorControl.read(watch, db.database).lastSwitch()).get()
+          .satisfies(s -> assertThat(s.state()).isEqualTo(SwitchState.ABORTED));
+      assertThat(epoch(db.newDirect())).as("new was never opened").isEqualTo(newEpoch);
+
+      for (Path d : dirs) {
+        Files.writeString(d.resolve("stop"), "");
+      }
+      await().atMost(Duration.ofSeconds(60)).until(() -> dirs.stream().allMatch(d -> Files.exists(d.resolve("result"))));
+      Set<Long> acked = new HashSet<>();
+      for (Path d : dirs) {
+        for (String line : Files.readAllLines(d.resolve("result"))) {
+          if (line.startsWith("acked ")) {
+            acked.add(Long.parseLong(line.substring(6)));
+          }
+        }
+      }
+      Set<Long> present = new HashSet<>();
+      try (Statement s = watch.createStatement(); ResultSet rs = s.executeQuery("SELECT writer, seq FROM booking")) {
+        while (rs.next()) {
+          present.add(Workload.key(rs.getInt(1), rs.getInt(2)));
+        }
+      }
+      assertThat(acked).isNotEmpty().allMatch(present::contains);
+    } finally {
+      if (frozen != null) {
+        signal(frozen, "CONT");
+      }
+      for (Process p : processes) {
+        p.destroyForcibly();
+      }
+    }
+  }
+
+  private static void signal(Process p, String signal) throws Exception {
+    assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start().waitFor())
+        .as("kill -%s %s", signal, p.pid()).isZero();
+  }
+
+  private static long writesOn(Connection c, int base) throws Exception {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT count(*) FROM booking WHERE writer BETWEEN " + base + " AND " + (base + 9))) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static long epoch(Connection direct) throws Exception {
+    try (direct; Statement s = direct.createStatement(); ResultSet rs = s.executeQuery("SELECT cutover.epoch()")) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 }
