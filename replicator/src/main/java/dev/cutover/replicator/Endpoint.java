@@ -462,6 +462,33 @@ public final class Endpoint {
     return parsed == null ? "5432" : first(parsed.getProperty("PGPORT", "5432"));
   }
 
+  /**
+   * The URL's TLS settings as libpq's environment variables ({@code PGSSLMODE}, {@code PGSSLROOTCERT},
+   * {@code PGSSLCERT}, {@code PGSSLKEY}), for pg_dump and psql to reach the server as PgJDBC does;
+   * PgJDBC's {@code ssl=true} without an sslmode means verify-full. Empty when the URL has none.
+   */
+  public java.util.Map<String, String> tlsEnvironment() {
+    Properties parsed = org.postgresql.Driver.parseURL(url, null);
+    java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
+    if (parsed == null) {
+      return env;
+    }
+    String mode = parsed.getProperty("sslmode");
+    if (mode == null && "true".equalsIgnoreCase(parsed.getProperty("ssl"))) {
+      mode = "verify-full";
+    }
+    if (mode != null) {
+      env.put("PGSSLMODE", mode);
+    }
+    for (String[] k : new String[][] {{"sslrootcert", "PGSSLROOTCERT"}, {"sslcert", "PGSSLCERT"}, {"sslkey", "PGSSLKEY"}}) {
+      String v = parsed.getProperty(k[0]);
+      if (v != null && !v.isEmpty()) {
+        env.put(k[1], v);
+      }
+    }
+    return env;
+  }
+
   private static String first(String commaSeparated) {
     int comma = commaSeparated.indexOf(',');
     return comma < 0 ? commaSeparated : commaSeparated.substring(0, comma);

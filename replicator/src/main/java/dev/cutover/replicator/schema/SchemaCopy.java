@@ -2,6 +2,7 @@ package dev.cutover.replicator.schema;
 
 import static dev.cutover.common.Transactions.inTransaction;
 
+import dev.cutover.common.ShellWords;
 import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
@@ -250,8 +251,19 @@ public final class SchemaCopy {
     if (e.user() != null) {
       args.add("--username=" + e.user());
     }
-    args.add("--dbname=" + e.database());
+    args.add("--dbname=" + dbname(e.database()));
     return args;
+  }
+
+  /**
+   * A database name as pg_dump's and psql's {@code --dbname} reads it exactly: they take a value
+   * holding {@code =} or starting {@code postgres://} as a connection string, so a database named
+   * {@code port=5433 dbname=other} would send them (and the password) to another database or server.
+   * Such a name goes as {@code dbname='…'}, quoted for libpq.
+   */
+  static String dbname(String database) {
+    return database.indexOf('=') < 0 && !database.startsWith("postgresql://") && !database.startsWith("postgres://")
+        ? database : "dbname=" + Sql.conninfoValue(database);
   }
 
   private static byte[] dump(String pgDump, Endpoint old, Options options) throws IOException, InterruptedException, ReplicatorException {
@@ -259,6 +271,7 @@ public final class SchemaCopy {
     command.add(pgDump);
     command.addAll(arguments(old, options));
     ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().putAll(old.tlsEnvironment());
     if (old.password() != null) {
       pb.environment().put("PGPASSWORD", old.password());
     }
@@ -303,17 +316,22 @@ public final class SchemaCopy {
 
   /** The commands to copy the schema by hand, passwords taken from the environment, never shown. */
   public static String manualCommand(Endpoint old, Endpoint nw, Options options) {
-    String dump = "PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\" pg_dump " + arguments(old, options).stream().map(SchemaCopy::shell)
-        .collect(Collectors.joining(" "));
-    String restore = "PGPASSWORD=\"$CUTOVER_REPLICATOR_NEW_PASSWORD\" psql --set ON_ERROR_STOP=1 --single-transaction --host="
-        + shell(nw.host()) + " --port=" + shell(nw.port()) + (nw.user() == null ? "" : " --username=" + shell(nw.user()))
-        + " --dbname=" + shell(nw.database());
+    String dump = tls(old) + "PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\" pg_dump " + arguments(old, options).stream()
+        .map(SchemaCopy::shell).collect(Collectors.joining(" "));
+    String restore = tls(nw) + "PGPASSWORD=\"$CUTOVER_REPLICATOR_NEW_PASSWORD\" psql --set ON_ERROR_STOP=1 --single-transaction"
+        + " --host=" + shell(nw.host()) + " --port=" + shell(nw.port()) + (nw.user() == null ? "" : " --username=" + shell(nw.user()))
+        + " " + shell("--dbname=" + dbname(nw.database()));
     return dump + " | grep -v '^CREATE TRIGGER cutover_fence ' | sed -e '/^CREATE EVENT TRIGGER cutover_/,/;$/d'"
         + " -e '/^ALTER EVENT TRIGGER cutover_/d' | " + restore;
   }
 
+  /** The endpoint's TLS settings as environment assignments before a command, each followed by a space. */
+  private static String tls(Endpoint e) {
+    return e.tlsEnvironment().entrySet().stream().map(v -> v.getKey() + "=" + shell(v.getValue()) + " ").collect(Collectors.joining());
+  }
+
   private static String shell(String s) {
-    return s.matches("[A-Za-z0-9_./=:@-]+") ? s : "'" + s.replace("'", "'\\''") + "'";
+    return ShellWords.quote(s);
   }
 
   private record Tool(String path, int major) {}

@@ -244,6 +244,53 @@ class CliTest {
     }
   }
 
+  /**
+   * Old's database is named like a libpq connection string: pg_dump read {@code --dbname=<name>} as
+   * one, so it dumped the database the name points at — here new's server's, logged in with old's
+   * password — and schema reported success. Now the name is passed quoted as {@code dbname='…'}.
+   */
+  @Test
+  void schema_oldsDatabaseNamedLikeAConnectionString_copiesThatDatabaseNotTheOneItNames(PostgresPair pair) throws Exception {
+    String named = "port=" + pair.newServer().port() + " dbname=cli_schema_redirect_src";
+    pair.oldServer().createDatabase(named);
+    try (Connection c = pair.oldServer().connect(java.net.URLEncoder.encode(named, java.nio.charset.StandardCharsets.UTF_8)
+        .replace("+", "%20")); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE really_on_old (id int PRIMARY KEY)");
+    }
+    pair.newServer().createDatabase("cli_schema_redirect_src");
+    sql(pair.newServer(), "cli_schema_redirect_src", "CREATE TABLE from_the_new_server (id int PRIMARY KEY)");
+    String target = pair.newServer().createDatabase("cli_schema_redirect_dst");
+    String oldUrl = pair.oldServer().jdbcUrl(java.net.URLEncoder.encode(named, java.nio.charset.StandardCharsets.UTF_8)
+        .replace("+", "%20"));
+
+    Run r = run("schema", "--old-url", oldUrl, "--new-url", pair.newServer().jdbcUrl(target),
+        "--old-user", pair.oldServer().user(), "--new-user", pair.newServer().user());
+
+    assertThat(r.code()).as(r.err()).isZero();
+    try (Connection c = pair.newServer().connect(target); Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class"
+            + " WHERE relname IN ('really_on_old', 'from_the_new_server')")) {
+      rs.next();
+      assertThat(rs.getString(1)).as("the tables new got").isEqualTo("really_on_old");
+    }
+  }
+
+  /** The printed commands pass such a name quoted too, and old's and new's TLS settings, shell-quoted. */
+  @Test
+  void schema_manualCommand_quotesConnectionStringNamesAndCarriesTls() {
+    dev.cutover.replicator.Endpoint old = dev.cutover.replicator.Endpoint.of(dev.cutover.replicator.Side.OLD,
+        "jdbc:postgresql://db.old:5432/host%3Devil%20dbname%3Dx?sslmode=verify-full&sslrootcert=/etc/ssl/old%20ca.pem", "app", null);
+    dev.cutover.replicator.Endpoint nw = dev.cutover.replicator.Endpoint.of(dev.cutover.replicator.Side.NEW,
+        "postgres://admin@db.new:5433/it's?sslmode=require", null, null);
+    String command = dev.cutover.replicator.schema.SchemaCopy.manualCommand(old, nw,
+        new dev.cutover.replicator.schema.SchemaCopy.Options(null, false, false, java.time.Duration.ofSeconds(30)));
+    assertThat(command)
+        .contains("PGSSLMODE=verify-full PGSSLROOTCERT='/etc/ssl/old ca.pem' PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\" pg_dump ")
+        .contains(" '--dbname=dbname='\\''host=evil dbname=x'\\'''")
+        .contains("PGSSLMODE=require PGPASSWORD=\"$CUTOVER_REPLICATOR_NEW_PASSWORD\" psql ")
+        .contains(" '--dbname=it'\\''s'");
+  }
+
   @Test
   void commands_endToEnd_startStatusVerifySequencesCleanup(PostgresPair pair) throws Exception {
     String db = "cli_flow";
