@@ -817,6 +817,7 @@ public final class Replicator {
     return watchedAndBounded(networkTimeout, option, (o, n) -> {
       DistinctDatabases.require(o, n);
       onePair(o, n, "adopt");
+      Adopt.requireNames(from == Side.OLD ? o : n, from, tables);
       List<Adopt.Result> out = new ArrayList<>();
       for (String table : tables) {
         out.add(from == Side.OLD ? Adopt.table(o, n, from, table, lockTimeout) : Adopt.table(n, o, from, table, lockTimeout));

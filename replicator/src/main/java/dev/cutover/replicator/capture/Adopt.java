@@ -1,5 +1,6 @@
 package dev.cutover.replicator.capture;
 
+import dev.cutover.common.ShellWords;
 import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.FirstLine;
@@ -12,6 +13,7 @@ import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.QualifiedNames;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableInfo;
 import dev.cutover.replicator.sql.TableName;
@@ -130,20 +132,80 @@ public final class Adopt {
     }
   }
 
-  /** The table {@code table} names on the source, with schema, or a refusal naming it. */
+  /**
+   * Refuses, before anything is adopted, a name in {@code tables} that names no table, or one that
+   * may mean another than the operator meant ({@link #resolve}).
+   */
+  public static void requireNames(Connection source, Side from, List<String> tables) throws SQLException, ReplicatorException {
+    for (String table : tables) {
+      resolve(source, from.label(), table);
+    }
+  }
+
+  /**
+   * The table {@code table} names on the source, with schema, or a refusal naming it. The name is
+   * read as SQL reads it ({@code public."Orders"} exactly, {@code public.Orders} folded to
+   * public.orders); an unquoted name with upper case whose table has a twin differing only in case,
+   * or a name that finds no table but such twins, is refused naming each quoted, as status prints
+   * them: before, {@code public.Orders} adopted public.orders, replacing its rows on the target,
+   * where the operator had pasted a remedy meant for "Orders".
+   */
   private static TableName resolve(Connection source, String label, String table) throws SQLException, ReplicatorException {
+    TableName found = null;
     try (PreparedStatement ps = source.prepareStatement("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n"
         + " ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass(?) AND c.relkind = 'r'")) {
       ps.setString(1, table);
       try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          throw new ReplicatorException(Failure.PRECONDITION, label + ": no table " + table + " that holds rows",
-              "name it as `cutover-replicator status` does, with its schema (public.orders); a partitioned table's partitions are"
-                  + " adopted one by one");
+        if (rs.next()) {
+          found = new TableName(rs.getString(1), rs.getString(2));
         }
-        return new TableName(rs.getString(1), rs.getString(2));
       }
     }
+    QualifiedNames.Written written;
+    try {
+      written = QualifiedNames.one(table);
+    } catch (IllegalArgumentException e) {
+      written = null;
+    }
+    if (written != null && (found == null || written.unquotedUpperCase())) {
+      List<TableName> twins = new java.util.ArrayList<>(caseTwins(source, written));
+      twins.remove(found);
+      if (!twins.isEmpty()) {
+        String quoted = twins.stream().map(t -> ShellWords.quote(t.sqlName())).collect(java.util.stream.Collectors.joining(", "));
+        throw new ReplicatorException(Failure.PRECONDITION, label + ": " + table + (found == null ? " names no table"
+            : ", unquoted, means " + found.sqlName() + " in SQL (upper case folds to lower)") + ", and " + quoted
+            + " differ(s) from it only in case", "name each table as `cutover-replicator status` prints it, double-quoted where"
+            + " its case matters and in single quotes for the shell: " + quoted + (found == null ? "" : "; " + found.sqlName()
+            + " for the lower-case one"));
+      }
+    }
+    if (found == null) {
+      throw new ReplicatorException(Failure.PRECONDITION, label + ": no table " + table + " that holds rows",
+          "name it as `cutover-replicator status` does, with its schema (public.orders, or 'public.\"Orders\"' where case matters);"
+              + " a partitioned table's partitions are adopted one by one");
+    }
+    return found;
+  }
+
+  /** Tables whose schema (when given, else those on the search path) and name equal {@code written}'s but for case. */
+  private static List<TableName> caseTwins(Connection source, QualifiedNames.Written written) throws SQLException {
+    List<String> parts = written.parts();
+    String sql = "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'"
+        + " AND lower(c.relname) = lower(?) AND " + (written.qualified() ? "lower(n.nspname) = lower(?)" : "pg_catalog.pg_table_is_visible(c.oid)")
+        + " ORDER BY 1, 2";
+    List<TableName> out = new java.util.ArrayList<>();
+    try (PreparedStatement ps = source.prepareStatement(sql)) {
+      ps.setString(1, parts.get(parts.size() - 1));
+      if (written.qualified()) {
+        ps.setString(2, parts.get(0));
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new TableName(rs.getString(1), rs.getString(2)));
+        }
+      }
+    }
+    return out;
   }
 
   private static void lock(Connection source, String label, TableName name, Duration timeout) throws SQLException, ReplicatorException {

@@ -17,7 +17,8 @@ import picocli.CommandLine.Parameters;
             + " made on the other side where missing, given its capture triggers and copied, in one transaction that holds its"
             + " writers until the copy is there; rows the other side held in it are replaced."})
 final class AdoptCommand extends BaseCommand {
-  @Parameters(arity = "1..*", paramLabel = "TABLE", description = "A table as status names it, with its schema (public.orders).")
+  @Parameters(arity = "1..*", paramLabel = "TABLE", description = "A table as status names it, with its schema, as SQL reads it: public.orders, or public.\"Orders\""
+          + " (in single quotes for the shell) where case matters.")
   List<String> tables;
 
   @Option(names = "--from", paramLabel = "SIDE", defaultValue = "old",
@@ -39,7 +40,7 @@ final class AdoptCommand extends BaseCommand {
     List<Adopt.Result> adopted = r.adopt(tables, side, lockTimeout, network.get());
     String to = side.other().label();
     print(Map.of("adopted", adopted.stream().map(a -> Map.of("table", a.table().toString(), "created", a.created(),
-        "replaced", a.replaced(), "copied", a.copied())).toList()), () -> adopted.forEach(a -> out().println("adopted " + a.table()
+        "replaced", a.replaced(), "copied", a.copied())).toList()), () -> adopted.forEach(a -> out().println("adopted " + a.table().sqlName()
         + ": " + (a.created() ? "made on " + to + ", " : a.replaced() > 0 ? a.replaced() + " row(s) " + to + " held replaced, " : "")
         + a.copied() + " row(s) copied; its writes on " + side.label() + " are captured from now on")));
     return 0;

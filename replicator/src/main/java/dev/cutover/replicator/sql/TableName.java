@@ -14,6 +14,20 @@ public record TableName(String schema, String name) implements Comparable<TableN
     return Sql.qualified(schema, name);
   }
 
+  /**
+   * {@code schema.name} as SQL reads it, each part double-quoted only where it must be (any
+   * character but lower-case letters, digits and underscores, or a leading digit): {@code
+   * public.orders}, {@code public."Orders"}, {@code "sch.x"."t,1"}. For remedies that name a table
+   * as an argument ({@link QualifiedNames} reads it back), shell-quoted where printed as a command.
+   */
+  public String sqlName() {
+    return part(schema) + "." + part(name);
+  }
+
+  private static String part(String p) {
+    return p.matches("[a-z_][a-z0-9_]*") ? p : Sql.ident(p);
+  }
+
   /** The text form for {@code ?::regclass} parameters. */
   public String regclass() {
     return quoted();

@@ -334,6 +334,57 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Tables whose names differ only in case, and one no unquoted name can spell, made on old after
+   * start: status printed {@code adopt public.Orders public.orders select.Us"er'2} (unquoted), and
+   * adopt read {@code public.Orders} as SQL does, folded: pasted, it adopted public.orders and left
+   * "Orders" uncaptured, and the third could not be passed at all. Now status prints each as its
+   * quoted SQL name, one shell word each, adopt reads exactly that, and an unquoted mixed-case name
+   * with a case-twin is refused naming the quoted forms.
+   */
+  @Test
+  void adopt_tablesDifferingOnlyInCase_pastedStatusRemedyAdoptsEachAndAnUnquotedMixedCaseNameIsRefused(PostgresPair pair)
+      throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "twins");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "CREATE TABLE orders (id int PRIMARY KEY, v text); CREATE TABLE \"Orders\" (id int PRIMARY KEY, v text);"
+          + " CREATE SCHEMA \"select\"; CREATE TABLE \"select\".\"Us\"\"er'2\" (id int PRIMARY KEY);"
+          + " INSERT INTO orders VALUES (1, 'lower'); INSERT INTO \"Orders\" VALUES (1, 'Upper'), (2, 'Upper');"
+          + " INSERT INTO \"select\".\"Us\"\"er'2\" VALUES (7)");
+      OwnedDatabase.execute(n, "CREATE SCHEMA \"select\"");
+      String status = db.statusCli();
+      String start = "Run `cutover-replicator adopt ";
+      assertThat(status).contains(start);
+      String remedy = status.substring(status.indexOf(start) + start.length(), status.indexOf('`', status.indexOf(start) + start.length()));
+      List<String> words = shellWords(remedy);
+      assertThat(words).as(remedy).containsExactlyInAnyOrder("public.\"Orders\"", "public.orders", "select.\"Us\"\"er'2\"");
+
+      String refused = db.cliExiting(5, "adopt", "public.Orders");
+      assertThat(refused).contains("public.Orders").contains("'public.\"Orders\"'").contains("public.orders");
+      assertThat(OwnedDatabase.count(o, "SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('orders'::regclass, '\"Orders\"'::regclass)"
+          + " AND tgname LIKE '#%'")).as("nothing adopted by the refusal").isZero();
+
+      List<String> adopt = new ArrayList<>(List.of("adopt"));
+      adopt.addAll(words);
+      assertThat(db.cli(adopt.toArray(String[]::new))).contains("adopted public.\"Orders\": made on new, 2 row(s) copied")
+          .contains("adopted public.orders: made on new, 1 row(s) copied").contains("adopted select.\"Us\"\"er'2\": made on new, 1 row(s) copied");
+      OwnedDatabase.execute(o, "INSERT INTO \"Orders\" VALUES (3, 'Upper'); INSERT INTO orders VALUES (2, 'lower')");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(OwnedDatabase.strings(n, "SELECT (SELECT string_agg(v, ',' ORDER BY id) FROM \"Orders\") || ' '"
+          + " || (SELECT string_agg(v, ',' ORDER BY id) FROM orders) || ' ' || (SELECT string_agg(id::text, ',') FROM \"select\".\"Us\"\"er'2\")"))
+          .containsExactly("Upper,Upper,Upper lower,lower 7");
+    }
+  }
+
+  /** The words a POSIX shell makes of {@code line}, as bash splits them (nothing in it runs: the test would see a side effect as words). */
+  private static List<String> shellWords(String line) throws Exception {
+    Process p = new ProcessBuilder("bash", "-c", "printf '%s\\0' " + line).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(out).isZero();
+    return List.of(out.substring(0, Math.max(0, out.length() - 1)).split("\0", -1));
+  }
+
+  /**
    * A serial and an identity column added on old, where nothing captures it: the statement status
    * prints for the serial creates its sequence first and ties it to the column after (before, its
    * ADD COLUMN named a sequence new lacks and failed), and both say that the rows new holds get
