@@ -6,6 +6,7 @@ import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.replication.KeylessTables;
+import dev.cutover.replicator.sql.QualifiedNames;
 import dev.cutover.replicator.sql.TableName;
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -50,9 +51,10 @@ final class StartCommand extends BaseCommand {
           + " session_replication_role, else triggers; `check` says which and why (default: ${DEFAULT-VALUE}).")
   Capture capture;
 
-  @Option(names = "--replica-identity-full", arity = "0..1", split = ",", paramLabel = "TABLE", fallbackValue = ALL,
+  @Option(names = "--replica-identity-full", arity = "0..1", paramLabel = "TABLES", fallbackValue = ALL,
       description = "Give tables without primary key or replica identity REPLICA IDENTITY FULL on old, all of them or those named"
-          + " (schema.table, comma-separated); without it start refuses such tables, since UPDATE and DELETE on them fail on old once published.")
+          + " (schema.table as SQL reads it, comma-separated: public.audit,public.\"Orders\",\"sch.x\".\"t,1\"; start prints them so);"
+          + " without it start refuses such tables, since UPDATE and DELETE on them fail on old once published.")
   List<String> replicaIdentityFull;
 
   @Option(names = "--slot-wait", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "2m",
@@ -80,9 +82,12 @@ final class StartCommand extends BaseCommand {
       return KeylessTables.ALL_FULL;
     }
     Set<TableName> tables = new LinkedHashSet<>();
-    for (String name : replicaIdentityFull) {
-      int dot = name.indexOf('.');
-      tables.add(dot < 0 ? new TableName("public", name.strip()) : new TableName(name.substring(0, dot).strip(), name.substring(dot + 1).strip()));
+    for (String list : replicaIdentityFull) {
+      try {
+        QualifiedNames.list(list).forEach(w -> tables.add(w.folded("public")));
+      } catch (IllegalArgumentException e) {
+        throw Units.usage(spec.commandLine(), "--replica-identity-full: " + e.getMessage());
+      }
     }
     return KeylessTables.full(tables);
   }

@@ -1,5 +1,6 @@
 package dev.cutover.replicator.replication;
 
+import dev.cutover.common.ShellWords;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Catalog;
@@ -43,12 +44,14 @@ final class ReplicaIdentities {
     List<TableInfo> missing = missing(old);
     List<TableInfo> refused = missing.stream().filter(t -> !policy.covers(t.name())).collect(Collectors.toList());
     if (!refused.isEmpty()) {
-      String names = refused.stream().map(t -> t.name().toString()).collect(Collectors.joining(","));
-      String listed = refused.stream().map(t -> t.name() + t.deferrableNote("primary key")).collect(Collectors.joining(", "));
+      // Quoted SQL names (a comma, dot or upper case in a name stays in it), the option one shell word.
+      String option = ShellWords.quote("--replica-identity-full=" + refused.stream().map(t -> t.name().sqlName())
+          .collect(Collectors.joining(",")));
+      String listed = refused.stream().map(t -> t.name().sqlName() + t.deferrableNote("primary key")).collect(Collectors.joining(", "));
       throw new ReplicatorException(Failure.PRECONDITION, "old: " + refused.size() + " table(s) have no primary key or replica identity ("
           + listed + "): once published, UPDATE and DELETE on them would fail on old",
           "add a primary key (not DEFERRABLE) to each, or let start set REPLICA IDENTITY FULL on them: `start --replica-identity-full`"
-              + " (all) or `--replica-identity-full=" + names + "`");
+              + " (all) or `" + option + "`");
     }
     return missing.stream().map(TableInfo::name).toList();
   }

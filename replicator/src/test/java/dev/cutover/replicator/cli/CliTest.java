@@ -275,6 +275,54 @@ class CliTest {
     }
   }
 
+  /**
+   * Keyless tables named with a space, a comma, a dot in the schema, upper case and {@code $(…)}:
+   * start's remedy printed them raw, comma-joined ({@code --replica-identity-full=public.Key
+   * less,…,public.a$(touch …),public.t,1,sch.x.t}), so pasted, the shell ran the {@code touch}, and
+   * even quoted, the option split {@code public.t,1} and {@code sch.x.t} wrongly and start refused
+   * again. Now the remedy is one shell word of quoted SQL names, and the option reads them.
+   */
+  @Test
+  void start_keylessTablesWithHostileNames_pastedRemedyRunsNothingAndCoversEach(PostgresPair pair) throws Exception {
+    String db = "cli_keyless_names";
+    java.nio.file.Path marker = java.nio.file.Path.of("/tmp/cutover-r26-" + ProcessHandle.current().pid());
+    java.nio.file.Files.deleteIfExists(marker);
+    String schema = "CREATE TABLE \"Key less\" (v int); CREATE TABLE \"Orders\" (v int); CREATE TABLE \"a$(touch " + marker + ")\" (v int);"
+        + " CREATE TABLE \"t,1\" (v int); CREATE SCHEMA \"sch.x\"; CREATE TABLE \"sch.x\".t (v int)";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, schema);
+    }
+    String[] u = urls(pair, db);
+    Run refused = run(with(new String[] {"start"}, u));
+    assertThat(refused.code()).as(refused.err()).isEqualTo(5);
+    String lead = "(all) or `";
+    int at = refused.err().indexOf(lead);
+    assertThat(at).as(refused.err()).isPositive();
+    String remedy = refused.err().substring(at + lead.length(), refused.err().indexOf('`', at + lead.length()));
+
+    List<String> words = shellWords(remedy);
+
+    assertThat(marker).as("the pasted remedy ran nothing").doesNotExist();
+    assertThat(words).as(remedy).singleElement().asString().startsWith("--replica-identity-full=");
+    Run start = run(with(new String[] {"start", words.get(0)}, u));
+    assertThat(start.code()).as(start.err()).isZero();
+    try (Connection c = pair.oldServer().connect(db); Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT string_agg(relreplident::text, '' ORDER BY oid) FROM pg_class"
+            + " WHERE relkind = 'r' AND relnamespace IN ('public'::regnamespace, '\"sch.x\"'::regnamespace)")) {
+      rs.next();
+      assertThat(rs.getString(1)).isEqualTo("fffff");
+    }
+  }
+
+  /** The words bash makes of {@code line}; a {@code $(…)} left unquoted in it would run. */
+  static List<String> shellWords(String line) throws Exception {
+    Process p = new ProcessBuilder("bash", "-c", "printf '%s\\0' " + line).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(out).isZero();
+    return List.of(out.substring(0, Math.max(0, out.length() - 1)).split("\0", -1));
+  }
+
   /** The printed commands pass such a name quoted too, and old's and new's TLS settings, shell-quoted. */
   @Test
   void schema_manualCommand_quotesConnectionStringNamesAndCarriesTls() {

@@ -177,6 +177,27 @@ class SwitchStatusTest {
   }
 
   /**
+   * A service named with a quote, a space and {@code $(…)}, forced: switch-status printed its
+   * {@code switch-force --service <name> off} raw, so pasted, the shell ran what the name held. The
+   * name is one shell word now.
+   */
+  @Test
+  void switchStatus_forcedServiceWithAHostileName_printsItsSwitchForceCommandShellQuoted(PostgresPair pair) throws Exception {
+    String db = operatorViewDatabase(pair, "operator_force_name");
+    String[] u = urls(pair, db);
+    String name = "it's $(echo pwned) `true`";
+    assertThat(run(with(new String[] {"switch-force", "--service", name, "--not-started", "on"}, u)).code()).isZero();
+
+    String out = run(with(new String[] {"switch-status"}, u)).out();
+
+    String lead = "(`cutover-replicator ";
+    assertThat(out).contains(lead);
+    String command = out.substring(out.indexOf(lead) + lead.length(), out.indexOf("` requires it again", out.indexOf(lead)));
+    assertThat(CliTest.shellWords(command)).containsExactly("switch-force", "--service", name, "off");
+    assertThat(run(with(new String[] {"switch-force", "--service", name, "off"}, u)).code()).isZero();
+  }
+
+  /**
    * A session on each side holds the switch's row (a leader stuck in a step, or anyone with the control
    * plane): switch-abort's request waited for it without bound. Its lock wait now ends on the
    * server after --network-timeout, naming the side, with nothing changed (a request cut off by
