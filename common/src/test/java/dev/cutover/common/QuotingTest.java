@@ -30,4 +30,12 @@ class QuotingTest {
           .hasMessageNotContaining("hunter2");
     }
   }
+
+  @Test
+  void shellWord_plainWordAsWritten_elseSingleQuoted() {
+    assertThat(Quoting.shellWord("app_user-1")).isEqualTo("app_user-1");
+    assertThat(Quoting.shellWord("o'brien")).isEqualTo("'o'\\''brien'");
+    assertThat(Quoting.shellWord("a b $HOME `id`")).isEqualTo("'a b $HOME `id`'");
+    assertThat(Quoting.shellWord("")).isEqualTo("''");
+  }
 }

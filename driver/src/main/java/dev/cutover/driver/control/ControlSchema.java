@@ -2,6 +2,7 @@ package dev.cutover.driver.control;
 
 import dev.cutover.common.LockRetry;
 import dev.cutover.common.Queries;
+import dev.cutover.common.Quoting;
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.driver.internal.control.Coordination;
@@ -325,7 +326,11 @@ public final class ControlSchema {
     try (Statement s = c.createStatement()) {
       // From the catalogs, which every role may read: looking up cutover.version() by name would
       // itself fail without USAGE on the schema.
-      try (ResultSet rs = s.executeQuery("SELECT has_function_privilege(p.oid, 'EXECUTE'), current_user"
+      // The role's name as a literal from the server itself (quote_literal writes E'...' where a
+      // backslash needs it, right whatever standard_conforming_strings is where it is pasted) and
+      // as a shell word: the remedy, pasted, grants exactly this role whatever its name holds.
+      try (ResultSet rs = s.executeQuery("SELECT has_function_privilege(p.oid, 'EXECUTE'), current_user,"
+          + " pg_catalog.quote_literal(current_user)"
           + " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
           + " WHERE n.nspname = 'cutover' AND p.proname = 'version' AND p.pronargs = 0")) {
         if (!rs.next()) {
@@ -333,8 +338,8 @@ public final class ControlSchema {
         }
         if (!rs.getBoolean(1)) {
           throw new SQLException("cutover: the control schema is installed but role " + rs.getString(2)
-              + " may not use it; grant it to the role (cutover-replicator start --app-role " + rs.getString(2)
-              + ", or SELECT cutover.grant_control_plane('" + rs.getString(2) + "') as the installer)", "42501");
+              + " may not use it; grant it to the role (cutover-replicator start --app-role " + Quoting.shellWord(rs.getString(2))
+              + ", or SELECT cutover.grant_control_plane(" + rs.getString(3) + ") as the installer)", "42501");
         }
       }
       try (ResultSet rs = s.executeQuery("SELECT cutover.version()")) {

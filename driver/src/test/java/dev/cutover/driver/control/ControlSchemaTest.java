@@ -473,4 +473,59 @@ class ControlSchemaTest {
       writer.rollback();
     }
   }
+
+  /**
+   * The remedy printed to a role the control schema is not granted to, pasted as the installer,
+   * grants exactly that role: its name is a SQL literal and a shell word however it is spelt. The
+   * name was joined in as written: for {@code r'); CREATE TABLE injected(); --} the pasted remedy
+   * created a table, for {@code o'brien} it was a syntax error (r26).
+   */
+  @Test
+  void installedVersion_roleNotGranted_remedyGrantsExactlyThatRole(PostgresPair pair) throws Exception {
+    try (Connection admin = database(pair.oldServer(), "role_remedy", "CREATE TABLE a (id int PRIMARY KEY)")) {
+      ControlSchema.install(admin);
+      for (String role : List.of("o'brien", "r'); CREATE TABLE injected(); --", "back\\slash $HOME `id` \"q\"")) {
+        String quoted = '"' + role.replace("\"", "\"\"") + '"';
+        try (Statement s = admin.createStatement()) {
+          s.execute("CREATE ROLE " + quoted);
+          s.execute("SET ROLE " + quoted);
+        }
+        SQLException refused = null;
+        try {
+          ControlSchema.installedVersion(admin);
+        } catch (SQLException e) {
+          refused = e;
+        }
+        try (Statement s = admin.createStatement()) {
+          s.execute("RESET ROLE");
+        }
+        assertThat((Throwable) refused).as(role).isNotNull();
+        assertThat(refused.getSQLState()).isEqualTo("42501");
+        String message = refused.getMessage();
+        int sql = message.lastIndexOf("SELECT cutover.grant_control_plane(");
+        int end = message.lastIndexOf(" as the installer)");
+        assertThat(sql).as(message).isPositive();
+        assertThat(end).as(message).isGreaterThan(sql);
+        int arg = message.indexOf("--app-role ") + "--app-role ".length();
+        int argEnd = message.lastIndexOf(", or SELECT cutover.grant_control_plane(");
+        Process echo = new ProcessBuilder("sh", "-c", "printf %s " + message.substring(arg, argEnd)).start();
+        assertThat(new String(echo.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+            .as("the shell reads --app-role's argument as the role: " + message).isEqualTo(role);
+        assertThat(echo.waitFor()).isZero();
+
+        try (Statement s = admin.createStatement()) {
+          s.execute(message.substring(sql, end)); // pasted as the installer
+          s.execute("SET ROLE " + quoted);
+        }
+        assertThat(ControlSchema.installedVersion(admin)).as(role).isEqualTo(OptionalInt.of(ControlSchema.VERSION));
+        try (Statement s = admin.createStatement()) {
+          s.execute("RESET ROLE");
+          try (ResultSet rs = s.executeQuery("SELECT to_regclass('public.injected') IS NULL")) {
+            rs.next();
+            assertThat(rs.getBoolean(1)).as("the remedy created nothing").isTrue();
+          }
+        }
+      }
+    }
+  }
 }
