@@ -25,8 +25,13 @@ import java.util.regex.Pattern;
  */
 public final class Secrets {
   private static final String MASK = "***";
-  /** A query parameter: its name, then its value up to the next separator or the end of the text. */
-  private static final Pattern PARAMETER = Pattern.compile("[?&;]([^=&;]*)=([^&;]*)");
+  /**
+   * A query parameter: its name, then its value up to the next {@code &} or the end of the text, as
+   * PgJDBC reads it (it splits the query on {@code &} alone, so a {@code ;}, {@code ?} or {@code #}
+   * belongs to the value, a password's too). A {@code ;} may still start a name: text that reads a
+   * parameter there is masked too, which only hides more.
+   */
+  private static final Pattern PARAMETER = Pattern.compile("[?&;]([^=&;]*)=([^&]*)");
   /** The password of a URI's user info ({@code postgresql://user:password@host}); the user may be empty. */
   private static final Pattern USERINFO = Pattern.compile("//[^/@:\\s]*:([^/@]*)@");
 

@@ -74,4 +74,26 @@ class SecretsTest {
     String url = "jdbc:cutover:postgresql://h/app?cutover.new.url=" + enc(INNER.replace("NewPw-S3cret", "a%2Fb"));
     assertThat(Secrets.of(url, new Properties())).contains("a%2Fb", "a/b");
   }
+
+  /**
+   * PgJDBC splits a URL's parameters on {@code &} alone (after the first {@code ?}): a {@code ;}, a
+   * {@code ?} or a {@code #} in a value belongs to it, a password too. The value was masked up to
+   * the first {@code ;} only, and what followed was shown (r26).
+   */
+  @Test
+  void maskUrl_passwordHoldingSemicolonQuestionMarkOrHash_isMaskedUpToTheNextAmpersand() {
+    assertThat(Secrets.maskUrl("jdbc:postgresql://h/kl?user=semi&password=abc;defSECRET&sslmode=require"))
+        .isEqualTo("jdbc:postgresql://h/kl?user=semi&password=***&sslmode=require");
+    assertThat(Secrets.maskUrl("jdbc:postgresql://h/kl?user=semi&password=abc;defSECRET"))
+        .isEqualTo("jdbc:postgresql://h/kl?user=semi&password=***");
+    assertThat(Secrets.maskUrl("jdbc:postgresql://h/kl?password=a?b#c;dSECRET&user=semi"))
+        .isEqualTo("jdbc:postgresql://h/kl?password=***&user=semi");
+    // an unencoded URL as another parameter's value, and an encoded one
+    assertThat(Secrets.maskUrl("jdbc:cutover:postgresql://h/kl?user=admin&cutover.new.url=jdbc:postgresql://h2/kl?password=x;ySECRET"))
+        .isEqualTo("jdbc:cutover:postgresql://h/kl?user=admin&cutover.new.url=jdbc:postgresql://h2/kl?password=***");
+    assertThat(Secrets.maskUrl("jdbc:cutover:postgresql://h/kl?cutover.new.url="
+        + enc("jdbc:postgresql://h2/kl?password=x;ySECRET&user=u"))).doesNotContain("SECRET").contains("password%3D***%26user");
+    assertThat(Secrets.of("jdbc:postgresql://h/kl?password=abc;defSECRET&user=semi", new Properties()))
+        .containsExactly("abc;defSECRET");
+  }
 }

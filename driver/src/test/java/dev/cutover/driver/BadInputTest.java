@@ -147,6 +147,29 @@ class BadInputTest {
     assertThat(messages).isNotEmpty().noneMatch(m -> m.contains(SECRET));
   }
 
+  /**
+   * PgJDBC reads a URL parameter up to the next {@code &}: a {@code ;} in a password is part of it
+   * (and logs in), and was shown after the mask by getUrl(), toString() and getMetaData().getURL()
+   * ({@code password=***;defSECRET}, r26).
+   */
+  @Test
+  void passwordHoldingASemicolon_isMaskedWhole() throws Exception {
+    String password = "abc;def" + SECRET;
+    CutoverDataSource ds = new CutoverDataSource();
+    ds.setUrl(oldBase + "?user=postgres&password=" + password + "&cutover.new.url=" + URLEncoder.encode(newUrl,
+        StandardCharsets.UTF_8) + "&cutover.service=semicolon&cutover.flag.provider=fixed&cutover.flag.value=old");
+    List<String> shown = new ArrayList<>(List.of(ds.getUrl(), ds.toString()));
+    try (Connection c = ds.getConnection()) {
+      shown.add(c.getMetaData().getURL());
+      assertThat(shown).allSatisfy(m -> assertThat(m).contains("password=***"));
+      shown.add(c.toString());
+    } finally {
+      ds.close();
+      CutoverDriver.shutdown("semicolon");
+    }
+    assertThat(shown).allSatisfy(m -> assertThat(m).doesNotContain(SECRET));
+  }
+
   @Test
   void passwordInAnEncodedNewUrl_appearsInNoUrlMessageOrLogLine() throws Exception {
     List<String> shown = new ArrayList<>();
