@@ -1,6 +1,5 @@
 package dev.cutover.replicator;
 
-import dev.cutover.replicator.sql.Sql;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +25,8 @@ public record ConnectionString(String jdbcUrl, String user, String password) {
   /**
    * Reads any of the three forms.
    *
-   * @throws IllegalArgumentException naming the form and what is wrong, the password masked
+   * @throws IllegalArgumentException naming the form and what is wrong, never quoting the text: where
+   *     it does not parse, no mask can know where its password ends
    */
   public static ConnectionString parse(String text) {
     String s = text.strip();
@@ -40,7 +40,7 @@ public record ConnectionString(String jdbcUrl, String user, String password) {
     if (s.contains("=")) {
       return keyValues(s);
     }
-    throw new IllegalArgumentException("'" + Sql.maskSecrets(s) + "' is neither a PostgreSQL JDBC URL"
+    throw new IllegalArgumentException("the text is neither a PostgreSQL JDBC URL"
         + " (jdbc:postgresql://host:port/db), a URI (postgres://user@host:port/db) nor a key=value string"
         + " (host=... dbname=...)");
   }
@@ -60,17 +60,18 @@ public record ConnectionString(String jdbcUrl, String user, String password) {
       String info = rest.substring(0, at);
       rest = rest.substring(at + 1);
       int colon = info.indexOf(':');
-      user = decode(colon < 0 ? info : info.substring(0, colon), s);
-      password = colon < 0 ? null : decode(info.substring(colon + 1), s);
+      user = decode(colon < 0 ? info : info.substring(0, colon), "the user");
+      password = colon < 0 ? null : decode(info.substring(colon + 1), "the password");
     }
     int slash = rest.indexOf('/');
     String hosts = slash < 0 ? rest : rest.substring(0, slash);
-    String database = slash < 0 ? "" : decode(rest.substring(slash + 1), s);
+    String database = slash < 0 ? "" : decode(rest.substring(slash + 1), "the database name");
     Map<String, String> params = new LinkedHashMap<>();
     for (String pair : query.split("&")) {
       if (!pair.isEmpty()) {
         int eq = pair.indexOf('=');
-        params.put(decode(eq < 0 ? pair : pair.substring(0, eq), s), eq < 0 ? "" : decode(pair.substring(eq + 1), s));
+        String name = decode(eq < 0 ? pair : pair.substring(0, eq), "a parameter's name");
+        params.put(name, eq < 0 ? "" : decode(pair.substring(eq + 1), "the value of parameter " + shown(name)));
       }
     }
     if (params.containsKey("user")) {
@@ -87,6 +88,7 @@ public record ConnectionString(String jdbcUrl, String user, String password) {
 
   private static ConnectionString keyValues(String s) {
     Map<String, String> params = new LinkedHashMap<>();
+    String previous = null;
     int i = 0;
     while (i < s.length()) {
       while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
@@ -97,8 +99,9 @@ public record ConnectionString(String jdbcUrl, String user, String password) {
       }
       int eq = s.indexOf('=', i);
       if (eq < 0) {
-        throw new IllegalArgumentException("key=value connection string '" + Sql.maskSecrets(s) + "': '"
-            + s.substring(i).split("\\s")[0] + "' has no value");
+        throw new IllegalArgumentException("key=value connection string: the word "
+            + (previous == null ? "at its start" : "after the value of " + shown(previous)) + " has no '=' (quote a value"
+            + " that holds blanks, key='a value', or escape each blank with a backslash)");
       }
       String key = s.substring(i, eq).strip();
       i = eq + 1;
@@ -115,8 +118,8 @@ public record ConnectionString(String jdbcUrl, String user, String password) {
           value.append(s.charAt(i++));
         }
         if (i >= s.length()) {
-          throw new IllegalArgumentException("key=value connection string '" + Sql.maskSecrets(s) + "': the value of "
-              + key + " has no closing quote");
+          throw new IllegalArgumentException("key=value connection string: the value of " + shown(key)
+              + " has no closing quote (a quote inside a quoted value is written \\')");
         }
         i++;
       } else {
@@ -128,6 +131,7 @@ public record ConnectionString(String jdbcUrl, String user, String password) {
         }
       }
       params.put(key, value.toString());
+      previous = key;
     }
     String user = params.remove("user");
     String password = params.remove("password");
@@ -155,12 +159,22 @@ public record ConnectionString(String jdbcUrl, String user, String password) {
     return url.toString();
   }
 
-  private static String decode(String part, String whole) {
+  /** Percent-decodes {@code part}; the error names {@code what} it is, never the text (the decoder's message quotes it). */
+  private static String decode(String part, String what) {
     try {
       return URLDecoder.decode(part.replace("+", "%2B"), StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("URI '" + Sql.maskSecrets(whole) + "': " + e.getMessage(), e);
+      throw new IllegalArgumentException("URI: " + what + " has a malformed percent-escape (write % as %25, and each escape"
+          + " as % and two hex digits)");
     }
+  }
+
+  /**
+   * A key as a message may name it: as written where it looks like a parameter's name, else not
+   * at all (a key that is a piece of a password whose blank was not escaped must not be shown).
+   */
+  private static String shown(String key) {
+    return key.matches("[A-Za-z_][A-Za-z0-9_.]{0,62}") ? key : "a parameter";
   }
 
   /** The URL and user; never the password. */

@@ -20,6 +20,8 @@ import java.util.stream.Collectors;
  */
 public final class Endpoint {
   private static final org.postgresql.Driver PGJDBC = new org.postgresql.Driver();
+  /** The URL of an endpoint whose text did not parse: PgJDBC accepts it, and it names no database. */
+  private static final String UNPARSED = "jdbc:postgresql://unparsed.invalid/unparsed";
   /** The application name of the replicator's sessions, the relay's walsender among them. */
   public static final String APPLICATION_NAME = "cutover-replicator";
   /**
@@ -156,14 +158,20 @@ public final class Endpoint {
   private final String user;
   private final String password;
   private final String conninfo;
+  /**
+   * Why the text this endpoint was given does not parse as a connection string (null: it does);
+   * then {@link #url} is a placeholder and never the text, which no mask can be trusted with.
+   */
+  private final String unparsed;
   /** Watches every connection this endpoint opens; null: none does. */
   private final SilenceWatch watch;
 
   private Endpoint(Side side, String url, String user, String password, String conninfo) {
-    this(side, url, user, password, conninfo, null);
+    this(side, url, user, password, conninfo, null, null);
   }
 
-  private Endpoint(Side side, String url, String user, String password, String conninfo, SilenceWatch watch) {
+  private Endpoint(Side side, String url, String user, String password, String conninfo, SilenceWatch watch, String unparsed) {
+    this.unparsed = unparsed;
     this.side = Objects.requireNonNull(side, "side");
     this.url = Objects.requireNonNull(url, "url");
     this.user = user == null || user.isBlank() ? null : user;
@@ -183,7 +191,9 @@ public final class Endpoint {
     try {
       parsed = ConnectionString.parse(url);
     } catch (IllegalArgumentException e) {
-      return new Endpoint(side, url, user, password, null); // connect() says what is wrong with it
+      // connect() says what is wrong with it, without the text: where it does not parse, a mask
+      // cannot know where its password ends
+      return new Endpoint(side, UNPARSED, user, password, null, null, e.getMessage());
     }
     return new Endpoint(side, parsed.jdbcUrl(), parsed.user() != null ? parsed.user() : user,
         parsed.password() != null ? parsed.password() : password, null);
@@ -195,12 +205,12 @@ public final class Endpoint {
    * other names than this machine does.
    */
   public Endpoint withConninfo(String conninfo) {
-    return new Endpoint(side, url, user, password, conninfo, watch);
+    return new Endpoint(side, url, user, password, conninfo, watch, unparsed);
   }
 
   /** The same endpoint, every connection it opens watched by {@code watch} for a silent network (the replication connection too). */
   public Endpoint watchedBy(SilenceWatch watch) {
-    return new Endpoint(side, url, user, password, conninfo, watch);
+    return new Endpoint(side, url, user, password, conninfo, watch, unparsed);
   }
 
   public Side side() {
@@ -209,7 +219,7 @@ public final class Endpoint {
 
   /** The URL with passwords masked. */
   public String maskedUrl() {
-    return Secrets.maskUrl(url);
+    return unparsed != null ? "(--" + side.label() + "-url, which does not parse)" : Secrets.maskUrl(url);
   }
 
   /**
@@ -276,6 +286,12 @@ public final class Endpoint {
 
   /** Connects with {@code extra} properties; {@code then} (null: nothing) runs after {@link #SESSION}. */
   private Connection connect(Properties extra, String then) throws ReplicatorException {
+    if (unparsed != null) {
+      throw new ReplicatorException(Failure.CONNECTION, side.label() + ": --" + side.label() + "-url does not parse (" + unparsed
+          + "); it is not shown, as it may hold a password",
+          "use jdbc:postgresql://host:port/database, postgres://user@host:port/database or host=... dbname=..."
+              + " in --" + side.label() + "-url");
+    }
     if (!PGJDBC.acceptsURL(url)) {
       String hint = url.startsWith("jdbc:cutover:") ? "use the plain jdbc:postgresql: URL of each database"
           : "use jdbc:postgresql://host:port/database, postgres://user@host:port/database or host=... dbname=...";
@@ -375,15 +391,16 @@ public final class Endpoint {
   }
 
   private ReplicatorException loginUnanswered(SQLException e, long waited) {
-    return new ReplicatorException(Failure.CONNECTION, Secrets.maskUrl(side.label() + ": no answer to the login within " + waited
-        + " s from " + maskedUrl() + " (" + FirstLine.of(e) + ")"), "check that the server is up and not overloaded, and"
+    return new ReplicatorException(Failure.CONNECTION, side.label() + ": no answer to the login within " + waited
+        + " s from " + maskedUrl() + " (" + Secrets.maskUrl(FirstLine.of(e)) + ")", "check that the server is up and not overloaded, and"
         + " what lies between (a proxy or pooler that takes connections but passes nothing on); a slower login is allowed by"
         + " loginTimeout=SECONDS in --" + side.label() + "-url", e);
   }
 
   private ReplicatorException connectionFailure(SQLException e) {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
-    String what = side.label() + ": cannot connect to " + maskedUrl() + " (" + FirstLine.of(e) + ")";
+    // Masked apart: masking the whole would take the reason after a URL that ends with a password for part of it.
+    String what = side.label() + ": cannot connect to " + maskedUrl() + " (" + Secrets.maskUrl(FirstLine.of(e)) + ")";
     String env = "CUTOVER_REPLICATOR_" + side.name() + "_PASSWORD";
     String remedy;
     if (state.startsWith("28")) {
@@ -395,7 +412,7 @@ public final class Endpoint {
     } else {
       remedy = "check --" + side.label() + "-url, --" + side.label() + "-user and " + env;
     }
-    return new ReplicatorException(Failure.CONNECTION, Secrets.maskUrl(what), remedy, e);
+    return new ReplicatorException(Failure.CONNECTION, what, remedy, e);
   }
 
   /**

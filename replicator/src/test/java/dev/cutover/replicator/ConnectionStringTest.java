@@ -66,4 +66,23 @@ class ConnectionStringTest {
     assertThat(e.toString()).doesNotContain("hunter2").contains("jdbc:postgresql://db:5432/app");
     assertThat(e.conninfo()).contains("password='hunter2'").contains("dbname='app'");
   }
+
+  /**
+   * A string that does not parse is never echoed, masked or not: the mask cannot know where a
+   * value that did not parse ends. Before, the message quoted it with most of the password (r26).
+   */
+  @Test
+  void parse_malformed_namesTheReasonWithoutEchoingTheString() {
+    String[][] cases = {
+        {"host=127.0.0.1 dbname=kl user=admin password='correct horse battery staple", "password has no closing quote"},
+        {"host=127.0.0.1 dbname=kl user=admin password=correct horse battery", "has no '='"},
+        {"postgres://admin:correct%zzhorse@db/app", "malformed percent-escape"},
+        {"correct horse battery staple", "neither a PostgreSQL JDBC URL"}};
+    for (String[] c : cases) {
+      assertThatThrownBy(() -> ConnectionString.parse(c[0])).as(c[0])
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(c[1])
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("horse").doesNotContain("127.0.0.1"));
+    }
+  }
 }

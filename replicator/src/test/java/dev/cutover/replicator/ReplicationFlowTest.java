@@ -130,8 +130,8 @@ class ReplicationFlowTest {
    * here the role it logs in as may no longer log in, class 28 as a wrong password): its apply worker
    * only retries, saying why in new's server log alone. Status said "it is starting, or failing" and
    * catch-up waited out its timeout ("did not catch up within"); both name the refused login, the
-   * subscription and the ALTER SUBSCRIPTION … CONNECTION that mends it, the password masked, and
-   * catch-up fails at once.
+   * subscription and the ALTER SUBSCRIPTION … CONNECTION that mends it, the password masked (whole:
+   * the mask stopped at a blank that libpq's backslash escapes, r26), and catch-up fails at once.
    */
   @Test
   void status_subscriptionLoginRefusedByOld_namesItAndCatchUpFailsAtOnce(PostgresPair pair) throws Exception {
@@ -142,7 +142,7 @@ class ReplicationFlowTest {
           + " CREATE ROLE rotated_sub LOGIN SUPERUSER REPLICATION; END IF; END $$");
     }
     Endpoint oldEp = AppDatabase.endpoint(old, Side.OLD, db.name)
-        .withConninfo("host=" + old.host() + " port=" + old.port() + " dbname=" + db.name + " user=rotated_sub password=before-rotation");
+        .withConninfo("host=" + old.host() + " port=" + old.port() + " dbname=" + db.name + " user=rotated_sub password=before\\ rotation\\ SECRET");
     Replicator r = Replicator.builder().old(oldEp).nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db.name)).build();
     start(r);
     r.awaitCaughtUp(CATCH_UP);
@@ -155,13 +155,13 @@ class ReplicationFlowTest {
       await().atMost(CATCH_UP).untilAsserted(() -> assertThat(r.status().forward().problems()).anyMatch(p ->
           p.contains("subscription " + r.names().forward() + " on new cannot log in to old") && p.contains("rotated_sub")
               && p.contains(alter) && p.contains("password=***")));
-      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("before-rotation"));
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("SECRET") || p.contains("rotation"));
       long began = System.nanoTime();
       ReplicatorException e = catchThrowableOfType(ReplicatorException.class, () -> r.awaitCaughtUp(Duration.ofSeconds(60)));
       assertThat(Duration.ofNanos(System.nanoTime() - began)).isLessThan(Duration.ofSeconds(30));
       assertThat(e.failure()).isEqualTo(Failure.TIMEOUT);
-      assertThat(e.getMessage()).contains("cannot log in to old").contains(r.names().forward()).doesNotContain("before-rotation");
-      assertThat(e.remedy()).contains(alter).contains("password=***").doesNotContain("before-rotation");
+      assertThat(e.getMessage()).contains("cannot log in to old").contains(r.names().forward()).doesNotContain("SECRET");
+      assertThat(e.remedy()).contains(alter).contains("password=***").doesNotContain("SECRET").doesNotContain("rotation");
     } finally {
       try (Connection o = old.connect()) {
         AppDatabase.execute(o, "ALTER ROLE rotated_sub LOGIN");

@@ -19,8 +19,8 @@ import java.util.regex.Pattern;
  * is concatenated unquoted.
  */
 public final class Sql {
-  private static final Pattern CONNINFO_PASSWORD =
-      Pattern.compile("(?i)(?<![a-z_])(password\\s*=\\s*)('(?:[^'\\\\]|\\\\.)*'|[^\\s&;]+)");
+  /** A password's key and its {@code =}, with the blanks libpq allows around it; its value is read by {@link #valueEnd}. */
+  private static final Pattern CONNINFO_PASSWORD = Pattern.compile("(?i)(?<![a-z_])(?:ssl)?password\\s*=\\s*");
   private static final Pattern USERINFO = Pattern.compile("(//[^/@:\\s]+:)[^/@\\s]*@");
 
   private Sql() {}
@@ -112,9 +112,59 @@ public final class Sql {
     return Quoting.conninfoValue(value);
   }
 
-  /** A libpq connection string with {@code password=...} replaced by {@code password=***}. */
+  /**
+   * A libpq connection string, or text holding one or a URL, with the value of each
+   * {@code password} (and {@code sslpassword}) replaced by {@code ***}. The value is read as libpq
+   * reads it: quoted, up to the closing quote that no backslash escapes (to the end of the text
+   * where there is none); unquoted, up to the first blank that no backslash escapes, {@code ;} and
+   * {@code &} included. After {@code ?}, {@code &} or {@code ;} (a URL's parameter) it runs up to
+   * the next {@code &} or blank, as PgJDBC reads it.
+   */
   public static String maskConninfo(String conninfo) {
-    return conninfo == null ? null : CONNINFO_PASSWORD.matcher(conninfo).replaceAll("$1***");
+    if (conninfo == null) {
+      return null;
+    }
+    java.util.regex.Matcher key = CONNINFO_PASSWORD.matcher(conninfo);
+    StringBuilder masked = null;
+    int written = 0;
+    while (key.find(written)) {
+      int start = key.end();
+      boolean urlParameter = key.start() > 0 && "?&;".indexOf(conninfo.charAt(key.start() - 1)) >= 0;
+      if (masked == null) {
+        masked = new StringBuilder(conninfo.length());
+      }
+      masked.append(conninfo, written, start).append("***");
+      written = valueEnd(conninfo, start, urlParameter);
+    }
+    return masked == null ? conninfo : masked.append(conninfo, written, conninfo.length()).toString();
+  }
+
+  /** Where the value starting at {@code i} ends, by libpq's rules or, for a URL's parameter, PgJDBC's. */
+  private static int valueEnd(String text, int i, boolean urlParameter) {
+    int n = text.length();
+    if (urlParameter) {
+      while (i < n && text.charAt(i) != '&' && !Character.isWhitespace(text.charAt(i))) {
+        i++;
+      }
+      return i;
+    }
+    if (i < n && text.charAt(i) == '\'') {
+      for (i++; i < n; i++) {
+        char c = text.charAt(i);
+        if (c == '\\') {
+          i++;
+        } else if (c == '\'') {
+          return i + 1;
+        }
+      }
+      return n;
+    }
+    for (; i < n && !Character.isWhitespace(text.charAt(i)); i++) {
+      if (text.charAt(i) == '\\') {
+        i++;
+      }
+    }
+    return Math.min(i, n);
   }
 
   /**

@@ -69,4 +69,22 @@ class OptionValuesTest {
     assertThat(heartbeat.interval).isEqualTo(Duration.ofSeconds(5));
     assertThat(heartbeat.duration).isEqualTo(Duration.ofSeconds(90));
   }
+
+  /**
+   * A connection string that does not parse is named by its option and its fault, never echoed; a
+   * URL password holding {@code ;} is masked whole. Before, check printed most of each password
+   * after "password=***" and said "is not a PostgreSQL JDBC URL" for a missing quote (r26).
+   */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "host=127.0.0.1 port=1 dbname=kl user=admin password='correct horse battery SECRET|old: --old-url does not parse (key=value connection string: the value of password has no closing quote",
+      "host=127.0.0.1 port=1 dbname=kl user=admin password=correct\\ horse\\ SECRET sslmode|old: --old-url does not parse (key=value connection string: the word after the value of password has no '='",
+      "host=127.0.0.1 port=1 dbname=kl user=admin password=ab;cd&SECRET sslmode|old: --old-url does not parse (key=value connection string: the word after the value of password has no '='",
+      "jdbc:postgresql://127.0.0.1:1/kl?user=semi&password=abc;defSECRET|old: cannot connect to jdbc:postgresql://127.0.0.1:1/kl?user=semi&password=*** (Connection"})
+  void oldUrl_secretInAStringThatFailsOrDoesNotConnect_neverShown(String url, String message) {
+    CliTest.Run r = run("check", "--old-url", url, "--new-url", "jdbc:postgresql://127.0.0.1:1/app");
+
+    assertThat(r.code()).as(r.err()).isNotZero();
+    assertThat(r.err()).contains(message).doesNotContain("SECRET").doesNotContain("horse").doesNotContain("cd&");
+  }
 }
