@@ -38,4 +38,18 @@ class QuotingTest {
     assertThat(Quoting.shellWord("a b $HOME `id`")).isEqualTo("'a b $HOME `id`'");
     assertThat(Quoting.shellWord("")).isEqualTo("''");
   }
+
+  @Test
+  void shellWord_bashReadsEachAsOneWordAndRunsNothing() throws Exception {
+    java.util.List<String> words = java.util.List.of("public.orders", "--replica-identity-full=public.\"Orders\",\"t,1\"",
+        "it's $(echo x) `true` ;|&", "", "a\\b", "~root", "*", "p'a\"s s\\@#&=%\u00e9;x");
+    StringBuilder line = new StringBuilder("printf '%s\\0'");
+    for (String w : words) {
+      line.append(' ').append(Quoting.shellWord(w));
+    }
+    Process p = new ProcessBuilder("bash", "-c", line.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(out).isZero();
+    assertThat(java.util.List.of(out.substring(0, out.length() - 1).split("\0", -1))).containsExactlyElementsOf(words);
+  }
 }

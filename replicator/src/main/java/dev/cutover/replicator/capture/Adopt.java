@@ -1,6 +1,6 @@
 package dev.cutover.replicator.capture;
 
-import dev.cutover.common.ShellWords;
+import dev.cutover.common.Quoting;
 import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.FirstLine;
@@ -171,7 +171,7 @@ public final class Adopt {
       List<TableName> twins = new java.util.ArrayList<>(caseTwins(source, written));
       twins.remove(found);
       if (!twins.isEmpty()) {
-        String quoted = twins.stream().map(t -> ShellWords.quote(t.sqlName())).collect(java.util.stream.Collectors.joining(", "));
+        String quoted = twins.stream().map(t -> Quoting.shellWord(t.sqlName())).collect(java.util.stream.Collectors.joining(", "));
         throw new ReplicatorException(Failure.PRECONDITION, label + ": " + table + (found == null ? " names no table"
             : ", unquoted, means " + found.sqlName() + " in SQL (upper case folds to lower)") + ", and " + quoted
             + " differ(s) from it only in case", "name each table as `cutover-replicator status` prints it, double-quoted where"

@@ -1,6 +1,6 @@
 package dev.cutover.replicator.cli;
 
-import dev.cutover.common.ShellWords;
+import dev.cutover.common.Quoting;
 import dev.cutover.driver.control.OperatorControl.AbortOutcome;
 import dev.cutover.driver.control.OperatorControl.StalledLeader;
 import dev.cutover.replicator.Endpoint;
@@ -84,7 +84,7 @@ final class SwitchAbortCommand extends BaseCommand {
           + " is draining with no leader, but " + to + " holds its barrier marker " + marker.get() + ": the switch got"
           + " past its barrier, and " + from + " may have come back from a standby (a failover) that missed its release,"
           + " while " + to + " serves and took writes; its fence is not lowered",
-          "finish the switch to " + to + " (cutover-replicator switch-force --service " + ShellWords.quote(service) + " on, with the flag"
+          "finish the switch to " + to + " (cutover-replicator switch-force --service " + Quoting.shellWord(service) + " on, with the flag"
           + " at " + to + ", so that an instance takes it over without the probe), or, once you have verified by hand"
           + " that nothing was written on " + to + " since, lower the fence on " + from + " as the installer"
           + " (SELECT cutover.lower_fence())");

@@ -1,6 +1,6 @@
 package dev.cutover.replicator.cli;
 
-import dev.cutover.common.ShellWords;
+import dev.cutover.common.Quoting;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.operator.SwitchStatus;
 import dev.cutover.replicator.operator.SwitchStatusReader;
@@ -90,7 +90,7 @@ final class SwitchStatusCommand extends BaseCommand {
   private static String force(SwitchStatus.Service service) {
     String sides = force(service.forced().get("old")) + " on old, " + force(service.forced().get("new")) + " on new";
     return !service.forcedAnywhere() ? sides : sides + ": its next switches go without the replication proof, writes not yet"
-        + " replicated stay behind (`cutover-replicator switch-force --service " + ShellWords.quote(service.name()) + " off` requires it again)";
+        + " replicated stay behind (`cutover-replicator switch-force --service " + Quoting.shellWord(service.name()) + " off` requires it again)";
   }
 
   private static String force(Boolean forced) {

@@ -1,6 +1,6 @@
 package dev.cutover.replicator.ddl;
 
-import dev.cutover.common.ShellWords;
+import dev.cutover.common.Quoting;
 import dev.cutover.replicator.replication.UnsubscribedTables;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
@@ -137,7 +137,7 @@ public final class SchemaChanges {
         while (rs.next()) {
           out.add("schema change " + rs.getString(1) + " on " + sourceLabel + " (" + rs.getString(2) + " " + rs.getString(3) + ") "
               + rs.getString(4) + "; query: " + oneLine(rs.getString(5)) + "; once done on " + targetLabel + " (after " + BY_HAND
-              + (rs.getBoolean(6) ? "; " + EMPTY : "") + "), `cutover-replicator ddl-done " + ShellWords.quote(rs.getString(1)) + "`");
+              + (rs.getBoolean(6) ? "; " + EMPTY : "") + "), `cutover-replicator ddl-done " + Quoting.shellWord(rs.getString(1)) + "`");
         }
       }
     }
@@ -152,7 +152,7 @@ public final class SchemaChanges {
         while (rs.next()) {
           out.add("schema change " + rs.getString(1) + " made on " + targetLabel + " alone (" + rs.getString(2) + " by " + rs.getString(3)
               + " at " + rs.getString(4) + "): " + oneLine(rs.getString(5)) + "; " + sourceLabel + " does not have it: make it there"
-              + " too or undo it, then `cutover-replicator ddl-done " + ShellWords.quote(rs.getString(1)) + "`");
+              + " too or undo it, then `cutover-replicator ddl-done " + Quoting.shellWord(rs.getString(1)) + "`");
         }
       }
     }

@@ -1,6 +1,6 @@
 package dev.cutover.replicator.replication;
 
-import dev.cutover.common.ShellWords;
+import dev.cutover.common.Quoting;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.sql.Catalog;
@@ -45,7 +45,7 @@ final class ReplicaIdentities {
     List<TableInfo> refused = missing.stream().filter(t -> !policy.covers(t.name())).collect(Collectors.toList());
     if (!refused.isEmpty()) {
       // Quoted SQL names (a comma, dot or upper case in a name stays in it), the option one shell word.
-      String option = ShellWords.quote("--replica-identity-full=" + refused.stream().map(t -> t.name().sqlName())
+      String option = Quoting.shellWord("--replica-identity-full=" + refused.stream().map(t -> t.name().sqlName())
           .collect(Collectors.joining(",")));
       String listed = refused.stream().map(t -> t.name().sqlName() + t.deferrableNote("primary key")).collect(Collectors.joining(", "));
       throw new ReplicatorException(Failure.PRECONDITION, "old: " + refused.size() + " table(s) have no primary key or replica identity ("

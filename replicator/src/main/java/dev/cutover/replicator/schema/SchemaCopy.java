@@ -2,7 +2,7 @@ package dev.cutover.replicator.schema;
 
 import static dev.cutover.common.Transactions.inTransaction;
 
-import dev.cutover.common.ShellWords;
+import dev.cutover.common.Quoting;
 import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
@@ -331,7 +331,7 @@ public final class SchemaCopy {
   }
 
   private static String shell(String s) {
-    return ShellWords.quote(s);
+    return Quoting.shellWord(s);
   }
 
   private record Tool(String path, int major) {}

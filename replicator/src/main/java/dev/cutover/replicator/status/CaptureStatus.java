@@ -1,6 +1,6 @@
 package dev.cutover.replicator.status;
 
-import dev.cutover.common.ShellWords;
+import dev.cutover.common.Quoting;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.ApplyFailures;
@@ -150,7 +150,7 @@ final class CaptureStatus {
    */
   private static String captureLate(List<TableName> tables, String sourceLabel, String targetLabel) {
     return "Run `cutover-replicator adopt " + (sourceLabel.equals("old") ? "" : "--from " + sourceLabel + " ")
-        + tables.stream().map(t -> ShellWords.quote(t.sqlName())).collect(Collectors.joining(" ")) + "`: it makes each on " + targetLabel
+        + tables.stream().map(t -> Quoting.shellWord(t.sqlName())).collect(Collectors.joining(" ")) + "`: it makes each on " + targetLabel
         + " where missing, gives it its capture triggers and copies the rows it holds, its writers on " + sourceLabel
         + " waiting meanwhile";
   }

@@ -356,7 +356,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       String start = "Run `cutover-replicator adopt ";
       assertThat(status).contains(start);
       String remedy = status.substring(status.indexOf(start) + start.length(), status.indexOf('`', status.indexOf(start) + start.length()));
-      List<String> words = shellWords(remedy);
+      List<String> words = dev.cutover.testkit.ShellLine.words(remedy);
       assertThat(words).as(remedy).containsExactlyInAnyOrder("public.\"Orders\"", "public.orders", "select.\"Us\"\"er'2\"");
 
       String refused = db.cliExiting(5, "adopt", "public.Orders");
@@ -374,14 +374,6 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
           + " || (SELECT string_agg(v, ',' ORDER BY id) FROM orders) || ' ' || (SELECT string_agg(id::text, ',') FROM \"select\".\"Us\"\"er'2\")"))
           .containsExactly("Upper,Upper,Upper lower,lower 7");
     }
-  }
-
-  /** The words a POSIX shell makes of {@code line}, as bash splits them (nothing in it runs: the test would see a side effect as words). */
-  private static List<String> shellWords(String line) throws Exception {
-    Process p = new ProcessBuilder("bash", "-c", "printf '%s\\0' " + line).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    assertThat(p.waitFor()).as(out).isZero();
-    return List.of(out.substring(0, Math.max(0, out.length() - 1)).split("\0", -1));
   }
 
   /**

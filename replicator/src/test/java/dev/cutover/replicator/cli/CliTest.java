@@ -302,7 +302,7 @@ class CliTest {
     assertThat(at).as(refused.err()).isPositive();
     String remedy = refused.err().substring(at + lead.length(), refused.err().indexOf('`', at + lead.length()));
 
-    List<String> words = shellWords(remedy);
+    List<String> words = dev.cutover.testkit.ShellLine.words(remedy);
 
     assertThat(marker).as("the pasted remedy ran nothing").doesNotExist();
     assertThat(words).as(remedy).singleElement().asString().startsWith("--replica-identity-full=");
@@ -314,14 +314,6 @@ class CliTest {
       rs.next();
       assertThat(rs.getString(1)).isEqualTo("fffff");
     }
-  }
-
-  /** The words bash makes of {@code line}; a {@code $(…)} left unquoted in it would run. */
-  static List<String> shellWords(String line) throws Exception {
-    Process p = new ProcessBuilder("bash", "-c", "printf '%s\\0' " + line).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-    assertThat(p.waitFor()).as(out).isZero();
-    return List.of(out.substring(0, Math.max(0, out.length() - 1)).split("\0", -1));
   }
 
   /** The printed commands pass such a name quoted too, and old's and new's TLS settings, shell-quoted. */

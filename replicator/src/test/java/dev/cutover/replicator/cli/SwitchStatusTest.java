@@ -193,7 +193,7 @@ class SwitchStatusTest {
     String lead = "(`cutover-replicator ";
     assertThat(out).contains(lead);
     String command = out.substring(out.indexOf(lead) + lead.length(), out.indexOf("` requires it again", out.indexOf(lead)));
-    assertThat(CliTest.shellWords(command)).containsExactly("switch-force", "--service", name, "off");
+    assertThat(dev.cutover.testkit.ShellLine.words(command)).containsExactly("switch-force", "--service", name, "off");
     assertThat(run(with(new String[] {"switch-force", "--service", name, "off"}, u)).code()).isZero();
   }
 
