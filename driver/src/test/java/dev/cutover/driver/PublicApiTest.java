@@ -55,6 +55,7 @@ class PublicApiTest {
       "dev.cutover.driver.control.OperatorControl.InstanceView",
       "dev.cutover.driver.control.OperatorControl.LeaderBackend",
       "dev.cutover.driver.control.OperatorControl.ServiceView",
+      "dev.cutover.driver.control.OperatorControl.StalledLeader",
       "dev.cutover.driver.control.OperatorControl.SwitchView",
       "dev.cutover.driver.control.SameDatabase",
       "dev.cutover.driver.control.SessionIdentity",
