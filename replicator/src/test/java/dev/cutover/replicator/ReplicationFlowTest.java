@@ -337,6 +337,34 @@ class ReplicationFlowTest {
   }
 
   /**
+   * Every replication origin state of new's server is taken (other subscriptions' origins keep
+   * theirs even while stopped): the subscription's apply worker would never start. Check names
+   * the setting that gives room, on the server's version.
+   */
+  @Test
+  void check_newHasNoFreeReplicationOrigin_namesTheSetting(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "origins");
+    String setting = pair.newServer().majorVersion() >= 18 ? "max_active_replication_origins" : "max_replication_slots";
+    try (Connection n = db.nw()) {
+      long free = AppDatabase.count(n, "SELECT setting::bigint - (SELECT count(*) FROM pg_replication_origin_status)"
+          + " FROM pg_settings WHERE name = ?", setting);
+      try {
+        AppDatabase.execute(n, "SELECT pg_replication_origin_create('cutover_test_fill_' || g),"
+            + " pg_replication_origin_advance('cutover_test_fill_' || g, '0/1') FROM generate_series(1, " + free + ") g");
+        assertThat(db.replicator().check().findings()).filteredOn(f -> f.code().equals("replication-origins")).singleElement()
+            .satisfies(f -> {
+              assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
+              assertThat(f.side()).isEqualTo("new");
+              assertThat(f.remedy()).contains("ALTER SYSTEM SET " + setting + " = ");
+            });
+      } finally {
+        AppDatabase.execute(n, "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname LIKE 'cutover\\_test\\_fill\\_%'");
+      }
+    }
+    assertThat(db.replicator().check().findings()).noneMatch(f -> f.code().equals("replication-origins"));
+  }
+
+  /**
    * Every logical replication worker slot of new's server is kept by other enabled subscriptions
    * (their workers wait on a source that accepts and never answers): the subscription's apply worker
    * would never start. Check and start name the setting; status and catch-up, for a subscription
