@@ -44,6 +44,14 @@ public final class Names {
     return new Names(clean);
   }
 
+  /**
+   * The names of a migration given no {@code --name}: labelled as old's database {@code database}
+   * ({@code app} where the URL names none), as {@code start} recorded them.
+   */
+  public static Names defaultFor(String database) {
+    return of(database == null || database.isEmpty() ? "app" : database);
+  }
+
   public String label() {
     return label;
   }

@@ -148,8 +148,7 @@ public final class Replicator {
     public Replicator build() {
       Objects.requireNonNull(old, "old endpoint");
       Objects.requireNonNull(nw, "new endpoint");
-      String label = name == null || name.isBlank() ? old.database() : name;
-      return new Replicator(old, nw, Names.of(label.isEmpty() ? "app" : label), appRoles);
+      return new Replicator(old, nw, name == null || name.isBlank() ? Names.defaultFor(old.database()) : Names.of(name), appRoles);
     }
   }
 

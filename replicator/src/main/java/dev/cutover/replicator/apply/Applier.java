@@ -172,10 +172,9 @@ public final class Applier implements AutoCloseable {
     return start(way, names, options, new SlotFeed());
   }
 
-  /** The label a replicator gives by default: old's database name. */
+  /** The names a replicator gives a migration by default ({@link Names#defaultFor}, old's database). */
   private static Names defaultNames(Way way) {
-    String db = (way.source().side() == Side.OLD ? way.source() : way.target()).database();
-    return Names.of(db == null || db.isEmpty() ? "app" : db);
+    return Names.defaultFor((way.source().side() == Side.OLD ? way.source() : way.target()).database());
   }
 
   private static Applier start(Way way, Names names, Options options, Feed feed) {

@@ -317,21 +317,19 @@ public final class SchemaCopy {
   /** The commands to copy the schema by hand, passwords taken from the environment, never shown. */
   public static String manualCommand(Endpoint old, Endpoint nw, Options options) {
     String dump = tls(old) + "PGPASSWORD=\"$CUTOVER_REPLICATOR_OLD_PASSWORD\" pg_dump " + arguments(old, options).stream()
-        .map(SchemaCopy::shell).collect(Collectors.joining(" "));
+        .map(Quoting::shellWord).collect(Collectors.joining(" "));
     String restore = tls(nw) + "PGPASSWORD=\"$CUTOVER_REPLICATOR_NEW_PASSWORD\" psql --set ON_ERROR_STOP=1 --single-transaction"
-        + " --host=" + shell(nw.host()) + " --port=" + shell(nw.port()) + (nw.user() == null ? "" : " --username=" + shell(nw.user()))
-        + " " + shell("--dbname=" + dbname(nw.database()));
+        + " --host=" + Quoting.shellWord(nw.host()) + " --port=" + Quoting.shellWord(nw.port())
+        + (nw.user() == null ? "" : " --username=" + Quoting.shellWord(nw.user()))
+        + " " + Quoting.shellWord("--dbname=" + dbname(nw.database()));
     return dump + " | grep -v '^CREATE TRIGGER cutover_fence ' | sed -e '/^CREATE EVENT TRIGGER cutover_/,/;$/d'"
         + " -e '/^ALTER EVENT TRIGGER cutover_/d' | " + restore;
   }
 
   /** The endpoint's TLS settings as environment assignments before a command, each followed by a space. */
   private static String tls(Endpoint e) {
-    return e.tlsEnvironment().entrySet().stream().map(v -> v.getKey() + "=" + shell(v.getValue()) + " ").collect(Collectors.joining());
-  }
-
-  private static String shell(String s) {
-    return Quoting.shellWord(s);
+    return e.tlsEnvironment().entrySet().stream().map(v -> v.getKey() + "=" + Quoting.shellWord(v.getValue()) + " ")
+        .collect(Collectors.joining());
   }
 
   private record Tool(String path, int major) {}
