@@ -35,20 +35,7 @@ class MultiProcessTest {
     List<Process> processes = new ArrayList<>();
     List<Path> dirs = new ArrayList<>();
     try {
-      for (int i = 0; i < 2; i++) {
-        Path dir = Files.createDirectory(tmp.resolve("instance" + i));
-        dirs.add(dir);
-        String url = db.urlWithFlag(Map.of(RoutingFlags.PROVIDER, "file", RoutingFlags.FILE, flag.toString()),
-            "cutover.instance=process" + i);
-        processes.add(new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"),
-                InstanceProcess.class.getName(), url, db.user(), Integer.toString(i * 10), dir.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("output.log").toFile())
-            .start());
-      }
-      await().atMost(Duration.ofSeconds(90)).until(() -> dirs.stream().allMatch(d -> Files.exists(d.resolve("ready"))));
+      startInstances(db, flag, tmp, processes, dirs, "process");
 
       Files.writeString(flag, "new\n");
       await().atMost(Duration.ofSeconds(60)).until(() -> dirs.stream().allMatch(d -> Files.exists(d.resolve("settled"))));
@@ -113,21 +100,8 @@ class MultiProcessTest {
     List<Path> dirs = new ArrayList<>();
     Process frozen = null;
     try (Connection watch = db.oldDirect(); Connection outsideWriter = db.oldDirect()) {
-      for (int i = 0; i < 2; i++) {
-        Path dir = Files.createDirectory(tmp.resolve("instance" + i));
-        dirs.add(dir);
-        String url = db.urlWithFlag(Map.of(RoutingFlags.PROVIDER, "file", RoutingFlags.FILE, flag.toString()),
-            "cutover.instance=frozen" + i, "cutover.barrier.timeout=30s", "cutover.drain.timeout=2s",
-            "cutover.gate.max-pause=10s");
-        processes.add(new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"),
-                InstanceProcess.class.getName(), url, db.user(), Integer.toString(i * 10), dir.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("output.log").toFile())
-            .start());
-      }
-      await().atMost(Duration.ofSeconds(90)).until(() -> dirs.stream().allMatch(d -> Files.exists(d.resolve("ready"))));
+      startInstances(db, flag, tmp, processes, dirs, "frozen", "cutover.barrier.timeout=30s", "cutover.drain.timeout=2s",
+          "cutover.gate.max-pause=10s");
       long newEpoch = epoch(db.newDirect());
       outsideWriter.setAutoCommit(false);
       try (Statement s = outsideWriter.createStatement()) {
@@ -137,9 +111,7 @@ class MultiProcessTest {
       await().atMost(Duration.ofSeconds(30)).until(() -> Fence.isRaised(watch));
       db.stopForward(); // the barrier cannot arrive: the leader waits behind its fence
       outsideWriter.commit();
-      String leader = await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, db.database)
-          .instances().stream().filter(i -> "waiting for the barrier".equals(i.phase()))
-          .map(OperatorControl.InstanceView::instance).findFirst().orElse(null), java.util.Objects::nonNull);
+      String leader = db.awaitLeaderAtTheBarrier(watch);
       int leading = leader.startsWith("frozen0#") ? 0 : 1;
       frozen = processes.get(leading);
       signal(frozen, "STOP");
@@ -188,6 +160,30 @@ class MultiProcessTest {
         p.destroyForcibly();
       }
     }
+  }
+
+  /**
+   * Starts two instance JVMs ({@link InstanceProcess}) named {@code name0} and {@code name1}, each
+   * following the file flag {@code flag} with {@code settings}, adds them and their directories to
+   * the lists, and waits until both are ready.
+   */
+  private static void startInstances(Replicated db, Path flag, Path tmp, List<Process> processes, List<Path> dirs, String name,
+      String... settings) throws Exception {
+    for (int i = 0; i < 2; i++) {
+      Path dir = Files.createDirectory(tmp.resolve("instance" + i));
+      dirs.add(dir);
+      List<String> all = new ArrayList<>(List.of("cutover.instance=" + name + i));
+      all.addAll(List.of(settings));
+      String url = db.urlWithFlag(Map.of(RoutingFlags.PROVIDER, "file", RoutingFlags.FILE, flag.toString()), all.toArray(String[]::new));
+      processes.add(new ProcessBuilder(
+              Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+              "-cp", System.getProperty("java.class.path"),
+              InstanceProcess.class.getName(), url, db.user(), Integer.toString(i * 10), dir.toString())
+          .redirectErrorStream(true)
+          .redirectOutput(dir.resolve("output.log").toFile())
+          .start());
+    }
+    await().atMost(Duration.ofSeconds(90)).until(() -> dirs.stream().allMatch(d -> Files.exists(d.resolve("ready"))));
   }
 
   private static void signal(Process p, String signal) throws Exception {

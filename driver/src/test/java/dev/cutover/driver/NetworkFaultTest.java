@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.cutover.driver.internal.control.Fence;
-import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
@@ -290,9 +289,7 @@ class NetworkFaultTest {
       await().atMost(Duration.ofSeconds(20)).until(() -> Fence.isRaised(watch));
       db.stopForward();
       outsideWriter.commit(); // the raise completes; the leader now waits for a barrier that cannot come
-      String leader = await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, db.database)
-          .instances().stream().filter(i -> "waiting for the barrier".equals(i.phase()))
-          .map(OperatorControl.InstanceView::instance).findFirst().orElse(null), java.util.Objects::nonNull);
+      String leader = db.awaitLeaderAtTheBarrier(watch);
       (leader.startsWith("i0#") ? link0 : link1).cut();
       db.startForward(); // a successor could now finish the switch, if it were allowed to take it over
       List<SwitchEvent> ended = List.of(events.next(), events.next());
@@ -353,9 +350,7 @@ class NetworkFaultTest {
       await().atMost(Duration.ofSeconds(20)).until(() -> Fence.isRaised(watch));
       db.stopForward(); // the barrier cannot arrive: the leader waits behind its fence
       outsideWriter.commit();
-      String leader = await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, db.database)
-          .instances().stream().filter(i -> "waiting for the barrier".equals(i.phase()))
-          .map(OperatorControl.InstanceView::instance).findFirst().orElse(null), java.util.Objects::nonNull);
+      String leader = db.awaitLeaderAtTheBarrier(watch);
       boolean zeroLeads = leader.startsWith("s0#");
       TcpProxy leadersLink = zeroLeads ? link0 : link1;
       Workload followersLoad = zeroLeads ? load1 : load0;

@@ -1,6 +1,9 @@
 package dev.cutover.driver;
 
+import static org.awaitility.Awaitility.await;
+
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.flags.ManualFlag;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.LogicalReplication;
@@ -169,6 +172,13 @@ final class Replicated {
         LogicalReplication.awaitSynced(o, n, forward, SYNC);
       }
     }
+  }
+
+  /** The instance that leads a switch and waits for its barrier, as old's control schema shows it (awaited up to 20 s). */
+  String awaitLeaderAtTheBarrier(Connection watch) {
+    return await().atMost(Duration.ofSeconds(20)).until(() -> OperatorControl.read(watch, database).instances().stream()
+        .filter(i -> "waiting for the barrier".equals(i.phase())).map(OperatorControl.InstanceView::instance).findFirst()
+        .orElse(null), java.util.Objects::nonNull);
   }
 
   /**
