@@ -321,31 +321,43 @@ public final class ChangeLog {
    */
   public static void requireNotTrimmedPast(Connection source, TxidSnapshot applied, String sourceSide, String targetSide)
       throws SQLException, ReplicatorException {
-    Optional<ReplicatorException> past = trimmedPast(source, applied, sourceSide, targetSide);
+    Optional<ReplicatorException> past = trimmedPast(trimmedTo(source), applied, sourceSide, targetSide);
     if (past.isPresent()) {
       throw past.get();
     }
   }
 
   /**
+   * The tick up to which {@code source}'s log was trimmed, or empty where it never was. Read it
+   * before the target's position it is compared with: apply commits a position on the target
+   * before it records a trim up to it here, so a position read after is never behind a trim that
+   * apply made, while one read before may be (an apply that committed and trimmed in between).
+   */
+  public static Optional<TxidSnapshot> trimmedTo(Connection source) throws SQLException {
+    // Read as jsonb: an install from before the column lacks it until an apply adds it (recordTrims), and status reads only.
+    String text = Sql.string(source, "SELECT to_jsonb(s) ->> 'trimmed_to' FROM cutover.capture_state s");
+    return text == null ? Optional.empty() : Optional.of(TxidSnapshot.parse(text));
+  }
+
+  /**
    * Why applying from {@code applied} cannot resume, as {@link #requireNotTrimmedPast} and {@link
    * #requireNotBehind} refuse it, or empty: for {@code status}, which said only "stopped ... start
-   * it" of a direction apply refuses for good (r25). Reads only.
+   * it" of a direction apply refuses for good (r25). {@code trimmed} is {@link #trimmedTo} as read
+   * before {@code applied} was: read after, a running apply's next batch and trim looked like lost
+   * changes, whose remedy (empty the target and start again) throws the migration away. Reads only.
    */
-  public static Optional<ReplicatorException> cannotResume(Connection source, TxidSnapshot applied, String sourceSide, String targetSide)
-      throws SQLException {
-    Optional<ReplicatorException> past = trimmedPast(source, applied, sourceSide, targetSide);
+  public static Optional<ReplicatorException> cannotResume(Connection source, Optional<TxidSnapshot> trimmed, TxidSnapshot applied,
+      String sourceSide, String targetSide) throws SQLException {
+    Optional<ReplicatorException> past = trimmedPast(trimmed, applied, sourceSide, targetSide);
     return past.isPresent() ? past : behind(source, applied, sourceSide, targetSide);
   }
 
-  private static Optional<ReplicatorException> trimmedPast(Connection source, TxidSnapshot applied, String sourceSide,
-      String targetSide) throws SQLException {
-    // Read as jsonb: an install from before the column lacks it until an apply adds it (recordTrims), and status reads only.
-    String text = Sql.string(source, "SELECT to_jsonb(s) ->> 'trimmed_to' FROM cutover.capture_state s");
-    if (text == null) {
+  private static Optional<ReplicatorException> trimmedPast(Optional<TxidSnapshot> trimmedTo, TxidSnapshot applied, String sourceSide,
+      String targetSide) {
+    if (trimmedTo.isEmpty()) {
       return Optional.empty();
     }
-    TxidSnapshot trimmed = TxidSnapshot.parse(text);
+    TxidSnapshot trimmed = trimmedTo.get();
     if (applied.before(trimmed)) {
       return Optional.of(new ReplicatorException(Failure.PRECONDITION, sourceSide + "'s change log was trimmed past " + targetSide + "'s apply"
           + " position (trimmed up to tick " + trimmed + ", " + targetSide + " applied up to tick " + applied + "): " + targetSide

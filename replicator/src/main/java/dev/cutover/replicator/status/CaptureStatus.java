@@ -8,6 +8,7 @@ import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.ChangeLog;
+import dev.cutover.replicator.capture.TxidSnapshot;
 import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
@@ -38,6 +39,9 @@ final class CaptureStatus {
   /** The direction {@code name} from {@code source} to {@code target}, or null where it has no trace. */
   static StatusReport.Direction direction(String name, Side sourceSide, Connection source, Connection target) throws SQLException {
     boolean logged = CaptureSchema.installed(source);
+    // The trim first, then the position: read the other way round, an apply that committed a batch and trimmed the log up to it in
+    // between showed as changes lost ("broken", with the remedy of starting over).
+    Optional<TxidSnapshot> trimmed = logged ? ChangeLog.trimmedTo(source) : Optional.empty();
     Optional<ApplyProgress.Position> at = ApplyProgress.read(target, name);
     if (!logged && at.isEmpty()) {
       return null;
@@ -104,7 +108,7 @@ final class CaptureStatus {
       Optional<ApplyFailures.Failed> unreached = applying ? Optional.empty() : ApplyFailures.unreached(source, name);
       // As apply refuses it: the log trimmed past the position, or the source behind it. "N not applied yet" counts only what
       // the log still holds, and "start it" would only meet the refusal (r25).
-      Optional<ReplicatorException> lost = ChangeLog.cannotResume(source, p.snapshot(), sourceLabel, targetLabel);
+      Optional<ReplicatorException> lost = ChangeLog.cannotResume(source, trimmed, p.snapshot(), sourceLabel, targetLabel);
       if (lost.isPresent()) {
         state = "broken";
         problems.add(lost.get().getMessage() + "; changes are lost and " + name + " cannot resume (`cutover-replicator apply` refuses"

@@ -1399,6 +1399,61 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     lostForGood(r, "old's change log was trimmed past new's apply position (trimmed up to tick ");
   }
 
+  /**
+   * Status while an apply commits a batch on new and then trims old's log of it: status read new's
+   * position from before the batch and old's trimmed tick from after the trim, and called forward
+   * broken, its changes lost, with the remedy of emptying new's tables (CI, under load). Forced
+   * here: old's capture state is locked while status reads, and meanwhile new's position moves to
+   * the batch's end and old records the trim, in the order apply does both.
+   */
+  @Test
+  void status_applyCommitsAndTrimsWhileStatusReads_notCalledLost(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "trim_race");
+    Replicator r = started(db);
+    String position = "SELECT snapshot FROM cutover.apply_progress WHERE direction = 'forward'";
+    String before;
+    try (Connection n = pair.newServer().connect(db.name)) {
+      before = OwnedDatabase.strings(n, position).get(0);
+    }
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('in the batch', 1)");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults().withTrimming(Duration.ofHours(1), Duration.ofHours(1)))) {
+      r.awaitCaughtUp(CATCH_UP);
+    }
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    AtomicReference<dev.cutover.replicator.status.StatusReport.Direction> forward = new AtomicReference<>();
+    try (Connection n = pair.newServer().connect(db.name); Connection o = pair.oldServer().connect(db.name);
+        Connection watcher = pair.oldServer().connect(db.name)) {
+      String after = OwnedDatabase.strings(n, position).get(0);
+      // New as before the batch.
+      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + before + "' WHERE direction = 'forward'");
+      o.setAutoCommit(false);
+      OwnedDatabase.execute(o, "LOCK TABLE cutover.capture_state IN ACCESS EXCLUSIVE MODE");
+      Thread reading = new Thread(() -> {
+        try {
+          forward.set(r.status().forward());
+        } catch (Throwable t) {
+          failure.set(t);
+        }
+      }, "status");
+      reading.start();
+      try {
+        await().atMost(CATCH_UP).pollInterval(Duration.ofMillis(5)).until(() -> OwnedDatabase.count(watcher, "SELECT count(*) FROM pg_locks"
+            + " WHERE relation = 'cutover.capture_state'::regclass AND NOT granted") > 0);
+        // The batch commits with its position on new, then the trim is recorded on old.
+        OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + after + "' WHERE direction = 'forward'");
+        OwnedDatabase.execute(o, "UPDATE cutover.capture_state SET trimmed_to = '" + after + "'");
+      } finally {
+        o.commit();
+        reading.join();
+      }
+    }
+    assertThat(failure.get()).isNull();
+    assertThat(forward.get().state()).as(String.join("; ", forward.get().problems())).isEqualTo("stopped");
+    assertThat(forward.get().problems()).noneSatisfy(p -> assertThat(p).contains("cannot resume"));
+  }
+
   /** Status calls forward broken, naming {@code why}, that its changes are lost and the remedy apply gives, and never "start it". */
   private static void lostForGood(Replicator r, String why) throws Exception {
     dev.cutover.replicator.status.StatusReport.Direction forward = r.status().forward();
