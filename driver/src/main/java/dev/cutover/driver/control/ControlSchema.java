@@ -6,6 +6,8 @@ import dev.cutover.common.Quoting;
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.internal.control.ControlSql;
 import dev.cutover.driver.internal.control.Coordination;
+import java.io.IOException;
+import java.io.StringReader;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import org.postgresql.PGConnection;
 
 /**
  * Installs and removes the {@code cutover} control schema: the fence, the barrier markers and
@@ -185,14 +188,36 @@ public final class ControlSchema {
       // Takes back, among the rest, what PostgreSQL gives PUBLIC: EXECUTE on every new function.
       s.execute(ControlSql.seal());
       if (!exists(s, "SELECT 1 FROM cutover.lead_secret WHERE is_called")) {
-        s.execute("SELECT setval('cutover.lead_secret', " + (1 + (RANDOM.nextLong() >>> 1) % (Long.MAX_VALUE - 1))
-            + ", true)");
+        setLeadSecret(c, s);
       }
     }
     for (String role : roles.isEmpty() ? defaultRoles(c) : roles) {
       grant(c, role);
     }
     return null;
+  }
+
+  /**
+   * Sets the lead secret without its value ever being in a statement's text or parameters, which
+   * the server logs ({@code log_statement = all} a statement's text and, for a prepared one, its
+   * parameters; {@code log_min_duration_statement} both; a failed one's text by {@code
+   * log_min_error_statement}): it goes in as COPY data, which no setting logs, into a table that
+   * lives only in this transaction (UNLOGGED, so not in the WAL a publication decodes), and from
+   * there into the sequence. Made here rather than by the server: its {@code random()} is no
+   * secret generator (before 12 seeded with 32 bits, the pid and start time), {@code
+   * gen_random_bytes} needs pgcrypto and {@code gen_random_uuid} came with 13.
+   */
+  private static void setLeadSecret(Connection c, Statement s) throws SQLException {
+    // Not IF NOT EXISTS: a table of that name already there is not ours to write the secret into.
+    s.execute("CREATE UNLOGGED TABLE cutover.lead_secret_in (v bigint NOT NULL)");
+    try {
+      c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY cutover.lead_secret_in (v) FROM STDIN",
+          new StringReader((1 + (RANDOM.nextLong() >>> 1) % (Long.MAX_VALUE - 1)) + "\n"));
+    } catch (IOException e) {
+      throw new SQLException("cutover: cannot write the lead secret into cutover.lead_secret_in", "58030", e);
+    }
+    s.execute("SELECT setval('cutover.lead_secret', v, true) FROM cutover.lead_secret_in");
+    s.execute("DROP TABLE cutover.lead_secret_in");
   }
 
   /** Version 1 had a 0/1 fence sequence: the fence's state moves to the epoch. */
