@@ -2,7 +2,6 @@ package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
@@ -19,13 +18,10 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.ReplicationTeardown;
-import dev.cutover.testkit.ServerProcess;
+import dev.cutover.testkit.StatementLog;
 import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,11 +42,12 @@ class SecretsInServerLogsTest {
   /** A superuser of its own, who logs in with a password the logs must not show. */
   private static final String ADMIN = "log_admin";
   private static final String PASSWORD = "Lg-s3cret-7c1e";
-  private static final Map<PostgresServer, Path> LOGS = new HashMap<>();
+  private static final Map<PostgresServer, StatementLog> LOGS = new HashMap<>();
 
   /**
-   * Each server restarted with its output in a file of this test's, then {@code log_statement =
-   * all}; the roles are made before, so that their passwords are not in the logs for another reason.
+   * Each server restarted logging every statement, with its parameters, into a file of this test's
+   * ({@link StatementLog}); the roles are made before, so that their passwords are not in the logs
+   * for another reason.
    */
   @BeforeAll
   static void logEveryStatement(PostgresPair pair) throws Exception {
@@ -60,28 +57,18 @@ class SecretsInServerLogsTest {
       }
       ProviderAdmin.install(server);
       ProviderAdmin.askForPasswords(server, ADMIN);
-      Path log = Files.createTempFile(Files.createDirectories(Path.of("target", "server-logs")),
-          "secrets-" + (server == pair.oldServer() ? "old" : "new") + "-", ".log");
-      ServerProcess.of(server, log).restart(Duration.ofSeconds(60));
-      LOGS.put(server, log);
-      try (Connection c = server.connect()) {
-        AppDatabase.execute(c, "ALTER SYSTEM SET log_statement = 'all'");
-        AppDatabase.execute(c, "SELECT pg_reload_conf()");
-      }
-      await().atMost(Duration.ofSeconds(20)).until(() -> {
-        try (Connection c = server.connect()) {
-          return AppDatabase.strings(c, "SHOW log_statement").equals(List.of("all"));
-        }
-      });
+      LOGS.put(server, StatementLog.of(server, "secrets-" + (server == pair.oldServer() ? "old" : "new")));
     }
   }
 
   /**
    * Trigger capture and an apply into new, with every statement logged: the apply token of either
-   * side, with which any role could write on old past capture, is in neither log.
+   * side, with which any role could write on old past capture, is in neither log, nor is the lead
+   * secret that {@code start}'s install of the control schema set on either (r27 D3: its setval was
+   * logged on both).
    */
   @Test
-  void startAndApply_triggerCaptureUnderLogStatementAll_tokenInNoServerLog(PostgresPair pair) throws Exception {
+  void startAndApply_triggerCaptureUnderLogStatementAll_tokenAndLeadSecretInNoServerLog(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "tokenlog");
     Replicator r = replicator(pair, db.name);
     r.start(StartOptions.defaults().withJobs(2).withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
@@ -91,13 +78,18 @@ class SecretsInServerLogsTest {
     }
     String oldToken;
     String newToken;
+    String oldSecret;
+    String newSecret;
     try (Connection o = db.old(); Connection n = db.nw()) {
       oldToken = AppDatabase.strings(o, "SELECT token FROM cutover.apply_token").get(0);
       newToken = AppDatabase.strings(n, "SELECT token FROM cutover.apply_token").get(0);
+      oldSecret = AppDatabase.strings(o, "SELECT last_value::text FROM cutover.lead_secret").get(0);
+      newSecret = AppDatabase.strings(n, "SELECT last_value::text FROM cutover.lead_secret").get(0);
     }
-    for (Path log : List.of(LOGS.get(pair.oldServer()), LOGS.get(pair.newServer()))) {
-      assertThat(Files.readString(log)).as("%s logs statements", log).contains("cutover.apply_token");
-      assertThat(linesWith(log, oldToken, newToken)).as("lines of %s with a token", log).isEmpty();
+    for (StatementLog log : List.of(LOGS.get(pair.oldServer()), LOGS.get(pair.newServer()))) {
+      assertThat(log.text()).as("%s logs statements", log).contains("cutover.apply_token").contains("cutover.lead_secret");
+      assertThat(log.linesWith(oldToken, newToken)).as("lines of %s with a token", log).isEmpty();
+      assertThat(log.linesWith(oldSecret, newSecret)).as("lines of %s with a lead secret", log).isEmpty();
     }
   }
 
@@ -133,9 +125,9 @@ class SecretsInServerLogsTest {
     assertThat(report.findings()).noneMatch(f -> f.code().equals("password-in-server-log"));
     r.start(StartOptions.defaults().withJobs(2), new CopyProgress(), CopyListener.NONE);
 
-    assertThat(Files.readString(LOGS.get(pair.newServer()))).as("new logs statements").contains("LOG:  execute");
-    assertThat(linesWith(LOGS.get(pair.newServer()), PASSWORD)).as("lines of new's log with the password").isEmpty();
-    assertThat(linesWith(LOGS.get(pair.oldServer()), PASSWORD)).as("lines of old's log with the password").isEmpty();
+    assertThat(LOGS.get(pair.newServer()).text()).as("new logs statements").contains("LOG:  execute");
+    assertThat(LOGS.get(pair.newServer()).linesWith(PASSWORD)).as("lines of new's log with the password").isEmpty();
+    assertThat(LOGS.get(pair.oldServer()).linesWith(PASSWORD)).as("lines of old's log with the password").isEmpty();
   }
 
   /**
@@ -158,13 +150,6 @@ class SecretsInServerLogsTest {
           assertThat(f.remedy()).contains("GRANT SET ON PARAMETER log_statement");
         });
     assertThat(report.findings()).extracting(Finding::message).noneMatch(m -> m.contains(ProviderAdmin.ADMIN_PASSWORD));
-  }
-
-  /** The lines of {@code log} that hold any of {@code secrets}. */
-  private static List<String> linesWith(Path log, String... secrets) throws Exception {
-    try (var lines = Files.lines(log)) {
-      return lines.filter(l -> Arrays.stream(secrets).anyMatch(l::contains)).toList();
-    }
   }
 
   private static Replicator replicator(PostgresPair pair, String db) {
