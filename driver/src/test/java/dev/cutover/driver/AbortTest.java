@@ -13,10 +13,12 @@ import dev.cutover.driver.SwitchEvent;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
 /** I7: a switch that cannot complete leaves traffic on old with nothing lost, and says why. */
@@ -207,6 +209,54 @@ class AbortTest {
           ResultSet rs = q.executeQuery("SELECT string_agg(body, ',' ORDER BY id) FROM note")) {
         rs.next();
         assertThat(rs.getString(1)).isEqualTo("abandoned,before,in flight");
+      }
+    }
+  }
+
+  /**
+   * r27 D2: the application's role caps its statements at 1 s on old (common for OLTP roles, and
+   * below the drain timeout), and another role's transaction holds a row of a guarded table. The
+   * cap cancelled the fence's wait and the switch aborted "cannot fence old: canceling statement
+   * due to statement timeout", naming no holder, setting or remedy. The switch's sessions turn the
+   * caps off for themselves, so the fence waits the drain timeout and names the holder and the
+   * remedy, as without the setting.
+   */
+  @Test
+  void flip_roleCapsStatementsAtOneSecond_anotherRoleHoldsARow_abortNamesTheHolderAndTheRemedy(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    String cap = "ALTER ROLE \"" + db.user() + "\" IN DATABASE \"" + db.database + "\" SET statement_timeout = '1s'";
+    Properties batch = new Properties();
+    batch.setProperty("user", "nightly_batch");
+    batch.setProperty("ApplicationName", "batch-job");
+    try (Connection su = db.oldDirect(); Statement s = su.createStatement()) {
+      s.execute("DO $$ BEGIN CREATE ROLE nightly_batch LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      s.execute("GRANT SELECT, UPDATE ON note TO nightly_batch");
+      s.execute(cap);
+    }
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url("cutover.drain.timeout=2s"));
+        Connection holder = DriverManager.getConnection(pair.oldServer().jdbcUrl(db.database), batch);
+        Statement h = holder.createStatement()) {
+      DrainTest.insert(app, "before");
+      holder.setAutoCommit(false);
+      h.execute("UPDATE note SET body = body");
+      int pid = ((org.postgresql.PGConnection) holder).getBackendPID();
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).startsWith("cannot fence old: cutover: the fence waited 2000 ms for table public.note")
+          .contains("held by process " + pid + " (role nightly_batch, application 'batch-job'")
+          .contains("end that transaction (SELECT pg_terminate_backend(pid) as its owner or a superuser) and switch again")
+          .doesNotContain("statement timeout");
+      holder.rollback();
+      db.flip(Target.OLD);
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+    } finally {
+      try (Connection su = db.oldDirect(); Statement s = su.createStatement()) {
+        s.execute(cap.replace("SET statement_timeout = '1s'", "RESET statement_timeout"));
       }
     }
   }

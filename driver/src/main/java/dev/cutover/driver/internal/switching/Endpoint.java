@@ -17,6 +17,34 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Endpoint {
   private static final org.postgresql.Driver PG = new org.postgresql.Driver();
 
+  /**
+   * Run first in each session of the switch, whose role is the application's and whose defaults
+   * (the server's, the database's, the role's) the switch must not inherit:
+   *
+   * <ul>
+   *   <li>{@code search_path = pg_catalog, pg_temp}: the application's path names schemas where
+   *       other roles may create objects ({@code public} before PostgreSQL 15, and in databases
+   *       upgraded from one), and a function there whose argument types match exactly where the
+   *       built-in needs a cast ({@code public.pg_sequence_last_value(oid)}, CVE-2018-1058) ran as
+   *       the application's role at every switch attempt and fed the sequence move a forged
+   *       value. Everything else the switch calls is in {@code cutover}, named with its schema.
+   *   <li>READ COMMITTED: the control schema's functions are written for it; with {@code
+   *       default_transaction_isolation = serializable}, instances probing at once failed each
+   *       other's transactions and their switch aborted.
+   *   <li>no {@code statement_timeout}, {@code lock_timeout}, {@code
+   *       idle_in_transaction_session_timeout}, {@code idle_session_timeout} (14+) nor {@code
+   *       transaction_timeout} (17+), those the server has: an OLTP role's cap of a second or two
+   *       cancelled the fence's wait for a holder, and the switch aborted naming neither the holder
+   *       nor the setting. The switch's waits are bounded by its own settings (the fence's lock
+   *       timeout, the watchdog, the socket timeout).
+   * </ul>
+   */
+  private static final String SWITCH_SESSION = "SET search_path = pg_catalog, pg_temp;"
+      + " SET default_transaction_isolation = 'read committed';"
+      + " SELECT pg_catalog.set_config(s.name, '0', false) FROM pg_catalog.pg_settings s WHERE s.name OPERATOR(pg_catalog.=) ANY"
+      + " ('{statement_timeout,lock_timeout,idle_in_transaction_session_timeout,idle_session_timeout,transaction_timeout}'"
+      + "::pg_catalog.text[])";
+
   /** Where and as whom: replaced whole when the application hands over rotated credentials. */
   private record Login(String url, Properties properties) {
     @Override
@@ -31,7 +59,7 @@ public final class Endpoint {
   /** PgJDBC's connect and login timeout for the switch's own connections; null for the application's settings. */
   private final Duration connect;
   private final Duration socket;
-  /** Run once in each new session: the switch's own settings; null for application connections. */
+  /** Run once in each new session: the switch's own settings ({@link #SWITCH_SESSION}); null for application connections. */
   private final String session;
 
   public Endpoint(Target side, String url, Properties properties) {
@@ -58,14 +86,12 @@ public final class Endpoint {
   /**
    * The same side for a switch's own connections (control schema, heartbeats): PgJDBC's connect,
    * login and socket timeouts set to the given bounds (whole seconds, rounded up), whatever the
-   * application set, so that no call of a switch can wait on a silent network for ever; and
-   * transactions in READ COMMITTED whatever the database's or role's default, since the control
-   * schema's functions are written for it: with {@code default_transaction_isolation =
-   * serializable}, instances probing at once failed each other's transactions and their switch
-   * aborted. Application connections keep the application's own settings.
+   * application set, so that no call of a switch can wait on a silent network for ever.
+   * Its sessions start with the switch's own settings ({@link #SWITCH_SESSION}); application
+   * connections keep the application's.
    */
   public Endpoint forSwitch(Duration connect, Duration socket) {
-    return new Endpoint(side, login, connect, socket, "SET default_transaction_isolation = 'read committed'");
+    return new Endpoint(side, login, connect, socket, SWITCH_SESSION);
   }
 
   /**
