@@ -75,6 +75,30 @@ class SequenceMoveTest {
   }
 
   /**
+   * r27 D1: functions in public whose argument types match exactly where the built-in the move
+   * calls needs a cast ({@code pg_sequence_last_value(oid)}, {@code nextval(oid)}, {@code
+   * setval(oid, bigint, boolean)}, CVE-2018-1058) won over the built-ins on a session with the
+   * default path, as a caller of {@link SequenceMove} may have: the move read old's value as 1 and
+   * left new's sequence at 1. It calls the built-ins by their schema with their own argument types.
+   */
+  @Test
+  void advance_lookalikesOfTheBuiltInsInPublic_readsAndMovesTheTrueValues(PostgresPair pair) throws Exception {
+    String db = database(pair, "seq_planted");
+    both(pair, db, "CREATE TABLE orders (id serial PRIMARY KEY, who text);"
+        + " CREATE FUNCTION public.pg_sequence_last_value(oid) RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint';"
+        + " CREATE FUNCTION public.nextval(oid) RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint';"
+        + " CREATE FUNCTION public.setval(oid, bigint, boolean) RETURNS bigint LANGUAGE sql AS 'SELECT $2'");
+    try (Connection old = pair.oldServer().connect(db); Connection nw = pair.newServer().connect(db)) {
+      execute(old, "INSERT INTO orders (who) SELECT 'on old' FROM generate_series(1, 500)");
+
+      Sequences.Result result = Sequences.advance(old, nw, 10);
+
+      assertThat(result.moved()).as("%s", result).isEqualTo(1);
+      assertThat(value(nw, "SELECT pg_catalog.nextval('orders_id_seq')")).as("old handed out 500").isEqualTo(500 + 10 + 1);
+    }
+  }
+
+  /**
    * Reviewer r14: a target sequence restarted ahead of the source (not yet called), or one whose
    * value the role cannot see, was taken as MINVALUE - 1 and set back to the source's value plus
    * the margin: new went from 1,000,000 to 1070.

@@ -34,18 +34,20 @@ public final class Sequences {
    */
   private static final String READ =
       "SELECT n.nspname, c.relname, s.seqincrement, s.seqmin, s.seqmax,"
-          + " CASE WHEN has_sequence_privilege(c.oid, 'SELECT') OR has_sequence_privilege(c.oid, 'USAGE')"
-          + " THEN pg_sequence_last_value(c.oid) END, has_sequence_privilege(c.oid, 'SELECT'),"
-          + " format('%I.%I', n.nspname, c.relname)"
-          + " FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+          + " CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT') OR pg_catalog.has_sequence_privilege(c.oid, 'USAGE')"
+          + " THEN pg_catalog.pg_sequence_last_value(c.oid::pg_catalog.regclass) END,"
+          + " pg_catalog.has_sequence_privilege(c.oid, 'SELECT'), pg_catalog.format('%I.%I', n.nspname, c.relname)"
+          + " FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid"
+          + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
           + " WHERE " + APPLICATION_SCHEMAS + " ORDER BY 1, 2";
 
   /** Before 10 (no {@code pg_sequence}): the sequences, each then read from its own relation, which takes SELECT. */
   private static final String LIST_BEFORE_10 =
       "SELECT n.nspname, c.relname, 0::bigint, 0::bigint, 0::bigint, NULL::bigint,"
           // has_sequence_privilege fails on any other relation, and WHERE may be evaluated in any order
-          + " CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT') END, format('%I.%I', n.nspname, c.relname)"
-          + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+          + " CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT') END,"
+          + " pg_catalog.format('%I.%I', n.nspname, c.relname)"
+          + " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
           + " WHERE c.relkind = 'S' AND " + APPLICATION_SCHEMAS + " ORDER BY 1, 2";
 
   /**
@@ -56,17 +58,19 @@ public final class Sequences {
   private static final String MOVE =
       "SELECT t.sch, t.seq, t.oid IS NOT NULL, t.floor IS NULL OR t.handed IS NOT NULL,"
           + " CASE WHEN (t.inc > 0 AND t.handed < t.floor) OR (t.inc < 0 AND t.handed > t.floor)"
-          + " THEN setval(t.oid, t.floor, true) END, format('%I.%I', t.sch, t.seq)"
+          + " THEN pg_catalog.setval(t.oid::pg_catalog.regclass, t.floor, true) END, pg_catalog.format('%I.%I', t.sch, t.seq)"
           + " FROM (SELECT v.sch, v.seq, v.floor, c.oid, s.seqincrement AS inc,"
           + "   CASE WHEN v.floor IS NOT NULL AND c.oid IS NOT NULL THEN COALESCE("
-          + "     CASE WHEN has_sequence_privilege(c.oid, 'SELECT') OR has_sequence_privilege(c.oid, 'USAGE')"
-          + "       THEN pg_sequence_last_value(c.oid) END,"
-          + "     CASE WHEN has_sequence_privilege(c.oid, 'USAGE') OR has_sequence_privilege(c.oid, 'UPDATE')"
-          + "       THEN nextval(c.oid) END) END AS handed"
+          + "     CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT') OR pg_catalog.has_sequence_privilege(c.oid, 'USAGE')"
+          + "       THEN pg_catalog.pg_sequence_last_value(c.oid::pg_catalog.regclass) END,"
+          + "     CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'USAGE') OR pg_catalog.has_sequence_privilege(c.oid, 'UPDATE')"
+          + "       THEN pg_catalog.nextval(c.oid::pg_catalog.regclass) END) END AS handed"
           + "   FROM unnest(?::text[], ?::text[], ?::bigint[]) AS v(sch, seq, floor)"
-          + "   LEFT JOIN pg_namespace n ON n.nspname = v.sch"
-          + "   LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = v.seq AND c.relkind = 'S'"
-          + "   LEFT JOIN pg_sequence s ON s.seqrelid = c.oid"
+          // name = text: before 12 only a cast finds texteq, and an exact =(name, text) elsewhere would win
+          + "   LEFT JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) v.sch"
+          + "   LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname OPERATOR(pg_catalog.=) v.seq"
+          + " AND c.relkind = 'S'"
+          + "   LEFT JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid"
           // evaluated once per row, before the setval that reads its result
           + "   OFFSET 0) t";
 
@@ -262,7 +266,7 @@ public final class Sequences {
     for (int i = 0; i < schemas.size(); i++) {
       String relation = Utils.escapeIdentifier(Utils.escapeIdentifier(null, schemas.get(i)).append('.'), names.get(i))
           .toString();
-      try (PreparedStatement exists = target.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+      try (PreparedStatement exists = target.prepareStatement("SELECT pg_catalog.to_regclass(?) IS NOT NULL")) {
         exists.setString(1, relation);
         try (ResultSet rs = exists.executeQuery()) {
           rs.next();
@@ -276,8 +280,8 @@ public final class Sequences {
         continue;
       }
       // numeric: last_value - increment_by may pass bigint's range on a sequence not yet called at its bound
-      try (PreparedStatement ps = target.prepareStatement("SELECT setval(?::regclass, ?, true) FROM (SELECT increment_by,"
-          + " CASE WHEN is_called THEN last_value ELSE last_value::numeric - increment_by END AS handed FROM " + relation
+      try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.setval(?::pg_catalog.regclass, ?, true) FROM (SELECT increment_by,"
+          + " CASE WHEN is_called THEN last_value ELSE last_value::pg_catalog.numeric OPERATOR(pg_catalog.-) increment_by END AS handed FROM " + relation
           + ") s WHERE (increment_by > 0 AND handed < ?) OR (increment_by < 0 AND handed > ?)")) {
         ps.setString(1, relation);
         ps.setLong(2, floors.get(i));
@@ -330,7 +334,7 @@ public final class Sequences {
 
   /** The connected role, quoted where it must be, for a GRANT in a message. */
   private static String user(Connection c) throws SQLException {
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT quote_ident(current_user)")) {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_catalog.quote_ident(current_user::text)")) {
       rs.next();
       return rs.getString(1);
     }
