@@ -147,7 +147,7 @@ public final class ControlSchema {
     try (Statement s = c.createStatement()) {
       // An install from before the release carried the target's fence epoch has the old steps.
       boolean replaceSteps = installed.isPresent() && !exists(s, "SELECT 1 FROM pg_attribute"
-          + " WHERE attrelid = to_regclass('cutover.switch') AND attname = 'target_epoch'");
+          + " WHERE attrelid = pg_catalog.to_regclass('cutover.switch') AND attname = 'target_epoch'");
       for (String sql : ControlSql.objects()) {
         s.execute(sql);
       }
@@ -224,7 +224,8 @@ public final class ControlSchema {
   private static void upgradeFromVersion1(Statement s) throws SQLException {
     if (exists(s, "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         + " WHERE n.nspname = 'cutover' AND c.relname = 'fence_state'")) {
-      s.execute("SELECT setval('cutover.fence_epoch', 1, true) FROM cutover.fence_state WHERE last_value = 1");
+      s.execute("SELECT pg_catalog.setval('cutover.fence_epoch'::pg_catalog.regclass, 1, true) FROM cutover.fence_state"
+          + " WHERE last_value = 1");
       s.execute("DROP SEQUENCE cutover.fence_state");
     }
   }
@@ -236,8 +237,8 @@ public final class ControlSchema {
   public static List<String> defaultRoles(Connection c) throws SQLException {
     List<String> roles = new ArrayList<>();
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-        "SELECT current_user::text UNION SELECT DISTINCT pg_get_userbyid(c.relowner)::text FROM pg_class c"
-            + " JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+        "SELECT current_user::text UNION SELECT DISTINCT pg_catalog.pg_get_userbyid(c.relowner)::text FROM pg_catalog.pg_class c"
+            + " JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
             + " AND c.relpersistence <> 't' AND ns.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover')"
             + " AND ns.nspname NOT LIKE 'pg\\_%' ORDER BY 1")) {
       while (rs.next()) {
@@ -268,13 +269,13 @@ public final class ControlSchema {
   /** Functions of the control schema that every role may execute (a version-1 install left them so). */
   public static List<String> publicFunctions(Connection c) throws SQLException {
     return names(c, "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-        + " WHERE n.nspname = 'cutover' AND has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1");
+        + " WHERE n.nspname = 'cutover' AND pg_catalog.has_function_privilege('public'::pg_catalog.name, p.oid, 'EXECUTE') ORDER BY 1");
   }
 
   /** SQL: whether the role {@code roleOid} may execute every function the control plane grants. */
   private static String grantedTo(String roleOid) {
-    return "(SELECT count(*) = " + ControlSql.GRANTED.size() + " AND bool_and(has_function_privilege(" + roleOid
-        + ", f.oid, 'EXECUTE')) FROM unnest(" + ControlSql.grantedOids() + ") f(oid) WHERE f.oid IS NOT NULL)";
+    return "(SELECT pg_catalog.count(*) = " + ControlSql.GRANTED.size() + " AND pg_catalog.bool_and(pg_catalog.has_function_privilege("
+        + roleOid + ", f.oid, 'EXECUTE')) FROM pg_catalog.unnest(" + ControlSql.grantedOids() + ") f(oid) WHERE f.oid IS NOT NULL)";
   }
 
   private static List<String> names(Connection c, String sql) throws SQLException {
@@ -319,8 +320,9 @@ public final class ControlSchema {
   public static void uninstall(Connection c) throws SQLException {
     List<String> guarded = new ArrayList<>();
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid"
-            + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE g.tgname = '" + TRIGGER + "'")) {
+        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_trigger g"
+            + " JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+            + " WHERE g.tgname = '" + TRIGGER + "'")) {
       while (rs.next()) {
         guarded.add(rs.getString(1));
       }
@@ -354,7 +356,7 @@ public final class ControlSchema {
       // The role's name as a literal from the server itself (quote_literal writes E'...' where a
       // backslash needs it, right whatever standard_conforming_strings is where it is pasted) and
       // as a shell word: the remedy, pasted, grants exactly this role whatever its name holds.
-      try (ResultSet rs = s.executeQuery("SELECT has_function_privilege(p.oid, 'EXECUTE'), current_user,"
+      try (ResultSet rs = s.executeQuery("SELECT pg_catalog.has_function_privilege(p.oid, 'EXECUTE'), current_user,"
           + " pg_catalog.quote_literal(current_user)"
           + " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
           + " WHERE n.nspname = 'cutover' AND p.proname = 'version' AND p.pronargs = 0")) {
@@ -395,13 +397,17 @@ public final class ControlSchema {
    * {@code work} in one transaction that first takes the install lock, so that installers and
    * uninstallers go one at a time; every lock of it, that one too, waited for at most the short
    * lock timeout, and the whole tried again for up to {@link #LOCK_RETRY} ({@link LockRetry}).
-   * An install lock still busy then is refused naming its holder ({@link InstallLock}).
+   * An install lock still busy then is refused naming its holder ({@link InstallLock}). Under
+   * {@code search_path = pg_catalog, pg_temp} for the transaction: the install's statements and DO
+   * blocks call built-ins by name, and a function of another role's in a schema of the caller's
+   * path whose argument types match exactly ({@code public.format(text, name, name)},
+   * CVE-2018-1058) would win and run as the installer.
    */
   private static <T> T retried(Connection c, Transactions.Work<T> work) throws SQLException {
     try {
       return LockRetry.within(LOCK_RETRY, () -> Transactions.inTransaction(c, () -> {
         try (Statement s = c.createStatement()) {
-          s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
+          s.execute("SET LOCAL lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'; SET LOCAL search_path = pg_catalog, pg_temp");
           InstallLock.take(s);
         }
         return work.run();

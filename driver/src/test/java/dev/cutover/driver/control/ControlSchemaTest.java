@@ -409,6 +409,30 @@ class ControlSchemaTest {
     }
   }
 
+  /**
+   * r27 D1: the installer's statements and DO blocks called built-ins by the session's path, where
+   * a function in public whose argument types match exactly ({@code format(text, name, name)}
+   * beside {@code format(text, VARIADIC "any")}, CVE-2018-1058) wins: it ran as the installer, a
+   * superuser perhaps, and what it returned became a statement ({@code DROP TRIGGER ... ON} its
+   * result). The install and the uninstall run none of it.
+   */
+  @Test
+  void installAndUninstall_lookalikesOfFormatInPublic_runNoneOfThem(PostgresPair pair) throws Exception {
+    String mark = "BEGIN EXECUTE 'CREATE TABLE IF NOT EXISTS public.planted_ran ()'; RETURN pg_catalog.format";
+    try (Connection c = database(pair.oldServer(), "planted_format", "CREATE TABLE a (id int PRIMARY KEY);"
+        + " CREATE FUNCTION public.format(text, name, name) RETURNS text LANGUAGE plpgsql AS $$ " + mark
+        + "($1, $2::text, $3::text); END $$;"
+        + " CREATE FUNCTION public.format(text, text, text) RETURNS text LANGUAGE plpgsql AS $$ " + mark
+        + "($1, $2, $3); END $$")) {
+      ControlSchema.install(c);
+      ControlSchema.install(c);
+      ControlSchema.uninstall(c);
+
+      assertThat(count(c, "SELECT count(*) FROM pg_class WHERE relname = 'planted_ran'")).as("the planted code ran").isZero();
+      assertThat(count(c, "SELECT count(*) FROM pg_trigger WHERE tgname = 'cutover_fence'")).isZero();
+    }
+  }
+
   @Test
   void uninstall_twice_leavesNothingOfOurs(PostgresPair pair) throws Exception {
     try (Connection c = database(pair.oldServer(), "uninstall_twice", "CREATE TABLE a (id int PRIMARY KEY)")) {
