@@ -40,6 +40,44 @@ class EndpointTest {
     }
   }
 
+  /**
+   * r27 D2: the application's role caps statements, lock waits, idle transactions and idle
+   * sessions (and, from 17, transactions) in its database, and its path names public, where
+   * another role may create functions: the switch's own sessions turn every cap the server has off
+   * and search only the catalog, while application connections keep the role's settings.
+   */
+  @Test
+  void forSwitch_roleCapsEveryTimeout_switchsSessionsTurnTheCapsOffAndSearchOnlyTheCatalog(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.oldServer();
+    String database = server.createDatabase("endpoint_caps");
+    String caps = "name = ANY ('{statement_timeout,lock_timeout,idle_in_transaction_session_timeout,idle_session_timeout,"
+        + "transaction_timeout}')";
+    try (Connection admin = server.connect(database); Statement s = admin.createStatement()) {
+      s.execute("DO $$ BEGIN CREATE ROLE endpoint_capped LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      s.execute("DO $$ DECLARE n text; BEGIN FOR n IN SELECT name FROM pg_settings WHERE " + caps + " LOOP"
+          + " EXECUTE format('ALTER ROLE endpoint_capped IN DATABASE endpoint_caps SET %I = %L', n, '3s'); END LOOP; END $$");
+    }
+    Properties login = new Properties();
+    login.setProperty("user", "endpoint_capped");
+    Endpoint application = new Endpoint(Target.OLD, server.jdbcUrl(database), login);
+
+    try (Connection app = application.open(); Connection control = application.forSwitch(Duration.ofSeconds(5), Duration.ofSeconds(5)).open()) {
+      String settings = "SELECT string_agg(DISTINCT setting, ',') FROM pg_settings WHERE " + caps;
+      assertThat(text(app, settings)).isEqualTo("3000");
+      assertThat(text(control, settings)).isEqualTo("0");
+      String path = "SELECT array_to_string(current_schemas(true), ',')";
+      assertThat(text(app, path)).isEqualTo("pg_catalog,public");
+      assertThat(text(control, path)).isEqualTo("pg_catalog");
+    }
+  }
+
+  private static String text(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
   private static String isolation(Connection c) throws SQLException {
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW transaction_isolation")) {
       rs.next();
