@@ -261,6 +261,46 @@ class AbortTest {
     }
   }
 
+  /**
+   * r27 (suspicion): a switch step cancelled by anything but an operator's abort, here a DBA's
+   * pg_cancel_backend of the switch's session while it waits for a sequence that an ALTER SEQUENCE
+   * holds, was reported "aborted on request while checking both databases: canceling statement
+   * due to user request", the words of an operator's switch-abort, which nobody had asked for (a
+   * statement_timeout of the role said the same before the switch's sessions turned it off). It
+   * says "failed while", and the switch is tried again and completes once the lock is gone.
+   */
+  @Test
+  void flip_switchsStatementCancelledByAnotherSession_isReportedAsAFailureNotAnAbortOnRequest(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url("cutover.switch.retry-interval=1s"));
+        Connection holder = db.oldDirect(); Statement h = holder.createStatement(); Connection dba = db.oldDirect();
+        Statement d = dba.createStatement()) {
+      DrainTest.insert(app, "before");
+      db.awaitReplicated();
+      holder.setAutoCommit(false);
+      h.execute("ALTER SEQUENCE note_id_seq INCREMENT BY 1");
+
+      db.flip(Target.NEW);
+      await().atMost(Duration.ofSeconds(20)).until(() -> {
+        try (ResultSet rs = d.executeQuery("SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity"
+            + " WHERE wait_event_type = 'Lock' AND query LIKE '%pg_sequence_last_value%' AND pid <> pg_backend_pid()")) {
+          rs.next();
+          return rs.getInt(1) > 0;
+        }
+      });
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).startsWith("failed while checking both databases: canceling statement due to user request")
+          .doesNotContain("aborted on request");
+      holder.rollback();
+      assertThat(events.next().outcome()).isEqualTo(Outcome.COMPLETED);
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+    }
+  }
+
   @Test
   void flip_replicationStopsInsideTheWindow_barrierTimesOutAndTrafficStaysOnOld(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);

@@ -82,7 +82,10 @@ final class Switchover {
   private static final Duration SLOT_WAIT = Duration.ofSeconds(1);
   /** What an abort may take, at most, between the switch giving up and the gate opening. */
   private static final Duration ABORT_MARGIN = Duration.ofSeconds(1);
-  /** SQLState of a step refused because an operator asked to abort the switch (query_canceled). */
+  /**
+   * SQLState of a step refused because an operator asked to abort the switch (query_canceled,
+   * with the control schema's message; see {@link #abortedByOperator}).
+   */
   private static final String OPERATOR_ABORT = "57014";
   /** How often an instance that joined on a peer's word checks that some live instance's flag still asks. */
   private static final long ASKING_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
@@ -226,7 +229,7 @@ final class Switchover {
       reason = e.getMessage();
     } catch (SQLException e) {
       reason = watchdog.reason() != null ? watchdog.reason()
-          : (OPERATOR_ABORT.equals(e.getSQLState()) ? "aborted on request while " : "failed while ")
+          : (abortedByOperator(e) ? "aborted on request while " : "failed while ")
               + router.phase() + ": " + serverMessage(e);
       LOG.debug("cutover {}: switch {} failed", router.service(), switchId, e);
     } catch (RuntimeException e) {
@@ -1309,6 +1312,16 @@ final class Switchover {
   }
 
   /** What PostgreSQL said, without PgJDBC's "ERROR:" and context lines (the hint stays: it holds the remedy). */
+  /**
+   * Whether {@code e} is the control schema's refusal of a step of a switch an operator asked to
+   * abort: 57014 with a message of the control schema's. PostgreSQL's own 57014 (another session's
+   * {@code pg_cancel_backend}, a timeout) is no operator's request, and is reported as the failure
+   * it is.
+   */
+  private static boolean abortedByOperator(SQLException e) {
+    return OPERATOR_ABORT.equals(e.getSQLState()) && serverMessage(e).startsWith("cutover: ");
+  }
+
   private static String serverMessage(SQLException e) {
     if (e instanceof PSQLException p && p.getServerErrorMessage() != null) {
       ServerErrorMessage m = p.getServerErrorMessage();
