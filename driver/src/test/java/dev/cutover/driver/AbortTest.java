@@ -273,8 +273,8 @@ class AbortTest {
   void flip_switchsStatementCancelledByAnotherSession_isReportedAsAFailureNotAnAbortOnRequest(PostgresPair pair)
       throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
-    try (SwitchEvents events = new SwitchEvents(db.database); Connection app = DrainTest.connect(db.url("cutover.switch.retry-interval=1s"));
-        Connection holder = db.oldDirect(); Statement h = holder.createStatement(); Connection dba = db.oldDirect();
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.switch.retry-interval=1s")); Connection holder = db.oldDirect(); Statement h = holder.createStatement(); Connection dba = db.oldDirect();
         Statement d = dba.createStatement()) {
       DrainTest.insert(app, "before");
       db.awaitReplicated();

@@ -280,8 +280,9 @@ public final class Sequences {
         continue;
       }
       // numeric: last_value - increment_by may pass bigint's range on a sequence not yet called at its bound
-      try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.setval(?::pg_catalog.regclass, ?, true) FROM (SELECT increment_by,"
-          + " CASE WHEN is_called THEN last_value ELSE last_value::pg_catalog.numeric OPERATOR(pg_catalog.-) increment_by END AS handed FROM " + relation
+      try (PreparedStatement ps = target.prepareStatement("SELECT pg_catalog.setval(?::pg_catalog.regclass, ?, true)"
+          + " FROM (SELECT increment_by, CASE WHEN is_called THEN last_value"
+          + " ELSE last_value::pg_catalog.numeric OPERATOR(pg_catalog.-) increment_by END AS handed FROM " + relation
           + ") s WHERE (increment_by > 0 AND handed < ?) OR (increment_by < 0 AND handed > ?)")) {
         ps.setString(1, relation);
         ps.setLong(2, floors.get(i));

@@ -61,7 +61,8 @@ class EndpointTest {
     login.setProperty("user", "endpoint_capped");
     Endpoint application = new Endpoint(Target.OLD, server.jdbcUrl(database), login);
 
-    try (Connection app = application.open(); Connection control = application.forSwitch(Duration.ofSeconds(5), Duration.ofSeconds(5)).open()) {
+    try (Connection app = application.open();
+        Connection control = application.forSwitch(Duration.ofSeconds(5), Duration.ofSeconds(5)).open()) {
       String settings = "SELECT string_agg(DISTINCT setting, ',') FROM pg_settings WHERE " + caps;
       assertThat(text(app, settings)).isEqualTo("3000");
       assertThat(text(control, settings)).isEqualTo("0");
