@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import org.postgresql.PGConnection;
 
 /**
  * How to open a physical connection to one side. Secrets stay inside: messages are masked, and so
@@ -38,12 +39,19 @@ public final class Endpoint {
    *       nor the setting. The switch's waits are bounded by its own settings (the fence's lock
    *       timeout, the watchdog, the socket timeout).
    * </ul>
+   *
+   * <p>Only in a session of the server's own: the backend that runs the statement is the one
+   * PgJDBC was told of at login ({@code %d}, see {@code SessionIdentity}). Behind a pooler (no
+   * direct URL) the settings would stay on a server connection that the pooler hands to an
+   * application client next, whose queries would then find none of its tables; the switch refuses
+   * a pooler anyway, and its heartbeats call only {@code cutover}'s functions, which set their own.
    */
-  private static final String SWITCH_SESSION = "SET search_path = pg_catalog, pg_temp;"
-      + " SET default_transaction_isolation = 'read committed';"
-      + " SELECT pg_catalog.set_config(s.name, '0', false) FROM pg_catalog.pg_settings s WHERE s.name OPERATOR(pg_catalog.=) ANY"
-      + " ('{statement_timeout,lock_timeout,idle_in_transaction_session_timeout,idle_session_timeout,transaction_timeout}'"
-      + "::pg_catalog.text[])";
+  private static final String SWITCH_SESSION = "SELECT pg_catalog.set_config(v.name, v.value, false) FROM (VALUES"
+      + " ('search_path', 'pg_catalog, pg_temp'), ('default_transaction_isolation', 'read committed'),"
+      + " ('statement_timeout', '0'), ('lock_timeout', '0'), ('idle_in_transaction_session_timeout', '0'),"
+      + " ('idle_session_timeout', '0'), ('transaction_timeout', '0')) v(name, value)"
+      + " JOIN pg_catalog.pg_settings s ON s.name OPERATOR(pg_catalog.=) v.name"
+      + " WHERE pg_catalog.pg_backend_pid() OPERATOR(pg_catalog.=) %d";
 
   /** Where and as whom: replaced whole when the application hands over rotated credentials. */
   private record Login(String url, Properties properties) {
@@ -59,7 +67,10 @@ public final class Endpoint {
   /** PgJDBC's connect and login timeout for the switch's own connections; null for the application's settings. */
   private final Duration connect;
   private final Duration socket;
-  /** Run once in each new session: the switch's own settings ({@link #SWITCH_SESSION}); null for application connections. */
+  /**
+   * Run once in each new session, given the backend process id reported at login: the switch's
+   * own settings ({@link #SWITCH_SESSION}); null for application connections.
+   */
   private final String session;
 
   public Endpoint(Target side, String url, Properties properties) {
@@ -126,7 +137,7 @@ public final class Endpoint {
       }
       if (session != null) {
         try (Statement s = c.createStatement()) {
-          s.execute(session);
+          s.execute(session.formatted(c.unwrap(PGConnection.class).getBackendPID()));
         } catch (SQLException e) {
           c.close();
           throw e;
