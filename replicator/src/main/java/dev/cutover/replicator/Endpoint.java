@@ -397,6 +397,13 @@ public final class Endpoint {
         + " loginTimeout=SECONDS in --" + side.label() + "-url", e);
   }
 
+  /**
+   * A login the server refuses because it is recovering, starting or shutting down ({@code
+   * cannot_connect_now}): no credentials are at fault (r28: old recovering from a full disk was told
+   * to check its password).
+   */
+  private static final String NOT_ACCEPTING = "57P03";
+
   private ReplicatorException connectionFailure(SQLException e) {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
     // Masked apart: masking the whole would take the reason after a URL that ends with a password for part of it.
@@ -409,6 +416,10 @@ public final class Endpoint {
       remedy = "create the database or fix its name in --" + side.label() + "-url";
     } else if (state.startsWith("08")) {
       remedy = "check host and port in --" + side.label() + "-url and that the server accepts connections from here";
+    } else if (state.equals(NOT_ACCEPTING)) {
+      remedy = side.label() + "'s server is up but not accepting connections: it is recovering after a crash, starting or"
+          + " shutting down; see its server log for why (a full disk, say: a replication slot whose apply stopped keeps WAL"
+          + " until the disk is full) and make it run again, then repeat the command";
     } else {
       remedy = "check --" + side.label() + "-url, --" + side.label() + "-user and " + env;
     }

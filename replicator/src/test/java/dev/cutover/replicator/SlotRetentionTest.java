@@ -1,0 +1,71 @@
+package dev.cutover.replicator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.check.CheckReport;
+import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.replication.StartReport;
+import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresPairExtension.OwnPair;
+import dev.cutover.testkit.ReplicationTeardown;
+import dev.cutover.testkit.ServerProcess;
+import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A slot whose apply has stopped keeps its source's WAL without end where {@code
+ * max_slot_wal_keep_size} is -1 (or below 13, where there is no such limit), until the source's disk
+ * is full and it stops, production database and all (r28 #1: relay, apply stopped, old PANICked and
+ * could not restart). Check and start warn of it beforehand, status measures what each slot retains
+ * and says when it is too much, and the login refused while the source recovers is not blamed on
+ * the credentials.
+ */
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
+class SlotRetentionTest {
+  private static final Duration CATCH_UP = Duration.ofSeconds(60);
+
+  /**
+   * A server that refuses logins while it shuts down (as while it recovers or starts: SQLState
+   * 57P03) is not a wrong password: the failure says it is not accepting connections and to look at
+   * its log. It said "check --new-url, --new-user and CUTOVER_REPLICATOR_NEW_PASSWORD" (r28, old
+   * recovering from a full disk). A smart shutdown held open by one session refuses every new login
+   * (17; before 14 it let superusers in).
+   */
+  @Test
+  void connect_serverShuttingDown_saysItAcceptsNoConnectionsNotCredentials(@OwnPair PostgresPair pair) throws Exception {
+    ServerProcess server = ServerProcess.of(pair.newServer(), Files.createTempFile("shutting-down-", ".log"));
+    Endpoint nw = AppDatabase.endpoint(pair.newServer(), Side.NEW, "postgres");
+    Connection held = pair.newServer().connect("postgres");
+    try {
+      assertThat(ProcessHandle.of(server.postmasterPid()).orElseThrow().destroy()).as("SIGTERM: a smart shutdown").isTrue();
+      await().atMost(CATCH_UP).untilAsserted(() -> assertThatThrownBy(() -> nw.connect().close())
+          .isInstanceOfSatisfying(ReplicatorException.class, e -> {
+            assertThat(e.failure()).isEqualTo(Failure.CONNECTION);
+            assertThat(e.getMessage()).contains("new: cannot connect to").contains("shutting down");
+            assertThat(e.remedy()).doesNotContain("PASSWORD").doesNotContain("--new-user")
+                .contains("not accepting connections").contains("recover").contains("server log").contains("disk");
+          }));
+    } finally {
+      server.restart(CATCH_UP);
+      closeQuietly(held);
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    try {
+      c.close();
+    } catch (SQLException e) {
+      // the restart ended its session
+    }
+  }
+}
