@@ -34,6 +34,27 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class SlotRetentionTest {
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
 
+  /** Old 12 has no limit for a slot's WAL, new 17 has none set: both get a slot of native replication (new's for the way back). */
+  @Test
+  void check_noLimitOnAslotsWal_warnsOnEachSideThatGetsASlot(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "slotlimit");
+    CheckReport report = db.replicator().check();
+    List<Finding> limits = report.findings().stream().filter(f -> f.code().equals("slot-wal-limit")).toList();
+    assertThat(limits).anySatisfy(f -> {
+      assertThat(f.side()).isEqualTo("old");
+      assertThat(f.severity()).isEqualTo(Finding.Severity.WARNING);
+      assertThat(f.message()).contains("PostgreSQL 12 has no max_slot_wal_keep_size").contains("fill old's disk");
+      assertThat(f.remedy()).contains("keep subscription " + db.replicator().names().forward() + " on new running")
+          .contains("13");
+    });
+    assertThat(limits).anySatisfy(f -> {
+      assertThat(f.side()).isEqualTo("new");
+      assertThat(f.message()).contains("max_slot_wal_keep_size is -1").contains("fill new's disk");
+      assertThat(f.remedy()).contains("ALTER SYSTEM SET max_slot_wal_keep_size").contains("lost")
+          .contains("start again");
+    });
+  }
+
   /**
    * A server that refuses logins while it shuts down (as while it recovers or starts: SQLState
    * 57P03) is not a wrong password: the failure says it is not accepting connections and to look at

@@ -236,6 +236,7 @@ public final class Preflight {
           "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
     }
     slotRoom(old, "old", 1);
+    findings.add(SlotWalLimit.finding(old, "old", names.forwardSlot(), SlotWalLimit.forwardConsumer(relay(), names)));
     SynchronousStandbys.finding(old, "old", relay() ? Endpoint.APPLICATION_NAME : names.forward(), Severity.ERROR)
         .ifPresent(findings::add);
     if (relay()) {
@@ -248,6 +249,7 @@ public final class Preflight {
           "ALTER SYSTEM SET wal_level = logical and restart (RDS: rds.logical_replication = 1)");
     }
     slotRoom(nw, "new", 1);
+    findings.add(SlotWalLimit.finding(nw, "new", names.reverseSlot(), "the way back's subscription " + names.reverse() + " on old"));
     originRoom(nw, "new", Severity.ERROR, ApplyWorkerSettings.FORWARD);
     originRoom(old, "old", Severity.WARNING, ApplyWorkerSettings.WAY_BACK);
     findings.addAll(ApplyWorkerSettings.findings(nw, "new", Severity.ERROR, ApplyWorkerSettings.FORWARD));

@@ -12,6 +12,7 @@ import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
 import dev.cutover.replicator.check.WorkerRoom;
+import dev.cutover.replicator.check.SlotWalLimit;
 import dev.cutover.replicator.check.SynchronousStandbys;
 import dev.cutover.replicator.check.RowSecurityCheck;
 import dev.cutover.replicator.copy.CopyListener;
@@ -92,6 +93,7 @@ public final class ForwardStart {
       int newMajor = Sql.majorVersion(n);
       preconditions(o, n, oldMajor, newMajor, slot);
       List<String> warnings = new ArrayList<>();
+      SlotWalLimit.warning(o, "old", slot, SlotWalLimit.forwardConsumer(relay(), names)).ifPresent(warnings::add);
       if (!relay()) {
         wayBackRefused(o, n).ifPresent(warnings::add);
       }
