@@ -56,6 +56,40 @@ class SlotRetentionTest {
   }
 
   /**
+   * Forward's subscription disabled, and old writes past its max_wal_size: status gives the WAL the
+   * slot retains from its restart_lsn and calls it a problem, with the remedy; start warned of it.
+   */
+  @Test
+  void status_subscriptionDisabledAndSlotPastMaxWalSize_reportsRetainedWalAsAProblem(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "slotwal");
+    Replicator r = db.replicator();
+    StartReport started = ReplicationFlowTest.start(r);
+    assertThat(started.warnings()).anyMatch(w -> w.contains("max_slot_wal_keep_size"));
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      AppDatabase.execute(n, "ALTER SUBSCRIPTION " + r.names().forward() + " DISABLE");
+      AppDatabase.execute(o, "ALTER SYSTEM SET max_wal_size = '32MB'");
+      AppDatabase.execute(o, "SELECT pg_reload_conf()");
+      try {
+        await().atMost(CATCH_UP).until(() -> AppDatabase.strings(o, "SHOW max_wal_size").get(0).equals("32MB"));
+        for (int i = 0; i < 3; i++) {
+          AppDatabase.execute(o, "INSERT INTO audit_log (message) VALUES ('wal " + i + "')");
+          AppDatabase.execute(o, "SELECT pg_switch_wal()");
+        }
+        StatusReport.Direction forward = r.status().forward();
+        assertThat(forward.slot().retainedBytes()).isGreaterThan(32L * 1024 * 1024);
+        assertThat(forward.problems()).anySatisfy(p -> assertThat(p)
+            .contains("slot " + r.names().forwardSlot() + " on old retains")
+            .contains("more than max_wal_size (32 MB)")
+            .contains("PostgreSQL 12 has no max_slot_wal_keep_size")
+            .contains("ALTER SUBSCRIPTION " + r.names().forward() + " ENABLE"));
+      } finally {
+        AppDatabase.execute(o, "ALTER SYSTEM RESET max_wal_size");
+        AppDatabase.execute(o, "SELECT pg_reload_conf()");
+      }
+    }
+  }
+
+  /**
    * A server that refuses logins while it shuts down (as while it recovers or starts: SQLState
    * 57P03) is not a wrong password: the failure says it is not accepting connections and to look at
    * its log. It said "check --new-url, --new-user and CUTOVER_REPLICATOR_NEW_PASSWORD" (r28, old

@@ -82,6 +82,7 @@ final class StatusCommand extends BaseCommand {
           out().println("  slot " + d.slot().name() + ": " + (d.slot().active() ? "active" : "inactive")
               + (d.slot().walStatus() == null ? "" : ", wal_status " + d.slot().walStatus())
               + (d.slot().safeWalSizeBytes() == null ? "" : ", safe_wal_size " + Units.bytes(d.slot().safeWalSizeBytes()))
+              + (d.slot().retainedBytes() == null ? "" : ", retains " + Units.bytes(d.slot().retainedBytes()) + " of WAL")
               + ", confirmed " + d.slot().confirmedFlushLsn() + " of " + d.slot().currentLsn());
         }
         if (d.relay() != null) {

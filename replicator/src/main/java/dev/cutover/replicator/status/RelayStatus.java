@@ -59,7 +59,7 @@ final class RelayStatus {
     } else if (!applying) {
       state = "stopped";
       problems.add("no `cutover-replicator apply` runs for forward: slot " + p.slot() + " holds old's WAL ("
-          + read.lagBytes() + " bytes now) and lag grows; start it");
+          + read.slot().retainedBytes() + " bytes now, from its restart_lsn) and lag grows; start it");
     } else if ((age == null || age > BEHIND_MILLIS) && read.lagBytes() != null && read.lagBytes() > BEHIND_BYTES) {
       state = "catching-up";
     } else {
@@ -69,6 +69,8 @@ final class RelayStatus {
       problems.add("slot " + p.slot() + " on old is about to lose WAL (safe_wal_size " + read.slot().safeWalSizeBytes()
           + " bytes): keep `cutover-replicator apply` running");
     }
+    SlotRetention.problem(old, "old", read.slot(), applying ? "let `cutover-replicator apply` catch up (it runs)"
+        : "start `cutover-replicator apply`").ifPresent(problems::add);
     failed.ifPresent(f -> problems.add(f.describe("new")));
     if (p.missing() > 0) {
       problems.add(p.missing() + " change(s) found no row on new (changed there by someone else?): run verify");

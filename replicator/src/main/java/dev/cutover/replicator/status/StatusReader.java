@@ -294,6 +294,10 @@ public final class StatusReader {
         if (!slot.active() && enabled) {
           problems.add("no walsender holds slot " + slotName + " on " + sourceLabel + " yet");
         }
+        SlotRetention.problem(source, sourceLabel, slot, !subExists ? "arm its subscription or drop the slot, as said above"
+            : !enabled ? "ALTER SUBSCRIPTION " + subscription + " ENABLE on " + targetLabel
+            : "get subscription " + subscription + " on " + targetLabel + " applying again (see above), or let it catch up")
+            .ifPresent(problems::add);
       }
     } else {
       problems.add("slot " + slotName + " on " + sourceLabel + " is missing: replication cannot run; "
@@ -342,13 +346,14 @@ public final class StatusReader {
     try (PreparedStatement ps = source.prepareStatement("SELECT active, "
         + (v13 ? "wal_status, safe_wal_size" : "NULL::text, NULL::bigint")
         + ", confirmed_flush_lsn::text, pg_current_wal_lsn()::text,"
-        + " pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint"
+        + " pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint,"
+        + " pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint"
         + " FROM pg_replication_slots WHERE slot_name = ? AND database = current_database()")) {
       ps.setString(1, slotName);
       try (ResultSet rs = ps.executeQuery()) {
         if (rs.next()) {
           return new SlotRead(new StatusReport.Slot(slotName, rs.getBoolean(1), rs.getString(2), (Long) rs.getObject(3),
-              rs.getString(4), rs.getString(5)), (Long) rs.getObject(6));
+              rs.getString(4), rs.getString(5), (Long) rs.getObject(7)), (Long) rs.getObject(6));
         }
       }
     }

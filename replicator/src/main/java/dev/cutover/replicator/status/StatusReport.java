@@ -115,6 +115,9 @@ public record StatusReport(Instant at, List<Direction> directions) {
    * @param safeWalSizeBytes WAL that can still be written before the slot is at risk (13+, with max_slot_wal_keep_size), else null
    * @param confirmedFlushLsn what the target confirmed
    * @param currentLsn the source's current WAL position
+   * @param retainedBytes the source's WAL the slot keeps: from its {@code restart_lsn} (the oldest
+   *     WAL it may still need, earlier than what the target confirmed) to the current position
    */
-  public record Slot(String name, boolean active, String walStatus, Long safeWalSizeBytes, String confirmedFlushLsn, String currentLsn) {}
+  public record Slot(String name, boolean active, String walStatus, Long safeWalSizeBytes, String confirmedFlushLsn, String currentLsn,
+      Long retainedBytes) {}
 }
