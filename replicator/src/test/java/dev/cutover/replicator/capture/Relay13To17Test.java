@@ -376,6 +376,43 @@ class Relay13To17Test {
     r.cleanup();
   }
 
+  /**
+   * The relay's apply stopped while old writes, with max_slot_wal_keep_size set there (13+): once
+   * the slot retains more than half of it, status says so from the slot's restart_lsn, that the slot
+   * is lost at the limit, and to start apply; start, with the limit set, warned of nothing. Before
+   * (r28 #1), status said only "holds old's WAL (… bytes now)", counted from confirmed_flush_lsn.
+   */
+  @Test
+  void status_applyStoppedAndSlotPastHalfItsWalLimit_saysTheSlotWouldBeLostAndToStartApply(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "slotlimit");
+    Replicator r = db.replicator();
+    try (Connection o = db.old(); Connection su = db.oldAsSuperuser()) {
+      OwnedDatabase.execute(su, "ALTER SYSTEM SET max_slot_wal_keep_size = '64MB'");
+      OwnedDatabase.execute(su, "SELECT pg_reload_conf()");
+      try {
+        await().atMost(CATCH_UP).until(() -> OwnedDatabase.strings(o, "SHOW max_slot_wal_keep_size").get(0).equals("64MB"));
+        StartReport started = r.start(relay(), new CopyProgress(), CopyListener.NONE);
+        assertThat(started.warnings()).noneMatch(w -> w.contains("max_slot_wal_keep_size"));
+        for (int i = 0; i < 3; i++) {
+          OwnedDatabase.execute(o, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
+          OwnedDatabase.execute(su, "SELECT pg_switch_wal()");
+        }
+        StatusReport.Direction forward = r.status().forward();
+        assertThat(forward.state()).isEqualTo("stopped");
+        assertThat(forward.slot().retainedBytes()).isGreaterThan(32L * 1024 * 1024);
+        assertThat(forward.problems()).anySatisfy(p -> assertThat(p)
+            .contains("slot " + started.slot() + " on old retains")
+            .contains("more than half of max_slot_wal_keep_size (64 MB)")
+            .contains("the slot is lost")
+            .contains("start `cutover-replicator apply`"));
+        r.cleanup();
+      } finally {
+        OwnedDatabase.execute(su, "ALTER SYSTEM RESET max_slot_wal_keep_size");
+        OwnedDatabase.execute(su, "SELECT pg_reload_conf()");
+      }
+    }
+  }
+
   /** {@link OwnedDatabase#assertRowSecurityThatAppliesIsRefused} for relayed replication. */
   @Test
   void check_rowLevelSecurityAppliesToTheRole_refusedRatherThanCopiedInPart(PostgresPair pair) throws Exception {
