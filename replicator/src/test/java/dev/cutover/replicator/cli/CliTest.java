@@ -525,6 +525,43 @@ class CliTest {
   }
 
   /**
+   * An instance that started while new refused connections (new restarted for an upgrade) serves
+   * old and heartbeats there from its start: switch-status lists it, and cleanup refuses while it
+   * runs. Before, it never beat: switch-status did not show it, and cleanup removed old's fence and
+   * control schema under it, after which its writes committed on the abandoned old (found by
+   * review, r29).
+   */
+  @Test
+  void switchStatusAndCleanup_instanceStartedWhileNewRefused_listedAndCleanupRefused(PostgresPair pair) throws Exception {
+    String db = "cli_cleanup_late_new";
+    String service = "cleanup-late-new";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id bigserial PRIMARY KEY)");
+      try (Connection c = s.connect(db)) {
+        dev.cutover.driver.control.ControlSchema.install(c);
+      }
+    }
+    String[] u = urls(pair, db);
+    dev.cutover.flags.ManualFlag.named(service).set(dev.cutover.flags.Target.OLD);
+    try (dev.cutover.testkit.TcpProxy proxy = dev.cutover.testkit.TcpProxy.in(pair.newServer())) {
+      proxy.refuse(true);
+      try (Connection app = appConnection(pair, db, service, "late", proxy.redirect(pair.newServer().jdbcUrl(db)))) {
+        Run status = run(with(new String[] {"switch-status", "--service", service}, u));
+        assertThat(status.code()).as(status.err()).isZero();
+        assertThat(status.out()).contains("1 live instance(s)").containsPattern("late#[0-9a-f]+ +old ");
+
+        Run refused = run(with(new String[] {"cleanup"}, u));
+        assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(5);
+        assertThat(refused.err()).containsPattern("instance late#[0-9a-f]+ of service " + service + " on old")
+            .contains("nothing was removed");
+      }
+    } finally {
+      dev.cutover.driver.CutoverDriver.shutdown(service);
+    }
+  }
+
+  /**
    * A table old has and new lacks is a difference whatever its rows: verify printed
    * {@code table-missing-on-target: *} and then "no differences", exit 0, when the table was empty
    * (found by review, r15), and exit 7 only once it held rows.
@@ -955,10 +992,16 @@ class CliTest {
   }
 
   private static Connection appConnection(PostgresPair pair, String db, String service, String instance) throws Exception {
+    return appConnection(pair, db, service, instance, pair.newServer().jdbcUrl(db));
+  }
+
+  /** As {@link #appConnection(PostgresPair, String, String, String)}, reaching new by {@code newUrl} (a proxy in front of it). */
+  private static Connection appConnection(PostgresPair pair, String db, String service, String instance, String newUrl)
+      throws Exception {
     java.util.Properties p = new java.util.Properties();
     p.setProperty("user", pair.oldServer().user());
     return java.sql.DriverManager.getConnection("jdbc:cutover:postgresql://" + pair.oldServer().host() + ":"
-        + pair.oldServer().port() + "/" + db + "?cutover.new.url=" + java.net.URLEncoder.encode(pair.newServer().jdbcUrl(db),
+        + pair.oldServer().port() + "/" + db + "?cutover.new.url=" + java.net.URLEncoder.encode(newUrl,
             java.nio.charset.StandardCharsets.UTF_8) + "&cutover.service=" + service + "&cutover.instance=" + instance
         + "&cutover.flag.provider=manual&cutover.flag.key=" + service, p);
   }

@@ -18,7 +18,9 @@ import org.slf4j.LoggerFactory;
  * says that it is alive, what its flag asks for, which side it serves and its switch's phase, and
  * it learns of switches its peers began, which it hands to the {@link FlagFollower}. It runs on a
  * thread and a connection of its own, so that it goes on during a switch. Started when the control
- * schema is found (at start, or at the first switch after the replicator installed it).
+ * schema is found: at start on the database that serves, even if the other does not answer (else
+ * peers' switches would neither drain nor tell this instance, and cleanup would not see it), or at
+ * the first switch after the replicator installed it.
  *
  * <p>Concurrency: every field but {@link #started} belongs to the heartbeat thread.
  */
@@ -49,6 +51,11 @@ final class Heartbeat {
       beat();
       thread.scheduleWithFixedDelay(this::beat, EVERY.toMillis(), EVERY.toMillis(), TimeUnit.MILLISECONDS);
     }
+  }
+
+  /** Whether it beats (it started): the database that serves has the control schema. */
+  boolean started() {
+    return started.get();
   }
 
   /** Starts beating on its own thread, unless it beats already. */

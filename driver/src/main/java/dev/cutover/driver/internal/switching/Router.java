@@ -14,6 +14,7 @@ import java.util.Collection;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -71,8 +72,17 @@ public final class Router implements Routing {
   private final Heartbeat heartbeat;
   private final RouterBean bean;
   private volatile Route route = new Route(Target.OLD, null);
-  /** Whether both databases carried the control schema at the last check (start, then every switch). */
+  /**
+   * Whether both databases carried the control schema at the last check (start, the look at new once
+   * it answers again, then every switch).
+   */
   private volatile boolean control;
+  /**
+   * Whether new has not answered since the router started without it: it is looked at again every
+   * {@code cutover.switch.retry-interval} ({@link #recheckNew}) until it does or a switch checked it.
+   * The switch thread's once the router has started.
+   */
+  private boolean newUnanswered;
   /** What could not be checked or is refused, for operators (MBean {@code PendingGuarantees}). */
   private volatile List<String> pending = List.of();
   /** What the running switch is doing, published with the heartbeat. */
@@ -124,8 +134,9 @@ public final class Router implements Routing {
       Startup found = Startup.probe(router, flag.delivered() ? flag.target() : null);
       router.control = found.control();
       router.pending = found.pending();
+      router.newUnanswered = found.newUnanswered();
       router.route = new Route(found.serving(), null);
-      router.begin();
+      router.begin(found.beats());
       return router;
     } catch (SQLException | RuntimeException e) {
       router.close();
@@ -148,13 +159,19 @@ public final class Router implements Routing {
     return host + ":" + ProcessHandle.current().pid() + ":" + routerId;
   }
 
-  private void begin() throws InterruptedException {
+  /** @param beats whether the database that serves carries the control schema (then this instance heartbeats there) */
+  private void begin(boolean beats) throws InterruptedException {
     for (String p : pending) {
       LOG.warn("cutover {}: {}", settings.service(), p);
     }
     bean.register();
-    if (control) {
-      heartbeat.startNow(); // before serving, on this thread: peers see this instance from its first transaction
+    if (beats) {
+      // Before serving, on this thread: peers see this instance from its first transaction, and
+      // their switches drain it and are heard by it even while the other database does not answer.
+      heartbeat.startNow();
+    }
+    if (newUnanswered) {
+      switches.schedule(this::recheckNew, settings.retryInterval().toMillis());
     }
     follower.start();
     LOG.info("cutover {}: routing {} ({}); flag {}", settings.service(), route.serving().value(), settings,
@@ -273,14 +290,54 @@ public final class Router implements Routing {
   }
 
   /**
-   * Records what a switch found; a control schema installed after the router started (the
-   * replicator started after the application) starts the heartbeat from then on.
+   * Records what a switch found on both databases; a control schema installed after the router
+   * started (the replicator started after the application) starts the heartbeat from then on.
    */
   void control(boolean present) {
     control = present;
+    newUnanswered = false;
     if (present) {
       heartbeat.start();
     }
+  }
+
+  /**
+   * On the switch thread: looks at new again, which has not answered since the router started
+   * ({@link Startup#recheckNew}), so that {@link #control} and {@link #pending} (the MBean, the
+   * health check) stop saying it does not answer once it does; again after {@code
+   * cutover.switch.retry-interval} while it still does not.
+   */
+  private void recheckNew() {
+    if (!newUnanswered) {
+      return; // a switch checked both databases since
+    }
+    Optional<Startup> found;
+    try {
+      found = Startup.recheckNew(this, pending);
+    } catch (SQLException e) {
+      LOG.debug("cutover {}: the new database answers, but its control schema could not be read: {}", settings.service(),
+          e.getMessage());
+      found = Optional.empty();
+    }
+    if (found.isEmpty()) {
+      switches.schedule(this::recheckNew, settings.retryInterval().toMillis());
+      return;
+    }
+    pending = found.get().pending();
+    control(found.get().control());
+    LOG.info("cutover {}: the new database answers again; control schema on both databases: {}", settings.service(),
+        control ? "yes" : "no");
+    for (String p : pending) {
+      LOG.warn("cutover {}: {}", settings.service(), p);
+    }
+  }
+
+  /**
+   * Whether this instance heartbeats, so that the database it serves has the control schema even
+   * where {@link #control} is false (the other did not answer at start).
+   */
+  boolean beats() {
+    return heartbeat.started();
   }
 
   List<String> pending() {

@@ -20,15 +20,21 @@ import org.slf4j.LoggerFactory;
  * fenced, whatever the flag says (the router then switches toward the flag, or that switch aborts
  * as it did for the service). Only the database that serves must answer; an unreachable other side
  * is reported (log and the router's {@code PendingGuarantees}), and the next switch checks it again
- * and is refused while it stays unreachable. A router whose delivered flag says new does not start
- * on an old database without any control schema (see {@link #abandonedOld}).
+ * and is refused while it stays unreachable; a new that did not answer is looked at again until it
+ * does ({@link #recheckNew}). A router whose delivered flag says new does not start on an old
+ * database without any control schema (see {@link #abandonedOld}).
  *
  * @param serving the side that serves from the start
  * @param control whether both databases carry this driver's control schema
+ * @param beats whether the database that serves carries it: the instance heartbeats there from the
+ *     start, whether or not the other answered, so that its peers' switches drain it and it joins them
+ * @param newUnanswered whether the new database did not answer
  * @param pending what could not be checked, each saying which guarantee waits for what
  */
-record Startup(Target serving, boolean control, List<String> pending) {
+record Startup(Target serving, boolean control, boolean beats, boolean newUnanswered, List<String> pending) {
   private static final Logger LOG = LoggerFactory.getLogger(Startup.class);
+  /** How {@code pending} begins to say that new did not answer at start, until it answers again. */
+  private static final String NEW_UNANSWERED = "the new database did not answer at start";
 
   /**
    * @param flagged the side the flag asks for at start, or {@code null} while it has delivered no
@@ -95,8 +101,8 @@ record Startup(Target serving, boolean control, List<String> pending) {
         refuseIfServedByNew(o, n, router, flagged, pending);
       }
       if (n == null) {
-        pending.add("the new database did not answer at start (" + newError.getMessage() + "): its control schema"
-            + " (fence I2, barrier I1/I4) is checked at the next switch, which is refused while it does not answer");
+        pending.add(NEW_UNANSWERED + " (" + newError.getMessage() + "): its control schema (fence I2, barrier I1/I4) is"
+            + " checked when it answers again and at the next switch, which is refused while it does not answer");
       }
       for (Connection c : new Connection[] {o, n}) {
         Target side = c == o ? Target.OLD : Target.NEW;
@@ -109,20 +115,61 @@ record Startup(Target serving, boolean control, List<String> pending) {
       }
       boolean control = o != null && n != null && oldControl == null && newControl == null;
       if (o != null && n != null && !control) {
-        List<String> missing = new ArrayList<>();
-        for (String problem : new String[] {oldControl, newControl}) {
-          if (problem != null) {
-            missing.add(problem);
-          }
-        }
-        pending.add(String.join(" and ", missing) + ": switches are refused (fence I2, barrier I1/I4) until it is"
-            + " installed, unless cutover.switch.force=true");
+        pending.add(controlMissing(oldControl, newControl));
       }
-      return new Startup(serving, control, List.copyOf(pending));
+      boolean beats = serving == Target.OLD ? o != null && oldControl == null : n != null && newControl == null;
+      return new Startup(serving, control, beats, n == null, List.copyOf(pending));
     } finally {
       Router.closeQuietly(o);
       Router.closeQuietly(n);
     }
+  }
+
+  /**
+   * Looks again at the new database, which did not answer when the router started, serving old: once
+   * it answers, whether both databases carry the control schema and whether the switch's session to
+   * new is a real one are found again, and {@code pending} loses what waited for new. Bounded by the
+   * switch's connect and socket timeouts ({@link Router#endpoint}).
+   *
+   * @param pending what the router reports now
+   * @return what the router finds now, or empty while new still does not answer
+   */
+  static Optional<Startup> recheckNew(Router router, List<String> pending) throws SQLException {
+    Connection n;
+    try {
+      n = router.endpoint(Target.NEW).open();
+    } catch (SQLException e) {
+      return Optional.empty();
+    }
+    try (n; Connection o = router.endpoint(Target.OLD).open()) {
+      List<String> found = new ArrayList<>(pending.stream().filter(p -> !p.startsWith(NEW_UNANSWERED)).toList());
+      String session = SwitchCheck.sessionProblem(router, Target.NEW, n);
+      if (session != null) {
+        found.add(session + "; until then every switch is refused");
+      }
+      String oldControl = SwitchCheck.controlProblem(o, Target.OLD);
+      String newControl = SwitchCheck.controlProblem(n, Target.NEW);
+      boolean control = oldControl == null && newControl == null;
+      if (!control) {
+        found.add(controlMissing(oldControl, newControl));
+      }
+      return Optional.of(new Startup(Target.OLD, control, oldControl == null, false, List.copyOf(found)));
+    }
+  }
+
+  /**
+   * What waits while either database lacks the control schema: {@code oldControl} and {@code
+   * newControl} are their problems, or null.
+   */
+  private static String controlMissing(String oldControl, String newControl) {
+    List<String> missing = new ArrayList<>();
+    for (String problem : new String[] {oldControl, newControl}) {
+      if (problem != null) {
+        missing.add(problem);
+      }
+    }
+    return String.join(" and ", missing) + ": switches are refused (fence I2, barrier I1/I4) until it is installed,"
+        + " unless cutover.switch.force=true";
   }
 
   /**

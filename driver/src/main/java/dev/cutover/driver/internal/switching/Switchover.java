@@ -1047,11 +1047,13 @@ final class Switchover {
    * Whether this instance could not get ready for the service's switch, which it began or joined,
    * before any gate of its closed: its own checks, probe or connections to the target failed, or a
    * peer said its did ({@link #refuseForUnreadyPeers}); not when another instance or an operator
-   * ended the switch, nor when the router closes.
+   * ended the switch, nor when the router closes. An instance that heartbeats on the source without
+   * having found the control schema on the target (new did not answer when it started) says so
+   * too, rather than leave its peers waiting out the drain timeout while it tries every beat.
    */
   private boolean notReady() {
-    return router.control() && source != null && !caughtUp && !closing && !endedElsewhere && gateClosed == 0
-        && !leader && !fenceAttempted && (began || joined != null);
+    return (router.control() || router.beats()) && source != null && !caughtUp && !closing && !endedElsewhere
+        && gateClosed == 0 && !leader && !fenceAttempted && (began || joined != null);
   }
 
   /**
