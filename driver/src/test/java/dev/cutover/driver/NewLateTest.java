@@ -59,6 +59,8 @@ class NewLateTest {
         long atRefusal = load.commits.get();
         await().atMost(SWITCHED).until(() -> load.commits.get() >= atRefusal + 20);
         assertThat(attribute(db.database, "late", "Serving")).isEqualTo("old");
+        assertThat(attribute(db.database, "late", "FlagDisagreement")).as("its joins aborted: it serves old, as its flag asks")
+            .isEqualTo("");
 
         proxy.refuse(false);
         Set<String> switching = new HashSet<>(Set.of("peer", "late"));

@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.switching;
 
+import dev.cutover.driver.Outcome;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.flags.FlagListener;
@@ -194,13 +195,15 @@ final class FlagFollower {
   }
 
   /**
-   * After a switch this instance joined: its flag's value, if it does not ask for {@code target}, is
-   * stale, and ignored until the flag changes. A flag behind its peers' (a stream interrupted, a
-   * slower poll) soon changes; one that does not disagrees with theirs, and nothing would show it
-   * but this: it is logged and reported ({@link #disagreement()}) until the flag changes.
+   * After a switch this instance joined and completed: its flag's value, if it does not ask for
+   * {@code target}, is stale, and ignored until the flag changes. A flag behind its peers' (a stream
+   * interrupted, a slower poll) soon changes; one that does not disagrees with theirs, and nothing
+   * would show it but this: it is logged and reported ({@link #disagreement()}) until the flag
+   * changes. A join that aborted (new did not answer this instance) left it where it served, which
+   * its flag does not contradict.
    */
   private void followed(Target target, SwitchEvent event) {
-    if (event == null) {
+    if (event == null || event.outcome() != Outcome.COMPLETED) {
       return;
     }
     Target flagged = flag.target();
