@@ -59,6 +59,10 @@ class FenceCoverageTest {
             () -> s.executeUpdate("INSERT INTO late VALUES (2, 'after the switch')"));
         assertThat(refused.getSQLState()).isEqualTo("25006");
         assertThat(refused.getMessage()).contains("INSERT on public.late refused");
+        // A write through the driver meets the fence too, where its instance did not follow the switch (r29).
+        assertThat(((org.postgresql.util.PSQLException) refused).getServerErrorMessage().getHint())
+            .contains("Write through the Cutover driver").contains("came through it").contains("has not followed the switch")
+            .contains("PendingGuarantees").contains("switch-status");
       }
     } finally {
       CutoverDriver.shutdown(db.database);

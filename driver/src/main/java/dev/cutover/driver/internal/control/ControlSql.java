@@ -275,7 +275,10 @@ public final class ControlSql {
           IF (SELECT last_value FROM cutover.fence_epoch) %% 2 = 1 THEN
             RAISE EXCEPTION 'cutover: %% on %%.%% refused: this database is fenced because traffic moved to the other database',
               TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
-              USING ERRCODE = '25006', HINT = 'Write through the Cutover driver, which routes to the serving database.';
+              USING ERRCODE = '25006', HINT = 'Write through the Cutover driver, which routes to the serving database.'
+                || ' A write that came through it was made by an instance that has not followed the switch yet (it could not'
+                || ' reach the other database, or no heartbeat of it was live): see its PendingGuarantees and cutover-replicator'
+                || ' switch-status.';
           END IF;
           RETURN NULL;
         END $$""".formatted(DEFINER));
