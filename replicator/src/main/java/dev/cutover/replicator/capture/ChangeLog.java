@@ -114,29 +114,34 @@ public final class ChangeLog {
    * the source is more than {@code span} ahead: the latest recorded tick (see {@link Ticker}) within
    * {@code span} of it (or the first one after it), so that a backlog is applied in batches of about
    * {@code span} of the source's transactions, never as one. Empty when the source is less than
-   * {@code span} ahead: the batch then ends at the read's own snapshot ({@link #read}). Empty too when that tick's
-   * snapshot is not after {@code applied}: a tick's time is read just after its snapshot, so a
-   * tick taken a moment before {@code applied} may carry a later time, and ending a batch there
-   * would step back and apply again what was applied.
+   * {@code span} ahead: the batch then ends at the read's own snapshot ({@link #read}). Only ticks
+   * whose snapshot is after {@code applied} count: a tick's time is read just after its snapshot,
+   * so a tick taken a moment before {@code applied} may carry a later time, and ending a batch there
+   * would step back and apply again what was applied; and a tick with the same snapshot (taken
+   * while nothing committed, as after start's copy) ends nothing. Such a tick is passed over, not
+   * taken as a reason to read up to the present: that made a whole backlog one batch (r28).
    */
   public static Optional<Tick> backlogTick(Connection source, TxidSnapshot applied, Instant appliedAt, Duration span)
       throws SQLException {
+    String after = " AND (txid_snapshot_xmax(snapshot::txid_snapshot) > ? OR EXISTS (SELECT 1 FROM unnest(?::bigint[]) x"
+        + " WHERE txid_visible_in_snapshot(x, snapshot::txid_snapshot)))";
     try (PreparedStatement ps = source.prepareStatement("SELECT snapshot, at FROM ("
-        + " (SELECT snapshot, at, 1 AS rank FROM cutover.capture_tick WHERE at > ? AND at <= ? ORDER BY at DESC LIMIT 1)"
-        + " UNION ALL (SELECT snapshot, at, 2 FROM cutover.capture_tick WHERE at > ? ORDER BY at LIMIT 1)) t"
+        + " (SELECT snapshot, at, 1 AS rank FROM cutover.capture_tick WHERE at > ? AND at <= ?" + after + " ORDER BY at DESC LIMIT 1)"
+        + " UNION ALL (SELECT snapshot, at, 2 FROM cutover.capture_tick WHERE at > ?" + after + " ORDER BY at LIMIT 1)) t"
         + " WHERE EXISTS (SELECT 1 FROM cutover.capture_tick WHERE at > ?) ORDER BY rank LIMIT 1")) {
-      java.sql.Timestamp after = java.sql.Timestamp.from(appliedAt);
+      java.sql.Timestamp from = java.sql.Timestamp.from(appliedAt);
       java.sql.Timestamp until = java.sql.Timestamp.from(appliedAt.plus(span));
-      ps.setTimestamp(1, after);
+      Array xip = source.createArrayOf("bigint", applied.xip().toArray());
+      ps.setTimestamp(1, from);
       ps.setTimestamp(2, until);
-      ps.setTimestamp(3, after);
-      ps.setTimestamp(4, until);
+      ps.setLong(3, applied.xmax());
+      ps.setArray(4, xip);
+      ps.setTimestamp(5, from);
+      ps.setLong(6, applied.xmax());
+      ps.setArray(7, xip);
+      ps.setTimestamp(8, until);
       try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return Optional.empty();
-        }
-        TxidSnapshot snapshot = TxidSnapshot.parse(rs.getString(1));
-        return applied.before(snapshot) ? Optional.of(new Tick(snapshot, rs.getTimestamp(2).toInstant())) : Optional.empty();
+        return rs.next() ? Optional.of(new Tick(TxidSnapshot.parse(rs.getString(1)), rs.getTimestamp(2).toInstant())) : Optional.empty();
       }
     }
   }

@@ -73,10 +73,13 @@ class ChangeLogTest {
       ChangeLog.Tick later = ChangeLog.tick(o);
       // Far ahead of the position: the target is behind, so a recorded tick within the span is looked for.
       record(o, later.snapshot(), applied, SPAN.multipliedBy(4));
-      // The only one within the span was taken before the position, though timed after it.
+      // The only ones within the span were taken before the position, though timed after it, or at it (nothing committed between).
       record(o, earlier.snapshot(), applied, Duration.ofMillis(1));
+      record(o, applied.snapshot(), applied, Duration.ofMillis(1));
 
-      assertThat(ChangeLog.backlogTick(o, applied.snapshot(), applied.sourceTime(), SPAN)).isEmpty();
+      // Passed over, for the first one after them: neither is a reason to read the whole backlog as one batch (r28).
+      assertThat(ChangeLog.backlogTick(o, applied.snapshot(), applied.sourceTime(), SPAN))
+          .hasValueSatisfying(t -> assertThat(t.snapshot().text()).isEqualTo(later.snapshot().text()));
 
       record(o, later.snapshot(), applied, Duration.ofMillis(2));
       assertThat(ChangeLog.backlogTick(o, applied.snapshot(), applied.sourceTime(), SPAN))
