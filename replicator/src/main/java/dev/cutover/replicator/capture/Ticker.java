@@ -3,6 +3,8 @@ package dev.cutover.replicator.capture;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.sql.PeriodicWrite;
 import dev.cutover.replicator.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 
 /**
@@ -16,14 +18,31 @@ import java.time.Duration;
  * long copy, or while apply was stopped, would come as one batch, and a hot row (a counter, a
  * branch total) would make it quadratic. Ticks are taken in transactions of their own, which write
  * nothing captured, so each is a true boundary. Start runs one during the copy; each applier runs
- * one for its source (PgQ's ticker plays this part there).
+ * one for its source (PgQ's ticker plays this part there); and the heartbeat writer records one
+ * after each beat ({@link #recordIfLogged}), so that a backlog written while apply is stopped has
+ * its boundaries too, as long as {@code heartbeat} (or {@code status --watch}) runs.
  */
 public final class Ticker implements AutoCloseable {
   private final PeriodicWrite ticks;
 
   private Ticker(Endpoint source, Duration interval) {
     this.ticks = PeriodicWrite.start("ticker", source, interval,
-        c -> Sql.execute(c, "INSERT INTO cutover.capture_tick (snapshot) VALUES (txid_current_snapshot()::text)"));
+        Ticker::record);
+  }
+
+  /** Records one tick on {@code c}, which must be in autocommit: the tick's own transaction. */
+  private static void record(Connection c) throws SQLException {
+    Sql.execute(c, "INSERT INTO cutover.capture_tick (snapshot) VALUES (txid_current_snapshot()::text)");
+  }
+
+  /**
+   * Records one tick on {@code c} (in autocommit, as {@link #record}) where it holds a change log
+   * (trigger capture's source); elsewhere does nothing.
+   */
+  public static void recordIfLogged(Connection c) throws SQLException {
+    if (CaptureSchema.installed(c)) {
+      record(c);
+    }
   }
 
   /** Starts ticking on {@code source} (whose change log must exist) every {@code interval}. */

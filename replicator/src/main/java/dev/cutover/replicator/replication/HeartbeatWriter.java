@@ -1,13 +1,16 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.replicator.Endpoint;
+import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.sql.PeriodicWrite;
 import java.time.Duration;
 
 /**
  * Writes a heartbeat on a source database every interval after the last one ({@link PeriodicWrite}),
  * on its own daemon thread and connection, until closed. A failed beat is logged and the connection reopened at the next one,
- * so a restart of the source does not stop it.
+ * so a restart of the source does not stop it. On trigger capture's source each beat is followed
+ * by a tick in a transaction of its own ({@link Ticker#recordIfLogged}): a backlog written while
+ * no apply runs is then applied in batches between them, not as one transaction.
  *
  * <p>Who runs it: {@code cutover-replicator heartbeat} (in the foreground, for as long as the
  * cutover lasts), {@code status --watch} (while it watches), or an application through
@@ -17,7 +20,10 @@ public final class HeartbeatWriter implements AutoCloseable {
   private final PeriodicWrite beats;
 
   private HeartbeatWriter(Endpoint source, Duration interval) {
-    this.beats = PeriodicWrite.start("heartbeat", source, interval, c -> Heartbeat.beat(c, source.side()));
+    this.beats = PeriodicWrite.start("heartbeat", source, interval, c -> {
+      Heartbeat.beat(c, source.side());
+      Ticker.recordIfLogged(c);
+    });
   }
 
   /**

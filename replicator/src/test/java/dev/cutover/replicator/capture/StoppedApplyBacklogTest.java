@@ -1,0 +1,68 @@
+package dev.cutover.replicator.capture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.HeartbeatWriter;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresVersions;
+import dev.cutover.testkit.ReplicationTeardown;
+import java.sql.Connection;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A backlog written on old while no apply ran (review r28 #2): the heartbeat records ticks
+ * meanwhile, so apply, started again, applies it in batches between them rather than as one
+ * transaction on new.
+ */
+@ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
+@PostgresVersions(oldMajor = 11, newMajor = 17)
+class StoppedApplyBacklogTest {
+  private static final int WRITES = 5;
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  @Test
+  void apply_afterBacklogWrittenWithHeartbeatRunning_appliesItInBatchesBetweenItsTicks(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "stopped_backlog");
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    try {
+      // No apply runs: each write is followed by a beat that began after it committed, and the tick after that beat.
+      try (HeartbeatWriter beat = r.heartbeat(Side.OLD, Duration.ofMillis(50)); Connection o = db.old()) {
+        for (int i = 0; i < WRITES; i++) {
+          OwnedDatabase.execute(o, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
+          long beats = beat.beats();
+          await().atMost(WAIT).until(() -> beat.beats() >= beats + 2);
+        }
+      }
+      // Every tick a boundary (none is within the span of another); no idle writes, so every batch counted holds changes.
+      Applier.Options defaults = Applier.Options.defaults();
+      Applier.Options options = new Applier.Options(defaults.poll(), defaults.batchEvery(), Duration.ofHours(1), defaults.trimEvery(),
+          defaults.rotateAfter(), defaults.lockWait(), Duration.ofMillis(10), defaults.tickEvery(), defaults.networkTimeout());
+      try (ApplyProcess apply = r.apply(options)) {
+        Applier forward = apply.appliers().get(0);
+        r.awaitCaughtUp(WAIT);
+        assertThat(forward.batches()).as("batches that applied %d writes separated by ticks", WRITES).isGreaterThanOrEqualTo(WRITES);
+      }
+      VerifyReport verify = r.verify(Verifier.Options.defaults());
+      assertThat(verify.differences()).as("%s", verify.tables()).isZero();
+      try (Connection n = db.nw()) {
+        assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c1'")).isEqualTo(WRITES);
+      }
+    } finally {
+      r.cleanup();
+    }
+  }
+}
