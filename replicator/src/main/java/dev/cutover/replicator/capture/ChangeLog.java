@@ -146,6 +146,16 @@ public final class ChangeLog {
     }
   }
 
+  /**
+   * How long ago, by the source's clock, its newest tick was recorded; empty where it holds none.
+   * Where that is long, no apply and no heartbeat writer ticks there, and what is written meanwhile
+   * will be applied as one batch ({@link Ticker}).
+   */
+  public static Optional<Duration> lastTickAge(Connection source) throws SQLException {
+    String millis = Sql.string(source, "SELECT round(extract(epoch FROM clock_timestamp() - max(at)) * 1000)::bigint::text FROM cutover.capture_tick");
+    return millis == null ? Optional.empty() : Optional.of(Duration.ofMillis(Long.parseLong(millis)));
+  }
+
   /** Takes a tick on the source (in its own statement, outside any transaction of the caller's). */
   public static Tick tick(Connection source) throws SQLException {
     try (Statement s = source.createStatement();

@@ -124,6 +124,15 @@ final class CaptureStatus {
         state = "stopped";
         problems.add("no `cutover-replicator apply` runs for " + name + ": changes wait in the change log on " + sourceLabel + " ("
             + size.pending() + " row(s) now) and lag grows; start it");
+        Optional<Duration> sinceTick = ChangeLog.lastTickAge(source);
+        if (size.pending() > 0 && sinceTick.map(t -> t.toMillis() > StatusReader.WRITER_GONE_MILLIS).orElse(true)) {
+          // Ticks cut a backlog into batches (Ticker): without them, it comes back as one (r28).
+          problems.add("no tick recorded on " + sourceLabel + sinceTick.map(t -> " for " + t.toSeconds() + " s").orElse("")
+              + " (apply and `cutover-replicator heartbeat` record them): the changes written since will be applied on " + targetLabel
+              + " as one transaction when apply starts, counted only once it commits, and slowly where a row is updated often;"
+              + " run `cutover-replicator heartbeat --source " + sourceLabel + "` (or `status --watch`) until apply runs again, so"
+              + " that what is written from now on comes in batches");
+        }
       } else if (size.pending() > 0 && appliedAge > BEHIND_MILLIS) {
         state = "catching-up";
       } else {

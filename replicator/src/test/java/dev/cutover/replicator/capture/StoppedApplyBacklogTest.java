@@ -25,7 +25,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * A backlog written on old while no apply ran (review r28 #2): the heartbeat records ticks
  * meanwhile, so apply, started again, applies it in batches between them rather than as one
- * transaction on new.
+ * transaction on new; without them, status says so while apply is stopped.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 11, newMajor = 17)
@@ -60,6 +60,27 @@ class StoppedApplyBacklogTest {
       assertThat(verify.differences()).as("%s", verify.tables()).isZero();
       try (Connection n = db.nw()) {
         assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c1'")).isEqualTo(WRITES);
+      }
+    } finally {
+      r.cleanup();
+    }
+  }
+
+  @Test
+  void status_applyStoppedWithoutTicks_warnsTheBacklogComesAsOneTransactionUntilTheHeartbeatRuns(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "stopped_ticks");
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    try {
+      try (Connection o = db.old()) {
+        OwnedDatabase.execute(o, "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
+      }
+      await().atMost(WAIT).untilAsserted(() -> assertThat(r.status().forward().problems()).anySatisfy(p -> assertThat(p)
+          .startsWith("no tick recorded on old for ").contains("applied on new as one transaction")
+          .contains("run `cutover-replicator heartbeat --source old`")));
+
+      try (HeartbeatWriter beat = r.heartbeat(Side.OLD, Duration.ofMillis(100))) {
+        await().atMost(WAIT).untilAsserted(() -> assertThat(r.status().forward().problems()).noneMatch(p -> p.startsWith("no tick")));
       }
     } finally {
       r.cleanup();
