@@ -117,6 +117,8 @@ public final class Applier implements AutoCloseable {
   private final AtomicLong batches = new AtomicLong();
   private final AtomicLong changes = new AtomicLong();
   private final AtomicLong missing = new AtomicLong();
+  /** Changes of the batch being written, not yet committed (trigger capture). */
+  private final AtomicLong inFlight = new AtomicLong();
   private final AtomicReference<String> lastError = new AtomicReference<>();
   /** Whether a failure is noted on the target ({@link ApplyFailures}), to remove after the next commit (the apply thread's). */
   private boolean failureNoted;
@@ -195,6 +197,19 @@ public final class Applier implements AutoCloseable {
   /** Changes applied by this applier. */
   public long changes() {
     return changes.get();
+  }
+
+  /**
+   * Changes of the batch being written on the target and not yet committed (trigger capture): a
+   * batch is one transaction, and {@link #changes} counts it only once it commits.
+   */
+  public long inFlight() {
+    return inFlight.get();
+  }
+
+  /** Notes that {@code n} changes of the batch being written have been given to the target (0: none, the batch ended). */
+  void writing(long n) {
+    inFlight.set(n);
   }
 
   /** Changes that found no row (counted, as PostgreSQL's own apply skips them). */
@@ -293,6 +308,7 @@ public final class Applier implements AutoCloseable {
    * ({@link ApplyFailures}) for {@code status} and {@code catch-up}.
    */
   private void fail(String message, boolean silent) {
+    inFlight.set(0);
     if (stopping) {
       return;
     }
@@ -352,6 +368,7 @@ public final class Applier implements AutoCloseable {
     }
     batches.incrementAndGet();
     changes.addAndGet(n);
+    inFlight.set(0);
     lastError.set(null);
     if (failureNoted) {
       failureNoted = false;

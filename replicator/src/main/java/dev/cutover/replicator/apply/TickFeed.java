@@ -21,6 +21,13 @@ import org.slf4j.LoggerFactory;
 final class TickFeed implements Feed {
   /** At DEBUG, each batch's size and where its time went: what lag under load is made of. */
   private static final Logger LOG = LoggerFactory.getLogger(TickFeed.class);
+  /**
+   * Changes in one batch past which the apply says, once per batch, that they are one transaction:
+   * a backlog with no recorded tick inside it (written while neither apply nor a heartbeat writer
+   * ticked, r28) comes as one, and shows nothing as applied until it commits (meanwhile
+   * {@link Applier#inFlight} says how far it has come).
+   */
+  private static final long LARGE_BATCH = 10_000;
 
   @Override
   public void apply(Applier applier, Connection source, Connection target, TriggersOff mode) throws Exception {
@@ -71,7 +78,15 @@ final class TickFeed implements Feed {
           writer.abandon(e); // what ended reading, or a change that could not be written
           throw e;
         }
+        long before = n;
         n += part.changes().size();
+        applier.writing(n);
+        if (before < LARGE_BATCH && n >= LARGE_BATCH) {
+          LOG.warn("{}: this batch holds {} change(s) and more, applied on {} as one transaction that counts as applied only once"
+              + " it commits: a backlog written while neither apply nor `cutover-replicator heartbeat` recorded ticks on {} comes"
+              + " as one batch; keep the heartbeat running while apply is stopped", applier.way().label(), LARGE_BATCH,
+              applier.way().target().side().label(), applier.way().source().side().label());
+        }
         inBatch = !part.last();
         if (inBatch) {
           continue;

@@ -117,7 +117,9 @@ final class ApplyCommand extends BaseCommand {
 
   private static String line(Applier a) {
     Instant at = a.appliedSourceTime();
+    long inFlight = a.inFlight();
     return a.way().label() + ": " + Units.count(a.batches()) + " batch(es), " + Units.count(a.changes()) + " change(s) applied"
+        + (inFlight == 0 ? "" : ", " + Units.count(inFlight) + " more written in the open batch (one transaction, counted once it commits)")
         + (a.missing() == 0 ? "" : ", " + a.missing() + " found no row")
         + (at == null ? "" : ", up to the source's " + at)
         + (a.lastError() == null ? "" : "; retrying after: " + a.lastError());

@@ -3,6 +3,8 @@ package dev.cutover.replicator.capture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
@@ -19,13 +21,16 @@ import dev.cutover.testkit.PostgresVersions;
 import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A backlog written on old while no apply ran (review r28 #2): the heartbeat records ticks
  * meanwhile, so apply, started again, applies it in batches between them rather than as one
- * transaction on new; without them, status says so while apply is stopped.
+ * transaction on new; without them, status says so while apply is stopped, and apply when the one
+ * batch grows large.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 11, newMajor = 17)
@@ -62,6 +67,41 @@ class StoppedApplyBacklogTest {
         assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c1'")).isEqualTo(WRITES);
       }
     } finally {
+      r.cleanup();
+    }
+  }
+
+  @Test
+  void apply_backlogWithoutTicks_saysItComesAsOneTransaction(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "one_batch");
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+        "dev.cutover.replicator.apply.TickFeed");
+    List<String> said = new CopyOnWriteArrayList<>();
+    AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
+      @Override
+      protected void append(ILoggingEvent e) {
+        said.add(e.getLevel() + " " + e.getFormattedMessage());
+      }
+    };
+    appender.start();
+    log.addAppender(appender);
+    try {
+      // 12 transactions while no apply and no heartbeat ran: no tick between them.
+      try (Connection o = db.old()) {
+        for (int i = 0; i < 12; i++) {
+          OwnedDatabase.execute(o, "INSERT INTO scratch SELECT g, 'backlog' FROM generate_series(" + (100_000 + i * 1000) + ", "
+              + (100_999 + i * 1000) + ") g");
+        }
+      }
+      try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+        r.awaitCaughtUp(WAIT);
+      }
+      assertThat(said).anySatisfy(m -> assertThat(m).startsWith("WARN old -> new: this batch holds 10000 change(s) and more")
+          .contains("applied on new as one transaction").contains("keep the heartbeat running while apply is stopped"));
+    } finally {
+      log.detachAppender(appender);
       r.cleanup();
     }
   }
