@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "heartbeat", mixinStandardHelpOptions = true,
     description = {"Writes the heartbeat that status turns into lag in time.",
-        "Writes the heartbeat row on the source database of each armed direction (or on --source) every interval, in the foreground, until interrupted (or for --duration). Run it for as long as the cutover lasts, e.g. beside the application."})
+        "Writes the heartbeat row on the source database of each armed direction (or on --source) every interval, in the foreground, until interrupted (or for --duration); with trigger capture, also the ticks that cut what is written while apply is stopped into batches. Run it for as long as the cutover lasts, e.g. beside the application."})
 final class HeartbeatCommand extends BaseCommand {
   @Option(names = "--interval", paramLabel = "DURATION", converter = Units.DurationConverter.class, defaultValue = "1s",
       description = "Time between beats (default: ${DEFAULT-VALUE}).")
