@@ -152,7 +152,8 @@ public final class ChangeLog {
    * will be applied as one batch ({@link Ticker}).
    */
   public static Optional<Duration> lastTickAge(Connection source) throws SQLException {
-    String millis = Sql.string(source, "SELECT round(extract(epoch FROM clock_timestamp() - max(at)) * 1000)::bigint::text FROM cutover.capture_tick");
+    String millis = Sql.string(source,
+        "SELECT round(extract(epoch FROM clock_timestamp() - max(at)) * 1000)::bigint::text FROM cutover.capture_tick");
     return millis == null ? Optional.empty() : Optional.of(Duration.ofMillis(Long.parseLong(millis)));
   }
 
