@@ -435,7 +435,7 @@ class JdbcSurfaceTest {
 
   private static void assertReadAgain(ThrowingCallable call) {
     assertThatThrownBy(call)
-        .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("24000"))
+        .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("24000"))
         .hasMessageContaining("read on the old database, which this session left for the new database")
         .hasMessageContaining("nothing was sent")
         .hasMessageContaining("run its query again");
