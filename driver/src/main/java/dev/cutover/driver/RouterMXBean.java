@@ -48,7 +48,18 @@ public interface RouterMXBean {
 
   long getSwitchesCompleted();
 
+  /**
+   * Switches that closed their gate, then gave up: transactions waited, and traffic stayed where it
+   * was. The Micrometer binder's {@code outcome=aborted}; refusals are {@link #getSwitchesRefused()}.
+   */
   long getSwitchesAborted();
+
+  /**
+   * Switches that ended before their gate closed ({@link SwitchEvent#gateClosed()} false: refused by
+   * their checks or their probe, a connection failed), holding nothing; tried again every {@code
+   * cutover.switch.retry-interval} while the flag asks. The Micrometer binder's {@code outcome=refused}.
+   */
+  long getSwitchesRefused();
 
   long getTransactionsRolledBack();
 

@@ -34,7 +34,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Per switch and instance (tags {@code service}, {@code instance}, {@code outcome} = {@code
  * completed}, {@code aborted} (after its gate closed) or {@code refused} (ended before its gate
  * closed, {@link SwitchEvent#gateClosed()} false: refused by its checks or its probe, nothing held;
- * the driver tries it again every {@code cutover.switch.retry-interval})):
+ * the driver tries it again every {@code cutover.switch.retry-interval}); the router MBean's {@code
+ * SwitchesCompleted}, {@code SwitchesAborted} and {@code SwitchesRefused} count the same)):
  *
  * <ul>
  *   <li>{@code cutover.switches}: counter of switches.

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.Outcome;
+import dev.cutover.driver.RouterMXBean;
 import dev.cutover.driver.SwitchEvent;
 import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.control.ControlSchema;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(PostgresPairExtension.class)
 class CutoverMetricsRefusalTest {
   private static final String DATABASE = "metrics_refusal";
+  private static final String MBEAN_DATABASE = "metrics_refusal_mbean";
 
   @AfterEach
   void closeRouters() {
@@ -46,33 +48,14 @@ class CutoverMetricsRefusalTest {
    */
   @Test
   void onSwitch_refusedBeforeTheGate_timedWithItsRealTimeUnderOutcomeRefused(PostgresPair pair) throws Exception {
-    pair.oldServer().createDatabase(DATABASE);
-    pair.newServer().createDatabase(DATABASE);
-    for (Connection c : new Connection[] {pair.oldServer().connect(DATABASE), pair.newServer().connect(DATABASE)}) {
-      try (c; Statement s = c.createStatement()) {
-        s.execute("CREATE TABLE note (id serial PRIMARY KEY, body text)");
-        ControlSchema.install(c);
-      }
-    }
-    try (Connection o = pair.oldServer().connect(DATABASE)) {
-      LogicalReplication.publishAll(o, DATABASE + "_pub"); // published, but no subscription on new: nothing arrives
-    }
-    String flag = DATABASE + "-flag";
-    ManualFlag.named(flag).set(Target.OLD);
-    String url = "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + DATABASE
-        + "?cutover.new.url=" + URLEncoder.encode(pair.newServer().jdbcUrl(DATABASE), StandardCharsets.UTF_8)
-        + "&cutover.flag.provider=manual&cutover.flag.key=" + flag + "&cutover.service=" + DATABASE
-        + "&cutover.barrier.timeout=1s&cutover.switch.retry-interval=1h";
-    Properties login = new Properties();
-    login.setProperty("user", pair.oldServer().user());
-    login.setProperty("password", pair.oldServer().password());
+    String url = refusingService(pair, DATABASE);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try (CutoverMetrics metrics = new CutoverMetrics(); SwitchEventQueue events = new SwitchEventQueue(DATABASE);
-        Connection app = DriverManager.getConnection(url, login); Statement s = app.createStatement()) {
+        Connection app = DriverManager.getConnection(url, login(pair)); Statement s = app.createStatement()) {
       metrics.bindTo(registry);
       s.execute("INSERT INTO note (body) VALUES ('before')");
 
-      ManualFlag.named(flag).set(Target.NEW);
+      ManualFlag.named(DATABASE + "-flag").set(Target.NEW);
       SwitchEvent event = events.next(Duration.ofSeconds(60));
 
       assertThat(event).as("a switch event within 60 s").isNotNull();
@@ -89,5 +72,64 @@ class CutoverMetricsRefusalTest {
       assertThat(registry.get("cutover.switches").tag("outcome", "refused").counter().count()).isEqualTo(1);
       assertThat(registry.find("cutover.gate.wait.max").timer()).as("no gate closed").isNull();
     }
+  }
+
+  /**
+   * The router's MBean counts the refusal where the binder does: as refused, not aborted. Before,
+   * its {@code SwitchesAborted} (and the health component's {@code switchesAborted}, read from it)
+   * counted refusals, so an alert on aborted switches there fired while the binder showed none.
+   */
+  @Test
+  void onSwitch_refusedBeforeTheGate_countedApartFromAbortedAsTheRouterMBeanCountsIt(PostgresPair pair) throws Exception {
+    String url = refusingService(pair, MBEAN_DATABASE);
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (CutoverMetrics metrics = new CutoverMetrics(); SwitchEventQueue events = new SwitchEventQueue(MBEAN_DATABASE);
+        Connection app = DriverManager.getConnection(url, login(pair))) {
+      metrics.bindTo(registry);
+
+      ManualFlag.named(MBEAN_DATABASE + "-flag").set(Target.NEW);
+      SwitchEvent event = events.next(Duration.ofSeconds(60));
+
+      assertThat(event).as("a switch event within 60 s").isNotNull();
+      assertThat(event.gateClosed()).as(event.summary()).isFalse();
+      RouterMXBean router = CutoverDriver.routers().stream().filter(r -> r.getService().equals(MBEAN_DATABASE))
+          .findFirst().orElseThrow();
+      assertThat(registry.find("cutover.switches").tag("outcome", "aborted").counter()).isNull();
+      assertThat(router.getSwitchesAborted()).as("SwitchesAborted, where the binder counts no aborted switch").isZero();
+      assertThat(registry.get("cutover.switches").tag("outcome", "refused").counter().count()).isEqualTo(1);
+      assertThat(router.getSwitchesRefused()).isEqualTo(1);
+    }
+  }
+
+  /**
+   * A service in {@code database} (created on both servers, control schema on both) whose switches
+   * to new are refused by their probe: old publishes, but nothing subscribes on new. Its flag is the
+   * manual flag {@code <database>-flag}, at old; returns the application's URL.
+   */
+  private static String refusingService(PostgresPair pair, String database) throws Exception {
+    pair.oldServer().createDatabase(database);
+    pair.newServer().createDatabase(database);
+    for (Connection c : new Connection[] {pair.oldServer().connect(database), pair.newServer().connect(database)}) {
+      try (c; Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE note (id serial PRIMARY KEY, body text)");
+        ControlSchema.install(c);
+      }
+    }
+    try (Connection o = pair.oldServer().connect(database)) {
+      LogicalReplication.publishAll(o, database + "_pub"); // published, but no subscription on new: nothing arrives
+    }
+    String flag = database + "-flag";
+    ManualFlag.named(flag).set(Target.OLD);
+    return "jdbc:cutover:postgresql://" + pair.oldServer().host() + ":" + pair.oldServer().port() + "/" + database
+        + "?cutover.new.url=" + URLEncoder.encode(pair.newServer().jdbcUrl(database), StandardCharsets.UTF_8)
+        + "&cutover.flag.provider=manual&cutover.flag.key=" + flag + "&cutover.service=" + database
+        + "&cutover.barrier.timeout=1s&cutover.switch.retry-interval=1h";
+  }
+
+  private static Properties login(PostgresPair pair) {
+    Properties login = new Properties();
+    login.setProperty("user", pair.oldServer().user());
+    login.setProperty("password", pair.oldServer().password());
+    return login;
   }
 }

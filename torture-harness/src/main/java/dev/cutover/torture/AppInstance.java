@@ -184,6 +184,7 @@ final class AppInstance implements AutoCloseable {
           status.put("holding", beans.getAttribute(name, "Holding"));
           status.put("completed", beans.getAttribute(name, "SwitchesCompleted"));
           status.put("aborted", beans.getAttribute(name, "SwitchesAborted"));
+          status.put("refused", beans.getAttribute(name, "SwitchesRefused"));
         }
         JSON.writeValue(next.toFile(), status);
         Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

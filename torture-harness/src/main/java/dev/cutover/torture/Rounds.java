@@ -322,7 +322,7 @@ final class Rounds {
     return batch;
   }
 
-  /** Each live instance's switches so far (completed + aborted), to see which tried since. */
+  /** Each live instance's switches so far (completed + aborted + refused), to see which tried since. */
   private Map<String, Long> switchCounters() {
     Map<String, Long> counters = new HashMap<>();
     for (Fleet.Member m : fleet.live()) {
@@ -332,7 +332,8 @@ final class Rounds {
   }
 
   private static long switches(JsonNode s) {
-    return s == null || !s.has("completed") ? 0 : s.get("completed").asLong() + s.get("aborted").asLong();
+    return s == null || !s.has("completed") ? 0 : s.get("completed").asLong() + s.get("aborted").asLong()
+        + s.get("refused").asLong();
   }
 
   /**

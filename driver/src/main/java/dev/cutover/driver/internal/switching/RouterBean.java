@@ -114,6 +114,11 @@ final class RouterBean implements RouterMXBean {
   }
 
   @Override
+  public long getSwitchesRefused() {
+    return switches.refused();
+  }
+
+  @Override
   public long getTransactionsRolledBack() {
     return switches.rolledBack();
   }

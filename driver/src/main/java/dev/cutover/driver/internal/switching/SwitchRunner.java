@@ -27,7 +27,10 @@ final class SwitchRunner {
   private volatile boolean running;
   private volatile SwitchEvent last;
   private final AtomicLong completed = new AtomicLong();
+  /** Switches that gave up after their gate closed. */
   private final AtomicLong aborted = new AtomicLong();
+  /** Switches that ended before their gate closed: apart from {@link #aborted}, as the Micrometer binder tags them. */
+  private final AtomicLong refused = new AtomicLong();
   private final AtomicLong rolledBack = new AtomicLong();
   private final AtomicLong gateWaits = new AtomicLong();
 
@@ -88,7 +91,7 @@ final class SwitchRunner {
 
   private void publish(SwitchEvent event) {
     last = event;
-    (event.outcome() == Outcome.COMPLETED ? completed : aborted).incrementAndGet();
+    (event.outcome() == Outcome.COMPLETED ? completed : event.gateClosed() ? aborted : refused).incrementAndGet();
     rolledBack.addAndGet(event.rolledBack());
     gateWaits.addAndGet(event.gateWaits());
     if (event.outcome() == Outcome.COMPLETED && event.notGuaranteed().isEmpty()) {
@@ -113,6 +116,10 @@ final class SwitchRunner {
 
   long aborted() {
     return aborted.get();
+  }
+
+  long refused() {
+    return refused.get();
   }
 
   long rolledBack() {
