@@ -75,14 +75,24 @@ public final class ChangeLog {
   public record Tick(TxidSnapshot snapshot, Instant sourceTime) {}
 
   /**
-   * What the log holds on a source.
+   * What the log holds on a source. Each log table is counted up to {@link #COUNTED} rows: a log
+   * left to grow while apply is stopped holds tens of millions, and counting them whole put full
+   * scans on the source, the production database, at every status.
    *
    * @param rows rows in both log tables
+   * @param rowsEstimated whether {@code rows} is an estimate: a table past {@link #COUNTED} rows is
+   *     estimated from the catalog, as the planner does ({@code reltuples} per page times the pages
+   *     it has now), and never below the rows counted
    * @param bytes their size with indexes
-   * @param pending rows not yet applied (not visible in the applied snapshot), or -1 when unknown
+   * @param pending rows not yet applied (not visible in the applied snapshot)
+   * @param morePending whether more than {@code pending} rows are not applied yet: a table holds
+   *     more than {@link #COUNTED} of them, of which {@code pending} counts {@link #COUNTED}
    * @param oldestAgeMillis how long ago the older of the two tables began to be written, when it holds rows
    */
-  public record Size(long rows, long bytes, long pending, long oldestAgeMillis) {}
+  public record Size(long rows, boolean rowsEstimated, long bytes, long pending, boolean morePending, long oldestAgeMillis) {}
+
+  /** Up to how many rows of each log table {@link #size} counts, and of those not applied. */
+  static final long COUNTED = 100_000;
 
   /**
    * A batch: the changes of the transactions visible in its end snapshot and not in the applied one
@@ -432,20 +442,40 @@ public final class ChangeLog {
         + which + ")", applied.text(), applied.text());
   }
 
-  /** The log's size on a source, and what of it {@code applied} has not yet covered (null: unknown). */
+  /**
+   * The log's size on a source, and what of it {@code applied} has not yet covered, each count
+   * stopping after {@link #COUNTED} rows (see {@link Size}). Rows not applied are those of
+   * transactions at or after the snapshot's xmax or running at it (its xip), the candidates of a
+   * batch, found through the txid index: in txid order, so that applied rows before them are not read.
+   */
   public static Size size(Connection source, TxidSnapshot applied) throws SQLException {
-    String[] row = Sql.rows(source, "SELECT (SELECT count(*) FROM cutover.change_log_0) + (SELECT count(*) FROM cutover.change_log_1),"
-        + " pg_total_relation_size('cutover.change_log_0') + pg_total_relation_size('cutover.change_log_1'),"
-        + " CASE WHEN EXISTS (SELECT 1 FROM cutover.change_log_0 WHERE current_log = 1)"
+    long rows = 0;
+    long bytes = 0;
+    long pending = 0;
+    boolean estimated = false;
+    boolean morePending = false;
+    Array xip = source.createArrayOf("bigint", applied.xip().toArray());
+    for (int n = 0; n < CaptureSchema.LOGS; n++) {
+      String table = CaptureSchema.logTable(n);
+      String[] row = Sql.rows(source, "SELECT (SELECT count(*) FROM (SELECT 1 FROM " + table + " LIMIT " + (COUNTED + 1) + ") r),"
+          + " CASE WHEN reltuples > 0 AND relpages > 0 THEN round(reltuples::float8 / relpages * (pg_relation_size(oid)"
+          + "   / current_setting('block_size')::int))::bigint ELSE 0 END, pg_total_relation_size(oid),"
+          + " (SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE txid >= ? ORDER BY txid LIMIT " + (COUNTED + 1) + ") a)"
+          + "   + (SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE txid = ANY (?) LIMIT " + (COUNTED + 1) + ") x)"
+          + " FROM pg_catalog.pg_class WHERE oid = " + Sql.literal(table) + "::regclass", applied.xmax(), xip).get(0);
+      long counted = Long.parseLong(row[0]);
+      estimated |= counted > COUNTED;
+      rows += counted > COUNTED ? Math.max(counted, Long.parseLong(row[1])) : counted;
+      bytes += Long.parseLong(row[2]);
+      long notApplied = Long.parseLong(row[3]);
+      morePending |= notApplied > COUNTED;
+      pending += Math.min(notApplied, COUNTED);
+    }
+    String age = Sql.string(source, "SELECT CASE WHEN EXISTS (SELECT 1 FROM cutover.change_log_0 WHERE current_log = 1)"
         + "   OR EXISTS (SELECT 1 FROM cutover.change_log_1 WHERE current_log = 0)"
         + "   THEN extract(epoch FROM now() - coalesce(previous_switched_at, switched_at)) * 1000"
         + "   ELSE extract(epoch FROM now() - switched_at) * 1000 END"
-        + " FROM cutover.capture_state").get(0);
-    long rows = Long.parseLong(row[0]);
-    long pending = -1;
-    if (applied != null) {
-      pending = unapplied(source, applied, "");
-    }
-    return new Size(rows, Long.parseLong(row[1]), pending, rows == 0 ? 0 : Math.round(Double.parseDouble(row[2])));
+        + " FROM cutover.capture_state");
+    return new Size(rows, estimated, bytes, pending, morePending, rows == 0 ? 0 : Math.round(Double.parseDouble(age)));
   }
 }

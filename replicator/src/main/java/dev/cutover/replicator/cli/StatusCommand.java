@@ -123,7 +123,8 @@ final class StatusCommand extends BaseCommand {
     String target = d.source().equals("old") ? "new" : "old";
     out().println("  engine: trigger capture; lag: " + Units.millis(c.appliedAgeMillis()) + " since the applied snapshot was taken, "
         + beat);
-    out().println("  change log on " + d.source() + ": " + Units.count(c.logRows()) + " row(s), " + Units.bytes(c.logBytes()) + ", "
+    out().println("  change log on " + d.source() + ": " + Units.count(c.logRows()) + " row(s)"
+        + (c.logRowsEstimated() ? " (estimated)" : "") + ", " + Units.bytes(c.logBytes()) + ", " + (c.morePendingRows() ? "more than " : "")
         + Units.count(c.pendingRows()) + " not applied yet" + (c.logRows() == 0 ? "" : ", oldest written " + Units.millis(c.logAgeMillis())
         + " ago"));
     out().println("  apply into " + target + ": " + applyState(d, c.applying()) + ", " + Units.count(c.batches())

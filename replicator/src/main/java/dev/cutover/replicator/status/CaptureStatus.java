@@ -102,8 +102,8 @@ final class CaptureStatus {
       ChangeLog.Size size = ChangeLog.size(source, p.snapshot());
       Instant sourceNow = sourceClock(source);
       long appliedAge = Math.max(0, Duration.between(p.sourceTime(), sourceNow).toMillis());
-      captured = new StatusReport.Captured(size.rows(), size.bytes(), size.pending(), size.oldestAgeMillis(), p.snapshot().text(),
-          appliedAge, p.batches(), p.changes(), p.missing(), applying);
+      captured = new StatusReport.Captured(size.rows(), size.rowsEstimated(), size.bytes(), size.pending(), size.morePending(),
+          size.oldestAgeMillis(), p.snapshot().text(), appliedAge, p.batches(), p.changes(), p.missing(), applying);
       Optional<ApplyFailures.Failed> failed = ApplyFailures.read(target, name);
       Optional<ApplyFailures.Failed> unreached = applying ? Optional.empty() : ApplyFailures.unreached(source, name);
       // As apply refuses it: the log trimmed past the position, or the source behind it. "N not applied yet" counts only what
@@ -123,7 +123,7 @@ final class CaptureStatus {
       } else if (!applying) {
         state = "stopped";
         problems.add("no `cutover-replicator apply` runs for " + name + ": changes wait in the change log on " + sourceLabel + " ("
-            + size.pending() + " row(s) now) and lag grows; start it");
+            + (size.morePending() ? "more than " : "") + size.pending() + " row(s) now) and lag grows; start it");
         Optional<Duration> sinceTick = ChangeLog.lastTickAge(source);
         if (size.pending() > 0 && sinceTick.map(t -> t.toMillis() > StatusReader.WRITER_GONE_MILLIS).orElse(true)) {
           // Ticks cut a backlog into batches (Ticker): without them, it comes back as one (r28).

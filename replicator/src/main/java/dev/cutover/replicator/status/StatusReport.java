@@ -91,9 +91,11 @@ public record StatusReport(Instant at, List<Direction> directions) {
   /**
    * A direction of trigger capture: its change log on the source and its apply position on the target.
    *
-   * @param logRows rows in the change log (both tables)
+   * @param logRows rows in the change log (both tables): counted up to 100,000 per table, estimated past that
+   * @param logRowsEstimated whether {@code logRows} is an estimate from the catalog (a table past 100,000 rows)
    * @param logBytes the change log's size with indexes
-   * @param pendingRows rows of committed transactions not applied yet
+   * @param pendingRows rows of committed transactions not applied yet, counted up to 100,000 per table
+   * @param morePendingRows whether more than {@code pendingRows} rows are not applied yet (a table holds more than 100,000)
    * @param logAgeMillis how long ago the oldest table of the log began to be written (0 when empty): it is trimmed
    *     once applied, so a growing age means apply is behind or stopped
    * @param appliedSnapshot the source's snapshot up to which everything is applied
@@ -103,8 +105,8 @@ public record StatusReport(Instant at, List<Direction> directions) {
    * @param notFound UPDATEs and DELETEs that found no row on the target
    * @param applying whether an apply process holds this direction now
    */
-  public record Captured(long logRows, long logBytes, long pendingRows, long logAgeMillis, String appliedSnapshot, Long appliedAgeMillis,
-      long batches, long changes, long notFound, boolean applying) {}
+  public record Captured(long logRows, boolean logRowsEstimated, long logBytes, long pendingRows, boolean morePendingRows,
+      long logAgeMillis, String appliedSnapshot, Long appliedAgeMillis, long batches, long changes, long notFound, boolean applying) {}
 
   /**
    * A replication slot's health.

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.withinPercentage;
 
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.copy.CopyListener;
@@ -105,6 +106,65 @@ class ChangeLogTest {
       assertThat(ChangeLog.awaitDurable(o, batch, () -> true)).isTrue();
       assertThat(ChangeLog.lsn(OwnedDatabase.strings(o, "SELECT pg_current_xlog_flush_location()::text").get(0)))
           .isGreaterThanOrEqualTo(batch.wal());
+    }
+  }
+
+  /**
+   * What status reads of a large change log (apply stopped for days) is bounded: before, it
+   * counted both log tables whole, twice, on old (the production database), in every status and
+   * every `status --watch` round, and could outlast `--network-timeout`, reported as a silent
+   * network (r28). Measured in the rows its statements read (this transaction's statistics), not in
+   * time; without parallel workers, whose reads those statistics leave out.
+   */
+  @Test
+  void size_aLogOfAMillionRows_readsABoundedPartOfIt(PostgresPair pair) throws Exception {
+    OwnedDatabase db = started(pair, "large");
+    try (Connection o = db.old()) {
+      ChangeLog.Tick applied = ChangeLog.tick(o);
+      // As the capture logs them: a million changes in one transaction, none applied.
+      OwnedDatabase.execute(o, "INSERT INTO cutover.change_log_0 (nsp, rel, op, new_row) SELECT 'public', 'scratch', 'I',"
+          + " json_build_object('id', g, 'payload', 'p') FROM generate_series(1, 1000000) g");
+      OwnedDatabase.execute(o, "ANALYZE cutover.change_log_0");
+      o.setAutoCommit(false);
+      OwnedDatabase.execute(o, "SET LOCAL max_parallel_workers_per_gather = 0");
+      ChangeLog.Size size = ChangeLog.size(o, applied.snapshot());
+      long read = OwnedDatabase.count(o, "SELECT sum(pg_stat_get_xact_tuples_returned(c.oid) + pg_stat_get_xact_tuples_fetched(c.oid))"
+          + " FROM pg_class c WHERE c.relnamespace = 'cutover'::regnamespace AND c.relname LIKE 'change\\_log\\_%'");
+      o.rollback();
+
+      assertThat(read).as("rows and index entries of the change log read by status's statements").isLessThan(1_000_000);
+      assertThat(size.rowsEstimated()).isTrue();
+      assertThat(size.rows()).isCloseTo(1_000_000, withinPercentage(10));
+      assertThat(size.pending()).isEqualTo(ChangeLog.COUNTED);
+      assertThat(size.morePending()).isTrue();
+      assertThat(size.bytes()).isGreaterThan(1_000_000 * 30L);
+    }
+  }
+
+  /**
+   * On a log below {@link ChangeLog#COUNTED} rows a table, status's figures are counts: every row,
+   * and as not applied those of transactions that committed after the position and of one running
+   * at it (in its xip), found through the txid index as a batch finds them.
+   */
+  @Test
+  void size_aSmallLog_countsItsRowsAndThoseNotApplied_aTransactionRunningAtThePositionIncluded(PostgresPair pair) throws Exception {
+    OwnedDatabase db = started(pair, "small");
+    try (Connection o = db.old(); Connection open = db.old()) {
+      long before = ChangeLog.size(o, ChangeLog.tick(o).snapshot()).rows();
+      open.setAutoCommit(false);
+      OwnedDatabase.execute(open, "UPDATE counter SET value = 40 WHERE name = 'c1'");
+      OwnedDatabase.execute(o, "UPDATE counter SET value = 41 WHERE name = 'c2'");
+      ChangeLog.Tick applied = ChangeLog.tick(o);
+      open.commit();
+      OwnedDatabase.execute(o, "INSERT INTO scratch SELECT g, 'after' FROM generate_series(900001, 900003) g");
+
+      ChangeLog.Size size = ChangeLog.size(o, applied.snapshot());
+
+      assertThat(applied.snapshot().xip()).isNotEmpty();
+      assertThat(size.rows()).isEqualTo(before + 5);
+      assertThat(size.rowsEstimated()).isFalse();
+      assertThat(size.pending()).as("the open transaction's change and the three after the position").isEqualTo(4);
+      assertThat(size.morePending()).isFalse();
     }
   }
 
