@@ -114,7 +114,8 @@ class ChangeLogTest {
    * counted both log tables whole, twice, on old (the production database), in every status and
    * every `status --watch` round, and could outlast `--network-timeout`, reported as a silent
    * network (r28). Measured in the rows its statements read (this transaction's statistics), not in
-   * time; without parallel workers, whose reads those statistics leave out.
+   * time; without parallel workers, whose reads those statistics leave out. Status then says
+   * which of its figures are an estimate or a lower bound.
    */
   @Test
   void size_aLogOfAMillionRows_readsABoundedPartOfIt(PostgresPair pair) throws Exception {
@@ -138,6 +139,10 @@ class ChangeLogTest {
       assertThat(size.pending()).isEqualTo(ChangeLog.COUNTED);
       assertThat(size.morePending()).isTrue();
       assertThat(size.bytes()).isGreaterThan(1_000_000 * 30L);
+      // As status shows them: no apply ran since start, so every row waits.
+      assertThat(db.statusCli()).contains("row(s) (estimated), ").contains("more than 100,000 not applied yet");
+      assertThat(db.replicator().status().forward().problems())
+          .anySatisfy(p -> assertThat(p).contains("changes wait in the change log on old (more than 100000 row(s) now)"));
     }
   }
 
