@@ -1,6 +1,7 @@
 package dev.cutover.micrometer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.CutoverDriver;
 import dev.cutover.driver.Outcome;
@@ -62,6 +63,7 @@ class CutoverMetricsRefusalTest {
       System.out.println("[switch] " + event.summary());
       assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
       assertThat(event.reason()).contains("not delivering");
+      awaitRecorded(registry);
       assertThat(registry.find("cutover.switch.duration").tag("outcome", "aborted").timer())
           .as("a 0 ms sample among the aborted switches' durations").isNull();
       assertThat(registry.get("cutover.switch.duration").tag("outcome", "refused").timer().count()).isEqualTo(1);
@@ -92,6 +94,7 @@ class CutoverMetricsRefusalTest {
 
       assertThat(event).as("a switch event within 60 s").isNotNull();
       assertThat(event.gateClosed()).as(event.summary()).isFalse();
+      awaitRecorded(registry);
       RouterMXBean router = CutoverDriver.routers().stream().filter(r -> r.getService().equals(MBEAN_DATABASE))
           .findFirst().orElseThrow();
       assertThat(registry.find("cutover.switches").tag("outcome", "aborted").counter()).isNull();
@@ -99,6 +102,15 @@ class CutoverMetricsRefusalTest {
       assertThat(registry.get("cutover.switches").tag("outcome", "refused").counter().count()).isEqualTo(1);
       assertThat(router.getSwitchesRefused()).isEqualTo(1);
     }
+  }
+
+  /**
+   * Waits for the binder to record the switch: the event queue may hear of it before the binder's
+   * listener, which runs after it (CI once found no meter at all right after the event).
+   */
+  private static void awaitRecorded(SimpleMeterRegistry registry) {
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> registry.find("cutover.switches").tag("outcome", "refused").counter() != null);
   }
 
   /**
