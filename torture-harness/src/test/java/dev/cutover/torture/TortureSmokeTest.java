@@ -22,7 +22,7 @@ class TortureSmokeTest {
   private static final PrintStream OUT = System.out;
 
   static RunOptions options(int maxAttempts) {
-    return new RunOptions(Integer.getInteger("cutover.test.old", 12), Integer.getInteger("cutover.test.new", 17), 4,
+    return new RunOptions(Integer.getInteger("cutover.test.old", 12), Integer.getInteger("cutover.test.new", 17), 6,
         maxAttempts, SEED, 2, 2, 20, 2, 6, 1000, 3000, java.util.Set.of());
   }
 
