@@ -18,7 +18,7 @@ import java.util.Optional;
  */
 public final class SlotWalLimit {
   /** The oldest major version with {@code max_slot_wal_keep_size}. */
-  static final int LIMIT_MIN = 13;
+  public static final int LIMIT_MIN = 13;
 
   private SlotWalLimit() {}
 

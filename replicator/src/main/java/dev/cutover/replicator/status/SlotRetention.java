@@ -1,5 +1,6 @@
 package dev.cutover.replicator.status;
 
+import dev.cutover.replicator.check.SlotWalLimit;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -28,10 +29,11 @@ final class SlotRetention {
       return Optional.empty();
     }
     int major = Sql.majorVersion(source);
+    boolean limited = major >= SlotWalLimit.LIMIT_MIN;
     String[] sizes = Sql.rows(source, "SELECT s.wal, s.slot, pg_catalog.pg_size_pretty(?::bigint), pg_catalog.pg_size_pretty(s.wal),"
         + " pg_catalog.pg_size_pretty(GREATEST(s.slot, 0)) FROM (SELECT"
         + " pg_catalog.pg_size_bytes(pg_catalog.current_setting('max_wal_size')) AS wal, "
-        + (major >= 13 ? "pg_catalog.pg_size_bytes(pg_catalog.current_setting('max_slot_wal_keep_size'))" : "-1::bigint")
+        + (limited ? "pg_catalog.pg_size_bytes(pg_catalog.current_setting('max_slot_wal_keep_size'))" : "-1::bigint")
         + " AS slot) s", slot.retainedBytes()).get(0);
     long maxWal = Long.parseLong(sizes[0]);
     long limit = Long.parseLong(sizes[1]);
@@ -49,9 +51,9 @@ final class SlotRetention {
       return Optional.empty();
     }
     return Optional.of(retains + ", more than max_wal_size (" + sizes[3] + "), and "
-        + (major >= 13 ? "max_slot_wal_keep_size is -1 (no limit)" : "PostgreSQL " + major + " has no max_slot_wal_keep_size")
+        + (limited ? "max_slot_wal_keep_size is -1 (no limit)" : "PostgreSQL " + major + " has no max_slot_wal_keep_size")
         + ": it grows until " + sourceLabel + "'s disk is full, and " + sourceLabel + " then stops (PANIC) and cannot restart"
-        + " until room is made; " + remedy + (major >= 13 ? "; and bound it: ALTER SYSTEM SET max_slot_wal_keep_size = '…' on "
+        + " until room is made; " + remedy + (limited ? "; and bound it: ALTER SYSTEM SET max_slot_wal_keep_size = '…' on "
         + sourceLabel + ", sized to what its disk can spare (past it the slot is lost and the migration must start again, but "
         + sourceLabel + " runs on); SELECT pg_reload_conf()" : ""));
   }
