@@ -95,7 +95,10 @@ class FailoverTest {
     }
     long onNew = count(db.newDirect());
 
-    try (LogCapture logs = new LogCapture(); Connection b = DrainTest.connect(db.url("cutover.instance=b"))) {
+    // b's flag says new, so it tries the switch; with replication stopped each try's probe waits
+    // the whole barrier timeout (10 s by default) before it is refused, and the shutdown waits for it.
+    try (LogCapture logs = new LogCapture();
+        Connection b = DrainTest.connect(db.url("cutover.instance=b", "cutover.barrier.timeout=3s"))) {
       SQLException refused = catchThrowableOfType(SQLException.class, () -> DrainTest.insert(b, "while fenced"));
       assertThat((Throwable) refused).as("old's fence refuses it; nothing goes to new").isNotNull();
       assertThat(refused.getSQLState()).isEqualTo("25006");
