@@ -46,7 +46,10 @@ final class Replicated {
     this.reverse = database + "_rev";
   }
 
-  /** Creates the database with {@code schema} on both sides and starts replicating old → new. */
+  /**
+   * Creates the database with {@code schema} (definitions only: its tables are empty) on both sides
+   * and starts replicating old → new.
+   */
   static Replicated create(PostgresPair pair, String schema, boolean control) throws Exception {
     Replicated r = new Replicated(pair, "app" + IDS.incrementAndGet() + "_" + Long.toString(System.nanoTime() % 100000, 36));
     pair.oldServer().createDatabase(r.database);
@@ -62,8 +65,10 @@ final class Replicated {
     ManualFlag.named(r.flagKey).set(Target.OLD);
     try (Connection o = r.oldDirect(); Connection n = r.newDirect()) {
       LogicalReplication.publishAll(o, r.database + "_pub");
+      // The tables are empty: without a copy no table sync worker starts for each (a backend on new,
+      // a walsender and a slot on old), and every table is ready at once.
       LogicalReplication.subscribe(n, r.forward, pair.oldServer().libpqConnection(r.database), r.database + "_pub",
-          InitialData.COPY);
+          InitialData.SKIP);
       LogicalReplication.awaitSynced(o, n, r.forward, SYNC);
     }
     return r;
