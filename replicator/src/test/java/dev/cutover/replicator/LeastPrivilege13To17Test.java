@@ -382,4 +382,44 @@ class LeastPrivilege13To17Test {
       CutoverDriver.shutdown(db);
     }
   }
+
+  /**
+   * A table with a serial key created on old after start by the admin, where nothing captures it
+   * and the publication lists its tables. Status prints statements for new that make its sequence
+   * before the table (before, they failed: relation "shop.tags_id_seq" does not exist), and, before
+   * the REFRESH, the ALTER PUBLICATION that old's publication needs. Once new has the table, status
+   * still names it, with the statements that carry it, until they are run (before, it named
+   * nothing while old held rows new had not); then its rows arrive.
+   */
+  @Test
+  void status_serialTableCreatedOnOldAfterStart_printsItsSequenceAndPublicationAndNamesItUntilCarried(PostgresPair pair)
+      throws Exception {
+    String db = ProviderAdmin.database(pair, "lp_serial");
+    ProviderAdmin.shop(pair.oldServer(), db, true);
+    ProviderAdmin.shop(pair.newServer(), db, false);
+    Replicator r = ProviderAdmin.replicator(pair.oldServer(), db, pair.newServer(), db);
+    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    String sub = "\"" + Names.of(db).forward() + "\"";
+    String publish = "run on old, as the owner of publication " + sub + ": ALTER PUBLICATION " + sub + " ADD TABLE \"shop\".\"tags\"";
+    String refresh = "ALTER SUBSCRIPTION " + sub + " REFRESH PUBLICATION WITH (copy_data = true)";
+    try (Connection o = ProviderAdmin.admin(pair.oldServer(), db); Connection n = ProviderAdmin.admin(pair.newServer(), db)) {
+      AppDatabase.execute(o, "CREATE TABLE shop.tags (id serial PRIMARY KEY, t text); INSERT INTO shop.tags (t) VALUES ('a'), ('b')");
+
+      List<String> problems = r.status().forward().problems();
+      String missing = problems.stream().filter(p -> p.startsWith("table shop.tags is on old but not on new")).findFirst().orElseThrow();
+      AppDatabase.execute(n, missing.substring(missing.indexOf("else run on new: ") + "else run on new: ".length()));
+      assertThat(problems).anyMatch(p -> p.contains(publish) && p.indexOf(publish) < p.indexOf(refresh));
+
+      assertThat(r.status().forward().problems()).as("new has the table; replication still does not carry it")
+          .anyMatch(p -> p.startsWith("table(s) shop.tags on old are not in old's publication") && p.contains(publish)
+              && p.indexOf(publish) < p.indexOf(refresh));
+
+      AppDatabase.execute(o, "ALTER PUBLICATION " + sub + " ADD TABLE shop.tags");
+      AppDatabase.execute(n, refresh);
+      AppDatabase.execute(o, "INSERT INTO shop.tags (t) VALUES ('c')");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(AppDatabase.strings(n, "SELECT string_agg(id || t, ',' ORDER BY id) FROM shop.tags")).containsExactly("1a,2b,3c");
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("shop.tags"));
+    }
+  }
 }

@@ -1,6 +1,7 @@
 package dev.cutover.replicator.ddl;
 
 import dev.cutover.common.Quoting;
+import dev.cutover.replicator.replication.UnpublishedTables;
 import dev.cutover.replicator.replication.UnsubscribedTables;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.sql.Catalog;
@@ -62,8 +63,10 @@ public final class SchemaChanges {
       unregistered(target, targetLabel, subscription, out);
       logProblems(source, target, sourceLabel, targetLabel, applying, otherWayRuns, out);
     }
+    List<TableName> unpublished = UnpublishedTables.of(source, subscription);
+    unpublished(target, sourceLabel, targetLabel, subscription, unpublished, out);
     unsubscribed(source, target, sourceLabel, targetLabel, subscription, logs, out);
-    drift(source, target, sourceLabel, targetLabel, subscription, table -> true, out);
+    drift(source, target, sourceLabel, targetLabel, subscription, unpublished, table -> true, out);
     return out;
   }
 
@@ -125,6 +128,32 @@ public final class SchemaChanges {
           + " so their rows written since they became published are missing there" + ON_ITS_WAY + "else run on " + targetLabel + ": "
           + UnsubscribedTables.remedy(subscription, tables));
     }
+  }
+
+  /**
+   * Tables the target has that the source's publication does not carry ({@link UnpublishedTables}),
+   * named until it does: nothing else shows them once the target has them (r30: old held 3 rows, new
+   * none, and status said all was ready). Those the target lacks the schema comparison names.
+   */
+  private static void unpublished(Connection target, String sourceLabel, String targetLabel, String publication,
+      List<TableName> unpublished, List<String> out) throws SQLException {
+    List<UnsubscribedTables.Table> tables = new ArrayList<>();
+    for (TableName t : unpublished) {
+      UnsubscribedTables.onTarget(target, t).ifPresent(tables::add);
+    }
+    if (!tables.isEmpty()) {
+      out.add("table(s) " + UnsubscribedTables.names(tables) + " on " + sourceLabel + " are not in " + sourceLabel + "'s publication "
+          + publication + ", which lists its tables (no event trigger adds those created since start): replication does not carry"
+          + " them, so every write to them on " + sourceLabel + " is missing on " + targetLabel + ", and the driver refuses to switch"
+          + " until it does; " + publishing(sourceLabel, publication, tables.stream().map(UnsubscribedTables.Table::name).toList())
+          + "; then on " + targetLabel + ": " + UnsubscribedTables.remedy(publication, tables));
+    }
+  }
+
+  /** Where and as whom to add {@code tables} to the source's {@code publication}, and the statement. */
+  private static String publishing(String sourceLabel, String publication, List<TableName> tables) {
+    return "run on " + sourceLabel + ", as the owner of publication " + Sql.ident(publication) + ": "
+        + UnpublishedTables.remedy(publication, tables);
   }
 
   /** Changes from the source that arrived without a statement (run inside a function, say). */
@@ -216,23 +245,27 @@ public final class SchemaChanges {
   public static List<String> drift(Connection source, Connection target, String sourceLabel, String targetLabel,
       Predicate<TableName> carries) throws SQLException {
     List<String> out = new ArrayList<>();
-    drift(source, target, sourceLabel, targetLabel, null, carries, out);
+    drift(source, target, sourceLabel, targetLabel, null, List.of(), carries, out);
     return out;
   }
 
+  /**
+   * {@link #drift}, with the REFRESH of {@code subscription} after tables the target lacks, and
+   * before it the ALTER PUBLICATION for those of them in {@code unpublished}.
+   */
   private static void drift(Connection source, Connection target, String sourceLabel, String targetLabel, String subscription,
-      Predicate<TableName> carries, List<String> out) throws SQLException {
+      List<TableName> unpublished, Predicate<TableName> carries, List<String> out) throws SQLException {
     Map<String, Map<String, String>> s = columns(source);
     Map<String, Map<String, String>> t = columns(target);
     Wording w = new Wording(sourceLabel, targetLabel);
-    boolean tablesMissing = false;
+    List<TableName> tablesMissing = new ArrayList<>();
     for (Map.Entry<String, Map<String, String>> e : s.entrySet()) {
       TableName table = name(e.getKey());
       Map<String, String> other = t.get(e.getKey());
       if (other != null) {
         columnDrift(source, target, table, e.getValue(), other, w, out);
       } else if (carries.test(table)) {
-        tablesMissing = true;
+        tablesMissing.add(table);
         Map<String, String> renames = new LinkedHashMap<>();
         t.forEach((key, cols) -> {
           if (!s.containsKey(key) && cols.equals(e.getValue()) && name(key).schema().equals(table.schema())) {
@@ -240,7 +273,7 @@ public final class SchemaChanges {
           }
         });
         out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + ON_ITS_WAY + w.renameOr(renames, "table")
-            + runOrSay(w.run(), () -> CatalogDdl.createMissing(source, target, table)));
+            + runOrSay(w.run(), () -> CatalogDdl.createMissingWithSequences(source, target, table)));
       }
     }
     // Before PostgreSQL 12, ALTER TYPE ... ADD VALUE refuses to run in a transaction block, which a multi-statement string is.
@@ -257,8 +290,11 @@ public final class SchemaChanges {
     }
     out.addAll(ObjectDrift.lacking(source, target, w));
     out.addAll(PrivilegeDrift.between(source, target, w));
-    if (tablesMissing && subscription != null) {
-      out.add("after creating tables on " + targetLabel + " by hand, run there: ALTER SUBSCRIPTION " + Sql.ident(subscription)
+    if (!tablesMissing.isEmpty() && subscription != null) {
+      List<TableName> toPublish = tablesMissing.stream().filter(unpublished::contains).toList();
+      out.add("after creating tables on " + targetLabel + " by hand, " + (toPublish.isEmpty() ? "run there: "
+          : publishing(sourceLabel, subscription, toPublish) + " (its publication lists its tables, and no event trigger added them);"
+              + " then on " + targetLabel + ": ") + "ALTER SUBSCRIPTION " + Sql.ident(subscription)
           + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams their changes");
     }
   }

@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -50,11 +51,17 @@ public final class UnsubscribedTables {
       subscribed.add(new TableName(row[0], row[1]));
     }
     for (TableName t : Catalog.publishedTables(source, name)) {
-      if (!subscribed.contains(t) && Sql.bool(target, "SELECT to_regclass(?) IS NOT NULL", t.quoted())) {
-        out.add(new Table(t, Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM " + t.quoted() + ")")));
+      if (!subscribed.contains(t)) {
+        onTarget(target, t).ifPresent(out::add);
       }
     }
     return out;
+  }
+
+  /** {@code table} as {@code target} has it, with whether it holds rows; empty where the target lacks it. */
+  public static Optional<Table> onTarget(Connection target, TableName table) throws SQLException {
+    return Sql.relationExists(target, table.quoted())
+        ? Optional.of(new Table(table, Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM " + table.quoted() + ")"))) : Optional.empty();
   }
 
   /**
