@@ -97,10 +97,11 @@ public final class Adopt {
    */
   private static Result inTransactions(Connection source, Connection target, Side from, TableName name)
       throws SQLException, ReplicatorException {
+    boolean created = false;
     try {
       Sql.execute(source, "SELECT cutover.capture_table(" + Sql.literal(name.quoted()) + "::regclass)");
       TableInfo info = Catalog.require(source, name, from.label());
-      boolean created = !Sql.relationExists(target, name.quoted());
+      created = !Sql.relationExists(target, name.quoted());
       long replaced = 0;
       // The target's own capture leaves this session out by its token, as it does the apply's.
       ApplyToken.carry(target);
@@ -108,7 +109,7 @@ public final class Adopt {
       triggers.session(target);
       if (created) {
         Sql.execute(target, "SET LOCAL " + SchemaChanges.BY_HAND.substring("SET ".length()));
-        for (String statement : CatalogDdl.createMissing(source, target, name)) {
+        for (String statement : CatalogDdl.createMissingWithSequences(source, target, name)) {
           Sql.execute(target, statement);
         }
       }
@@ -126,9 +127,12 @@ public final class Adopt {
       String first = FirstLine.of(e);
       String to = from.other().label();
       throw new ReplicatorException(Failure.PRECONDITION, "adopting " + name + " failed, and nothing changed on either side: " + first,
-          "where " + to + "'s " + name + " differs from " + from.label() + "'s, make it the same (`cutover-replicator status` prints the"
-              + " statements) or drop it on " + to + " for adopt to make it; for a foreign key to a row still on its way, run adopt again"
-              + " once `cutover-replicator catch-up` returns", e);
+          (created ? to + " has no " + name + ", and making it there from " + from.label() + "'s definition failed: make on " + to
+              + " what the error names (a type or function " + from.label() + " has, a privilege the role lacks there), then run"
+              + " adopt again"
+              : "where " + to + "'s " + name + " differs from " + from.label() + "'s, make it the same (`cutover-replicator status` prints"
+              + " the statements) or drop it on " + to + " for adopt to make it")
+              + "; for a foreign key to a row still on its way, run adopt again once `cutover-replicator catch-up` returns", e);
     }
   }
 

@@ -334,6 +334,42 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * A table with a serial key, the usual kind, made on old after start by its owner (who may not
+   * create the event trigger that captures it): adopt makes it on new with the sequence its key
+   * draws from, copies its rows and captures it. Before, it failed on {@code relation
+   * "public.notes_id_seq" does not exist} and sent the operator to status, which named adopt. A
+   * table adopt cannot make on new (its role may not create in that schema there) is refused saying
+   * what to make on new, not to make new's table the same or drop it, which new does not have.
+   */
+  @Test
+  void adopt_serialKeyTableCreatedOnOldAfterStart_madeOnNewWithItsSequence(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "serialkey");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(o, "CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) VALUES ('a'), ('b')");
+
+      assertThat(db.cli("adopt", "public.notes")).contains("adopted public.notes: made on new, 2 row(s) copied");
+
+      OwnedDatabase.execute(o, "INSERT INTO notes (body) VALUES ('c'); UPDATE notes SET body = 'A' WHERE id = 1");
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(OwnedDatabase.strings(n, "SELECT string_agg(id || body, ',' ORDER BY id) FROM notes")).containsExactly("1A,2b,3c");
+      assertThat(OwnedDatabase.strings(n, "SELECT pg_get_serial_sequence('public.notes', 'id')")).as("the sequence, owned by the key")
+          .containsExactly("public.notes_id_seq");
+    }
+    // A schema of the superuser's in which the owner may create tables on old only.
+    try (Connection o = db.oldAsSuperuser(); Connection n = db.nwAsSuperuser()) {
+      OwnedDatabase.execute(o, "CREATE SCHEMA locked; GRANT USAGE, CREATE ON SCHEMA locked TO " + OwnedDatabase.ROLE);
+      OwnedDatabase.execute(n, "CREATE SCHEMA locked; GRANT USAGE ON SCHEMA locked TO " + OwnedDatabase.ROLE);
+    }
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "CREATE TABLE locked.scores (id int PRIMARY KEY); INSERT INTO locked.scores VALUES (1)");
+      assertThat(db.cliExiting(5, "adopt", "locked.scores")).contains("permission denied for schema locked")
+          .contains("new has no locked.scores, and making it there from old's definition failed: make on new what the error names")
+          .doesNotContain("drop it on new");
+    }
+  }
+
+  /**
    * Tables whose names differ only in case, and one no unquoted name can spell, made on old after
    * start: status printed {@code adopt public.Orders public.orders select.Us"er'2} (unquoted), and
    * adopt read {@code public.Orders} as SQL does, folded: pasted, it adopted public.orders and left
