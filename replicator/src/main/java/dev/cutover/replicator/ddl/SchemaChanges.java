@@ -22,11 +22,12 @@ import java.util.function.Predicate;
 /**
  * What {@code status} says about schema changes for one direction of replication: changes the
  * capture could not turn into a statement, changes made on the target alone, a change the apply
- * seems stuck at, and, compared catalog to catalog, tables, columns and enum values the source has
- * and the target lacks, columns of another type and constraints only the target holds (which stop
- * replication at their first row, see {@link ConstraintDrift}), and what the target would lack or
- * do otherwise once the application is switched to it ({@link ConstraintDrift}, {@link
- * ObjectDrift}, {@link PrivilegeDrift}), each with the statements to run.
+ * seems stuck at, tables the source's publication does not carry ({@link UnpublishedTables}) or
+ * the target's subscription lacks, and, compared catalog to catalog, tables, columns and enum
+ * values the source has and the target lacks, columns of another type and constraints only the
+ * target holds (which stop replication at their first row, see {@link ConstraintDrift}), and what
+ * the target would lack or do otherwise once the application is switched to it ({@link
+ * ConstraintDrift}, {@link ObjectDrift}, {@link PrivilegeDrift}), each with the statements to run.
  * Where nothing is captured (no superuser) the comparison is what detects a change.
  */
 public final class SchemaChanges {
