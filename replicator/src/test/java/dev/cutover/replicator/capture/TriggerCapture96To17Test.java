@@ -95,6 +95,12 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
     }
   }
 
+  /** {@link #assertCheckRemediesMakeWhatNewLacks}: check's remedies make on new what it lacks of old's schema. */
+  @Test
+  void check_newLacksATableAColumnAndASequence_itsStatementsMakeThem(PostgresPair pair) throws Exception {
+    assertCheckRemediesMakeWhatNewLacks(database(pair, "lacks"));
+  }
+
   /**
    * {@link #assertRealsComeBackBitForBit}: reals written on 17 arrive on old with the bits new holds.
    * Before, 7.038531e-26 arrived one step off (bits 15ae43fe for new's 15ae43fd), top-level and in arrays.
