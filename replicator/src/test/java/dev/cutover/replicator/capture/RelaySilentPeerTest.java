@@ -336,7 +336,7 @@ class RelaySilentPeerTest {
 
   /** Runs {@code test} on a new database whose relayed replication is started (old reached from this machine's usual address). */
   private static void withRelay(PostgresPair pair, String prefix, SilentPeerTest.WithCapture test) throws Exception {
-    SilentPeerTest.withStarted(Relay13To17Test.database(pair, prefix, null), Relay13To17Test.relay(), test);
+    SilentPeerTest.withStarted(RelayFlow.database(pair, prefix, null), RelayFlow.relay(), test);
   }
 
   /** An applier relaying {@code db} from old to new directly, once a first row went through it. */
