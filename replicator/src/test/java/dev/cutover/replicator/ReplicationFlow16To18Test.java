@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /** The same flow between PostgreSQL 16 and 18, where reverse replication runs beside forward (origin = none). */
 @PostgresVersions(oldMajor = 16, newMajor = 18)
-class ReplicationFlow16To18Test extends ReplicationFlowTest {
+class ReplicationFlow16To18Test extends ReplicationFlow {
 
   /**
    * Old's slot lost WAL it needed (max_slot_wal_keep_size, from 13, so here and not in the 12 -> 17 class) while the subscription was

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The native gap check against the way back armed after the switch, which only servers below 16
  * need (with 16+ on both sides the way back is armed before it, with origin = none, and nothing
- * comes back): on its own, not in {@link ReplicationFlowTest}, whose 16-to-18 subclass would skip it.
+ * comes back): on its own, not in {@link ReplicationFlow}, whose 16-to-18 subclass would skip it.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class WayBackEchoTest {
