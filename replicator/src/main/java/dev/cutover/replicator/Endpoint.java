@@ -124,8 +124,12 @@ public final class Endpoint {
       "tcp_keepalives_interval", Long.toString(KeepAliveSocketFactory.INTERVAL.toSeconds()),
       "tcp_keepalives_count", Integer.toString(KeepAliveSocketFactory.COUNT),
       "client_connection_check_interval", CONNECTION_CHECK.toMillis() + "ms"));
-  /** All of the above, and {@code cutover.ddl_capture = off}: one string, sent once per session. */
-  private static final String SESSION = SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; "
+  /**
+   * All of the above, and {@code cutover.ddl_capture = off}: one string, sent once per session. The
+   * statement cap goes first: a database capped at 100 ms cancelled {@link #SAFE_PATH}'s catalog read
+   * on a loaded machine (a new backend reads the catalogs cold), and with it the login.
+   */
+  private static final String SESSION = "SET statement_timeout = 0; " + SAFE_PATH + "; SET cutover.ddl_capture = off; " + ROUND_TRIP + "; " + NO_ROW_FILTERS + "; "
       + WRITABLE + "; " + READ_COMMITTED + "; " + NO_TIMEOUTS + "; " + NOTICE_GONE_PEER;
 
   /**
