@@ -94,6 +94,21 @@ public final class Standby implements AutoCloseable {
     }
   }
 
+  /**
+   * Promotes the standby to a primary of its own, as a failover does, and waits until it accepts
+   * writes: a copy of the primary's databases on another server, its process ids unrelated.
+   */
+  public void promote() throws IOException, InterruptedException {
+    List<String> promote = ServerProcess.pgCtlCommand(pgCtl, "promote", "-D", dir.resolve("data").toString(), "-w",
+        "-t", Long.toString(START_SECONDS));
+    run(dir.resolve("promote.log"), "", promote.toArray(String[]::new));
+  }
+
+  /** What the standby has logged since it started (its settings say what it logs). */
+  public String log() throws IOException {
+    return Files.readString(dir.resolve("standby.log"));
+  }
+
   /** A JDBC URL for {@code database} on the standby, without credentials (the primary's hold). */
   public String jdbcUrl(String database) {
     return "jdbc:postgresql://localhost:" + port + "/" + database;
