@@ -14,7 +14,11 @@ import java.sql.Statement;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
-/** In steady state the driver sends the server exactly what plain PgJDBC sends: no extra round trip. */
+/**
+ * In steady state the driver sends the server exactly what plain PgJDBC sends: no extra round trip.
+ * At login it reads its backend's identity once (the switch terminates a straggler's process only
+ * on that server, see {@code StragglerServerTest}).
+ */
 @LeakCheckedPair
 class RoundTripTest {
 
@@ -39,7 +43,7 @@ class RoundTripTest {
 
     System.out.printf("[round trips] plain PgJDBC: %d statements, Cutover: %d statements%n", plain, cutover);
     assertThat(plain).isGreaterThanOrEqualTo(300);
-    assertThat(cutover).isEqualTo(plain);
+    assertThat(cutover).as("plain PgJDBC's statements and the one read at login").isEqualTo(plain + 1);
   }
 
   private interface Opener {

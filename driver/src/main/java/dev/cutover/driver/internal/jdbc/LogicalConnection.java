@@ -3,6 +3,7 @@ package dev.cutover.driver.internal.jdbc;
 import dev.cutover.common.Queries;
 import dev.cutover.common.Threads;
 import dev.cutover.driver.internal.session.ServerExchange;
+import dev.cutover.driver.internal.session.Backend;
 import dev.cutover.driver.internal.session.SessionSnapshot;
 import dev.cutover.driver.internal.switching.Handover;
 import dev.cutover.driver.internal.switching.Route;
@@ -95,8 +96,11 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
   private BaseConnection pg;
   /** The side {@link #physical} is on; written by the owner, read by the switch (volatile). */
   private volatile Target side;
-  /** The backend of {@link #physical}; written by the owner, read by the switch (volatile). */
-  private volatile int pid;
+  /**
+   * The backend of {@link #physical} and its server, read once when it is bound (a login's round
+   * trip, none per call); written by the owner, read by the switch (volatile).
+   */
+  private volatile Backend backend;
   /** The route the session last obeyed (owner only; compared by reference with the router's). */
   private Route route;
   /** Whether the server holds a transaction open (owner only, from ReadyForQuery). */
@@ -148,9 +152,21 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     BaseConnection b = c.unwrap(BaseConnection.class);
     this.pg = b;
     this.pgConnection = b;
-    this.pid = b.getBackendPID();
+    this.backend = backendOf(b);
     this.side = s;
     this.physical = c;
+  }
+
+  /**
+   * The backend of a connection just bound; one whose identity cannot be read is known by its
+   * process id alone, which no switch terminates (its next statement fails anyway).
+   */
+  private static Backend backendOf(BaseConnection c) {
+    try {
+      return Backend.of(c);
+    } catch (SQLException | RuntimeException e) {
+      return Backend.unknown(c.getBackendPID());
+    }
   }
 
   // ---- transaction boundaries -------------------------------------------------------------
@@ -553,7 +569,7 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
     if (pooled) {
       return 0;
     }
-    return held != null ? held.pid() : pid;
+    return held != null ? held.pid() : backend.pid();
   }
 
   private static List<String> orEmpty(List<String> names) {
@@ -567,7 +583,12 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   @Override
   public final int backendPid() {
-    return router.pooled(side) ? 0 : pid;
+    return router.pooled(side) ? 0 : backend.pid();
+  }
+
+  @Override
+  public final Backend backend() {
+    return backend;
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.cutover.driver.internal.switching;
 
 import dev.cutover.driver.internal.session.AdvisoryLock;
+import dev.cutover.driver.internal.session.Backend;
 import dev.cutover.driver.internal.session.SessionSnapshot;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
@@ -118,9 +119,9 @@ public final class Handover {
    * What {@link #rollBack} did.
    *
    * @param count transactions rolled back
-   * @param pids their server processes, to wait for (none behind a pooler, where they are unknown)
+   * @param backends their server processes, to wait for (none behind a pooler, where they are unknown)
    */
-  record RolledBack(int count, List<Integer> pids) {}
+  record RolledBack(int count, List<Backend> backends) {}
 
   /**
    * Rolls back every session still in a transaction, in parallel, each bounded by {@code
@@ -128,24 +129,27 @@ public final class Handover {
    */
   RolledBack rollBack(String why, long timeoutNanos) {
     List<CompletableFuture<Integer>> dooming = new ArrayList<>();
+    List<Backend> bound = new ArrayList<>();
     for (Session s : router.sessions()) {
       if (s.activity() == Session.BUSY) {
+        // Read before the doom: the session may move to another connection once it is over.
+        bound.add(s.backend());
         dooming.add(CompletableFuture.supplyAsync(() -> s.doom(why, timeoutNanos), DriverThreads.blocking()));
       }
     }
     int count = 0;
-    List<Integer> pids = new ArrayList<>();
-    for (CompletableFuture<Integer> f : dooming) {
+    List<Backend> backends = new ArrayList<>();
+    for (int i = 0; i < dooming.size(); i++) {
       // doom bounds itself; the margin covers the thread hand-off
-      Integer pid = await(f, timeoutNanos + TimeUnit.SECONDS.toNanos(1));
+      Integer pid = await(dooming.get(i), timeoutNanos + TimeUnit.SECONDS.toNanos(1));
       if (pid != null && pid >= 0) {
         count++;
       }
       if (pid != null && pid > 0) {
-        pids.add(pid);
+        backends.add(bound.get(i).pid() == pid ? bound.get(i) : Backend.unknown(pid));
       }
     }
-    return new RolledBack(count, pids);
+    return new RolledBack(count, backends);
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.switching;
 
+import dev.cutover.driver.internal.session.Backend;
 import dev.cutover.driver.internal.session.SessionSnapshot;
 import dev.cutover.flags.Target;
 import java.sql.SQLException;
@@ -34,6 +35,12 @@ public interface Session {
 
   /** The server process of its physical connection, or 0 when unknown (behind a pooler). */
   int backendPid();
+
+  /**
+   * The server process of its physical connection and that process's server, as read when the
+   * connection was bound: the switch terminates a straggler's process only on that server.
+   */
+  Backend backend();
 
   /** Whether the application waits for notifications through it ({@code getNotifications}). */
   boolean listens();

@@ -11,6 +11,7 @@ import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.internal.control.Sequences;
 import dev.cutover.driver.internal.control.WayIn;
+import dev.cutover.driver.internal.session.Backend;
 import dev.cutover.flags.Target;
 import java.sql.Array;
 import java.sql.Connection;
@@ -28,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 import org.postgresql.PGConnection;
+import org.postgresql.core.BaseConnection;
 import org.postgresql.core.Utils;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
@@ -91,8 +93,6 @@ final class Switchover {
   private static final long ASKING_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
   /** SQLState of a step refused because another session leads the switch, or of a backend this role may not end. */
   private static final String INSUFFICIENT_PRIVILEGE = "42501";
-  /** A backend's start as text that does not depend on the session's settings (UTC, microseconds). */
-  private static final String BACKEND_START = "to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')";
   /** SQLState of a login refused for a connection limit (a role's, a database's, or max_connections). */
   private static final String TOO_MANY_CONNECTIONS = "53300";
   /** How often a leader waiting for its peers or the barrier looks for an operator's abort. */
@@ -582,7 +582,7 @@ final class Switchover {
     Duration timeout = router.settings().drainTimeout();
     if (!DRAIN_POLL.until(gateClosed + timeout.toNanos(), () -> !anyBusy())) {
       stopIfClosing();
-      rolledBack = rollBackStragglers(timeout);
+      rollBackStragglers(timeout);
     }
     phase(Phase.HANDOVER, to);
     router.handover().reserve(source, prewarmed, from, to, handoverNanos(), watchdog);
@@ -597,27 +597,60 @@ final class Switchover {
     return false;
   }
 
-  private int rollBackStragglers(Duration timeout) throws SQLException {
+  private void rollBackStragglers(Duration timeout) throws SQLException {
     String why = "cutover: transaction rolled back: it was still open " + timeout.toMillis()
         + " ms after the switch from " + from.value() + " to " + to.value() + " began (cutover.drain.timeout); retry it";
     Handover.RolledBack rolled = router.handover().rollBack(why, handoverNanos());
-    List<Integer> pids = rolled.pids();
-    if (pids.isEmpty()) {
-      return rolled.count();
+    rolledBack = rolled.count(); // rolled back whether or not the switch goes on
+    List<Backend> backends = rolled.backends();
+    if (backends.isEmpty()) {
+      return;
     }
-    Array array = source.createArrayOf("int4", pids.toArray());
-    try (PreparedStatement kill = source.prepareStatement("SELECT pg_terminate_backend(p) FROM unnest(?) p");
-        PreparedStatement alive = source.prepareStatement("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = ANY(?)")) {
-      kill.setArray(1, array);
+    refuseElsewhere(backends);
+    List<Integer> pids = backends.stream().map(Backend::pid).toList();
+    Array ids = source.createArrayOf("int4", pids.toArray());
+    Array starts = source.createArrayOf("text", backends.stream().map(Backend::started).toArray());
+    // Only the stragglers' own processes: the same id and start, on the server checked above.
+    String theirs = " FROM pg_stat_activity a, unnest(?::int4[], ?::text[]) s(pid, started) WHERE a.pid = s.pid AND "
+        + Backend.START + " = s.started";
+    try (PreparedStatement kill = source.prepareStatement("SELECT pg_terminate_backend(a.pid)" + theirs);
+        PreparedStatement alive = source.prepareStatement("SELECT count(*) = 0" + theirs)) {
+      for (PreparedStatement ps : List.of(kill, alive)) {
+        ps.setArray(1, ids);
+        ps.setArray(2, starts);
+      }
       kill.execute();
-      alive.setArray(1, array);
       if (!BACKEND_POLL.within(BACKEND_EXIT, () -> bool(alive))) {
         stopIfClosing();
         throw new Abort("rolled-back transactions on " + from.value() + " (backends " + pids
             + ") did not end within " + BACKEND_EXIT.toSeconds() + " s");
       }
-      return rolled.count();
     }
+  }
+
+  /**
+   * Aborts when a straggler ran on another server than the one the switch's connection to the
+   * source reaches (the source failed over, or a load balancer or DNS moved its URL since the
+   * session logged in): its process id there may be anyone's session, which must not be
+   * terminated, and whether it ended cannot be seen from here. Nothing is terminated then.
+   */
+  private void refuseElsewhere(List<Backend> backends) throws SQLException {
+    Backend here = Backend.of(source.unwrap(BaseConnection.class));
+    List<Backend> elsewhere = backends.stream().filter(b -> !b.sameServer(here)).toList();
+    if (!elsewhere.isEmpty()) {
+      throw new Abort("rolled-back transactions on " + from.value() + " ran on another server than the one the switch's"
+          + " connection to " + from.value() + " reaches, " + here.server() + " (server up since " + here.serverStarted()
+          + " UTC): " + elsewhere + "; the " + from.value() + " database failed over, or a load balancer or DNS moved its"
+          + " URL (" + urlSettings(from) + ") since they logged in. The switch terminates nothing there (those process"
+          + " ids may be other sessions') and cannot see whether they ended; the sessions reconnect where the URL leads"
+          + " and the next switch tries again");
+    }
+  }
+
+  /** The settings that say where the application and the switch reach {@code side}. */
+  private static String urlSettings(Target side) {
+    return (side == Target.OLD ? "the JDBC URL" : "cutover.new.url") + ", and cutover." + side.value()
+        + ".direct-url where set";
   }
 
   /** How long a session may take to give up its transaction, or its channels, to the switch. */
@@ -685,7 +718,7 @@ final class Switchover {
     }
     leader = true;
     leaderPid = source.unwrap(PGConnection.class).getBackendPID();
-    leaderStart = backendStart(source);
+    leaderStart = Backend.of(source.unwrap(BaseConnection.class)).started();
     if (stillOn(Coordination.decision(source, router.service()), true).released()) {
       leader = false; // released while this instance took the lock: follow that release
       Coordination.resign(source, router.service(), switchId);
@@ -1215,21 +1248,13 @@ final class Switchover {
     return true;
   }
 
-  /** When the backend of {@code c} started, in UTC to the microsecond (see {@link #endSession}). */
-  private static String backendStart(Connection c) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT " + BACKEND_START + " FROM pg_stat_activity a WHERE a.pid"
-        + " = pg_backend_pid()"); ResultSet rs = ps.executeQuery()) {
-      return rs.next() ? rs.getString(1) : null;
-    }
-  }
-
   /**
    * Terminates this instance's own earlier backend, only if the backend with that pid is still the
    * one that started then (after a long pause the pid may belong to another session since), and
    * waits (briefly) until it is gone.
    */
   private static void endSession(Connection c, int pid, String startedAt) throws SQLException {
-    String same = " FROM pg_stat_activity a WHERE a.pid = ? AND " + BACKEND_START + " = ?";
+    String same = " FROM pg_stat_activity a WHERE a.pid = ? AND " + Backend.START + " = ?";
     try (PreparedStatement kill = c.prepareStatement("SELECT pg_terminate_backend(a.pid)" + same);
         PreparedStatement gone = c.prepareStatement("SELECT NOT EXISTS (SELECT 1" + same + ")")) {
       kill.setInt(1, pid);

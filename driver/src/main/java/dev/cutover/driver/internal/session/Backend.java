@@ -1,0 +1,55 @@
+package dev.cutover.driver.internal.session;
+
+import java.sql.SQLException;
+import java.util.List;
+import org.postgresql.core.BaseConnection;
+
+/**
+ * A session's server process as it was at login: its process id, when it started, and the server
+ * it runs on (when that server started, and its address). Read once per physical connection, so
+ * that a switch terminates a straggler's process only where it is that straggler's: after a
+ * failover, or a load balancer or DNS change, the switch's own connection to the same URL may reach
+ * another server, where the same process id is anyone's session.
+ *
+ * @param pid the process id
+ * @param started when the process started, in UTC to the microsecond ({@link #START})
+ * @param server the server's {@code address:port} as the connection sees it, or null over a Unix socket
+ * @param serverStarted when the server started ({@code pg_postmaster_start_time()}), as {@code started}; a
+ *     promoted standby, a restarted server or another server altogether has another
+ */
+public record Backend(int pid, String started, String server, String serverStarted) {
+  /** {@code pg_stat_activity a}'s start of the backend, in UTC to the microsecond (text compares exactly). */
+  public static final String START = "pg_catalog.to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')";
+
+  private static final String READ = "SELECT a.pid::text, " + START + ", pg_catalog.host(pg_catalog.inet_server_addr())"
+      + " OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) pg_catalog.inet_server_port()::text,"
+      + " pg_catalog.to_char(pg_catalog.pg_postmaster_start_time() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+      + " FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()";
+
+  /** A process known by its id alone (its session's identity could not be read): proven nowhere. */
+  public static Backend unknown(int pid) {
+    return new Backend(pid, null, null, null);
+  }
+
+  /** Reads the process that answers on {@code c}, in one exchange outside any transaction. */
+  public static Backend of(BaseConnection c) throws SQLException {
+    List<String[]> rows = ServerExchange.run(c, READ).rowsOrThrow();
+    if (rows.isEmpty()) {
+      return unknown(c.getBackendPID());
+    }
+    String[] r = rows.get(0);
+    return new Backend(Integer.parseInt(r[0]), r[1], r[2], r[3]);
+  }
+
+  /** Whether this process ran on the server {@code other} runs on (the same server, not restarted since). */
+  public boolean sameServer(Backend other) {
+    return serverStarted != null && serverStarted.equals(other.serverStarted);
+  }
+
+  /** The process and its server, as messages say it. */
+  @Override
+  public String toString() {
+    return "backend " + pid + " on " + (server == null ? "a Unix socket" : server) + " (server up since "
+        + (serverStarted == null ? "unknown" : serverStarted + " UTC") + ")";
+  }
+}
