@@ -235,10 +235,12 @@ public final class Cleanup {
 
   /**
    * {@code side}'s subscription {@code name}, where it has one with a slot, streams from the other side: that slot must
-   * be in {@code otherDb}, the database given as the other side.
+   * be in {@code otherDb}, the database given as the other side. Where that server has no such slot at all while the
+   * database holds this migration's control schema and publication {@code name}, the URLs are right and the slot is
+   * what is gone ({@link #slotGone}).
    */
   private static void slotElsewhere(Connection c, String side, String name, Connection other, String otherSide, String otherDb,
-      List<String> found) throws SQLException {
+      List<String> found) throws SQLException, ReplicatorException {
     String slot = ReplicationObjects.subscriptionSlot(c, name);
     if (slot == null) {
       return;
@@ -248,11 +250,30 @@ public final class Cleanup {
     if (otherDb.equals(database)) {
       return;
     }
+    if (database.isEmpty() && ControlSchema.installedVersion(other).isPresent() && ReplicationObjects.publicationExists(other, name)) {
+      throw slotGone(side, name, slot, otherSide, otherDb);
+    }
     found.add(side + "'s subscription " + name + " streams from slot " + slot + ", which " + (database.isEmpty()
         ? "the server of the database given as " + otherSide + " (" + otherDb + ") does not have"
         : "is in database " + database + " of the server given as " + otherSide + ", not in " + otherDb)
         + " (if that slot is gone for good, detach it on " + side + ": ALTER SUBSCRIPTION " + name + " DISABLE; ALTER"
         + " SUBSCRIPTION " + name + " SET (slot_name = NONE))");
+  }
+
+  /**
+   * The refusal for {@code side}'s subscription {@code name} whose slot {@code otherSide} (the right database) no
+   * longer has: it failed over to a standby, which before PostgreSQL 17's failover slots has no logical slots, or was
+   * restored. Dropping the subscription would ask {@code otherSide} to drop the slot and fail, so it is detached first.
+   */
+  private static ReplicatorException slotGone(String side, String name, String slot, String otherSide, String otherDb) {
+    String q = Sql.ident(name);
+    return new ReplicatorException(Failure.PRECONDITION, side + "'s subscription " + name + " streams from slot " + slot + ", which "
+        + otherSide + " (database " + otherDb + ") no longer has, although it holds this migration's control schema and publication "
+        + name + ": " + otherSide + " failed over to a standby (before PostgreSQL 17's failover slots a standby has no logical slots)"
+        + " or was restored, or the slot was dropped; what was written on " + otherSide + " since never reached " + side
+        + ", and the subscription cannot be dropped while it names a slot " + otherSide + " does not have",
+        "detach it on " + side + ": ALTER SUBSCRIPTION " + q + " DISABLE; ALTER SUBSCRIPTION " + q + " SET (slot_name = NONE);"
+            + " then cleanup again; nothing was removed");
   }
 
   /**

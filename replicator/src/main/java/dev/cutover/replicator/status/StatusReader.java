@@ -360,10 +360,18 @@ public final class StatusReader {
     return new SlotRead(null, null);
   }
 
-  /** How to get a broken direction back: start over only when it is alone, else rebuild just this direction. */
+  /**
+   * How to get a direction back whose slot is missing: start over only when it is alone, else rebuild
+   * just this direction. Cleanup refuses a subscription whose slot the source does not have (it
+   * cannot drop it there), so it is detached first: "run cleanup" alone only met that refusal (r31).
+   */
   private static String redo(String direction, String subscription, String target, boolean alone) {
     if (alone && direction.equals("forward")) {
-      return "run cleanup and start again";
+      String q = Sql.ident(subscription);
+      return "old failed over to a standby (before PostgreSQL 17's failover slots a standby has no logical slots) or was restored,"
+          + " or the slot was dropped, and nothing will carry old -> new again; detach the subscription on " + target
+          + " (ALTER SUBSCRIPTION " + q + " DISABLE; ALTER SUBSCRIPTION " + q + " SET (slot_name = NONE)), then run"
+          + " `cutover-replicator cleanup`, empty " + target + "'s tables and start again";
     }
     return "drop subscription " + subscription + " on " + target + " (ALTER SUBSCRIPTION " + subscription + " DISABLE; ALTER SUBSCRIPTION "
         + subscription + " SET (slot_name = NONE); DROP SUBSCRIPTION " + subscription + ") and arm it again with"
