@@ -493,14 +493,21 @@ public final class Replicator {
    * Throws {@code what}, with the reason, where the apply process runs but its batches fail (it
    * noted so on the target within {@link ApplyFailures#RECENT}): between its tries it holds no
    * lock and would be taken for no apply at all. The remedy names no side: the apply into new may
-   * fail on old (a relay's slot held by another session), and the noted failure says which.
+   * fail on old (a relay's slot held by another session), and the noted failure says which. An apply
+   * that stopped for good ({@link ApplyFailures.Failed#stopped}) is said whatever its age, with its
+   * own remedy: no apply goes on by itself.
    */
   private static void requireNotFailing(Way captured, boolean relayed, Connection target, Connection n, String what)
       throws SQLException, ReplicatorException {
-    Optional<ApplyFailures.Failed> failed = (captured != null ? ApplyFailures.read(target, captured.name())
-        : relayed ? ApplyFailures.read(n, Way.FORWARD) : Optional.<ApplyFailures.Failed>empty()).filter(ApplyFailures.Failed::recent);
+    Optional<ApplyFailures.Failed> noted = captured != null ? ApplyFailures.read(target, captured.name())
+        : relayed ? ApplyFailures.read(n, Way.FORWARD) : Optional.empty();
+    String label = captured != null ? captured.target().side().label() : "new";
+    if (noted.filter(ApplyFailures.Failed::stopped).isPresent()) {
+      throw new ReplicatorException(Failure.TIMEOUT, what + ": " + noted.get().describe(label), "do what that refusal names;"
+          + " no apply carries this direction until then");
+    }
+    Optional<ApplyFailures.Failed> failed = noted.filter(ApplyFailures.Failed::recent);
     if (failed.isPresent()) {
-      String label = captured != null ? captured.target().side().label() : "new";
       throw new ReplicatorException(Failure.TIMEOUT, what + ": " + failed.get().describe(label),
           "fix the cause that failure names, on the side it names (the apply's own log and `cutover-replicator status` show it);"
           + " the apply goes on by itself, then run catch-up again");

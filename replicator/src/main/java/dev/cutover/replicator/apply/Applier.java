@@ -124,6 +124,8 @@ public final class Applier implements AutoCloseable {
   private boolean failureNoted;
   /** Whether a failure to reach the target is noted on the source ({@link ApplyFailures#recordUnreached}), to remove once it is reached. */
   private boolean unreachedNoted;
+  /** Whether this connection holds the way's lock on the target, so that a refusal now is this way's to note ({@link #noteStop}). */
+  private boolean locked;
   private final AtomicReference<ReplicatorException> refusal = new AtomicReference<>();
   private final AtomicReference<Throwable> crash = new AtomicReference<>();
   private volatile Instant appliedSourceTime;
@@ -260,6 +262,7 @@ public final class Applier implements AutoCloseable {
         if (e.failure() == Failure.PRECONDITION && e.getCause() == null) {
           refusal.set(e);
           LOG.error("{} apply stopped: {}", way.label(), e.oneLine());
+          noteStop(e);
           return;
         }
         boolean silent = silent(e);
@@ -325,7 +328,21 @@ public final class Applier implements AutoCloseable {
     }
   }
 
+  /**
+   * Notes on the target that the apply stopped for good on {@code refusal}, where it held the way
+   * there (a refusal of its feed: the source's slot gone, its log trimmed past the position): the
+   * retried failure noted before it (the connection reset of a failover) said "it retries and loses
+   * nothing" of a way that no longer moves, and status, catch-up and the driver's switch refusal read
+   * it. A refusal before the lock (another apply holds the way, the wrong pair) is not this way's to note.
+   */
+  private void noteStop(ReplicatorException refusal) {
+    if (locked && target != null && !Sql.givenUp(target) && ApplyFailures.recordStop(target, way.name(), refusal.oneLine())) {
+      failureNoted = true;
+    }
+  }
+
   private void applyUntilStopped() throws Exception {
+    locked = false;
     source = way.source().connect();
     target = way.target().connectSimpleProtocol();
     Sql.answerWithin(Duration.ofMillis(silenceMillis), source, target);
@@ -336,6 +353,7 @@ public final class Applier implements AutoCloseable {
     endOwnOrphan(target);
     lastTargetSession = Sql.rows(target, "SELECT pid::text, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()").get(0);
     lock(target);
+    locked = true;
     if (unreachedNoted) {
       try {
         ApplyFailures.clearUnreached(source, way.name());

@@ -2,6 +2,7 @@ package dev.cutover.replicator.apply;
 
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
+import dev.cutover.driver.internal.control.WayIn;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -19,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * that {@code status} and {@code catch-up}, which run in other processes, can say so: an apply
  * that retries a failing batch holds its lock only while it tries, and between tries looked like
  * no apply at all ("start it"). Written by the apply after a batch failed on a target that still
- * answers (a silent one cannot take it), and removed after the next batch it commits.
+ * answers (a silent one cannot take it), or when it stopped for good ({@link #recordStop}), and
+ * removed after the next batch an apply commits.
  */
 public final class ApplyFailures {
   private static final Logger LOG = LoggerFactory.getLogger(ApplyFailures.class);
@@ -44,8 +46,17 @@ public final class ApplyFailures {
    * @param recent whether the last one is within {@link #RECENT} of the target's clock now
    */
   public record Failed(String message, Instant since, Instant last, boolean recent) {
+    /** Whether the apply stopped for good on this ({@link #recordStop}) rather than retrying it: nothing applies the way since. */
+    public boolean stopped() {
+      return message.startsWith(WayIn.STOPPED);
+    }
+
     /** The problem to report, for the target {@code targetLabel}. */
     public String describe(String targetLabel) {
+      if (stopped()) {
+        return "the apply into " + targetLabel + " stopped for good at " + last + " and does not retry (starting it again meets the"
+            + " same refusal): " + message.substring(WayIn.STOPPED.length());
+      }
       return "the apply into " + targetLabel + " fails (since " + since + ", last tried " + last + "): " + message
           + (message.contains(HOPELESS) ? "" : "; it retries the batch and loses nothing");
     }
@@ -60,6 +71,22 @@ public final class ApplyFailures {
    * @return whether it is noted
    */
   static boolean record(Connection target, String way, String message) {
+    return record(target, way, message, false);
+  }
+
+  /**
+   * Notes that {@code way}'s apply stopped for good on {@code refusal} (its position cannot resume),
+   * in place of a retried failure noted before, which promised a retry; kept, as a failure is, until
+   * a later apply commits a batch.
+   *
+   * @return whether it is noted
+   */
+  static boolean recordStop(Connection target, String way, String refusal) {
+    return record(target, way, WayIn.STOPPED + refusal, true);
+  }
+
+  /** {@link #record}; {@code restart}: a row already there takes a new {@code since}, else it keeps its own (one run of failures). */
+  private static boolean record(Connection target, String way, String message, boolean restart) {
     try {
       if (!target.getAutoCommit()) {
         target.rollback(); // the failed batch's
@@ -69,7 +96,7 @@ public final class ApplyFailures {
             + " since timestamptz NOT NULL DEFAULT clock_timestamp(), last timestamptz NOT NULL DEFAULT clock_timestamp())");
         ControlSchema.seal(target);
         try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + TABLE + " (way, message) VALUES (?, ?)"
-            + " ON CONFLICT (way) DO UPDATE SET message = EXCLUDED.message, last = clock_timestamp()")) {
+            + " ON CONFLICT (way) DO UPDATE SET message = EXCLUDED.message" + (restart ? ", since = clock_timestamp()" : "") + ", last = clock_timestamp()")) {
           ps.setString(1, way);
           ps.setString(2, message);
           return ps.executeUpdate();

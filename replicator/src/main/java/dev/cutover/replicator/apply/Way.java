@@ -70,13 +70,18 @@ public record Way(String name, Endpoint source, Endpoint target) {
    * {@code targetLabel}) now: no apply process holds the way's lock there. Empty while one does.
    * An apply whose batches fail holds no lock between its tries; where it noted a failure on the
    * target within {@link ApplyFailures#RECENT}, that failure is what is said (it runs: starting
-   * another would not help), and an older one is named beside "no apply runs".
+   * another would not help), and an older one is named beside "no apply runs". One that stopped for
+   * good ({@link ApplyFailures.Failed#stopped}) is said whatever its age: starting an apply meets the
+   * same refusal.
    */
   public static Optional<String> noApply(Connection target, String name, String targetLabel) throws SQLException {
     if (applying(target, name)) {
       return Optional.empty();
     }
     Optional<ApplyFailures.Failed> failed = ApplyFailures.read(target, name);
+    if (failed.isPresent() && failed.get().stopped()) {
+      return Optional.of(failed.get().describe(targetLabel));
+    }
     if (failed.isPresent() && failed.get().recent()) {
       return Optional.of(failed.get().describe(targetLabel) + "; until its cause is fixed it carries no barrier");
     }

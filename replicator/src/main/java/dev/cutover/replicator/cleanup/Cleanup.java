@@ -328,7 +328,7 @@ public final class Cleanup {
       throw new ReplicatorException(Failure.PRECONDITION, side + ": `cutover-replicator apply` still applies " + way + " (" + label + ") here",
           "stop it first (once the cutover is final, nothing needs applying); nothing was removed");
     }
-    Optional<ApplyFailures.Failed> failing = ApplyFailures.read(target, way).filter(ApplyFailures.Failed::recent);
+    Optional<ApplyFailures.Failed> failing = ApplyFailures.read(target, way).filter(f -> f.recent() && !f.stopped());
     if (failing.isPresent()) {
       throw new ReplicatorException(Failure.PRECONDITION, side + ": `cutover-replicator apply` of " + label + " failed a batch at "
           + failing.get().last() + " and retries it (between tries it holds no lock): " + failing.get().message(),

@@ -113,6 +113,9 @@ final class CaptureStatus {
         state = "broken";
         problems.add(lost.get().getMessage() + "; changes are lost and " + name + " cannot resume (`cutover-replicator apply` refuses"
             + " it): " + lost.get().remedy());
+      } else if (failed.filter(ApplyFailures.Failed::stopped).isPresent()) {
+        // It refused the position for good (named below): no apply carries the direction again.
+        state = "broken";
       } else if (failed.filter(ApplyFailures.Failed::recent).isPresent()) {
         // Between tries the apply process holds no session, and so no lock: it is not stopped.
         state = "failing";

@@ -49,6 +49,9 @@ final class RelayStatus {
       state = "broken";
       problems.add("slot " + p.slot() + " on old lost WAL it needed (max_slot_wal_keep_size): relaying cannot resume;"
           + " run cleanup and start again");
+    } else if (failed.filter(ApplyFailures.Failed::stopped).isPresent()) {
+      // It refused the position for good (named below): no apply carries the direction again.
+      state = "broken";
     } else if (failed.filter(ApplyFailures.Failed::recent).isPresent()) {
       // Between tries the apply process holds no session, and so no lock: it is not stopped.
       state = "failing";

@@ -1,5 +1,6 @@
 package dev.cutover.driver.internal.control;
 
+import dev.cutover.common.Quoting;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -22,26 +23,38 @@ import java.util.Optional;
  * @param enabled whether the subscription is enabled
  * @param applying the subscription's apply worker runs, or an apply process holds the way's lock
  * @param appliedAt when a relay's or capture's position last moved (the target's clock)
- * @param failure what the apply process noted of its last failed batch, or null
+ * @param failure what the apply process noted of its last failed batch, or null; it begins with {@link
+ *     #STOPPED} where the apply stopped for good on it
+ * @param goneSlot the subscription's slot, where the source has no slot of that name (it failed over
+ *     or was restored), else null
  */
 public record WayIn(String engine, String name, Boolean enabled, boolean applying, Instant appliedAt, String failure,
-    Instant failedAt) {
+    Instant failedAt, String goneSlot) {
+  /**
+   * How the replicator's note of an apply that stopped for good begins ({@code cutover.apply_failure}):
+   * its position cannot resume (the source's slot gone, its log trimmed past it), so no apply will
+   * carry the way again, and the writes made on the source since are lost to a forced switch.
+   */
+  public static final String STOPPED = "stopped for good: ";
   private static final String UNDEFINED_FUNCTION = "42883";
   private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
   /**
-   * Reads what carries replication into {@code target}, the database of side {@code into}.
+   * Reads what carries replication into {@code target}, the database of side {@code into}, from
+   * {@code source}, which is asked whether a subscription's slot is still there.
    *
    * @return empty where the control schema predates {@code cutover.way_in} (or the role may not call it)
    */
-  public static Optional<WayIn> read(Connection target, Target into) throws SQLException {
+  public static Optional<WayIn> read(Connection target, Connection source, Target into) throws SQLException {
     try (PreparedStatement ps = target.prepareStatement("SELECT * FROM cutover.way_in(?)")) {
       ps.setString(1, into == Target.NEW ? "forward" : "reverse");
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return Optional.of(new WayIn(rs.getString("engine"), rs.getString("object_name"),
-            (Boolean) rs.getObject("enabled"), rs.getBoolean("applying"), instant(rs.getTimestamp("applied_at")),
-            rs.getString("failure"), instant(rs.getTimestamp("failed_at"))));
+        String engine = rs.getString("engine");
+        String name = rs.getString("object_name");
+        return Optional.of(new WayIn(engine, name, (Boolean) rs.getObject("enabled"), rs.getBoolean("applying"),
+            instant(rs.getTimestamp("applied_at")), rs.getString("failure"), instant(rs.getTimestamp("failed_at")),
+            "subscription".equals(engine) ? goneSlot(target, source, name) : null));
       }
     } catch (SQLException e) {
       if (UNDEFINED_FUNCTION.equals(e.getSQLState()) || INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
@@ -87,6 +100,17 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
       default -> "trigger capture";
     };
     if ("subscription".equals(w.engine())) {
+      if (w.goneSlot() != null) {
+        String sub = Quoting.identifier(w.name());
+        return dir + " is armed by " + how + ", whose slot " + w.goneSlot() + " is gone from " + from.value() + " (" + from.value()
+            + " failed over to a standby, which before PostgreSQL 17's failover slots has no logical slots, or was restored):"
+            + " nothing replicates, and a switch without the probe would abandon every write made on " + from.value()
+            + " since, so do not force it; detach the subscription on " + to.value() + " (ALTER SUBSCRIPTION " + sub
+            + " DISABLE; ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)), then " + (to == Target.NEW
+                ? "`cutover-replicator cleanup`, empty new's tables and `cutover-replicator start` again"
+                : "DROP SUBSCRIPTION " + sub + " and arm the way back again with `cutover-replicator reverse`")
+            + " (cutover-replicator status says the same)";
+      }
       if (Boolean.FALSE.equals(w.enabled())) {
         return dir + " is armed by " + how + ", which is disabled: ALTER SUBSCRIPTION " + w.name() + " ENABLE on "
             + to.value();
@@ -100,6 +124,11 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
       return dir + " is armed by " + how + moved + " but no `cutover-replicator apply` runs into " + to.value()
           + ": start `cutover-replicator apply`";
     }
+    if (w.lost()) {
+      return "the `cutover-replicator apply` of " + dir + " (" + how + ") stopped for good at " + w.failedAt() + ", and starting it"
+          + " again meets the same refusal: " + w.failure().substring(STOPPED.length()) + "; a switch without the probe would"
+          + " abandon every write made on " + from.value() + " since, so do not force it";
+    }
     if (w.failure() != null) {
       return "the `cutover-replicator apply` of " + dir + " (" + how + ") fails (last tried " + w.failedAt() + "): "
           + w.failure() + "; fix the cause it names" + (w.applying() ? "" : ", and start `cutover-replicator apply` if"
@@ -107,6 +136,42 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
     }
     return "the `cutover-replicator apply` of " + dir + " (" + how + ") runs but lags" + moved
         + ": see cutover-replicator status";
+  }
+
+  /**
+   * Subscription {@code name}'s slot where {@code source} has none of its name, else null: after a
+   * failover of the source to a standby (which, before PostgreSQL 17's failover slots, has no logical
+   * slots) or a restore, its apply worker only restarts and dies, and nothing will replicate again.
+   * Both catalogs are readable by every role ({@code subslotname} is granted to public).
+   */
+  private static String goneSlot(Connection target, Connection source, String name) throws SQLException {
+    String slot;
+    try (PreparedStatement ps = target.prepareStatement("SELECT subslotname::text FROM pg_subscription WHERE subname = ?"
+        + " AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        slot = rs.next() ? rs.getString(1) : null;
+      }
+    }
+    if (slot == null) {
+      return null; // detached (slot_name = NONE), or dropped since
+    }
+    try (PreparedStatement ps = source.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)")) {
+      ps.setString(1, slot);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1) ? null : slot;
+      }
+    }
+  }
+
+  /**
+   * Whether switching without the probe ({@code cutover.switch.force=true}) would abandon writes
+   * that no replication will ever carry: the subscription's slot is gone from the source, or the
+   * apply stopped for good. Its hint is then left out of the refusal.
+   */
+  public boolean lost() {
+    return goneSlot != null || (failure != null && failure.startsWith(STOPPED));
   }
 
   private static Instant instant(Timestamp t) {

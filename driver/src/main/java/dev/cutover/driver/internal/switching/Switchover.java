@@ -367,7 +367,8 @@ final class Switchover {
   /**
    * Proves with a probe marker that replication from the source delivers to the target. A flip back
    * without reverse replication would leave the writes made since the last switch behind, so it is
-   * refused here, with the remedy, unless forced.
+   * refused here, with the remedy, unless forced; the hint to force is left out where forcing would
+   * abandon writes no replication will ever carry ({@link WayIn#lost}).
    */
   private void probe() throws SQLException {
     if (force) {
@@ -384,10 +385,11 @@ final class Switchover {
     }
     if (!arrived) {
       stopIfClosing();
+      Optional<WayIn> way = wayIn();
       throw new Abort("replication from " + from.value() + " to " + to.value() + " is not delivering: a probe"
           + " marker did not arrive within " + timeout.toMillis() + " ms (cutover.barrier.timeout), so the switch"
-          + " would lose the writes not yet replicated; " + WayIn.remedy(wayIn(), from, to, cameBack())
-          + ", or set cutover.switch.force=true to switch without this guarantee");
+          + " would lose the writes not yet replicated; " + WayIn.remedy(way, from, to, cameBack())
+          + (way.map(WayIn::lost).orElse(false) ? "" : ", or set cutover.switch.force=true to switch without this guarantee"));
     }
   }
 
@@ -415,7 +417,7 @@ final class Switchover {
   /** What carries replication into the target, for the probe's remedy; empty when the control schema cannot say. */
   private Optional<WayIn> wayIn() {
     try {
-      return WayIn.read(target, to);
+      return WayIn.read(target, source, to);
     } catch (SQLException e) {
       LOG.debug("cutover {}: switch {}: cannot read what replicates into {}: {}", router.service(), switchId, to.value(),
           e.getMessage());
