@@ -336,8 +336,8 @@ public final class Applier implements AutoCloseable {
    * it. A refusal before the lock (another apply holds the way, the wrong pair) is not this way's to note.
    */
   private void noteStop(ReplicatorException refusal) {
-    if (locked && target != null && !Sql.givenUp(target) && ApplyFailures.recordStop(target, way.name(), refusal.oneLine())) {
-      failureNoted = true;
+    if (locked && target != null && !Sql.givenUp(target)) {
+      ApplyFailures.recordStop(target, way.name(), refusal.oneLine());
     }
   }
 

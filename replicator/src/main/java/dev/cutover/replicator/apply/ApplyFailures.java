@@ -77,12 +77,10 @@ public final class ApplyFailures {
   /**
    * Notes that {@code way}'s apply stopped for good on {@code refusal} (its position cannot resume),
    * in place of a retried failure noted before, which promised a retry; kept, as a failure is, until
-   * a later apply commits a batch.
-   *
-   * @return whether it is noted
+   * a later apply commits a batch. A failure to note it is only logged.
    */
-  static boolean recordStop(Connection target, String way, String refusal) {
-    return record(target, way, WayIn.STOPPED + refusal, true);
+  static void recordStop(Connection target, String way, String refusal) {
+    record(target, way, WayIn.STOPPED + refusal, true);
   }
 
   /** {@link #record}; {@code restart}: a row already there takes a new {@code since}, else it keeps its own (one run of failures). */
