@@ -17,6 +17,7 @@ import dev.cutover.replicator.check.Finding;
 import dev.cutover.replicator.check.Finding.Severity;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.status.StatusReport;
@@ -306,12 +307,12 @@ class LeastPrivilege13To17Test {
     List<Finding> appFindings = r.check(List.of(ProviderAdmin.APP)).findings().stream()
         .filter(f -> f.code().startsWith("app-role")).toList();
     assertThat(appFindings).filteredOn(f -> f.severity() == Severity.ERROR).extracting(Finding::remedy).containsExactlyInAnyOrder(
-        "GRANT USAGE ON SCHEMA shop TO \"shop_app\"",
-        "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE shop.customer, shop.note, shop.orders"
+        "SET cutover.ddl_capture = off; GRANT USAGE ON SCHEMA shop TO \"shop_app\"",
+        "SET cutover.ddl_capture = off; GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON TABLE shop.customer, shop.note, shop.orders"
             + " TO \"shop_app\"",
-        "GRANT USAGE, SELECT, UPDATE ON SEQUENCE shop.customer_id_seq, shop.note_id_seq, shop.orders_id_seq TO \"shop_app\"");
+        "SET cutover.ddl_capture = off; GRANT USAGE, SELECT, UPDATE ON SEQUENCE shop.customer_id_seq, shop.note_id_seq, shop.orders_id_seq TO \"shop_app\"");
     assertThat(appFindings).filteredOn(f -> f.code().equals("app-role-ownership")).singleElement()
-        .satisfies(f -> assertThat(f.remedy()).startsWith("ALTER SCHEMA shop OWNER TO \"shop_app\"; ALTER TABLE shop.customer OWNER TO"));
+        .satisfies(f -> assertThat(f.remedy()).startsWith("SET cutover.ddl_capture = off; ALTER SCHEMA shop OWNER TO \"shop_app\"; ALTER TABLE shop.customer OWNER TO"));
 
     try (Connection n = ProviderAdmin.admin(pair.newServer(), db)) {
       for (Finding f : appFindings) {
@@ -322,6 +323,46 @@ class LeastPrivilege13To17Test {
     }
     assertThat(r.check(List.of(ProviderAdmin.APP)).findings())
         .filteredOn(f -> f.code().startsWith("app-role") && f.severity() == Severity.ERROR).isEmpty();
+  }
+
+  /**
+   * New reached as its superuser, so schema changes there are captured, and the application role,
+   * owner on old, without privileges on new after schema mapped ownership: the statements check
+   * prints for new, run there as printed, are no change made on new alone for status to report
+   * (r30: 43 of them, 41 from the GRANTs inside one grant_control_plane, each "make it there too or
+   * undo it").
+   */
+  @Test
+  void status_checkRemediesRunOnNew_areNoChangesMadeOnNewAlone(PostgresPair pair) throws Exception {
+    String db = ProviderAdmin.database(pair, "lp_remedies");
+    try (Connection c = pair.oldServer().connect(db)) {
+      AppDatabase.execute(c, "GRANT CREATE ON DATABASE lp_remedies TO shop_app; GRANT shop_app TO rds_admin");
+    }
+    try (Connection c = ProviderAdmin.app(pair.oldServer(), db)) {
+      AppDatabase.execute(c, ProviderAdmin.SHOP.replace("public.note", "shop.note"));
+      AppDatabase.execute(c, ProviderAdmin.SEED.replace("public.note", "shop.note"));
+    }
+    Run schema = ProviderAdmin.cli(pair, db, "schema");
+    assertThat(schema.code()).as(schema.err()).isZero();
+    Replicator r = Replicator.builder()
+        .old(Endpoint.of(Side.OLD, pair.oldServer().jdbcUrl(db), ProviderAdmin.ADMIN, ProviderAdmin.ADMIN_PASSWORD))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    r.start(options(), new CopyProgress(), CopyListener.NONE);
+
+    List<String> remedies = r.check(List.of(ProviderAdmin.APP)).findings().stream()
+        .filter(f -> f.side().equals("new") && f.severity() == Severity.ERROR && f.code().startsWith("app-role")).map(Finding::remedy).toList();
+    assertThat(remedies).anyMatch(m -> m.contains(" ON TABLE ")).anyMatch(m -> m.contains("grant_control_plane"));
+    try (Connection n = pair.newServer().connect(db)) {
+      for (String remedy : remedies) {
+        AppDatabase.execute(n, remedy.replaceFirst("^as the installer on new: ", ""));
+      }
+      // As driver.md gives it, without turning capture off first: the function does.
+      AppDatabase.execute(n, "SELECT cutover.grant_control_plane('shop_app')");
+    }
+    assertThat(r.check(List.of(ProviderAdmin.APP)).findings())
+        .filteredOn(f -> f.side().equals("new") && f.severity() == Severity.ERROR && f.code().startsWith("app-role")).isEmpty();
+    assertThat(r.status().forward().problems()).filteredOn(p -> p.contains("made on new alone")).isEmpty();
+    assertThat(remedies).allMatch(m -> m.replaceFirst("^as the installer on new: ", "").startsWith(SchemaChanges.BY_HAND + "; "));
   }
 
   /**

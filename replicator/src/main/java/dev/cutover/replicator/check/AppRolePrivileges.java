@@ -1,6 +1,7 @@
 package dev.cutover.replicator.check;
 
 import dev.cutover.replicator.check.Finding.Severity;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -24,7 +25,9 @@ import java.util.stream.Collectors;
  * on each sequence what it holds on old plus UPDATE, with which the switch moves sequences
  * ({@code setval}). On old: SELECT on every sequence (from 10 USAGE shows a called sequence's
  * value, a warning), without which the switch reads no value and refuses to start. Objects it owns on old but not on new are a warning (its migrations would fail).
- * Every finding's remedy is the exact statement, run on the side named.
+ * Every finding's remedy is the exact statement, run on the side named; on new after {@link
+ * SchemaChanges#BY_HAND}, so that where new's schema changes are captured, {@code status} does not
+ * report it as a change made on new alone, to be made on old too or undone.
  *
  * <p>Privileges count as PostgreSQL counts them ({@code has_table_privilege} and friends):
  * through ownership, membership and grants to PUBLIC.
@@ -77,6 +80,14 @@ final class AppRolePrivileges {
     }
   }
 
+  /**
+   * Statements to run on new, after turning capture off: made to match old, they are no schema
+   * change to carry (role statements fire no event trigger and need none).
+   */
+  private static String onNew(String statements) {
+    return SchemaChanges.BY_HAND + "; " + statements;
+  }
+
   /** Whether the role may log in, or null when it does not exist. */
   private static Boolean login(Connection c, String role) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT rolcanlogin FROM pg_roles WHERE rolname = ?")) {
@@ -109,12 +120,12 @@ final class AppRolePrivileges {
     if (!noUsage.isEmpty()) {
       add(Severity.ERROR, "new", "app-role-schema", "application role " + role + " has no USAGE on schema(s) " + String.join(", ", noUsage)
           + " on new: every statement of the application there fails with permission denied",
-          "GRANT USAGE ON SCHEMA " + String.join(", ", noUsage) + " TO " + Sql.ident(role));
+          onNew("GRANT USAGE ON SCHEMA " + String.join(", ", noUsage) + " TO " + Sql.ident(role)));
     }
     if (!noCreate.isEmpty()) {
       add(Severity.WARNING, "new", "app-role-schema-create", "application role " + role + " may create objects in schema(s) "
           + String.join(", ", noCreate) + " on old but not on new: migrations that create objects there would fail",
-          "GRANT CREATE ON SCHEMA " + String.join(", ", noCreate) + " TO " + Sql.ident(role));
+          onNew("GRANT CREATE ON SCHEMA " + String.join(", ", noCreate) + " TO " + Sql.ident(role)));
     }
   }
 
@@ -141,8 +152,8 @@ final class AppRolePrivileges {
     }
     missing.forEach((privs, tables) -> add(Severity.ERROR, "new", "app-role-tables", "application role " + role + " lacks "
         + String.join(", ", privs) + " on " + tables.size() + " table(s) or view(s) on new (" + abbreviate(tables) + ")"
-        + (onOld ? ", which it has on old" : ""), "GRANT " + String.join(", ", privs) + " ON TABLE " + String.join(", ", tables)
-        + " TO " + Sql.ident(role)));
+        + (onOld ? ", which it has on old" : ""), onNew("GRANT " + String.join(", ", privs) + " ON TABLE " + String.join(", ", tables)
+        + " TO " + Sql.ident(role))));
   }
 
   private void sequences(String role, boolean onOld) throws SQLException {
@@ -163,7 +174,7 @@ final class AppRolePrivileges {
     missing.forEach((privs, seqs) -> add(Severity.ERROR, "new", "app-role-sequences", "application role " + role + " lacks "
         + String.join(", ", privs) + " on " + seqs.size() + " sequence(s) on new (" + abbreviate(seqs) + ")"
         + (privs.contains("UPDATE") ? "; the switch moves sequences as this role, with setval, which needs UPDATE" : ""),
-        "GRANT " + String.join(", ", privs) + " ON SEQUENCE " + String.join(", ", seqs) + " TO " + Sql.ident(role)));
+        onNew("GRANT " + String.join(", ", privs) + " ON SEQUENCE " + String.join(", ", seqs) + " TO " + Sql.ident(role))));
     if (!onOld) {
       return;
     }
@@ -216,16 +227,16 @@ final class AppRolePrivileges {
         + " UNION ALL SELECT 'SCHEMA', quote_ident(n.nspname), n.nspowner FROM pg_namespace n WHERE " + Catalog.SYSTEM_SCHEMA_FILTER
         + "   AND n.nspname <> 'public') o ORDER BY 1";
     Map<String, Boolean> onOld = owners(old, sql, role);
-    Map<String, Boolean> onNew = owners(nw, sql, role);
-    List<String> lost = onOld.entrySet().stream().filter(e -> e.getValue() && Boolean.FALSE.equals(onNew.get(e.getKey())))
+    Map<String, Boolean> ownedOnNew = owners(nw, sql, role);
+    List<String> lost = onOld.entrySet().stream().filter(e -> e.getValue() && Boolean.FALSE.equals(ownedOnNew.get(e.getKey())))
         .map(Map.Entry::getKey).collect(Collectors.toList());
     if (lost.isEmpty()) {
       return;
     }
     add(Severity.WARNING, "new", "app-role-ownership", "application role " + role + " owns " + lost.size()
         + " object(s) on old that it does not own on new (" + abbreviate(lost) + "): its schema migrations (ALTER, CREATE INDEX,"
-        + " DROP) would fail there", lost.stream().map(o -> "ALTER " + o + " OWNER TO " + Sql.ident(role))
-        .collect(Collectors.joining("; ")) + " (as their owner, a member of " + Sql.ident(role) + ")");
+        + " DROP) would fail there", onNew(lost.stream().map(o -> "ALTER " + o + " OWNER TO " + Sql.ident(role))
+        .collect(Collectors.joining("; "))) + " (as their owner, a member of " + Sql.ident(role) + ")");
   }
 
   private static Map<String, Boolean> owners(Connection c, String sql, String role) throws SQLException {

@@ -2,6 +2,7 @@ package dev.cutover.replicator.check;
 
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.check.Finding.Severity;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
@@ -87,7 +88,7 @@ final class ControlPlaneCheck {
       if (!ControlSchema.granted(c, role) && !Sql.bool(c, "SELECT rolsuper FROM pg_roles WHERE rolname = ?", role)) {
         add(Severity.ERROR, side, "app-role-not-granted", "role " + role + " (--app-role) may not use the control"
             + " plane on " + side + ": a Cutover driver connecting as it refuses to start",
-            "as the installer on " + side + ": SELECT cutover.grant_control_plane(" + Sql.literal(role) + ")");
+            "as the installer on " + side + ": " + SchemaChanges.BY_HAND + "; SELECT cutover.grant_control_plane(" + Sql.literal(role) + ")");
       }
     }
     List<String> granted = ControlSchema.grantedRoles(c);

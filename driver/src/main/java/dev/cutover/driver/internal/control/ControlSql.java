@@ -1081,14 +1081,22 @@ public final class ControlSql {
     return sql.append(']').toString();
   }
 
-  /** Grants the control plane to a role: usage of the schema and {@code EXECUTE} on {@link #GRANTED}. */
+  /**
+   * Grants the control plane to a role: usage of the schema and {@code EXECUTE} on {@link #GRANTED}.
+   * With the replicator's schema change capture off ({@code cutover.ddl_capture}, read by its event
+   * trigger where installed, a placeholder elsewhere): each side's control schema is its own, so its
+   * grants are no change to carry nor to report as made on one side alone. Set in the body and put
+   * back after, since a function's SET clause naming a placeholder needs a superuser to create.
+   */
   private static String grantControlPlane() {
-    StringBuilder body = new StringBuilder("  EXECUTE format('GRANT USAGE ON SCHEMA cutover TO %I', p_role);\n");
+    StringBuilder body = new StringBuilder("  PERFORM set_config('cutover.ddl_capture', 'off', true);\n"
+        + "  EXECUTE format('GRANT USAGE ON SCHEMA cutover TO %I', p_role);\n");
     for (String signature : GRANTED) {
       body.append("  EXECUTE format('GRANT EXECUTE ON FUNCTION cutover.").append(signature).append(" TO %I', p_role);\n");
     }
+    body.append("  PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);\n");
     return "CREATE OR REPLACE FUNCTION cutover.grant_control_plane(p_role name) RETURNS void LANGUAGE plpgsql"
-        + DEFINER + " AS $$\nBEGIN\n" + body + "END $$";
+        + DEFINER + " AS $$\nDECLARE\n  capture text := current_setting('cutover.ddl_capture', true);\nBEGIN\n" + body + "END $$";
   }
 
   /**
