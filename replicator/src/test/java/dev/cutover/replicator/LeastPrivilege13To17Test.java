@@ -21,6 +21,8 @@ import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.status.StatusReport;
+import dev.cutover.replicator.verify.Verifier;
+import dev.cutover.replicator.verify.VerifyReport;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -363,6 +365,39 @@ class LeastPrivilege13To17Test {
         .filteredOn(f -> f.side().equals("new") && f.severity() == Severity.ERROR && f.code().startsWith("app-role")).isEmpty();
     assertThat(r.status().forward().problems()).filteredOn(p -> p.contains("made on new alone")).isEmpty();
     assertThat(remedies).allMatch(m -> m.replaceFirst("^as the installer on new: ", "").startsWith(SchemaChanges.BY_HAND + "; "));
+  }
+
+  /**
+   * A table created on both sides after start by the admin, whose publication lists its tables:
+   * replication does not carry it, so verify cannot compare it, and names it, says how to have it
+   * carried and exits 7 rather than "no differences" over 3 rows on old and none on new (r30).
+   */
+  @Test
+  void verify_tableOutsideThePublication_namedAsNotComparedAndNotClean(PostgresPair pair) throws Exception {
+    String db = ProviderAdmin.database(pair, "lp_uncarried");
+    ProviderAdmin.shop(pair.oldServer(), db, true);
+    ProviderAdmin.shop(pair.newServer(), db, false);
+    Replicator r = ProviderAdmin.replicator(pair.oldServer(), db, pair.newServer(), db);
+    r.start(options(), new CopyProgress(), CopyListener.NONE);
+    for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = ProviderAdmin.admin(server, db)) {
+        AppDatabase.execute(c, "CREATE TABLE shop.tags (id int PRIMARY KEY, t text)");
+      }
+    }
+    try (Connection o = ProviderAdmin.admin(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "INSERT INTO shop.tags SELECT g, 'x' FROM generate_series(1, 3) g");
+    }
+    r.awaitCaughtUp(CATCH_UP);
+
+    VerifyReport report = r.verify(Verifier.Options.defaults());
+    assertThat(report.differences()).isZero();
+    assertThat(report.uncarried()).containsExactly("shop.tags");
+    assertThat(report.carry()).contains("ALTER PUBLICATION ... ADD TABLE").contains("REFRESH PUBLICATION");
+    assertThat(report.clean()).isFalse();
+    Run verify = ProviderAdmin.cli(pair, db, "verify");
+    assertThat(verify.code()).as(verify.out() + verify.err()).isEqualTo(Failure.DIFFERENCES.exitCode());
+    assertThat(verify.out()).contains("1 table(s) on old not compared, as replication does not carry them")
+        .contains("shop.tags").doesNotContain(": no differences\n");
   }
 
   /**

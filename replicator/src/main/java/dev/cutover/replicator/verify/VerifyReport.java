@@ -19,14 +19,22 @@ import java.util.List;
  * @param largeObjects large objects on the source
  * @param largeObjectDifferences large objects missing, extra or different on the target (start copied
  *     them from its snapshot; {@code sync-large-objects} brings them up to date)
+ * @param uncarried the source's application tables that replication does not carry (outside the
+ *     publication, or without capture triggers), so not compared: verify is not clean while any is
+ * @param carry how to have them carried, or an empty string when there are none
  */
 public record VerifyReport(String source, String target, List<TableResult> tables, long rows, long millis, boolean rechecked,
     String note, long inFlight, List<TableResult> notReplicated, long largeObjects,
-    List<LargeObjects.Difference> largeObjectDifferences) {
+    List<LargeObjects.Difference> largeObjectDifferences, List<String> uncarried, String carry) {
 
   /** Rows that differ across the replicated tables and columns their targets lack, plus large objects that differ. */
   public long differences() {
     return tables.stream().mapToLong(TableResult::differenceCount).sum() + largeObjectDifferences.size();
+  }
+
+  /** Whether every application table was compared and nothing differs. */
+  public boolean clean() {
+    return differences() == 0 && uncarried.isEmpty();
   }
 
   public double rowsPerSecond() {
