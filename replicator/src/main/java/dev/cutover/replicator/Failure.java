@@ -14,7 +14,7 @@ public enum Failure {
   PRECONDITION(5),
   /** {@code check} found at least one error. */
   CHECK_FAILED(6),
-  /** {@code verify} found rows that differ. */
+  /** {@code verify} found rows that differ, or application tables it could not compare (replication does not carry them). */
   DIFFERENCES(7),
   /** Replication did not catch up, or a slot stayed busy, within the allowed time. */
   TIMEOUT(8),

@@ -30,7 +30,7 @@ import picocli.CommandLine.Command;
         "4:missing privilege",
         "5:precondition not met (wal_level, non-empty tables, leftovers, old not fenced)",
         "6:check found errors",
-        "7:verify found differences",
+        "7:verify found differences, or tables replication does not carry (not compared)",
         "8:timeout (replication did not catch up)",
         "9:pg_dump missing or too old"},
     footer = {"", "Passwords come from the environment: CUTOVER_REPLICATOR_OLD_PASSWORD, CUTOVER_REPLICATOR_NEW_PASSWORD."})
