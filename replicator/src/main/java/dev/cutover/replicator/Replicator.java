@@ -388,6 +388,9 @@ public final class Replicator {
       SwappedSides.refuse(o, n, names, "catch-up");
       throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
     }
+    if (captured != null) {
+      requireNotLost(captured, target);
+    }
     // Nothing carries the barrier without an apply process: waiting out the timeout would tell nothing more.
     Duration grace = timeout.compareTo(APPLY_GRACE) < 0 ? timeout : APPLY_GRACE;
     Optional<String> noApply = noApply(captured, relayed, target, n);
@@ -486,6 +489,19 @@ public final class Replicator {
       throw new ReplicatorException(Failure.TIMEOUT, "replication did not catch up within " + timeout.toMillis() + " ms: table(s) "
           + String.join(", ", UnsubscribedTables.copying(target, subscription)) + " of subscription " + subscription + " are still"
           + " being copied into " + targetLabel, "see `cutover-replicator status` (their state), then run catch-up again");
+    }
+  }
+
+  /**
+   * Refuses at once where an apply noted on {@code target} that {@code captured}'s source lost what
+   * the target holds ({@link ApplyFailures#lost}): no apply will carry the barrier, and one that
+   * resumed after the source's transaction ids passed the position would skip writes (r31).
+   */
+  private static void requireNotLost(Way captured, Connection target) throws SQLException, ReplicatorException {
+    Optional<String> lost = ApplyFailures.lost(target, captured.name());
+    if (lost.isPresent()) {
+      throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + lost.get() + "; " + captured.label()
+          + " cannot resume (`cutover-replicator apply` refuses it)", ApplyFailures.LOST_REMEDY);
     }
   }
 

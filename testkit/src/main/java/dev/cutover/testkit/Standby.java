@@ -109,6 +109,29 @@ public final class Standby implements AutoCloseable {
     return Files.readString(dir.resolve("standby.log"));
   }
 
+  /**
+   * Stops the standby (a clean shutdown): it keeps what it replayed so far and no more, as a
+   * standby that fell behind its primary does.
+   */
+  public void halt() throws IOException, InterruptedException {
+    run(dir.resolve("halt.log"), "", ServerProcess.pgCtlCommand(pgCtl, "stop", "-D", dir.resolve("data").toString(), "-m", "fast", "-w")
+        .toArray(String[]::new));
+  }
+
+  /**
+   * Starts a {@link #halt halted} standby as a primary of its own, on what it had replayed: a
+   * failover to a standby that was behind. Without its standby.signal (12 and later) or
+   * recovery.conf (before 12) it ends recovery at the end of its own WAL.
+   */
+  public void startPromoted() throws IOException, InterruptedException {
+    Path data = dir.resolve("data");
+    Files.deleteIfExists(data.resolve("standby.signal"));
+    Files.deleteIfExists(data.resolve("recovery.conf"));
+    List<String> start = ServerProcess.pgCtlCommand(pgCtl, "start", "-D", data.toString(), "-w", "-t", Long.toString(START_SECONDS),
+        "-l", dir.resolve("promoted.log").toString(), "-o", "-p " + port + " -c listen_addresses=localhost -c unix_socket_directories=''");
+    run(dir.resolve("promote.log"), "", start.toArray(String[]::new));
+  }
+
   /** A JDBC URL for {@code database} on the standby, without credentials (the primary's hold). */
   public String jdbcUrl(String database) {
     return "jdbc:postgresql://localhost:" + port + "/" + database;

@@ -140,6 +140,32 @@ public final class ApplyFailures {
         + " reachable; it resumes from its last applied position and loses nothing";
   }
 
+  /** What to do about a way {@link #lost} names. */
+  public static final String LOST_REMEDY = "`cutover-replicator verify` lists what differs; run `cutover-replicator cleanup`, empty the"
+      + " target's tables and start again";
+
+  /**
+   * Notes on {@code way}'s target, for good, that its source lost what the target holds ({@code
+   * why}): the source came back behind the position, or its log was trimmed past it. Kept under a
+   * key of its own ({@link #lostKey}), which no commit of a batch removes and no retried failure
+   * replaces, so that every later apply, status, catch-up and the driver's probe refuse the way
+   * until cleanup drops the table, also once the source's transaction ids have passed the position.
+   */
+  static void recordLost(Connection target, String way, String why) {
+    if (!record(target, lostKey(way), why)) {
+      LOG.warn("could not note on the target that {} cannot resume: {}", way, why);
+    }
+  }
+
+  /** Why {@code way} cannot resume, as {@link #recordLost} noted on its target, if it did. */
+  public static Optional<String> lost(Connection target, String way) throws SQLException {
+    return read(target, lostKey(way)).map(Failed::message);
+  }
+
+  private static String lostKey(String way) {
+    return way + ":source-lost";
+  }
+
   private static String unreachedKey(String way) {
     return way + ":target-unreached";
   }

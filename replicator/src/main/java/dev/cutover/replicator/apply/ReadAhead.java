@@ -47,10 +47,12 @@ final class ReadAhead implements AutoCloseable {
 
   /**
    * Part of a batch: its changes in order; for its last part also where it ends, whether it is a
-   * backlog batch (cut at a recorded tick), when its read began and ended ({@link System#nanoTime()});
-   * or the failure that ended reading.
+   * backlog batch (cut at a recorded tick), whether its end is kept on the source as a tick (only
+   * then may it become the target's position: {@link ChangeLog#requireHoldsTick}), when its read
+   * began and ended ({@link System#nanoTime()}); or the failure that ended reading.
    */
-  record Part(List<Change> changes, ChangeLog.Tick end, boolean backlog, long readStarted, long readEnded, Throwable failure) {
+  record Part(List<Change> changes, ChangeLog.Tick end, boolean backlog, boolean kept, long readStarted, long readEnded,
+      Throwable failure) {
     boolean last() {
       return end != null;
     }
@@ -128,6 +130,8 @@ final class ReadAhead implements AutoCloseable {
     // When the last batch read was cut at the source's present, or 0 where it was not.
     long presentTaken = 0;
     long lastTrim = 0;
+    // When the end of a batch was last kept on the source as a tick.
+    long lastKept = System.nanoTime();
     try {
       while (!closed && !applier.stopping()) {
         long started = System.nanoTime();
@@ -143,7 +147,14 @@ final class ReadAhead implements AutoCloseable {
           if (!ChangeLog.awaitDurable(source, batch, () -> !closed)) {
             throw new Closed();
           }
-          hand(new Part(filling, batch.tick(), backlog.isPresent(), started, System.nanoTime(), null));
+          // A batch with changes becomes the position, an empty one only every idleWrite: its end is kept as a tick first
+          // (a backlog batch ends at one already).
+          boolean kept = batch.changes() > 0 || System.nanoTime() - lastKept >= options.idleWrite().toNanos();
+          if (kept && backlog.isEmpty()) {
+            ChangeLog.keep(source, batch.tick());
+            lastKept = System.nanoTime();
+          }
+          hand(new Part(filling, batch.tick(), backlog.isPresent(), kept, started, System.nanoTime(), null));
           filling = new ArrayList<>();
           handed++;
           if (batch.changes() > 0 && batch.changes() < PART && backlog.isEmpty()) {
@@ -166,7 +177,7 @@ final class ReadAhead implements AutoCloseable {
       // The target side stopped reading.
     } catch (Throwable t) {
       try {
-        hand(new Part(List.of(), null, false, 0, 0, t));
+        hand(new Part(List.of(), null, false, false, 0, 0, t));
       } catch (Closed e) {
         // Nobody is left to tell.
       }
@@ -176,7 +187,7 @@ final class ReadAhead implements AutoCloseable {
   private void add(Change c) throws Closed {
     filling.add(c);
     if (filling.size() == PART) {
-      hand(new Part(filling, null, false, 0, 0, null));
+      hand(new Part(filling, null, false, false, 0, 0, null));
       filling = new ArrayList<>();
     }
   }

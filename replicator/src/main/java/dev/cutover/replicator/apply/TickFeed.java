@@ -6,6 +6,7 @@ import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
 import java.sql.Connection;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,9 +36,7 @@ final class TickFeed implements Feed {
     ApplyProgress.Position at = ApplyProgress.read(target, way.name()).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
         way.label() + " is not armed: " + way.target().side().label() + " has no apply position for it",
         way.name().equals(Way.FORWARD) ? "run `cutover-replicator start --capture triggers`" : "run `cutover-replicator reverse`"));
-    ChangeLog.recordTrims(source);
-    ChangeLog.requireNotTrimmedPast(source, at.snapshot(), way.source().side().label(), way.target().side().label());
-    ChangeLog.requireNotBehind(source, at.snapshot(), way.source().side().label(), way.target().side().label());
+    requireSourceHoldsPosition(way, source, target, new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
     applier.announce(at.snapshot().text(), mode);
     try (Ticker ticker = Ticker.start(way.source(), applier.options().tickEvery())) {
       // Into old while old's slot is relayed to new: each batch marks itself, so the relay leaves it out.
@@ -48,17 +47,40 @@ final class TickFeed implements Feed {
   }
 
   /**
+   * Refuses to apply from {@code at}, the target's position, where the source lost commits the
+   * target holds or its log was trimmed past it, and notes that on the target for good ({@link
+   * ApplyFailures#recordLost}): the transaction-id check passes again once the source has handed
+   * out more ids (r31), and every later apply, status, catch-up and the driver's probe must go on
+   * refusing until cleanup. Checked at each connection, so also after a failover of the source.
+   */
+  private static void requireSourceHoldsPosition(Way way, Connection source, Connection target, ChangeLog.Tick at) throws Exception {
+    Optional<String> lost = ApplyFailures.lost(target, way.name());
+    if (lost.isPresent()) {
+      throw new ReplicatorException(Failure.PRECONDITION, way.label() + " cannot resume: " + lost.get(), ApplyFailures.LOST_REMEDY);
+    }
+    String sourceLabel = way.source().side().label();
+    String targetLabel = way.target().side().label();
+    try {
+      ChangeLog.recordTrims(source);
+      ChangeLog.requireNotTrimmedPast(source, at.snapshot(), sourceLabel, targetLabel);
+      ChangeLog.requireNotBehind(source, at.snapshot(), sourceLabel, targetLabel);
+      ChangeLog.requireHoldsTick(source, at, sourceLabel, targetLabel);
+    } catch (ReplicatorException e) {
+      ApplyFailures.recordLost(target, way.name(), e.getMessage());
+      throw e;
+    }
+  }
+
+  /**
    * Writes batch after batch as the reader hands them over, until stopped between two.
    * {@code persisted} is the position written on the target: a batch without changes moves only
-   * how far the applier says it is (and the written position every {@code idleWrite}), since
-   * rereading an empty batch after a restart costs nothing. The reader trims the log by the
-   * written position.
+   * how far the applier says it is (and the written position where the reader kept its end as a
+   * tick, every {@code idleWrite}), since rereading an empty batch after a restart costs nothing.
+   * The reader trims the log by the written position.
    */
   private static void loop(Applier applier, Connection source, BatchWriter writer, ChangeLog.Tick from) throws Exception {
-    Applier.Options options = applier.options();
     String direction = applier.way().name();
     ChangeLog.Tick persisted = from;
-    long lastWrite = System.nanoTime();
     try (ReadAhead reader = ReadAhead.start(applier, source, from)) {
       long n = 0;
       boolean inBatch = false;
@@ -92,15 +114,14 @@ final class TickFeed implements Feed {
           continue;
         }
         ChangeLog.Tick tick = part.end();
-        boolean idleWriteDue = got - lastWrite >= options.idleWrite().toNanos();
-        if (n > 0 || idleWriteDue && !tick.snapshot().text().equals(persisted.snapshot().text())) {
+        if (n > 0 || part.kept() && !tick.snapshot().text().equals(persisted.snapshot().text())) {
           long batchChanges = n;
           applier.applied(n, writer.commit(m -> ApplyProgress.advanceSql(direction, tick, batchChanges, m)));
           persisted = tick;
-          lastWrite = System.nanoTime();
           if (n > 0 && LOG.isDebugEnabled()) {
             LOG.debug("{}: batch of {} change(s){}: tick and read {} ms, the rest written and committed {} ms", applier.way().label(), n,
-                part.backlog() ? " (backlog)" : "", (part.readEnded() - part.readStarted()) / 1_000_000, (lastWrite - got) / 1_000_000);
+                part.backlog() ? " (backlog)" : "", (part.readEnded() - part.readStarted()) / 1_000_000,
+                (System.nanoTime() - got) / 1_000_000);
           }
         } else {
           writer.rollback();

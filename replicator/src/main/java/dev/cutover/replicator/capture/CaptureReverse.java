@@ -76,6 +76,7 @@ public final class CaptureReverse {
     List<TableName> tables = CaptureStart.capturable(n);
     ChangeLog.Tick start = CaptureSchema.addTriggers(n, "new", tables);
     steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");
+    ChangeLog.keep(n, start); // the position's tick, kept on new (ChangeLog#requireHoldsTick)
     ApplyProgress.arm(o, Way.REVERSE, start);
     if (relayed.isPresent()) {
       // Each reverse batch marks itself with this table's row, which the relay must see to leave it out.

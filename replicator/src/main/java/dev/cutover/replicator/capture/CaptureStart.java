@@ -195,6 +195,8 @@ public final class CaptureStart {
         views = MaterializedViews.refreshAsOnOld(o, n);
         listener.phase("foreign keys", progress);
         keys.restore(n);
+        // The position's tick, kept on old: its absence there later tells that old came back behind it (a failover).
+        ChangeLog.keep(o, start);
         ApplyProgress.arm(n, Way.FORWARD, start);
         StartState.finish(n);
       } catch (Exception e) {

@@ -366,16 +366,20 @@ public final class ChangeLog {
   }
 
   /**
-   * Why applying from {@code applied} cannot resume, as {@link #requireNotTrimmedPast} and {@link
-   * #requireNotBehind} refuse it, or empty: for {@code status}, which said only "stopped ... start
+   * Why applying from {@code applied} cannot resume, as {@link #requireNotTrimmedPast}, {@link
+   * #requireNotBehind} and {@link #requireHoldsTick} refuse it, or empty: for {@code status}, which said only "stopped ... start
    * it" of a direction apply refuses for good (r25). {@code trimmed} is {@link #trimmedTo} as read
    * before {@code applied} was: read after, a running apply's next batch and trim looked like lost
    * changes, whose remedy (empty the target and start again) throws the migration away. Reads only.
    */
-  public static Optional<ReplicatorException> cannotResume(Connection source, Optional<TxidSnapshot> trimmed, TxidSnapshot applied,
+  public static Optional<ReplicatorException> cannotResume(Connection source, Optional<TxidSnapshot> trimmed, Tick applied,
       String sourceSide, String targetSide) throws SQLException {
-    Optional<ReplicatorException> past = trimmedPast(trimmed, applied, sourceSide, targetSide);
-    return past.isPresent() ? past : behind(source, applied, sourceSide, targetSide);
+    Optional<ReplicatorException> past = trimmedPast(trimmed, applied.snapshot(), sourceSide, targetSide);
+    if (past.isPresent()) {
+      return past;
+    }
+    Optional<ReplicatorException> behind = behind(source, applied.snapshot(), sourceSide, targetSide);
+    return behind.isPresent() || !keepsTicks(source) ? behind : lacksTick(source, applied, sourceSide, targetSide);
   }
 
   private static Optional<ReplicatorException> trimmedPast(Optional<TxidSnapshot> trimmedTo, TxidSnapshot applied, String sourceSide,
@@ -424,6 +428,77 @@ public final class ChangeLog {
           + "'s tables and start again"));
     }
     return Optional.empty();
+  }
+
+  /**
+   * Keeps {@code tick} on the source as a row of {@code cutover.capture_tick} (once), before it
+   * becomes a target's position, so that {@link #requireHoldsTick} can find it there: a row
+   * committed after every transaction visible in its snapshot, since each of them committed before
+   * the snapshot was taken. Its commit waits as the session's {@code synchronous_commit = on} does
+   * (for a synchronous standby too, where there is one): a standby that takes over then holds it.
+   */
+  public static void keep(Connection source, Tick tick) throws SQLException {
+    inTransaction(source, () -> {
+      Sql.rows(source, "SELECT set_config('synchronous_commit', 'on', true)");
+      try (PreparedStatement ps = source.prepareStatement("INSERT INTO cutover.capture_tick (snapshot, at) SELECT ?, ?"
+          + " WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_tick WHERE at = ? AND snapshot = ?)")) {
+        java.sql.Timestamp at = java.sql.Timestamp.from(tick.sourceTime());
+        ps.setString(1, tick.snapshot().text());
+        ps.setTimestamp(2, at);
+        ps.setTimestamp(3, at);
+        ps.setString(4, tick.snapshot().text());
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  /**
+   * Refuses to apply from {@code applied}, a target's position, when the source lacks its tick
+   * ({@link #keep}, or a recorded tick a backlog batch ended at) while it still holds ticks from
+   * before it: the source came back without commits the target holds (a failover to a standby
+   * that was behind, a restore from a backup). Unlike {@link #requireNotBehind} this does not pass
+   * once the source has handed out more transaction ids than the position covers. A source that
+   * holds no tick at or before the position trimmed them after a later position (a target restored
+   * behind it, which {@link #requireNotTrimmedPast} judges by the log). Where the source's ticks
+   * were not kept so (an install from before), the position's tick is kept now, once {@link
+   * #requireNotBehind} has passed, and checked from then on. One look-up on the ticks' index.
+   */
+  public static void requireHoldsTick(Connection source, Tick applied, String sourceSide, String targetSide)
+      throws SQLException, ReplicatorException {
+    boolean kept = keepsTicks(source);
+    Optional<ReplicatorException> lacks = lacksTick(source, applied, sourceSide, targetSide);
+    if (lacks.isPresent() && kept) {
+      throw lacks.get();
+    }
+    if (!kept) {
+      keep(source, applied);
+      if (!Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'cutover.capture_state'::regclass"
+          + " AND attname = 'ticks_kept' AND NOT attisdropped)")) {
+        Sql.execute(source, "ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS ticks_kept boolean NOT NULL DEFAULT false");
+      }
+      Sql.execute(source, "UPDATE cutover.capture_state SET ticks_kept = true");
+    }
+  }
+
+  /** Whether every position since the source's first apply (of this version) has its tick kept there ({@link #requireHoldsTick}). */
+  private static boolean keepsTicks(Connection source) throws SQLException {
+    // As jsonb: an install from before lacks the column until an apply adds it, and status reads only.
+    return "true".equals(Sql.string(source, "SELECT to_jsonb(s) ->> 'ticks_kept' FROM cutover.capture_state s"));
+  }
+
+  private static Optional<ReplicatorException> lacksTick(Connection source, Tick applied, String sourceSide, String targetSide)
+      throws SQLException {
+    java.sql.Timestamp at = java.sql.Timestamp.from(applied.sourceTime());
+    if (Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM cutover.capture_tick WHERE at = ? AND snapshot = ?)"
+        + " OR NOT EXISTS (SELECT 1 FROM cutover.capture_tick WHERE at <= ?)", at, applied.snapshot().text(), at)) {
+      return Optional.empty();
+    }
+    return Optional.of(new ReplicatorException(Failure.PRECONDITION, sourceSide + " is behind " + targetSide + "'s apply position: "
+        + sourceSide + " lacks the tick " + targetSide + " applied up to (" + applied.snapshot() + " at " + applied.sourceTime()
+        + "), which it recorded before " + targetSide + " took it: " + sourceSide + " lost commits " + targetSide + " already holds"
+        + " (a failover to a standby that was behind, a restore from a backup), and the transactions it runs now would reuse their"
+        + " ids and be skipped", "`cutover-replicator verify` lists what differs; run `cutover-replicator cleanup`, empty "
+        + targetSide + "'s tables and start again"));
   }
 
   /**

@@ -108,8 +108,15 @@ final class CaptureStatus {
       Optional<ApplyFailures.Failed> unreached = applying ? Optional.empty() : ApplyFailures.unreached(source, name);
       // As apply refuses it: the log trimmed past the position, or the source behind it. "N not applied yet" counts only what
       // the log still holds, and "start it" would only meet the refusal (r25).
-      Optional<ReplicatorException> lost = ChangeLog.cannotResume(source, trimmed, p.snapshot(), sourceLabel, targetLabel);
-      if (lost.isPresent()) {
+      Optional<String> noted = ApplyFailures.lost(target, name);
+      Optional<ReplicatorException> lost = noted.isPresent() ? Optional.empty()
+          : ChangeLog.cannotResume(source, trimmed, new ChangeLog.Tick(p.snapshot(), p.sourceTime()), sourceLabel, targetLabel);
+      if (noted.isPresent()) {
+        // Noted by an apply for good (r31): old's transaction ids may have passed the position since.
+        state = "broken";
+        problems.add(noted.get() + "; changes are lost and " + name + " cannot resume (`cutover-replicator apply` refuses it): "
+            + ApplyFailures.LOST_REMEDY);
+      } else if (lost.isPresent()) {
         state = "broken";
         problems.add(lost.get().getMessage() + "; changes are lost and " + name + " cannot resume (`cutover-replicator apply` refuses"
             + " it): " + lost.get().remedy());

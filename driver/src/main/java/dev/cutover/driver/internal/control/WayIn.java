@@ -24,7 +24,8 @@ import java.util.Optional;
  * @param applying the subscription's apply worker runs, or an apply process holds the way's lock
  * @param appliedAt when a relay's or capture's position last moved (the target's clock)
  * @param failure what the apply process noted of its last failed batch, or null; it begins with {@link
- *     #STOPPED} where the apply stopped for good on it
+ *     #LOST} where the source lost what the target holds, with {@link #STOPPED} where the apply stopped
+ *     for good on another refusal
  * @param goneSlot the subscription's slot, where the source has no slot of that name (it failed over
  *     or was restored), else null
  */
@@ -36,6 +37,12 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
    * carry the way again, and the writes made on the source since are lost to a forced switch.
    */
   public static final String STOPPED = "stopped for good: ";
+  /**
+   * How {@code cutover.way_in} begins the failure the replicator's apply noted for good: the source
+   * lost commits the target holds (it came back behind the position after a failover or a restore,
+   * or its log was trimmed past it), so no apply will resume and forcing drops those writes.
+   */
+  static final String LOST = "the source lost what the target holds: ";
   private static final String UNDEFINED_FUNCTION = "42883";
   private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
@@ -124,7 +131,12 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
       return dir + " is armed by " + how + moved + " but no `cutover-replicator apply` runs into " + to.value()
           + ": start `cutover-replicator apply`";
     }
-    if (w.lost()) {
+    if (w.failure() != null && w.failure().startsWith(LOST)) {
+      return "the `cutover-replicator apply` of " + dir + " (" + how + ") stopped for good (noted at " + w.failedAt() + "): "
+          + w.failure().substring(LOST.length()) + "; do not switch: `cutover-replicator verify` lists what differs; run"
+          + " `cutover-replicator cleanup`, empty " + to.value() + "'s tables and start again";
+    }
+    if (w.failure() != null && w.failure().startsWith(STOPPED)) {
       return "the `cutover-replicator apply` of " + dir + " (" + how + ") stopped for good at " + w.failedAt() + ", and starting it"
           + " again meets the same refusal: " + w.failure().substring(STOPPED.length()) + "; a switch without the probe would"
           + " abandon every write made on " + from.value() + " since, so do not force it";
@@ -171,7 +183,7 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
    * apply stopped for good. Its hint is then left out of the refusal.
    */
   public boolean lost() {
-    return goneSlot != null || (failure != null && failure.startsWith(STOPPED));
+    return goneSlot != null || (failure != null && (failure.startsWith(STOPPED) || failure.startsWith(LOST)));
   }
 
   private static Instant instant(Timestamp t) {
