@@ -501,7 +501,7 @@ public final class Replicator {
     Optional<String> lost = ApplyFailures.lost(target, captured.name());
     if (lost.isPresent()) {
       throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + lost.get() + "; " + captured.label()
-          + " cannot resume (`cutover-replicator apply` refuses it)", ApplyFailures.LOST_REMEDY);
+          + " cannot resume (`cutover-replicator apply` refuses it)", ApplyFailures.lostRemedy(captured.target().side().label()));
     }
   }
 

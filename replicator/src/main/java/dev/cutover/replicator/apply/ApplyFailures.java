@@ -140,9 +140,11 @@ public final class ApplyFailures {
         + " reachable; it resumes from its last applied position and loses nothing";
   }
 
-  /** What to do about a way {@link #lost} names. */
-  public static final String LOST_REMEDY = "`cutover-replicator verify` lists what differs; run `cutover-replicator cleanup`, empty the"
-      + " target's tables and start again";
+  /** What to do about a way {@link #lost} names, into {@code targetLabel}. */
+  public static String lostRemedy(String targetLabel) {
+    return "`cutover-replicator verify` lists what differs; run `cutover-replicator cleanup`, empty " + targetLabel
+        + "'s tables and start again";
+  }
 
   /**
    * Notes on {@code way}'s target, for good, that its source lost what the target holds ({@code

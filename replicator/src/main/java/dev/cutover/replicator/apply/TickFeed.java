@@ -54,12 +54,12 @@ final class TickFeed implements Feed {
    * refusing until cleanup. Checked at each connection, so also after a failover of the source.
    */
   private static void requireSourceHoldsPosition(Way way, Connection source, Connection target, ChangeLog.Tick at) throws Exception {
-    Optional<String> lost = ApplyFailures.lost(target, way.name());
-    if (lost.isPresent()) {
-      throw new ReplicatorException(Failure.PRECONDITION, way.label() + " cannot resume: " + lost.get(), ApplyFailures.LOST_REMEDY);
-    }
     String sourceLabel = way.source().side().label();
     String targetLabel = way.target().side().label();
+    Optional<String> lost = ApplyFailures.lost(target, way.name());
+    if (lost.isPresent()) {
+      throw new ReplicatorException(Failure.PRECONDITION, lost.get(), ApplyFailures.lostRemedy(targetLabel));
+    }
     try {
       ChangeLog.recordTrims(source);
       ChangeLog.requireNotTrimmedPast(source, at.snapshot(), sourceLabel, targetLabel);

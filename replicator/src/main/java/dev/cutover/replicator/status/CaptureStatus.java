@@ -115,7 +115,7 @@ final class CaptureStatus {
         // Noted by an apply for good (r31): old's transaction ids may have passed the position since.
         state = "broken";
         problems.add(noted.get() + "; changes are lost and " + name + " cannot resume (`cutover-replicator apply` refuses it): "
-            + ApplyFailures.LOST_REMEDY);
+            + ApplyFailures.lostRemedy(targetLabel));
       } else if (lost.isPresent()) {
         state = "broken";
         problems.add(lost.get().getMessage() + "; changes are lost and " + name + " cannot resume (`cutover-replicator apply` refuses"

@@ -1391,8 +1391,10 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     OwnedDatabase db = database(pair, "went_back");
     Replicator r = started(db);
     String armedAt;
+    String armedTime;
     try (Connection n = pair.newServer().connect(db.name)) {
       armedAt = OwnedDatabase.strings(n, "SELECT snapshot FROM cutover.apply_progress WHERE direction = 'forward'").get(0);
+      armedTime = OwnedDatabase.strings(n, "SELECT source_time::text FROM cutover.apply_progress WHERE direction = 'forward'").get(0);
     }
     try (Connection o = db.old()) {
       OwnedDatabase.execute(o, "INSERT INTO counter VALUES ('kept in the log', 1)");
@@ -1404,7 +1406,8 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     // New goes back to the position start armed, its row too (only the log was applied since).
     try (Connection n = pair.newServer().connect(db.name)) {
       OwnedDatabase.execute(n, "DELETE FROM counter WHERE name = 'kept in the log'");
-      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + armedAt + "' WHERE direction = 'forward'");
+      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + armedAt + "', source_time = '" + armedTime
+          + "' WHERE direction = 'forward'");
     }
     try (ApplyProcess apply = r.apply(untrimmed)) {
       r.awaitCaughtUp(CATCH_UP);
@@ -1423,7 +1426,8 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     }
     try (Connection n = pair.newServer().connect(db.name)) {
       OwnedDatabase.execute(n, "DELETE FROM counter WHERE name = 'trimmed away'");
-      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + armedAt + "' WHERE direction = 'forward'");
+      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + armedAt + "', source_time = '" + armedTime
+          + "' WHERE direction = 'forward'");
     }
     // r25: status said only STOPPED, "0 not applied yet ... start it", while apply refuses for good.
     lostForGood(r, "old's change log was trimmed past new's apply position (trimmed up to tick ");
@@ -1449,7 +1453,9 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   void status_applyCommitsAndTrimsWhileStatusReads_notCalledLost(PostgresPair pair) throws Exception {
     OwnedDatabase db = database(pair, "trim_race");
     Replicator r = started(db);
-    String position = "SELECT snapshot FROM cutover.apply_progress WHERE direction = 'forward'";
+    // The whole position, the tick's time too: old keeps each position's tick (ChangeLog#requireHoldsTick).
+    String position = "SELECT format('snapshot = %L, source_time = %L', snapshot, source_time) FROM cutover.apply_progress"
+        + " WHERE direction = 'forward'";
     String before;
     try (Connection n = pair.newServer().connect(db.name)) {
       before = OwnedDatabase.strings(n, position).get(0);
@@ -1465,8 +1471,9 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     try (Connection n = pair.newServer().connect(db.name); Connection o = pair.oldServer().connect(db.name);
         Connection watcher = pair.oldServer().connect(db.name)) {
       String after = OwnedDatabase.strings(n, position).get(0);
+      String afterSnapshot = OwnedDatabase.strings(n, "SELECT snapshot FROM cutover.apply_progress WHERE direction = 'forward'").get(0);
       // New as before the batch.
-      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + before + "' WHERE direction = 'forward'");
+      OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET " + before + " WHERE direction = 'forward'");
       o.setAutoCommit(false);
       OwnedDatabase.execute(o, "LOCK TABLE cutover.capture_state IN ACCESS EXCLUSIVE MODE");
       Thread reading = new Thread(() -> {
@@ -1481,8 +1488,8 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
         await().atMost(CATCH_UP).pollInterval(Duration.ofMillis(5)).until(() -> OwnedDatabase.count(watcher, "SELECT count(*) FROM pg_locks"
             + " WHERE relation = 'cutover.capture_state'::regclass AND NOT granted") > 0);
         // The batch commits with its position on new, then the trim is recorded on old.
-        OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET snapshot = '" + after + "' WHERE direction = 'forward'");
-        OwnedDatabase.execute(o, "UPDATE cutover.capture_state SET trimmed_to = '" + after + "'");
+        OwnedDatabase.execute(n, "UPDATE cutover.apply_progress SET " + after + " WHERE direction = 'forward'");
+        OwnedDatabase.execute(o, "UPDATE cutover.capture_state SET trimmed_to = '" + afterSnapshot + "'");
       } finally {
         o.commit();
         reading.join();
