@@ -1,6 +1,7 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.internal.control.WayIn;
@@ -94,8 +95,7 @@ class OldFailoverTest {
       assertThat(status.problems()).anySatisfy(p -> assertThat(p).contains("old is behind new's apply position")
           .contains("cannot resume").contains("run `cutover-replicator cleanup`"));
       assertThat(String.join("; ", status.problems())).doesNotContain("loses nothing").doesNotContain("start it");
-      ReplicatorException catchUp = org.assertj.core.api.Assertions.catchThrowableOfType(() -> promoted.awaitCaughtUp(CATCH_UP),
-          ReplicatorException.class);
+      ReplicatorException catchUp = catchThrowableOfType(ReplicatorException.class, () -> promoted.awaitCaughtUp(CATCH_UP));
       assertThat(catchUp).isNotNull();
       assertThat(catchUp.getMessage()).contains("old is behind new's apply position").contains("cannot resume");
       try (Connection n = db.nwAsSuperuser()) {
