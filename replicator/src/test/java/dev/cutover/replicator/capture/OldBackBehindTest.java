@@ -37,7 +37,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 @PostgresVersions(oldMajor = 12, newMajor = 17) // Debian 12's pg_basebackup (15) backs up 15 and older
-class OldFailoverTest {
+class OldBackBehindTest {
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
 
   @Test
@@ -63,7 +63,7 @@ class OldFailoverTest {
       throw e;
     }
     try (Standby failedOver = standby) {
-      failedOver.promote();
+      failedOver.startPromoted();
       Replicator promoted = Replicator.builder().old(Endpoint.of(Side.OLD, failedOver.jdbcUrl(db.name), OwnedDatabase.ROLE, null))
           .nw(db.endpoint(Side.NEW)).build();
       long position;
@@ -98,8 +98,8 @@ class OldFailoverTest {
       ReplicatorException catchUp = catchThrowableOfType(ReplicatorException.class, () -> promoted.awaitCaughtUp(CATCH_UP));
       assertThat(catchUp).isNotNull();
       assertThat(catchUp.getMessage()).contains("old is behind new's apply position").contains("cannot resume");
-      try (Connection n = db.nwAsSuperuser()) {
-        Optional<WayIn> wayIn = WayIn.read(n, Target.NEW);
+      try (Connection n = db.nwAsSuperuser(); Connection o = standbyConnection(failedOver, db)) {
+        Optional<WayIn> wayIn = WayIn.read(n, o, Target.NEW);
         assertThat(WayIn.remedy(wayIn, Target.OLD, Target.NEW, false)).contains("stopped for good")
             .contains("old is behind new's apply position").contains("do not switch").doesNotContain("start `cutover-replicator apply`");
       }
