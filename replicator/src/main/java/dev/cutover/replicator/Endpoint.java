@@ -368,7 +368,7 @@ public final class Endpoint {
    * and {@code check} would find nothing wrong with it.
    */
   private void requireServerItself(Connection c) throws SQLException, ReplicatorException {
-    SessionIdentity id = SessionIdentity.of(c);
+    SessionIdentity id = identityUncapped(c);
     String option = "--" + side.label() + "-url";
     if (!id.direct()) {
       throw new ReplicatorException(Failure.CONNECTION, side.label() + ": " + option + " reaches a connection pooler or proxy, not the"
@@ -381,6 +381,25 @@ public final class Endpoint {
       throw new ReplicatorException(Failure.CONNECTION, side.label() + ": " + option + " reaches a standby (a server in recovery,"
           + " read-only), not the primary: the replicator writes on both sides (its control schema, the copy, capture, the apply)",
           "point " + option + " at the primary (with several hosts in the URL, add targetServerType=primary)");
+    }
+  }
+
+  /**
+   * {@link SessionIdentity} read in a transaction of its own with {@code statement_timeout} off for
+   * it alone: a database capped at 100 ms cancelled this first read of a new backend on a loaded
+   * machine (it reads the catalogs cold), and with it the login. {@code SET LOCAL} ends with the
+   * transaction, so nothing of it stays on a pooler's server session before the read says whether
+   * there is one.
+   */
+  private static SessionIdentity identityUncapped(Connection c) throws SQLException {
+    c.setAutoCommit(false);
+    try (java.sql.Statement s = c.createStatement()) {
+      s.execute("SET LOCAL statement_timeout = 0");
+      SessionIdentity id = SessionIdentity.of(c);
+      c.commit();
+      return id;
+    } finally {
+      c.setAutoCommit(true);
     }
   }
 
