@@ -77,10 +77,15 @@ public interface PostgresServer extends AutoCloseable {
   /**
    * Creates a new database and returns its name, so that tests sharing this server do not see each
    * other's tables. The name is quoted, so it is used exactly as given.
+   *
+   * <p>From 15 on, the copy is {@code STRATEGY = FILE_COPY}, as it always was before 15: the default
+   * since, {@code WAL_LOG}, writes the whole template into WAL and took about 2.5 times the CPU
+   * (some 120 ms against 46 ms per database on 17), for each of the two databases every test makes.
    */
   default String createDatabase(String name) throws SQLException {
+    String strategy = majorVersion() >= 15 ? " STRATEGY = FILE_COPY" : "";
     try (Connection connection = connect(); Statement statement = connection.createStatement()) {
-      statement.execute("CREATE DATABASE " + Quoting.identifier(name));
+      statement.execute("CREATE DATABASE " + Quoting.identifier(name) + strategy);
     }
     return name;
   }
