@@ -594,13 +594,13 @@ final class OwnedDatabase {
   /**
    * Caps this database's timeouts on both servers for every later session that does not set its
    * own (ALTER DATABASE SET): statements 100 ms, idle in a transaction 500 ms, and on 17+
-   * transactions 1 s.
+   * transactions 300 ms.
    */
   void capTimeouts() throws SQLException {
     for (PostgresServer server : List.of(pair.oldServer(), pair.newServer())) {
       setDefaults(server, "statement_timeout = '100ms'", "idle_in_transaction_session_timeout = '500ms'");
       if (server.majorVersion() >= 17) {
-        setDefaults(server, "transaction_timeout = '1s'");
+        setDefaults(server, "transaction_timeout = '300ms'");
       }
     }
   }

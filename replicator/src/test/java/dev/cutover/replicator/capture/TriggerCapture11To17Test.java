@@ -869,9 +869,10 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
 
   /**
    * Both databases cancel statements after 100 ms and end sessions idle in a transaction after
-   * 500 ms, and new's transactions after 1 s (ALTER DATABASE SET, as production databases often
+   * 500 ms, and new's transactions after 300 ms (ALTER DATABASE SET, as production databases often
    * cap them): the replicator's own sessions turn these off, so a copy, the transaction holding its
    * snapshot and a batch applying one large transaction of old's, each longer than that, succeed.
+   * The copy is of 100,000 rows, the large transaction updates 30,000 of them.
    */
   @Test
   void start_databasesCapTimeouts_copyAndApplyOfLargeTransactionsSucceed(PostgresPair pair) throws Exception {
@@ -882,7 +883,7 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     db.capTimeouts();
     Replicator r = started(db);
     try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old()) {
-      OwnedDatabase.execute(o, "UPDATE scratch SET payload = 'updated' WHERE id > 1000");
+      OwnedDatabase.execute(o, "UPDATE scratch SET payload = 'updated' WHERE id BETWEEN 1001 AND 31000");
       r.awaitCaughtUp(Duration.ofSeconds(60));
       assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
     }
