@@ -49,8 +49,13 @@ class GonePeerTest {
   /** /proc/net/tcp gives timers in clock ticks, USER_HZ, which is 100 on Linux. */
   private static final long TICKS_PER_SECOND = 100;
   private static final String KEEPALIVE_TIMER = "02";
-  /** Rows in the table whose copy is cut. */
-  private static final long ROWS = 1_000_000;
+  /** Rows in the table whose copy is cut: about 25 MB. */
+  private static final long ROWS = 100_000;
+  /**
+   * How long the proxy to new holds each chunk (64 KB at most) until the copy is cut: the copy
+   * streams for seconds at the most that passes, without a table ten times larger to fill and copy.
+   */
+  private static final Duration SLOW_LINK = Duration.ofMillis(10);
 
   @Test
   void idleSession_probesThePeerAfterThirtySeconds_fromTheReplicatorAndFromTheServer(PostgresPair pair) throws Exception {
@@ -130,10 +135,12 @@ class GonePeerTest {
     AppDatabase db = copyLost(pair);
     StartOptions options = StartOptions.defaults().withJobs(1).withKeyless(KeylessTables.ALL_FULL).withCapture(capture);
     try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = db.nw()) {
+      proxy.delay(SLOW_LINK);
       Replicator r = viaProxy(pair, db, proxy);
       CompletableFuture<Throwable> start = startUntilCopying(r, options, watch);
       try {
         proxy.cut();
+        proxy.delay(Duration.ZERO);
 
         Throwable failed = start.get(60, TimeUnit.SECONDS);
         // The cut finds a chunk's COPY mid-stream, or (between chunks) the next one starting.
@@ -156,6 +163,7 @@ class GonePeerTest {
   void startCommand_newResetMidCopy_exitsSayingSoAndThatBothAnswerNow(PostgresPair pair) throws Exception {
     AppDatabase db = copyLost(pair);
     try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = db.nw()) {
+      proxy.delay(SLOW_LINK);
       Map<String, String> env = new HashMap<>();
       Optional.ofNullable(pair.oldServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_OLD_PASSWORD", p));
       Optional.ofNullable(pair.newServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_NEW_PASSWORD", p));
@@ -167,6 +175,7 @@ class GonePeerTest {
       try {
         awaitCopying(start, watch);
         proxy.cut();
+        proxy.delay(Duration.ZERO);
 
         int code = start.get(60, TimeUnit.SECONDS);
         assertThat(code).as(err.toString()).isEqualTo(Failure.CONNECTION.exitCode());
@@ -206,12 +215,14 @@ class GonePeerTest {
     AppDatabase db = copyLost(pair);
     StartOptions options = StartOptions.defaults().withJobs(1).withKeyless(KeylessTables.ALL_FULL).withCapture(Capture.TRIGGERS);
     try (TcpProxy proxy = TcpProxy.in(pair.newServer()); Connection watch = db.nw()) {
+      proxy.delay(SLOW_LINK);
       Replicator r = viaProxy(pair, db, proxy);
       CompletableFuture<Throwable> start = startUntilCopying(r, options, watch);
       try {
         proxy.refuse(true);
         long accepted = proxy.acceptedConnections();
         proxy.cut();
+        proxy.delay(Duration.ZERO);
         // Turned away twice: the undo waits for new, which is down.
         await().atMost(Duration.ofSeconds(60)).until(() -> proxy.acceptedConnections() >= accepted + 2);
         proxy.refuse(false);
@@ -229,7 +240,10 @@ class GonePeerTest {
     }
   }
 
-  /** A database of {@link AppDatabase}'s schema, audit_log on old grown to {@link #ROWS} rows: a copy that takes a few seconds. */
+  /**
+   * A database of {@link AppDatabase}'s schema, audit_log on old grown to {@link #ROWS} rows: a copy
+   * that streams for seconds through a proxy holding each chunk {@link #SLOW_LINK}.
+   */
   private static AppDatabase copyLost(PostgresPair pair) throws Exception {
     AppDatabase db = AppDatabase.create(pair, "copylost");
     try (Connection o = db.old()) {
