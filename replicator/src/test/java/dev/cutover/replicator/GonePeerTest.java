@@ -52,8 +52,8 @@ class GonePeerTest {
   /** Rows in the table whose copy is cut: about 25 MB. */
   private static final long ROWS = 100_000;
   /**
-   * How long the proxy to new holds each chunk (64 KB at most) until the copy is cut: the copy
-   * streams for seconds at the most that passes, without a table ten times larger to fill and copy.
+   * How long the proxy to new holds each chunk (64 KB at most) until the copy is cut: at that pace
+   * the copy of {@link #ROWS} streams for seconds, as a table ten times larger would at full speed.
    */
   private static final Duration SLOW_LINK = Duration.ofMillis(10);
 
