@@ -46,8 +46,16 @@ import org.junit.jupiter.params.provider.ValueSource;
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class SilentCommandTest {
   private static final Duration NETWORK_TIMEOUT = Duration.ofSeconds(2);
+  /**
+   * The timeout of a command the test must first see waiting for a lock: that wait counts against
+   * it, so the command ends that long after it began to wait, silence or not; 2 s was too short a
+   * window for the test to see the wait on a loaded host (CI: the await ran out once in ten runs).
+   */
+  private static final Duration LOCK_WAIT_TIMEOUT = Duration.ofSeconds(6);
   /** How long a command may take to end once its side went silent: the timeout, and the watch's half of it, with room to spare. */
   private static final Duration ENDS_WITHIN = Duration.ofSeconds(10);
+  /** The same with {@link #LOCK_WAIT_TIMEOUT}. */
+  private static final Duration LOCK_WAIT_ENDS_WITHIN = Duration.ofSeconds(20);
   /**
    * The same for start, whose undo then asks the silent side's connection not given up, with 5 s to
    * answer (UndoConnection), and puts new back.
@@ -82,15 +90,16 @@ class SilentCommandTest {
     try (TcpProxy proxy = TcpProxy.in(pair.oldServer()); Connection locker = db.old(); Connection watch = db.old()) {
       locker.setAutoCommit(false);
       Sql.execute(locker, "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
-      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db.name, Side.OLD, proxy, command.split(" ")));
-      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(
+          () -> cli(pair, db.name, Side.OLD, proxy, LOCK_WAIT_TIMEOUT, command.split(" ")));
+      awaitLockWait(watch, running);
 
       if (silenced.equals("all")) {
-        assertThat(assertSilenceEndsIt(proxy::stall, locker::rollback, running, "old", option))
+        assertThat(assertSilenceEndsIt(proxy::stall, locker::rollback, running, "old", option, LOCK_WAIT_ENDS_WITHIN))
             .contains("; its session on old (process ").contains(") may still be running")
             .contains("end it there (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE (pid, backend_start) IN ((");
       } else {
-        assertThat(assertSilenceEndsIt(proxy::stallOpen, locker::rollback, running, "old", option))
+        assertThat(assertSilenceEndsIt(proxy::stallOpen, locker::rollback, running, "old", option, LOCK_WAIT_ENDS_WITHIN))
             .contains("; its session left running on old (process ").contains(") was ended");
       }
     } finally {
@@ -120,10 +129,11 @@ class SilentCommandTest {
         Connection watch = pair.newServer().connect(db)) {
       creator.setAutoCommit(false);
       Sql.execute(creator, "SELECT lo_create(424242)");
-      CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> cli(pair, db, Side.NEW, proxy, "sync-large-objects"));
-      await().atMost(PATIENCE).until(() -> replicatorWaits(watch, "wait_event_type = 'Lock'"));
+      CompletableFuture<Run> running = CompletableFuture.supplyAsync(
+          () -> cli(pair, db, Side.NEW, proxy, LOCK_WAIT_TIMEOUT, "sync-large-objects"));
+      awaitLockWait(watch, running);
 
-      assertSilenceEndsIt(proxy::stall, creator::rollback, running, "new", "sync-large-objects");
+      assertSilenceEndsIt(proxy::stall, creator::rollback, running, "new", "sync-large-objects", LOCK_WAIT_ENDS_WITHIN);
     }
   }
 
@@ -309,6 +319,12 @@ class SilentCommandTest {
     return running;
   }
 
+  /** Awaits {@code running}'s command waiting for a lock (seen on {@code watch}); fails with what it printed if it ended first. */
+  private static void awaitLockWait(Connection watch, CompletableFuture<Run> running) {
+    await().atMost(PATIENCE).until(() -> running.isDone() || replicatorWaits(watch, "wait_event_type = 'Lock'"));
+    assertThat(running).as(() -> running.join().toString()).isNotDone();
+  }
+
   private static long captureTriggersOnBig(Connection c) throws Exception {
     return Sql.number(c, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big'::regclass AND tgname LIKE '#cutover\\_capture%'");
   }
@@ -328,7 +344,7 @@ class SilentCommandTest {
     return db;
   }
 
-  private record Run(int code, String out, String err) {}
+  private record Run(int code, String out, String err, Duration timeout) {}
 
   /**
    * Runs {@code silence} (the proxy's stall of every flow, or of those open), then {@code meanwhile}
@@ -350,13 +366,17 @@ class SilentCommandTest {
 
     assertThat(Duration.ofNanos(System.nanoTime() - stalled)).isLessThan(endsWithin);
     assertThat(run.code()).as(run.err()).isEqualTo(Failure.CONNECTION.exitCode());
-    assertThat(run.err()).contains(side + ": no answer for " + NETWORK_TIMEOUT.toMillis() + "ms")
+    assertThat(run.err()).contains(side + ": no answer for " + run.timeout().toMillis() + "ms")
         .contains(command + " --network-timeout");
     return run.err();
   }
 
   /** The command line with {@code --network-timeout} 2s, reaching {@code silent} through {@code proxy} (none: directly). */
   private static Run cli(PostgresPair pair, String database, Side silent, TcpProxy proxy, String... args) {
+    return cli(pair, database, silent, proxy, NETWORK_TIMEOUT, args);
+  }
+
+  private static Run cli(PostgresPair pair, String database, Side silent, TcpProxy proxy, Duration timeout, String... args) {
     String oldUrl = pair.oldServer().jdbcUrl(database);
     String newUrl = pair.newServer().jdbcUrl(database);
     if (proxy != null) {
@@ -364,7 +384,7 @@ class SilentCommandTest {
       newUrl = silent == Side.NEW ? proxy.redirect(newUrl) : newUrl;
     }
     List<String> all = new ArrayList<>(List.of(args));
-    all.addAll(List.of("--network-timeout", NETWORK_TIMEOUT.toSeconds() + "s", "--old-url", oldUrl, "--old-user",
+    all.addAll(List.of("--network-timeout", timeout.toSeconds() + "s", "--old-url", oldUrl, "--old-user",
         pair.oldServer().user(), "--new-url", newUrl, "--new-user", pair.newServer().user()));
     Map<String, String> env = new HashMap<>();
     Optional.ofNullable(pair.oldServer().password()).ifPresent(p -> env.put("CUTOVER_REPLICATOR_OLD_PASSWORD", p));
@@ -372,7 +392,7 @@ class SilentCommandTest {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     int code = ReplicatorCli.run(new PrintWriter(out, true), new PrintWriter(err, true), env, false, all.toArray(String[]::new));
-    return new Run(code, out.toString(), err.toString());
+    return new Run(code, out.toString(), err.toString(), timeout);
   }
 
   /** Removes what start left in {@code database}, over a network that answers. */
