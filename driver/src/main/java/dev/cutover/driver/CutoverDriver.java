@@ -1,6 +1,7 @@
 package dev.cutover.driver;
 
 import dev.cutover.driver.internal.config.CutoverSettings;
+import dev.cutover.driver.internal.config.PgJdbcPresence;
 import dev.cutover.driver.internal.config.SettingSources;
 import dev.cutover.driver.internal.jdbc.Connections;
 import dev.cutover.driver.internal.switching.Router;
@@ -47,6 +48,7 @@ public final class CutoverDriver implements Driver {
 
   /** The settings of a connection, resolved from every source, or the error a connection attempt gets. */
   static CutoverSettings settings(String url, Properties info) throws SQLException {
+    PgJdbcPresence.require();
     try {
       return CutoverSettings.resolve(url, info, SettingSources.system());
     } catch (IllegalArgumentException e) {
