@@ -187,8 +187,10 @@ public final class Endpoint {
   /**
    * An endpoint from a {@code jdbc:postgresql://host:port/database} URL, a {@code postgres://} URI
    * or a libpq key=value string ({@link ConnectionString}); {@code user} and {@code password} may be
-   * null (then the URL's own, or PgJDBC's defaults, apply). A user or password inside a URI or
-   * key=value string wins over the ones given apart, which are defaults from the environment.
+   * null (then the URL's own, or PgJDBC's defaults, apply). A user or password inside the URL
+   * ({@code ?user=}, {@code ?password=}), URI or key=value string wins over the ones given apart,
+   * which are defaults from the environment: PgJDBC lets a URL's parameters win over its properties,
+   * so {@link #user()} is the role the sessions are, for pg_dump, conninfo and messages alike.
    */
   public static Endpoint of(Side side, String url, String user, String password) {
     ConnectionString parsed;
@@ -199,8 +201,11 @@ public final class Endpoint {
       // cannot know where its password ends
       return new Endpoint(side, UNPARSED, user, password, null, null, e.getMessage());
     }
-    return new Endpoint(side, parsed.jdbcUrl(), parsed.user() != null ? parsed.user() : user,
-        parsed.password() != null ? parsed.password() : password, null);
+    Properties inUrl = org.postgresql.Driver.parseURL(parsed.jdbcUrl(), null);
+    String urlUser = parsed.user() != null ? parsed.user() : inUrl == null ? null : inUrl.getProperty("user");
+    String urlPassword = parsed.password() != null ? parsed.password() : inUrl == null ? null : inUrl.getProperty("password");
+    return new Endpoint(side, parsed.jdbcUrl(), urlUser != null && !urlUser.isBlank() ? urlUser : user,
+        urlPassword != null && !urlPassword.isEmpty() ? urlPassword : password, null);
   }
 
   /**

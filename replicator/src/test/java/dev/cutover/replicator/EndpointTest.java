@@ -2,8 +2,16 @@ package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cutover.replicator.sql.Sql;
+import dev.cutover.testkit.NoLeakedConnections;
+import dev.cutover.testkit.PostgresPair;
+import dev.cutover.testkit.PostgresPairExtension;
+import dev.cutover.testkit.PostgresServer;
+import java.sql.Connection;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
+@ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class EndpointTest {
   @Test
   void conninfo_fromJdbcUrl_quotesEveryValueAndKeepsSslmode() {
@@ -32,6 +40,27 @@ class EndpointTest {
           assertThat(x.failure()).isEqualTo(Failure.CONNECTION);
           assertThat(x.remedy()).contains("plain jdbc:postgresql: URL");
         });
+  }
+
+  /**
+   * PgJDBC lets a {@code user} (and {@code password}) in the URL win over the one given apart, so the
+   * endpoint names the role its sessions are: pg_dump's {@code --username}, the subscription's
+   * conninfo and the messages that name the role. Before, they named {@code --old-user}'s.
+   */
+  @Test
+  void user_inTheJdbcUrl_winsOverTheOneGivenApart_asPgJdbcConnects(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.oldServer();
+    try (Connection admin = server.connect()) {
+      Sql.execute(admin, "DO $$ BEGIN CREATE ROLE url_named LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    }
+    Endpoint e = Endpoint.of(Side.OLD, server.jdbcUrl() + "?user=url_named&password=in-url", server.user(), "apart");
+    try (Connection c = e.connect()) {
+      assertThat(Sql.string(c, "SELECT current_user")).isEqualTo("url_named");
+    }
+    assertThat(e.user()).isEqualTo("url_named");
+    assertThat(e.password()).isEqualTo("in-url");
+    assertThat(e.conninfo()).contains("user='url_named' password='in-url'");
+    assertThat(e.toString()).endsWith(" as url_named").doesNotContain("in-url");
   }
 
   @Test
