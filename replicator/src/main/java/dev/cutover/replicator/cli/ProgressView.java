@@ -58,7 +58,8 @@ final class ProgressView implements CopyListener, AutoCloseable {
 
   private static String describe(String phase, CopyProgress p) {
     return switch (phase) {
-      case "copy" -> "copying " + p.tables().size() + " table(s) under the slot's snapshot";
+      // Every engine's: a slot's exported snapshot, or trigger capture's, which has no slot (r30).
+      case "copy" -> "copying " + p.tables().size() + " table(s) under one snapshot of old";
       case "indexes" -> "building " + p.indexesTotal() + " index(es) and constraint(s) on new";
       case "subscription" -> "creating the subscription from the slot";
       default -> phase;

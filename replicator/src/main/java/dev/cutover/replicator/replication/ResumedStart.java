@@ -8,6 +8,7 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.RelayProgress;
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
 import dev.cutover.replicator.check.WorkerRoom;
@@ -147,11 +148,18 @@ public final class ResumedStart {
       throw new ReplicatorException(Failure.PRECONDITION, "start has finished already: new relays old's slot (cutover.relay_progress)",
           "see `cutover-replicator status`, and run `cutover-replicator apply`");
     }
-    // Trigger capture's start keeps no slot and no record to continue from: its copy starts over.
+    // Trigger capture's start keeps no slot and no record to continue from: its copy starts over. Asked for by
+    // --capture triggers with no capture left on old, the slot checks below would name a slot it never had.
     if (CaptureSchema.installed(o)) {
       throw new ReplicatorException(Failure.PRECONDITION, "start --resume continues a start of logical replication or of"
           + " the relay; old has trigger capture (cutover.capture_state), whose start cannot be resumed: its copy starts over",
           "run `cutover-replicator cleanup`, then `cutover-replicator start --capture triggers` again (it copies every table again)");
+    }
+    if (options.capture() == Capture.TRIGGERS) {
+      throw new ReplicatorException(Failure.PRECONDITION, "start --resume continues a start of logical replication or of"
+          + " the relay; a start with --capture triggers cannot be resumed: its copy starts over",
+          "run `cutover-replicator start --capture triggers` without --resume (after `cutover-replicator cleanup` and emptying"
+              + " new's tables, if the interrupted start left rows there)");
     }
     // Policies may have been enabled since the interruption: the tables copied again would get only the rows they show.
     RowSecurityCheck.require(o, n, "start --resume");

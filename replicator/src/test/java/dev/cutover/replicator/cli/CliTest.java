@@ -670,6 +670,27 @@ class CliTest {
   }
 
   /**
+   * {@code start --capture triggers --resume} where no trigger start left capture on old (it undid
+   * itself, or never began): trigger capture's start keeps no slot and cannot be resumed, and start
+   * says so; it said "there is no start to resume: old has no replication slot cutover_fwd_…".
+   */
+  @Test
+  void start_resumeWithTriggerCapture_saysItsCopyStartsOverNamingNoSlot(PostgresPair pair) throws Exception {
+    String db = "cli_resume_triggers";
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      s.createDatabase(db);
+      sql(s, db, "CREATE TABLE item (id int PRIMARY KEY)");
+    }
+
+    Run resumed = run(with(new String[] {"start", "--capture", "triggers", "--resume", "--no-progress"}, urls(pair, db)));
+
+    assertThat(resumed.code()).as(resumed.out() + resumed.err()).isEqualTo(5);
+    assertThat(resumed.err()).contains("a start with --capture triggers cannot be resumed: its copy starts over")
+        .contains("`cutover-replicator start --capture triggers` without --resume")
+        .doesNotContainIgnoringCase("slot").doesNotContainIgnoringCase("subscription");
+  }
+
+  /**
    * r26: two databases whose names differ only in characters the label replaces ({@code заказы} and
    * {@code клиент} both label {@code ______}). With the first started, start for the second said old
    * already had the slot "from an earlier start" and to run cleanup, which (in the second database)

@@ -87,6 +87,10 @@ class Latin1SourceTest {
 
     Run start = run(with(new String[] {"start", "--capture", "triggers"}, u));
     assertThat(start.code()).as(start.err()).isZero();
+    // Trigger capture has no slot (r30: its progress said "copying 4 table(s) under the slot's snapshot").
+    assertThat(start.out()).contains("trigger capture old -> new started").contains("the copy is old's snapshot");
+    assertThat(start.err()).contains("copying 4 table(s) under one snapshot of old");
+    assertThat(start.out() + start.err()).doesNotContainIgnoringCase("slot").doesNotContainIgnoringCase("subscription");
 
     Run clean = run(with(new String[] {"verify"}, u));
     assertThat(clean.code()).as(clean.out() + clean.err()).isZero();
