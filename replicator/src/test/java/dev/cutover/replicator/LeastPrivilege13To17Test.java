@@ -369,11 +369,12 @@ class LeastPrivilege13To17Test {
 
   /**
    * A table created on both sides after start by the admin, whose publication lists its tables:
-   * replication does not carry it, so verify cannot compare it, and names it, says how to have it
-   * carried and exits 7 rather than "no differences" over 3 rows on old and none on new (r30).
+   * replication does not carry it, so verify cannot compare it, and names it, gives the statement
+   * that has it carried and exits 7 rather than "no differences" over 3 rows on old and none on new
+   * (r30).
    */
   @Test
-  void verify_tableOutsideThePublication_namedAsNotComparedAndNotClean(PostgresPair pair) throws Exception {
+  void verify_tableOutsideThePublication_namedWithTheStatementThatPublishesItAndNotClean(PostgresPair pair) throws Exception {
     String db = ProviderAdmin.database(pair, "lp_uncarried");
     ProviderAdmin.shop(pair.oldServer(), db, true);
     ProviderAdmin.shop(pair.newServer(), db, false);
@@ -387,12 +388,15 @@ class LeastPrivilege13To17Test {
     try (Connection o = ProviderAdmin.admin(pair.oldServer(), db)) {
       AppDatabase.execute(o, "INSERT INTO shop.tags SELECT g, 'x' FROM generate_series(1, 3) g");
     }
+    String sub = "\"" + Names.of(db).forward() + "\"";
+    String publish = "run on old, as the owner of publication " + sub + ": ALTER PUBLICATION " + sub + " ADD TABLE \"shop\".\"tags\"";
+
     r.awaitCaughtUp(CATCH_UP);
 
     VerifyReport report = r.verify(Verifier.Options.defaults());
     assertThat(report.differences()).isZero();
     assertThat(report.uncarried()).containsExactly("shop.tags");
-    assertThat(report.carry()).contains("ALTER PUBLICATION ... ADD TABLE").contains("REFRESH PUBLICATION");
+    assertThat(report.carry()).contains(publish).contains("REFRESH PUBLICATION");
     assertThat(report.clean()).isFalse();
     Run verify = ProviderAdmin.cli(pair, db, "verify");
     assertThat(verify.code()).as(verify.out() + verify.err()).isEqualTo(Failure.DIFFERENCES.exitCode());

@@ -146,15 +146,10 @@ public final class SchemaChanges {
       out.add("table(s) " + UnsubscribedTables.names(tables) + " on " + sourceLabel + " are not in " + sourceLabel + "'s publication "
           + publication + ", which lists its tables (no event trigger adds those created since start): replication does not carry"
           + " them, so every write to them on " + sourceLabel + " is missing on " + targetLabel + ", and the driver refuses to switch"
-          + " until it does; " + publishing(sourceLabel, publication, tables.stream().map(UnsubscribedTables.Table::name).toList())
+          + " until it does; "
+          + UnpublishedTables.remedyOn(sourceLabel, publication, tables.stream().map(UnsubscribedTables.Table::name).toList())
           + "; then on " + targetLabel + ": " + UnsubscribedTables.remedy(publication, tables));
     }
-  }
-
-  /** Where and as whom to add {@code tables} to the source's {@code publication}, and the statement. */
-  private static String publishing(String sourceLabel, String publication, List<TableName> tables) {
-    return "run on " + sourceLabel + ", as the owner of publication " + Sql.ident(publication) + ": "
-        + UnpublishedTables.remedy(publication, tables);
   }
 
   /** Changes from the source that arrived without a statement (run inside a function, say). */
@@ -294,7 +289,8 @@ public final class SchemaChanges {
     if (!tablesMissing.isEmpty() && subscription != null) {
       List<TableName> toPublish = tablesMissing.stream().filter(unpublished::contains).toList();
       out.add("after creating tables on " + targetLabel + " by hand, " + (toPublish.isEmpty() ? "run there: "
-          : publishing(sourceLabel, subscription, toPublish) + " (its publication lists its tables, and no event trigger added them);"
+          : UnpublishedTables.remedyOn(sourceLabel, subscription, toPublish)
+              + " (its publication lists its tables, and no event trigger added them);"
               + " then on " + targetLabel + ": ") + "ALTER SUBSCRIPTION " + Sql.ident(subscription)
           + " REFRESH PUBLICATION WITH (copy_data = true), which copies their rows and then streams their changes");
     }

@@ -47,4 +47,9 @@ public final class UnpublishedTables {
   public static String remedy(String name, List<TableName> tables) {
     return "ALTER PUBLICATION " + Sql.ident(name) + " ADD TABLE " + String.join(", ", tables.stream().map(TableName::quoted).toList());
   }
+
+  /** {@link #remedy}, saying where and as whom to run it: on {@code sourceLabel}, as the publication's owner. */
+  public static String remedyOn(String sourceLabel, String name, List<TableName> tables) {
+    return "run on " + sourceLabel + ", as the owner of publication " + Sql.ident(name) + ": " + remedy(name, tables);
+  }
 }

@@ -9,12 +9,12 @@ import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.apply.Way;
-import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.copy.LargeObjects;
 import dev.cutover.replicator.replication.BoundedCatchUp;
 import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.replication.UncarriedTables;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
 import dev.cutover.replicator.sql.Parallel;
@@ -154,8 +154,7 @@ public final class Verifier {
     String applyWay = null;
     List<TableName> tables;
     List<TableName> unlogged;
-    List<TableName> uncarried;
-    String carry;
+    UncarriedTables carriage;
     boolean extended;
     boolean floatsPrintAlike;
     boolean byUtf8;
@@ -183,21 +182,12 @@ public final class Verifier {
       }
       Connection s = source == old ? o : n;
       String publication = source == old ? names.forward() : names.reverse();
-      tables = ReplicationObjects.publicationExists(s, publication) ? Catalog.publishedTables(s, publication)
-          : Catalog.applicationTables(s);
-      if (captured != null) {
-        tables = CaptureSchema.capturedTables(s);
-      }
-      tables = tables.stream().filter(t -> !t.schema().equals("cutover")).collect(Collectors.toList());
+      carriage = captured != null ? UncarriedTables.captured(s) : UncarriedTables.published(s,
+          source.side().label(), target.side().label(), publication, ReplicationObjects.subscriptionExists(source == old ? n : o,
+              publication));
+      tables = carriage.carried();
       // Trigger capture's start copies no unlogged tables, so there is nothing of them to compare.
       unlogged = captured != null ? List.of() : Catalog.unloggedTables(s);
-      uncarried = uncarried(s, tables);
-      String subscription = source == old ? names.forward() : names.reverse();
-      carry = captured != null ? "`cutover-replicator adopt TABLE` on each gives it its capture triggers and copies its rows"
-          : "add each to publication " + Sql.ident(publication) + " on " + source.side().label()
-              + " (ALTER PUBLICATION ... ADD TABLE, as its owner)" + (ReplicationObjects.subscriptionExists(source == old ? n : o,
-                  subscription) ? ", then on " + target.side().label() + " ALTER SUBSCRIPTION " + Sql.ident(subscription)
-                  + " REFRESH PUBLICATION WITH (copy_data = true), which copies its rows into the table there, emptied first" : "");
       extended = Sql.majorVersion(o) >= 11 && Sql.majorVersion(n) >= 11;
       floatsPrintAlike = Sql.majorVersion(o) >= 12 == Sql.majorVersion(n) >= 12;
       byUtf8 = !Sql.string(o, "SHOW server_encoding").equals(Sql.string(n, "SHOW server_encoding"));
@@ -209,24 +199,10 @@ public final class Verifier {
     }
     Verifier v = new Verifier(source, target, options, replicating, applyWay, progress, extended, floatsPrintAlike, byUtf8);
     try {
-      return v.verify(tables, unlogged, uncarried, carry);
+      return v.verify(tables, unlogged, carriage);
     } finally {
       v.targetSide.shutdownNow();
     }
-  }
-
-  /**
-   * The application's logged tables on the source that {@code compared} does not cover, as itself
-   * or as a partition (or child) of one: replication does not carry them, so their rows were not
-   * compared, and "no differences" would be said over them (r30: 3 rows on old, none on new).
-   * Unlogged tables (compared apart) and the control schema are no application tables here.
-   */
-  private static List<TableName> uncarried(Connection s, List<TableName> compared) throws SQLException {
-    String covered = compared.isEmpty() ? "'{}'::pg_catalog.regclass[]" : compared.stream()
-        .map(t -> Sql.literal(t.regclass()) + "::pg_catalog.regclass").collect(Collectors.joining(", ", "ARRAY[", "]"));
-    return Catalog.tables(s, "c.relkind = 'r' AND c.relpersistence = 'p' AND " + Catalog.SYSTEM_SCHEMA_FILTER
-        + " AND NOT EXISTS (WITH RECURSIVE up(oid) AS (SELECT c.oid UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i"
-        + " JOIN up ON i.inhrelid = up.oid) SELECT 1 FROM up WHERE up.oid = ANY (" + covered + "))");
   }
 
   private record Pair(Connection source, Connection target) implements AutoCloseable {
@@ -255,8 +231,7 @@ public final class Verifier {
     }
   }
 
-  private VerifyReport verify(List<TableName> tables, List<TableName> unlogged, List<TableName> uncarried, String carry)
-      throws Exception {
+  private VerifyReport verify(List<TableName> tables, List<TableName> unlogged, UncarriedTables carriage) throws Exception {
     long t0 = System.nanoTime();
     Map<TableName, Compared> results = Collections.synchronizedMap(new LinkedHashMap<>());
     Map<TableName, Compared> snapshotOnly = Collections.synchronizedMap(new LinkedHashMap<>());
@@ -315,7 +290,8 @@ public final class Verifier {
     long remaining = out.stream().mapToLong(TableResult::differenceCount).sum();
     return new VerifyReport(sourceEp.side().label(), targetEp.side().label(), out, rows.get(),
         (System.nanoTime() - t0) / 1_000_000, rechecked, note, Math.max(0, found - remaining), results(unlogged, snapshotOnly),
-        largeObjects, largeObjectDifferences, uncarried.stream().map(TableName::toString).toList(), uncarried.isEmpty() ? "" : carry);
+        largeObjects, largeObjectDifferences, carriage.uncarried().stream().map(TableName::toString).toList(),
+        carriage.remedy());
   }
 
   private static List<TableResult> results(List<TableName> tables, Map<TableName, Compared> results) {
