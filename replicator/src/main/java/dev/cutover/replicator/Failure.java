@@ -14,7 +14,11 @@ public enum Failure {
   PRECONDITION(5),
   /** {@code check} found at least one error. */
   CHECK_FAILED(6),
-  /** {@code verify} found rows that differ, or application tables it could not compare (replication does not carry them). */
+  /**
+   * {@code verify} found rows that differ, or application tables it could not compare; or {@code
+   * catch-up} caught up but replication does not carry application tables (outside the publication,
+   * or without capture triggers).
+   */
   DIFFERENCES(7),
   /** Replication did not catch up, or a slot stayed busy, within the allowed time. */
   TIMEOUT(8),

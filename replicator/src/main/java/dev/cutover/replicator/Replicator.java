@@ -35,10 +35,12 @@ import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.replication.SubscriptionOid;
 import dev.cutover.replicator.replication.SwappedSides;
+import dev.cutover.replicator.replication.UncarriedTables;
 import dev.cutover.replicator.replication.UnsubscribedTables;
 import dev.cutover.replicator.schema.SchemaCopy;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
 import dev.cutover.replicator.status.StatusReader;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.replicator.verify.Verifier;
@@ -339,7 +341,9 @@ public final class Replicator {
    * forward replication exists, else new while reverse does.
    *
    * @return how long it took
-   * @throws ReplicatorException {@link Failure#TIMEOUT} after {@code timeout}; {@link Failure#PRECONDITION} without replication
+   * @throws ReplicatorException {@link Failure#TIMEOUT} after {@code timeout}; {@link Failure#PRECONDITION} without replication;
+   *     {@link Failure#DIFFERENCES} once caught up, while the source has application tables replication does not carry
+   *     ({@link UncarriedTables}), named with the statements that have them carried
    */
   public Duration awaitCaughtUp(Duration timeout) throws Exception {
     return translate(() -> {
@@ -440,6 +444,17 @@ public final class Replicator {
     }
     if (subscription != null) {
       everyTableApplied(source, target, target == n ? "new" : "old", subscription, timeout, deadline);
+    }
+    // Caught up on the tables it carries, replication still misses every write to one it does not (r30).
+    String sourceLabel = source == o ? "old" : "new";
+    String targetLabel = target == n ? "new" : "old";
+    UncarriedTables carriage = captured != null ? UncarriedTables.captured(source)
+        : UncarriedTables.published(source, sourceLabel, targetLabel, relayed ? names.forward() : subscription, !relayed);
+    if (!carriage.uncarried().isEmpty()) {
+      throw new ReplicatorException(Failure.DIFFERENCES, "the tables replication carries are caught up, but it does not carry "
+          + carriage.uncarried().size() + " table(s) of " + sourceLabel + ": " + String.join(", ", carriage.uncarried().stream()
+              .map(TableName::toString).toList()) + ", so every write to them on " + sourceLabel + " is missing on " + targetLabel
+          + " and the driver refuses to switch", carriage.remedy());
     }
   }
 

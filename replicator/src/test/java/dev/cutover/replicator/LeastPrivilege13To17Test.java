@@ -2,6 +2,7 @@ package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.CutoverDriver;
@@ -371,10 +372,11 @@ class LeastPrivilege13To17Test {
    * A table created on both sides after start by the admin, whose publication lists its tables:
    * replication does not carry it, so verify cannot compare it, and names it, gives the statement
    * that has it carried and exits 7 rather than "no differences" over 3 rows on old and none on new
-   * (r30).
+   * (r30); catch-up, which said "caught up", names it with the same statement and exits 7 too.
    */
   @Test
-  void verify_tableOutsideThePublication_namedWithTheStatementThatPublishesItAndNotClean(PostgresPair pair) throws Exception {
+  void verifyAndCatchUp_tableOutsideThePublication_namedWithTheStatementThatPublishesItAndNotClean(PostgresPair pair)
+      throws Exception {
     String db = ProviderAdmin.database(pair, "lp_uncarried");
     ProviderAdmin.shop(pair.oldServer(), db, true);
     ProviderAdmin.shop(pair.newServer(), db, false);
@@ -391,7 +393,14 @@ class LeastPrivilege13To17Test {
     String sub = "\"" + Names.of(db).forward() + "\"";
     String publish = "run on old, as the owner of publication " + sub + ": ALTER PUBLICATION " + sub + " ADD TABLE \"shop\".\"tags\"";
 
-    r.awaitCaughtUp(CATCH_UP);
+    ReplicatorException caughtUp = catchThrowableOfType(ReplicatorException.class, () -> r.awaitCaughtUp(CATCH_UP));
+    assertThat(caughtUp).as("catch-up while replication does not carry shop.tags").isNotNull();
+    assertThat(caughtUp.failure()).isEqualTo(Failure.DIFFERENCES);
+    assertThat(caughtUp.getMessage()).contains("does not carry 1 table(s) of old: shop.tags");
+    assertThat(caughtUp.remedy()).contains(publish).contains("REFRESH PUBLICATION");
+    Run catchUp = ProviderAdmin.cli(pair, db, "catch-up");
+    assertThat(catchUp.code()).as(catchUp.out() + catchUp.err()).isEqualTo(Failure.DIFFERENCES.exitCode());
+    assertThat(catchUp.out() + catchUp.err()).contains("shop.tags").contains(publish).doesNotContain("caught up in");
 
     VerifyReport report = r.verify(Verifier.Options.defaults());
     assertThat(report.differences()).isZero();

@@ -1066,7 +1066,8 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       String addColumn = "CREATE TYPE \"public\".\"grade\" AS ENUM ('a', 'b'); ALTER TABLE \"public\".\"scratch\" ADD COLUMN \"g\" public.grade";
       assertThat(db.statusCli()).contains(addColumn);
       OwnedDatabase.execute(n, addColumn);
-      r.awaitCaughtUp(CATCH_UP);
+      assertThatThrownBy(() -> r.awaitCaughtUp(CATCH_UP)).as("caught up on the captured tables, not on billing.inv")
+          .hasMessageContaining("does not carry 1 table(s) of old: billing.inv");
       assertThat(db.cli("adopt", "billing.inv")).contains("adopted billing.inv: made on new, 1 row(s) copied");
       OwnedDatabase.execute(o, "INSERT INTO billing.inv (id, p, a) VALUES (2, 'low', ROW(20, 'high'))");
       r.awaitCaughtUp(CATCH_UP);
@@ -1537,6 +1538,28 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       assertThat(forward.refusal().remedy()).contains("cutover-replicator verify").contains("cutover-replicator cleanup");
     }
     lostForGood(r, "old is behind new's apply position (old's present tick ");
+  }
+
+  /**
+   * A table created on old after start, to which this role's capture gave no capture triggers (no
+   * event trigger may): every write to it stays on old. Catch-up said "caught up" all the same; it
+   * names the table with adopt, which carries it, and is caught up once it is adopted.
+   */
+  @Test
+  void catchUp_tableWithoutCaptureTriggers_namedWithAdoptUntilAdopted(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "catchup_uncaptured");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old()) {
+      OwnedDatabase.execute(o, "CREATE TABLE late (id int PRIMARY KEY); INSERT INTO late VALUES (1)");
+      ReplicatorException uncaptured = catchThrowableOfType(ReplicatorException.class, () -> r.awaitCaughtUp(CATCH_UP));
+      assertThat(uncaptured).as("catch-up while public.late has no capture triggers").isNotNull();
+      assertThat(uncaptured.failure()).isEqualTo(Failure.DIFFERENCES);
+      assertThat(uncaptured.getMessage()).contains("does not carry 1 table(s) of old: public.late");
+      assertThat(uncaptured.remedy()).contains("cutover-replicator adopt");
+
+      r.adopt(List.of("public.late"), Side.OLD, Duration.ofSeconds(5), Duration.ofSeconds(30));
+      r.awaitCaughtUp(CATCH_UP);
+    }
   }
 
   /**
