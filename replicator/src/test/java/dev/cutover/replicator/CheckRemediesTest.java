@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.ddl.SchemaChanges;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
@@ -379,6 +380,29 @@ class CheckRemediesTest {
     try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
       assertThat(AppDatabase.strings(n, owned)).isEqualTo(AppDatabase.strings(o, owned)).hasSize(3);
     }
+  }
+
+  /**
+   * g54: a table new lacks whose default draws from a sequence no column owns. Status printed the
+   * sequence's CREATE SEQUENCE twice, with the table's statements and again under the sequence,
+   * the second failing "already exists" when run in the printed order; check printed it once.
+   */
+  @Test
+  void statusAndCheck_missingTableDrawingFromASequenceNoColumnOwns_createTheSequenceOnce(PostgresPair pair) throws Exception {
+    String db = "unowned_seq";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    String create = "CREATE SEQUENCE \"public\".\"ticket_no\"";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, "CREATE SEQUENCE ticket_no START WITH 7; CREATE TABLE ticket (id bigint PRIMARY KEY DEFAULT nextval('ticket_no'))");
+      List<String> status = SchemaChanges.drift(o, n, "old", "new", t -> true);
+      assertThat(String.join("\n", status)).as("status").containsOnlyOnce(create);
+      assertThat(status).anyMatch(p -> p.startsWith("table public.ticket is on old but not on new") && p.contains(create))
+          .anyMatch(p -> p.startsWith("sequence public.ticket_no is on old but not on new") && p.contains("public.ticket"));
+    }
+    Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+        .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+    assertThat(r.check().findings().stream().map(Finding::remedy).collect(Collectors.joining("\n"))).as("check").containsOnlyOnce(create);
   }
 
   @Test

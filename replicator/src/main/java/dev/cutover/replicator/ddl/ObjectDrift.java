@@ -6,6 +6,7 @@ import dev.cutover.replicator.schema.DatabaseSettings;
 import dev.cutover.replicator.schema.RoleSettings;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
+import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -35,8 +36,14 @@ import java.util.Map;
 final class ObjectDrift {
   private ObjectDrift() {}
 
-  /** What {@code source} has and {@code target} lacks, one sentence each with what makes it there. */
-  static List<String> lacking(Connection source, Connection target, SchemaChanges.Wording w) throws SQLException {
+  /**
+   * What {@code source} has and {@code target} lacks, one sentence each with what makes it there.
+   *
+   * @param made statements printed already for tables the target lacks, to their table: a sequence
+   *     one creates (a default draws from it) is named as made by them, not created twice (g54)
+   */
+  static List<String> lacking(Connection source, Connection target, SchemaChanges.Wording w, Map<String, TableName> made)
+      throws SQLException {
     List<String> out = new ArrayList<>();
     String after = ": after a switch to " + w.target() + ", ";
     Map<String, String> theirFunctions = functions(target);
@@ -131,9 +138,11 @@ final class ObjectDrift {
     for (String key : sequences(source)) {
       if (!theirSequences.contains(key)) {
         String[] at = key.split("\u0001");
+        String create = CatalogDdl.createSequence(source, at[0], at[1], Sql.majorVersionOf(target));
+        TableName with = made.get(create);
         out.add("sequence " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what draws from it"
-            + " there fails, and the switch cannot move it" + w.pending() + ". " + capitalized(w.run())
-            + CatalogDdl.createSequence(source, at[0], at[1], Sql.majorVersionOf(target)));
+            + " there fails, and the switch cannot move it" + w.pending() + ". " + (with == null ? capitalized(w.run()) + create
+                : "The statements for table " + with + " above create it"));
       }
     }
     return out;

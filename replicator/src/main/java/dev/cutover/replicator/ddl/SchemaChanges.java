@@ -12,6 +12,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -255,6 +256,8 @@ public final class SchemaChanges {
     Map<String, Map<String, String>> t = columns(target);
     Wording w = new Wording(sourceLabel, targetLabel);
     List<TableName> tablesMissing = new ArrayList<>();
+    // Each statement the missing tables' remedies run, to its table: a sequence they create is not printed again.
+    Map<String, TableName> made = new HashMap<>();
     for (Map.Entry<String, Map<String, String>> e : s.entrySet()) {
       TableName table = name(e.getKey());
       Map<String, String> other = t.get(e.getKey());
@@ -269,7 +272,11 @@ public final class SchemaChanges {
           }
         });
         out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + ON_ITS_WAY + w.renameOr(renames, "table")
-            + runOrSay(w.run(), () -> CatalogDdl.createMissingWithSequences(source, target, table)));
+            + runOrSay(w.run(), () -> {
+              List<String> statements = CatalogDdl.createMissingWithSequences(source, target, table);
+              statements.forEach(statement -> made.putIfAbsent(statement, table));
+              return statements;
+            }));
       }
     }
     // Before PostgreSQL 12, ALTER TYPE ... ADD VALUE refuses to run in a transaction block, which a multi-statement string is.
@@ -284,7 +291,7 @@ public final class SchemaChanges {
     for (ConstraintDrift.Difference d : ConstraintDrift.between(source, target, sourceLabel, targetLabel, true)) {
       out.add(d.toString());
     }
-    out.addAll(ObjectDrift.lacking(source, target, w));
+    out.addAll(ObjectDrift.lacking(source, target, w, made));
     out.addAll(PrivilegeDrift.between(source, target, w));
     if (!tablesMissing.isEmpty() && subscription != null) {
       List<TableName> toPublish = tablesMissing.stream().filter(unpublished::contains).toList();
