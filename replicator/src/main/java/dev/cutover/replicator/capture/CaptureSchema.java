@@ -169,15 +169,11 @@ public final class CaptureSchema {
           + " one boolean PRIMARY KEY DEFAULT true CHECK (one),"
           + " current_log int NOT NULL CHECK (current_log IN (0, 1)),"
           + " switched_at timestamptz NOT NULL, previous_switched_at timestamptz, apply_token text NOT NULL)");
-      // Added after the first release: an install from before left replica-mode sessions out on new.
-      s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS replica_writes boolean NOT NULL DEFAULT false");
-      // Set by reverse where old is older than 10 (logStructuredAsText).
-      s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS structured_as_text boolean NOT NULL DEFAULT false");
-      // Set by reverse where old is older than 12 (logRealsExactly).
-      s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS reals_as_double boolean NOT NULL DEFAULT false");
+      addStateColumns(s);
       ChangeLog.recordTrims(c);
-      s.execute("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token, replica_writes)"
-          + " SELECT 0, now(), " + ApplyToken.select() + ", true WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)");
+      // Every position of a new install has its tick kept (start's and reverse's too, ChangeLog#keep).
+      s.execute("INSERT INTO cutover.capture_state (current_log, switched_at, apply_token, replica_writes, ticks_kept)"
+          + " SELECT 0, now(), " + ApplyToken.select() + ", true, true WHERE NOT EXISTS (SELECT 1 FROM cutover.capture_state)");
       s.execute("CREATE TABLE IF NOT EXISTS cutover.capture_tick (id bigserial PRIMARY KEY, snapshot text NOT NULL,"
           + " at timestamptz NOT NULL DEFAULT clock_timestamp())");
       s.execute("CREATE INDEX IF NOT EXISTS capture_tick_at ON cutover.capture_tick (at)");
@@ -192,6 +188,39 @@ public final class CaptureSchema {
       }
     }
     ControlSchema.seal(c);
+  }
+
+  /**
+   * Adds to {@code cutover.capture_state} the columns added since its first builds, each false where
+   * an install made before lacks it (as that install behaves).
+   */
+  private static void addStateColumns(Statement s) throws SQLException {
+    // An install from before left replica-mode sessions out on new.
+    s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS replica_writes boolean NOT NULL DEFAULT false");
+    // Set by reverse where old is older than 10 (logStructuredAsText).
+    s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS structured_as_text boolean NOT NULL DEFAULT false");
+    // Set by reverse where old is older than 12 (logRealsExactly).
+    s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS reals_as_double boolean NOT NULL DEFAULT false");
+    // Whether every position has its tick kept on this side (ChangeLog#requireHoldsTick): not those of an install from before.
+    s.execute("ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS ticks_kept boolean NOT NULL DEFAULT false");
+  }
+
+  /**
+   * Notes on {@code c} that every position from now on has its tick kept ({@link
+   * ChangeLog#requireHoldsTick}), for an install made before ticks were kept, whose first apply by
+   * this version kept its position's tick once the transaction-id check passed. An install made
+   * before the column is completed in place first, as {@link #install} completes one: one look-up
+   * where it is there, so that such an install is checked by its ticks from then on, neither
+   * refused for ticks it never kept nor checked by transaction ids alone.
+   */
+  public static void keepsTicks(Connection c) throws SQLException {
+    if (!Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'cutover.capture_state'::regclass"
+        + " AND attname = 'ticks_kept' AND NOT attisdropped)")) {
+      try (Statement s = c.createStatement()) {
+        addStateColumns(s);
+      }
+    }
+    Sql.execute(c, "UPDATE cutover.capture_state SET ticks_kept = true");
   }
 
   /**

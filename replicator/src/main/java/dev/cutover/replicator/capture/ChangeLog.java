@@ -460,8 +460,9 @@ public final class ChangeLog {
    * once the source has handed out more transaction ids than the position covers. A source that
    * holds no tick at or before the position trimmed them after a later position (a target restored
    * behind it, which {@link #requireNotTrimmedPast} judges by the log). Where the source's ticks
-   * were not kept so (an install from before), the position's tick is kept now, once {@link
-   * #requireNotBehind} has passed, and checked from then on. One look-up on the ticks' index.
+   * were not kept so (an install from before, {@code capture_state.ticks_kept} false or missing), the
+   * position's tick is kept now, once {@link #requireNotBehind} has passed, and checked from then on
+   * ({@link CaptureSchema#keepsTicks}). One look-up on the ticks' index.
    */
   public static void requireHoldsTick(Connection source, Tick applied, String sourceSide, String targetSide)
       throws SQLException, ReplicatorException {
@@ -472,17 +473,13 @@ public final class ChangeLog {
     }
     if (!kept) {
       keep(source, applied);
-      if (!Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'cutover.capture_state'::regclass"
-          + " AND attname = 'ticks_kept' AND NOT attisdropped)")) {
-        Sql.execute(source, "ALTER TABLE cutover.capture_state ADD COLUMN IF NOT EXISTS ticks_kept boolean NOT NULL DEFAULT false");
-      }
-      Sql.execute(source, "UPDATE cutover.capture_state SET ticks_kept = true");
+      CaptureSchema.keepsTicks(source);
     }
   }
 
   /** Whether every position since the source's first apply (of this version) has its tick kept there ({@link #requireHoldsTick}). */
   private static boolean keepsTicks(Connection source) throws SQLException {
-    // As jsonb: an install from before lacks the column until an apply adds it, and status reads only.
+    // As jsonb: an install from before may lack the column (CaptureSchema#keepsTicks adds it), and status reads only.
     return "true".equals(Sql.string(source, "SELECT to_jsonb(s) ->> 'ticks_kept' FROM cutover.capture_state s"));
   }
 

@@ -2,8 +2,13 @@ package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.withinPercentage;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.apply.Applier;
+import dev.cutover.replicator.apply.ApplyProcess;
+import dev.cutover.replicator.apply.ApplyProgress;
+import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.copy.CopyListener;
 import dev.cutover.replicator.copy.CopyProgress;
 import dev.cutover.testkit.NoLeakedConnections;
@@ -29,6 +34,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @PostgresVersions(oldMajor = 9, newMajor = 17)
 class ChangeLogTest {
   private static final Duration SPAN = Duration.ofMillis(500);
+  private static final Duration CATCH_UP = Duration.ofSeconds(60);
 
   @Test
   void read_toThePresent_aTransactionOpenAcrossTheRead_comesWholeInTheNextBatch(PostgresPair pair) throws Exception {
@@ -170,6 +176,69 @@ class ChangeLogTest {
       assertThat(size.rowsEstimated()).isFalse();
       assertThat(size.pending()).as("the open transaction's change and the three after the position").isEqualTo(4);
       assertThat(size.morePending()).isFalse();
+    }
+  }
+
+  /**
+   * A new install keeps the tick of every position from start on, so that its first apply already
+   * checks that old holds the position's tick. Before, the install had no {@code ticks_kept}: the
+   * first apply added it (ALTER TABLE on old as the apply started) and checked by transaction ids alone.
+   */
+  @Test
+  void start_aNewInstall_keepsTicksBeforeAnyApply(PostgresPair pair) throws Exception {
+    OwnedDatabase db = started(pair, "ticks_new");
+    try (Connection o = db.old()) {
+      assertThat(OwnedDatabase.strings(o, "SELECT ticks_kept::text FROM cutover.capture_state")).containsExactly("true");
+    }
+  }
+
+  /**
+   * An install made before ticks were kept: its {@code capture_state} lacks {@code ticks_kept}, and
+   * old holds ticks from before new's position but not the position's own (that build kept none).
+   * Apply neither refuses for that tick nor goes on checking by transaction ids alone: it applies,
+   * keeps the position's tick, completes the install in place, and from then on refuses a position
+   * whose tick old lost.
+   */
+  @Test
+  void apply_anInstallFromBeforeTicksWereKept_appliesThenChecksByTicks(PostgresPair pair) throws Exception {
+    OwnedDatabase db = started(pair, "ticks_before");
+    Replicator r = db.replicator();
+    try (Connection o = db.old()) {
+      OwnedDatabase.execute(o, "ALTER TABLE cutover.capture_state DROP COLUMN ticks_kept");
+      loseTick(o, position(db));
+      OwnedDatabase.execute(o, "UPDATE counter SET value = 7 WHERE name = 'c1'");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(apply.appliers().get(0).refusal()).isNull();
+    }
+    try (Connection o = db.old(); Connection n = db.nw()) {
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM counter WHERE name = 'c1' AND value = 7")).isOne();
+      assertThat(OwnedDatabase.strings(o, "SELECT ticks_kept::text FROM cutover.capture_state")).containsExactly("true");
+      loseTick(o, position(db));
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      Applier forward = apply.appliers().get(0);
+      await().atMost(CATCH_UP).until(() -> forward.refusal() != null);
+      assertThat(forward.refusal().getMessage()).contains("old lacks the tick new applied up to");
+    }
+  }
+
+  /** New's position now. */
+  private static ChangeLog.Tick position(OwnedDatabase db) throws Exception {
+    try (Connection n = db.nw()) {
+      ApplyProgress.Position p = ApplyProgress.read(n, Way.FORWARD).orElseThrow();
+      return new ChangeLog.Tick(p.snapshot(), p.sourceTime());
+    }
+  }
+
+  /** Old loses the tick of {@code position} while it holds one from before it, as a source that came back behind it would. */
+  private static void loseTick(Connection o, ChangeLog.Tick position) throws Exception {
+    record(o, position.snapshot(), position, Duration.ofSeconds(-1));
+    try (PreparedStatement ps = o.prepareStatement("DELETE FROM cutover.capture_tick WHERE snapshot = ? AND at = ?")) {
+      ps.setString(1, position.snapshot().text());
+      ps.setTimestamp(2, Timestamp.from(position.sourceTime()));
+      ps.executeUpdate();
     }
   }
 
