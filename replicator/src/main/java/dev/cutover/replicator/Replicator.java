@@ -392,9 +392,7 @@ public final class Replicator {
       SwappedSides.refuse(o, n, names, "catch-up");
       throw new ReplicatorException(Failure.PRECONDITION, "no replication runs between old and new", "run `cutover-replicator start`");
     }
-    if (captured != null) {
-      requireNotLost(captured, target);
-    }
+    requireNotStopped(captured, relayed, target, n, "replication cannot catch up");
     // Nothing carries the barrier without an apply process: waiting out the timeout would tell nothing more.
     Duration grace = timeout.compareTo(APPLY_GRACE) < 0 ? timeout : APPLY_GRACE;
     Optional<String> noApply = noApply(captured, relayed, target, n);
@@ -508,16 +506,23 @@ public final class Replicator {
   }
 
   /**
-   * Refuses at once where an apply noted on {@code target} that {@code captured}'s source lost what
-   * the target holds ({@link ApplyFailures#lost}): no apply will carry the barrier, and one that
-   * resumed after the source's transaction ids passed the position would skip writes (r31).
+   * Throws {@code what} at once where an apply noted on the target that it stopped for good ({@link
+   * ApplyFailures.Failed#stopped}), whatever the note's age: no apply will carry the barrier, and
+   * none resumes the way (r31).
    */
-  private static void requireNotLost(Way captured, Connection target) throws SQLException, ReplicatorException {
-    Optional<String> lost = ApplyFailures.lost(target, captured.name());
-    if (lost.isPresent()) {
-      throw new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: " + lost.get() + "; " + captured.label()
-          + " cannot resume (`cutover-replicator apply` refuses it)", ApplyFailures.lostRemedy(captured.target().side().label()));
+  private static void requireNotStopped(Way captured, boolean relayed, Connection target, Connection n, String what)
+      throws SQLException, ReplicatorException {
+    Optional<ApplyFailures.Failed> stopped = noted(captured, relayed, target, n).filter(ApplyFailures.Failed::stopped);
+    if (stopped.isPresent()) {
+      throw new ReplicatorException(Failure.TIMEOUT, what + ": " + stopped.get().describe(captured != null
+          ? captured.target().side().label() : "new"), "do what that refusal names; no apply carries this direction until then");
     }
+  }
+
+  /** The failure an apply noted on the target of trigger capture's way {@code captured}, or on new for a relay. */
+  private static Optional<ApplyFailures.Failed> noted(Way captured, boolean relayed, Connection target, Connection n)
+      throws SQLException {
+    return captured != null ? ApplyFailures.read(target, captured.name()) : relayed ? ApplyFailures.read(n, Way.FORWARD) : Optional.empty();
   }
 
   /**
@@ -525,19 +530,13 @@ public final class Replicator {
    * noted so on the target within {@link ApplyFailures#RECENT}): between its tries it holds no
    * lock and would be taken for no apply at all. The remedy names no side: the apply into new may
    * fail on old (a relay's slot held by another session), and the noted failure says which. An apply
-   * that stopped for good ({@link ApplyFailures.Failed#stopped}) is said whatever its age, with its
-   * own remedy: no apply goes on by itself.
+   * that stopped for good meanwhile is said as {@link #requireNotStopped} says it.
    */
   private static void requireNotFailing(Way captured, boolean relayed, Connection target, Connection n, String what)
       throws SQLException, ReplicatorException {
-    Optional<ApplyFailures.Failed> noted = captured != null ? ApplyFailures.read(target, captured.name())
-        : relayed ? ApplyFailures.read(n, Way.FORWARD) : Optional.empty();
+    requireNotStopped(captured, relayed, target, n, what);
     String label = captured != null ? captured.target().side().label() : "new";
-    if (noted.filter(ApplyFailures.Failed::stopped).isPresent()) {
-      throw new ReplicatorException(Failure.TIMEOUT, what + ": " + noted.get().describe(label), "do what that refusal names;"
-          + " no apply carries this direction until then");
-    }
-    Optional<ApplyFailures.Failed> failed = noted.filter(ApplyFailures.Failed::recent);
+    Optional<ApplyFailures.Failed> failed = noted(captured, relayed, target, n).filter(ApplyFailures.Failed::recent);
     if (failed.isPresent()) {
       throw new ReplicatorException(Failure.TIMEOUT, what + ": " + failed.get().describe(label),
           "fix the cause that failure names, on the side it names (the apply's own log and `cutover-replicator status` show it);"

@@ -12,6 +12,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -330,14 +331,29 @@ public final class Applier implements AutoCloseable {
 
   /**
    * Notes on the target that the apply stopped for good on {@code refusal}, where it held the way
-   * there (a refusal of its feed: the source's slot gone, its log trimmed past the position): the
-   * retried failure noted before it (the connection reset of a failover) said "it retries and loses
-   * nothing" of a way that no longer moves, and status, catch-up and the driver's switch refusal read
-   * it. A refusal before the lock (another apply holds the way, the wrong pair) is not this way's to note.
+   * there (a refusal of its feed: the source's slot gone, its log trimmed past the position, the
+   * source behind it): the retried failure noted before it (the connection reset of a failover) said
+   * "it retries and loses nothing" of a way that no longer moves, and every later apply, status,
+   * catch-up and the driver's switch refusal read it. A refusal before the lock (another apply holds
+   * the way, the wrong pair) is not this way's to note.
    */
   private void noteStop(ReplicatorException refusal) {
     if (locked && target != null && !Sql.givenUp(target)) {
       ApplyFailures.recordStop(target, way.name(), refusal.oneLine());
+    }
+  }
+
+  /**
+   * Refuses the way where an apply noted on the target that it stopped for good ({@link
+   * ApplyFailures#recordStop}): the refusal it stopped on may pass again while what it named stays
+   * lost (a source that came back behind the position passes the transaction-id check once it has
+   * handed out more ids, r31), so nothing resumes the way until cleanup.
+   */
+  private void requireNotStopped() throws SQLException, ReplicatorException {
+    Optional<ApplyFailures.Failed> stopped = ApplyFailures.read(target, way.name()).filter(ApplyFailures.Failed::stopped);
+    if (stopped.isPresent()) {
+      throw new ReplicatorException(Failure.PRECONDITION, stopped.get().describe(way.target().side().label()),
+          "do what that refusal names; no apply carries " + way.label() + " until then");
     }
   }
 
@@ -353,6 +369,8 @@ public final class Applier implements AutoCloseable {
     endOwnOrphan(target);
     lastTargetSession = Sql.rows(target, "SELECT pid::text, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()").get(0);
     lock(target);
+    // Before `locked`: the stop is noted already.
+    requireNotStopped();
     locked = true;
     if (unreachedNoted) {
       try {

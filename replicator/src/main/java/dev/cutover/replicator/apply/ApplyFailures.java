@@ -3,6 +3,7 @@ package dev.cutover.replicator.apply;
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.internal.control.WayIn;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -20,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * that {@code status} and {@code catch-up}, which run in other processes, can say so: an apply
  * that retries a failing batch holds its lock only while it tries, and between tries looked like
  * no apply at all ("start it"). Written by the apply after a batch failed on a target that still
- * answers (a silent one cannot take it), or when it stopped for good ({@link #recordStop}), and
- * removed after the next batch an apply commits.
+ * answers (a silent one cannot take it), and removed after the next batch an apply commits; or,
+ * for good, when it stopped on a refusal ({@link #recordStop}), which no apply gets past until
+ * cleanup drops the table.
  */
 public final class ApplyFailures {
   private static final Logger LOG = LoggerFactory.getLogger(ApplyFailures.class);
@@ -36,6 +38,11 @@ public final class ApplyFailures {
   static final String HOPELESS = "retrying cannot help";
   /** How {@link #describeUnreached} begins. */
   public static final String UNREACHED = "an apply into ";
+  /**
+   * How an earlier build keyed its own note that a way's source lost what the target holds, after
+   * the way's name, beside the way's row: {@link #read} takes it for the way's stop.
+   */
+  private static final String LOST_BEFORE = ":source-lost";
 
   /**
    * One way's failure.
@@ -54,8 +61,8 @@ public final class ApplyFailures {
     /** The problem to report, for the target {@code targetLabel}. */
     public String describe(String targetLabel) {
       if (stopped()) {
-        return "the apply into " + targetLabel + " stopped for good at " + last + " and does not retry (starting it again meets the"
-            + " same refusal): " + message.substring(WayIn.STOPPED.length());
+        return "the apply into " + targetLabel + " stopped for good at " + last + " and cannot resume (`cutover-replicator apply`"
+            + " refuses it until cleanup): " + message.substring(WayIn.STOPPED.length());
       }
       return "the apply into " + targetLabel + " fails (since " + since + ", last tried " + last + "): " + message
           + (message.contains(HOPELESS) ? "" : "; it retries the batch and loses nothing");
@@ -75,15 +82,21 @@ public final class ApplyFailures {
   }
 
   /**
-   * Notes that {@code way}'s apply stopped for good on {@code refusal} (its position cannot resume),
-   * in place of a retried failure noted before, which promised a retry; kept, as a failure is, until
-   * a later apply commits a batch. A failure to note it is only logged.
+   * Notes that {@code way}'s apply stopped for good on {@code refusal} (its position cannot resume:
+   * the source lost what the target holds, its slot is gone), in place of a retried failure noted
+   * before, which promised a retry. The one note of a stop: every later apply refuses on it ({@link
+   * Applier}), also where the refusal itself would pass again (old's transaction ids past the
+   * position), and status, catch-up and the driver's probe ({@code cutover.way_in}) read it, until
+   * cleanup. A failure to note it is only logged.
    */
   static void recordStop(Connection target, String way, String refusal) {
     record(target, way, WayIn.STOPPED + refusal, true);
   }
 
-  /** {@link #record}; {@code restart}: a row already there takes a new {@code since}, else it keeps its own (one run of failures). */
+  /**
+   * {@link #record}; {@code restart}: a row already there takes a new {@code since}, else it keeps its own (one run of failures)
+   * and a stop noted there stays: an apply started again that fails before it holds the way must not turn it into a retried failure.
+   */
   private static boolean record(Connection target, String way, String message, boolean restart) {
     try {
       if (!target.getAutoCommit()) {
@@ -93,8 +106,9 @@ public final class ApplyFailures {
         Sql.execute(target, "CREATE TABLE IF NOT EXISTS " + TABLE + " (way text PRIMARY KEY, message text NOT NULL,"
             + " since timestamptz NOT NULL DEFAULT clock_timestamp(), last timestamptz NOT NULL DEFAULT clock_timestamp())");
         ControlSchema.seal(target);
-        try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + TABLE + " (way, message) VALUES (?, ?)"
-            + " ON CONFLICT (way) DO UPDATE SET message = EXCLUDED.message" + (restart ? ", since = clock_timestamp()" : "") + ", last = clock_timestamp()")) {
+        try (PreparedStatement ps = target.prepareStatement("INSERT INTO " + TABLE + " AS f (way, message) VALUES (?, ?)"
+            + " ON CONFLICT (way) DO UPDATE SET message = EXCLUDED.message" + (restart ? ", since = clock_timestamp()" : "") + ", last = clock_timestamp()"
+            + (restart ? "" : " WHERE position(" + Sql.literal(WayIn.STOPPED) + " IN f.message) <> 1"))) {
           ps.setString(1, way);
           ps.setString(2, message);
           return ps.executeUpdate();
@@ -129,7 +143,7 @@ public final class ApplyFailures {
 
   /** That an apply of {@code way} could not reach its target within {@link #RECENT}, as noted on the way's source. */
   public static Optional<Failed> unreached(Connection source, String way) throws SQLException {
-    return read(source, unreachedKey(way)).filter(Failed::recent);
+    return read(source, unreachedKey(way), null).filter(Failed::recent);
   }
 
   /** The problem to report for {@link #unreached}: an apply runs, and another would not help. */
@@ -138,34 +152,6 @@ public final class ApplyFailures {
         + "): " + f.message() + "; it retries, so do not start another: where " + targetLabel + "'s password changed, restart it with"
         + " the new one (CUTOVER_REPLICATOR_" + targetLabel.toUpperCase(Locale.ROOT) + "_PASSWORD), else make " + targetLabel
         + " reachable; it resumes from its last applied position and loses nothing";
-  }
-
-  /** What to do about a way {@link #lost} names, into {@code targetLabel}. */
-  public static String lostRemedy(String targetLabel) {
-    return "`cutover-replicator verify` lists what differs; run `cutover-replicator cleanup`, empty " + targetLabel
-        + "'s tables and start again";
-  }
-
-  /**
-   * Notes on {@code way}'s target, for good, that its source lost what the target holds ({@code
-   * why}): the source came back behind the position, or its log was trimmed past it. Kept under a
-   * key of its own ({@link #lostKey}), which no commit of a batch removes and no retried failure
-   * replaces, so that every later apply, status, catch-up and the driver's probe refuse the way
-   * until cleanup drops the table, also once the source's transaction ids have passed the position.
-   */
-  static void recordLost(Connection target, String way, String why) {
-    if (!record(target, lostKey(way), why)) {
-      LOG.warn("could not note on the target that {} cannot resume: {}", way, why);
-    }
-  }
-
-  /** Why {@code way} cannot resume, as {@link #recordLost} noted on its target, if it did. */
-  public static Optional<String> lost(Connection target, String way) throws SQLException {
-    return read(target, lostKey(way)).map(Failed::message);
-  }
-
-  private static String lostKey(String way) {
-    return way + ":source-lost";
   }
 
   private static String unreachedKey(String way) {
@@ -177,15 +163,35 @@ public final class ApplyFailures {
     Sql.execute(target, "DELETE FROM " + TABLE + " WHERE way = " + Sql.literal(way) + "; COMMIT");
   }
 
-  /** {@code way}'s failure noted on {@code target}, if any and readable by this role. */
+  /**
+   * {@code way}'s failure noted on {@code target}, if any and readable by this role; its stop ({@link
+   * Failed#stopped}) before anything else. A target an earlier build wrote may hold, under a key of
+   * its own ({@link #LOST_BEFORE}), that the way's source lost what it holds, while the way's row
+   * holds a retried failure or nothing: read as the way's stop, with the remedy it went with.
+   */
   public static Optional<Failed> read(Connection target, String way) throws SQLException {
-    if (!Sql.bool(target, "SELECT to_regclass(?) IS NOT NULL AND has_table_privilege(to_regclass(?), 'SELECT')", TABLE, TABLE)) {
+    String targetLabel = Way.FORWARD.equals(way) ? Side.NEW.label() : Side.OLD.label();
+    return read(target, way, way + LOST_BEFORE).map(f -> f.message().startsWith(LOST_BEFORE) ? new Failed(WayIn.STOPPED
+        + f.message().substring(LOST_BEFORE.length()) + "; `cutover-replicator verify` lists what differs; run `cutover-replicator"
+        + " cleanup`, empty " + targetLabel + "'s tables and start again", f.since(), f.last(), f.recent()) : f);
+  }
+
+  /** The note under {@code key}, or else the one under {@code lostKey} (null: none), its message after {@link #LOST_BEFORE}. */
+  private static Optional<Failed> read(Connection c, String key, String lostKey) throws SQLException {
+    if (!Sql.bool(c, "SELECT to_regclass(?) IS NOT NULL AND has_table_privilege(to_regclass(?), 'SELECT')", TABLE, TABLE)) {
       return Optional.empty();
     }
-    try (PreparedStatement ps = target.prepareStatement("SELECT message, since, last, last > clock_timestamp() - ?::interval FROM "
-        + TABLE + " WHERE way = ?")) {
-      ps.setString(1, RECENT.toSeconds() + " seconds");
-      ps.setString(2, way);
+    try (PreparedStatement ps = c.prepareStatement("SELECT CASE WHEN way = ? THEN message ELSE ? || message END, since, last,"
+        + " last > clock_timestamp() - ?::interval FROM " + TABLE + " WHERE way IN (?, ?)"
+        + " ORDER BY way = ? AND position(? IN message) <> 1, way <> ? LIMIT 1")) {
+      ps.setString(1, key);
+      ps.setString(2, LOST_BEFORE);
+      ps.setString(3, RECENT.toSeconds() + " seconds");
+      ps.setString(4, key);
+      ps.setString(5, lostKey);
+      ps.setString(6, key);
+      ps.setString(7, WayIn.STOPPED);
+      ps.setString(8, key);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           return Optional.empty();

@@ -6,7 +6,6 @@ import dev.cutover.replicator.capture.ChangeLog;
 import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
 import java.sql.Connection;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +35,7 @@ final class TickFeed implements Feed {
     ApplyProgress.Position at = ApplyProgress.read(target, way.name()).orElseThrow(() -> new ReplicatorException(Failure.PRECONDITION,
         way.label() + " is not armed: " + way.target().side().label() + " has no apply position for it",
         way.name().equals(Way.FORWARD) ? "run `cutover-replicator start --capture triggers`" : "run `cutover-replicator reverse`"));
-    requireSourceHoldsPosition(way, source, target, new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
+    requireSourceHoldsPosition(way, source, new ChangeLog.Tick(at.snapshot(), at.sourceTime()));
     applier.announce(at.snapshot().text(), mode);
     try (Ticker ticker = Ticker.start(way.source(), applier.options().tickEvery())) {
       // Into old while old's slot is relayed to new: each batch marks itself, so the relay leaves it out.
@@ -48,27 +47,17 @@ final class TickFeed implements Feed {
 
   /**
    * Refuses to apply from {@code at}, the target's position, where the source lost commits the
-   * target holds or its log was trimmed past it, and notes that on the target for good ({@link
-   * ApplyFailures#recordLost}): the transaction-id check passes again once the source has handed
-   * out more ids (r31), and every later apply, status, catch-up and the driver's probe must go on
-   * refusing until cleanup. Checked at each connection, so also after a failover of the source.
+   * target holds or its log was trimmed past it: a refusal the applier notes on the target for good
+   * ({@link ApplyFailures#recordStop}), since the transaction-id check passes again once the source has
+   * handed out more ids (r31). Checked at each connection, so also after a failover of the source.
    */
-  private static void requireSourceHoldsPosition(Way way, Connection source, Connection target, ChangeLog.Tick at) throws Exception {
+  private static void requireSourceHoldsPosition(Way way, Connection source, ChangeLog.Tick at) throws Exception {
     String sourceLabel = way.source().side().label();
     String targetLabel = way.target().side().label();
-    Optional<String> lost = ApplyFailures.lost(target, way.name());
-    if (lost.isPresent()) {
-      throw new ReplicatorException(Failure.PRECONDITION, lost.get(), ApplyFailures.lostRemedy(targetLabel));
-    }
-    try {
-      ChangeLog.recordTrims(source);
-      ChangeLog.requireNotTrimmedPast(source, at.snapshot(), sourceLabel, targetLabel);
-      ChangeLog.requireNotBehind(source, at.snapshot(), sourceLabel, targetLabel);
-      ChangeLog.requireHoldsTick(source, at, sourceLabel, targetLabel);
-    } catch (ReplicatorException e) {
-      ApplyFailures.recordLost(target, way.name(), e.getMessage());
-      throw e;
-    }
+    ChangeLog.recordTrims(source);
+    ChangeLog.requireNotTrimmedPast(source, at.snapshot(), sourceLabel, targetLabel);
+    ChangeLog.requireNotBehind(source, at.snapshot(), sourceLabel, targetLabel);
+    ChangeLog.requireHoldsTick(source, at, sourceLabel, targetLabel);
   }
 
   /**

@@ -106,23 +106,18 @@ final class CaptureStatus {
           size.oldestAgeMillis(), p.snapshot().text(), appliedAge, p.batches(), p.changes(), p.missing(), applying);
       Optional<ApplyFailures.Failed> failed = ApplyFailures.read(target, name);
       Optional<ApplyFailures.Failed> unreached = applying ? Optional.empty() : ApplyFailures.unreached(source, name);
+      boolean stopped = failed.filter(ApplyFailures.Failed::stopped).isPresent();
       // As apply refuses it: the log trimmed past the position, or the source behind it. "N not applied yet" counts only what
       // the log still holds, and "start it" would only meet the refusal (r25).
-      Optional<String> noted = ApplyFailures.lost(target, name);
-      Optional<ReplicatorException> lost = noted.isPresent() ? Optional.empty()
+      Optional<ReplicatorException> lost = stopped ? Optional.empty()
           : ChangeLog.cannotResume(source, trimmed, new ChangeLog.Tick(p.snapshot(), p.sourceTime()), sourceLabel, targetLabel);
-      if (noted.isPresent()) {
-        // Noted by an apply for good (r31): old's transaction ids may have passed the position since.
+      if (stopped) {
+        // An apply refused the position for good (named below, r31): old's transaction ids may have passed it since.
         state = "broken";
-        problems.add(noted.get() + "; changes are lost and " + name + " cannot resume (`cutover-replicator apply` refuses it): "
-            + ApplyFailures.lostRemedy(targetLabel));
       } else if (lost.isPresent()) {
         state = "broken";
         problems.add(lost.get().getMessage() + "; changes are lost and " + name + " cannot resume (`cutover-replicator apply` refuses"
             + " it): " + lost.get().remedy());
-      } else if (failed.filter(ApplyFailures.Failed::stopped).isPresent()) {
-        // It refused the position for good (named below): no apply carries the direction again.
-        state = "broken";
       } else if (failed.filter(ApplyFailures.Failed::recent).isPresent()) {
         // Between tries the apply process holds no session, and so no lock: it is not stopped.
         state = "failing";

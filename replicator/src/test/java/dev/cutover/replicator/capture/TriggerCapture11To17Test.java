@@ -1502,12 +1502,15 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     assertThat(forward.get().problems()).noneSatisfy(p -> assertThat(p).contains("cannot resume"));
   }
 
-  /** Status calls forward broken, naming {@code why}, that its changes are lost and the remedy apply gives, and never "start it". */
+  /**
+   * Status calls forward broken, naming {@code why} once (an apply's stop was noted twice, and listed
+   * twice), that it cannot resume and the remedy apply gives, and never "start it".
+   */
   private static void lostForGood(Replicator r, String why) throws Exception {
     dev.cutover.replicator.status.StatusReport.Direction forward = r.status().forward();
     assertThat(forward.state()).as(String.join("; ", forward.problems())).isEqualTo("broken");
-    assertThat(forward.problems()).anySatisfy(p -> assertThat(p).startsWith(why).contains("cannot resume")
-        .contains("run `cutover-replicator cleanup`, empty new's tables and start again"));
+    assertThat(forward.problems()).filteredOn(p -> p.contains(why)).singleElement().satisfies(p -> assertThat(p)
+        .contains("cannot resume").contains("run `cutover-replicator cleanup`, empty new's tables and start again"));
     assertThat(forward.problems()).noneSatisfy(p -> assertThat(p).contains("start it"));
   }
 

@@ -806,8 +806,9 @@ public final class ControlSql {
               AND coalesce(pg_has_role(a.usesysid, (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = 'cutover'),
                 'USAGE'), true));
             IF to_regclass('cutover.apply_failure') IS NOT NULL THEN
-              -- A source that lost what the target holds, noted for good by the replicator's apply
-              -- (its ApplyFailures.recordLost), comes before any failure it retries.
+              -- The replicator's apply notes a stop for good on the way's own row ("stopped for good: ",
+              -- WayIn.STOPPED); an earlier build noted a lost source under '<way>:source-lost' (WayIn.LOST),
+              -- which comes before any failure it retries.
               EXECUTE 'SELECT CASE WHEN f.way = $1 THEN '''' ELSE %4$s END || left(f.message, 1000), f.last'
                 || ' FROM cutover.apply_failure f WHERE f.way IN ($1, $1 || '':source-lost'') ORDER BY f.way = $1 LIMIT 1'
                 INTO v_failure, v_failed USING p_way;

@@ -24,8 +24,7 @@ import java.util.Optional;
  * @param applying the subscription's apply worker runs, or an apply process holds the way's lock
  * @param appliedAt when a relay's or capture's position last moved (the target's clock)
  * @param failure what the apply process noted of its last failed batch, or null; it begins with {@link
- *     #LOST} where the source lost what the target holds, with {@link #STOPPED} where the apply stopped
- *     for good on another refusal
+ *     #STOPPED} where the apply stopped for good (or {@link #LOST}, as an earlier build wrote it)
  * @param goneSlot the subscription's slot, where the source has no slot of that name (it failed over
  *     or was restored), else null
  */
@@ -33,14 +32,16 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
     Instant failedAt, String goneSlot) {
   /**
    * How the replicator's note of an apply that stopped for good begins ({@code cutover.apply_failure}):
-   * its position cannot resume (the source's slot gone, its log trimmed past it), so no apply will
-   * carry the way again, and the writes made on the source since are lost to a forced switch.
+   * its position cannot resume (the source's slot gone, its log trimmed past it, the source came back
+   * behind it), so no apply will carry the way again, and the writes made on the source since are
+   * lost to a forced switch.
    */
   public static final String STOPPED = "stopped for good: ";
   /**
-   * How {@code cutover.way_in} begins the failure the replicator's apply noted for good: the source
-   * lost commits the target holds (it came back behind the position after a failover or a restore,
-   * or its log was trimmed past it), so no apply will resume and forcing drops those writes.
+   * How {@code cutover.way_in} begins a note an earlier build's apply kept under a key of its own
+   * ({@code <way>:source-lost}) that the source lost what the target holds: read as {@link #STOPPED},
+   * with the remedy it went with. A migration started by such a build keeps that build's {@code
+   * way_in} until the control schema is installed again.
    */
   static final String LOST = "the source lost what the target holds: ";
   private static final String UNDEFINED_FUNCTION = "42883";
@@ -131,15 +132,11 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
       return dir + " is armed by " + how + moved + " but no `cutover-replicator apply` runs into " + to.value()
           + ": start `cutover-replicator apply`";
     }
-    if (w.failure() != null && w.failure().startsWith(LOST)) {
-      return "the `cutover-replicator apply` of " + dir + " (" + how + ") stopped for good (noted at " + w.failedAt() + "): "
-          + w.failure().substring(LOST.length()) + "; do not switch: `cutover-replicator verify` lists what differs; run"
-          + " `cutover-replicator cleanup`, empty " + to.value() + "'s tables and start again";
-    }
-    if (w.failure() != null && w.failure().startsWith(STOPPED)) {
+    String stoppedOn = w.stoppedOn(to);
+    if (stoppedOn != null) {
       return "the `cutover-replicator apply` of " + dir + " (" + how + ") stopped for good at " + w.failedAt() + ", and starting it"
-          + " again meets the same refusal: " + w.failure().substring(STOPPED.length()) + "; a switch without the probe would"
-          + " abandon every write made on " + from.value() + " since, so do not force it";
+          + " again meets the same refusal: " + stoppedOn + "; do not switch: a switch without the probe would abandon every write"
+          + " made on " + from.value() + " since, so do not force it";
     }
     if (w.failure() != null) {
       return "the `cutover-replicator apply` of " + dir + " (" + how + ") fails (last tried " + w.failedAt() + "): "
@@ -183,7 +180,19 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
    * apply stopped for good. Its hint is then left out of the refusal.
    */
   public boolean lost() {
-    return goneSlot != null || (failure != null && (failure.startsWith(STOPPED) || failure.startsWith(LOST)));
+    return goneSlot != null || stoppedOn(Target.NEW) != null; // the side words only the remedy
+  }
+
+  /** The refusal the apply into {@code to} stopped on for good, with its remedy, or null where it did not. */
+  private String stoppedOn(Target to) {
+    if (failure != null && failure.startsWith(STOPPED)) {
+      return failure.substring(STOPPED.length());
+    }
+    if (failure != null && failure.startsWith(LOST)) {
+      return failure.substring(LOST.length()) + "; `cutover-replicator verify` lists what differs; run `cutover-replicator cleanup`,"
+          + " empty " + to.value() + "'s tables and start again";
+    }
+    return null;
   }
 
   private static Instant instant(Timestamp t) {
