@@ -3,7 +3,6 @@ package dev.cutover.replicator.apply;
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.internal.control.WayIn;
-import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -38,11 +37,6 @@ public final class ApplyFailures {
   static final String HOPELESS = "retrying cannot help";
   /** How {@link #describeUnreached} begins. */
   public static final String UNREACHED = "an apply into ";
-  /**
-   * How an earlier build keyed its own note that a way's source lost what the target holds, after
-   * the way's name, beside the way's row: {@link #read} takes it for the way's stop.
-   */
-  private static final String LOST_BEFORE = ":source-lost";
 
   /**
    * One way's failure.
@@ -143,7 +137,7 @@ public final class ApplyFailures {
 
   /** That an apply of {@code way} could not reach its target within {@link #RECENT}, as noted on the way's source. */
   public static Optional<Failed> unreached(Connection source, String way) throws SQLException {
-    return read(source, unreachedKey(way), null).filter(Failed::recent);
+    return read(source, unreachedKey(way)).filter(Failed::recent);
   }
 
   /** The problem to report for {@link #unreached}: an apply runs, and another would not help. */
@@ -163,35 +157,15 @@ public final class ApplyFailures {
     Sql.execute(target, "DELETE FROM " + TABLE + " WHERE way = " + Sql.literal(way) + "; COMMIT");
   }
 
-  /**
-   * {@code way}'s failure noted on {@code target}, if any and readable by this role; its stop ({@link
-   * Failed#stopped}) before anything else. A target an earlier build wrote may hold, under a key of
-   * its own ({@link #LOST_BEFORE}), that the way's source lost what it holds, while the way's row
-   * holds a retried failure or nothing: read as the way's stop, with the remedy it went with.
-   */
+  /** {@code way}'s failure noted on {@code target}, if any and readable by this role. */
   public static Optional<Failed> read(Connection target, String way) throws SQLException {
-    String targetLabel = Way.FORWARD.equals(way) ? Side.NEW.label() : Side.OLD.label();
-    return read(target, way, way + LOST_BEFORE).map(f -> f.message().startsWith(LOST_BEFORE) ? new Failed(WayIn.STOPPED
-        + f.message().substring(LOST_BEFORE.length()) + "; `cutover-replicator verify` lists what differs; run `cutover-replicator"
-        + " cleanup`, empty " + targetLabel + "'s tables and start again", f.since(), f.last(), f.recent()) : f);
-  }
-
-  /** The note under {@code key}, or else the one under {@code lostKey} (null: none), its message after {@link #LOST_BEFORE}. */
-  private static Optional<Failed> read(Connection c, String key, String lostKey) throws SQLException {
-    if (!Sql.bool(c, "SELECT to_regclass(?) IS NOT NULL AND has_table_privilege(to_regclass(?), 'SELECT')", TABLE, TABLE)) {
+    if (!Sql.bool(target, "SELECT to_regclass(?) IS NOT NULL AND has_table_privilege(to_regclass(?), 'SELECT')", TABLE, TABLE)) {
       return Optional.empty();
     }
-    try (PreparedStatement ps = c.prepareStatement("SELECT CASE WHEN way = ? THEN message ELSE ? || message END, since, last,"
-        + " last > clock_timestamp() - ?::interval FROM " + TABLE + " WHERE way IN (?, ?)"
-        + " ORDER BY way = ? AND position(? IN message) <> 1, way <> ? LIMIT 1")) {
-      ps.setString(1, key);
-      ps.setString(2, LOST_BEFORE);
-      ps.setString(3, RECENT.toSeconds() + " seconds");
-      ps.setString(4, key);
-      ps.setString(5, lostKey);
-      ps.setString(6, key);
-      ps.setString(7, WayIn.STOPPED);
-      ps.setString(8, key);
+    try (PreparedStatement ps = target.prepareStatement("SELECT message, since, last, last > clock_timestamp() - ?::interval FROM "
+        + TABLE + " WHERE way = ?")) {
+      ps.setString(1, RECENT.toSeconds() + " seconds");
+      ps.setString(2, way);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           return Optional.empty();

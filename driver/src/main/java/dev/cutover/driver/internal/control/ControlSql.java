@@ -806,16 +806,13 @@ public final class ControlSql {
               AND coalesce(pg_has_role(a.usesysid, (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = 'cutover'),
                 'USAGE'), true));
             IF to_regclass('cutover.apply_failure') IS NOT NULL THEN
-              -- The replicator's apply notes a stop for good on the way's own row ("stopped for good: ",
-              -- WayIn.STOPPED); an earlier build noted a lost source under '<way>:source-lost' (WayIn.LOST),
-              -- which comes before any failure it retries.
-              EXECUTE 'SELECT CASE WHEN f.way = $1 THEN '''' ELSE %4$s END || left(f.message, 1000), f.last'
-                || ' FROM cutover.apply_failure f WHERE f.way IN ($1, $1 || '':source-lost'') ORDER BY f.way = $1 LIMIT 1'
+              -- A stop for good is noted on the way's own row too ("stopped for good: ", WayIn.STOPPED).
+              EXECUTE 'SELECT left(f.message, 1000), f.last FROM cutover.apply_failure f WHERE f.way = $1'
                 INTO v_failure, v_failed USING p_way;
             END IF;
           END IF;
           RETURN QUERY SELECT v_engine, v_name, v_enabled, v_applying, v_applied, v_failure, v_failed;
-        END $$""".formatted(DEFINER, THIS_DATABASE, APPLY_LOCK, "''" + WayIn.LOST + "''"));
+        END $$""".formatted(DEFINER, THIS_DATABASE, APPLY_LOCK));
     f.add("CREATE OR REPLACE FUNCTION cutover.drained(p_service text, p_instance text, p_switch text) RETURNS void"
         + " LANGUAGE sql" + DEFINER + " AS $$"
         + " INSERT INTO cutover.instance AS i (service, instance, drained_for) VALUES (p_service, p_instance, p_switch)"

@@ -24,7 +24,7 @@ import java.util.Optional;
  * @param applying the subscription's apply worker runs, or an apply process holds the way's lock
  * @param appliedAt when a relay's or capture's position last moved (the target's clock)
  * @param failure what the apply process noted of its last failed batch, or null; it begins with {@link
- *     #STOPPED} where the apply stopped for good (or {@link #LOST}, as an earlier build wrote it)
+ *     #STOPPED} where the apply stopped for good
  * @param goneSlot the subscription's slot, where the source has no slot of that name (it failed over
  *     or was restored), else null
  */
@@ -37,13 +37,6 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
    * lost to a forced switch.
    */
   public static final String STOPPED = "stopped for good: ";
-  /**
-   * How {@code cutover.way_in} begins a note an earlier build's apply kept under a key of its own
-   * ({@code <way>:source-lost}) that the source lost what the target holds: read as {@link #STOPPED},
-   * with the remedy it went with. A migration started by such a build keeps that build's {@code
-   * way_in} until the control schema is installed again.
-   */
-  static final String LOST = "the source lost what the target holds: ";
   private static final String UNDEFINED_FUNCTION = "42883";
   private static final String INSUFFICIENT_PRIVILEGE = "42501";
 
@@ -132,7 +125,7 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
       return dir + " is armed by " + how + moved + " but no `cutover-replicator apply` runs into " + to.value()
           + ": start `cutover-replicator apply`";
     }
-    String stoppedOn = w.stoppedOn(to);
+    String stoppedOn = w.stoppedOn();
     if (stoppedOn != null) {
       return "the `cutover-replicator apply` of " + dir + " (" + how + ") stopped for good at " + w.failedAt() + ", and starting it"
           + " again meets the same refusal: " + stoppedOn + "; do not switch: a switch without the probe would abandon every write"
@@ -180,19 +173,12 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
    * apply stopped for good. Its hint is then left out of the refusal.
    */
   public boolean lost() {
-    return goneSlot != null || stoppedOn(Target.NEW) != null; // the side words only the remedy
+    return goneSlot != null || stoppedOn() != null;
   }
 
-  /** The refusal the apply into {@code to} stopped on for good, with its remedy, or null where it did not. */
-  private String stoppedOn(Target to) {
-    if (failure != null && failure.startsWith(STOPPED)) {
-      return failure.substring(STOPPED.length());
-    }
-    if (failure != null && failure.startsWith(LOST)) {
-      return failure.substring(LOST.length()) + "; `cutover-replicator verify` lists what differs; run `cutover-replicator cleanup`,"
-          + " empty " + to.value() + "'s tables and start again";
-    }
-    return null;
+  /** The refusal the apply stopped on for good, with its remedy, or null where it did not. */
+  private String stoppedOn() {
+    return failure != null && failure.startsWith(STOPPED) ? failure.substring(STOPPED.length()) : null;
   }
 
   private static Instant instant(Timestamp t) {

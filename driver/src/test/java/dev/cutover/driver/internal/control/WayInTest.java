@@ -7,11 +7,7 @@ import java.time.Instant;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/**
- * The switch's remedy for a trigger capture's way whose apply stopped for good: one reading of the
- * replicator's note, as this version writes it and as a {@code cutover.way_in} installed by an
- * earlier build returns that build's note of a lost source; never the force hint.
- */
+/** The switch's remedy for a trigger capture's way whose apply stopped for good: the replicator's note, never the force hint. */
 class WayInTest {
   private static final Instant AT = Instant.parse("2026-12-06T20:00:00Z");
 
@@ -24,18 +20,6 @@ class WayInTest {
         .startsWith("the `cutover-replicator apply` of old -> new (trigger capture) stopped for good at " + AT)
         .contains("old is behind new's apply position: old lacks the tick; run `cutover-replicator cleanup`")
         .contains("do not switch").contains("do not force it").doesNotContain("start `cutover-replicator apply`");
-  }
-
-  @Test
-  void remedy_aLostSourceAsAnEarlierBuildsWayInReturnsIt_readAsTheSameStopWithItsRemedy() {
-    WayIn w = capture(WayIn.LOST + "old is behind new's apply position: old lacks the tick");
-
-    assertThat(w.lost()).isTrue();
-    assertThat(WayIn.remedy(Optional.of(w), Target.OLD, Target.NEW, false))
-        .startsWith("the `cutover-replicator apply` of old -> new (trigger capture) stopped for good at " + AT)
-        .contains("old is behind new's apply position: old lacks the tick; `cutover-replicator verify` lists what differs;"
-            + " run `cutover-replicator cleanup`, empty new's tables and start again")
-        .contains("do not switch").contains("do not force it").doesNotContain(WayIn.LOST);
   }
 
   @Test
