@@ -239,6 +239,7 @@ public final class Preflight {
     findings.add(SlotWalLimit.finding(old, "old", names.forwardSlot(), SlotWalLimit.forwardConsumer(relay(), names)));
     SynchronousStandbys.finding(old, "old", relay() ? Endpoint.APPLICATION_NAME : names.forward(), Severity.ERROR)
         .ifPresent(findings::add);
+    findings.addAll(PhysicalStandbys.findings(old, names, relay()));
     if (relay()) {
       return;
     }

@@ -12,6 +12,7 @@ import dev.cutover.replicator.capture.EngineChoice;
 import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
 import dev.cutover.replicator.check.WorkerRoom;
+import dev.cutover.replicator.check.PhysicalStandbys;
 import dev.cutover.replicator.check.SlotWalLimit;
 import dev.cutover.replicator.check.SynchronousStandbys;
 import dev.cutover.replicator.check.RowSecurityCheck;
@@ -94,6 +95,7 @@ public final class ForwardStart {
       preconditions(o, n, oldMajor, newMajor, slot);
       List<String> warnings = new ArrayList<>();
       SlotWalLimit.warning(o, "old", slot, SlotWalLimit.forwardConsumer(relay(), names)).ifPresent(warnings::add);
+      warnings.addAll(PhysicalStandbys.warnings(o, names, relay()));
       if (!relay()) {
         wayBackRefused(o, n).ifPresent(warnings::add);
       }
@@ -131,6 +133,10 @@ public final class ForwardStart {
       Connection replication = old.connectReplication();
       try {
         ReplicationSlotInfo info = SlotCreation.create(old, "old", replication, slot, false, options.slotWait(), "start");
+        if (oldMajor >= PhysicalStandbys.FAILOVER_SLOTS_MIN) {
+          // A standby of old that synchronizes slots keeps it through a failover (check's physical-standby).
+          SlotCreation.failover(old, slot);
+        }
         consistentPoint = info.getConsistentPoint().asString();
         LOG.info("slot {} on old: snapshot {} at {}", slot, info.getSnapshotName(), consistentPoint);
         try {

@@ -76,6 +76,18 @@ final class SlotCreation {
     }
   }
 
+  /**
+   * Makes {@code slot} on {@code side} (PostgreSQL 17 or later) a failover slot: one that a standby
+   * with {@code sync_replication_slots} keeps a copy of, so that a failover of the side to it does
+   * not lose the slot. Through a replication connection of its own: the one that created the slot
+   * must stay idle while its exported snapshot is in use.
+   */
+  static void failover(Endpoint side, String slot) throws SQLException, ReplicatorException {
+    try (Connection replication = side.connectReplication()) {
+      Sql.execute(replication, "ALTER_REPLICATION_SLOT " + Sql.ident(slot) + " (FAILOVER true)");
+    }
+  }
+
   private static void watch(Endpoint side, String sideName, int walsender, Duration allowed, AtomicBoolean done,
       AtomicReference<String> gaveUpOn) {
     long started = System.nanoTime();
