@@ -19,6 +19,9 @@ import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.LogSequenceNumber;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -81,12 +84,13 @@ class OldStandbyTest {
 
   /**
    * From PostgreSQL 17 on, start makes old's slot a failover slot, of which a standby that
-   * synchronizes slots keeps a copy through a promotion (check's remedy names its settings). Old is
-   * the pair's 17 server here, new its 15 one: pg_basebackup 15 cannot make a standby of 17, so the
-   * slot's flag is what this shows. Before, the slot was made without it (failover false).
+   * synchronizes slots keeps a copy through a promotion, and check's remedy names the settings for
+   * that. Old is the pair's 17 server here, new its 15 one: pg_basebackup 15 cannot make a standby
+   * of 17, so a physical replication stream stands for one in old's pg_stat_replication. Before,
+   * the slot was made without the flag (failover false).
    */
   @Test
-  void start_old17OrLater_makesTheSlotAFailoverSlot(PostgresPair pair) throws Exception {
+  void checkAndStart_old17OrLater_remedyNamesSlotSyncAndTheSlotIsAFailoverSlot(PostgresPair pair) throws Exception {
     String database = "failover_slot";
     pair.newServer().createDatabase(database);
     pair.oldServer().createDatabase(database);
@@ -97,6 +101,15 @@ class OldStandbyTest {
     }
     Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.newServer(), Side.OLD, database))
         .nw(AppDatabase.endpoint(pair.oldServer(), Side.NEW, database)).build();
+    try (Connection physical = physicalStream(pair.newServer(), "replica_17")) {
+      assertThat(standbyFindings(r, Capture.LOGICAL)).singleElement().satisfies(f -> {
+        assertThat(f.message()).contains("old has a physical standby: 'replica_17' (")
+            .contains("PostgreSQL 17 copies a logical slot to a standby only where the standby synchronizes slots");
+        assertThat(f.remedy()).contains("start makes " + r.names().forwardSlot() + " a failover slot")
+            .contains("synchronized_standby_slots").contains("primary_slot_name").contains("hot_standby_feedback = on")
+            .contains("sync_replication_slots = on").contains("--capture triggers");
+      });
+    }
     ReplicationFlow.start(r);
     try (Connection o = pair.newServer().connect(database)) {
       AppDatabase.execute(o, "INSERT INTO booking VALUES (1, 'after start')");
@@ -104,6 +117,26 @@ class OldStandbyTest {
           + r.names().forwardSlot() + "'")).containsExactly("true");
     }
     r.awaitCaughtUp(WAIT);
+  }
+
+  /** A physical replication stream from {@code server}'s current WAL position, as a standby's walreceiver opens one, awaited until it streams. */
+  private static Connection physicalStream(PostgresServer server, String applicationName) throws Exception {
+    Properties p = new Properties();
+    PGProperty.REPLICATION.set(p, "true");
+    PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
+    PGProperty.PREFER_QUERY_MODE.set(p, "simple");
+    PGProperty.APPLICATION_NAME.set(p, applicationName);
+    Connection c = server.connect(PostgresServer.DEFAULT_DATABASE, p);
+    try (Connection watch = server.connect()) {
+      LogSequenceNumber now = LogSequenceNumber.valueOf(AppDatabase.strings(watch, "SELECT pg_current_wal_lsn()::text").get(0));
+      c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().physical().withStartPosition(now).start();
+      await().atMost(WAIT).until(() -> AppDatabase.strings(watch, "SELECT state FROM pg_stat_replication WHERE application_name = '"
+          + applicationName + "'"), rows -> rows.equals(List.of("streaming")));
+      return c;
+    } catch (Exception e) {
+      c.close();
+      throw e;
+    }
   }
 
   private static List<Finding> standbyFindings(Replicator r, Capture engine) throws Exception {
