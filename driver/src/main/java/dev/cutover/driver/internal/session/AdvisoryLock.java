@@ -27,18 +27,28 @@ public record AdvisoryLock(long classid, long objid, int objsubid, boolean share
   }
 
   /**
-   * The session-level advisory locks the server processes {@code pids} hold in the current
+   * The session-level advisory locks the server processes {@code backends} hold in the current
    * database, read in one statement from another session ({@code pg_locks} shows every session's).
+   * A process counts only if its start matches too: a process id outlives its process, and another
+   * session's process may have it since. The caller reads only backends that ran on the server
+   * {@code c} reaches ({@link Backend#sameServer}): on another, the same process id and start prove
+   * nothing.
+   *
+   * @return the locks by process id, for the processes that hold any
    */
-  public static Map<Integer, List<AdvisoryLock>> heldBy(Connection c, Collection<Integer> pids) throws SQLException {
+  public static Map<Integer, List<AdvisoryLock>> heldBy(Connection c, Collection<Backend> backends) throws SQLException {
     Map<Integer, List<AdvisoryLock>> held = new HashMap<>();
-    if (pids.isEmpty()) {
+    if (backends.isEmpty()) {
       return held;
     }
+    // unnest unqualified: only that spelling takes several arrays (zipped), in FROM
     try (PreparedStatement ps = c.prepareStatement("SELECT l.pid, l.classid::bigint, l.objid::bigint, l.objsubid,"
-        + " l.mode FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.pid = ANY(?)"
+        + " l.mode FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+        + " JOIN unnest(?::int4[], ?::text[]) s(pid, started) ON s.pid = a.pid AND " + Backend.START
+        + " = s.started WHERE l.locktype = 'advisory' AND l.granted"
         + " AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())")) {
-      ps.setArray(1, c.createArrayOf("int4", pids.toArray()));
+      ps.setArray(1, c.createArrayOf("int4", backends.stream().map(Backend::pid).toArray()));
+      ps.setArray(2, c.createArrayOf("text", backends.stream().map(Backend::started).toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           held.computeIfAbsent(rs.getInt(1), p -> new ArrayList<>()).add(

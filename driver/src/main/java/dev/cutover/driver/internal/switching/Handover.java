@@ -188,7 +188,8 @@ public final class Handover {
         }
       }
     }
-    AdvisoryLock.heldBy(source, idle.keySet()).forEach((pid, held) -> locks.put(idle.get(pid), held));
+    AdvisoryLock.heldBy(source, idle.values().stream().map(Session::backend).toList())
+        .forEach((pid, held) -> locks.put(idle.get(pid), held));
     readChannels(source, listeners, channels, timeoutNanos);
 
     List<Session> holding = new ArrayList<>();
