@@ -39,15 +39,8 @@ class StragglerServerTest {
   void drain_switchReachesAnotherServerOfOld_terminatesNothingThere_andAbortsNamingTheStraggler(PostgresPair pair)
       throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, true);
-    PostgresServer old = pair.oldServer();
-    try (Standby copy = Standby.of(old)) {
-      copy.promote();
-      try (Connection c = DriverManager.getConnection(copy.jdbcUrl(db.database), old.user(), old.password());
-          Statement s = c.createStatement()) {
-        s.execute("ALTER SYSTEM SET log_statement = 'all'");
-        s.execute("SELECT pg_reload_conf()");
-      }
-      String direct = "cutover.old.direct-url=" + URLEncoder.encode(copy.jdbcUrl(db.database), StandardCharsets.UTF_8);
+    try (Standby copy = promotedCopy(pair.oldServer(), db)) {
+      String direct = directUrl(copy, db);
       try (SwitchEvents events = new SwitchEvents(db.database);
           Connection slow = DrainTest.connect(db.url("cutover.drain.timeout=300ms", "cutover.switch.force=true", direct))) {
         slow.setAutoCommit(false);
@@ -78,5 +71,70 @@ class StragglerServerTest {
         CutoverDriver.shutdown(db.database);
       }
     }
+  }
+
+  /**
+   * An idle application session on old holds an advisory lock while old's direct URL reaches a
+   * promoted copy of old. Before, the hand-over read the locks of the session's process id in the
+   * copy's {@code pg_locks} (anyone's there), found none, and the session moved to new at its next
+   * use as if nothing had happened, its lock no longer exclusive from the release to its move (and
+   * had old died, gone for good). Now nothing is read there for it, the switch completes, and the
+   * session fails its next use with 08003 naming its server and the one the switch reached, so that
+   * the pool replaces it; the next connection opens on new.
+   */
+  @Test
+  void handover_idleSessionOnAnotherServerOfOld_readsNoLocksThere_andFailsItsNextUseNamingBothServers(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    try (Standby copy = promotedCopy(pair.oldServer(), db)) {
+      String url = db.url("cutover.switch.force=true", directUrl(copy, db));
+      try (SwitchEvents events = new SwitchEvents(db.database); Connection holder = DrainTest.connect(url)) {
+        try (Statement s = holder.createStatement()) {
+          s.execute("SELECT pg_advisory_lock(4244)");
+        }
+        int pid = holder.unwrap(PGConnection.class).getBackendPID();
+
+        db.flip(Target.NEW);
+        SwitchEvent event = events.next();
+
+        assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+        assertThat(copy.log()).as("the copy's statements").doesNotContain("pg_locks");
+        assertThatThrownBy(() -> DrainTest.insert(holder, "after"))
+            .isInstanceOfSatisfying(SQLException.class, e -> {
+              assertThat(e.getSQLState()).isEqualTo("08003");
+              assertThat(e.getMessage()).contains("backend " + pid + " on ").contains("another server")
+                  .contains("advisory locks").contains("cutover.old.direct-url").contains("close it and take another");
+            });
+        assertThat(holder.isValid(1)).as("a pool replaces it").isFalse();
+        try (Connection next = DrainTest.connect(url)) {
+          DrainTest.insert(next, "next");
+          assertThat(DrainTest.sideOf(next)).as("the next connection's side").isEqualTo(pair.newServer().port());
+        }
+      } finally {
+        CutoverDriver.shutdown(db.database);
+      }
+    }
+  }
+
+  /** A promoted copy of {@code old} that logs every statement it runs. */
+  private static Standby promotedCopy(PostgresServer old, Replicated db) throws Exception {
+    Standby copy = Standby.of(old);
+    try {
+      copy.promote();
+      try (Connection c = DriverManager.getConnection(copy.jdbcUrl(db.database), old.user(), old.password());
+          Statement s = c.createStatement()) {
+        s.execute("ALTER SYSTEM SET log_statement = 'all'");
+        s.execute("SELECT pg_reload_conf()");
+      }
+      return copy;
+    } catch (Exception e) {
+      copy.close();
+      throw e;
+    }
+  }
+
+  /** The setting that points the switch's own connections to old at {@code copy}. */
+  private static String directUrl(Standby copy, Replicated db) {
+    return "cutover.old.direct-url=" + URLEncoder.encode(copy.jdbcUrl(db.database), StandardCharsets.UTF_8);
   }
 }

@@ -120,7 +120,10 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
    * it holds the session's advisory locks there until this connection closes. Null otherwise.
    */
   private volatile Connection holding;
-  /** Why this connection cannot be used any more (session state that could not move), or null. */
+  /**
+   * Why this connection cannot be used any more (session state that could not move), or null;
+   * written by the owner, or by the switch when it cannot carry an idle session ({@link #strand}).
+   */
   private volatile String lost;
   private volatile boolean closed;
   /** Whether the application waits for notifications through this connection (it then listens on the wake channel). */
@@ -285,6 +288,10 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
    * sets it up on the connection it takes (one more), then lets go of the old connection.
    */
   private void moveTo(Target target) throws SQLException {
+    String why = lost; // stranded by the switch while this call waited at its gate
+    if (why != null) {
+      throw SqlStates.lost(why, null);
+    }
     SessionSnapshot carried = null;
     if (!router.pooled(side)) {
       List<String> names = router.customSettings();
@@ -501,10 +508,25 @@ public abstract class LogicalConnection implements Connection, PGConnection, Ses
 
   /** Makes this connection unusable for the reason given; returns the error to throw now. */
   private SQLException lose(String why, SQLException cause) {
-    lost = "cutover: this connection cannot be used any more: " + why
-        + "; close it and take another (a pool replaces it on this error)";
+    lost = unusable(why);
     closeQuietly(physical);
     return SqlStates.lost(lost, cause);
+  }
+
+  private static String unusable(String why) {
+    return "cutover: this connection cannot be used any more: " + why
+        + "; close it and take another (a pool replaces it on this error)";
+  }
+
+  /**
+   * Runs on the switch thread, on an idle session: the owner sees {@link #lost} at its next call
+   * ({@link #checkOpen}), or, when it already waits at the gate, before it moves ({@link #moveTo}).
+   */
+  @Override
+  public final void strand(String why) {
+    if (lost == null) {
+      lost = unusable(why);
+    }
   }
 
   /**

@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  * no one else may take there before the session arrives: its session-level advisory locks (still
  * exclusive across the switch) and its LISTEN channels (so a notification sent on the target right
  * after release is not missed). A session takes its reservation when it moves ({@link #acquire}).
+ * An idle session whose backend ran on another server than the one the switch reaches cannot be
+ * read: it is made to fail its next use rather than move without its locks ({@link #reserve}).
  *
  * <p>Behind a transaction pooler a session has no state of its own, so neither step carries any.
  *
@@ -158,6 +160,9 @@ public final class Handover {
    * connections opened ahead, or opened now). Every connection it waits on is bounded by {@code
    * watchdog}: the gate is closed meanwhile, and the application's connections carry no timeout.
    *
+   * <p>Only sessions whose backend runs on the server {@code source} reaches are read there; the
+   * others fail their next use ({@link #onSourceServer}).
+   *
    * @throws SQLException when a lock is held on the target by someone else: the switch aborts,
    *     since the lock would no longer be exclusive; or when the watchdog aborted a connection
    */
@@ -169,8 +174,7 @@ public final class Handover {
     }
     Map<Session, List<AdvisoryLock>> locks = new HashMap<>();
     Map<Session, List<String>> channels = new HashMap<>();
-    Map<Integer, Session> idle = new HashMap<>();
-    List<Session> listeners = new ArrayList<>();
+    List<Session> idle = new ArrayList<>();
     for (Session s : router.sessions()) {
       if (s.side() != from) {
         continue;
@@ -182,15 +186,13 @@ public final class Handover {
           channels.put(s, listening(s, held.channels()));
         }
       } else if (s.backendPid() > 0) {
-        idle.put(s.backendPid(), s);
-        if (s.listens()) {
-          listeners.add(s);
-        }
+        idle.add(s);
       }
     }
-    AdvisoryLock.heldBy(source, idle.values().stream().map(Session::backend).toList())
-        .forEach((pid, held) -> locks.put(idle.get(pid), held));
-    readChannels(source, listeners, channels, timeoutNanos);
+    Map<Integer, Session> here = onSourceServer(source, idle, from, to);
+    AdvisoryLock.heldBy(source, here.values().stream().map(Session::backend).toList())
+        .forEach((pid, held) -> locks.put(here.get(pid), held));
+    readChannels(source, here.values().stream().filter(Session::listens).toList(), channels, timeoutNanos);
 
     List<Session> holding = new ArrayList<>();
     for (Session s : router.sessions()) {
@@ -215,6 +217,44 @@ public final class Handover {
         Router.closeQuietly(previous.connection());
       }
     }
+  }
+
+  /**
+   * The idle sessions whose backend runs on the server the switch's connection {@code source}
+   * reaches, by process id: only there can their locks and channels be read. One that ran on
+   * another (the source failed over, or a load balancer or DNS moved its URL since it logged in),
+   * or whose server is unknown, cannot be read: moved silently, its application would go on
+   * believing it holds advisory locks that no one holds on the target (and, had its server died,
+   * nowhere). It is made to fail its next use instead ({@link Session#strand}), whether or not the
+   * switch completes: its server is not the one the source's URL leads to any more. The switch goes
+   * on, since such a connection may idle in a pool for as long as the pool keeps it.
+   */
+  private Map<Integer, Session> onSourceServer(Connection source, List<Session> idle, Target from, Target to)
+      throws SQLException {
+    Map<Integer, Session> here = new HashMap<>();
+    if (idle.isEmpty()) {
+      return here;
+    }
+    Backend reached = Backend.of(source.unwrap(BaseConnection.class));
+    for (Session s : idle) {
+      Backend b = s.backend();
+      if (b.sameServer(reached)) {
+        here.put(b.pid(), s);
+      } else {
+        String where = b.serverStarted() == null ? "the server of its " + b + " could not be read when it logged in,"
+            + " so it is not known to have run on" : "its " + b + " ran on another server than";
+        s.strand(where + " the one the switch's connection to the " + from.value() + " database reaches, " + reached.server() + " (server up since " + reached.serverStarted() + " UTC): the " + from.value() + " database failed over, or a load balancer or DNS"
+            + " moved its URL (" + Switchover.urlSettings(from) + ") since it logged in. Its advisory locks could not be"
+            + " read there nor taken on the " + to.value() + " database, so what they guarded is no longer exclusive"
+            + " to it (had its server died, they died with it), and its session state cannot move");
+      }
+    }
+    if (here.size() < idle.size()) {
+      LOG.warn("cutover {}: {} idle session(s) ran on another server than the one the switch's connection to the {}"
+          + " database reaches, {} (server up since {} UTC); each fails its next use with 08003 and is replaced",
+          router.service(), idle.size() - here.size(), from.value(), reached.server(), reached.serverStarted());
+    }
+    return here;
   }
 
   /**

@@ -62,6 +62,13 @@ public interface Session {
    */
   int doom(String reason, long timeoutNanos);
 
+  /**
+   * Makes the session fail its next use, and every one after, with SQLState 08003 and {@code why}
+   * (a pool then replaces it), never going on or moving: the switch could not carry what it holds.
+   * Its physical connection is left to the owner, which closes it with the session.
+   */
+  void strand(String why);
+
   /** What a doomed session held when its transaction was rolled back, or {@code null}. */
   SessionSnapshot held();
 }

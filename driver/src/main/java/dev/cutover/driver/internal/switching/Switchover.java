@@ -650,7 +650,7 @@ final class Switchover {
   }
 
   /** The settings that say where the application and the switch reach {@code side}. */
-  private static String urlSettings(Target side) {
+  static String urlSettings(Target side) {
     return (side == Target.OLD ? "the JDBC URL" : "cutover.new.url") + ", and cutover." + side.value()
         + ".direct-url where set";
   }
