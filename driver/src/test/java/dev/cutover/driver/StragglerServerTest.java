@@ -21,7 +21,8 @@ import org.postgresql.PGConnection;
 /**
  * The switch's own connection to old reaches another server than the application's connections
  * do (old failed over, a load balancer or DNS moved its URL): the process ids of the stragglers the
- * drain rolls back are the first server's, and on the second they may be anyone's.
+ * drain rolls back, and of the idle sessions whose advisory locks the hand-over reads, are the first
+ * server's, and on the second they may be anyone's.
  */
 @LeakCheckedPair
 @PostgresVersions(oldMajor = 12, newMajor = 15) // Debian 12's pg_basebackup (15) backs up 15 and older
