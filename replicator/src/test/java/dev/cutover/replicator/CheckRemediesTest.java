@@ -405,6 +405,42 @@ class CheckRemediesTest {
     assertThat(r.check().findings().stream().map(Finding::remedy).collect(Collectors.joining("\n"))).as("check").containsOnlyOnce(create);
   }
 
+  /**
+   * g64: two tables new lacks that draw from one sequence no column owns, and two in a schema new
+   * lacks. Status gave each table's statements whole, so the CREATE SEQUENCE and the CREATE SCHEMA
+   * came twice and, run in the printed order, the second failed "already exists"; check gave each
+   * once already, and both now leave them out by the same means.
+   */
+  @Test
+  void status_missingTablesSharingASequenceOrANewSchema_statementsRunInThePrintedOrder(PostgresPair pair) throws Exception {
+    String db = "shared_prereq";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    String sequence = "CREATE SEQUENCE \"public\".\"shared_no\"";
+    String schema = "CREATE SCHEMA \"ledger\"";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, "CREATE SEQUENCE shared_no START WITH 3;"
+          + " CREATE TABLE invoice (id bigint PRIMARY KEY DEFAULT nextval('shared_no'));"
+          + " CREATE TABLE receipt (id bigint PRIMARY KEY DEFAULT nextval('shared_no'));"
+          + " CREATE SCHEMA ledger; CREATE TABLE ledger.entry (id int PRIMARY KEY); CREATE TABLE ledger.account (id int PRIMARY KEY)");
+      Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+          .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+      assertThat(r.check().findings().stream().map(Finding::remedy).collect(Collectors.joining("\n"))).as("check")
+          .containsOnlyOnce(sequence).containsOnlyOnce(schema);
+      List<String> status = SchemaChanges.drift(o, n, "old", "new", t -> true);
+      String printed = String.join("\n", status);
+      assertThat(printed).as("status").containsOnlyOnce(sequence).containsOnlyOnce(schema);
+      for (String problem : status) {
+        if (problem.contains(SchemaChanges.BY_HAND)) {
+          String statements = problem.substring(problem.indexOf(SchemaChanges.BY_HAND));
+          org.assertj.core.api.Assertions.assertThatCode(() -> AppDatabase.execute(n, statements)).as(problem).doesNotThrowAnyException();
+        }
+      }
+      assertThat(SchemaChanges.drift(o, n, "old", "new", t -> true)).as("status after the statements")
+          .noneMatch(p -> p.startsWith("table ") || p.startsWith("sequence "));
+    }
+  }
+
   @Test
   void check_schemaDiffers_everyRemedyRunsOnNewAndMakesItLikeOld(PostgresPair pair) throws Exception {
     String db = "remedies";

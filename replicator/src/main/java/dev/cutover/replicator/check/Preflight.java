@@ -22,6 +22,7 @@ import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.ReplicationObjects;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.schema.DatabaseSettings;
+import dev.cutover.replicator.schema.GivenPrerequisites;
 import dev.cutover.replicator.schema.RoleSettings;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Column;
@@ -35,7 +36,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -56,7 +56,7 @@ public final class Preflight {
   private final EngineChoice engine;
   private final List<Finding> findings = new ArrayList<>();
   /** The schemas, types and sequences an earlier remedy creates: each once, the remedies run in the order printed. */
-  private final Map<String, String> given = new HashMap<>();
+  private final GivenPrerequisites given = new GivenPrerequisites();
 
   private Preflight(Connection old, Connection nw, Names names, EngineChoice engine) {
     this.old = old;
@@ -360,7 +360,7 @@ public final class Preflight {
       if (n.isEmpty()) {
         add(Severity.ERROR, "new", "missing-table", "table " + t + " is missing on new (`cutover-replicator schema` creates the"
             + " whole schema into an empty database)", runOnNew(SchemaChanges.runOrSay("run on new: ",
-                () -> notGiven(CatalogDdl.createMissingWithSequences(old, nw, t), "table " + t))));
+                () -> given.notGiven(CatalogDdl.createMissingWithSequences(old, nw, t), "table " + t))));
         continue;
       }
       String split = InitialCopy.splitOnNew(new InitialCopy.TablePair(o, n.get()));
@@ -415,7 +415,7 @@ public final class Preflight {
       Column other = n.column(c.name());
       if (other == null) {
         add(Severity.ERROR, "new", "missing-column", "column " + c.name() + " of " + o.name() + " is missing on new",
-            runOnNew("run on new: " + String.join("; ", notGiven(CatalogDdl.addColumnWithSequences(old, nw, t, c.name()),
+            runOnNew("run on new: " + String.join("; ", given.notGiven(CatalogDdl.addColumnWithSequences(old, nw, t, c.name()),
                 "column " + c.name() + " of " + o.name()))));
       } else if (!other.type().equals(c.type())) {
         add(Severity.ERROR, "new", "column-type", "column " + c.name() + " of " + o.name() + " is " + c.type() + " on old but "
@@ -480,8 +480,8 @@ public final class Preflight {
         // An identity column's sequence comes with its column; only the others are created by hand.
         String create = CatalogDdl.createSequence(old, q[0], q[1], Sql.majorVersionOf(nw));
         String remedy = identitySequence(q[0], q[1]) ? "create its column on new (see missing-column)"
-            : given.containsKey(create) ? "the remedy of " + given.get(create) + " above creates it"
-            : runOnNew("run on new: " + String.join("; ", notGiven(createSequence(q[0], q[1], create), "sequence " + s)));
+            : given.givenBy(create) != null ? "the remedy of " + given.givenBy(create) + " above creates it"
+            : runOnNew("run on new: " + String.join("; ", given.notGiven(createSequence(q[0], q[1], create), "sequence " + s)));
         add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", remedy);
       }
     }
@@ -511,32 +511,9 @@ public final class Preflight {
     return out;
   }
 
-  /**
-   * {@code statements} without the schemas, types and sequences an earlier remedy creates already
-   * (r26: {@code CREATE SCHEMA "select"} in two remedies, the second failing "already exists"); notes
-   * for {@link #runOnNew} that some were left out.
-   */
-  private List<String> notGiven(List<String> statements, String subject) {
-    List<String> out = new ArrayList<>();
-    for (String statement : statements) {
-      boolean prerequisite = statement.startsWith("CREATE SCHEMA ") || statement.startsWith("CREATE TYPE ")
-          || statement.startsWith("CREATE DOMAIN ") || statement.startsWith("CREATE SEQUENCE ");
-      if (prerequisite && given.putIfAbsent(statement, subject) != null) {
-        leftOut = true;
-      } else {
-        out.add(statement);
-      }
-    }
-    return out;
-  }
-
-  private boolean leftOut;
-
-  /** {@code remedy}, saying it comes after the remedies above when {@link #notGiven} left out what they create. */
+  /** {@code remedy}, saying it comes after the remedies above when {@link #given} left out what they create. */
   private String runOnNew(String remedy) {
-    boolean after = leftOut;
-    leftOut = false;
-    return after ? remedy.replaceFirst("^run on new: ", "run on new, after the remedies above: ") : remedy;
+    return given.leftOut() ? remedy.replaceFirst("^run on new: ", "run on new, after the remedies above: ") : remedy;
   }
 
   private boolean identitySequence(String schema, String name) throws SQLException {

@@ -3,10 +3,10 @@ package dev.cutover.replicator.ddl;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.schema.DatabaseSettings;
+import dev.cutover.replicator.schema.GivenPrerequisites;
 import dev.cutover.replicator.schema.RoleSettings;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
-import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -39,10 +39,11 @@ final class ObjectDrift {
   /**
    * What {@code source} has and {@code target} lacks, one sentence each with what makes it there.
    *
-   * @param made statements printed already for tables the target lacks, to their table: a sequence
-   *     one creates (a default draws from it) is named as made by them, not created twice (g54)
+   * @param given what the statements printed already for tables and columns the target lacks
+   *     create: a sequence one creates (a default draws from it) is named as made by them, not
+   *     created twice (g54)
    */
-  static List<String> lacking(Connection source, Connection target, SchemaChanges.Wording w, Map<String, TableName> made)
+  static List<String> lacking(Connection source, Connection target, SchemaChanges.Wording w, GivenPrerequisites given)
       throws SQLException {
     List<String> out = new ArrayList<>();
     String after = ": after a switch to " + w.target() + ", ";
@@ -139,10 +140,10 @@ final class ObjectDrift {
       if (!theirSequences.contains(key)) {
         String[] at = key.split("\u0001");
         String create = CatalogDdl.createSequence(source, at[0], at[1], Sql.majorVersionOf(target));
-        TableName with = made.get(create);
+        String with = given.givenBy(create);
         out.add("sequence " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what draws from it"
             + " there fails, and the switch cannot move it" + w.pending() + ". " + (with == null ? capitalized(w.run()) + create
-                : "The statements for table " + with + " above create it"));
+                : "The statements for " + with + " above create it"));
       }
     }
     return out;

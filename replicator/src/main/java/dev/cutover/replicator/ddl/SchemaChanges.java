@@ -4,6 +4,7 @@ import dev.cutover.common.Quoting;
 import dev.cutover.replicator.replication.UnpublishedTables;
 import dev.cutover.replicator.replication.UnsubscribedTables;
 import dev.cutover.replicator.schema.CatalogDdl;
+import dev.cutover.replicator.schema.GivenPrerequisites;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
@@ -12,7 +13,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -256,13 +256,13 @@ public final class SchemaChanges {
     Map<String, Map<String, String>> t = columns(target);
     Wording w = new Wording(sourceLabel, targetLabel);
     List<TableName> tablesMissing = new ArrayList<>();
-    // Each statement the missing tables' remedies run, to its table: a sequence they create is not printed again.
-    Map<String, TableName> made = new HashMap<>();
+    // A schema, type or sequence the statements for one table or column create is not printed again for another.
+    GivenPrerequisites given = new GivenPrerequisites();
     for (Map.Entry<String, Map<String, String>> e : s.entrySet()) {
       TableName table = name(e.getKey());
       Map<String, String> other = t.get(e.getKey());
       if (other != null) {
-        columnDrift(source, target, table, e.getValue(), other, w, out);
+        columnDrift(source, target, table, e.getValue(), other, w, given, out);
       } else if (carries.test(table)) {
         tablesMissing.add(table);
         Map<String, String> renames = new LinkedHashMap<>();
@@ -272,11 +272,7 @@ public final class SchemaChanges {
           }
         });
         out.add("table " + table + " is on " + sourceLabel + " but not on " + targetLabel + ON_ITS_WAY + w.renameOr(renames, "table")
-            + runOrSay(w.run(), () -> {
-              List<String> statements = CatalogDdl.createMissingWithSequences(source, target, table);
-              statements.forEach(statement -> made.putIfAbsent(statement, table));
-              return statements;
-            }));
+            + runOrSay(w, given, "table " + table, () -> CatalogDdl.createMissingWithSequences(source, target, table)));
       }
     }
     // Before PostgreSQL 12, ALTER TYPE ... ADD VALUE refuses to run in a transaction block, which a multi-statement string is.
@@ -291,7 +287,7 @@ public final class SchemaChanges {
     for (ConstraintDrift.Difference d : ConstraintDrift.between(source, target, sourceLabel, targetLabel, true)) {
       out.add(d.toString());
     }
-    out.addAll(ObjectDrift.lacking(source, target, w, made));
+    out.addAll(ObjectDrift.lacking(source, target, w, given));
     out.addAll(PrivilegeDrift.between(source, target, w));
     if (!tablesMissing.isEmpty() && subscription != null) {
       List<TableName> toPublish = tablesMissing.stream().filter(unpublished::contains).toList();
@@ -310,7 +306,7 @@ public final class SchemaChanges {
    * source cannot leave empty (NOT NULL without a default) and that no rename explains.
    */
   private static void columnDrift(Connection source, Connection target, TableName table, Map<String, String> ours,
-      Map<String, String> theirs, Wording w, List<String> out) throws SQLException {
+      Map<String, String> theirs, Wording w, GivenPrerequisites given, List<String> out) throws SQLException {
     Map<String, String> onlyOurs = new LinkedHashMap<>(ours);
     onlyOurs.keySet().removeAll(theirs.keySet());
     Map<String, String> onlyTheirs = new LinkedHashMap<>(theirs);
@@ -327,7 +323,8 @@ public final class SchemaChanges {
           + (computed == null ? "" : ", with a computed default (" + computed + "): added here, it gives the rows " + w.target()
               + " holds " + w.target() + "'s own values, which may differ from " + w.source() + "'s (`cutover-replicator verify`"
               + " lists them afterwards)") + ON_ITS_WAY + w.renameOr(renames, "column")
-          + runOrSay(w.run(), () -> CatalogDdl.addColumnWithSequences(source, target, table, column.getKey())));
+          + runOrSay(w, given, "column " + column.getKey() + " of " + table,
+              () -> CatalogDdl.addColumnWithSequences(source, target, table, column.getKey())));
     }
     for (Map.Entry<String, String> column : ours.entrySet()) {
       String type = theirs.get(column.getKey());
@@ -372,6 +369,16 @@ public final class SchemaChanges {
   }
 
   /**
+   * {@link #runOrSay} of {@code statements} without the prerequisites {@code given} by the
+   * statements above, saying that they run after those where it left one out.
+   */
+  private static String runOrSay(Wording w, GivenPrerequisites given, String subject,
+      Sql.ThrowingWork<List<String>, SQLException> statements) throws SQLException {
+    String remedy = runOrSay(w.run(), () -> given.notGiven(statements.run(), subject));
+    return given.leftOut() ? w.runAfter() + remedy.substring(w.run().length()) : remedy;
+  }
+
+  /**
    * How the remedies of one direction are worded: its two sides, where a statement runs, and
    * {@code pending}, said of a difference before its statements ({@link #PENDING} while
    * replication runs, which may be bringing the change; empty before a start).
@@ -383,6 +390,11 @@ public final class SchemaChanges {
 
     String run() {
       return "run on " + target + ": " + BY_HAND + "; ";
+    }
+
+    /** {@link #run}, for statements that need what the statements printed above them create. */
+    String runAfter() {
+      return "run on " + target + ", after the statements above: " + BY_HAND + "; ";
     }
 
     /**
