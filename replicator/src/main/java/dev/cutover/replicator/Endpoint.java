@@ -169,13 +169,19 @@ public final class Endpoint {
   private final String unparsed;
   /** Watches every connection this endpoint opens; null: none does. */
   private final SilenceWatch watch;
+  /** Where {@link #user} and {@link #password} came from, for the remedy of a refused login. */
+  private final InUrl inUrl;
 
-  private Endpoint(Side side, String url, String user, String password, String conninfo) {
-    this(side, url, user, password, conninfo, null, null);
-  }
+  /**
+   * Whether the user and the password came inside the URL, URI or key=value string, winning over
+   * those given apart (a refused login was told to check those: g64).
+   */
+  private record InUrl(boolean user, boolean password) {}
 
-  private Endpoint(Side side, String url, String user, String password, String conninfo, SilenceWatch watch, String unparsed) {
+  private Endpoint(Side side, String url, String user, String password, String conninfo, SilenceWatch watch, String unparsed,
+      InUrl inUrl) {
     this.unparsed = unparsed;
+    this.inUrl = inUrl;
     this.side = Objects.requireNonNull(side, "side");
     this.url = Objects.requireNonNull(url, "url");
     this.user = user == null || user.isBlank() ? null : user;
@@ -199,13 +205,14 @@ public final class Endpoint {
     } catch (IllegalArgumentException e) {
       // connect() says what is wrong with it, without the text: where it does not parse, a mask
       // cannot know where its password ends
-      return new Endpoint(side, UNPARSED, user, password, null, null, e.getMessage());
+      return new Endpoint(side, UNPARSED, user, password, null, null, e.getMessage(), new InUrl(false, false));
     }
     Properties inUrl = org.postgresql.Driver.parseURL(parsed.jdbcUrl(), null);
     String urlUser = parsed.user() != null ? parsed.user() : inUrl == null ? null : inUrl.getProperty("user");
     String urlPassword = parsed.password() != null ? parsed.password() : inUrl == null ? null : inUrl.getProperty("password");
-    return new Endpoint(side, parsed.jdbcUrl(), urlUser != null && !urlUser.isBlank() ? urlUser : user,
-        urlPassword != null && !urlPassword.isEmpty() ? urlPassword : password, null);
+    InUrl from = new InUrl(urlUser != null && !urlUser.isBlank(), urlPassword != null && !urlPassword.isEmpty());
+    return new Endpoint(side, parsed.jdbcUrl(), from.user() ? urlUser : user, from.password() ? urlPassword : password, null, null,
+        null, from);
   }
 
   /**
@@ -214,12 +221,12 @@ public final class Endpoint {
    * other names than this machine does.
    */
   public Endpoint withConninfo(String conninfo) {
-    return new Endpoint(side, url, user, password, conninfo, watch, unparsed);
+    return new Endpoint(side, url, user, password, conninfo, watch, unparsed, inUrl);
   }
 
   /** The same endpoint, every connection it opens watched by {@code watch} for a silent network (the replication connection too). */
   public Endpoint watchedBy(SilenceWatch watch) {
-    return new Endpoint(side, url, user, password, conninfo, watch, unparsed);
+    return new Endpoint(side, url, user, password, conninfo, watch, unparsed, inUrl);
   }
 
   public Side side() {
@@ -439,7 +446,7 @@ public final class Endpoint {
     String env = "CUTOVER_REPLICATOR_" + side.name() + "_PASSWORD";
     String remedy;
     if (state.startsWith("28")) {
-      remedy = "check --" + side.label() + "-user and the password in " + env;
+      remedy = credentialsRemedy(env);
     } else if (state.equals("3D000")) {
       remedy = "create the database or fix its name in --" + side.label() + "-url";
     } else if (state.startsWith("08")) {
@@ -452,6 +459,20 @@ public final class Endpoint {
       remedy = "check --" + side.label() + "-url, --" + side.label() + "-user and " + env;
     }
     return new ReplicatorException(Failure.CONNECTION, what, remedy, e);
+  }
+
+  /**
+   * What to check where the server refused the login: the user and the password where they came
+   * from, the URL's winning over {@code --*-user} and {@code env}; never the password itself.
+   */
+  private String credentialsRemedy(String env) {
+    String url = "--" + side.label() + "-url";
+    String option = "--" + side.label() + "-user";
+    if (inUrl.user() && inUrl.password()) {
+      return "check the user and the password in " + url + ", which win over " + option + " and " + env;
+    }
+    return "check " + (inUrl.user() ? "the user in " + url + " (it wins over " + option + ")" : option) + " and the password in "
+        + (inUrl.password() ? url + " (it wins over " + env + ")" : env);
   }
 
   /**

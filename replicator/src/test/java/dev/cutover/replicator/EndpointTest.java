@@ -63,6 +63,39 @@ class EndpointTest {
     assertThat(e.toString()).endsWith(" as url_named").doesNotContain("in-url");
   }
 
+  /**
+   * g64: a refused login (class 28) was told to "check --old-user and the password in
+   * CUTOVER_REPLICATOR_OLD_PASSWORD" where the user or password that failed came from the URL, URI
+   * or key=value string, which win over those. The remedy names where each came from, and never
+   * the password.
+   */
+  @Test
+  void connect_loginRefused_remedyNamesWhereTheUserAndPasswordCameFrom(PostgresPair pair) {
+    PostgresServer server = pair.oldServer();
+    String hostPort = server.host() + ":" + server.port();
+    assertThat(refusal(Endpoint.of(Side.OLD, server.jdbcUrl() + "?user=no_such_role&password=url-S3cret", server.user(), "apart-S3cret")))
+        .startsWith("check the user and the password in --old-url")
+        .contains("win over --old-user and CUTOVER_REPLICATOR_OLD_PASSWORD");
+    assertThat(refusal(Endpoint.of(Side.NEW, "host=" + server.host() + " port=" + server.port() + " dbname=postgres user=no_such_role"
+        + " password=kv-S3cret", server.user(), "apart-S3cret"))).startsWith("check the user and the password in --new-url");
+    assertThat(refusal(Endpoint.of(Side.OLD, "postgres://no_such_role@" + hostPort + "/postgres", server.user(), "apart-S3cret")))
+        .isEqualTo("check the user in --old-url (it wins over --old-user) and the password in CUTOVER_REPLICATOR_OLD_PASSWORD");
+    assertThat(refusal(Endpoint.of(Side.OLD, server.jdbcUrl() + "?password=url-S3cret", "no_such_role", "apart-S3cret")))
+        .isEqualTo("check --old-user and the password in --old-url (it wins over CUTOVER_REPLICATOR_OLD_PASSWORD)");
+    assertThat(refusal(Endpoint.of(Side.OLD, server.jdbcUrl(), "no_such_role", "apart-S3cret")))
+        .isEqualTo("check --old-user and the password in CUTOVER_REPLICATOR_OLD_PASSWORD");
+  }
+
+  /** The remedy of {@code e}'s refused login, its message and remedy checked for the passwords. */
+  private static String refusal(Endpoint e) {
+    ReplicatorException x = org.assertj.core.api.Assertions.catchThrowableOfType(ReplicatorException.class, e::connect);
+    assertThat(x).as(e.toString()).isNotNull();
+    assertThat(x.failure()).isEqualTo(Failure.CONNECTION);
+    assertThat(x.getMessage()).contains("no_such_role");
+    assertThat(x.getMessage() + x.remedy()).doesNotContain("S3cret");
+    return x.remedy();
+  }
+
   @Test
   void names_label_isSanitisedForSlotNames() {
     Names n = Names.of("My-App.Prod");
