@@ -1,6 +1,12 @@
 package dev.cutover.driver.internal.session;
 
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import org.postgresql.core.BaseConnection;
 
@@ -40,6 +46,34 @@ public record Backend(int pid, String started, String server, String serverStart
     String[] r = rows.get(0);
     return new Backend(Integer.parseInt(r[0]), r[1], r[2], r[3]);
   }
+
+  /**
+   * The processes among {@code backends} that {@code c}'s role sees in {@code pg_stat_activity}
+   * without their start: those of another role, unless it may read every session's statistics
+   * ({@code pg_read_all_stats}, a member of that role, a superuser). A match on process id and
+   * start finds nothing there, whether the process is gone or not; only a process id absent from
+   * {@code pg_stat_activity}, which lists every role's, proves it gone. One statement.
+   */
+  public static Hidden hidden(Connection c, Collection<Backend> backends) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT current_user::text, ARRAY(SELECT a.pid FROM"
+        + " pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) ANY (?::int4[])"
+        + " AND a.backend_start IS NULL ORDER BY a.pid)")) {
+      ps.setArray(1, c.createArrayOf("int4", backends.stream().map(Backend::pid).toArray()));
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        Array pids = rs.getArray(2);
+        return new Hidden(rs.getString(1), Arrays.asList((Integer[]) pids.getArray()));
+      }
+    }
+  }
+
+  /**
+   * What {@link #hidden} found.
+   *
+   * @param role the role the reading connection is
+   * @param pids the processes it sees without their start, none when it sees every one's
+   */
+  public record Hidden(String role, List<Integer> pids) {}
 
   /** Whether this process ran on the server {@code other} runs on (the same server, not restarted since). */
   public boolean sameServer(Backend other) {

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * exclusive across the switch) and its LISTEN channels (so a notification sent on the target right
  * after release is not missed). A session takes its reservation when it moves ({@link #acquire}).
  * An idle session whose backend ran on another server than the one the switch reaches cannot be
- * read: it is made to fail its next use rather than move without its locks ({@link #reserve}).
+ * read: it is made to fail its next use rather than move without its locks ({@link #reserve}); one
+ * whose process the switch's role cannot see aborts the switch ({@link #refuseUnseen}).
  *
  * <p>Behind a transaction pooler a session has no state of its own, so neither step carries any.
  *
@@ -190,6 +191,7 @@ public final class Handover {
       }
     }
     Map<Integer, Session> here = onSourceServer(source, idle, from, to);
+    refuseUnseen(source, here, from, to);
     AdvisoryLock.heldBy(source, here.values().stream().map(Session::backend).toList())
         .forEach((pid, held) -> locks.put(here.get(pid), held));
     readChannels(source, here.values().stream().filter(Session::listens).toList(), channels, timeoutNanos);
@@ -255,6 +257,29 @@ public final class Handover {
           router.service(), idle.size() - here.size(), from.value(), reached.server(), reached.serverStarted());
     }
     return here;
+  }
+
+  /**
+   * Aborts the switch when its connection to the source cannot see the start of an idle session's
+   * process ({@link Backend#hidden}: another role's, without {@code pg_read_all_stats}): its locks
+   * cannot be told from those of another session that has its process id since, and {@link
+   * AdvisoryLock#heldBy} would read none, moving it without them. Not stranded, as a session on
+   * another server is ({@link #onSourceServer}): the cause is the switch's role, so every idle
+   * session of every switch would be, while a grant ends it; aborting leaves each on the source
+   * with its locks.
+   */
+  private static void refuseUnseen(Connection source, Map<Integer, Session> here, Target from, Target to)
+      throws SQLException {
+    if (here.isEmpty()) {
+      return;
+    }
+    Backend.Hidden hidden = Backend.hidden(source, here.values().stream().map(Session::backend).toList());
+    if (!hidden.pids().isEmpty()) {
+      throw new Switchover.Abort("the advisory locks of idle sessions on " + from.value() + " (backends "
+          + hidden.pids() + ") cannot be read, and moved without them what they guard would not be exclusive to"
+          + " them on " + to.value() + "; they stay on " + from.value() + " with their locks: "
+          + Switchover.unseen(hidden, from));
+    }
   }
 
   /**

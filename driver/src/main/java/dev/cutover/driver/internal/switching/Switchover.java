@@ -157,7 +157,7 @@ final class Switchover {
    * Why the switch cannot go on, found by the switch itself; its message becomes the event's reason.
    * An {@link SQLException} so that it leaves a wait on the databases like their own errors do.
    */
-  private static final class Abort extends SQLException {
+  static final class Abort extends SQLException {
     Abort(String message) {
       super(message);
     }
@@ -613,21 +613,44 @@ final class Switchover {
     Array ids = source.createArrayOf("int4", pids.toArray());
     Array starts = source.createArrayOf("text", backends.stream().map(Backend::started).toArray());
     // Only the stragglers' own processes: the same id and start, on the server checked above.
-    String theirs = " FROM pg_stat_activity a, unnest(?::int4[], ?::text[]) s(pid, started) WHERE a.pid = s.pid AND "
-        + Backend.START + " = s.started";
-    try (PreparedStatement kill = source.prepareStatement("SELECT pg_terminate_backend(a.pid)" + theirs);
-        PreparedStatement alive = source.prepareStatement("SELECT count(*) = 0" + theirs)) {
-      for (PreparedStatement ps : List.of(kill, alive)) {
+    String theirs = " FROM pg_stat_activity a, unnest(?::int4[], ?::text[]) s(pid, started) WHERE a.pid = s.pid AND ";
+    // One whose start this role cannot see may be the straggler still: alive until its id is gone.
+    try (PreparedStatement kill = source.prepareStatement("SELECT pg_terminate_backend(a.pid)" + theirs
+        + Backend.START + " = s.started");
+        PreparedStatement gone = source.prepareStatement("SELECT count(*) = 0" + theirs + "(" + Backend.START
+            + " = s.started OR a.backend_start IS NULL)")) {
+      for (PreparedStatement ps : List.of(kill, gone)) {
         ps.setArray(1, ids);
         ps.setArray(2, starts);
       }
       kill.execute();
-      if (!BACKEND_POLL.within(BACKEND_EXIT, () -> bool(alive))) {
+      if (!BACKEND_POLL.within(BACKEND_EXIT, () -> bool(gone))) {
         stopIfClosing();
+        Backend.Hidden hidden = Backend.hidden(source, backends);
         throw new Abort("rolled-back transactions on " + from.value() + " (backends " + pids
-            + ") did not end within " + BACKEND_EXIT.toSeconds() + " s");
+            + ") did not end within " + BACKEND_EXIT.toSeconds() + " s"
+            + (hidden.pids().isEmpty() ? "" : "; the switch terminated none of backends " + hidden.pids()
+                + " and cannot see whether they ended: " + unseen(hidden, from)));
       }
     }
+  }
+
+  /**
+   * Why the switch cannot tell {@code hidden}'s processes on {@code side} from another session's
+   * (their start is not shown to its role), and the remedy: a grant, or the application's role.
+   */
+  static String unseen(Backend.Hidden hidden, Target side) throws SQLException {
+    String role = Utils.escapeIdentifier(null, hidden.role()).toString();
+    return "the switch's connection to " + side.value() + " logs in as role " + role + ", to which pg_stat_activity"
+        + " shows no start for another role's sessions, so it cannot tell their processes from a later session with"
+        + " the same process id. GRANT pg_read_all_stats TO " + role + " on the " + side.value() + " database (or"
+        + " pg_monitor), or have the switch log in as the application's role (" + roleSettings(side) + ")";
+  }
+
+  /** The settings that say which role the switch's own connections to {@code side} log in as. */
+  static String roleSettings(Target side) {
+    return (side == Target.OLD ? "the application's user" : "cutover.new.user") + ", or the user cutover."
+        + side.value() + ".direct-url names";
   }
 
   /**
