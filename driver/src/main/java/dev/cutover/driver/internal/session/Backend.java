@@ -55,14 +55,15 @@ public record Backend(int pid, String started, String server, String serverStart
    * {@code pg_stat_activity}, which lists every role's, proves it gone. One statement.
    */
   public static Hidden hidden(Connection c, Collection<Backend> backends) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT current_user::text, ARRAY(SELECT a.pid FROM"
+    try (PreparedStatement ps = c.prepareStatement("SELECT current_user::text,"
+        + " pg_catalog.to_regrole('pg_read_all_stats') IS NOT NULL, ARRAY(SELECT a.pid FROM"
         + " pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) ANY (?::int4[])"
         + " AND a.backend_start IS NULL ORDER BY a.pid)")) {
       ps.setArray(1, c.createArrayOf("int4", backends.stream().map(Backend::pid).toArray()));
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        Array pids = rs.getArray(2);
-        return new Hidden(rs.getString(1), Arrays.asList((Integer[]) pids.getArray()));
+        Array pids = rs.getArray(3);
+        return new Hidden(rs.getString(1), rs.getBoolean(2), Arrays.asList((Integer[]) pids.getArray()));
       }
     }
   }
@@ -71,9 +72,10 @@ public record Backend(int pid, String started, String server, String serverStart
    * What {@link #hidden} found.
    *
    * @param role the role the reading connection is
+   * @param grantable whether the server has {@code pg_read_all_stats} (PostgreSQL 10 and later)
    * @param pids the processes it sees without their start, none when it sees every one's
    */
-  public record Hidden(String role, List<Integer> pids) {}
+  public record Hidden(String role, boolean grantable, List<Integer> pids) {}
 
   /** Whether this process ran on the server {@code other} runs on (the same server, not restarted since). */
   public boolean sameServer(Backend other) {

@@ -641,16 +641,13 @@ final class Switchover {
    */
   static String unseen(Backend.Hidden hidden, Target side) throws SQLException {
     String role = Utils.escapeIdentifier(null, hidden.role()).toString();
+    String url = "cutover." + side.value() + ".direct-url";
     return "the switch's connection to " + side.value() + " logs in as role " + role + ", to which pg_stat_activity"
         + " shows no start for another role's sessions, so it cannot tell their processes from a later session with"
-        + " the same process id. GRANT pg_read_all_stats TO " + role + " on the " + side.value() + " database (or"
-        + " pg_monitor), or have the switch log in as the application's role (" + roleSettings(side) + ")";
-  }
-
-  /** The settings that say which role the switch's own connections to {@code side} log in as. */
-  static String roleSettings(Target side) {
-    return (side == Target.OLD ? "the application's user" : "cutover.new.user") + ", or the user cutover."
-        + side.value() + ".direct-url names";
+        + " the same process id. " + (hidden.grantable() ? "GRANT pg_read_all_stats TO " + role + " on the "
+            + side.value() + " database (or pg_monitor), or have" : "Have") + " the switch log in as the application's"
+        + " role (the user " + url + " names: the application's, or none)"
+        + (hidden.grantable() ? "" : " or as a superuser: before PostgreSQL 10 no grant shows it");
   }
 
   /**
