@@ -3,6 +3,7 @@ package dev.cutover.driver;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.TcpProxy;
@@ -94,6 +95,26 @@ class SwitchRoleTest {
         rs.next();
         assertThat(rs.getBoolean(1)).as("the holder still holds its lock, on old").isTrue();
       }
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
+   * A router whose switch logs in to old as another role than the application, one that cannot see
+   * the application's process starts, says so when it starts, with the remedy, before any switch
+   * has to abort for it. Before, nothing was said until a switch had gone wrong.
+   */
+  @Test
+  void startup_switchRoleCannotSeeTheApplicationsSessions_warnsNamingTheRoleAndTheGrant(PostgresPair pair)
+      throws Exception {
+    Replicated db = database(pair);
+    try (LogCapture logs = new LogCapture(); Connection app = DrainTest.connect(db.url(switcherUrl(db)))) {
+      DrainTest.insert(app, "started");
+
+      assertThat(logs.lines(Level.WARN)).as("warnings at start").anySatisfy(line -> assertThat(line)
+          .contains("role \"" + SWITCHER + "\"").contains("GRANT pg_read_all_stats TO \"" + SWITCHER + "\"")
+          .contains("cutover.old.direct-url").contains("as postgres").contains("aborts"));
     } finally {
       CutoverDriver.shutdown(db.database);
     }

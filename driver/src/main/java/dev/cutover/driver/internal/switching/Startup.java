@@ -5,12 +5,16 @@ import dev.cutover.driver.control.SwitchState;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Fence;
 import dev.cutover.driver.internal.control.Lineage;
+import dev.cutover.driver.internal.session.Backend;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,6 +115,12 @@ record Startup(Target serving, boolean control, boolean beats, boolean newUnansw
           if (problem != null) {
             pending.add(problem + "; until then every switch is refused");
           }
+        }
+      }
+      for (Connection c : new Connection[] {o, n}) {
+        Target side = c == o ? Target.OLD : Target.NEW;
+        if (c != null && router.settings().directUrl(side).isPresent()) {
+          warnIfBlind(router, side, c);
         }
       }
       boolean control = o != null && n != null && oldControl == null && newControl == null;
@@ -407,6 +417,33 @@ record Startup(Target serving, boolean control, boolean beats, boolean newUnansw
       pending.add(directUrlKey(side) + " does not answer (" + e.getMessage() + "): every switch is refused until it"
           + " does");
       return app;
+    }
+  }
+
+  /**
+   * Warns when the switch's connection to {@code side}, logged in as the user its direct URL names,
+   * cannot see the start of the application's sessions (another role, without {@code
+   * pg_read_all_stats}): a switch that has to end a straggler or carry an idle session's advisory
+   * locks would abort ({@link Backend#hidden}). Only where a direct URL is set: without one, the
+   * switch logs in as the application; with no user configured, the application's is taken to be
+   * the switch's. Sessions of other roles than the configured user are not known here; the switch
+   * checks those when it meets them.
+   */
+  private static void warnIfBlind(Router router, Target side, Connection c) throws SQLException {
+    Properties app = side == Target.OLD ? router.settings().oldProperties() : router.settings().newProperties();
+    try (PreparedStatement ps = c.prepareStatement("SELECT current_user::text,"
+        + " pg_catalog.to_regrole('pg_read_all_stats') IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_roles r"
+        + " WHERE r.rolname::text IN (COALESCE(?, session_user::text), 'pg_read_all_stats')"
+        + " AND pg_catalog.pg_has_role(r.oid, 'USAGE'))")) {
+      ps.setString(1, app.getProperty("user"));
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next() && !rs.getBoolean(3)) {
+          LOG.warn("cutover {}: {}; while the application logs in as {}, a switch that has to end a straggler on"
+              + " the {} database, or carry an idle session's advisory locks from it, aborts", router.service(),
+              Switchover.unseen(new Backend.Hidden(rs.getString(1), rs.getBoolean(2), List.of()), side),
+              app.getProperty("user"), side.value());
+        }
+      }
     }
   }
 
