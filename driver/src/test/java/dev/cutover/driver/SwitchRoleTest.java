@@ -67,6 +67,35 @@ class SwitchRoleTest {
   }
 
   /**
+   * The switch logs in as above, and a straggler's link works: its rollback ends its session, its process id
+   * leaves {@code pg_stat_activity}, which lists every role's, and that proves it gone although its
+   * start was never visible. The switch completes.
+   */
+  @Test
+  void drain_switchRoleCannotSeeAStragglerWhoseSessionEnds_completesOnceItsProcessIdIsGone(PostgresPair pair)
+      throws Exception {
+    Replicated db = database(pair);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection slow = DrainTest.connect(db.url("cutover.drain.timeout=300ms", switcherUrl(db)));
+        Connection watch = db.oldDirect()) {
+      slow.setAutoCommit(false);
+      try (Statement s = slow.createStatement()) {
+        s.execute("SELECT count(*) FROM note");
+      }
+      int pid = slow.unwrap(PGConnection.class).getBackendPID();
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      assertThat(event.rolledBack()).isEqualTo(1);
+      assertThat(stateOf(watch, pid)).as("the straggler's backend on old").isNull();
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
+
+  /**
    * An idle application session holds an advisory lock on old. Before, the hand-over read its
    * locks by process id and start, saw no start, read none, and the switch moved the session to new
    * without its lock. Now the switch aborts before it fences, naming the role and the grant, and
