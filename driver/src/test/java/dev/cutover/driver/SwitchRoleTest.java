@@ -1,12 +1,10 @@
 package dev.cutover.driver;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ch.qos.logback.classic.Level;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
-import dev.cutover.testkit.TcpProxy;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -29,67 +27,43 @@ class SwitchRoleTest {
   private static final String SWITCHER = "switcher";
 
   /**
-   * A straggler whose link to old went silent (so that neither its rollback nor the end of its
-   * connection reaches its backend) keeps its transaction open on old; it only read, so the fence
-   * (which waits for writers) does not wait for it either. Before, the drain matched its process by
-   * id and start, saw no start, terminated nothing, counted it gone and completed the switch with
-   * the straggler's transaction still open on old. Now the switch waits for it to end, and aborts
-   * naming the role, the missing grant and the setting.
+   * A straggler stays in its transaction on old past the drain timeout, its process's start hidden
+   * from the switch's role. Before, the switch closed its gate, rolled the straggler back and either
+   * aborted in the drain, unable to see whether it ended, or completed once its process id was
+   * gone: the application paused and lost its transaction for a check the switch could make with
+   * traffic flowing. Now the switch is refused before its gate, naming the backend, the role and the
+   * grant, and the straggler's transaction goes on and commits.
    */
   @Test
-  void drain_switchRoleCannotSeeTheStragglersStart_abortsNamingTheRoleAndTheGrant(PostgresPair pair) throws Exception {
-    Replicated db = database(pair);
-    try (TcpProxy link = TcpProxy.in(pair.oldServer());
-        SwitchEvents events = new SwitchEvents(db.database);
-        Connection slow = DrainTest.connect(db.urlVia(link.redirect(pair.oldServer().jdbcUrl(db.database)),
-            pair.newServer().jdbcUrl(db.database), "cutover.drain.timeout=300ms", switcherUrl(db)));
-        Connection watch = db.oldDirect()) {
-      slow.setAutoCommit(false);
-      try (Statement s = slow.createStatement()) {
-        s.execute("SELECT count(*) FROM note");
-      }
-      int pid = slow.unwrap(PGConnection.class).getBackendPID();
-      link.stallOpen();
-
-      db.flip(Target.NEW);
-      SwitchEvent event = events.next();
-
-      assertThat(stateOf(watch, pid)).as("the straggler's backend on old").isEqualTo("idle in transaction");
-      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
-      assertThat(event.reason()).contains("backends [" + pid + "]").contains("role \"" + SWITCHER + "\"")
-          .contains("GRANT pg_read_all_stats TO \"" + SWITCHER + "\"").contains("cutover.old.direct-url");
-      link.resume();
-      assertThatThrownBy(() -> DrainTest.insert(slow, "doomed-2"))
-          .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("40001"));
-    } finally {
-      CutoverDriver.shutdown(db.database);
-    }
-  }
-
-  /**
-   * The switch logs in as above, and a straggler's link works: its rollback ends its session, its process id
-   * leaves {@code pg_stat_activity}, which lists every role's, and that proves it gone although its
-   * start was never visible. The switch completes.
-   */
-  @Test
-  void drain_switchRoleCannotSeeAStragglerWhoseSessionEnds_completesOnceItsProcessIdIsGone(PostgresPair pair)
+  void drain_switchRoleCannotSeeAStragglersStart_isRefusedBeforeTheGateAndTheTransactionCommits(PostgresPair pair)
       throws Exception {
     Replicated db = database(pair);
     try (SwitchEvents events = new SwitchEvents(db.database);
-        Connection slow = DrainTest.connect(db.url("cutover.drain.timeout=300ms", switcherUrl(db)));
+        Connection slow = DrainTest.connect(db.url("cutover.drain.timeout=300ms", "cutover.switch.retry-interval=1s",
+            switcherUrl(db)));
         Connection watch = db.oldDirect()) {
       slow.setAutoCommit(false);
-      try (Statement s = slow.createStatement()) {
-        s.execute("SELECT count(*) FROM note");
-      }
+      DrainTest.insert(slow, "kept");
       int pid = slow.unwrap(PGConnection.class).getBackendPID();
 
       db.flip(Target.NEW);
       SwitchEvent event = events.next();
 
-      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
-      assertThat(event.rolledBack()).isEqualTo(1);
-      assertThat(stateOf(watch, pid)).as("the straggler's backend on old").isNull();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.gateClosed()).as("refused before the gate: %s", event.summary()).isFalse();
+      assertThat(event.rolledBack()).as(event.summary()).isZero();
+      assertThat(event.reason()).contains("backends [" + pid + "]").contains("role \"" + SWITCHER + "\"")
+          .contains("GRANT pg_read_all_stats TO \"" + SWITCHER + "\"").contains("cutover.old.direct-url")
+          .contains("retrying every 1 s");
+      assertThat(stateOf(watch, pid)).as("the straggler's backend on old").isEqualTo("idle in transaction");
+      DrainTest.insert(slow, "kept too");
+      slow.commit();
+      assertThat(DrainTest.sideOf(slow)).as("the straggler's side").isEqualTo(pair.oldServer().port());
+      try (Statement s = watch.createStatement();
+          ResultSet rs = s.executeQuery("SELECT count(*) FROM note WHERE body LIKE 'kept%'")) {
+        rs.next();
+        assertThat(rs.getInt(1)).as("the straggler's rows, committed on old").isEqualTo(2);
+      }
     } finally {
       CutoverDriver.shutdown(db.database);
     }
@@ -98,12 +72,12 @@ class SwitchRoleTest {
   /**
    * An idle application session holds an advisory lock on old. Before, the hand-over read its
    * locks by process id and start, saw no start, read none, and the switch moved the session to new
-   * without its lock. Now the switch aborts before it fences, naming the role and the grant, and
-   * the session keeps its lock on old.
+   * without its lock; then it aborted there, with its gate closed. Now the switch is refused before
+   * its gate, naming the role and the grant, and the session keeps its lock on old.
    */
   @Test
-  void handover_switchRoleCannotSeeAnIdleSessionsStart_abortsAndTheSessionKeepsItsLockOnOld(PostgresPair pair)
-      throws Exception {
+  void handover_switchRoleCannotSeeAnIdleSessionsStart_isRefusedBeforeTheGateAndTheSessionKeepsItsLockOnOld(
+      PostgresPair pair) throws Exception {
     Replicated db = database(pair);
     try (SwitchEvents events = new SwitchEvents(db.database);
         Connection holder = DrainTest.connect(db.url(switcherUrl(db)))) {
@@ -116,6 +90,7 @@ class SwitchRoleTest {
       SwitchEvent event = events.next();
 
       assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.gateClosed()).as("refused before the gate: %s", event.summary()).isFalse();
       assertThat(event.reason()).contains("backends [" + pid + "]").contains("advisory locks")
           .contains("role \"" + SWITCHER + "\"").contains("GRANT pg_read_all_stats TO \"" + SWITCHER + "\"")
           .contains("cutover.old.direct-url");
@@ -132,7 +107,7 @@ class SwitchRoleTest {
   /**
    * A router whose switch logs in to old as another role than the application, one that cannot see
    * the application's process starts, says so when it starts, with the remedy, before any switch
-   * has to abort for it. Before, nothing was said until a switch had gone wrong.
+   * is refused for it. Before, nothing was said until a switch had gone wrong.
    */
   @Test
   void startup_switchRoleCannotSeeTheApplicationsSessions_warnsNamingTheRoleAndTheGrant(PostgresPair pair)
@@ -143,7 +118,7 @@ class SwitchRoleTest {
 
       assertThat(logs.lines(Level.WARN)).as("warnings at start").anySatisfy(line -> assertThat(line)
           .contains("role \"" + SWITCHER + "\"").contains("GRANT pg_read_all_stats TO \"" + SWITCHER + "\"")
-          .contains("cutover.old.direct-url").contains("as postgres").contains("aborts"));
+          .contains("cutover.old.direct-url").contains("as postgres").contains("is refused"));
     } finally {
       CutoverDriver.shutdown(db.database);
     }

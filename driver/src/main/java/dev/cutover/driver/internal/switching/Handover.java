@@ -266,7 +266,8 @@ public final class Handover {
    * AdvisoryLock#heldBy} would read none, moving it without them. Not stranded, as a session on
    * another server is ({@link #onSourceServer}): the cause is the switch's role, so every idle
    * session of every switch would be, while a grant ends it; aborting leaves each on the source
-   * with its locks.
+   * with its locks. The switch's checks refuse such a switch before its gate ({@link
+   * SwitchCheck#unseenSessions}); this is the backstop for a session that logged in since.
    */
   private static void refuseUnseen(Connection source, Map<Integer, Session> here, Target from, Target to)
       throws SQLException {

@@ -423,11 +423,11 @@ record Startup(Target serving, boolean control, boolean beats, boolean newUnansw
   /**
    * Warns when the switch's connection to {@code side}, logged in as the user its direct URL names,
    * cannot see the start of the application's sessions (another role, without {@code
-   * pg_read_all_stats}): a switch that has to end a straggler or carry an idle session's advisory
-   * locks would abort ({@link Backend#hidden}). Only where a direct URL is set: without one, the
+   * pg_read_all_stats}): a switch from that side is refused while any session is there ({@link
+   * SwitchCheck#unseenSessions}). Only where a direct URL is set: without one, the
    * switch logs in as the application; with no user configured, the application's is taken to be
    * the switch's. Sessions of other roles than the configured user are not known here; the switch
-   * checks those when it meets them.
+   * checks those before its gate.
    */
   private static void warnIfBlind(Router router, Target side, Connection c) {
     Properties app = side == Target.OLD ? router.settings().oldProperties() : router.settings().newProperties();
@@ -438,14 +438,14 @@ record Startup(Target serving, boolean control, boolean beats, boolean newUnansw
       ps.setString(1, app.getProperty("user"));
       try (ResultSet rs = ps.executeQuery()) {
         if (rs.next() && !rs.getBoolean(3)) {
-          LOG.warn("cutover {}: {}; while the application logs in as {}, a switch that has to end a straggler on"
-              + " the {} database, or carry an idle session's advisory locks from it, aborts", router.service(),
+          LOG.warn("cutover {}: {}; while the application logs in as {}, a switch from the {} database is refused"
+              + " whenever any of its sessions is there", router.service(),
               Switchover.unseen(new Backend.Hidden(rs.getString(1), rs.getBoolean(2), List.of()), side),
               app.getProperty("user"), side.value());
         }
       }
     } catch (SQLException e) {
-      // a warning's check fails no start; the switch finds the same when it meets such a session
+      // a warning's check fails no start; the switch finds the same before its gate
       LOG.debug("cutover {}: cannot tell whether the switch's role sees the application's sessions on the {}"
           + " database: {}", router.service(), side.value(), e.getMessage());
     }

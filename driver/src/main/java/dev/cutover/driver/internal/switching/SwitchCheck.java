@@ -7,6 +7,7 @@ import dev.cutover.driver.control.SessionIdentity;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Sequences;
 import dev.cutover.driver.internal.control.TransactionHolders;
+import dev.cutover.driver.internal.session.Backend;
 import dev.cutover.driver.internal.session.CustomSettings;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import org.postgresql.core.BaseConnection;
 import org.postgresql.core.Utils;
 
 /**
@@ -52,6 +54,9 @@ import org.postgresql.core.Utils;
  *       unless forced (see {@link SchemaGaps}).
  *   <li>The target must have every sequence of the source, or the switch is refused unless forced
  *       (see {@link Sequences#missing}).
+ *   <li>The switch's connection to the source must see the start of this instance's sessions'
+ *       processes there, or the drain and the hand-over could not tell them from later ones (see
+ *       {@link #unseenSessions}), whatever {@code cutover.switch.force} says.
  *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
  * </ul>
  */
@@ -117,6 +122,10 @@ final class SwitchCheck {
         return refuse(router, bypass);
       }
     }
+    String unseen = unseenSessions(router, source, from, to);
+    if (unseen != null) {
+      return refuse(router, unseen);
+    }
     String prepared = missing.isEmpty() ? preparedTransactionsLeft(source, from, router.settings().drainTimeout()) : null;
     if (prepared != null) {
       return refuse(router, prepared);
@@ -160,6 +169,40 @@ final class SwitchCheck {
         + " change made on " + from.value() + " alone (a sequence created there after the switch): create each on " + to.value()
         + " (`cutover-replicator status` prints the statement), and the switch, tried again while the flag asks, moves it;"
         + " drop it on " + from.value() + " if nothing uses it; or set cutover.switch.force=true to switch without it";
+  }
+
+  /**
+   * Why the switch's connection to {@code from} cannot see the start of this instance's sessions'
+   * processes there ({@link Backend#hidden}: it logs in as another role, without {@code
+   * pg_read_all_stats}), or {@code null}. Such a switch would close its gate and then abort: in the
+   * drain, unable to see whether a rolled-back straggler's process ended, or in the hand-over,
+   * unable to read an idle session's advisory locks; the application paused, and the stragglers
+   * lost their transactions, for a switch that could not go through. Asked of every session, busy
+   * or idle, whose process runs on the server the switch reaches (the drain and the hand-over deal
+   * with the others); one that logs in after this is left to them.
+   */
+  static String unseenSessions(Router router, Connection source, Target from, Target to) throws SQLException {
+    if (router.handover().pooled(from)) {
+      return null;
+    }
+    List<Backend> theirs = new ArrayList<>();
+    for (Session s : router.sessions()) {
+      if (s.side() == from && s.backendPid() > 0) {
+        theirs.add(s.backend());
+      }
+    }
+    if (theirs.isEmpty()) {
+      return null;
+    }
+    Backend reached = Backend.of(source.unwrap(BaseConnection.class));
+    List<Backend> here = theirs.stream().filter(b -> b.sameServer(reached)).toList();
+    Backend.Hidden hidden = here.isEmpty() ? null : Backend.hidden(source, here);
+    if (hidden == null || hidden.pids().isEmpty()) {
+      return null;
+    }
+    return "the switch could neither see whether a straggler's rolled-back transaction on " + from.value() + " ended"
+        + " nor read an idle session's advisory locks there to carry them to " + to.value() + " (backends "
+        + hidden.pids() + "), so it would abort with the application held at its gate: " + Switchover.unseen(hidden, from);
   }
 
   private static Optional<String> refuse(Router router, String reason) {

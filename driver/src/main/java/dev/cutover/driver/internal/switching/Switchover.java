@@ -599,6 +599,13 @@ final class Switchover {
     return false;
   }
 
+  /**
+   * Rolls back the stragglers' transactions and waits until their processes are gone, terminating
+   * each that is still its straggler's (the same id and start, on the server the switch reaches).
+   * One whose start the switch's role cannot see counts as alive until its id is gone, and the
+   * switch aborts if it stays: the switch's checks refuse such a switch before its gate ({@link
+   * SwitchCheck#unseenSessions}), so this is the backstop for a session that logged in since.
+   */
   private void rollBackStragglers(Duration timeout) throws SQLException {
     String why = "cutover: transaction rolled back: it was still open " + timeout.toMillis()
         + " ms after the switch from " + from.value() + " to " + to.value() + " began (cutover.drain.timeout); retry it";
