@@ -43,6 +43,9 @@ import org.postgresql.core.Utils;
  *       refused unless {@code cutover.switch.force=true}.
  *   <li>The application's sessions on the source must not start in replica mode, where the fence
  *       does not fire (see {@link #fenceBypassed}), or the switch is refused unless forced.
+ *   <li>The switch's connection to the source must see the start of this instance's sessions'
+ *       processes there, or the drain and the hand-over could not tell them from later ones (see
+ *       {@link #unseenSessions}), whatever {@code cutover.switch.force} says.
  *   <li>The source must hold no prepared transaction in this database once those there had the
  *       drain timeout to end (see {@link #preparedTransactions}), whatever {@code
  *       cutover.switch.force} says.
@@ -54,9 +57,6 @@ import org.postgresql.core.Utils;
  *       unless forced (see {@link SchemaGaps}).
  *   <li>The target must have every sequence of the source, or the switch is refused unless forced
  *       (see {@link Sequences#missing}).
- *   <li>The switch's connection to the source must see the start of this instance's sessions'
- *       processes there, or the drain and the hand-over could not tell them from later ones (see
- *       {@link #unseenSessions}), whatever {@code cutover.switch.force} says.
  *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
  * </ul>
  */
