@@ -1,6 +1,7 @@
 package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
@@ -434,6 +435,39 @@ class CheckRemediesTest {
         if (problem.contains(SchemaChanges.BY_HAND)) {
           String statements = problem.substring(problem.indexOf(SchemaChanges.BY_HAND));
           org.assertj.core.api.Assertions.assertThatCode(() -> AppDatabase.execute(n, statements)).as(problem).doesNotThrowAnyException();
+        }
+      }
+      assertThat(SchemaChanges.drift(o, n, "old", "new", t -> true)).as("status after the statements")
+          .noneMatch(p -> p.startsWith("table ") || p.startsWith("sequence "));
+    }
+  }
+
+  /**
+   * g67: sequences no column owns and no table new lacks draws from, in schemas new lacks. Status
+   * printed each as its CREATE SEQUENCE alone, which failed "schema ... does not exist" when run as
+   * printed (check gave the CREATE SCHEMA before it); the schema now comes once, with the first
+   * statements that need it.
+   */
+  @Test
+  void status_sequencesInASchemaNewLacks_statementsRunInThePrintedOrder(PostgresPair pair) throws Exception {
+    String db = "seq_new_schema";
+    pair.oldServer().createDatabase(db);
+    pair.newServer().createDatabase(db);
+    String billing = "CREATE SCHEMA \"billing\"";
+    String ledger = "CREATE SCHEMA \"ledger\"";
+    try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+      AppDatabase.execute(o, "CREATE SCHEMA billing; CREATE SEQUENCE billing.ticket_no; CREATE SEQUENCE billing.voucher_no;"
+          + " CREATE SCHEMA ledger; CREATE TABLE ledger.entry (id int PRIMARY KEY); CREATE SEQUENCE ledger.batch_no");
+      Replicator r = Replicator.builder().old(AppDatabase.endpoint(pair.oldServer(), Side.OLD, db))
+          .nw(AppDatabase.endpoint(pair.newServer(), Side.NEW, db)).build();
+      assertThat(r.check().findings().stream().map(Finding::remedy).collect(Collectors.joining("\n"))).as("check")
+          .containsOnlyOnce(billing).containsOnlyOnce(ledger);
+      List<String> status = SchemaChanges.drift(o, n, "old", "new", t -> true);
+      assertThat(String.join("\n", status)).as("status").containsOnlyOnce(billing).containsOnlyOnce(ledger);
+      for (String problem : status) {
+        if (problem.contains(SchemaChanges.BY_HAND)) {
+          String statements = problem.substring(problem.indexOf(SchemaChanges.BY_HAND));
+          assertThatCode(() -> AppDatabase.execute(n, statements)).as(problem).doesNotThrowAnyException();
         }
       }
       assertThat(SchemaChanges.drift(o, n, "old", "new", t -> true)).as("status after the statements")

@@ -481,34 +481,10 @@ public final class Preflight {
         String create = CatalogDdl.createSequence(old, q[0], q[1], Sql.majorVersionOf(nw));
         String remedy = identitySequence(q[0], q[1]) ? "create its column on new (see missing-column)"
             : given.givenBy(create) != null ? "the remedy of " + given.givenBy(create) + " above creates it"
-            : runOnNew("run on new: " + String.join("; ", given.notGiven(createSequence(q[0], q[1], create), "sequence " + s)));
+            : runOnNew("run on new: " + String.join("; ", given.notGiven(CatalogDdl.createMissingSequence(old, nw, q[0], q[1], create), "sequence " + s)));
         add(Severity.ERROR, "new", "missing-sequence", "sequence " + s + " is missing on new", remedy);
       }
     }
-  }
-
-  /**
-   * A missing sequence's statements: its schema where new lacks it, the CREATE SEQUENCE, and the
-   * OWNED BY of a serial's as on old where new has the owning column.
-   */
-  private List<String> createSequence(String schema, String name, String create) throws SQLException {
-    List<String> out = new ArrayList<>();
-    if (!Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)", schema)) {
-      out.add("CREATE SCHEMA " + Sql.ident(schema));
-    }
-    out.add(create);
-    List<String[]> owner = Sql.rows(old, "SELECT n.nspname, t.relname, a.attname FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid"
-        + " JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
-        + " WHERE d.classid = 'pg_class'::regclass AND d.objid = ?::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'",
-        Sql.qualified(schema, name));
-    if (!owner.isEmpty()) {
-      TableName table = new TableName(owner.get(0)[0], owner.get(0)[1]);
-      if (Sql.relationExists(nw, table.quoted()) && Sql.bool(nw, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ?::regclass"
-          + " AND attname = ? AND NOT attisdropped)", table.regclass(), owner.get(0)[2])) {
-        out.add("ALTER SEQUENCE " + Sql.qualified(schema, name) + " OWNED BY " + table.quoted() + "." + Sql.ident(owner.get(0)[2]));
-      }
-    }
-    return out;
   }
 
   /** {@code remedy}, saying it comes after the remedies above when {@link #given} left out what they create. */

@@ -142,7 +142,9 @@ final class ObjectDrift {
         String create = CatalogDdl.createSequence(source, at[0], at[1], Sql.majorVersionOf(target));
         String with = given.givenBy(create);
         out.add("sequence " + at[0] + "." + at[1] + " is on " + w.source() + " but not on " + w.target() + after + "what draws from it"
-            + " there fails, and the switch cannot move it" + w.pending() + ". " + (with == null ? capitalized(w.run()) + create
+            + " there fails, and the switch cannot move it" + w.pending() + ". " + (with == null
+                ? capitalized(SchemaChanges.runOrSay(w, given, "sequence " + at[0] + "." + at[1],
+                    () -> CatalogDdl.createMissingSequence(source, target, at[0], at[1], create)))
                 : "The statements for " + with + " above create it"));
       }
     }

@@ -372,7 +372,7 @@ public final class SchemaChanges {
    * {@link #runOrSay} of {@code statements} without the prerequisites {@code given} by the
    * statements above, saying that they run after those where it left one out.
    */
-  private static String runOrSay(Wording w, GivenPrerequisites given, String subject,
+  static String runOrSay(Wording w, GivenPrerequisites given, String subject,
       Sql.ThrowingWork<List<String>, SQLException> statements) throws SQLException {
     String remedy = runOrSay(w.run(), () -> given.notGiven(statements.run(), subject));
     return given.leftOut() ? w.runAfter() + remedy.substring(w.run().length()) : remedy;

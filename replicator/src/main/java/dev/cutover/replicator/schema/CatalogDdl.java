@@ -361,6 +361,34 @@ public final class CatalogDdl {
   }
 
   /**
+   * The statements that make a sequence of {@code source}'s that {@code target} lacks: its schema
+   * where {@code target} lacks it, {@code create} ({@link #createSequence}), and the {@code OWNED BY}
+   * of a serial's as on {@code source} where {@code target} has the owning column. {@code check} and
+   * {@code status} print them alike (g67: status gave the CREATE SEQUENCE alone, which failed on
+   * the schema new lacked).
+   */
+  public static List<String> createMissingSequence(Connection source, Connection target, String schema, String name, String create)
+      throws SQLException {
+    List<String> out = new ArrayList<>();
+    if (!Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?)", schema)) {
+      out.add("CREATE SCHEMA " + Sql.ident(schema));
+    }
+    out.add(create);
+    List<String[]> owner = Sql.rows(source, "SELECT n.nspname, t.relname, a.attname FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid"
+        + " JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+        + " WHERE d.classid = 'pg_class'::regclass AND d.objid = ?::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'",
+        Sql.qualified(schema, name));
+    if (!owner.isEmpty()) {
+      TableName table = new TableName(owner.get(0)[0], owner.get(0)[1]);
+      if (Sql.relationExists(target, table.quoted()) && Sql.bool(target, "SELECT EXISTS (SELECT 1 FROM pg_attribute"
+          + " WHERE attrelid = ?::regclass AND attname = ? AND NOT attisdropped)", table.regclass(), owner.get(0)[2])) {
+        out.add("ALTER SEQUENCE " + Sql.qualified(schema, name) + " OWNED BY " + table.quoted() + "." + Sql.ident(owner.get(0)[2]));
+      }
+    }
+    return out;
+  }
+
+  /**
    * An enum type ({@code schema.name}) whose values {@code source} has and {@code target} lacks,
    * the statements that add them there in place (one per value), and the values of the target's
    * own that may be them renamed on the source ({@code renames}: the target's value to the
