@@ -127,6 +127,10 @@ final class ReportPage {
                 + " (" + esc(String.join(", ", t.examples())) + ")").append("</td></tr>\n");
       }
       h.append("</table>\n");
+      if (!rv.uncarried().isEmpty()) {
+        h.append("<p id=\"uncarried\" class=\"bad\">Not compared, as replication does not carry them (their rows on the target may be"
+            + " missing or stale): ").append(esc(String.join(", ", rv.uncarried()))).append(". ").append(esc(rv.carry())).append("</p>\n");
+      }
     }
     if (!v.missingSamples().isEmpty()) {
       h.append("<p class=\"bad\">Missing:</p><pre>").append(esc(String.join("\n", v.missingSamples()))).append("</pre>\n");

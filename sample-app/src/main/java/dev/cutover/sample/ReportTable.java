@@ -81,6 +81,10 @@ final class ReportTable {
         line(out, "  %-28s old %8d rows, new %8d rows  %s", t.table(), t.oldRows(), t.newRows(),
             t.differences() == 0 ? "same" : t.differences() + " DIFFER: " + String.join(", ", t.examples()));
       }
+      if (!rv.uncarried().isEmpty()) {
+        line(out, "  NOT COMPARED, as replication does not carry them (their rows on the target may be missing or stale): %s; %s",
+            String.join(", ", rv.uncarried()), rv.carry());
+      }
       if (!rv.note().isEmpty()) {
         line(out, "  %s", rv.note());
       }

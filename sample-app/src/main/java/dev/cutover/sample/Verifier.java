@@ -77,7 +77,8 @@ final class Verifier {
         caughtUp, replicated, String.join("; ", notes));
   }
 
-  private static Verification.Replicated replicated(VerifyReport report) {
+  /** The replicator's verify as the report shows it, with old's and new's rows whichever way it compared. */
+  static Verification.Replicated replicated(VerifyReport report) {
     boolean oldIsSource = report.source().equals("old");
     List<Verification.TableResult> tables = new ArrayList<>();
     for (VerifyReport.TableResult t : report.tables()) {
@@ -86,7 +87,7 @@ final class Verifier {
           t.differences().stream().limit(SAMPLES).map(d -> d.kind() + " " + d.key()).collect(Collectors.toList())));
     }
     return new Verification.Replicated(report.source() + " -> " + report.target(), report.rows(), report.millis(),
-        report.differences(), report.inFlight(), report.rechecked(), report.note(), tables);
+        report.differences(), report.inFlight(), report.rechecked(), report.note(), tables, report.uncarried(), report.carry());
   }
 
   private static String message(Exception e) {

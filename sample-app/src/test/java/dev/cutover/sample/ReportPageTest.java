@@ -3,6 +3,7 @@ package dev.cutover.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.flags.Target;
+import dev.cutover.replicator.verify.VerifyReport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -59,6 +60,27 @@ class ReportPageTest {
     assertThat(ReportPage.render(report)).contains("class=\"verdict fail\">No go: no flip was rehearsed");
   }
 
+  /**
+   * g67: the replicator's verify found no differing row but did not compare a table replication
+   * does not carry. The rehearsal counted the differing rows alone and said go; with both
+   * directions armed, its catch-up (a marker) did not catch it either.
+   */
+  @Test
+  void verify_uncarriedTable_isNoGoNamingIt() {
+    VerifyReport verified = new VerifyReport("old", "new",
+        List.of(new VerifyReport.TableResult("public.bookings", List.of("id"), 500, 500, 1, 0, List.of(), 5, List.of(), List.of())),
+        500, 40, true, "", 0, List.of(), 0, List.of(), List.of("public.audit_log"),
+        "run on old: ALTER PUBLICATION \"cutover_forward\" ADD TABLE \"public\".\"audit_log\"");
+    Verification verification = new Verification(Target.OLD, 120, 0, List.of(), 0, 0, true, Verifier.replicated(verified), "");
+
+    assertThat(verification.tablesMatch()).as("tables match").isFalse();
+    assertThat(verification.tablesCheck().value()).contains("1 table(s) not compared").contains("public.audit_log");
+    Report report = report(2, verification);
+    assertThat(report.verdict()).startsWith("No go");
+    assertThat(ReportPage.render(report)).contains("class=\"verdict fail\">No go")
+        .contains("<p id=\"uncarried\" class=\"bad\">").contains("public.audit_log").contains("ALTER PUBLICATION");
+  }
+
   @Test
   void lag_unknownSeconds_drawnAsGapsNotZero() {
     String html = ReportPage.render(report(1));
@@ -71,6 +93,13 @@ class ReportPageTest {
 
   /** A rehearsal's report with {@code flips} flips of two instances, as a real run fills it. */
   static Report report(int flips) {
+    return report(flips, new Verification(Target.OLD, 120, 0, List.of(), 0, 0, true,
+        new Verification.Replicated("old -> new", 500, 40, 0, 0, true, "",
+            List.of(new Verification.TableResult("public.bookings", 500, 500, 0, List.of())), List.of(), ""), ""));
+  }
+
+  /** {@link #report(int)} with {@code verification}, and the invariant it decides. */
+  static Report report(int flips, Verification verification) {
     List<Timeline.Second> seconds = new ArrayList<>();
     for (int s = 0; s < 5; s++) {
       seconds.add(new Timeline.Second(s, 380, 0, 20, 0.2, 2.5, 30, s == 2 ? -1 : 4096, s == 2 ? -1 : 3.5));
@@ -89,10 +118,7 @@ class ReportPageTest {
           tx));
     }
     List<Report.Check> checks = List.of(new Report.Check("flips rehearsed (at least one)", String.valueOf(flips), flips > 0),
-        new Report.Check("switches completed", 2 * flips + "/" + 2 * flips, true));
-    Verification verification = new Verification(Target.OLD, 120, 0, List.of(), 0, 0, true,
-        new Verification.Replicated("old -> new", 500, 40, 0, 0, true, "",
-            List.of(new Verification.TableResult("public.bookings", 500, 500, 0, List.of()))), "");
+        new Report.Check("switches completed", 2 * flips + "/" + 2 * flips, true), verification.tablesCheck());
     return new Report(
         new Report.Environment("2026-11-30T12:34:56.789Z", "0.1.0-TEST", "2 cores, 23.4 GiB memory, Linux 6.1 (amd64), Java 17",
             Map.of("server_version", "12.22", "fsync", "off"), Map.of("server_version", "17.2", "fsync", "off"),
