@@ -174,7 +174,7 @@ public final class Endpoint {
 
   /**
    * Whether the user and the password came inside the URL, URI or key=value string, winning over
-   * those given apart (a refused login was told to check those: g64).
+   * those given apart (a refused login was told to check those).
    */
   private record InUrl(boolean user, boolean password) {}
 

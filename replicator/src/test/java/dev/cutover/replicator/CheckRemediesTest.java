@@ -384,7 +384,7 @@ class CheckRemediesTest {
   }
 
   /**
-   * g54: a table new lacks whose default draws from a sequence no column owns. Status printed the
+   * A table new lacks whose default draws from a sequence no column owns. Status printed the
    * sequence's CREATE SEQUENCE twice, with the table's statements and again under the sequence,
    * the second failing "already exists" when run in the printed order; check printed it once.
    */
@@ -407,7 +407,7 @@ class CheckRemediesTest {
   }
 
   /**
-   * g64: two tables new lacks that draw from one sequence no column owns, and two in a schema new
+   * Two tables new lacks that draw from one sequence no column owns, and two in a schema new
    * lacks. Status gave each table's statements whole, so the CREATE SEQUENCE and the CREATE SCHEMA
    * came twice and, run in the printed order, the second failed "already exists"; check gave each
    * once already, and both now leave them out by the same means.
@@ -443,7 +443,7 @@ class CheckRemediesTest {
   }
 
   /**
-   * g67: sequences no column owns and no table new lacks draws from, in schemas new lacks. Status
+   * Sequences no column owns and no table new lacks draws from, in schemas new lacks. Status
    * printed each as its CREATE SEQUENCE alone, which failed "schema ... does not exist" when run as
    * printed (check gave the CREATE SCHEMA before it); the schema now comes once, with the first
    * statements that need it.

@@ -64,7 +64,7 @@ class EndpointTest {
   }
 
   /**
-   * g64: a refused login (class 28) was told to "check --old-user and the password in
+   * A refused login (class 28) was told to "check --old-user and the password in
    * CUTOVER_REPLICATOR_OLD_PASSWORD" where the user or password that failed came from the URL, URI
    * or key=value string, which win over those. The remedy names where each came from, and never
    * the password.

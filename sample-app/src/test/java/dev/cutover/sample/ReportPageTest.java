@@ -61,7 +61,7 @@ class ReportPageTest {
   }
 
   /**
-   * g67: the replicator's verify found no differing row but did not compare a table replication
+   * The replicator's verify found no differing row but did not compare a table replication
    * does not carry. The rehearsal counted the differing rows alone and said go; with both
    * directions armed, its catch-up (a marker) did not catch it either.
    */

@@ -41,7 +41,7 @@ final class ObjectDrift {
    *
    * @param given what the statements printed already for tables and columns the target lacks
    *     create: a sequence one creates (a default draws from it) is named as made by them, not
-   *     created twice (g54)
+   *     created twice
    */
   static List<String> lacking(Connection source, Connection target, SchemaChanges.Wording w, GivenPrerequisites given)
       throws SQLException {

@@ -364,7 +364,7 @@ public final class CatalogDdl {
    * The statements that make a sequence of {@code source}'s that {@code target} lacks: its schema
    * where {@code target} lacks it, {@code create} ({@link #createSequence}), and the {@code OWNED BY}
    * of a serial's as on {@code source} where {@code target} has the owning column. {@code check} and
-   * {@code status} print them alike (g67: status gave the CREATE SEQUENCE alone, which failed on
+   * {@code status} print them alike (status gave the CREATE SEQUENCE alone, which failed on
    * the schema new lacked).
    */
   public static List<String> createMissingSequence(Connection source, Connection target, String schema, String name, String create)

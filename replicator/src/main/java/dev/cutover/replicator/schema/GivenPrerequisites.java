@@ -9,7 +9,8 @@ import java.util.Map;
  * The schemas, types, domains and sequences one report's remedies create, each given by the first
  * remedy that needs it and left out of those after it, so that the remedies run in the order
  * printed: given twice, the second failed "already exists" ({@code check} in r26, {@code status}
- * in g64, for two tables new lacks in one schema new lacks or drawing from one sequence).
+ * until it shared this, for two tables new lacks in one schema new lacks or drawing from one
+ * sequence).
  */
 public final class GivenPrerequisites {
   private final Map<String, String> given = new HashMap<>();
