@@ -512,7 +512,12 @@ public final class Replicator {
    */
   private static void requireNotStopped(Way captured, boolean relayed, Connection target, Connection n, String what)
       throws SQLException, ReplicatorException {
-    Optional<ApplyFailures.Failed> stopped = noted(captured, relayed, target, n).filter(ApplyFailures.Failed::stopped);
+    refuseStop(noted(captured, relayed, target, n), captured, what);
+  }
+
+  /** {@link #requireNotStopped} on the note already read. */
+  private static void refuseStop(Optional<ApplyFailures.Failed> noted, Way captured, String what) throws ReplicatorException {
+    Optional<ApplyFailures.Failed> stopped = noted.filter(ApplyFailures.Failed::stopped);
     if (stopped.isPresent()) {
       throw new ReplicatorException(Failure.TIMEOUT, what + ": " + stopped.get().describe(captured != null
           ? captured.target().side().label() : "new"), "do what that refusal names; no apply carries this direction until then");
@@ -534,9 +539,10 @@ public final class Replicator {
    */
   private static void requireNotFailing(Way captured, boolean relayed, Connection target, Connection n, String what)
       throws SQLException, ReplicatorException {
-    requireNotStopped(captured, relayed, target, n, what);
+    Optional<ApplyFailures.Failed> noted = noted(captured, relayed, target, n);
+    refuseStop(noted, captured, what);
     String label = captured != null ? captured.target().side().label() : "new";
-    Optional<ApplyFailures.Failed> failed = noted(captured, relayed, target, n).filter(ApplyFailures.Failed::recent);
+    Optional<ApplyFailures.Failed> failed = noted.filter(ApplyFailures.Failed::recent);
     if (failed.isPresent()) {
       throw new ReplicatorException(Failure.TIMEOUT, what + ": " + failed.get().describe(label),
           "fix the cause that failure names, on the side it names (the apply's own log and `cutover-replicator status` show it);"
