@@ -2,6 +2,7 @@ package dev.cutover.replicator.schema;
 
 import static dev.cutover.common.Transactions.inTransaction;
 
+import dev.cutover.common.LibpqEnvironment;
 import dev.cutover.common.Quoting;
 import dev.cutover.replicator.DistinctDatabases;
 import dev.cutover.replicator.Endpoint;
@@ -271,6 +272,8 @@ public final class SchemaCopy {
     command.add(pgDump);
     command.addAll(arguments(old, options));
     ProcessBuilder pb = new ProcessBuilder(command);
+    // Only the URL's settings: an inherited PGHOSTADDR, PGSERVICE or PGOPTIONS would take it elsewhere.
+    LibpqEnvironment.clear(pb.environment());
     pb.environment().putAll(old.tlsEnvironment());
     if (old.password() != null) {
       pb.environment().put("PGPASSWORD", old.password());
@@ -380,7 +383,9 @@ public final class SchemaCopy {
 
   private static int version(Path pgDump) {
     try {
-      Process p = new ProcessBuilder(pgDump.toString(), "--version").redirectErrorStream(true).start();
+      ProcessBuilder pb = new ProcessBuilder(pgDump.toString(), "--version").redirectErrorStream(true);
+      LibpqEnvironment.clear(pb.environment());
+      Process p = pb.start();
       String out = new String(readAll(p.getInputStream()), StandardCharsets.UTF_8);
       if (!p.waitFor(10, TimeUnit.SECONDS)) {
         p.destroyForcibly();
