@@ -1,5 +1,6 @@
 package dev.cutover.bench;
 
+import dev.cutover.common.LibpqEnvironment;
 import dev.cutover.testkit.PostgresServer;
 import java.io.File;
 import java.io.IOException;
@@ -137,11 +138,10 @@ final class PgClient {
     // The commands name the programs by file name; PATH is where they were found.
     Map<String, String> env = pb.environment();
     env.put("PATH", pgDump.getParent() + File.pathSeparator + psql.getParent() + File.pathSeparator + env.getOrDefault("PATH", ""));
-    env.remove("PGOPTIONS");
+    // Connected as the command line says: no inherited PGHOSTADDR, PGOPTIONS, PGPASSWORD...
+    LibpqEnvironment.clear(env);
     if (!server.password().isEmpty()) {
       env.put("PGPASSWORD", server.password());
-    } else {
-      env.remove("PGPASSWORD");
     }
   }
 

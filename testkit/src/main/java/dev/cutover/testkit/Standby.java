@@ -1,5 +1,6 @@
 package dev.cutover.testkit;
 
+import dev.cutover.common.LibpqEnvironment;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -77,9 +78,14 @@ public final class Standby implements AutoCloseable {
     return options.toString();
   }
 
-  /** Runs {@code command}, with {@code password} (if any) as libpq's {@code PGPASSWORD}, its output into {@code log}. */
+  /**
+   * Runs {@code command}, with {@code password} (if any) as libpq's {@code PGPASSWORD} and no other
+   * PG* variable (pg_basebackup connects, and writes its connection into the standby's settings, as its
+   * command line says), its output into {@code log}.
+   */
   private static void run(Path log, String password, String... command) throws IOException, InterruptedException {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    LibpqEnvironment.clear(builder.environment());
     if (!password.isEmpty()) {
       builder.environment().put("PGPASSWORD", password);
     }
