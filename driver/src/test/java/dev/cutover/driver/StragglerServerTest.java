@@ -8,6 +8,7 @@ import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
 import dev.cutover.testkit.PostgresVersions;
 import dev.cutover.testkit.Standby;
+import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -35,6 +36,7 @@ class StragglerServerTest {
    * (r31). Now nothing is terminated there, and the switch aborts naming the straggler, its server
    * and the one the switch reached; the straggler gets 40001 and old serves on. Forced: the probe's
    * marker, written on the copy, would never reach new, and the switch would stop before its drain.
+   * The switch asks which backend its connection reaches once, not again in the drain.
    */
   @Test
   void drain_switchReachesAnotherServerOfOld_terminatesNothingThere_andAbortsNamingTheStraggler(PostgresPair pair)
@@ -52,6 +54,8 @@ class StragglerServerTest {
         SwitchEvent event = events.next();
 
         assertThat(copy.log()).as("the copy's statements").doesNotContain("pg_terminate_backend");
+        assertThat(identityReads(copy)).as("reads of the switch's own backend on the copy (the check's, the drain's)")
+            .isEqualTo(1);
         assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
         assertThat(event.reason()).contains("rolled-back transactions on old ran on another server")
             .contains("backend " + pid + " on ").contains("cutover.old.direct-url")
@@ -81,7 +85,8 @@ class StragglerServerTest {
    * use as if nothing had happened, its lock no longer exclusive from the release to its move (and
    * had old died, gone for good). Now nothing is read there for it, the switch completes, and the
    * session fails its next use with 08003 naming its server and the one the switch reached, so that
-   * the pool replaces it; the next connection opens on new.
+   * the pool replaces it; the next connection opens on new. The switch asks which backend its
+   * connection reaches once, not again in the hand-over nor when it takes the leader's lock.
    */
   @Test
   void handover_idleSessionOnAnotherServerOfOld_readsNoLocksThere_andFailsItsNextUseNamingBothServers(PostgresPair pair)
@@ -100,6 +105,8 @@ class StragglerServerTest {
 
         assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
         assertThat(copy.log()).as("the copy's statements").doesNotContain("pg_locks");
+        assertThat(identityReads(copy)).as("reads of the switch's own backend on the copy (the check's, the hand-over's,"
+            + " the leader's)").isEqualTo(1);
         assertThatThrownBy(() -> DrainTest.insert(holder, "after"))
             .isInstanceOfSatisfying(SQLException.class, e -> {
               assertThat(e.getSQLState()).isEqualTo("08003");
@@ -132,6 +139,14 @@ class StragglerServerTest {
       copy.close();
       throw e;
     }
+  }
+
+  /**
+   * How often the copy was asked which backend and server answer there ({@code Backend.of}): only
+   * the switch's own connection to old reaches it, and the switch reads that once per connection.
+   */
+  private static long identityReads(Standby copy) throws IOException {
+    return copy.log().lines().filter(l -> l.contains("pg_postmaster_start_time()")).count();
   }
 
   /** The setting that points the switch's own connections to old at {@code copy}. */

@@ -161,14 +161,14 @@ public final class Handover {
    * connections opened ahead, or opened now). Every connection it waits on is bounded by {@code
    * watchdog}: the gate is closed meanwhile, and the application's connections carry no timeout.
    *
-   * <p>Only sessions whose backend runs on the server {@code source} reaches are read there; the
-   * others fail their next use ({@link #onSourceServer}).
+   * <p>Only sessions whose backend runs on the server {@code source} reaches ({@code reached}, its
+   * own backend) are read there; the others fail their next use ({@link #onSourceServer}).
    *
    * @throws SQLException when a lock is held on the target by someone else: the switch aborts,
    *     since the lock would no longer be exclusive; or when the watchdog aborted a connection
    */
-  void reserve(Connection source, List<Connection> ready, Target from, Target to, long timeoutNanos,
-      SwitchWatchdog watchdog) throws SQLException {
+  void reserve(Connection source, Backend reached, List<Connection> ready, Target from, Target to,
+      long timeoutNanos, SwitchWatchdog watchdog) throws SQLException {
     discard(to);
     if (pooled(from) || pooled(to)) {
       return;
@@ -190,7 +190,7 @@ public final class Handover {
         idle.add(s);
       }
     }
-    Map<Integer, Session> here = onSourceServer(source, idle, from, to);
+    Map<Integer, Session> here = onSourceServer(reached, idle, from, to);
     refuseUnseen(source, here, from, to);
     AdvisoryLock.heldBy(source, here.values().stream().map(Session::backend).toList())
         .forEach((pid, held) -> locks.put(here.get(pid), held));
@@ -222,8 +222,8 @@ public final class Handover {
   }
 
   /**
-   * The idle sessions whose backend runs on the server the switch's connection {@code source}
-   * reaches, by process id: only there can their locks and channels be read. One that ran on
+   * The idle sessions whose backend runs on the server the switch's connection to the source
+   * reaches ({@code reached}, that connection's backend), by process id: only there can their locks and channels be read. One that ran on
    * another (the source failed over, or a load balancer or DNS moved its URL since it logged in),
    * or whose server is unknown, cannot be read: moved silently, its application would go on
    * believing it holds advisory locks that no one holds on the target (and, had its server died,
@@ -231,13 +231,11 @@ public final class Handover {
    * switch completes: its server is not the one the source's URL leads to any more. The switch goes
    * on, since such a connection may idle in a pool for as long as the pool keeps it.
    */
-  private Map<Integer, Session> onSourceServer(Connection source, List<Session> idle, Target from, Target to)
-      throws SQLException {
+  private Map<Integer, Session> onSourceServer(Backend reached, List<Session> idle, Target from, Target to) {
     Map<Integer, Session> here = new HashMap<>();
     if (idle.isEmpty()) {
       return here;
     }
-    Backend reached = Backend.of(source.unwrap(BaseConnection.class));
     for (Session s : idle) {
       Backend b = s.backend();
       if (b.sameServer(reached)) {

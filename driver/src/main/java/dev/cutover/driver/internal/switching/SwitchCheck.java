@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
-import org.postgresql.core.BaseConnection;
 import org.postgresql.core.Utils;
 
 /**
@@ -66,8 +65,12 @@ final class SwitchCheck {
 
   private SwitchCheck() {}
 
-  /** The reason to refuse the switch, or empty; records what it found on the router. */
-  static Optional<String> run(Router router, Target from, Target to, Connection source, Connection target)
+  /**
+   * The reason to refuse the switch, or empty; records what it found on the router. {@code reached}
+   * is the backend {@code source} answers on.
+   */
+  static Optional<String> run(Router router, Target from, Target to, Connection source, Backend reached,
+      Connection target)
       throws SQLException {
     List<String> problems = new ArrayList<>();
     for (Target side : new Target[] {from, to}) {
@@ -122,7 +125,7 @@ final class SwitchCheck {
         return refuse(router, bypass);
       }
     }
-    String unseen = unseenSessions(router, source, from, to);
+    String unseen = unseenSessions(router, source, reached, from, to);
     if (unseen != null) {
       return refuse(router, unseen);
     }
@@ -178,10 +181,11 @@ final class SwitchCheck {
    * drain, unable to see whether a rolled-back straggler's process ended, or in the hand-over,
    * unable to read an idle session's advisory locks; the application paused, and the stragglers
    * lost their transactions, for a switch that could not go through. Asked of every session, busy
-   * or idle, whose process runs on the server the switch reaches (the drain and the hand-over deal
-   * with the others); one that logs in after this is left to them.
+   * or idle, whose process runs on the server the switch reaches ({@code reached}'s; the drain and
+   * the hand-over deal with the others); one that logs in after this is left to them.
    */
-  static String unseenSessions(Router router, Connection source, Target from, Target to) throws SQLException {
+  static String unseenSessions(Router router, Connection source, Backend reached, Target from, Target to)
+      throws SQLException {
     if (router.handover().pooled(from)) {
       return null;
     }
@@ -194,7 +198,6 @@ final class SwitchCheck {
     if (theirs.isEmpty()) {
       return null;
     }
-    Backend reached = Backend.of(source.unwrap(BaseConnection.class));
     List<Backend> here = theirs.stream().filter(b -> b.sameServer(reached)).toList();
     Backend.Hidden hidden = here.isEmpty() ? null : Backend.hidden(source, here);
     if (hidden == null || hidden.pids().isEmpty()) {

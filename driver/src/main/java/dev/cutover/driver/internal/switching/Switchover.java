@@ -112,6 +112,11 @@ final class Switchover {
 
   private String switchId;
   private Connection source;
+  /**
+   * The backend {@link #source} reaches, read once per connection: the check, the drain, the
+   * hand-over and the leader's lock each ask which server and process it is.
+   */
+  private Backend sourceBackend;
   private Connection target;
   private Prewarm warming;
   /** When {@link #run} began: the start of a switch's time when it ends before its gate closes. */
@@ -288,10 +293,10 @@ final class Switchover {
    * move it (I6).
    */
   private void check() throws SQLException {
-    source = openControl(from);
+    openSource();
     target = openControl(to);
     phase(Phase.CHECK, to);
-    Optional<String> refused = SwitchCheck.run(router, from, to, source, target);
+    Optional<String> refused = SwitchCheck.run(router, from, to, source, sourceBackend, target);
     if (refused.isPresent()) {
       throw new Abort(refused.get());
     }
@@ -312,6 +317,12 @@ final class Switchover {
     if (router.control()) {
       force = router.settings().force() || Coordination.forced(source, router.service());
     }
+  }
+
+  /** Opens {@link #source} and reads its {@link #sourceBackend}, which is that connection's alone. */
+  private void openSource() throws SQLException {
+    source = openControl(from);
+    sourceBackend = Backend.of(source.unwrap(BaseConnection.class));
   }
 
   /** A connection for the switch's own statements, watched: with timeouts derived from the switch settings. */
@@ -587,7 +598,7 @@ final class Switchover {
       rollBackStragglers(timeout);
     }
     phase(Phase.HANDOVER, to);
-    router.handover().reserve(source, prewarmed, from, to, handoverNanos(), watchdog);
+    router.handover().reserve(source, sourceBackend, prewarmed, from, to, handoverNanos(), watchdog);
   }
 
   private boolean anyBusy() {
@@ -664,7 +675,7 @@ final class Switchover {
    * terminated, and whether it ended cannot be seen from here. Nothing is terminated then.
    */
   private void refuseElsewhere(List<Backend> backends) throws SQLException {
-    Backend here = Backend.of(source.unwrap(BaseConnection.class));
+    Backend here = sourceBackend;
     List<Backend> elsewhere = backends.stream().filter(b -> !b.sameServer(here)).toList();
     if (!elsewhere.isEmpty()) {
       throw new Abort("rolled-back transactions on " + from.value() + " ran on another server than the one the switch's"
@@ -747,7 +758,7 @@ final class Switchover {
     }
     leader = true;
     leaderPid = source.unwrap(PGConnection.class).getBackendPID();
-    leaderStart = Backend.of(source.unwrap(BaseConnection.class)).started();
+    leaderStart = sourceBackend.started();
     if (stillOn(Coordination.decision(source, router.service()), true).released()) {
       leader = false; // released while this instance took the lock: follow that release
       Coordination.resign(source, router.service(), switchId);
@@ -860,7 +871,7 @@ final class Switchover {
       leader = false;
       fenceAttempted = false;
       Router.closeQuietly(source);
-      source = openControl(from);
+      openSource();
       Role role = coordinate();
       if (role.leader()) {
         lead();
