@@ -11,6 +11,11 @@ package dev.cutover.replicator.check;
  */
 public record Finding(Severity severity, String side, String code, String message, String remedy) {
 
+  /** The finding as one line of start's warnings: the message, then the remedy. */
+  public String line() {
+    return message + "; remedy: " + remedy;
+  }
+
   /** How much a finding matters. */
   public enum Severity {
     /** Blocks the cutover or breaks the application; fix before {@code start}. */

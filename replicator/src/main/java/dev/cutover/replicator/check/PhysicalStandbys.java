@@ -82,6 +82,6 @@ public final class PhysicalStandbys {
 
   /** {@link #findings}, as start prints its warnings. */
   public static List<String> warnings(Connection old, Names names, boolean relay) throws SQLException {
-    return findings(old, names, relay).stream().map(f -> f.message() + "; remedy: " + f.remedy()).toList();
+    return findings(old, names, relay).stream().map(Finding::line).toList();
   }
 }

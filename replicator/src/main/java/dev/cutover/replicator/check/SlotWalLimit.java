@@ -59,6 +59,6 @@ public final class SlotWalLimit {
   /** {@link #finding}'s warning, as start prints it, or empty where the server bounds the slot's WAL. */
   public static Optional<String> warning(Connection c, String side, String slot, String consumer) throws SQLException {
     Finding f = finding(c, side, slot, consumer);
-    return f.severity() == Severity.WARNING ? Optional.of(f.message() + "; remedy: " + f.remedy()) : Optional.empty();
+    return f.severity() == Severity.WARNING ? Optional.of(f.line()) : Optional.empty();
   }
 }
