@@ -6,6 +6,7 @@ import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -439,14 +440,32 @@ public final class Endpoint {
    */
   private static final String NOT_ACCEPTING = "57P03";
 
+  /**
+   * PgJDBC's refusal, before the login, of a server that asks for a password where none was given
+   * ("The server requested password-based authentication, but no password was provided", or
+   * SCRAM-based): class 08 like an unreachable server, though the server answered. Its other uses
+   * (no SSL, channel binding) do not name a password.
+   */
+  private static final String NO_PASSWORD = "08004";
+
   private ReplicatorException connectionFailure(SQLException e) {
     String state = e.getSQLState() == null ? "" : e.getSQLState();
     // Masked apart: masking the whole would take the reason after a URL that ends with a password for part of it.
     String what = side.label() + ": cannot connect to " + maskedUrl() + " (" + Secrets.maskUrl(FirstLine.of(e)) + ")";
     String env = "CUTOVER_REPLICATOR_" + side.name() + "_PASSWORD";
     String remedy;
-    if (state.startsWith("28")) {
+    // 28000 "no pg_hba.conf entry for host ..." or "pg_hba.conf rejects connection for host ..." (the file is named in
+    // every version and translation): the server admits no such client, whatever its password.
+    if (state.startsWith("28") && String.valueOf(e.getMessage()).contains("pg_hba.conf")) {
+      remedy = side.label() + "'s server does not admit this host, user and database: add a line for them to " + side.label()
+          + "'s pg_hba.conf (before any line that matches them first) and run SELECT pg_reload_conf() there, or connect from"
+          + " an address it admits; on a managed service, allow this address in its network or security-group settings";
+    } else if (state.startsWith("28")) {
       remedy = credentialsRemedy(env);
+    } else if (state.equals(NO_PASSWORD) && (password() == null || password().isEmpty())
+        && String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("password")) {
+      remedy = side.label() + "'s server asks for a password and none was given: set " + env + " (or give it in --" + side.label()
+          + "-url)";
     } else if (state.equals("3D000")) {
       remedy = "create the database or fix its name in --" + side.label() + "-url";
     } else if (state.startsWith("08")) {

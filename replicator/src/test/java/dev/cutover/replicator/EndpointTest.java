@@ -86,6 +86,47 @@ class EndpointTest {
         .isEqualTo("check --old-user and the password in CUTOVER_REPLICATOR_OLD_PASSWORD");
   }
 
+  /**
+   * PostgreSQL refuses with 28000 where pg_hba.conf admits the client's address, user and database
+   * by no line or by a {@code reject} line ("pg_hba.conf rejects connection for host ..."): no
+   * password was checked, and the remedy told to check it. Now it names that side's pg_hba.conf
+   * and the reload.
+   */
+  @Test
+  void connect_pgHbaRejects_remedyNamesThatSidesPgHbaConf(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection admin = server.connect()) {
+      Sql.execute(admin, "DO $$ BEGIN CREATE ROLE hba_rejected LOGIN PASSWORD 'role-S3cret'; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    }
+    ProviderAdmin.authenticateFirst(server, "reject", "hba_rejected");
+    ReplicatorException x = org.assertj.core.api.Assertions.catchThrowableOfType(ReplicatorException.class,
+        Endpoint.of(Side.NEW, server.jdbcUrl(), "hba_rejected", "role-S3cret")::connect);
+    assertThat(x.getMessage()).contains("new: ").contains("pg_hba.conf rejects connection").contains("hba_rejected");
+    assertThat(x.remedy()).startsWith("new's server does not admit this host, user and database: add a line for them to new's pg_hba.conf")
+        .contains("SELECT pg_reload_conf()").doesNotContain("check --new-user");
+    assertThat(x.getMessage() + x.remedy()).doesNotContain("S3cret");
+  }
+
+  /**
+   * A server that asks for a password where none was given: PgJDBC refuses before sending one, with
+   * 08004 ("The server requested password-based authentication, but no password was provided by
+   * plugin null", or SCRAM-based), which got class 08's "check host and port". Now the remedy says
+   * where to give the password.
+   */
+  @Test
+  void connect_passwordAskedNoneGiven_remedyNamesWhereToGiveIt(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.oldServer();
+    try (Connection admin = server.connect()) {
+      Sql.execute(admin, "DO $$ BEGIN CREATE ROLE password_asked LOGIN PASSWORD 'role-S3cret'; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    }
+    ProviderAdmin.askForPasswords(server, "password_asked");
+    ReplicatorException x = org.assertj.core.api.Assertions.catchThrowableOfType(ReplicatorException.class,
+        Endpoint.of(Side.OLD, server.jdbcUrl(), "password_asked", null)::connect);
+    assertThat(x.getMessage()).contains("old: ").contains("no password was provided");
+    assertThat(x.remedy()).isEqualTo("old's server asks for a password and none was given: set CUTOVER_REPLICATOR_OLD_PASSWORD"
+        + " (or give it in --old-url)");
+  }
+
   /** The remedy of {@code e}'s refused login, its message and remedy checked for the passwords. */
   private static String refusal(Endpoint e) {
     ReplicatorException x = org.assertj.core.api.Assertions.catchThrowableOfType(ReplicatorException.class, e::connect);

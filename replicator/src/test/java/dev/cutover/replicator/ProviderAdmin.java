@@ -90,12 +90,21 @@ final class ProviderAdmin {
    * {@code roles}, and waits until the reload is in force: the first role cannot log in without one.
    */
   static void askForPasswords(PostgresServer server, String... roles) throws Exception {
+    authenticateFirst(server, "md5", roles);
+  }
+
+  /**
+   * Puts {@code method} ({@code md5}, {@code reject}) in front of the server's trust rules for
+   * {@code roles} over TCP, and waits until the reload is in force: the first role cannot log in
+   * without a password.
+   */
+  static void authenticateFirst(PostgresServer server, String method, String... roles) throws Exception {
     try (Connection superuser = server.connect()) {
       String file = AppDatabase.strings(superuser, "SHOW hba_file").get(0);
       List<String> lines = new ArrayList<>();
       for (String role : roles) {
-        lines.add("host all " + role + " 127.0.0.1/32 md5");
-        lines.add("host all " + role + " ::1/128 md5");
+        lines.add("host all " + role + " 127.0.0.1/32 " + method);
+        lines.add("host all " + role + " ::1/128 " + method);
       }
       for (String line : AppDatabase.strings(superuser, "SELECT regexp_split_to_table(pg_read_file(" + Sql.literal(file) + "), E'\\n')")) {
         lines.add(line.replace('\t', ' '));
