@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -62,6 +63,8 @@ public final class Endpoint {
   }
 
   private final Target side;
+  /** The setting that gives {@link #login}'s URL, for the remedy of a refused login. */
+  private final String setting;
   /** Shared with the endpoints made from this one ({@link #forSwitch}, {@link #forCheck}): one rotation reaches all. */
   private final AtomicReference<Login> login;
   /** PgJDBC's connect and login timeout for the switch's own connections; null for the application's settings. */
@@ -73,12 +76,23 @@ public final class Endpoint {
    */
   private final String session;
 
+  /** The application's URL of {@code side}: the {@code jdbc:cutover:} URL for old, {@code cutover.new.url} for new. */
   public Endpoint(Target side, String url, Properties properties) {
-    this(side, new AtomicReference<>(new Login(url, properties)), null, null, null);
+    this(side, applicationUrl(side), url, properties);
   }
 
-  private Endpoint(Target side, AtomicReference<Login> login, Duration connect, Duration socket, String session) {
+  private static String applicationUrl(Target side) {
+    return side == Target.OLD ? "the jdbc:cutover: URL" : "cutover.new.url";
+  }
+
+  /** {@code side}'s URL as {@code setting} gives it ({@code cutover.old.direct-url}, say). */
+  public Endpoint(Target side, String setting, String url, Properties properties) {
+    this(side, setting, new AtomicReference<>(new Login(url, properties)), null, null, null);
+  }
+
+  private Endpoint(Target side, String setting, AtomicReference<Login> login, Duration connect, Duration socket, String session) {
     this.side = side;
+    this.setting = setting;
     this.login = login;
     this.connect = connect;
     this.socket = socket;
@@ -102,7 +116,7 @@ public final class Endpoint {
    * connections keep the application's.
    */
   public Endpoint forSwitch(Duration connect, Duration socket) {
-    return new Endpoint(side, login, connect, socket, SWITCH_SESSION);
+    return new Endpoint(side, setting, login, connect, socket, SWITCH_SESSION);
   }
 
   /**
@@ -112,7 +126,7 @@ public final class Endpoint {
    * which a pooler would hand on to the application's next client.
    */
   public Endpoint forCheck(Duration connect, Duration socket) {
-    return new Endpoint(side, login, connect, socket, null);
+    return new Endpoint(side, setting, login, connect, socket, null);
   }
 
   /** {@code url} with PgJDBC's connect, login and socket timeouts appended: parameters in the URL win, the last of a repeated one. */
@@ -151,8 +165,40 @@ public final class Endpoint {
       String state = e.getSQLState() != null ? e.getSQLState() : "08001";
       Set<String> secrets = Secrets.of(url, properties);
       throw new SQLException("cutover: cannot connect to the " + side.value() + " database " + Secrets.maskUrl(url)
-          + ": " + Secrets.mask(e.getMessage(), secrets), state, Secrets.scrub(e, secrets));
+          + " (" + setting + "): " + Secrets.mask(e.getMessage(), secrets) + loginRemedy(state, e.getMessage(), url, properties),
+          state, Secrets.scrub(e, secrets));
     }
+  }
+
+  /**
+   * What to do where the server refused the login ("" for other failures): a client its
+   * pg_hba.conf admits by no line ("no pg_hba.conf entry for host ...", or "pg_hba.conf rejects
+   * connection", 28000, the file named in every version and translation) needs a line there, not
+   * another password; other refusals (28P01) name where the credentials come from; PgJDBC's 08004
+   * "The server requested password-based (or SCRAM-based) authentication, but no password was
+   * provided", where none was, where to give one. Never the password itself.
+   */
+  private String loginRemedy(String state, String message, String url, Properties properties) {
+    String database = "the " + side.value() + " database";
+    String own = side == Target.OLD ? "the connection's user and password properties"
+        : "cutover.new.user and cutover.new.password (unset: the old side's)";
+    String credentials = setting.equals(applicationUrl(side)) ? own : "those in " + applicationUrl(side) + ", else " + own;
+    if (state.startsWith("28") && String.valueOf(message).contains("pg_hba.conf")) {
+      return "; " + database + "'s server does not admit this host, user and database: add a line for them to its pg_hba.conf"
+          + " and run SELECT pg_reload_conf() there, or connect from an address it admits (on a managed service: its network"
+          + " or security-group settings)";
+    }
+    if (state.startsWith("28")) {
+      return "; check the user and password for " + database + ": those in " + setting + ", else " + credentials;
+    }
+    Properties merged = org.postgresql.Driver.parseURL(url, properties);
+    String password = merged == null ? null : merged.getProperty("password");
+    if (state.equals("08004") && (password == null || password.isEmpty())
+        && String.valueOf(message).toLowerCase(Locale.ROOT).contains("password")) {
+      return "; " + database + "'s server asks for a password and none was given: give it in " + setting + " or "
+          + (side == Target.OLD ? "the connection's password property" : "cutover.new.password");
+    }
+    return "";
   }
 
   @Override

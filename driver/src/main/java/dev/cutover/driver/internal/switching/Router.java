@@ -94,7 +94,8 @@ public final class Router implements Routing {
     appEndpoints.put(Target.OLD, new Endpoint(Target.OLD, settings.oldUrl(), settings.oldProperties()));
     appEndpoints.put(Target.NEW, new Endpoint(Target.NEW, settings.newUrl(), settings.newProperties()));
     for (Target side : Target.values()) {
-      Endpoint direct = settings.directUrl(side).map(url -> new Endpoint(side, url, settings.properties(side)))
+      Endpoint direct = settings.directUrl(side)
+          .map(url -> new Endpoint(side, "cutover." + side.value() + ".direct-url", url, settings.properties(side)))
           .orElse(appEndpoints.get(side));
       endpoints.put(side, direct.forSwitch(settings.barrierTimeout(), settings.gateMaxPause()));
     }

@@ -1,11 +1,15 @@
 package dev.cutover.driver.internal.switching;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
 
 import dev.cutover.driver.LeakCheckedPair;
 import dev.cutover.flags.Target;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -69,6 +73,59 @@ class EndpointTest {
       String path = "SELECT array_to_string(current_schemas(true), ',')";
       assertThat(text(app, path)).isEqualTo("pg_catalog,public");
       assertThat(text(control, path)).isEqualTo("pg_catalog");
+    }
+  }
+
+  /**
+   * A login the new database refuses named the side and the URL but neither the setting that gives
+   * it nor what to do: pg_hba.conf admitting no such client (28000) reads like a password problem,
+   * and a server that asks for a password none was given (PgJDBC's 08004) like an unreachable one.
+   * Now each names cutover.new.url and its own remedy, never the password.
+   */
+  @Test
+  void open_loginRefused_namesTheSettingAndTheRemedyForItsCause(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection admin = server.connect(); Statement s = admin.createStatement()) {
+      s.execute("DO $$ BEGIN CREATE ROLE endpoint_rejected LOGIN PASSWORD 'role-S3cret'; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      s.execute("DO $$ BEGIN CREATE ROLE endpoint_asked LOGIN PASSWORD 'role-S3cret'; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    }
+    Path hba;
+    try (Connection admin = server.connect()) {
+      hba = Path.of(text(admin, "SHOW hba_file"));
+    }
+    String original = Files.readString(hba);
+    writeHba(server, hba, "host all endpoint_rejected all reject\nhost all endpoint_asked all md5\n" + original);
+    try {
+      Properties rejected = new Properties();
+      rejected.setProperty("user", "endpoint_rejected");
+      rejected.setProperty("password", "role-S3cret");
+      // the reload is in force once a login is refused
+      String refused = await().atMost(Duration.ofSeconds(20)).until(() -> refusal(server, rejected), m -> m.contains("pg_hba.conf rejects connection"));
+      assertThat(refused).contains("cannot connect to the new database").contains("(cutover.new.url): ")
+          .endsWith("; the new database's server does not admit this host, user and database: add a line for them to its"
+              + " pg_hba.conf and run SELECT pg_reload_conf() there, or connect from an address it admits (on a managed service:"
+              + " its network or security-group settings)")
+          .doesNotContain("S3cret");
+      Properties asked = new Properties();
+      asked.setProperty("user", "endpoint_asked");
+      assertThat(refusal(server, asked)).contains("(cutover.new.url): ").contains("no password was provided")
+          .endsWith("; the new database's server asks for a password and none was given: give it in cutover.new.url or"
+              + " cutover.new.password");
+    } finally {
+      writeHba(server, hba, original);
+    }
+  }
+
+  private static String refusal(PostgresServer server, Properties login) {
+    SQLException e = catchThrowableOfType(SQLException.class, () -> new Endpoint(Target.NEW, server.jdbcUrl(), login).open().close());
+    assertThat((Throwable) e).as("refused").isNotNull();
+    return e.getMessage();
+  }
+
+  private static void writeHba(PostgresServer server, Path hba, String text) throws Exception {
+    Files.writeString(hba, text);
+    try (Connection admin = server.connect(); Statement s = admin.createStatement()) {
+      s.execute("SELECT pg_reload_conf()");
     }
   }
 
