@@ -234,7 +234,11 @@ public final class Replicator {
         EngineChoice choice = engine(o, n, options.capture());
         if (choice.engine() == Capture.TRIGGERS) {
           lock.captureOn(old);
-          return new CaptureStart(o, n, names, options, listener, choice, appRoles).run(progress);
+          try {
+            return new CaptureStart(o, n, names, options, listener, choice, appRoles).run(progress);
+          } catch (SQLException e) {
+            throw ServerShortage.underTriggers(e);
+          }
         }
         StartReport report = new ForwardStart(o, n, names, options.withCapture(choice.engine()), listener, appRoles).run(progress);
         return choice.engine() == Capture.RELAY ? report.relayed(choice.explain()) : report;

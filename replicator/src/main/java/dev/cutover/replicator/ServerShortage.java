@@ -1,5 +1,7 @@
 package dev.cutover.replicator;
 
+import dev.cutover.replicator.capture.CaptureSchema;
+import java.sql.Connection;
 import java.sql.SQLException;
 import org.postgresql.util.PSQLException;
 
@@ -9,6 +11,11 @@ import org.postgresql.util.PSQLException;
  * to or reading from, it says so ({@link #on}), and the failure names that side and what to change
  * there, instead of "could not extend file" alone with exit 1. The command's own undo has run by
  * then (start's, for one).
+ *
+ * <p>Out of disk, what else takes room differs by engine: a slot's retained WAL with logical
+ * replication or relay, the change log in schema {@code cutover} with trigger capture, which has
+ * no slot. Start marks its trigger capture ({@link #underTriggers}), since its undo removes the
+ * change log before the error is explained; for other commands the change log on either side tells.
  */
 public final class ServerShortage {
   private static final String CLASS = "53";
@@ -25,8 +32,19 @@ public final class ServerShortage {
     return e instanceof SQLException s && is(s) && !(e instanceof OnSide) ? new OnSide(side, s) : e;
   }
 
-  /** {@link Failure#PRECONDITION}, naming the side where known, the server's message and what to change. */
-  public static ReplicatorException explain(SQLException e) {
+  /** {@code e}, or, where it is a shortage, the same error noting that trigger capture was the engine in use. */
+  public static Exception underTriggers(Exception e) {
+    if (!(e instanceof SQLException s) || !is(s)) {
+      return e;
+    }
+    return e instanceof OnSide o ? new OnSide(o.side, true, (SQLException) o.getCause()) : new OnSide(null, true, s);
+  }
+
+  /**
+   * {@link Failure#PRECONDITION}, naming the side where known, the server's message and what to
+   * change; {@code old} and {@code nw} are asked, for a full disk, whether trigger capture is in place.
+   */
+  public static ReplicatorException explain(SQLException e, Endpoint old, Endpoint nw) {
     Side side = e instanceof OnSide o ? o.side : null;
     SQLException server = e instanceof OnSide ? (SQLException) e.getCause() : e;
     String where = side == null ? "the server that reported it" : side.label();
@@ -35,7 +53,9 @@ public final class ServerShortage {
     String what = (side == null ? "" : side.label() + ": ") + said + " (SQLState " + server.getSQLState() + ")";
     String remedy = switch (server.getSQLState()) {
       case "53100" -> where + " is out of disk space: make room there (start needs about the size of old's tables and indexes on"
-          + " new; the WAL a slot keeps for replication takes room on its server too)";
+          + " new; " + (e instanceof OnSide o && o.triggers || triggerCapture(old, nw)
+              ? "trigger capture's change log in schema cutover takes room on the side it captures, until apply has applied it)"
+              : "the WAL a slot keeps for replication takes room on its server too)");
       case "53200" -> where + " is out of memory: lower --jobs or --maintenance-work-mem, or give it more";
       case "53300" -> where + " takes no more connections: raise its max_connections or lower --jobs";
       case "53400" -> where + " reached a configured limit (such as temp_file_limit): raise it for this role"
@@ -46,13 +66,33 @@ public final class ServerShortage {
         + ", then run the command again (`cutover-replicator status` shows what is in place)", e);
   }
 
-  /** A shortage the command traced to one side. */
+  /** Whether either side holds trigger capture's change log; false where neither answers. */
+  private static boolean triggerCapture(Endpoint... sides) {
+    for (Endpoint side : sides) {
+      try (Connection c = side.connect()) {
+        if (CaptureSchema.installed(c)) {
+          return true;
+        }
+      } catch (ReplicatorException | SQLException notNow) {
+        // A side that cannot answer now: the remedy names the slot's WAL, as it did.
+      }
+    }
+    return false;
+  }
+
+  /** A shortage the command traced to one side (null: not known), and whether under trigger capture. */
   private static final class OnSide extends SQLException {
     private final transient Side side;
+    private final boolean triggers;
 
     OnSide(Side side, SQLException server) {
-      super(side.label() + ": " + server.getMessage(), server.getSQLState(), server);
+      this(side, false, server);
+    }
+
+    OnSide(Side side, boolean triggers, SQLException server) {
+      super(side == null ? server.getMessage() : side.label() + ": " + server.getMessage(), server.getSQLState(), server);
       this.side = side;
+      this.triggers = triggers;
     }
   }
 }

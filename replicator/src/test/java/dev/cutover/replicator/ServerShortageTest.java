@@ -2,7 +2,11 @@ package dev.cutover.replicator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cutover.replicator.capture.Capture;
 import dev.cutover.replicator.cli.ReplicatorCli;
+import dev.cutover.replicator.copy.CopyListener;
+import dev.cutover.replicator.copy.CopyProgress;
+import dev.cutover.replicator.replication.StartOptions;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
 import dev.cutover.testkit.PostgresPairExtension;
@@ -10,6 +14,7 @@ import dev.cutover.testkit.ReplicationTeardown;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -55,5 +60,42 @@ class ServerShortageTest {
       AppDatabase.execute(n, "ALTER DATABASE " + db.name + " RESET temp_file_limit");
     }
     db.replicator().cleanup();
+  }
+
+  /**
+   * Trigger capture keeps no slot on old: a full disk there is its change log growing, which a
+   * remedy about a slot's WAL sends the user looking for in vain. No small file system here to
+   * fill, so the server's disk-full error is PostgreSQL's own words, explained against real sides.
+   */
+  @Test
+  void explain_diskFullUnderTriggerCapture_namesTheChangeLogNotASlot(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "shortagetrig");
+    Replicator r = db.replicator();
+
+    String beforeStart = ServerShortage.explain(diskFull(), r.old(), r.nw()).oneLine();
+    r.start(StartOptions.defaults().withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    String underTriggers = ServerShortage.explain(diskFull(), r.old(), r.nw()).oneLine();
+
+    assertThat(beforeStart).contains("the WAL a slot keeps");
+    assertThat(underTriggers).contains("trigger capture's change log in schema cutover takes room on the side it captures")
+        .doesNotContain("slot");
+    r.cleanup();
+  }
+
+  /** Start under trigger capture removes its change log in its undo, before the error is explained: the error carries the engine. */
+  @Test
+  void explain_diskFullFromAStartUnderTriggerCaptureAfterItsUndo_namesTheChangeLogNotASlot(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "shortageundo");
+    Replicator r = db.replicator();
+
+    SQLException fromStart = (SQLException) ServerShortage.underTriggers(ServerShortage.on(Side.NEW, diskFull()));
+    String message = ServerShortage.explain(fromStart, r.old(), r.nw()).oneLine();
+
+    assertThat(message).contains("new: could not extend file").contains("new is out of disk space")
+        .contains("trigger capture's change log").doesNotContain("slot");
+  }
+
+  private static SQLException diskFull() {
+    return new SQLException("could not extend file \"base/16384/16385\": No space left on device", "53100");
   }
 }

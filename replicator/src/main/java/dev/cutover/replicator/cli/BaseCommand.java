@@ -31,7 +31,7 @@ abstract class BaseCommand implements Callable<Integer> {
       if (LostConnection.is(e)) {
         throw LostConnection.explain(e, replicator.old(), replicator.nw());
       }
-      throw ServerShortage.is(e) ? ServerShortage.explain(e) : e;
+      throw ServerShortage.is(e) ? ServerShortage.explain(e, replicator.old(), replicator.nw()) : e;
     }
   }
 
