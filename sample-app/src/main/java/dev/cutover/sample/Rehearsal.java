@@ -277,9 +277,7 @@ final class Rehearsal {
     Verification verification = Verifier.verify(databases, replication, serving, acknowledged);
     Verification.Replicated replicated = verification.replicated();
     progress("verified %d acknowledged bookings against %s; replicator verify %s", acknowledged.size(), serving.value(),
-        replicated == null ? "did not run: " + verification.note()
-            : String.format(Locale.ROOT, "%s: %d rows compared in %d ms, %d difference(s)", replicated.direction(),
-                replicated.rows(), replicated.millis(), replicated.differences()));
+        replicated == null ? "did not run: " + verification.note() : replicated.summary());
     double verifySeconds = seconds(verifyBegan);
     String advice = flag.closingAdvice(serving);
     if (!advice.isEmpty()) {

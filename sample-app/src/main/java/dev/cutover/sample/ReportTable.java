@@ -75,8 +75,7 @@ final class ReportTable {
     line(out, "Verify (serving: %s; %d acknowledged bookings checked)", v.serving().value(), v.acknowledged());
     Verification.Replicated rv = v.replicated();
     if (rv != null) {
-      line(out, "  replicator verify %s: %d rows compared in %d ms, %d difference(s)%s", rv.direction(), rv.rows(),
-          rv.millis(), rv.differences(), rv.inFlight() > 0 ? " (" + rv.inFlight() + " in flight, resolved by the recheck)" : "");
+      line(out, "  replicator verify %s", rv.summary());
       for (Verification.TableResult t : rv.tables()) {
         line(out, "  %-28s old %8d rows, new %8d rows  %s", t.table(), t.oldRows(), t.newRows(),
             t.differences() == 0 ? "same" : t.differences() + " DIFFER: " + String.join(", ", t.examples()));

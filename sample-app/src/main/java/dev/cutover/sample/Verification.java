@@ -2,6 +2,7 @@ package dev.cutover.sample;
 
 import dev.cutover.flags.Target;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * What the databases hold after the load stopped, compared with what the application was told,
@@ -38,7 +39,19 @@ record Verification(Target serving, int acknowledged, int missing, List<String> 
    * @param carry how to have them carried, or empty
    */
   record Replicated(String direction, long rows, long millis, long differences, long inFlight, boolean rechecked, String note,
-      List<TableResult> tables, List<String> uncarried, String carry) {}
+      List<TableResult> tables, List<String> uncarried, String carry) {
+
+    /**
+     * "old -> new: N rows compared in M ms, K difference(s)", as the rehearsal's progress and its
+     * table say it, with the tables not compared where there are any: the count alone read as all
+     * clear while verify had left tables out.
+     */
+    String summary() {
+      return String.format(Locale.ROOT, "%s: %d rows compared in %d ms, %d difference(s)%s%s", direction, rows, millis,
+          differences, inFlight > 0 ? " (" + inFlight + " in flight, resolved by the recheck)" : "",
+          uncarried.isEmpty() ? "" : ", " + uncarried.size() + " table(s) not compared: " + String.join(", ", uncarried));
+    }
+  }
 
   /**
    * One table as the replicator compared it.

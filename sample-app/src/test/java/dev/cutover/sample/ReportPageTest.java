@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cutover.flags.Target;
 import dev.cutover.replicator.verify.VerifyReport;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -79,6 +82,25 @@ class ReportPageTest {
     assertThat(report.verdict()).startsWith("No go");
     assertThat(ReportPage.render(report)).contains("class=\"verdict fail\">No go")
         .contains("<p id=\"uncarried\" class=\"bad\">").contains("public.audit_log").contains("ALTER PUBLICATION");
+  }
+
+  /**
+   * The line that sums up the replicator's verify (the rehearsal's progress and its table) said
+   * "0 difference(s)" and nothing of the table verify had not compared, which reads as all clear.
+   */
+  @Test
+  void verify_uncarriedTable_summaryLineNamesItBesideTheDifferences() {
+    VerifyReport verified = new VerifyReport("old", "new",
+        List.of(new VerifyReport.TableResult("public.bookings", List.of("id"), 500, 500, 1, 0, List.of(), 5, List.of(), List.of())),
+        500, 40, true, "", 0, List.of(), 0, List.of(), List.of("public.audit_log"),
+        "run on old: ALTER PUBLICATION \"cutover_forward\" ADD TABLE \"public\".\"audit_log\"");
+    Verification verification = new Verification(Target.OLD, 120, 0, List.of(), 0, 0, true, Verifier.replicated(verified), "");
+    ByteArrayOutputStream table = new ByteArrayOutputStream();
+
+    ReportTable.print(report(2, verification), new PrintStream(table, true, StandardCharsets.UTF_8));
+
+    assertThat(table.toString(StandardCharsets.UTF_8)).contains("replicator verify old -> new: 500 rows compared in 40 ms,"
+        + " 0 difference(s), 1 table(s) not compared: public.audit_log\n");
   }
 
   @Test
