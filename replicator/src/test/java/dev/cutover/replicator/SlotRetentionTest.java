@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.cutover.replicator.check.CheckReport;
 import dev.cutover.replicator.check.Finding;
+import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.replication.StartReport;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.testkit.NoLeakedConnections;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A slot whose apply has stopped keeps its source's WAL without end where {@code
  * max_slot_wal_keep_size} is -1 (or below 13, where there is no such limit), until the source's disk
  * is full and it stops, production database and all (r28 #1: relay, apply stopped, old PANICked and
- * could not restart). Check and start warn of it beforehand, status measures what each slot retains
+ * could not restart). Check, start and reverse (for the way back's slot) warn of it beforehand, status measures what each slot retains
  * and says when it is too much, and the login refused while the source recovers is not blamed on
  * the credentials.
  */
@@ -53,6 +54,31 @@ class SlotRetentionTest {
       assertThat(f.remedy()).contains("ALTER SYSTEM SET max_slot_wal_keep_size").contains("lost")
           .contains("start again");
     });
+  }
+
+  /**
+   * Reverse makes the way back's slot on new (17, no limit set): it warns of it in check's words,
+   * as start does of old's; it said nothing, and new's disk was left to fill unwatched.
+   */
+  @Test
+  void reverse_noLimitOnNewsSlotWal_warnsAsCheckDoes(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "slotlimitrev");
+    Replicator r = db.replicator();
+    ReplicationFlowTest.start(r);
+    String warning = "warning: max_slot_wal_keep_size is -1 (no limit) on new: while the way back's subscription "
+        + r.names().reverse() + " on old does not confirm";
+    if (pair.oldServer().majorVersion() < 16 || pair.newServer().majorVersion() < 16) {
+      assertThat(r.prepareReverse()).anySatisfy(step -> assertThat(step).startsWith(warning)
+          .contains("slot " + r.names().reverseSlot()).contains("ALTER SYSTEM SET max_slot_wal_keep_size"));
+      try (Connection o = db.old()) {
+        AppDatabase.fenceAsASwitch(o);
+      }
+    }
+
+    Reverse.Report report = r.reverse(new Reverse.Options(Duration.ZERO, CATCH_UP, true));
+
+    assertThat(report.steps()).anySatisfy(step -> assertThat(step).startsWith(warning)
+        .contains("slot " + r.names().reverseSlot()).contains("ALTER SYSTEM SET max_slot_wal_keep_size"));
   }
 
   /**

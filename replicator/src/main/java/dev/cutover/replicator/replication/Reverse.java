@@ -13,6 +13,7 @@ import dev.cutover.replicator.apply.RelayProgress;
 import dev.cutover.replicator.capture.CaptureReverse;
 import dev.cutover.replicator.capture.CaptureWays;
 import dev.cutover.replicator.check.ApplyWorkerSettings;
+import dev.cutover.replicator.check.SlotWalLimit;
 import dev.cutover.replicator.check.SynchronousStandbys;
 import dev.cutover.replicator.privileges.Capabilities;
 import dev.cutover.replicator.privileges.Requirements;
@@ -182,6 +183,7 @@ public final class Reverse {
     steps.add("the switch to " + back.fromName() + " will create slot " + back.slot() + " on " + back.fromName()
         + " after its barrier and before release; run `cutover-replicator reverse` after the switch to stream "
         + back.label() + " from it");
+    slotWalLimit(from, back).ifPresent(steps::add);
     return steps;
   }
 
@@ -299,6 +301,7 @@ public final class Reverse {
       });
       steps.add("subscription " + back.name() + " created on " + back.toName() + " from slot " + back.slot()
           + ", without an initial copy: nothing written on " + back.fromName() + " since the switch is missed");
+      slotWalLimit(from, back).ifPresent(steps::add);
       return new Report(back.label(), mode, back.slot(), steps);
     }
     if (ReplicationObjects.ownSlotExists(from, back.slot())) {
@@ -321,7 +324,17 @@ public final class Reverse {
         + back.slot() + ", without an initial copy" + (twoWay ? ", origin = none"
             : "; writes committed on " + back.fromName() + " between the switch and now are not carried back (prepare with"
                 + " `cutover-replicator reverse --prepare` before the next switch)"));
+    slotWalLimit(from, back).ifPresent(steps::add);
     return new Report(back.label(), mode, back.slot(), steps);
+  }
+
+  /**
+   * What {@code check} warns of the way back's slot on its source ({@link SlotWalLimit}), as a
+   * step: start warns of old's slot when it makes it, and this is where the way back's is made.
+   */
+  private static Optional<String> slotWalLimit(Connection from, Way back) throws SQLException {
+    return SlotWalLimit.warning(from, back.fromName(), back.slot(), "the way back's subscription " + back.name() + " on "
+        + back.toName()).map(w -> "warning: " + w);
   }
 
   /**
