@@ -279,6 +279,10 @@ public final class SchemaCopy {
       pb.environment().put("PGPASSWORD", old.password());
     }
     pb.environment().put("PGCONNECT_TIMEOUT", "10");
+    // pg_dump's and libpq's own messages in English, whatever the operator's LANG, LC_* or LANGUAGE (gettext ignores
+    // LANGUAGE under C): they are read below for the cause. Nothing else of the dump depends on the locale: --encoding
+    // sets its encoding. The server's messages follow its lc_messages, which only a superuser may change.
+    pb.environment().put("LC_ALL", "C");
     Process p = pb.start();
     CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
     CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));

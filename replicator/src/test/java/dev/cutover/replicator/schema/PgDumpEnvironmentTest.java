@@ -40,29 +40,13 @@ class PgDumpEnvironmentTest {
       s.execute("CREATE TABLE only_on_old (id int PRIMARY KEY)");
     }
     Path seen = dir.resolve("pg_dump.env");
-    Path pgDump = dir.resolve("pg_dump");
-    Files.writeString(pgDump, "#!/bin/sh\nenv >> '" + seen + "'\nexec pg_dump \"$@\"\n");
-    Files.setPosixFilePermissions(pgDump, PosixFilePermissions.fromString("rwx------"));
-    ProcessBuilder replicator = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-        // Surefire runs tests through a manifest-only jar; the real class path is in this property.
-        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), ReplicatorCli.class.getName(),
-        "schema", "--pg-dump", pgDump.toString(), "--old-url", pair.oldServer().jdbcUrl(db), "--new-url",
-        pair.newServer().jdbcUrl(db), "--old-user", pair.oldServer().user(), "--new-user", pair.newServer().user())
-        .redirectErrorStream(true);
-    Map<String, String> env = replicator.environment();
-    env.put("PGHOSTADDR", "127.0.0.2");
-    env.put("PGSERVICE", "cutover_no_such_service");
-    env.put("PGOPTIONS", "-c default_transaction_read_only=on");
     List<String> own = new ArrayList<>(List.of("PGCONNECT_TIMEOUT"));
     if (!pair.oldServer().password().isEmpty()) {
-      env.put("CUTOVER_REPLICATOR_OLD_PASSWORD", pair.oldServer().password());
       own.add("PGPASSWORD");
     }
-    if (!pair.newServer().password().isEmpty()) {
-      env.put("CUTOVER_REPLICATOR_NEW_PASSWORD", pair.newServer().password());
-    }
 
-    Process p = replicator.start();
+    Process p = replicator(pair, db, seen, Map.of("PGHOSTADDR", "127.0.0.2", "PGSERVICE", "cutover_no_such_service",
+        "PGOPTIONS", "-c default_transaction_read_only=on"));
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(1, TimeUnit.MINUTES)).as(output).isTrue();
 
@@ -74,5 +58,61 @@ class PgDumpEnvironmentTest {
       rs.next();
       assertThat(rs.getString(1)).as("the table new got").isEqualTo("only_on_old");
     }
+  }
+
+  /**
+   * The operator reads German ({@code LANGUAGE=de}, as Debian sets it; this machine has pg_dump's
+   * German messages, and gettext honours LANGUAGE under its C.UTF-8): pg_dump's and
+   * libpq's own messages came in German, which schema reads for the cause and quotes in its English
+   * sentence. Now pg_dump runs with {@code LC_ALL=C} and they are English; the server's part follows
+   * its lc_messages.
+   */
+  @Test
+  void schema_replicatorsLanguageIsGerman_pgDumpsOwnMessagesAreEnglish(PostgresPair pair, @TempDir Path dir) throws Exception {
+    String db = pair.oldServer().createDatabase("schema_pg_dump_language");
+    pair.newServer().createDatabase(db);
+    try (Connection c = pair.oldServer().connect(db); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE locked_by_migration (id int PRIMARY KEY)");
+    }
+    try (Connection migration = pair.oldServer().connect(db); Statement s = migration.createStatement()) {
+      migration.setAutoCommit(false);
+      s.execute("ALTER TABLE locked_by_migration ADD COLUMN note text");
+
+      Process p = replicator(pair, db, dir.resolve("pg_dump.env"), Map.of("LANGUAGE", "de"), "--lock-wait", "1s");
+      String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.waitFor(1, TimeUnit.MINUTES)).as(output).isTrue();
+
+      assertThat(p.exitValue()).as(output).isEqualTo(8);
+      assertThat(output).contains("pg_dump could not lock a table on old").contains("pg_dump: error: query failed")
+          .doesNotContain("Fehler");
+      migration.rollback();
+    }
+  }
+
+  /**
+   * The replicator's {@code schema} from old's {@code db} to new's, in a JVM of its own whose
+   * environment has {@code env} besides the passwords; its --pg-dump records its environment in
+   * {@code seen} and runs the real pg_dump. Output and errors come together.
+   */
+  private static Process replicator(PostgresPair pair, String db, Path seen, Map<String, String> env, String... options)
+      throws Exception {
+    Path pgDump = seen.resolveSibling("pg_dump");
+    Files.writeString(pgDump, "#!/bin/sh\nenv >> '" + seen + "'\nexec pg_dump \"$@\"\n");
+    Files.setPosixFilePermissions(pgDump, PosixFilePermissions.fromString("rwx------"));
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        // Surefire runs tests through a manifest-only jar; the real class path is in this property.
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), ReplicatorCli.class.getName(),
+        "schema", "--pg-dump", pgDump.toString(), "--old-url", pair.oldServer().jdbcUrl(db), "--new-url",
+        pair.newServer().jdbcUrl(db), "--old-user", pair.oldServer().user(), "--new-user", pair.newServer().user()));
+    command.addAll(List.of(options));
+    ProcessBuilder replicator = new ProcessBuilder(command).redirectErrorStream(true);
+    replicator.environment().putAll(env);
+    if (!pair.oldServer().password().isEmpty()) {
+      replicator.environment().put("CUTOVER_REPLICATOR_OLD_PASSWORD", pair.oldServer().password());
+    }
+    if (!pair.newServer().password().isEmpty()) {
+      replicator.environment().put("CUTOVER_REPLICATOR_NEW_PASSWORD", pair.newServer().password());
+    }
+    return replicator.start();
   }
 }
