@@ -449,21 +449,41 @@ public final class Endpoint {
   private static final String NO_PASSWORD = "08004";
 
   private ReplicatorException connectionFailure(SQLException e) {
-    String state = e.getSQLState() == null ? "" : e.getSQLState();
     // Masked apart: masking the whole would take the reason after a URL that ends with a password for part of it.
     String what = side.label() + ": cannot connect to " + maskedUrl() + " (" + Secrets.maskUrl(FirstLine.of(e)) + ")";
+    return new ReplicatorException(Failure.CONNECTION, what, remedy(e.getSQLState() == null ? "" : e.getSQLState(),
+        String.valueOf(e.getMessage())), e);
+  }
+
+  /**
+   * The remedy for a login a libpq program ({@code pg_dump}) was refused, read from its message: it
+   * connects with this endpoint's user, password and host, so the cause has the remedy
+   * {@link #connect} gives it. libpq prints no SQLState: a refusal by pg_hba.conf names the file in
+   * every version and translation; {@code password authentication failed} is the server's text in
+   * its {@code lc_messages} (a client cannot choose those before the login), English unless an
+   * operator set another; {@code no password supplied} is libpq's, English where the program runs
+   * with {@code LC_ALL=C}. Anything else gets the remedy of a failure of no known cause.
+   */
+  public String libpqLoginRemedy(String message) {
+    String state = message.contains("pg_hba.conf") ? "28000" : message.contains("password authentication failed") ? "28P01"
+        : message.contains("no password supplied") ? NO_PASSWORD : "";
+    return remedy(state, message);
+  }
+
+  /** The remedy for a login refused with SQLState {@code state} (empty: none known) and {@code message}. */
+  private String remedy(String state, String message) {
     String env = "CUTOVER_REPLICATOR_" + side.name() + "_PASSWORD";
     String remedy;
     // 28000 "no pg_hba.conf entry for host ..." or "pg_hba.conf rejects connection for host ..." (the file is named in
     // every version and translation): the server admits no such client, whatever its password.
-    if (state.startsWith("28") && String.valueOf(e.getMessage()).contains("pg_hba.conf")) {
+    if (state.startsWith("28") && message.contains("pg_hba.conf")) {
       remedy = side.label() + "'s server does not admit this host, user and database: add a line for them to " + side.label()
           + "'s pg_hba.conf (before any line that matches them first) and run SELECT pg_reload_conf() there, or connect from"
           + " an address it admits; on a managed service, allow this address in its network or security-group settings";
     } else if (state.startsWith("28")) {
       remedy = credentialsRemedy(env);
     } else if (state.equals(NO_PASSWORD) && (password() == null || password().isEmpty())
-        && String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("password")) {
+        && message.toLowerCase(Locale.ROOT).contains("password")) {
       remedy = side.label() + "'s server asks for a password and none was given: set " + env + " (or give it in --" + side.label()
           + "-url)";
     } else if (state.equals("3D000")) {
@@ -477,7 +497,7 @@ public final class Endpoint {
     } else {
       remedy = "check --" + side.label() + "-url, --" + side.label() + "-user and " + env;
     }
-    return new ReplicatorException(Failure.CONNECTION, what, remedy, e);
+    return remedy;
   }
 
   /**

@@ -305,8 +305,9 @@ public final class SchemaCopy {
             + " EXCLUSIVE lock on it (a migration's ALTER TABLE, VACUUM FULL, a transaction left idle or prepared;"
             + " pg_locks joined to pg_stat_activity names it): let it finish or end it, then run schema again");
       }
-      throw new ReplicatorException(Failure.CONNECTION, "pg_dump failed on old: " + message,
-          "check --old-url, --old-user and CUTOVER_REPLICATOR_OLD_PASSWORD");
+      // It logs in as the JDBC sessions do, yet may be refused where they were not (libpq may reach "localhost" at ::1
+      // where PgJDBC reached 127.0.0.1, and pg_hba.conf admit only one): the remedy connect gives that cause.
+      throw new ReplicatorException(Failure.CONNECTION, "pg_dump failed on old: " + message, old.libpqLoginRemedy(message));
     }
     return out.join();
   }
