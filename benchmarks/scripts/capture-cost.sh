@@ -11,11 +11,16 @@
 #                                              # no capture triggers (as ordinary ones, which do not fire then) / ENABLE ALWAYS
 #                                              # capture triggers, which capture the session (a superuser's fix) / the same for
 #                                              # a session with the apply token (an apply, such as the forward one on new)
+#   benchmarks/scripts/capture-cost.sh reals   # a table with real, double and real[] columns: no capture / the capture as installed /
+#                                              # the same after CaptureSchema.logRealsExactly (cutover.reals_exact on every row,
+#                                              # as on new while a way back into a server older than 12 is armed)
 #
 # Needs PostgreSQL's server binaries with pgbench (PGBIN, default /usr/lib/postgresql/15/bin;
 # Debian: apt-get install postgresql-15), JDK 17 and Maven. Run as root, the server runs as nobody.
+# ROUNDS (3), SECONDS_EACH (8) and SERVER_OPTIONS (appended to the server's command line, e.g.
+# "-c synchronous_commit=off" where a shared disk's commit flushes would hide the functions' CPU cost).
 set -euo pipefail
-what="${1:?json, index, definer or replica}"
+what="${1:?json, index, definer, replica or reals}"
 rounds="${ROUNDS:-3}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 pgbin="${PGBIN:-/usr/lib/postgresql/15/bin}"
@@ -23,15 +28,21 @@ port="${PORT:-55439}"
 data="$(mktemp -d)"
 as() { if [ "$(id -u)" = 0 ]; then su nobody -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
 [ "$(id -u)" = 0 ] && chown nobody "$data"
-as "$pgbin/initdb -D $data -U postgres >/dev/null && $pgbin/pg_ctl -D $data -o '-p $port -k /tmp' -l $data/log -w start >/dev/null"
+as "$pgbin/initdb -D $data -U postgres >/dev/null && $pgbin/pg_ctl -D $data -o '-p $port -k /tmp ${SERVER_OPTIONS:-}' -l $data/log -w start >/dev/null"
 trap 'as "$pgbin/pg_ctl -D $data -m fast stop >/dev/null"; rm -rf "$data"' EXIT
 psql() { command psql -h /tmp -p "$port" -U postgres -d bench -qAtX "$@"; }
 pgbench() { "$pgbin/pgbench" -h /tmp -p "$port" -U postgres -n -c 4 -j 2 -T "${SECONDS_EACH:-8}" "$@" bench 2>&1 | sed -n 's/.*tps = \([0-9.]*\).*/\1/p'; }
 command psql -h /tmp -p "$port" -U postgres -qc "CREATE DATABASE bench"
 
-mvn -B -q -f "$root/pom.xml" install -DskipTests -pl benchmarks -am >/dev/null
+# package, not install: the build stays in this tree and leaves ~/.m2 alone.
+mvn -B -q -f "$root/pom.xml" package -DskipTests -pl benchmarks -am >/dev/null
 cp="$root/replicator/target/classes:$(cat "$root/benchmarks/target/bench.classpath")"
-install() { java -cp "$cp" "$root/benchmarks/scripts/InstallCapture.java" "jdbc:postgresql://localhost:$port/bench?user=postgres" "$@"; }
+# The event trigger is disabled: it gives a table its capture triggers back at every ALTER TABLE, the
+# variants' DISABLE TRIGGER USER included, which would measure "no capture" with capture.
+install() {
+  java -cp "$cp" "$root/benchmarks/scripts/InstallCapture.java" "jdbc:postgresql://localhost:$port/bench?user=postgres" "$@"
+  psql -c "ALTER EVENT TRIGGER cutover_capture_new DISABLE"
+}
 scripts="$(mktemp -d)"
 results="$scripts/results"
 
@@ -72,6 +83,31 @@ elif [ "$what" = replica ]; then
       psql -c "TRUNCATE cutover.change_log_0, cutover.change_log_1"
       if [ "$v" = none ]; then psql -c "ALTER TABLE ev DISABLE TRIGGER USER"; else psql -c "SELECT cutover.capture_table('ev')"; fi
       echo "insert $v $(pgbench -f "$scripts/$([ "$v" = always-apply ] && echo apply || echo plain).sql")" | tee -a "$results"
+    done
+  done
+elif [ "$what" = reals ]; then
+  psql -c "CREATE TABLE rt (id bigserial PRIMARY KEY, a real, b real, c double precision, d double precision, e real[], note text);
+    INSERT INTO rt (a, b, c, d, e, note) SELECT 1.5, 2.5, 3.5, 4.5, '{1.5,2.5,3.5}', 'x' FROM generate_series(1, 100000)"
+  install rt
+  function="SELECT pg_get_functiondef('cutover.capture()'::regprocedure)"
+  plain="$(psql -c "$function")"
+  install --reals-exactly
+  exact="$(psql -c "$function")"
+  echo "INSERT INTO rt (a, b, c, d, e, note) VALUES (7.038531e-26, 0.1, 0.1, 1e-300, '{0.1,7.038531e-26,3.4e38}', 'x');" > "$scripts/insert.sql"
+  printf '\\set id random(1, 100000)\nUPDATE rt SET a = 0.1, c = 0.2 WHERE id = :id;\n' > "$scripts/update.sql"
+  variant() {
+    psql -c "TRUNCATE cutover.change_log_0, cutover.change_log_1"
+    case "$1" in
+      none) psql -c "ALTER TABLE rt DISABLE TRIGGER USER" ;;
+      plain) psql -c "ALTER TABLE rt ENABLE TRIGGER USER" -c "$plain" ;;
+      exact) psql -c "ALTER TABLE rt ENABLE TRIGGER USER" -c "$exact" ;;
+    esac
+    psql -c "CHECKPOINT"
+  }
+  for r in $(seq "$rounds"); do
+    for v in none plain exact; do
+      variant "$v"
+      for s in insert update; do echo "$s $v $(pgbench -f "$scripts/$s.sql")" | tee -a "$results"; done
     done
   done
 elif [ "$what" = definer ]; then
