@@ -89,10 +89,10 @@ elif [ "$what" = reals ]; then
   psql -c "CREATE TABLE rt (id bigserial PRIMARY KEY, a real, b real, c double precision, d double precision, e real[], note text);
     INSERT INTO rt (a, b, c, d, e, note) SELECT 1.5, 2.5, 3.5, 4.5, '{1.5,2.5,3.5}', 'x' FROM generate_series(1, 100000)"
   install rt
-  function="SELECT pg_get_functiondef('cutover.capture()'::regprocedure)"
-  plain="$(psql -c "$function")"
+  def="SELECT pg_get_functiondef('cutover.capture()'::regprocedure)"
+  plain="$(psql -c "$def")"
   install --reals-exactly
-  exact="$(psql -c "$function")"
+  exact="$(psql -c "$def")"
   echo "INSERT INTO rt (a, b, c, d, e, note) VALUES (7.038531e-26, 0.1, 0.1, 1e-300, '{0.1,7.038531e-26,3.4e38}', 'x');" > "$scripts/insert.sql"
   printf '\\set id random(1, 100000)\nUPDATE rt SET a = 0.1, c = 0.2 WHERE id = :id;\n' > "$scripts/update.sql"
   variant() {
