@@ -107,7 +107,7 @@ public final class CaptureSchema {
   static final String ROW_FUNCTION = "cutover.capture_row";
   /** {@code cutover.json_nulls(row, json, columns)}: marks a logged row's JSON nulls (see {@link #jsonNullsSql}). */
   static final String JSON_NULLS_FUNCTION = "cutover.json_nulls";
-  /** {@code cutover.reals_exact(rel, row, json)}: prints a logged row's reals as doubles (see {@link #realsExactSql}). */
+  /** {@code cutover.reals_exact(rel, json)}: prints a logged row's reals as doubles (see {@link #realsExactSql}). */
   static final String REALS_FUNCTION = "cutover.reals_exact";
   /** The event trigger that captures tables created on this side after start, and redoes altered tables' triggers. */
   public static final String EVENT_TRIGGER = "cutover_capture_new";
@@ -362,8 +362,8 @@ public final class CaptureSchema {
         // The way back into a server older than 12 (logRealsExactly): a float anywhere in the row (flag s or f on 12 and later).
         + (realsAsDouble ? "  IF pg_catalog.strpos(TG_ARGV[0], 'f') OPERATOR(pg_catalog.>) 0"
             + " OR pg_catalog.left(TG_ARGV[0], 1) OPERATOR(pg_catalog.=) 's' THEN\n"
-            + "    IF n IS NOT NULL THEN n := " + REALS_FUNCTION + "(TG_RELID, NEW, n); END IF;\n"
-            + "    IF o IS NOT NULL THEN o := " + REALS_FUNCTION + "(TG_RELID, OLD, o); END IF;\n"
+            + "    IF n IS NOT NULL THEN n := " + REALS_FUNCTION + "(TG_RELID, n); END IF;\n"
+            + "    IF o IS NOT NULL THEN o := " + REALS_FUNCTION + "(TG_RELID, o); END IF;\n"
             + "  END IF;\n" : "")
         + "  INSERT INTO " + log + " (nsp, rel, op, new_row, old_key)"
         + " VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.left(TG_OP, 1), n, o);\n"
@@ -501,43 +501,52 @@ public final class CaptureSchema {
   }
 
   /**
-   * {@value #REALS_FUNCTION}{@code (rel, r, j)}: {@code j}, the logged row (or key) of row {@code r}
-   * of table {@code rel}, with the value of each of its columns that is a {@code real}, a domain
-   * over one, or an array of either, printed as float8 ({@link #logRealsExactly}): a JSON number
-   * (or array of them) where {@code j} holds one, the float8 array's text where {@code j} holds the
-   * column's text (an array logged as text: the way back into 9.6, bounds other than 1). Printed
-   * with {@code extra_float_digits} 3, which from 12 prints a double's shortest exact text.
-   * Composites (and arrays of them) holding a real are left as {@code row_to_json} printed them.
-   * Reads the table's columns from the catalog at every row: only tables with floats pay, and only
-   * while a way back into a server older than 12 is armed.
+   * {@value #REALS_FUNCTION}{@code (rel, j)}: {@code j}, the logged row (or key) of a row of table
+   * {@code rel}, with the value of each of its columns that is a {@code real}, a domain over one,
+   * or an array of either, printed as float8 ({@link #logRealsExactly}): a JSON number (or array
+   * of them) where {@code j} holds one, the float8 array's text where {@code j} holds the column's
+   * text (an array logged as text: the way back into 9.6, bounds other than 1). The double is read
+   * from {@code j} alone: from 12 the capture prints a real as its shortest exact text, which this
+   * server reads back as that very float4 ({@code row_to_json} prints an array's {@code null},
+   * {@code NaN} and infinities as array input reads them once its brackets are braces). Printed with
+   * {@code extra_float_digits} above 0 (set to 3 only where the writer's is 0 or below, as flag
+   * {@code f} does), which from 12 prints a double's shortest exact text. Composites (and arrays of
+   * them) holding a real are left as {@code row_to_json} printed them. One static statement, whose
+   * plan plpgsql keeps, reads the table's columns from the catalog: no dynamic statement, no
+   * {@code SET} clause (every name is schema-qualified, as in the capture function). Only tables
+   * with floats pay, and only while a way back into a server older than 12 is armed.
    */
   static String realsExactSql() {
-    return "CREATE OR REPLACE FUNCTION " + REALS_FUNCTION + "(rel pg_catalog.regclass, r anyelement, j pg_catalog.json)"
-        + " RETURNS pg_catalog.json LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$\n"
+    return "CREATE OR REPLACE FUNCTION " + REALS_FUNCTION + "(rel pg_catalog.oid, j pg_catalog.json)"
+        + " RETURNS pg_catalog.json LANGUAGE plpgsql AS $$\n"
         + "DECLARE\n"
-        + "  cols text[]; arr boolean[]; v json[]; t text[]; fd text;\n"
+        + "  ef pg_catalog.text;\n"
         + "BEGIN\n"
         + "  IF j IS NULL THEN RETURN j; END IF;\n"
+        + "  ef := pg_catalog.current_setting('extra_float_digits');\n"
+        + "  IF ef::pg_catalog.int4 OPERATOR(pg_catalog.>) 0 THEN ef := NULL;"
+        + " ELSE PERFORM pg_catalog.set_config('extra_float_digits', '3', true); END IF;\n"
         // Each column through its domains and, once, into an array's element (through its domains too).
         + "  WITH RECURSIVE b(attnum, attname, oid, arr) AS (\n"
-        + "      SELECT a.attnum, a.attname::text, a.atttypid, false FROM pg_attribute a\n"
-        + "        WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped\n"
-        + "      UNION ALL SELECT b.attnum, b.attname, CASE WHEN y.typbasetype <> 0 THEN y.typbasetype ELSE y.typelem END,"
-        + " b.arr OR y.typbasetype = 0\n"
-        + "        FROM b JOIN pg_type y ON y.oid = b.oid WHERE y.typbasetype <> 0 OR (NOT b.arr AND y.typelem <> 0 AND y.typlen = -1))\n"
-        + "  SELECT array_agg(b.attname ORDER BY b.attnum), array_agg(b.arr ORDER BY b.attnum) INTO cols, arr\n"
-        + "    FROM b WHERE b.oid = 'pg_catalog.float4'::regtype;\n"
-        + "  IF cols IS NULL THEN RETURN j; END IF;\n"
-        + "  fd := current_setting('extra_float_digits');\n"
-        + "  PERFORM set_config('extra_float_digits', '3', true);\n"
-        + "  EXECUTE 'SELECT ARRAY[' || (SELECT string_agg(format('to_json(($1).%I::float8%s)', u.c, CASE WHEN u.a THEN '[]' ELSE '' END),"
-        + " ', ' ORDER BY u.o) FROM unnest(cols, arr) WITH ORDINALITY u(c, a, o)) || ']::json[], ARRAY['"
-        + " || (SELECT string_agg(CASE WHEN u.a THEN format('(($1).%I::float8[])::text', u.c) ELSE 'NULL' END, ', ' ORDER BY u.o)"
-        + " FROM unnest(cols, arr) WITH ORDINALITY u(c, a, o)) || ']::text[]' INTO v, t USING r;\n"
-        + "  PERFORM set_config('extra_float_digits', fd, true);\n"
-        + "  SELECT json_object_agg(e.key, CASE WHEN u.o IS NULL THEN e.value WHEN u.a AND json_typeof(e.value) = 'string'"
-        + " THEN to_json(t[u.o]) ELSE v[u.o] END ORDER BY e.n) INTO j\n"
-        + "    FROM json_each(j) WITH ORDINALITY e(key, value, n) LEFT JOIN unnest(cols, arr) WITH ORDINALITY u(c, a, o) ON u.c = e.key;\n"
+        + "      SELECT a.attnum, a.attname::pg_catalog.text, a.atttypid, false FROM pg_catalog.pg_attribute a\n"
+        + "        WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped\n"
+        // OFFSET 0 keeps the step a look-up of pg_type by oid per column, which a join would plan as a scan of it per level.
+        + "      UNION ALL SELECT b.attnum, b.attname, x.oid, x.arr FROM b, LATERAL (SELECT CASE WHEN y.typbasetype"
+        + " OPERATOR(pg_catalog.<>) 0 THEN y.typbasetype ELSE y.typelem END, b.arr OR y.typbasetype OPERATOR(pg_catalog.=) 0\n"
+        + "        FROM pg_catalog.pg_type y WHERE y.oid OPERATOR(pg_catalog.=) b.oid AND (y.typbasetype OPERATOR(pg_catalog.<>) 0"
+        + " OR (NOT b.arr AND y.typelem OPERATOR(pg_catalog.<>) 0 AND y.typlen OPERATOR(pg_catalog.=) -1)) OFFSET 0) x(oid, arr)),\n"
+        + "    f AS (SELECT b.attname, b.arr FROM b WHERE b.oid OPERATOR(pg_catalog.=) 'pg_catalog.float4'::pg_catalog.regtype)\n"
+        // A row without reals is returned as row_to_json printed it.
+        + "  SELECT CASE WHEN EXISTS (SELECT 1 FROM f) THEN (SELECT pg_catalog.json_object_agg(e.key, CASE WHEN f.arr IS NULL THEN e.value\n"
+        + "      WHEN NOT f.arr THEN pg_catalog.to_json((e.value OPERATOR(pg_catalog.#>>) '{}')::pg_catalog.float4::pg_catalog.float8)\n"
+        + "      WHEN pg_catalog.json_typeof(e.value) OPERATOR(pg_catalog.=) 'string' THEN pg_catalog.to_json(((e.value"
+        + " OPERATOR(pg_catalog.#>>) '{}')::pg_catalog.float4[]::pg_catalog.float8[])::pg_catalog.text)\n"
+        + "      WHEN pg_catalog.json_typeof(e.value) OPERATOR(pg_catalog.=) 'array' THEN pg_catalog.to_json(pg_catalog.translate("
+        + "e.value::pg_catalog.text, '[]', '{}')::pg_catalog.float4[]::pg_catalog.float8[])\n"
+        + "      ELSE e.value END ORDER BY e.n)\n"
+        + "    FROM pg_catalog.json_each(j) WITH ORDINALITY e(key, value, n) LEFT JOIN f ON f.attname OPERATOR(pg_catalog.=) e.key)"
+        + " ELSE j END INTO j;\n"
+        + "  IF ef IS NOT NULL THEN PERFORM pg_catalog.set_config('extra_float_digits', ef, true); END IF;\n"
         + "  RETURN j;\n"
         + "END $$";
   }
