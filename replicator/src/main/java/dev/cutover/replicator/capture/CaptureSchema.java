@@ -512,7 +512,7 @@ public final class CaptureSchema {
    * {@code extra_float_digits} above 0 (set to 3 only where the writer's is 0 or below, as flag
    * {@code f} does), which from 12 prints a double's shortest exact text. Composites (and arrays of
    * them) holding a real are left as {@code row_to_json} printed them. One static statement, whose
-   * plan plpgsql keeps, reads the table's columns from the catalog: no dynamic statement, no
+   * generic plan plpgsql keeps, reads the table's columns from the catalog: no dynamic statement, no
    * {@code SET} clause (every name is schema-qualified, as in the capture function). Only tables
    * with floats pay, and only while a way back into a server older than 12 is armed.
    */
@@ -529,7 +529,9 @@ public final class CaptureSchema {
         // Each column through its domains and, once, into an array's element (through its domains too).
         + "  WITH RECURSIVE b(attnum, attname, oid, arr) AS (\n"
         + "      SELECT a.attnum, a.attname::pg_catalog.text, a.atttypid, false FROM pg_catalog.pg_attribute a\n"
-        + "        WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped\n"
+        // (SELECT rel): a table the planner cannot see, so plpgsql keeps one generic plan (a plan for
+        // the very table costs less on paper, and would be made again at every row).
+        + "        WHERE a.attrelid OPERATOR(pg_catalog.=) (SELECT rel) AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped\n"
         // OFFSET 0 keeps the step a look-up of pg_type by oid per column, which a join would plan as a scan of it per level.
         + "      UNION ALL SELECT b.attnum, b.attname, x.oid, x.arr FROM b, LATERAL (SELECT CASE WHEN y.typbasetype"
         + " OPERATOR(pg_catalog.<>) 0 THEN y.typbasetype ELSE y.typelem END, b.arr OR y.typbasetype OPERATOR(pg_catalog.=) 0\n"
