@@ -1924,6 +1924,16 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * {@link #assertEdgeRealsComeBackBitForBit}: -0, NaN, infinities, a domain over real[], 2-D
+   * arrays with nulls and bounds other than 1, written at extra_float_digits 0, arrive on old with
+   * the bits new holds.
+   */
+  @Test
+  void reverse_edgeRealsWrittenOnNewAtExtraFloatDigitsZero_arriveOnOldBitForBit(PostgresPair pair) throws Exception {
+    assertEdgeRealsComeBackBitForBit(OwnedDatabase.create(pair, "edgereals"));
+  }
+
+  /**
    * json values holding the escape of the NUL character (a backslash, then u0000), which json
    * accepts and no JSON parse that unescapes strings does: the application's writes succeed, in a
    * row with SQL NULLs and one without, inserted, updated (its key too) and deleted, whole, in a

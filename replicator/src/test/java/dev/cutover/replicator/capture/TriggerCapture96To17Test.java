@@ -111,6 +111,16 @@ class TriggerCapture96To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * {@link #assertEdgeRealsComeBackBitForBit}: -0, NaN, infinities, a domain over real[], 2-D
+   * arrays with nulls and bounds other than 1, written at extra_float_digits 0, arrive on old with
+   * the bits new holds.
+   */
+  @Test
+  void reverse_edgeRealsWrittenOnNewAtExtraFloatDigitsZero_arriveOnOldBitForBit(PostgresPair pair) throws Exception {
+    assertEdgeRealsComeBackBitForBit(OwnedDatabase.create(pair, "edgereals"));
+  }
+
+  /**
    * Schema changes on a 9.6 old, where nothing captures them (event triggers need a superuser): a
    * column added, a column widened, an enum value added and a NOT NULL column dropped, each used
    * at once. The apply stops at

@@ -102,6 +102,43 @@ abstract class TriggerCaptureFlow {
   }
 
   /**
+   * The way back from 17 into {@code db}'s old (older than 12), the reals {@link
+   * #assertRealsComeBackBitForBit} leaves out, written by a session with {@code extra_float_digits}
+   * 0 (which rounds a double to 15 digits): -0, NaN and both infinities in a real column and in a
+   * domain over real, a domain over real[] with bounds other than 1, a 2-D real[] with nulls and
+   * with non-1 bounds, the smallest subnormal and the largest real, a key changed and a row
+   * deleted, beside a double. They arrive on old with the very bits new holds, {@code
+   * cutover.reals_exact} reading each double from the logged JSON.
+   */
+  static void assertEdgeRealsComeBackBitForBit(OwnedDatabase db) throws Exception {
+    db.executeOnBoth("CREATE DOMAIN r4 AS real; CREATE DOMAIN r4s AS real[];"
+        + " CREATE TABLE e (id int PRIMARY KEY, f4 real, d r4, ds r4s, ra real[], f8 float8)");
+    Replicator r = started(db);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      r.awaitCaughtUp(CATCH_UP);
+    }
+    r.reverse(new dev.cutover.replicator.replication.Reverse.Options(Duration.ZERO, Duration.ofSeconds(5)));
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection o = db.old(); Connection n = db.nw()) {
+      OwnedDatabase.execute(n, "SET extra_float_digits = 0");
+      OwnedDatabase.execute(n, "INSERT INTO e VALUES (1, '-0', 'NaN', '[2:3]={-0,NaN}', '{{-Infinity,NULL},{1e-45,3.4028235e38}}', '-0'),"
+          + " (2, '-Infinity', '-Infinity', '{NULL," + DOUBLE_ROUNDED + "}', '[0:0][1:2]={{-0,Infinity}}', 'NaN'),"
+          + " (3, 'NaN', '" + DOUBLE_ROUNDED + "', NULL, '{}', 0.1), (4, 'Infinity', '-0', '{}', '{NULL}', NULL)");
+      OwnedDatabase.execute(n, "UPDATE e SET id = 5 WHERE id = 3; DELETE FROM e WHERE id = 4; INSERT INTO e (id) VALUES (99)");
+      await().atMost(CATCH_UP).until(() -> apply.appliers().stream().anyMatch(a -> a.lastError() != null)
+          || OwnedDatabase.count(o, "SELECT count(*) FROM e WHERE id = 99") == 1);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      String bits = "coalesce((SELECT string_agg(coalesce(encode(float4send(x), 'hex'), '-'), ',') FROM unnest(%s) x), '-')";
+      String q = "SELECT id || ' ' || coalesce(encode(float4send(f4), 'hex'), '-') || ' ' || coalesce(encode(float4send(d::real), 'hex'), '-')"
+          + " || ' ' || " + String.format(bits, "ds::real[]") + " || ' ' || " + String.format(bits, "ra")
+          + " || ' ' || coalesce(array_dims(ds::real[]), '-') || coalesce(array_dims(ra), '-')"
+          + " || ' ' || coalesce(encode(float8send(f8), 'hex'), '-') FROM e ORDER BY id";
+      assertThat(OwnedDatabase.strings(o, q)).as(q).isEqualTo(OwnedDatabase.strings(n, q)).hasSize(4);
+      assertThat(OwnedDatabase.strings(o, "SELECT encode(float4send(f4), 'hex') || ' ' || encode(float4send(ds[3]), 'hex')"
+          + " || ' ' || encode(float4send(ra[2][1]), 'hex') FROM e WHERE id = 1")).containsExactly("80000000 7fc00000 00000001");
+    }
+  }
+
+  /**
    * Keys kept unique only by DEFERRABLE constraints, moved the ways only such a key allows, with
    * {@code r} (of {@code db}) started and applying: two keys swapped in one statement and, after
    * {@code SET CONSTRAINTS ALL DEFERRED}, in two; every position of a list shifted by one
