@@ -151,6 +151,8 @@ class LaunchDarklyStreamingTest {
   void stream_refused401AfterValue_offAndLastValueKept() {
     serveInSequence(event(put(stringFlag(1, "new"))), aResponse().withStatus(401));
     open();
+    // The value first: on a loaded host open() may return before it, and the listener would hear it.
+    await().atMost(Duration.ofSeconds(10)).until(() -> flag.target() == Target.NEW);
     flag.addListener(this::hear);
 
     await().atMost(Duration.ofSeconds(10)).until(() -> flag.health() == FlagHealth.OFF);
