@@ -138,25 +138,31 @@ class OldFailoverTest {
   }
 
   /** A connection of the application through the driver, following flag {@code <database>-flag}, probing for 2 s. */
-  private static Connection app(PostgresPair pair, AppDatabase db) throws Exception {
+  static Connection app(PostgresPair pair, AppDatabase db) throws Exception {
     Properties props = new Properties();
     props.setProperty("user", pair.oldServer().user());
     return DriverManager.getConnection(CutoverUrl.manualFlag(pair, db.name) + "&cutover.barrier.timeout=2s"
         + "&cutover.switch.retry-interval=10m", props);
   }
 
-  /**
-   * Drops {@code slot} on old as a failover to a standby without it leaves it: its walsender is
-   * terminated first, and the reader reconnecting meanwhile holds it again, so until the drop went through.
-   */
+  /** Drops {@code slot} on old as a failover of old to a standby without it leaves it ({@link #dropSlotAsAFailover(Connection, String)}). */
   private static void dropSlotAsAFailover(AppDatabase db, String slot) throws Exception {
     try (Connection o = db.old()) {
-      await().atMost(WAIT).ignoreExceptions().until(() -> {
-        AppDatabase.strings(o, "SELECT pg_terminate_backend(active_pid)::text FROM pg_replication_slots WHERE slot_name = '" + slot
-            + "' AND active_pid IS NOT NULL");
-        AppDatabase.execute(o, "SELECT pg_drop_replication_slot('" + slot + "')");
-        return true;
-      });
+      dropSlotAsAFailover(o, slot);
     }
+  }
+
+  /**
+   * Drops {@code slot} on the source {@code c} is connected to as a failover to a standby without it
+   * leaves it: its walsender is terminated first, and the reader reconnecting meanwhile holds it
+   * again, so until the drop went through.
+   */
+  static void dropSlotAsAFailover(Connection c, String slot) throws Exception {
+    await().atMost(WAIT).ignoreExceptions().until(() -> {
+      AppDatabase.strings(c, "SELECT pg_terminate_backend(active_pid)::text FROM pg_replication_slots WHERE slot_name = '" + slot
+          + "' AND active_pid IS NOT NULL");
+      AppDatabase.execute(c, "SELECT pg_drop_replication_slot('" + slot + "')");
+      return true;
+    });
   }
 }
