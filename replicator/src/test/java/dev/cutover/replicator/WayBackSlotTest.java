@@ -4,7 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.CutoverDriver;
+import dev.cutover.driver.Outcome;
+import dev.cutover.driver.SwitchEvent;
+import dev.cutover.driver.SwitchEventQueue;
 import dev.cutover.driver.internal.control.Coordination;
+import dev.cutover.flags.ManualFlag;
+import dev.cutover.flags.Target;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.status.StatusReport;
 import dev.cutover.testkit.NoLeakedConnections;
@@ -212,6 +218,60 @@ class WayBackSlotTest {
       assertThat(again.steps()).noneMatch(s -> s.contains("holds every write"));
       AppDatabase.execute(n, "INSERT INTO customer (id, email) VALUES (900402, 'after-lost-armed@example.com')");
       await().atMost(ReplicationFlowTest.CATCH_UP).until(() -> AppDatabase.count(o, "SELECT count(*) FROM customer WHERE id = 900402") == 1);
+    }
+    r.cleanup();
+  }
+
+  /**
+   * New fails over after the switch and the reverse (r32 defect 1): before PostgreSQL 17 its standby
+   * has no logical slots, so the slot the switch made for the way back is gone, and with it every
+   * write made on new since the switch. The test stands for the failover by dropping that slot on new
+   * (its walsender terminated first), which leaves what the promoted standby leaves. Before, status,
+   * catch-up and the driver's refusal of the flip back sent the operator to plain `reverse`, which then
+   * refused saying `reverse --prepare` had not been run; now they name reverse --accept-missing-writes
+   * and the reconcile with verify, and reverse says the slot the switch made is gone.
+   */
+  @Test
+  void reverse_slotTheSwitchMadeGoneWithNewsFailover_everyToolNamesTheLossAndTheRemedy(PostgresPair pair) throws Exception {
+    AppDatabase db = AppDatabase.create(pair, "newfail");
+    Replicator r = db.replicator();
+    ReplicationFlowTest.start(r);
+    r.prepareReverse();
+    ManualFlag flag = ManualFlag.named(db.name + "-flag");
+    flag.set(Target.OLD);
+    try (SwitchEventQueue events = new SwitchEventQueue(db.name); Connection app = OldFailoverTest.app(pair, db);
+        Connection o = db.old(); Connection n = db.nw()) {
+      flag.set(Target.NEW);
+      SwitchEvent switched = events.next(Duration.ofSeconds(60));
+      assertThat(switched.outcome()).as(switched.summary()).isEqualTo(Outcome.COMPLETED);
+      String slot = r.reverse(new Reverse.Options(Duration.ZERO, ReplicationFlowTest.CATCH_UP)).slot();
+      OldFailoverTest.dropSlotAsAFailover(n, slot);
+
+      StatusReport.Direction way = r.status().reverse();
+      assertThat(way.state()).isEqualTo("broken");
+      assertThat(way.problems()).as("%s", way.problems()).anySatisfy(p -> assertThat(p).contains("slot " + slot + " on new is missing")
+          .contains("new failed over").contains("DROP SUBSCRIPTION").contains("reverse --accept-missing-writes").contains("verify"));
+      assertThatThrownBy(() -> r.awaitCaughtUp(Duration.ofSeconds(15))).isInstanceOfSatisfying(ReplicatorException.class,
+          e -> assertThat(e.remedy()).contains("DROP SUBSCRIPTION").contains("reverse --accept-missing-writes").contains("verify"));
+
+      flag.set(Target.OLD);
+      SwitchEvent refused = events.next(Duration.ofSeconds(60));
+      assertThat(refused.outcome()).as(refused.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(refused.reason()).contains("slot " + slot + " is gone from new").contains("do not force it")
+          .contains("DROP SUBSCRIPTION").contains("reverse --accept-missing-writes").contains("verify");
+
+      AppDatabase.execute(o, "ALTER SUBSCRIPTION " + slot + " DISABLE; ALTER SUBSCRIPTION " + slot + " SET (slot_name = NONE);"
+          + " DROP SUBSCRIPTION " + slot);
+      assertThatThrownBy(() -> r.reverse(new Reverse.Options(Duration.ZERO, ReplicationFlowTest.CATCH_UP)))
+          .isInstanceOfSatisfying(ReplicatorException.class, e -> {
+            assertThat(e.failure()).isEqualTo(Failure.PRECONDITION);
+            assertThat(e.getMessage()).contains("slot " + slot + ", which the switch made on new at ").contains("is gone from new")
+                .contains("failed over").doesNotContain("was not run");
+            assertThat(e.remedy()).contains("reverse --accept-missing-writes").contains("verify").contains("cleanup")
+                .doesNotContain("prepare before the next switch");
+          });
+    } finally {
+      CutoverDriver.shutdown(db.name);
     }
     r.cleanup();
   }

@@ -123,6 +123,17 @@ public final class ReplicationObjects {
         + " AND a.attname = 'missed' AND NOT a.attisdropped)", slot);
   }
 
+  /**
+   * When the switch that opened the database {@code c} is connected to made {@code slot}, which
+   * reverse --prepare asked for, or null when no switch made it (none was asked, or it was given up):
+   * the record outlives the slot where a standby promoted since or a restore lost it.
+   */
+  public static String slotMadeAtSwitch(Connection c, String slot) throws SQLException {
+    return Sql.string(c, "SELECT (SELECT date_trunc('milliseconds', q.made_at)::text FROM cutover.slot_at_switch q WHERE q.slot_name = ?)"
+        + " WHERE EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = 'cutover.slot_at_switch'::regclass"
+        + " AND a.attname = 'made_at' AND NOT a.attisdropped)", slot);
+  }
+
   /** The subscription's slot name, or null. */
   public static String subscriptionSlot(Connection c, String name) throws SQLException {
     return !logical(c) ? null : Sql.string(c, "SELECT subslotname FROM pg_subscription WHERE subname = ?"

@@ -167,6 +167,11 @@ public final class Reverse {
             + back.label() + " from it");
         return steps;
       }
+      String madeAt = ReplicationObjects.slotMadeAtSwitch(from, back.slot());
+      if (madeAt != null) {
+        throw goneSlot(back, madeAt, "too late to prepare: that switch was released already (" + released.get()
+            + "), nothing was changed");
+      }
       String missed = ReplicationObjects.slotMissedAtSwitch(from, back.slot());
       throw new ReplicatorException(Failure.PRECONDITION, "the switch to " + back.fromName() + " was released already ("
           + released.get() + ") without slot " + back.slot() + " on " + back.fromName() + " ("
@@ -258,6 +263,10 @@ public final class Reverse {
             + running.label() + " had drained at the fence, and the slot holds every write made on " + back.fromName() + " since");
       }
       String missed = prepared ? null : ReplicationObjects.slotMissedAtSwitch(from, back.slot());
+      String madeAt = prepared || missed != null ? null : ReplicationObjects.slotMadeAtSwitch(from, back.slot());
+      if (madeAt != null && !options.acceptMissingWrites()) {
+        throw goneSlot(back, madeAt, "so a way back armed now would not carry them (nothing was changed)");
+      }
       if (!prepared && !options.acceptMissingWrites()) {
         throw new ReplicatorException(Failure.PRECONDITION, "no slot " + back.slot() + " on " + back.fromName() + ": "
             + (missed == null ? "the switch created none (`cutover-replicator reverse --prepare` was not run before it)"
@@ -341,6 +350,22 @@ public final class Reverse {
    * The refusal to arm {@code back} from its slot, which lost WAL it needed: the writes made on its
    * source since the switch are no longer there to carry.
    */
+  /**
+   * The slot the switch made for {@code back} at {@code madeAt} is gone from its source: a standby
+   * promoted since (before PostgreSQL 17 no logical slot travels to it) or a restore lost it, and with
+   * it every write committed there since the switch. Not "--prepare was not run" (r32): it was, and
+   * plain reverse cannot get those writes back.
+   */
+  private static ReplicatorException goneSlot(Way back, String madeAt, String consequence) {
+    return new ReplicatorException(Failure.PRECONDITION, "slot " + back.slot() + ", which the switch made on " + back.fromName()
+        + " at " + madeAt + ", is gone from " + back.fromName() + " (" + back.fromName() + " failed over to a standby, which before"
+        + " PostgreSQL 17's failover slots has no logical slots, or was restored, or the slot was dropped): every write committed"
+        + " on " + back.fromName() + " since the switch is missing on " + back.toName() + ", " + consequence,
+        "to arm " + back.label() + " anyway, run `cutover-replicator reverse --accept-missing-writes`, then reconcile on "
+            + back.toName() + " what `cutover-replicator verify` lists before any flip back; or stay on " + back.fromName()
+            + " and remove the way back with `cutover-replicator cleanup`");
+  }
+
   private static ReplicatorException lostSlot(Way back) {
     return new ReplicatorException(Failure.PRECONDITION, "slot " + back.slot() + " on " + back.fromName() + " lost WAL it needed"
         + " (wal_status lost, max_slot_wal_keep_size on " + back.fromName() + "): the writes committed on " + back.fromName()

@@ -132,7 +132,7 @@ public final class StatusReader {
     SlotRead read = slot(source, slotName);
     if (read.slot() == null) {
       return Optional.of(new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: slot " + slotName + " on "
-          + sourceLabel + " is missing" + seeStatus, redo(name, subscription, targetLabel, alone)));
+          + sourceLabel + " is missing" + seeStatus, redo(name, subscription, sourceLabel, targetLabel, alone)));
     }
     if ("lost".equals(read.slot().walStatus())) {
       return Optional.of(new ReplicatorException(Failure.TIMEOUT, "replication cannot catch up: slot " + slotName + " on "
@@ -301,7 +301,7 @@ public final class StatusReader {
       }
     } else {
       problems.add("slot " + slotName + " on " + sourceLabel + " is missing: replication cannot run; "
-          + redo(name, subscription, targetLabel, alone));
+          + redo(name, subscription, sourceLabel, targetLabel, alone));
     }
 
     Beats beats = beats(sourceSide, source, target, problems);
@@ -364,8 +364,10 @@ public final class StatusReader {
    * How to get a direction back whose slot is missing: start over only when it is alone, else rebuild
    * just this direction. Cleanup refuses a subscription whose slot the source does not have (it
    * cannot drop it there), so it is detached first: "run cleanup" alone only met that refusal (r31).
+   * The writes the slot held are gone with it: the rebuild is reverse --accept-missing-writes and a
+   * reconcile, plain reverse refuses a way back that misses them (r32).
    */
-  private static String redo(String direction, String subscription, String target, boolean alone) {
+  private static String redo(String direction, String subscription, String source, String target, boolean alone) {
     if (alone && direction.equals("forward")) {
       String q = Sql.ident(subscription);
       return "old failed over to a standby (before PostgreSQL 17's failover slots a standby has no logical slots) or was restored,"
@@ -373,9 +375,13 @@ public final class StatusReader {
           + " (ALTER SUBSCRIPTION " + q + " DISABLE; ALTER SUBSCRIPTION " + q + " SET (slot_name = NONE)), then run"
           + " `cutover-replicator cleanup`, empty " + target + "'s tables and start again";
     }
-    return "drop subscription " + subscription + " on " + target + " (ALTER SUBSCRIPTION " + subscription + " DISABLE; ALTER SUBSCRIPTION "
-        + subscription + " SET (slot_name = NONE); DROP SUBSCRIPTION " + subscription + ") and arm it again with"
-        + " `cutover-replicator reverse`" + (alone ? "" : "; cleanup would also remove the other direction");
+    return source + " failed over to a standby (before PostgreSQL 17's failover slots a standby has no logical slots) or was"
+        + " restored, or the slot was dropped, and every write committed on " + source + " since the slot was made is missing on "
+        + target + "; drop subscription " + subscription + " on " + target + " (ALTER SUBSCRIPTION " + subscription + " DISABLE;"
+        + " ALTER SUBSCRIPTION " + subscription + " SET (slot_name = NONE); DROP SUBSCRIPTION " + subscription + "), then run"
+        + " `cutover-replicator reverse --accept-missing-writes` (plain reverse refuses) and reconcile on " + target + " what"
+        + " `cutover-replicator verify` lists before any switch to " + target + "; or stay on " + source + " and remove it with"
+        + " `cutover-replicator cleanup`" + (alone ? "" : ", which would also remove the other direction");
   }
 
   /**

@@ -250,6 +250,10 @@ public final class ControlSql {
         // transactions on the server): the way back cannot be armed without missing writes, and the
         // replicator's reverse says so. Cleared by the next request.
         "ALTER TABLE cutover.slot_at_switch ADD COLUMN IF NOT EXISTS missed text",
+        // When the switch that opened this side made the slot: kept (logged, so a promoted standby or
+        // a restore has it where the slot is gone) for reverse to tell a slot lost since from one never
+        // asked for. Replaced by the next switch that opens this side, cleared by the next request.
+        "ALTER TABLE cutover.slot_at_switch ADD COLUMN IF NOT EXISTS made_at timestamptz",
         // Locked, never written (FENCE_LOCK, BEGIN_LOCK); unlogged like the coordination tables, so
         // that no publication carries them and no copy takes them.
         "CREATE UNLOGGED TABLE IF NOT EXISTS " + FENCE_LOCK + " ()",
@@ -636,20 +640,21 @@ public final class ControlSql {
           -- Slots before the fence comes down (a table lock is not a write: a logical slot can
           -- still be created in this transaction). A driver of this version made them already
           -- (make_slots_at_switch), or gave them up (missed); this is for an instance of an earlier one.
-          FOR r IN SELECT q.slot_name FROM cutover.slot_at_switch q WHERE q.missed IS NULL AND NOT EXISTS
+          FOR r IN SELECT q.slot_name FROM cutover.slot_at_switch q WHERE q.missed IS NULL AND q.made_at IS NULL AND NOT EXISTS
               (SELECT 1 FROM pg_replication_slots p WHERE p.slot_name = q.slot_name) LOOP
             PERFORM pg_create_logical_replication_slot(r, 'pgoutput');
             n := n + 1;
           END LOOP;
           -- Lowered if raised; moved on (still open) if not: a follower sees the open without the lock.
           PERFORM setval('cutover.fence_epoch', e + CASE WHEN e %% 2 = 1 THEN 1 ELSE 2 END, true);
-          DELETE FROM cutover.slot_at_switch WHERE missed IS NULL;
+          DELETE FROM cutover.slot_at_switch WHERE made_at IS NOT NULL;
+          UPDATE cutover.slot_at_switch SET made_at = clock_timestamp() WHERE missed IS NULL;
           RETURN n;
         END $$""".formatted(DEFINER, FENCE_LOCK));
     // The requested slots a switch to this database still has to make: named by the switch before
     // its gate closes, so that it can wait there for the transactions their creation would wait for.
     f.add("CREATE OR REPLACE FUNCTION cutover.slots_at_switch() RETURNS SETOF name LANGUAGE sql" + DEFINER
-        + " AS $$ SELECT q.slot_name FROM cutover.slot_at_switch q WHERE q.missed IS NULL AND NOT EXISTS"
+        + " AS $$ SELECT q.slot_name FROM cutover.slot_at_switch q WHERE q.missed IS NULL AND q.made_at IS NULL AND NOT EXISTS"
         + " (SELECT 1 FROM pg_replication_slots p WHERE p.slot_name = q.slot_name) ORDER BY 1 $$");
     // Makes them, after the release and before open_target, in a statement of its own: a logical
     // slot's creation waits for every transaction that holds a transaction id on the server, in any
@@ -937,7 +942,7 @@ public final class ControlSql {
 
     // Installer only.
     f.add("CREATE OR REPLACE FUNCTION cutover.request_slot_at_switch(p_slot name) RETURNS void LANGUAGE sql" + DEFINER
-        + " AS $$ INSERT INTO cutover.slot_at_switch VALUES (p_slot) ON CONFLICT (slot_name) DO UPDATE SET missed = NULL $$");
+        + " AS $$ INSERT INTO cutover.slot_at_switch VALUES (p_slot) ON CONFLICT (slot_name) DO UPDATE SET missed = NULL, made_at = NULL $$");
     f.add(grantControlPlane());
     return f;
   }
