@@ -365,7 +365,7 @@ public final class StatusReader {
    * just this direction. Cleanup refuses a subscription whose slot the source does not have (it
    * cannot drop it there), so it is detached first: "run cleanup" alone only met that refusal (r31).
    * The writes the slot held are gone with it: the rebuild is reverse --accept-missing-writes and a
-   * reconcile, plain reverse refuses a way back that misses them (r32).
+   * reconcile (below 16 plain reverse refuses a way back that misses them, r32).
    */
   private static String redo(String direction, String subscription, String source, String target, boolean alone) {
     if (alone && direction.equals("forward")) {
@@ -379,7 +379,7 @@ public final class StatusReader {
         + " restored, or the slot was dropped, and every write committed on " + source + " since the slot was made is missing on "
         + target + "; drop subscription " + subscription + " on " + target + " (ALTER SUBSCRIPTION " + subscription + " DISABLE;"
         + " ALTER SUBSCRIPTION " + subscription + " SET (slot_name = NONE); DROP SUBSCRIPTION " + subscription + "), then run"
-        + " `cutover-replicator reverse --accept-missing-writes` (plain reverse refuses) and reconcile on " + target + " what"
+        + " `cutover-replicator reverse --accept-missing-writes` and reconcile on " + target + " what"
         + " `cutover-replicator verify` lists before any switch to " + target + "; or stay on " + source + " and remove it with"
         + " `cutover-replicator cleanup`" + (alone ? "" : ", which would also remove the other direction");
   }

@@ -109,8 +109,8 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
             + " since, so do not force it; detach the subscription on " + to.value() + " (ALTER SUBSCRIPTION " + sub
             + " DISABLE; ALTER SUBSCRIPTION " + sub + " SET (slot_name = NONE)), then " + (to == Target.NEW
                 ? "`cutover-replicator cleanup`, empty new's tables and `cutover-replicator start` again"
-                : "DROP SUBSCRIPTION " + sub + ", run `cutover-replicator reverse --accept-missing-writes` (plain reverse"
-                    + " refuses: the writes made on new since the switch went with the slot) and reconcile on old what"
+                : "DROP SUBSCRIPTION " + sub + ", run `cutover-replicator reverse --accept-missing-writes` (the writes made"
+                    + " on new since the slot was made went with it) and reconcile on old what"
                     + " `cutover-replicator verify` lists before any flip back; or stay on new and remove the way back with"
                     + " `cutover-replicator cleanup`")
             + " (cutover-replicator status says the same)";
