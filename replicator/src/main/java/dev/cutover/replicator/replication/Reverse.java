@@ -347,13 +347,9 @@ public final class Reverse {
   }
 
   /**
-   * The refusal to arm {@code back} from its slot, which lost WAL it needed: the writes made on its
-   * source since the switch are no longer there to carry.
-   */
-  /**
    * The slot the switch made for {@code back} at {@code madeAt} is gone from its source: a standby
    * promoted since (before PostgreSQL 17 no logical slot travels to it) or a restore lost it, and with
-   * it every write committed there since the switch. Not "--prepare was not run" (r32): it was, and
+   * it every write committed there since the switch. Not "--prepare was not run": it was, and
    * plain reverse cannot get those writes back.
    */
   private static ReplicatorException goneSlot(Way back, String madeAt, String consequence) {
@@ -366,6 +362,10 @@ public final class Reverse {
             + " and remove the way back with `cutover-replicator cleanup`");
   }
 
+  /**
+   * The refusal to arm {@code back} from its slot, which lost WAL it needed: the writes made on its
+   * source since the switch are no longer there to carry.
+   */
   private static ReplicatorException lostSlot(Way back) {
     return new ReplicatorException(Failure.PRECONDITION, "slot " + back.slot() + " on " + back.fromName() + " lost WAL it needed"
         + " (wal_status lost, max_slot_wal_keep_size on " + back.fromName() + "): the writes committed on " + back.fromName()
