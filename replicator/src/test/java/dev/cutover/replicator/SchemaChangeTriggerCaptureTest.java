@@ -305,4 +305,53 @@ class SchemaChangeTriggerCaptureTest {
     assertThat(r.status().forward().problems()).noneMatch(p -> p.startsWith("schema change") || p.contains("mood"));
     r.cleanup();
   }
+  /**
+   * Key and json columns named outside printable ASCII or with a backslash (r33):
+   * cutover.capture_current compared pg_trigger's arguments escaped, so such a table never looked
+   * current, and the event trigger, fired by the ALTER TABLE that enables the remade triggers,
+   * remade them without end: start failed with "stack depth limit exceeded" after minutes, and so
+   * did the application's own CREATE TABLE with such a key. Old's stack is small here, so that
+   * recursion fails at once.
+   */
+  @Test
+  void start_keyAndJsonColumnsNamedOutsideAscii_triggersCurrentAndRowsArrive(PostgresPair pair) throws Exception {
+    String db = "ddl_non_ascii_tc";
+    SchemaChangeFlowTest.database(pair, db);
+    smallStack(pair, db);
+    for (PostgresServer s : List.of(pair.oldServer(), pair.newServer())) {
+      try (Connection c = SchemaChangeFlowTest.app(s, db)) {
+        AppDatabase.execute(c, "CREATE TABLE \"Grüße\" (\"é\" int PRIMARY KEY, \"Straße\" jsonb, \"表\" text);"
+            + " CREATE TABLE \"a\\b\" (\"a\\b\" int PRIMARY KEY, \"😀\" json)");
+      }
+    }
+    Replicator r = SchemaChangeFlowTest.replicator(pair, db);
+    r.start(StartOptions.defaults().withCapture(Capture.TRIGGERS), new CopyProgress(), CopyListener.NONE);
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults())) {
+      try (Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+        AppDatabase.execute(o, "CREATE TABLE \"Kunde\" (\"Straße\" int PRIMARY KEY)");
+        AppDatabase.execute(o, "INSERT INTO \"Grüße\" VALUES (1, 'null', 'x'), (2, '{\"k\": 1}', 'y'); UPDATE \"Grüße\" SET \"é\" = 3 WHERE \"é\" = 2;"
+            + " INSERT INTO \"a\\b\" VALUES (1, 'null'), (2, '[1]'); DELETE FROM \"a\\b\" WHERE \"a\\b\" = 2;"
+            + " INSERT INTO \"Kunde\" VALUES (7)");
+      }
+      r.awaitCaughtUp(WAIT);
+      assertThat(apply.appliers()).allSatisfy(a -> assertThat(a.lastError()).isNull());
+      try (Connection o = pair.oldServer().connect(db); Connection n = pair.newServer().connect(db)) {
+        assertThat(CaptureSchema.staleTables(o)).as("tables whose capture triggers are not current").isEmpty();
+        for (String q : List.of("SELECT string_agg(\"é\" || ' ' || coalesce(\"Straße\"::text, '-') || ' ' || \"表\", ',' ORDER BY \"é\") FROM \"Grüße\"",
+            "SELECT string_agg(\"a\\b\" || ' ' || \"😀\"::text, ',') FROM \"a\\b\"", "SELECT string_agg(\"Straße\"::text, ',') FROM \"Kunde\"")) {
+          assertThat(AppDatabase.strings(n, q)).as(q).isEqualTo(AppDatabase.strings(o, q));
+        }
+        assertThat(AppDatabase.strings(n, "SELECT string_agg(\"é\" || ' ' || coalesce(\"Straße\"::text, '-'), ',' ORDER BY \"é\") FROM \"Grüße\""))
+            .containsExactly("1 null,3 {\"k\": 1}");
+      }
+    }
+    r.cleanup();
+  }
+
+  /** Old's least max_stack_depth for the sessions that log in to {@code db} from now on, so a recursion without end fails at once. */
+  private static void smallStack(PostgresPair pair, String db) throws Exception {
+    try (Connection su = pair.oldServer().connect()) {
+      AppDatabase.execute(su, "ALTER DATABASE " + db + " SET max_stack_depth = '100kB'");
+    }
+  }
 }

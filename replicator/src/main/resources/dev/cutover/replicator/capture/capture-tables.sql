@@ -176,18 +176,23 @@ REVOKE ALL ON FUNCTION cutover.capture_plan(pg_catalog.regclass) FROM PUBLIC;
 -- USER or ALL does for a bulk load or a data fix, nor firing only in origin or replica mode, as an
 -- earlier build made them or ENABLE TRIGGER leaves them). Not so after such an ALTER TABLE, or a
 -- change of the key or of the json columns, that no event trigger followed (a role that is not a
--- superuser): status names such tables.
+-- superuser): status names such tables. The arguments are compared as the bytes pg_trigger holds
+-- (each in the database's encoding, ended by a NUL): encode(tgargs, 'escape') writes a byte from
+-- 0x80 and a backslash escaped, so a key or json column named "é" or "a\b" never looked current,
+-- and the event trigger remade its triggers without end (r33).
 CREATE OR REPLACE FUNCTION cutover.capture_current(rel pg_catalog.regclass) RETURNS boolean LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
   p record;
+  expected text[];
 BEGIN
   SELECT * INTO p FROM cutover.capture_plan(rel);
-  RETURN coalesce((SELECT string_to_array(encode(g.tgargs, 'escape'), '\000') FROM pg_trigger g
-        WHERE g.tgrelid = rel AND g.tgname = '#cutover_capture_delete')
-      = ARRAY[p.flag, 'o'] || (CASE WHEN cardinality(p.jcols) > 0 THEN cardinality(p.jcols)::text || p.jcols ELSE '{}'::text[] END)
-        || (CASE WHEN strpos(p.flag, 'u') > 0 THEN ARRAY[cutover.others_types(rel)::text] ELSE '{}'::text[] END)
-        || (CASE WHEN p.keyed THEN p.key ELSE '{}'::text[] END) || ''::text, false)
+  expected := ARRAY[p.flag, 'o'] || (CASE WHEN cardinality(p.jcols) > 0 THEN cardinality(p.jcols)::text || p.jcols ELSE '{}'::text[] END)
+    || (CASE WHEN strpos(p.flag, 'u') > 0 THEN ARRAY[cutover.others_types(rel)::text] ELSE '{}'::text[] END)
+    || (CASE WHEN p.keyed THEN p.key ELSE '{}'::text[] END);
+  RETURN coalesce((SELECT g.tgargs FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = '#cutover_capture_delete')
+      = (SELECT string_agg(convert_to(a, current_setting('server_encoding')) || decode('00', 'hex'), ''::bytea ORDER BY o)
+        FROM unnest(expected) WITH ORDINALITY u(a, o)), false)
     AND p.keyed = EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = '#cutover_capture_key')
     AND (SELECT count(*) FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname IN ('#cutover_capture', '#cutover_capture_update',
       '#cutover_capture_truncate')) = 3
