@@ -348,6 +348,35 @@ class SchemaChangeTriggerCaptureTest {
     r.cleanup();
   }
 
+  /**
+   * Should capture_current ever disagree with the triggers capture_table makes, the event trigger
+   * fired by capture_table's own ALTER TABLE leaves them be: one remake, not a recursion until the
+   * stack runs out in the application's DDL. An application's ALTER TABLE still remakes them.
+   */
+  @Test
+  void createTable_captureCurrentNeverAgrees_theApplicationsDdlRemakesTheTriggersOnce(PostgresPair pair) throws Exception {
+    String db = "ddl_never_current_tc";
+    Replicator r = startedWithTriggers(pair, db);
+    smallStack(pair, db);
+    try (Connection su = pair.oldServer().connect(db)) {
+      AppDatabase.execute(su, "CREATE OR REPLACE FUNCTION cutover.capture_current(rel pg_catalog.regclass) RETURNS boolean"
+          + " LANGUAGE sql STABLE AS 'SELECT false'");
+    }
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults());
+        Connection o = SchemaChangeFlowTest.app(pair.oldServer(), db)) {
+      AppDatabase.execute(o, "CREATE TABLE kunde (id int NOT NULL, v text); INSERT INTO kunde VALUES (1, 'a')");
+      String key = "SELECT count(*) FROM pg_trigger WHERE tgname = '#cutover_capture_key' AND tgrelid = 'kunde'::regclass";
+      assertThat(AppDatabase.count(o, key)).isZero();
+      AppDatabase.execute(o, "ALTER TABLE kunde ADD PRIMARY KEY (id); INSERT INTO kunde VALUES (2, 'b')");
+      assertThat(AppDatabase.count(o, key)).as("remade with its key").isOne();
+      r.awaitCaughtUp(WAIT);
+      try (Connection n = pair.newServer().connect(db)) {
+        assertThat(AppDatabase.strings(n, "SELECT id || v FROM kunde ORDER BY id")).containsExactly("1a", "2b");
+      }
+    }
+    r.cleanup();
+  }
+
   /** Old's least max_stack_depth for the sessions that log in to {@code db} from now on, so a recursion without end fails at once. */
   private static void smallStack(PostgresPair pair, String db) throws Exception {
     try (Connection su = pair.oldServer().connect()) {

@@ -10,7 +10,8 @@
 -- (ENABLE ALWAYS: a superuser's table made in session_replication_role = replica is captured too),
 -- apply sessions included, where a replayed change's tables get their triggers (the way back) but
 -- a replayed CREATE TABLE AS's rows are not logged: they are the other side's, which its stream
--- brings. An apply session is known by this side's token (see ApplyToken).
+-- brings. An apply session is known by this side's token (see ApplyToken). Not for the ALTER TABLE
+-- of cutover.capture_table itself (cutover.capture_making on), whose triggers it has just made.
 CREATE OR REPLACE FUNCTION cutover.capture_new() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
@@ -20,7 +21,7 @@ DECLARE
   ds text;
   ist text;
 BEGIN
-  IF to_regclass('cutover.capture_state') IS NULL THEN
+  IF to_regclass('cutover.capture_state') IS NULL OR current_setting('cutover.capture_making', true) = 'on' THEN
     RETURN;
   END IF;
   FOR r IN SELECT DISTINCT d.objid, d.command_tag, c.relkind, n.nspname, c.relname

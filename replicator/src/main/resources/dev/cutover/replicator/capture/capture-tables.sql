@@ -232,7 +232,9 @@ REVOKE ALL ON FUNCTION cutover.key_equality(pg_catalog.regclass, text[]) FROM PU
 -- triggers that are current (cutover.capture_current) are left as they are (an ALTER TABLE that
 -- changed nothing they depend on, such as one disabling the application's own trigger); the event
 -- trigger so enables ours again in the transaction of an ALTER TABLE that disabled them. Its own DDL is not captured as
--- a schema change: cutover.ddl_capture is off while it runs.
+-- a schema change: cutover.ddl_capture is off while it runs. Nor does the event trigger follow it
+-- (cutover.capture_making is on): should capture_current ever disagree with what is made here, the
+-- ALTER TABLE below would otherwise remake the triggers again, without end (r33).
 CREATE OR REPLACE FUNCTION cutover.capture_table(rel pg_catalog.regclass, only_if_changed boolean DEFAULT false) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
@@ -243,6 +245,7 @@ DECLARE
   t text;
   same_key text;
   capture text;
+  making text;
   row_only text;
   jargs text := '';
   ours text[] := ARRAY['#cutover_capture', '#cutover_capture_update', '#cutover_capture_key', '#cutover_capture_delete', '#cutover_capture_truncate'];
@@ -262,6 +265,8 @@ BEGIN
   END IF;
   capture := current_setting('cutover.ddl_capture', true);
   PERFORM set_config('cutover.ddl_capture', 'off', true);
+  making := current_setting('cutover.capture_making', true);
+  PERFORM set_config('cutover.capture_making', 'on', true);
   -- Only those there: DROP TRIGGER IF EXISTS of a missing one sends a NOTICE, five of them to the
   -- application's session at each CREATE TABLE it runs, through the event trigger (r25).
   FOR t IN SELECT g.tgname::text FROM pg_trigger g WHERE g.tgrelid = rel AND g.tgname = ANY (ours) LOOP
@@ -290,5 +295,6 @@ BEGIN
     FROM pg_trigger g WHERE g.tgrelid = rel
       AND g.tgname = ANY (ours)), rel);
   PERFORM set_config('cutover.ddl_capture', coalesce(capture, ''), true);
+  PERFORM set_config('cutover.capture_making', coalesce(making, ''), true);
 END $f$;
 REVOKE ALL ON FUNCTION cutover.capture_table(pg_catalog.regclass, boolean) FROM PUBLIC;
