@@ -6,6 +6,7 @@ import static dev.cutover.replicator.cli.CliTest.urls;
 import static dev.cutover.replicator.cli.CliTest.with;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cutover.replicator.capture.CaptureSchema;
 import dev.cutover.replicator.cli.CliTest.Run;
 import dev.cutover.testkit.NoLeakedConnections;
 import dev.cutover.testkit.PostgresPair;
@@ -100,6 +101,33 @@ class Latin1SourceTest {
     Run differs = run(with(new String[] {"verify"}, u));
     assertThat(differs.code()).as(differs.out() + differs.err()).isEqualTo(7);
     assertThat(differs.out()).contains("different: name=café");
+  }
+
+  /**
+   * Key and json columns named "é" and "Straße" in a LATIN1 database (r33): their triggers'
+   * arguments, LATIN1 bytes, are current, so start and the application's CREATE TABLE on old end
+   * (old's stack is small here, so the recursion a mismatch caused fails at once).
+   */
+  @Test
+  void start_latin1OldKeyAndJsonColumnsNamedOutsideAscii_triggersCurrent(PostgresPair pair) throws Exception {
+    String db = latin1Pair(pair, "lat_key_names");
+    sql(pair.oldServer(), db, "ALTER DATABASE " + db + " SET max_stack_depth = '100kB'");
+    String table = "CREATE TABLE k (\"é\" int PRIMARY KEY, \"Straße\" jsonb)";
+    sql(pair.oldServer(), db, table + "; INSERT INTO k VALUES (1, '{\"ü\": null}')");
+    sql(pair.newServer(), db, table);
+
+    Run start = run(with(new String[] {"start", "--capture", "triggers"}, urls(pair, db)));
+
+    assertThat(start.code()).as(start.err()).isZero();
+    sql(pair.oldServer(), db, "CREATE TABLE \"Kunde\" (\"Straße\" int PRIMARY KEY)");
+    try (Connection c = pair.oldServer().connect(db)) {
+      assertThat(CaptureSchema.staleTables(c)).as("tables whose capture triggers are not current").isEmpty();
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_trigger"
+          + " WHERE tgname = '#cutover_capture_key' AND tgrelid IN ('k'::regclass, '\"Kunde\"'::regclass)")) {
+        rs.next();
+        assertThat(rs.getInt(1)).isEqualTo(2);
+      }
+    }
   }
 
   @Test
