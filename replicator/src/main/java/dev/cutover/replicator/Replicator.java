@@ -111,7 +111,7 @@ public final class Replicator {
   public static final class Builder {
     private Endpoint old;
     private Endpoint nw;
-    private String name;
+    private Names names;
     private List<String> appRoles = List.of();
 
     private Builder() {}
@@ -132,9 +132,13 @@ public final class Replicator {
       return this;
     }
 
-    /** The label in slot names (slots are per server); defaults to old's database name. */
+    /**
+     * The label in slot names (slots are per server); defaults to old's database name.
+     *
+     * @throws IllegalArgumentException when it does not fit ({@link Names#of}), before anything connects
+     */
     public Builder name(String label) {
-      this.name = label;
+      this.names = label == null || label.isBlank() ? null : Names.of(label);
       return this;
     }
 
@@ -150,7 +154,7 @@ public final class Replicator {
     public Replicator build() {
       Objects.requireNonNull(old, "old endpoint");
       Objects.requireNonNull(nw, "new endpoint");
-      return new Replicator(old, nw, name == null || name.isBlank() ? Names.defaultFor(old.database()) : Names.of(name), appRoles);
+      return new Replicator(old, nw, names == null ? Names.defaultFor(old.database()) : names, appRoles);
     }
   }
 

@@ -32,7 +32,7 @@ final class ConnectionOptions {
   String newConninfo;
 
   @Option(names = "--name", paramLabel = "LABEL",
-      description = "Label in replication slot names, unique per server (default: old's database name).")
+      description = "Label in replication slot names, unique per server, at most 40 characters (default: old's database name).")
   String name;
 
   @Option(names = "--json", description = "Print the result as JSON on standard output.")
@@ -49,7 +49,13 @@ final class ConnectionOptions {
     if (newConninfo != null) {
       nw = nw.withConninfo(newConninfo);
     }
-    return Replicator.builder().old(old).nw(nw).name(name).appRoles(appRoles).build();
+    Replicator.Builder builder = Replicator.builder().old(old).nw(nw).appRoles(appRoles);
+    try {
+      builder.name(name);
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(commandLine, e.getMessage());
+    }
+    return builder.build();
   }
 
   private static void require(picocli.CommandLine commandLine, String value, String option, String env) {

@@ -100,6 +100,20 @@ class CliTest {
     assertThat(r.err()).contains("--old-url");
   }
 
+  /**
+   * A --name longer than fits (review r33): it was cut to 40 characters, so two migrations of one old
+   * database with labels that differ only past that named one slot, and cleanup of the second dropped
+   * the first's live slot. Now refused as a usage error before anything connects, naming the limit.
+   */
+  @Test
+  void check_nameLongerThanFits_isAUsageErrorNamingTheLimitWithExitCode2() {
+    Run r = run("check", "--old-url", "jdbc:postgresql://127.0.0.1:1/app", "--new-url", "jdbc:postgresql://127.0.0.1:1/app",
+        "--name", "acme_orders_migration_to_aurora_cluster_eu_west_1");
+    assertThat(r.code()).as(r.err()).isEqualTo(2);
+    assertThat(r.err()).contains("--name 'acme_orders_migration_to_aurora_cluster_eu_west_1' is 49 characters; at most 40 fit")
+        .contains("give a shorter --name").doesNotContain("Connection refused");
+  }
+
   static String[] urls(PostgresPair pair, String db) {
     return new String[] {"--old-url", pair.oldServer().jdbcUrl(db), "--new-url", pair.newServer().jdbcUrl(db),
         "--old-user", pair.oldServer().user(), "--new-user", pair.newServer().user()};
