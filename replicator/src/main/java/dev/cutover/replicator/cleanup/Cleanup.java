@@ -32,8 +32,9 @@ import java.util.Optional;
  *
  * <p>It refuses before removing anything where old and new as given are not the two sides of this
  * migration, as far as each records the other ({@link #refuseUnlessOnePair}): the checks below read
- * only where the URLs point. It refuses while driver instances heartbeat in the control schema
- * (within {@link #SEEN_WITHIN}), unless told they are {@link LiveInstances#GONE}: the application
+ * only where the URLs point. So it does where a process holds a slot of this migration's name that
+ * no subscription of it on the other side streams from ({@link #refuseHeldByAnother}). It refuses
+ * while driver instances heartbeat in the control schema (within {@link #SEEN_WITHIN}), unless told they are {@link LiveInstances#GONE}: the application
  * must be repointed at the database it serves from with a plain URL first. It also refuses while an
  * apply process may still run: one holds a side's apply lock, or noted a failed batch there within
  * {@link ApplyFailures#RECENT} (between tries, whose pause grows to 10 s, an apply holds no session
@@ -128,6 +129,10 @@ public final class Cleanup {
     }
     refuseWhileApplying(n, "new", Way.FORWARD, "old -> new");
     refuseWhileApplying(o, "old", Way.REVERSE, "new -> old");
+    for (String name : ours) {
+      refuseHeldByAnother(o, "old", name, n, "new", slotWait);
+      refuseHeldByAnother(n, "new", name, o, "old", slotWait);
+    }
     notApplied(o, "old", n, "new", Way.FORWARD, unapplied, warnings);
     notApplied(n, "new", o, "old", Way.REVERSE, unapplied, warnings);
     uncapture(o, "old", onOld);
@@ -274,6 +279,33 @@ public final class Cleanup {
         + ", and the subscription cannot be dropped while it names a slot " + otherSide + " does not have",
         "detach it on " + side + ": ALTER SUBSCRIPTION " + q + " DISABLE; ALTER SUBSCRIPTION " + q + " SET (slot_name = NONE);"
             + " then cleanup again; nothing was removed");
+  }
+
+  /**
+   * Refuses where a process holds {@code side}'s slot {@code name} ({@code pg_replication_slots.active_pid})
+   * for {@code slotWait} while the database given as {@code otherSide} has no subscription {@code name}
+   * streaming from it: nothing this migration records shows the reader as its own (a running apply was
+   * refused before; one that just stopped lets go within that time). A second migration with the
+   * same label into another database was such a reader: cleanup waited, terminated its walsender and
+   * dropped its live slot (review r33).
+   */
+  private static void refuseHeldByAnother(Connection c, String side, String name, Connection other, String otherSide,
+      Duration slotWait) throws SQLException, ReplicatorException {
+    if (name.equals(ReplicationObjects.subscriptionSlot(other, name))) {
+      return;
+    }
+    String pid = ReplicationObjects.ownSlotHolder(c, name, slotWait);
+    if (pid == null) {
+      return;
+    }
+    String otherDb = Sql.string(other, "SELECT current_database()");
+    throw new ReplicatorException(Failure.PRECONDITION, side + "'s replication slot " + name + " is in use by process " + pid
+        + " (pg_replication_slots.active_pid), but " + otherSide + " (database " + otherDb + ") has no subscription " + name
+        + " streaming from it: nothing this migration records shows that reader as its own (another migration given the same"
+        + " --name into another database, or a reader such as pg_recvlogical), and dropping the slot would break it",
+        "see who reads it on " + side + ": SELECT * FROM pg_stat_activity WHERE pid = " + pid + "; another migration's: leave it,"
+            + " and check --old-url, --new-url and --name, which must be this migration's; a reader of this migration no longer"
+            + " wanted: stop it, then cleanup again; nothing was removed");
   }
 
   /**

@@ -102,6 +102,19 @@ public final class ReplicationObjects {
     return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND database = current_database())", slot);
   }
 
+  /** The process that holds the current database's slot (its {@code active_pid}), or null when none does or there is no such slot. */
+  public static String ownSlotHolder(Connection c, String slot) throws SQLException {
+    return Sql.string(c, "SELECT active_pid::text FROM pg_replication_slots WHERE slot_name = ?" + THIS_DATABASE, slot);
+  }
+
+  /**
+   * {@link #ownSlotHolder} once {@code wait} has passed with a process holding the slot, or null as
+   * soon as none does: a reader that just stopped lets go of it a moment later.
+   */
+  public static String ownSlotHolder(Connection c, String slot, Duration wait) throws SQLException {
+    return SLOT_POLL.within(wait, () -> ownSlotHolder(c, slot) == null) ? null : ownSlotHolder(c, slot);
+  }
+
   /**
    * Whether the slot of the current database lost WAL it needed ({@code wal_status = 'lost'}, 13+;
    * max_slot_wal_keep_size): no subscription can stream from it again, so it is no slot to arm or
@@ -227,7 +240,7 @@ public final class ReplicationObjects {
   }
 
   private static SQLException stillHeld(Connection c, String slot, String why, SQLException cause) throws SQLException {
-    String holder = Sql.string(c, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?" + THIS_DATABASE, slot);
+    String holder = ownSlotHolder(c, slot);
     return new SQLException("Replication slot " + slot + " is still held by process " + holder + ", " + why
         + "; stop what reads it (a subscription or pg_recvlogical; pg_stat_activity shows the process) and run cleanup again",
         OBJECT_IN_USE, cause);

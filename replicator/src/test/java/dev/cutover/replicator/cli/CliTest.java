@@ -788,6 +788,52 @@ class CliTest {
   }
 
   /**
+   * Cleanup of a migration whose label another one shares (review r33: one old database to two new
+   * ones, labels that were cut to the same 40 characters): the second's new holds no control schema
+   * and no subscription, so every check passed, and cleanup waited, terminated the walsender of the
+   * first's subscription and dropped its live slot and publication, exit 0; the first migration was
+   * broken. Now a slot a process holds, with no subscription of this migration on the other side
+   * streaming from it, is refused, naming the slot, the process and the remedy; nothing removed.
+   */
+  @Test
+  void cleanup_slotStreamingToAnotherMigrationWithTheSameLabel_refusedNothingRemoved(PostgresPair pair) throws Exception {
+    String db = "cli_shared_label";
+    String first = db + "_t1";
+    String second = db + "_t2";
+    pair.oldServer().createDatabase(db);
+    sql(pair.oldServer(), db, "CREATE TABLE item (id bigint PRIMARY KEY)");
+    pair.newServer().createDatabase(first);
+    sql(pair.newServer(), first, "CREATE TABLE item (id bigint PRIMARY KEY)");
+    pair.newServer().createDatabase(second);
+    String[] u = urls(pair, db);
+    u[3] = pair.newServer().jdbcUrl(first);
+    Run start = run(with(new String[] {"start", "--no-progress", "--name", "shared"}, u));
+    assertThat(start.code()).as(start.out() + start.err()).isZero();
+    try (Connection o = pair.oldServer().connect(db)) {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> dev.cutover.replicator.sql.Sql.bool(o,
+          "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cutover_fwd_shared' AND active)"));
+    }
+    String[] other = urls(pair, db);
+    other[3] = pair.newServer().jdbcUrl(second);
+
+    Run refused = run(with(new String[] {"cleanup", "--name", "shared"}, other));
+
+    assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(5);
+    assertThat(refused.err()).contains("old's replication slot cutover_fwd_shared is in use by process ")
+        .contains("but new (database " + second + ") has no subscription cutover_fwd_shared streaming from it")
+        .contains("SELECT * FROM pg_stat_activity WHERE pid = ").contains("check --old-url, --new-url and --name")
+        .contains("nothing was removed");
+    try (Connection o = pair.oldServer().connect(db)) {
+      assertThat(dev.cutover.replicator.replication.ReplicationObjects.ownSlotExists(o, "cutover_fwd_shared")).as("slot kept").isTrue();
+      assertThat(dev.cutover.replicator.replication.ReplicationObjects.publicationExists(o, "cutover_fwd_shared"))
+          .as("publication kept").isTrue();
+    }
+    Run cleanup = run(with(new String[] {"cleanup", "--name", "shared"}, u));
+    assertThat(cleanup.code()).as(cleanup.out() + cleanup.err()).isZero();
+    assertThat(cleanup.out()).contains("old: removed replication slot cutover_fwd_shared");
+  }
+
+  /**
    * With trigger capture, before any switch, cleanup had nothing but the fence to tell a pair by: two
    * migrations (old a -> new a, old b -> new b, the news on one server) and --new-url pointing at new b
    * passed every check, and cleanup removed old a's capture and new b's control schema (the other
