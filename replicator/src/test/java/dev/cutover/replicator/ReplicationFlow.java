@@ -408,6 +408,19 @@ abstract class ReplicationFlow {
       AppDatabase.execute(n, alter + "statement_timeout = '100ms'; " + alter + "idle_in_transaction_session_timeout = '500ms'"
           + (transactionCap ? "; " + alter + "transaction_timeout = '100ms'" : ""));
     }
+    try {
+      capped(pair, db, r, transactionCap);
+    } finally {
+      // Not for the teardown's sessions: its DROP SUBSCRIPTION timed out at 100 ms once on a loaded host.
+      try (Connection n = db.nw()) {
+        String reset = "ALTER DATABASE " + Sql.ident(db.name) + " RESET ";
+        AppDatabase.execute(n, "SET statement_timeout = 0; " + reset + "statement_timeout; " + reset + "idle_in_transaction_session_timeout"
+            + (transactionCap ? "; " + reset + "transaction_timeout" : ""));
+      }
+    }
+  }
+
+  private void capped(PostgresPair pair, AppDatabase db, Replicator r, boolean transactionCap) throws Exception {
     if (transactionCap) {
       String remedy = "ALTER ROLE " + Sql.ident(pair.newServer().user()) + " IN DATABASE " + Sql.ident(db.name) + " SET transaction_timeout = 0";
       assertThat(r.check().findings()).filteredOn(f -> f.code().equals("transaction-timeout")).singleElement().satisfies(f -> {
