@@ -391,7 +391,7 @@ abstract class ReplicationFlow {
 
   /**
    * New's database caps statements at 100 ms, transactions idle in them at 500 ms and, on 17+,
-   * transactions at 100 ms, as production databases cap them. The subscription's apply worker
+   * transactions at 1 s, as production databases cap them. The subscription's apply worker
    * takes those settings: the transaction cap cancelled its apply of a transaction of old's that
    * takes longer (300,000 rows) at every retry, so check and start refuse it, naming the remedy for
    * the replicator's role alone; with it, the worker applies that transaction while the statement
@@ -406,7 +406,7 @@ abstract class ReplicationFlow {
     try (Connection n = db.nw()) {
       String alter = "ALTER DATABASE " + Sql.ident(db.name) + " SET ";
       AppDatabase.execute(n, alter + "statement_timeout = '100ms'; " + alter + "idle_in_transaction_session_timeout = '500ms'"
-          + (transactionCap ? "; " + alter + "transaction_timeout = '100ms'" : ""));
+          + (transactionCap ? "; " + alter + "transaction_timeout = '1s'" : ""));
     }
     try {
       capped(pair, db, r, transactionCap);
@@ -425,10 +425,10 @@ abstract class ReplicationFlow {
       String remedy = "ALTER ROLE " + Sql.ident(pair.newServer().user()) + " IN DATABASE " + Sql.ident(db.name) + " SET transaction_timeout = 0";
       assertThat(r.check().findings()).filteredOn(f -> f.code().equals("transaction-timeout")).singleElement().satisfies(f -> {
         assertThat(f.severity()).isEqualTo(Finding.Severity.ERROR);
-        assertThat(f.message()).contains("transaction_timeout is 100ms");
+        assertThat(f.message()).contains("transaction_timeout is 1000ms");
         assertThat(f.remedy()).contains(remedy);
       });
-      assertThatThrownBy(() -> start(r)).isInstanceOf(ReplicatorException.class).hasMessageContaining("transaction_timeout is 100ms")
+      assertThatThrownBy(() -> start(r)).isInstanceOf(ReplicatorException.class).hasMessageContaining("transaction_timeout is 1000ms")
           .hasMessageContaining("start changed nothing");
       try (Connection n = db.nw()) {
         AppDatabase.execute(n, remedy);
