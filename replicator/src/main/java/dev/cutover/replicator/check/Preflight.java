@@ -20,6 +20,7 @@ import dev.cutover.replicator.privileges.PasswordStatements;
 import dev.cutover.replicator.privileges.Requirements;
 import dev.cutover.replicator.privileges.SubscriptionLogin;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.replication.SlotHeldByAnother;
 import dev.cutover.replicator.schema.CatalogDdl;
 import dev.cutover.replicator.schema.DatabaseSettings;
 import dev.cutover.replicator.schema.GivenPrerequisites;
@@ -311,7 +312,8 @@ public final class Preflight {
       return;
     }
     List<Gap> start = new ArrayList<>(Requirements.start(o, n, Requirements.loginHasPassword(oldEp)));
-    if (n.subscriptions() && o.slots()) {
+    // Subscribing to another migration's publication (the same --name) would say nothing of this one's: leftovers names it.
+    if (n.subscriptions() && o.slots() && heldByAnother(old, names.forward()) == null) {
       SubscriptionLogin.check(nw, Side.NEW, oldEp.conninfo(), names.forward()).ifPresent(start::add);
     }
     List<Gap> wayBack = new ArrayList<>(Requirements.wayBack(n, o, Requirements.loginHasPassword(newEp)));
@@ -531,6 +533,19 @@ public final class Preflight {
     }
   }
 
+  /** The process holding {@code c}'s slot {@code slot} for another migration ({@link SlotHeldByAnother}), or null. */
+  private String heldByAnother(Connection c, String slot) throws SQLException {
+    return SlotHeldByAnother.holder(c, slot, other(c), Duration.ZERO);
+  }
+
+  private Connection other(Connection c) {
+    return c == old ? nw : old;
+  }
+
+  private static String other(String side) {
+    return "old".equals(side) ? "new" : "old";
+  }
+
   private void leftovers() throws SQLException {
     for (Object[] side : new Object[][] {{old, "old"}, {nw, "new"}}) {
       Connection c = (Connection) side[0];
@@ -541,6 +556,14 @@ public final class Preflight {
       ReplicationObjects.ourSlots(c).forEach(s -> (mine.contains(s) ? ours : others).add("slot " + s));
       ReplicationObjects.ourPublications(c).forEach(s -> (mine.contains(s) ? ours : others).add("publication " + s));
       ReplicationObjects.ourSubscriptions(c).forEach(s -> (mine.contains(s) ? ours : others).add("subscription " + s));
+      for (String slot : mine) {
+        String pid = heldByAnother(c, slot);
+        if (pid != null) {
+          add(Severity.ERROR, label, "slot-of-another-migration", SlotHeldByAnother.problem(c, slot, pid, other(c), other(label)),
+              SlotHeldByAnother.remedy(label, names.label(), pid));
+          ours.removeAll(List.of("slot " + slot, "publication " + slot));
+        }
+      }
       if (!others.isEmpty()) {
         add(Severity.INFO, label, "other-migrations", "objects of other migrations (other --name) in this database: "
             + String.join(", ", others) + "; this one leaves them alone", "");

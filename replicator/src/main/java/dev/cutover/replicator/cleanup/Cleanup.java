@@ -15,6 +15,7 @@ import dev.cutover.replicator.copy.LeftAside;
 import dev.cutover.replicator.ddl.DdlCapture;
 import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.replication.ReplicationObjects;
+import dev.cutover.replicator.replication.SlotHeldByAnother;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -283,18 +284,15 @@ public final class Cleanup {
 
   /**
    * Refuses where a process holds {@code side}'s slot {@code name} ({@code pg_replication_slots.active_pid})
-   * for {@code slotWait} while the database given as {@code otherSide} has no subscription {@code name}
-   * streaming from it: nothing this migration records shows the reader as its own (a running apply was
-   * refused before; one that just stopped lets go within that time). A second migration with the
+   * for {@code slotWait} while nothing of this migration in the database given as {@code otherSide} reads
+   * it ({@link SlotHeldByAnother}): the reader is not its own (a running apply was refused before; one
+   * that just stopped lets go within that time). A second migration with the
    * same label into another database was such a reader: cleanup waited, terminated its walsender and
    * dropped its live slot (review r33).
    */
   private static void refuseHeldByAnother(Connection c, String side, String name, Connection other, String otherSide,
       Duration slotWait) throws SQLException, ReplicatorException {
-    if (name.equals(ReplicationObjects.subscriptionSlot(other, name))) {
-      return;
-    }
-    String pid = ReplicationObjects.ownSlotHolder(c, name, slotWait);
+    String pid = SlotHeldByAnother.holder(c, name, other, slotWait);
     if (pid == null) {
       return;
     }

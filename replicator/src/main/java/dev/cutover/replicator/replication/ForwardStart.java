@@ -239,6 +239,12 @@ public final class ForwardStart {
       throw new ReplicatorException(Failure.PRECONDITION, "old has wal_level = " + walLevel + ", logical replication needs logical",
           "ALTER SYSTEM SET wal_level = logical and restart old (RDS: rds.logical_replication = 1 in the parameter group)");
     }
+    // Before the subscription probe, which would subscribe to the other migration's publication.
+    String holder = SlotHeldByAnother.holder(o, slot, n, Duration.ZERO);
+    if (holder != null) {
+      throw new ReplicatorException(Failure.PRECONDITION, "old: " + SlotHeldByAnother.problem(o, slot, holder, n, "new")
+          + " (start changed nothing)", SlotHeldByAnother.remedy("old", names.label(), holder));
+    }
     SynchronousStandbys.require(o, "old", relay() ? Endpoint.APPLICATION_NAME : names.forward(), "start");
     if (relay()) {
       Requirements.require(Requirements.relayStart(Capabilities.probe(o, Side.OLD), Capabilities.probe(n, Side.NEW)), "start");

@@ -798,21 +798,9 @@ class CliTest {
   @Test
   void cleanup_slotStreamingToAnotherMigrationWithTheSameLabel_refusedNothingRemoved(PostgresPair pair) throws Exception {
     String db = "cli_shared_label";
-    String first = db + "_t1";
     String second = db + "_t2";
-    pair.oldServer().createDatabase(db);
-    sql(pair.oldServer(), db, "CREATE TABLE item (id bigint PRIMARY KEY)");
-    pair.newServer().createDatabase(first);
-    sql(pair.newServer(), first, "CREATE TABLE item (id bigint PRIMARY KEY)");
+    String[] u = streamingAsShared(pair, db, db + "_t1");
     pair.newServer().createDatabase(second);
-    String[] u = urls(pair, db);
-    u[3] = pair.newServer().jdbcUrl(first);
-    Run start = run(with(new String[] {"start", "--no-progress", "--name", "shared"}, u));
-    assertThat(start.code()).as(start.out() + start.err()).isZero();
-    try (Connection o = pair.oldServer().connect(db)) {
-      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> dev.cutover.replicator.sql.Sql.bool(o,
-          "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cutover_fwd_shared' AND active)"));
-    }
     String[] other = urls(pair, db);
     other[3] = pair.newServer().jdbcUrl(second);
 
@@ -831,6 +819,87 @@ class CliTest {
     Run cleanup = run(with(new String[] {"cleanup", "--name", "shared"}, u));
     assertThat(cleanup.code()).as(cleanup.out() + cleanup.err()).isZero();
     assertThat(cleanup.out()).contains("old: removed replication slot cutover_fwd_shared");
+  }
+
+  /**
+   * Migration "shared" of old's {@code db} (table item) into new's {@code target}, started and its
+   * slot streaming; returns its URLs.
+   */
+  private static String[] streamingAsShared(PostgresPair pair, String db, String target) throws Exception {
+    pair.oldServer().createDatabase(db);
+    sql(pair.oldServer(), db, "CREATE TABLE item (id bigint PRIMARY KEY)");
+    pair.newServer().createDatabase(target);
+    sql(pair.newServer(), target, "CREATE TABLE item (id bigint PRIMARY KEY)");
+    String[] u = urls(pair, db);
+    u[3] = pair.newServer().jdbcUrl(target);
+    Run start = run(with(new String[] {"start", "--no-progress", "--name", "shared"}, u));
+    assertThat(start.code()).as(start.out() + start.err()).isZero();
+    try (Connection o = pair.oldServer().connect(db)) {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> dev.cutover.replicator.sql.Sql.bool(o,
+          "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cutover_fwd_shared' AND active)"));
+    }
+    return u;
+  }
+
+  /**
+   * A second migration of one old database given the label of a first that streams from it (review
+   * r33): check called the first's live slot and publication "objects of an earlier run" and
+   * recommended cleanup, which would drop them. Now it is an error naming the slot, the process
+   * that streams from it and the remedy, another --name.
+   */
+  @Test
+  void check_sameLabelAsAMigrationStreamingFromOld_errorNamingTheSlotAndTheRemedy(PostgresPair pair) throws Exception {
+    String db = "cli_label_check";
+    String second = db + "_t2";
+    streamingAsShared(pair, db, db + "_t1");
+    pair.newServer().createDatabase(second);
+    sql(pair.newServer(), second, "CREATE TABLE item (id bigint PRIMARY KEY)");
+    String[] other = urls(pair, db);
+    other[3] = pair.newServer().jdbcUrl(second);
+
+    Run check = run(with(new String[] {"check", "--name", "shared"}, other));
+
+    assertThat(check.code()).as(check.out() + check.err()).isEqualTo(6);
+    assertThat(check.out()).containsPattern("ERROR +old +replication slot cutover_fwd_shared \\(and publication cutover_fwd_shared\\)"
+        + " is streaming to another migration: process [0-9]+ holds it \\(pg_replication_slots.active_pid\\), and new \\(database "
+        + second + "\\) has no subscription cutover_fwd_shared streaming from it")
+        .contains("give this migration another --name; never run cleanup with --name shared")
+        .doesNotContainPattern("WARNING +old +objects of an earlier run");
+  }
+
+  /**
+   * The same second migration's start (review r33) failed in its subscription probe with `schema
+   * "cutover" does not exist`, which named neither the cause nor the remedy. Now it refuses with
+   * check's error before it makes anything on new.
+   */
+  @Test
+  void start_sameLabelAsAMigrationStreamingFromOld_refusedBeforeAnythingIsMade(PostgresPair pair) throws Exception {
+    String db = "cli_label_start";
+    String second = db + "_t2";
+    streamingAsShared(pair, db, db + "_t1");
+    pair.newServer().createDatabase(second);
+    sql(pair.newServer(), second, "CREATE TABLE item (id bigint PRIMARY KEY)");
+    String[] other = urls(pair, db);
+    other[3] = pair.newServer().jdbcUrl(second);
+
+    Run start = run(with(new String[] {"start", "--no-progress", "--name", "shared"}, other));
+
+    assertThat(start.code()).as(start.out() + start.err()).isEqualTo(5);
+    assertThat(start.err()).containsPattern("old: replication slot cutover_fwd_shared \\(and publication cutover_fwd_shared\\)"
+        + " is streaming to another migration: process [0-9]+ holds it")
+        .contains("(start changed nothing)").contains("give this migration another --name; never run cleanup with --name shared")
+        .doesNotContain("schema \"cutover\" does not exist");
+    try (Connection n = pair.newServer().connect(second)) {
+      assertThat(dev.cutover.replicator.sql.Sql.bool(n, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'cutover')"))
+          .as("no control schema on new").isFalse();
+      assertThat(dev.cutover.replicator.sql.Sql.bool(n, "SELECT EXISTS (SELECT 1 FROM pg_subscription"
+          + " WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))")).as("no subscription").isFalse();
+    }
+    try (Connection o = pair.oldServer().connect(db)) {
+      assertThat(dev.cutover.replicator.sql.Sql.bool(o,
+          "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cutover_fwd_shared' AND active)"))
+          .as("the first migration's slot still streams").isTrue();
+    }
   }
 
   /**
