@@ -799,12 +799,9 @@ class CliTest {
   void cleanup_slotStreamingToAnotherMigrationWithTheSameLabel_refusedNothingRemoved(PostgresPair pair) throws Exception {
     String db = "cli_shared_label";
     String second = db + "_t2";
-    String[] u = streamingAsShared(pair, db, db + "_t1");
-    pair.newServer().createDatabase(second);
-    String[] other = urls(pair, db);
-    other[3] = pair.newServer().jdbcUrl(second);
+    Two two = twoWithOneLabel(pair, db);
 
-    Run refused = run(with(new String[] {"cleanup", "--name", "shared"}, other));
+    Run refused = run(with(new String[] {"cleanup", "--name", "shared"}, two.second()));
 
     assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(5);
     assertThat(refused.err()).contains("old's replication slot cutover_fwd_shared is in use by process ")
@@ -816,29 +813,36 @@ class CliTest {
       assertThat(dev.cutover.replicator.replication.ReplicationObjects.publicationExists(o, "cutover_fwd_shared"))
           .as("publication kept").isTrue();
     }
-    Run cleanup = run(with(new String[] {"cleanup", "--name", "shared"}, u));
+    Run cleanup = run(with(new String[] {"cleanup", "--name", "shared"}, two.first()));
     assertThat(cleanup.code()).as(cleanup.out() + cleanup.err()).isZero();
     assertThat(cleanup.out()).contains("old: removed replication slot cutover_fwd_shared");
   }
 
+  /** The URLs of two migrations of one old database into two new ones. */
+  private record Two(String[] first, String[] second) {}
+
   /**
-   * Migration "shared" of old's {@code db} (table item) into new's {@code target}, started and its
-   * slot streaming; returns its URLs.
+   * Migration "shared" of old's {@code db} (table item) into new's {@code db}_t1, started and its
+   * slot streaming, and new's {@code db}_t2 made with the table for a second given the same label.
    */
-  private static String[] streamingAsShared(PostgresPair pair, String db, String target) throws Exception {
+  private static Two twoWithOneLabel(PostgresPair pair, String db) throws Exception {
     pair.oldServer().createDatabase(db);
     sql(pair.oldServer(), db, "CREATE TABLE item (id bigint PRIMARY KEY)");
-    pair.newServer().createDatabase(target);
-    sql(pair.newServer(), target, "CREATE TABLE item (id bigint PRIMARY KEY)");
-    String[] u = urls(pair, db);
-    u[3] = pair.newServer().jdbcUrl(target);
-    Run start = run(with(new String[] {"start", "--no-progress", "--name", "shared"}, u));
+    String[][] u = new String[2][];
+    for (int i = 0; i < 2; i++) {
+      String target = db + "_t" + (i + 1);
+      pair.newServer().createDatabase(target);
+      sql(pair.newServer(), target, "CREATE TABLE item (id bigint PRIMARY KEY)");
+      u[i] = urls(pair, db);
+      u[i][3] = pair.newServer().jdbcUrl(target);
+    }
+    Run start = run(with(new String[] {"start", "--no-progress", "--name", "shared"}, u[0]));
     assertThat(start.code()).as(start.out() + start.err()).isZero();
     try (Connection o = pair.oldServer().connect(db)) {
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> dev.cutover.replicator.sql.Sql.bool(o,
           "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cutover_fwd_shared' AND active)"));
     }
-    return u;
+    return new Two(u[0], u[1]);
   }
 
   /**
@@ -851,11 +855,7 @@ class CliTest {
   void check_sameLabelAsAMigrationStreamingFromOld_errorNamingTheSlotAndTheRemedy(PostgresPair pair) throws Exception {
     String db = "cli_label_check";
     String second = db + "_t2";
-    streamingAsShared(pair, db, db + "_t1");
-    pair.newServer().createDatabase(second);
-    sql(pair.newServer(), second, "CREATE TABLE item (id bigint PRIMARY KEY)");
-    String[] other = urls(pair, db);
-    other[3] = pair.newServer().jdbcUrl(second);
+    String[] other = twoWithOneLabel(pair, db).second();
 
     Run check = run(with(new String[] {"check", "--name", "shared"}, other));
 
@@ -876,11 +876,7 @@ class CliTest {
   void start_sameLabelAsAMigrationStreamingFromOld_refusedBeforeAnythingIsMade(PostgresPair pair) throws Exception {
     String db = "cli_label_start";
     String second = db + "_t2";
-    streamingAsShared(pair, db, db + "_t1");
-    pair.newServer().createDatabase(second);
-    sql(pair.newServer(), second, "CREATE TABLE item (id bigint PRIMARY KEY)");
-    String[] other = urls(pair, db);
-    other[3] = pair.newServer().jdbcUrl(second);
+    String[] other = twoWithOneLabel(pair, db).second();
 
     Run start = run(with(new String[] {"start", "--no-progress", "--name", "shared"}, other));
 
