@@ -1,7 +1,6 @@
 package dev.cutover.replicator.replication;
 
 import dev.cutover.replicator.apply.RelayProgress;
-import dev.cutover.replicator.copy.StartState;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -10,10 +9,12 @@ import java.time.Duration;
 /**
  * A slot of this migration's name that a process holds ({@code pg_replication_slots.active_pid})
  * while nothing this migration records on the other side reads it: no subscription of that name
- * streaming from it, no relay position in it, no start under way (whose snapshot it exports). Names come from the label, and another migration
+ * streaming from it, no relay position in it. Names come from the label, and another migration
  * given the same {@code --name} from the same database into another one streams from just such a
  * slot: its holder is all that tells it from an earlier run of this migration, whose cleanup would
  * break the other (review r33). {@code check} reports it, {@code start} and {@code cleanup} refuse.
+ * A start of this migration holds it too while it exports the copy's snapshot, moments: cleanup
+ * then refuses rather than end that start's session.
  */
 public final class SlotHeldByAnother {
   private SlotHeldByAnother() {}
@@ -21,11 +22,11 @@ public final class SlotHeldByAnother {
   /**
    * The process holding {@code c}'s slot {@code slot} once {@code wait} has passed (a reader that
    * just stopped lets go of it a moment later), where {@code other} neither subscribes to it under
-   * that name, relays it nor records a start; else null.
+   * that name nor relays it; else null.
    */
   public static String holder(Connection c, String slot, Connection other, Duration wait) throws SQLException {
     if (slot.equals(ReplicationObjects.subscriptionSlot(other, slot))
-        || RelayProgress.read(other).filter(p -> slot.equals(p.slot())).isPresent() || StartState.exists(other)) {
+        || RelayProgress.read(other).filter(p -> slot.equals(p.slot())).isPresent()) {
       return null;
     }
     return ReplicationObjects.ownSlotHolder(c, slot, wait);
