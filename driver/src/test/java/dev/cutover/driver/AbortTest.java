@@ -35,7 +35,7 @@ class AbortTest {
    */
   @Test
   void flip_replicationStopped_isRefusedBeforeHoldingAnything_andReportsTheTimeTheProbeWaited(PostgresPair pair) throws Exception {
-    Replicated db = Replicated.create(pair, SCHEMA, true);
+    Replicated db = Replicated.createAsTheReplicator(pair, SCHEMA);
     try (SwitchEvents events = new SwitchEvents(db.database);
         Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=1s"))) {
       DrainTest.insert(app, "before");
@@ -46,7 +46,8 @@ class AbortTest {
 
       assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
       assertThat(event.reason()).contains("not delivering").contains("cutover.barrier.timeout")
-          .contains("cutover.switch.force");
+          .contains("which is disabled").contains("ALTER SUBSCRIPTION \"" + db.forward() + "\" ENABLE on new")
+          .contains("do not force the switch").doesNotContain("cutover.switch.force");
       assertThat(event.gateWaits()).isZero();
       assertThat(event.timing(Phase.PROBE)).as("the probe's time").isGreaterThanOrEqualTo(Duration.ofSeconds(1));
       assertThat(event.total()).as("the event's total").isGreaterThanOrEqualTo(event.timing(Phase.PROBE));
@@ -59,6 +60,35 @@ class AbortTest {
       DrainTest.insert(app, "after");
       assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
       db.startForward();
+      db.awaitReplicated();
+    }
+  }
+
+  /**
+   * r34 D2: the subscription's login refused by old (its password rotated there; here a role old
+   * lacks), so its apply worker is not running. The refusal offered cutover.switch.force=true as its
+   * one action; forced, the switch left old's unreplicated writes behind, and once the subscription
+   * was mended old's backlog overwrote the updates new had acknowledged since. Now it names the
+   * login as the likely cause and its remedy, and never offers force.
+   */
+  @Test
+  void flip_subscriptionLoginRefusedByOld_isRefusedNamingAlterSubscriptionConnectionWithoutForce(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.createAsTheReplicator(pair, SCHEMA);
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DrainTest.connect(db.url("cutover.barrier.timeout=1s"))) {
+      DrainTest.insert(app, "before");
+      db.forwardLogsInAs(db.database + "_gone");
+
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).contains("subscription " + db.forward() + " on new, whose apply worker is not running")
+          .contains("ALTER SUBSCRIPTION \"" + db.forward() + "\" CONNECTION '…' on new").contains("password")
+          .contains("do not force the switch").doesNotContain("cutover.switch.force").doesNotContain(db.database + "_gone");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+      db.forwardLogsInAs(pair.oldServer().user());
       db.awaitReplicated();
     }
   }

@@ -38,11 +38,11 @@ final class Replicated {
   private final String reverse;
   private boolean reverseArmed;
 
-  private Replicated(PostgresPair pair, String database) {
+  private Replicated(PostgresPair pair, String database, String forward) {
     this.pair = pair;
     this.database = database;
     this.flagKey = database + "-flag";
-    this.forward = database + "_fwd";
+    this.forward = forward;
     this.reverse = database + "_rev";
   }
 
@@ -51,7 +51,21 @@ final class Replicated {
    * and starts replicating old → new.
    */
   static Replicated create(PostgresPair pair, String schema, boolean control) throws Exception {
-    Replicated r = new Replicated(pair, "app" + IDS.incrementAndGet() + "_" + Long.toString(System.nanoTime() % 100000, 36));
+    return create(pair, schema, control, "%s_fwd");
+  }
+
+  /**
+   * As {@link #create}, the forward subscription named as the replicator names it ({@code
+   * cutover_fwd_<database>}), so that the control schema's {@code cutover.way_in} finds it: what a
+   * refused probe words its remedy from.
+   */
+  static Replicated createAsTheReplicator(PostgresPair pair, String schema) throws Exception {
+    return create(pair, schema, true, "cutover_fwd_%s");
+  }
+
+  private static Replicated create(PostgresPair pair, String schema, boolean control, String forward) throws Exception {
+    String database = "app" + IDS.incrementAndGet() + "_" + Long.toString(System.nanoTime() % 100000, 36);
+    Replicated r = new Replicated(pair, database, forward.formatted(database));
     pair.oldServer().createDatabase(r.database);
     pair.newServer().createDatabase(r.database);
     for (Connection c : new Connection[] {r.oldDirect(), r.newDirect()}) {
@@ -218,6 +232,18 @@ final class Replicated {
   void refreshForward() throws SQLException {
     try (Connection n = newDirect(); Statement s = n.createStatement()) {
       s.execute("ALTER SUBSCRIPTION " + Utils.escapeIdentifier(null, forward) + " REFRESH PUBLICATION WITH (copy_data = false)");
+    }
+  }
+
+  String forward() {
+    return forward;
+  }
+
+  /** Points the forward subscription's connection at old's {@code user}: a role old lacks or refuses stops its apply worker. */
+  void forwardLogsInAs(String user) throws SQLException {
+    String conninfo = pair.oldServer().libpqConnection(database) + " user=" + user;
+    try (Connection n = newDirect(); Statement s = n.createStatement()) {
+      s.execute("ALTER SUBSCRIPTION " + Utils.escapeIdentifier(null, forward) + " CONNECTION '" + conninfo.replace("'", "''") + "'");
     }
   }
 

@@ -27,9 +27,11 @@ import java.util.Optional;
  *     #STOPPED} where the apply stopped for good
  * @param goneSlot the subscription's slot, where the source has no slot of that name (it failed over
  *     or was restored), else null
+ * @param applyErrors how often the subscription's apply worker failed since its statistics were reset
+ *     ({@code pg_stat_subscription_stats.apply_error_count}, PostgreSQL 15+), else null
  */
 public record WayIn(String engine, String name, Boolean enabled, boolean applying, Instant appliedAt, String failure,
-    Instant failedAt, String goneSlot) {
+    Instant failedAt, String goneSlot, Long applyErrors) {
   /**
    * How the replicator's note of an apply that stopped for good begins ({@code cutover.apply_failure}):
    * its position cannot resume (the source's slot gone, its log trimmed past it, the source came back
@@ -53,9 +55,10 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
         rs.next();
         String engine = rs.getString("engine");
         String name = rs.getString("object_name");
+        boolean subscription = "subscription".equals(engine);
         return Optional.of(new WayIn(engine, name, (Boolean) rs.getObject("enabled"), rs.getBoolean("applying"),
             instant(rs.getTimestamp("applied_at")), rs.getString("failure"), instant(rs.getTimestamp("failed_at")),
-            "subscription".equals(engine) ? goneSlot(target, source, name) : null));
+            subscription ? goneSlot(target, source, name) : null, subscription ? applyErrors(target, name) : null));
       }
     } catch (SQLException e) {
       if (UNDEFINED_FUNCTION.equals(e.getSQLState()) || INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
@@ -101,8 +104,8 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
       default -> "trigger capture";
     };
     if ("subscription".equals(w.engine())) {
+      String sub = Quoting.identifier(w.name());
       if (w.goneSlot() != null) {
-        String sub = Quoting.identifier(w.name());
         return dir + " is armed by " + how + ", whose slot " + w.goneSlot() + " is gone from " + from.value() + " (" + from.value()
             + " failed over to a standby, which before PostgreSQL 17's failover slots has no logical slots, or was restored):"
             + " nothing replicates, and a switch without the probe would abandon every write made on " + from.value()
@@ -115,13 +118,18 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
                     + " `cutover-replicator cleanup`")
             + " (cutover-replicator status says the same)";
       }
-      if (Boolean.FALSE.equals(w.enabled())) {
-        return dir + " is armed by " + how + ", which is disabled: ALTER SUBSCRIPTION " + w.name() + " ENABLE on "
-            + to.value();
-      }
-      return dir + " is armed by " + how + ", " + (w.applying() ? "whose apply worker runs but lags or fails"
-          : "whose apply worker is not running") + ": see its errors in " + to.value() + "'s server log and"
-          + " cutover-replicator status";
+      String failed = w.applyErrors() == null || w.applyErrors() == 0 ? ""
+          : " and failed " + w.applyErrors() + " time(s) since its statistics were reset (pg_stat_subscription_stats on " + to.value() + ")";
+      String state = Boolean.FALSE.equals(w.enabled()) ? "which is disabled: ALTER SUBSCRIPTION " + sub + " ENABLE on " + to.value()
+          : w.applying() ? "whose apply worker runs but lags or fails" + failed + ": see its errors in " + to.value()
+              + "'s server log and cutover-replicator status"
+          : "whose apply worker is not running" + failed + ": a login " + from.value() + " refuses since a password changed there"
+              + " is mended by ALTER SUBSCRIPTION " + sub + " CONNECTION '…' on " + to.value() + " with " + from.value()
+              + "'s current password; else see its errors in " + to.value() + "'s server log and cutover-replicator status,"
+              + " which names the cause";
+      return dir + " is armed by " + how + ", " + state + "; do not force the switch: the writes made on " + from.value()
+          + " that it has not applied would be left behind, and would overwrite what " + to.value() + " acknowledged since"
+          + " once it applies them";
     }
     String moved = w.appliedAt() == null ? "" : " (its position on " + to.value() + " last moved at " + w.appliedAt() + ")";
     if (!w.applying() && w.failure() == null) {
@@ -171,17 +179,40 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
   }
 
   /**
-   * Whether switching without the probe ({@code cutover.switch.force=true}) would abandon writes
-   * that no replication will ever carry: the subscription's slot is gone from the source, or the
-   * apply stopped for good. Its hint is then left out of the refusal.
+   * Whether switching without the probe ({@code cutover.switch.force=true}) would lose writes for
+   * certain: a subscription carries the way (its slot gone, disabled, its apply worker not running or
+   * behind), so the writes it has not applied would be left behind and, once it applies again,
+   * overwrite what the target acknowledged since (r34: 3,787 updates after a password rotation); or
+   * the apply stopped for good, and no replication will ever carry them. Its hint is then left out
+   * of the refusal.
    */
-  public boolean lost() {
-    return goneSlot != null || stoppedOn() != null;
+  public boolean forcingLosesWrites() {
+    return "subscription".equals(engine) || stoppedOn() != null;
   }
 
   /** The refusal the apply stopped on for good, with its remedy, or null where it did not. */
   private String stoppedOn() {
     return failure != null && failure.startsWith(STOPPED) ? failure.substring(STOPPED.length()) : null;
+  }
+
+  /**
+   * How often subscription {@code name}'s apply worker failed, where {@code pg_stat_subscription_stats}
+   * (15+) says, which every role may read (as {@code pg_subscription.oid} from 15); else null. A login
+   * the source refuses is not counted there (the worker fails it before its apply begins), so the
+   * remedy names that cause either way.
+   */
+  private static Long applyErrors(Connection target, String name) throws SQLException {
+    if (target.getMetaData().getDatabaseMajorVersion() < 15) {
+      return null;
+    }
+    try (PreparedStatement ps = target.prepareStatement("SELECT s.apply_error_count FROM pg_catalog.pg_stat_subscription_stats s"
+        + " JOIN pg_catalog.pg_subscription p ON p.oid = s.subid WHERE p.subname = ?"
+        + " AND p.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : null;
+      }
+    }
   }
 
   private static Instant instant(Timestamp t) {

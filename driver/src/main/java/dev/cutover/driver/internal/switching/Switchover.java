@@ -379,7 +379,7 @@ final class Switchover {
    * Proves with a probe marker that replication from the source delivers to the target. A flip back
    * without reverse replication would leave the writes made since the last switch behind, so it is
    * refused here, with the remedy, unless forced; the hint to force is left out where forcing would
-   * abandon writes no replication will ever carry ({@link WayIn#lost}).
+   * lose writes for certain ({@link WayIn#forcingLosesWrites}).
    */
   private void probe() throws SQLException {
     if (force) {
@@ -400,7 +400,7 @@ final class Switchover {
       throw new Abort("replication from " + from.value() + " to " + to.value() + " is not delivering: a probe"
           + " marker did not arrive within " + timeout.toMillis() + " ms (cutover.barrier.timeout), so the switch"
           + " would lose the writes not yet replicated; " + WayIn.remedy(way, from, to, cameBack())
-          + (way.map(WayIn::lost).orElse(false) ? "" : ", or set cutover.switch.force=true to switch without this guarantee"));
+          + (way.map(WayIn::forcingLosesWrites).orElse(false) ? "" : ", or set cutover.switch.force=true to switch without this guarantee"));
     }
   }
 

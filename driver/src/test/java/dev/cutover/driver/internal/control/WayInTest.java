@@ -7,7 +7,10 @@ import java.time.Instant;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** The switch's remedy for a trigger capture's way whose apply stopped for good: the replicator's note, never the force hint. */
+/**
+ * The switch's remedy for a trigger capture's way whose apply stopped for good (the replicator's
+ * note) and for a subscription's way: never the force hint.
+ */
 class WayInTest {
   private static final Instant AT = Instant.parse("2026-12-06T20:00:00Z");
 
@@ -15,7 +18,7 @@ class WayInTest {
   void remedy_aStopNoted_namesItsRefusalWithoutForce() {
     WayIn w = capture(WayIn.STOPPED + "old is behind new's apply position: old lacks the tick; run `cutover-replicator cleanup`");
 
-    assertThat(w.lost()).isTrue();
+    assertThat(w.forcingLosesWrites()).isTrue();
     assertThat(WayIn.remedy(Optional.of(w), Target.OLD, Target.NEW, false))
         .startsWith("the `cutover-replicator apply` of old -> new (trigger capture) stopped for good at " + AT)
         .contains("old is behind new's apply position: old lacks the tick; run `cutover-replicator cleanup`")
@@ -26,11 +29,27 @@ class WayInTest {
   void remedy_aRetriedFailure_isNoStop() {
     WayIn w = capture("An I/O error occurred while sending to the backend.");
 
-    assertThat(w.lost()).isFalse();
+    assertThat(w.forcingLosesWrites()).isFalse();
     assertThat(WayIn.remedy(Optional.of(w), Target.OLD, Target.NEW, false)).contains("fails").doesNotContain("stopped for good");
   }
 
+  /**
+   * r34 D2: a subscription's worker that runs but keeps failing (pg_stat_subscription_stats) says so,
+   * and, as for one not running or disabled, force is not offered: the writes it has not applied
+   * would overwrite the target's once it applies them.
+   */
+  @Test
+  void remedy_aSubscriptionFailing_saysHowOftenWithoutForce() {
+    WayIn w = new WayIn("subscription", "cutover_fwd_app", true, true, null, null, null, null, 3L);
+
+    assertThat(w.forcingLosesWrites()).isTrue();
+    assertThat(WayIn.remedy(Optional.of(w), Target.OLD, Target.NEW, false))
+        .startsWith("old -> new is armed by subscription cutover_fwd_app on new, whose apply worker runs but lags or fails and"
+            + " failed 3 time(s) since its statistics were reset (pg_stat_subscription_stats on new)")
+        .contains("do not force the switch");
+  }
+
   private static WayIn capture(String failure) {
-    return new WayIn("capture", "forward", null, false, AT, failure, AT, null);
+    return new WayIn("capture", "forward", null, false, AT, failure, AT, null, null);
   }
 }
