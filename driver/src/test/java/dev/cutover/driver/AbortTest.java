@@ -484,6 +484,60 @@ class AbortTest {
     }
   }
 
+  /**
+   * r34 defect 3: a grant revoked from the application's role on new mid-window (a security team,
+   * or {@code ALTER TABLE ... OWNER TO} and back, which drops explicit grants). Before, the switch
+   * completed and every transaction after it failed there with 42501 "permission denied for table".
+   * Now it is refused before its gate, naming the table, the privilege, the role and the GRANT to run
+   * on new, and tried again: once granted, it completes without another flip.
+   */
+  @Test
+  void flip_applicationRoleLacksATablePrivilegeOnNewItHasOnOld_isRefusedBeforeTheGateNamingTheGrant_andRetried(
+      PostgresPair pair) throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, true);
+    for (Connection c : new Connection[] {db.oldDirect(), db.newDirect()}) {
+      try (c; Statement s = c.createStatement()) {
+        s.execute("DO $$ BEGIN CREATE ROLE tbl_short LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        s.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON note TO tbl_short; GRANT SELECT, USAGE, UPDATE ON note_id_seq TO tbl_short");
+        ControlSchema.install(c, java.util.List.of("tbl_short"));
+      }
+    }
+    try (Connection n = db.newDirect(); Statement s = n.createStatement()) {
+      s.execute("REVOKE INSERT ON note FROM tbl_short");
+    }
+    Properties asApp = new Properties();
+    asApp.setProperty("user", "tbl_short");
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DriverManager.getConnection(db.url("cutover.switch.retry-interval=1s"), asApp)) {
+      DrainTest.insert(app, "before");
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.gateClosed()).as(event.summary()).isFalse();
+      assertThat(event.reason()).contains("role \"tbl_short\" lacks on new what it has on old: INSERT on public.note")
+          .contains("GRANT INSERT ON TABLE public.note TO \"tbl_short\"")
+          .contains("retrying every 1 s while the flag asks for new");
+      try (Connection old = db.oldDirect()) {
+        assertThat(Fence.isRaised(old)).isFalse();
+      }
+      DrainTest.insert(app, "still on old");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+
+      try (Connection n = db.newDirect(); Statement s = n.createStatement()) {
+        s.execute("GRANT INSERT ON note TO tbl_short");
+      }
+      SwitchEvent done = events.next();
+      while (done.outcome() != Outcome.COMPLETED && done.reason().contains("lacks on new")) {
+        assertThat(done.gateClosed()).as(done.summary()).isFalse();
+        done = events.next(); // a retry that began before the grant
+      }
+      assertThat(done.outcome()).as(done.summary()).isEqualTo(Outcome.COMPLETED);
+      DrainTest.insert(app, "after");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+    }
+  }
+
   @Test
   void flip_controlSchemaOnOneSideOnly_isRefusedNamingTheOther(PostgresPair pair) throws Exception {
     Replicated db = Replicated.create(pair, SCHEMA, false);

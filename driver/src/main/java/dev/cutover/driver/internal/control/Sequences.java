@@ -25,7 +25,8 @@ import org.postgresql.core.Utils;
  * one value of a sequence the switch then leaves where it was).
  */
 public final class Sequences {
-  private static final String APPLICATION_SCHEMAS =
+  /** The application's schemas, of {@code n} ({@code pg_namespace}): those the switch moves sequences and compares grants in. */
+  static final String APPLICATION_SCHEMAS =
       "n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') AND n.nspname NOT LIKE 'pg\\_%'";
 
   /**

@@ -6,6 +6,7 @@ import dev.cutover.driver.control.SameDatabase;
 import dev.cutover.driver.control.SessionIdentity;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Sequences;
+import dev.cutover.driver.internal.control.TablePrivileges;
 import dev.cutover.driver.internal.control.TransactionHolders;
 import dev.cutover.driver.internal.session.Backend;
 import dev.cutover.driver.internal.session.CustomSettings;
@@ -16,7 +17,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
@@ -56,11 +59,14 @@ import org.postgresql.core.Utils;
  *       unless forced (see {@link SchemaGaps}).
  *   <li>The target must have every sequence of the source, or the switch is refused unless forced
  *       (see {@link Sequences#missing}).
+ *   <li>The application's role must be granted on the target's tables what it is on the source's
+ *       ({@link #missingGrants}), whatever {@code cutover.switch.force} says: a forced switch would
+ *       not lose the writes, but every transaction that needs one would fail there.
  *   <li>The custom settings sessions carry are found anew (see {@link CustomSettings}).
  * </ul>
  */
 final class SwitchCheck {
-  /** How many sequences a refusal names. */
+  /** How many sequences, tables or schemas a refusal names in its prose. */
   private static final int NAMED = 5;
 
   private SwitchCheck() {}
@@ -149,6 +155,10 @@ final class SwitchCheck {
     if (sequences != null) {
       return refuse(router, sequences);
     }
+    String grants = missingGrants(source, target, from, to);
+    if (grants != null) {
+      return refuse(router, grants);
+    }
     router.handover().customSettings(router.handover().pooled(from)
         ? null : CustomSettings.discover(source, router.settings().customSettings()));
     router.pending(List.of());
@@ -165,13 +175,52 @@ final class SwitchCheck {
     if (missing.isEmpty()) {
       return null;
     }
-    return "sequence(s) " + String.join(", ", missing.subList(0, Math.min(NAMED, missing.size())))
-        + (missing.size() > NAMED ? " and " + (missing.size() - NAMED) + " more" : "") + " of the " + from.value()
+    return "sequence(s) " + named(missing) + " of the " + from.value()
         + " database are missing on " + to.value() + ": after the switch the application's nextval on them would fail there"
         + " (42P01), and the switch could not move them past " + from.value() + "'s values. Replication carries no schema"
         + " change made on " + from.value() + " alone (a sequence created there after the switch): create each on " + to.value()
         + " (`cutover-replicator status` prints the statement), and the switch, tried again while the flag asks, moves it;"
         + " drop it on " + from.value() + " if nothing uses it; or set cutover.switch.force=true to switch without it";
+  }
+
+  /**
+   * Why the switch is refused for the privileges the application's role (the switch's connections'
+   * own) has on {@code from}'s tables and lacks on {@code to}'s ({@link TablePrivileges}), with the
+   * GRANTs that end it, or {@code null}. Before, the switch completed and every transaction that
+   * needed one then failed on {@code to} with 42501 (r34: 1,703 of 1,703); {@code cutover-replicator
+   * status} and {@code check --app-role} said so, the driver did not.
+   */
+  static String missingGrants(Connection source, Connection target, Target from, Target to) throws SQLException {
+    TablePrivileges.Lacking lacking = TablePrivileges.lacking(source, target);
+    if (lacking.isEmpty()) {
+      return null;
+    }
+    String role = Utils.escapeIdentifier(null, target.getMetaData().getUserName()).toString();
+    Map<List<String>, List<String>> byPrivileges = new LinkedHashMap<>();
+    lacking.tables().forEach((table, privileges) -> byPrivileges.computeIfAbsent(privileges, p -> new ArrayList<>()).add(table));
+    List<String> what = new ArrayList<>();
+    List<String> grants = new ArrayList<>();
+    if (!lacking.schemas().isEmpty()) {
+      what.add("USAGE on schema(s) " + named(lacking.schemas()));
+      grants.add("GRANT USAGE ON SCHEMA " + String.join(", ", lacking.schemas()) + " TO " + role);
+    }
+    byPrivileges.forEach((privileges, tables) -> {
+      what.add(String.join(", ", privileges) + " on " + named(tables));
+      grants.add("GRANT " + String.join(", ", privileges) + " ON TABLE " + String.join(", ", tables) + " TO " + role);
+    });
+    return "role " + role + " lacks on " + to.value() + " what it has on " + from.value() + ": " + String.join("; ", what)
+        + "; after the switch every statement of the application's that needs it would fail there with 42501 (permission"
+        + " denied), so the switch would complete and the application's transactions would not; on " + to.value()
+        + " (as the tables' owner or a superuser; where its schema changes are captured, after SET cutover.ddl_capture = off) run "
+        + String.join("; ", grants) + "; or, where the application does not need it, revoke it on " + from.value()
+        + " too; the switch, tried again while the flag asks, then goes through (cutover-replicator check --app-role"
+        + " compares every application role's grants)";
+  }
+
+  /** Up to {@link #NAMED} of {@code names}, and how many more. */
+  private static String named(List<String> names) {
+    return String.join(", ", names.subList(0, Math.min(NAMED, names.size())))
+        + (names.size() > NAMED ? " and " + (names.size() - NAMED) + " more" : "");
   }
 
   /**

@@ -288,9 +288,9 @@ final class Switchover {
 
   /**
    * Opens the switch's own sessions and checks both databases ({@link SwitchCheck}): a control
-   * schema of this driver's version (unless forced), real sessions rather than a pooler's, and
-   * every sequence of the source readable there and movable on the target, or the switch could not
-   * move it (I6).
+   * schema of this driver's version (unless forced), real sessions rather than a pooler's, the
+   * application role's table grants of the source on the target too (I5), and every sequence of the
+   * source readable there and movable on the target, or the switch could not move it (I6).
    */
   private void check() throws SQLException {
     openSource();
