@@ -66,8 +66,8 @@ public final class ControlSchema {
   public static final String SCHEMA = "cutover";
   static final String TRIGGER = ControlSql.TRIGGER;
   private static final long LOCK_TIMEOUT_MILLIS = 200;
-  /** How long an install keeps trying to lock every table it guards at once. */
-  private static final Duration LOCK_RETRY = Duration.ofSeconds(20);
+  /** How long an install keeps trying to lock each table it guards (and its other locks) before the lock's refusal (55P03) is thrown. */
+  public static final Duration LOCK_RETRY = Duration.ofSeconds(20);
   /** Advisory lock class (first key) held by the leader of a switch. */
   static final int LEADER_LOCK = ControlSql.LEADER_LOCK;
   private static final SecureRandom RANDOM = new SecureRandom();

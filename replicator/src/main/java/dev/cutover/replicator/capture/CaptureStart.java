@@ -1,6 +1,5 @@
 package dev.cutover.replicator.capture;
 
-import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
@@ -23,6 +22,7 @@ import dev.cutover.replicator.copy.InitialCopy.TablePair;
 import dev.cutover.replicator.copy.Loader;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.ddl.DdlCapture;
+import dev.cutover.replicator.replication.ControlInstall;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.replication.ReplicationObjects;
@@ -110,8 +110,7 @@ public final class CaptureStart {
       List<String> warnings = new ArrayList<>();
       // Set aside by an earlier start that did not finish, and gone from new's catalog: planned from it, it would stay gone.
       LeftAside.beforeStart(n).ifPresent(warnings::add);
-      ControlSchema.install(o, appRoles);
-      ControlSchema.install(n, appRoles);
+      ControlInstall.onBoth(o, n, appRoles);
       Heartbeat.install(o);
       Heartbeat.install(n);
       MigrationPair.record(o, n, names);

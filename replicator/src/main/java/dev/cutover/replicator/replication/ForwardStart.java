@@ -103,8 +103,7 @@ public final class ForwardStart {
       LeftAside.beforeStart(n).ifPresent(warnings::add);
       ReplicaIdentities.setFull(o, ReplicaIdentities.check(o, options.keyless()));
 
-      ControlSchema.install(o, appRoles);
-      ControlSchema.install(n, appRoles);
+      ControlInstall.onBoth(o, n, appRoles);
       Heartbeat.install(o);
       Heartbeat.install(n);
       MigrationPair.record(o, n, names);

@@ -4,12 +4,16 @@ import static dev.cutover.common.Transactions.inTransaction;
 
 import dev.cutover.common.LockRetry;
 import dev.cutover.common.Transactions;
+import dev.cutover.driver.internal.control.TransactionHolders;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -24,6 +28,9 @@ import java.util.stream.Collectors;
 public final class ShortLocks {
   /** How long the tries go on. */
   public static final Duration TRYING = Duration.ofMinutes(2);
+  /** SQL: a row of pg_locks {@code r} is of this database (relation oids are per database). */
+  private static final String THIS_DATABASE = " AND r.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+      + " WHERE d.datname = pg_catalog.current_database())";
 
   private ShortLocks() {}
 
@@ -47,10 +54,31 @@ public final class ShortLocks {
       }));
     } catch (SQLException e) {
       if (LockRetry.refusedForALock(e)) {
-        throw busy(side, tables, purpose, trying, e);
+        throw busy(c, side, tables, purpose, trying, e);
       }
       throw e;
     }
+  }
+
+  /**
+   * The refusal for {@code e}, a lock refused after tries of {@code trying}, when transactions hold
+   * some of {@code tables} now: only those named, with what holds them; empty when none does (the
+   * lock waited for was another).
+   */
+  public static Optional<ReplicatorException> held(Connection c, String side, List<TableName> tables, String purpose,
+      Duration trying, SQLException e) {
+    List<TableName> held;
+    try {
+      held = Sql.strings(c, "SELECT u.i FROM unnest(?::regclass[]) WITH ORDINALITY u(rel, i) WHERE EXISTS (SELECT 1"
+          + " FROM pg_catalog.pg_locks r WHERE r.locktype = 'relation' AND r.relation = u.rel AND r.granted" + THIS_DATABASE
+          + " AND r.mode NOT IN ('AccessShareLock', 'RowShareLock') AND r.pid IS DISTINCT FROM pg_catalog.pg_backend_pid()) ORDER BY u.i",
+          c.createArrayOf("text", tables.stream().map(TableName::regclass).toArray())).stream()
+          .map(i -> tables.get(Integer.parseInt(i) - 1)).toList();
+    } catch (SQLException unread) {
+      e.addSuppressed(unread);
+      return Optional.empty();
+    }
+    return held.isEmpty() ? Optional.empty() : Optional.of(busy(c, side, held, purpose, trying, e));
   }
 
   /**
@@ -82,19 +110,40 @@ public final class ShortLocks {
       });
     } catch (SQLException e) {
       if (LockRetry.refusedForALock(e)) {
-        throw busy(side, List.of(table), purpose, trying, e);
+        throw busy(c, side, List.of(table), purpose, trying, e);
       }
       throw e;
     }
   }
 
-  private static ReplicatorException busy(String side, List<TableName> tables, String purpose, Duration trying,
+  private static ReplicatorException busy(Connection c, String side, List<TableName> tables, String purpose, Duration trying,
       SQLException e) {
     String them = tables.size() == 1 ? "it" : "them";
     return new ReplicatorException(Failure.TIMEOUT, side + ": could not lock " + tables.stream().map(TableName::toString)
         .collect(Collectors.joining(", ")) + " " + purpose + ": transactions held " + them + " at every try (for "
-        + (trying.toMillis() + 999) / 1000 + " s)", "end the transactions that hold " + them + " (pg_locks joined to pg_stat_activity on "
+        + (trying.toMillis() + 999) / 1000 + " s)" + holders(c, tables, e), "end the transactions that hold " + them + " (pg_locks joined to pg_stat_activity on "
         + side + " names them; one left idle in transaction holds its locks until it ends, and one prepared for two-phase"
         + " commit, listed in pg_prepared_xacts, until COMMIT or ROLLBACK PREPARED), then run the command again", e);
+  }
+
+  /**
+   * What holds a lock on {@code tables} that writes conflict with, described as {@link
+   * TransactionHolders} describes a transaction (a prepared one by its gid): each holder's
+   * transaction id lock shares its virtual transaction with its table lock. "" where none holds
+   * one with a transaction id, or the locks cannot be read ({@code e} keeps why).
+   */
+  private static String holders(Connection c, List<TableName> tables, SQLException e) {
+    try {
+      Set<String> ids = new HashSet<>(Sql.strings(c, "SELECT x.transactionid::text FROM pg_catalog.pg_locks r"
+          + " JOIN pg_catalog.pg_locks x ON x.virtualtransaction = r.virtualtransaction AND x.locktype = 'transactionid'"
+          + " AND x.mode = 'ExclusiveLock' AND x.granted WHERE r.locktype = 'relation' AND r.granted" + THIS_DATABASE
+          + " AND r.mode NOT IN ('AccessShareLock', 'RowShareLock') AND r.relation = ANY (?::regclass[])"
+          + " AND r.pid IS DISTINCT FROM pg_catalog.pg_backend_pid()",
+          c.createArrayOf("text", tables.stream().map(TableName::regclass).toArray())));
+      return TransactionHolders.describe(c, ids, "; holding " + (tables.size() == 1 ? "it" : "them") + " now: ");
+    } catch (SQLException unread) {
+      e.addSuppressed(unread);
+      return "";
+    }
   }
 }
