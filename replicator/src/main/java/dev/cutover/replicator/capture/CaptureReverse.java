@@ -11,10 +11,12 @@ import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.replication.Heartbeat;
 import dev.cutover.replicator.replication.Reverse;
 import dev.cutover.replicator.sql.Catalog;
+import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
 import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -39,6 +41,12 @@ public final class CaptureReverse {
    * the writes new took since would never reach old.
    */
   public static Reverse.Report arm(Connection o, Connection n, boolean acceptMissingWrites) throws SQLException, ReplicatorException {
+    return arm(o, n, acceptMissingWrites, ShortLocks.TRYING);
+  }
+
+  /** {@link #arm(Connection, Connection, boolean)}, locking new's tables for the triggers for up to {@code trying}. */
+  static Reverse.Report arm(Connection o, Connection n, boolean acceptMissingWrites, Duration trying)
+      throws SQLException, ReplicatorException {
     List<String> steps = new ArrayList<>();
     Optional<RelayProgress.Position> relayed = RelayProgress.read(n);
     if (!CaptureWays.forwardArmed(n) && relayed.isEmpty()) {
@@ -66,18 +74,29 @@ public final class CaptureReverse {
     CaptureStart.requireOwner(n, "new", Catalog.applicationTables(n));
     CaptureStart.requireOwner(o, "old", Catalog.applicationTables(o));
     Heartbeat.install(n);
-    CaptureSchema.install(n);
-    if (Sql.majorVersionOf(o) < 10) {
-      CaptureSchema.logStructuredAsText(n);
-    }
-    if (Sql.majorVersionOf(o) < 12 && Sql.majorVersionOf(n) >= 12) {
-      CaptureSchema.logRealsExactly(n);
-    }
     List<TableName> tables = CaptureStart.capturable(n);
-    ChangeLog.Tick start = CaptureSchema.addTriggers(n, "new", tables);
+    ChangeLog.Tick start;
+    try {
+      CaptureSchema.install(n);
+      if (Sql.majorVersionOf(o) < 10) {
+        CaptureSchema.logStructuredAsText(n);
+      }
+      if (Sql.majorVersionOf(o) < 12 && Sql.majorVersionOf(n) >= 12) {
+        CaptureSchema.logRealsExactly(n);
+      }
+      start = CaptureSchema.addTriggers(n, "new", tables, trying);
+      ChangeLog.keep(n, start); // the position's tick, kept on new (ChangeLog#requireHoldsTick)
+      ApplyProgress.arm(o, Way.REVERSE, start);
+    } catch (SQLException | ReplicatorException | RuntimeException e) {
+      // Not armed: a change log on new that nothing applies would only grow, and status would take it for a broken way back.
+      try {
+        CaptureSchema.uninstall(n, "new");
+      } catch (SQLException | ReplicatorException undo) {
+        e.addSuppressed(undo);
+      }
+      throw e;
+    }
     steps.add("capture triggers on " + tables.size() + " table(s) of new, change log in schema cutover on new");
-    ChangeLog.keep(n, start); // the position's tick, kept on new (ChangeLog#requireHoldsTick)
-    ApplyProgress.arm(o, Way.REVERSE, start);
     if (relayed.isPresent()) {
       // Each reverse batch marks itself with this table's row, which the relay must see to leave it out.
       ReplicationObjects.publish(o, "old", relayed.get().publication(), ApplyProgress.NAME);

@@ -13,6 +13,7 @@ import dev.cutover.replicator.sql.TableName;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -569,8 +570,14 @@ public final class CaptureSchema {
    * @return that snapshot, and the source's clock when it was taken
    */
   public static ChangeLog.Tick addTriggers(Connection c, String side, List<TableName> tables) throws SQLException, ReplicatorException {
+    return addTriggers(c, side, tables, ShortLocks.TRYING);
+  }
+
+  /** {@link #addTriggers(Connection, String, List)}, the locks tried for up to {@code trying}. */
+  static ChangeLog.Tick addTriggers(Connection c, String side, List<TableName> tables, Duration trying)
+      throws SQLException, ReplicatorException {
     List<TableName> missing = missing(c, tables);
-    return locked(c, side, missing, () -> {
+    return locked(c, side, missing, trying, () -> {
       for (TableName t : missing) {
         captureTable(c, t);
       }
@@ -593,7 +600,7 @@ public final class CaptureSchema {
    */
   public static void addTriggersEach(Connection c, String side, List<TableName> tables) throws SQLException, ReplicatorException {
     for (TableName t : missing(c, tables)) {
-      locked(c, side, List.of(t), () -> {
+      locked(c, side, List.of(t), ShortLocks.TRYING, () -> {
         captureTable(c, t);
         return null;
       });
@@ -601,9 +608,9 @@ public final class CaptureSchema {
   }
 
   /** Runs {@code work} after locking {@code tables} against writes, as {@link ShortLocks} runs it. */
-  private static <T> T locked(Connection c, String side, List<TableName> tables, Transactions.Work<T> work)
+  private static <T> T locked(Connection c, String side, List<TableName> tables, Duration trying, Transactions.Work<T> work)
       throws SQLException, ReplicatorException {
-    return ShortLocks.run(c, side, tables, "to add the capture triggers", () -> {
+    return ShortLocks.run(c, side, tables, "to add the capture triggers", trying, () -> {
       if (!tables.isEmpty()) {
         Sql.execute(c, "LOCK TABLE " + String.join(", ", tables.stream().map(TableName::quoted).toList()) + " IN SHARE ROW EXCLUSIVE MODE");
       }

@@ -54,8 +54,10 @@ final class CaptureStatus {
     for (TableName t : carried) {
       tables.put(t.toString(), "captured");
     }
+    // A change log on new with neither triggers nor a position: a reverse that died before it armed the way back, nothing captured.
+    boolean reverseUnfinished = Way.REVERSE.equals(name) && logged && at.isEmpty() && carried.isEmpty();
     List<TableName> uncaptured = new ArrayList<>();
-    for (TableName t : logged ? Catalog.applicationTables(source) : List.<TableName>of()) {
+    for (TableName t : logged && !reverseUnfinished ? Catalog.applicationTables(source) : List.<TableName>of()) {
       if (tables.putIfAbsent(t.toString(), "not captured") == null) {
         uncaptured.add(t);
       }
@@ -93,6 +95,10 @@ final class CaptureStatus {
     if (!logged) {
       state = "broken";
       problems.add(targetLabel + " holds an apply position for " + name + " but " + sourceLabel + " has no change log: run cleanup and start again");
+    } else if (reverseUnfinished) {
+      state = "broken";
+      problems.add("a `reverse` did not finish: " + sourceLabel + " has a change log but no capture triggers, and " + targetLabel
+          + " no apply position for " + name + ", so nothing is carried back yet; run `cutover-replicator reverse` again");
     } else if (at.isEmpty()) {
       state = "broken";
       problems.add(sourceLabel + " captures changes but " + targetLabel + " has no apply position for " + name + " (an interrupted"
@@ -153,7 +159,8 @@ final class CaptureStatus {
       problems.addAll(SchemaChanges.logProblems(source, target, sourceLabel, targetLabel, applying, otherWay));
       problems.addAll(SchemaChanges.drift(source, target, sourceLabel, targetLabel, carried::contains));
     }
-    StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, problems);
+    // An unfinished reverse armed nothing whose heartbeat could be missed.
+    StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, reverseUnfinished ? new ArrayList<>() : problems);
     return new StatusReport.Direction(name, sourceLabel, state, false, false, applying, tables, null, null, beats.lagMillis(),
         beats.ageMillis(), null, null, Map.of(), problems, captured);
   }
