@@ -542,7 +542,8 @@ public final class Replicator {
    * Throws {@code what}, with the reason, where the apply process runs but its batches fail (it
    * noted so on the target within {@link ApplyFailures#RECENT}): between its tries it holds no
    * lock and would be taken for no apply at all. The remedy names no side: the apply into new may
-   * fail on old (a relay's slot held by another session), and the noted failure says which. An apply
+   * fail on old (a relay's slot held by another session), and the noted failure says which; one that
+   * cannot reach its source names its login ({@link ApplyFailures.Failed#sourceUnreached}). An apply
    * that stopped for good meanwhile is said as {@link #requireNotStopped} says it.
    */
   private static void requireNotFailing(Way captured, boolean relayed, Connection target, Connection n, String what)
@@ -552,9 +553,10 @@ public final class Replicator {
     String label = captured != null ? captured.target().side().label() : "new";
     Optional<ApplyFailures.Failed> failed = noted.filter(ApplyFailures.Failed::recent);
     if (failed.isPresent()) {
-      throw new ReplicatorException(Failure.TIMEOUT, what + ": " + failed.get().describe(label),
-          "fix the cause that failure names, on the side it names (the apply's own log and `cutover-replicator status` show it);"
-          + " the apply goes on by itself, then run catch-up again");
+      throw new ReplicatorException(Failure.TIMEOUT, what + ": " + failed.get().describe(label), failed.get().sourceUnreached()
+          ? loginRemedy(captured != null ? captured.source().side().label() : "old")
+          : "fix the cause that failure names, on the side it names (the apply's own log and `cutover-replicator status` show it);"
+              + " the apply goes on by itself, then run catch-up again");
     }
   }
 
@@ -573,8 +575,13 @@ public final class Replicator {
     if (unreached.isPresent()) {
       String label = captured != null ? captured.target().side().label() : "new";
       throw new ReplicatorException(Failure.TIMEOUT, what + ": " + ApplyFailures.describeUnreached(unreached.get(), label),
-          "give the running apply a login " + label + " accepts (restart it with the new password), then run catch-up again");
+          loginRemedy(label));
     }
+  }
+
+  /** The remedy for a running apply that cannot reach {@code side}: its login, not another apply. */
+  private static String loginRemedy(String side) {
+    return "give the running apply a login " + side + " accepts (restart it with the new password), then run catch-up again";
   }
 
   /**

@@ -309,7 +309,9 @@ public final class Applier implements AutoCloseable {
 
   /**
    * Logs a failed try (once per message) and, where the target still answers, notes it there
-   * ({@link ApplyFailures}) for {@code status} and {@code catch-up}.
+   * ({@link ApplyFailures}) for {@code status} and {@code catch-up}: as a source it could not reach
+   * where it has no source connection ({@link #connectToNote}), else on the source where the target
+   * refused the login.
    */
   private void fail(String message, boolean silent) {
     inFlight.set(0);
@@ -319,7 +321,8 @@ public final class Applier implements AutoCloseable {
     if (!message.equals(lastError.getAndSet(message))) {
       LOG.warn("{} apply: {}; retrying from the last applied position", way.label(), message);
     }
-    if (!silent && target != null && !Sql.givenUp(target) && ApplyFailures.record(target, way.name(), message)) {
+    if (!silent && target != null && !Sql.givenUp(target) && (source == null
+        ? ApplyFailures.recordSourceUnreached(target, way.name(), message) : ApplyFailures.record(target, way.name(), message))) {
       failureNoted = true;
     } else if (target == null && source != null && !Sql.givenUp(source)
         && ApplyFailures.recordUnreached(source, way.name(), message)) {
@@ -359,7 +362,12 @@ public final class Applier implements AutoCloseable {
 
   private void applyUntilStopped() throws Exception {
     locked = false;
-    source = way.source().connect();
+    try {
+      source = way.source().connect();
+    } catch (ReplicatorException e) {
+      connectToNote();
+      throw e;
+    }
     target = way.target().connectSimpleProtocol();
     Sql.answerWithin(Duration.ofMillis(silenceMillis), source, target);
     // At every connection, not only at the start: a URL (a DNS name, a pooler's route) may lead elsewhere after a reconnect, and
@@ -385,6 +393,21 @@ public final class Applier implements AutoCloseable {
     failureNoted = failureNoted || ApplyFailures.read(target, way.name()).isPresent();
     TriggersOff mode = TriggersOff.detect(target);
     feed.apply(this, source, target, mode);
+  }
+
+  /**
+   * Connects the target where the source refused or did not answer the login, only so that {@link
+   * #fail} notes it there ({@link ApplyFailures#recordSourceUnreached}): with no connection, nothing
+   * was noted and status said no apply ran. A target that cannot be reached either notes nothing.
+   */
+  private void connectToNote() {
+    try {
+      target = way.target().connectSimpleProtocol();
+      Sql.answerWithin(Duration.ofMillis(silenceMillis), target);
+    } catch (ReplicatorException | SQLException e) {
+      LOG.debug("{} apply: could not reach {} either to note that it cannot reach {}: {}", way.label(), way.target().side().label(),
+          way.source().side().label(), Sql.maskSecrets(String.valueOf(e.getMessage())));
+    }
   }
 
   /** Logs where applying starts, once per position (retries from the same one stay quiet). */

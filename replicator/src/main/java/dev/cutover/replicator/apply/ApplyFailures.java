@@ -3,6 +3,7 @@ package dev.cutover.replicator.apply;
 import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.driver.internal.control.WayIn;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * that {@code status} and {@code catch-up}, which run in other processes, can say so: an apply
  * that retries a failing batch holds its lock only while it tries, and between tries looked like
  * no apply at all ("start it"). Written by the apply after a batch failed on a target that still
- * answers (a silent one cannot take it), and removed after the next batch an apply commits; or,
+ * answers (a silent one cannot take it), or after its source refused its login ({@link
+ * #recordSourceUnreached}), and removed after the next batch an apply commits; or,
  * for good, when it stopped on a refusal ({@link #recordStop}), which no apply gets past until
  * cleanup drops the table.
  */
@@ -35,8 +37,10 @@ public final class ApplyFailures {
    * retry.
    */
   static final String HOPELESS = "retrying cannot help";
-  /** How {@link #describeUnreached} begins. */
+  /** How {@link #describeUnreached}, and {@link Failed#describe} of {@link #recordSourceUnreached}'s note, begin. */
   public static final String UNREACHED = "an apply into ";
+  /** What the message of {@link #recordSourceUnreached} begins with, kept on the way's own row. */
+  static final String SOURCE_UNREACHED = "cannot reach its source: ";
 
   /**
    * One way's failure.
@@ -52,8 +56,17 @@ public final class ApplyFailures {
       return message.startsWith(WayIn.STOPPED);
     }
 
+    /** Whether the apply could not reach its source ({@link #recordSourceUnreached}): it runs, and another would not help. */
+    public boolean sourceUnreached() {
+      return message.startsWith(SOURCE_UNREACHED);
+    }
+
     /** The problem to report, for the target {@code targetLabel}. */
     public String describe(String targetLabel) {
+      if (sourceUnreached()) {
+        return unreached(this, message.substring(SOURCE_UNREACHED.length()), targetLabel,
+            Side.valueOf(targetLabel.toUpperCase(Locale.ROOT)).other().label());
+      }
       if (stopped()) {
         return "the apply into " + targetLabel + " stopped for good at " + last + " and cannot resume (`cutover-replicator apply`"
             + " refuses it until cleanup): " + message.substring(WayIn.STOPPED.length());
@@ -128,6 +141,19 @@ public final class ApplyFailures {
     return record(source, unreachedKey(way), message);
   }
 
+  /**
+   * Notes on {@code way}'s target that the apply cannot reach its source (a login refused, as after
+   * a password changed there, or no answer), on the way's own row as {@link #record} does, which
+   * status, catch-up, cleanup and the driver's probe read: the apply connected the source first and
+   * then had no connection to note it on, and status said no apply ran ("start it") beside an
+   * earlier, unrelated failure while one retried. Removed as {@link #record}'s is.
+   *
+   * @return whether it is noted
+   */
+  static boolean recordSourceUnreached(Connection target, String way, String message) {
+    return record(target, way, SOURCE_UNREACHED + message);
+  }
+
   /** Removes the note of {@link #recordUnreached}, on a source connection in autocommit. */
   static void clearUnreached(Connection source, String way) throws SQLException {
     if (source.getAutoCommit() && Sql.bool(source, "SELECT to_regclass(?) IS NOT NULL", TABLE)) {
@@ -142,10 +168,20 @@ public final class ApplyFailures {
 
   /** The problem to report for {@link #unreached}: an apply runs, and another would not help. */
   public static String describeUnreached(Failed f, String targetLabel) {
-    return UNREACHED + targetLabel + " runs but cannot reach " + targetLabel + " (since " + f.since() + ", last tried " + f.last()
-        + "): " + f.message() + "; it retries, so do not start another: where " + targetLabel + "'s password changed, restart it with"
-        + " the new one (CUTOVER_REPLICATOR_" + targetLabel.toUpperCase(Locale.ROOT) + "_PASSWORD), else make " + targetLabel
-        + " reachable; it resumes from its last applied position and loses nothing";
+    return unreached(f, f.message(), targetLabel, targetLabel);
+  }
+
+  /** How an apply into {@code targetLabel} that cannot reach {@code side} (its target's or its source's label) is described first. */
+  public static String unreachedLead(String targetLabel, String side) {
+    return UNREACHED + targetLabel + " runs but cannot reach " + side;
+  }
+
+  /** That an apply into {@code targetLabel} runs but cannot reach {@code side}, for {@code message}, and the remedy. */
+  private static String unreached(Failed f, String message, String targetLabel, String side) {
+    return unreachedLead(targetLabel, side) + " (since " + f.since() + ", last tried " + f.last() + "): " + message
+        + "; it retries, so do not start another: where " + side + "'s password changed, restart it with the new one"
+        + " (CUTOVER_REPLICATOR_" + side.toUpperCase(Locale.ROOT) + "_PASSWORD), else make " + side + " reachable; it resumes from"
+        + " its last applied position and loses nothing";
   }
 
   private static String unreachedKey(String way) {

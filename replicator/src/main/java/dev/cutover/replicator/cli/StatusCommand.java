@@ -139,8 +139,13 @@ final class StatusCommand extends BaseCommand {
   /** Whether an apply process holds the direction now, or retries a failed batch (holding nothing between tries). */
   private static String applyState(StatusReport.Direction d, boolean applying) {
     if ("failing".equals(d.state())) {
-      return d.problems().stream().anyMatch(p -> p.startsWith(ApplyFailures.UNREACHED)) ? "running, but cannot reach its target"
-          : "retrying a failed batch";
+      String target = d.source().equals("old") ? "new" : "old";
+      for (String side : List.of(target, d.source())) {
+        if (d.problems().stream().anyMatch(p -> p.startsWith(ApplyFailures.unreachedLead(target, side)))) {
+          return "running, but cannot reach " + (side.equals(target) ? "its target " : "its source ") + side;
+        }
+      }
+      return "retrying a failed batch";
     }
     return applying ? "running" : "NOT running";
   }

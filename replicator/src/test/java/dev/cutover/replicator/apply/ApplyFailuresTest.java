@@ -41,4 +41,26 @@ class ApplyFailuresTest {
       });
     }
   }
+
+  /**
+   * The way back's apply (new into old) whose login new refuses: noted on old, its target, it says
+   * that an apply runs and cannot reach new, and names new's password (r34 #2: the source side had
+   * no such note, and status said "NOT running … start it").
+   */
+  @Test
+  void recordSourceUnreached_theWayBack_saysItRunsAndNamesNewsPassword(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.oldServer();
+    try (Connection o = server.connect(server.createDatabase("source_unreached"))) {
+      ControlSchema.install(o);
+      ApplyFailures.recordSourceUnreached(o, Way.REVERSE, "new: cannot connect to jdbc:postgresql://new/app (FATAL: password"
+          + " authentication failed for user \"app\")");
+
+      assertThat(ApplyFailures.read(o, Way.REVERSE)).hasValueSatisfying(f -> {
+        assertThat(f.sourceUnreached()).isTrue();
+        assertThat(f.describe("old")).startsWith(ApplyFailures.unreachedLead("old", "new") + " (since ")
+            .contains("password authentication failed").contains("do not start another")
+            .contains("restart it with the new one (CUTOVER_REPLICATOR_NEW_PASSWORD)").doesNotContain("cannot reach its source:");
+      });
+    }
+  }
 }

@@ -673,6 +673,54 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
   }
 
   /**
+   * Old refuses the apply's login mid-window (r34 #2: its password rotated; here its role may no
+   * longer log in, the same path) and its sessions are ended: the apply retries, but it connects old
+   * first, so it reached neither side and noted nothing; status said "NOT running … start it" beside
+   * the stale "terminating connection", and catch-up "start `cutover-replicator apply`". The apply
+   * notes on new that it cannot reach old, status and catch-up say it runs and name old's password;
+   * once old admits it, what was written meanwhile arrives once.
+   */
+  @Test
+  void status_applyCannotLogInToOld_saysItRunsAndCannotReachOld(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "srcunreached");
+    Replicator r = started(db);
+    Replicator readsOldAsSuperuser = Replicator.builder()
+        .old(Endpoint.of(Side.OLD, db.url(pair.oldServer()), pair.oldServer().user(), pair.oldServer().password()))
+        .nw(db.endpoint(Side.NEW)).build();
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection admin = pair.oldServer().connect(db.name)) {
+      r.awaitCaughtUp(CATCH_UP);
+      OwnedDatabase.execute(admin, "ALTER ROLE " + OwnedDatabase.ROLE + " NOLOGIN");
+      try {
+        OwnedDatabase.execute(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + OwnedDatabase.ROLE + "'");
+        for (int i = 0; i < 3; i++) {
+          OwnedDatabase.execute(admin, "INSERT INTO keyless VALUES (" + (900 + i) + ", 'while old refused the apply', NULL)");
+        }
+        await().atMost(CATCH_UP).untilAsserted(() -> {
+          var forward = readsOldAsSuperuser.status().forward();
+          assertThat(forward.state()).isEqualTo("failing");
+          assertThat(forward.problems()).anyMatch(p -> p.contains("an apply into new runs but cannot reach old")
+              && p.contains("not permitted to log in") && p.contains("CUTOVER_REPLICATOR_OLD_PASSWORD"));
+          assertThat(forward.problems()).noneMatch(p -> p.contains("no `cutover-replicator apply` runs") || p.contains("; start it")
+              || p.contains("terminating connection"));
+        });
+        ReplicatorException refused = catchThrowableOfType(ReplicatorException.class,
+            () -> readsOldAsSuperuser.awaitCaughtUp(Duration.ofSeconds(2)));
+        assertThat(refused).as("catch-up while the apply cannot reach old").isNotNull();
+        assertThat(refused.oneLine()).contains("an apply into new runs but cannot reach old").contains("CUTOVER_REPLICATOR_OLD_PASSWORD")
+            .doesNotContain("start `cutover-replicator apply`");
+        assertThat(apply.appliers().get(0).running()).isTrue();
+      } finally {
+        OwnedDatabase.execute(admin, "ALTER ROLE " + OwnedDatabase.ROLE + " LOGIN");
+      }
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("cannot reach"));
+      try (Connection n = db.nw()) {
+        assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless WHERE b = 'while old refused the apply'")).isEqualTo(3);
+      }
+    }
+  }
+
+  /**
    * Cleanup while apply runs but fails a batch again and again (new refuses old's row): between
    * tries the apply process holds no session and so no lock. Cleanup took that for no apply and
    * removed the capture and the change log with the changes new never got, exiting 0. Now it
