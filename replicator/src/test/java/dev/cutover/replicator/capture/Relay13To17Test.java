@@ -1,9 +1,13 @@
 package dev.cutover.replicator.capture;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.replicator.Endpoint;
 import dev.cutover.replicator.Replicator;
+import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
 import dev.cutover.replicator.copy.CopyListener;
@@ -16,6 +20,7 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.PostgresVersions;
 import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -65,6 +70,53 @@ class Relay13To17Test extends RelayFlow {
       assertThat(OwnedDatabase.strings(n, "SELECT j::text || ' ' || d::text FROM jt WHERE id = 1"))
           .containsExactly("{\"a\": \"x\\u0000y\"} [\"\\u0000\"]");
       assertThat(OwnedDatabase.strings(n, "SELECT k.n::text FROM jt_keyless k ORDER BY k.n")).containsExactly("2", "11");
+    }
+    r.cleanup();
+  }
+
+  /**
+   * Old refuses the relay apply's login mid-window (r34 #2: its password rotated; here its role may
+   * no longer log in, the same path) and its sessions, the walsender's too, are ended. Before, status
+   * said "NOT running … start it" beside the stale "Database connection failed when reading from
+   * copy", and catch-up "start `cutover-replicator apply`". The apply notes on new that it cannot
+   * reach old, both say it runs and name old's password; once old admits it, the rows written
+   * meanwhile arrive once.
+   */
+  @Test
+  void status_relayApplyCannotLogInToOld_saysItRunsAndCannotReachOld(PostgresPair pair) throws Exception {
+    OwnedDatabase db = database(pair, "relayunreached");
+    Replicator r = db.replicator();
+    r.start(relay(), new CopyProgress(), CopyListener.NONE);
+    Replicator readsOldAsSuperuser = Replicator.builder()
+        .old(Endpoint.of(Side.OLD, db.url(pair.oldServer()), pair.oldServer().user(), pair.oldServer().password()))
+        .nw(db.endpoint(Side.NEW)).build();
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection admin = db.oldAsSuperuser()) {
+      r.awaitCaughtUp(CATCH_UP);
+      OwnedDatabase.execute(admin, "ALTER ROLE " + OwnedDatabase.ROLE + " NOLOGIN");
+      try {
+        OwnedDatabase.execute(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '" + OwnedDatabase.ROLE + "'");
+        OwnedDatabase.execute(admin, "INSERT INTO keyless SELECT g, 'while old refused the apply', NULL FROM generate_series(1, 3) g");
+        await().atMost(CATCH_UP).untilAsserted(() -> {
+          var forward = readsOldAsSuperuser.status().forward();
+          assertThat(forward.state()).isEqualTo("failing");
+          assertThat(forward.problems()).anyMatch(p -> p.contains("an apply into new runs but cannot reach old")
+              && p.contains("not permitted to log in") && p.contains("CUTOVER_REPLICATOR_OLD_PASSWORD"));
+          assertThat(forward.problems()).noneMatch(p -> p.contains("no `cutover-replicator apply` runs") || p.contains("; start it"));
+        });
+        ReplicatorException refused = catchThrowableOfType(ReplicatorException.class,
+            () -> readsOldAsSuperuser.awaitCaughtUp(Duration.ofSeconds(2)));
+        assertThat(refused).as("catch-up while the apply cannot reach old").isNotNull();
+        assertThat(refused.oneLine()).contains("an apply into new runs but cannot reach old").contains("CUTOVER_REPLICATOR_OLD_PASSWORD")
+            .doesNotContain("start `cutover-replicator apply`");
+        assertThat(apply.appliers().get(0).running()).isTrue();
+      } finally {
+        OwnedDatabase.execute(admin, "ALTER ROLE " + OwnedDatabase.ROLE + " LOGIN");
+      }
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(r.status().forward().problems()).noneMatch(p -> p.contains("cannot reach"));
+      try (Connection n = db.nw()) {
+        assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM keyless WHERE b = 'while old refused the apply'")).isEqualTo(3);
+      }
     }
     r.cleanup();
   }
