@@ -105,4 +105,61 @@ class FenceCoverageTest {
       CutoverDriver.shutdown(db.database);
     }
   }
+
+  /**
+   * r34 D4: a table given to another role on old after the install (ALTER TABLE ... OWNER TO, as
+   * a DBA does mid-window). The fence locks as the installer, which lost its right to, and the
+   * switch aborted "cannot fence old: permission denied for table note", naming neither the owner,
+   * the role, the remedy nor that the switch was not tried again. It names all four; once the
+   * remedy is run, flipping the flag back and forth switches.
+   */
+  @Test
+  void flip_tableGivenToAnotherRoleOnOldSinceTheInstall_abortNamesTableOwnerInstallerAndRemedy(PostgresPair pair)
+      throws Exception {
+    Replicated db = Replicated.create(pair, SCHEMA, false);
+    for (PostgresServer server : new PostgresServer[] {pair.oldServer(), pair.newServer()}) {
+      try (Connection c = server.connect(); Statement s = c.createStatement()) {
+        for (String role : new String[] {"fc_owner", "fc_other"}) {
+          s.execute("DO $$ BEGIN CREATE ROLE " + role + " LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        }
+      }
+      sql(server.connect(db.database), "ALTER TABLE note OWNER TO fc_owner; GRANT CREATE ON DATABASE " + db.database
+          + " TO fc_owner");
+      try (Connection owner = as(server, db.database, "fc_owner")) {
+        ControlSchema.install(owner);
+      }
+    }
+    // The application keeps its grants; the installer no longer owns the table.
+    sql(db.oldDirect(), "ALTER TABLE note OWNER TO fc_other; GRANT SELECT, INSERT ON note TO fc_owner;"
+        + " GRANT USAGE, SELECT ON SEQUENCE note_id_seq TO fc_owner");
+    db.refreshForward();
+    Properties asOwner = new Properties();
+    asOwner.setProperty("user", "fc_owner");
+    try (SwitchEvents events = new SwitchEvents(db.database);
+        Connection app = DriverManager.getConnection(db.url(), asOwner);
+        Connection old = db.oldDirect()) {
+      DrainTest.insert(app, "before");
+      db.flip(Target.NEW);
+      SwitchEvent event = events.next();
+
+      assertThat(event.outcome()).isEqualTo(Outcome.ABORTED);
+      assertThat(event.reason()).startsWith("cannot fence old: cutover: the fence may not lock table public.note, owned by"
+              + " fc_other: it runs as role fc_owner, which installed the control schema")
+          .contains("ALTER TABLE public.note OWNER TO fc_owner, or GRANT fc_other TO fc_owner")
+          .contains("not tried again").contains("set the flag back to old and then to new again");
+      assertThat(Fence.isRaised(old)).isFalse();
+      DrainTest.insert(app, "still on old");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.oldServer().port());
+
+      sql(db.oldDirect(), "GRANT fc_other TO fc_owner");
+      db.flip(Target.OLD);
+      db.flip(Target.NEW);
+      event = events.next();
+      assertThat(event.outcome()).as(event.summary()).isEqualTo(Outcome.COMPLETED);
+      DrainTest.insert(app, "on new");
+      assertThat(DrainTest.sideOf(app)).isEqualTo(pair.newServer().port());
+    } finally {
+      CutoverDriver.shutdown(db.database);
+    }
+  }
 }

@@ -404,7 +404,7 @@ public final class ControlSql {
     f.add(guardTables(major));
     f.add(guardAllTables());
     f.add(switchRow("raise_fence(p_service text, p_switch text, p_instance text, p_lock_timeout_ms integer) RETURNS bigint", """
-          DECLARE s record; e bigint; raised boolean := false; t record; waited_for text; holders text;
+          DECLARE s record; e bigint; raised boolean := false; t record; waited_for text; holders text; owned_by text;
           BEGIN
             PERFORM cutover.require_lead(p_service, p_switch);
             %2$s
@@ -471,6 +471,15 @@ public final class ControlSql {
                     FROM held h LEFT JOIN act w ON w.pid = h.pid WHERE NOT h.granted) x;
                 RAISE EXCEPTION 'cutover: the fence waited %% ms for table %%, held by %%; end that transaction (SELECT pg_terminate_backend(pid) as its owner or a superuser) and switch again',
                   p_lock_timeout_ms, waited_for, coalesce(holders, 'sessions that have ended or let go since') USING ERRCODE = '55P03';
+              END IF;
+              -- The fence locks as the installer, whose right to lock a guarded table came from owning it
+              -- (directly or through a role): a table given to another role since the install (ALTER
+              -- TABLE ... OWNER TO, REASSIGN OWNED) refuses it with a bare "permission denied" (r34).
+              IF SQLSTATE = '42501' AND waited_for IS NOT NULL THEN
+                SELECT pg_get_userbyid(c.relowner) INTO owned_by FROM pg_class c WHERE c.oid = waited_for::regclass;
+                RAISE EXCEPTION 'cutover: the fence may not lock table %%, owned by %%: it runs as role %%, which installed the control schema and neither owns the table nor is a member of its owner (ownership moved since the install: ALTER TABLE ... OWNER TO, REASSIGN OWNED); on this database run ALTER TABLE %% OWNER TO %%, or GRANT %% TO %%, as a superuser or a role that may (cutover-replicator status names every such table)',
+                  waited_for, owned_by, current_user, waited_for, quote_ident(current_user), quote_ident(owned_by), quote_ident(current_user)
+                  USING ERRCODE = '42501';
               END IF;
               RAISE;
             END;

@@ -897,7 +897,11 @@ final class Switchover {
       Fence.raise(source, router.service(), switchId, router.member(), lockTimeout);
     } catch (SQLException e) {
       if (watchdog.reason() == null && alive(source)) {
-        throw new Abort("cannot fence " + from.value() + ": " + serverMessage(e) + preparedInTheWay());
+        // Not tried again, as no abort after a gate closed is: each try would hold the application at
+        // the gate until the cause is mended. So the reason says how to switch once it is.
+        throw new Abort("cannot fence " + from.value() + ": " + serverMessage(e) + preparedInTheWay()
+            + "; this switch is not tried again (its gate had closed): once that is mended, set the flag back to "
+            + from.value() + " and then to " + to.value() + " again");
       }
       throw e;
     }
