@@ -78,7 +78,7 @@ public final class Capabilities {
       return new Capabilities(side, major, role, database, true, true, true, true, true, List.of(), List.of());
     }
     return new Capabilities(side, major, role, database, false, trySlot(c), tryReplicaRole(c, major),
-        trySubscription(c, major), createOnDatabase, foreignTables(c), major >= 16 ? ownersNotSettable(c) : List.of());
+        trySubscription(c, major), createOnDatabase, foreignTables(c, role), major >= 16 ? ownersNotSettable(c) : List.of());
   }
 
   /** A temporary physical slot that reserves no WAL: needs exactly what a logical slot needs (REPLICATION). */
@@ -169,15 +169,22 @@ public final class Capabilities {
    * Application tables (those the fence guards) whose owner's privileges the role lacks: the
    * fence trigger, a publication's table list, setting indexes aside and COPY FREEZE need them.
    */
-  private static List<ForeignTable> foreignTables(Connection c) throws SQLException {
+  /**
+   * The application tables whose owner's privileges {@code role} lacks (it neither owns them nor
+   * is a member of their owner): for the connected role, what check and start need; for the
+   * control schema's installer, what a switch's fence and cleanup need (status).
+   */
+  public static List<ForeignTable> foreignTables(Connection c, String role) throws SQLException {
     List<ForeignTable> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_userbyid(c.relowner), format('%I.%I', n.nspname, c.relname),"
         + " r.rolsuper FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner"
         + " WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't' AND " + Catalog.SYSTEM_SCHEMA_FILTER
-        + " AND NOT pg_has_role(c.relowner, 'USAGE') ORDER BY 1, 2");
-        ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        out.add(new ForeignTable(rs.getString(1), rs.getString(2), rs.getBoolean(3)));
+        + " AND NOT pg_has_role(?::name, c.relowner, 'USAGE') ORDER BY 1, 2")) {
+      ps.setString(1, role);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new ForeignTable(rs.getString(1), rs.getString(2), rs.getBoolean(3)));
+        }
       }
     }
     return List.copyOf(out);

@@ -169,22 +169,31 @@ public final class Requirements {
         + ", as the database's owner");
   }
 
-  /** Tables the role cannot act as owner of, per owner: a GRANT of the owner, or ALTER TABLE ... OWNER TO where the owner is a superuser. */
   private static void ownership(Capabilities c, List<Gap> gaps) {
+    gaps.addAll(ownership(c.side(), c.role(), c.foreign()));
+  }
+
+  /**
+   * Tables {@code role} cannot act as owner of ({@link Capabilities#foreignTables}), per owner: a
+   * GRANT of the owner, or ALTER TABLE ... OWNER TO where the owner is a superuser.
+   */
+  public static List<Gap> ownership(Side side, String role, List<ForeignTable> foreign) {
     Map<String, List<ForeignTable>> byOwner = new LinkedHashMap<>();
-    for (ForeignTable t : c.foreign()) {
+    for (ForeignTable t : foreign) {
       byOwner.computeIfAbsent(t.owner(), k -> new ArrayList<>()).add(t);
     }
-    String r = Sql.ident(c.role());
+    List<Gap> gaps = new ArrayList<>();
+    String r = Sql.ident(role);
     for (Map.Entry<String, List<ForeignTable>> e : byOwner.entrySet()) {
       List<ForeignTable> tables = e.getValue();
       String remedy = tables.get(0).superuserOwner()
           ? tables.stream().map(t -> "ALTER TABLE " + t.name() + " OWNER TO " + r).collect(Collectors.joining("; ")) + ", as a superuser"
           : "GRANT " + Sql.ident(e.getKey()) + " TO " + r;
-      gaps.add(new Gap(c.side(), "ownership", "role " + c.role() + " lacks the owner's privileges on " + tables.size()
+      gaps.add(new Gap(side, "ownership", "role " + role + " lacks the owner's privileges on " + tables.size()
           + " table(s) owned by " + e.getKey() + " (" + tables.stream().limit(5).map(ForeignTable::name)
           .collect(Collectors.joining(", ")) + (tables.size() > 5 ? ", ..." : "") + ")", remedy));
     }
+    return gaps;
   }
 
   /** The gap of a role that may not set {@code session_replication_role}, with the grant its version allows. */

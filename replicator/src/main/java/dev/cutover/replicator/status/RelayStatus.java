@@ -80,6 +80,7 @@ final class RelayStatus {
     }
     List<TableName> carried = Catalog.publishedTables(old, p.publication());
     problems.addAll(SchemaChanges.drift(old, nw, "old", "new", carried::contains));
+    problems.addAll(FenceOwnership.problems(old, Side.OLD));
     StatusReader.Beats beats = StatusReader.beats(Side.OLD, old, nw, problems);
     StatusReport.Relayed relay = new StatusReport.Relayed(p.lsn().asString(), age, p.batches(), p.changes(), p.missing(), applying);
     return new StatusReport.Direction(Way.FORWARD, "old", state, false, false, applying, Map.of(), read.slot(), read.lagBytes(),

@@ -304,6 +304,7 @@ public final class StatusReader {
           + redo(name, subscription, sourceLabel, targetLabel, alone));
     }
 
+    problems.addAll(FenceOwnership.problems(source, sourceSide));
     Beats beats = beats(sourceSide, source, target, problems);
     // The last beat that reached the target before the slot lost its WAL said "0 ms" while it could never catch up (r22).
     Long beatLag = lost ? null : beats.lagMillis();

@@ -2112,4 +2112,26 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
     }
     return false;
   }
+
+  /**
+   * r34 D4: a DBA gives a table to another role on old mid-window. Capture goes on (its functions
+   * run as the installer), and status said STREAMING and nothing else, until every switch aborted
+   * at its fence with "permission denied for table". Status names the table, its owner, the
+   * installer and the remedy, until ownership is back.
+   */
+  @Test
+  void status_tableGivenToAnotherRoleOnOld_namesTheTableTheOwnerTheInstallerAndTheRemedy(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "moved");
+    started(db);
+    String role = "\"" + OwnedDatabase.ROLE + "\"";
+    try (Connection su = db.oldAsSuperuser()) {
+      OwnedDatabase.execute(su, "DO $$ BEGIN CREATE ROLE moved_owner NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;"
+          + " ALTER TABLE scratch OWNER TO moved_owner");
+      assertThat(db.statusCli()).contains("role " + OwnedDatabase.ROLE + " lacks the owner's privileges on 1 table(s) owned by"
+              + " moved_owner (public.scratch) on old, where it installed the control schema: a switch from old locks every table")
+          .contains("GRANT \"moved_owner\" TO " + role + " on old, or give them back (ALTER TABLE ... OWNER TO " + role + ")");
+      OwnedDatabase.execute(su, "ALTER TABLE scratch OWNER TO " + role);
+      assertThat(db.statusCli()).doesNotContain("lacks the owner's privileges");
+    }
+  }
 }
