@@ -102,6 +102,7 @@ final class BatchWriter {
   private static final String UNSAFE_NEW_ENUM_VALUE = "55P04";
   /** SQLState class 22, data exception: a value its type's input refuses, JSON that cannot be read. */
   private static final String DATA_EXCEPTION = "22";
+  private static final String INSUFFICIENT_PRIVILEGE = "42501";
   /** The alias of the table an UPDATE or DELETE writes (see {@link #target}). */
   private static final String TARGET = "t";
 
@@ -536,6 +537,11 @@ final class BatchWriter {
           throw unreadable;
         }
       }
+      Refusal refusal = INSUFFICIENT_PRIVILEGE.equals(e.getSQLState()) ? refusal(group) : null;
+      if (refusal != null) {
+        throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: "
+            + FirstLine.of(e.getMessage()) + ": " + refusal.what(), refusal.remedy(), e);
+      }
       throw new ReplicatorException(Failure.PRECONDITION, targetLabel + ": applying " + what + " failed: " + FirstLine.of(e.getMessage())
           + (enumValue ? ": a schema change of this same batch added the value, and it could not be committed on " + targetLabel
               + " ahead of the batch (the apply's log says why), so the batch's transaction may not use it yet" : ""),
@@ -547,6 +553,57 @@ final class BatchWriter {
     sql.clear();
     applies.clear();
     queuedChars = 0;
+  }
+
+  /** What the apply's role lacks on a table of the target, and the statement that gives it. */
+  private record Refusal(String what, String remedy) {}
+
+  /**
+   * After 42501 in a group: the first of its tables on which the role the apply writes as is
+   * neither a member of the owner (which triggers off by ALTER TABLE need) nor holds a privilege
+   * its changes need, with the remedy; null where it lacks nothing there (another object refused
+   * it). The remedy used to be "fix the cause on new (see `cutover-replicator status`)", and status
+   * quoted it back (r34). Run on the failure path only: the batch is rolled back first.
+   */
+  private Refusal refusal(List<Change> group) throws SQLException {
+    target.rollback();
+    Map<TableName, Set<String>> needed = new LinkedHashMap<>();
+    for (Change c : group) {
+      Set<String> privileges = needed.computeIfAbsent(new TableName(c.schema(), c.table()), t -> new TreeSet<>());
+      privileges.add(kind(c.op()));
+      if (c.op() == 'U' || c.op() == 'D') {
+        privileges.add("SELECT"); // the key in its WHERE clause is read
+      }
+    }
+    String role = Catalog.currentUser(target);
+    String as = "role " + role + ", as which the apply writes into " + targetLabel + ", ";
+    for (Map.Entry<TableName, Set<String>> e : needed.entrySet()) {
+      TableName t = e.getKey();
+      String table = t.sqlName();
+      String[] owner = Sql.rows(target, "SELECT pg_get_userbyid(relowner), pg_has_role(relowner, 'USAGE')::text FROM pg_class"
+          + " WHERE oid = ?::regclass", t.regclass()).stream().findFirst().orElse(null);
+      if (owner == null) {
+        continue;
+      }
+      if (!Boolean.parseBoolean(owner[1]) && triggersOff != TriggersOff.REPLICA_ROLE) {
+        return new Refusal(as + "neither owns " + table + " nor is a member of its owner " + owner[0] + " (it turns the"
+            + " table's triggers off there in each batch)", "ALTER TABLE " + table + " OWNER TO " + Sql.ident(role) + ", or GRANT "
+            + Sql.ident(owner[0]) + " TO " + Sql.ident(role) + ", on " + targetLabel + "; the apply retries the batch");
+      }
+      List<String> lacking = new ArrayList<>();
+      for (String privilege : e.getValue()) {
+        if (!Sql.bool(target, "SELECT has_table_privilege(?::regclass, ?)", t.regclass(), privilege)) {
+          lacking.add(privilege);
+        }
+      }
+      if (!lacking.isEmpty()) {
+        String privileges = String.join(", ", lacking);
+        return new Refusal(as + "lacks " + privileges + " on " + table + " (owned by " + owner[0] + ")", "GRANT " + privileges
+            + " ON " + table + " TO " + Sql.ident(role) + " on " + targetLabel + " (or make it the owner or a member of the owner,"
+            + " with its privileges); the apply retries the batch");
+      }
+    }
+    return null;
   }
 
   /**

@@ -2134,4 +2134,28 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       assertThat(db.statusCli()).doesNotContain("lacks the owner's privileges");
     }
   }
+
+  /**
+   * r34 D5: with INSERT revoked on new from the role the apply writes as, the apply retried saying
+   * "fix the cause on new (see `cutover-replicator status`)", and status said the same: a circle.
+   * Both name the role, the table and the GRANT; once it is run, the row arrives.
+   */
+  @Test
+  void apply_insertRevokedOnNew_namesTheRoleTheTableAndTheGrant(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "revoked");
+    Replicator r = started(db);
+    String role = "\"" + OwnedDatabase.ROLE + "\"";
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults()); Connection nsu = db.nwAsSuperuser(); Connection o = db.old();
+        Connection n = db.nw()) {
+      OwnedDatabase.execute(nsu, "REVOKE INSERT ON scratch FROM " + role);
+      OwnedDatabase.execute(o, "INSERT INTO scratch VALUES (4242, 'refused on new')");
+      String failure = OwnedDatabase.awaitApplyFailure(apply, CATCH_UP);
+      assertThat(failure).contains("role " + OwnedDatabase.ROLE + ", as which the apply writes into new, lacks INSERT on public.scratch")
+          .contains("GRANT INSERT ON public.scratch TO " + role + " on new").doesNotContain("see `cutover-replicator status`");
+      assertThat(db.statusCli()).contains("GRANT INSERT ON public.scratch TO " + role + " on new");
+      OwnedDatabase.execute(nsu, "GRANT INSERT ON scratch TO " + role);
+      r.awaitCaughtUp(CATCH_UP);
+      assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM scratch WHERE id = 4242")).isEqualTo(1);
+    }
+  }
 }
