@@ -162,7 +162,6 @@ final class CaptureStatus {
     // An unfinished reverse armed nothing whose heartbeat could be missed.
     StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, reverseUnfinished ? new ArrayList<>() : problems);
     problems.addAll(FenceOwnership.problems(source, sourceSide));
-    StatusReader.Beats beats = StatusReader.beats(sourceSide, source, target, problems);
     return new StatusReport.Direction(name, sourceLabel, state, false, false, applying, tables, null, null, beats.lagMillis(),
         beats.ageMillis(), null, null, Map.of(), problems, captured);
   }
