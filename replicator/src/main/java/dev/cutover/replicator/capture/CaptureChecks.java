@@ -1,5 +1,6 @@
 package dev.cutover.replicator.capture;
 
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
 import dev.cutover.replicator.check.Finding;
@@ -13,6 +14,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -183,12 +185,18 @@ public final class CaptureChecks {
   }
 
   private void leftovers() throws SQLException {
-    for (Object[] side : new Object[][] {{old, "old"}, {nw, "new"}}) {
+    for (Object[] side : new Object[][] {{old, Side.OLD, nw}, {nw, Side.NEW, old}}) {
       Connection c = (Connection) side[0];
+      Side s = (Side) side[1];
       if (CaptureSchema.installed(c) || ApplyProgress.armed(c, Way.FORWARD) || ApplyProgress.armed(c, Way.REVERSE)) {
-        add(Severity.WARNING, (String) side[1], "capture-leftovers", "trigger capture of an earlier run is installed ("
-            + CaptureSchema.capturedTables(c).size() + " table(s) with capture triggers)",
-            "`cutover-replicator status` if it is running, else `cutover-replicator cleanup`");
+        Optional<String> another = CaptureSchema.ofAnother(c, s, (Connection) side[2]);
+        if (another.isPresent()) {
+          add(Severity.ERROR, s.label(), "capture-leftovers", another.get(), CaptureSchema.OF_ANOTHER_REMEDY);
+        } else {
+          add(Severity.WARNING, s.label(), "capture-leftovers", "trigger capture of an earlier run is installed ("
+              + CaptureSchema.capturedTables(c).size() + " table(s) with capture triggers)",
+              "`cutover-replicator status` if it is running, else `cutover-replicator cleanup`");
+        }
       }
     }
   }

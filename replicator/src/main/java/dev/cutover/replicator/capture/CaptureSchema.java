@@ -4,8 +4,10 @@ import dev.cutover.common.Transactions;
 import dev.cutover.driver.control.ControlSchema;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.ApplyToken;
 import dev.cutover.replicator.privileges.Capabilities;
+import dev.cutover.replicator.replication.MigrationPair;
 import dev.cutover.replicator.sql.Catalog;
 import dev.cutover.replicator.sql.ShortLocks;
 import dev.cutover.replicator.sql.Sql;
@@ -17,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -258,6 +261,29 @@ public final class CaptureSchema {
   /** Whether tables created or altered on {@code c} get their capture triggers by themselves (the event trigger). */
   public static boolean followsSchemaChanges(Connection c) throws SQLException {
     return Sql.bool(c, "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ? AND evtenabled <> 'D')", EVENT_TRIGGER);
+  }
+
+  /**
+   * The remedy where a side's trigger capture belongs to a migration into another database than the
+   * one given: never cleanup with these URLs, which would remove that migration's capture.
+   */
+  public static final String OF_ANOTHER_REMEDY = "finish or clean up that migration with its own --old-url and --new-url"
+      + " (`cutover-replicator status`, `cutover-replicator cleanup`), or give this one another old database; never run cleanup"
+      + " with these URLs, which would remove that migration's capture";
+
+  /**
+   * Why the trigger capture on {@code c}, given as {@code side}, is not of a migration into {@code
+   * other}: what {@link MigrationPair#elsewhere} names; empty when it is, or when nothing tells.
+   * Capture is per database, whatever the label: one database carries one such migration at a time.
+   */
+  public static Optional<String> ofAnother(Connection c, Side side, Connection other) throws SQLException {
+    List<String> elsewhere = MigrationPair.elsewhere(c, side, other);
+    if (elsewhere.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(side.label() + " carries the trigger capture of another migration (" + String.join("; ", elsewhere) + ", "
+        + MigrationPair.TABLE + "), not one into the database given as " + (side == Side.OLD ? Side.NEW : Side.OLD).label()
+        + ": one database carries one trigger-capture migration at a time");
   }
 
   /** Whether the change log exists on {@code c}. */

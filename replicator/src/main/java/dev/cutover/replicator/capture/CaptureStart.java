@@ -234,6 +234,10 @@ public final class CaptureStart {
       throw new ReplicatorException(Failure.PRECONDITION, "new runs PostgreSQL " + Sql.majorVersionOf(n) + ", older than 12",
           "move to PostgreSQL 12 to 18");
     }
+    Optional<String> another = CaptureSchema.installed(o) ? CaptureSchema.ofAnother(o, Side.OLD, n) : Optional.empty();
+    if (another.isPresent()) {
+      throw new ReplicatorException(Failure.PRECONDITION, another.get(), CaptureSchema.OF_ANOTHER_REMEDY + "; start changed nothing");
+    }
     if (CaptureSchema.installed(o) || ApplyProgress.armed(n, Way.FORWARD)) {
       throw new ReplicatorException(Failure.PRECONDITION, "old already has trigger capture from an earlier start",
           "see `cutover-replicator status`, or run `cutover-replicator cleanup` to start over");

@@ -6,6 +6,7 @@ import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.Names;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.Side;
 import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
@@ -114,17 +115,19 @@ public final class Cleanup {
    *
    * @param slotWait how long a slot's walsender may hold it before it is terminated
    * @param instances whether driver instances seen within {@link #SEEN_WITHIN} refuse it
+   * @param peer whether a side that records nothing must be the database the other side's record
+   *     names as its pair ({@link MigrationPair#requireOnePair})
    * @param putBack runs {@link LeftAside#putBack} on {@code n}: its index builds take as long as their
    *     tables, so the caller may run it without the read limit its other statements have
    */
   public static Report run(Connection o, Connection n, Names names, Duration slotWait, Unapplied unapplied,
-      LiveInstances instances, Transactions.Work<LeftAside.Result> putBack) throws Exception {
+      LiveInstances instances, MigrationPair.Peer peer, Transactions.Work<LeftAside.Result> putBack) throws Exception {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
     List<String> kept = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
-    refuseUnlessOnePair(o, n, names, ours);
+    refuseUnlessOnePair(o, n, names, ours, peer);
     if (instances == LiveInstances.REFUSE) {
       refuseWhileInstancesLive(o, n);
     }
@@ -195,12 +198,24 @@ public final class Cleanup {
    *
    * A migration given up before its switch (no fence), and new made again before it, record neither
    * and go ahead; so does a subscription whose slot was detached ({@code slot_name = NONE}). First of
-   * all, the migration id start recorded on both sides must match ({@link MigrationPair}): with
-   * trigger capture or the relay before any switch, nothing else tells the pair.
+   * all, the migration id start recorded on both sides must match ({@link MigrationPair}), and a side
+   * that records nothing must be the database the other's record names, and trigger capture on a side
+   * must be of a migration into the other side given, under any label, since capture is per database
+   * (or the operator says the recorded database is gone for good): with trigger capture or the relay before any switch, nothing else tells
+   * the pair.
    */
-  private static void refuseUnlessOnePair(Connection o, Connection n, Names names, List<String> ours)
+  private static void refuseUnlessOnePair(Connection o, Connection n, Names names, List<String> ours, MigrationPair.Peer peer)
       throws SQLException, ReplicatorException {
-    MigrationPair.requireOnePair(o, n, names, "cleanup");
+    MigrationPair.requireOnePair(o, n, names, "cleanup", peer);
+    for (Object[] side : new Object[][] {{o, Side.OLD, n}, {n, Side.NEW, o}}) {
+      Connection c = (Connection) side[0];
+      Optional<String> another = peer == MigrationPair.Peer.REQUIRE && CaptureSchema.installed(c)
+          ? CaptureSchema.ofAnother(c, (Side) side[1], (Connection) side[2]) : Optional.empty();
+      if (another.isPresent()) {
+        throw new ReplicatorException(Failure.PRECONDITION, another.get(), CaptureSchema.OF_ANOTHER_REMEDY
+            + "; where that database is gone for good, `cutover-replicator cleanup --paired-database-gone`; cleanup changed nothing");
+      }
+    }
     List<String> found = new ArrayList<>();
     String oldDb = Sql.string(o, "SELECT current_database()");
     String newDb = Sql.string(n, "SELECT current_database()");

@@ -2,6 +2,7 @@ package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.cleanup.Cleanup;
+import dev.cutover.replicator.replication.MigrationPair;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -9,7 +10,7 @@ import picocli.CommandLine.Option;
 @Command(name = "cleanup", mixinStandardHelpOptions = true,
     description = {"Removes everything the replicator created, on both sides.",
         "Subscriptions, publications and slots named cutover_*, the cutover schema and its fence triggers, and nothing else. Idempotent. Run it once the cutover is final: without the control schema the driver cannot fence.",
-        "Exit code 5, nothing removed, while driver instances heartbeat in the control schema (seen within the last minute: the application still uses jdbc:cutover: URLs; repoint it at new with a plain jdbc:postgresql: URL and redeploy first, or see --instances-gone), while old and new as given are not the two sides of this migration (a side fenced while the other has no control schema, a subscription whose slot is not in the other side's database), while a process holds a slot of this migration's name that no subscription of it on the other side streams from (another migration given the same --name), while an apply process runs (or retried a failing batch within the last minute), while a fenced side's change log holds changes the serving side never got (see --discard-unapplied), and while old is fenced and new's change log holds changes the way back never applied to old (see --give-up-way-back). Changes not applied where their side serves and the other is not fenced (a migration given up before its switch) are removed and named."})
+        "Exit code 5, nothing removed, while driver instances heartbeat in the control schema (seen within the last minute: the application still uses jdbc:cutover: URLs; repoint it at new with a plain jdbc:postgresql: URL and redeploy first, or see --instances-gone), while old and new as given are not the two sides of this migration (a side fenced while the other has no control schema, a subscription whose slot is not in the other side's database), while a process holds a slot of this migration's name that no subscription of it on the other side streams from (another migration given the same --name), while one side records this migration into another database than the one given as its other side, which records nothing (the new of another migration of the same old; see --paired-database-gone), while an apply process runs (or retried a failing batch within the last minute), while a fenced side's change log holds changes the serving side never got (see --discard-unapplied), and while old is fenced and new's change log holds changes the way back never applied to old (see --give-up-way-back). Changes not applied where their side serves and the other is not fenced (a migration given up before its switch) are removed and named."})
 final class CleanupCommand extends BaseCommand {
   @Mixin
   NetworkTimeoutOption network;
@@ -29,11 +30,18 @@ final class CleanupCommand extends BaseCommand {
       + " where the service serves.")
   boolean instancesGone;
 
+  @Option(names = "--paired-database-gone", description = "Remove this migration's objects although the side given records"
+      + " it (cutover.migration_pair) with another database as its other side, and the side given as that other one records"
+      + " nothing: say so only once that database is gone for good; without it cleanup refuses, naming it, since the objects"
+      + " may belong to a migration into that database, which cleanup with its own URLs removes.")
+  boolean pairedDatabaseGone;
+
   @Override
   int run(Replicator r) throws Exception {
     Cleanup.Report report = r.cleanup(network.get(), discardUnapplied ? Cleanup.Unapplied.DISCARD
         : giveUpWayBack ? Cleanup.Unapplied.GIVE_UP_WAY_BACK : Cleanup.Unapplied.REFUSE,
-        instancesGone ? Cleanup.LiveInstances.GONE : Cleanup.LiveInstances.REFUSE);
+        instancesGone ? Cleanup.LiveInstances.GONE : Cleanup.LiveInstances.REFUSE,
+        pairedDatabaseGone ? MigrationPair.Peer.GONE : MigrationPair.Peer.REQUIRE);
     print(report, () -> {
       if (report.nothingFound()) {
         out().println("nothing of ours on old or new");

@@ -9,6 +9,7 @@ import dev.cutover.replicator.sql.Sql;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -27,6 +28,13 @@ import java.util.List;
  * it, so it never collides, and each side's own row is the one read. Logged, so a crash keeps it. A start that runs again keeps the id either side holds (new made again takes
  * old's); one that finds two different ids refuses. A side with a control schema but no row at all
  * is an install from before the record: the checks that do not need it decide alone then.
+ *
+ * <p>Each row also names the other side it was written with ({@link Identity}: database name and
+ * the server's {@code pg_control_system().system_identifier}, which a plain role may read on 9.6 to
+ * 18 and a promoted standby keeps), so that where one side records the migration and the other
+ * records nothing, that other side can be told from a database made again in place (same identity:
+ * accepted) and from another database altogether, the new of a second migration of the same old
+ * (refused: cleanup with its URLs removed the first one's trigger capture).
  */
 public final class MigrationPair {
   public static final String TABLE = "cutover.migration_pair";
@@ -47,10 +55,27 @@ public final class MigrationPair {
    * What {@code c} (given as {@code side}) records: the id of this label's migration as that side
    * (null when none), and every row, described.
    */
-  record Recorded(String side, String database, String id, List<String> labels) {
+  record Recorded(String side, Identity self, String id, Identity peer, List<String> labels) {
     /** Whether it records any migration at all: an install from before the record does not. */
     boolean any() {
       return !labels.isEmpty();
+    }
+
+    String database() {
+      return self.database();
+    }
+  }
+
+  /** A database, told apart from one of the same name on another server by the server's system identifier. */
+  record Identity(String database, String system) {
+    static Identity of(Connection c) throws SQLException {
+      return new Identity(Sql.string(c, "SELECT current_database()"),
+          Sql.string(c, "SELECT system_identifier::text FROM pg_control_system()"));
+    }
+
+    @Override
+    public String toString() {
+      return "database " + database + " of the server with system identifier " + system;
     }
   }
 
@@ -73,8 +98,8 @@ public final class MigrationPair {
               + " nothing was copied");
     }
     String id = old.id() != null ? old.id() : nw.id() != null ? nw.id() : HexFormat.of().formatHex(bytes());
-    write(o, Side.OLD, names, id);
-    write(n, Side.NEW, names, id);
+    write(o, Side.OLD, names, id, nw.self());
+    write(n, Side.NEW, names, id, old.self());
     return id;
   }
 
@@ -92,6 +117,24 @@ public final class MigrationPair {
    */
   public static void requireOnePair(Connection o, Connection n, Names names, String command)
       throws SQLException, ReplicatorException {
+    requireOnePair(o, n, names, command, Peer.REQUIRE);
+  }
+
+  /** Whether a side that records nothing must be the one the other side's record names ({@link #requireOnePair}). */
+  public enum Peer {
+    /** Refuse where it is another database (the default). */
+    REQUIRE,
+    /** The operator says the database the record names is gone for good ({@code cleanup --paired-database-gone}). */
+    GONE
+  }
+
+  /**
+   * {@link #requireOnePair(Connection, Connection, Names, String)}; besides, where one side records
+   * this label's migration and the other records nothing, the other must be the database the record
+   * names as its other side (the same one made again passes), unless {@code peer} is {@link Peer#GONE}.
+   */
+  public static void requireOnePair(Connection o, Connection n, Names names, String command, Peer peer)
+      throws SQLException, ReplicatorException {
     Recorded old = read(o, Side.OLD, names);
     Recorded nw = read(n, Side.NEW, names);
     if (old.any() && nw.any() && (old.id() == null || !old.id().equals(nw.id()))) {
@@ -99,6 +142,43 @@ public final class MigrationPair {
           + " migration moves between, as start was given them (`cutover-replicator status` with the same URLs names its"
           + " directions), then " + command + " again; " + command + " changed nothing");
     }
+    Recorded alone = !nw.any() ? old : !old.any() ? nw : null;
+    Recorded other = alone == old ? nw : old;
+    if (peer == Peer.REQUIRE && alone != null && alone.id() != null && !alone.peer().equals(other.self())) {
+      String url = alone == old ? "--new-url" : "--old-url";
+      throw new ReplicatorException(Failure.PRECONDITION, alone.side() + " (" + alone.self() + ") records migration "
+          + alone.id() + " labelled " + names.label() + " into " + other.side() + " " + alone.peer() + " (" + TABLE
+          + ", recorded by start), but " + other.side() + " as given is " + other.self() + ", which records nothing: "
+          + alone.side() + "'s objects belong to the migration into " + alone.peer().database() + ", and " + command
+          + " would act on them", "run " + command + " with that migration's " + url + " (database " + alone.peer().database()
+          + "; SELECT system_identifier FROM pg_control_system() on a server tells its identifier)"
+          + ("cleanup".equals(command) ? "; where that database is gone for good, `cutover-replicator cleanup"
+              + " --paired-database-gone`" : "") + "; " + command + " changed nothing");
+    }
+  }
+
+  /**
+   * What {@code c}, given as {@code side}, records of migrations into databases other than {@code
+   * other} when it records none into {@code other}, e.g. {@code migration 1f… labelled shop into
+   * database shop_t1 of the server with system identifier 77…}; empty when it records one into
+   * {@code other}, or none at all (no record, or an install from before it).
+   */
+  public static List<String> elsewhere(Connection c, Side side, Connection other) throws SQLException {
+    if (!Sql.relationExists(c, TABLE)) {
+      return List.of();
+    }
+    Identity there = Identity.of(other);
+    List<String[]> rows = Sql.rows(c, "SELECT migration, label, peer_database, peer_system FROM " + TABLE
+        + " WHERE side = ? ORDER BY label", side.label());
+    List<String> found = new ArrayList<>();
+    for (String[] r : rows) {
+      Identity peer = new Identity(r[2], r[3]);
+      if (peer.equals(there)) {
+        return List.of();
+      }
+      found.add("migration " + r[0] + " labelled " + r[1] + " into " + peer);
+    }
+    return found;
   }
 
   private static ReplicatorException notOnePair(Recorded old, Recorded nw, Names names, String command, String remedy) {
@@ -121,23 +201,27 @@ public final class MigrationPair {
 
   private static void install(Connection c) throws SQLException {
     Sql.execute(c, "CREATE TABLE IF NOT EXISTS " + TABLE + " (side text NOT NULL, label text NOT NULL, migration text NOT NULL,"
-        + " recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (side, label))");
+        + " peer_database text NOT NULL, peer_system text NOT NULL, recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+        + " PRIMARY KEY (side, label))");
     ControlSchema.seal(c);
   }
 
-  private static void write(Connection c, Side side, Names names, String id) throws SQLException {
-    Sql.bool(c, "WITH w AS (INSERT INTO " + TABLE + " (side, label, migration) VALUES (?, ?, ?) ON CONFLICT (side, label) DO NOTHING"
-        + " RETURNING 1) SELECT count(*) > 0 FROM w", side.label(), names.label(), id);
+  private static void write(Connection c, Side side, Names names, String id, Identity peer) throws SQLException {
+    Sql.bool(c, "WITH w AS (INSERT INTO " + TABLE + " (side, label, migration, peer_database, peer_system) VALUES (?, ?, ?, ?, ?)"
+        + " ON CONFLICT (side, label) DO NOTHING RETURNING 1) SELECT count(*) > 0 FROM w", side.label(), names.label(), id,
+        peer.database(), peer.system());
   }
 
   private static Recorded read(Connection c, Side side, Names names) throws SQLException {
-    String database = Sql.string(c, "SELECT current_database()");
+    Identity self = Identity.of(c);
     if (!Sql.relationExists(c, TABLE)) {
-      return new Recorded(side.label(), database, null, List.of());
+      return new Recorded(side.label(), self, null, null, List.of());
     }
-    String id = Sql.string(c, "SELECT migration FROM " + TABLE + " WHERE side = ? AND label = ?", side.label(), names.label());
+    List<String[]> own = Sql.rows(c, "SELECT migration, peer_database, peer_system FROM " + TABLE + " WHERE side = ? AND label = ?",
+        side.label(), names.label());
     List<String> labels = Sql.strings(c, "SELECT migration || ' labelled ' || label || ' as ' || side FROM " + TABLE
         + " ORDER BY label, side");
-    return new Recorded(side.label(), database, id, labels);
+    return own.isEmpty() ? new Recorded(side.label(), self, null, null, labels)
+        : new Recorded(side.label(), self, own.get(0)[0], new Identity(own.get(0)[1], own.get(0)[2]), labels);
   }
 }

@@ -792,8 +792,9 @@ class CliTest {
    * ones, labels that were cut to the same 40 characters): the second's new holds no control schema
    * and no subscription, so every check passed, and cleanup waited, terminated the walsender of the
    * first's subscription and dropped its live slot and publication, exit 0; the first migration was
-   * broken. Now a slot a process holds, with no subscription of this migration on the other side
-   * streaming from it, is refused, naming the slot, the process and the remedy; nothing removed.
+   * broken. Now old's record names the first's new, so cleanup refuses, naming it; and told that
+   * database is gone, a slot a process holds, with no subscription of this migration on the other
+   * side streaming from it, still refuses, naming the slot, the process and the remedy; nothing removed.
    */
   @Test
   void cleanup_slotStreamingToAnotherMigrationWithTheSameLabel_refusedNothingRemoved(PostgresPair pair) throws Exception {
@@ -801,7 +802,10 @@ class CliTest {
     String second = db + "_t2";
     Two two = twoWithOneLabel(pair, db);
 
-    Run refused = run(with(new String[] {"cleanup", "--name", "shared"}, two.second()));
+    Run elsewhere = run(with(new String[] {"cleanup", "--name", "shared"}, two.second()));
+    assertThat(elsewhere.code()).as(elsewhere.out() + elsewhere.err()).isEqualTo(5);
+    assertThat(elsewhere.err()).contains("old's objects belong to the migration into " + db + "_t1");
+    Run refused = run(with(new String[] {"cleanup", "--name", "shared", "--paired-database-gone"}, two.second()));
 
     assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(5);
     assertThat(refused.err()).contains("old's replication slot cutover_fwd_shared is in use by process ")
@@ -826,6 +830,19 @@ class CliTest {
    * slot streaming, and new's {@code db}_t2 made with the table for a second given the same label.
    */
   private static Two twoWithOneLabel(PostgresPair pair, String db) throws Exception {
+    Two two = two(pair, db);
+    try (Connection o = pair.oldServer().connect(db)) {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> dev.cutover.replicator.sql.Sql.bool(o,
+          "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cutover_fwd_shared' AND active)"));
+    }
+    return two;
+  }
+
+  /**
+   * Migration "shared" of old's {@code db} (table item) into new's {@code db}_t1, started with
+   * {@code startOptions}, and new's {@code db}_t2 made with the table for a second migration.
+   */
+  private static Two two(PostgresPair pair, String db, String... startOptions) throws Exception {
     pair.oldServer().createDatabase(db);
     sql(pair.oldServer(), db, "CREATE TABLE item (id bigint PRIMARY KEY)");
     String[][] u = new String[2][];
@@ -836,13 +853,103 @@ class CliTest {
       u[i] = urls(pair, db);
       u[i][3] = pair.newServer().jdbcUrl(target);
     }
-    Run start = run(with(new String[] {"start", "--no-progress", "--name", "shared"}, u[0]));
+    Run start = run(with(with(new String[] {"start", "--no-progress", "--name", "shared"}, startOptions), u[0]));
     assertThat(start.code()).as(start.out() + start.err()).isZero();
-    try (Connection o = pair.oldServer().connect(db)) {
-      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> dev.cutover.replicator.sql.Sql.bool(o,
-          "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'cutover_fwd_shared' AND active)"));
-    }
     return new Two(u[0], u[1]);
+  }
+
+  /**
+   * A second migration pointed at the old database of a first with trigger capture (found by g78):
+   * its new ({@code _t2}) records nothing, which MigrationPair accepted as new made again, so cleanup
+   * with the second's URLs exited 0 and removed the first's capture triggers, change log and old's
+   * control schema. Now old's record names the new it pairs with: cleanup refuses, under this label
+   * or another (capture is per database), naming that database and the remedy, and removes nothing;
+   * where that database is gone for good, {@code --paired-database-gone} says so.
+   */
+  @Test
+  void cleanup_triggerCaptureOfAMigrationIntoAnotherDatabase_refusedNothingRemoved(PostgresPair pair) throws Exception {
+    String db = "cli_capture_elsewhere";
+    Two two = two(pair, db, "--capture", "triggers");
+
+    Run refused = run(with(new String[] {"cleanup", "--name", "shared"}, two.second()));
+
+    assertThat(refused.code()).as(refused.out() + refused.err()).isEqualTo(5);
+    assertThat(refused.err()).contains("labelled shared into new database " + db + "_t1 of the server with system identifier ")
+        .contains("but new as given is database " + db + "_t2 of the server with system identifier ")
+        .contains("old's objects belong to the migration into " + db + "_t1")
+        .contains("run cleanup with that migration's --new-url (database " + db + "_t1")
+        .contains("`cutover-replicator cleanup --paired-database-gone`").contains("cleanup changed nothing")
+        .doesNotContain(pair.newServer().jdbcUrl(db + "_t1"));
+    Run otherLabel = run(with(new String[] {"cleanup", "--name", "other"}, two.second()));
+    assertThat(otherLabel.code()).as(otherLabel.out() + otherLabel.err()).isEqualTo(5);
+    assertThat(otherLabel.err()).contains("old carries the trigger capture of another migration (migration ")
+        .contains("labelled shared into database " + db + "_t1").contains("never run cleanup with these URLs")
+        .contains("cleanup changed nothing");
+    try (Connection o = pair.oldServer().connect(db)) {
+      assertThat(dev.cutover.replicator.capture.CaptureSchema.installed(o)).as("the first migration's capture kept").isTrue();
+      assertThat(dev.cutover.driver.control.ControlSchema.installedVersion(o)).as("old's control schema kept").isPresent();
+    }
+
+    sql(pair.newServer(), "postgres", "DROP DATABASE \"" + db + "_t1\"");
+    Run gone = run(with(new String[] {"cleanup", "--name", "shared", "--paired-database-gone"}, two.second()));
+    assertThat(gone.code()).as(gone.out() + gone.err()).isZero();
+    assertThat(gone.out()).contains("old: removed schema cutover");
+  }
+
+  /**
+   * The same new database, dropped and made again empty under its name (same server), records
+   * nothing, and is still accepted as the migration's new: cleanup removes old's capture.
+   */
+  @Test
+  void cleanup_triggerCaptureWithNewMadeAgainInPlace_accepted(PostgresPair pair) throws Exception {
+    String db = "cli_capture_again";
+    String[] first = two(pair, db, "--capture", "triggers").first();
+    sql(pair.newServer(), "postgres", "DROP DATABASE \"" + db + "_t1\"");
+    pair.newServer().createDatabase(db + "_t1");
+
+    Run cleanup = run(with(new String[] {"cleanup", "--name", "shared"}, first));
+
+    assertThat(cleanup.code()).as(cleanup.out() + cleanup.err()).isZero();
+    assertThat(cleanup.out()).contains("old: removed schema cutover");
+  }
+
+  /**
+   * check against the old database of a migration with trigger capture and another new (g78): a
+   * warning, "trigger capture of an earlier run is installed", with the advice to run cleanup, which
+   * removed that migration's capture. Now an error naming the migration and its new database, whose
+   * remedy never recommends cleanup with these URLs.
+   */
+  @Test
+  void check_triggerCaptureOfAMigrationIntoAnotherDatabase_errorNamingIt(PostgresPair pair) throws Exception {
+    String db = "cli_capture_check";
+    String[] other = two(pair, db, "--capture", "triggers").second();
+
+    Run check = run(with(new String[] {"check", "--capture", "triggers", "--name", "other"}, other));
+
+    assertThat(check.code()).as(check.out() + check.err()).isEqualTo(6);
+    assertThat(check.out()).containsPattern("ERROR +old +old carries the trigger capture of another migration \\(migration"
+        + " [0-9a-f]+ labelled shared into database " + db + "_t1 of the server with system identifier [0-9]+, cutover.migration_pair\\),"
+        + " not one into the database given as new: one database carries one trigger-capture migration at a time")
+        .contains("finish or clean up that migration with its own --old-url and --new-url")
+        .contains("never run cleanup with these URLs").doesNotContain("trigger capture of an earlier run");
+  }
+
+  /**
+   * start of that second migration refused (exit 5) with "old already has trigger capture from an
+   * earlier start; ... or run `cutover-replicator cleanup` to start over" (g78), advice that removed
+   * the first's capture. Now it names the migration the capture belongs to and never that advice.
+   */
+  @Test
+  void start_triggerCaptureOfAMigrationIntoAnotherDatabase_refusedNamingIt(PostgresPair pair) throws Exception {
+    String db = "cli_capture_start";
+    String[] other = two(pair, db, "--capture", "triggers").second();
+
+    Run start = run(with(new String[] {"start", "--no-progress", "--capture", "triggers", "--name", "other"}, other));
+
+    assertThat(start.code()).as(start.out() + start.err()).isEqualTo(5);
+    assertThat(start.err()).contains("old carries the trigger capture of another migration (migration ")
+        .contains("labelled shared into database " + db + "_t1").contains("never run cleanup with these URLs")
+        .contains("start changed nothing").doesNotContain("to start over");
   }
 
   /**
