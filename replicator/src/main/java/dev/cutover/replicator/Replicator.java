@@ -926,19 +926,19 @@ public final class Replicator {
    */
   public Cleanup.Report cleanup(Duration networkTimeout, Cleanup.Unapplied unapplied, Cleanup.LiveInstances instances)
       throws Exception {
-    return cleanup(networkTimeout, unapplied, instances, MigrationPair.Peer.REQUIRE);
+    return cleanup(networkTimeout, unapplied, instances, Cleanup.PairedDatabase.REQUIRE);
   }
 
   /**
-   * {@link #cleanup(Duration, Cleanup.Unapplied, Cleanup.LiveInstances)}, with {@code peer} saying
+   * {@link #cleanup(Duration, Cleanup.Unapplied, Cleanup.LiveInstances)}, with {@code paired} saying
    * whether a side that records nothing must be the database the other side's record names as this
-   * migration's other side ({@link MigrationPair.Peer#GONE}: that database is gone for good).
+   * migration's other side (see {@link Cleanup}).
    */
   public Cleanup.Report cleanup(Duration networkTimeout, Cleanup.Unapplied unapplied, Cleanup.LiveInstances instances,
-      MigrationPair.Peer peer) throws Exception {
+      Cleanup.PairedDatabase paired) throws Exception {
     String option = "cleanup --network-timeout";
     return watchedAndBounded(networkTimeout, option, (o, n) -> Cleanup.run(o, n, names, Duration.ofSeconds(10), unapplied,
-        instances, peer, () -> Sql.withoutReadLimit(n, () -> LeftAside.putBack(n))));
+        instances, paired, () -> Sql.withoutReadLimit(n, () -> LeftAside.putBack(n))));
   }
 
   /**

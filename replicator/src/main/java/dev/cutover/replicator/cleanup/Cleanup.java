@@ -99,6 +99,17 @@ public final class Cleanup {
   }
 
   /**
+   * Whether a side that records nothing must be the database the other side's record names as this
+   * migration's other side, and trigger capture of a migration into that database is kept.
+   */
+  public enum PairedDatabase {
+    /** Refuse where it is another database, naming it and the remedy (the default). */
+    REQUIRE,
+    /** The operator says the database the record names is gone for good ({@code cleanup --paired-database-gone}). */
+    GONE
+  }
+
+  /**
    * How recent a driver instance's heartbeat (every second, in the control schema of the side it
    * serves) keeps cleanup from removing that schema: more than the driver's own 5 s, so that an
    * instance whose heartbeat stalls for a moment (a pause, a slow network) still counts. A router that
@@ -115,19 +126,19 @@ public final class Cleanup {
    *
    * @param slotWait how long a slot's walsender may hold it before it is terminated
    * @param instances whether driver instances seen within {@link #SEEN_WITHIN} refuse it
-   * @param peer whether a side that records nothing must be the database the other side's record
-   *     names as its pair ({@link MigrationPair#requireOnePair})
+   * @param paired whether a side that records nothing must be the database the other side's record
+   *     names as its pair ({@link MigrationPair#requireRecordedPeer})
    * @param putBack runs {@link LeftAside#putBack} on {@code n}: its index builds take as long as their
    *     tables, so the caller may run it without the read limit its other statements have
    */
   public static Report run(Connection o, Connection n, Names names, Duration slotWait, Unapplied unapplied,
-      LiveInstances instances, MigrationPair.Peer peer, Transactions.Work<LeftAside.Result> putBack) throws Exception {
+      LiveInstances instances, PairedDatabase paired, Transactions.Work<LeftAside.Result> putBack) throws Exception {
     List<String> onOld = new ArrayList<>();
     List<String> onNew = new ArrayList<>();
     List<String> kept = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
     List<String> ours = List.of(names.forward(), names.reverse());
-    refuseUnlessOnePair(o, n, names, ours, peer);
+    refuseUnlessOnePair(o, n, names, ours, paired);
     if (instances == LiveInstances.REFUSE) {
       refuseWhileInstancesLive(o, n);
     }
@@ -204,18 +215,9 @@ public final class Cleanup {
    * (or the operator says the recorded database is gone for good): with trigger capture or the relay before any switch, nothing else tells
    * the pair.
    */
-  private static void refuseUnlessOnePair(Connection o, Connection n, Names names, List<String> ours, MigrationPair.Peer peer)
+  private static void refuseUnlessOnePair(Connection o, Connection n, Names names, List<String> ours, PairedDatabase paired)
       throws SQLException, ReplicatorException {
-    MigrationPair.requireOnePair(o, n, names, "cleanup", peer);
-    for (Object[] side : new Object[][] {{o, Side.OLD, n}, {n, Side.NEW, o}}) {
-      Connection c = (Connection) side[0];
-      Optional<String> another = peer == MigrationPair.Peer.REQUIRE && CaptureSchema.installed(c)
-          ? CaptureSchema.ofAnother(c, (Side) side[1], (Connection) side[2]) : Optional.empty();
-      if (another.isPresent()) {
-        throw new ReplicatorException(Failure.PRECONDITION, another.get(), CaptureSchema.OF_ANOTHER_REMEDY
-            + "; where that database is gone for good, `cutover-replicator cleanup --paired-database-gone`; cleanup changed nothing");
-      }
-    }
+    MigrationPair.requireOneMigration(o, n, names, "cleanup");
     List<String> found = new ArrayList<>();
     String oldDb = Sql.string(o, "SELECT current_database()");
     String newDb = Sql.string(n, "SELECT current_database()");
@@ -226,6 +228,9 @@ public final class Cleanup {
       slotElsewhere(n, "new", name, o, "old", oldDb, found);
     }
     if (found.isEmpty()) {
+      if (paired == PairedDatabase.REQUIRE) {
+        refuseRecordedElsewhere(o, n, names);
+      }
       return;
     }
     throw new ReplicatorException(Failure.PRECONDITION, "old (database " + oldDb + ") and new (database " + newDb + ") as given"
@@ -233,6 +238,25 @@ public final class Cleanup {
         + " new (or old), and cleanup would remove a fence and the way back while the application serves from the other side",
         "check --new-url and --old-url: point them at the databases this migration moved between (`cutover-replicator status`"
             + " with the same URLs names its directions), then cleanup again; nothing was removed");
+  }
+
+  /**
+   * Refuses where a side records this migration into another database than the one given as the
+   * other side, which records nothing ({@link MigrationPair#requireRecordedPeer}), or where a side's
+   * trigger capture, which is per database whatever the label, is recorded only for migrations into
+   * other databases: cleanup with these URLs removed another migration's capture (g78).
+   */
+  private static void refuseRecordedElsewhere(Connection o, Connection n, Names names) throws SQLException, ReplicatorException {
+    MigrationPair.requireRecordedPeer(o, n, names, "cleanup");
+    for (Object[] side : new Object[][] {{o, Side.OLD, n}, {n, Side.NEW, o}}) {
+      Connection c = (Connection) side[0];
+      Optional<String> another = CaptureSchema.installed(c) ? CaptureSchema.ofAnother(c, (Side) side[1], (Connection) side[2])
+          : Optional.empty();
+      if (another.isPresent()) {
+        throw new ReplicatorException(Failure.PRECONDITION, another.get(), CaptureSchema.OF_ANOTHER_REMEDY
+            + "; where that database is gone for good, `cutover-replicator cleanup --paired-database-gone`; cleanup changed nothing");
+      }
+    }
   }
 
   /** Where {@code side}'s fence stands, the service serves from the other side: {@code other} must hold the control schema. */

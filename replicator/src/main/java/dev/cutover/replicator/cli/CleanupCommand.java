@@ -2,7 +2,6 @@ package dev.cutover.replicator.cli;
 
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.cleanup.Cleanup;
-import dev.cutover.replicator.replication.MigrationPair;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,7 +40,7 @@ final class CleanupCommand extends BaseCommand {
     Cleanup.Report report = r.cleanup(network.get(), discardUnapplied ? Cleanup.Unapplied.DISCARD
         : giveUpWayBack ? Cleanup.Unapplied.GIVE_UP_WAY_BACK : Cleanup.Unapplied.REFUSE,
         instancesGone ? Cleanup.LiveInstances.GONE : Cleanup.LiveInstances.REFUSE,
-        pairedDatabaseGone ? MigrationPair.Peer.GONE : MigrationPair.Peer.REQUIRE);
+        pairedDatabaseGone ? Cleanup.PairedDatabase.GONE : Cleanup.PairedDatabase.REQUIRE);
     print(report, () -> {
       if (report.nothingFound()) {
         out().println("nothing of ours on old or new");

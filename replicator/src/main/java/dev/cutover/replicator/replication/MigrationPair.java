@@ -112,28 +112,18 @@ public final class MigrationPair {
   /**
    * Refuses, before {@code command} changes anything, unless old and new as given are the two
    * sides of the migration {@code names} labels as far as their records tell: where both record
-   * migrations, each must record this label, as its own side, with the same id. A side without the
-   * table or without any row (no control schema, or one from before the record) tells nothing.
+   * migrations, each must record this label, as its own side, with the same id; where only one does,
+   * the other must be the database its record names. A side without the table or without any row
+   * (no control schema, or one from before the record) tells nothing else.
    */
   public static void requireOnePair(Connection o, Connection n, Names names, String command)
       throws SQLException, ReplicatorException {
-    requireOnePair(o, n, names, command, Peer.REQUIRE);
+    requireOneMigration(o, n, names, command);
+    requireRecordedPeer(o, n, names, command);
   }
 
-  /** Whether a side that records nothing must be the one the other side's record names ({@link #requireOnePair}). */
-  public enum Peer {
-    /** Refuse where it is another database (the default). */
-    REQUIRE,
-    /** The operator says the database the record names is gone for good ({@code cleanup --paired-database-gone}). */
-    GONE
-  }
-
-  /**
-   * {@link #requireOnePair(Connection, Connection, Names, String)}; besides, where one side records
-   * this label's migration and the other records nothing, the other must be the database the record
-   * names as its other side (the same one made again passes), unless {@code peer} is {@link Peer#GONE}.
-   */
-  public static void requireOnePair(Connection o, Connection n, Names names, String command, Peer peer)
+  /** The first half of {@link #requireOnePair}: where both sides record migrations, this label's ids must match. */
+  public static void requireOneMigration(Connection o, Connection n, Names names, String command)
       throws SQLException, ReplicatorException {
     Recorded old = read(o, Side.OLD, names);
     Recorded nw = read(n, Side.NEW, names);
@@ -142,9 +132,21 @@ public final class MigrationPair {
           + " migration moves between, as start was given them (`cutover-replicator status` with the same URLs names its"
           + " directions), then " + command + " again; " + command + " changed nothing");
     }
+  }
+
+  /**
+   * The second half of {@link #requireOnePair}: where one side records this label's migration and the
+   * other records nothing, the other must be the database the record names as its other side (the
+   * same one made again in place passes). Cleanup runs it last of its pair checks, whose findings
+   * say more, and lets the operator skip it ({@code --paired-database-gone}).
+   */
+  public static void requireRecordedPeer(Connection o, Connection n, Names names, String command)
+      throws SQLException, ReplicatorException {
+    Recorded old = read(o, Side.OLD, names);
+    Recorded nw = read(n, Side.NEW, names);
     Recorded alone = !nw.any() ? old : !old.any() ? nw : null;
     Recorded other = alone == old ? nw : old;
-    if (peer == Peer.REQUIRE && alone != null && alone.id() != null && !alone.peer().equals(other.self())) {
+    if (alone != null && alone.id() != null && !alone.peer().equals(other.self())) {
       String url = alone == old ? "--new-url" : "--old-url";
       throw new ReplicatorException(Failure.PRECONDITION, alone.side() + " (" + alone.self() + ") records migration "
           + alone.id() + " labelled " + names.label() + " into " + other.side() + " " + alone.peer() + " (" + TABLE
