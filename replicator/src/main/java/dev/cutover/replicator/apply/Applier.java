@@ -7,6 +7,7 @@ import dev.cutover.replicator.Side;
 import dev.cutover.replicator.capture.Ticker;
 import dev.cutover.replicator.copy.TriggersOff;
 import dev.cutover.replicator.replication.MigrationPair;
+import dev.cutover.replicator.sql.LockHolders;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -297,14 +298,53 @@ public final class Applier implements AutoCloseable {
 
   /**
    * What to say of an unanswered statement: which side (PgJDBC closes a connection whose read timed
-   * out) and for how long; the next connection then waits twice as long.
+   * out) and for how long; the next connection then waits twice as long. A target session that
+   * waits for a lock is named with what holds it ({@link #heldOnTarget}).
    */
   private String silence() {
     String side = Sql.givenUp(source) ? way.source().side().label() : Sql.givenUp(target) ? way.target().side().label() : "a database";
     long waited = silenceMillis;
     silenceMillis = Math.min(Integer.MAX_VALUE, waited * 2);
+    String givenUp = "connection given up, the next one waits " + silenceMillis + "ms";
+    if (Sql.givenUp(target)) {
+      Optional<String> held = heldOnTarget("no answer from " + side + " for " + waited + "ms: its batch waits for a lock on " + side
+          + " held by %s; " + givenUp);
+      if (held.isPresent()) {
+        return held.get();
+      }
+    }
     return "no answer from " + side + " for " + waited + "ms (a silent network, or a statement waiting that long, e.g. for a lock;"
-        + " apply --network-timeout): connection given up, the next one waits " + silenceMillis + "ms";
+        + " apply --network-timeout): " + givenUp;
+  }
+
+  /**
+   * Asks the target, in a session of its own, what holds the lock its given-up session waits for
+   * (that one still waits on the server until the next connection ends it): a transaction left
+   * prepared there (an XA manager's), or a session idle in transaction, holds a row old's writers
+   * update for as long as nobody ends it, and every try waits on it again. Where one does, {@code
+   * message} with it (%s) is noted there for status and catch-up, as the given-up connection cannot
+   * ({@link ApplyFailures}). Asked only after a wait ran out, never per batch.
+   *
+   * @return the message, or empty where the session waits for no lock or the target does not answer
+   */
+  private Optional<String> heldOnTarget(String message) {
+    String[] session = lastTargetSession;
+    if (session == null) {
+      return Optional.empty();
+    }
+    try (Connection c = way.target().connect()) {
+      Sql.answerWithin(options.networkTimeout(), c);
+      String held = LockHolders.blocking(c, Integer.parseInt(session[0]), way.target().side().label());
+      if (held.isEmpty()) {
+        return Optional.empty();
+      }
+      String said = message.formatted(held);
+      failureNoted = ApplyFailures.record(c, way.name(), said) || failureNoted;
+      return Optional.of(said);
+    } catch (SQLException | ReplicatorException e) {
+      LOG.debug("{} apply: could not ask {} what its session waits for: {}", way.label(), way.target().side().label(), e.getMessage());
+      return Optional.empty();
+    }
   }
 
   /**
