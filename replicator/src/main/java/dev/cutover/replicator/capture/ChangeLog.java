@@ -6,6 +6,7 @@ import dev.cutover.common.Poll;
 import dev.cutover.common.Transactions;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
+import dev.cutover.replicator.sql.LockHolders;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Array;
 import java.sql.Connection;
@@ -15,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
@@ -116,6 +118,8 @@ public final class ChangeLog {
   private static final Duration FLUSH_GRACE = Duration.ofMillis(100);
   /** How {@link #awaitDurable} asks for the flush position meanwhile. */
   private static final Poll FLUSHED = Poll.every(Duration.ofMillis(1), Duration.ofMillis(20));
+  /** How many rotation periods without one {@link #trimHeld} lets pass before it looks for what holds the retired table. */
+  private static final int HELD_PERIODS = 3;
 
   private ChangeLog() {}
 
@@ -325,6 +329,34 @@ public final class ChangeLog {
       }
       return removed;
     }
+  }
+
+  /**
+   * What keeps the retired log table from being truncated, said for {@code status} once the current
+   * one has been written for more than {@link #HELD_PERIODS} times the last rotation's period
+   * ({@code rotateAfter} before the second rotation): the apply rotates only after the truncate, so a
+   * log that stops rotating is one whose truncate cannot have its lock ({@link #trim} tries again
+   * each time, silently). Whoever holds it wrote into it before it was retired and is still open: a
+   * transaction left prepared for two-phase commit or idle in transaction, which may stay for hours
+   * while the current table takes every write. Empty while the log rotates, and where the retired
+   * table is empty or nothing holds it (a stopped apply, said on its own). One short query while it
+   * rotates.
+   */
+  public static Optional<String> trimHeld(Connection source, Duration rotateAfter, String sourceLabel) throws SQLException {
+    List<String[]> late = Sql.rows(source, "SELECT current_log, extract(epoch FROM now() - switched_at)::bigint FROM cutover.capture_state"
+        + " WHERE now() - switched_at > " + HELD_PERIODS + " * coalesce(switched_at - previous_switched_at, ?::interval)",
+        rotateAfter.toMillis() + " milliseconds");
+    if (late.isEmpty()) {
+      return Optional.empty();
+    }
+    String retired = CaptureSchema.logTable(1 - Integer.parseInt(late.get(0)[0]));
+    String held = Sql.bool(source, "SELECT EXISTS (SELECT 1 FROM " + retired + ")") ? LockHolders.ofTable(source, retired, sourceLabel) : "";
+    if (held.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of("the change log's retired table " + retired + " on " + sourceLabel + " could not be truncated for "
+        + late.get(0)[1] + " s, held by " + held + "; until then the log does not rotate and its current table grows with every"
+        + " write on " + sourceLabel);
   }
 
   /**

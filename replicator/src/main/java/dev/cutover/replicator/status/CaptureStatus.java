@@ -3,6 +3,7 @@ package dev.cutover.replicator.status;
 import dev.cutover.common.Quoting;
 import dev.cutover.replicator.ReplicatorException;
 import dev.cutover.replicator.Side;
+import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyFailures;
 import dev.cutover.replicator.apply.ApplyProgress;
 import dev.cutover.replicator.apply.Way;
@@ -150,6 +151,7 @@ final class CaptureStatus {
         state = "streaming";
       }
       failed.ifPresent(f -> problems.add(f.describe(targetLabel)));
+      ChangeLog.trimHeld(source, Applier.Options.defaults().rotateAfter(), sourceLabel).ifPresent(problems::add);
       if (p.missing() > 0) {
         problems.add(p.missing() + " change(s) found no row on " + targetLabel + " (changed there by someone else?): run verify");
       }

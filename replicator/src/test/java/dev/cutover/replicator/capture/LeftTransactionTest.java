@@ -15,13 +15,15 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A transaction left prepared for two-phase commit (a crashed XA manager's branch) while trigger
- * capture runs (review r35 #1): on new, holding a row old's writers update, it stalls the apply's
- * batch, and status names it by its gid, with the remedy.
+ * capture runs (review r35 #1 and #4): on new, holding a row old's writers update, it stalls the
+ * apply's batch; on old, holding the retired change-log table, it keeps the log from being trimmed,
+ * which then grows. Either way status names it by its gid, with the remedy.
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class LeftTransactionTest {
@@ -51,6 +53,39 @@ class LeftTransactionTest {
       try (Connection n = db.nw()) {
         assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c1'")).isEqualTo(1);
       }
+    } finally {
+      r.cleanup();
+    }
+  }
+
+  @Test
+  void status_preparedTransactionOnOldHoldsTheRetiredLog_namesItsGidAndThatTheLogGrows(PostgresPair pair) throws Exception {
+    OwnedDatabase db = OwnedDatabase.create(pair, "left_on_old");
+    Replicator r = db.replicator();
+    r.start(TriggerCaptureFlow.options(), new CopyProgress(), CopyListener.NONE);
+    // Rotating every 200 ms: the table the prepared row went into is retired within a moment, and "a few rotation periods" pass
+    // soon. Rows committed after it into the same table are what the truncate must wait for (its own is invisible to the trim).
+    try (ApplyProcess apply = r.apply(Applier.Options.defaults().withTrimming(Duration.ofMillis(50), Duration.ofMillis(200)));
+        Connection o = db.old()) {
+      prepare(db.old(), "xa_left_by_tm", "UPDATE counter SET value = value + 1 WHERE name = 'c1'");
+      AtomicInteger written = new AtomicInteger();
+      try {
+        await().atMost(WAIT).untilAsserted(() -> {
+          OwnedDatabase.execute(o, "INSERT INTO scratch VALUES (" + (100_000 + written.incrementAndGet()) + ", 'after')");
+          assertThat(r.status().forward().problems()).anySatisfy(p -> assertThat(p).contains("could not be truncated")
+              .contains("prepared transaction 'xa_left_by_tm' (role " + OwnedDatabase.ROLE)
+              .contains("COMMIT PREPARED or ROLLBACK PREPARED it on old").contains("grows"));
+        });
+      } finally {
+        finish(db.old(), "COMMIT PREPARED 'xa_left_by_tm'");
+      }
+      r.awaitCaughtUp(WAIT);
+      try (Connection n = db.nw()) {
+        assertThat(OwnedDatabase.count(n, "SELECT value FROM counter WHERE name = 'c1'")).isEqualTo(1);
+        assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM scratch WHERE id > 100000")).isEqualTo(written.get());
+      }
+      await().atMost(WAIT).untilAsserted(() -> assertThat(r.status().forward().problems()).noneSatisfy(p -> assertThat(p)
+          .contains("could not be truncated")));
     } finally {
       r.cleanup();
     }
