@@ -332,7 +332,8 @@ public final class Applier implements AutoCloseable {
     if (session == null) {
       return Optional.empty();
     }
-    try (Connection c = way.target().connect()) {
+    // It only matters if it comes soon: a target behind a silent network answers this no more than the batch.
+    try (Connection c = way.target().connectWithin(options.networkTimeout())) {
       Sql.answerWithin(options.networkTimeout(), c);
       String held = LockHolders.blocking(c, Integer.parseInt(session[0]), way.target().side().label());
       if (held.isEmpty()) {
