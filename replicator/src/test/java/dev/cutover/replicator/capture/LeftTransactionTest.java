@@ -43,8 +43,8 @@ class LeftTransactionTest {
         await().atMost(WAIT).untilAsserted(() -> {
           StatusReport.Direction forward = r.status().forward();
           assertThat(forward.state()).isEqualTo("failing");
-          assertThat(forward.problems()).anySatisfy(p -> assertThat(p).contains("waits for a lock on new held by prepared transaction"
-              + " 'xa_left_on_new' (role " + OwnedDatabase.ROLE).contains("COMMIT PREPARED or ROLLBACK PREPARED it on new"));
+          assertThat(forward.problems()).anySatisfy(p -> assertThat(p).contains("waits for a lock on new held by 1 transaction(s):"
+              + " prepared transaction 'xa_left_on_new' of role " + OwnedDatabase.ROLE).contains("COMMIT PREPARED or ROLLBACK PREPARED a prepared one on new"));
         });
       } finally {
         finish(db.nw(), "ROLLBACK PREPARED 'xa_left_on_new'");
@@ -73,8 +73,8 @@ class LeftTransactionTest {
         await().atMost(WAIT).untilAsserted(() -> {
           OwnedDatabase.execute(o, "INSERT INTO scratch VALUES (" + (100_000 + written.incrementAndGet()) + ", 'after')");
           assertThat(r.status().forward().problems()).anySatisfy(p -> assertThat(p).contains("could not be truncated")
-              .contains("prepared transaction 'xa_left_by_tm' (role " + OwnedDatabase.ROLE)
-              .contains("COMMIT PREPARED or ROLLBACK PREPARED it on old").contains("grows"));
+              .contains("prepared transaction 'xa_left_by_tm' of role " + OwnedDatabase.ROLE)
+              .contains("COMMIT PREPARED or ROLLBACK PREPARED a prepared one on old").contains("grows"));
         });
       } finally {
         finish(db.old(), "COMMIT PREPARED 'xa_left_by_tm'");
