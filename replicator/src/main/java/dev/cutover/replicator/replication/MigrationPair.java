@@ -66,16 +66,28 @@ public final class MigrationPair {
     }
   }
 
-  /** A database, told apart from one of the same name on another server by the server's system identifier. */
+  /**
+   * A database, told apart from one of the same name on another server by the server's system
+   * identifier; null where the role may not execute {@code pg_control_system()} (a provider that
+   * revokes it), which then tells nothing rather than failing every command that checks the pair.
+   */
   record Identity(String database, String system) {
     static Identity of(Connection c) throws SQLException {
-      return new Identity(Sql.string(c, "SELECT current_database()"),
-          Sql.string(c, "SELECT system_identifier::text FROM pg_control_system()"));
+      String[] r = Sql.rows(c, "SELECT pg_catalog.current_database()::text, CASE WHEN pg_catalog.has_function_privilege("
+          + "'pg_catalog.pg_control_system()', 'EXECUTE') THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system())"
+          + " END").get(0);
+      return new Identity(r[0], r[1]);
+    }
+
+    /** The same database name, and the same server where both identifiers were readable. */
+    boolean matches(Identity other) {
+      return database.equals(other.database) && (system == null || other.system == null || system.equals(other.system));
     }
 
     @Override
     public String toString() {
-      return "database " + database + " of the server with system identifier " + system;
+      return "database " + database + (system == null ? " (its server's system identifier unreadable)"
+          : " of the server with system identifier " + system);
     }
   }
 
@@ -146,7 +158,7 @@ public final class MigrationPair {
     Recorded nw = read(n, Side.NEW, names);
     Recorded alone = !nw.any() ? old : !old.any() ? nw : null;
     Recorded other = alone == old ? nw : old;
-    if (alone != null && alone.id() != null && !alone.peer().equals(other.self())) {
+    if (alone != null && alone.id() != null && !alone.peer().matches(other.self())) {
       String url = alone == old ? "--new-url" : "--old-url";
       throw new ReplicatorException(Failure.PRECONDITION, alone.side() + " (" + alone.self() + ") records migration "
           + alone.id() + " labelled " + names.label() + " into " + other.side() + " " + alone.peer() + " (" + TABLE
@@ -175,7 +187,7 @@ public final class MigrationPair {
     List<String> found = new ArrayList<>();
     for (String[] r : rows) {
       Identity peer = new Identity(r[2], r[3]);
-      if (peer.equals(there)) {
+      if (peer.matches(there)) {
         return List.of();
       }
       found.add("migration " + r[0] + " labelled " + r[1] + " into " + peer);
@@ -203,7 +215,7 @@ public final class MigrationPair {
 
   private static void install(Connection c) throws SQLException {
     Sql.execute(c, "CREATE TABLE IF NOT EXISTS " + TABLE + " (side text NOT NULL, label text NOT NULL, migration text NOT NULL,"
-        + " peer_database text NOT NULL, peer_system text NOT NULL, recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+        + " peer_database text NOT NULL, peer_system text, recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
         + " PRIMARY KEY (side, label))");
     ControlSchema.seal(c);
   }
