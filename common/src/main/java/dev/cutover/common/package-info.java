@@ -3,7 +3,8 @@
  * dev.cutover.common.Durations}), waiting for a condition ({@link dev.cutover.common.Poll}), making
  * threads and waiting for them ({@link dev.cutover.common.Threads}), running work in one transaction
  * ({@link dev.cutover.common.Transactions}), small reads ({@link dev.cutover.common.Queries}), retrying DDL refused for a lock ({@link
- * dev.cutover.common.LockRetry}), masking secrets ({@link dev.cutover.common.Secrets}) and giving a libpq program
+ * dev.cutover.common.LockRetry}), masking secrets ({@link dev.cutover.common.Secrets}), reading why a login was refused ({@link
+ * dev.cutover.common.LoginRefusal}) and giving a libpq program
  * no inherited PG* variable ({@link dev.cutover.common.LibpqEnvironment}). Shaded
  * into the driver's jar for its own use and the other modules'; not an API for applications: it
  * may change in any release.
