@@ -1,12 +1,12 @@
 package dev.cutover.driver.internal.switching;
 
+import dev.cutover.common.LoginRefusal;
 import dev.cutover.common.Secrets;
 import dev.cutover.flags.Target;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -171,34 +171,34 @@ public final class Endpoint {
   }
 
   /**
-   * What to do where the server refused the login ("" for other failures): a client its
-   * pg_hba.conf admits by no line ("no pg_hba.conf entry for host ...", or "pg_hba.conf rejects
-   * connection", 28000, the file named in every version and translation) needs a line there, not
-   * another password; other refusals (28P01) name where the credentials come from; PgJDBC's 08004
-   * "The server requested password-based (or SCRAM-based) authentication, but no password was
-   * provided", where none was, where to give one. Never the password itself.
+   * What to do where the server refused the login ("" for other failures), by its cause ({@link
+   * LoginRefusal}): a client its pg_hba.conf admits by no line needs a line there, not another
+   * password; a role the server will not let in (NOLOGIN, missing, at its CONNECTION LIMIT, or the
+   * server at max_connections) the statement to run there; a wrong or expired password where the
+   * credentials come from; PgJDBC's 08004, where none was given, where to give one. Never the
+   * password itself.
    */
   private String loginRemedy(String state, String message, String url, Properties properties) {
     String database = "the " + side.value() + " database";
     String own = side == Target.OLD ? "the connection's user and password properties"
         : "cutover.new.user and cutover.new.password (unset: the old side's)";
     String credentials = setting.equals(applicationUrl(side)) ? own : "those in " + applicationUrl(side) + ", else " + own;
-    if (state.startsWith("28") && String.valueOf(message).contains("pg_hba.conf")) {
-      return "; " + database + "'s server does not admit this host, user and database: add a line for them to its pg_hba.conf"
-          + " and run SELECT pg_reload_conf() there, or connect from an address it admits (on a managed service: its network"
-          + " or security-group settings)";
-    }
-    if (state.startsWith("28")) {
-      return "; check the user and password for " + database + ": those in " + setting + ", else " + credentials;
-    }
     Properties merged = org.postgresql.Driver.parseURL(url, properties);
     String password = merged == null ? null : merged.getProperty("password");
-    if (state.equals("08004") && (password == null || password.isEmpty())
-        && String.valueOf(message).toLowerCase(Locale.ROOT).contains("password")) {
-      return "; " + database + "'s server asks for a password and none was given: give it in " + setting + " or "
+    LoginRefusal cause = LoginRefusal.of(state, message, password != null && !password.isEmpty());
+    String server = cause.serverRemedy(merged == null ? null : merged.getProperty("user"));
+    return switch (cause) {
+      case NOT_ADMITTED -> "; " + database + "'s server does not admit this host, user and database: add a line for them to its"
+          + " pg_hba.conf and run SELECT pg_reload_conf() there, or connect from an address it admits (on a managed service: its"
+          + " network or security-group settings)";
+      case CREDENTIALS_REFUSED -> "; check the user and password for " + database + ": those in " + setting + ", else " + credentials
+          + "; " + server;
+      case NO_SUCH_ROLE -> "; " + database + "'s server: " + server + ", or fix the user in " + setting + ", else " + credentials;
+      case LOGIN_NOT_PERMITTED, ROLE_CONNECTION_LIMIT, SERVER_CONNECTION_LIMIT -> "; " + database + "'s server: " + server;
+      case NO_PASSWORD_GIVEN -> "; " + database + "'s server asks for a password and none was given: give it in " + setting + " or "
           + (side == Target.OLD ? "the connection's password property" : "cutover.new.password");
-    }
-    return "";
+      case OTHER -> "";
+    };
   }
 
   @Override

@@ -116,6 +116,31 @@ class EndpointTest {
     }
   }
 
+  /**
+   * r34: a role made NOLOGIN on new ({@code ALTER ROLE app NOLOGIN}) was told to "check the user
+   * and password", which are right; and a role at its CONNECTION LIMIT got no remedy at all. Each
+   * now names the statement that lets the role in, the role quoted.
+   */
+  @Test
+  void open_loginRefusedForTheRoleItself_namesTheAlterRoleThatLetsItIn(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection admin = server.connect(); Statement s = admin.createStatement()) {
+      s.execute("DO $$ BEGIN CREATE ROLE endpoint_nologin NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+      s.execute("DO $$ BEGIN CREATE ROLE endpoint_limited LOGIN CONNECTION LIMIT 0; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    }
+    Properties nologin = new Properties();
+    nologin.setProperty("user", "endpoint_nologin");
+    assertThat(refusal(server, nologin)).contains("(cutover.new.url): ").contains("is not permitted to log in")
+        .endsWith("; the new database's server: role \"endpoint_nologin\" may not log in (NOLOGIN): run ALTER ROLE"
+            + " \"endpoint_nologin\" LOGIN there, or log in as a role that may")
+        .doesNotContain("check the user and password");
+    Properties limited = new Properties();
+    limited.setProperty("user", "endpoint_limited");
+    assertThat(refusal(server, limited)).contains("(cutover.new.url): ").contains("too many connections for role")
+        .contains("; the new database's server: role \"endpoint_limited\" has all the connections its CONNECTION LIMIT allows")
+        .contains("ALTER ROLE \"endpoint_limited\" CONNECTION LIMIT");
+  }
+
   private static String refusal(PostgresServer server, Properties login) {
     SQLException e = catchThrowableOfType(SQLException.class, () -> new Endpoint(Target.NEW, server.jdbcUrl(), login).open().close());
     assertThat((Throwable) e).as("refused").isNotNull();
