@@ -1,12 +1,12 @@
 package dev.cutover.replicator;
 
+import dev.cutover.common.LoginRefusal;
 import dev.cutover.common.Secrets;
 import dev.cutover.driver.control.SessionIdentity;
 import dev.cutover.replicator.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
@@ -440,14 +440,6 @@ public final class Endpoint {
    */
   private static final String NOT_ACCEPTING = "57P03";
 
-  /**
-   * PgJDBC's refusal, before the login, of a server that asks for a password where none was given
-   * ("The server requested password-based authentication, but no password was provided", or
-   * SCRAM-based): class 08 like an unreachable server, though the server answered. Its other uses
-   * (no SSL, channel binding) do not name a password.
-   */
-  private static final String NO_PASSWORD = "08004";
-
   private ReplicatorException connectionFailure(SQLException e) {
     // Masked apart: masking the whole would take the reason after a URL that ends with a password for part of it.
     String what = side.label() + ": cannot connect to " + maskedUrl() + " (" + Secrets.maskUrl(FirstLine.of(e)) + ")";
@@ -458,46 +450,53 @@ public final class Endpoint {
   /**
    * The remedy for a login a libpq program ({@code pg_dump}) was refused, read from its message: it
    * connects with this endpoint's user, password and host, so the cause has the remedy
-   * {@link #connect} gives it. libpq prints no SQLState: a refusal by pg_hba.conf names the file in
-   * every version and translation; {@code password authentication failed} is the server's text in
-   * its {@code lc_messages} (a client cannot choose those before the login), English unless an
-   * operator set another; {@code no password supplied} is libpq's, English where the program runs
-   * with {@code LC_ALL=C}. Anything else gets the remedy of a failure of no known cause.
+   * {@link #connect} gives it. libpq prints no SQLState, so {@link LoginRefusal} reads the text
+   * alone: the server's in its {@code lc_messages}, English unless an operator set another, and
+   * libpq's, English where the program runs with {@code LC_ALL=C}. Anything else gets the remedy of
+   * a failure of no known cause.
    */
   public String libpqLoginRemedy(String message) {
-    String state = message.contains("pg_hba.conf") ? "28000" : message.contains("password authentication failed") ? "28P01"
-        : message.contains("no password supplied") ? NO_PASSWORD : "";
-    return remedy(state, message);
+    return remedy("", message);
   }
 
   /** The remedy for a login refused with SQLState {@code state} (empty: none known) and {@code message}. */
   private String remedy(String state, String message) {
     String env = "CUTOVER_REPLICATOR_" + side.name() + "_PASSWORD";
-    String remedy;
-    // 28000 "no pg_hba.conf entry for host ..." or "pg_hba.conf rejects connection for host ..." (the file is named in
-    // every version and translation): the server admits no such client, whatever its password.
-    if (state.startsWith("28") && message.contains("pg_hba.conf")) {
-      remedy = side.label() + "'s server does not admit this host, user and database: add a line for them to " + side.label()
-          + "'s pg_hba.conf (before any line that matches them first) and run SELECT pg_reload_conf() there, or connect from"
-          + " an address it admits; on a managed service, allow this address in its network or security-group settings";
-    } else if (state.startsWith("28")) {
-      remedy = credentialsRemedy(env);
-    } else if (state.equals(NO_PASSWORD) && (password() == null || password().isEmpty())
-        && message.toLowerCase(Locale.ROOT).contains("password")) {
-      remedy = side.label() + "'s server asks for a password and none was given: set " + env + " (or give it in --" + side.label()
-          + "-url)";
-    } else if (state.equals("3D000")) {
-      remedy = "create the database or fix its name in --" + side.label() + "-url";
-    } else if (state.startsWith("08")) {
-      remedy = "check host and port in --" + side.label() + "-url and that the server accepts connections from here";
-    } else if (state.equals(NOT_ACCEPTING)) {
-      remedy = side.label() + "'s server is up but not accepting connections: it is recovering after a crash, starting or"
+    LoginRefusal cause = LoginRefusal.of(state, message, password() != null && !password().isEmpty());
+    String server = cause.serverRemedy(user);
+    return switch (cause) {
+      case NOT_ADMITTED -> side.label() + "'s server does not admit this host, user and database: add a line for them to "
+          + side.label() + "'s pg_hba.conf (before any line that matches them first) and run SELECT pg_reload_conf() there, or"
+          + " connect from an address it admits; on a managed service, allow this address in its network or security-group settings";
+      case CREDENTIALS_REFUSED -> credentialsRemedy(env) + ", " + server;
+      case NO_SUCH_ROLE -> side.label() + "'s server: " + server + ", or fix " + userSource();
+      case LOGIN_NOT_PERMITTED, ROLE_CONNECTION_LIMIT, SERVER_CONNECTION_LIMIT -> side.label() + "'s server: " + server;
+      case NO_PASSWORD_GIVEN -> side.label() + "'s server asks for a password and none was given: set " + env + " (or give it in --"
+          + side.label() + "-url)";
+      case OTHER -> unrefusedRemedy(state, env);
+    };
+  }
+
+  /** A login that failed for no cause {@link LoginRefusal} knows: a missing database, an unreachable or a recovering server. */
+  private String unrefusedRemedy(String state, String env) {
+    if (state.equals("3D000")) {
+      return "create the database or fix its name in --" + side.label() + "-url";
+    }
+    if (state.startsWith("08")) {
+      return "check host and port in --" + side.label() + "-url and that the server accepts connections from here";
+    }
+    if (state.equals(NOT_ACCEPTING)) {
+      return side.label() + "'s server is up but not accepting connections: it is recovering after a crash, starting or"
           + " shutting down; see its server log for why (a full disk, say: a replication slot whose apply stopped keeps WAL"
           + " until the disk is full) and make it run again, then repeat the command";
-    } else {
-      remedy = "check --" + side.label() + "-url, --" + side.label() + "-user and " + env;
     }
-    return remedy;
+    return "check --" + side.label() + "-url, --" + side.label() + "-user and " + env;
+  }
+
+  /** Where the role that logs in is named: the URL's user wins over {@code --*-user}. */
+  private String userSource() {
+    String option = "--" + side.label() + "-user";
+    return inUrl.user() ? "the user in --" + side.label() + "-url (it wins over " + option + ")" : option;
   }
 
   /**
@@ -510,7 +509,7 @@ public final class Endpoint {
     if (inUrl.user() && inUrl.password()) {
       return "check the user and the password in " + url + ", which win over " + option + " and " + env;
     }
-    return "check " + (inUrl.user() ? "the user in " + url + " (it wins over " + option + ")" : option) + " and the password in "
+    return "check " + userSource() + " and the password in "
         + (inUrl.password() ? url + " (it wins over " + env + ")" : env);
   }
 

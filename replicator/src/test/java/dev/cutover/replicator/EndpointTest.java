@@ -13,6 +13,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 @ExtendWith({PostgresPairExtension.class, NoLeakedConnections.class})
 class EndpointTest {
+  /** The end of a refused password's remedy for no_such_role: an expired one is refused as a wrong one is. */
+  private static final String EXPIRED = ", or its password expired (VALID UNTIL): run ALTER ROLE \"no_such_role\" VALID UNTIL"
+      + " 'infinity' there (or a later date)";
+
   @Test
   void conninfo_fromJdbcUrl_quotesEveryValueAndKeepsSslmode() {
     Endpoint e = Endpoint.of(Side.OLD, "jdbc:postgresql://db.internal:6432/app?sslmode=require", "o'brien", "p'w\\x");
@@ -70,8 +74,10 @@ class EndpointTest {
    * the password.
    */
   @Test
-  void connect_loginRefused_remedyNamesWhereTheUserAndPasswordCameFrom(PostgresPair pair) {
+  void connect_loginRefused_remedyNamesWhereTheUserAndPasswordCameFrom(PostgresPair pair) throws Exception {
     PostgresServer server = pair.oldServer();
+    // asked for a password, a missing role is refused as a wrong password is (28P01), as production servers do
+    ProviderAdmin.askForPasswords(server, "no_such_role");
     String hostPort = server.host() + ":" + server.port();
     assertThat(refusal(Endpoint.of(Side.OLD, server.jdbcUrl() + "?user=no_such_role&password=url-S3cret", server.user(), "apart-S3cret")))
         .startsWith("check the user and the password in --old-url")
@@ -79,11 +85,33 @@ class EndpointTest {
     assertThat(refusal(Endpoint.of(Side.NEW, "host=" + server.host() + " port=" + server.port() + " dbname=postgres user=no_such_role"
         + " password=kv-S3cret", server.user(), "apart-S3cret"))).startsWith("check the user and the password in --new-url");
     assertThat(refusal(Endpoint.of(Side.OLD, "postgres://no_such_role@" + hostPort + "/postgres", server.user(), "apart-S3cret")))
-        .isEqualTo("check the user in --old-url (it wins over --old-user) and the password in CUTOVER_REPLICATOR_OLD_PASSWORD");
+        .isEqualTo("check the user in --old-url (it wins over --old-user) and the password in CUTOVER_REPLICATOR_OLD_PASSWORD" + EXPIRED);
     assertThat(refusal(Endpoint.of(Side.OLD, server.jdbcUrl() + "?password=url-S3cret", "no_such_role", "apart-S3cret")))
-        .isEqualTo("check --old-user and the password in --old-url (it wins over CUTOVER_REPLICATOR_OLD_PASSWORD)");
+        .isEqualTo("check --old-user and the password in --old-url (it wins over CUTOVER_REPLICATOR_OLD_PASSWORD)" + EXPIRED);
     assertThat(refusal(Endpoint.of(Side.OLD, server.jdbcUrl(), "no_such_role", "apart-S3cret")))
-        .isEqualTo("check --old-user and the password in CUTOVER_REPLICATOR_OLD_PASSWORD");
+        .isEqualTo("check --old-user and the password in CUTOVER_REPLICATOR_OLD_PASSWORD" + EXPIRED);
+  }
+
+  /**
+   * r34: a role made NOLOGIN was told to check the user and the password, which are right; a role
+   * the server does not have (under trust, 28000 "role … does not exist") likewise. Each now names
+   * the statement to run on that side, the role quoted, or where the user came from.
+   */
+  @Test
+  void connect_loginRefusedForTheRoleItself_remedyNamesTheStatementThatLetsItIn(PostgresPair pair) throws Exception {
+    PostgresServer server = pair.newServer();
+    try (Connection admin = server.connect()) {
+      Sql.execute(admin, "DO $$ BEGIN CREATE ROLE nologin_role NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    }
+    ReplicatorException x = org.assertj.core.api.Assertions.catchThrowableOfType(ReplicatorException.class,
+        Endpoint.of(Side.NEW, server.jdbcUrl(), "nologin_role", null)::connect);
+    assertThat(x.getMessage()).contains("new: ").contains("is not permitted to log in");
+    assertThat(x.remedy()).isEqualTo("new's server: role \"nologin_role\" may not log in (NOLOGIN): run ALTER ROLE \"nologin_role\""
+        + " LOGIN there, or log in as a role that may");
+    ReplicatorException missing = org.assertj.core.api.Assertions.catchThrowableOfType(ReplicatorException.class,
+        Endpoint.of(Side.NEW, server.jdbcUrl() + "?user=missing_role", server.user(), null)::connect);
+    assertThat(missing.remedy()).isEqualTo("new's server: there is no role \"missing_role\" there: create it (CREATE ROLE"
+        + " \"missing_role\" LOGIN PASSWORD '…'), or fix the user in --new-url (it wins over --new-user)");
   }
 
   /**

@@ -39,7 +39,8 @@ class PgDumpLoginTest {
     ReplicatorException x = refusal(Endpoint.of(Side.OLD, old.jdbcUrl(db), "dumps_password", "role-S3cret"), pair, db, pgDump);
 
     assertThat(x.getMessage()).contains("pg_dump failed on old: ").contains("password authentication failed");
-    assertThat(x.remedy()).isEqualTo("check --old-user and the password in CUTOVER_REPLICATOR_OLD_PASSWORD");
+    assertThat(x.remedy()).isEqualTo("check --old-user and the password in CUTOVER_REPLICATOR_OLD_PASSWORD, or its password expired"
+        + " (VALID UNTIL): run ALTER ROLE \"dumps_password\" VALID UNTIL 'infinity' there (or a later date)");
   }
 
   @Test
