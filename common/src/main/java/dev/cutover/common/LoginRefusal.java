@@ -76,11 +76,13 @@ public enum LoginRefusal {
    * What to run on the refusing server where the cause is there ({@code role}: the login's, null
    * where not known), the SQL naming the role as a quoted identifier; null for the causes whose
    * remedy is the caller's settings alone. For {@link #CREDENTIALS_REFUSED} the expired password,
-   * worded to follow the caller's advice on the credentials.
+   * worded to follow the caller's advice on the credentials. A name with a NUL, which no role has
+   * and {@link Quoting} refuses, is not known: the remedy must not fail the refusal it explains.
    */
   public String serverRemedy(String role) {
-    String name = role == null ? "<role>" : Quoting.identifier(role);
-    String onTheRole = role == null ? "the role" : "role " + name;
+    boolean known = role != null && role.indexOf('\0') < 0;
+    String name = known ? Quoting.identifier(role) : "<role>";
+    String onTheRole = known ? "role " + name : "the role";
     return switch (this) {
       case LOGIN_NOT_PERMITTED -> onTheRole + " may not log in (NOLOGIN): run ALTER ROLE " + name + " LOGIN there, or log in as a"
           + " role that may";

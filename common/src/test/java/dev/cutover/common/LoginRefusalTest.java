@@ -8,15 +8,16 @@ import org.junit.jupiter.api.Test;
 class LoginRefusalTest {
   @Test
   void of_pgHbaConf_notAdmitted() {
-    assertThat(LoginRefusal.of("28000", "FATAL: no pg_hba.conf entry for host \"10.0.0.9\", user \"app\", database \"app\", no encryption", true))
-        .isEqualTo(LoginRefusal.NOT_ADMITTED);
+    String noEntry = "FATAL: no pg_hba.conf entry for host \"10.0.0.9\", user \"app\", database \"app\", no encryption";
+    assertThat(LoginRefusal.of("28000", noEntry, true)).isEqualTo(LoginRefusal.NOT_ADMITTED);
     assertThat(LoginRefusal.of("28000", "FATAL: pg_hba.conf rejects connection for host \"127.0.0.1\", user \"app\"", true))
         .isEqualTo(LoginRefusal.NOT_ADMITTED);
   }
 
   @Test
   void of_noLoginRole_loginNotPermitted() {
-    assertThat(LoginRefusal.of("28000", "FATAL: role \"app\" is not permitted to log in", true)).isEqualTo(LoginRefusal.LOGIN_NOT_PERMITTED);
+    assertThat(LoginRefusal.of("28000", "FATAL: role \"app\" is not permitted to log in", true))
+        .isEqualTo(LoginRefusal.LOGIN_NOT_PERMITTED);
   }
 
   @Test
@@ -38,7 +39,8 @@ class LoginRefusalTest {
 
   @Test
   void of_tooManyConnections_roleOrServerLimit() {
-    assertThat(LoginRefusal.of("53300", "FATAL: too many connections for role \"app\"", true)).isEqualTo(LoginRefusal.ROLE_CONNECTION_LIMIT);
+    assertThat(LoginRefusal.of("53300", "FATAL: too many connections for role \"app\"", true))
+        .isEqualTo(LoginRefusal.ROLE_CONNECTION_LIMIT);
     assertThat(LoginRefusal.of("53300", "FATAL: sorry, too many clients already", true)).isEqualTo(LoginRefusal.SERVER_CONNECTION_LIMIT);
     assertThat(LoginRefusal.of("53300", "FATAL: remaining connection slots are reserved for roles with the SUPERUSER attribute", true))
         .isEqualTo(LoginRefusal.SERVER_CONNECTION_LIMIT);
@@ -56,10 +58,12 @@ class LoginRefusalTest {
   @Test
   void of_libpqTextWithoutSqlState_decidedByTheText() {
     String at = "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  ";
-    assertThat(LoginRefusal.of(null, at + "pg_hba.conf rejects connection for host \"127.0.0.1\"", true)).isEqualTo(LoginRefusal.NOT_ADMITTED);
+    assertThat(LoginRefusal.of(null, at + "pg_hba.conf rejects connection for host \"127.0.0.1\"", true))
+        .isEqualTo(LoginRefusal.NOT_ADMITTED);
     assertThat(LoginRefusal.of("", at + "role \"app\" is not permitted to log in", true)).isEqualTo(LoginRefusal.LOGIN_NOT_PERMITTED);
     assertThat(LoginRefusal.of("", at + "role \"app\" does not exist", true)).isEqualTo(LoginRefusal.NO_SUCH_ROLE);
-    assertThat(LoginRefusal.of("", at + "password authentication failed for user \"app\"", true)).isEqualTo(LoginRefusal.CREDENTIALS_REFUSED);
+    assertThat(LoginRefusal.of("", at + "password authentication failed for user \"app\"", true))
+        .isEqualTo(LoginRefusal.CREDENTIALS_REFUSED);
     assertThat(LoginRefusal.of("", at + "too many connections for role \"app\"", true)).isEqualTo(LoginRefusal.ROLE_CONNECTION_LIMIT);
     assertThat(LoginRefusal.of("", at + "sorry, too many clients already", true)).isEqualTo(LoginRefusal.SERVER_CONNECTION_LIMIT);
     assertThat(LoginRefusal.of("", at + "fe_sendauth: no password supplied", false)).isEqualTo(LoginRefusal.NO_PASSWORD_GIVEN);
@@ -73,6 +77,8 @@ class LoginRefusalTest {
     assertThat(LoginRefusal.CREDENTIALS_REFUSED.serverRemedy("App")).startsWith("or its password expired (VALID UNTIL)")
         .contains("ALTER ROLE \"App\" VALID UNTIL");
     assertThat(LoginRefusal.ROLE_CONNECTION_LIMIT.serverRemedy(null)).contains("ALTER ROLE <role> CONNECTION LIMIT");
+    assertThat(LoginRefusal.LOGIN_NOT_PERMITTED.serverRemedy("app\0")).startsWith("the role may not log in")
+        .contains("ALTER ROLE <role> LOGIN");
     assertThat(LoginRefusal.SERVER_CONNECTION_LIMIT.serverRemedy("App")).contains("max_connections");
     assertThat(LoginRefusal.NOT_ADMITTED.serverRemedy("App")).isNull();
     assertThat(LoginRefusal.NO_PASSWORD_GIVEN.serverRemedy("App")).isNull();
