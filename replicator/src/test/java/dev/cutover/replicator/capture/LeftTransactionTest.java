@@ -3,6 +3,8 @@ package dev.cutover.replicator.capture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.cutover.driver.internal.control.WayIn;
+import dev.cutover.flags.Target;
 import dev.cutover.replicator.Replicator;
 import dev.cutover.replicator.apply.Applier;
 import dev.cutover.replicator.apply.ApplyProcess;
@@ -15,6 +17,7 @@ import dev.cutover.testkit.PostgresPairExtension;
 import dev.cutover.testkit.ReplicationTeardown;
 import java.sql.Connection;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -23,7 +26,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A transaction left prepared for two-phase commit (a crashed XA manager's branch) while trigger
  * capture runs (review r35 #1 and #4): on new, holding a row old's writers update, it stalls the
  * apply's batch; on old, holding the retired change-log table, it keeps the log from being trimmed,
- * which then grows. Either way status names it by its gid, with the remedy.
+ * which then grows. Either way status names it by its gid, with the remedy; on new, so does the
+ * driver's probe refusal, without offering force (g86).
  */
 @ExtendWith({PostgresPairExtension.class, ReplicationTeardown.class, NoLeakedConnections.class})
 class LeftTransactionTest {
@@ -45,6 +49,13 @@ class LeftTransactionTest {
           assertThat(forward.state()).isEqualTo("failing");
           assertThat(forward.problems()).anySatisfy(p -> assertThat(p).contains("waits for a lock on new held by 1 transaction(s):"
               + " prepared transaction 'xa_left_on_new' of role " + OwnedDatabase.ROLE).contains("COMMIT PREPARED or ROLLBACK PREPARED a prepared one on new"));
+          // The switch's probe refusal reads the same note (cutover.way_in), and does not offer force
+          try (Connection n = db.nw(); Connection o = db.old()) {
+            WayIn way = WayIn.read(n, o, Target.NEW).orElseThrow();
+            assertThat(way.forcingLosesWrites()).isTrue();
+            assertThat(WayIn.remedy(Optional.of(way), Target.OLD, Target.NEW, false))
+                .contains("prepared transaction 'xa_left_on_new'").contains("fix the cause it names").contains("do not force the switch");
+          }
         });
       } finally {
         finish(db.nw(), "ROLLBACK PREPARED 'xa_left_on_new'");

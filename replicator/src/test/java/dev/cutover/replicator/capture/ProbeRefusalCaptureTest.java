@@ -33,7 +33,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * A flip back refused at its probe with trigger capture, the way back armed (reverse capture) and
  * no {@code cutover-replicator apply} running (review r8 #2): the refusal names the remedy the
- * control state calls for (start the apply, not "arm reverse replication", which is done), {@code
+ * control state calls for (start the apply, not "arm reverse replication", which is done), without
+ * offering {@code cutover.switch.force=true} (g86: forced, the writes new took since the switch and not
+ * yet applied would be left behind, and an apply started later would overwrite old's with them), {@code
  * switch-status} shows it with its reason, and once the apply runs again the driver switches
  * without the flag being touched, since the flag still asks for old.
  */
@@ -69,6 +71,7 @@ class ProbeRefusalCaptureTest {
       assertThat(refused.reason()).contains("from new to old is not delivering")
           .contains("start `cutover-replicator apply`")
           .doesNotContain("cutover-replicator reverse")
+          .contains("do not force the switch").doesNotContain("cutover.switch.force=true")
           .contains("retrying every 1 s while the flag asks for old (cutover.switch.retry-interval)");
       SwitchStatus status = SwitchStatusReader.read(r.old(), r.nw(), List.of(db.name), WAIT, "switch-status --network-timeout");
       SwitchStatus.Switch last = status.services().get(0).currentSwitch();

@@ -127,14 +127,13 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
               + " is mended by ALTER SUBSCRIPTION " + sub + " CONNECTION '…' on " + to.value() + " with " + from.value()
               + "'s current password; else see its errors in " + to.value() + "'s server log and cutover-replicator status,"
               + " which names the cause";
-      return dir + " is armed by " + how + ", " + state + "; do not force the switch: the writes made on " + from.value()
-          + " that it has not applied would be left behind, and would overwrite what " + to.value() + " acknowledged since"
-          + " once it applies them";
+      return dir + " is armed by " + how + ", " + state + notForced(from, to, "it applies");
     }
     String moved = w.appliedAt() == null ? "" : " (its position on " + to.value() + " last moved at " + w.appliedAt() + ")";
+    String apply = "`cutover-replicator apply` applies";
     if (!w.applying() && w.failure() == null) {
       return dir + " is armed by " + how + moved + " but no `cutover-replicator apply` runs into " + to.value()
-          + ": start `cutover-replicator apply`";
+          + ": start `cutover-replicator apply`" + notForced(from, to, apply);
     }
     String stoppedOn = w.stoppedOn();
     if (stoppedOn != null) {
@@ -145,10 +144,20 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
     if (w.failure() != null) {
       return "the `cutover-replicator apply` of " + dir + " (" + how + ") fails (last tried " + w.failedAt() + "): "
           + w.failure() + "; fix the cause it names" + (w.applying() ? "" : ", and start `cutover-replicator apply` if"
-              + " none runs");
+              + " none runs") + notForced(from, to, apply);
     }
     return "the `cutover-replicator apply` of " + dir + " (" + how + ") runs but lags" + moved
-        + ": see cutover-replicator status";
+        + ": wait for it to catch up (cutover-replicator status says how far behind it is)" + notForced(from, to, apply);
+  }
+
+  /**
+   * Why the refusal of a way the replicator carries does not offer {@code cutover.switch.force=true}
+   * ({@link #forcingLosesWrites}): what is not applied yet stays behind and, applied later by
+   * {@code applier}, lands over what the target acknowledged since.
+   */
+  private static String notForced(Target from, Target to, String applier) {
+    return "; do not force the switch: the writes made on " + from.value() + " that are not applied yet would be left"
+        + " behind, and would overwrite what " + to.value() + " acknowledged since once " + applier + " them";
   }
 
   /**
@@ -180,14 +189,16 @@ public record WayIn(String engine, String name, Boolean enabled, boolean applyin
 
   /**
    * Whether switching without the probe ({@code cutover.switch.force=true}) would lose writes for
-   * certain: a subscription carries the way (its slot gone, disabled, its apply worker not running or
-   * behind), so the writes it has not applied would be left behind and, once it applies again,
-   * overwrite what the target acknowledged since (r34: 3,787 updates after a password rotation); or
-   * the apply stopped for good, and no replication will ever carry them. Its hint is then left out
-   * of the refusal.
+   * certain, which holds for every way the replicator carries: the writes not applied yet would be
+   * left behind and, once a subscription or {@code cutover-replicator apply} applies them (a relay's
+   * slot or capture's change log keeps them), overwrite what the target acknowledged since (r34:
+   * 3,787 updates after a password rotation); or, where the apply stopped for good, nothing will ever
+   * carry them. Its hint is then left out of the refusal, which says what makes the way deliver
+   * instead; only where nothing of the replicator's carries the way (another tool may) is force
+   * offered.
    */
   public boolean forcingLosesWrites() {
-    return "subscription".equals(engine) || stoppedOn() != null;
+    return engine != null;
   }
 
   /** The refusal the apply stopped on for good, with its remedy, or null where it did not. */

@@ -378,8 +378,9 @@ final class Switchover {
   /**
    * Proves with a probe marker that replication from the source delivers to the target. A flip back
    * without reverse replication would leave the writes made since the last switch behind, so it is
-   * refused here, with the remedy, unless forced; the hint to force is left out where forcing would
-   * lose writes for certain ({@link WayIn#forcingLosesWrites}).
+   * refused here, with the remedy, unless forced; the hint to force is left out wherever the
+   * replicator carries the way, since forcing would lose writes for certain ({@link
+   * WayIn#forcingLosesWrites}).
    */
   private void probe() throws SQLException {
     if (force) {

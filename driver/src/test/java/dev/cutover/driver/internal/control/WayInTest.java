@@ -8,8 +8,8 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
- * The switch's remedy for a trigger capture's way whose apply stopped for good (the replicator's
- * note) and for a subscription's way: never the force hint.
+ * The switch's remedy for a way the replicator carries (a subscription, a relay, trigger capture,
+ * its apply stopped for good, failing or lagging): never the force hint.
  */
 class WayInTest {
   private static final Instant AT = Instant.parse("2026-12-06T20:00:00Z");
@@ -25,12 +25,34 @@ class WayInTest {
         .contains("do not switch").contains("do not force it").doesNotContain("start `cutover-replicator apply`");
   }
 
+  /**
+   * g86: a retried failure is no stop, but forcing loses writes all the same: the apply, once past
+   * it, applies old's change log over what new acknowledged since.
+   */
   @Test
-  void remedy_aRetriedFailure_isNoStop() {
+  void remedy_aRetriedFailure_isNoStopAndSaysNotToForce() {
     WayIn w = capture("An I/O error occurred while sending to the backend.");
 
-    assertThat(w.forcingLosesWrites()).isFalse();
-    assertThat(WayIn.remedy(Optional.of(w), Target.OLD, Target.NEW, false)).contains("fails").doesNotContain("stopped for good");
+    assertThat(w.forcingLosesWrites()).isTrue();
+    assertThat(WayIn.remedy(Optional.of(w), Target.OLD, Target.NEW, false)).contains("fails").doesNotContain("stopped for good")
+        .contains("fix the cause it names").contains("do not force the switch");
+  }
+
+  /** g86: a relay's apply that runs but lags is waited for, not forced past. */
+  @Test
+  void remedy_aRelayLagging_saysToWaitWithoutForce() {
+    WayIn w = new WayIn("relay", "cutover_relay_app", null, true, AT, null, null, null, null);
+
+    assertThat(w.forcingLosesWrites()).isTrue();
+    assertThat(WayIn.remedy(Optional.of(w), Target.OLD, Target.NEW, false))
+        .startsWith("the `cutover-replicator apply` of old -> new (a relay from slot cutover_relay_app on old) runs but lags")
+        .contains("wait for it to catch up").contains("do not force the switch");
+  }
+
+  /** Nothing of the replicator's carries the way (another tool may): the only refusal that offers force. */
+  @Test
+  void forcingLosesWrites_nothingOfTheReplicatorsArmed_isFalse() {
+    assertThat(new WayIn(null, null, null, false, null, null, null, null, null).forcingLosesWrites()).isFalse();
   }
 
   /**
