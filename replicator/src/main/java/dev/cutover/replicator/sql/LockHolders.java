@@ -1,6 +1,6 @@
 package dev.cutover.replicator.sql;
 
-import dev.cutover.driver.internal.control.TransactionHolders;
+import dev.cutover.common.TransactionHolders;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.HashSet;

@@ -4,7 +4,7 @@ import static dev.cutover.common.Transactions.inTransaction;
 
 import dev.cutover.common.LockRetry;
 import dev.cutover.common.Transactions;
-import dev.cutover.driver.internal.control.TransactionHolders;
+import dev.cutover.common.TransactionHolders;
 import dev.cutover.replicator.Failure;
 import dev.cutover.replicator.ReplicatorException;
 import java.sql.Connection;

@@ -1,6 +1,7 @@
 package dev.cutover.driver.internal.control;
 
 import dev.cutover.common.Queries;
+import dev.cutover.common.TransactionHolders;
 import dev.cutover.driver.control.OperatorControl;
 import dev.cutover.driver.control.SwitchState;
 import dev.cutover.flags.Target;

@@ -7,7 +7,7 @@ import dev.cutover.driver.control.SessionIdentity;
 import dev.cutover.driver.internal.control.Coordination;
 import dev.cutover.driver.internal.control.Sequences;
 import dev.cutover.driver.internal.control.TablePrivileges;
-import dev.cutover.driver.internal.control.TransactionHolders;
+import dev.cutover.common.TransactionHolders;
 import dev.cutover.driver.internal.session.Backend;
 import dev.cutover.driver.internal.session.CustomSettings;
 import dev.cutover.flags.Target;

@@ -1,4 +1,4 @@
-package dev.cutover.driver.internal.control;
+package dev.cutover.common;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,7 +15,7 @@ import java.util.Set;
  * replication slot's creation waits for. Read from {@code pg_locks} (each holds the lock on its own
  * id), which every role may read; the details of another role's session come from {@code
  * pg_stat_activity} only where the role may see them, and a prepared transaction's from {@code
- * pg_prepared_xacts}.
+ * pg_prepared_xacts}. In common, as the driver and the replicator (its lock refusals) both name them.
  */
 public final class TransactionHolders {
   private static final int NAMED = 5;
