@@ -2152,7 +2152,9 @@ class TriggerCapture11To17Test extends TriggerCaptureFlow {
       String failure = OwnedDatabase.awaitApplyFailure(apply, CATCH_UP);
       assertThat(failure).contains("role " + OwnedDatabase.ROLE + ", as which the apply writes into new, lacks INSERT on public.scratch")
           .contains("GRANT INSERT ON public.scratch TO " + role + " on new").doesNotContain("see `cutover-replicator status`");
-      assertThat(db.statusCli()).contains("GRANT INSERT ON public.scratch TO " + role + " on new");
+      // The apply knows its failure before it has noted it on new, where status reads it.
+      await().atMost(CATCH_UP).untilAsserted(() -> assertThat(db.statusCli()).contains("GRANT INSERT ON public.scratch TO " + role
+          + " on new"));
       OwnedDatabase.execute(nsu, "GRANT INSERT ON scratch TO " + role);
       r.awaitCaughtUp(CATCH_UP);
       assertThat(OwnedDatabase.count(n, "SELECT count(*) FROM scratch WHERE id = 4242")).isEqualTo(1);
