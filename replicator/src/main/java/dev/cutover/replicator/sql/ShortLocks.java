@@ -10,7 +10,6 @@ import dev.cutover.replicator.ReplicatorException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -134,12 +133,7 @@ public final class ShortLocks {
    */
   private static String holders(Connection c, List<TableName> tables, SQLException e) {
     try {
-      Set<String> ids = new HashSet<>(Sql.strings(c, "SELECT x.transactionid::text FROM pg_catalog.pg_locks r"
-          + " JOIN pg_catalog.pg_locks x ON x.virtualtransaction = r.virtualtransaction AND x.locktype = 'transactionid'"
-          + " AND x.mode = 'ExclusiveLock' AND x.granted WHERE r.locktype = 'relation' AND r.granted" + THIS_DATABASE
-          + " AND r.mode NOT IN ('AccessShareLock', 'RowShareLock') AND r.relation = ANY (?::regclass[])"
-          + " AND r.pid IS DISTINCT FROM pg_catalog.pg_backend_pid()",
-          c.createArrayOf("text", tables.stream().map(TableName::regclass).toArray())));
+      Set<String> ids = LockHolders.onTables(c, tables.stream().map(TableName::regclass).toList(), true);
       return TransactionHolders.describe(c, ids, "; holding " + (tables.size() == 1 ? "it" : "them") + " now: ");
     } catch (SQLException unread) {
       e.addSuppressed(unread);
