@@ -130,15 +130,19 @@ public final class MigrationPair {
    */
   public static void requireOnePair(Connection o, Connection n, Names names, String command)
       throws SQLException, ReplicatorException {
-    requireOneMigration(o, n, names, command);
-    requireRecordedPeer(o, n, names, command);
+    Recorded old = read(o, Side.OLD, names);
+    Recorded nw = read(n, Side.NEW, names);
+    oneMigration(old, nw, names, command);
+    recordedPeer(old, nw, names, command);
   }
 
   /** The first half of {@link #requireOnePair}: where both sides record migrations, this label's ids must match. */
   public static void requireOneMigration(Connection o, Connection n, Names names, String command)
       throws SQLException, ReplicatorException {
-    Recorded old = read(o, Side.OLD, names);
-    Recorded nw = read(n, Side.NEW, names);
+    oneMigration(read(o, Side.OLD, names), read(n, Side.NEW, names), names, command);
+  }
+
+  private static void oneMigration(Recorded old, Recorded nw, Names names, String command) throws ReplicatorException {
     if (old.any() && nw.any() && (old.id() == null || !old.id().equals(nw.id()))) {
       throw notOnePair(old, nw, names, command, "check --old-url, --new-url and --name: point them at the databases this"
           + " migration moves between, as start was given them (`cutover-replicator status` with the same URLs names its"
@@ -154,8 +158,10 @@ public final class MigrationPair {
    */
   public static void requireRecordedPeer(Connection o, Connection n, Names names, String command)
       throws SQLException, ReplicatorException {
-    Recorded old = read(o, Side.OLD, names);
-    Recorded nw = read(n, Side.NEW, names);
+    recordedPeer(read(o, Side.OLD, names), read(n, Side.NEW, names), names, command);
+  }
+
+  private static void recordedPeer(Recorded old, Recorded nw, Names names, String command) throws ReplicatorException {
     Recorded alone = !nw.any() ? old : !old.any() ? nw : null;
     Recorded other = alone == old ? nw : old;
     if (alone != null && alone.id() != null && !alone.peer().matches(other.self())) {
